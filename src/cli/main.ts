@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+
+/**
+ * `npm run cli -- <command> [args]`. Each capability keeps its command beside its code;
+ * this file only names them, loaded lazily so one command does not pay for the others.
+ */
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  // capability commands are registered here, one line each
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    const width = Math.max(...Object.keys(commands).map((n) => n.length), 4);
+    process.stderr.write(
+      `${name ? `unknown command: ${name}\n` : ''}usage: npm run cli -- <command> [args]\n\n` +
+        Object.entries(commands)
+          .map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`)
+          .join('\n') +
+        '\n',
+    );
+    return name ? 2 : 0;
+  }
+  return (await command.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,54 @@
+/**
+ * Time limits as the regulations state them. Data files carry these shapes; the deadline
+ * engine turns one limit plus its anchor instant into a deadline instant with an explanation.
+ * Pure types: no framework, no clock.
+ */
+
+/** A clause reference, e.g. order 184, appendix 2, p.7 pp.1, track A. */
+export interface ClauseRef {
+  act: string; // e.g. "order-184-2015"
+  appendix?: number;
+  paragraph: number; // пункт
+  subparagraph?: number; // подпункт
+  track?: string;
+  /** The words of the regulation this comes from (Russian or Kazakh), short. */
+  quote?: string;
+}
+
+/** What starts the clock: a step's completion, the case's submission, or a cohort date set later. */
+export type Anchor =
+  | { step: string } // the instant (occurredAt) the named step was completed
+  | { cohortDate: string }; // a date set per cohort, e.g. "document-acceptance-end"
+
+/** Month-day within a year, "MM-DD". */
+export type MonthDay = string;
+
+/** A day of the year named by rule, e.g. the second Friday of July. */
+export interface NthWeekdayOfMonth {
+  nth: 1 | 2 | 3 | 4 | -1; // -1: last
+  weekday: 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday';
+  month: number; // 1–12
+}
+
+export type AnnualDay = { monthDay: MonthDay } | NthWeekdayOfMonth;
+
+export type LimitSpec =
+  | { kind: 'minutes'; minutes: number }
+  /** Civil Code art. 171–173: the anchor's day is not counted; ends at the end of the last working day. */
+  | { kind: 'working-days'; days: number }
+  | { kind: 'calendar-period'; months?: number; days?: number }
+  /** A fixed window each year: act between `from` and `until` (both inclusive, local time Asia/Almaty). */
+  | { kind: 'annual-window'; from?: AnnualDay; until: AnnualDay; untilTime?: string /* "HH:MM", default end of day */ }
+  /** Set later per case or cohort (e.g. the curriculum); no deadline until it is set. */
+  | { kind: 'by-programme'; maxMonths?: number };
+
+export interface Limit {
+  id: string; // unique within its step
+  spec: LimitSpec;
+  anchor: Anchor;
+  clause: ClauseRef;
+  /** Where the regulation contradicts itself: the reading applied is `spec`; the other is kept here. */
+  alternative?: { spec: LimitSpec; clause: ClauseRef };
+  /** Why `spec` was chosen when it is not the stricter reading. */
+  appliedReason?: string;
+}

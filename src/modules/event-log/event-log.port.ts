@@ -1,0 +1,96 @@
+/**
+ * The event log port: the only source of truth. Adapters: `sqlite` (embedded default) and
+ * `eventstoredb`. Every adapter passes `event-log.contract.ts`.
+ *
+ * Revisions are 0-based per stream. Global positions are positive, strictly increasing in
+ * commit order, and comparable across the whole log; 0 means "before the first event".
+ */
+
+/** `no_stream`: the stream must not exist; `any`: no check; a number: the stream's last revision must be exactly that. */
+export type ExpectedRevision = 'no_stream' | 'any' | number;
+
+export type EventMetadata = Record<string, unknown>;
+
+export interface EventToAppend<D = unknown, M extends EventMetadata = EventMetadata> {
+  /** UUID; generated when omitted. Lets a retried append be recognised. */
+  id?: string;
+  type: string;
+  data: D;
+  metadata?: M;
+}
+
+export interface RecordedEvent<D = unknown, M extends EventMetadata = EventMetadata> {
+  id: string;
+  type: string;
+  data: D;
+  metadata: M;
+  streamId: string;
+  /** 0-based revision of this event inside its stream. */
+  revision: number;
+  /** Position in the global order of the whole log. */
+  position: number;
+  /** Server time at which the log recorded the event. */
+  recordedAt: Date;
+}
+
+export interface AppendResult {
+  /** Revision of the last appended event (the stream's revision after the append). */
+  nextRevision: number;
+  /** Global position of the last appended event. */
+  position: number;
+}
+
+export interface ReadStreamOptions {
+  direction?: 'forwards' | 'backwards';
+  /** Inclusive. Forwards: the first revision returned; backwards: the highest one. */
+  fromRevision?: number;
+  /** Inclusive bound on the other side. */
+  toRevision?: number;
+  /** Only events recorded at or before this instant. */
+  until?: Date;
+  maxCount?: number;
+}
+
+export interface AllFilter {
+  eventTypes?: readonly string[];
+  streamPrefixes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events strictly after this position. Default 0 (from the start). */
+  after?: number;
+  maxCount?: number;
+  filter?: AllFilter;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive start position; default 0. Use `await log.headPosition()` to follow only new events. */
+  after?: number;
+  filter?: AllFilter;
+  /** Upper bound on events per delivered batch. */
+  maxBatchSize?: number;
+}
+
+/**
+ * Catch up from `after`, then live. Delivers events in global order, in batches.
+ * Iterate with `for await`; `stop()` ends the iteration cleanly (pending `next()` resolves done).
+ */
+export interface EventSubscription extends AsyncIterable<RecordedEvent[]> {
+  stop(): Promise<void>;
+}
+
+export interface EventLog {
+  readonly kind: 'sqlite' | 'eventstoredb';
+  append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /** Empty array for a stream that does not exist. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  subscribeToAll(options?: SubscribeOptions): EventSubscription;
+  /** Position of the last event in the log, 0 when empty. */
+  headPosition(): Promise<number>;
+  /** Cheap liveness check for /health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const EVENT_LOG = Symbol('EVENT_LOG');

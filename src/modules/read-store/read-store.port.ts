@@ -1,0 +1,67 @@
+/**
+ * The read-model store port: named collections of JSON documents, queried with MongoDB's
+ * query language. Adapters: embedded `sqlite` (documents in SQLite, queried with mingo) and
+ * `mongodb`. Every adapter passes `read-store.contract.ts`.
+ */
+
+/** A document; `_id` is its key inside its collection. */
+export interface ReadDocument {
+  _id: string;
+  [field: string]: unknown;
+}
+
+/** MongoDB query / sort / projection syntax, passed through unchanged to both adapters. */
+export type Filter = Record<string, unknown>;
+export type Sort = Record<string, 1 | -1>;
+export type Pipeline = Record<string, unknown>[];
+
+export interface FindOptions {
+  sort?: Sort;
+  skip?: number;
+  limit?: number;
+  projection?: Record<string, 0 | 1>;
+}
+
+export type WriteOp =
+  | { op: 'upsert'; collection: string; doc: ReadDocument }
+  | { op: 'delete'; collection: string; id: string };
+
+/** A projection's progress: the position of the last event whose effects are stored. */
+export interface Checkpoint {
+  projection: string;
+  position: number;
+  updatedAt: Date;
+}
+
+export interface WriteBatch {
+  ops: readonly WriteOp[];
+  /**
+   * When present, stored together with `ops` so a crash never separates them
+   * (one transaction in SQLite; transaction or position guard in MongoDB).
+   * A checkpoint never moves backwards: a batch whose checkpoint is not after the stored one
+   * writes nothing (replay after a crash is idempotent).
+   */
+  checkpoint?: { projection: string; position: number };
+}
+
+export interface ReadCollection<T extends ReadDocument = ReadDocument> {
+  get(id: string): Promise<T | null>;
+  find(filter?: Filter, options?: FindOptions): Promise<T[]>;
+  count(filter?: Filter): Promise<number>;
+  aggregate<R = Record<string, unknown>>(pipeline: Pipeline): Promise<R[]>;
+}
+
+export interface ReadStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
+  /** Atomic (see WriteBatch). */
+  write(batch: WriteBatch): Promise<void>;
+  getCheckpoint(projection: string): Promise<Checkpoint | null>;
+  /** Removes the collections and the checkpoint (used when an old projection version is retired). */
+  drop(collections: readonly string[], projection?: string): Promise<void>;
+  listCollections(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const READ_STORE = Symbol('READ_STORE');
