@@ -1,0 +1,50 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded store under ./var/data on 127.0.0.1:3000', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
+    expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info' });
+  });
+
+  it('reads production settings', () => {
+    const config = loadConfig({
+      EVENT_STORE: 'eventstoredb',
+      EVENTSTORE_URL: 'esdb://es:2113?tls=false',
+      READ_STORE: 'mongodb',
+      MONGODB_URL: 'mongodb://mongo:27017/?replicaSet=rs0',
+      PORT: '8080',
+      PROJECTIONS: 'off',
+    });
+    expect(config.eventStore).toEqual({ kind: 'eventstoredb', url: 'esdb://es:2113?tls=false' });
+    expect(config.readStore).toEqual({ kind: 'mongodb', url: 'mongodb://mongo:27017/?replicaSet=rs0', database: 'reglament' });
+    expect(config.port).toBe(8080);
+    expect(config.projections).toBe('off');
+  });
+
+  it.each([
+    [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE', 'sqlite | eventstoredb'],
+    [{ READ_STORE: 'redis' }, 'READ_STORE', 'sqlite | mongodb'],
+    [{ EVENT_STORE: 'eventstoredb' }, 'EVENTSTORE_URL', 'URL'],
+    [{ READ_STORE: 'mongodb', MONGODB_URL: 'http://x' }, 'MONGODB_URL', 'mongodb'],
+    [{ PORT: '70000' }, 'PORT', '0–65535'],
+    [{ PORT: 'abc' }, 'PORT', '0–65535'],
+    [{ PROJECTIONS: 'maybe' }, 'PROJECTIONS', 'inline | off'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'debug'],
+  ])('refuses %j naming %s and what is allowed', (env, variable, allowed) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      const problems = (error as ConfigError).problems;
+      expect(problems.map((p) => p.variable)).toContain(variable);
+      expect((error as Error).message).toContain(variable);
+      expect(problems.find((p) => p.variable === variable)!.allowed).toContain(allowed);
+    }
+  });
+
+  it('reports every problem at once', () => {
+    expect(() => loadConfig({ EVENT_STORE: 'x', READ_STORE: 'y', PORT: '-1' })).toThrow(/EVENT_STORE[\s\S]*READ_STORE[\s\S]*PORT/);
+  });
+});

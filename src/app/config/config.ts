@@ -1,0 +1,102 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** Runtime configuration, read once from the environment at start-up. */
+export interface AppConfig {
+  eventStore: { kind: 'sqlite'; dataDir: string } | { kind: 'eventstoredb'; url: string };
+  readStore: { kind: 'sqlite'; dataDir: string } | { kind: 'mongodb'; url: string; database: string };
+  dataDir: string;
+  host: string;
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `inline`: this process also runs the projections (the embedded default); `off`: a separate worker does. */
+  projections: 'inline' | 'off';
+  workerPort: number | null;
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+}
+
+export interface ConfigProblem {
+  variable: string;
+  value: string | undefined;
+  problem: string;
+  allowed: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: ConfigProblem[]) {
+    super(
+      'invalid configuration:\n' +
+        problems
+          .map((p) => `  ${p.variable}=${p.value === undefined ? '(unset)' : JSON.stringify(p.value)}: ${p.problem}; allowed: ${p.allowed}`)
+          .join('\n'),
+    );
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Pure: environment in, config or every problem found out (not just the first). */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
+  const problems: ConfigProblem[] = [];
+  const oneOf = <T extends string>(variable: string, allowed: readonly T[], fallback: T): T => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    problems.push({ variable, value, problem: 'unknown value', allowed: allowed.join(' | ') });
+    return fallback;
+  };
+  const port = (variable: string, fallback: number | null): number | null => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n > 65535) {
+      problems.push({ variable, value, problem: 'not a TCP port', allowed: 'an integer 0–65535 (0 picks a free port)' });
+      return fallback;
+    }
+    return n;
+  };
+  const url = (variable: string, schemes: string[], when: string): string => {
+    const value = env[variable];
+    if (value === undefined || value === '') {
+      problems.push({ variable, value, problem: `required when ${when}`, allowed: `a ${schemes.join(' or ')} URL` });
+      return '';
+    }
+    if (!schemes.some((s) => value.startsWith(`${s}://`))) {
+      problems.push({ variable, value, problem: 'not a connection URL of the right scheme', allowed: `a ${schemes.join(' or ')} URL` });
+    }
+    return value;
+  };
+
+  const rawDataDir = env.DATA_DIR && env.DATA_DIR !== '' ? env.DATA_DIR : './var/data';
+  const dataDir = isAbsolute(rawDataDir) ? rawDataDir : resolve(cwd, rawDataDir);
+
+  const eventStoreKind = oneOf('EVENT_STORE', ['sqlite', 'eventstoredb'] as const, 'sqlite');
+  const readStoreKind = oneOf('READ_STORE', ['sqlite', 'mongodb'] as const, 'sqlite');
+  const eventStore: AppConfig['eventStore'] =
+    eventStoreKind === 'sqlite'
+      ? { kind: 'sqlite', dataDir }
+      : { kind: 'eventstoredb', url: url('EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover'], 'EVENT_STORE=eventstoredb') };
+  const readStore: AppConfig['readStore'] =
+    readStoreKind === 'sqlite'
+      ? { kind: 'sqlite', dataDir }
+      : { kind: 'mongodb', url: url('MONGODB_URL', ['mongodb', 'mongodb+srv'], 'READ_STORE=mongodb'), database: env.MONGODB_DATABASE || 'reglament' };
+
+  const config: AppConfig = {
+    eventStore,
+    readStore,
+    dataDir,
+    host: env.HOST && env.HOST !== '' ? env.HOST : '127.0.0.1',
+    port: port('PORT', 3000) ?? 3000,
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    projections: oneOf('PROJECTIONS', ['inline', 'off'] as const, 'inline'),
+    workerPort: port('WORKER_PORT', null),
+    auth: {
+      secret: env.AUTH_JWT_SECRET || undefined,
+      jwksUrl: env.AUTH_JWKS_URL || undefined,
+      issuer: env.AUTH_ISSUER || undefined,
+      audience: env.AUTH_AUDIENCE || undefined,
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

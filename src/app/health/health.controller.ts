@@ -1,0 +1,61 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { EVENT_LOG, type EventLog } from '../../modules/event-log/event-log.port';
+import { READ_STORE, type ReadStore } from '../../modules/read-store/read-store.port';
+import { Metrics } from '../metrics/metrics';
+import { PROJECTION_STATUS, type ProjectionStatusSource } from './projection-status';
+
+interface ComponentHealth {
+  status: 'up' | 'down';
+  kind?: string;
+  error?: string;
+  [detail: string]: unknown;
+}
+
+async function probe(kind: string, check: () => Promise<Record<string, unknown> | void>): Promise<ComponentHealth> {
+  try {
+    return { status: 'up', kind, ...((await check()) ?? {}) };
+  } catch (error) {
+    return { status: 'down', kind, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+@ApiTags('operations')
+@Controller()
+export class HealthController {
+  constructor(
+    @Inject(EVENT_LOG) private readonly eventLog: EventLog,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+    @Inject(PROJECTION_STATUS) private readonly projections: ProjectionStatusSource,
+    private readonly metrics: Metrics,
+  ) {}
+
+  @Get('health')
+  @ApiOperation({ summary: 'Event log, read store and projections: up/down, positions and lag. 503 when any is down or failed.' })
+  @ApiOkResponse({ description: 'Everything is up' })
+  async health(@Res({ passthrough: true }) reply: FastifyReply) {
+    const eventLog = await probe(this.eventLog.kind, async () => {
+      await this.eventLog.ping();
+      return { headPosition: await this.eventLog.headPosition() };
+    });
+    const readStore = await probe(this.readStore.kind, () => this.readStore.ping());
+    const projections = await this.projections.status().catch((error: Error) => [{ name: '*', state: 'failed', error: { message: error.message } }]);
+    const ok = eventLog.status === 'up' && readStore.status === 'up' && projections.every((p) => p.state !== 'failed');
+    void reply.status(ok ? 200 : 503);
+    return { status: ok ? 'up' : 'down', eventLog, readStore, projections };
+  }
+
+  @Get('metrics')
+  @ApiOperation({ summary: 'Prometheus metrics: append latency, projection lag, HTTP' })
+  async metricsText(@Res() reply: FastifyReply) {
+    const [head, projections] = await Promise.all([this.eventLog.headPosition().catch(() => null), this.projections.status().catch(() => [])]);
+    if (head !== null) this.metrics.logHead.set(head);
+    for (const p of projections) {
+      this.metrics.projectionLagEvents.set({ projection: p.name }, p.lagEvents ?? 0);
+      this.metrics.projectionLagSeconds.set({ projection: p.name }, p.lagSeconds ?? 0);
+      this.metrics.projectionPosition.set({ projection: p.name }, p.checkpoint ?? 0);
+    }
+    void reply.header('content-type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+  }
+}

@@ -1,0 +1,48 @@
+import type { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+
+/** IINs are personal data: any 12-digit run in a log line is masked to its first 4 and last 2 digits. */
+const IIN_PATTERN = /(?<!\d)(\d{4})\d{6}(\d{2})(?!\d)/g;
+export function maskIinsDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(IIN_PATTERN, '$1******$2');
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => maskIinsDeep(v, depth + 1));
+  if (value instanceof Error) return { name: value.name, message: maskIinsDeep(value.message, depth + 1), stack: value.stack };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = maskIinsDeep(v, depth + 1);
+  return out;
+}
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'reglament', pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }), log: (object) => maskIinsDeep(object) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          // pino(obj, msg): mask the message too.
+          method.apply(this, args.map((a) => (typeof a === 'string' ? (maskIinsDeep(a) as string) : a)) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination ?? pino.destination({ sync: false }),
+  );
+}
+
+/** Nest's own logs go through the same structured logger. */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, params: unknown[]) {
+    const context = typeof params[params.length - 1] === 'string' ? (params[params.length - 1] as string) : undefined;
+    if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...(message as object) });
+    else this.logger[level]({ context }, String(message));
+  }
+  log(message: unknown, ...params: unknown[]) { this.write('info', message, params); }
+  error(message: unknown, ...params: unknown[]) { this.write('error', message, params); }
+  warn(message: unknown, ...params: unknown[]) { this.write('warn', message, params); }
+  debug(message: unknown, ...params: unknown[]) { this.write('debug', message, params); }
+  verbose(message: unknown, ...params: unknown[]) { this.write('trace', message, params); }
+  fatal(message: unknown, ...params: unknown[]) { this.write('error', message, params); }
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppendResult, EventLog, EventToAppend, ExpectedRevision } from '../../modules/event-log/event-log.port';
+
+/** One registry per process, so tests can run several apps side by side. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly appendSeconds = new Histogram({
+    name: 'reglament_event_append_seconds',
+    help: 'Durable append latency (acknowledged after fsync), by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly appendedEvents = new Counter({ name: 'reglament_events_appended_total', help: 'Events appended', registers: [this.registry] });
+  readonly httpSeconds = new Histogram({
+    name: 'reglament_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly projectionLagEvents = new Gauge({ name: 'reglament_projection_lag_events', help: 'Events a projection is behind the log head', labelNames: ['projection'] as const, registers: [this.registry] });
+  readonly projectionLagSeconds = new Gauge({ name: 'reglament_projection_lag_seconds', help: 'Age of the oldest event a projection has not applied', labelNames: ['projection'] as const, registers: [this.registry] });
+  readonly projectionPosition = new Gauge({ name: 'reglament_projection_checkpoint_position', help: 'Last global position a projection applied', labelNames: ['projection'] as const, registers: [this.registry] });
+  readonly logHead = new Gauge({ name: 'reglament_event_log_head_position', help: 'Global position of the last event in the log', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'reglament_' });
+  }
+}
+
+/** Decorates an EventLog so every append is timed; the adapter stays unaware of metrics. */
+export function instrumentEventLog(log: EventLog, metrics: Metrics): EventLog {
+  return new Proxy(log, {
+    get(target, property, receiver) {
+      if (property === 'append') {
+        return async (streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> => {
+          const end = metrics.appendSeconds.startTimer();
+          try {
+            const result = await target.append(streamId, events, expected);
+            end({ outcome: 'ok' });
+            metrics.appendedEvents.inc(events.length);
+            return result;
+          } catch (error) {
+            end({ outcome: (error as Error).name === 'WrongExpectedRevisionError' ? 'conflict' : 'error' });
+            throw error;
+          }
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,71 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { InvalidEventError, WrongExpectedRevisionError } from '../../modules/event-log/event-log.errors';
+import { PROBLEM_CONTENT_TYPE, ProblemDetails, ProblemError, problemType } from './problem';
+
+/** Turns every error into problem+json; never leaks a stack trace, logs 5xx with a correlation id. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    const { problem, headers } = toProblem(exception, request?.url);
+    if (problem.status >= 500) {
+      const correlationId = String(request?.headers?.['x-correlation-id'] ?? randomUUID());
+      problem.correlationId = correlationId;
+      this.logger.error({ msg: 'unhandled error', correlationId, err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) });
+    }
+    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
+    void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+  }
+}
+
+export function toProblem(exception: unknown, instance?: string): { problem: ProblemDetails; headers: Record<string, string> } {
+  if (exception instanceof ProblemError) return { problem: exception.toProblem(instance), headers: exception.headers };
+  if (exception instanceof WrongExpectedRevisionError) {
+    return {
+      problem: new ProblemError(409, 'stale-revision', 'The case changed since you read it', exception.message, undefined, {
+        expectedRevision: exception.expected,
+        currentRevision: exception.actual,
+      }).toProblem(instance),
+      headers: {},
+    };
+  }
+  if (exception instanceof InvalidEventError) {
+    return { problem: ProblemError.badRequest([{ field: exception.path, problem: exception.problem }]).toProblem(instance), headers: {} };
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    if (typeof body === 'object' && body !== null && 'type' in body && 'title' in body) {
+      return { problem: { ...(body as ProblemDetails), status, ...(instance ? { instance } : {}) }, headers: {} };
+    }
+    const message = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
+    if (status === 404) {
+      return { problem: { type: problemType('not-found'), title: 'Not found', status, detail: message, ...(instance ? { instance } : {}) }, headers: {} };
+    }
+    return { problem: { type: problemType(`http-${status}`), title: exception.name, status, detail: message, ...(instance ? { instance } : {}) }, headers: {} };
+  }
+  const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    // Fastify's own refusals (malformed JSON, body too large, bad content type).
+    return {
+      problem: {
+        type: problemType(fastifyError.code ? fastifyError.code.toLowerCase().replace(/_/g, '-') : 'bad-request'),
+        title: 'The request could not be read',
+        status: fastifyError.statusCode,
+        detail: fastifyError.message,
+        ...(instance ? { instance } : {}),
+      },
+      headers: {},
+    };
+  }
+  return {
+    problem: { type: problemType('internal'), title: 'Internal error', status: 500, detail: 'The server failed; the error is logged under the correlation id.', ...(instance ? { instance } : {}) },
+    headers: {},
+  };
+}
