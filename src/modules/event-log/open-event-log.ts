@@ -1,0 +1,17 @@
+import { join } from 'node:path';
+import type { EventLog } from './event-log.port';
+import { openSqliteEventLog } from './sqlite/sqlite-event-log';
+import { openEventStoreDbEventLog } from './eventstoredb/eventstoredb-event-log';
+
+export type EventLogConfig = { kind: 'sqlite'; dataDir: string } | { kind: 'eventstoredb'; url: string };
+
+/** The file name of the embedded event log inside DATA_DIR. */
+export const EVENT_LOG_FILE = 'events.db';
+
+export async function openEventLog(config: EventLogConfig): Promise<EventLog> {
+  if (config.kind === 'sqlite') return openSqliteEventLog({ file: join(config.dataDir, EVENT_LOG_FILE) });
+  const log = openEventStoreDbEventLog({ connectionString: config.url });
+  // Fail at start-up, not on the first command, when the server is unreachable.
+  await log.ping();
+  return log;
+}

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describeEventLogContract } from '../event-log.contract';
+import { StorageOpenError } from '../event-log.errors';
+import { openSqliteEventLog } from './sqlite-event-log';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reglament-log-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describeEventLogContract('sqlite', async () => openSqliteEventLog({ file: join(tempDir(), 'events.db') }));
+
+describe('sqlite event log', () => {
+  it('concurrent appends share one commit, each with its own result', async () => {
+    const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(`case-${i}`, [{ type: 'A', data: { i } }], 'no_stream')));
+    const stats = log.groupCommitStats();
+    expect(stats.appends).toBe(50);
+    expect(stats.commits).toBeLessThan(5);
+    expect(stats.largestGroup).toBeGreaterThan(10);
+    expect(new Set(results.map((r) => r.position)).size).toBe(50);
+    await log.close();
+  });
+
+  it('a conflicting append in a group fails alone; the others of its commit are stored', async () => {
+    const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
+    await log.append('case-x', [{ type: 'A', data: {} }], 'no_stream');
+    const outcomes = await Promise.allSettled([
+      log.append('case-y', [{ type: 'B', data: {} }], 'no_stream'),
+      log.append('case-x', [{ type: 'Conflict', data: {} }], 'no_stream'),
+      log.append('case-z', [{ type: 'C', data: {} }], 'no_stream'),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(log.groupCommitStats().largestGroup).toBe(3);
+    expect((await log.readAll()).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    await log.close();
+  });
+
+  it('keeps its events across a reopen, and positions continue', async () => {
+    const file = join(tempDir(), 'events.db');
+    const first = openSqliteEventLog({ file });
+    await first.append('case-1', [{ type: 'A', data: { n: 1 } }], 'no_stream');
+    await first.close();
+    const second = openSqliteEventLog({ file });
+    const result = await second.append('case-1', [{ type: 'B', data: {} }], 0);
+    expect(result).toEqual({ nextRevision: 1, position: 2 });
+    expect((await second.readStream('case-1')).map((e) => e.data)).toEqual([{ n: 1 }, {}]);
+    await second.close();
+  });
+
+  it('checkpoints the WAL in the background, keeping it bounded under a steady write load', async () => {
+    const file = join(tempDir(), 'events.db');
+    const log = openSqliteEventLog({ file, checkpointer: { intervalMs: 5, thresholdBytes: 256 * 1024 } });
+    const payload = { text: 'x'.repeat(2000) };
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(`case-${round}-${i}`, [{ type: 'A', data: payload }], 'no_stream')));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(log.checkpointsCompleted).toBeGreaterThan(0);
+    // 800 events of 2 KB written (> 1.6 MB); the WAL is reset after checkpoints instead of holding them all.
+    expect(statSync(`${file}-wal`).size).toBeLessThan(1.6 * 1024 * 1024);
+    await log.close();
+  });
+
+  it('refuses a file that is not SQLite, naming it', () => {
+    const file = join(tempDir(), 'events.db');
+    writeFileSync(file, 'this is a text file, not a database');
+    expect(() => openSqliteEventLog({ file })).toThrow(StorageOpenError);
+    expect(() => openSqliteEventLog({ file })).toThrow(new RegExp(`${file}: is not a SQLite database`));
+  });
+
+  it("refuses another program's SQLite database without touching it", () => {
+    const file = join(tempDir(), 'events.db');
+    const other = new Database(file);
+    other.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY)');
+    other.close();
+    expect(() => openSqliteEventLog({ file })).toThrow(/not a reglament event log/);
+    const again = new Database(file);
+    expect(again.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([{ name: 'invoices' }]);
+    again.close();
+  });
+
+  it('delivers live to a subscriber in another process sharing the file', async () => {
+    const file = join(tempDir(), 'events.db');
+    const reader = openSqliteEventLog({ file, pollIntervalMs: 10 });
+    const subscription = reader.subscribeToAll({ after: 0 });
+    const child = spawn(process.execPath, ['-r', join(__dirname, '../../../../test/support/swc-register.js'), join(__dirname, '../../../../test/durability/event-log-writer.child.ts'), file], { stdio: 'ignore' });
+    try {
+      let seen = 0;
+      for await (const batch of subscription) {
+        expect(batch.every((e) => e.type === 'Step')).toBe(true);
+        seen += batch.length;
+        if (seen >= 50) break;
+      }
+      expect(seen).toBeGreaterThanOrEqual(50);
+    } finally {
+      child.kill('SIGKILL');
+      await reader.close();
+    }
+  }, 20_000);
+
+  it('refuses a file written by a newer schema', async () => {
+    const file = join(tempDir(), 'events.db');
+    const log = openSqliteEventLog({ file, checkpointer: false });
+    await log.close();
+    const raw = new Database(file);
+    raw.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
+    raw.close();
+    expect(() => openSqliteEventLog({ file })).toThrow(/schema version 99, newer than this build knows/);
+  });
+});

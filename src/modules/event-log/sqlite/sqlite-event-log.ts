@@ -1,0 +1,324 @@
+import { EventEmitter } from 'node:events';
+import type { Statement } from 'better-sqlite3';
+import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import type {
+  AllFilter,
+  AppendResult,
+  EventLog,
+  EventSubscription,
+  EventToAppend,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+} from '../event-log.port';
+import { InvalidEventError, WrongExpectedRevisionError } from '../event-log.errors';
+import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-validation';
+import { DEFAULT_CHECKPOINTER, WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer';
+import { PollingSubscription } from '../polling-subscription';
+
+/** 'RGLE': marks a file as a reglament event log. */
+export const EVENT_LOG_APPLICATION_ID = 0x52474c45;
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE events (
+        position    INTEGER PRIMARY KEY,  -- rowid: gapless global order, events are never deleted
+        id          TEXT    NOT NULL,
+        stream_id   TEXT    NOT NULL,
+        revision    INTEGER NOT NULL,
+        type        TEXT    NOT NULL,
+        data        TEXT    NOT NULL,
+        metadata    TEXT    NOT NULL,
+        recorded_at INTEGER NOT NULL      -- epoch milliseconds
+      );
+      CREATE UNIQUE INDEX events_by_stream ON events (stream_id, revision);
+      CREATE UNIQUE INDEX events_by_id ON events (id);
+    `,
+  },
+];
+
+export interface SqliteEventLogOptions {
+  file: string;
+  /** How often a subscription looks for events appended by another process (the worker reads the API's file). */
+  pollIntervalMs?: number;
+  checkpointer?: Partial<CheckpointerOptions> | false;
+}
+
+export interface GroupCommitStats {
+  /** Transactions committed (each one fsync). */
+  commits: number;
+  /** Appends acknowledged. */
+  appends: number;
+  events: number;
+  /** Most appends one commit carried. */
+  largestGroup: number;
+}
+
+interface PendingAppend {
+  streamId: string;
+  expected: ExpectedRevision;
+  events: PreparedEvent[];
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+type Row = [position: number, id: string, streamId: string, revision: number, type: string, data: string, metadata: string, recordedAt: number];
+
+const COLUMNS = 'position, id, stream_id, revision, type, data, metadata, recorded_at';
+
+function toRecorded(row: Row): RecordedEvent {
+  return {
+    position: row[0],
+    id: row[1],
+    streamId: row[2],
+    revision: row[3],
+    type: row[4],
+    data: JSON.parse(row[5]),
+    metadata: JSON.parse(row[6]),
+    recordedAt: new Date(row[7]),
+  };
+}
+
+/**
+ * The embedded event log: one SQLite file, WAL, synchronous=FULL.
+ *
+ * Group commit: appends arriving while the event loop is busy are queued and written in one transaction
+ * (one fsync) on the next turn; each append is checked and savepointed on its own, so a conflicting append
+ * fails alone while the others of its group commit.
+ */
+export class SqliteEventLog implements EventLog {
+  readonly kind = 'sqlite' as const;
+  private readonly db: SqliteDatabase;
+  private readonly committed = new EventEmitter();
+  private readonly checkpointer: WalCheckpointer | null;
+  private readonly subscriptions = new Set<PollingSubscription>();
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private readonly stats: GroupCommitStats = { commits: 0, appends: 0, events: 0, largestGroup: 0 };
+  private readonly pollIntervalMs: number;
+
+  private readonly lastRevision: Statement<[string], { revision: number }>;
+  private readonly byId: Statement<[string], { stream_id: string; revision: number; position: number }>;
+  private readonly insert: Statement<[string, string, number, string, string, string, number]>;
+  private readonly headStmt: Statement<[], { head: number | null }>;
+  private readonly appendOne: (pending: PendingAppend, recordedAt: number) => AppendResult;
+
+  constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
+    this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
+    this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    this.committed.setMaxListeners(0);
+    this.lastRevision = this.db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
+    this.byId = this.db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
+    this.insert = this.db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
+    // A nested better-sqlite3 transaction is a SAVEPOINT: one append's failure rolls back only its own rows.
+    this.appendOne = this.db.transaction((pending: PendingAppend, recordedAt: number) => this.write(pending, recordedAt));
+    this.checkpointer = options.checkpointer === false ? null : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
+  }
+
+  append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error(`event log ${this.file} is closed`));
+    let prepared: PreparedEvent[];
+    try {
+      prepared = prepareAppend(streamId, events, expected);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ streamId, expected, events: prepared, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    });
+  }
+
+  /** Group-commit counters, for tests and benchmarks. */
+  groupCommitStats(): GroupCommitStats {
+    return { ...this.stats };
+  }
+
+  get checkpointsCompleted(): number {
+    return this.checkpointer?.completed ?? 0;
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const group = this.queue;
+    this.queue = [];
+    if (group.length === 0) return;
+    const outcomes: Array<{ ok: AppendResult } | { error: unknown }> = [];
+    const recordedAt = Date.now();
+    try {
+      this.db.transaction(() => {
+        for (const pending of group) {
+          try {
+            outcomes.push({ ok: this.appendOne(pending, recordedAt) });
+          } catch (error) {
+            outcomes.push({ error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing of the group is durable.
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    let head = 0;
+    this.stats.commits++;
+    this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
+    group.forEach((pending, i) => {
+      const outcome = outcomes[i]!;
+      if ('ok' in outcome) {
+        this.stats.appends++;
+        this.stats.events += pending.events.length;
+        head = Math.max(head, outcome.ok.position);
+        pending.resolve(outcome.ok);
+      } else {
+        pending.reject(outcome.error);
+      }
+    });
+    if (head > 0) this.committed.emit('committed', head);
+  };
+
+  private write(pending: PendingAppend, recordedAt: number): AppendResult {
+    const { streamId, expected, events } = pending;
+    const retried = this.recognisedRetry(pending);
+    if (retried) return retried;
+    const last = this.lastRevision.get(streamId)?.revision;
+    const actual = last === undefined ? 'no_stream' : last;
+    if ((expected === 'no_stream' && actual !== 'no_stream') || (typeof expected === 'number' && expected !== actual)) {
+      throw new WrongExpectedRevisionError(streamId, expected, actual);
+    }
+    let revision = last ?? -1;
+    let position = 0;
+    for (const event of events) {
+      revision++;
+      position = Number(this.insert.run(event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt).lastInsertRowid);
+    }
+    return { nextRevision: revision, position };
+  }
+
+  /**
+   * An append whose event ids are already recorded, in the same stream and order, is a retry of an
+   * acknowledged append (the client lost the response): answer as the first time and write nothing.
+   */
+  private recognisedRetry({ streamId, events }: PendingAppend): AppendResult | null {
+    const first = this.byId.get(events[0]!.id);
+    if (!first) {
+      for (let i = 1; i < events.length; i++) {
+        if (this.byId.get(events[i]!.id)) throw new InvalidEventError(`events[${i}].id`, `${events[i]!.id} is already recorded in the log`);
+      }
+      return null;
+    }
+    let last = first;
+    for (let i = 0; i < events.length; i++) {
+      const found = this.byId.get(events[i]!.id);
+      if (!found || found.stream_id !== streamId || found.revision !== first.revision + i) {
+        throw new InvalidEventError(`events[${i}].id`, `${events[i]!.id} is already recorded in the log as part of another append`);
+      }
+      last = found;
+    }
+    return { nextRevision: last.revision, position: last.position };
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    checkStreamId(streamId);
+    const backwards = options.direction === 'backwards';
+    const where = ['stream_id = ?'];
+    const params: Array<string | number> = [streamId];
+    if (options.fromRevision !== undefined) {
+      where.push(backwards ? 'revision <= ?' : 'revision >= ?');
+      params.push(options.fromRevision);
+    }
+    if (options.toRevision !== undefined) {
+      where.push(backwards ? 'revision >= ?' : 'revision <= ?');
+      params.push(options.toRevision);
+    }
+    if (options.until !== undefined) {
+      where.push('recorded_at <= ?');
+      params.push(options.until.getTime());
+    }
+    const limit = options.maxCount === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.maxCount))}`;
+    const sql = `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY revision ${backwards ? 'DESC' : 'ASC'}${limit}`;
+    return (this.db.prepare(sql).raw().all(...params) as Row[]).map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return this.readAllSync(options);
+  }
+
+  private readonly readAllCache = new Map<string, Statement>();
+
+  private readAllSync({ after = 0, maxCount = 1000, filter }: ReadAllOptions): RecordedEvent[] {
+    const { sql, params } = filterSql(filter);
+    let stmt = this.readAllCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ?${sql} ORDER BY position LIMIT ?`).raw();
+      this.readAllCache.set(sql, stmt);
+    }
+    return (stmt.all(after, ...params, Math.max(0, Math.floor(maxCount))) as Row[]).map(toRecorded);
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
+    const subscription = new PollingSubscription({
+      after: options.after ?? 0,
+      maxBatchSize: options.maxBatchSize ?? 1000,
+      read: (after, maxCount) => this.readAllSync({ after, maxCount, filter: options.filter }),
+      head: () => this.headStmt.get()?.head ?? 0,
+      wake: this.committed,
+      pollIntervalMs: this.pollIntervalMs,
+      onStop: () => this.subscriptions.delete(subscription),
+    });
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async headPosition(): Promise<number> {
+    return this.headStmt.get()?.head ?? 0;
+  }
+
+  async ping(): Promise<void> {
+    this.headStmt.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of [...this.subscriptions]) await subscription.stop();
+    // Let queued appends commit: they were accepted before close.
+    if (this.queue.length > 0) this.flush();
+    await this.checkpointer?.stop();
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another process still reads the file; its WAL is checkpointed later.
+    }
+    this.db.close();
+  }
+}
+
+/** SQL for an AllFilter; a stream prefix becomes a range so the (stream_id, revision) index can serve it. */
+function filterSql(filter: AllFilter | undefined): { sql: string; params: string[] } {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  if (filter?.eventTypes && filter.eventTypes.length > 0) {
+    clauses.push(`type IN (${filter.eventTypes.map(() => '?').join(', ')})`);
+    params.push(...filter.eventTypes);
+  }
+  if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) {
+    clauses.push(`(${filter.streamPrefixes.map(() => '(stream_id >= ? AND stream_id < ?)').join(' OR ')})`);
+    for (const prefix of filter.streamPrefixes) params.push(prefix, prefix + '\u{10ffff}');
+  }
+  return { sql: clauses.length ? ` AND ${clauses.join(' AND ')}` : '', params };
+}
+
+export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventLog {
+  const { file, ...rest } = options;
+  return new SqliteEventLog(file, rest);
+}

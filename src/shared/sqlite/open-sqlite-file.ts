@@ -1,0 +1,94 @@
+import Database from 'better-sqlite3';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { StorageOpenError } from '../../modules/event-log/event-log.errors';
+
+export type SqliteDatabase = Database.Database;
+
+/** One schema step; applied in order, each in its own transaction, recorded in `meta.schema_version`. */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export interface SqliteFileSpec {
+  file: string;
+  /** PRAGMA application_id marking which reglament store the file is, so the wrong file is refused by name. */
+  applicationId: number;
+  /** Human name used in errors: "event log", "read store". */
+  kind: string;
+  migrations: readonly Migration[];
+}
+
+const SQLITE_HEADER = 'SQLite format 3\u0000';
+
+/**
+ * Opens (or creates) a reglament SQLite file: WAL, synchronous=FULL, schema migrated.
+ * A file that is not SQLite, is another program's database, another reglament store, or was written by
+ * a newer schema is refused with StorageOpenError naming the file, before anything is written to it.
+ */
+export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
+  const { file, applicationId, kind, migrations } = spec;
+  const isNew = !existsSync(file) || statSync(file).size === 0;
+  if (!isNew) checkHeader(file, kind);
+  let db: SqliteDatabase;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: a commit is acknowledged only after the WAL is fsynced — an accepted command is never lost.
+    db.pragma('synchronous = FULL');
+    // Checkpoints run in a background thread (WalCheckpointer), never on the commit path.
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('cache_size = -65536');
+    db.pragma('temp_store = MEMORY');
+    const existingId = db.pragma('application_id', { simple: true }) as number;
+    const tableCount = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+    if (existingId === 0 && tableCount > 0) {
+      throw new StorageOpenError(file, `is a SQLite database but not a reglament ${kind} (it has other tables and no reglament marker); point DATA_DIR elsewhere`);
+    }
+    if (existingId !== 0 && existingId !== applicationId) {
+      throw new StorageOpenError(file, `is a reglament file of another kind (application_id 0x${existingId.toString(16)}), not the ${kind}`);
+    }
+    migrate(db, spec);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof StorageOpenError) throw error;
+    throw new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
+  }
+}
+
+function checkHeader(file: string, kind: string): void {
+  const header = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (header.toString('latin1') !== SQLITE_HEADER) {
+    throw new StorageOpenError(file, `is not a SQLite database (bad header), so it cannot be the ${kind}; it may be corrupt or another file`);
+  }
+}
+
+function migrate(db: SqliteDatabase, { file, applicationId, kind, migrations }: SqliteFileSpec): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID');
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+  const current = row ? Number(row.value) : 0;
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  if (current > latest) {
+    throw new StorageOpenError(file, `the ${kind} has schema version ${current}, newer than this build knows (${latest}); upgrade reglament`);
+  }
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(migration.version));
+    })();
+  }
+  db.pragma(`application_id = ${applicationId}`);
+}
