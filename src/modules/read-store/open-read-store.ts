@@ -1,0 +1,14 @@
+import { join } from 'node:path';
+import type { ReadStore } from './read-store.port';
+import { openSqliteReadStore } from './sqlite/sqlite-read-store';
+import { openMongoReadStore } from './mongodb/mongodb-read-store';
+
+export type ReadStoreConfig = { kind: 'sqlite'; dataDir: string } | { kind: 'mongodb'; url: string; database: string };
+
+/** The file name of the embedded read store inside DATA_DIR (apart from the event log: separate writers). */
+export const READ_STORE_FILE = 'read.db';
+
+export async function openReadStore(config: ReadStoreConfig): Promise<ReadStore> {
+  if (config.kind === 'sqlite') return openSqliteReadStore({ file: join(config.dataDir, READ_STORE_FILE) });
+  return openMongoReadStore({ url: config.url, database: config.database });
+}

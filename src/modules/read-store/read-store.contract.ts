@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import type { ReadDocument, ReadStore } from './read-store.port';
+
+interface Case extends ReadDocument {
+  service: string;
+  status: string;
+  days: number;
+  steps: string[];
+  applicant: { name: string };
+}
+
+const cases: Case[] = [
+  { _id: 'c1', service: 'testing', status: 'open', days: 3, steps: ['submit', 'register'], applicant: { name: 'Айгерим' } },
+  { _id: 'c2', service: 'testing', status: 'completed', days: 7, steps: ['submit'], applicant: { name: 'Ерлан' } },
+  { _id: 'c3', service: 'reserve', status: 'open', days: 1, steps: [], applicant: { name: 'Дана' } },
+  { _id: 'c4', service: 'reserve', status: 'refused', days: 12, steps: ['submit', 'review', 'refuse'], applicant: { name: 'Асель' } },
+];
+
+/** The behaviour every ReadStore adapter must have; each test uses collections of its own. */
+export function describeReadStoreContract(name: string, open: () => Promise<ReadStore>): void {
+  describe(`${name} read store contract`, () => {
+    let store: ReadStore;
+    let coll: string;
+    let projection: string;
+
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+    beforeEach(async () => {
+      const tag = randomUUID().slice(0, 8);
+      coll = `t${tag}.cases`;
+      projection = `p${tag}`;
+      await store.write({ ops: cases.map((doc) => ({ op: 'upsert' as const, collection: coll, doc })) });
+    });
+
+    it('gets a document by id, and null for an unknown id', async () => {
+      expect(await store.collection<Case>(coll).get('c1')).toEqual(cases[0]);
+      expect(await store.collection(coll).get('nope')).toBeNull();
+    });
+
+    it('finds with MongoDB filters, sort, skip, limit and projection', async () => {
+      const c = store.collection<Case>(coll);
+      expect((await c.find({ status: 'open' }, { sort: { days: 1 } })).map((d) => d._id)).toEqual(['c3', 'c1']);
+      expect((await c.find({ days: { $gte: 3 }, service: { $in: ['testing', 'reserve'] } }, { sort: { days: -1 } })).map((d) => d._id)).toEqual(['c4', 'c2', 'c1']);
+      expect((await c.find({ 'applicant.name': 'Дана' })).map((d) => d._id)).toEqual(['c3']);
+      expect((await c.find({ steps: 'review' })).map((d) => d._id)).toEqual(['c4']);
+      expect((await c.find({ $or: [{ days: { $lt: 2 } }, { status: 'completed' }] }, { sort: { _id: 1 } })).map((d) => d._id)).toEqual(['c2', 'c3']);
+      expect((await c.find({}, { sort: { _id: 1 }, skip: 1, limit: 2 })).map((d) => d._id)).toEqual(['c2', 'c3']);
+      expect(await c.find({ _id: 'c1' }, { projection: { status: 1 } })).toEqual([{ _id: 'c1', status: 'open' }]);
+    });
+
+    it('counts with and without a filter', async () => {
+      expect(await store.collection(coll).count()).toBe(4);
+      expect(await store.collection(coll).count({ service: 'reserve', days: { $gt: 5 } })).toBe(1);
+      expect(await store.collection(`${coll}-empty`).count()).toBe(0);
+    });
+
+    it('runs aggregation pipelines', async () => {
+      const c = store.collection(coll);
+      expect(await c.aggregate([{ $group: { _id: '$service', n: { $sum: 1 }, days: { $avg: '$days' } } }, { $sort: { _id: 1 } }])).toEqual([
+        { _id: 'reserve', n: 2, days: 6.5 },
+        { _id: 'testing', n: 2, days: 5 },
+      ]);
+      expect(await c.aggregate([{ $unwind: '$steps' }, { $group: { _id: '$steps', n: { $sum: 1 } } }, { $sort: { n: -1, _id: 1 } }, { $limit: 2 }])).toEqual([
+        { _id: 'submit', n: 3 },
+        { _id: 'refuse', n: 1 },
+      ]);
+      expect(await c.aggregate([{ $match: { status: 'open' } }, { $project: { _id: 0, id: '$_id', late: { $gt: ['$days', 2] } } }, { $sort: { id: 1 } }])).toEqual([
+        { id: 'c1', late: true },
+        { id: 'c3', late: false },
+      ]);
+    });
+
+    it('upserts replace whole documents and deletes remove them', async () => {
+      const c = store.collection<Case>(coll);
+      await store.write({
+        ops: [
+          { op: 'upsert', collection: coll, doc: { _id: 'c1', service: 'testing', status: 'completed', days: 4, steps: [], applicant: { name: 'Айгерим' } } },
+          { op: 'delete', collection: coll, id: 'c2' },
+          { op: 'delete', collection: coll, id: 'never-existed' },
+        ],
+      });
+      expect(await c.get('c1')).toMatchObject({ status: 'completed', days: 4 });
+      expect(await c.get('c2')).toBeNull();
+      expect(await c.count()).toBe(3);
+      expect((await c.find({ status: 'completed' })).map((d) => d._id)).toEqual(['c1']);
+    });
+
+    it('a result is a copy: changing it does not change the store', async () => {
+      const [doc] = await store.collection<Case>(coll).find({ _id: 'c1' });
+      doc!.status = 'tampered';
+      doc!.steps.push('x');
+      expect(await store.collection<Case>(coll).get('c1')).toEqual(cases[0]);
+      expect((await store.collection<Case>(coll).find({ _id: 'c1' }))[0]).toEqual(cases[0]);
+    });
+
+    it('stores documents and checkpoint together, and never moves a checkpoint back', async () => {
+      expect(await store.getCheckpoint(projection)).toBeNull();
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 1 } }], checkpoint: { projection, position: 10 } });
+      expect(await store.getCheckpoint(projection)).toMatchObject({ projection, position: 10, updatedAt: expect.any(Date) });
+      // A replayed (older or equal) batch writes nothing, not even its documents.
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 2 } }, { op: 'upsert', collection: coll, doc: { _id: 'n2', v: 2 } }], checkpoint: { projection, position: 10 } });
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n3', v: 3 } }], checkpoint: { projection, position: 7 } });
+      expect(await store.collection(coll).get('n1')).toEqual({ _id: 'n1', v: 1 });
+      expect(await store.collection(coll).get('n2')).toBeNull();
+      expect(await store.collection(coll).get('n3')).toBeNull();
+      expect((await store.getCheckpoint(projection))!.position).toBe(10);
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 4 } }], checkpoint: { projection, position: 11 } });
+      expect(await store.collection(coll).get('n1')).toEqual({ _id: 'n1', v: 4 });
+      expect((await store.getCheckpoint(projection))!.position).toBe(11);
+    });
+
+    it('lists and drops collections with their checkpoint', async () => {
+      await store.write({ ops: [{ op: 'upsert', collection: `${coll}.other`, doc: { _id: 'x' } }], checkpoint: { projection, position: 1 } });
+      expect(await store.listCollections()).toEqual(expect.arrayContaining([coll, `${coll}.other`]));
+      await store.drop([coll, `${coll}.other`], projection);
+      expect(await store.listCollections()).not.toContain(coll);
+      expect(await store.collection(coll).count()).toBe(0);
+      expect(await store.collection(coll).get('c1')).toBeNull();
+      expect(await store.getCheckpoint(projection)).toBeNull();
+    });
+
+    it('refuses a document without _id and a bad collection name, writing nothing', async () => {
+      await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok1' } }, { op: 'upsert', collection: coll, doc: { name: 'x' } as never }] })).rejects.toThrow(/_id/);
+      await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok2' } }, { op: 'upsert', collection: 'bad$name', doc: { _id: 'y' } }] })).rejects.toThrow(/bad\$name/);
+      expect(await store.collection(coll).get('ok1')).toBeNull();
+      expect(await store.collection(coll).get('ok2')).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,180 @@
+import type { Statement } from 'better-sqlite3';
+import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
+import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import type { Checkpoint, Filter, FindOptions, Pipeline, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import { checkCollectionName, checkDocument } from '../read-store.validation';
+
+/** 'RGLR': marks a file as a reglament read store. */
+export const READ_STORE_APPLICATION_ID = 0x52474c52;
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      -- doc is NULL for a deleted document: the tombstone's seq tells other processes' caches to drop it.
+      CREATE TABLE documents (
+        collection TEXT    NOT NULL,
+        id         TEXT    NOT NULL,
+        doc        TEXT,
+        seq        INTEGER NOT NULL,
+        PRIMARY KEY (collection, id)
+      ) WITHOUT ROWID;
+      CREATE INDEX documents_by_seq ON documents (collection, seq);
+      CREATE TABLE checkpoints (
+        projection TEXT PRIMARY KEY,
+        position   INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO meta (key, value) VALUES ('seq', '0');
+    `,
+  },
+];
+
+/**
+ * Parsed documents of one collection, kept in memory so queries do not JSON.parse the collection each
+ * time. Refreshed incrementally: only rows written after `seq` (by this or another process) are read.
+ */
+interface CollectionCache {
+  seq: number;
+  docs: Map<string, ReadDocument>;
+}
+
+/**
+ * The embedded read store: documents in one SQLite file (its own file, so the projection worker's writes
+ * never contend with the event log's writer), queried in-process with mingo — the same MongoDB query
+ * language the mongodb adapter passes to the server.
+ */
+export class SqliteReadStore implements ReadStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: SqliteDatabase;
+  private readonly caches = new Map<string, CollectionCache>();
+  private readonly getDoc: Statement<[string, string], { doc: string | null }>;
+  private readonly changedSince: Statement<[string, number], { id: string; doc: string | null; seq: number }>;
+  private readonly upsertDoc: Statement<[string, string, string, number]>;
+  private readonly deleteDoc: Statement<[number, string, string]>;
+  private readonly getCheckpointStmt: Statement<[string], { position: number; updated_at: number }>;
+  private readonly putCheckpoint: Statement<[string, number, number]>;
+  private readonly readSeq: Statement<[], { value: string }>;
+  private readonly writeSeq: Statement<[string]>;
+  private readonly writeTx: (batch: WriteBatch) => void;
+
+  constructor(readonly file: string) {
+    this.db = openSqliteFile({ file, applicationId: READ_STORE_APPLICATION_ID, kind: 'read store', migrations: MIGRATIONS });
+    // Projection batches are throughput-bound, not latency-bound: SQLite's own checkpointing is fine here.
+    this.db.pragma('wal_autocheckpoint = 4000');
+    this.getDoc = this.db.prepare('SELECT doc FROM documents WHERE collection = ? AND id = ?');
+    this.changedSince = this.db.prepare('SELECT id, doc, seq FROM documents WHERE collection = ? AND seq > ? ORDER BY seq');
+    this.upsertDoc = this.db.prepare(
+      'INSERT INTO documents (collection, id, doc, seq) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq',
+    );
+    this.deleteDoc = this.db.prepare('UPDATE documents SET doc = NULL, seq = ? WHERE collection = ? AND id = ?');
+    this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at FROM checkpoints WHERE projection = ?');
+    this.putCheckpoint = this.db.prepare(
+      'INSERT INTO checkpoints (projection, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at',
+    );
+    this.readSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'seq'");
+    this.writeSeq = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'seq'");
+    this.writeTx = this.db.transaction((batch: WriteBatch) => this.writeInTransaction(batch));
+  }
+
+  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> {
+    checkCollectionName(name);
+    return {
+      get: async (id) => {
+        const row = this.getDoc.get(name, id);
+        return row?.doc ? (JSON.parse(row.doc) as T) : null;
+      },
+      find: async (filter = {}, options = {}) => this.findSync(name, filter, options) as T[],
+      count: async (filter = {}) => {
+        const docs = this.documents(name);
+        if (Object.keys(filter).length === 0) return docs.length;
+        return mingoFind(docs, filter).all().length;
+      },
+      aggregate: async <R>(pipeline: Pipeline) => structuredClone(mingoAggregate(this.documents(name), pipeline)) as R[],
+    };
+  }
+
+  private findSync(name: string, filter: Filter, options: FindOptions): ReadDocument[] {
+    let cursor = mingoFind(this.documents(name), filter, options.projection);
+    if (options.sort) cursor = cursor.sort(options.sort);
+    if (options.skip) cursor = cursor.skip(options.skip);
+    if (options.limit !== undefined) cursor = cursor.limit(options.limit);
+    // Callers get their own copies: mutating a result must never change the cache.
+    return structuredClone(cursor.all()) as ReadDocument[];
+  }
+
+  private documents(name: string): ReadDocument[] {
+    let cache = this.caches.get(name);
+    if (!cache) {
+      cache = { seq: 0, docs: new Map() };
+      this.caches.set(name, cache);
+    }
+    for (const row of this.changedSince.iterate(name, cache.seq)) {
+      if (row.doc === null) cache.docs.delete(row.id);
+      else cache.docs.set(row.id, JSON.parse(row.doc) as ReadDocument);
+      cache.seq = row.seq;
+    }
+    return [...cache.docs.values()];
+  }
+
+  async write(batch: WriteBatch): Promise<void> {
+    for (const op of batch.ops) {
+      checkCollectionName(op.collection);
+      if (op.op === 'upsert') checkDocument(op.doc);
+    }
+    this.writeTx(batch);
+  }
+
+  private writeInTransaction(batch: WriteBatch): void {
+    if (batch.checkpoint) {
+      const stored = this.getCheckpointStmt.get(batch.checkpoint.projection);
+      // A replay of a batch already stored (crash between commit and acknowledgement): write nothing.
+      if (stored && stored.position >= batch.checkpoint.position) return;
+    }
+    let seq = Number(this.readSeq.get()!.value);
+    for (const op of batch.ops) {
+      seq++;
+      if (op.op === 'upsert') this.upsertDoc.run(op.collection, op.doc._id, JSON.stringify(op.doc), seq);
+      else this.deleteDoc.run(seq, op.collection, op.id);
+    }
+    this.writeSeq.run(String(seq));
+    if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, Date.now());
+  }
+
+  async getCheckpoint(projection: string): Promise<Checkpoint | null> {
+    const row = this.getCheckpointStmt.get(projection);
+    return row ? { projection, position: row.position, updatedAt: new Date(row.updated_at) } : null;
+  }
+
+  async drop(collections: readonly string[], projection?: string): Promise<void> {
+    this.db.transaction(() => {
+      for (const name of collections) {
+        this.db.prepare('DELETE FROM documents WHERE collection = ?').run(name);
+        this.caches.delete(name);
+      }
+      if (projection) this.db.prepare('DELETE FROM checkpoints WHERE projection = ?').run(projection);
+    })();
+  }
+
+  async listCollections(): Promise<string[]> {
+    return (this.db.prepare('SELECT DISTINCT collection FROM documents WHERE doc IS NOT NULL ORDER BY collection').all() as Array<{ collection: string }>).map((r) => r.collection);
+  }
+
+  async ping(): Promise<void> {
+    this.readSeq.get();
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another process still has the file open.
+    }
+    this.db.close();
+  }
+}
+
+export function openSqliteReadStore({ file }: { file: string }): SqliteReadStore {
+  return new SqliteReadStore(file);
+}
