@@ -7,7 +7,8 @@ import 'reflect-metadata';
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
-  // capability commands are registered here, one line each
+  // capability commands are registered here, one line each (dynamic import needs the .js extension under node16 resolution)
+  rebuild: { summary: 'rebuild a read model from the first event beside the live one, then switch readers to it', load: () => import('../projections/rebuild.command.js') },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,52 @@
+import type { ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
+import type { Build } from './projection';
+
+/** Where the registry lives in the read store: one document per projection. */
+export const REGISTRY_COLLECTION = '_projections';
+
+export type ProjectionState = 'catching-up' | 'live' | 'rebuilding' | 'stopped' | 'failed';
+
+export interface ProjectionFailure {
+  position: number;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  error: string;
+  failedAt: string;
+}
+
+/**
+ * Which build readers use (`active`) and which one is being built beside it (`building`). Switching is one
+ * document write, so readers see either the old complete model or the new complete one, never a half-built one.
+ */
+export interface RegistryEntry extends ReadDocument {
+  active: (Build & { switchedAt: string }) | null;
+  building: (Build & { startedAt: string }) | null;
+  /** The highest generation ever used, so a new build never reuses old collection names. */
+  lastGeneration: number;
+  state: ProjectionState;
+  failure: ProjectionFailure | null;
+}
+
+export class ProjectionRegistry {
+  constructor(private readonly store: ReadStore) {}
+
+  async get(name: string): Promise<RegistryEntry | null> {
+    return this.store.collection<RegistryEntry>(REGISTRY_COLLECTION).get(name);
+  }
+
+  async all(): Promise<RegistryEntry[]> {
+    return this.store.collection<RegistryEntry>(REGISTRY_COLLECTION).find({}, { sort: { _id: 1 } });
+  }
+
+  async put(entry: RegistryEntry): Promise<void> {
+    await this.store.write({ ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }] });
+  }
+
+  async update(name: string, change: (entry: RegistryEntry) => RegistryEntry): Promise<RegistryEntry> {
+    const current = (await this.get(name)) ?? { _id: name, active: null, building: null, lastGeneration: 0, state: 'stopped', failure: null };
+    const next = change(current);
+    await this.put(next);
+    return next;
+  }
+}

@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
+import type { ReadDocument } from '../modules/read-store/read-store.port';
+import type { Projection } from './projection';
+import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
+import { ReadModelNotReadyError, ReadModels } from './read-models';
+import { logOverviewProjection, type StreamSummary } from './log-overview/log-overview.projection';
+
+interface Counter extends ReadDocument {
+  n: number;
+}
+
+/** Counts events per stream; a replayed batch would double the counts, so it shows lost or doubled effects. */
+function counter(name: string, version = 1, options: { poison?: string; factor?: number; gate?: () => Promise<void> } = {}): Projection {
+  return {
+    name,
+    version,
+    eventTypes: '*',
+    collections: ['counts'],
+    async apply(event, ctx) {
+      if (options.gate) await options.gate();
+      if (event.type === options.poison) throw new Error(`cannot apply ${event.type}`);
+      const doc = await ctx.get<Counter>('counts', event.streamId);
+      ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + (options.factor ?? 1) });
+    },
+  };
+}
+
+describe('projection runtime', () => {
+  let dir: string;
+  let log: SqliteEventLog;
+  let store: SqliteReadStore;
+  const runtimes: ProjectionRuntime[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'reglament-proj-'));
+    log = openSqliteEventLog({ file: join(dir, 'events.db'), pollIntervalMs: 5 });
+    store = openSqliteReadStore({ file: join(dir, 'read.db') });
+  });
+  afterEach(async () => {
+    for (const runtime of runtimes.splice(0)) await runtime.stop();
+    await log.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function runtime(projections: Projection[], batchSize = 1000): ProjectionRuntime {
+    const r = new ProjectionRuntime(log, store, projections, { batchSize });
+    runtimes.push(r);
+    return r;
+  }
+
+  async function appendMany(count: number, streams = 5, type = 'Step'): Promise<number> {
+    let last = 0;
+    for (let i = 0; i < count; i++) last = (await log.append(`case-${i % streams}`, [{ type, data: { i } }], 'any')).position;
+    return last;
+  }
+
+  it('catches up on existing events, then follows live appends', async () => {
+    await appendMany(20);
+    const models = new ReadModels(log, store, [logOverviewProjection]);
+    await runtime([logOverviewProjection]).start();
+    await models.waitFor('log-overview', 20, 5000);
+    const streams = await models.collection<StreamSummary>('log-overview', 'streams');
+    expect(await streams.get('case-0')).toMatchObject({ category: 'case', events: 4, lastRevision: 3 });
+    const live = await log.append('order-1', [{ type: 'OrderSigned', data: {} }], 'no_stream');
+    await models.waitFor('log-overview', live.position, 5000);
+    expect(await (await models.collection('log-overview', 'streams')).get('order-1')).toMatchObject({ category: 'order', events: 1, lastType: 'OrderSigned' });
+    expect(await (await models.collection('log-overview', 'event-types')).get('Step')).toMatchObject({ count: 20 });
+    const [status] = await models.status();
+    expect(status).toMatchObject({ name: 'log-overview', state: 'live', checkpoint: live.position, lagEvents: 0, lagSeconds: 0 });
+  });
+
+  it('applies in batches, with a checkpoint after every batch', async () => {
+    await appendMany(95);
+    const checkpoints: number[] = [];
+    const r = runtime([counter('counts')], 10);
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    await new ReadModels(log, store, []).waitFor('counts', 95, 5000);
+    expect(checkpoints).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 95]);
+  });
+
+  it('an event a projection cannot apply stops that projection only, naming the event; nothing of its batch is written', async () => {
+    await appendMany(10);
+    const poison = await log.append('case-bad', [{ type: 'Poison', data: {} }], 'no_stream');
+    await appendMany(5);
+    const models = new ReadModels(log, store, [counter('fragile', 1, { poison: 'Poison' }), counter('sturdy')]);
+    await runtime([counter('fragile', 1, { poison: 'Poison' }), counter('sturdy')], 4).start();
+    await models.waitFor('sturdy', 16, 5000);
+    await waitFor(async () => (await models.status()).find((s) => s.name === 'fragile')!.state === 'failed');
+    const [fragile, sturdy] = await models.status();
+    expect(fragile).toMatchObject({
+      name: 'fragile',
+      state: 'failed',
+      checkpoint: 8,
+      lagEvents: 8,
+      error: { position: poison.position, eventType: 'Poison', streamId: 'case-bad', error: 'cannot apply Poison' },
+    });
+    expect(sturdy).toMatchObject({ state: 'live', checkpoint: 16, lagEvents: 0 });
+    // Batches of 4: events 1–8 applied; the batch 9–12 holding the poison at 11 is not written at all.
+    // Its first build never completed, so readers are not served a partial model.
+    await expect(models.collection('fragile', 'counts')).rejects.toThrow(ReadModelNotReadyError);
+    const counts = await store.collection<Counter>('fragile.v1.g1.counts').find({});
+    expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(8);
+  });
+
+  it('a new version builds beside the old one; readers see the old model until the switch, then the new one', async () => {
+    await appendMany(30);
+    const models = new ReadModels(log, store, [counter('counts')]);
+    const v1 = runtime([counter('counts', 1)]);
+    await v1.start();
+    await models.waitFor('counts', 30, 5000);
+    await v1.stop();
+
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let applied = 0;
+    const v2 = runtime([counter('counts', 2, { factor: 10, gate: async () => { if (++applied === 15) await gate; } })], 10);
+    await v2.start();
+    await waitFor(async () => applied >= 15);
+    // Mid-build: the old build still serves every read, complete.
+    const during = await (await models.collection<Counter>('counts', 'counts')).find({});
+    expect(during.reduce((s, c) => s + c.n, 0)).toBe(30);
+    expect((await models.status())[0]).toMatchObject({ state: 'rebuilding', version: 1, building: { version: 2 } });
+    release();
+    await waitFor(async () => (await models.status())[0]!.version === 2);
+    const after = await (await models.collection<Counter>('counts', 'counts')).find({});
+    expect(after.reduce((s, c) => s + c.n, 0)).toBe(300);
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v2.g2.counts']);
+  });
+
+  it('rebuild() builds a fresh generation from the first event, reporting progress, and switches', async () => {
+    await appendMany(50);
+    const r = runtime([counter('counts')], 10);
+    await r.start();
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await models.waitFor('counts', 50, 5000);
+    const progress: number[] = [];
+    const build = await r.rebuild('counts', (p) => progress.push(p.position));
+    expect(build).toEqual({ version: 1, generation: 2 });
+    expect(progress[progress.length - 1]).toBe(50);
+    expect(progress.length).toBeGreaterThanOrEqual(5);
+    expect((await models.status())[0]).toMatchObject({ generation: 2, checkpoint: 50 });
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
+    expect(counts.reduce((s, c) => s + c.n, 0)).toBe(50);
+  });
+
+  it('rebuild() of a projection that fails reports the failing event', async () => {
+    await appendMany(3, 1, 'Poison');
+    const r = runtime([counter('fragile', 1, { poison: 'Poison' })]);
+    await expect(r.rebuild('fragile')).rejects.toThrow(ProjectionFailedError);
+    await expect(r.rebuild('fragile')).rejects.toThrow(/position 1 \(Poison in case-0\): cannot apply Poison/);
+  });
+
+  it('before its first build completes a read model is not served, and lag is reported', async () => {
+    await appendMany(12);
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await expect(models.collection('counts', 'counts')).rejects.toThrow(ReadModelNotReadyError);
+    const [status] = await models.status();
+    expect(status).toMatchObject({ state: 'stopped', checkpoint: 0, lagEvents: 12 });
+    expect(status!.lagSeconds).toBeGreaterThanOrEqual(0);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

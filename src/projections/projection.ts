@@ -1,0 +1,45 @@
+import type { RecordedEvent } from '../modules/event-log/event-log.port';
+import type { ReadDocument } from '../modules/read-store/read-store.port';
+
+/** What a projection may do while applying a batch: read (its own pending writes first) and write documents. */
+export interface ProjectionContext {
+  get<T extends ReadDocument = ReadDocument>(collection: string, id: string): Promise<T | null>;
+  upsert(collection: string, doc: ReadDocument): void;
+  delete(collection: string, id: string): void;
+}
+
+/**
+ * A read model built from the event log. `apply` is deterministic: given the same events and the same
+ * documents it makes the same writes, so a rebuild reproduces the model exactly.
+ */
+export interface Projection {
+  /** Stable kebab-case name, e.g. `case-view`. */
+  readonly name: string;
+  /** Bump when `apply` or the document shapes change: the new version is built beside the old one. */
+  readonly version: number;
+  /** Event types handled; other events only move the checkpoint. `'*'` handles every event. */
+  readonly eventTypes: readonly string[] | '*';
+  /** Logical collection names it writes. */
+  readonly collections: readonly string[];
+  apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void> | void;
+}
+
+/** One physical build of a projection: its version and a generation counter (a rebuild of the same version is a new generation). */
+export interface Build {
+  version: number;
+  generation: number;
+}
+
+/** Physical collection name of one build, e.g. `log-overview.v1.g2.streams`. */
+export function physicalCollection(projection: string, build: Build, collection: string): string {
+  return `${projection}.v${build.version}.g${build.generation}.${collection}`;
+}
+
+/** The checkpoint key of one build. */
+export function checkpointKey(projection: string, build: Build): string {
+  return `${projection}.v${build.version}.g${build.generation}`;
+}
+
+export function handles(projection: Projection, type: string): boolean {
+  return projection.eventTypes === '*' || projection.eventTypes.includes(type);
+}

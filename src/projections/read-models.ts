@@ -1,0 +1,109 @@
+import type { EventLog } from '../modules/event-log/event-log.port';
+import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
+import type { ProjectionHealth, ProjectionStatusSource } from '../app/health/projection-status';
+import { checkpointKey, physicalCollection, type Projection } from './projection';
+import { ProjectionRegistry } from './projection-registry';
+
+/** The projection has no complete build yet (first build still running): readers get 503, not a partial model. */
+export class ReadModelNotReadyError extends Error {
+  override readonly name = 'ReadModelNotReadyError';
+  constructor(readonly projection: string) {
+    super(`the ${projection} read model is still being built`);
+  }
+}
+
+/** A wait for read-your-writes ran out of time. */
+export class ReadModelTimeoutError extends Error {
+  override readonly name = 'ReadModelTimeoutError';
+  constructor(readonly projection: string, readonly position: number, readonly reached: number) {
+    super(`the ${projection} read model reached position ${reached}, not ${position}, in time`);
+  }
+}
+
+export interface ProjectionStatusRow extends ProjectionHealth {
+  name: string;
+  version: number;
+  generation: number | null;
+  state: string;
+  checkpoint: number;
+  lagEvents: number;
+  lagSeconds: number;
+  building: { version: number; generation: number; checkpoint: number } | null;
+  error: unknown;
+}
+
+/**
+ * The read side of the projections, usable in a process that does not run them (the API when a worker
+ * projects): always reads the active build, reports status and lag from the stores themselves.
+ */
+export class ReadModels implements ProjectionStatusSource {
+  private readonly registry: ProjectionRegistry;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly store: ReadStore,
+    private readonly projections: readonly Projection[],
+  ) {
+    this.registry = new ProjectionRegistry(store);
+  }
+
+  /** The active build's collection; resolved on every call so a switch is seen at once. */
+  async collection<T extends ReadDocument = ReadDocument>(projection: string, collection: string): Promise<ReadCollection<T>> {
+    const entry = await this.registry.get(projection);
+    if (!entry?.active) throw new ReadModelNotReadyError(projection);
+    return this.store.collection<T>(physicalCollection(projection, entry.active, collection));
+  }
+
+  /** The position the active build of a projection reflects. */
+  async position(projection: string): Promise<number> {
+    const entry = await this.registry.get(projection);
+    if (!entry?.active) return 0;
+    return (await this.store.getCheckpoint(checkpointKey(projection, entry.active)))?.position ?? 0;
+  }
+
+  /** Resolves once the projection's active build has applied `position`; polls the store, so it works across processes. */
+  async waitFor(projection: string, position: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const reached = await this.position(projection);
+      if (reached >= position) return reached;
+      if (Date.now() >= deadline) throw new ReadModelTimeoutError(projection, position, reached);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  async status(): Promise<ProjectionStatusRow[]> {
+    const head = await this.log.headPosition();
+    const rows: ProjectionStatusRow[] = [];
+    for (const projection of this.projections) {
+      const entry = await this.registry.get(projection.name);
+      const current = entry?.active ?? entry?.building ?? null;
+      const checkpoint = current ? ((await this.store.getCheckpoint(checkpointKey(projection.name, current)))?.position ?? 0) : 0;
+      const building = entry?.building
+        ? { version: entry.building.version, generation: entry.building.generation, checkpoint: (await this.store.getCheckpoint(checkpointKey(projection.name, entry.building)))?.position ?? 0 }
+        : null;
+      const lag = await this.lag(checkpoint, head);
+      rows.push({
+        name: projection.name,
+        version: entry?.active?.version ?? projection.version,
+        generation: entry?.active?.generation ?? null,
+        state: entry?.state ?? 'stopped',
+        checkpoint,
+        lagEvents: lag.events,
+        lagSeconds: lag.seconds,
+        building,
+        error: entry?.failure ?? null,
+      });
+    }
+    return rows;
+  }
+
+  private async lag(checkpoint: number, head: number): Promise<{ events: number; seconds: number }> {
+    if (checkpoint >= head) return { events: 0, seconds: 0 };
+    const [oldest] = await this.log.readAll({ after: checkpoint, maxCount: 1 });
+    const seconds = oldest ? Math.max(0, (Date.now() - oldest.recordedAt.getTime()) / 1000) : 0;
+    // SQLite positions are gapless event numbers; EventStoreDB positions are byte offsets, so count (capped).
+    const events = this.log.kind === 'sqlite' ? head - checkpoint : (await this.log.readAll({ after: checkpoint, maxCount: 10_000 })).length;
+    return { events, seconds };
+  }
+}
