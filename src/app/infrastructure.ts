@@ -1,0 +1,58 @@
+import { mkdirSync, accessSync, constants } from 'node:fs';
+import type { Logger } from 'pino';
+import { openEventLog } from '../modules/event-log/open-event-log';
+import type { EventLog } from '../modules/event-log/event-log.port';
+import { openReadStore } from '../modules/read-store/open-read-store';
+import type { ReadStore } from '../modules/read-store/read-store.port';
+import type { AppConfig } from './config/config';
+import { Metrics, instrumentEventLog } from './metrics/metrics';
+import type { ProjectionStatusSource } from './health/projection-status';
+import { startProjections } from './projections';
+
+/** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
+export interface Infrastructure {
+  config: AppConfig;
+  logger: Logger;
+  metrics: Metrics;
+  eventLog: EventLog;
+  readStore: ReadStore;
+  projections: ProjectionStatusSource & { stop(): Promise<void> };
+  close(): Promise<void>;
+}
+
+export function ensureDataDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new Error(`DATA_DIR ${dir} is not writable`);
+  }
+}
+
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { runProjections: boolean }): Promise<Infrastructure> {
+  ensureDataDir(config.dataDir);
+  const metrics = new Metrics();
+  const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
+  let readStore: ReadStore;
+  try {
+    readStore = await openReadStore(config.readStore);
+  } catch (error) {
+    await rawLog.close();
+    throw error;
+  }
+  const eventLog = instrumentEventLog(rawLog, metrics);
+  const projections = await startProjections({ eventLog, readStore, logger, run: options.runProjections });
+  return {
+    config,
+    logger,
+    metrics,
+    eventLog,
+    readStore,
+    projections,
+    async close() {
+      await projections.stop();
+      await readStore.close();
+      await rawLog.close();
+    },
+  };
+}

@@ -1,0 +1,5 @@
+import type { BenchSuite } from './bench-kit';
+import { eventLogBench } from './event-log.bench';
+
+/** Every benchmark suite, in the order `npm run bench` runs them. */
+export const suites: BenchSuite[] = [eventLogBench];
