@@ -1,5 +1,5 @@
 // Nest 12 ships ESM only; Jest on Node 20 loads CommonJS, so swc transforms those packages too.
-const esmPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', 'load-esm'];
+const esmPackages = ['@nestjs', 'content-disposition', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', 'load-esm'];
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -23,4 +23,6 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   testTimeout: 30000,
+  // Child processes killed with SIGKILL and Nest's fastify keep-alive sockets can outlive a suite by seconds; do not let them hold CI.
+  forceExit: true,
 };

@@ -6,8 +6,7 @@ import { openReadStore } from '../modules/read-store/open-read-store';
 import type { ReadStore } from '../modules/read-store/read-store.port';
 import type { AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
-import type { ProjectionStatusSource } from './health/projection-status';
-import { startProjections } from './projections';
+import { startProjections, type RunningProjections } from './projections';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -16,7 +15,7 @@ export interface Infrastructure {
   metrics: Metrics;
   eventLog: EventLog;
   readStore: ReadStore;
-  projections: ProjectionStatusSource & { stop(): Promise<void> };
+  projections: RunningProjections;
   close(): Promise<void>;
 }
 

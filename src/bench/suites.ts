@@ -1,5 +1,6 @@
 import type { BenchSuite } from './bench-kit';
 import { eventLogBench } from './event-log.bench';
+import { projectionBench } from './projection.bench';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const suites: BenchSuite[] = [eventLogBench];
+export const suites: BenchSuite[] = [eventLogBench, projectionBench];

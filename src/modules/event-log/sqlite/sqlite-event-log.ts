@@ -147,6 +147,10 @@ export class SqliteEventLog implements EventLog {
     return this.checkpointer?.completed ?? 0;
   }
 
+  get lastCheckpoint(): { log: number; frames: number } | null {
+    return this.checkpointer?.lastResult ?? null;
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const group = this.queue;
@@ -155,15 +159,19 @@ export class SqliteEventLog implements EventLog {
     const outcomes: Array<{ ok: AppendResult } | { error: unknown }> = [];
     const recordedAt = Date.now();
     try {
-      this.db.transaction(() => {
-        for (const pending of group) {
-          try {
-            outcomes.push({ ok: this.appendOne(pending, recordedAt) });
-          } catch (error) {
-            outcomes.push({ error });
+      // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read
+      // before writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
+      this.db
+        .transaction(() => {
+          for (const pending of group) {
+            try {
+              outcomes.push({ ok: this.appendOne(pending, recordedAt) });
+            } catch (error) {
+              outcomes.push({ error });
+            }
           }
-        }
-      })();
+        })
+        .immediate();
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the group is durable.
       for (const pending of group) pending.reject(error);

@@ -33,7 +33,7 @@ const timer = setInterval(() => {
       parentPort.postMessage({ checkpointed: 'truncate', size });
     } else if (size >= workerData.thresholdBytes) {
       const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-      parentPort.postMessage({ checkpointed: 'passive', size, frames: result.checkpointed });
+      parentPort.postMessage({ checkpointed: 'passive', size, log: result.log, frames: result.checkpointed });
     }
   } catch (error) {
     // SQLITE_BUSY: a writer or another checkpointer holds the lock; the next tick tries again.
@@ -48,17 +48,24 @@ parentPort.on('message', (message) => {
 export class WalCheckpointer {
   private readonly worker: Worker;
   private checkpoints = 0;
+  private last: { log: number; frames: number } | null = null;
 
   constructor(file: string, options: CheckpointerOptions = DEFAULT_CHECKPOINTER) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), ...options } });
     this.worker.unref();
-    this.worker.on('message', (message: { checkpointed?: string }) => {
+    this.worker.on('message', (message: { checkpointed?: string; log?: number; frames?: number }) => {
       if (message.checkpointed) this.checkpoints++;
+      if (message.log !== undefined && message.frames !== undefined) this.last = { log: message.log, frames: message.frames };
     });
   }
 
   get completed(): number {
     return this.checkpoints;
+  }
+
+  /** The last PASSIVE checkpoint: WAL frames in the log, and how many of them are copied into the database. */
+  get lastResult(): { log: number; frames: number } | null {
+    return this.last;
   }
 
   async stop(): Promise<void> {

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
@@ -56,7 +57,7 @@ export class SqliteReadStore implements ReadStore {
   private readonly putCheckpoint: Statement<[string, number, number]>;
   private readonly readSeq: Statement<[], { value: string }>;
   private readonly writeSeq: Statement<[string]>;
-  private readonly writeTx: (batch: WriteBatch) => void;
+  private readonly writeTx: Database.Transaction<(batch: WriteBatch) => void>;
 
   constructor(readonly file: string) {
     this.db = openSqliteFile({ file, applicationId: READ_STORE_APPLICATION_ID, kind: 'read store', migrations: MIGRATIONS });
@@ -122,7 +123,8 @@ export class SqliteReadStore implements ReadStore {
       checkCollectionName(op.collection);
       if (op.op === 'upsert') checkDocument(op.doc);
     }
-    this.writeTx(batch);
+    // IMMEDIATE: the worker and a rebuild command may write at once; wait for the lock instead of failing.
+    this.writeTx.immediate(batch);
   }
 
   private writeInTransaction(batch: WriteBatch): void {

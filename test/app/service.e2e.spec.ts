@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/app/config/config';
+import { createLogger } from '../../src/app/logging/logger';
+import { startApi, type RunningApp } from '../../src/app/bootstrap';
+
+const ROOT = join(__dirname, '../..');
+const REGISTER = join(ROOT, 'test/support/swc-register.js');
+
+function run(entry: string, env: Record<string, string>, until?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string; kill(): void }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', REGISTER, join(ROOT, entry)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const check = () => {
+      if (until && until.test(stdout + stderr)) resolve({ code: null, stdout, stderr, kill: () => child.kill('SIGTERM') });
+    };
+    child.stdout.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
+    child.stderr.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr, kill: () => undefined }));
+  });
+}
+
+async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached in time; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('the service on the embedded default', () => {
+  let dataDir: string;
+  let api: RunningApp;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
+    api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+  });
+  afterAll(async () => {
+    await api.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('GET /health reports the event log, the read store and each projection with its lag', async () => {
+    const { position } = await api.infra.eventLog.append('case-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream');
+    const body = await eventually(
+      async () => (await fetch(`${api.url}/health`)).json() as Promise<{ projections: Array<{ checkpoint: number }> }>,
+      (b) => b.projections[0]?.checkpoint === position,
+    );
+    expect(body).toEqual({
+      status: 'up',
+      eventLog: { status: 'up', kind: 'sqlite', headPosition: position },
+      readStore: { status: 'up', kind: 'sqlite' },
+      projections: [expect.objectContaining({ name: 'log-overview', version: 1, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null })],
+    });
+  });
+
+  it('GET /metrics speaks Prometheus: append latency, projection lag, HTTP', async () => {
+    await api.infra.eventLog.append('case-2', [{ type: 'DocumentRegistered', data: {} }], 'no_stream');
+    await fetch(`${api.url}/health`);
+    const response = await fetch(`${api.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/^reglament_event_append_seconds_count\{outcome="ok"\} [1-9]/m);
+    expect(text).toMatch(/^reglament_projection_lag_events\{projection="log-overview"\} \d+/m);
+    expect(text).toMatch(/^reglament_projection_lag_seconds\{projection="log-overview"\} /m);
+    expect(text).toMatch(/^reglament_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/m);
+  });
+
+  it('serves the OpenAPI document and its UI under /api/docs', async () => {
+    const ui = await fetch(`${api.url}/api/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+    const doc = (await (await fetch(`${api.url}/api/docs-json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/metrics']));
+  });
+
+  it('answers an unknown route with a problem+json 404 and echoes the correlation id', async () => {
+    const response = await fetch(`${api.url}/api/nothing-here`, { headers: { 'x-correlation-id': 'abc-123' } });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.headers.get('x-correlation-id')).toBe('abc-123');
+    expect(await response.json()).toMatchObject({ status: 404, title: 'Not found', instance: '/api/nothing-here' });
+  });
+});
+
+describe('start-up failures', () => {
+  it('a bad setting stops the start with exit 78, naming the variable and what is allowed', async () => {
+    const result = await run('src/main.ts', { EVENT_STORE: 'postgres', PORT: 'eighty', DATA_DIR: join(tmpdir(), 'reglament-unused') });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/EVENT_STORE.*postgres.*sqlite.*eventstoredb/s);
+    expect(result.stderr).toMatch(/PORT.*eighty/s);
+  }, 30_000);
+
+  it('a corrupt event log file in DATA_DIR stops the start with exit 1, naming the file', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-corrupt-'));
+    writeFileSync(join(dataDir, 'events.db'), 'not a database at all');
+    const result = await run('src/main.ts', { DATA_DIR: dataDir, PORT: '0' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${join(dataDir, 'events.db')}: is not a SQLite database`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+});
+
+describe('API and projection worker as separate processes', () => {
+  it('with PROJECTIONS=off the API does not project; the worker process does, and the API reports its progress', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-split-'));
+    mkdirSync(dataDir, { recursive: true });
+    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', PROJECTIONS: 'off', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const worker = await run('src/worker.ts', { DATA_DIR: dataDir, WORKER_PORT: '0' }, /reglament worker running/);
+    try {
+      let last = 0;
+      for (let i = 0; i < 30; i++) last = (await api.infra.eventLog.append(`case-${i}`, [{ type: 'ApplicationSubmitted', data: { i } }], 'no_stream')).position;
+      const health = await eventually(
+        async () => (await fetch(`${api.url}/health`)).json() as Promise<{ projections: Array<{ checkpoint: number; state: string }> }>,
+        (b) => b.projections[0]?.checkpoint === last,
+      );
+      expect(health.projections[0]).toMatchObject({ name: 'log-overview', state: 'live', lagEvents: 0 });
+      const streams = await (await api.infra.projections.readModels.collection('log-overview', 'streams')).count();
+      expect(streams).toBe(30);
+    } finally {
+      worker.kill();
+      await api.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
