@@ -1,0 +1,78 @@
+/**
+ * Fixed annual windows ("10–20 August", "by 10 August", "from 1 January until 18:30 on the
+ * second Friday of July"), resolved per year in local time.
+ */
+import { daysInMonth, dayNumber, fromDayNumber, weekdayOf, WEEKDAYS, type LocalDate } from '../../calendar/domain/local-date';
+import type { TimeZone } from '../../calendar/domain/time-zone';
+import type { AnnualDay, LimitSpec } from './limit';
+
+export type AnnualWindowSpec = Extract<LimitSpec, { kind: 'annual-window' }>;
+
+export interface ResolvedWindow {
+  year: number;
+  /** Local date the window opens (start of day); the 1st of January when the spec has no `from`. */
+  opensOn: LocalDate;
+  closesOn: LocalDate;
+  opensAt: Date;
+  /** The first instant after the window: the end of `closesOn`, or `untilTime` on it. */
+  closesAt: Date;
+}
+
+export function resolveAnnualDay(day: AnnualDay, year: number): LocalDate {
+  if ('monthDay' in day) return `${year}-${day.monthDay}`;
+  const month = String(day.month).padStart(2, '0');
+  const wanted = WEEKDAYS.indexOf(day.weekday);
+  if (day.nth === -1) {
+    let d = dayNumber(`${year}-${month}-${String(daysInMonth(year, day.month)).padStart(2, '0')}`);
+    while (WEEKDAYS.indexOf(weekdayOf(d)) !== wanted) d--;
+    return fromDayNumber(d);
+  }
+  let d = dayNumber(`${year}-${month}-01`);
+  while (WEEKDAYS.indexOf(weekdayOf(d)) !== wanted) d++;
+  return fromDayNumber(d + 7 * (day.nth - 1));
+}
+
+export function describeAnnualDay(day: AnnualDay): string {
+  if ('monthDay' in day) return day.monthDay;
+  const nth = day.nth === -1 ? 'last' : ['first', 'second', 'third', 'fourth'][day.nth - 1];
+  return `${nth} ${day.weekday} of month ${day.month}`;
+}
+
+export function parseTimeOfDay(value: string): number {
+  const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(value);
+  if (!match) throw new RangeError(`not a time of day HH:MM: ${value}`);
+  return Number(match[1]) * 60 + Number(match[2]);
+}
+
+export function resolveWindow(spec: AnnualWindowSpec, year: number, zone: TimeZone): ResolvedWindow {
+  const opensOn = spec.from ? resolveAnnualDay(spec.from, year) : `${year}-01-01`;
+  const closesOn = resolveAnnualDay(spec.until, year);
+  const closesAt = spec.untilTime ? zone.toInstant(closesOn, parseTimeOfDay(spec.untilTime)) : zone.endOfDay(dayNumber(closesOn));
+  return { year, opensOn, closesOn, opensAt: zone.toInstant(opensOn, 0), closesAt };
+}
+
+/** The window of the instant's local year, or of the next year when this year's has closed. */
+export function currentOrNextWindow(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): ResolvedWindow {
+  const year = Number(zone.toLocal(instant).date.slice(0, 4));
+  const thisYear = resolveWindow(spec, year, zone);
+  return instant.getTime() < thisYear.closesAt.getTime() ? thisYear : resolveWindow(spec, year + 1, zone);
+}
+
+export function isWithinWindow(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): boolean {
+  const window = resolveWindow(spec, Number(zone.toLocal(instant).date.slice(0, 4)), zone);
+  return instant.getTime() >= window.opensAt.getTime() && instant.getTime() < window.closesAt.getTime();
+}
+
+/** When the window next opens after the instant (this year's if it has not opened yet). */
+export function nextOpening(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): Date {
+  const year = Number(zone.toLocal(instant).date.slice(0, 4));
+  const thisYear = resolveWindow(spec, year, zone);
+  return instant.getTime() < thisYear.opensAt.getTime() ? thisYear.opensAt : resolveWindow(spec, year + 1, zone).opensAt;
+}
+
+/** When the window last closed at or before the instant. */
+export function lastClosing(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): Date {
+  const year = Number(zone.toLocal(instant).date.slice(0, 4));
+  const thisYear = resolveWindow(spec, year, zone);
+  return instant.getTime() >= thisYear.closesAt.getTime() ? thisYear.closesAt : resolveWindow(spec, year - 1, zone).closesAt;
+}

@@ -1,0 +1,204 @@
+/**
+ * The deadline engine: one limit + its anchor instant + the calendar → the deadline instant and
+ * an explanation an auditor can check day by day. Pure: no clock, no I/O.
+ */
+import { addDays, addMonths, dayNumber, fromDayNumber, weekdayOf, type LocalDate } from '../../calendar/domain/local-date';
+import type { NonWorkingKind, WorkingCalendar } from '../../calendar/domain/working-calendar';
+import { currentOrNextWindow, describeAnnualDay } from './annual-window';
+import type { ClauseRef, Limit, LimitSpec } from './limit';
+
+/** The rules of the Civil Code on periods, cited in every working-day and calendar-period explanation. */
+export const CIVIL_CODE_PERIODS =
+  'Civil Code of the Republic of Kazakhstan (General Part) of 1994-12-27 No. 268-XIII, art. 171–173: a period ' +
+  'runs from the day after the event that starts it; it ends on its last day; when the last day is not a working day ' +
+  'the period ends on the next working day; an act may be done until 24:00 of the last day';
+
+export interface ExplainedDay {
+  date: LocalDate;
+  weekday: string;
+  counted: boolean;
+  /** 1-based number of the counted day. */
+  ordinal?: number;
+  reason?: { kind: NonWorkingKind; name: string; source: string };
+  /** A Saturday or Sunday worked in exchange for a weekday off. */
+  note?: string;
+}
+
+export interface DeadlineExplanation {
+  kind: LimitSpec['kind'];
+  spec: LimitSpec;
+  clause?: ClauseRef;
+  anchor: { instant: string; local: string; localDate: LocalDate; utcOffset: string };
+  rule: string;
+  legalBasis: string[];
+  days?: ExplainedDay[];
+  /** The last day of the period, local date, when the period is in days. */
+  lastDay?: LocalDate;
+  /** The deadline as local time with its offset, e.g. 2024-06-04T00:00:00+05:00 (= end of 3 June). */
+  deadlineLocal?: string;
+  opensAt?: string;
+  provisional?: boolean;
+  notes: string[];
+}
+
+export interface DeadlineResult {
+  /** The first instant at which the limit is exceeded; null when the limit has no deadline yet. */
+  deadline: Date | null;
+  /** For windows: when acting becomes possible. */
+  opensAt?: Date;
+  explanation: DeadlineExplanation;
+}
+
+export interface DeadlineOptions {
+  /** For `by-programme` limits: the deadline set per case or cohort (curriculum, schedule). */
+  programmeDeadline?: Date;
+  /** Leave the day-by-day list out (for bulk computation). */
+  withoutDays?: boolean;
+}
+
+export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, calendar: WorkingCalendar, options: DeadlineOptions = {}): DeadlineResult {
+  if (Number.isNaN(anchor.getTime())) throw new RangeError('the anchor instant is not a valid date');
+  const spec = 'spec' in limitOrSpec ? limitOrSpec.spec : limitOrSpec;
+  const clause = 'spec' in limitOrSpec ? limitOrSpec.clause : undefined;
+  const zone = calendar.timeZone;
+  const local = zone.toLocal(anchor);
+  const base: DeadlineExplanation = {
+    kind: spec.kind,
+    spec,
+    ...(clause ? { clause } : {}),
+    anchor: { instant: anchor.toISOString(), local: zone.formatLocal(anchor), localDate: local.date, utcOffset: local.utcOffset },
+    rule: '',
+    legalBasis: [],
+    notes: [],
+  };
+
+  switch (spec.kind) {
+    case 'minutes': {
+      const deadline = new Date(anchor.getTime() + spec.minutes * 60_000);
+      return finish(calendar, deadline, {
+        ...base,
+        rule: `${spec.minutes} minutes from the anchor instant; working days and holidays do not matter for a limit in minutes`,
+      });
+    }
+
+    case 'working-days': {
+      const lastDay = calendar.addWorkingDays(local.date, spec.days);
+      const deadline = zone.endOfDay(dayNumber(lastDay));
+      return finish(calendar, deadline, {
+        ...base,
+        rule:
+          spec.days === 0
+            ? 'no working days: the limit ends at the end (24:00) of the anchor day'
+            : `${spec.days} working days: the anchor day (${local.date}) is not counted; the period ends at 24:00 local time of the ${spec.days}${ordinalSuffix(spec.days)} working day after it`,
+        legalBasis: [CIVIL_CODE_PERIODS, calendar.weekendRule.source, calendar.transferRule.source],
+        lastDay,
+        ...(options.withoutDays ? {} : { days: explainDays(calendar, addDays(local.date, 1), lastDay) }),
+      });
+    }
+
+    case 'calendar-period': {
+      const months = spec.months ?? 0;
+      const days = spec.days ?? 0;
+      const nominal = addDays(addMonths(local.date, months), days);
+      let lastDay = nominal;
+      const notes: string[] = [];
+      while (!calendar.isWorkingDay(lastDay)) lastDay = addDays(lastDay, 1);
+      if (lastDay !== nominal) {
+        const reason = calendar.nonWorkingReason(nominal)!;
+        notes.push(`the nominal last day ${nominal} is not a working day (${reason.kind}: ${reason.name}); the period ends on the next working day, ${lastDay}`);
+      }
+      const deadline = zone.endOfDay(dayNumber(lastDay));
+      const what = [months ? `${months} month${months > 1 ? 's' : ''}` : '', days ? `${days} calendar day${days > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
+      return finish(calendar, deadline, {
+        ...base,
+        rule: `${what} from ${local.date}: a period in months ends on the corresponding day of the last month (its last day when that month is shorter); it ends at 24:00 local time`,
+        legalBasis: [CIVIL_CODE_PERIODS],
+        lastDay,
+        notes,
+        ...(options.withoutDays || lastDay === nominal ? {} : { days: explainDays(calendar, addDays(nominal, 0), lastDay) }),
+      });
+    }
+
+    case 'annual-window': {
+      const window = currentOrNextWindow(spec, anchor, zone);
+      const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
+      const notes: string[] = [];
+      if (window.year !== Number(local.date.slice(0, 4))) notes.push(`the ${local.date.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`);
+      return finish(
+        calendar,
+        window.closesAt,
+        {
+          ...base,
+          rule: `every year from ${opens} until ${describeAnnualDay(spec.until)}${spec.untilTime ? ` ${spec.untilTime}` : ' (end of day)'} local time; in ${window.year}: ${window.opensOn} to ${window.closesOn}`,
+          opensAt: zone.formatLocal(window.opensAt),
+          notes,
+        },
+        window.opensAt,
+      );
+    }
+
+    case 'by-programme': {
+      if (!options.programmeDeadline) {
+        return {
+          deadline: null,
+          explanation: {
+            ...base,
+            rule: 'set by the study programme or schedule of the case or cohort; there is no deadline until it is set',
+            notes: spec.maxMonths ? [`the programme may last at most ${spec.maxMonths} months`] : [],
+          },
+        };
+      }
+      const notes: string[] = [];
+      if (spec.maxMonths) {
+        const cap = zone.endOfDay(dayNumber(addMonths(local.date, spec.maxMonths)));
+        if (options.programmeDeadline.getTime() > cap.getTime()) notes.push(`the programme deadline is later than the ${spec.maxMonths}-month maximum (${zone.formatLocal(cap)})`);
+      }
+      return finish(calendar, options.programmeDeadline, { ...base, rule: 'the deadline set by the programme or schedule of the case or cohort', notes });
+    }
+  }
+}
+
+function finish(calendar: WorkingCalendar, deadline: Date, explanation: DeadlineExplanation, opensAt?: Date): DeadlineResult {
+  const lastLocal = calendar.timeZone.toLocal(new Date(deadline.getTime() - 1)).date;
+  const provisional = calendar.covers(lastLocal) && calendar.isProvisional(lastLocal);
+  if (provisional) explanation.notes.push(`${lastLocal} lies in a provisional year of the ${calendar.code} calendar: transfers of days off may still be announced`);
+  return {
+    deadline,
+    ...(opensAt ? { opensAt } : {}),
+    explanation: { ...explanation, deadlineLocal: calendar.timeZone.formatLocal(deadline), ...(provisional ? { provisional } : {}) },
+  };
+}
+
+/** Each day of [from, to] with whether it counts and, if not, why. */
+export function explainDays(calendar: WorkingCalendar, from: LocalDate, to: LocalDate): ExplainedDay[] {
+  const days: ExplainedDay[] = [];
+  let ordinal = 0;
+  for (let day = dayNumber(from), last = dayNumber(to); day <= last; day++) {
+    const date = fromDayNumber(day);
+    const reason = calendar.nonWorkingReason(date);
+    if (reason) {
+      days.push({ date, weekday: weekdayOf(day), counted: false, reason: { kind: reason.kind, name: reason.name, source: reason.source } });
+    } else {
+      const note = calendar.workingDayNote(date);
+      days.push({
+        date,
+        weekday: weekdayOf(day),
+        counted: true,
+        ordinal: ++ordinal,
+        ...(note ? { note: `a ${weekdayOf(day)} worked in exchange for the day off on ${note.dayOff} (${note.source})` } : {}),
+      });
+    }
+  }
+  return days;
+}
+
+/** Working days between two local dates with the reason for each day that is not counted. */
+export function explainWorkingDays(calendar: WorkingCalendar, from: LocalDate, to: LocalDate): { workingDays: number; days: ExplainedDay[] } {
+  return { workingDays: calendar.countWorkingDays(from, to), days: explainDays(calendar, from, to) };
+}
+
+function ordinalSuffix(n: number): string {
+  const tens = n % 100;
+  if (tens >= 11 && tens <= 13) return 'th';
+  return ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+}
