@@ -1,10 +1,12 @@
 import type { ModuleMetadata } from '@nestjs/common';
+import { CalendarModule } from '../modules/calendar/http/calendar.module';
+import { RegulationsModule } from '../modules/regulations/http/regulations.module';
 import type { Infrastructure } from './infrastructure';
 
 /**
  * The capability modules served by the API. Each capability owns its folder under src/modules/;
  * this is the one list that mounts them.
  */
-export async function featureModules(_infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [];
+export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
+  return [CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar)];
 }

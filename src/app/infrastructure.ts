@@ -7,6 +7,7 @@ import type { ReadStore } from '../modules/read-store/read-store.port';
 import type { AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type RunningProjections } from './projections';
+import { loadReferenceData, type ReferenceData } from './reference-data';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -16,6 +17,7 @@ export interface Infrastructure {
   eventLog: EventLog;
   readStore: ReadStore;
   projections: RunningProjections;
+  reference: ReferenceData;
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export function ensureDataDir(dir: string): void {
 }
 
 export async function openInfrastructure(config: AppConfig, logger: Logger, options: { runProjections: boolean }): Promise<Infrastructure> {
+  const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const metrics = new Metrics();
   const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
@@ -48,6 +51,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     eventLog,
     readStore,
     projections,
+    reference,
     async close() {
       await projections.stop();
       await readStore.close();

@@ -1,6 +1,7 @@
 import type { BenchSuite } from './bench-kit';
 import { eventLogBench } from './event-log.bench';
 import { projectionBench } from './projection.bench';
+import { deadlineBench } from '../modules/deadlines/deadline.bench';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const suites: BenchSuite[] = [eventLogBench, projectionBench];
+export const suites: BenchSuite[] = [deadlineBench, eventLogBench, projectionBench];

@@ -156,6 +156,11 @@ export const EVENT_TYPES = {
     kk: 'Оқу кезеңі тіркелді',
     meaning: 'A study milestone (discipline, practice, dissertation, publication, review, exam, defence) was recorded.',
   },
+  DissertationDefended: {
+    ru: 'Диссертация защищена',
+    kk: 'Диссертация қорғалды',
+    meaning: 'The student defended the dissertation.',
+  },
   StudentDocumentsIssued: {
     ru: 'Выданы студенческий билет и зачётная книжка',
     kk: 'Студенттік билет пен сынақ кітапшасы берілді',

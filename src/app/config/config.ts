@@ -12,7 +12,13 @@ export interface AppConfig {
   projections: 'inline' | 'off';
   workerPort: number | null;
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /** The regulation catalog (one YAML file per version) and the working-day calendars. */
+  regulationsDir: string;
+  calendarsDir: string;
 }
+
+/** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
+export const SHIPPED_DATA_DIR = resolve(__dirname, '../../../data');
 
 export interface ConfigProblem {
   variable: string;
@@ -81,7 +87,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       ? { kind: 'sqlite', dataDir }
       : { kind: 'mongodb', url: url('MONGODB_URL', ['mongodb', 'mongodb+srv'], 'READ_STORE=mongodb'), database: env.MONGODB_DATABASE || 'reglament' };
 
+  const dir = (variable: string, fallback: string) => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    return isAbsolute(value) ? value : resolve(cwd, value);
+  };
+
   const config: AppConfig = {
+    regulationsDir: dir('REGULATIONS_DIR', resolve(SHIPPED_DATA_DIR, 'regulations')),
+    calendarsDir: dir('CALENDARS_DIR', resolve(SHIPPED_DATA_DIR, 'calendars')),
     eventStore,
     readStore,
     dataDir,

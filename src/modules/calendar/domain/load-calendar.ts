@@ -1,4 +1,5 @@
 /** Loads and cross-checks a calendar file; a bad file is refused with file, path and problem. */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFileError, loadDataFile, type DataFileProblem } from '../../../shared/data-files/load-data-file';
 import { calendarFileSchema, type CalendarFile } from './calendar-schema';
@@ -48,4 +49,23 @@ function crossCheck(data: CalendarFile): DataFileProblem[] {
     if (sum !== row.total) problems.push({ path: `production[${i}].total`, problem: `is ${row.total} but the months add up to ${sum}` });
   });
   return problems;
+}
+
+/** Every calendar file in a directory (`<CODE>.yaml`), by code; the file name must match the code. */
+export function loadCalendars(dir: string): Map<string, WorkingCalendar> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort();
+  } catch (error) {
+    throw new DataFileError(dir, [{ path: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code}` }]);
+  }
+  if (names.length === 0) throw new DataFileError(dir, [{ path: '', problem: 'holds no calendar files (<CODE>.yaml)' }]);
+  const calendars = new Map<string, WorkingCalendar>();
+  for (const name of names) {
+    const file = join(dir, name);
+    const calendar = loadCalendar(file);
+    if (`${calendar.code}.yaml` !== name) throw new DataFileError(file, [{ path: 'code', problem: `is ${calendar.code} but the file is named ${name}` }]);
+    calendars.set(calendar.code, calendar);
+  }
+  return calendars;
 }

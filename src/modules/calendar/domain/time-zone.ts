@@ -40,6 +40,21 @@ export class TimeZone {
     return offset;
   }
 
+  /** The local day number of an instant (days since 1970-01-01 in local time). */
+  localDayOf(instantMs: number): number {
+    return Math.floor((instantMs + this.offsetAt(instantMs) * 60_000) / 86_400_000);
+  }
+
+  /** Epoch ms of local wall time `minuteOfDay` on local day `day` (earlier instant when it occurred twice). */
+  wallTimeMs(day: number, minuteOfDay = 0): number {
+    const localMs = day * 86_400_000 + minuteOfDay * 60_000;
+    for (const period of this.periods) {
+      const candidate = localMs - period.offsetMinutes * 60_000;
+      if (this.offsetAt(candidate) === period.offsetMinutes) return candidate;
+    }
+    return localMs - this.periods[this.periods.length - 1].offsetMinutes * 60_000;
+  }
+
   toLocal(instant: Date): LocalMoment {
     const ms = instant.getTime();
     const offset = this.offsetAt(ms);
@@ -58,17 +73,12 @@ export class TimeZone {
    * 2024-03-01) resolve to the earlier instant; none are skipped in this zone's history.
    */
   toInstant(date: LocalDate, minuteOfDay = 0): Date {
-    const localMs = dayNumber(date) * 86_400_000 + minuteOfDay * 60_000;
-    for (const period of this.periods) {
-      const candidate = localMs - period.offsetMinutes * 60_000;
-      if (this.offsetAt(candidate) === period.offsetMinutes) return new Date(candidate);
-    }
-    return new Date(localMs - this.periods[this.periods.length - 1].offsetMinutes * 60_000);
+    return new Date(this.wallTimeMs(dayNumber(date), minuteOfDay));
   }
 
   /** The instant at which a local day ends (24:00, i.e. 00:00 of the next day). */
   endOfDay(day: number): Date {
-    return this.toInstant(fromDayNumber(day + 1), 0);
+    return new Date(this.wallTimeMs(day + 1, 0));
   }
 
   /** ISO 8601 with the local offset, e.g. 2024-06-03T00:00:00+05:00. */

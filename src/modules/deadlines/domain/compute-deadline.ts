@@ -61,16 +61,9 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
   const spec = 'spec' in limitOrSpec ? limitOrSpec.spec : limitOrSpec;
   const clause = 'spec' in limitOrSpec ? limitOrSpec.clause : undefined;
   const zone = calendar.timeZone;
+  if (spec.kind === 'working-days') return workingDaysDeadline(spec, clause, anchor, calendar, options);
   const local = zone.toLocal(anchor);
-  const base: DeadlineExplanation = {
-    kind: spec.kind,
-    spec,
-    ...(clause ? { clause } : {}),
-    anchor: { instant: anchor.toISOString(), local: zone.formatLocal(anchor), localDate: local.date, utcOffset: local.utcOffset },
-    rule: '',
-    legalBasis: [],
-    notes: [],
-  };
+  const base = baseExplanation(spec, clause, anchor, calendar);
 
   switch (spec.kind) {
     case 'minutes': {
@@ -78,21 +71,6 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       return finish(calendar, deadline, {
         ...base,
         rule: `${spec.minutes} minutes from the anchor instant; working days and holidays do not matter for a limit in minutes`,
-      });
-    }
-
-    case 'working-days': {
-      const lastDay = calendar.addWorkingDays(local.date, spec.days);
-      const deadline = zone.endOfDay(dayNumber(lastDay));
-      return finish(calendar, deadline, {
-        ...base,
-        rule:
-          spec.days === 0
-            ? 'no working days: the limit ends at the end (24:00) of the anchor day'
-            : `${spec.days} working days: the anchor day (${local.date}) is not counted; the period ends at 24:00 local time of the ${spec.days}${ordinalSuffix(spec.days)} working day after it`,
-        legalBasis: [CIVIL_CODE_PERIODS, calendar.weekendRule.source, calendar.transferRule.source],
-        lastDay,
-        ...(options.withoutDays ? {} : { days: explainDays(calendar, addDays(local.date, 1), lastDay) }),
       });
     }
 
@@ -158,6 +136,10 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
   }
 }
 
+function finishExplanation(calendar: WorkingCalendar, deadline: Date, explanation: DeadlineExplanation): DeadlineExplanation {
+  return finish(calendar, deadline, explanation).explanation;
+}
+
 function finish(calendar: WorkingCalendar, deadline: Date, explanation: DeadlineExplanation, opensAt?: Date): DeadlineResult {
   const lastLocal = calendar.timeZone.toLocal(new Date(deadline.getTime() - 1)).date;
   const provisional = calendar.covers(lastLocal) && calendar.isProvisional(lastLocal);
@@ -167,6 +149,55 @@ function finish(calendar: WorkingCalendar, deadline: Date, explanation: Deadline
     ...(opensAt ? { opensAt } : {}),
     explanation: { ...explanation, deadlineLocal: calendar.timeZone.formatLocal(deadline), ...(provisional ? { provisional } : {}) },
   };
+}
+
+function workingDaysDeadline(
+  spec: Extract<LimitSpec, { kind: 'working-days' }>,
+  clause: ClauseRef | undefined,
+  anchor: Date,
+  calendar: WorkingCalendar,
+  options: DeadlineOptions,
+): DeadlineResult {
+  const zone = calendar.timeZone;
+  // Hot path (SLA read models compute deadlines in bulk): numbers only; the explanation is
+  // built when it is first read.
+  const lastDayNumber = calendar.addWorkingDaysToDayNumber(zone.localDayOf(anchor.getTime()), spec.days);
+  const deadline = new Date(zone.wallTimeMs(lastDayNumber + 1, 0));
+  return lazyResult(deadline, () => {
+    const local = zone.toLocal(anchor);
+    const lastDay = fromDayNumber(lastDayNumber);
+    return finishExplanation(calendar, deadline, {
+      ...baseExplanation(spec, clause, anchor, calendar),
+      rule:
+        spec.days === 0
+          ? 'no working days: the limit ends at the end (24:00) of the anchor day'
+          : `${spec.days} working days: the anchor day (${local.date}) is not counted; the period ends at 24:00 local time of the ${spec.days}${ordinalSuffix(spec.days)} working day after it`,
+      legalBasis: [CIVIL_CODE_PERIODS, calendar.weekendRule.source, calendar.transferRule.source],
+      lastDay,
+      ...(options.withoutDays ? {} : { days: explainDays(calendar, addDays(local.date, 1), lastDay) }),
+    });
+  });
+}
+
+function baseExplanation(spec: LimitSpec, clause: ClauseRef | undefined, anchor: Date, calendar: WorkingCalendar): DeadlineExplanation {
+  const local = calendar.timeZone.toLocal(anchor);
+  return {
+    kind: spec.kind,
+    spec,
+    ...(clause ? { clause } : {}),
+    anchor: { instant: anchor.toISOString(), local: calendar.timeZone.formatLocal(anchor), localDate: local.date, utcOffset: local.utcOffset },
+    rule: '',
+    legalBasis: [],
+    notes: [],
+  };
+}
+
+/** A result whose explanation is computed on first read (and then kept); it serialises like a plain object. */
+function lazyResult(deadline: Date, explain: () => DeadlineExplanation): DeadlineResult {
+  let explanation: DeadlineExplanation | undefined;
+  const result = { deadline } as DeadlineResult;
+  Object.defineProperty(result, 'explanation', { enumerable: true, get: () => (explanation ??= explain()) });
+  return result;
 }
 
 /** Each day of [from, to] with whether it counts and, if not, why. */

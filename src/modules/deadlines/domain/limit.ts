@@ -18,6 +18,7 @@ export interface ClauseRef {
 /** What starts the clock: a step's completion, the case's submission, or a cohort date set later. */
 export type Anchor =
   | { step: string } // the instant (occurredAt) the named step was completed
+  | { stepStarted: string } // the instant the named step began (the completing event's startedAt), for limits on a step's own duration
   | { cohortDate: string }; // a date set per cohort, e.g. "document-acceptance-end"
 
 /** Month-day within a year, "MM-DD". */
@@ -46,7 +47,10 @@ export interface Limit {
   id: string; // unique within its step
   spec: LimitSpec;
   anchor: Anchor;
+  /** The clause; a clause with a `track` makes the limit apply on that track only. */
   clause: ClauseRef;
+  /** When set, the limit applies only to cases that came in through one of these intake channels. */
+  channels?: string[];
   /** Where the regulation contradicts itself: the reading applied is `spec`; the other is kept here. */
   alternative?: { spec: LimitSpec; clause: ClauseRef };
   /** Why `spec` was chosen when it is not the stricter reading. */

@@ -1,0 +1,215 @@
+/**
+ * The regulation catalog: every version file validated on its own and against the others.
+ * A bad catalog is refused as a whole, listing each file, the path inside it and the problem.
+ */
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { isEventType } from '../../../events/event-types';
+import { DataFileError, loadDataFile, type DataFileProblem } from '../../../shared/data-files/load-data-file';
+import { regulationFileSchema, type RegulationFile } from './regulation-schema';
+
+export interface RegulationVersion extends RegulationFile {
+  /** The file it was loaded from. */
+  file: string;
+}
+
+export interface Catalog {
+  versions: RegulationVersion[];
+  byId: ReadonlyMap<string, RegulationVersion>;
+  /** Versions of each service, oldest first. */
+  byService: ReadonlyMap<string, RegulationVersion[]>;
+}
+
+export class CatalogError extends Error {
+  constructor(readonly failures: DataFileError[]) {
+    super(`the regulation catalog is invalid:\n${failures.map((f) => `  ${f.message}`).join('\n')}`);
+    this.name = 'CatalogError';
+  }
+}
+
+export function loadCatalog(dir: string): Catalog {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
+  } catch (error) {
+    throw new CatalogError([new DataFileError(dir, [{ path: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code}` }])]);
+  }
+  if (names.length === 0) throw new CatalogError([new DataFileError(dir, [{ path: '', problem: 'holds no regulation files (*.yaml)' }])]);
+
+  const failures: DataFileError[] = [];
+  const versions: RegulationVersion[] = [];
+  for (const name of names) {
+    const file = join(dir, name);
+    try {
+      const data = loadDataFile(file, regulationFileSchema);
+      const problems = checkVersion(data, name);
+      if (problems.length > 0) failures.push(new DataFileError(file, problems));
+      else versions.push({ ...data, file });
+    } catch (error) {
+      if (error instanceof DataFileError) failures.push(error);
+      else throw error;
+    }
+  }
+  failures.push(...checkAcrossVersions(versions));
+  if (failures.length > 0) throw new CatalogError(failures);
+
+  const byService = new Map<string, RegulationVersion[]>();
+  for (const version of versions) {
+    const list = byService.get(version.serviceId) ?? [];
+    list.push(version);
+    byService.set(version.serviceId, list);
+  }
+  for (const list of byService.values()) list.sort((a, b) => a.effective.from.localeCompare(b.effective.from));
+  return { versions, byId: new Map(versions.map((v) => [v.versionId, v])), byService };
+}
+
+/** Cross-references inside one file. */
+export function checkVersion(data: RegulationFile, fileName: string): DataFileProblem[] {
+  const problems: DataFileProblem[] = [];
+  const add = (path: string, problem: string) => problems.push({ path, problem });
+
+  if (!data.versionId.startsWith(`${data.serviceId}/`)) add('versionId', `must start with the service id "${data.serviceId}/"`);
+  if (data.versionId !== `${data.serviceId}/${data.act.id}`) add('versionId', `must be "${data.serviceId}/${data.act.id}" (service id / act id)`);
+  const expectedName = `${data.serviceId}.${data.act.id}.yaml`;
+  if (basename(fileName) !== expectedName) add('', `the file must be named ${expectedName} after its version`);
+  if (data.effective.until !== null && data.effective.until < data.effective.from) add('effective.until', `must not be before effective.from (${data.effective.from})`);
+
+  const acts = new Set([data.act.id, ...(data.act.amends ? [data.act.amends.id] : [])]);
+  const tracks = unique(data.tracks.map((t) => t.id), 'tracks', add);
+  const roles = unique(data.roles.map((r) => r.id), 'roles', add);
+  const results = unique(data.results.map((r) => r.id), 'results', add);
+  const steps = unique(data.steps.map((s) => s.id), 'steps', add);
+  const cohortDates = unique(data.cohortDates.map((c) => c.id), 'cohortDates', add);
+  const channels = unique(data.channels.map((c) => c.id), 'channels', add);
+
+  const checkClause = (path: string, clause: { act: string; track?: string }) => {
+    if (!acts.has(clause.act)) add(`${path}.act`, `"${clause.act}" is not this version's act (${[...acts].join(' or ')})`);
+    if (clause.track && !tracks.has(clause.track)) add(`${path}.track`, `"${clause.track}" is not a declared track (${[...tracks].join(', ')})`);
+  };
+  const checkTracks = (path: string, list: string[]) =>
+    list.forEach((t, i) => {
+      if (!tracks.has(t)) add(`${path}[${i}]`, `"${t}" is not a declared track (${[...tracks].join(', ')})`);
+    });
+
+  data.channels.forEach((c, i) => checkClause(`channels[${i}].clause`, c.clause));
+  data.tracks.forEach((t, i) => checkClause(`tracks[${i}].clause`, t.clause));
+  data.roles.forEach((r, i) => checkClause(`roles[${i}].clause`, r.clause));
+  data.results.forEach((r, i) => {
+    checkClause(`results[${i}].clause`, r.clause);
+    checkTracks(`results[${i}].tracks`, r.tracks);
+  });
+  data.cohortDates.forEach((c, i) => checkClause(`cohortDates[${i}].clause`, c.clause));
+  data.intakeWindows.forEach((w, i) => {
+    checkClause(`intakeWindows[${i}].clause`, w.clause);
+    checkTracks(`intakeWindows[${i}].tracks`, w.tracks);
+    if (w.spec.kind !== 'annual-window') add(`intakeWindows[${i}].spec.kind`, 'must be annual-window');
+  });
+
+  const eventTypeOnTrack = new Map<string, string>();
+  data.steps.forEach((step, i) => {
+    const path = `steps[${i}]`;
+    if (!isEventType(step.eventType)) add(`${path}.eventType`, `"${step.eventType}" is not in the event vocabulary (src/events/event-types.ts)`);
+    step.roles.forEach((r, j) => {
+      if (!roles.has(r)) add(`${path}.roles[${j}]`, `"${r}" is not a declared role (${[...roles].join(', ')})`);
+    });
+    if (step.requiresAll && step.roles.length < 2) add(`${path}.requiresAll`, 'needs at least two roles');
+    step.after.forEach((a, j) => {
+      if (!steps.has(a)) add(`${path}.after[${j}]`, `"${a}" is not a step of this version`);
+      if (a === step.id) add(`${path}.after[${j}]`, 'a step cannot follow itself');
+    });
+    checkTracks(`${path}.tracks`, step.tracks);
+    if (step.result && !results.has(step.result)) add(`${path}.result`, `"${step.result}" is not a declared result (${[...results].join(', ')})`);
+    if (step.optional && !step.condition) add(`${path}.condition`, 'an optional step must say when it happens');
+    checkClause(`${path}.clause`, step.clause);
+    for (const track of step.tracks) {
+      const key = `${track}\u0000${step.eventType}`;
+      const other = eventTypeOnTrack.get(key);
+      if (other) add(`${path}.eventType`, `${step.eventType} already completes step "${other}" on track ${track}; a case could not tell them apart`);
+      else eventTypeOnTrack.set(key, step.id);
+    }
+    const limitIds = new Set<string>();
+    step.limits.forEach((limit, j) => {
+      const lpath = `${path}.limits[${j}]`;
+      if (limitIds.has(limit.id)) add(`${lpath}.id`, `"${limit.id}" is used twice in this step`);
+      limitIds.add(limit.id);
+      if ('step' in limit.anchor && !steps.has(limit.anchor.step)) add(`${lpath}.anchor.step`, `"${limit.anchor.step}" is not a step of this version`);
+      if ('stepStarted' in limit.anchor && !steps.has(limit.anchor.stepStarted)) add(`${lpath}.anchor.stepStarted`, `"${limit.anchor.stepStarted}" is not a step of this version`);
+      limit.channels?.forEach((c, k) => {
+        if (!channels.has(c)) add(`${lpath}.channels[${k}]`, `"${c}" is not a declared channel (${[...channels].join(', ')})`);
+      });
+      if (limit.clause.track && !step.tracks.includes(limit.clause.track)) add(`${lpath}.clause.track`, `"${limit.clause.track}" is not one of this step's tracks`);
+      if ('cohortDate' in limit.anchor && !cohortDates.has(limit.anchor.cohortDate)) {
+        add(`${lpath}.anchor.cohortDate`, `"${limit.anchor.cohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`);
+      }
+      checkClause(`${lpath}.clause`, limit.clause);
+      if (limit.alternative) checkClause(`${lpath}.alternative.clause`, limit.alternative.clause);
+    });
+  });
+
+  const cycle = findCycle(data.steps);
+  if (cycle) add(`steps[${data.steps.findIndex((s) => s.id === cycle[0])}].after`, `the steps form a cycle: ${cycle.join(' → ')}`);
+  return problems;
+}
+
+function checkAcrossVersions(versions: RegulationVersion[]): DataFileError[] {
+  const failures: DataFileError[] = [];
+  const seen = new Map<string, RegulationVersion>();
+  for (const version of versions) {
+    const other = seen.get(version.versionId);
+    if (other) failures.push(new DataFileError(version.file, [{ path: 'versionId', problem: `"${version.versionId}" is also the version id of ${other.file}` }]));
+    seen.set(version.versionId, version);
+  }
+  const byService = new Map<string, RegulationVersion[]>();
+  for (const v of versions) byService.set(v.serviceId, [...(byService.get(v.serviceId) ?? []), v]);
+  for (const list of byService.values()) {
+    const sorted = [...list].sort((a, b) => a.effective.from.localeCompare(b.effective.from));
+    for (let i = 1; i < sorted.length; i++) {
+      const previous = sorted[i - 1];
+      const current = sorted[i];
+      if (previous.effective.until === null || previous.effective.until >= current.effective.from) {
+        failures.push(
+          new DataFileError(current.file, [
+            {
+              path: 'effective.from',
+              problem: `${current.effective.from} overlaps ${previous.versionId} (in force ${previous.effective.from} to ${previous.effective.until ?? 'open-ended'}); one service has one version in force at a time`,
+            },
+          ]),
+        );
+      }
+    }
+  }
+  return failures;
+}
+
+function unique(ids: string[], what: string, add: (path: string, problem: string) => void): Set<string> {
+  const set = new Set<string>();
+  ids.forEach((id, i) => {
+    if (set.has(id)) add(`${what}[${i}].id`, `"${id}" is declared twice`);
+    set.add(id);
+  });
+  return set;
+}
+
+function findCycle(steps: { id: string; after: string[] }[]): string[] | null {
+  const after = new Map(steps.map((s) => [s.id, s.after]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done' || !after.has(id)) return null;
+    if (state.get(id) === 'visiting') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const next of after.get(id)!) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const s of steps) {
+    const cycle = visit(s.id);
+    if (cycle) return cycle;
+  }
+  return null;
+}

@@ -1,0 +1,154 @@
+/**
+ * Lint of the catalog: the contradictions inside each regulation's text and the reading applied.
+ * Rule: the stricter reading applies unless the file states a reason for the other; the other
+ * reading is always kept and reported.
+ */
+import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
+import type { Catalog, RegulationVersion } from './catalog';
+
+export interface Contradiction {
+  stepId: string;
+  limitId: string;
+  applied: { spec: LimitSpec; clause: ClauseRef };
+  alternative: { spec: LimitSpec; clause: ClauseRef };
+  /** Which reading the rule picks: the applied one is the stricter (or the only comparable) one. */
+  rule: 'stricter-applied' | 'looser-applied-with-reason' | 'not-comparable-with-reason';
+  appliedReason?: string;
+}
+
+export interface LintFinding {
+  severity: 'error' | 'warning' | 'info';
+  path: string;
+  message: string;
+}
+
+export interface VersionLint {
+  versionId: string;
+  file: string;
+  contradictions: Contradiction[];
+  findings: LintFinding[];
+  labelsNeedingTranslation: number;
+}
+
+export interface LintReport {
+  versions: VersionLint[];
+  errors: number;
+}
+
+/** A rough upper bound of a limit in minutes, only to compare two readings of the same limit. */
+export function approximateMinutes(spec: LimitSpec): number | null {
+  switch (spec.kind) {
+    case 'minutes':
+      return spec.minutes;
+    case 'working-days':
+      return spec.days * 1440 * 1.4;
+    case 'calendar-period':
+      return ((spec.months ?? 0) * 31 + (spec.days ?? 0)) * 1440;
+    default:
+      return null;
+  }
+}
+
+export function describeSpec(spec: LimitSpec): string {
+  switch (spec.kind) {
+    case 'minutes':
+      return `${spec.minutes} min`;
+    case 'working-days':
+      return `${spec.days} working day${spec.days === 1 ? '' : 's'}`;
+    case 'calendar-period':
+      return [spec.months ? `${spec.months} month(s)` : '', spec.days ? `${spec.days} day(s)` : ''].filter(Boolean).join(' ');
+    case 'annual-window':
+      return 'annual window';
+    case 'by-programme':
+      return 'by programme';
+  }
+}
+
+export function describeClause(clause: ClauseRef): string {
+  return [
+    clause.act,
+    clause.appendix !== undefined ? `app. ${clause.appendix}` : '',
+    `p.${clause.paragraph}`,
+    clause.subparagraph !== undefined ? `pp.${clause.subparagraph}` : '',
+    clause.track ? `track ${clause.track}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+export function lintVersion(version: RegulationVersion): VersionLint {
+  const contradictions: Contradiction[] = [];
+  const findings: LintFinding[] = [];
+  version.steps.forEach((step, i) => {
+    step.limits.forEach((limit, j) => {
+      if (!limit.alternative) return;
+      const path = `steps[${i}].limits[${j}]`;
+      const applied = approximateMinutes(limit.spec);
+      const other = approximateMinutes(limit.alternative.spec);
+      let rule: Contradiction['rule'] = 'stricter-applied';
+      if (applied === null || other === null || limit.spec.kind !== limit.alternative.spec.kind) {
+        rule = 'not-comparable-with-reason';
+        if (!limit.appliedReason && (applied === null || other === null)) {
+          findings.push({ severity: 'error', path, message: 'the two readings cannot be compared; state appliedReason for the reading applied' });
+        } else if (applied !== null && other !== null && applied <= other) {
+          rule = 'stricter-applied';
+        } else if (!limit.appliedReason) {
+          findings.push({ severity: 'error', path, message: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given` });
+        }
+      } else if (applied > other) {
+        rule = 'looser-applied-with-reason';
+        if (!limit.appliedReason) {
+          findings.push({ severity: 'error', path, message: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given` });
+        }
+      } else if (applied === other) {
+        findings.push({ severity: 'warning', path, message: 'the alternative reading is the same as the applied one; drop it' });
+      }
+      contradictions.push({
+        stepId: step.id,
+        limitId: limit.id,
+        applied: { spec: limit.spec, clause: limit.clause },
+        alternative: limit.alternative,
+        rule,
+        ...(limit.appliedReason ? { appliedReason: limit.appliedReason } : {}),
+      });
+    });
+    if (!step.optional && !step.terminal && step.limits.length === 0) {
+      findings.push({ severity: 'info', path: `steps[${i}]`, message: `step "${step.id}" has no time limit in the text` });
+    }
+  });
+  version.notes.forEach((note, i) => findings.push({ severity: 'info', path: `notes[${i}]`, message: note }));
+  return { versionId: version.versionId, file: version.file, contradictions, findings, labelsNeedingTranslation: countUntranslated(version) };
+}
+
+export function lintCatalog(catalog: Catalog): LintReport {
+  const versions = catalog.versions.map(lintVersion);
+  return { versions, errors: versions.reduce((n, v) => n + v.findings.filter((f) => f.severity === 'error').length, 0) };
+}
+
+export function formatLintReport(report: LintReport): string {
+  const lines: string[] = [];
+  for (const v of report.versions) {
+    lines.push(`${v.versionId}  (${v.file})`);
+    if (v.contradictions.length === 0) lines.push('  no contradictions recorded');
+    for (const c of v.contradictions) {
+      lines.push(`  contradiction in step ${c.stepId}, limit ${c.limitId}:`);
+      lines.push(`    applied:     ${describeSpec(c.applied.spec)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`);
+      lines.push(`    alternative: ${describeSpec(c.alternative.spec)}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`);
+      lines.push(`    reading:     ${c.rule === 'stricter-applied' ? 'the stricter reading is applied' : `chosen: ${c.appliedReason ?? '(no reason given)'}`}`);
+    }
+    for (const f of v.findings) lines.push(`  ${f.severity}: ${f.path}: ${f.message}`);
+    if (v.labelsNeedingTranslation > 0) lines.push(`  info: ${v.labelsNeedingTranslation} label(s) still need a translation`);
+  }
+  lines.push(`${report.versions.length} version(s), ${report.versions.reduce((n, v) => n + v.contradictions.length, 0)} contradiction(s), ${report.errors} error(s)`);
+  return lines.join('\n');
+}
+
+function countUntranslated(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce<number>((n, v) => n + countUntranslated(v), 0);
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const own = record.kkNeedsTranslation === true || record.ruNeedsTranslation === true ? 1 : 0;
+    return own + Object.values(record).reduce<number>((n, v) => n + countUntranslated(v), 0);
+  }
+  return 0;
+}

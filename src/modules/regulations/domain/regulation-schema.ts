@@ -1,0 +1,129 @@
+/**
+ * The shape of a regulation file (data/regulations/<service>.<act>.yaml), checked at start-up.
+ * Limits use the shapes of deadlines/domain/limit.ts; `satisfies` below keeps the two in step.
+ */
+import { z } from 'zod';
+import { localDateProblem } from '../../calendar/domain/local-date';
+import type { AnnualDay, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
+
+const kebab = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case (a-z, 0-9, single hyphens)');
+const localDate = z.string().superRefine((value, ctx) => {
+  const problem = localDateProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A user-facing label; a missing translation is allowed only when marked. */
+export const labelSchema = z
+  .strictObject({
+    ru: z.string().min(1).nullable(),
+    kk: z.string().min(1).nullable(),
+    ruNeedsTranslation: z.boolean().optional(),
+    kkNeedsTranslation: z.boolean().optional(),
+  })
+  .superRefine((label, ctx) => {
+    if (label.ru === null && !label.ruNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['ru'], message: 'is missing: give the Russian label or mark ruNeedsTranslation: true' });
+    if (label.kk === null && !label.kkNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['kk'], message: 'is missing: give the Kazakh label or mark kkNeedsTranslation: true' });
+    if (label.ru === null && label.kk === null) ctx.addIssue({ code: 'custom', message: 'needs at least one of ru or kk' });
+  });
+
+export const clauseSchema = z.strictObject({
+  act: kebab,
+  appendix: z.number().int().positive().optional(),
+  paragraph: z.number().int().positive(),
+  subparagraph: z.number().int().positive().optional(),
+  track: kebab.optional(),
+  quote: z.string().min(1).optional(),
+}) satisfies z.ZodType<ClauseRef>;
+
+const weekday = z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
+const annualDay = z.union([
+  z.strictObject({ monthDay: z.string().refine((v) => /^\d{2}-\d{2}$/.test(v) && localDateProblem(`2000-${v}`) === null, 'must be a month and day written MM-DD') }),
+  z.strictObject({ nth: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(-1)]), weekday, month: z.number().int().min(1).max(12) }),
+]) satisfies z.ZodType<AnnualDay>;
+
+export const limitSpecSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('minutes'), minutes: z.number().int().positive() }),
+  z.strictObject({ kind: z.literal('working-days'), days: z.number().int().min(0).max(365) }),
+  z
+    .strictObject({ kind: z.literal('calendar-period'), months: z.number().int().positive().optional(), days: z.number().int().positive().optional() })
+    .refine((s) => s.months !== undefined || s.days !== undefined, 'needs months or days'),
+  z.strictObject({
+    kind: z.literal('annual-window'),
+    from: annualDay.optional(),
+    until: annualDay,
+    untilTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM').optional(),
+  }),
+  z.strictObject({ kind: z.literal('by-programme'), maxMonths: z.number().int().positive().optional() }),
+]) satisfies z.ZodType<LimitSpec>;
+
+const anchorSchema = z.union([z.strictObject({ step: kebab }), z.strictObject({ stepStarted: kebab }), z.strictObject({ cohortDate: kebab })]);
+
+export const limitSchema = z.strictObject({
+  id: kebab,
+  spec: limitSpecSchema,
+  anchor: anchorSchema,
+  clause: clauseSchema,
+  channels: z.array(kebab).min(1).optional(),
+  alternative: z.strictObject({ spec: limitSpecSchema, clause: clauseSchema }).optional(),
+  appliedReason: z.string().min(10, 'must say why this reading is applied').optional(),
+}) satisfies z.ZodType<Limit>;
+
+const act = z.strictObject({ id: kebab, title: z.string().min(1), number: z.string().min(1), date: localDate });
+
+export const regulationFileSchema = z.strictObject({
+  serviceId: kebab,
+  versionId: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, 'must be <service-id>/<act-id>'),
+  title: labelSchema,
+  act: act.extend({
+    registration: z.strictObject({ number: z.string().min(1), date: localDate.optional() }).nullable(),
+    appendix: z.number().int().positive(),
+    amends: z
+      .strictObject({ id: kebab, number: z.string().min(1), date: localDate, registration: z.strictObject({ number: z.string().min(1), date: localDate.optional() }).optional(), title: z.string().optional() })
+      .nullable(),
+  }),
+  effective: z.strictObject({
+    from: localDate,
+    until: localDate.nullable(),
+    reading: z.string().min(10, 'must state how the dates were read from the act'),
+    source: z.string().min(3),
+  }),
+  repealedBy: z
+    .strictObject({ id: kebab, title: z.string().min(1), date: localDate, note: z.string().optional(), effectiveFrom: localDate.optional() })
+    .nullable(),
+  provider: labelSchema,
+  channels: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
+  forms: z.array(z.enum(['electronic', 'paper'])).min(1),
+  tracks: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
+  results: z
+    .array(z.strictObject({ id: kebab, label: labelSchema, tracks: z.array(kebab).min(1), clause: clauseSchema, kind: z.enum(['positive', 'negative']) }))
+    .min(1),
+  roles: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
+  steps: z
+    .array(
+      z.strictObject({
+        id: kebab,
+        label: labelSchema,
+        roles: z.array(kebab).min(1),
+        requiresAll: z.boolean().default(false),
+        eventType: z.string().min(1),
+        after: z.array(kebab),
+        tracks: z.array(kebab).min(1),
+        optional: z.boolean().default(false),
+        condition: z.string().nullable().default(null),
+        terminal: z.boolean().default(false),
+        result: kebab.optional(),
+        clause: clauseSchema,
+        limits: z.array(limitSchema),
+        note: z.string().optional(),
+      }),
+    )
+    .min(1),
+  intakeWindows: z
+    .array(z.strictObject({ id: kebab, tracks: z.array(kebab).min(1), spec: limitSpecSchema, clause: clauseSchema, note: z.string().optional() }))
+    .default([]),
+  cohortDates: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema, note: z.string().optional() })).default([]),
+  notes: z.array(z.string()).default([]),
+});
+
+export type RegulationFile = z.infer<typeof regulationFileSchema>;
+export type RegulationStep = RegulationFile['steps'][number];

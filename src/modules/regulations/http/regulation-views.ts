@@ -1,0 +1,67 @@
+/** The JSON views of the catalog served over HTTP: flat, stable, and labelled in ru and kk. */
+import { EVENT_TYPES, isEventType } from '../../../events/event-types';
+import type { Limit } from '../../deadlines/domain/limit';
+import type { RegulationVersion } from '../domain/catalog';
+import { approximateMinutes } from '../domain/lint';
+
+export function versionSummary(version: RegulationVersion) {
+  return {
+    versionId: version.versionId,
+    serviceId: version.serviceId,
+    title: version.title,
+    act: { id: version.act.id, title: version.act.title, number: version.act.number, date: version.act.date, registration: version.act.registration, appendix: version.act.appendix },
+    tracks: version.tracks.map((t) => ({ id: t.id, label: t.label })),
+    effective: version.effective,
+    repealedBy: version.repealedBy,
+  };
+}
+
+export function limitView(limit: Limit) {
+  const { kind, ...parameters } = limit.spec;
+  let reading: 'only' | 'stricter' | 'chosen' = 'only';
+  if (limit.alternative) {
+    const applied = approximateMinutes(limit.spec);
+    const other = approximateMinutes(limit.alternative.spec);
+    reading = limit.appliedReason || applied === null || other === null || applied > other ? 'chosen' : 'stricter';
+  }
+  return {
+    id: limit.id,
+    kind,
+    ...parameters,
+    anchor: limit.anchor,
+    clause: limit.clause,
+    applied: { reading, ...(limit.appliedReason ? { reason: limit.appliedReason } : {}) },
+    ...(limit.alternative
+      ? { alternative: { kind: limit.alternative.spec.kind, ...withoutKind(limit.alternative.spec), clause: limit.alternative.clause } }
+      : {}),
+  };
+}
+
+export function versionDetail(version: RegulationVersion) {
+  const { file: _file, steps, ...rest } = version;
+  return {
+    ...rest,
+    steps: steps.map((step) => ({
+      id: step.id,
+      label: step.label,
+      eventType: step.eventType,
+      eventLabel: isEventType(step.eventType) ? { ru: EVENT_TYPES[step.eventType].ru, kk: EVENT_TYPES[step.eventType].kk } : null,
+      roles: step.roles,
+      requiresAll: step.requiresAll,
+      after: step.after,
+      tracks: step.tracks,
+      optional: step.optional,
+      condition: step.condition,
+      terminal: step.terminal,
+      ...(step.result ? { result: step.result } : {}),
+      clause: step.clause,
+      limits: step.limits.map(limitView),
+      ...(step.note ? { note: step.note } : {}),
+    })),
+  };
+}
+
+function withoutKind<T extends { kind: string }>(spec: T): Omit<T, 'kind'> {
+  const { kind: _kind, ...rest } = spec;
+  return rest;
+}
