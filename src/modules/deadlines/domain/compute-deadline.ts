@@ -193,11 +193,24 @@ function baseExplanation(spec: LimitSpec, clause: ClauseRef | undefined, anchor:
 }
 
 /** A result whose explanation is computed on first read (and then kept); it serialises like a plain object. */
+class LazyDeadlineResult implements DeadlineResult {
+  private explained: DeadlineExplanation | undefined;
+  constructor(
+    readonly deadline: Date,
+    private readonly explain: () => DeadlineExplanation,
+  ) {}
+
+  get explanation(): DeadlineExplanation {
+    return (this.explained ??= this.explain());
+  }
+
+  toJSON(): { deadline: Date; explanation: DeadlineExplanation } {
+    return { deadline: this.deadline, explanation: this.explanation };
+  }
+}
+
 function lazyResult(deadline: Date, explain: () => DeadlineExplanation): DeadlineResult {
-  let explanation: DeadlineExplanation | undefined;
-  const result = { deadline } as DeadlineResult;
-  Object.defineProperty(result, 'explanation', { enumerable: true, get: () => (explanation ??= explain()) });
-  return result;
+  return new LazyDeadlineResult(deadline, explain);
 }
 
 /** Each day of [from, to] with whether it counts and, if not, why. */

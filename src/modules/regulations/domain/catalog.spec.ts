@@ -1,0 +1,255 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { loadCalendar } from '../../calendar/domain/load-calendar';
+import { computeDeadline } from '../../deadlines/domain/compute-deadline';
+import { CatalogError, loadCatalog } from './catalog';
+import { lintCatalog } from './lint';
+import { NoVersionInForceError, resolveVersion, UnknownServiceError } from './resolve-version';
+
+const DATA = join(__dirname, '../../../../data');
+const REGULATIONS = join(DATA, 'regulations');
+const catalog = loadCatalog(REGULATIONS);
+const calendar = loadCalendar(join(DATA, 'calendars/KZ.yaml'));
+const zone = calendar.timeZone;
+
+describe('the regulation catalog', () => {
+  it('holds the six versions under the ids clients rely on', () => {
+    expect(catalog.versions.map((v) => v.versionId).sort()).toEqual([
+      'academy-admission/order-184-2015',
+      'academy-admission/order-58-2019',
+      'academy-postgraduate-study/order-184-2015',
+      'academy-retraining/order-184-2015',
+      'civil-service-testing/order-184-2015',
+      'personnel-reserve/order-184-2015',
+    ]);
+    expect(catalog.byId.get('personnel-reserve/order-184-2015')!.tracks.map((t) => t.id)).toEqual(['competition-recommended', 'priority-graduates', 'corps-a-selection']);
+    expect(catalog.byId.get('academy-admission/order-58-2019')!.tracks.map((t) => t.id)).toEqual(['postgraduate', 'qualification-improvement']);
+  });
+
+  it('names the act, its registration and the repealing act of every version', () => {
+    const v2015 = catalog.byId.get('civil-service-testing/order-184-2015')!;
+    expect(v2015.act).toMatchObject({ number: '184', date: '2015-06-08', registration: { number: '11692', date: '2015-07-17' }, appendix: 1 });
+    expect(v2015.repealedBy).toMatchObject({ id: 'order-133-2016', date: '2016-06-20' });
+    const v2019 = catalog.byId.get('academy-admission/order-58-2019')!;
+    expect(v2019.act).toMatchObject({ number: '58', registration: { number: '18371' }, amends: { number: '172' } });
+    expect(v2019.repealedBy).toMatchObject({ id: 'order-173-2020', date: '2020-12-08' });
+  });
+
+  it('models the two-actor signing and the optional appeal', () => {
+    const signed = catalog.byId.get('civil-service-testing/order-184-2015')!.steps.find((s) => s.id === 'test-results-signed')!;
+    expect(signed).toMatchObject({ roles: ['test-administrator', 'test-operator'], requiresAll: true, eventType: 'TestResultsSigned' });
+    const appeal = catalog.byId.get('academy-admission/order-184-2015')!.steps.find((s) => s.id === 'appeal-resolved')!;
+    expect(appeal).toMatchObject({ optional: true, eventType: 'AppealResolved' });
+    expect(appeal.limits[0]).toMatchObject({ spec: { kind: 'working-days', days: 5 }, anchor: { step: 'entrance-exams-passed' } });
+  });
+});
+
+describe('specification: every limit of every regulation version', () => {
+  // [version, step, limit, kind + parameters, anchor, clause (| alternative)] — checked against the texts.
+  const expected: [string, string, string, string, string, string][] = [
+    ['academy-admission/order-184-2015', 'application-submitted', 'filing', 'minutes {"minutes":30}', 'stepStarted:application-submitted', 'app.3 p.7 pp.1'],
+    ['academy-admission/order-184-2015', 'entrance-exams-passed', 'exam-window', 'annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-20"}}', 'step:application-submitted', 'app.3 p.5 pp.2'],
+    ['academy-admission/order-184-2015', 'appeal-resolved', 'appeal-period', 'working-days {"days":5}', 'step:entrance-exams-passed', 'app.3 p.7 pp.3'],
+    ['academy-admission/order-184-2015', 'competition-decided', 'competition-window', 'annual-window {"from":{"monthDay":"08-21"},"until":{"monthDay":"08-24"}}', 'step:application-submitted', 'app.3 p.5 pp.3'],
+    ['academy-admission/order-184-2015', 'competition-decided', 'admission-commission-period', 'annual-window {"from":{"monthDay":"07-10"},"until":{"monthDay":"08-25"}}', 'step:application-submitted', 'app.3 p.7 pp.4'],
+    ['academy-admission/order-184-2015', 'enrolment-order-signed', 'enrolment-window', 'annual-window {"from":{"monthDay":"08-24"},"until":{"monthDay":"08-25"}}', 'step:application-submitted', 'app.3 p.5 pp.4'],
+    ['academy-admission/order-58-2019', 'application-submitted', 'filing-postgraduate', 'minutes {"minutes":20}', 'stepStarted:application-submitted', 'app.3 p.5 pp.1 postgraduate'],
+    ['academy-admission/order-58-2019', 'application-submitted', 'filing-and-receipt-qualification', 'minutes {"minutes":15}', 'stepStarted:application-submitted', 'app.3 p.7 pp.2 qualification-improvement'],
+    ['academy-admission/order-58-2019', 'entrance-exams-passed', 'exam-window', 'annual-window {"from":{"monthDay":"07-29"},"until":{"monthDay":"08-03"}}', 'step:application-submitted', 'app.3 p.5 pp.2 postgraduate'],
+    ['academy-admission/order-58-2019', 'competition-decided', 'competition-window', 'annual-window {"from":{"monthDay":"08-05"},"until":{"monthDay":"08-09"}}', 'step:application-submitted', 'app.3 p.5 pp.3 postgraduate'],
+    ['academy-admission/order-58-2019', 'admission-order-drafted', 'admission-by-10-august', 'annual-window {"until":{"monthDay":"08-10"}}', 'step:application-submitted', 'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"}} p.7 pp.4'],
+    ['academy-admission/order-58-2019', 'extract-issued', 'extract-qualification', 'working-days {"days":1}', 'step:enrolment-order-signed', 'app.3 p.7 pp.5 qualification-improvement'],
+    ['academy-admission/order-58-2019', 'refusal-issued', 'refusal-qualification', 'working-days {"days":1}', 'step:group-formed', 'app.3 p.7 pp.5 qualification-improvement'],
+    ['academy-admission/order-58-2019', 'enrolment-order-signed', 'group-and-order', 'working-days {"days":1}', 'stepStarted:group-formed', 'app.3 p.7 pp.4 qualification-improvement'],
+    ['academy-postgraduate-study/order-184-2015', 'enrolment-order-signed', 'enrolment-window', 'annual-window {"from":{"monthDay":"08-24"},"until":{"monthDay":"08-25"}}', 'cohortDate:academic-year-start', 'app.4 p.5 pp.1'],
+    ['academy-postgraduate-study/order-184-2015', 'study-milestones-recorded', 'study-period', 'by-programme {"maxMonths":24}', 'step:enrolment-order-signed', 'app.4 p.5 pp.2'],
+    ['academy-postgraduate-study/order-184-2015', 'comprehensive-exam-passed', 'by-programme', 'by-programme {"maxMonths":24}', 'step:enrolment-order-signed', 'app.4 p.5 pp.8'],
+    ['academy-postgraduate-study/order-184-2015', 'dissertation-defended', 'by-programme', 'by-programme {"maxMonths":24}', 'step:enrolment-order-signed', 'app.4 p.5 pp.9'],
+    ['academy-retraining/order-184-2015', 'documents-registered', 'hand-over', 'working-days {"days":1}', 'step:application-submitted', 'app.5 p.5 pp.1'],
+    ['academy-retraining/order-184-2015', 'group-formed', 'group', 'working-days {"days":1}', 'step:documents-registered', 'app.5 p.5 pp.2 | alt working-days {"days":3} p.7 pp.2'],
+    ['academy-retraining/order-184-2015', 'enrolment-order-signed', 'signing', 'working-days {"days":1}', 'step:group-formed', 'app.5 p.5 pp.3'],
+    ['academy-retraining/order-184-2015', 'training-completed', 'programme', 'by-programme {}', 'step:enrolment-order-signed', 'app.5 p.5 pp.4'],
+    ['academy-retraining/order-184-2015', 'final-test-passed', 'programme', 'by-programme {}', 'step:enrolment-order-signed', 'app.5 p.5 pp.5'],
+    ['academy-retraining/order-184-2015', 'completion-document-issued', 'signing', 'working-days {"days":1}', 'step:final-test-passed', 'app.5 p.5 pp.6'],
+    ['civil-service-testing/order-184-2015', 'application-submitted', 'filing-on-portal', 'minutes {"minutes":5}', 'stepStarted:application-submitted', 'app.1 p.5 pp.1'],
+    ['civil-service-testing/order-184-2015', 'application-submitted', 'filing-assisted', 'minutes {"minutes":30}', 'stepStarted:application-submitted', 'app.1 p.5 pp.1'],
+    ['civil-service-testing/order-184-2015', 'admitted-to-test', 'admission', 'minutes {"minutes":10}', 'stepStarted:admitted-to-test', 'app.1 p.7 pp.1'],
+    ['civil-service-testing/order-184-2015', 'applicant-briefed', 'briefing', 'minutes {"minutes":10}', 'step:admitted-to-test', 'app.1 p.5 pp.3'],
+    ['civil-service-testing/order-184-2015', 'test-completed', 'test-duration', 'minutes {"minutes":125}', 'step:applicant-briefed', 'app.1 p.5 pp.4'],
+    ['civil-service-testing/order-184-2015', 'test-results-signed', 'signing', 'minutes {"minutes":10}', 'step:test-completed', 'app.1 p.7 pp.4'],
+    ['civil-service-testing/order-184-2015', 'test-result-issued', 'issue', 'minutes {"minutes":20}', 'step:test-completed', 'app.1 p.7 pp.5 | alt minutes {"minutes":30} p.5 pp.5'],
+    ['personnel-reserve/order-184-2015', 'application-submitted', 'filing', 'minutes {"minutes":30}', 'stepStarted:application-submitted', 'app.2 p.5 pp.1'],
+    ['personnel-reserve/order-184-2015', 'documents-registered', 'registration', 'working-days {"days":1}', 'step:application-submitted', 'app.2 p.7 pp.1'],
+    ['personnel-reserve/order-184-2015', 'assigned-to-employee', 'assignment', 'working-days {"days":1}', 'step:application-submitted', 'app.2 p.7 pp.2'],
+    ['personnel-reserve/order-184-2015', 'documents-reviewed', 'check', 'working-days {"days":3}', 'step:application-submitted', 'app.2 p.5 pp.2'],
+    ['personnel-reserve/order-184-2015', 'order-signed', 'enrolment', 'working-days {"days":3}', 'step:documents-reviewed', 'app.2 p.5 pp.3'],
+    ['personnel-reserve/order-184-2015', 'extract-issued', 'extract', 'working-days {"days":1}', 'step:order-signed', 'app.2 p.5 pp.4'],
+    ['personnel-reserve/order-184-2015', 'extract-issued', 'cumulative-from-receipt-a', 'working-days {"days":5}', 'step:application-submitted', 'app.2 p.7 pp.3 competition-recommended | alt working-days {"days":7} p.5'],
+    ['personnel-reserve/order-184-2015', 'extract-issued', 'cumulative-from-receipt-b', 'working-days {"days":1}', 'step:application-submitted', 'app.2 p.7 pp.3 priority-graduates | alt working-days {"days":7} p.5'],
+    ['personnel-reserve/order-184-2015', 'corps-a-documents-reviewed', 'review', 'working-days {"days":10}', 'cohortDate:document-acceptance-end', 'app.2 p.7 pp.1 corps-a-selection'],
+    ['personnel-reserve/order-184-2015', 'admission-to-testing-decided', 'decision', 'working-days {"days":5}', 'step:corps-a-documents-reviewed', 'app.2 p.7 pp.2 corps-a-selection'],
+    ['personnel-reserve/order-184-2015', 'corps-a-test-completed', 'testing-month', 'calendar-period {"months":1}', 'step:admission-to-testing-decided', 'app.2 p.7 pp.3 corps-a-selection'],
+    ['personnel-reserve/order-184-2015', 'information-received', 'commission-deadline', 'by-programme {}', 'step:information-requested', 'app.2 p.7 pp.4 corps-a-selection'],
+    ['personnel-reserve/order-184-2015', 'candidate-list-sent', 'list', 'working-days {"days":15}', 'step:information-received', 'app.2 p.7 pp.4 corps-a-selection'],
+  ];
+
+  it('has exactly these limits', () => {
+    const actual = catalog.versions.flatMap((v) =>
+      v.steps.flatMap((s) =>
+        s.limits.map((l) => {
+          const { kind, ...parameters } = l.spec as { kind: string };
+          const [anchorKind, anchorValue] = Object.entries(l.anchor)[0];
+          const c = l.clause;
+          const clause = `${c.appendix ? `app.${c.appendix} ` : ''}p.${c.paragraph}${c.subparagraph ? ` pp.${c.subparagraph}` : ''}${c.track ? ` ${c.track}` : ''}`;
+          let alternative = '';
+          if (l.alternative) {
+            const { kind: altKind, ...altParameters } = l.alternative.spec as { kind: string };
+            const a = l.alternative.clause;
+            alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
+          }
+          return [v.versionId, s.id, l.id, `${kind} ${JSON.stringify(parameters)}`, `${anchorKind}:${anchorValue}`, `${clause}${alternative}`];
+        }),
+      ),
+    );
+    expect(actual.sort()).toEqual([...expected].sort());
+  });
+
+  it.each(expected)('%s %s/%s: the engine computes it from its anchor', (versionId, stepId, limitId) => {
+    const limit = catalog.byId.get(versionId)!.steps.find((s) => s.id === stepId)!.limits.find((l) => l.id === limitId)!;
+    const anchor = new Date('2015-09-14T10:00:00+06:00');
+    const result = computeDeadline(limit, anchor, calendar);
+    if (limit.spec.kind === 'by-programme') expect(result.deadline).toBeNull();
+    else expect(result.deadline!.getTime()).toBeGreaterThan(anchor.getTime());
+    expect(result.explanation.clause).toEqual(limit.clause);
+  });
+
+  it('the personnel reserve track A deadline from a Friday receipt', () => {
+    const limit = catalog.byId.get('personnel-reserve/order-184-2015')!.steps.find((s) => s.id === 'extract-issued')!.limits.find((l) => l.id === 'cumulative-from-receipt-a')!;
+    // Received Friday 2015-12-11; 16-17 December are Independence Day: 14, 15, 18, 21, 22 December.
+    const result = computeDeadline(limit, new Date('2015-12-11T16:00:00+06:00'), calendar);
+    expect(result.explanation.lastDay).toBe('2015-12-22');
+  });
+});
+
+describe('version resolution', () => {
+  const at = (local: string) => new Date(local);
+
+  it.each([
+    ['academy-admission', '2015-08-11T00:00:00+06:00', 'academy-admission/order-184-2015'],
+    ['academy-admission', '2016-08-08T23:59:59+06:00', 'academy-admission/order-184-2015'],
+    ['academy-admission', '2019-03-12T00:00:00+06:00', 'academy-admission/order-58-2019'],
+    ['academy-admission', '2020-12-10T23:59:00+06:00', 'academy-admission/order-58-2019'],
+    ['civil-service-testing', '2016-01-05T09:00:00Z', 'civil-service-testing/order-184-2015'],
+  ])('%s at %s → %s', (serviceId, instant, versionId) => {
+    expect(resolveVersion(catalog, serviceId, at(instant), zone).versionId).toBe(versionId);
+  });
+
+  it.each([
+    ['academy-admission', '2015-08-10T23:59:59+06:00'],
+    ['academy-admission', '2016-08-09T00:00:00+06:00'],
+    ['academy-admission', '2018-06-01T12:00:00+06:00'],
+    ['academy-admission', '2020-12-11T00:00:00+06:00'],
+    ['academy-retraining', '2019-06-01T12:00:00+06:00'],
+  ])('%s at %s: none in force, and the error names the service, the instant and the versions', (serviceId, instant) => {
+    let error: unknown;
+    try {
+      resolveVersion(catalog, serviceId, at(instant), zone);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(NoVersionInForceError);
+    expect((error as Error).message).toContain(`"${serviceId}"`);
+    expect((error as Error).message).toContain(at(instant).toISOString());
+    expect((error as Error).message).toContain(`${serviceId}/order-184-2015 2015-08-11 to 2016-08-08`);
+  });
+
+  it('the local date decides: 2016-08-08T20:00Z is already 9 August in Almaty', () => {
+    expect(() => resolveVersion(catalog, 'academy-admission', new Date('2016-08-08T20:00:00Z'), zone)).toThrow(NoVersionInForceError);
+  });
+
+  it('an unknown service is named with the known ones', () => {
+    expect(() => resolveVersion(catalog, 'driving-licence', new Date(), zone)).toThrow(UnknownServiceError);
+    expect(() => resolveVersion(catalog, 'driving-licence', new Date(), zone)).toThrow(/driving-licence.*personnel-reserve/);
+  });
+});
+
+describe('lint', () => {
+  const report = lintCatalog(catalog);
+  const find = (versionId: string, stepId: string) => report.versions.find((v) => v.versionId === versionId)!.contradictions.filter((c) => c.stepId === stepId);
+
+  it('has no errors on the shipped catalog', () => {
+    expect(report.errors).toBe(0);
+  });
+
+  it('finds the contradictions of the texts and applies the stricter reading', () => {
+    expect(find('civil-service-testing/order-184-2015', 'test-result-issued')).toEqual([
+      expect.objectContaining({ rule: 'stricter-applied', applied: expect.objectContaining({ spec: { kind: 'minutes', minutes: 20 } }), alternative: expect.objectContaining({ spec: { kind: 'minutes', minutes: 30 } }) }),
+    ]);
+    expect(find('personnel-reserve/order-184-2015', 'extract-issued').map((c) => [c.applied.spec, c.alternative.spec, c.applied.clause.track])).toEqual([
+      [{ kind: 'working-days', days: 5 }, { kind: 'working-days', days: 7 }, 'competition-recommended'],
+      [{ kind: 'working-days', days: 1 }, { kind: 'working-days', days: 7 }, 'priority-graduates'],
+    ]);
+    expect(find('academy-retraining/order-184-2015', 'group-formed')).toEqual([
+      expect.objectContaining({ rule: 'stricter-applied', applied: expect.objectContaining({ spec: { kind: 'working-days', days: 1 } }), alternative: expect.objectContaining({ spec: { kind: 'working-days', days: 3 } }) }),
+    ]);
+    const chosen = find('academy-admission/order-58-2019', 'admission-order-drafted')[0];
+    expect(chosen.rule).toBe('not-comparable-with-reason');
+    expect(chosen.appliedReason).toMatch(/10 August/);
+  });
+
+  it('reports a looser reading applied without a reason as an error', () => {
+    const version = catalog.byId.get('academy-retraining/order-184-2015')!;
+    const swapped = structuredClone(version);
+    const limit = swapped.steps.find((s) => s.id === 'group-formed')!.limits[0];
+    [limit.spec, limit.alternative!.spec] = [limit.alternative!.spec, limit.spec];
+    const result = lintCatalog({ versions: [swapped], byId: new Map([[swapped.versionId, swapped]]), byService: new Map() });
+    expect(result.errors).toBe(1);
+    expect(result.versions[0].findings.find((f) => f.severity === 'error')!.message).toMatch(/looser than the alternative \(1 working day\) and no appliedReason/);
+  });
+});
+
+describe('a bad regulation file stops loading with the file, the path and the problem', () => {
+  function brokenCatalog(file: string, mutate: (data: any) => void): { dir: string; target: string } {
+    const dir = mkdtempSync(join(tmpdir(), 'regulations-'));
+    cpSync(REGULATIONS, dir, { recursive: true });
+    const target = join(dir, file);
+    const data = parse(readFileSync(target, 'utf8'));
+    mutate(data);
+    writeFileSync(target, stringify(data));
+    return { dir, target };
+  }
+
+  const TESTING = 'civil-service-testing.order-184-2015.yaml';
+  it.each<[string, string, (d: any) => void, string, RegExp]>([
+    ['unknown event type', TESTING, (d) => (d.steps[0].eventType = 'ApplicationFiled'), 'steps[0].eventType', /not in the event vocabulary/],
+    ['undeclared role', TESTING, (d) => (d.steps[3].roles = ['proctor']), 'steps[3].roles[0]', /"proctor" is not a declared role/],
+    ['unknown step in after', TESTING, (d) => (d.steps[4].after = ['briefing']), 'steps[4].after[0]', /"briefing" is not a step/],
+    ['cycle', TESTING, (d) => (d.steps[3].after = ['test-result-issued']), 'after', /cycle/],
+    ['limit kind', TESTING, (d) => (d.steps[3].limits[0].spec = { kind: 'hours', hours: 1 }), 'steps[3].limits[0].spec.kind', /./],
+    ['negative working days', 'personnel-reserve.order-184-2015.yaml', (d) => (d.steps[3].limits[0].spec.days = -1), 'steps[3].limits[0].spec.days', /./],
+    ['impossible date', TESTING, (d) => (d.act.date = '2015-02-30'), 'act.date', /does not exist/],
+    ['missing Kazakh label unmarked', TESTING, (d) => delete d.title.kkNeedsTranslation, 'title.kk', /mark kkNeedsTranslation/],
+    ['anchor on a missing step', TESTING, (d) => (d.steps[4].limits[0].anchor = { step: 'admission' }), 'steps[4].limits[0].anchor.step', /not a step/],
+    ['clause of another act', TESTING, (d) => (d.steps[0].clause.act = 'order-172-2017'), 'steps[0].clause.act', /not this version's act/],
+    ['overlapping versions', 'academy-admission.order-58-2019.yaml', (d) => (d.effective.from = '2016-01-01'), 'effective.from', /overlaps academy-admission\/order-184-2015/],
+    ['version id mismatch', TESTING, (d) => (d.versionId = 'civil-service-testing/order-185-2015'), 'versionId', /must be "civil-service-testing\/order-184-2015"/],
+    ['same event twice on a track', TESTING, (d) => (d.steps[4].eventType = 'AdmittedToTest'), 'steps[4].eventType', /already completes step "admitted-to-test"/],
+  ])('%s', (_name, file, mutate, path, problem) => {
+    const { dir, target } = brokenCatalog(file, mutate);
+    let error: unknown;
+    try {
+      loadCatalog(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CatalogError);
+    const failure = (error as CatalogError).failures.find((f) => f.file === target);
+    expect(failure).toBeDefined();
+    const hit = failure!.problems.find((p) => p.path.includes(path));
+    expect(hit).toBeDefined();
+    expect(hit!.problem).toMatch(problem);
+    expect((error as Error).message).toContain(target);
+  });
+});
