@@ -50,6 +50,7 @@ export const calendarFileSchema = z.strictObject({
     source,
   }),
   rules: z.strictObject({
+    weekend: z.strictObject({ text: z.string().min(1), source }),
     weekendHoliday: z.strictObject({ text: z.string().min(1), source }),
     transfers: z.strictObject({ text: z.string().min(1), source }),
   }),

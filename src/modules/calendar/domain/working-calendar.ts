@@ -101,7 +101,7 @@ export class WorkingCalendar {
           kind: 'weekend',
           name: WEEKEND_NAMES[weekday].ru,
           names: WEEKEND_NAMES[weekday],
-          source: 'Labour Code of the Republic of Kazakhstan, art. 84 (weekly days off: Saturday and Sunday in a 5-day week)',
+          source: file.rules.weekend.source,
         });
       } else {
         this.working[i] = 1;
