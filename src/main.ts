@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './app/config/config';
 import { createLogger } from './app/logging/logger';
 import { startApi } from './app/bootstrap';
+import { startupHint } from './modules/identity/mint-token.command';
 
 /** The API process. On the embedded default it also runs the projections (PROJECTIONS=inline). */
 async function main(): Promise<void> {
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     { url: running.url, dataDir: config.dataDir, eventStore: config.eventStore.kind, readStore: config.readStore.kind, projections: config.projections, docs: `${running.url}/api/docs` },
     'reglament listening',
   );
+  if (running.infra.identity.signing?.file) process.stderr.write(`${startupHint(running.url, config.dataDir)}\n`);
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await running.close();

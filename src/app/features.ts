@@ -1,5 +1,6 @@
 import type { ModuleMetadata } from '@nestjs/common';
 import { CalendarModule } from '../modules/calendar/http/calendar.module';
+import { IdentityModule } from '../modules/identity/http/identity.module';
 import { RegulationsModule } from '../modules/regulations/http/regulations.module';
 import type { Infrastructure } from './infrastructure';
 
@@ -8,5 +9,5 @@ import type { Infrastructure } from './infrastructure';
  * this is the one list that mounts them.
  */
 export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar)];
+  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar)];
 }

@@ -8,6 +8,7 @@ import type { AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
+import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -18,6 +19,7 @@ export interface Infrastructure {
   readStore: ReadStore;
   projections: RunningProjections;
   reference: ReferenceData;
+  identity: TokenVerifier;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,8 @@ export function ensureDataDir(dir: string): void {
 export async function openInfrastructure(config: AppConfig, logger: Logger, options: { runProjections: boolean }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
+  const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
+  if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
   const metrics = new Metrics();
   const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   let readStore: ReadStore;
@@ -52,6 +56,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     readStore,
     projections,
     reference,
+    identity,
     async close() {
       await projections.stop();
       await readStore.close();

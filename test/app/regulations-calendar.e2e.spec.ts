@@ -5,20 +5,30 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/app/config/config';
 import { createLogger } from '../../src/app/logging/logger';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
+import { mintToken } from '../../src/modules/identity/token-verifier';
 
 const ROOT = join(__dirname, '../..');
 
 describe('regulations and the calendar over HTTP', () => {
   let dataDir: string;
   let api: RunningApp;
+  let token: string;
   const get = async (path: string) => {
-    const response = await fetch(`${api.url}${path}`);
+    const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
     return { status: response.status, type: response.headers.get('content-type') ?? '', body: (await response.json()) as any };
   };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'reglament-ref-'));
     api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    // Any authenticated caller may read the catalog and the calendar.
+    token = await mintToken(api.infra.identity.signing!.secret, { sub: 'auditor-1', name: 'Аудитор', roles: ['auditor'], unit: 'agency' });
+  });
+
+  it('refuses a caller without a token', async () => {
+    const response = await fetch(`${api.url}/api/regulations`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
   });
   afterAll(async () => {
     await api.close();

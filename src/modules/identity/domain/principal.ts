@@ -1,0 +1,64 @@
+/** The authenticated caller and the roles the regulations name. Pure. */
+import { checkIin } from './iin';
+
+export const ROLES = {
+  applicant: { ru: 'Услугополучатель', kk: 'Көрсетілетін қызметті алушы' },
+  'psc-operator': { ru: 'Оператор ЦОН', kk: 'ХҚКО операторы' },
+  'registry-clerk': { ru: 'Сотрудник канцелярии', kk: 'Кеңсе қызметкері' },
+  head: { ru: 'Руководитель', kk: 'Басшы' },
+  employee: { ru: 'Сотрудник', kk: 'Қызметкер' },
+  signatory: { ru: 'Уполномоченное лицо', kk: 'Уәкілетті тұлға' },
+  'technical-secretary': { ru: 'Технический секретарь', kk: 'Техникалық хатшы' },
+  'executive-secretary': { ru: 'Ответственный секретарь', kk: 'Жауапты хатшы' },
+  'test-administrator': { ru: 'Администратор тестирования', kk: 'Тестілеу әкімшісі' },
+  'test-operator': { ru: 'Оператор тестирования', kk: 'Тестілеу операторы' },
+  'subject-commission': { ru: 'Предметная комиссия', kk: 'Пәндік комиссия' },
+  'exam-commission': { ru: 'Экзаменационная комиссия', kk: 'Емтихан комиссиясы' },
+  'admission-commission': { ru: 'Приемная комиссия', kk: 'Қабылдау комиссиясы' },
+  'appeal-commission': { ru: 'Апелляционная комиссия', kk: 'Апелляциялық комиссия' },
+  methodologist: { ru: 'Методист', kk: 'Әдіскер' },
+  'institute-employee': { ru: 'Сотрудник Института', kk: 'Институт қызметкері' },
+  auditor: { ru: 'Аудитор', kk: 'Аудитор' },
+  admin: { ru: 'Администратор системы', kk: 'Жүйе әкімшісі' },
+} as const;
+
+export type Role = keyof typeof ROLES;
+
+export function isRole(value: string): value is Role {
+  return Object.prototype.hasOwnProperty.call(ROLES, value);
+}
+
+export interface Principal {
+  id: string;
+  name: string;
+  roles: Role[];
+  /** The provider's unit the caller acts for, e.g. a territorial department. */
+  unit: string;
+  /** Applicants only. */
+  iin?: string;
+}
+
+export type PrincipalResult = { ok: true; principal: Principal } | { ok: false; problem: string };
+
+/** Checks the claims of a verified token and turns them into a principal, or says which claim is wrong. */
+export function principalFromClaims(claims: Record<string, unknown>): PrincipalResult {
+  const { sub, name, roles, unit, iin } = claims;
+  if (typeof sub !== 'string' || sub === '') return { ok: false, problem: 'claim "sub" is missing' };
+  if (typeof name !== 'string' || name === '') return { ok: false, problem: 'claim "name" is missing' };
+  if (!Array.isArray(roles) || roles.length === 0) return { ok: false, problem: 'claim "roles" must be a non-empty array of roles' };
+  const unknown = roles.filter((r) => typeof r !== 'string' || !isRole(r));
+  if (unknown.length > 0) return { ok: false, problem: `unknown role(s) ${unknown.map((r) => JSON.stringify(r)).join(', ')}; known: ${Object.keys(ROLES).join(', ')}` };
+  if (typeof unit !== 'string' || unit === '') return { ok: false, problem: 'claim "unit" is missing' };
+  if (iin !== undefined && typeof iin !== 'string') return { ok: false, problem: 'claim "iin" must be a string' };
+  if ((roles as string[]).includes('applicant')) {
+    if (!iin) return { ok: false, problem: 'claim "iin" is required for the applicant role' };
+    const check = checkIin(iin);
+    if (!check.valid) return { ok: false, problem: `claim "iin" is not a valid IIN: ${check.problem.message}` };
+  }
+  return { ok: true, principal: { id: sub, name, roles: roles as Role[], unit, ...(iin ? { iin } : {}) } };
+}
+
+/** Why a principal may not act here, or null. Auditors read everything and write nothing. */
+export function writeRefusal(principal: Principal): string | null {
+  return principal.roles.every((r) => r === 'auditor') ? 'auditors read and never write' : null;
+}

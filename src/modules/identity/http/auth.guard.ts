@@ -1,0 +1,42 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ProblemError } from '../../../app/problem/problem';
+import type { Principal, Role } from '../domain/principal';
+import { AuthenticationError, type TokenVerifier } from '../token-verifier';
+import { assertRoles, PUBLIC_ROUTE, REQUIRED_ROLES } from './identity.decorators';
+
+export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
+
+function unauthenticated(detail: string): ProblemError {
+  return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` });
+}
+
+/** Every route under /api needs a verified bearer token, except the API docs and routes marked @Public(). */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<{ url: string; headers: Record<string, string | undefined>; principal?: Principal }>();
+    const path = request.url.split('?')[0];
+    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]);
+    if (isPublic || !path.startsWith('/api/') || path.startsWith('/api/docs')) return true;
+    const header = request.headers['authorization'];
+    if (!header) throw unauthenticated('no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)');
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+    try {
+      request.principal = await this.verifier.verify(match[1]);
+    } catch (error) {
+      if (error instanceof AuthenticationError) throw unauthenticated(error.reason);
+      throw error;
+    }
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [context.getHandler(), context.getClass()]);
+    if (roles) assertRoles(request.principal, roles);
+    return true;
+  }
+}

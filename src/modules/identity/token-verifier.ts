@@ -1,0 +1,130 @@
+/**
+ * Bearer-token verification with jose: HS256 with a shared secret (the embedded default), or a
+ * JWKS (an identity provider in production). Turns every failure into a reason a client can act on.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { principalFromClaims, type Principal } from './domain/principal';
+
+export class AuthenticationError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'AuthenticationError';
+  }
+}
+
+export class AuthConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthConfigError';
+  }
+}
+
+export interface AuthOptions {
+  secret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** Where a generated secret is kept when neither a secret nor a JWKS is configured. */
+  dataDir: string;
+}
+
+export interface SigningSecret {
+  secret: Uint8Array;
+  /** Set when the secret was read from or written to the data directory. */
+  file?: string;
+  generatedNow: boolean;
+}
+
+export const MIN_SECRET_BYTES = 32;
+export const SECRET_FILE = 'auth-secret';
+
+/** The configured secret, or the one kept in DATA_DIR/auth-secret (created, mode 0600, on first start). */
+export function resolveSigningSecret(options: Pick<AuthOptions, 'secret' | 'dataDir'>): SigningSecret {
+  if (options.secret !== undefined) {
+    const bytes = new TextEncoder().encode(options.secret);
+    if (bytes.length < MIN_SECRET_BYTES) throw new AuthConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes for HS256, it has ${bytes.length}`);
+    return { secret: bytes, generatedNow: false };
+  }
+  const file = join(options.dataDir, SECRET_FILE);
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8').trim();
+    if (Buffer.byteLength(text) < MIN_SECRET_BYTES) throw new AuthConfigError(`${file} holds a secret shorter than ${MIN_SECRET_BYTES} bytes; delete it to generate a new one`);
+    return { secret: new TextEncoder().encode(text), file, generatedNow: false };
+  }
+  const text = randomBytes(48).toString('base64url');
+  writeFileSync(file, `${text}\n`, { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { secret: new TextEncoder().encode(text), file, generatedNow: true };
+}
+
+export interface TokenVerifier {
+  readonly mode: 'hs256' | 'jwks';
+  readonly signing?: SigningSecret;
+  verify(token: string): Promise<Principal>;
+}
+
+export function createTokenVerifier(options: AuthOptions): TokenVerifier {
+  const checks = { ...(options.issuer ? { issuer: options.issuer } : {}), ...(options.audience ? { audience: options.audience } : {}), requiredClaims: ['exp', 'sub'] };
+  let key: Uint8Array | JWTVerifyGetKey;
+  let signing: SigningSecret | undefined;
+  let mode: TokenVerifier['mode'];
+  if (options.jwksUrl) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl));
+    mode = 'jwks';
+  } else {
+    signing = resolveSigningSecret(options);
+    key = signing.secret;
+    mode = 'hs256';
+  }
+  return {
+    mode,
+    signing,
+    async verify(token) {
+      let payload: Record<string, unknown>;
+      try {
+        const result =
+          key instanceof Uint8Array ? await jwtVerify(token, key, { ...checks, algorithms: ['HS256'] }) : await jwtVerify(token, key, { ...checks, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] });
+        payload = result.payload as Record<string, unknown>;
+      } catch (error) {
+        throw new AuthenticationError(describeJoseError(error));
+      }
+      const principal = principalFromClaims(payload);
+      if (!principal.ok) throw new AuthenticationError(principal.problem);
+      return principal.principal;
+    },
+  };
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
+  if (error instanceof errors.JWTClaimValidationFailed) return `claim "${error.claim}" is not valid: ${error.reason === 'check_failed' ? error.message : error.reason}`;
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'the token is malformed';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the identity provider matches the token';
+  if (error instanceof errors.JOSEError) return `the token is not valid (${error.code})`;
+  return 'the token could not be verified';
+}
+
+export interface TokenClaims {
+  sub: string;
+  name: string;
+  roles: string[];
+  unit: string;
+  iin?: string;
+}
+
+/** Signs an HS256 token for local use (the mint-token command and tests). */
+export async function mintToken(secret: Uint8Array, claims: TokenClaims, ttl: string | number = '8h', options: { issuer?: string; audience?: string } = {}): Promise<string> {
+  let jwt = new SignJWT({ name: claims.name, roles: claims.roles, unit: claims.unit, ...(claims.iin ? { iin: claims.iin } : {}) })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(ttl);
+  if (options.issuer) jwt = jwt.setIssuer(options.issuer);
+  if (options.audience) jwt = jwt.setAudience(options.audience);
+  return jwt.sign(secret);
+}
