@@ -46,6 +46,30 @@ describe('the regulation catalog', () => {
   });
 });
 
+describe('clauses quote the seed texts', () => {
+  const normalise = (text: string) => text.replace(/\s+/g, '').replace(/[«»"“”]/g, '').toLowerCase();
+  // The texts of the acts, kept beside the catalog (data/regulations/sources).
+  const seeds = normalise(['order-184-2015.ru.txt', 'order-58-2019.kk.txt'].map((f) => readFileSync(join(REGULATIONS, 'sources', f), 'utf8')).join('\n'));
+  const quotes: [string, string][] = [];
+  const walk = (value: unknown, versionId: string): void => {
+    if (Array.isArray(value)) value.forEach((v) => walk(v, versionId));
+    else if (value && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      if (typeof record.quote === 'string') quotes.push([versionId, record.quote]);
+      Object.values(record).forEach((v) => walk(v, versionId));
+    }
+  };
+  catalog.versions.forEach((v) => walk(v, v.versionId));
+
+  it('has quotes throughout the catalog', () => {
+    expect(quotes.length).toBeGreaterThan(150);
+  });
+
+  it.each(quotes)('%s: «%s» is in the text (word for word, "..." for omissions)', (_versionId, quote) => {
+    for (const part of quote.split(/\.\.\.|…/).map(normalise).filter(Boolean)) expect(seeds).toContain(part);
+  });
+});
+
 describe('specification: every limit of every regulation version', () => {
   // [version, step, limit, kind + parameters, anchor, clause (| alternative)] — checked against the texts.
   const expected: [string, string, string, string, string, string][] = [
