@@ -3,15 +3,15 @@
  * regulation, the contradictions inside its text and the reading applied. Exit 1 when the catalog
  * is invalid or a contradiction breaks the reading rule.
  */
-import { SHIPPED_DATA_DIR } from '../../app/config/config';
 import { resolve } from 'node:path';
+import { loadConfig } from '../../app/config/config';
 import { CatalogError, loadCatalog } from './domain/catalog';
 import { formatLintReport, lintCatalog } from './domain/lint';
 
 export async function run(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const dirIndex = argv.indexOf('--dir');
-  const dir = dirIndex >= 0 && argv[dirIndex + 1] ? resolve(argv[dirIndex + 1]) : (process.env.REGULATIONS_DIR ? resolve(process.env.REGULATIONS_DIR) : resolve(SHIPPED_DATA_DIR, 'regulations'));
+  const dir = dirIndex >= 0 && argv[dirIndex + 1] ? resolve(argv[dirIndex + 1]) : loadConfig(process.env).regulationsDir;
   let catalog;
   try {
     catalog = loadCatalog(dir);

@@ -15,11 +15,6 @@ export function loadCalendar(file: string): WorkingCalendar {
   return calendar;
 }
 
-/** The calendars shipped with the product, by country code. */
-export function loadCalendarByCode(dir: string, code: string): WorkingCalendar {
-  return loadCalendar(join(dir, `${code}.yaml`));
-}
-
 function crossCheck(data: CalendarFile): DataFileProblem[] {
   const problems: DataFileProblem[] = [];
   if (data.covers.until < data.covers.from) problems.push({ path: 'covers.until', problem: `must not be before covers.from (${data.covers.from})` });

@@ -62,8 +62,8 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
   const clause = 'spec' in limitOrSpec ? limitOrSpec.clause : undefined;
   const zone = calendar.timeZone;
   if (spec.kind === 'working-days') return workingDaysDeadline(spec, clause, anchor, calendar, options);
-  const local = zone.toLocal(anchor);
   const base = baseExplanation(spec, clause, anchor, calendar);
+  const localDate = base.anchor.localDate;
 
   switch (spec.kind) {
     case 'minutes': {
@@ -77,7 +77,7 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
     case 'calendar-period': {
       const months = spec.months ?? 0;
       const days = spec.days ?? 0;
-      const nominal = addDays(addMonths(local.date, months), days);
+      const nominal = addDays(addMonths(localDate, months), days);
       let lastDay = nominal;
       const notes: string[] = [];
       while (!calendar.isWorkingDay(lastDay)) lastDay = addDays(lastDay, 1);
@@ -89,7 +89,7 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       const what = [months ? `${months} month${months > 1 ? 's' : ''}` : '', days ? `${days} calendar day${days > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
       return finish(calendar, deadline, {
         ...base,
-        rule: `${what} from ${local.date}: a period in months ends on the corresponding day of the last month (its last day when that month is shorter); it ends at 24:00 local time`,
+        rule: `${what} from ${localDate}: a period in months ends on the corresponding day of the last month (its last day when that month is shorter); it ends at 24:00 local time`,
         legalBasis: [CIVIL_CODE_PERIODS],
         lastDay,
         notes,
@@ -101,7 +101,7 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       const window = currentOrNextWindow(spec, anchor, zone);
       const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
       const notes: string[] = [];
-      if (window.year !== Number(local.date.slice(0, 4))) notes.push(`the ${local.date.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`);
+      if (window.year !== Number(localDate.slice(0, 4))) notes.push(`the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`);
       return finish(
         calendar,
         window.closesAt,
@@ -128,7 +128,7 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       }
       const notes: string[] = [];
       if (spec.maxMonths) {
-        const cap = zone.endOfDay(dayNumber(addMonths(local.date, spec.maxMonths)));
+        const cap = zone.endOfDay(dayNumber(addMonths(localDate, spec.maxMonths)));
         if (options.programmeDeadline.getTime() > cap.getTime()) notes.push(`the programme deadline is later than the ${spec.maxMonths}-month maximum (${zone.formatLocal(cap)})`);
       }
       return finish(calendar, options.programmeDeadline, { ...base, rule: 'the deadline set by the programme or schedule of the case or cohort', notes });
@@ -164,17 +164,18 @@ function workingDaysDeadline(
   const lastDayNumber = calendar.addWorkingDaysToDayNumber(zone.localDayOf(anchor.getTime()), spec.days);
   const deadline = new Date(zone.wallTimeMs(lastDayNumber + 1, 0));
   return lazyResult(deadline, () => {
-    const local = zone.toLocal(anchor);
+    const base = baseExplanation(spec, clause, anchor, calendar);
+    const anchorDate = base.anchor.localDate;
     const lastDay = fromDayNumber(lastDayNumber);
     return finishExplanation(calendar, deadline, {
-      ...baseExplanation(spec, clause, anchor, calendar),
+      ...base,
       rule:
         spec.days === 0
           ? 'no working days: the limit ends at the end (24:00) of the anchor day'
-          : `${spec.days} working days: the anchor day (${local.date}) is not counted; the period ends at 24:00 local time of the ${spec.days}${ordinalSuffix(spec.days)} working day after it`,
+          : `${spec.days} working days: the anchor day (${anchorDate}) is not counted; the period ends at 24:00 local time of the ${spec.days}${ordinalSuffix(spec.days)} working day after it`,
       legalBasis: [CIVIL_CODE_PERIODS, calendar.weekendRule.source, calendar.transferRule.source],
       lastDay,
-      ...(options.withoutDays ? {} : { days: explainDays(calendar, addDays(local.date, 1), lastDay) }),
+      ...(options.withoutDays ? {} : { days: explainDays(calendar, addDays(anchorDate, 1), lastDay) }),
     });
   });
 }

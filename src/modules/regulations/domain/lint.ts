@@ -3,7 +3,7 @@
  * Rule: the stricter reading applies unless the file states a reason for the other; the other
  * reading is always kept and reported.
  */
-import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
+import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { Catalog, RegulationVersion } from './catalog';
 
 export interface Contradiction {
@@ -76,6 +76,26 @@ export function describeClause(clause: ClauseRef): string {
     .join(' ');
 }
 
+/** Which reading a limit with an alternative applies, by the rule: stricter unless a reason is stated. */
+export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: string; warning?: string } {
+  if (!limit.alternative) return { rule: 'stricter-applied' };
+  const applied = approximateMinutes(limit.spec);
+  const other = approximateMinutes(limit.alternative.spec);
+  if (applied === null || other === null) {
+    return { rule: 'not-comparable-with-reason', ...(limit.appliedReason ? {} : { error: 'the two readings cannot be compared; state appliedReason for the reading applied' }) };
+  }
+  if (applied > other) {
+    return {
+      rule: 'looser-applied-with-reason',
+      ...(limit.appliedReason
+        ? {}
+        : { error: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given` }),
+    };
+  }
+  if (applied === other) return { rule: 'stricter-applied', warning: 'the alternative reading is the same as the applied one; drop it' };
+  return { rule: 'stricter-applied' };
+}
+
 export function lintVersion(version: RegulationVersion): VersionLint {
   const contradictions: Contradiction[] = [];
   const findings: LintFinding[] = [];
@@ -83,32 +103,15 @@ export function lintVersion(version: RegulationVersion): VersionLint {
     step.limits.forEach((limit, j) => {
       if (!limit.alternative) return;
       const path = `steps[${i}].limits[${j}]`;
-      const applied = approximateMinutes(limit.spec);
-      const other = approximateMinutes(limit.alternative.spec);
-      let rule: Contradiction['rule'] = 'stricter-applied';
-      if (applied === null || other === null || limit.spec.kind !== limit.alternative.spec.kind) {
-        rule = 'not-comparable-with-reason';
-        if (!limit.appliedReason && (applied === null || other === null)) {
-          findings.push({ severity: 'error', path, message: 'the two readings cannot be compared; state appliedReason for the reading applied' });
-        } else if (applied !== null && other !== null && applied <= other) {
-          rule = 'stricter-applied';
-        } else if (!limit.appliedReason) {
-          findings.push({ severity: 'error', path, message: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given` });
-        }
-      } else if (applied > other) {
-        rule = 'looser-applied-with-reason';
-        if (!limit.appliedReason) {
-          findings.push({ severity: 'error', path, message: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given` });
-        }
-      } else if (applied === other) {
-        findings.push({ severity: 'warning', path, message: 'the alternative reading is the same as the applied one; drop it' });
-      }
+      const reading = readingOf(limit);
+      if (reading.error) findings.push({ severity: 'error', path, message: reading.error });
+      if (reading.warning) findings.push({ severity: 'warning', path, message: reading.warning });
       contradictions.push({
         stepId: step.id,
         limitId: limit.id,
         applied: { spec: limit.spec, clause: limit.clause },
         alternative: limit.alternative,
-        rule,
+        rule: reading.rule,
         ...(limit.appliedReason ? { appliedReason: limit.appliedReason } : {}),
       });
     });

@@ -2,7 +2,7 @@
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import type { Limit } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../domain/catalog';
-import { approximateMinutes } from '../domain/lint';
+import { readingOf } from '../domain/lint';
 
 export function versionSummary(version: RegulationVersion) {
   return {
@@ -18,12 +18,7 @@ export function versionSummary(version: RegulationVersion) {
 
 export function limitView(limit: Limit) {
   const { kind, ...parameters } = limit.spec;
-  let reading: 'only' | 'stricter' | 'chosen' = 'only';
-  if (limit.alternative) {
-    const applied = approximateMinutes(limit.spec);
-    const other = approximateMinutes(limit.alternative.spec);
-    reading = limit.appliedReason || applied === null || other === null || applied > other ? 'chosen' : 'stricter';
-  }
+  const reading: 'only' | 'stricter' | 'chosen' = !limit.alternative ? 'only' : readingOf(limit).rule === 'stricter-applied' ? 'stricter' : 'chosen';
   return {
     id: limit.id,
     kind,
