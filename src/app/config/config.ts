@@ -15,6 +15,10 @@ export interface AppConfig {
   /** The regulation catalog (one YAML file per version) and the working-day calendars. */
   regulationsDir: string;
   calendarsDir: string;
+  /** An act recorded more than this many minutes after it occurred is flagged as back-dated. */
+  backDatedAfterMinutes: number;
+  /** How long a read with `?after=<position>` waits for its read model before answering 503. */
+  readYourWritesTimeoutMs: number;
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -93,6 +97,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return isAbsolute(value) ? value : resolve(cwd, value);
   };
 
+  const positiveInt = (variable: string, fallback: number, max: number): number => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+      problems.push({ variable, value, problem: 'not a whole number in range', allowed: `an integer 1–${max}` });
+      return fallback;
+    }
+    return Number(value);
+  };
+
   const config: AppConfig = {
     regulationsDir: dir('REGULATIONS_DIR', resolve(SHIPPED_DATA_DIR, 'regulations')),
     calendarsDir: dir('CALENDARS_DIR', resolve(SHIPPED_DATA_DIR, 'calendars')),
@@ -110,6 +124,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       issuer: env.AUTH_ISSUER || undefined,
       audience: env.AUTH_AUDIENCE || undefined,
     },
+    backDatedAfterMinutes: positiveInt('BACKDATED_AFTER_MINUTES', 24 * 60, 366 * 24 * 60),
+    readYourWritesTimeoutMs: positiveInt('READ_WAIT_MS', 3000, 60_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

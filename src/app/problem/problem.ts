@@ -39,14 +39,15 @@ export class ProblemError extends Error {
   }
 
   toProblem(instance?: string): ProblemDetails {
+    // Extensions come first so none of them can overwrite a member RFC 9457 defines.
     return {
+      ...this.extensions,
       type: TYPE_BASE + this.code,
       title: this.title,
       status: this.status,
       ...(this.detail ? { detail: this.detail } : {}),
       ...(instance ? { instance } : {}),
       ...(this.errors && this.errors.length ? { errors: this.errors } : {}),
-      ...this.extensions,
     };
   }
 

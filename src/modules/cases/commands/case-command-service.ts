@@ -1,0 +1,194 @@
+/**
+ * The command side of cases: load the stream, decide, seal the events into the stream's hash chain, and
+ * append with the expected revision. An accepted command is durable before it is answered (the log
+ * acknowledges after its commit is on disk). Framework-free: the HTTP handlers, the demo and the
+ * benchmarks all come through here.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { InvalidEventError, WrongExpectedRevisionError } from '../../event-log/event-log.errors';
+import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
+import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import type { Principal } from '../../identity/domain/principal';
+import type { Catalog } from '../../regulations/domain/catalog';
+import { caseStreamId, type CaseEventMetadata, type DecidedEvent } from '../domain/case-event';
+import { CURRENT_SCHEMA_VERSION } from '../domain/case-event-data';
+import { decide, type CancelApplication, type CaseRejection, type SubmitApplication, type TakeStep } from '../domain/decide';
+import { eventHash } from '../domain/hash-chain';
+import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
+
+export interface CommandMeta {
+  correlationId?: string;
+  /** The message that caused this command (e.g. an event id); defaults to the command's own id. */
+  causationId?: string;
+  idempotency?: { key: string; fingerprint: string };
+}
+
+export interface CommandAccepted {
+  caseId: string;
+  regulationVersionId: string;
+  receiptNumber: string;
+  stepId: string;
+  eventType: string;
+  revision: number;
+  position: number;
+  /** True when an Idempotency-Key repeat was answered from the first command, writing nothing. */
+  replayed: boolean;
+}
+
+export type CommandRefusal =
+  | CaseRejection
+  | { kind: 'unknown-case'; caseId: string }
+  | { kind: 'stale-revision'; caseId: string; expected: number; actual: number }
+  | { kind: 'idempotency-key-reused'; key: string; detail: string };
+
+export type CommandOutcome = { ok: true; accepted: CommandAccepted } | { ok: false; refusal: CommandRefusal };
+
+export interface CaseCommandOptions {
+  /** An act recorded more than this long after it occurred is flagged as back-dated. */
+  backDatedAfterMs: number;
+  clock?: () => Date;
+  /** Retries of a command without an expected revision that lost a race to another writer. */
+  maxConflictRetries?: number;
+}
+
+export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
+
+/** Stable ids from the caller and their Idempotency-Key: a retry lands on the same case and event ids. */
+export function idempotentId(purpose: 'case' | 'event', actorId: string, key: string): string {
+  const hex = createHash('sha256').update(`${purpose}\n${actorId}\n${key}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The receipt number given to the applicant: the local filing date and the case id's first eight digits. */
+export function receiptNumberOf(caseId: string, localDate: string): string {
+  return `RG-${localDate.replace(/-/g, '')}-${caseId.slice(0, 8).toUpperCase()}`;
+}
+
+export class CaseCommandService {
+  private readonly clock: () => Date;
+  private readonly maxRetries: number;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly catalog: Catalog,
+    private readonly calendar: WorkingCalendar,
+    private readonly options: CaseCommandOptions,
+    readonly repository = new CaseRepository(log, catalog),
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.maxRetries = options.maxConflictRetries ?? 5;
+  }
+
+  async submit(principal: Principal, input: SubmitInput, meta: CommandMeta = {}): Promise<CommandOutcome> {
+    const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : randomUUID();
+    const receiptNumber = receiptNumberOf(caseId, this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date);
+    return this.execute('create', principal, caseId, undefined, meta, (loaded, now) =>
+      decide(loaded?.state ?? null, { kind: 'submit', caseId, receiptNumber, ...input }, { catalog: this.catalog, zone: this.calendar.timeZone, now, principal }),
+    );
+  }
+
+  async takeStep(principal: Principal, caseId: string, command: Omit<TakeStep, 'kind'>, expectedRevision?: number, meta: CommandMeta = {}): Promise<CommandOutcome> {
+    return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
+      decide(loaded!.state, { kind: 'take-step', ...command }, { catalog: this.catalog, zone: this.calendar.timeZone, now, principal }),
+    );
+  }
+
+  async cancel(principal: Principal, caseId: string, command: Omit<CancelApplication, 'kind'>, expectedRevision?: number, meta: CommandMeta = {}): Promise<CommandOutcome> {
+    return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
+      decide(loaded!.state, { kind: 'cancel', ...command }, { catalog: this.catalog, zone: this.calendar.timeZone, now, principal }),
+    );
+  }
+
+  private async execute(
+    mode: 'create' | 'existing',
+    principal: Principal,
+    caseId: string,
+    expectedRevision: number | undefined,
+    meta: CommandMeta,
+    decideOn: (loaded: LoadedCase | null, now: Date) => ReturnType<typeof decide>,
+  ): Promise<CommandOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.repository.load(caseId);
+      const previous = meta.idempotency && loaded ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key)) : undefined;
+      if (previous && meta.idempotency) {
+        if (previous.fingerprint !== meta.idempotency.fingerprint) return reused(meta.idempotency.key);
+        return { ok: true, accepted: { ...this.answer(loaded!, previous.stepId, previous.eventType, previous.revision, previous.position), replayed: true } };
+      }
+      if (!loaded && mode === 'existing') return { ok: false, refusal: { kind: 'unknown-case', caseId } };
+      if (loaded && expectedRevision !== undefined && loaded.state.revision !== expectedRevision) {
+        return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual: loaded.state.revision } };
+      }
+      const now = this.clock();
+      const decision = decideOn(loaded, now);
+      if (!decision.ok) return { ok: false, refusal: decision.rejection };
+      const streamId = caseStreamId(caseId);
+      const sealed = this.seal(streamId, caseId, loaded, decision.version.versionId, decision.events, now, principal, meta);
+      try {
+        const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
+        const recorded: RecordedEvent[] = sealed.map((e, i) => ({ ...e, streamId, revision: result.nextRevision - sealed.length + 1 + i, position: result.position, recordedAt: now }));
+        this.repository.applyAppended(caseId, recorded);
+        const last = decision.events[decision.events.length - 1]!;
+        const state = loaded?.state;
+        return {
+          ok: true,
+          accepted: {
+            caseId,
+            regulationVersionId: decision.version.versionId,
+            receiptNumber: state?.receiptNumber ?? String(last.data.receiptNumber),
+            stepId: last.stepId,
+            eventType: last.type,
+            revision: result.nextRevision,
+            position: result.position,
+            replayed: false,
+          },
+        };
+      } catch (error) {
+        if (error instanceof WrongExpectedRevisionError) {
+          this.repository.forget(caseId);
+          const actual = typeof error.actual === 'number' ? error.actual : -1;
+          if (expectedRevision !== undefined) return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
+          if (attempt < this.maxRetries) continue;
+          return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual } };
+        }
+        if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem)) return reused(meta.idempotency.key);
+        throw error;
+      }
+    }
+  }
+
+  private answer(loaded: LoadedCase, stepId: string, eventType: string, revision: number, position: number): Omit<CommandAccepted, 'replayed'> {
+    return { caseId: loaded.state.caseId, regulationVersionId: loaded.state.versionId, receiptNumber: loaded.state.receiptNumber, stepId, eventType, revision, position };
+  }
+
+  private seal(streamId: string, caseId: string, loaded: LoadedCase | null, versionId: string, events: DecidedEvent[], now: Date, principal: Principal, meta: CommandMeta) {
+    let previousHash = loaded?.state.lastHash ?? null;
+    let revision = loaded ? loaded.state.revision : -1;
+    const commandId = randomUUID();
+    return events.map((event, i) => {
+      revision++;
+      const metadata: Omit<CaseEventMetadata, 'hash'> & { hash?: string } = {
+        schemaVersion: CURRENT_SCHEMA_VERSION[event.type],
+        caseId,
+        stepId: event.stepId,
+        actor: event.actor,
+        occurredAt: event.occurredAt.toISOString(),
+        startedAt: event.startedAt.toISOString(),
+        recordedAt: now.toISOString(),
+        backDated: now.getTime() - event.occurredAt.getTime() > this.options.backDatedAfterMs,
+        regulation: { versionId, clause: event.clause },
+        correlationId: meta.correlationId ?? commandId,
+        causationId: meta.causationId ?? commandId,
+        ...(meta.idempotency ? { idempotency: meta.idempotency } : {}),
+        previousHash,
+      };
+      const hash = eventHash({ streamId, revision, type: event.type, data: event.data, metadata });
+      previousHash = hash;
+      const id = meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : randomUUID();
+      return { id, type: event.type, data: event.data, metadata: { ...metadata, hash } };
+    });
+  }
+}
+
+function reused(key: string): CommandOutcome {
+  return { ok: false, refusal: { kind: 'idempotency-key-reused', key, detail: `Idempotency-Key "${key}" was already used by this caller for a different request; use a new key for a new request` } };
+}

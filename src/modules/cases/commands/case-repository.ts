@@ -1,0 +1,104 @@
+/**
+ * Loads case streams from the event log and folds them into state. Keeps recently used cases in memory
+ * and reads only the events after the cached revision, so a command on a hot case reads one small range;
+ * the append's expected revision still guards against any writer the cache has not seen.
+ */
+import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
+import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
+import type { CaseEvent, CaseEventMetadata } from '../domain/case-event';
+import { caseStreamId } from '../domain/case-event';
+import { upcasters } from '../domain/case-event-data';
+import { evolve, type CaseState } from '../domain/case-state';
+
+/** What a command with an Idempotency-Key answered, found again from the event it wrote. */
+export interface IdempotentAnswer {
+  fingerprint: string;
+  revision: number;
+  position: number;
+  stepId: string;
+  eventType: string;
+}
+
+export interface LoadedCase {
+  state: CaseState;
+  version: RegulationVersion;
+  /** Keyed by `${actorId}\n${key}`. */
+  idempotency: ReadonlyMap<string, IdempotentAnswer>;
+}
+
+export const idempotencyIndexKey = (actorId: string, key: string): string => `${actorId}\n${key}`;
+
+/** A stored event as the domain reads it: current schema (upcast), typed metadata. */
+export function toCaseEvent(event: RecordedEvent): CaseEvent {
+  const metadata = event.metadata as CaseEventMetadata;
+  const data = upcasters.upcast(event.type, metadata.schemaVersion ?? 1, event.data as Record<string, unknown>);
+  return { type: event.type as CaseEvent['type'], data, metadata, revision: event.revision, position: event.position };
+}
+
+export class CaseRepository {
+  private readonly cache = new Map<string, LoadedCase>();
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly catalog: Catalog,
+    private readonly cacheSize = 10_000,
+  ) {}
+
+  async load(caseId: string): Promise<LoadedCase | null> {
+    const cached = this.cache.get(caseId);
+    const events = await this.log.readStream(caseStreamId(caseId), cached ? { fromRevision: cached.state.revision + 1 } : {});
+    if (!cached && events.length === 0) return null;
+    let loaded = cached ?? null;
+    for (const recorded of events) loaded = this.fold(loaded, recorded);
+    this.remember(caseId, loaded!);
+    return loaded;
+  }
+
+  /** Folds events the caller has just appended, so the next command does not re-read them. */
+  applyAppended(caseId: string, events: readonly RecordedEvent[]): void {
+    let loaded = this.cache.get(caseId) ?? null;
+    if (loaded === null && events[0]?.revision !== 0) return;
+    for (const event of events) {
+      if (loaded && event.revision !== loaded.state.revision + 1) {
+        this.cache.delete(caseId);
+        return;
+      }
+      loaded = this.fold(loaded, event);
+    }
+    if (loaded) this.remember(caseId, loaded);
+  }
+
+  forget(caseId: string): void {
+    this.cache.delete(caseId);
+  }
+
+  private fold(loaded: LoadedCase | null, recorded: RecordedEvent): LoadedCase {
+    const event = toCaseEvent(recorded);
+    const version = loaded?.version ?? this.versionOf(String(event.data.versionId));
+    const state = evolve(loaded?.state ?? null, event, version);
+    const idempotency = new Map(loaded?.idempotency ?? []);
+    const key = event.metadata.idempotency;
+    if (key) {
+      idempotency.set(idempotencyIndexKey(event.metadata.actor.id, key.key), {
+        fingerprint: key.fingerprint,
+        revision: event.revision,
+        position: recorded.position,
+        stepId: event.metadata.stepId,
+        eventType: event.type,
+      });
+    }
+    return { state, version, idempotency };
+  }
+
+  private versionOf(versionId: string): RegulationVersion {
+    const version = this.catalog.byId.get(versionId);
+    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
+    return version;
+  }
+
+  private remember(caseId: string, loaded: LoadedCase): void {
+    this.cache.delete(caseId);
+    this.cache.set(caseId, loaded);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+  }
+}

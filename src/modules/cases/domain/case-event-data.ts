@@ -1,0 +1,137 @@
+/**
+ * What each regulatory event carries in `data`, checked before anything is written, and the
+ * schema version of each. Older stored versions are brought to the current one by upcasters on
+ * read, so `evolve` and the projections only ever see the current shape. Pure.
+ */
+import { z } from 'zod';
+import type { EventType } from '../../../events/event-types';
+import { localDateProblem } from '../../calendar/domain/local-date';
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const documentNumber = text(100);
+const reason = text(2000);
+const localDate = z.string().superRefine((value, ctx) => {
+  const problem = localDateProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (a date YYYY-MM-DD)` });
+});
+
+/** ApplicationSubmitted is written by the case's creation, never through the step endpoint. */
+export const applicationSubmittedData = z.strictObject({
+  caseId: z.string(),
+  serviceId: z.string(),
+  versionId: z.string(),
+  trackId: z.string(),
+  channel: z.string(),
+  requestedChannel: z.enum(['portal', 'psc', 'office']),
+  unit: z.string(),
+  applicant: z.strictObject({ iin: z.string(), fullName: z.string() }),
+  receiptNumber: z.string(),
+  cohortDates: z.record(z.string(), z.string()).default({}),
+});
+export type ApplicationSubmittedData = z.infer<typeof applicationSubmittedData>;
+
+/** The data schema of every event type a step can record. Unknown fields are refused, not ignored. */
+export const STEP_DATA_SCHEMAS = {
+  ApplicationSubmitted: applicationSubmittedData,
+  ApplicationCancelled: z.strictObject({ reason: reason.optional() }),
+  ReceiptIssued: z.strictObject({ receiptNumber: documentNumber }),
+  DocumentsAccepted: z.strictObject({ note: reason.optional() }),
+  DocumentRegistered: z.strictObject({ incomingNumber: documentNumber }),
+  AssignedToEmployee: z.strictObject({ assigneeId: text(200) }),
+  DocumentsReviewed: z
+    .strictObject({ outcome: z.enum(['compliant', 'non-compliant']), reasons: z.array(reason).max(50).optional() })
+    .refine((d) => d.outcome === 'compliant' || (d.reasons?.length ?? 0) > 0, { path: ['reasons'], message: 'must name at least one reason when the outcome is non-compliant' }),
+  OrderDrafted: z.strictObject({ draftNumber: documentNumber.optional() }),
+  OrderSigned: z.strictObject({ orderNumber: documentNumber, programmeEndsOn: localDate.optional() }),
+  ExtractIssued: z.strictObject({ documentNumber }),
+  RefusalIssued: z.strictObject({ reason }),
+  TestSlotBooked: z.strictObject({ place: text(500), slotAt: z.iso.datetime({ offset: true }) }),
+  TestScheduleAnnounced: z.strictObject({ publishedAt: z.iso.datetime({ offset: true }).optional(), url: z.url().optional() }),
+  AdmittedToTest: z.strictObject({ identityDocument: text(100).optional() }),
+  ApplicantBriefed: z.strictObject({}),
+  TestCompleted: z.strictObject({ score: z.number().finite().min(0).max(1000), passed: z.boolean() }),
+  TestResultsSigned: z.strictObject({}),
+  TestResultIssued: z.strictObject({ documentNumber: documentNumber.optional() }),
+  AdmissionDecided: z.strictObject({ admitted: z.boolean(), reasons: z.array(reason).max(50).optional() }),
+  ExamResultRecorded: z.strictObject({ exam: text(200).optional(), score: z.number().finite().min(0).max(1000).optional(), passed: z.boolean() }),
+  AppealOpened: z.strictObject({ reason }),
+  AppealResolved: z.strictObject({ decision: z.enum(['upheld', 'rejected']), note: reason.optional() }),
+  CompetitionDecided: z.strictObject({ admitted: z.boolean(), score: z.number().finite().min(0).max(1000).optional() }),
+  InformationRequested: z.strictObject({ bodies: z.array(text(300)).min(1).max(50) }),
+  InformationReceived: z.strictObject({ from: text(300).optional() }),
+  CandidateListSent: z.strictObject({ listNumber: documentNumber.optional() }),
+  GroupFormed: z.strictObject({ groupId: text(100) }),
+  ProgrammeScheduleSet: z.strictObject({ programmeEndsOn: localDate }),
+  StudyMilestoneRecorded: z.strictObject({ milestone: text(300) }),
+  DissertationDefended: z.strictObject({ topic: text(1000).optional() }),
+  StudentDocumentsIssued: z.strictObject({ studentCardNumber: documentNumber.optional() }),
+  CompletionDocumentIssued: z.strictObject({ documentNumber }),
+} as const satisfies Record<EventType, z.ZodType>;
+
+export type StepData<T extends EventType> = z.infer<(typeof STEP_DATA_SCHEMAS)[T]>;
+
+/** Current schema version of every event type's data; bump it together with an upcaster from the old one. */
+export const CURRENT_SCHEMA_VERSION: Readonly<Record<EventType, number>> = Object.fromEntries(Object.keys(STEP_DATA_SCHEMAS).map((t) => [t, 1])) as Record<EventType, number>;
+
+export interface DataProblem {
+  field: string;
+  problem: string;
+  allowed?: string;
+}
+
+/** Validates a step's data for its event type; each problem names the field under `data.`. */
+export function parseStepData(eventType: EventType, data: unknown): { ok: true; data: Record<string, unknown> } | { ok: false; problems: DataProblem[] } {
+  const schema = STEP_DATA_SCHEMAS[eventType] as z.ZodType;
+  const parsed = schema.safeParse(data ?? {});
+  if (parsed.success) return { ok: true, data: parsed.data as Record<string, unknown> };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => ({
+      field: ['data', ...issue.path.map(String)].join('.'),
+      problem: issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message,
+      allowed: describeSchema(eventType),
+    })),
+  };
+}
+
+/** A one-line description of what the data of an event type may hold, for error messages. */
+export function describeSchema(eventType: EventType): string {
+  const schema = STEP_DATA_SCHEMAS[eventType] as z.ZodType;
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] };
+  const fields = Object.entries(json.properties ?? {}).map(([name, p]) => {
+    const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join('|') : (p.type ?? 'value');
+    return `${name}${json.required?.includes(name) ? '' : '?'}: ${type}`;
+  });
+  return `${eventType} data { ${fields.join(', ')} }`;
+}
+
+/** Brings a stored event's data from its schema version to the current one. */
+export type Upcaster = (data: Record<string, unknown>) => Record<string, unknown>;
+
+export class UpcasterRegistry {
+  private readonly steps = new Map<string, Upcaster>();
+
+  constructor(private readonly current: Readonly<Record<string, number>> = CURRENT_SCHEMA_VERSION) {}
+
+  /** Registers the upcaster that turns `type` data of version `from` into version `from + 1`. */
+  register(type: string, from: number, upcaster: Upcaster): this {
+    this.steps.set(`${type}@${from}`, upcaster);
+    return this;
+  }
+
+  /** The data in the current version; throws when a step of the path is missing or the stored version is newer. */
+  upcast(type: string, version: number, data: Record<string, unknown>): Record<string, unknown> {
+    const target = this.current[type] ?? 1;
+    if (version > target) throw new Error(`${type} data is schema version ${version}, newer than this build knows (${target}); upgrade the service`);
+    let result = data;
+    for (let v = version; v < target; v++) {
+      const step = this.steps.get(`${type}@${v}`);
+      if (!step) throw new Error(`no upcaster for ${type} from schema version ${v} to ${v + 1}`);
+      result = step(result);
+    }
+    return result;
+  }
+}
+
+/** The upcasters of this build: empty while every event type is at version 1. */
+export const upcasters = new UpcasterRegistry();

@@ -1,0 +1,64 @@
+/**
+ * The envelope every case event carries (ARCHITECTURE §5): type and schema version, the case, the
+ * actor, business and server time, the regulation version and clause that authorise the act,
+ * correlation and causation, and the hash chaining it to the previous event of its stream. Pure.
+ */
+import type { EventType } from '../../../events/event-types';
+import type { ClauseRef } from '../../deadlines/domain/limit';
+
+export interface CaseActor {
+  id: string;
+  name: string;
+  /** The regulation role the act was done in. */
+  role: string;
+  unit: string;
+  /** Set when a PSC operator or provider staff acted for the applicant. */
+  onBehalfOf?: 'applicant';
+}
+
+export interface CaseEventMetadata {
+  [key: string]: unknown;
+  schemaVersion: number;
+  caseId: string;
+  stepId: string;
+  actor: CaseActor;
+  /** Business time: when the act happened (e.g. the date on the registration stamp). */
+  occurredAt: string;
+  /** When the act began, for limits on a step's own duration; defaults to occurredAt. */
+  startedAt: string;
+  /** Server time when the command was accepted. */
+  recordedAt: string;
+  /** Recorded later than the configured period after it occurred. */
+  backDated: boolean;
+  regulation: { versionId: string; clause: ClauseRef };
+  correlationId: string;
+  causationId: string;
+  idempotency?: { key: string; fingerprint: string };
+  /** Hash of the previous event of this stream; null for its first event. */
+  previousHash: string | null;
+  /** SHA-256 over the canonical serialisation of this event (see hash-chain.ts). */
+  hash: string;
+}
+
+/** A case event as the domain reads it: the log's record with typed metadata. */
+export interface CaseEvent<D = Record<string, unknown>> {
+  type: EventType;
+  data: D;
+  metadata: CaseEventMetadata;
+  revision: number;
+  position?: number;
+}
+
+/** What `decide` produces: an act to record, before it is sealed into the stream. */
+export interface DecidedEvent {
+  type: EventType;
+  data: Record<string, unknown>;
+  stepId: string;
+  actor: CaseActor;
+  occurredAt: Date;
+  startedAt: Date;
+  clause: ClauseRef;
+}
+
+export const caseStreamId = (caseId: string): string => `case-${caseId}`;
+export const CASE_STREAM_PREFIX = 'case-';

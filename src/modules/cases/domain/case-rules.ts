@@ -1,0 +1,88 @@
+/**
+ * Who may do which step of a case, and when: a step is open when the case is open, the step is on the
+ * case's track and not done, and every step it follows (on that track) is done. An actor may take it
+ * with one of its roles, acting for the case's unit (applicants: only on their own case). Pure.
+ */
+import type { Principal } from '../../identity/domain/principal';
+import type { RegulationVersion } from '../../regulations/domain/catalog';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { stepsOnTrack, type CaseState } from './case-state';
+
+/** Roles outside the provider's units (the e-government portal, other state bodies): not bound to the case's unit. */
+export const EXTERNAL_ROLES: ReadonlySet<string> = new Set(['e-government-portal', 'state-body']);
+
+/** The steps a step follows that exist on the track (a step may follow different steps on different tracks). */
+export function prerequisitesOn(version: RegulationVersion, trackId: string, step: RegulationStep): string[] {
+  const onTrack = new Set(stepsOnTrack(version, trackId).map((s) => s.id));
+  return step.after.filter((id) => onTrack.has(id));
+}
+
+export function missingPrerequisites(state: CaseState, version: RegulationVersion, step: RegulationStep): string[] {
+  return prerequisitesOn(version, state.trackId, step).filter((id) => !state.completed[id]);
+}
+
+/** The steps that may be done now, by anyone. */
+export function openSteps(state: CaseState, version: RegulationVersion): RegulationStep[] {
+  if (state.status !== 'open') return [];
+  return stepsOnTrack(version, state.trackId).filter((step) => !state.completed[step.id] && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0);
+}
+
+/** Cancellation is possible only before a result is issued. */
+function blockedByResult(state: CaseState, step: RegulationStep): boolean {
+  return step.eventType === 'ApplicationCancelled' && state.result !== null;
+}
+
+export type ActorCheck =
+  | { ok: true; role: string; onBehalfOf?: 'applicant' }
+  | { ok: false; reason: string; requiredRoles: string[]; callerRoles: string[]; requiredUnit?: string; callerUnit?: string };
+
+/** Whether this caller may take this step on this case, and in which role. */
+export function actorFor(principal: Principal, step: RegulationStep, state: CaseState): ActorCheck {
+  const callerRoles = principal.roles as string[];
+  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: step.roles, callerRoles, ...extra });
+  if (callerRoles.every((r) => r === 'auditor')) return refuse('auditors read and never write');
+  const signed = new Set((state.signatures[step.id] ?? []).map((s) => s.role));
+  if ((state.signatures[step.id] ?? []).some((s) => s.actorId === principal.id)) return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
+  const candidates = step.roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
+  if (candidates.length === 0) {
+    const pending = step.requiresAll ? step.roles.filter((r) => !signed.has(r)) : step.roles;
+    return refuse(`step ${step.id} is done by ${pending.join(' or ')}; the caller has ${callerRoles.join(', ')}`, { requiredRoles: pending });
+  }
+  let failure: ActorCheck | null = null;
+  for (const role of candidates) {
+    if (role === 'applicant') {
+      if (principal.iin === state.applicant.iin) return { ok: true, role };
+      failure ??= refuse('an applicant acts only on a case filed with their own IIN');
+      continue;
+    }
+    if (EXTERNAL_ROLES.has(role) || principal.unit === state.unit) return { ok: true, role };
+    failure ??= refuse(`acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, { requiredUnit: state.unit, callerUnit: principal.unit });
+  }
+  return failure!;
+}
+
+/** Ids of the open steps this caller may take now. */
+export function stepsCallerMayTake(state: CaseState, version: RegulationVersion, principal: Principal): string[] {
+  return openSteps(state, version)
+    .filter((step) => actorFor(principal, step, state).ok)
+    .map((s) => s.id);
+}
+
+/** The step of this track that cancels an application, if the regulation has one. */
+export function cancellationStep(version: RegulationVersion, trackId: string): RegulationStep | undefined {
+  return stepsOnTrack(version, trackId).find((s) => s.eventType === 'ApplicationCancelled');
+}
+
+/**
+ * Who may cancel: the applicant, or a PSC operator of the case's unit on the applicant's behalf when the
+ * application came in through a PSC.
+ */
+export function cancellerFor(principal: Principal, step: RegulationStep, state: CaseState): ActorCheck {
+  const direct = actorFor(principal, step, state);
+  if (direct.ok) return direct;
+  if (state.requestedChannel === 'psc' && (principal.roles as string[]).includes('psc-operator')) {
+    if (principal.unit === state.unit) return { ok: true, role: 'psc-operator', onBehalfOf: 'applicant' };
+    return { ok: false, reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, requiredRoles: [...step.roles, 'psc-operator'], callerRoles: principal.roles, requiredUnit: state.unit, callerUnit: principal.unit };
+  }
+  return { ...direct, requiredRoles: state.requestedChannel === 'psc' ? [...step.roles, 'psc-operator'] : direct.requiredRoles };
+}

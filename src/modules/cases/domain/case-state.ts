@@ -1,0 +1,188 @@
+/**
+ * A case as its events make it: `evolve(state, event, version)` folds one event in. The regulation
+ * version says which step an act completes, which steps close the case and with which result. Pure.
+ */
+import type { EventType } from '../../../events/event-types';
+import type { RegulationVersion } from '../../regulations/domain/catalog';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import type { ApplicationSubmittedData } from './case-event-data';
+import type { CaseActor, CaseEvent } from './case-event';
+
+export type CaseStatus = 'open' | 'completed' | 'refused' | 'cancelled';
+
+export interface CaseAct {
+  revision: number;
+  stepId: string;
+  eventType: EventType;
+  actor: CaseActor;
+  occurredAt: string;
+  recordedAt: string;
+  backDated: boolean;
+  data: Record<string, unknown>;
+}
+
+export interface StepCompletion {
+  occurredAt: string;
+  startedAt: string;
+  revision: number;
+}
+
+export interface CaseState {
+  caseId: string;
+  serviceId: string;
+  versionId: string;
+  trackId: string;
+  channel: string;
+  requestedChannel: 'portal' | 'psc' | 'office';
+  unit: string;
+  applicant: { iin: string; fullName: string };
+  receiptNumber: string;
+  submittedAt: string;
+  status: CaseStatus;
+  result: { id: string; kind: 'positive' | 'negative' } | null;
+  closedAt: string | null;
+  /** Revision of the last event folded in. */
+  revision: number;
+  lastOccurredAt: string;
+  lastHash: string | null;
+  acts: CaseAct[];
+  /** Steps done, by step id. */
+  completed: Record<string, StepCompletion>;
+  /** Partial sign-offs of steps that need every one of their roles (requiresAll). */
+  signatures: Record<string, { role: string; actorId: string; occurredAt: string }[]>;
+  assignee: string | null;
+  cohortDates: Record<string, string>;
+  /** Set by the programme schedule or the enrolment order; the deadline of by-programme limits. */
+  programmeEndsOn: string | null;
+  /** An outcome so far that leads to a negative result (failed test or exam, non-compliant documents, not admitted). */
+  negativeOutcome: boolean;
+}
+
+export class CaseHistoryError extends Error {
+  override readonly name = 'CaseHistoryError';
+}
+
+/** The steps of the version that apply on a track, in the file's order. */
+export function stepsOnTrack(version: RegulationVersion, trackId: string): RegulationStep[] {
+  return version.steps.filter((s) => s.tracks.includes(trackId));
+}
+
+export function stepById(version: RegulationVersion, stepId: string): RegulationStep | undefined {
+  return version.steps.find((s) => s.id === stepId);
+}
+
+/** The first event: the submission that creates the case. */
+export function initialState(event: CaseEvent<ApplicationSubmittedData>): CaseState {
+  const d = event.data;
+  const occurredAt = event.metadata.occurredAt;
+  return {
+    caseId: d.caseId,
+    serviceId: d.serviceId,
+    versionId: d.versionId,
+    trackId: d.trackId,
+    channel: d.channel,
+    requestedChannel: d.requestedChannel,
+    unit: d.unit,
+    applicant: { ...d.applicant },
+    receiptNumber: d.receiptNumber,
+    submittedAt: occurredAt,
+    status: 'open',
+    result: null,
+    closedAt: null,
+    revision: event.revision,
+    lastOccurredAt: occurredAt,
+    lastHash: event.metadata.hash,
+    acts: [actOf(event)],
+    completed: { [event.metadata.stepId]: { occurredAt, startedAt: event.metadata.startedAt, revision: event.revision } },
+    signatures: {},
+    assignee: null,
+    cohortDates: { ...d.cohortDates },
+    programmeEndsOn: null,
+    negativeOutcome: false,
+  };
+}
+
+function actOf(event: CaseEvent): CaseAct {
+  const m = event.metadata;
+  return { revision: event.revision, stepId: m.stepId, eventType: event.type, actor: m.actor, occurredAt: m.occurredAt, recordedAt: m.recordedAt, backDated: m.backDated, data: event.data };
+}
+
+const NEGATIVE_OUTCOME: Partial<Record<EventType, (d: Record<string, unknown>) => boolean>> = {
+  TestCompleted: (d) => d.passed === false,
+  ExamResultRecorded: (d) => d.passed === false,
+  DocumentsReviewed: (d) => d.outcome === 'non-compliant',
+  AdmissionDecided: (d) => d.admitted === false,
+  CompetitionDecided: (d) => d.admitted === false,
+};
+
+/** Folds one event into the state. A history that breaks the regulation's rules is refused, never repaired. */
+export function evolve(state: CaseState | null, event: CaseEvent, version: RegulationVersion): CaseState {
+  if (state === null) {
+    if (event.type !== 'ApplicationSubmitted') throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${event.type}`);
+    return initialState(event as CaseEvent<ApplicationSubmittedData>);
+  }
+  const step = stepById(version, event.metadata.stepId);
+  if (!step) throw new CaseHistoryError(`event ${event.revision} completes step "${event.metadata.stepId}", which ${version.versionId} does not have`);
+  const m = event.metadata;
+  const next: CaseState = {
+    ...state,
+    revision: event.revision,
+    lastOccurredAt: m.occurredAt > state.lastOccurredAt ? m.occurredAt : state.lastOccurredAt,
+    lastHash: m.hash,
+    acts: [...state.acts, actOf(event)],
+  };
+  if (step.requiresAll) {
+    const signatures = [...(state.signatures[step.id] ?? []), { role: m.actor.role, actorId: m.actor.id, occurredAt: m.occurredAt }];
+    next.signatures = { ...state.signatures, [step.id]: signatures };
+    if (!step.roles.every((r) => signatures.some((s) => s.role === r))) return next;
+  }
+  next.completed = { ...state.completed, [step.id]: { occurredAt: m.occurredAt, startedAt: m.startedAt, revision: event.revision } };
+  if (event.type === 'AssignedToEmployee') next.assignee = String(event.data.assigneeId);
+  if (event.type === 'ProgrammeScheduleSet' || (event.type === 'OrderSigned' && event.data.programmeEndsOn)) next.programmeEndsOn = String(event.data.programmeEndsOn);
+  if (NEGATIVE_OUTCOME[event.type]?.(event.data)) next.negativeOutcome = true;
+  if (event.type === 'AppealResolved' && event.data.decision === 'upheld') next.negativeOutcome = false;
+  if (step.result) next.result = resultRef(version, step.result);
+  if (step.terminal) close(next, step, version, m.occurredAt);
+  return next;
+}
+
+function resultRef(version: RegulationVersion, resultId: string): { id: string; kind: 'positive' | 'negative' } {
+  const result = version.results.find((r) => r.id === resultId);
+  if (!result) throw new CaseHistoryError(`${version.versionId} has no result "${resultId}"`);
+  return { id: result.id, kind: result.kind };
+}
+
+function close(state: CaseState, step: RegulationStep, version: RegulationVersion, at: string): void {
+  state.closedAt = at;
+  if (step.eventType === 'ApplicationCancelled') {
+    state.status = 'cancelled';
+    return;
+  }
+  if (!state.result) {
+    const kind = step.eventType === 'RefusalIssued' || state.negativeOutcome ? 'negative' : 'positive';
+    state.result = impliedResult(version, state.trackId, kind);
+  }
+  state.status = state.result?.kind === 'negative' || step.eventType === 'RefusalIssued' ? 'refused' : 'completed';
+}
+
+/**
+ * The result of a terminal step that does not name one: the track's result of that kind which no other
+ * step issues (e.g. the test certificate or the below-threshold reference, by the test outcome).
+ */
+export function impliedResult(version: RegulationVersion, trackId: string, kind: 'positive' | 'negative'): { id: string; kind: 'positive' | 'negative' } | null {
+  const issuedBySteps = new Set(version.steps.map((s) => s.result).filter(Boolean));
+  const candidates = version.results.filter((r) => r.tracks.includes(trackId) && r.kind === kind);
+  const own = candidates.find((r) => !issuedBySteps.has(r.id)) ?? candidates[0];
+  return own ? { id: own.id, kind: own.kind } : null;
+}
+
+/** Folds a whole history; the version is the one the first event names. */
+export function foldCase(events: readonly CaseEvent[], versionOf: (versionId: string) => RegulationVersion): CaseState | null {
+  if (events.length === 0) return null;
+  const first = events[0]!;
+  if (first.type !== 'ApplicationSubmitted') throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${first.type}`);
+  const version = versionOf(String(first.data.versionId));
+  let state: CaseState | null = null;
+  for (const event of events) state = evolve(state, event, version);
+  return state;
+}

@@ -1,0 +1,222 @@
+/**
+ * decide(state, command, context) → the acts to record, or the named reason they may not be.
+ * The regulation version, the calendar's time zone, the clock and the caller come in as context. Pure.
+ */
+import { isWithinWindow, lastClosing, nextOpening } from '../../deadlines/domain/annual-window';
+import { checkIin } from '../../identity/domain/iin';
+import type { Principal } from '../../identity/domain/principal';
+import type { TimeZone } from '../../calendar/domain/time-zone';
+import { localDateProblem } from '../../calendar/domain/local-date';
+import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
+import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
+import type { CaseActor, DecidedEvent } from './case-event';
+import { actorFor, cancellationStep, cancellerFor, missingPrerequisites, openSteps, type ActorCheck } from './case-rules';
+import { stepById, stepsOnTrack, type CaseState } from './case-state';
+
+export type RequestedChannel = 'portal' | 'psc' | 'office';
+
+export interface SubmitApplication {
+  kind: 'submit';
+  caseId: string;
+  receiptNumber: string;
+  serviceId: string;
+  trackId?: string;
+  channel: RequestedChannel;
+  unit: string;
+  applicant: { iin: string; fullName: string };
+  occurredAt?: Date;
+  startedAt?: Date;
+  cohortDates?: Record<string, string>;
+}
+
+export interface TakeStep {
+  kind: 'take-step';
+  stepId: string;
+  occurredAt?: Date;
+  startedAt?: Date;
+  data: unknown;
+}
+
+export interface CancelApplication {
+  kind: 'cancel';
+  occurredAt?: Date;
+  reason?: string;
+}
+
+export type CaseCommand = SubmitApplication | TakeStep | CancelApplication;
+
+export interface DecideContext {
+  catalog: Catalog;
+  zone: TimeZone;
+  now: Date;
+  principal: Principal;
+}
+
+/** Every way a command can be refused; the HTTP edge maps each kind to its status. */
+export type CaseRejection =
+  | { kind: 'invalid'; errors: DataProblem[] }
+  | { kind: 'unknown-service'; serviceId: string; known: string[] }
+  | { kind: 'unknown-step'; stepId: string; steps: string[] }
+  | { kind: 'forbidden'; detail: string; requiredRoles: string[]; callerRoles: string[]; requiredUnit?: string; callerUnit?: string }
+  | { kind: 'step-not-allowed'; detail: string; stepId: string; caseStatus: string; openSteps: string[]; callerMayTake: string[]; missingPrerequisites?: string[] }
+  | { kind: 'rule'; code: RuleCode; detail: string; field?: string; extensions?: Record<string, unknown> };
+
+export type RuleCode = 'intake-closed' | 'invalid-iin' | 'version-not-in-force' | 'channel-not-offered' | 'before-previous-act' | 'no-cancellation' | 'result-issued';
+
+export type Decision = { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
+
+const refuse = (rejection: CaseRejection): Decision => ({ ok: false, rejection });
+
+/** Which of a version's channels a requested channel is; `office` is the provider's own office or registry. */
+export const CHANNEL_MAP: Record<RequestedChannel, readonly string[]> = { portal: ['portal'], psc: ['psc'], office: ['provider', 'provider-registry'] };
+
+export function decide(state: CaseState | null, command: CaseCommand, ctx: DecideContext): Decision {
+  if (command.kind === 'submit') return state ? refuse({ kind: 'step-not-allowed', detail: `case ${state.caseId} already exists`, stepId: 'application-submitted', caseStatus: state.status, openSteps: [], callerMayTake: [] }) : decideSubmit(command, ctx);
+  if (!state) throw new Error('a step or cancellation needs an existing case');
+  const version = ctx.catalog.byId.get(state.versionId);
+  if (!version) throw new Error(`the catalog no longer has ${state.versionId}`);
+  return command.kind === 'take-step' ? decideStep(state, version, command, ctx) : decideCancel(state, version, command, ctx);
+}
+
+function businessTimes(command: { occurredAt?: Date; startedAt?: Date }, ctx: DecideContext): { occurredAt: Date; startedAt: Date } | DataProblem[] {
+  const occurredAt = command.occurredAt ?? ctx.now;
+  const startedAt = command.startedAt ?? occurredAt;
+  const problems: DataProblem[] = [];
+  if (occurredAt.getTime() > ctx.now.getTime()) problems.push({ field: 'occurredAt', problem: `${occurredAt.toISOString()} is in the future (server time ${ctx.now.toISOString()})`, allowed: 'an instant not after now' });
+  if (startedAt.getTime() > occurredAt.getTime()) problems.push({ field: 'startedAt', problem: `${startedAt.toISOString()} is after occurredAt ${occurredAt.toISOString()}`, allowed: 'an instant not after occurredAt' });
+  return problems.length ? problems : { occurredAt, startedAt };
+}
+
+function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision {
+  const times = businessTimes(command, ctx);
+  if (Array.isArray(times)) return refuse({ kind: 'invalid', errors: times });
+  const { occurredAt, startedAt } = times;
+
+  const iin = checkIin(command.applicant.iin);
+  if (!iin.valid) return refuse({ kind: 'rule', code: 'invalid-iin', field: 'applicant.iin', detail: `applicant.iin is not a valid IIN: ${iin.problem.message}` });
+
+  let version: RegulationVersion;
+  try {
+    version = resolveVersion(ctx.catalog, command.serviceId, occurredAt, ctx.zone);
+  } catch (error) {
+    if (error instanceof UnknownServiceError) return refuse({ kind: 'unknown-service', serviceId: command.serviceId, known: error.known });
+    if (error instanceof NoVersionInForceError) {
+      return refuse({ kind: 'rule', code: 'version-not-in-force', field: 'occurredAt', detail: error.message, extensions: { serviceId: error.serviceId, localDate: error.localDate, versions: error.versions } });
+    }
+    throw error;
+  }
+
+  const tracks = version.tracks.map((t) => t.id);
+  const trackId = command.trackId ?? (tracks.length === 1 ? tracks[0]! : undefined);
+  if (trackId === undefined) return refuse({ kind: 'invalid', errors: [{ field: 'trackId', problem: `is required: ${version.versionId} has ${tracks.length} tracks`, allowed: tracks.join(' | ') }] });
+  if (!tracks.includes(trackId)) return refuse({ kind: 'invalid', errors: [{ field: 'trackId', problem: `"${trackId}" is not a track of ${version.versionId}`, allowed: tracks.join(' | ') }] });
+
+  const channel = version.channels.find((c) => CHANNEL_MAP[command.channel].includes(c.id));
+  if (!channel) {
+    const offered = (Object.keys(CHANNEL_MAP) as RequestedChannel[]).filter((k) => version.channels.some((c) => CHANNEL_MAP[k].includes(c.id)));
+    return refuse({ kind: 'rule', code: 'channel-not-offered', field: 'channel', detail: `${version.versionId} does not take applications through "${command.channel}"; it offers ${offered.join(', ')}`, extensions: { offered } });
+  }
+
+  const cohortIds = version.cohortDates.map((c) => c.id);
+  const cohortProblems: DataProblem[] = [];
+  for (const [id, date] of Object.entries(command.cohortDates ?? {})) {
+    if (!cohortIds.includes(id)) cohortProblems.push({ field: `cohortDates.${id}`, problem: `is not a cohort date of ${version.versionId}`, allowed: cohortIds.join(' | ') || 'none' });
+    else if (localDateProblem(date)) cohortProblems.push({ field: `cohortDates.${id}`, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
+  }
+  if (cohortProblems.length) return refuse({ kind: 'invalid', errors: cohortProblems });
+
+  for (const window of version.intakeWindows.filter((w) => w.tracks.includes(trackId))) {
+    if (window.spec.kind !== 'annual-window' || isWithinWindow(window.spec, occurredAt, ctx.zone)) continue;
+    const opens = nextOpening(window.spec, occurredAt, ctx.zone);
+    const closed = lastClosing(window.spec, occurredAt, ctx.zone);
+    const local = (d: Date) => ctx.zone.formatLocal(d);
+    return refuse({
+      kind: 'rule',
+      code: 'intake-closed',
+      field: 'occurredAt',
+      detail: `intake "${window.id}" of ${version.versionId} on track ${trackId} is closed at ${local(occurredAt)}: it last closed at ${local(closed)} and next opens at ${local(opens)} (Asia/Almaty)`,
+      extensions: { window: window.id, closedAt: closed.toISOString(), opensAt: opens.toISOString(), clause: window.clause },
+    });
+  }
+
+  const step = stepsOnTrack(version, trackId).find((s) => s.after.length === 0);
+  if (!step) throw new Error(`${version.versionId} has no first step on track ${trackId}`);
+  const state = { applicant: command.applicant, unit: command.unit, signatures: {} } as unknown as CaseState;
+  const actor = actorFor(ctx.principal, step, state);
+  if (!actor.ok) return refuse(forbidden(actor));
+
+  const data: ApplicationSubmittedData = {
+    caseId: command.caseId,
+    serviceId: version.serviceId,
+    versionId: version.versionId,
+    trackId,
+    channel: channel.id,
+    requestedChannel: command.channel,
+    unit: command.unit,
+    applicant: { iin: command.applicant.iin, fullName: command.applicant.fullName },
+    receiptNumber: command.receiptNumber,
+    cohortDates: { ...(command.cohortDates ?? {}) },
+  };
+  return { ok: true, version, events: [{ type: 'ApplicationSubmitted', data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt, startedAt, clause: step.clause }] };
+}
+
+function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
+  const step = stepById(version, command.stepId);
+  if (!step) return refuse({ kind: 'unknown-step', stepId: command.stepId, steps: stepsOnTrack(version, state.trackId).map((s) => s.id) });
+  const times = businessTimes(command, ctx);
+  const parsed = parseStepData(step.eventType as never, command.data);
+  const problems = [...(Array.isArray(times) ? times : []), ...(parsed.ok ? [] : parsed.problems)];
+  if (step.eventType === 'ApplicationSubmitted') return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`));
+  if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
+  return record(state, version, step, times, parsed.data, actorFor(ctx.principal, step, state), ctx);
+}
+
+function decideCancel(state: CaseState, version: RegulationVersion, command: CancelApplication, ctx: DecideContext): Decision {
+  const step = cancellationStep(version, state.trackId);
+  if (!step) {
+    return refuse({ kind: 'rule', code: 'no-cancellation', detail: `${version.versionId} provides no cancellation of an application on track ${state.trackId}; the case ends only by its own steps` });
+  }
+  const times = businessTimes(command, ctx);
+  if (Array.isArray(times)) return refuse({ kind: 'invalid', errors: times });
+  return record(state, version, step, times, command.reason ? { reason: command.reason } : {}, cancellerFor(ctx.principal, step, state), ctx);
+}
+
+function record(state: CaseState, version: RegulationVersion, step: RegulationStep, times: { occurredAt: Date; startedAt: Date }, data: Record<string, unknown>, actor: ActorCheck, ctx: DecideContext): Decision {
+  if (!step.tracks.includes(state.trackId)) return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is not on track ${state.trackId} of this case`));
+  if (!actor.ok) return refuse(forbidden(actor));
+  if (state.status !== 'open') return refuse(notAllowed(state, version, ctx, step, `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`));
+  if (state.completed[step.id]) return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`));
+  const missing = missingPrerequisites(state, version, step);
+  if (missing.length) return refuse({ ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`), missingPrerequisites: missing } as CaseRejection);
+  if (step.eventType === 'ApplicationCancelled' && state.result) {
+    return refuse({ kind: 'rule', code: 'result-issued', detail: `the result ${state.result.id} was already issued; an application can be cancelled only before its result`, extensions: { result: state.result } });
+  }
+  if (times.occurredAt.toISOString() < state.lastOccurredAt) {
+    return refuse({ kind: 'rule', code: 'before-previous-act', field: 'occurredAt', detail: `${times.occurredAt.toISOString()} is before the case's previous act (${state.lastOccurredAt}); acts are recorded in the order they happened`, extensions: { previousActAt: state.lastOccurredAt } });
+  }
+  return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: step.clause }] };
+}
+
+function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {
+  return { id: principal.id, name: principal.name, role: check.role, unit: principal.unit, ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
+}
+
+function forbidden(check: Extract<ActorCheck, { ok: false }>): CaseRejection {
+  const { reason, ok: _ok, ...rest } = check;
+  return { kind: 'forbidden', detail: reason, ...rest };
+}
+
+function notAllowed(state: CaseState, version: RegulationVersion, ctx: DecideContext, step: RegulationStep, detail: string): Extract<CaseRejection, { kind: 'step-not-allowed' }> {
+  const open = openSteps(state, version);
+  return {
+    kind: 'step-not-allowed',
+    detail: `${detail}; steps open now: ${open.map((s) => s.id).join(', ') || 'none'}`,
+    stepId: step.id,
+    caseStatus: state.status,
+    openSteps: open.map((s) => s.id),
+    callerMayTake: open.filter((s) => actorFor(ctx.principal, s, state).ok).map((s) => s.id),
+  };
+}
+
