@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { isEventType } from '../../../events/event-types';
+import { isRole, ROLES } from '../../identity/domain/principal';
 import { DataFileError, loadDataFile, type DataFileProblem } from '../../../shared/data-files/load-data-file';
 import { regulationFileSchema, type RegulationFile } from './regulation-schema';
 
@@ -93,7 +94,11 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
 
   data.channels.forEach((c, i) => checkClause(`channels[${i}].clause`, c.clause));
   data.tracks.forEach((t, i) => checkClause(`tracks[${i}].clause`, t.clause));
-  data.roles.forEach((r, i) => checkClause(`roles[${i}].clause`, r.clause));
+  data.roles.forEach((r, i) => {
+    checkClause(`roles[${i}].clause`, r.clause);
+    // A role no token can carry would make its steps impossible to take.
+    if (!isRole(r.id)) add(`roles[${i}].id`, `"${r.id}" is not a role tokens can carry (src/modules/identity/domain/principal.ts: ${Object.keys(ROLES).join(', ')})`);
+  });
   data.results.forEach((r, i) => {
     checkClause(`results[${i}].clause`, r.clause);
     checkTracks(`results[${i}].tracks`, r.tracks);
