@@ -165,12 +165,15 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
 function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
   const step = stepById(version, command.stepId);
   if (!step) return refuse({ kind: 'unknown-step', stepId: command.stepId, steps: stepsOnTrack(version, state.trackId).map((s) => s.id) });
+  // Who may act comes before what they sent: a caller who may not take the step learns nothing from validation.
+  const actor = actorFor(ctx.principal, step, state);
+  if (!actor.ok) return refuse(forbidden(actor));
   const times = businessTimes(command, ctx);
   const parsed = parseStepData(step.eventType as never, command.data);
   const problems = [...(Array.isArray(times) ? times : []), ...(parsed.ok ? [] : parsed.problems)];
   if (step.eventType === 'ApplicationSubmitted') return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
-  return record(state, version, step, times, parsed.data, actorFor(ctx.principal, step, state), ctx);
+  return record(state, version, step, times, parsed.data, actor, ctx);
 }
 
 function decideCancel(state: CaseState, version: RegulationVersion, command: CancelApplication, ctx: DecideContext): Decision {

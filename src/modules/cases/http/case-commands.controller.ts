@@ -5,7 +5,7 @@ import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { ProblemError } from '../../../app/problem/problem';
-import { CurrentPrincipal } from '../../identity/http/identity.decorators';
+import { CurrentPrincipal, Writes } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
 import type { CommandMeta, CommandOutcome } from '../commands/case-command-service';
 import { CancelApplicationCommand, SubmitApplicationCommand, TakeStepCommand } from '../commands/case-commands';
@@ -49,6 +49,7 @@ function answer(outcome: CommandOutcome, reply: ReplyLike) {
 @ApiBearerAuth()
 @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body returns the first response and writes nothing' })
 @Controller('api/cases')
+@Writes()
 export class CaseCommandsController {
   constructor(private readonly commands: CommandBus) {}
 

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { ProblemError } from '../../../app/problem/problem';
 import type { Principal, Role } from '../domain/principal';
 import { AuthenticationError, type TokenVerifier } from '../token-verifier';
-import { assertRoles, PUBLIC_ROUTE, REQUIRED_ROLES } from './identity.decorators';
+import { assertCanWrite, assertRoles, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from './identity.decorators';
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
 
@@ -37,6 +37,7 @@ export class AuthGuard implements CanActivate {
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [context.getHandler(), context.getClass()]);
     if (roles) assertRoles(request.principal, roles);
+    if (this.reflector.getAllAndOverride<boolean>(WRITES, [context.getHandler(), context.getClass()])) assertCanWrite(request.principal);
     return true;
   }
 }

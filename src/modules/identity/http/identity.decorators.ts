@@ -4,12 +4,16 @@ import { ROLES, writeRefusal, type Principal, type Role } from '../domain/princi
 
 export const PUBLIC_ROUTE = 'identity:public';
 export const REQUIRED_ROLES = 'identity:roles';
+export const WRITES = 'identity:writes';
 
 /** The route needs no token. */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
 /** The caller needs one of these roles; otherwise 403 naming them. */
 export const RequireRoles = (...roles: Role[]) => SetMetadata(REQUIRED_ROLES, roles);
+
+/** The route changes state: callers who may only read (auditors) get 403 before the body is even validated. */
+export const Writes = () => SetMetadata(WRITES, true);
 
 /** The verified caller of this request. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {

@@ -1,0 +1,171 @@
+/**
+ * What the command side guarantees under pressure, on the real server and SQLite file: one winner among
+ * racing writers with the same expected revision, idempotent retries, and no 5xx nor any write for
+ * whatever a client sends.
+ */
+import fc from 'fast-check';
+import { caseStreamId } from '../../src/modules/cases/domain/case-event';
+import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
+import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
+import { callerFor } from '../support/case-walk';
+
+const UNIT = 'astana';
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startHarness();
+});
+afterAll(async () => api.close());
+
+let serial = 500;
+const nextIin = () => makeIin('910203', 4, serial++);
+const head = () => api.app.infra.eventLog.headPosition();
+const submitBody = (iin: string) => ({ serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Ахметов Ерлан' }, occurredAt: '2015-10-05T09:00:00+06:00' });
+
+async function newCase(): Promise<{ caseId: string; iin: string }> {
+  const iin = nextIin();
+  const r = await api.call('POST', '/api/cases', { as: callerFor('applicant', UNIT, iin), body: submitBody(iin) });
+  expect(r.status).toBe(201);
+  return { caseId: r.body.caseId, iin };
+}
+
+describe('concurrency', () => {
+  it('50 parallel commands with the same expected revision: exactly one wins, 49 get 409 with the current revision', async () => {
+    const { caseId, iin } = await newCase();
+    const clerks = Array.from({ length: 50 }, (_, i) => callerFor('registry-clerk', UNIT, iin, `-${i}`));
+    const responses = await Promise.all(
+      clerks.map((as, i) => api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as, body: { expectedRevision: 0, occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: `04-${i}` } } })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(49);
+    for (const r of responses.filter((x) => x.status === 409)) {
+      expect(r.body.type).toMatch(/stale-revision$|step-not-allowed$/);
+      if (r.body.type.endsWith('stale-revision')) expect(r.body.currentRevision).toBe(1);
+    }
+    const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
+    expect(events.map((e) => e.revision)).toEqual([0, 1]);
+    expect(verifyChain(events).valid).toBe(true);
+  });
+
+  it('without an expected revision, racing different steps are serialised by retry: all valid ones land, the chain holds', async () => {
+    const { caseId, iin } = await newCase();
+    // documents-registered, then portal-refusal and cancellation race: the first terminal one closes the case.
+    const reg = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: callerFor('registry-clerk', UNIT, iin), body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '1' } } });
+    expect(reg.status).toBe(201);
+    const racers = await Promise.all([
+      api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', UNIT, iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } } }),
+      api.call('POST', `/api/cases/${caseId}/steps/portal-refusal`, { as: callerFor('e-government-portal', 'portal', iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { reason: 'не соответствует' } } }),
+    ]);
+    const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
+    expect(verifyChain(events).valid).toBe(true);
+    expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i));
+    // The refusal closes the case; the assignment lands only if it came first.
+    expect(racers[1]!.status).toBe(201);
+    expect([201, 409]).toContain(racers[0]!.status);
+    expect(events).toHaveLength(2 + racers.filter((r) => r.status === 201).length);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('a repeat with the same key and body returns the first response and writes nothing', async () => {
+    const iin = nextIin();
+    const as = callerFor('applicant', UNIT, iin);
+    const headers = { 'idempotency-key': 'submit-7f3a' };
+    const first = await api.call('POST', '/api/cases', { as, body: submitBody(iin), headers });
+    expect(first.status).toBe(201);
+    const position = await head();
+    const again = await api.call('POST', '/api/cases', { as, body: submitBody(iin), headers });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await head()).toBe(position);
+
+    const clerk = callerFor('registry-clerk', UNIT, iin);
+    const step = { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-9' } };
+    const s1 = await api.call('POST', `/api/cases/${first.body.caseId}/steps/documents-registered`, { as: clerk, body: step, headers: { 'idempotency-key': 'reg-1' } });
+    const s2 = await api.call('POST', `/api/cases/${first.body.caseId}/steps/documents-registered`, { as: clerk, body: step, headers: { 'idempotency-key': 'reg-1' } });
+    expect(s1.status).toBe(201);
+    expect(s2).toMatchObject({ status: 201, body: s1.body });
+    expect(await head()).toBe(position + 1);
+  });
+
+  it('the same key with another body is 422 and writes nothing; parallel repeats write once', async () => {
+    const iin = nextIin();
+    const as = callerFor('applicant', UNIT, iin);
+    const headers = { 'idempotency-key': 'k-parallel' };
+    const parallel = await Promise.all(Array.from({ length: 10 }, () => api.call('POST', '/api/cases', { as, body: submitBody(iin), headers })));
+    expect(new Set(parallel.map((r) => r.status))).toEqual(new Set([201]));
+    expect(new Set(parallel.map((r) => r.body.caseId)).size).toBe(1);
+    const position = await head();
+    const other = await api.call('POST', '/api/cases', { as, body: { ...submitBody(iin), occurredAt: '2015-10-06T09:00:00+06:00' }, headers });
+    expect(other.status).toBe(422);
+    expect(other.body.errors[0].field).toBe('header.Idempotency-Key');
+    // Reusing the key on another route is another request too.
+    const step = await api.call('POST', `/api/cases/${parallel[0]!.body.caseId}/cancel`, { as, body: {}, headers });
+    expect(step.status).toBe(422);
+    const badKey = await api.call('POST', '/api/cases', { as, body: submitBody(iin), headers: { 'idempotency-key': 'has space' } });
+    expect(badKey.status).toBe(400);
+    expect(await head()).toBe(position);
+    const events = await api.app.infra.eventLog.readStream(caseStreamId(parallel[0]!.body.caseId));
+    expect(events).toHaveLength(1);
+  });
+
+  it('keys are the caller\'s own: another caller with the same key makes their own case', async () => {
+    const a = nextIin();
+    const b = nextIin();
+    const headers = { 'idempotency-key': 'shared-key' };
+    const first = await api.call('POST', '/api/cases', { as: callerFor('applicant', UNIT, a), body: submitBody(a), headers });
+    const second = await api.call('POST', '/api/cases', { as: callerFor('applicant', UNIT, b), body: submitBody(b), headers });
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.caseId).not.toBe(first.body.caseId);
+  });
+});
+
+describe('input fuzzing: no 5xx, nothing written on rejection', () => {
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const anyString = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', ' ', '..', '%2e%2e', 'case', '00000000-0000-4000-8000-000000000000', 'documents-registered', '\u0000', 'ü'));
+  const instantish = fc.oneof(fc.constantFrom('2015-10-05T10:00:00+06:00', '2015-13-45T10:00:00Z', '2999-01-01T00:00:00Z', '2015-10-05', 'now', ''), fc.string({ maxLength: 30 }));
+
+  async function rejectedWithoutWrite(method: string, path: string, body: unknown, raw?: string): Promise<void> {
+    const before = await head();
+    const { caseId, iin } = fuzzCase!;
+    void caseId;
+    const r = await api.call(method, path, { as: callerFor('registry-clerk', UNIT, iin), ...(raw !== undefined ? { rawBody: raw } : { body }) });
+    expect(r.status).toBeLessThan(500);
+    if (r.status >= 400) {
+      expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(await head()).toBe(before);
+    }
+  }
+
+  let fuzzCase: { caseId: string; iin: string } | null = null;
+  beforeAll(async () => {
+    fuzzCase = await newCase();
+  });
+
+  it('POST /api/cases with arbitrary bodies', async () => {
+    const body = fc.oneof(
+      json,
+      fc.record(
+        { serviceId: anyString, trackId: anyString, channel: anyString, unit: anyString, applicant: fc.oneof(json, fc.record({ iin: anyString, fullName: anyString })), occurredAt: instantish, cohortDates: json },
+        { requiredKeys: [] },
+      ),
+    );
+    await fc.assert(fc.asyncProperty(body, (b) => rejectedWithoutWrite('POST', '/api/cases', b)), { numRuns: 150 });
+  });
+
+  it('POST /api/cases/:caseId/steps/:stepId with arbitrary paths and bodies', async () => {
+    const stepBody = fc.oneof(json, fc.record({ occurredAt: instantish, startedAt: instantish, expectedRevision: fc.oneof(fc.integer(), fc.double(), anyString), data: json }, { requiredKeys: [] }));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constant(fuzzCase!.caseId), anyString), fc.oneof(fc.constantFrom('documents-registered', 'order-signed', 'application-submitted'), anyString), stepBody, (caseId, stepId, b) =>
+        rejectedWithoutWrite('POST', `/api/cases/${encodeURIComponent(caseId)}/steps/${encodeURIComponent(stepId)}`, b),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('POST /api/cases/:caseId/cancel and malformed JSON', async () => {
+    await fc.assert(fc.asyncProperty(fc.oneof(fc.constant(fuzzCase!.caseId), anyString), json, (caseId, b) => rejectedWithoutWrite('POST', `/api/cases/${encodeURIComponent(caseId)}/cancel`, b)), { numRuns: 80 });
+    for (const raw of ['{', '{"serviceId":', 'null', '[]', '"x"', '{"applicant":{"iin":1e400}}']) await rejectedWithoutWrite('POST', '/api/cases', undefined, raw);
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * The command API on the real server and SQLite file: a full case of every version and track, the
+ * refusals a back office meets, the stored envelope and its hash chain.
+ */
+import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
+import { caseStreamId, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
+import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
+import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
+import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../support/case-walk';
+
+const catalog = loadCatalog('data/regulations');
+const UNIT = 'astana';
+
+let api: ApiHarness;
+beforeAll(async () => {
+  api = await startHarness();
+});
+afterAll(async () => api.close());
+
+const at = (day: string, hour: number, minute = 0) => `${day}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00+06:00`;
+let serial = 100;
+const nextIin = () => makeIin('880101', 3, serial++);
+const head = () => api.app.infra.eventLog.headPosition();
+const stream = (caseId: string) => api.app.infra.eventLog.readStream(caseStreamId(caseId));
+
+async function submit(serviceId: string, trackId: string | undefined, day: string, options: { as?: TestCaller; iin?: string; channel?: string; hour?: number } = {}) {
+  const iin = options.iin ?? nextIin();
+  const applicant = options.as ?? callerFor('applicant', UNIT, iin);
+  const version = catalog.byService.get(serviceId)![0]!;
+  const channel = options.channel ?? (version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office');
+  return {
+    iin,
+    response: await api.call('POST', '/api/cases', {
+      as: applicant,
+      body: { serviceId, ...(trackId ? { trackId } : {}), channel, unit: UNIT, applicant: { iin, fullName: 'Серикова Айгерим' }, occurredAt: at(day, options.hour ?? 9) },
+    }),
+  };
+}
+
+describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_name, version, trackId) => {
+  it('takes every non-optional step in order, each by its role, and closes with the track result', async () => {
+    const day = filingDay(version);
+    const submitter = version.steps.find((s) => s.after.length === 0)!.roles;
+    const { iin, response } = await submit(version.serviceId, trackId, day, submitter.includes('applicant') ? {} : { as: callerFor(submitter[0]!, UNIT, '') });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ regulationVersionId: version.versionId, revision: 0 });
+    expect(response.body.receiptNumber).toMatch(/^RG-\d{8}-[0-9A-F]{8}$/);
+    const caseId = response.body.caseId as string;
+
+    let revision = 0;
+    let minute = 0;
+    for (const step of mainPath(version, trackId).slice(1)) {
+      for (const role of step.requiresAll ? step.roles : [step.roles.find((r) => r !== 'applicant') ?? step.roles[0]!]) {
+        minute += 10;
+        const r = await api.call('POST', `/api/cases/${caseId}/steps/${step.id}`, {
+          as: callerFor(role, UNIT, iin),
+          body: { occurredAt: at(day, 10 + Math.floor(minute / 60), minute % 60), expectedRevision: revision, data: VALID_DATA[step.eventType] },
+        });
+        expect({ step: step.id, role, status: r.status, body: r.status === 201 ? null : r.body }).toEqual({ step: step.id, role, status: 201, body: null });
+        revision++;
+        expect(r.body).toEqual({ caseId, stepId: step.id, eventType: step.eventType, revision, position: expect.any(Number) });
+      }
+    }
+
+    const events = await stream(caseId);
+    expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i));
+    expect(verifyChain(events)).toEqual({ valid: true, events: events.length });
+    for (const event of events) {
+      const m = event.metadata as CaseEventMetadata;
+      const step = version.steps.find((s) => s.id === m.stepId)!;
+      expect(m.regulation).toEqual({ versionId: version.versionId, clause: step.clause });
+      expect(step.roles).toContain(m.actor.role);
+      expect(m).toMatchObject({ schemaVersion: 1, caseId, correlationId: expect.any(String), causationId: expect.any(String), backDated: true });
+    }
+    const after = await api.call('POST', `/api/cases/${caseId}/steps/${mainPath(version, trackId).at(-1)!.id}`, { as: callerFor('auditor', UNIT, iin), body: { data: {} } });
+    expect(after.status).toBe(403);
+  });
+});
+
+describe('refusals of the command API', () => {
+  it('401 without a token, 403 for an auditor, and nothing written', async () => {
+    const before = await head();
+    const body = { serviceId: 'civil-service-testing', channel: 'portal', unit: UNIT, applicant: { iin: nextIin(), fullName: 'X' }, occurredAt: at('2015-09-15', 9) };
+    const anonymous = await api.call('POST', '/api/cases', { body });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const auditor = await api.call('POST', '/api/cases', { as: { sub: 'aud', roles: ['auditor'], unit: UNIT }, body });
+    expect(auditor.status).toBe(403);
+    expect(auditor.body.detail).toMatch(/auditors read and never write/);
+    expect(await head()).toBe(before);
+  });
+
+  it('400 names each bad field, what is wrong and what is allowed', async () => {
+    const before = await head();
+    const r = await api.call('POST', '/api/cases', {
+      as: callerFor('psc-operator', UNIT, ''),
+      body: { serviceId: 'civil-service-testing', channel: 'fax', unit: UNIT, applicant: { iin: '12', fullName: '' }, occurredAt: '2015-09-15 10:00', extra: 1 },
+    });
+    expect(r.status).toBe(400);
+    const fields = (r.body.errors as { field: string }[]).map((e) => e.field).sort();
+    expect(fields).toEqual(expect.arrayContaining(['applicant.fullName', 'applicant.iin', 'channel', 'extra', 'occurredAt']));
+    expect(await head()).toBe(before);
+  });
+
+  it('404 for an unknown service, 422 for a bad check digit, a version not in force and a channel the version lacks', async () => {
+    const psc = callerFor('psc-operator', UNIT, '');
+    const base = { channel: 'psc', unit: UNIT, applicant: { iin: nextIin(), fullName: 'X' }, occurredAt: at('2015-09-15', 9) };
+    const before = await head();
+    const unknown = await api.call('POST', '/api/cases', { as: psc, body: { ...base, serviceId: 'driving-licence' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.errors[0].allowed).toContain('civil-service-testing');
+    const iin = nextIin();
+    const badDigit = `${iin.slice(0, 11)}${(Number(iin[11]) + 1) % 10}`;
+    const invalid = await api.call('POST', '/api/cases', { as: psc, body: { ...base, serviceId: 'civil-service-testing', applicant: { iin: badDigit, fullName: 'X' } } });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body.detail).toMatch(/check digit/);
+    const gap = await api.call('POST', '/api/cases', { as: psc, body: { ...base, serviceId: 'civil-service-testing', occurredAt: at('2017-03-01', 10) } });
+    expect(gap.status).toBe(422);
+    expect(gap.body.versions).toEqual([{ versionId: 'civil-service-testing/order-184-2015', from: '2015-08-11', until: '2016-08-08' }]);
+    const channel = await api.call('POST', '/api/cases', { as: psc, body: { ...base, serviceId: 'academy-retraining' } });
+    expect(channel.status).toBe(422);
+    expect(channel.body.offered).toEqual(['office']);
+    expect(await head()).toBe(before);
+  });
+
+  it('422 outside the 2019 postgraduate intake, saying when it closed and when it opens', async () => {
+    const before = await head();
+    const closed = await submit('academy-admission', 'postgraduate', '2019-07-12', { hour: 18 });
+    expect(closed.response.status).toBe(201); // 18:00, half an hour before the cut-off
+    const late = await api.call('POST', '/api/cases', {
+      as: callerFor('applicant', UNIT, closed.iin),
+      body: { serviceId: 'academy-admission', trackId: 'postgraduate', channel: 'portal', unit: UNIT, applicant: { iin: closed.iin, fullName: 'X' }, occurredAt: '2019-07-12T18:30:00+06:00' },
+    });
+    expect(late.status).toBe(422);
+    expect(late.body).toMatchObject({ closedAt: '2019-07-12T12:30:00.000Z', opensAt: '2019-12-31T18:00:00.000Z' });
+    expect(late.body.detail).toMatch(/next opens at 2020-01-01T00:00:00\+06:00/);
+    expect(await head()).toBe(before + 1);
+  });
+
+  it('409 for a step before its prerequisites, naming them and the steps open now', async () => {
+    const { response, iin } = await submit('personnel-reserve', 'competition-recommended', '2015-09-15');
+    const r = await api.call('POST', `/api/cases/${response.body.caseId}/steps/order-signed`, { as: callerFor('signatory', UNIT, iin), body: { data: { orderNumber: '1' } } });
+    expect(r.status).toBe(409);
+    expect(r.body.missingPrerequisites).toEqual(['order-drafted']);
+    expect(r.body.openSteps).toEqual(expect.arrayContaining(['documents-registered', 'portal-refusal', 'application-cancelled']));
+  });
+
+  it('403 for staff of another unit and for another applicant; 404 for an unknown case or step', async () => {
+    const { response, iin } = await submit('personnel-reserve', 'competition-recommended', '2015-09-15');
+    const caseId = response.body.caseId as string;
+    const other = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: { sub: 'c2', roles: ['registry-clerk'], unit: 'almaty' }, body: { data: { incomingNumber: '1' } } });
+    expect(other.status).toBe(403);
+    expect(other.body).toMatchObject({ requiredUnit: UNIT, callerUnit: 'almaty' });
+    const stranger = await api.call('POST', `/api/cases/${caseId}/cancel`, { as: callerFor('applicant', UNIT, nextIin()), body: {} });
+    expect(stranger.status).toBe(403);
+    const unknownCase = await api.call('POST', `/api/cases/00000000-0000-4000-8000-000000000000/steps/documents-registered`, { as: callerFor('registry-clerk', UNIT, iin), body: { data: { incomingNumber: '1' } } });
+    expect(unknownCase.status).toBe(404);
+    const unknownStep = await api.call('POST', `/api/cases/${caseId}/steps/no-such-step`, { as: callerFor('registry-clerk', UNIT, iin), body: { data: {} } });
+    expect(unknownStep.status).toBe(404);
+    expect(unknownStep.body.errors[0].allowed).toContain('documents-registered');
+  });
+
+  it('400 for data that does not fit the event type, naming data fields', async () => {
+    const { response, iin } = await submit('personnel-reserve', 'competition-recommended', '2015-09-15');
+    const before = await head();
+    const r = await api.call('POST', `/api/cases/${response.body.caseId}/steps/documents-registered`, { as: callerFor('registry-clerk', UNIT, iin), body: { data: { incomingNumber: '', stamp: true } } });
+    expect(r.status).toBe(400);
+    expect(r.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['data', 'data.incomingNumber']);
+    expect(r.body.errors[0].allowed).toMatch(/DocumentRegistered data \{ incomingNumber: string \}/);
+    expect(await head()).toBe(before);
+  });
+
+  it('occurredAt may not be in the future nor before the previous act; a late record is flagged back-dated', async () => {
+    const { response, iin } = await submit('personnel-reserve', 'competition-recommended', '2015-09-15', { hour: 11 });
+    const caseId = response.body.caseId as string;
+    const clerk = callerFor('registry-clerk', UNIT, iin);
+    const future = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: { occurredAt: new Date(Date.now() + 3_600_000).toISOString(), data: { incomingNumber: '1' } } });
+    expect(future.status).toBe(400);
+    expect(future.body.errors[0].field).toBe('occurredAt');
+    const earlier = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: { occurredAt: at('2015-09-15', 10), data: { incomingNumber: '1' } } });
+    expect(earlier.status).toBe(422);
+    expect(earlier.body.previousActAt).toBe('2015-09-15T05:00:00.000Z');
+    const ok = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: { occurredAt: at('2015-09-15', 12), data: { incomingNumber: '1' } } });
+    expect(ok.status).toBe(201);
+    const now = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', UNIT, iin), body: { data: { assigneeId: 'e-1' } } });
+    expect(now.status).toBe(201);
+    const [, registered, assigned] = await stream(caseId);
+    expect((registered!.metadata as CaseEventMetadata).backDated).toBe(true);
+    expect((assigned!.metadata as CaseEventMetadata).backDated).toBe(false);
+  });
+
+  it('cancels on the applicant\'s behalf at a PSC before the result, and not after', async () => {
+    const iin = nextIin();
+    const psc = callerFor('psc-operator', UNIT, iin);
+    const created = await api.call('POST', '/api/cases', { as: psc, body: { serviceId: 'civil-service-testing', channel: 'psc', unit: UNIT, applicant: { iin, fullName: 'X' }, occurredAt: at('2015-09-16', 9) } });
+    expect(created.status).toBe(201);
+    const cancelled = await api.call('POST', `/api/cases/${created.body.caseId}/cancel`, { as: psc, body: { reason: 'по просьбе заявителя', occurredAt: at('2015-09-16', 10) } });
+    expect(cancelled).toMatchObject({ status: 201, body: { stepId: 'application-cancelled', eventType: 'ApplicationCancelled', revision: 1 } });
+    const [, event] = await stream(created.body.caseId);
+    expect((event!.metadata as CaseEventMetadata).actor).toMatchObject({ role: 'psc-operator', onBehalfOf: 'applicant' });
+
+    const retraining = await submit('academy-retraining', undefined, '2015-09-16', { channel: 'office' });
+    const none = await api.call('POST', `/api/cases/${retraining.response.body.caseId}/cancel`, { as: callerFor('applicant', UNIT, retraining.iin), body: {} });
+    expect(none.status).toBe(422);
+    expect(none.body.type).toMatch(/no-cancellation$/);
+  });
+});
