@@ -1,4 +1,5 @@
 import type { ModuleMetadata } from '@nestjs/common';
+import { AuditModule } from '../modules/audit/audit.module';
 import { CasesModule } from '../modules/cases/cases.module';
 import { CalendarModule } from '../modules/calendar/http/calendar.module';
 import { IdentityModule } from '../modules/identity/http/identity.module';
@@ -10,5 +11,5 @@ import type { Infrastructure } from './infrastructure';
  * this is the one list that mounts them.
  */
 export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra)];
+  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra)];
 }

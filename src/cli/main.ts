@@ -8,9 +8,12 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   // capability commands are registered here, one line each (dynamic import needs the .js extension under node16 resolution)
+  demo: { summary: 'seed demo cases of all six regulation versions through the command path (--cases, --seed, --data-dir, --force)', load: () => import('../modules/cases/demo/demo.command.js') },
   lint: { summary: 'validate the regulation catalog and report the contradictions in each text and the reading applied', load: () => import('../modules/regulations/lint.command.js') },
   'mint-token': { summary: 'print a bearer token for local use, signed with the configured or generated secret', load: () => import('../modules/identity/mint-token.command.js') },
   rebuild: { summary: 'rebuild a read model from the first event beside the live one, then switch readers to it', load: () => import('../projections/rebuild.command.js') },
+  verify: { summary: 'verify the hash chain of every stream in the event log, naming each broken stream and revision', load: () => import('../modules/audit/verify-log.command.js') },
+  'verify-evidence': { summary: 'verify an evidence pack offline: hash chain, signature and readable page', load: () => import('../modules/audit/verify-evidence.command.js') },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,8 @@ export interface AppConfig {
   backDatedAfterMinutes: number;
   /** How long a read with `?after=<position>` waits for its read model before answering 503. */
   readYourWritesTimeoutMs: number;
+  /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
+  evidenceKeyFile?: string;
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -126,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     },
     backDatedAfterMinutes: positiveInt('BACKDATED_AFTER_MINUTES', 24 * 60, 366 * 24 * 60),
     readYourWritesTimeoutMs: positiveInt('READ_WAIT_MS', 3000, 60_000),
+    ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

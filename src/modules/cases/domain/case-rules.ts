@@ -27,9 +27,9 @@ export function openSteps(state: CaseState, version: RegulationVersion): Regulat
   return stepsOnTrack(version, state.trackId).filter((step) => !state.completed[step.id] && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0);
 }
 
-/** Cancellation is possible only before a result is issued. */
-function blockedByResult(state: CaseState, step: RegulationStep): boolean {
-  return step.eventType === 'ApplicationCancelled' && state.result !== null;
+/** Cancellation and refusal are possible only before a result is issued. */
+export function blockedByResult(state: CaseState, step: RegulationStep): boolean {
+  return (step.eventType === 'ApplicationCancelled' || step.eventType === 'RefusalIssued') && state.result !== null;
 }
 
 export type ActorCheck =
@@ -41,8 +41,10 @@ export function actorFor(principal: Principal, step: RegulationStep, state: Case
   const callerRoles = principal.roles as string[];
   const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: step.roles, callerRoles, ...extra });
   if (callerRoles.every((r) => r === 'auditor')) return refuse('auditors read and never write');
-  const signed = new Set((state.signatures[step.id] ?? []).map((s) => s.role));
-  if ((state.signatures[step.id] ?? []).some((s) => s.actorId === principal.id)) return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
+  // Sign-offs matter only while the step waits for them; once done, the step is refused as done, for everyone alike.
+  const signatures = state.completed?.[step.id] ? [] : (state.signatures[step.id] ?? []);
+  const signed = new Set(signatures.map((s) => s.role));
+  if (signatures.some((s) => s.actorId === principal.id)) return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
   const candidates = step.roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
   if (candidates.length === 0) {
     const pending = step.requiresAll ? step.roles.filter((r) => !signed.has(r)) : step.roles;

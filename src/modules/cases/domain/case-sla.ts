@@ -69,13 +69,15 @@ export function programmeDeadline(state: CaseState, calendar: WorkingCalendar): 
 export interface SlaRowWithResult extends SlaRow {
   /** The engine's result, whose explanation is built only when read. */
   result: DeadlineResult;
+  alternativeResult: DeadlineResult | null;
 }
 
 /** Every SLA row of the case as it stood at `asOf` (acts that occurred later are not counted). */
-export function caseSla(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar, asOf: Date): SlaRowWithResult[] {
+export function caseSla(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar, asOf: Date, explain: { withDays?: boolean } = {}): SlaRowWithResult[] {
   const rows: SlaRowWithResult[] = [];
   const closedAt = state.closedAt && new Date(state.closedAt).getTime() <= asOf.getTime() ? new Date(state.closedAt) : null;
-  const options = { withoutDays: true, programmeDeadline: programmeDeadline(state, calendar) };
+  // Bulk computation leaves out the day-by-day list; an auditor's explanation asks for it.
+  const options = { withoutDays: !explain.withDays, programmeDeadline: programmeDeadline(state, calendar) };
   for (const step of stepsOnTrack(version, state.trackId)) {
     const completedAt = doneBy(state, step.id, asOf) ? new Date(state.completed[step.id]!.occurredAt) : null;
     if (!completedAt && step.optional && !reachable(state, version, step, asOf)) continue;
@@ -87,7 +89,7 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
       if (!completedAt && closedAt && !(result.deadline && result.deadline.getTime() <= closedAt.getTime())) continue;
       const status = statusOf(result.deadline, completedAt, asOf);
-      const alternative = limit.alternative ? computeDeadline(limit.alternative.spec, anchor, calendar, options) : null;
+      const alternative = limit.alternative ? computeDeadline({ ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause }, anchor, calendar, options) : null;
       rows.push({
         stepId: step.id,
         limitId: limit.id,
@@ -105,6 +107,7 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
             ? { spec: limit.alternative.spec, clause: limit.alternative.clause, deadline: alternative.deadline?.toISOString() ?? null, status: statusOf(alternative.deadline, completedAt, asOf) }
             : null,
         result,
+        alternativeResult: alternative,
       });
     }
   }

@@ -12,7 +12,7 @@ import type { RegulationStep } from '../../regulations/domain/regulation-schema'
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
 import type { CaseActor, DecidedEvent } from './case-event';
-import { actorFor, cancellationStep, cancellerFor, missingPrerequisites, openSteps, type ActorCheck } from './case-rules';
+import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, openSteps, type ActorCheck } from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
 export type RequestedChannel = 'portal' | 'psc' | 'office';
@@ -193,8 +193,8 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   if (state.completed[step.id]) return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`));
   const missing = missingPrerequisites(state, version, step);
   if (missing.length) return refuse({ ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`), missingPrerequisites: missing } as CaseRejection);
-  if (step.eventType === 'ApplicationCancelled' && state.result) {
-    return refuse({ kind: 'rule', code: 'result-issued', detail: `the result ${state.result.id} was already issued; an application can be cancelled only before its result`, extensions: { result: state.result } });
+  if (blockedByResult(state, step) && state.result) {
+    return refuse({ kind: 'rule', code: 'result-issued', detail: `the result ${state.result.id} was already issued; an application can be ${step.eventType === 'ApplicationCancelled' ? 'cancelled' : 'refused'} only before its result`, extensions: { result: state.result } });
   }
   if (times.occurredAt.toISOString() < state.lastOccurredAt) {
     return refuse({ kind: 'rule', code: 'before-previous-act', field: 'occurredAt', detail: `${times.occurredAt.toISOString()} is before the case's previous act (${state.lastOccurredAt}); acts are recorded in the order they happened`, extensions: { previousActAt: state.lastOccurredAt } });

@@ -34,17 +34,24 @@ export interface ChainVerification {
   problem?: string;
 }
 
+/** Why an event does not continue its chain (expected revision and previous hash), or null when it does. */
+export function linkProblem(event: HashableEvent, expectedRevision: number, previousHash: string | null): string | null {
+  if (event.revision !== expectedRevision) return `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`;
+  if ((event.metadata.previousHash ?? null) !== previousHash) return `previousHash is ${String(event.metadata.previousHash)}, the previous event's hash is ${String(previousHash)}`;
+  const recomputed = eventHash(event);
+  if (event.metadata.hash !== recomputed) return `stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`;
+  return null;
+}
+
 /** Checks a stream's events in order: revisions gapless from 0, each link to the previous hash, each hash recomputed. */
 export function verifyChain(events: readonly HashableEvent[]): ChainVerification {
   let previous: string | null = null;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const broken = (problem: string): ChainVerification => ({ valid: false, events: events.length, firstBrokenRevision: event.revision, problem });
-    if (event.revision !== i) return broken(`expected revision ${i}, found ${event.revision}: an event is missing or out of order`);
-    if ((event.metadata.previousHash ?? null) !== previous) return broken(`previousHash is ${String(event.metadata.previousHash)}, the previous event's hash is ${String(previous)}`);
-    const recomputed = eventHash(event);
-    if (event.metadata.hash !== recomputed) return broken(`stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`);
-    previous = recomputed;
+    const problem = linkProblem(event, i, previous);
+    // The revision that should stand here: for a dropped, duplicated or moved event, the one missing, not the one found.
+    if (problem) return { valid: false, events: events.length, firstBrokenRevision: i, problem };
+    previous = event.metadata.hash as string;
   }
   return { valid: true, events: events.length };
 }

@@ -1,0 +1,89 @@
+/**
+ * What auditors read, always from the event log itself: a case's history with provenance, its state at
+ * an instant or revision, the explanation of every deadline, the verification of its chain and the
+ * evidence pack. Framework-free.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
+import type { WorkingCalendar } from '../calendar/domain/working-calendar';
+import type { Principal } from '../identity/domain/principal';
+import type { Catalog, RegulationVersion } from '../regulations/domain/catalog';
+import { caseStreamId, type CaseEvent } from '../cases/domain/case-event';
+import { foldCase, type CaseState } from '../cases/domain/case-state';
+import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
+import { toCaseEvent } from '../cases/commands/case-repository';
+import { EVIDENCE_FORMAT, keyFingerprint, renderEvidenceFile, signPack, type EvidencePack } from './domain/evidence-pack';
+import { replayCase, type ReplayCut } from './domain/replay';
+import { explainCaseSla } from './domain/sla-explanation';
+
+export interface CaseHistory {
+  caseId: string;
+  recorded: RecordedEvent[];
+  events: CaseEvent[];
+  state: CaseState;
+  version: RegulationVersion;
+}
+
+export class AuditService {
+  readonly publicKeyPem: string;
+  readonly keyFingerprint: string;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly catalog: Catalog,
+    private readonly calendar: WorkingCalendar,
+    private readonly signingKey: KeyObject,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    const publicKey = createPublicKey(signingKey);
+    this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    this.keyFingerprint = keyFingerprint(publicKey);
+  }
+
+  /** The case's events from the log; null for an unknown case. */
+  async load(caseId: string): Promise<CaseHistory | null> {
+    const recorded = await this.log.readStream(caseStreamId(caseId));
+    if (recorded.length === 0) return null;
+    const events = recorded.map(toCaseEvent);
+    const state = foldCase(events, (id) => this.versionOf(id))!;
+    return { caseId, recorded, events, state, version: this.versionOf(state.versionId) };
+  }
+
+  replay(history: CaseHistory, cut: ReplayCut) {
+    return replayCase(history.events, history.version, this.calendar, cut);
+  }
+
+  explain(history: CaseHistory, asOf: Date) {
+    return explainCaseSla(history.state, history.events, history.version, this.calendar, asOf);
+  }
+
+  verify(history: CaseHistory): ChainVerification & { headHash: string | null } {
+    return { ...verifyChain(history.recorded), headHash: (history.recorded.at(-1)?.metadata.hash as string | undefined) ?? null };
+  }
+
+  /** The signed evidence pack of a case as one HTML file. */
+  evidence(history: CaseHistory, principal: Principal): string {
+    const now = this.clock();
+    const chain = this.verify(history);
+    const { file: _file, ...regulation } = history.version;
+    const s = history.state;
+    const pack: EvidencePack = {
+      format: EVIDENCE_FORMAT,
+      generatedAt: now.toISOString(),
+      generatedBy: { id: principal.id, name: principal.name, roles: principal.roles },
+      case: { caseId: s.caseId, streamId: caseStreamId(s.caseId), serviceId: s.serviceId, versionId: s.versionId, trackId: s.trackId, status: s.status, result: s.result, receiptNumber: s.receiptNumber, unit: s.unit, applicant: s.applicant },
+      regulation,
+      events: history.recorded.map((e) => ({ id: e.id, type: e.type, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
+      chain: { valid: chain.valid, events: chain.events, headHash: chain.headHash, ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }) },
+      sla: { asOf: now.toISOString(), deadlines: this.explain(history, now) },
+    };
+    // Signed exactly as embedded: a JSON round trip drops anything JSON would not keep.
+    return renderEvidenceFile(signPack(JSON.parse(JSON.stringify(pack)) as EvidencePack, this.signingKey));
+  }
+
+  private versionOf(versionId: string): RegulationVersion {
+    const version = this.catalog.byId.get(versionId);
+    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
+    return version;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * For every deadline of a case: which event started the clock, which clause sets the limit, each day
+ * counted and each day skipped with its reason and act, the reading applied and the other one. Pure.
+ */
+import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import type { DeadlineExplanation } from '../../deadlines/domain/compute-deadline';
+import type { RegulationVersion } from '../../regulations/domain/catalog';
+import { describeClause, describeSpec, readingOf } from '../../regulations/domain/lint';
+import type { CaseEvent } from '../../cases/domain/case-event';
+import { caseSla, type SlaRow } from '../../cases/domain/case-sla';
+import type { CaseState } from '../../cases/domain/case-state';
+
+export interface AnchorEvent {
+  revision: number;
+  type: string;
+  stepId: string;
+  occurredAt: string;
+  startedAt: string;
+}
+
+export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
+  /** The event whose act started the clock; null when a cohort date did. */
+  anchorEvent: AnchorEvent | null;
+  clauseText: string;
+  applied: { spec: string; rule: 'only-reading' | ReturnType<typeof readingOf>['rule']; reason: string | null; explanation: DeadlineExplanation };
+  alternative: { spec: string; clauseText: string; deadline: string | null; status: SlaRow['status']; explanation: DeadlineExplanation } | null;
+  /** The event that stopped the clock (the step's completion), if any. */
+  completedBy: AnchorEvent | null;
+}
+
+const anchorOf = (event: CaseEvent | undefined): AnchorEvent | null =>
+  event ? { revision: event.revision, type: event.type, stepId: event.metadata.stepId, occurredAt: event.metadata.occurredAt, startedAt: event.metadata.startedAt } : null;
+
+export function explainCaseSla(state: CaseState, events: readonly CaseEvent[], version: RegulationVersion, calendar: WorkingCalendar, asOf: Date): ExplainedDeadline[] {
+  const byRevision = new Map(events.map((e) => [e.revision, e]));
+  const completing = (stepId: string) => {
+    const done = state.completed[stepId];
+    return done ? byRevision.get(done.revision) : undefined;
+  };
+  return caseSla(state, version, calendar, asOf, { withDays: true }).map((row) => {
+    const limit = version.steps.find((s) => s.id === row.stepId)!.limits.find((l) => l.id === row.limitId)!;
+    const anchorStep = 'step' in row.anchor ? row.anchor.step : 'stepStarted' in row.anchor ? row.anchor.stepStarted : null;
+    const reading = readingOf(limit);
+    const { result, alternativeResult, alternative, ...plain } = row;
+    return {
+      ...plain,
+      anchorEvent: anchorStep ? anchorOf(completing(anchorStep)) : null,
+      clauseText: describeClause(row.clause),
+      applied: {
+        spec: describeSpec(row.spec),
+        rule: limit.alternative ? reading.rule : 'only-reading',
+        reason: limit.appliedReason ?? null,
+        explanation: result.explanation,
+      },
+      alternative:
+        alternative && alternativeResult
+          ? { spec: describeSpec(alternative.spec), clauseText: describeClause(alternative.clause), deadline: alternative.deadline, status: alternative.status, explanation: alternativeResult.explanation }
+          : null,
+      completedBy: row.completedAt ? anchorOf(completing(row.stepId)) : null,
+    };
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * Auditors' reads of one case, from the event log itself: history with provenance, state as of an
+ * instant or revision, deadline explanations, chain verification and the evidence pack. Nothing here writes.
+ */
+import { Controller, Get, Header, Inject, Param, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ProblemError } from '../../../app/problem/problem';
+import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
+import { parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import { assertUnit, CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
+import type { Principal } from '../../identity/domain/principal';
+import { parseCaseId } from '../../cases/http/case-params';
+import { AuditService, type CaseHistory } from '../audit.service';
+import type { TimeAxis } from '../domain/replay';
+
+export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
+
+interface ReplyLike {
+  header(name: string, value: string): unknown;
+}
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('api')
+export class AuditController {
+  constructor(@Inject(AUDIT_SERVICE) private readonly audit: AuditService) {}
+
+  @Get('cases/:caseId/history')
+  @RequireRoles('auditor', 'head')
+  async history(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>) {
+    const errors: ParamError[] = [];
+    const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
+    const unknown = types?.filter((t) => !isEventType(t)) ?? [];
+    if (unknown.length) errors.push({ field: 'query.type', problem: `unknown event type(s) ${unknown.join(', ')}`, allowed: `comma-separated event types: ${EVENT_TYPE_NAMES.join(', ')}` });
+    const axis = this.axis(query.time, errors);
+    const from = this.optionalInstant('query.from', query.from, errors);
+    const to = this.optionalInstant('query.to', query.to, errors);
+    if (from && to && to.getTime() < from.getTime()) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'an instant at or after from' });
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const history = await this.caseFor(principal, caseId);
+    const at = (m: Record<string, unknown>) => new Date(String(axis === 'occurred' ? m.occurredAt : m.recordedAt)).getTime();
+    const events = history.recorded.filter((e) => (!types || types.includes(e.type)) && (!from || at(e.metadata) >= from.getTime()) && (!to || at(e.metadata) <= to.getTime()));
+    return {
+      caseId: history.caseId,
+      versionId: history.state.versionId,
+      total: history.recorded.length,
+      returned: events.length,
+      events: events.map((e) => ({
+        revision: e.revision,
+        position: e.position,
+        id: e.id,
+        type: e.type,
+        label: isEventType(e.type) ? { ru: EVENT_TYPES[e.type].ru, kk: EVENT_TYPES[e.type].kk } : null,
+        data: e.data,
+        metadata: e.metadata,
+        storedAt: e.recordedAt.toISOString(),
+      })),
+    };
+  }
+
+  @Get('cases/:caseId/state')
+  @RequireRoles('auditor', 'head')
+  async state(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>) {
+    const errors: ParamError[] = [];
+    if (query.asOf !== undefined && query.atRevision !== undefined) errors.push({ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' });
+    const axis = this.axis(query.time, errors);
+    const asOf = this.optionalInstant('query.asOf', query.asOf, errors);
+    let atRevision: number | undefined;
+    if (query.atRevision !== undefined) {
+      const parsed = parseIntegerParam('query.atRevision', query.atRevision, 0, Number.MAX_SAFE_INTEGER);
+      if (parsed.ok) atRevision = parsed.value;
+      else errors.push(parsed.error);
+    }
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const history = await this.caseFor(principal, caseId);
+    const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
+    const replay = this.audit.replay(history, cut);
+    if (!replay.ok) throw new ProblemError(replay.field === 'query.atRevision' ? 404 : 400, replay.field === 'query.atRevision' ? 'revision-not-found' : 'bad-request', replay.field === 'query.atRevision' ? 'Revision not found' : 'The request is not valid', replay.problem, [{ field: replay.field, problem: replay.problem, allowed: replay.allowed }]);
+    return {
+      caseId: history.caseId,
+      replayedFrom: 'event-log',
+      asOf: replay.asOf.toISOString(),
+      ...('atRevision' in cut ? { atRevision: cut.atRevision } : { time: axis }),
+      revision: replay.state.revision,
+      events: replay.events.length,
+      state: replay.state,
+      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => row),
+    };
+  }
+
+  @Get('cases/:caseId/sla/explain')
+  @RequireRoles('auditor', 'head')
+  async explain(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query('asOf') asOfParam: string | undefined) {
+    const errors: ParamError[] = [];
+    const asOf = this.optionalInstant('query.asOf', asOfParam, errors) ?? new Date();
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const history = await this.caseFor(principal, caseId);
+    if (asOf.getTime() < new Date(history.state.submittedAt).getTime()) {
+      throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.state.submittedAt})`, allowed: 'an instant at or after the submission' }]);
+    }
+    return { caseId: history.caseId, versionId: history.state.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
+  }
+
+  @Get('cases/:caseId/verify')
+  @RequireRoles('auditor', 'head')
+  async verify(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string) {
+    const history = await this.caseFor(principal, caseId);
+    return { caseId: history.caseId, ...this.audit.verify(history) };
+  }
+
+  @Get('cases/:caseId/evidence')
+  @RequireRoles('auditor', 'head')
+  @Header('content-type', 'text/html; charset=utf-8')
+  async evidence(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Res({ passthrough: true }) reply: ReplyLike) {
+    const history = await this.caseFor(principal, caseId);
+    reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
+    reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);
+    return this.audit.evidence(history, principal);
+  }
+
+  @Get('evidence/public-key')
+  evidenceKey() {
+    return { algorithm: 'Ed25519', publicKey: this.audit.publicKeyPem, keyFingerprint: this.audit.keyFingerprint };
+  }
+
+  private async caseFor(principal: Principal, caseIdParam: string): Promise<CaseHistory> {
+    const caseId = parseCaseId(caseIdParam);
+    const history = await this.audit.load(caseId);
+    if (!history) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
+    assertUnit(principal, history.state.unit);
+    return history;
+  }
+
+  private axis(value: string | undefined, errors: ParamError[]): TimeAxis {
+    if (value === undefined || value === 'occurred') return 'occurred';
+    if (value === 'recorded') return 'recorded';
+    errors.push({ field: 'query.time', problem: `"${value}" is not a time axis`, allowed: 'occurred (business time, default) | recorded (server time)' });
+    return 'occurred';
+  }
+
+  private optionalInstant(field: string, value: string | undefined, errors: ParamError[]): Date | undefined {
+    if (value === undefined) return undefined;
+    const parsed = parseInstantParam(field, value);
+    if (parsed.ok) return parsed.value;
+    errors.push(parsed.error);
+    return undefined;
+  }
+}

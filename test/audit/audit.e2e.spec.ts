@@ -1,0 +1,218 @@
+/**
+ * Auditors on the real server and SQLite file: history with provenance, state as of an instant or
+ * revision, deadline explanations, chain verification that finds a forged row, the evidence pack verified
+ * offline by the CLI, and every auditor read recorded.
+ */
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log.interceptor';
+import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
+import { callerFor } from '../support/case-walk';
+
+const ROOT = join(__dirname, '../..');
+const UNIT = 'astana';
+const auditor = { sub: 'auditor-1', name: 'Нурлан Аудитов', roles: ['auditor'], unit: 'hq' };
+let api: ApiHarness;
+let caseId: string;
+let iin: string;
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
+    env: { PATH: process.env.PATH ?? '', CI: '1', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Personnel reserve, competition-recommended: submitted Friday 2015-12-11 before Independence Day (16–17 Dec). */
+beforeAll(async () => {
+  api = await startHarness();
+  iin = makeIin('850315', 3, 41);
+  const created = await api.call('POST', '/api/cases', {
+    as: callerFor('applicant', UNIT, iin),
+    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Жумабаева Дана' }, occurredAt: '2015-12-11T16:00:00+06:00' },
+  });
+  expect(created.status).toBe(201);
+  caseId = created.body.caseId;
+  const steps: [string, string, string, Record<string, unknown>][] = [
+    ['registry-clerk', 'documents-registered', '2015-12-14T10:00:00+06:00', { incomingNumber: '04-1187' }],
+    ['head', 'assigned-to-employee', '2015-12-14T15:00:00+06:00', { assigneeId: 'employee-7' }],
+    ['employee', 'documents-reviewed', '2015-12-21T11:00:00+06:00', { outcome: 'compliant' }],
+  ];
+  for (const [role, step, occurredAt, data] of steps) {
+    const r = await api.call('POST', `/api/cases/${caseId}/steps/${step}`, { as: callerFor(role, UNIT, iin), body: { occurredAt, data } });
+    expect(r.status).toBe(201);
+  }
+});
+afterAll(async () => api.close());
+
+describe('history', () => {
+  it('every event in order with its full provenance; filters by type and time', async () => {
+    const r = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
+    expect(r.status).toBe(200);
+    expect(r.body.events.map((e: { type: string }) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered', 'AssignedToEmployee', 'DocumentsReviewed']);
+    const registered = r.body.events[1];
+    expect(registered.label).toEqual({ ru: 'Документы зарегистрированы', kk: 'Құжаттар тіркелді' });
+    expect(registered.metadata).toMatchObject({
+      actor: { id: `registry-clerk-${UNIT}`, role: 'registry-clerk', unit: UNIT },
+      occurredAt: '2015-12-14T04:00:00.000Z',
+      backDated: true,
+      regulation: { versionId: 'personnel-reserve/order-184-2015', clause: { act: 'order-184-2015', appendix: 2 } },
+      correlationId: expect.any(String),
+      causationId: expect.any(String),
+      previousHash: r.body.events[0].metadata.hash,
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const filtered = await api.call('GET', `/api/cases/${caseId}/history?type=DocumentRegistered,DocumentsReviewed&from=2015-12-14T00:00:00%2B06:00&to=2015-12-20T00:00:00%2B06:00`, { as: auditor });
+    expect(filtered.body.events.map((e: { type: string }) => e.type)).toEqual(['DocumentRegistered']);
+    expect(filtered.body).toMatchObject({ total: 4, returned: 1 });
+  });
+
+  it('bad parameters name themselves; an unknown case is 404; staff of another unit 403', async () => {
+    const bad = await api.call('GET', `/api/cases/${caseId}/history?type=Nope&from=2015-12-20T00:00:00Z&to=2015-12-01T00:00:00Z&time=later`, { as: auditor });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.time', 'query.to', 'query.type']);
+    expect((await api.call('GET', '/api/cases/00000000-0000-4000-8000-000000000000/history', { as: auditor })).status).toBe(404);
+    expect((await api.call('GET', `/api/cases/not-a-case/history`, { as: auditor })).status).toBe(400);
+    expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: { sub: 'h2', roles: ['head'], unit: 'almaty' } })).status).toBe(403);
+    expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: callerFor('registry-clerk', UNIT, iin) })).status).toBe(403);
+  });
+});
+
+describe('state as of an instant or a revision, replayed from the log', () => {
+  it('as of 2015-12-14 noon: registered but not assigned; the 1-working-day registration limit met', async () => {
+    const r = await api.call('GET', `/api/cases/${caseId}/state?asOf=2015-12-14T12:00:00%2B06:00`, { as: auditor });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ replayedFrom: 'event-log', revision: 1, events: 2 });
+    expect(Object.keys(r.body.state.completed).sort()).toEqual(['application-submitted', 'documents-registered']);
+    const registration = r.body.sla.find((row: { stepId: string }) => row.stepId === 'documents-registered');
+    // Friday 11 Dec not counted; Monday 14 Dec is the first working day; the limit ends at 24:00 that day.
+    expect(registration).toMatchObject({ status: 'met', deadline: '2015-12-14T18:00:00.000Z' });
+    // Assignment was due within 1 working day of receipt too: at noon on the 14th it is still open.
+    expect(r.body.sla.find((row: { stepId: string }) => row.stepId === 'assigned-to-employee')).toMatchObject({ status: 'open', completedAt: null });
+  });
+
+  it('at revision 3: the review on 21 Dec breached its 3 working days (16–17 Dec were Independence Day)', async () => {
+    const r = await api.call('GET', `/api/cases/${caseId}/state?atRevision=3`, { as: auditor });
+    expect(r.status).toBe(200);
+    const check = r.body.sla.find((row: { stepId: string }) => row.stepId === 'documents-reviewed');
+    // Counted: 14, 15, 18 Dec (16 and 17 Dec are the Independence Day holidays) → ends 24:00 on 18 Dec.
+    expect(check).toMatchObject({ status: 'breached', deadline: '2015-12-18T18:00:00.000Z', completedAt: '2015-12-21T05:00:00.000Z' });
+  });
+
+  it('refuses an instant before the case, a revision past its end, and both together', async () => {
+    const early = await api.call('GET', `/api/cases/${caseId}/state?asOf=2015-12-01T00:00:00Z`, { as: auditor });
+    expect(early.status).toBe(400);
+    expect(early.body.errors[0].field).toBe('query.asOf');
+    const past = await api.call('GET', `/api/cases/${caseId}/state?atRevision=99`, { as: auditor });
+    expect(past.status).toBe(404);
+    expect(past.body.errors[0]).toMatchObject({ field: 'query.atRevision', allowed: '0–3' });
+    const both = await api.call('GET', `/api/cases/${caseId}/state?atRevision=1&asOf=2015-12-14T12:00:00Z`, { as: auditor });
+    expect(both.status).toBe(400);
+  });
+});
+
+describe('SLA explanation', () => {
+  it('names the anchor event, the clause, each day counted and skipped with its act, and both readings', async () => {
+    const r = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    expect(r.status).toBe(200);
+    const check = r.body.deadlines.find((d: { stepId: string }) => d.stepId === 'documents-reviewed');
+    expect(check.anchorEvent).toMatchObject({ revision: 0, type: 'ApplicationSubmitted' });
+    expect(check.completedBy).toMatchObject({ revision: 3, type: 'DocumentsReviewed' });
+    const days = check.applied.explanation.days as { date: string; counted: boolean; reason?: { name: string; source: string } }[];
+    expect(days.filter((d) => d.counted).map((d) => d.date)).toEqual(['2015-12-14', '2015-12-15', '2015-12-18']);
+    const skipped = days.filter((d) => !d.counted);
+    expect(skipped.map((d) => d.date)).toEqual(['2015-12-12', '2015-12-13', '2015-12-16', '2015-12-17']);
+    expect(skipped[2]!.reason!.source).toMatch(/\S/);
+    const extract = await api.call('GET', `/api/cases/${caseId}/sla/explain`, { as: auditor });
+    expect(extract.status).toBe(200);
+    const cumulative = extract.body.deadlines.find((d: { limitId: string }) => d.limitId === 'cumulative-from-receipt-a');
+    expect(cumulative.applied.rule).toBe('stricter-applied');
+    expect(cumulative.alternative).toMatchObject({ spec: expect.stringContaining('7') });
+    expect(cumulative.alternative.explanation.days.length).toBeGreaterThan(0);
+  });
+});
+
+describe('verification and tampering', () => {
+  it('finds and names the forged event, by API and by the CLI over the whole log', async () => {
+    const ok = await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
+    expect(ok.body).toMatchObject({ caseId, valid: true, events: 4, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const clean = cli(['verify'], { DATA_DIR: api.dataDir });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toMatch(/^valid: /);
+
+    const db = new Database(join(api.dataDir, 'events.db'));
+    const changed = db.prepare(`UPDATE events SET data = json_set(data, '$.incomingNumber', '04-9999') WHERE stream_id = ? AND revision = 1`).run(`case-${caseId}`);
+    db.close();
+    expect(changed.changes).toBe(1);
+
+    const broken = await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
+    expect(broken.body).toMatchObject({ valid: false, events: 4, firstBrokenRevision: 1, problem: expect.stringMatching(/does not match the content/) });
+    const found = cli(['verify', '--json'], { DATA_DIR: api.dataDir });
+    expect(found.code).toBe(1);
+    const report = JSON.parse(found.stdout);
+    expect(report.broken).toEqual([{ streamId: `case-${caseId}`, revision: 1, problem: expect.stringMatching(/does not match the content/) }]);
+
+    // Put it back so the evidence tests below start from a sound chain.
+    const restore = new Database(join(api.dataDir, 'events.db'));
+    restore.prepare(`UPDATE events SET data = json_set(data, '$.incomingNumber', '04-1187') WHERE stream_id = ? AND revision = 1`).run(`case-${caseId}`);
+    restore.close();
+    expect((await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor })).body.valid).toBe(true);
+  });
+});
+
+describe('evidence pack', () => {
+  it('downloads one HTML file that verifies offline, and any edit to its data or page is caught', async () => {
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/text\/html/);
+    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="evidence-${caseId}.html"`);
+    const html = await response.text();
+    expect(html).toContain('Доказательный пакет');
+    expect(html).toContain('04-1187');
+    const key = await api.call('GET', '/api/evidence/public-key', { as: auditor });
+    const file = join(api.dataDir, 'pack.html');
+    writeFileSync(file, html);
+
+    const ok = cli(['verify-evidence', file, '--fingerprint', key.body.keyFingerprint]);
+    expect(ok.stdout).toMatch(/^VALID/);
+    expect(ok.code).toBe(0);
+
+    const editedPage = join(api.dataDir, 'edited-page.html');
+    writeFileSync(editedPage, html.replace('<td>04-1187', '<td>04-0001').replace('"incomingNumber":"04-1187"</code>', '"incomingNumber":"04-0001"</code>').replace(/(<code>\{&quot;incomingNumber&quot;:&quot;)04-1187/, '$104-0001'));
+    const page = cli(['verify-evidence', editedPage, '--json']);
+    expect(page.code).toBe(1);
+    expect(JSON.parse(page.stdout).checks.find((c: { name: string }) => c.name === 'readable page').ok).toBe(false);
+
+    const editedData = join(api.dataDir, 'edited-data.html');
+    writeFileSync(editedData, html.replace('"incomingNumber":"04-1187"', '"incomingNumber":"04-0001"'));
+    const data = cli(['verify-evidence', editedData, '--json']);
+    expect(data.code).toBe(1);
+    const checks = Object.fromEntries(JSON.parse(data.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+    expect(checks).toMatchObject({ 'hash chain': false, signature: false });
+
+    const wrongKey = cli(['verify-evidence', file, '--fingerprint', '0'.repeat(64)]);
+    expect(wrongKey.code).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe(html);
+  });
+});
+
+describe('auditors read and never write, and their reads are recorded', () => {
+  it('records who read what and when in the day\'s access log', async () => {
+    const before = await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } });
+    await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
+    await api.call('GET', `/api/cases/${caseId}/state?atRevision=99`, { as: auditor });
+    const after = await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } });
+    const added = after.slice(before.length);
+    expect(added.map((e) => [e.type, (e.data as { path: string }).path, (e.data as { status: number }).status])).toEqual([
+      ['AuditorAccess', `/api/cases/${caseId}/verify`, 200],
+      ['AuditorAccess', `/api/cases/${caseId}/state?atRevision=99`, 404],
+    ]);
+    expect(added[0]!.metadata).toMatchObject({ actor: { id: 'auditor-1', name: 'Нурлан Аудитов', roles: ['auditor'] }, recordedAt: expect.any(String) });
+    const write = await api.call('POST', `/api/cases/${caseId}/steps/order-drafted`, { as: { ...auditor, roles: ['auditor'] }, body: { data: {} } });
+    expect(write.status).toBe(403);
+  });
+});
