@@ -1,0 +1,162 @@
+/**
+ * The SLA of real personnel-reserve cases (order 184 of 2015, appendix 2, track competition-recommended),
+ * with deadlines worked out by hand from data/calendars/KZ.yaml:
+ *
+ * - Constitution Day (holidays: constitution-day, 30 August, movesWhenOnWeekend: true) fell on Sunday
+ *   30 August 2015, so Monday 31 August 2015 was a day off as well (rules.weekendHoliday). No transfer is
+ *   listed for 2015, and the next holiday is Kurban Ait on 24 September 2015.
+ * - So from Friday 28 August 2015 the working days are: Tue 1 Sep (1st), Wed 2 (2nd), Thu 3 (3rd),
+ *   Fri 4 (4th), Mon 7 (5th), Tue 8 (6th), Wed 9 Sep (7th).
+ * - A limit of N working days ends at 24:00 of the N-th working day after the anchor's day (Civil Code
+ *   art. 171-173); 24:00 local on day D is D+1 00:00 at UTC+6 (Almaty in 2015), i.e. D 18:00 UTC.
+ */
+import { join } from 'node:path';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import { loadCatalog } from '../../regulations/domain/catalog';
+import { caseSla, type SlaRow } from './case-sla';
+import { CaseWalk, makeIin, principal } from './case-specification';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const reserve = catalog.byId.get('personnel-reserve/order-184-2015')!;
+const IIN = makeIin('880101', 3, 123);
+
+const almaty = (local: string) => new Date(`${local}+06:00`);
+/** 24:00 local at the end of an Almaty date, as an ISO instant. */
+const endOf = (date: string) => new Date(`${date}T18:00:00.000Z`).toISOString();
+
+const FRIDAY_BEFORE_HOLIDAY = almaty('2015-08-28T10:00:00');
+
+function submittedOnFriday(): CaseWalk {
+  const w = new CaseWalk(catalog, calendar.timeZone, reserve, 'competition-recommended', { unit: 'astana-department', iin: IIN, start: FRIDAY_BEFORE_HOLIDAY });
+  w.submit('applicant', { channel: 'portal' });
+  return w;
+}
+
+const row = (rows: SlaRow[], stepId: string, limitId: string) => {
+  const found = rows.find((r) => r.stepId === stepId && r.limitId === limitId);
+  if (!found) throw new Error(`no SLA row ${stepId}/${limitId} among ${rows.map((r) => `${r.stepId}/${r.limitId}`).join(', ')}`);
+  return found;
+};
+const sla = (w: CaseWalk, asOf: string) => caseSla(w.state, reserve, calendar, almaty(asOf));
+const ids = (rows: SlaRow[]) => rows.map((r) => `${r.stepId}/${r.limitId}`);
+
+describe('registration within 1 working day of receipt (p.7 pp.1), filed on the Friday before Constitution Day 2015', () => {
+  it('the calendar has the facts the hand-worked deadlines rest on', () => {
+    expect(calendar.nonWorkingReason('2015-08-30')).toMatchObject({ kind: 'holiday', name: 'День Конституции Республики Казахстан' });
+    expect(calendar.nonWorkingReason('2015-08-31')).toMatchObject({ kind: 'moved-holiday', relatedDate: '2015-08-30' });
+    expect(calendar.isWorkingDay('2015-09-01')).toBe(true);
+  });
+
+  it('registration on the next working day, Tuesday 1 September, is met', () => {
+    const w = submittedOnFriday();
+    w.take('documents-registered', { at: almaty('2015-09-01T17:45:00') });
+    expect(row(sla(w, '2015-09-30T12:00:00'), 'documents-registered', 'registration')).toMatchObject({
+      startedAt: FRIDAY_BEFORE_HOLIDAY.toISOString(),
+      deadline: endOf('2015-09-01'),
+      completedAt: almaty('2015-09-01T17:45:00').toISOString(),
+      status: 'met',
+      alternative: null,
+    });
+  });
+
+  it('registration a day later, Wednesday 2 September, is breached', () => {
+    const w = submittedOnFriday();
+    w.take('documents-registered', { at: almaty('2015-09-02T09:00:00') });
+    expect(row(sla(w, '2015-09-30T12:00:00'), 'documents-registered', 'registration')).toMatchObject({ deadline: endOf('2015-09-01'), status: 'breached' });
+  });
+
+  it('while not registered, the row is open until 24:00 on 1 September and overdue from then', () => {
+    const w = submittedOnFriday();
+    // Monday 31 August is the moved holiday: still well within the limit.
+    expect(row(sla(w, '2015-08-31T12:00:00'), 'documents-registered', 'registration')).toMatchObject({ status: 'open', completedAt: null });
+    expect(row(sla(w, '2015-09-01T23:59:00'), 'documents-registered', 'registration')).toMatchObject({ status: 'open' });
+    expect(row(sla(w, '2015-09-02T00:00:00'), 'documents-registered', 'registration')).toMatchObject({ status: 'overdue', deadline: endOf('2015-09-01') });
+  });
+});
+
+describe('the contradiction of p.7 pp.3 (5 working days from receipt) and p.5 (3 + 3 + 1 = 7)', () => {
+  /** Every step in time except the extract, issued on Tuesday 8 September: the 6th working day. */
+  function walkedToExtract(): CaseWalk {
+    const w = submittedOnFriday();
+    w.take('documents-registered', { at: almaty('2015-09-01T10:00:00') });
+    w.take('assigned-to-employee', { at: almaty('2015-09-01T15:00:00') });
+    w.take('documents-reviewed', { at: almaty('2015-09-02T10:00:00') });
+    w.take('order-drafted', { at: almaty('2015-09-04T10:00:00') });
+    w.take('order-signed', { at: almaty('2015-09-07T10:00:00') });
+    return w;
+  }
+
+  it('carries the other reading with its own deadline and status', () => {
+    const w = walkedToExtract();
+    const before = row(sla(w, '2015-09-08T09:00:00'), 'extract-issued', 'cumulative-from-receipt-a');
+    // 5th working day after 28 August: Monday 7 September; 7th: Wednesday 9 September.
+    expect(before).toMatchObject({ deadline: endOf('2015-09-07'), status: 'overdue', alternative: { spec: { kind: 'working-days', days: 7 }, deadline: endOf('2015-09-09'), status: 'open' } });
+    expect(before.alternative!.clause).toMatchObject({ act: 'order-184-2015', appendix: 2, paragraph: 5 });
+
+    w.take('extract-issued', { at: almaty('2015-09-08T10:00:00') });
+    const rows = sla(w, '2015-09-30T12:00:00');
+    expect(row(rows, 'extract-issued', 'cumulative-from-receipt-a')).toMatchObject({ status: 'breached', alternative: { status: 'met' } });
+    // The per-step limit of p.5 pp.4 (1 working day from the signature on Monday 7 September) is met.
+    expect(row(rows, 'extract-issued', 'extract')).toMatchObject({ deadline: endOf('2015-09-08'), status: 'met', alternative: null });
+    // The 1-day total of the priority-graduates track does not apply on this track.
+    expect(ids(rows)).not.toContain('extract-issued/cumulative-from-receipt-b');
+  });
+
+  it('an extract on the 5th working day meets both readings', () => {
+    const w = walkedToExtract();
+    w.take('extract-issued', { at: almaty('2015-09-07T16:00:00') });
+    expect(row(sla(w, '2015-09-30T12:00:00'), 'extract-issued', 'cumulative-from-receipt-a')).toMatchObject({ status: 'met', alternative: { status: 'met' } });
+  });
+});
+
+describe('a cancelled case', () => {
+  it('keeps the rows whose deadline had passed at the cancellation and drops the others', () => {
+    const w = submittedOnFriday();
+    w.at(almaty('2015-09-02T10:00:00'));
+    const cancelled = w.spec.given(w.events).when({ kind: 'cancel', reason: 'передумал' }, principal('applicant', 'public', { iin: IIN })).then([
+      { type: 'ApplicationCancelled', stepId: 'application-cancelled', role: 'applicant' },
+    ]);
+    const rows = caseSla(cancelled.state, reserve, calendar, almaty('2015-10-01T12:00:00'));
+    // Registration and assignment (1 working day from receipt) had passed at 24:00 on 1 September; the check
+    // (3 working days, to 24:00 on 3 September) and the 5-day total (7 September) had not.
+    expect(ids(rows)).toEqual(['application-submitted/filing', 'documents-registered/registration', 'assigned-to-employee/assignment']);
+    expect(rows.slice(1).map((r) => r.status)).toEqual(['overdue', 'overdue']);
+
+    // The same case not cancelled has those rows, overdue.
+    const open = sla(w, '2015-10-01T12:00:00');
+    expect(row(open, 'documents-reviewed', 'check')).toMatchObject({ deadline: endOf('2015-09-03'), status: 'overdue' });
+    expect(row(open, 'extract-issued', 'cumulative-from-receipt-a')).toMatchObject({ deadline: endOf('2015-09-07'), status: 'overdue', alternative: { status: 'overdue' } });
+
+    // Looked at before the cancellation, the case was still open and every running clock counts.
+    expect(ids(caseSla(cancelled.state, reserve, calendar, almaty('2015-09-02T09:00:00')))).toEqual(ids(sla(w, '2015-09-02T09:00:00')));
+    expect(ids(caseSla(cancelled.state, reserve, calendar, almaty('2015-09-02T09:00:00')))).toContain('documents-reviewed/check');
+  });
+});
+
+describe('asOf: acts after it do not count', () => {
+  it('a registration after asOf leaves its row open and starts no clock it anchors', () => {
+    const w = submittedOnFriday();
+    w.take('documents-registered', { at: almaty('2015-09-01T10:00:00') });
+    w.take('assigned-to-employee', { at: almaty('2015-09-01T15:00:00') });
+    w.take('documents-reviewed', { at: almaty('2015-09-02T10:00:00') });
+
+    const before = sla(w, '2015-09-01T09:59:00');
+    expect(row(before, 'documents-registered', 'registration')).toMatchObject({ completedAt: null, status: 'open' });
+    // The enrolment limit (3 working days from the review) has not started before the review.
+    expect(ids(before)).not.toContain('order-signed/enrolment');
+
+    const after = sla(w, '2015-09-02T10:00:00');
+    expect(row(after, 'documents-registered', 'registration')).toMatchObject({ completedAt: almaty('2015-09-01T10:00:00').toISOString(), status: 'met' });
+    // Review on Wednesday 2 September: the 3rd working day after it is Monday 7 September.
+    expect(row(after, 'order-signed', 'enrolment')).toMatchObject({ startedAt: almaty('2015-09-02T10:00:00').toISOString(), deadline: endOf('2015-09-07'), status: 'open' });
+  });
+
+  it('before the submission there is nothing to count', () => {
+    const w = submittedOnFriday();
+    expect(sla(w, '2015-08-28T09:59:00')).toEqual([]);
+    // The 30 minutes of filing (p.7 pp.1 of appendix 2) run from the start of the submission.
+    expect(row(sla(w, '2015-08-28T10:00:00'), 'application-submitted', 'filing')).toMatchObject({ deadline: almaty('2015-08-28T10:30:00').toISOString(), status: 'met' });
+  });
+});

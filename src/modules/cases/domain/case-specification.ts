@@ -1,0 +1,350 @@
+/**
+ * Given/when/then for the case decider, in the manner of Emmett's DeciderSpecification:
+ * `given(events).when(command, caller).then(events)` or `.thenRefused(kind)`. The produced events are
+ * sealed into a hash chain the way the command service seals them, so `then` hands back a history the
+ * next specification can start from. Test-only support; pure (the clock is injected, nothing is read).
+ */
+import type { EventType } from '../../../events/event-types';
+import type { TimeZone } from '../../calendar/domain/time-zone';
+import type { ClauseRef } from '../../deadlines/domain/limit';
+import { iinCheckDigit } from '../../identity/domain/iin';
+import type { Principal, Role } from '../../identity/domain/principal';
+import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { caseStreamId, type CaseEvent, type CaseEventMetadata, type DecidedEvent } from './case-event';
+import { CURRENT_SCHEMA_VERSION, type StepData } from './case-event-data';
+import { prerequisitesOn } from './case-rules';
+import { evolve, stepsOnTrack, type CaseState } from './case-state';
+import { decide, type CaseCommand, type CaseRejection, type Decision } from './decide';
+import { eventHash } from './hash-chain';
+
+/** Valid data for each event type a step records (checked against STEP_DATA_SCHEMAS in decide.spec). */
+export const VALID_DATA: { [T in Exclude<EventType, 'ApplicationSubmitted'>]: StepData<T> } = {
+  ApplicationCancelled: { reason: 'заявитель передумал' },
+  ReceiptIssued: { receiptNumber: 'R-1' },
+  DocumentsAccepted: {},
+  DocumentRegistered: { incomingNumber: '04-117' },
+  AssignedToEmployee: { assigneeId: 'employee-1' },
+  DocumentsReviewed: { outcome: 'compliant' },
+  OrderDrafted: { draftNumber: 'D-12' },
+  OrderSigned: { orderNumber: '125-к' },
+  ExtractIssued: { documentNumber: 'EX-77' },
+  RefusalIssued: { reason: 'документы не соответствуют требованиям' },
+  TestSlotBooked: { place: 'Астана, ул. Мәңгілік Ел 8', slotAt: '2015-09-20T10:00:00+06:00' },
+  TestScheduleAnnounced: { url: 'https://example.kz/schedule' },
+  AdmittedToTest: { identityDocument: 'ID 012345678' },
+  ApplicantBriefed: {},
+  TestCompleted: { score: 82, passed: true },
+  TestResultsSigned: {},
+  TestResultIssued: { documentNumber: 'T-9' },
+  AdmissionDecided: { admitted: true },
+  ExamResultRecorded: { exam: 'state administration', score: 75, passed: true },
+  AppealOpened: { reason: 'не согласен с оценкой' },
+  AppealResolved: { decision: 'rejected' },
+  CompetitionDecided: { admitted: true, score: 140 },
+  InformationRequested: { bodies: ['КНБ', 'Генеральная прокуратура'] },
+  InformationReceived: { from: 'КНБ' },
+  CandidateListSent: { listNumber: 'L-3' },
+  GroupFormed: { groupId: 'G-7' },
+  ProgrammeScheduleSet: { programmeEndsOn: '2017-06-30' },
+  StudyMilestoneRecorded: { milestone: 'research practice' },
+  DissertationDefended: { topic: 'Цифровые государственные услуги' },
+  StudentDocumentsIssued: { studentCardNumber: 'S-101' },
+  CompletionDocumentIssued: { documentNumber: 'D-5' },
+};
+
+export function validData(eventType: string): Record<string, unknown> {
+  const data = (VALID_DATA as Record<string, Record<string, unknown>>)[eventType];
+  if (!data) throw new Error(`no valid data for ${eventType}`);
+  return { ...data };
+}
+
+/** A valid IIN: YYMMDD, the century-and-sex digit, a four-digit serial and its check digit. */
+export function makeIin(yymmdd: string, centuryDigit: number, serial: number): string {
+  for (let s = serial; s < serial + 100; s++) {
+    const first11 = `${yymmdd}${centuryDigit}${String(s % 10_000).padStart(4, '0')}`;
+    const check = iinCheckDigit(first11);
+    if (check !== null) return `${first11}${check}`;
+  }
+  throw new Error('no issuable IIN near this serial');
+}
+
+/** A caller holding exactly these roles, acting for `unit` (applicants also carry their IIN). */
+export function principal(roles: Role | Role[], unit: string, options: { iin?: string; id?: string } = {}): Principal {
+  const list = Array.isArray(roles) ? roles : [roles];
+  const id = options.id ?? `${list.join('+')}@${unit}${options.iin ? `#${options.iin}` : ''}`;
+  return { id, name: `Test ${id}`, roles: list, unit, ...(options.iin ? { iin: options.iin } : {}) };
+}
+
+/** The non-optional steps of a track in an order that respects `after` (the submission first). */
+export function mainPath(version: RegulationVersion, trackId: string): RegulationStep[] {
+  return ordered(version, trackId, stepsOnTrack(version, trackId).filter((s) => !s.optional));
+}
+
+/** The steps that must be done, in order, before `stepId` opens on the track (its prerequisites, transitively). */
+export function pathTo(version: RegulationVersion, trackId: string, stepId: string): RegulationStep[] {
+  const onTrack = stepsOnTrack(version, trackId);
+  const needed = new Set<string>();
+  const visit = (id: string) => {
+    const step = onTrack.find((s) => s.id === id);
+    if (!step) throw new Error(`${version.versionId}/${trackId} has no step ${id}`);
+    for (const p of prerequisitesOn(version, trackId, step)) {
+      if (!needed.has(p)) {
+        needed.add(p);
+        visit(p);
+      }
+    }
+  };
+  visit(stepId);
+  return ordered(version, trackId, onTrack.filter((s) => needed.has(s.id)));
+}
+
+function ordered(version: RegulationVersion, trackId: string, steps: RegulationStep[]): RegulationStep[] {
+  const done = new Set<string>();
+  const order: RegulationStep[] = [];
+  while (order.length < steps.length) {
+    const next = steps.find((s) => !done.has(s.id) && prerequisitesOn(version, trackId, s).every((p) => done.has(p)));
+    if (!next) throw new Error(`${version.versionId}/${trackId}: no step can follow ${[...done].join(', ')}`);
+    done.add(next.id);
+    order.push(next);
+  }
+  return order;
+}
+
+/** The requested channel a version takes applications through, preferring the provider's office. */
+export function offeredChannel(version: RegulationVersion): 'office' | 'portal' | 'psc' {
+  const ids = version.channels.map((c) => c.id);
+  if (ids.includes('provider') || ids.includes('provider-registry')) return 'office';
+  if (ids.includes('portal')) return 'portal';
+  if (ids.includes('psc')) return 'psc';
+  throw new Error(`${version.versionId} offers no channel the API knows`);
+}
+
+export interface ExpectedEvent {
+  type: EventType;
+  stepId: string;
+  role: string;
+  clause?: ClauseRef;
+  data?: Record<string, unknown>;
+  onBehalfOf?: 'applicant';
+}
+
+export interface SpecificationDeps {
+  catalog: Catalog;
+  zone: TimeZone;
+  clock: () => Date;
+}
+
+export interface Outcome {
+  /** The whole history after the command: the given events and the produced ones. */
+  events: CaseEvent[];
+  produced: CaseEvent[];
+  state: CaseState;
+}
+
+export class CaseSpecification {
+  constructor(private readonly deps: SpecificationDeps) {}
+
+  given(events: readonly CaseEvent[] = []): Given {
+    return new Given(this.deps, events);
+  }
+}
+
+export class Given {
+  readonly state: CaseState | null;
+
+  constructor(
+    private readonly deps: SpecificationDeps,
+    readonly events: readonly CaseEvent[],
+  ) {
+    this.state = fold(deps.catalog, events);
+  }
+
+  when(command: CaseCommand, caller: Principal): When {
+    const now = this.deps.clock();
+    const decision = decide(this.state, command, { catalog: this.deps.catalog, zone: this.deps.zone, now, principal: caller });
+    return new When(this.deps.catalog, this.events, decision, now, command);
+  }
+}
+
+export class When {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly given: readonly CaseEvent[],
+    readonly decision: Decision,
+    private readonly now: Date,
+    private readonly command: CaseCommand,
+  ) {}
+
+  /** Asserts the decided events (type, step, actor role, and clause/data when given) and returns the new history. */
+  then(expected: ExpectedEvent[]): Outcome {
+    if (!this.decision.ok) throw new Error(`expected ${expected.map((e) => e.stepId).join(', ')} to be decided, but it was refused: ${JSON.stringify(this.decision.rejection)}`);
+    const decided = this.decision.events;
+    expect(decided.map(summary)).toEqual(
+      expected.map((e, i) => ({
+        type: e.type,
+        stepId: e.stepId,
+        role: e.role,
+        clause: e.clause ?? decided[i]?.clause,
+        data: e.data ?? decided[i]?.data,
+        onBehalfOf: e.onBehalfOf,
+      })),
+    );
+    const caseId = this.command.kind === 'submit' ? this.command.caseId : this.given[0]!.metadata.caseId;
+    const produced = seal(caseId, this.given, this.decision.version, decided, this.now);
+    const events = [...this.given, ...produced];
+    return { events, produced, state: fold(this.catalog, events)! };
+  }
+
+  /** Asserts the command is refused with this kind (and these fields, matched as a subset); returns the rejection. */
+  thenRefused<K extends CaseRejection['kind']>(kind: K, fields: Record<string, unknown> = {}): Extract<CaseRejection, { kind: K }> {
+    if (this.decision.ok) throw new Error(`expected a ${kind} refusal, but ${this.decision.events.map((e) => `${e.type} (${e.stepId})`).join(', ')} was decided`);
+    expect(this.decision.rejection).toMatchObject({ kind, ...fields });
+    return this.decision.rejection as Extract<CaseRejection, { kind: K }>;
+  }
+}
+
+function summary(event: DecidedEvent) {
+  return { type: event.type, stepId: event.stepId, role: event.actor.role, clause: event.clause, data: event.data, onBehalfOf: event.actor.onBehalfOf };
+}
+
+function fold(catalog: Catalog, events: readonly CaseEvent[]): CaseState | null {
+  if (events.length === 0) return null;
+  const version = catalog.byId.get(String(events[0]!.data.versionId));
+  if (!version) throw new Error(`the catalog has no ${String(events[0]!.data.versionId)}`);
+  let state: CaseState | null = null;
+  for (const event of events) state = evolve(state, event, version);
+  return state;
+}
+
+/** Seals decided events onto a history as CaseCommandService does: next revisions, previous hash, own hash. */
+export function seal(caseId: string, history: readonly CaseEvent[], version: RegulationVersion, decided: readonly DecidedEvent[], now: Date): CaseEvent[] {
+  const streamId = caseStreamId(caseId);
+  let previousHash = history.length ? history[history.length - 1]!.metadata.hash : null;
+  let revision = history.length - 1;
+  return decided.map((event) => {
+    revision++;
+    const metadata = {
+      schemaVersion: CURRENT_SCHEMA_VERSION[event.type],
+      caseId,
+      stepId: event.stepId,
+      actor: event.actor,
+      occurredAt: event.occurredAt.toISOString(),
+      startedAt: event.startedAt.toISOString(),
+      recordedAt: now.toISOString(),
+      backDated: false,
+      regulation: { versionId: version.versionId, clause: event.clause },
+      correlationId: `spec-${caseId}`,
+      causationId: `spec-${caseId}-${revision}`,
+      previousHash,
+    } satisfies Omit<CaseEventMetadata, 'hash'>;
+    const hash = eventHash({ streamId, revision, type: event.type, data: event.data, metadata });
+    previousHash = hash;
+    const sealed: CaseEventMetadata = { ...metadata, hash };
+    return { type: event.type, data: event.data, metadata: sealed, revision };
+  });
+}
+
+/**
+ * A case driven step by step through the specification, with a clock that moves forward one step at a time.
+ * Each `take` asserts the step was decided as the regulation names it (type, step, role, clause).
+ */
+export class CaseWalk {
+  private history: CaseEvent[] = [];
+  private now: Date;
+  readonly spec: CaseSpecification;
+
+  constructor(
+    readonly catalog: Catalog,
+    readonly zone: TimeZone,
+    readonly version: RegulationVersion,
+    readonly trackId: string,
+    readonly options: { unit: string; iin: string; start: Date; stepMinutes?: number },
+  ) {
+    this.now = options.start;
+    this.spec = new CaseSpecification({ catalog, zone, clock: () => this.now });
+  }
+
+  get events(): CaseEvent[] {
+    return this.history;
+  }
+
+  get state(): CaseState {
+    const state = this.spec.given(this.history).state;
+    if (!state) throw new Error('the case has not been submitted');
+    return state;
+  }
+
+  get clock(): Date {
+    return this.now;
+  }
+
+  /** Moves the clock to an instant (never back). */
+  at(instant: Date): this {
+    if (instant.getTime() < this.now.getTime()) throw new Error(`the clock cannot go back from ${this.now.toISOString()} to ${instant.toISOString()}`);
+    this.now = instant;
+    return this;
+  }
+
+  advance(minutes = this.options.stepMinutes ?? 60): this {
+    return this.at(new Date(this.now.getTime() + minutes * 60_000));
+  }
+
+  callerFor(role: Role, suffix = ''): Principal {
+    return role === 'applicant' ? principal('applicant', 'public', { iin: this.options.iin }) : principal(role, this.options.unit, suffix ? { id: `${role}${suffix}@${this.options.unit}` } : {});
+  }
+
+  step(stepId: string): RegulationStep {
+    const step = this.version.steps.find((s) => s.id === stepId);
+    if (!step) throw new Error(`${this.version.versionId} has no step ${stepId}`);
+    return step;
+  }
+
+  /** Files the application with a caller in the first role of the submission step (at the current clock). */
+  submit(role?: Role, extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc' } = {}): Outcome {
+    const first = stepsOnTrack(this.version, this.trackId).find((s) => s.after.length === 0)!;
+    const as = role ?? (first.roles[0] as Role);
+    const caseId = `case-${this.version.serviceId}-${this.trackId}`;
+    const outcome = this.spec
+      .given([])
+      .when(
+        {
+          kind: 'submit',
+          caseId,
+          receiptNumber: `RG-${caseId}`,
+          serviceId: this.version.serviceId,
+          trackId: this.trackId,
+          channel: extra.channel ?? offeredChannel(this.version),
+          unit: this.options.unit,
+          applicant: { iin: this.options.iin, fullName: 'Әлия Сәрсенова' },
+          ...(extra.cohortDates ? { cohortDates: extra.cohortDates } : {}),
+        },
+        this.callerFor(as),
+      )
+      .then([{ type: 'ApplicationSubmitted', stepId: first.id, role: as, clause: first.clause }]);
+    this.history = outcome.events;
+    return outcome;
+  }
+
+  /** Takes a step with one caller per role (all of them for requiresAll steps), at `at` or one clock step after the last act. */
+  take(stepId: string, options: { roles?: Role[]; data?: Record<string, unknown>; at?: Date } = {}): Outcome {
+    const step = this.step(stepId);
+    const roles = options.roles ?? ((step.requiresAll ? step.roles : [step.roles[0]]) as Role[]);
+    let outcome: Outcome | undefined;
+    for (const role of roles) {
+      if (options.at && role === roles[0]) this.at(options.at);
+      else this.advance();
+      outcome = this.spec
+        .given(this.history)
+        .when({ kind: 'take-step', stepId, data: options.data ?? validData(step.eventType) }, this.callerFor(role))
+        .then([{ type: step.eventType as EventType, stepId, role, clause: step.clause }]);
+      this.history = outcome.events;
+    }
+    return outcome!;
+  }
+
+  /** Takes every step of the list except the submission, which must already be done. */
+  takeAll(steps: readonly RegulationStep[]): void {
+    for (const step of steps) if (step.after.length > 0) this.take(step.id);
+  }
+}

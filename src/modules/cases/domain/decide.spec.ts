@@ -1,0 +1,551 @@
+import { join } from 'node:path';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import type { Role } from '../../identity/domain/principal';
+import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
+import { STEP_DATA_SCHEMAS, parseStepData } from './case-event-data';
+import { openSteps } from './case-rules';
+import { CaseSpecification, CaseWalk, VALID_DATA, mainPath, makeIin, offeredChannel, pathTo, principal, validData } from './case-specification';
+import { stepsOnTrack } from './case-state';
+import type { SubmitApplication } from './decide';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const zone = calendar.timeZone;
+
+const UNIT = 'astana-department';
+const IIN = makeIin('880101', 3, 123);
+const OTHER_IIN = makeIin('920315', 4, 456);
+
+/** A working Tuesday inside each version's period; the 2019 postgraduate intake is open in April. */
+const startOf = (version: RegulationVersion): Date => new Date(version.effective.from.startsWith('2019') ? '2019-04-16T10:00:00+06:00' : '2015-09-15T10:00:00+06:00');
+const version = (id: string): RegulationVersion => catalog.byId.get(id)!;
+const walk = (versionId: string, trackId: string, start?: Date) => new CaseWalk(catalog, zone, version(versionId), trackId, { unit: UNIT, iin: IIN, start: start ?? startOf(version(versionId)) });
+const versionTracks: [string, string][] = catalog.versions.flatMap((v) => v.tracks.map((t) => [v.versionId, t.id] as [string, string]));
+
+/** A specification with a fixed clock. */
+const specAt = (now: string | Date) => new CaseSpecification({ catalog, zone, clock: () => new Date(now) });
+const applicant = principal('applicant', 'public', { iin: IIN });
+
+function submission(overrides: Partial<SubmitApplication> = {}): SubmitApplication {
+  return {
+    kind: 'submit',
+    caseId: 'c-1',
+    receiptNumber: 'RG-1',
+    serviceId: 'personnel-reserve',
+    trackId: 'competition-recommended',
+    channel: 'portal',
+    unit: UNIT,
+    applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' },
+    ...overrides,
+  };
+}
+
+/**
+ * The result each track ends with when every non-optional step is taken with a positive outcome, read off
+ * the regulation files: the result the path's steps name, or else the track's one positive result.
+ */
+const MAIN_PATH_RESULT: Record<string, string[]> = {
+  // extract-issued names admission-extract; student-documents-issued closes the case.
+  'academy-admission/order-184-2015 default': ['admission-extract'],
+  // extract-issued names no result; the track's positive result is the admission extract / listener extract.
+  'academy-admission/order-58-2019 postgraduate': ['admission-extract'],
+  'academy-admission/order-58-2019 qualification-improvement': ['listener-extract'],
+  'academy-postgraduate-study/order-184-2015 default': ['diploma-with-transcript'],
+  // Retraining and qualification improvement share one track and differ only in the document (p.3 pp.1-2);
+  // nothing in the case says which programme it is, so either positive result is acceptable here.
+  'academy-retraining/order-184-2015 default': ['retraining-completion-document', 'qualification-completion-document'],
+  'civil-service-testing/order-184-2015 default': ['test-certificate'],
+  'personnel-reserve/order-184-2015 competition-recommended': ['reserve-enrolment-extract'],
+  'personnel-reserve/order-184-2015 priority-graduates': ['reserve-enrolment-extract'],
+  'personnel-reserve/order-184-2015 corps-a-selection': ['candidate-list-submitted'],
+};
+
+/** Optional steps that close a case with a refusal, and the refusal they issue (named on the step, or the track's negative notice). */
+const OPTIONAL_REFUSAL_RESULT: Record<string, string> = {
+  'academy-admission/order-184-2015 default portal-refusal': 'portal-refusal',
+  'academy-admission/order-58-2019 postgraduate refusal-issued': 'admission-refusal-notice',
+  'academy-admission/order-58-2019 qualification-improvement refusal-issued': 'listener-refusal-notice',
+  'civil-service-testing/order-184-2015 default portal-refusal': 'portal-refusal',
+  'personnel-reserve/order-184-2015 competition-recommended portal-refusal': 'portal-refusal',
+  'personnel-reserve/order-184-2015 priority-graduates portal-refusal': 'portal-refusal',
+  'personnel-reserve/order-184-2015 corps-a-selection portal-refusal': 'portal-refusal',
+};
+
+describe('valid data per event type', () => {
+  it.each(Object.keys(STEP_DATA_SCHEMAS).filter((t) => t !== 'ApplicationSubmitted'))('%s: the table holds data its schema accepts', (type) => {
+    expect(parseStepData(type as never, validData(type))).toMatchObject({ ok: true });
+  });
+
+  it('has data for every event type a step of the catalog records', () => {
+    const types = new Set(catalog.versions.flatMap((v) => v.steps.map((s) => s.eventType)).filter((t) => t !== 'ApplicationSubmitted'));
+    expect([...types].filter((t) => !(t in VALID_DATA))).toEqual([]);
+  });
+});
+
+describe('every non-optional step of every version and track, in the order of `after`', () => {
+  it('the expected results cover exactly the catalog’s tracks', () => {
+    expect(Object.keys(MAIN_PATH_RESULT).sort()).toEqual(versionTracks.map(([v, t]) => `${v} ${t}`).sort());
+  });
+
+  it.each(versionTracks)('%s / %s', (versionId, trackId) => {
+    const v = version(versionId);
+    const path = mainPath(v, trackId);
+    const w = walk(versionId, trackId);
+    const submitted = w.submit();
+    expect(submitted.state).toMatchObject({ status: 'open', versionId, trackId, unit: UNIT, applicant: { iin: IIN } });
+    // The submission took the clock's instant as its business time.
+    expect(submitted.produced[0]!.metadata.occurredAt).toBe(startOf(v).toISOString());
+
+    for (const step of path.slice(1)) {
+      expect(openSteps(w.state, v).map((s) => s.id)).toContain(step.id);
+      expect(w.state.status).toBe('open');
+      if (step.requiresAll) {
+        // One caller per role: the step is done only once every role has signed.
+        const [first, ...rest] = step.roles as Role[];
+        const partial = w.take(step.id, { roles: [first!] });
+        expect(partial.state.completed[step.id]).toBeUndefined();
+        expect(openSteps(partial.state, v).map((s) => s.id)).toContain(step.id);
+        w.take(step.id, { roles: rest });
+      } else {
+        const outcome = w.take(step.id);
+        expect(outcome.produced[0]!.metadata.occurredAt).toBe(w.clock.toISOString());
+      }
+      expect(w.state.completed[step.id]).toEqual(expect.objectContaining({ revision: w.state.revision }));
+    }
+
+    const state = w.state;
+    const terminal = path[path.length - 1]!;
+    expect(terminal.terminal).toBe(true);
+    expect(state.status).toBe('completed');
+    expect(MAIN_PATH_RESULT[`${versionId} ${trackId}`]).toContain(state.result?.id);
+    expect(state.result?.kind).toBe('positive');
+    expect(state.closedAt).toBe(w.clock.toISOString());
+    expect(Object.keys(state.completed).sort()).toEqual(path.map((s) => s.id).sort());
+    expect(openSteps(state, v)).toEqual([]);
+  });
+});
+
+describe('optional steps, each from the state where it becomes possible', () => {
+  const optional = versionTracks.flatMap(([versionId, trackId]) =>
+    stepsOnTrack(version(versionId), trackId)
+      .filter((s) => s.optional)
+      .map((s) => [versionId, trackId, s.id] as [string, string, string]),
+  );
+
+  it('the expected refusals cover exactly the optional refusal steps', () => {
+    const refusals = optional.filter(([v, , s]) => version(v).steps.find((x) => x.id === s)!.eventType === 'RefusalIssued');
+    expect(Object.keys(OPTIONAL_REFUSAL_RESULT).sort()).toEqual(refusals.map(([v, t, s]) => `${v} ${t} ${s}`).sort());
+  });
+
+  it.each(optional)('%s / %s: %s', (versionId, trackId, stepId) => {
+    const v = version(versionId);
+    const step = v.steps.find((s) => s.id === stepId)!;
+    const w = walk(versionId, trackId);
+    w.submit();
+    // Walk the prerequisites (optional ones included, e.g. the appeal before its resolution) until the step opens.
+    for (const s of pathTo(v, trackId, stepId)) if (!w.state.completed[s.id]) w.take(s.id);
+    expect(openSteps(w.state, v).map((s) => s.id)).toContain(stepId);
+
+    const outcome = w.take(stepId);
+    if (step.eventType === 'ApplicationCancelled') {
+      expect(outcome.state).toMatchObject({ status: 'cancelled', result: null, closedAt: w.clock.toISOString() });
+    } else if (step.eventType === 'RefusalIssued') {
+      expect(outcome.state).toMatchObject({ status: 'refused', result: { id: OPTIONAL_REFUSAL_RESULT[`${versionId} ${trackId} ${stepId}`], kind: 'negative' } });
+    } else {
+      expect(step.terminal).toBe(false);
+      expect(outcome.state.status).toBe('open');
+      expect(outcome.state.completed[stepId]).toBeDefined();
+    }
+  });
+
+  it('an appeal resolved in the applicant’s favour leaves the case on its way to enrolment', () => {
+    const w = walk('academy-admission/order-184-2015', 'default');
+    w.submit();
+    w.take('entrance-exams-passed', { data: { passed: false, score: 40 } });
+    w.take('appeal-opened', { data: { reason: 'оценка занижена' } });
+    const resolved = w.take('appeal-resolved', { data: { decision: 'upheld', note: 'балл пересчитан' } });
+    expect(resolved.produced[0]).toMatchObject({ type: 'AppealResolved', data: { decision: 'upheld' }, metadata: { actor: { role: 'appeal-commission' } } });
+    const open = openSteps(resolved.state, version('academy-admission/order-184-2015')).map((s) => s.id);
+    expect(open).toContain('competition-decided');
+    expect(open).not.toContain('appeal-resolved');
+  });
+
+  it('the appeal resolution needs the appeal first', () => {
+    const w = walk('academy-admission/order-184-2015', 'default');
+    w.submit();
+    w.take('entrance-exams-passed');
+    w.advance();
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'appeal-resolved', data: { decision: 'rejected' } }, w.callerFor('appeal-commission'))
+      .thenRefused('step-not-allowed', { stepId: 'appeal-resolved', missingPrerequisites: ['appeal-opened'] });
+  });
+});
+
+describe('test outcome decides the result of civil-service testing', () => {
+  const testedCase = (passed: boolean) => {
+    const w = walk('civil-service-testing/order-184-2015', 'default');
+    w.submit();
+    w.take('admitted-to-test');
+    w.take('applicant-briefed');
+    w.take('test-completed', { data: { score: passed ? 82 : 41, passed } });
+    w.take('test-results-signed');
+    return w.take('test-result-issued').state;
+  };
+
+  it('a failed test ends with the below-threshold reference', () => {
+    expect(testedCase(false)).toMatchObject({ status: 'refused', result: { id: 'below-threshold-reference', kind: 'negative' } });
+  });
+
+  it('a passed test ends with the test certificate', () => {
+    expect(testedCase(true)).toMatchObject({ status: 'completed', result: { id: 'test-certificate', kind: 'positive' } });
+  });
+});
+
+describe('steps that need every role (requiresAll)', () => {
+  const signingCase = () => {
+    const w = walk('civil-service-testing/order-184-2015', 'default');
+    w.submit();
+    w.take('admitted-to-test');
+    w.take('applicant-briefed');
+    w.take('test-completed');
+    w.advance();
+    return w;
+  };
+  const signStep = { kind: 'take-step' as const, stepId: 'test-results-signed', data: {} };
+
+  it('the same person cannot sign in both roles', () => {
+    const w = signingCase();
+    const both = principal(['test-administrator', 'test-operator'], UNIT, { id: 'both-roles' });
+    const first = w.spec.given(w.events).when(signStep, both).then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-administrator' }]);
+    expect(first.state.completed['test-results-signed']).toBeUndefined();
+    const again = w.spec.given(first.events).when(signStep, both).thenRefused('forbidden');
+    expect(again.detail).toMatch(/both-roles has already signed/);
+  });
+
+  it('a second person in a role already signed is refused; the missing role completes the step', () => {
+    const w = signingCase();
+    const admin1 = principal('test-administrator', UNIT, { id: 'admin-1' });
+    const admin2 = principal('test-administrator', UNIT, { id: 'admin-2' });
+    const operator = principal('test-operator', UNIT, { id: 'operator-1' });
+    const first = w.spec.given(w.events).when(signStep, admin1).then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-administrator' }]);
+    w.spec.given(first.events).when(signStep, admin2).thenRefused('forbidden', { requiredRoles: ['test-operator'] });
+    expect(openSteps(first.state, version('civil-service-testing/order-184-2015')).map((s) => s.id)).toContain('test-results-signed');
+    const second = w.spec.given(first.events).when(signStep, operator).then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-operator' }]);
+    expect(second.state.completed['test-results-signed']).toMatchObject({ revision: second.state.revision });
+    expect(second.state.signatures['test-results-signed']!.map((s) => [s.role, s.actorId])).toEqual([
+      ['test-administrator', 'admin-1'],
+      ['test-operator', 'operator-1'],
+    ]);
+    // Once both have signed, the step is done for everyone, signers or not (not "done by nobody").
+    for (const caller of [admin1, operator, principal('test-operator', UNIT, { id: 'operator-2' }), principal(['test-operator', 'test-administrator'], UNIT, { id: 'both' })]) {
+      const refused = w.spec.given(second.events).when(signStep, caller).thenRefused('step-not-allowed', { stepId: 'test-results-signed' });
+      expect(refused.detail).toMatch(/already done \(revision 5\)/);
+    }
+  });
+});
+
+describe('refusals of a step', () => {
+  const reserve = () => {
+    const w = walk('personnel-reserve/order-184-2015', 'competition-recommended');
+    w.submit();
+    w.advance();
+    return w;
+  };
+
+  it('a step before its prerequisites names what is missing and what is open', () => {
+    const w = reserve();
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'order-signed', data: validData('OrderSigned') }, w.callerFor('signatory'))
+      .thenRefused('step-not-allowed', { stepId: 'order-signed', caseStatus: 'open', missingPrerequisites: ['order-drafted'] });
+    expect(refused.openSteps).toEqual(['portal-refusal', 'application-cancelled', 'documents-registered']);
+    expect(refused.callerMayTake).toEqual([]);
+  });
+
+  it('only the prerequisites on the case’s track count', () => {
+    // extract-issued follows admission-order-drafted (postgraduate) and enrolment-order-signed (qualification improvement).
+    const w = walk('academy-admission/order-58-2019', 'postgraduate');
+    w.submit();
+    w.advance();
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'extract-issued', data: validData('ExtractIssued') }, w.callerFor('technical-secretary'))
+      .thenRefused('step-not-allowed', { missingPrerequisites: ['admission-order-drafted'] });
+  });
+
+  it('a step on a closed case is refused', () => {
+    const w = reserve();
+    w.take('portal-refusal');
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .thenRefused('step-not-allowed', { caseStatus: 'refused', openSteps: [] });
+    expect(refused.detail).toMatch(/the case is refused since/);
+  });
+
+  it('a step already done is refused', () => {
+    const w = reserve();
+    w.take('documents-registered');
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .thenRefused('step-not-allowed', { stepId: 'documents-registered' });
+    expect(refused.detail).toMatch(/already done \(revision 1\)/);
+  });
+
+  it('a step of another track is refused', () => {
+    const w = walk('personnel-reserve/order-184-2015', 'corps-a-selection');
+    w.submit();
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .thenRefused('step-not-allowed', { stepId: 'documents-registered' });
+    expect(refused.detail).toMatch(/not on track corps-a-selection/);
+  });
+
+  it('an unknown step is refused with the steps of the track', () => {
+    const w = reserve();
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-stamped', data: {} }, w.callerFor('registry-clerk'))
+      .thenRefused('unknown-step', { stepId: 'documents-stamped', steps: stepsOnTrack(version('personnel-reserve/order-184-2015'), 'competition-recommended').map((s) => s.id) });
+  });
+
+  it('the submission is not a step to take on an existing case', () => {
+    const w = reserve();
+    w.spec.given(w.events).when({ kind: 'take-step', stepId: 'application-submitted', data: {} }, applicant).thenRefused('step-not-allowed', { stepId: 'application-submitted' });
+  });
+
+  it('data that break the event’s schema are refused field by field', () => {
+    const w = reserve();
+    w.take('documents-registered');
+    w.take('assigned-to-employee');
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-reviewed', data: { outcome: 'non-compliant', stamp: 'x' } }, w.callerFor('employee'))
+      .thenRefused('invalid');
+    expect(refused.errors.map((e) => e.field).sort()).toEqual(['data', 'data.reasons']);
+  });
+
+  it('an act in the future is refused; one at the clock’s instant is accepted', () => {
+    const w = reserve();
+    const now = w.clock;
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: new Date(now.getTime() + 60_000), data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .thenRefused('invalid');
+    expect(refused.errors).toEqual([expect.objectContaining({ field: 'occurredAt', allowed: 'an instant not after now' })]);
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: now, data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .then([{ type: 'DocumentRegistered', stepId: 'documents-registered', role: 'registry-clerk' }]);
+  });
+
+  it('an act before the case’s previous act is refused; one at the same instant is accepted', () => {
+    const w = reserve();
+    const submittedAt = new Date(w.state.lastOccurredAt);
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: new Date(submittedAt.getTime() - 60_000), data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .thenRefused('rule', { code: 'before-previous-act', field: 'occurredAt', extensions: { previousActAt: submittedAt.toISOString() } });
+    expect(refused.detail).toMatch(/before the case's previous act/);
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: submittedAt, data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .then([{ type: 'DocumentRegistered', stepId: 'documents-registered', role: 'registry-clerk' }]);
+  });
+
+  it('an act that started after it occurred is refused', () => {
+    const w = reserve();
+    const now = w.clock;
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: now, startedAt: new Date(now.getTime() + 1), data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .thenRefused('invalid', { errors: [expect.objectContaining({ field: 'startedAt' })] });
+  });
+});
+
+describe('cancellation', () => {
+  it('the applicant cancels before the result', () => {
+    const w = walk('personnel-reserve/order-184-2015', 'competition-recommended');
+    w.submit();
+    w.take('documents-registered');
+    w.advance();
+    const outcome = w.spec
+      .given(w.events)
+      .when({ kind: 'cancel', reason: 'нашёл другую работу' }, applicant)
+      .then([{ type: 'ApplicationCancelled', stepId: 'application-cancelled', role: 'applicant', data: { reason: 'нашёл другую работу' } }]);
+    expect(outcome.state).toMatchObject({ status: 'cancelled', result: null });
+  });
+
+  it('a PSC operator of the unit cancels on the applicant’s behalf a case filed at the PSC, not one filed on the portal', () => {
+    for (const channel of ['psc', 'portal'] as const) {
+      const w = walk('civil-service-testing/order-184-2015', 'default');
+      w.submit('applicant', { channel });
+      w.advance();
+      const when = w.spec.given(w.events).when({ kind: 'cancel' }, principal('psc-operator', UNIT));
+      if (channel === 'psc') when.then([{ type: 'ApplicationCancelled', stepId: 'application-cancelled', role: 'psc-operator', onBehalfOf: 'applicant' }]);
+      else when.thenRefused('forbidden', { requiredRoles: ['applicant'] });
+    }
+    const w = walk('civil-service-testing/order-184-2015', 'default');
+    w.submit('applicant', { channel: 'psc' });
+    w.advance();
+    w.spec.given(w.events).when({ kind: 'cancel' }, principal('psc-operator', 'almaty-psc')).thenRefused('forbidden', { requiredUnit: UNIT, callerUnit: 'almaty-psc' });
+  });
+
+  it('is refused once the result was issued', () => {
+    // academy-admission 2015: the extract (the result) is issued before the student documents close the case.
+    const w = walk('academy-admission/order-184-2015', 'default');
+    w.submit();
+    w.takeAll(mainPath(version('academy-admission/order-184-2015'), 'default').filter((s) => s.id !== 'student-documents-issued'));
+    expect(w.state).toMatchObject({ status: 'open', result: { id: 'admission-extract' } });
+    expect(openSteps(w.state, version('academy-admission/order-184-2015')).map((s) => s.id)).not.toContain('application-cancelled');
+    w.advance();
+    w.spec.given(w.events).when({ kind: 'cancel' }, applicant).thenRefused('rule', { code: 'result-issued', extensions: { result: { id: 'admission-extract', kind: 'positive' } } });
+  });
+
+  it('a refusal, too, is refused once the result was issued: it would turn an issued extract into a refusal', () => {
+    const w = walk('academy-admission/order-184-2015', 'default');
+    w.submit();
+    w.takeAll(mainPath(version('academy-admission/order-184-2015'), 'default').filter((s) => s.id !== 'student-documents-issued'));
+    expect(openSteps(w.state, version('academy-admission/order-184-2015')).map((s) => s.id)).not.toContain('portal-refusal');
+    w.advance();
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'portal-refusal', data: validData('RefusalIssued') }, w.callerFor('e-government-portal'))
+      .thenRefused('rule', { code: 'result-issued', extensions: { result: { id: 'admission-extract', kind: 'positive' } } });
+  });
+
+  it('is refused on a closed case', () => {
+    const w = walk('personnel-reserve/order-184-2015', 'priority-graduates');
+    w.submit();
+    w.takeAll(mainPath(version('personnel-reserve/order-184-2015'), 'priority-graduates'));
+    w.advance();
+    w.spec.given(w.events).when({ kind: 'cancel' }, applicant).thenRefused('step-not-allowed', { stepId: 'application-cancelled', caseStatus: 'completed' });
+  });
+
+  it('is refused where the regulation provides none', () => {
+    for (const versionId of ['academy-retraining/order-184-2015', 'academy-postgraduate-study/order-184-2015']) {
+      const w = walk(versionId, 'default');
+      w.submit();
+      w.advance();
+      w.spec.given(w.events).when({ kind: 'cancel' }, applicant).thenRefused('rule', { code: 'no-cancellation' });
+    }
+  });
+
+  it('by someone else’s applicant is refused', () => {
+    const w = walk('personnel-reserve/order-184-2015', 'competition-recommended');
+    w.submit();
+    w.advance();
+    const refused = w.spec.given(w.events).when({ kind: 'cancel' }, principal('applicant', 'public', { iin: OTHER_IIN })).thenRefused('forbidden');
+    expect(refused.detail).toMatch(/own IIN/);
+  });
+});
+
+describe('submission', () => {
+  const postgraduate = (occurredAt: string) => submission({ serviceId: 'academy-admission', trackId: 'postgraduate', channel: 'portal', occurredAt: new Date(occurredAt) });
+  const submitted = { type: 'ApplicationSubmitted' as const, stepId: 'application-submitted', role: 'applicant' };
+
+  it('records the version in force, the channel and the applicant', () => {
+    const outcome = specAt('2015-09-15T10:00:00+06:00').given().when(submission(), applicant).then([submitted]);
+    expect(outcome.produced[0]!.data).toEqual({
+      caseId: 'c-1',
+      serviceId: 'personnel-reserve',
+      versionId: 'personnel-reserve/order-184-2015',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      requestedChannel: 'portal',
+      unit: UNIT,
+      applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' },
+      receiptNumber: 'RG-1',
+      cohortDates: {},
+    });
+    expect(outcome.produced[0]!.metadata.regulation).toEqual({ versionId: 'personnel-reserve/order-184-2015', clause: version('personnel-reserve/order-184-2015').steps[0]!.clause });
+  });
+
+  describe('postgraduate intake of order 58 (2019): 1 January 00:00 to 18:30 on the second Friday of July, Asia/Almaty', () => {
+    // July 2019 began on a Monday, so its Fridays are the 5th and the 12th: the window closes 2019-07-12 18:30 (UTC+6).
+    it.each(['2019-07-12T18:29:00+06:00', '2019-07-12T18:29:59.999+06:00', '2019-07-05T18:30:00+06:00', '2020-01-01T00:00:00+06:00'])('open at %s', (at) => {
+      specAt(at).given().when(postgraduate(at), applicant).then([submitted]);
+    });
+
+    it('closed from 18:30 on the second Friday of July until the next 1 January', () => {
+      const closedAt = '2019-07-12T12:30:00.000Z';
+      const opensAt = '2019-12-31T18:00:00.000Z';
+      for (const at of ['2019-07-12T18:30:00+06:00', '2019-08-01T10:00:00+06:00', '2019-12-31T23:59:00+06:00']) {
+        const refused = specAt(at)
+          .given()
+          .when(postgraduate(at), applicant)
+          .thenRefused('rule', { code: 'intake-closed', field: 'occurredAt', extensions: expect.objectContaining({ window: 'postgraduate-document-acceptance', closedAt, opensAt }) });
+        expect(refused.detail).toMatch(/2019-07-12.*18:30.*2020-01-01.*00:00/);
+      }
+    });
+
+    it('does not bind the qualification-improvement track', () => {
+      const at = '2019-07-12T18:30:00+06:00';
+      specAt(at).given().when({ ...postgraduate(at), trackId: 'qualification-improvement' }, applicant).then([submitted]);
+    });
+  });
+
+  it('is refused when no version is in force on its date', () => {
+    const at = '2017-05-15T10:00:00+06:00';
+    const refused = specAt(at)
+      .given()
+      .when(submission({ occurredAt: new Date(at) }), applicant)
+      .thenRefused('rule', { code: 'version-not-in-force', field: 'occurredAt', extensions: expect.objectContaining({ serviceId: 'personnel-reserve', localDate: '2017-05-15' }) });
+    expect(refused.detail).toMatch(/personnel-reserve\/order-184-2015 2015-08-11 to 2016-08-08/);
+  });
+
+  it('takes the version by the Almaty date of the act, not the UTC date', () => {
+    // 2016-08-08T19:00Z is already 9 August in Almaty (UTC+6), the first day after order 184's version.
+    const at = '2016-08-08T19:00:00Z';
+    specAt(at).given().when(submission({ occurredAt: new Date(at) }), applicant).thenRefused('rule', { code: 'version-not-in-force', extensions: expect.objectContaining({ localDate: '2016-08-09' }) });
+    const before = '2016-08-08T17:59:00Z';
+    specAt(before).given().when(submission({ occurredAt: new Date(before) }), applicant).then([submitted]);
+  });
+
+  it('is refused with an IIN whose check digit is wrong', () => {
+    const wrong = `${IIN.slice(0, 11)}${(Number(IIN[11]) + 1) % 10}`;
+    const refused = specAt('2015-09-15T10:00:00+06:00')
+      .given()
+      .when(submission({ applicant: { iin: wrong, fullName: 'Әлия Сәрсенова' } }), principal('applicant', 'public', { iin: wrong }))
+      .thenRefused('rule', { code: 'invalid-iin', field: 'applicant.iin' });
+    expect(refused.detail).toMatch(/check digit is \d, expected \d/);
+  });
+
+  it('is refused through a channel the version does not offer', () => {
+    const spec = specAt('2015-09-15T10:00:00+06:00');
+    spec.given().when(submission({ serviceId: 'academy-retraining', trackId: undefined, channel: 'portal' }), applicant).thenRefused('rule', { code: 'channel-not-offered', field: 'channel', extensions: { offered: ['office'] } });
+    spec.given().when(submission({ channel: 'psc' }), applicant).thenRefused('rule', { code: 'channel-not-offered', extensions: { offered: ['portal', 'office'] } });
+    spec.given().when(submission({ channel: 'office' }), applicant).then([submitted]);
+  });
+
+  it('needs a track where the version has several, and one of them', () => {
+    const spec = specAt('2015-09-15T10:00:00+06:00');
+    spec.given().when(submission({ trackId: undefined }), applicant).thenRefused('invalid', { errors: [expect.objectContaining({ field: 'trackId', allowed: 'competition-recommended | priority-graduates | corps-a-selection' })] });
+    spec.given().when(submission({ trackId: 'corps-b' }), applicant).thenRefused('invalid', { errors: [expect.objectContaining({ field: 'trackId' })] });
+  });
+
+  it('is refused for an unknown service, and a second time for the same case', () => {
+    const spec = specAt('2015-09-15T10:00:00+06:00');
+    spec.given().when(submission({ serviceId: 'driving-licence' }), applicant).thenRefused('unknown-service', { serviceId: 'driving-licence' });
+    const first = spec.given().when(submission(), applicant).then([submitted]);
+    spec.given(first.events).when(submission(), applicant).thenRefused('step-not-allowed', { stepId: 'application-submitted' });
+  });
+
+  it('is refused in the future and from an applicant filing for another IIN', () => {
+    const spec = specAt('2015-09-15T10:00:00+06:00');
+    spec.given().when(submission({ occurredAt: new Date('2015-09-15T10:01:00+06:00') }), applicant).thenRefused('invalid', { errors: [expect.objectContaining({ field: 'occurredAt' })] });
+    spec.given().when(submission(), principal('applicant', 'public', { iin: OTHER_IIN })).thenRefused('forbidden');
+  });
+
+  it('every version offers the channel the walks use', () => {
+    for (const v of catalog.versions) expect(['office', 'portal', 'psc']).toContain(offeredChannel(v));
+  });
+});

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import type { RecordedEvent } from '../../event-log/event-log.port';
+import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
+import { loadCatalog } from '../../regulations/domain/catalog';
+import { CaseCommandService } from '../commands/case-command-service';
+import { caseStreamId } from './case-event';
+import { makeIin, principal, validData } from './case-specification';
+import { canonicalForm, eventHash, verifyChain, type HashableEvent } from './hash-chain';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const UNIT = 'astana-department';
+const IIN = makeIin('880101', 3, 123);
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A personnel-reserve case of five events written by the real command service to a real SQLite log, the
+ * last two by a second service instance that reloads the stream (so the chain continues across a reload).
+ */
+async function recordedChain(): Promise<RecordedEvent[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'reglament-chain-'));
+  dirs.push(dir);
+  const log = openSqliteEventLog({ file: join(dir, 'events.db') });
+  let now = new Date('2015-09-15T10:00:00+06:00');
+  const clock = () => now;
+  const tick = () => (now = new Date(now.getTime() + 3_600_000));
+  try {
+    const first = new CaseCommandService(log, catalog, calendar, { backDatedAfterMs: 86_400_000, clock });
+    const submitted = await first.submit(principal('applicant', 'public', { iin: IIN }), {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' },
+    });
+    if (!submitted.ok) throw new Error(JSON.stringify(submitted.refusal));
+    const caseId = submitted.accepted.caseId;
+    const take = async (service: CaseCommandService, stepId: string, role: Parameters<typeof principal>[0], type: string) => {
+      tick();
+      const outcome = await service.takeStep(principal(role, UNIT), caseId, { stepId, data: validData(type) });
+      if (!outcome.ok) throw new Error(JSON.stringify(outcome.refusal));
+    };
+    await take(first, 'documents-registered', 'registry-clerk', 'DocumentRegistered');
+    await take(first, 'assigned-to-employee', 'head', 'AssignedToEmployee');
+    const second = new CaseCommandService(log, catalog, calendar, { backDatedAfterMs: 86_400_000, clock });
+    await take(second, 'documents-reviewed', 'employee', 'DocumentsReviewed');
+    await take(second, 'order-drafted', 'employee', 'OrderDrafted');
+    return await log.readStream(caseStreamId(caseId));
+  } finally {
+    await log.close();
+  }
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+describe('the hash chain of a case stream', () => {
+  let chain: RecordedEvent[];
+  beforeAll(async () => {
+    chain = await recordedChain();
+  });
+
+  it('holds for the stream as the command service wrote it', () => {
+    expect(chain.map((e) => [e.revision, e.type])).toEqual([
+      [0, 'ApplicationSubmitted'],
+      [1, 'DocumentRegistered'],
+      [2, 'AssignedToEmployee'],
+      [3, 'DocumentsReviewed'],
+      [4, 'OrderDrafted'],
+    ]);
+    expect(chain[0]!.metadata.previousHash).toBeNull();
+    for (let i = 1; i < chain.length; i++) expect(chain[i]!.metadata.previousHash).toBe(chain[i - 1]!.metadata.hash);
+    expect(verifyChain(chain)).toEqual({ valid: true, events: 5 });
+  });
+
+  it('each hash is SHA-256 over the canonical form, which an auditor can recompute', () => {
+    const event = chain[2]!;
+    expect(event.metadata.hash).toBe(createHash('sha256').update(canonicalForm(event), 'utf8').digest('hex'));
+    // The canonical form covers stream, revision, type, data and metadata, without the hash itself.
+    expect(JSON.parse(canonicalForm(event))).toEqual({
+      streamId: event.streamId,
+      revision: 2,
+      type: 'AssignedToEmployee',
+      data: event.data,
+      metadata: Object.fromEntries(Object.entries(event.metadata).filter(([k]) => k !== 'hash')),
+    });
+  });
+
+  it('a changed data field breaks the chain at that event', () => {
+    const tampered = clone(chain);
+    (tampered[2]!.data as Record<string, unknown>).assigneeId = 'employee-2';
+    expect(verifyChain(tampered)).toMatchObject({ valid: false, firstBrokenRevision: 2, problem: expect.stringMatching(/does not match the content/) });
+  });
+
+  it('a changed metadata field breaks the chain at that event', () => {
+    for (const change of [(m: Record<string, unknown>) => ((m.actor as Record<string, unknown>).role = 'head'), (m: Record<string, unknown>) => (m.occurredAt = '2015-09-15T03:00:00.000Z'), (m: Record<string, unknown>) => (m.backDated = true)]) {
+      const tampered = clone(chain);
+      change(tampered[1]!.metadata);
+      expect(verifyChain(tampered)).toMatchObject({ valid: false, firstBrokenRevision: 1 });
+    }
+  });
+
+  it('an event rewritten together with its own hash breaks the link of the next event', () => {
+    const tampered = clone(chain);
+    (tampered[3]!.data as Record<string, unknown>).outcome = 'non-compliant';
+    (tampered[3]!.data as Record<string, unknown>).reasons = ['нет диплома'];
+    tampered[3]!.metadata.hash = eventHash(tampered[3]!);
+    expect(verifyChain(tampered)).toMatchObject({ valid: false, firstBrokenRevision: 4, problem: expect.stringMatching(/previousHash/) });
+  });
+
+  it('events out of order break the chain where the order first differs', () => {
+    const swapped = [chain[0]!, chain[2]!, chain[1]!, chain[3]!, chain[4]!];
+    expect(verifyChain(swapped)).toMatchObject({ valid: false, firstBrokenRevision: 1, problem: expect.stringMatching(/missing or out of order/) });
+    // Renumbering the swapped events to hide the swap breaks their hashes and links instead.
+    const renumbered = clone(swapped).map((e, i) => ({ ...e, revision: i }));
+    expect(verifyChain(renumbered)).toMatchObject({ valid: false, firstBrokenRevision: 1 });
+  });
+
+  it('a dropped event is named by its revision', () => {
+    expect(verifyChain([chain[0]!, chain[1]!, chain[3]!, chain[4]!])).toMatchObject({ valid: false, firstBrokenRevision: 2, problem: expect.stringMatching(/expected revision 2, found 3/) });
+    expect(verifyChain(chain.slice(1))).toMatchObject({ valid: false, firstBrokenRevision: 0 });
+    // Dropping the event and renumbering the rest breaks the link of the event that moved into its place.
+    const renumbered = clone([chain[0]!, chain[1]!, chain[3]!, chain[4]!]).map((e, i) => ({ ...e, revision: i }));
+    expect(verifyChain(renumbered)).toMatchObject({ valid: false, firstBrokenRevision: 2 });
+  });
+
+  it('a duplicated event is named where the duplicate stands', () => {
+    expect(verifyChain([chain[0]!, chain[1]!, chain[1]!, chain[2]!])).toMatchObject({ valid: false, firstBrokenRevision: 2 });
+  });
+});
+
+describe('canonical form', () => {
+  const event: HashableEvent = {
+    streamId: 'case-1',
+    revision: 3,
+    type: 'DocumentsReviewed',
+    data: { outcome: 'non-compliant', reasons: ['нет диплома', 'нет справки'] },
+    metadata: { caseId: '1', actor: { id: 'e-1', role: 'employee', unit: UNIT }, occurredAt: '2015-09-15T04:00:00.000Z', previousHash: 'ab', hash: 'ignored' },
+  };
+
+  it('does not depend on the order of keys at any depth', () => {
+    const reordered: HashableEvent = {
+      metadata: { previousHash: 'ab', occurredAt: '2015-09-15T04:00:00.000Z', actor: { unit: UNIT, role: 'employee', id: 'e-1' }, caseId: '1', hash: 'ignored' },
+      data: { reasons: ['нет диплома', 'нет справки'], outcome: 'non-compliant' },
+      type: 'DocumentsReviewed',
+      revision: 3,
+      streamId: 'case-1',
+    };
+    expect(canonicalForm(reordered)).toBe(canonicalForm(event));
+    expect(eventHash(reordered)).toBe(eventHash(event));
+  });
+
+  it('leaves the hash out and keeps the order of arrays', () => {
+    expect(canonicalForm({ ...event, metadata: { ...event.metadata, hash: 'other' } })).toBe(canonicalForm(event));
+    expect(canonicalForm(event)).not.toContain('ignored');
+    const reversed = { ...event, data: { outcome: 'non-compliant', reasons: ['нет справки', 'нет диплома'] } };
+    expect(eventHash(reversed)).not.toBe(eventHash(event));
+  });
+
+  it('is RFC 8785 JSON: sorted keys, no whitespace', () => {
+    expect(canonicalForm({ streamId: 's', revision: 0, type: 'T', data: { b: 1, a: [2, 1] }, metadata: { z: null, hash: 'h' } })).toBe(
+      '{"data":{"a":[2,1],"b":1},"metadata":{"z":null},"revision":0,"streamId":"s","type":"T"}',
+    );
+  });
+});
