@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
 import { createLogger } from '../../src/app/logging/logger';
-import { iinCheckDigit } from '../../src/modules/identity/domain/iin';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 
 export interface TestCaller {
@@ -75,11 +74,4 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ap
   };
 }
 
-/** A valid IIN from a date of birth (YYMMDD), the century/sex digit and a serial; skips serials with no check digit. */
-export function makeIin(yymmdd: string, centuryDigit: number, serial: number): string {
-  for (let s = serial; ; s++) {
-    const first11 = `${yymmdd}${centuryDigit}${String(s % 10000).padStart(4, '0')}`;
-    const check = iinCheckDigit(first11);
-    if (check !== null) return `${first11}${check}`;
-  }
-}
+export { makeIin } from '../../src/modules/cases/domain/case-specification';

@@ -1,0 +1,157 @@
+/**
+ * Compliance rollups: each SLA row counts in one slice document per dashboard grouping (service, version,
+ * step, unit, assignee, channel, month), keyed also by the filters (version, track, unit, month), so a
+ * summary reads a few thousand counters instead of every step. When a case changes, the delta between its
+ * old and new rows is applied. Open rows keep their deadlines, so "overdue" is decided at the reader's asOf. Pure.
+ */
+import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import type { LimitSpec } from '../../deadlines/domain/limit';
+import { bucketOf, DURATION_UNITS, durationOf, type DurationUnit } from './durations';
+
+export const GROUP_BY = ['service', 'version', 'step', 'unit', 'assignee', 'channel', 'month'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+/** What a rollup needs of one SLA row. */
+export interface RollupRow {
+  serviceId: string;
+  versionId: string;
+  trackId: string;
+  unit: string;
+  assignee: string | null;
+  channel: string;
+  stepId: string;
+  /** Asia/Almaty month in which the clock started, YYYY-MM. */
+  month: string;
+  kind: LimitSpec['kind'];
+  startedAt: string;
+  deadline: string | null;
+  completedAt: string | null;
+  /** met/breached once done; overdue when the case closed with the step undone past its deadline; null while open. */
+  settled: 'met' | 'breached' | 'overdue' | null;
+}
+
+export interface RollupCounters {
+  total: number;
+  met: number;
+  breached: number;
+  /** Rows not settled: open or overdue, by their deadline at the reader's asOf. */
+  open: number;
+  /** Deadlines of the open rows, ISO instant → count; rows with no deadline yet count under "none". */
+  openDeadlines: Record<string, number>;
+  durations: Record<DurationUnit, number[]>;
+}
+
+export interface RollupDocument extends RollupCounters {
+  _id: string;
+  dim: GroupBy;
+  key: string;
+  serviceId: string;
+  versionId: string;
+  trackId: string;
+  unit: string;
+  month: string;
+}
+
+export const UNASSIGNED = '(unassigned)';
+export const NO_DEADLINE = 'none';
+
+export function groupKey(dim: GroupBy, row: Pick<RollupRow, 'serviceId' | 'versionId' | 'stepId' | 'unit' | 'assignee' | 'channel' | 'month'>): string {
+  switch (dim) {
+    case 'service':
+      return row.serviceId;
+    case 'version':
+      return row.versionId;
+    case 'step':
+      return row.stepId;
+    case 'unit':
+      return row.unit;
+    case 'assignee':
+      return row.assignee ?? UNASSIGNED;
+    case 'channel':
+      return row.channel;
+    case 'month':
+      return row.month;
+  }
+}
+
+export function rollupId(dim: GroupBy, key: string, row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>): string {
+  return [dim, key, row.versionId, row.trackId, row.unit, row.month].join('|');
+}
+
+export const emptyCounters = (): RollupCounters => ({ total: 0, met: 0, breached: 0, open: 0, openDeadlines: {}, durations: Object.fromEntries(DURATION_UNITS.map((u) => [u, []])) as unknown as Record<DurationUnit, number[]> });
+
+/** One row's contribution, with sign +1 (added) or -1 (removed). */
+function contribute(counters: RollupCounters, row: RollupRow, sign: 1 | -1, calendar: WorkingCalendar): void {
+  counters.total += sign;
+  if (row.settled === null) {
+    counters.open += sign;
+    const key = row.deadline ?? NO_DEADLINE;
+    const next = (counters.openDeadlines[key] ?? 0) + sign;
+    if (next === 0) delete counters.openDeadlines[key];
+    else counters.openDeadlines[key] = next;
+  } else if (row.settled === 'met') counters.met += sign;
+  else counters.breached += sign;
+  if (row.completedAt) {
+    const { unit, value } = durationOf(row.kind, row.startedAt, row.completedAt, calendar);
+    const histogram = counters.durations[unit];
+    const bucket = bucketOf(unit, value);
+    while (histogram.length <= bucket) histogram.push(0);
+    histogram[bucket]! += sign;
+  }
+}
+
+/** The signature of a row for delta purposes: two equal rows cancel out. */
+const rowSignature = (row: RollupRow) => JSON.stringify([row.serviceId, row.versionId, row.trackId, row.unit, row.assignee, row.channel, row.stepId, row.month, row.kind, row.startedAt, row.deadline, row.completedAt, row.settled]);
+
+/** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
+export function rollupDelta(before: readonly RollupRow[], after: readonly RollupRow[], calendar: WorkingCalendar): Map<string, { doc: Omit<RollupDocument, keyof RollupCounters>; delta: RollupCounters }> {
+  const counted = (rows: readonly RollupRow[]) => {
+    const map = new Map<string, { row: RollupRow; n: number }>();
+    for (const row of rows) {
+      const sig = rowSignature(row);
+      const entry = map.get(sig);
+      if (entry) entry.n++;
+      else map.set(sig, { row, n: 1 });
+    }
+    return map;
+  };
+  const old = counted(before);
+  const now = counted(after);
+  const out = new Map<string, { doc: Omit<RollupDocument, keyof RollupCounters>; delta: RollupCounters }>();
+  const touch = (row: RollupRow, sign: 1 | -1) => {
+    for (const dim of GROUP_BY) {
+      const key = groupKey(dim, row);
+      const _id = rollupId(dim, key, row);
+      let entry = out.get(_id);
+      if (!entry) {
+        entry = { doc: { _id, dim, key, serviceId: row.serviceId, versionId: row.versionId, trackId: row.trackId, unit: row.unit, month: row.month }, delta: emptyCounters() };
+        out.set(_id, entry);
+      }
+      contribute(entry.delta, row, sign, calendar);
+    }
+  };
+  for (const [sig, { row, n }] of old) for (let i = n - (now.get(sig)?.n ?? 0); i > 0; i--) touch(row, -1);
+  for (const [sig, { row, n }] of now) for (let i = n - (old.get(sig)?.n ?? 0); i > 0; i--) touch(row, 1);
+  return out;
+}
+
+/** Adds counters into a document; null when nothing is left to count (the document can go). */
+export function applyCounters<T extends RollupCounters>(target: T, delta: RollupCounters): T | null {
+  target.total += delta.total;
+  target.met += delta.met;
+  target.breached += delta.breached;
+  target.open += delta.open;
+  for (const [deadline, n] of Object.entries(delta.openDeadlines)) {
+    const next = (target.openDeadlines[deadline] ?? 0) + n;
+    if (next === 0) delete target.openDeadlines[deadline];
+    else target.openDeadlines[deadline] = next;
+  }
+  for (const unit of DURATION_UNITS) {
+    const into = target.durations[unit];
+    delta.durations[unit].forEach((n, i) => {
+      while (into.length <= i) into.push(0);
+      into[i]! += n;
+    });
+  }
+  return target.total === 0 ? null : target;
+}
