@@ -65,7 +65,8 @@ export const STEP_DATA_SCHEMAS = {
   StudyMilestoneRecorded: z.strictObject({ milestone: text(300) }),
   DissertationDefended: z.strictObject({ topic: text(1000).optional() }),
   StudentDocumentsIssued: z.strictObject({ studentCardNumber: documentNumber.optional() }),
-  CompletionDocumentIssued: z.strictObject({ documentNumber }),
+  // resultId names which of the track's documents was issued where one step can issue several (retraining vs qualification improvement).
+  CompletionDocumentIssued: z.strictObject({ documentNumber, resultId: text(100).optional() }),
 } as const satisfies Record<EventType, z.ZodType>;
 
 export type StepData<T extends EventType> = z.infer<(typeof STEP_DATA_SCHEMAS)[T]>;

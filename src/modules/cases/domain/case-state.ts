@@ -142,6 +142,7 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   if (NEGATIVE_OUTCOME[event.type]?.(event.data)) next.negativeOutcome = true;
   if (event.type === 'AppealResolved' && event.data.decision === 'upheld') next.negativeOutcome = false;
   if (step.result) next.result = resultRef(version, step.result);
+  else if (step.terminal && typeof event.data.resultId === 'string') next.result = resultRef(version, event.data.resultId);
   if (step.terminal) close(next, step, version, m.occurredAt);
   return next;
 }

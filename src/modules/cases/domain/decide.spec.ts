@@ -549,3 +549,32 @@ describe('submission', () => {
     for (const v of catalog.versions) expect(['office', 'portal', 'psc']).toContain(offeredChannel(v));
   });
 });
+
+describe('a terminal step that can issue more than one result', () => {
+  const retraining = version('academy-retraining/order-184-2015');
+  const positive = retraining.results.filter((r) => r.kind === 'positive').map((r) => r.id);
+
+  function toLastStep() {
+    const w = walk('academy-retraining/order-184-2015', 'default');
+    w.submit();
+    for (const step of mainPath(retraining, 'default').slice(1, -1)) w.take(step.id);
+    return w;
+  }
+
+  it('records the result the data names (qualification improvement rather than retraining)', () => {
+    expect(positive.length).toBeGreaterThan(1);
+    const w = toLastStep();
+    w.take('completion-document-issued', { data: { documentNumber: 'D-1', resultId: positive[1]! } });
+    expect(w.state.result).toEqual({ id: positive[1], kind: 'positive' });
+  });
+
+  it('refuses a result the step cannot issue, naming data.resultId and the results allowed', () => {
+    const w = toLastStep();
+    w.advance();
+    const refusal = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'completion-document-issued', data: { documentNumber: 'D-1', resultId: 'test-certificate' } }, w.callerFor('signatory'))
+      .thenRefused('invalid');
+    expect(refusal.errors).toEqual([{ field: 'data.resultId', problem: expect.stringContaining('test-certificate'), allowed: positive.join(' | ') }]);
+  });
+});

@@ -172,6 +172,12 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
   const parsed = parseStepData(step.eventType as never, command.data);
   const problems = [...(Array.isArray(times) ? times : []), ...(parsed.ok ? [] : parsed.problems)];
   if (step.eventType === 'ApplicationSubmitted') return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`));
+  if (parsed.ok && typeof parsed.data.resultId === 'string') {
+    const results = version.results.filter((r) => r.tracks.includes(state.trackId) && !version.steps.some((s) => s.result === r.id && s.id !== step.id)).map((r) => r.id);
+    if (!step.terminal || step.result || !results.includes(parsed.data.resultId)) {
+      problems.push({ field: 'data.resultId', problem: `"${parsed.data.resultId}" is not a result step ${step.id} can issue on track ${state.trackId}`, allowed: step.terminal && !step.result ? results.join(' | ') : 'omit it: this step names its result' });
+    }
+  }
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
   return record(state, version, step, times, parsed.data, actor, ctx);
 }
