@@ -47,7 +47,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     throw error;
   }
   const eventLog = instrumentEventLog(rawLog, metrics);
-  const projections = await startProjections({ eventLog, readStore, logger, run: options.runProjections });
+  const projections = await startProjections({ eventLog, readStore, logger, run: options.runProjections, reference });
   return {
     config,
     logger,

@@ -5,6 +5,7 @@ import type { ProjectionStatusSource } from './health/projection-status';
 import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { ReadModels } from '../projections/read-models';
+import type { ReferenceData } from './reference-data';
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;
@@ -17,8 +18,8 @@ export interface RunningProjections extends ProjectionStatusSource {
  * Every process gets the read side (ReadModels: active builds, status, waitFor); only the worker, or the
  * API in inline mode, runs the projections themselves.
  */
-export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; run: boolean }): Promise<RunningProjections> {
-  const projections = allProjections();
+export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; run: boolean; reference: ReferenceData }): Promise<RunningProjections> {
+  const projections = allProjections(options.reference);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
   const runtime = options.run ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
   await runtime?.start();

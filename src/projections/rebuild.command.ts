@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError } from '../app/config/config';
+import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
@@ -12,12 +13,9 @@ Builds a fresh copy of a read model from the first event, beside the one readers
 to it when it has caught up. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const known = allProjections();
-  const names = argv.includes('--all') ? known.map((p) => p.name) : argv.filter((a) => !a.startsWith('-'));
-  const unknown = names.filter((n) => !known.some((p) => p.name === n));
-  if (names.length === 0 || unknown.length > 0 || argv.includes('--help')) {
-    process.stderr.write(`${unknown.length ? `unknown projection: ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}\n\n` : ''}${USAGE}\n`);
-    return argv.includes('--help') ? 0 : 2;
+  if (argv.includes('--help')) {
+    process.stderr.write(`${USAGE}\n`);
+    return 0;
   }
   let config;
   try {
@@ -28,6 +26,20 @@ export async function run(argv: string[]): Promise<number> {
       return 78;
     }
     throw error;
+  }
+  let reference;
+  try {
+    reference = loadReferenceData(config);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  }
+  const known = allProjections(reference);
+  const names = argv.includes('--all') ? known.map((p) => p.name) : argv.filter((a) => !a.startsWith('-'));
+  const unknown = names.filter((n) => !known.some((p) => p.name === n));
+  if (names.length === 0 || unknown.length > 0) {
+    process.stderr.write(`${unknown.length ? `unknown projection: ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}\n\n` : ''}${USAGE}\n`);
+    return 2;
   }
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });

@@ -5,6 +5,8 @@ import type { Infrastructure } from '../../app/infrastructure';
 import { CaseCommandService } from './commands/case-command-service';
 import { CASE_COMMAND_HANDLERS, CASE_COMMANDS } from './commands/case-commands';
 import { CaseCommandsController } from './http/case-commands.controller';
+import { CaseQueriesController } from './http/case-queries.controller';
+import { CASE_QUERIES, CaseQueries } from './queries/case-queries';
 
 export const CASE_REFERENCE = Symbol('CASE_REFERENCE');
 
@@ -14,11 +16,12 @@ export class CasesModule {
     const commands = new CaseCommandService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, {
       backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000,
     });
+    const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs);
     return {
       module: CasesModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [CaseCommandsController],
-      providers: [{ provide: CASE_COMMANDS, useValue: commands }, { provide: CASE_REFERENCE, useValue: infra.reference }, ...CASE_COMMAND_HANDLERS],
+      controllers: [CaseCommandsController, CaseQueriesController],
+      providers: [{ provide: CASE_COMMANDS, useValue: commands }, { provide: CASE_QUERIES, useValue: queries }, { provide: CASE_REFERENCE, useValue: infra.reference }, ...CASE_COMMAND_HANDLERS],
       exports: [CASE_COMMANDS],
     };
   }

@@ -1,0 +1,199 @@
+/**
+ * The `cases` projection: one document per case (its CaseState, folded with the domain's `evolve`, plus
+ * fields to query by) and one `sla` document per case, step and limit. Only what does not depend on "now"
+ * is stored: deadlines, completion, met/breached; whether an open row is open or overdue is decided when
+ * it is read, against the reader's asOf. Deterministic: a rebuild writes the same documents.
+ */
+import type { RecordedEvent } from '../../event-log/event-log.port';
+import type { ReadDocument } from '../../read-store/read-store.port';
+import type { Projection, ProjectionContext } from '../../../projections/projection';
+import { EVENT_TYPE_NAMES } from '../../../events/event-types';
+import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
+import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
+import { toCaseEvent } from '../commands/case-repository';
+import { CASE_STREAM_PREFIX } from '../domain/case-event';
+import { caseSla, type SlaStatus } from '../domain/case-sla';
+import { evolve, type CaseState } from '../domain/case-state';
+
+export const CASES_PROJECTION = 'cases';
+export const CASES = 'cases';
+export const SLA = 'sla';
+
+/**
+ * The status a row keeps whatever "now" is: met or breached once its step is done; overdue when the case
+ * closed with the step undone (caseSla keeps such a row only when its deadline had passed by the close);
+ * null while the case is open and the step undone: open or overdue is then decided against asOf when read.
+ */
+export type SettledStatus = Exclude<SlaStatus, 'open'> | null;
+
+/**
+ * One SLA row as the case document keeps it, for the case view: the facts only (the clause and the
+ * limit's parameters are the regulation's, looked up by step and limit id when shown).
+ */
+export interface CaseSlaRow {
+  stepId: string;
+  limitId: string;
+  kind: LimitSpec['kind'];
+  startedAt: string;
+  deadline: string | null;
+  opensAt?: string;
+  completedAt: string | null;
+  settled: SettledStatus;
+  alternative: { kind: LimitSpec['kind']; deadline: string | null; settled: SettledStatus } | null;
+}
+
+export interface CaseDocument extends ReadDocument, CaseState {
+  applicantIin: string;
+  /** Log position of the last event folded in. */
+  lastPosition: number;
+  /** Every SLA row whose clock has started at some instant (its `startedAt`; a reader filters by asOf). */
+  sla: CaseSlaRow[];
+  /** Set when the SLA could not be computed (e.g. a cohort date outside the calendar's years). */
+  slaProblem: string | null;
+}
+
+/** A row with the regulation's clause and parameters beside the facts. */
+export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
+  clause: ClauseRef;
+  spec: LimitSpec;
+  alternative: { kind: LimitSpec['kind']; spec: LimitSpec; clause: ClauseRef; deadline: string | null; settled: SettledStatus } | null;
+}
+
+/** The full row, as the `sla` collection stores it (without the grouping fields). */
+export type StoredSlaRow = FullSlaRow;
+
+/** One row per case, step and limit, with what dashboards group by. */
+export interface SlaDocument extends ReadDocument, FullSlaRow {
+  caseId: string;
+  serviceId: string;
+  versionId: string;
+  trackId: string;
+  unit: string;
+  assignee: string | null;
+  channel: string;
+  caseStatus: CaseState['status'];
+  /** Asia/Almaty month of startedAt, YYYY-MM. */
+  month: string;
+}
+
+/** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */
+const END_OF_TIME = new Date(8.64e15);
+
+const CASE_STATE_KEYS: readonly (keyof CaseState)[] = [
+  'caseId', 'serviceId', 'versionId', 'trackId', 'channel', 'requestedChannel', 'unit', 'applicant', 'receiptNumber', 'submittedAt', 'status', 'result',
+  'closedAt', 'revision', 'lastOccurredAt', 'lastHash', 'acts', 'completed', 'signatures', 'assignee', 'cohortDates', 'programmeEndsOn', 'negativeOutcome',
+];
+
+/** The CaseState inside a case document (the document adds query fields around it). */
+export function stateOf(doc: CaseDocument): CaseState {
+  const state = {} as Record<string, unknown>;
+  for (const key of CASE_STATE_KEYS) state[key] = doc[key];
+  return state as unknown as CaseState;
+}
+
+export const slaDocumentId = (caseId: string, stepId: string, limitId: string): string => `${caseId}/${stepId}/${limitId}`;
+
+/** A row's status at `asOf`: the settled one, else open or overdue by the deadline. */
+export function statusAt(settled: SettledStatus, deadline: string | null, asOf: Date): SlaStatus {
+  if (settled) return settled;
+  return deadline !== null && asOf.getTime() >= Date.parse(deadline) ? 'overdue' : 'open';
+}
+
+function settledOf(status: SlaStatus, completedAt: string | null, caseOpen: boolean): SettledStatus {
+  if (completedAt !== null) return status as SettledStatus;
+  return caseOpen ? null : 'overdue';
+}
+
+/** Every SLA row of the case whose clock has started at any instant, with what does not depend on "now". */
+export function storedSlaRows(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar): FullSlaRow[] {
+  const open = state.status === 'open';
+  return caseSla(state, version, calendar, END_OF_TIME).map((row) => ({
+    stepId: row.stepId,
+    limitId: row.limitId,
+    kind: row.kind,
+    clause: row.clause,
+    spec: row.spec,
+    startedAt: row.startedAt,
+    deadline: row.deadline,
+    ...(row.opensAt ? { opensAt: row.opensAt } : {}),
+    completedAt: row.completedAt,
+    settled: settledOf(row.status, row.completedAt, open),
+    alternative: row.alternative
+      ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, deadline: row.alternative.deadline, settled: settledOf(row.alternative.status, row.completedAt, open) }
+      : null,
+  }));
+}
+
+function compact(row: FullSlaRow): CaseSlaRow {
+  const { clause: _clause, spec: _spec, alternative, ...facts } = row;
+  return { ...facts, alternative: alternative ? { kind: alternative.kind, deadline: alternative.deadline, settled: alternative.settled } : null };
+}
+
+export interface CasesProjectionReference {
+  catalog: Catalog;
+  calendar: WorkingCalendar;
+}
+
+export function casesProjection(reference: CasesProjectionReference): Projection {
+  const { catalog, calendar } = reference;
+  const versionOf = (versionId: string): RegulationVersion => {
+    const version = catalog.byId.get(versionId);
+    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
+    return version;
+  };
+  const monthOf = (instant: string): string => calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
+
+  return {
+    name: CASES_PROJECTION,
+    version: 1,
+    eventTypes: EVENT_TYPE_NAMES,
+    collections: [CASES, SLA],
+    async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
+      // Case events live in case streams; the same types elsewhere are not case acts.
+      if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
+      const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
+      const event = toCaseEvent(recorded);
+      const existing = await ctx.get<CaseDocument>(CASES, caseId);
+      if (existing && event.revision <= existing.revision) return;
+      if (!existing && event.revision !== 0) throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
+      if (existing && event.revision !== existing.revision + 1) throw new Error(`case ${caseId} is at revision ${existing.revision}; event revision ${event.revision} skips one`);
+      const version = versionOf(existing ? existing.versionId : String(event.data.versionId));
+      const state = evolve(existing ? stateOf(existing) : null, event, version);
+
+      let sla: FullSlaRow[] = [];
+      let slaProblem: string | null = null;
+      try {
+        sla = storedSlaRows(state, version, calendar);
+      } catch (error) {
+        // A date the calendar does not cover (a cohort date years ahead) must not stop every case's model.
+        if (!(error instanceof RangeError)) throw error;
+        slaProblem = error.message;
+      }
+
+      ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: state.applicant.iin, lastPosition: recorded.position, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
+      const ids = new Set<string>();
+      for (const row of sla) {
+        const _id = slaDocumentId(caseId, row.stepId, row.limitId);
+        ids.add(_id);
+        ctx.upsert(SLA, {
+          _id,
+          caseId,
+          ...row,
+          serviceId: state.serviceId,
+          versionId: state.versionId,
+          trackId: state.trackId,
+          unit: state.unit,
+          assignee: state.assignee,
+          channel: state.channel,
+          caseStatus: state.status,
+          month: monthOf(row.startedAt),
+        } satisfies SlaDocument);
+      }
+      for (const row of existing?.sla ?? []) {
+        const _id = slaDocumentId(caseId, row.stepId, row.limitId);
+        if (!ids.has(_id)) ctx.delete(SLA, _id);
+      }
+    },
+  };
+}

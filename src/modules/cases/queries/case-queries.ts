@@ -1,0 +1,131 @@
+/**
+ * The read side of cases: the case view, the list and the SLA rows from the `cases` projection.
+ * Read-your-writes: a caller passes the position its command returned and the read waits (bounded) for
+ * the projection to reach it. Every answer names the position its model reflected when it was read.
+ */
+import { ProblemError } from '../../../app/problem/problem';
+import type { ReferenceData } from '../../../app/reference-data';
+import type { ReadCollection, Filter } from '../../read-store/read-store.port';
+import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from '../../../projections/read-models';
+import type { Principal } from '../../identity/domain/principal';
+import type { RegulationVersion } from '../../regulations/domain/catalog';
+import type { TimeZone } from '../../calendar/domain/time-zone';
+import { forbidden } from '../../identity/http/identity.decorators';
+import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases.projection';
+import { encodeCursor, type CaseListParams, type CaseReadParams, type CaseSlaParams } from './case-query-params';
+import { caseView, isApplicantOnly, LIST_FIELDS, listRow, mayRead, slaView, type ListedCase } from './case-views';
+
+export const CASE_QUERIES = Symbol('CASE_QUERIES');
+
+/** Seconds a client should wait before retrying a read the model could not serve yet. */
+const RETRY_AFTER_SECONDS = 1;
+
+export interface Positioned<T> {
+  body: T;
+  position: number;
+}
+
+export class CaseQueries {
+  /** What the list's parameters are checked against. */
+  readonly serviceIds: readonly string[];
+  readonly timeZone: TimeZone;
+
+  constructor(
+    private readonly readModels: ReadModels,
+    private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
+    private readonly readWaitMs: number,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.serviceIds = [...reference.catalog.byService.keys()];
+    this.timeZone = reference.calendar.timeZone;
+  }
+
+  async getCase(principal: Principal, caseId: string, params: CaseReadParams) {
+    const { doc, version, position } = await this.readOne(principal, caseId, params.after);
+    return { body: caseView(doc, version, principal, this.clock(), position), position };
+  }
+
+  async caseSla(principal: Principal, caseId: string, params: CaseSlaParams) {
+    const { doc, version, position } = await this.readOne(principal, caseId, params.after);
+    const asOf = params.asOf ?? this.clock();
+    if (asOf.getTime() < Date.parse(doc.submittedAt)) {
+      throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOf.toISOString()} is before the case was submitted (${doc.submittedAt})`, allowed: `an instant at or after ${doc.submittedAt}` }]);
+    }
+    try {
+      return { body: slaView(doc, version, this.reference.calendar, asOf, position), position };
+    } catch (error) {
+      if (error instanceof RangeError) throw new ProblemError(422, 'sla-not-computable', 'The SLA cannot be computed', error.message);
+      throw error;
+    }
+  }
+
+  async listCases(principal: Principal, params: CaseListParams) {
+    const position = await this.readPosition(params.after);
+    const cases = await this.casesCollection();
+    const and: Filter[] = [];
+    if (params.serviceId !== undefined) and.push({ serviceId: params.serviceId });
+    if (params.status !== undefined) and.push({ status: params.status });
+    if (params.unit !== undefined) and.push({ unit: params.unit });
+    if (params.assignee !== undefined) and.push({ assignee: params.assignee });
+    if (params.applicantIin !== undefined) and.push({ applicantIin: params.applicantIin });
+    // Applicants see their own cases, whatever else they filter by.
+    if (isApplicantOnly(principal)) and.push({ applicantIin: principal.iin ?? { $in: [] } });
+    if (params.submittedFrom) and.push({ submittedAt: { $gte: params.submittedFrom.toISOString() } });
+    if (params.submittedTo) and.push({ submittedAt: { $lte: params.submittedTo.toISOString() } });
+    if (params.cursor) {
+      const { submittedAt, caseId } = params.cursor;
+      and.push({ $or: [{ submittedAt: { $lt: submittedAt } }, { submittedAt, _id: { $lt: caseId } }] });
+    }
+    const projection = Object.fromEntries(LIST_FIELDS.map((f) => [f, 1 as const]));
+    const docs = (await cases.find(and.length ? { $and: and } : {}, { sort: { submittedAt: -1, _id: -1 }, limit: params.limit + 1, projection })) as unknown as ListedCase[];
+    const page = docs.slice(0, params.limit);
+    const last = page[page.length - 1];
+    const nextCursor = docs.length > params.limit && last ? encodeCursor({ submittedAt: last.submittedAt, caseId: last._id }) : null;
+    return { body: { cases: page.map((doc) => listRow(doc, principal)), limit: params.limit, nextCursor, position }, position };
+  }
+
+  private async readOne(principal: Principal, caseId: string, after: number | undefined): Promise<{ doc: CaseDocument; version: RegulationVersion; position: number }> {
+    // The position first: the document read after it reflects at least that position.
+    const position = await this.readPosition(after);
+    const doc = await (await this.casesCollection()).get(caseId);
+    if (!doc) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}${after === undefined ? '' : ` as of log position ${position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
+    if (!mayRead(principal, doc)) throw forbidden('an applicant reads only the cases filed with their own IIN', { callerRoles: principal.roles });
+    const version = this.reference.catalog.byId.get(doc.versionId);
+    if (!version) throw new Error(`case ${caseId} names regulation version ${doc.versionId}, which the catalog does not hold`);
+    return { doc, version, position };
+  }
+
+  /** Waits for `after` when given; then the position the active build reflects. */
+  private async readPosition(after: number | undefined): Promise<number> {
+    if (after !== undefined) {
+      try {
+        await this.readModels.waitFor(CASES_PROJECTION, after, this.readWaitMs);
+      } catch (error) {
+        if (error instanceof ReadModelTimeoutError) {
+          throw new ProblemError(
+            503,
+            'read-model-behind',
+            'The read model has not caught up yet',
+            `the ${CASES_PROJECTION} read model reached log position ${error.reached}, not ${after}, within ${this.readWaitMs} ms; retry later`,
+            undefined,
+            { projection: CASES_PROJECTION, requestedPosition: after, reachedPosition: error.reached },
+            { 'retry-after': String(RETRY_AFTER_SECONDS) },
+          );
+        }
+        throw error;
+      }
+    }
+    return this.readModels.position(CASES_PROJECTION);
+  }
+
+  private async casesCollection(): Promise<ReadCollection<CaseDocument>> {
+    try {
+      return await this.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
+    } catch (error) {
+      if (error instanceof ReadModelNotReadyError) {
+        throw new ProblemError(503, 'read-model-not-ready', 'The read model is being built', error.message, undefined, { projection: CASES_PROJECTION }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      }
+      throw error;
+    }
+  }
+}

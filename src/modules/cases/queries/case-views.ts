@@ -1,0 +1,176 @@
+/**
+ * The JSON views of the case read model: the case, a list row, the SLA rows. Built from one stored
+ * document and the regulation version, with cheap derived fields only (no collection scans). Pure.
+ */
+import { EVENT_TYPES, isEventType } from '../../../events/event-types';
+import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import { maskIin } from '../../identity/domain/iin';
+import type { Principal } from '../../identity/domain/principal';
+import type { RegulationVersion } from '../../regulations/domain/catalog';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import type { Limit } from '../../deadlines/domain/limit';
+import { stepsCallerMayTake, openSteps } from '../domain/case-rules';
+import { caseSla } from '../domain/case-sla';
+import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
+
+/** A caller who holds no role but `applicant`: sees only cases filed with their own IIN. */
+export function isApplicantOnly(principal: Principal): boolean {
+  return principal.roles.every((r) => r === 'applicant');
+}
+
+/** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
+export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicantIin' | 'unit'>): boolean {
+  if (principal.iin !== undefined && principal.iin === doc.applicantIin) return true;
+  if (principal.roles.some((r) => r === 'auditor' || r === 'admin')) return true;
+  return principal.unit === doc.unit && principal.roles.some((r) => r !== 'applicant');
+}
+
+export function mayRead(principal: Principal, doc: Pick<CaseDocument, 'applicantIin'>): boolean {
+  return !isApplicantOnly(principal) || principal.iin === doc.applicantIin;
+}
+
+function applicantView(principal: Principal, doc: CaseDocument) {
+  const full = seesFullIin(principal, doc);
+  return { iin: full ? doc.applicant.iin : maskIin(doc.applicant.iin), iinMasked: !full, fullName: doc.applicant.fullName };
+}
+
+/** Lookups of one version, built once per version: the case view runs on every read. */
+interface VersionIndex {
+  steps: Map<string, RegulationStep>;
+  roleLabels: Map<string, RegulationVersion['roles'][number]['label']>;
+  tracks: Map<string, RegulationVersion['tracks'][number]>;
+  channels: Map<string, RegulationVersion['channels'][number]>;
+  results: Map<string, RegulationVersion['results'][number]>;
+  /** By `${stepId}/${limitId}`. */
+  limits: Map<string, Limit>;
+}
+const indexes = new WeakMap<RegulationVersion, VersionIndex>();
+function indexOf(version: RegulationVersion): VersionIndex {
+  let index = indexes.get(version);
+  if (!index) {
+    index = {
+      steps: new Map(version.steps.map((s) => [s.id, s])),
+      roleLabels: new Map(version.roles.map((r) => [r.id, r.label])),
+      tracks: new Map(version.tracks.map((t) => [t.id, t])),
+      channels: new Map(version.channels.map((c) => [c.id, c])),
+      results: new Map(version.results.map((r) => [r.id, r])),
+      limits: new Map(version.steps.flatMap((s) => s.limits.map((l) => [`${s.id}/${l.id}`, l] as const))),
+    };
+    indexes.set(version, index);
+  }
+  return index;
+}
+
+const eventLabel = (type: string) => (isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : null);
+
+/** GET /api/cases/:caseId */
+export function caseView(doc: CaseDocument, version: RegulationVersion, principal: Principal, now: Date, position: number) {
+  const index = indexOf(version);
+  const state = stateOf(doc);
+  const open = openSteps(state, version);
+  const track = index.tracks.get(doc.trackId);
+  const channel = index.channels.get(doc.channel);
+  return {
+    caseId: doc.caseId,
+    receiptNumber: doc.receiptNumber,
+    service: { id: doc.serviceId, title: version.title },
+    version: { id: doc.versionId, act: { id: version.act.id, number: version.act.number, date: version.act.date } },
+    track: { id: doc.trackId, label: track?.label ?? null },
+    channel: { id: doc.channel, requested: doc.requestedChannel, label: channel?.label ?? null },
+    unit: doc.unit,
+    status: doc.status,
+    result: doc.result ? { ...doc.result, label: index.results.get(doc.result.id)?.label ?? null } : null,
+    submittedAt: doc.submittedAt,
+    closedAt: doc.closedAt,
+    applicant: applicantView(principal, doc),
+    assignee: doc.assignee,
+    revision: doc.revision,
+    acts: doc.acts.map((act) => ({
+      revision: act.revision,
+      stepId: act.stepId,
+      stepLabel: index.steps.get(act.stepId)?.label ?? null,
+      eventType: act.eventType,
+      eventLabel: eventLabel(act.eventType),
+      actor: act.actor,
+      occurredAt: act.occurredAt,
+      recordedAt: act.recordedAt,
+      backDated: act.backDated,
+    })),
+    openSteps: open.map((step) => ({
+      stepId: step.id,
+      label: step.label,
+      eventType: step.eventType,
+      eventLabel: eventLabel(step.eventType),
+      roles: step.roles.map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
+      requiresAll: step.requiresAll,
+      signedBy: (doc.signatures[step.id] ?? []).map((s) => s.role),
+      optional: step.optional,
+      deadlines: doc.sla
+        .filter((row) => row.stepId === step.id && Date.parse(row.startedAt) <= now.getTime())
+        .map((row) => ({
+          limitId: row.limitId,
+          kind: row.kind,
+          clause: index.limits.get(`${row.stepId}/${row.limitId}`)?.clause ?? null,
+          startedAt: row.startedAt,
+          deadline: row.deadline,
+          status: statusAt(row.settled, row.deadline, now),
+          ...(row.alternative ? { alternative: { kind: row.alternative.kind, clause: index.limits.get(`${row.stepId}/${row.limitId}`)?.alternative?.clause ?? null, deadline: row.alternative.deadline, status: statusAt(row.alternative.settled, row.alternative.deadline, now) } } : {}),
+        })),
+    })),
+    callerMayTake: stepsCallerMayTake(state, version, principal),
+    ...(doc.slaProblem ? { slaProblem: doc.slaProblem } : {}),
+    lastPosition: doc.lastPosition,
+    position,
+  };
+}
+
+/** The fields a list row needs; the list reads only these from the store. */
+export const LIST_FIELDS = [
+  'caseId', 'receiptNumber', 'serviceId', 'versionId', 'trackId', 'channel', 'unit', 'status', 'result', 'applicant', 'applicantIin', 'assignee', 'submittedAt', 'closedAt', 'revision', 'lastPosition',
+] as const;
+export type ListedCase = Pick<CaseDocument, '_id' | (typeof LIST_FIELDS)[number]>;
+
+/** One row of GET /api/cases */
+export function listRow(doc: ListedCase, principal: Principal) {
+  return {
+    caseId: doc.caseId,
+    receiptNumber: doc.receiptNumber,
+    serviceId: doc.serviceId,
+    versionId: doc.versionId,
+    trackId: doc.trackId,
+    channel: doc.channel,
+    unit: doc.unit,
+    status: doc.status,
+    result: doc.result,
+    applicant: applicantView(principal, doc as CaseDocument),
+    assignee: doc.assignee,
+    submittedAt: doc.submittedAt,
+    closedAt: doc.closedAt,
+    revision: doc.revision,
+    lastPosition: doc.lastPosition,
+  };
+}
+
+/**
+ * GET /api/cases/:caseId/sla: the rows as the case stood at asOf. Computed by the domain from the stored
+ * state, so an asOf in the past counts only the acts that had occurred by then.
+ */
+export function slaView(doc: CaseDocument, version: RegulationVersion, calendar: WorkingCalendar, asOf: Date, position: number) {
+  const index = indexOf(version);
+  const rows = caseSla(stateOf(doc), version, calendar, asOf).map((row) => ({
+    stepId: row.stepId,
+    stepLabel: index.steps.get(row.stepId)?.label ?? null,
+    limitId: row.limitId,
+    clause: row.clause,
+    kind: row.kind,
+    spec: row.spec,
+    anchor: row.anchor,
+    startedAt: row.startedAt,
+    deadline: row.deadline,
+    ...(row.opensAt ? { opensAt: row.opensAt } : {}),
+    completedAt: row.completedAt,
+    status: row.status,
+    alternative: row.alternative ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, deadline: row.alternative.deadline, status: row.alternative.status } : null,
+  }));
+  return { caseId: doc.caseId, asOf: asOf.toISOString(), caseStatus: doc.status, rows, position };
+}
