@@ -83,19 +83,19 @@ export class CaseCommandService {
     const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : randomUUID();
     const receiptNumber = receiptNumberOf(caseId, this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date);
     return this.execute('create', principal, caseId, undefined, meta, (loaded, now) =>
-      decide(loaded?.state ?? null, { kind: 'submit', caseId, receiptNumber, ...input }, { catalog: this.catalog, zone: this.calendar.timeZone, now, principal }),
+      decide(loaded?.state ?? null, { kind: 'submit', caseId, receiptNumber, ...input }, this.context(now, principal)),
     );
   }
 
   async takeStep(principal: Principal, caseId: string, command: Omit<TakeStep, 'kind'>, expectedRevision?: number, meta: CommandMeta = {}): Promise<CommandOutcome> {
     return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
-      decide(loaded!.state, { kind: 'take-step', ...command }, { catalog: this.catalog, zone: this.calendar.timeZone, now, principal }),
+      decide(loaded!.state, { kind: 'take-step', ...command }, this.context(now, principal)),
     );
   }
 
   async cancel(principal: Principal, caseId: string, command: Omit<CancelApplication, 'kind'>, expectedRevision?: number, meta: CommandMeta = {}): Promise<CommandOutcome> {
     return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
-      decide(loaded!.state, { kind: 'cancel', ...command }, { catalog: this.catalog, zone: this.calendar.timeZone, now, principal }),
+      decide(loaded!.state, { kind: 'cancel', ...command }, this.context(now, principal)),
     );
   }
 
@@ -108,7 +108,10 @@ export class CaseCommandService {
     decideOn: (loaded: LoadedCase | null, now: Date) => ReturnType<typeof decide>,
   ): Promise<CommandOutcome> {
     for (let attempt = 0; ; attempt++) {
-      const loaded = await this.repository.load(caseId);
+      // A filing without an Idempotency-Key has a fresh random id: there is no stream to read (the append's
+      // 'no_stream' still guards it, and a retry after a conflict reads).
+      const fresh = mode === 'create' && !meta.idempotency && attempt === 0;
+      const loaded = fresh ? null : await this.repository.load(caseId);
       const previous = meta.idempotency && loaded ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key)) : undefined;
       if (previous && meta.idempotency) {
         if (previous.fingerprint !== meta.idempotency.fingerprint) return reused(meta.idempotency.key);
@@ -154,6 +157,10 @@ export class CaseCommandService {
         throw error;
       }
     }
+  }
+
+  private context(now: Date, principal: Principal) {
+    return { catalog: this.catalog, zone: this.calendar.timeZone, covers: (date: string) => this.calendar.covers(date), now, principal };
   }
 
   private answer(loaded: LoadedCase, stepId: string, eventType: string, revision: number, position: number): Omit<CommandAccepted, 'replayed'> {

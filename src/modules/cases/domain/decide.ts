@@ -50,6 +50,8 @@ export type CaseCommand = SubmitApplication | TakeStep | CancelApplication;
 export interface DecideContext {
   catalog: Catalog;
   zone: TimeZone;
+  /** Which dates the working-day calendar covers: a cohort date outside it could start no clock. */
+  covers?: (date: string) => boolean;
   now: Date;
   principal: Principal;
 }
@@ -124,6 +126,7 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
   for (const [id, date] of Object.entries(command.cohortDates ?? {})) {
     if (!cohortIds.includes(id)) cohortProblems.push({ field: `cohortDates.${id}`, problem: `is not a cohort date of ${version.versionId}`, allowed: cohortIds.join(' | ') || 'none' });
     else if (localDateProblem(date)) cohortProblems.push({ field: `cohortDates.${id}`, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
+    else if (ctx.covers && !ctx.covers(date)) cohortProblems.push({ field: `cohortDates.${id}`, problem: `${date} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' });
   }
   if (cohortProblems.length) return refuse({ kind: 'invalid', errors: cohortProblems });
 

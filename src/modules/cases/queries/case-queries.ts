@@ -6,7 +6,8 @@
 import { ProblemError } from '../../../app/problem/problem';
 import type { ReferenceData } from '../../../app/reference-data';
 import type { ReadCollection, Filter } from '../../read-store/read-store.port';
-import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from '../../../projections/read-models';
+import type { ReadModels } from '../../../projections/read-models';
+import { ModelAccess } from '../../../shared/http/read-model-access';
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import type { TimeZone } from '../../calendar/domain/time-zone';
@@ -17,9 +18,6 @@ import { caseView, isApplicantOnly, LIST_FIELDS, listRow, mayRead, slaView, type
 
 export const CASE_QUERIES = Symbol('CASE_QUERIES');
 
-/** Seconds a client should wait before retrying a read the model could not serve yet. */
-const RETRY_AFTER_SECONDS = 1;
-
 export interface Positioned<T> {
   body: T;
   position: number;
@@ -29,13 +27,15 @@ export class CaseQueries {
   /** What the list's parameters are checked against. */
   readonly serviceIds: readonly string[];
   readonly timeZone: TimeZone;
+  private readonly model: ModelAccess;
 
   constructor(
-    private readonly readModels: ReadModels,
+    readModels: ReadModels,
     private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
-    private readonly readWaitMs: number,
+    readWaitMs: number,
     private readonly clock: () => Date = () => new Date(),
   ) {
+    this.model = new ModelAccess(readModels, CASES_PROJECTION, readWaitMs);
     this.serviceIds = [...reference.catalog.byService.keys()];
     this.timeZone = reference.calendar.timeZone;
   }
@@ -95,37 +95,11 @@ export class CaseQueries {
     return { doc, version, position };
   }
 
-  /** Waits for `after` when given; then the position the active build reflects. */
-  private async readPosition(after: number | undefined): Promise<number> {
-    if (after !== undefined) {
-      try {
-        await this.readModels.waitFor(CASES_PROJECTION, after, this.readWaitMs);
-      } catch (error) {
-        if (error instanceof ReadModelTimeoutError) {
-          throw new ProblemError(
-            503,
-            'read-model-behind',
-            'The read model has not caught up yet',
-            `the ${CASES_PROJECTION} read model reached log position ${error.reached}, not ${after}, within ${this.readWaitMs} ms; retry later`,
-            undefined,
-            { projection: CASES_PROJECTION, requestedPosition: after, reachedPosition: error.reached },
-            { 'retry-after': String(RETRY_AFTER_SECONDS) },
-          );
-        }
-        throw error;
-      }
-    }
-    return this.readModels.position(CASES_PROJECTION);
+  private readPosition(after: number | undefined): Promise<number> {
+    return this.model.position(after);
   }
 
-  private async casesCollection(): Promise<ReadCollection<CaseDocument>> {
-    try {
-      return await this.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
-    } catch (error) {
-      if (error instanceof ReadModelNotReadyError) {
-        throw new ProblemError(503, 'read-model-not-ready', 'The read model is being built', error.message, undefined, { projection: CASES_PROJECTION }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
-      }
-      throw error;
-    }
+  private casesCollection(): Promise<ReadCollection<CaseDocument>> {
+    return this.model.collection<CaseDocument>(CASES);
   }
 }

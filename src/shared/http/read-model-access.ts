@@ -1,0 +1,70 @@
+/**
+ * Reading a projection's model at the HTTP edge: read-your-writes (wait, bounded, for the position a
+ * command returned, else 503 with Retry-After), 503 while a first build runs, and the staleness stamp
+ * every read answer carries (the log position its model reflects and when that event was recorded).
+ */
+import { ProblemError } from '../../app/problem/problem';
+import type { EventLog } from '../../modules/event-log/event-log.port';
+import type { ReadCollection, ReadDocument } from '../../modules/read-store/read-store.port';
+import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from '../../projections/read-models';
+
+/** Seconds a client should wait before retrying a read the model could not serve yet. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export interface Staleness {
+  /** The last log position the model reflects. */
+  position: number;
+  /** When the event at that position was recorded; null for an empty model. */
+  at: string | null;
+}
+
+export class ModelAccess {
+  constructor(
+    private readonly readModels: ReadModels,
+    private readonly projection: string,
+    private readonly waitMs: number,
+    private readonly log?: EventLog,
+  ) {}
+
+  /** Waits for `after` when given; then the position the active build reflects. */
+  async position(after?: number): Promise<number> {
+    if (after !== undefined) {
+      try {
+        await this.readModels.waitFor(this.projection, after, this.waitMs);
+      } catch (error) {
+        if (error instanceof ReadModelTimeoutError) {
+          throw new ProblemError(
+            503,
+            'read-model-behind',
+            'The read model has not caught up yet',
+            `the ${this.projection} read model reached log position ${error.reached}, not ${after}, within ${this.waitMs} ms; retry later`,
+            undefined,
+            { projection: this.projection, requestedPosition: after, reachedPosition: error.reached },
+            { 'retry-after': String(RETRY_AFTER_SECONDS) },
+          );
+        }
+        throw error;
+      }
+    }
+    return this.readModels.position(this.projection);
+  }
+
+  /** The position and the recording time of its event. */
+  async staleness(after?: number): Promise<Staleness> {
+    const position = await this.position(after);
+    if (position === 0 || !this.log) return { position, at: null };
+    const [event] = await this.log.readAll({ after: position - 1, maxCount: 1 });
+    return { position, at: event && event.position === position ? event.recordedAt.toISOString() : null };
+  }
+
+  async collection<T extends ReadDocument = ReadDocument>(name: string): Promise<ReadCollection<T>> {
+    try {
+      return await this.readModels.collection<T>(this.projection, name);
+    } catch (error) {
+      if (error instanceof ReadModelNotReadyError) {
+        throw new ProblemError(503, 'read-model-not-ready', 'The read model is being built', error.message, undefined, { projection: this.projection }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+      }
+      throw error;
+    }
+  }
+}
