@@ -57,6 +57,22 @@ export class ModelAccess {
     return { position, at: event && event.position === position ? event.recordedAt.toISOString() : null };
   }
 
+  async headPosition(): Promise<number> {
+    return this.log ? this.log.headPosition() : 0;
+  }
+
+  /** The position of the newest event in streams with this prefix after `after`; 0 when there is none. */
+  async latestPosition(streamPrefix: string, after: number): Promise<number> {
+    if (!this.log) return 0;
+    let latest = after;
+    let found = 0;
+    for (;;) {
+      const page = await this.log.readAll({ after: latest, maxCount: 1000, filter: { streamPrefixes: [streamPrefix] } });
+      if (page.length === 0) return found;
+      latest = found = page[page.length - 1]!.position;
+    }
+  }
+
   async collection<T extends ReadDocument = ReadDocument>(name: string): Promise<ReadCollection<T>> {
     try {
       return await this.readModels.collection<T>(this.projection, name);

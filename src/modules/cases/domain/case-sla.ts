@@ -56,8 +56,13 @@ function doneBy(state: CaseState, stepId: string, asOf: Date): boolean {
   return done !== undefined && new Date(done.occurredAt).getTime() <= asOf.getTime();
 }
 
-export function statusOf(deadline: Date | null, completedAt: Date | null, asOf: Date): SlaStatus {
+/**
+ * A row's status at asOf. A step left undone when its case closed is no longer open: breached when its
+ * deadline had passed at the close, met (nothing missed) when it had not.
+ */
+export function statusOf(deadline: Date | null, completedAt: Date | null, asOf: Date, closedAt: Date | null = null): SlaStatus {
   if (completedAt) return deadline && completedAt.getTime() >= deadline.getTime() ? 'breached' : 'met';
+  if (closedAt) return deadline && deadline.getTime() <= closedAt.getTime() ? 'breached' : 'met';
   return deadline && asOf.getTime() >= deadline.getTime() ? 'overdue' : 'open';
 }
 
@@ -88,7 +93,7 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
       const result = computeDeadline(limit, anchor, calendar, options);
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
       if (!completedAt && closedAt && !(result.deadline && result.deadline.getTime() <= closedAt.getTime())) continue;
-      const status = statusOf(result.deadline, completedAt, asOf);
+      const status = statusOf(result.deadline, completedAt, asOf, closedAt);
       const alternative = limit.alternative ? computeDeadline({ ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause }, anchor, calendar, options) : null;
       rows.push({
         stepId: step.id,
@@ -104,7 +109,7 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
         status,
         alternative:
           limit.alternative && alternative
-            ? { spec: limit.alternative.spec, clause: limit.alternative.clause, deadline: alternative.deadline?.toISOString() ?? null, status: statusOf(alternative.deadline, completedAt, asOf) }
+            ? { spec: limit.alternative.spec, clause: limit.alternative.clause, deadline: alternative.deadline?.toISOString() ?? null, status: statusOf(alternative.deadline, completedAt, asOf, closedAt) }
             : null,
         result,
         alternativeResult: alternative,

@@ -21,11 +21,11 @@ export const CASES = 'cases';
 export const SLA = 'sla';
 
 /**
- * The status a row keeps whatever "now" is: met or breached once its step is done; overdue when the case
- * closed with the step undone (caseSla keeps such a row only when its deadline had passed by the close);
- * null while the case is open and the step undone: open or overdue is then decided against asOf when read.
+ * The status a row keeps whatever "now" is: met or breached once its step is done or its case closed (an
+ * undone step of a closed case is breached when its deadline had passed by the close); null while the case
+ * is open and the step undone: open or overdue is then decided against asOf when read.
  */
-export type SettledStatus = Exclude<SlaStatus, 'open'> | null;
+export type SettledStatus = 'met' | 'breached' | null;
 
 /**
  * One SLA row as the case document keeps it, for the case view: the facts only (the clause and the
@@ -100,9 +100,9 @@ export function statusAt(settled: SettledStatus, deadline: string | null, asOf: 
   return deadline !== null && asOf.getTime() >= Date.parse(deadline) ? 'overdue' : 'open';
 }
 
+/** Done rows and every row of a closed case keep their status whatever "now" is; the rest are decided when read. */
 function settledOf(status: SlaStatus, completedAt: string | null, caseOpen: boolean): SettledStatus {
-  if (completedAt !== null) return status as SettledStatus;
-  return caseOpen ? null : 'overdue';
+  return completedAt !== null || !caseOpen ? (status as SettledStatus) : null;
 }
 
 /** Every SLA row of the case whose clock has started at any instant, with what does not depend on "now". */

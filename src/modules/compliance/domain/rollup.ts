@@ -26,8 +26,8 @@ export interface RollupRow {
   startedAt: string;
   deadline: string | null;
   completedAt: string | null;
-  /** met/breached once done; overdue when the case closed with the step undone past its deadline; null while open. */
-  settled: 'met' | 'breached' | 'overdue' | null;
+  /** met/breached once done or the case closed; null while open (open or overdue by its deadline at asOf). */
+  settled: 'met' | 'breached' | null;
 }
 
 export interface RollupCounters {
@@ -41,7 +41,8 @@ export interface RollupCounters {
   durations: Record<DurationUnit, number[]>;
 }
 
-export interface RollupDocument extends RollupCounters {
+/** Which slice a rollup document counts: one grouping's key, within one version, track, unit and month. */
+export interface RollupSlice {
   _id: string;
   dim: GroupBy;
   key: string;
@@ -50,6 +51,10 @@ export interface RollupDocument extends RollupCounters {
   trackId: string;
   unit: string;
   month: string;
+}
+
+export interface RollupDocument extends RollupSlice, RollupCounters {
+  [field: string]: unknown;
 }
 
 export const UNASSIGNED = '(unassigned)';
@@ -104,7 +109,7 @@ function contribute(counters: RollupCounters, row: RollupRow, sign: 1 | -1, cale
 const rowSignature = (row: RollupRow) => JSON.stringify([row.serviceId, row.versionId, row.trackId, row.unit, row.assignee, row.channel, row.stepId, row.month, row.kind, row.startedAt, row.deadline, row.completedAt, row.settled]);
 
 /** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
-export function rollupDelta(before: readonly RollupRow[], after: readonly RollupRow[], calendar: WorkingCalendar): Map<string, { doc: Omit<RollupDocument, keyof RollupCounters>; delta: RollupCounters }> {
+export function rollupDelta(before: readonly RollupRow[], after: readonly RollupRow[], calendar: WorkingCalendar): Map<string, { doc: RollupSlice; delta: RollupCounters }> {
   const counted = (rows: readonly RollupRow[]) => {
     const map = new Map<string, { row: RollupRow; n: number }>();
     for (const row of rows) {
@@ -117,7 +122,7 @@ export function rollupDelta(before: readonly RollupRow[], after: readonly Rollup
   };
   const old = counted(before);
   const now = counted(after);
-  const out = new Map<string, { doc: Omit<RollupDocument, keyof RollupCounters>; delta: RollupCounters }>();
+  const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
   const touch = (row: RollupRow, sign: 1 | -1) => {
     for (const dim of GROUP_BY) {
       const key = groupKey(dim, row);

@@ -1,0 +1,167 @@
+/**
+ * The `compliance` projection: what dashboards and worklists read, so that no query scans every step.
+ * - `rollup-<grouping>`: counters per grouping (service, version, step, unit, assignee, channel, month),
+ *   kept by the delta of each case's SLA rows;
+ * - `open-rows`: the SLA rows of open cases not yet met or breached (for the overdue list);
+ * - `open-steps`: the steps open now in each case, with their roles and earliest deadline (for worklists);
+ * - `case-rows`: the projection's own memory of each case (state and rows), to compute the deltas.
+ * Deterministic: a rebuild writes the same documents.
+ */
+import type { RecordedEvent } from '../event-log/event-log.port';
+import type { ReadDocument } from '../read-store/read-store.port';
+import type { Projection, ProjectionContext } from '../../projections/projection';
+import { EVENT_TYPE_NAMES } from '../../events/event-types';
+import type { WorkingCalendar } from '../calendar/domain/working-calendar';
+import type { ClauseRef } from '../deadlines/domain/limit';
+import type { Catalog, RegulationVersion } from '../regulations/domain/catalog';
+import { toCaseEvent } from '../cases/commands/case-repository';
+import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
+import { openSteps } from '../cases/domain/case-rules';
+import { evolve, type CaseState } from '../cases/domain/case-state';
+import { storedSlaRows } from '../cases/projections/cases.projection';
+import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
+
+export const COMPLIANCE_PROJECTION = 'compliance';
+export const CASE_ROWS = 'case-rows';
+export const OPEN_ROWS = 'open-rows';
+export const OPEN_STEPS = 'open-steps';
+export const rollupCollection = (dim: GroupBy): string => `rollup-${dim}`;
+
+interface CaseRowsDocument extends ReadDocument {
+  state: CaseState;
+  rows: (RollupRow & { limitId: string; clause: ClauseRef })[];
+  openStepIds: string[];
+}
+
+export interface OpenRowDocument extends ReadDocument, RollupRow {
+  caseId: string;
+  limitId: string;
+  clause: ClauseRef;
+  roles: string[];
+  receiptNumber: string;
+}
+
+export interface OpenStepDocument extends ReadDocument {
+  caseId: string;
+  serviceId: string;
+  versionId: string;
+  trackId: string;
+  unit: string;
+  stepId: string;
+  label: { ru: string | null; kk: string | null };
+  roles: string[];
+  requiresAll: boolean;
+  optional: boolean;
+  /** Sign-offs so far of a step that needs every one of its roles. */
+  signatures: { role: string; actorId: string }[];
+  applicantIin: string;
+  assignee: string | null;
+  receiptNumber: string;
+  /** The earliest deadline among the step's running limits; null when none runs. */
+  deadline: string | null;
+  clause: ClauseRef;
+  limits: { limitId: string; deadline: string | null; clause: ClauseRef }[];
+}
+
+export interface ComplianceReference {
+  catalog: Catalog;
+  calendar: WorkingCalendar;
+}
+
+export function complianceProjection({ catalog, calendar }: ComplianceReference): Projection {
+  const versionOf = (versionId: string): RegulationVersion => {
+    const version = catalog.byId.get(versionId);
+    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
+    return version;
+  };
+  const monthOf = (instant: string): string => calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
+
+  const rowsOf = (state: CaseState, version: RegulationVersion): CaseRowsDocument['rows'] => {
+    let stored;
+    try {
+      stored = storedSlaRows(state, version, calendar);
+    } catch (error) {
+      // A cohort date outside the calendar's years: the case counts in no rollup rather than stopping all.
+      if (error instanceof RangeError) return [];
+      throw error;
+    }
+    return stored.map((r) => ({
+      serviceId: state.serviceId,
+      versionId: state.versionId,
+      trackId: state.trackId,
+      unit: state.unit,
+      assignee: state.assignee,
+      channel: state.channel,
+      stepId: r.stepId,
+      limitId: r.limitId,
+      clause: r.clause,
+      month: monthOf(r.startedAt),
+      kind: r.kind,
+      startedAt: r.startedAt,
+      deadline: r.deadline,
+      completedAt: r.completedAt,
+      settled: r.settled,
+    }));
+  };
+
+  return {
+    name: COMPLIANCE_PROJECTION,
+    version: 1,
+    eventTypes: EVENT_TYPE_NAMES,
+    collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
+    async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
+      if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
+      const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
+      const event = toCaseEvent(recorded);
+      const existing = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
+      if (existing && event.revision <= existing.state.revision) return;
+      if ((existing ? existing.state.revision + 1 : 0) !== event.revision) throw new Error(`case ${caseId}: event revision ${event.revision} does not follow ${existing?.state.revision ?? 'nothing'}`);
+      const version = versionOf(existing ? existing.state.versionId : String(event.data.versionId));
+      const state = evolve(existing?.state ?? null, event, version);
+      const rows = rowsOf(state, version);
+
+      for (const [id, { doc, delta }] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
+        const collection = rollupCollection(doc.dim);
+        const current = await ctx.get<RollupDocument>(collection, id);
+        // Documents from the store may be shared with its cache: never change them in place.
+        const next = applyCounters<RollupDocument>(current ? structuredClone(current) : { ...doc, ...emptyCounters() }, delta);
+        if (next) ctx.upsert(collection, next);
+        else ctx.delete(collection, id);
+      }
+
+      const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
+      const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
+      const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
+      for (const r of existing?.rows ?? []) if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
+      for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: stepOf(r.stepId).roles, receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
+
+      const steps = openSteps(state, version);
+      for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
+      for (const step of steps) {
+        const limits = nowOpen.filter((r) => r.stepId === step.id).map((r) => ({ limitId: r.limitId, deadline: r.deadline, clause: r.clause }));
+        const deadlines = limits.map((l) => l.deadline).filter((d): d is string => d !== null).sort();
+        ctx.upsert(OPEN_STEPS, {
+          _id: `${caseId}/${step.id}`,
+          caseId,
+          serviceId: state.serviceId,
+          versionId: state.versionId,
+          trackId: state.trackId,
+          unit: state.unit,
+          stepId: step.id,
+          label: { ru: step.label.ru, kk: step.label.kk },
+          roles: step.roles,
+          requiresAll: step.requiresAll,
+          optional: step.optional,
+          signatures: (state.signatures[step.id] ?? []).map((s) => ({ role: s.role, actorId: s.actorId })),
+          applicantIin: state.applicant.iin,
+          assignee: state.assignee,
+          receiptNumber: state.receiptNumber,
+          deadline: deadlines[0] ?? null,
+          clause: step.clause,
+          limits,
+        } satisfies OpenStepDocument);
+      }
+      ctx.upsert(CASE_ROWS, { _id: caseId, state, rows, openStepIds: steps.map((s) => s.id) } satisfies CaseRowsDocument);
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The dashboards' and worklists' reads, all from the `compliance` projection: summaries from rollups,
+ * overdue rows, the caller's worklist, and the cases behind a step. Framework-free.
+ */
+import { ProblemError } from '../../app/problem/problem';
+import type { ReferenceData } from '../../app/reference-data';
+import { ModelAccess, type Staleness } from '../../shared/http/read-model-access';
+import type { Filter } from '../read-store/read-store.port';
+import type { Principal } from '../identity/domain/principal';
+import { actorFor } from '../cases/domain/case-rules';
+import type { CaseState } from '../cases/domain/case-state';
+import { CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
+import { type GroupBy, type RollupDocument } from './domain/rollup';
+import { summarise, type SummaryRow } from './domain/summary';
+
+export interface SummaryParams {
+  groupBy: GroupBy;
+  serviceId?: string;
+  versionId?: string;
+  trackId?: string;
+  unit?: string;
+  /** Months YYYY-MM, both inclusive: rows whose clock started in them. */
+  fromMonth?: string;
+  toMonth?: string;
+  asOf: Date;
+  after?: number;
+}
+
+export interface OverdueParams {
+  asOf: Date;
+  unit?: string;
+  role?: string;
+  serviceId?: string;
+  limit: number;
+  after?: number;
+}
+
+export class ComplianceQueries {
+  constructor(
+    private readonly model: ModelAccess,
+    private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async summary(params: SummaryParams): Promise<{ staleness: Staleness; rows: (SummaryRow & { label?: { ru: string | null; kk: string | null } })[] }> {
+    const staleness = await this.model.staleness(params.after);
+    const filter: Filter = {};
+    if (params.serviceId) filter.serviceId = params.serviceId;
+    if (params.versionId) filter.versionId = params.versionId;
+    if (params.trackId) filter.trackId = params.trackId;
+    if (params.unit) filter.unit = params.unit;
+    if (params.fromMonth || params.toMonth) filter.month = { ...(params.fromMonth ? { $gte: params.fromMonth } : {}), ...(params.toMonth ? { $lte: params.toMonth } : {}) };
+    const docs = await (await this.model.collection<RollupDocument>(rollupCollection(params.groupBy))).find(filter);
+    return { staleness, rows: summarise(docs, params.asOf).map((row) => ({ ...row, ...this.labelOf(params.groupBy, row.key, params) })) };
+  }
+
+  async overdue(params: OverdueParams) {
+    const staleness = await this.model.staleness(params.after);
+    const filter: Filter = { deadline: { $ne: null, $lte: params.asOf.toISOString() } };
+    if (params.unit) filter.unit = params.unit;
+    if (params.serviceId) filter.serviceId = params.serviceId;
+    if (params.role) filter.roles = params.role;
+    const collection = await this.model.collection<OpenRowDocument>(OPEN_ROWS);
+    const total = await collection.count(filter);
+    const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, limit: params.limit });
+    const at = params.asOf.getTime();
+    return {
+      staleness,
+      asOf: params.asOf.toISOString(),
+      total,
+      rows: rows.map((r) => ({
+        caseId: r.caseId,
+        receiptNumber: r.receiptNumber,
+        serviceId: r.serviceId,
+        versionId: r.versionId,
+        trackId: r.trackId,
+        unit: r.unit,
+        assignee: r.assignee,
+        stepId: r.stepId,
+        limitId: r.limitId,
+        label: this.stepLabel(r.versionId, r.stepId),
+        roles: r.roles,
+        clause: r.clause,
+        startedAt: r.startedAt,
+        deadline: r.deadline,
+        overdueMinutes: Math.floor((at - Date.parse(r.deadline!)) / 60_000),
+      })),
+    };
+  }
+
+  /** The open steps the caller may take now, most urgent first. */
+  async worklist(principal: Principal, limit: number, after?: number) {
+    const staleness = await this.model.staleness(after);
+    const roles = principal.roles as string[];
+    const applicant = roles.includes('applicant') && principal.iin;
+    const or: Filter[] = [{ unit: principal.unit, roles: { $in: roles } }, { roles: { $in: roles.filter((r) => r === 'e-government-portal' || r === 'state-body') } }];
+    if (applicant) or.push({ applicantIin: principal.iin, roles: 'applicant' });
+    const docs = await (await this.model.collection<OpenStepDocument>(OPEN_STEPS)).find({ $or: or });
+    const now = this.clock().getTime();
+    const mine = docs.filter((d) => actorFor(principal, this.stepOf(d), partialState(d)).ok);
+    mine.sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff') || a._id.localeCompare(b._id));
+    return {
+      staleness,
+      total: mine.length,
+      items: mine.slice(0, limit).map((d) => ({
+        caseId: d.caseId,
+        receiptNumber: d.receiptNumber,
+        serviceId: d.serviceId,
+        versionId: d.versionId,
+        trackId: d.trackId,
+        unit: d.unit,
+        stepId: d.stepId,
+        label: d.label,
+        optional: d.optional,
+        roles: d.roles,
+        clause: d.clause,
+        deadline: d.deadline,
+        minutesLeft: d.deadline === null ? null : Math.floor((Date.parse(d.deadline) - now) / 60_000),
+        overdue: d.deadline !== null && Date.parse(d.deadline) <= now,
+        limits: d.limits,
+      })),
+    };
+  }
+
+  /** Cases with a row of this step (drill-down from a step to its cases). */
+  async stepCases(params: { serviceId: string; stepId: string; unit?: string; fromMonth?: string; toMonth?: string; asOf: Date; limit: number; after?: number }) {
+    const staleness = await this.model.staleness(params.after);
+    const match: Filter = { stepId: params.stepId, ...(params.unit ? { unit: params.unit } : {}) };
+    if (params.fromMonth || params.toMonth) match.month = { ...(params.fromMonth ? { $gte: params.fromMonth } : {}), ...(params.toMonth ? { $lte: params.toMonth } : {}) };
+    const docs = await (await this.model.collection<{ _id: string; state: CaseState; rows: (OpenRowDocument & { settled: string | null })[] }>(CASE_ROWS)).find(
+      { 'state.serviceId': params.serviceId, rows: { $elemMatch: match } },
+      { sort: { 'state.submittedAt': -1, _id: 1 }, limit: params.limit },
+    );
+    const at = params.asOf.getTime();
+    return {
+      staleness,
+      cases: docs.map((d) => ({
+        caseId: d._id,
+        receiptNumber: d.state.receiptNumber,
+        status: d.state.status,
+        unit: d.state.unit,
+        submittedAt: d.state.submittedAt,
+        rows: d.rows
+          .filter((r) => r.stepId === params.stepId)
+          .map((r) => ({ limitId: r.limitId, deadline: r.deadline, completedAt: r.completedAt, status: r.settled ?? (r.deadline !== null && Date.parse(r.deadline) <= at ? 'overdue' : 'open') })),
+      })),
+    };
+  }
+
+  private stepOf(d: OpenStepDocument) {
+    const step = this.reference.catalog.byId.get(d.versionId)?.steps.find((s) => s.id === d.stepId);
+    if (!step) throw new ProblemError(500, 'internal', 'Internal error', `open step ${d._id} is not in the catalog`);
+    return step;
+  }
+
+  private stepLabel(versionId: string, stepId: string) {
+    const step = this.reference.catalog.byId.get(versionId)?.steps.find((s) => s.id === stepId);
+    return step ? { ru: step.label.ru, kk: step.label.kk } : null;
+  }
+
+  private labelOf(groupBy: GroupBy, key: string, params: SummaryParams): { label?: { ru: string | null; kk: string | null } } {
+    const catalog = this.reference.catalog;
+    if (groupBy === 'service') {
+      const v = catalog.byService.get(key)?.at(-1);
+      return v ? { label: { ru: v.title.ru, kk: v.title.kk } } : {};
+    }
+    if (groupBy === 'version') {
+      const v = catalog.byId.get(key);
+      return v ? { label: { ru: `${v.title.ru} (${v.act.number}, ${v.act.date})`, kk: v.title.kk } } : {};
+    }
+    if (groupBy === 'step') {
+      const versions = params.versionId ? [catalog.byId.get(params.versionId)!] : params.serviceId ? (catalog.byService.get(params.serviceId) ?? []) : catalog.versions;
+      const step = versions.flatMap((v) => v.steps).find((s) => s.id === key);
+      return step ? { label: { ru: step.label.ru, kk: step.label.kk } } : {};
+    }
+    return {};
+  }
+}
+
+/** What actorFor reads of a case, from an open-step document. */
+function partialState(d: OpenStepDocument): CaseState {
+  return { unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} } as unknown as CaseState;
+}

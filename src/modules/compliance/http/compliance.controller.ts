@@ -1,0 +1,203 @@
+/**
+ * GET /api/compliance/summary, /overdue, /step-cases, /stream (Server-Sent Events) and GET /api/worklist.
+ * Every answer carries its staleness stamp: the log position its model reflects and when that event was recorded.
+ */
+import { Controller, Get, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { exhaustMap, filter, from, interval, map, startWith, type Observable } from 'rxjs';
+import { ProblemError } from '../../../app/problem/problem';
+import type { ReferenceData } from '../../../app/reference-data';
+import { parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import type { ModelAccess, Staleness } from '../../../shared/http/read-model-access';
+import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
+import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
+import { CurrentPrincipal, forbidden, RequireRoles } from '../../identity/http/identity.decorators';
+import { ComplianceQueries } from '../compliance.queries';
+import { GROUP_BY, type GroupBy } from '../domain/rollup';
+
+export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
+export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
+export const COMPLIANCE_REFERENCE = Symbol('COMPLIANCE_REFERENCE');
+
+type RawQuery = Record<string, string | undefined>;
+interface ReplyLike {
+  header(name: string, value: string): unknown;
+}
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])(-(\d{2}))?$/;
+const UNIT = /^[\w.-]{1,100}$/;
+
+@ApiTags('compliance')
+@ApiBearerAuth()
+@Controller('api')
+export class ComplianceController {
+  constructor(
+    @Inject(COMPLIANCE_QUERIES) private readonly queries: ComplianceQueries,
+    @Inject(COMPLIANCE_MODEL) private readonly model: ModelAccess,
+    @Inject(COMPLIANCE_REFERENCE) private readonly reference: ReferenceData,
+  ) {}
+
+  @Get('compliance/summary')
+  @RequireRoles('auditor', 'head')
+  async summary(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+    const errors: ParamError[] = [];
+    const groupBy = (query.groupBy ?? 'service') as GroupBy;
+    if (!GROUP_BY.includes(groupBy)) errors.push({ field: 'query.groupBy', problem: `"${query.groupBy}" is not a grouping`, allowed: GROUP_BY.join(' | ') });
+    const common = this.common(principal, query, errors);
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const result = await this.queries.summary({ groupBy, ...common });
+    reply.header('x-read-position', String(result.staleness.position));
+    return {
+      groupBy,
+      filters: { serviceId: common.serviceId ?? null, versionId: common.versionId ?? null, trackId: common.trackId ?? null, unit: common.unit ?? null, from: common.fromMonth ?? null, to: common.toMonth ?? null },
+      asOf: common.asOf.toISOString(),
+      durationUnits: 'durations are in the unit of the limit: minutes for minute limits, working hours (hours on working days) for working-day limits, calendar days for windows, periods and programmes; durationUnit says which one durationP50/P90 use',
+      rows: result.rows,
+      staleness: result.staleness,
+    };
+  }
+
+  @Get('compliance/overdue')
+  @RequireRoles('auditor', 'head')
+  async overdue(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+    const errors: ParamError[] = [];
+    const common = this.common(principal, query, errors);
+    if (query.role !== undefined && !isRole(query.role)) errors.push({ field: 'query.role', problem: `"${query.role}" is not a role`, allowed: Object.keys(ROLES).join(' | ') });
+    const limit = this.limit(query, errors);
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const result = await this.queries.overdue({ asOf: common.asOf, limit, ...(common.unit ? { unit: common.unit } : {}), ...(common.serviceId ? { serviceId: common.serviceId } : {}), ...(query.role ? { role: query.role } : {}), ...(common.after !== undefined ? { after: common.after } : {}) });
+    reply.header('x-read-position', String(result.staleness.position));
+    return result;
+  }
+
+  @Get('compliance/step-cases')
+  @RequireRoles('auditor', 'head')
+  async stepCases(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+    const errors: ParamError[] = [];
+    const common = this.common(principal, query, errors);
+    if (!common.serviceId && !errors.some((e) => e.field === 'query.serviceId')) errors.push({ field: 'query.serviceId', problem: 'is required', allowed: [...this.reference.catalog.byService.keys()].join(' | ') });
+    const steps = new Set((common.serviceId ? (this.reference.catalog.byService.get(common.serviceId) ?? []) : []).flatMap((v) => v.steps.map((s) => s.id)));
+    if (!query.stepId || !steps.has(query.stepId)) errors.push({ field: 'query.stepId', problem: query.stepId ? `"${query.stepId}" is not a step of ${common.serviceId}` : 'is required', allowed: [...steps].join(' | ') || 'a step of the service' });
+    const limit = this.limit(query, errors);
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const result = await this.queries.stepCases({ serviceId: common.serviceId!, stepId: query.stepId!, asOf: common.asOf, limit, ...(common.unit ? { unit: common.unit } : {}), ...(common.fromMonth ? { fromMonth: common.fromMonth } : {}), ...(common.toMonth ? { toMonth: common.toMonth } : {}), ...(common.after !== undefined ? { after: common.after } : {}) });
+    reply.header('x-read-position', String(result.staleness.position));
+    return result;
+  }
+
+  @Get('worklist')
+  async worklist(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+    const errors: ParamError[] = [];
+    const limit = this.limit(query, errors);
+    const after = this.after(query, errors);
+    if (errors.length) throw ProblemError.badRequest(errors);
+    if (principal.roles.every((r) => r === 'auditor' || r === 'admin')) throw forbidden('the worklist lists steps the caller may take; auditors and administrators take none', { callerRoles: principal.roles });
+    const result = await this.queries.worklist(principal, limit, after);
+    reply.header('x-read-position', String(result.staleness.position));
+    return result;
+  }
+
+  /**
+   * Server-Sent Events: `projected` each time the compliance model has taken in new case events (with its
+   * staleness stamp). Other events (such as the access log of the very auditor watching) do not wake it.
+   */
+  @Sse('compliance/stream')
+  @RequireRoles('auditor', 'head')
+  stream(): Observable<MessageEvent> {
+    // Only the events appended since the last tick are looked at, so a client costs little however long the log.
+    let scannedUpTo: number | null = null;
+    let pending = 0;
+    let first = true;
+    return interval(250).pipe(
+      startWith(0),
+      exhaustMap(() =>
+        from(
+          (async () => {
+            const head = await this.model.headPosition();
+            if (scannedUpTo === null) scannedUpTo = head;
+            else if (head > scannedUpTo) {
+              pending = Math.max(pending, await this.model.latestPosition(CASE_STREAM_PREFIX, scannedUpTo));
+              scannedUpTo = head;
+            }
+            if (!first && pending === 0) return null;
+            const staleness = await this.model.staleness();
+            if (staleness.position < pending) return null;
+            first = false;
+            pending = 0;
+            return staleness;
+          })(),
+        ),
+      ),
+      filter((s): s is Staleness => s !== null),
+      map((staleness) => ({ type: 'projected', id: String(staleness.position), data: staleness })),
+    );
+  }
+
+  /** The filters shared by the dashboard's queries; heads see their own unit only. */
+  private common(principal: Principal, query: RawQuery, errors: ParamError[]) {
+    const catalog = this.reference.catalog;
+    const out: { serviceId?: string; versionId?: string; trackId?: string; unit?: string; fromMonth?: string; toMonth?: string; asOf: Date; after?: number } = { asOf: new Date() };
+    if (query.serviceId !== undefined) {
+      if (!catalog.byService.has(query.serviceId)) throw new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${query.serviceId}"`, [{ field: 'query.serviceId', problem: 'no such service', allowed: [...catalog.byService.keys()].join(' | ') }]);
+      out.serviceId = query.serviceId;
+    }
+    if (query.versionId !== undefined) {
+      const version = catalog.byId.get(query.versionId);
+      if (!version) throw new ProblemError(404, 'unknown-version', 'Version not found', `unknown regulation version "${query.versionId}"`, [{ field: 'query.versionId', problem: 'no such version', allowed: catalog.versions.map((v) => v.versionId).join(' | ') }]);
+      if (out.serviceId && version.serviceId !== out.serviceId) errors.push({ field: 'query.versionId', problem: `${query.versionId} is not a version of ${out.serviceId}`, allowed: (catalog.byService.get(out.serviceId) ?? []).map((v) => v.versionId).join(' | ') });
+      out.versionId = query.versionId;
+    }
+    if (query.trackId !== undefined) {
+      const versions = out.versionId ? [catalog.byId.get(out.versionId)!] : out.serviceId ? catalog.byService.get(out.serviceId)! : catalog.versions;
+      const tracks = new Set(versions.flatMap((v) => v.tracks.map((t) => t.id)));
+      if (!tracks.has(query.trackId)) errors.push({ field: 'query.trackId', problem: `"${query.trackId}" is not a track here`, allowed: [...tracks].join(' | ') });
+      out.trackId = query.trackId;
+    }
+    if (query.unit !== undefined && !UNIT.test(query.unit)) errors.push({ field: 'query.unit', problem: 'is not a unit id', allowed: 'letters, digits, "-", "_" and "." (1–100)' });
+    else if (query.unit !== undefined) out.unit = query.unit;
+    const isUnitBound = !principal.roles.some((r) => r === 'auditor' || r === 'admin');
+    if (isUnitBound) {
+      if (out.unit !== undefined && out.unit !== principal.unit) throw forbidden(`acts for unit "${principal.unit}"; may not read unit "${out.unit}"`, { requiredUnit: out.unit, callerUnit: principal.unit });
+      out.unit = principal.unit;
+    }
+    const month = (field: 'from' | 'to') => {
+      const value = query[field];
+      if (value === undefined) return undefined;
+      const match = MONTH.exec(value);
+      if (!match) {
+        errors.push({ field: `query.${field}`, problem: `"${value}" is not a month or a date`, allowed: 'YYYY-MM or YYYY-MM-DD (the period is counted in whole months)' });
+        return undefined;
+      }
+      return `${match[1]}-${match[2]}`;
+    };
+    const fromMonth = month('from');
+    const toMonth = month('to');
+    if (fromMonth && toMonth && toMonth < fromMonth) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a month at or after from' });
+    if (fromMonth) out.fromMonth = fromMonth;
+    if (toMonth) out.toMonth = toMonth;
+    if (query.asOf !== undefined) {
+      const parsed = parseInstantParam('query.asOf', query.asOf);
+      if (parsed.ok) out.asOf = parsed.value;
+      else errors.push(parsed.error);
+    }
+    const after = this.after(query, errors);
+    if (after !== undefined) out.after = after;
+    return out;
+  }
+
+  private limit(query: RawQuery, errors: ParamError[]): number {
+    if (query.limit === undefined) return 100;
+    const parsed = parseIntegerParam('query.limit', query.limit, 1, 1000);
+    if (parsed.ok) return parsed.value;
+    errors.push(parsed.error);
+    return 100;
+  }
+
+  private after(query: RawQuery, errors: ParamError[]): number | undefined {
+    if (query.after === undefined) return undefined;
+    const parsed = parseIntegerParam('query.after', query.after, 0, Number.MAX_SAFE_INTEGER);
+    if (parsed.ok) return parsed.value;
+    errors.push(parsed.error);
+    return undefined;
+  }
+}

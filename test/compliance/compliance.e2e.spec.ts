@@ -1,0 +1,195 @@
+/**
+ * Compliance reads on the real server and SQLite file, over seeded demo history: summaries from rollups
+ * agree with every case's own SLA rows, the overdue list and the worklist, the staleness stamp, live
+ * updates over Server-Sent Events, and bad input.
+ */
+import { seedDemo } from '../../src/modules/cases/demo/demo-seeder';
+import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
+import { callerFor } from '../support/case-walk';
+
+const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
+let api: ApiHarness;
+let head: number;
+
+type Status = 'met' | 'breached' | 'open' | 'overdue';
+interface SlaRow {
+  stepId: string;
+  status: Status;
+}
+
+/** Every case's SLA rows, through the case SLA endpoint (computed from the case document, not the rollups). */
+async function allRows(asOf: string) {
+  const rows: { serviceId: string; unit: string; stepId: string; status: Status }[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { body: { cases: { caseId: string; serviceId: string; unit: string }[]; nextCursor: string | null } } = await api.call('GET', `/api/cases?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}&after=${head}`, { as: auditor });
+    for (const c of page.body.cases) {
+      const sla = await api.call('GET', `/api/cases/${c.caseId}/sla?asOf=${encodeURIComponent(asOf)}`, { as: auditor });
+      for (const r of sla.body.rows as SlaRow[]) rows.push({ serviceId: c.serviceId, unit: c.unit, stepId: r.stepId, status: r.status });
+    }
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return rows;
+}
+
+function tally(rows: { status: Status }[]) {
+  const count = (s: Status) => rows.filter((r) => r.status === s).length;
+  return { total: rows.length, met: count('met'), breached: count('breached'), open: count('open'), overdue: count('overdue') };
+}
+
+beforeAll(async () => {
+  api = await startHarness();
+  const { infra } = api.app;
+  const run = await seedDemo(
+    { eventLog: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar, backDatedAfterMs: 24 * 3_600_000 },
+    { cases: 80, seed: 'compliance-e2e', concurrency: 8 },
+  );
+  expect(run.refusals).toEqual([]);
+  head = await infra.eventLog.headPosition();
+  await infra.projections.readModels.waitFor('compliance', head, 20_000);
+  await infra.projections.readModels.waitFor('cases', head, 20_000);
+}, 60_000);
+afterAll(async () => api.close());
+
+describe('summary', () => {
+  const asOf = '2021-01-01T00:00:00Z';
+
+  it('by service and by step: the rollups agree with every case\'s own SLA rows; each answer has its staleness stamp', async () => {
+    const rows = await allRows(asOf);
+    expect(rows.length).toBeGreaterThan(100);
+    const byService = await api.call('GET', `/api/compliance/summary?groupBy=service&asOf=${encodeURIComponent(asOf)}&after=${head}`, { as: auditor });
+    expect(byService.status).toBe(200);
+    expect(byService.body.staleness.position).toBeGreaterThanOrEqual(head);
+    expect(byService.body.staleness.at).toEqual(expect.any(String));
+    expect(Number(byService.headers.get('x-read-position'))).toBe(byService.body.staleness.position);
+    const services = [...new Set(rows.map((r) => r.serviceId))].sort();
+    expect(byService.body.rows.map((r: { key: string }) => r.key)).toEqual(services);
+    for (const row of byService.body.rows) {
+      const expected = tally(rows.filter((r) => r.serviceId === row.key));
+      expect({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue }).toEqual({ key: row.key, ...expected });
+      expect(row.complianceRate).toBeCloseTo(expected.met / (expected.met + expected.breached + expected.overdue), 3);
+      expect(row.label.ru).toEqual(expect.any(String));
+    }
+    const steps = await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=personnel-reserve&unit=astana&asOf=${encodeURIComponent(asOf)}`, { as: auditor });
+    for (const row of steps.body.rows) {
+      expect({ key: row.key, ...tally(rows.filter((r) => r.serviceId === 'personnel-reserve' && r.unit === 'astana' && r.stepId === row.key)) }).toEqual({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue });
+    }
+  });
+
+  it('durations are in the limit\'s own unit, with percentiles per unit', async () => {
+    const testing = await api.call('GET', '/api/compliance/summary?groupBy=service&serviceId=civil-service-testing', { as: auditor });
+    const [row] = testing.body.rows;
+    expect(row.durationUnit).toBe('minutes');
+    expect(row.durations.minutes.p50).toBeLessThanOrEqual(row.durations.minutes.p90);
+    expect(row.durationP50).toBe(row.durations.minutes.p50);
+  });
+
+  it('by month: filters by period in whole months', async () => {
+    const months = await api.call('GET', '/api/compliance/summary?groupBy=month&from=2015-09&to=2015-10-15', { as: auditor });
+    expect(months.status).toBe(200);
+    expect(months.body.rows.map((r: { key: string }) => r.key).every((k: string) => k >= '2015-09' && k <= '2015-10')).toBe(true);
+  });
+
+  it('bad input names the parameter: unknown groupBy, service or version, to before from', async () => {
+    const bad = await api.call('GET', '/api/compliance/summary?groupBy=weekday&from=2016-01&to=2015-12&asOf=yesterday', { as: auditor });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.asOf', 'query.groupBy', 'query.to']);
+    expect(bad.body.errors.find((e: { field: string }) => e.field === 'query.groupBy').allowed).toBe('service | version | step | unit | assignee | channel | month');
+    const service = await api.call('GET', '/api/compliance/summary?serviceId=driving-licence', { as: auditor });
+    expect(service.status).toBe(404);
+    expect(service.body.errors[0].field).toBe('query.serviceId');
+    const version = await api.call('GET', '/api/compliance/summary?versionId=personnel-reserve/order-1-2030', { as: auditor });
+    expect(version.status).toBe(404);
+    expect(version.body.errors[0].field).toBe('query.versionId');
+    const head2 = await api.app.infra.eventLog.headPosition();
+    const clerk = await api.call('GET', '/api/compliance/summary', { as: callerFor('registry-clerk', 'astana', '') });
+    expect(clerk.status).toBe(403);
+    // Reads change nothing but the auditors' access log.
+    const after = await api.app.infra.eventLog.readAll({ after: head2 });
+    expect(after.every((e) => e.streamId.startsWith('access-log-'))).toBe(true);
+  });
+
+  it('a head reads only the unit they act for', async () => {
+    const own = await api.call('GET', '/api/compliance/summary?groupBy=unit', { as: { sub: 'head-1', roles: ['head'], unit: 'almaty' } });
+    expect(own.body.rows.map((r: { key: string }) => r.key)).toEqual(['almaty']);
+    const other = await api.call('GET', '/api/compliance/summary?unit=astana', { as: { sub: 'head-1', roles: ['head'], unit: 'almaty' } });
+    expect(other.status).toBe(403);
+  });
+});
+
+describe('overdue and worklist', () => {
+  it('lists open steps past their deadline, most overdue first, filtered by unit and role', async () => {
+    const asOf = '2021-01-01T00:00:00Z';
+    const r = await api.call('GET', `/api/compliance/overdue?asOf=${encodeURIComponent(asOf)}&limit=1000`, { as: auditor });
+    expect(r.status).toBe(200);
+    const deadlines = r.body.rows.map((row: { deadline: string }) => row.deadline);
+    expect(deadlines).toEqual([...deadlines].sort());
+    const expected = (await allRows(asOf)).filter((row) => row.status === 'overdue').length;
+    expect(r.body.total).toBe(expected);
+    const astanaHeads = await api.call('GET', `/api/compliance/overdue?asOf=${encodeURIComponent(asOf)}&unit=astana&role=employee`, { as: auditor });
+    expect(astanaHeads.body.rows.every((row: { unit: string; roles: string[] }) => row.unit === 'astana' && row.roles.includes('employee'))).toBe(true);
+    const badRole = await api.call('GET', '/api/compliance/overdue?role=janitor', { as: auditor });
+    expect(badRole.status).toBe(400);
+  });
+
+  it('the worklist holds the open steps the caller may take, most urgent first, with time left and clause', async () => {
+    const clerk = callerFor('registry-clerk', 'astana', '');
+    const list = await api.call('GET', '/api/worklist', { as: clerk });
+    expect(list.status).toBe(200);
+    expect(list.body.staleness.position).toBeGreaterThan(0);
+    for (const item of list.body.items) {
+      expect(item.unit).toBe('astana');
+      expect(item.roles).toContain('registry-clerk');
+      expect(item.clause.act).toEqual(expect.any(String));
+      // Each is really takeable: the case view says so.
+      const view = await api.call('GET', `/api/cases/${item.caseId}`, { as: clerk });
+      expect(view.body.callerMayTake.map((s: { stepId?: string } | string) => (typeof s === 'string' ? s : s.stepId))).toContain(item.stepId);
+    }
+    const deadlines = list.body.items.map((i: { deadline: string | null }) => i.deadline ?? '\uffff');
+    expect(deadlines).toEqual([...deadlines].sort());
+    const auditorList = await api.call('GET', '/api/worklist', { as: auditor });
+    expect(auditorList.status).toBe(403);
+  });
+});
+
+describe('live updates', () => {
+  it('the stream announces newly projected case events, not the watchers\' own reads', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${api.url}/api/compliance/stream`, { headers: { authorization: `Bearer ${await api.token(auditor)}` }, signal: controller.signal });
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const nextEvent = async () => {
+      while (!/\n\n/.test(text)) text += decoder.decode((await reader.read()).value, { stream: true });
+      const cut = text.indexOf('\n\n');
+      const chunk = text.slice(0, cut);
+      text = text.slice(cut + 2);
+      return JSON.parse(/^data: (.*)$/m.exec(chunk)![1]!) as { position: number };
+    };
+    try {
+      const first = await nextEvent();
+      expect(first.position).toBeGreaterThanOrEqual(head);
+      // A case event: a new filing.
+      const iin = makeIin('900502', 3, 17);
+      const created = await api.call('POST', '/api/cases', { as: callerFor('psc-operator', 'astana', iin), body: { serviceId: 'civil-service-testing', channel: 'psc', unit: 'astana', applicant: { iin, fullName: 'X' }, occurredAt: '2015-11-02T10:00:00+06:00' } });
+      expect(created.status).toBe(201);
+      const next = await nextEvent();
+      expect(next.position).toBeGreaterThanOrEqual(created.body.position);
+    } finally {
+      controller.abort();
+    }
+  });
+});
+
+describe('rebuild', () => {
+  it('a rebuild of the compliance model writes the same rollups', async () => {
+    const runtime = api.app.infra.projections.runtime!;
+    const models = api.app.infra.projections.readModels;
+    const read = async () => (await (await models.collection('compliance', 'rollup-step')).find({})).sort((a, b) => a._id.localeCompare(b._id));
+    await models.waitFor('compliance', await api.app.infra.eventLog.headPosition(), 10_000);
+    const before = await read();
+    await runtime.rebuild('compliance');
+    expect(await read()).toEqual(before);
+  });
+});
