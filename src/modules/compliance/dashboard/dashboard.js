@@ -66,7 +66,8 @@
   }
 
   function barChart(id, rows, onClick) {
-    const data = { labels: rows.map((r) => r.display), datasets: [{ label: t('rate'), data: rows.map((r) => pct(r.complianceRate)), backgroundColor: rows.map((r) => (r.complianceRate != null && r.complianceRate < 0.8 ? '#d9534f' : '#3b7dd8')) }] };
+    // Regulation titles are long: the axis shows the start, the tooltip the whole title.
+    const data = { labels: rows.map((r) => (r.display.length > 42 ? r.display.slice(0, 40) + '…' : r.display)), datasets: [{ label: t('rate'), data: rows.map((r) => pct(r.complianceRate)), backgroundColor: rows.map((r) => (r.complianceRate != null && r.complianceRate < 0.8 ? '#d9534f' : '#3b7dd8')) }] };
     if (state.charts[id]) state.charts[id].destroy();
     state.charts[id] = new Chart($(id), {
       type: 'bar',
@@ -75,7 +76,7 @@
         animation: false,
         indexAxis: 'y',
         scales: { x: { min: 0, max: 100 } },
-        plugins: { legend: { display: false }, tooltip: { callbacks: { afterLabel: (ctx) => describe(rows[ctx.dataIndex]) } } },
+        plugins: { legend: { display: false }, tooltip: { callbacks: { title: (items) => rows[items[0].dataIndex].display, afterLabel: (ctx) => describe(rows[ctx.dataIndex]) } } },
         onClick: (_e, elements) => elements.length && onClick && onClick(rows[elements[0].index]),
       },
     });
@@ -87,8 +88,12 @@
     return `${t('total')} ${r.total} · ${t('met')} ${r.met} · ${t('breached')} ${r.breached} · ${t('overdueCount')} ${r.overdue} · ${t('open')} ${r.open}` + (r.durationP50 != null ? ` · ${t('p50')} ${r.durationP50} ${unit}, ${t('p90')} ${r.durationP90} ${unit}` : '');
   }
 
+  const when = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === 'en' ? 'en-GB' : state.lang === 'kk' ? 'kk-KZ' : 'ru-RU', { timeZone: 'Asia/Almaty' }) : '—');
+  const lateness = (minutes) => (minutes >= 2880 ? `${Math.floor(minutes / 1440)} ${t('unitDays')}` : `${Math.floor(minutes / 60)} ${t('hours')}`);
+  const statusText = (s) => t(s === 'overdue' ? 'overdueCount' : s);
+
   function showStaleness(s) {
-    $('staleness').textContent = `${t('stale')} ${s.position}` + (s.at ? ` (${t('at')} ${new Date(s.at).toLocaleString(state.lang === 'en' ? 'en-GB' : state.lang === 'kk' ? 'kk-KZ' : 'ru-RU', { timeZone: 'Asia/Almaty' })})` : '');
+    $('staleness').textContent = `${t('stale')} ${s.position}` + (s.at ? ` (${t('at')} ${when(s.at)})` : '');
   }
 
   async function loadServices() {
@@ -125,7 +130,7 @@
       state.charts['chart-trend'].$rows = trend.rows;
 
       $('table-overdue').innerHTML = `<tr><th>${esc(t('case'))}</th><th>${esc(t('step'))}</th><th>${esc(t('unit'))}</th><th>${esc(t('deadline'))}</th><th>${esc(t('late'))}</th></tr>` +
-        overdue.rows.map((r) => `<tr class="clickable" data-case="${esc(r.caseId)}"><td>${esc(r.receiptNumber)}</td><td>${esc(label(r.label, r.stepId))}</td><td>${esc(r.unit)}</td><td>${esc(new Date(r.deadline).toLocaleString('ru-RU', { timeZone: 'Asia/Almaty' }))}</td><td class="late">${Math.floor(r.overdueMinutes / 60)} ${esc(t('hours'))}</td></tr>`).join('');
+        overdue.rows.map((r) => `<tr class="clickable" data-case="${esc(r.caseId)}"><td>${esc(r.receiptNumber)}</td><td>${esc(label(r.label, r.stepId))}</td><td>${esc(r.unit)}</td><td>${esc(when(r.deadline))}</td><td class="late">${esc(lateness(r.overdueMinutes))}</td></tr>`).join('');
       $('table-overdue').querySelectorAll('tr[data-case]').forEach((tr) => tr.addEventListener('click', () => showHistory(tr.dataset.case)));
       showStaleness(services.staleness);
       if (state.selectedService) await selectService(state.selectedService, true);
@@ -150,7 +155,7 @@
     $('cases-step-name').textContent = row.display || row.key;
     const result = await api('/api/compliance/step-cases?' + filterQuery({ serviceId: state.selectedService, stepId: row.key, limit: 100 }));
     $('table-cases').innerHTML = `<tr><th>${esc(t('case'))}</th><th>${esc(t('status'))}</th><th>${esc(t('unit'))}</th><th>${esc(t('deadline'))}</th></tr>` +
-      result.cases.map((c) => `<tr class="clickable" data-case="${esc(c.caseId)}"><td>${esc(c.receiptNumber)}</td><td>${esc(c.rows.map((r) => r.status).join(', '))}</td><td>${esc(c.unit)}</td><td>${esc(c.rows.map((r) => r.deadline || '—').join(', '))}</td></tr>`).join('');
+      result.cases.map((c) => `<tr class="clickable" data-case="${esc(c.caseId)}"><td>${esc(c.receiptNumber)}</td><td>${esc(c.rows.map((r) => statusText(r.status)).join(', '))}</td><td>${esc(c.unit)}</td><td>${esc(c.rows.map((r) => when(r.deadline)).join(', '))}</td></tr>`).join('');
     $('table-cases').querySelectorAll('tr[data-case]').forEach((tr) => tr.addEventListener('click', () => showHistory(tr.dataset.case)));
   }
 
@@ -161,7 +166,7 @@
       history.events.map((e) => {
         const m = e.metadata;
         const c = m.regulation && m.regulation.clause;
-        return `<tr><td>${e.revision}</td><td>${esc(label(e.label, e.type))}</td><td>${esc(m.actor.name)} (${esc(m.actor.role)})</td><td>${esc(m.occurredAt)}</td><td>${esc(m.recordedAt)}${m.backDated ? ` <b>${esc(t('backDated'))}</b>` : ''}</td><td>${esc(c ? `${c.act} p.${c.paragraph}${c.subparagraph ? ' pp.' + c.subparagraph : ''}` : '')}</td><td><code>${esc(String(m.hash).slice(0, 16))}…</code></td></tr>`;
+        return `<tr><td>${e.revision}</td><td>${esc(label(e.label, e.type))}</td><td>${esc(m.actor.name)} (${esc(m.actor.role)})</td><td>${esc(when(m.occurredAt))}</td><td>${esc(when(m.recordedAt))}${m.backDated ? ` <b>${esc(t('backDated'))}</b>` : ''}</td><td>${esc(c ? `${c.act} p.${c.paragraph}${c.subparagraph ? ' pp.' + c.subparagraph : ''}` : '')}</td><td><code>${esc(String(m.hash).slice(0, 16))}…</code></td></tr>`;
       }).join('');
   }
 
