@@ -91,14 +91,14 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     expect(await page.locator('#table-cases tr[data-case]').count()).toBe(stepCases.body.cases.length);
     const caseId = await page.getAttribute('#table-cases tr[data-case]', 'data-case');
     await page.click(`#table-cases tr[data-case="${caseId}"]`);
-    await page.waitForFunction((id) => document.querySelector('[data-testid="history-case"]')?.textContent === id, caseId);
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id, caseId);
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
     expect(await page.locator('#table-history tr').count()).toBe(history.body.events.length + 1);
     expect(await page.textContent('#table-history')).toContain('Заявление подано');
 
     // Kazakh labels.
     await page.selectOption('#lang', 'kk');
-    await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
