@@ -21,10 +21,16 @@ export function missingPrerequisites(state: CaseState, version: RegulationVersio
   return prerequisitesOn(version, state.trackId, step).filter((id) => !state.completed[id]);
 }
 
+/** Whether a step may be recorded (again): not done yet, or repeatable and no step that follows it is done. */
+export function recordable(state: CaseState, version: RegulationVersion, step: RegulationStep): boolean {
+  if (!state.completed[step.id]) return true;
+  return step.repeatable && !stepsOnTrack(version, state.trackId).some((s) => state.completed[s.id] && prerequisitesOn(version, state.trackId, s).includes(step.id));
+}
+
 /** The steps that may be done now, by anyone. */
 export function openSteps(state: CaseState, version: RegulationVersion): RegulationStep[] {
   if (state.status !== 'open') return [];
-  return stepsOnTrack(version, state.trackId).filter((step) => !state.completed[step.id] && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0);
+  return stepsOnTrack(version, state.trackId).filter((step) => recordable(state, version, step) && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0);
 }
 
 /** Cancellation and refusal are possible only before a result is issued. */

@@ -136,7 +136,9 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
     next.signatures = { ...state.signatures, [step.id]: signatures };
     if (!step.roles.every((r) => signatures.some((s) => s.role === r))) return next;
   }
-  next.completed = { ...state.completed, [step.id]: { occurredAt: m.occurredAt, startedAt: m.startedAt, revision: event.revision } };
+  // A repeatable step is complete with its latest occurrence; it started with its first.
+  const earlier = state.completed[step.id];
+  next.completed = { ...state.completed, [step.id]: { occurredAt: m.occurredAt, startedAt: earlier?.startedAt ?? m.startedAt, revision: event.revision } };
   if (event.type === 'AssignedToEmployee') next.assignee = String(event.data.assigneeId);
   if (event.type === 'ProgrammeScheduleSet' || (event.type === 'OrderSigned' && event.data.programmeEndsOn)) next.programmeEndsOn = String(event.data.programmeEndsOn);
   if (NEGATIVE_OUTCOME[event.type]?.(event.data)) next.negativeOutcome = true;

@@ -578,3 +578,31 @@ describe('a terminal step that can issue more than one result', () => {
     expect(refusal.errors).toEqual([{ field: 'data.resultId', problem: expect.stringContaining('test-certificate'), allowed: positive.join(' | ') }]);
   });
 });
+
+describe('a repeatable step: the study milestones of postgraduate study', () => {
+  const study = version('academy-postgraduate-study/order-184-2015');
+
+  function atMilestones() {
+    const w = walk('academy-postgraduate-study/order-184-2015', 'default');
+    w.submit();
+    for (const step of pathTo(study, 'default', 'study-milestones-recorded').slice(1)) w.take(step.id);
+    return w;
+  }
+
+  it('records one milestone after another; the next step opens with the first; the latest completes the step', () => {
+    const w = atMilestones();
+    for (const milestone of ['disciplines', 'research practice', 'publication', 'external review']) w.take('study-milestones-recorded', { data: { milestone } });
+    expect(w.events.filter((e) => e.type === 'StudyMilestoneRecorded')).toHaveLength(4);
+    expect(openSteps(w.state, study).map((s) => s.id)).toEqual(['study-milestones-recorded', 'comprehensive-exam-passed']);
+    expect(w.state.completed['study-milestones-recorded']!.revision).toBe(w.events.at(-1)!.revision);
+  });
+
+  it('closes once a step that follows it is done', () => {
+    const w = atMilestones();
+    w.take('study-milestones-recorded', { data: { milestone: 'disciplines' } });
+    w.take('comprehensive-exam-passed');
+    w.advance();
+    const refusal = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'study-milestones-recorded', data: { milestone: 'late publication' } }, w.callerFor('department')).thenRefused('step-not-allowed');
+    expect(refusal.detail).toMatch(/can no longer be recorded: a step that follows it is done/);
+  });
+});

@@ -12,7 +12,7 @@ import type { RegulationStep } from '../../regulations/domain/regulation-schema'
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
 import type { CaseActor, DecidedEvent } from './case-event';
-import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, openSteps, type ActorCheck } from './case-rules';
+import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, openSteps, recordable, type ActorCheck } from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
 export type RequestedChannel = 'portal' | 'psc' | 'office';
@@ -199,7 +199,10 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   if (!step.tracks.includes(state.trackId)) return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is not on track ${state.trackId} of this case`));
   if (!actor.ok) return refuse(forbidden(actor));
   if (state.status !== 'open') return refuse(notAllowed(state, version, ctx, step, `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`));
-  if (state.completed[step.id]) return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`));
+  if (!recordable(state, version, step)) {
+    const detail = step.repeatable ? `step ${step.id} can no longer be recorded: a step that follows it is done` : `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`;
+    return refuse(notAllowed(state, version, ctx, step, detail));
+  }
   const missing = missingPrerequisites(state, version, step);
   if (missing.length) return refuse({ ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`), missingPrerequisites: missing } as CaseRejection);
   if (blockedByResult(state, step) && state.result) {

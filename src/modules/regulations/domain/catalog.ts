@@ -125,6 +125,7 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
     checkTracks(`${path}.tracks`, step.tracks);
     if (step.result && !results.has(step.result)) add(`${path}.result`, `"${step.result}" is not a declared result (${[...results].join(', ')})`);
     if (step.optional && !step.condition) add(`${path}.condition`, 'an optional step must say when it happens');
+    if (step.repeatable && (step.terminal || step.requiresAll || step.result)) add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);
     for (const track of step.tracks) {
       const key = `${track}\u0000${step.eventType}`;

@@ -109,6 +109,8 @@ export const regulationFileSchema = z.strictObject({
         after: z.array(kebab),
         tracks: z.array(kebab).min(1),
         optional: z.boolean().default(false),
+        /** May be recorded again (each occurrence an act) until a step that follows it is done. */
+        repeatable: z.boolean().default(false),
         condition: z.string().nullable().default(null),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
