@@ -10,10 +10,9 @@ import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { Principal } from '../../identity/domain/principal';
 import type { Catalog } from '../../regulations/domain/catalog';
-import { caseStreamId, type CaseEventMetadata, type DecidedEvent } from '../domain/case-event';
-import { CURRENT_SCHEMA_VERSION } from '../domain/case-event-data';
+import { caseStreamId, type DecidedEvent } from '../domain/case-event';
 import { decide, type CancelApplication, type CaseRejection, type SubmitApplication, type TakeStep } from '../domain/decide';
-import { eventHash } from '../domain/hash-chain';
+import { sealEvents } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
 
 export interface CommandMeta {
@@ -125,7 +124,7 @@ export class CaseCommandService {
       const decision = decideOn(loaded, now);
       if (!decision.ok) return { ok: false, refusal: decision.rejection };
       const streamId = caseStreamId(caseId);
-      const sealed = this.seal(streamId, caseId, loaded, decision.version.versionId, decision.events, now, principal, meta);
+      const sealed = this.seal(caseId, loaded, decision.version.versionId, decision.events, now, principal, meta);
       try {
         const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
         const recorded: RecordedEvent[] = sealed.map((e, i) => ({ ...e, streamId, revision: result.nextRevision - sealed.length + 1 + i, position: result.position, recordedAt: now }));
@@ -167,33 +166,26 @@ export class CaseCommandService {
     return { caseId: loaded.state.caseId, regulationVersionId: loaded.state.versionId, receiptNumber: loaded.state.receiptNumber, stepId, eventType, revision, position };
   }
 
-  private seal(streamId: string, caseId: string, loaded: LoadedCase | null, versionId: string, events: DecidedEvent[], now: Date, principal: Principal, meta: CommandMeta) {
-    let previousHash = loaded?.state.lastHash ?? null;
-    let revision = loaded ? loaded.state.revision : -1;
+  private seal(caseId: string, loaded: LoadedCase | null, versionId: string, events: DecidedEvent[], now: Date, principal: Principal, meta: CommandMeta) {
     const commandId = randomUUID();
-    return events.map((event, i) => {
-      revision++;
-      const metadata: Omit<CaseEventMetadata, 'hash'> & { hash?: string } = {
-        schemaVersion: CURRENT_SCHEMA_VERSION[event.type],
-        caseId,
-        stepId: event.stepId,
-        actor: event.actor,
-        occurredAt: event.occurredAt.toISOString(),
-        startedAt: event.startedAt.toISOString(),
-        recordedAt: now.toISOString(),
-        backDated: now.getTime() - event.occurredAt.getTime() > this.options.backDatedAfterMs,
-        regulation: { versionId, clause: event.clause },
-        correlationId: meta.correlationId ?? commandId,
-        causationId: meta.causationId ?? commandId,
-        ...(meta.idempotency ? { idempotency: meta.idempotency } : {}),
-        previousHash,
-      };
-      const hash = eventHash({ streamId, revision, type: event.type, data: event.data, metadata });
-      previousHash = hash;
-      const id = meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : randomUUID();
-      return { id, type: event.type, data: event.data, metadata: { ...metadata, hash } };
+    const sealed = sealEvents(events, {
+      caseId,
+      versionId,
+      previous: loaded ? { revision: loaded.state.revision, hash: loaded.state.lastHash } : null,
+      now,
+      backDatedAfterMs: this.options.backDatedAfterMs,
+      correlationId: meta.correlationId ?? commandId,
+      causationId: meta.causationId ?? commandId,
+      ...(meta.idempotency ? { idempotency: meta.idempotency } : {}),
     });
+    return sealed.map((event, i) => ({
+      id: meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : randomUUID(),
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata,
+    }));
   }
+
 }
 
 function reused(key: string): CommandOutcome {

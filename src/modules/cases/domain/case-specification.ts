@@ -11,12 +11,12 @@ import { iinCheckDigit } from '../../identity/domain/iin';
 import type { Principal, Role } from '../../identity/domain/principal';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
-import { caseStreamId, type CaseEvent, type CaseEventMetadata, type DecidedEvent } from './case-event';
-import { CURRENT_SCHEMA_VERSION, type StepData } from './case-event-data';
+import type { CaseEvent, DecidedEvent } from './case-event';
+import type { StepData } from './case-event-data';
 import { prerequisitesOn } from './case-rules';
 import { evolve, stepsOnTrack, type CaseState } from './case-state';
 import { decide, type CaseCommand, type CaseRejection, type Decision } from './decide';
-import { eventHash } from './hash-chain';
+import { sealEvents } from './hash-chain';
 
 /** Valid data for each event type a step records (checked against STEP_DATA_SCHEMAS in decide.spec). */
 export const VALID_DATA: { [T in Exclude<EventType, 'ApplicationSubmitted'>]: StepData<T> } = {
@@ -219,29 +219,16 @@ function fold(catalog: Catalog, events: readonly CaseEvent[]): CaseState | null 
 
 /** Seals decided events onto a history as CaseCommandService does: next revisions, previous hash, own hash. */
 export function seal(caseId: string, history: readonly CaseEvent[], version: RegulationVersion, decided: readonly DecidedEvent[], now: Date): CaseEvent[] {
-  const streamId = caseStreamId(caseId);
-  let previousHash = history.length ? history[history.length - 1]!.metadata.hash : null;
-  let revision = history.length - 1;
-  return decided.map((event) => {
-    revision++;
-    const metadata = {
-      schemaVersion: CURRENT_SCHEMA_VERSION[event.type],
-      caseId,
-      stepId: event.stepId,
-      actor: event.actor,
-      occurredAt: event.occurredAt.toISOString(),
-      startedAt: event.startedAt.toISOString(),
-      recordedAt: now.toISOString(),
-      backDated: false,
-      regulation: { versionId: version.versionId, clause: event.clause },
-      correlationId: `spec-${caseId}`,
-      causationId: `spec-${caseId}-${revision}`,
-      previousHash,
-    } satisfies Omit<CaseEventMetadata, 'hash'>;
-    const hash = eventHash({ streamId, revision, type: event.type, data: event.data, metadata });
-    previousHash = hash;
-    const sealed: CaseEventMetadata = { ...metadata, hash };
-    return { type: event.type, data: event.data, metadata: sealed, revision };
+  const last = history[history.length - 1];
+  return sealEvents(decided, {
+    caseId,
+    versionId: version.versionId,
+    previous: last ? { revision: last.revision, hash: last.metadata.hash } : null,
+    now,
+    // Specifications record at the clock of the act: nothing is back-dated here.
+    backDatedAfterMs: Number.MAX_SAFE_INTEGER,
+    correlationId: `spec-${caseId}`,
+    causationId: `spec-${caseId}-${history.length}`,
   });
 }
 

@@ -5,6 +5,8 @@
  */
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
+import { caseStreamId, type CaseEvent, type CaseEventMetadata, type DecidedEvent } from './case-event';
+import { CURRENT_SCHEMA_VERSION } from './case-event-data';
 
 export interface HashableEvent {
   streamId: string;
@@ -54,4 +56,46 @@ export function verifyChain(events: readonly HashableEvent[]): ChainVerification
     previous = event.metadata.hash as string;
   }
   return { valid: true, events: events.length };
+}
+
+export interface SealOptions {
+  caseId: string;
+  versionId: string;
+  /** The stream's last revision and hash; null for a new case. */
+  previous: { revision: number; hash: string | null } | null;
+  /** Server time of the command. */
+  now: Date;
+  backDatedAfterMs: number;
+  correlationId: string;
+  causationId: string;
+  idempotency?: { key: string; fingerprint: string };
+}
+
+/** Decided acts become events of the stream: the envelope filled in one place, each hash chained to the one before. */
+export function sealEvents(decided: readonly DecidedEvent[], options: SealOptions): CaseEvent[] {
+  const streamId = caseStreamId(options.caseId);
+  let previousHash = options.previous?.hash ?? null;
+  let revision = options.previous?.revision ?? -1;
+  return decided.map((event) => {
+    revision++;
+    const metadata = {
+      schemaVersion: CURRENT_SCHEMA_VERSION[event.type],
+      caseId: options.caseId,
+      stepId: event.stepId,
+      actor: event.actor,
+      occurredAt: event.occurredAt.toISOString(),
+      startedAt: event.startedAt.toISOString(),
+      recordedAt: options.now.toISOString(),
+      backDated: options.now.getTime() - event.occurredAt.getTime() > options.backDatedAfterMs,
+      regulation: { versionId: options.versionId, clause: event.clause },
+      correlationId: options.correlationId,
+      causationId: options.causationId,
+      ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+      previousHash,
+    } satisfies Omit<CaseEventMetadata, 'hash'>;
+    const hash = eventHash({ streamId, revision, type: event.type, data: event.data, metadata });
+    previousHash = hash;
+    const sealed: CaseEventMetadata = { ...metadata, hash };
+    return { type: event.type, data: event.data, metadata: sealed, revision };
+  });
 }
