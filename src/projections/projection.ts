@@ -3,6 +3,7 @@ import type { ReadDocument } from '../modules/read-store/read-store.port';
 
 /** What a projection may do while applying a batch: read (its own pending writes first) and write documents. */
 export interface ProjectionContext {
+  /** A document the projection may change in place (a fresh copy from the store, or its own staged one); only upsert stores it. */
   get<T extends ReadDocument = ReadDocument>(collection: string, id: string): Promise<T | null>;
   upsert(collection: string, doc: ReadDocument): void;
   delete(collection: string, id: string): void;

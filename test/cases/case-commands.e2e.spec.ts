@@ -3,7 +3,7 @@
  * refusals a back office meets, the stored envelope and its hash chain.
  */
 import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
-import { caseStreamId, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
+import { caseStreamId, clauseReference, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
 import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../support/case-walk';
@@ -68,7 +68,7 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
     for (const event of events) {
       const m = event.metadata as CaseEventMetadata;
       const step = version.steps.find((s) => s.id === m.stepId)!;
-      expect(m.regulation).toEqual({ versionId: version.versionId, clause: step.clause });
+      expect(m.regulation).toEqual({ versionId: version.versionId, clause: clauseReference(step.clause) });
       expect(step.roles).toContain(m.actor.role);
       expect(m).toMatchObject({ schemaVersion: 1, caseId, correlationId: expect.any(String), causationId: expect.any(String), backDated: true });
     }

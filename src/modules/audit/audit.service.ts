@@ -20,8 +20,12 @@ export interface CaseHistory {
   caseId: string;
   recorded: RecordedEvent[];
   events: CaseEvent[];
-  state: CaseState;
   version: RegulationVersion;
+  /** The case's unit and submission, from its first event. */
+  unit: string;
+  submittedAt: string;
+  /** The case as its whole history makes it, folded when first read (an as-of replay folds only its part). */
+  readonly state: CaseState;
 }
 
 export class AuditService {
@@ -45,8 +49,21 @@ export class AuditService {
     const recorded = await this.log.readStream(caseStreamId(caseId));
     if (recorded.length === 0) return null;
     const events = recorded.map(toCaseEvent);
-    const state = foldCase(events, (id) => this.versionOf(id))!;
-    return { caseId, recorded, events, state, version: this.versionOf(state.versionId) };
+    const first = events[0]!;
+    const version = this.versionOf(String(first.data.versionId));
+    let state: CaseState | undefined;
+    const versionOf = (id: string) => this.versionOf(id);
+    return {
+      caseId,
+      recorded,
+      events,
+      version,
+      unit: String(first.data.unit),
+      submittedAt: first.metadata.occurredAt,
+      get state() {
+        return (state ??= foldCase(events, versionOf)!);
+      },
+    };
   }
 
   replay(history: CaseHistory, cut: ReplayCut) {

@@ -122,9 +122,9 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
 
       for (const [id, { doc, delta }] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
         const collection = rollupCollection(doc.dim);
+        // ctx.get returns this batch's own copy (parsed from the store, or staged earlier): safe to change in place.
         const current = await ctx.get<RollupDocument>(collection, id);
-        // Documents from the store may be shared with its cache: never change them in place.
-        const next = applyCounters<RollupDocument>(current ? structuredClone(current) : { ...doc, ...emptyCounters() }, delta);
+        const next = applyCounters<RollupDocument>(current ?? { ...doc, ...emptyCounters() }, delta);
         if (next) ctx.upsert(collection, next);
         else ctx.delete(collection, id);
       }
@@ -161,7 +161,8 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
           limits,
         } satisfies OpenStepDocument);
       }
-      ctx.upsert(CASE_ROWS, { _id: caseId, state, rows, openStepIds: steps.map((s) => s.id) } satisfies CaseRowsDocument);
+      // The acts are the cases projection's business; without them the memory of a case stays small.
+      ctx.upsert(CASE_ROWS, { _id: caseId, state: { ...state, acts: [] }, rows, openStepIds: steps.map((s) => s.id) } satisfies CaseRowsDocument);
     },
   };
 }

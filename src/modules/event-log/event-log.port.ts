@@ -33,6 +33,18 @@ export interface RecordedEvent<D = unknown, M extends EventMetadata = EventMetad
   recordedAt: Date;
 }
 
+/** An event as stored, its data and metadata as the JSON text the log keeps (for verification of exact bytes). */
+export interface RawRecordedEvent {
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  streamId: string;
+  revision: number;
+  position: number;
+  recordedAt: Date;
+}
+
 export interface AppendResult {
   /** Revision of the last appended event (the stream's revision after the append). */
   nextRevision: number;
@@ -85,6 +97,8 @@ export interface EventLog {
   /** Empty array for a stream that does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Like readAll, with data and metadata as stored JSON text; adapters that can serve it cheaply do. */
+  readAllRaw?(options?: ReadAllOptions): Promise<RawRecordedEvent[]>;
   subscribeToAll(options?: SubscribeOptions): EventSubscription;
   /** Position of the last event in the log, 0 when empty. */
   headPosition(): Promise<number>;

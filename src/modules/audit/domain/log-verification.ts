@@ -2,7 +2,7 @@
  * Verification of the whole log in one pass over the global order: every sealed stream's hash chain is
  * followed event by event, so memory holds one link per stream, not the streams. Pure.
  */
-import { linkProblem, type HashableEvent } from '../../cases/domain/hash-chain';
+import { linkProblem, storedLinkProblem, type HashableEvent, type StoredEventText } from '../../cases/domain/hash-chain';
 
 export interface BrokenStream {
   streamId: string;
@@ -41,6 +41,25 @@ export class LogChainVerifier {
       this.links.set(event.streamId, 'broken');
     } else {
       this.links.set(event.streamId, { revision: event.revision, hash: event.metadata.hash as string });
+    }
+  }
+
+  /** The same check on an event as stored text (the fast path: no parsing when the text is canonical). */
+  addStored(event: StoredEventText): void {
+    this.events++;
+    const link = this.links.get(event.streamId);
+    if (link === 'broken' || link === 'unsealed') return;
+    if (link === undefined && !event.metadata.includes('"hash":')) {
+      this.links.set(event.streamId, 'unsealed');
+      return;
+    }
+    this.sealed++;
+    const { problem, hash } = storedLinkProblem(event, link ? link.revision + 1 : 0, link ? link.hash : null);
+    if (problem) {
+      this.broken.push({ streamId: event.streamId, revision: event.revision, problem });
+      this.links.set(event.streamId, 'broken');
+    } else {
+      this.links.set(event.streamId, { revision: event.revision, hash });
     }
   }
 

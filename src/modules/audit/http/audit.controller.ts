@@ -42,7 +42,7 @@ export class AuditController {
     const events = history.recorded.filter((e) => (!types || types.includes(e.type)) && (!from || at(e.metadata) >= from.getTime()) && (!to || at(e.metadata) <= to.getTime()));
     return {
       caseId: history.caseId,
-      versionId: history.state.versionId,
+      versionId: history.version.versionId,
       total: history.recorded.length,
       returned: events.length,
       events: events.map((e) => ({
@@ -95,10 +95,10 @@ export class AuditController {
     const asOf = this.optionalInstant('query.asOf', asOfParam, errors) ?? new Date();
     if (errors.length) throw ProblemError.badRequest(errors);
     const history = await this.caseFor(principal, caseId);
-    if (asOf.getTime() < new Date(history.state.submittedAt).getTime()) {
-      throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.state.submittedAt})`, allowed: 'an instant at or after the submission' }]);
+    if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
+      throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
     }
-    return { caseId: history.caseId, versionId: history.state.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
+    return { caseId: history.caseId, versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
   }
 
   @Get('cases/:caseId/verify')
@@ -127,7 +127,7 @@ export class AuditController {
     const caseId = parseCaseId(caseIdParam);
     const history = await this.audit.load(caseId);
     if (!history) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
-    assertUnit(principal, history.state.unit);
+    assertUnit(principal, history.unit);
     return history;
   }
 

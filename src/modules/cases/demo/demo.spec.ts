@@ -10,7 +10,7 @@ import { loadReferenceData } from '../../../app/reference-data';
 import { openEventLog } from '../../event-log/open-event-log';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import { toCaseEvent } from '../commands/case-repository';
-import type { CaseEventMetadata } from '../domain/case-event';
+import { clauseReference, type CaseEventMetadata } from '../domain/case-event';
 import { caseSla } from '../domain/case-sla';
 import { foldCase } from '../domain/case-state';
 import { verifyChain } from '../domain/hash-chain';
@@ -164,7 +164,7 @@ describe('npm run demo', () => {
       expect(m.regulation.versionId).toBe(versionOfCase.get(e.streamId));
       const step = version.steps.find((s) => s.id === m.stepId)!;
       expect(step.eventType).toBe(e.type);
-      expect(m.regulation.clause).toEqual(step.clause);
+      expect(m.regulation.clause).toEqual(clauseReference(step.clause));
       // A PSC operator may cancel on the applicant's behalf; every other act is done in one of the step's roles.
       if (m.actor.onBehalfOf) expect([e.type, m.actor.role]).toEqual(['ApplicationCancelled', 'psc-operator']);
       else expect(step.roles).toContain(m.actor.role);

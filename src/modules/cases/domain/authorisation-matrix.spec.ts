@@ -10,6 +10,7 @@ import { loadCatalog, type RegulationVersion } from '../../regulations/domain/ca
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { EXTERNAL_ROLES, openSteps } from './case-rules';
 import { CaseWalk, makeIin, offeredChannel, pathTo, principal, validData, type Given } from './case-specification';
+import { clauseReference } from './case-event';
 import { stepsOnTrack } from './case-state';
 import type { CaseCommand } from './decide';
 
@@ -91,7 +92,7 @@ describe('every role × every step of every version and track', () => {
   it.each(matrix)('%s as %s: %s', (_label, role, expected, c) => {
     const when = ask(c, holder(role));
     if (expected === 'allowed') {
-      when.then([{ type: c.step.eventType as never, stepId: c.step.id, role, clause: c.step.clause }]);
+      when.then([{ type: c.step.eventType as never, stepId: c.step.id, role, clause: clauseReference(c.step.clause) }]);
     } else {
       const refused = when.thenRefused('forbidden', { callerRoles: [role] });
       if (role !== 'auditor') expect(refused.requiredRoles).toEqual(c.step.roles);

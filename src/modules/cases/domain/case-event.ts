@@ -62,3 +62,12 @@ export interface DecidedEvent {
 
 export const caseStreamId = (caseId: string): string => `case-${caseId}`;
 export const CASE_STREAM_PREFIX = 'case-';
+
+/**
+ * The clause an act cites in its metadata: the reference (act, appendix, paragraph, sub-paragraph, track)
+ * without the quoted words, which the versioned regulation file keeps once instead of every event.
+ */
+export function clauseReference(clause: ClauseRef): ClauseRef {
+  const { quote: _quote, ...reference } = clause;
+  return reference;
+}

@@ -11,7 +11,7 @@ import { iinCheckDigit } from '../../identity/domain/iin';
 import type { Principal, Role } from '../../identity/domain/principal';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
-import type { CaseEvent, DecidedEvent } from './case-event';
+import { clauseReference, type CaseEvent, type DecidedEvent } from './case-event';
 import type { StepData } from './case-event-data';
 import { prerequisitesOn } from './case-rules';
 import { evolve, stepsOnTrack, type CaseState } from './case-state';
@@ -308,7 +308,7 @@ export class CaseWalk {
         },
         this.callerFor(as),
       )
-      .then([{ type: 'ApplicationSubmitted', stepId: first.id, role: as, clause: first.clause }]);
+      .then([{ type: 'ApplicationSubmitted', stepId: first.id, role: as, clause: clauseReference(first.clause) }]);
     this.history = outcome.events;
     return outcome;
   }
@@ -324,7 +324,7 @@ export class CaseWalk {
       outcome = this.spec
         .given(this.history)
         .when({ kind: 'take-step', stepId, data: options.data ?? validData(step.eventType) }, this.callerFor(role))
-        .then([{ type: step.eventType as EventType, stepId, role, clause: step.clause }]);
+        .then([{ type: step.eventType as EventType, stepId, role, clause: clauseReference(step.clause) }]);
       this.history = outcome.events;
     }
     return outcome!;

@@ -6,6 +6,7 @@ import { STEP_DATA_SCHEMAS, parseStepData } from './case-event-data';
 import { openSteps } from './case-rules';
 import { CaseSpecification, CaseWalk, VALID_DATA, mainPath, makeIin, offeredChannel, pathTo, principal, validData } from './case-specification';
 import { stepsOnTrack } from './case-state';
+import { clauseReference } from './case-event';
 import type { SubmitApplication } from './decide';
 
 const DATA = join(__dirname, '../../../../data');
@@ -466,7 +467,7 @@ describe('submission', () => {
       receiptNumber: 'RG-1',
       cohortDates: {},
     });
-    expect(outcome.produced[0]!.metadata.regulation).toEqual({ versionId: 'personnel-reserve/order-184-2015', clause: version('personnel-reserve/order-184-2015').steps[0]!.clause });
+    expect(outcome.produced[0]!.metadata.regulation).toEqual({ versionId: 'personnel-reserve/order-184-2015', clause: clauseReference(version('personnel-reserve/order-184-2015').steps[0]!.clause) });
   });
 
   describe('postgraduate intake of order 58 (2019): 1 January 00:00 to 18:30 on the second Friday of July, Asia/Almaty', () => {

@@ -11,7 +11,7 @@ import type { Catalog, RegulationVersion } from '../../regulations/domain/catalo
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
-import type { CaseActor, DecidedEvent } from './case-event';
+import { clauseReference, type CaseActor, type DecidedEvent } from './case-event';
 import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, openSteps, recordable, type ActorCheck } from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
@@ -162,7 +162,7 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
     receiptNumber: command.receiptNumber,
     cohortDates: { ...(command.cohortDates ?? {}) },
   };
-  return { ok: true, version, events: [{ type: 'ApplicationSubmitted', data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt, startedAt, clause: step.clause }] };
+  return { ok: true, version, events: [{ type: 'ApplicationSubmitted', data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt, startedAt, clause: clauseReference(step.clause) }] };
 }
 
 function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
@@ -211,7 +211,7 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   if (times.occurredAt.toISOString() < state.lastOccurredAt) {
     return refuse({ kind: 'rule', code: 'before-previous-act', field: 'occurredAt', detail: `${times.occurredAt.toISOString()} is before the case's previous act (${state.lastOccurredAt}); acts are recorded in the order they happened`, extensions: { previousActAt: state.lastOccurredAt } });
   }
-  return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: step.clause }] };
+  return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: clauseReference(step.clause) }] };
 }
 
 function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {

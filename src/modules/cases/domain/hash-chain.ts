@@ -1,10 +1,14 @@
 /**
  * Tamper evidence: each event's hash is SHA-256 over the RFC 8785 canonical JSON of the event (stream,
  * revision, type, data and metadata without the hash itself), and the metadata holds the previous event's
- * hash, so changing, removing or reordering any event breaks every hash after it. Pure.
+ * hash, so changing, removing or reordering any event breaks every hash after it.
+ *
+ * Events are sealed with their data and metadata in canonical key order, so for a stored event plain
+ * JSON.stringify gives the canonical bytes: verification hashes that first and canonicalises in full only
+ * when it does not match (a store that reordered keys), which keeps checking the whole log cheap. Pure.
  */
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { caseStreamId, type CaseEvent, type CaseEventMetadata, type DecidedEvent } from './case-event';
 import { CURRENT_SCHEMA_VERSION } from './case-event-data';
 
@@ -24,8 +28,23 @@ export function canonicalForm(event: HashableEvent): string {
   return text;
 }
 
+const sha256 = (text: string): string => oneShotHash('sha256', text, 'hex');
+
 export function eventHash(event: HashableEvent): string {
-  return createHash('sha256').update(canonicalForm(event), 'utf8').digest('hex');
+  return sha256(canonicalForm(event));
+}
+
+/** The hash an event's stored content has: the fast path for events kept in canonical key order, else the full one. */
+export function storedContentHash(event: HashableEvent): string {
+  const { hash: stored, ...metadata } = event.metadata;
+  // Keys in canonical order (data, metadata, revision, streamId, type), nested objects as stored.
+  const fast = sha256(JSON.stringify({ data: event.data, metadata, revision: event.revision, streamId: event.streamId, type: event.type }));
+  return fast === stored ? fast : eventHash(event);
+}
+
+/** A copy with every object's keys in canonical order: JSON.stringify of it is its RFC 8785 form. */
+export function inCanonicalOrder<T>(value: T): T {
+  return JSON.parse(canonicalize(value) ?? 'null') as T;
 }
 
 export interface ChainVerification {
@@ -40,9 +59,45 @@ export interface ChainVerification {
 export function linkProblem(event: HashableEvent, expectedRevision: number, previousHash: string | null): string | null {
   if (event.revision !== expectedRevision) return `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`;
   if ((event.metadata.previousHash ?? null) !== previousHash) return `previousHash is ${String(event.metadata.previousHash)}, the previous event's hash is ${String(previousHash)}`;
-  const recomputed = eventHash(event);
+  const recomputed = storedContentHash(event);
   if (event.metadata.hash !== recomputed) return `stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`;
   return null;
+}
+
+/** A stored event as text: what the log keeps, byte for byte. */
+export interface StoredEventText {
+  streamId: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+// Metadata keys are stored in canonical order: "hash" stands between "correlationId" and "idempotency"/"occurredAt",
+// and "previousHash" between "occurredAt" and "recordedAt". Anchoring on both neighbours matches top-level keys only.
+const STORED_HASH = /,"hash":"([0-9a-f]{64})",(?="idempotency":|"occurredAt":)/;
+const STORED_PREVIOUS = /,"occurredAt":"[^"]*","previousHash":(null|"([0-9a-f]{64})"),"recordedAt":/;
+
+/**
+ * The link check on stored text: the canonical form is assembled from the stored JSON without parsing it.
+ * Falls back to parsing and full canonicalisation when the text is not in canonical form.
+ */
+export function storedLinkProblem(event: StoredEventText, expectedRevision: number, previousHash: string | null): { problem: string | null; hash: string | null } {
+  const hashMatch = STORED_HASH.exec(event.metadata);
+  const previousMatch = STORED_PREVIOUS.exec(event.metadata);
+  if (hashMatch && previousMatch) {
+    const stored = hashMatch[1]!;
+    const storedPrevious = previousMatch[2] ?? null;
+    const metadata = event.metadata.slice(0, hashMatch.index) + ',' + event.metadata.slice(hashMatch.index + hashMatch[0].length);
+    const text = `{"data":${event.data},"metadata":${metadata},"revision":${event.revision},"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)}}`;
+    if (sha256(text) === stored) {
+      if (event.revision !== expectedRevision) return { problem: `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`, hash: stored };
+      if (storedPrevious !== previousHash) return { problem: `previousHash is ${String(storedPrevious)}, the previous event's hash is ${String(previousHash)}`, hash: stored };
+      return { problem: null, hash: stored };
+    }
+  }
+  const parsed: HashableEvent = { streamId: event.streamId, revision: event.revision, type: event.type, data: JSON.parse(event.data), metadata: JSON.parse(event.metadata) as Record<string, unknown> };
+  return { problem: linkProblem(parsed, expectedRevision, previousHash), hash: typeof parsed.metadata.hash === 'string' ? parsed.metadata.hash : null };
 }
 
 /** Checks a stream's events in order: revisions gapless from 0, each link to the previous hash, each hash recomputed. */
@@ -93,9 +148,11 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
       ...(options.idempotency ? { idempotency: options.idempotency } : {}),
       previousHash,
     } satisfies Omit<CaseEventMetadata, 'hash'>;
-    const hash = eventHash({ streamId, revision, type: event.type, data: event.data, metadata });
+    const data = inCanonicalOrder(event.data);
+    const hash = eventHash({ streamId, revision, type: event.type, data, metadata });
     previousHash = hash;
-    const sealed: CaseEventMetadata = { ...metadata, hash };
-    return { type: event.type, data: event.data, metadata: sealed, revision };
+    // Rebuilt so the hash, too, stands in its canonical place among the keys.
+    const sealed = inCanonicalOrder({ ...metadata, hash }) as CaseEventMetadata;
+    return { type: event.type, data, metadata: sealed, revision };
   });
 }

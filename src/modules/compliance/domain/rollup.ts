@@ -106,7 +106,8 @@ function contribute(counters: RollupCounters, row: RollupRow, sign: 1 | -1, cale
 }
 
 /** The signature of a row for delta purposes: two equal rows cancel out. */
-const rowSignature = (row: RollupRow) => JSON.stringify([row.serviceId, row.versionId, row.trackId, row.unit, row.assignee, row.channel, row.stepId, row.month, row.kind, row.startedAt, row.deadline, row.completedAt, row.settled]);
+const rowSignature = (row: RollupRow) =>
+  `${row.serviceId}|${row.versionId}|${row.trackId}|${row.unit}|${row.assignee}|${row.channel}|${row.stepId}|${row.month}|${row.kind}|${row.startedAt}|${row.deadline}|${row.completedAt}|${row.settled}`;
 
 /** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
 export function rollupDelta(before: readonly RollupRow[], after: readonly RollupRow[], calendar: WorkingCalendar): Map<string, { doc: RollupSlice; delta: RollupCounters }> {

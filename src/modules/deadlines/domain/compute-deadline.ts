@@ -62,16 +62,20 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
   const clause = 'spec' in limitOrSpec ? limitOrSpec.clause : undefined;
   const zone = calendar.timeZone;
   if (spec.kind === 'working-days') return workingDaysDeadline(spec, clause, anchor, calendar, options);
-  const base = baseExplanation(spec, clause, anchor, calendar);
-  const localDate = base.anchor.localDate;
+  // Every kind computes its deadline at once and its explanation only when read: SLA read models compute
+  // deadlines in bulk and never read most explanations.
+  const base = () => baseExplanation(spec, clause, anchor, calendar);
+  const localDate = zone.toLocal(anchor).date;
 
   switch (spec.kind) {
     case 'minutes': {
       const deadline = new Date(anchor.getTime() + spec.minutes * 60_000);
-      return finish(calendar, deadline, {
-        ...base,
-        rule: `${spec.minutes} minutes from the anchor instant; working days and holidays do not matter for a limit in minutes`,
-      });
+      return lazyResult(deadline, () =>
+        finishExplanation(calendar, deadline, {
+          ...base(),
+          rule: `${spec.minutes} minutes from the anchor instant; working days and holidays do not matter for a limit in minutes`,
+        }),
+      );
     }
 
     case 'calendar-period': {
@@ -79,76 +83,75 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       const days = spec.days ?? 0;
       const nominal = addDays(addMonths(localDate, months), days);
       let lastDay = nominal;
-      const notes: string[] = [];
       while (!calendar.isWorkingDay(lastDay)) lastDay = addDays(lastDay, 1);
-      if (lastDay !== nominal) {
-        const reason = calendar.nonWorkingReason(nominal)!;
-        notes.push(`the nominal last day ${nominal} is not a working day (${reason.kind}: ${reason.name}); the period ends on the next working day, ${lastDay}`);
-      }
       const deadline = zone.endOfDay(dayNumber(lastDay));
-      const what = [months ? `${months} month${months > 1 ? 's' : ''}` : '', days ? `${days} calendar day${days > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
-      return finish(calendar, deadline, {
-        ...base,
-        rule: `${what} from ${localDate}: a period in months ends on the corresponding day of the last month (its last day when that month is shorter); it ends at 24:00 local time`,
-        legalBasis: [CIVIL_CODE_PERIODS],
-        lastDay,
-        notes,
-        ...(options.withoutDays || lastDay === nominal ? {} : { days: explainDays(calendar, addDays(nominal, 0), lastDay) }),
+      return lazyResult(deadline, () => {
+        const notes: string[] = [];
+        if (lastDay !== nominal) {
+          const reason = calendar.nonWorkingReason(nominal)!;
+          notes.push(`the nominal last day ${nominal} is not a working day (${reason.kind}: ${reason.name}); the period ends on the next working day, ${lastDay}`);
+        }
+        const what = [months ? `${months} month${months > 1 ? 's' : ''}` : '', days ? `${days} calendar day${days > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
+        return finishExplanation(calendar, deadline, {
+          ...base(),
+          rule: `${what} from ${localDate}: a period in months ends on the corresponding day of the last month (its last day when that month is shorter); it ends at 24:00 local time`,
+          legalBasis: [CIVIL_CODE_PERIODS],
+          lastDay,
+          notes,
+          ...(options.withoutDays || lastDay === nominal ? {} : { days: explainDays(calendar, addDays(nominal, 0), lastDay) }),
+        });
       });
     }
 
     case 'annual-window': {
       const window = currentOrNextWindow(spec, anchor, zone);
-      const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
-      const notes: string[] = [];
-      if (window.year !== Number(localDate.slice(0, 4))) notes.push(`the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`);
-      return finish(
-        calendar,
+      return lazyResult(
         window.closesAt,
-        {
-          ...base,
-          rule: `every year from ${opens} until ${describeAnnualDay(spec.until)}${spec.untilTime ? ` ${spec.untilTime}` : ' (end of day)'} local time; in ${window.year}: ${window.opensOn} to ${window.closesOn}`,
-          opensAt: zone.formatLocal(window.opensAt),
-          notes,
+        () => {
+          const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
+          const notes: string[] = [];
+          if (window.year !== Number(localDate.slice(0, 4))) notes.push(`the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`);
+          return finishExplanation(calendar, window.closesAt, {
+            ...base(),
+            rule: `every year from ${opens} until ${describeAnnualDay(spec.until)}${spec.untilTime ? ` ${spec.untilTime}` : ' (end of day)'} local time; in ${window.year}: ${window.opensOn} to ${window.closesOn}`,
+            opensAt: zone.formatLocal(window.opensAt),
+            notes,
+          });
         },
         window.opensAt,
       );
     }
 
     case 'by-programme': {
-      if (!options.programmeDeadline) {
+      const programmeDeadline = options.programmeDeadline;
+      if (!programmeDeadline) {
         return {
           deadline: null,
           explanation: {
-            ...base,
+            ...base(),
             rule: 'set by the study programme or schedule of the case or cohort; there is no deadline until it is set',
             notes: spec.maxMonths ? [`the programme may last at most ${spec.maxMonths} months`] : [],
           },
         };
       }
-      const notes: string[] = [];
-      if (spec.maxMonths) {
-        const cap = zone.endOfDay(dayNumber(addMonths(localDate, spec.maxMonths)));
-        if (options.programmeDeadline.getTime() > cap.getTime()) notes.push(`the programme deadline is later than the ${spec.maxMonths}-month maximum (${zone.formatLocal(cap)})`);
-      }
-      return finish(calendar, options.programmeDeadline, { ...base, rule: 'the deadline set by the programme or schedule of the case or cohort', notes });
+      return lazyResult(programmeDeadline, () => {
+        const notes: string[] = [];
+        if (spec.maxMonths) {
+          const cap = zone.endOfDay(dayNumber(addMonths(localDate, spec.maxMonths)));
+          if (programmeDeadline.getTime() > cap.getTime()) notes.push(`the programme deadline is later than the ${spec.maxMonths}-month maximum (${zone.formatLocal(cap)})`);
+        }
+        return finishExplanation(calendar, programmeDeadline, { ...base(), rule: 'the deadline set by the programme or schedule of the case or cohort', notes });
+      });
     }
   }
 }
 
+/** The explanation's closing facts: the deadline in local time, and whether it lies in a provisional year. */
 function finishExplanation(calendar: WorkingCalendar, deadline: Date, explanation: DeadlineExplanation): DeadlineExplanation {
-  return finish(calendar, deadline, explanation).explanation;
-}
-
-function finish(calendar: WorkingCalendar, deadline: Date, explanation: DeadlineExplanation, opensAt?: Date): DeadlineResult {
   const lastLocal = calendar.timeZone.toLocal(new Date(deadline.getTime() - 1)).date;
   const provisional = calendar.covers(lastLocal) && calendar.isProvisional(lastLocal);
   if (provisional) explanation.notes.push(`${lastLocal} lies in a provisional year of the ${calendar.code} calendar: transfers of days off may still be announced`);
-  return {
-    deadline,
-    ...(opensAt ? { opensAt } : {}),
-    explanation: { ...explanation, deadlineLocal: calendar.timeZone.formatLocal(deadline), ...(provisional ? { provisional } : {}) },
-  };
+  return { ...explanation, deadlineLocal: calendar.timeZone.formatLocal(deadline), ...(provisional ? { provisional } : {}) };
 }
 
 function workingDaysDeadline(
@@ -199,19 +202,20 @@ class LazyDeadlineResult implements DeadlineResult {
   constructor(
     readonly deadline: Date,
     private readonly explain: () => DeadlineExplanation,
+    readonly opensAt?: Date,
   ) {}
 
   get explanation(): DeadlineExplanation {
     return (this.explained ??= this.explain());
   }
 
-  toJSON(): { deadline: Date; explanation: DeadlineExplanation } {
-    return { deadline: this.deadline, explanation: this.explanation };
+  toJSON(): { deadline: Date; opensAt?: Date; explanation: DeadlineExplanation } {
+    return { deadline: this.deadline, ...(this.opensAt ? { opensAt: this.opensAt } : {}), explanation: this.explanation };
   }
 }
 
-function lazyResult(deadline: Date, explain: () => DeadlineExplanation): DeadlineResult {
-  return new LazyDeadlineResult(deadline, explain);
+function lazyResult(deadline: Date, explain: () => DeadlineExplanation, opensAt?: Date): DeadlineResult {
+  return new LazyDeadlineResult(deadline, explain, opensAt);
 }
 
 /** Each day of [from, to] with whether it counts and, if not, why. */

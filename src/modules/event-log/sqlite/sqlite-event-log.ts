@@ -11,6 +11,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  RawRecordedEvent,
   SubscribeOptions,
 } from '../event-log.port';
 import { InvalidEventError, WrongExpectedRevisionError } from '../event-log.errors';
@@ -69,6 +70,10 @@ interface PendingAppend {
 type Row = [position: number, id: string, streamId: string, revision: number, type: string, data: string, metadata: string, recordedAt: number];
 
 const COLUMNS = 'position, id, stream_id, revision, type, data, metadata, recorded_at';
+
+function toRaw(row: Row): RawRecordedEvent {
+  return { position: row[0], id: row[1], streamId: row[2], revision: row[3], type: row[4], data: row[5], metadata: row[6], recordedAt: new Date(row[7]) };
+}
 
 function toRecorded(row: Row): RecordedEvent {
   return {
@@ -254,23 +259,37 @@ export class SqliteEventLog implements EventLog {
     }
     const limit = options.maxCount === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.maxCount))}`;
     const sql = `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY revision ${backwards ? 'DESC' : 'ASC'}${limit}`;
-    return (this.db.prepare(sql).raw().all(...params) as Row[]).map(toRecorded);
+    return (this.statement(sql).all(...params) as Row[]).map(toRecorded);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     return this.readAllSync(options);
   }
 
-  private readonly readAllCache = new Map<string, Statement>();
+  /** The stored JSON text of data and metadata, not parsed: verification hashes exactly what is stored. */
+  async readAllRaw(options: ReadAllOptions = {}): Promise<RawRecordedEvent[]> {
+    return this.readAllRows(options).map(toRaw);
+  }
 
-  private readAllSync({ after = 0, maxCount = 1000, filter }: ReadAllOptions): RecordedEvent[] {
-    const { sql, params } = filterSql(filter);
-    let stmt = this.readAllCache.get(sql);
+  /** Prepared statements by SQL text: a read shape is compiled once, not on every read. */
+  private readonly statements = new Map<string, Statement>();
+
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ?${sql} ORDER BY position LIMIT ?`).raw();
-      this.readAllCache.set(sql, stmt);
+      stmt = this.db.prepare(sql).raw();
+      this.statements.set(sql, stmt);
     }
-    return (stmt.all(after, ...params, Math.max(0, Math.floor(maxCount))) as Row[]).map(toRecorded);
+    return stmt;
+  }
+
+  private readAllRows({ after = 0, maxCount = 1000, filter }: ReadAllOptions): Row[] {
+    const { sql, params } = filterSql(filter);
+    return this.statement(`SELECT ${COLUMNS} FROM events WHERE position > ?${sql} ORDER BY position LIMIT ?`).all(after, ...params, Math.max(0, Math.floor(maxCount))) as Row[];
+  }
+
+  private readAllSync(options: ReadAllOptions): RecordedEvent[] {
+    return this.readAllRows(options).map(toRecorded);
   }
 
   subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
