@@ -1,0 +1,44 @@
+/**
+ * Every read endpoint under arbitrary parameters, on the real server: never a 5xx, every refusal is
+ * problem+json, and reading writes nothing (a head of unit reads here, so not even the auditors' access log moves).
+ */
+import fc from 'fast-check';
+import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { callerFor } from '../support/case-walk';
+
+const head = { sub: 'head-astana', roles: ['head'], unit: 'astana' };
+let api: ApiHarness;
+let caseId: string;
+
+beforeAll(async () => {
+  api = await startHarness();
+  const iin = makeIin('870707', 4, 12);
+  const r = await api.call('POST', '/api/cases', { as: callerFor('applicant', 'astana', iin), body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
+  expect(r.status).toBe(201);
+  caseId = r.body.caseId;
+  await api.app.infra.projections.readModels.waitFor('compliance', r.body.position, 10_000);
+});
+afterAll(async () => api.close());
+
+const value = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.constantFrom('', '0', '-1', '1e9', '99999999999999999999', 'null', '2015-10-05', '2015-10', '2015-13', '2015-10-05T10:00:00+06:00', '2015-10-05T10:00:00', 'service', 'step', 'month', 'weekday', 'personnel-reserve', 'astana', 'head', 'DocumentRegistered,Nope', 'occurred', 'recorded', '%00', '[]', '{}'),
+);
+const params = ['serviceId', 'versionId', 'trackId', 'unit', 'status', 'assignee', 'applicantIin', 'submittedFrom', 'submittedTo', 'limit', 'cursor', 'after', 'asOf', 'atRevision', 'time', 'type', 'from', 'to', 'groupBy', 'role', 'stepId', 'x'];
+const query = fc.dictionary(fc.constantFrom(...params), value, { maxKeys: 5 }).map((q) => new URLSearchParams(q).toString());
+const id = fc.oneof(fc.constant('CASE'), fc.constant('00000000-0000-4000-8000-000000000000'), fc.string({ maxLength: 40 }));
+const routes = ['/api/cases', '/api/cases/:id', '/api/cases/:id/sla', '/api/cases/:id/history', '/api/cases/:id/state', '/api/cases/:id/sla/explain', '/api/cases/:id/verify', '/api/cases/:id/evidence', '/api/compliance/summary', '/api/compliance/overdue', '/api/compliance/step-cases', '/api/worklist', '/api/regulations', '/api/calendar/KZ/working-days'];
+
+it('no 5xx, problem+json refusals, nothing written, whatever the parameters', async () => {
+  const before = await api.app.infra.eventLog.headPosition();
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...routes), id, query, async (route, rawId, q) => {
+      const path = route.replace(':id', encodeURIComponent(rawId === 'CASE' ? caseId : rawId));
+      const r = await api.call('GET', `${path}?${q}`, { as: head });
+      expect({ path, q, status: r.status < 500 }).toEqual({ path, q, status: true });
+      if (r.status >= 400) expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    }),
+    { numRuns: 400 },
+  );
+  expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+}, 120_000);
