@@ -1,4 +1,4 @@
-import { loadConfig, ConfigError } from '../app/config/config';
+import { configForCommand } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
@@ -17,16 +17,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 0;
   }
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 78;
-    }
-    throw error;
-  }
+  const config = configForCommand();
+  if (config === 78) return config;
   let reference;
   try {
     reference = loadReferenceData(config);

@@ -133,3 +133,14 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
+
+/** For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). */
+export function configForCommand(env: Record<string, string | undefined> = process.env): AppConfig | 78 {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 78;
+  }
+}

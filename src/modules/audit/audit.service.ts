@@ -7,7 +7,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
 import type { WorkingCalendar } from '../calendar/domain/working-calendar';
 import type { Principal } from '../identity/domain/principal';
-import type { Catalog, RegulationVersion } from '../regulations/domain/catalog';
+import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { caseStreamId, type CaseEvent } from '../cases/domain/case-event';
 import { foldCase, type CaseState } from '../cases/domain/case-state';
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
@@ -99,8 +99,6 @@ export class AuditService {
   }
 
   private versionOf(versionId: string): RegulationVersion {
-    const version = this.catalog.byId.get(versionId);
-    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
-    return version;
+    return caseVersion(this.catalog, versionId);
   }
 }

@@ -2,7 +2,7 @@
  * `npm run cli -- verify [--json]`: checks the hash chain of every stream in the event log, one pass in
  * global order, with a progress bar. Exits 1 and names each broken stream and revision when any is.
  */
-import { ConfigError, loadConfig } from '../../app/config/config';
+import { configForCommand } from '../../app/config/config';
 import { openEventLog } from '../event-log/open-event-log';
 import type { EventLog, RawRecordedEvent, RecordedEvent } from '../event-log/event-log.port';
 import { consoleProgress, type Progress } from '../../shared/progress';
@@ -39,16 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 0;
   }
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return 78;
-    }
-    throw error;
-  }
+  const config = configForCommand();
+  if (config === 78) return config;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   try {
     const started = Date.now();

@@ -13,12 +13,12 @@ import type { Projection, ProjectionContext } from '../../projections/projection
 import { EVENT_TYPE_NAMES } from '../../events/event-types';
 import type { WorkingCalendar } from '../calendar/domain/working-calendar';
 import type { ClauseRef } from '../deadlines/domain/limit';
-import type { Catalog, RegulationVersion } from '../regulations/domain/catalog';
+import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { evolve, type CaseState } from '../cases/domain/case-state';
-import { storedSlaRows } from '../cases/projections/cases.projection';
+import { monthOf, slaGroupingOf, storedSlaRows } from '../cases/projections/cases.projection';
 import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';
@@ -69,12 +69,7 @@ export interface ComplianceReference {
 }
 
 export function complianceProjection({ catalog, calendar }: ComplianceReference): Projection {
-  const versionOf = (versionId: string): RegulationVersion => {
-    const version = catalog.byId.get(versionId);
-    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
-    return version;
-  };
-  const monthOf = (instant: string): string => calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
+  const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
 
   const rowsOf = (state: CaseState, version: RegulationVersion): CaseRowsDocument['rows'] => {
     let stored;
@@ -86,16 +81,11 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
       throw error;
     }
     return stored.map((r) => ({
-      serviceId: state.serviceId,
-      versionId: state.versionId,
-      trackId: state.trackId,
-      unit: state.unit,
-      assignee: state.assignee,
-      channel: state.channel,
+      ...slaGroupingOf(state),
       stepId: r.stepId,
       limitId: r.limitId,
       clause: r.clause,
-      month: monthOf(r.startedAt),
+      month: monthOf(calendar, r.startedAt),
       kind: r.kind,
       startedAt: r.startedAt,
       deadline: r.deadline,

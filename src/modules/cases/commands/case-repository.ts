@@ -4,7 +4,7 @@
  * the append's expected revision still guards against any writer the cache has not seen.
  */
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
-import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
+import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import type { CaseEvent, CaseEventMetadata } from '../domain/case-event';
 import { caseStreamId } from '../domain/case-event';
 import { upcasters } from '../domain/case-event-data';
@@ -91,9 +91,7 @@ export class CaseRepository {
   }
 
   private versionOf(versionId: string): RegulationVersion {
-    const version = this.catalog.byId.get(versionId);
-    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
-    return version;
+    return caseVersion(this.catalog, versionId);
   }
 
   private remember(caseId: string, loaded: LoadedCase): void {

@@ -5,7 +5,7 @@
  * (see demo-seeder.ts), not the time of the run.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig, ConfigError } from '../../../app/config/config';
+import { configForCommand } from '../../../app/config/config';
 import { openInfrastructure } from '../../../app/infrastructure';
 import { createLogger } from '../../../app/logging/logger';
 import { consoleProgress } from '../../../shared/progress';
@@ -66,16 +66,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const seed = (values.seed as string | undefined) ?? DEFAULT_DEMO_SEED;
 
-  let config;
-  try {
-    config = loadConfig(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`demo: ${error.message}\n`);
-      return 78;
-    }
-    throw error;
-  }
+  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env);
+  if (config === 78) return config;
   const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { runProjections: false });
   try {
     const existing = await infra.eventLog.readAll({ maxCount: 1, filter: { streamPrefixes: [CASE_STREAM_PREFIX] } });

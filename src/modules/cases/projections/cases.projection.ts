@@ -10,7 +10,7 @@ import type { Projection, ProjectionContext } from '../../../projections/project
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
-import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
+import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { toCaseEvent } from '../commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../domain/case-event';
 import { caseSla, type SlaStatus } from '../domain/case-sla';
@@ -64,17 +64,30 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
 export type StoredSlaRow = FullSlaRow;
 
 /** One row per case, step and limit, with what dashboards group by. */
-export interface SlaDocument extends ReadDocument, FullSlaRow {
+export interface SlaDocument extends ReadDocument, FullSlaRow, SlaGrouping {
   caseId: string;
+  caseStatus: CaseState['status'];
+  /** Asia/Almaty month of startedAt, YYYY-MM. */
+  month: string;
+}
+
+/** What dashboards group a case's SLA rows by. */
+export interface SlaGrouping {
   serviceId: string;
   versionId: string;
   trackId: string;
   unit: string;
   assignee: string | null;
   channel: string;
-  caseStatus: CaseState['status'];
-  /** Asia/Almaty month of startedAt, YYYY-MM. */
-  month: string;
+}
+
+export function slaGroupingOf(state: CaseState): SlaGrouping {
+  return { serviceId: state.serviceId, versionId: state.versionId, trackId: state.trackId, unit: state.unit, assignee: state.assignee, channel: state.channel };
+}
+
+/** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
+export function monthOf(calendar: WorkingCalendar, instant: string): string {
+  return calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
 }
 
 /** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */
@@ -137,12 +150,7 @@ export interface CasesProjectionReference {
 
 export function casesProjection(reference: CasesProjectionReference): Projection {
   const { catalog, calendar } = reference;
-  const versionOf = (versionId: string): RegulationVersion => {
-    const version = catalog.byId.get(versionId);
-    if (!version) throw new Error(`the case names regulation version ${versionId}, which the catalog does not hold`);
-    return version;
-  };
-  const monthOf = (instant: string): string => calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
+  const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
 
   return {
     name: CASES_PROJECTION,
@@ -180,14 +188,9 @@ export function casesProjection(reference: CasesProjectionReference): Projection
           _id,
           caseId,
           ...row,
-          serviceId: state.serviceId,
-          versionId: state.versionId,
-          trackId: state.trackId,
-          unit: state.unit,
-          assignee: state.assignee,
-          channel: state.channel,
+          ...slaGroupingOf(state),
           caseStatus: state.status,
-          month: monthOf(row.startedAt),
+          month: monthOf(calendar, row.startedAt),
         } satisfies SlaDocument);
       }
       for (const row of existing?.sla ?? []) {

@@ -9,7 +9,7 @@ import type { ReadCollection, Filter } from '../../read-store/read-store.port';
 import type { ReadModels } from '../../../projections/read-models';
 import { ModelAccess } from '../../../shared/http/read-model-access';
 import type { Principal } from '../../identity/domain/principal';
-import type { RegulationVersion } from '../../regulations/domain/catalog';
+import { caseVersion, type RegulationVersion } from '../../regulations/domain/catalog';
 import type { TimeZone } from '../../calendar/domain/time-zone';
 import { forbidden } from '../../identity/http/identity.decorators';
 import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases.projection';
@@ -90,8 +90,7 @@ export class CaseQueries {
     const doc = await (await this.casesCollection()).get(caseId);
     if (!doc) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}${after === undefined ? '' : ` as of log position ${position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
     if (!mayRead(principal, doc)) throw forbidden('an applicant reads only the cases filed with their own IIN', { callerRoles: principal.roles });
-    const version = this.reference.catalog.byId.get(doc.versionId);
-    if (!version) throw new Error(`case ${caseId} names regulation version ${doc.versionId}, which the catalog does not hold`);
+    const version = caseVersion(this.reference.catalog, doc.versionId);
     return { doc, version, position };
   }
 

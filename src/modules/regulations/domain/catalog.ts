@@ -21,6 +21,13 @@ export interface Catalog {
   byService: ReadonlyMap<string, RegulationVersion[]>;
 }
 
+/** The version a stored case names; a catalog that lost it cannot serve the case (a deployment error, not bad input). */
+export function caseVersion(catalog: Catalog, versionId: string): RegulationVersion {
+  const version = catalog.byId.get(versionId);
+  if (!version) throw new Error(`a case names regulation version ${versionId}, which the catalog does not hold`);
+  return version;
+}
+
 export class CatalogError extends Error {
   constructor(readonly failures: DataFileError[]) {
     super(`the regulation catalog is invalid:\n${failures.map((f) => `  ${f.message}`).join('\n')}`);
