@@ -1,7 +1,9 @@
 import type { BenchSuite } from './bench-kit';
 import { eventLogBench } from './event-log.bench';
 import { projectionBench } from './projection.bench';
+import { caseCommandsBench } from './case-commands.bench';
+import { auditComplianceBench } from './audit-compliance.bench';
 import { deadlineBench } from '../modules/deadlines/deadline.bench';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const suites: BenchSuite[] = [deadlineBench, eventLogBench, projectionBench];
+export const suites: BenchSuite[] = [deadlineBench, eventLogBench, projectionBench, caseCommandsBench, auditComplianceBench];

@@ -1,0 +1,605 @@
+/**
+ * Issue 4 end to end: case commands and case views over real HTTP, driven by autocannon with 10
+ * connections, each beside a bare fastify + better-sqlite3 server measured in the same run.
+ *
+ * The API is the real one (`startApi`: NestJS on fastify, bearer auth, class-validator, the @nestjs/cqrs
+ * bus, decide + hash chain, the SQLite event log with group commit, projections inline, logging at
+ * `silent`). The baseline is the least a durable JSON endpoint can do: fastify parses the body and one
+ * better-sqlite3 INSERT commits it (WAL, synchronous=FULL, one commit per request); its GET reads one row
+ * by primary key and answers it as JSON. Whatever separates the two is the price of the request path.
+ *
+ * autocannon runs in a worker thread of this process (this same file, started with a marker in
+ * workerData), so the server keeps the main thread's event loop to itself and the load generator uses
+ * the second core; the baseline gets exactly the same arrangement. Latencies are autocannon's own
+ * per-response times (float ms, first byte written to last byte read), kept unrounded: autocannon's
+ * histogram records whole milliseconds, too coarse for a 5 ms target.
+ *
+ * Knobs: BENCH_SECONDS (measured seconds per run, default 10), BENCH_WARMUP_SECONDS (default 3),
+ * BENCH_CONNECTIONS (default 10, the issue's figure), BENCH_CASE_RUNS (a subset of baseline, submit,
+ * mixed, views; for profiling one run with `node --cpu-prof`).
+ *
+ * The machine is shared: each figure's detail says how busy the server's thread was, its CPU time per
+ * answer (which hardly moves when other processes compete, unlike rates and latencies), and the share of
+ * the machine other processes took during the run.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { startApi, type RunningApp } from '../app/bootstrap';
+import { loadConfig } from '../app/config/config';
+import { createLogger } from '../app/logging/logger';
+import type { CaseCommandService } from '../modules/cases/commands/case-command-service';
+import { CASE_COMMANDS } from '../modules/cases/commands/case-commands';
+import { mintToken } from '../modules/identity/token-verifier';
+import type { GroupCommitStats } from '../modules/event-log/sqlite/sqlite-event-log';
+import type { ProjectedEvent } from '../projections/projection-runtime';
+import type { Principal } from '../modules/identity/domain/principal';
+import { iinCheckDigit } from '../modules/identity/domain/iin';
+import { percentile, type BenchContext, type BenchResult, type BenchSuite } from './bench-kit';
+
+const WORKER_MARK = 'reglament-bench-case-commands-load';
+
+const UNIT = 'astana';
+const SERVICE = 'civil-service-testing';
+/** Inside the period of civil-service-testing/order-184-2015 (2015-08-11 .. 2016-08-08). */
+const FILED_AT = '2015-09-15T10:00:00+06:00';
+const STEPS = [
+  { stepId: 'admitted-to-test', occurredAt: '2015-09-16T10:00:00+06:00' },
+  { stepId: 'applicant-briefed', occurredAt: '2015-09-16T10:30:00+06:00' },
+] as const;
+/** Mixed run: one filing for every three steps (a case of this service has six acts after its filing). */
+const SUBMIT_EVERY = 4;
+const APPLICANTS = 100;
+
+const COMMANDS_PER_SECOND = 3_000;
+const COMMAND_P99_MS = 15;
+const VIEW_P99_MS = 5;
+
+// ---------------------------------------------------------------------------------------------------
+// The load: a plain-data description handed to the worker thread, which turns it into requests.
+
+interface RequestSpec {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+  authorization?: string;
+}
+
+type LoadPlan =
+  /** Cycle through the requests, every connection drawing the next one. */
+  | { kind: 'cycle'; requests: RequestSpec[] }
+  /** Every `submitEvery`-th request is the next of `submits` (cycled); the others take `steps` once each, in order. */
+  | { kind: 'mixed'; submits: RequestSpec[]; steps: RequestSpec[]; submitEvery: number };
+
+interface LoadSpec {
+  url: string;
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+  /** The status every answer must have. */
+  expectStatus: number;
+  plan: LoadPlan;
+}
+
+interface LoadOutcome {
+  /** Latencies of the measured run's expected-status answers, ms, ascending. */
+  latencies: number[];
+  seconds: number;
+  statusCounts: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  /** First few unexpected answers, to say why a run failed. */
+  unexpected: Array<{ status: number; request: string; body: string }>;
+  /** Per kind of request sent in the measured run (mixed plans: submits, steps, submits standing in for exhausted steps). */
+  sent: Record<string, number>;
+  /**
+   * During the measured run (null off Linux): the share of the machine's CPU other processes used, and the
+   * CPU time of the server's thread (this process's main thread) in ms and as a share of the wall time.
+   */
+  cpu?: { others: number; serverThreadMs: number; serverThreadBusy: number } | null;
+}
+
+type WorkerMessage = { type: 'tick'; second: number } | { type: 'measuring' } | { type: 'done'; outcome: LoadOutcome } | { type: 'error'; message: string };
+
+/**
+ * CPU used by the whole machine (/proc/stat) and by this process (all its threads), in ms. The machine is
+ * shared: the difference says how much other processes took from the server and the load generator.
+ */
+function cpuSnapshot(): CpuSnapshot | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+    // The main thread alone (its task id is the pid): the server's event loop, whatever the load generator uses.
+    const task = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const [utime, stime] = task.slice(task.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number) as [number, number];
+    const own = process.cpuUsage();
+    return { machineBusyMs: (user + nice + system + irq + softirq + steal) * TICK_MS, ownMs: (own.user + own.system) / 1000, serverThreadMs: (utime + stime) * TICK_MS, wallMs: performance.now() };
+  } catch {
+    return null;
+  }
+}
+
+/** /proc counts CPU time in USER_HZ ticks, 100 a second on Linux. */
+const TICK_MS = 10;
+
+interface CpuSnapshot {
+  machineBusyMs: number;
+  ownMs: number;
+  serverThreadMs: number;
+  wallMs: number;
+}
+
+function cpuShares(before: CpuSnapshot | null, after: CpuSnapshot | null): LoadOutcome['cpu'] {
+  if (!before || !after) return null;
+  const wall = after.wallMs - before.wallMs;
+  return {
+    others: Math.max(0, (after.machineBusyMs - before.machineBusyMs - (after.ownMs - before.ownMs)) / (wall * cpus().length)),
+    serverThreadMs: after.serverThreadMs - before.serverThreadMs,
+    serverThreadBusy: (after.serverThreadMs - before.serverThreadMs) / wall,
+  };
+}
+
+/** Runs `spec` in a worker thread; one tick per second of warm-up and measurement. */
+function runLoad(spec: LoadSpec, ctx: BenchContext, label: string): Promise<LoadOutcome> {
+  const progress = ctx.progress(label, spec.warmupSeconds + spec.seconds);
+  return new Promise<LoadOutcome>((resolve, reject) => {
+    const worker = new Worker(__filename, { workerData: { mark: WORKER_MARK, spec } });
+    let settled = false;
+    let measuring: CpuSnapshot | null = null;
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'tick') progress.update(message.second);
+      else if (message.type === 'measuring') measuring = cpuSnapshot();
+      else if (message.type === 'done') {
+        settled = true;
+        progress.done();
+        resolve({ ...message.outcome, cpu: cpuShares(measuring, cpuSnapshot()) });
+      } else {
+        settled = true;
+        progress.done();
+        reject(new Error(`load generator (${label}): ${message.message}`));
+      }
+    });
+    worker.on('error', (error) => {
+      if (!settled) reject(error);
+      settled = true;
+    });
+    worker.on('exit', (code) => {
+      if (!settled) reject(new Error(`load generator (${label}) exited with code ${code} before answering`));
+    });
+  });
+}
+
+/** The worker thread's side: warm-up run, then the measured run, on one request generator. */
+async function loadWorkerMain(spec: LoadSpec): Promise<LoadOutcome> {
+  const { default: autocannon } = await import('autocannon');
+  const sent: Record<string, number> = {};
+  const next = requestGenerator(spec.plan, (kind) => {
+    sent[kind] = (sent[kind] ?? 0) + 1;
+  });
+
+  const once = (seconds: number, offset: number, record: boolean) =>
+    new Promise<Omit<LoadOutcome, 'sent'>>((resolve, reject) => {
+      const latencies: number[] = [];
+      const statusCounts: Record<string, number> = {};
+      const unexpected: LoadOutcome['unexpected'] = [];
+      for (const key of Object.keys(sent)) delete sent[key];
+      const instance = autocannon(
+        {
+          url: spec.url,
+          connections: spec.connections,
+          pipelining: 1,
+          duration: seconds,
+          timeout: 10,
+          requests: [
+            {
+              setupRequest: (request: Record<string, unknown>, context: Record<string, unknown>) => {
+                const r = next();
+                context.request = `${r.method} ${r.path}`;
+                return {
+                  ...request,
+                  method: r.method,
+                  path: r.path,
+                  headers: {
+                    ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}),
+                    ...(r.authorization ? { authorization: r.authorization } : {}),
+                  },
+                  ...(r.body !== undefined ? { body: r.body } : {}),
+                };
+              },
+              onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+                if (status !== spec.expectStatus && unexpected.length < 5) unexpected.push({ status, request: String(context.request), body: body.slice(0, 600) });
+              },
+            },
+          ],
+        } as never,
+        (error: unknown, result: { duration: number; errors: number; timeouts: number }) => {
+          if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+          resolve({
+            latencies: latencies.sort((a, b) => a - b),
+            seconds: result.duration,
+            statusCounts,
+            errors: result.errors,
+            timeouts: result.timeouts,
+            unexpected,
+          });
+        },
+      ) as unknown as { on(event: string, listener: (...args: never[]) => void): void };
+      instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
+        statusCounts[statusCode] = (statusCounts[statusCode] ?? 0) + 1;
+        if (record && statusCode === spec.expectStatus) latencies.push(responseTime);
+      });
+      let ticks = 0;
+      // autocannon ticks once a second and once more when it stops; the bar counts whole seconds of this phase.
+      instance.on('tick', () => {
+        if (ticks < seconds) parentPort!.postMessage({ type: 'tick', second: offset + ++ticks } satisfies WorkerMessage);
+      });
+    });
+
+  if (spec.warmupSeconds > 0) {
+    const warm = await once(spec.warmupSeconds, 0, false);
+    if (warm.unexpected.length || warm.errors) return { ...warm, sent: { ...sent } };
+  }
+  parentPort!.postMessage({ type: 'measuring' } satisfies WorkerMessage);
+  const measured = await once(spec.seconds, spec.warmupSeconds, true);
+  return { ...measured, sent: { ...sent } };
+}
+
+function requestGenerator(plan: LoadPlan, count: (kind: string) => void): () => RequestSpec {
+  if (plan.kind === 'cycle') {
+    let i = 0;
+    return () => {
+      count('requests');
+      return plan.requests[i++ % plan.requests.length]!;
+    };
+  }
+  let n = 0;
+  let submit = 0;
+  let step = 0;
+  return () => {
+    n++;
+    if (n % plan.submitEvery === 0) {
+      count('submits');
+      return plan.submits[submit++ % plan.submits.length]!;
+    }
+    if (step < plan.steps.length) {
+      count('steps');
+      return plan.steps[step++]!;
+    }
+    count('submits standing in for exhausted steps');
+    return plan.submits[submit++ % plan.submits.length]!;
+  };
+}
+
+if (!isMainThread && (workerData as { mark?: string } | null)?.mark === WORKER_MARK) {
+  loadWorkerMain((workerData as { spec: LoadSpec }).spec).then(
+    (outcome) => parentPort!.postMessage({ type: 'done', outcome } satisfies WorkerMessage),
+    (error: unknown) => parentPort!.postMessage({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerMessage),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The suite.
+
+interface Settings {
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+}
+
+function settings(): Settings {
+  const read = (name: string, fallback: number, min: number) => {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number ≥ ${min}`);
+    return n;
+  };
+  return { connections: Math.round(read('BENCH_CONNECTIONS', 10, 1)), warmupSeconds: read('BENCH_WARMUP_SECONDS', 3, 0), seconds: read('BENCH_SECONDS', 10, 1) };
+}
+
+/** Valid IINs (check digit verified) of applicants born in 1990, women (century digit 4). */
+function applicantIins(count: number): string[] {
+  const iins: string[] = [];
+  for (let serial = 1; iins.length < count; serial++) {
+    const first11 = `9005${String((serial % 28) + 1).padStart(2, '0')}4${String(serial).padStart(4, '0')}`;
+    const check = iinCheckDigit(first11);
+    if (check !== null) iins.push(`${first11}${check}`);
+  }
+  return iins;
+}
+
+function submitBody(iin: string, i: number): string {
+  return JSON.stringify({ serviceId: SERVICE, channel: 'portal', unit: UNIT, applicant: { iin, fullName: `Серикова Айгерим ${i}` }, occurredAt: FILED_AT });
+}
+
+/** Fails the suite when any answer was not the expected status (a benchmark of refusals measures nothing). */
+function assertAllExpected(outcome: LoadOutcome, expectStatus: number, label: string): void {
+  const wrong = Object.entries(outcome.statusCounts).filter(([status]) => Number(status) !== expectStatus);
+  if (wrong.length === 0 && outcome.errors === 0 && outcome.timeouts === 0 && outcome.latencies.length > 0) return;
+  throw new Error(
+    `${label}: every answer must be ${expectStatus}; got ${JSON.stringify(outcome.statusCounts)}, ${outcome.errors} connection errors, ${outcome.timeouts} timeouts` +
+      (outcome.unexpected.length ? `; first unexpected answers:\n${outcome.unexpected.map((u) => `  ${u.status} ${u.request}: ${u.body}`).join('\n')}` : ''),
+  );
+}
+
+interface Measured {
+  rate: number;
+  p50: number;
+  p99: number;
+  count: number;
+  seconds: number;
+  cpu: NonNullable<LoadOutcome['cpu']> | null;
+}
+
+function measured(outcome: LoadOutcome): Measured {
+  const m = { rate: outcome.latencies.length / outcome.seconds, p50: percentile(outcome.latencies, 50), p99: percentile(outcome.latencies, 99), count: outcome.latencies.length, seconds: outcome.seconds, cpu: outcome.cpu ?? null };
+  if (m.cpu && m.cpu.others > 0.1) process.stderr.write(`  warning: other processes used ${pct(m.cpu.others)} of the machine's CPU during this run; its figures are disturbed\n`);
+  return m;
+}
+
+const pct = (share: number) => `${Math.round(share * 100)} %`;
+/** Server thread CPU per answer: unlike the rate, it hardly moves when other processes share the machine. */
+const cpuText = (m: Measured) =>
+  !m.cpu ? '' : `, server thread ${pct(m.cpu.serverThreadBusy)} busy at ${ms(m.cpu.serverThreadMs / Math.max(1, m.count))} CPU per answer, other processes ${pct(m.cpu.others)} of the machine`;
+
+const ms = (n: number) => `${n.toFixed(2)} ms`;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const RUNS = ['baseline', 'submit', 'mixed', 'views'] as const;
+type Run = (typeof RUNS)[number];
+
+/** BENCH_CASE_RUNS=submit,mixed (say) runs only those, e.g. under `node --cpu-prof`; figures then lack what was skipped. */
+function selectedRuns(): Set<Run> {
+  const raw = process.env.BENCH_CASE_RUNS;
+  if (!raw) return new Set(RUNS);
+  const names = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !(RUNS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`BENCH_CASE_RUNS: unknown ${unknown.join(', ')}; allowed ${RUNS.join(', ')}`);
+  return new Set(names as Run[]);
+}
+
+const WRITE_BASELINE = 'bare fastify + better-sqlite3, one durable INSERT per request';
+const READ_BASELINE = 'bare fastify + better-sqlite3, one row by primary key';
+
+/** The throughput and p99 figures of one run, beside the baseline run of the same kind. */
+function figures(label: string, unit: string, s: Settings, ours: Measured, base: { name: string; m: Measured } | null, targets: { rate?: number; p99?: number }, extra: string): BenchResult[] {
+  const detail =
+    `${s.connections} connections; ${s.warmupSeconds} s warm-up then ${ours.seconds.toFixed(1)} s measured; ${int(ours.count)} answers, p50 ${ms(ours.p50)}${cpuText(ours)}` +
+    (base ? ` (baseline: ${base.m.seconds.toFixed(1)} s, ${int(base.m.count)} answers, p50 ${ms(base.m.p50)}${cpuText(base.m)})` : '') +
+    (extra ? `; ${extra}` : '');
+  return [
+    {
+      name: `${label} throughput, ${s.connections} connections`,
+      value: ours.rate,
+      unit,
+      better: 'higher',
+      ...(base ? { baseline: { name: base.name, value: base.m.rate } } : {}),
+      ...(targets.rate ? { target: { op: '>=' as const, value: targets.rate, text: `≥ ${int(targets.rate)} ${unit}` } } : {}),
+      detail,
+    },
+    {
+      name: `${label} latency p99, ${s.connections} connections`,
+      value: ours.p99,
+      unit: 'ms',
+      better: 'lower',
+      ...(base ? { baseline: { name: base.name, value: base.m.p99 } } : {}),
+      ...(targets.p99 ? { target: { op: '<=' as const, value: targets.p99, text: `≤ ${targets.p99} ms` } } : {}),
+      detail,
+    },
+  ];
+}
+
+export const caseCommandsBench: BenchSuite = {
+  name: 'case-commands (HTTP, autocannon)',
+  async run(ctx) {
+    const s = settings();
+    const runs = selectedRuns();
+    const results: BenchResult[] = [];
+    // Each figure is printed as soon as it is measured: a later failure does not hide the earlier ones.
+    const report = (figs: BenchResult[]) => {
+      for (const r of figs) process.stderr.write(`  ${r.name}: ${r.value.toFixed(2)} ${r.unit}${r.baseline ? ` (baseline ${r.baseline.value.toFixed(2)})` : ''}; ${r.detail}\n`);
+      results.push(...figs);
+    };
+    const load = (url: string, expectStatus: number, plan: LoadPlan, label: string) =>
+      runLoad({ url, connections: s.connections, warmupSeconds: s.warmupSeconds, seconds: s.seconds, expectStatus, plan }, ctx, label).then((out) => {
+        assertAllExpected(out, expectStatus, label);
+        return out;
+      });
+    const iins = applicantIins(APPLICANTS);
+
+    // ---- Baseline: bare fastify + better-sqlite3, the same request bodies, measured first.
+    let bareWrite: { name: string; m: Measured } | null = null;
+    let bareRead: { name: string; m: Measured } | null = null;
+    if (runs.has('baseline')) {
+      const bare = await startBareServer(join(ctx.workDir, 'bare.db'));
+      try {
+        const rows = iins.map((iin, i): RequestSpec => ({ method: 'POST', path: '/rows', body: submitBody(iin, i) }));
+        bareWrite = { name: WRITE_BASELINE, m: measured(await load(bare.url, 201, { kind: 'cycle', requests: rows }, 'baseline POST /rows')) };
+        const ids = shuffled(Array.from({ length: Math.min(bare.rows(), 20_000) }, (_, i) => i + 1));
+        bareRead = { name: READ_BASELINE, m: measured(await load(bare.url, 200, { kind: 'cycle', requests: ids.map((id) => ({ method: 'GET', path: `/rows/${id}` })) }, 'baseline GET /rows/:id')) };
+      } finally {
+        await bare.close();
+      }
+    }
+
+    // ---- The real API, as `npm start` runs it (projections inline), logging silenced.
+    const api: RunningApp = await startApi(loadConfig({ DATA_DIR: join(ctx.workDir, 'api'), PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    try {
+      const secret = api.infra.identity.signing!.secret;
+      const applicants: Principal[] = iins.map((iin, i) => ({ id: `bench-applicant-${i}`, name: `Серикова Айгерим ${i}`, roles: ['applicant'], unit: UNIT, iin }));
+      const applicantTokens = await Promise.all(applicants.map((p) => mintToken(secret, { sub: p.id, name: p.name, roles: p.roles, unit: p.unit, iin: p.iin }, '2h')));
+      const administrator: Principal = { id: 'bench-test-administrator', name: 'Администратор тестирования', roles: ['test-administrator'], unit: UNIT };
+      const administratorToken = `Bearer ${await mintToken(secret, { sub: administrator.id, name: administrator.name, roles: administrator.roles, unit: UNIT }, '2h')}`;
+      // Each applicant files with their own token: the IIN in the body is the token's.
+      const submits: RequestSpec[] = iins.map((iin, i) => ({ method: 'POST', path: '/api/cases', body: submitBody(iin, i), authorization: `Bearer ${applicantTokens[i]}` }));
+
+      // 1. Filings only.
+      let submitRate = 1_000;
+      if (runs.has('submit')) {
+        const headBefore = await api.infra.eventLog.headPosition();
+        const writes = writeSide(api);
+        const out = await load(api.url, 201, { kind: 'cycle', requests: submits }, 'POST /api/cases');
+        const appended = (await api.infra.eventLog.headPosition()) - headBefore;
+        if (appended < out.latencies.length) throw new Error(`POST /api/cases: ${out.latencies.length} answered 201 but the log grew by only ${appended} events`);
+        const submit = measured(out);
+        submitRate = submit.rate;
+        report(figures('POST /api/cases', 'commands/s', s, submit, bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, `${APPLICANTS} applicants in turn, each with their own token; ${writes()}`));
+      }
+
+      // Cases filed beforehand through the command service (not measured): the mixed run takes steps on
+      // them and the views read them. Enough for the steps at 1.5× the filing rate.
+      let caseIds: string[] = [];
+      if (runs.has('mixed') || runs.has('views')) {
+        const service = api.app.get<symbol, CaseCommandService>(CASE_COMMANDS, { strict: false });
+        const stepsNeeded = ((SUBMIT_EVERY - 1) / SUBMIT_EVERY) * Math.max(submitRate, 500) * (s.warmupSeconds + s.seconds) * 1.5;
+        caseIds = await fileCases(service, applicants, runs.has('mixed') ? Math.ceil(stepsNeeded / STEPS.length) : 5_000, ctx);
+      }
+
+      // 2. Mixed: one filing to three steps by the test administrator of the cases' unit.
+      if (runs.has('mixed')) {
+        const steps: RequestSpec[] = STEPS.flatMap((step) =>
+          caseIds.map((caseId) => ({ method: 'POST' as const, path: `/api/cases/${caseId}/steps/${step.stepId}`, body: JSON.stringify({ occurredAt: step.occurredAt }), authorization: administratorToken })),
+        );
+        const writes = writeSide(api);
+        const out = await load(api.url, 201, { kind: 'mixed', submits, steps, submitEvery: SUBMIT_EVERY }, 'mixed filings and steps');
+        const extra = `sent ${Object.entries(out.sent).map(([k, v]) => `${int(v)} ${k}`).join(', ')}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}); ${writes()}`;
+        report(figures(`mixed commands (1 filing : ${SUBMIT_EVERY - 1} steps)`, 'commands/s', s, measured(out), bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, extra));
+      }
+
+      // 3. Case views of the cases filed beforehand, once the projection has caught up with the whole log.
+      if (runs.has('views')) {
+        const head = await api.infra.eventLog.headPosition();
+        const caughtUp = await waitForCaseView(api.url, caseIds[caseIds.length - 1]!, head, administratorToken, ctx);
+        const reads: RequestSpec[] = shuffled([...caseIds]).map((caseId) => ({ method: 'GET', path: `/api/cases/${caseId}`, authorization: administratorToken }));
+        const out = await load(api.url, 200, { kind: 'cycle', requests: reads }, 'GET /api/cases/:caseId');
+        const extra = `${int(caseIds.length)} cases read in a shuffled order by the test administrator of their unit; the projection had caught up with ${int(head)} events ${caughtUp.toFixed(1)} s after the last command`;
+        report(figures('GET /api/cases/:caseId', 'reads/s', s, measured(out), bareRead, { p99: VIEW_P99_MS }, extra));
+      }
+    } finally {
+      await api.close();
+    }
+    return results;
+  },
+};
+
+/**
+ * Counts what the write side did from now until the returned function is called (warm-up and run): the
+ * log's appends and commits (group commit), and the batches each inline projection stored (one read-store
+ * transaction each).
+ */
+function writeSide(api: RunningApp): () => string {
+  const log = api.infra.eventLog as { groupCommitStats?: () => GroupCommitStats };
+  const before = log.groupCommitStats?.();
+  const batches = new Map<string, number>();
+  const onProjected = ({ projection }: ProjectedEvent) => batches.set(projection, (batches.get(projection) ?? 0) + 1);
+  const runtime = api.infra.projections.runtime;
+  runtime?.events.on('projected', onProjected);
+  return () => {
+    runtime?.events.off('projected', onProjected);
+    const after = log.groupCommitStats?.();
+    const commits = before && after ? `${int(after.appends - before.appends)} appends in ${int(after.commits - before.commits)} log commits` : 'log commits not counted';
+    const projected = [...batches].map(([name, n]) => `${name} ${int(n)}`).join(', ');
+    return `over warm-up and run: ${commits}; inline projections stored ${projected || 'nothing'} batches (one read-store commit each)`;
+  };
+}
+
+/** Files `count` cases through the command service, 64 in flight (their appends share commits). */
+async function fileCases(service: CaseCommandService, applicants: Principal[], count: number, ctx: BenchContext): Promise<string[]> {
+  const progress = ctx.progress('file cases beforehand', count);
+  const caseIds: string[] = [];
+  const inFlight = 64;
+  for (let start = 0; start < count; start += inFlight) {
+    const batch = Array.from({ length: Math.min(inFlight, count - start) }, async (_, k) => {
+      const i = start + k;
+      const applicant = applicants[i % applicants.length]!;
+      const outcome = await service.submit(
+        applicant,
+        { serviceId: SERVICE, channel: 'portal', unit: UNIT, applicant: { iin: applicant.iin!, fullName: applicant.name }, occurredAt: new Date(FILED_AT) },
+        { correlationId: randomUUID() },
+      );
+      if (!outcome.ok) throw new Error(`filing a case beforehand was refused: ${JSON.stringify(outcome.refusal)}`);
+      return outcome.accepted.caseId;
+    });
+    caseIds.push(...(await Promise.all(batch)));
+    progress.tick(batch.length);
+  }
+  progress.done();
+  return caseIds;
+}
+
+/**
+ * Asks for a case view with `?after=<head>` until it answers 200: the case projection then reflects the
+ * whole log, so the measured reads find every case and compete with no catch-up. Returns the seconds it took.
+ */
+async function waitForCaseView(url: string, caseId: string, head: number, authorization: string, ctx: BenchContext): Promise<number> {
+  const started = Date.now();
+  const deadline = started + 300_000;
+  const progress = ctx.progress('case views catch up', head);
+  let last = '';
+  for (;;) {
+    const response = await fetch(`${url}/api/cases/${caseId}?after=${head}`, { headers: { authorization } });
+    const text = await response.text();
+    if (response.status === 200) {
+      progress.update(head);
+      progress.done();
+      return (Date.now() - started) / 1000;
+    }
+    last = `${response.status}: ${text.slice(0, 600)}`;
+    // 503: the read model has not reached `head` within READ_WAIT_MS; anything else will not get better.
+    if (response.status !== 503 || Date.now() > deadline) throw new Error(`GET /api/cases/${caseId}?after=${head} never answered 200; last answer ${last}`);
+  }
+}
+
+function shuffled<T>(items: T[]): T[] {
+  // A fixed-seed LCG: the same order every run.
+  let seed = 42;
+  for (let i = items.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const j = seed % (i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+/**
+ * The baseline server: fastify (no logger), one table in better-sqlite3 with the event log's durability
+ * (WAL, synchronous=FULL). POST /rows: fastify JSON-parses the body, one INSERT commits it (one fsync per
+ * request, no grouping), 201 {id}. GET /rows/:id: one SELECT by primary key, the row answered as JSON.
+ */
+async function startBareServer(file: string): Promise<{ url: string; rows(): number; close(): Promise<void> }> {
+  const { default: Database } = await import('better-sqlite3');
+  const { default: Fastify } = await import('fastify');
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL, recorded_at INTEGER NOT NULL)');
+  const insert = db.prepare<[string, number]>('INSERT INTO rows (body, recorded_at) VALUES (?, ?)');
+  const byId = db.prepare<[number], { id: number; body: string; recorded_at: number }>('SELECT id, body, recorded_at FROM rows WHERE id = ?');
+  const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM rows');
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  app.post('/rows', async (request, reply) => {
+    const info = insert.run(JSON.stringify(request.body), Date.now());
+    void reply.code(201);
+    return { id: Number(info.lastInsertRowid) };
+  });
+  app.get<{ Params: { id: string } }>('/rows/:id', async (request, reply) => {
+    const row = byId.get(Number(request.params.id));
+    if (!row) {
+      void reply.code(404);
+      return { title: 'no such row' };
+    }
+    return { id: row.id, recordedAt: new Date(row.recorded_at).toISOString(), ...(JSON.parse(row.body) as object) };
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url,
+    rows: () => count.get()!.n,
+    async close() {
+      await app.close();
+      db.close();
+    },
+  };
+}
