@@ -52,7 +52,7 @@ export interface RunningApp {
 
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
 export async function startApi(config: AppConfig, logger: Logger): Promise<RunningApp> {
-  const infra = await openInfrastructure(config, logger, { runProjections: config.projections === 'inline' });
+  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'thread' : 'none' });
   try {
     const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
@@ -113,7 +113,7 @@ export interface RunningWorker {
 
 /** The projection worker: runs every projection, and serves /health and /metrics on WORKER_PORT when set. */
 export async function startWorker(config: AppConfig, logger: Logger): Promise<RunningWorker> {
-  const infra = await openInfrastructure(config, logger, { runProjections: true });
+  const infra = await openInfrastructure(config, logger, { projections: 'here' });
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra), new FastifyAdapter(), {

@@ -6,7 +6,7 @@ import { openReadStore } from '../modules/read-store/open-read-store';
 import type { ReadStore } from '../modules/read-store/read-store.port';
 import type { AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
-import { startProjections, type RunningProjections } from './projections';
+import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
 
@@ -32,7 +32,7 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { runProjections: boolean }): Promise<Infrastructure> {
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
@@ -47,7 +47,14 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     throw error;
   }
   const eventLog = instrumentEventLog(rawLog, metrics);
-  const projections = await startProjections({ eventLog, readStore, logger, run: options.runProjections, reference });
+    let projections: RunningProjections;
+  try {
+    projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
+  } catch (error) {
+    await readStore.close();
+    await rawLog.close();
+    throw error;
+  }
   return {
     config,
     logger,

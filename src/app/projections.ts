@@ -4,29 +4,45 @@ import type { ReadStore } from '../modules/read-store/read-store.port';
 import type { ProjectionStatusSource } from './health/projection-status';
 import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
+import type { Build } from '../projections/projection';
 import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
+import type { AppConfig } from './config/config';
+import { startProjectionThread } from './projection-thread';
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;
-  /** Present when this process runs the projections (inline mode, or the worker). */
+  /** Present when this thread runs the projections (the worker process). */
   runtime: ProjectionRuntime | null;
+  /** Rebuilds one projection beside its active build and switches readers to it, wherever the live runners are. */
+  rebuild(name: string): Promise<Build>;
   stop(): Promise<void>;
 }
 
 /**
- * Every process gets the read side (ReadModels: active builds, status, waitFor); only the worker, or the
- * API in inline mode, runs the projections themselves.
+ * Where projections run: `here` (the worker process), `thread` (an API in inline mode: a thread of its own, so
+ * requests never wait for projecting) or `none` (the API when a worker projects, commands such as the demo).
+ * Every process gets the read side (ReadModels: active builds, status, waitFor).
  */
-export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; run: boolean; reference: ReferenceData }): Promise<RunningProjections> {
+export type ProjectionPlacement = 'here' | 'thread' | 'none';
+
+export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; placement: ProjectionPlacement; reference: ReferenceData; config: AppConfig }): Promise<RunningProjections> {
   const projections = allProjections(options.reference);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
-  const runtime = options.run ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
+  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
   await runtime?.start();
+  const thread = options.placement === 'thread' ? await startProjectionThread(options.config, options.logger) : null;
   return {
     readModels,
     runtime,
     status: () => readModels.status(),
-    stop: async () => runtime?.stop(),
+    async rebuild(name) {
+      // As the rebuild command does: a runtime of its own builds the new generation; live runners follow the switch.
+      return (runtime ?? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger })).rebuild(name);
+    },
+    stop: async () => {
+      await runtime?.stop();
+      await thread?.stop();
+    },
   };
 }

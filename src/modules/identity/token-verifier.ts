@@ -2,7 +2,7 @@
  * Bearer-token verification with jose: HS256 with a shared secret (the embedded default), or a
  * JWKS (an identity provider in production). Turns every failure into a reason a client can act on.
  */
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
@@ -68,7 +68,7 @@ export interface TokenVerifier {
 
 export function createTokenVerifier(options: AuthOptions): TokenVerifier {
   const checks = { ...(options.issuer ? { issuer: options.issuer } : {}), ...(options.audience ? { audience: options.audience } : {}), requiredClaims: ['exp', 'sub'] };
-  let key: Uint8Array | JWTVerifyGetKey;
+  let key: KeyObject | JWTVerifyGetKey;
   let signing: SigningSecret | undefined;
   let mode: TokenVerifier['mode'];
   if (options.jwksUrl) {
@@ -76,26 +76,58 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
     mode = 'jwks';
   } else {
     signing = resolveSigningSecret(options);
-    key = signing.secret;
+    // Imported once: handing jose the raw bytes would import the key again on every request.
+    key = createSecretKey(signing.secret);
     mode = 'hs256';
   }
+  const verified = new VerifiedTokens();
   return {
     mode,
     signing,
     async verify(token) {
+      const known = verified.get(token);
+      if (known) return known;
       let payload: Record<string, unknown>;
       try {
         const result =
-          key instanceof Uint8Array ? await jwtVerify(token, key, { ...checks, algorithms: ['HS256'] }) : await jwtVerify(token, key, { ...checks, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] });
+          mode === 'hs256' ? await jwtVerify(token, key as KeyObject, { ...checks, algorithms: ['HS256'] }) : await jwtVerify(token, key as JWTVerifyGetKey, { ...checks, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] });
         payload = result.payload as Record<string, unknown>;
       } catch (error) {
         throw new AuthenticationError(describeJoseError(error));
       }
       const principal = principalFromClaims(payload);
       if (!principal.ok) throw new AuthenticationError(principal.problem);
+      verified.set(token, principal.principal, Number(payload.exp) * 1000, typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0);
       return principal.principal;
     },
   };
+}
+
+/**
+ * Tokens already verified, until they expire: a client sends the same token with every request, and checking
+ * its signature and claims again each time is most of the cost of a small request. Bounded; oldest out first.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { principal: Principal; expiresAt: number; notBefore: number }>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  get(token: string): Principal | null {
+    const entry = this.entries.get(token);
+    if (!entry) return null;
+    const now = Date.now();
+    if (now >= entry.expiresAt || now < entry.notBefore) {
+      // Verified again, so the client hears why (expired) exactly as the first time.
+      this.entries.delete(token);
+      return null;
+    }
+    return entry.principal;
+  }
+
+  set(token: string, principal: Principal, expiresAt: number, notBefore: number): void {
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { principal, expiresAt, notBefore });
+  }
 }
 
 function describeJoseError(error: unknown): string {

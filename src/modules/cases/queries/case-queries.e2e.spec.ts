@@ -422,7 +422,7 @@ describe('the cases projection', () => {
     expect(before.cases.length).toBe(created.length);
     expect(before.sla.length).toBeGreaterThan(created.length);
     const [status] = (await models.status()).filter((s) => s.name === 'cases');
-    const build = await api.app.infra.projections.runtime!.rebuild('cases');
+    const build = await api.app.infra.projections.rebuild('cases');
     expect(build.generation).toBe(status!.generation! + 1);
     expect((await models.status()).find((s) => s.name === 'cases')).toMatchObject({ generation: build.generation, state: 'live' });
     expect(await snapshot()).toEqual(before);
