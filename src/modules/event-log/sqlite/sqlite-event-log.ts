@@ -18,6 +18,7 @@ import { InvalidEventError, WrongExpectedRevisionError } from '../event-log.erro
 import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-validation';
 import { DEFAULT_CHECKPOINTER, WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer';
 import { PollingSubscription } from '../polling-subscription';
+import { CommitWriter, type AppendOutcome, type AppendRefusal } from './commit-writer';
 
 /** 'RGLE': marks a file as a reglament event log. */
 export const EVENT_LOG_APPLICATION_ID = 0x52474c45;
@@ -91,9 +92,10 @@ function toRecorded(row: Row): RecordedEvent {
 /**
  * The embedded event log: one SQLite file, WAL, synchronous=FULL.
  *
- * Group commit: appends arriving while the event loop is busy are queued and written in one transaction
- * (one fsync) on the next turn; each append is checked and savepointed on its own, so a conflicting append
- * fails alone while the others of its group commit.
+ * Group commit: appends are validated and serialised on the caller's thread, then committed by a writer thread
+ * in one transaction (one fsync) per group; appends arriving while a group commits form the next one. Each
+ * append is checked and savepointed on its own, so a conflicting append fails alone while the others of its
+ * group commit. The fsync never blocks the thread that answers requests; reads stay on this connection.
  */
 export class SqliteEventLog implements EventLog {
   readonly kind = 'sqlite' as const;
@@ -107,22 +109,17 @@ export class SqliteEventLog implements EventLog {
   private readonly stats: GroupCommitStats = { commits: 0, appends: 0, events: 0, largestGroup: 0 };
   private readonly pollIntervalMs: number;
 
-  private readonly lastRevision: Statement<[string], { revision: number }>;
-  private readonly byId: Statement<[string], { stream_id: string; revision: number; position: number }>;
-  private readonly insert: Statement<[string, string, number, string, string, string, number]>;
   private readonly headStmt: Statement<[], { head: number | null }>;
-  private readonly appendOne: (pending: PendingAppend, recordedAt: number) => AppendResult;
+  /** Started on the first append: a connection that only reads never starts one. */
+  private writer: CommitWriter | null = null;
+  /** The group being committed; appends arriving meanwhile wait for the next group. */
+  private committing: Promise<void> | null = null;
 
   constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
     this.committed.setMaxListeners(0);
-    this.lastRevision = this.db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
-    this.byId = this.db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
-    this.insert = this.db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
-    // A nested better-sqlite3 transaction is a SAVEPOINT: one append's failure rolls back only its own rows.
-    this.appendOne = this.db.transaction((pending: PendingAppend, recordedAt: number) => this.write(pending, recordedAt));
     this.checkpointer = options.checkpointer === false ? null : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
   }
 
@@ -136,10 +133,7 @@ export class SqliteEventLog implements EventLog {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, expected, events: prepared, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flush);
-      }
+      this.scheduleFlush();
     });
   }
 
@@ -156,27 +150,33 @@ export class SqliteEventLog implements EventLog {
     return this.checkpointer?.lastResult ?? null;
   }
 
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.committing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.committing = this.flush().finally(() => {
+        this.committing = null;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
+    });
+  }
+
+  /**
+   * Commits the queued appends as one group on the writer thread (one transaction, one fsync); appends that
+   * arrive while it commits form the next group, so the busier the log, the larger its groups.
+   */
+  private async flush(): Promise<void> {
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
-    const outcomes: Array<{ ok: AppendResult } | { error: unknown }> = [];
-    const recordedAt = Date.now();
+    this.writer ??= new CommitWriter(this.file);
+    let outcomes: AppendOutcome[];
     try {
-      // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read
-      // before writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
-      this.db
-        .transaction(() => {
-          for (const pending of group) {
-            try {
-              outcomes.push({ ok: this.appendOne(pending, recordedAt) });
-            } catch (error) {
-              outcomes.push({ error });
-            }
-          }
-        })
-        .immediate();
+      outcomes = await this.writer.commit(
+        group.map((p) => ({ streamId: p.streamId, expected: p.expected, events: p.events })),
+        Date.now(),
+      );
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the group is durable.
       for (const pending of group) pending.reject(error);
@@ -193,51 +193,10 @@ export class SqliteEventLog implements EventLog {
         head = Math.max(head, outcome.ok.position);
         pending.resolve(outcome.ok);
       } else {
-        pending.reject(outcome.error);
+        pending.reject(refusalError(outcome.refused));
       }
     });
     if (head > 0) this.committed.emit('committed', head);
-  };
-
-  private write(pending: PendingAppend, recordedAt: number): AppendResult {
-    const { streamId, expected, events } = pending;
-    const retried = this.recognisedRetry(pending);
-    if (retried) return retried;
-    const last = this.lastRevision.get(streamId)?.revision;
-    const actual = last === undefined ? 'no_stream' : last;
-    if ((expected === 'no_stream' && actual !== 'no_stream') || (typeof expected === 'number' && expected !== actual)) {
-      throw new WrongExpectedRevisionError(streamId, expected, actual);
-    }
-    let revision = last ?? -1;
-    let position = 0;
-    for (const event of events) {
-      revision++;
-      position = Number(this.insert.run(event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt).lastInsertRowid);
-    }
-    return { nextRevision: revision, position };
-  }
-
-  /**
-   * An append whose event ids are already recorded, in the same stream and order, is a retry of an
-   * acknowledged append (the client lost the response): answer as the first time and write nothing.
-   */
-  private recognisedRetry({ streamId, events }: PendingAppend): AppendResult | null {
-    const first = this.byId.get(events[0]!.id);
-    if (!first) {
-      for (let i = 1; i < events.length; i++) {
-        if (this.byId.get(events[i]!.id)) throw new InvalidEventError(`events[${i}].id`, `${events[i]!.id} is already recorded in the log`);
-      }
-      return null;
-    }
-    let last = first;
-    for (let i = 0; i < events.length; i++) {
-      const found = this.byId.get(events[i]!.id);
-      if (!found || found.stream_id !== streamId || found.revision !== first.revision + i) {
-        throw new InvalidEventError(`events[${i}].id`, `${events[i]!.id} is already recorded in the log as part of another append`);
-      }
-      last = found;
-    }
-    return { nextRevision: last.revision, position: last.position };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -319,7 +278,12 @@ export class SqliteEventLog implements EventLog {
     this.closed = true;
     for (const subscription of [...this.subscriptions]) await subscription.stop();
     // Let queued appends commit: they were accepted before close.
-    if (this.queue.length > 0) this.flush();
+    while (this.committing || this.queue.length > 0 || this.flushScheduled) {
+      if (this.committing) await this.committing;
+      else if (this.queue.length > 0 && !this.flushScheduled) this.scheduleFlush();
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.writer?.stop();
     await this.checkpointer?.stop();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -328,6 +292,12 @@ export class SqliteEventLog implements EventLog {
     }
     this.db.close();
   }
+}
+
+function refusalError(refusal: AppendRefusal): Error {
+  if (refusal.kind === 'wrong-revision') return new WrongExpectedRevisionError(refusal.streamId, refusal.expected, refusal.actual);
+  if (refusal.kind === 'invalid') return new InvalidEventError(refusal.path, refusal.problem);
+  return new Error(refusal.message);
 }
 
 /** SQL for an AllFilter; a stream prefix becomes a range so the (stream_id, revision) index can serve it. */
