@@ -12,9 +12,17 @@ import { stepsOnTrack, type CaseState } from './case-state';
 export const EXTERNAL_ROLES: ReadonlySet<string> = new Set(['e-government-portal', 'state-body']);
 
 /** The steps a step follows that exist on the track (a step may follow different steps on different tracks). */
-export function prerequisitesOn(version: RegulationVersion, trackId: string, step: RegulationStep): string[] {
-  const onTrack = new Set(stepsOnTrack(version, trackId).map((s) => s.id));
-  return step.after.filter((id) => onTrack.has(id));
+const prerequisites = new WeakMap<RegulationStep, Map<string, readonly string[]>>();
+
+export function prerequisitesOn(version: RegulationVersion, trackId: string, step: RegulationStep): readonly string[] {
+  let byTrack = prerequisites.get(step);
+  if (!byTrack) prerequisites.set(step, (byTrack = new Map()));
+  let ids = byTrack.get(trackId);
+  if (!ids) {
+    const onTrack = new Set(stepsOnTrack(version, trackId).map((s) => s.id));
+    byTrack.set(trackId, (ids = step.after.filter((id) => onTrack.has(id))));
+  }
+  return ids;
 }
 
 export function missingPrerequisites(state: CaseState, version: RegulationVersion, step: RegulationStep): string[] {

@@ -8,7 +8,6 @@ import { dayNumber } from '../../calendar/domain/local-date';
 import { computeDeadline, type DeadlineResult } from '../../deadlines/domain/compute-deadline';
 import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { prerequisitesOn } from './case-rules';
 import { stepsOnTrack, type CaseState } from './case-state';
 
@@ -38,22 +37,41 @@ export function limitApplies(limit: Limit, state: Pick<CaseState, 'trackId' | 'c
   return (!limit.clause.track || limit.clause.track === state.trackId) && (!limit.channels || limit.channels.includes(state.channel));
 }
 
-/** The instant a limit's clock started, or null while it has not (as of `asOf`). */
-export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date): Date | null {
-  const anchor = limit.anchor;
-  let instant: Date | null = null;
-  if ('step' in anchor) instant = doneBy(state, anchor.step, asOf) ? new Date(state.completed[anchor.step]!.occurredAt) : null;
-  else if ('stepStarted' in anchor) instant = doneBy(state, anchor.stepStarted, asOf) ? new Date(state.completed[anchor.stepStarted]!.startedAt) : null;
-  else {
-    const date = state.cohortDates[anchor.cohortDate];
-    instant = date ? calendar.timeZone.toInstant(date, 0) : null;
+/** The completions that had occurred by asOf, parsed once per computation: stepId → instants in ms and as stored. */
+type Done = Map<string, { occurred: number; started: number; occurredIso: string; startedIso: string }>;
+
+function doneBy(state: CaseState, asOf: Date): Done {
+  const done: Done = new Map();
+  const at = asOf.getTime();
+  for (const [stepId, c] of Object.entries(state.completed)) {
+    const occurred = Date.parse(c.occurredAt);
+    if (occurred <= at) done.set(stepId, { occurred, started: Date.parse(c.startedAt), occurredIso: c.occurredAt, startedIso: c.startedAt });
   }
-  return instant && instant.getTime() <= asOf.getTime() ? instant : null;
+  return done;
 }
 
-function doneBy(state: CaseState, stepId: string, asOf: Date): boolean {
-  const done = state.completed[stepId];
-  return done !== undefined && new Date(done.occurredAt).getTime() <= asOf.getTime();
+/** The instant a limit's clock started (ms, and as an ISO string), or null while it has not (as of `asOf`). */
+function anchorOf(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date, done: Done): { ms: number; iso: string } | null {
+  const anchor = limit.anchor;
+  let found: { ms: number; iso: string } | null = null;
+  if ('step' in anchor) {
+    const d = done.get(anchor.step);
+    found = d ? { ms: d.occurred, iso: d.occurredIso } : null;
+  } else if ('stepStarted' in anchor) {
+    const d = done.get(anchor.stepStarted);
+    found = d ? { ms: d.started, iso: d.startedIso } : null;
+  } else {
+    const date = state.cohortDates[anchor.cohortDate];
+    const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
+    found = instant ? { ms: instant.getTime(), iso: instant.toISOString() } : null;
+  }
+  return found && found.ms <= asOf.getTime() ? found : null;
+}
+
+/** The instant a limit's clock started, or null while it has not (as of `asOf`). */
+export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date): Date | null {
+  const anchor = anchorOf(limit, state, calendar, asOf, doneBy(state, asOf));
+  return anchor ? new Date(anchor.ms) : null;
 }
 
 /**
@@ -80,21 +98,24 @@ export interface SlaRowWithResult extends SlaRow {
 /** Every SLA row of the case as it stood at `asOf` (acts that occurred later are not counted). */
 export function caseSla(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar, asOf: Date, explain: { withDays?: boolean } = {}): SlaRowWithResult[] {
   const rows: SlaRowWithResult[] = [];
-  const closedAt = state.closedAt && new Date(state.closedAt).getTime() <= asOf.getTime() ? new Date(state.closedAt) : null;
+  const done = doneBy(state, asOf);
+  const closedAt = state.closedAt && Date.parse(state.closedAt) <= asOf.getTime() ? new Date(state.closedAt) : null;
   // Bulk computation leaves out the day-by-day list; an auditor's explanation asks for it.
   const options = { withoutDays: !explain.withDays, programmeDeadline: programmeDeadline(state, calendar) };
   for (const step of stepsOnTrack(version, state.trackId)) {
-    const completedAt = doneBy(state, step.id, asOf) ? new Date(state.completed[step.id]!.occurredAt) : null;
-    if (!completedAt && step.optional && !reachable(state, version, step, asOf)) continue;
+    const completion = done.get(step.id);
+    const completedAt = completion ? new Date(completion.occurred) : null;
+    if (!completion && step.optional && !prerequisitesOn(version, state.trackId, step).every((id) => done.has(id))) continue;
     for (const limit of step.limits) {
       if (!limitApplies(limit, state)) continue;
-      const anchor = anchorInstant(limit, state, calendar, asOf);
+      const anchor = anchorOf(limit, state, calendar, asOf, done);
       if (!anchor) continue;
-      const result = computeDeadline(limit, anchor, calendar, options);
+      const anchorDate = new Date(anchor.ms);
+      const result = computeDeadline(limit, anchorDate, calendar, options);
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
       if (!completedAt && closedAt && !(result.deadline && result.deadline.getTime() <= closedAt.getTime())) continue;
       const status = statusOf(result.deadline, completedAt, asOf, closedAt);
-      const alternative = limit.alternative ? computeDeadline({ ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause }, anchor, calendar, options) : null;
+      const alternative = limit.alternative ? computeDeadline({ ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause }, anchorDate, calendar, options) : null;
       rows.push({
         stepId: step.id,
         limitId: limit.id,
@@ -102,10 +123,10 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
         kind: limit.spec.kind,
         spec: limit.spec,
         anchor: limit.anchor,
-        startedAt: anchor.toISOString(),
+        startedAt: anchor.iso,
         deadline: result.deadline?.toISOString() ?? null,
         ...(result.opensAt ? { opensAt: result.opensAt.toISOString() } : {}),
-        completedAt: completedAt?.toISOString() ?? null,
+        completedAt: completion?.occurredIso ?? null,
         status,
         alternative:
           limit.alternative && alternative
@@ -117,9 +138,4 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
     }
   }
   return rows;
-}
-
-/** An optional step counts only once it could have been taken (its prerequisites were done by `asOf`). */
-function reachable(state: CaseState, version: RegulationVersion, step: RegulationStep, asOf: Date): boolean {
-  return prerequisitesOn(version, state.trackId, step).every((id) => doneBy(state, id, asOf));
 }

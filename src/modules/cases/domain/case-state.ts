@@ -62,9 +62,15 @@ export class CaseHistoryError extends Error {
   override readonly name = 'CaseHistoryError';
 }
 
-/** The steps of the version that apply on a track, in the file's order. */
-export function stepsOnTrack(version: RegulationVersion, trackId: string): RegulationStep[] {
-  return version.steps.filter((s) => s.tracks.includes(trackId));
+const onTrack = new WeakMap<RegulationVersion, Map<string, readonly RegulationStep[]>>();
+
+/** The steps of the version that apply on a track, in the file's order (computed once per version and track). */
+export function stepsOnTrack(version: RegulationVersion, trackId: string): readonly RegulationStep[] {
+  let byTrack = onTrack.get(version);
+  if (!byTrack) onTrack.set(version, (byTrack = new Map()));
+  let steps = byTrack.get(trackId);
+  if (!steps) byTrack.set(trackId, (steps = version.steps.filter((s) => s.tracks.includes(trackId))));
+  return steps;
 }
 
 export function stepById(version: RegulationVersion, stepId: string): RegulationStep | undefined {
