@@ -9,6 +9,7 @@ import { CaseCommandService } from '../../cases/commands/case-command-service';
 import { makeIin } from '../../cases/domain/case-specification';
 import { verifyLog } from '../verify-log.command';
 import { LogChainVerifier } from './log-verification';
+import { storedLinks } from '../../cases/domain/hash-chain';
 
 const catalog = loadCatalog('data/regulations');
 const calendar = loadCalendars('data/calendars').get('KZ')!;
@@ -46,6 +47,15 @@ describe('verification of the whole log on the stored text', () => {
     const stored = await verifyLog(log);
     expect(stored).toEqual(parsed.report());
     expect(stored).toMatchObject({ valid: true, events: 7, sealedEvents: 6, streams: 4, unsealedStreams: 1 });
+  });
+
+  it('reads the links of every sealed event straight from its stored text (the fast path), without parsing it', async () => {
+    const raw = await log.readAllRaw({ filter: { streamPrefixes: ['case-'] } });
+    expect(raw).toHaveLength(6);
+    for (const event of raw) {
+      const parsed = JSON.parse(event.metadata) as { hash: string; previousHash: string | null };
+      expect(storedLinks(event.metadata)).toMatchObject({ hash: parsed.hash, previous: parsed.previousHash });
+    }
   });
 
   it('names the stream and revision whose stored data was changed, and stays valid when only key order changed', async () => {

@@ -74,26 +74,43 @@ export interface StoredEventText {
 }
 
 // Metadata keys are stored in canonical order: "hash" stands between "correlationId" and "idempotency"/"occurredAt",
-// and "previousHash" between "occurredAt" and "recordedAt". Anchoring on both neighbours matches top-level keys only.
-const STORED_HASH = /,"hash":"([0-9a-f]{64})",(?="idempotency":|"occurredAt":)/;
-const STORED_PREVIOUS = /,"occurredAt":"[^"]*","previousHash":(null|"([0-9a-f]{64})"),"recordedAt":/;
+// and "previousHash" between "occurredAt" and "recordedAt". Checking both neighbours finds top-level keys only.
+const HASH_KEY = ',"hash":"';
+const PREVIOUS_KEY = '","previousHash":';
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The stored hash and previous hash, read from canonical metadata text; null when the text is not in that form. */
+export function storedLinks(metadata: string): { hash: string; hashAt: number; previous: string | null } | null {
+  const hashAt = metadata.indexOf(HASH_KEY);
+  if (hashAt < 0) return null;
+  const hash = metadata.slice(hashAt + HASH_KEY.length, hashAt + HASH_KEY.length + 64);
+  const after = metadata.slice(hashAt + HASH_KEY.length + 64, hashAt + HASH_KEY.length + 64 + 15);
+  if (!HEX64.test(hash) || !(after.startsWith('","idempotency"') || after.startsWith('","occurredAt":'))) return null;
+  const previousAt = metadata.indexOf(PREVIOUS_KEY, hashAt);
+  if (previousAt < 0) return null;
+  const rest = metadata.slice(previousAt + PREVIOUS_KEY.length, previousAt + PREVIOUS_KEY.length + 80);
+  let previous: string | null;
+  if (rest.startsWith('null,"recordedAt":')) previous = null;
+  else if (rest[0] === '"' && rest.slice(65, 80) === '","recordedAt":' ) previous = rest.slice(1, 65);
+  else return null;
+  if (previous !== null && !HEX64.test(previous)) return null;
+  return { hash, hashAt, previous };
+}
 
 /**
  * The link check on stored text: the canonical form is assembled from the stored JSON without parsing it.
  * Falls back to parsing and full canonicalisation when the text is not in canonical form.
  */
 export function storedLinkProblem(event: StoredEventText, expectedRevision: number, previousHash: string | null): { problem: string | null; hash: string | null } {
-  const hashMatch = STORED_HASH.exec(event.metadata);
-  const previousMatch = STORED_PREVIOUS.exec(event.metadata);
-  if (hashMatch && previousMatch) {
-    const stored = hashMatch[1]!;
-    const storedPrevious = previousMatch[2] ?? null;
-    const metadata = event.metadata.slice(0, hashMatch.index) + ',' + event.metadata.slice(hashMatch.index + hashMatch[0].length);
+  const links = storedLinks(event.metadata);
+  if (links) {
+    // The metadata without its hash member: the text before ',"hash":"…"' and after it.
+    const metadata = event.metadata.slice(0, links.hashAt) + event.metadata.slice(links.hashAt + HASH_KEY.length + 65);
     const text = `{"data":${event.data},"metadata":${metadata},"revision":${event.revision},"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)}}`;
-    if (sha256(text) === stored) {
-      if (event.revision !== expectedRevision) return { problem: `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`, hash: stored };
-      if (storedPrevious !== previousHash) return { problem: `previousHash is ${String(storedPrevious)}, the previous event's hash is ${String(previousHash)}`, hash: stored };
-      return { problem: null, hash: stored };
+    if (sha256(text) === links.hash) {
+      if (event.revision !== expectedRevision) return { problem: `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`, hash: links.hash };
+      if (links.previous !== previousHash) return { problem: `previousHash is ${String(links.previous)}, the previous event's hash is ${String(previousHash)}`, hash: links.hash };
+      return { problem: null, hash: links.hash };
     }
   }
   const parsed: HashableEvent = { streamId: event.streamId, revision: event.revision, type: event.type, data: JSON.parse(event.data), metadata: JSON.parse(event.metadata) as Record<string, unknown> };
