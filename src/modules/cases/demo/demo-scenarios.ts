@@ -305,13 +305,14 @@ const postgraduateStudy: Flow = ({ rng, staff, zone, want }) => {
   let acts: PlannedAct[] = [
     { stepId: 'enrolment-order-signed', as: centre, data: (t) => ({ orderNumber: `${rng.int(200, 500)}-у от ${zone.toLocal(t.occurredAt).date}` }) },
     { stepId: 'programme-schedule-set', as: centre, gap: { workingDays: [1, 8] }, data: () => ({ programmeEndsOn: endsOn }) },
-    { stepId: 'study-milestones-recorded', as: staff.any(rng, unit, milestoneBy, 2), notBefore: addDays(endsOn, -90), gap: { workingDays: [0, 25] }, data: () => ({ milestone: rng.pick(MILESTONES) }) },
+    // Each milestone of p.5 pp.2-7 is its own act (the step is repeatable), spread over the programme's last months.
+    ...MILESTONES.map((milestone, i): PlannedAct => ({ stepId: 'study-milestones-recorded', as: staff.any(rng, unit, milestoneBy, 2), ...(i === 0 ? { notBefore: addDays(endsOn, -150) } : {}), gap: { workingDays: [1, 12] }, data: () => ({ milestone }) })),
     { stepId: 'comprehensive-exam-passed', as: department, notBefore: addDays(endsOn, -35), gap: { workingDays: [0, 8] }, hours: 'session', data: () => ({ exam: 'Комплексный экзамен', score: pct(rng, passed), passed }) },
     { stepId: 'dissertation-defended', as: department, notBefore: addDays(endsOn, -20), gap: { workingDays: [0, 8] }, data: () => ({ topic: rng.pick(['Цифровизация государственных услуг в Республике Казахстан', 'Меритократия в системе государственной службы', 'Оценка эффективности деятельности государственных органов', 'Противодействие коррупции в местных исполнительных органах']) }) },
     { stepId: 'completion-document-issued', as: centre, gap: { workingDays: [2, 10] }, data: (t) => ({ documentNumber: `ДМ-${yearOf(zone, t)}-${serial(rng, 5)}` }) },
   ];
   // A student who fails the comprehensive exam gets no diploma; the regulation's reference needs a defence first.
-  if (story === 'failed-exam') acts = acts.slice(0, 4);
+  if (story === 'failed-exam') acts = acts.slice(0, acts.findIndex((a) => a.stepId === 'comprehensive-exam-passed') + 1);
   else if (story === 'stalled') acts = stall(rng, acts, 0);
   const submission = cohortYear === 2015 ? { from: '2015-08-11', to: '2015-08-21' } : { from: '2016-05-16', to: '2016-08-08' };
   return { channel: 'office', unit, applicant, submittedBy: self, submission: { ...submission, hours: 'office' }, cohortDates: { 'academic-year-start': `${cohortYear}-08-01` }, acts, story };
