@@ -502,7 +502,8 @@ function writeSide(api: RunningApp): () => string {
     const after = log.groupCommitStats?.();
     const commits = before && after ? `${int(after.appends - before.appends)} appends in ${int(after.commits - before.commits)} log commits` : 'log commits not counted';
     const projected = [...batches].map(([name, n]) => `${name} ${int(n)}`).join(', ');
-    return `over warm-up and run: ${commits}; inline projections stored ${projected || 'nothing'} batches (one read-store commit each)`;
+    const projections = runtime ? `inline projections stored ${projected || 'nothing'} batches (one read-store commit each)` : 'projections ran in their own thread';
+    return `over warm-up and run: ${commits}; ${projections}`;
   };
 }
 
