@@ -140,6 +140,9 @@ describe('verification and tampering', () => {
   it('finds and names the forged event, by API and by the CLI over the whole log', async () => {
     const ok = await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
     expect(ok.body).toMatchObject({ caseId, valid: true, events: 4, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Read from the log itself: the stamp names the case's last event.
+    const [last] = await api.app.infra.eventLog.readStream(`case-${caseId}`, { direction: 'backwards', maxCount: 1 });
+    expect(ok.body.staleness).toEqual({ source: 'event-log', position: last!.position, at: last!.recordedAt.toISOString() });
     const clean = cli(['verify'], { DATA_DIR: api.dataDir });
     expect(clean.code).toBe(0);
     expect(clean.stdout).toMatch(/^valid: /);

@@ -15,6 +15,12 @@ import type { TimeAxis } from '../domain/replay';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
 
+/** What an auditor's answer reflects: the event log itself, up to the case's last event (no read model in between). */
+function readFrom(history: CaseHistory) {
+  const last = history.recorded[history.recorded.length - 1]!;
+  return { staleness: { source: 'event-log', position: last.position, at: last.recordedAt.toISOString() } };
+}
+
 interface ReplyLike {
   header(name: string, value: string): unknown;
 }
@@ -42,6 +48,7 @@ export class AuditController {
     const events = history.recorded.filter((e) => (!types || types.includes(e.type)) && (!from || at(e.metadata) >= from.getTime()) && (!to || at(e.metadata) <= to.getTime()));
     return {
       caseId: history.caseId,
+      ...readFrom(history),
       versionId: history.version.versionId,
       total: history.recorded.length,
       returned: events.length,
@@ -78,6 +85,7 @@ export class AuditController {
     if (!replay.ok) throw new ProblemError(replay.field === 'query.atRevision' ? 404 : 400, replay.field === 'query.atRevision' ? 'revision-not-found' : 'bad-request', replay.field === 'query.atRevision' ? 'Revision not found' : 'The request is not valid', replay.problem, [{ field: replay.field, problem: replay.problem, allowed: replay.allowed }]);
     return {
       caseId: history.caseId,
+      ...readFrom(history),
       replayedFrom: 'event-log',
       asOf: replay.asOf.toISOString(),
       ...('atRevision' in cut ? { atRevision: cut.atRevision } : { time: axis }),
@@ -98,14 +106,14 @@ export class AuditController {
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
       throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
     }
-    return { caseId: history.caseId, versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
+    return { caseId: history.caseId, ...readFrom(history), versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
   }
 
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
   async verify(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string) {
     const history = await this.caseFor(principal, caseId);
-    return { caseId: history.caseId, ...this.audit.verify(history) };
+    return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
 
   @Get('cases/:caseId/evidence')
