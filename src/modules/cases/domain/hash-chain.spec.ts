@@ -9,7 +9,9 @@ import { loadCatalog } from '../../regulations/domain/catalog';
 import { CaseCommandService } from '../commands/case-command-service';
 import { caseStreamId } from './case-event';
 import { makeIin, principal, validData } from './case-specification';
-import { canonicalForm, eventHash, verifyChain, type HashableEvent } from './hash-chain';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
+import { canonicalForm, eventHash, inCanonicalOrder, sealEvents, storedLinkProblem, verifyChain, type HashableEvent } from './hash-chain';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -169,5 +171,43 @@ describe('canonical form', () => {
     expect(canonicalForm({ streamId: 's', revision: 0, type: 'T', data: { b: 1, a: [2, 1] }, metadata: { z: null, hash: 'h' } })).toBe(
       '{"data":{"a":[2,1],"b":1},"metadata":{"z":null},"revision":0,"streamId":"s","type":"T"}',
     );
+  });
+});
+
+describe('canonical key order', () => {
+  // fast-check's JSON values: strings (any code points), finite numbers (incl. -0, large and tiny), booleans, null, nesting.
+  const hasIndexKey = (v: unknown): boolean =>
+    v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some(hasIndexKey) : Object.keys(v).some((k) => /^(0|[1-9]\d{0,8})$/.test(k)) || Object.values(v).some(hasIndexKey));
+
+  it('JSON.stringify of a value in canonical order is its RFC 8785 form, unless an object has array-index keys', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        if (!hasIndexKey(value)) expect(JSON.stringify(inCanonicalOrder(value))).toBe(canonicalize(value));
+        expect(canonicalize(inCanonicalOrder(value))).toBe(canonicalize(value));
+      }),
+      { numRuns: 2000 },
+    );
+    // JavaScript enumerates array-index keys first, whatever the insertion order: the fast path's one exception.
+    expect(JSON.stringify(inCanonicalOrder({ '': '', '0': false }))).not.toBe(canonicalize({ '': '', '0': false }));
+  });
+
+  it('an event whose data has array-index keys still verifies (by the full canonical form)', async () => {
+    const [event] = sealEvents(
+      [{ type: 'DocumentRegistered', data: { '': 'x', '0': false, incomingNumber: '1' }, stepId: 'documents-registered', actor: { id: 'a', name: 'A', role: 'registry-clerk', unit: 'u' }, occurredAt: new Date('2015-09-15T04:00:00Z'), startedAt: new Date('2015-09-15T04:00:00Z'), clause: { act: 'order-184-2015', paragraph: 7 } }],
+      { caseId: 'c-2', versionId: 'personnel-reserve/order-184-2015', previous: null, now: new Date('2015-09-15T04:05:00Z'), backDatedAfterMs: 86_400_000, correlationId: 'x', causationId: 'y' },
+    );
+    const stored = { streamId: 'case-c-2', revision: 0, type: event!.type, data: JSON.stringify(event!.data), metadata: JSON.stringify(event!.metadata) };
+    expect(storedLinkProblem(stored, 0, null)).toEqual({ problem: null, hash: event!.metadata.hash });
+    expect(verifyChain([{ ...stored, data: event!.data, metadata: event!.metadata }])).toEqual({ valid: true, events: 1 });
+  });
+
+  it('a sealed event hashes to what the RFC 8785 definition gives', () => {
+    const catalog = loadCatalog('data/regulations');
+    const version = catalog.byId.get('civil-service-testing/order-184-2015')!;
+    const [event] = sealEvents(
+      [{ type: 'ApplicationSubmitted', data: { z: 1, a: { y: 'ж', b: [3, { d: 1, c: 2 }] } }, stepId: 'application-submitted', actor: { id: 'a', name: 'Ә', role: 'applicant', unit: 'u' }, occurredAt: new Date('2015-09-15T04:00:00Z'), startedAt: new Date('2015-09-15T04:00:00Z'), clause: { act: 'order-184-2015', paragraph: 7 } }],
+      { caseId: 'c-1', versionId: version.versionId, previous: null, now: new Date('2015-09-15T04:05:00Z'), backDatedAfterMs: 86_400_000, correlationId: 'x', causationId: 'y' },
+    );
+    expect(event!.metadata.hash).toBe(eventHash({ streamId: 'case-c-1', revision: 0, type: event!.type, data: event!.data, metadata: event!.metadata }));
   });
 });

@@ -42,9 +42,22 @@ export function storedContentHash(event: HashableEvent): string {
   return fast === stored ? fast : eventHash(event);
 }
 
-/** A copy with every object's keys in canonical order: JSON.stringify of it is its RFC 8785 form. */
+/**
+ * A copy with every object's keys in canonical order (UTF-16 code units, as RFC 8785 sorts them). For plain JSON
+ * values JSON.stringify of the copy is then the RFC 8785 form (JCS serialises primitives as ECMAScript's
+ * JSON.stringify does), except where an object has array-index keys ("0", "17"), which JavaScript always
+ * enumerates first; the tests hold both facts.
+ */
 export function inCanonicalOrder<T>(value: T): T {
-  return JSON.parse(canonicalize(value) ?? 'null') as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => inCanonicalOrder(item)) as T;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[key];
+    // defineProperty: assigning a "__proto__" key would set the prototype instead of keeping the member.
+    if (item !== undefined) Object.defineProperty(sorted, key, { value: inCanonicalOrder(item), enumerable: true, writable: true, configurable: true });
+  }
+  return sorted as T;
 }
 
 export interface ChainVerification {
@@ -166,10 +179,13 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
       previousHash,
     } satisfies Omit<CaseEventMetadata, 'hash'>;
     const data = inCanonicalOrder(event.data);
-    const hash = eventHash({ streamId, revision, type: event.type, data, metadata });
+    const ordered = inCanonicalOrder(metadata);
+    // The definition, canonicalised once (objects with array-index keys enumerate those first in JavaScript, so
+    // JSON.stringify alone is not always canonical; verification falls back to this for them).
+    const hash = eventHash({ streamId, revision, type: event.type, data, metadata: ordered });
     previousHash = hash;
     // Rebuilt so the hash, too, stands in its canonical place among the keys.
-    const sealed = inCanonicalOrder({ ...metadata, hash }) as CaseEventMetadata;
+    const sealed = inCanonicalOrder({ ...ordered, hash }) as CaseEventMetadata;
     return { type: event.type, data, metadata: sealed, revision };
   });
 }
