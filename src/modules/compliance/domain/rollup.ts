@@ -6,19 +6,14 @@
  */
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { LimitSpec } from '../../deadlines/domain/limit';
+import type { SlaGrouping } from '../../cases/projections/cases.projection';
 import { bucketOf, DURATION_UNITS, durationOf, type DurationUnit } from './durations';
 
 export const GROUP_BY = ['service', 'version', 'step', 'unit', 'assignee', 'channel', 'month'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
-/** What a rollup needs of one SLA row. */
-export interface RollupRow {
-  serviceId: string;
-  versionId: string;
-  trackId: string;
-  unit: string;
-  assignee: string | null;
-  channel: string;
+/** What a rollup needs of one SLA row: what dashboards group by, and the row's times and status. */
+export interface RollupRow extends SlaGrouping {
   stepId: string;
   /** Asia/Almaty month in which the clock started, YYYY-MM. */
   month: string;
