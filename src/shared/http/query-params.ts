@@ -44,3 +44,18 @@ export function parseIntegerParam(field: string, value: string | undefined, min:
   if (n > max) return { ok: false, error: { field, problem: `${n} is more than ${max}`, allowed } };
   return { ok: true, value: n };
 }
+
+/** `after`: the log position a client wrote at, to read its own writes. */
+export function parseAfterParam(value: string | undefined): Parsed<number> {
+  const parsed = parseIntegerParam('query.after', value, 0, Number.MAX_SAFE_INTEGER);
+  return parsed.ok ? parsed : { ok: false, error: { ...parsed.error, allowed: `${parsed.error.allowed}: the position returned by a command (POST /api/cases…)` } };
+}
+
+/** An optional parameter: absent gives undefined; a bad value adds its error to the list and gives undefined. */
+export function optionalParam<T>(value: string | undefined, parse: (value: string) => Parsed<T>, errors: ParamError[]): T | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parse(value);
+  if (parsed.ok) return parsed.value;
+  errors.push(parsed.error);
+  return undefined;
+}

@@ -6,7 +6,7 @@ import { Controller, Get, Header, Inject, Param, Query, Res } from '@nestjs/comm
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../app/problem/problem';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
-import { parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import { optionalParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
 import { assertUnit, CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
 import { parseCaseId } from '../../cases/http/case-params';
@@ -39,8 +39,8 @@ export class AuditController {
     const unknown = types?.filter((t) => !isEventType(t)) ?? [];
     if (unknown.length) errors.push({ field: 'query.type', problem: `unknown event type(s) ${unknown.join(', ')}`, allowed: `comma-separated event types: ${EVENT_TYPE_NAMES.join(', ')}` });
     const axis = this.axis(query.time, errors);
-    const from = this.optionalInstant('query.from', query.from, errors);
-    const to = this.optionalInstant('query.to', query.to, errors);
+    const from = optionalParam(query.from, (v) => parseInstantParam('query.from', v), errors);
+    const to = optionalParam(query.to, (v) => parseInstantParam('query.to', v), errors);
     if (from && to && to.getTime() < from.getTime()) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'an instant at or after from' });
     if (errors.length) throw ProblemError.badRequest(errors);
     const history = await this.caseFor(principal, caseId);
@@ -71,13 +71,8 @@ export class AuditController {
     const errors: ParamError[] = [];
     if (query.asOf !== undefined && query.atRevision !== undefined) errors.push({ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' });
     const axis = this.axis(query.time, errors);
-    const asOf = this.optionalInstant('query.asOf', query.asOf, errors);
-    let atRevision: number | undefined;
-    if (query.atRevision !== undefined) {
-      const parsed = parseIntegerParam('query.atRevision', query.atRevision, 0, Number.MAX_SAFE_INTEGER);
-      if (parsed.ok) atRevision = parsed.value;
-      else errors.push(parsed.error);
-    }
+    const asOf = optionalParam(query.asOf, (v) => parseInstantParam('query.asOf', v), errors);
+    const atRevision = optionalParam(query.atRevision, (v) => parseIntegerParam('query.atRevision', v, 0, Number.MAX_SAFE_INTEGER), errors);
     if (errors.length) throw ProblemError.badRequest(errors);
     const history = await this.caseFor(principal, caseId);
     const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
@@ -100,7 +95,7 @@ export class AuditController {
   @RequireRoles('auditor', 'head')
   async explain(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query('asOf') asOfParam: string | undefined) {
     const errors: ParamError[] = [];
-    const asOf = this.optionalInstant('query.asOf', asOfParam, errors) ?? new Date();
+    const asOf = optionalParam(asOfParam, (v) => parseInstantParam('query.asOf', v), errors) ?? new Date();
     if (errors.length) throw ProblemError.badRequest(errors);
     const history = await this.caseFor(principal, caseId);
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
@@ -146,11 +141,4 @@ export class AuditController {
     return 'occurred';
   }
 
-  private optionalInstant(field: string, value: string | undefined, errors: ParamError[]): Date | undefined {
-    if (value === undefined) return undefined;
-    const parsed = parseInstantParam(field, value);
-    if (parsed.ok) return parsed.value;
-    errors.push(parsed.error);
-    return undefined;
-  }
 }

@@ -7,7 +7,7 @@ import { checkIin } from '../../identity/domain/iin';
 import { localDateProblem } from '../../calendar/domain/local-date';
 import type { TimeZone } from '../../calendar/domain/time-zone';
 import { dayNumber } from '../../calendar/domain/local-date';
-import { parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import { parseInstantParam, parseIntegerParam, type ParamError, optionalParam, parseAfterParam } from '../../../shared/http/query-params';
 import type { CaseStatus } from '../domain/case-state';
 
 export type RawQuery = Record<string, string | string[] | undefined>;
@@ -60,14 +60,7 @@ function unknownParams(query: RawQuery, known: readonly string[], errors: ParamE
 
 /** `after`: the log position a client wrote at, to read its own writes. */
 function parseAfter(query: RawQuery, errors: ParamError[]): number | undefined {
-  const value = single(query, 'after', errors);
-  if (value === undefined) return undefined;
-  const parsed = parseIntegerParam('query.after', value, 0, Number.MAX_SAFE_INTEGER);
-  if (!parsed.ok) {
-    errors.push({ ...parsed.error, allowed: `${parsed.error.allowed}: the position returned by a command (POST /api/cases…)` });
-    return undefined;
-  }
-  return parsed.value;
+  return optionalParam(single(query, 'after', errors), parseAfterParam, errors);
 }
 
 export interface CaseReadParams {
@@ -90,13 +83,7 @@ export function parseCaseSlaParams(query: RawQuery): { params: CaseSlaParams; er
   const errors: ParamError[] = [];
   unknownParams(query, ['after', 'asOf'], errors);
   const after = parseAfter(query, errors);
-  const asOfValue = single(query, 'asOf', errors);
-  let asOf: Date | undefined;
-  if (asOfValue !== undefined) {
-    const parsed = parseInstantParam('query.asOf', asOfValue);
-    if (parsed.ok) asOf = parsed.value;
-    else errors.push(parsed.error);
-  }
+  const asOf = optionalParam(single(query, 'asOf', errors), (v) => parseInstantParam('query.asOf', v), errors);
   return { params: { ...(after !== undefined ? { after } : {}), ...(asOf ? { asOf } : {}) }, errors };
 }
 

@@ -7,7 +7,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, from, interval, map, startWith, type Observable } from 'rxjs';
 import { ProblemError } from '../../../app/problem/problem';
 import type { ReferenceData } from '../../../app/reference-data';
-import { parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import { optionalParam, parseAfterParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
 import type { ModelAccess, Staleness } from '../../../shared/http/read-model-access';
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
@@ -175,29 +175,18 @@ export class ComplianceController {
     if (fromMonth && toMonth && toMonth < fromMonth) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a month at or after from' });
     if (fromMonth) out.fromMonth = fromMonth;
     if (toMonth) out.toMonth = toMonth;
-    if (query.asOf !== undefined) {
-      const parsed = parseInstantParam('query.asOf', query.asOf);
-      if (parsed.ok) out.asOf = parsed.value;
-      else errors.push(parsed.error);
-    }
+    const asOf = optionalParam(query.asOf, (v) => parseInstantParam('query.asOf', v), errors);
+    if (asOf) out.asOf = asOf;
     const after = this.after(query, errors);
     if (after !== undefined) out.after = after;
     return out;
   }
 
   private limit(query: RawQuery, errors: ParamError[]): number {
-    if (query.limit === undefined) return 100;
-    const parsed = parseIntegerParam('query.limit', query.limit, 1, 1000);
-    if (parsed.ok) return parsed.value;
-    errors.push(parsed.error);
-    return 100;
+    return optionalParam(query.limit, (v) => parseIntegerParam('query.limit', v, 1, 1000), errors) ?? 100;
   }
 
   private after(query: RawQuery, errors: ParamError[]): number | undefined {
-    if (query.after === undefined) return undefined;
-    const parsed = parseIntegerParam('query.after', query.after, 0, Number.MAX_SAFE_INTEGER);
-    if (parsed.ok) return parsed.value;
-    errors.push(parsed.error);
-    return undefined;
+    return optionalParam(query.after, parseAfterParam, errors);
   }
 }
