@@ -120,3 +120,19 @@ describe('sqlite event log', () => {
     expect(() => openSqliteEventLog({ file })).toThrow(/schema version 99, newer than this build knows/);
   });
 });
+
+describe('closing with appends in flight', () => {
+  it('commits every append accepted before close, and refuses those after', async () => {
+    const file = join(tempDir(), 'events.db');
+    const log = openSqliteEventLog({ file });
+    const accepted = Array.from({ length: 20 }, (_, i) => log.append(`s-${i}`, [{ type: 'Probe', data: { i } }], 'no_stream'));
+    const closing = log.close();
+    await expect(log.append('late', [{ type: 'Probe', data: {} }], 'no_stream')).rejects.toThrow(/closed/);
+    const results = await Promise.all(accepted);
+    await closing;
+    expect(results.map((r) => r.nextRevision)).toEqual(results.map(() => 0));
+    const reopened = openSqliteEventLog({ file });
+    expect(await reopened.headPosition()).toBe(20);
+    await reopened.close();
+  });
+});

@@ -277,12 +277,9 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return;
     this.closed = true;
     for (const subscription of [...this.subscriptions]) await subscription.stop();
-    // Let queued appends commit: they were accepted before close.
-    while (this.committing || this.queue.length > 0 || this.flushScheduled) {
-      if (this.committing) await this.committing;
-      else if (this.queue.length > 0 && !this.flushScheduled) this.scheduleFlush();
-      else await new Promise((resolve) => setImmediate(resolve));
-    }
+    // Let queued appends commit: they were accepted before close (a queued append always has a flush scheduled
+    // or a commit in flight that schedules the next one).
+    while (this.committing || this.flushScheduled) await (this.committing ?? new Promise((resolve) => setImmediate(resolve)));
     await this.writer?.stop();
     await this.checkpointer?.stop();
     try {
