@@ -500,7 +500,12 @@ function writeSide(api: RunningApp): () => string {
   return () => {
     runtime?.events.off('projected', onProjected);
     const after = log.groupCommitStats?.();
-    const commits = before && after ? `${int(after.appends - before.appends)} appends in ${int(after.commits - before.commits)} log commits` : 'log commits not counted';
+    const n = before && after ? after.commits - before.commits : 0;
+    const per = (key: 'commitRoundTripMs' | 'transactionMs', count: 'groups' | 'commits') => ms((after![key] - before![key]) / Math.max(1, after![count] - before![count]));
+    const commits =
+      before && after
+        ? `${int(after.appends - before.appends)} appends in ${int(n)} log commits (${int(after.groups - before.groups)} groups handed to the writer thread, each answered ${per('commitRoundTripMs', 'groups')} later on average; a commit's transaction and fsync took ${per('transactionMs', 'commits')})`
+        : 'log commits not counted';
     const projected = [...batches].map(([name, n]) => `${name} ${int(n)}`).join(', ');
     const projections = runtime ? `inline projections stored ${projected || 'nothing'} batches (one read-store commit each)` : 'projections ran in their own thread';
     return `over warm-up and run: ${commits}; ${projections}`;

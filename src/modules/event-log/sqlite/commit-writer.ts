@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { AppendResult, ExpectedRevision } from '../event-log.port';
 
 /** One append of a group, as the writer thread receives it: events already validated and serialised. */
@@ -19,7 +19,7 @@ export type AppendOutcome = { ok: AppendResult } | { refused: AppendRefusal };
 // Runs in a worker thread with its own connection: the group's transaction and its fsync (synchronous=FULL)
 // block this thread, not the one answering requests. One group at a time; each append savepointed on its own.
 const WRITER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('journal_mode = WAL');
@@ -72,74 +72,125 @@ function write(append, recordedAt) {
 // A nested better-sqlite3 transaction is a SAVEPOINT: one append's failure rolls back only its own rows.
 const appendOne = db.transaction(write);
 
-parentPort.on('message', (message) => {
-  if (message === 'stop') { db.close(); parentPort.postMessage({ stopped: true }); return; }
-  const { batch, group, recordedAt } = message;
-  const outcomes = [];
+// Groups come over a dedicated port; every group already waiting when a transaction starts joins it, so a
+// group never waits for the round trip of the one before to be noticed on the other thread.
+const port = workerData.port;
+port.on('message', (first) => {
+  const messages = [first];
+  for (let next; (next = receiveMessageOnPort(port)) !== undefined; ) messages.push(next.message);
+  const stop = messages.indexOf('stop');
+  const groups = stop < 0 ? messages : messages.slice(0, stop);
+  if (groups.length > 0) commitGroups(groups);
+  if (stop >= 0) { db.close(); port.postMessage({ stopped: true }); }
+});
+
+function commitGroups(groups) {
+  const results = groups.map(({ batch }) => ({ batch, outcomes: [] }));
+  const started = performance.now();
   try {
     // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read before
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
     db.transaction(() => {
-      for (const append of group) {
-        try { outcomes.push({ ok: appendOne(append, recordedAt) }); }
-        catch (error) { outcomes.push({ refused: error instanceof Refused ? error.refusal : { kind: 'failed', message: String(error && error.message || error) } }); }
-      }
+      groups.forEach(({ group, recordedAt }, g) => {
+        for (const append of group) {
+          try { results[g].outcomes.push({ ok: appendOne(append, recordedAt) }); }
+          catch (error) { results[g].outcomes.push({ refused: error instanceof Refused ? error.refusal : { kind: 'failed', message: String(error && error.message || error) } }); }
+        }
+      });
     }).immediate();
   } catch (error) {
-    // The commit itself failed (disk full, I/O error): nothing of the group is durable.
-    parentPort.postMessage({ batch, commitError: String(error && error.message || error) });
+    // The commit itself failed (disk full, I/O error): nothing of these groups is durable.
+    port.postMessage({ results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error) });
     return;
   }
-  parentPort.postMessage({ batch, outcomes });
-});
+  port.postMessage({ results, transactionMs: performance.now() - started });
+}
 `;
+
+/** What the writer thread has done: transactions (one fsync each), appends in them, and its time in them. */
+export interface WriterStats {
+  transactions: number;
+  /** Most appends one transaction carried. */
+  largestTransaction: number;
+  /** Summed over transactions: the writer thread's time in them, fsync included. */
+  transactionMs: number;
+}
+
+type WriterMessage =
+  | { results: Array<{ batch: number; outcomes: AppendOutcome[] }>; transactionMs: number }
+  | { results: Array<{ batch: number }>; commitError: string }
+  | { stopped: true };
 
 /**
  * The committing thread of the embedded event log. It is started on the first append (a process that only
- * reads the log never starts one) and keeps the process alive only while a group is in flight.
+ * reads the log never starts one) and keeps the process alive only while a group is in flight. Groups are
+ * handed over as soon as they are formed; the thread commits every group waiting for it in one transaction.
  */
 export class CommitWriter {
   private readonly worker: Worker;
+  private readonly port: MessagePort;
   private readonly inFlight = new Map<number, { resolve(outcomes: AppendOutcome[]): void; reject(error: Error): void }>();
   private nextBatch = 1;
   private failure: Error | null = null;
+  private stopped: (() => void) | null = null;
+  readonly stats: WriterStats = { transactions: 0, largestTransaction: 0, transactionMs: 0 };
 
   constructor(file: string) {
-    this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3') } });
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), port: port2 }, transferList: [port2] });
     this.worker.unref();
-    this.worker.on('message', (message: { batch: number; outcomes?: AppendOutcome[]; commitError?: string }) => {
-      const pending = this.inFlight.get(message.batch);
-      if (!pending) return;
-      this.inFlight.delete(message.batch);
-      if (this.inFlight.size === 0) this.worker.unref();
-      if (message.commitError !== undefined) pending.reject(new Error(message.commitError));
-      else pending.resolve(message.outcomes!);
-    });
+    this.port.unref();
+    this.port.on('message', (message: WriterMessage) => this.received(message));
     this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', (code) => this.fail(new Error(`the event log's writer thread exited (code ${code})`)));
+    this.worker.on('exit', (code) => {
+      this.stopped?.();
+      this.fail(new Error(`the event log's writer thread exited (code ${code})`));
+    });
   }
 
-  /** Commits one group in one transaction; resolves once it is durable, with one outcome per append. */
+  /** Commits one group; resolves once it is durable, with one outcome per append. */
   commit(group: GroupAppend[], recordedAt: number): Promise<AppendOutcome[]> {
     if (this.failure) return Promise.reject(this.failure);
     const batch = this.nextBatch++;
-    this.worker.ref();
+    this.port.ref();
     return new Promise((resolve, reject) => {
       this.inFlight.set(batch, { resolve, reject });
-      this.worker.postMessage({ batch, group, recordedAt });
+      this.port.postMessage({ batch, group, recordedAt });
     });
   }
 
+  /** Groups handed over and not yet answered. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  private received(message: WriterMessage): void {
+    if ('stopped' in message) return this.stopped?.();
+    if ('transactionMs' in message) {
+      this.stats.transactions++;
+      this.stats.transactionMs += message.transactionMs;
+      this.stats.largestTransaction = Math.max(this.stats.largestTransaction, message.results.reduce((n, r) => n + r.outcomes.length, 0));
+    }
+    for (const result of message.results) {
+      const pending = this.inFlight.get(result.batch);
+      if (!pending) continue;
+      this.inFlight.delete(result.batch);
+      if ('commitError' in message) pending.reject(new Error(message.commitError));
+      else pending.resolve((result as { outcomes: AppendOutcome[] }).outcomes);
+    }
+    if (this.inFlight.size === 0) this.port.unref();
+  }
+
+  /** Commits what was handed over, then closes the writer's connection. */
   async stop(): Promise<void> {
     if (this.failure) return;
-    const stopped = new Promise<void>((resolve) => {
-      this.worker.on('message', (message: { stopped?: boolean }) => message.stopped && resolve());
-      this.worker.once('exit', () => resolve());
-    });
-    this.worker.ref();
-    this.worker.postMessage('stop');
+    const stopped = new Promise<void>((resolve) => (this.stopped = resolve));
+    this.port.ref();
+    this.port.postMessage('stop');
     await stopped;
     this.failure = new Error('the event log is closed');
+    this.port.close();
     await this.worker.terminate();
   }
 

@@ -31,6 +31,23 @@ describe('sqlite event log', () => {
     await log.close();
   });
 
+  it('groups of successive turns are handed over without waiting for each other, commit in order, and share commits', async () => {
+    const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
+    const appends: Promise<{ nextRevision: number }>[] = [];
+    // One append per turn of the event loop, each expecting the revision the one before it will make.
+    for (let i = 0; i < 40; i++) {
+      appends.push(log.append('case-1', [{ type: 'A', data: { i } }], i === 0 ? 'no_stream' : i - 1));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await Promise.all(appends)).map((r) => r.nextRevision)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const stats = log.groupCommitStats();
+    expect(stats.groups).toBe(40);
+    expect(stats.appends).toBe(40);
+    expect(stats.commits).toBeLessThanOrEqual(40);
+    expect((await log.readStream('case-1')).map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    await log.close();
+  });
+
   it('a conflicting append in a group fails alone; the others of its commit are stored', async () => {
     const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
     await log.append('case-x', [{ type: 'A', data: {} }], 'no_stream');

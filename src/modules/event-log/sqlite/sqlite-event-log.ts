@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { Statement } from 'better-sqlite3';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import type {
@@ -53,11 +54,17 @@ export interface SqliteEventLogOptions {
 export interface GroupCommitStats {
   /** Transactions committed (each one fsync). */
   commits: number;
+  /** Groups handed to the writer thread (the appends of one turn of the event loop); waiting groups share a commit. */
+  groups: number;
   /** Appends acknowledged. */
   appends: number;
   events: number;
   /** Most appends one commit carried. */
   largestGroup: number;
+  /** Summed over groups: from handing a group to the writer thread until its outcomes are back on this thread. */
+  commitRoundTripMs: number;
+  /** Summed over commits: the writer thread's transaction, fsync included (the rest of a round trip is waiting and hand-off). */
+  transactionMs: number;
 }
 
 interface PendingAppend {
@@ -105,15 +112,16 @@ export class SqliteEventLog implements EventLog {
   private readonly subscriptions = new Set<PollingSubscription>();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
+  /** Groups handed to the writer thread and not yet answered. */
+  private committing = 0;
+  private readonly allCommitted = new EventEmitter();
   private closed = false;
-  private readonly stats: GroupCommitStats = { commits: 0, appends: 0, events: 0, largestGroup: 0 };
+  private readonly stats: Pick<GroupCommitStats, 'groups' | 'appends' | 'events' | 'commitRoundTripMs'> = { groups: 0, appends: 0, events: 0, commitRoundTripMs: 0 };
   private readonly pollIntervalMs: number;
 
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
   private writer: CommitWriter | null = null;
-  /** The group being committed; appends arriving meanwhile wait for the next group. */
-  private committing: Promise<void> | null = null;
 
   constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
@@ -139,7 +147,8 @@ export class SqliteEventLog implements EventLog {
 
   /** Group-commit counters, for tests and benchmarks. */
   groupCommitStats(): GroupCommitStats {
-    return { ...this.stats };
+    const writer = this.writer?.stats ?? { transactions: 0, largestTransaction: 0, transactionMs: 0 };
+    return { ...this.stats, commits: writer.transactions, largestGroup: writer.largestTransaction, transactionMs: writer.transactionMs };
   }
 
   get checkpointsCompleted(): number {
@@ -151,26 +160,27 @@ export class SqliteEventLog implements EventLog {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.committing) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.committing = this.flush().finally(() => {
-        this.committing = null;
-        if (this.queue.length > 0) this.scheduleFlush();
-      });
+      void this.flush();
     });
   }
 
   /**
-   * Commits the queued appends as one group on the writer thread (one transaction, one fsync); appends that
-   * arrive while it commits form the next group, so the busier the log, the larger its groups.
+   * Hands the appends queued in this turn of the event loop to the writer thread as one group, without
+   * waiting for the groups before it: the writer commits every group waiting for it in one transaction (one
+   * fsync), so the busier the log, the larger its commits.
    */
   private async flush(): Promise<void> {
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
     this.writer ??= new CommitWriter(this.file);
+    this.committing++;
+    this.stats.groups++;
+    const handedOver = performance.now();
     let outcomes: AppendOutcome[];
     try {
       outcomes = await this.writer.commit(
@@ -181,10 +191,11 @@ export class SqliteEventLog implements EventLog {
       // The commit itself failed (disk full, I/O error): nothing of the group is durable.
       for (const pending of group) pending.reject(error);
       return;
+    } finally {
+      if (--this.committing === 0) this.allCommitted.emit('idle');
     }
+    this.stats.commitRoundTripMs += performance.now() - handedOver;
     let head = 0;
-    this.stats.commits++;
-    this.stats.largestGroup = Math.max(this.stats.largestGroup, group.length);
     group.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if ('ok' in outcome) {
@@ -277,9 +288,9 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return;
     this.closed = true;
     for (const subscription of [...this.subscriptions]) await subscription.stop();
-    // Let queued appends commit: they were accepted before close (a queued append always has a flush scheduled
-    // or a commit in flight that schedules the next one).
-    while (this.committing || this.flushScheduled) await (this.committing ?? new Promise((resolve) => setImmediate(resolve)));
+    // Let queued appends commit: they were accepted before close (a queued append always has a flush scheduled).
+    while (this.flushScheduled) await new Promise((resolve) => setImmediate(resolve));
+    if (this.committing > 0) await new Promise((resolve) => this.allCommitted.once('idle', resolve));
     await this.writer?.stop();
     await this.checkpointer?.stop();
     try {
