@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { caseStreamId } from './case-event';
 import { makeIin, principal, validData } from './case-specification';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { canonicalForm, eventHash, inCanonicalOrder, sealEvents, storedLinkProblem, verifyChain, type HashableEvent } from './hash-chain';
 
 const DATA = join(__dirname, '../../../../data');
@@ -63,6 +63,8 @@ async function recordedChain(): Promise<RecordedEvent[]> {
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 describe('the hash chain of a case stream', () => {
   let chain: RecordedEvent[];
@@ -199,6 +201,21 @@ describe('canonical key order', () => {
     const stored = { streamId: 'case-c-2', revision: 0, type: event!.type, data: JSON.stringify(event!.data), metadata: JSON.stringify(event!.metadata) };
     expect(storedLinkProblem(stored, 0, null)).toEqual({ problem: null, hash: event!.metadata.hash });
     expect(verifyChain([{ ...stored, data: event!.data, metadata: event!.metadata }])).toEqual({ valid: true, events: 1 });
+  });
+
+  it('any sealed event, whatever keys its data has, hashes to what the RFC 8785 definition gives', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (data) => {
+        const [event] = sealEvents(
+          [{ type: 'DocumentRegistered', data, stepId: 'documents-registered', actor: { id: 'a', name: 'A', role: 'registry-clerk', unit: 'u' }, occurredAt: new Date('2015-09-15T04:00:00Z'), startedAt: new Date('2015-09-15T04:00:00Z'), clause: { act: 'order-184-2015', paragraph: 7 } }],
+          { caseId: 'c-3', versionId: 'personnel-reserve/order-184-2015', previous: null, now: new Date('2015-09-15T04:05:00Z'), backDatedAfterMs: 86_400_000, correlationId: 'x', causationId: 'y' },
+        );
+        const definition = sha256Hex(canonicalize({ streamId: 'case-c-3', revision: 0, type: event!.type, data, metadata: Object.fromEntries(Object.entries(event!.metadata).filter(([k]) => k !== 'hash')) })!);
+        expect(event!.metadata.hash).toBe(definition);
+        expect(JSON.parse(JSON.stringify(event!.data))).toEqual(JSON.parse(JSON.stringify(data)));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('a sealed event hashes to what the RFC 8785 definition gives', () => {

@@ -49,13 +49,23 @@ export function storedContentHash(event: HashableEvent): string {
  * enumerates first; the tests hold both facts.
  */
 export function inCanonicalOrder<T>(value: T): T {
+  return ordered(value, { indexKeys: false });
+}
+
+/** An array index as JavaScript enumerates it first: a canonical decimal integer below 2^32 - 1. */
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+function ordered<T>(value: T, found: { indexKeys: boolean }): T {
   if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((item) => inCanonicalOrder(item)) as T;
+  if (Array.isArray(value)) return value.map((item) => ordered(item, found)) as T;
   const sorted: Record<string, unknown> = {};
   for (const key of Object.keys(value).sort()) {
     const item = (value as Record<string, unknown>)[key];
-    // defineProperty: assigning a "__proto__" key would set the prototype instead of keeping the member.
-    if (item !== undefined) Object.defineProperty(sorted, key, { value: inCanonicalOrder(item), enumerable: true, writable: true, configurable: true });
+    if (item === undefined) continue;
+    if (!found.indexKeys && ARRAY_INDEX.test(key) && Number(key) < 4_294_967_295) found.indexKeys = true;
+    // Plain assignment keeps the copy a fast object; a "__proto__" key would set the prototype instead of a member.
+    if (key === '__proto__') Object.defineProperty(sorted, key, { value: ordered(item, found), enumerable: true, writable: true, configurable: true });
+    else sorted[key] = ordered(item, found);
   }
   return sorted as T;
 }
@@ -143,6 +153,22 @@ export function verifyChain(events: readonly HashableEvent[]): ChainVerification
   return { valid: true, events: events.length };
 }
 
+/** A copy of an object in canonical key order with one more member, placed where canonical order puts it. */
+function withMember(object: Record<string, unknown>, name: string, value: unknown): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  let placed = false;
+  for (const key of Object.keys(object)) {
+    if (!placed && key > name) {
+      copy[name] = value;
+      placed = true;
+    }
+    if (key === '__proto__') Object.defineProperty(copy, key, { value: object[key], enumerable: true, writable: true, configurable: true });
+    else copy[key] = object[key];
+  }
+  if (!placed) copy[name] = value;
+  return copy;
+}
+
 export interface SealOptions {
   caseId: string;
   versionId: string;
@@ -178,14 +204,17 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
       ...(options.idempotency ? { idempotency: options.idempotency } : {}),
       previousHash,
     } satisfies Omit<CaseEventMetadata, 'hash'>;
-    const data = inCanonicalOrder(event.data);
-    const ordered = inCanonicalOrder(metadata);
-    // The definition, canonicalised once (objects with array-index keys enumerate those first in JavaScript, so
-    // JSON.stringify alone is not always canonical; verification falls back to this for them).
-    const hash = eventHash({ streamId, revision, type: event.type, data, metadata: ordered });
+    const found = { indexKeys: false };
+    const data = ordered(event.data, found);
+    const canonicalMetadata = ordered(metadata, found);
+    // In canonical key order JSON.stringify gives the RFC 8785 bytes, unless an object has array-index keys
+    // (JavaScript enumerates those first); then the definition is applied in full.
+    const text = found.indexKeys
+      ? canonicalForm({ streamId, revision, type: event.type, data, metadata: canonicalMetadata })
+      : `{"data":${JSON.stringify(data)},"metadata":${JSON.stringify(canonicalMetadata)},"revision":${revision},"streamId":${JSON.stringify(streamId)},"type":${JSON.stringify(event.type)}}`;
+    const hash = sha256(text);
     previousHash = hash;
-    // Rebuilt so the hash, too, stands in its canonical place among the keys.
-    const sealed = inCanonicalOrder({ ...ordered, hash }) as CaseEventMetadata;
+    const sealed = withMember(canonicalMetadata, 'hash', hash) as unknown as CaseEventMetadata;
     return { type: event.type, data, metadata: sealed, revision };
   });
 }
