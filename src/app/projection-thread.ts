@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/config';
-import type { ProjectionThreadMessage } from './projection-thread.worker';
+import type { ProjectionThreadMessage, ThreadPriority } from './projection-thread.worker';
 
 export interface ProjectionThread {
+  /** Its operating-system thread id and nice value (Linux), null where they could not be set. */
+  readonly priority: ThreadPriority | null;
   stop(): Promise<void>;
 }
 
@@ -24,9 +26,9 @@ export async function startProjectionThread(config: AppConfig, logger: Logger): 
   const { file, execArgv } = workerEntry();
   const worker = new Worker(file, { workerData: { config }, execArgv });
   let stopping = false;
-  await new Promise<void>((resolve, reject) => {
+  const priority = await new Promise<ThreadPriority | null>((resolve, reject) => {
     const onMessage = (message: ProjectionThreadMessage) => {
-      if (message.type === 'started') resolve();
+      if (message.type === 'started') resolve(message.priority);
       if (message.type === 'failed') reject(Object.assign(new Error(`the projection thread failed to start: ${message.message}`), { stack: message.stack }));
     };
     worker.on('message', onMessage);
@@ -37,7 +39,9 @@ export async function startProjectionThread(config: AppConfig, logger: Logger): 
   worker.on('exit', (code) => {
     if (!stopping) logger.error({ code }, 'the projection thread exited; read models stop following the log');
   });
+  if (priority) logger.info({ osThreadId: priority.osThreadId, nice: priority.nice }, 'projection thread started');
   return {
+    priority,
     async stop() {
       stopping = true;
       const stopped = new Promise<void>((resolve) => {

@@ -8,12 +8,14 @@ import type { Build } from '../projections/projection';
 import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
 import type { AppConfig } from './config/config';
-import { startProjectionThread } from './projection-thread';
+import { startProjectionThread, type ProjectionThread } from './projection-thread';
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;
   /** Present when this thread runs the projections (the worker process). */
   runtime: ProjectionRuntime | null;
+  /** Present when a thread of this process runs them (an API in inline mode). */
+  thread: ProjectionThread | null;
   /** Rebuilds one projection beside its active build and switches readers to it, wherever the live runners are. */
   rebuild(name: string): Promise<Build>;
   stop(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startProjections(options: { eventLog: EventLog; readStore:
   return {
     readModels,
     runtime,
+    thread,
     status: () => readModels.status(),
     async rebuild(name) {
       // As the rebuild command does: a runtime of its own builds the new generation; live runners follow the switch.

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/app/config/config';
@@ -94,6 +94,31 @@ describe('the service on the embedded default', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(response.headers.get('x-correlation-id')).toBe('abc-123');
     expect(await response.json()).toMatchObject({ status: 404, title: 'Not found', instance: '/api/nothing-here' });
+  });
+});
+
+describe('the projection thread of an API in inline mode', () => {
+  const onLinux = process.platform === 'linux' ? it : it.skip;
+
+  onLinux('runs at the PROJECTION_THREAD_NICE priority, below the thread that answers requests, and still follows the log', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
+    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', PROJECTION_THREAD_NICE: '7' }), createLogger('silent'));
+    try {
+      const niceOf = (tid: number) => {
+        const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+        // Fields after the command name: state is field 3, nice is field 19.
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      };
+      const thread = api.infra.projections.thread!.priority!;
+      expect(thread.nice).toBe(7);
+      expect(niceOf(thread.osThreadId)).toBe(7);
+      expect(niceOf(process.pid)).toBe(0);
+      const { position } = await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream');
+      expect(await api.infra.projections.readModels.waitFor('cases', position, 10_000)).toBeGreaterThanOrEqual(position);
+    } finally {
+      await api.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

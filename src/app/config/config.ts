@@ -19,6 +19,11 @@ export interface AppConfig {
   backDatedAfterMinutes: number;
   /** How long a read with `?after=<position>` waits for its read model before answering 503. */
   readYourWritesTimeoutMs: number;
+  /**
+   * The nice value (0–19) of the projection thread in inline mode, on Linux: when the machine is saturated,
+   * read models fall behind (reads with `?after` wait for them) rather than acknowledging commands late.
+   */
+  projectionThreadNice: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
 }
@@ -99,11 +104,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return isAbsolute(value) ? value : resolve(cwd, value);
   };
 
-  const positiveInt = (variable: string, fallback: number, max: number): number => {
+  const intInRange = (variable: string, fallback: number, min: number, max: number): number => {
     const value = env[variable];
     if (value === undefined || value === '') return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
-      problems.push({ variable, value, problem: 'not a whole number in range', allowed: `an integer 1–${max}` });
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      problems.push({ variable, value, problem: 'not a whole number in range', allowed: `an integer ${min}–${max}` });
       return fallback;
     }
     return Number(value);
@@ -126,8 +131,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       issuer: env.AUTH_ISSUER || undefined,
       audience: env.AUTH_AUDIENCE || undefined,
     },
-    backDatedAfterMinutes: positiveInt('BACKDATED_AFTER_MINUTES', 24 * 60, 366 * 24 * 60),
-    readYourWritesTimeoutMs: positiveInt('READ_WAIT_MS', 3000, 60_000),
+    backDatedAfterMinutes: intInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
+    readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
+    projectionThreadNice: intInRange('PROJECTION_THREAD_NICE', 10, 0, 19),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
