@@ -133,6 +133,29 @@ describe('projection runtime', () => {
     expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v2.g2.counts']);
   });
 
+  it('a reader on another connection (the API beside the projection thread) sees every batch and a switch at once', async () => {
+    const other = openSqliteReadStore({ file: join(dir, 'read.db') });
+    try {
+      const models = new ReadModels(log, other, [counter('counts')]);
+      await appendMany(30);
+      const v1 = runtime([counter('counts', 1)]);
+      await v1.start();
+      await models.waitFor('counts', 30, 5000);
+      expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(30);
+      const last = await appendMany(5);
+      expect(await models.waitFor('counts', last, 5000)).toBe(last);
+      await v1.stop();
+      // The switch to version 2 is committed by the projections' connection; this reader must not keep the old build.
+      const v2 = runtime([counter('counts', 2, { factor: 10 })]);
+      await v2.start();
+      await waitFor(async () => (await store.listCollections()).every((c) => !c.startsWith('counts.v1')));
+      expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(350);
+      expect(await models.position('counts')).toBe(last);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('rebuild() builds a fresh generation from the first event, reporting progress, and switches', async () => {
     await appendMany(50);
     const r = runtime([counter('counts')], 10);

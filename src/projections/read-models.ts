@@ -2,7 +2,7 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
 import type { ProjectionHealth, ProjectionStatusSource } from '../app/health/projection-status';
 import { checkpointKey, physicalCollection, type Projection } from './projection';
-import { ProjectionRegistry } from './projection-registry';
+import { ProjectionRegistry, type RegistryEntry } from './projection-registry';
 
 /** The projection has no complete build yet (first build still running): readers get 503, not a partial model. */
 export class ReadModelNotReadyError extends Error {
@@ -38,6 +38,8 @@ export interface ProjectionStatusRow extends ProjectionHealth {
  */
 export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
+  /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
+  private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = { mark: null, entries: new Map(), positions: new Map() };
 
   constructor(
     private readonly log: EventLog,
@@ -49,16 +51,35 @@ export class ReadModels implements ProjectionStatusSource {
 
   /** The active build's collection; resolved on every call so a switch is seen at once. */
   async collection<T extends ReadDocument = ReadDocument>(projection: string, collection: string): Promise<ReadCollection<T>> {
-    const entry = await this.registry.get(projection);
+    const entry = await this.entry(projection);
     if (!entry?.active) throw new ReadModelNotReadyError(projection);
     return this.store.collection<T>(physicalCollection(projection, entry.active, collection));
   }
 
   /** The position the active build of a projection reflects. */
   async position(projection: string): Promise<number> {
-    const entry = await this.registry.get(projection);
+    const entry = await this.entry(projection);
     if (!entry?.active) return 0;
-    return (await this.store.getCheckpoint(checkpointKey(projection, entry.active)))?.position ?? 0;
+    const key = checkpointKey(projection, entry.active);
+    const known = this.known.positions.get(key);
+    if (known !== undefined) return known;
+    const position = (await this.store.getCheckpoint(key))?.position ?? 0;
+    if (this.known.mark !== null) this.known.positions.set(key, position);
+    return position;
+  }
+
+  /**
+   * The registry entry, read again only when a write has committed to the store since it was read (any
+   * connection, any process): a read needs one cheap look at the store's change mark, not two queries.
+   */
+  private async entry(projection: string): Promise<RegistryEntry | null> {
+    const mark = this.store.changeMark();
+    if (mark === null || mark !== this.known.mark) this.known = { mark, entries: new Map(), positions: new Map() };
+    const known = this.known.entries.get(projection);
+    if (known !== undefined) return known;
+    const entry = await this.registry.get(projection);
+    if (mark !== null) this.known.entries.set(projection, entry);
+    return entry;
   }
 
   /** Resolves once the projection's active build has applied `position`; polls the store, so it works across processes. */

@@ -60,6 +60,11 @@ export interface ReadStore {
   /** Removes the collections and the checkpoint (used when an old projection version is retired). */
   drop(collections: readonly string[], projection?: string): Promise<void>;
   listCollections(): Promise<string[]>;
+  /**
+   * A mark that changes whenever a write to the store commits, from any connection or process; null when the
+   * store cannot tell. Readers may keep what they read while the mark stays the same.
+   */
+  changeMark(): string | null;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

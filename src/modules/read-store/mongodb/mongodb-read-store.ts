@@ -87,6 +87,11 @@ export class MongoReadStore implements ReadStore {
     return all.map((c) => c.name).filter((name) => name !== CHECKPOINTS && !name.startsWith('system.')).sort();
   }
 
+  /** MongoDB has no cheap commit counter a reader could consult: every read goes to the server. */
+  changeMark(): null {
+    return null;
+  }
+
   async ping(): Promise<void> {
     await this.db.command({ ping: 1 });
   }

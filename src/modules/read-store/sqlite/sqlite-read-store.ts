@@ -58,6 +58,9 @@ export class SqliteReadStore implements ReadStore {
   private readonly readSeq: Statement<[], { value: string }>;
   private readonly writeSeq: Statement<[string]>;
   private readonly writeTx: Database.Transaction<(batch: WriteBatch) => void>;
+  private readonly dataVersion: Statement<[], number>;
+  /** Writes through this connection: data_version counts only other connections' commits. */
+  private ownWrites = 0;
 
   constructor(readonly file: string) {
     this.db = openSqliteFile({ file, applicationId: READ_STORE_APPLICATION_ID, kind: 'read store', migrations: MIGRATIONS });
@@ -80,6 +83,11 @@ export class SqliteReadStore implements ReadStore {
     this.readSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'seq'");
     this.writeSeq = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'seq'");
     this.writeTx = this.db.transaction((batch: WriteBatch) => this.writeInTransaction(batch));
+    this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  changeMark(): string {
+    return `${this.dataVersion.get()}.${this.ownWrites}`;
   }
 
   collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> {
@@ -128,7 +136,11 @@ export class SqliteReadStore implements ReadStore {
       if (op.op === 'upsert') checkDocument(op.doc);
     }
     // IMMEDIATE: the worker and a rebuild command may write at once; wait for the lock instead of failing.
-    this.writeTx.immediate(batch);
+    try {
+      this.writeTx.immediate(batch);
+    } finally {
+      this.ownWrites++;
+    }
   }
 
   private writeInTransaction(batch: WriteBatch): void {
@@ -153,6 +165,7 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
+    this.ownWrites++;
     this.db.transaction(() => {
       for (const name of collections) {
         this.db.prepare('DELETE FROM documents WHERE collection = ?').run(name);
