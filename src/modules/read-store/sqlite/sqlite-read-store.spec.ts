@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describeReadStoreContract } from '../read-store.contract';
 import { openSqliteReadStore } from './sqlite-read-store';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
@@ -32,6 +33,35 @@ describe('sqlite read store', () => {
     expect(await second.collection('cases').get('a')).toEqual({ _id: 'a' });
     expect((await second.getCheckpoint('p'))!.position).toBe(5);
     await second.close();
+  });
+
+  it('a file of the first schema (documents WITHOUT ROWID) is migrated on open, keeping documents, deletions, change order and checkpoints', async () => {
+    const file = join(dir, 'schema-1.db');
+    const old = new Database(file);
+    old.exec(`
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT, seq INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;
+      CREATE INDEX documents_by_seq ON documents (collection, seq);
+      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta (key, value) VALUES ('seq', '3'), ('schema_version', '1');
+      INSERT INTO documents VALUES ('cases', 'b', '{"_id":"b","n":2}', 1), ('cases', 'a', '{"_id":"a","n":1}', 2), ('cases', 'gone', NULL, 3);
+      INSERT INTO checkpoints VALUES ('cases', 42, 0);
+      PRAGMA application_id = ${0x52474c52};
+    `);
+    old.close();
+    const store = openSqliteReadStore({ file });
+    expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 1 });
+    expect(await store.collection('cases').get('gone')).toBeNull();
+    expect(await store.collection('cases').find({})).toEqual([{ _id: 'b', n: 2 }, { _id: 'a', n: 1 }]);
+    expect((await store.getCheckpoint('cases'))!.position).toBe(42);
+    await store.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 10 } }] });
+    expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 10 });
+    await store.close();
+    const migrated = new Database(file, { readonly: true });
+    expect(migrated.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(migrated.prepare("SELECT sql FROM sqlite_master WHERE name = 'documents'").pluck().get()).not.toMatch(/WITHOUT ROWID/);
+    migrated.close();
   });
 
   it('refuses the event log file as a read store, naming it', async () => {
