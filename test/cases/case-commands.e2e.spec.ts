@@ -102,6 +102,16 @@ describe('refusals of the command API', () => {
     expect(await head()).toBe(before);
   });
 
+  it('400 for a body that is not a JSON object, naming the body and what it must hold', async () => {
+    const before = await head();
+    for (const rawBody of ['[]', '"case"', '42']) {
+      const r = await api.call('POST', '/api/cases', { as: callerFor('psc-operator', UNIT, ''), rawBody });
+      expect(r.status).toBe(400);
+      expect(r.body.errors).toEqual([expect.objectContaining({ field: 'body', problem: expect.stringMatching(/^must be a JSON object/), allowed: 'a JSON object with the fields of SubmitApplication' })]);
+    }
+    expect(await head()).toBe(before);
+  });
+
   it('404 for an unknown service, 422 for a bad check digit, a version not in force and a channel the version lacks', async () => {
     const psc = callerFor('psc-operator', UNIT, '');
     const base = { channel: 'psc', unit: UNIT, applicant: { iin: nextIin(), fullName: 'X' }, occurredAt: at('2015-09-15', 9) };
