@@ -446,7 +446,8 @@ export const caseCommandsBench: BenchSuite = {
         if (appended < out.latencies.length) throw new Error(`POST /api/cases: ${out.latencies.length} answered 201 but the log grew by only ${appended} events`);
         const submit = measured(out);
         submitRate = submit.rate;
-        report(figures('POST /api/cases', 'commands/s', s, submit, bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, `${APPLICANTS} applicants in turn, each with their own token; ${writes()}`));
+        const extra = `${APPLICANTS} applicants in turn, each with their own token; ${writes()}; ${await readModelLag(api, ctx)}`;
+        report(figures('POST /api/cases', 'commands/s', s, submit, bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, extra));
       }
 
       // Cases filed beforehand through the command service (not measured): the mixed run takes steps on
@@ -465,7 +466,7 @@ export const caseCommandsBench: BenchSuite = {
         );
         const writes = writeSide(api);
         const out = await load(api.url, 201, { kind: 'mixed', submits, steps, submitEvery: SUBMIT_EVERY }, 'mixed filings and steps');
-        const extra = `sent ${Object.entries(out.sent).map(([k, v]) => `${int(v)} ${k}`).join(', ')}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}); ${writes()}`;
+        const extra = `sent ${Object.entries(out.sent).map(([k, v]) => `${int(v)} ${k}`).join(', ')}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}); ${writes()}; ${await readModelLag(api, ctx)}`;
         report(figures(`mixed commands (1 filing : ${SUBMIT_EVERY - 1} steps)`, 'commands/s', s, measured(out), bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, extra));
       }
 
@@ -510,6 +511,27 @@ function writeSide(api: RunningApp): () => string {
     const projections = runtime ? `inline projections stored ${projected || 'nothing'} batches (one read-store commit each)` : 'projections ran in their own thread';
     return `over warm-up and run: ${commits}; ${projections}`;
   };
+}
+
+/**
+ * How far the read models were behind the log when a run ended, and how long they took to catch up: the
+ * projection thread runs below the request thread's priority, so under a saturating load the models lag.
+ */
+async function readModelLag(api: RunningApp, ctx: BenchContext): Promise<string> {
+  const head = await api.infra.eventLog.headPosition();
+  const models = api.infra.projections.readModels;
+  const names = ['cases', 'compliance'];
+  const behind = await Promise.all(names.map(async (name) => head - (await models.position(name))));
+  const started = Date.now();
+  const progress = ctx.progress('read models catch up', Math.max(...behind, 1));
+  const timer = setInterval(() => void Promise.all(names.map((n) => models.position(n))).then((p) => progress.update(Math.max(0, Math.max(...behind) - (head - Math.min(...p))))), 250);
+  try {
+    for (const name of names) await models.waitFor(name, head, 300_000);
+  } finally {
+    clearInterval(timer);
+    progress.done();
+  }
+  return `when the run ended the read models were ${names.map((n, i) => `${n} ${int(behind[i]!)}`).join(', ')} events behind the log, and caught up ${((Date.now() - started) / 1000).toFixed(1)} s later`;
 }
 
 /** Files `count` cases through the command service, 64 in flight (their appends share commits). */

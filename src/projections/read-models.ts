@@ -1,7 +1,7 @@
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
 import type { ProjectionHealth, ProjectionStatusSource } from '../app/health/projection-status';
-import { checkpointKey, physicalCollection, type Projection } from './projection';
+import { checkpointKey, physicalCollection, type Build, type Projection } from './projection';
 import { ProjectionRegistry, type RegistryEntry } from './projection-registry';
 
 /** The projection has no complete build yet (first build still running): readers get 503, not a partial model. */
@@ -18,6 +18,11 @@ export class ReadModelTimeoutError extends Error {
   constructor(readonly projection: string, readonly position: number, readonly reached: number) {
     super(`the ${projection} read model reached position ${reached}, not ${position}, in time`);
   }
+}
+
+export interface ActiveModel {
+  position: number;
+  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
 }
 
 export interface ProjectionStatusRow extends ProjectionHealth {
@@ -51,16 +56,33 @@ export class ReadModels implements ProjectionStatusSource {
 
   /** The active build's collection; resolved on every call so a switch is seen at once. */
   async collection<T extends ReadDocument = ReadDocument>(projection: string, collection: string): Promise<ReadCollection<T>> {
-    const entry = await this.entry(projection);
-    if (!entry?.active) throw new ReadModelNotReadyError(projection);
-    return this.store.collection<T>(physicalCollection(projection, entry.active, collection));
+    return (await this.active(projection)).collection<T>(collection);
   }
 
   /** The position the active build of a projection reflects. */
   async position(projection: string): Promise<number> {
     const entry = await this.entry(projection);
-    if (!entry?.active) return 0;
-    const key = checkpointKey(projection, entry.active);
+    return entry?.active ? this.checkpointOf(projection, entry.active) : 0;
+  }
+
+  /**
+   * The active build's position and its collections from one look at the registry, so both are of the same
+   * build. `collection` throws ReadModelNotReadyError while the first build runs.
+   */
+  async active(projection: string): Promise<ActiveModel> {
+    const entry = await this.entry(projection);
+    const build = entry?.active;
+    return {
+      position: build ? await this.checkpointOf(projection, build) : 0,
+      collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
+        if (!build) throw new ReadModelNotReadyError(projection);
+        return this.store.collection<T>(physicalCollection(projection, build, collection));
+      },
+    };
+  }
+
+  private async checkpointOf(projection: string, build: Build): Promise<number> {
+    const key = checkpointKey(projection, build);
     const known = this.known.positions.get(key);
     if (known !== undefined) return known;
     const position = (await this.store.getCheckpoint(key))?.position ?? 0;

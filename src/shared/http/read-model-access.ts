@@ -28,6 +28,28 @@ export class ModelAccess {
 
   /** Waits for `after` when given; then the position the active build reflects. */
   async position(after?: number): Promise<number> {
+    await this.reach(after);
+    return this.readModels.position(this.projection);
+  }
+
+  /**
+   * Waits for `after` when given; then the active build's position and its collections, from one look at the
+   * registry (what a read of one document needs, read in that order: the document reflects at least the position).
+   */
+  async read(after?: number): Promise<{ position: number; collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> }> {
+    await this.reach(after);
+    const model = await this.readModels.active(this.projection);
+    const collection = <T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> => {
+      try {
+        return model.collection<T>(name);
+      } catch (error) {
+        throw asProblem(error, this.projection);
+      }
+    };
+    return { position: model.position, collection };
+  }
+
+  private async reach(after: number | undefined): Promise<void> {
     if (after !== undefined) {
       try {
         await this.readModels.waitFor(this.projection, after, this.waitMs);
@@ -46,7 +68,6 @@ export class ModelAccess {
         throw error;
       }
     }
-    return this.readModels.position(this.projection);
   }
 
   /** The position and the recording time of its event. */
@@ -77,10 +98,13 @@ export class ModelAccess {
     try {
       return await this.readModels.collection<T>(this.projection, name);
     } catch (error) {
-      if (error instanceof ReadModelNotReadyError) {
-        throw new ProblemError(503, 'read-model-not-ready', 'The read model is being built', error.message, undefined, { projection: this.projection }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
-      }
-      throw error;
+      throw asProblem(error, this.projection);
     }
   }
+}
+
+/** A model whose first build still runs is a 503 with Retry-After; other errors pass as they are. */
+function asProblem(error: unknown, projection: string): unknown {
+  if (!(error instanceof ReadModelNotReadyError)) return error;
+  return new ProblemError(503, 'read-model-not-ready', 'The read model is being built', error.message, undefined, { projection }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
 }

@@ -86,8 +86,8 @@ export class CaseQueries {
 
   private async readOne(principal: Principal, caseId: string, after: number | undefined): Promise<{ doc: CaseDocument; version: RegulationVersion; position: number }> {
     // The position first: the document read after it reflects at least that position.
-    const position = await this.readPosition(after);
-    const doc = await (await this.casesCollection()).get(caseId);
+    const { position, collection } = await this.model.read(after);
+    const doc = await collection<CaseDocument>(CASES).get(caseId);
     if (!doc) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}${after === undefined ? '' : ` as of log position ${position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
     if (!mayRead(principal, doc)) throw forbidden('an applicant reads only the cases filed with their own IIN', { callerRoles: principal.roles });
     const version = caseVersion(this.reference.catalog, doc.versionId);
