@@ -17,7 +17,7 @@ export type AppendRefusal =
 export type AppendOutcome = { ok: AppendResult } | { refused: AppendRefusal };
 
 // Runs in a worker thread with its own connection: the group's transaction and its fsync (synchronous=FULL)
-// block this thread, not the one answering requests. One group at a time; each append savepointed on its own.
+// block this thread, not the one answering requests. One transaction at a time; each append savepointed on its own.
 const WRITER_SOURCE = `
 const { receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -158,11 +158,6 @@ export class CommitWriter {
       this.inFlight.set(batch, { resolve, reject });
       this.port.postMessage({ batch, group, recordedAt });
     });
-  }
-
-  /** Groups handed over and not yet answered. */
-  get pending(): number {
-    return this.inFlight.size;
   }
 
   private received(message: WriterMessage): void {
