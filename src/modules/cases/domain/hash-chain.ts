@@ -63,9 +63,7 @@ function ordered<T>(value: T, found: { indexKeys: boolean }): T {
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) continue;
     if (!found.indexKeys && ARRAY_INDEX.test(key) && Number(key) < 4_294_967_295) found.indexKeys = true;
-    // Plain assignment keeps the copy a fast object; a "__proto__" key would set the prototype instead of a member.
-    if (key === '__proto__') Object.defineProperty(sorted, key, { value: ordered(item, found), enumerable: true, writable: true, configurable: true });
-    else sorted[key] = ordered(item, found);
+    setMember(sorted, key, ordered(item, found));
   }
   return sorted as T;
 }
@@ -153,6 +151,12 @@ export function verifyChain(events: readonly HashableEvent[]): ChainVerification
   return { valid: true, events: events.length };
 }
 
+/** Plain assignment keeps an object fast; a "__proto__" key would set the prototype instead of a member. */
+function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
+}
+
 /** A copy of an object in canonical key order with one more member, placed where canonical order puts it. */
 function withMember(object: Record<string, unknown>, name: string, value: unknown): Record<string, unknown> {
   const copy: Record<string, unknown> = {};
@@ -162,8 +166,7 @@ function withMember(object: Record<string, unknown>, name: string, value: unknow
       copy[name] = value;
       placed = true;
     }
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: object[key], enumerable: true, writable: true, configurable: true });
-    else copy[key] = object[key];
+    setMember(copy, key, object[key]);
   }
   if (!placed) copy[name] = value;
   return copy;
