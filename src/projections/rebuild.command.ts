@@ -1,4 +1,4 @@
-import { configForCommand } from '../app/config/config';
+import { commandConfig } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
@@ -13,12 +13,8 @@ Builds a fresh copy of a read model from the first event, beside the one readers
 to it when it has caught up. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
-    process.stderr.write(`${USAGE}\n`);
-    return 0;
-  }
-  const config = configForCommand();
-  if (config === 78) return config;
+  const config = commandConfig(argv, USAGE);
+  if (typeof config === 'number') return config;
   let reference;
   try {
     reference = loadReferenceData(config);

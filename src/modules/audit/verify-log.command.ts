@@ -2,7 +2,7 @@
  * `npm run cli -- verify [--json]`: checks the hash chain of every stream in the event log, one pass in
  * global order, with a progress bar. Exits 1 and names each broken stream and revision when any is.
  */
-import { configForCommand } from '../../app/config/config';
+import { commandConfig } from '../../app/config/config';
 import { openEventLog } from '../event-log/open-event-log';
 import type { EventLog, RawRecordedEvent, RecordedEvent } from '../event-log/event-log.port';
 import { consoleProgress, type Progress } from '../../shared/progress';
@@ -35,12 +35,8 @@ export async function verifyLog(log: EventLog, progress?: Progress): Promise<Log
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help')) {
-    process.stderr.write(`${USAGE}\n`);
-    return 0;
-  }
-  const config = configForCommand();
-  if (config === 78) return config;
+  const config = commandConfig(argv, USAGE);
+  if (typeof config === 'number') return config;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   try {
     const started = Date.now();
