@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log.interceptor';
+import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
 import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 
@@ -217,5 +217,8 @@ describe('auditors read and never write, and their reads are recorded', () => {
     expect(added[0]!.metadata).toMatchObject({ actor: { id: 'auditor-1', name: 'Нурлан Аудитов', roles: ['auditor'] }, recordedAt: expect.any(String) });
     const write = await api.call('POST', `/api/cases/${caseId}/steps/order-drafted`, { as: { ...auditor, roles: ['auditor'] }, body: { data: {} } });
     expect(write.status).toBe(403);
+    // A refused attempt is recorded too, with the status the auditor was sent.
+    const attempts = (await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } })).slice(after.length);
+    expect(attempts.map((e) => [(e.data as { method: string }).method, (e.data as { path: string }).path, (e.data as { status: number }).status])).toEqual([['POST', `/api/cases/${caseId}/steps/order-drafted`, 403]]);
   });
 });

@@ -5,6 +5,7 @@
 import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
 import { caseStreamId, clauseReference, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
 import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
+import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../support/case-walk';
 
@@ -78,7 +79,7 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
 });
 
 describe('refusals of the command API', () => {
-  it('401 without a token, 403 for an auditor, and nothing written', async () => {
+  it('401 without a token, 403 for an auditor, and nothing written but the auditors\' access log\'s record of the attempt', async () => {
     const before = await head();
     const body = { serviceId: 'civil-service-testing', channel: 'portal', unit: UNIT, applicant: { iin: nextIin(), fullName: 'X' }, occurredAt: at('2015-09-15', 9) };
     const anonymous = await api.call('POST', '/api/cases', { body });
@@ -87,7 +88,8 @@ describe('refusals of the command API', () => {
     const auditor = await api.call('POST', '/api/cases', { as: { sub: 'aud', roles: ['auditor'], unit: UNIT }, body });
     expect(auditor.status).toBe(403);
     expect(auditor.body.detail).toMatch(/auditors read and never write/);
-    expect(await head()).toBe(before);
+    const written = await api.app.infra.eventLog.readAll({ after: before });
+    expect(written.map((e) => [e.streamId.slice(0, ACCESS_LOG_PREFIX.length), e.type, (e.data as { status: number }).status])).toEqual([[ACCESS_LOG_PREFIX, 'AuditorAccess', 403]]);
   });
 
   it('400 names each bad field, what is wrong and what is allowed', async () => {

@@ -1,14 +1,21 @@
 /** The auditors' capability: case history, as-of state, deadline explanations, verification, evidence, access log. */
-import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Inject, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { Infrastructure } from '../../app/infrastructure';
 import { AuditService } from './audit.service';
 import { loadEvidenceKey } from './evidence-key';
 import { AUDIT_SERVICE, AuditController } from './http/audit.controller';
-import { AUDIT_LOGGER, AuditorAccessLog } from './http/auditor-access-log.interceptor';
+import { AuditorAccessLog, type HookHost } from './http/auditor-access-log';
+
+const ACCESS_LOG = Symbol('ACCESS_LOG');
 
 @Module({})
-export class AuditModule {
+export class AuditModule implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(ACCESS_LOG) private readonly accessLog: AuditorAccessLog,
+  ) {}
+
   static register(infra: Infrastructure): DynamicModule {
     const { privateKey } = loadEvidenceKey(infra.config.dataDir, infra.config.evidenceKeyFile);
     const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, privateKey);
@@ -17,9 +24,13 @@ export class AuditModule {
       controllers: [AuditController],
       providers: [
         { provide: AUDIT_SERVICE, useValue: audit },
-        { provide: AUDIT_LOGGER, useValue: infra.logger.child({ component: 'audit' }) },
-        { provide: APP_INTERCEPTOR, useClass: AuditorAccessLog },
+        { provide: ACCESS_LOG, useValue: new AuditorAccessLog(infra.eventLog, infra.logger.child({ component: 'audit' })) },
       ],
     };
+  }
+
+  /** Before the server listens: fastify takes hooks until it is ready. */
+  onModuleInit(): void {
+    this.accessLog.install(this.adapterHost.httpAdapter.getInstance<HookHost>());
   }
 }

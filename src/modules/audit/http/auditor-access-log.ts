@@ -1,0 +1,72 @@
+/**
+ * Every request of a caller with the auditor role is itself recorded, durably, before its answer leaves:
+ * who (id, name, roles, unit), what (method, path, status) and when, as an `AuditorAccess` event in the
+ * day's `access-log-YYYY-MM-DD` stream, and as a log line.
+ *
+ * It is a fastify onSend hook rather than a Nest interceptor: a global interceptor puts an rxjs pipeline
+ * around every request of every caller, while this costs other callers one property read. It also sees
+ * the status actually sent, refusals by guards included.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EventLog } from '../../event-log/event-log.port';
+import type { Principal } from '../../identity/domain/principal';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../app/problem/problem';
+
+export const ACCESS_LOG_PREFIX = 'access-log-';
+export const AUDITOR_ACCESS = 'AuditorAccess';
+
+interface RequestLike {
+  id: string;
+  method: string;
+  url: string;
+  routeOptions?: { url?: string };
+  principal?: Principal;
+}
+
+interface ReplyLike {
+  statusCode: number;
+  code(status: number): unknown;
+  header(name: string, value: string): unknown;
+}
+
+/** The part of a fastify instance the access log needs. */
+export interface HookHost {
+  addHook(name: 'onSend', hook: (request: RequestLike, reply: ReplyLike, payload: unknown) => Promise<unknown>): unknown;
+}
+
+export class AuditorAccessLog {
+  constructor(
+    private readonly log: EventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  install(fastify: HookHost): void {
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      const principal = request.principal;
+      if (!principal?.roles.includes('auditor')) return payload;
+      try {
+        await this.record(request, principal, reply.statusCode);
+        return payload;
+      } catch (error) {
+        // An auditor's read that cannot be recorded is not answered.
+        this.logger.error({ err: error, auditor: principal.id, path: request.url, correlationId: request.id }, 'auditor access could not be recorded; the answer is withheld');
+        const problem = new ProblemError(500, 'access-not-recorded', 'The access could not be recorded', 'the auditors\' access log could not record this request, so it is not answered; the error is logged under the correlation id');
+        reply.code(500);
+        reply.header('content-type', PROBLEM_CONTENT_TYPE);
+        return JSON.stringify({ ...problem.toProblem(request.url), correlationId: request.id });
+      }
+    });
+  }
+
+  private async record(request: RequestLike, principal: Principal, status: number): Promise<void> {
+    const at = new Date();
+    const entry = { method: request.method, path: request.url, route: request.routeOptions?.url ?? null, status };
+    await this.log.append(
+      `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
+      [{ id: randomUUID(), type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, unit: principal.unit }, recordedAt: at.toISOString(), correlationId: request.id } }],
+      'any',
+    );
+    this.logger.info({ auditor: principal.id, ...entry, correlationId: request.id }, 'auditor access');
+  }
+}
