@@ -235,6 +235,8 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         ['NaN in metadata', { type: 'A', data: {}, metadata: { x: NaN } }, /events\[1\]\.metadata\.x/],
         ['a Date in data', { type: 'A', data: { at: new Date() } }, /ISO-8601/],
         ['an oversized event', { type: 'A', data: { blob: 'x'.repeat(MAX_EVENT_BYTES) } }, /limit is 1048576 bytes/],
+        ['an event oversized only in UTF-8 bytes (two per Cyrillic letter)', { type: 'A', data: { blob: 'ж'.repeat(MAX_EVENT_BYTES / 2) } }, /limit is 1048576 bytes/],
+        ['Infinity inside an array', { type: 'A', data: { xs: [1, { y: Infinity }] } }, /events\[1\]\.data\.xs\[1\]\.y.*not representable/],
         ['a malformed id', { id: 'not-a-uuid', type: 'A', data: {} }, /events\[1\]\.id/],
       ];
       it.each(bad)('refuses %s', async (_label, badEvent, message) => {

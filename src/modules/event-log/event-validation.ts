@@ -52,7 +52,8 @@ export function prepareAppend(streamId: unknown, events: readonly EventToAppend[
     checkJson(metadata, `${at}.metadata`, new Set());
     const data = JSON.stringify(event.data);
     const meta = JSON.stringify(metadata);
-    const bytes = Buffer.byteLength(data) + Buffer.byteLength(meta);
+    // A UTF-16 code unit is at most three bytes of UTF-8: only text that long needs counting.
+    const bytes = (data.length + meta.length) * 3 <= MAX_EVENT_BYTES ? 0 : Buffer.byteLength(data) + Buffer.byteLength(meta);
     if (bytes > MAX_EVENT_BYTES) throw new InvalidEventError(at, `is ${bytes} bytes serialised; the limit is ${MAX_EVENT_BYTES} bytes (data + metadata)`);
     return { id: id.toLowerCase(), type: event.type, data, metadata: meta };
   });
@@ -72,33 +73,46 @@ function checkExpected(expected: unknown): asserts expected is ExpectedRevision 
   throw new InvalidEventError('expectedRevision', `must be "no_stream", "any" or a revision ≥ 0; got ${String(expected)}`);
 }
 
-function checkJson(value: unknown, path: string, ancestors: Set<object>): void {
+/** The path of a value inside `root`, built only when something is wrong with it. */
+function pathOf(root: string, trail: readonly (string | number)[]): string {
+  return root + trail.map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('');
+}
+
+function checkJson(value: unknown, root: string, ancestors: Set<object>, trail: (string | number)[] = []): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidEventError(path, `${value} is not representable in JSON`);
+      if (!Number.isFinite(value)) throw new InvalidEventError(pathOf(root, trail), `${value} is not representable in JSON`);
       return;
     case 'object':
       break;
     default:
-      throw new InvalidEventError(path, `a ${typeof value} is not representable in JSON`);
+      throw new InvalidEventError(pathOf(root, trail), `a ${typeof value} is not representable in JSON`);
   }
   if (value === null) return;
-  if (ancestors.has(value)) throw new InvalidEventError(path, 'refers back to itself (a cycle is not representable in JSON)');
+  if (ancestors.has(value)) throw new InvalidEventError(pathOf(root, trail), 'refers back to itself (a cycle is not representable in JSON)');
   if (Array.isArray(value)) {
     ancestors.add(value);
-    value.forEach((item, i) => checkJson(item, `${path}[${i}]`, ancestors));
+    for (let i = 0; i < value.length; i++) {
+      trail.push(i);
+      checkJson(value[i], root, ancestors, trail);
+      trail.pop();
+    }
     ancestors.delete(value);
     return;
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     const kind = (value as object).constructor?.name ?? 'object';
-    throw new InvalidEventError(path, `a ${kind} is not plain JSON${kind === 'Date' ? '; send an ISO-8601 string' : ''}`);
+    throw new InvalidEventError(pathOf(root, trail), `a ${kind} is not plain JSON${kind === 'Date' ? '; send an ISO-8601 string' : ''}`);
   }
   ancestors.add(value);
-  for (const [key, item] of Object.entries(value)) checkJson(item, `${path}.${key}`, ancestors);
+  for (const key of Object.keys(value)) {
+    trail.push(key);
+    checkJson((value as Record<string, unknown>)[key], root, ancestors, trail);
+    trail.pop();
+  }
   ancestors.delete(value);
 }
