@@ -32,6 +32,7 @@ import { startApi, type RunningApp } from '../app/bootstrap';
 import { loadConfig } from '../app/config/config';
 import { createLogger } from '../app/logging/logger';
 import type { CaseCommandService } from '../modules/cases/commands/case-command-service';
+import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';
 import { CASE_COMMANDS } from '../modules/cases/commands/case-commands';
 import { mintToken } from '../modules/identity/token-verifier';
 import type { GroupCommitStats } from '../modules/event-log/sqlite/sqlite-event-log';
@@ -426,7 +427,7 @@ export const caseCommandsBench: BenchSuite = {
     }
 
     // ---- The real API, as `npm start` runs it (projections inline), logging silenced.
-    const api: RunningApp = await startApi(loadConfig({ DATA_DIR: join(ctx.workDir, 'api'), PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const api: RunningApp = await startApi(loadConfig({ DATA_DIR: join(ctx.workDir, 'api'), PORT: '0', LOG_LEVEL: 'silent', CASE_VIEW_CACHE_MB: process.env.CASE_VIEW_CACHE_MB }), createLogger('silent'));
     try {
       const secret = api.infra.identity.signing!.secret;
       const applicants: Principal[] = iins.map((iin, i) => ({ id: `bench-applicant-${i}`, name: `Серикова Айгерим ${i}`, roles: ['applicant'], unit: UNIT, iin }));
@@ -475,8 +476,15 @@ export const caseCommandsBench: BenchSuite = {
         const head = await api.infra.eventLog.headPosition();
         const caughtUp = await waitForCaseView(api.url, caseIds[caseIds.length - 1]!, head, administratorToken, ctx);
         const reads: RequestSpec[] = shuffled([...caseIds]).map((caseId) => ({ method: 'GET', path: `/api/cases/${caseId}`, authorization: administratorToken }));
+        const views = api.app.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }).renderedViews;
+        const before = views?.stats();
         const out = await load(api.url, 200, { kind: 'cycle', requests: reads }, 'GET /api/cases/:caseId');
-        const extra = `${int(caseIds.length)} cases read in a shuffled order by the test administrator of their unit; the projection had caught up with ${int(head)} events ${caughtUp.toFixed(1)} s after the last command`;
+        const after = views?.stats();
+        const kept =
+          before && after
+            ? `over warm-up and run, ${int(after.hits - before.hits)} answers were views kept rendered and ${int(after.misses - before.misses)} were rendered (each case's first read; ${int(after.entries)} views kept, ${(after.bytes / 1024 / 1024).toFixed(1)} MiB of CASE_VIEW_CACHE_MB=${api.infra.config.caseViewCacheMb})`
+            : 'views rendered on every read (CASE_VIEW_CACHE_MB=0)';
+        const extra = `${int(caseIds.length)} cases read in a shuffled order by the test administrator of their unit, each about ${Math.round((out.latencies.length / caseIds.length) * 10) / 10} times in the measured run; ${kept}; the projection had caught up with ${int(head)} events ${caughtUp.toFixed(1)} s after the last command`;
         report(figures('GET /api/cases/:caseId', 'reads/s', s, measured(out), bareRead, { p99: VIEW_P99_MS }, extra));
       }
     } finally {

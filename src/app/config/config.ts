@@ -24,6 +24,8 @@ export interface AppConfig {
    * read models fall behind (reads with `?after` wait for them) rather than acknowledging commands late.
    */
   projectionThreadNice: number;
+  /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
+  caseViewCacheMb: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
 }
@@ -134,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     backDatedAfterMinutes: intInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
     readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
     projectionThreadNice: intInRange('PROJECTION_THREAD_NICE', 10, 0, 19),
+    caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);

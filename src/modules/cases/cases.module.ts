@@ -16,7 +16,7 @@ export class CasesModule {
     const commands = new CaseCommandService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, {
       backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000,
     });
-    const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs);
+    const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs, { viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024 });
     return {
       module: CasesModule,
       imports: [CqrsModule.forRoot()],

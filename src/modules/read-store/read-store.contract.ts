@@ -89,6 +89,27 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect((await c.find({ status: 'completed' })).map((d) => d._id)).toEqual(['c1']);
     });
 
+    it('versions a document: the same until it is written again, another after, none once deleted (or none at all where the store cannot tell)', async () => {
+      const versioned = coll.replace(/cases$/, 'versioned');
+      const c = store.collection(versioned);
+      expect(await c.versionOf('v1')).toBeNull();
+      await store.write({ ops: [{ op: 'upsert', collection: versioned, doc: { _id: 'v1', n: 1 } }] });
+      const first = await c.versionOf('v1');
+      if (store.kind === 'mongodb') {
+        expect(first).toBeNull();
+        return;
+      }
+      expect(first).toEqual(expect.any(Number));
+      await store.write({ ops: [{ op: 'upsert', collection: versioned, doc: { _id: 'v2', n: 1 } }, { op: 'upsert', collection: coll, doc: { ...cases[0]!, _id: 'v1' } }] });
+      expect(await c.versionOf('v1')).toBe(first);
+      await store.write({ ops: [{ op: 'upsert', collection: versioned, doc: { _id: 'v1', n: 1 } }] });
+      const second = await c.versionOf('v1');
+      expect(second).toEqual(expect.any(Number));
+      expect(second).not.toBe(first);
+      await store.write({ ops: [{ op: 'delete', collection: versioned, id: 'v1' }] });
+      expect(await c.versionOf('v1')).toBeNull();
+    });
+
     it('a result is a copy: changing it does not change the store', async () => {
       const [doc] = await store.collection<Case>(coll).find({ _id: 'c1' });
       doc!.status = 'tampered';

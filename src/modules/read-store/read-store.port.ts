@@ -46,6 +46,12 @@ export interface WriteBatch {
 
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {
   get(id: string): Promise<T | null>;
+  /**
+   * A number that changes with every write of the document, learnt without reading the document; null when
+   * there is no such document, or when the store cannot tell (then a reader must read the document itself).
+   * Readers that keep something derived from a document check it with this.
+   */
+  versionOf(id: string): Promise<number | null>;
   find(filter?: Filter, options?: FindOptions): Promise<T[]>;
   count(filter?: Filter): Promise<number>;
   aggregate<R = Record<string, unknown>>(pipeline: Pipeline): Promise<R[]>;

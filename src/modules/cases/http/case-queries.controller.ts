@@ -67,6 +67,8 @@ export class CaseQueriesController {
   @ApiQuery(AFTER)
   async get(@CurrentPrincipal() principal: Principal, @Param('caseId') caseIdParam: string, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
     const { caseId, params } = checked(caseIdParam, parseCaseReadParams(query));
+    // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
+    reply.header('content-type', 'application/json; charset=utf-8');
     return positioned(reply, await this.queries.getCase(principal, caseId, params));
   }
 

@@ -4,11 +4,14 @@
  * the 503s and 400s, and a rebuild of the projection that writes the same documents.
  */
 import { maskIin } from '../../identity/domain/iin';
-import { loadCatalog } from '../../regulations/domain/catalog';
+import type { Principal } from '../../identity/domain/principal';
+import { caseVersion, loadCatalog } from '../../regulations/domain/catalog';
 import type { ReadDocument } from '../../read-store/read-store.port';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../../../../test/support/api-harness';
 import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../../../../test/support/case-walk';
 import type { CaseDocument, SlaDocument } from '../projections/cases.projection';
+import { CASE_QUERIES, type CaseQueries } from './case-queries';
+import { renderCaseView } from './case-views';
 
 const catalog = loadCatalog('data/regulations');
 const at = (day: string, time: string) => `${day}T${time}:00+06:00`;
@@ -153,6 +156,44 @@ describe('GET /api/cases/:caseId', () => {
     const other = await read(`/api/cases/${late.caseId}`, applicant(IIN_B));
     expect(other.status).toBe(403);
     expect(other.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('a view kept rendered stands until an open deadline passes: the same text just before it, overdue at it', async () => {
+    const doc = (await (await api.app.infra.projections.readModels.collection<CaseDocument>('cases', 'cases')).get(late.caseId))!;
+    const version = caseVersion(catalog, doc.versionId);
+    const head: Principal = { id: 'head-astana', name: 'Руководитель', roles: ['head'], unit: 'astana' };
+    const now = new Date(utc(at('2015-09-16', '10:00')));
+    const rendered = renderCaseView(doc, version, head, now);
+    // The assignment's deadline, the end of Wednesday 16 September, is the latest it can stand.
+    expect(rendered.validUntil).toBeGreaterThan(now.getTime());
+    expect(rendered.validUntil).toBeLessThanOrEqual(Date.parse(utc('2015-09-17T00:00:00+06:00')));
+    expect(renderCaseView(doc, version, head, new Date(rendered.validUntil - 1)).json).toBe(rendered.json);
+    expect(renderCaseView(doc, version, head, new Date(rendered.validUntil)).json).not.toBe(rendered.json);
+    // Past every open deadline, time alone changes nothing more.
+    expect(renderCaseView(doc, version, head, new Date(utc(at('2016-06-01', '00:00')))).validUntil).toBe(Infinity);
+  });
+
+  it('a view read again is the same answer; the next read after a write shows it; callers never get each other\'s view', async () => {
+    const views = api.app.app.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }).renderedViews!;
+    const c = await submit('personnel-reserve', 'competition-recommended', 'astana', IIN_A, at('2015-09-22', '10:00'));
+    const head = staff('head', 'astana');
+    const elsewhere = staff('head', 'almaty');
+    const first = await read(`/api/cases/${c.caseId}?after=${lastPosition}`, head);
+    const hits = views.stats().hits;
+    const again = await read(`/api/cases/${c.caseId}`, head);
+    expect(views.stats().hits).toBe(hits + 1);
+    expect(again.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect({ ...again.body, position: first.body.position }).toEqual(first.body);
+    const other = await read(`/api/cases/${c.caseId}`, elsewhere);
+    expect([first.body.applicant.iinMasked, other.body.applicant.iinMasked]).toEqual([false, true]);
+    expect([first.body.callerMayTake, other.body.callerMayTake]).toEqual([[], []]);
+    expect((await read(`/api/cases/${c.caseId}`, applicant(IIN_B))).status).toBe(403);
+
+    const position = await step(c, 'documents-registered', staff('registry-clerk', 'astana'), at('2015-09-22', '11:00'), { incomingNumber: '04-301' });
+    const changed = await read(`/api/cases/${c.caseId}?after=${position}`, head);
+    expect(changed.body).toMatchObject({ revision: 1, callerMayTake: ['assigned-to-employee'] });
+    expect(changed.body.acts).toHaveLength(2);
+    expect((await read(`/api/cases/${c.caseId}`, elsewhere)).body).toMatchObject({ revision: 1, callerMayTake: [] });
   });
 
   it('an unknown case is 404; a malformed id is 400 naming path.caseId; an unknown parameter is 400', async () => {

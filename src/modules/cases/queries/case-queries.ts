@@ -14,7 +14,8 @@ import type { TimeZone } from '../../calendar/domain/time-zone';
 import { forbidden } from '../../identity/http/identity.decorators';
 import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases.projection';
 import { encodeCursor, type CaseListParams, type CaseReadParams, type CaseSlaParams } from './case-query-params';
-import { caseView, isApplicantOnly, LIST_FIELDS, listRow, mayRead, slaView, type ListedCase } from './case-views';
+import { isApplicantOnly, LIST_FIELDS, listRow, mayRead, renderCaseView, slaView, withPosition, type ListedCase } from './case-views';
+import { RenderedViews } from './rendered-views';
 
 export const CASE_QUERIES = Symbol('CASE_QUERIES');
 
@@ -23,26 +24,54 @@ export interface Positioned<T> {
   position: number;
 }
 
+export interface CaseQueryOptions {
+  /** Memory for case views kept rendered (JSON text); 0 renders every read. */
+  viewCacheBytes?: number;
+  clock?: () => Date;
+}
+
+/** The caller as far as their view of a case can differ from another caller's. */
+const perspective = (principal: Principal): string => `${principal.id}\n${principal.roles.join(',')}\n${principal.unit}\n${principal.iin ?? ''}`;
+
 export class CaseQueries {
   /** What the list's parameters are checked against. */
   readonly serviceIds: readonly string[];
   readonly timeZone: TimeZone;
+  /** Views kept rendered; null when the budget is 0. */
+  readonly renderedViews: RenderedViews | null;
   private readonly model: ModelAccess;
+  private readonly clock: () => Date;
 
   constructor(
     readModels: ReadModels,
     private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
     readWaitMs: number,
-    private readonly clock: () => Date = () => new Date(),
+    options: CaseQueryOptions = {},
   ) {
     this.model = new ModelAccess(readModels, CASES_PROJECTION, readWaitMs);
     this.serviceIds = [...reference.catalog.byService.keys()];
     this.timeZone = reference.calendar.timeZone;
+    this.clock = options.clock ?? (() => new Date());
+    this.renderedViews = (options.viewCacheBytes ?? 0) > 0 ? new RenderedViews(options.viewCacheBytes!) : null;
   }
 
-  async getCase(principal: Principal, caseId: string, params: CaseReadParams) {
-    const { doc, version, position } = await this.readOne(principal, caseId, params.after);
-    return { body: caseView(doc, version, principal, this.clock(), position), position };
+  /** The case view as JSON text, UTF-8. */
+  async getCase(principal: Principal, caseId: string, params: CaseReadParams): Promise<Positioned<Buffer>> {
+    const { position, collection } = await this.model.read(params.after);
+    const cases = collection<CaseDocument>(CASES);
+    const now = this.clock();
+    const key = `${caseId}\n${perspective(principal)}`;
+    // The version first: a document written after it is only rendered again, never served stale.
+    const docVersion = this.renderedViews ? await cases.versionOf(caseId) : null;
+    if (docVersion !== null) {
+      const kept = this.renderedViews!.answer(key, docVersion, now.getTime(), position, withPosition);
+      if (kept !== null) return { body: kept, position };
+    }
+    const { doc, version } = await this.checkedRead(principal, cases, caseId, params.after, position);
+    const rendered = renderCaseView(doc, version, principal, now);
+    const json = Buffer.from(rendered.json);
+    if (docVersion === null) return { body: withPosition(json, position), position };
+    return { body: this.renderedViews!.put(key, docVersion, rendered.validUntil, json, position, withPosition), position };
   }
 
   async caseSla(principal: Principal, caseId: string, params: CaseSlaParams) {
@@ -87,11 +116,15 @@ export class CaseQueries {
   private async readOne(principal: Principal, caseId: string, after: number | undefined): Promise<{ doc: CaseDocument; version: RegulationVersion; position: number }> {
     // The position first: the document read after it reflects at least that position.
     const { position, collection } = await this.model.read(after);
-    const doc = await collection<CaseDocument>(CASES).get(caseId);
+    const { doc, version } = await this.checkedRead(principal, collection<CaseDocument>(CASES), caseId, after, position);
+    return { doc, version, position };
+  }
+
+  private async checkedRead(principal: Principal, cases: ReadCollection<CaseDocument>, caseId: string, after: number | undefined, position: number): Promise<{ doc: CaseDocument; version: RegulationVersion }> {
+    const doc = await cases.get(caseId);
     if (!doc) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}${after === undefined ? '' : ` as of log position ${position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
     if (!mayRead(principal, doc)) throw forbidden('an applicant reads only the cases filed with their own IIN', { callerRoles: principal.roles });
-    const version = caseVersion(this.reference.catalog, doc.versionId);
-    return { doc, version, position };
+    return { doc, version: caseVersion(this.reference.catalog, doc.versionId) };
   }
 
   private readPosition(after: number | undefined): Promise<number> {

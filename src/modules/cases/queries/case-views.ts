@@ -10,6 +10,7 @@ import type { RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import type { Limit } from '../../deadlines/domain/limit';
 import { stepsCallerMayTake, openSteps } from '../domain/case-rules';
+import type { CaseState } from '../domain/case-state';
 import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
 
@@ -63,11 +64,44 @@ function indexOf(version: RegulationVersion): VersionIndex {
 
 const eventLabel = (type: string) => (isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : null);
 
-/** GET /api/cases/:caseId */
-export function caseView(doc: CaseDocument, version: RegulationVersion, principal: Principal, now: Date, position: number) {
-  const index = indexOf(version);
+/**
+ * GET /api/cases/:caseId, as JSON text without the model's position (the answer's last member, added per
+ * read by `withPosition`), and the first instant at which the same document would read differently: an
+ * open step's clock starting or its deadline passing. Until then, and while the document is not written
+ * again, the text stands for this caller.
+ */
+export function renderCaseView(doc: CaseDocument, version: RegulationVersion, principal: Principal, now: Date): { json: string; validUntil: number } {
   const state = stateOf(doc);
   const open = openSteps(state, version);
+  const json = JSON.stringify(caseView(doc, state, version, principal, now, open));
+  return { json: json.slice(0, -1), validUntil: viewChangesAt(doc, open, now) };
+}
+
+/** The rendered view (UTF-8) with the position its model reflected when it was read. */
+export function withPosition(rendered: Buffer, position: number): Buffer {
+  return Buffer.concat([rendered, Buffer.from(`,"position":${position}}`)]);
+}
+
+/** What of the view depends on "now": which open steps' clocks have started, and open or overdue. */
+function viewChangesAt(doc: CaseDocument, open: readonly RegulationStep[], now: Date): number {
+  const t = now.getTime();
+  let next = Infinity;
+  const consider = (instant: string | null) => {
+    if (instant === null) return;
+    const at = Date.parse(instant);
+    if (at > t && at < next) next = at;
+  };
+  for (const row of doc.sla) {
+    if (!open.some((step) => step.id === row.stepId)) continue;
+    consider(row.startedAt);
+    if (row.settled === null) consider(row.deadline);
+    if (row.alternative && row.alternative.settled === null) consider(row.alternative.deadline);
+  }
+  return next;
+}
+
+function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersion, principal: Principal, now: Date, open: readonly RegulationStep[]) {
+  const index = indexOf(version);
   const track = index.tracks.get(doc.trackId);
   const channel = index.channels.get(doc.channel);
   return {
@@ -120,7 +154,6 @@ export function caseView(doc: CaseDocument, version: RegulationVersion, principa
     callerMayTake: stepsCallerMayTake(state, version, principal),
     ...(doc.slaProblem ? { slaProblem: doc.slaProblem } : {}),
     lastPosition: doc.lastPosition,
-    position,
   };
 }
 

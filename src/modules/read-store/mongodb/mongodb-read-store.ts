@@ -29,6 +29,8 @@ export class MongoReadStore implements ReadStore {
     const collection = this.db.collection<Document>(name);
     return {
       get: async (id) => (await collection.findOne({ _id: id as never })) as T | null,
+      // Documents carry no version here; readers read the document.
+      versionOf: async () => null,
       find: async (filter = {}, options = {}) => {
         let cursor = collection.find(filter, options.projection ? { projection: options.projection } : {});
         if (options.sort) cursor = cursor.sort(options.sort);

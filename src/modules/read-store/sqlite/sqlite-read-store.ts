@@ -69,6 +69,7 @@ export class SqliteReadStore implements ReadStore {
   private readonly db: SqliteDatabase;
   private readonly caches = new Map<string, CollectionCache>();
   private readonly getDoc: Statement<[string, string], { doc: string | null }>;
+  private readonly getSeq: Statement<[string, string], { seq: number; deleted: number }>;
   private readonly changedSince: Statement<[string, number], { id: string; doc: string | null; seq: number }>;
   private readonly upsertDoc: Statement<[string, string, string, number]>;
   private readonly deleteDoc: Statement<[number, string, string]>;
@@ -90,6 +91,8 @@ export class SqliteReadStore implements ReadStore {
     // re-projected from the checkpoint they left behind. The event log keeps synchronous=FULL.
     this.db.pragma('synchronous = NORMAL');
     this.getDoc = this.db.prepare('SELECT doc FROM documents WHERE collection = ? AND id = ?');
+    // seq is the store-wide write counter a write stamps on its document: unique to that write of it.
+    this.getSeq = this.db.prepare('SELECT seq, doc IS NULL AS deleted FROM documents WHERE collection = ? AND id = ?');
     this.changedSince = this.db.prepare('SELECT id, doc, seq FROM documents WHERE collection = ? AND seq > ? ORDER BY seq');
     this.upsertDoc = this.db.prepare(
       'INSERT INTO documents (collection, id, doc, seq) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq',
@@ -115,6 +118,10 @@ export class SqliteReadStore implements ReadStore {
       get: async (id) => {
         const row = this.getDoc.get(name, id);
         return row?.doc ? (JSON.parse(row.doc) as T) : null;
+      },
+      versionOf: async (id) => {
+        const row = this.getSeq.get(name, id);
+        return row && !row.deleted ? row.seq : null;
       },
       find: async (filter = {}, options = {}) => this.findSync(name, filter, options) as T[],
       count: async (filter = {}) => {
