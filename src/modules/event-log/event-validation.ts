@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../../shared/ids/new-id';
 import type { EventToAppend, ExpectedRevision } from './event-log.port';
 import { InvalidEventError } from './event-log.errors';
 
@@ -41,7 +41,7 @@ export function prepareAppend(streamId: unknown, events: readonly EventToAppend[
     }
     if (event.type.startsWith('$')) throw new InvalidEventError(`${at}.type`, 'types starting with "$" are reserved for the store');
     let id = event.id;
-    if (id === undefined) id = randomUUID();
+    if (id === undefined) id = newId();
     else if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidEventError(`${at}.id`, 'must be a UUID when given');
     if (seen.has(id)) throw new InvalidEventError(`${at}.id`, `repeats the id ${id} of an earlier event in this append`);
     seen.add(id);

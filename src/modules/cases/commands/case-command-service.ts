@@ -4,7 +4,8 @@
  * acknowledges after its commit is on disk). Framework-free: the HTTP handlers, the demo and the
  * benchmarks all come through here.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newId } from '../../../shared/ids/new-id';
 import { InvalidEventError, WrongExpectedRevisionError } from '../../event-log/event-log.errors';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
@@ -58,9 +59,9 @@ export function idempotentId(purpose: 'case' | 'event', actorId: string, key: st
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The receipt number given to the applicant: the local filing date and the case id's first eight digits. */
+/** The receipt number given to the applicant: the local filing date and the case id's last eight digits (random; a new case id begins with the time). */
 export function receiptNumberOf(caseId: string, localDate: string): string {
-  return `RG-${localDate.replace(/-/g, '')}-${caseId.slice(0, 8).toUpperCase()}`;
+  return `RG-${localDate.replace(/-/g, '')}-${caseId.slice(-8).toUpperCase()}`;
 }
 
 export class CaseCommandService {
@@ -79,7 +80,7 @@ export class CaseCommandService {
   }
 
   async submit(principal: Principal, input: SubmitInput, meta: CommandMeta = {}): Promise<CommandOutcome> {
-    const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : randomUUID();
+    const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : newId();
     const receiptNumber = receiptNumberOf(caseId, this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date);
     return this.execute('create', principal, caseId, undefined, meta, (loaded, now) =>
       decide(loaded?.state ?? null, { kind: 'submit', caseId, receiptNumber, ...input }, this.context(now, principal)),
@@ -167,7 +168,7 @@ export class CaseCommandService {
   }
 
   private seal(caseId: string, loaded: LoadedCase | null, versionId: string, events: DecidedEvent[], now: Date, principal: Principal, meta: CommandMeta) {
-    const commandId = randomUUID();
+    const commandId = newId();
     const sealed = sealEvents(events, {
       caseId,
       versionId,
@@ -179,7 +180,7 @@ export class CaseCommandService {
       ...(meta.idempotency ? { idempotency: meta.idempotency } : {}),
     });
     return sealed.map((event, i) => ({
-      id: meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : randomUUID(),
+      id: meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : newId(),
       type: event.type,
       data: event.data,
       metadata: event.metadata,
