@@ -5,7 +5,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info' });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 30_000, caseViewCacheMb: 128 });
   });
 
   it('reads production settings', () => {
@@ -32,6 +32,8 @@ describe('loadConfig', () => {
     [{ PORT: 'abc' }, 'PORT', '0–65535'],
     [{ PROJECTIONS: 'maybe' }, 'PROJECTIONS', 'inline | off'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'debug'],
+    [{ CASE_CACHE_SIZE: '-5' }, 'CASE_CACHE_SIZE', '0–10000000'],
+    [{ CASE_VIEW_CACHE_MB: 'lots' }, 'CASE_VIEW_CACHE_MB', '0–16384'],
   ])('refuses %j naming %s and what is allowed', (env, variable, allowed) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

@@ -26,6 +26,8 @@ export interface AppConfig {
   projectionThreadNice: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
   caseViewCacheMb: number;
+  /** Cases kept folded in memory for commands, least recently used dropped first; a command on one reads only newer events. */
+  caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
 }
@@ -137,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
     projectionThreadNice: intInRange('PROJECTION_THREAD_NICE', 10, 0, 19),
     caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
+    caseCacheSize: intInRange('CASE_CACHE_SIZE', 30_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);

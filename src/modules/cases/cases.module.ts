@@ -2,6 +2,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import type { Infrastructure } from '../../app/infrastructure';
+import { CaseRepository } from './commands/case-repository';
 import { CaseCommandService } from './commands/case-command-service';
 import { CASE_COMMAND_HANDLERS, CASE_COMMANDS } from './commands/case-commands';
 import { CaseCommandsController } from './http/case-commands.controller';
@@ -13,9 +14,13 @@ export const CASE_REFERENCE = Symbol('CASE_REFERENCE');
 @Module({})
 export class CasesModule {
   static register(infra: Infrastructure): DynamicModule {
-    const commands = new CaseCommandService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, {
-      backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000,
-    });
+    const commands = new CaseCommandService(
+      infra.eventLog,
+      infra.reference.catalog,
+      infra.reference.calendar,
+      { backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000 },
+      new CaseRepository(infra.eventLog, infra.reference.catalog, infra.config.caseCacheSize),
+    );
     const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs, { viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024 });
     return {
       module: CasesModule,
