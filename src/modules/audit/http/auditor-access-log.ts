@@ -7,7 +7,6 @@
  * around every request of every caller, while this costs other callers one property read. It also sees
  * the status actually sent, refusals by guards included.
  */
-import { newId } from '../../../shared/ids/new-id';
 import type { Logger } from 'pino';
 import type { EventLog } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
@@ -64,7 +63,7 @@ export class AuditorAccessLog {
     const entry = { method: request.method, path: request.url, route: request.routeOptions?.url ?? null, status };
     await this.log.append(
       `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
-      [{ id: newId(), type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, unit: principal.unit }, recordedAt: at.toISOString(), correlationId: request.id } }],
+      [{ type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, unit: principal.unit }, recordedAt: at.toISOString(), correlationId: request.id } }],
       'any',
     );
     this.logger.info({ auditor: principal.id, ...entry, correlationId: request.id }, 'auditor access');
