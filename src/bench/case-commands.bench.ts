@@ -362,6 +362,9 @@ function selectedRuns(): Set<Run> {
   return new Set(names as Run[]);
 }
 
+/** Configuration variables of the API that a bench run may set (see the README's configuration table). */
+const SERVER_TUNING = ['CASE_VIEW_CACHE_MB', 'CASE_CACHE_SIZE', 'PROJECTIONS', 'PROJECTION_THREAD_NICE', 'BACKDATED_AFTER_MINUTES'] as const;
+
 const WRITE_BASELINE = 'bare fastify + better-sqlite3, one durable INSERT per request';
 const READ_BASELINE = 'bare fastify + better-sqlite3, one row by primary key';
 
@@ -427,7 +430,9 @@ export const caseCommandsBench: BenchSuite = {
     }
 
     // ---- The real API, as `npm start` runs it (projections inline), logging silenced.
-    const api: RunningApp = await startApi(loadConfig({ DATA_DIR: join(ctx.workDir, 'api'), PORT: '0', LOG_LEVEL: 'silent', CASE_VIEW_CACHE_MB: process.env.CASE_VIEW_CACHE_MB }), createLogger('silent'));
+    // The server's own tuning variables pass through, so a run can compare them (PROJECTIONS=off, say).
+    const tuning = Object.fromEntries(SERVER_TUNING.map((name) => [name, process.env[name]]));
+    const api: RunningApp = await startApi(loadConfig({ ...tuning, DATA_DIR: join(ctx.workDir, 'api'), PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
     try {
       const secret = api.infra.identity.signing!.secret;
       const applicants: Principal[] = iins.map((iin, i) => ({ id: `bench-applicant-${i}`, name: `Серикова Айгерим ${i}`, roles: ['applicant'], unit: UNIT, iin }));
@@ -529,6 +534,7 @@ function writeSide(api: RunningApp): () => string {
  * projection thread runs below the request thread's priority, so under a saturating load the models lag.
  */
 async function readModelLag(api: RunningApp, ctx: BenchContext): Promise<string> {
+  if (api.infra.config.projections === 'off') return 'no projections ran in the process (PROJECTIONS=off)';
   const head = await api.infra.eventLog.headPosition();
   const models = api.infra.projections.readModels;
   const names = ['cases', 'compliance'];
