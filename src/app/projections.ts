@@ -8,36 +8,36 @@ import type { Build } from '../projections/projection';
 import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
 import type { AppConfig } from './config/config';
-import { startProjectionThread, type ProjectionThread } from './projection-thread';
+import { startProjectionProcess, type ProjectionProcess } from './projection-process';
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;
-  /** Present when this thread runs the projections (the worker process). */
+  /** Present when this process runs the projections (the worker process). */
   runtime: ProjectionRuntime | null;
-  /** Present when a thread of this process runs them (an API in inline mode). */
-  thread: ProjectionThread | null;
+  /** Present when a child process of this one runs them (an API in inline mode). */
+  process: ProjectionProcess | null;
   /** Rebuilds one projection beside its active build and switches readers to it, wherever the live runners are. */
   rebuild(name: string): Promise<Build>;
   stop(): Promise<void>;
 }
 
 /**
- * Where projections run: `here` (the worker process), `thread` (an API in inline mode: a thread of its own, so
- * requests never wait for projecting) or `none` (the API when a worker projects, commands such as the demo).
- * Every process gets the read side (ReadModels: active builds, status, waitFor).
+ * Where projections run: `here` (the worker process), `child` (an API in inline mode: a child process of its own
+ * at a lower priority, so requests never wait for projecting) or `none` (the API when a worker projects, commands
+ * such as the demo). Every process gets the read side (ReadModels: active builds, status, waitFor).
  */
-export type ProjectionPlacement = 'here' | 'thread' | 'none';
+export type ProjectionPlacement = 'here' | 'child' | 'none';
 
 export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; placement: ProjectionPlacement; reference: ReferenceData; config: AppConfig }): Promise<RunningProjections> {
   const projections = allProjections(options.reference);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
   const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
   await runtime?.start();
-  const thread = options.placement === 'thread' ? await startProjectionThread(options.config, options.logger) : null;
+  const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger) : null;
   return {
     readModels,
     runtime,
-    thread,
+    process: child,
     status: () => readModels.status(),
     async rebuild(name) {
       // As the rebuild command does: a runtime of its own builds the new generation; live runners follow the switch.
@@ -45,7 +45,7 @@ export async function startProjections(options: { eventLog: EventLog; readStore:
     },
     stop: async () => {
       await runtime?.stop();
-      await thread?.stop();
+      await child?.stop();
     },
   };
 }

@@ -363,7 +363,7 @@ function selectedRuns(): Set<Run> {
 }
 
 /** Configuration variables of the API that a bench run may set (see the README's configuration table). */
-const SERVER_TUNING = ['CASE_VIEW_CACHE_MB', 'CASE_CACHE_SIZE', 'PROJECTIONS', 'PROJECTION_THREAD_NICE', 'BACKDATED_AFTER_MINUTES'] as const;
+const SERVER_TUNING = ['CASE_VIEW_CACHE_MB', 'CASE_CACHE_SIZE', 'PROJECTIONS', 'PROJECTION_NICE', 'BACKDATED_AFTER_MINUTES'] as const;
 
 const WRITE_BASELINE = 'bare fastify + better-sqlite3, one durable INSERT per request';
 const READ_BASELINE = 'bare fastify + better-sqlite3, one row by primary key';
@@ -524,14 +524,19 @@ function writeSide(api: RunningApp): () => string {
         ? `${int(after.appends - before.appends)} appends in ${int(n)} log commits (${int(after.groups - before.groups)} groups handed to the writer thread, each answered ${per('commitRoundTripMs', 'groups')} later on average; a commit's transaction and fsync took ${per('transactionMs', 'commits')})`
         : 'log commits not counted';
     const projected = [...batches].map(([name, n]) => `${name} ${int(n)}`).join(', ');
-    const projections = runtime ? `inline projections stored ${projected || 'nothing'} batches (one read-store commit each)` : 'projections ran in their own thread';
+    const child = api.infra.projections.process;
+    const projections = runtime
+      ? `inline projections stored ${projected || 'nothing'} batches (one read-store commit each)`
+      : child
+        ? `projections ran in a process of their own${child.priority ? ` at nice ${child.priority.nice}` : ''}`
+        : 'no projections ran in the process';
     return `over warm-up and run: ${commits}; ${projections}`;
   };
 }
 
 /**
  * How far the read models were behind the log when a run ended, and how long they took to catch up: the
- * projection thread runs below the request thread's priority, so under a saturating load the models lag.
+ * projection process runs below the API's priority, so under a saturating load the models lag.
  */
 async function readModelLag(api: RunningApp, ctx: BenchContext): Promise<string> {
   if (api.infra.config.projections === 'off') return 'no projections ran in the process (PROJECTIONS=off)';

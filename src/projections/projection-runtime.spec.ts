@@ -133,7 +133,7 @@ describe('projection runtime', () => {
     expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v2.g2.counts']);
   });
 
-  it('a reader on another connection (the API beside the projection thread) sees every batch and a switch at once', async () => {
+  it('a reader on another connection (the API beside the projection process) sees every batch and a switch at once', async () => {
     const other = openSqliteReadStore({ file: join(dir, 'read.db') });
     try {
       const models = new ReadModels(log, other, [counter('counts')]);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/app/config/config';
@@ -9,18 +9,27 @@ import { startApi, type RunningApp } from '../../src/app/bootstrap';
 const ROOT = join(__dirname, '../..');
 const REGISTER = join(ROOT, 'test/support/swc-register.js');
 
-function run(entry: string, env: Record<string, string>, until?: RegExp): Promise<{ code: number | null; stdout: string; stderr: string; kill(): void }> {
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr so far (the process may still be running). */
+  output(): string;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+function run(entry: string, env: Record<string, string>, until?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-r', REGISTER, join(ROOT, entry)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const check = () => {
-      if (until && until.test(stdout + stderr)) resolve({ code: null, stdout, stderr, kill: () => child.kill('SIGTERM') });
+      if (until && until.test(stdout + stderr)) resolve({ code: null, stdout, stderr, output: () => stdout + stderr, kill: (signal = 'SIGTERM') => child.kill(signal) });
     };
     child.stdout.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
     child.stderr.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr, kill: () => undefined }));
+    child.on('exit', (code) => resolve({ code, stdout, stderr, output: () => stdout + stderr, kill: () => undefined }));
   });
 }
 
@@ -97,22 +106,34 @@ describe('the service on the embedded default', () => {
   });
 });
 
-describe('the projection thread of an API in inline mode', () => {
+describe('the projection process of an API in inline mode', () => {
   const onLinux = process.platform === 'linux' ? it : it.skip;
-
-  onLinux('runs at the PROJECTION_THREAD_NICE priority, below the thread that answers requests, and still follows the log', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
-    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', PROJECTION_THREAD_NICE: '7' }), createLogger('silent'));
+  const alive = (pid: number) => {
     try {
-      const niceOf = (tid: number) => {
-        const stat = readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  onLinux('runs every one of its threads at PROJECTION_NICE, below the API, and still follows the log', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
+    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', PROJECTION_NICE: '7' }), createLogger('silent'));
+    try {
+      const niceOf = (pid: number, tid: number) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         // Fields after the command name: state is field 3, nice is field 19.
         return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
       };
-      const thread = api.infra.projections.thread!.priority!;
-      expect(thread.nice).toBe(7);
-      expect(niceOf(thread.osThreadId)).toBe(7);
-      expect(niceOf(process.pid)).toBe(0);
+      const child = api.infra.projections.process!;
+      expect(child.pid).not.toBe(process.pid);
+      expect(child.priority).toMatchObject({ pid: child.pid, nice: 7 });
+      // V8's garbage-collection helpers included: threads started before the process lowered itself.
+      const threads = readdirSync(`/proc/${child.pid}/task`).map(Number);
+      expect(threads.length).toBeGreaterThan(1);
+      expect(threads.map((tid) => niceOf(child.pid!, tid))).toEqual(threads.map(() => 7));
+      expect(niceOf(process.pid, process.pid)).toBe(0);
       const { position } = await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream');
       expect(await api.infra.projections.readModels.waitFor('cases', position, 10_000)).toBeGreaterThanOrEqual(position);
     } finally {
@@ -120,6 +141,44 @@ describe('the projection thread of an API in inline mode', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('is started again when it dies, and the read models go on from their checkpoints', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
+    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    try {
+      const child = api.infra.projections.process!;
+      const first = child.pid!;
+      const before = (await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream')).position;
+      await api.infra.projections.readModels.waitFor('log-overview', before, 10_000);
+      process.kill(first, 'SIGKILL');
+      // Appended while no process projects: the next one finds them after its checkpoint.
+      const after = (await api.infra.eventLog.append('probe-2', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream')).position;
+      await eventually(async () => child.restarts, (n) => n === 1, 20_000);
+      expect(child.pid).not.toBe(first);
+      expect(alive(first)).toBe(false);
+      expect(await api.infra.projections.readModels.waitFor('log-overview', after, 10_000)).toBeGreaterThanOrEqual(after);
+      expect(await (await api.infra.projections.readModels.collection('log-overview', 'streams')).count()).toBe(2);
+    } finally {
+      await api.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('leaves when the API is killed outright, holding no file open for nobody', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
+    const api = await run('src/main.ts', { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' }, /reglament listening/);
+    try {
+      // Logged before the API listens, with the child's pid.
+      const line = api.output().split('\n').find((l) => l.includes('projection process started'))!;
+      const { projectionPid } = JSON.parse(line) as { projectionPid: number };
+      expect(alive(projectionPid)).toBe(true);
+      api.kill('SIGKILL');
+      await eventually(async () => alive(projectionPid), (stillAlive) => !stillAlive, 10_000);
+    } finally {
+      api.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe('start-up failures', () => {

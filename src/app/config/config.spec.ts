@@ -5,7 +5,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 30_000, caseViewCacheMb: 128 });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 30_000, caseViewCacheMb: 128, projectionNice: 19 });
   });
 
   it('reads production settings', () => {
@@ -34,6 +34,8 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'debug'],
     [{ CASE_CACHE_SIZE: '-5' }, 'CASE_CACHE_SIZE', '0–10000000'],
     [{ CASE_VIEW_CACHE_MB: 'lots' }, 'CASE_VIEW_CACHE_MB', '0–16384'],
+    [{ PROJECTION_NICE: '20' }, 'PROJECTION_NICE', '0–19'],
+    [{ PROJECTION_THREAD_NICE: '-1' }, 'PROJECTION_THREAD_NICE', '0–19'],
   ])('refuses %j naming %s and what is allowed', (env, variable, allowed) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -44,6 +46,12 @@ describe('loadConfig', () => {
       expect((error as Error).message).toContain(variable);
       expect(problems.find((p) => p.variable === variable)!.allowed).toContain(allowed);
     }
+  });
+
+  it('reads the projection process\'s nice value, under its earlier name too when the new one is unset', () => {
+    expect(loadConfig({ PROJECTION_NICE: '5' }).projectionNice).toBe(5);
+    expect(loadConfig({ PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(12);
+    expect(loadConfig({ PROJECTION_NICE: '3', PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(3);
   });
 
   it('reports every problem at once', () => {

@@ -20,10 +20,10 @@ export interface AppConfig {
   /** How long a read with `?after=<position>` waits for its read model before answering 503. */
   readYourWritesTimeoutMs: number;
   /**
-   * The nice value (0–19) of the projection thread in inline mode, on Linux: when the machine is saturated,
-   * read models fall behind (reads with `?after` wait for them) rather than acknowledging commands late.
+   * The nice value (0–19) of every thread of the projection process in inline mode, on Linux: when the machine is
+   * saturated, read models fall behind (reads with `?after` wait for them) rather than acknowledging commands late.
    */
-  projectionThreadNice: number;
+  projectionNice: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
   caseViewCacheMb: number;
   /** Cases kept folded in memory for commands, least recently used dropped first; a command on one reads only newer events. */
@@ -137,7 +137,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     },
     backDatedAfterMinutes: intInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
     readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
-    projectionThreadNice: intInRange('PROJECTION_THREAD_NICE', 10, 0, 19),
+    // PROJECTION_THREAD_NICE: its name while projections ran in a thread, still read when the new one is unset.
+    projectionNice: intInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
     caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: intInRange('CASE_CACHE_SIZE', 30_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),

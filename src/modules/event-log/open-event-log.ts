@@ -8,7 +8,7 @@ export type EventLogConfig = { kind: 'sqlite'; dataDir: string } | { kind: 'even
 /** The file name of the embedded event log inside DATA_DIR. */
 export const EVENT_LOG_FILE = 'events.db';
 
-/** `readerOnly`: this connection only reads (a projection thread beside the writer), so it runs no WAL checkpointer of its own. */
+/** `readerOnly`: this connection only reads (the projection process beside the API that writes), so it runs no WAL checkpointer of its own. */
 export async function openEventLog(config: EventLogConfig, options: { readerOnly?: boolean } = {}): Promise<EventLog> {
   if (config.kind === 'sqlite') return openSqliteEventLog({ file: join(config.dataDir, EVENT_LOG_FILE), ...(options.readerOnly ? { checkpointer: false } : {}) });
   const log = openEventStoreDbEventLog({ connectionString: config.url });

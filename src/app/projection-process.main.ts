@@ -1,0 +1,103 @@
+/**
+ * The projection process of an API in inline mode: the projection runtime on its own connections to the event
+ * log and the read store, in a process of its own (forked by projection-process.ts). A process, not a thread:
+ * every thread of it, V8's garbage-collection helpers included, runs at the lower priority, and its heap and
+ * collections never pause the process that answers requests.
+ */
+import 'reflect-metadata';
+import { readdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import type { Logger } from 'pino';
+import { openEventLog } from '../modules/event-log/open-event-log';
+import { openReadStore } from '../modules/read-store/open-read-store';
+import { allProjections } from '../projections/catalog';
+import { ProjectionRuntime } from '../projections/projection-runtime';
+import type { AppConfig } from './config/config';
+import { createLogger } from './logging/logger';
+import { loadReferenceData } from './reference-data';
+
+/** From the API to its projection process. */
+export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { type: 'stop' };
+
+/** From the projection process to the API. */
+export type ProjectionProcessMessage =
+  | { type: 'started'; priority: ProcessPriority | null }
+  | { type: 'stopped' }
+  | { type: 'failed'; message: string; stack?: string };
+
+/** The nice value every thread of the projection process runs at, and how many threads were lowered. */
+export interface ProcessPriority {
+  pid: number;
+  nice: number;
+  threads: number;
+}
+
+/**
+ * On Linux a nice value belongs to a thread, and a new thread takes its creator's. The threads Node started
+ * before this code ran (V8's platform workers, which collect garbage for this heap) are lowered one by one;
+ * threads started later inherit the main thread's value. Null elsewhere, or when refused.
+ */
+function lowerPriority(nice: number, logger: Logger): ProcessPriority | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const threads = readdirSync('/proc/self/task').map(Number);
+    if (nice > 0) for (const tid of threads) setPriority(tid, nice);
+    return { pid: process.pid, nice: getPriority(process.pid), threads: threads.length };
+  } catch (error) {
+    logger.warn({ err: error, nice }, 'could not lower the projection process\'s priority; it competes with requests as an equal');
+    return null;
+  }
+}
+
+function send(message: ProjectionProcessMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+async function start(config: AppConfig): Promise<() => Promise<void>> {
+  const logger = createLogger(config.logLevel).child({ component: 'projections', process: 'projections' });
+  const priority = lowerPriority(config.projectionNice, logger);
+  const reference = loadReferenceData(config);
+  const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
+  const store = await openReadStore(config.readStore);
+  const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger });
+  await runtime.start();
+  send({ type: 'started', priority });
+  return async () => {
+    await runtime.stop();
+    await store.close();
+    await log.close();
+    logger.flush();
+  };
+}
+
+let stopping: Promise<void> | null = null;
+let stopRuntime: (() => Promise<void>) | null = null;
+
+/** Stops projecting, closes the stores and leaves: asked by the API, or because the API is gone. */
+function stopAndExit(reason: 'asked' | 'parent-gone'): void {
+  stopping ??= (async () => {
+    try {
+      await stopRuntime?.();
+    } finally {
+      if (reason === 'asked') send({ type: 'stopped' });
+      process.exit(0);
+    }
+  })();
+}
+
+process.on('message', (message: ProjectionProcessCommand) => {
+  if (message.type === 'stop') return stopAndExit('asked');
+  if (message.type !== 'start' || stopRuntime) return;
+  start(message.config).then(
+    (stop) => {
+      stopRuntime = stop;
+    },
+    (error: unknown) => {
+      send({ type: 'failed', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
+      process.exit(1);
+    },
+  );
+});
+// The IPC channel closes when the API exits, however it exits (a kill -9 included): projecting for nobody would
+// only hold the files open.
+process.on('disconnect', () => stopAndExit('parent-gone'));

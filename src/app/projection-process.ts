@@ -1,0 +1,161 @@
+/**
+ * Starts, supervises and stops the projection process of an API in inline mode (see projection-process.main.ts).
+ * The process is restarted when it dies (a crash, the OOM killer), after a delay that doubles up to 30 s; the read
+ * models resume from their checkpoints.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AppConfig } from './config/config';
+import type { ProcessPriority, ProjectionProcessCommand, ProjectionProcessMessage } from './projection-process.main';
+
+export interface ProjectionProcess {
+  /** The process now running the projections (null while it is being restarted). */
+  readonly pid: number | null;
+  /** The nice value its threads run at (Linux), null where it could not be set. */
+  readonly priority: ProcessPriority | null;
+  /** Times the process died and was started again. */
+  readonly restarts: number;
+  stop(): Promise<void>;
+}
+
+export interface ProjectionProcessOptions {
+  /** Delay before the first restart; it doubles on each failure in a row, up to `maxRestartDelayMs`. */
+  restartDelayMs?: number;
+  maxRestartDelayMs?: number;
+}
+
+/** A process that ran this long before dying is restarted after the first delay again. */
+const STEADY_MS = 60_000;
+/** A process that does not say it started within this long is killed (a file lock held for ever, say). */
+const START_TIMEOUT_MS = 60_000;
+
+/**
+ * The process runs the compiled entry next to this file; run from the TypeScript sources (tests, development), it is
+ * compiled on load by the same swc setup the tests use.
+ */
+function entry(): { file: string; execArgv: string[] } {
+  const js = join(__dirname, 'projection-process.main.js');
+  if (existsSync(js)) return { file: js, execArgv: [] };
+  return { file: join(__dirname, 'projection-process.main.ts'), execArgv: ['--require', join(__dirname, '../../test/support/swc-register.js')] };
+}
+
+function commandTo(child: ChildProcess, command: ProjectionProcessCommand): void {
+  if (child.connected) child.send(command);
+}
+
+/** Forks one projection process and resolves once it projects, with its priority; rejects if it cannot start. */
+function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: ProcessPriority | null }> {
+  const { file, execArgv } = entry();
+  // Logs go to the API's own stdout and stderr; the IPC channel carries start, stop and their answers.
+  const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the projection process did not start within ${START_TIMEOUT_MS / 1000} s`));
+    }, START_TIMEOUT_MS);
+    const settle = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    };
+    const onMessage = (message: ProjectionProcessMessage) => {
+      if (message.type === 'started') {
+        settle();
+        resolve({ child, priority: message.priority });
+      } else if (message.type === 'failed') {
+        settle();
+        reject(Object.assign(new Error(`the projection process failed to start: ${message.message}`), { stack: message.stack }));
+      }
+    };
+    const onExit = (code: number | null, signal: string | null) => {
+      settle();
+      reject(new Error(`the projection process exited (${signal ?? `code ${code}`}) before it started`));
+    };
+    const onError = (error: Error) => {
+      settle();
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.once('error', onError);
+    commandTo(child, { type: 'start', config });
+  });
+}
+
+export async function startProjectionProcess(config: AppConfig, logger: Logger, options: ProjectionProcessOptions = {}): Promise<ProjectionProcess> {
+  const firstDelay = options.restartDelayMs ?? 1_000;
+  const maxDelay = options.maxRestartDelayMs ?? 30_000;
+  let current: { child: ChildProcess; priority: ProcessPriority | null } | null = null;
+  let priority: ProcessPriority | null = null;
+  let restarts = 0;
+  let delay = firstDelay;
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | null = null;
+  /** A restart under way: stop waits for it, then stops what it started. */
+  let relaunch: Promise<unknown> | null = null;
+
+  const adopt = (launched: { child: ChildProcess; priority: ProcessPriority | null }) => {
+    current = launched;
+    priority = launched.priority;
+    logger.info({ projectionPid: launched.child.pid, nice: priority?.nice ?? null, threads: priority?.threads ?? null }, 'projection process started');
+    const startedAt = Date.now();
+    launched.child.once('exit', (code, signal) => {
+      current = null;
+      if (stopping) return;
+      if (Date.now() - startedAt >= STEADY_MS) delay = firstDelay;
+      scheduleRestart({ projectionPid: launched.child.pid, code, signal });
+    });
+  };
+
+  const scheduleRestart = (why: Record<string, unknown>) => {
+    logger.error({ ...why, restartInMs: delay }, 'the projection process exited; read models stop following the log until it is restarted');
+    const wait = delay;
+    delay = Math.min(delay * 2, maxDelay);
+    restartTimer = setTimeout(() => {
+      restartTimer = null;
+      if (stopping) return;
+      relaunch = launch(config).then(
+        (launched) => {
+          restarts++;
+          adopt(launched);
+        },
+        (error: unknown) => {
+          if (!stopping) scheduleRestart({ err: error instanceof Error ? error.message : String(error) });
+        },
+      );
+      void relaunch.finally(() => (relaunch = null));
+    }, wait);
+    restartTimer.unref();
+  };
+
+  adopt(await launch(config));
+
+  return {
+    get pid() {
+      return current?.child.pid ?? null;
+    },
+    get priority() {
+      return priority;
+    },
+    get restarts() {
+      return restarts;
+    },
+    async stop() {
+      stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
+      await relaunch;
+      const running = current;
+      if (!running) return;
+      const { child } = running;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      commandTo(child, { type: 'stop' });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
