@@ -47,9 +47,10 @@ export interface WriteBatch {
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {
   get(id: string): Promise<T | null>;
   /**
-   * A number that changes with every write of the document, learnt without reading the document; null when
-   * there is no such document, or when the store cannot tell (then a reader must read the document itself).
-   * Readers that keep something derived from a document check it with this.
+   * A number that changes whenever the document's content changes (a write of the same content may leave it),
+   * learnt without reading the document; null when there is no such document, or when the store cannot tell
+   * (then a reader must read the document itself). Readers that keep something derived from a document check it
+   * with this.
    */
   versionOf(id: string): Promise<number | null>;
   find(filter?: Filter, options?: FindOptions): Promise<T[]>;

@@ -94,8 +94,10 @@ export class SqliteReadStore implements ReadStore {
     // seq is the store-wide write counter a write stamps on its document: unique to that write of it.
     this.getSeq = this.db.prepare('SELECT seq, doc IS NULL AS deleted FROM documents WHERE collection = ? AND id = ?');
     this.changedSince = this.db.prepare('SELECT id, doc, seq FROM documents WHERE collection = ? AND seq > ? ORDER BY seq');
+    // A document written again with the same text is left as it is: no page is dirtied, and its seq (which caches
+    // and rendered views key on) stands, as nothing about it changed.
     this.upsertDoc = this.db.prepare(
-      'INSERT INTO documents (collection, id, doc, seq) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq',
+      'INSERT INTO documents (collection, id, doc, seq) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq WHERE doc IS NOT excluded.doc',
     );
     this.deleteDoc = this.db.prepare('UPDATE documents SET doc = NULL, seq = ? WHERE collection = ? AND id = ?');
     this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at FROM checkpoints WHERE projection = ?');
