@@ -109,9 +109,13 @@ export class CaseCommandService {
   ): Promise<CommandOutcome> {
     for (let attempt = 0; ; attempt++) {
       // A filing without an Idempotency-Key has a fresh random id: there is no stream to read (the append's
-      // 'no_stream' still guards it, and a retry after a conflict reads).
+      // 'no_stream' still guards it, and a retry after a conflict reads). A case folded here before is decided
+      // on as cached, unread: if another process wrote to it meanwhile, the append's expected revision fails
+      // and the command is decided again on the stream as stored. A command with an Idempotency-Key always
+      // reads: whether it repeats one another process recorded only the stream can tell.
       const fresh = mode === 'create' && !meta.idempotency && attempt === 0;
-      const loaded = fresh ? null : await this.repository.load(caseId);
+      const cached = fresh || attempt > 0 || meta.idempotency ? null : this.repository.cached(caseId);
+      const loaded = fresh ? null : (cached ?? (await this.repository.load(caseId)));
       const previous = meta.idempotency && loaded ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key)) : undefined;
       if (previous && meta.idempotency) {
         if (previous.fingerprint !== meta.idempotency.fingerprint) return reused(meta.idempotency.key);
@@ -119,11 +123,17 @@ export class CaseCommandService {
       }
       if (!loaded && mode === 'existing') return { ok: false, refusal: { kind: 'unknown-case', caseId } };
       if (loaded && expectedRevision !== undefined && loaded.state.revision !== expectedRevision) {
+        // The cache may be the one behind: only the stream as stored can say the caller's revision is stale.
+        if (cached) continue;
         return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual: loaded.state.revision } };
       }
       const now = this.clock();
       const decision = decideOn(loaded, now);
-      if (!decision.ok) return { ok: false, refusal: decision.rejection };
+      if (!decision.ok) {
+        // A refusal must rest on the stream as stored, not on a cached fold that may be behind it.
+        if (cached) continue;
+        return { ok: false, refusal: decision.rejection };
+      }
       const streamId = caseStreamId(caseId);
       const sealed = this.seal(caseId, loaded, decision.version.versionId, decision.events, now, principal, meta);
       try {
@@ -149,6 +159,8 @@ export class CaseCommandService {
         if (error instanceof WrongExpectedRevisionError) {
           this.repository.forget(caseId);
           const actual = typeof error.actual === 'number' ? error.actual : -1;
+          // Decided on a cached fold that another process had overtaken: decide again on the stream as stored.
+          if (cached) continue;
           if (expectedRevision !== undefined) return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
           if (attempt < this.maxRetries) continue;
           return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual } };

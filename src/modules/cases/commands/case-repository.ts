@@ -1,7 +1,7 @@
 /**
- * Loads case streams from the event log and folds them into state. Keeps recently used cases in memory
- * and reads only the events after the cached revision, so a command on a hot case reads one small range;
- * the append's expected revision still guards against any writer the cache has not seen.
+ * Loads case streams from the event log and folds them into state. Keeps recently used cases in memory: a
+ * command decides on the cached fold without reading the log (`cached`), and the append's expected revision
+ * guards against any writer the cache has not seen; `load` reads only the events after the cached revision.
  */
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
@@ -51,6 +51,14 @@ export class CaseRepository {
     let loaded = cached ?? null;
     for (const recorded of events) loaded = this.fold(loaded, recorded);
     this.remember(caseId, loaded!);
+    return loaded;
+  }
+
+  /** The case as last folded here, asking the log nothing: it may be behind a writer in another process. */
+  cached(caseId: string): LoadedCase | null {
+    const loaded = this.cache.get(caseId);
+    if (!loaded) return null;
+    this.remember(caseId, loaded);
     return loaded;
   }
 

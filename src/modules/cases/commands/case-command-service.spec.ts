@@ -1,0 +1,108 @@
+/**
+ * The command service over a real SQLite log, as two API processes would use it: each service keeps its own
+ * cache of folded cases, so one decides on a fold the other has overtaken. What it answers must rest on the
+ * stream as stored.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import type { EventLog } from '../../event-log/event-log.port';
+import { openSqliteEventLog, type SqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
+import { loadCatalog } from '../../regulations/domain/catalog';
+import { caseStreamId } from '../domain/case-event';
+import { makeIin, principal, validData } from '../domain/case-specification';
+import { verifyChain } from '../domain/hash-chain';
+import { CaseCommandService, type CommandOutcome } from './case-command-service';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const UNIT = 'astana-department';
+const IIN = makeIin('880101', 3, 321);
+const clerk = principal('registry-clerk', UNIT);
+const head = principal('head', UNIT);
+const employee = principal('employee', UNIT);
+
+let dir: string;
+let log: SqliteEventLog;
+/** The log as one service sees it, counting its stream reads. */
+let reads: number;
+let countedLog: EventLog;
+let a: CaseCommandService;
+let b: CaseCommandService;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'reglament-commands-'));
+  log = openSqliteEventLog({ file: join(dir, 'events.db') });
+  reads = 0;
+  countedLog = new Proxy(log, {
+    get(target, property, receiver) {
+      if (property === 'readStream') return (...args: Parameters<EventLog['readStream']>) => (reads++, target.readStream(...args));
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const clock = () => new Date('2015-09-20T12:00:00+06:00');
+  a = new CaseCommandService(countedLog, catalog, calendar, { backDatedAfterMs: 86_400_000, clock });
+  b = new CaseCommandService(log, catalog, calendar, { backDatedAfterMs: 86_400_000, clock });
+});
+afterEach(async () => {
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function accepted(outcome: CommandOutcome) {
+  if (!outcome.ok) throw new Error(`refused: ${JSON.stringify(outcome.refusal)}`);
+  return outcome.accepted;
+}
+
+const at = (time: string) => new Date(`2015-09-15T${time}+06:00`);
+
+async function fileWithA(): Promise<string> {
+  const filed = accepted(
+    await a.submit(principal('applicant', 'public', { iin: IIN }), { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' }, occurredAt: at('09:00') }),
+  );
+  accepted(await a.takeStep(clerk, filed.caseId, { stepId: 'documents-registered', occurredAt: at('09:30'), data: validData('DocumentRegistered') }));
+  return filed.caseId;
+}
+
+describe('a case folded by this service', () => {
+  it('is decided on without reading its stream again', async () => {
+    const caseId = await fileWithA();
+    const before = reads;
+    const step = accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    expect(step.revision).toBe(2);
+    expect(reads).toBe(before);
+  });
+
+  it('overtaken by another process: a step that needs the other\'s act is accepted, decided again on the stream as stored', async () => {
+    const caseId = await fileWithA();
+    accepted(await b.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    // a's fold still lacks the assignment that documents-reviewed follows.
+    const step = accepted(await a.takeStep(employee, caseId, { stepId: 'documents-reviewed', occurredAt: at('11:00'), data: validData('DocumentsReviewed') }));
+    expect(step.revision).toBe(3);
+    const stored = await log.readStream(caseStreamId(caseId));
+    expect(stored.map((e) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered', 'AssignedToEmployee', 'DocumentsReviewed']);
+    expect(verifyChain(stored).valid).toBe(true);
+  });
+
+  it('overtaken: the caller\'s expected revision is checked against the stream, not the fold', async () => {
+    const caseId = await fileWithA();
+    accepted(await b.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    const current = accepted(await a.takeStep(employee, caseId, { stepId: 'documents-reviewed', occurredAt: at('11:00'), data: validData('DocumentsReviewed') }, 2));
+    expect(current.revision).toBe(3);
+    const stale = await a.takeStep(employee, caseId, { stepId: 'order-drafted', occurredAt: at('12:00'), data: validData('OrderDrafted') }, 2);
+    expect(stale).toEqual({ ok: false, refusal: { kind: 'stale-revision', caseId, expected: 2, actual: 3 } });
+    expect((await log.readStream(caseStreamId(caseId))).length).toBe(4);
+  });
+
+  it('overtaken: a repeat of a command the other process recorded is answered from it, writing nothing', async () => {
+    const caseId = await fileWithA();
+    const key = { key: 'assign-1', fingerprint: 'f1' };
+    const first = accepted(await b.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key }));
+    const repeat = accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key }));
+    expect(repeat).toEqual({ ...first, replayed: true });
+    expect((await log.readStream(caseStreamId(caseId))).length).toBe(3);
+  });
+});
