@@ -1,8 +1,12 @@
 /**
  * The `cases` projection: one document per case (its CaseState, folded with the domain's `evolve`, plus
- * fields to query by) and one `sla` document per case, step and limit. Only what does not depend on "now"
- * is stored: deadlines, completion, met/breached; whether an open row is open or overdue is decided when
- * it is read, against the reader's asOf. Deterministic: a rebuild writes the same documents.
+ * fields to query by, and its SLA rows). Only what does not depend on "now" is stored: deadlines, completion,
+ * met/breached; whether an open row is open or overdue is decided when it is read, against the reader's asOf.
+ * Deterministic: a rebuild writes the same documents.
+ *
+ * Version 2 no longer keeps an `sla` document per case, step and limit beside the case: no reader used them (the
+ * case view reads the case's own rows; dashboards read the compliance projection), and writing them was a
+ * quarter of the projection's writes.
  */
 import type { RecordedEvent } from '../../event-log/event-log.port';
 import type { ReadDocument } from '../../read-store/read-store.port';
@@ -18,7 +22,6 @@ import { evolve, type CaseState } from '../domain/case-state';
 
 export const CASES_PROJECTION = 'cases';
 export const CASES = 'cases';
-export const SLA = 'sla';
 
 /**
  * The status a row keeps whatever "now" is: met or breached once its step is done or its case closed (an
@@ -60,17 +63,6 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
   alternative: { kind: LimitSpec['kind']; spec: LimitSpec; clause: ClauseRef; deadline: string | null; settled: SettledStatus } | null;
 }
 
-/** The full row, as the `sla` collection stores it (without the grouping fields). */
-export type StoredSlaRow = FullSlaRow;
-
-/** One row per case, step and limit, with what dashboards group by. */
-export interface SlaDocument extends ReadDocument, FullSlaRow, SlaGrouping {
-  caseId: string;
-  caseStatus: CaseState['status'];
-  /** Asia/Almaty month of startedAt, YYYY-MM. */
-  month: string;
-}
-
 /** What dashboards group a case's SLA rows by. */
 export interface SlaGrouping {
   serviceId: string;
@@ -104,8 +96,6 @@ export function stateOf(doc: CaseDocument): CaseState {
   for (const key of CASE_STATE_KEYS) state[key] = doc[key];
   return state as unknown as CaseState;
 }
-
-export const slaDocumentId = (caseId: string, stepId: string, limitId: string): string => `${caseId}/${stepId}/${limitId}`;
 
 /** A row's status at `asOf`: the settled one, else open or overdue by the deadline. */
 export function statusAt(settled: SettledStatus, deadline: string | null, asOf: Date): SlaStatus {
@@ -154,9 +144,9 @@ export function casesProjection(reference: CasesProjectionReference): Projection
 
   return {
     name: CASES_PROJECTION,
-    version: 1,
+    version: 2,
     eventTypes: EVENT_TYPE_NAMES,
-    collections: [CASES, SLA],
+    collections: [CASES],
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       // Case events live in case streams; the same types elsewhere are not case acts.
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
@@ -180,23 +170,6 @@ export function casesProjection(reference: CasesProjectionReference): Projection
       }
 
       ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: state.applicant.iin, lastPosition: recorded.position, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
-      const ids = new Set<string>();
-      for (const row of sla) {
-        const _id = slaDocumentId(caseId, row.stepId, row.limitId);
-        ids.add(_id);
-        ctx.upsert(SLA, {
-          _id,
-          caseId,
-          ...row,
-          ...slaGroupingOf(state),
-          caseStatus: state.status,
-          month: monthOf(calendar, row.startedAt),
-        } satisfies SlaDocument);
-      }
-      for (const row of existing?.sla ?? []) {
-        const _id = slaDocumentId(caseId, row.stepId, row.limitId);
-        if (!ids.has(_id)) ctx.delete(SLA, _id);
-      }
     },
   };
 }
