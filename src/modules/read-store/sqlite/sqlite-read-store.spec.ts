@@ -59,9 +59,64 @@ describe('sqlite read store', () => {
     expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 10 });
     await store.close();
     const migrated = new Database(file, { readonly: true });
-    expect(migrated.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(migrated.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3');
     expect(migrated.prepare("SELECT sql FROM sqlite_master WHERE name = 'documents'").pluck().get()).not.toMatch(/WITHOUT ROWID/);
+    // Schema 3: the deletion is a recorded change, not a row kept with no document.
+    expect(migrated.prepare('SELECT id FROM documents ORDER BY id').pluck().all()).toEqual(['a', 'b']);
+    expect(migrated.prepare("SELECT id FROM changes WHERE collection = 'cases' ORDER BY seq").pluck().all()).toEqual(['b', 'a', 'gone', 'a']);
     migrated.close();
+  });
+
+  it('a file of the second schema (tombstones, an index on each write\'s seq) is migrated on open; a reader that had copied the collection before sees what changed since', async () => {
+    const file = join(dir, 'schema-2.db');
+    const old = new Database(file);
+    old.exec(`
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT, seq INTEGER NOT NULL);
+      CREATE UNIQUE INDEX documents_by_key ON documents (collection, id);
+      CREATE INDEX documents_by_seq ON documents (collection, seq);
+      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO meta (key, value) VALUES ('seq', '4'), ('schema_version', '2');
+      INSERT INTO documents VALUES ('cases', 'a', '{"_id":"a","n":1}', 1), ('cases', 'gone', NULL, 3), ('cases', 'b', '{"_id":"b","n":2}', 4), ('other', 'x', '{"_id":"x"}', 2);
+      INSERT INTO checkpoints VALUES ('cases', 7, 0);
+      PRAGMA application_id = ${0x52474c52};
+    `);
+    old.close();
+    const store = openSqliteReadStore({ file });
+    expect(await store.collection('cases').find({})).toEqual([{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }]);
+    expect(await store.collection('cases').versionOf('gone')).toBeNull();
+    expect(await store.collection('cases').versionOf('b')).toBe(4);
+    expect(await store.listCollections()).toEqual(['cases', 'other']);
+    await store.write({ ops: [{ op: 'delete', collection: 'cases', id: 'a' }, { op: 'upsert', collection: 'cases', doc: { _id: 'c', n: 3 } }], checkpoint: { projection: 'cases', position: 8 } });
+    expect(await store.collection('cases').find({})).toEqual([{ _id: 'b', n: 2 }, { _id: 'c', n: 3 }]);
+    await store.close();
+    const migrated = new Database(file, { readonly: true });
+    expect(migrated.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'documents_by_seq'").pluck().get()).toBeUndefined();
+    migrated.close();
+  });
+
+  it('keeps the newest changes only; a reader whose copy is older than all of them reads the collection whole, and misses nothing', async () => {
+    const file = join(dir, 'pruned.db');
+    const writer = openSqliteReadStore({ file, changesKept: 3 });
+    const reader = openSqliteReadStore({ file, changesKept: 3 });
+    const upsert = (id: string, n: number) => ({ op: 'upsert' as const, collection: 'cases', doc: { _id: id, n } });
+    await writer.write({ ops: [upsert('a', 1), upsert('b', 1), upsert('c', 1)] });
+    expect(await reader.collection('cases').count()).toBe(3);
+    // Twenty changes later, the reader's last look is older than every change kept.
+    for (let i = 2; i <= 10; i++) await writer.write({ ops: [upsert('a', i), upsert('d', i)] });
+    await writer.write({ ops: [{ op: 'delete', collection: 'cases', id: 'b' }] });
+    const kept = new Database(file, { readonly: true });
+    expect(kept.prepare('SELECT count(*) FROM changes').pluck().get()).toBeLessThanOrEqual(7);
+    kept.close();
+    expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 1 }, { _id: 'd', n: 10 }]);
+    // A reader that never looked reads it whole too.
+    const late = openSqliteReadStore({ file });
+    expect(await late.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 1 }, { _id: 'd', n: 10 }]);
+    // And both follow the changes after.
+    await writer.write({ ops: [upsert('c', 11), { op: 'delete', collection: 'cases', id: 'd' }] });
+    for (const store of [reader, late]) expect(await store.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 11 }]);
+    await Promise.all([writer.close(), reader.close(), late.close()]);
   });
 
   it('refuses the event log file as a read store, naming it', async () => {
