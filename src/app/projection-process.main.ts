@@ -12,6 +12,7 @@ import { openEventLog } from '../modules/event-log/open-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
+import { WorkShare } from '../projections/work-share';
 import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
@@ -59,7 +60,8 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const reference = loadReferenceData(config);
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
-  const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger });
+  // The API shares this machine: while projecting what was just recorded, take only PROJECTION_SHARE of the time.
+  const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger, workShare: new WorkShare({ share: config.projectionShare }) });
   await runtime.start();
   send({ type: 'started', priority });
   return async () => {

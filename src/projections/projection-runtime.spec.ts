@@ -8,6 +8,7 @@ import type { Projection } from './projection';
 import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
 import { ReadModelNotReadyError, ReadModels } from './read-models';
 import { logOverviewProjection, type StreamSummary } from './log-overview/log-overview.projection';
+import { WorkShare } from './work-share';
 
 interface Counter extends ReadDocument {
   n: number;
@@ -47,8 +48,8 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000): ProjectionRuntime {
-    const r = new ProjectionRuntime(log, store, projections, { batchSize });
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare): ProjectionRuntime {
+    const r = new ProjectionRuntime(log, store, projections, { batchSize, ...(workShare ? { workShare } : {}) });
     runtimes.push(r);
     return r;
   }
@@ -186,6 +187,45 @@ describe('projection runtime', () => {
     const [status] = await models.status();
     expect(status).toMatchObject({ state: 'stopped', checkpoint: 0, lagEvents: 12 });
     expect(status!.lagSeconds).toBeGreaterThanOrEqual(0);
+  });
+  describe('with a work share (an API\'s projection process)', () => {
+    /** Appends one event at a time while the runtime projects, so the log grows under it. */
+    async function appendWhileProjecting(count: number): Promise<number> {
+      let last = 0;
+      for (let i = 0; i < count; i++) {
+        last = (await log.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any')).position;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      return last;
+    }
+
+    it('rests after batches made while the log grows, and misses nothing', async () => {
+      const waits: number[] = [];
+      const share = new WorkShare({ share: 0.5, sleep: async (ms) => void waits.push(ms) });
+      await runtime([counter('a'), counter('b')], 1000, share).start();
+      const last = await appendWhileProjecting(40);
+      const models = new ReadModels(log, store, [counter('a'), counter('b')]);
+      await models.waitFor('a', last, 10_000);
+      await models.waitFor('b', last, 10_000);
+      expect(waits.length).toBeGreaterThan(0);
+      expect(await (await models.collection<Counter>('a', 'counts')).get('case-0')).toMatchObject({ n: 8 });
+    });
+
+    it('does not rest once the log has stopped growing (the burst is over), nor on events recorded before its window', async () => {
+      const last = await appendWhileProjecting(20);
+      const caughtUpWaits: number[] = [];
+      await runtime([counter('c')], 5, new WorkShare({ share: 0.5, sleep: async (ms) => void caughtUpWaits.push(ms) })).start();
+      await new ReadModels(log, store, [counter('c')]).waitFor('c', last, 10_000);
+      expect(caughtUpWaits).toEqual([]);
+
+      // A clock an hour ahead: every event, even one appended while projecting, was recorded before the window.
+      const oldWaits: number[] = [];
+      const hourAhead = new WorkShare({ share: 0.5, wallClock: () => Date.now() + 3_600_000, sleep: async (ms) => void oldWaits.push(ms) });
+      await runtime([counter('d')], 1000, hourAhead).start();
+      const more = await appendWhileProjecting(20);
+      await new ReadModels(log, store, [counter('d')]).waitFor('d', more, 10_000);
+      expect(oldWaits).toEqual([]);
+    });
   });
 });
 

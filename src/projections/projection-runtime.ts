@@ -1,14 +1,18 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
 import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/read-store.port';
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
 import { ProjectionRegistry, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
+import type { WorkShare } from './work-share';
 
 export interface RuntimeOptions {
   /** Events per batch, and so the most events between two checkpoints. */
   batchSize?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Shared by every projection of the runtime: how much of the time they work on recent events. */
+  workShare?: WorkShare;
 }
 
 export interface ProjectedEvent {
@@ -62,7 +66,7 @@ export class ProjectionRuntime {
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
     for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger);
+      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare);
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
     }
@@ -83,6 +87,7 @@ export class ProjectionRuntime {
   }
 
   async stop(): Promise<void> {
+    this.options.workShare?.stop();
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 }
@@ -111,6 +116,7 @@ class ProjectionRunner {
     private readonly events: EventEmitter,
     private readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>,
     private readonly onProgress?: (progress: BuildProgress) => void,
+    private readonly workShare?: WorkShare,
   ) {}
 
   async start(options: { rebuild: boolean; stopWhenSwitched?: boolean }): Promise<void> {
@@ -165,6 +171,8 @@ class ProjectionRunner {
         await this.subscription.stop();
         return this.restartOnActive();
       }
+      const started = performance.now();
+      const headBefore = head;
       let ops: WriteOp[];
       try {
         ops = await this.applyBatch(batch);
@@ -177,6 +185,7 @@ class ProjectionRunner {
       position = last;
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
+      const worked = performance.now() - started;
       if (batch.length < this.batchSize || position >= head) {
         head = await this.log.headPosition();
         if (position >= head) {
@@ -193,6 +202,10 @@ class ProjectionRunner {
         }
       }
       this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
+      if (this.workShare) {
+        head = await this.log.headPosition();
+        await this.workShare.after(worked, { oldestRecordedAt: batch[0]!.recordedAt, logGrew: head > headBefore });
+      }
     }
     if (this.stopping) await this.setState('stopped').catch(() => undefined);
     await this.finish(null);

@@ -5,7 +5,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 30_000, caseViewCacheMb: 128, projectionNice: 19 });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 30_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.25 });
   });
 
   it('reads production settings', () => {
@@ -36,6 +36,8 @@ describe('loadConfig', () => {
     [{ CASE_VIEW_CACHE_MB: 'lots' }, 'CASE_VIEW_CACHE_MB', '0–16384'],
     [{ PROJECTION_NICE: '20' }, 'PROJECTION_NICE', '0–19'],
     [{ PROJECTION_THREAD_NICE: '-1' }, 'PROJECTION_THREAD_NICE', '0–19'],
+    [{ PROJECTION_SHARE: '0' }, 'PROJECTION_SHARE', '0.05–1'],
+    [{ PROJECTION_SHARE: 'half' }, 'PROJECTION_SHARE', '0.05–1'],
   ])('refuses %j naming %s and what is allowed', (env, variable, allowed) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -52,6 +54,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ PROJECTION_NICE: '5' }).projectionNice).toBe(5);
     expect(loadConfig({ PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(12);
     expect(loadConfig({ PROJECTION_NICE: '3', PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(3);
+  });
+
+  it('reads the projection process\'s share of the time for recent events as a decimal', () => {
+    expect(loadConfig({ PROJECTION_SHARE: '0.5' }).projectionShare).toBe(0.5);
+    expect(loadConfig({ PROJECTION_SHARE: '1' }).projectionShare).toBe(1);
   });
 
   it('reports every problem at once', () => {

@@ -24,6 +24,12 @@ export interface AppConfig {
    * saturated, read models fall behind (reads with `?after` wait for them) rather than acknowledging commands late.
    */
   projectionNice: number;
+  /**
+   * In inline mode, the share of the time (0.05–1) the projection process works on events recorded less than a
+   * minute ago: a burst of commands keeps the CPU and the read models follow a little behind; older events are
+   * projected at full speed. 1: no limit.
+   */
+  projectionShare: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
   caseViewCacheMb: number;
   /** Cases kept folded in memory for commands, least recently used dropped first; a command on one reads only newer events. */
@@ -108,6 +114,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return isAbsolute(value) ? value : resolve(cwd, value);
   };
 
+  const numberInRange = (variable: string, fallback: number, min: number, max: number): number => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if (!/^\d+(\.\d+)?$/.test(value) || Number(value) < min || Number(value) > max) {
+      problems.push({ variable, value, problem: 'not a number in range', allowed: `a decimal number ${min}–${max}, e.g. ${fallback}` });
+      return fallback;
+    }
+    return Number(value);
+  };
+
   const intInRange = (variable: string, fallback: number, min: number, max: number): number => {
     const value = env[variable];
     if (value === undefined || value === '') return fallback;
@@ -139,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
     // PROJECTION_THREAD_NICE: its name while projections ran in a thread, still read when the new one is unset.
     projectionNice: intInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
+    projectionShare: numberInRange('PROJECTION_SHARE', 0.25, 0.05, 1),
     caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: intInRange('CASE_CACHE_SIZE', 30_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
