@@ -60,7 +60,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const reference = loadReferenceData(config);
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
-  // The API shares this machine: while projecting what was just recorded, take only PROJECTION_SHARE of the time.
+  // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
   const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger, workShare: new WorkShare({ share: config.projectionShare }) });
   await runtime.start();
   send({ type: 'started', priority });

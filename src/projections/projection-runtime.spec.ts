@@ -189,43 +189,57 @@ describe('projection runtime', () => {
     expect(status!.lagSeconds).toBeGreaterThanOrEqual(0);
   });
   describe('with a work share (an API\'s projection process)', () => {
-    /** Appends one event at a time while the runtime projects, so the log grows under it. */
-    async function appendWhileProjecting(count: number): Promise<number> {
+    /** Costs `ms` of CPU per event, like a real projection many times over. */
+    const slow = (name: string, ms: number): Projection => ({
+      ...counter(name),
+      apply(event, ctx) {
+        const until = performance.now() + ms;
+        while (performance.now() < until);
+        return counter(name).apply(event, ctx);
+      },
+    });
+    /** Appends `count` events, one append after another, while the runtime projects. */
+    async function appendDuring(count: number): Promise<number> {
       let last = 0;
-      for (let i = 0; i < count; i++) {
-        last = (await log.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any')).position;
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
+      for (let i = 0; i < count; i++) last = (await log.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any')).position;
       return last;
     }
 
-    it('rests after batches made while the log grows, and misses nothing', async () => {
+    it('rests while the log grows faster than its projections can follow, and misses nothing', async () => {
       const waits: number[] = [];
       const share = new WorkShare({ share: 0.5, sleep: async (ms) => void waits.push(ms) });
-      await runtime([counter('a'), counter('b')], 1000, share).start();
-      const last = await appendWhileProjecting(40);
+      await runtime([slow('a', 4), slow('b', 4)], 20, share).start();
+      const last = await appendDuring(400);
       const models = new ReadModels(log, store, [counter('a'), counter('b')]);
-      await models.waitFor('a', last, 10_000);
-      await models.waitFor('b', last, 10_000);
+      await models.waitFor('a', last, 30_000);
+      await models.waitFor('b', last, 30_000);
       expect(waits.length).toBeGreaterThan(0);
-      expect(await (await models.collection<Counter>('a', 'counts')).get('case-0')).toMatchObject({ n: 8 });
-    });
+      expect(await (await models.collection<Counter>('a', 'counts')).get('case-0')).toMatchObject({ n: 80 });
+    }, 60_000);
 
-    it('does not rest once the log has stopped growing (the burst is over), nor on events recorded before its window', async () => {
-      const last = await appendWhileProjecting(20);
+    it('does not rest when the log has stopped growing (the burst is over), nor on events recorded before its window', async () => {
+      const last = await appendDuring(200);
       const caughtUpWaits: number[] = [];
-      await runtime([counter('c')], 5, new WorkShare({ share: 0.5, sleep: async (ms) => void caughtUpWaits.push(ms) })).start();
-      await new ReadModels(log, store, [counter('c')]).waitFor('c', last, 10_000);
+      await runtime([slow('c', 1)], 10, new WorkShare({ share: 0.5, sleep: async (ms) => void caughtUpWaits.push(ms) })).start();
+      await new ReadModels(log, store, [counter('c')]).waitFor('c', last, 30_000);
       expect(caughtUpWaits).toEqual([]);
 
       // A clock an hour ahead: every event, even one appended while projecting, was recorded before the window.
       const oldWaits: number[] = [];
       const hourAhead = new WorkShare({ share: 0.5, wallClock: () => Date.now() + 3_600_000, sleep: async (ms) => void oldWaits.push(ms) });
-      await runtime([counter('d')], 1000, hourAhead).start();
-      const more = await appendWhileProjecting(20);
-      await new ReadModels(log, store, [counter('d')]).waitFor('d', more, 10_000);
+      const behind: boolean[] = [];
+      const after = hourAhead.after.bind(hourAhead);
+      hourAhead.after = async (batch) => {
+        await after(batch);
+        behind.push(hourAhead.fallingBehind());
+      };
+      await runtime([slow('d', 5)], 20, hourAhead).start();
+      const more = await appendDuring(600);
+      await new ReadModels(log, store, [counter('d')]).waitFor('d', more, 30_000);
+      // It fell behind the log, as in the first test, yet never rested.
+      expect(behind).toContain(true);
       expect(oldWaits).toEqual([]);
-    });
+    }, 60_000);
   });
 });
 

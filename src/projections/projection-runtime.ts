@@ -172,7 +172,6 @@ class ProjectionRunner {
         return this.restartOnActive();
       }
       const started = performance.now();
-      const headBefore = head;
       let ops: WriteOp[];
       try {
         ops = await this.applyBatch(batch);
@@ -204,7 +203,7 @@ class ProjectionRunner {
       this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
       if (this.workShare) {
         head = await this.log.headPosition();
-        await this.workShare.after(worked, { oldestRecordedAt: batch[0]!.recordedAt, logGrew: head > headBefore });
+        await this.workShare.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
       }
     }
     if (this.stopping) await this.setState('stopped').catch(() => undefined);

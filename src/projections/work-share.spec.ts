@@ -1,73 +1,96 @@
-import { WorkShare } from './work-share';
+import { WorkShare, type BatchDone } from './work-share';
 
 /** A WorkShare on clocks the test moves, recording the waits it asks for (which take no time). */
 function harness(share: number, recentMs = 60_000) {
   let monotonic = 1_000;
   const wall = Date.parse('2026-11-30T10:00:00Z');
   const waits: number[] = [];
-  const ws = new WorkShare({
-    share,
-    recentMs,
-    monotonic: () => monotonic,
-    wallClock: () => wall,
-    sleep: async (ms) => {
-      waits.push(ms);
-    },
-  });
-  return { ws, waits, advance: (ms: number) => (monotonic += ms), recordedAgo: (ms: number) => ({ oldestRecordedAt: new Date(wall - ms), logGrew: true }) };
+  const ws = new WorkShare({ share, recentMs, monotonic: () => monotonic, wallClock: () => wall, sleep: async (ms) => void waits.push(ms) });
+  let head = 0;
+  /** A batch of `events` that took `workMs`, `ms` after the last one, while the log grew by `grew`. */
+  const batch = (over: Partial<BatchDone> & { after?: number; grew?: number } = {}): BatchDone => {
+    monotonic += over.after ?? 0;
+    head += over.grew ?? 0;
+    return { projection: 'p', events: 100, workMs: 40, oldestRecordedAt: new Date(wall - 1_000), head, ...over };
+  };
+  return { ws, waits, batch, advance: (ms: number) => (monotonic += ms) };
 }
 
-describe('WorkShare: how long projections wait after a batch of recent events', () => {
-  it('at a quarter share, work of 10 ms is followed by 30 ms of rest', async () => {
-    const { ws, waits, recordedAgo } = harness(0.25);
-    await ws.after(10, recordedAgo(500));
-    expect(waits).toEqual([30]);
-    expect(ws.waitedMs).toBe(30);
+describe('WorkShare: when projections rest, and for how long', () => {
+  it('while the log grows faster than they can follow (here 10,000 events/s at 0.4 ms each), at a quarter share, 40 ms of work is followed by 120 ms of rest', async () => {
+    const { ws, waits, batch } = harness(0.25);
+    await ws.after(batch());
+    await ws.after(batch({ after: 500, grew: 5_000 }));
+    expect(ws.fallingBehind()).toBe(true);
+    expect(waits).toEqual([120]);
+    expect(ws.waitedMs).toBe(120);
   });
 
-  it('is shared by every projection of the process: a second batch right after waits for the first one\'s rest too', async () => {
-    const { ws, waits, recordedAgo } = harness(0.5);
-    const first = ws.after(20, recordedAgo(100));
-    const second = ws.after(10, recordedAgo(100));
-    await Promise.all([first, second]);
-    // 20 ms of rest for the first; the second starts its own 10 after that.
-    expect(waits).toEqual([20, 30]);
-  });
-
-  it('does not wait after the time a batch\'s rest has already passed', async () => {
-    const { ws, waits, advance, recordedAgo } = harness(0.5);
-    await ws.after(10, recordedAgo(100));
-    advance(50);
-    await ws.after(10, recordedAgo(100));
-    expect(waits).toEqual([10, 10]);
-  });
-
-  it('projects events recorded longer ago than the window at full speed: a long burst, a catch-up after a start, a rebuild', async () => {
-    const { ws, waits, recordedAgo } = harness(0.25, 60_000);
-    await ws.after(400, recordedAgo(60_000));
-    await ws.after(400, recordedAgo(3_600_000));
+  it('keeps up at full speed when the log grows slower than that (1,000 events/s at 0.4 ms each: 40 % of the time)', async () => {
+    const { ws, waits, batch } = harness(0.25);
+    await ws.after(batch());
+    await ws.after(batch({ after: 1_000, grew: 1_000 }));
+    await ws.after(batch({ after: 1_000, grew: 1_000 }));
+    expect(ws.fallingBehind()).toBe(false);
     expect(waits).toEqual([]);
   });
 
-  it('does not wait once the log has stopped growing: the burst is over, the read models catch up at full speed', async () => {
-    const { ws, waits } = harness(0.25);
-    await ws.after(100, { oldestRecordedAt: new Date(), logGrew: false });
+  it('counts what every projection of the process costs: two of 0.3 ms per event cannot follow 2,000 events/s, one could', async () => {
+    const one = harness(0.5);
+    await one.ws.after(one.batch({ workMs: 30 }));
+    await one.ws.after(one.batch({ workMs: 30, after: 1_000, grew: 2_000 }));
+    expect(one.waits).toEqual([]);
+    const two = harness(0.5);
+    await two.ws.after(two.batch({ projection: 'a', workMs: 30 }));
+    await two.ws.after(two.batch({ projection: 'b', workMs: 30, after: 1_000, grew: 2_000 }));
+    expect(two.ws.fallingBehind()).toBe(true);
+    expect(two.waits).toEqual([30]);
+  });
+
+  it('rests are shared by every projection of the process: a batch right after another waits for the first one\'s rest too', async () => {
+    const { ws, waits, batch } = harness(0.5);
+    await ws.after(batch());
+    await ws.after(batch({ after: 500, grew: 50_000 }));
+    await ws.after(batch({ projection: 'q', workMs: 10 }));
+    expect(waits).toEqual([40, 50]);
+  });
+
+  it('catches up at full speed once the log has stopped growing: the burst is over', async () => {
+    const { ws, waits, batch } = harness(0.25);
+    await ws.after(batch());
+    await ws.after(batch({ after: 500, grew: 5_000 }));
+    await ws.after(batch({ after: 500, grew: 0 }));
+    await ws.after(batch({ after: 10 }));
+    expect(ws.fallingBehind()).toBe(false);
+    expect(waits).toEqual([120]);
+  });
+
+  it('never rests on events recorded before its window (a burst longer than that, a catch-up after a start, a rebuild): the lag stays bounded', async () => {
+    const { ws, waits, batch } = harness(0.25, 60_000);
+    await ws.after(batch());
+    await ws.after(batch({ after: 500, grew: 5_000, oldestRecordedAt: new Date(Date.parse('2026-11-30T10:00:00Z') - 60_000) }));
+    expect(ws.fallingBehind()).toBe(true);
     expect(waits).toEqual([]);
   });
 
-  it('never waits at a share of 1, nor once stopped', async () => {
+  it('never rests at a share of 1, nor once stopped', async () => {
     const full = harness(1);
-    await full.ws.after(100, full.recordedAgo(10));
+    await full.ws.after(full.batch());
+    await full.ws.after(full.batch({ after: 500, grew: 50_000 }));
     expect(full.waits).toEqual([]);
     const stopped = harness(0.1);
+    await stopped.ws.after(stopped.batch());
     stopped.ws.stop();
-    await stopped.ws.after(100, stopped.recordedAgo(10));
+    await stopped.ws.after(stopped.batch({ after: 500, grew: 50_000 }));
     expect(stopped.waits).toEqual([]);
   });
 
   it('stopping wakes a projection that is resting', async () => {
-    const ws = new WorkShare({ share: 0.01 });
-    const resting = ws.after(1_000, { oldestRecordedAt: new Date(), logGrew: true });
+    let now = 0;
+    const ws = new WorkShare({ share: 0.01, monotonic: () => now });
+    await ws.after({ projection: 'p', events: 10, workMs: 100, oldestRecordedAt: new Date(), head: 0 });
+    now = 1_000;
+    const resting = ws.after({ projection: 'p', events: 10, workMs: 100, oldestRecordedAt: new Date(), head: 100_000 });
     let woke = false;
     void resting.then(() => (woke = true));
     await new Promise((resolve) => setImmediate(resolve));

@@ -1,30 +1,47 @@
 /**
- * How much of the time the projections of a process may work while they follow new events. An API in inline
- * mode shares its machine with its projection process, and a burst of commands should keep the CPU rather than be
- * slowed by projecting (on a 2-core machine, projections working flat out beside a saturating load cost the
- * commands a fifth to a quarter of their throughput, even at the lowest priority: they still take the caches and
- * the cores whenever a request thread sleeps for an instant).
+ * How much of the time the projections of a process may work while commands come in faster than they can follow.
+ * An API in inline mode shares its machine with its projection process. When commands arrive faster than the
+ * projections could keep up with even at full speed, the read models fall behind whatever the projections do; working
+ * flat out then only slows the commands (on a 2-core machine by a fifth to a quarter, even at the lowest priority:
+ * the projections still take the caches and a core whenever a request thread sleeps for an instant). So in that case
+ * the projections work `share` of the time and rest the remainder.
  *
- * While commands are coming in (the log grew during the batch) and the batch's oldest event was recorded less than
- * `recentMs` ago, the next batch of any projection of the process starts no sooner than the work took
- * × (1/share − 1) later. Once the log stops growing (the burst is over) the projections catch up at full speed;
- * and events recorded longer ago (a burst that has lasted longer than that, the catch-up after a start, a
- * rebuild) never wait, so read models fall behind a burst by about `recentMs` at most, never without end. Reads
- * with `?after` wait for them as always.
+ * The test after each batch: the log grows at R events per second (measured over the last quarter second or more),
+ * the projections cost C ms per event (summed over them, averaged over their recent batches); when R × C exceeds
+ * one second per second, and the batch's oldest event was recorded less than `recentMs` ago, the next batch of any
+ * projection of the process starts no sooner than the batch's work × (1/share − 1) later. Below that rate they
+ * keep up at full speed; once the burst ends they catch up at full speed; events recorded longer ago (a burst that
+ * has lasted longer than that, the catch-up after a start, a rebuild) never wait: the lag stays bounded. Reads with
+ * `?after` wait for the read models as always.
  */
 export interface WorkShareOptions {
-  /** The share of the time projections may work on recent events, in (0, 1]; 1 never waits. */
+  /** The share of the time projections may work while they cannot keep up, in (0, 1]; 1 never waits. */
   share: number;
   /** Events recorded longer ago than this are projected without waiting. */
   recentMs?: number;
-  /** Monotonic milliseconds, for the work's timing (performance.now). */
+  /** Monotonic milliseconds, for the work's timing and the log's rate (performance.now). */
   monotonic?: () => number;
   /** Wall-clock milliseconds, to compare with when events were recorded. */
   wallClock?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** What a projection says of a batch it has stored. */
+export interface BatchDone {
+  projection: string;
+  events: number;
+  /** Time the batch took: applying it and storing it. */
+  workMs: number;
+  oldestRecordedAt: Date;
+  /** The log's head position once the batch was stored. */
+  head: number;
+}
+
 export const DEFAULT_RECENT_MS = 60_000;
+/** The log's growth is measured over at least this long. */
+const RATE_WINDOW_MS = 250;
+/** Weight of the newest batch in a projection's cost per event. */
+const COST_WEIGHT = 0.2;
 
 export class WorkShare {
   readonly share: number;
@@ -35,6 +52,11 @@ export class WorkShare {
   private nextStart = 0;
   private stopped = false;
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  /** Per projection: ms of work per event, averaged over its recent batches. */
+  private readonly costPerEvent = new Map<string, number>();
+  private rateSample: { at: number; head: number } | null = null;
+  /** Events appended per ms, over the last window measured. */
+  private growthPerMs = 0;
   /** Total time batches waited, for status and benchmarks. */
   waitedMs = 0;
 
@@ -47,19 +69,24 @@ export class WorkShare {
     this.sleep = options.sleep ?? ((ms) => this.sleepUntilStopped(ms));
   }
 
-  /**
-   * Called by a projection after each stored batch: the time its work took, when its oldest event was recorded,
-   * and whether the log grew while it worked.
-   */
-  async after(workMs: number, batch: { oldestRecordedAt: Date; logGrew: boolean }): Promise<void> {
-    if (this.stopped || this.share >= 1 || !batch.logGrew) return;
-    if (this.wallClock() - batch.oldestRecordedAt.getTime() >= this.recentMs) return;
+  /** Called by a projection after each stored batch; resolves when the next batch may start. */
+  async after(batch: BatchDone): Promise<void> {
     const now = this.monotonic();
-    this.nextStart = Math.max(this.nextStart, now) + workMs * (1 / this.share - 1);
+    this.learn(batch, now);
+    if (this.stopped || this.share >= 1 || !this.fallingBehind()) return;
+    if (this.wallClock() - batch.oldestRecordedAt.getTime() >= this.recentMs) return;
+    this.nextStart = Math.max(this.nextStart, now) + batch.workMs * (1 / this.share - 1);
     const wait = this.nextStart - now;
     if (wait <= 0) return;
     this.waitedMs += wait;
     await this.sleep(wait);
+  }
+
+  /** Would following the log at its present rate take more than all of the time? */
+  fallingBehind(): boolean {
+    let costPerEvent = 0;
+    for (const cost of this.costPerEvent.values()) costPerEvent += cost;
+    return this.growthPerMs * costPerEvent > 1;
   }
 
   /** No more waiting, and whoever waits now goes on: the runtime is stopping. */
@@ -70,6 +97,22 @@ export class WorkShare {
       sleeper.wake();
     }
     this.sleeping.clear();
+  }
+
+  private learn(batch: BatchDone, now: number): void {
+    if (batch.events > 0) {
+      const cost = batch.workMs / batch.events;
+      const previous = this.costPerEvent.get(batch.projection);
+      this.costPerEvent.set(batch.projection, previous === undefined ? cost : previous + COST_WEIGHT * (cost - previous));
+    }
+    if (!this.rateSample) {
+      this.rateSample = { at: now, head: batch.head };
+      return;
+    }
+    const elapsed = now - this.rateSample.at;
+    if (elapsed < RATE_WINDOW_MS) return;
+    this.growthPerMs = Math.max(0, batch.head - this.rateSample.head) / elapsed;
+    this.rateSample = { at: now, head: batch.head };
   }
 
   private sleepUntilStopped(ms: number): Promise<void> {

@@ -25,9 +25,9 @@ export interface AppConfig {
    */
   projectionNice: number;
   /**
-   * In inline mode, the share of the time (0.05–1) the projection process works on events recorded less than a
-   * minute ago: a burst of commands keeps the CPU and the read models follow a little behind; older events are
-   * projected at full speed. 1: no limit.
+   * In inline mode, the share of the time (0.05–1) the projection process works while commands come in faster than
+   * it can follow even at full speed (see WorkShare): the burst keeps the CPU and the read models follow behind it.
+   * 1: no limit.
    */
   projectionShare: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
