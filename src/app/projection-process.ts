@@ -20,12 +20,9 @@ export interface ProjectionProcess {
   stop(): Promise<void>;
 }
 
-export interface ProjectionProcessOptions {
-  /** Delay before the first restart; it doubles on each failure in a row, up to `maxRestartDelayMs`. */
-  restartDelayMs?: number;
-  maxRestartDelayMs?: number;
-}
-
+/** Delay before the first restart; it doubles on each failure in a row, up to the most. */
+const FIRST_RESTART_DELAY_MS = 1_000;
+const MOST_RESTART_DELAY_MS = 30_000;
 /** A process that ran this long before dying is restarted after the first delay again. */
 const STEADY_MS = 60_000;
 /** A process that does not say it started within this long is killed (a file lock held for ever, say). */
@@ -86,13 +83,11 @@ function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: Pro
   });
 }
 
-export async function startProjectionProcess(config: AppConfig, logger: Logger, options: ProjectionProcessOptions = {}): Promise<ProjectionProcess> {
-  const firstDelay = options.restartDelayMs ?? 1_000;
-  const maxDelay = options.maxRestartDelayMs ?? 30_000;
+export async function startProjectionProcess(config: AppConfig, logger: Logger): Promise<ProjectionProcess> {
   let current: { child: ChildProcess; priority: ProcessPriority | null } | null = null;
   let priority: ProcessPriority | null = null;
   let restarts = 0;
-  let delay = firstDelay;
+  let delay = FIRST_RESTART_DELAY_MS;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | null = null;
   /** A restart under way: stop waits for it, then stops what it started. */
@@ -106,7 +101,7 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
     launched.child.once('exit', (code, signal) => {
       current = null;
       if (stopping) return;
-      if (Date.now() - startedAt >= STEADY_MS) delay = firstDelay;
+      if (Date.now() - startedAt >= STEADY_MS) delay = FIRST_RESTART_DELAY_MS;
       scheduleRestart({ projectionPid: launched.child.pid, code, signal });
     });
   };
@@ -114,7 +109,7 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
   const scheduleRestart = (why: Record<string, unknown>) => {
     logger.error({ ...why, restartInMs: delay }, 'the projection process exited; read models stop following the log until it is restarted');
     const wait = delay;
-    delay = Math.min(delay * 2, maxDelay);
+    delay = Math.min(delay * 2, MOST_RESTART_DELAY_MS);
     restartTimer = setTimeout(() => {
       restartTimer = null;
       if (stopping) return;

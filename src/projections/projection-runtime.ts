@@ -11,7 +11,7 @@ export interface RuntimeOptions {
   /** Events per batch, and so the most events between two checkpoints. */
   batchSize?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
-  /** Shared by every projection of the runtime: how much of the time they work on recent events. */
+  /** Shared by every projection of the runtime: how much of the time they work while they cannot keep up with the log. */
   workShare?: WorkShare;
 }
 

@@ -11,6 +11,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeReadStoreContract('sqlite', async () => openSqliteReadStore({ file: join(dir, `read-${Math.random()}.db`) }));
 
+/** A read store file as an earlier schema left it: `sql` creates its documents and checkpoints. */
+function writeOldFile(file: string, sql: string): void {
+  const old = new Database(file);
+  old.exec(`
+    PRAGMA journal_mode = WAL;
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    ${sql}
+    PRAGMA application_id = ${0x52474c52};
+  `);
+  old.close();
+}
+
 describe('sqlite read store', () => {
   it('a second connection (another process) sees writes, updates and deletes made after its first query', async () => {
     const file = join(dir, 'shared.db');
@@ -37,19 +49,17 @@ describe('sqlite read store', () => {
 
   it('a file of the first schema (documents WITHOUT ROWID) is migrated on open, keeping documents, deletions, change order and checkpoints', async () => {
     const file = join(dir, 'schema-1.db');
-    const old = new Database(file);
-    old.exec(`
-      PRAGMA journal_mode = WAL;
-      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    writeOldFile(
+      file,
+      `
       CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT, seq INTEGER NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;
       CREATE INDEX documents_by_seq ON documents (collection, seq);
       CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
       INSERT INTO meta (key, value) VALUES ('seq', '3'), ('schema_version', '1');
       INSERT INTO documents VALUES ('cases', 'b', '{"_id":"b","n":2}', 1), ('cases', 'a', '{"_id":"a","n":1}', 2), ('cases', 'gone', NULL, 3);
       INSERT INTO checkpoints VALUES ('cases', 42, 0);
-      PRAGMA application_id = ${0x52474c52};
-    `);
-    old.close();
+    `,
+    );
     const store = openSqliteReadStore({ file });
     expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 1 });
     expect(await store.collection('cases').get('gone')).toBeNull();
@@ -67,12 +77,11 @@ describe('sqlite read store', () => {
     migrated.close();
   });
 
-  it('a file of the second schema (tombstones, an index on each write\'s seq) is migrated on open; a reader that had copied the collection before sees what changed since', async () => {
+  it('a file of the second schema (tombstones, an index on each write\'s seq) is migrated on open, keeping documents, versions and checkpoints', async () => {
     const file = join(dir, 'schema-2.db');
-    const old = new Database(file);
-    old.exec(`
-      PRAGMA journal_mode = WAL;
-      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    writeOldFile(
+      file,
+      `
       CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT, seq INTEGER NOT NULL);
       CREATE UNIQUE INDEX documents_by_key ON documents (collection, id);
       CREATE INDEX documents_by_seq ON documents (collection, seq);
@@ -80,9 +89,8 @@ describe('sqlite read store', () => {
       INSERT INTO meta (key, value) VALUES ('seq', '4'), ('schema_version', '2');
       INSERT INTO documents VALUES ('cases', 'a', '{"_id":"a","n":1}', 1), ('cases', 'gone', NULL, 3), ('cases', 'b', '{"_id":"b","n":2}', 4), ('other', 'x', '{"_id":"x"}', 2);
       INSERT INTO checkpoints VALUES ('cases', 7, 0);
-      PRAGMA application_id = ${0x52474c52};
-    `);
-    old.close();
+    `,
+    );
     const store = openSqliteReadStore({ file });
     expect(await store.collection('cases').find({})).toEqual([{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }]);
     expect(await store.collection('cases').versionOf('gone')).toBeNull();
