@@ -476,8 +476,12 @@ export const caseCommandsBench: BenchSuite = {
           caseIds.map((caseId) => ({ method: 'POST' as const, path: `/api/cases/${caseId}/steps/${step.stepId}`, body: JSON.stringify({ occurredAt: step.occurredAt }), authorization: administratorToken })),
         );
         const writes = writeSide(api);
+        const repository = api.app.get<symbol, CaseCommandService>(CASE_COMMANDS, { strict: false }).repository;
+        const cacheBefore = repository.stats();
         const out = await load(api.url, 201, { kind: 'mixed', submits, steps, submitEvery: SUBMIT_EVERY }, 'mixed filings and steps');
-        const extra = `sent ${Object.entries(out.sent).map(([k, v]) => `${int(v)} ${k}`).join(', ')}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}; ${prefillCaughtUp.replace('when the run ended ', 'once they were filed, ')}); ${writes()}; ${await readModelLag(api, ctx)}`;
+        const cacheAfter = repository.stats();
+        const folded = `over warm-up and run, ${int(cacheAfter.hits - cacheBefore.hits)} commands were decided on cases kept folded and ${int(cacheAfter.reads - cacheBefore.reads)} read their case from the log (CASE_CACHE_SIZE=${int(api.infra.config.caseCacheSize)})`;
+        const extra = `sent ${Object.entries(out.sent).map(([k, v]) => `${int(v)} ${k}`).join(', ')}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}; ${prefillCaughtUp.replace('when the run ended ', 'once they were filed, ')}); ${folded}; ${writes()}; ${await readModelLag(api, ctx)}`;
         report(figures(`mixed commands (1 filing : ${SUBMIT_EVERY - 1} steps)`, 'commands/s', s, measured(out), bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, extra));
       }
 

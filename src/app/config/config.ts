@@ -32,7 +32,7 @@ export interface AppConfig {
   projectionShare: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
   caseViewCacheMb: number;
-  /** Cases kept folded in memory for commands, least recently used dropped first; a command on one reads only newer events. */
+  /** Cases kept folded in memory for commands, least recently used dropped first; a command on one is decided without reading the log. */
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
@@ -157,7 +157,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     projectionNice: intInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
     projectionShare: numberInRange('PROJECTION_SHARE', 0.25, 0.05, 1),
     caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
-    caseCacheSize: intInRange('CASE_CACHE_SIZE', 30_000, 0, 10_000_000),
+    caseCacheSize: intInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);

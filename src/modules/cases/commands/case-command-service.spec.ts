@@ -71,9 +71,22 @@ describe('a case folded by this service', () => {
   it('is decided on without reading its stream again', async () => {
     const caseId = await fileWithA();
     const before = reads;
+    const stats = a.repository.stats();
     const step = accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
     expect(step.revision).toBe(2);
     expect(reads).toBe(before);
+    expect(a.repository.stats()).toMatchObject({ hits: stats.hits + 1, reads: stats.reads });
+  });
+
+  it('is kept without its acts, which commands never read, and decided on as well', async () => {
+    const caseId = await fileWithA();
+    const folded = a.repository.cached(caseId)!;
+    expect(folded.state.revision).toBe(1);
+    expect(folded.state.acts).toEqual([]);
+    expect(Object.keys(folded.state.completed)).toEqual(['application-submitted', 'documents-registered']);
+    accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    // The stored stream has every act: the view and the audit fold it themselves.
+    expect((await log.readStream(caseStreamId(caseId))).map((e) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered', 'AssignedToEmployee']);
   });
 
   it('overtaken by another process: a step that needs the other\'s act is accepted, decided again on the stream as stored', async () => {

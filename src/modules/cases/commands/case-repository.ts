@@ -28,6 +28,8 @@ export interface LoadedCase {
 
 export const idempotencyIndexKey = (actorId: string, key: string): string => `${actorId}\n${key}`;
 
+const NO_KEYS: ReadonlyMap<string, IdempotentAnswer> = new Map();
+
 /** A stored event as the domain reads it: current schema (upcast), typed metadata. */
 export function toCaseEvent(event: RecordedEvent): CaseEvent {
   const metadata = event.metadata as CaseEventMetadata;
@@ -35,8 +37,17 @@ export function toCaseEvent(event: RecordedEvent): CaseEvent {
   return { type: event.type as CaseEvent['type'], data, metadata, revision: event.revision, position: event.position };
 }
 
+/** How the repository found the cases commands asked for: folded already, or read from the log. */
+export interface CaseCacheStats {
+  hits: number;
+  reads: number;
+  size: number;
+}
+
 export class CaseRepository {
   private readonly cache = new Map<string, LoadedCase>();
+  private hits = 0;
+  private reads = 0;
 
   constructor(
     private readonly log: EventLog,
@@ -45,6 +56,7 @@ export class CaseRepository {
   ) {}
 
   async load(caseId: string): Promise<LoadedCase | null> {
+    this.reads++;
     const cached = this.cache.get(caseId);
     const events = await this.log.readStream(caseStreamId(caseId), cached ? { fromRevision: cached.state.revision + 1 } : {});
     if (!cached && events.length === 0) return null;
@@ -58,8 +70,13 @@ export class CaseRepository {
   cached(caseId: string): LoadedCase | null {
     const loaded = this.cache.get(caseId);
     if (!loaded) return null;
+    this.hits++;
     this.remember(caseId, loaded);
     return loaded;
+  }
+
+  stats(): CaseCacheStats {
+    return { hits: this.hits, reads: this.reads, size: this.cache.size };
   }
 
   /** Folds events the caller has just appended, so the next command does not re-read them. */
@@ -83,17 +100,22 @@ export class CaseRepository {
   private fold(loaded: LoadedCase | null, recorded: RecordedEvent): LoadedCase {
     const event = toCaseEvent(recorded);
     const version = loaded?.version ?? this.versionOf(String(event.data.versionId));
-    const state = evolve(loaded?.state ?? null, event, version);
-    const idempotency = new Map(loaded?.idempotency ?? []);
+    // Commands never read a case's acts (decide looks at what is done, signed and assigned), and the acts are most
+    // of a folded case's memory: the command side keeps none, so more cases stay folded in the same memory.
+    const state: CaseState = { ...evolve(loaded?.state ?? null, event, version), acts: [] };
     const key = event.metadata.idempotency;
+    // Shared until a command with a key adds to it: most cases never see one.
+    let idempotency = loaded?.idempotency ?? NO_KEYS;
     if (key) {
-      idempotency.set(idempotencyIndexKey(event.metadata.actor.id, key.key), {
+      const withKey = new Map(idempotency);
+      withKey.set(idempotencyIndexKey(event.metadata.actor.id, key.key), {
         fingerprint: key.fingerprint,
         revision: event.revision,
         position: recorded.position,
         stepId: event.metadata.stepId,
         eventType: event.type,
       });
+      idempotency = withKey;
     }
     return { state, version, idempotency };
   }
