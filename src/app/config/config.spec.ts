@@ -5,7 +5,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.25 });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.1 });
   });
 
   it('reads production settings', () => {

@@ -155,7 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
     // PROJECTION_THREAD_NICE: its name while projections ran in a thread, still read when the new one is unset.
     projectionNice: intInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
-    projectionShare: numberInRange('PROJECTION_SHARE', 0.25, 0.05, 1),
+    projectionShare: numberInRange('PROJECTION_SHARE', 0.1, 0.05, 1),
     caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: intInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
