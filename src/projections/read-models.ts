@@ -22,6 +22,8 @@ export class ReadModelTimeoutError extends Error {
 
 export interface ActiveModel {
   position: number;
+  /** The store's change mark when the build and position were looked up (null where the store has none). */
+  mark: string | null;
   collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
 }
 
@@ -74,6 +76,7 @@ export class ReadModels implements ProjectionStatusSource {
     const build = entry?.active;
     return {
       position: build ? await this.checkpointOf(projection, build) : 0,
+      mark: this.known.mark,
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);
         return this.store.collection<T>(physicalCollection(projection, build, collection));

@@ -36,7 +36,7 @@ export class ModelAccess {
    * Waits for `after` when given; then the active build's position and its collections, from one look at the
    * registry (what a read of one document needs, read in that order: the document reflects at least the position).
    */
-  async read(after?: number): Promise<{ position: number; collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> }> {
+  async read(after?: number): Promise<{ position: number; mark: string | null; collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> }> {
     await this.reach(after);
     const model = await this.readModels.active(this.projection);
     const collection = <T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> => {
@@ -46,7 +46,7 @@ export class ModelAccess {
         throw asProblem(error, this.projection);
       }
     };
-    return { position: model.position, collection };
+    return { position: model.position, mark: model.mark, collection };
   }
 
   private async reach(after: number | undefined): Promise<void> {

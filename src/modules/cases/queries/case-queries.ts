@@ -57,21 +57,24 @@ export class CaseQueries {
 
   /** The case view as JSON text, UTF-8. */
   async getCase(principal: Principal, caseId: string, params: CaseReadParams): Promise<Positioned<Buffer>> {
-    const { position, collection } = await this.model.read(params.after);
+    const { position, collection, mark } = await this.model.read(params.after);
     const cases = collection<CaseDocument>(CASES);
     const now = this.clock();
     const key = `${caseId}\n${perspective(principal)}`;
+    // Nothing written to the store since the kept view was last confirmed: the document cannot have changed.
+    const unchanged = this.renderedViews?.unchangedSince(key, mark, now.getTime(), position, withPosition);
+    if (unchanged) return { body: unchanged, position };
     // The version first: a document written after it is only rendered again, never served stale.
     const docVersion = this.renderedViews ? await cases.versionOf(caseId) : null;
     if (docVersion !== null) {
-      const kept = this.renderedViews!.answer(key, docVersion, now.getTime(), position, withPosition);
+      const kept = this.renderedViews!.answer(key, docVersion, mark, now.getTime(), position, withPosition);
       if (kept !== null) return { body: kept, position };
     }
     const { doc, version } = await this.checkedRead(principal, cases, caseId, params.after, position);
     const rendered = renderCaseView(doc, version, principal, now);
     const json = Buffer.from(rendered.json);
     if (docVersion === null) return { body: withPosition(json, position), position };
-    return { body: this.renderedViews!.put(key, docVersion, rendered.validUntil, json, position, withPosition), position };
+    return { body: this.renderedViews!.put(key, docVersion, mark, rendered.validUntil, json, position, withPosition), position };
   }
 
   async caseSla(principal: Principal, caseId: string, params: CaseSlaParams) {

@@ -22,6 +22,8 @@ export type Compose = (json: Buffer, position: number) => Buffer;
 
 interface Entry {
   version: number;
+  /** The store's change mark when `version` was last found to be the document's: while it stands, nothing changed. */
+  mark: string | null;
   validUntil: number;
   /** The last answer made, at `position`; its first `jsonLength` bytes are the view without its position. */
   answer: Buffer;
@@ -38,14 +40,30 @@ export class RenderedViews {
   /** @param budgetBytes most text kept. */
   constructor(private readonly budgetBytes: number) {}
 
+  /**
+   * The answer from the view kept for `key` if the store has not changed since its version was last confirmed (the
+   * same change mark, not null): no need to ask the store for the document's version. Null otherwise, counting nothing.
+   */
+  unchangedSince(key: string, mark: string | null, now: number, position: number, compose: Compose): Buffer | null {
+    const entry = this.entries.get(key);
+    if (mark === null || !entry || entry.mark !== mark || now >= entry.validUntil) return null;
+    this.hits++;
+    return this.serve(key, entry, position, compose);
+  }
+
   /** The answer at `position` from the view kept for `key`, if it still stands; the same Buffer again while the position stays. */
-  answer(key: string, version: number, now: number, position: number, compose: Compose): Buffer | null {
+  answer(key: string, version: number, mark: string | null, now: number, position: number, compose: Compose): Buffer | null {
     const entry = this.entries.get(key);
     if (!entry || entry.version !== version || now >= entry.validUntil) {
       this.misses++;
       return null;
     }
     this.hits++;
+    entry.mark = mark;
+    return this.serve(key, entry, position, compose);
+  }
+
+  private serve(key: string, entry: Entry, position: number, compose: Compose): Buffer {
     // Most recently used last: Map keeps insertion order.
     this.entries.delete(key);
     this.entries.set(key, entry);
@@ -58,8 +76,8 @@ export class RenderedViews {
     return entry.answer;
   }
 
-  /** Keeps a view just rendered, and answers with it at `position`. */
-  put(key: string, version: number, validUntil: number, json: Buffer, position: number, compose: Compose): Buffer {
+  /** Keeps a view just rendered from the document at `version` (looked up at `mark`), and answers with it at `position`. */
+  put(key: string, version: number, mark: string | null, validUntil: number, json: Buffer, position: number, compose: Compose): Buffer {
     const answer = compose(json, position);
     const previous = this.entries.get(key);
     if (previous) {
@@ -67,7 +85,7 @@ export class RenderedViews {
       this.bytes -= previous.answer.length;
     }
     if (answer.length > this.budgetBytes) return answer;
-    this.entries.set(key, { version, validUntil, answer, position, jsonLength: json.length });
+    this.entries.set(key, { version, mark, validUntil, answer, position, jsonLength: json.length });
     this.bytes += answer.length;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.budgetBytes) break;
