@@ -18,10 +18,12 @@ describe('verified tokens are remembered only until they expire', () => {
 
   it('a token signed with another secret is refused, whatever was verified before', async () => {
     const verifier = createTokenVerifier({ dataDir: dir });
-    const other = createTokenVerifier({ dataDir: mkdtempSync(join(tmpdir(), 'tokens-other-')) });
+    const otherDir = mkdtempSync(join(tmpdir(), 'tokens-other-'));
+    const other = createTokenVerifier({ dataDir: otherDir });
     const good = await mintToken(verifier.signing!.secret, { sub: 'c-1', name: 'C', roles: ['head'], unit: 'astana' });
     const forged = await mintToken(other.signing!.secret, { sub: 'c-1', name: 'C', roles: ['head'], unit: 'astana' });
     await verifier.verify(good);
     await expect(verifier.verify(forged)).rejects.toThrow('the token signature is not valid');
+    rmSync(otherDir, { recursive: true, force: true });
   });
 });

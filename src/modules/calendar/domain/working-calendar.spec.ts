@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -112,6 +112,7 @@ describe('KZ calendar properties', () => {
 
 describe('a bad calendar file stops loading with the file, the path and the problem', () => {
   const dir = mkdtempSync(join(tmpdir(), 'calendar-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const original = parse(readFileSync(KZ_FILE, 'utf8'));
 
   function broken(name: string, mutate: (data: any) => void): string {

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -235,8 +235,12 @@ describe('lint', () => {
 });
 
 describe('a bad regulation file stops loading with the file, the path and the problem', () => {
+  const copies: string[] = [];
+  afterAll(() => copies.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
   function brokenCatalog(file: string, mutate: (data: any) => void): { dir: string; target: string } {
     const dir = mkdtempSync(join(tmpdir(), 'regulations-'));
+    copies.push(dir);
     cpSync(REGULATIONS, dir, { recursive: true });
     const target = join(dir, file);
     const data = parse(readFileSync(target, 'utf8'));
