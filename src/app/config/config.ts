@@ -114,21 +114,17 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return isAbsolute(value) ? value : resolve(cwd, value);
   };
 
-  const numberInRange = (variable: string, fallback: number, min: number, max: number): number => {
+  /** A whole number (the default) or a decimal one, from `min` to `max`. */
+  const numberInRange = (variable: string, fallback: number, min: number, max: number, kind: 'integer' | 'decimal' = 'integer'): number => {
     const value = env[variable];
     if (value === undefined || value === '') return fallback;
-    if (!/^\d+(\.\d+)?$/.test(value) || Number(value) < min || Number(value) > max) {
-      problems.push({ variable, value, problem: 'not a number in range', allowed: `a decimal number ${min}–${max}, e.g. ${fallback}` });
-      return fallback;
-    }
-    return Number(value);
-  };
-
-  const intInRange = (variable: string, fallback: number, min: number, max: number): number => {
-    const value = env[variable];
-    if (value === undefined || value === '') return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      problems.push({ variable, value, problem: 'not a whole number in range', allowed: `an integer ${min}–${max}` });
+    const pattern = kind === 'integer' ? /^\d+$/ : /^\d+(\.\d+)?$/;
+    if (!pattern.test(value) || Number(value) < min || Number(value) > max) {
+      problems.push(
+        kind === 'integer'
+          ? { variable, value, problem: 'not a whole number in range', allowed: `an integer ${min}–${max}` }
+          : { variable, value, problem: 'not a number in range', allowed: `a decimal number ${min}–${max}, e.g. ${fallback}` },
+      );
       return fallback;
     }
     return Number(value);
@@ -151,13 +147,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       issuer: env.AUTH_ISSUER || undefined,
       audience: env.AUTH_AUDIENCE || undefined,
     },
-    backDatedAfterMinutes: intInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
-    readYourWritesTimeoutMs: intInRange('READ_WAIT_MS', 3000, 1, 60_000),
+    backDatedAfterMinutes: numberInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
+    readYourWritesTimeoutMs: numberInRange('READ_WAIT_MS', 3000, 1, 60_000),
     // PROJECTION_THREAD_NICE: its name while projections ran in a thread, still read when the new one is unset.
-    projectionNice: intInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
-    projectionShare: numberInRange('PROJECTION_SHARE', 0.1, 0.05, 1),
-    caseViewCacheMb: intInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
-    caseCacheSize: intInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
+    projectionNice: numberInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
+    projectionShare: numberInRange('PROJECTION_SHARE', 0.1, 0.05, 1, 'decimal'),
+    caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
+    caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
