@@ -185,26 +185,23 @@ class ProjectionRunner {
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
       const worked = performance.now() - started;
-      if (batch.length < this.batchSize || position >= head) {
-        head = await this.log.headPosition();
-        if (position >= head) {
-          if (this.building) {
-            await this.switchToBuild();
-            if (this.stopWhenSwitched) {
-              this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
-              await this.subscription.stop();
-              return this.finish(null);
-            }
-          } else {
-            await this.setState('live');
+      // The head is looked up again when this batch may have reached it, and after every batch for a work share,
+      // which measures how fast the log grows. A full batch short of the last head known has not reached it.
+      if (this.workShare || batch.length < this.batchSize || position >= head) head = await this.log.headPosition();
+      if (position >= head) {
+        if (this.building) {
+          await this.switchToBuild();
+          if (this.stopWhenSwitched) {
+            this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
+            await this.subscription.stop();
+            return this.finish(null);
           }
+        } else {
+          await this.setState('live');
         }
       }
       this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
-      if (this.workShare) {
-        head = await this.log.headPosition();
-        await this.workShare.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
-      }
+      await this.workShare?.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
     }
     if (this.stopping) await this.setState('stopped').catch(() => undefined);
     await this.finish(null);
