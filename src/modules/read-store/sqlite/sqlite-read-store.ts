@@ -194,14 +194,15 @@ export class SqliteReadStore implements ReadStore {
   }
 
   private refreshInSnapshot(name: string, cache: CollectionCache): void {
-    if (cache.seq < Number(this.changesAfter.get())) {
+    const changesAfter = Number(this.changesAfter.get());
+    if (cache.seq < changesAfter) {
       // Older than every change still kept: read the collection as it is.
       cache.docs = new Map();
       for (const row of this.wholeCollection.iterate(name)) {
         cache.docs.set(row.id, JSON.parse(row.doc) as ReadDocument);
         cache.seq = row.seq;
       }
-      cache.seq = Math.max(cache.seq, Number(this.changesAfter.get()));
+      cache.seq = Math.max(cache.seq, changesAfter);
     }
     for (const row of this.changedSince.iterate(name, cache.seq)) {
       if (row.doc === null) cache.docs.delete(row.id);
