@@ -9,6 +9,8 @@ import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
 import { ReadModelNotReadyError, ReadModels } from './read-models';
 import { logOverviewProjection, type StreamSummary } from './log-overview/log-overview.projection';
 import { WorkShare } from './work-share';
+import { CHECKPOINT_EVENTS_COLLECTION } from './projection-registry';
+import { ModelAccess } from '../shared/http/read-model-access';
 
 interface Counter extends ReadDocument {
   n: number;
@@ -171,6 +173,27 @@ describe('projection runtime', () => {
     expect((await models.status())[0]).toMatchObject({ generation: 2, checkpoint: 50 });
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
     expect(counts.reduce((s, c) => s + c.n, 0)).toBe(50);
+  });
+
+  it("a read answer's staleness stamp (position and when its event was recorded) comes with the checkpoint, served with the log closed", async () => {
+    await appendMany(7);
+    const r = runtime([counter('counts')], 3);
+    await r.start();
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await models.waitFor('counts', 7, 5000);
+    const [seventh] = await log.readStream('case-1', { direction: 'backwards', maxCount: 1 });
+    // The stamp never reads the log: a log it could not read would fail the answer (on EventStoreDB the old
+    // `position − 1` read was no record boundary, and every compliance endpoint answered 500).
+    const closedLog = openSqliteEventLog({ file: join(dir, 'events.db') });
+    await closedLog.close();
+    const access = new ModelAccess(models, 'counts', 1000, closedLog);
+    expect(await access.staleness()).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
+    expect(await access.staleness(7)).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
+
+    // After a rebuild, the stamp is the new build's, and the old build's is removed with its collections.
+    await r.rebuild('counts');
+    expect(await access.staleness()).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
+    expect(await store.collection(CHECKPOINT_EVENTS_COLLECTION).find({})).toEqual([{ _id: 'counts.v1.g2', position: 7, recordedAt: seventh!.recordedAt.toISOString() }]);
   });
 
   it('rebuild() of a projection that fails reports the failing event', async () => {

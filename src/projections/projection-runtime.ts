@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
 import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/read-store.port';
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
-import { ProjectionRegistry, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
+import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
 
 export interface RuntimeOptions {
@@ -179,7 +179,10 @@ class ProjectionRunner {
         await this.subscription.stop();
         return this.finish(failure as ProjectionFailure);
       }
-      const last = batch[batch.length - 1]!.position;
+      const lastEvent = batch[batch.length - 1]!;
+      const last = lastEvent.position;
+      const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
+      ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
       await this.store.write({ ops, checkpoint: { projection: this.key, position: last } });
       position = last;
       eventsApplied += batch.length;
@@ -276,6 +279,7 @@ class ProjectionRunner {
       const collections = await this.store.listCollections();
       const prefix = physicalCollection(name, previous, '');
       await this.store.drop(collections.filter((c) => c.startsWith(prefix)), checkpointKey(name, previous));
+      await this.store.write({ ops: [{ op: 'delete', collection: CHECKPOINT_EVENTS_COLLECTION, id: checkpointKey(name, previous) }] });
     }
   }
 

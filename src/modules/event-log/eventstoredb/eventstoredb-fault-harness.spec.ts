@@ -1,3 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LAG_EVENTS_COUNTED, ReadModels } from '../../../projections/read-models';
+import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
 import { toProblem } from '../../../app/problem/problem.filter';
 import { EventStoreDbFaultHarness } from '../../../../test/support/eventstoredb-fault-harness';
 import { waitUntil } from '../event-log.contract';
@@ -91,6 +96,22 @@ describe('eventstoredb adapter against the fault harness', () => {
     const caseHead = harness.records.filter((r) => r.streamId === 'case-a').at(-1)!.position;
     expect(await log.headPosition()).toBe(caseHead);
     expect(harness.recordsSent).toBe(1);
+  });
+
+  it('fault harness: projection lag reads one head record and at most 100 events per distinct checkpoint, not 10,000 per projection', async () => {
+    harness.seed('case-a', Array.from({ length: 500 }, (_, i) => `E${i}`));
+    const store = openSqliteReadStore({ file: join(mkdtempSync(join(tmpdir(), 'reglament-lag-')), 'read.db') });
+    try {
+      const projections = ['one', 'two', 'three'].map((name) => ({ name, version: 1, eventTypes: '*' as const, collections: ['c'], apply: () => undefined }));
+      harness.recordsSent = 0;
+      const rows = await new ReadModels(log, store, projections).status();
+      expect(rows.map((r) => r.lagEvents)).toEqual([LAG_EVENTS_COUNTED, LAG_EVENTS_COUNTED, LAG_EVENTS_COUNTED]);
+      for (const row of rows) expect(row.lagSeconds).toBeGreaterThanOrEqual(0);
+      // Three projections at the same checkpoint: the head (1 record) and one count of 100.
+      expect(harness.recordsSent).toBeLessThanOrEqual(1 + LAG_EVENTS_COUNTED + 1);
+    } finally {
+      await store.close();
+    }
   });
 
   it('fault harness: a read longer than a page is several bounded calls, each ended, and returns every event in order', async () => {
