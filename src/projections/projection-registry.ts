@@ -41,6 +41,8 @@ export interface RegistryEntry extends ReadDocument {
   lastGeneration: number;
   state: ProjectionState;
   failure: ProjectionFailure | null;
+  /** Builds readers no longer use, kept until a grace period after the switch for requests still reading them. */
+  retired?: Array<Build & { retiredAt: string }>;
 }
 
 export class ProjectionRegistry {
