@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServerReadableStream, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import { StreamIdentifier, UUID } from '@eventstore/db-client/generated/shared_pb';
+import { ServerFeaturesService } from '@eventstore/db-client/generated/serverfeatures_grpc_pb';
 import { StreamsService } from '@eventstore/db-client/generated/streams_grpc_pb';
 import { AppendReq, AppendResp, ReadReq, ReadResp } from '@eventstore/db-client/generated/streams_pb';
 
@@ -33,6 +34,10 @@ export interface HarnessFaults {
   hangReads?: boolean;
   /** A read of a stream answers as a follower one event behind would: without the stream's newest event. */
   followerBehind?: boolean;
+  /** Appends are taken and never answered. */
+  hangAppends?: boolean;
+  /** The server-features query (the client's first call before an append) is never answered. */
+  hangFeatures?: boolean;
   /** KurrentDB's MaxAppendSize; 1 MiB like the server's default. */
   maxAppendSize?: number;
 }
@@ -51,6 +56,12 @@ export class EventStoreDbFaultHarness {
   /** Starts on a free local port; the connection string the adapter is given. */
   async start(): Promise<string> {
     const server = new Server({ 'grpc.max_concurrent_streams': 100 });
+    server.addService(ServerFeaturesService, {
+      // Unanswered when hung; otherwise UNIMPLEMENTED, which the client takes as "no optional features" (plain Append).
+      getSupportedMethods: (_call: unknown, callback: sendUnaryData<unknown>) => {
+        if (!this.faults.hangFeatures) callback({ code: status.UNIMPLEMENTED, details: 'not in the fault harness' });
+      },
+    });
     server.addService(StreamsService, {
       read: (call: ServerWritableStream<ReadReq, ReadResp>) => this.read(call),
       append: (call: ServerReadableStream<AppendReq, AppendResp>, callback: sendUnaryData<AppendResp>) => this.append(call, callback),
@@ -166,7 +177,7 @@ export class EventStoreDbFaultHarness {
       proposed.push({ id: message.getId()!.getString(), type, data, metadata });
     });
     call.on('end', () => {
-      if (refused) return;
+      if (refused || this.faults.hangAppends) return;
       const stored = proposed.map((p) => this.store(streamId, p.id, p.type, p.data, p.metadata));
       const last = stored[stored.length - 1]!;
       const response = new AppendResp();

@@ -1,6 +1,7 @@
 import {
   ANY,
   BACKWARDS,
+  DeadlineExceededError,
   END,
   EVENT_TYPE,
   EventStoreDBClient,
@@ -11,6 +12,7 @@ import {
   START,
   STREAM_NAME,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
   eventTypeFilter,
   jsonEvent,
@@ -150,6 +152,16 @@ function serverFilter(filter: AllFilter | undefined): Filter {
       : streamNameFilter({ regex: '^[^$]' });
 }
 
+/** The promise, or the error `late()` makes once `ms` have passed without it settling. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class EventStoreDbEventLog implements EventLog {
   readonly kind = 'eventstoredb' as const;
   private readonly pageSize: number;
@@ -172,14 +184,18 @@ export class EventStoreDbEventLog implements EventLog {
     if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(streamId, bytes, MAX_APPEND_BYTES);
     const expectedRevision = expected === 'no_stream' ? NO_STREAM : expected === 'any' ? ANY : BigInt(expected);
     let nextRevision: number;
+    const unanswered = `no answer within ${this.appendDeadlineMs} ms; it may have been stored: retry the request (the same event ids are recognised)`;
     try {
-      const result = await this.client.appendToStream(
+      const append = this.client.appendToStream(
         streamId,
         prepared.map((e) => jsonEvent({ id: e.id, type: e.type, data: JSON.parse(e.data), metadata: JSON.parse(e.metadata) })),
         { expectedRevision, requiresLeader: true, deadline: this.appendDeadlineMs },
       );
+      // The client's deadline covers the append call, not the server-features query it makes first (no deadline).
+      const result = await withDeadline(append, this.appendDeadlineMs + 1000, () => new EventLogUnavailableError('append', unanswered));
       nextRevision = Number(result.nextExpectedRevision);
     } catch (error) {
+      if (error instanceof DeadlineExceededError || error instanceof UnavailableError) throw new EventLogUnavailableError('append', unanswered);
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
         throw new WrongExpectedRevisionError(streamId, expected, actual);
@@ -351,6 +367,7 @@ export class EventStoreDbEventLog implements EventLog {
       if (timedOut && !(error instanceof EventLogUnavailableError)) {
         throw new EventLogUnavailableError(operation, `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`);
       }
+      if (error instanceof UnavailableError || error instanceof DeadlineExceededError) throw new EventLogUnavailableError(operation, error.message);
       throw error;
     } finally {
       clearTimeout(timer);

@@ -54,6 +54,19 @@ describe('eventstoredb adapter against the fault harness', () => {
     await expect(log.append('case-a', [{ type: 'Filed', data: {} }], 'no_stream')).resolves.toMatchObject({ nextRevision: 0 });
   });
 
+  it.each([
+    ['an append the server takes and never answers', { hangAppends: true }],
+    ['an append behind a server-features query the server never answers (the client gives that query no deadline)', { hangFeatures: true }],
+  ])('fault harness: %s fails at its deadline as EventLogUnavailableError (503), saying a retry is safe', async (_label, faults) => {
+    await log.close();
+    log = openEventStoreDbEventLog({ connectionString: await restart(harness), appendDeadlineMs: 300 });
+    harness.faults = faults;
+    const error = await log.append('case-a', [{ type: 'Filed', data: {} }], 'no_stream').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventLogUnavailableError);
+    expect((error as Error).message).toMatch(/no answer within 300 ms.*retry/);
+    expect(toProblem(error).problem).toMatchObject({ status: 503 });
+  });
+
   it('fault harness: an append over 1 MiB in total (each event under the per-event limit) is refused before it is sent: AppendTooLargeError, 413', async () => {
     const half = 'x'.repeat(600 * 1024);
     const error = await log.append('case-a', [{ type: 'A', data: { half } }, { type: 'B', data: { half } }], 'no_stream').catch((e: unknown) => e);
