@@ -2,7 +2,8 @@ import { describeReadStoreContract } from '../read-store.contract';
 import { MongoClient } from 'mongodb';
 import { MONGO_CLIENT_DEFAULTS, mongoClientOptions, openMongoReadStore } from './mongodb-read-store';
 
-// Runs against a real MongoDB replica set when MONGODB_URL is set (e.g. mongodb://localhost:27017/?replicaSet=rs0).
+// Runs against a real MongoDB replica set when MONGODB_URL is set (e.g. mongodb://localhost:27017/?replicaSet=rs0; for the
+// compose stack from the host add directConnection=true and credentials: README "Runtime shapes").
 const url = process.env['MONGODB_URL'];
 
 if (url) {
