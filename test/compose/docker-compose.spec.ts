@@ -79,6 +79,10 @@ describeIfCompose(hasDockerCompose ? 'docker-compose.yml' : 'docker-compose.yml 
     for (const port of services.api!.ports ?? []) expect(typeof port === 'string' ? port : String(port.published ?? '')).not.toMatch(/3000:/);
     for (const name of ['kurrentdb', 'mongo']) for (const port of services[name]!.ports ?? []) expect(String(typeof port === 'string' ? port : (port as { host_ip?: string }).host_ip)).toMatch(/^127\.0\.0\.1/);
     expect(services.mongo!.healthcheck!.test.join(' ')).toMatch(/isWritablePrimary/);
+    // The applications get the CA certificate, never the node's or the CA's private key.
+    for (const name of ['api', 'worker', 'kurrentdb-setup']) {
+      expect(JSON.stringify((services[name] as { volumes?: unknown }).volumes ?? [])).not.toContain('kurrentdb-certs');
+    }
     for (const name of ['api', 'worker']) expect(services[name]!.depends_on).toMatchObject({ 'kurrentdb-setup': { condition: 'service_completed_successfully' }, 'mongo-setup': { condition: 'service_completed_successfully' } });
   });
 });
