@@ -60,6 +60,12 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The schemes @eventstore/db-client 6.2.1's parseConnectionString accepts; it throws at the first connection on any
+ * other (`kurrentdb://` included, which only the later @kurrent/kurrentdb-client reads).
+ */
+const ESDB_SCHEMES = ['esdb', 'esdb+discover'];
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Pure: environment in, config or every problem found out (not just the first). */
@@ -83,13 +89,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return n;
   };
   const url = (variable: string, schemes: string[], when: string): string => {
+    const allowed = `a URL starting ${schemes.map((s) => `${s}://`).join(' or ')}`;
     const value = env[variable];
     if (value === undefined || value === '') {
-      problems.push({ variable, value, problem: `required when ${when}`, allowed: `a ${schemes.join(' or ')} URL` });
+      problems.push({ variable, value, problem: `required when ${when}`, allowed });
       return '';
     }
-    if (!schemes.some((s) => value.startsWith(`${s}://`))) {
-      problems.push({ variable, value, problem: 'not a connection URL of the right scheme', allowed: `a ${schemes.join(' or ')} URL` });
+    // The scheme as the client parses it (up to the first ':'), so `esdb+discover://` is not taken for `esdb://`.
+    const scheme = /^([^:]+):\/\//.exec(value.trim())?.[1];
+    if (scheme === undefined || !schemes.includes(scheme)) {
+      problems.push({ variable, value, problem: `the scheme ${scheme === undefined ? '(none)' : `${scheme}://`} is not one the client can parse`, allowed });
     }
     return value;
   };
@@ -102,7 +111,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   const eventStore: AppConfig['eventStore'] =
     eventStoreKind === 'sqlite'
       ? { kind: 'sqlite', dataDir }
-      : { kind: 'eventstoredb', url: url('EVENTSTORE_URL', ['esdb', 'esdb+discover', 'kurrentdb', 'kurrentdb+discover'], 'EVENT_STORE=eventstoredb') };
+      : { kind: 'eventstoredb', url: url('EVENTSTORE_URL', ESDB_SCHEMES, 'EVENT_STORE=eventstoredb') };
   const readStore: AppConfig['readStore'] =
     readStoreKind === 'sqlite'
       ? { kind: 'sqlite', dataDir }

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { InvalidEventError, WrongExpectedRevisionError } from '../../modules/event-log/event-log.errors';
+import { AppendTooLargeError, EventLogUnavailableError, InvalidEventError, WrongExpectedRevisionError } from '../../modules/event-log/event-log.errors';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, ProblemError, problemType } from './problem';
 
 /** Turns every error into problem+json; never leaks a stack trace, logs 5xx with a correlation id. */
@@ -33,6 +33,20 @@ export function toProblem(exception: unknown, instance?: string): { problem: Pro
         currentRevision: exception.actual,
       }).toProblem(instance),
       headers: {},
+    };
+  }
+  if (exception instanceof AppendTooLargeError) {
+    return {
+      problem: new ProblemError(413, 'append-too-large', 'The request would write more than the event log accepts at once', exception.message, [
+        { field: 'body', problem: exception.bytes === null ? 'too large for one append' : `${exception.bytes} bytes as the event log counts them`, allowed: `at most ${exception.limit} bytes per append (data + metadata + 2 per type character)` },
+      ]).toProblem(instance),
+      headers: {},
+    };
+  }
+  if (exception instanceof EventLogUnavailableError) {
+    return {
+      problem: new ProblemError(503, 'event-log-unavailable', 'The event log did not answer in time', exception.message).toProblem(instance),
+      headers: { 'retry-after': '1' },
     };
   }
   if (exception instanceof InvalidEventError) {

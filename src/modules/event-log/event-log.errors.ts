@@ -32,3 +32,30 @@ export class StorageOpenError extends Error {
     super(`${file}: ${problem}`);
   }
 }
+
+/**
+ * A whole append is larger than the log accepts in one write (KurrentDB: data + metadata + 2 bytes per type character,
+ * summed over the append, at most `MaxAppendSize`, 1 MiB by default); nothing was written.
+ */
+export class AppendTooLargeError extends Error {
+  override readonly name = 'AppendTooLargeError';
+  constructor(
+    readonly streamId: string,
+    /** The append's size as the store counts it; null when only the store's refusal is known. */
+    readonly bytes: number | null,
+    readonly limit: number,
+  ) {
+    super(`append to ${streamId}${bytes === null ? '' : ` totals ${bytes} bytes`}; the event log accepts at most ${limit} bytes per append`);
+  }
+}
+
+/**
+ * The event log did not answer in time, or answered in a way that cannot be trusted yet (a read-back from a node
+ * behind the leader). Transient: the caller may retry; an append retried with the same event ids is recognised.
+ */
+export class EventLogUnavailableError extends Error {
+  override readonly name = 'EventLogUnavailableError';
+  constructor(readonly operation: string, readonly problem: string) {
+    super(`event log ${operation}: ${problem}`);
+  }
+}

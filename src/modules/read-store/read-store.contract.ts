@@ -147,6 +147,26 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect(await store.getCheckpoint(projection)).toBeNull();
     });
 
+    it('creates declared indexes idempotently; queries answer the same with them, and a new collection may be declared before its first write', async () => {
+      const specs = [{ status: 1, days: -1 }, { 'applicant.name': 1 }] as const;
+      await store.ensureIndexes(coll, specs);
+      await store.ensureIndexes(coll, specs);
+      await store.ensureIndexes(`${coll}-declared-first`, specs);
+      const c = store.collection<Case>(coll);
+      expect((await c.find({ status: 'open' }, { sort: { days: -1 } })).map((d) => d._id)).toEqual(['c1', 'c3']);
+      expect(await store.collection(`${coll}-declared-first`).count()).toBe(0);
+      await expect(store.ensureIndexes('bad$name', specs)).rejects.toThrow(/bad\$name/);
+    });
+
+    it('reads many documents by id at once where the store offers it: those that exist, as stored', async () => {
+      const c = store.collection<Case>(coll);
+      if (!c.getMany) return;
+      const found = await c.getMany(['c1', 'c3', 'missing']);
+      expect([...found.keys()].sort()).toEqual(['c1', 'c3']);
+      expect(found.get('c1')).toEqual(cases[0]);
+      expect((await c.getMany([])).size).toBe(0);
+    });
+
     it('refuses a document without _id and a bad collection name, writing nothing', async () => {
       await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok1' } }, { op: 'upsert', collection: coll, doc: { name: 'x' } as never }] })).rejects.toThrow(/_id/);
       await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok2' } }, { op: 'upsert', collection: 'bad$name', doc: { _id: 'y' } }] })).rejects.toThrow(/bad\$name/);

@@ -44,8 +44,16 @@ export interface WriteBatch {
   checkpoint?: { projection: string; position: number };
 }
 
+/** A MongoDB-style index key: the fields in order, 1 ascending, -1 descending, e.g. `{ unit: 1, submittedAt: -1 }`. */
+export type IndexSpec = Record<string, 1 | -1>;
+
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {
   get(id: string): Promise<T | null>;
+  /**
+   * The documents of these ids that exist, in one round trip; offered by stores where each `get` is one (MongoDB).
+   * The projection runtime reads a batch's documents with it before applying the batch.
+   */
+  getMany?(ids: readonly string[]): Promise<Map<string, T>>;
   /**
    * A number that changes whenever the document's content changes (a write of the same content may leave it),
    * learnt without reading the document; null when there is no such document, or when the store cannot tell
@@ -67,6 +75,11 @@ export interface ReadStore {
   /** Removes the collections and the checkpoint (used when an old projection version is retired). */
   drop(collections: readonly string[], projection?: string): Promise<void>;
   listCollections(): Promise<string[]>;
+  /**
+   * Creates these indexes on the collection when absent (idempotent): a projection's builds declare the indexes its
+   * queries need. Stores that answer queries without server-side indexes may take it as a no-op.
+   */
+  ensureIndexes(collection: string, specs: readonly IndexSpec[]): Promise<void>;
   /**
    * A mark that changes whenever a write to the store commits, from any connection or process; null when the
    * store cannot tell. Readers may keep what they read while the mark stays the same.

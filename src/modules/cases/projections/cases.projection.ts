@@ -147,6 +147,14 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     version: 2,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASES],
+    // The case list (case-queries.ts) filters by one of these fields and pages newest first.
+    indexes: {
+      [CASES]: [
+        { submittedAt: -1, _id: -1 },
+        ...(['serviceId', 'status', 'unit', 'assignee', 'applicantIin'] as const).map((field) => ({ [field]: 1, submittedAt: -1, _id: -1 }) as Record<string, 1 | -1>),
+      ],
+    },
+    prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       // Case events live in case streams; the same types elsewhere are not case acts.
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;

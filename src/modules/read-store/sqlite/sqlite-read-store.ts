@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import type { Checkpoint, Filter, FindOptions, Pipeline, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import type { Checkpoint, Filter, FindOptions, IndexSpec, Pipeline, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 /** 'RGLR': marks a file as a reglament read store. */
@@ -260,6 +260,11 @@ export class SqliteReadStore implements ReadStore {
       }
       if (projection) this.db.prepare('DELETE FROM checkpoints WHERE projection = ?').run(projection);
     })();
+  }
+
+  /** A no-op: queries run in-process (mingo over each collection's parsed copy); only the collection name is checked. */
+  async ensureIndexes(collection: string, _specs: readonly IndexSpec[]): Promise<void> {
+    checkCollectionName(collection);
   }
 
   async listCollections(): Promise<string[]> {
