@@ -61,6 +61,8 @@ export function describeSpec(spec: LimitSpec): string {
       return 'annual window';
     case 'by-programme':
       return 'by programme';
+    case 'working-days-before':
+      return `${spec.days} working day${spec.days === 1 ? '' : 's'} before a recorded date`;
   }
 }
 
