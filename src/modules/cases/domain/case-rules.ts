@@ -54,7 +54,11 @@ export function mayBeTaken(step: RegulationStep, dueness: Dueness | undefined): 
 export function notDueReason(state: CaseState, version: RegulationVersion, step: RegulationStep): string | null {
   const dueness = duenessOf(version, state.trackId, doneNow(state.completed)).get(step.id);
   if (mayBeTaken(step, dueness)) return null;
-  const conditions = (step.dueWhen ?? []).map((d) => (d.outcome === 'done' ? d.step : `${d.step} with a ${d.outcome} outcome`)).join(' or ');
+  const onTrack = new Set(stepsOnTrack(version, state.trackId).map((s) => s.id));
+  const conditions = (step.dueWhen ?? [])
+    .filter((d) => onTrack.has(d.step))
+    .map((d) => (d.outcome === 'done' ? d.step : `${d.step} with a ${d.outcome} outcome`))
+    .join(' or ');
   if (dueness === 'pending') return `step ${step.id} is due only after ${conditions}, not recorded yet`;
   return conditions ? `step ${step.id} is not due in this case: it follows ${conditions}, and the case went another way` : `step ${step.id} is not due in this case: a step it follows was not due`;
 }
