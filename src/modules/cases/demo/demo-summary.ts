@@ -76,7 +76,7 @@ export async function summarizeDemo(log: EventLog, catalog: Catalog, calendar: W
       if (event.metadata.backDated) summary.backDated++;
       if (event.type === 'AppealOpened') summary.appeals.opened++;
       if (event.type === 'AppealResolved') summary.appeals[event.data.decision === 'upheld' ? 'upheld' : 'rejected']++;
-      if (event.type === 'RefusalIssued' && event.metadata.actor.role === 'e-government-portal') summary.portalRefusals++;
+      if ((event.type === 'RefusalIssued' || event.type === 'PortalRefusalIssued') && event.metadata.actor.role === 'e-government-portal') summary.portalRefusals++;
       if ((event.type === 'TestCompleted' || event.type === 'ExamResultRecorded') && event.data.passed === false) summary.failedTests++;
     }
     const rows = caseSla(state, version, calendar, options.asOf);
