@@ -263,6 +263,34 @@ const scenarios: Scenario[] = [
     then: { 'study-milestones-recorded/study-period': 'met', 'comprehensive-exam-passed/by-programme': 'not-applicable', 'dissertation-defended/by-programme': 'not-applicable' },
     ends: { status: 'completed', result: 'incomplete-study-reference' },
   },
+  {
+    ...A4,
+    title: 'a failed comprehensive exam, the reference not issued yet: the defence is not applicable, not overdue',
+    submittedAt: '2015-08-12T10:00:00',
+    given: [
+      { step: 'enrolment-order-signed', at: '2015-08-24T10:00:00' },
+      { step: 'programme-schedule-set', at: '2015-09-01T10:00:00', data: { programmeEndsOn: '2016-06-30' } },
+      { step: 'study-milestones-recorded', at: '2016-03-01T10:00:00' },
+      { step: 'comprehensive-exam-passed', at: '2016-06-01T10:00:00', data: { exam: 'Комплексный экзамен', score: 30, passed: false } },
+    ],
+    asOf: '2016-09-01T12:00:00',
+    then: { 'comprehensive-exam-passed/by-programme': 'met', 'dissertation-defended/by-programme': 'not-applicable' },
+  },
+  {
+    versionId: 'academy-retraining/order-184-2015',
+    trackId: 'default',
+    title: 'a failed final test: the 1 working day to sign the completion document is not applicable, not overdue',
+    submittedAt: '2015-09-14T10:00:00',
+    given: [
+      { step: 'documents-registered', at: '2015-09-14T15:00:00' },
+      { step: 'group-formed', at: '2015-09-15T10:00:00' },
+      { step: 'enrolment-order-signed', at: '2015-09-16T10:00:00', data: { orderNumber: '17-с', programmeEndsOn: '2015-10-16' } },
+      { step: 'training-completed', at: '2015-10-15T10:00:00' },
+      { step: 'final-test-passed', at: '2015-10-16T10:00:00', data: { exam: 'Итоговое тестирование', score: 20, passed: false } },
+    ],
+    asOf: '2015-10-30T12:00:00',
+    then: { 'final-test-passed/programme': 'met', 'completion-document-issued/signing': 'not-applicable' },
+  },
   // Item 5: rules the texts state.
   {
     ...C,
