@@ -152,6 +152,8 @@ export interface SpecificationDeps {
   catalog: Catalog;
   zone: TimeZone;
   clock: () => Date;
+  /** Which dates the working-day calendar covers, as the command service tells decide. */
+  covers?: (date: string) => boolean;
 }
 
 export interface Outcome {
@@ -181,7 +183,7 @@ export class Given {
 
   when(command: CaseCommand, caller: Principal): When {
     const now = this.deps.clock();
-    const decision = decide(this.state, command, { catalog: this.deps.catalog, zone: this.deps.zone, now, principal: caller });
+    const decision = decide(this.state, command, { catalog: this.deps.catalog, zone: this.deps.zone, ...(this.deps.covers ? { covers: this.deps.covers } : {}), now, principal: caller });
     return new When(this.deps.catalog, this.events, decision, now, command);
   }
 }
@@ -265,10 +267,10 @@ export class CaseWalk {
     readonly zone: TimeZone,
     readonly version: RegulationVersion,
     readonly trackId: string,
-    readonly options: { unit: string; iin: string; start: Date; stepMinutes?: number },
+    readonly options: { unit: string; iin: string; start: Date; stepMinutes?: number; covers?: (date: string) => boolean },
   ) {
     this.now = options.start;
-    this.spec = new CaseSpecification({ catalog, zone, clock: () => this.now });
+    this.spec = new CaseSpecification({ catalog, zone, clock: () => this.now, ...(options.covers ? { covers: options.covers } : {}) });
   }
 
   get events(): CaseEvent[] {

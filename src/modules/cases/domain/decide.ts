@@ -182,20 +182,28 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       problems.push({ field: 'data.resultId', problem: `"${parsed.data.resultId}" is not a result step ${step.id} can issue on track ${state.trackId}`, allowed: step.terminal && !step.result ? results.join(' | ') : 'omit it: this step names its result' });
     }
   }
-  if (parsed.ok) problems.push(...requiredDates(step, parsed.data));
+  if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
   const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);
   if (tooLong) return refuse(tooLong);
   return record(state, version, step, times, parsed.data, actor, ctx);
 }
 
-/** A date a limit of this step counts from (the first testing day of a schedule) must be in the act. */
-function requiredDates(step: RegulationStep, data: Record<string, unknown>): DataProblem[] {
-  return step.limits.flatMap((limit) =>
-    'stepDataDate' in limit.anchor && data[limit.anchor.stepDataDate.field] === undefined
-      ? [{ field: `data.${limit.anchor.stepDataDate.field}`, problem: `is required: the limit ${limit.id} (${describeClause(limit.clause)}) counts from it`, allowed: 'a date YYYY-MM-DD' }]
-      : [],
-  );
+/**
+ * A date a limit of this step counts from (the first testing day of a schedule) must be in the act, and within the
+ * years the working-day calendar covers: no deadline could be counted from it otherwise.
+ */
+function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx: DecideContext): DataProblem[] {
+  return step.limits.flatMap((limit): DataProblem[] => {
+    if (!('stepDataDate' in limit.anchor)) return [];
+    const field = `data.${limit.anchor.stepDataDate.field}`;
+    const value = data[limit.anchor.stepDataDate.field];
+    if (value === undefined) return [{ field, problem: `is required: the limit ${limit.id} (${describeClause(limit.clause)}) counts from it`, allowed: 'a date YYYY-MM-DD' }];
+    if (typeof value === 'string' && ctx.covers && !ctx.covers(value)) {
+      return [{ field, problem: `${value} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' }];
+    }
+    return [];
+  });
 }
 
 /**

@@ -374,6 +374,16 @@ describe('data the rules need', () => {
     expect(refused.errors).toEqual([expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/app\. 2 p\.7 pp\.3/) })]);
   });
 
+  it('order 184, appendix 2, track C: a first testing day outside the calendar’s years is refused (no deadline could be counted)', () => {
+    const version = catalog.byId.get(C.versionId)!;
+    const w = new CaseWalk(catalog, zone, version, C.trackId, { unit: 'astana', iin: IIN, start: almaty('2015-09-21T10:00:00'), covers: (date) => calendar.covers(date) });
+    w.submit(undefined, { cohortDates: C.cohortDates });
+    for (const act of C_ADMITTED) w.take(act.step, { at: almaty(act.at), data: act.data ?? validData(w.step(act.step).eventType) });
+    w.at(almaty('2015-10-21T10:00:00'));
+    const refused = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'test-schedule-announced', data: { testingStartsOn: '2099-01-05' } }, w.callerFor('employee')).thenRefused('invalid');
+    expect(refused.errors).toEqual([expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/outside the years/) })]);
+  });
+
   it.each([
     ['2017-08-24', 'ok'],
     ['2017-08-25', 'refused'],
