@@ -237,6 +237,16 @@ describe('lint', () => {
   });
 });
 
+describe('lint of conditional limits', () => {
+  it('reports an optional step with a limit but no condition as an error', () => {
+    const version = structuredClone(catalog.byId.get('academy-admission/order-58-2019')!);
+    delete (version.steps.find((s) => s.id === 'refusal-issued') as { dueWhen?: unknown }).dueWhen;
+    const result = lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+    expect(result.errors).toBe(1);
+    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')).toMatchObject({ path: expect.stringMatching(/^steps\[\d+\]\.dueWhen$/), message: expect.stringMatching(/"refusal-issued" has a time limit but no condition/) });
+  });
+});
+
 describe('a bad regulation file stops loading with the file, the path and the problem', () => {
   const copies: string[] = [];
   afterAll(() => copies.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
