@@ -70,6 +70,14 @@ describe('regulations and the calendar over HTTP', () => {
       alternative: { kind: 'minutes', minutes: 30, clause: { paragraph: 5, subparagraph: 5 } },
     });
     expect(issued.eventLabel.kk).toBeTruthy();
+    expect(body.results.find((r: any) => r.id === 'portal-refusal')).toMatchObject({ kind: 'negative', refusal: true });
+    expect(body.results.find((r: any) => r.id === 'below-threshold-reference')).toMatchObject({ kind: 'negative', refusal: false });
+  });
+
+  it('GET /api/regulations/:versionId shows when a conditional step becomes due', async () => {
+    const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
+    expect(status).toBe(200);
+    expect(body.steps.find((s: any) => s.id === 'refusal-issued').dueWhen).toEqual(expect.arrayContaining([{ step: 'group-formed', outcome: 'negative' }]));
   });
 
   it('GET /api/regulations/lint reports the contradictions', async () => {

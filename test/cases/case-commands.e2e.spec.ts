@@ -149,6 +149,34 @@ describe('refusals of the command API', () => {
     expect(await head()).toBe(before + 1);
   });
 
+  it('422 for a study schedule beyond 2 years (appendix 4, p.5 pp.2), naming the field, the latest end and the clause; nothing written', async () => {
+    const { response, iin } = await submit('academy-postgraduate-study', undefined, '2015-09-15');
+    const caseId = response.body.caseId as string;
+    const centre = callerFor('academic-programmes-centre', UNIT, iin);
+    expect((await api.call('POST', `/api/cases/${caseId}/steps/enrolment-order-signed`, { as: centre, body: { occurredAt: at('2015-09-15', 10), data: { orderNumber: '250-у' } } })).status).toBe(201);
+    const before = await head();
+    const long = await api.call('POST', `/api/cases/${caseId}/steps/programme-schedule-set`, { as: centre, body: { occurredAt: at('2015-09-15', 11), data: { programmeEndsOn: '2018-01-01' } } });
+    expect(long.status).toBe(422);
+    expect(long.body).toMatchObject({ type: expect.stringContaining('programme-too-long'), latest: '2017-09-15', maxMonths: 24, clause: { appendix: 4, paragraph: 5, subparagraph: 2 } });
+    expect(long.body.errors).toEqual([expect.objectContaining({ field: 'data.programmeEndsOn' })]);
+    expect(await head()).toBe(before);
+    const ok = await api.call('POST', `/api/cases/${caseId}/steps/programme-schedule-set`, { as: centre, body: { occurredAt: at('2015-09-15', 11), data: { programmeEndsOn: '2017-06-30' } } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('409 for a notice of non-admission that is not due (order 58: the applicant is in the group), saying why', async () => {
+    const { response, iin } = await submit('academy-admission', 'qualification-improvement', '2019-04-15');
+    const caseId = response.body.caseId as string;
+    const institute = callerFor('institute-employee', UNIT, iin);
+    expect((await api.call('POST', `/api/cases/${caseId}/steps/group-formed`, { as: institute, body: { occurredAt: at('2019-04-16', 10), data: { groupId: 'ПК-2019-1' } } })).status).toBe(201);
+    const before = await head();
+    const notice = await api.call('POST', `/api/cases/${caseId}/steps/refusal-issued`, { as: institute, body: { occurredAt: at('2019-04-16', 11), data: { reason: 'нет мест' } } });
+    expect(notice.status).toBe(409);
+    expect(notice.body.detail).toMatch(/not due in this case: it follows group-formed with a negative outcome/);
+    expect(notice.body.openSteps).not.toContain('refusal-issued');
+    expect(await head()).toBe(before);
+  });
+
   it('409 for a step before its prerequisites, naming them and the steps open now', async () => {
     const { response, iin } = await submit('personnel-reserve', 'competition-recommended', '2015-09-15');
     const r = await api.call('POST', `/api/cases/${response.body.caseId}/steps/order-signed`, { as: callerFor('signatory', UNIT, iin), body: { data: { orderNumber: '1' } } });

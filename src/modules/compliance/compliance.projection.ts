@@ -96,7 +96,8 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
 
   return {
     name: COMPLIANCE_PROJECTION,
-    version: 1,
+    // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline.
+    version: 2,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // For the queries in compliance.queries.ts: overdue (deadline order, by unit, service or role), the worklist (open

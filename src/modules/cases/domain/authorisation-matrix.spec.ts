@@ -9,7 +9,7 @@ import { ROLES, type Principal, type Role } from '../../identity/domain/principa
 import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { EXTERNAL_ROLES, openSteps } from './case-rules';
-import { CaseWalk, makeIin, offeredChannel, pathTo, principal, validData, type Given } from './case-specification';
+import { CaseWalk, makeIin, offeredChannel, principal, validData, type Given } from './case-specification';
 import { clauseReference } from './case-event';
 import { stepsOnTrack } from './case-state';
 import type { CaseCommand } from './decide';
@@ -44,7 +44,7 @@ function openFor(c: Case): CaseWalk {
   if (!walk) {
     walk = new CaseWalk(catalog, zone, c.version, c.trackId, { unit: UNIT, iin: IIN, start: startOf(c.version) });
     walk.submit();
-    for (const s of pathTo(c.version, c.trackId, c.step.id)) if (!walk.state.completed[s.id]) walk.take(s.id);
+    walk.openUpTo(c.step.id);
     walk.advance();
     expect(openSteps(walk.state, c.version).map((s) => s.id)).toContain(c.step.id);
     opened.set(key, walk);

@@ -6,6 +6,7 @@
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { doneNow, duenessOf, type Dueness } from './case-due';
 import { stepsOnTrack, type CaseState } from './case-state';
 
 /** Roles outside the provider's units (the e-government portal, other state bodies): not bound to the case's unit. */
@@ -35,15 +36,36 @@ export function recordable(state: CaseState, version: RegulationVersion, step: R
   return step.repeatable && !stepsOnTrack(version, state.trackId).some((s) => state.completed[s.id] && prerequisitesOn(version, state.trackId, s).includes(step.id));
 }
 
-/** The steps that may be done now, by anyone. */
+/** The steps that may be done now, by anyone: among them only those due (a refusal only after a negative outcome). */
 export function openSteps(state: CaseState, version: RegulationVersion): RegulationStep[] {
   if (state.status !== 'open') return [];
-  return stepsOnTrack(version, state.trackId).filter((step) => recordable(state, version, step) && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0);
+  const dueness = duenessOf(version, state.trackId, doneNow(state.completed));
+  return stepsOnTrack(version, state.trackId).filter(
+    (step) => recordable(state, version, step) && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0 && mayBeTaken(step, dueness.get(step.id)),
+  );
+}
+
+/** A step with a condition may be taken once it is due; any other step unless the case took a branch without it. */
+export function mayBeTaken(step: RegulationStep, dueness: Dueness | undefined): boolean {
+  return dueness === 'due' || (dueness === 'pending' && !step.dueWhen);
+}
+
+/** Why a step is not due now, for a refusal; null when it is. */
+export function notDueReason(state: CaseState, version: RegulationVersion, step: RegulationStep): string | null {
+  const dueness = duenessOf(version, state.trackId, doneNow(state.completed)).get(step.id);
+  if (mayBeTaken(step, dueness)) return null;
+  const onTrack = new Set(stepsOnTrack(version, state.trackId).map((s) => s.id));
+  const conditions = (step.dueWhen ?? [])
+    .filter((d) => onTrack.has(d.step))
+    .map((d) => (d.outcome === 'done' ? d.step : `${d.step} with a ${d.outcome} outcome`))
+    .join(' or ');
+  if (dueness === 'pending') return `step ${step.id} is due only after ${conditions}, not recorded yet`;
+  return conditions ? `step ${step.id} is not due in this case: it follows ${conditions}, and the case went another way` : `step ${step.id} is not due in this case: a step it follows was not due`;
 }
 
 /** Cancellation and refusal are possible only before a result is issued. */
 export function blockedByResult(state: CaseState, step: RegulationStep): boolean {
-  return (step.eventType === 'ApplicationCancelled' || step.eventType === 'RefusalIssued') && state.result !== null;
+  return (step.eventType === 'ApplicationCancelled' || step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued') && state.result !== null;
 }
 
 export type ActorCheck =

@@ -6,13 +6,14 @@ import { isWithinWindow, lastClosing, nextOpening } from '../../deadlines/domain
 import { checkIin } from '../../identity/domain/iin';
 import type { Principal } from '../../identity/domain/principal';
 import type { TimeZone } from '../../calendar/domain/time-zone';
-import { localDateProblem } from '../../calendar/domain/local-date';
+import { addMonths, localDateProblem } from '../../calendar/domain/local-date';
+import { describeClause } from '../../regulations/domain/lint';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
 import { clauseReference, type CaseActor, type DecidedEvent } from './case-event';
-import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, openSteps, recordable, type ActorCheck } from './case-rules';
+import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, notDueReason, openSteps, recordable, type ActorCheck } from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
 export type RequestedChannel = 'portal' | 'psc' | 'office';
@@ -65,7 +66,7 @@ export type CaseRejection =
   | { kind: 'step-not-allowed'; detail: string; stepId: string; caseStatus: string; openSteps: string[]; callerMayTake: string[]; missingPrerequisites?: string[] }
   | { kind: 'rule'; code: RuleCode; detail: string; field?: string; extensions?: Record<string, unknown> };
 
-export type RuleCode = 'intake-closed' | 'invalid-iin' | 'version-not-in-force' | 'channel-not-offered' | 'before-previous-act' | 'no-cancellation' | 'result-issued';
+export type RuleCode = 'intake-closed' | 'invalid-iin' | 'version-not-in-force' | 'channel-not-offered' | 'before-previous-act' | 'no-cancellation' | 'result-issued' | 'programme-too-long';
 
 export type Decision = { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
 
@@ -181,8 +182,54 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       problems.push({ field: 'data.resultId', problem: `"${parsed.data.resultId}" is not a result step ${step.id} can issue on track ${state.trackId}`, allowed: step.terminal && !step.result ? results.join(' | ') : 'omit it: this step names its result' });
     }
   }
+  if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
+  const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);
+  if (tooLong) return refuse(tooLong);
   return record(state, version, step, times, parsed.data, actor, ctx);
+}
+
+/**
+ * A date a limit of this step counts from (the first testing day of a schedule) must be in the act, and within the
+ * years the working-day calendar covers: no deadline could be counted from it otherwise.
+ */
+function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx: DecideContext): DataProblem[] {
+  return step.limits.flatMap((limit): DataProblem[] => {
+    if (!('stepDataDate' in limit.anchor)) return [];
+    const field = `data.${limit.anchor.stepDataDate.field}`;
+    const value = data[limit.anchor.stepDataDate.field];
+    if (value === undefined) return [{ field, problem: `is required: the limit ${limit.id} (${describeClause(limit.clause)}) counts from it`, allowed: 'a date YYYY-MM-DD' }];
+    if (typeof value === 'string' && ctx.covers && !ctx.covers(value)) {
+      return [{ field, problem: `${value} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' }];
+    }
+    return [];
+  });
+}
+
+/**
+ * A programme end beyond the longest study the regulation allows (the maxMonths of the track's by-programme limits,
+ * counted from their anchor act, e.g. 24 months from the enrolment: order 184, appendix 4, p.5 pp.2) is refused.
+ */
+function programmeTooLong(state: CaseState, version: RegulationVersion, data: Record<string, unknown>, zone: TimeZone): CaseRejection | null {
+  const endsOn = data.programmeEndsOn;
+  if (typeof endsOn !== 'string') return null;
+  for (const step of stepsOnTrack(version, state.trackId)) {
+    for (const limit of step.limits) {
+      if (limit.spec.kind !== 'by-programme' || !limit.spec.maxMonths || !('step' in limit.anchor)) continue;
+      const anchor = state.completed[limit.anchor.step];
+      if (!anchor) continue;
+      const latest = addMonths(zone.toLocal(new Date(anchor.occurredAt)).date, limit.spec.maxMonths);
+      if (endsOn <= latest) continue;
+      return {
+        kind: 'rule',
+        code: 'programme-too-long',
+        field: 'data.programmeEndsOn',
+        detail: `the programme would end on ${endsOn}, more than ${limit.spec.maxMonths} months after ${limit.anchor.step} (${anchor.occurredAt}); ${describeClause(limit.clause)} allows at most ${latest}`,
+        extensions: { latest, maxMonths: limit.spec.maxMonths, clause: limit.clause },
+      };
+    }
+  }
+  return null;
 }
 
 function decideCancel(state: CaseState, version: RegulationVersion, command: CancelApplication, ctx: DecideContext): Decision {
@@ -205,6 +252,8 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   }
   const missing = missingPrerequisites(state, version, step);
   if (missing.length) return refuse({ ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`), missingPrerequisites: missing } as CaseRejection);
+  const notDue = notDueReason(state, version, step);
+  if (notDue) return refuse(notAllowed(state, version, ctx, step, notDue));
   if (blockedByResult(state, step) && state.result) {
     return refuse({ kind: 'rule', code: 'result-issued', detail: `the result ${state.result.id} was already issued; an application can be ${step.eventType === 'ApplicationCancelled' ? 'cancelled' : 'refused'} only before its result`, extensions: { result: state.result } });
   }

@@ -28,7 +28,7 @@ export const CASES = 'cases';
  * undone step of a closed case is breached when its deadline had passed by the close); null while the case
  * is open and the step undone: open or overdue is then decided against asOf when read.
  */
-export type SettledStatus = 'met' | 'breached' | null;
+export type SettledStatus = 'met' | 'breached' | 'not-applicable' | null;
 
 /**
  * One SLA row as the case document keeps it, for the case view: the facts only (the clause and the
@@ -105,6 +105,8 @@ export function statusAt(settled: SettledStatus, deadline: string | null, asOf: 
 
 /** Done rows and every row of a closed case keep their status whatever "now" is; the rest are decided when read. */
 function settledOf(status: SlaStatus, completedAt: string | null, caseOpen: boolean): SettledStatus {
+  // Whether a step is due depends on the acts alone, never on "now".
+  if (status === 'not-applicable') return status;
   return completedAt !== null || !caseOpen ? (status as SettledStatus) : null;
 }
 
@@ -144,7 +146,8 @@ export function casesProjection(reference: CasesProjectionReference): Projection
 
   return {
     name: CASES_PROJECTION,
-    version: 2,
+    // 3: rows of steps that never became due are kept as not-applicable; the state keeps each act's outcome.
+    version: 3,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASES],
     // The case list (case-queries.ts) filters by one of these fields and pages newest first.

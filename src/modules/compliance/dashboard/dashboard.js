@@ -33,6 +33,10 @@
       p50: 'median', p90: '90th percentile', unitMinutes: 'min', unitWorkingHours: 'working h', unitDays: 'days', hours: 'h', backDated: 'back-dated',
     },
   };
+  // Limits of steps that never became due in their case: shown apart, in no compliance rate.
+  Object.assign(I18N.ru, { 'not-applicable': 'не применяется', notApplicable: 'не применялось' });
+  Object.assign(I18N.kk, { 'not-applicable': 'қолданылмайды', notApplicable: 'қолданылмады' });
+  Object.assign(I18N.en, { 'not-applicable': 'not applicable', notApplicable: 'not applicable' });
 
   const state = { lang: sessionStorage.getItem('lang') || 'ru', token: null, services: [], selectedService: null, selectedStep: null, charts: {}, labels: {} };
   const $ = (id) => document.getElementById(id);
@@ -85,7 +89,8 @@
 
   function describe(r) {
     const unit = r.durationUnit === 'minutes' ? t('unitMinutes') : r.durationUnit === 'working-hours' ? t('unitWorkingHours') : t('unitDays');
-    return `${t('total')} ${r.total} · ${t('met')} ${r.met} · ${t('breached')} ${r.breached} · ${t('overdueCount')} ${r.overdue} · ${t('open')} ${r.open}` + (r.durationP50 != null ? ` · ${t('p50')} ${r.durationP50} ${unit}, ${t('p90')} ${r.durationP90} ${unit}` : '');
+    return `${t('total')} ${r.total} · ${t('met')} ${r.met} · ${t('breached')} ${r.breached} · ${t('overdueCount')} ${r.overdue} · ${t('open')} ${r.open}` +
+      (r.notApplicable ? ` · ${t('notApplicable')} ${r.notApplicable}` : '') + (r.durationP50 != null ? ` · ${t('p50')} ${r.durationP50} ${unit}, ${t('p90')} ${r.durationP90} ${unit}` : '');
   }
 
   const when = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === 'en' ? 'en-GB' : state.lang === 'kk' ? 'kk-KZ' : 'ru-RU', { timeZone: 'Asia/Almaty' }) : '—');

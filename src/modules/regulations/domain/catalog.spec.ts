@@ -117,6 +117,7 @@ describe('specification: every limit of every regulation version', () => {
     ['personnel-reserve/order-184-2015', 'corps-a-test-completed', 'testing-month', 'calendar-period {"months":1}', 'step:admission-to-testing-decided', 'app.2 p.7 pp.3 corps-a-selection'],
     ['personnel-reserve/order-184-2015', 'information-received', 'commission-deadline', 'by-programme {}', 'step:information-requested', 'app.2 p.7 pp.4 corps-a-selection'],
     ['personnel-reserve/order-184-2015', 'candidate-list-sent', 'list', 'working-days {"days":15}', 'step:information-received', 'app.2 p.7 pp.4 corps-a-selection'],
+    ['personnel-reserve/order-184-2015', 'test-schedule-announced', 'published-before-testing', 'working-days-before {"days":5}', 'stepDataDate:{"step":"test-schedule-announced","field":"testingStartsOn"}', 'app.2 p.7 pp.3 corps-a-selection'],
   ];
 
   it('has exactly these limits', () => {
@@ -133,7 +134,7 @@ describe('specification: every limit of every regulation version', () => {
             const a = l.alternative.clause;
             alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
           }
-          return [v.versionId, s.id, l.id, `${kind} ${JSON.stringify(parameters)}`, `${anchorKind}:${anchorValue}`, `${clause}${alternative}`];
+          return [v.versionId, s.id, l.id, `${kind} ${JSON.stringify(parameters)}`, `${anchorKind}:${typeof anchorValue === 'string' ? anchorValue : JSON.stringify(anchorValue)}`, `${clause}${alternative}`];
         }),
       ),
     );
@@ -145,6 +146,8 @@ describe('specification: every limit of every regulation version', () => {
     const anchor = new Date('2015-09-14T10:00:00+06:00');
     const result = computeDeadline(limit, anchor, calendar);
     if (limit.spec.kind === 'by-programme') expect(result.deadline).toBeNull();
+    // Counted back from a later date: the deadline lies before it.
+    else if (limit.spec.kind === 'working-days-before') expect(result.deadline!.getTime()).toBeLessThan(anchor.getTime());
     else expect(result.deadline!.getTime()).toBeGreaterThan(anchor.getTime());
     expect(result.explanation.clause).toEqual(limit.clause);
   });
@@ -234,6 +237,16 @@ describe('lint', () => {
   });
 });
 
+describe('lint of conditional limits', () => {
+  it('reports an optional step with a limit but no condition as an error', () => {
+    const version = structuredClone(catalog.byId.get('academy-admission/order-58-2019')!);
+    delete (version.steps.find((s) => s.id === 'refusal-issued') as { dueWhen?: unknown }).dueWhen;
+    const result = lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+    expect(result.errors).toBe(1);
+    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')).toMatchObject({ path: expect.stringMatching(/^steps\[\d+\]\.dueWhen$/), message: expect.stringMatching(/"refusal-issued" has a time limit but no condition/) });
+  });
+});
+
 describe('a bad regulation file stops loading with the file, the path and the problem', () => {
   const copies: string[] = [];
   afterAll(() => copies.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -250,6 +263,10 @@ describe('a bad regulation file stops loading with the file, the path and the pr
   }
 
   const TESTING = 'civil-service-testing.order-184-2015.yaml';
+  const ADMISSION = 'academy-admission.order-184-2015.yaml';
+  const RESERVE = 'personnel-reserve.order-184-2015.yaml';
+  const stepOf = (d: any, id: string) => d.steps.find((s: { id: string }) => s.id === id);
+  const indexOf = (file: string, id: string) => (parse(readFileSync(join(REGULATIONS, file), 'utf8')) as { steps: { id: string }[] }).steps.findIndex((s) => s.id === id);
   it.each<[string, string, (d: any) => void, string, RegExp]>([
     ['unknown event type', TESTING, (d) => (d.steps[0].eventType = 'ApplicationFiled'), 'steps[0].eventType', /not in the event vocabulary/],
     ['undeclared role', TESTING, (d) => (d.steps[3].roles = ['proctor']), 'steps[3].roles[0]', /"proctor" is not a declared role/],
@@ -264,6 +281,10 @@ describe('a bad regulation file stops loading with the file, the path and the pr
     ['overlapping versions', 'academy-admission.order-58-2019.yaml', (d) => (d.effective.from = '2016-01-01'), 'effective.from', /overlaps academy-admission\/order-184-2015/],
     ['version id mismatch', TESTING, (d) => (d.versionId = 'civil-service-testing/order-185-2015'), 'versionId', /must be "civil-service-testing\/order-184-2015"/],
     ['same event twice on a track', TESTING, (d) => (d.steps[4].eventType = 'AdmittedToTest'), 'steps[4].eventType', /already completes step "admitted-to-test"/],
+    ['an optional step with a limit but no condition', ADMISSION, (d) => delete stepOf(d, 'appeal-resolved').dueWhen, `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen`, /must name the act that makes it due/],
+    ['a condition on a step that does not exist', ADMISSION, (d) => (stepOf(d, 'appeal-resolved').dueWhen = [{ step: 'appeal-filed' }]), `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen[0].step`, /"appeal-filed" is not a step/],
+    ['a condition of an unknown outcome', ADMISSION, (d) => (stepOf(d, 'not-admitted').dueWhen = [{ step: 'entrance-exams-passed', outcome: 'failed' }]), `steps[${indexOf(ADMISSION, 'not-admitted')}].dueWhen[0].outcome`, /./],
+    ['a limit counted back from a date the act does not record', RESERVE, (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }), `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`, /go together/],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);
     let error: unknown;

@@ -61,6 +61,8 @@ export function describeSpec(spec: LimitSpec): string {
       return 'annual window';
     case 'by-programme':
       return 'by programme';
+    case 'working-days-before':
+      return `${spec.days} working day${spec.days === 1 ? '' : 's'} before a recorded date`;
   }
 }
 
@@ -115,6 +117,10 @@ export function lintVersion(version: RegulationVersion): VersionLint {
         ...(limit.appliedReason ? { appliedReason: limit.appliedReason } : {}),
       });
     });
+    // The loader refuses such a file too; lint says it of any version it is handed.
+    if (step.optional && step.limits.length > 0 && !step.dueWhen) {
+      findings.push({ severity: 'error', path: `steps[${i}].dueWhen`, message: `optional step "${step.id}" has a time limit but no condition (dueWhen): its limit would count in cases where the step never became due` });
+    }
     if (!step.optional && !step.terminal && step.limits.length === 0) {
       findings.push({ severity: 'info', path: `steps[${i}]`, message: `step "${step.id}" has no time limit in the text` });
     }

@@ -54,9 +54,22 @@ export const limitSpecSchema = z.discriminatedUnion('kind', [
     untilTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM').optional(),
   }),
   z.strictObject({ kind: z.literal('by-programme'), maxMonths: z.number().int().positive().optional() }),
+  z.strictObject({ kind: z.literal('working-days-before'), days: z.number().int().min(1).max(365) }),
 ]) satisfies z.ZodType<LimitSpec>;
 
-const anchorSchema = z.union([z.strictObject({ step: kebab }), z.strictObject({ stepStarted: kebab }), z.strictObject({ cohortDate: kebab })]);
+const anchorSchema = z.union([
+  z.strictObject({ step: kebab }),
+  z.strictObject({ stepStarted: kebab }),
+  z.strictObject({ cohortDate: kebab }),
+  z.strictObject({ stepDataDate: z.strictObject({ step: kebab, field: z.string().regex(/^[a-zA-Z]+$/, 'must be a field name of the event data') }) }),
+]);
+
+/**
+ * The act that makes a conditional step due: a step done (`done`), or done with a positive or negative outcome (a
+ * failed test or exam, a non-compliant review, a non-admission, a group formed without the applicant).
+ */
+export const dueWhenSchema = z.array(z.strictObject({ step: kebab, outcome: z.enum(['done', 'positive', 'negative']).default('done') })).min(1);
+export type DueWhen = z.infer<typeof dueWhenSchema>;
 
 export const limitSchema = z.strictObject({
   id: kebab,
@@ -95,7 +108,18 @@ export const regulationFileSchema = z.strictObject({
   forms: z.array(z.enum(['electronic', 'paper'])).min(1),
   tracks: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
   results: z
-    .array(z.strictObject({ id: kebab, label: labelSchema, tracks: z.array(kebab).min(1), clause: clauseSchema, kind: z.enum(['positive', 'negative']) }))
+    .array(
+      z.strictObject({
+        id: kebab,
+        label: labelSchema,
+        tracks: z.array(kebab).min(1),
+        clause: clauseSchema,
+        kind: z.enum(['positive', 'negative']),
+        /** The service refused (the portal's message, p.10 process 5), not one of the results the service gives (p.3). */
+        refusal: z.boolean().default(false),
+        note: z.string().optional(),
+      }),
+    )
     .min(1),
   roles: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
   steps: z
@@ -112,6 +136,11 @@ export const regulationFileSchema = z.strictObject({
         /** May be recorded again (each occurrence an act) until a step that follows it is done. */
         repeatable: z.boolean().default(false),
         condition: z.string().nullable().default(null),
+        /**
+         * When the step becomes due. An optional step's limits count only once one of these acts happened; a step
+         * that is not optional is skipped (its limits not applicable) once every one of them went the other way.
+         */
+        dueWhen: dueWhenSchema.optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
         clause: clauseSchema,

@@ -47,6 +47,7 @@ export function versionDetail(version: RegulationVersion) {
       tracks: step.tracks,
       optional: step.optional,
       condition: step.condition,
+      ...(step.dueWhen ? { dueWhen: step.dueWhen } : {}),
       terminal: step.terminal,
       ...(step.result ? { result: step.result } : {}),
       clause: step.clause,
