@@ -178,6 +178,6 @@ export class ComplianceQueries {
 }
 
 /** What actorFor reads of a case, from an open-step document. */
-function partialState(d: OpenStepDocument): CaseState {
-  return { unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} } as unknown as CaseState;
+function partialState(d: OpenStepDocument): Parameters<typeof actorFor>[2] {
+  return { trackId: d.trackId, unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} };
 }

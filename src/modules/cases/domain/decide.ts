@@ -146,8 +146,7 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
 
   const step = stepsOnTrack(version, trackId).find((s) => s.after.length === 0);
   if (!step) throw new Error(`${version.versionId} has no first step on track ${trackId}`);
-  const state = { applicant: command.applicant, unit: command.unit, signatures: {} } as unknown as CaseState;
-  const actor = actorFor(ctx.principal, step, state);
+  const actor = actorFor(ctx.principal, step, { trackId, applicant: command.applicant, unit: command.unit, signatures: {} });
   if (!actor.ok) return refuse(forbidden(actor));
 
   const data: ApplicationSubmittedData = {

@@ -7,7 +7,7 @@ import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { maskIin } from '../../identity/domain/iin';
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import type { Limit } from '../../deadlines/domain/limit';
 import { stepsCallerMayTake, openSteps } from '../domain/case-rules';
 import type { CaseState } from '../domain/case-state';
@@ -135,7 +135,7 @@ function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersio
       label: step.label,
       eventType: step.eventType,
       eventLabel: eventLabel(step.eventType),
-      roles: step.roles.map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
+      roles: rolesOn(step, doc.trackId).map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
       requiresAll: step.requiresAll,
       signedBy: (doc.signatures[step.id] ?? []).map((s) => s.role),
       optional: step.optional,

@@ -263,6 +263,9 @@ describe('a bad regulation file stops loading with the file, the path and the pr
     ['clause of another act', TESTING, (d) => (d.steps[0].clause.act = 'order-172-2017'), 'steps[0].clause.act', /not this version's act/],
     ['overlapping versions', 'academy-admission.order-58-2019.yaml', (d) => (d.effective.from = '2016-01-01'), 'effective.from', /overlaps academy-admission\/order-184-2015/],
     ['version id mismatch', TESTING, (d) => (d.versionId = 'civil-service-testing/order-185-2015'), 'versionId', /must be "civil-service-testing\/order-184-2015"/],
+    ['per-track roles missing a track', 'academy-admission.order-58-2019.yaml', (d) => delete d.steps[0].rolesByTrack['qualification-improvement'], 'steps[0].rolesByTrack', /names no roles for track "qualification-improvement"/],
+    ['per-track role not among the step’s roles', 'academy-admission.order-58-2019.yaml', (d) => (d.steps[7].rolesByTrack.postgraduate = ['signatory']), 'steps[7].rolesByTrack.postgraduate[0]', /"signatory" is not in the step's roles/],
+    ['per-track roles for a track the step is not on', 'academy-admission.order-58-2019.yaml', (d) => (d.steps[4].rolesByTrack = { postgraduate: ['executive-secretary'], 'qualification-improvement': ['executive-secretary'] }), 'steps[4].rolesByTrack.qualification-improvement', /not one of this step's tracks/],
     ['same event twice on a track', TESTING, (d) => (d.steps[4].eventType = 'AdmittedToTest'), 'steps[4].eventType', /already completes step "admitted-to-test"/],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);

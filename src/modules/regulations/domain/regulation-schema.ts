@@ -104,6 +104,12 @@ export const regulationFileSchema = z.strictObject({
         id: kebab,
         label: labelSchema,
         roles: z.array(kebab).min(1),
+        /**
+         * Who performs the step on each track, when a step shared by tracks is given to different roles on
+         * each (order 58 p.7: the technical secretary on one track, an Institute employee on the other).
+         * Names every track of the step; `roles` is then the union, for readers that list who ever acts.
+         */
+        rolesByTrack: z.record(kebab, z.array(kebab).min(1)).optional(),
         requiresAll: z.boolean().default(false),
         eventType: z.string().min(1),
         after: z.array(kebab),
@@ -129,3 +135,8 @@ export const regulationFileSchema = z.strictObject({
 
 export type RegulationFile = z.infer<typeof regulationFileSchema>;
 export type RegulationStep = RegulationFile['steps'][number];
+
+/** The roles that perform a step on a track: the track's own list where the file gives one, else the step's. */
+export function rolesOn(step: Pick<RegulationStep, 'roles' | 'rolesByTrack'>, trackId: string): string[] {
+  return step.rolesByTrack?.[trackId] ?? step.roles;
+}
