@@ -2,6 +2,7 @@
  * The command API on the real server and SQLite file: a full case of every version and track, the
  * refusals a back office meets, the stored envelope and its hash chain.
  */
+import { SignJWT } from 'jose';
 import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
 import { rolesOn } from '../../src/modules/regulations/domain/regulation-schema';
 import { caseStreamId, clauseReference, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
@@ -217,5 +218,68 @@ describe('refusals of the command API', () => {
     const none = await api.call('POST', `/api/cases/${retraining.response.body.caseId}/cancel`, { as: callerFor('applicant', UNIT, retraining.iin), body: {} });
     expect(none.status).toBe(422);
     expect(none.body.type).toMatch(/no-cancellation$/);
+  });
+});
+
+describe('a citizen signed in by the e-government identity provider (sub, name, iin, roles; no unit)', () => {
+  /** The token as the identity provider issues it: no unit claim at all. */
+  const egovToken = (iin: string) =>
+    new SignJWT({ name: 'Серикова Айгерим', iin, roles: ['applicant'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(`egov-${iin}`)
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(api.app.infra.identity.signing!.secret);
+
+  it('201 files a case for the unit named in the body, then reads it, lists it and finds it on the worklist; the act names no unit of the citizen', async () => {
+    const iin = nextIin();
+    const token = await egovToken(iin);
+    const filed = await api.call('POST', '/api/cases', {
+      as: token,
+      body: { serviceId: 'academy-admission', trackId: 'qualification-improvement', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Серикова Айгерим' }, occurredAt: at('2019-04-15', 10) },
+    });
+    expect(filed.status).toBe(201);
+    const { caseId, position } = filed.body;
+
+    const [submitted] = await stream(caseId);
+    expect((submitted!.metadata as CaseEventMetadata).actor).toEqual({ id: `egov-${iin}`, name: 'Серикова Айгерим', role: 'applicant' });
+
+    const view = await api.call('GET', `/api/cases/${caseId}?after=${position}`, { as: token });
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ caseId, unit: UNIT, status: 'open', applicant: { iin, iinMasked: false } });
+    expect(view.body.acts[0].actor).toEqual({ id: `egov-${iin}`, name: 'Серикова Айгерим', role: 'applicant' });
+    expect(view.body.callerMayTake).toEqual(['application-cancelled']);
+
+    const list = await api.call('GET', `/api/cases?after=${position}`, { as: token });
+    expect(list.status).toBe(200);
+    expect(list.body.cases.map((c: { caseId: string }) => c.caseId)).toEqual([caseId]);
+
+    const worklist = await api.call('GET', `/api/worklist?after=${position}`, { as: token });
+    expect(worklist.status).toBe(200);
+    expect(worklist.body.items.map((i: { caseId: string; stepId: string }) => [i.caseId, i.stepId])).toEqual([[caseId, 'application-cancelled']]);
+
+    const cancelled = await api.call('POST', `/api/cases/${caseId}/cancel`, { as: token, body: { occurredAt: at('2019-04-15', 11) } });
+    expect(cancelled).toMatchObject({ status: 201, body: { stepId: 'application-cancelled', revision: 1 } });
+  });
+
+  it('403 for another citizen’s case, and their list stays empty', async () => {
+    const iin = nextIin();
+    const filed = await api.call('POST', '/api/cases', {
+      as: await egovToken(iin),
+      body: { serviceId: 'civil-service-testing', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'X' }, occurredAt: at('2015-09-16', 9) },
+    });
+    expect(filed.status).toBe(201);
+    const other = await egovToken(nextIin());
+    const read = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${filed.body.position}`, { as: other });
+    expect(read.status).toBe(403);
+    const list = await api.call('GET', `/api/cases?after=${filed.body.position}`, { as: other });
+    expect(list).toMatchObject({ status: 200, body: { cases: [] } });
+  });
+
+  it('401 for a staff token without a unit: staff act for a unit of the provider', async () => {
+    const token = await new SignJWT({ name: 'Сотрудник', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('clerk-x').setExpirationTime('10m').sign(api.app.infra.identity.signing!.secret);
+    const r = await api.call('GET', '/api/cases', { as: token });
+    expect(r.status).toBe(401);
+    expect(r.body.detail).toMatch(/"unit" is missing/);
   });
 });

@@ -93,7 +93,7 @@ export class ComplianceQueries {
     const staleness = await this.model.staleness(after);
     const roles = principal.roles as string[];
     const applicant = roles.includes('applicant') && principal.iin;
-    const or: Filter[] = [{ unit: principal.unit, roles: { $in: roles } }, { roles: { $in: roles.filter((r) => r === 'e-government-portal' || r === 'state-body') } }];
+    const or: Filter[] = [...(principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : []), { roles: { $in: roles.filter((r) => r === 'e-government-portal' || r === 'state-body') } }];
     if (applicant) or.push({ applicantIin: principal.iin, roles: 'applicant' });
     const docs = await (await this.model.collection<OpenStepDocument>(OPEN_STEPS)).find({ $or: or });
     const now = this.clock().getTime();

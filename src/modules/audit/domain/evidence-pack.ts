@@ -142,7 +142,7 @@ function renderBody(pack: SignedEvidencePack): string {
   const rows = pack.events
     .map((e) => {
       const m = e.metadata as Record<string, any>;
-      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${esc(m.actor?.name)} (${esc(m.actor?.role)}, ${esc(m.actor?.unit)})</td><td>${esc(m.occurredAt)}</td><td>${esc(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${esc(clauseText(m.regulation?.clause))}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
+      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${esc(m.actor?.name)} (${esc(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})</td><td>${esc(m.occurredAt)}</td><td>${esc(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${esc(clauseText(m.regulation?.clause))}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
     })
     .join('\n');
   const deadlines = pack.sla.deadlines

@@ -214,7 +214,7 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
 }
 
 function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {
-  return { id: principal.id, name: principal.name, role: check.role, unit: principal.unit, ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
+  return { id: principal.id, name: principal.name, role: check.role, ...(principal.unit !== undefined ? { unit: principal.unit } : {}), ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
 }
 
 function forbidden(check: Extract<ActorCheck, { ok: false }>): CaseRejection {

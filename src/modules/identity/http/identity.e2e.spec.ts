@@ -91,6 +91,9 @@ describe('authentication and authorisation on a real server (HS256, generated se
     ['unknown role', async () => mintToken(secret, { ...clerk, roles: ['janitor'] }), /unknown role\(s\) "janitor"/],
     ['applicant without IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'] }), /"iin" is required for the applicant role/],
     ['applicant with a bad IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'], iin: '123456789012' }), /not a valid IIN/],
+    ['staff without a unit', async () => new SignJWT({ name: 'x', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(registry-clerk\) act for a unit/],
+    ['an applicant who is also staff, without a unit', async () => new SignJWT({ name: 'x', roles: ['applicant', 'head'], iin }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(head\)/],
+    ['an empty unit', async () => mintToken(secret, { ...clerk, unit: '' }), /"unit" must be a non-empty string/],
     ['malformed', async () => 'not.a.token', /malformed/],
   ])('%s → 401 problem+json saying why', async (_name, token, detail) => {
     const { status, headers, body } = await call('/api/test/me', await token());
@@ -98,6 +101,13 @@ describe('authentication and authorisation on a real server (HS256, generated se
     expect(headers.get('content-type')).toContain('application/problem+json');
     expect(headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(body.detail).toMatch(detail);
+  });
+
+  it('200: a citizen’s token from the e-government identity provider (sub, name, iin, roles; no unit) gives a principal without a unit', async () => {
+    const egov = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('egov-citizen-1').setExpirationTime('5m').sign(secret);
+    const { status, body } = await call('/api/test/me', egov);
+    expect(status).toBe(200);
+    expect(body).toEqual({ id: 'egov-citizen-1', name: 'Сәрсенова Әлия', roles: ['applicant'], iin });
   });
 
   it('an applicant with a valid IIN is accepted', async () => {
