@@ -8,6 +8,7 @@ import { ModelAccess, type Staleness } from '../../shared/http/read-model-access
 import type { Filter } from '../read-store/read-store.port';
 import type { Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';
+import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
 import { CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
 import { type GroupBy, type RollupDocument } from './domain/rollup';
@@ -81,6 +82,7 @@ export class ComplianceQueries {
         label: this.stepLabel(r.versionId, r.stepId),
         roles: r.roles,
         clause: r.clause,
+        citation: citeClause(r.clause),
         startedAt: r.startedAt,
         deadline: r.deadline,
         overdueMinutes: Math.floor((at - Date.parse(r.deadline!)) / 60_000),
@@ -114,10 +116,11 @@ export class ComplianceQueries {
         optional: d.optional,
         roles: d.roles,
         clause: d.clause,
+        citation: citeClause(d.clause),
         deadline: d.deadline,
         minutesLeft: d.deadline === null ? null : Math.floor((Date.parse(d.deadline) - now) / 60_000),
         overdue: d.deadline !== null && Date.parse(d.deadline) <= now,
-        limits: d.limits,
+        limits: d.limits.map((l) => ({ ...l, citation: citeClause(l.clause) })),
       })),
     };
   }
