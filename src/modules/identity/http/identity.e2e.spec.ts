@@ -141,6 +141,9 @@ describe('authentication and authorisation on a real server (HS256, generated se
       expect(await mintTokenCommand(['--sub', 'u1', '--name', 'Ерлан', '--roles', 'registry-clerk', '--unit', 'astana', '--data-dir', dataDir])).toBe(0);
       expect(await mintTokenCommand(['--sub', 'u1', '--name', 'Ерлан', '--roles', 'janitor', '--unit', 'astana', '--data-dir', dataDir])).toBe(2);
       expect(await mintTokenCommand(['--bogus'])).toBe(2);
+      // A citizen's token carries no unit; staff need one.
+      expect(await mintTokenCommand(['--sub', 'c1', '--name', 'Әлия', '--roles', 'applicant', '--iin', iin, '--data-dir', dataDir])).toBe(0);
+      expect(await mintTokenCommand(['--sub', 'u2', '--name', 'Ерлан', '--roles', 'registry-clerk', '--data-dir', dataDir])).toBe(2);
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();
@@ -148,6 +151,8 @@ describe('authentication and authorisation on a real server (HS256, generated se
     const { status, body } = await call('/api/test/me', written[0].trim());
     expect(status).toBe(200);
     expect(body.name).toBe('Ерлан');
+    const citizen = await call('/api/test/me', written[1].trim());
+    expect(citizen.body).toEqual({ id: 'c1', name: 'Әлия', roles: ['applicant'], iin });
   });
 
   it('refuses a configured secret shorter than 32 bytes', () => {
