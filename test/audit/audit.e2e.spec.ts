@@ -227,6 +227,9 @@ describe('clause references shown to people carry the appendix', () => {
     const registered = explain.body.deadlines.find((d: { stepId: string }) => d.stepId === 'documents-registered');
     expect(registered).toMatchObject({ clauseText: registration.ru, citation: registration });
 
+    const state = await api.call('GET', `/api/cases/${caseId}/state?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    expect(state.body.sla.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(registration);
+
     const sla = await api.call('GET', `/api/cases/${caseId}/sla?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
     expect(sla.body.rows.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(registration);
 

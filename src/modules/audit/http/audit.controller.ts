@@ -103,7 +103,7 @@ export class AuditController {
       revision: replay.state.revision,
       events: replay.events.length,
       state: replay.state,
-      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => row),
+      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => ({ ...row, citation: citeClause(row.clause) })),
     };
   }
 
