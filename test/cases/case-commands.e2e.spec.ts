@@ -283,3 +283,24 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
     expect(r.body.detail).toMatch(/"unit" is missing/);
   });
 });
+
+describe('order 58 p.7: a step shared by the two tracks is the technical secretary’s on one and an Institute employee’s on the other', () => {
+  it('403 for the technical secretary accepting qualification-improvement documents; the case view lists each open step with the roles of its track', async () => {
+    const iin = nextIin();
+    const body = { serviceId: 'academy-admission', trackId: 'qualification-improvement', channel: 'office', unit: UNIT, applicant: { iin, fullName: 'Ахметова Жанар' }, occurredAt: at('2019-04-15', 10) };
+    const secretary = await api.call('POST', '/api/cases', { as: callerFor('technical-secretary', UNIT, iin), body });
+    expect(secretary.status).toBe(403);
+    expect(secretary.body).toMatchObject({ requiredRoles: ['applicant', 'institute-employee'], callerRoles: ['technical-secretary'] });
+    expect(secretary.body.detail).toContain('on track qualification-improvement');
+
+    const institute = callerFor('institute-employee', UNIT, iin);
+    const filed = await api.call('POST', '/api/cases', { as: institute, body });
+    expect(filed.status).toBe(201);
+    const formed = await api.call('POST', `/api/cases/${filed.body.caseId}/steps/group-formed`, { as: institute, body: { occurredAt: at('2019-04-16', 10), data: VALID_DATA.GroupFormed } });
+    expect(formed.status).toBe(201);
+    const view = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${formed.body.position}`, { as: institute });
+    const roles = Object.fromEntries(view.body.openSteps.map((s: { stepId: string; roles: { id: string }[] }) => [s.stepId, s.roles.map((r) => r.id)]));
+    expect(roles).toEqual({ 'application-cancelled': ['applicant'], 'enrolment-order-signed': ['signatory'], 'refusal-issued': ['institute-employee', 'e-government-portal'] });
+    expect(view.body.callerMayTake).toEqual(['refusal-issued']);
+  });
+});
