@@ -252,7 +252,7 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
 
     const list = await api.call('GET', `/api/cases?after=${position}`, { as: token });
     expect(list.status).toBe(200);
-    expect(list.body.cases.map((c: { caseId: string }) => c.caseId)).toEqual([caseId]);
+    expect(list.body.cases).toEqual([expect.objectContaining({ caseId, unit: UNIT, applicant: { iin, iinMasked: false, fullName: 'Серикова Айгерим' } })]);
 
     const worklist = await api.call('GET', `/api/worklist?after=${position}`, { as: token });
     expect(worklist.status).toBe(200);
