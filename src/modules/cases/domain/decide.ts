@@ -213,8 +213,10 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: clauseReference(step.clause) }] };
 }
 
+/** The actor an act records; an applicant acts as a citizen, who belongs to no unit of the provider, whatever the token says. */
 function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {
-  return { id: principal.id, name: principal.name, role: check.role, ...(principal.unit !== undefined ? { unit: principal.unit } : {}), ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
+  const unit = check.role === 'applicant' ? undefined : principal.unit;
+  return { id: principal.id, name: principal.name, role: check.role, ...(unit !== undefined ? { unit } : {}), ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
 }
 
 function forbidden(check: Extract<ActorCheck, { ok: false }>): CaseRejection {
