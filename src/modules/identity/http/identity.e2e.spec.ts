@@ -179,6 +179,10 @@ describe('tokens from an identity provider (JWKS)', () => {
           .setExpirationTime('5m')
           .sign(key);
       await expect(verifier.verify(await sign(privateKey))).resolves.toMatchObject({ id: 'emp-1', roles: ['employee'] });
+      // A citizen as the e-government identity provider signs them in: sub, name, iin, roles; no unit.
+      const citizen = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('egov-7').setIssuer('https://idp.example').setAudience('reglament').setExpirationTime('5m').sign(privateKey);
+      await expect(verifier.verify(citizen)).resolves.toEqual({ id: 'egov-7', name: 'Сәрсенова Әлия', roles: ['applicant'], iin });
+      await expect(verifier.verify(await sign(privateKey, { unit: undefined }))).rejects.toThrow(/claim "unit" is missing/);
       const other = await generateKeyPair('RS256');
       await expect(verifier.verify(await sign(other.privateKey))).rejects.toThrow(/signature is not valid/);
       const wrongAudience = await new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('e').setIssuer('https://idp.example').setAudience('other').setExpirationTime('5m').sign(privateKey);
