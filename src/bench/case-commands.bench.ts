@@ -438,7 +438,7 @@ export const caseCommandsBench: BenchSuite = {
     try {
       const secret = api.infra.identity.signing!.secret;
       const applicants: Principal[] = iins.map((iin, i) => ({ id: `bench-applicant-${i}`, name: `Серикова Айгерим ${i}`, roles: ['applicant'], unit: UNIT, iin }));
-      const applicantTokens = await Promise.all(applicants.map((p) => mintToken(secret, { sub: p.id, name: p.name, roles: p.roles, unit: p.unit, iin: p.iin }, '2h')));
+      const applicantTokens = await Promise.all(applicants.map((p) => mintToken(secret, { sub: p.id, name: p.name, roles: p.roles, unit: UNIT, iin: p.iin }, '2h')));
       const administrator: Principal = { id: 'bench-test-administrator', name: 'Администратор тестирования', roles: ['test-administrator'], unit: UNIT };
       const administratorToken = `Bearer ${await mintToken(secret, { sub: administrator.id, name: administrator.name, roles: administrator.roles, unit: UNIT }, '2h')}`;
       // Each applicant files with their own token: the IIN in the body is the token's.

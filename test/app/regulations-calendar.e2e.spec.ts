@@ -80,9 +80,20 @@ describe('regulations and the calendar over HTTP', () => {
     expect(body.steps.find((s: any) => s.id === 'refusal-issued').dueWhen).toEqual(expect.arrayContaining([{ step: 'group-formed', outcome: 'negative' }]));
   });
 
+  it('GET /api/regulations/:versionId gives a shared step its roles per track (order 58 p.7) and each Kazakh label its source', async () => {
+    const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
+    expect(status).toBe(200);
+    const extract = body.steps.find((s: { id: string }) => s.id === 'extract-issued');
+    expect(extract).toMatchObject({ roles: ['technical-secretary', 'institute-employee'], rolesByTrack: { postgraduate: ['technical-secretary'], 'qualification-improvement': ['institute-employee'] } });
+    expect(extract.label.kkSource).toBe('act');
+    const older = await get(`/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`);
+    expect(older.body.title).toEqual({ ru: expect.any(String), kk: 'Мемлекеттік қызметшілерді және бос әкімшілік мемлекеттік лауазымға орналасуға үміткерлерді тестілеу', kkSource: 'translation' });
+  });
+
   it('GET /api/regulations/lint reports the contradictions', async () => {
     const { body } = await get('/api/regulations/lint');
     expect(body.errors).toBe(0);
+    expect(body.versions.map((v: { labelsNeedingTranslation: number }) => v.labelsNeedingTranslation)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(body.versions.flatMap((v: any) => v.contradictions.map((c: any) => `${v.versionId}#${c.stepId}`))).toEqual(
       expect.arrayContaining(['civil-service-testing/order-184-2015#test-result-issued', 'personnel-reserve/order-184-2015#extract-issued', 'academy-retraining/order-184-2015#group-formed']),
     );

@@ -96,7 +96,26 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     expect(await page.locator('#table-history tr').count()).toBe(history.body.events.length + 1);
     expect(await page.textContent('#table-history')).toContain('Заявление подано');
 
-    // Kazakh labels.
+    // The clause of each act carries its appendix (order 184 numbers paragraphs afresh in each appendix).
+    const cited = (history.body.events as { citation: { ru: string; kk: string } }[]).map((e) => e.citation);
+    expect(cited[0]!.ru).toMatch(/^приказ 184, прил\. 1, п\. \d+/);
+    expect(await page.textContent('#table-history')).toContain(cited[0]!.ru);
+    await page.waitForFunction(() => /●/.test((globalThis as any).document.querySelector('#live')?.textContent ?? ''));
+
+    // Kazakh labels: every string of the page, the live indicator and the case history included.
+    await page.selectOption('#lang', 'kk');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
+    await page.waitForFunction((kk) => (globalThis as any).document.querySelector('#table-history')?.textContent.includes(kk), cited[0]!.kk);
+    expect(await page.textContent('#live')).toBe('● жаңартылуда');
+    expect(await page.title()).toBe('reglament — мерзімдердің сақталуы');
+    expect(await page.textContent('#table-history')).toContain('Тестілеу әкімшісі');
+
+    // English: nothing of the page's own wording stays Russian.
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Public service deadline compliance');
+    expect(await page.textContent('#live')).toBe('● live');
+    const ownWords = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('[data-i18n]')].map((el: { textContent: string }) => el.textContent));
+    expect(ownWords.filter((w: string) => /[а-яё]/i.test(w))).toEqual([]);
     await page.selectOption('#lang', 'kk');
     await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
 

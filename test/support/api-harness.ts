@@ -14,7 +14,8 @@ export interface TestCaller {
   sub: string;
   name?: string;
   roles: string[];
-  unit: string;
+  /** Staff only: a citizen's token carries none. */
+  unit?: string;
   iin?: string;
 }
 
@@ -42,7 +43,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ap
     const key = JSON.stringify(caller);
     let t = tokens.get(key);
     if (!t) {
-      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, unit: caller.unit, ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
+      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
       tokens.set(key, t);
     }
     return t;

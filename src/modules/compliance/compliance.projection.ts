@@ -17,6 +17,7 @@ import { caseVersion, type Catalog, type RegulationVersion } from '../regulation
 import { toCaseEvent } from '../cases/commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
+import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, type CaseState } from '../cases/domain/case-state';
 import { monthOf, slaGroupingOf, storedSlaRows } from '../cases/projections/cases.projection';
 import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
@@ -96,7 +97,8 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
 
   return {
     name: COMPLIANCE_PROJECTION,
-    // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline.
+    // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
+    // open steps keep the roles of the case's track.
     version: 2,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
@@ -133,7 +135,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
       const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
       const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
       for (const r of existing?.rows ?? []) if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
-      for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: stepOf(r.stepId).roles, receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
+      for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: rolesOn(stepOf(r.stepId), state.trackId), receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
 
       const steps = openSteps(state, version);
       for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
@@ -149,7 +151,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
           unit: state.unit,
           stepId: step.id,
           label: { ru: step.label.ru, kk: step.label.kk },
-          roles: step.roles,
+          roles: rolesOn(step, state.trackId),
           requiresAll: step.requiresAll,
           optional: step.optional,
           signatures: (state.signatures[step.id] ?? []).map((s) => ({ role: s.role, actorId: s.actorId })),

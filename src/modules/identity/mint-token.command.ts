@@ -9,7 +9,7 @@ import { ensureDataDir } from '../../app/infrastructure';
 import { principalFromClaims } from './domain/principal';
 import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';
 
-const USAGE = 'usage: npm run cli -- mint-token --sub <id> --name <name> --roles <role,role> --unit <unit> [--iin <IIN>] [--ttl 8h] [--data-dir <dir>]';
+const USAGE = 'usage: npm run cli -- mint-token --sub <id> --name <name> --roles <role,role> [--unit <unit>] [--iin <IIN>] [--ttl 8h] [--data-dir <dir>]';
 
 export async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | undefined>;
@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`mint-token: ${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
-  const claims = { sub: values.sub ?? '', name: values.name ?? '', roles: (values.roles ?? '').split(',').filter(Boolean), unit: values.unit ?? '', ...(values.iin ? { iin: values.iin } : {}) };
+  const claims = { sub: values.sub ?? '', name: values.name ?? '', roles: (values.roles ?? '').split(',').filter(Boolean), ...(values.unit !== undefined ? { unit: values.unit } : {}), ...(values.iin ? { iin: values.iin } : {}) };
   const check = principalFromClaims(claims);
   if (!check.ok) {
     process.stderr.write(`mint-token: ${check.problem.replace('claim "', '--').replace('" ', ' ')}\n${USAGE}\n`);

@@ -145,13 +145,14 @@ export interface TokenClaims {
   sub: string;
   name: string;
   roles: string[];
-  unit: string;
+  /** Staff only; a citizen's token carries none. */
+  unit?: string;
   iin?: string;
 }
 
 /** Signs an HS256 token for local use (the mint-token command and tests). */
 export async function mintToken(secret: Uint8Array, claims: TokenClaims, ttl: string | number = '8h', options: { issuer?: string; audience?: string } = {}): Promise<string> {
-  let jwt = new SignJWT({ name: claims.name, roles: claims.roles, unit: claims.unit, ...(claims.iin ? { iin: claims.iin } : {}) })
+  let jwt = new SignJWT({ name: claims.name, roles: claims.roles, ...(claims.unit !== undefined ? { unit: claims.unit } : {}), ...(claims.iin ? { iin: claims.iin } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)
     .setIssuedAt()

@@ -63,7 +63,7 @@ export class AuditorAccessLog {
     const entry = { method: request.method, path: request.url, route: request.routeOptions?.url ?? null, status };
     await this.log.append(
       `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
-      [{ type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, unit: principal.unit }, recordedAt: at.toISOString(), correlationId: request.id } }],
+      [{ type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, recordedAt: at.toISOString(), correlationId: request.id } }],
       'any',
     );
     this.logger.info({ auditor: principal.id, ...entry, correlationId: request.id }, 'auditor access');

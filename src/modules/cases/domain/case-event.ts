@@ -11,7 +11,8 @@ export interface CaseActor {
   name: string;
   /** The regulation role the act was done in. */
   role: string;
-  unit: string;
+  /** The provider's unit the actor acted for; absent for a citizen, who belongs to none. */
+  unit?: string;
   /** Set when a PSC operator or provider staff acted for the applicant. */
   onBehalfOf?: 'applicant';
 }

@@ -5,7 +5,7 @@
  */
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { doneNow, duenessOf, type Dueness } from './case-due';
 import { stepsOnTrack, type CaseState } from './case-state';
 
@@ -73,18 +73,21 @@ export type ActorCheck =
   | { ok: false; reason: string; requiredRoles: string[]; callerRoles: string[]; requiredUnit?: string; callerUnit?: string };
 
 /** Whether this caller may take this step on this case, and in which role. */
-export function actorFor(principal: Principal, step: RegulationStep, state: CaseState): ActorCheck {
+export function actorFor(principal: Principal, step: RegulationStep, state: Pick<CaseState, 'trackId' | 'unit' | 'applicant' | 'signatures'> & { completed?: CaseState['completed'] }): ActorCheck {
   const callerRoles = principal.roles as string[];
-  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: step.roles, callerRoles, ...extra });
+  // A step shared by tracks may be given to different roles on each: only the case's track counts.
+  const roles = rolesOn(step, state.trackId);
+  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: roles, callerRoles, ...extra });
   if (callerRoles.every((r) => r === 'auditor')) return refuse('auditors read and never write');
   // Sign-offs matter only while the step waits for them; once done, the step is refused as done, for everyone alike.
   const signatures = state.completed?.[step.id] ? [] : (state.signatures[step.id] ?? []);
   const signed = new Set(signatures.map((s) => s.role));
   if (signatures.some((s) => s.actorId === principal.id)) return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
-  const candidates = step.roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
+  const candidates = roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
   if (candidates.length === 0) {
-    const pending = step.requiresAll ? step.roles.filter((r) => !signed.has(r)) : step.roles;
-    return refuse(`step ${step.id} is done by ${pending.join(' or ')}; the caller has ${callerRoles.join(', ')}`, { requiredRoles: pending });
+    const pending = step.requiresAll ? roles.filter((r) => !signed.has(r)) : roles;
+    const onTrack = step.rolesByTrack ? ` on track ${state.trackId}` : '';
+    return refuse(`step ${step.id} is done by ${pending.join(' or ')}${onTrack}; the caller has ${callerRoles.join(', ')}`, { requiredRoles: pending });
   }
   let failure: ActorCheck | null = null;
   for (const role of candidates) {
@@ -120,7 +123,7 @@ export function cancellerFor(principal: Principal, step: RegulationStep, state: 
   if (direct.ok) return direct;
   if (state.requestedChannel === 'psc' && (principal.roles as string[]).includes('psc-operator')) {
     if (principal.unit === state.unit) return { ok: true, role: 'psc-operator', onBehalfOf: 'applicant' };
-    return { ok: false, reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, requiredRoles: [...step.roles, 'psc-operator'], callerRoles: principal.roles, requiredUnit: state.unit, callerUnit: principal.unit };
+    return { ok: false, reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, requiredRoles: [...rolesOn(step, state.trackId), 'psc-operator'], callerRoles: principal.roles, requiredUnit: state.unit, callerUnit: principal.unit };
   }
-  return { ...direct, requiredRoles: state.requestedChannel === 'psc' ? [...step.roles, 'psc-operator'] : direct.requiredRoles };
+  return { ...direct, requiredRoles: state.requestedChannel === 'psc' ? [...rolesOn(step, state.trackId), 'psc-operator'] : direct.requiredRoles };
 }

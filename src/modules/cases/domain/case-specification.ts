@@ -10,7 +10,7 @@ import type { ClauseRef } from '../../deadlines/domain/limit';
 import { iinCheckDigit } from '../../identity/domain/iin';
 import type { Principal, Role } from '../../identity/domain/principal';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { clauseReference, type CaseEvent, type DecidedEvent } from './case-event';
 import type { StepData } from './case-event-data';
 import { prerequisitesOn } from './case-rules';
@@ -311,7 +311,7 @@ export class CaseWalk {
   /** Files the application with a caller in the first role of the submission step (at the current clock). */
   submit(role?: Role, extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc' } = {}): Outcome {
     const first = stepsOnTrack(this.version, this.trackId).find((s) => s.after.length === 0)!;
-    const as = role ?? (first.roles[0] as Role);
+    const as = role ?? (rolesOn(first, this.trackId)[0] as Role);
     const caseId = `case-${this.version.serviceId}-${this.trackId}`;
     const outcome = this.spec
       .given([])
@@ -337,7 +337,8 @@ export class CaseWalk {
   /** Takes a step with one caller per role (all of them for requiresAll steps), at `at` or one clock step after the last act. */
   take(stepId: string, options: { roles?: Role[]; data?: Record<string, unknown>; at?: Date } = {}): Outcome {
     const step = this.step(stepId);
-    const roles = options.roles ?? ((step.requiresAll ? step.roles : [step.roles[0]]) as Role[]);
+    const onTrack = rolesOn(step, this.trackId);
+    const roles = options.roles ?? ((step.requiresAll ? onTrack : [onTrack[0]]) as Role[]);
     let outcome: Outcome | undefined;
     for (const role of roles) {
       if (options.at && role === roles[0]) this.at(options.at);

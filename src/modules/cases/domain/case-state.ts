@@ -4,7 +4,7 @@
  */
 import type { EventType } from '../../../events/event-types';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import type { ApplicationSubmittedData } from './case-event-data';
 import type { CaseActor, CaseEvent } from './case-event';
 
@@ -154,7 +154,7 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   if (step.requiresAll) {
     const signatures = [...(state.signatures[step.id] ?? []), { role: m.actor.role, actorId: m.actor.id, occurredAt: m.occurredAt }];
     next.signatures = { ...state.signatures, [step.id]: signatures };
-    if (!step.roles.every((r) => signatures.some((s) => s.role === r))) return next;
+    if (!rolesOn(step, state.trackId).every((r) => signatures.some((s) => s.role === r))) return next;
   }
   // A repeatable step is complete with its latest occurrence; it started with its first.
   const earlier = state.completed[step.id];

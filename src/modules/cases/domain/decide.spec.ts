@@ -485,6 +485,17 @@ describe('submission', () => {
     expect(outcome.produced[0]!.metadata.regulation).toEqual({ versionId: 'personnel-reserve/order-184-2015', clause: clauseReference(version('personnel-reserve/order-184-2015').steps[0]!.clause) });
   });
 
+  it('records an applicant as a citizen with no unit, with or without a unit in the token; staff with theirs', () => {
+    const citizen = { id: 'egov-1', name: 'Әлия Сәрсенова', roles: ['applicant' as Role], iin: IIN };
+    for (const caller of [citizen, { ...citizen, unit: 'public' }]) {
+      const outcome = specAt('2015-09-15T10:00:00+06:00').given().when(submission(), caller).then([submitted]);
+      expect(outcome.produced[0]!.metadata.actor).toEqual({ id: 'egov-1', name: 'Әлия Сәрсенова', role: 'applicant' });
+    }
+    const operator = principal('psc-operator', UNIT);
+    const atPsc = specAt('2015-09-15T10:00:00+06:00').given().when(submission({ serviceId: 'civil-service-testing', trackId: 'default', channel: 'psc' }), operator).then([{ ...submitted, role: 'psc-operator' }]);
+    expect(atPsc.produced[0]!.metadata.actor).toMatchObject({ role: 'psc-operator', unit: UNIT });
+  });
+
   describe('postgraduate intake of order 58 (2019): 1 January 00:00 to 18:30 on the second Friday of July, Asia/Almaty', () => {
     // July 2019 began on a Monday, so its Fridays are the 5th and the 12th: the window closes 2019-07-12 18:30 (UTC+6).
     it.each(['2019-07-12T18:29:00+06:00', '2019-07-12T18:29:59.999+06:00', '2019-07-05T18:30:00+06:00', '2020-01-01T00:00:00+06:00'])('open at %s', (at) => {

@@ -147,8 +147,7 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
 
   const step = stepsOnTrack(version, trackId).find((s) => s.after.length === 0);
   if (!step) throw new Error(`${version.versionId} has no first step on track ${trackId}`);
-  const state = { applicant: command.applicant, unit: command.unit, signatures: {} } as unknown as CaseState;
-  const actor = actorFor(ctx.principal, step, state);
+  const actor = actorFor(ctx.principal, step, { trackId, applicant: command.applicant, unit: command.unit, signatures: {} });
   if (!actor.ok) return refuse(forbidden(actor));
 
   const data: ApplicationSubmittedData = {
@@ -263,8 +262,10 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: clauseReference(step.clause) }] };
 }
 
+/** The actor an act records; an applicant acts as a citizen, who belongs to no unit of the provider, whatever the token says. */
 function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {
-  return { id: principal.id, name: principal.name, role: check.role, unit: principal.unit, ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
+  const unit = check.role === 'applicant' ? undefined : principal.unit;
+  return { id: principal.id, name: principal.name, role: check.role, ...(unit !== undefined ? { unit } : {}), ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
 }
 
 function forbidden(check: Extract<ActorCheck, { ok: false }>): CaseRejection {

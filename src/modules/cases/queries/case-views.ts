@@ -7,7 +7,8 @@ import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { maskIin } from '../../identity/domain/iin';
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
+import { citeClause } from '../../regulations/domain/clause-citation';
 import type { Limit } from '../../deadlines/domain/limit';
 import { stepsCallerMayTake, openSteps } from '../domain/case-rules';
 import type { CaseState } from '../domain/case-state';
@@ -135,21 +136,25 @@ function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersio
       label: step.label,
       eventType: step.eventType,
       eventLabel: eventLabel(step.eventType),
-      roles: step.roles.map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
+      roles: rolesOn(step, doc.trackId).map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
       requiresAll: step.requiresAll,
       signedBy: (doc.signatures[step.id] ?? []).map((s) => s.role),
       optional: step.optional,
       deadlines: doc.sla
         .filter((row) => row.stepId === step.id && Date.parse(row.startedAt) <= now.getTime())
-        .map((row) => ({
-          limitId: row.limitId,
-          kind: row.kind,
-          clause: index.limits.get(`${row.stepId}/${row.limitId}`)?.clause ?? null,
-          startedAt: row.startedAt,
-          deadline: row.deadline,
-          status: statusAt(row.settled, row.deadline, now),
-          ...(row.alternative ? { alternative: { kind: row.alternative.kind, clause: index.limits.get(`${row.stepId}/${row.limitId}`)?.alternative?.clause ?? null, deadline: row.alternative.deadline, status: statusAt(row.alternative.settled, row.alternative.deadline, now) } } : {}),
-        })),
+        .map((row) => {
+          const limit = index.limits.get(`${row.stepId}/${row.limitId}`);
+          return {
+            limitId: row.limitId,
+            kind: row.kind,
+            clause: limit?.clause ?? null,
+            citation: limit ? citeClause(limit.clause) : null,
+            startedAt: row.startedAt,
+            deadline: row.deadline,
+            status: statusAt(row.settled, row.deadline, now),
+            ...(row.alternative ? { alternative: { kind: row.alternative.kind, clause: limit?.alternative?.clause ?? null, citation: limit?.alternative ? citeClause(limit.alternative.clause) : null, deadline: row.alternative.deadline, status: statusAt(row.alternative.settled, row.alternative.deadline, now) } } : {}),
+          };
+        }),
     })),
     callerMayTake: stepsCallerMayTake(state, version, principal),
     ...(doc.slaProblem ? { slaProblem: doc.slaProblem } : {}),
@@ -195,6 +200,7 @@ export function slaView(doc: CaseDocument, version: RegulationVersion, calendar:
     stepLabel: index.steps.get(row.stepId)?.label ?? null,
     limitId: row.limitId,
     clause: row.clause,
+    citation: citeClause(row.clause),
     kind: row.kind,
     spec: row.spec,
     anchor: row.anchor,
@@ -203,7 +209,7 @@ export function slaView(doc: CaseDocument, version: RegulationVersion, calendar:
     ...(row.opensAt ? { opensAt: row.opensAt } : {}),
     completedAt: row.completedAt,
     status: row.status,
-    alternative: row.alternative ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, deadline: row.alternative.deadline, status: row.alternative.status } : null,
+    alternative: row.alternative ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, citation: citeClause(row.alternative.clause), deadline: row.alternative.deadline, status: row.alternative.status } : null,
   }));
   return { caseId: doc.caseId, asOf: asOf.toISOString(), caseStatus: doc.status, rows, position };
 }

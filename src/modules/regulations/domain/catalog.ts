@@ -125,6 +125,24 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       if (!roles.has(r)) add(`${path}.roles[${j}]`, `"${r}" is not a declared role (${[...roles].join(', ')})`);
     });
     if (step.requiresAll && step.roles.length < 2) add(`${path}.requiresAll`, 'needs at least two roles');
+    if (step.rolesByTrack) {
+      const byTrack = step.rolesByTrack;
+      for (const [track, list] of Object.entries(byTrack)) {
+        if (!step.tracks.includes(track)) add(`${path}.rolesByTrack.${track}`, `"${track}" is not one of this step's tracks (${step.tracks.join(', ')})`);
+        list.forEach((r, j) => {
+          if (!step.roles.includes(r)) add(`${path}.rolesByTrack.${track}[${j}]`, `"${r}" is not in the step's roles (${step.roles.join(', ')}), which list everyone who performs it on any track`);
+        });
+        if (step.requiresAll && list.length < 2) add(`${path}.rolesByTrack.${track}`, 'needs at least two roles (requiresAll)');
+      }
+      // Deny by default: a track left out would silently fall back to every role of the step.
+      step.tracks.forEach((t) => {
+        if (!byTrack[t]) add(`${path}.rolesByTrack`, `names no roles for track "${t}"; give every track of the step its roles`);
+      });
+      const used = new Set(Object.values(byTrack).flat());
+      step.roles.forEach((r, j) => {
+        if (!used.has(r)) add(`${path}.roles[${j}]`, `"${r}" performs the step on no track of rolesByTrack`);
+      });
+    }
     step.after.forEach((a, j) => {
       if (!steps.has(a)) add(`${path}.after[${j}]`, `"${a}" is not a step of this version`);
       if (a === step.id) add(`${path}.after[${j}]`, 'a step cannot follow itself');

@@ -42,6 +42,7 @@ export function versionDetail(version: RegulationVersion) {
       eventType: step.eventType,
       eventLabel: isEventType(step.eventType) ? { ru: EVENT_TYPES[step.eventType].ru, kk: EVENT_TYPES[step.eventType].kk } : null,
       roles: step.roles,
+      ...(step.rolesByTrack ? { rolesByTrack: step.rolesByTrack } : {}),
       requiresAll: step.requiresAll,
       after: step.after,
       tracks: step.tracks,
