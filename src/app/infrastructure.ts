@@ -20,6 +20,8 @@ export interface Infrastructure {
   projections: RunningProjections;
   reference: ReferenceData;
   identity: TokenVerifier;
+  /** The recording clock: every command's "now" and every read's default asOf. Tests inject one to play clock skew. */
+  clock: () => Date;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement }): Promise<Infrastructure> {
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; clock?: () => Date }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
@@ -64,6 +66,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     projections,
     reference,
     identity,
+    clock: options.clock ?? (() => new Date()),
     async close() {
       await projections.stop();
       await readStore.close();
