@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../modules/event-log/event-log.port';
-import type { ReadDocument } from '../modules/read-store/read-store.port';
+import type { IndexSpec, ReadDocument } from '../modules/read-store/read-store.port';
 
 /** What a projection may do while applying a batch: read (its own pending writes first) and write documents. */
 export interface ProjectionContext {
@@ -22,6 +22,8 @@ export interface Projection {
   readonly eventTypes: readonly string[] | '*';
   /** Logical collection names it writes. */
   readonly collections: readonly string[];
+  /** Indexes per logical collection, for the lists its readers run (filters and sort orders). */
+  readonly indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
   apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void> | void;
 }
 

@@ -45,6 +45,7 @@ export interface ProjectionStatusRow extends ProjectionHealth {
  */
 export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
+  private readonly byName: Map<string, Projection>;
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
   private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = { mark: null, entries: new Map(), positions: new Map() };
 
@@ -54,6 +55,7 @@ export class ReadModels implements ProjectionStatusSource {
     private readonly projections: readonly Projection[],
   ) {
     this.registry = new ProjectionRegistry(store);
+    this.byName = new Map(projections.map((p) => [p.name, p]));
   }
 
   /** The active build's collection; resolved on every call so a switch is seen at once. */
@@ -79,7 +81,8 @@ export class ReadModels implements ProjectionStatusSource {
       mark: this.known.mark,
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);
-        return this.store.collection<T>(physicalCollection(projection, build, collection));
+        const indexes = this.byName.get(projection)?.indexes?.[collection];
+        return this.store.collection<T>(physicalCollection(projection, build, collection), indexes ? { indexes } : undefined);
       },
     };
   }

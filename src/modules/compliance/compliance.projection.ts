@@ -99,6 +99,11 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
     version: 1,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
+    // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
+    indexes: {
+      [OPEN_ROWS]: [{ key: { deadline: 1, _id: 1 } }, { key: { unit: 1, deadline: 1, _id: 1 } }, { key: { serviceId: 1, deadline: 1, _id: 1 } }],
+      [CASE_ROWS]: [{ key: { 'state.serviceId': 1, 'state.submittedAt': -1, _id: 1 } }],
+    },
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);

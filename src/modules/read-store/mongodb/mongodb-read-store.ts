@@ -1,5 +1,5 @@
 import { MongoClient, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
-import type { Checkpoint, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import type { Checkpoint, CollectionOptions, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 const CHECKPOINTS = '_checkpoints';
@@ -24,9 +24,17 @@ export class MongoReadStore implements ReadStore {
     this.db = client.db(database);
   }
 
-  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> {
+  /** Collections whose declared indexes were requested: each is created once per process (createIndex is idempotent). */
+  private readonly indexed = new Set<string>();
+
+  collection<T extends ReadDocument = ReadDocument>(name: string, options: CollectionOptions = {}): ReadCollection<T> {
     checkCollectionName(name);
     const collection = this.db.collection<Document>(name);
+    if (options.indexes?.length && !this.indexed.has(name)) {
+      this.indexed.add(name);
+      // In the background: a read must not wait for an index build; until it exists the server scans as before.
+      void Promise.all(options.indexes.map((index) => collection.createIndex(index.key))).catch(() => this.indexed.delete(name));
+    }
     return {
       get: async (id) => (await collection.findOne({ _id: id as never })) as T | null,
       // Documents carry no version here; readers read the document.
