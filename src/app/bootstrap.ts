@@ -17,6 +17,7 @@ import { ProblemFilter } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
 import { ProblemError } from './problem/problem';
 import { featureModules } from './features';
+import { installLimits } from './limits';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
@@ -60,6 +61,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: { clo
       bufferLogs: false,
     });
     installHttpObservability(app, infra);
+    await installLimits(app, infra);
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(problemValidationPipe());
     const document = SwaggerModule.createDocument(
