@@ -53,7 +53,8 @@ export interface RunningApp {
 
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
 export async function startApi(config: AppConfig, logger: Logger, options: { clock?: () => Date } = {}): Promise<RunningApp> {
-  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', ...(options.clock ? { clock: options.clock } : {}) });
+  // The API pins the regulation versions in use (the worker and the demo leave that to it).
+  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', pinVersions: true, ...(options.clock ? { clock: options.clock } : {}) });
   try {
     const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {

@@ -69,7 +69,8 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     },
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A directory the test handed in is the test's to remove (it may start the server on it again).
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

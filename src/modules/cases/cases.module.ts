@@ -31,6 +31,7 @@ export class CasesModule {
         backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000,
         occurredAtToleranceMs: infra.config.occurredAtToleranceMs,
         clock: infra.clock,
+        onVersionUsed: (versionId) => infra.catalogPins.versionUsed(versionId),
         filings: new CallerRateLimiter({ max: infra.config.limits.filingsPerDay, windowMs: DAY_MS, windowStart: (now) => localDayStart(infra.reference.calendar.timeZone, now), clock: () => infra.clock().getTime() }),
       },
       new CaseRepository(infra.eventLog, infra.reference.catalog, infra.config.caseCacheSize),

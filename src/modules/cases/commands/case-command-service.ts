@@ -54,6 +54,8 @@ export interface CaseCommandOptions {
   occurredAtToleranceMs?: number;
   /** Filings an applicant may make per (local) day; counted per caller when accepted. */
   filings?: CallerRateLimiter;
+  /** Told the version of each case filed, so the version is pinned at its first use (catalog-guard.ts). */
+  onVersionUsed?: (versionId: string) => void;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -89,7 +91,10 @@ export class CaseCommandService {
     const quota = principal.roles.every((r) => r === 'applicant') ? this.options.filings : undefined;
     quota?.check(principal.id, 'filings by one applicant');
     const outcome = await this.submitCase(principal, input, meta);
-    if (outcome.ok && !outcome.accepted.replayed) quota?.record(principal.id);
+    if (outcome.ok && !outcome.accepted.replayed) {
+      quota?.record(principal.id);
+      this.options.onVersionUsed?.(outcome.accepted.regulationVersionId);
+    }
     return outcome;
   }
 
