@@ -118,8 +118,12 @@ export class MemoryIndex {
     this.keys.set(doc._id, key);
   }
 
-  /** The ids whose first `prefix.length` fields equal `prefix`, in index order (or reversed). */
-  *range(prefix: Key, reverse: boolean): Generator<string> {
+  /**
+   * The ids whose first `prefix.length` fields equal `prefix`, in index order (or reversed), starting at the first
+   * entry whose next field is within `bound` (a range on the first sort field, e.g. a page cursor): the entries
+   * before it cannot match, so a deep page does not walk the pages before it.
+   */
+  *range(prefix: Key, reverse: boolean, bound: Bound = {}): Generator<string> {
     const n = prefix.length;
     const cmpPrefix = (e: { key: Key }) => {
       for (let i = 0; i < n; i++) {
@@ -128,11 +132,78 @@ export class MemoryIndex {
       }
       return 0;
     };
-    const start = this.lowerBound({ key: prefix, id: '' }, (e) => (cmpPrefix(e) < 0 ? -1 : 1));
-    const end = this.lowerBound({ key: prefix, id: '' }, (e) => (cmpPrefix(e) <= 0 ? -1 : 1));
+    let start = this.lowerBound({ key: prefix, id: '' }, (e) => (cmpPrefix(e) < 0 ? -1 : 1));
+    let end = this.lowerBound({ key: prefix, id: '' }, (e) => (cmpPrefix(e) <= 0 ? -1 : 1));
+    if (n < this.fields.length) {
+      // In iteration order the next field's values rise (+1) or fall (-1); leading entries beyond the bound are skipped.
+      const rising = this.directions[n]! * (reverse ? -1 : 1) > 0;
+      const limit = rising ? bound.min : bound.max;
+      if (limit !== undefined) {
+        const skippable = (i: number) => {
+          const c = compareValues(this.entries[i]!.key[n], limit);
+          return rising ? c < 0 : c > 0;
+        };
+        // Skippable entries form a run at the start of the iteration: find where it ends by bisection.
+        let lo = start;
+        let hi = end;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          const skip = reverse ? !skippable(mid) : skippable(mid);
+          if (skip) lo = mid + 1;
+          else hi = mid;
+        }
+        if (reverse) end = lo;
+        else start = lo;
+      }
+    }
     if (reverse) for (let i = end - 1; i >= start; i--) yield this.entries[i]!.id;
     else for (let i = start; i < end; i++) yield this.entries[i]!.id;
   }
+}
+
+/** Inclusive bounds on one field implied by a filter (looser than the filter is fine: every document is still tested). */
+export interface Bound {
+  min?: unknown;
+  max?: unknown;
+}
+
+/**
+ * The bounds a filter puts on a field: `$lt`/`$lte`/`$gt`/`$gte` at the top level or in `$and` members, and an `$or`
+ * whose every branch bounds it (a page cursor: `{ f: { $lt: X } }` or `{ f: X, … }`).
+ */
+function boundOf(filter: Filter, field: string): Bound {
+  const out: Bound = {};
+  const tighten = (b: Bound) => {
+    if (b.max !== undefined && (out.max === undefined || compareValues(b.max, out.max) < 0)) out.max = b.max;
+    if (b.min !== undefined && (out.min === undefined || compareValues(b.min, out.min) > 0)) out.min = b.min;
+  };
+  const ofCondition = (value: unknown): Bound => {
+    if (isScalar(value)) return { min: value, max: value };
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
+    const ops = value as Record<string, unknown>;
+    const b: Bound = {};
+    for (const op of ['$lt', '$lte'] as const) if (op in ops && isScalar(ops[op])) b.max = ops[op];
+    for (const op of ['$gt', '$gte'] as const) if (op in ops && isScalar(ops[op])) b.min = ops[op];
+    if ('$eq' in ops && isScalar(ops.$eq)) b.min = b.max = ops.$eq;
+    return b;
+  };
+  const visit = (f: Filter) => {
+    for (const [key, value] of Object.entries(f)) {
+      if (key === field) tighten(ofCondition(value));
+      else if (key === '$and' && Array.isArray(value)) {
+        for (const m of value) if (m && typeof m === 'object') visit(m as Filter);
+      } else if (key === '$or' && Array.isArray(value) && value.length > 0) {
+        const branches = value.map((m) => (m && typeof m === 'object' ? boundOf(m as Filter, field) : {}));
+        // The union of the branches: bounded only where every branch is; the loosest of their bounds.
+        const union: Bound = {};
+        if (branches.every((b) => b.max !== undefined)) union.max = branches.map((b) => b.max).reduce((a, b) => (compareValues(a, b) >= 0 ? a : b));
+        if (branches.every((b) => b.min !== undefined)) union.min = branches.map((b) => b.min).reduce((a, b) => (compareValues(a, b) <= 0 ? a : b));
+        tighten(union);
+      }
+    }
+  };
+  visit(filter);
+  return out;
 }
 
 /** The equality conditions of a filter on scalar values: top-level fields and those of `$and` members. */
@@ -158,6 +229,8 @@ export interface IndexPlan {
   index: MemoryIndex;
   prefix: unknown[];
   reverse: boolean;
+  /** Bounds on the first field after the prefix, where the walk starts. */
+  bound: Bound;
 }
 
 /**
@@ -185,7 +258,9 @@ export function planQuery(indexes: readonly MemoryIndex[], filter: Filter, sort:
         if (!same && !opposite) continue;
         reverse = !same;
       } else if (k === 0) continue;
-      if (!best || k > best.prefix.length) best = { index, prefix: index.fields.slice(0, k).map((f) => eq.get(f)), reverse: reverse ?? false };
+      if (!best || k > best.prefix.length) {
+        best = { index, prefix: index.fields.slice(0, k).map((f) => eq.get(f)), reverse: reverse ?? false, bound: k < index.fields.length ? boundOf(filter, index.fields[k]!) : {} };
+      }
       break;
     }
   }
@@ -195,7 +270,7 @@ export function planQuery(indexes: readonly MemoryIndex[], filter: Filter, sort:
 /** Walks a plan: ids in order, each document tested against the whole filter; counts what it examined. */
 export function* runPlan(plan: IndexPlan, filter: Filter, docs: ReadonlyMap<string, ReadDocument>, stats: { examined: number }): Generator<ReadDocument> {
   const query = new Query(filter);
-  for (const id of plan.index.range(plan.prefix, plan.reverse)) {
+  for (const id of plan.index.range(plan.prefix, plan.reverse, plan.bound)) {
     const doc = docs.get(id);
     if (!doc) continue;
     stats.examined++;
