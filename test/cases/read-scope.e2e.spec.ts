@@ -4,6 +4,7 @@
  * other unit's case, a list scoped to the caller's own unit, and a per-caller budget of IIN lookups (429).
  */
 import { maskIin } from '../../src/modules/identity/domain/iin';
+import type { SqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 
 const at = (day: string, time: string) => `${day}T${time}:00+06:00`;
@@ -60,6 +61,15 @@ describe('read scope per role and unit', () => {
     expect(refused!.body).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/), detail: expect.stringMatching(/applicantIin lookups: at most 5 per minute per caller/) });
     // The budget is the caller's, not everyone's: another clerk still looks up.
     expect((await api.call('GET', `/api/cases?applicantIin=${IIN}`, { as: staff('head', 'astana') })).status).toBe(200);
+  });
+
+  it('an applicant with no cases costs no scan of the others\' cases: the list walks the index of their IIN (issue 14.8)', async () => {
+    const stats = (api.app.infra.readStore as SqliteReadStore).queryStats;
+    const before = { ...stats };
+    const r = await api.call('GET', `/api/cases?after=${position}&limit=1`, { as: applicant(makeIin('700707', 3, 9)) });
+    expect(r.status).toBe(200);
+    expect(r.body.cases).toEqual([]);
+    expect({ indexed: stats.indexedQueries - before.indexedQueries, scans: stats.scans - before.scans, examined: stats.examined - before.examined }).toEqual({ indexed: 1, scans: 0, examined: 0 });
   });
 
   it('an applicant filtering by another person\'s IIN gets 403 naming the field; by their own, their cases', async () => {
