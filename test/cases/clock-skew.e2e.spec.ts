@@ -60,6 +60,11 @@ describe('clock skew', () => {
     // The audit history shows the flag to auditors as it is stored.
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' } });
     expect(history.body.events[2].metadata.previousActAhead).toEqual({ occurredAt: iso(REAL + 1.5 * DAY), recordedAt: iso(REAL) });
+    // The case reads as usual, acts in the order recorded.
+    const view = await api.call('GET', `/api/cases/${caseId}?after=${next.body.position}`, { as: HEAD });
+    expect(view.status).toBe(200);
+    expect(view.body.acts.map((a: { stepId: string }) => a.stepId)).toEqual(['application-submitted', 'documents-registered', 'assigned-to-employee']);
+    expect((await api.call('GET', `/api/cases/${caseId}/sla`, { as: HEAD })).status).toBe(200);
   });
 
   it('while the previous act is not ahead of the clock, acts out of order are still refused (422 before-previous-act)', async () => {
