@@ -103,6 +103,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
     indexes: {
       [OPEN_ROWS]: [{ key: { deadline: 1, _id: 1 } }, { key: { unit: 1, deadline: 1, _id: 1 } }, { key: { serviceId: 1, deadline: 1, _id: 1 } }],
       [CASE_ROWS]: [{ key: { 'state.serviceId': 1, 'state.submittedAt': -1, _id: 1 } }],
+      [OPEN_STEPS]: [{ key: { unit: 1, _id: 1 } }, { key: { applicantIin: 1, _id: 1 } }],
     },
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;

@@ -128,6 +128,11 @@ describe('list indexes of the sqlite read store', () => {
         expect({ filter, got }).toEqual({ filter, got: expected });
         expect(await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).count(filter)).toBe(mingoFind([...all.values()], filter).all().length);
       }
+      // Without a sort or a limit (every match, in no promised order), an index with an equality prefix serves too.
+      for (const filter of [{ unit: 'shymkent' }, { applicantIin: caseDoc(7).applicantIin as string, status: 'open' }]) {
+        const expected = mingoFind([...all.values()], filter).all().map((d) => d._id).sort();
+        expect((await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).find(filter)).map((d) => d._id).sort()).toEqual(expected);
+      }
     };
     await put(Array.from({ length: 300 }, (_, i) => caseDoc(i)));
     await check();

@@ -207,7 +207,8 @@ export class SqliteReadStore implements ReadStore {
 
   private findSync(name: string, filter: Filter, options: FindOptions): ReadDocument[] {
     const cache = this.refreshed(name);
-    const plan = options.sort ? planQuery(cache.indexes, filter, options.sort) : null;
+    // Without a sort the order is the store's own: an index may serve only a query that takes every match.
+    const plan = options.sort || (options.limit === undefined && !options.skip) ? planQuery(cache.indexes, filter, options.sort) : null;
     if (plan) {
       // The index gives the order: walk its range, stop once skip + limit documents matched.
       this.queryStats.indexedQueries++;
