@@ -2,6 +2,7 @@
  * Issue 14.8 on the real server: per-caller request limits keyed by the verified principal (429 problem+json with
  * Retry-After), a filing quota per applicant per day, and a cap on live-update streams.
  */
+import { connect, type Socket } from 'node:net';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 
 const applicant = (iin: string): TestCaller => ({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin });
@@ -96,5 +97,41 @@ describe('live-update stream cap', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(again!.status).toBe(200);
+  });
+});
+
+describe('connection cap', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startHarness({ MAX_CONNECTIONS: '2' });
+  }, 30_000);
+  afterAll(async () => api.close());
+
+  it('a connection beyond MAX_CONNECTIONS is closed by the server at once; the ones within it are served', async () => {
+    const { hostname, port } = new URL(api.url);
+    const open = (): Promise<Socket> => new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => resolve(socket));
+      socket.once('error', reject);
+    });
+    const first = await open();
+    const second = await open();
+    const third = await open();
+    // The server drops the third without reading a byte: the socket ends with no answer.
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      third.on('data', (chunk) => (text += chunk.toString()));
+      third.on('close', () => resolve(text));
+      third.on('error', () => undefined);
+      third.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    expect(answer).toBe('');
+    const served = await new Promise<string>((resolve) => {
+      let text = '';
+      first.on('data', (chunk) => (text += chunk.toString()));
+      first.on('close', () => resolve(text));
+      first.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    expect(served).toMatch(/^HTTP\/1.1 200/);
+    second.destroy();
   });
 });
