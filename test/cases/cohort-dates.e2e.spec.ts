@@ -40,7 +40,7 @@ describe('cohort dates are the provider\'s', () => {
 
   it.each([
     ['an array', ['2015-10-09'], /is an array, not a date/],
-    ['an object', { date: '2015-10-09' }, /is a object, not a date/],
+    ['an object', { date: '2015-10-09' }, /is an object, not a date/],
     ['a number', 20151009, /is a number, not a date/],
     ['not a date', '2015-02-30', /./],
     ['after the version\'s period', '2027-12-20', /outside the period of personnel-reserve\/order-184-2015 \(2015-08-11 to 2016-08-08\)/],

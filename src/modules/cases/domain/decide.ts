@@ -199,7 +199,7 @@ function cohortDatesOf(
   for (const [id, date] of Object.entries(sent)) {
     const field = `cohortDates.${id}`;
     if (!cohortIds.includes(id)) problems.push({ field, problem: `is not a cohort date of ${version.versionId}`, allowed: cohortIds.join(' | ') || 'none' });
-    else if (typeof date !== 'string') problems.push({ field, problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : `a ${typeof date}`}, not a date`, allowed: 'one date YYYY-MM-DD (a string)' });
+    else if (typeof date !== 'string') problems.push({ field, problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`, allowed: 'one date YYYY-MM-DD (a string)' });
     else if (localDateProblem(date)) problems.push({ field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
     else if (ctx.covers && !ctx.covers(date)) problems.push({ field, problem: `${date} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' });
     else if (date < version.effective.from || (until !== null && date > until)) {

@@ -98,10 +98,9 @@ export class CaseQueries {
 
   async listCases(principal: Principal, params: CaseListParams) {
     // Scope first: a caller learns nothing, not even whether the model is ready, from a list they may not read.
-    scopeFilter(principal, params);
+    const and: Filter[] = scopeFilter(principal, params);
     const position = await this.readPosition(params.after);
     const cases = await this.casesCollection();
-    const and: Filter[] = [...scopeFilter(principal, params)];
     if (params.serviceId !== undefined) and.push({ serviceId: params.serviceId });
     if (params.status !== undefined) and.push({ status: params.status });
     if (params.unit !== undefined) and.push({ unit: params.unit });
