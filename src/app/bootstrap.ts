@@ -17,6 +17,7 @@ import { ProblemFilter } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
 import { ProblemError } from './problem/problem';
 import { featureModules } from './features';
+import { installLimits } from './limits';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
@@ -51,8 +52,9 @@ export interface RunningApp {
 }
 
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
-export async function startApi(config: AppConfig, logger: Logger): Promise<RunningApp> {
-  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none' });
+export async function startApi(config: AppConfig, logger: Logger, options: { clock?: () => Date } = {}): Promise<RunningApp> {
+  // The API pins the regulation versions in use (the worker and the demo leave that to it).
+  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', pinVersions: true, ...(options.clock ? { clock: options.clock } : {}) });
   try {
     const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
@@ -60,6 +62,7 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
       bufferLogs: false,
     });
     installHttpObservability(app, infra);
+    await installLimits(app, infra);
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(problemValidationPipe());
     const document = SwaggerModule.createDocument(

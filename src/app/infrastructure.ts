@@ -9,6 +9,7 @@ import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
+import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -20,6 +21,10 @@ export interface Infrastructure {
   projections: RunningProjections;
   reference: ReferenceData;
   identity: TokenVerifier;
+  /** The versions in use, pinned in the log; the command side pins a version at its first use. */
+  catalogPins: CatalogPins;
+  /** The recording clock: every command's "now" and every read's default asOf. Tests inject one to play clock skew. */
+  clock: () => Date;
   close(): Promise<void>;
 }
 
@@ -32,7 +37,7 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement }): Promise<Infrastructure> {
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; clock?: () => Date; pinVersions?: boolean }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
@@ -47,8 +52,11 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     throw error;
   }
   const eventLog = instrumentEventLog(rawLog, metrics);
-    let projections: RunningProjections;
+  let catalogPins: CatalogPins;
+  let projections: RunningProjections;
   try {
+    // Before anything projects or serves: a catalog that no longer fits the stored cases is refused, naming them.
+    catalogPins = await checkCatalog({ log: eventLog, store: readStore, catalog: reference.catalog, allowed: config.catalogChangeAllowed, logger, pinVersions: options.pinVersions ?? false });
     projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
   } catch (error) {
     await readStore.close();
@@ -64,7 +72,10 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     projections,
     reference,
     identity,
+    catalogPins,
+    clock: options.clock ?? (() => new Date()),
     async close() {
+      await catalogPins.settled();
       await projections.stop();
       await readStore.close();
       await rawLog.close();

@@ -34,9 +34,9 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
+export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string } = {}): Promise<ApiHarness> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'), options.clock ? { clock: options.clock } : {});
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
@@ -70,7 +70,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ap
     },
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A directory the test handed in is the test's to remove (it may start the server on it again).
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

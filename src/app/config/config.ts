@@ -36,6 +36,15 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
+  limits: { requestsPerMinute: number; iinLookupsPerMinute: number; filingsPerDay: number; maxConnections: number; streamClients: number };
+  /** How far in the future (by this server's clock) an act's occurredAt may lie: clients' clocks are never exact. */
+  occurredAtToleranceMs: number;
+  /**
+   * Regulation versions whose file may differ from what stored cases were recorded under (a deliberate correction,
+   * named by version id, or `*`); start-up otherwise refuses a change that breaks stored cases.
+   */
+  catalogChangeAllowed: string[];
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -164,6 +173,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    limits: {
+      requestsPerMinute: numberInRange('RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
+      iinLookupsPerMinute: numberInRange('IIN_LOOKUPS_PER_MINUTE', 30, 0, 1_000_000),
+      filingsPerDay: numberInRange('FILINGS_PER_DAY', 100, 0, 10_000_000),
+      maxConnections: numberInRange('MAX_CONNECTIONS', 1024, 0, 1_000_000),
+      streamClients: numberInRange('STREAM_CLIENTS_MAX', 64, 0, 100_000),
+    },
+    occurredAtToleranceMs: numberInRange('OCCURRED_AT_TOLERANCE_SECONDS', 300, 0, 86_400) * 1000,
+    catalogChangeAllowed: (env.CATALOG_CHANGE_ALLOWED ?? '').split(',').map((v) => v.trim()).filter((v) => v !== ''),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
