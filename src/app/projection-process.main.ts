@@ -16,6 +16,7 @@ import { WorkShare } from '../projections/work-share';
 import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
+import { acquireRoleLock } from '../shared/sqlite/role-lock';
 
 /** From the API to its projection process. */
 export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { type: 'stop' };
@@ -58,6 +59,8 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const logger = createLogger(config.logLevel).child({ component: 'projections', process: 'projections' });
   const priority = lowerPriority(config.projectionNice, logger);
   const reference = loadReferenceData(config);
+  // This process, not the API that forked it, is the one projecting: it holds the role for as long as it lives.
+  const lock = config.readStore.kind === 'sqlite' ? acquireRoleLock(config.dataDir, 'projections', 'projection process of an API with PROJECTIONS=inline') : null;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
@@ -68,6 +71,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
     await runtime.stop();
     await store.close();
     await log.close();
+    lock?.release();
     logger.flush();
   };
 }

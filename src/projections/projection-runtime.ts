@@ -6,6 +6,7 @@ import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/rea
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
 import { ProjectionRegistry, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
+import { buildPositions, positionNotInLog } from './build-positions';
 
 export interface RuntimeOptions {
   /** Events per batch, and so the most events between two checkpoints. */
@@ -65,6 +66,7 @@ export class ProjectionRuntime {
 
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
+    await this.discardBuildsAheadOfLog();
     for (const projection of this.projections) {
       const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare);
       this.runners.set(projection.name, runner);
@@ -84,6 +86,27 @@ export class ProjectionRuntime {
     const outcome = await runner.finished;
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
     return outcome.build;
+  }
+
+  /**
+   * A build whose checkpoint the log does not hold (past its head, or another event there: the log lost events or was
+   * restored from an older copy while the read store was kept) would serve cases that no longer exist and never show
+   * new ones. It is dropped and built again from the first event; readers get "being built" (503) until then.
+   */
+  private async discardBuildsAheadOfLog(): Promise<void> {
+    const head = await this.log.headPosition();
+    for (const built of await buildPositions(this.store, this.projections)) {
+      const problem = await positionNotInLog(this.log, built, head);
+      if (problem === null) continue;
+      this.options.logger?.warn(
+        { projection: built.projection, build: built.build, which: built.which, checkpoint: built.position, checkpointEventId: built.eventId ?? null, head, problem },
+        'a read model is ahead of its event log: it is dropped and rebuilt from the log',
+      );
+      const collections = await this.store.listCollections();
+      const prefix = physicalCollection(built.projection, built.build, '');
+      await this.store.drop(collections.filter((c) => c.startsWith(prefix)), built.key);
+      await this.registry.update(built.projection, (e) => ({ ...e, [built.which]: null, state: 'stopped', failure: null }));
+    }
   }
 
   async stop(): Promise<void> {
@@ -179,8 +202,9 @@ class ProjectionRunner {
         await this.subscription.stop();
         return this.finish(failure as ProjectionFailure);
       }
-      const last = batch[batch.length - 1]!.position;
-      await this.store.write({ ops, checkpoint: { projection: this.key, position: last } });
+      const lastEvent = batch[batch.length - 1]!;
+      const last = lastEvent.position;
+      await this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } });
       position = last;
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);

@@ -36,6 +36,8 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** The embedded log's pages are checked (PRAGMA quick_check) on every start up to this size in MiB; 0: never on start. */
+  startupCheckMaxMb: number;
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -154,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     projectionShare: numberInRange('PROJECTION_SHARE', 0.1, 0.05, 1, 'decimal'),
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
+    startupCheckMaxMb: numberInRange('STARTUP_CHECK_MAX_MB', 1024, 0, 1_048_576),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
   };
   if (problems.length > 0) throw new ConfigError(problems);
