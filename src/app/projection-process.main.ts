@@ -16,7 +16,10 @@ import { WorkShare } from '../projections/work-share';
 import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
-import { acquireRoleLock } from '../shared/sqlite/role-lock';
+import { acquireRoleLockWaiting } from '../shared/sqlite/role-lock';
+
+/** How long a new projection process waits for the one of a previous API to leave. */
+const PREVIOUS_HOLDER_WAIT_MS = 10_000;
 
 /** From the API to its projection process. */
 export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { type: 'stop' };
@@ -60,7 +63,8 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const priority = lowerPriority(config.projectionNice, logger);
   const reference = loadReferenceData(config);
   // This process, not the API that forked it, is the one projecting: it holds the role for as long as it lives.
-  const lock = config.readStore.kind === 'sqlite' ? acquireRoleLock(config.dataDir, 'projections', 'projection process of an API with PROJECTIONS=inline') : null;
+  // The wait lets the projection process of an API just killed outright leave first (it does once it notices).
+  const lock = config.readStore.kind === 'sqlite' ? await acquireRoleLockWaiting(config.dataDir, 'projections', 'projection process of an API with PROJECTIONS=inline', PREVIOUS_HOLDER_WAIT_MS) : null;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.

@@ -57,6 +57,26 @@ export const lockDir = (dataDir: string): string => join(dataDir, 'locks');
  * refuses a second connection of the same process. The holder's pid beside it is only for the message.
  */
 export function acquireRoleLock(dataDir: string, role: ProcessRole, command = process.argv.slice(1).join(' ') || process.title): RoleLock {
+  return tryRoleLock(dataDir, role, command);
+}
+
+/**
+ * As acquireRoleLock, waiting up to `waitMs` for a holder that is on its way out: the projection process of an API
+ * killed outright leaves when it notices, a moment after a new API may already have started its own.
+ */
+export async function acquireRoleLockWaiting(dataDir: string, role: ProcessRole, command: string, waitMs: number): Promise<RoleLock> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return tryRoleLock(dataDir, role, command);
+    } catch (error) {
+      if (!(error instanceof RoleLockedError) || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+function tryRoleLock(dataDir: string, role: ProcessRole, command: string): RoleLock {
   const dir = lockDir(dataDir);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${role}.lock`);
