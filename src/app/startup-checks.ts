@@ -67,7 +67,7 @@ export async function checkAcknowledgedHead(options: { log: EventLog; readStore:
       { position: furthest.position, eventId: furthest.eventId ?? '(not recorded)', witness: found.map((f) => f.witness).join(', ') },
       headEvent,
       Math.max(0, furthest.position - head),
-      found.map((f) => f.problem).join('; '),
+      [...new Set(found.map((f) => f.problem))].join('; '),
     );
   }
   // A log that never had a record (created before there was one) gets one now, so the next start has a witness.

@@ -3,23 +3,12 @@
  * (exit 65, naming the file and the damage) instead of serving and writing to it; `cli check` checks it in full and
  * `cli verify` says what is wrong in one line instead of dying with a stack.
  */
-import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileCases, ProcessStartFailed, startProcess, type ServerProcess } from '../support/server-process';
+import { cli, fileCases, ProcessStartFailed, startProcess, type ServerProcess } from '../support/server-process';
 
-const ROOT = join(__dirname, '../..');
 const PAGE = 4096;
-
-function cli(args: string[], dataDir: string): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 describe('a damaged page in the event log', () => {
   const dir = mkdtempSync(join(tmpdir(), 'reglament-damaged-'));

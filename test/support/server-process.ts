@@ -3,7 +3,7 @@
  * durability tests) on a data directory a test prepares, damages or shares between processes: what an operator runs.
  * Resolves once it listens (or, for a worker, once it says it runs), or rejects with its exit code, stderr and logs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { makeIin } from '../../src/modules/cases/domain/case-specification';
@@ -139,4 +139,14 @@ export async function fileCases(server: Pick<ServerProcess, 'call'>, n: number, 
     position = r.body.position;
   }
   return { caseIds, position };
+}
+
+/** Runs `npm run cli -- <args>` from the sources on a data directory; its exit code and output. */
+export function cli(args: string[], dataDir: string): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
