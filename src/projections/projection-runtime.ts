@@ -204,7 +204,7 @@ class ProjectionRunner {
       }
       const lastEvent = batch[batch.length - 1]!;
       const last = lastEvent.position;
-      await this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } });
+      await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } }));
       position = last;
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
@@ -306,7 +306,29 @@ class ProjectionRunner {
   private async setState(state: ProjectionState): Promise<void> {
     const entry = await this.registry.get(this.projection.name);
     if (entry?.state === state && entry.failure === null) return;
-    await this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null }));
+    await this.whileStorageFull(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null })));
+  }
+
+  /**
+   * A full disk under the read store is waited out, not a reason to stop projecting for good: the write is tried
+   * again (after 0.5 s, doubling to 10 s) until it goes through or the runner is stopped; logged once each way.
+   */
+  private async whileStorageFull<T>(write: () => Promise<T>): Promise<T> {
+    let delay = 500;
+    let told = false;
+    for (;;) {
+      try {
+        const result = await write();
+        if (told) this.logger?.info({ projection: this.projection.name }, 'the read store has space again: projecting resumes');
+        return result;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_FULL' || this.stopping) throw error;
+        if (!told) this.logger?.error({ projection: this.projection.name, err: { message: (error as Error).message } }, 'the read store\'s disk is full: projecting waits until space is freed');
+        told = true;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
   }
 
   private async finish(failure: ProjectionFailure | null): Promise<void> {
