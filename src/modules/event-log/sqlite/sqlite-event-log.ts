@@ -311,12 +311,6 @@ export class SqliteEventLog implements EventLog {
     this.headStmt.get();
   }
 
-  /** The event at a position (positions are gapless rowids), or null when there is none. */
-  eventAt(position: number): { position: number; id: string } | null {
-    const row = this.statement('SELECT position, id FROM events WHERE position = ?').get(position) as [number, string] | undefined;
-    return row ? { position: row[0], id: row[1] } : null;
-  }
-
   /**
    * Checks the file: `quick` runs PRAGMA quick_check (every page and record, without comparing indexes with their
    * table) unless the file is larger than `maxQuickBytes`; `full` runs PRAGMA integrity_check. Both then check that
