@@ -70,7 +70,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     const readStore = await openReadStore(config.readStore);
     cleanups.push(() => readStore.close());
     if ((options.writesLog || options.projections === 'here') && options.acknowledgedHead !== 'skip') {
-      await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null });
+      await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
     }
     const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
     const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });

@@ -41,7 +41,7 @@ export function checkLogIntegrityOnStart(log: SqliteEventLog, maxQuickBytes: num
  * the log does not hold — past its head, or another event at its position — means acknowledged events are gone: the
  * start is refused (EventLogLossError) unless an operator recorded the loss with `accept-log-loss`.
  */
-export async function checkAcknowledgedHead(options: { log: EventLog; readStore: ReadStore; projections: readonly Projection[]; logFile: string | null }): Promise<void> {
+export async function checkAcknowledgedHead(options: { log: EventLog; readStore: ReadStore; projections: readonly Projection[]; logFile: string | null; writesLog?: boolean }): Promise<void> {
   const { log, readStore, projections, logFile } = options;
   const head = await log.headPosition();
   const [last] = head > 0 ? await log.readAll({ after: head - 1, maxCount: 1 }) : [];
@@ -70,8 +70,8 @@ export async function checkAcknowledgedHead(options: { log: EventLog; readStore:
       [...new Set(found.map((f) => f.problem))].join('; '),
     );
   }
-  // A log that never had a record (created before there was one) gets one now, so the next start has a witness.
-  if (recordFile && !existsSync(recordFile) && headEvent.eventId) writeHeadRecordSync(recordFile, { position: head, eventId: headEvent.eventId });
+  // A log that never had a record (created before there was one) gets one now from its writer, so the next start has a witness.
+  if (options.writesLog && recordFile && !existsSync(recordFile) && headEvent.eventId) writeHeadRecordSync(recordFile, { position: head, eventId: headEvent.eventId });
 }
 
 /** Every position and event the log would have to hold, for `accept-log-loss` to say what it accepts. */
