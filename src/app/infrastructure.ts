@@ -2,7 +2,8 @@ import { mkdirSync, accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
-import { openReadStore } from '../modules/read-store/open-read-store';
+import { openReadStore, READ_STORE_FILE } from '../modules/read-store/open-read-store';
+import { join } from 'node:path';
 import type { ReadStore } from '../modules/read-store/read-store.port';
 import type { AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
@@ -63,7 +64,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     const metrics = new Metrics();
     const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
     const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
-      onHeadRecordError: (error) => logger.warn({ err: error }, 'the head record beside the event log could not be written; it is tried again after the next commit'),
+      onHeadRecordError: (error) => logger.warn({ problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'the head record beside the event log could not be written; it is tried again after the next commit'),
     });
     cleanups.push(() => rawLog.close());
     if (options.writesLog && rawLog instanceof SqliteEventLog) checkLogIntegrityOnStart(rawLog, config.startupCheckMaxMb * 1024 * 1024, logger);
@@ -73,7 +74,8 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
     }
     const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
-    const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
+    const readStoreFile = config.readStore.kind === 'sqlite' ? join(config.readStore.dataDir, READ_STORE_FILE) : config.readStore.database;
+    const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config, onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail) });
     return {
       config,
       logger,

@@ -28,7 +28,9 @@ export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { 
 export type ProjectionProcessMessage =
   | { type: 'started'; priority: ProcessPriority | null }
   | { type: 'stopped' }
-  | { type: 'failed'; message: string; stack?: string };
+  | { type: 'failed'; message: string; stack?: string }
+  /** The read store's disk is full (SQLite's message), or has space again (null). */
+  | { type: 'read-store-full'; detail: string | null };
 
 /** The nice value every thread of the projection process runs at, and how many threads were lowered. */
 export interface ProcessPriority {
@@ -68,7 +70,11 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
-  const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger, workShare: new WorkShare({ share: config.projectionShare }) });
+  const runtime = new ProjectionRuntime(log, store, allProjections(reference), {
+    logger,
+    workShare: new WorkShare({ share: config.projectionShare }),
+    onStorageFull: (detail) => send({ type: 'read-store-full', detail }),
+  });
   await runtime.start();
   send({ type: 'started', priority });
   return async () => {

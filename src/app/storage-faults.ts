@@ -20,11 +20,22 @@ export interface StorageFault {
  */
 export class StorageFaults {
   private fault: StorageFault | null = null;
+  private readStoreFault: Omit<StorageFault, 'refused'> | null = null;
 
   constructor(private readonly logger: Pick<Logger, 'error' | 'warn' | 'info'>) {}
 
   get current(): StorageFault | null {
     return this.fault;
+  }
+
+  /** The read store's disk as the projections last found it (they wait a full one out and log it themselves). */
+  get readStore(): Omit<StorageFault, 'refused'> | null {
+    return this.readStoreFault;
+  }
+
+  readStoreFull(file: string, detail: string | null): void {
+    if (detail === null) this.readStoreFault = null;
+    else this.readStoreFault ??= { kind: 'full', file, detail, since: new Date().toISOString() };
   }
 
   /** Records a storage error; true when it is one (the caller then answers 503 without logging a stack). */

@@ -14,6 +14,8 @@ export interface RuntimeOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Shared by every projection of the runtime: how much of the time they work while they cannot keep up with the log. */
   workShare?: WorkShare;
+  /** Told when a projection's write finds the read store's disk full (with SQLite's message), and when one goes through again (null). */
+  onStorageFull?: (detail: string | null) => void;
 }
 
 export interface ProjectedEvent {
@@ -47,6 +49,8 @@ export class ProjectionRuntime {
   private readonly registry: ProjectionRegistry;
   private readonly runners = new Map<string, ProjectionRunner>();
   private readonly batchSize: number;
+  /** The projections waiting out a full read store: the runtime reports the fault while any is. */
+  private readonly waitingForSpace = new Set<string>();
 
   constructor(
     private readonly log: EventLog,
@@ -68,7 +72,7 @@ export class ProjectionRuntime {
   async start(): Promise<void> {
     await this.discardBuildsAheadOfLog();
     for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare);
+      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, (detail) => this.storageFull(projection.name, detail));
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
     }
@@ -86,6 +90,14 @@ export class ProjectionRuntime {
     const outcome = await runner.finished;
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
     return outcome.build;
+  }
+
+  private storageFull(projection: string, detail: string | null): void {
+    const before = this.waitingForSpace.size;
+    if (detail === null) this.waitingForSpace.delete(projection);
+    else this.waitingForSpace.add(projection);
+    if (before === 0 && detail !== null) this.options.onStorageFull?.(detail);
+    if (before > 0 && this.waitingForSpace.size === 0) this.options.onStorageFull?.(null);
   }
 
   /**
@@ -140,6 +152,7 @@ class ProjectionRunner {
     private readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>,
     private readonly onProgress?: (progress: BuildProgress) => void,
     private readonly workShare?: WorkShare,
+    private readonly onStorageFull?: (detail: string | null) => void,
   ) {}
 
   async start(options: { rebuild: boolean; stopWhenSwitched?: boolean }): Promise<void> {
@@ -195,6 +208,7 @@ class ProjectionRunner {
         return this.restartOnActive();
       }
       const started = performance.now();
+      const waitedBefore = this.waitedForSpaceMs;
       let ops: WriteOp[];
       try {
         ops = await this.applyBatch(batch);
@@ -208,7 +222,8 @@ class ProjectionRunner {
       position = last;
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
-      const worked = performance.now() - started;
+      // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
+      const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
       // The head is looked up again when this batch may have reached it, and after every batch for a work share,
       // which measures how fast the log grows. A full batch short of the last head known has not reached it.
       if (this.workShare || batch.length < this.batchSize || position >= head) head = await this.log.headPosition();
@@ -311,22 +326,31 @@ class ProjectionRunner {
 
   /**
    * A full disk under the read store is waited out, not a reason to stop projecting for good: the write is tried
-   * again (after 0.5 s, doubling to 10 s) until it goes through or the runner is stopped; logged once each way.
+   * again (after 0.5 s, doubling to 2 s) until it goes through or the runner is stopped; logged once each way.
    */
+  private waitedForSpaceMs = 0;
+
   private async whileStorageFull<T>(write: () => Promise<T>): Promise<T> {
     let delay = 500;
     let told = false;
     for (;;) {
       try {
         const result = await write();
-        if (told) this.logger?.info({ projection: this.projection.name }, 'the read store has space again: projecting resumes');
+        if (told) {
+          this.logger?.info({ projection: this.projection.name }, 'the read store has space again: projecting resumes');
+          this.onStorageFull?.(null);
+        }
         return result;
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'SQLITE_FULL' || this.stopping) throw error;
-        if (!told) this.logger?.error({ projection: this.projection.name, err: { message: (error as Error).message } }, 'the read store\'s disk is full: projecting waits until space is freed');
+        if (!told) {
+          this.logger?.error({ projection: this.projection.name, problem: (error as Error).message }, 'the read store\'s disk is full: projecting waits until space is freed');
+          this.onStorageFull?.((error as Error).message);
+        }
         told = true;
         await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 10_000);
+        this.waitedForSpaceMs += delay;
+        delay = Math.min(delay * 2, 2_000);
       }
     }
   }

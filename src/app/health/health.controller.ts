@@ -45,10 +45,15 @@ export class HealthController {
     // Reads still work while writes are refused: the log is degraded, not down.
     if (fault && eventLog.status === 'up') Object.assign(eventLog, { status: 'degraded', storage: fault });
     const readStore = await probe(this.readStore.kind, () => this.readStore.ping());
+    const readStoreFault = this.storageFaults.readStore;
+    // Projections wait a full read store out: reads still answer, the models fall behind.
+    if (readStoreFault && readStore.status === 'up') Object.assign(readStore, { status: 'degraded', storage: readStoreFault });
     const projections = await this.projections.status().catch((error: Error) => [{ name: '*', state: 'failed', error: { message: error.message } }]);
     const ok = eventLog.status === 'up' && readStore.status === 'up' && projections.every((p) => p.state !== 'failed');
     void reply.status(ok ? 200 : 503);
-    const status = ok ? 'up' : eventLog.status === 'degraded' && readStore.status === 'up' ? 'degraded' : 'down';
+    const stores = [eventLog.status, readStore.status];
+    const degraded = stores.includes('degraded') && !stores.includes('down') && projections.every((p) => p.state !== 'failed');
+    const status = ok ? 'up' : degraded ? 'degraded' : 'down';
     return { status, eventLog, readStore, projections };
   }
 
