@@ -25,8 +25,8 @@ function dataDir(): string {
   return dir;
 }
 
-async function start(dir: string): Promise<ServerProcess> {
-  const server = await startProcess('main', { DATA_DIR: dir });
+async function start(dir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const server = await startProcess('main', { DATA_DIR: dir, ...env });
   running.push(server);
   return server;
 }
@@ -161,6 +161,33 @@ describe('a log shorter than what was acknowledged', () => {
     const warnings = third.logs.filter((l) => l.msg === 'a read model is ahead of its event log: it is dropped and rebuilt from the log');
     expect(warnings).toEqual(expect.arrayContaining([expect.objectContaining({ projection: 'cases', checkpoint: expect.any(Number), head: old.position + 1 })]));
     for (const warning of warnings) expect(warning.checkpoint as number).toBeGreaterThan(old.position + 1);
+  }, 180_000);
+
+  it('with PROJECTIONS=off, a worker started on an older events.db refuses too (it would otherwise rebuild the read models and erase their witness)', async () => {
+    const dir = dataDir();
+    const api = await start(dir, { PROJECTIONS: 'off' });
+    const worker = await startProcess('worker', { DATA_DIR: dir });
+    running.push(worker);
+    await fileCases(api, 2);
+    expect(await api.stop()).toBe(0);
+    expect(await worker.stop()).toBe(0);
+    copyFileSync(join(dir, 'events.db'), join(dir, 'events.db.backup'));
+    const again = await start(dir, { PROJECTIONS: 'off' });
+    const later = await fileCases(again, 3, 100);
+    expect(await again.stop()).toBe(0);
+    copyFileSync(join(dir, 'events.db.backup'), join(dir, 'events.db'));
+
+    const refused = await startProcess('worker', { DATA_DIR: dir }).then(
+      (server) => {
+        running.push(server);
+        return null;
+      },
+      (error: unknown) => error as ProcessStartFailed,
+    );
+    expect(refused).toBeInstanceOf(ProcessStartFailed);
+    expect(refused!.code).toBe(65);
+    expect(refused!.stderrText).toContain(`Acknowledged up to position ${later.position}`);
+    expect(refused!.stderrText).toContain(`the head record ${join(dir, 'events.head.json')}`);
   }, 180_000);
 
   it('nothing missing: accept-log-loss records nothing and says so', async () => {
