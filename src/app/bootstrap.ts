@@ -18,6 +18,7 @@ import { problemValidationPipe } from './problem/validation';
 import { ProblemError } from './problem/problem';
 import { featureModules } from './features';
 import { installLimits } from './limits';
+import { STORAGE_FAULTS } from './storage-faults';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
@@ -38,8 +39,9 @@ export class AppModule {
         { provide: READ_STORE, useValue: infra.readStore },
         { provide: PROJECTION_STATUS, useValue: infra.projections },
         { provide: Metrics, useValue: infra.metrics },
+        { provide: STORAGE_FAULTS, useValue: infra.storageFaults },
       ],
-      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics],
+      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS],
     };
   }
 }
@@ -54,7 +56,7 @@ export interface RunningApp {
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
 export async function startApi(config: AppConfig, logger: Logger, options: { clock?: () => Date } = {}): Promise<RunningApp> {
   // The API pins the regulation versions in use (the worker and the demo leave that to it).
-  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', pinVersions: true, ...(options.clock ? { clock: options.clock } : {}) });
+  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', writesLog: true, pinVersions: true, ...(options.clock ? { clock: options.clock } : {}) });
   try {
     const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
@@ -116,7 +118,7 @@ export interface RunningWorker {
 
 /** The projection worker: runs every projection, and serves /health and /metrics on WORKER_PORT when set. */
 export async function startWorker(config: AppConfig, logger: Logger): Promise<RunningWorker> {
-  const infra = await openInfrastructure(config, logger, { projections: 'here' });
+  const infra = await openInfrastructure(config, logger, { projections: 'here', writesLog: false });
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra), new FastifyAdapter(), {

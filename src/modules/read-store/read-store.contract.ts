@@ -155,6 +155,13 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect((await store.getCheckpoint(projection))!.position).toBe(11);
     });
 
+    it('keeps the id of the event a checkpoint stands at, so a log restored from an older copy is told apart', async () => {
+      await store.write({ ops: [], checkpoint: { projection, position: 3, eventId: 'event-at-3' } });
+      expect(await store.getCheckpoint(projection)).toMatchObject({ position: 3, eventId: 'event-at-3' });
+      await store.write({ ops: [], checkpoint: { projection, position: 4 } });
+      expect(await store.getCheckpoint(projection)).not.toHaveProperty('eventId');
+    });
+
     it('lists and drops collections with their checkpoint', async () => {
       await store.write({ ops: [{ op: 'upsert', collection: `${coll}.other`, doc: { _id: 'x' } }], checkpoint: { projection, position: 1 } });
       expect(await store.listCollections()).toEqual(expect.arrayContaining([coll, `${coll}.other`]));

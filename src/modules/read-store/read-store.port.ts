@@ -43,6 +43,8 @@ export type WriteOp =
 export interface Checkpoint {
   projection: string;
   position: number;
+  /** The id of the event at `position`, when the writer recorded it: tells a log restored or rewritten since from the one projected. */
+  eventId?: string;
   updatedAt: Date;
 }
 
@@ -54,7 +56,7 @@ export interface WriteBatch {
    * A checkpoint never moves backwards: a batch whose checkpoint is not after the stored one
    * writes nothing (replay after a crash is idempotent).
    */
-  checkpoint?: { projection: string; position: number };
+  checkpoint?: { projection: string; position: number; eventId?: string };
 }
 
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {

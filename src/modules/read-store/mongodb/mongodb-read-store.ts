@@ -7,6 +7,7 @@ const CHECKPOINTS = '_checkpoints';
 interface CheckpointDoc {
   _id: string;
   position: number;
+  eventId?: string;
   updatedAt: Date;
 }
 
@@ -80,7 +81,7 @@ export class MongoReadStore implements ReadStore {
         const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
         if (stored && stored.position >= checkpoint.position) return;
         for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true, session });
-        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, updatedAt: new Date() }, { upsert: true, session });
+        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
       });
     } finally {
       await session.endSession();
@@ -89,7 +90,7 @@ export class MongoReadStore implements ReadStore {
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const stored = await this.db.collection<CheckpointDoc>(CHECKPOINTS).findOne({ _id: projection });
-    return stored ? { projection, position: stored.position, updatedAt: stored.updatedAt } : null;
+    return stored ? { projection, position: stored.position, ...(stored.eventId ? { eventId: stored.eventId } : {}), updatedAt: stored.updatedAt } : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {

@@ -68,6 +68,12 @@ const MIGRATIONS = [
       INSERT INTO meta (key, value) VALUES ('changes_after', '0');
     `,
   },
+  {
+    // The id of the event a checkpoint stands at: a log restored from an older copy, or rewritten, is told from the
+    // one the model was projected from even where its head has grown past the checkpoint again.
+    version: 4,
+    sql: `ALTER TABLE checkpoints ADD COLUMN event_id TEXT;`,
+  },
 ];
 
 /** Changes kept (the newest); a reader whose copy of a collection is older than all of them reads it whole. */
@@ -111,8 +117,8 @@ export class SqliteReadStore implements ReadStore {
   private readonly recordChange: Statement<[string, number, string]>;
   private readonly pruneChanges: Statement<[number]>;
   private readonly writeChangesAfter: Statement<[string]>;
-  private readonly getCheckpointStmt: Statement<[string], { position: number; updated_at: number }>;
-  private readonly putCheckpoint: Statement<[string, number, number]>;
+  private readonly getCheckpointStmt: Statement<[string], { position: number; updated_at: number; event_id: string | null }>;
+  private readonly putCheckpoint: Statement<[string, number, string | null, number]>;
   private readonly readSeq: Statement<[], { value: string }>;
   private readonly writeSeq: Statement<[string]>;
   private readonly writeTx: Database.Transaction<(batch: WriteBatch) => void>;
@@ -153,9 +159,9 @@ export class SqliteReadStore implements ReadStore {
     this.deleteDoc = this.db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?');
     this.recordChange = this.db.prepare('INSERT INTO changes (collection, seq, id) VALUES (?, ?, ?)');
     this.pruneChanges = this.db.prepare('DELETE FROM changes WHERE seq <= ?');
-    this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at FROM checkpoints WHERE projection = ?');
+    this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at, event_id FROM checkpoints WHERE projection = ?');
     this.putCheckpoint = this.db.prepare(
-      'INSERT INTO checkpoints (projection, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at',
+      'INSERT INTO checkpoints (projection, position, event_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, event_id = excluded.event_id, updated_at = excluded.updated_at',
     );
     this.readSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'seq'");
     this.writeSeq = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'seq'");
@@ -321,12 +327,12 @@ export class SqliteReadStore implements ReadStore {
       this.pruneChanges.run(seq - this.changesKept);
       this.writeChangesAfter.run(String(seq - this.changesKept));
     }
-    if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, Date.now());
+    if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, batch.checkpoint.eventId ?? null, Date.now());
   }
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const row = this.getCheckpointStmt.get(projection);
-    return row ? { projection, position: row.position, updatedAt: new Date(row.updated_at) } : null;
+    return row ? { projection, position: row.position, ...(row.event_id ? { eventId: row.event_id } : {}), updatedAt: new Date(row.updated_at) } : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
