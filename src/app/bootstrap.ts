@@ -47,7 +47,14 @@ export interface RunningApp {
   app: NestFastifyApplication;
   infra: Infrastructure;
   url: string;
+  /** Every route the HTTP server has, Nest's and those plugins registered themselves (the API docs): what a test of authentication must cover. */
+  routes: readonly ServedRoute[];
   close(): Promise<void>;
+}
+
+export interface ServedRoute {
+  method: string;
+  url: string;
 }
 
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
@@ -55,6 +62,10 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
   const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none' });
   try {
     const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
+    const routes: ServedRoute[] = [];
+    adapter.getInstance().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
       bufferLogs: false,
@@ -78,6 +89,7 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
       app,
       infra,
       url,
+      routes,
       async close() {
         await app.close();
         await infra.close();

@@ -11,7 +11,11 @@ function unauthenticated(detail: string): ProblemError {
   return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` });
 }
 
-/** Every route under /api needs a verified bearer token, except the API docs and routes marked @Public(). */
+/**
+ * Deny by default: every route served by a controller needs a verified bearer token unless its handler or
+ * controller is marked @Public(). Decided on the matched route only, never on the URL: the router decodes
+ * and normalises paths (`/%61pi/…` reaches `/api/…`), so any test on the URL text can be walked around.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -21,10 +25,8 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<{ url: string; headers: Record<string, string | undefined>; principal?: Principal }>();
-    const path = request.url.split('?')[0];
-    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]);
-    if (isPublic || !path.startsWith('/api/') || path.startsWith('/api/docs')) return true;
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const header = request.headers['authorization'];
     if (!header) throw unauthenticated('no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)');
     const match = /^Bearer\s+(\S+)$/i.exec(header);
