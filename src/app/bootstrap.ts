@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
@@ -13,9 +14,9 @@ import { PROJECTION_STATUS } from './health/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
 import { PinoNestLogger } from './logging/logger';
 import { Metrics } from './metrics/metrics';
-import { ProblemFilter } from './problem/problem.filter';
+import { ProblemFilter, toProblem } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
-import { ProblemError } from './problem/problem';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem/problem';
 import { featureModules } from './features';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -61,7 +62,11 @@ export interface ServedRoute {
 export async function startApi(config: AppConfig, logger: Logger): Promise<RunningApp> {
   const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none' });
   try {
-    const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
+    const adapter = new FastifyAdapter({
+      bodyLimit: 1024 * 1024,
+      genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()),
+      frameworkErrors: routerRefusal,
+    });
     const routes: ServedRoute[] = [];
     adapter.getInstance().addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
@@ -100,6 +105,23 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
     throw error;
   }
 }
+
+/**
+ * What the router refuses before any route is matched (a malformed escape, a path parameter longer than it takes)
+ * fastify answers with its own JSON unless handed here; these answers are problem+json like every other.
+ */
+function routerRefusal(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ProblemError(414, 'uri-too-long', 'The address is too long', 'a segment of the path is longer than the server takes', [{ field: 'path', problem: 'has a segment that is too long', allowed: `segments of at most ${MAX_PARAM_LENGTH} characters` }]).toProblem()
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [{ field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' }]).toProblem()
+        : toProblem(error).problem;
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/** fastify's default: the longest path parameter the router matches. */
+const MAX_PARAM_LENGTH = 100;
 
 /** Request log line, HTTP metrics, correlation id echo, and problem+json for unknown routes. */
 function installHttpObservability(app: NestFastifyApplication, infra: Infrastructure): void {

@@ -7,8 +7,17 @@ import { assertCanWrite, assertRoles, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } fro
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
 
+/**
+ * A header value may hold visible ASCII only (RFC 9110 quoted-string; Node refuses anything outside Latin-1 and the
+ * answer became a 500): the reason can quote a claim in any script, so the header gets an ASCII rendering and the
+ * problem body the reason as it is.
+ */
+function headerSafe(text: string): string {
+  return text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
+}
+
 function unauthenticated(detail: string): ProblemError {
-  return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` });
+  return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(detail)}"` });
 }
 
 /**
