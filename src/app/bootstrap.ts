@@ -18,6 +18,7 @@ import { ProblemFilter, toProblem } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem/problem';
 import { featureModules } from './features';
+import { acceptedTraceId } from '../shared/http/trace-ids';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
@@ -64,7 +65,8 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
   try {
     const adapter = new FastifyAdapter({
       bodyLimit: 1024 * 1024,
-      genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()),
+      // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
+      genReqId: (req: { headers: Record<string, unknown> }) => acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
       frameworkErrors: routerRefusal,
     });
     const routes: ServedRoute[] = [];
@@ -110,14 +112,14 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
  * What the router refuses before any route is matched (a malformed escape, a path parameter longer than it takes)
  * fastify answers with its own JSON unless handed here; these answers are problem+json like every other.
  */
-function routerRefusal(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+function routerRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const problem =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? new ProblemError(414, 'uri-too-long', 'The address is too long', 'a segment of the path is longer than the server takes', [{ field: 'path', problem: 'has a segment that is too long', allowed: `segments of at most ${MAX_PARAM_LENGTH} characters` }]).toProblem()
       : error.code === 'FST_ERR_BAD_URL'
         ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [{ field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' }]).toProblem()
         : toProblem(error).problem;
-  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).header('x-correlation-id', request.id).send(problem);
 }
 
 /** fastify's default: the longest path parameter the router matches. */

@@ -3,6 +3,7 @@
  * generated secret, and a fetch helper that returns status, headers and parsed body.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
@@ -33,9 +34,9 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startHarness(env: Record<string, string> = {}, options: { log?: DestinationStream } = {}): Promise<ApiHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log));
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
