@@ -43,7 +43,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     const key = JSON.stringify(caller);
     let t = tokens.get(key);
     if (!t) {
-      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, unit: caller.unit, ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
+      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, unit: caller.unit, ...(caller.iin ? { iin: caller.iin } : {}) }, '1h', app.infra.config.auth);
       tokens.set(key, t);
     }
     return t;

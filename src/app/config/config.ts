@@ -11,7 +11,11 @@ export interface AppConfig {
   /** `inline`: this process also runs the projections (the embedded default); `off`: a separate worker does. */
   projections: 'inline' | 'off';
   workerPort: number | null;
-  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /**
+   * Bearer tokens: an HS256 secret or an identity provider's JWKS; the issuer and audience every token must name
+   * (with HS256 both default to `reglament`, what mint-token writes); the longest a token is accepted after it was issued.
+   */
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxTokenAgeSeconds: number };
   /** The regulation catalog (one YAML file per version) and the working-day calendars. */
   regulationsDir: string;
   calendarsDir: string;
@@ -61,6 +65,17 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `30m`, `12h`, `1d` in seconds; null when the text is not such a duration. */
+export function durationSeconds(text: string): number | null {
+  const match = /^(\d{1,6})([smhd])$/.exec(text);
+  return match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : null;
+}
+
+export const DEFAULT_MAX_TOKEN_AGE = '12h';
+const MAX_TOKEN_AGE_LIMIT_SECONDS = 7 * 86_400;
 
 /** Pure: environment in, config or every problem found out (not just the first). */
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
@@ -130,6 +145,22 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return Number(value);
   };
 
+  const maxTokenAge = (): number => {
+    const value = env.AUTH_MAX_TOKEN_AGE || DEFAULT_MAX_TOKEN_AGE;
+    const seconds = durationSeconds(value);
+    if (seconds === null || seconds < 60 || seconds > MAX_TOKEN_AGE_LIMIT_SECONDS) {
+      problems.push({ variable: 'AUTH_MAX_TOKEN_AGE', value, problem: 'not a duration from 1 minute to 7 days', allowed: 'a whole number with s, m, h or d, e.g. 12h' });
+      return durationSeconds(DEFAULT_MAX_TOKEN_AGE)!;
+    }
+    return seconds;
+  };
+  // An identity provider's tokens are accepted only for this service: which issuer and audience that means cannot be guessed.
+  if (env.AUTH_JWKS_URL) {
+    for (const variable of ['AUTH_ISSUER', 'AUTH_AUDIENCE']) {
+      if (!env[variable]) problems.push({ variable, value: undefined, problem: 'required with AUTH_JWKS_URL', allowed: `the ${variable === 'AUTH_ISSUER' ? '"iss"' : '"aud"'} the identity provider writes into tokens for this service` });
+    }
+  }
+
   const config: AppConfig = {
     regulationsDir: dir('REGULATIONS_DIR', resolve(SHIPPED_DATA_DIR, 'regulations')),
     calendarsDir: dir('CALENDARS_DIR', resolve(SHIPPED_DATA_DIR, 'calendars')),
@@ -146,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       jwksUrl: env.AUTH_JWKS_URL || undefined,
       issuer: env.AUTH_ISSUER || undefined,
       audience: env.AUTH_AUDIENCE || undefined,
+      maxTokenAgeSeconds: maxTokenAge(),
     },
     backDatedAfterMinutes: numberInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
     readYourWritesTimeoutMs: numberInRange('READ_WAIT_MS', 3000, 1, 60_000),
