@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
-import type { AppConfig } from './config/config';
+import { ConfigError, secretPlacementProblems, type AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
 import { PROJECTION_STATUS } from './health/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
@@ -61,6 +61,8 @@ export interface ServedRoute {
 
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
 export async function startApi(config: AppConfig, logger: Logger): Promise<RunningApp> {
+  const secretProblems = secretPlacementProblems(config);
+  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none' });
   try {
     const adapter = new FastifyAdapter({

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 
 /** Runtime configuration, read once from the environment at start-up. */
 export interface AppConfig {
@@ -40,6 +41,8 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** NODE_ENV=production. */
+  production: boolean;
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -187,9 +190,53 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    production: env.NODE_ENV === 'production',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+
+/** Why this is not the embedded single-user default (one process on SQLite, reachable from this machine only), or null. */
+export function sharedDeployment(config: AppConfig): string | null {
+  if (config.eventStore.kind !== 'sqlite') return `EVENT_STORE=${config.eventStore.kind}`;
+  if (config.readStore.kind !== 'sqlite') return `READ_STORE=${config.readStore.kind}`;
+  if (config.production) return 'NODE_ENV=production';
+  if (!LOOPBACK_HOST.test(config.host)) return `HOST=${config.host}, not a loopback address`;
+  return null;
+}
+
+function isInside(dir: string, file: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const rel = relative(real(dir), real(file));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * Outside the embedded default the token secret and the evidence key must be configuration kept apart from the
+ * data: generated inside DATA_DIR, they travel with every copy of it (a backup, a stolen disk), and whoever holds
+ * one mints an administrator's token or signs evidence. The embedded default on loopback may keep generating them.
+ */
+export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
+  const reason = sharedDeployment(config);
+  if (reason === null) return [];
+  const problems: ConfigProblem[] = [];
+  if (!config.auth.secret && !config.auth.jwksUrl) {
+    problems.push({ variable: 'AUTH_JWT_SECRET', value: undefined, problem: `AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default (${reason}): a secret generated in DATA_DIR goes with every copy of it`, allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE' });
+  }
+  if (!config.evidenceKeyFile) {
+    problems.push({ variable: 'EVIDENCE_KEY_FILE', value: undefined, problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`, allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR' });
+  } else if (isInside(config.dataDir, config.evidenceKeyFile)) {
+    problems.push({ variable: 'EVIDENCE_KEY_FILE', value: config.evidenceKeyFile, problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`, allowed: 'a key file outside DATA_DIR' });
+  }
+  return problems;
 }
 
 /** For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). */
