@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { DynamicModule, Module, type ModuleMetadata, type SecurityHeadersOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -65,20 +65,25 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
   if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none' });
   try {
-    const adapter = new FastifyAdapter({
+    const adapter: ApiFastifyAdapter = new ApiFastifyAdapter({
       bodyLimit: 1024 * 1024,
       // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
       genReqId: (req: { headers: Record<string, unknown> }) => acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
-      frameworkErrors: routerRefusal,
+      frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+        adapter.securityHeaders?.(request, reply.raw);
+        routerRefusal(error, request, reply);
+      },
     });
     const routes: ServedRoute[] = [];
     adapter.getInstance().addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+      if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
     });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
       bufferLogs: false,
     });
+    app.useSecurityHeaders(SECURITY_HEADERS);
     installHttpObservability(app, infra);
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(problemValidationPipe());
@@ -91,7 +96,7 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
         .addBearerAuth()
         .build(),
     );
-    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+    SwaggerModule.setup(API_DOCS_PATH, app, document, { jsonDocumentUrl: `${API_DOCS_PATH}-json` });
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
     return {
@@ -107,6 +112,52 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
   } catch (error) {
     await infra.close();
     throw error;
+  }
+}
+
+const API_DOCS_PATH = 'api/docs';
+
+/**
+ * The security headers of every answer (helmet's set, through Nest's `useSecurityHeaders`, which also covers 404s,
+ * errors and router refusals). The pages are served by this application alone, scripts and styles from files: no
+ * inline code, no framing, no other origin.
+ */
+const CONTENT_SECURITY_POLICY = {
+  'default-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'"],
+} as const;
+const SECURITY_HEADERS: SecurityHeadersOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+};
+const serializePolicy = (directives: Record<string, readonly string[]>) =>
+  Object.entries(directives)
+    .map(([name, values]) => `${name} ${values.join(' ')}`)
+    .join('; ');
+
+/** Swagger UI's page holds inline style blocks; its routes alone may use them (scripts stay files). */
+const API_DOCS_POLICY = serializePolicy({ ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", "'unsafe-inline'"] });
+function apiDocsPolicy(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.raw.setHeader('content-security-policy', API_DOCS_POLICY);
+  done();
+}
+
+/** Nest's adapter, keeping the security-header hook so that the router refusals answered here carry the headers too. */
+class ApiFastifyAdapter extends FastifyAdapter {
+  securityHeaders?: Parameters<FastifyAdapter['registerSecurityHook']>[0];
+  override registerSecurityHook(hook: Parameters<FastifyAdapter['registerSecurityHook']>[0]): void {
+    this.securityHeaders = hook;
+    super.registerSecurityHook(hook);
   }
 }
 
