@@ -6,27 +6,7 @@
  */
 import { startHarness, type ApiHarness } from '../support/api-harness';
 import { rawRequest } from '../support/raw-http';
-import { pathVariants, samplePath } from '../support/route-samples';
-
-/** Public by design: operations probes, the dashboard page and its assets (its API calls carry a token), the API docs. */
-const PUBLIC_ROUTES = [
-  'GET /health',
-  'GET /metrics',
-  'GET /dashboard',
-  'GET /dashboard/:file',
-  'GET /dashboard/vendor/:file',
-  'GET /api/docs',
-  'GET /api/docs/',
-  'GET /api/docs/*',
-  'GET /api/docs/index.html',
-  'GET /api/docs/LICENSE',
-  'GET /api/docs/swagger-ui-init.js',
-  'GET /api/docs/docs/swagger-ui-init.js',
-  'GET /api/docs/docs/*',
-  'GET /api/docs-json',
-  'GET /api/docs-yaml',
-];
-const isPublic = (method: string, url: string) => PUBLIC_ROUTES.includes(`${method === 'HEAD' ? 'GET' : method} ${url}`);
+import { declaredAccess, isPublic, pathVariants, PUBLIC_ROUTES, samplePath } from '../support/route-samples';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -53,6 +33,18 @@ it.each(['/%61pi/regulations/lint', '/%61pi/calendar/KZ/working-days?from=2024-0
     if (!path.includes('%2F')) expect(response.status).toBe(401);
   },
 );
+
+it('the public list is exactly the controller routes marked @Public() and the API docs plugin\'s own routes', () => {
+  const declared = declaredAccess(api.app.app);
+  const mismatched = api.app.routes
+    .filter(({ method }) => method !== 'HEAD')
+    .filter(({ method, url }) => {
+      const access = declared.get(`${method} ${url}`);
+      return access ? access.public !== isPublic(method, url) : !(isPublic(method, url) && url.startsWith('/api/docs'));
+    });
+  expect(mismatched).toEqual([]);
+  expect(declared.size).toBeGreaterThan(20);
+});
 
 it('every route the server has is on the explicit public list or answers 401 problem+json without a token', async () => {
   const routes = api.app.routes;

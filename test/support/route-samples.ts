@@ -1,4 +1,28 @@
-/** Concrete paths for the routes a server has, and the spellings of a path an attacker tries. */
+/** The routes a server has that need no token, concrete paths for its routes, and the spellings of a path an attacker tries. */
+import { RequestMethod, type INestApplication } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { ModulesContainer } from '@nestjs/core';
+import { PUBLIC_ROUTE, REQUIRED_ROLES } from '../../src/modules/identity/http/identity.decorators';
+
+/** Public by design: operations probes, the dashboard page and its assets (its API calls carry a token), the API docs. */
+export const PUBLIC_ROUTES = [
+  'GET /health',
+  'GET /metrics',
+  'GET /dashboard',
+  'GET /dashboard/:file',
+  'GET /dashboard/vendor/:file',
+  'GET /api/docs',
+  'GET /api/docs/',
+  'GET /api/docs/*',
+  'GET /api/docs/index.html',
+  'GET /api/docs/LICENSE',
+  'GET /api/docs/swagger-ui-init.js',
+  'GET /api/docs/docs/swagger-ui-init.js',
+  'GET /api/docs/docs/*',
+  'GET /api/docs-json',
+  'GET /api/docs-yaml',
+];
+export const isPublic = (method: string, url: string) => PUBLIC_ROUTES.includes(`${method === 'HEAD' ? 'GET' : method} ${url}`);
 
 const SAMPLE_PARAMS: Record<string, string> = {
   caseId: '01900000-0000-7000-8000-000000000000',
@@ -42,4 +66,38 @@ export function pathVariants(path: string): string[] {
     variants.add(extra);
   }
   return [...variants];
+}
+
+export interface DeclaredAccess {
+  public: boolean;
+  /** The roles the handler or its controller requires (admin always passes), or null for any authenticated caller. */
+  roles: string[] | null;
+}
+
+/**
+ * What each controller route declares (@Public(), @RequireRoles()), read from the Nest metadata the guard reads,
+ * keyed like the server's routes (`GET /api/cases/:caseId`). Routes of plugins (the API docs) are not in it.
+ */
+export function declaredAccess(app: INestApplication): Map<string, DeclaredAccess> {
+  const declared = new Map<string, DeclaredAccess>();
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller) continue;
+      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+        const handler = (controller.prototype as Record<string, unknown>)[name];
+        if (typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
+        const paths = [Reflect.getMetadata(PATH_METADATA, handler)].flat() as string[];
+        const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
+        const open = Boolean(Reflect.getMetadata(PUBLIC_ROUTE, handler) ?? Reflect.getMetadata(PUBLIC_ROUTE, controller));
+        const roles = (Reflect.getMetadata(REQUIRED_ROLES, handler) ?? Reflect.getMetadata(REQUIRED_ROLES, controller) ?? null) as string[] | null;
+        for (const path of paths) {
+          const url = `/${[base, path].map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
+          declared.set(`${method} ${url}`, { public: open, roles });
+        }
+      }
+    }
+  }
+  return declared;
 }
