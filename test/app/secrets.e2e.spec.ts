@@ -109,3 +109,14 @@ it('the embedded default on loopback still generates both in DATA_DIR, so npm st
     await api.close();
   }
 });
+
+it('mint-token refuses, exit 78, to generate a secret in DATA_DIR outside the embedded default', () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const run = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', dataDir, '--sub', 'a', '--name', 'A', '--roles', 'admin', '--unit', 'astana'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    encoding: 'utf8',
+  });
+  expect(run.status).toBe(78);
+  expect(run.stderr).toMatch(/AUTH_JWT_SECRET is required outside the embedded single-user default \(NODE_ENV=production\)/);
+  expect(readdirSync(dataDir)).toEqual([]);
+}, 30_000);

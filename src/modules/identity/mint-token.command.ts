@@ -4,7 +4,7 @@
  * prints a bearer token signed with AUTH_JWT_SECRET, or with the secret the service keeps in DATA_DIR.
  */
 import { parseArgs } from 'node:util';
-import { durationSeconds, loadConfig } from '../../app/config/config';
+import { durationSeconds, loadConfig, sharedDeployment } from '../../app/config/config';
 import { ensureDataDir } from '../../app/infrastructure';
 import { principalFromClaims } from './domain/principal';
 import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';
@@ -44,6 +44,12 @@ export async function run(argv: string[]): Promise<number> {
   if (config.auth.jwksUrl) {
     process.stderr.write('mint-token: AUTH_JWKS_URL is set, so tokens come from the identity provider, not from this command\n');
     return 2;
+  }
+  const shared = sharedDeployment(config);
+  if (shared !== null && !config.auth.secret) {
+    // The service there never reads a secret from DATA_DIR, so one generated there would only leave a secret behind.
+    process.stderr.write(`mint-token: AUTH_JWT_SECRET is required outside the embedded single-user default (${shared})\n`);
+    return 78;
   }
   try {
     ensureDataDir(config.dataDir);
