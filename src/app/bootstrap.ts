@@ -208,6 +208,7 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra), new FastifyAdapter(), {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     });
+    app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());
     installHttpObservability(app, infra);
     await app.listen(config.workerPort, config.host);
