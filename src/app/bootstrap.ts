@@ -4,6 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
@@ -69,6 +71,7 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
       bodyLimit: 1024 * 1024,
       // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
       genReqId: (req: { headers: Record<string, unknown> }) => acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
+      clientErrorHandler: connectionRefusal,
       frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         adapter.securityHeaders?.(request, reply.raw);
         routerRefusal(error, request, reply);
@@ -173,6 +176,28 @@ function routerRefusal(error: FastifyError, request: FastifyRequest, reply: Fast
         ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [{ field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' }]).toProblem()
         : toProblem(error).problem;
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).header('x-correlation-id', request.id).send(problem);
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (headers or request line over 16 KiB, a malformed
+ * request, a client too slow): written to the socket, as problem+json with the headers an error body needs.
+ */
+function connectionRefusal(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'The request head is too large', 'the request line and headers together exceed 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'The request came too slowly', 'the request was not received in time']
+        : [400, 'bad-request', 'The request could not be read', 'the request is not well-formed HTTP'];
+  const body = JSON.stringify(new ProblemError(status, code, title, detail).toProblem());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** fastify's default: the longest path parameter the router matches. */

@@ -3,6 +3,7 @@
  */
 import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
+import { connect } from 'node:net';
 import { rawRequest } from '../support/raw-http';
 
 let api: ApiHarness;
@@ -104,4 +105,36 @@ it('400 problem+json for a malformed percent-escape in the path', async () => {
   expect(r.status).toBe(400);
   expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(JSON.parse(r.body)).toMatchObject({ type: expect.stringContaining('bad-url') });
+});
+
+describe('what Node refuses before the router sees it', () => {
+  /** The raw answer to bytes written on a fresh connection. */
+  const rawExchange = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(api.url);
+      const socket = connect(Number(port), hostname, () => socket.write(bytes));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', (error) => (answer ? resolve(answer) : reject(error)));
+    });
+  const parse = (answer: string) => {
+    const [head, body] = answer.split('\r\n\r\n');
+    return { status: Number(head.split(' ')[1]), head: head.toLowerCase(), body: JSON.parse(body) };
+  };
+
+  it('431 problem+json for a request line and headers over 16 KiB', async () => {
+    const answer = parse(await rawExchange(`GET /api/cases?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    expect(answer.status).toBe(431);
+    expect(answer.head).toContain('content-type: application/problem+json');
+    expect(answer.head).toContain("frame-ancestors 'none'");
+    expect(answer.body).toMatchObject({ status: 431, type: expect.stringContaining('headers-too-large') });
+  });
+
+  it('400 problem+json for a request that is not HTTP', async () => {
+    const answer = parse(await rawExchange('GET / HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n'));
+    expect(answer.status).toBe(400);
+    expect(answer.head).toContain('content-type: application/problem+json');
+    expect(answer.body).toMatchObject({ status: 400 });
+  });
 });
