@@ -169,11 +169,13 @@ class ApiFastifyAdapter extends FastifyAdapter {
  * fastify answers with its own JSON unless handed here; these answers are problem+json like every other.
  */
 function routerRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = { field: 'path', problem: 'has a segment that is too long', allowed: `segments of at most ${MAX_PARAM_LENGTH} characters` };
+  const badEscape = { field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' };
   const problem =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new ProblemError(414, 'uri-too-long', 'The address is too long', 'a segment of the path is longer than the server takes', [{ field: 'path', problem: 'has a segment that is too long', allowed: `segments of at most ${MAX_PARAM_LENGTH} characters` }]).toProblem()
+      ? new ProblemError(414, 'uri-too-long', 'The address is too long', 'a segment of the path is longer than the server takes', [tooLong]).toProblem()
       : error.code === 'FST_ERR_BAD_URL'
-        ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [{ field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' }]).toProblem()
+        ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [badEscape]).toProblem()
         : toProblem(error).problem;
   void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).header('x-correlation-id', request.id).send(problem);
 }

@@ -152,7 +152,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     const value = env.AUTH_MAX_TOKEN_AGE || DEFAULT_MAX_TOKEN_AGE;
     const seconds = durationSeconds(value);
     if (seconds === null || seconds < 60 || seconds > MAX_TOKEN_AGE_LIMIT_SECONDS) {
-      problems.push({ variable: 'AUTH_MAX_TOKEN_AGE', value, problem: 'not a duration from 1 minute to 7 days', allowed: 'a whole number with s, m, h or d, e.g. 12h' });
+      problems.push({
+        variable: 'AUTH_MAX_TOKEN_AGE',
+        value,
+        problem: 'not a duration from 1 minute to 7 days',
+        allowed: 'a whole number with s, m, h or d, e.g. 12h',
+      });
       return durationSeconds(DEFAULT_MAX_TOKEN_AGE)!;
     }
     return seconds;
@@ -160,7 +165,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   // An identity provider's tokens are accepted only for this service: which issuer and audience that means cannot be guessed.
   if (env.AUTH_JWKS_URL) {
     for (const variable of ['AUTH_ISSUER', 'AUTH_AUDIENCE']) {
-      if (!env[variable]) problems.push({ variable, value: undefined, problem: 'required with AUTH_JWKS_URL', allowed: `the ${variable === 'AUTH_ISSUER' ? '"iss"' : '"aud"'} the identity provider writes into tokens for this service` });
+      if (env[variable]) continue;
+      const claim = variable === 'AUTH_ISSUER' ? '"iss"' : '"aud"';
+      problems.push({ variable, value: undefined, problem: 'required with AUTH_JWKS_URL', allowed: `the ${claim} the identity provider writes into tokens for this service` });
     }
   }
 
@@ -229,12 +236,27 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
   if (reason === null) return [];
   const problems: ConfigProblem[] = [];
   if (!config.auth.secret && !config.auth.jwksUrl) {
-    problems.push({ variable: 'AUTH_JWT_SECRET', value: undefined, problem: `AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default (${reason}): a secret generated in DATA_DIR goes with every copy of it`, allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE' });
+    problems.push({
+      variable: 'AUTH_JWT_SECRET',
+      value: undefined,
+      problem: `AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default (${reason}): a secret generated in DATA_DIR goes with every copy of it`,
+      allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE',
+    });
   }
   if (!config.evidenceKeyFile) {
-    problems.push({ variable: 'EVIDENCE_KEY_FILE', value: undefined, problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`, allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR' });
+    problems.push({
+      variable: 'EVIDENCE_KEY_FILE',
+      value: undefined,
+      problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`,
+      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR',
+    });
   } else if (isInside(config.dataDir, config.evidenceKeyFile)) {
-    problems.push({ variable: 'EVIDENCE_KEY_FILE', value: config.evidenceKeyFile, problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`, allowed: 'a key file outside DATA_DIR' });
+    problems.push({
+      variable: 'EVIDENCE_KEY_FILE',
+      value: config.evidenceKeyFile,
+      problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`,
+      allowed: 'a key file outside DATA_DIR',
+    });
   }
   return problems;
 }

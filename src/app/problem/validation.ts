@@ -51,7 +51,8 @@ export class ProblemValidationPipe implements PipeTransform {
   transform(value: unknown, { metatype, type, data }: ArgumentMetadata): unknown {
     if (type === 'query') refuseRepeatedParameters(value, data);
     if (type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
-      throw ProblemError.badRequest([{ field: 'body', problem: `is nested more than ${MAX_BODY_DEPTH} levels deep`, allowed: `JSON nested at most ${MAX_BODY_DEPTH} levels deep` }]);
+      const allowed = `JSON nested at most ${MAX_BODY_DEPTH} levels deep`;
+      throw ProblemError.badRequest([{ field: 'body', problem: `is nested more than ${MAX_BODY_DEPTH} levels deep`, allowed }]);
     }
     if (type === 'custom' || !metatype || PLAIN_TYPES.has(metatype)) return value;
     // No body is an empty one: a DTO whose fields are all optional accepts it.
