@@ -35,8 +35,15 @@ export function ensureDataDir(dir: string): void {
 export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
-  const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
-  if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+  // Built when first asked for (the API asks at start-up): a worker or a command that verifies no token must not
+  // generate a signing secret in DATA_DIR.
+  let identity: TokenVerifier | undefined;
+  const tokenVerifier = (): TokenVerifier => {
+    if (identity) return identity;
+    identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
+    if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+    return identity;
+  };
   const metrics = new Metrics();
   const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   let readStore: ReadStore;
@@ -63,7 +70,9 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     readStore,
     projections,
     reference,
-    identity,
+    get identity() {
+      return tokenVerifier();
+    },
     async close() {
       await projections.stop();
       await readStore.close();

@@ -2,7 +2,7 @@
  * Outside the embedded single-user default the token secret and the evidence key are configuration kept out of
  * DATA_DIR (issue 14.15: a stolen copy of the data directory held the generated secret and minted an admin token).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,3 +120,19 @@ it('mint-token refuses, exit 78, to generate a secret in DATA_DIR outside the em
   expect(run.stderr).toMatch(/AUTH_JWT_SECRET is required outside the embedded single-user default \(NODE_ENV=production\)/);
   expect(readdirSync(dataDir)).toEqual([]);
 }, 30_000);
+
+it('a projection worker verifies no token, so it generates no token secret in DATA_DIR', async () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const worker = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'src/worker.ts')], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      worker.stdout.on('data', (chunk: Buffer) => ((output += chunk.toString()), /reglament worker running/.test(output) && resolve()));
+      worker.on('exit', (code) => reject(new Error(`the worker left with ${code}: ${output}`)));
+    });
+    expect(existsSync(join(dataDir, 'events.db'))).toBe(true);
+    expect(existsSync(join(dataDir, 'auth-secret'))).toBe(false);
+  } finally {
+    worker.kill('SIGKILL');
+  }
+}, 60_000);
