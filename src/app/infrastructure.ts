@@ -64,8 +64,15 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
   try {
     if (options.writesLog && config.eventStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'log-writer'));
     if (options.projections === 'here' && config.readStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'projections'));
-    const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
-    if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+    // Built when first asked for (the API asks at start-up): a worker or a command that verifies no token must not
+    // generate a signing secret in DATA_DIR.
+    let identity: TokenVerifier | undefined;
+    const tokenVerifier = (): TokenVerifier => {
+      if (identity) return identity;
+      identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
+      if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+      return identity;
+    };
     const metrics = new Metrics();
     const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
     const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
@@ -91,7 +98,9 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       readStore,
       projections,
       reference,
-      identity,
+      get identity() {
+        return tokenVerifier();
+      },
       storageFaults,
       catalogPins,
       clock: options.clock ?? (() => new Date()),

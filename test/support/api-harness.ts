@@ -3,6 +3,7 @@
  * generated secret, and a fetch helper that returns status, headers and parsed body.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
@@ -34,16 +35,16 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string } = {}): Promise<ApiHarness> {
+export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {}): Promise<ApiHarness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'), options.clock ? { clock: options.clock } : {});
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
     const key = JSON.stringify(caller);
     let t = tokens.get(key);
     if (!t) {
-      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
+      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h', app.infra.config.auth);
       tokens.set(key, t);
     }
     return t;

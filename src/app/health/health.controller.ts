@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { EVENT_LOG, type EventLog } from '../../modules/event-log/event-log.port';
 import { READ_STORE, type ReadStore } from '../../modules/read-store/read-store.port';
+import { Public } from '../../modules/identity/http/identity.decorators';
 import { Metrics } from '../metrics/metrics';
 import { PROJECTION_STATUS, type ProjectionStatusSource } from './projection-status';
 import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
@@ -22,7 +23,9 @@ async function probe(kind: string, check: () => Promise<Record<string, unknown> 
   }
 }
 
+/** Public by design: load balancers and Prometheus scrape these without a token; they carry no case data. */
 @ApiTags('operations')
+@Public()
 @Controller()
 export class HealthController {
   constructor(

@@ -16,7 +16,8 @@ export class ProblemFilter implements ExceptionFilter {
     const { problem, headers } = toProblem(exception, request?.url);
     // Storage faults are logged once when they start (StorageFaults), not with a stack per request.
     if (problem.status >= 500 && !isStorageFault(exception)) {
-      const correlationId = String(request?.headers?.['x-correlation-id'] ?? randomUUID());
+      // The request's id is the correlation id its answer's header carries (the caller's, when it sent a safe one).
+      const correlationId = String(request?.id ?? randomUUID());
       problem.correlationId = correlationId;
       this.logger.error({ msg: 'unhandled error', correlationId, err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) });
     }

@@ -87,7 +87,7 @@ describe('authentication and authorisation on a real server (HS256, generated se
   it.each<[string, () => Promise<string | undefined>, RegExp]>([
     ['no token', async () => undefined, /no Authorization header/],
     ['bad signature', async () => mintToken(new TextEncoder().encode('another-secret-of-at-least-32-bytes!!'), clerk), /signature is not valid/],
-    ['expired', async () => new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('e').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret), /expired/],
+    ['expired', async () => new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('e').setIssuer('reglament').setAudience('reglament').setIssuedAt(Math.floor(Date.now() / 1000) - 120).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret), /expired/],
     ['unknown role', async () => mintToken(secret, { ...clerk, roles: ['janitor'] }), /unknown role\(s\) "janitor"/],
     ['applicant without IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'] }), /"iin" is required for the applicant role/],
     ['applicant with a bad IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'], iin: '123456789012' }), /not a valid IIN/],
@@ -176,6 +176,7 @@ describe('tokens from an identity provider (JWKS)', () => {
           .setSubject('emp-1')
           .setIssuer('https://idp.example')
           .setAudience('reglament')
+          .setIssuedAt()
           .setExpirationTime('5m')
           .sign(key);
       await expect(verifier.verify(await sign(privateKey))).resolves.toMatchObject({ id: 'emp-1', roles: ['employee'] });
@@ -185,7 +186,7 @@ describe('tokens from an identity provider (JWKS)', () => {
       await expect(verifier.verify(await sign(privateKey, { unit: undefined }))).rejects.toThrow(/claim "unit" is missing/);
       const other = await generateKeyPair('RS256');
       await expect(verifier.verify(await sign(other.privateKey))).rejects.toThrow(/signature is not valid/);
-      const wrongAudience = await new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('e').setIssuer('https://idp.example').setAudience('other').setExpirationTime('5m').sign(privateKey);
+      const wrongAudience = await new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('e').setIssuer('https://idp.example').setAudience('other').setIssuedAt().setExpirationTime('5m').sign(privateKey);
       await expect(verifier.verify(wrongAudience)).rejects.toThrow(/claim "aud"/);
       expect(verifier.signing).toBeUndefined();
     } finally {
