@@ -74,6 +74,53 @@ export const STEP_DATA_SCHEMAS = {
   IncompleteStudyReferenceIssued: z.strictObject({ documentNumber, reason: reason.optional() }),
 } as const satisfies Record<EventType, z.ZodType>;
 
+/**
+ * What in each event type's data is personal (law No. 94-V "On personal data and their protection", art. 1: any
+ * information about a person identified or identifiable by it): the applicant's IIN and name, the numbers of
+ * documents issued to them or identifying them, their scores, and free text that may name or describe them.
+ * These fields are stored encrypted under the applicant's subject key (src/modules/personal-data), so destroying the
+ * key erases them without touching the log. How each reads once erased: `text` "erased", `texts` ["erased"],
+ * `number` null, `person` { iin: "erased", fullName: "erased" }. A new event type declares its fields here.
+ */
+export type PersonalFieldKind = 'person' | 'text' | 'texts' | 'number';
+export const PERSONAL_FIELDS = {
+  ApplicationSubmitted: { applicant: 'person' },
+  ApplicationCancelled: { reason: 'text' },
+  ReceiptIssued: {},
+  DocumentsAccepted: { note: 'text' },
+  DocumentRegistered: {},
+  AssignedToEmployee: {},
+  DocumentsReviewed: { reasons: 'texts' },
+  OrderDrafted: {},
+  OrderSigned: {},
+  ExtractIssued: { documentNumber: 'text' },
+  RefusalIssued: { reason: 'text' },
+  PortalRefusalIssued: { reason: 'text' },
+  NotAdmitted: { reason: 'text' },
+  TestSlotBooked: {},
+  TestScheduleAnnounced: {},
+  AdmittedToTest: { identityDocument: 'text' },
+  ApplicantBriefed: {},
+  TestCompleted: { score: 'number' },
+  TestResultsSigned: {},
+  TestResultIssued: { documentNumber: 'text' },
+  AdmissionDecided: { reasons: 'texts' },
+  ExamResultRecorded: { score: 'number' },
+  AppealOpened: { reason: 'text' },
+  AppealResolved: { note: 'text' },
+  CompetitionDecided: { score: 'number' },
+  InformationRequested: {},
+  InformationReceived: {},
+  CandidateListSent: {},
+  GroupFormed: {},
+  ProgrammeScheduleSet: {},
+  StudyMilestoneRecorded: {},
+  DissertationDefended: { topic: 'text' },
+  StudentDocumentsIssued: { studentCardNumber: 'text' },
+  CompletionDocumentIssued: { documentNumber: 'text' },
+  IncompleteStudyReferenceIssued: { documentNumber: 'text', reason: 'text' },
+} as const satisfies { [T in EventType]: Partial<Record<keyof z.infer<(typeof STEP_DATA_SCHEMAS)[T]> & string, PersonalFieldKind>> };
+
 export type StepData<T extends EventType> = z.infer<(typeof STEP_DATA_SCHEMAS)[T]>;
 
 /** Current schema version of every event type's data; bump it together with an upcaster from the old one. */

@@ -1,0 +1,10 @@
+/**
+ * A keyed blind index of an IIN: HMAC-SHA-256 under a key the key store keeps (wrapped like the subject keys).
+ * Read models store and query it instead of the clear IIN; without the key nobody can test the 10^11 possible IINs
+ * against it, as anyone could against a plain hash. Pure.
+ */
+import { createHmac } from 'node:crypto';
+
+export function blindIndex(key: Buffer, iin: string): string {
+  return createHmac('sha256', key).update(`iin\n${iin}`).digest('hex');
+}

@@ -1,0 +1,108 @@
+import fc from 'fast-check';
+import { EVENT_TYPE_NAMES } from '../../../events/event-types';
+import { PERSONAL_FIELDS, type PersonalFieldKind } from '../../cases/domain/case-event-data';
+import { blindIndex } from './blind-index';
+import { isEnvelope } from './envelope';
+import { keyCheckValue, masterKeyMatches, newDataKey, parseMasterKey, unwrapKey, wrapKey } from './key-wrapping';
+import { ERASED, erasedValue, openData, personalFieldsOf, protectData, scrubData } from './personal-fields';
+
+const valueOf = (kind: PersonalFieldKind): fc.Arbitrary<unknown> => {
+  switch (kind) {
+    case 'person':
+      return fc.record({ iin: fc.stringMatching(/^\d{12}$/), fullName: fc.string({ minLength: 1 }) });
+    case 'text':
+      return fc.string({ minLength: 1 });
+    case 'texts':
+      return fc.array(fc.string({ minLength: 1 }), { minLength: 1, maxLength: 5 });
+    case 'number':
+      return fc.double({ min: 0, max: 1000, noNaN: true });
+  }
+};
+
+/** Data of an event type: each declared personal field (present or absent) beside clear fields. */
+const dataOf = (eventType: string) =>
+  fc.record({
+    personal: fc.record(Object.fromEntries(Object.entries(personalFieldsOf(eventType)).map(([field, kind]) => [field, valueOf(kind)])), { requiredKeys: [] }),
+    clear: fc.dictionary(fc.constantFrom('stepNote', 'outcome', 'passed'), fc.oneof(fc.boolean(), fc.string())),
+  }).map(({ personal, clear }) => ({ ...clear, ...personal }) as Record<string, unknown>);
+
+const subject = { kid: 'subject-1', key: newDataKey() };
+const keyOf = (kid: string) => (kid === subject.kid ? subject.key : null);
+
+describe('personal fields of every event type', () => {
+  it('every event type declares its personal fields (an empty set is a declaration too)', () => {
+    expect(Object.keys(PERSONAL_FIELDS).sort()).toEqual([...EVENT_TYPE_NAMES].sort());
+  });
+
+  it.each(EVENT_TYPE_NAMES)('%s: personal fields round-trip through encryption, and none is stored in clear', (eventType) => {
+    fc.assert(
+      fc.property(fc.uuid(), dataOf(eventType), (caseId, data) => {
+        const stored = protectData(caseId, eventType, data, subject);
+        for (const field of Object.keys(personalFieldsOf(eventType))) {
+          if (data[field] === undefined) continue;
+          expect(isEnvelope(stored[field])).toBe(true);
+          if (typeof data[field] === 'string' && (data[field] as string).length > 3) expect(JSON.stringify(stored)).not.toContain(JSON.stringify(data[field]));
+        }
+        // The stored form survives the log's JSON round trip.
+        const opened = openData(caseId, eventType, JSON.parse(JSON.stringify(stored)) as Record<string, unknown>, keyOf);
+        expect(opened.data).toEqual(data);
+        expect(opened.erased).toBe(0);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it.each(EVENT_TYPE_NAMES)('%s: with the key destroyed each personal field reads as its placeholder, as a scrubbed read model has it', (eventType) => {
+    fc.assert(
+      fc.property(fc.uuid(), dataOf(eventType), (caseId, data) => {
+        const stored = protectData(caseId, eventType, data, subject);
+        const opened = openData(caseId, eventType, stored, () => null);
+        expect(opened.data).toEqual(scrubData(eventType, data));
+        for (const [field, kind] of Object.entries(personalFieldsOf(eventType))) if (data[field] !== undefined) expect(opened.data[field]).toEqual(erasedValue(kind));
+      }),
+      { numRuns: 10 },
+    );
+  });
+
+  it('an envelope moved to another case, event type or field does not decrypt: it is refused as damage', () => {
+    const stored = protectData('case-a', 'RefusalIssued', { reason: 'Иванов не представил справку' }, subject);
+    expect(() => openData('case-b', 'RefusalIssued', stored, keyOf)).toThrow(/does not decrypt under its subject's key/);
+    expect(() => openData('case-a', 'NotAdmitted', stored, keyOf)).toThrow(/does not decrypt/);
+  });
+
+  it('clear-text data stored before encryption began is read as it is', () => {
+    const opened = openData('c', 'ApplicationSubmitted', { applicant: { iin: '880101300123', fullName: 'Иванов' } }, keyOf);
+    expect(opened).toEqual({ data: { applicant: { iin: '880101300123', fullName: 'Иванов' } }, encrypted: 0, erased: 0 });
+    expect(erasedValue('person')).toEqual({ iin: ERASED, fullName: ERASED });
+  });
+});
+
+describe('subject keys wrapped by the master key', () => {
+  it('unwraps under the same master and subject id only', () => {
+    const master = newDataKey();
+    const key = newDataKey();
+    const wrapped = wrapKey(master, 's1', key);
+    expect(unwrapKey(master, 's1', wrapped)).toEqual(key);
+    expect(() => unwrapKey(newDataKey(), 's1', wrapped)).toThrow();
+    expect(() => unwrapKey(master, 's2', wrapped)).toThrow();
+  });
+
+  it('the key check value tells the right master key from a wrong one', () => {
+    const master = newDataKey();
+    expect(masterKeyMatches(master, keyCheckValue(master))).toBe(true);
+    expect(masterKeyMatches(newDataKey(), keyCheckValue(master))).toBe(false);
+  });
+
+  it('reads a master key as 64 hex digits or 32 bytes of base64, and nothing shorter', () => {
+    const key = newDataKey();
+    expect(parseMasterKey(key.toString('hex'))).toEqual(key);
+    expect(parseMasterKey(key.toString('base64'))).toEqual(key);
+    expect(parseMasterKey('secret')).toBeNull();
+  });
+
+  it('the blind index depends on the key: the same IIN indexes differently under another key', () => {
+    const k = newDataKey();
+    expect(blindIndex(k, '880101300123')).toBe(blindIndex(k, '880101300123'));
+    expect(blindIndex(k, '880101300123')).not.toBe(blindIndex(newDataKey(), '880101300123'));
+  });
+});
