@@ -16,6 +16,8 @@ import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
 import { allProjections } from '../projections/catalog';
 import { checkAcknowledgedHead, checkLogIntegrityOnStart } from './startup-checks';
 import { StorageFaults, watchStorageFaults } from './storage-faults';
+import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
+import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -31,6 +33,8 @@ export interface Infrastructure {
   catalogPins: CatalogPins;
   /** The recording clock: every command's "now" and every read's default asOf. Tests inject one to play clock skew. */
   clock: () => Date;
+  /** Encrypts and decrypts personal data with the key store (DATA_DIR/keys.db or MongoDB), kept apart from the log. */
+  personalData: PersonalDataVault;
   /** The event log's storage faults met by this process (a full disk, a damaged file), for /health and answers. */
   storageFaults: StorageFaults;
   close(): Promise<void>;
@@ -82,14 +86,20 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     if (options.writesLog && rawLog instanceof SqliteEventLog) checkLogIntegrityOnStart(rawLog, config.startupCheckMaxMb * 1024 * 1024, logger);
     const readStore = await openReadStore(config.readStore);
     cleanups.push(() => readStore.close());
+    // A wrong master key stops the start here (exit 78), before any event is projected or written.
+    const master = loadMasterKey(config);
+    if (master.generated) logger.info({ keyFile: master.source }, 'generated a personal-data master key');
+    const keyStore = await openKeyStore(config, master.key);
+    cleanups.push(() => keyStore.close());
     if ((options.writesLog || options.projections === 'here') && options.acknowledgedHead !== 'skip') {
       await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
     }
     const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
+    const personalData = new PersonalDataVault(keyStore, { log: eventLog, logger: logger.child({ component: 'personal-data' }), ...(options.clock ? { clock: options.clock } : {}) });
     // Before anything projects or serves: a catalog that no longer fits the stored cases is refused, naming them.
     const catalogPins = await checkCatalog({ log: eventLog, store: readStore, catalog: reference.catalog, allowed: config.catalogChangeAllowed, logger, pinVersions: options.pinVersions ?? false });
     const readStoreFile = config.readStore.kind === 'sqlite' ? join(config.readStore.dataDir, READ_STORE_FILE) : config.readStore.database;
-    const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config, onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail) });
+    const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, personalData, config, onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail) });
     return {
       config,
       logger,
@@ -102,6 +112,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
         return tokenVerifier();
       },
       storageFaults,
+      personalData,
       catalogPins,
       clock: options.clock ?? (() => new Date()),
       async close() {
@@ -109,6 +120,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
           await catalogPins.settled();
           await projections.stop();
           await readStore.close();
+          await keyStore.close();
           await rawLog.close();
         } finally {
           releaseLocks();

@@ -7,6 +7,7 @@ import { ProjectionRuntime } from '../projections/projection-runtime';
 import type { Build } from '../projections/projection';
 import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
+import type { PersonalDataReading } from '../modules/personal-data/personal-data-vault';
 import type { AppConfig } from './config/config';
 import { startProjectionProcess, type ProjectionProcess } from './projection-process';
 
@@ -34,11 +35,13 @@ export async function startProjections(options: {
   logger: Logger;
   placement: ProjectionPlacement;
   reference: ReferenceData;
+  /** Opens acts' personal fields for the projections that run in this process. */
+  personalData: PersonalDataReading;
   config: AppConfig;
   /** Told when the projections find the read store's disk full, and when they write again (null). */
   onReadStoreFull?: (detail: string | null) => void;
 }): Promise<RunningProjections> {
-  const projections = allProjections(options.reference);
+  const projections = allProjections(options.reference, options.personalData);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
   const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger, ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}) }) : null;
   await runtime?.start();

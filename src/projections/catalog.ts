@@ -1,5 +1,6 @@
 import type { Projection } from './projection';
 import type { ReferenceData } from '../app/reference-data';
+import type { PersonalDataReading } from '../modules/personal-data/personal-data-vault';
 import { logOverviewProjection } from './log-overview/log-overview.projection';
 import { casesProjection } from '../modules/cases/projections/cases.projection';
 import { complianceProjection } from '../modules/compliance/compliance.projection';
@@ -7,8 +8,10 @@ import { catalogUsageProjection } from '../modules/regulations/usage/catalog-usa
 
 /**
  * Every projection the service runs; the worker, the inline runtime, /health and the rebuild command use this list.
- * The case projections fold events with the regulation catalog and compute deadlines with the calendar.
+ * The case projections fold events with the regulation catalog and compute deadlines with the calendar, and open
+ * acts' personal fields with the key store (without it, only their names and versions are used: checks of checkpoints).
  */
-export function allProjections(reference: Pick<ReferenceData, 'catalog' | 'calendar'>): Projection[] {
-  return [logOverviewProjection, casesProjection(reference), complianceProjection(reference), catalogUsageProjection];
+export function allProjections(reference: Pick<ReferenceData, 'catalog' | 'calendar'>, personalData?: PersonalDataReading): Projection[] {
+  const withKeys = { ...reference, ...(personalData ? { personalData } : {}) };
+  return [logOverviewProjection, casesProjection(withKeys), complianceProjection(withKeys), catalogUsageProjection];
 }

@@ -6,6 +6,8 @@ import { openReadStore } from '../modules/read-store/open-read-store';
 import { consoleProgress } from '../shared/progress';
 import { allProjections } from './catalog';
 import { ProjectionRuntime } from './projection-runtime';
+import { openKeyStore } from '../modules/personal-data/keys/open-key-store';
+import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 
 const USAGE = `usage: npm run cli -- rebuild <projection>|--all
 
@@ -32,8 +34,9 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   const store = await openReadStore(config.readStore);
+  const keys = await openKeyStore(config);
   try {
-    const runtime = new ProjectionRuntime(log, store, known, { logger });
+    const runtime = new ProjectionRuntime(log, store, allProjections(reference, new PersonalDataVault(keys)), { logger });
     for (const name of names) {
       const started = Date.now();
       const bar = consoleProgress(`rebuild ${name}`, Math.max(1, await log.headPosition()));
@@ -52,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   } finally {
     await store.close();
+    await keys.close();
     await log.close();
   }
 }

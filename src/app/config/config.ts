@@ -41,6 +41,11 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /**
+   * The personal-data master key that wraps every subject key: its text (64 hex digits or 32 bytes base64) or a file
+   * holding it; default DATA_DIR/personal-data-master-key, generated (embedded default only).
+   */
+  personalData: { masterKey?: string; masterKeyFile?: string };
   /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
   limits: { requestsPerMinute: number; iinLookupsPerMinute: number; filingsPerDay: number; maxConnections: number; streamClients: number };
   /** How far in the future (by this server's clock) an act's occurredAt may lie: clients' clocks are never exact. */
@@ -218,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     startupCheckMaxMb: numberInRange('STARTUP_CHECK_MAX_MB', 1024, 0, 1_048_576),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    personalData: masterKeySettings(env, problems, (v) => dir(v, '')),
     limits: {
       requestsPerMinute: numberInRange('RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
       iinLookupsPerMinute: numberInRange('IIN_LOOKUPS_PER_MINUTE', 30, 0, 1_000_000),
@@ -273,6 +279,21 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
       allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE',
     });
   }
+  if (!config.personalData.masterKey && !config.personalData.masterKeyFile) {
+    problems.push({
+      variable: 'PERSONAL_DATA_MASTER_KEY',
+      value: undefined,
+      problem: `PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of the personal data it protects`,
+      allowed: MASTER_KEY_ALLOWED,
+    });
+  } else if (config.personalData.masterKeyFile && isInside(config.dataDir, config.personalData.masterKeyFile)) {
+    problems.push({
+      variable: 'PERSONAL_DATA_MASTER_KEY_FILE',
+      value: config.personalData.masterKeyFile,
+      problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`,
+      allowed: 'a key file outside DATA_DIR',
+    });
+  }
   if (!config.evidenceKeyFile) {
     problems.push({
       variable: 'EVIDENCE_KEY_FILE',
@@ -289,6 +310,22 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
     });
   }
   return problems;
+}
+
+const MASTER_KEY_ALLOWED = '32 random bytes as 64 hex digits or base64, e.g. `openssl rand -hex 32`';
+const MASTER_KEY_TEXT = /^\s*(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\s*$/;
+
+function masterKeySettings(env: Record<string, string | undefined>, problems: ConfigProblem[], path: (variable: string) => string): AppConfig['personalData'] {
+  if (env.PERSONAL_DATA_MASTER_KEY && env.PERSONAL_DATA_MASTER_KEY_FILE) {
+    problems.push({ variable: 'PERSONAL_DATA_MASTER_KEY_FILE', value: env.PERSONAL_DATA_MASTER_KEY_FILE, problem: 'set together with PERSONAL_DATA_MASTER_KEY', allowed: 'one of the two' });
+  }
+  if (env.PERSONAL_DATA_MASTER_KEY) {
+    // The value is never echoed: it is the key.
+    if (!MASTER_KEY_TEXT.test(env.PERSONAL_DATA_MASTER_KEY)) problems.push({ variable: 'PERSONAL_DATA_MASTER_KEY', value: '(hidden)', problem: 'not a 256-bit key', allowed: MASTER_KEY_ALLOWED });
+    return { masterKey: env.PERSONAL_DATA_MASTER_KEY };
+  }
+  if (env.PERSONAL_DATA_MASTER_KEY_FILE) return { masterKeyFile: path('PERSONAL_DATA_MASTER_KEY_FILE') };
+  return {};
 }
 
 /** For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). */

@@ -18,7 +18,7 @@ export class AuditModule implements OnModuleInit {
 
   static register(infra: Infrastructure): DynamicModule {
     const { privateKey } = loadEvidenceKey(infra.config.dataDir, infra.config.evidenceKeyFile);
-    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, privateKey);
+    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, privateKey, infra.clock, infra.personalData);
     return {
       module: AuditModule,
       controllers: [AuditController],

@@ -12,13 +12,17 @@ import { caseStreamId, type CaseEvent } from '../cases/domain/case-event';
 import { foldCase, type CaseState } from '../cases/domain/case-state';
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
+import type { PersonalDataVault } from '../personal-data/personal-data-vault';
 import { EVIDENCE_FORMAT, keyFingerprint, renderEvidenceFile, signPack, type EvidencePack } from './domain/evidence-pack';
 import { replayCase, type ReplayCut } from './domain/replay';
 import { explainCaseSla } from './domain/sla-explanation';
 
 export interface CaseHistory {
   caseId: string;
+  /** The events as stored (personal fields encrypted): what the chain and evidence packs verify. */
   recorded: RecordedEvent[];
+  /** The same events with their personal fields opened for the reader ("erased" where the subject was erased). */
+  opened: RecordedEvent[];
   events: CaseEvent[];
   version: RegulationVersion;
   /** The case's unit and submission, from its first event. */
@@ -38,17 +42,26 @@ export class AuditService {
     private readonly calendar: WorkingCalendar,
     private readonly signingKey: KeyObject,
     private readonly clock: () => Date = () => new Date(),
+    /** Opens personal fields for a reader, checking their right and recording the disclosure; absent: read as stored. */
+    private readonly personalData?: Pick<PersonalDataVault, 'open'>,
   ) {
     const publicKey = createPublicKey(signingKey);
     this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
     this.keyFingerprint = keyFingerprint(publicKey);
   }
 
-  /** The case's events from the log; null for an unknown case. */
-  async load(caseId: string): Promise<CaseHistory | null> {
+  /**
+   * The case's events from the log; null for an unknown case. A reader's right to the case is checked (`admit`, with
+   * the case's unit) before any personal field is opened for them; without a reader they are opened as the system.
+   */
+  async load(caseId: string, reader?: { principal: Principal; purpose: 'history' | 'evidence' | 'replay' | 'explanation'; correlationId?: string; admit?: (unit: string) => void }): Promise<CaseHistory | null> {
     const recorded = await this.log.readStream(caseStreamId(caseId));
     if (recorded.length === 0) return null;
-    const events = recorded.map(toCaseEvent);
+    reader?.admit?.(String((recorded[0]!.data as { unit?: unknown }).unit));
+    const opened = !this.personalData
+      ? recorded
+      : await this.personalData.open(recorded, reader ? { kind: 'person', principal: reader.principal, purpose: reader.purpose, ...(reader.correlationId ? { correlationId: reader.correlationId } : {}) } : { kind: 'system', purpose: 'verification' });
+    const events = opened.map(toCaseEvent);
     const first = events[0]!;
     const version = this.versionOf(String(first.data.versionId));
     let state: CaseState | undefined;
@@ -56,6 +69,7 @@ export class AuditService {
     return {
       caseId,
       recorded,
+      opened,
       events,
       version,
       unit: String(first.data.unit),

@@ -32,14 +32,16 @@ export class CasesModule {
         occurredAtToleranceMs: infra.config.occurredAtToleranceMs,
         clock: infra.clock,
         onVersionUsed: (versionId) => infra.catalogPins.versionUsed(versionId),
+        personalData: infra.personalData,
         filings: new CallerRateLimiter({ max: infra.config.limits.filingsPerDay, windowMs: DAY_MS, windowStart: (now) => localDayStart(infra.reference.calendar.timeZone, now), clock: () => infra.clock().getTime() }),
       },
-      new CaseRepository(infra.eventLog, infra.reference.catalog, infra.config.caseCacheSize),
+      new CaseRepository(infra.eventLog, infra.reference.catalog, infra.config.caseCacheSize, infra.personalData),
     );
     const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs, {
       viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024,
       clock: infra.clock,
       iinLookups: new CallerRateLimiter({ max: infra.config.limits.iinLookupsPerMinute, windowMs: 60_000 }),
+      iinIndex: (iin) => infra.personalData.iinIndex(iin),
     });
     return {
       module: CasesModule,

@@ -15,6 +15,8 @@ import type { WorkingCalendar } from '../calendar/domain/working-calendar';
 import type { ClauseRef } from '../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { toCaseEvent } from '../cases/commands/case-repository';
+import { PERSONAL_DATA_ERASED, scrubCaseState, type PersonalDataErasedData } from '../personal-data/domain/erasure';
+import type { PersonalDataReading } from '../personal-data/personal-data-vault';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
@@ -67,9 +69,10 @@ export interface OpenStepDocument extends ReadDocument {
 export interface ComplianceReference {
   catalog: Catalog;
   calendar: WorkingCalendar;
+  personalData?: PersonalDataReading;
 }
 
-export function complianceProjection({ catalog, calendar }: ComplianceReference): Projection {
+export function complianceProjection({ catalog, calendar, personalData }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
 
   const rowsOf = (state: CaseState, version: RegulationVersion): CaseRowsDocument['rows'] => {
@@ -100,7 +103,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
     // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
     // open steps keep the roles of the case's track.
     version: 2,
-    eventTypes: EVENT_TYPE_NAMES,
+    eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
     indexes: {
@@ -110,9 +113,17 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
     },
     prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
+      if (recorded.type === PERSONAL_DATA_ERASED) {
+        // The case keeps its rows and counts; its folded state loses the applicant and the acts' personal fields.
+        for (const caseId of (recorded.data as PersonalDataErasedData).cases) {
+          const doc = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
+          if (doc) ctx.upsert(CASE_ROWS, { ...doc, state: scrubCaseState(doc.state) });
+        }
+        return;
+      }
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
-      const event = toCaseEvent(recorded);
+      const event = toCaseEvent(personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded);
       const existing = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
       if (existing && event.revision <= existing.state.revision) return;
       if ((existing ? existing.state.revision + 1 : 0) !== event.revision) throw new Error(`case ${caseId}: event revision ${event.revision} does not follow ${existing?.state.revision ?? 'nothing'}`);

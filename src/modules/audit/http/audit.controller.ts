@@ -57,9 +57,10 @@ export class AuditController {
     const to = optionalParam(query.to, (v) => parseInstantParam('query.to', v), errors);
     if (from && to && to.getTime() < from.getTime()) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'an instant at or after from' });
     if (errors.length) throw ProblemError.badRequest(errors);
-    const history = await this.caseFor(principal, caseId);
+    const history = await this.caseFor(principal, caseId, 'history');
     const at = (m: Record<string, unknown>) => new Date(String(axis === 'occurred' ? m.occurredAt : m.recordedAt)).getTime();
-    const events = history.recorded.filter((e) => (!types || types.includes(e.type)) && (!from || at(e.metadata) >= from.getTime()) && (!to || at(e.metadata) <= to.getTime()));
+    // Personal fields as opened for this reader (the stored ciphertext is what /verify and evidence packs carry).
+    const events = history.opened.filter((e) => (!types || types.includes(e.type)) && (!from || at(e.metadata) >= from.getTime()) && (!to || at(e.metadata) <= to.getTime()));
     return {
       caseId: history.caseId,
       ...readFrom(history),
@@ -90,7 +91,7 @@ export class AuditController {
     const asOf = optionalParam(query.asOf, (v) => parseInstantParam('query.asOf', v), errors);
     const atRevision = optionalParam(query.atRevision, (v) => parseIntegerParam('query.atRevision', v, 0, Number.MAX_SAFE_INTEGER), errors);
     if (errors.length) throw ProblemError.badRequest(errors);
-    const history = await this.caseFor(principal, caseId);
+    const history = await this.caseFor(principal, caseId, 'replay');
     const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
     const replay = this.audit.replay(history, cut);
     if (!replay.ok) throw new ProblemError(replay.field === 'query.atRevision' ? 404 : 400, replay.field === 'query.atRevision' ? 'revision-not-found' : 'bad-request', replay.field === 'query.atRevision' ? 'Revision not found' : 'The request is not valid', replay.problem, [{ field: replay.field, problem: replay.problem, allowed: replay.allowed }]);
@@ -113,7 +114,7 @@ export class AuditController {
     const errors: ParamError[] = [];
     const asOf = optionalParam(asOfParam, (v) => parseInstantParam('query.asOf', v), errors) ?? new Date();
     if (errors.length) throw ProblemError.badRequest(errors);
-    const history = await this.caseFor(principal, caseId);
+    const history = await this.caseFor(principal, caseId, 'explanation');
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
       throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
     }
@@ -123,7 +124,7 @@ export class AuditController {
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
   async verify(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string) {
-    const history = await this.caseFor(principal, caseId);
+    const history = await this.caseFor(principal, caseId, null);
     return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
 
@@ -133,7 +134,7 @@ export class AuditController {
   // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
   async evidence(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Res({ passthrough: true }) reply: ReplyLike) {
-    const history = await this.caseFor(principal, caseId);
+    const history = await this.caseFor(principal, caseId, 'evidence');
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
     reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);
     return this.audit.evidence(history, principal);
@@ -144,9 +145,10 @@ export class AuditController {
     return { algorithm: 'Ed25519', publicKey: this.audit.publicKeyPem, keyFingerprint: this.audit.keyFingerprint };
   }
 
-  private async caseFor(principal: Principal, caseIdParam: string): Promise<CaseHistory> {
+  /** The case for this reader; `purpose` null: only the stored form is used (verification), nothing personal is opened for them. */
+  private async caseFor(principal: Principal, caseIdParam: string, purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null): Promise<CaseHistory> {
     const caseId = parseCaseId(caseIdParam);
-    const history = await this.audit.load(caseId);
+    const history = await this.audit.load(caseId, purpose === null ? undefined : { principal, purpose, admit: (unit) => assertUnit(principal, unit) });
     if (!history) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
     assertUnit(principal, history.unit);
     return history;

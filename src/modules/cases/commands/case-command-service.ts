@@ -54,8 +54,19 @@ export interface CaseCommandOptions {
   occurredAtToleranceMs?: number;
   /** Filings an applicant may make per (local) day; counted per caller when accepted. */
   filings?: CallerRateLimiter;
+  /**
+   * Encrypts each act's personal fields under its applicant's subject key before the act is sealed, so the hash
+   * chain covers the ciphertext; without it acts are stored in clear (tests of other capabilities).
+   */
+  personalData?: PersonalDataProtection;
   /** Told the version of each case filed, so the version is pinned at its first use (catalog-guard.ts). */
   onVersionUsed?: (versionId: string) => void;
+}
+
+/** The part of the personal-data vault the command side uses. */
+export interface PersonalDataProtection {
+  protect<E extends { type: string; data: Record<string, unknown> }>(caseId: string, applicantIin: string, events: readonly E[], now: Date): Promise<E[]>;
+  open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'commands' }): Promise<RecordedEvent[]>;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -80,7 +91,7 @@ export class CaseCommandService {
     private readonly catalog: Catalog,
     private readonly calendar: WorkingCalendar,
     private readonly options: CaseCommandOptions,
-    readonly repository = new CaseRepository(log, catalog),
+    readonly repository = new CaseRepository(log, catalog, undefined, options.personalData),
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.maxRetries = options.maxConflictRetries ?? 5;
@@ -154,10 +165,13 @@ export class CaseCommandService {
         return { ok: false, refusal: decision.rejection };
       }
       const streamId = caseStreamId(caseId);
-      const sealed = this.seal(caseId, loaded, decision.version.versionId, decision.events, now, principal, meta);
+      const applicantIin = loaded ? loaded.state.applicant.iin : String((decision.events[0]!.data.applicant as { iin: string }).iin);
+      const stored = this.options.personalData ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now) : decision.events;
+      const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, principal, meta);
       try {
         const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
-        const recorded: RecordedEvent[] = sealed.map((e, i) => ({ ...e, streamId, revision: result.nextRevision - sealed.length + 1 + i, position: result.position, recordedAt: now }));
+        // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
+        const recorded: RecordedEvent[] = sealed.map((e, i) => ({ ...e, data: decision.events[i]!.data, streamId, revision: result.nextRevision - sealed.length + 1 + i, position: result.position, recordedAt: now }));
         this.repository.applyAppended(caseId, recorded);
         const last = decision.events[decision.events.length - 1]!;
         const state = loaded?.state;

@@ -9,6 +9,7 @@ import type { CaseEvent, CaseEventMetadata } from '../domain/case-event';
 import { caseStreamId } from '../domain/case-event';
 import { upcasters } from '../domain/case-event-data';
 import { evolve, type CaseState } from '../domain/case-state';
+import type { PersonalDataProtection } from './case-command-service';
 
 /** What a command with an Idempotency-Key answered, found again from the event it wrote. */
 export interface IdempotentAnswer {
@@ -53,12 +54,15 @@ export class CaseRepository {
     private readonly log: EventLog,
     private readonly catalog: Catalog,
     private readonly cacheSize = 10_000,
+    /** Opens stored acts' personal fields (the command side reads the applicant's IIN); absent: acts are read as stored. */
+    private readonly personalData?: Pick<PersonalDataProtection, 'open'>,
   ) {}
 
   async load(caseId: string): Promise<LoadedCase | null> {
     this.reads++;
     const cached = this.cache.get(caseId);
-    const events = await this.log.readStream(caseStreamId(caseId), cached ? { fromRevision: cached.state.revision + 1 } : {});
+    const stored = await this.log.readStream(caseStreamId(caseId), cached ? { fromRevision: cached.state.revision + 1 } : {});
+    const events = this.personalData ? await this.personalData.open(stored, { kind: 'system', purpose: 'commands' }) : stored;
     if (!cached && events.length === 0) return null;
     let loaded = cached ?? null;
     for (const recorded of events) loaded = this.fold(loaded, recorded);

@@ -19,7 +19,7 @@ import { dayNumber } from '../../calendar/domain/local-date';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { EventLog } from '../../event-log/event-log.port';
 import type { Catalog } from '../../regulations/domain/catalog';
-import { CaseCommandService, type CommandOutcome, type CommandRefusal } from '../commands/case-command-service';
+import { CaseCommandService, type PersonalDataProtection, type CommandOutcome, type CommandRefusal } from '../commands/case-command-service';
 import { StaffDirectory } from './demo-people';
 import { planCase, type CasePlan, type PlannedAct } from './demo-scenarios';
 import { DemoTimeline, DEFAULT_LATE_RATES, type ChosenTimes, type LateRates } from './demo-timing';
@@ -48,6 +48,8 @@ export interface DemoDependencies {
   calendar: WorkingCalendar;
   /** The service's rule: an act recorded more than this long after it occurred is back-dated. */
   backDatedAfterMs: number;
+  /** Encrypts the demo people's personal data as the service does. */
+  personalData?: PersonalDataProtection;
 }
 
 export interface SeededCase {
@@ -132,7 +134,7 @@ async function runCase(deps: DemoDependencies, timeline: DemoTimeline, rng: Rng,
   const version = deps.catalog.byId.get(plan.versionId);
   if (!version) throw new Error(`the catalog has no ${plan.versionId}; the demo needs all six versions`);
   const clock = new RecordingClock(timeline, deps.backDatedAfterMs);
-  const service = new CaseCommandService(deps.eventLog, deps.catalog, deps.calendar, { backDatedAfterMs: deps.backDatedAfterMs, clock: () => clock.now() });
+  const service = new CaseCommandService(deps.eventLog, deps.catalog, deps.calendar, { backDatedAfterMs: deps.backDatedAfterMs, clock: () => clock.now(), ...(deps.personalData ? { personalData: deps.personalData } : {}) });
   const zone = deps.calendar.timeZone;
   const meta = { correlationId: `demo:${rng.seed}` };
   const seeded: SeededCase = { index: plan.index, caseId: null, versionId: plan.versionId, trackId: plan.trackId, story: plan.story, accepted: 0 };

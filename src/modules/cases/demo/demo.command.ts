@@ -84,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     const progress = consoleProgress('demo cases', cases);
     const started = process.hrtime.bigint();
     const result = await seedDemo(
-      { eventLog: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar, backDatedAfterMs: config.backDatedAfterMinutes * 60_000 },
+      { eventLog: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar, backDatedAfterMs: config.backDatedAfterMinutes * 60_000, personalData: infra.personalData },
       { cases, seed, concurrency, onCaseDone: () => progress.tick() },
     );
     progress.done();

@@ -19,6 +19,9 @@ import { toCaseEvent } from '../commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../domain/case-event';
 import { caseSla, type SlaStatus } from '../domain/case-sla';
 import { evolve, type CaseState } from '../domain/case-state';
+import { ERASED } from '../../personal-data/domain/personal-fields';
+import { PERSONAL_DATA_ERASED, scrubCaseState, type PersonalDataErasedData } from '../../personal-data/domain/erasure';
+import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
 
 export const CASES_PROJECTION = 'cases';
 export const CASES = 'cases';
@@ -47,6 +50,7 @@ export interface CaseSlaRow {
 }
 
 export interface CaseDocument extends ReadDocument, CaseState {
+  /** The keyed blind index of the applicant's IIN (the clear IIN where no personal-data vault is configured); "erased" once erased. */
   applicantIin: string;
   /** Log position of the last event folded in. */
   lastPosition: number;
@@ -138,6 +142,8 @@ function compact(row: FullSlaRow): CaseSlaRow {
 export interface CasesProjectionReference {
   catalog: Catalog;
   calendar: WorkingCalendar;
+  /** Opens acts' personal fields and indexes IINs; absent where nothing is encrypted (tests of other capabilities). */
+  personalData?: PersonalDataReading;
 }
 
 /** GET /api/cases sorts newest first; each filter it takes (and the read scope's unit or IIN) leads an index. */
@@ -150,22 +156,31 @@ export const CASE_LIST_INDEXES: readonly IndexSpec[] = [
 ];
 
 export function casesProjection(reference: CasesProjectionReference): Projection {
-  const { catalog, calendar } = reference;
+  const { catalog, calendar, personalData } = reference;
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
+  const applicantIndex = (iin: string) => (iin === ERASED ? ERASED : personalData ? personalData.iinIndex(iin) : iin);
 
   return {
     name: CASES_PROJECTION,
     // 3: rows of steps that never became due are kept as not-applicable; the state keeps each act's outcome.
-    version: 3,
-    eventTypes: EVENT_TYPE_NAMES,
+    // 4: applicantIin is the IIN's blind index; personal data erasures scrub the case.
+    version: 4,
+    eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASES],
     indexes: { [CASES]: CASE_LIST_INDEXES },
     prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
+      if (recorded.type === PERSONAL_DATA_ERASED) {
+        for (const caseId of (recorded.data as PersonalDataErasedData).cases) {
+          const doc = await ctx.get<CaseDocument>(CASES, caseId);
+          if (doc) ctx.upsert(CASES, { ...scrubCaseState(doc), applicantIin: ERASED });
+        }
+        return;
+      }
       // Case events live in case streams; the same types elsewhere are not case acts.
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
-      const event = toCaseEvent(recorded);
+      const event = toCaseEvent(personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded);
       const existing = await ctx.get<CaseDocument>(CASES, caseId);
       if (existing && event.revision <= existing.revision) return;
       if (!existing && event.revision !== 0) throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
@@ -183,7 +198,7 @@ export function casesProjection(reference: CasesProjectionReference): Projection
         slaProblem = error.message;
       }
 
-      ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: state.applicant.iin, lastPosition: recorded.position, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
+      ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: applicantIndex(state.applicant.iin), lastPosition: recorded.position, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
     },
   };
 }

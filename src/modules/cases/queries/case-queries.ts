@@ -31,6 +31,8 @@ export interface CaseQueryOptions {
   clock?: () => Date;
   /** Bounds list lookups by applicant IIN per caller (an IIN filter answers whether a person has a case). */
   iinLookups?: CallerRateLimiter;
+  /** The keyed blind index the cases projection stores for the applicant's IIN; identity where none is configured. */
+  iinIndex?: (iin: string) => string;
 }
 
 /** The caller as far as their view of a case can differ from another caller's. */
@@ -45,6 +47,7 @@ export class CaseQueries {
   private readonly model: ModelAccess;
   private readonly clock: () => Date;
   private readonly iinLookups: CallerRateLimiter | null;
+  private readonly iinIndex: (iin: string) => string;
 
   constructor(
     readModels: ReadModels,
@@ -56,6 +59,7 @@ export class CaseQueries {
     this.serviceIds = [...reference.catalog.byService.keys()];
     this.timeZone = reference.calendar.timeZone;
     this.clock = options.clock ?? (() => new Date());
+    this.iinIndex = options.iinIndex ?? ((iin) => iin);
     this.iinLookups = options.iinLookups ?? null;
     this.renderedViews = (options.viewCacheBytes ?? 0) > 0 ? new RenderedViews(options.viewCacheBytes!) : null;
   }
@@ -98,7 +102,7 @@ export class CaseQueries {
 
   async listCases(principal: Principal, params: CaseListParams) {
     // Scope first: a caller learns nothing, not even whether the model is ready, from a list they may not read.
-    const and: Filter[] = scopeFilter(principal, params);
+    const and: Filter[] = scopeFilter(principal, params, this.iinIndex);
     const position = await this.readPosition(params.after);
     const cases = await this.casesCollection();
     if (params.serviceId !== undefined) and.push({ serviceId: params.serviceId });
@@ -107,7 +111,7 @@ export class CaseQueries {
     if (params.assignee !== undefined) and.push({ assignee: params.assignee });
     if (params.applicantIin !== undefined) {
       this.iinLookups?.take(principal.id, 'applicantIin lookups');
-      and.push({ applicantIin: params.applicantIin });
+      and.push({ applicantIin: this.iinIndex(params.applicantIin) });
     }
     if (params.submittedFrom) and.push({ submittedAt: { $gte: params.submittedFrom.toISOString() } });
     if (params.submittedTo) and.push({ submittedAt: { $lte: params.submittedTo.toISOString() } });
@@ -158,7 +162,7 @@ function readRefusal(principal: Principal): string {
  * The list's read scope as filters (ANDed with the caller's own), or 403 when a filter asks for what the caller
  * may not read: another unit, another person's IIN, or any list at all for the portal or a state body.
  */
-function scopeFilter(principal: Principal, params: CaseListParams): Filter[] {
+function scopeFilter(principal: Principal, params: CaseListParams, iinIndex: (iin: string) => string): Filter[] {
   const scope = readScope(principal);
   if (scope.all) return [];
   if (scope.unit === null && scope.iin === null) {
@@ -172,6 +176,6 @@ function scopeFilter(principal: Principal, params: CaseListParams): Filter[] {
   }
   const or: Filter[] = [];
   if (scope.unit !== null) or.push({ unit: scope.unit });
-  if (scope.iin !== null) or.push({ applicantIin: scope.iin });
+  if (scope.iin !== null) or.push({ applicantIin: iinIndex(scope.iin) });
   return [or.length === 1 ? or[0]! : { $or: or }];
 }

@@ -51,9 +51,9 @@ export function readScope(principal: Principal): ReadScope {
 }
 
 /** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
-export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicantIin' | 'unit'>): boolean {
+export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicant' | 'unit'>): boolean {
   const scope = readScope(principal);
-  return scope.all || (scope.iin !== null && scope.iin === doc.applicantIin) || (scope.unit !== null && scope.unit === doc.unit);
+  return scope.all || (scope.iin !== null && scope.iin === doc.applicant.iin) || (scope.unit !== null && scope.unit === doc.unit);
 }
 
 /**

@@ -114,6 +114,13 @@ export const regulationFileSchema = z.strictObject({
   repealedBy: z
     .strictObject({ id: kebab, title: z.string().min(1), date: localDate, note: z.string().optional(), effectiveFrom: localDate.optional() })
     .nullable(),
+  /**
+   * How long the personal data of a case closed under this version is kept before it is due for erasure (law No.
+   * 94-V of 21 May 2013 "On personal data and their protection": kept no longer than the purpose of collecting them
+   * requires). Absent: the service default (DEFAULT_PERSONAL_DATA_RETENTION, a setting, not a legal figure).
+   * `basis` says where the period comes from; a period the act itself does not fix must say it is a setting.
+   */
+  personalDataRetention: z.strictObject({ years: z.number().int().min(0).max(100), basis: z.string().min(3) }).optional(),
   provider: labelSchema,
   channels: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
   forms: z.array(z.enum(['electronic', 'paper'])).min(1),

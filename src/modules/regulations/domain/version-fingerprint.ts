@@ -8,8 +8,11 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { RegulationVersion } from './catalog';
 
-/** Members that carry words for people, not structure a case relies on. */
-const WORDS = new Set(['label', 'title', 'note', 'notes', 'quote', 'reading', 'source', 'condition', 'appliedReason', 'description', 'kkNeedsTranslation', 'ruNeedsTranslation']);
+/**
+ * Members that carry words for people, not structure a case relies on; and the retention period of personal data,
+ * a policy applied after a case is closed that no stored act depends on.
+ */
+const WORDS = new Set(['personalDataRetention', 'label', 'title', 'note', 'notes', 'quote', 'reading', 'source', 'condition', 'appliedReason', 'description', 'kkNeedsTranslation', 'ruNeedsTranslation']);
 
 function withoutWords(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutWords);

@@ -1,0 +1,26 @@
+/**
+ * The recorded erasure of a data subject, and what it does to a folded case: the event names the subject by its
+ * random id and the cases by id, and carries the legal basis; it holds no personal data. Pure.
+ */
+import type { CaseState } from '../../cases/domain/case-state';
+import { ERASED, erasedValue, scrubData } from './personal-fields';
+
+export const PERSONAL_DATA_ERASED = 'PersonalDataErased';
+export const ERASURE_STREAM = 'personal-data-erasures';
+
+export interface PersonalDataErasedData {
+  subjectId: string;
+  cases: string[];
+  basis: string;
+  reference: string;
+  by: string;
+  /** Acts of these cases stored in clear before encryption began: the append-only log keeps them readable. */
+  clearTextActs: number;
+}
+
+/** The case as a rebuild after the erasure folds it: applicant and every act's personal fields "erased". */
+export function scrubCaseState<S extends Pick<CaseState, 'applicant' | 'acts'>>(state: S): S {
+  return { ...state, applicant: erasedValue('person') as CaseState['applicant'], acts: state.acts.map((act) => ({ ...act, data: scrubData(act.eventType, act.data) })) };
+}
+
+export const ERASED_IIN_INDEX = ERASED;

@@ -1,0 +1,53 @@
+/**
+ * The personal-data key store, kept apart from the event log (DATA_DIR/keys.db embedded, a MongoDB collection in
+ * production): each data subject's key, wrapped by the master key; which subject each case's personal data belongs
+ * to; the blind-index key; what was erased, when and on what basis. Destroying a subject's key is the erasure: the
+ * log keeps its ciphertext, which nobody can read any more.
+ */
+export interface SubjectRecord {
+  subjectId: string;
+  /** The blind index of the subject's IIN (never the IIN itself). */
+  iinIndex: string;
+  createdAt: string;
+  erasedAt: string | null;
+}
+
+export interface ErasureRecord {
+  at: string;
+  basis: string;
+  reference: string;
+  by: string;
+}
+
+export interface PersonalKeyStore {
+  /** `DATA_DIR/keys.db` or `<database>.personalDataKeys`, for messages. */
+  readonly location: string;
+  /** The key of the IIN blind index, unwrapped at open. */
+  readonly blindIndexKey: Buffer;
+  /** The subject a new case's personal data is encrypted for: the IIN's subject not erased, else a new one with a new key. */
+  subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }>;
+  /** The subject the case's personal data belongs to; null for a case filed before encryption began. */
+  subjectOfCase(caseId: string): Promise<string | null>;
+  /** The subjects' keys, unwrapped; an erased or unknown subject maps to null. */
+  keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>>;
+  subjectsOf(iinIndex: string): Promise<SubjectRecord[]>;
+  casesOf(subjectId: string): Promise<string[]>;
+  /** Destroys the subject's key for good (overwritten on disk, not just unlinked) and records the erasure. */
+  destroy(subjectId: string, erasure: ErasureRecord): Promise<void>;
+  /** Re-wraps every live key under the new master key and records its check value; answers how many keys. */
+  rotate(newMaster: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class MasterKeyMismatchError extends Error {
+  override readonly name = 'MasterKeyMismatchError';
+  readonly exitCode = 78;
+  constructor(readonly location: string) {
+    super(
+      `${location}: the configured personal-data master key is not the one its keys are wrapped with (the key check value differs); ` +
+        'set PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE to the key in use (after a rotation, the new one)',
+    );
+  }
+}
+
+export const BLIND_INDEX_KEY_ID = 'blind-index/iin';

@@ -1,0 +1,151 @@
+/**
+ * The production key store: collections `personalDataKeys` (the check value and service keys) and
+ * `personalDataSubjects` / `personalDataCases` in the read store's database, written with majority acknowledgement.
+ * Kept in MongoDB, never in the event log. An erased subject's key is removed with $unset; MongoDB's own copies
+ * (oplog, backups) age out on their schedules, which the operator sets (see README).
+ */
+import { randomUUID } from 'node:crypto';
+import { Binary, MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store';
+import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
+import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
+
+interface KeyDoc {
+  _id: string;
+  value?: string;
+  wrapped?: Binary;
+}
+interface SubjectDoc {
+  _id: string;
+  iinIndex: string;
+  wrapped?: Binary;
+  createdAt: string;
+  erasedAt?: string;
+  erasure?: ErasureRecord;
+}
+interface CaseDoc {
+  _id: string;
+  subjectId: string;
+}
+
+const bytes = (b: Binary): Buffer => Buffer.from(b.buffer);
+const isDuplicate = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
+
+export class MongoKeyStore implements PersonalKeyStore {
+  readonly location: string;
+  blindIndexKey!: Buffer;
+
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly keys: Collection<KeyDoc>,
+    private readonly subjects: Collection<SubjectDoc>,
+    private readonly cases: Collection<CaseDoc>,
+    private master: Buffer,
+    database: string,
+  ) {
+    this.location = `MongoDB ${database}.personalDataKeys`;
+  }
+
+  static async open({ url, database }: { url: string; database: string }, master: Buffer): Promise<MongoKeyStore> {
+    const client = new MongoClient(url, mongoClientOptions(url));
+    await client.connect();
+    try {
+      const db = client.db(database);
+      const store = new MongoKeyStore(client, db.collection('personalDataKeys'), db.collection('personalDataSubjects'), db.collection('personalDataCases'), master, database);
+      await store.subjects.createIndex({ iinIndex: 1 });
+      await store.cases.createIndex({ subjectId: 1 });
+      await store.insertOnce({ _id: 'master-kcv', value: keyCheckValue(master) });
+      const kcv = await store.keys.findOne({ _id: 'master-kcv' });
+      if (!kcv?.value || !masterKeyMatches(master, kcv.value)) throw new MasterKeyMismatchError(store.location);
+      await store.insertOnce({ _id: BLIND_INDEX_KEY_ID, wrapped: new Binary(wrapKey(master, BLIND_INDEX_KEY_ID, newDataKey())) });
+      const blind = await store.keys.findOne({ _id: BLIND_INDEX_KEY_ID });
+      store.blindIndexKey = unwrapKey(master, BLIND_INDEX_KEY_ID, bytes(blind!.wrapped!));
+      return store;
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+  }
+
+  private async insertOnce(doc: KeyDoc): Promise<void> {
+    try {
+      await this.keys.insertOne(doc);
+    } catch (error) {
+      if (!isDuplicate(error)) throw error;
+    }
+  }
+
+  async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
+    const linked = await this.cases.findOne({ _id: caseId });
+    if (linked) {
+      const subject = await this.subjects.findOne({ _id: linked.subjectId });
+      if (!subject?.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
+    }
+    let subject: { kid: string; key: Buffer };
+    const live = await this.subjects.findOne({ iinIndex, wrapped: { $exists: true } }, { sort: { createdAt: 1 } });
+    if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
+    else {
+      subject = { kid: randomUUID(), key: newDataKey() };
+      await this.subjects.insertOne({ _id: subject.kid, iinIndex, wrapped: new Binary(wrapKey(this.master, subject.kid, subject.key)), createdAt: now.toISOString() });
+    }
+    try {
+      await this.cases.insertOne({ _id: caseId, subjectId: subject.kid });
+    } catch (error) {
+      if (!isDuplicate(error)) throw error;
+      return this.subjectForCase(iinIndex, caseId, now);
+    }
+    return subject;
+  }
+
+  async subjectOfCase(caseId: string): Promise<string | null> {
+    return (await this.cases.findOne({ _id: caseId }))?.subjectId ?? null;
+  }
+
+  async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
+    const unique = [...new Set(kids)];
+    const found = await this.subjects.find({ _id: { $in: unique } }).toArray();
+    const keys = new Map<string, Buffer | null>(unique.map((kid) => [kid, null]));
+    for (const s of found) if (s.wrapped) keys.set(s._id, unwrapKey(this.master, s._id, bytes(s.wrapped)));
+    return keys;
+  }
+
+  async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
+    const found = await this.subjects.find({ iinIndex }, { sort: { createdAt: 1 } }).toArray();
+    return found.map((s) => ({ subjectId: s._id, iinIndex: s.iinIndex, createdAt: s.createdAt, erasedAt: s.erasedAt ?? null }));
+  }
+
+  async casesOf(subjectId: string): Promise<string[]> {
+    return (await this.cases.find({ subjectId }, { sort: { _id: 1 } }).toArray()).map((c) => c._id);
+  }
+
+  async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
+    await this.subjects.updateOne({ _id: subjectId }, { $unset: { wrapped: '' }, $set: { erasedAt: erasure.at, erasure } });
+  }
+
+  async rotate(newMaster: Buffer): Promise<number> {
+    let count = 0;
+    const session = this.client.startSession();
+    try {
+      await session.withTransaction(async () => {
+        for (const doc of await this.keys.find({ wrapped: { $exists: true } }, { session }).toArray()) {
+          await this.keys.updateOne({ _id: doc._id }, { $set: { wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))) } }, { session });
+          count++;
+        }
+        for (const doc of await this.subjects.find({ wrapped: { $exists: true } }, { session }).toArray()) {
+          await this.subjects.updateOne({ _id: doc._id }, { $set: { wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))) } }, { session });
+          count++;
+        }
+        await this.keys.updateOne({ _id: 'master-kcv' }, { $set: { value: keyCheckValue(newMaster) } }, { session });
+      });
+    } finally {
+      await session.endSession();
+    }
+    this.master = newMaster;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The embedded key store: `DATA_DIR/keys.db`, its own SQLite file, so the log and its copies hold no key. Deleted
+ * keys are overwritten (secure_delete) and the WAL is truncated after an erasure, so a destroyed key is not left in
+ * free pages or old WAL frames.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
+import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
+
+export const KEY_STORE_FILE = 'keys.db';
+/** 'RGLK': marks a file as a reglament key store. */
+export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
+
+const MIGRATIONS = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE service_keys (id TEXT PRIMARY KEY, wrapped BLOB NOT NULL) WITHOUT ROWID;
+      CREATE TABLE subjects (
+        subject_id TEXT PRIMARY KEY, iin_index TEXT NOT NULL, wrapped_key BLOB, created_at TEXT NOT NULL,
+        erased_at TEXT, erasure TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX subjects_by_iin ON subjects (iin_index);
+      CREATE TABLE case_subjects (case_id TEXT PRIMARY KEY, subject_id TEXT NOT NULL) WITHOUT ROWID;
+      CREATE INDEX case_subjects_by_subject ON case_subjects (subject_id);
+    `,
+  },
+];
+
+export class SqliteKeyStore implements PersonalKeyStore {
+  readonly location: string;
+  readonly blindIndexKey: Buffer;
+
+  private constructor(
+    private readonly db: SqliteDatabase,
+    private master: Buffer,
+    file: string,
+  ) {
+    this.location = file;
+    this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
+  }
+
+  static open(dataDir: string, master: Buffer): SqliteKeyStore {
+    const file = join(dataDir, KEY_STORE_FILE);
+    const db = openSqliteFile({ file, applicationId: KEY_STORE_APPLICATION_ID, kind: 'key store', migrations: MIGRATIONS });
+    try {
+      db.pragma('secure_delete = ON');
+      // The API and its projection process may open a new store at once: the first check value written stands.
+      db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_kcv', ?)").run(keyCheckValue(master));
+      const kcv = db.prepare("SELECT value FROM meta WHERE key = 'master_kcv'").pluck().get() as string;
+      if (!masterKeyMatches(master, kcv)) throw new MasterKeyMismatchError(file);
+      return new SqliteKeyStore(db, master, file);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private serviceKey(id: string): Buffer {
+    this.db.prepare('INSERT OR IGNORE INTO service_keys (id, wrapped) VALUES (?, ?)').run(id, wrapKey(this.master, id, newDataKey()));
+    const wrapped = this.db.prepare('SELECT wrapped FROM service_keys WHERE id = ?').pluck().get(id) as Buffer;
+    return unwrapKey(this.master, id, wrapped);
+  }
+
+  async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
+    return this.db.transaction(() => {
+      const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
+      if (linked) {
+        if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+        return { kid: linked.id, key: unwrapKey(this.master, linked.id, linked.wrapped) };
+      }
+      const live = this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+      let subject: { kid: string; key: Buffer };
+      if (live) subject = { kid: live.id, key: unwrapKey(this.master, live.id, live.wrapped) };
+      else {
+        subject = { kid: randomUUID(), key: newDataKey() };
+        this.db.prepare('INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, ?, ?, ?)').run(subject.kid, iinIndex, wrapKey(this.master, subject.kid, subject.key), now.toISOString());
+      }
+      this.db.prepare('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, subject.kid);
+      return subject;
+    }).immediate();
+  }
+
+  async subjectOfCase(caseId: string): Promise<string | null> {
+    return (this.db.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ?? null;
+  }
+
+  async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
+    const get = this.db.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck();
+    const keys = new Map<string, Buffer | null>();
+    for (const kid of kids) {
+      if (keys.has(kid)) continue;
+      const wrapped = get.get(kid) as Buffer | null | undefined;
+      keys.set(kid, wrapped ? unwrapKey(this.master, kid, wrapped) : null);
+    }
+    return keys;
+  }
+
+  async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
+    const rows = this.db.prepare('SELECT subject_id, iin_index, created_at, erased_at FROM subjects WHERE iin_index = ? ORDER BY created_at').all(iinIndex) as Array<{ subject_id: string; iin_index: string; created_at: string; erased_at: string | null }>;
+    return rows.map((r) => ({ subjectId: r.subject_id, iinIndex: r.iin_index, createdAt: r.created_at, erasedAt: r.erased_at }));
+  }
+
+  async casesOf(subjectId: string): Promise<string[]> {
+    return this.db.prepare('SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id').pluck().all(subjectId) as string[];
+  }
+
+  async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
+    this.db.prepare('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
+    // The old page image with the wrapped key may still stand in the WAL: copy back and truncate it.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async rotate(newMaster: Buffer): Promise<number> {
+    let count = 0;
+    this.db.transaction(() => {
+      const rewrap = (id: string, wrapped: Buffer) => wrapKey(newMaster, id, unwrapKey(this.master, id, wrapped));
+      for (const row of this.db.prepare('SELECT id, wrapped FROM service_keys').all() as Array<{ id: string; wrapped: Buffer }>) {
+        this.db.prepare('UPDATE service_keys SET wrapped = ? WHERE id = ?').run(rewrap(row.id, row.wrapped), row.id);
+        count++;
+      }
+      for (const row of this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE wrapped_key IS NOT NULL').all() as Array<{ id: string; wrapped: Buffer }>) {
+        this.db.prepare('UPDATE subjects SET wrapped_key = ? WHERE subject_id = ?').run(rewrap(row.id, row.wrapped), row.id);
+        count++;
+      }
+      this.db.prepare("UPDATE meta SET value = ? WHERE key = 'master_kcv'").run(keyCheckValue(newMaster));
+    }).immediate();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.master = newMaster;
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

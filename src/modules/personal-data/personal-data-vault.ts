@@ -1,0 +1,93 @@
+/**
+ * The one place personal data is encrypted and decrypted. Commands protect a new act's personal fields under the
+ * applicant's subject key before the act is sealed (so its hash covers the ciphertext); every reader opens stored
+ * events here. A reader who is a person (an auditor's history, an evidence pack, an as-of replay) is checked against
+ * the case and recorded: a `PersonalDataDisclosed` event in the day's `personal-data-access-YYYY-MM-DD` stream, as
+ * the auditors' reads are, and a log line. Projections and the command side open events as the system, unrecorded.
+ * An erased subject's fields open as their "erased" placeholders; nothing fails.
+ */
+import type { Logger } from 'pino';
+import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
+import type { Principal } from '../identity/domain/principal';
+import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
+import { readsEverything, staffRoles } from '../cases/queries/case-views';
+import { blindIndex } from './domain/blind-index';
+import { isEnvelope } from './domain/envelope';
+import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
+import type { PersonalKeyStore } from './keys/key-store.port';
+
+export const DISCLOSURE_LOG_PREFIX = 'personal-data-access-';
+export const PERSONAL_DATA_DISCLOSED = 'PersonalDataDisclosed';
+
+export type PersonalDataAccess =
+  | { kind: 'system'; purpose: 'commands' | 'projection' | 'verification' | 'erasure' }
+  | { kind: 'person'; principal: Principal; purpose: 'history' | 'evidence' | 'replay' | 'explanation'; correlationId?: string };
+
+export class PersonalDataRefused extends Error {
+  override readonly name = 'PersonalDataRefused';
+}
+
+export class PersonalDataVault {
+  constructor(
+    readonly keys: PersonalKeyStore,
+    private readonly disclosures: { log: EventLog; logger: Logger; clock?: () => Date } | null = null,
+  ) {}
+
+  /** The keyed blind index of an IIN: what read models store and are queried by. */
+  iinIndex(iin: string): string {
+    return blindIndex(this.keys.blindIndexKey, iin);
+  }
+
+  /** The acts' data as it is to be stored: personal fields encrypted under the subject key of the case's applicant. */
+  async protect<E extends { type: string; data: Record<string, unknown> }>(caseId: string, applicantIin: string, events: readonly E[], now: Date): Promise<E[]> {
+    if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined))) return [...events];
+    const subject = await this.keys.subjectForCase(this.iinIndex(applicantIin), caseId, now);
+    return events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) }));
+  }
+
+  /**
+   * The events with their personal fields in clear (or "erased"). A person is refused unless they may read every case
+   * the events belong to, and each disclosure is recorded before it is returned.
+   */
+  async open(recorded: readonly RecordedEvent[], access: PersonalDataAccess): Promise<RecordedEvent[]> {
+    const kids = new Set<string>();
+    for (const event of recorded) {
+      const data = event.data as Record<string, unknown>;
+      for (const field of Object.keys(personalFieldsOf(event.type))) {
+        const value = data?.[field];
+        if (isEnvelope(value)) kids.add(value.kid);
+      }
+    }
+    if (kids.size === 0) return [...recorded];
+    if (access.kind === 'person') await this.disclose(recorded, access, [...kids]);
+    const keys = await this.keys.keysOf([...kids]);
+    return recorded.map((event) => {
+      if (!event.streamId.startsWith(CASE_STREAM_PREFIX)) return event;
+      const caseId = event.streamId.slice(CASE_STREAM_PREFIX.length);
+      const opened = openData(caseId, event.type, event.data as Record<string, unknown>, (kid) => keys.get(kid) ?? null);
+      return opened.encrypted === 0 ? event : { ...event, data: opened.data };
+    });
+  }
+
+  private async disclose(recorded: readonly RecordedEvent[], access: Extract<PersonalDataAccess, { kind: 'person' }>, subjects: string[]): Promise<void> {
+    const principal = access.principal;
+    const cases = [...new Set(recorded.map((e) => e.streamId.slice(CASE_STREAM_PREFIX.length)))];
+    const unitOf = new Map(recorded.filter((e) => e.revision === 0).map((e) => [e.streamId.slice(CASE_STREAM_PREFIX.length), String((e.data as { unit?: unknown }).unit)]));
+    const allowed = readsEverything(principal) || (staffRoles(principal).length > 0 && principal.unit !== undefined && cases.every((c) => unitOf.get(c) === principal.unit));
+    if (!allowed) throw new PersonalDataRefused(`${principal.id} may not read the personal data of case(s) ${cases.join(', ')}`);
+    if (!this.disclosures) return;
+    const at = (this.disclosures.clock ?? (() => new Date()))();
+    const entry = { cases, subjects, purpose: access.purpose };
+    await this.disclosures.log.append(
+      `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
+      [{ type: PERSONAL_DATA_DISCLOSED, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, recordedAt: at.toISOString(), ...(access.correlationId ? { correlationId: access.correlationId } : {}) } }],
+      'any',
+    );
+    this.disclosures.logger.info({ reader: principal.id, ...entry, correlationId: access.correlationId }, 'personal data disclosed');
+  }
+}
+
+/** What projections use: opening stored acts as the system, and the IIN's blind index. */
+export type PersonalDataReading = Pick<PersonalDataVault, 'iinIndex'> & {
+  open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'projection' }): Promise<RecordedEvent[]>;
+};
