@@ -10,9 +10,12 @@ const commands: Record<string, Command> = {
   // capability commands are registered here, one line each (dynamic import needs the .js extension under node16 resolution)
   'accept-log-loss': { summary: 'record that acknowledged events missing from the log are accepted as lost, so the service starts again (--reason)', load: () => import('./accept-log-loss.cli.js') },
   check: { summary: 'check the embedded event log in full: every page and index, its head, and every acknowledged event', load: () => import('./check.cli.js') },
+  erase: { summary: 'erase a data subject\'s personal data: destroy their key, record the erasure with its legal basis (--iin or --subject, --basis, --reference)', load: () => import('../modules/personal-data/erase.cli.js') },
   demo: { summary: 'seed demo cases of all six regulation versions through the command path (--cases, --seed, --data-dir, --force)', load: () => import('../modules/cases/demo/demo.command.js') },
   lint: { summary: 'validate the regulation catalog and report the contradictions in each text and the reading applied', load: () => import('../modules/regulations/lint.command.js') },
   'mint-token': { summary: 'print a bearer token for local use, signed with the configured or generated secret', load: () => import('../modules/identity/mint-token.command.js') },
+  'retention-report': { summary: 'list the closed cases whose personal data is past its retention period, by data subject', load: () => import('../modules/personal-data/retention-report.cli.js') },
+  'rotate-master-key': { summary: 're-wrap every personal-data key under a new master key (--new-key-file or PERSONAL_DATA_NEW_MASTER_KEY)', load: () => import('../modules/personal-data/rotate-master-key.cli.js') },
   rebuild: { summary: 'rebuild a read model from the first event beside the live one, then switch readers to it', load: () => import('../projections/rebuild.command.js') },
   verify: { summary: 'verify the hash chain of every stream in the event log, naming each broken stream and revision', load: () => import('../modules/audit/verify-log.command.js') },
   'verify-evidence': { summary: 'verify an evidence pack offline: hash chain, signature and readable page', load: () => import('../modules/audit/verify-evidence.command.js') },

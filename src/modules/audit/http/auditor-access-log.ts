@@ -13,6 +13,7 @@ import type { Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../app/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
 import { toProblem } from '../../../app/problem/problem.filter';
+import { maskIinsDeep } from '../../../app/logging/logger';
 
 export const ACCESS_LOG_PREFIX = 'access-log-';
 export const AUDITOR_ACCESS = 'AuditorAccess';
@@ -70,7 +71,8 @@ export class AuditorAccessLog {
 
   private async record(request: RequestLike, principal: Principal, status: number): Promise<void> {
     const at = new Date();
-    const entry = { method: request.method, path: request.url, route: request.routeOptions?.url ?? null, status };
+    // The log keeps what it records for ever: an IIN in the query (a list by applicantIin) is recorded masked.
+    const entry = { method: request.method, path: maskIinsDeep(request.url) as string, route: request.routeOptions?.url ?? null, status };
     await this.log.append(
       `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
       [{ type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, recordedAt: at.toISOString(), correlationId: request.id } }],

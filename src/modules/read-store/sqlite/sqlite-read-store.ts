@@ -138,6 +138,9 @@ export class SqliteReadStore implements ReadStore {
     // fsync: in WAL mode NORMAL survives a crash of the process; after a power loss the last batches are
     // re-projected from the checkpoint they left behind. The event log keeps synchronous=FULL.
     this.db.pragma('synchronous = NORMAL');
+    // Documents hold personal data until an erasure scrubs them: the old images of a rewritten document are zeroed
+    // rather than left in free pages, where the erased name and IIN could still be read from the file.
+    this.db.pragma('secure_delete = ON');
     this.getDoc = this.db.prepare('SELECT doc FROM documents WHERE collection = ? AND id = ?');
     // seq is the store-wide write counter a write stamps on its document: unique to that write of it.
     this.getSeq = this.db.prepare<[string, string], number>('SELECT seq FROM documents WHERE collection = ? AND id = ?').pluck();

@@ -1,0 +1,141 @@
+/**
+ * Erasure of a data subject and the retention report. Erasure is refused while a case of the subject is open or a
+ * closed case is still inside its version's retention period (each named); otherwise it records a
+ * `PersonalDataErased` event (subject id, case ids, legal basis: no personal data) and then destroys the subject's
+ * key, so every encrypted field of every act reads "erased" from then on; projections scrub their documents when
+ * they meet the event. Acts stored in clear before encryption began cannot be removed from the append-only log:
+ * they are counted and reported, never hidden. Framework-free.
+ */
+import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
+import { caseStreamId } from '../../cases/domain/case-event';
+import { CaseRepository } from '../../cases/commands/case-repository';
+import { caseVersion, type Catalog } from '../../regulations/domain/catalog';
+import { isEnvelope } from '../domain/envelope';
+import { personalFieldsOf } from '../domain/personal-fields';
+import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
+import type { PersonalDataVault } from '../personal-data-vault';
+
+/** Used where a version names no period: a service setting, not a figure from the law. */
+export const DEFAULT_PERSONAL_DATA_RETENTION = {
+  years: 5,
+  basis: 'service default (a setting, not a legal figure): law No. 94-V of 21 May 2013, art. 12 requires storage no longer than the purpose needs; set personalDataRetention in the version file',
+} as const;
+
+export interface ErasureDeps {
+  log: EventLog;
+  vault: PersonalDataVault;
+  catalog: Catalog;
+  /** Cases the read model files under an IIN's blind index (also those filed before encryption began); null when it is not available. */
+  casesByIinIndex?: (iinIndex: string) => Promise<string[] | null>;
+  clock?: () => Date;
+}
+
+export interface CaseRetention {
+  caseId: string;
+  versionId: string;
+  status: string;
+  closedAt: string | null;
+  /** When the personal data of the case is due for erasure; null while the case is open. */
+  retainedUntil: string | null;
+  basis: string;
+}
+
+export type ErasureRefusal =
+  | { kind: 'unknown-subject'; detail: string }
+  | { kind: 'open-cases'; cases: CaseRetention[]; detail: string }
+  | { kind: 'retention'; cases: CaseRetention[]; detail: string };
+
+export interface ErasureDone {
+  subjects: string[];
+  cases: CaseRetention[];
+  positions: number[];
+  /** Acts of these cases stored in clear before encryption began, which the log keeps readable. */
+  clearTextActs: number;
+  /** Cases found only through the read model (filed before encryption began). */
+  clearTextCases: string[];
+}
+
+export type ErasureOutcome = { ok: true; done: ErasureDone } | { ok: false; refusal: ErasureRefusal };
+
+export interface ErasureRequest {
+  iin?: string;
+  subjectId?: string;
+  basis: string;
+  reference: string;
+  by: string;
+}
+
+function addYears(iso: string, years: number): string {
+  const d = new Date(iso);
+  d.setUTCFullYear(d.getUTCFullYear() + years);
+  return d.toISOString();
+}
+
+async function retentionOf(deps: ErasureDeps, caseId: string): Promise<CaseRetention | null> {
+  const loaded = await new CaseRepository(deps.log, deps.catalog, 1, deps.vault).load(caseId);
+  if (!loaded) return null;
+  const { state } = loaded;
+  const policy = caseVersion(deps.catalog, state.versionId).personalDataRetention ?? DEFAULT_PERSONAL_DATA_RETENTION;
+  const closedAt = state.status === 'open' ? null : state.closedAt;
+  return { caseId, versionId: state.versionId, status: state.status, closedAt, retainedUntil: closedAt ? addYears(closedAt, policy.years) : null, basis: policy.basis };
+}
+
+const clearActs = (events: readonly RecordedEvent[]) =>
+  events.filter((e) => Object.keys(personalFieldsOf(e.type)).some((f) => {
+    const value = (e.data as Record<string, unknown>)[f];
+    return value !== undefined && !isEnvelope(value);
+  })).length;
+
+export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const keys = deps.vault.keys;
+  const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;
+  const subjects = iinIndex !== null ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId) : request.subjectId ? [request.subjectId] : [];
+  const caseIds = new Set<string>();
+  for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
+  const linked = new Set(caseIds);
+  const fromReadModel = iinIndex !== null && deps.casesByIinIndex ? ((await deps.casesByIinIndex(iinIndex)) ?? []) : [];
+  for (const c of fromReadModel) caseIds.add(c);
+  if (caseIds.size === 0) return { ok: false, refusal: { kind: 'unknown-subject', detail: 'no case and no live key of this data subject is known (already erased, or never filed)' } };
+  const cases = (await Promise.all([...caseIds].sort().map((c) => retentionOf(deps, c)))).filter((c): c is CaseRetention => c !== null);
+  const open = cases.filter((c) => c.closedAt === null);
+  if (open.length > 0) {
+    return { ok: false, refusal: { kind: 'open-cases', cases: open, detail: `the subject has ${open.length} open case(s), which need the data: ${open.map((c) => `${c.caseId} (${c.versionId}, ${c.status})`).join(', ')}` } };
+  }
+  const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
+  if (retained.length > 0) {
+    return { ok: false, refusal: { kind: 'retention', cases: retained, detail: `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}` } };
+  }
+  let clearTextActs = 0;
+  for (const c of cases) clearTextActs += clearActs(await deps.log.readStream(caseStreamId(c.caseId)));
+  const positions: number[] = [];
+  for (const subjectId of subjects) {
+    const subjectCases = await keys.casesOf(subjectId);
+    const erasedCases = [...new Set([...subjectCases, ...fromReadModel.filter((c) => !linked.has(c))])].sort();
+    const data: PersonalDataErasedData = { subjectId, cases: erasedCases, basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
+    // Recorded first: an erasure is never done unrecorded. Were the key's destruction to fail after it, erasing again destroys it.
+    const result = await deps.log.append(ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }], 'any');
+    positions.push(result.position);
+    await keys.destroy(subjectId, { at: now.toISOString(), basis: request.basis, reference: request.reference, by: request.by });
+  }
+  if (subjects.length === 0) {
+    // Only clear-text cases: nothing to destroy; the read models are still scrubbed, and the report says what stays.
+    const data: PersonalDataErasedData = { subjectId: 'none', cases: [...caseIds].sort(), basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
+    positions.push((await deps.log.append(ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }], 'any')).position);
+  }
+  return { ok: true, done: { subjects, cases, positions, clearTextActs, clearTextCases: fromReadModel.filter((c) => !linked.has(c)) } };
+}
+
+/** Closed cases whose retention period has ended, by data subject: what is due for erasure (erased only on command). */
+export async function retentionDue(deps: ErasureDeps, closedCases: readonly string[]): Promise<Array<{ subjectId: string | null; cases: CaseRetention[] }>> {
+  const now = (deps.clock ?? (() => new Date()))();
+  const bySubject = new Map<string | null, CaseRetention[]>();
+  for (const caseId of closedCases) {
+    const retention = await retentionOf(deps, caseId);
+    if (!retention || retention.retainedUntil === null || Date.parse(retention.retainedUntil) > now.getTime()) continue;
+    const subject = await deps.vault.keys.subjectOfCase(caseId);
+    const key = subject ?? null;
+    bySubject.set(key, [...(bySubject.get(key) ?? []), retention]);
+  }
+  return [...bySubject].map(([subjectId, cases]) => ({ subjectId, cases }));
+}

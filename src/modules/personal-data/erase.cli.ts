@@ -1,0 +1,129 @@
+/**
+ * `npm run cli -- erase --iin <iin> | --subject <id> --basis "<text>" --reference "<law ref>" [--by NAME]` and
+ * `npm run cli -- retention-report`: the operator's erasure and the list of what is due. Both take the log writer's
+ * role, so the service is stopped first (or use the admin endpoint of the running API for an erasure).
+ */
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { configForCommand } from '../../app/config/config';
+import { openInfrastructure, type Infrastructure } from '../../app/infrastructure';
+import { createLogger } from '../../app/logging/logger';
+import { checkIin } from '../identity/domain/iin';
+import { CASES, CASES_PROJECTION, type CaseDocument } from '../cases/projections/cases.projection';
+import { eraseSubject, retentionDue, type ErasureDeps, type ErasureOutcome } from './commands/erase-subject';
+
+const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
+       npm run cli -- retention-report [--data-dir DIR]
+
+erase: destroys the data subject's key (every encrypted personal field of their acts then reads "erased"), records
+a PersonalDataErased event with the basis and reference, and scrubs the read models. Refused, naming the cases,
+while a case of the subject is open or its version's retention period runs. Stop the service first.`;
+
+export function erasureDeps(infra: Infrastructure): ErasureDeps {
+  return {
+    log: infra.eventLog,
+    vault: infra.personalData,
+    catalog: infra.reference.catalog,
+    clock: infra.clock,
+    casesByIinIndex: async (iinIndex) => {
+      try {
+        const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
+        return (await cases.find({ applicantIin: iinIndex }, { projection: { _id: 1 } })).map((d) => String(d._id));
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/** The erasure's answer as an operator reads it: what was done, and what the log keeps in clear, said plainly. */
+export function describeErasure(outcome: ErasureOutcome): string {
+  if (!outcome.ok) return `erase: refused (${outcome.refusal.kind}): ${outcome.refusal.detail}`;
+  const d = outcome.done;
+  const lines = [
+    `erase: erased ${d.subjects.length} subject key(s) for ${d.cases.length} case(s): ${d.cases.map((c) => `${c.caseId} (${c.versionId})`).join(', ')}; recorded at position(s) ${d.positions.join(', ')}`,
+    'erase: the read models show "erased" for the applicant and the acts\' personal fields once the projections have met the event',
+  ];
+  if (d.clearTextActs > 0) {
+    lines.push(
+      `erase: WARNING: ${d.clearTextActs} act(s) of these cases were recorded in clear before personal data was encrypted; the append-only log keeps them readable and no erasure can remove them` +
+        (d.clearTextCases.length ? ` (cases ${d.clearTextCases.join(', ')})` : ''),
+    );
+  }
+  return lines.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const command = 'erase';
+  let values: { iin?: string; subject?: string; basis?: string; reference?: string; by?: string; 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { iin: { type: 'string' }, subject: { type: 'string' }, basis: { type: 'string' }, reference: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    process.stderr.write(`${command}: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const problems: string[] = [];
+  if ((values.iin === undefined) === (values.subject === undefined)) problems.push('give one of --iin or --subject');
+  if (values.iin !== undefined) {
+    const check = checkIin(values.iin);
+    if (!check.valid) problems.push(`--iin is not a valid IIN: ${check.problem.message}`);
+  }
+  const basis = values.basis?.trim() ?? '';
+  const reference = values.reference?.trim() ?? '';
+  if (basis.length < 3 || basis.length > 2000) problems.push('--basis is required (3–2000 characters): the legal ground, recorded with the erasure; name no person in it');
+  if (reference.length < 3 || reference.length > 500) problems.push('--reference is required (3–500 characters): the law, article or request number');
+  if (problems.length) {
+    process.stderr.write(`${command}: ${problems.join('; ')}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const infra = await open(values['data-dir']);
+  if (typeof infra === 'number') return infra;
+  try {
+    const outcome = await eraseSubject(erasureDeps(infra), { ...(values.iin ? { iin: values.iin } : { subjectId: values.subject! }), basis, reference, by: values.by?.trim() || userInfo().username });
+    (outcome.ok ? process.stdout : process.stderr).write(`${describeErasure(outcome)}\n`);
+    return outcome.ok ? 0 : 1;
+  } finally {
+    await infra.close();
+  }
+}
+
+async function open(dataDir: string | undefined): Promise<Infrastructure | number> {
+  const config = configForCommand(dataDir ? { ...process.env, DATA_DIR: dataDir } : process.env);
+  if (config === 78) return config;
+  return openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true });
+}
+
+export async function runReport(argv: string[]): Promise<number> {
+  let values: { 'data-dir'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    process.stderr.write(`retention-report: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const infra = await open(values['data-dir']);
+  if (typeof infra === 'number') return infra;
+  try {
+    const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
+    const closed = (await cases.find({ status: { $ne: 'open' }, applicantIin: { $ne: 'erased' } }, { projection: { _id: 1 } })).map((d) => String(d._id));
+    const due = await retentionDue(erasureDeps(infra), closed);
+    if (due.length === 0) process.stdout.write('retention-report: no personal data is due for erasure\n');
+    for (const entry of due) {
+      process.stdout.write(
+        `due: subject ${entry.subjectId ?? '(stored in clear, no key)'}: ${entry.cases.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil})`).join('; ')}` +
+          `${entry.subjectId ? ` — npm run cli -- erase --subject ${entry.subjectId} --basis "…" --reference "…"` : ''}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    await infra.close();
+  }
+}

@@ -1,0 +1,2 @@
+/** `npm run cli -- retention-report`: see erase.cli.ts. */
+export { runReport as run } from './erase.cli';

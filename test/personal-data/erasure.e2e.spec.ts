@@ -1,0 +1,235 @@
+/**
+ * Personal data end to end, on the real SQLite files, the real HTTP server and the real CLI: acts are stored
+ * encrypted; an erasure is refused for open cases and during retention, naming the cases; an erasure of a subject
+ * with cases of three regulation versions leaves no clear IIN or name in events.db, read.db, their WALs or keys.db,
+ * while `verify`, evidence packs, the history ("erased") and rebuilds still hold; a wrong master key is refused at
+ * start; a rotation keeps everything readable.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/app/config/config';
+import { loadReferenceData } from '../../src/app/reference-data';
+import type { CaseDocument } from '../../src/modules/cases/projections/cases.projection';
+import type { ReadDocument } from '../../src/modules/read-store/read-store.port';
+import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
+import { filingDay } from '../support/case-walk';
+
+const ROOT = join(__dirname, '../..');
+const UNIT = 'astana-hq';
+const AUDITOR: TestCaller = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
+const VERSIONS = ['civil-service-testing/order-184-2015', 'personnel-reserve/order-184-2015', 'academy-admission/order-58-2019'];
+const catalog = loadReferenceData(loadConfig({})).catalog;
+
+function cli(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
+    env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A citizen's token names them by an opaque id (the subject's IIN and name go only where they are encrypted). */
+const citizen = (iin: string, n: string): TestCaller => ({ sub: `citizen-${n}`, name: `citizen ${n}`, roles: ['applicant'], iin });
+
+async function file(api: ApiHarness, versionId: string, who: TestCaller, fullName: string, day?: string): Promise<string> {
+  const version = catalog.byId.get(versionId)!;
+  const created = await api.call('POST', '/api/cases', {
+    as: who,
+    body: { serviceId: version.serviceId, trackId: version.tracks[0]!.id, channel: 'portal', unit: UNIT, applicant: { iin: who.iin, fullName }, occurredAt: `${day ?? filingDay(version)}T10:00:00+06:00` },
+  });
+  expect(created.status).toBe(201);
+  return created.body.caseId as string;
+}
+
+async function cancel(api: ApiHarness, caseId: string, who: TestCaller, reason: string, occurredAt?: string) {
+  const r = await api.call('POST', `/api/cases/${caseId}/cancel`, { as: who, body: { reason, ...(occurredAt ? { occurredAt } : {}) } });
+  expect(r.status).toBe(201);
+  return r.body.position as number;
+}
+
+const files = (dir: string) => ['events.db', 'events.db-wal', 'read.db', 'read.db-wal', 'keys.db', 'keys.db-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+/** Which of the files hold any of the texts, as UTF-8 bytes. */
+function filesHolding(dir: string, texts: string[]): string[] {
+  return files(dir).flatMap((f) => {
+    const bytes = readFileSync(f);
+    return texts.filter((t) => bytes.includes(Buffer.from(t, 'utf8'))).map((t) => `${f.slice(dir.length + 1)}: ${t}`);
+  });
+}
+
+const NAME = 'Жумабаева Дана Ерлановна';
+const REASON = 'Дана Жумабаева переезжает в Алматы';
+const iinA = makeIin('850315', 4, 11);
+const iinOpen = makeIin('900101', 3, 22);
+const iinRecent = makeIin('910202', 4, 33);
+let dataDir: string;
+let api: ApiHarness;
+let casesA: string[];
+let openCase: string;
+let recentCase: string;
+let evidenceBefore: string;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'reglament-pii-'));
+  api = await startHarness({}, { dataDir });
+  const a = citizen(iinA, 'a');
+  casesA = [];
+  for (const versionId of VERSIONS) {
+    const caseId = await file(api, versionId, a, NAME);
+    // Closed years ago: past the default retention of five years.
+    await cancel(api, caseId, a, REASON, `${filingDay(catalog.byId.get(versionId)!)}T15:00:00+06:00`);
+    casesA.push(caseId);
+  }
+  openCase = await file(api, VERSIONS[0]!, citizen(iinOpen, 'b'), 'Открытое Дело Тестович');
+  recentCase = await file(api, VERSIONS[2]!, citizen(iinRecent, 'c'), 'Недавний Случай Тестович');
+  const last = await cancel(api, recentCase, citizen(iinRecent, 'c'), 'передумал'); // closed now: retention runs
+  await api.app.infra.projections.readModels.waitFor('cases', last, 10_000);
+  const pack = await api.call('GET', `/api/cases/${casesA[0]}/evidence`, { as: AUDITOR });
+  expect([pack.status, pack.status === 200 ? '' : pack.body]).toEqual([200, '']);
+  evidenceBefore = join(dataDir, '..', `${dataDir.split('/').pop()}-before.html`);
+  writeFileSync(evidenceBefore, pack.body as string);
+}, 120_000);
+
+afterAll(async () => {
+  await api?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  if (evidenceBefore) rmSync(evidenceBefore, { force: true });
+});
+
+describe('personal data at rest', () => {
+  it('acts are stored with their personal fields encrypted: events.db holds neither the IIN, the name nor the free-text reason', async () => {
+    expect(filesHolding(dataDir, [iinA, NAME, REASON]).filter((f) => f.startsWith('events.db'))).toEqual([]);
+    const history = await api.call('GET', `/api/cases/${casesA[0]}/history`, { as: AUDITOR });
+    expect(history.status).toBe(200);
+    expect(history.body.events[0].data.applicant).toEqual({ iin: iinA, fullName: NAME });
+    expect(history.body.events[1].data.reason).toBe(REASON);
+  });
+
+  it('the auditor\'s read of personal data is recorded as a disclosure, naming the case and no person', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const disclosed = await api.app.infra.eventLog.readStream(`personal-data-access-${day}`);
+    expect(disclosed.some((e) => (e.data as { cases: string[] }).cases.includes(casesA[0]!))).toBe(true);
+    expect(JSON.stringify(disclosed)).not.toContain(iinA);
+  });
+
+  it('cases are found by applicantIin through the blind index, not a stored clear IIN', async () => {
+    const list = await api.call('GET', `/api/cases?applicantIin=${iinA}`, { as: AUDITOR });
+    expect(list.status).toBe(200);
+    expect(list.body.cases.map((c: { caseId: string }) => c.caseId).sort()).toEqual([...casesA].sort());
+    const doc = await (await api.app.infra.projections.readModels.collection<CaseDocument>('cases', 'cases')).find({ _id: casesA[0] });
+    expect(doc[0]!.applicantIin).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('erasure', () => {
+  it('is refused, naming the case, for an open case and while a retention period runs; nothing changes', async () => {
+    await api.close();
+    const env = { DATA_DIR: dataDir };
+    const open = cli(['erase', '--iin', iinOpen, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'], env);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toContain('refused (open-cases)');
+    expect(open.stderr).toContain(openCase);
+    const retained = cli(['erase', '--iin', iinRecent, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'], env);
+    expect(retained.code).toBe(1);
+    expect(retained.stderr).toContain('refused (retention)');
+    expect(retained.stderr).toContain(recentCase);
+    expect(retained.stderr).toMatch(/kept until \d{4}-/);
+    const missing = cli(['erase', '--iin', iinA], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--basis is required');
+  }, 120_000);
+
+  it('of a subject with closed cases of three versions: the key is destroyed, every proof still holds, and no file keeps the IIN or the name', async () => {
+    const env = { DATA_DIR: dataDir };
+    const report = cli(['retention-report'], env);
+    expect(report.code).toBe(0);
+    for (const c of casesA) expect(report.stdout).toContain(c);
+    expect(report.stdout).not.toContain(recentCase);
+
+    const erased = cli(['erase', '--iin', iinA, '--basis', 'retention period ended', '--reference', 'Law 94-V of 21 May 2013, art. 12'], env);
+    expect(erased.stderr).toBe('');
+    expect(erased.code).toBe(0);
+    expect(erased.stdout).toContain(`for 3 case(s)`);
+    expect(erased.stdout).not.toContain('WARNING');
+
+    api = await startHarness({}, { dataDir });
+    const head = await api.app.infra.eventLog.headPosition();
+    await api.app.infra.projections.readModels.waitFor('cases', head, 10_000);
+    await api.app.infra.projections.readModels.waitFor('compliance', head, 10_000);
+
+    const history = await api.call('GET', `/api/cases/${casesA[1]}/history`, { as: AUDITOR });
+    expect(history.status).toBe(200);
+    expect(history.body.events[0].data.applicant).toEqual({ iin: 'erased', fullName: 'erased' });
+    expect(history.body.events[1].data.reason).toBe('erased');
+    const view = await api.call('GET', `/api/cases/${casesA[2]}`, { as: AUDITOR });
+    expect(view.status).toBe(200);
+    expect(view.body.applicant).toMatchObject({ fullName: 'erased' });
+    expect((await api.call('GET', `/api/cases?applicantIin=${iinA}`, { as: AUDITOR })).body.cases).toEqual([]);
+    // Another subject is untouched.
+    expect((await api.call('GET', `/api/cases/${openCase}`, { as: AUDITOR })).body.applicant.fullName).toBe('Открытое Дело Тестович');
+
+    // Rebuilds from the first event write the very documents the incremental projection holds.
+    const models = api.app.infra.projections.readModels;
+    const snapshot = async (projection: string, collection: string) => {
+      const docs = await (await models.collection<ReadDocument>(projection, collection)).find({});
+      return docs.sort((a, b) => a._id.localeCompare(b._id));
+    };
+    for (const [projection, collection] of [['cases', 'cases'], ['compliance', 'case-rows']] as const) {
+      const incremental = await snapshot(projection, collection);
+      expect(incremental.length).toBeGreaterThan(0);
+      await api.app.infra.projections.rebuild(projection);
+      expect(await snapshot(projection, collection)).toEqual(incremental);
+    }
+
+    const pack = await api.call('GET', `/api/cases/${casesA[0]}/evidence`, { as: AUDITOR });
+    expect(pack.status).toBe(200);
+    const evidenceAfter = `${evidenceBefore}.after.html`;
+    writeFileSync(evidenceAfter, pack.body as string);
+    await api.close();
+
+    expect(cli(['verify'], env).code).toBe(0);
+    for (const packFile of [evidenceBefore, evidenceAfter]) {
+      const verified = cli(['verify-evidence', packFile], env);
+      expect(verified.stderr).toBe('');
+      expect(verified.code).toBe(0);
+    }
+    expect(readFileSync(evidenceAfter, 'utf8')).not.toContain(NAME);
+    rmSync(evidenceAfter, { force: true });
+    expect(filesHolding(dataDir, [iinA, NAME, REASON])).toEqual([]);
+    // The subject that was not erased is still there, readable: the scan does find what is present.
+    expect(filesHolding(dataDir, ['Открытое Дело Тестович']).length).toBeGreaterThan(0);
+  }, 240_000);
+});
+
+describe('the master key', () => {
+  it('a wrong master key is refused at start (exit 78), naming the key store; a rotation keeps everything readable', async () => {
+    const env = { DATA_DIR: dataDir };
+    const wrong = 'ab'.repeat(32);
+    const refused = cli(['verify'], { ...env, PERSONAL_DATA_MASTER_KEY: wrong });
+    // verify reads only the stored form; the demo and the API open the key store and refuse.
+    expect(refused.code).toBe(0);
+    const rebuild = cli(['rebuild', 'cases'], { ...env, PERSONAL_DATA_MASTER_KEY: wrong });
+    expect(rebuild.code).toBe(78);
+    expect(rebuild.stderr).toContain('keys.db: the configured personal-data master key is not the one its keys are wrapped with');
+    await expect(startHarness({ PERSONAL_DATA_MASTER_KEY: wrong }, { dataDir })).rejects.toThrow(/master key is not the one/);
+
+    const newKey = join(dataDir, '..', `${dataDir.split('/').pop()}-new-master`);
+    writeFileSync(newKey, `${'cd'.repeat(32)}\n`);
+    try {
+      const rotated = cli(['rotate-master-key', '--new-key-file', newKey], env);
+      expect(rotated.stderr).toBe('');
+      expect(rotated.stdout).toMatch(/re-wrapped \d+ key\(s\)/);
+      // The old (generated) key no longer opens the store; the new one does, and every act still reads.
+      await expect(startHarness({}, { dataDir })).rejects.toThrow(/master key is not the one/);
+      api = await startHarness({ PERSONAL_DATA_MASTER_KEY_FILE: newKey }, { dataDir });
+      const history = await api.call('GET', `/api/cases/${openCase}/history`, { as: AUDITOR });
+      expect(history.body.events[0].data.applicant.fullName).toBe('Открытое Дело Тестович');
+      const erased = await api.call('GET', `/api/cases/${casesA[0]}/history`, { as: AUDITOR });
+      expect(erased.body.events[0].data.applicant.fullName).toBe('erased');
+    } finally {
+      rmSync(newKey, { force: true });
+    }
+  }, 120_000);
+});
