@@ -28,8 +28,8 @@ function keyFileIn(dir: string): string {
   return file;
 }
 
-async function refusal(env: Record<string, string>): Promise<string[]> {
-  const dataDir = tempDir('reglament-secrets-');
+async function refusal(env: Record<string, string>, dataDir = tempDir('reglament-secrets-')): Promise<string[]> {
+  const before = readdirSync(dataDir);
   try {
     const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger('silent'));
     await api.close();
@@ -37,7 +37,7 @@ async function refusal(env: Record<string, string>): Promise<string[]> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Refused before anything was generated or opened.
-    expect(readdirSync(dataDir)).toEqual([]);
+    expect(readdirSync(dataDir)).toEqual(before);
     return error.problems.map((p) => p.variable);
   }
 }
@@ -49,15 +49,16 @@ describe.each([
   ['HOST=0.0.0.0', { HOST: '0.0.0.0' }],
   ['HOST=::', { HOST: '::' }],
 ])('with %s', (_, shape) => {
-  it('start-up is refused naming AUTH_JWT_SECRET and EVIDENCE_KEY_FILE when neither is given', async () => {
-    expect(await refusal(shape)).toEqual(['AUTH_JWT_SECRET', 'EVIDENCE_KEY_FILE']);
+  it('start-up is refused naming AUTH_JWT_SECRET, PERSONAL_DATA_MASTER_KEY and EVIDENCE_KEY_FILE when none is given', async () => {
+    expect(await refusal(shape)).toEqual(['AUTH_JWT_SECRET', 'PERSONAL_DATA_MASTER_KEY', 'EVIDENCE_KEY_FILE']);
   });
 
-  it('start-up is refused naming EVIDENCE_KEY_FILE when the key lies inside DATA_DIR', async () => {
+  it('start-up is refused naming EVIDENCE_KEY_FILE and PERSONAL_DATA_MASTER_KEY_FILE when the keys lie inside DATA_DIR', async () => {
     const dataDir = tempDir('reglament-secrets-');
     const key = keyFileIn(dataDir);
-    const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: key, ...shape });
-    await expect(startApi(config, createLogger('silent'))).rejects.toThrow(/EVIDENCE_KEY_FILE=.*is inside DATA_DIR/);
+    const master = join(dataDir, 'master-key');
+    writeFileSync(master, 'ab'.repeat(32));
+    expect(await refusal({ AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: key, PERSONAL_DATA_MASTER_KEY_FILE: master, ...shape }, dataDir)).toEqual(['PERSONAL_DATA_MASTER_KEY_FILE', 'EVIDENCE_KEY_FILE']);
   });
 });
 
@@ -71,6 +72,7 @@ it('exit 78 from the real process, naming the variables, and nothing generated i
   expect(run.status).toBe(78);
   expect(run.stderr).toMatch(/AUTH_JWT_SECRET=\(unset\): AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default \(NODE_ENV=production\)/);
   expect(run.stderr).toMatch(/EVIDENCE_KEY_FILE=\(unset\)/);
+  expect(run.stderr).toMatch(/PERSONAL_DATA_MASTER_KEY=\(unset\): PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required/);
   expect(readdirSync(dataDir)).toEqual([]);
 }, 60_000);
 
@@ -78,12 +80,13 @@ it('in production with both secrets configured, a stolen copy of DATA_DIR mints 
   const dataDir = tempDir('reglament-secrets-');
   const keys = tempDir('reglament-keys-');
   const api = await startApi(
-    loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: keyFileIn(keys) }),
+    loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: keyFileIn(keys), PERSONAL_DATA_MASTER_KEY: 'cd'.repeat(32) }),
     createLogger('silent'),
   );
   try {
     expect(existsSync(join(dataDir, 'auth-secret'))).toBe(false);
     expect(existsSync(join(dataDir, 'evidence-signing-key.pem'))).toBe(false);
+    expect(existsSync(join(dataDir, 'personal-data-master-key'))).toBe(false);
     const stolen = tempDir('reglament-stolen-');
     cpSync(dataDir, stolen, { recursive: true });
     const minted = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', stolen, '--sub', 'intruder', '--name', 'X', '--roles', 'admin', '--unit', 'astana'], {
@@ -105,6 +108,7 @@ it('the embedded default on loopback still generates both in DATA_DIR, so npm st
   try {
     expect(existsSync(join(dataDir, 'auth-secret'))).toBe(true);
     expect(existsSync(join(dataDir, 'evidence-signing-key.pem'))).toBe(true);
+    expect(existsSync(join(dataDir, 'personal-data-master-key'))).toBe(true);
   } finally {
     await api.close();
   }
