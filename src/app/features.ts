@@ -2,6 +2,7 @@ import type { ModuleMetadata } from '@nestjs/common';
 import { AuditModule } from '../modules/audit/audit.module';
 import { CasesModule } from '../modules/cases/cases.module';
 import { ComplianceModule } from '../modules/compliance/compliance.module';
+import { PersonalDataModule } from '../modules/personal-data/personal-data.module';
 import { CalendarModule } from '../modules/calendar/http/calendar.module';
 import { IdentityModule } from '../modules/identity/http/identity.module';
 import { RegulationsModule } from '../modules/regulations/http/regulations.module';
@@ -12,5 +13,5 @@ import type { Infrastructure } from './infrastructure';
  * this is the one list that mounts them.
  */
 export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra)];
+  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra), PersonalDataModule.register(infra)];
 }

@@ -233,3 +233,36 @@ describe('the master key', () => {
     }
   }, 120_000);
 });
+
+describe('POST /api/personal-data/erasures', () => {
+  const ADMIN: TestCaller = { sub: 'admin-1', roles: ['admin'], unit: 'hq' };
+  const body = (iin: string) => ({ iin, basis: 'request of the data subject', reference: 'Law 94-V art. 17' });
+
+  it('409 naming the open case, 409 naming the case inside its retention period; nothing erased', async () => {
+    const open = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body(iinOpen) });
+    expect(open.status).toBe(409);
+    expect(open.body).toMatchObject({ type: expect.stringContaining('erasure-refused-open-cases'), errors: [{ field: `cases.${openCase}` }] });
+    const retained = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body(iinRecent) });
+    expect(retained.status).toBe(409);
+    expect(retained.body).toMatchObject({ type: expect.stringContaining('erasure-refused-retention'), errors: [{ field: `cases.${recentCase}`, problem: expect.stringMatching(/^kept until \d{4}-/) }] });
+    expect((await api.call('GET', `/api/cases/${recentCase}`, { as: AUDITOR })).body.applicant.fullName).toBe('Недавний Случай Тестович');
+  });
+
+  it('403 for an auditor, 400 naming the field for a bad IIN or a missing basis, 404 for a subject already erased', async () => {
+    expect((await api.call('POST', '/api/personal-data/erasures', { as: AUDITOR, body: body(iinOpen) })).status).toBe(403);
+    const bad = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: { iin: '123456789012', reference: 'x' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(expect.arrayContaining(['basis', 'reference']));
+    const checkDigit = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body('123456789012') });
+    expect(checkDigit.status).toBe(400);
+    expect(checkDigit.body.errors[0].field).toBe('body.iin');
+    const again = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body(iinA) });
+    expect(again.status).toBe(404);
+  });
+
+  it('the retention report lists nothing once the due subject is erased', async () => {
+    const due = await api.call('GET', '/api/personal-data/retention-due', { as: ADMIN });
+    expect(due.status).toBe(200);
+    expect(due.body.due).toEqual([]);
+  });
+});

@@ -9,8 +9,8 @@ import { configForCommand } from '../../app/config/config';
 import { openInfrastructure, type Infrastructure } from '../../app/infrastructure';
 import { createLogger } from '../../app/logging/logger';
 import { checkIin } from '../identity/domain/iin';
-import { CASES, CASES_PROJECTION, type CaseDocument } from '../cases/projections/cases.projection';
-import { eraseSubject, retentionDue, type ErasureDeps, type ErasureOutcome } from './commands/erase-subject';
+import { eraseSubject, retentionDue, type ErasureOutcome } from './commands/erase-subject';
+import { closedCases, erasureDeps } from './personal-data.module';
 
 const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
        npm run cli -- retention-report [--data-dir DIR]
@@ -18,23 +18,6 @@ const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basi
 erase: destroys the data subject's key (every encrypted personal field of their acts then reads "erased"), records
 a PersonalDataErased event with the basis and reference, and scrubs the read models. Refused, naming the cases,
 while a case of the subject is open or its version's retention period runs. Stop the service first.`;
-
-export function erasureDeps(infra: Infrastructure): ErasureDeps {
-  return {
-    log: infra.eventLog,
-    vault: infra.personalData,
-    catalog: infra.reference.catalog,
-    clock: infra.clock,
-    casesByIinIndex: async (iinIndex) => {
-      try {
-        const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
-        return (await cases.find({ applicantIin: iinIndex }, { projection: { _id: 1 } })).map((d) => String(d._id));
-      } catch {
-        return null;
-      }
-    },
-  };
-}
 
 /** The erasure's answer as an operator reads it: what was done, and what the log keeps in clear, said plainly. */
 export function describeErasure(outcome: ErasureOutcome): string {
@@ -112,9 +95,7 @@ export async function runReport(argv: string[]): Promise<number> {
   const infra = await open(values['data-dir']);
   if (typeof infra === 'number') return infra;
   try {
-    const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
-    const closed = (await cases.find({ status: { $ne: 'open' }, applicantIin: { $ne: 'erased' } }, { projection: { _id: 1 } })).map((d) => String(d._id));
-    const due = await retentionDue(erasureDeps(infra), closed);
+    const due = await retentionDue(erasureDeps(infra), await closedCases(infra)());
     if (due.length === 0) process.stdout.write('retention-report: no personal data is due for erasure\n');
     for (const entry of due) {
       process.stdout.write(

@@ -1,0 +1,29 @@
+/** The body of an erasure, validated at the edge (unknown fields refused). */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsNotEmpty, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+
+export class EraseSubjectDto {
+  @ApiPropertyOptional({ example: '900502400177', description: 'the data subject by IIN; or subjectId (from the retention report)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{12}$/, { message: 'must be 12 digits' })
+  iin?: string;
+
+  @ApiPropertyOptional({ description: 'the data subject by its key-store id' })
+  @IsOptional()
+  @IsUUID()
+  subjectId?: string;
+
+  @ApiProperty({ example: 'retention period ended', description: 'the legal ground, recorded with the erasure; name no person in it' })
+  @IsString()
+  @IsNotEmpty()
+  @MinLength(3)
+  @MaxLength(2000)
+  basis!: string;
+
+  @ApiProperty({ example: 'Law No. 94-V of 21 May 2013, art. 12' })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(500)
+  reference!: string;
+}

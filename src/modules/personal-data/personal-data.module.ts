@@ -1,0 +1,47 @@
+/** Personal data: erasure and the retention report over HTTP, for administrators; the vault itself is infrastructure. */
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { Infrastructure } from '../../app/infrastructure';
+import { CASES, CASES_PROJECTION, type CaseDocument } from '../cases/projections/cases.projection';
+import type { ErasureDeps } from './commands/erase-subject';
+import { ERASED } from './domain/personal-fields';
+import { CLOSED_CASES, ERASURE_DEPS, PersonalDataController } from './http/personal-data.controller';
+
+export function erasureDeps(infra: Infrastructure): ErasureDeps {
+  return {
+    log: infra.eventLog,
+    vault: infra.personalData,
+    catalog: infra.reference.catalog,
+    clock: infra.clock,
+    casesByIinIndex: async (iinIndex) => {
+      try {
+        const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
+        return (await cases.find({ applicantIin: iinIndex }, { projection: { _id: 1 } })).map((d) => String(d._id));
+      } catch {
+        // The read model is not built yet: only the cases the key store links are found.
+        return null;
+      }
+    },
+  };
+}
+
+/** Closed cases whose applicant is not erased, from the cases read model: the retention report's candidates. */
+export function closedCases(infra: Infrastructure): () => Promise<string[]> {
+  return async () => {
+    const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
+    return (await cases.find({ status: { $ne: 'open' }, applicantIin: { $ne: ERASED } }, { projection: { _id: 1 } })).map((d) => String(d._id));
+  };
+}
+
+@Module({})
+export class PersonalDataModule {
+  static register(infra: Infrastructure): DynamicModule {
+    return {
+      module: PersonalDataModule,
+      controllers: [PersonalDataController],
+      providers: [
+        { provide: ERASURE_DEPS, useValue: erasureDeps(infra) },
+        { provide: CLOSED_CASES, useValue: closedCases(infra) },
+      ],
+    };
+  }
+}
