@@ -5,7 +5,7 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import { openReadStore, READ_STORE_FILE } from '../modules/read-store/open-read-store';
 import { join } from 'node:path';
 import type { ReadStore } from '../modules/read-store/read-store.port';
-import type { AppConfig } from './config/config';
+import { sharedDeployment, type AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
@@ -87,7 +87,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     const readStore = await openReadStore(config.readStore);
     cleanups.push(() => readStore.close());
     // A wrong master key stops the start here (exit 78), before any event is projected or written.
-    const master = loadMasterKey(config);
+    const master = loadMasterKey(config, sharedDeployment(config) === null);
     if (master.generated) logger.info({ keyFile: master.source }, 'generated a personal-data master key');
     const keyStore = await openKeyStore(config, master.key);
     cleanups.push(() => keyStore.close());

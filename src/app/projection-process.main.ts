@@ -9,13 +9,13 @@ import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { Logger } from 'pino';
 import { openEventLog } from '../modules/event-log/open-event-log';
-import { openKeyStore } from '../modules/personal-data/keys/open-key-store';
+import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { WorkShare } from '../projections/work-share';
-import type { AppConfig } from './config/config';
+import { sharedDeployment, type AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
 import { acquireRoleLockWaiting } from '../shared/sqlite/role-lock';
@@ -71,7 +71,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const lock = config.readStore.kind === 'sqlite' ? await acquireRoleLockWaiting(config.dataDir, 'projections', 'projection process of an API with PROJECTIONS=inline', PREVIOUS_HOLDER_WAIT_MS) : null;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
-  const keys = await openKeyStore(config);
+  const keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
   const runtime = new ProjectionRuntime(log, store, allProjections(reference, new PersonalDataVault(keys)), {
     logger,

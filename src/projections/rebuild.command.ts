@@ -1,4 +1,4 @@
-import { commandConfig } from '../app/config/config';
+import { commandConfig, sharedDeployment } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
@@ -6,7 +6,7 @@ import { openReadStore } from '../modules/read-store/open-read-store';
 import { consoleProgress } from '../shared/progress';
 import { allProjections } from './catalog';
 import { ProjectionRuntime } from './projection-runtime';
-import { openKeyStore } from '../modules/personal-data/keys/open-key-store';
+import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 
 const USAGE = `usage: npm run cli -- rebuild <projection>|--all
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   const store = await openReadStore(config.readStore);
-  const keys = await openKeyStore(config);
+  const keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
   try {
     const runtime = new ProjectionRuntime(log, store, allProjections(reference, new PersonalDataVault(keys)), { logger });
     for (const name of names) {

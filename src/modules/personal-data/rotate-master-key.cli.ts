@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../../app/config/config';
+import { configForCommand, sharedDeployment } from '../../app/config/config';
 import { acquireRoleLock } from '../../shared/sqlite/role-lock';
 import { parseMasterKey } from './domain/key-wrapping';
 import { loadMasterKey, openKeyStore } from './keys/open-key-store';
@@ -38,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   // The API holds the old key in memory: rotating under it would leave it unable to unwrap what it reads.
   const lock = config.eventStore.kind === 'sqlite' ? acquireRoleLock(config.dataDir, 'log-writer') : null;
   try {
-    const current = loadMasterKey(config);
+    const current = loadMasterKey(config, sharedDeployment(config) === null);
     const store = await openKeyStore(config, current.key);
     try {
       const count = await store.rotate(newMaster);

@@ -24,7 +24,11 @@ export class MasterKeyError extends Error {
   readonly exitCode = 78;
 }
 
-export function loadMasterKey(settings: Pick<KeyStoreSettings, 'dataDir' | 'personalData'>): { key: Buffer; source: string; generated: boolean } {
+/**
+ * `mayGenerate`: only the embedded single-user default generates a key in DATA_DIR (a worker or a command of a shared
+ * deployment without one is refused, rather than wrapping keys under a key of its own).
+ */
+export function loadMasterKey(settings: Pick<KeyStoreSettings, 'dataDir' | 'personalData'>, mayGenerate = true): { key: Buffer; source: string; generated: boolean } {
   const { masterKey, masterKeyFile } = settings.personalData;
   if (masterKey !== undefined) {
     const key = parseMasterKey(masterKey);
@@ -35,6 +39,7 @@ export function loadMasterKey(settings: Pick<KeyStoreSettings, 'dataDir' | 'pers
   let generated = false;
   if (!existsSync(file)) {
     if (masterKeyFile) throw new MasterKeyError(`PERSONAL_DATA_MASTER_KEY_FILE ${masterKeyFile} does not exist`);
+    if (!mayGenerate) throw new MasterKeyError('PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default');
     try {
       writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
       chmodSync(file, 0o600);
@@ -49,7 +54,7 @@ export function loadMasterKey(settings: Pick<KeyStoreSettings, 'dataDir' | 'pers
   return { key, source: file, generated };
 }
 
-export async function openKeyStore(settings: KeyStoreSettings, master: Buffer = loadMasterKey(settings).key): Promise<PersonalKeyStore> {
+export async function openKeyStore(settings: KeyStoreSettings, master: Buffer): Promise<PersonalKeyStore> {
   if (settings.readStore.kind === 'mongodb') return MongoKeyStore.open(settings.readStore, master);
   return SqliteKeyStore.open(settings.dataDir, master);
 }
