@@ -70,10 +70,13 @@ let casesA: string[];
 let openCase: string;
 let recentCase: string;
 let evidenceBefore: string;
+/** Every log line the API wrote, at info level. */
+const logLines: string[] = [];
+const logSink = { write: (line: string) => void logLines.push(line) };
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'reglament-pii-'));
-  api = await startHarness({}, { dataDir });
+  api = await startHarness({ LOG_LEVEL: 'info' }, { dataDir, log: logSink });
   const a = citizen(iinA, 'a');
   casesA = [];
   for (const versionId of VERSIONS) {
@@ -154,7 +157,7 @@ describe('erasure', () => {
     expect(erased.stdout).toContain(`for 3 case(s)`);
     expect(erased.stdout).not.toContain('WARNING');
 
-    api = await startHarness({}, { dataDir });
+    api = await startHarness({ LOG_LEVEL: 'info' }, { dataDir, log: logSink });
     const head = await api.app.infra.eventLog.headPosition();
     await api.app.infra.projections.readModels.waitFor('cases', head, 10_000);
     await api.app.infra.projections.readModels.waitFor('compliance', head, 10_000);
@@ -183,6 +186,8 @@ describe('erasure', () => {
       expect(await snapshot(projection, collection)).toEqual(incremental);
     }
 
+    const metrics = await api.call('GET', '/metrics');
+    expect(metrics.status).toBe(200);
     const pack = await api.call('GET', `/api/cases/${casesA[0]}/evidence`, { as: AUDITOR });
     expect(pack.status).toBe(200);
     const evidenceAfter = `${evidenceBefore}.after.html`;
@@ -198,6 +203,10 @@ describe('erasure', () => {
     expect(readFileSync(evidenceAfter, 'utf8')).not.toContain(NAME);
     rmSync(evidenceAfter, { force: true });
     expect(filesHolding(dataDir, [iinA, NAME, REASON])).toEqual([]);
+    // Nor the logs (an IIN in a URL is masked) or the metrics, before or after the erasure.
+    expect(logLines.length).toBeGreaterThan(10);
+    expect(logLines.filter((l) => [iinA, NAME, REASON].some((t) => l.includes(t)))).toEqual([]);
+    expect([iinA, NAME, REASON].filter((t) => String(metrics.body).includes(t))).toEqual([]);
     // The subject that was not erased is still there, readable: the scan does find what is present.
     expect(filesHolding(dataDir, ['Открытое Дело Тестович']).length).toBeGreaterThan(0);
   }, 240_000);

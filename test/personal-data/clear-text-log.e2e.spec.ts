@@ -1,0 +1,73 @@
+/**
+ * A data directory from before personal data was encrypted: its acts stay readable; erasing their subject scrubs the
+ * read models but cannot remove the acts from the append-only log, and the erasure says so instead of hiding it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/app/config/config';
+import { loadReferenceData } from '../../src/app/reference-data';
+import { CaseCommandService } from '../../src/modules/cases/commands/case-command-service';
+import { openEventLog } from '../../src/modules/event-log/open-event-log';
+import type { Principal } from '../../src/modules/identity/domain/principal';
+import { makeIin, startHarness, type TestCaller } from '../support/api-harness';
+
+const ROOT = join(__dirname, '../..');
+const AUDITOR: TestCaller = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
+const NAME = 'Старозаписанный Ерлан Болатович';
+const iin = makeIin('800101', 3, 55);
+let dataDir: string;
+
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'reglament-clear-'));
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+it('an act recorded in clear stays readable; its erasure scrubs the read models and reports, with a warning, what the log keeps', async () => {
+  // Written as the service wrote before encryption: a command service without the vault.
+  const reference = loadReferenceData(loadConfig({}));
+  const log = await openEventLog({ kind: 'sqlite', dataDir });
+  const applicant: Principal = { id: 'citizen-old', name: 'citizen', roles: ['applicant'], iin };
+  const service = new CaseCommandService(log, reference.catalog, reference.calendar, { backDatedAfterMs: 86_400_000 });
+  const filed = await service.submit(applicant, { serviceId: 'civil-service-testing', channel: 'portal', unit: 'astana-hq', applicant: { iin, fullName: NAME }, occurredAt: new Date('2015-09-15T04:00:00Z') });
+  if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
+  const caseId = filed.accepted.caseId;
+  const cancelled = await service.cancel(applicant, caseId, { occurredAt: new Date('2015-09-15T09:00:00Z'), reason: 'переезд' });
+  expect(cancelled.ok).toBe(true);
+  await log.close();
+
+  let api = await startHarness({}, { dataDir });
+  try {
+    const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: AUDITOR });
+    expect(history.body.events[0].data.applicant).toEqual({ iin, fullName: NAME });
+    const list = await api.call('GET', `/api/cases?applicantIin=${iin}`, { as: AUDITOR });
+    expect(list.body.cases.map((c: { caseId: string }) => c.caseId)).toEqual([caseId]);
+  } finally {
+    await api.close();
+  }
+
+  const erase = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), 'erase', '--iin', iin, '--basis', 'retention period ended', '--reference', 'Law 94-V art. 12'], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect(erase.stderr).toBe('');
+  expect(erase.status).toBe(0);
+  expect(erase.stdout).toContain('erased 0 subject key(s) for 1 case(s)');
+  expect(erase.stdout).toMatch(/WARNING: 2 act\(s\) of these cases were recorded in clear .* no erasure can remove them \(cases [0-9a-f-]+\)/);
+
+  api = await startHarness({}, { dataDir });
+  try {
+    await api.app.infra.projections.readModels.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
+    const view = await api.call('GET', `/api/cases/${caseId}`, { as: AUDITOR });
+    expect(view.body.applicant).toMatchObject({ fullName: 'erased' });
+    // The log is append-only: what it stored in clear it still holds, and the history shows it as stored.
+    const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: AUDITOR });
+    expect(history.body.events[0].data.applicant.fullName).toBe(NAME);
+  } finally {
+    await api.close();
+  }
+  expect(readFileSync(join(dataDir, 'read.db')).includes(Buffer.from(NAME))).toBe(false);
+  expect(readFileSync(join(dataDir, 'events.db')).includes(Buffer.from(NAME))).toBe(true);
+}, 180_000);
