@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { StorageFullError } from '../../event-log/event-log.errors';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
@@ -65,6 +66,16 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
+    try {
+      return this.linkCase(iinIndex, caseId, now);
+    } catch (error) {
+      // A full disk is answered as the log's own (503 storage-full, nothing written), not as a failure of the service.
+      if ((error as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError(this.location, (error as Error).message);
+      throw error;
+    }
+  }
+
+  private linkCase(iinIndex: string, caseId: string, now: Date): { kid: string; key: Buffer } {
     return this.db.transaction(() => {
       const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
       if (linked) {
