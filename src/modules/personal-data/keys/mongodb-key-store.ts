@@ -128,6 +128,8 @@ export class MongoKeyStore implements PersonalKeyStore {
     const session = this.client.startSession();
     try {
       await session.withTransaction(async () => {
+        // A retried transaction starts counting again.
+        count = 0;
         for (const doc of await this.keys.find({ wrapped: { $exists: true } }, { session }).toArray()) {
           await this.keys.updateOne({ _id: doc._id }, { $set: { wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))) } }, { session });
           count++;

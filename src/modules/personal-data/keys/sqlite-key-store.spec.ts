@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newDataKey } from '../domain/key-wrapping';
+import { MasterKeyMismatchError } from './key-store.port';
+import { KEY_STORE_FILE, SqliteKeyStore } from './sqlite-key-store';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'reglament-keys-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const erasure = { at: '2026-01-01T00:00:00.000Z', basis: 'retention ended', reference: 'Law 94-V art. 12', by: 'operator' };
+/** The key store's files as bytes: the database and whatever WAL it left. */
+const onDisk = () => Buffer.concat(readdirSync(dir).filter((f) => f.startsWith(KEY_STORE_FILE)).map((f) => readFileSync(join(dir, f))));
+
+describe('the embedded key store (keys.db)', () => {
+  it('gives the cases of one IIN the same subject key, and each case the subject it was filed under', async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    const a = await store.subjectForCase('idx-1', 'case-1', new Date());
+    const b = await store.subjectForCase('idx-1', 'case-2', new Date());
+    const other = await store.subjectForCase('idx-2', 'case-3', new Date());
+    expect(b).toEqual(a);
+    expect(other.kid).not.toBe(a.kid);
+    expect(await store.subjectOfCase('case-2')).toBe(a.kid);
+    expect(await store.casesOf(a.kid)).toEqual(['case-1', 'case-2']);
+    await store.close();
+  });
+
+  it('refuses a master key that is not the one its keys are wrapped with, naming the file', async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    await store.close();
+    expect(() => SqliteKeyStore.open(dir, newDataKey())).toThrow(MasterKeyMismatchError);
+    expect(() => SqliteKeyStore.open(dir, newDataKey())).toThrow(`${join(dir, KEY_STORE_FILE)}: the configured personal-data master key is not the one`);
+  });
+
+  it('a destroyed key is gone from the file and its WAL, and a later filing of the same IIN gets a new subject', async () => {
+    const master = newDataKey();
+    const store = SqliteKeyStore.open(dir, master);
+    const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
+    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(subject.kid);
+    expect(onDisk().includes(wrapped)).toBe(true);
+    await store.destroy(subject.kid, erasure);
+    expect((await store.keysOf([subject.kid])).get(subject.kid)).toBeNull();
+    expect(onDisk().includes(wrapped)).toBe(false);
+    expect((await store.subjectsOf('idx-1'))[0]).toMatchObject({ subjectId: subject.kid, erasedAt: erasure.at });
+    const again = await store.subjectForCase('idx-1', 'case-9', new Date());
+    expect(again.kid).not.toBe(subject.kid);
+    await expect(store.subjectForCase('idx-1', 'case-1', new Date())).rejects.toThrow(/case-1 was erased/);
+    await store.close();
+  });
+
+  it('rotation re-wraps every key: the new master key opens them, the old one is refused', async () => {
+    const [oldMaster, newMaster] = [newDataKey(), newDataKey()];
+    const store = SqliteKeyStore.open(dir, oldMaster);
+    const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
+    const blind = store.blindIndexKey;
+    expect(await store.rotate(newMaster)).toBe(2);
+    await store.close();
+    expect(() => SqliteKeyStore.open(dir, oldMaster)).toThrow(MasterKeyMismatchError);
+    const reopened = SqliteKeyStore.open(dir, newMaster);
+    expect((await reopened.keysOf([subject.kid])).get(subject.kid)).toEqual(subject.key);
+    expect(reopened.blindIndexKey).toEqual(blind);
+    await reopened.close();
+  });
+});
