@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageFullError } from '../../event-log/event-log.errors';
+import type { Statement } from 'better-sqlite3';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
@@ -47,6 +48,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
   }
 
+  private readonly statements = new Map<string, Statement>();
+
+  /** The statement for this text, prepared once: preparing costs more than running these lookups. */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
+    return statement;
+  }
+
   static open(dataDir: string, master: Buffer): SqliteKeyStore {
     const file = join(dataDir, KEY_STORE_FILE);
     const db = openSqliteFile({ file, applicationId: KEY_STORE_APPLICATION_ID, kind: 'key store', migrations: MIGRATIONS });
@@ -54,6 +64,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
       db.pragma('secure_delete = ON');
       // Durability comes from syncWal after each group of commits, off the request thread (see there).
       db.pragma('synchronous = NORMAL');
+      // No background checkpointer serves this file (the log's does not): SQLite checkpoints it on commit.
+      db.pragma('wal_autocheckpoint = 1000');
       // The API and its projection process may open a new store at once: the first check value written stands.
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_kcv', ?)").run(keyCheckValue(master));
       const kcv = db.prepare("SELECT value FROM meta WHERE key = 'master_kcv'").pluck().get() as string;
@@ -66,8 +78,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   private serviceKey(id: string): Buffer {
-    this.db.prepare('INSERT OR IGNORE INTO service_keys (id, wrapped) VALUES (?, ?)').run(id, wrapKey(this.master, id, newDataKey()));
-    const wrapped = this.db.prepare('SELECT wrapped FROM service_keys WHERE id = ?').pluck().get(id) as Buffer;
+    this.sql('INSERT OR IGNORE INTO service_keys (id, wrapped) VALUES (?, ?)').run(id, wrapKey(this.master, id, newDataKey()));
+    const wrapped = this.sql('SELECT wrapped FROM service_keys WHERE id = ?').pluck().get(id) as Buffer;
     return unwrapKey(this.master, id, wrapped);
   }
 
@@ -83,8 +95,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
         return claimed;
       }
       this.db.transaction(() => {
-        this.db.prepare('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(iinIndex, now.toISOString(), fresh.kid);
-        this.db.prepare('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
+        this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(iinIndex, now.toISOString(), fresh.kid);
+        this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
       })();
       return fresh;
     } catch (error) {
@@ -100,15 +112,25 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * such a case through the read model's blind index and its first act.
    */
   private knownSubject(iinIndex: string, caseId: string): { kid: string; key: Buffer } | null {
-    const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
+    const linked = this.sql('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
     if (linked) {
       if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
-      return { kid: linked.id, key: unwrapKey(this.master, linked.id, linked.wrapped) };
+      return { kid: linked.id, key: this.unwrap(linked.id, linked.wrapped) };
     }
-    const live = this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+    const live = this.sql('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
     if (!live) return null;
-    this.db.prepare('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
-    return { kid: live.id, key: unwrapKey(this.master, live.id, live.wrapped) };
+    this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
+    return { kid: live.id, key: this.unwrap(live.id, live.wrapped) };
+  }
+
+  private unwrap(kid: string, wrapped: Buffer): Buffer {
+    let key = this.unwrapped.get(kid);
+    if (!key) {
+      key = unwrapKey(this.master, kid, wrapped);
+      if (this.unwrapped.size >= UNWRAPPED_CACHE) this.unwrapped.clear();
+      this.unwrapped.set(kid, key);
+    }
+    return key;
   }
 
   /**
@@ -131,7 +153,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.refilling ??= (async () => {
       try {
         const made = Array.from({ length: POOL_SIZE }, () => ({ kid: randomUUID(), key: newDataKey() }));
-        const insert = this.db.prepare("INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)");
+        const insert = this.sql("INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)");
         const at = new Date().toISOString();
         this.db.transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))();
         await this.syncWal();
@@ -160,25 +182,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
   }
 
-  private linkCase(iinIndex: string, caseId: string, now: Date): { kid: string; key: Buffer } {
-    const linked = this.db.prepare('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
-    if (linked) {
-      if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
-      return { kid: linked.id, key: unwrapKey(this.master, linked.id, linked.wrapped) };
-    }
-    const live = this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
-    let subject: { kid: string; key: Buffer };
-    if (live) subject = { kid: live.id, key: unwrapKey(this.master, live.id, live.wrapped) };
-    else {
-      subject = { kid: randomUUID(), key: newDataKey() };
-      this.db.prepare('INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, ?, ?, ?)').run(subject.kid, iinIndex, wrapKey(this.master, subject.kid, subject.key), now.toISOString());
-    }
-    this.db.prepare('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, subject.kid);
-    return subject;
-  }
-
   async subjectOfCase(caseId: string): Promise<string | null> {
-    return (this.db.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ?? null;
+    return (this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ?? null;
   }
 
   /**
@@ -189,7 +194,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private readonly unwrapped = new Map<string, Buffer | null>();
 
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
-    const get = this.db.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck();
+    const get = this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck();
     const keys = new Map<string, Buffer | null>();
     for (const kid of kids) {
       if (keys.has(kid)) continue;
@@ -206,17 +211,17 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
-    const rows = this.db.prepare('SELECT subject_id, iin_index, created_at, erased_at FROM subjects WHERE iin_index = ? ORDER BY created_at').all(iinIndex) as Array<{ subject_id: string; iin_index: string; created_at: string; erased_at: string | null }>;
+    const rows = this.sql('SELECT subject_id, iin_index, created_at, erased_at FROM subjects WHERE iin_index = ? ORDER BY created_at').all(iinIndex) as Array<{ subject_id: string; iin_index: string; created_at: string; erased_at: string | null }>;
     return rows.map((r) => ({ subjectId: r.subject_id, iinIndex: r.iin_index, createdAt: r.created_at, erasedAt: r.erased_at }));
   }
 
   async casesOf(subjectId: string): Promise<string[]> {
-    return this.db.prepare('SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id').pluck().all(subjectId) as string[];
+    return this.sql('SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id').pluck().all(subjectId) as string[];
   }
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
     this.unwrapped.delete(subjectId);
-    this.db.prepare('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
+    this.sql('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
     // The old page image with the wrapped key may still stand in the WAL: copy back and truncate it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
@@ -225,15 +230,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
     let count = 0;
     this.db.transaction(() => {
       const rewrap = (id: string, wrapped: Buffer) => wrapKey(newMaster, id, unwrapKey(this.master, id, wrapped));
-      for (const row of this.db.prepare('SELECT id, wrapped FROM service_keys').all() as Array<{ id: string; wrapped: Buffer }>) {
-        this.db.prepare('UPDATE service_keys SET wrapped = ? WHERE id = ?').run(rewrap(row.id, row.wrapped), row.id);
+      for (const row of this.sql('SELECT id, wrapped FROM service_keys').all() as Array<{ id: string; wrapped: Buffer }>) {
+        this.sql('UPDATE service_keys SET wrapped = ? WHERE id = ?').run(rewrap(row.id, row.wrapped), row.id);
         count++;
       }
-      for (const row of this.db.prepare('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE wrapped_key IS NOT NULL').all() as Array<{ id: string; wrapped: Buffer }>) {
-        this.db.prepare('UPDATE subjects SET wrapped_key = ? WHERE subject_id = ?').run(rewrap(row.id, row.wrapped), row.id);
+      for (const row of this.sql('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE wrapped_key IS NOT NULL').all() as Array<{ id: string; wrapped: Buffer }>) {
+        this.sql('UPDATE subjects SET wrapped_key = ? WHERE subject_id = ?').run(rewrap(row.id, row.wrapped), row.id);
         count++;
       }
-      this.db.prepare("UPDATE meta SET value = ? WHERE key = 'master_kcv'").run(keyCheckValue(newMaster));
+      this.sql("UPDATE meta SET value = ? WHERE key = 'master_kcv'").run(keyCheckValue(newMaster));
     }).immediate();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.master = newMaster;
