@@ -169,8 +169,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   /**
    * Commits run with synchronous=NORMAL: SQLite writes the WAL frames without waiting for the disk, and this fsyncs the
-   * WAL file on libuv's thread pool, so the request thread never blocks on the disk; a filing waits for it before its
-   * act is appended, so no act is ever on disk before the key that opens it.
+   * WAL file on libuv's thread pool, so the request thread never blocks on the disk. New keys are handed out only after
+   * it (see refill), so no act is ever on disk before the key that opens it.
    */
   private async syncWal(): Promise<void> {
     try {
