@@ -1,6 +1,8 @@
 /**
  * Every read endpoint under arbitrary parameters, on the real server: never a 5xx, every refusal is
- * problem+json, and reading writes nothing (a head of unit reads here, so not even the auditors' access log moves).
+ * problem+json, and reading writes nothing but the record of each disclosure of personal data (a head of unit reads
+ * here, so the auditors' access log does not move; the history, state, explanation and evidence open the applicant's
+ * encrypted fields for them, and each such opening is recorded).
  */
 import fc from 'fast-check';
 import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
@@ -29,7 +31,7 @@ const query = fc.dictionary(fc.constantFrom(...params), value, { maxKeys: 5 }).m
 const id = fc.oneof(fc.constant('CASE'), fc.constant('00000000-0000-4000-8000-000000000000'), fc.string({ maxLength: 40 }));
 const routes = ['/api/cases', '/api/cases/:id', '/api/cases/:id/sla', '/api/cases/:id/history', '/api/cases/:id/state', '/api/cases/:id/sla/explain', '/api/cases/:id/verify', '/api/cases/:id/evidence', '/api/compliance/summary', '/api/compliance/overdue', '/api/compliance/step-cases', '/api/worklist', '/api/regulations', '/api/calendar/KZ/working-days'];
 
-it('no 5xx, problem+json refusals, nothing written, whatever the parameters', async () => {
+it('no 5xx, problem+json refusals, nothing written but disclosures of personal data, whatever the parameters', async () => {
   // The filing's regulation version is pinned in the log at its first use, just after the filing is answered.
   await api.app.infra.catalogPins.settled();
   const before = await api.app.infra.eventLog.headPosition();
@@ -42,5 +44,7 @@ it('no 5xx, problem+json refusals, nothing written, whatever the parameters', as
     }),
     { numRuns: 400 },
   );
-  expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  const written = await api.app.infra.eventLog.readAll({ after: before });
+  expect(written.filter((e) => e.type !== 'PersonalDataDisclosed' || !e.streamId.startsWith('personal-data-access-'))).toEqual([]);
+  expect(written.every((e) => (e.data as { cases: string[] }).cases.join() === caseId)).toBe(true);
 }, 120_000);
