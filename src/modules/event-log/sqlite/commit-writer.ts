@@ -5,7 +5,7 @@ import type { AppendResult, ExpectedRevision } from '../event-log.port';
 export interface GroupAppend {
   streamId: string;
   expected: ExpectedRevision;
-  events: { id: string; type: string; data: string; metadata: string }[];
+  events: { id: string; type: string; data: string; metadata: string; leaf: string }[];
 }
 
 /** Why one append of a group was refused, in a shape that crosses the thread boundary. */
@@ -29,6 +29,25 @@ db.pragma('busy_timeout = 5000');
 const lastRevision = db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
 const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
 const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+// The log's Merkle tree (RFC 9162, src/modules/transparency/domain/merkle.ts appendLeafHash), kept as its perfect
+// subtrees in the same transaction as the events: leaf i is event position i + 1; each leaf completes about one node.
+const { createHash } = require('node:crypto');
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+const putNode = db.prepare('INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)');
+const getNode = db.prepare('SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?').pluck();
+const treeSize = db.prepare('SELECT coalesce(max(idx) + 1, 0) FROM tree_nodes WHERE level = 0').pluck();
+const logSize = db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck();
+function appendLeaf(index, leafHex) {
+  let hash = createHash('sha256').update(LEAF).update(Buffer.from(leafHex, 'hex')).digest();
+  putNode.run(0, index, hash);
+  for (let level = 0, i = index; i % 2 === 1; ) {
+    hash = createHash('sha256').update(NODE).update(getNode.get(level, i - 1)).update(hash).digest();
+    level++;
+    i = (i - 1) / 2;
+    putNode.run(level, i, hash);
+  }
+}
 class Refused extends Error { constructor(refusal) { super(refusal.kind); this.refusal = refusal; } }
 
 // An append whose event ids are already recorded, in the same stream and order, is a retry of an acknowledged
@@ -66,6 +85,7 @@ function write(append, recordedAt) {
   for (const e of events) {
     revision++;
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
+    appendLeaf(position - 1, e.leaf);
   }
   return { nextRevision: revision, position };
 }
@@ -91,6 +111,10 @@ function commitGroups(groups) {
     // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read before
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
     db.transaction(() => {
+      // A tree behind or ahead of the log would take leaves at the wrong places: refuse to write until it is caught up.
+      const leaves = treeSize.get();
+      const events = logSize.get();
+      if (leaves !== events) throw new Error('the Merkle tree holds ' + leaves + ' leaves but the log ' + events + ' events; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
       groups.forEach(({ group, recordedAt }, g) => {
         for (const append of group) {
           try { results[g].outcomes.push({ ok: appendOne(append, recordedAt) }); }

@@ -20,6 +20,7 @@ import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-valid
 import { DEFAULT_CHECKPOINTER, WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer';
 import { PollingSubscription } from '../polling-subscription';
 import { CommitWriter, type AppendOutcome, type AppendRefusal } from './commit-writer';
+import { SqliteMerkleTree } from './sqlite-merkle-tree';
 
 /** 'RGLE': marks a file as a reglament event log. */
 export const EVENT_LOG_APPLICATION_ID = 0x52474c45;
@@ -40,6 +41,20 @@ const MIGRATIONS = [
       );
       CREATE UNIQUE INDEX events_by_stream ON events (stream_id, revision);
       CREATE UNIQUE INDEX events_by_id ON events (id);
+    `,
+  },
+  {
+    // The log's Merkle tree (src/modules/transparency): node (level, idx) is the hash of leaves
+    // [idx·2^level, (idx+1)·2^level), written by the writer thread in the transaction of the events it covers.
+    // A log of version 1 gets its tree on the first open by the process that writes (catchUpTree).
+    version: 2,
+    sql: `
+      CREATE TABLE tree_nodes (
+        level INTEGER NOT NULL,
+        idx   INTEGER NOT NULL,
+        hash  BLOB    NOT NULL,
+        PRIMARY KEY (level, idx)
+      ) WITHOUT ROWID;
     `,
   },
 ];
@@ -122,12 +137,15 @@ export class SqliteEventLog implements EventLog {
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
   private writer: CommitWriter | null = null;
+  /** The log's Merkle tree, read on this connection (proofs); the writer thread extends it with every commit. */
+  readonly tree: SqliteMerkleTree;
 
   constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
+    this.tree = new SqliteMerkleTree(this.db);
     this.checkpointer = options.checkpointer === false ? null : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
   }
 
@@ -177,7 +195,16 @@ export class SqliteEventLog implements EventLog {
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
-    this.writer ??= new CommitWriter(this.file);
+    if (!this.writer) {
+      // A log written before it had a tree gets it now, before the writer extends it.
+      try {
+        if (this.tree.size() !== this.tree.logSize()) this.tree.catchUp();
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+        return;
+      }
+      this.writer = new CommitWriter(this.file);
+    }
     this.committing++;
     this.stats.groups++;
     const handedOver = performance.now();
