@@ -9,6 +9,10 @@ import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
+import type { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import { loadKeyRing, type KeyRing } from '../modules/transparency/signing-keys';
+import { openTransparencyLog } from '../modules/transparency/open-transparency';
+import type { TransparencyLog } from '../modules/transparency/transparency-log';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -20,6 +24,10 @@ export interface Infrastructure {
   projections: RunningProjections;
   reference: ReferenceData;
   identity: TokenVerifier;
+  /** The service's signing keys: checkpoints and evidence packs. */
+  keys: KeyRing;
+  /** The verifiable log over the event log; null where this process does not keep it (EventStoreDB). */
+  transparency: TransparencyLog | null;
   close(): Promise<void>;
 }
 
@@ -37,6 +45,16 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
   ensureDataDir(config.dataDir);
   const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
   if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+  const keys = loadKeyRing({
+    origin: config.transparency.origin,
+    dataDir: config.dataDir,
+    keysDir: config.transparency.keysDir,
+    activeKey: config.transparency.activeKey,
+    evidenceKeyFile: config.evidenceKeyFile,
+    mayGenerateKey: config.transparency.mayGenerateKey,
+    shape: `EVENT_STORE=${config.eventStore.kind}, READ_STORE=${config.readStore.kind}, NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}`,
+  });
+  if (keys.generated) logger.info({ keyFile: keys.generated, keyId: keys.active.note.keyId.toString('hex'), fingerprint: keys.active.fingerprint }, 'generated a signing key (embedded default only)');
   const metrics = new Metrics();
   const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   let readStore: ReadStore;
@@ -46,15 +64,26 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     await rawLog.close();
     throw error;
   }
-  const eventLog = instrumentEventLog(rawLog, metrics);
-    let projections: RunningProjections;
+  let transparency: ReturnType<typeof openTransparencyLog> | null = null;
   try {
-    projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
+    if (rawLog.kind === 'sqlite') transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger);
   } catch (error) {
     await readStore.close();
     await rawLog.close();
     throw error;
   }
+  const eventLog = instrumentEventLog(rawLog, metrics);
+    let projections: RunningProjections;
+  try {
+    projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
+  } catch (error) {
+    transparency?.close();
+    await readStore.close();
+    await rawLog.close();
+    throw error;
+  }
+  // Checkpoints are signed by the API, the process that writes the log; a worker only reads it.
+  if (options.projections !== 'here') transparency?.transparency.start(config.transparency.checkpointIntervalMs);
   return {
     config,
     logger,
@@ -64,8 +93,12 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     projections,
     reference,
     identity,
+    keys,
+    transparency: transparency?.transparency ?? null,
     async close() {
       await projections.stop();
+      transparency?.transparency.stop();
+      transparency?.close();
       await readStore.close();
       await rawLog.close();
     },

@@ -36,6 +36,17 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** The verifiable log: its checkpoints' origin (also the signing key's name), how often it signs one, who may read the proofs, its keys. */
+  transparency: {
+    origin: string;
+    checkpointIntervalMs: number;
+    access: 'public' | 'auditor';
+    /** A directory of Ed25519 keys (PKCS#8 PEM to sign, SPKI PEM for retired keys); the active one is `activeKey`. */
+    keysDir?: string;
+    activeKey?: string;
+    /** Whether a signing key may be generated on first start: only the embedded single-machine shape, never in production. */
+    mayGenerateKey: boolean;
+  };
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -130,6 +141,17 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return Number(value);
   };
 
+  /** A signed-note key name: a schema-less URL, no spaces or "+". */
+  const keyName = (variable: string, fallback: string): string => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if (!/^[^\s+\u0000-\u001f]{1,200}$/u.test(value)) {
+      problems.push({ variable, value, problem: 'not a signed-note key name', allowed: 'a schema-less URL without spaces or "+", e.g. reglament.gov.kz/log' });
+      return fallback;
+    }
+    return value;
+  };
+
   const config: AppConfig = {
     regulationsDir: dir('REGULATIONS_DIR', resolve(SHIPPED_DATA_DIR, 'regulations')),
     calendarsDir: dir('CALENDARS_DIR', resolve(SHIPPED_DATA_DIR, 'calendars')),
@@ -155,6 +177,14 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    transparency: {
+      origin: keyName('TRANSPARENCY_ORIGIN', 'reglament.local/log'),
+      checkpointIntervalMs: numberInRange('CHECKPOINT_INTERVAL_MS', 5000, 100, 3_600_000),
+      access: oneOf('TRANSPARENCY_ACCESS', ['public', 'auditor'] as const, 'public'),
+      ...(env.SIGNING_KEYS_DIR ? { keysDir: dir('SIGNING_KEYS_DIR', '') } : {}),
+      ...(env.SIGNING_KEY_ACTIVE ? { activeKey: env.SIGNING_KEY_ACTIVE } : {}),
+      mayGenerateKey: eventStoreKind === 'sqlite' && readStoreKind === 'sqlite' && env.NODE_ENV !== 'production',
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

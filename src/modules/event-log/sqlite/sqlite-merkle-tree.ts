@@ -5,7 +5,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { appendLeafHash, type NodeSource } from '../../transparency/domain/merkle';
-import { leafHashOf } from '../../transparency/domain/log-leaf';
+import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
 
 const PAGE = 5000;
 
@@ -18,6 +18,7 @@ export class SqliteMerkleTree implements NodeSource {
   private readonly logSizeStmt: Statement<[], number>;
   private readonly rowsAfter: Statement<[number, number], LeafRow>;
   private readonly rowAt: Statement<[number], LeafRow>;
+  private readonly byId: Statement<[string], LeafRow>;
 
   constructor(private readonly db: SqliteDatabase) {
     this.getNode = db.prepare<[number, number], Buffer>('SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?').pluck();
@@ -25,6 +26,7 @@ export class SqliteMerkleTree implements NodeSource {
     this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(idx) + 1, 0) FROM tree_nodes WHERE level = 0').pluck();
     this.logSizeStmt = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
     this.rowsAfter = db.prepare<[number, number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    this.byId = db.prepare<[string], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE id = ?');
     this.rowAt = db.prepare<[number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?');
   }
 
@@ -37,10 +39,27 @@ export class SqliteMerkleTree implements NodeSource {
     return this.logSizeStmt.get()!;
   }
 
+  /** Events actually stored: fewer than logSize() when some were deleted (positions are gapless otherwise). */
+  eventCount(): number {
+    return this.db.prepare<[], number>('SELECT count(*) FROM events').pluck().get()!;
+  }
+
   node(level: number, index: number): Uint8Array {
     const hash = this.getNode.get(level, index);
     if (!hash) throw new RangeError(`the log's Merkle tree has no node (${level}, ${index})`);
     return hash;
+  }
+
+  /** The leaf of an event by its id: its index and leaf data (the sealed hash). */
+  leafOfEvent(eventId: string): { index: number; data: Buffer } | null {
+    const row = this.byId.get(eventId.toLowerCase());
+    return row ? { index: row.position - 1, data: leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) } : null;
+  }
+
+  /** The leaf data of the event at leaf `index`. */
+  leafAt(index: number): Buffer | null {
+    const row = this.rowAt.get(index + 1);
+    return row ? leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) : null;
   }
 
   /** The leaf hash event `position` should have, recomputed from the event as stored; null when there is none. */

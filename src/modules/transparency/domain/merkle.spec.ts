@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import {
   consistencyProof,
+  CompactRange,
   EMPTY_ROOT,
   hashChildren,
   hashLeaf,
@@ -53,6 +54,15 @@ describe('the Merkle tree (RFC 9162 §2.1)', () => {
     for (const size of EDGE_SIZES) expect(Buffer.from(BIG.tree.root(size)).toString('hex')).toBe(mth(BIG.leaves.slice(0, size)).toString('hex'));
     expect(new MemoryTree().root()).toEqual(EMPTY_ROOT);
     expect(EMPTY_ROOT.toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('a tree rebuilt leaf by leaf in O(log n) memory has the root of the full recomputation at every size', () => {
+    const range = new CompactRange();
+    expect(Buffer.from(range.root())).toEqual(EMPTY_ROOT);
+    for (let size = 1; size <= 300; size++) {
+      range.appendLeafHash(hashLeaf(BIG.leaves[size - 1]!));
+      expect(Buffer.from(range.root())).toEqual(mth(BIG.leaves.slice(0, size)));
+    }
   });
 
   it('a leaf hash and a node hash of the same bytes differ (domain separation)', () => {

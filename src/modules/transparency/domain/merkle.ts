@@ -266,3 +266,29 @@ export class MemoryTree implements NodeSource {
     return rootAt(this, size);
   }
 }
+
+/**
+ * The right edge of a tree being built leaf by leaf (its perfect subtrees, largest first): O(log n) memory, so a
+ * verifier can rebuild the root of a log of any size in one pass and compare it with every checkpoint on the way.
+ */
+export class CompactRange {
+  private readonly stack: Array<{ size: number; hash: Uint8Array }> = [];
+  size = 0;
+
+  appendLeafHash(leafHash: Uint8Array): void {
+    let node = { size: 1, hash: leafHash };
+    while (this.stack.length > 0 && this.stack[this.stack.length - 1]!.size === node.size) {
+      const left = this.stack.pop()!;
+      node = { size: left.size * 2, hash: hashChildren(left.hash, node.hash) };
+    }
+    this.stack.push(node);
+    this.size++;
+  }
+
+  root(): Uint8Array {
+    if (this.stack.length === 0) return EMPTY_ROOT;
+    let hash = this.stack[this.stack.length - 1]!.hash;
+    for (let i = this.stack.length - 2; i >= 0; i--) hash = hashChildren(this.stack[i]!.hash, hash);
+    return hash;
+  }
+}

@@ -67,9 +67,10 @@ export function formatVkey(key: NoteVerifierKey): string {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 export function parseVkey(text: string): Parsed<NoteVerifierKey> {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) return { ok: false, problem: 'a verifier key is <name>+<hex key id>+<base64 key>' };
-  const [name, id, material] = parts as [string, string, string];
+  // The base64 key may itself contain "+": only the first two separate the parts.
+  const match = /^([^+]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(text.trim());
+  if (!match) return { ok: false, problem: 'a verifier key is <name>+<8 hex digits of key id>+<base64 key>' };
+  const [, name, id, material] = match as unknown as [string, string, string, string];
   const nameProblem = checkKeyName(name);
   if (nameProblem) return { ok: false, problem: nameProblem };
   const bytes = Buffer.from(material, 'base64');
