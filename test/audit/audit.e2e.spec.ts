@@ -186,13 +186,13 @@ describe('evidence pack', () => {
 
     const editedPage = join(api.dataDir, 'edited-page.html');
     writeFileSync(editedPage, html.replace('<td>04-1187', '<td>04-0001').replace('"incomingNumber":"04-1187"</code>', '"incomingNumber":"04-0001"</code>').replace(/(<code>\{&quot;incomingNumber&quot;:&quot;)04-1187/, '$104-0001'));
-    const page = cli(['verify-evidence', editedPage, '--json']);
+    const page = cli(['verify-evidence', editedPage, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(page.code).toBe(1);
     expect(JSON.parse(page.stdout).checks.find((c: { name: string }) => c.name === 'readable page').ok).toBe(false);
 
     const editedData = join(api.dataDir, 'edited-data.html');
     writeFileSync(editedData, html.replace('"incomingNumber":"04-1187"', '"incomingNumber":"04-0001"'));
-    const data = cli(['verify-evidence', editedData, '--json']);
+    const data = cli(['verify-evidence', editedData, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(data.code).toBe(1);
     const checks = Object.fromEntries(JSON.parse(data.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
     expect(checks).toMatchObject({ 'hash chain': false, signature: false });

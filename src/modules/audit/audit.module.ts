@@ -16,7 +16,7 @@ export class AuditModule implements OnModuleInit {
   ) {}
 
   static register(infra: Infrastructure): DynamicModule {
-    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, infra.keys.active.privateKey);
+    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, infra.keys.active.privateKey, undefined, infra.transparency);
     return {
       module: AuditModule,
       controllers: [AuditController],

@@ -156,6 +156,12 @@ export class TransparencyLog {
     };
   }
 
+  /** Inclusion proofs of these leaves to the latest checkpoint, signed now if the log has grown since it. */
+  evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
+    const checkpoint = this.issue();
+    return { checkpoint: checkpoint.note, proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))) };
+  }
+
   consistency(from: number, to: number): Outcome<ConsistencyAnswer> {
     const current = this.tree.size();
     if (to > current) return { ok: false, status: 400, field: 'to', problem: `the log has ${current} leaves`, allowed: `${from}–${current}` };
