@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   'mint-token': { summary: 'print a bearer token for local use, signed with the configured or generated secret', load: () => import('../modules/identity/mint-token.command.js') },
   'rebuild-tree': { summary: "rebuild the embedded event log's Merkle tree from its events (service stopped)", load: () => import('../modules/transparency/rebuild-tree.cli.js') },
   rebuild: { summary: 'rebuild a read model from the first event beside the live one, then switch readers to it', load: () => import('../projections/rebuild.command.js') },
+  witness: { summary: "an auditor's witness: fetch the log's checkpoint, verify signature and consistency with the one held, report truncation, fork or rewrite; cosign", load: () => import('../modules/transparency/witness.cli.js') },
   verify: { summary: 'verify every stream\'s hash chain and the log against every signed checkpoint, naming the first it contradicts', load: () => import('../modules/audit/verify-log.command.js') },
   'verify-evidence': { summary: 'verify an evidence pack offline: hash chain, signature and readable page', load: () => import('../modules/audit/verify-evidence.command.js') },
 };

@@ -34,7 +34,8 @@ export interface ApiHarness {
 }
 
 export async function startHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'reglament-api-'));
+  // An existing DATA_DIR restarts a service on its files (close() still removes it).
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
   const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();

@@ -1,6 +1,6 @@
 /** Shared by the verifiable-log tests: the CLI as a user runs it, cases filed over HTTP, files tampered with as an attacker would. */
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { eventHash } from '../../src/modules/cases/domain/hash-chain';
 import type { ApiHarness } from '../support/api-harness';
@@ -18,6 +18,19 @@ export function cli(args: string[], env: Record<string, string> = {}) {
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI run without blocking this process: needed when it calls a server this test process runs. */
+export function cliAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], { env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** A personnel-reserve case with three acts after its submission; returns its id. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyEvidenceFile, type TrustedKeys } from './domain/evidence-pack';
-import { parseVkey, type NoteVerifierKey } from '../transparency/domain/signed-note';
+import { parseTrustedKeys } from '../transparency/trusted-keys';
 
 const USAGE = `usage: npm run cli -- verify-evidence <evidence-file.html> (--fingerprint <hex> | --trusted-keys <file>) [--json]
 
@@ -21,35 +21,6 @@ A key to trust is required, obtained from the agency by a channel you trust (not
 Exit code 1 when any check fails or no trusted key is given.`;
 
 const HEX64 = /^[0-9a-f]{64}$/;
-
-/** Keys from a trusted-keys file: lines of verifier keys or fingerprints, or the keys endpoint's JSON. */
-export function parseTrustedKeys(text: string): { keys: TrustedKeys; problems: string[] } {
-  const fingerprints: string[] = [];
-  const noteKeys: NoteVerifierKey[] = [];
-  const problems: string[] = [];
-  const add = (entry: string, where: string) => {
-    const value = entry.trim();
-    if (HEX64.test(value.toLowerCase())) return void fingerprints.push(value.toLowerCase());
-    const vkey = parseVkey(value);
-    if (vkey.ok) noteKeys.push(vkey.value);
-    else problems.push(`${where}: ${vkey.problem}`);
-  };
-  const trimmed = text.replace(/^\uFEFF/, '').trim();
-  if (trimmed.startsWith('{')) {
-    try {
-      const json = JSON.parse(trimmed) as { keys?: Array<{ vkey?: string; fingerprint?: string }> };
-      (json.keys ?? []).forEach((k, i) => add(k.vkey ?? k.fingerprint ?? '', `keys[${i}]`));
-    } catch (error) {
-      problems.push(`not JSON: ${(error as Error).message}`);
-    }
-  } else {
-    trimmed.split(/\r?\n/).forEach((line, i) => {
-      const content = line.replace(/#.*$/, '').trim();
-      if (content) add(content, `line ${i + 1}`);
-    });
-  }
-  return { keys: { fingerprints, noteKeys }, problems };
-}
 
 export async function run(argv: string[]): Promise<number> {
   let parsed;
