@@ -52,7 +52,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     activeKey: config.transparency.activeKey,
     evidenceKeyFile: config.evidenceKeyFile,
     mayGenerateKey: config.transparency.mayGenerateKey,
-    shape: `EVENT_STORE=${config.eventStore.kind}, READ_STORE=${config.readStore.kind}, NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}`,
+    shape: config.transparency.shape,
   });
   if (keys.generated) logger.info({ keyFile: keys.generated, keyId: keys.active.note.keyId.toString('hex'), fingerprint: keys.active.fingerprint }, 'generated a signing key (embedded default only)');
   const metrics = new Metrics();

@@ -46,6 +46,8 @@ export interface AppConfig {
     activeKey?: string;
     /** Whether a signing key may be generated on first start: only the embedded single-machine shape, never in production. */
     mayGenerateKey: boolean;
+    /** The runtime shape, named in the refusal to generate a key. */
+    shape: string;
   };
 }
 
@@ -184,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       ...(env.SIGNING_KEYS_DIR ? { keysDir: dir('SIGNING_KEYS_DIR', '') } : {}),
       ...(env.SIGNING_KEY_ACTIVE ? { activeKey: env.SIGNING_KEY_ACTIVE } : {}),
       mayGenerateKey: eventStoreKind === 'sqlite' && readStoreKind === 'sqlite' && env.NODE_ENV !== 'production',
+      shape: `EVENT_STORE=${eventStoreKind}, READ_STORE=${readStoreKind}, NODE_ENV=${env.NODE_ENV ?? '(unset)'}`,
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);
