@@ -44,17 +44,15 @@ const MIGRATIONS = [
     `,
   },
   {
-    // The log's Merkle tree (src/modules/transparency): node (level, idx) is the hash of leaves
-    // [idx·2^level, (idx+1)·2^level), written by the writer thread in the transaction of the events it covers.
-    // A log of version 1 gets its tree on the first open by the process that writes (catchUpTree).
+    // The log's Merkle tree (src/modules/transparency): the hash of every perfect subtree, numbered in post-order
+    // (nodePosition in merkle.ts), so each commit appends rows at the end of one B-tree. Written by the writer
+    // thread in the transaction of the events it covers. A log of version 1 gets its tree on the first append.
     version: 2,
     sql: `
       CREATE TABLE tree_nodes (
-        level INTEGER NOT NULL,
-        idx   INTEGER NOT NULL,
-        hash  BLOB    NOT NULL,
-        PRIMARY KEY (level, idx)
-      ) WITHOUT ROWID;
+        pos  INTEGER PRIMARY KEY,
+        hash BLOB    NOT NULL
+      );
     `,
   },
 ];
@@ -64,6 +62,8 @@ export interface SqliteEventLogOptions {
   /** How often a subscription looks for events appended by another process (the worker reads the API's file). */
   pollIntervalMs?: number;
   checkpointer?: Partial<CheckpointerOptions> | false;
+  /** false: the writer keeps no Merkle tree. Only the benchmark's baseline; a log written so must be caught up before it is served. */
+  maintainTree?: boolean;
 }
 
 export interface GroupCommitStats {
@@ -133,6 +133,7 @@ export class SqliteEventLog implements EventLog {
   private closed = false;
   private readonly stats: Pick<GroupCommitStats, 'groups' | 'appends' | 'events' | 'commitRoundTripMs'> = { groups: 0, appends: 0, events: 0, commitRoundTripMs: 0 };
   private readonly pollIntervalMs: number;
+  private readonly maintainTree: boolean;
 
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
@@ -143,6 +144,7 @@ export class SqliteEventLog implements EventLog {
   constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    this.maintainTree = options.maintainTree !== false;
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
     this.tree = new SqliteMerkleTree(this.db);
@@ -198,12 +200,12 @@ export class SqliteEventLog implements EventLog {
     if (!this.writer) {
       // A log written before it had a tree gets it now, before the writer extends it.
       try {
-        if (this.tree.size() !== this.tree.logSize()) this.tree.catchUp();
+        if (this.maintainTree && this.tree.size() !== this.tree.logSize()) this.tree.catchUp();
       } catch (error) {
         for (const pending of group) pending.reject(error);
         return;
       }
-      this.writer = new CommitWriter(this.file);
+      this.writer = new CommitWriter(this.file, { maintainTree: this.maintainTree });
     }
     this.committing++;
     this.stats.groups++;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { MemoryTree, rootAt } from '../../transparency/domain/merkle';
+import { MemoryTree, rootAt, storedNodeCount } from '../../transparency/domain/merkle';
 import { leafData } from '../../transparency/domain/log-leaf';
 import { openSqliteEventLog } from './sqlite-event-log';
 
@@ -60,6 +60,21 @@ describe('the event log keeps its Merkle tree', () => {
     const before = Buffer.from(rootAt(log.tree, 21));
     expect(log.tree.rebuild()).toEqual({ leaves: 21 });
     expect(Buffer.from(rootAt(log.tree, 21))).toEqual(before);
+    await log.close();
+  });
+
+  it('a tree behind the log (its last nodes lost) is caught up from where it stands to the same root', async () => {
+    const file = tempFile();
+    const log = openSqliteEventLog({ file });
+    for (let i = 0; i < 45; i++) await log.append('s', [sealed(i)], 'any');
+    for (const kept of [44, 37, 32, 13, 1]) {
+      const raw = new Database(file);
+      raw.prepare('DELETE FROM tree_nodes WHERE pos >= ?').run(storedNodeCount(kept));
+      raw.close();
+      expect(log.tree.size()).toBe(kept);
+      expect(log.tree.catchUp()).toEqual({ added: 45 - kept });
+      expect(Buffer.from(rootAt(log.tree, 45))).toEqual(Buffer.from(recomputed(file).root()));
+    }
     await log.close();
   });
 

@@ -4,35 +4,47 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import { appendLeafHash, type NodeSource } from '../../transparency/domain/merkle';
+import { hashChildren, leavesOfNodeCount, nodePosition, storedNodeCount, type NodeSource } from '../../transparency/domain/merkle';
 import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
+import { storedLinks } from '../../cases/domain/hash-chain';
+import { hashLeaf } from '../../transparency/domain/merkle';
 
 const PAGE = 5000;
 
 type LeafRow = { position: number; id: string; stream_id: string; type: string; data: string; metadata: string };
+type MetadataRow = { position: number; metadata: string };
+
+/** Rows per multi-row INSERT while building: one statement step for many nodes. */
+const INSERT_BATCH = 200;
 
 export class SqliteMerkleTree implements NodeSource {
-  private readonly getNode: Statement<[number, number], Buffer>;
-  private readonly putNode: Statement<[number, number, Uint8Array]>;
+  private readonly getNode: Statement<[number], Buffer>;
+  private readonly putNode: Statement<[number, Uint8Array]>;
   private readonly sizeStmt: Statement<[], number>;
   private readonly logSizeStmt: Statement<[], number>;
-  private readonly rowsAfter: Statement<[number, number], LeafRow>;
+  private readonly rowsAfter: Statement<[number, number], MetadataRow>;
+  private readonly putNodes: Statement<number[]>;
   private readonly rowAt: Statement<[number], LeafRow>;
   private readonly byId: Statement<[string], LeafRow>;
 
   constructor(private readonly db: SqliteDatabase) {
-    this.getNode = db.prepare<[number, number], Buffer>('SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?').pluck();
-    this.putNode = db.prepare('INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)');
-    this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(idx) + 1, 0) FROM tree_nodes WHERE level = 0').pluck();
+    this.getNode = db.prepare<[number], Buffer>('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
+    this.putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
+    this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
     this.logSizeStmt = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
-    this.rowsAfter = db.prepare<[number, number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    // Building reads the metadata only: a sealed event's leaf is its hash; the rest is read for an unsealed one.
+    this.rowsAfter = db.prepare<[number, number], MetadataRow>('SELECT position, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    this.putNodes = db.prepare<number[]>(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: INSERT_BATCH }, () => '(?, ?)').join(', ')}`);
     this.byId = db.prepare<[string], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE id = ?');
     this.rowAt = db.prepare<[number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?');
   }
 
-  /** Leaves in the tree (committed). */
+  /** Leaves in the tree (committed). Throws when the stored nodes are not those of any whole tree. */
   size(): number {
-    return this.sizeStmt.get()!;
+    const nodes = this.sizeStmt.get()!;
+    const leaves = leavesOfNodeCount(nodes);
+    if (leaves === null) throw new Error(`the log's Merkle tree holds ${nodes} nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)`);
+    return leaves;
   }
 
   logSize(): number {
@@ -45,7 +57,7 @@ export class SqliteMerkleTree implements NodeSource {
   }
 
   node(level: number, index: number): Uint8Array {
-    const hash = this.getNode.get(level, index);
+    const hash = this.getNode.get(nodePosition(level, index));
     if (!hash) throw new RangeError(`the log's Merkle tree has no node (${level}, ${index})`);
     return hash;
   }
@@ -98,13 +110,20 @@ export class SqliteMerkleTree implements NodeSource {
   }
 
   private appendFrom(start: number, progress?: (leaves: number) => void): number {
-    // Nodes written by this run are read back from memory: only the right edge is ever read again.
-    const written = new Map<string, Uint8Array>();
-    const source: NodeSource = { node: (level, index) => written.get(`${level}:${index}`) ?? this.node(level, index) };
-    const put = (level: number, index: number, hash: Uint8Array) => {
-      this.putNode.run(level, index, hash);
-      if (index % 2 === 0) written.set(`${level}:${index}`, hash);
-      written.delete(`${level}:${index - 2}`);
+    // The right edge of the tree: edge[level] is the left node at that level still waiting for its sibling.
+    const edge: Uint8Array[] = [];
+    for (let level = 0; 2 ** level <= start; level++) {
+      const index = Math.floor(start / 2 ** level);
+      if (index % 2 === 1) edge[level] = this.node(level, index - 1);
+    }
+    let pos = storedNodeCount(start);
+    let pending: Array<number | Uint8Array> = [];
+    const put = (hash: Uint8Array) => {
+      pending.push(pos++, hash);
+      if (pending.length === INSERT_BATCH * 2) {
+        this.putNodes.run(...(pending as number[]));
+        pending = [];
+      }
     };
     let index = start;
     for (;;) {
@@ -112,11 +131,21 @@ export class SqliteMerkleTree implements NodeSource {
       if (rows.length === 0) break;
       for (const row of rows) {
         if (row.position !== index + 1) throw new Error(`the log has no event at position ${index + 1}: positions must be gapless for its tree`);
-        appendLeafHash(source, put, index, leafHashOf({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }));
+        const sealed = storedLinks(row.metadata)?.hash;
+        let hash: Uint8Array = sealed ? hashLeaf(Buffer.from(sealed, 'hex')) : this.recomputedLeafHash(row.position)!;
+        put(hash);
+        let level = 0;
+        for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
+          hash = hashChildren(edge[level]!, hash);
+          level++;
+          put(hash);
+        }
+        edge[level] = hash;
         index++;
       }
       progress?.(index);
     }
+    for (let i = 0; i < pending.length; i += 2) this.putNode.run(pending[i] as number, pending[i + 1] as Uint8Array);
     return index - start;
   }
 }

@@ -7,6 +7,9 @@ import {
   hashChildren,
   hashLeaf,
   inclusionProof,
+  leavesOfNodeCount,
+  nodePosition,
+  storedNodeCount,
   largestPowerOfTwoBelow,
   MemoryTree,
   verifyConsistency,
@@ -63,6 +66,22 @@ describe('the Merkle tree (RFC 9162 §2.1)', () => {
       range.appendLeafHash(hashLeaf(BIG.leaves[size - 1]!));
       expect(Buffer.from(range.root())).toEqual(mth(BIG.leaves.slice(0, size)));
     }
+  });
+
+  it('nodes stored in post-order: appends complete nodes at consecutive positions, and the count gives the size back', () => {
+    const order: number[] = [];
+    const tree = new MemoryTree();
+    for (let i = 0; i < 300; i++) {
+      const before = tree.levels.map((l) => l.length);
+      tree.appendLeaf(leaf(i));
+      tree.levels.forEach((l, level) => {
+        for (let k = before[level] ?? 0; k < l.length; k++) order.push(nodePosition(level, k));
+      });
+      expect(leavesOfNodeCount(storedNodeCount(i + 1))).toBe(i + 1);
+    }
+    expect(order).toEqual(order.map((_, i) => i));
+    expect(leavesOfNodeCount(0)).toBe(0);
+    expect(leavesOfNodeCount(2)).toBeNull();
   });
 
   it('a leaf hash and a node hash of the same bytes differ (domain separation)', () => {
