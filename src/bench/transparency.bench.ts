@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
-import { consistencyProof, inclusionProof, rootAt } from '../modules/transparency/domain/merkle';
+import { mkdirSync } from 'node:fs';
+import { consistencyProof, inclusionProof, rootAt, verifyConsistency } from '../modules/transparency/domain/merkle';
+import { parseCheckpoint, parseVkey, verifyNote } from '../modules/transparency/domain/signed-note';
+import { startApi } from '../app/bootstrap';
+import { loadConfig } from '../app/config/config';
+import { createLogger } from '../app/logging/logger';
 import { BenchResult, BenchSuite, percentile } from './bench-kit';
 import { prefill, sampleEvent } from './event-log.bench';
 import { sealRecord } from '../modules/cases/domain/hash-chain';
@@ -104,6 +109,42 @@ export const transparencyBench: BenchSuite = {
     } finally {
       await log.close();
     }
+    results.push(await witnessRoundTrip(ctx.workDir, Math.min(ctx.samples, 500)));
     return results;
   },
 };
+
+/**
+ * What `witness` does per run, on loopback against the real API: fetch the latest checkpoint, verify its signature,
+ * fetch the consistency proof from the size it held and verify it (the CLI's process start is not counted).
+ */
+async function witnessRoundTrip(workDir: string, samples: number): Promise<BenchResult> {
+  const dataDir = join(workDir, 'witness-api');
+  mkdirSync(dataDir, { recursive: true });
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', CHECKPOINT_INTERVAL_MS: '100' }), createLogger('silent'));
+  try {
+    const log = app.infra.eventLog;
+    for (let i = 0; i < 2000; i += 50) await log.append(`case-w${i}`, Array.from({ length: 50 }, (_, j) => sealedEvent(i + j)), 'no_stream');
+    const held = app.infra.transparency!.issue(true);
+    for (let i = 0; i < 100; i++) await log.append(`case-x${i}`, [sealedEvent(i)], 'no_stream');
+    app.infra.transparency!.issue(true);
+    const keys = (await (await fetch(`${app.url}/api/transparency/keys`)).json()) as { keys: Array<{ vkey: string }> };
+    const trusted = keys.keys.map((k) => parseVkey(k.vkey)).flatMap((k) => (k.ok ? [k.value] : []));
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const start = process.hrtime.bigint();
+      const note = await (await fetch(`${app.url}/api/transparency/checkpoint`)).text();
+      const verified = verifyNote(note, trusted);
+      const checkpoint = verified.ok ? parseCheckpoint(verified.body) : null;
+      if (!checkpoint?.ok) throw new Error('the checkpoint did not verify');
+      const answer = (await (await fetch(`${app.url}/api/transparency/proofs/consistency?from=${held.size}&to=${checkpoint.value.size}`)).json()) as { proof: string[] };
+      const ok = verifyConsistency(held.size, checkpoint.value.size, answer.proof.map((p) => Buffer.from(p, 'base64')), held.root, checkpoint.value.root);
+      if (!ok.ok) throw new Error(ok.problem);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    times.sort((a, b) => a - b);
+    return { name: 'witness round trip p99 (fetch checkpoint, verify signature, fetch and verify consistency), loopback', value: percentile(times, 99), unit: 'ms', better: 'lower', detail: `p50 ${percentile(times, 50).toFixed(2)} ms`, target: { op: '<=', value: 50, text: '≤ 50 ms' } };
+  } finally {
+    await app.close();
+  }
+}

@@ -176,7 +176,12 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     check('signature', false, `no usable signature: ${(error as Error).message}`);
   }
 
-  checkInclusion(pack, trust, signingKey, check);
+  try {
+    checkInclusion(pack, trust, signingKey, check);
+  } catch (error) {
+    // A pack edited into another shape: the proofs are unreadable, which is a failed check, not a crash.
+    check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
+  }
 
   const page = renderEvidenceFile(pack);
   const same = readableText(page) === readableText(file);
@@ -187,7 +192,7 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
 /** The checkpoint must be signed by a trusted key, and every event's proof must lead from its hash to its root. */
 function checkInclusion(pack: SignedEvidencePack, trust: TrustedKeys, signingKey: KeyObject | null, check: (name: string, ok: boolean, detail: string) => void): void {
   const inclusion = pack.transparency;
-  if (!inclusion) {
+  if (!inclusion || typeof inclusion.checkpoint !== 'string' || !Array.isArray(inclusion.events)) {
     check('checkpoint', false, 'the pack carries no inclusion proofs to a signed checkpoint: nothing shows these events are the ones the log holds for everyone');
     return;
   }

@@ -37,24 +37,44 @@ const maintainTree = workerData.maintainTree !== false;
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 const putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
+const NODE_BATCH = 100;
+const putNodes = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES ' + Array(NODE_BATCH).fill('(?, ?)').join(', '));
 const getNode = db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
 const storedNodes = db.prepare('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
 const logSize = db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck();
 function popcount(n) { let c = 0; for (let v = n; v > 0; v = Math.floor(v / 2)) c += v % 2; return c; }
-// Nodes are numbered in post-order: leaf i at 2i - popcount(i), then each subtree it completes, one after another;
-// a left sibling's subtree (2^(level+1) - 1 nodes) ends just before the right one begins.
-function appendLeaf(index, leafHex) {
+// Nodes are numbered in post-order: leaf i at 2i - popcount(i), then each subtree it completes, one after another.
+function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1; return 2 * last - popcount(last) + level; }
+// The tree's right edge, kept across transactions: edge[level] is the left node at that level still waiting for its
+// sibling, in a tree of edgeLeaves leaves. Read back from the table when unknown (first commit, a failed commit).
+let edge = null;
+let edgeLeaves = -1;
+function loadEdge(leaves) {
+  edge = [];
+  for (let level = 0; 2 ** level <= leaves; level++) {
+    const index = Math.floor(leaves / 2 ** level);
+    if (index % 2 === 1) edge[level] = getNode.get(nodePosition(level, index - 1));
+  }
+  edgeLeaves = leaves;
+}
+// Adds leaf \`index\` to a tentative edge and collects the nodes it completes; nothing is stored until the append holds.
+function appendLeaf(tree, index, leafHex) {
   let hash = sha256('sha256', Buffer.concat([LEAF, Buffer.from(leafHex, 'hex')]), 'buffer');
   let pos = 2 * index - popcount(index);
-  putNode.run(pos, hash);
-  for (let level = 0, i = index; i % 2 === 1; ) {
-    const subtree = 2 ** (level + 1) - 1;
-    hash = sha256('sha256', Buffer.concat([NODE, getNode.get(pos - subtree), hash]), 'buffer');
+  tree.nodes.push(pos, hash);
+  let level = 0;
+  for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
+    hash = sha256('sha256', Buffer.concat([NODE, tree.edge[level], hash]), 'buffer');
     level++;
-    i = (i - 1) / 2;
-    pos++;
-    putNode.run(pos, hash);
+    tree.nodes.push(++pos, hash);
   }
+  tree.edge[level] = hash;
+  tree.leaves = index + 1;
+}
+function storeNodes(nodes) {
+  let i = 0;
+  for (; i + NODE_BATCH * 2 <= nodes.length; i += NODE_BATCH * 2) putNodes.run(nodes.slice(i, i + NODE_BATCH * 2));
+  for (; i < nodes.length; i += 2) putNode.run(nodes[i], nodes[i + 1]);
 }
 class Refused extends Error { constructor(refusal) { super(refusal.kind); this.refusal = refusal; } }
 
@@ -82,7 +102,7 @@ function recognisedRetry(streamId, events) {
 function write(append, recordedAt) {
   const { streamId, expected, events } = append;
   const retried = recognisedRetry(streamId, events);
-  if (retried) return retried;
+  if (retried) return { ...retried, tree: null };
   const row = lastRevision.get(streamId);
   const actual = row === undefined ? 'no_stream' : row.revision;
   if ((expected === 'no_stream' && actual !== 'no_stream') || (typeof expected === 'number' && expected !== actual)) {
@@ -90,12 +110,16 @@ function write(append, recordedAt) {
   }
   let revision = row === undefined ? -1 : row.revision;
   let position = 0;
+  const tree = maintainTree ? { edge: edge.slice(), leaves: edgeLeaves, nodes: [] } : null;
   for (const e of events) {
     revision++;
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
-    if (maintainTree) appendLeaf(position - 1, e.leaf);
+    if (tree) {
+      if (position - 1 !== tree.leaves) throw new Error('event position ' + position + ' does not follow the tree of ' + tree.leaves + ' leaves');
+      appendLeaf(tree, position - 1, e.leaf);
+    }
   }
-  return { nextRevision: revision, position };
+  return { nextRevision: revision, position, tree };
 }
 // A nested better-sqlite3 transaction is a SAVEPOINT: one append's failure rolls back only its own rows.
 const appendOne = db.transaction(write);
@@ -120,20 +144,33 @@ function commitGroups(groups) {
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
     db.transaction(() => {
       // A tree behind or ahead of the log would take leaves at the wrong places: refuse to write until it is caught up.
+      const nodes = [];
       if (maintainTree) {
-        const nodes = storedNodes.get();
+        const stored = storedNodes.get();
         const events = logSize.get();
-        if (nodes !== 2 * events - popcount(events)) throw new Error('the Merkle tree holds ' + nodes + ' nodes but a log of ' + events + ' events needs ' + (2 * events - popcount(events)) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
+        if (stored !== 2 * events - popcount(events)) throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + (2 * events - popcount(events)) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
+        if (edge === null || edgeLeaves !== events) loadEdge(events);
       }
       groups.forEach(({ group, recordedAt }, g) => {
         for (const append of group) {
-          try { results[g].outcomes.push({ ok: appendOne(append, recordedAt) }); }
+          try {
+            const { tree, ...ok } = appendOne(append, recordedAt);
+            // The append held: its leaves join the tree (a refused one was rolled back with its savepoint).
+            if (tree) {
+              edge = tree.edge;
+              edgeLeaves = tree.leaves;
+              for (const value of tree.nodes) nodes.push(value);
+            }
+            results[g].outcomes.push({ ok });
+          }
           catch (error) { results[g].outcomes.push({ refused: error instanceof Refused ? error.refusal : { kind: 'failed', message: String(error && error.message || error) } }); }
         }
       });
+      storeNodes(nodes);
     }).immediate();
   } catch (error) {
-    // The commit itself failed (disk full, I/O error): nothing of these groups is durable.
+    // The commit itself failed (disk full, I/O error): nothing of these groups is durable, nor the edge built on them.
+    edge = null;
     port.postMessage({ results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error) });
     return;
   }
