@@ -8,13 +8,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { COSIGNATURE_TYPE, parseVkey, signerKey, verifyNote } from '../../src/modules/transparency/domain/signed-note';
+import { COSIGNATURE_TYPE, formatVkey, parseVkey, signerKey, verifyNote } from '../../src/modules/transparency/domain/signed-note';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 import { auditor, cliAsync, fileCase } from './support';
 
 const work = mkdtempSync(join(tmpdir(), 'reglament-witness-'));
 let api: ApiHarness;
 let fingerprint: string;
+let caseId: string;
 const running: ApiHarness[] = [];
 
 async function serve(dataDir: string): Promise<ApiHarness> {
@@ -32,7 +33,7 @@ const witness = (url: string, state: string, ...more: string[]) => cliAsync(['wi
 
 beforeAll(async () => {
   api = await serve(mkdtempSync(join(tmpdir(), 'reglament-api-')));
-  await fileCase(api, 1);
+  caseId = await fileCase(api, 1);
   fingerprint = (await api.call('GET', '/api/transparency/keys')).body.keys[0].fingerprint;
 });
 afterAll(async () => {
@@ -58,6 +59,28 @@ describe('witness', () => {
     const cosigned = verifyNote(report.cosigned, [logKey.ok ? logKey.value : (null as never), signerKey('auditor.example/w1', key, COSIGNATURE_TYPE)]);
     expect(cosigned.ok && cosigned.cosignedBy.map((c) => c.key.name)).toEqual(['auditor.example/w1']);
     expect((await witness(api.url, 'w1.json')).stdout).toContain('"kind": "unchanged"');
+  });
+
+  it('a submitted cosignature is kept with its checkpoint and carried by evidence packs, verifiable with the witness key', async () => {
+    const key = generateKeyPairSync('ed25519').privateKey;
+    writeFileSync(join(work, 'w2.pem'), key.export({ type: 'pkcs8', format: 'pem' }));
+    const r = await witness(api.url, 'w2.json', '--cosign-key', join(work, 'w2.pem'), '--cosign-name', 'auditor.example/w2', '--submit');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const pack = join(work, 'pack.html');
+    writeFileSync(pack, await response.text());
+    const keys = (await api.call('GET', '/api/transparency/keys')).body.keys.map((k: { vkey: string }) => k.vkey);
+    writeFileSync(join(work, 'trusted.txt'), [...keys, formatVkey(signerKey('auditor.example/w2', key, COSIGNATURE_TYPE))].join('\n'));
+    const verified = await cliAsync(['verify-evidence', pack, '--trusted-keys', join(work, 'trusted.txt'), '--json']);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout).checks.find((c: { name: string }) => c.name === 'checkpoint').detail).toContain('cosigned by auditor.example/w2');
+    // 400 for a cosignature that is not one, naming the field.
+    const bad = await api.call('POST', '/api/transparency/cosignatures', { body: { note: 'nonsense', witnessKey: keys[0] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('body.witnessKey');
+    const missing = await api.call('POST', '/api/transparency/cosignatures', { body: { note: 'x' } });
+    expect(missing.status).toBe(400);
   });
 
   it('an unknown key is refused: a checkpoint signed by another key is not accepted', async () => {

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { consistencyProof, hashLeaf, inclusionProof, rootAt, verifyConsistency, type NodeSource } from './domain/merkle';
-import { formatCheckpoint, signNote } from './domain/signed-note';
+import { formatCheckpoint, parseCheckpoint, parseSignedNote, parseVkey, signNote, verifyNote } from './domain/signed-note';
 import type { CheckpointStore, StoredCheckpoint } from './sqlite/sqlite-checkpoint-store';
 import type { KeyRing } from './signing-keys';
 
@@ -156,10 +156,35 @@ export class TransparencyLog {
     };
   }
 
-  /** Inclusion proofs of these leaves to the latest checkpoint, signed now if the log has grown since it. */
+  /**
+   * Inclusion proofs of these leaves to a checkpoint: the newest one a witness cosigned that holds them all (so a
+   * second party's view is in the pack), else the latest, signed now if the log has grown since it.
+   */
   evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
-    const checkpoint = this.issue();
-    return { checkpoint: checkpoint.note, proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))) };
+    const needed = leafIndexes.length ? Math.max(...leafIndexes) + 1 : 0;
+    const checkpoint = this.checkpoints.newestCosigned(needed) ?? this.issue();
+    return { checkpoint: checkpoint.note + checkpoint.cosignatures, proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))) };
+  }
+
+  /**
+   * Keeps a witness's cosignature of one of our checkpoints: the note must carry our own valid signature over a
+   * checkpoint we issued, and the cosignature must verify with the witness key given. What is kept is only the
+   * verified line; whether to trust that witness is each reader's decision.
+   */
+  addCosignature(cosignedNote: string, witnessVkey: string): Outcome<{ seq: number; witness: string }> {
+    const key = parseVkey(witnessVkey);
+    if (!key.ok || key.value.type !== 0x04) return { ok: false, status: 400, field: 'witnessKey', problem: key.ok ? 'not a cosigner key (signature type 0x04)' : key.problem, allowed: '<name>+<key id>+<base64(0x04 || Ed25519 public key)>' };
+    const verified = verifyNote(cosignedNote, [...this.keys.keys.map((k) => k.note), key.value]);
+    if (!verified.ok) return { ok: false, status: 400, field: 'note', problem: verified.problem, allowed: 'a checkpoint of this log, as served, with the witness cosignature line added' };
+    const cosigned = verified.cosignedBy.find((c) => c.key.name === key.value.name && c.key.keyId.equals(key.value.keyId));
+    if (!cosigned) return { ok: false, status: 400, field: 'note', problem: `no cosignature by ${key.value.name} in the note`, allowed: 'the note with the witness cosignature line added' };
+    const body = parseCheckpoint(verified.body);
+    const stored = body.ok ? this.checkpoints.withBody(body.value.size, verified.body) : null;
+    if (!body.ok || !stored) return { ok: false, status: 404, field: 'note', problem: 'this log issued no such checkpoint', allowed: 'a checkpoint served by GET /api/transparency/checkpoint' };
+    const note = parseSignedNote(cosignedNote);
+    const line = note.ok ? note.value.signatures.find((s) => s.name === key.value.name && s.keyId.equals(key.value.keyId))?.line : undefined;
+    this.checkpoints.addCosignature(stored.seq, line!);
+    return { ok: true, seq: stored.seq, witness: key.value.name };
   }
 
   consistency(from: number, to: number): Outcome<ConsistencyAnswer> {

@@ -10,17 +10,18 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isCaught, judge, type WitnessVerdict } from './domain/witness';
-import { COSIGNATURE_TYPE, cosignatureLine, parseCheckpoint, parseVkey, signerKey, verifyNote, withSignatureLines, type Checkpoint, type NoteVerifierKey } from './domain/signed-note';
+import { COSIGNATURE_TYPE, cosignatureLine, formatVkey, parseCheckpoint, parseVkey, signerKey, verifyNote, withSignatureLines, type Checkpoint, type NoteVerifierKey } from './domain/signed-note';
 import { parseTrustedKeys } from './trusted-keys';
 
 const USAGE = `usage: npm run cli -- witness --url <server> --state <file> (--fingerprint <hex> | --trusted-keys <file>)
-                              [--peer-state <file>] [--cosign-key <pem> --cosign-name <name>] [--json]
+                              [--peer-state <file>] [--cosign-key <pem> --cosign-name <name> [--submit]] [--json]
 
 Fetches <server>/api/transparency/checkpoint, verifies its signature by a key you trust and that it extends the
 checkpoint held in --state (created on first use), then stores it. Exit 1, with both checkpoints as evidence
 (also written to <state>.evidence-<time>.txt), when the log was truncated, forked or rewritten; the held
 checkpoint is then kept. --peer-state: another witness's state file; its checkpoint must be consistent too
-(two witnesses shown two histories). --cosign-key: an Ed25519 PKCS#8 key to cosign accepted checkpoints.
+(two witnesses shown two histories). --cosign-key: an Ed25519 PKCS#8 key to cosign accepted checkpoints;
+--submit hands the cosignature to the server, whose evidence packs then carry it.
 With TRANSPARENCY_ACCESS=auditor on the server, set WITNESS_TOKEN to an auditor's bearer token.`;
 
 interface WitnessState {
@@ -86,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
         'peer-state': { type: 'string' },
         'cosign-key': { type: 'string' },
         'cosign-name': { type: 'string' },
+        submit: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -173,6 +175,15 @@ export async function run(argv: string[]): Promise<number> {
       const witness = signerKey(args['cosign-name'], createPrivateKey(readFileSync(args['cosign-key'])), COSIGNATURE_TYPE);
       const body = fetched.note.slice(0, fetched.note.lastIndexOf('\n\n') + 1);
       cosigned = withSignatureLines(fetched.note, [cosignatureLine(body, witness, new Date())]);
+      if (args.submit) {
+        const token = process.env.WITNESS_TOKEN;
+        const r = await fetch(`${base}/api/transparency/cosignatures`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          body: JSON.stringify({ note: cosigned, witnessKey: formatVkey(witness) }),
+        });
+        if (r.status !== 201) process.stderr.write(`the server did not take the cosignature: ${r.status} ${await r.text()}\n`);
+      }
     }
     const state: WitnessState = { format: 'reglament-witness/1', url: base, checkpoint: fetched.note, acceptedAt: new Date().toISOString(), ...(cosigned ? { cosigned } : {}) };
     // Written whole, then renamed: a crash never leaves a half-written state.

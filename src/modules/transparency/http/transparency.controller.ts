@@ -3,7 +3,7 @@
  * and consistency proofs, and the signing keys. Only hashes, sizes and signatures leave here, no personal data, so
  * the routes are public by default; TRANSPARENCY_ACCESS=auditor limits them to auditors (and records each access).
  */
-import { Controller, Get, Header, HttpCode, Inject, Injectable, Post, Query, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Post, Query, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../app/problem/problem';
 import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
@@ -11,7 +11,7 @@ import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
 import type { Principal } from '../../identity/domain/principal';
 import { CheckpointRefusedError, type Outcome, type TransparencyLog } from '../transparency-log';
-import { CheckpointHistoryQuery, ConsistencyProofQuery, InclusionProofQuery } from './transparency.dtos';
+import { CheckpointHistoryQuery, ConsistencyProofQuery, CosignatureDto, InclusionProofQuery } from './transparency.dtos';
 
 export const TRANSPARENCY_LOG = Symbol('TRANSPARENCY_LOG');
 export const TRANSPARENCY_ACCESS = Symbol('TRANSPARENCY_ACCESS');
@@ -47,7 +47,7 @@ function answer<T>(outcome: Outcome<T>): T {
     const { ok: _ok, ...rest } = outcome;
     return rest as T;
   }
-  if (outcome.status === 400) throw ProblemError.badRequest([{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
+  if (outcome.status === 400) throw ProblemError.badRequest([{ field: outcome.field === 'note' || outcome.field === 'witnessKey' ? `body.${outcome.field}` : `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
   throw new ProblemError(outcome.status, outcome.status === 404 ? 'not-found' : 'not-yet-checkpointed', outcome.status === 404 ? 'Not found' : 'Not in that tree', outcome.problem, [{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
 }
 
@@ -81,13 +81,22 @@ export class TransparencyController {
     }
   }
 
+  /** A witness hands in its cosignature of a checkpoint it verified; evidence packs then carry it. */
+  @Post('cosignatures')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  @HttpCode(201)
+  cosign(@Body() body: CosignatureDto) {
+    return answer(this.log.addCosignature(body.note, body.witnessKey));
+  }
+
   @Get('checkpoints')
   @Public()
   @UseGuards(TransparencyAccessGuard)
   history(@Query() query: CheckpointHistoryQuery) {
     const page = this.log.history({ before: query.before, limit: query.limit });
     return {
-      checkpoints: page.map((c) => ({ seq: c.seq, treeSize: c.size, rootHash: c.root.toString('base64'), signedAt: c.signedAt.toISOString(), keyId: c.keyId, note: c.note })),
+      checkpoints: page.map((c) => ({ seq: c.seq, treeSize: c.size, rootHash: c.root.toString('base64'), signedAt: c.signedAt.toISOString(), keyId: c.keyId, note: c.note + c.cosignatures })),
       next: page.length === query.limit ? page[page.length - 1]!.seq : null,
     };
   }

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
@@ -57,4 +57,16 @@ export class CheckpointHistoryQuery {
   @Min(1)
   @Max(200)
   limit: number = 20;
+}
+
+export class CosignatureDto {
+  /** The checkpoint as served, with the witness's cosignature line added. */
+  @IsString()
+  @MaxLength(8192)
+  note!: string;
+
+  /** The witness's verifier key: <name>+<key id>+<base64(0x04 || Ed25519 public key)>. */
+  @IsString()
+  @MaxLength(400)
+  witnessKey!: string;
 }

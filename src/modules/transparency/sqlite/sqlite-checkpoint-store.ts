@@ -19,7 +19,8 @@ const MIGRATIONS = [
         root      BLOB    NOT NULL,
         signed_at INTEGER NOT NULL,  -- POSIX seconds, as in the note's time line
         key_id    TEXT    NOT NULL,  -- hex, the signed-note key id
-        note      TEXT    NOT NULL   -- the signed note exactly as served
+        note      TEXT    NOT NULL,  -- the signed note exactly as served
+        cosignatures TEXT NOT NULL DEFAULT ''  -- witnesses' verified cosignature lines, appended as they come
       );
       CREATE INDEX checkpoints_by_size ON checkpoints (tree_size);
     `,
@@ -33,13 +34,20 @@ export interface StoredCheckpoint {
   signedAt: Date;
   keyId: string;
   note: string;
+  /** Witnesses' cosignature lines (c2sp.org/tlog-cosignature), verified when they were added. */
+  cosignatures: string;
 }
 
-type Row = { seq: number; tree_size: number; root: Buffer; signed_at: number; key_id: string; note: string };
-const toCheckpoint = (row: Row): StoredCheckpoint => ({ seq: row.seq, size: row.tree_size, root: row.root, signedAt: new Date(row.signed_at * 1000), keyId: row.key_id, note: row.note });
+type Row = { seq: number; tree_size: number; root: Buffer; signed_at: number; key_id: string; note: string; cosignatures: string };
+const toCheckpoint = (row: Row): StoredCheckpoint => ({ seq: row.seq, size: row.tree_size, root: row.root, signedAt: new Date(row.signed_at * 1000), keyId: row.key_id, note: row.note, cosignatures: row.cosignatures });
 
 export interface CheckpointStore {
-  add(checkpoint: Omit<StoredCheckpoint, 'seq'>): StoredCheckpoint;
+  add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint;
+  addCosignature(seq: number, line: string): void;
+  /** The checkpoint whose note has exactly this body (the text a cosignature signs, its time line included). */
+  withBody(size: number, body: string): StoredCheckpoint | null;
+  /** The newest checkpoint a witness cosigned that holds at least `size` leaves. */
+  newestCosigned(size: number): StoredCheckpoint | null;
   latest(): StoredCheckpoint | null;
   /** Newest first, below `before` (a seq). */
   page(options: { before?: number; limit: number }): StoredCheckpoint[];
@@ -69,9 +77,23 @@ export class SqliteCheckpointStore implements CheckpointStore {
     this.allStmt = this.db.prepare<[], Row>('SELECT * FROM checkpoints ORDER BY seq');
   }
 
-  add(checkpoint: Omit<StoredCheckpoint, 'seq'>): StoredCheckpoint {
+  add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint {
     const seq = Number(this.insert.run(checkpoint.size, checkpoint.root, Math.floor(checkpoint.signedAt.getTime() / 1000), checkpoint.keyId, checkpoint.note).lastInsertRowid);
-    return { ...checkpoint, seq };
+    return { ...checkpoint, seq, cosignatures: '' };
+  }
+
+  addCosignature(seq: number, line: string): void {
+    this.db.prepare('UPDATE checkpoints SET cosignatures = cosignatures || ? WHERE seq = ? AND instr(cosignatures, ?) = 0').run(line, seq, line);
+  }
+
+  withBody(size: number, body: string): StoredCheckpoint | null {
+    const row = this.db.prepare<[number, string, string], Row>('SELECT * FROM checkpoints WHERE tree_size = ? AND substr(note, 1, length(?) + 1) = ? ORDER BY seq DESC LIMIT 1').get(size, body, `${body}\n`);
+    return row ? toCheckpoint(row) : null;
+  }
+
+  newestCosigned(size: number): StoredCheckpoint | null {
+    const row = this.db.prepare<[number], Row>("SELECT * FROM checkpoints WHERE tree_size >= ? AND cosignatures <> '' ORDER BY seq DESC LIMIT 1").get(size);
+    return row ? toCheckpoint(row) : null;
   }
 
   latest(): StoredCheckpoint | null {
