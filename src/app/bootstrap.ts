@@ -15,6 +15,8 @@ import { PinoNestLogger } from './logging/logger';
 import { Metrics } from './metrics/metrics';
 import { ProblemFilter } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
+import { IdentityModule } from '../modules/identity/http/identity.module';
+import { TransparencyModule } from '../modules/transparency/transparency.module';
 import { ProblemError } from './problem/problem';
 import { featureModules } from './features';
 
@@ -116,10 +118,13 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
   const infra = await openInfrastructure(config, logger, { projections: 'here' });
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra), new FastifyAdapter(), {
+    // A worker that keeps the log's tree (EventStoreDB) also serves its checkpoints and proofs.
+    const serves = infra.config.eventStore.kind !== 'sqlite' && infra.transparency ? [IdentityModule.register(infra.identity), TransparencyModule.register(infra.transparency, infra.config.transparency.access)] : [];
+    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, serves), new FastifyAdapter(), {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     });
     app.useGlobalFilters(new ProblemFilter());
+    if (serves.length) app.useGlobalPipes(problemValidationPipe());
     installHttpObservability(app, infra);
     await app.listen(config.workerPort, config.host);
     const url = await app.getUrl();

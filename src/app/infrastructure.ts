@@ -11,7 +11,7 @@ import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
 import type { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { loadKeyRing, type KeyRing } from '../modules/transparency/signing-keys';
-import { openTransparencyLog } from '../modules/transparency/open-transparency';
+import { openFollowedTransparencyLog, openTransparencyLog } from '../modules/transparency/open-transparency';
 import type { TransparencyLog } from '../modules/transparency/transparency-log';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
@@ -67,6 +67,8 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
   let transparency: ReturnType<typeof openTransparencyLog> | null = null;
   try {
     if (rawLog.kind === 'sqlite') transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger);
+    // EventStoreDB: the worker, which follows the whole log, keeps the tree beside it and signs its checkpoints.
+    else if (options.projections === 'here') transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger);
   } catch (error) {
     await readStore.close();
     await rawLog.close();
@@ -77,13 +79,14 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
   try {
     projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
   } catch (error) {
-    transparency?.close();
+    await transparency?.close();
     await readStore.close();
     await rawLog.close();
     throw error;
   }
-  // Checkpoints are signed by the API, the process that writes the log; a worker only reads it.
-  if (options.projections !== 'here') transparency?.transparency.start(config.transparency.checkpointIntervalMs);
+  // Checkpoints are signed by the process that keeps the tree: the API that writes the embedded log, or the worker
+  // that follows EventStoreDB; a worker beside an embedded log only reads it.
+  if (rawLog.kind !== 'sqlite' || options.projections !== 'here') transparency?.transparency.start(config.transparency.checkpointIntervalMs);
   return {
     config,
     logger,
@@ -98,7 +101,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     async close() {
       await projections.stop();
       transparency?.transparency.stop();
-      transparency?.close();
+      await transparency?.close();
       await readStore.close();
       await rawLog.close();
     },

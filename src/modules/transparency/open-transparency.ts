@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { StorageOpenError } from '../event-log/event-log.errors';
 import type { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
+import type { EventLog } from '../event-log/event-log.port';
 import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore } from './sqlite/sqlite-checkpoint-store';
+import { SqliteTreeFile, TREE_FILE } from './sqlite/sqlite-tree-file';
+import { TreeFollower } from './tree-follower';
 import type { KeyRing } from './signing-keys';
 import { TransparencyLog } from './transparency-log';
 
@@ -30,5 +33,32 @@ export function openTransparencyLog(log: SqliteEventLog, dataDir: string, keys: 
     store.close();
     throw new StorageOpenError(log.file, `${problem}; run npm run cli -- verify to see which checkpoint it contradicts`);
   }
-  return { transparency, close: () => store.close() };
+  return { transparency, close: async () => store.close() };
+}
+
+/**
+ * The verifiable log behind an event log that cannot keep the tree in its own transaction (EventStoreDB): the
+ * worker follows the log into DATA_DIR/tree.db and signs checkpoints of it. Checked on start like the embedded one
+ * (the newest checkpoint's root must be the tree's); the tree may be behind the log by the events not yet followed.
+ */
+export function openFollowedTransparencyLog(log: EventLog, dataDir: string, keys: KeyRing, logger: Logger): { transparency: TransparencyLog; close(): Promise<void> } {
+  const tree = new SqliteTreeFile(join(dataDir, TREE_FILE));
+  const store = new SqliteCheckpointStore(join(dataDir, CHECKPOINT_STORE_FILE));
+  const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
+  const problem = transparency.stateProblem(null);
+  if (problem) {
+    store.close();
+    tree.close();
+    throw new StorageOpenError(tree.file, `${problem}; run npm run cli -- verify to see which checkpoint the log contradicts`);
+  }
+  const follower = new TreeFollower(log, tree, logger.child({ component: 'transparency' }));
+  follower.start();
+  return {
+    transparency,
+    async close() {
+      await follower.stop();
+      store.close();
+      tree.close();
+    },
+  };
 }
