@@ -64,7 +64,8 @@ export class TransparencyController {
   checkpoint(): string {
     const latest = this.log.latest();
     if (!latest) throw new ProblemError(404, 'no-checkpoint', 'No checkpoint yet', 'the log has not signed a checkpoint yet');
-    return latest.note;
+    // With the witnesses' cosignatures collected so far: readers ignore the lines of keys they do not know.
+    return latest.note + latest.cosignatures;
   }
 
   /** On demand: signs a checkpoint of the log as it stands now, even when it has not grown. */
