@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { COSIGNATURE_TYPE, formatVkey, parseVkey, signerKey, verifyNote } from '../../src/modules/transparency/domain/signed-note';
 import { startHarness, type ApiHarness } from '../support/api-harness';
-import { auditor, cliAsync, fileCase } from './support';
+import { auditor, cli, cliAsync, fileCase, rewriteChain } from './support';
 
 const work = mkdtempSync(join(tmpdir(), 'reglament-witness-'));
 let api: ApiHarness;
@@ -107,6 +107,25 @@ describe('witness', () => {
     expect(report.caught).toEqual([expect.objectContaining({ kind: 'truncated', held: expect.stringMatching(/^reglament\.local\/log\n\d+\n/), served: expect.stringMatching(/^reglament\.local\/log\n3\n/) })]);
     expect(readFileSync(report.evidenceFile, 'utf8')).toContain('TRUNCATED');
     await stop(truncated);
+    api = await serve(dir);
+  });
+
+  it('exit 1 when an event was edited and its chain recomputed (tree rebuilt, checkpoints deleted so the server starts)', async () => {
+    await api.call('POST', '/api/transparency/checkpoint', { as: auditor });
+    expect((await witness(api.url, 'w-edit.json')).code).toBe(0);
+    const dir = api.dataDir;
+    await stop(api);
+    const copy = mkdtempSync(join(tmpdir(), 'reglament-edit-'));
+    cpSync(dir, copy, { recursive: true });
+    rewriteChain(copy, `case-${caseId}`, 1, (data) => (data.incomingNumber = '04-9999'));
+    expect(cli(['rebuild-tree'], { DATA_DIR: copy }).code).toBe(0);
+    rmSync(join(copy, 'checkpoints.db'));
+    const edited = await serve(copy);
+    const r = await witness(edited.url, 'w-edit.json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).caught).toEqual([expect.objectContaining({ kind: expect.stringMatching(/forked|rewritten/) })]);
+    await stop(edited);
+    rmSync(copy, { recursive: true, force: true });
     api = await serve(dir);
   });
 
