@@ -87,10 +87,12 @@ export class CatalogPins {
   ) {}
 
   /** Pins a version at its first use (once per process; a repeat by another process is harmless). */
-  versionUsed(versionId: string): void {
-    if (this.pinned.has(versionId) || this.pending.has(versionId)) return;
+  versionUsed(versionId: string): Promise<void> {
+    if (this.pinned.has(versionId)) return Promise.resolve();
+    const pending = this.pending.get(versionId);
+    if (pending) return pending;
     const version = this.catalog.byId.get(versionId);
-    if (!version) return;
+    if (!version) return Promise.resolve();
     const pin: VersionPin = { versionId, ...fingerprintOf(version), reason: 'first-use' };
     const done = this.log
       .append(CATALOG_PINS_STREAM, [{ type: VERSION_PINNED, data: pin }], 'any')
@@ -98,6 +100,7 @@ export class CatalogPins {
       .catch((error: unknown) => this.logger.warn({ versionId, err: String(error) }, 'could not pin a regulation version; it is pinned at the next start'))
       .finally(() => this.pending.delete(versionId));
     this.pending.set(versionId, done);
+    return done;
   }
 
   async settled(): Promise<void> {
