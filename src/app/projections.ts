@@ -28,12 +28,21 @@ export interface RunningProjections extends ProjectionStatusSource {
  */
 export type ProjectionPlacement = 'here' | 'child' | 'none';
 
-export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; placement: ProjectionPlacement; reference: ReferenceData; config: AppConfig }): Promise<RunningProjections> {
+export async function startProjections(options: {
+  eventLog: EventLog;
+  readStore: ReadStore;
+  logger: Logger;
+  placement: ProjectionPlacement;
+  reference: ReferenceData;
+  config: AppConfig;
+  /** Told when the projections find the read store's disk full, and when they write again (null). */
+  onReadStoreFull?: (detail: string | null) => void;
+}): Promise<RunningProjections> {
   const projections = allProjections(options.reference);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
-  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
+  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger, ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}) }) : null;
   await runtime?.start();
-  const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger) : null;
+  const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger, options.onReadStoreFull) : null;
   return {
     readModels,
     runtime,

@@ -11,7 +11,7 @@ import { ModelAccess } from '../shared/http/read-model-access';
 import type { Principal, Role } from '../modules/identity/domain/principal';
 import { iinCheckDigit } from '../modules/identity/domain/iin';
 import type { RegulationVersion } from '../modules/regulations/domain/catalog';
-import type { RegulationStep } from '../modules/regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../modules/regulations/domain/regulation-schema';
 import { decide, type CaseCommand } from '../modules/cases/domain/decide';
 import { evolve, stepsOnTrack, type CaseState } from '../modules/cases/domain/case-state';
 import { prerequisitesOn } from '../modules/cases/domain/case-rules';
@@ -145,7 +145,7 @@ function simulateCase(reference: ReferenceData, version: RegulationVersion, trac
     events.push(...sealed);
   };
   const first = steps[0]!;
-  take({ kind: 'submit', caseId, receiptNumber: `RG-${n}`, serviceId: version.serviceId, trackId, channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office', unit, applicant: { iin, fullName: 'Applicant' }, occurredAt: at }, first.roles[0]!);
+  take({ kind: 'submit', caseId, receiptNumber: `RG-${n}`, serviceId: version.serviceId, trackId, channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office', unit, applicant: { iin, fullName: 'Applicant' }, occurredAt: at }, rolesOn(first, trackId)[0]!);
   // One case in ten is still open: it stops somewhere on its path.
   const stopAt = !complete && rng.next() < 0.1 ? rng.int(1, steps.length - 1) : steps.length;
   for (const step of steps.slice(1, stopAt)) {
@@ -153,7 +153,8 @@ function simulateCase(reference: ReferenceData, version: RegulationVersion, trac
     // Most acts well within their limits, some late: durations drawn per limit kind.
     const minutes = kind === 'minutes' ? rng.int(1, 40) : kind === 'working-days' ? rng.int(60, rng.next() < 0.85 ? 1440 : 5 * 1440) : rng.int(60, 20 * 1440);
     at = new Date(at.getTime() + minutes * 60_000);
-    for (const role of step.requiresAll ? step.roles : [step.roles.find((r) => r !== 'applicant') ?? step.roles[0]!]) {
+    const roles = rolesOn(step, trackId);
+    for (const role of step.requiresAll ? roles : [roles.find((r) => r !== 'applicant') ?? roles[0]!]) {
       at = new Date(at.getTime() + 60_000);
       take({ kind: 'take-step', stepId: step.id, occurredAt: at, data: STEP_DATA[step.eventType] ?? {} }, role);
     }

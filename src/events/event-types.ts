@@ -66,6 +66,18 @@ export const EVENT_TYPES = {
     kk: 'Дәлелді бас тарту берілді',
     meaning: 'The applicant received a reasoned refusal: the negative result.',
   },
+  PortalRefusalIssued: {
+    ru: 'Портал отказал в запрашиваемой услуге',
+    // The words of order 58, p.10 pp.8 (5-үдеріс).
+    kk: 'Сұралған қызметтен бас тарту туралы хабарлама қалыптастырылды',
+    meaning: "The e-government portal refused the requested service: the applicant's data do not meet the required conditions (p.10, process 5).",
+  },
+  NotAdmitted: {
+    ru: 'Не допущен (не принят) по итогам экзаменов, конкурса или тестирования',
+    // A working translation built on order 58's «қабылданбау» (non-admission); not the act's own words.
+    kk: 'Емтихан, конкурс немесе тестілеу қорытындысы бойынша қабылданбады',
+    meaning: 'The applicant was not admitted (exams, competition, admission to or result of testing): an ending the text implies with no document of its own.',
+  },
   TestSlotBooked: {
     ru: 'Выбраны место, дата и время тестирования',
     kk: 'Тестілеу орны, күні және уақыты таңдалды',
@@ -170,6 +182,12 @@ export const EVENT_TYPES = {
     ru: 'Выдан документ о завершении обучения',
     kk: 'Оқуды аяқтағаны туралы құжат берілді',
     meaning: 'A diploma, certificate or reference on completion of study was issued.',
+  },
+  IncompleteStudyReferenceIssued: {
+    ru: 'Выдана справка не завершившему обучение',
+    // A working translation (order 184 has no Kazakh text in the seeds); not the act's own words.
+    kk: 'Оқуды аяқтамаған білім алушыға анықтама берілді',
+    meaning: 'A student who did not complete the programme received the reference of appendix 4, p.3 pp.2.',
   },
 } as const satisfies Record<string, EventTypeInfo>;
 

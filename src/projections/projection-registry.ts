@@ -4,6 +4,21 @@ import type { Build } from './projection';
 /** Where the registry lives in the read store: one document per projection. */
 export const REGISTRY_COLLECTION = '_projections';
 
+/**
+ * The last event each build's checkpoint reflects, its position and recording time: written in the same batch as the
+ * checkpoint (one transaction), so a read answer's staleness stamp needs no read of the log, and no position is ever
+ * computed (on EventStoreDB positions are byte offsets: `position − 1` is not a record).
+ */
+export const CHECKPOINT_EVENTS_COLLECTION = '_checkpoint-events';
+
+export interface CheckpointEvent extends ReadDocument {
+  /** The checkpoint key of the build (`checkpointKey`). */
+  _id: string;
+  position: number;
+  /** ISO-8601, as the log recorded the event. */
+  recordedAt: string;
+}
+
 export type ProjectionState = 'catching-up' | 'live' | 'rebuilding' | 'stopped' | 'failed';
 
 export interface ProjectionFailure {
@@ -26,6 +41,8 @@ export interface RegistryEntry extends ReadDocument {
   lastGeneration: number;
   state: ProjectionState;
   failure: ProjectionFailure | null;
+  /** Builds readers no longer use, kept until a grace period after the switch for requests still reading them. */
+  retired?: Array<Build & { retiredAt: string }>;
 }
 
 export class ProjectionRegistry {

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
-import type { ReadDocument } from '../modules/read-store/read-store.port';
+import type { IndexSpec, ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
 import type { Projection } from './projection';
 import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
 import { ReadModelNotReadyError, ReadModels } from './read-models';
 import { logOverviewProjection, type StreamSummary } from './log-overview/log-overview.projection';
 import { WorkShare } from './work-share';
+import { CHECKPOINT_EVENTS_COLLECTION } from './projection-registry';
+import { ModelAccess } from '../shared/http/read-model-access';
 
 interface Counter extends ReadDocument {
   n: number;
@@ -48,8 +50,12 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare): ProjectionRuntime {
-    const r = new ProjectionRuntime(log, store, projections, { batchSize, ...(workShare ? { workShare } : {}) });
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; retiredBuildGraceMs?: number } = {}): ProjectionRuntime {
+    const r = new ProjectionRuntime(log, options.store ?? store, projections, {
+      batchSize,
+      ...(workShare ? { workShare } : {}),
+      ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
+    });
     runtimes.push(r);
     return r;
   }
@@ -131,7 +137,38 @@ describe('projection runtime', () => {
     await waitFor(async () => (await models.status())[0]!.version === 2);
     const after = await (await models.collection<Counter>('counts', 'counts')).find({});
     expect(after.reduce((s, c) => s + c.n, 0)).toBe(300);
+    // The old build stays for its grace period: a request that looked it up just before the switch still reads it whole.
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v1.g1.counts', 'counts.v2.g2.counts']);
+    expect((await store.collection<Counter>('counts.v1.g1.counts').find({})).reduce((s, c) => s + c.n, 0)).toBe(30);
+    expect((await store.collection('_projections').get('counts'))?.['retired']).toEqual([{ version: 1, generation: 1, retiredAt: expect.any(String) }]);
+    await v2.stop();
+
+    // A runner started once the grace period has passed (here: a grace of 0) drops it, with its checkpoint.
+    await runtime([counter('counts', 2, { factor: 10 })], 10, undefined, { retiredBuildGraceMs: 0 }).start();
     expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v2.g2.counts']);
+    expect(await store.getCheckpoint('counts.v1.g1')).toBeNull();
+    expect((await store.collection('_projections').get('counts'))?.['retired']).toEqual([]);
+  });
+
+  it("reads a batch's documents in one call per collection where the store offers it, and creates the build's declared indexes", async () => {
+    await appendMany(50, 5);
+    const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
+    const observed = observing(store, calls);
+    const projection: Projection = {
+      ...counter('counts'),
+      indexes: { counts: [{ key: { n: -1 } }] },
+      prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
+    };
+    await runtime([projection], 10, undefined, { store: observed }).start();
+    const models = new ReadModels(log, store, [projection]);
+    await models.waitFor('counts', 50, 5000);
+    expect(calls.ensureIndexes).toEqual([['counts.v1.g1.counts', [{ key: { n: -1 } }]]]);
+    // 5 batches of 10 events over 5 streams: one read of the 5 documents per batch, none per event.
+    expect(calls.getMany).toHaveLength(5);
+    for (const ids of calls.getMany) expect([...ids].sort()).toEqual(['case-0', 'case-1', 'case-2', 'case-3', 'case-4']);
+    expect(calls.get).toBe(0);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([10, 10, 10, 10, 10]);
   });
 
   it('a reader on another connection (the API beside the projection process) sees every batch and a switch at once', async () => {
@@ -147,8 +184,9 @@ describe('projection runtime', () => {
       expect(await models.waitFor('counts', last, 5000)).toBe(last);
       await v1.stop();
       // The switch to version 2 is committed by the projections' connection; this reader must not keep the old build.
-      const v2 = runtime([counter('counts', 2, { factor: 10 })]);
+      const v2 = runtime([counter('counts', 2, { factor: 10 })], 1000, undefined, { retiredBuildGraceMs: 0 });
       await v2.start();
+      // (Dropped at the switch: a grace of 0.)
       await waitFor(async () => (await store.listCollections()).every((c) => !c.startsWith('counts.v1')));
       expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(350);
       expect(await models.position('counts')).toBe(last);
@@ -171,6 +209,27 @@ describe('projection runtime', () => {
     expect((await models.status())[0]).toMatchObject({ generation: 2, checkpoint: 50 });
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
     expect(counts.reduce((s, c) => s + c.n, 0)).toBe(50);
+  });
+
+  it("a read answer's staleness stamp (position and when its event was recorded) comes with the checkpoint, served with the log closed", async () => {
+    await appendMany(7);
+    const r = runtime([counter('counts')], 3, undefined, { retiredBuildGraceMs: 0 });
+    await r.start();
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await models.waitFor('counts', 7, 5000);
+    const [seventh] = await log.readStream('case-1', { direction: 'backwards', maxCount: 1 });
+    // The stamp never reads the log: a log it could not read would fail the answer (on EventStoreDB the old
+    // `position − 1` read was no record boundary, and every compliance endpoint answered 500).
+    const closedLog = openSqliteEventLog({ file: join(dir, 'events.db') });
+    await closedLog.close();
+    const access = new ModelAccess(models, 'counts', 1000, closedLog);
+    expect(await access.staleness()).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
+    expect(await access.staleness(7)).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
+
+    // After a rebuild, the stamp is the new build's, and the old build's is removed with its collections.
+    await r.rebuild('counts');
+    expect(await access.staleness()).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
+    expect(await store.collection(CHECKPOINT_EVENTS_COLLECTION).find({})).toEqual([{ _id: 'counts.v1.g2', position: 7, recordedAt: seventh!.recordedAt.toISOString() }]);
   });
 
   it('rebuild() of a projection that fails reports the failing event', async () => {
@@ -249,4 +308,41 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Pro
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * The real store, with its collections' reads counted and getMany offered (as MongoDB's adapter offers it) over the
+ * real store's get; index declarations recorded (SQLite takes them as a no-op).
+ */
+function observing(store: ReadStore, calls: { get: number; getMany: string[][]; ensureIndexes: Array<[string, readonly IndexSpec[]]> }): ReadStore {
+  const passThrough = <T extends object>(target: T, prop: string | symbol) => {
+    const value = Reflect.get(target, prop, target) as unknown;
+    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  };
+  const collection = (name: string): ReadCollection =>
+    new Proxy(store.collection(name), {
+      get(target, prop) {
+        // Projection collections only: the registry and checkpoints are read as before.
+        if (prop === 'get') return (id: string) => (name.startsWith('_') ? undefined : calls.get++, target.get(id));
+        if (prop === 'getMany') {
+          return async (ids: readonly string[]) => {
+            calls.getMany.push([...ids]);
+            const found = new Map<string, ReadDocument>();
+            for (const id of ids) {
+              const doc = await target.get(id);
+              if (doc) found.set(id, doc);
+            }
+            return found;
+          };
+        }
+        return passThrough(target, prop);
+      },
+    });
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'collection') return collection;
+      if (prop === 'ensureIndexes') return async (name: string, specs: readonly IndexSpec[]) => void calls.ensureIndexes.push([name, specs]);
+      return passThrough(target, prop);
+    },
+  });
 }

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
 import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/read-store.port';
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
-import { ProjectionRegistry, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
+import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
+import { buildPositions, positionNotInLog } from './build-positions';
 
 export interface RuntimeOptions {
   /** Events per batch, and so the most events between two checkpoints. */
@@ -13,7 +14,18 @@ export interface RuntimeOptions {
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Shared by every projection of the runtime: how much of the time they work while they cannot keep up with the log. */
   workShare?: WorkShare;
+  /**
+   * How long a build readers have left stays, after the switch, before its collections are dropped: a request that
+   * looked up the old build just before the switch still reads it whole. 0 drops at the switch.
+   * @defaultValue 300000 (5 minutes)
+   */
+  retiredBuildGraceMs?: number;
+  /** Told when a projection's write finds the read store's disk full (with SQLite's message), and when one goes through again (null). */
+  onStorageFull?: (detail: string | null) => void;
 }
+
+/** See RuntimeOptions.retiredBuildGraceMs. */
+export const RETIRED_BUILD_GRACE_MS = 5 * 60_000;
 
 export interface ProjectedEvent {
   projection: string;
@@ -46,6 +58,9 @@ export class ProjectionRuntime {
   private readonly registry: ProjectionRegistry;
   private readonly runners = new Map<string, ProjectionRunner>();
   private readonly batchSize: number;
+  private readonly graceMs: number;
+  /** The projections waiting out a full read store: the runtime reports the fault while any is. */
+  private readonly waitingForSpace = new Set<string>();
 
   constructor(
     private readonly log: EventLog,
@@ -55,6 +70,7 @@ export class ProjectionRuntime {
   ) {
     this.registry = new ProjectionRegistry(store);
     this.batchSize = options.batchSize ?? 1000;
+    this.graceMs = options.retiredBuildGraceMs ?? RETIRED_BUILD_GRACE_MS;
     this.events.setMaxListeners(0);
     const names = new Set<string>();
     for (const p of projections) {
@@ -65,8 +81,9 @@ export class ProjectionRuntime {
 
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
+    await this.discardBuildsAheadOfLog();
     for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare);
+      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail));
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
     }
@@ -79,11 +96,40 @@ export class ProjectionRuntime {
   async rebuild(name: string, onProgress?: (progress: BuildProgress) => void): Promise<Build> {
     const projection = this.projections.find((p) => p.name === name);
     if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
-    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, onProgress);
+    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, onProgress, undefined, this.graceMs);
     await runner.start({ rebuild: true, stopWhenSwitched: true });
     const outcome = await runner.finished;
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
     return outcome.build;
+  }
+
+  private storageFull(projection: string, detail: string | null): void {
+    const before = this.waitingForSpace.size;
+    if (detail === null) this.waitingForSpace.delete(projection);
+    else this.waitingForSpace.add(projection);
+    if (before === 0 && detail !== null) this.options.onStorageFull?.(detail);
+    if (before > 0 && this.waitingForSpace.size === 0) this.options.onStorageFull?.(null);
+  }
+
+  /**
+   * A build whose checkpoint the log does not hold (past its head, or another event there: the log lost events or was
+   * restored from an older copy while the read store was kept) would serve cases that no longer exist and never show
+   * new ones. It is dropped and built again from the first event; readers get "being built" (503) until then.
+   */
+  private async discardBuildsAheadOfLog(): Promise<void> {
+    const head = await this.log.headPosition();
+    for (const built of await buildPositions(this.store, this.projections)) {
+      const problem = await positionNotInLog(this.log, built, head);
+      if (problem === null) continue;
+      this.options.logger?.warn(
+        { projection: built.projection, build: built.build, which: built.which, checkpoint: built.position, checkpointEventId: built.eventId ?? null, head, problem },
+        'a read model is ahead of its event log: it is dropped and rebuilt from the log',
+      );
+      const collections = await this.store.listCollections();
+      const prefix = physicalCollection(built.projection, built.build, '');
+      await this.store.drop(collections.filter((c) => c.startsWith(prefix)), built.key);
+      await this.registry.update(built.projection, (e) => ({ ...e, [built.which]: null, state: 'stopped', failure: null }));
+    }
   }
 
   async stop(): Promise<void> {
@@ -106,6 +152,9 @@ class ProjectionRunner {
   private resolveFinished!: (outcome: RunOutcome) => void;
   readonly finished = new Promise<RunOutcome>((resolve) => (this.resolveFinished = resolve));
   private loop: Promise<void> = Promise.resolve();
+  /** Registry writes of this runner, one after another (the retirement timer writes beside the loop). */
+  private registryWrites: Promise<unknown> = Promise.resolve();
+  private retireTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly projection: Projection,
@@ -117,7 +166,15 @@ class ProjectionRunner {
     private readonly logger?: Pick<Logger, 'info' | 'warn' | 'error'>,
     private readonly onProgress?: (progress: BuildProgress) => void,
     private readonly workShare?: WorkShare,
+    private readonly retiredGraceMs: number = RETIRED_BUILD_GRACE_MS,
+    private readonly onStorageFull?: (detail: string | null) => void,
   ) {}
+
+  private exclusive<T>(write: () => Promise<T>): Promise<T> {
+    const next = this.registryWrites.then(write, write);
+    this.registryWrites = next.catch(() => undefined);
+    return next;
+  }
 
   async start(options: { rebuild: boolean; stopWhenSwitched?: boolean }): Promise<void> {
     this.stopWhenSwitched = options.stopWhenSwitched ?? false;
@@ -137,6 +194,10 @@ class ProjectionRunner {
       await this.registry.update(name, (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }));
     }
     await this.setState(this.building ? (entry?.active ? 'rebuilding' : 'catching-up') : 'catching-up');
+    for (const [collection, specs] of Object.entries(this.projection.indexes ?? {})) {
+      await this.store.ensureIndexes(physicalCollection(name, this.build, collection), specs);
+    }
+    await this.retireDue();
     this.logger?.info({ projection: name, build: this.build, building: this.building }, 'projection starting');
     this.loop = this.run().catch((error: unknown) => {
       this.logger?.error({ projection: name, err: error }, 'projection loop crashed');
@@ -145,6 +206,7 @@ class ProjectionRunner {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.retireTimer) clearTimeout(this.retireTimer);
     await this.subscription?.stop();
     await this.loop;
   }
@@ -172,6 +234,7 @@ class ProjectionRunner {
         return this.restartOnActive();
       }
       const started = performance.now();
+      const waitedBefore = this.waitedForSpaceMs;
       let ops: WriteOp[];
       try {
         ops = await this.applyBatch(batch);
@@ -179,12 +242,16 @@ class ProjectionRunner {
         await this.subscription.stop();
         return this.finish(failure as ProjectionFailure);
       }
-      const last = batch[batch.length - 1]!.position;
-      await this.store.write({ ops, checkpoint: { projection: this.key, position: last } });
+      const lastEvent = batch[batch.length - 1]!;
+      const last = lastEvent.position;
+      const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
+      ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
+      await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } }));
       position = last;
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
-      const worked = performance.now() - started;
+      // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
+      const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
       // The head is looked up again when this batch may have reached it, and after every batch for a work share,
       // which measures how fast the log grows. A full batch short of the last head known has not reached it.
       if (this.workShare || batch.length < this.batchSize || position >= head) head = await this.log.headPosition();
@@ -225,11 +292,19 @@ class ProjectionRunner {
       }
       return physicalCollection(this.projection.name, this.build, collection);
     };
+    const fetched = await this.prefetch(batch, physical);
     const ctx: ProjectionContext = {
       get: async <T extends ReadDocument>(collection: string, id: string) => {
         const name = physical(collection);
         const staged = pending.get(name);
         if (staged?.has(id)) return (staged.get(id) ?? null) as T | null;
+        // A prefetched copy is handed out once (the projection may change it in place); a second get reads again.
+        const read = fetched.get(name);
+        if (read?.has(id)) {
+          const doc = read.get(id) ?? null;
+          read.delete(id);
+          return doc as T | null;
+        }
         return this.store.collection<T>(name).get(id);
       },
       upsert: (collection, doc) => {
@@ -266,23 +341,117 @@ class ProjectionRunner {
     return ops;
   }
 
+  /** The documents a batch will read, as its projection declares them, read in one call per collection where the store can. */
+  private async prefetch(batch: RecordedEvent[], physical: (collection: string) => string): Promise<Map<string, Map<string, ReadDocument | null>>> {
+    const fetched = new Map<string, Map<string, ReadDocument | null>>();
+    if (!this.projection.prefetch) return fetched;
+    const wanted = new Map<string, Set<string>>();
+    for (const event of batch) {
+      if (!handles(this.projection, event.type)) continue;
+      for (const { collection, id } of this.projection.prefetch(event)) {
+        const name = physical(collection);
+        if (!wanted.has(name)) wanted.set(name, new Set());
+        wanted.get(name)!.add(id);
+      }
+    }
+    for (const [name, ids] of wanted) {
+      const collection = this.store.collection(name);
+      if (!collection.getMany) continue;
+      const found = await collection.getMany([...ids]);
+      fetched.set(name, new Map([...ids].map((id) => [id, found.get(id) ?? null])));
+    }
+    return fetched;
+  }
+
   private async switchToBuild(): Promise<void> {
     const { name } = this.projection;
-    const previous = (await this.registry.get(name))?.active ?? null;
-    await this.registry.update(name, (e) => ({ ...e, active: { ...this.build, switchedAt: new Date().toISOString() }, building: null, state: 'live', failure: null }));
+    const now = new Date().toISOString();
+    let previous: Build | null = null;
+    await this.exclusive(() =>
+      this.registry.update(name, (e) => {
+        previous = e.active;
+        const retiring = previous && (previous.version !== this.build.version || previous.generation !== this.build.generation);
+        return {
+          ...e,
+          active: { ...this.build, switchedAt: now },
+          building: null,
+          state: 'live',
+          failure: null,
+          retired: [...(e.retired ?? []), ...(retiring ? [{ version: previous!.version, generation: previous!.generation, retiredAt: now }] : [])],
+        };
+      }),
+    );
     this.building = false;
-    this.logger?.info({ projection: name, build: this.build, previous }, 'projection switched to its new build');
-    if (previous && (previous.version !== this.build.version || previous.generation !== this.build.generation)) {
+    this.logger?.info({ projection: name, build: this.build, previous, dropAfterMs: this.retiredGraceMs }, 'projection switched to its new build');
+    await this.retireDue();
+  }
+
+  /**
+   * Drops the retired builds whose grace period has passed, and sets a timer for the next one. Runs at start and at
+   * each switch, so a build retired by a process that stopped (the rebuild command) is dropped by the next runner.
+   */
+  private async retireDue(): Promise<void> {
+    const { name } = this.projection;
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = null;
+    const retired = (await this.registry.get(name))?.retired ?? [];
+    const now = Date.now();
+    const due = retired.filter((b) => Date.parse(b.retiredAt) + this.retiredGraceMs <= now);
+    if (due.length > 0) {
       const collections = await this.store.listCollections();
-      const prefix = physicalCollection(name, previous, '');
-      await this.store.drop(collections.filter((c) => c.startsWith(prefix)), checkpointKey(name, previous));
+      for (const build of due) {
+        const prefix = physicalCollection(name, build, '');
+        await this.store.drop(collections.filter((c) => c.startsWith(prefix)), checkpointKey(name, build));
+        await this.store.write({ ops: [{ op: 'delete', collection: CHECKPOINT_EVENTS_COLLECTION, id: checkpointKey(name, build) }] });
+        this.logger?.info({ projection: name, build }, 'retired build dropped after its grace period');
+      }
+      const dropped = new Set(due.map((b) => checkpointKey(name, b)));
+      await this.exclusive(() => this.registry.update(name, (e) => ({ ...e, retired: (e.retired ?? []).filter((b) => !dropped.has(checkpointKey(name, b))) })));
+    }
+    const waiting = retired.filter((b) => !due.includes(b)).map((b) => Date.parse(b.retiredAt) + this.retiredGraceMs - now);
+    if (waiting.length > 0 && !this.stopping) {
+      this.retireTimer = setTimeout(() => {
+        this.retireDue().catch((error: unknown) => this.logger?.warn({ projection: name, err: error }, 'dropping a retired build failed; retried at the next start'));
+      }, Math.min(...waiting));
+      this.retireTimer.unref();
     }
   }
 
   private async setState(state: ProjectionState): Promise<void> {
     const entry = await this.registry.get(this.projection.name);
     if (entry?.state === state && entry.failure === null) return;
-    await this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null }));
+    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null }))));
+  }
+
+  /**
+   * A full disk under the read store is waited out, not a reason to stop projecting for good: the write is tried
+   * again (after 0.5 s, doubling to 2 s) until it goes through or the runner is stopped; logged once each way.
+   */
+  private waitedForSpaceMs = 0;
+
+  private async whileStorageFull<T>(write: () => Promise<T>): Promise<T> {
+    let delay = 500;
+    let told = false;
+    for (;;) {
+      try {
+        const result = await write();
+        if (told) {
+          this.logger?.info({ projection: this.projection.name }, 'the read store has space again: projecting resumes');
+          this.onStorageFull?.(null);
+        }
+        return result;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_FULL' || this.stopping) throw error;
+        if (!told) {
+          this.logger?.error({ projection: this.projection.name, problem: (error as Error).message }, 'the read store\'s disk is full: projecting waits until space is freed');
+          this.onStorageFull?.((error as Error).message);
+        }
+        told = true;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        this.waitedForSpaceMs += delay;
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
   }
 
   private async finish(failure: ProjectionFailure | null): Promise<void> {

@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../modules/event-log/event-log.port';
-import type { ReadDocument } from '../modules/read-store/read-store.port';
+import type { IndexSpec, ReadDocument } from '../modules/read-store/read-store.port';
 
 /** What a projection may do while applying a batch: read (its own pending writes first) and write documents. */
 export interface ProjectionContext {
@@ -23,6 +23,13 @@ export interface Projection {
   /** Logical collection names it writes. */
   readonly collections: readonly string[];
   apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void> | void;
+  /** Indexes its queries need, per logical collection; each build creates them before it is written. */
+  readonly indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
+  /**
+   * The documents `apply` will read for this event, as far as the event alone tells: the runtime reads a batch's in one
+   * round trip per collection before applying it, where the store offers that (MongoDB), instead of one per event.
+   */
+  prefetch?(event: RecordedEvent): Array<{ collection: string; id: string }>;
 }
 
 /** One physical build of a projection: its version and a generation counter (a rebuild of the same version is a new generation). */

@@ -2,7 +2,13 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
 import type { ProjectionHealth, ProjectionStatusSource } from '../app/health/projection-status';
 import { checkpointKey, physicalCollection, type Build, type Projection } from './projection';
-import { ProjectionRegistry, type RegistryEntry } from './projection-registry';
+import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type RegistryEntry } from './projection-registry';
+
+/**
+ * On EventStoreDB, the most events counted for a projection's lag on each /health or /metrics (counting reads them):
+ * a lag of this many means at least this many. The lag in seconds is exact either way.
+ */
+export const LAG_EVENTS_COUNTED = 100;
 
 /** The projection has no complete build yet (first build still running): readers get 503, not a partial model. */
 export class ReadModelNotReadyError extends Error {
@@ -45,6 +51,7 @@ export interface ProjectionStatusRow extends ProjectionHealth {
  */
 export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
+  private readonly byName: Map<string, Projection>;
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
   private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = { mark: null, entries: new Map(), positions: new Map() };
 
@@ -54,6 +61,7 @@ export class ReadModels implements ProjectionStatusSource {
     private readonly projections: readonly Projection[],
   ) {
     this.registry = new ProjectionRegistry(store);
+    this.byName = new Map(projections.map((p) => [p.name, p]));
   }
 
   /** The active build's collection; resolved on every call so a switch is seen at once. */
@@ -79,7 +87,8 @@ export class ReadModels implements ProjectionStatusSource {
       mark: this.known.mark,
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);
-        return this.store.collection<T>(physicalCollection(projection, build, collection));
+        const indexes = this.byName.get(projection)?.indexes?.[collection];
+        return this.store.collection<T>(physicalCollection(projection, build, collection), indexes ? { indexes } : undefined);
       },
     };
   }
@@ -107,6 +116,19 @@ export class ReadModels implements ProjectionStatusSource {
     return entry;
   }
 
+  /**
+   * The last event the active build reflects: its position and when the log recorded it, as stored with the
+   * checkpoint. `at` is null for an empty model, and for a build whose checkpoint was stored before the time was kept
+   * with it (until its next batch). Never older than the checkpoint read before it.
+   */
+  async lastEvent(projection: string, position: number): Promise<{ position: number; at: string | null }> {
+    const entry = await this.entry(projection);
+    if (!entry?.active || position === 0) return { position, at: null };
+    const stored = await this.store.collection<CheckpointEvent>(CHECKPOINT_EVENTS_COLLECTION).get(checkpointKey(projection, entry.active));
+    // Written in the same transaction as the checkpoint: at or after the position read a moment ago.
+    return stored && stored.position >= position ? { position: stored.position, at: stored.recordedAt } : { position, at: null };
+  }
+
   /** Resolves once the projection's active build has applied `position`; polls the store, so it works across processes. */
   async waitFor(projection: string, position: number, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
@@ -120,6 +142,8 @@ export class ReadModels implements ProjectionStatusSource {
 
   async status(): Promise<ProjectionStatusRow[]> {
     const head = await this.log.headPosition();
+    // Lag counted once per distinct checkpoint (several projections usually share one).
+    const lags = new Map<number, Promise<{ events: number; seconds: number }>>();
     const rows: ProjectionStatusRow[] = [];
     for (const projection of this.projections) {
       const entry = await this.registry.get(projection.name);
@@ -128,7 +152,8 @@ export class ReadModels implements ProjectionStatusSource {
       const building = entry?.building
         ? { version: entry.building.version, generation: entry.building.generation, checkpoint: (await this.store.getCheckpoint(checkpointKey(projection.name, entry.building)))?.position ?? 0 }
         : null;
-      const lag = await this.lag(checkpoint, head);
+      if (!lags.has(checkpoint)) lags.set(checkpoint, this.lag(checkpoint, head));
+      const lag = await lags.get(checkpoint)!;
       rows.push({
         name: projection.name,
         version: entry?.active?.version ?? projection.version,
@@ -144,12 +169,17 @@ export class ReadModels implements ProjectionStatusSource {
     return rows;
   }
 
+  /**
+   * Seconds behind: since the oldest event not yet projected was recorded. Events behind: SQLite positions are gapless
+   * event numbers, so a subtraction; EventStoreDB positions are byte offsets, so the events are counted, at most
+   * LAG_EVENTS_COUNTED of them (that number then means "at least"), in one read that also gives the oldest.
+   */
   private async lag(checkpoint: number, head: number): Promise<{ events: number; seconds: number }> {
     if (checkpoint >= head) return { events: 0, seconds: 0 };
-    const [oldest] = await this.log.readAll({ after: checkpoint, maxCount: 1 });
+    const counted = this.log.kind === 'sqlite' ? 1 : LAG_EVENTS_COUNTED;
+    const behind = await this.log.readAll({ after: checkpoint, maxCount: counted });
+    const oldest = behind[0];
     const seconds = oldest ? Math.max(0, (Date.now() - oldest.recordedAt.getTime()) / 1000) : 0;
-    // SQLite positions are gapless event numbers; EventStoreDB positions are byte offsets, so count (capped).
-    const events = this.log.kind === 'sqlite' ? head - checkpoint : (await this.log.readAll({ after: checkpoint, maxCount: 10_000 })).length;
-    return { events, seconds };
+    return { events: this.log.kind === 'sqlite' ? head - checkpoint : behind.length, seconds };
   }
 }

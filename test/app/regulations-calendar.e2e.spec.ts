@@ -70,11 +70,30 @@ describe('regulations and the calendar over HTTP', () => {
       alternative: { kind: 'minutes', minutes: 30, clause: { paragraph: 5, subparagraph: 5 } },
     });
     expect(issued.eventLabel.kk).toBeTruthy();
+    expect(body.results.find((r: any) => r.id === 'portal-refusal')).toMatchObject({ kind: 'negative', refusal: true });
+    expect(body.results.find((r: any) => r.id === 'below-threshold-reference')).toMatchObject({ kind: 'negative', refusal: false });
+  });
+
+  it('GET /api/regulations/:versionId shows when a conditional step becomes due', async () => {
+    const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
+    expect(status).toBe(200);
+    expect(body.steps.find((s: any) => s.id === 'refusal-issued').dueWhen).toEqual(expect.arrayContaining([{ step: 'group-formed', outcome: 'negative' }]));
+  });
+
+  it('GET /api/regulations/:versionId gives a shared step its roles per track (order 58 p.7) and each Kazakh label its source', async () => {
+    const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
+    expect(status).toBe(200);
+    const extract = body.steps.find((s: { id: string }) => s.id === 'extract-issued');
+    expect(extract).toMatchObject({ roles: ['technical-secretary', 'institute-employee'], rolesByTrack: { postgraduate: ['technical-secretary'], 'qualification-improvement': ['institute-employee'] } });
+    expect(extract.label.kkSource).toBe('act');
+    const older = await get(`/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`);
+    expect(older.body.title).toEqual({ ru: expect.any(String), kk: 'Мемлекеттік қызметшілерді және бос әкімшілік мемлекеттік лауазымға орналасуға үміткерлерді тестілеу', kkSource: 'translation' });
   });
 
   it('GET /api/regulations/lint reports the contradictions', async () => {
     const { body } = await get('/api/regulations/lint');
     expect(body.errors).toBe(0);
+    expect(body.versions.map((v: { labelsNeedingTranslation: number }) => v.labelsNeedingTranslation)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(body.versions.flatMap((v: any) => v.contradictions.map((c: any) => `${v.versionId}#${c.stepId}`))).toEqual(
       expect.arrayContaining(['civil-service-testing/order-184-2015#test-result-issued', 'personnel-reserve/order-184-2015#extract-issued', 'academy-retraining/order-184-2015#group-formed']),
     );
@@ -87,7 +106,7 @@ describe('regulations and the calendar over HTTP', () => {
     const off = Object.fromEntries(body.nonWorkingDays.map((d: any) => [d.date, d]));
     expect(off['2024-05-01']).toMatchObject({ kind: 'holiday', name: 'Праздник единства народа Казахстана' });
     expect(off['2024-05-08']).toMatchObject({ kind: 'transfer' });
-    expect(off['2024-05-08'].source).toMatch(/decree/);
+    expect(off['2024-05-08'].source).toMatch(/Order of the Minister of Labour/);
     expect(off['2024-05-04']).toBeUndefined(); // a Saturday worked in exchange
     expect(body.nonWorkingDays).toHaveLength(11);
   });
@@ -99,6 +118,26 @@ describe('regulations and the calendar over HTTP', () => {
     expect(body.explanation.lastDay).toBe('2024-05-10');
     expect(body.explanation.legalBasis[0]).toMatch(/art\. 171–173/);
     expect(body.explanation.days.filter((d: any) => !d.counted).map((d: any) => d.reason.kind)).toEqual(['weekend', 'holiday', 'transfer', 'holiday']);
+  });
+
+  it('GET /api/calendar/KZ/deadline counts Saturday 4 May 2019, worked, and skips Friday 10 May 2019, the day off given for it', async () => {
+    // Friday 3 May 2019, 10:00 in Almaty (UTC+6): 3 working days are 4, 6 and 8 May, so the period ends at 24:00 on 8 May.
+    const across = await get(`/api/calendar/KZ/deadline?start=${encodeURIComponent('2019-05-03T10:00:00+06:00')}&workingDays=3`);
+    expect(across.status).toBe(200);
+    expect(across.body.deadline).toBe('2019-05-08T18:00:00.000Z');
+    expect(across.body.explanation.days.map((d: any) => [d.date, d.counted, d.reason?.kind ?? null])).toEqual([
+      ['2019-05-04', true, null],
+      ['2019-05-05', false, 'weekend'],
+      ['2019-05-06', true, null],
+      ['2019-05-07', false, 'holiday'],
+      ['2019-05-08', true, null],
+    ]);
+    expect(across.body.explanation.days[0].note).toMatch(/2019-05-10/);
+    // From Wednesday 8 May 2019 one working day is Monday 13 May: 9 May holiday, 10 May the transferred day off, then the weekend.
+    const after = await get(`/api/calendar/KZ/deadline?start=${encodeURIComponent('2019-05-08T10:00:00+06:00')}&workingDays=1`);
+    expect(after.body.deadline).toBe('2019-05-13T18:00:00.000Z');
+    const tenth = after.body.explanation.days.find((d: any) => d.date === '2019-05-10');
+    expect(tenth).toMatchObject({ counted: false, reason: { kind: 'transfer', name: 'Перенос дня отдыха с 2019-05-04' } });
   });
 
   it.each([

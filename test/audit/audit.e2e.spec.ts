@@ -201,6 +201,61 @@ describe('evidence pack', () => {
     expect(wrongKey.code).toBe(1);
     expect(readFileSync(file, 'utf8')).toBe(html);
   });
+
+  it('cites each clause with its appendix, in Russian and Kazakh (order 184 numbers paragraphs afresh in each appendix)', async () => {
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const html = await response.text();
+    // The registration (p.7 pp.1 of appendix 2) as an act, and its limit (same clause) as a deadline.
+    expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 1<br>184 бұйрық, 2-қосымша, 7-т., 1) тт.</td>')).toBe(true);
+    // A clause of one track's sub-list names the track: p.7 lists the sub-paragraphs of each track afresh.
+    expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 3<br>184 бұйрық, 2-қосымша, 7-т., 3) тт.<br><code>competition-recommended</code></td>')).toBe(true);
+    expect(html.includes('"format":"reglament-evidence/2"')).toBe(true);
+  });
+
+  it('a pack issued in format 1, before clauses were cited for people, still verifies offline', () => {
+    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-1.html'), '--json']);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
+    expect(ok.code).toBe(0);
+  });
+});
+
+describe('clause references shown to people carry the appendix', () => {
+  const registration = { ru: 'приказ 184, прил. 2, п. 7, пп. 1', kk: '184 бұйрық, 2-қосымша, 7-т., 1) тт.', en: 'order 184, app. 2, p. 7, sub-p. 1' };
+
+  it('in the SLA explanation, the SLA rows, the case view, the worklist and the overdue list', async () => {
+    const explain = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    const registered = explain.body.deadlines.find((d: { stepId: string }) => d.stepId === 'documents-registered');
+    expect(registered).toMatchObject({ clauseText: registration.ru, citation: registration });
+
+    const state = await api.call('GET', `/api/cases/${caseId}/state?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    expect(state.body.sla.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(registration);
+
+    const sla = await api.call('GET', `/api/cases/${caseId}/sla?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    expect(sla.body.rows.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(registration);
+
+    // A new case waits for its registration: the case view shows that deadline with its citation.
+    const fresh = makeIin('850315', 3, 42);
+    const filed = await api.call('POST', '/api/cases', {
+      as: callerFor('applicant', UNIT, fresh),
+      body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin: fresh, fullName: 'Омарова Сауле' }, occurredAt: '2015-12-11T16:00:00+06:00' },
+    });
+    const employee = callerFor('employee', UNIT, iin);
+    const view = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${filed.body.position}`, { as: employee });
+    const waiting = view.body.openSteps.find((s: { stepId: string }) => s.stepId === 'documents-registered');
+    expect(waiting.deadlines).toEqual([expect.objectContaining({ limitId: 'registration', citation: registration })]);
+
+    const worklist = await api.call('GET', '/api/worklist', { as: employee });
+    const item = worklist.body.items.find((i: { caseId: string }) => i.caseId === caseId);
+    expect(item.citation.kk).toMatch(/^184 бұйрық, 2-қосымша, \d+-т\./);
+    for (const l of item.limits) expect(l.citation.ru).toMatch(/^приказ 184, прил\. 2, /);
+
+    const overdue = await api.call('GET', '/api/compliance/overdue', { as: auditor });
+    const row = overdue.body.rows.find((r: { caseId: string }) => r.caseId === caseId);
+    expect(row.citation.ru).toMatch(/^приказ 184, прил\. 2, п\. \d+/);
+
+    const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
+    expect(history.body.events[1]).toMatchObject({ citation: registration, actorRoleLabel: { ru: 'Сотрудник канцелярии', kk: 'Кеңсе қызметкері' } });
+  });
 });
 
 describe('auditors read and never write, and their reads are recorded', () => {

@@ -2,7 +2,9 @@
  * The command API on the real server and SQLite file: a full case of every version and track, the
  * refusals a back office meets, the stored envelope and its hash chain.
  */
+import { SignJWT } from 'jose';
 import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
+import { rolesOn } from '../../src/modules/regulations/domain/regulation-schema';
 import { caseStreamId, clauseReference, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
 import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
 import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
@@ -41,7 +43,7 @@ async function submit(serviceId: string, trackId: string | undefined, day: strin
 describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_name, version, trackId) => {
   it('takes every non-optional step in order, each by its role, and closes with the track result', async () => {
     const day = filingDay(version);
-    const submitter = version.steps.find((s) => s.after.length === 0)!.roles;
+    const submitter = rolesOn(version.steps.find((s) => s.after.length === 0)!, trackId);
     const { iin, response } = await submit(version.serviceId, trackId, day, submitter.includes('applicant') ? {} : { as: callerFor(submitter[0]!, UNIT, '') });
     expect(response.status).toBe(201);
     expect(response.body).toMatchObject({ regulationVersionId: version.versionId, revision: 0 });
@@ -51,7 +53,8 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
     let revision = 0;
     let minute = 0;
     for (const step of mainPath(version, trackId).slice(1)) {
-      for (const role of step.requiresAll ? step.roles : [step.roles.find((r) => r !== 'applicant') ?? step.roles[0]!]) {
+      const roles = rolesOn(step, trackId);
+      for (const role of step.requiresAll ? roles : [roles.find((r) => r !== 'applicant') ?? roles[0]!]) {
         minute += 10;
         const r = await api.call('POST', `/api/cases/${caseId}/steps/${step.id}`, {
           as: callerFor(role, UNIT, iin),
@@ -70,7 +73,7 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
       const m = event.metadata as CaseEventMetadata;
       const step = version.steps.find((s) => s.id === m.stepId)!;
       expect(m.regulation).toEqual({ versionId: version.versionId, clause: clauseReference(step.clause) });
-      expect(step.roles).toContain(m.actor.role);
+      expect(rolesOn(step, trackId)).toContain(m.actor.role);
       expect(m).toMatchObject({ schemaVersion: 1, caseId, correlationId: expect.any(String), causationId: expect.any(String), backDated: true });
     }
     const after = await api.call('POST', `/api/cases/${caseId}/steps/${mainPath(version, trackId).at(-1)!.id}`, { as: callerFor('auditor', UNIT, iin), body: { data: {} } });
@@ -149,6 +152,34 @@ describe('refusals of the command API', () => {
     expect(await head()).toBe(before + 1);
   });
 
+  it('422 for a study schedule beyond 2 years (appendix 4, p.5 pp.2), naming the field, the latest end and the clause; nothing written', async () => {
+    const { response, iin } = await submit('academy-postgraduate-study', undefined, '2015-09-15');
+    const caseId = response.body.caseId as string;
+    const centre = callerFor('academic-programmes-centre', UNIT, iin);
+    expect((await api.call('POST', `/api/cases/${caseId}/steps/enrolment-order-signed`, { as: centre, body: { occurredAt: at('2015-09-15', 10), data: { orderNumber: '250-у' } } })).status).toBe(201);
+    const before = await head();
+    const long = await api.call('POST', `/api/cases/${caseId}/steps/programme-schedule-set`, { as: centre, body: { occurredAt: at('2015-09-15', 11), data: { programmeEndsOn: '2018-01-01' } } });
+    expect(long.status).toBe(422);
+    expect(long.body).toMatchObject({ type: expect.stringContaining('programme-too-long'), latest: '2017-09-15', maxMonths: 24, clause: { appendix: 4, paragraph: 5, subparagraph: 2 } });
+    expect(long.body.errors).toEqual([expect.objectContaining({ field: 'data.programmeEndsOn' })]);
+    expect(await head()).toBe(before);
+    const ok = await api.call('POST', `/api/cases/${caseId}/steps/programme-schedule-set`, { as: centre, body: { occurredAt: at('2015-09-15', 11), data: { programmeEndsOn: '2017-06-30' } } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('409 for a notice of non-admission that is not due (order 58: the applicant is in the group), saying why', async () => {
+    const { response, iin } = await submit('academy-admission', 'qualification-improvement', '2019-04-15');
+    const caseId = response.body.caseId as string;
+    const institute = callerFor('institute-employee', UNIT, iin);
+    expect((await api.call('POST', `/api/cases/${caseId}/steps/group-formed`, { as: institute, body: { occurredAt: at('2019-04-16', 10), data: { groupId: 'ПК-2019-1' } } })).status).toBe(201);
+    const before = await head();
+    const notice = await api.call('POST', `/api/cases/${caseId}/steps/refusal-issued`, { as: institute, body: { occurredAt: at('2019-04-16', 11), data: { reason: 'нет мест' } } });
+    expect(notice.status).toBe(409);
+    expect(notice.body.detail).toMatch(/not due in this case: it follows group-formed with a negative outcome/);
+    expect(notice.body.openSteps).not.toContain('refusal-issued');
+    expect(await head()).toBe(before);
+  });
+
   it('409 for a step before its prerequisites, naming them and the steps open now', async () => {
     const { response, iin } = await submit('personnel-reserve', 'competition-recommended', '2015-09-15');
     const r = await api.call('POST', `/api/cases/${response.body.caseId}/steps/order-signed`, { as: callerFor('signatory', UNIT, iin), body: { data: { orderNumber: '1' } } });
@@ -215,5 +246,93 @@ describe('refusals of the command API', () => {
     const none = await api.call('POST', `/api/cases/${retraining.response.body.caseId}/cancel`, { as: callerFor('applicant', UNIT, retraining.iin), body: {} });
     expect(none.status).toBe(422);
     expect(none.body.type).toMatch(/no-cancellation$/);
+  });
+});
+
+describe('a citizen signed in by the e-government identity provider (sub, name, iin, roles; no unit)', () => {
+  /** The token as the identity provider issues it: no unit claim at all. */
+  const egovToken = (iin: string) =>
+    new SignJWT({ name: 'Серикова Айгерим', iin, roles: ['applicant'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(`egov-${iin}`)
+      .setIssuer('reglament')
+      .setAudience('reglament')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(api.app.infra.identity.signing!.secret);
+
+  it('201 files a case for the unit named in the body, then reads it, lists it and finds it on the worklist; the act names no unit of the citizen', async () => {
+    const iin = nextIin();
+    const token = await egovToken(iin);
+    const filed = await api.call('POST', '/api/cases', {
+      as: token,
+      body: { serviceId: 'academy-admission', trackId: 'qualification-improvement', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Серикова Айгерим' }, occurredAt: at('2019-04-15', 10) },
+    });
+    expect(filed.status).toBe(201);
+    const { caseId, position } = filed.body;
+
+    const [submitted] = await stream(caseId);
+    expect((submitted!.metadata as CaseEventMetadata).actor).toEqual({ id: `egov-${iin}`, name: 'Серикова Айгерим', role: 'applicant' });
+
+    const view = await api.call('GET', `/api/cases/${caseId}?after=${position}`, { as: token });
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ caseId, unit: UNIT, status: 'open', applicant: { iin, iinMasked: false } });
+    expect(view.body.acts[0].actor).toEqual({ id: `egov-${iin}`, name: 'Серикова Айгерим', role: 'applicant' });
+    expect(view.body.callerMayTake).toEqual(['application-cancelled']);
+
+    const list = await api.call('GET', `/api/cases?after=${position}`, { as: token });
+    expect(list.status).toBe(200);
+    expect(list.body.cases).toEqual([expect.objectContaining({ caseId, unit: UNIT, applicant: { iin, iinMasked: false, fullName: 'Серикова Айгерим' } })]);
+
+    const worklist = await api.call('GET', `/api/worklist?after=${position}`, { as: token });
+    expect(worklist.status).toBe(200);
+    expect(worklist.body.items.map((i: { caseId: string; stepId: string }) => [i.caseId, i.stepId])).toEqual([[caseId, 'application-cancelled']]);
+
+    const cancelled = await api.call('POST', `/api/cases/${caseId}/cancel`, { as: token, body: { occurredAt: at('2019-04-15', 11) } });
+    expect(cancelled).toMatchObject({ status: 201, body: { stepId: 'application-cancelled', revision: 1 } });
+  });
+
+  it('403 for another citizen’s case, and their list stays empty', async () => {
+    const iin = nextIin();
+    const filed = await api.call('POST', '/api/cases', {
+      as: await egovToken(iin),
+      body: { serviceId: 'civil-service-testing', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'X' }, occurredAt: at('2015-09-16', 9) },
+    });
+    expect(filed.status).toBe(201);
+    const other = await egovToken(nextIin());
+    const read = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${filed.body.position}`, { as: other });
+    expect(read.status).toBe(403);
+    const list = await api.call('GET', `/api/cases?after=${filed.body.position}`, { as: other });
+    expect(list).toMatchObject({ status: 200, body: { cases: [] } });
+  });
+
+  it('401 for a staff token without a unit: staff act for a unit of the provider', async () => {
+    const token = await new SignJWT({ name: 'Сотрудник', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('clerk-x').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('10m').sign(api.app.infra.identity.signing!.secret);
+    const r = await api.call('GET', '/api/cases', { as: token });
+    expect(r.status).toBe(401);
+    expect(r.body.detail).toMatch(/"unit" is missing/);
+  });
+});
+
+describe('order 58 p.7: a step shared by the two tracks is the technical secretary’s on one and an Institute employee’s on the other', () => {
+  it('403 for the technical secretary accepting qualification-improvement documents; the case view lists each open step with the roles of its track', async () => {
+    const iin = nextIin();
+    const body = { serviceId: 'academy-admission', trackId: 'qualification-improvement', channel: 'office', unit: UNIT, applicant: { iin, fullName: 'Ахметова Жанар' }, occurredAt: at('2019-04-15', 10) };
+    const secretary = await api.call('POST', '/api/cases', { as: callerFor('technical-secretary', UNIT, iin), body });
+    expect(secretary.status).toBe(403);
+    expect(secretary.body).toMatchObject({ requiredRoles: ['applicant', 'institute-employee'], callerRoles: ['technical-secretary'] });
+    expect(secretary.body.detail).toContain('on track qualification-improvement');
+
+    const institute = callerFor('institute-employee', UNIT, iin);
+    const filed = await api.call('POST', '/api/cases', { as: institute, body });
+    expect(filed.status).toBe(201);
+    const formed = await api.call('POST', `/api/cases/${filed.body.caseId}/steps/group-formed`, { as: institute, body: { occurredAt: at('2019-04-16', 10), data: { ...VALID_DATA.GroupFormed, applicantIncluded: false } } });
+    expect(formed.status).toBe(201);
+    const view = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${formed.body.position}`, { as: institute });
+    const roles = Object.fromEntries(view.body.openSteps.map((s: { stepId: string; roles: { id: string }[] }) => [s.stepId, s.roles.map((r) => r.id)]));
+    // A group formed without the applicant makes the notice of non-admission due (p.7 pp.5), the Institute employee's on this track.
+    expect(roles).toMatchObject({ 'refusal-issued': ['institute-employee'] });
+    expect(roles).not.toHaveProperty('enrolment-order-signed');
+    expect(view.body.callerMayTake).toEqual(['refusal-issued']);
   });
 });

@@ -11,7 +11,7 @@ const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
 let api: ApiHarness;
 let head: number;
 
-type Status = 'met' | 'breached' | 'open' | 'overdue';
+type Status = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable';
 interface SlaRow {
   stepId: string;
   status: Status;
@@ -34,7 +34,7 @@ async function allRows(asOf: string) {
 
 function tally(rows: { status: Status }[]) {
   const count = (s: Status) => rows.filter((r) => r.status === s).length;
-  return { total: rows.length, met: count('met'), breached: count('breached'), open: count('open'), overdue: count('overdue') };
+  return { total: rows.length, met: count('met'), breached: count('breached'), open: count('open'), overdue: count('overdue'), notApplicable: count('not-applicable') };
 }
 
 beforeAll(async () => {
@@ -66,13 +66,13 @@ describe('summary', () => {
     expect(byService.body.rows.map((r: { key: string }) => r.key)).toEqual(services);
     for (const row of byService.body.rows) {
       const expected = tally(rows.filter((r) => r.serviceId === row.key));
-      expect({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue }).toEqual({ key: row.key, ...expected });
+      expect({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue, notApplicable: row.notApplicable }).toEqual({ key: row.key, ...expected });
       expect(row.complianceRate).toBeCloseTo(expected.met / (expected.met + expected.breached + expected.overdue), 3);
       expect(row.label.ru).toEqual(expect.any(String));
     }
     const steps = await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=personnel-reserve&unit=astana&asOf=${encodeURIComponent(asOf)}`, { as: auditor });
     for (const row of steps.body.rows) {
-      expect({ key: row.key, ...tally(rows.filter((r) => r.serviceId === 'personnel-reserve' && r.unit === 'astana' && r.stepId === row.key)) }).toEqual({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue });
+      expect({ key: row.key, ...tally(rows.filter((r) => r.serviceId === 'personnel-reserve' && r.unit === 'astana' && r.stepId === row.key)) }).toEqual({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue, notApplicable: row.notApplicable });
     }
   });
 

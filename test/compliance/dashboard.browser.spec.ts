@@ -50,7 +50,10 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
   it('loads against the demo data and draws the API\'s numbers; a filter changes them; drill-down reaches a case history', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${api.url}/dashboard#token=${token}`);
+    // A script, style or request the Content-Security-Policy blocks is reported on the console, not thrown.
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} ${m.location().url}`));
+    const served = await page.goto(`${api.url}/dashboard#token=${token}`);
+    expect(await served!.headerValue('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
     expect(await page.url()).not.toContain(token); // the token leaves the address bar
 
@@ -96,7 +99,26 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     expect(await page.locator('#table-history tr').count()).toBe(history.body.events.length + 1);
     expect(await page.textContent('#table-history')).toContain('Заявление подано');
 
-    // Kazakh labels.
+    // The clause of each act carries its appendix (order 184 numbers paragraphs afresh in each appendix).
+    const cited = (history.body.events as { citation: { ru: string; kk: string } }[]).map((e) => e.citation);
+    expect(cited[0]!.ru).toMatch(/^приказ 184, прил\. 1, п\. \d+/);
+    expect(await page.textContent('#table-history')).toContain(cited[0]!.ru);
+    await page.waitForFunction(() => /●/.test((globalThis as any).document.querySelector('#live')?.textContent ?? ''));
+
+    // Kazakh labels: every string of the page, the live indicator and the case history included.
+    await page.selectOption('#lang', 'kk');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
+    await page.waitForFunction((kk) => (globalThis as any).document.querySelector('#table-history')?.textContent.includes(kk), cited[0]!.kk);
+    expect(await page.textContent('#live')).toBe('● жаңартылуда');
+    expect(await page.title()).toBe('reglament — мерзімдердің сақталуы');
+    expect(await page.textContent('#table-history')).toContain('Тестілеу әкімшісі');
+
+    // English: nothing of the page's own wording stays Russian.
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Public service deadline compliance');
+    expect(await page.textContent('#live')).toBe('● live');
+    const ownWords = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('[data-i18n]')].map((el: { textContent: string }) => el.textContent));
+    expect(ownWords.filter((w: string) => /[а-яё]/i.test(w))).toEqual([]);
     await page.selectOption('#lang', 'kk');
     await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
 
@@ -104,4 +126,17 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     expect(errors).toEqual([]);
   }, 90_000);
+
+  it('the API docs (Swagger UI) render under their Content-Security-Policy', async () => {
+    const docs = await browser.newPage();
+    const errors: string[] = [];
+    docs.on('pageerror', (e) => errors.push(e.message));
+    docs.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    const served = await docs.goto(`${api.url}/api/docs`);
+    expect(await served!.headerValue('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+    await docs.waitForSelector('.swagger-ui .opblock-tag', { timeout: 20_000 });
+    expect(await docs.textContent('.swagger-ui .info .title')).toContain('reglament');
+    expect(errors).toEqual([]);
+    await docs.close();
+  }, 60_000);
 });

@@ -3,6 +3,7 @@
  * generated secret, and a fetch helper that returns status, headers and parsed body.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
@@ -14,7 +15,8 @@ export interface TestCaller {
   sub: string;
   name?: string;
   roles: string[];
-  unit: string;
+  /** Staff only: a citizen's token carries none. */
+  unit?: string;
   iin?: string;
 }
 
@@ -33,17 +35,17 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {}): Promise<ApiHarness> {
   // An existing DATA_DIR restarts a service on its files (close() still removes it).
-  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
+  const dataDir = options.dataDir ?? env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
     const key = JSON.stringify(caller);
     let t = tokens.get(key);
     if (!t) {
-      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, unit: caller.unit, ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
+      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h', app.infra.config.auth);
       tokens.set(key, t);
     }
     return t;
@@ -70,7 +72,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ap
     },
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A directory the test handed in is the test's to remove (it may start the server on it again).
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -11,9 +11,12 @@ import { VALID_DATA as TYPED_VALID_DATA } from '../../src/modules/cases/domain/c
 /** Valid data for each event type a step can record (the domain specification's table). */
 export const VALID_DATA: Record<string, Record<string, unknown>> = TYPED_VALID_DATA;
 
-/** A caller holding exactly this role, acting for the unit (the applicant with the case's IIN). */
+/**
+ * A caller holding exactly this role, acting for the unit; the applicant is a citizen as the e-government
+ * identity provider signs them in: the case's IIN and no unit.
+ */
 export function callerFor(role: string, unit: string, applicantIin: string, suffix = ''): TestCaller {
-  if (role === 'applicant') return { sub: `applicant-${applicantIin}`, roles: ['applicant'], unit: 'public', iin: applicantIin };
+  if (role === 'applicant') return { sub: `applicant-${applicantIin}`, roles: ['applicant'], iin: applicantIin };
   return { sub: `${role}-${unit}${suffix}`, roles: [role], unit };
 }
 

@@ -1,3 +1,4 @@
+import { EventStoreDBClient } from '@eventstore/db-client';
 import { ConfigError, loadConfig } from './config';
 
 describe('loadConfig', () => {
@@ -5,7 +6,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.1 });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.1, startupCheckMaxMb: 1024 });
   });
 
   it('reads production settings', () => {
@@ -28,6 +29,9 @@ describe('loadConfig', () => {
     [{ READ_STORE: 'redis' }, 'READ_STORE', 'sqlite | mongodb'],
     [{ EVENT_STORE: 'eventstoredb' }, 'EVENTSTORE_URL', 'URL'],
     [{ READ_STORE: 'mongodb', MONGODB_URL: 'http://x' }, 'MONGODB_URL', 'mongodb'],
+    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://kurrentdb:2113?tls=false' }, 'EVENTSTORE_URL', 'esdb:// or esdb+discover://'],
+    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb+discover://cluster:2113' }, 'EVENTSTORE_URL', 'esdb:// or esdb+discover://'],
+    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'localhost:2113' }, 'EVENTSTORE_URL', 'esdb://'],
     [{ PORT: '70000' }, 'PORT', '0–65535'],
     [{ PORT: 'abc' }, 'PORT', '0–65535'],
     [{ PROJECTIONS: 'maybe' }, 'PROJECTIONS', 'inline | off'],
@@ -38,6 +42,7 @@ describe('loadConfig', () => {
     [{ PROJECTION_THREAD_NICE: '-1' }, 'PROJECTION_THREAD_NICE', '0–19'],
     [{ PROJECTION_SHARE: '0' }, 'PROJECTION_SHARE', '0.05–1'],
     [{ PROJECTION_SHARE: 'half' }, 'PROJECTION_SHARE', '0.05–1'],
+    [{ STARTUP_CHECK_MAX_MB: '1GB' }, 'STARTUP_CHECK_MAX_MB', '0–1048576'],
   ])('refuses %j naming %s and what is allowed', (env, variable, allowed) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
@@ -59,6 +64,16 @@ describe('loadConfig', () => {
   it('reads the projection process\'s share of the time for recent events as a decimal', () => {
     expect(loadConfig({ PROJECTION_SHARE: '0.5' }).projectionShare).toBe(0.5);
     expect(loadConfig({ PROJECTION_SHARE: '1' }).projectionShare).toBe(1);
+  });
+
+  it('accepts exactly the EventStoreDB schemes the client parses, which it then parses without throwing', () => {
+    for (const url of ['esdb://es:2113?tls=false', 'esdb+discover://cluster.example:2113', 'esdb://admin:changeit@a:2113,b:2113?nodePreference=leader']) {
+      const config = loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url });
+      expect(config.eventStore).toEqual({ kind: 'eventstoredb', url });
+      expect(() => EventStoreDBClient.connectionString(url)).not.toThrow();
+    }
+    // What config now refuses is what the client would have thrown on at start-up.
+    expect(() => EventStoreDBClient.connectionString('kurrentdb://kurrentdb:2113?tls=false')).toThrow(/esdb:\/\/ or esdb\+discover:\/\//);
   });
 
   it('reports every problem at once', () => {

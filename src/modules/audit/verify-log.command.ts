@@ -17,7 +17,8 @@ import { rootAt } from '../transparency/domain/merkle';
 import { parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
 import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore, type StoredCheckpoint } from '../transparency/sqlite/sqlite-checkpoint-store';
 import { loadKeyRing, SigningKeyError, type KeyRing } from '../transparency/signing-keys';
-import type { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
+import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
+import { StorageDamagedError } from '../event-log/event-log.errors';
 
 const USAGE = `usage: npm run cli -- verify [--json]
 
@@ -82,6 +83,11 @@ export async function run(argv: string[]): Promise<number> {
   const store = existsSync(storeFile) ? new SqliteCheckpointStore(storeFile) : null;
   try {
     const started = Date.now();
+    if (log instanceof SqliteEventLog) {
+      // A head read from a damaged page (5.4e18, say) is refused before a progress bar is sized on it.
+      const sanity = log.checkIntegrity({ mode: 'quick', maxQuickBytes: 0 });
+      if (sanity.problems.length > 0) throw new StorageDamagedError(log.file, sanity.problems);
+    }
     const total = await log.headPosition();
     const checkpoints = store ? [...store.all()] : [];
     let keys: KeyRing | null = null;
@@ -90,7 +96,16 @@ export async function run(argv: string[]): Promise<number> {
     } catch (error) {
       if (!(error instanceof SigningKeyError)) throw error;
     }
-    const base = await verifyLog(log, consoleProgress('verify chains and tree', Math.max(1, log.kind === 'sqlite' ? total : 1)), checkpoints);
+    let base: LogVerificationReport & { tree: TreeReport };
+    try {
+      base = await verifyLog(log, consoleProgress('verify chains and tree', Math.max(1, log.kind === 'sqlite' ? total : 1)), checkpoints);
+    } catch (error) {
+      // A page SQLite cannot read is named with its file, not thrown as a driver's stack.
+      if (log instanceof SqliteEventLog && /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''))) {
+        throw new StorageDamagedError(log.file, [`${(error as Error).message} (while reading the log); run \`npm run cli -- check\``]);
+      }
+      throw error;
+    }
     // The tree the service keeps must be the one the events make (it is what proofs are served from).
     let storedTree: string | null = null;
     if (log.kind === 'sqlite') {

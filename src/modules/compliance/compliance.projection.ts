@@ -17,6 +17,7 @@ import { caseVersion, type Catalog, type RegulationVersion } from '../regulation
 import { toCaseEvent } from '../cases/commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
+import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, type CaseState } from '../cases/domain/case-state';
 import { monthOf, slaGroupingOf, storedSlaRows } from '../cases/projections/cases.projection';
 import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
@@ -96,9 +97,18 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
 
   return {
     name: COMPLIANCE_PROJECTION,
-    version: 1,
+    // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
+    // open steps keep the roles of the case's track.
+    version: 2,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
+    // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
+    indexes: {
+      [OPEN_ROWS]: [{ key: { deadline: 1, _id: 1 } }, { key: { unit: 1, deadline: 1, _id: 1 } }, { key: { serviceId: 1, deadline: 1, _id: 1 } }],
+      [CASE_ROWS]: [{ key: { 'state.serviceId': 1, 'state.submittedAt': -1, _id: 1 } }],
+      [OPEN_STEPS]: [{ key: { unit: 1, _id: 1 } }, { key: { applicantIin: 1, _id: 1 } }],
+    },
+    prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
@@ -123,7 +133,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
       const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
       const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
       for (const r of existing?.rows ?? []) if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
-      for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: stepOf(r.stepId).roles, receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
+      for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: rolesOn(stepOf(r.stepId), state.trackId), receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
 
       const steps = openSteps(state, version);
       for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
@@ -139,7 +149,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
           unit: state.unit,
           stepId: step.id,
           label: { ru: step.label.ru, kk: step.label.kk },
-          roles: step.roles,
+          roles: rolesOn(step, state.trackId),
           requiresAll: step.requiresAll,
           optional: step.optional,
           signatures: (state.signatures[step.id] ?? []).map((s) => ({ role: s.role, actorId: s.actorId })),

@@ -8,6 +8,7 @@ import { ModelAccess, type Staleness } from '../../shared/http/read-model-access
 import type { Filter } from '../read-store/read-store.port';
 import type { Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';
+import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
 import { CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
 import { type GroupBy, type RollupDocument } from './domain/rollup';
@@ -81,6 +82,7 @@ export class ComplianceQueries {
         label: this.stepLabel(r.versionId, r.stepId),
         roles: r.roles,
         clause: r.clause,
+        citation: citeClause(r.clause),
         startedAt: r.startedAt,
         deadline: r.deadline,
         overdueMinutes: Math.floor((at - Date.parse(r.deadline!)) / 60_000),
@@ -93,9 +95,16 @@ export class ComplianceQueries {
     const staleness = await this.model.staleness(after);
     const roles = principal.roles as string[];
     const applicant = roles.includes('applicant') && principal.iin;
-    const or: Filter[] = [{ unit: principal.unit, roles: { $in: roles } }, { roles: { $in: roles.filter((r) => r === 'e-government-portal' || r === 'state-body') } }];
-    if (applicant) or.push({ applicantIin: principal.iin, roles: 'applicant' });
-    const docs = await (await this.model.collection<OpenStepDocument>(OPEN_STEPS)).find({ $or: or });
+    const external = roles.filter((r) => r === 'e-government-portal' || r === 'state-body');
+    // One query per way a caller can hold a step, each led by an indexed field (the caller's unit, their IIN); only
+    // the portal and state bodies, bound to no unit, look through every unit's open steps.
+    const queries: Filter[] = principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : [];
+    if (external.length > 0) queries.push({ roles: { $in: external } });
+    if (applicant) queries.push({ applicantIin: principal.iin, roles: 'applicant' });
+    const collection = await this.model.collection<OpenStepDocument>(OPEN_STEPS);
+    const found = new Map<string, OpenStepDocument>();
+    for (const filter of queries) for (const doc of await collection.find(filter)) found.set(doc._id, doc);
+    const docs = [...found.values()];
     const now = this.clock().getTime();
     const mine = docs.filter((d) => actorFor(principal, this.stepOf(d), partialState(d)).ok);
     mine.sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff') || a._id.localeCompare(b._id));
@@ -114,10 +123,11 @@ export class ComplianceQueries {
         optional: d.optional,
         roles: d.roles,
         clause: d.clause,
+        citation: citeClause(d.clause),
         deadline: d.deadline,
         minutesLeft: d.deadline === null ? null : Math.floor((Date.parse(d.deadline) - now) / 60_000),
         overdue: d.deadline !== null && Date.parse(d.deadline) <= now,
-        limits: d.limits,
+        limits: d.limits.map((l) => ({ ...l, citation: citeClause(l.clause) })),
       })),
     };
   }
@@ -178,6 +188,6 @@ export class ComplianceQueries {
 }
 
 /** What actorFor reads of a case, from an open-step document. */
-function partialState(d: OpenStepDocument): CaseState {
-  return { unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} } as unknown as CaseState;
+function partialState(d: OpenStepDocument): Parameters<typeof actorFor>[2] {
+  return { trackId: d.trackId, unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} };
 }

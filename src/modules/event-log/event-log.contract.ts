@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLog, RecordedEvent } from './event-log.port';
-import { InvalidEventError, WrongExpectedRevisionError } from './event-log.errors';
+import { AppendTooLargeError, InvalidEventError, WrongExpectedRevisionError } from './event-log.errors';
 import { MAX_EVENT_BYTES } from './event-validation';
+
+export interface EventLogLimits {
+  /** The adapter refuses an append whose total size (as its store counts it) is over this many bytes. */
+  maxAppendBytes?: number;
+}
 
 /**
  * The behaviour every EventLog adapter must have. Each test works in streams of its own (unique prefix),
- * so the suite also runs against a shared server holding other data.
+ * so the suite also runs against a shared server holding other data. Positions are only ever ones the log handed
+ * out (never computed: on EventStoreDB they are byte offsets, and `position − 1` is not a record).
  */
-export function describeEventLogContract(name: string, open: () => Promise<EventLog>): void {
+export function describeEventLogContract(name: string, open: () => Promise<EventLog>, limits: EventLogLimits = {}): void {
   describe(`${name} event log contract`, () => {
     let log: EventLog;
     let prefix: string;
@@ -148,6 +154,7 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
 
     describe('reading all', () => {
       it('returns events in global order, strictly after a position, up to a count', async () => {
+        const start = await log.headPosition();
         await log.append(stream('x'), [ev('A'), ev('B')], 'no_stream');
         await log.append(stream('y'), [ev('C')], 'no_stream');
         await log.append(stream('x'), [ev('D')], 1);
@@ -156,7 +163,7 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         const positions = all.map((e) => e.position);
         expect([...positions].sort((a, b) => a - b)).toEqual(positions);
         expect((await ownEvents(all[1]!.position)).map((e) => e.type)).toEqual(['C', 'D']);
-        const firstTwo = await log.readAll({ after: all[0]!.position - 1, maxCount: 2, filter: { streamPrefixes: [prefix] } });
+        const firstTwo = await log.readAll({ after: start, maxCount: 2, filter: { streamPrefixes: [prefix] } });
         expect(firstTwo.map((e) => e.type)).toEqual(['A', 'B']);
       });
 
@@ -173,12 +180,24 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         const result = await log.append(stream('h'), [ev('A')], 'no_stream');
         expect(await log.headPosition()).toBeGreaterThanOrEqual(result.position);
       });
+
+      it('150 reads left early, of $all and of a stream, then an append completes', async () => {
+        await log.append(stream('many'), Array.from({ length: 20 }, (_, i) => ev(`E${i}`)), 'no_stream');
+        // Each read stops before the end of what it could read; a call left open each time would exhaust the
+        // connection's concurrent streams and the append below would never complete.
+        for (let i = 0; i < 75; i++) {
+          expect(await log.readAll({ maxCount: 1, filter: { streamPrefixes: [prefix] } })).toHaveLength(1);
+          expect(await log.readStream(stream('many'), { maxCount: 2 })).toHaveLength(2);
+        }
+        await expect(log.append(stream('many'), [ev('After')], 19)).resolves.toMatchObject({ nextRevision: 20 });
+      });
     });
 
     describe('subscribing to all', () => {
       it('catches up from a position, then delivers live appends, then stops cleanly', async () => {
-        const first = await log.append(stream('sub'), [ev('A'), ev('B')], 'no_stream');
-        const subscription = log.subscribeToAll({ after: first.position - 2, filter: { streamPrefixes: [prefix] }, maxBatchSize: 1 });
+        const start = await log.headPosition();
+        await log.append(stream('sub'), [ev('A'), ev('B')], 'no_stream');
+        const subscription = log.subscribeToAll({ after: start, filter: { streamPrefixes: [prefix] }, maxBatchSize: 1 });
         const seen: string[] = [];
         const consumed = (async () => {
           for await (const batch of subscription) {
@@ -244,6 +263,15 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         const error = await log.append(stream('ok'), [ev('AlsoGood'), badEvent as never], 0).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(InvalidEventError);
         expect((error as Error).message).toMatch(message);
+        expect((await log.readStream(stream('ok'))).map((e) => e.type)).toEqual(['Good']);
+      });
+
+      const maxAppendBytes = limits.maxAppendBytes;
+      (maxAppendBytes === undefined ? it.skip : it)('refuses an append over its total size limit whole, each event being under the per-event limit', async () => {
+        await log.append(stream('ok'), [ev('Good')], 'no_stream');
+        const chunk = 'x'.repeat(Math.ceil((maxAppendBytes ?? 0) / 2));
+        const error = await log.append(stream('ok'), [ev('Big1', { chunk }), ev('Big2', { chunk })], 0).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(AppendTooLargeError);
         expect((await log.readStream(stream('ok'))).map((e) => e.type)).toEqual(['Good']);
       });
 

@@ -27,6 +27,10 @@ export const logOverviewProjection: Projection = {
   version: 1,
   eventTypes: '*',
   collections: ['streams', 'event-types'],
+  prefetch: (event) => [
+    { collection: 'streams', id: event.streamId },
+    { collection: 'event-types', id: event.type },
+  ],
   async apply(event: RecordedEvent, ctx: ProjectionContext) {
     const recordedAt = event.recordedAt.toISOString();
     const stream = await ctx.get<StreamSummary>('streams', event.streamId);

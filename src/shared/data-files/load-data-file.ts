@@ -33,7 +33,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 export function zodProblems(error: z.ZodError): DataFileProblem[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), problem: issue.message }));
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), problem: problemOf(issue) }));
+}
+
+/** A bad record key is reported with what its key schema says, not zod's generic "Invalid key in record". */
+function problemOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key') return `is not an allowed key: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+  return issue.message;
 }
 
 export function loadDataFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {

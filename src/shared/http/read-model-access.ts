@@ -70,12 +70,10 @@ export class ModelAccess {
     }
   }
 
-  /** The position and the recording time of its event. */
+  /** The position and the recording time of its event, as kept with the checkpoint (no read of the log). */
   async staleness(after?: number): Promise<Staleness> {
     const position = await this.position(after);
-    if (position === 0 || !this.log) return { position, at: null };
-    const [event] = await this.log.readAll({ after: position - 1, maxCount: 1 });
-    return { position, at: event && event.position === position ? event.recordedAt.toISOString() : null };
+    return this.readModels.lastEvent(this.projection, position);
   }
 
   async headPosition(): Promise<number> {

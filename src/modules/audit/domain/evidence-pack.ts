@@ -17,8 +17,11 @@ import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
 import { parseCheckpoint, parseSignedNote, rawEd25519, verifierKey, verifyNote, type NoteVerifierKey } from '../../transparency/domain/signed-note';
 import type { ExplainedDeadline } from './sla-explanation';
+import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 
-export const EVIDENCE_FORMAT = 'reglament-evidence/1';
+export const EVIDENCE_FORMAT = 'reglament-evidence/2';
+/** Formats this verifier reads: format 1 packs (clauses as act ids) were issued before format 2 and stay verifiable. */
+const READABLE_FORMATS: readonly string[] = ['reglament-evidence/1', EVIDENCE_FORMAT];
 
 export interface EvidenceEvent {
   id: string;
@@ -30,7 +33,7 @@ export interface EvidenceEvent {
 }
 
 export interface EvidencePack {
-  format: typeof EVIDENCE_FORMAT;
+  format: typeof EVIDENCE_FORMAT | 'reglament-evidence/1';
   generatedAt: string;
   generatedBy: { id: string; name: string; roles: string[] };
   case: {
@@ -145,8 +148,9 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   } catch (error) {
     return { valid: false, caseId: null, keyFingerprint: null, checks: [{ name: 'format', ok: false, detail: `the embedded evidence is not JSON: ${(error as Error).message}` }] };
   }
-  check('format', pack.format === EVIDENCE_FORMAT, `format ${String(pack.format)}${pack.format === EVIDENCE_FORMAT ? '' : `, expected ${EVIDENCE_FORMAT}`}`);
-  if (pack.format !== EVIDENCE_FORMAT || !Array.isArray(pack.events) || !pack.case) return { valid: false, caseId: null, keyFingerprint: null, checks };
+  const readable = READABLE_FORMATS.includes(pack.format);
+  check('format', readable, `format ${String(pack.format)}${readable ? '' : `, expected ${READABLE_FORMATS.join(' or ')}`}`);
+  if (!readable || !Array.isArray(pack.events) || !pack.case) return { valid: false, caseId: null, keyFingerprint: null, checks };
 
   const chain: ChainVerification = verifyChain(pack.events.map((e) => ({ ...e, streamId: pack.case.streamId })));
   check('hash chain', chain.valid, chain.valid ? `${chain.events} events, every hash recomputed and linked` : `broken at revision ${chain.firstBrokenRevision}: ${chain.problem}`);
@@ -242,14 +246,14 @@ function renderBody(pack: SignedEvidencePack): string {
   const rows = pack.events
     .map((e) => {
       const m = e.metadata as Record<string, any>;
-      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${esc(m.actor?.name)} (${esc(m.actor?.role)}, ${esc(m.actor?.unit)})</td><td>${esc(m.occurredAt)}</td><td>${esc(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${esc(clauseText(m.regulation?.clause))}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
+      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${esc(m.actor?.name)} (${esc(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})</td><td>${esc(m.occurredAt)}</td><td>${esc(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${clauseCell(pack.format, m.regulation?.clause)}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
     })
     .join('\n');
   const deadlines = pack.sla.deadlines
     .map((d) => {
       const days = (d.applied.explanation.days ?? []).map((day) => `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`).join('<br>');
       const alt = d.alternative ? `<br><i>иное прочтение / басқа оқылым:</i> ${esc(d.alternative.spec)} — ${esc(d.alternative.clauseText)}: ${esc(d.alternative.deadline ?? '—')} (${esc(d.alternative.status)})` : '';
-      return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${esc(d.clauseText)}</td><td>${esc(d.applied.spec)}<br>${esc(d.applied.explanation.rule)}${alt}</td><td>${d.anchorEvent ? `#${d.anchorEvent.revision} ${esc(d.anchorEvent.type)} ${esc(d.anchorEvent.occurredAt)}` : esc(d.startedAt)}</td><td>${esc(d.applied.explanation.deadlineLocal ?? d.deadline ?? '—')}</td><td>${esc(d.completedAt ?? '—')}</td><td class="status-${esc(d.status)}">${esc(d.status)}</td><td class="days">${days}</td></tr>`;
+      return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${esc(d.applied.spec)}<br>${esc(d.applied.explanation.rule)}${alt}</td><td>${d.anchorEvent ? `#${d.anchorEvent.revision} ${esc(d.anchorEvent.type)} ${esc(d.anchorEvent.occurredAt)}` : esc(d.startedAt)}</td><td>${esc(d.applied.explanation.deadlineLocal ?? d.deadline ?? '—')}</td><td>${esc(d.completedAt ?? '—')}</td><td class="status-${esc(d.status)}">${esc(d.status)}</td><td class="days">${days}</td></tr>`;
     })
     .join('\n');
   return `<h1>Доказательный пакет дела / Істің дәлелдемелер пакеті</h1>
@@ -275,9 +279,17 @@ function renderCheckpoint(inclusion: EvidenceInclusion | undefined): string {
   return `<p>Контрольная точка журнала / Журналдың бақылау нүктесі: ${esc(origin)}, событий ${esc(size)}, корень <code>${esc(root)}</code>; позиции событий / оқиғалар орны: ${inclusion.events.map((e) => `#${e.revision} → ${e.leafIndex}`).join(', ')}</p>`;
 }
 
-function clauseText(clause: Record<string, unknown> | undefined): string {
+/** The clause of an act as the pack's format renders it: format 2 cites it in Russian and Kazakh, appendix included. */
+function clauseCell(format: string, clause: Record<string, any> | undefined): string {
   if (!clause) return '';
-  return [clause.act, clause.appendix ? `прил. ${clause.appendix}` : '', `п. ${clause.paragraph}`, clause.subparagraph ? `пп. ${clause.subparagraph}` : '', clause.track ? `(${clause.track})` : ''].filter(Boolean).join(' ');
+  if (format === 'reglament-evidence/1') {
+    return esc([clause.act, clause.appendix ? `прил. ${clause.appendix}` : '', `п. ${clause.paragraph}`, clause.subparagraph ? `пп. ${clause.subparagraph}` : '', clause.track ? `(${clause.track})` : ''].filter(Boolean).join(' '));
+  }
+  return citedCell(citeClause(clause as never), clause.track);
+}
+
+function citedCell(citation: ClauseCitation, track: string | undefined): string {
+  return `${esc(citation.ru)}<br>${esc(citation.kk)}${track ? `<br><code>${esc(track)}</code>` : ''}`;
 }
 
 const STYLE = `body{font:13px/1.4 system-ui,sans-serif;margin:2em}table{border-collapse:collapse;width:100%;margin-bottom:2em}th,td{border:1px solid #999;padding:4px;vertical-align:top;text-align:left}code{font-size:11px;word-break:break-all}.hash{max-width:22em}.days{font-size:11px}.status-breached,.status-overdue{color:#b00;font-weight:bold}.status-met{color:#070}@media print{body{margin:0}h2{page-break-before:always}}`;

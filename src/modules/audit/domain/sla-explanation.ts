@@ -5,7 +5,8 @@
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { DeadlineExplanation } from '../../deadlines/domain/compute-deadline';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import { describeClause, describeSpec, readingOf } from '../../regulations/domain/lint';
+import { describeSpec, readingOf } from '../../regulations/domain/lint';
+import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 import type { CaseEvent } from '../../cases/domain/case-event';
 import { caseSla, type SlaRow } from '../../cases/domain/case-sla';
 import type { CaseState } from '../../cases/domain/case-state';
@@ -21,9 +22,11 @@ export interface AnchorEvent {
 export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
   /** The event whose act started the clock; null when a cohort date did. */
   anchorEvent: AnchorEvent | null;
+  /** The clause as people read it (Russian); `citation` has it in Russian, Kazakh and English. */
   clauseText: string;
+  citation: ClauseCitation;
   applied: { spec: string; rule: 'only-reading' | ReturnType<typeof readingOf>['rule']; reason: string | null; explanation: DeadlineExplanation };
-  alternative: { spec: string; clauseText: string; deadline: string | null; status: SlaRow['status']; explanation: DeadlineExplanation } | null;
+  alternative: { spec: string; clauseText: string; citation: ClauseCitation; deadline: string | null; status: SlaRow['status']; explanation: DeadlineExplanation } | null;
   /** The event that stopped the clock (the step's completion), if any. */
   completedBy: AnchorEvent | null;
 }
@@ -45,7 +48,8 @@ export function explainCaseSla(state: CaseState, events: readonly CaseEvent[], v
     return {
       ...plain,
       anchorEvent: anchorStep ? anchorOf(completing(anchorStep)) : null,
-      clauseText: describeClause(row.clause),
+      clauseText: citeClause(row.clause).ru,
+      citation: citeClause(row.clause),
       applied: {
         spec: describeSpec(row.spec),
         rule: limit.alternative ? reading.rule : 'only-reading',
@@ -54,7 +58,7 @@ export function explainCaseSla(state: CaseState, events: readonly CaseEvent[], v
       },
       alternative:
         alternative && alternativeResult
-          ? { spec: describeSpec(alternative.spec), clauseText: describeClause(alternative.clause), deadline: alternative.deadline, status: alternative.status, explanation: alternativeResult.explanation }
+          ? { spec: describeSpec(alternative.spec), clauseText: citeClause(alternative.clause).ru, citation: citeClause(alternative.clause), deadline: alternative.deadline, status: alternative.status, explanation: alternativeResult.explanation }
           : null,
       completedBy: row.completedAt ? anchorOf(completing(row.stepId)) : null,
     };

@@ -8,14 +8,28 @@ import { ProblemError } from '../../../app/problem/problem';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { optionalParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
 import { assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../identity/http/identity.decorators';
-import type { Principal } from '../../identity/domain/principal';
+import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
 import { parseCaseId } from '../../cases/http/case-params';
 import { AuditService, type CaseHistory } from '../audit.service';
 import type { TimeAxis } from '../domain/replay';
+import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
+import type { ClauseRef } from '../../deadlines/domain/limit';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
 
 /** What an auditor's answer reflects: the event log itself, up to the case's last event (no read model in between). */
+/** The clause an act cites, as people read it; null for an event that cites none. */
+function citationOf(metadata: Record<string, unknown>): ClauseCitation | null {
+  const clause = (metadata.regulation as { clause?: ClauseRef } | undefined)?.clause;
+  return clause ? citeClause(clause) : null;
+}
+
+/** The label of the role the act was done in, for people; null for an event without a regulation role. */
+function roleLabelOf(metadata: Record<string, unknown>): { ru: string; kk: string } | null {
+  const role = (metadata.actor as { role?: unknown } | undefined)?.role;
+  return typeof role === 'string' && isRole(role) ? ROLES[role] : null;
+}
+
 function readFrom(history: CaseHistory) {
   const last = history.recorded[history.recorded.length - 1]!;
   return { staleness: { source: 'event-log', position: last.position, at: last.recordedAt.toISOString() } };
@@ -58,6 +72,8 @@ export class AuditController {
         id: e.id,
         type: e.type,
         label: isEventType(e.type) ? { ru: EVENT_TYPES[e.type].ru, kk: EVENT_TYPES[e.type].kk } : null,
+        citation: citationOf(e.metadata),
+        actorRoleLabel: roleLabelOf(e.metadata),
         data: e.data,
         metadata: e.metadata,
         storedAt: e.recordedAt.toISOString(),
@@ -87,7 +103,7 @@ export class AuditController {
       revision: replay.state.revision,
       events: replay.events.length,
       state: replay.state,
-      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => row),
+      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => ({ ...row, citation: citeClause(row.clause) })),
     };
   }
 
@@ -114,6 +130,8 @@ export class AuditController {
   @Get('cases/:caseId/evidence')
   @RequireRoles('auditor', 'head')
   @Header('content-type', 'text/html; charset=utf-8')
+  // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
+  @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
   async evidence(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Res({ passthrough: true }) reply: ReplyLike) {
     const history = await this.caseFor(principal, caseId);
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);

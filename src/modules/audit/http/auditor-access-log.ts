@@ -18,6 +18,8 @@ import { sealRecord } from '../../cases/domain/hash-chain';
 import { sealedHashOf } from '../../transparency/domain/log-leaf';
 import type { Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../app/problem/problem';
+import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
+import { toProblem } from '../../../app/problem/problem.filter';
 
 export const ACCESS_LOG_PREFIX = 'access-log-';
 export const AUDITOR_ACCESS = 'AuditorAccess';
@@ -72,6 +74,14 @@ export class AuditorAccessLog {
         return payload;
       } catch (error) {
         // An auditor's read that cannot be recorded is not answered.
+        if (error instanceof StorageFullError || error instanceof StorageDamagedError) {
+          // Logged once by the storage fault monitor; the auditor is told to come back, not that the server failed.
+          const { problem, headers } = toProblem(error, request.url);
+          reply.code(problem.status);
+          for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+          reply.header('content-type', PROBLEM_CONTENT_TYPE);
+          return JSON.stringify({ ...problem, correlationId: request.id });
+        }
         this.logger.error({ err: error, auditor: principal.id, path: request.url, correlationId: request.id }, 'auditor access could not be recorded; the answer is withheld');
         const problem = new ProblemError(500, 'access-not-recorded', 'The access could not be recorded', 'the auditors\' access log could not record this request, so it is not answered; the error is logged under the correlation id');
         reply.code(500);
@@ -88,7 +98,7 @@ export class AuditorAccessLog {
       this.pending.push({
         streamId: `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
         data: entry,
-        metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, unit: principal.unit }, occurredAt: at.toISOString(), recordedAt: at.toISOString(), correlationId: request.id },
+        metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, occurredAt: at.toISOString(), recordedAt: at.toISOString(), correlationId: request.id },
         resolve,
         reject,
       });

@@ -31,6 +31,49 @@ const holiday = z
   })
   .refine((h) => (h.days ? 1 : 0) + (h.dates ? 1 : 0) === 1, { message: 'needs exactly one of `days` (every year) or `dates` (per year)' });
 
+/** `confirmed: false` marks what no source we trust bears out; the note then says what is missing. */
+const unconfirmedNeedsNote = (entry: { confirmed?: boolean; note?: string }) => entry.confirmed !== false || entry.note !== undefined;
+const UNCONFIRMED_NEEDS_NOTE = { message: 'is marked `confirmed: false` without a `note` saying what could not be confirmed', path: ['note'] };
+const note = z.string().min(10, 'must say what is known and what is not');
+
+const transfer = z
+  .strictObject({ workingDay: localDate, dayOff: localDate, act: z.string().min(3), source, confirmed: z.boolean().optional(), note: note.optional() })
+  .refine(unconfirmedNeedsNote, UNCONFIRMED_NEEDS_NOTE);
+
+const monthNumber = z.string().regex(/^(1[0-2]|[1-9])$/, 'must be a month number 1-12');
+
+/** What is known of one month's figure, where it is not simply the year's `source`. */
+const productionMonth = z
+  .strictObject({
+    confirmed: z.boolean().optional(),
+    source: source.optional(),
+    /** A figure published for the month that the calendar does not follow; `note` says why. */
+    published: z.number().int().min(0).max(31).optional(),
+    note: note.optional(),
+  })
+  .refine(unconfirmedNeedsNote, UNCONFIRMED_NEEDS_NOTE)
+  .refine((m) => m.published === undefined || m.note !== undefined, { message: 'a `published` figure the calendar does not follow needs a `note` saying why', path: ['note'] });
+
+/**
+ * One year of the production calendar (5-day week): the working days of each month, January
+ * first, as published or as the sourced holidays and transfers give them. The loader checks that
+ * the calendar reproduces every figure.
+ */
+const productionYear = z
+  .strictObject({
+    year: z.number().int().min(1000).max(9999),
+    workingDays: z.array(z.number().int().min(0).max(31)).length(12, 'must give the 12 months, January first'),
+    total: z.number().int().min(0).max(366),
+    /** A published yearly total the calendar does not follow; `note` says why. */
+    publishedTotal: z.number().int().min(0).max(366).optional(),
+    confirmed: z.boolean(),
+    source,
+    note: note.optional(),
+    months: z.record(monthNumber, productionMonth).optional(),
+  })
+  .refine(unconfirmedNeedsNote, UNCONFIRMED_NEEDS_NOTE)
+  .refine((y) => y.publishedTotal === undefined || y.note !== undefined, { message: 'a `publishedTotal` the calendar does not follow needs a `note` saying why', path: ['note'] });
+
 export const calendarFileSchema = z.strictObject({
   code: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as KZ'),
   name: label,
@@ -55,25 +98,10 @@ export const calendarFileSchema = z.strictObject({
     transfers: z.strictObject({ text: z.string().min(1), source }),
   }),
   holidays: z.array(holiday).min(1),
-  transfers: z.array(z.strictObject({ workingDay: localDate, dayOff: localDate, act: z.string().min(3), source })),
-  production: z.array(
-    z.strictObject({
-      year: z.number().int(),
-      /** January first; null where the official figure was not found. */
-      months: z.array(z.number().int().min(0).max(31).nullable()).length(12),
-      total: z.number().int().nullable(),
-      source,
-      /** What the calendar gives instead, where it follows what happened rather than the table. */
-      differs: z
-        .strictObject({
-          months: z.record(z.string().regex(/^(1[0-2]|[1-9])$/, 'must be a month number 1-12'), z.number().int()).optional(),
-          total: z.number().int().optional(),
-          reason: z.string().min(10, 'must say what happened and why the calendar differs'),
-        })
-        .optional(),
-    }),
-  ),
+  transfers: z.array(transfer),
+  productionCalendar: z.array(productionYear).min(1),
 });
 
 export type CalendarFile = z.infer<typeof calendarFileSchema>;
 export type HolidayEntry = CalendarFile['holidays'][number];
+export type ProductionYear = CalendarFile['productionCalendar'][number];

@@ -12,7 +12,28 @@ export function loadCalendar(file: string): WorkingCalendar {
   if (problems.length > 0) throw new DataFileError(file, problems);
   const calendar = new WorkingCalendar(data);
   if (calendar.buildProblems.length > 0) throw new DataFileError(file, calendar.buildProblems);
+  const mismatches = productionMismatches(calendar);
+  if (mismatches.length > 0) throw new DataFileError(file, mismatches);
   return calendar;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** The production-calendar table and the day table must agree: a figure the holidays and transfers do not give is refused. */
+function productionMismatches(calendar: WorkingCalendar): DataFileProblem[] {
+  const problems: DataFileProblem[] = [];
+  calendar.file.productionCalendar.forEach((row, i) => {
+    const computed = calendar.workingDaysPerMonth(row.year);
+    row.workingDays.forEach((figure, m) => {
+      if (figure !== computed[m]) {
+        problems.push({
+          path: `productionCalendar[${i}].workingDays[${m}]`,
+          problem: `is ${figure} but the holidays and transfers give ${computed[m]} working days in ${MONTHS[m]} ${row.year}`,
+        });
+      }
+    });
+  });
+  return problems;
 }
 
 function crossCheck(data: CalendarFile): DataFileProblem[] {
@@ -38,10 +59,25 @@ function crossCheck(data: CalendarFile): DataFileProblem[] {
       seen.set(transfer[key], i);
     }
   });
-  data.production.forEach((row, i) => {
-    if (row.total === null || row.months.some((m) => m === null)) return;
-    const sum = row.months.reduce<number>((a, b) => a + (b ?? 0), 0);
-    if (sum !== row.total) problems.push({ path: `production[${i}].total`, problem: `is ${row.total} but the months add up to ${sum}` });
+  const years = new Map<number, number>();
+  data.productionCalendar.forEach((row, i) => {
+    const at = `productionCalendar[${i}]`;
+    const previous = years.get(row.year);
+    if (previous !== undefined) problems.push({ path: `${at}.year`, problem: `${row.year} is already given by productionCalendar[${previous}]` });
+    years.set(row.year, i);
+    // Whole years only: a year the calendar covers in part has months it cannot count.
+    if (`${row.year}-01-01` < data.covers.from || `${row.year}-12-31` > data.covers.until) {
+      problems.push({ path: `${at}.year`, problem: `${row.year} is not a whole year inside covers (${data.covers.from} to ${data.covers.until})` });
+    }
+    const sum = row.workingDays.reduce((a, b) => a + b, 0);
+    if (sum !== row.total) problems.push({ path: `${at}.total`, problem: `is ${row.total} but the months add up to ${sum}` });
+    if (row.publishedTotal === row.total) problems.push({ path: `${at}.publishedTotal`, problem: `equals total (${row.total}); give it only where the published total differs` });
+    for (const [month, entry] of Object.entries(row.months ?? {})) {
+      const figure = row.workingDays[Number(month) - 1];
+      if (entry.published === figure) {
+        problems.push({ path: `${at}.months.${month}.published`, problem: `equals the figure (${figure}); give it only where the published figure differs` });
+      }
+    }
   });
   return problems;
 }

@@ -50,6 +50,12 @@ const WEEKEND_NAMES: Record<Weekday, { ru: string; kk: string }> = {
   sunday: { ru: 'Воскресенье', kk: 'Жексенбі' },
 };
 
+/** An unconfirmed transfer says so wherever its day is explained. */
+function transferSource(transfer: CalendarFile['transfers'][number]): string {
+  const base = `${transfer.act}; ${transfer.source}`;
+  return transfer.confirmed === false ? `${base} (unconfirmed: ${transfer.note})` : base;
+}
+
 export class WorkingCalendar {
   readonly code: string;
   readonly coveredFrom: LocalDate;
@@ -149,12 +155,12 @@ export class WorkingCalendar {
         kind: 'transfer',
         name: `Перенос дня отдыха с ${transfer.workingDay}`,
         names: { ru: `Перенос дня отдыха с ${transfer.workingDay}`, kk: `Демалыс күні ${transfer.workingDay} күнінен ауыстырылды` },
-        source: `${transfer.act}; ${transfer.source}`,
+        source: transferSource(transfer),
         relatedDate: transfer.workingDay,
       });
       this.working[work - this.firstDay] = 1;
       this.reasons.delete(work);
-      this.workingNotes.set(work, { date: transfer.workingDay, kind: 'transferred-working-day', dayOff: transfer.dayOff, source: `${transfer.act}; ${transfer.source}` });
+      this.workingNotes.set(work, { date: transfer.workingDay, kind: 'transferred-working-day', dayOff: transfer.dayOff, source: transferSource(transfer) });
     });
 
     this.workingBefore = new Int32Array(size + 1);

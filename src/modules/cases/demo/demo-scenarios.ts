@@ -169,20 +169,34 @@ const corpsA: Flow = ({ rng, staff, zone, want }) => {
       data: () => (!admitted && rng.chance(0.6) ? { outcome: 'non-compliant', reasons: ['Стаж работы на руководящих должностях менее требуемого'] } : { outcome: 'compliant' }),
     },
     { stepId: 'admission-to-testing-decided', as: staff.get(unit, 'head'), gap: { workingDays: [0, 2] }, data: () => (admitted ? { admitted: true } : { admitted: false, reasons: ['Кандидат не соответствует квалификационным требованиям к корпусу «А»'] }) },
-    { stepId: 'test-schedule-announced', as: employee, gap: { workingDays: [0, 2] }, data: (t) => ({ publishedAt: zone.formatLocal(t.occurredAt), url: `https://www.kyzmet.gov.kz/ru/news/grafik-testirovaniya-${yearOf(zone, t)}-${rng.int(1, 40)}` }) },
-    // At least 5 working days between the schedule's publication and the test (p.7 pp.3).
-    { stepId: 'corps-a-test-completed', as: self, gap: { workingDays: [6, 12] }, hours: 'session', data: () => ({ score: pct(rng, passed, 70), passed }) },
+    {
+      stepId: 'test-schedule-announced',
+      as: employee,
+      gap: { workingDays: [0, 2] },
+      // Published at least 5 working days before the first testing day (p.7 pp.3): a week ahead keeps it, a few
+      // days ahead (one schedule in ten) breaches it.
+      data: (t) => ({
+        publishedAt: zone.formatLocal(t.occurredAt),
+        url: `https://www.kyzmet.gov.kz/ru/news/grafik-testirovaniya-${yearOf(zone, t)}-${rng.int(1, 40)}`,
+        testingStartsOn: addDays(zone.toLocal(t.occurredAt).date, rng.chance(0.1) ? rng.int(2, 5) : rng.int(7, 10)),
+      }),
+    },
+    // On or after the first testing day the schedule names.
+    { stepId: 'corps-a-test-completed', as: self, gap: { workingDays: [8, 14] }, hours: 'session', data: () => ({ score: pct(rng, passed, 70), passed }) },
     { stepId: 'information-requested', as: employee, gap: { workingDays: [0, 3] }, data: () => ({ bodies: [...bodies] }) },
     { stepId: 'information-received', as: stateBodyPrincipal(bodies[0]!, 0), gap: { workingDays: [5, 20] }, data: () => ({ from: bodies.join('; ') }) },
     { stepId: 'candidate-list-sent', as: employee, gap: { workingDays: [1, 8] }, data: (t) => ({ listNumber: `НК-${yearOf(zone, t)}-${rng.int(1, 99)}` }) },
   ];
+  // Not admitted to testing, or not to the interview after negative results: an ending without a document of its own.
+  const notAdmitted = (reason: string): PlannedAct => ({ stepId: 'not-admitted', as: employee, gap: { workingDays: [0, 3] }, data: () => ({ reason }) });
   if (story === 'portal-refusal') acts = [{ stepId: 'portal-refusal', as: PORTAL, gap: { minutes: [1, 20] }, data: () => ({ reason: rng.pick(PORTAL_REFUSALS) }) }];
-  // The text gives no result for those not admitted or failing the test: their cases stay undone.
-  else if (story === 'not-admitted') acts = acts.slice(0, 2);
-  else if (story === 'failed-test') acts = acts.slice(0, 4);
+  else if (story === 'not-admitted') acts = [...acts.slice(0, 2), ...(want || rng.chance(0.85) ? [notAdmitted('Не допущен(а) к тестированию по итогам рассмотрения документов')] : [])];
+  else if (story === 'failed-test') acts = [...acts.slice(0, 4), ...(rng.chance(0.85) ? [notAdmitted('Отрицательные результаты тестирования: в список для собеседования не включен(а)')] : [])];
   else if (story === 'cancelled') acts = [...acts.slice(0, rng.int(0, 3)), { stepId: 'application-cancelled', cancel: { reason: rng.pick(CANCEL_REASONS) }, as: self, gap: { workingDays: [0, 3] }, hours: 'portal' }];
   else if (story === 'stalled') acts = stall(rng, acts, 0);
-  return { channel, unit, applicant, submittedBy, submission: { from: round.from, to: round.end, hours: channel === 'portal' ? 'portal' : 'office' }, cohortDates: { 'document-acceptance-end': round.end }, acts, story };
+  // The end of document acceptance is the provider's date: only its staff send it (an applicant's filing may not).
+  const cohortDates = submittedBy === self ? {} : { cohortDates: { 'document-acceptance-end': round.end } };
+  return { channel, unit, applicant, submittedBy, submission: { from: round.from, to: round.end, hours: channel === 'portal' ? 'portal' : 'office' }, ...cohortDates, acts, story };
 };
 
 const EXAMS = ['Государственное и местное управление', 'Экономика', 'Юриспруденция', 'Иностранный язык'];
@@ -216,14 +230,19 @@ const admission2015: Flow = ({ rng, staff, zone, want }) => {
       },
     );
   }
-  acts.push({ stepId: 'competition-decided', as: staff.any(rng, unit, 'admission-commission', 2), data: () => ({ admitted, score: rng.int(admitted ? 75 : 40, admitted ? 140 : 90) }) });
+  // A failed exam (with no appeal upheld) keeps the applicant out of the competition (p.5 pp.2-3).
+  const competes = passedExam || story === 'appeal-upheld';
+  const commission = staff.any(rng, unit, 'admission-commission', 2);
+  if (competes) acts.push({ stepId: 'competition-decided', as: commission, data: () => ({ admitted, score: rng.int(admitted ? 75 : 40, admitted ? 140 : 90) }) });
   if (admitted) {
     acts.push(
       { stepId: 'enrolment-order-signed', as: staff.get(unit, 'executive-secretary'), data: (t) => ({ orderNumber: `${rng.int(100, 400)}-у от ${zone.toLocal(t.occurredAt).date}` }) },
       { stepId: 'extract-issued', as: secretary, gap: { workingDays: [0, 3] }, data: (t) => ({ documentNumber: `ВП-${yearOf(zone, t)}-${serial(rng, 4)}` }) },
       { stepId: 'student-documents-issued', as: self, gap: { workingDays: [1, 8] }, data: () => ({ studentCardNumber: `АГУ-${serial(rng, 6)}` }) },
     );
-  } else if (rng.chance(0.4)) acts.push(cancel({ workingDays: [1, 10] })); // the text gives no refusal: some withdraw, the rest stay undone
+  } else if (story === 'not-admitted' || rng.chance(0.85)) {
+    acts.push({ stepId: 'not-admitted', as: commission, gap: { workingDays: [0, 3] }, data: () => ({ reason: competes ? 'Не прошёл(ла) по конкурсу' : 'Вступительный экзамен не сдан' }) });
+  } else acts.push(cancel({ workingDays: [1, 10] })); // some withdraw before the commission records the ending
 
   if (story === 'portal-refusal') acts = [{ stepId: 'portal-refusal', as: PORTAL, gap: { minutes: [1, 30] }, data: () => ({ reason: rng.pick(PORTAL_REFUSALS) }) }];
   else if (story === 'cancelled') acts = [cancel({ workingDays: [0, 10] })];
@@ -234,8 +253,8 @@ const admission2015: Flow = ({ rng, staff, zone, want }) => {
 
 // academy-admission/order-58-2019, postgraduate: intake to the second Friday of July, exams, competition, order by 10 August.
 const postgraduate2019: Flow = ({ rng, staff, zone, want }) => {
-  const story = want ?? rng.weighted([['admitted', 0.55], ['not-admitted', 0.25], ['cancelled', 0.07], ['stalled', 0.13]]);
-  const channel = rng.weighted<RequestedChannel>([['portal', 0.6], ['office', 0.4]]);
+  const story = want ?? rng.weighted([['admitted', 0.53], ['not-admitted', 0.24], ['portal-refusal', 0.04], ['cancelled', 0.06], ['stalled', 0.13]]);
+  const channel = story === 'portal-refusal' ? 'portal' : rng.weighted<RequestedChannel>([['portal', 0.6], ['office', 0.4]]);
   const unit = pickUnit(rng, true);
   const applicant = makeApplicant(rng, 2019, 23, 45);
   const self = applicantPrincipal(applicant, unit);
@@ -252,10 +271,12 @@ const postgraduate2019: Flow = ({ rng, staff, zone, want }) => {
     : [{ stepId: 'refusal-issued', as: secretary, gap: { workingDays: [0, 5] }, data: () => ({ reason: passedExam ? 'Не прошёл(ла) по конкурсу: баллов недостаточно для зачисления' : 'Вступительный экзамен не сдан' }) }];
   let acts: PlannedAct[] = [
     { stepId: 'entrance-exams-passed', as: staff.any(rng, unit, 'exam-commission', 2), hours: 'session', data: () => ({ exam: `${exam} (вступительный экзамен)`, score: pct(rng, passedExam), passed: passedExam }) },
-    { stepId: 'competition-decided', as: staff.any(rng, unit, 'admission-commission', 2), data: () => ({ admitted, score: rng.int(admitted ? 75 : 40, admitted ? 140 : 90) }) },
+    // Only those who passed the exams take part in the competition (p.5 pp.2-3); the others get the notice at once.
+    ...(passedExam ? [{ stepId: 'competition-decided', as: staff.any(rng, unit, 'admission-commission', 2), data: () => ({ admitted, score: rng.int(admitted ? 75 : 40, admitted ? 140 : 90) }) }] : []),
     ...decision,
   ];
-  if (story === 'cancelled') acts = [{ stepId: 'application-cancelled', cancel: { reason: rng.pick(CANCEL_REASONS) }, as: self, gap: { workingDays: [0, 15] }, hours: 'portal' }];
+  if (story === 'portal-refusal') acts = [{ stepId: 'portal-refusal', as: PORTAL, gap: { minutes: [1, 20] }, data: () => ({ reason: rng.pick(PORTAL_REFUSALS) }) }];
+  else if (story === 'cancelled') acts = [{ stepId: 'application-cancelled', cancel: { reason: rng.pick(CANCEL_REASONS) }, as: self, gap: { workingDays: [0, 15] }, hours: 'portal' }];
   else if (story === 'stalled') acts = stall(rng, acts, 0);
   // The intake closes at 18:30 on the second Friday of July; filings end the day before.
   const submission = rng.chance(0.5) ? { from: '2019-03-12', to: '2019-07-11' } : { from: '2020-01-09', to: '2020-07-09' };
@@ -264,8 +285,8 @@ const postgraduate2019: Flow = ({ rng, staff, zone, want }) => {
 
 // academy-admission/order-58-2019, qualification improvement: group by the seminar schedule, order and extract in a day each.
 const qualification2019: Flow = ({ rng, staff, zone, want }) => {
-  const story = want ?? rng.weighted([['completed', 0.74], ['refused', 0.12], ['cancelled', 0.06], ['stalled', 0.08]]);
-  const channel = rng.weighted<RequestedChannel>([['portal', 0.5], ['office', 0.5]]);
+  const story = want ?? rng.weighted([['completed', 0.72], ['refused', 0.12], ['portal-refusal', 0.03], ['cancelled', 0.05], ['stalled', 0.08]]);
+  const channel = story === 'portal-refusal' ? 'portal' : rng.weighted<RequestedChannel>([['portal', 0.5], ['office', 0.5]]);
   const unit = pickUnit(rng, true);
   const applicant = makeApplicant(rng, 2019, 25, 58);
   const self = applicantPrincipal(applicant, unit);
@@ -279,10 +300,12 @@ const qualification2019: Flow = ({ rng, staff, zone, want }) => {
           { stepId: 'extract-issued', as: institute, gap: { workingDays: [0, 1] }, data: (t) => ({ documentNumber: `ВП-${yearOf(zone, t)}-${serial(rng, 4)}` }) },
         ];
   let acts: PlannedAct[] = [
-    { stepId: 'group-formed', as: institute, gap: { workingDays: [3, 25] }, startedBefore: [30, 240], data: (t) => ({ groupId: `ПК-${yearOf(zone, t)}-${rng.int(1, 120)}` }) },
+    // A group formed without the applicant makes the notice of non-admission due (p.7 pp.5).
+    { stepId: 'group-formed', as: institute, gap: { workingDays: [3, 25] }, startedBefore: [30, 240], data: (t) => ({ groupId: `ПК-${yearOf(zone, t)}-${rng.int(1, 120)}`, ...(story === 'refused' ? { applicantIncluded: false } : {}) }) },
     ...decision,
   ];
-  if (story === 'cancelled') acts = [{ stepId: 'application-cancelled', cancel: { reason: rng.pick(CANCEL_REASONS) }, as: self, gap: { workingDays: [0, 10] }, hours: 'portal' }];
+  if (story === 'portal-refusal') acts = [{ stepId: 'portal-refusal', as: PORTAL, gap: { minutes: [1, 20] }, data: () => ({ reason: rng.pick(PORTAL_REFUSALS) }) }];
+  else if (story === 'cancelled') acts = [{ stepId: 'application-cancelled', cancel: { reason: rng.pick(CANCEL_REASONS) }, as: self, gap: { workingDays: [0, 10] }, hours: 'portal' }];
   else if (story === 'stalled') acts = stall(rng, acts, 0);
   return { channel, unit, applicant, submittedBy, submission: { from: '2019-03-12', to: '2020-11-27', hours: channel === 'portal' ? 'portal' : 'office' }, acts, story };
 };
@@ -291,7 +314,7 @@ const MILESTONES = ['Учебный план освоен по всем дисц
 
 // academy-postgraduate-study/order-184-2015: enrolment 24–25 August, a 1- or 2-year programme, exam, defence.
 const postgraduateStudy: Flow = ({ rng, staff, zone, want }) => {
-  const story = want ?? rng.weighted([['graduated', 0.72], ['failed-exam', 0.1], ['stalled', 0.18]]);
+  const story = want ?? rng.weighted([['graduated', 0.68], ['failed-exam', 0.1], ['left', 0.06], ['stalled', 0.16]]);
   const unit = pickUnit(rng, true);
   const cohortYear = rng.chance(0.3) ? 2015 : 2016;
   const years = rng.pick([1, 2]);
@@ -311,11 +334,15 @@ const postgraduateStudy: Flow = ({ rng, staff, zone, want }) => {
     { stepId: 'dissertation-defended', as: department, notBefore: addDays(endsOn, -20), gap: { workingDays: [0, 8] }, data: () => ({ topic: rng.pick(['Цифровизация государственных услуг в Республике Казахстан', 'Меритократия в системе государственной службы', 'Оценка эффективности деятельности государственных органов', 'Противодействие коррупции в местных исполнительных органах']) }) },
     { stepId: 'completion-document-issued', as: centre, gap: { workingDays: [2, 10] }, data: (t) => ({ documentNumber: `ДМ-${yearOf(zone, t)}-${serial(rng, 5)}` }) },
   ];
-  // A student who fails the comprehensive exam gets no diploma; the regulation's reference needs a defence first.
-  if (story === 'failed-exam') acts = acts.slice(0, acts.findIndex((a) => a.stepId === 'comprehensive-exam-passed') + 1);
+  // A student who does not finish gets the reference of p.3 pp.2, without a defence: after a failed comprehensive
+  // exam, or leaving during the study.
+  const reference: PlannedAct = { stepId: 'incomplete-study-reference-issued', as: centre, gap: { workingDays: [2, 10] }, data: (t) => ({ documentNumber: `СП-${yearOf(zone, t)}-${serial(rng, 5)}`, reason: story === 'left' ? 'Отчислен(а) по собственному желанию' : 'Комплексный экзамен не сдан' }) };
+  if (story === 'failed-exam') acts = [...acts.slice(0, acts.findIndex((a) => a.stepId === 'comprehensive-exam-passed') + 1), reference];
+  else if (story === 'left') acts = [...acts.slice(0, rng.int(1, 5)), reference];
   else if (story === 'stalled') acts = stall(rng, acts, 0);
   const submission = cohortYear === 2015 ? { from: '2015-08-11', to: '2015-08-21' } : { from: '2016-05-16', to: '2016-08-08' };
-  return { channel: 'office', unit, applicant, submittedBy: self, submission: { ...submission, hours: 'office' }, cohortDates: { 'academic-year-start': `${cohortYear}-08-01` }, acts, story };
+  // The academic year's start is not sent: the text fixes the enrolment (24–25 August), and the filing's date picks the year.
+  return { channel: 'office', unit, applicant, submittedBy: self, submission: { ...submission, hours: 'office' }, acts, story };
 };
 
 // academy-retraining/order-184-2015: registry, group, order in a working day each; the programme; final test; document.
@@ -383,6 +410,12 @@ export const SHOWCASE: readonly { versionId: string; trackId: string; story: str
   { versionId: 'personnel-reserve/order-184-2015', trackId: 'competition-recommended', story: 'stalled' },
   { versionId: 'personnel-reserve/order-184-2015', trackId: 'corps-a-selection', story: 'failed-test' },
   { versionId: 'academy-retraining/order-184-2015', trackId: 'default', story: 'stalled' },
+  { versionId: 'academy-admission/order-184-2015', trackId: 'default', story: 'not-admitted' },
+  { versionId: 'academy-admission/order-58-2019', trackId: 'postgraduate', story: 'portal-refusal' },
+  { versionId: 'academy-admission/order-58-2019', trackId: 'qualification-improvement', story: 'portal-refusal' },
+  { versionId: 'academy-postgraduate-study/order-184-2015', trackId: 'default', story: 'failed-exam' },
+  { versionId: 'academy-postgraduate-study/order-184-2015', trackId: 'default', story: 'left' },
+  { versionId: 'personnel-reserve/order-184-2015', trackId: 'corps-a-selection', story: 'not-admitted' },
 ];
 
 /** The plan of case `index` of a run: its own PRNG stream, so the plan does not depend on the other cases. */

@@ -36,8 +36,9 @@ export interface LateRates {
   'calendar-period': number;
   'annual-window': number;
   'by-programme': number;
+  'working-days-before': number;
 }
-export const DEFAULT_LATE_RATES: LateRates = { minutes: 0.15, 'working-days': 0.15, 'calendar-period': 0.15, 'annual-window': 0.05, 'by-programme': 0.1 };
+export const DEFAULT_LATE_RATES: LateRates = { minutes: 0.15, 'working-days': 0.15, 'calendar-period': 0.15, 'annual-window': 0.05, 'by-programme': 0.1, 'working-days-before': 0.1 };
 
 export interface ChosenTimes {
   occurredAt: Date;

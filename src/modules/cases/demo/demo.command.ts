@@ -17,7 +17,8 @@ const HELP = `usage: npm run demo -- [options]   (or: npm run cli -- demo [optio
 
 Seeds demo cases of all six regulation versions (order 184 of 2015, in force 2015-08-11..2016-08-08;
 order 58 of 2019, 2019-03-12..2020-12-10): every track, on-time and late acts, appeals, refusals,
-portal refusals, cancellations, failed tests, back-dated acts, and cases left with overdue steps.
+portal refusals, non-admissions, references without a defence, cancellations, failed tests, back-dated
+acts, and cases left with overdue steps.
 Every act goes through CaseCommandService as an HTTP command would: decided, validated, hash-chained
 and durably appended to DATA_DIR's event log.
 
@@ -68,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env);
   if (config === 78) return config;
-  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none' });
+  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true });
   try {
     const existing = await infra.eventLog.readAll({ maxCount: 1, filter: { streamPrefixes: [CASE_STREAM_PREFIX] } });
     if (existing.length > 0 && !values.force) {

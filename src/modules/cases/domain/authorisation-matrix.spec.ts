@@ -1,15 +1,15 @@
 /**
  * Who may take which step: every role tokens can carry × every step of every version and track, each asked
  * of `decide` with the step open and a caller holding that one role. Allowed exactly when the regulation
- * file lists the role on the step.
+ * file lists the role on the step for that track (a step shared by tracks may name other roles on each).
  */
 import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { ROLES, type Principal, type Role } from '../../identity/domain/principal';
 import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { EXTERNAL_ROLES, openSteps } from './case-rules';
-import { CaseWalk, makeIin, offeredChannel, pathTo, principal, validData, type Given } from './case-specification';
+import { CaseWalk, makeIin, offeredChannel, principal, validData, type Given } from './case-specification';
 import { clauseReference } from './case-event';
 import { stepsOnTrack } from './case-state';
 import type { CaseCommand } from './decide';
@@ -44,7 +44,7 @@ function openFor(c: Case): CaseWalk {
   if (!walk) {
     walk = new CaseWalk(catalog, zone, c.version, c.trackId, { unit: UNIT, iin: IIN, start: startOf(c.version) });
     walk.submit();
-    for (const s of pathTo(c.version, c.trackId, c.step.id)) if (!walk.state.completed[s.id]) walk.take(s.id);
+    walk.openUpTo(c.step.id);
     walk.advance();
     expect(openSteps(walk.state, c.version).map((s) => s.id)).toContain(c.step.id);
     opened.set(key, walk);
@@ -87,7 +87,7 @@ describe('every role × every step of every version and track', () => {
     expect(cases.filter((c) => c.step.roles.some((r) => r === 'auditor' || r === 'admin')).map(label)).toEqual([]);
   });
 
-  const matrix = cases.flatMap((c) => ALL_ROLES.map((role) => [label(c), role, c.step.roles.includes(role) ? 'allowed' : 'refused', c] as const));
+  const matrix = cases.flatMap((c) => ALL_ROLES.map((role) => [label(c), role, rolesOn(c.step, c.trackId).includes(role) ? 'allowed' : 'refused', c] as const));
 
   it.each(matrix)('%s as %s: %s', (_label, role, expected, c) => {
     const when = ask(c, holder(role));
@@ -95,15 +95,15 @@ describe('every role × every step of every version and track', () => {
       when.then([{ type: c.step.eventType as never, stepId: c.step.id, role, clause: clauseReference(c.step.clause) }]);
     } else {
       const refused = when.thenRefused('forbidden', { callerRoles: [role] });
-      if (role !== 'auditor') expect(refused.requiredRoles).toEqual(c.step.roles);
+      if (role !== 'auditor') expect(refused.requiredRoles).toEqual(rolesOn(c.step, c.trackId));
     }
   });
 });
 
 describe('the caller’s unit and IIN', () => {
-  const staffRoles = cases.flatMap((c) => c.step.roles.filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r)).map((role) => [label(c), role as Role, c] as const));
-  const externalRoles = cases.flatMap((c) => c.step.roles.filter((r) => EXTERNAL_ROLES.has(r)).map((role) => [label(c), role as Role, c] as const));
-  const applicantSteps = cases.filter((c) => c.step.roles.includes('applicant')).map((c) => [label(c), c] as const);
+  const staffRoles = cases.flatMap((c) => rolesOn(c.step, c.trackId).filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r)).map((role) => [label(c), role as Role, c] as const));
+  const externalRoles = cases.flatMap((c) => rolesOn(c.step, c.trackId).filter((r) => EXTERNAL_ROLES.has(r)).map((role) => [label(c), role as Role, c] as const));
+  const applicantSteps = cases.filter((c) => rolesOn(c.step, c.trackId).includes('applicant')).map((c) => [label(c), c] as const);
 
   it('the catalog has steps for each kind of caller', () => {
     expect(staffRoles.length).toBeGreaterThan(0);
@@ -127,5 +127,41 @@ describe('the caller’s unit and IIN', () => {
 
   it.each(applicantSteps)('%s: the applicant is not bound to the provider’s unit', (_label, c) => {
     ask(c, holder('applicant', 'public')).then([{ type: c.step.eventType as never, stepId: c.step.id, role: 'applicant' }]);
+  });
+});
+
+/**
+ * Order 58 p.6–7: on the postgraduate track the technical secretary accepts the documents (p.7 pp.1) and
+ * gives the extract or the notice of non-admission (p.7 pp.5); on qualification improvement an Institute
+ * employee does both (p.7 pp.1–2, pp.5). The steps are shared by the two tracks; the role is the track's.
+ */
+describe('order 58: who acts on a shared step is decided by the case’s track', () => {
+  const version = catalog.byId.get('academy-admission/order-58-2019')!;
+  const at = (trackId: string, stepId: string): Case => ({ version, trackId, step: version.steps.find((s) => s.id === stepId)! });
+
+  it.each<[string, string, Role, 'allowed' | 'refused', string]>([
+    ['postgraduate', 'application-submitted', 'technical-secretary', 'allowed', 'p.7 pp.1 (postgraduate)'],
+    ['postgraduate', 'application-submitted', 'institute-employee', 'refused', 'p.7 pp.1 (postgraduate)'],
+    ['qualification-improvement', 'application-submitted', 'institute-employee', 'allowed', 'p.7 pp.1–2 (qualification improvement)'],
+    ['qualification-improvement', 'application-submitted', 'technical-secretary', 'refused', 'p.7 pp.1–2 (qualification improvement)'],
+    ['postgraduate', 'extract-issued', 'technical-secretary', 'allowed', 'p.7 pp.5 (postgraduate)'],
+    ['postgraduate', 'extract-issued', 'institute-employee', 'refused', 'p.7 pp.5 (postgraduate)'],
+    ['qualification-improvement', 'extract-issued', 'institute-employee', 'allowed', 'p.7 pp.5 (qualification improvement)'],
+    ['qualification-improvement', 'extract-issued', 'technical-secretary', 'refused', 'p.7 pp.5 (qualification improvement)'],
+    ['postgraduate', 'refusal-issued', 'technical-secretary', 'allowed', 'p.7 pp.5 (postgraduate)'],
+    ['postgraduate', 'refusal-issued', 'institute-employee', 'refused', 'p.7 pp.5 (postgraduate)'],
+    ['qualification-improvement', 'refusal-issued', 'institute-employee', 'allowed', 'p.7 pp.5 (qualification improvement)'],
+    ['qualification-improvement', 'refusal-issued', 'technical-secretary', 'refused', 'p.7 pp.5 (qualification improvement)'],
+    ['postgraduate', 'portal-refusal', 'e-government-portal', 'allowed', 'p.10 pp.8 (either track)'],
+    ['qualification-improvement', 'portal-refusal', 'e-government-portal', 'allowed', 'p.10 pp.8 (either track)'],
+  ])('%s / %s as %s: %s (%s)', (trackId, stepId, role, expected) => {
+    const c = at(trackId, stepId);
+    const when = ask(c, holder(role));
+    if (expected === 'allowed') when.then([{ type: c.step.eventType as never, stepId, role }]);
+    else {
+      const refused = when.thenRefused('forbidden', { callerRoles: [role] });
+      expect(refused.detail).toContain(`on track ${trackId}`);
+      expect(refused.requiredRoles).not.toContain(role);
+    }
   });
 });

@@ -45,8 +45,11 @@ export const STEP_DATA_SCHEMAS = {
   OrderSigned: z.strictObject({ orderNumber: documentNumber, programmeEndsOn: localDate.optional() }),
   ExtractIssued: z.strictObject({ documentNumber }),
   RefusalIssued: z.strictObject({ reason }),
+  PortalRefusalIssued: z.strictObject({ reason }),
+  NotAdmitted: z.strictObject({ reason }),
   TestSlotBooked: z.strictObject({ place: text(500), slotAt: z.iso.datetime({ offset: true }) }),
-  TestScheduleAnnounced: z.strictObject({ publishedAt: z.iso.datetime({ offset: true }).optional(), url: z.url().optional() }),
+  // testingStartsOn: the first testing day the schedule names (order 184, appendix 2, p.7 pp.3 counts back from it).
+  TestScheduleAnnounced: z.strictObject({ publishedAt: z.iso.datetime({ offset: true }).optional(), url: z.url().optional(), testingStartsOn: localDate.optional() }),
   AdmittedToTest: z.strictObject({ identityDocument: text(100).optional() }),
   ApplicantBriefed: z.strictObject({}),
   TestCompleted: z.strictObject({ score: z.number().finite().min(0).max(1000), passed: z.boolean() }),
@@ -60,13 +63,15 @@ export const STEP_DATA_SCHEMAS = {
   InformationRequested: z.strictObject({ bodies: z.array(text(300)).min(1).max(50) }),
   InformationReceived: z.strictObject({ from: text(300).optional() }),
   CandidateListSent: z.strictObject({ listNumber: documentNumber.optional() }),
-  GroupFormed: z.strictObject({ groupId: text(100) }),
+  // applicantIncluded: false when the group was formed without the applicant (order 58, p.7 pp.3 and pp.5: the notice of non-admission follows).
+  GroupFormed: z.strictObject({ groupId: text(100), applicantIncluded: z.boolean().optional() }),
   ProgrammeScheduleSet: z.strictObject({ programmeEndsOn: localDate }),
   StudyMilestoneRecorded: z.strictObject({ milestone: text(300) }),
   DissertationDefended: z.strictObject({ topic: text(1000).optional() }),
   StudentDocumentsIssued: z.strictObject({ studentCardNumber: documentNumber.optional() }),
   // resultId names which of the track's documents was issued where one step can issue several (retraining vs qualification improvement).
   CompletionDocumentIssued: z.strictObject({ documentNumber, resultId: text(100).optional() }),
+  IncompleteStudyReferenceIssued: z.strictObject({ documentNumber, reason: reason.optional() }),
 } as const satisfies Record<EventType, z.ZodType>;
 
 export type StepData<T extends EventType> = z.infer<(typeof STEP_DATA_SCHEMAS)[T]>;

@@ -11,7 +11,8 @@ export interface CaseActor {
   name: string;
   /** The regulation role the act was done in. */
   role: string;
-  unit: string;
+  /** The provider's unit the actor acted for; absent for a citizen, who belongs to none. */
+  unit?: string;
   /** Set when a PSC operator or provider staff acted for the applicant. */
   onBehalfOf?: 'applicant';
 }
@@ -34,6 +35,11 @@ export interface CaseEventMetadata {
   correlationId: string;
   causationId: string;
   idempotency?: { key: string; fingerprint: string };
+  /**
+   * Set when the case's previous act lies after this act by the recording clock (it was recorded while the clock
+   * ran ahead, or with a client clock ahead): this act was accepted anyway, and says so.
+   */
+  previousActAhead?: { occurredAt: string; recordedAt: string };
   /** Hash of the previous event of this stream; null for its first event. */
   previousHash: string | null;
   /** SHA-256 over the canonical serialisation of this event (see hash-chain.ts). */
@@ -58,6 +64,8 @@ export interface DecidedEvent {
   occurredAt: Date;
   startedAt: Date;
   clause: ClauseRef;
+  /** The previous act's business time, when it lies ahead of this act's recording clock (see CaseEventMetadata). */
+  previousActAhead?: string;
 }
 
 export const caseStreamId = (caseId: string): string => `case-${caseId}`;

@@ -5,7 +5,8 @@
  */
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
+import { doneNow, duenessOf, type Dueness } from './case-due';
 import { stepsOnTrack, type CaseState } from './case-state';
 
 /** Roles outside the provider's units (the e-government portal, other state bodies): not bound to the case's unit. */
@@ -35,15 +36,36 @@ export function recordable(state: CaseState, version: RegulationVersion, step: R
   return step.repeatable && !stepsOnTrack(version, state.trackId).some((s) => state.completed[s.id] && prerequisitesOn(version, state.trackId, s).includes(step.id));
 }
 
-/** The steps that may be done now, by anyone. */
+/** The steps that may be done now, by anyone: among them only those due (a refusal only after a negative outcome). */
 export function openSteps(state: CaseState, version: RegulationVersion): RegulationStep[] {
   if (state.status !== 'open') return [];
-  return stepsOnTrack(version, state.trackId).filter((step) => recordable(state, version, step) && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0);
+  const dueness = duenessOf(version, state.trackId, doneNow(state.completed));
+  return stepsOnTrack(version, state.trackId).filter(
+    (step) => recordable(state, version, step) && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0 && mayBeTaken(step, dueness.get(step.id)),
+  );
+}
+
+/** A step with a condition may be taken once it is due; any other step unless the case took a branch without it. */
+export function mayBeTaken(step: RegulationStep, dueness: Dueness | undefined): boolean {
+  return dueness === 'due' || (dueness === 'pending' && !step.dueWhen);
+}
+
+/** Why a step is not due now, for a refusal; null when it is. */
+export function notDueReason(state: CaseState, version: RegulationVersion, step: RegulationStep): string | null {
+  const dueness = duenessOf(version, state.trackId, doneNow(state.completed)).get(step.id);
+  if (mayBeTaken(step, dueness)) return null;
+  const onTrack = new Set(stepsOnTrack(version, state.trackId).map((s) => s.id));
+  const conditions = (step.dueWhen ?? [])
+    .filter((d) => onTrack.has(d.step))
+    .map((d) => (d.outcome === 'done' ? d.step : `${d.step} with a ${d.outcome} outcome`))
+    .join(' or ');
+  if (dueness === 'pending') return `step ${step.id} is due only after ${conditions}, not recorded yet`;
+  return conditions ? `step ${step.id} is not due in this case: it follows ${conditions}, and the case went another way` : `step ${step.id} is not due in this case: a step it follows was not due`;
 }
 
 /** Cancellation and refusal are possible only before a result is issued. */
 export function blockedByResult(state: CaseState, step: RegulationStep): boolean {
-  return (step.eventType === 'ApplicationCancelled' || step.eventType === 'RefusalIssued') && state.result !== null;
+  return (step.eventType === 'ApplicationCancelled' || step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued') && state.result !== null;
 }
 
 export type ActorCheck =
@@ -51,18 +73,21 @@ export type ActorCheck =
   | { ok: false; reason: string; requiredRoles: string[]; callerRoles: string[]; requiredUnit?: string; callerUnit?: string };
 
 /** Whether this caller may take this step on this case, and in which role. */
-export function actorFor(principal: Principal, step: RegulationStep, state: CaseState): ActorCheck {
+export function actorFor(principal: Principal, step: RegulationStep, state: Pick<CaseState, 'trackId' | 'unit' | 'applicant' | 'signatures'> & { completed?: CaseState['completed'] }): ActorCheck {
   const callerRoles = principal.roles as string[];
-  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: step.roles, callerRoles, ...extra });
+  // A step shared by tracks may be given to different roles on each: only the case's track counts.
+  const roles = rolesOn(step, state.trackId);
+  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: roles, callerRoles, ...extra });
   if (callerRoles.every((r) => r === 'auditor')) return refuse('auditors read and never write');
   // Sign-offs matter only while the step waits for them; once done, the step is refused as done, for everyone alike.
   const signatures = state.completed?.[step.id] ? [] : (state.signatures[step.id] ?? []);
   const signed = new Set(signatures.map((s) => s.role));
   if (signatures.some((s) => s.actorId === principal.id)) return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
-  const candidates = step.roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
+  const candidates = roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
   if (candidates.length === 0) {
-    const pending = step.requiresAll ? step.roles.filter((r) => !signed.has(r)) : step.roles;
-    return refuse(`step ${step.id} is done by ${pending.join(' or ')}; the caller has ${callerRoles.join(', ')}`, { requiredRoles: pending });
+    const pending = step.requiresAll ? roles.filter((r) => !signed.has(r)) : roles;
+    const onTrack = step.rolesByTrack ? ` on track ${state.trackId}` : '';
+    return refuse(`step ${step.id} is done by ${pending.join(' or ')}${onTrack}; the caller has ${callerRoles.join(', ')}`, { requiredRoles: pending });
   }
   let failure: ActorCheck | null = null;
   for (const role of candidates) {
@@ -98,7 +123,7 @@ export function cancellerFor(principal: Principal, step: RegulationStep, state: 
   if (direct.ok) return direct;
   if (state.requestedChannel === 'psc' && (principal.roles as string[]).includes('psc-operator')) {
     if (principal.unit === state.unit) return { ok: true, role: 'psc-operator', onBehalfOf: 'applicant' };
-    return { ok: false, reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, requiredRoles: [...step.roles, 'psc-operator'], callerRoles: principal.roles, requiredUnit: state.unit, callerUnit: principal.unit };
+    return { ok: false, reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, requiredRoles: [...rolesOn(step, state.trackId), 'psc-operator'], callerRoles: principal.roles, requiredUnit: state.unit, callerUnit: principal.unit };
   }
-  return { ...direct, requiredRoles: state.requestedChannel === 'psc' ? [...step.roles, 'psc-operator'] : direct.requiredRoles };
+  return { ...direct, requiredRoles: state.requestedChannel === 'psc' ? [...rolesOn(step, state.trackId), 'psc-operator'] : direct.requiredRoles };
 }

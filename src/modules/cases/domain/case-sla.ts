@@ -8,10 +8,12 @@ import { dayNumber } from '../../calendar/domain/local-date';
 import { computeDeadline, type DeadlineResult } from '../../deadlines/domain/compute-deadline';
 import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
+import { duenessOf, limitsCount, negativeAt } from './case-due';
 import { prerequisitesOn } from './case-rules';
 import { stepsOnTrack, type CaseState } from './case-state';
 
-export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue';
+/** `not-applicable`: the step never became due in this case (its condition did not arise, or the case took another branch). */
+export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable';
 
 export interface SlaRow {
   stepId: string;
@@ -38,14 +40,14 @@ export function limitApplies(limit: Limit, state: Pick<CaseState, 'trackId' | 'c
 }
 
 /** The completions that had occurred by asOf, parsed once per computation: stepId → instants in ms and as stored. */
-type Done = Map<string, { occurred: number; started: number; occurredIso: string; startedIso: string }>;
+type Done = Map<string, { occurred: number; started: number; occurredIso: string; startedIso: string; negative: boolean; dates?: Record<string, string> }>;
 
 function doneBy(state: CaseState, asOf: Date): Done {
   const done: Done = new Map();
   const at = asOf.getTime();
   for (const [stepId, c] of Object.entries(state.completed)) {
     const occurred = Date.parse(c.occurredAt);
-    if (occurred <= at) done.set(stepId, { occurred, started: Date.parse(c.startedAt), occurredIso: c.occurredAt, startedIso: c.startedAt });
+    if (occurred <= at) done.set(stepId, { occurred, started: Date.parse(c.startedAt), occurredIso: c.occurredAt, startedIso: c.startedAt, negative: negativeAt(c, at), ...(c.dates ? { dates: c.dates } : {}) });
   }
   return done;
 }
@@ -60,6 +62,11 @@ function anchorOf(limit: Limit, state: CaseState, calendar: WorkingCalendar, asO
   } else if ('stepStarted' in anchor) {
     const d = done.get(anchor.stepStarted);
     found = d ? { ms: d.started, iso: d.startedIso } : null;
+  } else if ('stepDataDate' in anchor) {
+    const date = done.get(anchor.stepDataDate.step)?.dates?.[anchor.stepDataDate.field];
+    const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
+    // The date lies ahead of the act: the clock is read backwards from it, and the row exists once the act is done.
+    return instant ? { ms: instant.getTime(), iso: instant.toISOString() } : null;
   } else {
     const date = state.cohortDates[anchor.cohortDate];
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
@@ -76,10 +83,11 @@ export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingC
 
 /**
  * A row's status at asOf. A step left undone when its case closed is no longer open: breached when its
- * deadline had passed at the close, met (nothing missed) when it had not.
+ * deadline had passed at the close, met (nothing missed) when it had not. An act before its window opened
+ * (`opensAt`) is not met either: a window has two edges.
  */
-export function statusOf(deadline: Date | null, completedAt: Date | null, asOf: Date, closedAt: Date | null = null): SlaStatus {
-  if (completedAt) return deadline && completedAt.getTime() >= deadline.getTime() ? 'breached' : 'met';
+export function statusOf(deadline: Date | null, completedAt: Date | null, asOf: Date, closedAt: Date | null = null, opensAt: Date | null = null): SlaStatus {
+  if (completedAt) return (deadline && completedAt.getTime() >= deadline.getTime()) || (opensAt && completedAt.getTime() < opensAt.getTime()) ? 'breached' : 'met';
   if (closedAt) return deadline && deadline.getTime() <= closedAt.getTime() ? 'breached' : 'met';
   return deadline && asOf.getTime() >= deadline.getTime() ? 'overdue' : 'open';
 }
@@ -102,10 +110,16 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
   const closedAt = state.closedAt && Date.parse(state.closedAt) <= asOf.getTime() ? new Date(state.closedAt) : null;
   // Bulk computation leaves out the day-by-day list; an auditor's explanation asks for it.
   const options = { withoutDays: !explain.withDays, programmeDeadline: programmeDeadline(state, calendar) };
+  const dueness = duenessOf(version, state.trackId, done);
   for (const step of stepsOnTrack(version, state.trackId)) {
     const completion = done.get(step.id);
     const completedAt = completion ? new Date(completion.occurred) : null;
     if (!completion && step.optional && !prerequisitesOn(version, state.trackId, step).every((id) => done.has(id))) continue;
+    // A limit counts only once its step is due: before (or without) that, it is reported as not applicable. A case
+    // that ended with a result (or the portal's refusal) needs none of the steps it left undone; a cancelled one
+    // keeps the deadlines missed before the applicant withdrew.
+    const endedWithout = !completion && closedAt !== null && state.status !== 'cancelled';
+    const applicable = !endedWithout && limitsCount(step, dueness.get(step.id) ?? 'due');
     for (const limit of step.limits) {
       if (!limitApplies(limit, state)) continue;
       const anchor = anchorOf(limit, state, calendar, asOf, done);
@@ -113,8 +127,8 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
       const anchorDate = new Date(anchor.ms);
       const result = computeDeadline(limit, anchorDate, calendar, options);
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
-      if (!completedAt && closedAt && !(result.deadline && result.deadline.getTime() <= closedAt.getTime())) continue;
-      const status = statusOf(result.deadline, completedAt, asOf, closedAt);
+      if (applicable && !completedAt && closedAt && !(result.deadline && result.deadline.getTime() <= closedAt.getTime())) continue;
+      const status = applicable ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null) : 'not-applicable';
       const alternative = limit.alternative ? computeDeadline({ ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause }, anchorDate, calendar, options) : null;
       rows.push({
         stepId: step.id,
@@ -130,7 +144,12 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
         status,
         alternative:
           limit.alternative && alternative
-            ? { spec: limit.alternative.spec, clause: limit.alternative.clause, deadline: alternative.deadline?.toISOString() ?? null, status: statusOf(alternative.deadline, completedAt, asOf, closedAt) }
+            ? {
+                spec: limit.alternative.spec,
+                clause: limit.alternative.clause,
+                deadline: alternative.deadline?.toISOString() ?? null,
+                status: applicable ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null) : 'not-applicable',
+              }
             : null,
         result,
         alternativeResult: alternative,

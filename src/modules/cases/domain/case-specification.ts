@@ -10,7 +10,7 @@ import type { ClauseRef } from '../../deadlines/domain/limit';
 import { iinCheckDigit } from '../../identity/domain/iin';
 import type { Principal, Role } from '../../identity/domain/principal';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { clauseReference, type CaseEvent, type DecidedEvent } from './case-event';
 import type { StepData } from './case-event-data';
 import { prerequisitesOn } from './case-rules';
@@ -30,8 +30,10 @@ export const VALID_DATA: { [T in Exclude<EventType, 'ApplicationSubmitted'>]: St
   OrderSigned: { orderNumber: '125-к' },
   ExtractIssued: { documentNumber: 'EX-77' },
   RefusalIssued: { reason: 'документы не соответствуют требованиям' },
+  PortalRefusalIssued: { reason: 'сведения об услугополучателе не соответствуют требуемым условиям' },
+  NotAdmitted: { reason: 'вступительный экзамен не сдан' },
   TestSlotBooked: { place: 'Астана, ул. Мәңгілік Ел 8', slotAt: '2015-09-20T10:00:00+06:00' },
-  TestScheduleAnnounced: { url: 'https://example.kz/schedule' },
+  TestScheduleAnnounced: { url: 'https://example.kz/schedule', testingStartsOn: '2015-12-01' },
   AdmittedToTest: { identityDocument: 'ID 012345678' },
   ApplicantBriefed: {},
   TestCompleted: { score: 82, passed: true },
@@ -51,7 +53,24 @@ export const VALID_DATA: { [T in Exclude<EventType, 'ApplicationSubmitted'>]: St
   DissertationDefended: { topic: 'Цифровые государственные услуги' },
   StudentDocumentsIssued: { studentCardNumber: 'S-101' },
   CompletionDocumentIssued: { documentNumber: 'D-5' },
+  IncompleteStudyReferenceIssued: { documentNumber: 'SP-3', reason: 'отчислен по собственному желанию' },
 };
+
+/** Data that gives an act a negative outcome (a failed test or exam, a non-compliant check, a non-admission). */
+export const NEGATIVE_DATA: Partial<Record<EventType, Record<string, unknown>>> = {
+  DocumentsReviewed: { outcome: 'non-compliant', reasons: ['не представлена копия диплома'] },
+  AdmissionDecided: { admitted: false, reasons: ['не соответствует квалификационным требованиям'] },
+  TestCompleted: { score: 21, passed: false },
+  ExamResultRecorded: { exam: 'state administration', score: 30, passed: false },
+  CompetitionDecided: { admitted: false, score: 60 },
+  GroupFormed: { groupId: 'G-7', applicantIncluded: false },
+};
+
+export function negativeData(eventType: string): Record<string, unknown> {
+  const data = NEGATIVE_DATA[eventType as EventType];
+  if (!data) throw new Error(`no negative outcome for ${eventType}`);
+  return { ...data };
+}
 
 export function validData(eventType: string): Record<string, unknown> {
   const data = (VALID_DATA as Record<string, Record<string, unknown>>)[eventType];
@@ -133,6 +152,8 @@ export interface SpecificationDeps {
   catalog: Catalog;
   zone: TimeZone;
   clock: () => Date;
+  /** Which dates the working-day calendar covers, as the command service tells decide. */
+  covers?: (date: string) => boolean;
 }
 
 export interface Outcome {
@@ -162,7 +183,7 @@ export class Given {
 
   when(command: CaseCommand, caller: Principal): When {
     const now = this.deps.clock();
-    const decision = decide(this.state, command, { catalog: this.deps.catalog, zone: this.deps.zone, now, principal: caller });
+    const decision = decide(this.state, command, { catalog: this.deps.catalog, zone: this.deps.zone, ...(this.deps.covers ? { covers: this.deps.covers } : {}), now, principal: caller });
     return new When(this.deps.catalog, this.events, decision, now, command);
   }
 }
@@ -246,10 +267,10 @@ export class CaseWalk {
     readonly zone: TimeZone,
     readonly version: RegulationVersion,
     readonly trackId: string,
-    readonly options: { unit: string; iin: string; start: Date; stepMinutes?: number },
+    readonly options: { unit: string; iin: string; start: Date; stepMinutes?: number; covers?: (date: string) => boolean },
   ) {
     this.now = options.start;
-    this.spec = new CaseSpecification({ catalog, zone, clock: () => this.now });
+    this.spec = new CaseSpecification({ catalog, zone, clock: () => this.now, ...(options.covers ? { covers: options.covers } : {}) });
   }
 
   get events(): CaseEvent[] {
@@ -290,7 +311,7 @@ export class CaseWalk {
   /** Files the application with a caller in the first role of the submission step (at the current clock). */
   submit(role?: Role, extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc' } = {}): Outcome {
     const first = stepsOnTrack(this.version, this.trackId).find((s) => s.after.length === 0)!;
-    const as = role ?? (first.roles[0] as Role);
+    const as = role ?? (rolesOn(first, this.trackId)[0] as Role);
     const caseId = `case-${this.version.serviceId}-${this.trackId}`;
     const outcome = this.spec
       .given([])
@@ -316,7 +337,8 @@ export class CaseWalk {
   /** Takes a step with one caller per role (all of them for requiresAll steps), at `at` or one clock step after the last act. */
   take(stepId: string, options: { roles?: Role[]; data?: Record<string, unknown>; at?: Date } = {}): Outcome {
     const step = this.step(stepId);
-    const roles = options.roles ?? ((step.requiresAll ? step.roles : [step.roles[0]]) as Role[]);
+    const onTrack = rolesOn(step, this.trackId);
+    const roles = options.roles ?? ((step.requiresAll ? onTrack : [onTrack[0]]) as Role[]);
     let outcome: Outcome | undefined;
     for (const role of roles) {
       if (options.at && role === roles[0]) this.at(options.at);
@@ -328,6 +350,20 @@ export class CaseWalk {
       this.history = outcome.events;
     }
     return outcome!;
+  }
+
+  /**
+   * After the submission, takes the steps that open `stepId` and make it due: the act of its first condition on
+   * this track (with the outcome the condition names), then the rest of its prerequisites, with valid data.
+   */
+  openUpTo(stepId: string): void {
+    const onTrack = new Set(stepsOnTrack(this.version, this.trackId).map((s) => s.id));
+    const condition = this.step(stepId).dueWhen?.find((d) => onTrack.has(d.step));
+    const steps = [...(condition ? [...pathTo(this.version, this.trackId, condition.step), this.step(condition.step)] : []), ...pathTo(this.version, this.trackId, stepId)];
+    for (const s of steps) {
+      if (this.state.completed[s.id]) continue;
+      this.take(s.id, s.id === condition?.step && condition.outcome === 'negative' ? { data: negativeData(s.eventType) } : {});
+    }
   }
 
   /** Takes every step of the list except the submission, which must already be done. */

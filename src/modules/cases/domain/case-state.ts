@@ -4,7 +4,7 @@
  */
 import type { EventType } from '../../../events/event-types';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import type { ApplicationSubmittedData } from './case-event-data';
 import type { CaseActor, CaseEvent } from './case-event';
 
@@ -25,6 +25,12 @@ export interface StepCompletion {
   occurredAt: string;
   startedAt: string;
   revision: number;
+  /** The act's outcome was negative (a failed test or exam, non-compliant documents, a non-admission). */
+  negative?: true;
+  /** When an upheld appeal reversed that negative outcome. */
+  reversedAt?: string;
+  /** The dates (YYYY-MM-DD) the act recorded in its data, by field: limits may count from them. */
+  dates?: Record<string, string>;
 }
 
 export interface CaseState {
@@ -119,7 +125,15 @@ const NEGATIVE_OUTCOME: Partial<Record<EventType, (d: Record<string, unknown>) =
   DocumentsReviewed: (d) => d.outcome === 'non-compliant',
   AdmissionDecided: (d) => d.admitted === false,
   CompetitionDecided: (d) => d.admitted === false,
+  GroupFormed: (d) => d.applicantIncluded === false,
 };
+
+const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function datesOf(data: Record<string, unknown>): Record<string, string> | null {
+  const dates = Object.entries(data).filter((e): e is [string, string] => typeof e[1] === 'string' && LOCAL_DATE.test(e[1]));
+  return dates.length ? Object.fromEntries(dates) : null;
+}
 
 /** Folds one event into the state. A history that breaks the regulation's rules is refused, never repaired. */
 export function evolve(state: CaseState | null, event: CaseEvent, version: RegulationVersion): CaseState {
@@ -140,15 +154,24 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   if (step.requiresAll) {
     const signatures = [...(state.signatures[step.id] ?? []), { role: m.actor.role, actorId: m.actor.id, occurredAt: m.occurredAt }];
     next.signatures = { ...state.signatures, [step.id]: signatures };
-    if (!step.roles.every((r) => signatures.some((s) => s.role === r))) return next;
+    if (!rolesOn(step, state.trackId).every((r) => signatures.some((s) => s.role === r))) return next;
   }
   // A repeatable step is complete with its latest occurrence; it started with its first.
   const earlier = state.completed[step.id];
-  next.completed = { ...state.completed, [step.id]: { occurredAt: m.occurredAt, startedAt: earlier?.startedAt ?? m.startedAt, revision: event.revision } };
+  const negative = NEGATIVE_OUTCOME[event.type]?.(event.data) === true;
+  const dates = datesOf(event.data);
+  next.completed = {
+    ...state.completed,
+    [step.id]: { occurredAt: m.occurredAt, startedAt: earlier?.startedAt ?? m.startedAt, revision: event.revision, ...(negative ? { negative: true } : {}), ...(dates ? { dates } : {}) },
+  };
   if (event.type === 'AssignedToEmployee') next.assignee = String(event.data.assigneeId);
   if (event.type === 'ProgrammeScheduleSet' || (event.type === 'OrderSigned' && event.data.programmeEndsOn)) next.programmeEndsOn = String(event.data.programmeEndsOn);
-  if (NEGATIVE_OUTCOME[event.type]?.(event.data)) next.negativeOutcome = true;
-  if (event.type === 'AppealResolved' && event.data.decision === 'upheld') next.negativeOutcome = false;
+  if (negative) next.negativeOutcome = true;
+  if (event.type === 'AppealResolved' && event.data.decision === 'upheld') {
+    next.negativeOutcome = false;
+    // The appeal reverses the negative outcomes standing when it is upheld; the acts after it are judged on that.
+    for (const [id, c] of Object.entries(next.completed)) if (c.negative && !c.reversedAt) next.completed[id] = { ...c, reversedAt: m.occurredAt };
+  }
   if (step.result) next.result = resultRef(version, step.result);
   else if (step.terminal && typeof event.data.resultId === 'string') next.result = resultRef(version, event.data.resultId);
   if (step.terminal) close(next, step, version, m.occurredAt);
@@ -168,10 +191,14 @@ function close(state: CaseState, step: RegulationStep, version: RegulationVersio
     return;
   }
   if (!state.result) {
-    const kind = step.eventType === 'RefusalIssued' || state.negativeOutcome ? 'negative' : 'positive';
+    const kind = step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued' || state.negativeOutcome ? 'negative' : 'positive';
     state.result = impliedResult(version, state.trackId, kind);
   }
-  state.status = state.result?.kind === 'negative' || step.eventType === 'RefusalIssued' ? 'refused' : 'completed';
+  // A case ends refused only when the service itself was refused (the portal's message, p.10 process 5); a result the
+  // service gives (p.3), favourable or not (a reference with results below the threshold, a notice of non-admission),
+  // completes it.
+  const result = state.result ? version.results.find((r) => r.id === state.result!.id) : undefined;
+  state.status = result ? (result.refusal ? 'refused' : 'completed') : step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued' ? 'refused' : 'completed';
 }
 
 /**
@@ -180,7 +207,7 @@ function close(state: CaseState, step: RegulationStep, version: RegulationVersio
  */
 export function impliedResult(version: RegulationVersion, trackId: string, kind: 'positive' | 'negative'): { id: string; kind: 'positive' | 'negative' } | null {
   const issuedBySteps = new Set(version.steps.map((s) => s.result).filter(Boolean));
-  const candidates = version.results.filter((r) => r.tracks.includes(trackId) && r.kind === kind);
+  const candidates = version.results.filter((r) => r.tracks.includes(trackId) && r.kind === kind && !r.refusal);
   const own = candidates.find((r) => !issuedBySteps.has(r.id)) ?? candidates[0];
   return own ? { id: own.id, kind: own.kind } : null;
 }

@@ -62,15 +62,24 @@ const MAIN_PATH_RESULT: Record<string, string[]> = {
   'personnel-reserve/order-184-2015 corps-a-selection': ['candidate-list-submitted'],
 };
 
-/** Optional steps that close a case with a refusal, and the refusal they issue (named on the step, or the track's negative notice). */
-const OPTIONAL_REFUSAL_RESULT: Record<string, string> = {
-  'academy-admission/order-184-2015 default portal-refusal': 'portal-refusal',
-  'academy-admission/order-58-2019 postgraduate refusal-issued': 'admission-refusal-notice',
-  'academy-admission/order-58-2019 qualification-improvement refusal-issued': 'listener-refusal-notice',
-  'civil-service-testing/order-184-2015 default portal-refusal': 'portal-refusal',
-  'personnel-reserve/order-184-2015 competition-recommended portal-refusal': 'portal-refusal',
-  'personnel-reserve/order-184-2015 priority-graduates portal-refusal': 'portal-refusal',
-  'personnel-reserve/order-184-2015 corps-a-selection portal-refusal': 'portal-refusal',
+/**
+ * Optional steps that end a case other than by cancellation, the result each issues (named on the step, or the
+ * track's negative notice) and the case's status: refused only by the portal's refusal of the service (p.10,
+ * process 5); a result of the service (p.3), favourable or not, completes the case.
+ */
+const OPTIONAL_ENDING: Record<string, { result: string; status: 'completed' | 'refused' }> = {
+  'academy-admission/order-184-2015 default portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'academy-admission/order-184-2015 default not-admitted': { result: 'not-admitted', status: 'completed' },
+  'academy-admission/order-58-2019 postgraduate portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'academy-admission/order-58-2019 postgraduate refusal-issued': { result: 'admission-refusal-notice', status: 'completed' },
+  'academy-admission/order-58-2019 qualification-improvement portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'academy-admission/order-58-2019 qualification-improvement refusal-issued': { result: 'listener-refusal-notice', status: 'completed' },
+  'academy-postgraduate-study/order-184-2015 default incomplete-study-reference-issued': { result: 'incomplete-study-reference', status: 'completed' },
+  'civil-service-testing/order-184-2015 default portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'personnel-reserve/order-184-2015 competition-recommended portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'personnel-reserve/order-184-2015 priority-graduates portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'personnel-reserve/order-184-2015 corps-a-selection portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'personnel-reserve/order-184-2015 corps-a-selection not-admitted': { result: 'not-admitted', status: 'completed' },
 };
 
 describe('valid data per event type', () => {
@@ -134,9 +143,12 @@ describe('optional steps, each from the state where it becomes possible', () => 
       .map((s) => [versionId, trackId, s.id] as [string, string, string]),
   );
 
-  it('the expected refusals cover exactly the optional refusal steps', () => {
-    const refusals = optional.filter(([v, , s]) => version(v).steps.find((x) => x.id === s)!.eventType === 'RefusalIssued');
-    expect(Object.keys(OPTIONAL_REFUSAL_RESULT).sort()).toEqual(refusals.map(([v, t, s]) => `${v} ${t} ${s}`).sort());
+  it('the expected endings cover exactly the optional steps that end a case, cancellations aside', () => {
+    const endings = optional.filter(([v, , s]) => {
+      const step = version(v).steps.find((x) => x.id === s)!;
+      return step.terminal && step.eventType !== 'ApplicationCancelled';
+    });
+    expect(Object.keys(OPTIONAL_ENDING).sort()).toEqual(endings.map(([v, t, s]) => `${v} ${t} ${s}`).sort());
   });
 
   it.each(optional)('%s / %s: %s', (versionId, trackId, stepId) => {
@@ -144,15 +156,18 @@ describe('optional steps, each from the state where it becomes possible', () => 
     const step = v.steps.find((s) => s.id === stepId)!;
     const w = walk(versionId, trackId);
     w.submit();
-    // Walk the prerequisites (optional ones included, e.g. the appeal before its resolution) until the step opens.
-    for (const s of pathTo(v, trackId, stepId)) if (!w.state.completed[s.id]) w.take(s.id);
+    // Walk the prerequisites (optional ones included, e.g. the appeal before its resolution), and the act that
+    // makes a conditional step due (a failed exam before a non-admission), until the step opens.
+    w.openUpTo(stepId);
     expect(openSteps(w.state, v).map((s) => s.id)).toContain(stepId);
 
     const outcome = w.take(stepId);
     if (step.eventType === 'ApplicationCancelled') {
       expect(outcome.state).toMatchObject({ status: 'cancelled', result: null, closedAt: w.clock.toISOString() });
-    } else if (step.eventType === 'RefusalIssued') {
-      expect(outcome.state).toMatchObject({ status: 'refused', result: { id: OPTIONAL_REFUSAL_RESULT[`${versionId} ${trackId} ${stepId}`], kind: 'negative' } });
+    } else if (step.terminal) {
+      const ending = OPTIONAL_ENDING[`${versionId} ${trackId} ${stepId}`]!;
+      expect(outcome.state).toMatchObject({ status: ending.status, result: { id: ending.result, kind: 'negative' }, closedAt: w.clock.toISOString() });
+      expect(openSteps(outcome.state, v)).toEqual([]);
     } else {
       expect(step.terminal).toBe(false);
       expect(outcome.state.status).toBe('open');
@@ -195,8 +210,8 @@ describe('test outcome decides the result of civil-service testing', () => {
     return w.take('test-result-issued').state;
   };
 
-  it('a failed test ends with the below-threshold reference', () => {
-    expect(testedCase(false)).toMatchObject({ status: 'refused', result: { id: 'below-threshold-reference', kind: 'negative' } });
+  it('a failed test completes the case with the below-threshold reference: a result of the service (app. 1 p.3 pp.2), not a refusal', () => {
+    expect(testedCase(false)).toMatchObject({ status: 'completed', result: { id: 'below-threshold-reference', kind: 'negative' } });
   });
 
   it('a passed test ends with the test certificate', () => {
@@ -470,6 +485,17 @@ describe('submission', () => {
     expect(outcome.produced[0]!.metadata.regulation).toEqual({ versionId: 'personnel-reserve/order-184-2015', clause: clauseReference(version('personnel-reserve/order-184-2015').steps[0]!.clause) });
   });
 
+  it('records an applicant as a citizen with no unit, with or without a unit in the token; staff with theirs', () => {
+    const citizen = { id: 'egov-1', name: 'Әлия Сәрсенова', roles: ['applicant' as Role], iin: IIN };
+    for (const caller of [citizen, { ...citizen, unit: 'public' }]) {
+      const outcome = specAt('2015-09-15T10:00:00+06:00').given().when(submission(), caller).then([submitted]);
+      expect(outcome.produced[0]!.metadata.actor).toEqual({ id: 'egov-1', name: 'Әлия Сәрсенова', role: 'applicant' });
+    }
+    const operator = principal('psc-operator', UNIT);
+    const atPsc = specAt('2015-09-15T10:00:00+06:00').given().when(submission({ serviceId: 'civil-service-testing', trackId: 'default', channel: 'psc' }), operator).then([{ ...submitted, role: 'psc-operator' }]);
+    expect(atPsc.produced[0]!.metadata.actor).toMatchObject({ role: 'psc-operator', unit: UNIT });
+  });
+
   describe('postgraduate intake of order 58 (2019): 1 January 00:00 to 18:30 on the second Friday of July, Asia/Almaty', () => {
     // July 2019 began on a Monday, so its Fridays are the 5th and the 12th: the window closes 2019-07-12 18:30 (UTC+6).
     it.each(['2019-07-12T18:29:00+06:00', '2019-07-12T18:29:59.999+06:00', '2019-07-05T18:30:00+06:00', '2020-01-01T00:00:00+06:00'])('open at %s', (at) => {
@@ -594,7 +620,7 @@ describe('a repeatable step: the study milestones of postgraduate study', () => 
     const w = atMilestones();
     for (const milestone of ['disciplines', 'research practice', 'publication', 'external review']) w.take('study-milestones-recorded', { data: { milestone } });
     expect(w.events.filter((e) => e.type === 'StudyMilestoneRecorded')).toHaveLength(4);
-    expect(openSteps(w.state, study).map((s) => s.id)).toEqual(['study-milestones-recorded', 'comprehensive-exam-passed']);
+    expect(openSteps(w.state, study).map((s) => s.id)).toEqual(['study-milestones-recorded', 'comprehensive-exam-passed', 'incomplete-study-reference-issued']);
     expect(w.state.completed['study-milestones-recorded']!.revision).toBe(w.events.at(-1)!.revision);
   });
 

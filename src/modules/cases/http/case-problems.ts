@@ -50,4 +50,5 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'before-previous-act': 'Act before the previous act',
   'no-cancellation': 'Cancellation not provided',
   'result-issued': 'Result already issued',
+  'programme-too-long': 'Programme longer than the regulation allows',
 };

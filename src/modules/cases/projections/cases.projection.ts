@@ -9,7 +9,7 @@
  * quarter of the projection's writes.
  */
 import type { RecordedEvent } from '../../event-log/event-log.port';
-import type { ReadDocument } from '../../read-store/read-store.port';
+import type { IndexSpec, ReadDocument } from '../../read-store/read-store.port';
 import type { Projection, ProjectionContext } from '../../../projections/projection';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
@@ -28,7 +28,7 @@ export const CASES = 'cases';
  * undone step of a closed case is breached when its deadline had passed by the close); null while the case
  * is open and the step undone: open or overdue is then decided against asOf when read.
  */
-export type SettledStatus = 'met' | 'breached' | null;
+export type SettledStatus = 'met' | 'breached' | 'not-applicable' | null;
 
 /**
  * One SLA row as the case document keeps it, for the case view: the facts only (the clause and the
@@ -105,6 +105,8 @@ export function statusAt(settled: SettledStatus, deadline: string | null, asOf: 
 
 /** Done rows and every row of a closed case keep their status whatever "now" is; the rest are decided when read. */
 function settledOf(status: SlaStatus, completedAt: string | null, caseOpen: boolean): SettledStatus {
+  // Whether a step is due depends on the acts alone, never on "now".
+  if (status === 'not-applicable') return status;
   return completedAt !== null || !caseOpen ? (status as SettledStatus) : null;
 }
 
@@ -138,15 +140,27 @@ export interface CasesProjectionReference {
   calendar: WorkingCalendar;
 }
 
+/** GET /api/cases sorts newest first; each filter it takes (and the read scope's unit or IIN) leads an index. */
+const NEWEST_FIRST = { submittedAt: -1, _id: -1 } as const;
+export const CASE_LIST_INDEXES: readonly IndexSpec[] = [
+  { key: { ...NEWEST_FIRST } },
+  ...['unit', 'applicantIin', 'serviceId', 'status', 'assignee'].map((field) => ({ key: { [field]: 1 as const, ...NEWEST_FIRST } })),
+  { key: { unit: 1, status: 1, ...NEWEST_FIRST } },
+  { key: { unit: 1, serviceId: 1, ...NEWEST_FIRST } },
+];
+
 export function casesProjection(reference: CasesProjectionReference): Projection {
   const { catalog, calendar } = reference;
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
 
   return {
     name: CASES_PROJECTION,
-    version: 2,
+    // 3: rows of steps that never became due are kept as not-applicable; the state keeps each act's outcome.
+    version: 3,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASES],
+    indexes: { [CASES]: CASE_LIST_INDEXES },
+    prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       // Case events live in case streams; the same types elsewhere are not case acts.
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;

@@ -7,9 +7,10 @@ import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { maskIin } from '../../identity/domain/iin';
 import type { Principal } from '../../identity/domain/principal';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
+import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
+import { citeClause } from '../../regulations/domain/clause-citation';
 import type { Limit } from '../../deadlines/domain/limit';
-import { stepsCallerMayTake, openSteps } from '../domain/case-rules';
+import { EXTERNAL_ROLES, stepsCallerMayTake, openSteps } from '../domain/case-rules';
 import type { CaseState } from '../domain/case-state';
 import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
@@ -19,15 +20,50 @@ export function isApplicantOnly(principal: Principal): boolean {
   return principal.roles.every((r) => r === 'applicant');
 }
 
-/** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
-export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicantIin' | 'unit'>): boolean {
-  if (principal.iin !== undefined && principal.iin === doc.applicantIin) return true;
-  if (principal.roles.some((r) => r === 'auditor' || r === 'admin')) return true;
-  return principal.unit === doc.unit && principal.roles.some((r) => r !== 'applicant');
+/** Auditors and administrators read every unit's cases. */
+export function readsEverything(principal: Principal): boolean {
+  return principal.roles.some((r) => r === 'auditor' || r === 'admin');
 }
 
-export function mayRead(principal: Principal, doc: Pick<CaseDocument, 'applicantIin'>): boolean {
-  return !isApplicantOnly(principal) || principal.iin === doc.applicantIin;
+/** Roles of the provider's own staff: bound to the unit they act for (not the applicant, the portal or another state body). */
+export function staffRoles(principal: Principal): string[] {
+  return principal.roles.filter((r) => r !== 'applicant' && r !== 'auditor' && r !== 'admin' && !EXTERNAL_ROLES.has(r));
+}
+
+/**
+ * What cases a caller may read, as the regulations imply: auditors and administrators every case; the provider's
+ * staff (heads included) their own unit's cases; applicants the cases filed with their own IIN; the e-government
+ * portal and other state bodies, which are bound to no unit, only a case they act on (see mayRead) and no list.
+ * A caller with several roles reads the union.
+ */
+export interface ReadScope {
+  all: boolean;
+  unit: string | null;
+  iin: string | null;
+}
+
+export function readScope(principal: Principal): ReadScope {
+  return {
+    all: readsEverything(principal),
+    unit: staffRoles(principal).length > 0 ? (principal.unit ?? null) : null,
+    iin: principal.roles.includes('applicant') && principal.iin ? principal.iin : null,
+  };
+}
+
+/** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
+export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicantIin' | 'unit'>): boolean {
+  const scope = readScope(principal);
+  return scope.all || (scope.iin !== null && scope.iin === doc.applicantIin) || (scope.unit !== null && scope.unit === doc.unit);
+}
+
+/**
+ * Whether the caller may read this case: within their read scope, or (the portal, a state body) a case on which
+ * they recorded an act or may take an open step now.
+ */
+export function mayRead(principal: Principal, doc: CaseDocument, version: RegulationVersion): boolean {
+  if (seesFullIin(principal, doc)) return true;
+  if (!principal.roles.some((r) => EXTERNAL_ROLES.has(r))) return false;
+  return doc.acts.some((act) => act.actor.id === principal.id) || stepsCallerMayTake(stateOf(doc), version, principal).length > 0;
 }
 
 function applicantView(principal: Principal, doc: CaseDocument) {
@@ -135,21 +171,25 @@ function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersio
       label: step.label,
       eventType: step.eventType,
       eventLabel: eventLabel(step.eventType),
-      roles: step.roles.map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
+      roles: rolesOn(step, doc.trackId).map((role) => ({ id: role, label: index.roleLabels.get(role) ?? null })),
       requiresAll: step.requiresAll,
       signedBy: (doc.signatures[step.id] ?? []).map((s) => s.role),
       optional: step.optional,
       deadlines: doc.sla
         .filter((row) => row.stepId === step.id && Date.parse(row.startedAt) <= now.getTime())
-        .map((row) => ({
-          limitId: row.limitId,
-          kind: row.kind,
-          clause: index.limits.get(`${row.stepId}/${row.limitId}`)?.clause ?? null,
-          startedAt: row.startedAt,
-          deadline: row.deadline,
-          status: statusAt(row.settled, row.deadline, now),
-          ...(row.alternative ? { alternative: { kind: row.alternative.kind, clause: index.limits.get(`${row.stepId}/${row.limitId}`)?.alternative?.clause ?? null, deadline: row.alternative.deadline, status: statusAt(row.alternative.settled, row.alternative.deadline, now) } } : {}),
-        })),
+        .map((row) => {
+          const limit = index.limits.get(`${row.stepId}/${row.limitId}`);
+          return {
+            limitId: row.limitId,
+            kind: row.kind,
+            clause: limit?.clause ?? null,
+            citation: limit ? citeClause(limit.clause) : null,
+            startedAt: row.startedAt,
+            deadline: row.deadline,
+            status: statusAt(row.settled, row.deadline, now),
+            ...(row.alternative ? { alternative: { kind: row.alternative.kind, clause: limit?.alternative?.clause ?? null, citation: limit?.alternative ? citeClause(limit.alternative.clause) : null, deadline: row.alternative.deadline, status: statusAt(row.alternative.settled, row.alternative.deadline, now) } } : {}),
+          };
+        }),
     })),
     callerMayTake: stepsCallerMayTake(state, version, principal),
     ...(doc.slaProblem ? { slaProblem: doc.slaProblem } : {}),
@@ -195,6 +235,7 @@ export function slaView(doc: CaseDocument, version: RegulationVersion, calendar:
     stepLabel: index.steps.get(row.stepId)?.label ?? null,
     limitId: row.limitId,
     clause: row.clause,
+    citation: citeClause(row.clause),
     kind: row.kind,
     spec: row.spec,
     anchor: row.anchor,
@@ -203,7 +244,7 @@ export function slaView(doc: CaseDocument, version: RegulationVersion, calendar:
     ...(row.opensAt ? { opensAt: row.opensAt } : {}),
     completedAt: row.completedAt,
     status: row.status,
-    alternative: row.alternative ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, deadline: row.alternative.deadline, status: row.alternative.status } : null,
+    alternative: row.alternative ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, citation: citeClause(row.alternative.clause), deadline: row.alternative.deadline, status: row.alternative.status } : null,
   }));
   return { caseId: doc.caseId, asOf: asOf.toISOString(), caseStatus: doc.status, rows, position };
 }

@@ -9,41 +9,52 @@
       title: 'Соблюдение сроков государственных услуг', language: 'Язык', token: 'Токен доступа (Bearer)', signIn: 'Войти',
       service: 'Услуга', unit: 'Подразделение', from: 'С месяца', to: 'По месяц', apply: 'Применить', all: 'все',
       byService: 'Доля сроков, соблюдённых по услугам, %', bySteps: 'По шагам', trend: 'Динамика по месяцам, %', overdue: 'Просроченные шаги',
-      cases: 'Дела шага', history: 'История дела', rate: 'Соблюдено, %', met: 'в срок', breached: 'нарушено', open: 'в работе', overdueCount: 'просрочено',
+      cases: 'Дела шага', history: 'История дела', rate: 'Соблюдено, %', met: 'в срок', breached: 'нарушено', open: 'в работе', overdueCount: 'просрочено', notApplicableRow: 'не применяется', notApplicable: 'не применялось',
       total: 'всего', case: 'Дело', step: 'Шаг', deadline: 'Срок', late: 'Просрочка', status: 'Статус', event: 'Событие', actor: 'Исполнитель',
       occurred: 'Произошло', recorded: 'Записано', clause: 'Пункт', hash: 'Хеш', stale: 'Данные на позиции', at: 'записано', live: 'обновляется',
       p50: 'медиана', p90: '90-й процентиль', unitMinutes: 'мин', unitWorkingHours: 'раб. ч', unitDays: 'дн', hours: 'ч', backDated: 'задним числом',
+      pageTitle: 'reglament — соблюдение сроков', tokenHint: 'Токен выдаёт администратор: npm run cli -- mint-token --roles auditor',
     },
     kk: {
       title: 'Мемлекеттік қызметтер мерзімдерінің сақталуы', language: 'Тіл', token: 'Қол жеткізу токені (Bearer)', signIn: 'Кіру',
       service: 'Қызмет', unit: 'Бөлімше', from: 'Айдан бастап', to: 'Айға дейін', apply: 'Қолдану', all: 'барлығы',
       byService: 'Қызметтер бойынша сақталған мерзімдер үлесі, %', bySteps: 'Қадамдар бойынша', trend: 'Айлар бойынша серпін, %', overdue: 'Мерзімі өткен қадамдар',
-      cases: 'Қадамның істері', history: 'Істің тарихы', rate: 'Сақталды, %', met: 'мерзімінде', breached: 'бұзылды', open: 'жұмыста', overdueCount: 'мерзімі өткен',
+      cases: 'Қадамның істері', history: 'Істің тарихы', rate: 'Сақталды, %', met: 'мерзімінде', breached: 'бұзылды', open: 'жұмыста', notApplicableRow: 'қолданылмайды', notApplicable: 'қолданылмады', overdueCount: 'мерзімі өткен',
       total: 'барлығы', case: 'Іс', step: 'Қадам', deadline: 'Мерзім', late: 'Кешігу', status: 'Мәртебе', event: 'Оқиға', actor: 'Орындаушы',
       occurred: 'Болған уақыты', recorded: 'Жазылған уақыты', clause: 'Тармақ', hash: 'Хэш', stale: 'Деректер позициясы', at: 'жазылды', live: 'жаңартылуда',
       p50: 'медиана', p90: '90-шы процентиль', unitMinutes: 'мин', unitWorkingHours: 'жұм. сағ', unitDays: 'күн', hours: 'сағ', backDated: 'кейінгі күнмен',
+      pageTitle: 'reglament — мерзімдердің сақталуы', tokenHint: 'Токенді әкімші береді: npm run cli -- mint-token --roles auditor',
     },
     en: {
       title: 'Public service deadline compliance', language: 'Language', token: 'Access token (Bearer)', signIn: 'Sign in',
       service: 'Service', unit: 'Unit', from: 'From month', to: 'To month', apply: 'Apply', all: 'all',
       byService: 'Deadlines met by service, %', bySteps: 'By step', trend: 'Monthly trend, %', overdue: 'Overdue steps',
-      cases: 'Cases of step', history: 'Case history', rate: 'Met, %', met: 'met', breached: 'breached', open: 'open', overdueCount: 'overdue',
+      cases: 'Cases of step', history: 'Case history', rate: 'Met, %', met: 'met', breached: 'breached', open: 'open', overdueCount: 'overdue', notApplicableRow: 'not applicable', notApplicable: 'not applicable',
       total: 'total', case: 'Case', step: 'Step', deadline: 'Deadline', late: 'Overdue by', status: 'Status', event: 'Event', actor: 'Actor',
       occurred: 'Occurred', recorded: 'Recorded', clause: 'Clause', hash: 'Hash', stale: 'Data as of position', at: 'recorded', live: 'live',
       p50: 'median', p90: '90th percentile', unitMinutes: 'min', unitWorkingHours: 'working h', unitDays: 'days', hours: 'h', backDated: 'back-dated',
+      pageTitle: 'reglament — deadline compliance', tokenHint: 'An administrator issues tokens: npm run cli -- mint-token --roles auditor',
     },
   };
 
-  const state = { lang: sessionStorage.getItem('lang') || 'ru', token: null, services: [], selectedService: null, selectedStep: null, charts: {}, labels: {} };
+  const state = { lang: sessionStorage.getItem('lang') || 'ru', token: null, services: [], selectedService: null, selectedStep: null, historyCase: null, live: false, charts: {}, labels: {} };
   const $ = (id) => document.getElementById(id);
   const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.en[key] || key;
   const label = (l, fallback) => (l && (l[state.lang === 'en' ? 'ru' : state.lang] || l.ru)) || fallback;
+  // Clause citations come from the server in every language, the appendix included (order 184 numbers paragraphs per appendix).
+  const cite = (c) => (c ? c[state.lang] || c.ru : '');
   const esc = (v) => String(v == null ? '' : v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
   const pct = (rate) => (rate == null ? null : Math.round(rate * 1000) / 10);
 
   function translate() {
     document.documentElement.lang = state.lang;
+    document.title = t('pageTitle');
     document.querySelectorAll('[data-i18n]').forEach((el) => (el.textContent = t(el.dataset.i18n)));
+    showLive();
+  }
+
+  function showLive() {
+    $('live').textContent = state.live ? '● ' + t('live') : '';
   }
 
   async function api(path) {
@@ -85,12 +96,13 @@
 
   function describe(r) {
     const unit = r.durationUnit === 'minutes' ? t('unitMinutes') : r.durationUnit === 'working-hours' ? t('unitWorkingHours') : t('unitDays');
-    return `${t('total')} ${r.total} · ${t('met')} ${r.met} · ${t('breached')} ${r.breached} · ${t('overdueCount')} ${r.overdue} · ${t('open')} ${r.open}` + (r.durationP50 != null ? ` · ${t('p50')} ${r.durationP50} ${unit}, ${t('p90')} ${r.durationP90} ${unit}` : '');
+    return `${t('total')} ${r.total} · ${t('met')} ${r.met} · ${t('breached')} ${r.breached} · ${t('overdueCount')} ${r.overdue} · ${t('open')} ${r.open}` +
+      (r.notApplicable ? ` · ${t('notApplicable')} ${r.notApplicable}` : '') + (r.durationP50 != null ? ` · ${t('p50')} ${r.durationP50} ${unit}, ${t('p90')} ${r.durationP90} ${unit}` : '');
   }
 
   const when = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === 'en' ? 'en-GB' : state.lang === 'kk' ? 'kk-KZ' : 'ru-RU', { timeZone: 'Asia/Almaty' }) : '—');
   const lateness = (minutes) => (minutes >= 2880 ? `${Math.floor(minutes / 1440)} ${t('unitDays')}` : `${Math.floor(minutes / 60)} ${t('hours')}`);
-  const statusText = (s) => t(s === 'overdue' ? 'overdueCount' : s);
+  const statusText = (s) => (s === 'overdue' ? t('overdueCount') : s === 'not-applicable' ? t('notApplicableRow') : t(s));
 
   function showStaleness(s) {
     $('staleness').textContent = `${t('stale')} ${s.position}` + (s.at ? ` (${t('at')} ${when(s.at)})` : '');
@@ -160,13 +172,13 @@
   }
 
   async function showHistory(caseId) {
+    state.historyCase = caseId;
     const history = await api('/api/cases/' + encodeURIComponent(caseId) + '/history');
     $('history-case').textContent = caseId;
     $('table-history').innerHTML = `<tr><th>#</th><th>${esc(t('event'))}</th><th>${esc(t('actor'))}</th><th>${esc(t('occurred'))}</th><th>${esc(t('recorded'))}</th><th>${esc(t('clause'))}</th><th>${esc(t('hash'))}</th></tr>` +
       history.events.map((e) => {
         const m = e.metadata;
-        const c = m.regulation && m.regulation.clause;
-        return `<tr><td>${e.revision}</td><td>${esc(label(e.label, e.type))}</td><td>${esc(m.actor.name)} (${esc(m.actor.role)})</td><td>${esc(when(m.occurredAt))}</td><td>${esc(when(m.recordedAt))}${m.backDated ? ` <b>${esc(t('backDated'))}</b>` : ''}</td><td>${esc(c ? `${c.act} p.${c.paragraph}${c.subparagraph ? ' pp.' + c.subparagraph : ''}` : '')}</td><td><code>${esc(String(m.hash).slice(0, 16))}…</code></td></tr>`;
+        return `<tr><td>${e.revision}</td><td>${esc(label(e.label, e.type))}</td><td>${esc(m.actor.name)} (${esc(label(e.actorRoleLabel, m.actor.role))})</td><td>${esc(when(m.occurredAt))}</td><td>${esc(when(m.recordedAt))}${m.backDated ? ` <b>${esc(t('backDated'))}</b>` : ''}</td><td>${esc(cite(e.citation))}</td><td><code>${esc(String(m.hash).slice(0, 16))}…</code></td></tr>`;
       }).join('');
   }
 
@@ -177,7 +189,8 @@
       try {
         const response = await fetch('/api/compliance/stream', { headers: { authorization: 'Bearer ' + state.token, accept: 'text/event-stream' } });
         if (!response.ok || !response.body) throw new Error(String(response.status));
-        $('live').textContent = '● ' + t('live');
+        state.live = true;
+        showLive();
         const reader = response.body.getReader();
         const decoder = new TextDecoder();
         let buffer = '';
@@ -197,8 +210,10 @@
           }
         }
       } catch (_error) {
-        $('live').textContent = '';
+        /* reconnects below */
       }
+      state.live = false;
+      showLive();
       await new Promise((r) => setTimeout(r, 3000));
     }
   }
@@ -217,7 +232,7 @@
     state.lang = $('lang').value;
     sessionStorage.setItem('lang', state.lang);
     translate();
-    if (state.token) loadServices().then(refresh);
+    if (state.token) loadServices().then(refresh).then(() => state.historyCase && showHistory(state.historyCase));
   });
   $('filters').addEventListener('submit', (e) => {
     e.preventDefault();

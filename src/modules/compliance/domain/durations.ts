@@ -36,7 +36,8 @@ export function durationOf(kind: LimitSpec['kind'], startedAt: string, completed
   const start = new Date(startedAt);
   const end = new Date(completedAt);
   const unit = durationUnitOf(kind);
-  const elapsed = Math.max(0, end.getTime() - start.getTime());
+  // A limit counted back from a later date (a schedule published before testing starts) measures the lead time.
+  const elapsed = kind === 'working-days-before' ? Math.abs(end.getTime() - start.getTime()) : Math.max(0, end.getTime() - start.getTime());
   if (unit === 'minutes') return { unit, value: elapsed / 60_000 };
   if (unit === 'working-hours') return { unit, value: workingHoursBetween(start, end, calendar) };
   return { unit, value: elapsed / DAY };

@@ -41,7 +41,7 @@ const row = fc.record({
   startedAt: fc.constant('2015-09-15T04:00:00.000Z'),
   deadline: fc.constantFrom(null, '2015-09-16T18:00:00.000Z', '2015-09-20T18:00:00.000Z'),
   completedAt: fc.constantFrom(null, '2015-09-15T05:00:00.000Z', '2015-09-17T05:00:00.000Z'),
-  settled: fc.constantFrom(null, 'met' as const, 'breached' as const),
+  settled: fc.constantFrom(null, 'met' as const, 'breached' as const, 'not-applicable' as const),
 }) as fc.Arbitrary<RollupRow>;
 
 function applyAll(store: Map<string, RollupDocument>, before: RollupRow[], after: RollupRow[]) {
@@ -76,6 +76,12 @@ describe('rollups', () => {
         const overdue = finals.filter((r) => r.settled === null && r.deadline !== null && Date.parse(r.deadline) <= asOf.getTime()).length;
         expect(summary.reduce((a, r) => a + r.overdue, 0)).toBe(overdue);
         expect(summary.reduce((a, r) => a + r.open, 0)).toBe(finals.filter((r) => r.settled === null).length - overdue);
+        // Rows of steps that never became due are counted apart and weigh in no rate.
+        expect(summary.reduce((a, r) => a + r.notApplicable, 0)).toBe(finals.filter((r) => r.settled === 'not-applicable').length);
+        for (const r of summary) {
+          const decided = r.met + r.breached + r.overdue;
+          expect(r.complianceRate).toBe(decided === 0 ? null : Math.round((r.met / decided) * 10_000) / 10_000);
+        }
         // Nothing is left behind for rows that went away.
         for (const doc of store.values()) expect(doc.total).toBeGreaterThan(0);
       }),

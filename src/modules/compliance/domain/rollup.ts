@@ -21,14 +21,19 @@ export interface RollupRow extends SlaGrouping {
   startedAt: string;
   deadline: string | null;
   completedAt: string | null;
-  /** met/breached once done or the case closed; null while open (open or overdue by its deadline at asOf). */
-  settled: 'met' | 'breached' | null;
+  /**
+   * met/breached once done or the case closed; not-applicable when the step never became due (counted apart, in no
+   * compliance rate); null while open (open or overdue by its deadline at asOf).
+   */
+  settled: 'met' | 'breached' | 'not-applicable' | null;
 }
 
 export interface RollupCounters {
   total: number;
   met: number;
   breached: number;
+  /** Rows of steps that never became due: in `total`, in no compliance rate. */
+  notApplicable: number;
   /** Rows not settled: open or overdue, by their deadline at the reader's asOf. */
   open: number;
   /** Deadlines of the open rows, ISO instant → count; rows with no deadline yet count under "none". */
@@ -78,7 +83,7 @@ export function rollupId(dim: GroupBy, key: string, row: Pick<RollupRow, 'versio
   return [dim, key, row.versionId, row.trackId, row.unit, row.month].join('|');
 }
 
-export const emptyCounters = (): RollupCounters => ({ total: 0, met: 0, breached: 0, open: 0, openDeadlines: {}, durations: Object.fromEntries(DURATION_UNITS.map((u) => [u, []])) as unknown as Record<DurationUnit, number[]> });
+export const emptyCounters = (): RollupCounters => ({ total: 0, met: 0, breached: 0, notApplicable: 0, open: 0, openDeadlines: {}, durations: Object.fromEntries(DURATION_UNITS.map((u) => [u, []])) as unknown as Record<DurationUnit, number[]> });
 
 /** One row's contribution, with sign +1 (added) or -1 (removed). */
 function contribute(counters: RollupCounters, row: RollupRow, sign: 1 | -1, calendar: WorkingCalendar): void {
@@ -90,8 +95,10 @@ function contribute(counters: RollupCounters, row: RollupRow, sign: 1 | -1, cale
     if (next === 0) delete counters.openDeadlines[key];
     else counters.openDeadlines[key] = next;
   } else if (row.settled === 'met') counters.met += sign;
-  else counters.breached += sign;
-  if (row.completedAt) {
+  else if (row.settled === 'breached') counters.breached += sign;
+  else counters.notApplicable += sign;
+  // An act that was not due (taken anyway) says nothing about how long due acts take.
+  if (row.completedAt && row.settled !== 'not-applicable') {
     const { unit, value } = durationOf(row.kind, row.startedAt, row.completedAt, calendar);
     const histogram = counters.durations[unit];
     const bucket = bucketOf(unit, value);
@@ -141,6 +148,8 @@ export function applyCounters<T extends RollupCounters>(target: T, delta: Rollup
   target.total += delta.total;
   target.met += delta.met;
   target.breached += delta.breached;
+  // Documents stored before this counter existed lack it.
+  target.notApplicable = (target.notApplicable ?? 0) + delta.notApplicable;
   target.open += delta.open;
   for (const [deadline, n] of Object.entries(delta.openDeadlines)) {
     const next = (target.openDeadlines[deadline] ?? 0) + n;

@@ -9,6 +9,8 @@ export interface SummaryRow {
   breached: number;
   open: number;
   overdue: number;
+  /** Rows of steps that never became due in their case: counted in `total`, left out of the rate. */
+  notApplicable: number;
   /** met / (met + breached + overdue); null when nothing is decided yet. */
   complianceRate: number | null;
   durationP50: number | null;
@@ -49,6 +51,7 @@ export function summarise(docs: readonly Pick<RollupDocument, 'key' | keyof Roll
         breached: c.breached,
         open: c.open - overdue,
         overdue,
+        notApplicable: c.notApplicable,
         complianceRate: decided === 0 ? null : round(c.met / decided, 4),
         durationP50: dominant ? durations[dominant]!.p50 : null,
         durationP90: dominant ? durations[dominant]!.p90 : null,

@@ -29,7 +29,7 @@ describe('working-day deadlines (Civil Code art. 171–173)', () => {
     ]);
     expect(days[0].note).toMatch(/worked in exchange for the day off on 2024-05-08/);
     expect(days[3].reason!.name).toBe('День защитника Отечества');
-    expect(days[4].reason!.source).toMatch(/Government decree/);
+    expect(days[4].reason!.source).toMatch(/Order of the Minister of Labour/);
   });
 
   it('takes the anchor day in local time, not UTC', () => {

@@ -122,6 +122,24 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       );
     }
 
+    case 'working-days-before': {
+      // Counted back from the later date (the anchor's day, not counted): its N-th working day before is the last
+      // day the act may be done, until 24:00 of it.
+      let day = dayNumber(localDate);
+      for (let counted = 0; counted < spec.days; ) if (calendar.isWorkingDay(fromDayNumber(--day))) counted++;
+      const lastDay = fromDayNumber(day);
+      const deadline = zone.endOfDay(day);
+      return lazyResult(deadline, () =>
+        finishExplanation(calendar, deadline, {
+          ...base(),
+          rule: `no later than ${spec.days} working days before ${localDate}: counted back from the day before it, the ${spec.days}${ordinalSuffix(spec.days)} working day is ${lastDay}; the act may be done until 24:00 of that day`,
+          legalBasis: [CIVIL_CODE_PERIODS, calendar.weekendRule.source, calendar.transferRule.source],
+          lastDay,
+          ...(options.withoutDays ? {} : { days: explainDays(calendar, lastDay, addDays(localDate, -1)) }),
+        }),
+      );
+    }
+
     case 'by-programme': {
       const programmeDeadline = options.programmeDeadline;
       if (!programmeDeadline) {

@@ -19,7 +19,9 @@ export interface ClauseRef {
 export type Anchor =
   | { step: string } // the instant (occurredAt) the named step was completed
   | { stepStarted: string } // the instant the named step began (the completing event's startedAt), for limits on a step's own duration
-  | { cohortDate: string }; // a date set per cohort, e.g. "document-acceptance-end"
+  | { cohortDate: string } // a date set per cohort, e.g. "document-acceptance-end"
+  /** A date recorded in the data of a step's completing event, e.g. the first testing day a published schedule names. */
+  | { stepDataDate: { step: string; field: string } };
 
 /** Month-day within a year, "MM-DD". */
 export type MonthDay = string;
@@ -41,7 +43,12 @@ export type LimitSpec =
   /** A fixed window each year: act between `from` and `until` (both inclusive, local time Asia/Almaty). */
   | { kind: 'annual-window'; from?: AnnualDay; until: AnnualDay; untilTime?: string /* "HH:MM", default end of day */ }
   /** Set later per case or cohort (e.g. the curriculum); no deadline until it is set. */
-  | { kind: 'by-programme'; maxMonths?: number };
+  | { kind: 'by-programme'; maxMonths?: number }
+  /**
+   * "No later than N working days before" a later date (the anchor's date): the act must be done by 24:00 of the
+   * N-th working day counted back from the day before that date.
+   */
+  | { kind: 'working-days-before'; days: number };
 
 export interface Limit {
   id: string; // unique within its step

@@ -1,22 +1,37 @@
 import {
   ANY,
   BACKWARDS,
+  DeadlineExceededError,
   END,
+  EVENT_TYPE,
   EventStoreDBClient,
   FORWARDS,
+  MaxAppendSizeExceededError,
   NO_STREAM,
+  NotLeaderError,
   START,
+  STREAM_NAME,
   StreamNotFoundError,
+  UnavailableError,
   WrongExpectedVersionError,
   eventTypeFilter,
   jsonEvent,
   streamNameFilter,
   type AllStreamResolvedEvent,
   type AllStreamSubscription,
+  type BaseOptions,
   type Filter,
   type Position,
+  type ReadPosition,
   type ResolvedEvent,
+  type StreamingRead,
 } from '@eventstore/db-client';
+import type { CallOptions, ClientReadableStream, Metadata } from '@grpc/grpc-js';
+import { Empty } from '@eventstore/db-client/generated/shared_pb';
+import { StreamsClient } from '@eventstore/db-client/generated/streams_grpc_pb';
+import { ReadReq, type ReadResp } from '@eventstore/db-client/generated/streams_pb';
+import { ReadStream } from '@eventstore/db-client/dist/streams/utils/ReadStream';
+import { convertGrpcEvent } from '@eventstore/db-client/dist/utils/convertGrpcEvent';
 import type {
   AllFilter,
   AppendResult,
@@ -29,7 +44,7 @@ import type {
   RecordedEvent,
   SubscribeOptions,
 } from '../event-log.port';
-import { WrongExpectedRevisionError } from '../event-log.errors';
+import { AppendTooLargeError, EventLogUnavailableError, WrongExpectedRevisionError } from '../event-log.errors';
 import { checkStreamId, prepareAppend } from '../event-validation';
 
 /*
@@ -39,8 +54,9 @@ import { checkStreamId, prepareAppend } from '../event-validation';
  *   order) → Number; safe up to a 9 PB log. `after: P` reads $all from {commit: P, prepare: P} and drops
  *   events at or before P, so every position we hand out works as a resume point.
  * - system events ($-prefixed streams and types) are never returned.
- * - readAll filters run client-side (v6's readAll has none); subscribeToAll filters on the server by one
- *   criterion (stream prefix, else event type) and client-side by the other.
+ * - reads of $all and subscriptions filter on the server by one criterion (stream prefix, else event type, else
+ *   "not a system stream") and client-side by the other.
+ * - reads go in pages of at most `readPageSize` records, each under a deadline and cancelled when left.
  */
 
 type AnyRecorded = NonNullable<ResolvedEvent['event']> & { position?: Position };
@@ -84,31 +100,132 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * KurrentDB's MaxAppendSize default (v25.0 `ClusterVNodeOptions.Application.MaxAppendSize = 1_024 * 1_024`), counted as
+ * the server counts it (`Event.SizeOnDisk`): data bytes + metadata bytes + two bytes per character of the type, summed
+ * over the append. An append over it is refused by the server with `maximum-append-size-exceeded`.
+ */
+export const MAX_APPEND_BYTES = 1024 * 1024;
+
+/** The size of an append as the server counts it against MaxAppendSize. */
+export function appendSize(events: readonly { type: string; data: string; metadata: string }[]): number {
+  let total = 0;
+  for (const e of events) total += Buffer.byteLength(e.data) + Buffer.byteLength(e.metadata) + e.type.length * 2;
+  return total;
+}
+
+export interface EventStoreDbOptions {
+  /**
+   * Most records asked for by one gRPC read; longer reads are several calls, each cancelled when left early.
+   * @defaultValue 500
+   */
+  readPageSize?: number;
+  /**
+   * How long one gRPC read may take before it is cancelled and `EventLogUnavailableError` thrown. The client sets
+   * no deadline on reads (its readAll/readStream pass `deadline: Infinity`), so this is ours.
+   * @defaultValue 30000
+   */
+  readDeadlineMs?: number;
+  /**
+   * The deadline of an append call (the client's `deadline` option).
+   * @defaultValue 30000
+   */
+  appendDeadlineMs?: number;
+}
+
+/** The client's internals its own operations are built on (`Client.prototype.readAll` uses exactly these). */
+interface ClientInternals {
+  GRPCStreamCreator(
+    client: typeof StreamsClient,
+    debugName: string,
+    creator: (client: StreamsClient) => ClientReadableStream<ReadResp>,
+  ): () => Promise<ClientReadableStream<ReadResp>>;
+  callArguments(options: BaseOptions, callOptions?: CallOptions): [Metadata, CallOptions];
+}
+
+/** The one server-side filter a read or subscription of $all can carry: stream prefixes, else types, else "no system stream". */
+function serverFilter(filter: AllFilter | undefined): Filter {
+  return filter?.streamPrefixes?.length
+    ? streamNameFilter({ prefixes: [...filter.streamPrefixes] })
+    : filter?.eventTypes?.length
+      ? eventTypeFilter({ regex: `^(${filter.eventTypes.map(escapeRegex).join('|')})$` })
+      : streamNameFilter({ regex: '^[^$]' });
+}
+
+/** The promise, or the error `late()` makes once `ms` have passed without it settling. */
+async function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class EventStoreDbEventLog implements EventLog {
   readonly kind = 'eventstoredb' as const;
+  private readonly pageSize: number;
+  private readonly readDeadlineMs: number;
+  private readonly appendDeadlineMs: number;
 
-  constructor(private readonly client: EventStoreDBClient) {}
+  constructor(
+    private readonly client: EventStoreDBClient,
+    options: EventStoreDbOptions = {},
+  ) {
+    // At least two: a page of $all starts at the previous page's last record, which it returns again.
+    this.pageSize = Math.max(2, options.readPageSize ?? 500);
+    this.readDeadlineMs = options.readDeadlineMs ?? 30_000;
+    this.appendDeadlineMs = options.appendDeadlineMs ?? 30_000;
+  }
 
   async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     const prepared = prepareAppend(streamId, events, expected);
+    const bytes = appendSize(prepared);
+    if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(streamId, bytes, MAX_APPEND_BYTES);
     const expectedRevision = expected === 'no_stream' ? NO_STREAM : expected === 'any' ? ANY : BigInt(expected);
+    let nextRevision: number;
+    const unanswered = `no answer within ${this.appendDeadlineMs} ms; it may have been stored: retry the request (the same event ids are recognised)`;
     try {
-      const result = await this.client.appendToStream(
+      const append = this.client.appendToStream(
         streamId,
         prepared.map((e) => jsonEvent({ id: e.id, type: e.type, data: JSON.parse(e.data), metadata: JSON.parse(e.metadata) })),
-        { expectedRevision },
+        { expectedRevision, requiresLeader: true, deadline: this.appendDeadlineMs },
       );
-      const nextRevision = Number(result.nextExpectedRevision);
-      // The append result carries the commit position; the port promises the last event's own position.
-      const [last] = await this.readStream(streamId, { direction: 'backwards', fromRevision: nextRevision, maxCount: 1 });
-      return { nextRevision, position: last ? last.position : toPosition(result.position) };
+      // The client's deadline covers the append call, not the server-features query it makes first (no deadline).
+      const result = await withDeadline(append, this.appendDeadlineMs + 1000, () => new EventLogUnavailableError('append', unanswered));
+      nextRevision = Number(result.nextExpectedRevision);
     } catch (error) {
+      if (error instanceof DeadlineExceededError || error instanceof UnavailableError) throw new EventLogUnavailableError('append', unanswered);
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
         throw new WrongExpectedRevisionError(streamId, expected, actual);
       }
+      // A server configured below our limit refuses the append whole.
+      if (error instanceof MaxAppendSizeExceededError) throw new AppendTooLargeError(streamId, bytes, error.maxAppendSize);
       throw error;
     }
+    return { nextRevision, position: await this.positionOf(streamId, nextRevision, prepared[prepared.length - 1]!.id) };
+  }
+
+  /**
+   * The append result carries the transaction's commit position; the port promises the last event's own position, so
+   * the event is read back, from the leader: a follower behind it could answer with the stream's previous last event.
+   * Its revision and id are checked, never assumed.
+   */
+  private async positionOf(streamId: string, revision: number, lastId: string): Promise<number> {
+    let seen = 'nothing';
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const [last] = await this.readStreamPage(streamId, { backwards: true, from: BigInt(revision), count: 1, requiresLeader: true });
+        if (last && last.revision === revision && last.id === lastId) return last.position;
+        seen = last ? `revision ${last.revision} (event ${last.id})` : 'no event';
+      } catch (error) {
+        // The node we asked is no longer the leader: the client reconnects to the one it names; ask again.
+        if (!(error instanceof NotLeaderError)) throw error;
+        seen = 'a node that is not the leader';
+      }
+    }
+    throw new EventLogUnavailableError('append', `stored ${streamId}@${revision}, but reading it back from the leader found ${seen}; retry the request (the same event ids are recognised)`);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -117,69 +234,161 @@ export class EventStoreDbEventLog implements EventLog {
     const out: RecordedEvent[] = [];
     const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     if (maxCount <= 0) return out;
-    try {
-      const read = this.client.readStream(streamId, {
-        direction: backwards ? BACKWARDS : FORWARDS,
-        fromRevision: options.fromRevision !== undefined ? BigInt(options.fromRevision) : backwards ? END : START,
-        // `until` is applied client-side, so the count is applied after it.
-        maxCount: options.until ? Number.MAX_SAFE_INTEGER : maxCount,
-      });
-      for await (const resolved of read) {
-        if (!resolved.event) continue;
-        const event = toRecorded(resolved.event as AnyRecorded);
-        if (options.toRevision !== undefined && (backwards ? event.revision < options.toRevision : event.revision > options.toRevision)) break;
+    let from: bigint | typeof START | typeof END = options.fromRevision !== undefined ? BigInt(options.fromRevision) : backwards ? END : START;
+    for (;;) {
+      // `until` is applied client-side, so a page may hold events that are not returned.
+      const count = options.until ? this.pageSize : Math.min(this.pageSize, maxCount - out.length);
+      const page = await this.readStreamPage(streamId, { backwards, from, count });
+      for (const event of page) {
+        if (options.toRevision !== undefined && (backwards ? event.revision < options.toRevision : event.revision > options.toRevision)) return out;
         if (options.until && event.recordedAt.getTime() > options.until.getTime()) {
           if (backwards) continue;
-          break;
+          return out;
         }
         out.push(event);
-        if (out.length >= maxCount) break;
+        if (out.length >= maxCount) return out;
       }
+      const last = page[page.length - 1];
+      if (page.length < count || !last) return out;
+      if (backwards && last.revision === 0) return out;
+      from = BigInt(backwards ? last.revision - 1 : last.revision + 1);
+    }
+  }
+
+  private async readStreamPage(
+    streamId: string,
+    { backwards, from, count, requiresLeader = false }: { backwards: boolean; from: bigint | typeof START | typeof END; count: number; requiresLeader?: boolean },
+  ): Promise<RecordedEvent[]> {
+    try {
+      return await this.drain(
+        `readStream ${streamId}`,
+        this.client.readStream(streamId, { direction: backwards ? BACKWARDS : FORWARDS, fromRevision: from, maxCount: count, requiresLeader }),
+        count,
+      );
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
       throw error;
     }
-    return out;
   }
 
   async readAll({ after = 0, maxCount = 1000, filter }: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
     if (maxCount <= 0) return out;
-    const read = this.client.readAll({ fromPosition: fromPosition(after), direction: FORWARDS });
-    for await (const resolved of read as AsyncIterable<AllStreamResolvedEvent>) {
-      if (!resolved.event) continue;
-      const event = toRecorded(resolved.event as AnyRecorded);
-      if (event.position <= after || !matches(event, filter)) continue;
-      out.push(event);
-      if (out.length >= maxCount) break;
+    let from: ReadPosition = fromPosition(after);
+    // Each page starts at the previous page's last record (a position the server handed out), which it returns again.
+    let seen = after;
+    for (;;) {
+      const count = Math.min(this.pageSize, maxCount - out.length + 1);
+      const page = await this.readAllPage({ from, backwards: false, count, filter: serverFilter(filter) });
+      for (const record of page) {
+        // The server filters on one criterion; the other (and the exclusive start) is checked here.
+        if (record.position <= seen || !matches(record, filter)) continue;
+        out.push(record);
+        if (out.length >= maxCount) return out;
+      }
+      const last = page[page.length - 1];
+      if (page.length < count || !last) return out;
+      from = last.raw;
+      seen = last.position;
+    }
+  }
+
+  /**
+   * One page of $all, filtered on the server. 6.2.1's readAll sends `no_filter` always; this builds the same ReadReq
+   * with a filter, as the client's subscribeToAll does, on the client's own channel and stream reader. KurrentDB serves
+   * filtered reads of $all in both directions (`ReadAllForwardsFiltered` / `ReadAllBackwardsFiltered`).
+   */
+  private async readAllPage({ from, backwards, count, filter }: { from: ReadPosition; backwards: boolean; count: number; filter: Filter }): Promise<Array<RecordedEvent & { raw: Position }>> {
+    const req = new ReadReq();
+    const options = new ReadReq.Options();
+    const uuidOption = new ReadReq.Options.UUIDOption();
+    uuidOption.setString(new Empty());
+    const allOptions = new ReadReq.Options.AllOptions();
+    if (from === START) allOptions.setStart(new Empty());
+    else if (from === END) allOptions.setEnd(new Empty());
+    else {
+      const position = new ReadReq.Options.Position();
+      position.setCommitPosition(from.commit.toString(10));
+      position.setPreparePosition(from.prepare.toString(10));
+      allOptions.setPosition(position);
+    }
+    options.setAll(allOptions);
+    options.setResolveLinks(false);
+    options.setCount(String(count));
+    options.setUuidOption(uuidOption);
+    const expression = new ReadReq.Options.FilterOptions.Expression();
+    if ('prefixes' in filter) expression.setPrefixList(filter.prefixes);
+    if ('regex' in filter) expression.setRegex(filter.regex);
+    const filterOptions = new ReadReq.Options.FilterOptions();
+    if (filter.filterOn === STREAM_NAME) filterOptions.setStreamIdentifier(expression);
+    else if (filter.filterOn === EVENT_TYPE) filterOptions.setEventType(expression);
+    filterOptions.setCount(new Empty());
+    filterOptions.setCheckpointintervalmultiplier(1);
+    options.setFilter(filterOptions);
+    options.setReadDirection(backwards ? 1 : 0);
+    req.setOptions(options);
+    const internals = this.client as unknown as ClientInternals;
+    const createStream = internals.GRPCStreamCreator(StreamsClient, 'readAll', (grpc) => grpc.read(req, ...internals.callArguments({}, { deadline: Infinity })));
+    const read = new ReadStream<AllStreamResolvedEvent>(createStream, convertGrpcEvent, {}) as StreamingRead<AllStreamResolvedEvent>;
+    const out: Array<RecordedEvent & { raw: Position }> = [];
+    await this.drain(
+      'readAll',
+      read,
+      count,
+      (resolved) => {
+        const event = resolved.event as AnyRecorded | undefined;
+        if (event?.position) out.push({ ...toRecorded(event), raw: event.position });
+      },
+    );
+    return out;
+  }
+
+  /**
+   * Reads one gRPC stream to its end or `count` records, under a deadline, and cancels the call in every case: a call
+   * left open (a loop left early, an error, a deadline) holds one of the connection's HTTP/2 streams, and once the
+   * server's limit of concurrent streams is reached every later call on the connection waits for ever.
+   */
+  private async drain<E extends ResolvedEvent>(operation: string, read: StreamingRead<E>, count: number, visit?: (resolved: E) => void): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      read.destroy(new EventLogUnavailableError(operation, `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`));
+    }, this.readDeadlineMs);
+    try {
+      let records = 0;
+      for await (const resolved of read) {
+        records++;
+        if (visit) visit(resolved);
+        else if (resolved.event) out.push(toRecorded(resolved.event as AnyRecorded));
+        if (records >= count) break;
+      }
+    } catch (error) {
+      if (timedOut && !(error instanceof EventLogUnavailableError)) {
+        throw new EventLogUnavailableError(operation, `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`);
+      }
+      if (error instanceof UnavailableError || error instanceof DeadlineExceededError) throw new EventLogUnavailableError(operation, error.message);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      await read.cancel().catch(() => undefined);
     }
     return out;
   }
 
   subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
-    const filter: Filter = options.filter?.streamPrefixes?.length
-      ? streamNameFilter({ prefixes: [...options.filter.streamPrefixes] })
-      : options.filter?.eventTypes?.length
-        ? eventTypeFilter({ regex: `^(${options.filter.eventTypes.map(escapeRegex).join('|')})$` })
-        : streamNameFilter({ regex: '^[^$]' });
-    const subscription = this.client.subscribeToAll({ fromPosition: fromPosition(options.after ?? 0), filter });
+    const subscription = this.client.subscribeToAll({ fromPosition: fromPosition(options.after ?? 0), filter: serverFilter(options.filter) });
     return new BatchingSubscription(subscription, options.after ?? 0, options.maxBatchSize ?? 1000, options.filter);
   }
 
+  /** The newest event outside system streams: one record, found by the server (a filtered backwards read from the end). */
   async headPosition(): Promise<number> {
-    for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 50 })) {
-      if (resolved.event && !isSystem(resolved.event)) return toPosition(resolved.event.position);
-    }
-    // The newest 50 records are all system events (or the log is empty): fall back to a forward scan.
-    let head = 0;
-    for await (const resolved of this.client.readAll({ fromPosition: START, direction: FORWARDS })) {
-      if (resolved.event && !isSystem(resolved.event)) head = toPosition(resolved.event.position);
-    }
-    return head;
+    const [newest] = await this.readAllPage({ from: END, backwards: true, count: 1, filter: serverFilter(undefined) });
+    return newest ? newest.position : 0;
   }
 
   async ping(): Promise<void> {
-    for await (const _ of this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) break;
+    await this.drain('ping', this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 }), 1);
   }
 
   async close(): Promise<void> {
@@ -253,6 +462,6 @@ class BatchingSubscription implements EventSubscription {
   }
 }
 
-export function openEventStoreDbEventLog({ connectionString }: { connectionString: string }): EventStoreDbEventLog {
-  return new EventStoreDbEventLog(EventStoreDBClient.connectionString(connectionString));
+export function openEventStoreDbEventLog({ connectionString, ...options }: { connectionString: string } & EventStoreDbOptions): EventStoreDbEventLog {
+  return new EventStoreDbEventLog(EventStoreDBClient.connectionString(connectionString), options);
 }

@@ -40,8 +40,11 @@ export interface Principal {
   id: string;
   name: string;
   roles: Role[];
-  /** The provider's unit the caller acts for, e.g. a territorial department. */
-  unit: string;
+  /**
+   * The provider's unit the caller acts for, e.g. a territorial department. Staff only: citizens signing in
+   * through the e-government identity provider belong to no unit.
+   */
+  unit?: string;
   /** Applicants only. */
   iin?: string;
 }
@@ -56,14 +59,17 @@ export function principalFromClaims(claims: Record<string, unknown>): PrincipalR
   if (!Array.isArray(roles) || roles.length === 0) return { ok: false, problem: 'claim "roles" must be a non-empty array of roles' };
   const unknown = roles.filter((r) => typeof r !== 'string' || !isRole(r));
   if (unknown.length > 0) return { ok: false, problem: `unknown role(s) ${unknown.map((r) => JSON.stringify(r)).join(', ')}; known: ${Object.keys(ROLES).join(', ')}` };
-  if (typeof unit !== 'string' || unit === '') return { ok: false, problem: 'claim "unit" is missing' };
+  if (unit !== undefined && (typeof unit !== 'string' || unit === '')) return { ok: false, problem: 'claim "unit" must be a non-empty string' };
+  // A citizen (only the applicant role) has no unit; everyone else acts for one of the provider's units.
+  const citizen = (roles as string[]).every((r) => r === 'applicant');
+  if (unit === undefined && !citizen) return { ok: false, problem: `claim "unit" is missing: roles other than applicant (${(roles as string[]).filter((r) => r !== 'applicant').join(', ')}) act for a unit of the provider` };
   if (iin !== undefined && typeof iin !== 'string') return { ok: false, problem: 'claim "iin" must be a string' };
   if ((roles as string[]).includes('applicant')) {
     if (!iin) return { ok: false, problem: 'claim "iin" is required for the applicant role' };
     const check = checkIin(iin);
     if (!check.valid) return { ok: false, problem: `claim "iin" is not a valid IIN: ${check.problem.message}` };
   }
-  return { ok: true, principal: { id: sub, name, roles: roles as Role[], unit, ...(iin ? { iin } : {}) } };
+  return { ok: true, principal: { id: sub, name, roles: roles as Role[], ...(unit !== undefined ? { unit } : {}), ...(iin ? { iin } : {}) } };
 }
 
 /** Why a principal may not act here, or null. Auditors read everything and write nothing. */

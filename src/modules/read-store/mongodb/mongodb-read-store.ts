@@ -1,5 +1,5 @@
-import { MongoClient, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
-import type { Checkpoint, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import { MongoClient, type AnyBulkWriteOperation, type Db, type Document, type MongoClientOptions } from 'mongodb';
+import type { Checkpoint, CollectionOptions, IndexSpec, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 const CHECKPOINTS = '_checkpoints';
@@ -7,6 +7,7 @@ const CHECKPOINTS = '_checkpoints';
 interface CheckpointDoc {
   _id: string;
   position: number;
+  eventId?: string;
   updatedAt: Date;
 }
 
@@ -24,22 +25,36 @@ export class MongoReadStore implements ReadStore {
     this.db = client.db(database);
   }
 
-  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> {
+  /** Collections whose declared indexes were requested: each is created once per process (createIndex is idempotent). */
+  private readonly indexed = new Set<string>();
+
+  collection<T extends ReadDocument = ReadDocument>(name: string, options: CollectionOptions = {}): ReadCollection<T> {
     checkCollectionName(name);
     const collection = this.db.collection<Document>(name);
+    if (options.indexes?.length && !this.indexed.has(name)) {
+      this.indexed.add(name);
+      // In the background: a read must not wait for an index build; until it exists the server scans as before.
+      void Promise.all(options.indexes.map((index) => collection.createIndex(index.key))).catch(() => this.indexed.delete(name));
+    }
     return {
-      get: async (id) => (await collection.findOne({ _id: id as never })) as T | null,
+      get: async (id) => (await collection.findOne({ _id: id as never }, { maxTimeMS: QUERY_TIME_MS })) as T | null,
+      getMany: async (ids) => {
+        const found = new Map<string, T>();
+        if (ids.length === 0) return found;
+        for (const doc of await collection.find({ _id: { $in: [...ids] as never[] } }, { maxTimeMS: QUERY_TIME_MS }).toArray()) found.set(String(doc._id), doc as unknown as T);
+        return found;
+      },
       // Documents carry no version here; readers read the document.
       versionOf: async () => null,
       find: async (filter = {}, options = {}) => {
-        let cursor = collection.find(filter, options.projection ? { projection: options.projection } : {});
+        let cursor = collection.find(filter, { maxTimeMS: QUERY_TIME_MS, ...(options.projection ? { projection: options.projection } : {}) });
         if (options.sort) cursor = cursor.sort(options.sort);
         if (options.skip) cursor = cursor.skip(options.skip);
         if (options.limit !== undefined) cursor = cursor.limit(options.limit);
         return (await cursor.toArray()) as unknown as T[];
       },
-      count: async (filter = {}) => collection.countDocuments(filter),
-      aggregate: async <R>(pipeline: Document[]) => (await collection.aggregate(pipeline).toArray()) as R[],
+      count: async (filter = {}) => collection.countDocuments(filter, { maxTimeMS: QUERY_TIME_MS }),
+      aggregate: async <R>(pipeline: Document[]) => (await collection.aggregate(pipeline, { maxTimeMS: QUERY_TIME_MS }).toArray()) as R[],
     };
   }
 
@@ -66,7 +81,7 @@ export class MongoReadStore implements ReadStore {
         const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
         if (stored && stored.position >= checkpoint.position) return;
         for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true, session });
-        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, updatedAt: new Date() }, { upsert: true, session });
+        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
       });
     } finally {
       await session.endSession();
@@ -75,13 +90,20 @@ export class MongoReadStore implements ReadStore {
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const stored = await this.db.collection<CheckpointDoc>(CHECKPOINTS).findOne({ _id: projection });
-    return stored ? { projection, position: stored.position, updatedAt: stored.updatedAt } : null;
+    return stored ? { projection, position: stored.position, ...(stored.eventId ? { eventId: stored.eventId } : {}), updatedAt: stored.updatedAt } : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
     const existing = new Set(await this.listCollections());
     for (const name of collections) if (existing.has(name)) await this.db.collection(name).drop();
     if (projection) await this.db.collection(CHECKPOINTS).deleteOne({ _id: projection as never });
+  }
+
+  async ensureIndexes(collection: string, specs: readonly IndexSpec[]): Promise<void> {
+    checkCollectionName(collection);
+    if (specs.length === 0) return;
+    // createIndexes is idempotent for an identical key; the collection is created when absent.
+    await this.db.collection(collection).createIndexes(specs.map((spec) => ({ key: spec.key })));
   }
 
   async listCollections(): Promise<string[]> {
@@ -103,8 +125,35 @@ export class MongoReadStore implements ReadStore {
   }
 }
 
+/**
+ * How long one query may run on the server before it is interrupted (maxTimeMS): a read answers or fails, never hangs.
+ */
+export const QUERY_TIME_MS = 30_000;
+
+/**
+ * Client timeouts, each unless the URL sets it. Server selection waits out an election (electionTimeoutMillis is 10 s,
+ * then the new primary catches up; 5 s failed writes through every routine failover); a socket that stops answering
+ * (a partition without a reset) is given up after a minute, beyond any query's maxTimeMS; writes are acknowledged by a
+ * majority, so an acknowledged checkpoint is not rolled back by a failover.
+ */
+export const MONGO_CLIENT_DEFAULTS = {
+  serverSelectionTimeoutMS: 30_000,
+  connectTimeoutMS: 10_000,
+  socketTimeoutMS: 60_000,
+  retryWrites: true,
+  retryReads: true,
+  w: 'majority',
+} as const satisfies MongoClientOptions;
+
+/** The defaults the URL does not set itself (MongoClient's options object would override the URL's). */
+export function mongoClientOptions(url: string): MongoClientOptions {
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1).toLowerCase() : '';
+  const inUrl = new Set(query.split('&').map((pair) => pair.split('=')[0]));
+  return Object.fromEntries(Object.entries(MONGO_CLIENT_DEFAULTS).filter(([key]) => !inUrl.has(key.toLowerCase())));
+}
+
 export async function openMongoReadStore({ url, database }: { url: string; database: string }): Promise<MongoReadStore> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  const client = new MongoClient(url, mongoClientOptions(url));
   await client.connect();
   const store = new MongoReadStore(client, database);
   await store.ping();

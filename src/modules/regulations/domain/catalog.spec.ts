@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,8 @@ import { CatalogError, loadCatalog } from './catalog';
 import { lintCatalog } from './lint';
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from './resolve-version';
 
-const DATA = join(__dirname, '../../../../data');
+const ROOT = join(__dirname, '../../../..');
+const DATA = join(ROOT, 'data');
 const REGULATIONS = join(DATA, 'regulations');
 const catalog = loadCatalog(REGULATIONS);
 const calendar = loadCalendar(join(DATA, 'calendars/KZ.yaml'));
@@ -117,6 +119,7 @@ describe('specification: every limit of every regulation version', () => {
     ['personnel-reserve/order-184-2015', 'corps-a-test-completed', 'testing-month', 'calendar-period {"months":1}', 'step:admission-to-testing-decided', 'app.2 p.7 pp.3 corps-a-selection'],
     ['personnel-reserve/order-184-2015', 'information-received', 'commission-deadline', 'by-programme {}', 'step:information-requested', 'app.2 p.7 pp.4 corps-a-selection'],
     ['personnel-reserve/order-184-2015', 'candidate-list-sent', 'list', 'working-days {"days":15}', 'step:information-received', 'app.2 p.7 pp.4 corps-a-selection'],
+    ['personnel-reserve/order-184-2015', 'test-schedule-announced', 'published-before-testing', 'working-days-before {"days":5}', 'stepDataDate:{"step":"test-schedule-announced","field":"testingStartsOn"}', 'app.2 p.7 pp.3 corps-a-selection'],
   ];
 
   it('has exactly these limits', () => {
@@ -133,7 +136,7 @@ describe('specification: every limit of every regulation version', () => {
             const a = l.alternative.clause;
             alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
           }
-          return [v.versionId, s.id, l.id, `${kind} ${JSON.stringify(parameters)}`, `${anchorKind}:${anchorValue}`, `${clause}${alternative}`];
+          return [v.versionId, s.id, l.id, `${kind} ${JSON.stringify(parameters)}`, `${anchorKind}:${typeof anchorValue === 'string' ? anchorValue : JSON.stringify(anchorValue)}`, `${clause}${alternative}`];
         }),
       ),
     );
@@ -145,6 +148,8 @@ describe('specification: every limit of every regulation version', () => {
     const anchor = new Date('2015-09-14T10:00:00+06:00');
     const result = computeDeadline(limit, anchor, calendar);
     if (limit.spec.kind === 'by-programme') expect(result.deadline).toBeNull();
+    // Counted back from a later date: the deadline lies before it.
+    else if (limit.spec.kind === 'working-days-before') expect(result.deadline!.getTime()).toBeLessThan(anchor.getTime());
     else expect(result.deadline!.getTime()).toBeGreaterThan(anchor.getTime());
     expect(result.explanation.clause).toEqual(limit.clause);
   });
@@ -223,6 +228,28 @@ describe('lint', () => {
     expect(chosen.appliedReason).toMatch(/10 August/);
   });
 
+  it('every user-facing label is in Russian and Kazakh; order 184’s Kazakh labels are marked as working translations', () => {
+    expect(report.versions.map((v) => [v.versionId, v.labelsNeedingTranslation])).toEqual(catalog.versions.map((v) => [v.versionId, 0]));
+    // Order 184 has no Kazakh text in the seeds: every Kazakh label of its five appendices is a translation.
+    for (const v of report.versions) {
+      const labels = JSON.stringify(catalog.byId.get(v.versionId)).match(/"kkSource":"(act|translation)"/g) ?? [];
+      if (v.versionId.endsWith('/order-184-2015')) expect(new Set(labels)).toEqual(new Set(['"kkSource":"translation"']));
+      else expect(new Set(labels)).toEqual(new Set(['"kkSource":"act"']));
+      expect(v.kazakhTranslations).toBe(labels.filter((l) => l.includes('translation')).length);
+    }
+  });
+
+  it('reports a label missing its Kazakh text as an error naming where it is', () => {
+    const version = structuredClone(catalog.byId.get('civil-service-testing/order-184-2015')!);
+    version.steps[3]!.label = { ru: version.steps[3]!.label.ru, kk: null, kkNeedsTranslation: true };
+    const result = lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+    expect(result.errors).toBe(1);
+    expect(result.versions[0]!.labelsNeedingTranslation).toBe(1);
+    expect(result.versions[0]!.findings.filter((f) => f.severity === 'error')).toEqual([
+      { severity: 'error', path: 'steps[3].label', message: `the Kazakh label is missing («${version.steps[3]!.label.ru}»): user-facing labels exist in Russian and Kazakh` },
+    ]);
+  });
+
   it('reports a looser reading applied without a reason as an error', () => {
     const version = catalog.byId.get('academy-retraining/order-184-2015')!;
     const swapped = structuredClone(version);
@@ -231,6 +258,16 @@ describe('lint', () => {
     const result = lintCatalog({ versions: [swapped], byId: new Map([[swapped.versionId, swapped]]), byService: new Map() });
     expect(result.errors).toBe(1);
     expect(result.versions[0].findings.find((f) => f.severity === 'error')!.message).toMatch(/looser than the alternative \(1 working day\) and no appliedReason/);
+  });
+});
+
+describe('lint of conditional limits', () => {
+  it('reports an optional step with a limit but no condition as an error', () => {
+    const version = structuredClone(catalog.byId.get('academy-admission/order-58-2019')!);
+    delete (version.steps.find((s) => s.id === 'refusal-issued') as { dueWhen?: unknown }).dueWhen;
+    const result = lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+    expect(result.errors).toBe(1);
+    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')).toMatchObject({ path: expect.stringMatching(/^steps\[\d+\]\.dueWhen$/), message: expect.stringMatching(/"refusal-issued" has a time limit but no condition/) });
   });
 });
 
@@ -250,6 +287,25 @@ describe('a bad regulation file stops loading with the file, the path and the pr
   }
 
   const TESTING = 'civil-service-testing.order-184-2015.yaml';
+  const ADMISSION = 'academy-admission.order-184-2015.yaml';
+  const RESERVE = 'personnel-reserve.order-184-2015.yaml';
+  const O58 = 'academy-admission.order-58-2019.yaml';
+  const stepOf = (d: any, id: string) => d.steps.find((s: { id: string }) => s.id === id);
+  const indexOf = (file: string, id: string) => (parse(readFileSync(join(REGULATIONS, file), 'utf8')) as { steps: { id: string }[] }).steps.findIndex((s) => s.id === id);
+
+  it('the lint command exits 1 on a label missing its Kazakh text, naming the file’s path to it; 0 on the shipped catalog', () => {
+    const lint = (dir: string) =>
+      spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), 'lint', '--dir', dir], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '' } });
+    const shipped = lint(REGULATIONS);
+    expect(shipped.stdout).toMatch(/6 version\(s\), \d+ contradiction\(s\), 0 label\(s\) missing a translation, 0 error\(s\)/);
+    expect(shipped.status).toBe(0);
+    const { dir } = brokenCatalog(TESTING, (d) => (d.steps[3].label = { ru: d.steps[3].label.ru, kk: null, kkNeedsTranslation: true }));
+    const missing = lint(dir);
+    expect(missing.stdout).toContain('error: steps[3].label: the Kazakh label is missing («Допуск к тестированию');
+    expect(missing.stdout).toMatch(/1 label\(s\) missing a translation, 1 error\(s\)/);
+    expect(missing.status).toBe(1);
+  });
+
   it.each<[string, string, (d: any) => void, string, RegExp]>([
     ['unknown event type', TESTING, (d) => (d.steps[0].eventType = 'ApplicationFiled'), 'steps[0].eventType', /not in the event vocabulary/],
     ['undeclared role', TESTING, (d) => (d.steps[3].roles = ['proctor']), 'steps[3].roles[0]', /"proctor" is not a declared role/],
@@ -258,12 +314,22 @@ describe('a bad regulation file stops loading with the file, the path and the pr
     ['limit kind', TESTING, (d) => (d.steps[3].limits[0].spec = { kind: 'hours', hours: 1 }), 'steps[3].limits[0].spec.kind', /./],
     ['negative working days', 'personnel-reserve.order-184-2015.yaml', (d) => (d.steps[3].limits[0].spec.days = -1), 'steps[3].limits[0].spec.days', /./],
     ['impossible date', TESTING, (d) => (d.act.date = '2015-02-30'), 'act.date', /does not exist/],
-    ['missing Kazakh label unmarked', TESTING, (d) => delete d.title.kkNeedsTranslation, 'title.kk', /mark kkNeedsTranslation/],
+    ['missing Kazakh label unmarked', TESTING, (d) => ((d.title.kk = null), delete d.title.kkSource), 'title.kk', /mark kkNeedsTranslation/],
+    ['Kazakh label without its source', TESTING, (d) => delete d.steps[0].label.kkSource, 'steps[0].label.kkSource', /say where the Kazakh label comes from \(act \| translation\)/],
+    ['Kazakh label source not known', TESTING, (d) => (d.title.kkSource = 'machine'), 'title.kkSource', /./],
+    ['a source for a missing Kazakh label', TESTING, (d) => ((d.title.kk = null), (d.title.kkNeedsTranslation = true)), 'title.kkSource', /given for a Kazakh label that is missing/],
     ['anchor on a missing step', TESTING, (d) => (d.steps[4].limits[0].anchor = { step: 'admission' }), 'steps[4].limits[0].anchor.step', /not a step/],
     ['clause of another act', TESTING, (d) => (d.steps[0].clause.act = 'order-172-2017'), 'steps[0].clause.act', /not this version's act/],
     ['overlapping versions', 'academy-admission.order-58-2019.yaml', (d) => (d.effective.from = '2016-01-01'), 'effective.from', /overlaps academy-admission\/order-184-2015/],
     ['version id mismatch', TESTING, (d) => (d.versionId = 'civil-service-testing/order-185-2015'), 'versionId', /must be "civil-service-testing\/order-184-2015"/],
+    ['per-track roles missing a track', O58, (d) => delete stepOf(d, 'application-submitted').rolesByTrack['qualification-improvement'], `steps[${indexOf(O58, 'application-submitted')}].rolesByTrack`, /names no roles for track "qualification-improvement"/],
+    ['per-track role not among the step’s roles', O58, (d) => (stepOf(d, 'extract-issued').rolesByTrack.postgraduate = ['signatory']), `steps[${indexOf(O58, 'extract-issued')}].rolesByTrack.postgraduate[0]`, /"signatory" is not in the step's roles/],
+    ['per-track roles for a track the step is not on', O58, (d) => (stepOf(d, 'admission-order-drafted').rolesByTrack = { postgraduate: ['executive-secretary'], 'qualification-improvement': ['executive-secretary'] }), `steps[${indexOf(O58, 'admission-order-drafted')}].rolesByTrack.qualification-improvement`, /not one of this step's tracks/],
     ['same event twice on a track', TESTING, (d) => (d.steps[4].eventType = 'AdmittedToTest'), 'steps[4].eventType', /already completes step "admitted-to-test"/],
+    ['an optional step with a limit but no condition', ADMISSION, (d) => delete stepOf(d, 'appeal-resolved').dueWhen, `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen`, /must name the act that makes it due/],
+    ['a condition on a step that does not exist', ADMISSION, (d) => (stepOf(d, 'appeal-resolved').dueWhen = [{ step: 'appeal-filed' }]), `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen[0].step`, /"appeal-filed" is not a step/],
+    ['a condition of an unknown outcome', ADMISSION, (d) => (stepOf(d, 'not-admitted').dueWhen = [{ step: 'entrance-exams-passed', outcome: 'failed' }]), `steps[${indexOf(ADMISSION, 'not-admitted')}].dueWhen[0].outcome`, /./],
+    ['a limit counted back from a date the act does not record', RESERVE, (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }), `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`, /go together/],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);
     let error: unknown;

@@ -125,6 +125,24 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       if (!roles.has(r)) add(`${path}.roles[${j}]`, `"${r}" is not a declared role (${[...roles].join(', ')})`);
     });
     if (step.requiresAll && step.roles.length < 2) add(`${path}.requiresAll`, 'needs at least two roles');
+    if (step.rolesByTrack) {
+      const byTrack = step.rolesByTrack;
+      for (const [track, list] of Object.entries(byTrack)) {
+        if (!step.tracks.includes(track)) add(`${path}.rolesByTrack.${track}`, `"${track}" is not one of this step's tracks (${step.tracks.join(', ')})`);
+        list.forEach((r, j) => {
+          if (!step.roles.includes(r)) add(`${path}.rolesByTrack.${track}[${j}]`, `"${r}" is not in the step's roles (${step.roles.join(', ')}), which list everyone who performs it on any track`);
+        });
+        if (step.requiresAll && list.length < 2) add(`${path}.rolesByTrack.${track}`, 'needs at least two roles (requiresAll)');
+      }
+      // Deny by default: a track left out would silently fall back to every role of the step.
+      step.tracks.forEach((t) => {
+        if (!byTrack[t]) add(`${path}.rolesByTrack`, `names no roles for track "${t}"; give every track of the step its roles`);
+      });
+      const used = new Set(Object.values(byTrack).flat());
+      step.roles.forEach((r, j) => {
+        if (!used.has(r)) add(`${path}.roles[${j}]`, `"${r}" performs the step on no track of rolesByTrack`);
+      });
+    }
     step.after.forEach((a, j) => {
       if (!steps.has(a)) add(`${path}.after[${j}]`, `"${a}" is not a step of this version`);
       if (a === step.id) add(`${path}.after[${j}]`, 'a step cannot follow itself');
@@ -132,6 +150,14 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
     checkTracks(`${path}.tracks`, step.tracks);
     if (step.result && !results.has(step.result)) add(`${path}.result`, `"${step.result}" is not a declared result (${[...results].join(', ')})`);
     if (step.optional && !step.condition) add(`${path}.condition`, 'an optional step must say when it happens');
+    // A limit of a step that happens only in some cases must not count in the others: it needs the act that makes it due.
+    if (step.optional && step.limits.length > 0 && !step.dueWhen) add(`${path}.dueWhen`, 'an optional step with a time limit must name the act that makes it due (dueWhen); its limits count only from then');
+    step.dueWhen?.forEach((d, j) => {
+      const other = data.steps.find((s) => s.id === d.step);
+      if (!other) add(`${path}.dueWhen[${j}].step`, `"${d.step}" is not a step of this version`);
+      else if (!other.tracks.some((t) => step.tracks.includes(t))) add(`${path}.dueWhen[${j}].step`, `"${d.step}" shares no track with this step`);
+      else if (d.step === step.id) add(`${path}.dueWhen[${j}].step`, 'a step cannot be made due by itself');
+    });
     if (step.repeatable && (step.terminal || step.requiresAll || step.result)) add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);
     for (const track of step.tracks) {
@@ -147,6 +173,8 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       limitIds.add(limit.id);
       if ('step' in limit.anchor && !steps.has(limit.anchor.step)) add(`${lpath}.anchor.step`, `"${limit.anchor.step}" is not a step of this version`);
       if ('stepStarted' in limit.anchor && !steps.has(limit.anchor.stepStarted)) add(`${lpath}.anchor.stepStarted`, `"${limit.anchor.stepStarted}" is not a step of this version`);
+      if ('stepDataDate' in limit.anchor && limit.anchor.stepDataDate.step !== step.id) add(`${lpath}.anchor.stepDataDate.step`, `must be this step ("${step.id}"): the date comes with the act the limit is on`);
+      if ((limit.spec.kind === 'working-days-before') !== 'stepDataDate' in limit.anchor) add(`${lpath}.spec.kind`, 'working-days-before and a stepDataDate anchor go together: the limit counts back from a date the act records');
       limit.channels?.forEach((c, k) => {
         if (!channels.has(c)) add(`${lpath}.channels[${k}]`, `"${c}" is not a declared channel (${[...channels].join(', ')})`);
       });

@@ -28,6 +28,8 @@ export interface VersionLint {
   contradictions: Contradiction[];
   findings: LintFinding[];
   labelsNeedingTranslation: number;
+  /** Kazakh labels that are working translations (kkSource: translation), not the act's own words. */
+  kazakhTranslations: number;
 }
 
 export interface LintReport {
@@ -61,6 +63,8 @@ export function describeSpec(spec: LimitSpec): string {
       return 'annual window';
     case 'by-programme':
       return 'by programme';
+    case 'working-days-before':
+      return `${spec.days} working day${spec.days === 1 ? '' : 's'} before a recorded date`;
   }
 }
 
@@ -115,12 +119,23 @@ export function lintVersion(version: RegulationVersion): VersionLint {
         ...(limit.appliedReason ? { appliedReason: limit.appliedReason } : {}),
       });
     });
+    // The loader refuses such a file too; lint says it of any version it is handed.
+    if (step.optional && step.limits.length > 0 && !step.dueWhen) {
+      findings.push({ severity: 'error', path: `steps[${i}].dueWhen`, message: `optional step "${step.id}" has a time limit but no condition (dueWhen): its limit would count in cases where the step never became due` });
+    }
     if (!step.optional && !step.terminal && step.limits.length === 0) {
       findings.push({ severity: 'info', path: `steps[${i}]`, message: `step "${step.id}" has no time limit in the text` });
     }
   });
   version.notes.forEach((note, i) => findings.push({ severity: 'info', path: `notes[${i}]`, message: note }));
-  return { versionId: version.versionId, file: version.file, contradictions, findings, labelsNeedingTranslation: countUntranslated(version) };
+  // Every user-facing label exists in Russian and Kazakh: a missing one is an error, though the service still starts.
+  const untranslated = labelsWhere(version, (l) => l.kkNeedsTranslation === true || l.ruNeedsTranslation === true);
+  for (const { path, label } of untranslated) {
+    const missing = [label.ruNeedsTranslation ? 'Russian' : '', label.kkNeedsTranslation ? 'Kazakh' : ''].filter(Boolean).join(' and ');
+    findings.push({ severity: 'error', path, message: `the ${missing} label is missing («${label.ru ?? label.kk}»): user-facing labels exist in Russian and Kazakh` });
+  }
+  const kazakhTranslations = labelsWhere(version, (l) => l.kkSource === 'translation').length;
+  return { versionId: version.versionId, file: version.file, contradictions, findings, labelsNeedingTranslation: untranslated.length, kazakhTranslations };
 }
 
 export function lintCatalog(catalog: Catalog): LintReport {
@@ -140,18 +155,31 @@ export function formatLintReport(report: LintReport): string {
       lines.push(`    reading:     ${c.rule === 'stricter-applied' ? 'the stricter reading is applied' : `chosen: ${c.appliedReason ?? '(no reason given)'}`}`);
     }
     for (const f of v.findings) lines.push(`  ${f.severity}: ${f.path}: ${f.message}`);
-    if (v.labelsNeedingTranslation > 0) lines.push(`  info: ${v.labelsNeedingTranslation} label(s) still need a translation`);
+    if (v.kazakhTranslations > 0) lines.push(`  info: ${v.kazakhTranslations} Kazakh label(s) are working translations (kkSource: translation), to check against the act's official Kazakh text`);
   }
-  lines.push(`${report.versions.length} version(s), ${report.versions.reduce((n, v) => n + v.contradictions.length, 0)} contradiction(s), ${report.errors} error(s)`);
+  lines.push(
+    `${report.versions.length} version(s), ${report.versions.reduce((n, v) => n + v.contradictions.length, 0)} contradiction(s), ${report.versions.reduce((n, v) => n + v.labelsNeedingTranslation, 0)} label(s) missing a translation, ${report.errors} error(s)`,
+  );
   return lines.join('\n');
 }
 
-function countUntranslated(value: unknown): number {
-  if (Array.isArray(value)) return value.reduce<number>((n, v) => n + countUntranslated(v), 0);
-  if (value && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    const own = record.kkNeedsTranslation === true || record.ruNeedsTranslation === true ? 1 : 0;
-    return own + Object.values(record).reduce<number>((n, v) => n + countUntranslated(v), 0);
-  }
-  return 0;
+type LabelLike = { ru?: string | null; kk?: string | null; kkSource?: string; kkNeedsTranslation?: boolean; ruNeedsTranslation?: boolean };
+
+/** Every label of the version (an object with ru and kk) that matches, with its path in the file. */
+function labelsWhere(version: RegulationVersion, test: (label: LabelLike) => boolean): { path: string; label: LabelLike }[] {
+  const found: { path: string; label: LabelLike }[] = [];
+  const walk = (value: unknown, path: string) => {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));
+    else if (value && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      if ('ru' in record && 'kk' in record) {
+        if (test(record as LabelLike)) found.push({ path, label: record as LabelLike });
+        return;
+      }
+      for (const [key, v] of Object.entries(record)) walk(v, path ? `${path}.${key}` : key);
+    }
+  };
+  const { file: _file, ...data } = version;
+  walk(data, '');
+  return found;
 }

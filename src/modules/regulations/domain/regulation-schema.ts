@@ -12,15 +12,26 @@ const localDate = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** A user-facing label; a missing translation is allowed only when marked. */
+/**
+ * Where a Kazakh label comes from: `act`, the words of the act's own Kazakh text; `translation`, a working
+ * translation (order 184 has no Kazakh text in the seeds), to be checked against the official Kazakh text.
+ */
+export const LABEL_SOURCES = ['act', 'translation'] as const;
+
+/** A user-facing label; a missing translation is allowed only when marked (lint counts it as an error). */
 export const labelSchema = z
   .strictObject({
     ru: z.string().min(1).nullable(),
     kk: z.string().min(1).nullable(),
+    kkSource: z.enum(LABEL_SOURCES).optional(),
     ruNeedsTranslation: z.boolean().optional(),
     kkNeedsTranslation: z.boolean().optional(),
   })
   .superRefine((label, ctx) => {
+    // Said for every Kazakh label, so a reviewer finds each working translation and no label passes for the act's words by default.
+    if (label.kk !== null && !label.kkSource) ctx.addIssue({ code: 'custom', path: ['kkSource'], message: `is missing: say where the Kazakh label comes from (${LABEL_SOURCES.join(' | ')})` });
+    if (label.kk === null && label.kkSource) ctx.addIssue({ code: 'custom', path: ['kkSource'], message: 'is given for a Kazakh label that is missing' });
+    if (label.kk !== null && label.kkNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['kkNeedsTranslation'], message: 'is set on a label that has its Kazakh text; drop it' });
     if (label.ru === null && !label.ruNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['ru'], message: 'is missing: give the Russian label or mark ruNeedsTranslation: true' });
     if (label.kk === null && !label.kkNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['kk'], message: 'is missing: give the Kazakh label or mark kkNeedsTranslation: true' });
     if (label.ru === null && label.kk === null) ctx.addIssue({ code: 'custom', message: 'needs at least one of ru or kk' });
@@ -54,9 +65,22 @@ export const limitSpecSchema = z.discriminatedUnion('kind', [
     untilTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM').optional(),
   }),
   z.strictObject({ kind: z.literal('by-programme'), maxMonths: z.number().int().positive().optional() }),
+  z.strictObject({ kind: z.literal('working-days-before'), days: z.number().int().min(1).max(365) }),
 ]) satisfies z.ZodType<LimitSpec>;
 
-const anchorSchema = z.union([z.strictObject({ step: kebab }), z.strictObject({ stepStarted: kebab }), z.strictObject({ cohortDate: kebab })]);
+const anchorSchema = z.union([
+  z.strictObject({ step: kebab }),
+  z.strictObject({ stepStarted: kebab }),
+  z.strictObject({ cohortDate: kebab }),
+  z.strictObject({ stepDataDate: z.strictObject({ step: kebab, field: z.string().regex(/^[a-zA-Z]+$/, 'must be a field name of the event data') }) }),
+]);
+
+/**
+ * The act that makes a conditional step due: a step done (`done`), or done with a positive or negative outcome (a
+ * failed test or exam, a non-compliant review, a non-admission, a group formed without the applicant).
+ */
+export const dueWhenSchema = z.array(z.strictObject({ step: kebab, outcome: z.enum(['done', 'positive', 'negative']).default('done') })).min(1);
+export type DueWhen = z.infer<typeof dueWhenSchema>;
 
 export const limitSchema = z.strictObject({
   id: kebab,
@@ -95,7 +119,18 @@ export const regulationFileSchema = z.strictObject({
   forms: z.array(z.enum(['electronic', 'paper'])).min(1),
   tracks: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
   results: z
-    .array(z.strictObject({ id: kebab, label: labelSchema, tracks: z.array(kebab).min(1), clause: clauseSchema, kind: z.enum(['positive', 'negative']) }))
+    .array(
+      z.strictObject({
+        id: kebab,
+        label: labelSchema,
+        tracks: z.array(kebab).min(1),
+        clause: clauseSchema,
+        kind: z.enum(['positive', 'negative']),
+        /** The service refused (the portal's message, p.10 process 5), not one of the results the service gives (p.3). */
+        refusal: z.boolean().default(false),
+        note: z.string().optional(),
+      }),
+    )
     .min(1),
   roles: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
   steps: z
@@ -104,6 +139,12 @@ export const regulationFileSchema = z.strictObject({
         id: kebab,
         label: labelSchema,
         roles: z.array(kebab).min(1),
+        /**
+         * Who performs the step on each track, when a step shared by tracks is given to different roles on
+         * each (order 58 p.7: the technical secretary on one track, an Institute employee on the other).
+         * Names every track of the step; `roles` is then the union, for readers that list who ever acts.
+         */
+        rolesByTrack: z.record(kebab, z.array(kebab).min(1)).optional(),
         requiresAll: z.boolean().default(false),
         eventType: z.string().min(1),
         after: z.array(kebab),
@@ -112,6 +153,11 @@ export const regulationFileSchema = z.strictObject({
         /** May be recorded again (each occurrence an act) until a step that follows it is done. */
         repeatable: z.boolean().default(false),
         condition: z.string().nullable().default(null),
+        /**
+         * When the step becomes due. An optional step's limits count only once one of these acts happened; a step
+         * that is not optional is skipped (its limits not applicable) once every one of them went the other way.
+         */
+        dueWhen: dueWhenSchema.optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
         clause: clauseSchema,
@@ -129,3 +175,8 @@ export const regulationFileSchema = z.strictObject({
 
 export type RegulationFile = z.infer<typeof regulationFileSchema>;
 export type RegulationStep = RegulationFile['steps'][number];
+
+/** The roles that perform a step on a track: the track's own list where the file gives one, else the step's. */
+export function rolesOn(step: Pick<RegulationStep, 'roles' | 'rolesByTrack'>, trackId: string): string[] {
+  return step.rolesByTrack?.[trackId] ?? step.roles;
+}
