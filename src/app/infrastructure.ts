@@ -58,7 +58,7 @@ export function ensureDataDir(dir: string): void {
  * process that would do the same refuses to start; then the log is checked (integrity, acknowledged head) before
  * anything is served, projected or written. `pinVersions`: this process pins the regulation versions in use (the API).
  */
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; writesLog: boolean; acknowledgedHead?: 'check' | 'skip'; clock?: () => Date; pinVersions?: boolean }): Promise<Infrastructure> {
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; writesLog: boolean; acknowledgedHead?: 'check' | 'skip'; clock?: () => Date; pinVersions?: boolean; acceptLogLoss?: string }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const locks: RoleLock[] = [];
@@ -103,7 +103,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
     }
     let transparency: ReturnType<typeof openTransparencyLog> | null = null;
-    if (rawLog.kind === 'sqlite') transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger);
+    if (rawLog.kind === 'sqlite') transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger, options.acceptLogLoss !== undefined ? { acceptLoss: options.acceptLogLoss } : {});
     // EventStoreDB: the worker, which follows the whole log, keeps the tree beside it and signs its checkpoints.
     else if (options.projections === 'here') transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger);
     if (transparency) {

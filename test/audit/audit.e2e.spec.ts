@@ -213,7 +213,8 @@ describe('evidence pack', () => {
   });
 
   it('a pack issued in format 1, before clauses were cited for people, still verifies offline', () => {
-    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-1.html'), '--json']);
+    // The key that signed the fixture, pinned as an auditor pins the agency's key.
+    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-1.html'), '--fingerprint', 'bad82fb0bab52ece591dff5dbea54cc057bfd0b32b20b4bd8daa8f00fd2e9bb6', '--json']);
     expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
     expect(ok.code).toBe(0);
   });

@@ -27,11 +27,11 @@ describe('signing keys', () => {
   it('start-up refuses to generate a signing key in production, naming what to provide', async () => {
     const config = loadConfig({ DATA_DIR: temp('reglament-prod-'), PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(40) });
     expect(config.transparency.mayGenerateKey).toBe(false);
-    await expect(startApi(config, createLogger('silent'))).rejects.toThrow(/no signing key is configured and none is generated in this shape \(.*NODE_ENV=production\).*SIGNING_KEYS_DIR/);
+    await expect(startApi(config, createLogger('silent'))).rejects.toThrow(/NODE_ENV=production\).*SIGNING_KEYS_DIR/s);
   });
 
   it('only the embedded default may generate one: not with EventStoreDB or MongoDB', () => {
-    expect(loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://localhost:2113?tls=false' }).transparency.mayGenerateKey).toBe(false);
+    expect(loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' }).transparency.mayGenerateKey).toBe(false);
     expect(loadConfig({ READ_STORE: 'mongodb', MONGODB_URL: 'mongodb://localhost:27017/?replicaSet=rs0' }).transparency.mayGenerateKey).toBe(false);
     expect(loadConfig({}).transparency.mayGenerateKey).toBe(true);
     expect(() => loadKeyRing({ origin: 'o', dataDir: temp('reglament-k-'), mayGenerateKey: false, shape: 'EVENT_STORE=eventstoredb' })).toThrow(/SIGNING_KEYS_DIR/);

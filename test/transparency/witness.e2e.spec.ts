@@ -41,6 +41,16 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+
+/**
+ * What an operator who rewrites the log also removes, so the service starts on it: the signed checkpoints, the head
+ * record beside the log and the read models (whose checkpoints witness the acknowledged head). Only an outside
+ * witness is left to catch the rewrite.
+ */
+function removeLocalWitnesses(dir: string): void {
+  for (const file of ['checkpoints.db', 'events.head.json', 'read.db', 'read.db-wal', 'read.db-shm']) rmSync(join(dir, file), { force: true });
+}
+
 describe('witness', () => {
   it('accepts the first checkpoint, then one that grew with a valid consistency proof, and cosigns it', async () => {
     await api.call('POST', '/api/transparency/checkpoint', { as: auditor });
@@ -99,7 +109,7 @@ describe('witness', () => {
     db.prepare('DELETE FROM events WHERE position > 3').run();
     db.prepare('DELETE FROM tree_nodes').run();
     db.close();
-    rmSync(join(copy, 'checkpoints.db'));
+    removeLocalWitnesses(copy);
     const truncated = await serve(copy);
     const r = await witness(truncated.url, 'w-trunc.json');
     expect(r.code).toBe(1);
@@ -119,7 +129,7 @@ describe('witness', () => {
     cpSync(dir, copy, { recursive: true });
     rewriteChain(copy, `case-${caseId}`, 1, (data) => (data.incomingNumber = '04-9999'));
     expect(cli(['rebuild-tree'], { DATA_DIR: copy }).code).toBe(0);
-    rmSync(join(copy, 'checkpoints.db'));
+    removeLocalWitnesses(copy);
     const edited = await serve(copy);
     const r = await witness(edited.url, 'w-edit.json');
     expect(r.code).toBe(1);

@@ -124,7 +124,8 @@ export async function run(argv: string[]): Promise<number> {
     const report: FullVerificationReport = { ...base, tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys), storedTree } };
     const valid = report.valid && report.tree.contradicted.length === 0 && report.tree.badSignatures.length === 0 && storedTree === null;
     const seconds = (Date.now() - started) / 1000;
-    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...report, valid, seconds }, null, 2)}\n`);
+    const superseded = store?.supersededCount() ?? 0;
+    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`);
     else {
       const t = report.tree;
       process.stdout.write(
@@ -134,7 +135,8 @@ export async function run(argv: string[]): Promise<number> {
           `tree: ${t.leaves} leaves, root ${t.root}; ${t.confirmed} of ${t.checkpoints} signed checkpoints reproduced\n` +
           t.contradicted.map((c, i) => `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events, signed ${c.signedAt}): ${c.problem}\n`).join('') +
           t.badSignatures.map((b) => `  checkpoint #${b.seq}: ${b.problem}\n`).join('') +
-          (storedTree ? `  stored tree: ${storedTree}; rebuild it with npm run cli -- rebuild-tree once the log itself is sound\n` : ''),
+          (storedTree ? `  stored tree: ${storedTree}; rebuild it with npm run cli -- rebuild-tree once the log itself is sound\n` : '') +
+          (superseded > 0 ? `  ${superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart in checkpoints.db, not compared\n` : ''),
       );
     }
     return valid ? 0 : 1;

@@ -15,7 +15,11 @@ import { TreeFollower } from './tree-follower';
 import type { KeyRing } from './signing-keys';
 import { TransparencyLog } from './transparency-log';
 
-export function openTransparencyLog(log: SqliteEventLog, dataDir: string, keys: KeyRing, logger: Logger): { transparency: TransparencyLog; close(): void } {
+/**
+ * `acceptLoss`: the operator is accepting a loss of acknowledged events (accept-log-loss): checkpoints of more leaves
+ * than the log now holds are set aside (kept, named by verify) instead of refusing the start.
+ */
+export function openTransparencyLog(log: SqliteEventLog, dataDir: string, keys: KeyRing, logger: Logger, options: { acceptLoss?: string } = {}): { transparency: TransparencyLog; close(): void } {
   const tree = log.tree;
   const leaves = tree.size();
   const events = tree.logSize();
@@ -27,6 +31,10 @@ export function openTransparencyLog(log: SqliteEventLog, dataDir: string, keys: 
     logger.info({ added, leaves: leaves + added }, 'the log\'s Merkle tree caught up with the log');
   }
   const store = new SqliteCheckpointStore(join(dataDir, CHECKPOINT_STORE_FILE));
+  if (options.acceptLoss !== undefined) {
+    const moved = store.supersedeBeyond(tree.size(), options.acceptLoss);
+    if (moved > 0) logger.warn({ checkpoints: moved, leaves: tree.size() }, 'signed checkpoints of the lost history set aside: witnesses holding them will report a fork, which the recorded acceptance explains');
+  }
   const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
   const problem = transparency.stateProblem((position) => tree.recomputedLeafHash(position));
   if (problem) {

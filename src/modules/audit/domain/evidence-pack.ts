@@ -196,6 +196,12 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
 /** The checkpoint must be signed by a trusted key, and every event's proof must lead from its hash to its root. */
 function checkInclusion(pack: SignedEvidencePack, trust: TrustedKeys, signingKey: KeyObject | null, check: (name: string, ok: boolean, detail: string) => void): void {
   const inclusion = pack.transparency;
+  if (!inclusion && pack.format === 'reglament-evidence/1') {
+    // Format 1 was issued before the log had signed checkpoints: its events' inclusion is checked against the log's
+    // proofs (GET /api/transparency/proofs/inclusion), not from the pack.
+    check('checkpoint', true, 'format 1 predates the verifiable log and carries no inclusion proofs; check each event with GET /api/transparency/proofs/inclusion?eventId=…');
+    return;
+  }
   if (!inclusion || typeof inclusion.checkpoint !== 'string' || !Array.isArray(inclusion.events)) {
     check('checkpoint', false, 'the pack carries no inclusion proofs to a signed checkpoint: nothing shows these events are the ones the log holds for everyone');
     return;
@@ -262,7 +268,7 @@ function renderBody(pack: SignedEvidencePack): string {
 <p>Регламент / Регламент: ${esc(pack.regulation.title.ru)} — ${esc(pack.regulation.act.title)}; в силе ${esc(pack.regulation.effective.from)} — ${esc(pack.regulation.effective.until ?? '…')}</p>
 <p>Сформирован / Құрылды: ${esc(pack.generatedAt)}, ${esc(pack.generatedBy.name)} (${esc(pack.generatedBy.id)}) · цепочка хешей / хэш тізбегі: <b>${pack.chain.valid ? 'целостна / бүтін' : `нарушена на ревизии ${esc(pack.chain.firstBrokenRevision)}`}</b>, ${pack.chain.events} событий, последний хеш <code>${esc(pack.chain.headHash)}</code></p>
 <p>Подпись / Қолтаңба: Ed25519, отпечаток ключа <code>${esc(pack.signature.keyFingerprint)}</code></p>
-${renderCheckpoint(pack.transparency)}
+${pack.format === 'reglament-evidence/1' ? '' : renderCheckpoint(pack.transparency)}
 <h2>События / Оқиғалар</h2>
 <table><thead><tr><th>#</th><th>событие</th><th>шаг</th><th>исполнитель</th><th>произошло</th><th>записано</th><th>пункт</th><th>данные</th><th>хеш ← предыдущий</th></tr></thead><tbody>
 ${rows}

@@ -25,6 +25,24 @@ const MIGRATIONS = [
       CREATE INDEX checkpoints_by_size ON checkpoints (tree_size);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- Checkpoints of a history the operator accepted as lost (accept-log-loss): kept as evidence, never served as
+      -- the log's state again; a witness holding one reports the fork, which the recorded acceptance explains.
+      CREATE TABLE superseded_checkpoints (
+        seq       INTEGER PRIMARY KEY,
+        tree_size INTEGER NOT NULL,
+        root      BLOB    NOT NULL,
+        signed_at INTEGER NOT NULL,
+        key_id    TEXT    NOT NULL,
+        note      TEXT    NOT NULL,
+        cosignatures TEXT NOT NULL DEFAULT '',
+        superseded_at INTEGER NOT NULL,
+        reason    TEXT    NOT NULL
+      );
+    `,
+  },
 ];
 
 export interface StoredCheckpoint {
@@ -57,6 +75,10 @@ export interface CheckpointStore {
   all(): Iterable<StoredCheckpoint>;
   /** Per key id, the first and last instant it signed a checkpoint. */
   keyUse(): Map<string, { first: Date; last: Date; checkpoints: number }>;
+  /** Moves the checkpoints of more than `size` leaves aside (an accepted loss of events); returns how many. */
+  supersedeBeyond(size: number, reason: string): number;
+  /** How many checkpoints an accepted loss set aside. */
+  supersededCount(): number;
   close(): void;
 }
 
@@ -117,6 +139,20 @@ export class SqliteCheckpointStore implements CheckpointStore {
   keyUse(): Map<string, { first: Date; last: Date; checkpoints: number }> {
     const rows = this.db.prepare('SELECT key_id, min(signed_at) AS first, max(signed_at) AS last, count(*) AS n FROM checkpoints GROUP BY key_id').all() as Array<{ key_id: string; first: number; last: number; n: number }>;
     return new Map(rows.map((r) => [r.key_id, { first: new Date(r.first * 1000), last: new Date(r.last * 1000), checkpoints: r.n }]));
+  }
+
+  supersedeBeyond(size: number, reason: string): number {
+    return this.db.transaction(() => {
+      const moved = this.db
+        .prepare('INSERT INTO superseded_checkpoints (seq, tree_size, root, signed_at, key_id, note, cosignatures, superseded_at, reason) SELECT seq, tree_size, root, signed_at, key_id, note, cosignatures, ?, ? FROM checkpoints WHERE tree_size > ?')
+        .run(Math.floor(Date.now() / 1000), reason, size).changes;
+      this.db.prepare('DELETE FROM checkpoints WHERE tree_size > ?').run(size);
+      return moved;
+    })();
+  }
+
+  supersededCount(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM superseded_checkpoints').get() as { n: number }).n;
   }
 
   close(): void {
