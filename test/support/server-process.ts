@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { httpCall } from './http-call';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { makeIin } from '../../src/modules/cases/domain/case-specification';
 
@@ -94,15 +95,7 @@ function handle(child: ChildProcess, url: string, logs: LogLine[], stderr: () =>
       const headers: Record<string, string> = {};
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${url}${path}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON */
-      }
-      return { status: response.status, headers: response.headers, body: body as any };
+      return httpCall(`${url}${path}`, method, headers, options.body !== undefined ? JSON.stringify(options.body) : undefined);
     },
     async stop() {
       child.kill('SIGTERM');
