@@ -16,6 +16,7 @@ import { WorkShare } from '../projections/work-share';
 import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
+import { startDeadlineScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
 
 /** From the API to its projection process. */
 export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { type: 'stop' };
@@ -63,8 +64,12 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
   const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger, workShare: new WorkShare({ share: config.projectionShare }) });
   await runtime.start();
+  const scheduler = config.deadlineScheduler
+    ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger })
+    : null;
   send({ type: 'started', priority });
   return async () => {
+    await scheduler?.stop();
     await runtime.stop();
     await store.close();
     await log.close();

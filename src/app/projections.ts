@@ -9,6 +9,7 @@ import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
 import type { AppConfig } from './config/config';
 import { startProjectionProcess, type ProjectionProcess } from './projection-process';
+import { startDeadlineScheduler, type RunningScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;
@@ -16,6 +17,8 @@ export interface RunningProjections extends ProjectionStatusSource {
   runtime: ProjectionRuntime | null;
   /** Present when a child process of this one runs them (an API in inline mode). */
   process: ProjectionProcess | null;
+  /** Present where this process runs the deadline scheduler (the worker). */
+  deadlines: RunningScheduler | null;
   /** Rebuilds one projection beside its active build and switches readers to it, wherever the live runners are. */
   rebuild(name: string): Promise<Build>;
   stop(): Promise<void>;
@@ -33,17 +36,24 @@ export async function startProjections(options: { eventLog: EventLog; readStore:
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
   const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
   await runtime?.start();
+  const { config } = options;
+  const deadlines =
+    runtime && config.deadlineScheduler
+      ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger: options.logger })
+      : null;
   const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger) : null;
   return {
     readModels,
     runtime,
     process: child,
+    deadlines,
     status: () => readModels.status(),
     async rebuild(name) {
       // As the rebuild command does: a runtime of its own builds the new generation; live runners follow the switch.
       return (runtime ?? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger })).rebuild(name);
     },
     stop: async () => {
+      await deadlines?.stop();
       await runtime?.stop();
       await child?.stop();
     },

@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../../modules/deadline-alerts/domain/warning-instants';
 
 /** Runtime configuration, read once from the environment at start-up. */
 export interface AppConfig {
@@ -36,6 +37,12 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** Deadline warnings: the shares of a limit's time (percent) that warn, by default, per service and per version. */
+  deadlineWarnings: WarningPolicy;
+  /** Whether the process that runs the projections also runs the deadline scheduler. */
+  deadlineScheduler: boolean;
+  /** The longest the scheduler sleeps between looks at the log, in ms. */
+  deadlinePollMs: number;
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -164,9 +171,46 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    deadlineWarnings: warningPolicy(env.DEADLINE_WARNINGS, problems),
+    deadlineScheduler: oneOf('DEADLINE_SCHEDULER', ['on', 'off'] as const, 'on') === 'on',
+    deadlinePollMs: numberInRange('DEADLINE_POLL_MS', 1000, 10, 60_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+const WARNINGS_ALLOWED =
+  'percent shares of a limit\'s time, each above 0 and below 100, comma-separated (e.g. 50,80), or JSON ' +
+  '{"default":[50,80],"byService":{"<serviceId>":[..]},"byVersion":{"<versionId>":[..]}}';
+
+/** `50,80`, or JSON with a default and overrides per service and per regulation version. */
+function warningPolicy(value: string | undefined, problems: ConfigProblem[]): WarningPolicy {
+  if (value === undefined || value.trim() === '') return DEFAULT_WARNING_POLICY;
+  const shares = (list: unknown): number[] | null =>
+    Array.isArray(list) && list.every((n) => typeof n === 'number' && n > 0 && n < 100) ? (list as number[]) : null;
+  const fail = (problem: string) => {
+    problems.push({ variable: 'DEADLINE_WARNINGS', value, problem, allowed: WARNINGS_ALLOWED });
+    return DEFAULT_WARNING_POLICY;
+  };
+  if (!value.trim().startsWith('{')) {
+    const list = value.split(',').map((part) => (/^\s*\d+(\.\d+)?\s*$/.test(part) ? Number(part) : Number.NaN));
+    return shares(list) ? { default: list } : fail('not a list of percentages between 0 and 100');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail('not valid JSON');
+  }
+  const { default: fallback = DEFAULT_WARNING_POLICY.default, byService = {}, byVersion = {}, ...rest } = parsed as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return fail(`unknown key(s) ${Object.keys(rest).join(', ')}`);
+  const table = (t: unknown): Record<string, number[]> | null =>
+    t !== null && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((v) => shares(v) !== null) ? (t as Record<string, number[]>) : null;
+  const d = shares(fallback);
+  const s = table(byService);
+  const v = table(byVersion);
+  if (!d || !s || !v) return fail('a list that is not of percentages between 0 and 100');
+  return { default: d, byService: s, byVersion: v };
 }
 
 /** For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). */

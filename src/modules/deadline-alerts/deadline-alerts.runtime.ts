@@ -1,0 +1,29 @@
+/**
+ * Starts the deadline scheduler where the projections run (the worker, or the projection process of an inline API),
+ * with its index in DATA_DIR. Any number may run: the lease and the expected revision keep each instant recorded once.
+ */
+import type { Logger } from 'pino';
+import type { EventLog } from '../event-log/event-log.port';
+import type { Catalog } from '../regulations/domain/catalog';
+import type { WorkingCalendar } from '../calendar/domain/working-calendar';
+import type { WarningPolicy } from './domain/warning-instants';
+import { DeadlineScheduler } from './scheduler/deadline-scheduler';
+import { TimerStore } from './scheduler/timer-store';
+
+export interface RunningScheduler {
+  scheduler: DeadlineScheduler;
+  stop(): Promise<void>;
+}
+
+export function startDeadlineScheduler(options: { log: EventLog; catalog: Catalog; calendar: WorkingCalendar; dataDir: string; policy: WarningPolicy; pollMs: number; logger: Logger }): RunningScheduler {
+  const store = new TimerStore(options.dataDir);
+  const scheduler = new DeadlineScheduler({ log: options.log, catalog: options.catalog, calendar: options.calendar, store, policy: options.policy, pollMs: options.pollMs, logger: options.logger.child({ component: 'deadline-scheduler' }) });
+  scheduler.start();
+  return {
+    scheduler,
+    async stop() {
+      await scheduler.stop();
+      store.close();
+    },
+  };
+}
