@@ -16,7 +16,7 @@ import { WorkShare } from '../projections/work-share';
 import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
-import { startDeadlineScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
+import { startDeadlineScheduler, startWebhookDispatcher } from '../modules/deadline-alerts/deadline-alerts.runtime';
 
 /** From the API to its projection process. */
 export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { type: 'stop' };
@@ -67,8 +67,10 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const scheduler = config.deadlineScheduler
     ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger })
     : null;
+  const webhooks = config.webhooks.dispatcher ? startWebhookDispatcher({ log, store, settings: config.webhooks, logger }) : null;
   send({ type: 'started', priority });
   return async () => {
+    await webhooks?.stop();
     await scheduler?.stop();
     await runtime.stop();
     await store.close();

@@ -99,6 +99,9 @@ describe('the scheduler where the projections run', () => {
       }
       for (const breach of breaches) expect(breach.data).toMatchObject({ late: true, lateByMs: expect.any(Number) });
       expect(breaches[0]!.data.lateByMs).toBeGreaterThan(365 * 24 * 3_600_000);
+      const metrics = await live.call('GET', '/metrics');
+      expect(metrics.body).toMatch(/^reglament_deadline_open_cases \d+$/m);
+      expect(metrics.body).toMatch(/^reglament_deadline_lag_seconds [\d.]+$/m);
     } finally {
       await live.close();
     }

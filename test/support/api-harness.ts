@@ -36,7 +36,7 @@ export interface ApiHarness {
 
 export async function startHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {

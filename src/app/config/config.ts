@@ -43,6 +43,8 @@ export interface AppConfig {
   deadlineScheduler: boolean;
   /** The longest the scheduler sleeps between looks at the log, in ms. */
   deadlinePollMs: number;
+  /** Webhook delivery: whether the projections' process dispatches, and how. */
+  webhooks: { dispatcher: boolean; allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number };
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -174,6 +176,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     deadlineWarnings: warningPolicy(env.DEADLINE_WARNINGS, problems),
     deadlineScheduler: oneOf('DEADLINE_SCHEDULER', ['on', 'off'] as const, 'on') === 'on',
     deadlinePollMs: numberInRange('DEADLINE_POLL_MS', 1000, 10, 60_000),
+    webhooks: {
+      dispatcher: oneOf('WEBHOOK_DISPATCHER', ['on', 'off'] as const, 'on') === 'on',
+      allowPrivate: oneOf('WEBHOOK_ALLOW_PRIVATE', ['on', 'off'] as const, 'off') === 'on',
+      timeoutMs: numberInRange('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxAttempts: numberInRange('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      backoffMs: numberInRange('WEBHOOK_BACKOFF_MS', 1_000, 10, 3_600_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

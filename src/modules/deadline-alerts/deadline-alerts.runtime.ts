@@ -9,6 +9,8 @@ import type { WorkingCalendar } from '../calendar/domain/working-calendar';
 import type { WarningPolicy } from './domain/warning-instants';
 import { DeadlineScheduler } from './scheduler/deadline-scheduler';
 import { TimerStore } from './scheduler/timer-store';
+import type { ReadStore } from '../read-store/read-store.port';
+import { WebhookDispatcher, type WebhookSettings } from './webhooks/webhook-dispatcher';
 
 export interface RunningScheduler {
   scheduler: DeadlineScheduler;
@@ -26,4 +28,16 @@ export function startDeadlineScheduler(options: { log: EventLog; catalog: Catalo
       store.close();
     },
   };
+}
+
+export interface RunningDispatcher {
+  dispatcher: WebhookDispatcher;
+  stop(): Promise<void>;
+}
+
+/** Starts webhook delivery where the projections run; keep one dispatching process (see README, Deadline alerts). */
+export function startWebhookDispatcher(options: { log: EventLog; store: ReadStore; settings: WebhookSettings; logger: Logger }): RunningDispatcher {
+  const dispatcher = new WebhookDispatcher({ log: options.log, store: options.store, settings: options.settings, logger: options.logger.child({ component: 'webhooks' }) });
+  dispatcher.start();
+  return { dispatcher, stop: () => dispatcher.stop() };
 }
