@@ -19,6 +19,7 @@ let now = new Date('2016-03-06T11:00:00+06:00');
 let scheduler: DeadlineScheduler;
 const iin = makeIin('880101', 3, 501);
 let caseId: string;
+let filedAt = 0;
 
 beforeAll(async () => {
   api = await startHarness();
@@ -31,6 +32,7 @@ beforeAll(async () => {
   });
   expect(filed.status).toBe(201);
   caseId = filed.body.caseId;
+  filedAt = filed.body.position;
   // The scheduler was down from the filing until 20:00 on Wednesday 9 March: both warnings of the two 1-working-day
   // limits passed meanwhile (12:00 and 19:12 that day, past the transferred day off and the holiday).
   now = new Date('2016-03-09T20:00:00+06:00');
@@ -77,6 +79,40 @@ describe('deadline warnings in a case\'s history', () => {
     expect(report.broken).toEqual([]);
     // The filing and the six warnings and breaches; the auditors' access log is not chained.
     expect(report.sealedEvents).toBe(7);
+  });
+});
+
+describe('at risk, for people', () => {
+  const head = callerFor('head', UNIT, iin);
+
+  it('200: a head sees their unit\'s acts past a warning, with the working time left and whether they fall due today', async () => {
+    // 13:00 on Wednesday 9 March: past the 50 % warning (12:00) of both 1-working-day limits, due at 24:00 the same day.
+    const r = await api.call('GET', `/api/compliance/at-risk?after=${filedAt}&asOf=${encodeURIComponent('2016-03-09T13:00:00+06:00')}`, { as: head });
+    expect(r.status).toBe(200);
+    expect(r.body.rows.map((row: { stepId: string }) => row.stepId).sort()).toEqual(['assigned-to-employee', 'documents-registered']);
+    expect(r.body.rows[0]).toMatchObject({ caseId, unit: UNIT, threshold: 50, atRisk: true, dueToday: true, timeLeft: { unit: 'working-hours', value: 11 } });
+    expect(r.body.rows[0].citation.kk).toMatch(/^184 бұйрық, 2-қосымша/);
+    const later = await api.call('GET', `/api/compliance/at-risk?asOf=${encodeURIComponent('2016-03-09T20:00:00+06:00')}`, { as: head });
+    expect(later.body.rows[0]).toMatchObject({ threshold: 80, timeLeft: { unit: 'working-hours', value: 4 } });
+    const before = await api.call('GET', `/api/compliance/at-risk?asOf=${encodeURIComponent('2016-03-08T12:00:00+06:00')}`, { as: head });
+    expect(before.body.rows).toEqual([]);
+  });
+
+  it('200: another unit\'s head sees none of them; 403 when asking for that unit; auditors see every unit', async () => {
+    const asOf = encodeURIComponent('2016-03-09T13:00:00+06:00');
+    const other = callerFor('head', 'almaty', iin);
+    expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}`, { as: other })).body.rows).toEqual([]);
+    expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}&unit=${UNIT}`, { as: other })).status).toBe(403);
+    expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}`, { as: callerFor('auditor', 'audit', iin) })).body.total).toBe(2);
+  });
+
+  it('200: the worklist says what is overdue, at risk and due today, with counts over the whole list', async () => {
+    const r = await api.call('GET', `/api/worklist?after=${filedAt}`, { as: callerFor('registry-clerk', UNIT, iin) });
+    expect(r.status).toBe(200);
+    const item = r.body.items.find((i: { caseId: string }) => i.caseId === caseId);
+    // Its deadline passed in 2016: overdue, so neither at risk nor due today, and no time left.
+    expect(item).toMatchObject({ overdue: true, atRisk: false, dueToday: false, threshold: 80, timeLeft: null });
+    expect(r.body.counts).toEqual({ dueToday: 0, atRisk: 0, overdue: 1 });
   });
 });
 

@@ -96,3 +96,26 @@ export function timeLeft(kind: LimitSpec['kind'], now: Date, deadline: Date, cal
   }
   return { unit: 'calendar-days', value: Math.round((ms / (24 * HOUR)) * 10) / 10 };
 }
+
+export interface Urgency {
+  /** The deadline is later today (Almaty), not yet passed. */
+  dueToday: boolean;
+  /** A warning share has passed and the deadline has not: the act is at risk. */
+  atRisk: boolean;
+  overdue: boolean;
+  /** The highest share passed (percent), null before the first. */
+  threshold: number | null;
+  timeLeft: { unit: 'minutes' | 'working-hours' | 'calendar-days'; value: number };
+}
+
+/** How urgent an open limit is at `now`, for people: due today, at risk (past a warning), time left in its own unit. */
+export function urgencyOf(kind: LimitSpec['kind'], startedAt: Date, deadline: Date, thresholds: WarningThresholds, calendar: WorkingCalendar, now: Date): Urgency {
+  const overdue = now.getTime() >= deadline.getTime();
+  const zone = calendar.timeZone;
+  const dueToday = !overdue && zone.localDayOf(deadline.getTime() - 1) === zone.localDayOf(now.getTime());
+  let threshold: number | null = null;
+  for (const instant of limitInstants(kind, startedAt, deadline, thresholds, calendar)) {
+    if (instant.threshold < 100 && instant.at.getTime() <= now.getTime()) threshold = instant.threshold;
+  }
+  return { dueToday, atRisk: !overdue && threshold !== null, overdue, threshold, timeLeft: timeLeft(kind, now, deadline, calendar) };
+}
