@@ -80,6 +80,13 @@ export class WebhooksController {
     return { accepted: true, subscriptionId: id, after: body.after };
   }
 
+  /** Delivery state and lag, for the dashboard: no URL, no secret, no event. */
+  @Get('status')
+  @RequireRoles('admin', 'auditor')
+  async status() {
+    return webhookStats(this.store, new Date());
+  }
+
   @Get('deliveries')
   @RequireRoles('admin')
   async deliveries(@Query() query: DeliveriesQuery) {
