@@ -130,7 +130,7 @@ describe('webhook subscriptions (admin)', () => {
 });
 
 describe('delivery through the running API', () => {
-  it('acts reach a loopback receiver (allowed by the setting), verified with its own library; a redelivery sends one again', async () => {
+  it('acts reach a loopback receiver (allowed by the setting), verified with its own library; the history says whom it told; a redelivery sends one again', async () => {
     const received: Array<{ id: string; type: string }> = [];
     let secret = '';
     const server: Server = createServer((request, response) => {
@@ -169,6 +169,8 @@ describe('delivery through the running API', () => {
       }
       expect(listed.body.deliveries).toHaveLength(1);
       expect(listed.body.stats).toMatchObject({ delivered: 1, pending: 0, dead: 0 });
+      const history = await live.call('GET', `/api/cases/${filed.body.caseId}/history`, { as: auditor });
+      expect(history.body.events[0].told).toEqual([{ subscriptionId: created.body.id, url: created.body.url, status: 'delivered', attempts: 1, deliveredAt: expect.any(String), lastError: null }]);
       const metrics = await live.call('GET', '/metrics');
       expect(metrics.body).toMatch(/^reglament_webhook_deliveries\{status="delivered"\} 1$/m);
       expect(metrics.body).toMatch(/^reglament_webhook_lag_seconds 0$/m);

@@ -15,6 +15,8 @@ import { AuditService, type CaseHistory } from '../audit.service';
 import type { TimeAxis } from '../domain/replay';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 import type { ClauseRef } from '../../deadlines/domain/limit';
+import { READ_STORE, type ReadStore } from '../../read-store/read-store.port';
+import { deliveriesOfEvents } from '../../deadline-alerts/webhooks/webhook-dispatcher';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
 
@@ -44,7 +46,10 @@ interface ReplyLike {
 @ApiBearerAuth()
 @Controller('api')
 export class AuditController {
-  constructor(@Inject(AUDIT_SERVICE) private readonly audit: AuditService) {}
+  constructor(
+    @Inject(AUDIT_SERVICE) private readonly audit: AuditService,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+  ) {}
 
   @Get('cases/:caseId/history')
   @RequireRoles('auditor', 'head')
@@ -65,6 +70,8 @@ export class AuditController {
     // The acts and what the system recorded about their limits, in the log's order.
     const all = [...history.recorded, ...history.deadlines].sort((a, b) => a.position - b.position);
     const events = all.filter((e) => (!types || types.includes(e.type)) && (!from || at(e) >= from.getTime()) && (!to || at(e) <= to.getTime()));
+    // Whom the system told of each event: its webhook deliveries, from the outbox's records.
+    const told = await deliveriesOfEvents(this.readStore, events.map((e) => e.id));
     return {
       caseId: history.caseId,
       ...readFrom(history),
@@ -83,6 +90,7 @@ export class AuditController {
         data: e.data,
         metadata: e.metadata,
         storedAt: e.recordedAt.toISOString(),
+        told: told.get(e.id) ?? [],
       })),
     };
   }

@@ -316,6 +316,21 @@ export function webhookPayload(event: RecordedEvent, caseId: string) {
   };
 }
 
+/** Whom each event was told: its deliveries per subscription, with their state, for auditors. */
+export async function deliveriesOfEvents(store: ReadStore, eventIds: readonly string[]): Promise<Map<string, Array<{ subscriptionId: string; url: string | null; status: DeliveryStatus; attempts: number; deliveredAt: string | null; lastError: string | null }>>> {
+  const told = new Map<string, Array<{ subscriptionId: string; url: string | null; status: DeliveryStatus; attempts: number; deliveredAt: string | null; lastError: string | null }>>();
+  if (eventIds.length === 0) return told;
+  const deliveries = await store.collection<Delivery>(DELIVERIES).find({ eventId: { $in: [...eventIds] } }, { sort: { position: 1 } });
+  if (deliveries.length === 0) return told;
+  const urls = new Map((await store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({})).map((s) => [s._id, s.url]));
+  for (const d of deliveries) {
+    const list = told.get(d.eventId) ?? [];
+    list.push({ subscriptionId: d.subscriptionId, url: urls.get(d.subscriptionId) ?? null, status: d.status, attempts: d.attempts, deliveredAt: d.deliveredAt ?? null, lastError: d.lastError ?? null });
+    told.set(d.eventId, list);
+  }
+  return told;
+}
+
 export async function webhookStats(store: ReadStore, now: Date): Promise<DispatcherStats> {
   const deliveries = store.collection<Delivery>(DELIVERIES);
   const [pending, delivered, dead, oldest, checkpoint] = await Promise.all([
