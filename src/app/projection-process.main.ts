@@ -67,7 +67,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const scheduler = config.deadlineScheduler
     ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger })
     : null;
-  const webhooks = config.webhooks.dispatcher ? startWebhookDispatcher({ log, store, settings: config.webhooks, logger }) : null;
+  const webhooks = config.webhooks.dispatcher ? startWebhookDispatcher({ log, store, dataDir: config.dataDir, settings: config.webhooks, logger }) : null;
   send({ type: 'started', priority });
   return async () => {
     await webhooks?.stop();

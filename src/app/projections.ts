@@ -44,7 +44,7 @@ export async function startProjections(options: { eventLog: EventLog; readStore:
     runtime && config.deadlineScheduler
       ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger: options.logger })
       : null;
-  const webhooks = runtime && config.webhooks.dispatcher ? startWebhookDispatcher({ log: options.eventLog, store: options.readStore, settings: config.webhooks, logger: options.logger }) : null;
+  const webhooks = runtime && config.webhooks.dispatcher ? startWebhookDispatcher({ log: options.eventLog, store: options.readStore, dataDir: config.dataDir, settings: config.webhooks, logger: options.logger }) : null;
   const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger) : null;
   // An inline API's scheduler runs in its child, on this machine: its index is read here for /metrics.
   let childIndex: TimerStore | null = null;

@@ -2,6 +2,7 @@
  * Starts the deadline scheduler where the projections run (the worker, or the projection process of an inline API),
  * with its index in DATA_DIR. Any number may run: the lease and the expected revision keep each instant recorded once.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventLog } from '../event-log/event-log.port';
 import type { Catalog } from '../regulations/domain/catalog';
@@ -35,9 +36,29 @@ export interface RunningDispatcher {
   stop(): Promise<void>;
 }
 
-/** Starts webhook delivery where the projections run; keep one dispatching process (see README, Deadline alerts). */
-export function startWebhookDispatcher(options: { log: EventLog; store: ReadStore; settings: WebhookSettings; logger: Logger }): RunningDispatcher {
-  const dispatcher = new WebhookDispatcher({ log: options.log, store: options.store, settings: options.settings, logger: options.logger.child({ component: 'webhooks' }) });
+export const DISPATCHER_LEASE = 'webhook-dispatcher';
+
+/**
+ * Starts webhook delivery where the projections run. Processes sharing DATA_DIR take turns by a lease in the timer
+ * index file; processes on other machines do not see it, so run one worker (see README, Deadline alerts).
+ */
+export function startWebhookDispatcher(options: { log: EventLog; store: ReadStore; dataDir: string; settings: WebhookSettings; logger: Logger }): RunningDispatcher {
+  const leases = new TimerStore(options.dataDir);
+  const holder = randomUUID();
+  const dispatcher = new WebhookDispatcher({
+    log: options.log,
+    store: options.store,
+    settings: options.settings,
+    logger: options.logger.child({ component: 'webhooks' }),
+    lease: () => leases.acquire(DISPATCHER_LEASE, holder, Date.now(), 30_000).held,
+  });
   dispatcher.start();
-  return { dispatcher, stop: () => dispatcher.stop() };
+  return {
+    dispatcher,
+    async stop() {
+      await dispatcher.stop();
+      leases.release(DISPATCHER_LEASE, holder);
+      leases.close();
+    },
+  };
 }

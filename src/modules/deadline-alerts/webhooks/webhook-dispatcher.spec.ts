@@ -19,6 +19,7 @@ import type { EventLog } from '../../event-log/event-log.port';
 import type { ReadStore } from '../../read-store/read-store.port';
 import { DELIVERIES, REQUESTS, SUBSCRIPTIONS, WebhookDispatcher, type Delivery, type WebhookSubscription } from './webhook-dispatcher';
 import { checkTarget, isInternalAddress } from './target-policy';
+import { TimerStore } from '../scheduler/timer-store';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -221,6 +222,26 @@ describe('webhook delivery', () => {
     await subscribe('astana-filings', '/ok', { units: ['astana'], eventTypes: ['ApplicationSubmitted', 'DocumentRegistered'] });
     await drain(dispatcher());
     expect(receiver.accepted.map((r) => r.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered']);
+  });
+
+  it('two dispatchers sharing a lease: one sends, each event once; the other takes over when the lease lapses', async () => {
+    await walkCase('competition-recommended', 'astana', steps);
+    await subscribe('s1', '/ok');
+    const leases = new TimerStore(dir);
+    try {
+      const lease = (holder: string) => () => leases.acquire('webhook-dispatcher', holder, now.getTime(), 30_000).held;
+      const a = new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true }, lease: lease('a') });
+      const b = new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true }, lease: lease('b') });
+      await a.tick();
+      expect(await b.tick()).toEqual({ made: 0, tried: 0 });
+      expect(receiver.accepted.map((r) => r.id)).toEqual((await log.readAll()).map((e) => e.id));
+      await walkCase('priority-graduates', 'astana', []);
+      now = new Date(now.getTime() + 30_001);
+      expect((await b.tick()).tried).toBe(1);
+      expect(new Set(receiver.accepted.map((r) => r.id)).size).toBe(receiver.accepted.length);
+    } finally {
+      leases.close();
+    }
   });
 
   it('a loopback target is refused unless the setting allows it, and nothing is sent there', async () => {

@@ -87,7 +87,17 @@ export class WebhookDispatcher {
   private wake: (() => void) | null = null;
 
   constructor(
-    private readonly options: { log: EventLog; store: ReadStore; settings?: Partial<WebhookSettings>; clock?: () => Date; logger?: Logger; batchSize?: number; pollMs?: number },
+    private readonly options: {
+      log: EventLog;
+      store: ReadStore;
+      settings?: Partial<WebhookSettings>;
+      clock?: () => Date;
+      logger?: Logger;
+      batchSize?: number;
+      pollMs?: number;
+      /** Whether this dispatcher may work now (a lease shared with the others); always, when absent. */
+      lease?: () => boolean;
+    },
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.settings = { ...DEFAULT_WEBHOOK_SETTINGS, ...options.settings };
@@ -137,6 +147,8 @@ export class WebhookDispatcher {
   }
 
   async tick(): Promise<{ made: number; tried: number }> {
+    // Two dispatchers would each send every delivery: one works, the others wait for its lease to lapse.
+    if (this.options.lease && !this.options.lease()) return { made: 0, tried: 0 };
     const made = await this.outbox();
     let tried = 0;
     // Once a case's delivery succeeds its next one is first in line: keep going while that happens now.
