@@ -61,6 +61,8 @@ export interface SchedulerStats {
   leader: boolean;
   /** Seconds the earliest due instant has been waiting (0 when none is due). */
   lagSeconds: number;
+  /** The earliest instant still to record (ms), null when none is. */
+  nextAt: number | null;
   position: number;
 }
 
@@ -183,6 +185,7 @@ export class DeadlineScheduler {
       ...this.counters,
       leader: this.leader,
       lagSeconds: earliest && earliest.nextAt <= now ? (now - earliest.nextAt) / 1000 : 0,
+      nextAt: earliest?.nextAt ?? null,
       position: this.options.store.position(),
     };
   }
