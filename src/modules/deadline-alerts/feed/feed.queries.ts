@@ -7,6 +7,7 @@
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
+import { seesFullIin } from '../../cases/queries/case-views';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 
 export interface FeedFilter {
@@ -42,7 +43,8 @@ export const FEED_SCAN = 2_000;
 
 interface CaseScope {
   unit: string;
-  applicantIin: string | null;
+  /** Empty when the filing names none (no caller's IIN is empty). */
+  applicantIin: string;
 }
 
 export class FeedQueries {
@@ -85,19 +87,19 @@ export class FeedQueries {
     if (!first) return null;
     const data = first.data as { unit?: unknown; applicant?: { iin?: unknown } };
     if (typeof data.unit !== 'string') return null;
-    const scope = { unit: data.unit, applicantIin: typeof data.applicant?.iin === 'string' ? data.applicant.iin : null };
+    const scope = { unit: data.unit, applicantIin: typeof data.applicant?.iin === 'string' ? data.applicant.iin : '' };
     if (this.scopes.size > 100_000) this.scopes.clear();
     this.scopes.set(caseId, scope);
     return scope;
   }
 }
 
-/** Admins and auditors read every case; an applicant the cases filed with their IIN; other staff their unit's. */
+/**
+ * Admins and auditors read every case; an applicant the cases filed with their IIN; other staff their unit's: the
+ * case views' rule for who sees a case's applicant in full, which is who may read everything the case records.
+ */
 export function mayReadCase(principal: Principal, scope: CaseScope): boolean {
-  if (principal.roles.some((r) => r === 'auditor' || r === 'admin')) return true;
-  if (principal.roles.includes('applicant') && principal.iin !== undefined && principal.iin === scope.applicantIin) return true;
-  const staff = principal.roles.some((r) => r !== 'applicant');
-  return staff && principal.unit !== undefined && principal.unit === scope.unit;
+  return seesFullIin(principal, scope);
 }
 
 function caseIdOf(event: RecordedEvent): string {
