@@ -4,7 +4,9 @@
  *   (a B-tree: O(log n), so the two stay close);
  * - firing, events/s: BENCH_TIMER_CASES cases (default 2,000) whose every instant is due, recorded through the
  *   scheduler (fold, instants, seal, append with expected revision) vs appending the same number of events directly;
- * - webhook delivery, deliveries/s to a loopback receiver, vs POSTing the same bodies to it directly, same concurrency.
+ * - webhook delivery, deliveries/s to a loopback receiver, vs POSTing the same bodies to it directly, same concurrency;
+ * - filings over HTTP per second with the scheduler and the dispatcher on (a subscription to a loopback receiver) vs
+ *   both off, BENCH_OUTBOX_COMMANDS filings each (default 3,000), 16 clients.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +20,11 @@ import { openSqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { openSqliteReadStore } from '../read-store/sqlite/sqlite-read-store';
 import { decide } from '../cases/domain/decide';
 import { sealEvents } from '../cases/domain/hash-chain';
+import { startApi } from '../../app/bootstrap';
+import { loadConfig } from '../../app/config/config';
+import { createLogger } from '../../app/logging/logger';
+import { mintToken } from '../identity/token-verifier';
+import { iinCheckDigit } from '../identity/domain/iin';
 import { DeadlineScheduler } from './scheduler/deadline-scheduler';
 import { TimerStore } from './scheduler/timer-store';
 import { SUBSCRIPTIONS, WebhookDispatcher, type WebhookSubscription } from './webhooks/webhook-dispatcher';
@@ -120,6 +127,56 @@ export const deadlineAlertsBench: BenchSuite = {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+    // 4. Command throughput with the outbox on vs off.
+    const commands = Number(process.env.BENCH_OUTBOX_COMMANDS ?? 3_000);
+    const off = await filingRate(join(ctx.workDir, 'api-off'), commands, false);
+    const on = await filingRate(join(ctx.workDir, 'api-on'), commands, true);
+    results.push({ name: `filings over HTTP with the scheduler and webhooks on (${commands.toLocaleString('en-US')})`, value: on, unit: 'commands/s', better: 'higher', baseline: { name: 'both off', value: off }, target: { op: '>=', value: off * 0.9, text: '≥ 0.9× both off' } });
     return results;
   },
 };
+
+/** Filings per second through a real API (projections inline), 16 clients, each applicant with their own token. */
+async function filingRate(dataDir: string, count: number, outbox: boolean): Promise<number> {
+  const receiver = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const env = { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: outbox ? 'on' : 'off', WEBHOOK_DISPATCHER: outbox ? 'on' : 'off', WEBHOOK_ALLOW_PRIVATE: 'on' };
+  const api = await startApi(loadConfig(env), createLogger('silent'));
+  try {
+    const secret = api.infra.identity.signing!.secret;
+    const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+    if (outbox) {
+      const admin = await mintToken(secret, { sub: 'bench-admin', name: 'admin', roles: ['admin'], unit: 'hq' }, '1h');
+      const created = await fetch(`${api.url}/api/webhooks/subscriptions`, { method: 'POST', headers: auth(admin), body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in` }) });
+      if (created.status !== 201) throw new Error(`subscription refused: ${created.status}`);
+    }
+    const filings: Array<{ token: string; body: string }> = [];
+    for (let serial = 1; filings.length < count; serial++) {
+      const first11 = `9005${String((serial % 28) + 1).padStart(2, '0')}4${String(serial).padStart(4, '0')}`;
+      const check = iinCheckDigit(first11);
+      if (check === null) continue;
+      const iin = `${first11}${check}`;
+      const token = await mintToken(secret, { sub: `bench-applicant-${serial}`, name: 'Applicant', roles: ['applicant'], iin }, '1h');
+      filings.push({ token, body: JSON.stringify({ serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Applicant' }, occurredAt: '2016-03-01T11:00:00+06:00' }) });
+    }
+    const queue = [...filings];
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let f = queue.shift(); f; f = queue.shift()) {
+          const response = await fetch(`${api.url}/api/cases`, { method: 'POST', headers: auth(f.token), body: f.body });
+          await response.arrayBuffer();
+          if (response.status !== 201) throw new Error(`filing answered ${response.status}`);
+        }
+      }),
+    );
+    return count / (Number(process.hrtime.bigint() - started) / 1e9);
+  } finally {
+    await api.close();
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+  }
+}
