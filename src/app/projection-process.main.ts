@@ -65,7 +65,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger, workShare: new WorkShare({ share: config.projectionShare }) });
   await runtime.start();
   const scheduler = config.deadlineScheduler
-    ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger })
+    ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger })
     : null;
   const webhooks = config.webhooks.dispatcher ? startWebhookDispatcher({ log, store, dataDir: config.dataDir, settings: config.webhooks, logger }) : null;
   send({ type: 'started', priority });

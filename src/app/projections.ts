@@ -42,7 +42,7 @@ export async function startProjections(options: { eventLog: EventLog; readStore:
   const { config } = options;
   const deadlines =
     runtime && config.deadlineScheduler
-      ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, logger: options.logger })
+      ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger: options.logger })
       : null;
   const webhooks = runtime && config.webhooks.dispatcher ? startWebhookDispatcher({ log: options.eventLog, store: options.readStore, dataDir: config.dataDir, settings: config.webhooks, logger: options.logger }) : null;
   const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger) : null;

@@ -88,5 +88,7 @@ describe('loadConfig', () => {
     }
     expect(loadConfig({ DEADLINE_SCHEDULER: 'off' }).deadlineScheduler).toBe(false);
     expect(() => loadConfig({ DEADLINE_POLL_MS: '0' })).toThrow(/DEADLINE_POLL_MS/);
+    expect(loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01T00:00:00+05:00' }).deadlineRecordFrom).toBe('2026-11-30T19:00:00.000Z');
+    expect(() => loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01' })).toThrow(/DEADLINE_RECORD_FROM[\s\S]*an ISO 8601 instant with an offset/);
   });
 });

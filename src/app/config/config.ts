@@ -43,6 +43,8 @@ export interface AppConfig {
   deadlineScheduler: boolean;
   /** The longest the scheduler sleeps between looks at the log, in ms. */
   deadlinePollMs: number;
+  /** ISO instant: deadline instants before it are never recorded (a first start over an old log). */
+  deadlineRecordFrom?: string;
   /** Webhook delivery: whether the projections' process dispatches, and how. */
   webhooks: { dispatcher: boolean; allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number };
 }
@@ -176,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     deadlineWarnings: warningPolicy(env.DEADLINE_WARNINGS, problems),
     deadlineScheduler: oneOf('DEADLINE_SCHEDULER', ['on', 'off'] as const, 'on') === 'on',
     deadlinePollMs: numberInRange('DEADLINE_POLL_MS', 1000, 10, 60_000),
+    ...recordFrom(env.DEADLINE_RECORD_FROM, problems),
     webhooks: {
       dispatcher: oneOf('WEBHOOK_DISPATCHER', ['on', 'off'] as const, 'on') === 'on',
       allowPrivate: oneOf('WEBHOOK_ALLOW_PRIVATE', ['on', 'off'] as const, 'off') === 'on',
@@ -186,6 +189,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function recordFrom(value: string | undefined, problems: ConfigProblem[]): { deadlineRecordFrom?: string } {
+  if (value === undefined || value === '') return {};
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return { deadlineRecordFrom: new Date(value).toISOString() };
+  problems.push({ variable: 'DEADLINE_RECORD_FROM', value, problem: 'not an instant with an offset', allowed: 'an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+05:00' });
+  return {};
 }
 
 const WARNINGS_ALLOWED =

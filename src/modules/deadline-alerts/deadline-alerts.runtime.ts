@@ -18,9 +18,18 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-export function startDeadlineScheduler(options: { log: EventLog; catalog: Catalog; calendar: WorkingCalendar; dataDir: string; policy: WarningPolicy; pollMs: number; logger: Logger }): RunningScheduler {
+export function startDeadlineScheduler(options: { log: EventLog; catalog: Catalog; calendar: WorkingCalendar; dataDir: string; policy: WarningPolicy; pollMs: number; recordFrom?: string; logger: Logger }): RunningScheduler {
   const store = new TimerStore(options.dataDir);
-  const scheduler = new DeadlineScheduler({ log: options.log, catalog: options.catalog, calendar: options.calendar, store, policy: options.policy, pollMs: options.pollMs, logger: options.logger.child({ component: 'deadline-scheduler' }) });
+  const scheduler = new DeadlineScheduler({
+    log: options.log,
+    catalog: options.catalog,
+    calendar: options.calendar,
+    store,
+    policy: options.policy,
+    pollMs: options.pollMs,
+    ...(options.recordFrom ? { recordFrom: new Date(options.recordFrom) } : {}),
+    logger: options.logger.child({ component: 'deadline-scheduler' }),
+  });
   scheduler.start();
   return {
     scheduler,

@@ -41,10 +41,10 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function scheduler(options: { storeDir?: string; holder?: string } = {}): DeadlineScheduler {
+function scheduler(options: { storeDir?: string; holder?: string; recordFrom?: Date } = {}): DeadlineScheduler {
   const store = new TimerStore(options.storeDir ?? dir);
   stores.push(store);
-  return new DeadlineScheduler({ log, catalog, calendar, store, clock: () => now, ...(options.holder ? { holder: options.holder } : {}) });
+  return new DeadlineScheduler({ log, catalog, calendar, store, clock: () => now, ...(options.holder ? { holder: options.holder } : {}), ...(options.recordFrom ? { recordFrom: options.recordFrom } : {}) });
 }
 
 /** Files the case and appends its events to the log; later acts go through `record`. */
@@ -201,5 +201,13 @@ describe('the deadline scheduler', () => {
       'DeadlineApproaching assigned-to-employee 80 late 288 min',
       'DeadlineBreached assigned-to-employee 100',
     ]);
+  });
+
+  it('a first start over an old log with a cut-off records only the instants from it on', async () => {
+    const walk = await fileCase();
+    now = almaty('2016-03-09T20:00:00');
+    const s = scheduler({ recordFrom: almaty('2016-03-09T19:00:00') });
+    await s.tick();
+    expect(summary(await recorded(walk.state.caseId))).toEqual(['DeadlineApproaching assigned-to-employee 80 late 48 min', 'DeadlineApproaching documents-registered 80 late 48 min']);
   });
 });

@@ -43,6 +43,11 @@ export interface DeadlineSchedulerOptions {
   pollMs?: number;
   /** Log events read per step while following the log, cases fired per step (default 500). */
   batchSize?: number;
+  /**
+   * Instants before this are never recorded: a scheduler started for the first time over a log of years would
+   * otherwise record every warning and breach of every past case, late.
+   */
+  recordFrom?: Date;
 }
 
 export interface SchedulerStats {
@@ -232,7 +237,8 @@ export class DeadlineScheduler {
     if (recorded.length === 0) return null;
     const versionOf = (id: string) => caseVersion(this.options.catalog, id);
     const state = foldCase(recorded.map(toCaseEvent), versionOf)!;
-    const instants = caseInstants(state, versionOf(state.versionId), this.options.calendar, this.policy);
+    const from = this.options.recordFrom?.getTime() ?? Number.NEGATIVE_INFINITY;
+    const instants = caseInstants(state, versionOf(state.versionId), this.options.calendar, this.policy).filter((i) => Date.parse(i.at) >= from);
     const deadlines = await this.options.log.readStream(deadlinesStreamId(caseId));
     const fired = new Set(deadlines.map((e) => String((e.data as { key?: unknown }).key)));
     const last = deadlines[deadlines.length - 1];
