@@ -1,22 +1,28 @@
 import 'reflect-metadata';
-import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { DynamicModule, Module, type ModuleMetadata, type SecurityHeadersOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
-import type { AppConfig } from './config/config';
+import { ConfigError, secretPlacementProblems, type AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
 import { PROJECTION_STATUS } from './health/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
 import { PinoNestLogger } from './logging/logger';
 import { Metrics } from './metrics/metrics';
-import { ProblemFilter } from './problem/problem.filter';
+import { ProblemFilter, toProblem } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
-import { ProblemError } from './problem/problem';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem/problem';
 import { featureModules } from './features';
+import { installLimits } from './limits';
+import { STORAGE_FAULTS } from './storage-faults';
+import { acceptedTraceId } from '../shared/http/trace-ids';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
@@ -37,8 +43,9 @@ export class AppModule {
         { provide: READ_STORE, useValue: infra.readStore },
         { provide: PROJECTION_STATUS, useValue: infra.projections },
         { provide: Metrics, useValue: infra.metrics },
+        { provide: STORAGE_FAULTS, useValue: infra.storageFaults },
       ],
-      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics],
+      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS],
     };
   }
 }
@@ -47,19 +54,45 @@ export interface RunningApp {
   app: NestFastifyApplication;
   infra: Infrastructure;
   url: string;
+  /** Every route the HTTP server has, Nest's and those plugins registered themselves (the API docs): what a test of authentication must cover. */
+  routes: readonly ServedRoute[];
   close(): Promise<void>;
 }
 
+export interface ServedRoute {
+  method: string;
+  url: string;
+}
+
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
-export async function startApi(config: AppConfig, logger: Logger): Promise<RunningApp> {
-  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none' });
+export async function startApi(config: AppConfig, logger: Logger, options: { clock?: () => Date } = {}): Promise<RunningApp> {
+  const secretProblems = secretPlacementProblems(config);
+  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
+  // The API pins the regulation versions in use (the worker and the demo leave that to it).
+  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', writesLog: true, pinVersions: true, ...(options.clock ? { clock: options.clock } : {}) });
   try {
-    const adapter = new FastifyAdapter({ bodyLimit: 1024 * 1024, genReqId: (req: { headers: Record<string, unknown> }) => String(req.headers['x-correlation-id'] ?? randomUUID()) });
+    const adapter: ApiFastifyAdapter = new ApiFastifyAdapter({
+      bodyLimit: 1024 * 1024,
+      // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
+      genReqId: (req: { headers: Record<string, unknown> }) => acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
+      clientErrorHandler: connectionRefusal,
+      frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+        adapter.securityHeaders?.(request, reply.raw);
+        routerRefusal(error, request, reply);
+      },
+    });
+    const routes: ServedRoute[] = [];
+    adapter.getInstance().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+      if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
+    });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
       bufferLogs: false,
     });
+    app.useSecurityHeaders(SECURITY_HEADERS);
     installHttpObservability(app, infra);
+    await installLimits(app, infra);
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(problemValidationPipe());
     const document = SwaggerModule.createDocument(
@@ -71,13 +104,14 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
         .addBearerAuth()
         .build(),
     );
-    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+    SwaggerModule.setup(API_DOCS_PATH, app, document, { jsonDocumentUrl: `${API_DOCS_PATH}-json` });
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
     return {
       app,
       infra,
       url,
+      routes,
       async close() {
         await app.close();
         await infra.close();
@@ -88,6 +122,93 @@ export async function startApi(config: AppConfig, logger: Logger): Promise<Runni
     throw error;
   }
 }
+
+const API_DOCS_PATH = 'api/docs';
+
+/**
+ * The security headers of every answer (helmet's set, through Nest's `useSecurityHeaders`, which also covers 404s,
+ * errors and router refusals). The pages are served by this application alone, scripts and styles from files: no
+ * inline code, no framing, no other origin.
+ */
+const CONTENT_SECURITY_POLICY = {
+  'default-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'"],
+} as const;
+const SECURITY_HEADERS: SecurityHeadersOptions = {
+  contentSecurityPolicy: { useDefaults: false, directives: CONTENT_SECURITY_POLICY },
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+};
+const serializePolicy = (directives: Record<string, readonly string[]>) =>
+  Object.entries(directives)
+    .map(([name, values]) => `${name} ${values.join(' ')}`)
+    .join('; ');
+
+/** Swagger UI's page holds inline style blocks; its routes alone may use them (scripts stay files). */
+const API_DOCS_POLICY = serializePolicy({ ...CONTENT_SECURITY_POLICY, 'style-src': ["'self'", "'unsafe-inline'"] });
+function apiDocsPolicy(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  reply.raw.setHeader('content-security-policy', API_DOCS_POLICY);
+  done();
+}
+
+/** Nest's adapter, keeping the security-header hook so that the router refusals answered here carry the headers too. */
+class ApiFastifyAdapter extends FastifyAdapter {
+  securityHeaders?: Parameters<FastifyAdapter['registerSecurityHook']>[0];
+  override registerSecurityHook(hook: Parameters<FastifyAdapter['registerSecurityHook']>[0]): void {
+    this.securityHeaders = hook;
+    super.registerSecurityHook(hook);
+  }
+}
+
+/**
+ * What the router refuses before any route is matched (a malformed escape, a path parameter longer than it takes)
+ * fastify answers with its own JSON unless handed here; these answers are problem+json like every other.
+ */
+function routerRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = { field: 'path', problem: 'has a segment that is too long', allowed: `segments of at most ${MAX_PARAM_LENGTH} characters` };
+  const badEscape = { field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' };
+  const problem =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new ProblemError(414, 'uri-too-long', 'The address is too long', 'a segment of the path is longer than the server takes', [tooLong]).toProblem()
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [badEscape]).toProblem()
+        : toProblem(error).problem;
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).header('x-correlation-id', request.id).send(problem);
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (headers or request line over 16 KiB, a malformed
+ * request, a client too slow): written to the socket, as problem+json with the headers an error body needs.
+ */
+function connectionRefusal(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', 'The request head is too large', 'the request line and headers together exceed 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request-timeout', 'The request came too slowly', 'the request was not received in time']
+        : [400, 'bad-request', 'The request could not be read', 'the request is not well-formed HTTP'];
+  const body = JSON.stringify(new ProblemError(status, code, title, detail).toProblem());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+/** fastify's default: the longest path parameter the router matches. */
+const MAX_PARAM_LENGTH = 100;
 
 /** Request log line, HTTP metrics, correlation id echo, and problem+json for unknown routes. */
 function installHttpObservability(app: NestFastifyApplication, infra: Infrastructure): void {
@@ -113,12 +234,13 @@ export interface RunningWorker {
 
 /** The projection worker: runs every projection, and serves /health and /metrics on WORKER_PORT when set. */
 export async function startWorker(config: AppConfig, logger: Logger): Promise<RunningWorker> {
-  const infra = await openInfrastructure(config, logger, { projections: 'here' });
+  const infra = await openInfrastructure(config, logger, { projections: 'here', writesLog: false });
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra), new FastifyAdapter(), {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     });
+    app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());
     installHttpObservability(app, infra);
     await app.listen(config.workerPort, config.host);

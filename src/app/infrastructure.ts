@@ -2,13 +2,20 @@ import { mkdirSync, accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
-import { openReadStore } from '../modules/read-store/open-read-store';
+import { openReadStore, READ_STORE_FILE } from '../modules/read-store/open-read-store';
+import { join } from 'node:path';
 import type { ReadStore } from '../modules/read-store/read-store.port';
 import type { AppConfig } from './config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
+import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
+import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
+import { allProjections } from '../projections/catalog';
+import { checkAcknowledgedHead, checkLogIntegrityOnStart } from './startup-checks';
+import { StorageFaults, watchStorageFaults } from './storage-faults';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -20,6 +27,12 @@ export interface Infrastructure {
   projections: RunningProjections;
   reference: ReferenceData;
   identity: TokenVerifier;
+  /** The versions in use, pinned in the log; the command side pins a version at its first use. */
+  catalogPins: CatalogPins;
+  /** The recording clock: every command's "now" and every read's default asOf. Tests inject one to play clock skew. */
+  clock: () => Date;
+  /** The event log's storage faults met by this process (a full disk, a damaged file), for /health and answers. */
+  storageFaults: StorageFaults;
   close(): Promise<void>;
 }
 
@@ -32,42 +45,78 @@ export function ensureDataDir(dir: string): void {
   }
 }
 
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement }): Promise<Infrastructure> {
+/**
+ * `writesLog`: this process appends to the log (the API, the demo); `projections: 'here'`: it runs the projections
+ * (the worker). On the embedded stores each such role is taken as a lock on the data directory first, so a second
+ * process that would do the same refuses to start; then the log is checked (integrity, acknowledged head) before
+ * anything is served, projected or written. `pinVersions`: this process pins the regulation versions in use (the API).
+ */
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; writesLog: boolean; acknowledgedHead?: 'check' | 'skip'; clock?: () => Date; pinVersions?: boolean }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
-  const identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
-  if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
-  const metrics = new Metrics();
-  const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
-  let readStore: ReadStore;
-  try {
-    readStore = await openReadStore(config.readStore);
-  } catch (error) {
-    await rawLog.close();
-    throw error;
-  }
-  const eventLog = instrumentEventLog(rawLog, metrics);
-    let projections: RunningProjections;
-  try {
-    projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config });
-  } catch (error) {
-    await readStore.close();
-    await rawLog.close();
-    throw error;
-  }
-  return {
-    config,
-    logger,
-    metrics,
-    eventLog,
-    readStore,
-    projections,
-    reference,
-    identity,
-    async close() {
-      await projections.stop();
-      await readStore.close();
-      await rawLog.close();
-    },
+  const locks: RoleLock[] = [];
+  const releaseLocks = () => locks.splice(0).forEach((lock) => lock.release());
+  const cleanups: Array<() => Promise<void>> = [];
+  const undo = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    releaseLocks();
   };
+  try {
+    if (options.writesLog && config.eventStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'log-writer'));
+    if (options.projections === 'here' && config.readStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'projections'));
+    // Built when first asked for (the API asks at start-up): a worker or a command that verifies no token must not
+    // generate a signing secret in DATA_DIR.
+    let identity: TokenVerifier | undefined;
+    const tokenVerifier = (): TokenVerifier => {
+      if (identity) return identity;
+      identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
+      if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+      return identity;
+    };
+    const metrics = new Metrics();
+    const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
+    const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
+      onHeadRecordError: (error) => logger.warn({ problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'the head record beside the event log could not be written; it is tried again after the next commit'),
+    });
+    cleanups.push(() => rawLog.close());
+    if (options.writesLog && rawLog instanceof SqliteEventLog) checkLogIntegrityOnStart(rawLog, config.startupCheckMaxMb * 1024 * 1024, logger);
+    const readStore = await openReadStore(config.readStore);
+    cleanups.push(() => readStore.close());
+    if ((options.writesLog || options.projections === 'here') && options.acknowledgedHead !== 'skip') {
+      await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
+    }
+    const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
+    // Before anything projects or serves: a catalog that no longer fits the stored cases is refused, naming them.
+    const catalogPins = await checkCatalog({ log: eventLog, store: readStore, catalog: reference.catalog, allowed: config.catalogChangeAllowed, logger, pinVersions: options.pinVersions ?? false });
+    const readStoreFile = config.readStore.kind === 'sqlite' ? join(config.readStore.dataDir, READ_STORE_FILE) : config.readStore.database;
+    const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config, onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail) });
+    return {
+      config,
+      logger,
+      metrics,
+      eventLog,
+      readStore,
+      projections,
+      reference,
+      get identity() {
+        return tokenVerifier();
+      },
+      storageFaults,
+      catalogPins,
+      clock: options.clock ?? (() => new Date()),
+      async close() {
+        try {
+          await catalogPins.settled();
+          await projections.stop();
+          await readStore.close();
+          await rawLog.close();
+        } finally {
+          releaseLocks();
+        }
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
 }

@@ -17,6 +17,10 @@ import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
 import { startDeadlineScheduler, startWebhookDispatcher } from '../modules/deadline-alerts/deadline-alerts.runtime';
+import { acquireRoleLockWaiting } from '../shared/sqlite/role-lock';
+
+/** How long a new projection process waits for the one of a previous API to leave. */
+const PREVIOUS_HOLDER_WAIT_MS = 10_000;
 
 /** From the API to its projection process. */
 export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { type: 'stop' };
@@ -25,7 +29,9 @@ export type ProjectionProcessCommand = { type: 'start'; config: AppConfig } | { 
 export type ProjectionProcessMessage =
   | { type: 'started'; priority: ProcessPriority | null }
   | { type: 'stopped' }
-  | { type: 'failed'; message: string; stack?: string };
+  | { type: 'failed'; message: string; stack?: string }
+  /** The read store's disk is full (SQLite's message), or has space again (null). */
+  | { type: 'read-store-full'; detail: string | null };
 
 /** The nice value every thread of the projection process runs at, and how many threads were lowered. */
 export interface ProcessPriority {
@@ -59,10 +65,17 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const logger = createLogger(config.logLevel).child({ component: 'projections', process: 'projections' });
   const priority = lowerPriority(config.projectionNice, logger);
   const reference = loadReferenceData(config);
+  // This process, not the API that forked it, is the one projecting: it holds the role for as long as it lives.
+  // The wait lets the projection process of an API just killed outright leave first (it does once it notices).
+  const lock = config.readStore.kind === 'sqlite' ? await acquireRoleLockWaiting(config.dataDir, 'projections', 'projection process of an API with PROJECTIONS=inline', PREVIOUS_HOLDER_WAIT_MS) : null;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const store = await openReadStore(config.readStore);
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
-  const runtime = new ProjectionRuntime(log, store, allProjections(reference), { logger, workShare: new WorkShare({ share: config.projectionShare }) });
+  const runtime = new ProjectionRuntime(log, store, allProjections(reference), {
+    logger,
+    workShare: new WorkShare({ share: config.projectionShare }),
+    onStorageFull: (detail) => send({ type: 'read-store-full', detail }),
+  });
   await runtime.start();
   const scheduler = config.deadlineScheduler
     ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger })
@@ -75,6 +88,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
     await runtime.stop();
     await store.close();
     await log.close();
+    lock?.release();
     logger.flush();
   };
 }

@@ -83,7 +83,7 @@ function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: Pro
   });
 }
 
-export async function startProjectionProcess(config: AppConfig, logger: Logger): Promise<ProjectionProcess> {
+export async function startProjectionProcess(config: AppConfig, logger: Logger, onReadStoreFull: (detail: string | null) => void = () => undefined): Promise<ProjectionProcess> {
   let current: { child: ChildProcess; priority: ProcessPriority | null } | null = null;
   let priority: ProcessPriority | null = null;
   let restarts = 0;
@@ -98,8 +98,12 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger):
     priority = launched.priority;
     logger.info({ projectionPid: launched.child.pid, nice: priority?.nice ?? null, threads: priority?.threads ?? null }, 'projection process started');
     const startedAt = Date.now();
+    launched.child.on('message', (message: ProjectionProcessMessage) => {
+      if (message.type === 'read-store-full') onReadStoreFull(message.detail);
+    });
     launched.child.once('exit', (code, signal) => {
       current = null;
+      onReadStoreFull(null);
       if (stopping) return;
       if (Date.now() - startedAt >= STEADY_MS) delay = FIRST_RESTART_DELAY_MS;
       scheduleRestart({ projectionPid: launched.child.pid, code, signal });

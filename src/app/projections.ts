@@ -34,10 +34,19 @@ export interface RunningProjections extends ProjectionStatusSource {
  */
 export type ProjectionPlacement = 'here' | 'child' | 'none';
 
-export async function startProjections(options: { eventLog: EventLog; readStore: ReadStore; logger: Logger; placement: ProjectionPlacement; reference: ReferenceData; config: AppConfig }): Promise<RunningProjections> {
+export async function startProjections(options: {
+  eventLog: EventLog;
+  readStore: ReadStore;
+  logger: Logger;
+  placement: ProjectionPlacement;
+  reference: ReferenceData;
+  config: AppConfig;
+  /** Told when the projections find the read store's disk full, and when they write again (null). */
+  onReadStoreFull?: (detail: string | null) => void;
+}): Promise<RunningProjections> {
   const projections = allProjections(options.reference);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
-  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger }) : null;
+  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger, ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}) }) : null;
   await runtime?.start();
   const { config } = options;
   const deadlines =
@@ -45,7 +54,7 @@ export async function startProjections(options: { eventLog: EventLog; readStore:
       ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger: options.logger })
       : null;
   const webhooks = runtime && config.webhooks.dispatcher ? startWebhookDispatcher({ log: options.eventLog, store: options.readStore, dataDir: config.dataDir, settings: config.webhooks, logger: options.logger }) : null;
-  const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger) : null;
+  const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger, options.onReadStoreFull) : null;
   // An inline API's scheduler runs in its child, on this machine: its index is read here for /metrics.
   let childIndex: TimerStore | null = null;
   const deadlineStatus = (): DeadlineTimerHealth | null => {

@@ -27,10 +27,19 @@ export async function runProcess<R extends { close(): Promise<void> }>(
   try {
     running = await start(config, logger);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A setting that is valid alone but not in this deployment (secrets kept in DATA_DIR outside the embedded default).
+      logger.fatal({ problems: error.problems }, 'invalid configuration');
+      process.stderr.write(`${name}: ${error.message}\n`);
+      logger.flush();
+      process.exit(78);
+    }
     logger.fatal({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'start-up failed');
     process.stderr.write(`${name}: start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
     logger.flush();
-    process.exit(1);
+    // Operator failures (a damaged or shortened log, a role another process holds) carry their own exit code.
+    const code = (error as { exitCode?: unknown })?.exitCode;
+    process.exit(typeof code === 'number' ? code : 1);
   }
   await started(running, config, logger);
   const stop = async (signal: string) => {

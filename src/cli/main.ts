@@ -8,6 +8,8 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   // capability commands are registered here, one line each (dynamic import needs the .js extension under node16 resolution)
+  'accept-log-loss': { summary: 'record that acknowledged events missing from the log are accepted as lost, so the service starts again (--reason)', load: () => import('./accept-log-loss.cli.js') },
+  check: { summary: 'check the embedded event log in full: every page and index, its head, and every acknowledged event', load: () => import('./check.cli.js') },
   demo: { summary: 'seed demo cases of all six regulation versions through the command path (--cases, --seed, --data-dir, --force)', load: () => import('../modules/cases/demo/demo.command.js') },
   lint: { summary: 'validate the regulation catalog and report the contradictions in each text and the reading applied', load: () => import('../modules/regulations/lint.command.js') },
   'mint-token': { summary: 'print a bearer token for local use, signed with the configured or generated secret', load: () => import('../modules/identity/mint-token.command.js') },
@@ -33,10 +35,29 @@ async function main(argv: string[]): Promise<number> {
   return (await command.load()).run(rest);
 }
 
+/**
+ * A failure an operator can act on (a damaged or missing file, a role another process holds, a bad setting) is one
+ * line naming the file and what is wrong, with its exit code; only an error nobody foresaw, a bug, shows its stack.
+ */
+function describeFailure(command: string, error: unknown): { text: string; exitCode: number } {
+  const e = error as { name?: string; code?: unknown; exitCode?: unknown; message?: string; stack?: string };
+  const exitCode = typeof e?.exitCode === 'number' ? e.exitCode : 1;
+  if (error instanceof Error && (typeof e.exitCode === 'number' || ['StorageOpenError', 'ConfigError', 'AuthConfigError', 'StorageFullError'].includes(error.name))) {
+    return { text: `${command}: ${error.message}`, exitCode };
+  }
+  if (error instanceof Error && typeof e.code === 'string' && e.code.startsWith('SQLITE_')) {
+    const damaged = /^SQLITE_(CORRUPT|NOTADB)/.test(e.code);
+    return { text: `${command}: ${e.code}: ${error.message}${damaged ? ' — a database file in DATA_DIR is damaged; run `npm run cli -- check`' : ''}`, exitCode: damaged ? 65 : 1 };
+  }
+  if (error instanceof Error && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return { text: `${command}: ${error.message}`, exitCode };
+  return { text: `${command}: unexpected failure (a bug; please report it with this trace):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, exitCode: 1 };
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
+    const { text, exitCode } = describeFailure(`reglament ${process.argv[2] ?? ''}`.trim(), error);
+    process.stderr.write(`${text}\n`);
+    process.exit(exitCode);
   },
 );

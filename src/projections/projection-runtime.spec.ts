@@ -156,13 +156,13 @@ describe('projection runtime', () => {
     const observed = observing(store, calls);
     const projection: Projection = {
       ...counter('counts'),
-      indexes: { counts: [{ n: -1 }] },
+      indexes: { counts: [{ key: { n: -1 } }] },
       prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
     };
     await runtime([projection], 10, undefined, { store: observed }).start();
     const models = new ReadModels(log, store, [projection]);
     await models.waitFor('counts', 50, 5000);
-    expect(calls.ensureIndexes).toEqual([['counts.v1.g1.counts', [{ n: -1 }]]]);
+    expect(calls.ensureIndexes).toEqual([['counts.v1.g1.counts', [{ key: { n: -1 } }]]]);
     // 5 batches of 10 events over 5 streams: one read of the 5 documents per batch, none per event.
     expect(calls.getMany).toHaveLength(5);
     for (const ids of calls.getMany) expect([...ids].sort()).toEqual(['case-0', 'case-1', 'case-2', 'case-3', 'case-4']);

@@ -6,6 +6,7 @@ import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/rea
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
 import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
+import { buildPositions, positionNotInLog } from './build-positions';
 
 export interface RuntimeOptions {
   /** Events per batch, and so the most events between two checkpoints. */
@@ -19,6 +20,8 @@ export interface RuntimeOptions {
    * @defaultValue 300000 (5 minutes)
    */
   retiredBuildGraceMs?: number;
+  /** Told when a projection's write finds the read store's disk full (with SQLite's message), and when one goes through again (null). */
+  onStorageFull?: (detail: string | null) => void;
 }
 
 /** See RuntimeOptions.retiredBuildGraceMs. */
@@ -56,6 +59,8 @@ export class ProjectionRuntime {
   private readonly runners = new Map<string, ProjectionRunner>();
   private readonly batchSize: number;
   private readonly graceMs: number;
+  /** The projections waiting out a full read store: the runtime reports the fault while any is. */
+  private readonly waitingForSpace = new Set<string>();
 
   constructor(
     private readonly log: EventLog,
@@ -76,8 +81,9 @@ export class ProjectionRuntime {
 
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
+    await this.discardBuildsAheadOfLog();
     for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs);
+      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail));
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
     }
@@ -95,6 +101,35 @@ export class ProjectionRuntime {
     const outcome = await runner.finished;
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
     return outcome.build;
+  }
+
+  private storageFull(projection: string, detail: string | null): void {
+    const before = this.waitingForSpace.size;
+    if (detail === null) this.waitingForSpace.delete(projection);
+    else this.waitingForSpace.add(projection);
+    if (before === 0 && detail !== null) this.options.onStorageFull?.(detail);
+    if (before > 0 && this.waitingForSpace.size === 0) this.options.onStorageFull?.(null);
+  }
+
+  /**
+   * A build whose checkpoint the log does not hold (past its head, or another event there: the log lost events or was
+   * restored from an older copy while the read store was kept) would serve cases that no longer exist and never show
+   * new ones. It is dropped and built again from the first event; readers get "being built" (503) until then.
+   */
+  private async discardBuildsAheadOfLog(): Promise<void> {
+    const head = await this.log.headPosition();
+    for (const built of await buildPositions(this.store, this.projections)) {
+      const problem = await positionNotInLog(this.log, built, head);
+      if (problem === null) continue;
+      this.options.logger?.warn(
+        { projection: built.projection, build: built.build, which: built.which, checkpoint: built.position, checkpointEventId: built.eventId ?? null, head, problem },
+        'a read model is ahead of its event log: it is dropped and rebuilt from the log',
+      );
+      const collections = await this.store.listCollections();
+      const prefix = physicalCollection(built.projection, built.build, '');
+      await this.store.drop(collections.filter((c) => c.startsWith(prefix)), built.key);
+      await this.registry.update(built.projection, (e) => ({ ...e, [built.which]: null, state: 'stopped', failure: null }));
+    }
   }
 
   async stop(): Promise<void> {
@@ -132,6 +167,7 @@ class ProjectionRunner {
     private readonly onProgress?: (progress: BuildProgress) => void,
     private readonly workShare?: WorkShare,
     private readonly retiredGraceMs: number = RETIRED_BUILD_GRACE_MS,
+    private readonly onStorageFull?: (detail: string | null) => void,
   ) {}
 
   private exclusive<T>(write: () => Promise<T>): Promise<T> {
@@ -198,6 +234,7 @@ class ProjectionRunner {
         return this.restartOnActive();
       }
       const started = performance.now();
+      const waitedBefore = this.waitedForSpaceMs;
       let ops: WriteOp[];
       try {
         ops = await this.applyBatch(batch);
@@ -209,11 +246,12 @@ class ProjectionRunner {
       const last = lastEvent.position;
       const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
       ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
-      await this.store.write({ ops, checkpoint: { projection: this.key, position: last } });
+      await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } }));
       position = last;
       eventsApplied += batch.length;
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
-      const worked = performance.now() - started;
+      // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
+      const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
       // The head is looked up again when this batch may have reached it, and after every batch for a work share,
       // which measures how fast the log grows. A full batch short of the last head known has not reached it.
       if (this.workShare || batch.length < this.batchSize || position >= head) head = await this.log.headPosition();
@@ -382,7 +420,38 @@ class ProjectionRunner {
   private async setState(state: ProjectionState): Promise<void> {
     const entry = await this.registry.get(this.projection.name);
     if (entry?.state === state && entry.failure === null) return;
-    await this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null })));
+    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null }))));
+  }
+
+  /**
+   * A full disk under the read store is waited out, not a reason to stop projecting for good: the write is tried
+   * again (after 0.5 s, doubling to 2 s) until it goes through or the runner is stopped; logged once each way.
+   */
+  private waitedForSpaceMs = 0;
+
+  private async whileStorageFull<T>(write: () => Promise<T>): Promise<T> {
+    let delay = 500;
+    let told = false;
+    for (;;) {
+      try {
+        const result = await write();
+        if (told) {
+          this.logger?.info({ projection: this.projection.name }, 'the read store has space again: projecting resumes');
+          this.onStorageFull?.(null);
+        }
+        return result;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_FULL' || this.stopping) throw error;
+        if (!told) {
+          this.logger?.error({ projection: this.projection.name, problem: (error as Error).message }, 'the read store\'s disk is full: projecting waits until space is freed');
+          this.onStorageFull?.((error as Error).message);
+        }
+        told = true;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        this.waitedForSpaceMs += delay;
+        delay = Math.min(delay * 2, 2_000);
+      }
+    }
   }
 
   private async finish(failure: ProjectionFailure | null): Promise<void> {

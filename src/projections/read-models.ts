@@ -51,6 +51,7 @@ export interface ProjectionStatusRow extends ProjectionHealth {
  */
 export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
+  private readonly byName: Map<string, Projection>;
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
   private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = { mark: null, entries: new Map(), positions: new Map() };
 
@@ -60,6 +61,7 @@ export class ReadModels implements ProjectionStatusSource {
     private readonly projections: readonly Projection[],
   ) {
     this.registry = new ProjectionRegistry(store);
+    this.byName = new Map(projections.map((p) => [p.name, p]));
   }
 
   /** The active build's collection; resolved on every call so a switch is seen at once. */
@@ -85,7 +87,8 @@ export class ReadModels implements ProjectionStatusSource {
       mark: this.known.mark,
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);
-        return this.store.collection<T>(physicalCollection(projection, build, collection));
+        const indexes = this.byName.get(projection)?.indexes?.[collection];
+        return this.store.collection<T>(physicalCollection(projection, build, collection), indexes ? { indexes } : undefined);
       },
     };
   }

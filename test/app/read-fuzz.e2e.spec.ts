@@ -3,8 +3,7 @@
  * problem+json, and reading writes nothing (a head of unit reads here, so not even the auditors' access log moves).
  */
 import fc from 'fast-check';
-import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
-import { callerFor } from '../support/case-walk';
+import { fileSampleCase, startHarness, type ApiHarness } from '../support/api-harness';
 
 const head = { sub: 'head-astana', roles: ['head'], unit: 'astana' };
 let api: ApiHarness;
@@ -12,11 +11,9 @@ let caseId: string;
 
 beforeAll(async () => {
   api = await startHarness();
-  const iin = makeIin('870707', 4, 12);
-  const r = await api.call('POST', '/api/cases', { as: callerFor('applicant', 'astana', iin), body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
-  expect(r.status).toBe(201);
-  caseId = r.body.caseId;
-  await api.app.infra.projections.readModels.waitFor('compliance', r.body.position, 10_000);
+  const filed = await fileSampleCase(api);
+  caseId = filed.caseId;
+  await api.app.infra.projections.readModels.waitFor('compliance', filed.position, 10_000);
 });
 afterAll(async () => api.close());
 
@@ -30,6 +27,8 @@ const id = fc.oneof(fc.constant('CASE'), fc.constant('00000000-0000-4000-8000-00
 const routes = ['/api/cases', '/api/cases/:id', '/api/cases/:id/sla', '/api/cases/:id/history', '/api/cases/:id/state', '/api/cases/:id/sla/explain', '/api/cases/:id/verify', '/api/cases/:id/evidence', '/api/compliance/summary', '/api/compliance/overdue', '/api/compliance/step-cases', '/api/worklist', '/api/regulations', '/api/calendar/KZ/working-days'];
 
 it('no 5xx, problem+json refusals, nothing written, whatever the parameters', async () => {
+  // The filing's regulation version is pinned in the log at its first use, just after the filing is answered.
+  await api.app.infra.catalogPins.settled();
   const before = await api.app.infra.eventLog.headPosition();
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...routes), id, query, async (route, rawId, q) => {

@@ -71,6 +71,7 @@ describe('the service on the embedded default', () => {
         // Not a case stream: the case projections pass it by.
         expect.objectContaining({ name: 'cases', version: 3, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
         expect.objectContaining({ name: 'compliance', version: 3, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
+        expect.objectContaining({ name: 'catalog-usage', version: 1, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
       ],
     });
   });
@@ -213,6 +214,11 @@ describe('API and projection worker as separate processes', () => {
         (b) => b.projections[0]?.checkpoint === last,
       );
       expect(health.projections[0]).toMatchObject({ name: 'log-overview', state: 'live', lagEvents: 0 });
+      const workerUrl = /"url":"([^"]+)"/.exec(worker.output())![1];
+      const workerHealth = await fetch(`${workerUrl}/health`);
+      expect(workerHealth.status).toBe(200);
+      expect(workerHealth.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(workerHealth.headers.get('x-content-type-options')).toBe('nosniff');
       const streams = await (await api.infra.projections.readModels.collection('log-overview', 'streams')).count();
       expect(streams).toBe(30);
     } finally {

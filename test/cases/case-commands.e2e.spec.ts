@@ -255,6 +255,8 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
     new SignJWT({ name: 'Серикова Айгерим', iin, roles: ['applicant'] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(`egov-${iin}`)
+      .setIssuer('reglament')
+      .setAudience('reglament')
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(api.app.infra.identity.signing!.secret);
@@ -305,7 +307,7 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
   });
 
   it('401 for a staff token without a unit: staff act for a unit of the provider', async () => {
-    const token = await new SignJWT({ name: 'Сотрудник', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('clerk-x').setExpirationTime('10m').sign(api.app.infra.identity.signing!.secret);
+    const token = await new SignJWT({ name: 'Сотрудник', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('clerk-x').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('10m').sign(api.app.infra.identity.signing!.secret);
     const r = await api.call('GET', '/api/cases', { as: token });
     expect(r.status).toBe(401);
     expect(r.body.detail).toMatch(/"unit" is missing/);
@@ -324,11 +326,13 @@ describe('order 58 p.7: a step shared by the two tracks is the technical secreta
     const institute = callerFor('institute-employee', UNIT, iin);
     const filed = await api.call('POST', '/api/cases', { as: institute, body });
     expect(filed.status).toBe(201);
-    const formed = await api.call('POST', `/api/cases/${filed.body.caseId}/steps/group-formed`, { as: institute, body: { occurredAt: at('2019-04-16', 10), data: VALID_DATA.GroupFormed } });
+    const formed = await api.call('POST', `/api/cases/${filed.body.caseId}/steps/group-formed`, { as: institute, body: { occurredAt: at('2019-04-16', 10), data: { ...VALID_DATA.GroupFormed, applicantIncluded: false } } });
     expect(formed.status).toBe(201);
     const view = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${formed.body.position}`, { as: institute });
     const roles = Object.fromEntries(view.body.openSteps.map((s: { stepId: string; roles: { id: string }[] }) => [s.stepId, s.roles.map((r) => r.id)]));
-    expect(roles).toEqual({ 'application-cancelled': ['applicant'], 'enrolment-order-signed': ['signatory'], 'refusal-issued': ['institute-employee', 'e-government-portal'] });
+    // A group formed without the applicant makes the notice of non-admission due (p.7 pp.5), the Institute employee's on this track.
+    expect(roles).toMatchObject({ 'refusal-issued': ['institute-employee'] });
+    expect(roles).not.toHaveProperty('enrolment-order-signed');
     expect(view.body.callerMayTake).toEqual(['refusal-issued']);
   });
 });

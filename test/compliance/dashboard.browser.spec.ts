@@ -50,7 +50,10 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
   it('loads against the demo data and draws the API\'s numbers; a filter changes them; drill-down reaches a case history', async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${api.url}/dashboard#token=${token}`);
+    // A script, style or request the Content-Security-Policy blocks is reported on the console, not thrown.
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} ${m.location().url}`));
+    const served = await page.goto(`${api.url}/dashboard#token=${token}`);
+    expect(await served!.headerValue('content-security-policy')).toMatch(/frame-ancestors 'none'/);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
     expect(await page.url()).not.toContain(token); // the token leaves the address bar
 
@@ -127,4 +130,17 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     expect(errors).toEqual([]);
   }, 90_000);
+
+  it('the API docs (Swagger UI) render under their Content-Security-Policy', async () => {
+    const docs = await browser.newPage();
+    const errors: string[] = [];
+    docs.on('pageerror', (e) => errors.push(e.message));
+    docs.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    const served = await docs.goto(`${api.url}/api/docs`);
+    expect(await served!.headerValue('content-security-policy')).toMatch(/script-src 'self'(;|$)/);
+    await docs.waitForSelector('.swagger-ui .opblock-tag', { timeout: 20_000 });
+    expect(await docs.textContent('.swagger-ui .info .title')).toContain('reglament');
+    expect(errors).toEqual([]);
+    await docs.close();
+  }, 60_000);
 });

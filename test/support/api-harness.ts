@@ -3,12 +3,15 @@
  * generated secret, and a fetch helper that returns status, headers and parsed body.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { DestinationStream } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
 import { createLogger } from '../../src/app/logging/logger';
 import { mintToken } from '../../src/modules/identity/token-verifier';
+import { httpCall } from './http-call';
+import { makeIin as makeIinFor } from '../../src/modules/cases/domain/case-specification';
 
 export interface TestCaller {
   sub: string;
@@ -34,16 +37,16 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent'));
+export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {}): Promise<ApiHarness> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
     const key = JSON.stringify(caller);
     let t = tokens.get(key);
     if (!t) {
-      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
+      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h', app.infra.config.auth);
       tokens.set(key, t);
     }
     return t;
@@ -58,21 +61,25 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ap
       if (options.as) headers.authorization = `Bearer ${typeof options.as === 'string' ? options.as : await token(options.as)}`;
       const hasBody = options.body !== undefined || options.rawBody !== undefined;
       if (hasBody) headers['content-type'] ??= 'application/json';
-      const response = await fetch(`${app.url}${path}`, { method, headers, ...(hasBody ? { body: options.rawBody ?? JSON.stringify(options.body) } : {}) });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: response.status, headers: response.headers, body: body as any };
+      return httpCall(`${app.url}${path}`, method, headers, hasBody ? (options.rawBody ?? JSON.stringify(options.body)) : undefined);
     },
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      // A directory the test handed in is the test's to remove (it may start the server on it again).
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
 export { makeIin } from '../../src/modules/cases/domain/case-specification';
+
+/** Files one personnel-reserve case as an applicant of unit astana (IIN 870707…), for tests that read a case. */
+export async function fileSampleCase(api: ApiHarness): Promise<{ caseId: string; position: number }> {
+  const iin = makeIinFor('870707', 4, 12);
+  const r = await api.call('POST', '/api/cases', {
+    as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
+    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' },
+  });
+  if (r.status !== 201) throw new Error(`filing the sample case answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return { caseId: r.body.caseId, position: r.body.position };
+}

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.1 });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.1, startupCheckMaxMb: 1024 });
   });
 
   it('reads production settings', () => {
@@ -42,6 +42,7 @@ describe('loadConfig', () => {
     [{ PROJECTION_THREAD_NICE: '-1' }, 'PROJECTION_THREAD_NICE', '0–19'],
     [{ PROJECTION_SHARE: '0' }, 'PROJECTION_SHARE', '0.05–1'],
     [{ PROJECTION_SHARE: 'half' }, 'PROJECTION_SHARE', '0.05–1'],
+    [{ STARTUP_CHECK_MAX_MB: '1GB' }, 'STARTUP_CHECK_MAX_MB', '0–1048576'],
   ])('refuses %j naming %s and what is allowed', (env, variable, allowed) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../../modules/deadline-alerts/domain/warning-instants';
 
 /** Runtime configuration, read once from the environment at start-up. */
@@ -12,7 +13,11 @@ export interface AppConfig {
   /** `inline`: this process also runs the projections (the embedded default); `off`: a separate worker does. */
   projections: 'inline' | 'off';
   workerPort: number | null;
-  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string };
+  /**
+   * Bearer tokens: an HS256 secret or an identity provider's JWKS; the issuer and audience every token must name
+   * (with HS256 both default to `reglament`, what mint-token writes); the longest a token is accepted after it was issued.
+   */
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience?: string; maxTokenAgeSeconds: number };
   /** The regulation catalog (one YAML file per version) and the working-day calendars. */
   regulationsDir: string;
   calendarsDir: string;
@@ -47,6 +52,19 @@ export interface AppConfig {
   deadlineRecordFrom?: string;
   /** Webhook delivery: whether the projections' process dispatches, and how. */
   webhooks: { dispatcher: boolean; allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number };
+  /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
+  limits: { requestsPerMinute: number; iinLookupsPerMinute: number; filingsPerDay: number; maxConnections: number; streamClients: number };
+  /** How far in the future (by this server's clock) an act's occurredAt may lie: clients' clocks are never exact. */
+  occurredAtToleranceMs: number;
+  /**
+   * Regulation versions whose file may differ from what stored cases were recorded under (a deliberate correction,
+   * named by version id, or `*`); start-up otherwise refuses a change that breaks stored cases.
+   */
+  catalogChangeAllowed: string[];
+  /** The embedded log's pages are checked (PRAGMA quick_check) on every start up to this size in MiB; 0: never on start. */
+  startupCheckMaxMb: number;
+  /** NODE_ENV=production. */
+  production: boolean;
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
@@ -78,6 +96,17 @@ export class ConfigError extends Error {
 const ESDB_SCHEMES = ['esdb', 'esdb+discover'];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `30m`, `12h`, `1d` in seconds; null when the text is not such a duration. */
+export function durationSeconds(text: string): number | null {
+  const match = /^(\d{1,6})([smhd])$/.exec(text);
+  return match ? Number(match[1]) * DURATION_UNITS[match[2] as keyof typeof DURATION_UNITS] : null;
+}
+
+export const DEFAULT_MAX_TOKEN_AGE = '12h';
+const MAX_TOKEN_AGE_LIMIT_SECONDS = 7 * 86_400;
 
 /** Pure: environment in, config or every problem found out (not just the first). */
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
@@ -150,6 +179,29 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return Number(value);
   };
 
+  const maxTokenAge = (): number => {
+    const value = env.AUTH_MAX_TOKEN_AGE || DEFAULT_MAX_TOKEN_AGE;
+    const seconds = durationSeconds(value);
+    if (seconds === null || seconds < 60 || seconds > MAX_TOKEN_AGE_LIMIT_SECONDS) {
+      problems.push({
+        variable: 'AUTH_MAX_TOKEN_AGE',
+        value,
+        problem: 'not a duration from 1 minute to 7 days',
+        allowed: 'a whole number with s, m, h or d, e.g. 12h',
+      });
+      return durationSeconds(DEFAULT_MAX_TOKEN_AGE)!;
+    }
+    return seconds;
+  };
+  // An identity provider's tokens are accepted only for this service: which issuer and audience that means cannot be guessed.
+  if (env.AUTH_JWKS_URL) {
+    for (const variable of ['AUTH_ISSUER', 'AUTH_AUDIENCE']) {
+      if (env[variable]) continue;
+      const claim = variable === 'AUTH_ISSUER' ? '"iss"' : '"aud"';
+      problems.push({ variable, value: undefined, problem: 'required with AUTH_JWKS_URL', allowed: `the ${claim} the identity provider writes into tokens for this service` });
+    }
+  }
+
   const config: AppConfig = {
     regulationsDir: dir('REGULATIONS_DIR', resolve(SHIPPED_DATA_DIR, 'regulations')),
     calendarsDir: dir('CALENDARS_DIR', resolve(SHIPPED_DATA_DIR, 'calendars')),
@@ -166,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       jwksUrl: env.AUTH_JWKS_URL || undefined,
       issuer: env.AUTH_ISSUER || undefined,
       audience: env.AUTH_AUDIENCE || undefined,
+      maxTokenAgeSeconds: maxTokenAge(),
     },
     backDatedAfterMinutes: numberInRange('BACKDATED_AFTER_MINUTES', 24 * 60, 1, 366 * 24 * 60),
     readYourWritesTimeoutMs: numberInRange('READ_WAIT_MS', 3000, 1, 60_000),
@@ -174,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     projectionShare: numberInRange('PROJECTION_SHARE', 0.1, 0.05, 1, 'decimal'),
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
+    startupCheckMaxMb: numberInRange('STARTUP_CHECK_MAX_MB', 1024, 0, 1_048_576),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
     deadlineWarnings: warningPolicy(env.DEADLINE_WARNINGS, problems),
     deadlineScheduler: oneOf('DEADLINE_SCHEDULER', ['on', 'off'] as const, 'on') === 'on',
@@ -186,6 +240,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       maxAttempts: numberInRange('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
       backoffMs: numberInRange('WEBHOOK_BACKOFF_MS', 1_000, 10, 3_600_000),
     },
+    limits: {
+      requestsPerMinute: numberInRange('RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
+      iinLookupsPerMinute: numberInRange('IIN_LOOKUPS_PER_MINUTE', 30, 0, 1_000_000),
+      filingsPerDay: numberInRange('FILINGS_PER_DAY', 100, 0, 10_000_000),
+      maxConnections: numberInRange('MAX_CONNECTIONS', 1024, 0, 1_000_000),
+      streamClients: numberInRange('STREAM_CLIENTS_MAX', 64, 0, 100_000),
+    },
+    occurredAtToleranceMs: numberInRange('OCCURRED_AT_TOLERANCE_SECONDS', 300, 0, 86_400) * 1000,
+    catalogChangeAllowed: (env.CATALOG_CHANGE_ALLOWED ?? '').split(',').map((v) => v.trim()).filter((v) => v !== ''),
+    production: env.NODE_ENV === 'production',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -230,6 +294,64 @@ function warningPolicy(value: string | undefined, problems: ConfigProblem[]): Wa
   const v = table(byVersion);
   if (!d || !s || !v) return fail('a list that is not of percentages between 0 and 100');
   return { default: d, byService: s, byVersion: v };
+}
+
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+
+/** Why this is not the embedded single-user default (one process on SQLite, reachable from this machine only), or null. */
+export function sharedDeployment(config: AppConfig): string | null {
+  if (config.eventStore.kind !== 'sqlite') return `EVENT_STORE=${config.eventStore.kind}`;
+  if (config.readStore.kind !== 'sqlite') return `READ_STORE=${config.readStore.kind}`;
+  if (config.production) return 'NODE_ENV=production';
+  if (!LOOPBACK_HOST.test(config.host)) return `HOST=${config.host}, not a loopback address`;
+  return null;
+}
+
+function isInside(dir: string, file: string): boolean {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  const rel = relative(real(dir), real(file));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/**
+ * Outside the embedded default the token secret and the evidence key must be configuration kept apart from the
+ * data: generated inside DATA_DIR, they travel with every copy of it (a backup, a stolen disk), and whoever holds
+ * one mints an administrator's token or signs evidence. The embedded default on loopback may keep generating them.
+ */
+export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
+  const reason = sharedDeployment(config);
+  if (reason === null) return [];
+  const problems: ConfigProblem[] = [];
+  if (!config.auth.secret && !config.auth.jwksUrl) {
+    problems.push({
+      variable: 'AUTH_JWT_SECRET',
+      value: undefined,
+      problem: `AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default (${reason}): a secret generated in DATA_DIR goes with every copy of it`,
+      allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE',
+    });
+  }
+  if (!config.evidenceKeyFile) {
+    problems.push({
+      variable: 'EVIDENCE_KEY_FILE',
+      value: undefined,
+      problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`,
+      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR',
+    });
+  } else if (isInside(config.dataDir, config.evidenceKeyFile)) {
+    problems.push({
+      variable: 'EVIDENCE_KEY_FILE',
+      value: config.evidenceKeyFile,
+      problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`,
+      allowed: 'a key file outside DATA_DIR',
+    });
+  }
+  return problems;
 }
 
 /** For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). */

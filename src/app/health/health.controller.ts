@@ -3,12 +3,14 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { EVENT_LOG, type EventLog } from '../../modules/event-log/event-log.port';
 import { READ_STORE, type ReadStore } from '../../modules/read-store/read-store.port';
+import { Public } from '../../modules/identity/http/identity.decorators';
 import { Metrics } from '../metrics/metrics';
 import { PROJECTION_STATUS, type ProjectionStatusSource } from './projection-status';
 import { webhookStats } from '../../modules/deadline-alerts/webhooks/webhook-dispatcher';
+import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
 
 interface ComponentHealth {
-  status: 'up' | 'down';
+  status: 'up' | 'down' | 'degraded';
   kind?: string;
   error?: string;
   [detail: string]: unknown;
@@ -22,7 +24,9 @@ async function probe(kind: string, check: () => Promise<Record<string, unknown> 
   }
 }
 
+/** Public by design: load balancers and Prometheus scrape these without a token; they carry no case data. */
 @ApiTags('operations')
+@Public()
 @Controller()
 export class HealthController {
   constructor(
@@ -30,21 +34,31 @@ export class HealthController {
     @Inject(READ_STORE) private readonly readStore: ReadStore,
     @Inject(PROJECTION_STATUS) private readonly projections: ProjectionStatusSource,
     private readonly metrics: Metrics,
+    @Inject(STORAGE_FAULTS) private readonly storageFaults: StorageFaults,
   ) {}
 
   @Get('health')
-  @ApiOperation({ summary: 'Event log, read store and projections: up/down, positions and lag. 503 when any is down or failed.' })
+  @ApiOperation({ summary: 'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused) or failed.' })
   @ApiOkResponse({ description: 'Everything is up' })
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
     const eventLog = await probe(this.eventLog.kind, async () => {
       await this.eventLog.ping();
       return { headPosition: await this.eventLog.headPosition() };
     });
+    const fault = this.storageFaults.current;
+    // Reads still work while writes are refused: the log is degraded, not down.
+    if (fault && eventLog.status === 'up') Object.assign(eventLog, { status: 'degraded', storage: fault });
     const readStore = await probe(this.readStore.kind, () => this.readStore.ping());
+    const readStoreFault = this.storageFaults.readStore;
+    // Projections wait a full read store out: reads still answer, the models fall behind.
+    if (readStoreFault && readStore.status === 'up') Object.assign(readStore, { status: 'degraded', storage: readStoreFault });
     const projections = await this.projections.status().catch((error: Error) => [{ name: '*', state: 'failed', error: { message: error.message } }]);
     const ok = eventLog.status === 'up' && readStore.status === 'up' && projections.every((p) => p.state !== 'failed');
     void reply.status(ok ? 200 : 503);
-    return { status: ok ? 'up' : 'down', eventLog, readStore, projections };
+    const stores = [eventLog.status, readStore.status];
+    const degraded = stores.includes('degraded') && !stores.includes('down') && projections.every((p) => p.state !== 'failed');
+    const status = ok ? 'up' : degraded ? 'degraded' : 'down';
+    return { status, eventLog, readStore, projections };
   }
 
   @Get('metrics')

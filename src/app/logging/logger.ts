@@ -1,10 +1,15 @@
 import type { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
+import { maskIin } from '../../modules/identity/domain/iin';
 
-/** IINs are personal data: any 12-digit run in a log line is masked to its first 4 and last 2 digits. */
-const IIN_PATTERN = /(?<!\d)(\d{4})\d{6}(\d{2})(?!\d)/g;
+/**
+ * IINs are personal data: any run of 12 digits in a log line is masked to its first 4 and last 2 digits, also when
+ * some of them are percent-encoded (`%38%38…` in a logged URL is the same IIN to whoever reads the log).
+ */
+const IIN_PATTERN = /(?<!\d)(?:\d|%3\d){12}(?!\d|%3\d)/g;
+const maskRun = (run: string) => maskIin(run.replace(/%3(\d)/g, '$1'));
 export function maskIinsDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(IIN_PATTERN, '$1******$2');
+  if (typeof value === 'string') return value.replace(IIN_PATTERN, maskRun);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskIinsDeep(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: maskIinsDeep(value.message, depth + 1), stack: value.stack };

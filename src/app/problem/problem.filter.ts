@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { AppendTooLargeError, EventLogUnavailableError, InvalidEventError, WrongExpectedRevisionError } from '../../modules/event-log/event-log.errors';
+import { AppendTooLargeError, EventLogUnavailableError, InvalidEventError, StorageDamagedError, StorageFullError, WrongExpectedRevisionError } from '../../modules/event-log/event-log.errors';
 import { PROBLEM_CONTENT_TYPE, ProblemDetails, ProblemError, problemType } from './problem';
 
 /** Turns every error into problem+json; never leaks a stack trace, logs 5xx with a correlation id. */
@@ -14,8 +14,10 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { problem, headers } = toProblem(exception, request?.url);
-    if (problem.status >= 500) {
-      const correlationId = String(request?.headers?.['x-correlation-id'] ?? randomUUID());
+    // Storage faults are logged once when they start (StorageFaults), not with a stack per request.
+    if (problem.status >= 500 && !isStorageFault(exception)) {
+      // The request's id is the correlation id its answer's header carries (the caller's, when it sent a safe one).
+      const correlationId = String(request?.id ?? randomUUID());
       problem.correlationId = correlationId;
       this.logger.error({ msg: 'unhandled error', correlationId, err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) });
     }
@@ -24,8 +26,27 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
+/** Seconds a client is asked to wait after a full disk refused its write. */
+export const STORAGE_FULL_RETRY_AFTER_S = 30;
+
+const isStorageFault = (exception: unknown): boolean =>
+  exception instanceof StorageFullError || exception instanceof StorageDamagedError || /^SQLITE_(CORRUPT|NOTADB|FULL)/.test(String((exception as { code?: unknown })?.code ?? ''));
+
 export function toProblem(exception: unknown, instance?: string): { problem: ProblemDetails; headers: Record<string, string> } {
   if (exception instanceof ProblemError) return { problem: exception.toProblem(instance), headers: exception.headers };
+  const sqliteCode = String((exception as { code?: unknown })?.code ?? '');
+  if (exception instanceof StorageFullError || sqliteCode === 'SQLITE_FULL') {
+    return {
+      problem: new ProblemError(503, 'storage-full', 'The server\'s storage is full', 'Nothing was written: the disk holding the event log is full. Try again later; the operator has been told.').toProblem(instance),
+      headers: { 'retry-after': String(STORAGE_FULL_RETRY_AFTER_S) },
+    };
+  }
+  if (exception instanceof StorageDamagedError || /^SQLITE_(CORRUPT|NOTADB)/.test(sqliteCode)) {
+    return {
+      problem: new ProblemError(503, 'storage-damaged', 'The server\'s storage is damaged', 'Nothing was written: the event log file is damaged and the service refuses to write to it until an operator repairs it.').toProblem(instance),
+      headers: {},
+    };
+  }
   if (exception instanceof WrongExpectedRevisionError) {
     return {
       problem: new ProblemError(409, 'stale-revision', 'The case changed since you read it', exception.message, undefined, {

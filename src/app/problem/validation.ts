@@ -11,6 +11,33 @@ function flatten(errors: ValidationError[], prefix = ''): ProblemFieldError[] {
   });
 }
 
+/**
+ * No request of this API nests deeper than a few levels; class-transformer and the event schemas walk a body
+ * recursively, so a body nested thousands deep overflowed the stack (a 500) before anything could refuse it.
+ */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether the value nests deeper than `max` objects or arrays; iterative, so no depth overflows it. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(current)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A query parameter given more than once arrives as an array; every parameter of this API takes one value (lists are comma-separated). */
+function refuseRepeatedParameters(value: unknown, name: string | undefined): void {
+  const entries: [string, unknown][] = name !== undefined ? [[name, value]] : value && typeof value === 'object' ? Object.entries(value) : [];
+  const errors = entries
+    .filter(([, v]) => Array.isArray(v))
+    .map(([key, v]) => ({ field: `query.${key}`, problem: `is given ${(v as unknown[]).length} times`, allowed: 'one value' }));
+  if (errors.length > 0) throw ProblemError.badRequest(errors);
+}
+
 /** Parameter types that are not DTO classes: nothing to validate against. */
 const PLAIN_TYPES: ReadonlySet<unknown> = new Set([String, Boolean, Number, Array, Object, Buffer, Date]);
 
@@ -21,7 +48,12 @@ const PLAIN_TYPES: ReadonlySet<unknown> = new Set([String, Boolean, Number, Arra
  * promises, which took about a tenth of a command's time on the thread that answers requests.
  */
 export class ProblemValidationPipe implements PipeTransform {
-  transform(value: unknown, { metatype, type }: ArgumentMetadata): unknown {
+  transform(value: unknown, { metatype, type, data }: ArgumentMetadata): unknown {
+    if (type === 'query') refuseRepeatedParameters(value, data);
+    if (type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
+      const allowed = `JSON nested at most ${MAX_BODY_DEPTH} levels deep`;
+      throw ProblemError.badRequest([{ field: 'body', problem: `is nested more than ${MAX_BODY_DEPTH} levels deep`, allowed }]);
+    }
     if (type === 'custom' || !metatype || PLAIN_TYPES.has(metatype)) return value;
     // No body is an empty one: a DTO whose fields are all optional accepts it.
     const given = value ?? {};

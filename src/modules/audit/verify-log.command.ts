@@ -7,6 +7,8 @@ import { openEventLog } from '../event-log/open-event-log';
 import type { EventLog, RawRecordedEvent, RecordedEvent } from '../event-log/event-log.port';
 import { consoleProgress, type Progress } from '../../shared/progress';
 import { LogChainVerifier, type LogVerificationReport } from './domain/log-verification';
+import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
+import { StorageDamagedError } from '../event-log/event-log.errors';
 
 const USAGE = `usage: npm run cli -- verify [--json]
 
@@ -37,11 +39,25 @@ export async function verifyLog(log: EventLog, progress?: Progress): Promise<Log
 export async function run(argv: string[]): Promise<number> {
   const config = commandConfig(argv, USAGE);
   if (typeof config === 'number') return config;
-  const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
+  const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   try {
     const started = Date.now();
+    if (log instanceof SqliteEventLog) {
+      // A head read from a damaged page (5.4e18, say) is refused before a progress bar is sized on it.
+      const sanity = log.checkIntegrity({ mode: 'quick', maxQuickBytes: 0 });
+      if (sanity.problems.length > 0) throw new StorageDamagedError(log.file, sanity.problems);
+    }
     const total = await log.headPosition();
-    const report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, log.kind === 'sqlite' ? total : 1)));
+    let report: LogVerificationReport;
+    try {
+      report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, log.kind === 'sqlite' ? total : 1)));
+    } catch (error) {
+      // A page SQLite cannot read is named with its file, not thrown as a driver's stack.
+      if (log instanceof SqliteEventLog && /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''))) {
+        throw new StorageDamagedError(log.file, [`${(error as Error).message} (while reading the log); run \`npm run cli -- check\``]);
+      }
+      throw error;
+    }
     const seconds = (Date.now() - started) / 1000;
     if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...report, seconds }, null, 2)}\n`);
     else {

@@ -8,6 +8,15 @@ import { CASE_COMMAND_HANDLERS, CASE_COMMANDS } from './commands/case-commands';
 import { CaseCommandsController } from './http/case-commands.controller';
 import { CaseQueriesController } from './http/case-queries.controller';
 import { CASE_QUERIES, CaseQueries } from './queries/case-queries';
+import { CallerRateLimiter } from '../../shared/http/caller-rate-limiter';
+import type { TimeZone } from '../calendar/domain/time-zone';
+
+const DAY_MS = 86_400_000;
+
+/** When the Asia/Almaty day of an instant began: a filing quota counts local days. */
+function localDayStart(zone: TimeZone, now: number): number {
+  return zone.toInstant(zone.toLocal(new Date(now)).date).getTime();
+}
 
 export const CASE_REFERENCE = Symbol('CASE_REFERENCE');
 
@@ -18,10 +27,20 @@ export class CasesModule {
       infra.eventLog,
       infra.reference.catalog,
       infra.reference.calendar,
-      { backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000 },
+      {
+        backDatedAfterMs: infra.config.backDatedAfterMinutes * 60_000,
+        occurredAtToleranceMs: infra.config.occurredAtToleranceMs,
+        clock: infra.clock,
+        onVersionUsed: (versionId) => infra.catalogPins.versionUsed(versionId),
+        filings: new CallerRateLimiter({ max: infra.config.limits.filingsPerDay, windowMs: DAY_MS, windowStart: (now) => localDayStart(infra.reference.calendar.timeZone, now), clock: () => infra.clock().getTime() }),
+      },
       new CaseRepository(infra.eventLog, infra.reference.catalog, infra.config.caseCacheSize),
     );
-    const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs, { viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024 });
+    const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs, {
+      viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024,
+      clock: infra.clock,
+      iinLookups: new CallerRateLimiter({ max: infra.config.limits.iinLookupsPerMinute, windowMs: 60_000 }),
+    });
     return {
       module: CasesModule,
       imports: [CqrsModule.forRoot()],

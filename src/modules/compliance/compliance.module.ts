@@ -4,7 +4,7 @@ import type { Infrastructure } from '../../app/infrastructure';
 import { ModelAccess } from '../../shared/http/read-model-access';
 import { COMPLIANCE_PROJECTION } from './compliance.projection';
 import { ComplianceQueries } from './compliance.queries';
-import { COMPLIANCE_MODEL, COMPLIANCE_QUERIES, COMPLIANCE_REFERENCE, ComplianceController } from './http/compliance.controller';
+import { COMPLIANCE_MODEL, COMPLIANCE_QUERIES, COMPLIANCE_REFERENCE, ComplianceController, STREAM_LIMITS } from './http/compliance.controller';
 import { DashboardController } from './http/dashboard.controller';
 
 @Module({})
@@ -18,6 +18,7 @@ export class ComplianceModule {
         { provide: COMPLIANCE_MODEL, useValue: model },
         { provide: COMPLIANCE_QUERIES, useValue: new ComplianceQueries(model, { ...infra.reference, warnings: infra.config.deadlineWarnings }) },
         { provide: COMPLIANCE_REFERENCE, useValue: infra.reference },
+        { provide: STREAM_LIMITS, useValue: { total: infra.config.limits.streamClients, perCaller: Math.min(4, Math.max(1, infra.config.limits.streamClients)) } },
       ],
     };
   }

@@ -103,13 +103,11 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
     version: 3,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
-    // For the queries in compliance.queries.ts: overdue (deadline order, by unit, service or role), the worklist (open
-    // steps by unit and role, or by applicant), the step drill-down (by service, newest first), summaries (by service or unit and month).
+    // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
     indexes: {
-      [OPEN_ROWS]: [{ deadline: 1, _id: 1 }, { unit: 1, deadline: 1 }, { serviceId: 1, deadline: 1 }, { roles: 1, deadline: 1 }],
-      [OPEN_STEPS]: [{ unit: 1, roles: 1 }, { roles: 1 }, { applicantIin: 1 }],
-      [CASE_ROWS]: [{ 'state.serviceId': 1, 'state.submittedAt': -1, _id: 1 }],
-      ...Object.fromEntries(GROUP_BY.map((dim) => [rollupCollection(dim), [{ serviceId: 1, month: 1 }, { unit: 1, month: 1 }]])),
+      [OPEN_ROWS]: [{ key: { deadline: 1, _id: 1 } }, { key: { unit: 1, deadline: 1, _id: 1 } }, { key: { serviceId: 1, deadline: 1, _id: 1 } }],
+      [CASE_ROWS]: [{ key: { 'state.serviceId': 1, 'state.submittedAt': -1, _id: 1 } }],
+      [OPEN_STEPS]: [{ key: { unit: 1, _id: 1 } }, { key: { applicantIin: 1, _id: 1 } }],
     },
     prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {

@@ -98,9 +98,16 @@ export class ComplianceQueries {
     const staleness = await this.model.staleness(after);
     const roles = principal.roles as string[];
     const applicant = roles.includes('applicant') && principal.iin;
-    const or: Filter[] = [...(principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : []), { roles: { $in: roles.filter((r) => r === 'e-government-portal' || r === 'state-body') } }];
-    if (applicant) or.push({ applicantIin: principal.iin, roles: 'applicant' });
-    const docs = await (await this.model.collection<OpenStepDocument>(OPEN_STEPS)).find({ $or: or });
+    const external = roles.filter((r) => r === 'e-government-portal' || r === 'state-body');
+    // One query per way a caller can hold a step, each led by an indexed field (the caller's unit, their IIN); only
+    // the portal and state bodies, bound to no unit, look through every unit's open steps.
+    const queries: Filter[] = principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : [];
+    if (external.length > 0) queries.push({ roles: { $in: external } });
+    if (applicant) queries.push({ applicantIin: principal.iin, roles: 'applicant' });
+    const collection = await this.model.collection<OpenStepDocument>(OPEN_STEPS);
+    const found = new Map<string, OpenStepDocument>();
+    for (const filter of queries) for (const doc of await collection.find(filter)) found.set(doc._id, doc);
+    const docs = [...found.values()];
     const now = this.clock().getTime();
     const mine = docs.filter((d) => actorFor(principal, this.stepOf(d), partialState(d)).ok);
     mine.sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff') || a._id.localeCompare(b._id));

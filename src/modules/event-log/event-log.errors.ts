@@ -49,6 +49,26 @@ export class AppendTooLargeError extends Error {
   }
 }
 
+/** A failure the operator must act on, with the process exit code it ends a start or a command with. */
+export interface OperatorFailure {
+  readonly exitCode: number;
+}
+
+/** EX_DATAERR: the data a store holds is damaged or inconsistent. */
+export const EXIT_DATA_ERROR = 65;
+
+/** The log file's pages, index or head are damaged: nothing may be written to it, nothing it says can be trusted. */
+export class StorageDamagedError extends Error implements OperatorFailure {
+  override readonly name = 'StorageDamagedError';
+  readonly exitCode = EXIT_DATA_ERROR;
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file} is damaged: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+  }
+}
+
 /**
  * The event log did not answer in time, or answered in a way that cannot be trusted yet (a read-back from a node
  * behind the leader). Transient: the caller may retry; an append retried with the same event ids is recognised.
@@ -57,5 +77,39 @@ export class EventLogUnavailableError extends Error {
   override readonly name = 'EventLogUnavailableError';
   constructor(readonly operation: string, readonly problem: string) {
     super(`event log ${operation}: ${problem}`);
+  }
+}
+
+/**
+ * The log holds fewer events than were acknowledged (lost after a power loss, or replaced by an older copy), or
+ * another history than the one acknowledged: serving it would quietly deny acts that were confirmed to callers.
+ */
+export class EventLogLossError extends Error implements OperatorFailure {
+  override readonly name = 'EventLogLossError';
+  readonly exitCode = EXIT_DATA_ERROR;
+  constructor(
+    readonly file: string,
+    readonly acknowledged: { position: number; eventId: string; witness: string },
+    readonly head: { position: number; eventId: string | null },
+    readonly missingEvents: number,
+    readonly problem: string,
+  ) {
+    super(
+      `${file}: ${problem}. Acknowledged up to position ${acknowledged.position} (event ${acknowledged.eventId}, per ${acknowledged.witness}); ` +
+        `the log's head is ${head.position}${head.eventId ? ` (event ${head.eventId})` : ''}` +
+        `${missingEvents > 0 ? `: ${missingEvents} acknowledged event(s) are missing` : ''}. ` +
+        `Restore the log from a copy that holds them, or accept the loss: npm run cli -- accept-log-loss --reason "<why>"`,
+    );
+  }
+}
+
+/** The disk (or the file's size limit) is full: the append was not written; it may succeed once space is freed. */
+export class StorageFullError extends Error {
+  override readonly name = 'StorageFullError';
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${file}: no space left to write (${detail})`);
   }
 }

@@ -9,8 +9,14 @@ export type EventLogConfig = { kind: 'sqlite'; dataDir: string } | { kind: 'even
 export const EVENT_LOG_FILE = 'events.db';
 
 /** `readerOnly`: this connection only reads (the projection process beside the API that writes), so it runs no WAL checkpointer of its own. */
-export async function openEventLog(config: EventLogConfig, options: { readerOnly?: boolean } = {}): Promise<EventLog> {
-  if (config.kind === 'sqlite') return openSqliteEventLog({ file: join(config.dataDir, EVENT_LOG_FILE), ...(options.readerOnly ? { checkpointer: false } : {}) });
+export async function openEventLog(config: EventLogConfig, options: { readerOnly?: boolean; onHeadRecordError?: (error: unknown) => void } = {}): Promise<EventLog> {
+  if (config.kind === 'sqlite') {
+    return openSqliteEventLog({
+      file: join(config.dataDir, EVENT_LOG_FILE),
+      ...(options.readerOnly ? { checkpointer: false } : {}),
+      ...(options.onHeadRecordError ? { onHeadRecordError: options.onHeadRecordError } : {}),
+    });
+  }
   const log = openEventStoreDbEventLog({ connectionString: config.url });
   // Fail at start-up, not on the first command, when the server is unreachable.
   await log.ping();

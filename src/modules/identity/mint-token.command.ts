@@ -4,7 +4,7 @@
  * prints a bearer token signed with AUTH_JWT_SECRET, or with the secret the service keeps in DATA_DIR.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../app/config/config';
+import { durationSeconds, loadConfig, sharedDeployment } from '../../app/config/config';
 import { ensureDataDir } from '../../app/infrastructure';
 import { principalFromClaims } from './domain/principal';
 import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';
@@ -29,15 +29,27 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`mint-token: ${check.problem.replace('claim "', '--').replace('" ', ' ')}\n${USAGE}\n`);
     return 2;
   }
-  const ttl = values.ttl ?? '8h';
-  if (!/^\d+[smhd]$/.test(ttl)) {
+  const config = loadConfig(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  const maxAge = config.auth.maxTokenAgeSeconds;
+  const ttl = values.ttl ?? (maxAge >= 8 * 3600 ? '8h' : `${maxAge}s`);
+  const ttlSeconds = durationSeconds(ttl);
+  if (ttlSeconds === null) {
     process.stderr.write(`mint-token: --ttl must be a number with s, m, h or d (e.g. 8h), got ${JSON.stringify(ttl)}\n`);
     return 2;
   }
-  const config = loadConfig(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  if (ttlSeconds > maxAge) {
+    process.stderr.write(`mint-token: --ttl ${ttl} is longer than AUTH_MAX_TOKEN_AGE (${maxAge} s): the service would refuse the token\n`);
+    return 2;
+  }
   if (config.auth.jwksUrl) {
     process.stderr.write('mint-token: AUTH_JWKS_URL is set, so tokens come from the identity provider, not from this command\n');
     return 2;
+  }
+  const shared = sharedDeployment(config);
+  if (shared !== null && !config.auth.secret) {
+    // The service there never reads a secret from DATA_DIR, so one generated there would only leave a secret behind.
+    process.stderr.write(`mint-token: AUTH_JWT_SECRET is required outside the embedded single-user default (${shared})\n`);
+    return 78;
   }
   try {
     ensureDataDir(config.dataDir);

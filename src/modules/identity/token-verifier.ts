@@ -25,11 +25,19 @@ export class AuthConfigError extends Error {
 export interface AuthOptions {
   secret?: string;
   jwksUrl?: string;
+  /** The "iss" and "aud" every token must carry; with HS256 both default to LOCAL_TOKEN_ISSUER / LOCAL_TOKEN_AUDIENCE. */
   issuer?: string;
   audience?: string;
+  /** A token is refused this long after its "iat", and one issued to live longer is refused at once. Default 12 h. */
+  maxTokenAgeSeconds?: number;
   /** Where a generated secret is kept when neither a secret nor a JWKS is configured. */
   dataDir: string;
 }
+
+/** What locally signed (HS256) tokens name as issuer and audience unless configured otherwise; mint-token writes them. */
+export const LOCAL_TOKEN_ISSUER = 'reglament';
+export const LOCAL_TOKEN_AUDIENCE = 'reglament';
+export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 12 * 3600;
 
 export interface SigningSecret {
   secret: Uint8Array;
@@ -67,7 +75,11 @@ export interface TokenVerifier {
 }
 
 export function createTokenVerifier(options: AuthOptions): TokenVerifier {
-  const checks = { ...(options.issuer ? { issuer: options.issuer } : {}), ...(options.audience ? { audience: options.audience } : {}), requiredClaims: ['exp', 'sub'] };
+  const maxAge = options.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
+  // Without an issuer and audience a token minted for any other service that shares the secret or the provider passes.
+  const issuer = options.issuer ?? (options.jwksUrl ? undefined : LOCAL_TOKEN_ISSUER);
+  const audience = options.audience ?? (options.jwksUrl ? undefined : LOCAL_TOKEN_AUDIENCE);
+  const checks = { ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}), maxTokenAge: maxAge, requiredClaims: ['exp', 'sub', 'iat'] };
   let key: KeyObject | JWTVerifyGetKey;
   let signing: SigningSecret | undefined;
   let mode: TokenVerifier['mode'];
@@ -95,9 +107,13 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
       } catch (error) {
         throw new AuthenticationError(describeJoseError(error));
       }
+      const issuedAt = Number(payload.iat);
+      if (Number(payload.exp) - issuedAt > maxAge) {
+        throw new AuthenticationError(`claim "exp" is not valid: the token is valid for longer than the ${describeSeconds(maxAge)} a token may live after it is issued`);
+      }
       const principal = principalFromClaims(payload);
       if (!principal.ok) throw new AuthenticationError(principal.problem);
-      verified.set(token, principal.principal, Number(payload.exp) * 1000, typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0);
+      verified.set(token, principal.principal, Math.min(Number(payload.exp), issuedAt + maxAge) * 1000, typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0);
       return principal.principal;
     },
   };
@@ -130,7 +146,10 @@ class VerifiedTokens {
   }
 }
 
+const describeSeconds = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+
 function describeJoseError(error: unknown): string {
+  if (error instanceof errors.JWTExpired && error.claim === 'iat') return 'the token was issued longer ago than tokens are accepted (AUTH_MAX_TOKEN_AGE)';
   if (error instanceof errors.JWTExpired) return 'the token has expired';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
   if (error instanceof errors.JWTClaimValidationFailed) return `claim "${error.claim}" is not valid: ${error.reason === 'check_failed' ? error.message : error.reason}`;
@@ -152,6 +171,7 @@ export interface TokenClaims {
 
 /** Signs an HS256 token for local use (the mint-token command and tests). */
 export async function mintToken(secret: Uint8Array, claims: TokenClaims, ttl: string | number = '8h', options: { issuer?: string; audience?: string } = {}): Promise<string> {
+  options = { issuer: options.issuer ?? LOCAL_TOKEN_ISSUER, audience: options.audience ?? LOCAL_TOKEN_AUDIENCE };
   let jwt = new SignJWT({ name: claims.name, roles: claims.roles, ...(claims.unit !== undefined ? { unit: claims.unit } : {}), ...(claims.iin ? { iin: claims.iin } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)

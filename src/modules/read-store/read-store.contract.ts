@@ -36,6 +36,24 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       await store.write({ ops: cases.map((doc) => ({ op: 'upsert' as const, collection: coll, doc })) });
     });
 
+    it('a collection with declared indexes answers what it answers without them (order, limit, projection, count)', async () => {
+      const indexed = store.collection<Case>(coll, { indexes: [{ key: { service: 1, days: -1, _id: -1 } }, { key: { status: 1, _id: 1 } }] });
+      const plain = store.collection<Case>(coll);
+      const queries: [Record<string, unknown>, Record<string, 1 | -1>, number][] = [
+        [{ service: 'testing' }, { days: -1, _id: -1 }, 1],
+        [{ service: 'reserve', days: { $lte: 5 } }, { days: 1, _id: 1 }, 10],
+        [{ status: 'open' }, { _id: 1 }, 10],
+        [{}, { _id: -1 }, 2],
+      ];
+      for (const [filter, sort, limit] of queries) {
+        const expected = await plain.find(filter, { sort, limit, projection: { status: 1 } });
+        expect({ filter, got: await indexed.find(filter, { sort, limit, projection: { status: 1 } }) }).toEqual({ filter, got: expected });
+        expect(await indexed.count(filter)).toBe(await plain.count(filter));
+      }
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { ...cases[2]!, service: 'testing', days: 20 } }, { op: 'delete', collection: coll, id: 'c1' }] });
+      expect((await indexed.find({ service: 'testing' }, { sort: { days: -1, _id: -1 } })).map((d) => d._id)).toEqual(['c3', 'c2']);
+    });
+
     it('gets a document by id, and null for an unknown id', async () => {
       expect(await store.collection<Case>(coll).get('c1')).toEqual(cases[0]);
       expect(await store.collection(coll).get('nope')).toBeNull();
@@ -137,6 +155,13 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect((await store.getCheckpoint(projection))!.position).toBe(11);
     });
 
+    it('keeps the id of the event a checkpoint stands at, so a log restored from an older copy is told apart', async () => {
+      await store.write({ ops: [], checkpoint: { projection, position: 3, eventId: 'event-at-3' } });
+      expect(await store.getCheckpoint(projection)).toMatchObject({ position: 3, eventId: 'event-at-3' });
+      await store.write({ ops: [], checkpoint: { projection, position: 4 } });
+      expect(await store.getCheckpoint(projection)).not.toHaveProperty('eventId');
+    });
+
     it('lists and drops collections with their checkpoint', async () => {
       await store.write({ ops: [{ op: 'upsert', collection: `${coll}.other`, doc: { _id: 'x' } }], checkpoint: { projection, position: 1 } });
       expect(await store.listCollections()).toEqual(expect.arrayContaining([coll, `${coll}.other`]));
@@ -148,7 +173,7 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
     });
 
     it('creates declared indexes idempotently; queries answer the same with them, and a new collection may be declared before its first write', async () => {
-      const specs = [{ status: 1, days: -1 }, { 'applicant.name': 1 }] as const;
+      const specs = [{ key: { status: 1, days: -1 } }, { key: { 'applicant.name': 1 } }] as const;
       await store.ensureIndexes(coll, specs);
       await store.ensureIndexes(coll, specs);
       await store.ensureIndexes(`${coll}-declared-first`, specs);

@@ -15,6 +15,19 @@ export type Filter = Record<string, unknown>;
 export type Sort = Record<string, 1 | -1>;
 export type Pipeline = Record<string, unknown>[];
 
+/**
+ * An index a projection declares on one of its collections: fields in order (dotted paths allowed), each ascending
+ * (1) or descending (-1), as MongoDB's createIndex takes them. A list filtering on a prefix of its fields and sorting
+ * by the rest then costs what its page costs, not what the collection holds.
+ */
+export interface IndexSpec {
+  key: Record<string, 1 | -1>;
+}
+
+export interface CollectionOptions {
+  indexes?: readonly IndexSpec[];
+}
+
 export interface FindOptions {
   sort?: Sort;
   skip?: number;
@@ -30,6 +43,8 @@ export type WriteOp =
 export interface Checkpoint {
   projection: string;
   position: number;
+  /** The id of the event at `position`, when the writer recorded it: tells a log restored or rewritten since from the one projected. */
+  eventId?: string;
   updatedAt: Date;
 }
 
@@ -41,11 +56,8 @@ export interface WriteBatch {
    * A checkpoint never moves backwards: a batch whose checkpoint is not after the stored one
    * writes nothing (replay after a crash is idempotent).
    */
-  checkpoint?: { projection: string; position: number };
+  checkpoint?: { projection: string; position: number; eventId?: string };
 }
-
-/** A MongoDB-style index key: the fields in order, 1 ascending, -1 descending, e.g. `{ unit: 1, submittedAt: -1 }`. */
-export type IndexSpec = Record<string, 1 | -1>;
 
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {
   get(id: string): Promise<T | null>;
@@ -68,7 +80,8 @@ export interface ReadCollection<T extends ReadDocument = ReadDocument> {
 
 export interface ReadStore {
   readonly kind: 'sqlite' | 'mongodb';
-  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
+  /** A collection; `indexes` are created (MongoDB) or kept in memory (SQLite) the first time they are named. */
+  collection<T extends ReadDocument = ReadDocument>(name: string, options?: CollectionOptions): ReadCollection<T>;
   /** Atomic (see WriteBatch). */
   write(batch: WriteBatch): Promise<void>;
   getCheckpoint(projection: string): Promise<Checkpoint | null>;

@@ -144,6 +144,8 @@ export class AuditController {
   @Get('cases/:caseId/evidence')
   @RequireRoles('auditor', 'head')
   @Header('content-type', 'text/html; charset=utf-8')
+  // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
+  @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
   async evidence(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Res({ passthrough: true }) reply: ReplyLike) {
     const history = await this.caseFor(principal, caseId);
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);

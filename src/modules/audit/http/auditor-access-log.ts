@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../app/problem/problem';
+import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
+import { toProblem } from '../../../app/problem/problem.filter';
 
 export const ACCESS_LOG_PREFIX = 'access-log-';
 export const AUDITOR_ACCESS = 'AuditorAccess';
@@ -49,6 +51,14 @@ export class AuditorAccessLog {
         return payload;
       } catch (error) {
         // An auditor's read that cannot be recorded is not answered.
+        if (error instanceof StorageFullError || error instanceof StorageDamagedError) {
+          // Logged once by the storage fault monitor; the auditor is told to come back, not that the server failed.
+          const { problem, headers } = toProblem(error, request.url);
+          reply.code(problem.status);
+          for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+          reply.header('content-type', PROBLEM_CONTENT_TYPE);
+          return JSON.stringify({ ...problem, correlationId: request.id });
+        }
         this.logger.error({ err: error, auditor: principal.id, path: request.url, correlationId: request.id }, 'auditor access could not be recorded; the answer is withheld');
         const problem = new ProblemError(500, 'access-not-recorded', 'The access could not be recorded', 'the auditors\' access log could not record this request, so it is not answered; the error is logged under the correlation id');
         reply.code(500);

@@ -15,6 +15,7 @@ import { caseStreamId, type DecidedEvent } from '../domain/case-event';
 import { decide, type CancelApplication, type CaseRejection, type SubmitApplication, type TakeStep } from '../domain/decide';
 import { sealEvents } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
+import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 
 export interface CommandMeta {
   correlationId?: string;
@@ -49,6 +50,13 @@ export interface CaseCommandOptions {
   clock?: () => Date;
   /** Retries of a command without an expected revision that lost a race to another writer. */
   maxConflictRetries?: number;
+  /** How far ahead of the recording clock an act's occurredAt may lie. */
+  occurredAtToleranceMs?: number;
+  /** Filings an applicant may make per (local) day; counted per caller when accepted. */
+  filings?: CallerRateLimiter;
+  /** Told the version of each case filed, so the version is pinned at its first use (catalog-guard.ts). */
+  /** Told of each filing's version; the answer waits for it, so a version's first use is pinned before it is acknowledged. */
+  onVersionUsed?: (versionId: string) => Promise<void> | void;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -80,6 +88,18 @@ export class CaseCommandService {
   }
 
   async submit(principal: Principal, input: SubmitInput, meta: CommandMeta = {}): Promise<CommandOutcome> {
+    // The quota is the applicant's: staff file for many people. A replayed Idempotency-Key repeat is not a new filing.
+    const quota = principal.roles.every((r) => r === 'applicant') ? this.options.filings : undefined;
+    quota?.check(principal.id, 'filings by one applicant');
+    const outcome = await this.submitCase(principal, input, meta);
+    if (outcome.ok && !outcome.accepted.replayed) {
+      quota?.record(principal.id);
+      await this.options.onVersionUsed?.(outcome.accepted.regulationVersionId);
+    }
+    return outcome;
+  }
+
+  private async submitCase(principal: Principal, input: SubmitInput, meta: CommandMeta): Promise<CommandOutcome> {
     const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : newId();
     const receiptNumber = receiptNumberOf(caseId, this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date);
     return this.execute('create', principal, caseId, undefined, meta, (loaded, now) =>
@@ -172,7 +192,7 @@ export class CaseCommandService {
   }
 
   private context(now: Date, principal: Principal) {
-    return { catalog: this.catalog, zone: this.calendar.timeZone, covers: (date: string) => this.calendar.covers(date), now, principal };
+    return { catalog: this.catalog, zone: this.calendar.timeZone, covers: (date: string) => this.calendar.covers(date), now, toleranceMs: this.options.occurredAtToleranceMs ?? 0, principal };
   }
 
   private answer(loaded: LoadedCase, stepId: string, eventType: string, revision: number, position: number): Omit<CommandAccepted, 'replayed'> {

@@ -194,7 +194,9 @@ const corpsA: Flow = ({ rng, staff, zone, want }) => {
   else if (story === 'failed-test') acts = [...acts.slice(0, 4), ...(rng.chance(0.85) ? [notAdmitted('Отрицательные результаты тестирования: в список для собеседования не включен(а)')] : [])];
   else if (story === 'cancelled') acts = [...acts.slice(0, rng.int(0, 3)), { stepId: 'application-cancelled', cancel: { reason: rng.pick(CANCEL_REASONS) }, as: self, gap: { workingDays: [0, 3] }, hours: 'portal' }];
   else if (story === 'stalled') acts = stall(rng, acts, 0);
-  return { channel, unit, applicant, submittedBy, submission: { from: round.from, to: round.end, hours: channel === 'portal' ? 'portal' : 'office' }, cohortDates: { 'document-acceptance-end': round.end }, acts, story };
+  // The end of document acceptance is the provider's date: only its staff send it (an applicant's filing may not).
+  const cohortDates = submittedBy === self ? {} : { cohortDates: { 'document-acceptance-end': round.end } };
+  return { channel, unit, applicant, submittedBy, submission: { from: round.from, to: round.end, hours: channel === 'portal' ? 'portal' : 'office' }, ...cohortDates, acts, story };
 };
 
 const EXAMS = ['Государственное и местное управление', 'Экономика', 'Юриспруденция', 'Иностранный язык'];
@@ -339,7 +341,8 @@ const postgraduateStudy: Flow = ({ rng, staff, zone, want }) => {
   else if (story === 'left') acts = [...acts.slice(0, rng.int(1, 5)), reference];
   else if (story === 'stalled') acts = stall(rng, acts, 0);
   const submission = cohortYear === 2015 ? { from: '2015-08-11', to: '2015-08-21' } : { from: '2016-05-16', to: '2016-08-08' };
-  return { channel: 'office', unit, applicant, submittedBy: self, submission: { ...submission, hours: 'office' }, cohortDates: { 'academic-year-start': `${cohortYear}-08-01` }, acts, story };
+  // The academic year's start is not sent: the text fixes the enrolment (24–25 August), and the filing's date picks the year.
+  return { channel: 'office', unit, applicant, submittedBy: self, submission: { ...submission, hours: 'office' }, acts, story };
 };
 
 // academy-retraining/order-184-2015: registry, group, order in a working day each; the programme; final test; document.

@@ -69,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env);
   if (config === 78) return config;
-  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none' });
+  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true });
   try {
     const existing = await infra.eventLog.readAll({ maxCount: 1, filter: { streamPrefixes: [CASE_STREAM_PREFIX] } });
     if (existing.length > 0 && !values.force) {

@@ -35,6 +35,11 @@ export interface CaseEventMetadata {
   correlationId: string;
   causationId: string;
   idempotency?: { key: string; fingerprint: string };
+  /**
+   * Set when the case's previous act lies after this act by the recording clock (it was recorded while the clock
+   * ran ahead, or with a client clock ahead): this act was accepted anyway, and says so.
+   */
+  previousActAhead?: { occurredAt: string; recordedAt: string };
   /** Hash of the previous event of this stream; null for its first event. */
   previousHash: string | null;
   /** SHA-256 over the canonical serialisation of this event (see hash-chain.ts). */
@@ -59,6 +64,8 @@ export interface DecidedEvent {
   occurredAt: Date;
   startedAt: Date;
   clause: ClauseRef;
+  /** The previous act's business time, when it lies ahead of this act's recording clock (see CaseEventMetadata). */
+  previousActAhead?: string;
 }
 
 export const caseStreamId = (caseId: string): string => `case-${caseId}`;

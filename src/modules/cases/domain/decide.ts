@@ -13,7 +13,7 @@ import type { RegulationStep } from '../../regulations/domain/regulation-schema'
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
 import { clauseReference, type CaseActor, type DecidedEvent } from './case-event';
-import { actorFor, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, notDueReason, openSteps, recordable, type ActorCheck } from './case-rules';
+import { actorFor, EXTERNAL_ROLES, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, notDueReason, openSteps, recordable, type ActorCheck } from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
 export type RequestedChannel = 'portal' | 'psc' | 'office';
@@ -29,7 +29,8 @@ export interface SubmitApplication {
   applicant: { iin: string; fullName: string };
   occurredAt?: Date;
   startedAt?: Date;
-  cohortDates?: Record<string, string>;
+  /** As sent: each value is checked to be a date string (cohortDatesOf). */
+  cohortDates?: Record<string, unknown>;
 }
 
 export interface TakeStep {
@@ -54,6 +55,8 @@ export interface DecideContext {
   /** Which dates the working-day calendar covers: a cohort date outside it could start no clock. */
   covers?: (date: string) => boolean;
   now: Date;
+  /** How far ahead of `now` an act's occurredAt may lie (clients' clocks are never exact); default 0. */
+  toleranceMs?: number;
   principal: Principal;
 }
 
@@ -87,7 +90,10 @@ function businessTimes(command: { occurredAt?: Date; startedAt?: Date }, ctx: De
   const occurredAt = command.occurredAt ?? ctx.now;
   const startedAt = command.startedAt ?? occurredAt;
   const problems: DataProblem[] = [];
-  if (occurredAt.getTime() > ctx.now.getTime()) problems.push({ field: 'occurredAt', problem: `${occurredAt.toISOString()} is in the future (server time ${ctx.now.toISOString()})`, allowed: 'an instant not after now' });
+  const tolerance = ctx.toleranceMs ?? 0;
+  if (occurredAt.getTime() > ctx.now.getTime() + tolerance) {
+    problems.push({ field: 'occurredAt', problem: `${occurredAt.toISOString()} is in the future (server time ${ctx.now.toISOString()})`, allowed: `an instant not after now${tolerance > 0 ? ` + ${Math.round(tolerance / 1000)} s` : ''}` });
+  }
   if (startedAt.getTime() > occurredAt.getTime()) problems.push({ field: 'startedAt', problem: `${startedAt.toISOString()} is after occurredAt ${occurredAt.toISOString()}`, allowed: 'an instant not after occurredAt' });
   return problems.length ? problems : { occurredAt, startedAt };
 }
@@ -122,15 +128,6 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
     return refuse({ kind: 'rule', code: 'channel-not-offered', field: 'channel', detail: `${version.versionId} does not take applications through "${command.channel}"; it offers ${offered.join(', ')}`, extensions: { offered } });
   }
 
-  const cohortIds = version.cohortDates.map((c) => c.id);
-  const cohortProblems: DataProblem[] = [];
-  for (const [id, date] of Object.entries(command.cohortDates ?? {})) {
-    if (!cohortIds.includes(id)) cohortProblems.push({ field: `cohortDates.${id}`, problem: `is not a cohort date of ${version.versionId}`, allowed: cohortIds.join(' | ') || 'none' });
-    else if (localDateProblem(date)) cohortProblems.push({ field: `cohortDates.${id}`, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
-    else if (ctx.covers && !ctx.covers(date)) cohortProblems.push({ field: `cohortDates.${id}`, problem: `${date} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' });
-  }
-  if (cohortProblems.length) return refuse({ kind: 'invalid', errors: cohortProblems });
-
   for (const window of version.intakeWindows.filter((w) => w.tracks.includes(trackId))) {
     if (window.spec.kind !== 'annual-window' || isWithinWindow(window.spec, occurredAt, ctx.zone)) continue;
     const opens = nextOpening(window.spec, occurredAt, ctx.zone);
@@ -149,6 +146,8 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
   if (!step) throw new Error(`${version.versionId} has no first step on track ${trackId}`);
   const actor = actorFor(ctx.principal, step, { trackId, applicant: command.applicant, unit: command.unit, signatures: {} });
   if (!actor.ok) return refuse(forbidden(actor));
+  const cohort = cohortDatesOf(command, version, trackId, actor, ctx, ctx.zone.toLocal(occurredAt).date);
+  if (!cohort.ok) return refuse(cohort.rejection);
 
   const data: ApplicationSubmittedData = {
     caseId: command.caseId,
@@ -160,9 +159,65 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
     unit: command.unit,
     applicant: { iin: command.applicant.iin, fullName: command.applicant.fullName },
     receiptNumber: command.receiptNumber,
-    cohortDates: { ...(command.cohortDates ?? {}) },
+    cohortDates: cohort.dates,
   };
   return { ok: true, version, events: [{ type: 'ApplicationSubmitted', data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt, startedAt, clause: clauseReference(step.clause) }] };
+}
+
+/**
+ * The cohort dates of a filing. They start the provider's clocks (the corps "A" review runs from the end of document
+ * acceptance), so they are the provider's to set: the applicant and the portal may send none (403), staff of the case's
+ * unit may. Each must be a date (a string YYYY-MM-DD, never an array or object) the version declares, within the
+ * version's effective period and the calendar. A date the text itself fixes is set from the filing: a cohort date that
+ * only anchors annual windows (the Academy's enrolment, 24–25 August each year) is the filing's own local date, so the
+ * window that follows the filing applies.
+ */
+function cohortDatesOf(
+  command: SubmitApplication,
+  version: RegulationVersion,
+  trackId: string,
+  actor: Extract<ActorCheck, { ok: true }>,
+  ctx: DecideContext,
+  filedOn: string,
+): { ok: true; dates: Record<string, string> } | { ok: false; rejection: CaseRejection } {
+  const sent = command.cohortDates ?? {};
+  const given = Object.keys(sent);
+  if (given.length > 0 && (actor.role === 'applicant' || EXTERNAL_ROLES.has(actor.role))) {
+    return {
+      ok: false,
+      rejection: {
+        kind: 'forbidden',
+        detail: `cohortDates (${given.join(', ')}) start the provider's clocks and are set by the provider's staff of the case's unit, not by the ${actor.role === 'applicant' ? 'applicant' : actor.role}; omit the field`,
+        requiredRoles: version.steps.find((s) => s.after.length === 0 && s.tracks.includes(trackId))!.roles.filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r)),
+        callerRoles: ctx.principal.roles,
+      },
+    };
+  }
+  const cohortIds = version.cohortDates.map((c) => c.id);
+  const until = version.effective.until ?? null;
+  const problems: DataProblem[] = [];
+  for (const [id, date] of Object.entries(sent)) {
+    const field = `cohortDates.${id}`;
+    if (!cohortIds.includes(id)) problems.push({ field, problem: `is not a cohort date of ${version.versionId}`, allowed: cohortIds.join(' | ') || 'none' });
+    else if (typeof date !== 'string') problems.push({ field, problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`, allowed: 'one date YYYY-MM-DD (a string)' });
+    else if (localDateProblem(date)) problems.push({ field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
+    else if (ctx.covers && !ctx.covers(date)) problems.push({ field, problem: `${date} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' });
+    else if (date < version.effective.from || (until !== null && date > until)) {
+      problems.push({ field, problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`, allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}` });
+    }
+  }
+  if (problems.length) return { ok: false, rejection: { kind: 'invalid', errors: problems } };
+  const dates: Record<string, string> = { ...(sent as Record<string, string>) };
+  for (const id of cohortIds) {
+    if (dates[id] === undefined && fixedByText(version, id)) dates[id] = filedOn;
+  }
+  return { ok: true, dates };
+}
+
+/** A cohort date the text fixes: every limit anchored on it is an annual window (its dates are the text's). */
+function fixedByText(version: RegulationVersion, cohortDateId: string): boolean {
+  const anchored = version.steps.flatMap((s) => s.limits).filter((l) => 'cohortDate' in l.anchor && l.anchor.cohortDate === cohortDateId);
+  return anchored.length > 0 && anchored.every((l) => l.spec.kind === 'annual-window');
 }
 
 function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
@@ -256,10 +311,14 @@ function record(state: CaseState, version: RegulationVersion, step: RegulationSt
   if (blockedByResult(state, step) && state.result) {
     return refuse({ kind: 'rule', code: 'result-issued', detail: `the result ${state.result.id} was already issued; an application can be ${step.eventType === 'ApplicationCancelled' ? 'cancelled' : 'refused'} only before its result`, extensions: { result: state.result } });
   }
-  if (times.occurredAt.toISOString() < state.lastOccurredAt) {
+  // A previous act that lies ahead of the recording clock was recorded while a clock ran ahead: it must not block the
+  // case for ever. The act is recorded, and its metadata says that the previous act's time was ahead of the clock.
+  const previousAhead = Date.parse(state.lastOccurredAt) > ctx.now.getTime() + (ctx.toleranceMs ?? 0);
+  if (times.occurredAt.toISOString() < state.lastOccurredAt && !previousAhead) {
     return refuse({ kind: 'rule', code: 'before-previous-act', field: 'occurredAt', detail: `${times.occurredAt.toISOString()} is before the case's previous act (${state.lastOccurredAt}); acts are recorded in the order they happened`, extensions: { previousActAt: state.lastOccurredAt } });
   }
-  return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: clauseReference(step.clause) }] };
+  const flagged = previousAhead && times.occurredAt.toISOString() < state.lastOccurredAt ? { previousActAhead: state.lastOccurredAt } : {};
+  return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: clauseReference(step.clause), ...flagged }] };
 }
 
 /** The actor an act records; an applicant acts as a citizen, who belongs to no unit of the provider, whatever the token says. */

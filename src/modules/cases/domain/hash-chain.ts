@@ -205,6 +205,7 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
       correlationId: options.correlationId,
       causationId: options.causationId,
       ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+      ...(event.previousActAhead ? { previousActAhead: { occurredAt: event.previousActAhead, recordedAt: options.now.toISOString() } } : {}),
       previousHash,
     } satisfies Omit<CaseEventMetadata, 'hash'>;
     const found = { indexKeys: false };

@@ -14,8 +14,10 @@ import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import type { Role } from '../../identity/domain/principal';
 import { loadCatalog } from '../../regulations/domain/catalog';
+import { rolesOn } from '../../regulations/domain/regulation-schema';
 import { caseSla, type SlaStatus } from './case-sla';
 import { openSteps } from './case-rules';
+import { stepsOnTrack } from './case-state';
 import { CaseWalk, makeIin, validData } from './case-specification';
 
 const DATA = join(__dirname, '../../../../data');
@@ -52,7 +54,12 @@ interface Scenario {
 function walk(s: Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'channel' | 'cohortDates' | 'given'>): CaseWalk {
   const version = catalog.byId.get(s.versionId)!;
   const w = new CaseWalk(catalog, zone, version, s.trackId, { unit: 'astana', iin: IIN, start: almaty(s.submittedAt) });
-  w.submit(undefined, { ...(s.channel ? { channel: s.channel } : {}), ...(s.cohortDates ? { cohortDates: s.cohortDates } : {}) });
+  // Cohort dates are the provider's: the provider's staff file with them; where only the applicant files, the date the
+  // text fixes is set from the filing.
+  const first = stepsOnTrack(version, s.trackId).find((step) => step.after.length === 0)!;
+  const staff = rolesOn(first, s.trackId).find((role) => role !== 'applicant') as Role | undefined;
+  const cohort = s.cohortDates && staff ? { cohortDates: s.cohortDates } : {};
+  w.submit(cohort.cohortDates ? staff : undefined, { ...(s.channel ? { channel: s.channel } : {}), ...cohort });
   for (const act of s.given) {
     const step = w.step(act.step);
     w.take(act.step, { at: almaty(act.at), data: act.data ?? validData(step.eventType), ...(act.role ? { roles: [act.role] } : {}) });
@@ -377,7 +384,7 @@ describe('data the rules need', () => {
   it('order 184, appendix 2, track C: a first testing day outside the calendar’s years is refused (no deadline could be counted)', () => {
     const version = catalog.byId.get(C.versionId)!;
     const w = new CaseWalk(catalog, zone, version, C.trackId, { unit: 'astana', iin: IIN, start: almaty('2015-09-21T10:00:00'), covers: (date) => calendar.covers(date) });
-    w.submit(undefined, { cohortDates: C.cohortDates });
+    w.submit('responsible-person', { cohortDates: C.cohortDates });
     for (const act of C_ADMITTED) w.take(act.step, { at: almaty(act.at), data: act.data ?? validData(w.step(act.step).eventType) });
     w.at(almaty('2015-10-21T10:00:00'));
     const refused = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'test-schedule-announced', data: { testingStartsOn: '2099-01-05' } }, w.callerFor('employee')).thenRefused('invalid');

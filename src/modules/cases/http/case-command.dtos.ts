@@ -60,10 +60,10 @@ export class SubmitApplicationDto {
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   startedAt?: string;
 
-  @ApiPropertyOptional({ description: "the cohort's dates that start clocks, e.g. { \"document-acceptance-end\": \"2015-10-01\" }" })
+  @ApiPropertyOptional({ description: "the cohort's dates that start clocks, e.g. { \"document-acceptance-end\": \"2015-10-01\" }; set by the provider's staff of the unit, never by the applicant or the portal (403)" })
   @IsOptional()
-  @IsObject()
-  cohortDates?: Record<string, string>;
+  @IsObject({ message: 'must be an object { cohortDateId: "YYYY-MM-DD" }' })
+  cohortDates?: Record<string, unknown>;
 }
 
 export class TakeStepDto {

@@ -12,6 +12,7 @@ import { CancelApplicationCommand, SubmitApplicationCommand, TakeStepCommand } f
 import { refusalProblem } from './case-problems';
 import { CancelApplicationDto, SubmitApplicationDto, TakeStepDto } from './case-command.dtos';
 import { parseCaseId, parseStepId } from './case-params';
+import { acceptedTraceId } from '../../../shared/http/trace-ids';
 
 interface RequestLike {
   id: string;
@@ -27,8 +28,7 @@ const KEY = /^[\x21-\x7e]{1,200}$/;
 /** The caller's idempotency key and a fingerprint of the request it stands for. */
 function commandMeta(request: RequestLike, route: string, body: unknown, key: string | undefined): CommandMeta {
   const correlationId = request.id;
-  const causation = request.headers['x-causation-id'];
-  const causationId = typeof causation === 'string' && causation.length > 0 && causation.length <= 200 ? causation : undefined;
+  const causationId = acceptedTraceId(request.headers['x-causation-id']);
   if (key === undefined) return { correlationId, ...(causationId ? { causationId } : {}) };
   if (!KEY.test(key)) throw ProblemError.badRequest([{ field: 'header.Idempotency-Key', problem: 'must be 1–200 printable ASCII characters without spaces', allowed: 'e.g. a UUID' }]);
   const fingerprint = createHash('sha256').update(canonicalize({ route, body }) ?? '').digest('hex');

@@ -9,7 +9,7 @@
  * quarter of the projection's writes.
  */
 import type { RecordedEvent } from '../../event-log/event-log.port';
-import type { ReadDocument } from '../../read-store/read-store.port';
+import type { IndexSpec, ReadDocument } from '../../read-store/read-store.port';
 import type { Projection, ProjectionContext } from '../../../projections/projection';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
@@ -140,6 +140,15 @@ export interface CasesProjectionReference {
   calendar: WorkingCalendar;
 }
 
+/** GET /api/cases sorts newest first; each filter it takes (and the read scope's unit or IIN) leads an index. */
+const NEWEST_FIRST = { submittedAt: -1, _id: -1 } as const;
+export const CASE_LIST_INDEXES: readonly IndexSpec[] = [
+  { key: { ...NEWEST_FIRST } },
+  ...['unit', 'applicantIin', 'serviceId', 'status', 'assignee'].map((field) => ({ key: { [field]: 1 as const, ...NEWEST_FIRST } })),
+  { key: { unit: 1, status: 1, ...NEWEST_FIRST } },
+  { key: { unit: 1, serviceId: 1, ...NEWEST_FIRST } },
+];
+
 export function casesProjection(reference: CasesProjectionReference): Projection {
   const { catalog, calendar } = reference;
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
@@ -150,13 +159,7 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     version: 3,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASES],
-    // The case list (case-queries.ts) filters by one of these fields and pages newest first.
-    indexes: {
-      [CASES]: [
-        { submittedAt: -1, _id: -1 },
-        ...(['serviceId', 'status', 'unit', 'assignee', 'applicantIin'] as const).map((field) => ({ [field]: 1, submittedAt: -1, _id: -1 }) as Record<string, 1 | -1>),
-      ],
-    },
+    indexes: { [CASES]: CASE_LIST_INDEXES },
     prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       // Case events live in case streams; the same types elsewhere are not case acts.

@@ -14,7 +14,8 @@ import type { TimeZone } from '../../calendar/domain/time-zone';
 import { forbidden } from '../../identity/http/identity.decorators';
 import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases.projection';
 import { encodeCursor, type CaseListParams, type CaseReadParams, type CaseSlaParams } from './case-query-params';
-import { isApplicantOnly, LIST_FIELDS, listRow, mayRead, renderCaseView, slaView, withPosition, type ListedCase } from './case-views';
+import { LIST_FIELDS, listRow, mayRead, readScope, renderCaseView, slaView, withPosition, type ListedCase } from './case-views';
+import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 import { RenderedViews } from './rendered-views';
 
 export const CASE_QUERIES = Symbol('CASE_QUERIES');
@@ -28,6 +29,8 @@ export interface CaseQueryOptions {
   /** Memory for case views kept rendered (JSON text); 0 renders every read. */
   viewCacheBytes?: number;
   clock?: () => Date;
+  /** Bounds list lookups by applicant IIN per caller (an IIN filter answers whether a person has a case). */
+  iinLookups?: CallerRateLimiter;
 }
 
 /** The caller as far as their view of a case can differ from another caller's. */
@@ -41,6 +44,7 @@ export class CaseQueries {
   readonly renderedViews: RenderedViews | null;
   private readonly model: ModelAccess;
   private readonly clock: () => Date;
+  private readonly iinLookups: CallerRateLimiter | null;
 
   constructor(
     readModels: ReadModels,
@@ -52,6 +56,7 @@ export class CaseQueries {
     this.serviceIds = [...reference.catalog.byService.keys()];
     this.timeZone = reference.calendar.timeZone;
     this.clock = options.clock ?? (() => new Date());
+    this.iinLookups = options.iinLookups ?? null;
     this.renderedViews = (options.viewCacheBytes ?? 0) > 0 ? new RenderedViews(options.viewCacheBytes!) : null;
   }
 
@@ -92,16 +97,18 @@ export class CaseQueries {
   }
 
   async listCases(principal: Principal, params: CaseListParams) {
+    // Scope first: a caller learns nothing, not even whether the model is ready, from a list they may not read.
+    const and: Filter[] = scopeFilter(principal, params);
     const position = await this.readPosition(params.after);
     const cases = await this.casesCollection();
-    const and: Filter[] = [];
     if (params.serviceId !== undefined) and.push({ serviceId: params.serviceId });
     if (params.status !== undefined) and.push({ status: params.status });
     if (params.unit !== undefined) and.push({ unit: params.unit });
     if (params.assignee !== undefined) and.push({ assignee: params.assignee });
-    if (params.applicantIin !== undefined) and.push({ applicantIin: params.applicantIin });
-    // Applicants see their own cases, whatever else they filter by.
-    if (isApplicantOnly(principal)) and.push({ applicantIin: principal.iin ?? { $in: [] } });
+    if (params.applicantIin !== undefined) {
+      this.iinLookups?.take(principal.id, 'applicantIin lookups');
+      and.push({ applicantIin: params.applicantIin });
+    }
     if (params.submittedFrom) and.push({ submittedAt: { $gte: params.submittedFrom.toISOString() } });
     if (params.submittedTo) and.push({ submittedAt: { $lte: params.submittedTo.toISOString() } });
     if (params.cursor) {
@@ -126,8 +133,9 @@ export class CaseQueries {
   private async checkedRead(principal: Principal, cases: ReadCollection<CaseDocument>, caseId: string, after: number | undefined, position: number): Promise<{ doc: CaseDocument; version: RegulationVersion }> {
     const doc = await cases.get(caseId);
     if (!doc) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}${after === undefined ? '' : ` as of log position ${position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
-    if (!mayRead(principal, doc)) throw forbidden('an applicant reads only the cases filed with their own IIN', { callerRoles: principal.roles });
-    return { doc, version: caseVersion(this.reference.catalog, doc.versionId) };
+    const version = caseVersion(this.reference.catalog, doc.versionId);
+    if (!mayRead(principal, doc, version)) throw forbidden(readRefusal(principal), { callerRoles: principal.roles, callerUnit: principal.unit });
+    return { doc, version };
   }
 
   private readPosition(after: number | undefined): Promise<number> {
@@ -137,4 +145,33 @@ export class CaseQueries {
   private casesCollection(): Promise<ReadCollection<CaseDocument>> {
     return this.model.collection<CaseDocument>(CASES);
   }
+}
+
+function readRefusal(principal: Principal): string {
+  const scope = readScope(principal);
+  const may = [scope.unit !== null ? `the cases of unit "${scope.unit}"` : null, scope.iin !== null ? 'the cases filed with their own IIN' : null].filter(Boolean);
+  if (may.length > 0) return `the caller reads only ${may.join(' and ')}`;
+  return 'the e-government portal and other state bodies read only a case on which they recorded an act or may take an open step';
+}
+
+/**
+ * The list's read scope as filters (ANDed with the caller's own), or 403 when a filter asks for what the caller
+ * may not read: another unit, another person's IIN, or any list at all for the portal or a state body.
+ */
+function scopeFilter(principal: Principal, params: CaseListParams): Filter[] {
+  const scope = readScope(principal);
+  if (scope.all) return [];
+  if (scope.unit === null && scope.iin === null) {
+    throw forbidden('the e-government portal and other state bodies list no cases; they find the steps they may take in GET /api/worklist', { callerRoles: principal.roles });
+  }
+  if (params.applicantIin !== undefined && params.applicantIin !== scope.iin && scope.unit === null) {
+    throw forbidden('an applicant may filter only by their own IIN (query.applicantIin)', { callerRoles: principal.roles, field: 'query.applicantIin' });
+  }
+  if (params.unit !== undefined && params.unit !== scope.unit && (scope.iin === null || scope.unit !== null)) {
+    throw forbidden(`acts for unit "${principal.unit}"; may not list the cases of unit "${params.unit}" (query.unit)`, { requiredUnit: params.unit, callerUnit: principal.unit, field: 'query.unit' });
+  }
+  const or: Filter[] = [];
+  if (scope.unit !== null) or.push({ unit: scope.unit });
+  if (scope.iin !== null) or.push({ applicantIin: scope.iin });
+  return [or.length === 1 ? or[0]! : { $or: or }];
 }

@@ -10,7 +10,7 @@ import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { citeClause } from '../../regulations/domain/clause-citation';
 import type { Limit } from '../../deadlines/domain/limit';
-import { stepsCallerMayTake, openSteps } from '../domain/case-rules';
+import { EXTERNAL_ROLES, stepsCallerMayTake, openSteps } from '../domain/case-rules';
 import type { CaseState } from '../domain/case-state';
 import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
@@ -20,15 +20,50 @@ export function isApplicantOnly(principal: Principal): boolean {
   return principal.roles.every((r) => r === 'applicant');
 }
 
-/** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
-export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicantIin' | 'unit'>): boolean {
-  if (principal.iin !== undefined && principal.iin === doc.applicantIin) return true;
-  if (principal.roles.some((r) => r === 'auditor' || r === 'admin')) return true;
-  return principal.unit === doc.unit && principal.roles.some((r) => r !== 'applicant');
+/** Auditors and administrators read every unit's cases. */
+export function readsEverything(principal: Principal): boolean {
+  return principal.roles.some((r) => r === 'auditor' || r === 'admin');
 }
 
-export function mayRead(principal: Principal, doc: Pick<CaseDocument, 'applicantIin'>): boolean {
-  return !isApplicantOnly(principal) || principal.iin === doc.applicantIin;
+/** Roles of the provider's own staff: bound to the unit they act for (not the applicant, the portal or another state body). */
+export function staffRoles(principal: Principal): string[] {
+  return principal.roles.filter((r) => r !== 'applicant' && r !== 'auditor' && r !== 'admin' && !EXTERNAL_ROLES.has(r));
+}
+
+/**
+ * What cases a caller may read, as the regulations imply: auditors and administrators every case; the provider's
+ * staff (heads included) their own unit's cases; applicants the cases filed with their own IIN; the e-government
+ * portal and other state bodies, which are bound to no unit, only a case they act on (see mayRead) and no list.
+ * A caller with several roles reads the union.
+ */
+export interface ReadScope {
+  all: boolean;
+  unit: string | null;
+  iin: string | null;
+}
+
+export function readScope(principal: Principal): ReadScope {
+  return {
+    all: readsEverything(principal),
+    unit: staffRoles(principal).length > 0 ? (principal.unit ?? null) : null,
+    iin: principal.roles.includes('applicant') && principal.iin ? principal.iin : null,
+  };
+}
+
+/** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
+export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicantIin' | 'unit'>): boolean {
+  const scope = readScope(principal);
+  return scope.all || (scope.iin !== null && scope.iin === doc.applicantIin) || (scope.unit !== null && scope.unit === doc.unit);
+}
+
+/**
+ * Whether the caller may read this case: within their read scope, or (the portal, a state body) a case on which
+ * they recorded an act or may take an open step now.
+ */
+export function mayRead(principal: Principal, doc: CaseDocument, version: RegulationVersion): boolean {
+  if (seesFullIin(principal, doc)) return true;
+  if (!principal.roles.some((r) => EXTERNAL_ROLES.has(r))) return false;
+  return doc.acts.some((act) => act.actor.id === principal.id) || stepsCallerMayTake(stateOf(doc), version, principal).length > 0;
 }
 
 function applicantView(principal: Principal, doc: CaseDocument) {

@@ -4,7 +4,7 @@
  */
 import { Controller, Get, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { exhaustMap, filter, from, interval, map, startWith, type Observable } from 'rxjs';
+import { exhaustMap, filter, finalize, from, interval, map, startWith, type Observable } from 'rxjs';
 import { ProblemError } from '../../../app/problem/problem';
 import type { ReferenceData } from '../../../app/reference-data';
 import { optionalParam, parseAfterParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
@@ -18,6 +18,12 @@ import { GROUP_BY, type GroupBy } from '../domain/rollup';
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
 export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
 export const COMPLIANCE_REFERENCE = Symbol('COMPLIANCE_REFERENCE');
+/** The most live-update streams open at once (STREAM_CLIENTS_MAX), and per caller (a dashboard needs one; a few tabs). */
+export const STREAM_LIMITS = Symbol('STREAM_LIMITS');
+export interface StreamLimits {
+  total: number;
+  perCaller: number;
+}
 
 type RawQuery = Record<string, string | undefined>;
 interface ReplyLike {
@@ -35,7 +41,12 @@ export class ComplianceController {
     @Inject(COMPLIANCE_QUERIES) private readonly queries: ComplianceQueries,
     @Inject(COMPLIANCE_MODEL) private readonly model: ModelAccess,
     @Inject(COMPLIANCE_REFERENCE) private readonly reference: ReferenceData,
+    @Inject(STREAM_LIMITS) private readonly streamLimits: StreamLimits,
   ) {}
+
+  /** Open streams per caller: each holds a connection and polls the model four times a second. */
+  private readonly openStreams = new Map<string, number>();
+  private openStreamsTotal = 0;
 
   @Get('compliance/summary')
   @RequireRoles('auditor', 'head')
@@ -116,7 +127,21 @@ export class ComplianceController {
    */
   @Sse('compliance/stream')
   @RequireRoles('auditor', 'head')
-  stream(): Observable<MessageEvent> {
+  stream(@CurrentPrincipal() principal: Principal): Observable<MessageEvent> {
+    const mine = this.openStreams.get(principal.id) ?? 0;
+    const { total, perCaller } = this.streamLimits;
+    if (total > 0 && (this.openStreamsTotal >= total || mine >= perCaller)) {
+      const detail = this.openStreamsTotal >= total ? `${total} live-update streams are open, the most this server keeps` : `this caller already has ${mine} live-update streams open, the most one caller may`;
+      throw new ProblemError(429, 'too-many-streams', 'Too many live-update streams', `${detail}; close one, or try again later`, undefined, { limit: this.openStreamsTotal >= total ? total : perCaller }, { 'retry-after': '30' });
+    }
+    this.openStreams.set(principal.id, mine + 1);
+    this.openStreamsTotal++;
+    const closed = () => {
+      this.openStreamsTotal--;
+      const left = (this.openStreams.get(principal.id) ?? 1) - 1;
+      if (left > 0) this.openStreams.set(principal.id, left);
+      else this.openStreams.delete(principal.id);
+    };
     // Only the events appended since the last tick are looked at, so a client costs little however long the log.
     let scannedUpTo: number | null = null;
     let pending = 0;
@@ -143,6 +168,7 @@ export class ComplianceController {
       ),
       filter((s): s is Staleness => s !== null),
       map((staleness) => ({ type: 'projected', id: String(staleness.position), data: staleness })),
+      finalize(closed),
     );
   }
 

@@ -41,7 +41,8 @@ export class DashboardController {
   }
 
   private asset(name: string, reply: ReplyLike) {
-    const asset = ASSETS[name];
+    // Own keys only: `constructor` or `__proto__` would otherwise find Object.prototype's members.
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!asset) throw ProblemError.notFound('File', `the dashboard has no file ${name}`, 'path.file');
     reply.header('content-type', asset.type).header('cache-control', 'public, max-age=300').send(read(asset.file));
   }

@@ -107,7 +107,7 @@ export class WebhookDispatcher {
   /** Turns the events after the outbox's position into deliveries, and carries out the admins' requests. */
   async outbox(): Promise<number> {
     // The queries of the dispatch loop, the admin API and the history, on stores that index (MongoDB).
-    this.indexed ??= this.options.store.ensureIndexes(DELIVERIES, [{ status: 1, position: 1 }, { eventId: 1 }, { subscriptionId: 1, position: -1 }]);
+    this.indexed ??= this.options.store.ensureIndexes(DELIVERIES, [{ key: { status: 1, position: 1 } }, { key: { eventId: 1 } }, { key: { subscriptionId: 1, position: -1 } }]);
     await this.indexed;
     await this.handleRequests();
     let made = 0;

@@ -12,7 +12,7 @@ export interface GroupAppend {
 export type AppendRefusal =
   | { kind: 'wrong-revision'; streamId: string; expected: ExpectedRevision; actual: number | 'no_stream' }
   | { kind: 'invalid'; path: string; problem: string }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string; code?: string };
 
 export type AppendOutcome = { ok: AppendResult } | { refused: AppendRefusal };
 
@@ -94,13 +94,13 @@ function commitGroups(groups) {
       groups.forEach(({ group, recordedAt }, g) => {
         for (const append of group) {
           try { results[g].outcomes.push({ ok: appendOne(append, recordedAt) }); }
-          catch (error) { results[g].outcomes.push({ refused: error instanceof Refused ? error.refusal : { kind: 'failed', message: String(error && error.message || error) } }); }
+          catch (error) { results[g].outcomes.push({ refused: error instanceof Refused ? error.refusal : { kind: 'failed', message: String(error && error.message || error), code: error && error.code } }); }
         }
       });
     }).immediate();
   } catch (error) {
     // The commit itself failed (disk full, I/O error): nothing of these groups is durable.
-    port.postMessage({ results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error) });
+    port.postMessage({ results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error), code: error && error.code });
     return;
   }
   port.postMessage({ results, transactionMs: performance.now() - started });
@@ -118,7 +118,7 @@ export interface WriterStats {
 
 type WriterMessage =
   | { results: Array<{ batch: number; outcomes: AppendOutcome[] }>; transactionMs: number }
-  | { results: Array<{ batch: number }>; commitError: string }
+  | { results: Array<{ batch: number }>; commitError: string; code?: string }
   | { stopped: true };
 
 /**
@@ -171,7 +171,7 @@ export class CommitWriter {
       const pending = this.inFlight.get(result.batch);
       if (!pending) continue;
       this.inFlight.delete(result.batch);
-      if ('commitError' in message) pending.reject(new Error(message.commitError));
+      if ('commitError' in message) pending.reject(Object.assign(new Error(message.commitError), { code: message.code }));
       else pending.resolve((result as { outcomes: AppendOutcome[] }).outcomes);
     }
     if (this.inFlight.size === 0) this.port.unref();

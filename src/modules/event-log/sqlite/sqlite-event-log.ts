@@ -15,7 +15,9 @@ import type {
   RawRecordedEvent,
   SubscribeOptions,
 } from '../event-log.port';
-import { InvalidEventError, WrongExpectedRevisionError } from '../event-log.errors';
+import { InvalidEventError, StorageDamagedError, StorageFullError, WrongExpectedRevisionError } from '../event-log.errors';
+import { statSync } from 'node:fs';
+import { HeadRecorder, headRecordFile } from './head-record';
 import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-validation';
 import { DEFAULT_CHECKPOINTER, WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer';
 import { PollingSubscription } from '../polling-subscription';
@@ -49,6 +51,19 @@ export interface SqliteEventLogOptions {
   /** How often a subscription looks for events appended by another process (the worker reads the API's file). */
   pollIntervalMs?: number;
   checkpointer?: Partial<CheckpointerOptions> | false;
+  /** Told once when the head record beside the log cannot be written (it is tried again on the next commit). */
+  onHeadRecordError?: (error: unknown) => void;
+}
+
+/** What an integrity check of the log file found. */
+export interface LogIntegrityReport {
+  file: string;
+  /** `quick`: PRAGMA quick_check (pages and records, not index contents); `full`: PRAGMA integrity_check; `skipped`: too large to check on start. */
+  check: 'quick' | 'full' | 'skipped';
+  bytes: number;
+  ms: number;
+  problems: string[];
+  head: { position: number; eventId: string | null };
 }
 
 export interface GroupCommitStats {
@@ -122,10 +137,13 @@ export class SqliteEventLog implements EventLog {
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
   private writer: CommitWriter | null = null;
+  private headRecorder: HeadRecorder | null = null;
+  private readonly onHeadRecordError: (error: unknown) => void;
 
   constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    this.onHeadRecordError = options.onHeadRecordError ?? (() => undefined);
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
     this.checkpointer = options.checkpointer === false ? null : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
@@ -178,6 +196,7 @@ export class SqliteEventLog implements EventLog {
     this.queue = [];
     if (group.length === 0) return;
     this.writer ??= new CommitWriter(this.file);
+    this.headRecorder ??= new HeadRecorder(headRecordFile(this.file), undefined, this.onHeadRecordError);
     this.committing++;
     this.stats.groups++;
     const handedOver = performance.now();
@@ -189,25 +208,33 @@ export class SqliteEventLog implements EventLog {
       );
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the group is durable.
-      for (const pending of group) pending.reject(error);
+      const typed = storageError(this.file, error);
+      for (const pending of group) pending.reject(typed);
       return;
     } finally {
       if (--this.committing === 0) this.allCommitted.emit('idle');
     }
     this.stats.commitRoundTripMs += performance.now() - handedOver;
     let head = 0;
+    let headId = '';
     group.forEach((pending, i) => {
       const outcome = outcomes[i]!;
       if ('ok' in outcome) {
         this.stats.appends++;
         this.stats.events += pending.events.length;
-        head = Math.max(head, outcome.ok.position);
+        if (outcome.ok.position > head) {
+          head = outcome.ok.position;
+          headId = pending.events[pending.events.length - 1]!.id;
+        }
         pending.resolve(outcome.ok);
       } else {
-        pending.reject(refusalError(outcome.refused));
+        pending.reject(refusalError(this.file, outcome.refused));
       }
     });
-    if (head > 0) this.committed.emit('committed', head);
+    if (head > 0) {
+      this.headRecorder!.note(head, headId);
+      this.committed.emit('committed', head);
+    }
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -284,6 +311,49 @@ export class SqliteEventLog implements EventLog {
     this.headStmt.get();
   }
 
+  /**
+   * Checks the file: `quick` runs PRAGMA quick_check (every page and record, without comparing indexes with their
+   * table) unless the file is larger than `maxQuickBytes`; `full` runs PRAGMA integrity_check. Both then check that
+   * the head is sane: a position no larger than the file could hold, and a last event the id index finds at the
+   * same position. Damage SQLite would only meet on some later read shows up here, before anything is written.
+   */
+  checkIntegrity(options: { mode: 'quick' | 'full'; maxQuickBytes?: number }): LogIntegrityReport {
+    const started = Date.now();
+    const bytes = fileBytes(this.file) + fileBytes(`${this.file}-wal`);
+    const problems: string[] = [];
+    let check: LogIntegrityReport['check'] = options.mode;
+    if (options.mode === 'quick' && options.maxQuickBytes !== undefined && bytes > options.maxQuickBytes) check = 'skipped';
+    const tryRead = <T>(what: string, read: () => T): T | null => {
+      try {
+        return read();
+      } catch (error) {
+        problems.push(`${what}: ${(error as Error).message}`);
+        return null;
+      }
+    };
+    if (check !== 'skipped') {
+      const rows = tryRead(`${check === 'full' ? 'integrity_check' : 'quick_check'}`, () => this.db.prepare(`PRAGMA ${check === 'full' ? 'integrity_check' : 'quick_check'}(100)`).pluck().all() as string[]);
+      if (rows && !(rows.length === 1 && rows[0] === 'ok')) problems.push(...rows);
+    }
+    let head: LogIntegrityReport['head'] = { position: 0, eventId: null };
+    const last = tryRead('the last event', () => this.db.prepare('SELECT position, id FROM events ORDER BY position DESC LIMIT 1').raw().get() as [number | bigint, string] | undefined);
+    if (last) {
+      const position = last[0];
+      const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+      const pages = Number(this.db.pragma('page_count', { simple: true }));
+      // An event row takes well over 16 bytes, so a log of N pages cannot hold more than N·page_size/16 events.
+      const most = Math.max(1, Math.floor((pages * pageSize) / 16));
+      if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 1 || position > most) {
+        problems.push(`the head position read is ${String(position)}, impossible for a file of ${pages} pages (at most ${most})`);
+      } else {
+        head = { position, eventId: last[1] };
+        const indexed = tryRead('the id index', () => this.db.prepare('SELECT position FROM events WHERE id = ?').pluck().get(last[1]) as number | undefined);
+        if (indexed !== null && indexed !== position) problems.push(`the last event ${last[1]} is at position ${position}, but the id index finds it at ${String(indexed)}`);
+      }
+    }
+    return { file: this.file, check, bytes, ms: Date.now() - started, problems, head };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -292,6 +362,7 @@ export class SqliteEventLog implements EventLog {
     while (this.flushScheduled) await new Promise((resolve) => setImmediate(resolve));
     if (this.committing > 0) await new Promise((resolve) => this.allCommitted.once('idle', resolve));
     await this.writer?.stop();
+    await this.headRecorder?.close();
     await this.checkpointer?.stop();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -302,10 +373,27 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-function refusalError(refusal: AppendRefusal): Error {
+function refusalError(file: string, refusal: AppendRefusal): Error {
   if (refusal.kind === 'wrong-revision') return new WrongExpectedRevisionError(refusal.streamId, refusal.expected, refusal.actual);
   if (refusal.kind === 'invalid') return new InvalidEventError(refusal.path, refusal.problem);
-  return new Error(refusal.message);
+  return storageError(file, Object.assign(new Error(refusal.message), { code: refusal.code }));
+}
+
+/** SQLite's result codes for a full disk and a damaged file become errors callers can answer as such. */
+function storageError(file: string, error: unknown): Error {
+  const code = String((error as { code?: unknown })?.code ?? '');
+  const message = (error as Error)?.message ?? String(error);
+  if (code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)) return new StorageFullError(file, message);
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || /malformed/i.test(message)) return new StorageDamagedError(file, [message]);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function fileBytes(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** SQL for an AllFilter; a stream prefix becomes a range so the (stream_id, revision) index can serve it. */

@@ -7,11 +7,24 @@ import { assertCanWrite, assertRoles, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } fro
 
 export const TOKEN_VERIFIER = Symbol('TOKEN_VERIFIER');
 
-function unauthenticated(detail: string): ProblemError {
-  return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"` });
+/**
+ * A header value may hold visible ASCII only (RFC 9110 quoted-string; Node refuses anything outside Latin-1 and the
+ * answer became a 500): the reason can quote a claim in any script, so the header gets an ASCII rendering and the
+ * problem body the reason as it is.
+ */
+function headerSafe(text: string): string {
+  return text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
 }
 
-/** Every route under /api needs a verified bearer token, except the API docs and routes marked @Public(). */
+function unauthenticated(detail: string): ProblemError {
+  return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(detail)}"` });
+}
+
+/**
+ * Deny by default: every route served by a controller needs a verified bearer token unless its handler or
+ * controller is marked @Public(). Decided on the matched route only, never on the URL: the router decodes
+ * and normalises paths (`/%61pi/…` reaches `/api/…`), so any test on the URL text can be walked around.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
@@ -21,10 +34,8 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<{ url: string; headers: Record<string, string | undefined>; principal?: Principal }>();
-    const path = request.url.split('?')[0];
-    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]);
-    if (isPublic || !path.startsWith('/api/') || path.startsWith('/api/docs')) return true;
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const header = request.headers['authorization'];
     if (!header) throw unauthenticated('no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)');
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import type { TokenVerifier } from '../token-verifier';
 import { AuthGuard, TOKEN_VERIFIER } from './auth.guard';
 
-/** Authentication for every /api route: the verifier is built before Nest starts (a bad secret stops start-up). */
+/** Authentication for every route not marked @Public(): the verifier is built before Nest starts (a bad secret stops start-up). */
 @Module({})
 export class IdentityModule {
   static register(verifier: TokenVerifier): DynamicModule {

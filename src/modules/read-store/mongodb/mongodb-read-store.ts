@@ -1,5 +1,5 @@
 import { MongoClient, type AnyBulkWriteOperation, type Db, type Document, type MongoClientOptions } from 'mongodb';
-import type { Checkpoint, IndexSpec, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import type { Checkpoint, CollectionOptions, IndexSpec, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 const CHECKPOINTS = '_checkpoints';
@@ -7,6 +7,7 @@ const CHECKPOINTS = '_checkpoints';
 interface CheckpointDoc {
   _id: string;
   position: number;
+  eventId?: string;
   updatedAt: Date;
 }
 
@@ -24,9 +25,17 @@ export class MongoReadStore implements ReadStore {
     this.db = client.db(database);
   }
 
-  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> {
+  /** Collections whose declared indexes were requested: each is created once per process (createIndex is idempotent). */
+  private readonly indexed = new Set<string>();
+
+  collection<T extends ReadDocument = ReadDocument>(name: string, options: CollectionOptions = {}): ReadCollection<T> {
     checkCollectionName(name);
     const collection = this.db.collection<Document>(name);
+    if (options.indexes?.length && !this.indexed.has(name)) {
+      this.indexed.add(name);
+      // In the background: a read must not wait for an index build; until it exists the server scans as before.
+      void Promise.all(options.indexes.map((index) => collection.createIndex(index.key))).catch(() => this.indexed.delete(name));
+    }
     return {
       get: async (id) => (await collection.findOne({ _id: id as never }, { maxTimeMS: QUERY_TIME_MS })) as T | null,
       getMany: async (ids) => {
@@ -72,7 +81,7 @@ export class MongoReadStore implements ReadStore {
         const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
         if (stored && stored.position >= checkpoint.position) return;
         for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true, session });
-        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, updatedAt: new Date() }, { upsert: true, session });
+        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
       });
     } finally {
       await session.endSession();
@@ -81,7 +90,7 @@ export class MongoReadStore implements ReadStore {
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const stored = await this.db.collection<CheckpointDoc>(CHECKPOINTS).findOne({ _id: projection });
-    return stored ? { projection, position: stored.position, updatedAt: stored.updatedAt } : null;
+    return stored ? { projection, position: stored.position, ...(stored.eventId ? { eventId: stored.eventId } : {}), updatedAt: stored.updatedAt } : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
@@ -94,7 +103,7 @@ export class MongoReadStore implements ReadStore {
     checkCollectionName(collection);
     if (specs.length === 0) return;
     // createIndexes is idempotent for an identical key; the collection is created when absent.
-    await this.db.collection(collection).createIndexes(specs.map((key) => ({ key })));
+    await this.db.collection(collection).createIndexes(specs.map((spec) => ({ key: spec.key })));
   }
 
   async listCollections(): Promise<string[]> {

@@ -2,7 +2,8 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import type { Checkpoint, Filter, FindOptions, IndexSpec, Pipeline, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import type { Checkpoint, CollectionOptions, Filter, FindOptions, IndexSpec, Pipeline, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import { MemoryIndex, planQuery, runPlan } from './memory-index';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 /** 'RGLR': marks a file as a reglament read store. */
@@ -67,6 +68,12 @@ const MIGRATIONS = [
       INSERT INTO meta (key, value) VALUES ('changes_after', '0');
     `,
   },
+  {
+    // The id of the event a checkpoint stands at: a log restored from an older copy, or rewritten, is told from the
+    // one the model was projected from even where its head has grown past the checkpoint again.
+    version: 4,
+    sql: `ALTER TABLE checkpoints ADD COLUMN event_id TEXT;`,
+  },
 ];
 
 /** Changes kept (the newest); a reader whose copy of a collection is older than all of them reads it whole. */
@@ -79,6 +86,15 @@ export const DEFAULT_CHANGES_KEPT = 200_000;
 interface CollectionCache {
   seq: number;
   docs: Map<string, ReadDocument>;
+  /** Declared indexes, kept in step with `docs` as it is refreshed. */
+  indexes: MemoryIndex[];
+}
+
+/** What the queries of this store examined: documents tested against a filter (an index's range, or a whole collection). */
+export interface ReadStoreQueryStats {
+  examined: number;
+  indexedQueries: number;
+  scans: number;
 }
 
 /**
@@ -101,14 +117,15 @@ export class SqliteReadStore implements ReadStore {
   private readonly recordChange: Statement<[string, number, string]>;
   private readonly pruneChanges: Statement<[number]>;
   private readonly writeChangesAfter: Statement<[string]>;
-  private readonly getCheckpointStmt: Statement<[string], { position: number; updated_at: number }>;
-  private readonly putCheckpoint: Statement<[string, number, number]>;
+  private readonly getCheckpointStmt: Statement<[string], { position: number; updated_at: number; event_id: string | null }>;
+  private readonly putCheckpoint: Statement<[string, number, string | null, number]>;
   private readonly readSeq: Statement<[], { value: string }>;
   private readonly writeSeq: Statement<[string]>;
   private readonly writeTx: Database.Transaction<(batch: WriteBatch) => void>;
   private readonly dataVersion: Statement<[], number>;
   /** Writes through this connection: data_version counts only other connections' commits. */
   private ownWrites = 0;
+  readonly queryStats: ReadStoreQueryStats = { examined: 0, indexedQueries: 0, scans: 0 };
 
   constructor(
     readonly file: string,
@@ -142,9 +159,9 @@ export class SqliteReadStore implements ReadStore {
     this.deleteDoc = this.db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?');
     this.recordChange = this.db.prepare('INSERT INTO changes (collection, seq, id) VALUES (?, ?, ?)');
     this.pruneChanges = this.db.prepare('DELETE FROM changes WHERE seq <= ?');
-    this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at FROM checkpoints WHERE projection = ?');
+    this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at, event_id FROM checkpoints WHERE projection = ?');
     this.putCheckpoint = this.db.prepare(
-      'INSERT INTO checkpoints (projection, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at',
+      'INSERT INTO checkpoints (projection, position, event_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, event_id = excluded.event_id, updated_at = excluded.updated_at',
     );
     this.readSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'seq'");
     this.writeSeq = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'seq'");
@@ -156,8 +173,9 @@ export class SqliteReadStore implements ReadStore {
     return `${this.dataVersion.get()}.${this.ownWrites}`;
   }
 
-  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> {
+  collection<T extends ReadDocument = ReadDocument>(name: string, options: CollectionOptions = {}): ReadCollection<T> {
     checkCollectionName(name);
+    if (options.indexes?.length) this.declareIndexes(name, options.indexes);
     return {
       get: async (id) => {
         const row = this.getDoc.get(name, id);
@@ -166,16 +184,54 @@ export class SqliteReadStore implements ReadStore {
       versionOf: async (id) => this.getSeq.get(name, id) ?? null,
       find: async (filter = {}, options = {}) => this.findSync(name, filter, options) as T[],
       count: async (filter = {}) => {
-        const docs = this.documents(name);
-        if (Object.keys(filter).length === 0) return docs.length;
-        return mingoFind(docs, filter).all().length;
+        const cache = this.refreshed(name);
+        if (Object.keys(filter).length === 0) return cache.docs.size;
+        const plan = planQuery(cache.indexes, filter, undefined);
+        if (plan) {
+          this.queryStats.indexedQueries++;
+          let n = 0;
+          for (const _ of runPlan(plan, filter, cache.docs, this.queryStats)) n++;
+          return n;
+        }
+        this.queryStats.scans++;
+        this.queryStats.examined += cache.docs.size;
+        return mingoFind([...cache.docs.values()], filter).all().length;
       },
       aggregate: async <R>(pipeline: Pipeline) => structuredClone(mingoAggregate(this.documents(name), pipeline)) as R[],
     };
   }
 
+  /** Keeps these indexes for the collection from now on (built from its documents at once). */
+  private declareIndexes(name: string, specs: readonly IndexSpec[]): void {
+    const cache = this.cacheOf(name);
+    const known = new Set(cache.indexes.map((i) => JSON.stringify(i.spec.key)));
+    const added = specs.filter((spec) => !known.has(JSON.stringify(spec.key))).map((spec) => new MemoryIndex(spec));
+    if (added.length === 0) return;
+    for (const index of added) index.rebuild(cache.docs.values());
+    cache.indexes.push(...added);
+  }
+
   private findSync(name: string, filter: Filter, options: FindOptions): ReadDocument[] {
-    let cursor = mingoFind(this.documents(name), filter, options.projection);
+    const cache = this.refreshed(name);
+    // Without a sort the order is the store's own: an index may serve only a query that takes every match.
+    const plan = options.sort || (options.limit === undefined && !options.skip) ? planQuery(cache.indexes, filter, options.sort) : null;
+    if (plan) {
+      // The index gives the order: walk its range, stop once skip + limit documents matched.
+      this.queryStats.indexedQueries++;
+      const wanted = options.limit === undefined ? Infinity : (options.skip ?? 0) + options.limit;
+      const page: ReadDocument[] = [];
+      if (wanted > 0) {
+        for (const doc of runPlan(plan, filter, cache.docs, this.queryStats)) {
+          page.push(doc);
+          if (page.length >= wanted) break;
+        }
+      }
+      const rows = page.slice(options.skip ?? 0);
+      return structuredClone(options.projection ? mingoFind(rows, {}, options.projection).all() : rows) as ReadDocument[];
+    }
+    this.queryStats.scans++;
+    this.queryStats.examined += cache.docs.size;
+    let cursor = mingoFind([...cache.docs.values()], filter, options.projection);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.skip) cursor = cursor.skip(options.skip);
     if (options.limit !== undefined) cursor = cursor.limit(options.limit);
@@ -184,13 +240,22 @@ export class SqliteReadStore implements ReadStore {
   }
 
   private documents(name: string): ReadDocument[] {
+    return [...this.refreshed(name).docs.values()];
+  }
+
+  private cacheOf(name: string): CollectionCache {
     let cache = this.caches.get(name);
     if (!cache) {
-      cache = { seq: 0, docs: new Map() };
+      cache = { seq: 0, docs: new Map(), indexes: [] };
       this.caches.set(name, cache);
     }
+    return cache;
+  }
+
+  private refreshed(name: string): CollectionCache {
+    const cache = this.cacheOf(name);
     this.refresh(name, cache);
-    return [...cache.docs.values()];
+    return cache;
   }
 
   private refreshInSnapshot(name: string, cache: CollectionCache): void {
@@ -203,11 +268,31 @@ export class SqliteReadStore implements ReadStore {
         cache.seq = row.seq;
       }
       cache.seq = Math.max(cache.seq, changesAfter);
+      for (const index of cache.indexes) index.rebuild(cache.docs.values());
     }
+    const changed: { id: string; doc: ReadDocument | null }[] = [];
     for (const row of this.changedSince.iterate(name, cache.seq)) {
-      if (row.doc === null) cache.docs.delete(row.id);
-      else if (row.current === row.seq) cache.docs.set(row.id, JSON.parse(row.doc) as ReadDocument);
+      if (row.doc === null) {
+        cache.docs.delete(row.id);
+        changed.push({ id: row.id, doc: null });
+      } else if (row.current === row.seq) {
+        const doc = JSON.parse(row.doc) as ReadDocument;
+        cache.docs.set(row.id, doc);
+        changed.push({ id: row.id, doc });
+      }
       cache.seq = row.seq;
+    }
+    if (changed.length === 0 || cache.indexes.length === 0) return;
+    // Each change moves an entry of a sorted array; past a share of the collection, sorting it again is cheaper.
+    if (changed.length > Math.max(64, cache.docs.size / 16)) {
+      for (const index of cache.indexes) index.rebuild(cache.docs.values());
+      return;
+    }
+    for (const index of cache.indexes) {
+      for (const { id, doc } of changed) {
+        if (doc === null) index.remove(id);
+        else index.put(doc);
+      }
     }
   }
 
@@ -242,12 +327,12 @@ export class SqliteReadStore implements ReadStore {
       this.pruneChanges.run(seq - this.changesKept);
       this.writeChangesAfter.run(String(seq - this.changesKept));
     }
-    if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, Date.now());
+    if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, batch.checkpoint.eventId ?? null, Date.now());
   }
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const row = this.getCheckpointStmt.get(projection);
-    return row ? { projection, position: row.position, updatedAt: new Date(row.updated_at) } : null;
+    return row ? { projection, position: row.position, ...(row.event_id ? { eventId: row.event_id } : {}), updatedAt: new Date(row.updated_at) } : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {

@@ -1,0 +1,146 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * The last head of the embedded log known to be acknowledged, kept in a small file beside the log: a witness the
+ * log file cannot take down with it. SQLite drops WAL frames after a damaged one without a word, and an older copy
+ * of events.db looks as healthy as the current one; comparing the log with this record on start tells both.
+ */
+export interface HeadRecord {
+  position: number;
+  eventId: string;
+  writtenAt: string;
+}
+
+/** `events.db` → `events.head.json`, beside it. */
+export const headRecordFile = (logFile: string): string => join(dirname(logFile), `${basename(logFile).replace(/\.db$/, '')}.head.json`);
+
+/** How often, at most, the record follows the commits: the window of acknowledged events it may not cover yet. */
+export const HEAD_RECORD_INTERVAL_MS = 50;
+
+export function readHeadRecord(file: string): HeadRecord | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const parsed = JSON.parse(text) as Partial<HeadRecord>;
+  if (!Number.isSafeInteger(parsed.position) || (parsed.position as number) < 0 || typeof parsed.eventId !== 'string') {
+    throw new Error(`${file} is not a head record (position and eventId expected): ${text.slice(0, 200)}`);
+  }
+  return parsed as HeadRecord;
+}
+
+/** Writes the record atomically and durably: a temporary file, fsync, rename over the old one, fsync of the directory. */
+export function writeHeadRecordSync(file: string, head: { position: number; eventId: string }): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  syncDirSync(dirname(file));
+}
+
+function syncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Follows the commits of the writing process: after a commit the record is written within HEAD_RECORD_INTERVAL_MS,
+ * off the thread that answers requests (libuv's pool does the fsyncs), one write at a time, never backwards.
+ */
+export class HeadRecorder {
+  private latest: { position: number; eventId: string } | null = null;
+  private written = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
+  private lastError: unknown = null;
+
+  constructor(
+    readonly file: string,
+    private readonly intervalMs = HEAD_RECORD_INTERVAL_MS,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  note(position: number, eventId: string): void {
+    if (this.latest && position <= this.latest.position) return;
+    this.latest = { position, eventId };
+    if (this.timer || this.writing) return;
+    this.timer = setTimeout(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Position of the last record written. */
+  get writtenPosition(): number {
+    return this.written;
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = null;
+    const head = this.latest;
+    if (!head || head.position <= this.written) return;
+    this.writing = this.write(head).then(
+      () => {
+        this.written = head.position;
+        this.lastError = null;
+      },
+      (error: unknown) => {
+        // Disk full, say: the record stays behind and is tried again on the next commit; the start check then
+        // compares with an older head, which still catches any loss below it.
+        if (this.lastError === null) this.onError(error);
+        this.lastError = error;
+      },
+    );
+    await this.writing;
+    this.writing = null;
+    if (this.latest && this.latest.position > this.written && !this.timer && this.lastError === null) {
+      this.timer = setTimeout(() => void this.flush(), this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  private async write(head: { position: number; eventId: string }): Promise<void> {
+    const tmp = `${this.file}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.file);
+    const dir = await open(dirname(this.file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  /** Writes the latest head now (on close), after any write under way. */
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.writing;
+    if (this.latest && this.latest.position > this.written) {
+      try {
+        writeHeadRecordSync(this.file, this.latest);
+        this.written = this.latest.position;
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Correlation and causation ids come from callers and are stored in chained events and written to logs, so only
+ * short ids of a safe alphabet are taken (a UUID, a W3C trace id, `order-42:retry.1`); anything else is not used.
+ */
+const TRACE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export const TRACE_ID_RULE = '1–128 characters: letters, digits and . _ : - (starting with a letter or digit)';
+
+/** The header's value when it is an acceptable id, else undefined (the server then uses its own). */
+export function acceptedTraceId(value: unknown): string | undefined {
+  return typeof value === 'string' && TRACE_ID.test(value) ? value : undefined;
+}

@@ -1,0 +1,142 @@
+/**
+ * Inputs that once made the real server answer 500 (issue 14.12); each must be a 4xx problem+json that changes nothing.
+ */
+import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { callerFor } from '../support/case-walk';
+import { connect } from 'node:net';
+import { rawRequest } from '../support/raw-http';
+
+let api: ApiHarness;
+let caseId: string;
+const iin = makeIin('870707', 4, 12);
+const applicant = callerFor('applicant', 'astana', iin);
+const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
+
+beforeAll(async () => {
+  api = await startHarness();
+  const r = await api.call('POST', '/api/cases', { as: applicant, body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
+  expect(r.status).toBe(201);
+  caseId = r.body.caseId;
+}, 60_000);
+afterAll(async () => api.close());
+
+const isProblem = (r: { headers: Headers | Record<string, unknown> }) =>
+  expect(r.headers instanceof Headers ? r.headers.get('content-type') : String(r.headers['content-type'])).toMatch(/^application\/problem\+json/);
+
+describe('JSON nested deeper than any request needs', () => {
+  it.each([3_000, 100_000])('400 for a body nested %i deep, and nothing is written', async (depth) => {
+    // The filing's regulation version is pinned in the log at its first use, just after the filing is answered.
+    await api.app.infra.catalogPins.settled();
+    const before = await api.app.infra.eventLog.headPosition();
+    const nested = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    for (const [path, rawBody] of [
+      ['/api/cases', `{"serviceId":"personnel-reserve","channel":"portal","unit":"astana","applicant":{"iin":"${iin}","fullName":"Ф"},"cohortDates":${nested}}`],
+      [`/api/cases/${caseId}/steps/registration`, `{"data":${nested}}`],
+      [`/api/cases/${caseId}/cancel`, nested],
+    ]) {
+      const r = await api.call('POST', path, { as: applicant, rawBody });
+      expect({ path, status: r.status }).toEqual({ path, status: 400 });
+      isProblem(r);
+      expect(r.body.errors[0]).toMatchObject({ field: 'body', allowed: expect.stringMatching(/at most \d+ levels/) });
+    }
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  });
+
+  it('400 for a deep body that also names __proto__ (the JSON parser scans such bodies itself)', async () => {
+    const depth = 20_000;
+    const r = await api.call('POST', '/api/cases', { as: applicant, rawBody: '{"__proto__":1,"a":' + '['.repeat(depth) + ']'.repeat(depth) + '}' });
+    expect(r.status).toBe(400);
+    isProblem(r);
+  });
+});
+
+it('401 with a Latin-1 WWW-Authenticate header for a token whose role or name is not Latin-1', async () => {
+  for (const caller of [
+    { sub: 'x', roles: ['админ'], unit: 'astana' },
+    { sub: 'Айгерим', name: 'Айгерим', roles: ['регистратор'], unit: 'астана' },
+  ]) {
+    const r = await api.call('GET', '/api/worklist', { as: caller });
+    expect(r.status).toBe(401);
+    isProblem(r);
+    expect(r.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="[\x20-\x7e]*"$/);
+    // The body keeps the whole reason, in whatever script it came.
+    expect(r.body.detail).toMatch(/админ|регистратор/);
+  }
+});
+
+it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])('404 problem+json for GET /dashboard/%s', async (name) => {
+  for (const path of [`/dashboard/${name}`, `/dashboard/vendor/${name}`]) {
+    const r = await api.call('GET', path);
+    expect({ path, status: r.status }).toEqual({ path, status: 404 });
+    isProblem(r);
+  }
+});
+
+it('400 naming the parameter for a query parameter given twice, on every kind of route', async () => {
+  for (const path of [
+    `/api/cases/${caseId}/history?type=ApplicationSubmitted&type=DocumentRegistered`,
+    `/api/cases/${caseId}/state?asOf=2015-10-06T00:00:00Z&asOf=2015-10-07T00:00:00Z`,
+    `/api/cases/${caseId}/sla/explain?asOf=2015-10-06T00:00:00Z&asOf=2015-10-07T00:00:00Z`,
+    '/api/compliance/summary?groupBy=service&groupBy=step',
+    '/api/regulations?serviceId=a&serviceId=b',
+    '/api/calendar/KZ/working-days?from=2024-01-01&from=2024-01-02&to=2024-01-31',
+    '/api/cases?status=open&status=closed',
+  ]) {
+    const r = await api.call('GET', path, { as: auditor });
+    expect({ path, status: r.status }).toEqual({ path, status: 400 });
+    isProblem(r);
+    expect(r.body.errors[0]).toMatchObject({ field: expect.stringMatching(/^query\./), allowed: 'one value' });
+  }
+});
+
+it('history still takes a comma-separated list of types', async () => {
+  const r = await api.call('GET', `/api/cases/${caseId}/history?type=ApplicationSubmitted,DocumentRegistered`, { as: auditor });
+  expect(r.status).toBe(200);
+  expect(r.body.returned).toBe(1);
+});
+
+it('414 problem+json for a path parameter longer than the router takes', async () => {
+  const r = await rawRequest(api.url, 'GET', `/api/cases/${'a'.repeat(5_000)}`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+  expect(r.status).toBe(414);
+  expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(JSON.parse(r.body)).toMatchObject({ status: 414, type: expect.stringContaining('uri-too-long') });
+});
+
+it('400 problem+json for a malformed percent-escape in the path', async () => {
+  const r = await rawRequest(api.url, 'GET', '/api/cases/%zz');
+  expect(r.status).toBe(400);
+  expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(JSON.parse(r.body)).toMatchObject({ type: expect.stringContaining('bad-url') });
+});
+
+describe('what Node refuses before the router sees it', () => {
+  /** The raw answer to bytes written on a fresh connection. */
+  const rawExchange = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(api.url);
+      const socket = connect(Number(port), hostname, () => socket.write(bytes));
+      let answer = '';
+      socket.on('data', (chunk) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', (error) => (answer ? resolve(answer) : reject(error)));
+    });
+  const parse = (answer: string) => {
+    const [head, body] = answer.split('\r\n\r\n');
+    return { status: Number(head.split(' ')[1]), head: head.toLowerCase(), body: JSON.parse(body) };
+  };
+
+  it('431 problem+json for a request line and headers over 16 KiB', async () => {
+    const answer = parse(await rawExchange(`GET /api/cases?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    expect(answer.status).toBe(431);
+    expect(answer.head).toContain('content-type: application/problem+json');
+    expect(answer.head).toContain("frame-ancestors 'none'");
+    expect(answer.body).toMatchObject({ status: 431, type: expect.stringContaining('headers-too-large') });
+  });
+
+  it('400 problem+json for a request that is not HTTP', async () => {
+    const answer = parse(await rawExchange('GET / HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n'));
+    expect(answer.status).toBe(400);
+    expect(answer.head).toContain('content-type: application/problem+json');
+    expect(answer.body).toMatchObject({ status: 400 });
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * Issue 14.8 on the real server: per-caller request limits keyed by the verified principal (429 problem+json with
+ * Retry-After), a filing quota per applicant per day, and a cap on live-update streams.
+ */
+import { connect, type Socket } from 'node:net';
+import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
+
+const applicant = (iin: string): TestCaller => ({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin });
+const filing = (iin: string, occurredAt: string) => ({ serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Тестов Тест' }, occurredAt });
+
+describe('per-caller request limit', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startHarness({ RATE_LIMIT_PER_MINUTE: '5' });
+  }, 30_000);
+  afterAll(async () => api.close());
+
+  it('the sixth request of a caller in a minute is 429 problem+json with Retry-After; another caller from the same address is not held back', async () => {
+    const clerk: TestCaller = { sub: 'clerk-1', roles: ['registry-clerk'], unit: 'astana' };
+    const statuses: number[] = [];
+    let refused: Awaited<ReturnType<ApiHarness['call']>> | null = null;
+    for (let i = 0; i < 7; i++) {
+      const r = await api.call('GET', '/api/cases', { as: clerk });
+      statuses.push(r.status);
+      if (r.status === 429) refused ??= r;
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    expect(refused!.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const retryAfter = Number(refused!.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused!.body).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/), title: 'Too many requests', detail: expect.stringMatching(/at most 5 per minute per caller/) });
+    // Same address (127.0.0.1), another principal: its own budget.
+    expect((await api.call('GET', '/api/cases', { as: { sub: 'clerk-2', roles: ['registry-clerk'], unit: 'astana' } })).status).toBe(200);
+  });
+});
+
+describe('filing quota per applicant per day', () => {
+  let api: ApiHarness;
+  let now = Date.parse('2015-09-15T10:00:00+06:00');
+  beforeAll(async () => {
+    api = await startHarness({ FILINGS_PER_DAY: '2' }, { clock: () => new Date(now) });
+  }, 30_000);
+  afterAll(async () => api.close());
+
+  it('an applicant\'s third filing of the day is 429 with Retry-After until the next local day and writes nothing; the next day they file again', async () => {
+    const iin = makeIin('850101', 3, 60);
+    const at = () => new Date(now).toISOString();
+    expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) })).status).toBe(201);
+    // A refused filing (a bad body) does not use the quota.
+    expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: { ...filing(iin, at()), channel: 'fax' } })).status).toBe(400);
+    expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) })).status).toBe(201);
+    const head = await api.app.infra.eventLog.headPosition();
+    const third = await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) });
+    expect(third.status).toBe(429);
+    expect(third.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    // 10:00 local: fourteen hours to midnight in Asia/Almaty.
+    expect(third.headers.get('retry-after')).toBe(String(14 * 3600));
+    expect(third.body.detail).toMatch(/filings by one applicant: at most 2 per day per caller/);
+    expect(await api.app.infra.eventLog.headPosition()).toBe(head);
+    // Staff file for many people: no quota.
+    const clerk: TestCaller = { sub: 'responsible-1', roles: ['responsible-person'], unit: 'astana' };
+    for (let i = 0; i < 3; i++) expect((await api.call('POST', '/api/cases', { as: clerk, body: filing(makeIin('850101', 3, 61 + i), at()) })).status).toBe(201);
+    now += 14 * 3600_000;
+    expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) })).status).toBe(201);
+  });
+});
+
+describe('live-update stream cap', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startHarness({ STREAM_CLIENTS_MAX: '1' });
+  }, 30_000);
+  afterAll(async () => api.close());
+
+  it('a stream beyond STREAM_CLIENTS_MAX is 429 problem+json; once the first closes, a new one opens', async () => {
+    const auth = { authorization: `Bearer ${await api.token({ sub: 'auditor-1', roles: ['auditor'], unit: 'hq' })}` };
+    const head = { authorization: `Bearer ${await api.token({ sub: 'head-1', roles: ['head'], unit: 'astana' })}` };
+    const first = new AbortController();
+    const open = await fetch(`${api.url}/api/compliance/stream`, { headers: auth, signal: first.signal });
+    expect(open.status).toBe(200);
+    const second = await fetch(`${api.url}/api/compliance/stream`, { headers: head });
+    expect(second.status).toBe(429);
+    expect(second.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(second.headers.get('retry-after')).toBe('30');
+    expect(((await second.json()) as { type: string }).type).toMatch(/too-many-streams$/);
+    first.abort();
+    let again: Response | null = null;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const controller = new AbortController();
+      again = await fetch(`${api.url}/api/compliance/stream`, { headers: head, signal: controller.signal });
+      if (again.status === 200) {
+        controller.abort();
+        break;
+      }
+      await again.text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(again!.status).toBe(200);
+  });
+});
+
+describe('connection cap', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startHarness({ MAX_CONNECTIONS: '2' });
+  }, 30_000);
+  afterAll(async () => api.close());
+
+  it('a connection beyond MAX_CONNECTIONS is closed by the server at once; the ones within it are served', async () => {
+    const { hostname, port } = new URL(api.url);
+    const open = (): Promise<Socket> => new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => resolve(socket));
+      socket.once('error', reject);
+    });
+    const first = await open();
+    const second = await open();
+    const third = await open();
+    // The server drops the third without reading a byte: the socket ends with no answer.
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      third.on('data', (chunk) => (text += chunk.toString()));
+      third.on('close', () => resolve(text));
+      third.on('error', () => undefined);
+      third.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    expect(answer).toBe('');
+    const served = await new Promise<string>((resolve) => {
+      let text = '';
+      first.on('data', (chunk) => (text += chunk.toString()));
+      first.on('close', () => resolve(text));
+      first.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    });
+    expect(served).toMatch(/^HTTP\/1.1 200/);
+    second.destroy();
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * Outside the embedded single-user default the token secret and the evidence key are configuration kept out of
+ * DATA_DIR (issue 14.15: a stolen copy of the data directory held the generated secret and minted an admin token).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApi } from '../../src/app/bootstrap';
+import { ConfigError, loadConfig } from '../../src/app/config/config';
+import { createLogger } from '../../src/app/logging/logger';
+
+const ROOT = join(__dirname, '../..');
+const REGISTER = join(ROOT, 'test/support/swc-register.js');
+const SECRET = 'a-configured-secret-of-at-least-32-bytes!';
+const dirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function keyFileIn(dir: string): string {
+  const file = join(dir, 'evidence.pem');
+  writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return file;
+}
+
+async function refusal(env: Record<string, string>): Promise<string[]> {
+  const dataDir = tempDir('reglament-secrets-');
+  try {
+    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger('silent'));
+    await api.close();
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Refused before anything was generated or opened.
+    expect(readdirSync(dataDir)).toEqual([]);
+    return error.problems.map((p) => p.variable);
+  }
+}
+
+describe.each([
+  ['EVENT_STORE=eventstoredb', { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:1?tls=false' }],
+  ['READ_STORE=mongodb', { READ_STORE: 'mongodb', MONGODB_URL: 'mongodb://127.0.0.1:1/?replicaSet=rs0' }],
+  ['NODE_ENV=production', { NODE_ENV: 'production' }],
+  ['HOST=0.0.0.0', { HOST: '0.0.0.0' }],
+  ['HOST=::', { HOST: '::' }],
+])('with %s', (_, shape) => {
+  it('start-up is refused naming AUTH_JWT_SECRET and EVIDENCE_KEY_FILE when neither is given', async () => {
+    expect(await refusal(shape)).toEqual(['AUTH_JWT_SECRET', 'EVIDENCE_KEY_FILE']);
+  });
+
+  it('start-up is refused naming EVIDENCE_KEY_FILE when the key lies inside DATA_DIR', async () => {
+    const dataDir = tempDir('reglament-secrets-');
+    const key = keyFileIn(dataDir);
+    const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: key, ...shape });
+    await expect(startApi(config, createLogger('silent'))).rejects.toThrow(/EVIDENCE_KEY_FILE=.*is inside DATA_DIR/);
+  });
+});
+
+it('exit 78 from the real process, naming the variables, and nothing generated in DATA_DIR', () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const run = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/main.ts')], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'production', LOG_LEVEL: 'silent' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.status).toBe(78);
+  expect(run.stderr).toMatch(/AUTH_JWT_SECRET=\(unset\): AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default \(NODE_ENV=production\)/);
+  expect(run.stderr).toMatch(/EVIDENCE_KEY_FILE=\(unset\)/);
+  expect(readdirSync(dataDir)).toEqual([]);
+}, 60_000);
+
+it('in production with both secrets configured, a stolen copy of DATA_DIR mints no token the server accepts', async () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const keys = tempDir('reglament-keys-');
+  const api = await startApi(
+    loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: keyFileIn(keys) }),
+    createLogger('silent'),
+  );
+  try {
+    expect(existsSync(join(dataDir, 'auth-secret'))).toBe(false);
+    expect(existsSync(join(dataDir, 'evidence-signing-key.pem'))).toBe(false);
+    const stolen = tempDir('reglament-stolen-');
+    cpSync(dataDir, stolen, { recursive: true });
+    const minted = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', stolen, '--sub', 'intruder', '--name', 'X', '--roles', 'admin', '--unit', 'astana'], {
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    });
+    expect(minted.status).toBe(0);
+    const r = await fetch(`${api.url}/api/cases`, { headers: { authorization: `Bearer ${minted.stdout.trim()}` } });
+    expect(r.status).toBe(401);
+    expect(((await r.json()) as { detail: string }).detail).toMatch(/signature is not valid/);
+  } finally {
+    await api.close();
+  }
+}, 60_000);
+
+it('the embedded default on loopback still generates both in DATA_DIR, so npm start needs no setup', async () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+  try {
+    expect(existsSync(join(dataDir, 'auth-secret'))).toBe(true);
+    expect(existsSync(join(dataDir, 'evidence-signing-key.pem'))).toBe(true);
+  } finally {
+    await api.close();
+  }
+});
+
+it('mint-token refuses, exit 78, to generate a secret in DATA_DIR outside the embedded default', () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const run = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', dataDir, '--sub', 'a', '--name', 'A', '--roles', 'admin', '--unit', 'astana'], {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+    encoding: 'utf8',
+  });
+  expect(run.status).toBe(78);
+  expect(run.stderr).toMatch(/AUTH_JWT_SECRET is required outside the embedded single-user default \(NODE_ENV=production\)/);
+  expect(readdirSync(dataDir)).toEqual([]);
+}, 30_000);
+
+it('a projection worker verifies no token, so it generates no token secret in DATA_DIR', async () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const worker = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'src/worker.ts')], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      worker.stdout.on('data', (chunk: Buffer) => ((output += chunk.toString()), /reglament worker running/.test(output) && resolve()));
+      worker.on('exit', (code) => reject(new Error(`the worker left with ${code}: ${output}`)));
+    });
+    expect(existsSync(join(dataDir, 'events.db'))).toBe(true);
+    expect(existsSync(join(dataDir, 'auth-secret'))).toBe(false);
+  } finally {
+    worker.kill('SIGKILL');
+  }
+}, 60_000);
