@@ -52,6 +52,19 @@ export interface AppConfig {
   deadlineRecordFrom?: string;
   /** Webhook delivery: whether the projections' process dispatches, and how. */
   webhooks: { dispatcher: boolean; allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number };
+  /** The verifiable log: its checkpoints' origin (also the signing key's name), how often it signs one, who may read the proofs, its keys. */
+  transparency: {
+    origin: string;
+    checkpointIntervalMs: number;
+    access: 'public' | 'auditor';
+    /** A directory of Ed25519 keys (PKCS#8 PEM to sign, SPKI PEM for retired keys); the active one is `activeKey`. */
+    keysDir?: string;
+    activeKey?: string;
+    /** Whether a signing key may be generated on first start: only the embedded single-machine shape, never in production. */
+    mayGenerateKey: boolean;
+    /** The runtime shape, named in the refusal to generate a key. */
+    shape: string;
+  };
   /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
   limits: { requestsPerMinute: number; iinLookupsPerMinute: number; filingsPerDay: number; maxConnections: number; streamClients: number };
   /** How far in the future (by this server's clock) an act's occurredAt may lie: clients' clocks are never exact. */
@@ -179,6 +192,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return Number(value);
   };
 
+  /** A signed-note key name: a schema-less URL, no spaces or "+". */
+  const keyName = (variable: string, fallback: string): string => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if (!/^[^\s+\u0000-\u001f]{1,200}$/u.test(value)) {
+      problems.push({ variable, value, problem: 'not a signed-note key name', allowed: 'a schema-less URL without spaces or "+", e.g. reglament.gov.kz/log' });
+      return fallback;
+    }
+    return value;
+  };
   const maxTokenAge = (): number => {
     const value = env.AUTH_MAX_TOKEN_AGE || DEFAULT_MAX_TOKEN_AGE;
     const seconds = durationSeconds(value);
@@ -239,6 +262,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       timeoutMs: numberInRange('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
       maxAttempts: numberInRange('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
       backoffMs: numberInRange('WEBHOOK_BACKOFF_MS', 1_000, 10, 3_600_000),
+    },
+    transparency: {
+      origin: keyName('TRANSPARENCY_ORIGIN', 'reglament.local/log'),
+      checkpointIntervalMs: numberInRange('CHECKPOINT_INTERVAL_MS', 5000, 100, 3_600_000),
+      access: oneOf('TRANSPARENCY_ACCESS', ['public', 'auditor'] as const, 'public'),
+      ...(env.SIGNING_KEYS_DIR ? { keysDir: dir('SIGNING_KEYS_DIR', '') } : {}),
+      ...(env.SIGNING_KEY_ACTIVE ? { activeKey: env.SIGNING_KEY_ACTIVE } : {}),
+      mayGenerateKey: eventStoreKind === 'sqlite' && readStoreKind === 'sqlite' && env.NODE_ENV !== 'production',
+      shape: `EVENT_STORE=${eventStoreKind}, READ_STORE=${readStoreKind}, NODE_ENV=${env.NODE_ENV ?? '(unset)'}`,
     },
     limits: {
       requestsPerMinute: numberInRange('RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
@@ -336,12 +368,18 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
       allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE',
     });
   }
-  if (!config.evidenceKeyFile) {
+  const keysDir = config.transparency.keysDir;
+  if (keysDir !== undefined) {
+    // A keys directory (SIGNING_KEYS_DIR) holds the signing keys instead of one evidence key file.
+    if (isInside(config.dataDir, keysDir)) {
+      problems.push({ variable: 'SIGNING_KEYS_DIR', value: keysDir, problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`, allowed: 'a keys directory outside DATA_DIR' });
+    }
+  } else if (!config.evidenceKeyFile) {
     problems.push({
       variable: 'EVIDENCE_KEY_FILE',
       value: undefined,
       problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`,
-      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR',
+      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR, or SIGNING_KEYS_DIR with the signing keys',
     });
   } else if (isInside(config.dataDir, config.evidenceKeyFile)) {
     problems.push({

@@ -31,6 +31,11 @@ export interface CaseHistory {
   readonly state: CaseState;
 }
 
+/** The log's proofs for evidence packs: each event's inclusion proof to a checkpoint signed for the occasion if the log has grown. */
+export interface EvidenceProofs {
+  evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] };
+}
+
 export class AuditService {
   readonly publicKeyPem: string;
   readonly keyFingerprint: string;
@@ -41,6 +46,7 @@ export class AuditService {
     private readonly calendar: WorkingCalendar,
     private readonly signingKey: KeyObject,
     private readonly clock: () => Date = () => new Date(),
+    private readonly proofs: EvidenceProofs | null = null,
   ) {
     const publicKey = createPublicKey(signingKey);
     this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -99,6 +105,10 @@ export class AuditService {
       chain: { valid: chain.valid, events: chain.events, headHash: chain.headHash, ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }) },
       sla: { asOf: now.toISOString(), deadlines: this.explain(history, now) },
     };
+    if (this.proofs) {
+      const { checkpoint, proofs } = this.proofs.evidenceInclusion(history.recorded.map((e) => e.position - 1));
+      pack.transparency = { checkpoint, events: history.recorded.map((e, i) => ({ revision: e.revision, leafIndex: e.position - 1, proof: proofs[i]! })) };
+    }
     // Signed exactly as embedded: a JSON round trip drops anything JSON would not keep.
     return renderEvidenceFile(signPack(JSON.parse(JSON.stringify(pack)) as EvidencePack, this.signingKey));
   }

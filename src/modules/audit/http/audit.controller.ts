@@ -8,7 +8,7 @@ import { ProblemError } from '../../../app/problem/problem';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { isSystemEventType, SYSTEM_EVENT_TYPE_NAMES, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
 import { optionalParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
-import { assertUnit, CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
+import { assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../identity/http/identity.decorators';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
 import { parseCaseId } from '../../cases/http/case-params';
 import { AuditService, type CaseHistory } from '../audit.service';
@@ -154,6 +154,7 @@ export class AuditController {
   }
 
   @Get('evidence/public-key')
+  @Public()
   evidenceKey() {
     return { algorithm: 'Ed25519', publicKey: this.audit.publicKeyPem, keyFingerprint: this.audit.keyFingerprint };
   }
