@@ -89,6 +89,7 @@ export class DeadlineScheduler {
   private leader = false;
   private running: Promise<void> | null = null;
   private stopping = false;
+  private diskFullLogged = false;
   private wake: (() => void) | null = null;
 
   constructor(private readonly options: DeadlineSchedulerOptions) {
@@ -154,8 +155,13 @@ export class DeadlineScheduler {
       while (!this.stopping) {
         try {
           await this.tick();
+          this.diskFullLogged = false;
         } catch (error) {
-          this.options.logger?.error({ err: error }, 'the deadline scheduler failed a step; it tries again');
+          // A full disk is logged once, without a stack, until a step goes through again; anything else each time.
+          if ((error as { code?: unknown }).code === 'SQLITE_FULL') {
+            if (!this.diskFullLogged) this.options.logger?.warn({ problem: (error as Error).message }, 'the deadline scheduler waits: its disk is full; it tries again');
+            this.diskFullLogged = true;
+          } else this.options.logger?.error({ err: error }, 'the deadline scheduler failed a step; it tries again');
         }
         if (this.stopping) break;
         const next = this.options.store.earliest();

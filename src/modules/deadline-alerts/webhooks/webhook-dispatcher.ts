@@ -84,6 +84,7 @@ export class WebhookDispatcher {
   private readonly units = new Map<string, string>();
   private running: Promise<void> | null = null;
   private stopping = false;
+  private diskFullLogged = false;
   private wake: (() => void) | null = null;
   private indexed: Promise<void> | null = null;
 
@@ -167,8 +168,13 @@ export class WebhookDispatcher {
       while (!this.stopping) {
         try {
           await this.tick();
+          this.diskFullLogged = false;
         } catch (error) {
-          this.options.logger?.error({ err: error }, 'the webhook dispatcher failed a step; it tries again');
+          // A full disk is logged once, without a stack, until a step goes through again; anything else each time.
+          if ((error as { code?: unknown }).code === 'SQLITE_FULL') {
+            if (!this.diskFullLogged) this.options.logger?.warn({ problem: (error as Error).message }, 'the webhook dispatcher waits: its disk is full; it tries again');
+            this.diskFullLogged = true;
+          } else this.options.logger?.error({ err: error }, 'the webhook dispatcher failed a step; it tries again');
         }
         if (this.stopping) break;
         await new Promise<void>((resolve) => {
