@@ -40,7 +40,7 @@ export interface ApiHarness {
 export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {}): Promise<ApiHarness> {
   // An existing DATA_DIR restarts a service on its files (close() still removes it).
   const dataDir = options.dataDir ?? env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {

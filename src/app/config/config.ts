@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../../modules/deadline-alerts/domain/warning-instants';
 
 /** Runtime configuration, read once from the environment at start-up. */
 export interface AppConfig {
@@ -41,6 +42,16 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** Deadline warnings: the shares of a limit's time (percent) that warn, by default, per service and per version. */
+  deadlineWarnings: WarningPolicy;
+  /** Whether the process that runs the projections also runs the deadline scheduler. */
+  deadlineScheduler: boolean;
+  /** The longest the scheduler sleeps between looks at the log, in ms. */
+  deadlinePollMs: number;
+  /** ISO instant: deadline instants before it are never recorded (a first start over an old log). */
+  deadlineRecordFrom?: string;
+  /** Webhook delivery: whether the projections' process dispatches, and how. */
+  webhooks: { dispatcher: boolean; allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number };
   /** The verifiable log: its checkpoints' origin (also the signing key's name), how often it signs one, who may read the proofs, its keys. */
   transparency: {
     origin: string;
@@ -241,6 +252,17 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     startupCheckMaxMb: numberInRange('STARTUP_CHECK_MAX_MB', 1024, 0, 1_048_576),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    deadlineWarnings: warningPolicy(env.DEADLINE_WARNINGS, problems),
+    deadlineScheduler: oneOf('DEADLINE_SCHEDULER', ['on', 'off'] as const, 'on') === 'on',
+    deadlinePollMs: numberInRange('DEADLINE_POLL_MS', 1000, 10, 60_000),
+    ...recordFrom(env.DEADLINE_RECORD_FROM, problems),
+    webhooks: {
+      dispatcher: oneOf('WEBHOOK_DISPATCHER', ['on', 'off'] as const, 'on') === 'on',
+      allowPrivate: oneOf('WEBHOOK_ALLOW_PRIVATE', ['on', 'off'] as const, 'off') === 'on',
+      timeoutMs: numberInRange('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxAttempts: numberInRange('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      backoffMs: numberInRange('WEBHOOK_BACKOFF_MS', 1_000, 10, 3_600_000),
+    },
     transparency: {
       origin: keyName('TRANSPARENCY_ORIGIN', 'reglament.local/log'),
       checkpointIntervalMs: numberInRange('CHECKPOINT_INTERVAL_MS', 5000, 100, 3_600_000),
@@ -263,6 +285,47 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function recordFrom(value: string | undefined, problems: ConfigProblem[]): { deadlineRecordFrom?: string } {
+  if (value === undefined || value === '') return {};
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return { deadlineRecordFrom: new Date(value).toISOString() };
+  problems.push({ variable: 'DEADLINE_RECORD_FROM', value, problem: 'not an instant with an offset', allowed: 'an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+05:00' });
+  return {};
+}
+
+const WARNINGS_ALLOWED =
+  'percent shares of a limit\'s time, each above 0 and below 100, comma-separated (e.g. 50,80), or JSON ' +
+  '{"default":[50,80],"byService":{"<serviceId>":[..]},"byVersion":{"<versionId>":[..]}}';
+
+/** `50,80`, or JSON with a default and overrides per service and per regulation version. */
+function warningPolicy(value: string | undefined, problems: ConfigProblem[]): WarningPolicy {
+  if (value === undefined || value.trim() === '') return DEFAULT_WARNING_POLICY;
+  const shares = (list: unknown): number[] | null =>
+    Array.isArray(list) && list.every((n) => typeof n === 'number' && n > 0 && n < 100) ? (list as number[]) : null;
+  const fail = (problem: string) => {
+    problems.push({ variable: 'DEADLINE_WARNINGS', value, problem, allowed: WARNINGS_ALLOWED });
+    return DEFAULT_WARNING_POLICY;
+  };
+  if (!value.trim().startsWith('{')) {
+    const list = value.split(',').map((part) => (/^\s*\d+(\.\d+)?\s*$/.test(part) ? Number(part) : Number.NaN));
+    return shares(list) ? { default: list } : fail('not a list of percentages between 0 and 100');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail('not valid JSON');
+  }
+  const { default: fallback = DEFAULT_WARNING_POLICY.default, byService = {}, byVersion = {}, ...rest } = parsed as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return fail(`unknown key(s) ${Object.keys(rest).join(', ')}`);
+  const table = (t: unknown): Record<string, number[]> | null =>
+    t !== null && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((v) => shares(v) !== null) ? (t as Record<string, number[]>) : null;
+  const d = shares(fallback);
+  const s = table(byService);
+  const v = table(byVersion);
+  if (!d || !s || !v) return fail('a list that is not of percentages between 0 and 100');
+  return { default: d, byService: s, byVersion: v };
 }
 
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;

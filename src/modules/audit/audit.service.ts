@@ -9,6 +9,7 @@ import type { WorkingCalendar } from '../calendar/domain/working-calendar';
 import type { Principal } from '../identity/domain/principal';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { caseStreamId, type CaseEvent } from '../cases/domain/case-event';
+import { deadlinesStreamId } from '../deadline-alerts/domain/deadline-events';
 import { foldCase, type CaseState } from '../cases/domain/case-state';
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
@@ -19,6 +20,8 @@ import { explainCaseSla } from './domain/sla-explanation';
 export interface CaseHistory {
   caseId: string;
   recorded: RecordedEvent[];
+  /** What the system recorded about the case's limits (warnings, breaches), from its deadlines stream. */
+  deadlines: RecordedEvent[];
   events: CaseEvent[];
   version: RegulationVersion;
   /** The case's unit and submission, from its first event. */
@@ -59,9 +62,11 @@ export class AuditService {
     const version = this.versionOf(String(first.data.versionId));
     let state: CaseState | undefined;
     const versionOf = (id: string) => this.versionOf(id);
+    const deadlines = await this.log.readStream(deadlinesStreamId(caseId));
     return {
       caseId,
       recorded,
+      deadlines,
       events,
       version,
       unit: String(first.data.unit),
