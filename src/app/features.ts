@@ -6,6 +6,8 @@ import { PersonalDataModule } from '../modules/personal-data/personal-data.modul
 import { CalendarModule } from '../modules/calendar/http/calendar.module';
 import { IdentityModule } from '../modules/identity/http/identity.module';
 import { RegulationsModule } from '../modules/regulations/http/regulations.module';
+import { DeadlineAlertsModule } from '../modules/deadline-alerts/deadline-alerts.module';
+import { TransparencyModule } from '../modules/transparency/transparency.module';
 import type { Infrastructure } from './infrastructure';
 
 /**
@@ -13,5 +15,5 @@ import type { Infrastructure } from './infrastructure';
  * this is the one list that mounts them.
  */
 export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra), PersonalDataModule.register(infra)];
+  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra), TransparencyModule.register(infra.transparency, infra.config.transparency.access), DeadlineAlertsModule.register(infra), PersonalDataModule.register(infra)];
 }

@@ -5,6 +5,8 @@ import { caseCommandsBench } from './case-commands.bench';
 import { auditComplianceBench } from './audit-compliance.bench';
 import { deadlineBench } from '../modules/deadlines/deadline.bench';
 import { personalDataBench } from '../modules/personal-data/personal-data.bench';
+import { deadlineAlertsBench } from '../modules/deadline-alerts/deadline-alerts.bench';
+import { transparencyBench } from './transparency.bench';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const suites: BenchSuite[] = [deadlineBench, eventLogBench, projectionBench, caseCommandsBench, auditComplianceBench, personalDataBench];
+export const suites: BenchSuite[] = [deadlineBench, eventLogBench, projectionBench, caseCommandsBench, auditComplianceBench, transparencyBench, deadlineAlertsBench, personalDataBench];

@@ -13,7 +13,7 @@ import { loadCatalog } from '../../regulations/domain/catalog';
 import { caseStreamId } from '../domain/case-event';
 import { makeIin, principal, validData } from '../domain/case-specification';
 import { verifyChain } from '../domain/hash-chain';
-import { CaseCommandService, type CommandOutcome } from './case-command-service';
+import { CaseCommandService, idempotentId, type CommandOutcome } from './case-command-service';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -117,5 +117,41 @@ describe('a case folded by this service', () => {
     const repeat = accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key }));
     expect(repeat).toEqual({ ...first, replayed: true });
     expect((await log.readStream(caseStreamId(caseId))).length).toBe(3);
+  });
+});
+
+describe('an Idempotency-Key reused on another case, on a log that refuses a repeated event id only within a stream (as EventStoreDB does)', () => {
+  /** The real log, with each event id made unique per stream: a repeated id in another stream is then accepted. */
+  const perStreamIds = (inner: EventLog): EventLog =>
+    new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === 'kind') return 'eventstoredb';
+        if (property === 'append')
+          return (streamId: string, events: Parameters<EventLog['append']>[1], expected: Parameters<EventLog['append']>[2]) =>
+            target.append(streamId, events.map((e) => ({ ...e, ...(e.id ? { id: idempotentId('event', streamId, e.id) } : {}) })), expected);
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  const key = { key: 'assign-1', fingerprint: 'sha256-of-the-first-request' };
+  const assign = (service: CaseCommandService, caseId: string) => service.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key });
+
+  it('is taken for a new request when keys are not reserved: the bug the reservation closes', async () => {
+    const plain = new CaseCommandService(perStreamIds(log), catalog, calendar, { backDatedAfterMs: 86_400_000, clock: () => new Date('2015-09-20T12:00:00+06:00'), reserveIdempotencyKeys: false });
+    const [first, second] = [await fileWithA(), await fileWithA()];
+    accepted(await assign(plain, first));
+    expect((await assign(plain, second)).ok).toBe(true);
+  });
+
+  it('is refused (idempotency-key-reused, naming the case it was used on) when the log is not the embedded one, and nothing is written to the second case', async () => {
+    const reserving = new CaseCommandService(perStreamIds(log), catalog, calendar, { backDatedAfterMs: 86_400_000, clock: () => new Date('2015-09-20T12:00:00+06:00') });
+    const [first, second] = [await fileWithA(), await fileWithA()];
+    accepted(await assign(reserving, first));
+    const before = (await log.readStream(caseStreamId(second))).length;
+    const refused = await assign(reserving, second);
+    expect(refused).toMatchObject({ ok: false, refusal: { kind: 'idempotency-key-reused', detail: expect.stringContaining(`on case ${first}`) } });
+    expect((await log.readStream(caseStreamId(second))).length).toBe(before);
+    // The same request again on its own case is still the same request: answered from the first, nothing written.
+    expect(accepted(await assign(reserving, first)).replayed).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ import type { Principal } from '../../identity/domain/principal';
 import type { Catalog } from '../../regulations/domain/catalog';
 import { caseStreamId, type DecidedEvent } from '../domain/case-event';
 import { decide, type CancelApplication, type CaseRejection, type SubmitApplication, type TakeStep } from '../domain/decide';
-import { sealEvents } from '../domain/hash-chain';
+import { sealEvents, sealRecord } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 
@@ -60,7 +60,15 @@ export interface CaseCommandOptions {
    */
   personalData?: PersonalDataProtection;
   /** Told the version of each case filed, so the version is pinned at its first use (catalog-guard.ts). */
-  onVersionUsed?: (versionId: string) => void;
+  /** Told of each filing's version; the answer waits for it, so a version's first use is pinned before it is acknowledged. */
+  onVersionUsed?: (versionId: string) => Promise<void> | void;
+  /**
+   * Reserve each Idempotency-Key in a stream of its own before its command is appended. Needed where the log refuses
+   * a repeated event id only within one stream (EventStoreDB): a key reused on another case would otherwise be taken
+   * as a new request. The embedded log refuses a repeated id in any stream, so it does without the extra append.
+   * @defaultValue true unless the log is the embedded one
+   */
+  reserveIdempotencyKeys?: boolean;
 }
 
 /** The part of the personal-data vault the command side uses. */
@@ -104,7 +112,7 @@ export class CaseCommandService {
     const outcome = await this.submitCase(principal, input, meta);
     if (outcome.ok && !outcome.accepted.replayed) {
       quota?.record(principal.id);
-      this.options.onVersionUsed?.(outcome.accepted.regulationVersionId);
+      await this.options.onVersionUsed?.(outcome.accepted.regulationVersionId);
     }
     return outcome;
   }
@@ -137,6 +145,10 @@ export class CaseCommandService {
     meta: CommandMeta,
     decideOn: (loaded: LoadedCase | null, now: Date) => ReturnType<typeof decide>,
   ): Promise<CommandOutcome> {
+    if (meta.idempotency && (this.options.reserveIdempotencyKeys ?? this.log.kind !== 'sqlite')) {
+      const reservation = await this.reserveKey(principal, meta.idempotency, caseId);
+      if (!reservation.ok) return reused(meta.idempotency.key, reservation.caseId);
+    }
     for (let attempt = 0; ; attempt++) {
       // A filing without an Idempotency-Key has a fresh random id: there is no stream to read (the append's
       // 'no_stream' still guards it, and a retry after a conflict reads). A case folded here before is decided
@@ -204,6 +216,28 @@ export class CaseCommandService {
     }
   }
 
+  /**
+   * The first request under a caller's key claims the key's own stream (expected: no stream); a later one is the same
+   * request only when it carries the same fingerprint for the same case. A claim left by a request that was then
+   * refused still binds the key: a retry of that request is let through, another request is not.
+   */
+  private async reserveKey(principal: Principal, idempotency: { key: string; fingerprint: string }, caseId: string): Promise<{ ok: true } | { ok: false; caseId: string }> {
+    const streamId = idempotencyStreamId(principal.id, idempotency.key);
+    const claim = { fingerprint: idempotency.fingerprint, caseId };
+    const sealed = sealRecord({ streamId, revision: 0, type: IDEMPOTENCY_KEY_RESERVED, data: claim, metadata: { recordedAt: this.clock().toISOString() } }, null);
+    try {
+      // The claim's id is the request's own: a retry of it is recognised by the log as the same append, while another
+      // request under the key meets the stream that exists.
+      await this.log.append(streamId, [{ id: idempotentId('event', principal.id, `${idempotency.key}\nreservation\n${claim.fingerprint}\n${caseId}`), type: IDEMPOTENCY_KEY_RESERVED, data: sealed.data, metadata: sealed.metadata }], 'no_stream');
+      return { ok: true };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError) && !(error instanceof InvalidEventError && /already recorded/.test(error.problem))) throw error;
+      const [first] = await this.log.readStream(streamId, { maxCount: 1 });
+      const held = first?.data as { fingerprint?: string; caseId?: string } | undefined;
+      return held?.fingerprint === claim.fingerprint && held?.caseId === caseId ? { ok: true } : { ok: false, caseId: String(held?.caseId ?? '') };
+    }
+  }
+
   private context(now: Date, principal: Principal) {
     return { catalog: this.catalog, zone: this.calendar.timeZone, covers: (date: string) => this.calendar.covers(date), now, toleranceMs: this.options.occurredAtToleranceMs ?? 0, principal };
   }
@@ -234,6 +268,14 @@ export class CaseCommandService {
 
 }
 
-function reused(key: string): CommandOutcome {
-  return { ok: false, refusal: { kind: 'idempotency-key-reused', key, detail: `Idempotency-Key "${key}" was already used by this caller for a different request; use a new key for a new request` } };
+/** The stream that holds a caller's claim on an Idempotency-Key: named by a hash, so it carries no key or caller in clear. */
+export function idempotencyStreamId(actorId: string, key: string): string {
+  return `idempotency-${createHash('sha256').update(`${actorId}\n${key}`).digest('hex').slice(0, 32)}`;
+}
+
+export const IDEMPOTENCY_KEY_RESERVED = 'IdempotencyKeyReserved';
+
+function reused(key: string, otherCaseId?: string): CommandOutcome {
+  const where = otherCaseId ? ` (on case ${otherCaseId})` : '';
+  return { ok: false, refusal: { kind: 'idempotency-key-reused', key, detail: `Idempotency-Key "${key}" was already used by this caller for a different request${where}; use a new key for a new request` } };
 }
