@@ -19,7 +19,21 @@ export interface CheckpointEvent extends ReadDocument {
   recordedAt: string;
 }
 
-export type ProjectionState = 'catching-up' | 'live' | 'rebuilding' | 'stopped' | 'failed';
+/**
+ * `retrying`: the last attempt stopped on something outside the projection (the store refused a write, the log's
+ * subscription dropped: a server restart, a leader change); the runner tries again from its checkpoint, backing off.
+ * `failed`: an event it cannot apply; only a fix and a restart or rebuild help.
+ */
+export type ProjectionState = 'catching-up' | 'live' | 'rebuilding' | 'stopped' | 'retrying' | 'failed';
+
+/** Why a projection is retrying, and when it tries next. */
+export interface ProjectionRetry {
+  error: string;
+  /** Attempts that failed in a row. */
+  attempt: number;
+  since: string;
+  nextAttemptAt: string;
+}
 
 export interface ProjectionFailure {
   position: number;
@@ -41,6 +55,8 @@ export interface RegistryEntry extends ReadDocument {
   lastGeneration: number;
   state: ProjectionState;
   failure: ProjectionFailure | null;
+  /** Set while `state` is `retrying`. */
+  retry?: ProjectionRetry | null;
   /** Builds readers no longer use, kept until a grace period after the switch for requests still reading them. */
   retired?: Array<Build & { retiredAt: string }>;
 }

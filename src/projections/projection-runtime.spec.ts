@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
 import type { IndexSpec, ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
 import type { Projection } from './projection';
@@ -50,8 +51,9 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; retiredBuildGraceMs?: number } = {}): ProjectionRuntime {
-    const r = new ProjectionRuntime(log, options.store ?? store, projections, {
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number } = {}): ProjectionRuntime {
+    const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
+      retry: { initialMs: 20, maxMs: 100 },
       batchSize,
       ...(workShare ? { workShare } : {}),
       ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
@@ -113,6 +115,65 @@ describe('projection runtime', () => {
     await expect(models.collection('fragile', 'counts')).rejects.toThrow(ReadModelNotReadyError);
     const counts = await store.collection<Counter>('fragile.v1.g1.counts').find({});
     expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(8);
+  });
+
+  it('a store write that fails (an I/O error, not a full disk) does not end the projection: it is retrying with the error, then resumes from its checkpoint and applies each event once', async () => {
+    await appendMany(12, 3);
+    // The real SQLite read store, refusing the batch writes (those that carry a checkpoint) while `failing` is set.
+    let failing = true;
+    let refused = 0;
+    const faulty: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+      write: async (batch: Parameters<ReadStore['write']>[0]) => {
+        if (failing && batch.checkpoint) {
+          refused++;
+          throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+        }
+        return store.write(batch);
+      },
+    });
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await runtime([counter('counts')], 5, undefined, { store: faulty }).start();
+    await waitFor(async () => (await models.status())[0]!.state === 'retrying' && refused >= 2);
+    const [retrying] = await models.status();
+    expect(retrying).toMatchObject({ state: 'retrying', checkpoint: 0, error: { error: 'disk I/O error', attempt: expect.any(Number) } });
+    failing = false;
+    await models.waitFor('counts', 12, 5000);
+    await appendMany(3, 3);
+    await models.waitFor('counts', 15, 5000);
+    await waitFor(async () => (await models.status())[0]!.state === 'live');
+    expect((await models.status())[0]).toMatchObject({ state: 'live', error: null });
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => [c._id, c.n])).toEqual([['case-0', 5], ['case-1', 5], ['case-2', 5]]);
+  });
+
+  it('a subscription the log ends or breaks (a server restart) is taken up again from the checkpoint, each event applied once', async () => {
+    await appendMany(10, 2);
+    // The real SQLite log, whose first two subscriptions break after their first batch, as a dropped connection does.
+    let subscriptions = 0;
+    const dropping: EventLog = Object.assign(Object.create(log) as EventLog, {
+      subscribeToAll: (options: Parameters<EventLog['subscribeToAll']>[0]) => {
+        const real = log.subscribeToAll(options);
+        const nth = ++subscriptions;
+        if (nth > 2) return real;
+        return {
+          stop: () => real.stop(),
+          async *[Symbol.asyncIterator]() {
+            for await (const batch of real) {
+              yield batch;
+              if (nth === 1) throw new Error('14 UNAVAILABLE: Connection dropped');
+              return; // ended by the server, without an error
+            }
+          },
+        };
+      },
+    });
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await runtime([counter('counts')], 3, undefined, { log: dropping }).start();
+    await models.waitFor('counts', 10, 5000);
+    await waitFor(async () => (await models.status())[0]!.state === 'live');
+    expect(subscriptions).toBeGreaterThanOrEqual(3);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => [c._id, c.n])).toEqual([['case-0', 5], ['case-1', 5]]);
   });
 
   it('a new version builds beside the old one; readers see the old model until the switch, then the new one', async () => {

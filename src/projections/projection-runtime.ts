@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
 import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/read-store.port';
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
-import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
+import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionRetry, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
 
@@ -22,7 +22,16 @@ export interface RuntimeOptions {
   retiredBuildGraceMs?: number;
   /** Told when a projection's write finds the read store's disk full (with SQLite's message), and when one goes through again (null). */
   onStorageFull?: (detail: string | null) => void;
+  /**
+   * How a projection that stopped on something outside it (a store error, a dropped subscription) tries again: after
+   * `initialMs`, doubling up to `maxMs`, from its checkpoint, until it gets through or is stopped.
+   * @defaultValue { initialMs: 1000, maxMs: 30000 }
+   */
+  retry?: { initialMs: number; maxMs: number };
 }
+
+/** See RuntimeOptions.retry. */
+export const PROJECTION_RETRY = { initialMs: 1_000, maxMs: 30_000 };
 
 /** See RuntimeOptions.retiredBuildGraceMs. */
 export const RETIRED_BUILD_GRACE_MS = 5 * 60_000;
@@ -83,7 +92,7 @@ export class ProjectionRuntime {
   async start(): Promise<void> {
     await this.discardBuildsAheadOfLog();
     for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail));
+      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry);
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
     }
@@ -96,7 +105,7 @@ export class ProjectionRuntime {
   async rebuild(name: string, onProgress?: (progress: BuildProgress) => void): Promise<Build> {
     const projection = this.projections.find((p) => p.name === name);
     if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
-    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, onProgress, undefined, this.graceMs);
+    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, onProgress, undefined, this.graceMs, undefined, this.options.retry);
     await runner.start({ rebuild: true, stopWhenSwitched: true });
     const outcome = await runner.finished;
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
@@ -138,6 +147,13 @@ export class ProjectionRuntime {
   }
 }
 
+/** A read of the store that failed under a projection's apply: retried, unlike an error of the projection itself. */
+class StoreReadError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 interface RunOutcome {
   build: Build;
   failure: ProjectionFailure | null;
@@ -168,7 +184,12 @@ class ProjectionRunner {
     private readonly workShare?: WorkShare,
     private readonly retiredGraceMs: number = RETIRED_BUILD_GRACE_MS,
     private readonly onStorageFull?: (detail: string | null) => void,
+    private readonly retry: { initialMs: number; maxMs: number } = PROJECTION_RETRY,
   ) {}
+
+  /** Attempts that failed in a row on something outside the projection; 0 once a batch or the head is reached again. */
+  private failedAttempts = 0;
+  private retryWake: (() => void) | null = null;
 
   private exclusive<T>(write: () => Promise<T>): Promise<T> {
     const next = this.registryWrites.then(write, write);
@@ -199,14 +220,58 @@ class ProjectionRunner {
     }
     await this.retireDue();
     this.logger?.info({ projection: name, build: this.build, building: this.building }, 'projection starting');
-    this.loop = this.run().catch((error: unknown) => {
-      this.logger?.error({ projection: name, err: error }, 'projection loop crashed');
-    });
+    this.loop = this.supervise();
+  }
+
+  /**
+   * Runs the loop again whenever it stops on something outside the projection: a write the store refused, a
+   * subscription the log ended (a server restart or leader change). Each attempt starts over from the stored
+   * checkpoint with a new subscription, after a back-off (RuntimeOptions.retry); the registry says `retrying` with the
+   * error meanwhile. An event the projection cannot apply is not retried: it ends as `failed` (see finish).
+   */
+  private async supervise(): Promise<void> {
+    const { name } = this.projection;
+    for (;;) {
+      try {
+        await this.run();
+        return;
+      } catch (error) {
+        await this.subscription?.stop().catch(() => undefined);
+        this.subscription = null;
+        if (this.stopping) return this.finish(null);
+        this.failedAttempts += 1;
+        const delay = Math.min(this.retry.initialMs * 2 ** (this.failedAttempts - 1), this.retry.maxMs);
+        const message = error instanceof Error ? error.message : String(error);
+        const now = new Date();
+        this.logger?.warn({ projection: name, err: error, attempt: this.failedAttempts, retryInMs: delay }, 'projection stopped on a store or subscription error: it resumes from its checkpoint');
+        const retry: ProjectionRetry = { error: message, attempt: this.failedAttempts, since: now.toISOString(), nextAttemptAt: new Date(now.getTime() + delay).toISOString() };
+        // The store may be what fails: the state is told when it can be, the retry does not wait on it.
+        await this.exclusive(() => this.registry.update(name, (e) => ({ ...e, state: 'retrying', retry: { ...retry, since: e.retry?.since ?? retry.since } }))).catch(() => undefined);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.retryWake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.retryWake = null;
+        if (this.stopping) return this.finish(null);
+      }
+    }
+  }
+
+  /** After a successful batch or on reaching the head: a retrying projection says what it is doing again. */
+  private async recovered(): Promise<void> {
+    if (this.failedAttempts === 0) return;
+    this.failedAttempts = 0;
+    this.logger?.info({ projection: this.projection.name }, 'projection resumed after retrying');
+    await this.setState(this.building ? 'rebuilding' : 'catching-up');
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retryWake?.();
     await this.subscription?.stop();
     await this.loop;
   }
@@ -239,6 +304,8 @@ class ProjectionRunner {
       try {
         ops = await this.applyBatch(batch);
       } catch (failure) {
+        // A store read that failed is the store's fault, not the event's: the supervisor retries it.
+        if (failure instanceof Error) throw failure;
         await this.subscription.stop();
         return this.finish(failure as ProjectionFailure);
       }
@@ -249,6 +316,7 @@ class ProjectionRunner {
       await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } }));
       position = last;
       eventsApplied += batch.length;
+      await this.recovered();
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
       // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
       const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
@@ -270,7 +338,8 @@ class ProjectionRunner {
       this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
       await this.workShare?.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
     }
-    if (this.stopping) await this.setState('stopped').catch(() => undefined);
+    if (!this.stopping) throw new Error('the event log ended the subscription');
+    await this.setState('stopped').catch(() => undefined);
     await this.finish(null);
   }
 
@@ -305,7 +374,9 @@ class ProjectionRunner {
           read.delete(id);
           return doc as T | null;
         }
-        return this.store.collection<T>(name).get(id);
+        return this.store.collection<T>(name).get(id).catch((error: unknown) => {
+          throw new StoreReadError(error);
+        });
       },
       upsert: (collection, doc) => {
         const name = physical(collection);
@@ -323,6 +394,7 @@ class ProjectionRunner {
       try {
         await this.projection.apply(event, ctx);
       } catch (error) {
+        if (error instanceof StoreReadError) throw error.cause;
         const failure: ProjectionFailure = {
           position: event.position,
           eventId: event.id,
@@ -419,8 +491,9 @@ class ProjectionRunner {
 
   private async setState(state: ProjectionState): Promise<void> {
     const entry = await this.registry.get(this.projection.name);
-    if (entry?.state === state && entry.failure === null) return;
-    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null }))));
+    if (entry?.state === state && entry.failure === null && !entry.retry) return;
+    if (state !== 'retrying') this.failedAttempts = 0;
+    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null, retry: null }))));
   }
 
   /**

@@ -422,6 +422,8 @@ class BatchingSubscription implements EventSubscription {
       this.notify();
     });
     source.on('end', () => {
+      // Ended by the server, not by stop(): the consumer must learn it, not take it for a quiet log (it resubscribes).
+      if (!this.stopped) this.failure = new Error('the server ended the subscription to $all');
       this.stopped = true;
       this.notify();
     });
