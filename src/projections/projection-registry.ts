@@ -1,4 +1,4 @@
-import type { ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
+import type { ReadDocument, ReadStore, WriteBatch } from '../modules/read-store/read-store.port';
 import type { Build } from './projection';
 
 /** Where the registry lives in the read store: one document per projection. */
@@ -72,14 +72,15 @@ export class ProjectionRegistry {
     return this.store.collection<RegistryEntry>(REGISTRY_COLLECTION).find({}, { sort: { _id: 1 } });
   }
 
-  async put(entry: RegistryEntry): Promise<void> {
-    await this.store.write({ ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }] });
+  /** `fence`: written only while the runner's lease stands (see WriteBatch.fence). */
+  async put(entry: RegistryEntry, fence?: WriteBatch['fence']): Promise<void> {
+    await this.store.write({ ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }], ...(fence ? { fence } : {}) });
   }
 
-  async update(name: string, change: (entry: RegistryEntry) => RegistryEntry): Promise<RegistryEntry> {
+  async update(name: string, change: (entry: RegistryEntry) => RegistryEntry, fence?: WriteBatch['fence']): Promise<RegistryEntry> {
     const current = (await this.get(name)) ?? { _id: name, active: null, building: null, lastGeneration: 0, state: 'stopped', failure: null };
     const next = change(current);
-    await this.put(next);
+    await this.put(next, fence);
     return next;
   }
 }
