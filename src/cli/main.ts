@@ -13,6 +13,7 @@ const commands: Record<string, Command> = {
   check: { summary: 'check the embedded event log in full: every page and index, its head, and every acknowledged event', load: () => import('./check.cli.js') },
   demo: { summary: 'seed demo cases of all six regulation versions through the command path (--cases, --seed, --data-dir, --force)', load: () => import('../modules/cases/demo/demo.command.js') },
   lint: { summary: 'validate the regulation catalog and report the contradictions in each text and the reading applied', load: () => import('../modules/regulations/lint.command.js') },
+  migrate: { summary: 'copy the event log into another store (--to sqlite --data-dir NEW | --to eventstoredb), resumable, then rebuild the read models and verify', load: () => import('./migrate.cli.js') },
   'mint-token': { summary: 'print a bearer token for local use, signed with the configured or generated secret', load: () => import('../modules/identity/mint-token.command.js') },
   restore: { summary: 'restore a backup (--from DIR) into an empty data directory, checked against its manifest, then check and verify it', load: () => import('./restore.cli.js') },
   rebuild: { summary: 'rebuild a read model from the first event beside the live one, then switch readers to it', load: () => import('../projections/rebuild.command.js') },
@@ -44,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
 function describeFailure(command: string, error: unknown): { text: string; exitCode: number } {
   const e = error as { name?: string; code?: unknown; exitCode?: unknown; message?: string; stack?: string };
   const exitCode = typeof e?.exitCode === 'number' ? e.exitCode : 1;
-  if (error instanceof Error && (typeof e.exitCode === 'number' || ['StorageOpenError', 'ConfigError', 'AuthConfigError', 'StorageFullError', 'BackupDamagedError', 'TargetNotEmptyError'].includes(error.name))) {
+  if (error instanceof Error && (typeof e.exitCode === 'number' || ['StorageOpenError', 'ConfigError', 'AuthConfigError', 'StorageFullError', 'BackupDamagedError', 'TargetNotEmptyError', 'MigrationTargetMismatchError', 'MigrationCopyMismatchError'].includes(error.name))) {
     return { text: `${command}: ${error.message}`, exitCode };
   }
   if (error instanceof Error && typeof e.code === 'string' && e.code.startsWith('SQLITE_')) {

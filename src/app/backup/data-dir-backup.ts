@@ -56,6 +56,13 @@ const SKIPPED = /(-wal|-shm|-journal)$/;
 /** Files that hold secrets keep mode 0600 in the backup and after a restore. */
 const SECRET = /(\.pem|\.key|secret|\.jwk|\.json\.key)$/i;
 
+/** The key and secret files of a data directory (evidence key, token secret, other keys), not the stores. */
+export function keyFiles(dataDir: string): string[] {
+  return dataFiles(dataDir)
+    .filter((f) => f.kind === 'file' && SECRET.test(f.name))
+    .map((f) => f.name);
+}
+
 export interface CopyProgress {
   file: string;
   /** Bytes of the files done so far, and of all files. */
