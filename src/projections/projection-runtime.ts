@@ -212,6 +212,7 @@ class ProjectionRunner {
   /** Set when a renewal found the lease taken over: the loop stops and the runner stands by. */
   private leaseLost = false;
   private startedOnce = false;
+  private renewFailing = false;
 
   /** What every write of this runner carries: refused by the store once another runner took the lease. */
   private get fence(): WriteBatch['fence'] {
@@ -238,6 +239,7 @@ class ProjectionRunner {
       const lease = await this.store.acquireLease(this.leaseName!, this.leaseOptions.holder, this.leaseOptions.ttlMs);
       if (lease && lease.token === this.lease?.token) {
         this.lease = lease;
+        this.renewFailing = false;
         return;
       }
       this.logger?.warn({ projection: this.projection.name, lease: this.leaseName, token: this.lease?.token }, 'projection lease lost to another runner: this one stops projecting and stands by');
@@ -246,7 +248,9 @@ class ProjectionRunner {
       await this.subscription?.stop().catch(() => undefined);
     } catch (error) {
       // The store did not answer: the writes are fenced anyway, so the runner goes on until a write or renewal is refused.
-      this.logger?.warn({ projection: this.projection.name, err: error }, 'projection lease renewal failed');
+      // Logged once until a renewal goes through again (a full disk would otherwise log every 5 s).
+      if (!this.renewFailing) this.logger?.warn({ projection: this.projection.name, err: error }, 'projection lease renewal failed; retried every third of the lease');
+      this.renewFailing = true;
     }
   }
 
