@@ -43,7 +43,7 @@ async function refusal(env: Record<string, string>): Promise<string[]> {
 }
 
 describe.each([
-  ['EVENT_STORE=eventstoredb', { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://127.0.0.1:1?tls=false' }],
+  ['EVENT_STORE=eventstoredb', { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://127.0.0.1:1?tls=false' }],
   ['READ_STORE=mongodb', { READ_STORE: 'mongodb', MONGODB_URL: 'mongodb://127.0.0.1:1/?replicaSet=rs0' }],
   ['NODE_ENV=production', { NODE_ENV: 'production' }],
   ['HOST=0.0.0.0', { HOST: '0.0.0.0' }],
