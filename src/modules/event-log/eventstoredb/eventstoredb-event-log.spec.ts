@@ -9,6 +9,12 @@ import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
 import { ProjectionRuntime } from '../../../projections/projection-runtime';
 import { ReadModels } from '../../../projections/read-models';
 import type { Projection } from '../../../projections/projection';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { caseStreamId } from '../../cases/domain/case-event';
+import { verifyChain } from '../../cases/domain/hash-chain';
+import { makeIin, startHarness } from '../../../../test/support/api-harness';
+import { callerFor } from '../../../../test/support/case-walk';
 
 // Runs against a real EventStoreDB / KurrentDB when EVENTSTORE_URL is set (e.g. esdb://localhost:2113?tls=false, or the
 // compose stack's: README "Runtime shapes", from the host).
@@ -78,5 +84,37 @@ if (url && restartCommand) {
 } else {
   describe.skip('eventstoredb: a restart during a subscription — skipped: EVENTSTORE_URL and EVENTSTORE_RESTART_COMMAND not both set', () => {
     it('resubscribes after the server restarts', () => undefined);
+  });
+}
+
+// The real API on EventStoreDB: requests racing with one Idempotency-Key (one of them stored, the others answered
+// with it), then a command decided on the API's cached fold of the case: the chain as stored must verify.
+if (url) {
+  describe('eventstoredb: concurrent same-key requests on the real API, then verify', () => {
+    it('the losers fold nothing of their own: the next command continues the chain and verify is green', async () => {
+      const keys = mkdtempSync(join(tmpdir(), 'reglament-esdb-keys-'));
+      const keyFile = join(keys, 'evidence.pem');
+      writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      const api = await startHarness({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url, AUTH_JWT_SECRET: 'reglament-contract-secret-of-at-least-32-bytes', EVIDENCE_KEY_FILE: keyFile });
+      try {
+        const unit = 'astana';
+        const iin = makeIin('910203', 4, Math.floor(Math.random() * 900));
+        const filed = await api.call('POST', '/api/cases', { as: callerFor('applicant', unit, iin), body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit, applicant: { iin, fullName: 'Ахметов Ерлан' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
+        expect(filed.status).toBe(201);
+        const caseId = filed.body.caseId as string;
+        const clerk = callerFor('registry-clerk', unit, iin);
+        const key = `reg-${randomUUID()}`;
+        const racers = await Promise.all(Array.from({ length: 8 }, () => api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-race' } }, headers: { 'idempotency-key': key } })));
+        expect(new Set(racers.map((r) => r.status))).toEqual(new Set([201]));
+        const next = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', unit, iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } } });
+        expect(next.status).toBe(201);
+        const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
+        expect(events.map((e) => e.revision)).toEqual([0, 1, 2]);
+        expect(verifyChain(events)).toMatchObject({ valid: true });
+        expect(await api.call('GET', `/api/cases/${caseId}/verify`, { as: callerFor('auditor', unit, iin) })).toMatchObject({ status: 200, body: { valid: true } });
+      } finally {
+        await api.close();
+      }
+    }, 120_000);
   });
 }
