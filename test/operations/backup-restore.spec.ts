@@ -59,6 +59,10 @@ it('a backup taken while the server files cases restores into a new directory th
 
   const restored = await startProcess('main', { DATA_DIR: restoredDir });
   started.push(restored);
+  // The restored read models catch up from their checkpoints first (a busy machine may take longer than one read's wait).
+  for (let attempt = 0; (await restored.call('GET', `/api/cases/${before.caseIds[4]}?after=${before.position}`, { token: auditor })).status !== 200; attempt++) {
+    if (attempt >= 20) throw new Error('the restored read models did not reach the cases filed before the backup');
+  }
   for (const caseId of before.caseIds) {
     expect((await restored.call('GET', `/api/cases/${caseId}?after=${before.position}`, { token: auditor })).status).toBe(200);
     expect((await restored.call('GET', `/api/cases/${caseId}/verify`, { token: auditor })).body).toMatchObject({ valid: true });

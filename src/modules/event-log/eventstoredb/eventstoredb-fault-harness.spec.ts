@@ -148,14 +148,14 @@ describe('eventstoredb adapter against the fault harness', () => {
     const models = new ReadModels(log, store, [counter]);
     try {
       await runtime.start();
-      await models.waitFor('counts', await log.headPosition(), 5000);
+      await models.waitFor('counts', await log.headPosition(), 30_000);
       expect(harness.subscriptionCalls).toBe(1);
       harness.endSubscriptions('end');
       harness.seed('case-a', ['D']);
-      await models.waitFor('counts', await log.headPosition(), 5000);
+      await models.waitFor('counts', await log.headPosition(), 30_000);
       harness.endSubscriptions('error');
       harness.seed('case-b', ['C', 'D']);
-      await models.waitFor('counts', await log.headPosition(), 5000);
+      await models.waitFor('counts', await log.headPosition(), 30_000);
       expect(harness.subscriptionCalls).toBeGreaterThanOrEqual(3);
       const counts = await (await models.collection<{ _id: string; n: number }>('counts', 'counts')).find({}, { sort: { _id: 1 } });
       expect(counts.map((c) => [c._id, c.n])).toEqual([['case-a', 4], ['case-b', 4]]);
