@@ -18,6 +18,8 @@ import { PinoNestLogger } from './logging/logger';
 import { Metrics } from './metrics/metrics';
 import { ProblemFilter, toProblem } from './problem/problem.filter';
 import { problemValidationPipe } from './problem/validation';
+import { IdentityModule } from '../modules/identity/http/identity.module';
+import { TransparencyModule } from '../modules/transparency/transparency.module';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem/problem';
 import { featureModules } from './features';
 import { installLimits } from './limits';
@@ -238,11 +240,14 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
   const infra = await openInfrastructure(config, logger, { projections: 'here', writesLog: false });
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra), new FastifyAdapter(), {
+    // A worker that keeps the log's tree (EventStoreDB) also serves its checkpoints and proofs.
+    const serves = infra.config.eventStore.kind !== 'sqlite' && infra.transparency ? [IdentityModule.register(infra.identity), TransparencyModule.register(infra.transparency, infra.config.transparency.access)] : [];
+    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, serves), new FastifyAdapter(), {
       logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     });
     app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());
+    if (serves.length) app.useGlobalPipes(problemValidationPipe());
     installHttpObservability(app, infra);
     await app.listen(config.workerPort, config.host);
     const url = await app.getUrl();

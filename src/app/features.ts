@@ -5,6 +5,8 @@ import { ComplianceModule } from '../modules/compliance/compliance.module';
 import { CalendarModule } from '../modules/calendar/http/calendar.module';
 import { IdentityModule } from '../modules/identity/http/identity.module';
 import { RegulationsModule } from '../modules/regulations/http/regulations.module';
+import { DeadlineAlertsModule } from '../modules/deadline-alerts/deadline-alerts.module';
+import { TransparencyModule } from '../modules/transparency/transparency.module';
 import type { Infrastructure } from './infrastructure';
 
 /**
@@ -12,5 +14,5 @@ import type { Infrastructure } from './infrastructure';
  * this is the one list that mounts them.
  */
 export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra)];
+  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra), TransparencyModule.register(infra.transparency, infra.config.transparency.access), DeadlineAlertsModule.register(infra)];
 }

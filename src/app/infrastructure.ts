@@ -10,6 +10,9 @@ import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
+import { loadKeyRing, type KeyRing } from '../modules/transparency/signing-keys';
+import { openFollowedTransparencyLog, openTransparencyLog } from '../modules/transparency/open-transparency';
+import type { TransparencyLog } from '../modules/transparency/transparency-log';
 import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
@@ -27,6 +30,10 @@ export interface Infrastructure {
   projections: RunningProjections;
   reference: ReferenceData;
   identity: TokenVerifier;
+  /** The service's signing keys: checkpoints and evidence packs. */
+  keys: KeyRing;
+  /** The verifiable log over the event log; null where this process does not keep it (EventStoreDB). */
+  transparency: TransparencyLog | null;
   /** The versions in use, pinned in the log; the command side pins a version at its first use. */
   catalogPins: CatalogPins;
   /** The recording clock: every command's "now" and every read's default asOf. Tests inject one to play clock skew. */
@@ -51,7 +58,7 @@ export function ensureDataDir(dir: string): void {
  * process that would do the same refuses to start; then the log is checked (integrity, acknowledged head) before
  * anything is served, projected or written. `pinVersions`: this process pins the regulation versions in use (the API).
  */
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; writesLog: boolean; acknowledgedHead?: 'check' | 'skip'; clock?: () => Date; pinVersions?: boolean }): Promise<Infrastructure> {
+export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; writesLog: boolean; acknowledgedHead?: 'check' | 'skip'; clock?: () => Date; pinVersions?: boolean; acceptLogLoss?: string }): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const locks: RoleLock[] = [];
@@ -73,6 +80,16 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
       return identity;
     };
+    const keys = loadKeyRing({
+      origin: config.transparency.origin,
+      dataDir: config.dataDir,
+      keysDir: config.transparency.keysDir,
+      activeKey: config.transparency.activeKey,
+      evidenceKeyFile: config.evidenceKeyFile,
+      mayGenerateKey: config.transparency.mayGenerateKey,
+      shape: config.transparency.shape,
+    });
+    if (keys.generated) logger.info({ keyFile: keys.generated, keyId: keys.active.note.keyId.toString('hex'), fingerprint: keys.active.fingerprint }, 'generated a signing key (embedded default only)');
     const metrics = new Metrics();
     const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
     const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
@@ -85,11 +102,25 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     if ((options.writesLog || options.projections === 'here') && options.acknowledgedHead !== 'skip') {
       await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
     }
+    let transparency: ReturnType<typeof openTransparencyLog> | null = null;
+    if (rawLog.kind === 'sqlite') transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger, options.acceptLogLoss !== undefined ? { acceptLoss: options.acceptLogLoss } : {});
+    // EventStoreDB: the worker, which follows the whole log, keeps the tree beside it and signs its checkpoints.
+    else if (options.projections === 'here') transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger);
+    if (transparency) {
+      const opened = transparency;
+      cleanups.push(async () => {
+        opened.transparency.stop();
+        await opened.close();
+      });
+    }
     const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
     // Before anything projects or serves: a catalog that no longer fits the stored cases is refused, naming them.
     const catalogPins = await checkCatalog({ log: eventLog, store: readStore, catalog: reference.catalog, allowed: config.catalogChangeAllowed, logger, pinVersions: options.pinVersions ?? false });
     const readStoreFile = config.readStore.kind === 'sqlite' ? join(config.readStore.dataDir, READ_STORE_FILE) : config.readStore.database;
     const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, config, onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail) });
+    // Checkpoints are signed by the process that keeps the tree: the API that writes the embedded log, or the worker
+    // that follows EventStoreDB; a worker beside an embedded log only reads it.
+    if (rawLog.kind !== 'sqlite' || options.projections !== 'here') transparency?.transparency.start(config.transparency.checkpointIntervalMs);
     return {
       config,
       logger,
@@ -102,12 +133,16 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
         return tokenVerifier();
       },
       storageFaults,
+      keys,
+      transparency: transparency?.transparency ?? null,
       catalogPins,
       clock: options.clock ?? (() => new Date()),
       async close() {
         try {
           await catalogPins.settled();
           await projections.stop();
+          transparency?.transparency.stop();
+          await transparency?.close();
           await readStore.close();
           await rawLog.close();
         } finally {

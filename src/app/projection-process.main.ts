@@ -16,6 +16,7 @@ import { WorkShare } from '../projections/work-share';
 import type { AppConfig } from './config/config';
 import { createLogger } from './logging/logger';
 import { loadReferenceData } from './reference-data';
+import { startDeadlineScheduler, startWebhookDispatcher } from '../modules/deadline-alerts/deadline-alerts.runtime';
 import { acquireRoleLockWaiting } from '../shared/sqlite/role-lock';
 
 /** How long a new projection process waits for the one of a previous API to leave. */
@@ -78,8 +79,14 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
     onStorageFull: (detail) => send({ type: 'read-store-full', detail }),
   });
   await runtime.start();
+  const scheduler = config.deadlineScheduler
+    ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger })
+    : null;
+  const webhooks = config.webhooks.dispatcher ? startWebhookDispatcher({ log, store, dataDir: config.dataDir, settings: config.webhooks, logger }) : null;
   send({ type: 'started', priority });
   return async () => {
+    await webhooks?.stop();
+    await scheduler?.stop();
     await runtime.stop();
     await store.close();
     await log.close();

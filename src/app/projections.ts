@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadStore } from '../modules/read-store/read-store.port';
-import type { ProjectionStatusSource } from './health/projection-status';
+import type { DeadlineTimerHealth, ProjectionStatusSource } from './health/projection-status';
+import { TimerStore } from '../modules/deadline-alerts/scheduler/timer-store';
 import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import type { Build } from '../projections/projection';
@@ -9,6 +10,7 @@ import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
 import type { AppConfig } from './config/config';
 import { startProjectionProcess, type ProjectionProcess } from './projection-process';
+import { startDeadlineScheduler, startWebhookDispatcher, type RunningDispatcher, type RunningScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;
@@ -16,6 +18,10 @@ export interface RunningProjections extends ProjectionStatusSource {
   runtime: ProjectionRuntime | null;
   /** Present when a child process of this one runs them (an API in inline mode). */
   process: ProjectionProcess | null;
+  /** Present where this process runs the deadline scheduler (the worker). */
+  deadlines: RunningScheduler | null;
+  /** Present where this process delivers webhooks (the worker). */
+  webhooks: RunningDispatcher | null;
   /** Rebuilds one projection beside its active build and switches readers to it, wherever the live runners are. */
   rebuild(name: string): Promise<Build>;
   stop(): Promise<void>;
@@ -47,19 +53,42 @@ export async function startProjections(options: {
     lease: { takeOverAtStart: options.readStore.kind === 'sqlite' },
   }) : null;
   await runtime?.start();
+  const { config } = options;
+  const deadlines =
+    runtime && config.deadlineScheduler
+      ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger: options.logger })
+      : null;
+  const webhooks = runtime && config.webhooks.dispatcher ? startWebhookDispatcher({ log: options.eventLog, store: options.readStore, dataDir: config.dataDir, settings: config.webhooks, logger: options.logger }) : null;
   const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger, options.onReadStoreFull) : null;
+  // An inline API's scheduler runs in its child, on this machine: its index is read here for /metrics.
+  let childIndex: TimerStore | null = null;
+  const deadlineStatus = (): DeadlineTimerHealth | null => {
+    if (deadlines) return deadlines.scheduler.stats();
+    if (!child || !config.deadlineScheduler) return null;
+    childIndex ??= new TimerStore(config.dataDir);
+    const now = Date.now();
+    const counts = childIndex.counts(now);
+    const earliest = childIndex.earliest();
+    return { openCases: counts.open, dueCases: counts.due, lagSeconds: earliest && earliest.nextAt <= now ? (now - earliest.nextAt) / 1000 : 0 };
+  };
   return {
     readModels,
     runtime,
     process: child,
+    deadlines,
+    webhooks,
     status: () => readModels.status(),
+    deadlineStatus,
     async rebuild(name) {
       // As the rebuild command does: a runtime of its own builds the new generation; live runners follow the switch.
       return (runtime ?? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger })).rebuild(name);
     },
     stop: async () => {
+      await webhooks?.stop();
+      await deadlines?.stop();
       await runtime?.stop();
       await child?.stop();
+      childIndex?.close();
     },
   };
 }

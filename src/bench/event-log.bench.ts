@@ -27,7 +27,7 @@ export function sampleEvent(i: number): EventToAppend {
 }
 
 /** Fills a log with `total` events across streams of 50, through the adapter (concurrent appends → group commits). */
-export async function prefill(log: EventLog, total: number, ctx: BenchContext, label: string): Promise<void> {
+export async function prefill(log: EventLog, total: number, ctx: BenchContext, label: string, make: (i: number) => EventToAppend = sampleEvent): Promise<void> {
   const streams = Math.ceil(total / EVENTS_PER_STREAM);
   const progress = ctx.progress(label, total);
   const concurrency = 64;
@@ -35,7 +35,7 @@ export async function prefill(log: EventLog, total: number, ctx: BenchContext, l
     const batch: Promise<unknown>[] = [];
     for (let k = s; k < Math.min(streams, s + concurrency); k++) {
       const count = Math.min(EVENTS_PER_STREAM, total - k * EVENTS_PER_STREAM);
-      batch.push(log.append(`case-${k}`, Array.from({ length: count }, (_, j) => sampleEvent(k * EVENTS_PER_STREAM + j)), 'no_stream'));
+      batch.push(log.append(`case-${k}`, Array.from({ length: count }, (_, j) => make(k * EVENTS_PER_STREAM + j)), 'no_stream'));
     }
     await Promise.all(batch);
     progress.tick(Math.min(concurrency * EVENTS_PER_STREAM, total - s * EVENTS_PER_STREAM));

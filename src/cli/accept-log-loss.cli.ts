@@ -15,6 +15,7 @@ import { acknowledgedBeyondLog } from '../app/startup-checks';
 import { LOG_INTEGRITY_STREAM, LOG_LOSS_ACCEPTED, type LogLossAccepted } from '../modules/event-log/log-loss';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { allProjections } from '../projections/catalog';
+import { appendSealed } from '../modules/transparency/sealed-append';
 
 const USAGE = `usage: npm run cli -- accept-log-loss --reason "<why>" [--by NAME] [--data-dir DIR]
 
@@ -42,7 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   if (config === 78) return config;
   // Takes the log writer's role (so refuses while the API runs) and checks the file; the acknowledged-head check
   // itself is what this command answers, so it is run here rather than refusing the start.
-  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true, acknowledgedHead: 'skip' });
+  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true, acknowledgedHead: 'skip', acceptLogLoss: `accept-log-loss: ${reason}` });
   try {
     const loss = await acknowledgedBeyondLog({
       log: infra.eventLog,
@@ -64,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       reason,
       acceptedBy: values.by?.trim() || userInfo().username,
     };
-    const recorded = await infra.eventLog.append(LOG_INTEGRITY_STREAM, [{ type: LOG_LOSS_ACCEPTED, data, metadata: { recordedAt: new Date().toISOString(), problem: loss.problem } }], 'any');
+    const recorded = await appendSealed(infra.eventLog, LOG_INTEGRITY_STREAM, [{ type: LOG_LOSS_ACCEPTED, data, metadata: { recordedAt: new Date().toISOString(), problem: loss.problem } }]);
     process.stdout.write(
       `accept-log-loss: recorded at position ${recorded.position}: ${data.missingEvents} acknowledged event(s) up to position ${data.acknowledgedPosition} are accepted as lost ` +
         `(the log's head was ${data.headPosition}); read models ahead of the log are rebuilt on the next start\n`,

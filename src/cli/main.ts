@@ -16,8 +16,10 @@ const commands: Record<string, Command> = {
   migrate: { summary: 'copy the event log into another store (--to sqlite --data-dir NEW | --to eventstoredb), resumable, then rebuild the read models and verify', load: () => import('./migrate.cli.js') },
   'mint-token': { summary: 'print a bearer token for local use, signed with the configured or generated secret', load: () => import('../modules/identity/mint-token.command.js') },
   restore: { summary: 'restore a backup (--from DIR) into an empty data directory, checked against its manifest, then check and verify it', load: () => import('./restore.cli.js') },
+  'rebuild-tree': { summary: "rebuild the embedded event log's Merkle tree from its events (service stopped)", load: () => import('../modules/transparency/rebuild-tree.cli.js') },
   rebuild: { summary: 'rebuild a read model from the first event beside the live one, then switch readers to it', load: () => import('../projections/rebuild.command.js') },
-  verify: { summary: 'verify the hash chain of every stream in the event log, naming each broken stream and revision', load: () => import('../modules/audit/verify-log.command.js') },
+  witness: { summary: "an auditor's witness: fetch the log's checkpoint, verify signature and consistency with the one held, report truncation, fork or rewrite; cosign", load: () => import('../modules/transparency/witness.cli.js') },
+  verify: { summary: 'verify every stream\'s hash chain and the log against every signed checkpoint, naming the first it contradicts', load: () => import('../modules/audit/verify-log.command.js') },
   'verify-evidence': { summary: 'verify an evidence pack offline: hash chain, signature and readable page', load: () => import('../modules/audit/verify-evidence.command.js') },
 };
 

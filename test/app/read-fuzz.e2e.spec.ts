@@ -3,8 +3,7 @@
  * problem+json, and reading writes nothing (a head of unit reads here, so not even the auditors' access log moves).
  */
 import fc from 'fast-check';
-import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
-import { callerFor } from '../support/case-walk';
+import { fileSampleCase, startHarness, type ApiHarness } from '../support/api-harness';
 
 const head = { sub: 'head-astana', roles: ['head'], unit: 'astana' };
 let api: ApiHarness;
@@ -12,11 +11,9 @@ let caseId: string;
 
 beforeAll(async () => {
   api = await startHarness();
-  const iin = makeIin('870707', 4, 12);
-  const r = await api.call('POST', '/api/cases', { as: callerFor('applicant', 'astana', iin), body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
-  expect(r.status).toBe(201);
-  caseId = r.body.caseId;
-  await api.app.infra.projections.readModels.waitFor('compliance', r.body.position, 10_000);
+  const filed = await fileSampleCase(api);
+  caseId = filed.caseId;
+  await api.app.infra.projections.readModels.waitFor('compliance', filed.position, 10_000);
 });
 afterAll(async () => api.close());
 

@@ -3,8 +3,7 @@
  * scripts and other origins, nosniff, no referrer, no framing, on pages, API answers, refusals, 404s and the router's
  * own 400 and 414 answers alike.
  */
-import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
-import { callerFor } from '../support/case-walk';
+import { fileSampleCase, startHarness, type ApiHarness } from '../support/api-harness';
 import { rawRequest, type RawResponse } from '../support/raw-http';
 import { samplePath } from '../support/route-samples';
 
@@ -14,10 +13,8 @@ const head = { sub: 'head-1', roles: ['head'], unit: 'astana' };
 
 beforeAll(async () => {
   api = await startHarness();
-  const iin = makeIin('870707', 4, 12);
-  const r = await api.call('POST', '/api/cases', { as: callerFor('applicant', 'astana', iin), body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
-  expect(r.status).toBe(201);
-  caseId = r.body.caseId;
+  const filed = await fileSampleCase(api);
+  caseId = filed.caseId;
 }, 60_000);
 afterAll(async () => api.close());
 

@@ -70,7 +70,7 @@ describe('the service on the embedded default', () => {
         expect.objectContaining({ name: 'log-overview', version: 1, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
         // Not a case stream: the case projections pass it by.
         expect.objectContaining({ name: 'cases', version: 3, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
-        expect.objectContaining({ name: 'compliance', version: 2, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
+        expect.objectContaining({ name: 'compliance', version: 3, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
         expect.objectContaining({ name: 'catalog-usage', version: 1, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
       ],
     });

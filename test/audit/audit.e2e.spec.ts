@@ -186,13 +186,13 @@ describe('evidence pack', () => {
 
     const editedPage = join(api.dataDir, 'edited-page.html');
     writeFileSync(editedPage, html.replace('<td>04-1187', '<td>04-0001').replace('"incomingNumber":"04-1187"</code>', '"incomingNumber":"04-0001"</code>').replace(/(<code>\{&quot;incomingNumber&quot;:&quot;)04-1187/, '$104-0001'));
-    const page = cli(['verify-evidence', editedPage, '--json']);
+    const page = cli(['verify-evidence', editedPage, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(page.code).toBe(1);
     expect(JSON.parse(page.stdout).checks.find((c: { name: string }) => c.name === 'readable page').ok).toBe(false);
 
     const editedData = join(api.dataDir, 'edited-data.html');
     writeFileSync(editedData, html.replace('"incomingNumber":"04-1187"', '"incomingNumber":"04-0001"'));
-    const data = cli(['verify-evidence', editedData, '--json']);
+    const data = cli(['verify-evidence', editedData, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(data.code).toBe(1);
     const checks = Object.fromEntries(JSON.parse(data.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
     expect(checks).toMatchObject({ 'hash chain': false, signature: false });
@@ -213,7 +213,8 @@ describe('evidence pack', () => {
   });
 
   it('a pack issued in format 1, before clauses were cited for people, still verifies offline', () => {
-    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-1.html'), '--json']);
+    // The key that signed the fixture, pinned as an auditor pins the agency's key.
+    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-1.html'), '--fingerprint', 'bad82fb0bab52ece591dff5dbea54cc057bfd0b32b20b4bd8daa8f00fd2e9bb6', '--json']);
     expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
     expect(ok.code).toBe(0);
   });

@@ -255,6 +255,8 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
     new SignJWT({ name: 'Серикова Айгерим', iin, roles: ['applicant'] })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(`egov-${iin}`)
+      .setIssuer('reglament')
+      .setAudience('reglament')
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(api.app.infra.identity.signing!.secret);
@@ -305,7 +307,7 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
   });
 
   it('401 for a staff token without a unit: staff act for a unit of the provider', async () => {
-    const token = await new SignJWT({ name: 'Сотрудник', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('clerk-x').setExpirationTime('10m').sign(api.app.infra.identity.signing!.secret);
+    const token = await new SignJWT({ name: 'Сотрудник', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('clerk-x').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('10m').sign(api.app.infra.identity.signing!.secret);
     const r = await api.call('GET', '/api/cases', { as: token });
     expect(r.status).toBe(401);
     expect(r.body.detail).toMatch(/"unit" is missing/);

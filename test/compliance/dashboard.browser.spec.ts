@@ -64,6 +64,10 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     expect(await page.textContent('[data-testid="staleness"]')).toMatch(/\d+/);
     const overdue = await api.call('GET', '/api/compliance/overdue?limit=50', { as: auditor });
     expect(await page.locator('#table-overdue tr[data-case]').count()).toBe(overdue.body.rows.length);
+    // An auditor sees the at-risk list (empty for demo cases whose deadlines are long past) and the delivery state.
+    const atRisk = await api.call('GET', '/api/compliance/at-risk?limit=50', { as: auditor });
+    expect(await page.locator('#table-at-risk tr[data-case]').count()).toBe(atRisk.body.rows.length);
+    expect(await page.textContent('[data-testid="deliveries"]')).toMatch(/^в очереди 0 · доставлено 0 · не доставлено 0 · задержка 0 s$/);
 
     // Filter: one unit.
     await page.selectOption('#f-unit', 'almaty');

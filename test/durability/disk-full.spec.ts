@@ -106,7 +106,8 @@ describeMounted('a full disk under the event log', () => {
     expect({ status: audited.status, type: audited.body.type, retryAfter: audited.headers.get('retry-after') }).toEqual({ status: 503, type: 'https://reglament.kz/problems/storage-full', retryAfter: '30' });
     const health = await server.call('GET', '/health');
     expect(health.status).toBe(503);
-    expect(health.body).toMatchObject({ status: 'degraded', eventLog: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'events.db') } }, readStore: { status: 'up' } });
+    // read.db lies on the same full disk: the projections of the last acknowledged cases may meet it too.
+    expect(health.body).toMatchObject({ status: 'degraded', eventLog: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'events.db') } }, readStore: { status: expect.stringMatching(/^(up|degraded)$/) } });
     expect(server.logs.filter((l) => /disk is full: writes are answered 503/.test(l.msg))).toHaveLength(1);
     expect(server.logs.filter((l) => /unhandled/.test(l.msg))).toEqual([]);
     expect(server.logs.filter((l) => JSON.stringify(l).includes('"stack"'))).toEqual([]);

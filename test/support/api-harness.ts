@@ -10,6 +10,8 @@ import { startApi, type RunningApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
 import { createLogger } from '../../src/app/logging/logger';
 import { mintToken } from '../../src/modules/identity/token-verifier';
+import { httpCall } from './http-call';
+import { makeIin as makeIinFor } from '../../src/modules/cases/domain/case-specification';
 
 export interface TestCaller {
   sub: string;
@@ -36,8 +38,9 @@ export interface ApiHarness {
 }
 
 export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {}): Promise<ApiHarness> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
+  // An existing DATA_DIR restarts a service on its files (close() still removes it).
+  const dataDir = options.dataDir ?? env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
+  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
@@ -59,15 +62,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
       if (options.as) headers.authorization = `Bearer ${typeof options.as === 'string' ? options.as : await token(options.as)}`;
       const hasBody = options.body !== undefined || options.rawBody !== undefined;
       if (hasBody) headers['content-type'] ??= 'application/json';
-      const response = await fetch(`${app.url}${path}`, { method, headers, ...(hasBody ? { body: options.rawBody ?? JSON.stringify(options.body) } : {}) });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: response.status, headers: response.headers, body: body as any };
+      return httpCall(`${app.url}${path}`, method, headers, hasBody ? (options.rawBody ?? JSON.stringify(options.body)) : undefined);
     },
     async close() {
       await app.close();
@@ -78,3 +73,14 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
 }
 
 export { makeIin } from '../../src/modules/cases/domain/case-specification';
+
+/** Files one personnel-reserve case as an applicant of unit astana (IIN 870707…), for tests that read a case. */
+export async function fileSampleCase(api: ApiHarness): Promise<{ caseId: string; position: number }> {
+  const iin = makeIinFor('870707', 4, 12);
+  const r = await api.call('POST', '/api/cases', {
+    as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
+    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' },
+  });
+  if (r.status !== 201) throw new Error(`filing the sample case answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return { caseId: r.body.caseId, position: r.body.position };
+}

@@ -21,6 +21,14 @@ export const PUBLIC_ROUTES = [
   'GET /api/docs/docs/*',
   'GET /api/docs-json',
   'GET /api/docs-yaml',
+  // The verifiable log: only sizes, hashes, signatures and public keys (TRANSPARENCY_ACCESS=auditor closes them).
+  'GET /api/evidence/public-key',
+  'GET /api/transparency/checkpoint',
+  'GET /api/transparency/checkpoints',
+  'GET /api/transparency/proofs/inclusion',
+  'GET /api/transparency/proofs/consistency',
+  'GET /api/transparency/keys',
+  'POST /api/transparency/cosignatures',
 ];
 export const isPublic = (method: string, url: string) => PUBLIC_ROUTES.includes(`${method === 'HEAD' ? 'GET' : method} ${url}`);
 

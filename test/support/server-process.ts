@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { httpCall } from './http-call';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { makeIin } from '../../src/modules/cases/domain/case-specification';
 
@@ -47,7 +48,8 @@ export function startProcess(entry: 'main' | 'worker', env: Record<string, strin
   // detached: its own process group, so killAll reaches the projection process it forks as well.
   const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, `src/${entry}.ts`)], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', AUTH_JWT_SECRET: TEST_SECRET, PROJECTION_NICE: '0', ...env },
+    // The cases these tests file are of 2015–2019: a deadline scheduler would record every past warning and breach.
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', AUTH_JWT_SECRET: TEST_SECRET, PROJECTION_NICE: '0', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -94,15 +96,7 @@ function handle(child: ChildProcess, url: string, logs: LogLine[], stderr: () =>
       const headers: Record<string, string> = {};
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${url}${path}`, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON */
-      }
-      return { status: response.status, headers: response.headers, body: body as any };
+      return httpCall(`${url}${path}`, method, headers, options.body !== undefined ? JSON.stringify(options.body) : undefined);
     },
     async stop() {
       child.kill('SIGTERM');

@@ -79,4 +79,17 @@ describe('loadConfig', () => {
   it('reports every problem at once', () => {
     expect(() => loadConfig({ EVENT_STORE: 'x', READ_STORE: 'y', PORT: '-1' })).toThrow(/EVENT_STORE[\s\S]*READ_STORE[\s\S]*PORT/);
   });
+
+  it('reads deadline warning shares as a list, or per service and version as JSON, and names what is allowed otherwise', () => {
+    expect(loadConfig({}).deadlineWarnings).toEqual({ default: [50, 80] });
+    expect(loadConfig({ DEADLINE_WARNINGS: '25, 75,90' }).deadlineWarnings).toEqual({ default: [25, 75, 90] });
+    expect(loadConfig({ DEADLINE_WARNINGS: '{"byService":{"personnel-reserve":[70]}}' }).deadlineWarnings).toEqual({ default: [50, 80], byService: { 'personnel-reserve': [70] }, byVersion: {} });
+    for (const bad of ['50,100', 'half', '{"default":[0]}', '{"every":[50]}', '{']) {
+      expect(() => loadConfig({ DEADLINE_WARNINGS: bad })).toThrow(/DEADLINE_WARNINGS[\s\S]*allowed: percent shares/);
+    }
+    expect(loadConfig({ DEADLINE_SCHEDULER: 'off' }).deadlineScheduler).toBe(false);
+    expect(() => loadConfig({ DEADLINE_POLL_MS: '0' })).toThrow(/DEADLINE_POLL_MS/);
+    expect(loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01T00:00:00+05:00' }).deadlineRecordFrom).toBe('2026-11-30T19:00:00.000Z');
+    expect(() => loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01' })).toThrow(/DEADLINE_RECORD_FROM[\s\S]*an ISO 8601 instant with an offset/);
+  });
 });

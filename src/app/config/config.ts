@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
+import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../../modules/deadline-alerts/domain/warning-instants';
 
 /** The Nest token of the AppConfig (here, not in bootstrap, so controllers bootstrap loads can take it without a cycle). */
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -46,6 +47,29 @@ export interface AppConfig {
   caseCacheSize: number;
   /** The Ed25519 key (PKCS#8 PEM) that signs evidence packs; default DATA_DIR/evidence-signing-key.pem, generated. */
   evidenceKeyFile?: string;
+  /** Deadline warnings: the shares of a limit's time (percent) that warn, by default, per service and per version. */
+  deadlineWarnings: WarningPolicy;
+  /** Whether the process that runs the projections also runs the deadline scheduler. */
+  deadlineScheduler: boolean;
+  /** The longest the scheduler sleeps between looks at the log, in ms. */
+  deadlinePollMs: number;
+  /** ISO instant: deadline instants before it are never recorded (a first start over an old log). */
+  deadlineRecordFrom?: string;
+  /** Webhook delivery: whether the projections' process dispatches, and how. */
+  webhooks: { dispatcher: boolean; allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number };
+  /** The verifiable log: its checkpoints' origin (also the signing key's name), how often it signs one, who may read the proofs, its keys. */
+  transparency: {
+    origin: string;
+    checkpointIntervalMs: number;
+    access: 'public' | 'auditor';
+    /** A directory of Ed25519 keys (PKCS#8 PEM to sign, SPKI PEM for retired keys); the active one is `activeKey`. */
+    keysDir?: string;
+    activeKey?: string;
+    /** Whether a signing key may be generated on first start: only the embedded single-machine shape, never in production. */
+    mayGenerateKey: boolean;
+    /** The runtime shape, named in the refusal to generate a key. */
+    shape: string;
+  };
   /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
   limits: { requestsPerMinute: number; iinLookupsPerMinute: number; filingsPerDay: number; maxConnections: number; streamClients: number };
   /** How far in the future (by this server's clock) an act's occurredAt may lie: clients' clocks are never exact. */
@@ -173,6 +197,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     return Number(value);
   };
 
+  /** A signed-note key name: a schema-less URL, no spaces or "+". */
+  const keyName = (variable: string, fallback: string): string => {
+    const value = env[variable];
+    if (value === undefined || value === '') return fallback;
+    if (!/^[^\s+\u0000-\u001f]{1,200}$/u.test(value)) {
+      problems.push({ variable, value, problem: 'not a signed-note key name', allowed: 'a schema-less URL without spaces or "+", e.g. reglament.gov.kz/log' });
+      return fallback;
+    }
+    return value;
+  };
   const maxTokenAge = (): number => {
     const value = env.AUTH_MAX_TOKEN_AGE || DEFAULT_MAX_TOKEN_AGE;
     const seconds = durationSeconds(value);
@@ -224,6 +258,26 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     startupCheckMaxMb: numberInRange('STARTUP_CHECK_MAX_MB', 1024, 0, 1_048_576),
     ...(env.EVIDENCE_KEY_FILE ? { evidenceKeyFile: dir('EVIDENCE_KEY_FILE', '') } : {}),
+    deadlineWarnings: warningPolicy(env.DEADLINE_WARNINGS, problems),
+    deadlineScheduler: oneOf('DEADLINE_SCHEDULER', ['on', 'off'] as const, 'on') === 'on',
+    deadlinePollMs: numberInRange('DEADLINE_POLL_MS', 1000, 10, 60_000),
+    ...recordFrom(env.DEADLINE_RECORD_FROM, problems),
+    webhooks: {
+      dispatcher: oneOf('WEBHOOK_DISPATCHER', ['on', 'off'] as const, 'on') === 'on',
+      allowPrivate: oneOf('WEBHOOK_ALLOW_PRIVATE', ['on', 'off'] as const, 'off') === 'on',
+      timeoutMs: numberInRange('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      maxAttempts: numberInRange('WEBHOOK_MAX_ATTEMPTS', 8, 1, 100),
+      backoffMs: numberInRange('WEBHOOK_BACKOFF_MS', 1_000, 10, 3_600_000),
+    },
+    transparency: {
+      origin: keyName('TRANSPARENCY_ORIGIN', 'reglament.local/log'),
+      checkpointIntervalMs: numberInRange('CHECKPOINT_INTERVAL_MS', 5000, 100, 3_600_000),
+      access: oneOf('TRANSPARENCY_ACCESS', ['public', 'auditor'] as const, 'public'),
+      ...(env.SIGNING_KEYS_DIR ? { keysDir: dir('SIGNING_KEYS_DIR', '') } : {}),
+      ...(env.SIGNING_KEY_ACTIVE ? { activeKey: env.SIGNING_KEY_ACTIVE } : {}),
+      mayGenerateKey: eventStoreKind === 'sqlite' && readStoreKind === 'sqlite' && env.NODE_ENV !== 'production',
+      shape: `EVENT_STORE=${eventStoreKind}, READ_STORE=${readStoreKind}, NODE_ENV=${env.NODE_ENV ?? '(unset)'}`,
+    },
     limits: {
       requestsPerMinute: numberInRange('RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
       iinLookupsPerMinute: numberInRange('IIN_LOOKUPS_PER_MINUTE', 30, 0, 1_000_000),
@@ -237,6 +291,47 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function recordFrom(value: string | undefined, problems: ConfigProblem[]): { deadlineRecordFrom?: string } {
+  if (value === undefined || value === '') return {};
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return { deadlineRecordFrom: new Date(value).toISOString() };
+  problems.push({ variable: 'DEADLINE_RECORD_FROM', value, problem: 'not an instant with an offset', allowed: 'an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+05:00' });
+  return {};
+}
+
+const WARNINGS_ALLOWED =
+  'percent shares of a limit\'s time, each above 0 and below 100, comma-separated (e.g. 50,80), or JSON ' +
+  '{"default":[50,80],"byService":{"<serviceId>":[..]},"byVersion":{"<versionId>":[..]}}';
+
+/** `50,80`, or JSON with a default and overrides per service and per regulation version. */
+function warningPolicy(value: string | undefined, problems: ConfigProblem[]): WarningPolicy {
+  if (value === undefined || value.trim() === '') return DEFAULT_WARNING_POLICY;
+  const shares = (list: unknown): number[] | null =>
+    Array.isArray(list) && list.every((n) => typeof n === 'number' && n > 0 && n < 100) ? (list as number[]) : null;
+  const fail = (problem: string) => {
+    problems.push({ variable: 'DEADLINE_WARNINGS', value, problem, allowed: WARNINGS_ALLOWED });
+    return DEFAULT_WARNING_POLICY;
+  };
+  if (!value.trim().startsWith('{')) {
+    const list = value.split(',').map((part) => (/^\s*\d+(\.\d+)?\s*$/.test(part) ? Number(part) : Number.NaN));
+    return shares(list) ? { default: list } : fail('not a list of percentages between 0 and 100');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail('not valid JSON');
+  }
+  const { default: fallback = DEFAULT_WARNING_POLICY.default, byService = {}, byVersion = {}, ...rest } = parsed as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return fail(`unknown key(s) ${Object.keys(rest).join(', ')}`);
+  const table = (t: unknown): Record<string, number[]> | null =>
+    t !== null && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((v) => shares(v) !== null) ? (t as Record<string, number[]>) : null;
+  const d = shares(fallback);
+  const s = table(byService);
+  const v = table(byVersion);
+  if (!d || !s || !v) return fail('a list that is not of percentages between 0 and 100');
+  return { default: d, byService: s, byVersion: v };
 }
 
 const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
@@ -279,12 +374,18 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
       allowed: 'a secret of at least 32 bytes, or AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE',
     });
   }
-  if (!config.evidenceKeyFile) {
+  const keysDir = config.transparency.keysDir;
+  if (keysDir !== undefined) {
+    // A keys directory (SIGNING_KEYS_DIR) holds the signing keys instead of one evidence key file.
+    if (isInside(config.dataDir, keysDir)) {
+      problems.push({ variable: 'SIGNING_KEYS_DIR', value: keysDir, problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`, allowed: 'a keys directory outside DATA_DIR' });
+    }
+  } else if (!config.evidenceKeyFile) {
     problems.push({
       variable: 'EVIDENCE_KEY_FILE',
       value: undefined,
       problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`,
-      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR',
+      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR, or SIGNING_KEYS_DIR with the signing keys',
     });
   } else if (isInside(config.dataDir, config.evidenceKeyFile)) {
     problems.push({

@@ -6,6 +6,7 @@ import { READ_STORE, type ReadStore } from '../../modules/read-store/read-store.
 import { Public } from '../../modules/identity/http/identity.decorators';
 import { Metrics } from '../metrics/metrics';
 import { PROJECTION_STATUS, type ProjectionStatusSource } from './projection-status';
+import { webhookStats } from '../../modules/deadline-alerts/webhooks/webhook-dispatcher';
 import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import type { ProjectionHealth } from './projection-status';
@@ -85,6 +86,18 @@ export class HealthController {
       this.metrics.projectionLagEvents.set({ projection: p.name }, p.lagEvents ?? 0);
       this.metrics.projectionLagSeconds.set({ projection: p.name }, p.lagSeconds ?? 0);
       this.metrics.projectionPosition.set({ projection: p.name }, p.checkpoint ?? 0);
+    }
+    const webhooks = await webhookStats(this.readStore, new Date()).catch(() => null);
+    if (webhooks) {
+      for (const status of ['pending', 'delivered', 'dead'] as const) this.metrics.webhookDeliveries.set({ status }, webhooks[status]);
+      this.metrics.webhookLagSeconds.set(webhooks.lagSeconds);
+      this.metrics.webhookOutboxPosition.set(webhooks.position);
+    }
+    const deadlines = this.projections.deadlineStatus?.() ?? null;
+    if (deadlines) {
+      this.metrics.deadlineOpenCases.set(deadlines.openCases);
+      this.metrics.deadlineDueCases.set(deadlines.dueCases);
+      this.metrics.deadlineLagSeconds.set(deadlines.lagSeconds);
     }
     void reply.header('content-type', this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
   }

@@ -9,8 +9,16 @@ export interface ProjectionHealth {
   error?: unknown;
 }
 
+export interface DeadlineTimerHealth {
+  openCases: number;
+  dueCases: number;
+  lagSeconds: number;
+}
+
 export interface ProjectionStatusSource {
   status(): Promise<ProjectionHealth[]>;
+  /** The deadline scheduler's index, where this machine has it; null where it does not. */
+  deadlineStatus?(): DeadlineTimerHealth | null;
 }
 
 export const PROJECTION_STATUS = Symbol('PROJECTION_STATUS');

@@ -22,6 +22,12 @@ export class Metrics {
   readonly projectionLagEvents = new Gauge({ name: 'reglament_projection_lag_events', help: 'Events a projection is behind the log head', labelNames: ['projection'] as const, registers: [this.registry] });
   readonly projectionLagSeconds = new Gauge({ name: 'reglament_projection_lag_seconds', help: 'Age of the oldest event a projection has not applied', labelNames: ['projection'] as const, registers: [this.registry] });
   readonly projectionPosition = new Gauge({ name: 'reglament_projection_checkpoint_position', help: 'Last global position a projection applied', labelNames: ['projection'] as const, registers: [this.registry] });
+  readonly webhookDeliveries = new Gauge({ name: 'reglament_webhook_deliveries', help: 'Webhook deliveries by state (pending, delivered, dead)', labelNames: ['status'] as const, registers: [this.registry] });
+  readonly webhookLagSeconds = new Gauge({ name: 'reglament_webhook_lag_seconds', help: 'How long the oldest pending webhook delivery has waited since it was made', registers: [this.registry] });
+  readonly webhookOutboxPosition = new Gauge({ name: 'reglament_webhook_outbox_position', help: 'Last log position turned into webhook deliveries', registers: [this.registry] });
+  readonly deadlineOpenCases = new Gauge({ name: 'reglament_deadline_open_cases', help: 'Cases with a deadline warning or breach still to come', registers: [this.registry] });
+  readonly deadlineDueCases = new Gauge({ name: 'reglament_deadline_due_cases', help: 'Cases with a warning or breach due now and not yet recorded', registers: [this.registry] });
+  readonly deadlineLagSeconds = new Gauge({ name: 'reglament_deadline_lag_seconds', help: 'How long the earliest due deadline instant has waited to be recorded', registers: [this.registry] });
   readonly logHead = new Gauge({ name: 'reglament_event_log_head_position', help: 'Global position of the last event in the log', registers: [this.registry] });
 
   constructor() {

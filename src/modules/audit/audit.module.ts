@@ -3,7 +3,6 @@ import { Inject, Module, type DynamicModule, type OnModuleInit } from '@nestjs/c
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Infrastructure } from '../../app/infrastructure';
 import { AuditService } from './audit.service';
-import { loadEvidenceKey } from './evidence-key';
 import { AUDIT_SERVICE, AuditController } from './http/audit.controller';
 import { AuditorAccessLog, type HookHost } from './http/auditor-access-log';
 
@@ -17,8 +16,7 @@ export class AuditModule implements OnModuleInit {
   ) {}
 
   static register(infra: Infrastructure): DynamicModule {
-    const { privateKey } = loadEvidenceKey(infra.config.dataDir, infra.config.evidenceKeyFile);
-    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, privateKey);
+    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, infra.keys.active.privateKey, undefined, infra.transparency);
     return {
       module: AuditModule,
       controllers: [AuditController],

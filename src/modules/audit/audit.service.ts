@@ -9,6 +9,7 @@ import type { WorkingCalendar } from '../calendar/domain/working-calendar';
 import type { Principal } from '../identity/domain/principal';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { caseStreamId, type CaseEvent } from '../cases/domain/case-event';
+import { deadlinesStreamId } from '../deadline-alerts/domain/deadline-events';
 import { foldCase, type CaseState } from '../cases/domain/case-state';
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
@@ -19,6 +20,8 @@ import { explainCaseSla } from './domain/sla-explanation';
 export interface CaseHistory {
   caseId: string;
   recorded: RecordedEvent[];
+  /** What the system recorded about the case's limits (warnings, breaches), from its deadlines stream. */
+  deadlines: RecordedEvent[];
   events: CaseEvent[];
   version: RegulationVersion;
   /** The case's unit and submission, from its first event. */
@@ -26,6 +29,11 @@ export interface CaseHistory {
   submittedAt: string;
   /** The case as its whole history makes it, folded when first read (an as-of replay folds only its part). */
   readonly state: CaseState;
+}
+
+/** The log's proofs for evidence packs: each event's inclusion proof to a checkpoint signed for the occasion if the log has grown. */
+export interface EvidenceProofs {
+  evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] };
 }
 
 export class AuditService {
@@ -38,6 +46,7 @@ export class AuditService {
     private readonly calendar: WorkingCalendar,
     private readonly signingKey: KeyObject,
     private readonly clock: () => Date = () => new Date(),
+    private readonly proofs: EvidenceProofs | null = null,
   ) {
     const publicKey = createPublicKey(signingKey);
     this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -53,9 +62,11 @@ export class AuditService {
     const version = this.versionOf(String(first.data.versionId));
     let state: CaseState | undefined;
     const versionOf = (id: string) => this.versionOf(id);
+    const deadlines = await this.log.readStream(deadlinesStreamId(caseId));
     return {
       caseId,
       recorded,
+      deadlines,
       events,
       version,
       unit: String(first.data.unit),
@@ -94,6 +105,10 @@ export class AuditService {
       chain: { valid: chain.valid, events: chain.events, headHash: chain.headHash, ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }) },
       sla: { asOf: now.toISOString(), deadlines: this.explain(history, now) },
     };
+    if (this.proofs) {
+      const { checkpoint, proofs } = this.proofs.evidenceInclusion(history.recorded.map((e) => e.position - 1));
+      pack.transparency = { checkpoint, events: history.recorded.map((e, i) => ({ revision: e.revision, leafIndex: e.position - 1, proof: proofs[i]! })) };
+    }
     // Signed exactly as embedded: a JSON round trip drops anything JSON would not keep.
     return renderEvidenceFile(signPack(JSON.parse(JSON.stringify(pack)) as EvidencePack, this.signingKey));
   }

@@ -1,24 +1,71 @@
 /**
- * `npm run cli -- verify-evidence <file> [--fingerprint <hex>] [--json]`: verifies an evidence pack offline,
- * with no server and no data directory: embedded data, hash chain, signature and readable page.
+ * `npm run cli -- verify-evidence <file> (--fingerprint <hex> | --trusted-keys <file>) [--json]`: verifies an
+ * evidence pack offline, with no server and no data directory, against keys the auditor trusts: embedded data,
+ * hash chain, signature by a trusted key, the log checkpoint, each event's inclusion proof, and the readable page.
  */
 import { readFileSync } from 'node:fs';
-import { verifyEvidenceFile } from './domain/evidence-pack';
+import { parseArgs } from 'node:util';
+import { verifyEvidenceFile, type TrustedKeys } from './domain/evidence-pack';
+import { parseTrustedKeys } from '../transparency/trusted-keys';
 
-const USAGE = `usage: npm run cli -- verify-evidence <evidence-file.html> [--fingerprint <sha256 of the service's public key>] [--json]
+const USAGE = `usage: npm run cli -- verify-evidence <evidence-file.html> (--fingerprint <hex> | --trusted-keys <file>) [--json]
 
-Checks an evidence pack without a server: every event hash is recomputed and linked, the head hash matches,
-the Ed25519 signature holds for the embedded public key (compare its fingerprint with GET /api/evidence/public-key,
-or pass --fingerprint), and the readable page is exactly a rendering of the embedded data. Exit code 1 when any check fails.`;
+Checks an evidence pack without a server: every event hash is recomputed and linked, the head hash matches, the
+Ed25519 signature holds AND is by a key you trust, the log checkpoint in the pack is signed by a key you trust,
+every event's inclusion proof leads to that checkpoint's root, and the readable page says what the data holds.
+
+A key to trust is required, obtained from the agency by a channel you trust (not from the pack itself):
+  --fingerprint <hex>     SHA-256 of the service's public key (SPKI), as GET /api/transparency/keys lists it; repeatable
+  --trusted-keys <file>   one key per line: a verifier key (<name>+<key id>+<base64 key>) or a fingerprint;
+                          '#' starts a comment; the JSON answer of GET /api/transparency/keys is read as well
+Exit code 1 when any check fails or no trusted key is given.`;
+
+const HEX64 = /^[0-9a-f]{64}$/;
 
 export async function run(argv: string[]): Promise<number> {
-  const file = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--fingerprint');
-  if (argv.includes('--help') || !file) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { fingerprint: { type: 'string', multiple: true }, 'trusted-keys': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const file = parsed.positionals[0];
+  if (parsed.values.help || !file) {
     process.stderr.write(`${USAGE}\n`);
     return file ? 0 : 2;
   }
-  const fpIndex = argv.indexOf('--fingerprint');
-  const fingerprint = fpIndex >= 0 ? argv[fpIndex + 1] : undefined;
+  const fingerprints = (parsed.values.fingerprint ?? []).map((f) => f.trim().toLowerCase());
+  const bad = fingerprints.filter((f) => !HEX64.test(f));
+  if (bad.length) {
+    process.stderr.write(`--fingerprint ${bad.join(', ')}: not a SHA-256 fingerprint (64 hex digits)\n`);
+    return 1;
+  }
+  const trust: TrustedKeys = { fingerprints, noteKeys: [] };
+  const keysFile = parsed.values['trusted-keys'];
+  if (keysFile) {
+    let text: string;
+    try {
+      text = readFileSync(keysFile, 'utf8');
+    } catch (error) {
+      process.stderr.write(`${keysFile}: cannot be read (${(error as NodeJS.ErrnoException).code})\n`);
+      return 1;
+    }
+    const { keys, problems } = parseTrustedKeys(text);
+    if (problems.length) {
+      process.stderr.write(`${keysFile}: ${problems.join('; ')}\n`);
+      return 1;
+    }
+    trust.fingerprints = [...trust.fingerprints, ...keys.fingerprints];
+    trust.noteKeys = keys.noteKeys;
+  }
+  if (trust.fingerprints.length === 0 && trust.noteKeys.length === 0) {
+    process.stderr.write(
+      'NOT VERIFIED: no trusted key given. A pack carries its own public key, so a forged pack re-signed with a key of its forger\'s ' +
+        'would check out against it; pass the agency\'s key with --fingerprint <hex> or --trusted-keys <file> (see --help).\n',
+    );
+    return 1;
+  }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -26,8 +73,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})\n`);
     return 2;
   }
-  const result = verifyEvidenceFile(text, fingerprint);
-  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const result = verifyEvidenceFile(text, trust);
+  if (parsed.values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     process.stdout.write(`${result.valid ? 'VALID' : 'NOT VALID'}: evidence pack of case ${result.caseId ?? '?'}\n`);
     for (const c of result.checks) process.stdout.write(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}\n`);

@@ -1,45 +1,86 @@
 /**
- * `npm run cli -- verify [--json]`: checks the hash chain of every stream in the event log, one pass in
- * global order, with a progress bar. Exits 1 and names each broken stream and revision when any is.
+ * `npm run cli -- verify [--json]`: one pass over the whole log, in global order, with a progress bar. It checks
+ * the hash chain of every stream, rebuilds the log's Merkle tree from the events and compares it with every
+ * checkpoint the service signed (DATA_DIR/checkpoints.db), each checkpoint's signature, and the tree the service
+ * keeps. Exits 1 naming each broken stream and revision and each contradicted checkpoint, the first one first.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { commandConfig } from '../../app/config/config';
 import { openEventLog } from '../event-log/open-event-log';
 import type { EventLog, RawRecordedEvent, RecordedEvent } from '../event-log/event-log.port';
 import { consoleProgress, type Progress } from '../../shared/progress';
 import { LogChainVerifier, type LogVerificationReport } from './domain/log-verification';
+import { CheckpointAudit, type CheckpointRecord, type TreeReport } from '../transparency/domain/checkpoint-audit';
+import { leafHashOf } from '../transparency/domain/log-leaf';
+import { rootAt } from '../transparency/domain/merkle';
+import { parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
+import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore, type StoredCheckpoint } from '../transparency/sqlite/sqlite-checkpoint-store';
+import { loadKeyRing, SigningKeyError, type KeyRing } from '../transparency/signing-keys';
 import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { StorageDamagedError } from '../event-log/event-log.errors';
 
 const USAGE = `usage: npm run cli -- verify [--json]
 
-Recomputes the SHA-256 hash chain of every stream in the event log (EVENT_STORE / DATA_DIR as for the service)
-and reports each stream whose chain is broken, with the first broken revision. Exit code 1 when any is.`;
+Recomputes the SHA-256 hash chain of every stream in the event log (EVENT_STORE / DATA_DIR as for the service),
+rebuilds the log's Merkle tree from its events and compares it with every signed checkpoint in DATA_DIR/checkpoints.db.
+Reports each stream whose chain is broken (with the first broken revision) and each checkpoint the log contradicts
+(the first one is where its history diverges). Exit code 1 when any is.`;
 
 const PAGE = 2000;
 
-/** Reads the whole log once and verifies every sealed stream; `progress` gets the position reached. */
-export async function verifyLog(log: EventLog, progress?: Progress): Promise<LogVerificationReport> {
+export interface FullVerificationReport extends LogVerificationReport {
+  tree: TreeReport & { badSignatures: Array<{ seq: number; problem: string }>; storedTree: string | null };
+}
+
+/** Reads the whole log once: chains and the tree; `progress` gets the position reached. */
+export async function verifyLog(log: EventLog, progress?: Progress, checkpoints: readonly CheckpointRecord[] = []): Promise<LogVerificationReport & { tree: TreeReport }> {
   const verifier = new LogChainVerifier();
+  const audit = new CheckpointAudit(checkpoints);
   let after = 0;
   // Where the log can hand out the stored text, the hashes are recomputed over exactly what is stored.
   const readRaw = log.readAllRaw?.bind(log);
   for (let read = 0; ; ) {
     const page = readRaw ? await readRaw({ after, maxCount: PAGE }) : await log.readAll({ after, maxCount: PAGE });
     if (page.length === 0) break;
-    if (readRaw) for (const event of page as RawRecordedEvent[]) verifier.addStored(event);
-    else for (const event of page as RecordedEvent[]) verifier.add(event);
+    if (readRaw) {
+      for (const event of page as RawRecordedEvent[]) {
+        verifier.addStored(event);
+        audit.addLeafHash(leafHashOf(event));
+      }
+    } else {
+      for (const event of page as RecordedEvent[]) {
+        verifier.add(event);
+        audit.addLeafHash(leafHashOf({ ...event, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }));
+      }
+    }
     after = page[page.length - 1]!.position;
     read += page.length;
     progress?.update(read);
   }
   progress?.done();
-  return verifier.report();
+  return { ...verifier.report(), tree: audit.report() };
+}
+
+/** Each stored checkpoint's note must be signed by a key of this service and say what the row says. */
+function signatureProblems(checkpoints: readonly StoredCheckpoint[], keys: KeyRing | null): Array<{ seq: number; problem: string }> {
+  if (!keys) return [];
+  const trusted = keys.keys.map((k) => k.note);
+  return checkpoints.flatMap((c) => {
+    const verified = verifyNote(c.note, trusted);
+    if (!verified.ok) return [{ seq: c.seq, problem: verified.problem }];
+    const body = parseCheckpoint(verified.body);
+    if (!body.ok || body.value.size !== c.size || !body.value.root.equals(c.root)) return [{ seq: c.seq, problem: 'the signed note does not say the size and root stored beside it' }];
+    return [];
+  });
 }
 
 export async function run(argv: string[]): Promise<number> {
   const config = commandConfig(argv, USAGE);
   if (typeof config === 'number') return config;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
+  const storeFile = join(config.dataDir, CHECKPOINT_STORE_FILE);
+  const store = existsSync(storeFile) ? new SqliteCheckpointStore(storeFile) : null;
   try {
     const started = Date.now();
     if (log instanceof SqliteEventLog) {
@@ -48,9 +89,16 @@ export async function run(argv: string[]): Promise<number> {
       if (sanity.problems.length > 0) throw new StorageDamagedError(log.file, sanity.problems);
     }
     const total = await log.headPosition();
-    let report: LogVerificationReport;
+    const checkpoints = store ? [...store.all()] : [];
+    let keys: KeyRing | null = null;
     try {
-      report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, log.kind === 'sqlite' ? total : 1)));
+      keys = loadKeyRing({ origin: config.transparency.origin, dataDir: config.dataDir, keysDir: config.transparency.keysDir, activeKey: config.transparency.activeKey, evidenceKeyFile: config.evidenceKeyFile, mayGenerateKey: false, shape: 'verify' });
+    } catch (error) {
+      if (!(error instanceof SigningKeyError)) throw error;
+    }
+    let base: LogVerificationReport & { tree: TreeReport };
+    try {
+      base = await verifyLog(log, consoleProgress('verify chains and tree', Math.max(1, log.kind === 'sqlite' ? total : 1)), checkpoints);
     } catch (error) {
       // A page SQLite cannot read is named with its file, not thrown as a driver's stack.
       if (log instanceof SqliteEventLog && /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''))) {
@@ -58,17 +106,42 @@ export async function run(argv: string[]): Promise<number> {
       }
       throw error;
     }
+    // The tree the service keeps must be the one the events make (it is what proofs are served from).
+    let storedTree: string | null = null;
+    if (log.kind === 'sqlite') {
+      const tree = (log as SqliteEventLog).tree;
+      const size = tree.size();
+      // A service appending meanwhile only makes the stored tree larger: compare it at the size read.
+      if (size < base.tree.leaves) storedTree = `the stored tree holds ${size} leaves, the log ${base.tree.leaves} events`;
+      else {
+        try {
+          if (Buffer.from(rootAt(tree, base.tree.leaves)).toString('base64') !== base.tree.root) storedTree = 'the stored tree has another root than the one the events make: proofs served from it would not hold';
+        } catch (error) {
+          storedTree = `the stored tree is incomplete: ${(error as Error).message}`;
+        }
+      }
+    }
+    const report: FullVerificationReport = { ...base, tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys), storedTree } };
+    const valid = report.valid && report.tree.contradicted.length === 0 && report.tree.badSignatures.length === 0 && storedTree === null;
     const seconds = (Date.now() - started) / 1000;
-    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...report, seconds }, null, 2)}\n`);
+    const superseded = store?.supersededCount() ?? 0;
+    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`);
     else {
+      const t = report.tree;
       process.stdout.write(
-        `${report.valid ? 'valid' : 'BROKEN'}: ${report.sealedEvents} sealed events in ${report.streams - report.unsealedStreams} chained streams verified` +
+        `${valid ? 'valid' : 'BROKEN'}: ${report.sealedEvents} sealed events in ${report.streams - report.unsealedStreams} chained streams verified` +
           ` (${report.events} events read, ${report.unsealedStreams} streams without a chain) in ${seconds.toFixed(1)} s\n` +
-          report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join(''),
+          report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join('') +
+          `tree: ${t.leaves} leaves, root ${t.root}; ${t.confirmed} of ${t.checkpoints} signed checkpoints reproduced\n` +
+          t.contradicted.map((c, i) => `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events, signed ${c.signedAt}): ${c.problem}\n`).join('') +
+          t.badSignatures.map((b) => `  checkpoint #${b.seq}: ${b.problem}\n`).join('') +
+          (storedTree ? `  stored tree: ${storedTree}; rebuild it with npm run cli -- rebuild-tree once the log itself is sound\n` : '') +
+          (superseded > 0 ? `  ${superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart in checkpoints.db, not compared\n` : ''),
       );
     }
-    return report.valid ? 0 : 1;
+    return valid ? 0 : 1;
   } finally {
+    store?.close();
     await log.close();
   }
 }

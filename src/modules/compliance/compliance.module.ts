@@ -16,7 +16,7 @@ export class ComplianceModule {
       controllers: [ComplianceController, DashboardController],
       providers: [
         { provide: COMPLIANCE_MODEL, useValue: model },
-        { provide: COMPLIANCE_QUERIES, useValue: new ComplianceQueries(model, infra.reference) },
+        { provide: COMPLIANCE_QUERIES, useValue: new ComplianceQueries(model, { ...infra.reference, warnings: infra.config.deadlineWarnings }) },
         { provide: COMPLIANCE_REFERENCE, useValue: infra.reference },
         { provide: STREAM_LIMITS, useValue: { total: infra.config.limits.streamClients, perCaller: Math.min(4, Math.max(1, infra.config.limits.streamClients)) } },
       ],

@@ -12,7 +12,7 @@ import type { ReadDocument } from '../read-store/read-store.port';
 import type { Projection, ProjectionContext } from '../../projections/projection';
 import { EVENT_TYPE_NAMES } from '../../events/event-types';
 import type { WorkingCalendar } from '../calendar/domain/working-calendar';
-import type { ClauseRef } from '../deadlines/domain/limit';
+import type { ClauseRef, LimitSpec } from '../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
@@ -61,7 +61,8 @@ export interface OpenStepDocument extends ReadDocument {
   /** The earliest deadline among the step's running limits; null when none runs. */
   deadline: string | null;
   clause: ClauseRef;
-  limits: { limitId: string; deadline: string | null; clause: ClauseRef }[];
+  /** Kind and start let readers tell how far along each limit is (warnings, time left in its own unit). */
+  limits: { limitId: string; deadline: string | null; clause: ClauseRef; kind?: LimitSpec['kind']; startedAt?: string }[];
 }
 
 export interface ComplianceReference {
@@ -99,7 +100,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
     name: COMPLIANCE_PROJECTION,
     // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
     // open steps keep the roles of the case's track.
-    version: 2,
+    version: 3,
     eventTypes: EVENT_TYPE_NAMES,
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
@@ -138,7 +139,7 @@ export function complianceProjection({ catalog, calendar }: ComplianceReference)
       const steps = openSteps(state, version);
       for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
       for (const step of steps) {
-        const limits = nowOpen.filter((r) => r.stepId === step.id).map((r) => ({ limitId: r.limitId, deadline: r.deadline, clause: r.clause }));
+        const limits = nowOpen.filter((r) => r.stepId === step.id).map((r) => ({ limitId: r.limitId, deadline: r.deadline, clause: r.clause, kind: r.kind, startedAt: r.startedAt }));
         const deadlines = limits.map((l) => l.deadline).filter((d): d is string => d !== null).sort();
         ctx.upsert(OPEN_STEPS, {
           _id: `${caseId}/${step.id}`,

@@ -13,6 +13,8 @@ import type { CaseState } from '../cases/domain/case-state';
 import { CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
 import { type GroupBy, type RollupDocument } from './domain/rollup';
 import { summarise, type SummaryRow } from './domain/summary';
+import { DEFAULT_WARNING_POLICY, thresholdsFor, urgencyOf, type Urgency, type WarningPolicy } from '../deadline-alerts/domain/warning-instants';
+import type { LimitSpec } from '../deadlines/domain/limit';
 
 export interface SummaryParams {
   groupBy: GroupBy;
@@ -39,7 +41,8 @@ export interface OverdueParams {
 export class ComplianceQueries {
   constructor(
     private readonly model: ModelAccess,
-    private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
+    /** With the deadline warnings' shares (DEADLINE_WARNINGS), which say when an open step is at risk. */
+    private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'> & { warnings?: WarningPolicy },
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -108,9 +111,13 @@ export class ComplianceQueries {
     const now = this.clock().getTime();
     const mine = docs.filter((d) => actorFor(principal, this.stepOf(d), partialState(d)).ok);
     mine.sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff') || a._id.localeCompare(b._id));
+    const at = new Date(now);
+    const urgencies = new Map(mine.map((d) => [d._id, this.stepUrgency(d, at)]));
+    const count = (pick: (u: Urgency) => boolean) => mine.filter((d) => { const u = urgencies.get(d._id); return u !== null && u !== undefined && pick(u); }).length;
     return {
       staleness,
       total: mine.length,
+      counts: { dueToday: count((u) => u.dueToday), atRisk: count((u) => u.atRisk), overdue: count((u) => u.overdue) },
       items: mine.slice(0, limit).map((d) => ({
         caseId: d.caseId,
         receiptNumber: d.receiptNumber,
@@ -127,9 +134,67 @@ export class ComplianceQueries {
         deadline: d.deadline,
         minutesLeft: d.deadline === null ? null : Math.floor((Date.parse(d.deadline) - now) / 60_000),
         overdue: d.deadline !== null && Date.parse(d.deadline) <= now,
+        ...this.urgencyFields(urgencies.get(d._id) ?? null),
         limits: d.limits.map((l) => ({ ...l, citation: citeClause(l.clause) })),
       })),
     };
+  }
+
+  /**
+   * The open rows past a warning share and not yet past their deadline (a head's unit, or any for auditors), the
+   * nearest deadline first, with how much working time is left.
+   */
+  async atRisk(params: { asOf: Date; unit?: string; serviceId?: string; limit: number; after?: number }) {
+    const staleness = await this.model.staleness(params.after);
+    const filter: Filter = { deadline: { $ne: null, $gt: params.asOf.toISOString() } };
+    if (params.unit) filter.unit = params.unit;
+    if (params.serviceId) filter.serviceId = params.serviceId;
+    const rows = await (await this.model.collection<OpenRowDocument>(OPEN_ROWS)).find(filter, { sort: { deadline: 1, _id: 1 } });
+    const risky = rows
+      .map((r) => ({ r, u: this.urgency(r.kind, r.startedAt, r.deadline!, r.serviceId, r.versionId, params.asOf) }))
+      .filter(({ u }) => u.atRisk);
+    return {
+      staleness,
+      asOf: params.asOf.toISOString(),
+      total: risky.length,
+      rows: risky.slice(0, params.limit).map(({ r, u }) => ({
+        caseId: r.caseId,
+        receiptNumber: r.receiptNumber,
+        serviceId: r.serviceId,
+        versionId: r.versionId,
+        unit: r.unit,
+        assignee: r.assignee,
+        stepId: r.stepId,
+        limitId: r.limitId,
+        label: this.stepLabel(r.versionId, r.stepId),
+        roles: r.roles,
+        clause: r.clause,
+        citation: citeClause(r.clause),
+        startedAt: r.startedAt,
+        deadline: r.deadline,
+        ...this.urgencyFields(u),
+      })),
+    };
+  }
+
+  private urgency(kind: LimitSpec['kind'], startedAt: string, deadline: string, serviceId: string, versionId: string, now: Date): Urgency {
+    const thresholds = thresholdsFor(this.reference.warnings ?? DEFAULT_WARNING_POLICY, serviceId, versionId);
+    return urgencyOf(kind, new Date(startedAt), new Date(deadline), thresholds, this.reference.calendar, now);
+  }
+
+  /** The most urgent of a step's running limits (documents built before kinds were kept have none). */
+  private stepUrgency(d: OpenStepDocument, now: Date): Urgency | null {
+    let worst: Urgency | null = null;
+    for (const l of d.limits) {
+      if (!l.deadline || !l.kind || !l.startedAt) continue;
+      const u = this.urgency(l.kind, l.startedAt, l.deadline, d.serviceId, d.versionId, now);
+      if (!worst || u.overdue > worst.overdue || (u.overdue === worst.overdue && (u.threshold ?? 0) > (worst.threshold ?? 0))) worst = u;
+    }
+    return worst;
+  }
+
+  private urgencyFields(u: Urgency | null) {
+    return { dueToday: u?.dueToday ?? false, atRisk: u?.atRisk ?? false, threshold: u?.threshold ?? null, timeLeft: u && !u.overdue ? u.timeLeft : null };
   }
 
   /** Cases with a row of this step (drill-down from a step to its cases). */

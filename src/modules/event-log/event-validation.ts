@@ -1,6 +1,7 @@
 import { newId } from '../../shared/ids/new-id';
 import type { EventToAppend, ExpectedRevision } from './event-log.port';
 import { InvalidEventError } from './event-log.errors';
+import { sealedHashOf, unsealedLeaf } from '../transparency/domain/log-leaf';
 
 /** Largest serialised event (data + metadata, UTF-8) the log accepts. Documents are case acts, not files. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -19,6 +20,8 @@ export interface PreparedEvent {
   type: string;
   data: string;
   metadata: string;
+  /** Hex of the event's leaf data in the log's Merkle tree (its sealed hash): the SQLite writer adds the leaf in the same transaction. */
+  leaf: string;
 }
 
 /**
@@ -55,7 +58,9 @@ export function prepareAppend(streamId: unknown, events: readonly EventToAppend[
     // A UTF-16 code unit is at most three bytes of UTF-8: only text that long needs counting.
     const bytes = (data.length + meta.length) * 3 <= MAX_EVENT_BYTES ? 0 : Buffer.byteLength(data) + Buffer.byteLength(meta);
     if (bytes > MAX_EVENT_BYTES) throw new InvalidEventError(at, `is ${bytes} bytes serialised; the limit is ${MAX_EVENT_BYTES} bytes (data + metadata)`);
-    return { id: id.toLowerCase(), type: event.type, data, metadata: meta };
+    const storedId = id.toLowerCase();
+    const leaf = sealedHashOf(metadata) ?? unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }).toString('hex');
+    return { id: storedId, type: event.type, data, metadata: meta, leaf };
   });
 }
 

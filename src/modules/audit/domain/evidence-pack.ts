@@ -1,15 +1,21 @@
 /**
  * The evidence pack of a case: one HTML file an auditor can open, read and print, holding the events
  * with their hashes, the SLA explanation and the regulation version as JSON inside it, signed with the
- * service's Ed25519 key. Verification needs nothing but the file: the chain is recomputed, the signature
- * checked against the embedded public key, and the readable part re-rendered from the data and compared,
- * so the page cannot say something the data does not. Pure (keys are passed in).
+ * service's Ed25519 key, and with each event's inclusion proof to a signed checkpoint of the whole log.
+ * Verification needs nothing but the file and the keys the auditor trusts (a pinned fingerprint or the
+ * published verifier keys): a pack signed by any other key fails, however consistent it is inside. The chain
+ * is recomputed, the signature and the checkpoint checked against trusted keys, every inclusion proof followed
+ * to the checkpoint's root, and the readable part compared, as text, with a rendering of the data, so the page
+ * cannot say something the data does not. Line-ending changes and a browser's "Save as" (which re-serialises
+ * the markup) keep a pack valid: the signed data is read from the embedded JSON, not from the markup. Pure.
  */
 import canonicalize from 'canonicalize';
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { RegulationFile } from '../../regulations/domain/regulation-schema';
 import { verifyChain, type ChainVerification } from '../../cases/domain/hash-chain';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
+import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
+import { parseCheckpoint, parseSignedNote, rawEd25519, verifierKey, verifyNote, type NoteVerifierKey } from '../../transparency/domain/signed-note';
 import type { ExplainedDeadline } from './sla-explanation';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 
@@ -46,6 +52,19 @@ export interface EvidencePack {
   events: EvidenceEvent[];
   chain: { valid: boolean; events: number; headHash: string | null; firstBrokenRevision?: number; problem?: string };
   sla: { asOf: string; deadlines: ExplainedDeadline[] };
+  /** Each event's inclusion proof (RFC 9162) to a checkpoint of the whole log (a C2SP signed note); absent where the log keeps no tree. */
+  transparency?: EvidenceInclusion;
+}
+
+export interface EvidenceInclusion {
+  checkpoint: string;
+  events: Array<{ revision: number; leafIndex: number; proof: string[] }>;
+}
+
+/** The keys an auditor trusts, given explicitly: SPKI fingerprints (hex) and signed-note verifier keys. */
+export interface TrustedKeys {
+  fingerprints: readonly string[];
+  noteKeys: readonly NoteVerifierKey[];
 }
 
 export interface SignedEvidencePack extends EvidencePack {
@@ -96,11 +115,32 @@ export interface EvidenceVerification {
   checks: EvidenceCheck[];
 }
 
-/** Verifies a pack file offline: its embedded data, chain, signature and readable page. */
-export function verifyEvidenceFile(file: string, expectedFingerprint?: string): EvidenceVerification {
+/** The embedded pack, wherever a browser's re-serialisation put the script element's attributes. */
+const EMBEDDED = new RegExp(`<script\\b[^>]*\\bid\\s*=\\s*["']?${SCRIPT_ID}["']?[^>]*>([\\s\\S]*?)</script\\s*>`, 'i');
+
+/**
+ * What a reader sees: the page's text with markup, comments, scripts and styles removed, entities decoded and
+ * white space collapsed. Two pages that differ only in how their markup is written (line endings, a browser's
+ * re-serialisation, indentation) read the same; a changed word does not.
+ */
+export function readableText(html: string): string {
+  return html
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name: string) => {
+      if (name[0] === '#') return String.fromCodePoint(name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10));
+      return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' } as Record<string, string>)[name.toLowerCase()] ?? entity;
+    })
+    .replace(/[\s\u00a0]+/g, ' ')
+    .trim();
+}
+
+/** Verifies a pack file offline against the keys the auditor trusts: embedded data, chain, signature, checkpoint, inclusion, readable page. */
+export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVerification {
   const checks: EvidenceCheck[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
-  const match = new RegExp(`<script type="application/json" id="${SCRIPT_ID}">([\\s\\S]*?)</script>`).exec(file);
+  const match = EMBEDDED.exec(file);
   if (!match) return { valid: false, caseId: null, keyFingerprint: null, checks: [{ name: 'format', ok: false, detail: `no embedded evidence (script#${SCRIPT_ID}); this is not a reglament evidence pack` }] };
   let pack: SignedEvidencePack;
   try {
@@ -119,20 +159,86 @@ export function verifyEvidenceFile(file: string, expectedFingerprint?: string): 
   check('case', pack.events.every((e) => e.metadata.caseId === pack.case.caseId), 'every event names this case');
 
   let fingerprint: string | null = null;
+  let signingKey: KeyObject | null = null;
   try {
     const { signature, ...unsigned } = pack;
     const publicKey = createPublicKey(signature.publicKey);
     fingerprint = keyFingerprint(publicKey);
     const ok = signature.algorithm === 'Ed25519' && verify(null, signedBytes(unsigned), publicKey, Buffer.from(signature.value, 'base64'));
     check('signature', ok, ok ? `Ed25519 signature valid; key fingerprint ${fingerprint}` : 'the signature does not match the content: the pack was changed after it was issued');
-    if (expectedFingerprint !== undefined) check('signing key', fingerprint === expectedFingerprint, fingerprint === expectedFingerprint ? 'the key is the expected one' : `signed with key ${fingerprint}, expected ${expectedFingerprint}`);
+    const raw = rawEd25519(publicKey);
+    const trusted = trust.fingerprints.includes(fingerprint) || trust.noteKeys.some((k) => rawEd25519(k.publicKey).equals(raw));
+    check(
+      'signing key',
+      trusted,
+      trusted
+        ? `the key ${fingerprint} is one you trust`
+        : `signed with key ${fingerprint}, which is not among the keys you trust (${trust.fingerprints.length} fingerprint(s), ${trust.noteKeys.length} verifier key(s)): anyone can sign a pack with a key of their own; compare with the service's published keys`,
+    );
+    if (trusted) signingKey = publicKey;
   } catch (error) {
     check('signature', false, `no usable signature: ${(error as Error).message}`);
   }
 
+  try {
+    checkInclusion(pack, trust, signingKey, check);
+  } catch (error) {
+    // A pack edited into another shape: the proofs are unreadable, which is a failed check, not a crash.
+    check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
+  }
+
   const page = renderEvidenceFile(pack);
-  check('readable page', page === file, page === file ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
+  const same = readableText(page) === readableText(file);
+  check('readable page', same, same ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
+}
+
+/** The checkpoint must be signed by a trusted key, and every event's proof must lead from its hash to its root. */
+function checkInclusion(pack: SignedEvidencePack, trust: TrustedKeys, signingKey: KeyObject | null, check: (name: string, ok: boolean, detail: string) => void): void {
+  const inclusion = pack.transparency;
+  if (!inclusion && pack.format === 'reglament-evidence/1') {
+    // Format 1 was issued before the log had signed checkpoints: its events' inclusion is checked against the log's
+    // proofs (GET /api/transparency/proofs/inclusion), not from the pack.
+    check('checkpoint', true, 'format 1 predates the verifiable log and carries no inclusion proofs; check each event with GET /api/transparency/proofs/inclusion?eventId=…');
+    return;
+  }
+  if (!inclusion || typeof inclusion.checkpoint !== 'string' || !Array.isArray(inclusion.events)) {
+    check('checkpoint', false, 'the pack carries no inclusion proofs to a signed checkpoint: nothing shows these events are the ones the log holds for everyone');
+    return;
+  }
+  const origin = inclusion.checkpoint.split('\n', 1)[0] ?? '';
+  // A key pinned by fingerprint verifies checkpoints too: as a signed-note key named by the log's origin.
+  const noteKeys = [...trust.noteKeys];
+  if (signingKey) {
+    try {
+      noteKeys.push(verifierKey(origin, signingKey));
+    } catch {
+      // An origin that is no key name: only the given verifier keys can verify the note.
+    }
+  }
+  const note = verifyNote(inclusion.checkpoint, noteKeys);
+  // An untrusted checkpoint fails its check, and the proofs are still followed, so the report says all that is wrong.
+  const parsedNote = parseSignedNote(inclusion.checkpoint);
+  const checkpoint = parseCheckpoint(note.ok ? note.body : parsedNote.ok ? parsedNote.value.body : '');
+  if (!checkpoint.ok) {
+    check('checkpoint', false, note.ok ? checkpoint.problem : note.problem);
+    return;
+  }
+  const { size, root, time } = checkpoint.value;
+  if (note.ok) check('checkpoint', true, `signed by ${note.verifiedBy.map((k) => `${k.name} (${k.keyId.toString('hex')})`).join(', ')}: ${size} events, root ${root.toString('base64')}, ${time.toISOString()}${note.cosignedBy.length ? `; cosigned by ${note.cosignedBy.map((c) => c.key.name).join(', ')}` : ''}`);
+  else check('checkpoint', false, note.problem);
+  const problems: string[] = [];
+  if (inclusion.events.length !== pack.events.length) problems.push(`${pack.events.length} events but ${inclusion.events.length} proofs`);
+  pack.events.forEach((event, i) => {
+    const proof = inclusion.events[i];
+    if (!proof || proof.revision !== event.revision || proof.leafIndex !== event.position - 1) return problems.push(`revision ${event.revision}: no proof for its place in the log`);
+    const hash = typeof event.metadata.hash === 'string' && /^[0-9a-f]{64}$/.test(event.metadata.hash) ? event.metadata.hash : null;
+    if (!hash) return problems.push(`revision ${event.revision}: no sealed hash`);
+    const verified = verifyInclusion(hashLeaf(Buffer.from(hash, 'hex')), proof.leafIndex, size, (proof.proof ?? []).map((p) => Buffer.from(p, 'base64')), root);
+    if (!verified.ok) problems.push(`revision ${event.revision}: ${verified.problem}`);
+    return undefined;
+  });
+  check('inclusion', problems.length === 0, problems.length === 0 ? `every event is in the signed log of ${size} events, at its position` : problems.join('; '));
 }
 
 function esc(value: unknown): string {
@@ -162,6 +268,7 @@ function renderBody(pack: SignedEvidencePack): string {
 <p>Регламент / Регламент: ${esc(pack.regulation.title.ru)} — ${esc(pack.regulation.act.title)}; в силе ${esc(pack.regulation.effective.from)} — ${esc(pack.regulation.effective.until ?? '…')}</p>
 <p>Сформирован / Құрылды: ${esc(pack.generatedAt)}, ${esc(pack.generatedBy.name)} (${esc(pack.generatedBy.id)}) · цепочка хешей / хэш тізбегі: <b>${pack.chain.valid ? 'целостна / бүтін' : `нарушена на ревизии ${esc(pack.chain.firstBrokenRevision)}`}</b>, ${pack.chain.events} событий, последний хеш <code>${esc(pack.chain.headHash)}</code></p>
 <p>Подпись / Қолтаңба: Ed25519, отпечаток ключа <code>${esc(pack.signature.keyFingerprint)}</code></p>
+${pack.format === 'reglament-evidence/1' ? '' : renderCheckpoint(pack.transparency)}
 <h2>События / Оқиғалар</h2>
 <table><thead><tr><th>#</th><th>событие</th><th>шаг</th><th>исполнитель</th><th>произошло</th><th>записано</th><th>пункт</th><th>данные</th><th>хеш ← предыдущий</th></tr></thead><tbody>
 ${rows}
@@ -170,6 +277,12 @@ ${rows}
 <table><thead><tr><th>шаг / срок</th><th>пункт</th><th>правило</th><th>начало отсчёта</th><th>срок истекает</th><th>выполнено</th><th>статус</th><th>дни</th></tr></thead><tbody>
 ${deadlines}
 </tbody></table>`;
+}
+
+function renderCheckpoint(inclusion: EvidenceInclusion | undefined): string {
+  if (!inclusion) return '<p>Доказательства включения в журнал / Журналға енгізу дәлелдері: нет / жоқ</p>';
+  const [origin, size, root] = inclusion.checkpoint.split('\n');
+  return `<p>Контрольная точка журнала / Журналдың бақылау нүктесі: ${esc(origin)}, событий ${esc(size)}, корень <code>${esc(root)}</code>; позиции событий / оқиғалар орны: ${inclusion.events.map((e) => `#${e.revision} → ${e.leafIndex}`).join(', ')}</p>`;
 }
 
 /** The clause of an act as the pack's format renders it: format 2 cites it in Russian and Kazakh, appendix included. */

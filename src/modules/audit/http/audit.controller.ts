@@ -6,14 +6,17 @@ import { Controller, Get, Header, Inject, Param, Query, Res } from '@nestjs/comm
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../app/problem/problem';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
+import { isSystemEventType, SYSTEM_EVENT_TYPE_NAMES, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
 import { optionalParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
-import { assertUnit, CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
+import { assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../identity/http/identity.decorators';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
 import { parseCaseId } from '../../cases/http/case-params';
 import { AuditService, type CaseHistory } from '../audit.service';
 import type { TimeAxis } from '../domain/replay';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 import type { ClauseRef } from '../../deadlines/domain/limit';
+import { READ_STORE, type ReadStore } from '../../read-store/read-store.port';
+import { deliveriesOfEvents } from '../../deadline-alerts/webhooks/webhook-dispatcher';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
 
@@ -43,40 +46,51 @@ interface ReplyLike {
 @ApiBearerAuth()
 @Controller('api')
 export class AuditController {
-  constructor(@Inject(AUDIT_SERVICE) private readonly audit: AuditService) {}
+  constructor(
+    @Inject(AUDIT_SERVICE) private readonly audit: AuditService,
+    @Inject(READ_STORE) private readonly readStore: ReadStore,
+  ) {}
 
   @Get('cases/:caseId/history')
   @RequireRoles('auditor', 'head')
   async history(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>) {
     const errors: ParamError[] = [];
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
-    const unknown = types?.filter((t) => !isEventType(t)) ?? [];
-    if (unknown.length) errors.push({ field: 'query.type', problem: `unknown event type(s) ${unknown.join(', ')}`, allowed: `comma-separated event types: ${EVENT_TYPE_NAMES.join(', ')}` });
+    const unknown = types?.filter((t) => !isEventType(t) && !isSystemEventType(t)) ?? [];
+    if (unknown.length) errors.push({ field: 'query.type', problem: `unknown event type(s) ${unknown.join(', ')}`, allowed: `comma-separated event types: ${[...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES].join(', ')}` });
     const axis = this.axis(query.time, errors);
     const from = optionalParam(query.from, (v) => parseInstantParam('query.from', v), errors);
     const to = optionalParam(query.to, (v) => parseInstantParam('query.to', v), errors);
     if (from && to && to.getTime() < from.getTime()) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'an instant at or after from' });
     if (errors.length) throw ProblemError.badRequest(errors);
     const history = await this.caseFor(principal, caseId);
-    const at = (m: Record<string, unknown>) => new Date(String(axis === 'occurred' ? m.occurredAt : m.recordedAt)).getTime();
-    const events = history.recorded.filter((e) => (!types || types.includes(e.type)) && (!from || at(e.metadata) >= from.getTime()) && (!to || at(e.metadata) <= to.getTime()));
+    // A warning or breach occurred when its threshold was reached (dueAt) and was recorded when the system knew.
+    const at = (e: { metadata: Record<string, unknown>; data: unknown }) =>
+      new Date(String(axis === 'occurred' ? (e.metadata.occurredAt ?? (e.data as { dueAt?: unknown }).dueAt) : e.metadata.recordedAt)).getTime();
+    // The acts and what the system recorded about their limits, in the log's order.
+    const all = [...history.recorded, ...history.deadlines].sort((a, b) => a.position - b.position);
+    const events = all.filter((e) => (!types || types.includes(e.type)) && (!from || at(e) >= from.getTime()) && (!to || at(e) <= to.getTime()));
+    // Whom the system told of each event: its webhook deliveries, from the outbox's records.
+    const told = await deliveriesOfEvents(this.readStore, events.map((e) => e.id));
     return {
       caseId: history.caseId,
       ...readFrom(history),
       versionId: history.version.versionId,
-      total: history.recorded.length,
+      total: all.length,
       returned: events.length,
       events: events.map((e) => ({
+        streamId: e.streamId,
         revision: e.revision,
         position: e.position,
         id: e.id,
         type: e.type,
-        label: isEventType(e.type) ? { ru: EVENT_TYPES[e.type].ru, kk: EVENT_TYPES[e.type].kk } : null,
+        label: isEventType(e.type) ? { ru: EVENT_TYPES[e.type].ru, kk: EVENT_TYPES[e.type].kk } : isSystemEventType(e.type) ? { ru: SYSTEM_EVENT_TYPES[e.type].ru, kk: SYSTEM_EVENT_TYPES[e.type].kk } : null,
         citation: citationOf(e.metadata),
         actorRoleLabel: roleLabelOf(e.metadata),
         data: e.data,
         metadata: e.metadata,
         storedAt: e.recordedAt.toISOString(),
+        told: told.get(e.id) ?? [],
       })),
     };
   }
@@ -140,6 +154,7 @@ export class AuditController {
   }
 
   @Get('evidence/public-key')
+  @Public()
   evidenceKey() {
     return { algorithm: 'Ed25519', publicKey: this.audit.publicKeyPem, keyFingerprint: this.audit.keyFingerprint };
   }

@@ -3,12 +3,19 @@
  * who (id, name, roles, unit), what (method, path, status) and when, as an `AuditorAccess` event in the
  * day's `access-log-YYYY-MM-DD` stream, and as a log line.
  *
+ * The access log is chained like a case: each day's stream is sealed event by event (previousHash, hash), so
+ * `verify` checks it and every access is a leaf of the log's Merkle tree under its sealed hash. Accesses that
+ * arrive while one is being written are sealed together and appended as one (one commit).
+ *
  * It is a fastify onSend hook rather than a Nest interceptor: a global interceptor puts an rxjs pipeline
  * around every request of every caller, while this costs other callers one property read. It also sees
  * the status actually sent, refusals by guards included.
  */
 import type { Logger } from 'pino';
 import type { EventLog } from '../../event-log/event-log.port';
+import { WrongExpectedRevisionError } from '../../event-log/event-log.errors';
+import { sealRecord } from '../../cases/domain/hash-chain';
+import { sealedHashOf } from '../../transparency/domain/log-leaf';
 import type { Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../app/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
@@ -36,7 +43,23 @@ export interface HookHost {
   addHook(name: 'onSend', hook: (request: RequestLike, reply: ReplyLike, payload: unknown) => Promise<unknown>): unknown;
 }
 
+interface PendingAccess {
+  streamId: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Attempts at appending a batch when another writer (another API instance) extended the day's stream meanwhile. */
+const MAX_ATTEMPTS = 5;
+
 export class AuditorAccessLog {
+  private pending: PendingAccess[] = [];
+  private writing = false;
+  /** The day stream's last revision and hash as this process last wrote it; read from the log when unknown. */
+  private head: { streamId: string; revision: number; hash: string | null } | null = null;
+
   constructor(
     private readonly log: EventLog,
     private readonly logger: Logger,
@@ -71,11 +94,65 @@ export class AuditorAccessLog {
   private async record(request: RequestLike, principal: Principal, status: number): Promise<void> {
     const at = new Date();
     const entry = { method: request.method, path: request.url, route: request.routeOptions?.url ?? null, status };
-    await this.log.append(
-      `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
-      [{ type: AUDITOR_ACCESS, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, recordedAt: at.toISOString(), correlationId: request.id } }],
-      'any',
-    );
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({
+        streamId: `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
+        data: entry,
+        metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, occurredAt: at.toISOString(), recordedAt: at.toISOString(), correlationId: request.id },
+        resolve,
+        reject,
+      });
+      void this.drain();
+    });
     this.logger.info({ auditor: principal.id, ...entry, correlationId: request.id }, 'auditor access');
+  }
+
+  private async drain(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        const byStream = new Map<string, PendingAccess[]>();
+        for (const access of batch) byStream.set(access.streamId, [...(byStream.get(access.streamId) ?? []), access]);
+        for (const [streamId, accesses] of byStream) {
+          try {
+            await this.appendChained(streamId, accesses);
+            for (const access of accesses) access.resolve();
+          } catch (error) {
+            for (const access of accesses) access.reject(error);
+          }
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async appendChained(streamId: string, accesses: PendingAccess[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let head = this.head?.streamId === streamId ? this.head : null;
+      if (!head) {
+        const [last] = await this.log.readStream(streamId, { direction: 'backwards', maxCount: 1 });
+        head = { streamId, revision: last ? last.revision : -1, hash: last ? sealedHashOf(last.metadata) : null };
+      }
+      let revision = head.revision;
+      let previous = head.hash;
+      const events = accesses.map((access) => {
+        revision++;
+        const sealed = sealRecord({ streamId, revision, type: AUDITOR_ACCESS, data: access.data, metadata: access.metadata }, previous);
+        previous = sealed.hash;
+        return { type: AUDITOR_ACCESS, data: sealed.data, metadata: sealed.metadata };
+      });
+      try {
+        await this.log.append(streamId, events, head.revision < 0 ? 'no_stream' : head.revision);
+        this.head = { streamId, revision, hash: previous };
+        return;
+      } catch (error) {
+        this.head = null;
+        if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
   }
 }

@@ -55,7 +55,8 @@ export interface CaseCommandOptions {
   /** Filings an applicant may make per (local) day; counted per caller when accepted. */
   filings?: CallerRateLimiter;
   /** Told the version of each case filed, so the version is pinned at its first use (catalog-guard.ts). */
-  onVersionUsed?: (versionId: string) => void;
+  /** Told of each filing's version; the answer waits for it, so a version's first use is pinned before it is acknowledged. */
+  onVersionUsed?: (versionId: string) => Promise<void> | void;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -93,7 +94,7 @@ export class CaseCommandService {
     const outcome = await this.submitCase(principal, input, meta);
     if (outcome.ok && !outcome.accepted.replayed) {
       quota?.record(principal.id);
-      this.options.onVersionUsed?.(outcome.accepted.regulationVersionId);
+      await this.options.onVersionUsed?.(outcome.accepted.regulationVersionId);
     }
     return outcome;
   }

@@ -222,3 +222,16 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
     return { type: event.type, data, metadata: sealed, revision };
   });
 }
+
+/**
+ * Seals one event of any stream (the auditors' access log, say) the way case events are sealed: data and
+ * metadata in canonical key order, `previousHash` linking it to the stream's previous event and `hash` over the
+ * canonical form, so the same verification covers it.
+ */
+export function sealRecord(event: { streamId: string; revision: number; type: string; data: unknown; metadata: Record<string, unknown> }, previousHash: string | null): { data: unknown; metadata: Record<string, unknown>; hash: string } {
+  const found = { indexKeys: false };
+  const data = ordered(event.data, found);
+  const metadata = ordered({ ...event.metadata, previousHash }, found);
+  const hash = sha256(canonicalForm({ streamId: event.streamId, revision: event.revision, type: event.type, data, metadata }));
+  return { data, metadata: withMember(metadata, 'hash', hash), hash };
+}

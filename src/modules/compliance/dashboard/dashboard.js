@@ -13,6 +13,8 @@
       total: 'всего', case: 'Дело', step: 'Шаг', deadline: 'Срок', late: 'Просрочка', status: 'Статус', event: 'Событие', actor: 'Исполнитель',
       occurred: 'Произошло', recorded: 'Записано', clause: 'Пункт', hash: 'Хеш', stale: 'Данные на позиции', at: 'записано', live: 'обновляется',
       p50: 'медиана', p90: '90-й процентиль', unitMinutes: 'мин', unitWorkingHours: 'раб. ч', unitDays: 'дн', hours: 'ч', backDated: 'задним числом',
+      atRisk: 'Под угрозой срыва срока', timeLeft: 'Осталось', warning: 'Предупреждение', dueToday: 'срок сегодня',
+      deliveries: 'Доставка во внешние системы', pending: 'в очереди', delivered: 'доставлено', dead: 'не доставлено', lag: 'задержка',
       pageTitle: 'reglament — соблюдение сроков', tokenHint: 'Токен выдаёт администратор: npm run cli -- mint-token --roles auditor',
     },
     kk: {
@@ -23,6 +25,8 @@
       total: 'барлығы', case: 'Іс', step: 'Қадам', deadline: 'Мерзім', late: 'Кешігу', status: 'Мәртебе', event: 'Оқиға', actor: 'Орындаушы',
       occurred: 'Болған уақыты', recorded: 'Жазылған уақыты', clause: 'Тармақ', hash: 'Хэш', stale: 'Деректер позициясы', at: 'жазылды', live: 'жаңартылуда',
       p50: 'медиана', p90: '90-шы процентиль', unitMinutes: 'мин', unitWorkingHours: 'жұм. сағ', unitDays: 'күн', hours: 'сағ', backDated: 'кейінгі күнмен',
+      atRisk: 'Мерзімі бұзылу қаупінде', timeLeft: 'Қалды', warning: 'Ескерту', dueToday: 'мерзімі бүгін',
+      deliveries: 'Сыртқы жүйелерге жеткізу', pending: 'кезекте', delivered: 'жеткізілді', dead: 'жеткізілмеді', lag: 'кідіріс',
       pageTitle: 'reglament — мерзімдердің сақталуы', tokenHint: 'Токенді әкімші береді: npm run cli -- mint-token --roles auditor',
     },
     en: {
@@ -33,6 +37,8 @@
       total: 'total', case: 'Case', step: 'Step', deadline: 'Deadline', late: 'Overdue by', status: 'Status', event: 'Event', actor: 'Actor',
       occurred: 'Occurred', recorded: 'Recorded', clause: 'Clause', hash: 'Hash', stale: 'Data as of position', at: 'recorded', live: 'live',
       p50: 'median', p90: '90th percentile', unitMinutes: 'min', unitWorkingHours: 'working h', unitDays: 'days', hours: 'h', backDated: 'back-dated',
+      atRisk: 'At risk', timeLeft: 'Time left', warning: 'Warning', dueToday: 'due today',
+      deliveries: 'Delivery to back-office systems', pending: 'pending', delivered: 'delivered', dead: 'dead-lettered', lag: 'lag',
       pageTitle: 'reglament — deadline compliance', tokenHint: 'An administrator issues tokens: npm run cli -- mint-token --roles auditor',
     },
   };
@@ -119,14 +125,25 @@
     $('f-unit').innerHTML = `<option value="">${esc(t('all'))}</option>` + units.rows.map((r) => `<option value="${esc(r.key)}">${esc(r.key)}</option>`).join('');
   }
 
+  const UNIT_KEYS = { minutes: 'unitMinutes', 'working-hours': 'unitWorkingHours', 'calendar-days': 'unitDays' };
+  const left = (tl) => (tl ? `${tl.value} ${t(UNIT_KEYS[tl.unit] || 'unitDays')}` : '—');
+
   async function refresh() {
     $('error').textContent = '';
     try {
-      const [services, trend, overdue] = await Promise.all([
+      const [services, trend, overdue, atRisk, deliveries] = await Promise.all([
         api('/api/compliance/summary?' + filterQuery({ groupBy: 'service' })),
         api('/api/compliance/summary?' + filterQuery({ groupBy: 'month' })),
         api('/api/compliance/overdue?' + filterQuery({ limit: 50 })),
+        api('/api/compliance/at-risk?' + filterQuery({ limit: 50 })),
+        // Delivery state is for auditors and admins; a head's page goes without it.
+        api('/api/webhooks/status').catch(() => null),
       ]);
+      $('table-at-risk').innerHTML = `<tr><th>${esc(t('case'))}</th><th>${esc(t('step'))}</th><th>${esc(t('unit'))}</th><th>${esc(t('deadline'))}</th><th>${esc(t('timeLeft'))}</th><th>${esc(t('warning'))}</th></tr>` +
+        atRisk.rows.map((r) => `<tr class="clickable" data-case="${esc(r.caseId)}"><td>${esc(r.receiptNumber)}</td><td>${esc(label(r.label, r.stepId))}</td><td>${esc(r.unit)}</td><td>${esc(when(r.deadline))}${r.dueToday ? ' · ' + esc(t('dueToday')) : ''}</td><td>${esc(left(r.timeLeft))}</td><td class="late">${r.threshold}%</td></tr>`).join('');
+      $('table-at-risk').querySelectorAll('tr[data-case]').forEach((tr) => tr.addEventListener('click', () => showHistory(tr.dataset.case)));
+      $('deliveries').hidden = !deliveries;
+      if (deliveries) $('deliveries-state').textContent = `${t('pending')} ${deliveries.pending} · ${t('delivered')} ${deliveries.delivered} · ${t('dead')} ${deliveries.dead} · ${t('lag')} ${Math.round(deliveries.lagSeconds)} s`;
       const serviceRows = services.rows.map((r) => ({ ...r, display: label(r.label, r.key) }));
       barChart('chart-service', serviceRows, (row) => selectService(row.key));
       $('table-service').innerHTML = `<tr><th>${esc(t('service'))}</th><th>${esc(t('rate'))}</th><th>${esc(t('total'))}</th><th>${esc(t('met'))}</th><th>${esc(t('breached'))}</th><th>${esc(t('overdueCount'))}</th><th>${esc(t('open'))}</th></tr>` +

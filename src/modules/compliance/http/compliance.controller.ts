@@ -68,6 +68,19 @@ export class ComplianceController {
     };
   }
 
+  /** Open steps past a deadline warning (DEADLINE_WARNINGS) and not yet overdue: a head's own unit, any for auditors. */
+  @Get('compliance/at-risk')
+  @RequireRoles('auditor', 'head')
+  async atRisk(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+    const errors: ParamError[] = [];
+    const common = this.common(principal, query, errors);
+    const limit = this.limit(query, errors);
+    if (errors.length) throw ProblemError.badRequest(errors);
+    const result = await this.queries.atRisk({ asOf: common.asOf, limit, ...(common.unit ? { unit: common.unit } : {}), ...(common.serviceId ? { serviceId: common.serviceId } : {}), ...(common.after !== undefined ? { after: common.after } : {}) });
+    reply.header('x-read-position', String(result.staleness.position));
+    return result;
+  }
+
   @Get('compliance/overdue')
   @RequireRoles('auditor', 'head')
   async overdue(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {

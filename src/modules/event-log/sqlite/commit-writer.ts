@@ -5,7 +5,7 @@ import type { AppendResult, ExpectedRevision } from '../event-log.port';
 export interface GroupAppend {
   streamId: string;
   expected: ExpectedRevision;
-  events: { id: string; type: string; data: string; metadata: string }[];
+  events: { id: string; type: string; data: string; metadata: string; leaf: string }[];
 }
 
 /** Why one append of a group was refused, in a shape that crosses the thread boundary. */
@@ -29,6 +29,53 @@ db.pragma('busy_timeout = 5000');
 const lastRevision = db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
 const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
 const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+// The log's Merkle tree (RFC 9162, src/modules/transparency/domain/merkle.ts appendLeafHash), kept as its perfect
+// subtrees in the same transaction as the events: leaf i is event position i + 1; each leaf completes about one node.
+const { hash: sha256 } = require('node:crypto');
+// false only for the benchmark's baseline (the same log without its tree).
+const maintainTree = workerData.maintainTree !== false;
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+const putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
+const NODE_BATCH = 100;
+const putNodes = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES ' + Array(NODE_BATCH).fill('(?, ?)').join(', '));
+const getNode = db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
+const storedNodes = db.prepare('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
+const logSize = db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck();
+function popcount(n) { let c = 0; for (let v = n; v > 0; v = Math.floor(v / 2)) c += v % 2; return c; }
+// Nodes are numbered in post-order: leaf i at 2i - popcount(i), then each subtree it completes, one after another.
+function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1; return 2 * last - popcount(last) + level; }
+// The tree's right edge, kept across transactions: edge[level] is the left node at that level still waiting for its
+// sibling, in a tree of edgeLeaves leaves. Read back from the table when unknown (first commit, a failed commit).
+let edge = null;
+let edgeLeaves = -1;
+function loadEdge(leaves) {
+  edge = [];
+  for (let level = 0; 2 ** level <= leaves; level++) {
+    const index = Math.floor(leaves / 2 ** level);
+    if (index % 2 === 1) edge[level] = getNode.get(nodePosition(level, index - 1));
+  }
+  edgeLeaves = leaves;
+}
+// Adds leaf \`index\` to a tentative edge and collects the nodes it completes; nothing is stored until the append holds.
+function appendLeaf(tree, index, leafHex) {
+  let hash = sha256('sha256', Buffer.concat([LEAF, Buffer.from(leafHex, 'hex')]), 'buffer');
+  let pos = 2 * index - popcount(index);
+  tree.nodes.push(pos, hash);
+  let level = 0;
+  for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
+    hash = sha256('sha256', Buffer.concat([NODE, tree.edge[level], hash]), 'buffer');
+    level++;
+    tree.nodes.push(++pos, hash);
+  }
+  tree.edge[level] = hash;
+  tree.leaves = index + 1;
+}
+function storeNodes(nodes) {
+  let i = 0;
+  for (; i + NODE_BATCH * 2 <= nodes.length; i += NODE_BATCH * 2) putNodes.run(nodes.slice(i, i + NODE_BATCH * 2));
+  for (; i < nodes.length; i += 2) putNode.run(nodes[i], nodes[i + 1]);
+}
 class Refused extends Error { constructor(refusal) { super(refusal.kind); this.refusal = refusal; } }
 
 // An append whose event ids are already recorded, in the same stream and order, is a retry of an acknowledged
@@ -55,7 +102,7 @@ function recognisedRetry(streamId, events) {
 function write(append, recordedAt) {
   const { streamId, expected, events } = append;
   const retried = recognisedRetry(streamId, events);
-  if (retried) return retried;
+  if (retried) return { ...retried, tree: null };
   const row = lastRevision.get(streamId);
   const actual = row === undefined ? 'no_stream' : row.revision;
   if ((expected === 'no_stream' && actual !== 'no_stream') || (typeof expected === 'number' && expected !== actual)) {
@@ -63,11 +110,16 @@ function write(append, recordedAt) {
   }
   let revision = row === undefined ? -1 : row.revision;
   let position = 0;
+  const tree = maintainTree ? { edge: edge.slice(), leaves: edgeLeaves, nodes: [] } : null;
   for (const e of events) {
     revision++;
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
+    if (tree) {
+      if (position - 1 !== tree.leaves) throw new Error('event position ' + position + ' does not follow the tree of ' + tree.leaves + ' leaves');
+      appendLeaf(tree, position - 1, e.leaf);
+    }
   }
-  return { nextRevision: revision, position };
+  return { nextRevision: revision, position, tree };
 }
 // A nested better-sqlite3 transaction is a SAVEPOINT: one append's failure rolls back only its own rows.
 const appendOne = db.transaction(write);
@@ -91,15 +143,34 @@ function commitGroups(groups) {
     // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read before
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
     db.transaction(() => {
+      // A tree behind or ahead of the log would take leaves at the wrong places: refuse to write until it is caught up.
+      const nodes = [];
+      if (maintainTree) {
+        const stored = storedNodes.get();
+        const events = logSize.get();
+        if (stored !== 2 * events - popcount(events)) throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + (2 * events - popcount(events)) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
+        if (edge === null || edgeLeaves !== events) loadEdge(events);
+      }
       groups.forEach(({ group, recordedAt }, g) => {
         for (const append of group) {
-          try { results[g].outcomes.push({ ok: appendOne(append, recordedAt) }); }
+          try {
+            const { tree, ...ok } = appendOne(append, recordedAt);
+            // The append held: its leaves join the tree (a refused one was rolled back with its savepoint).
+            if (tree) {
+              edge = tree.edge;
+              edgeLeaves = tree.leaves;
+              for (const value of tree.nodes) nodes.push(value);
+            }
+            results[g].outcomes.push({ ok });
+          }
           catch (error) { results[g].outcomes.push({ refused: error instanceof Refused ? error.refusal : { kind: 'failed', message: String(error && error.message || error), code: error && error.code } }); }
         }
       });
+      storeNodes(nodes);
     }).immediate();
   } catch (error) {
-    // The commit itself failed (disk full, I/O error): nothing of these groups is durable.
+    // The commit itself failed (disk full, I/O error): nothing of these groups is durable, nor the edge built on them.
+    edge = null;
     port.postMessage({ results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error), code: error && error.code });
     return;
   }
@@ -135,10 +206,10 @@ export class CommitWriter {
   private stopped: (() => void) | null = null;
   readonly stats: WriterStats = { transactions: 0, largestTransaction: 0, transactionMs: 0 };
 
-  constructor(file: string) {
+  constructor(file: string, options: { maintainTree?: boolean } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), port: port2 }, transferList: [port2] });
+    this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), port: port2, maintainTree: options.maintainTree !== false }, transferList: [port2] });
     this.worker.unref();
     this.port.unref();
     this.port.on('message', (message: WriterMessage) => this.received(message));

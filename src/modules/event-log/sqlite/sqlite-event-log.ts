@@ -22,6 +22,7 @@ import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-valid
 import { DEFAULT_CHECKPOINTER, WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer';
 import { PollingSubscription } from '../polling-subscription';
 import { CommitWriter, type AppendOutcome, type AppendRefusal } from './commit-writer';
+import { SqliteMerkleTree } from './sqlite-merkle-tree';
 
 /** 'RGLE': marks a file as a reglament event log. */
 export const EVENT_LOG_APPLICATION_ID = 0x52474c45;
@@ -44,6 +45,18 @@ const MIGRATIONS = [
       CREATE UNIQUE INDEX events_by_id ON events (id);
     `,
   },
+  {
+    // The log's Merkle tree (src/modules/transparency): the hash of every perfect subtree, numbered in post-order
+    // (nodePosition in merkle.ts), so each commit appends rows at the end of one B-tree. Written by the writer
+    // thread in the transaction of the events it covers. A log of version 1 gets its tree on the first append.
+    version: 2,
+    sql: `
+      CREATE TABLE tree_nodes (
+        pos  INTEGER PRIMARY KEY,
+        hash BLOB    NOT NULL
+      );
+    `,
+  },
 ];
 
 export interface SqliteEventLogOptions {
@@ -51,6 +64,8 @@ export interface SqliteEventLogOptions {
   /** How often a subscription looks for events appended by another process (the worker reads the API's file). */
   pollIntervalMs?: number;
   checkpointer?: Partial<CheckpointerOptions> | false;
+  /** false: the writer keeps no Merkle tree. Only the benchmark's baseline; a log written so must be caught up before it is served. */
+  maintainTree?: boolean;
   /** Told once when the head record beside the log cannot be written (it is tried again on the next commit). */
   onHeadRecordError?: (error: unknown) => void;
 }
@@ -133,19 +148,24 @@ export class SqliteEventLog implements EventLog {
   private closed = false;
   private readonly stats: Pick<GroupCommitStats, 'groups' | 'appends' | 'events' | 'commitRoundTripMs'> = { groups: 0, appends: 0, events: 0, commitRoundTripMs: 0 };
   private readonly pollIntervalMs: number;
+  private readonly maintainTree: boolean;
 
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
   private writer: CommitWriter | null = null;
+  /** The log's Merkle tree, read on this connection (proofs); the writer thread extends it with every commit. */
+  readonly tree: SqliteMerkleTree;
   private headRecorder: HeadRecorder | null = null;
   private readonly onHeadRecordError: (error: unknown) => void;
 
   constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
+    this.maintainTree = options.maintainTree !== false;
     this.onHeadRecordError = options.onHeadRecordError ?? (() => undefined);
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
+    this.tree = new SqliteMerkleTree(this.db);
     this.checkpointer = options.checkpointer === false ? null : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
   }
 
@@ -195,7 +215,16 @@ export class SqliteEventLog implements EventLog {
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
-    this.writer ??= new CommitWriter(this.file);
+    if (!this.writer) {
+      // A log written before it had a tree gets it now, before the writer extends it.
+      try {
+        if (this.maintainTree && this.tree.size() !== this.tree.logSize()) this.tree.catchUp();
+      } catch (error) {
+        for (const pending of group) pending.reject(error);
+        return;
+      }
+      this.writer = new CommitWriter(this.file, { maintainTree: this.maintainTree });
+    }
     this.headRecorder ??= new HeadRecorder(headRecordFile(this.file), undefined, this.onHeadRecordError);
     this.committing++;
     this.stats.groups++;

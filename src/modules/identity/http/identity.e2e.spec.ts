@@ -91,8 +91,8 @@ describe('authentication and authorisation on a real server (HS256, generated se
     ['unknown role', async () => mintToken(secret, { ...clerk, roles: ['janitor'] }), /unknown role\(s\) "janitor"/],
     ['applicant without IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'] }), /"iin" is required for the applicant role/],
     ['applicant with a bad IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'], iin: '123456789012' }), /not a valid IIN/],
-    ['staff without a unit', async () => new SignJWT({ name: 'x', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(registry-clerk\) act for a unit/],
-    ['an applicant who is also staff, without a unit', async () => new SignJWT({ name: 'x', roles: ['applicant', 'head'], iin }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(head\)/],
+    ['staff without a unit', async () => new SignJWT({ name: 'x', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(registry-clerk\) act for a unit/],
+    ['an applicant who is also staff, without a unit', async () => new SignJWT({ name: 'x', roles: ['applicant', 'head'], iin }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(head\)/],
     ['an empty unit', async () => mintToken(secret, { ...clerk, unit: '' }), /"unit" must be a non-empty string/],
     ['malformed', async () => 'not.a.token', /malformed/],
   ])('%s → 401 problem+json saying why', async (_name, token, detail) => {
@@ -104,7 +104,7 @@ describe('authentication and authorisation on a real server (HS256, generated se
   });
 
   it('200: a citizen’s token from the e-government identity provider (sub, name, iin, roles; no unit) gives a principal without a unit', async () => {
-    const egov = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('egov-citizen-1').setExpirationTime('5m').sign(secret);
+    const egov = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('egov-citizen-1').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(secret);
     const { status, body } = await call('/api/test/me', egov);
     expect(status).toBe(200);
     expect(body).toEqual({ id: 'egov-citizen-1', name: 'Сәрсенова Әлия', roles: ['applicant'], iin });
@@ -181,7 +181,7 @@ describe('tokens from an identity provider (JWKS)', () => {
           .sign(key);
       await expect(verifier.verify(await sign(privateKey))).resolves.toMatchObject({ id: 'emp-1', roles: ['employee'] });
       // A citizen as the e-government identity provider signs them in: sub, name, iin, roles; no unit.
-      const citizen = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('egov-7').setIssuer('https://idp.example').setAudience('reglament').setExpirationTime('5m').sign(privateKey);
+      const citizen = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('egov-7').setIssuer('https://idp.example').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(privateKey);
       await expect(verifier.verify(citizen)).resolves.toEqual({ id: 'egov-7', name: 'Сәрсенова Әлия', roles: ['applicant'], iin });
       await expect(verifier.verify(await sign(privateKey, { unit: undefined }))).rejects.toThrow(/claim "unit" is missing/);
       const other = await generateKeyPair('RS256');

@@ -20,6 +20,7 @@ import type { Catalog } from '../domain/catalog';
 import { fingerprintOf, type VersionFingerprint } from '../domain/version-fingerprint';
 import { applyUsage, CATALOG_USAGE_PROJECTION, VERSIONS_IN_USE, type UsageCount, type VersionUsage } from './catalog-usage.projection';
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
+import { appendSealed } from '../../transparency/sealed-append';
 
 export const CATALOG_PINS_STREAM = 'catalog-pins';
 export const VERSION_PINNED = 'RegulationVersionPinned';
@@ -87,17 +88,19 @@ export class CatalogPins {
   ) {}
 
   /** Pins a version at its first use (once per process; a repeat by another process is harmless). */
-  versionUsed(versionId: string): void {
-    if (this.pinned.has(versionId) || this.pending.has(versionId)) return;
+  versionUsed(versionId: string): Promise<void> {
+    if (this.pinned.has(versionId)) return Promise.resolve();
+    const pending = this.pending.get(versionId);
+    if (pending) return pending;
     const version = this.catalog.byId.get(versionId);
-    if (!version) return;
+    if (!version) return Promise.resolve();
     const pin: VersionPin = { versionId, ...fingerprintOf(version), reason: 'first-use' };
-    const done = this.log
-      .append(CATALOG_PINS_STREAM, [{ type: VERSION_PINNED, data: pin }], 'any')
+    const done = appendSealed(this.log, CATALOG_PINS_STREAM, [{ type: VERSION_PINNED, data: pin }])
       .then(() => void this.pinned.set(versionId, pin))
       .catch((error: unknown) => this.logger.warn({ versionId, err: String(error) }, 'could not pin a regulation version; it is pinned at the next start'))
       .finally(() => this.pending.delete(versionId));
     this.pending.set(versionId, done);
+    return done;
   }
 
   async settled(): Promise<void> {
@@ -144,7 +147,7 @@ export async function checkCatalog(options: { log: EventLog; store: ReadStore; c
   }
   if (problems.length > 0) throw new CatalogChangedError(problems);
   if (options.pinVersions && repin.length > 0) {
-    await log.append(CATALOG_PINS_STREAM, repin.map((pin) => ({ type: VERSION_PINNED, data: pin })), 'any');
+    await appendSealed(log, CATALOG_PINS_STREAM, repin.map((pin) => ({ type: VERSION_PINNED, data: pin })));
     for (const pin of repin) pins.set(pin.versionId, pin);
   }
   return new CatalogPins(log, catalog, pins, logger);

@@ -1,0 +1,107 @@
+/**
+ * The pull feed: the events of cases (acts, warnings, breaches) in log order after a position, only those the caller
+ * may read: auditors and admins every case, staff their unit's, applicants the cases filed with their IIN. A page
+ * scans at most a bounded stretch of the log, so a caller who may read little still gets an answer at once, with
+ * the position to go on from. Framework-free.
+ */
+import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
+import type { Principal } from '../../identity/domain/principal';
+import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
+import { seesFullIin } from '../../cases/queries/case-views';
+import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
+
+export interface FeedFilter {
+  after: number;
+  types?: readonly string[];
+  unit?: string;
+  limit: number;
+}
+
+export interface FeedItem {
+  position: number;
+  id: string;
+  type: string;
+  caseId: string;
+  unit: string;
+  streamId: string;
+  revision: number;
+  recordedAt: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+}
+
+export interface FeedPage {
+  items: FeedItem[];
+  /** Pass as `after` for the next page: the last position looked at, whether or not it was returned. */
+  next: number;
+  /** The log's head when the page was read: `next` equal to it means the caller is up to date. */
+  head: number;
+}
+
+/** Events looked at per page at most, whatever the caller may read of them. */
+export const FEED_SCAN = 2_000;
+
+interface CaseScope {
+  unit: string;
+  /** Empty when the filing names none (no caller's IIN is empty). */
+  applicantIin: string;
+}
+
+export class FeedQueries {
+  private readonly scopes = new Map<string, CaseScope>();
+
+  constructor(private readonly log: EventLog) {}
+
+  async page(principal: Principal, filter: FeedFilter): Promise<FeedPage> {
+    const head = await this.log.headPosition();
+    const items: FeedItem[] = [];
+    let next = filter.after;
+    while (items.length < filter.limit && next < head) {
+      const events = await this.log.readAll({ after: next, maxCount: FEED_SCAN, filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] } });
+      if (events.length === 0) {
+        next = head;
+        break;
+      }
+      for (const event of events) {
+        next = event.position;
+        if (filter.types && !filter.types.includes(event.type)) continue;
+        const caseId = caseIdOf(event);
+        const scope = await this.scopeOf(caseId, event);
+        if (!scope || (filter.unit && scope.unit !== filter.unit) || !mayReadCase(principal, scope)) continue;
+        items.push({ position: event.position, id: event.id, type: event.type, caseId, unit: scope.unit, streamId: event.streamId, revision: event.revision, recordedAt: event.recordedAt.toISOString(), data: event.data, metadata: event.metadata });
+        if (items.length >= filter.limit) break;
+      }
+      if (events.length < FEED_SCAN) {
+        // Everything up to the head was looked at: what follows it is only other streams' events.
+        if (items.length < filter.limit) next = Math.max(next, head);
+        break;
+      }
+    }
+    return { items, next, head };
+  }
+
+  private async scopeOf(caseId: string, event: RecordedEvent): Promise<CaseScope | null> {
+    const known = this.scopes.get(caseId);
+    if (known) return known;
+    const first = event.type === 'ApplicationSubmitted' && event.streamId.startsWith(CASE_STREAM_PREFIX) ? event : (await this.log.readStream(caseStreamId(caseId), { maxCount: 1 }))[0];
+    if (!first) return null;
+    const data = first.data as { unit?: unknown; applicant?: { iin?: unknown } };
+    if (typeof data.unit !== 'string') return null;
+    const scope = { unit: data.unit, applicantIin: typeof data.applicant?.iin === 'string' ? data.applicant.iin : '' };
+    if (this.scopes.size > 100_000) this.scopes.clear();
+    this.scopes.set(caseId, scope);
+    return scope;
+  }
+}
+
+/**
+ * Admins and auditors read every case; an applicant the cases filed with their IIN; other staff their unit's: the
+ * case views' rule for who sees a case's applicant in full, which is who may read everything the case records.
+ */
+export function mayReadCase(principal: Principal, scope: CaseScope): boolean {
+  return seesFullIin(principal, scope);
+}
+
+function caseIdOf(event: RecordedEvent): string {
+  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX) ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length) : event.streamId.slice(CASE_STREAM_PREFIX.length);
+}

@@ -1,0 +1,94 @@
+/** Query strings and bodies of the feed and the webhook admin API, validated at the edge (unknown fields refused). */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { EVENT_TYPE_NAMES } from '../../../events/event-types';
+import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
+
+export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
+const TYPES_MESSAGE = `each must be one of ${FEED_EVENT_TYPES.join(', ')}`;
+const list = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value);
+
+export class FeedQuery {
+  @ApiPropertyOptional({ description: 'events strictly after this log position (0: from the start)', default: 0 })
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after = 0;
+
+  @ApiPropertyOptional({ description: 'comma-separated event types', example: 'DeadlineApproaching,DeadlineBreached' })
+  @IsOptional()
+  @Transform(list)
+  @IsArray()
+  @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE })
+  types?: string[];
+
+  @ApiPropertyOptional({ description: "the cases of one unit (staff: their own)" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  unit?: string;
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit = 100;
+}
+
+export class CreateSubscriptionDto {
+  @ApiProperty({ example: 'https://backoffice.example.kz/hooks/reglament' })
+  @IsString()
+  @MaxLength(2000)
+  url!: string;
+
+  @ApiPropertyOptional({ description: 'the event types to deliver; absent: every type', example: ['DeadlineBreached'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE })
+  eventTypes?: string[];
+
+  @ApiPropertyOptional({ description: "the units whose cases to deliver; absent: every unit", example: ['astana'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(100, { each: true })
+  units?: string[];
+
+  @ApiPropertyOptional({ description: 'the signing secret, whsec_ and base64 of 24 to 64 bytes; generated when absent (shown once)' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, { message: 'must be whsec_ followed by the base64 of 24 to 64 random bytes' })
+  secret?: string;
+}
+
+export class DeliveriesQuery {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  subscriptionId?: string;
+
+  @ApiPropertyOptional({ enum: ['pending', 'delivered', 'dead', 'cancelled'] })
+  @IsOptional()
+  @IsIn(['pending', 'delivered', 'dead', 'cancelled'], { message: 'must be one of pending, delivered, dead, cancelled' })
+  status?: 'pending' | 'delivered' | 'dead' | 'cancelled';
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit = 100;
+}
+
+export class ReplayDto {
+  @ApiProperty({ description: 'deliver again every matching event after this log position' })
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after!: number;
+}

@@ -1,0 +1,47 @@
+/**
+ * The pull feed for back-office systems that prefer asking to being told: case events after a position, paged,
+ * filtered by type and unit and by what the caller may read; and the same live over Server-Sent Events.
+ */
+import { Controller, Get, Headers, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { concatMap, from, interval, startWith, exhaustMap, type Observable } from 'rxjs';
+import type { Principal } from '../../identity/domain/principal';
+import { assertUnit, CurrentPrincipal } from '../../identity/http/identity.decorators';
+import { FeedQueries } from '../feed/feed.queries';
+import { FeedQuery } from './deadline-alerts.dtos';
+
+export const FEED_QUERIES = Symbol('FEED_QUERIES');
+
+@ApiTags('feed')
+@ApiBearerAuth()
+@Controller('api')
+export class FeedController {
+  constructor(@Inject(FEED_QUERIES) private readonly feed: FeedQueries) {}
+
+  /** Any signed-in caller; each sees only the cases they may read (`next` goes on from the last position looked at). */
+  @Get('feed')
+  async page(@CurrentPrincipal() principal: Principal, @Query() query: FeedQuery) {
+    if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
+    return this.feed.page(principal, { after: query.after, limit: query.limit, ...(query.types ? { types: query.types } : {}), ...(query.unit ? { unit: query.unit } : {}) });
+  }
+
+  /** Live: each event as it is appended (`id` is its position; a reconnecting client resumes from Last-Event-ID). */
+  @Sse('feed/stream')
+  stream(@CurrentPrincipal() principal: Principal, @Query() query: FeedQuery, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+    if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
+    let after = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : query.after;
+    return interval(500).pipe(
+      startWith(0),
+      exhaustMap(() =>
+        from(
+          (async () => {
+            const page = await this.feed.page(principal, { after, limit: query.limit, ...(query.types ? { types: query.types } : {}), ...(query.unit ? { unit: query.unit } : {}) });
+            after = page.next;
+            return page.items;
+          })(),
+        ),
+      ),
+      concatMap((items) => from(items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item })))),
+    );
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * Webhook delivery against a real receiving HTTP server on loopback, with the real SQLite event log and read store.
+ * Time for backoff is an injected clock: retries become due by moving it, never by sleeping (the receiver's timeout
+ * case waits for the dispatcher's own short timeout, which is what is under test).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import { loadCatalog } from '../../regulations/domain/catalog';
+import { CaseWalk, makeIin } from '../../cases/domain/case-specification';
+import { caseStreamId } from '../../cases/domain/case-event';
+import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
+import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
+import type { EventLog } from '../../event-log/event-log.port';
+import type { ReadStore } from '../../read-store/read-store.port';
+import { DELIVERIES, REQUESTS, SUBSCRIPTIONS, WebhookDispatcher, type Delivery, type WebhookSubscription } from './webhook-dispatcher';
+import { checkTarget, isInternalAddress } from './target-policy';
+import { TimerStore } from '../scheduler/timer-store';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const version = catalog.byId.get('personnel-reserve/order-184-2015')!;
+const SECRET = `whsec_${Buffer.from('a receiver-and-sender shared secret!').toString('base64')}`;
+
+interface Received {
+  path: string;
+  id: string;
+  caseId: string;
+  position: number;
+  type: string;
+}
+
+/** The receiver: verifies every request with its own Webhook instance; misbehaves as each path says. */
+class Receiver {
+  readonly accepted: Received[] = [];
+  readonly refusedSignatures: string[] = [];
+  private readonly seen = new Map<string, number>();
+  private server!: Server;
+  private readonly hanging = new Set<ServerResponse>();
+  url = '';
+  alwaysFail = new Set<string>();
+
+  async start(): Promise<void> {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    let payload: { type: string; data: { caseId: string; position: number } };
+    try {
+      payload = new Webhook(SECRET).verify(body, request.headers as Record<string, string>) as typeof payload;
+    } catch (error) {
+      this.refusedSignatures.push(String(error));
+      response.writeHead(401).end();
+      return;
+    }
+    const id = String(request.headers['webhook-id']);
+    const path = request.url ?? '/';
+    const attempt = (this.seen.get(`${path}|${id}`) ?? 0) + 1;
+    this.seen.set(`${path}|${id}`, attempt);
+    const n = payload.data.position;
+    if (this.alwaysFail.has(path)) return void response.writeHead(503).end();
+    // /flaky: every third event fails its first attempt, every fifth hangs on its first, every second answers slowly.
+    if (path === '/flaky' && attempt === 1 && n % 3 === 0) return void response.writeHead(500).end();
+    if (path === '/flaky' && attempt === 1 && n % 5 === 0) {
+      this.hanging.add(response);
+      return;
+    }
+    if (path === '/flaky' && n % 2 === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+    this.accepted.push({ path, id, caseId: payload.data.caseId, position: n, type: payload.type });
+    response.writeHead(204).end();
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.hanging) r.destroy();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+let dir: string;
+let log: EventLog;
+let store: ReadStore;
+let receiver: Receiver;
+let now: Date;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'webhooks-'));
+  log = openSqliteEventLog({ file: join(dir, 'events.db'), checkpointer: false });
+  store = openSqliteReadStore({ file: join(dir, 'read.db') });
+  receiver = new Receiver();
+  await receiver.start();
+  now = new Date('2026-01-05T10:00:00Z');
+});
+
+afterEach(async () => {
+  await receiver.close();
+  await store.close();
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function dispatcher(settings: Partial<{ allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number }> = {}): WebhookDispatcher {
+  return new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true, timeoutMs: 300, maxAttempts: 8, backoffMs: 1_000, ...settings } });
+}
+
+async function subscribe(id: string, path: string, extra: Partial<WebhookSubscription> = {}): Promise<void> {
+  const doc: WebhookSubscription = { _id: id, url: `${receiver.url}${path}`, eventTypes: null, units: null, secret: SECRET, active: true, createdAt: now.toISOString(), createdBy: 'admin', ...extra };
+  await store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc }] });
+}
+
+/** A case of the track walked through its first acts, appended to the log. */
+async function walkCase(trackId: string, unit: string, steps: string[]): Promise<string> {
+  const walk = new CaseWalk(catalog, calendar.timeZone, version, trackId, { unit, iin: makeIin('880101', 3, 200), start: new Date('2016-03-01T10:00:00+06:00') });
+  walk.submit(undefined, { channel: 'portal' });
+  for (const step of steps) walk.take(step);
+  await log.append(caseStreamId(walk.state.caseId), walk.events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as unknown as Record<string, unknown> })), 'no_stream');
+  return walk.state.caseId;
+}
+
+async function deliveries(): Promise<Delivery[]> {
+  return store.collection<Delivery>(DELIVERIES).find({}, { sort: { position: 1 } });
+}
+
+/** Ticks, moving the clock past each backoff, until nothing is pending (bounded: a stuck delivery fails the test). */
+async function drain(d: WebhookDispatcher): Promise<void> {
+  for (let round = 0; round < 40; round++) {
+    await d.tick();
+    if ((await d.stats()).pending === 0) return;
+    now = new Date(now.getTime() + 3_600_000);
+  }
+  throw new Error('deliveries still pending after 40 rounds');
+}
+
+const steps = ['documents-registered', 'assigned-to-employee', 'documents-reviewed'];
+
+describe('webhook delivery', () => {
+  it('every event is delivered at least once, in order per case, through failures, a hanging receiver and slow answers, each signature verified by the receiver', async () => {
+    const a = await walkCase('competition-recommended', 'astana', steps);
+    const b = await walkCase('priority-graduates', 'astana', steps);
+    await subscribe('s1', '/flaky');
+    const d = dispatcher();
+    await drain(d);
+    expect(receiver.refusedSignatures).toEqual([]);
+    const events = await log.readAll();
+    const delivered = new Set(receiver.accepted.map((r) => r.id));
+    expect(events.every((e) => delivered.has(e.id))).toBe(true);
+    for (const caseId of [a, b]) {
+      const positions = receiver.accepted.filter((r) => r.caseId === caseId).map((r) => r.position);
+      expect(positions).toEqual([...positions].sort((x, y) => x - y));
+      expect(positions).toHaveLength(4);
+    }
+    const stored = await deliveries();
+    expect(stored.every((s) => s.status === 'delivered')).toBe(true);
+    // Positions 3 and 6 failed once (500), position 5 hung once (the dispatcher gave up after its timeout).
+    expect(stored.filter((s) => s.attempts > 1).map((s) => s.position)).toEqual([3, 5, 6]);
+    expect(await d.stats()).toMatchObject({ pending: 0, delivered: 8, dead: 0, lagSeconds: 0 });
+  });
+
+  it('retries back off exponentially and dead-letter after the last attempt; a manual redelivery sends it again', async () => {
+    const caseId = await walkCase('competition-recommended', 'astana', []);
+    await subscribe('s1', '/down');
+    receiver.alwaysFail.add('/down');
+    const d = dispatcher({ maxAttempts: 3, backoffMs: 1_000 });
+    await d.tick();
+    let [delivery] = await deliveries();
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: now.getTime() + 1_000, lastStatus: 503, lastError: 'the receiver answered 503' });
+    now = new Date(now.getTime() + 999);
+    expect((await d.tick()).tried).toBe(0);
+    now = new Date(now.getTime() + 1);
+    await d.tick();
+    [delivery] = await deliveries();
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 2, nextAttemptAt: now.getTime() + 2_000 });
+    now = new Date(now.getTime() + 2_000);
+    await d.tick();
+    [delivery] = await deliveries();
+    expect(delivery).toMatchObject({ status: 'dead', attempts: 3 });
+    expect(await d.stats()).toMatchObject({ pending: 0, dead: 1 });
+
+    receiver.alwaysFail.clear();
+    await store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'redeliver', deliveryId: delivery!._id } }] });
+    await d.tick();
+    [delivery] = await deliveries();
+    expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(receiver.accepted.map((r) => r.caseId)).toEqual([caseId]);
+  });
+
+  it('a dead letter does not hold back the case\'s later events', async () => {
+    await walkCase('competition-recommended', 'astana', ['documents-registered']);
+    await subscribe('s1', '/down');
+    receiver.alwaysFail.add('/down');
+    const d = dispatcher({ maxAttempts: 1 });
+    await d.tick();
+    expect((await deliveries()).map((x) => x.status)).toEqual(['dead', 'dead']);
+  });
+
+  it('a replay from a position delivers those events again with the same webhook-id, so a receiver can de-duplicate', async () => {
+    await walkCase('competition-recommended', 'astana', steps);
+    await subscribe('s1', '/ok');
+    const d = dispatcher();
+    await drain(d);
+    const second = (await log.readAll())[1]!.position;
+    await store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'replay', subscriptionId: 's1', after: second } }] });
+    await drain(d);
+    const ids = receiver.accepted.map((r) => r.id);
+    expect(ids).toHaveLength(6);
+    expect(ids.slice(4)).toEqual(ids.slice(2, 4));
+  });
+
+  it('a subscription gets only its event types and its units', async () => {
+    await walkCase('competition-recommended', 'astana', steps);
+    await walkCase('priority-graduates', 'almaty', steps);
+    await subscribe('astana-filings', '/ok', { units: ['astana'], eventTypes: ['ApplicationSubmitted', 'DocumentRegistered'] });
+    await drain(dispatcher());
+    expect(receiver.accepted.map((r) => r.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered']);
+  });
+
+  it('two dispatchers sharing a lease: one sends, each event once; the other takes over when the lease lapses', async () => {
+    await walkCase('competition-recommended', 'astana', steps);
+    await subscribe('s1', '/ok');
+    const leases = new TimerStore(dir);
+    try {
+      const lease = (holder: string) => () => leases.acquire('webhook-dispatcher', holder, now.getTime(), 30_000).held;
+      const a = new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true }, lease: lease('a') });
+      const b = new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true }, lease: lease('b') });
+      await a.tick();
+      expect(await b.tick()).toEqual({ made: 0, tried: 0 });
+      expect(receiver.accepted.map((r) => r.id)).toEqual((await log.readAll()).map((e) => e.id));
+      await walkCase('priority-graduates', 'astana', []);
+      now = new Date(now.getTime() + 30_001);
+      expect((await b.tick()).tried).toBe(1);
+      expect(new Set(receiver.accepted.map((r) => r.id)).size).toBe(receiver.accepted.length);
+    } finally {
+      leases.close();
+    }
+  });
+
+  it('a loopback target is refused unless the setting allows it, and nothing is sent there', async () => {
+    await walkCase('competition-recommended', 'astana', []);
+    await subscribe('s1', '/ok');
+    const d = dispatcher({ allowPrivate: false, maxAttempts: 1 });
+    await d.tick();
+    const [delivery] = await deliveries();
+    expect(delivery).toMatchObject({ status: 'dead', lastError: expect.stringMatching(/^target refused: the host 127\.0\.0\.1 is 127\.0\.0\.1, an internal address/) });
+    expect(receiver.accepted).toEqual([]);
+  });
+});
+
+describe('webhook targets', () => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1'])('%s is internal', (address) => {
+    expect(isInternalAddress(address)).toBe(true);
+  });
+
+  it.each(['93.184.216.34', '2001:db8::1', '8.8.8.8'])('%s is not', (address) => {
+    expect(isInternalAddress(address)).toBe(false);
+  });
+
+  it('refuses other schemes, credentials in the URL, and names that resolve to loopback', async () => {
+    expect(await checkTarget('ftp://example.com/x', false)).toMatchObject({ problem: 'the scheme ftp: is not delivered to' });
+    expect(await checkTarget('https://u:p@example.com/', false)).toMatchObject({ problem: expect.stringMatching(/credentials/) });
+    expect(await checkTarget('http://localhost:9/', false)).toMatchObject({ problem: expect.stringMatching(/internal address/) });
+    expect(await checkTarget('http://[::1]:9/', false)).toMatchObject({ problem: expect.stringMatching(/internal address/) });
+    expect(await checkTarget('http://127.0.0.1:9/', true)).toBeNull();
+  });
+});

@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MemoryTree, rootAt, storedNodeCount } from '../../transparency/domain/merkle';
+import { leafData } from '../../transparency/domain/log-leaf';
+import { openSqliteEventLog } from './sqlite-event-log';
+
+const dirs: string[] = [];
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'reglament-tree-'));
+  dirs.push(dir);
+  return join(dir, 'events.db');
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The tree recomputed from scratch over the events as stored. */
+function recomputed(file: string): MemoryTree {
+  const db = new Database(file, { readonly: true });
+  const tree = new MemoryTree();
+  for (const row of db.prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position').all() as Array<Record<string, string>>) {
+    tree.appendLeaf(leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }));
+  }
+  db.close();
+  return tree;
+}
+
+const sealed = (i: number) => ({ type: 'A', data: { i }, metadata: { hash: i.toString(16).padStart(64, '0') } });
+
+describe('the event log keeps its Merkle tree', () => {
+  it('every commit extends the tree: the stored root equals a recomputation at every size, refused appends add no leaf', async () => {
+    const file = tempFile();
+    const log = openSqliteEventLog({ file });
+    await Promise.all(Array.from({ length: 37 }, (_, i) => log.append(`s-${i % 5}`, [sealed(i), { type: 'B', data: { i } }], 'any')));
+    await expect(log.append('s-0', [{ type: 'C', data: {} }], 'no_stream')).rejects.toThrow();
+    await log.append('s-9', [sealed(99)], 'no_stream');
+    const expected = recomputed(file);
+    expect(log.tree.size()).toBe(75);
+    for (const size of [0, 1, 2, 31, 32, 33, 64, 74, 75]) expect(Buffer.from(rootAt(log.tree, size))).toEqual(Buffer.from(expected.root(size)));
+    // The leaf of a sealed event is its sealed hash.
+    expect(leafData({ id: 'x', streamId: 's', type: 'A', data: '{}', metadata: JSON.stringify(sealed(5).metadata) }).toString('hex')).toBe(sealed(5).metadata.hash);
+    await log.close();
+  });
+
+  it('a log written before the tree existed gets its tree on the first append, and the tree is rebuilt identically', async () => {
+    const file = tempFile();
+    const first = openSqliteEventLog({ file });
+    for (let i = 0; i < 20; i++) await first.append('s', [sealed(i)], 'any');
+    await first.close();
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM tree_nodes').run();
+    raw.close();
+    const log = openSqliteEventLog({ file });
+    expect(log.tree.size()).toBe(0);
+    await log.append('s', [sealed(20)], 'any');
+    expect(log.tree.size()).toBe(21);
+    expect(Buffer.from(rootAt(log.tree, 21))).toEqual(Buffer.from(recomputed(file).root()));
+    const before = Buffer.from(rootAt(log.tree, 21));
+    expect(log.tree.rebuild()).toEqual({ leaves: 21 });
+    expect(Buffer.from(rootAt(log.tree, 21))).toEqual(before);
+    await log.close();
+  });
+
+  it('a tree behind the log (its last nodes lost) is caught up from where it stands to the same root', async () => {
+    const file = tempFile();
+    const log = openSqliteEventLog({ file });
+    for (let i = 0; i < 45; i++) await log.append('s', [sealed(i)], 'any');
+    for (const kept of [44, 37, 32, 13, 1]) {
+      const raw = new Database(file);
+      raw.prepare('DELETE FROM tree_nodes WHERE pos >= ?').run(storedNodeCount(kept));
+      raw.close();
+      expect(log.tree.size()).toBe(kept);
+      expect(log.tree.catchUp()).toEqual({ added: 45 - kept });
+      expect(Buffer.from(rootAt(log.tree, 45))).toEqual(Buffer.from(recomputed(file).root()));
+    }
+    await log.close();
+  });
+
+  it('a tree larger than the log (events deleted under it) is refused: nothing more is written', async () => {
+    const file = tempFile();
+    const first = openSqliteEventLog({ file });
+    for (let i = 0; i < 5; i++) await first.append('s', [sealed(i)], 'any');
+    await first.close();
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM events WHERE position = 5').run();
+    raw.close();
+    const log = openSqliteEventLog({ file });
+    await expect(log.append('s', [sealed(9)], 'any')).rejects.toThrow('the Merkle tree holds 5 leaves but the log only 4 events');
+    expect(await log.headPosition()).toBe(4);
+    await log.close();
+  });
+});

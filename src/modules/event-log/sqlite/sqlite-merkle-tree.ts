@@ -1,0 +1,151 @@
+/**
+ * The event log's Merkle tree as stored in events.db (table tree_nodes, written by the writer thread with the
+ * events): reads for proofs, and the catch-up or full rebuild from the log that the writer itself never does.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import { hashChildren, leavesOfNodeCount, nodePosition, storedNodeCount, type NodeSource } from '../../transparency/domain/merkle';
+import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
+import { storedLinks } from '../../cases/domain/hash-chain';
+import { hashLeaf } from '../../transparency/domain/merkle';
+
+const PAGE = 5000;
+
+type LeafRow = { position: number; id: string; stream_id: string; type: string; data: string; metadata: string };
+type MetadataRow = { position: number; metadata: string };
+
+/** Rows per multi-row INSERT while building: one statement step for many nodes. */
+const INSERT_BATCH = 200;
+
+export class SqliteMerkleTree implements NodeSource {
+  private readonly getNode: Statement<[number], Buffer>;
+  private readonly putNode: Statement<[number, Uint8Array]>;
+  private readonly sizeStmt: Statement<[], number>;
+  private readonly logSizeStmt: Statement<[], number>;
+  private readonly rowsAfter: Statement<[number, number], MetadataRow>;
+  private readonly putNodes: Statement<number[]>;
+  private readonly rowAt: Statement<[number], LeafRow>;
+  private readonly byId: Statement<[string], LeafRow>;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.getNode = db.prepare<[number], Buffer>('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
+    this.putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
+    this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
+    this.logSizeStmt = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
+    // Building reads the metadata only: a sealed event's leaf is its hash; the rest is read for an unsealed one.
+    this.rowsAfter = db.prepare<[number, number], MetadataRow>('SELECT position, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    this.putNodes = db.prepare<number[]>(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: INSERT_BATCH }, () => '(?, ?)').join(', ')}`);
+    this.byId = db.prepare<[string], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE id = ?');
+    this.rowAt = db.prepare<[number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?');
+  }
+
+  /** Leaves in the tree (committed). Throws when the stored nodes are not those of any whole tree. */
+  size(): number {
+    const nodes = this.sizeStmt.get()!;
+    const leaves = leavesOfNodeCount(nodes);
+    if (leaves === null) throw new Error(`the log's Merkle tree holds ${nodes} nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)`);
+    return leaves;
+  }
+
+  logSize(): number {
+    return this.logSizeStmt.get()!;
+  }
+
+  /** Events actually stored: fewer than logSize() when some were deleted (positions are gapless otherwise). */
+  eventCount(): number {
+    return this.db.prepare<[], number>('SELECT count(*) FROM events').pluck().get()!;
+  }
+
+  node(level: number, index: number): Uint8Array {
+    const hash = this.getNode.get(nodePosition(level, index));
+    if (!hash) throw new RangeError(`the log's Merkle tree has no node (${level}, ${index})`);
+    return hash;
+  }
+
+  /** The leaf of an event by its id: its index and leaf data (the sealed hash). */
+  leafOfEvent(eventId: string): { index: number; data: Buffer } | null {
+    const row = this.byId.get(eventId.toLowerCase());
+    return row ? { index: row.position - 1, data: leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) } : null;
+  }
+
+  /** The leaf data of the event at leaf `index`. */
+  leafAt(index: number): Buffer | null {
+    const row = this.rowAt.get(index + 1);
+    return row ? leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) : null;
+  }
+
+  /** The leaf hash event `position` should have, recomputed from the event as stored; null when there is none. */
+  recomputedLeafHash(position: number): Buffer | null {
+    const row = this.rowAt.get(position);
+    return row ? leafHashOf({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) : null;
+  }
+
+  /**
+   * Adds the leaves of events the tree does not have yet (a log written before the tree existed), in one
+   * transaction. Refuses a tree larger than the log: events were removed under it.
+   */
+  catchUp(progress?: (leaves: number) => void): { added: number } {
+    let added = 0;
+    this.db
+      .transaction(() => {
+        const start = this.size();
+        const head = this.logSize();
+        if (start > head) throw new Error(`the Merkle tree holds ${start} leaves but the log only ${head} events: events were removed from the log`);
+        added = this.appendFrom(start, progress);
+      })
+      .immediate();
+    return { added };
+  }
+
+  /** Drops the stored tree and builds it again from every event, in one transaction. */
+  rebuild(progress?: (leaves: number) => void): { leaves: number } {
+    let leaves = 0;
+    this.db
+      .transaction(() => {
+        this.db.prepare('DELETE FROM tree_nodes').run();
+        leaves = this.appendFrom(0, progress);
+      })
+      .immediate();
+    return { leaves };
+  }
+
+  private appendFrom(start: number, progress?: (leaves: number) => void): number {
+    // The right edge of the tree: edge[level] is the left node at that level still waiting for its sibling.
+    const edge: Uint8Array[] = [];
+    for (let level = 0; 2 ** level <= start; level++) {
+      const index = Math.floor(start / 2 ** level);
+      if (index % 2 === 1) edge[level] = this.node(level, index - 1);
+    }
+    let pos = storedNodeCount(start);
+    let pending: Array<number | Uint8Array> = [];
+    const put = (hash: Uint8Array) => {
+      pending.push(pos++, hash);
+      if (pending.length === INSERT_BATCH * 2) {
+        this.putNodes.run(...(pending as number[]));
+        pending = [];
+      }
+    };
+    let index = start;
+    for (;;) {
+      const rows = this.rowsAfter.all(index, PAGE);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (row.position !== index + 1) throw new Error(`the log has no event at position ${index + 1}: positions must be gapless for its tree`);
+        const sealed = storedLinks(row.metadata)?.hash;
+        let hash: Uint8Array = sealed ? hashLeaf(Buffer.from(sealed, 'hex')) : this.recomputedLeafHash(row.position)!;
+        put(hash);
+        let level = 0;
+        for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
+          hash = hashChildren(edge[level]!, hash);
+          level++;
+          put(hash);
+        }
+        edge[level] = hash;
+        index++;
+      }
+      progress?.(index);
+    }
+    for (let i = 0; i < pending.length; i += 2) this.putNode.run(pending[i] as number, pending[i + 1] as Uint8Array);
+    return index - start;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The verifiable log over HTTP: the latest checkpoint as a C2SP signed note, the history of checkpoints, inclusion
+ * and consistency proofs, and the signing keys. Only hashes, sizes and signatures leave here, no personal data, so
+ * the routes are public by default; TRANSPARENCY_ACCESS=auditor limits them to auditors (and records each access).
+ */
+import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Post, Query, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { ProblemError } from '../../../app/problem/problem';
+import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
+import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
+import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
+import type { Principal } from '../../identity/domain/principal';
+import { CheckpointRefusedError, type Outcome, type TransparencyLog } from '../transparency-log';
+import { CheckpointHistoryQuery, ConsistencyProofQuery, CosignatureDto, InclusionProofQuery } from './transparency.dtos';
+
+export const TRANSPARENCY_LOG = Symbol('TRANSPARENCY_LOG');
+export const TRANSPARENCY_ACCESS = Symbol('TRANSPARENCY_ACCESS');
+
+/** With TRANSPARENCY_ACCESS=auditor the public routes need an auditor's (or administrator's) token. */
+@Injectable()
+export class TransparencyAccessGuard implements CanActivate {
+  constructor(
+    @Inject(TRANSPARENCY_ACCESS) private readonly access: 'public' | 'auditor',
+    @Inject(TOKEN_VERIFIER) private readonly verifier: TokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.access === 'public') return true;
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+    if (!request.principal) {
+      const match = /^Bearer\s+(\S+)$/i.exec(request.headers['authorization'] ?? '');
+      if (!match) throw new ProblemError(401, 'unauthenticated', 'Authentication required', 'this log serves its proofs to auditors only (TRANSPARENCY_ACCESS=auditor); send "Authorization: Bearer <token>"');
+      try {
+        request.principal = await this.verifier.verify(match[1]!);
+      } catch (error) {
+        if (error instanceof AuthenticationError) throw new ProblemError(401, 'unauthenticated', 'Authentication required', error.reason);
+        throw error;
+      }
+    }
+    assertRoles(request.principal, ['auditor']);
+    return true;
+  }
+}
+
+function answer<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) {
+    const { ok: _ok, ...rest } = outcome;
+    return rest as T;
+  }
+  if (outcome.status === 400) throw ProblemError.badRequest([{ field: outcome.field === 'note' || outcome.field === 'witnessKey' ? `body.${outcome.field}` : `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
+  throw new ProblemError(outcome.status, outcome.status === 404 ? 'not-found' : 'not-yet-checkpointed', outcome.status === 404 ? 'Not found' : 'Not in that tree', outcome.problem, [{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
+}
+
+@ApiTags('transparency')
+@Controller('api/transparency')
+export class TransparencyController {
+  constructor(@Inject(TRANSPARENCY_LOG) private readonly log: TransparencyLog) {}
+
+  @Get('checkpoint')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  @Header('content-type', 'text/plain; charset=utf-8')
+  @Header('cache-control', 'no-store')
+  checkpoint(): string {
+    const latest = this.log.latest();
+    if (!latest) throw new ProblemError(404, 'no-checkpoint', 'No checkpoint yet', 'the log has not signed a checkpoint yet');
+    // With the witnesses' cosignatures collected so far: readers ignore the lines of keys they do not know.
+    return latest.note + latest.cosignatures;
+  }
+
+  /** On demand: signs a checkpoint of the log as it stands now, even when it has not grown. */
+  @Post('checkpoint')
+  @RequireRoles('auditor', 'admin')
+  @HttpCode(201)
+  @Header('content-type', 'text/plain; charset=utf-8')
+  issue(@CurrentPrincipal() _principal: Principal): string {
+    try {
+      return this.log.issue(true).note;
+    } catch (error) {
+      if (error instanceof CheckpointRefusedError) throw new ProblemError(409, 'log-contradicts-checkpoint', 'The log contradicts its last checkpoint', error.message);
+      throw error;
+    }
+  }
+
+  /** A witness hands in its cosignature of a checkpoint it verified; evidence packs then carry it. */
+  @Post('cosignatures')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  @HttpCode(201)
+  cosign(@Body() body: CosignatureDto) {
+    return answer(this.log.addCosignature(body.note, body.witnessKey));
+  }
+
+  @Get('checkpoints')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  history(@Query() query: CheckpointHistoryQuery) {
+    const page = this.log.history({ before: query.before, limit: query.limit });
+    return {
+      checkpoints: page.map((c) => ({ seq: c.seq, treeSize: c.size, rootHash: c.root.toString('base64'), signedAt: c.signedAt.toISOString(), keyId: c.keyId, note: c.note + c.cosignatures })),
+      next: page.length === query.limit ? page[page.length - 1]!.seq : null,
+    };
+  }
+
+  @Get('proofs/inclusion')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  inclusion(@Query() query: InclusionProofQuery) {
+    if ((query.eventId === undefined) === (query.leafIndex === undefined)) {
+      throw ProblemError.badRequest([{ field: 'query.eventId', problem: query.eventId === undefined ? 'neither eventId nor leafIndex given' : 'both eventId and leafIndex given', allowed: 'exactly one of eventId (a UUID) and leafIndex (an integer ≥ 0)' }]);
+    }
+    return answer(this.log.inclusion(query.eventId !== undefined ? { eventId: query.eventId } : { leafIndex: query.leafIndex! }, query.treeSize));
+  }
+
+  @Get('proofs/consistency')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  consistency(@Query() query: ConsistencyProofQuery) {
+    return answer(this.log.consistency(query.from, query.to));
+  }
+
+  @Get('keys')
+  @Public()
+  @UseGuards(TransparencyAccessGuard)
+  keys() {
+    return { origin: this.log.keys.origin, algorithm: 'Ed25519', keys: this.log.publicKeys() };
+  }
+}

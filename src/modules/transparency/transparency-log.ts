@@ -1,0 +1,214 @@
+/**
+ * The verifiable log: signs checkpoints of the event log's Merkle tree (when it has grown, on a timer in the
+ * process that writes the log, and on demand), keeps every one, and answers inclusion and consistency proofs
+ * from the stored tree. Before signing it proves the new tree consistent with the last checkpoint, so a log
+ * rewritten or replaced under a running service is refused, never signed. Framework-free.
+ */
+import type { Logger } from 'pino';
+import { consistencyProof, hashLeaf, inclusionProof, rootAt, verifyConsistency, type NodeSource } from './domain/merkle';
+import { formatCheckpoint, parseCheckpoint, parseSignedNote, parseVkey, signNote, verifyNote } from './domain/signed-note';
+import type { CheckpointStore, StoredCheckpoint } from './sqlite/sqlite-checkpoint-store';
+import type { KeyRing } from './signing-keys';
+
+export interface MerkleTreeReader extends NodeSource {
+  size(): number;
+  leafOfEvent(eventId: string): { index: number; data: Buffer } | null;
+  leafAt(index: number): Buffer | null;
+}
+
+export type Refusal = { ok: false; status: 400 | 404 | 409; field: string; problem: string; allowed: string };
+export type Outcome<T> = ({ ok: true } & T) | Refusal;
+
+export interface InclusionAnswer {
+  leafIndex: number;
+  treeSize: number;
+  /** The leaf data: the event's sealed hash, hex. */
+  leaf: string;
+  leafHash: string;
+  proof: string[];
+  /** The signed checkpoint of that tree size, when one was issued. */
+  checkpoint: string | null;
+}
+
+export interface ConsistencyAnswer {
+  from: number;
+  to: number;
+  proof: string[];
+  fromCheckpoint: string | null;
+  toCheckpoint: string | null;
+}
+
+const b64 = (hashes: Uint8Array[]) => hashes.map((h) => Buffer.from(h).toString('base64'));
+
+export class CheckpointRefusedError extends Error {
+  override readonly name = 'CheckpointRefusedError';
+}
+
+export class TransparencyLog {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly tree: MerkleTreeReader,
+    private readonly checkpoints: CheckpointStore,
+    readonly keys: KeyRing,
+    private readonly logger: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Signs a checkpoint of the tree as it stands, when it has grown since the last one (or always, `force`).
+   * Refuses (CheckpointRefusedError) a tree smaller than, or inconsistent with, the last checkpoint.
+   */
+  issue(force = false): StoredCheckpoint {
+    const size = this.tree.size();
+    const last = this.checkpoints.latest();
+    if (last && size < last.size) throw new CheckpointRefusedError(`the log's tree has ${size} leaves, fewer than the ${last.size} of checkpoint #${last.seq}: the log was truncated or replaced`);
+    if (last && size === last.size && !force) return last;
+    const root = Buffer.from(rootAt(this.tree, size));
+    if (last) {
+      const consistent = verifyConsistency(last.size, size, consistencyProof(this.tree, last.size, size), last.root, root);
+      if (!consistent.ok) throw new CheckpointRefusedError(`the log's tree at ${size} leaves is not an extension of checkpoint #${last.seq} (${last.size} leaves): ${consistent.problem}`);
+    }
+    const signedAt = new Date(Math.floor(this.clock().getTime() / 1000) * 1000);
+    const note = signNote(formatCheckpoint({ origin: this.keys.origin, size, root, time: signedAt }), [this.keys.active.signer]);
+    return this.checkpoints.add({ size, root, signedAt, keyId: this.keys.active.note.keyId.toString('hex'), note });
+  }
+
+  latest(): StoredCheckpoint | null {
+    return this.checkpoints.latest();
+  }
+
+  history(options: { before?: number; limit: number }): StoredCheckpoint[] {
+    return this.checkpoints.page(options);
+  }
+
+  /** The signing keys with their ids and when each signed its first and last checkpoint. */
+  publicKeys() {
+    const use = this.checkpoints.keyUse();
+    return this.keys.keys.map((key) => {
+      const used = use.get(key.note.keyId.toString('hex'));
+      return {
+        label: key.label,
+        status: key.status,
+        keyName: key.note.name,
+        keyId: key.note.keyId.toString('hex'),
+        vkey: key.vkey,
+        fingerprint: key.fingerprint,
+        publicKey: key.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        firstSigned: used?.first.toISOString() ?? null,
+        lastSigned: used?.last.toISOString() ?? null,
+        checkpoints: used?.checkpoints ?? 0,
+      };
+    });
+  }
+
+  /** Issues when the log has grown, at most once per interval; a refusal is logged at error level every time. */
+  start(intervalMs: number): void {
+    const tick = () => {
+      try {
+        this.issue();
+      } catch (error) {
+        this.logger.error({ err: error }, 'no checkpoint signed: the log contradicts its last checkpoint');
+      }
+    };
+    tick();
+    this.timer = setInterval(tick, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    // The last appends get their checkpoint before the process leaves.
+    try {
+      this.issue();
+    } catch (error) {
+      this.logger.error({ err: error }, 'no checkpoint signed at shutdown');
+    }
+  }
+
+  inclusion(leaf: { eventId: string } | { leafIndex: number }, treeSizeParam?: number): Outcome<InclusionAnswer> {
+    const current = this.tree.size();
+    let index: number;
+    let data: Buffer | null;
+    if ('eventId' in leaf) {
+      const found = this.tree.leafOfEvent(leaf.eventId);
+      if (!found) return { ok: false, status: 404, field: 'eventId', problem: `no event ${leaf.eventId} in the log`, allowed: 'the id of a recorded event' };
+      index = found.index;
+      data = found.data;
+    } else {
+      index = leaf.leafIndex;
+      if (index >= current) return { ok: false, status: 404, field: 'leafIndex', problem: `the log has ${current} leaves`, allowed: `0–${current - 1}` };
+      data = this.tree.leafAt(index);
+    }
+    const treeSize = treeSizeParam ?? this.latest()?.size ?? current;
+    if (treeSize > current) return { ok: false, status: 400, field: 'treeSize', problem: `the log has ${current} leaves`, allowed: `${index + 1}–${current}` };
+    if (index >= treeSize) return { ok: false, status: 409, field: 'treeSize', problem: `leaf ${index} is not in the tree of ${treeSize} leaves (the latest checkpoint predates it; ask again after the next one)`, allowed: `${index + 1}–${current}` };
+    if (!data) return { ok: false, status: 404, field: 'leafIndex', problem: `no event at leaf ${index}`, allowed: `0–${current - 1}` };
+    return {
+      ok: true,
+      leafIndex: index,
+      treeSize,
+      leaf: data.toString('hex'),
+      leafHash: hashLeaf(data).toString('hex'),
+      proof: b64(inclusionProof(this.tree, index, treeSize)),
+      checkpoint: this.checkpoints.ofSize(treeSize)?.note ?? null,
+    };
+  }
+
+  /**
+   * Inclusion proofs of these leaves to a checkpoint: the newest one a witness cosigned that holds them all (so a
+   * second party's view is in the pack), else the latest, signed now if the log has grown since it.
+   */
+  evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
+    const needed = leafIndexes.length ? Math.max(...leafIndexes) + 1 : 0;
+    const checkpoint = this.checkpoints.newestCosigned(needed) ?? this.issue();
+    return { checkpoint: checkpoint.note + checkpoint.cosignatures, proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))) };
+  }
+
+  /**
+   * Keeps a witness's cosignature of one of our checkpoints: the note must carry our own valid signature over a
+   * checkpoint we issued, and the cosignature must verify with the witness key given. What is kept is only the
+   * verified line; whether to trust that witness is each reader's decision.
+   */
+  addCosignature(cosignedNote: string, witnessVkey: string): Outcome<{ seq: number; witness: string }> {
+    const key = parseVkey(witnessVkey);
+    if (!key.ok || key.value.type !== 0x04) return { ok: false, status: 400, field: 'witnessKey', problem: key.ok ? 'not a cosigner key (signature type 0x04)' : key.problem, allowed: '<name>+<key id>+<base64(0x04 || Ed25519 public key)>' };
+    const verified = verifyNote(cosignedNote, [...this.keys.keys.map((k) => k.note), key.value]);
+    if (!verified.ok) return { ok: false, status: 400, field: 'note', problem: verified.problem, allowed: 'a checkpoint of this log, as served, with the witness cosignature line added' };
+    const cosigned = verified.cosignedBy.find((c) => c.key.name === key.value.name && c.key.keyId.equals(key.value.keyId));
+    if (!cosigned) return { ok: false, status: 400, field: 'note', problem: `no cosignature by ${key.value.name} in the note`, allowed: 'the note with the witness cosignature line added' };
+    const body = parseCheckpoint(verified.body);
+    const stored = body.ok ? this.checkpoints.withBody(body.value.size, verified.body) : null;
+    if (!body.ok || !stored) return { ok: false, status: 404, field: 'note', problem: 'this log issued no such checkpoint', allowed: 'a checkpoint served by GET /api/transparency/checkpoint' };
+    const note = parseSignedNote(cosignedNote);
+    const line = note.ok ? note.value.signatures.find((s) => s.name === key.value.name && s.keyId.equals(key.value.keyId))?.line : undefined;
+    this.checkpoints.addCosignature(stored.seq, line!);
+    return { ok: true, seq: stored.seq, witness: key.value.name };
+  }
+
+  consistency(from: number, to: number): Outcome<ConsistencyAnswer> {
+    const current = this.tree.size();
+    if (to > current) return { ok: false, status: 400, field: 'to', problem: `the log has ${current} leaves`, allowed: `${from}–${current}` };
+    if (from > to) return { ok: false, status: 400, field: 'from', problem: `${from} is larger than to (${to})`, allowed: `0–${to}` };
+    return { ok: true, from, to, proof: b64(consistencyProof(this.tree, from, to)), fromCheckpoint: this.checkpoints.ofSize(from)?.note ?? null, toCheckpoint: this.checkpoints.ofSize(to)?.note ?? null };
+  }
+
+  /**
+   * The start-up check, cheap (O(log n)): the last leaf matches its event as stored, and the newest checkpoint's
+   * root is the stored tree's root at its size. Returns what is wrong, or null.
+   */
+  stateProblem(recomputedLeafHash: ((position: number) => Buffer | null) | null): string | null {
+    const size = this.tree.size();
+    if (size > 0 && recomputedLeafHash) {
+      const expected = recomputedLeafHash(size);
+      if (!expected || !expected.equals(this.tree.node(0, size - 1))) return `the tree's last leaf (${size - 1}) does not match the event at position ${size}: the log was changed under its tree`;
+    }
+    const last = this.latest();
+    if (last) {
+      if (last.size > size) return `checkpoint #${last.seq} signed ${last.size} leaves; the log's tree has ${size}: the log was truncated or replaced`;
+      if (!Buffer.from(rootAt(this.tree, last.size)).equals(last.root)) return `the log's tree at ${last.size} leaves has another root than checkpoint #${last.seq} signed: the log was rewritten or replaced`;
+    }
+    return null;
+  }
+}
