@@ -26,7 +26,8 @@ import { installLimits } from './limits';
 import { STORAGE_FAULTS } from './storage-faults';
 import { acceptedTraceId } from '../shared/http/trace-ids';
 
-export const APP_CONFIG = Symbol('APP_CONFIG');
+import { APP_CONFIG } from './config/config';
+export { APP_CONFIG };
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
 
 /** The Nest module of one process: the stores opened outside Nest are handed in as values. */

@@ -77,6 +77,8 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const runtime = new ProjectionRuntime(log, store, allProjections(reference, new PersonalDataVault(keys)), {
     logger,
     workShare: new WorkShare({ share: config.projectionShare }),
+    // The role lock is held: a lease left by a projection process killed outright is taken at once.
+    lease: { takeOverAtStart: lock !== null },
     onStorageFull: (detail) => send({ type: 'read-store-full', detail }),
   });
   await runtime.start();

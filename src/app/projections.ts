@@ -49,7 +49,12 @@ export async function startProjections(options: {
 }): Promise<RunningProjections> {
   const projections = allProjections(options.reference, options.personalData);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
-  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger, ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}) }) : null;
+  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, {
+    logger: options.logger,
+    ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}),
+    // On the embedded store this process holds the projections role lock (infrastructure.ts): no other runner is alive.
+    lease: { takeOverAtStart: options.readStore.kind === 'sqlite' },
+  }) : null;
   await runtime?.start();
   const { config } = options;
   const deadlines =

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../app/config/config';
+import { configForCommand, type AppConfig } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { acknowledgedBeyondLog } from '../app/startup-checks';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
@@ -44,6 +44,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`check: there is no event log at ${file}\n`);
     return 1;
   }
+  const { ok, lines, json } = await checkEmbeddedLog(config, file);
+  if (values.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+  else process.stdout.write(`${lines.join('\n')}\n`);
+  return ok ? 0 : 1;
+}
+
+/** The checks of this command on one data directory's log: also run by `restore` on what it restored. */
+export async function checkEmbeddedLog(config: AppConfig, file: string): Promise<{ ok: boolean; lines: string[]; json: Record<string, unknown> }> {
   const log = new SqliteEventLog(file, { checkpointer: false });
   try {
     const report = log.checkIntegrity({ mode: 'full' });
@@ -63,9 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       lines.push(loss ? `acknowledged events: MISSING: ${loss.message}` : 'acknowledged events: all in the log (head record and read-store checkpoints)');
     }
     const ok = report.problems.length === 0 && loss === null;
-    if (values.json) process.stdout.write(`${JSON.stringify({ ok, integrity: report, loss: loss ? { message: loss.message, acknowledged: loss.acknowledged, head: loss.head, missingEvents: loss.missingEvents } : null }, null, 2)}\n`);
-    else process.stdout.write(`${lines.join('\n')}\n`);
-    return ok ? 0 : 1;
+    return { ok, lines, json: { ok, integrity: report, loss: loss ? { message: loss.message, acknowledged: loss.acknowledged, head: loss.head, missingEvents: loss.missingEvents } : null } };
   } finally {
     await log.close();
   }

@@ -1,4 +1,4 @@
-import type { ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
+import type { ReadDocument, ReadStore, WriteBatch } from '../modules/read-store/read-store.port';
 import type { Build } from './projection';
 
 /** Where the registry lives in the read store: one document per projection. */
@@ -19,7 +19,21 @@ export interface CheckpointEvent extends ReadDocument {
   recordedAt: string;
 }
 
-export type ProjectionState = 'catching-up' | 'live' | 'rebuilding' | 'stopped' | 'failed';
+/**
+ * `retrying`: the last attempt stopped on something outside the projection (the store refused a write, the log's
+ * subscription dropped: a server restart, a leader change); the runner tries again from its checkpoint, backing off.
+ * `failed`: an event it cannot apply; only a fix and a restart or rebuild help.
+ */
+export type ProjectionState = 'catching-up' | 'live' | 'rebuilding' | 'stopped' | 'retrying' | 'failed';
+
+/** Why a projection is retrying, and when it tries next. */
+export interface ProjectionRetry {
+  error: string;
+  /** Attempts that failed in a row. */
+  attempt: number;
+  since: string;
+  nextAttemptAt: string;
+}
 
 export interface ProjectionFailure {
   position: number;
@@ -41,6 +55,8 @@ export interface RegistryEntry extends ReadDocument {
   lastGeneration: number;
   state: ProjectionState;
   failure: ProjectionFailure | null;
+  /** Set while `state` is `retrying`. */
+  retry?: ProjectionRetry | null;
   /** Builds readers no longer use, kept until a grace period after the switch for requests still reading them. */
   retired?: Array<Build & { retiredAt: string }>;
 }
@@ -56,14 +72,15 @@ export class ProjectionRegistry {
     return this.store.collection<RegistryEntry>(REGISTRY_COLLECTION).find({}, { sort: { _id: 1 } });
   }
 
-  async put(entry: RegistryEntry): Promise<void> {
-    await this.store.write({ ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }] });
+  /** `fence`: written only while the runner's lease stands (see WriteBatch.fence). */
+  async put(entry: RegistryEntry, fence?: WriteBatch['fence']): Promise<void> {
+    await this.store.write({ ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }], ...(fence ? { fence } : {}) });
   }
 
-  async update(name: string, change: (entry: RegistryEntry) => RegistryEntry): Promise<RegistryEntry> {
+  async update(name: string, change: (entry: RegistryEntry) => RegistryEntry, fence?: WriteBatch['fence']): Promise<RegistryEntry> {
     const current = (await this.get(name)) ?? { _id: name, active: null, building: null, lastGeneration: 0, state: 'stopped', failure: null };
     const next = change(current);
-    await this.put(next);
+    await this.put(next, fence);
     return next;
   }
 }

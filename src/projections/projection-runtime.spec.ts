@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
-import type { IndexSpec, ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
+import { LeaseLostError, type IndexSpec, type ReadCollection, type ReadDocument, type ReadStore } from '../modules/read-store/read-store.port';
 import type { Projection } from './projection';
 import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
 import { ReadModelNotReadyError, ReadModels } from './read-models';
@@ -50,8 +51,10 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; retiredBuildGraceMs?: number } = {}): ProjectionRuntime {
-    const r = new ProjectionRuntime(log, options.store ?? store, projections, {
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number } } = {}): ProjectionRuntime {
+    const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
+      retry: { initialMs: 20, maxMs: 100 },
+      ...(options.lease ? { lease: options.lease } : {}),
       batchSize,
       ...(workShare ? { workShare } : {}),
       ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
@@ -113,6 +116,170 @@ describe('projection runtime', () => {
     await expect(models.collection('fragile', 'counts')).rejects.toThrow(ReadModelNotReadyError);
     const counts = await store.collection<Counter>('fragile.v1.g1.counts').find({});
     expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(8);
+  });
+
+  it('a store write that fails (an I/O error, not a full disk) does not end the projection: it is retrying with the error, then resumes from its checkpoint and applies each event once', async () => {
+    await appendMany(12, 3);
+    // The real SQLite read store, refusing the batch writes (those that carry a checkpoint) while `failing` is set.
+    let failing = true;
+    let refused = 0;
+    const faulty: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+      write: async (batch: Parameters<ReadStore['write']>[0]) => {
+        if (failing && batch.checkpoint) {
+          refused++;
+          throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+        }
+        return store.write(batch);
+      },
+    });
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await runtime([counter('counts')], 5, undefined, { store: faulty }).start();
+    await waitFor(async () => (await models.status())[0]!.state === 'retrying' && refused >= 2);
+    const [retrying] = await models.status();
+    expect(retrying).toMatchObject({ state: 'retrying', checkpoint: 0, error: { error: 'disk I/O error', attempt: expect.any(Number) } });
+    failing = false;
+    await models.waitFor('counts', 12, 5000);
+    await appendMany(3, 3);
+    await models.waitFor('counts', 15, 5000);
+    await waitFor(async () => (await models.status())[0]!.state === 'live');
+    expect((await models.status())[0]).toMatchObject({ state: 'live', error: null });
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => [c._id, c.n])).toEqual([['case-0', 5], ['case-1', 5], ['case-2', 5]]);
+  });
+
+  it('a subscription the log ends or breaks (a server restart) is taken up again from the checkpoint, each event applied once', async () => {
+    await appendMany(10, 2);
+    // The real SQLite log, whose first two subscriptions break after their first batch, as a dropped connection does.
+    let subscriptions = 0;
+    const dropping: EventLog = Object.assign(Object.create(log) as EventLog, {
+      subscribeToAll: (options: Parameters<EventLog['subscribeToAll']>[0]) => {
+        const real = log.subscribeToAll(options);
+        const nth = ++subscriptions;
+        if (nth > 2) return real;
+        return {
+          stop: () => real.stop(),
+          async *[Symbol.asyncIterator]() {
+            for await (const batch of real) {
+              yield batch;
+              if (nth === 1) throw new Error('14 UNAVAILABLE: Connection dropped');
+              return; // ended by the server, without an error
+            }
+          },
+        };
+      },
+    });
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await runtime([counter('counts')], 3, undefined, { log: dropping }).start();
+    await models.waitFor('counts', 10, 5000);
+    await waitFor(async () => (await models.status())[0]!.state === 'live');
+    expect(subscriptions).toBeGreaterThanOrEqual(3);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => [c._id, c.n])).toEqual([['case-0', 5], ['case-1', 5]]);
+  });
+
+  describe('one runner per projection (a lease with a fencing token in the read store)', () => {
+    /** Counts events per stream; `pauseAt(position)` may hold the apply of one event (a process paused mid-batch). */
+    function pausable(pauseAt: (position: number) => Promise<void> | void): Projection {
+      return {
+        name: 'counts',
+        version: 1,
+        eventTypes: '*',
+        collections: ['counts'],
+        async apply(event, ctx) {
+          await pauseAt(event.position);
+          const doc = await ctx.get<Counter>('counts', event.streamId);
+          ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + 1 });
+        },
+      };
+    }
+    const total = async () => (await store.collection<Counter>('counts.v1.g1.counts').find({})).reduce((sum, c) => sum + c.n, 0);
+
+    it('two runtimes on one data dir: one projects, the other stands by and takes over when it stops; each event applied once', async () => {
+      await appendMany(20, 4);
+      const other = openSqliteReadStore({ file: join(dir, 'read.db') });
+      try {
+        const first = runtime([counter('counts')], 5, undefined, { lease: { holder: 'api-1', ttlMs: 60_000 } });
+        const second = runtime([counter('counts')], 5, undefined, { store: other, lease: { holder: 'api-2', ttlMs: 60_000 } });
+        let byFirst = 0;
+        let bySecond = 0;
+        first.events.on('projected', () => byFirst++);
+        second.events.on('projected', () => bySecond++);
+        await first.start();
+        await second.start();
+        const models = new ReadModels(log, store, [counter('counts')]);
+        await models.waitFor('counts', 20, 5000);
+        await appendMany(10, 4);
+        await models.waitFor('counts', 30, 5000);
+        expect(byFirst).toBeGreaterThan(0);
+        expect(bySecond).toBe(0);
+        // A clean stop gives the lease up: the runtime standing by takes over without waiting for the expiry (60 s).
+        await first.stop();
+        await appendMany(10, 4);
+        await models.waitFor('counts', 40, 5000);
+        expect(bySecond).toBeGreaterThan(0);
+        expect(await total()).toBe(40);
+      } finally {
+        for (const r of runtimes.splice(0)) await r.stop();
+        await other.close();
+      }
+    });
+
+    it('a runner paused past its lease (renewals not reaching the store) writes nothing once another took over, even a batch ahead of the new checkpoint', async () => {
+      await appendMany(10, 1);
+      let partitioned = false;
+      let refused = 0;
+      // The real SQLite read store under runner A: its lease renewals fail while it is partitioned, and its refused writes are counted.
+      const storeA: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+        acquireLease: async (...args: Parameters<ReadStore['acquireLease']>) => {
+          if (partitioned) throw new Error('connection timed out');
+          return store.acquireLease(...args);
+        },
+        write: async (batch: Parameters<ReadStore['write']>[0]) => {
+          try {
+            return await store.write(batch);
+          } catch (error) {
+            if (error instanceof LeaseLostError) refused++;
+            throw error;
+          }
+        },
+      });
+      const other = openSqliteReadStore({ file: join(dir, 'read.db') });
+      let resumeA!: () => void;
+      const aResumes = new Promise<void>((resolve) => (resumeA = resolve));
+      let aPaused = false;
+      let resumeB!: () => void;
+      const bResumes = new Promise<void>((resolve) => (resumeB = resolve));
+      try {
+        // A applies 1–4, then pauses inside its batch 5–8 and stops renewing.
+        const a = runtime([pausable(async (position) => {
+          if (position !== 5 || aPaused) return;
+          aPaused = true;
+          partitioned = true;
+          await aResumes;
+        })], 4, undefined, { store: storeA, lease: { holder: 'runner-a', ttlMs: 150 } });
+        await a.start();
+        await waitFor(async () => aPaused);
+        // B takes over once A's lease expires, applies 5–7 (batches of 3) and is held before event 8.
+        const b = runtime([pausable((position) => (position === 8 ? bResumes : undefined))], 3, undefined, { store: other, lease: { holder: 'runner-b', ttlMs: 60_000 } });
+        await b.start();
+        // The first build has not reached the head: its checkpoint, not the readers' model, shows the progress.
+        const checkpoint = async () => (await store.getCheckpoint('counts.v1.g1'))?.position ?? 0;
+        await waitFor(async () => (await checkpoint()) >= 7);
+        // A wakes up and tries to store its batch 5–8 (its checkpoint 8 is ahead of B's 7): refused, nothing written.
+        resumeA();
+        await waitFor(async () => refused > 0);
+        expect((await store.getCheckpoint('counts.v1.g1'))?.position).toBe(7);
+        expect(await total()).toBe(7);
+        resumeB();
+        await waitFor(async () => (await checkpoint()) >= 10);
+        expect(await total()).toBe(10);
+      } finally {
+        resumeA();
+        resumeB();
+        for (const r of runtimes.splice(0)) await r.stop();
+        await other.close();
+      }
+    });
   });
 
   it('a new version builds beside the old one; readers see the old model until the switch, then the new one', async () => {

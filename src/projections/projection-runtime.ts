@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
-import type { ReadDocument, ReadStore, WriteOp } from '../modules/read-store/read-store.port';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { LeaseLostError, type Lease, type ReadDocument, type ReadStore, type WriteBatch, type WriteOp } from '../modules/read-store/read-store.port';
 import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
-import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionState, type RegistryEntry } from './projection-registry';
+import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionRetry, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
 
@@ -22,7 +24,28 @@ export interface RuntimeOptions {
   retiredBuildGraceMs?: number;
   /** Told when a projection's write finds the read store's disk full (with SQLite's message), and when one goes through again (null). */
   onStorageFull?: (detail: string | null) => void;
+  /**
+   * How a projection that stopped on something outside it (a store error, a dropped subscription) tries again: after
+   * `initialMs`, doubling up to `maxMs`, from its checkpoint, until it gets through or is stopped.
+   * @defaultValue { initialMs: 1000, maxMs: 30000 }
+   */
+  retry?: { initialMs: number; maxMs: number };
+  /**
+   * Each projection runs in one runner at a time, however many processes start one: the runner holds a lease in the
+   * read store (renewed every third of `ttlMs`; taken over by a waiting runner once it expires) and every write it
+   * makes carries the lease's fencing token, so a runner that lost its lease writes nothing. `holder` names this runtime.
+   * `takeOverAtStart`: this process holds the embedded store's `projections` role lock, so no other runner can be alive:
+   * a lease left by a process killed outright is taken at once instead of after its expiry.
+   * @defaultValue { holder: `<host>:<pid>:<random>`, ttlMs: 15000, takeOverAtStart: false }
+   */
+  lease?: { holder?: string; ttlMs?: number; takeOverAtStart?: boolean };
 }
+
+/** See RuntimeOptions.lease. */
+export const PROJECTION_LEASE_TTL_MS = 15_000;
+
+/** See RuntimeOptions.retry. */
+export const PROJECTION_RETRY = { initialMs: 1_000, maxMs: 30_000 };
 
 /** See RuntimeOptions.retiredBuildGraceMs. */
 export const RETIRED_BUILD_GRACE_MS = 5 * 60_000;
@@ -59,6 +82,7 @@ export class ProjectionRuntime {
   private readonly runners = new Map<string, ProjectionRunner>();
   private readonly batchSize: number;
   private readonly graceMs: number;
+  private readonly lease: { holder: string; ttlMs: number; takeOverAtStart: boolean };
   /** The projections waiting out a full read store: the runtime reports the fault while any is. */
   private readonly waitingForSpace = new Set<string>();
 
@@ -71,6 +95,7 @@ export class ProjectionRuntime {
     this.registry = new ProjectionRegistry(store);
     this.batchSize = options.batchSize ?? 1000;
     this.graceMs = options.retiredBuildGraceMs ?? RETIRED_BUILD_GRACE_MS;
+    this.lease = { holder: options.lease?.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: options.lease?.ttlMs ?? PROJECTION_LEASE_TTL_MS, takeOverAtStart: options.lease?.takeOverAtStart ?? false };
     this.events.setMaxListeners(0);
     const names = new Set<string>();
     for (const p of projections) {
@@ -83,7 +108,7 @@ export class ProjectionRuntime {
   async start(): Promise<void> {
     await this.discardBuildsAheadOfLog();
     for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail));
+      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry, this.lease);
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
     }
@@ -96,9 +121,10 @@ export class ProjectionRuntime {
   async rebuild(name: string, onProgress?: (progress: BuildProgress) => void): Promise<Build> {
     const projection = this.projections.find((p) => p.name === name);
     if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
-    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, onProgress, undefined, this.graceMs);
+    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.batchSize, this.events, this.options.logger, onProgress, undefined, this.graceMs, undefined, this.options.retry, this.lease);
     await runner.start({ rebuild: true, stopWhenSwitched: true });
     const outcome = await runner.finished;
+    await runner.stop();
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
     return outcome.build;
   }
@@ -138,6 +164,13 @@ export class ProjectionRuntime {
   }
 }
 
+/** A read of the store that failed under a projection's apply: retried, unlike an error of the projection itself. */
+class StoreReadError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 interface RunOutcome {
   build: Build;
   failure: ProjectionFailure | null;
@@ -168,7 +201,89 @@ class ProjectionRunner {
     private readonly workShare?: WorkShare,
     private readonly retiredGraceMs: number = RETIRED_BUILD_GRACE_MS,
     private readonly onStorageFull?: (detail: string | null) => void,
+    private readonly retry: { initialMs: number; maxMs: number } = PROJECTION_RETRY,
+    private readonly leaseOptions: { holder: string; ttlMs: number; takeOverAtStart?: boolean } = { holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: PROJECTION_LEASE_TTL_MS },
   ) {}
+
+  /** `projection:<name>` for the runner readers follow; `rebuild:<name>` for a rebuild beside it (one at a time too). */
+  private leaseName: string | null = null;
+  private lease: Lease | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  /** Set when a renewal found the lease taken over: the loop stops and the runner stands by. */
+  private leaseLost = false;
+  private startedOnce = false;
+  private renewFailing = false;
+
+  /** What every write of this runner carries: refused by the store once another runner took the lease. */
+  private get fence(): WriteBatch['fence'] {
+    return this.lease && this.leaseName ? { lease: this.leaseName, token: this.lease.token } : undefined;
+  }
+
+  /** Takes or renews the lease; true when this runner holds it. */
+  private async tryLease(takeOver = false): Promise<boolean> {
+    const lease = await this.store.acquireLease(this.leaseName!, this.leaseOptions.holder, this.leaseOptions.ttlMs, { takeOver });
+    if (!lease) return false;
+    if (!this.lease || this.lease.token !== lease.token) this.logger?.info({ projection: this.projection.name, lease: this.leaseName, holder: lease.holder, token: lease.token }, 'projection lease taken: this runner projects');
+    this.lease = lease;
+    this.leaseLost = false;
+    if (!this.renewTimer) {
+      this.renewTimer = setInterval(() => void this.renew(), Math.max(10, Math.floor(this.leaseOptions.ttlMs / 3)));
+      this.renewTimer.unref();
+    }
+    return true;
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.lease || this.stopping) return;
+    try {
+      const lease = await this.store.acquireLease(this.leaseName!, this.leaseOptions.holder, this.leaseOptions.ttlMs);
+      if (lease && lease.token === this.lease?.token) {
+        this.lease = lease;
+        this.renewFailing = false;
+        return;
+      }
+      this.logger?.warn({ projection: this.projection.name, lease: this.leaseName, token: this.lease?.token }, 'projection lease lost to another runner: this one stops projecting and stands by');
+      this.leaseLost = true;
+      this.dropLease();
+      await this.subscription?.stop().catch(() => undefined);
+    } catch (error) {
+      // The store did not answer: the writes are fenced anyway, so the runner goes on until a write or renewal is refused.
+      // Logged once until a renewal goes through again (a full disk would otherwise log every 5 s).
+      if (!this.renewFailing) this.logger?.warn({ projection: this.projection.name, err: error }, 'projection lease renewal failed; retried every third of the lease');
+      this.renewFailing = true;
+    }
+  }
+
+  private dropLease(): void {
+    this.lease = null;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+  }
+
+  /** Waits until this runner holds the lease (another runner's expired or was released), or it is stopped. */
+  private async standBy(): Promise<void> {
+    this.logger?.info({ projection: this.projection.name, lease: this.leaseName }, 'another runner projects this projection: standing by');
+    while (!this.stopping) {
+      if (await this.tryLease().catch(() => false)) return;
+      // At most a second apart: a lease given up by a clean stop is taken over at once, not at its expiry.
+      await this.sleep(Math.min(1_000, Math.max(10, Math.floor(this.leaseOptions.ttlMs / 3))));
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.retryWake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.retryWake = null;
+  }
+
+  /** Attempts that failed in a row on something outside the projection; 0 once a batch or the head is reached again. */
+  private failedAttempts = 0;
+  private retryWake: (() => void) | null = null;
 
   private exclusive<T>(write: () => Promise<T>): Promise<T> {
     const next = this.registryWrites.then(write, write);
@@ -176,8 +291,21 @@ class ProjectionRunner {
     return next;
   }
 
+  /**
+   * Chooses the build and starts projecting when this runner gets the projection's lease; otherwise returns at once
+   * and stands by in the background until the lease is free.
+   */
   async start(options: { rebuild: boolean; stopWhenSwitched?: boolean }): Promise<void> {
     this.stopWhenSwitched = options.stopWhenSwitched ?? false;
+    this.leaseName ??= `${options.rebuild ? 'rebuild' : 'projection'}:${this.projection.name}`;
+    const held = await this.tryLease(!options.rebuild && !this.startedOnce && this.leaseOptions.takeOverAtStart === true);
+    this.startedOnce = true;
+    if (held) await this.prepare(options.rebuild);
+    this.loop = this.supervise(held, options.rebuild);
+  }
+
+  private async prepare(rebuild: boolean): Promise<void> {
+    const options = { rebuild };
     const { name, version } = this.projection;
     const entry = await this.registry.get(name);
     if (!options.rebuild && entry?.active?.version === version) {
@@ -191,7 +319,7 @@ class ProjectionRunner {
       const generation = (entry?.lastGeneration ?? 0) + 1;
       this.build = { version, generation };
       this.building = true;
-      await this.registry.update(name, (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }));
+      await this.registry.update(name, (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }), this.fence);
     }
     await this.setState(this.building ? (entry?.active ? 'rebuilding' : 'catching-up') : 'catching-up');
     for (const [collection, specs] of Object.entries(this.projection.indexes ?? {})) {
@@ -199,16 +327,73 @@ class ProjectionRunner {
     }
     await this.retireDue();
     this.logger?.info({ projection: name, build: this.build, building: this.building }, 'projection starting');
-    this.loop = this.run().catch((error: unknown) => {
-      this.logger?.error({ projection: name, err: error }, 'projection loop crashed');
-    });
+  }
+
+  /**
+   * Runs the loop again whenever it stops on something outside the projection: a write the store refused, a
+   * subscription the log ended (a server restart or leader change). Each attempt starts over from the stored
+   * checkpoint with a new subscription, after a back-off (RuntimeOptions.retry); the registry says `retrying` with the
+   * error meanwhile. An event the projection cannot apply is not retried: it ends as `failed` (see finish).
+   */
+  private async supervise(prepared: boolean, rebuild: boolean): Promise<void> {
+    const { name } = this.projection;
+    for (;;) {
+      try {
+        if (!this.lease) {
+          await this.standBy();
+          if (this.stopping) return this.finish(null);
+          // The runner that had the lease may have switched builds meanwhile: choose again (a rebuild keeps its own).
+          if (!rebuild) prepared = false;
+        }
+        if (!prepared) {
+          await this.prepare(rebuild);
+          prepared = true;
+        }
+        await this.run();
+        return;
+      } catch (error) {
+        await this.subscription?.stop().catch(() => undefined);
+        this.subscription = null;
+        if (this.stopping) return this.finish(null);
+        if (error instanceof LeaseLostError || this.leaseLost) {
+          // Another runner has the projection now; whatever this one had not written is its to write.
+          this.logger?.warn({ projection: name, lease: this.leaseName, err: error }, 'projection lease lost: nothing more is written by this runner; it stands by');
+          this.dropLease();
+          this.leaseLost = false;
+          continue;
+        }
+        this.failedAttempts += 1;
+        const delay = Math.min(this.retry.initialMs * 2 ** (this.failedAttempts - 1), this.retry.maxMs);
+        const message = error instanceof Error ? error.message : String(error);
+        const now = new Date();
+        this.logger?.warn({ projection: name, err: error, attempt: this.failedAttempts, retryInMs: delay }, 'projection stopped on a store or subscription error: it resumes from its checkpoint');
+        const retry: ProjectionRetry = { error: message, attempt: this.failedAttempts, since: now.toISOString(), nextAttemptAt: new Date(now.getTime() + delay).toISOString() };
+        // The store may be what fails: the state is told when it can be, the retry does not wait on it.
+        await this.exclusive(() => this.registry.update(name, (e) => ({ ...e, state: 'retrying', retry: { ...retry, since: e.retry?.since ?? retry.since } }), this.fence)).catch(() => undefined);
+        await this.sleep(delay);
+        if (this.stopping) return this.finish(null);
+      }
+    }
+  }
+
+  /** After a successful batch or on reaching the head: a retrying projection says what it is doing again. */
+  private async recovered(): Promise<void> {
+    if (this.failedAttempts === 0) return;
+    this.failedAttempts = 0;
+    this.logger?.info({ projection: this.projection.name }, 'projection resumed after retrying');
+    await this.setState(this.building ? 'rebuilding' : 'catching-up');
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retryWake?.();
     await this.subscription?.stop();
     await this.loop;
+    const held = this.lease !== null;
+    this.dropLease();
+    // Given up at once, so a runner standing by elsewhere need not wait for the expiry.
+    if (held && this.leaseName) await this.store.releaseLease(this.leaseName, this.leaseOptions.holder).catch(() => undefined);
   }
 
   private get key(): string {
@@ -239,6 +424,8 @@ class ProjectionRunner {
       try {
         ops = await this.applyBatch(batch);
       } catch (failure) {
+        // A store read that failed is the store's fault, not the event's: the supervisor retries it.
+        if (failure instanceof Error) throw failure;
         await this.subscription.stop();
         return this.finish(failure as ProjectionFailure);
       }
@@ -246,9 +433,10 @@ class ProjectionRunner {
       const last = lastEvent.position;
       const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
       ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
-      await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id } }));
+      await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id }, fence: this.fence }));
       position = last;
       eventsApplied += batch.length;
+      await this.recovered();
       this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
       // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
       const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
@@ -270,7 +458,8 @@ class ProjectionRunner {
       this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
       await this.workShare?.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
     }
-    if (this.stopping) await this.setState('stopped').catch(() => undefined);
+    if (!this.stopping) throw new Error('the event log ended the subscription');
+    await this.setState('stopped').catch(() => undefined);
     await this.finish(null);
   }
 
@@ -305,7 +494,9 @@ class ProjectionRunner {
           read.delete(id);
           return doc as T | null;
         }
-        return this.store.collection<T>(name).get(id);
+        return this.store.collection<T>(name).get(id).catch((error: unknown) => {
+          throw new StoreReadError(error);
+        });
       },
       upsert: (collection, doc) => {
         const name = physical(collection);
@@ -323,6 +514,7 @@ class ProjectionRunner {
       try {
         await this.projection.apply(event, ctx);
       } catch (error) {
+        if (error instanceof StoreReadError) throw error.cause;
         const failure: ProjectionFailure = {
           position: event.position,
           eventId: event.id,
@@ -379,7 +571,7 @@ class ProjectionRunner {
           failure: null,
           retired: [...(e.retired ?? []), ...(retiring ? [{ version: previous!.version, generation: previous!.generation, retiredAt: now }] : [])],
         };
-      }),
+      }, this.fence),
     );
     this.building = false;
     this.logger?.info({ projection: name, build: this.build, previous, dropAfterMs: this.retiredGraceMs }, 'projection switched to its new build');
@@ -419,8 +611,9 @@ class ProjectionRunner {
 
   private async setState(state: ProjectionState): Promise<void> {
     const entry = await this.registry.get(this.projection.name);
-    if (entry?.state === state && entry.failure === null) return;
-    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null }))));
+    if (entry?.state === state && entry.failure === null && !entry.retry) return;
+    if (state !== 'retrying') this.failedAttempts = 0;
+    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null, retry: null }), this.fence)));
   }
 
   /**
@@ -457,7 +650,7 @@ class ProjectionRunner {
   private async finish(failure: ProjectionFailure | null): Promise<void> {
     if (failure) {
       this.logger?.error({ projection: this.projection.name, failure }, 'projection stopped on an event it cannot apply');
-      await this.registry.update(this.projection.name, (e) => ({ ...e, state: 'failed', failure })).catch(() => undefined);
+      await this.registry.update(this.projection.name, (e) => ({ ...e, state: 'failed', failure }), this.fence).catch(() => undefined);
     }
     this.resolveFinished({ build: this.build, failure });
   }

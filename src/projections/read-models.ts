@@ -163,7 +163,7 @@ export class ReadModels implements ProjectionStatusSource {
         lagEvents: lag.events,
         lagSeconds: lag.seconds,
         building,
-        error: entry?.failure ?? null,
+        error: entry?.failure ?? entry?.retry ?? null,
       });
     }
     return rows;

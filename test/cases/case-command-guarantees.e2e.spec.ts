@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { caseStreamId } from '../../src/modules/cases/domain/case-event';
-import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
+import { eventHash, verifyChain } from '../../src/modules/cases/domain/hash-chain';
 import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 
@@ -66,6 +66,17 @@ describe('concurrency', () => {
   });
 });
 
+/** A command without a key (decided on this process's cached fold) lands at revision 2, and the stored chain verifies. */
+async function expectNextCommandContinuesTheChain(caseId: string, iin: string): Promise<void> {
+  const next = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', UNIT, iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } } });
+  expect(next.status).toBe(201);
+  const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
+  expect(events.map((e) => e.revision)).toEqual([0, 1, 2]);
+  expect(verifyChain(events)).toMatchObject({ valid: true });
+  const verified = await api.call('GET', `/api/cases/${caseId}/verify`, { as: callerFor('auditor', UNIT, iin) });
+  expect(verified).toMatchObject({ status: 200, body: { valid: true } });
+}
+
 describe('Idempotency-Key', () => {
   it('a repeat with the same key and body returns the first response and writes nothing', async () => {
     const iin = nextIin();
@@ -108,6 +119,46 @@ describe('Idempotency-Key', () => {
     expect(await head()).toBe(position);
     const events = await api.app.infra.eventLog.readStream(caseStreamId(parallel[0]!.body.caseId));
     expect(events).toHaveLength(1);
+  });
+
+  it('racing requests with one key on a case: the losers fold nothing of their own, so the next command continues the chain as stored (verify green)', async () => {
+    const { caseId, iin } = await newCase();
+    const clerk = callerFor('registry-clerk', UNIT, iin);
+    const step = { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-race' } };
+    // Each racer seals its own event (its own recording time and command id, so its own hash); one is stored.
+    const racers = await Promise.all(Array.from({ length: 8 }, () => api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: step, headers: { 'idempotency-key': 'reg-race' } })));
+    expect(new Set(racers.map((r) => r.status))).toEqual(new Set([201]));
+    expect(new Set(racers.map((r) => r.body.revision))).toEqual(new Set([1]));
+    await expectNextCommandContinuesTheChain(caseId, iin);
+  });
+
+  it('a keyed request that lost its race to another API instance (same event ids, its own hashes, stored first) does not leave its own events in this process\'s cache', async () => {
+    const { caseId, iin } = await newCase();
+    // Another instance on the same log stores its own sealing of the same request first, between this process's read
+    // of the stream and its append: the same event ids (they follow from caller and key), another command id and hash.
+    const log = api.app.infra.eventLog;
+    let rivalStored = false;
+    // One append intercepted (the log is wrapped by metrics and fault tracking: the patch lands on the log under them,
+    // and removing it restores the log's own method).
+    const patched = log as unknown as { append: typeof log.append };
+    patched.append = async (streamId, events, expected) => {
+      delete (patched as { append?: unknown }).append;
+      if (streamId === caseStreamId(caseId) && typeof expected === 'number') {
+        const rival = events.map((e, i) => {
+          const metadata = { ...(e.metadata as Record<string, unknown>), correlationId: 'other-instance', causationId: 'other-instance' };
+          return { ...e, metadata: { ...metadata, hash: eventHash({ streamId, revision: expected + 1 + i, type: e.type, data: e.data, metadata }) } };
+        });
+        await log.append(streamId, rival, expected);
+        rivalStored = true;
+      }
+      return log.append(streamId, events, expected);
+    };
+    const lost = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: callerFor('registry-clerk', UNIT, iin), body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-rival' } }, headers: { 'idempotency-key': 'reg-rival' } });
+    expect(lost).toMatchObject({ status: 201, body: { revision: 1 } });
+    expect(rivalStored).toBe(true);
+    const stored = await log.readStream(caseStreamId(caseId));
+    expect((stored[1]!.metadata as { correlationId: string }).correlationId).toBe('other-instance');
+    await expectNextCommandContinuesTheChain(caseId, iin);
   });
 
   it('keys are the caller\'s own: another caller with the same key makes their own case', async () => {

@@ -50,6 +50,10 @@ export class EventStoreDbFaultHarness {
   appendCalls = 0;
   /** Records sent by reads, all calls together. */
   recordsSent = 0;
+  /** Subscriptions to $all asked for, all calls together. */
+  subscriptionCalls = 0;
+  /** Subscriptions open now: each gets the records stored after it started, as the server pushes them. */
+  private readonly subscriptions = new Set<{ call: ServerWritableStream<ReadReq, ReadResp>; matches: (r: StoredRecord) => boolean }>();
   private server: Server | null = null;
   private nextPosition = 1000;
 
@@ -82,6 +86,19 @@ export class EventStoreDbFaultHarness {
     if (server) server.forceShutdown();
   }
 
+  /**
+   * Ends every open subscription from the server's side: `end` as a node shutting down cleanly does, `error` as a
+   * dropped connection or a leader change (UNAVAILABLE) does.
+   */
+  endSubscriptions(how: 'end' | 'error'): void {
+    for (const { call } of [...this.subscriptions]) {
+      if (how === 'end') call.end();
+      // grpc-js ends a server stream with an error status when the error is emitted on it.
+      else call.emit('error', Object.assign(new Error('Leader changed'), { code: status.UNAVAILABLE, details: 'Leader changed' }));
+    }
+    this.subscriptions.clear();
+  }
+
   /** Stores records directly, as another writer would. */
   seed(streamId: string, types: readonly string[]): void {
     for (const type of types) this.store(streamId, randomUUID(), type, Buffer.from('{}'), Buffer.from('{}'));
@@ -92,6 +109,7 @@ export class EventStoreDbFaultHarness {
     const record: StoredRecord = { id, streamId, revision, type, data, metadata, position: this.nextPosition, created: new Date() };
     this.nextPosition += 100 + data.length + metadata.length;
     this.records.push(record);
+    for (const subscription of this.subscriptions) if (subscription.matches(record)) subscription.call.write(toReadResp(record));
     return record;
   }
 
@@ -130,13 +148,35 @@ export class EventStoreDbFaultHarness {
       const all = options.getAll()!;
       const from = all.hasPosition() ? Number(all.getPosition()!.getPreparePosition()) : all.hasEnd() ? Number.MAX_SAFE_INTEGER : 0;
       let records = backwards ? this.records.filter((r) => r.position <= from).reverse() : this.records.filter((r) => r.position >= from);
+      let matches = (_r: StoredRecord) => true;
       if (options.hasFilter()) {
         const filter = options.getFilter()!;
         const on = filter.hasStreamIdentifier() ? filter.getStreamIdentifier()! : filter.getEventType()!;
         const field = (r: StoredRecord) => (filter.hasStreamIdentifier() ? r.streamId : r.type);
         const prefixes = on.getPrefixList();
         const regex = on.getRegex() ? new RegExp(on.getRegex()) : null;
-        records = records.filter((r) => (prefixes.length ? prefixes.some((p) => field(r).startsWith(p)) : regex ? regex.test(field(r)) : true));
+        matches = (r) => (prefixes.length ? prefixes.some((p) => field(r).startsWith(p)) : regex ? regex.test(field(r)) : true);
+        records = records.filter(matches);
+      }
+      if (options.hasSubscription()) {
+        // A catch-up subscription: confirmed, then every record from the position, then each new one; open until the
+        // client leaves or the harness ends it (a server restart).
+        this.subscriptionCalls++;
+        const confirmation = new ReadResp();
+        const confirmed = new ReadResp.SubscriptionConfirmation();
+        confirmed.setSubscriptionId(randomUUID());
+        confirmation.setConfirmation(confirmed);
+        call.write(confirmation);
+        for (const record of records) {
+          this.recordsSent++;
+          call.write(toReadResp(record));
+        }
+        const subscription = { call, matches };
+        this.subscriptions.add(subscription);
+        const leave = () => this.subscriptions.delete(subscription);
+        call.on('cancelled', leave);
+        call.on('close', leave);
+        return;
       }
       selected = records;
     }

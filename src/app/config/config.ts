@@ -2,6 +2,9 @@ import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../../modules/deadline-alerts/domain/warning-instants';
 
+/** The Nest token of the AppConfig (here, not in bootstrap, so controllers bootstrap loads can take it without a cycle). */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
 /** Runtime configuration, read once from the environment at start-up. */
 export interface AppConfig {
   eventStore: { kind: 'sqlite'; dataDir: string } | { kind: 'eventstoredb'; url: string };
@@ -36,6 +39,8 @@ export interface AppConfig {
    * 1: no limit.
    */
   projectionShare: number;
+  /** /health is degraded (503) while a projection is this many seconds behind the log (its oldest unprojected event). */
+  projectionStaleSeconds: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
   caseViewCacheMb: number;
   /** Cases kept folded in memory for commands, least recently used dropped first; a command on one is decided without reading the log. */
@@ -253,6 +258,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     // PROJECTION_THREAD_NICE: its name while projections ran in a thread, still read when the new one is unset.
     projectionNice: numberInRange(env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? 'PROJECTION_THREAD_NICE' : 'PROJECTION_NICE', 19, 0, 19),
     projectionShare: numberInRange('PROJECTION_SHARE', 0.1, 0.05, 1, 'decimal'),
+    projectionStaleSeconds: numberInRange('PROJECTION_STALE_SECONDS', 300, 1, 7 * 86_400),
     caseViewCacheMb: numberInRange('CASE_VIEW_CACHE_MB', 128, 0, 16_384),
     caseCacheSize: numberInRange('CASE_CACHE_SIZE', 100_000, 0, 10_000_000),
     startupCheckMaxMb: numberInRange('STARTUP_CHECK_MAX_MB', 1024, 0, 1_048_576),

@@ -8,6 +8,8 @@ import { Metrics } from '../metrics/metrics';
 import { PROJECTION_STATUS, type ProjectionStatusSource } from './projection-status';
 import { webhookStats } from '../../modules/deadline-alerts/webhooks/webhook-dispatcher';
 import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import type { ProjectionHealth } from './projection-status';
 
 interface ComponentHealth {
   status: 'up' | 'down' | 'degraded';
@@ -24,6 +26,22 @@ async function probe(kind: string, check: () => Promise<Record<string, unknown> 
   }
 }
 
+function isStale(p: ProjectionHealth, staleAfterSeconds: number): boolean {
+  return (p.lagSeconds ?? 0) > staleAfterSeconds;
+}
+
+/**
+ * `down`: a store does not answer, or a projection failed on an event it cannot apply (its model stays behind until a
+ * fix). `degraded`: everything answers but something needs watching: a store refuses writes (full disk, damaged log),
+ * a projection is retrying (a store error, a dropped subscription), or one is more than PROJECTION_STALE_SECONDS
+ * behind the log. Both answer 503, so a load balancer and an alert see them.
+ */
+export function overallHealth(stores: ReadonlyArray<'up' | 'down' | 'degraded'>, projections: readonly ProjectionHealth[], staleAfterSeconds: number): 'up' | 'down' | 'degraded' {
+  if (stores.includes('down') || projections.some((p) => p.state === 'failed')) return 'down';
+  if (stores.includes('degraded') || projections.some((p) => p.state === 'retrying' || isStale(p, staleAfterSeconds))) return 'degraded';
+  return 'up';
+}
+
 /** Public by design: load balancers and Prometheus scrape these without a token; they carry no case data. */
 @ApiTags('operations')
 @Public()
@@ -35,10 +53,11 @@ export class HealthController {
     @Inject(PROJECTION_STATUS) private readonly projections: ProjectionStatusSource,
     private readonly metrics: Metrics,
     @Inject(STORAGE_FAULTS) private readonly storageFaults: StorageFaults,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('health')
-  @ApiOperation({ summary: 'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused) or failed.' })
+  @ApiOperation({ summary: 'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused; a projection retrying or behind by more than PROJECTION_STALE_SECONDS) or failed.' })
   @ApiOkResponse({ description: 'Everything is up' })
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
     const eventLog = await probe(this.eventLog.kind, async () => {
@@ -53,12 +72,9 @@ export class HealthController {
     // Projections wait a full read store out: reads still answer, the models fall behind.
     if (readStoreFault && readStore.status === 'up') Object.assign(readStore, { status: 'degraded', storage: readStoreFault });
     const projections = await this.projections.status().catch((error: Error) => [{ name: '*', state: 'failed', error: { message: error.message } }]);
-    const ok = eventLog.status === 'up' && readStore.status === 'up' && projections.every((p) => p.state !== 'failed');
-    void reply.status(ok ? 200 : 503);
-    const stores = [eventLog.status, readStore.status];
-    const degraded = stores.includes('degraded') && !stores.includes('down') && projections.every((p) => p.state !== 'failed');
-    const status = ok ? 'up' : degraded ? 'degraded' : 'down';
-    return { status, eventLog, readStore, projections };
+    const status = overallHealth([eventLog.status, readStore.status], projections, this.config.projectionStaleSeconds);
+    void reply.status(status === 'up' ? 200 : 503);
+    return { status, eventLog, readStore, projections: projections.map((p) => (isStale(p, this.config.projectionStaleSeconds) ? { ...p, stale: true } : p)) };
   }
 
   @Get('metrics')

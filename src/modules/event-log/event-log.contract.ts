@@ -181,6 +181,13 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         expect(await log.headPosition()).toBeGreaterThanOrEqual(result.position);
       });
 
+      it('the last event is the one last appended, with its id, stream and revision (where a migration resumes)', async () => {
+        await log.append(stream('last'), [ev('A'), ev('B')], 'no_stream');
+        const appended = await log.readStream(stream('last'));
+        const last = await log.lastEvent();
+        expect(last).toMatchObject({ id: appended[1]!.id, streamId: stream('last'), revision: 1, type: 'B', position: appended[1]!.position });
+      });
+
       it('150 reads left early, of $all and of a stream, then an append completes', async () => {
         await log.append(stream('many'), Array.from({ length: 20 }, (_, i) => ev(`E${i}`)), 'no_stream');
         // Each read stops before the end of what it could read; a call left open each time would exhaust the

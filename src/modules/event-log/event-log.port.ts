@@ -102,6 +102,8 @@ export interface EventLog {
   subscribeToAll(options?: SubscribeOptions): EventSubscription;
   /** Position of the last event in the log, 0 when empty. */
   headPosition(): Promise<number>;
+  /** The last event in the log (outside the store's own system streams), null when empty: where a copy resumes. */
+  lastEvent(): Promise<RecordedEvent | null>;
   /** Cheap liveness check for /health. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ReadDocument, ReadStore } from './read-store.port';
+import { LeaseLostError, type ReadDocument, type ReadStore } from './read-store.port';
 
 interface Case extends ReadDocument {
   service: string;
@@ -197,6 +197,29 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok2' } }, { op: 'upsert', collection: 'bad$name', doc: { _id: 'y' } }] })).rejects.toThrow(/bad\$name/);
       expect(await store.collection(coll).get('ok1')).toBeNull();
       expect(await store.collection(coll).get('ok2')).toBeNull();
+    });
+
+    it('a lease has one holder until it expires or is released; a takeover raises the token, and a write fenced with the old token writes nothing', async () => {
+      const lease = `lease-${projection}`;
+      const a = await store.acquireLease(lease, 'runner-a', 300);
+      expect(a).toMatchObject({ name: lease, holder: 'runner-a', token: 1 });
+      expect(await store.acquireLease(lease, 'runner-b', 300)).toBeNull();
+      // A renewal keeps the token.
+      expect(await store.acquireLease(lease, 'runner-a', 300)).toMatchObject({ holder: 'runner-a', token: 1 });
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'a' } }], checkpoint: { projection, position: 1 }, fence: { lease, token: 1 } });
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      const b = await store.acquireLease(lease, 'runner-b', 60_000);
+      expect(b).toMatchObject({ holder: 'runner-b', token: 2 });
+      // Runner A, back from a pause past its expiry: neither its renewal nor its batch goes through.
+      expect(await store.acquireLease(lease, 'runner-a', 300)).toBeNull();
+      await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'a-late' } }], checkpoint: { projection, position: 2 }, fence: { lease, token: 1 } })).rejects.toThrow(LeaseLostError);
+      expect(await store.collection(coll).get('fenced')).toMatchObject({ by: 'a' });
+      expect((await store.getCheckpoint(projection))?.position).toBe(1);
+      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'b' } }], checkpoint: { projection, position: 2 }, fence: { lease, token: 2 } });
+      expect(await store.collection(coll).get('fenced')).toMatchObject({ by: 'b' });
+      // Released: another holder takes it at once, with the next token.
+      await store.releaseLease(lease, 'runner-b');
+      expect(await store.acquireLease(lease, 'runner-c', 300)).toMatchObject({ holder: 'runner-c', token: 3 });
     });
   });
 }

@@ -57,6 +57,31 @@ export interface WriteBatch {
    * writes nothing (replay after a crash is idempotent).
    */
   checkpoint?: { projection: string; position: number; eventId?: string };
+  /**
+   * When present, the batch is written only while this lease still carries this token, checked inside the same
+   * transaction: a writer whose lease was taken over (it paused past its expiry, a rolling deploy overlapped) writes
+   * nothing and gets LeaseLostError.
+   */
+  fence?: { lease: string; token: number };
+}
+
+/**
+ * A lease on a named piece of work (a projection): one holder at a time, until `expiresAt` unless renewed. `token`
+ * grows at every change of holder, so it fences: a write carrying an older token is refused.
+ */
+export interface Lease {
+  name: string;
+  holder: string;
+  token: number;
+  expiresAt: Date;
+}
+
+/** A write fenced with a lease token that is no longer the lease's: another holder took it over. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  constructor(readonly lease: string, readonly token: number, readonly current: { holder: string; token: number } | null) {
+    super(`the lease ${lease} is no longer held with token ${token}${current ? ` (now ${current.holder}, token ${current.token})` : ''}: nothing was written`);
+  }
 }
 
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {
@@ -85,6 +110,15 @@ export interface ReadStore {
   /** Atomic (see WriteBatch). */
   write(batch: WriteBatch): Promise<void>;
   getCheckpoint(projection: string): Promise<Checkpoint | null>;
+  /**
+   * Takes the lease for `holder`, or renews it when `holder` has it: granted when it is free, expired, or already
+   * this holder's; the token grows when the holder changes. null while another holder's lease runs. Atomic.
+   * `takeOver`: granted even then (the caller knows by other means that the holder is gone: the embedded store's
+   * role lock, which the operating system drops with a dead process); the old holder's writes are fenced off all the same.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, options?: { takeOver?: boolean }): Promise<Lease | null>;
+  /** Gives the lease up at once, when `holder` has it (a clean stop: the next holder need not wait for the expiry). */
+  releaseLease(name: string, holder: string): Promise<void>;
   /** Removes the collections and the checkpoint (used when an old projection version is retired). */
   drop(collections: readonly string[], projection?: string): Promise<void>;
   listCollections(): Promise<string[]>;

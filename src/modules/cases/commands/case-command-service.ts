@@ -184,7 +184,11 @@ export class CaseCommandService {
         const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
         // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
         const recorded: RecordedEvent[] = sealed.map((e, i) => ({ ...e, data: decision.events[i]!.data, streamId, revision: result.nextRevision - sealed.length + 1 + i, position: result.position, recordedAt: now }));
-        this.repository.applyAppended(caseId, recorded);
+        // A keyed append may have lost a race with the same request from another process or request: the log then
+        // answers with the winner's events (same ids, its own recording time and hashes), not ours. Ours must not be
+        // folded, or the next command would seal on a previous hash the log does not have: the case is read again.
+        if (meta.idempotency) this.repository.forget(caseId);
+        else this.repository.applyAppended(caseId, recorded);
         const last = decision.events[decision.events.length - 1]!;
         const state = loaded?.state;
         return {

@@ -381,6 +381,13 @@ export class EventStoreDbEventLog implements EventLog {
     return new BatchingSubscription(subscription, options.after ?? 0, options.maxBatchSize ?? 1000, options.filter);
   }
 
+  async lastEvent(): Promise<RecordedEvent | null> {
+    const [newest] = await this.readAllPage({ from: END, backwards: true, count: 1, filter: serverFilter(undefined) });
+    if (!newest) return null;
+    const { raw: _raw, ...event } = newest;
+    return event;
+  }
+
   /** The newest event outside system streams: one record, found by the server (a filtered backwards read from the end). */
   async headPosition(): Promise<number> {
     const [newest] = await this.readAllPage({ from: END, backwards: true, count: 1, filter: serverFilter(undefined) });
@@ -422,6 +429,8 @@ class BatchingSubscription implements EventSubscription {
       this.notify();
     });
     source.on('end', () => {
+      // Ended by the server, not by stop(): the consumer must learn it, not take it for a quiet log (it resubscribes).
+      if (!this.stopped) this.failure = new Error('the server ended the subscription to $all');
       this.stopped = true;
       this.notify();
     });

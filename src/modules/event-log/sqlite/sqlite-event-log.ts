@@ -332,6 +332,11 @@ export class SqliteEventLog implements EventLog {
     return subscription;
   }
 
+  async lastEvent(): Promise<RecordedEvent | null> {
+    const row = this.statement(`SELECT ${COLUMNS} FROM events ORDER BY position DESC LIMIT 1`).get() as Row | undefined;
+    return row ? toRecorded(row) : null;
+  }
+
   async headPosition(): Promise<number> {
     return this.headStmt.get()?.head ?? 0;
   }

@@ -1,8 +1,17 @@
 import { MongoClient, type AnyBulkWriteOperation, type Db, type Document, type MongoClientOptions } from 'mongodb';
-import type { Checkpoint, CollectionOptions, IndexSpec, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import { LeaseLostError, type Checkpoint, type CollectionOptions, type IndexSpec, type Lease, type ReadCollection, type ReadDocument, type ReadStore, type WriteBatch } from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 const CHECKPOINTS = '_checkpoints';
+const LEASES = '_leases';
+
+interface LeaseDoc {
+  _id: string;
+  holder: string;
+  token: number;
+  expiresAt: Date;
+  fencedAt?: Date;
+}
 
 interface CheckpointDoc {
   _id: string;
@@ -69,23 +78,57 @@ export class MongoReadStore implements ReadStore {
       ops.push(op.op === 'upsert' ? { replaceOne: { filter: { _id: op.doc._id as never }, replacement: op.doc, upsert: true } } : { deleteOne: { filter: { _id: op.id as never } } });
       byCollection.set(op.collection, ops);
     }
-    const checkpoint = batch.checkpoint;
-    if (!checkpoint) {
+    const { checkpoint, fence } = batch;
+    if (!checkpoint && !fence) {
       for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true });
       return;
     }
     const session = this.client.startSession();
     try {
       await session.withTransaction(async () => {
+        if (fence) {
+          // A write to the lease document, not a read: a takeover committing meanwhile conflicts with this transaction
+          // (one of the two is aborted and retried), so a fenced batch never commits beside its successor's.
+          const leases = this.db.collection<LeaseDoc>(LEASES);
+          const held = await leases.updateOne({ _id: fence.lease, token: fence.token }, { $set: { fencedAt: new Date() } }, { session });
+          if (held.matchedCount !== 1) {
+            const current = await leases.findOne({ _id: fence.lease }, { session });
+            throw new LeaseLostError(fence.lease, fence.token, current ? { holder: current.holder, token: current.token } : null);
+          }
+        }
         const checkpoints = this.db.collection<CheckpointDoc>(CHECKPOINTS);
-        const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
-        if (stored && stored.position >= checkpoint.position) return;
+        if (checkpoint) {
+          const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
+          if (stored && stored.position >= checkpoint.position) return;
+        }
         for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true, session });
-        await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
+        if (checkpoint) await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
       });
     } finally {
       await session.endSession();
     }
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    try {
+      // Matches a lease this holder has, or one that expired; else the upsert's insert of the same _id fails (E11000):
+      // another holder's lease runs. The token grows only when the holder changes.
+      const lease = await this.db.collection<LeaseDoc>(LEASES).findOneAndUpdate(
+        options.takeOver ? { _id: name } : { _id: name, $or: [{ holder }, { expiresAt: { $lte: now } }] },
+        [{ $set: { token: { $cond: [{ $eq: ['$holder', holder] }, '$token', { $add: [{ $ifNull: ['$token', 0] }, 1] }] }, holder, expiresAt } }],
+        { upsert: true, returnDocument: 'after' },
+      );
+      return lease ? { name, holder: lease.holder, token: lease.token, expiresAt: lease.expiresAt } : null;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 11000) return null;
+      throw error;
+    }
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.collection<LeaseDoc>(LEASES).updateOne({ _id: name, holder }, { $set: { expiresAt: new Date(0) } });
   }
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {

@@ -69,7 +69,7 @@ describe('sqlite read store', () => {
     expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 10 });
     await store.close();
     const migrated = new Database(file, { readonly: true });
-    expect(migrated.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('4');
+    expect(migrated.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('5');
     expect(migrated.prepare("SELECT sql FROM sqlite_master WHERE name = 'documents'").pluck().get()).not.toMatch(/WITHOUT ROWID/);
     // Schema 4: a checkpoint of an older schema keeps its position and has no event id recorded.
     expect(migrated.prepare("SELECT position, event_id FROM checkpoints WHERE projection = 'cases'").get()).toEqual({ position: 42, event_id: null });

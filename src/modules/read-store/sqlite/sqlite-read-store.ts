@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import type { Checkpoint, CollectionOptions, Filter, FindOptions, IndexSpec, Pipeline, ReadCollection, ReadDocument, ReadStore, WriteBatch } from '../read-store.port';
+import { LeaseLostError, type Checkpoint, type CollectionOptions, type Filter, type FindOptions, type IndexSpec, type Lease, type Pipeline, type ReadCollection, type ReadDocument, type ReadStore, type WriteBatch } from '../read-store.port';
 import { MemoryIndex, planQuery, runPlan } from './memory-index';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
@@ -73,6 +73,12 @@ const MIGRATIONS = [
     // one the model was projected from even where its head has grown past the checkpoint again.
     version: 4,
     sql: `ALTER TABLE checkpoints ADD COLUMN event_id TEXT;`,
+  },
+  {
+    // Who runs each projection (one runner at a time, however many processes start one), and the fencing token its
+    // batches carry.
+    version: 5,
+    sql: `CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;`,
   },
 ];
 
@@ -313,6 +319,10 @@ export class SqliteReadStore implements ReadStore {
   }
 
   private writeInTransaction(batch: WriteBatch): void {
+    if (batch.fence) {
+      const lease = this.db.prepare<[string], { holder: string; token: number }>('SELECT holder, token FROM leases WHERE name = ?').get(batch.fence.lease);
+      if (!lease || lease.token !== batch.fence.token) throw new LeaseLostError(batch.fence.lease, batch.fence.token, lease ?? null);
+    }
     if (batch.checkpoint) {
       const stored = this.getCheckpointStmt.get(batch.checkpoint.projection);
       // A replay of a batch already stored (crash between commit and acknowledgement): write nothing.
@@ -331,6 +341,31 @@ export class SqliteReadStore implements ReadStore {
       this.writeChangesAfter.run(String(seq - this.changesKept));
     }
     if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, batch.checkpoint.eventId ?? null, Date.now());
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
+    const take = this.db.transaction((): Lease | null => {
+      const now = Date.now();
+      const row = this.db.prepare<[string], { holder: string; token: number; expires_at: number }>('SELECT holder, token, expires_at FROM leases WHERE name = ?').get(name);
+      if (row && row.holder !== holder && row.expires_at > now && !options.takeOver) return null;
+      const token = !row ? 1 : row.holder === holder ? row.token : row.token + 1;
+      const expiresAt = now + ttlMs;
+      this.db.prepare('INSERT INTO leases (name, holder, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at').run(name, holder, token, expiresAt);
+      return { name, holder, token, expiresAt: new Date(expiresAt) };
+    });
+    try {
+      return take.immediate();
+    } finally {
+      this.ownWrites++;
+    }
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    try {
+      this.db.prepare('UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?').run(name, holder);
+    } finally {
+      this.ownWrites++;
+    }
   }
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {

@@ -1,0 +1,129 @@
+/**
+ * `npm run cli -- migrate --to sqlite --data-dir NEW_DIR` | `--to eventstoredb [--url esdb://…]`: moves the configured
+ * event log (EVENT_STORE / DATA_DIR) into another store with migrate-log.ts (same ids, revisions and text, in global
+ * order, resumable), compares the copy with the source event by event, rebuilds the read models on the new store and
+ * verifies every hash chain there. Run it again after a crash or a stop: it continues from the target's last event.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { configForCommand } from '../app/config/config';
+import { loadReferenceData } from '../app/reference-data';
+import { createLogger } from '../app/logging/logger';
+import { keyFiles } from '../app/backup/data-dir-backup';
+import { compareLogs, migrateLog } from '../app/migrate/migrate-log';
+import { openEventLog } from '../modules/event-log/open-event-log';
+import type { EventLog } from '../modules/event-log/event-log.port';
+import { openReadStore } from '../modules/read-store/open-read-store';
+import type { ReadStore } from '../modules/read-store/read-store.port';
+import { verifyLog } from '../modules/audit/verify-log.command';
+import { allProjections } from '../projections/catalog';
+import { ProjectionRuntime } from '../projections/projection-runtime';
+import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
+import { consoleProgress } from '../shared/progress';
+
+const USAGE = `usage: npm run cli -- migrate --to sqlite --data-dir NEW_DIR
+       npm run cli -- migrate --to eventstoredb [--url esdb://HOST:2113?tls=true]   (default: EVENTSTORE_URL)
+
+Copies the configured event log (EVENT_STORE, DATA_DIR) into another store: the same event ids, stream revisions and
+data/metadata text, in the same global order, in appends within the stores' limits, with progress. Interrupted (a crash,
+Ctrl-C), it is run again and continues from the target's last event. Then it compares the copy with the source event by
+event, rebuilds the read models on the new store (NEW_DIR/read.db; with --to eventstoredb the configured MongoDB, when
+READ_STORE=mongodb) and verifies every hash chain in the copy. With --to sqlite the key and secret files of DATA_DIR are
+copied too. Stop the API (or let it write only to the source) while migrating; switch it to the new store afterwards.`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { to?: string; 'data-dir'?: string; url?: string; 'stop-after-appends'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, url: { type: 'string' }, 'stop-after-appends': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`migrate: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.to !== 'sqlite' && values.to !== 'eventstoredb') {
+    process.stderr.write(`migrate: --to must be sqlite or eventstoredb (MongoDB holds read models, not the log: they are rebuilt)\n\n${USAGE}\n`);
+    return 2;
+  }
+  const config = configForCommand(process.env);
+  if (config === 78) return config;
+  const url = values.url ?? process.env.EVENTSTORE_URL;
+  if (values.to === 'sqlite' && !values['data-dir']) {
+    process.stderr.write(`migrate: --to sqlite needs --data-dir NEW_DIR\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.to === 'eventstoredb' && !url) {
+    process.stderr.write(`migrate: --to eventstoredb needs --url or EVENTSTORE_URL\n\n${USAGE}\n`);
+    return 2;
+  }
+  const targetDir = values['data-dir'] ? resolve(values['data-dir']) : null;
+  if (values.to === 'sqlite' && config.eventStore.kind === 'sqlite' && targetDir === resolve(config.eventStore.dataDir)) {
+    process.stderr.write('migrate: --data-dir is the source DATA_DIR; give a new directory\n');
+    return 2;
+  }
+  const stopAfter = values['stop-after-appends'] !== undefined ? Number(values['stop-after-appends']) : undefined;
+
+  let lock: RoleLock | null = null;
+  if (targetDir) {
+    mkdirSync(targetDir, { recursive: true, mode: 0o700 });
+    // No service may write to the new log while it is being filled.
+    lock = acquireRoleLock(targetDir, 'log-writer', 'migrate');
+  }
+  const source = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
+  let target: EventLog | null = null;
+  let store: ReadStore | null = null;
+  try {
+    target = await openEventLog(targetDir ? { kind: 'sqlite', dataDir: targetDir } : { kind: 'eventstoredb', url: url! });
+    const head = await source.headPosition();
+    const copying = consoleProgress('migrate events', Math.max(1, head));
+    const outcome = await migrateLog(source, target, { onProgress: (p) => copying.update(p.position, Math.max(1, p.head)), ...(stopAfter !== undefined ? { stopAfterAppends: stopAfter } : {}) });
+    copying.done();
+    process.stdout.write(`${outcome.resumedAfter > 0 ? `resumed after source position ${outcome.resumedAfter}: ` : ''}${outcome.copied} events copied in ${outcome.appends} appends\n`);
+    if (!outcome.complete) {
+      process.stdout.write('stopped before the end (--stop-after-appends); run the same command again to continue\n');
+      return 75;
+    }
+    const comparing = consoleProgress('compare with the source', Math.max(1, head));
+    const compared = await compareLogs(source, target, (n) => comparing.update(n));
+    comparing.done();
+    process.stdout.write(`copy compared with the source: ${compared} events, the same ids, revisions and text, in the same order\n`);
+
+    if (targetDir && config.eventStore.kind === 'sqlite') {
+      for (const name of keyFiles(config.eventStore.dataDir)) {
+        if (!existsSync(join(targetDir, name))) copyFileSync(join(config.eventStore.dataDir, name), join(targetDir, name));
+      }
+    }
+    const readStoreConfig = targetDir ? ({ kind: 'sqlite', dataDir: targetDir } as const) : config.readStore.kind === 'mongodb' ? config.readStore : null;
+    if (readStoreConfig) {
+      store = await openReadStore(readStoreConfig);
+      const projections = allProjections(loadReferenceData(config));
+      const runtime = new ProjectionRuntime(target, store, projections, { logger: createLogger('warn') });
+      for (const projection of projections) {
+        const bar = consoleProgress(`rebuild ${projection.name}`, Math.max(1, head));
+        await runtime.rebuild(projection.name, (p) => bar.update(p.position, Math.max(1, p.head)));
+        bar.done();
+      }
+      process.stdout.write(`read models rebuilt on the new store: ${projections.map((p) => p.name).join(', ')}\n`);
+    } else {
+      process.stdout.write('read models: READ_STORE is not mongodb; start the worker on the new log to build them\n');
+    }
+    const report = await verifyLog(target, consoleProgress('verify hash chains', Math.max(1, head)));
+    process.stdout.write(
+      `hash chains in the copy: ${report.valid ? 'valid' : 'BROKEN'}: ${report.sealedEvents} sealed events in ${report.streams - report.unsealedStreams} chained streams\n` +
+        report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join(''),
+    );
+    return report.valid ? 0 : 1;
+  } finally {
+    await store?.close();
+    await target?.close();
+    await source.close();
+    lock?.release();
+  }
+}
