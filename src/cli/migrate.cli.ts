@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../app/config/config';
+import { configForCommand, sharedDeployment } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { keyFiles } from '../app/backup/data-dir-backup';
@@ -21,6 +21,10 @@ import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
 import { consoleProgress } from '../shared/progress';
+import Database from 'better-sqlite3';
+import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
+import type { PersonalKeyStore } from '../modules/personal-data/keys/key-store.port';
+import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 
 const USAGE = `usage: npm run cli -- migrate --to sqlite --data-dir NEW_DIR
        npm run cli -- migrate --to eventstoredb [--url esdb://HOST:2113?tls=true]   (default: EVENTSTORE_URL)
@@ -79,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const source = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   let target: EventLog | null = null;
   let store: ReadStore | null = null;
+  let keys: PersonalKeyStore | null = null;
   try {
     target = await openEventLog(targetDir ? { kind: 'sqlite', dataDir: targetDir } : { kind: 'eventstoredb', url: url! });
     const head = await source.headPosition();
@@ -99,11 +104,23 @@ export async function run(argv: string[]): Promise<number> {
       for (const name of keyFiles(config.eventStore.dataDir)) {
         if (!existsSync(join(targetDir, name))) copyFileSync(join(config.eventStore.dataDir, name), join(targetDir, name));
       }
+      // The personal-data keys go with the log they open: without them the copy would read "erased" everywhere.
+      const keysFile = join(config.eventStore.dataDir, 'keys.db');
+      if (existsSync(keysFile) && !existsSync(join(targetDir, 'keys.db'))) {
+        const keysDb = new Database(keysFile, { readonly: true });
+        try {
+          await keysDb.backup(join(targetDir, 'keys.db'));
+        } finally {
+          keysDb.close();
+        }
+      }
     }
     const readStoreConfig = targetDir ? ({ kind: 'sqlite', dataDir: targetDir } as const) : config.readStore.kind === 'mongodb' ? config.readStore : null;
     if (readStoreConfig) {
       store = await openReadStore(readStoreConfig);
-      const projections = allProjections(loadReferenceData(config));
+      // The source's keys open the copied acts (the same keys were copied beside a SQLite target).
+      keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
+      const projections = allProjections(loadReferenceData(config), new PersonalDataVault(keys));
       const runtime = new ProjectionRuntime(target, store, projections, { logger: createLogger('warn') });
       for (const projection of projections) {
         const bar = consoleProgress(`rebuild ${projection.name}`, Math.max(1, head));
@@ -121,6 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return report.valid ? 0 : 1;
   } finally {
+    await keys?.close();
     await store?.close();
     await target?.close();
     await source.close();

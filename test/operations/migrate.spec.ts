@@ -60,7 +60,10 @@ it('migrate --to sqlite: interrupted, then resumed, gives the same log in a new 
   const caseIds = [...new Set(all.filter((e) => e.streamId.startsWith('case-')).map((e) => e.streamId.slice('case-'.length)))].slice(0, 3);
   expect(caseIds.length).toBe(3);
   for (const caseId of caseIds) {
-    expect((await server.call('GET', `/api/cases/${caseId}`, { token: auditor })).status).toBe(200);
+    const view = await server.call('GET', `/api/cases/${caseId}`, { token: auditor });
+    expect(view.status).toBe(200);
+    // The personal-data keys came along: the applicant is read, not "erased" or ciphertext.
+    expect(typeof view.body.applicant.fullName === 'string' && view.body.applicant.fullName !== 'erased').toBe(true);
     expect((await server.call('GET', `/api/cases/${caseId}/verify`, { token: auditor })).body).toMatchObject({ valid: true });
   }
 }, 120_000);

@@ -54,7 +54,7 @@ export class TargetNotEmptyError extends Error {
 /** SQLite's own side files and the role locks are not data: they are never copied. */
 const SKIPPED = /(-wal|-shm|-journal)$/;
 /** Files that hold secrets keep mode 0600 in the backup and after a restore. */
-const SECRET = /(\.pem|\.key|secret|\.jwk|\.json\.key)$/i;
+const SECRET = /(\.pem|\.key|secret|master-key|\.jwk|\.json\.key)$/i;
 
 /** The key and secret files of a data directory (evidence key, token secret, other keys), not the stores. */
 export function keyFiles(dataDir: string): string[] {
