@@ -50,6 +50,21 @@ describe('JSON nested deeper than any request needs', () => {
   });
 });
 
+// Found by the route fuzz: class-transformer threw on a nested object whose own key is "constructor" (a 500).
+it.each([
+  ['/api/transparency/cosignatures', '{"cohortDates":{"constructor":" "}}', 'body.cohortDates.constructor'],
+  ['/api/cases', '{"serviceId":"personnel-reserve","applicant":{"constructor":{"x":1}}}', 'body.applicant.constructor'],
+  ['/api/cases', '{"prototype":1}', 'body.prototype'],
+])('400 problem+json naming the field for POST %s with a field named like the object machinery (%s)', async (path, rawBody, field) => {
+  await api.app.infra.catalogPins.settled();
+  const before = await api.app.infra.eventLog.headPosition();
+  const r = await api.call('POST', path, { as: applicant, rawBody });
+  expect(r.status).toBe(400);
+  isProblem(r);
+  expect(r.body.errors[0]).toMatchObject({ field });
+  expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+});
+
 it('401 with a Latin-1 WWW-Authenticate header for a token whose role or name is not Latin-1', async () => {
   for (const caller of [
     { sub: 'x', roles: ['админ'], unit: 'astana' },

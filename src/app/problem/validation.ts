@@ -29,6 +29,27 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/**
+ * Names of the object machinery: no field of this API is called so, and class-transformer throws on an object that
+ * has one as its own key (a nested `{"constructor": " "}` answered 500).
+ */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['constructor', '__proto__', 'prototype']);
+
+/** The dotted path of the first key named like the object machinery, or null. */
+function reservedKeyPath(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    for (const key of Object.keys(current)) {
+      const at = path ? `${path}.${key}` : key;
+      if (RESERVED_KEYS.has(key)) return at;
+      stack.push([(current as Record<string, unknown>)[key], at]);
+    }
+  }
+  return null;
+}
+
 /** A query parameter given more than once arrives as an array; every parameter of this API takes one value (lists are comma-separated). */
 function refuseRepeatedParameters(value: unknown, name: string | undefined): void {
   const entries: [string, unknown][] = name !== undefined ? [[name, value]] : value && typeof value === 'object' ? Object.entries(value) : [];
@@ -54,6 +75,8 @@ export class ProblemValidationPipe implements PipeTransform {
       const allowed = `JSON nested at most ${MAX_BODY_DEPTH} levels deep`;
       throw ProblemError.badRequest([{ field: 'body', problem: `is nested more than ${MAX_BODY_DEPTH} levels deep`, allowed }]);
     }
+    const reserved = type === 'body' || type === 'query' ? reservedKeyPath(value) : null;
+    if (reserved !== null) throw ProblemError.badRequest([{ field: `${type}.${reserved}`, problem: 'is not a field name this API takes', allowed: 'field names other than constructor, __proto__ and prototype' }]);
     if (type === 'custom' || !metatype || PLAIN_TYPES.has(metatype)) return value;
     // No body is an empty one: a DTO whose fields are all optional accepts it.
     const given = value ?? {};

@@ -25,8 +25,9 @@ describe('eventstoredb adapter against the fault harness', () => {
     log = openEventStoreDbEventLog({ connectionString: await harness.start(), readDeadlineMs: 2000 });
   });
   afterEach(async () => {
-    await log.close();
+    // The server first: the client's dispose waits for a call the harness broke until its server is gone.
     await harness.stop();
+    await log.close();
   });
 
   it('fault harness: 150 reads left early on calls the server never ends, then an append completes and no call stays open', async () => {
