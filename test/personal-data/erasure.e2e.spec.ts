@@ -192,11 +192,13 @@ describe('erasure', () => {
     expect(pack.status).toBe(200);
     const evidenceAfter = `${evidenceBefore}.after.html`;
     writeFileSync(evidenceAfter, pack.body as string);
+    // The agency's key, pinned as an auditor pins it.
+    const fingerprint = api.app.infra.keys.active.fingerprint;
     await api.close();
 
     expect(cli(['verify'], env).code).toBe(0);
     for (const packFile of [evidenceBefore, evidenceAfter]) {
-      const verified = cli(['verify-evidence', packFile], env);
+      const verified = cli(['verify-evidence', packFile, '--fingerprint', fingerprint], env);
       expect(verified.stderr).toBe('');
       expect(verified.code).toBe(0);
     }

@@ -7,12 +7,12 @@ import { WEBHOOK_ALLOW_PRIVATE, WEBHOOK_STORE, WebhooksController } from './http
 
 @Module({})
 export class DeadlineAlertsModule {
-  static register(infra: Pick<Infrastructure, 'eventLog' | 'readStore' | 'config'>): DynamicModule {
+  static register(infra: Pick<Infrastructure, 'eventLog' | 'readStore' | 'config' | 'personalData'>): DynamicModule {
     return {
       module: DeadlineAlertsModule,
       controllers: [FeedController, WebhooksController],
       providers: [
-        { provide: FEED_QUERIES, useValue: new FeedQueries(infra.eventLog) },
+        { provide: FEED_QUERIES, useValue: new FeedQueries(infra.eventLog, infra.personalData) },
         { provide: WEBHOOK_STORE, useValue: infra.readStore },
         { provide: WEBHOOK_ALLOW_PRIVATE, useValue: infra.config.webhooks.allowPrivate },
       ],

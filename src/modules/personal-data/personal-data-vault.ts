@@ -15,6 +15,7 @@ import { blindIndex } from './domain/blind-index';
 import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
+import { appendSealed } from '../transparency/sealed-append';
 
 export const DISCLOSURE_LOG_PREFIX = 'personal-data-access-';
 export const PERSONAL_DATA_DISCLOSED = 'PersonalDataDisclosed';
@@ -78,10 +79,11 @@ export class PersonalDataVault {
     if (!this.disclosures) return;
     const at = (this.disclosures.clock ?? (() => new Date()))();
     const entry = { cases, subjects, purpose: access.purpose };
-    await this.disclosures.log.append(
+    // Sealed and chained like every stream, so the record of who read personal data is tamper-evident too.
+    await appendSealed(
+      this.disclosures.log,
       `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
       [{ type: PERSONAL_DATA_DISCLOSED, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, recordedAt: at.toISOString(), ...(access.correlationId ? { correlationId: access.correlationId } : {}) } }],
-      'any',
     );
     this.disclosures.logger.info({ reader: principal.id, ...entry, correlationId: access.correlationId }, 'personal data disclosed');
   }

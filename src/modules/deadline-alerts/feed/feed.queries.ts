@@ -9,6 +9,7 @@ import type { Principal } from '../../identity/domain/principal';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
 import { seesFullIin } from '../../cases/queries/case-views';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
+import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
 
 export interface FeedFilter {
   after: number;
@@ -50,7 +51,11 @@ interface CaseScope {
 export class FeedQueries {
   private readonly scopes = new Map<string, CaseScope>();
 
-  constructor(private readonly log: EventLog) {}
+  /** `personalData`: opens a filing whose applicant is stored encrypted, to know whose case it is. */
+  constructor(
+    private readonly log: EventLog,
+    private readonly personalData?: PersonalDataReading,
+  ) {}
 
   async page(principal: Principal, filter: FeedFilter): Promise<FeedPage> {
     const head = await this.log.headPosition();
@@ -85,7 +90,11 @@ export class FeedQueries {
     if (known) return known;
     const first = event.type === 'ApplicationSubmitted' && event.streamId.startsWith(CASE_STREAM_PREFIX) ? event : (await this.log.readStream(caseStreamId(caseId), { maxCount: 1 }))[0];
     if (!first) return null;
-    const data = first.data as { unit?: unknown; applicant?: { iin?: unknown } };
+    let data = first.data as { unit?: unknown; applicant?: { iin?: unknown } };
+    if (typeof data.applicant?.iin !== 'string' && this.personalData) {
+      const [opened] = await this.personalData.open([first], { kind: 'system', purpose: 'projection' });
+      data = (opened?.data ?? data) as typeof data;
+    }
     if (typeof data.unit !== 'string') return null;
     const scope = { unit: data.unit, applicantIin: typeof data.applicant?.iin === 'string' ? data.applicant.iin : '' };
     if (this.scopes.size > 100_000) this.scopes.clear();

@@ -14,6 +14,7 @@ import { isEnvelope } from '../domain/envelope';
 import { personalFieldsOf } from '../domain/personal-fields';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
 import type { PersonalDataVault } from '../personal-data-vault';
+import { appendSealed } from '../../transparency/sealed-append';
 
 /** Used where a version names no period: a service setting, not a figure from the law. */
 export const DEFAULT_PERSONAL_DATA_RETENTION = {
@@ -122,14 +123,14 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
     const erasedCases = [...new Set([...subjectCases, ...fromReadModel])].sort();
     const data: PersonalDataErasedData = { subjectId, cases: erasedCases, basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
     // Recorded first: an erasure is never done unrecorded. Were the key's destruction to fail after it, erasing again destroys it.
-    const result = await deps.log.append(ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }], 'any');
+    const result = await appendSealed(deps.log, ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }]);
     positions.push(result.position);
     await keys.destroy(subjectId, { at: now.toISOString(), basis: request.basis, reference: request.reference, by: request.by });
   }
   if (subjects.length === 0) {
     // Only clear-text cases: nothing to destroy; the read models are still scrubbed, and the report says what stays.
     const data: PersonalDataErasedData = { subjectId: 'none', cases: [...caseIds].sort(), basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
-    positions.push((await deps.log.append(ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }], 'any')).position);
+    positions.push((await appendSealed(deps.log, ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }])).position);
   }
   return { ok: true, done: { subjects, cases, positions, clearTextActs, clearTextCases: fromReadModel.filter((c) => !linked.has(c)) } };
 }
