@@ -23,6 +23,7 @@ import { caseInstants, pendingInstants, type CaseInstant } from '../domain/case-
 import { DEADLINES_STREAM_PREFIX, deadlinesStreamId, sealDeadlineEvents, type CaseFacts } from '../domain/deadline-events';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../domain/warning-instants';
 import type { TimerStore } from './timer-store';
+import { StepLoop } from '../step-loop';
 
 export const SCHEDULER_LEASE = 'deadline-scheduler';
 const FIRING_CONCURRENCY = 32;
@@ -87,10 +88,8 @@ export class DeadlineScheduler {
   private readonly batchSize: number;
   private counters = { approaching: 0, breached: 0, late: 0, conflicts: 0 };
   private leader = false;
-  private running: Promise<void> | null = null;
-  private stopping = false;
-  private diskFullLogged = false;
-  private wake: (() => void) | null = null;
+
+  private readonly loop: StepLoop;
 
   constructor(private readonly options: DeadlineSchedulerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -99,6 +98,11 @@ export class DeadlineScheduler {
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1_000;
     this.batchSize = options.batchSize ?? 500;
+    // A step, then sleep until the next instant or at most pollMs.
+    this.loop = new StepLoop('the deadline scheduler', () => this.tick(), () => {
+      const next = this.options.store.earliest();
+      return Math.max(10, Math.min(this.pollMs, next ? next.nextAt - this.clock().getTime() : this.pollMs));
+    }, options.logger);
   }
 
   /** Brings the index up to the head of the log; answers how many events it read. */
@@ -149,40 +153,11 @@ export class DeadlineScheduler {
 
   /** Runs until stop(): a tick, then sleep until the next instant or at most `pollMs`. */
   start(): void {
-    if (this.running) return;
-    this.stopping = false;
-    this.running = (async () => {
-      while (!this.stopping) {
-        try {
-          await this.tick();
-          this.diskFullLogged = false;
-        } catch (error) {
-          // A full disk is logged once, without a stack, until a step goes through again; anything else each time.
-          if ((error as { code?: unknown }).code === 'SQLITE_FULL') {
-            if (!this.diskFullLogged) this.options.logger?.warn({ problem: (error as Error).message }, 'the deadline scheduler waits: its disk is full; it tries again');
-            this.diskFullLogged = true;
-          } else this.options.logger?.error({ err: error }, 'the deadline scheduler failed a step; it tries again');
-        }
-        if (this.stopping) break;
-        const next = this.options.store.earliest();
-        const wait = Math.max(10, Math.min(this.pollMs, next ? next.nextAt - this.clock().getTime() : this.pollMs));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, wait);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = null;
-      }
-    })();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.running;
-    this.running = null;
+    await this.loop.stop();
     this.options.store.release(SCHEDULER_LEASE, this.holder);
   }
 

@@ -14,6 +14,7 @@ import type { ReadDocument, ReadStore, WriteOp } from '../../read-store/read-sto
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import { checkTarget } from './target-policy';
+import { StepLoop } from '../step-loop';
 
 export const SUBSCRIPTIONS = 'webhooks.subscriptions';
 export const DELIVERIES = 'webhooks.deliveries';
@@ -82,11 +83,9 @@ export class WebhookDispatcher {
   private readonly clock: () => Date;
   private readonly settings: WebhookSettings;
   private readonly units = new Map<string, string>();
-  private running: Promise<void> | null = null;
-  private stopping = false;
-  private diskFullLogged = false;
-  private wake: (() => void) | null = null;
   private indexed: Promise<void> | null = null;
+
+  private readonly loop: StepLoop;
 
   constructor(
     private readonly options: {
@@ -103,6 +102,7 @@ export class WebhookDispatcher {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.settings = { ...DEFAULT_WEBHOOK_SETTINGS, ...options.settings };
+    this.loop = new StepLoop('the webhook dispatcher', () => this.tick(), () => this.options.pollMs ?? 250, options.logger);
   }
 
   /** Turns the events after the outbox's position into deliveries, and carries out the admins' requests. */
@@ -162,38 +162,11 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    if (this.running) return;
-    this.stopping = false;
-    this.running = (async () => {
-      while (!this.stopping) {
-        try {
-          await this.tick();
-          this.diskFullLogged = false;
-        } catch (error) {
-          // A full disk is logged once, without a stack, until a step goes through again; anything else each time.
-          if ((error as { code?: unknown }).code === 'SQLITE_FULL') {
-            if (!this.diskFullLogged) this.options.logger?.warn({ problem: (error as Error).message }, 'the webhook dispatcher waits: its disk is full; it tries again');
-            this.diskFullLogged = true;
-          } else this.options.logger?.error({ err: error }, 'the webhook dispatcher failed a step; it tries again');
-        }
-        if (this.stopping) break;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.options.pollMs ?? 250);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = null;
-      }
-    })();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.wake?.();
-    await this.running;
-    this.running = null;
+    await this.loop.stop();
   }
 
   async stats(): Promise<DispatcherStats> {
