@@ -365,7 +365,7 @@ function selectedRuns(): Set<Run> {
 }
 
 /** Configuration variables of the API that a bench run may set (see the README's configuration table). */
-const SERVER_TUNING = ['CASE_VIEW_CACHE_MB', 'CASE_CACHE_SIZE', 'PROJECTIONS', 'PROJECTION_NICE', 'PROJECTION_SHARE', 'BACKDATED_AFTER_MINUTES'] as const;
+const SERVER_TUNING = ['CASE_VIEW_CACHE_MB', 'CASE_CACHE_SIZE', 'PROJECTIONS', 'PROJECTION_NICE', 'PROJECTION_SHARE', 'BACKDATED_AFTER_MINUTES', 'DEADLINE_SCHEDULER', 'WEBHOOK_DISPATCHER'] as const;
 
 const WRITE_BASELINE = 'bare fastify + better-sqlite3, one durable INSERT per request';
 const READ_BASELINE = 'bare fastify + better-sqlite3, one row by primary key';
