@@ -399,9 +399,22 @@ export class EventStoreDbEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
-    await this.client.dispose();
+    // The client's dispose waits for every call it still counts as open, and a call broken by its server (UNAVAILABLE
+    // after a leader change) may never settle: a shutdown waits for it at most CLOSE_WAIT_MS, then leaves it.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.client.dispose(), waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
+
+const CLOSE_WAIT_MS = 5_000;
 
 /** Turns the client's event-at-a-time subscription into batches, pausing the gRPC stream when the consumer lags. */
 class BatchingSubscription implements EventSubscription {
