@@ -5,25 +5,13 @@
  * beside the log, the read store's checkpoints). `accept-log-loss` records the loss in the log; the server then
  * starts, and read models ahead of the log are dropped and rebuilt (one warning each) so they match the log.
  */
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, copyFileSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AUDITOR, cli, fileCases, ProcessStartFailed, startProcess, token, type ServerProcess } from '../support/server-process';
+import { processFixtures, AUDITOR, cli, fileCases, ProcessStartFailed, startProcess, token, type ServerProcess } from '../support/server-process';
 
-const running: ServerProcess[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const server of running.splice(0)) await server.killAll();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'reglament-lost-'));
-  dirs.push(dir);
-  return dir;
-}
+const { started: running, tempDir } = processFixtures();
+const dataDir = () => tempDir('lost');
 
 async function start(dir: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const server = await startProcess('main', { DATA_DIR: dir, ...env });

@@ -3,19 +3,10 @@
  * process at a time; a second one that would do the same refuses to start naming the holder, the documented pair
  * (an API with PROJECTIONS=off and one worker) works, and a holder killed outright leaves no stale lock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { AUDITOR, fileCases, ProcessStartFailed, startProcess, token, type ServerProcess } from '../support/server-process';
+import { processFixtures, AUDITOR, fileCases, ProcessStartFailed, startProcess, token, type ServerProcess } from '../support/server-process';
 
-const started: ServerProcess[] = [];
-const dirs: string[] = [];
-
-function dataDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'reglament-roles-'));
-  dirs.push(dir);
-  return dir;
-}
+const { started, tempDir } = processFixtures();
+const dataDir = () => tempDir('roles');
 
 async function start(entry: 'main' | 'worker', env: Record<string, string>): Promise<ServerProcess> {
   const server = await startProcess(entry, env);
@@ -34,11 +25,6 @@ async function refused(entry: 'main' | 'worker', env: Record<string, string>): P
   expect(outcome).toBeInstanceOf(ProcessStartFailed);
   return outcome as ProcessStartFailed;
 }
-
-afterEach(async () => {
-  for (const server of started.splice(0)) await server.killAll();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 describe('one process per role on a data directory', () => {
   it('a second API on the same DATA_DIR refuses to start (exit 75) naming the first one\'s pid; the first goes on answering', async () => {

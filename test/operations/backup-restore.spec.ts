@@ -3,22 +3,11 @@
  * the backup are there, the hash chains verify, and the evidence key came along (an evidence pack signed before the
  * backup is signed with the same key after the restore).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AUDITOR, cli, cliAsync, fileCases, startProcess, token, type ServerProcess } from '../support/server-process';
+import { processFixtures, AUDITOR, cli, cliAsync, fileCases, startProcess, token, type ServerProcess } from '../support/server-process';
 
-const started: ServerProcess[] = [];
-const dirs: string[] = [];
-function tempDir(tag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `reglament-${tag}-`));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(async () => {
-  for (const server of started.splice(0)) await server.killAll();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const { started, tempDir } = processFixtures();
 
 it('a backup taken while the server files cases restores into a new directory that starts, verifies and serves the cases', async () => {
   const dataDir = tempDir('live');

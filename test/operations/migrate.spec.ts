@@ -3,23 +3,11 @@
  * the next run from the target's last event; the copy has the same ids, revisions and text in the same order, its read
  * models are built and its chains verify, and a server started on it serves the cases.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
-import { AUDITOR, cli, startProcess, token, type ServerProcess } from '../support/server-process';
+import { processFixtures, AUDITOR, cli, startProcess, token, type ServerProcess } from '../support/server-process';
 
-const started: ServerProcess[] = [];
-const dirs: string[] = [];
-function tempDir(tag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `reglament-${tag}-`));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(async () => {
-  for (const server of started.splice(0)) await server.killAll();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const { started, tempDir } = processFixtures();
 
 async function rawEvents(dir: string) {
   const log = openSqliteEventLog({ file: join(dir, 'events.db'), checkpointer: false });

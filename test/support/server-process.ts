@@ -4,6 +4,8 @@
  * Resolves once it listens (or, for a worker, once it says it runs), or rejects with its exit code, stderr and logs.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpCall } from './http-call';
 import { mintToken } from '../../src/modules/identity/token-verifier';
@@ -157,4 +159,25 @@ export function cliAsync(args: string[], dataDir: string): Promise<{ code: numbe
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/**
+ * The servers and temporary directories a spec makes, cleaned up after each test: servers killed first (with the
+ * processes they started), then the directories removed.
+ */
+export function processFixtures(): { started: ServerProcess[]; tempDir(tag: string): string } {
+  const started: ServerProcess[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const server of started.splice(0)) await server.killAll();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    started,
+    tempDir(tag: string): string {
+      const dir = mkdtempSync(join(tmpdir(), `reglament-${tag}-`));
+      dirs.push(dir);
+      return dir;
+    },
+  };
 }
