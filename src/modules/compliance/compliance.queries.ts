@@ -73,21 +73,8 @@ export class ComplianceQueries {
       asOf: params.asOf.toISOString(),
       total,
       rows: rows.map((r) => ({
-        caseId: r.caseId,
-        receiptNumber: r.receiptNumber,
-        serviceId: r.serviceId,
-        versionId: r.versionId,
+        ...this.openRowView(r),
         trackId: r.trackId,
-        unit: r.unit,
-        assignee: r.assignee,
-        stepId: r.stepId,
-        limitId: r.limitId,
-        label: this.stepLabel(r.versionId, r.stepId),
-        roles: r.roles,
-        clause: r.clause,
-        citation: citeClause(r.clause),
-        startedAt: r.startedAt,
-        deadline: r.deadline,
         overdueMinutes: Math.floor((at - Date.parse(r.deadline!)) / 60_000),
       })),
     };
@@ -157,23 +144,7 @@ export class ComplianceQueries {
       staleness,
       asOf: params.asOf.toISOString(),
       total: risky.length,
-      rows: risky.slice(0, params.limit).map(({ r, u }) => ({
-        caseId: r.caseId,
-        receiptNumber: r.receiptNumber,
-        serviceId: r.serviceId,
-        versionId: r.versionId,
-        unit: r.unit,
-        assignee: r.assignee,
-        stepId: r.stepId,
-        limitId: r.limitId,
-        label: this.stepLabel(r.versionId, r.stepId),
-        roles: r.roles,
-        clause: r.clause,
-        citation: citeClause(r.clause),
-        startedAt: r.startedAt,
-        deadline: r.deadline,
-        ...this.urgencyFields(u),
-      })),
+      rows: risky.slice(0, params.limit).map(({ r, u }) => ({ ...this.openRowView(r), ...this.urgencyFields(u) })),
     };
   }
 
@@ -191,6 +162,26 @@ export class ComplianceQueries {
       if (!worst || u.overdue > worst.overdue || (u.overdue === worst.overdue && (u.threshold ?? 0) > (worst.threshold ?? 0))) worst = u;
     }
     return worst;
+  }
+
+  /** An open row as the overdue and at-risk lists show it: the case, the step and limit, who acts, the clause. */
+  private openRowView(r: OpenRowDocument) {
+    return {
+      caseId: r.caseId,
+      receiptNumber: r.receiptNumber,
+      serviceId: r.serviceId,
+      versionId: r.versionId,
+      unit: r.unit,
+      assignee: r.assignee,
+      stepId: r.stepId,
+      limitId: r.limitId,
+      label: this.stepLabel(r.versionId, r.stepId),
+      roles: r.roles,
+      clause: r.clause,
+      citation: citeClause(r.clause),
+      startedAt: r.startedAt,
+      deadline: r.deadline,
+    };
   }
 
   private urgencyFields(u: Urgency | null) {

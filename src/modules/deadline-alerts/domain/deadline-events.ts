@@ -5,7 +5,7 @@
  * `verify` checks them with the rest of the log. Pure.
  */
 import { v5 } from 'uuid';
-import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
+import type { ClauseRef } from '../../deadlines/domain/limit';
 import { eventHash, inCanonicalOrder } from '../../cases/domain/hash-chain';
 import type { SystemEventType } from '../../../events/system-event-types';
 import type { CaseInstant } from './case-instants';
@@ -19,16 +19,9 @@ export const LATE_AFTER_MS = 60_000;
 
 export const SCHEDULER_ACTOR = { id: 'system:deadline-scheduler', name: 'Deadline scheduler', role: 'system' } as const;
 
-export interface DeadlineEventData {
+/** The instant as computed (its limit, clause, deadline, threshold, key), and what recording it found. */
+export interface DeadlineEventData extends Pick<CaseInstant, 'stepId' | 'limitId' | 'clause' | 'kind' | 'startedAt' | 'deadline' | 'threshold' | 'key'> {
   caseId: string;
-  stepId: string;
-  limitId: string;
-  clause: ClauseRef;
-  kind: LimitSpec['kind'];
-  startedAt: string;
-  deadline: string;
-  /** Percent of the limit's time in its own unit; 100 for the breach. */
-  threshold: number;
   /** The instant the threshold was reached. */
   dueAt: string;
   /** When the system recorded it. */
@@ -36,8 +29,6 @@ export interface DeadlineEventData {
   late: boolean;
   /** How long after `dueAt` it was recorded, in ms. */
   lateByMs: number;
-  /** Identifies the instant within the case; a receiver may de-duplicate by it or by the event id. */
-  key: string;
 }
 
 export interface DeadlineEventMetadata {
