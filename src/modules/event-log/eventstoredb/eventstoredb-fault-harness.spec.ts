@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LAG_EVENTS_COUNTED, ReadModels } from '../../../projections/read-models';
 import { ProjectionRuntime } from '../../../projections/projection-runtime';
-import type { Projection } from '../../../projections/projection';
 import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
 import { toProblem } from '../../../app/problem/problem.filter';
 import { EventStoreDbFaultHarness } from '../../../../test/support/eventstoredb-fault-harness';
 import { waitUntil } from '../event-log.contract';
 import { AppendTooLargeError, EventLogUnavailableError } from '../event-log.errors';
 import { MAX_APPEND_BYTES, openEventStoreDbEventLog, type EventStoreDbEventLog } from './eventstoredb-event-log';
+import { counterProjection } from '../../../../test/durability/counter.projection';
 
 /*
  * The real adapter and the real @eventstore/db-client against a fault harness (test/support/eventstoredb-fault-harness.ts):
@@ -134,31 +134,20 @@ describe('eventstoredb adapter against the fault harness', () => {
     harness.seed('case-a', ['A', 'B', 'C']);
     harness.seed('case-b', ['A', 'B']);
     const store = openSqliteReadStore({ file: join(mkdtempSync(join(tmpdir(), 'reglament-resubscribe-')), 'read.db') });
-    // Counts events per stream: an event applied twice, or missed, shows in the counts.
-    const counter: Projection = {
-      name: 'counts',
-      version: 1,
-      eventTypes: '*',
-      collections: ['counts'],
-      async apply(event, ctx) {
-        const doc = await ctx.get<{ _id: string; n: number }>('counts', event.streamId);
-        ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + 1 });
-      },
-    };
-    const runtime = new ProjectionRuntime(log, store, [counter], { retry: { initialMs: 20, maxMs: 100 } });
-    const models = new ReadModels(log, store, [counter]);
+    const runtime = new ProjectionRuntime(log, store, [counterProjection], { retry: { initialMs: 20, maxMs: 100 } });
+    const models = new ReadModels(log, store, [counterProjection]);
     try {
       await runtime.start();
-      await models.waitFor('counts', await log.headPosition(), 30_000);
+      await models.waitFor('counter', await log.headPosition(), 30_000);
       expect(harness.subscriptionCalls).toBe(1);
       harness.endSubscriptions('end');
       harness.seed('case-a', ['D']);
-      await models.waitFor('counts', await log.headPosition(), 30_000);
+      await models.waitFor('counter', await log.headPosition(), 30_000);
       harness.endSubscriptions('error');
       harness.seed('case-b', ['C', 'D']);
-      await models.waitFor('counts', await log.headPosition(), 30_000);
+      await models.waitFor('counter', await log.headPosition(), 30_000);
       expect(harness.subscriptionCalls).toBeGreaterThanOrEqual(3);
-      const counts = await (await models.collection<{ _id: string; n: number }>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+      const counts = await (await models.collection<{ _id: string; n: number }>('counter', 'counts')).find({}, { sort: { _id: 1 } });
       expect(counts.map((c) => [c._id, c.n])).toEqual([['case-a', 4], ['case-b', 4]]);
       expect((await models.status())[0]).toMatchObject({ state: 'live', error: null });
     } finally {
