@@ -8,7 +8,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE, ProblemError } from './problem/problem';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from '../shared/problem/problem';
 import type { Infrastructure } from './infrastructure';
 
 type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded: boolean; max: number; ttlInSeconds: number }>;

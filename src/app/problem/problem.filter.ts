@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { AppendTooLargeError, EventLogUnavailableError, InvalidEventError, StorageDamagedError, StorageFullError, WrongExpectedRevisionError } from '../../modules/event-log/event-log.errors';
-import { PROBLEM_CONTENT_TYPE, ProblemDetails, ProblemError, problemType } from './problem';
+import { PROBLEM_CONTENT_TYPE, ProblemDetails, ProblemError, problemType } from '../../shared/problem/problem';
 
 /** Turns every error into problem+json; never leaks a stack trace, logs 5xx with a correlation id. */
 @Catch()

@@ -2,7 +2,7 @@
  * The dashboards' and worklists' reads, all from the `compliance` projection: summaries from rollups,
  * overdue rows, the caller's worklist, and the cases behind a step. Framework-free.
  */
-import { ProblemError } from '../../app/problem/problem';
+import { ProblemError } from '../../shared/problem/problem';
 import type { ReferenceData } from '../../app/reference-data';
 import { ModelAccess, type Staleness } from '../../shared/http/read-model-access';
 import type { Filter } from '../read-store/read-store.port';

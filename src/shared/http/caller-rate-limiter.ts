@@ -4,7 +4,7 @@
  * window ends). Keyed by the verified principal's id, never by address: one caller behind a shared gateway
  * must not exhaust another's budget.
  */
-import { ProblemError } from '../../app/problem/problem';
+import { ProblemError } from '../problem/problem';
 
 export interface CallerRateLimiterOptions {
   /** Requests per window per caller; 0 switches the limit off. */

@@ -3,7 +3,7 @@
  * command returned, else 503 with Retry-After), 503 while a first build runs, and the staleness stamp
  * every read answer carries (the log position its model reflects and when that event was recorded).
  */
-import { ProblemError } from '../../app/problem/problem';
+import { ProblemError } from '../problem/problem';
 import type { EventLog } from '../../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument } from '../../modules/read-store/read-store.port';
 import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from '../../projections/read-models';

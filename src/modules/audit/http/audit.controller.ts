@@ -4,7 +4,7 @@
  */
 import { Controller, Get, Header, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { isSystemEventType, SYSTEM_EVENT_TYPE_NAMES, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
 import { optionalParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';

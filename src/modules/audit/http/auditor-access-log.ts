@@ -17,7 +17,7 @@ import { WrongExpectedRevisionError } from '../../event-log/event-log.errors';
 import { sealRecord } from '../../cases/domain/hash-chain';
 import { sealedHashOf } from '../../transparency/domain/log-leaf';
 import type { Principal } from '../../identity/domain/principal';
-import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../app/problem/problem';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
 import { toProblem } from '../../../app/problem/problem.filter';
 import { maskIinsDeep } from '../../../app/logging/logger';

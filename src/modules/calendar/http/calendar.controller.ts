@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { parseInstantParam, parseIntegerParam, parseLocalDateParam, type ParamError } from '../../../shared/http/query-params';
 import { computeDeadline } from '../../deadlines/domain/compute-deadline';
 import { CalendarRangeError, type WorkingCalendar } from '../domain/working-calendar';

@@ -4,7 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Writes } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
 import type { CommandMeta, CommandOutcome } from '../commands/case-command-service';

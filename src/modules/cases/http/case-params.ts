@@ -1,5 +1,5 @@
 /** Path parameters of the case routes, checked before anything is read. */
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 
 const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STEP_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/;

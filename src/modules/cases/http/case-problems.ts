@@ -1,5 +1,5 @@
 /** Every refusal of a case command as RFC 9457 problem+json: 400, 403, 404, 409 or 422, each naming what to change. */
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import type { CommandRefusal } from '../commands/case-command-service';
 
 export function refusalProblem(refusal: CommandRefusal): ProblemError {

@@ -1,7 +1,7 @@
 /** GET /api/cases, /api/cases/:caseId and /api/cases/:caseId/sla, from the `cases` read model. */
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ProblemError, type ProblemFieldError } from '../../../app/problem/problem';
+import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { CurrentPrincipal } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
 import { CASE_QUERIES, type CaseQueries } from '../queries/case-queries';

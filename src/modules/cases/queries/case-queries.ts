@@ -3,7 +3,7 @@
  * Read-your-writes: a caller passes the position its command returned and the read waits (bounded) for
  * the projection to reach it. Every answer names the position its model reflected when it was read.
  */
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import type { ReferenceData } from '../../../app/reference-data';
 import type { ReadCollection, Filter } from '../../read-store/read-store.port';
 import type { ReadModels } from '../../../projections/read-models';

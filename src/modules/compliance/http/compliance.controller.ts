@@ -5,7 +5,7 @@
 import { Controller, Get, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, interval, map, startWith, type Observable } from 'rxjs';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import type { ReferenceData } from '../../../app/reference-data';
 import { optionalParam, parseAfterParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
 import type { ModelAccess, Staleness } from '../../../shared/http/read-model-access';

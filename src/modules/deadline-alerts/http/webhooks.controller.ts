@@ -6,7 +6,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } f
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../../shared/ids/new-id';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import type { ReadStore } from '../../read-store/read-store.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, RequireRoles, Writes } from '../../identity/http/identity.decorators';

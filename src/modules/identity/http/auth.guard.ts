@@ -1,6 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import type { Principal, Role } from '../domain/principal';
 import { AuthenticationError, type TokenVerifier } from '../token-verifier';
 import { assertCanWrite, assertRoles, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from './identity.decorators';

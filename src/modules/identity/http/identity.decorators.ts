@@ -1,5 +1,5 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { ROLES, writeRefusal, type Principal, type Role } from '../domain/principal';
 
 export const PUBLIC_ROUTE = 'identity:public';

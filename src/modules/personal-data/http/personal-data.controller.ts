@@ -1,6 +1,6 @@
 /** POST /api/personal-data/erasures and GET /api/personal-data/retention-due: administrators only. */
 import { Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
 import { checkIin } from '../../identity/domain/iin';

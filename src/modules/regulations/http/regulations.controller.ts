@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { parseInstantParam, type ParamError } from '../../../shared/http/query-params';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { Catalog } from '../domain/catalog';

@@ -5,7 +5,7 @@
  */
 import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Post, Query, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '../../../app/problem/problem';
+import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
 import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
