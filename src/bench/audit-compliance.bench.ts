@@ -19,7 +19,7 @@ import type { CaseEvent } from '../modules/cases/domain/case-event';
 import { caseStreamId } from '../modules/cases/domain/case-event';
 import { sealEvents } from '../modules/cases/domain/hash-chain';
 import { caseSla } from '../modules/cases/domain/case-sla';
-import { Rng } from '../modules/cases/demo/prng';
+import { Rng } from '../demo/prng';
 import { CASE_ROWS, COMPLIANCE_PROJECTION, complianceProjection } from '../modules/compliance/compliance.projection';
 import { ComplianceQueries } from '../modules/compliance/compliance.queries';
 import { GROUP_BY } from '../modules/compliance/domain/rollup';

@@ -13,7 +13,7 @@ import { loadReferenceData } from '../../app/reference-data';
 import { allProjections } from '../../projections/catalog';
 import { ProjectionRuntime } from '../../projections/projection-runtime';
 import { CaseCommandService } from '../cases/commands/case-command-service';
-import { makeIin } from '../cases/domain/case-specification';
+import { makeIin } from '../identity/domain/iin';
 import { openSqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import type { Principal } from '../identity/domain/principal';
 import { openSqliteReadStore } from '../read-store/sqlite/sqlite-read-store';

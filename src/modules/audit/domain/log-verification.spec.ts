@@ -6,7 +6,7 @@ import { openSqliteEventLog, type SqliteEventLog } from '../../event-log/sqlite/
 import { loadCatalog } from '../../regulations/domain/catalog';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { CaseCommandService } from '../../cases/commands/case-command-service';
-import { makeIin } from '../../cases/domain/case-specification';
+import { makeIin } from '../../../../test/support/case-specification';
 import { verifyLog } from '../verify-log.command';
 import { LogChainVerifier } from './log-verification';
 import { storedLinks } from '../../cases/domain/hash-chain';

@@ -7,7 +7,7 @@ import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 import { loadCatalog } from '../../regulations/domain/catalog';
 import { CaseCommandService } from '../commands/case-command-service';
 import { caseStreamId } from './case-event';
-import { makeIin, principal, validData } from './case-specification';
+import { makeIin, principal, validData } from '../../../../test/support/case-specification';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';

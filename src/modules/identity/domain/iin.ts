@@ -52,3 +52,13 @@ export function checkIin(value: string): IinCheck {
 export function maskIin(iin: string): string {
   return iin.length === 12 ? `${iin.slice(0, 4)}******${iin.slice(10)}` : '************';
 }
+
+/** A valid IIN: YYMMDD, the century-and-sex digit, a four-digit serial (the first issuable one from `serial`) and its check digit. */
+export function makeIin(yymmdd: string, centuryDigit: number, serial: number): string {
+  for (let s = serial; s < serial + 100; s++) {
+    const first11 = `${yymmdd}${centuryDigit}${String(s % 10_000).padStart(4, '0')}`;
+    const check = iinCheckDigit(first11);
+    if (check !== null) return `${first11}${check}`;
+  }
+  throw new Error('no issuable IIN near this serial');
+}
