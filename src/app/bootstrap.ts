@@ -14,7 +14,7 @@ import { ConfigError, secretPlacementProblems, type AppConfig } from './config/c
 import { HealthController } from './health/health.controller';
 import { PROJECTION_STATUS } from './health/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
-import { PinoNestLogger } from './logging/logger';
+import { PinoNestLogger } from '../shared/logging/logger';
 import { Metrics } from './metrics/metrics';
 import { ProblemFilter, toProblem } from './problem/problem.filter';
 import { problemValidationPipe } from '../shared/problem/validation';

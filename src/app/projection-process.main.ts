@@ -16,7 +16,7 @@ import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { WorkShare } from '../projections/work-share';
 import { sharedDeployment, type AppConfig } from './config/config';
-import { createLogger } from './logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { loadReferenceData } from './reference-data';
 import { startDeadlineScheduler, startWebhookDispatcher } from '../modules/deadline-alerts/deadline-alerts.runtime';
 import { acquireRoleLockWaiting } from '../shared/sqlite/role-lock';

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configForCommand, sharedDeployment } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { keyFiles } from '../app/backup/data-dir-backup';
 import { compareLogs, migrateLog } from '../app/migrate/migrate-log';
 import { openEventLog } from '../modules/event-log/open-event-log';

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { configForCommand } from '../app/config/config';
 import { openInfrastructure } from '../app/infrastructure';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { consoleProgress } from '../shared/progress';
 import { CASE_STREAM_PREFIX } from '../modules/cases/domain/case-event';
 import { DEFAULT_DEMO_SEED, seedDemo } from './demo-seeder';

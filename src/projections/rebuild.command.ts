@@ -1,6 +1,6 @@
 import { commandConfig, sharedDeployment } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import { consoleProgress } from '../shared/progress';

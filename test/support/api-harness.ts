@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
-import { createLogger } from '../../src/app/logging/logger';
+import { createLogger } from '../../src/shared/logging/logger';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { httpCall } from './http-call';
 import { makeIin as makeIinFor } from './case-specification';

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResult, BenchSuite } from '../../bench/bench-kit';
 import { loadConfig } from '../../app/config/config';
-import { createLogger } from '../../app/logging/logger';
+import { createLogger } from '../../shared/logging/logger';
 import { loadReferenceData } from '../../app/reference-data';
 import { allProjections } from '../../projections/catalog';
 import { ProjectionRuntime } from '../../projections/projection-runtime';

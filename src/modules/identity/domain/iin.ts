@@ -48,10 +48,7 @@ export function checkIin(value: string): IinCheck {
   return { valid: true, birthDate: date.toISOString().slice(0, 10), sex: centuryDigit % 2 === 1 ? 'male' : 'female' };
 }
 
-/** Shows the first 4 and last 2 digits, as the logs do: 880101300123 → 8801******23. */
-export function maskIin(iin: string): string {
-  return iin.length === 12 ? `${iin.slice(0, 4)}******${iin.slice(10)}` : '************';
-}
+export { maskIin } from '../../../shared/logging/mask-iins';
 
 /** A valid IIN: YYMMDD, the century-and-sex digit, a four-digit serial (the first issuable one from `serial`) and its check digit. */
 export function makeIin(yymmdd: string, centuryDigit: number, serial: number): string {
