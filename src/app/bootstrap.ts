@@ -12,7 +12,7 @@ import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
 import { ConfigError, secretPlacementProblems, type AppConfig } from './config/config';
 import { HealthController } from './health/health.controller';
-import { PROJECTION_STATUS } from './health/projection-status';
+import { PROJECTION_STATUS } from '../projections/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
 import { PinoNestLogger } from '../shared/logging/logger';
 import { Metrics } from './metrics/metrics';

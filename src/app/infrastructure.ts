@@ -16,7 +16,7 @@ import type { TransparencyLog } from '../modules/transparency/transparency-log';
 import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
-import { allProjections } from '../projections/catalog';
+import { allProjections } from './projections';
 import { checkAcknowledgedHead, checkLogIntegrityOnStart } from './startup-checks';
 import { StorageFaults, watchStorageFaults } from './storage-faults';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';

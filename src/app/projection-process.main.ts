@@ -12,7 +12,7 @@ import { openEventLog } from '../modules/event-log/open-event-log';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 import { openReadStore } from '../modules/read-store/open-read-store';
-import { allProjections } from '../projections/catalog';
+import { allProjections } from './projections';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { WorkShare } from '../projections/work-share';
 import { sharedDeployment, type AppConfig } from './config/config';

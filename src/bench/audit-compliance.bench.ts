@@ -7,7 +7,7 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { ReadModels } from '../projections/read-models';
-import { ModelAccess } from '../shared/http/read-model-access';
+import { ModelAccess } from '../projections/read-model-access';
 import type { Principal, Role } from '../modules/identity/domain/principal';
 import { iinCheckDigit } from '../modules/identity/domain/iin';
 import type { RegulationVersion } from '../modules/regulations/domain/catalog';

@@ -17,7 +17,7 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import type { ReadStore } from '../modules/read-store/read-store.port';
 import { verifyLog } from '../modules/audit/verify-log.command';
-import { allProjections } from '../projections/catalog';
+import { allProjections } from '../app/projections';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
 import { consoleProgress } from '../shared/progress';

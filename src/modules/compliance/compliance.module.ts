@@ -1,7 +1,7 @@
 /** Compliance dashboards: summaries from rollups, the overdue list, worklists, live updates and the /dashboard page. */
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Infrastructure } from '../../app/infrastructure';
-import { ModelAccess } from '../../shared/http/read-model-access';
+import { ModelAccess } from '../../projections/read-model-access';
 import { COMPLIANCE_PROJECTION } from './compliance.projection';
 import { ComplianceQueries } from './compliance.queries';
 import { COMPLIANCE_MODEL, COMPLIANCE_QUERIES, COMPLIANCE_REFERENCE, ComplianceController, STREAM_LIMITS } from './http/compliance.controller';

@@ -10,7 +10,7 @@ import type { BenchResult, BenchSuite } from '../../bench/bench-kit';
 import { loadConfig } from '../../app/config/config';
 import { createLogger } from '../../shared/logging/logger';
 import { loadReferenceData } from '../../app/reference-data';
-import { allProjections } from '../../projections/catalog';
+import { allProjections } from '../../app/projections';
 import { ProjectionRuntime } from '../../projections/projection-runtime';
 import { CaseCommandService } from '../cases/commands/case-command-service';
 import { makeIin } from '../identity/domain/iin';
