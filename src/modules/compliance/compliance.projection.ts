@@ -21,7 +21,8 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, type CaseState } from '../cases/domain/case-state';
-import { monthOf, slaGroupingOf, storedSlaRows } from '../cases/projections/cases.projection';
+import { slaGroupingOf } from '../cases/domain/case-sla';
+import { monthOf, storedSlaRows } from '../cases/projections/cases.projection';
 import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';

@@ -67,20 +67,6 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
   alternative: { kind: LimitSpec['kind']; spec: LimitSpec; clause: ClauseRef; deadline: string | null; settled: SettledStatus } | null;
 }
 
-/** What dashboards group a case's SLA rows by. */
-export interface SlaGrouping {
-  serviceId: string;
-  versionId: string;
-  trackId: string;
-  unit: string;
-  assignee: string | null;
-  channel: string;
-}
-
-export function slaGroupingOf(state: CaseState): SlaGrouping {
-  return { serviceId: state.serviceId, versionId: state.versionId, trackId: state.trackId, unit: state.unit, assignee: state.assignee, channel: state.channel };
-}
-
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
 export function monthOf(calendar: WorkingCalendar, instant: string): string {
   return calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
