@@ -14,7 +14,7 @@ import { rolesOn, type RegulationStep } from '../../src/modules/regulations/doma
 import { clauseReference, type CaseEvent, type DecidedEvent } from '../../src/modules/cases/domain/case-event';
 import type { StepData } from '../../src/modules/cases/domain/case-event-data';
 import { prerequisitesOn } from '../../src/modules/cases/domain/case-rules';
-import { evolve, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
+import { evolve, openingOf, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
 import { decide, type CaseCommand, type CaseRejection, type Decision } from '../../src/modules/cases/domain/decide';
 import { sealEvents } from '../../src/modules/cases/domain/hash-chain';
 
@@ -224,8 +224,9 @@ function summary(event: DecidedEvent) {
 
 function fold(catalog: Catalog, events: readonly CaseEvent[]): CaseState | null {
   if (events.length === 0) return null;
-  const version = catalog.byId.get(String(events[0]!.data.versionId));
-  if (!version) throw new Error(`the catalog has no ${String(events[0]!.data.versionId)}`);
+  const versionId = openingOf(events[0]!).data.versionId;
+  const version = catalog.byId.get(versionId);
+  if (!version) throw new Error(`the catalog has no ${versionId}`);
   let state: CaseState | null = null;
   for (const event of events) state = evolve(state, event, version);
   return state;

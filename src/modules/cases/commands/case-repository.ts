@@ -8,7 +8,7 @@ import { caseVersion, type Catalog, type RegulationVersion } from '../../regulat
 import type { CaseEvent, CaseEventMetadata } from '../domain/case-event';
 import { caseStreamId } from '../domain/case-event';
 import { upcasters } from '../domain/case-event-data';
-import { evolve, type CaseState } from '../domain/case-state';
+import { evolve, openingOf, type CaseState } from '../domain/case-state';
 import type { PersonalDataProtection } from './case-command-service';
 
 /** What a command with an Idempotency-Key answered, found again from the event it wrote. */
@@ -35,7 +35,8 @@ const NO_KEYS: ReadonlyMap<string, IdempotentAnswer> = new Map();
 export function toCaseEvent(event: RecordedEvent): CaseEvent {
   const metadata = event.metadata as CaseEventMetadata;
   const data = upcasters.upcast(event.type, metadata.schemaVersion ?? 1, event.data as Record<string, unknown>);
-  return { type: event.type as CaseEvent['type'], data, metadata, revision: event.revision, position: event.position };
+  // The data was parsed with its type's schema when it was written, and the upcasters bring it to the current one.
+  return { type: event.type, data, metadata, revision: event.revision, position: event.position } as CaseEvent;
 }
 
 /** How the repository found the cases commands asked for: folded already, or read from the log. */
@@ -103,7 +104,7 @@ export class CaseRepository {
 
   private fold(loaded: LoadedCase | null, recorded: RecordedEvent): LoadedCase {
     const event = toCaseEvent(recorded);
-    const version = loaded?.version ?? this.versionOf(String(event.data.versionId));
+    const version = loaded?.version ?? this.versionOf(openingOf(event).data.versionId);
     // Commands never read a case's acts (decide looks at what is done, signed and assigned), and the acts are most
     // of a folded case's memory: the command side keeps none, so more cases stay folded in the same memory.
     const state: CaseState = { ...evolve(loaded?.state ?? null, event, version), acts: [] };
