@@ -1,4 +1,4 @@
-// The import rule: imports point down the layers of STYLE.md ("Layering"), never up.
+// The import rule: imports point down the layers (README, "Layout"; the style guide's "Layering"), never up.
 // `npm run lint:imports` checks src/ and test/; a violation names the rule, the importing file and the imported one.
 //
 //   1 shared/  2 events/  3 modules/*/domain/  4 modules/event-log, modules/read-store, then projections/ (the runtime)
