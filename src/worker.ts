@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { startWorker } from './app/bootstrap';
-import { createLogger } from './app/logging/logger';
+import { createLogger } from './shared/logging/logger';
 import { runProcess } from './app/run-process';
 
 /** The projection worker: projections only, so API instances and projections scale apart. */

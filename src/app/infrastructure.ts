@@ -1,4 +1,3 @@
-import { mkdirSync, accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
@@ -16,7 +15,8 @@ import type { TransparencyLog } from '../modules/transparency/transparency-log';
 import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
-import { allProjections } from '../projections/catalog';
+import { ensureDataDir } from '../shared/data-dir';
+import { allProjections } from './projections';
 import { checkAcknowledgedHead, checkLogIntegrityOnStart } from './startup-checks';
 import { StorageFaults, watchStorageFaults } from './storage-faults';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
@@ -45,15 +45,6 @@ export interface Infrastructure {
   /** The event log's storage faults met by this process (a full disk, a damaged file), for /health and answers. */
   storageFaults: StorageFaults;
   close(): Promise<void>;
-}
-
-export function ensureDataDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new Error(`DATA_DIR ${dir} is not writable`);
-  }
 }
 
 /**

@@ -1,17 +1,30 @@
 import type { Logger } from 'pino';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadStore } from '../modules/read-store/read-store.port';
-import type { DeadlineTimerHealth, ProjectionStatusSource } from './health/projection-status';
+import type { DeadlineTimerHealth, ProjectionStatusSource } from '../projections/projection-status';
 import { TimerStore } from '../modules/deadline-alerts/scheduler/timer-store';
-import { allProjections } from '../projections/catalog';
 import { ProjectionRuntime } from '../projections/projection-runtime';
-import type { Build } from '../projections/projection';
+import type { Build, Projection } from '../projections/projection';
+import { logOverviewProjection } from '../projections/log-overview/log-overview.projection';
+import { casesProjection } from '../modules/cases/projections/cases.projection';
+import { complianceProjection } from '../modules/compliance/compliance.projection';
+import { catalogUsageProjection } from '../modules/regulations/usage/catalog-usage.projection';
 import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
 import type { PersonalDataReading } from '../modules/personal-data/personal-data-vault';
 import type { AppConfig } from './config/config';
 import { startProjectionProcess, type ProjectionProcess } from './projection-process';
 import { startDeadlineScheduler, startWebhookDispatcher, type RunningDispatcher, type RunningScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
+
+/**
+ * Every projection the service runs, composed here from what the modules export; the worker, the inline runtime, /health and the rebuild command use this list.
+ * The case projections fold events with the regulation catalog and compute deadlines with the calendar, and open
+ * acts' personal fields with the key store (without it, only their names and versions are used: checks of checkpoints).
+ */
+export function allProjections(reference: Pick<ReferenceData, 'catalog' | 'calendar'>, personalData?: PersonalDataReading): Projection[] {
+  const withKeys = { ...reference, ...(personalData ? { personalData } : {}) };
+  return [logOverviewProjection, casesProjection(withKeys), complianceProjection(withKeys), catalogUsageProjection];
+}
 
 export interface RunningProjections extends ProjectionStatusSource {
   readModels: ReadModels;

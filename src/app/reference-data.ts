@@ -1,17 +1,12 @@
 import { loadCalendars } from '../modules/calendar/domain/load-calendar';
 import { assertTimeZoneData } from '../modules/calendar/domain/time-zone';
-import type { WorkingCalendar } from '../modules/calendar/domain/working-calendar';
-import { loadCatalog, type Catalog } from '../modules/regulations/domain/catalog';
+import { loadCatalog } from '../modules/regulations/domain/catalog';
+import type { ReferenceData } from '../modules/regulations/domain/reference-data';
 import type { AppConfig } from './config/config';
 
-/** The regulations and calendars, validated at start-up: a bad file stops the process before it serves anything. */
-export interface ReferenceData {
-  catalog: Catalog;
-  calendars: ReadonlyMap<string, WorkingCalendar>;
-  /** The calendar the regulations' deadlines use. */
-  calendar: WorkingCalendar;
-}
+export type { ReferenceData };
 
+/** The regulations and calendars, validated at start-up: a bad file stops the process before it serves anything. */
 export function loadReferenceData(config: Pick<AppConfig, 'regulationsDir' | 'calendarsDir'>): ReferenceData {
   assertTimeZoneData();
   const calendars = loadCalendars(config.calendarsDir);

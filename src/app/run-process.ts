@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
-import { createLogger } from './logging/logger';
+import { createLogger } from '../shared/logging/logger';
 
 /**
  * The life of one process (API or worker): configuration (exit 78 on a bad setting), start-up (exit 1,

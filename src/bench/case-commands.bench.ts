@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { startApi, type RunningApp } from '../app/bootstrap';
 import { loadConfig } from '../app/config/config';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import type { CaseCommandService } from '../modules/cases/commands/case-command-service';
 import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';
 import { CASE_COMMANDS } from '../modules/cases/commands/case-commands';

@@ -5,7 +5,7 @@ import { consistencyProof, inclusionProof, rootAt, verifyConsistency } from '../
 import { parseCheckpoint, parseVkey, verifyNote } from '../modules/transparency/domain/signed-note';
 import { startApi } from '../app/bootstrap';
 import { loadConfig } from '../app/config/config';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { BenchResult, BenchSuite, percentile } from './bench-kit';
 import { prefill, sampleEvent } from './event-log.bench';
 import { sealRecord } from '../modules/cases/domain/hash-chain';

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configForCommand } from '../app/config/config';
 import { openInfrastructure } from '../app/infrastructure';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { acknowledgedBeyondLog } from '../app/startup-checks';
 import { LOG_INTEGRITY_STREAM, LOG_LOSS_ACCEPTED, type LogLossAccepted } from '../modules/event-log/log-loss';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
-import { allProjections } from '../projections/catalog';
+import { allProjections } from '../app/projections';
 import { appendSealed } from '../modules/transparency/sealed-append';
 
 const USAGE = `usage: npm run cli -- accept-log-loss --reason "<why>" [--by NAME] [--data-dir DIR]

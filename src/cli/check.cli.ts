@@ -13,7 +13,7 @@ import { acknowledgedBeyondLog } from '../app/startup-checks';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
-import { allProjections } from '../projections/catalog';
+import { allProjections } from '../app/projections';
 
 const USAGE = `usage: npm run cli -- check [--data-dir DIR] [--json]
 

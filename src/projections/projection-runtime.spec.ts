@@ -11,7 +11,7 @@ import { ReadModelNotReadyError, ReadModels } from './read-models';
 import { logOverviewProjection, type StreamSummary } from './log-overview/log-overview.projection';
 import { WorkShare } from './work-share';
 import { CHECKPOINT_EVENTS_COLLECTION } from './projection-registry';
-import { ModelAccess } from '../shared/http/read-model-access';
+import { ModelAccess } from './read-model-access';
 
 interface Counter extends ReadDocument {
   n: number;

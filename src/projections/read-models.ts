@@ -1,6 +1,6 @@
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
-import type { ProjectionHealth, ProjectionStatusSource } from '../app/health/projection-status';
+import type { ProjectionHealth, ProjectionStatusSource } from './projection-status';
 import { checkpointKey, physicalCollection, type Build, type Projection } from './projection';
 import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type RegistryEntry } from './projection-registry';
 

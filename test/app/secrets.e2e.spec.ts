@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/app/bootstrap';
 import { ConfigError, loadConfig } from '../../src/app/config/config';
-import { createLogger } from '../../src/app/logging/logger';
+import { createLogger } from '../../src/shared/logging/logger';
 
 const ROOT = join(__dirname, '../..');
 const REGISTER = join(ROOT, 'test/support/swc-register.js');

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/app/config/config';
-import { createLogger } from '../../src/app/logging/logger';
+import { createLogger } from '../../src/shared/logging/logger';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
 
 const ROOT = join(__dirname, '../..');

@@ -3,7 +3,7 @@
  * agree with every case's own SLA rows, the overdue list and the worklist, the staleness stamp, live
  * updates over Server-Sent Events, and bad input.
  */
-import { seedDemo } from '../../src/modules/cases/demo/demo-seeder';
+import { seedDemo } from '../../src/demo/demo-seeder';
 import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { seedDemo } from '../../src/modules/cases/demo/demo-seeder';
+import { seedDemo } from '../../src/demo/demo-seeder';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUDITOR, fileCases, startProcess, token, type ServerProcess } from '../support/server-process';
-import { makeIin } from '../../src/modules/cases/domain/case-specification';
+import { makeIin } from '../support/case-specification';
 
 function mountTmpfs(dir: string, size: string): boolean {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
-import { createLogger } from '../../src/app/logging/logger';
+import { createLogger } from '../../src/shared/logging/logger';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { httpCall } from './http-call';
-import { makeIin as makeIinFor } from '../../src/modules/cases/domain/case-specification';
+import { makeIin as makeIinFor } from './case-specification';
 
 export interface TestCaller {
   sub: string;
@@ -72,7 +72,7 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
   };
 }
 
-export { makeIin } from '../../src/modules/cases/domain/case-specification';
+export { makeIin } from './case-specification';
 
 /** Files one personnel-reserve case as an applicant of unit astana (IIN 870707…), for tests that read a case. */
 export async function fileSampleCase(api: ApiHarness): Promise<{ caseId: string; position: number }> {

@@ -5,8 +5,8 @@
 import type { RegulationVersion } from '../../src/modules/regulations/domain/catalog';
 import type { TestCaller } from './api-harness';
 
-export { mainPath } from '../../src/modules/cases/domain/case-specification';
-import { VALID_DATA as TYPED_VALID_DATA } from '../../src/modules/cases/domain/case-specification';
+export { mainPath } from './case-specification';
+import { VALID_DATA as TYPED_VALID_DATA } from './case-specification';
 
 /** Valid data for each event type a step can record (the domain specification's table). */
 export const VALID_DATA: Record<string, Record<string, unknown>> = TYPED_VALID_DATA;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpCall } from './http-call';
 import { mintToken } from '../../src/modules/identity/token-verifier';
-import { makeIin } from '../../src/modules/cases/domain/case-specification';
+import { makeIin } from './case-specification';
 
 /** A fixed secret, so tokens for a process can be minted before it starts and still verify after a restart. */
 export const TEST_SECRET = 'reglament-process-test-secret-of-at-least-32-bytes';

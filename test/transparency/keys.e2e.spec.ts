@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
-import { createLogger } from '../../src/app/logging/logger';
+import { createLogger } from '../../src/shared/logging/logger';
 import { loadKeyRing } from '../../src/modules/transparency/signing-keys';
 import { startHarness } from '../support/api-harness';
 import { auditor, cli } from './support';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/app/config/config';
-import { createLogger } from '../../src/app/logging/logger';
+import { createLogger } from '../../src/shared/logging/logger';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../../src/modules/transparency/domain/merkle';
 import { parseCheckpoint, parseVkey, verifyNote, type NoteVerifierKey } from '../../src/modules/transparency/domain/signed-note';
 import { startHarness, type ApiHarness } from '../support/api-harness';

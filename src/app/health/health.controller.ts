@@ -5,11 +5,11 @@ import { EVENT_LOG, type EventLog } from '../../modules/event-log/event-log.port
 import { READ_STORE, type ReadStore } from '../../modules/read-store/read-store.port';
 import { Public } from '../../modules/identity/http/identity.decorators';
 import { Metrics } from '../metrics/metrics';
-import { PROJECTION_STATUS, type ProjectionStatusSource } from './projection-status';
+import { PROJECTION_STATUS, type ProjectionStatusSource } from '../../projections/projection-status';
 import { webhookStats } from '../../modules/deadline-alerts/webhooks/webhook-dispatcher';
 import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
 import { APP_CONFIG, type AppConfig } from '../config/config';
-import type { ProjectionHealth } from './projection-status';
+import type { ProjectionHealth } from '../../projections/projection-status';
 
 interface ComponentHealth {
   status: 'up' | 'down' | 'degraded';

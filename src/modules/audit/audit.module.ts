@@ -1,12 +1,30 @@
 /** The auditors' capability: case history, as-of state, deadline explanations, verification, evidence, access log. */
 import { Inject, Module, type DynamicModule, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { Infrastructure } from '../../app/infrastructure';
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { EventLog } from '../event-log/event-log.port';
+import type { PersonalDataVault } from '../personal-data/personal-data-vault';
+import type { ReferenceData } from '../regulations/domain/reference-data';
+import type { TransparencyLog } from '../transparency/transparency-log';
 import { AuditService } from './audit.service';
 import { AUDIT_SERVICE, AuditController } from './http/audit.controller';
 import { AuditorAccessLog, type HookHost } from './http/auditor-access-log';
 
 const ACCESS_LOG = Symbol('ACCESS_LOG');
+
+/** What the auditors' module needs from the process that hosts it; app/ provides it. */
+export interface AuditModuleDeps {
+  eventLog: EventLog;
+  reference: Pick<ReferenceData, 'catalog' | 'calendar'>;
+  /** The key that signs evidence packs. */
+  keys: { active: { privateKey: KeyObject } };
+  clock: () => Date;
+  /** The verifiable log's proofs for evidence packs; null where this process does not keep it. */
+  transparency: TransparencyLog | null;
+  personalData: PersonalDataVault;
+  logger: Logger;
+}
 
 @Module({})
 export class AuditModule implements OnModuleInit {
@@ -15,7 +33,7 @@ export class AuditModule implements OnModuleInit {
     @Inject(ACCESS_LOG) private readonly accessLog: AuditorAccessLog,
   ) {}
 
-  static register(infra: Infrastructure): DynamicModule {
+  static register(infra: AuditModuleDeps): DynamicModule {
     const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, infra.keys.active.privateKey, infra.clock, infra.transparency, infra.personalData);
     return {
       module: AuditModule,

@@ -10,7 +10,7 @@ import type { Principal } from '../identity/domain/principal';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { caseStreamId, type CaseEvent } from '../cases/domain/case-event';
 import { deadlinesStreamId } from '../deadline-alerts/domain/deadline-events';
-import { foldCase, type CaseState } from '../cases/domain/case-state';
+import { foldCase, openingOf, type CaseState } from '../cases/domain/case-state';
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
@@ -71,8 +71,8 @@ export class AuditService {
       ? recorded
       : await this.personalData.open(recorded, reader ? { kind: 'person', principal: reader.principal, purpose: reader.purpose, ...(reader.correlationId ? { correlationId: reader.correlationId } : {}) } : { kind: 'system', purpose: 'verification' });
     const events = opened.map(toCaseEvent);
-    const first = events[0]!;
-    const version = this.versionOf(String(first.data.versionId));
+    const first = openingOf(events[0]!);
+    const version = this.versionOf(first.data.versionId);
     let state: CaseState | undefined;
     const versionOf = (id: string) => this.versionOf(id);
     const deadlines = await this.log.readStream(deadlinesStreamId(caseId));
@@ -83,7 +83,7 @@ export class AuditService {
       deadlines,
       events,
       version,
-      unit: String(first.data.unit),
+      unit: first.data.unit,
       submittedAt: first.metadata.occurredAt,
       get state() {
         return (state ??= foldCase(events, versionOf)!);

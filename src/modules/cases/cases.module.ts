@@ -1,7 +1,11 @@
 /** Cases over HTTP: the command side on the @nestjs/cqrs bus and the read side from the case projections. */
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import type { Infrastructure } from '../../app/infrastructure';
+import type { EventLog } from '../event-log/event-log.port';
+import type { ReadModels } from '../../projections/read-models';
+import type { PersonalDataVault } from '../personal-data/personal-data-vault';
+import type { ReferenceData } from '../regulations/domain/reference-data';
+import type { CatalogPins } from '../regulations/usage/catalog-guard';
 import { CaseRepository } from './commands/case-repository';
 import { CaseCommandService } from './commands/case-command-service';
 import { CASE_COMMAND_HANDLERS, CASE_COMMANDS } from './commands/case-commands';
@@ -20,9 +24,28 @@ function localDayStart(zone: TimeZone, now: number): number {
 
 export const CASE_REFERENCE = Symbol('CASE_REFERENCE');
 
+/** What the cases module needs from the process that hosts it; app/ provides it. */
+export interface CasesModuleDeps {
+  eventLog: EventLog;
+  projections: { readModels: ReadModels };
+  reference: ReferenceData;
+  catalogPins: Pick<CatalogPins, 'versionUsed'>;
+  personalData: PersonalDataVault;
+  /** The recording clock: every command's "now" and every read's default asOf. */
+  clock: () => Date;
+  config: {
+    backDatedAfterMinutes: number;
+    occurredAtToleranceMs: number;
+    caseCacheSize: number;
+    caseViewCacheMb: number;
+    readYourWritesTimeoutMs: number;
+    limits: { filingsPerDay: number; iinLookupsPerMinute: number };
+  };
+}
+
 @Module({})
 export class CasesModule {
-  static register(infra: Infrastructure): DynamicModule {
+  static register(infra: CasesModuleDeps): DynamicModule {
     const commands = new CaseCommandService(
       infra.eventLog,
       infra.reference.catalog,

@@ -1,15 +1,26 @@
 /** Compliance dashboards: summaries from rollups, the overdue list, worklists, live updates and the /dashboard page. */
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { Infrastructure } from '../../app/infrastructure';
-import { ModelAccess } from '../../shared/http/read-model-access';
+import type { EventLog } from '../event-log/event-log.port';
+import type { ReadModels } from '../../projections/read-models';
+import type { ReferenceData } from '../regulations/domain/reference-data';
+import type { WarningPolicy } from '../deadline-alerts/domain/warning-instants';
+import { ModelAccess } from '../../projections/read-model-access';
 import { COMPLIANCE_PROJECTION } from './compliance.projection';
 import { ComplianceQueries } from './compliance.queries';
 import { COMPLIANCE_MODEL, COMPLIANCE_QUERIES, COMPLIANCE_REFERENCE, ComplianceController, STREAM_LIMITS } from './http/compliance.controller';
 import { DashboardController } from './http/dashboard.controller';
 
+/** What the compliance module needs from the process that hosts it; app/ provides it. */
+export interface ComplianceModuleDeps {
+  eventLog: EventLog;
+  projections: { readModels: ReadModels };
+  reference: ReferenceData;
+  config: { readYourWritesTimeoutMs: number; deadlineWarnings: WarningPolicy; limits: { streamClients: number } };
+}
+
 @Module({})
 export class ComplianceModule {
-  static register(infra: Infrastructure): DynamicModule {
+  static register(infra: ComplianceModuleDeps): DynamicModule {
     const model = new ModelAccess(infra.projections.readModels, COMPLIANCE_PROJECTION, infra.config.readYourWritesTimeoutMs, infra.eventLog);
     return {
       module: ComplianceModule,

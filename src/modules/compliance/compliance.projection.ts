@@ -20,8 +20,9 @@ import type { PersonalDataReading } from '../personal-data/personal-data-vault';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
-import { evolve, type CaseState } from '../cases/domain/case-state';
-import { monthOf, slaGroupingOf, storedSlaRows } from '../cases/projections/cases.projection';
+import { evolve, openingOf, type CaseState } from '../cases/domain/case-state';
+import { slaGroupingOf } from '../cases/domain/case-sla';
+import { monthOf, storedSlaRows } from '../cases/projections/cases.projection';
 import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';
@@ -128,7 +129,7 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
       const existing = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
       if (existing && event.revision <= existing.state.revision) return;
       if ((existing ? existing.state.revision + 1 : 0) !== event.revision) throw new Error(`case ${caseId}: event revision ${event.revision} does not follow ${existing?.state.revision ?? 'nothing'}`);
-      const version = versionOf(existing ? existing.state.versionId : String(event.data.versionId));
+      const version = versionOf(existing ? existing.state.versionId : openingOf(event).data.versionId);
       const state = evolve(existing?.state ?? null, event, version);
       const rows = rowsOf(state, version);
 

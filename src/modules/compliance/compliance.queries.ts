@@ -3,8 +3,8 @@
  * overdue rows, the caller's worklist, and the cases behind a step. Framework-free.
  */
 import { ProblemError } from '../../shared/problem/problem';
-import type { ReferenceData } from '../../app/reference-data';
-import { ModelAccess, type Staleness } from '../../shared/http/read-model-access';
+import type { ReferenceData } from '../regulations/domain/reference-data';
+import { ModelAccess, type Staleness } from '../../projections/read-model-access';
 import type { Filter } from '../read-store/read-store.port';
 import type { Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';

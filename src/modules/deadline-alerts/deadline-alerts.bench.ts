@@ -22,7 +22,7 @@ import { decide } from '../cases/domain/decide';
 import { sealEvents } from '../cases/domain/hash-chain';
 import { startApi } from '../../app/bootstrap';
 import { loadConfig } from '../../app/config/config';
-import { createLogger } from '../../app/logging/logger';
+import { createLogger } from '../../shared/logging/logger';
 import { mintToken } from '../identity/token-verifier';
 import { iinCheckDigit } from '../identity/domain/iin';
 import { DeadlineScheduler } from './scheduler/deadline-scheduler';

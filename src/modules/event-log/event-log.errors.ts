@@ -25,13 +25,8 @@ export class InvalidEventError extends Error {
   }
 }
 
-/** The storage file is not a reglament database, or is corrupt. */
-export class StorageOpenError extends Error {
-  override readonly name = 'StorageOpenError';
-  constructor(readonly file: string, readonly problem: string) {
-    super(`${file}: ${problem}`);
-  }
-}
+// Opening a store's file is shared by every SQLite file (shared/sqlite); the log's callers still find it here.
+export { StorageOpenError } from '../../shared/sqlite/open-sqlite-file';
 
 /**
  * A whole append is larger than the log accepts in one write (KurrentDB: data + metadata + 2 bytes per type character,

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { durationSeconds, loadConfig, sharedDeployment } from '../../app/config/config';
-import { ensureDataDir } from '../../app/infrastructure';
+import { ensureDataDir } from '../../shared/data-dir';
 import { principalFromClaims } from './domain/principal';
 import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';
 

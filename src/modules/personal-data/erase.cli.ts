@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { configForCommand } from '../../app/config/config';
 import { openInfrastructure, type Infrastructure } from '../../app/infrastructure';
-import { createLogger } from '../../app/logging/logger';
+import { createLogger } from '../../shared/logging/logger';
 import { checkIin } from '../identity/domain/iin';
 import { eraseSubject, retentionDue, type ErasureOutcome } from './commands/erase-subject';
 import { closedCases, erasureDeps } from './personal-data.module';

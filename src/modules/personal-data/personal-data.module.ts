@@ -1,12 +1,24 @@
 /** Personal data: erasure and the retention report over HTTP, for administrators; the vault itself is infrastructure. */
 import { Module, type DynamicModule } from '@nestjs/common';
-import type { Infrastructure } from '../../app/infrastructure';
+import type { EventLog } from '../event-log/event-log.port';
+import type { ReadModels } from '../../projections/read-models';
+import type { ReferenceData } from '../regulations/domain/reference-data';
+import type { PersonalDataVault } from './personal-data-vault';
 import { CASES, CASES_PROJECTION, type CaseDocument } from '../cases/projections/cases.projection';
 import type { ErasureDeps } from './commands/erase-subject';
 import { ERASED } from './domain/personal-fields';
 import { CLOSED_CASES, ERASURE_DEPS, PersonalDataController } from './http/personal-data.controller';
 
-export function erasureDeps(infra: Infrastructure): ErasureDeps {
+/** What erasure and the retention report need from the process that hosts them; app/ (or the CLI) provides it. */
+export interface PersonalDataModuleDeps {
+  eventLog: EventLog;
+  personalData: PersonalDataVault;
+  reference: Pick<ReferenceData, 'catalog'>;
+  clock: () => Date;
+  projections: { readModels: ReadModels };
+}
+
+export function erasureDeps(infra: PersonalDataModuleDeps): ErasureDeps {
   return {
     log: infra.eventLog,
     vault: infra.personalData,
@@ -25,7 +37,7 @@ export function erasureDeps(infra: Infrastructure): ErasureDeps {
 }
 
 /** Closed cases whose applicant is not erased, from the cases read model: the retention report's candidates. */
-export function closedCases(infra: Infrastructure): () => Promise<string[]> {
+export function closedCases(infra: PersonalDataModuleDeps): () => Promise<string[]> {
   return async () => {
     const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
     return (await cases.find({ status: { $ne: 'open' }, applicantIin: { $ne: ERASED } }, { projection: { _id: 1 } })).map((d) => String(d._id));
@@ -34,7 +46,7 @@ export function closedCases(infra: Infrastructure): () => Promise<string[]> {
 
 @Module({})
 export class PersonalDataModule {
-  static register(infra: Infrastructure): DynamicModule {
+  static register(infra: PersonalDataModuleDeps): DynamicModule {
     return {
       module: PersonalDataModule,
       controllers: [PersonalDataController],

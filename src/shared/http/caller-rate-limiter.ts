@@ -4,6 +4,7 @@
  * window ends). Keyed by the verified principal's id, never by address: one caller behind a shared gateway
  * must not exhaust another's budget.
  */
+import { LRUCache } from 'lru-cache';
 import { ProblemError } from '../problem/problem';
 
 export interface CallerRateLimiterOptions {
@@ -18,13 +19,15 @@ export interface CallerRateLimiterOptions {
 }
 
 export class CallerRateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  /** The oldest window leaves first (peek: a lookup does not count as a use). */
+  private readonly windows: LRUCache<string, { start: number; count: number }>;
   private readonly clock: () => number;
   private readonly windowStart: (now: number) => number;
 
   constructor(private readonly options: CallerRateLimiterOptions) {
     this.clock = options.clock ?? Date.now;
     this.windowStart = options.windowStart ?? ((now) => now - (now % options.windowMs));
+    this.windows = new LRUCache({ max: options.maxCallers ?? 100_000 });
   }
 
   /** Whether the caller may have one more now; does not count it. */
@@ -45,12 +48,10 @@ export class CallerRateLimiter {
 
   private windowOf(caller: string, now: number): { window: { start: number; count: number }; start: number } {
     const start = this.windowStart(now);
-    let window = this.windows.get(caller);
+    let window = this.windows.peek(caller);
     if (!window || window.start !== start) {
       window = { start, count: 0 };
-      this.windows.delete(caller);
       this.windows.set(caller, window);
-      if (this.windows.size > (this.options.maxCallers ?? 100_000)) this.windows.delete(this.windows.keys().next().value!);
     }
     return { window, start };
   }

@@ -19,6 +19,12 @@ export interface ProblemDetails {
   [extension: string]: unknown;
 }
 
+/** A problem and the headers its answer carries (`retry-after`). */
+export interface ProblemAnswer {
+  problem: ProblemDetails;
+  headers: Record<string, string>;
+}
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://reglament.kz/problems/';
 

@@ -1,8 +1,15 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { StorageOpenError } from '../../modules/event-log/event-log.errors';
 
 export type SqliteDatabase = Database.Database;
+
+/** The storage file is not a reglament database, or is corrupt. */
+export class StorageOpenError extends Error {
+  override readonly name = 'StorageOpenError';
+  constructor(readonly file: string, readonly problem: string) {
+    super(`${file}: ${problem}`);
+  }
+}
 
 /** One schema step; applied in order, each in its own transaction, recorded in `meta.schema_version`. */
 export interface Migration {

@@ -19,8 +19,8 @@ import { sealedHashOf } from '../../transparency/domain/log-leaf';
 import type { Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
-import { toProblem } from '../../../app/problem/problem.filter';
-import { maskIinsDeep } from '../../../app/logging/logger';
+import { eventLogProblem } from '../../event-log/event-log.problems';
+import { maskIinsDeep } from '../../../shared/logging/mask-iins';
 
 export const ACCESS_LOG_PREFIX = 'access-log-';
 export const AUDITOR_ACCESS = 'AuditorAccess';
@@ -77,7 +77,7 @@ export class AuditorAccessLog {
         // An auditor's read that cannot be recorded is not answered.
         if (error instanceof StorageFullError || error instanceof StorageDamagedError) {
           // Logged once by the storage fault monitor; the auditor is told to come back, not that the server failed.
-          const { problem, headers } = toProblem(error, request.url);
+          const { problem, headers } = eventLogProblem(error, request.url)!;
           reply.code(problem.status);
           for (const [name, value] of Object.entries(headers)) reply.header(name, value);
           reply.header('content-type', PROBLEM_CONTENT_TYPE);

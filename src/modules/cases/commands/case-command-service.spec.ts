@@ -11,7 +11,7 @@ import type { EventLog } from '../../event-log/event-log.port';
 import { openSqliteEventLog, type SqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 import { loadCatalog } from '../../regulations/domain/catalog';
 import { caseStreamId } from '../domain/case-event';
-import { makeIin, principal, validData } from '../domain/case-specification';
+import { makeIin, principal, validData } from '../../../../test/support/case-specification';
 import { verifyChain } from '../domain/hash-chain';
 import { CaseCommandService, idempotentId, type CommandOutcome } from './case-command-service';
 

@@ -3,12 +3,13 @@
  * command decides on the cached fold without reading the log (`cached`), and the append's expected revision
  * guards against any writer the cache has not seen; `load` reads only the events after the cached revision.
  */
+import { LRUCache } from 'lru-cache';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import type { CaseEvent, CaseEventMetadata } from '../domain/case-event';
 import { caseStreamId } from '../domain/case-event';
 import { upcasters } from '../domain/case-event-data';
-import { evolve, type CaseState } from '../domain/case-state';
+import { evolve, openingOf, type CaseState } from '../domain/case-state';
 import type { PersonalDataProtection } from './case-command-service';
 
 /** What a command with an Idempotency-Key answered, found again from the event it wrote. */
@@ -35,7 +36,8 @@ const NO_KEYS: ReadonlyMap<string, IdempotentAnswer> = new Map();
 export function toCaseEvent(event: RecordedEvent): CaseEvent {
   const metadata = event.metadata as CaseEventMetadata;
   const data = upcasters.upcast(event.type, metadata.schemaVersion ?? 1, event.data as Record<string, unknown>);
-  return { type: event.type as CaseEvent['type'], data, metadata, revision: event.revision, position: event.position };
+  // The data was parsed with its type's schema when it was written, and the upcasters bring it to the current one.
+  return { type: event.type, data, metadata, revision: event.revision, position: event.position } as CaseEvent;
 }
 
 /** How the repository found the cases commands asked for: folded already, or read from the log. */
@@ -46,7 +48,8 @@ export interface CaseCacheStats {
 }
 
 export class CaseRepository {
-  private readonly cache = new Map<string, LoadedCase>();
+  /** Least recently used out first; none with a size of 0 (every command folds its case from the log). */
+  private readonly cache: LRUCache<string, LoadedCase> | null;
   private hits = 0;
   private reads = 0;
 
@@ -56,11 +59,13 @@ export class CaseRepository {
     private readonly cacheSize = 10_000,
     /** Opens stored acts' personal fields (the command side reads the applicant's IIN); absent: acts are read as stored. */
     private readonly personalData?: Pick<PersonalDataProtection, 'open'>,
-  ) {}
+  ) {
+    this.cache = cacheSize > 0 ? new LRUCache({ max: cacheSize }) : null;
+  }
 
   async load(caseId: string): Promise<LoadedCase | null> {
     this.reads++;
-    const cached = this.cache.get(caseId);
+    const cached = this.cache?.get(caseId);
     const stored = await this.log.readStream(caseStreamId(caseId), cached ? { fromRevision: cached.state.revision + 1 } : {});
     const events = this.personalData ? await this.personalData.open(stored, { kind: 'system', purpose: 'commands' }) : stored;
     if (!cached && events.length === 0) return null;
@@ -72,24 +77,23 @@ export class CaseRepository {
 
   /** The case as last folded here, asking the log nothing: it may be behind a writer in another process. */
   cached(caseId: string): LoadedCase | null {
-    const loaded = this.cache.get(caseId);
+    const loaded = this.cache?.get(caseId);
     if (!loaded) return null;
     this.hits++;
-    this.remember(caseId, loaded);
     return loaded;
   }
 
   stats(): CaseCacheStats {
-    return { hits: this.hits, reads: this.reads, size: this.cache.size };
+    return { hits: this.hits, reads: this.reads, size: this.cache?.size ?? 0 };
   }
 
   /** Folds events the caller has just appended, so the next command does not re-read them. */
   applyAppended(caseId: string, events: readonly RecordedEvent[]): void {
-    let loaded = this.cache.get(caseId) ?? null;
+    let loaded = this.cache?.get(caseId) ?? null;
     if (loaded === null && events[0]?.revision !== 0) return;
     for (const event of events) {
       if (loaded && event.revision !== loaded.state.revision + 1) {
-        this.cache.delete(caseId);
+        this.cache?.delete(caseId);
         return;
       }
       loaded = this.fold(loaded, event);
@@ -98,12 +102,12 @@ export class CaseRepository {
   }
 
   forget(caseId: string): void {
-    this.cache.delete(caseId);
+    this.cache?.delete(caseId);
   }
 
   private fold(loaded: LoadedCase | null, recorded: RecordedEvent): LoadedCase {
     const event = toCaseEvent(recorded);
-    const version = loaded?.version ?? this.versionOf(String(event.data.versionId));
+    const version = loaded?.version ?? this.versionOf(openingOf(event).data.versionId);
     // Commands never read a case's acts (decide looks at what is done, signed and assigned), and the acts are most
     // of a folded case's memory: the command side keeps none, so more cases stay folded in the same memory.
     const state: CaseState = { ...evolve(loaded?.state ?? null, event, version), acts: [] };
@@ -129,8 +133,6 @@ export class CaseRepository {
   }
 
   private remember(caseId: string, loaded: LoadedCase): void {
-    this.cache.delete(caseId);
-    this.cache.set(caseId, loaded);
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    this.cache?.set(caseId, loaded);
   }
 }

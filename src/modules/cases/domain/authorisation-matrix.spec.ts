@@ -9,7 +9,7 @@ import { ROLES, type Principal, type Role } from '../../identity/domain/principa
 import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { EXTERNAL_ROLES, openSteps } from './case-rules';
-import { CaseWalk, makeIin, offeredChannel, principal, validData, type Given } from './case-specification';
+import { CaseWalk, makeIin, offeredChannel, principal, validData, type Given } from '../../../../test/support/case-specification';
 import { clauseReference } from './case-event';
 import { stepsOnTrack } from './case-state';
 import type { CaseCommand } from './decide';

@@ -5,6 +5,7 @@
  */
 import type { EventType } from '../../../events/event-types';
 import type { ClauseRef } from '../../deadlines/domain/limit';
+import type { StepData } from './case-event-data';
 
 export interface CaseActor {
   id: string;
@@ -46,14 +47,17 @@ export interface CaseEventMetadata {
   hash: string;
 }
 
-/** A case event as the domain reads it: the log's record with typed metadata. */
-export interface CaseEvent<D = Record<string, unknown>> {
-  type: EventType;
-  data: D;
+/** A case event of one type as the domain reads it: the log's record with typed metadata, the data its schema gives. */
+export interface CaseEventOf<T extends EventType> {
+  type: T;
+  data: StepData<T>;
   metadata: CaseEventMetadata;
   revision: number;
   position?: number;
 }
+
+/** Any case event: narrowing on `type` narrows `data` to that type's schema (STEP_DATA_SCHEMAS). */
+export type CaseEvent = { [T in EventType]: CaseEventOf<T> }[EventType];
 
 /** What `decide` produces: an act to record, before it is sealed into the stream. */
 export interface DecidedEvent {

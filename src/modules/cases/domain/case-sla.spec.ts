@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { loadCatalog } from '../../regulations/domain/catalog';
 import { caseSla, type SlaRow } from './case-sla';
-import { CaseWalk, makeIin, principal } from './case-specification';
+import { CaseWalk, makeIin, principal } from '../../../../test/support/case-specification';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));

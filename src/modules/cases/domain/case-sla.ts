@@ -13,6 +13,20 @@ import { prerequisitesOn } from './case-rules';
 import { stepsOnTrack, type CaseState } from './case-state';
 
 /** `not-applicable`: the step never became due in this case (its condition did not arise, or the case took another branch). */
+/** What dashboards group a case's SLA rows by. */
+export interface SlaGrouping {
+  serviceId: string;
+  versionId: string;
+  trackId: string;
+  unit: string;
+  assignee: string | null;
+  channel: string;
+}
+
+export function slaGroupingOf(state: CaseState): SlaGrouping {
+  return { serviceId: state.serviceId, versionId: state.versionId, trackId: state.trackId, unit: state.unit, assignee: state.assignee, channel: state.channel };
+}
+
 export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable';
 
 export interface SlaRow {

@@ -5,8 +5,7 @@
 import type { EventType } from '../../../events/event-types';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
-import type { ApplicationSubmittedData } from './case-event-data';
-import type { CaseActor, CaseEvent } from './case-event';
+import type { CaseActor, CaseEvent, CaseEventOf } from './case-event';
 
 export type CaseStatus = 'open' | 'completed' | 'refused' | 'cancelled';
 
@@ -84,7 +83,7 @@ export function stepById(version: RegulationVersion, stepId: string): Regulation
 }
 
 /** The first event: the submission that creates the case. */
-export function initialState(event: CaseEvent<ApplicationSubmittedData>): CaseState {
+export function initialState(event: CaseEventOf<'ApplicationSubmitted'>): CaseState {
   const d = event.data;
   const occurredAt = event.metadata.occurredAt;
   return {
@@ -135,12 +134,15 @@ function datesOf(data: Record<string, unknown>): Record<string, string> | null {
   return dates.length ? Object.fromEntries(dates) : null;
 }
 
+/** A case's first event, which opens it and names its regulation version; any other first event is a broken history. */
+export function openingOf(event: CaseEvent): CaseEventOf<'ApplicationSubmitted'> {
+  if (event.type !== 'ApplicationSubmitted') throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${event.type}`);
+  return event;
+}
+
 /** Folds one event into the state. A history that breaks the regulation's rules is refused, never repaired. */
 export function evolve(state: CaseState | null, event: CaseEvent, version: RegulationVersion): CaseState {
-  if (state === null) {
-    if (event.type !== 'ApplicationSubmitted') throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${event.type}`);
-    return initialState(event as CaseEvent<ApplicationSubmittedData>);
-  }
+  if (state === null) return initialState(openingOf(event));
   const step = stepById(version, event.metadata.stepId);
   if (!step) throw new CaseHistoryError(`event ${event.revision} completes step "${event.metadata.stepId}", which ${version.versionId} does not have`);
   const m = event.metadata;
@@ -164,8 +166,9 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
     ...state.completed,
     [step.id]: { occurredAt: m.occurredAt, startedAt: earlier?.startedAt ?? m.startedAt, revision: event.revision, ...(negative ? { negative: true } : {}), ...(dates ? { dates } : {}) },
   };
-  if (event.type === 'AssignedToEmployee') next.assignee = String(event.data.assigneeId);
-  if (event.type === 'ProgrammeScheduleSet' || (event.type === 'OrderSigned' && event.data.programmeEndsOn)) next.programmeEndsOn = String(event.data.programmeEndsOn);
+  if (event.type === 'AssignedToEmployee') next.assignee = event.data.assigneeId;
+  if (event.type === 'ProgrammeScheduleSet') next.programmeEndsOn = event.data.programmeEndsOn;
+  if (event.type === 'OrderSigned' && event.data.programmeEndsOn) next.programmeEndsOn = event.data.programmeEndsOn;
   if (negative) next.negativeOutcome = true;
   if (event.type === 'AppealResolved' && event.data.decision === 'upheld') {
     next.negativeOutcome = false;
@@ -173,7 +176,8 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
     for (const [id, c] of Object.entries(next.completed)) if (c.negative && !c.reversedAt) next.completed[id] = { ...c, reversedAt: m.occurredAt };
   }
   if (step.result) next.result = resultRef(version, step.result);
-  else if (step.terminal && typeof event.data.resultId === 'string') next.result = resultRef(version, event.data.resultId);
+  // Only a completion document names its result (the schemas refuse resultId elsewhere).
+  else if (step.terminal && event.type === 'CompletionDocumentIssued' && event.data.resultId !== undefined) next.result = resultRef(version, event.data.resultId);
   if (step.terminal) close(next, step, version, m.occurredAt);
   return next;
 }
@@ -215,9 +219,7 @@ export function impliedResult(version: RegulationVersion, trackId: string, kind:
 /** Folds a whole history; the version is the one the first event names. */
 export function foldCase(events: readonly CaseEvent[], versionOf: (versionId: string) => RegulationVersion): CaseState | null {
   if (events.length === 0) return null;
-  const first = events[0]!;
-  if (first.type !== 'ApplicationSubmitted') throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${first.type}`);
-  const version = versionOf(String(first.data.versionId));
+  const version = versionOf(openingOf(events[0]!).data.versionId);
   let state: CaseState | null = null;
   for (const event of events) state = evolve(state, event, version);
   return state;

@@ -4,7 +4,7 @@ import type { Role } from '../../identity/domain/principal';
 import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { STEP_DATA_SCHEMAS, parseStepData } from './case-event-data';
 import { openSteps } from './case-rules';
-import { CaseSpecification, CaseWalk, VALID_DATA, mainPath, makeIin, offeredChannel, pathTo, principal, validData } from './case-specification';
+import { CaseSpecification, CaseWalk, VALID_DATA, mainPath, makeIin, offeredChannel, pathTo, principal, validData } from '../../../../test/support/case-specification';
 import { stepsOnTrack } from './case-state';
 import { clauseReference } from './case-event';
 import type { SubmitApplication } from './decide';

@@ -219,7 +219,8 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
     const hash = sha256(text);
     previousHash = hash;
     const sealed = withMember(canonicalMetadata, 'hash', hash) as unknown as CaseEventMetadata;
-    return { type: event.type, data, metadata: sealed, revision };
+    // decide parsed the data with its type's schema (parseStepData): the sealed event is of that type.
+    return { type: event.type, data, metadata: sealed, revision } as CaseEvent;
   });
 }
 

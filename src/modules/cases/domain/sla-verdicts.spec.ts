@@ -18,7 +18,7 @@ import { rolesOn } from '../../regulations/domain/regulation-schema';
 import { caseSla, type SlaStatus } from './case-sla';
 import { openSteps } from './case-rules';
 import { stepsOnTrack } from './case-state';
-import { CaseWalk, makeIin, validData } from './case-specification';
+import { CaseWalk, makeIin, validData } from '../../../../test/support/case-specification';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));

@@ -18,7 +18,7 @@ import { caseVersion, type Catalog, type RegulationVersion } from '../../regulat
 import { toCaseEvent } from '../commands/case-repository';
 import { CASE_STREAM_PREFIX } from '../domain/case-event';
 import { caseSla, type SlaStatus } from '../domain/case-sla';
-import { evolve, type CaseState } from '../domain/case-state';
+import { evolve, openingOf, type CaseState } from '../domain/case-state';
 import { ERASED } from '../../personal-data/domain/personal-fields';
 import { PERSONAL_DATA_ERASED, scrubCaseState, type PersonalDataErasedData } from '../../personal-data/domain/erasure';
 import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
@@ -67,20 +67,6 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
   alternative: { kind: LimitSpec['kind']; spec: LimitSpec; clause: ClauseRef; deadline: string | null; settled: SettledStatus } | null;
 }
 
-/** What dashboards group a case's SLA rows by. */
-export interface SlaGrouping {
-  serviceId: string;
-  versionId: string;
-  trackId: string;
-  unit: string;
-  assignee: string | null;
-  channel: string;
-}
-
-export function slaGroupingOf(state: CaseState): SlaGrouping {
-  return { serviceId: state.serviceId, versionId: state.versionId, trackId: state.trackId, unit: state.unit, assignee: state.assignee, channel: state.channel };
-}
-
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
 export function monthOf(calendar: WorkingCalendar, instant: string): string {
   return calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
@@ -89,16 +75,11 @@ export function monthOf(calendar: WorkingCalendar, instant: string): string {
 /** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */
 const END_OF_TIME = new Date(8.64e15);
 
-const CASE_STATE_KEYS: readonly (keyof CaseState)[] = [
-  'caseId', 'serviceId', 'versionId', 'trackId', 'channel', 'requestedChannel', 'unit', 'applicant', 'receiptNumber', 'submittedAt', 'status', 'result',
-  'closedAt', 'revision', 'lastOccurredAt', 'lastHash', 'acts', 'completed', 'signatures', 'assignee', 'cohortDates', 'programmeEndsOn', 'negativeOutcome',
-];
-
 /** The CaseState inside a case document (the document adds query fields around it). */
 export function stateOf(doc: CaseDocument): CaseState {
-  const state = {} as Record<string, unknown>;
-  for (const key of CASE_STATE_KEYS) state[key] = doc[key];
-  return state as unknown as CaseState;
+  const { caseId, serviceId, versionId, trackId, channel, requestedChannel, unit, applicant, receiptNumber, submittedAt, status, result } = doc;
+  const { closedAt, revision, lastOccurredAt, lastHash, acts, completed, signatures, assignee, cohortDates, programmeEndsOn, negativeOutcome } = doc;
+  return { caseId, serviceId, versionId, trackId, channel, requestedChannel, unit, applicant, receiptNumber, submittedAt, status, result, closedAt, revision, lastOccurredAt, lastHash, acts, completed, signatures, assignee, cohortDates, programmeEndsOn, negativeOutcome };
 }
 
 /** A row's status at `asOf`: the settled one, else open or overdue by the deadline. */
@@ -185,7 +166,7 @@ export function casesProjection(reference: CasesProjectionReference): Projection
       if (existing && event.revision <= existing.revision) return;
       if (!existing && event.revision !== 0) throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
       if (existing && event.revision !== existing.revision + 1) throw new Error(`case ${caseId} is at revision ${existing.revision}; event revision ${event.revision} skips one`);
-      const version = versionOf(existing ? existing.versionId : String(event.data.versionId));
+      const version = versionOf(existing ? existing.versionId : openingOf(event).data.versionId);
       const state = evolve(existing ? stateOf(existing) : null, event, version);
 
       let sla: FullSlaRow[] = [];

@@ -4,10 +4,10 @@
  * the projection to reach it. Every answer names the position its model reflected when it was read.
  */
 import { ProblemError } from '../../../shared/problem/problem';
-import type { ReferenceData } from '../../../app/reference-data';
+import type { ReferenceData } from '../../regulations/domain/reference-data';
 import type { ReadCollection, Filter } from '../../read-store/read-store.port';
 import type { ReadModels } from '../../../projections/read-models';
-import { ModelAccess } from '../../../shared/http/read-model-access';
+import { ModelAccess } from '../../../projections/read-model-access';
 import type { Principal } from '../../identity/domain/principal';
 import { caseVersion, type RegulationVersion } from '../../regulations/domain/catalog';
 import type { TimeZone } from '../../calendar/domain/time-zone';

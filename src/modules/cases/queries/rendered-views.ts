@@ -9,6 +9,8 @@
  * once the text kept passes the budget. The text is kept as UTF-8, as it is sent: a third less memory than
  * a string of Cyrillic labels, and nothing to encode per answer.
  */
+import { LRUCache } from 'lru-cache';
+
 export interface RenderedViewStats {
   hits: number;
   misses: number;
@@ -32,20 +34,23 @@ interface Entry {
 }
 
 export class RenderedViews {
-  private readonly entries = new Map<string, Entry>();
-  private bytes = 0;
+  /** Sized by the bytes of each answer; lookups peek, and only a served entry counts as used. */
+  private readonly entries: LRUCache<string, Entry>;
   private hits = 0;
   private misses = 0;
 
   /** @param budgetBytes most text kept. */
-  constructor(private readonly budgetBytes: number) {}
+  constructor(private readonly budgetBytes: number) {
+    // A budget of 0 keeps nothing (put never stores an answer larger than the budget); the cache still needs a size.
+    this.entries = new LRUCache({ maxSize: Math.max(1, budgetBytes), sizeCalculation: (entry) => Math.max(1, entry.answer.length) });
+  }
 
   /**
    * The answer from the view kept for `key` if the store has not changed since its version was last confirmed (the
    * same change mark, not null): no need to ask the store for the document's version. Null otherwise, counting nothing.
    */
   unchangedSince(key: string, mark: string | null, now: number, position: number, compose: Compose): Buffer | null {
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (mark === null || !entry || entry.mark !== mark || now >= entry.validUntil) return null;
     this.hits++;
     return this.serve(key, entry, position, compose);
@@ -53,7 +58,7 @@ export class RenderedViews {
 
   /** The answer at `position` from the view kept for `key`, if it still stands; the same Buffer again while the position stays. */
   answer(key: string, version: number, mark: string | null, now: number, position: number, compose: Compose): Buffer | null {
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (!entry || entry.version !== version || now >= entry.validUntil) {
       this.misses++;
       return null;
@@ -64,38 +69,28 @@ export class RenderedViews {
   }
 
   private serve(key: string, entry: Entry, position: number, compose: Compose): Buffer {
-    // Most recently used last: Map keeps insertion order.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    if (entry.position !== position) {
-      const answer = compose(entry.answer.subarray(0, entry.jsonLength), position);
-      this.bytes += answer.length - entry.answer.length;
-      entry.answer = answer;
-      entry.position = position;
+    if (entry.position === position) {
+      this.entries.get(key);
+      return entry.answer;
     }
-    return entry.answer;
+    // Set again, so the cache counts the new answer's size (and evicts what no longer fits).
+    const served = { ...entry, answer: compose(entry.answer.subarray(0, entry.jsonLength), position), position };
+    this.entries.set(key, served);
+    return served.answer;
   }
 
   /** Keeps a view just rendered from the document at `version` (looked up at `mark`), and answers with it at `position`. */
   put(key: string, version: number, mark: string | null, validUntil: number, json: Buffer, position: number, compose: Compose): Buffer {
     const answer = compose(json, position);
-    const previous = this.entries.get(key);
-    if (previous) {
+    if (answer.length > this.budgetBytes) {
       this.entries.delete(key);
-      this.bytes -= previous.answer.length;
+      return answer;
     }
-    if (answer.length > this.budgetBytes) return answer;
     this.entries.set(key, { version, mark, validUntil, answer, position, jsonLength: json.length });
-    this.bytes += answer.length;
-    for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.budgetBytes) break;
-      this.entries.delete(oldest);
-      this.bytes -= entry.answer.length;
-    }
     return answer;
   }
 
   stats(): RenderedViewStats {
-    return { hits: this.hits, misses: this.misses, entries: this.entries.size, bytes: this.bytes };
+    return { hits: this.hits, misses: this.misses, entries: this.entries.size, bytes: this.entries.calculatedSize };
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { LimitSpec } from '../../deadlines/domain/limit';
-import type { SlaGrouping } from '../../cases/projections/cases.projection';
+import type { SlaGrouping } from '../../cases/domain/case-sla';
 import { bucketOf, DURATION_UNITS, durationOf, type DurationUnit } from './durations';
 
 export const GROUP_BY = ['service', 'version', 'step', 'unit', 'assignee', 'channel', 'month'] as const;

@@ -6,9 +6,9 @@ import { Controller, Get, Inject, Query, Res, Sse, type MessageEvent } from '@ne
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, interval, map, startWith, type Observable } from 'rxjs';
 import { ProblemError } from '../../../shared/problem/problem';
-import type { ReferenceData } from '../../../app/reference-data';
+import type { ReferenceData } from '../../regulations/domain/reference-data';
 import { optionalParam, parseAfterParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
-import type { ModelAccess, Staleness } from '../../../shared/http/read-model-access';
+import type { ModelAccess, Staleness } from '../../../projections/read-model-access';
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, forbidden, RequireRoles } from '../../identity/http/identity.decorators';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { loadCatalog } from '../../regulations/domain/catalog';
-import { CaseWalk, makeIin } from '../../cases/domain/case-specification';
+import { CaseWalk, makeIin } from '../../../../test/support/case-specification';
 import { caseInstants, pendingInstants } from './case-instants';
 import { DEFAULT_WARNING_POLICY } from './warning-instants';
 import { sealDeadlineEvents, deadlinesStreamId } from './deadline-events';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { loadCatalog } from '../../regulations/domain/catalog';
-import { CaseWalk, makeIin } from '../../cases/domain/case-specification';
+import { CaseWalk, makeIin } from '../../../../test/support/case-specification';
 import { caseStreamId } from '../../cases/domain/case-event';
 import { verifyChain } from '../../cases/domain/hash-chain';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';

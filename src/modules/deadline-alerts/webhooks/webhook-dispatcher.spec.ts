@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { loadCatalog } from '../../regulations/domain/catalog';
-import { CaseWalk, makeIin } from '../../cases/domain/case-specification';
+import { CaseWalk, makeIin } from '../../../../test/support/case-specification';
 import { caseStreamId } from '../../cases/domain/case-event';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';

@@ -48,7 +48,14 @@ export function checkIin(value: string): IinCheck {
   return { valid: true, birthDate: date.toISOString().slice(0, 10), sex: centuryDigit % 2 === 1 ? 'male' : 'female' };
 }
 
-/** Shows the first 4 and last 2 digits, as the logs do: 880101300123 → 8801******23. */
-export function maskIin(iin: string): string {
-  return iin.length === 12 ? `${iin.slice(0, 4)}******${iin.slice(10)}` : '************';
+export { maskIin } from '../../../shared/logging/mask-iins';
+
+/** A valid IIN: YYMMDD, the century-and-sex digit, a four-digit serial (the first issuable one from `serial`) and its check digit. */
+export function makeIin(yymmdd: string, centuryDigit: number, serial: number): string {
+  for (let s = serial; s < serial + 100; s++) {
+    const first11 = `${yymmdd}${centuryDigit}${String(s % 10_000).padStart(4, '0')}`;
+    const check = iinCheckDigit(first11);
+    if (check !== null) return `${first11}${check}`;
+  }
+  throw new Error('no issuable IIN near this serial');
 }

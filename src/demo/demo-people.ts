@@ -4,8 +4,8 @@
  * signed by the administrator and the operator). Principals carry the regulation roles exactly as a
  * bearer token would. Pure.
  */
-import { iinCheckDigit } from '../../identity/domain/iin';
-import type { Principal, Role } from '../../identity/domain/principal';
+import { iinCheckDigit } from '../modules/identity/domain/iin';
+import type { Principal, Role } from '../modules/identity/domain/principal';
 import type { Rng } from './prng';
 
 /** The provider's territorial units the demo spreads cases over. */

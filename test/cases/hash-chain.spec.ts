@@ -1,19 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCalendars } from '../../calendar/domain/load-calendar';
-import type { RecordedEvent } from '../../event-log/event-log.port';
-import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
-import { loadCatalog } from '../../regulations/domain/catalog';
-import { CaseCommandService } from '../commands/case-command-service';
-import { caseStreamId } from './case-event';
-import { makeIin, principal, validData } from './case-specification';
+import { loadCalendars } from '../../src/modules/calendar/domain/load-calendar';
+import type { RecordedEvent } from '../../src/modules/event-log/event-log.port';
+import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
+import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
+import { CaseCommandService } from '../../src/modules/cases/commands/case-command-service';
+import { caseStreamId } from '../../src/modules/cases/domain/case-event';
+import { makeIin, principal, validData } from '../support/case-specification';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { canonicalForm, eventHash, inCanonicalOrder, sealEvents, storedLinkProblem, verifyChain, type HashableEvent } from './hash-chain';
+import { canonicalForm, eventHash, inCanonicalOrder, sealEvents, storedLinkProblem, verifyChain, type HashableEvent } from '../../src/modules/cases/domain/hash-chain';
 
-const DATA = join(__dirname, '../../../../data');
+const DATA = join(__dirname, '../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
 const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
 const UNIT = 'astana-department';

@@ -15,11 +15,11 @@
  * case carries the correlation id `demo:<seed>/case-<n>` (over HTTP it is the request's id), so a demo
  * case can be found again, and compared between runs, by its place in the run.
  */
-import { dayNumber } from '../../calendar/domain/local-date';
-import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
-import type { EventLog } from '../../event-log/event-log.port';
-import type { Catalog } from '../../regulations/domain/catalog';
-import { CaseCommandService, type PersonalDataProtection, type CommandOutcome, type CommandRefusal } from '../commands/case-command-service';
+import { dayNumber } from '../modules/calendar/domain/local-date';
+import type { WorkingCalendar } from '../modules/calendar/domain/working-calendar';
+import type { EventLog } from '../modules/event-log/event-log.port';
+import type { Catalog } from '../modules/regulations/domain/catalog';
+import { CaseCommandService, type PersonalDataProtection, type CommandOutcome, type CommandRefusal } from '../modules/cases/commands/case-command-service';
 import { StaffDirectory } from './demo-people';
 import { planCase, type CasePlan, type PlannedAct } from './demo-scenarios';
 import { DemoTimeline, DEFAULT_LATE_RATES, type ChosenTimes, type LateRates } from './demo-timing';

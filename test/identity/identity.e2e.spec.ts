@@ -6,13 +6,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { ProblemFilter } from '../../../app/problem/problem.filter';
-import type { Principal } from '../domain/principal';
-import { iinCheckDigit } from '../domain/iin';
-import { createTokenVerifier, mintToken, type TokenVerifier } from '../token-verifier';
-import { run as mintTokenCommand } from '../mint-token.command';
-import { assertCanWrite, assertUnit, CurrentPrincipal, Public, RequireRoles } from './identity.decorators';
-import { IdentityModule } from './identity.module';
+import { ProblemFilter } from '../../src/app/problem/problem.filter';
+import type { Principal } from '../../src/modules/identity/domain/principal';
+import { iinCheckDigit } from '../../src/modules/identity/domain/iin';
+import { createTokenVerifier, mintToken, type TokenVerifier } from '../../src/modules/identity/token-verifier';
+import { run as mintTokenCommand } from '../../src/modules/identity/mint-token.command';
+import { assertCanWrite, assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../src/modules/identity/http/identity.decorators';
+import { IdentityModule } from '../../src/modules/identity/http/identity.module';
 
 @Controller('api/test')
 class ProbeController {

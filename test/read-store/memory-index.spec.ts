@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { find as mingoFind } from 'mingo';
-import { CASE_LIST_INDEXES } from '../../cases/projections/cases.projection';
-import type { Filter, ReadDocument, Sort } from '../read-store.port';
-import { openSqliteReadStore, type SqliteReadStore } from './sqlite-read-store';
+import { CASE_LIST_INDEXES } from '../../src/modules/cases/projections/cases.projection';
+import type { Filter, ReadDocument, Sort } from '../../src/modules/read-store/read-store.port';
+import { openSqliteReadStore, type SqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'reglament-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 import { commandConfig, sharedDeployment } from '../app/config/config';
 import { loadReferenceData } from '../app/reference-data';
-import { createLogger } from '../app/logging/logger';
+import { createLogger } from '../shared/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import { consoleProgress } from '../shared/progress';
-import { allProjections } from './catalog';
-import { ProjectionRuntime } from './projection-runtime';
+import { allProjections } from '../app/projections';
+import { ProjectionRuntime } from '../projections/projection-runtime';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 

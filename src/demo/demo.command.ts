@@ -5,11 +5,11 @@
  * (see demo-seeder.ts), not the time of the run.
  */
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../../../app/config/config';
-import { openInfrastructure } from '../../../app/infrastructure';
-import { createLogger } from '../../../app/logging/logger';
-import { consoleProgress } from '../../../shared/progress';
-import { CASE_STREAM_PREFIX } from '../domain/case-event';
+import { configForCommand } from '../app/config/config';
+import { openInfrastructure } from '../app/infrastructure';
+import { createLogger } from '../shared/logging/logger';
+import { consoleProgress } from '../shared/progress';
+import { CASE_STREAM_PREFIX } from '../modules/cases/domain/case-event';
 import { DEFAULT_DEMO_SEED, seedDemo } from './demo-seeder';
 import { formatSummary, summarizeDemo } from './demo-summary';
 

@@ -6,10 +6,10 @@
  * run still shows every version, every track and every kind of ending. When the acts happen is decided
  * later, against the regulation's limits (demo-timing.ts). Pure.
  */
-import { addDays, type LocalDate } from '../../calendar/domain/local-date';
-import type { TimeZone } from '../../calendar/domain/time-zone';
-import type { Principal, Role } from '../../identity/domain/principal';
-import type { RequestedChannel } from '../domain/decide';
+import { addDays, type LocalDate } from '../modules/calendar/domain/local-date';
+import type { TimeZone } from '../modules/calendar/domain/time-zone';
+import type { Principal, Role } from '../modules/identity/domain/principal';
+import type { RequestedChannel } from '../modules/cases/domain/decide';
 import { applicantPrincipal, DEMO_UNITS, makeApplicant, PORTAL, stateBodyPrincipal, STATE_BODIES, type DemoApplicant, type DemoUnit, type StaffDirectory } from './demo-people';
 import type { ChosenTimes, Gap, Hours } from './demo-timing';
 import type { Rng } from './prng';

@@ -3,13 +3,13 @@
  * cases per version and track with their status, events, back-dated acts, appeals, refusals, failed tests
  * and the SLA rows as of a given instant.
  */
-import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
-import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
-import type { Catalog } from '../../regulations/domain/catalog';
-import { toCaseEvent } from '../commands/case-repository';
-import { CASE_STREAM_PREFIX } from '../domain/case-event';
-import { caseSla, type SlaStatus } from '../domain/case-sla';
-import { foldCase, type CaseStatus } from '../domain/case-state';
+import type { WorkingCalendar } from '../modules/calendar/domain/working-calendar';
+import type { EventLog, RecordedEvent } from '../modules/event-log/event-log.port';
+import type { Catalog } from '../modules/regulations/domain/catalog';
+import { toCaseEvent } from '../modules/cases/commands/case-repository';
+import { CASE_STREAM_PREFIX } from '../modules/cases/domain/case-event';
+import { caseSla, type SlaStatus } from '../modules/cases/domain/case-sla';
+import { foldCase, type CaseStatus } from '../modules/cases/domain/case-state';
 
 export interface DemoSummary {
   cases: number;

@@ -5,16 +5,16 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../../app/config/config';
-import { loadReferenceData } from '../../../app/reference-data';
-import { openEventLog } from '../../event-log/open-event-log';
-import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
-import { toCaseEvent } from '../commands/case-repository';
-import { clauseReference, type CaseEventMetadata } from '../domain/case-event';
-import { caseSla } from '../domain/case-sla';
-import { foldCase } from '../domain/case-state';
-import { rolesOn } from '../../regulations/domain/regulation-schema';
-import { verifyChain } from '../domain/hash-chain';
+import { loadConfig } from '../app/config/config';
+import { loadReferenceData } from '../app/reference-data';
+import { openEventLog } from '../modules/event-log/open-event-log';
+import type { EventLog, RecordedEvent } from '../modules/event-log/event-log.port';
+import { toCaseEvent } from '../modules/cases/commands/case-repository';
+import { clauseReference, type CaseEventMetadata } from '../modules/cases/domain/case-event';
+import { caseSla } from '../modules/cases/domain/case-sla';
+import { foldCase } from '../modules/cases/domain/case-state';
+import { rolesOn } from '../modules/regulations/domain/regulation-schema';
+import { verifyChain } from '../modules/cases/domain/hash-chain';
 import { run } from './demo.command';
 
 const reference = loadReferenceData(loadConfig({}));

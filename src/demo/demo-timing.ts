@@ -5,14 +5,14 @@
  * also respects the deadlines of the steps the case will still take (a cumulative "5 working days from
  * receipt" binds every act before the extract), and an annual window's opening. Pure: calendar and PRNG in.
  */
-import { dayNumber, type LocalDate } from '../../calendar/domain/local-date';
-import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
-import { computeDeadline } from '../../deadlines/domain/compute-deadline';
-import type { Limit, LimitSpec } from '../../deadlines/domain/limit';
-import type { RegulationVersion } from '../../regulations/domain/catalog';
-import type { RegulationStep } from '../../regulations/domain/regulation-schema';
-import { anchorInstant, limitApplies, programmeDeadline } from '../domain/case-sla';
-import type { CaseState } from '../domain/case-state';
+import { dayNumber, type LocalDate } from '../modules/calendar/domain/local-date';
+import type { WorkingCalendar } from '../modules/calendar/domain/working-calendar';
+import { computeDeadline } from '../modules/deadlines/domain/compute-deadline';
+import type { Limit, LimitSpec } from '../modules/deadlines/domain/limit';
+import type { RegulationVersion } from '../modules/regulations/domain/catalog';
+import type { RegulationStep } from '../modules/regulations/domain/regulation-schema';
+import { anchorInstant, limitApplies, programmeDeadline } from '../modules/cases/domain/case-sla';
+import type { CaseState } from '../modules/cases/domain/case-state';
 import type { Rng } from './prng';
 
 const MINUTE = 60_000;

@@ -4,19 +4,21 @@
  * sealed into a hash chain the way the command service seals them, so `then` hands back a history the
  * next specification can start from. Test-only support; pure (the clock is injected, nothing is read).
  */
-import type { EventType } from '../../../events/event-types';
-import type { TimeZone } from '../../calendar/domain/time-zone';
-import type { ClauseRef } from '../../deadlines/domain/limit';
-import { iinCheckDigit } from '../../identity/domain/iin';
-import type { Principal, Role } from '../../identity/domain/principal';
-import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
-import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
-import { clauseReference, type CaseEvent, type DecidedEvent } from './case-event';
-import type { StepData } from './case-event-data';
-import { prerequisitesOn } from './case-rules';
-import { evolve, stepsOnTrack, type CaseState } from './case-state';
-import { decide, type CaseCommand, type CaseRejection, type Decision } from './decide';
-import { sealEvents } from './hash-chain';
+import type { EventType } from '../../src/events/event-types';
+import type { TimeZone } from '../../src/modules/calendar/domain/time-zone';
+import type { ClauseRef } from '../../src/modules/deadlines/domain/limit';
+import { makeIin } from '../../src/modules/identity/domain/iin';
+import type { Principal, Role } from '../../src/modules/identity/domain/principal';
+import type { Catalog, RegulationVersion } from '../../src/modules/regulations/domain/catalog';
+import { rolesOn, type RegulationStep } from '../../src/modules/regulations/domain/regulation-schema';
+import { clauseReference, type CaseEvent, type DecidedEvent } from '../../src/modules/cases/domain/case-event';
+import type { StepData } from '../../src/modules/cases/domain/case-event-data';
+import { prerequisitesOn } from '../../src/modules/cases/domain/case-rules';
+import { evolve, openingOf, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
+import { decide, type CaseCommand, type CaseRejection, type Decision } from '../../src/modules/cases/domain/decide';
+import { sealEvents } from '../../src/modules/cases/domain/hash-chain';
+
+export { makeIin };
 
 /** Valid data for each event type a step records (checked against STEP_DATA_SCHEMAS in decide.spec). */
 export const VALID_DATA: { [T in Exclude<EventType, 'ApplicationSubmitted'>]: StepData<T> } = {
@@ -78,15 +80,6 @@ export function validData(eventType: string): Record<string, unknown> {
   return { ...data };
 }
 
-/** A valid IIN: YYMMDD, the century-and-sex digit, a four-digit serial and its check digit. */
-export function makeIin(yymmdd: string, centuryDigit: number, serial: number): string {
-  for (let s = serial; s < serial + 100; s++) {
-    const first11 = `${yymmdd}${centuryDigit}${String(s % 10_000).padStart(4, '0')}`;
-    const check = iinCheckDigit(first11);
-    if (check !== null) return `${first11}${check}`;
-  }
-  throw new Error('no issuable IIN near this serial');
-}
 
 /** A caller holding exactly these roles, acting for `unit` (applicants also carry their IIN). */
 export function principal(roles: Role | Role[], unit: string, options: { iin?: string; id?: string } = {}): Principal {
@@ -231,8 +224,9 @@ function summary(event: DecidedEvent) {
 
 function fold(catalog: Catalog, events: readonly CaseEvent[]): CaseState | null {
   if (events.length === 0) return null;
-  const version = catalog.byId.get(String(events[0]!.data.versionId));
-  if (!version) throw new Error(`the catalog has no ${String(events[0]!.data.versionId)}`);
+  const versionId = openingOf(events[0]!).data.versionId;
+  const version = catalog.byId.get(versionId);
+  if (!version) throw new Error(`the catalog has no ${versionId}`);
   let state: CaseState | null = null;
   for (const event of events) state = evolve(state, event, version);
   return state;

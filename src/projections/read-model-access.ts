@@ -3,10 +3,10 @@
  * command returned, else 503 with Retry-After), 503 while a first build runs, and the staleness stamp
  * every read answer carries (the log position its model reflects and when that event was recorded).
  */
-import { ProblemError } from '../problem/problem';
-import type { EventLog } from '../../modules/event-log/event-log.port';
-import type { ReadCollection, ReadDocument } from '../../modules/read-store/read-store.port';
-import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from '../../projections/read-models';
+import { ProblemError } from '../shared/problem/problem';
+import type { EventLog } from '../modules/event-log/event-log.port';
+import type { ReadCollection, ReadDocument } from '../modules/read-store/read-store.port';
+import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from './read-models';
 
 /** Seconds a client should wait before retrying a read the model could not serve yet. */
 export const RETRY_AFTER_SECONDS = 1;

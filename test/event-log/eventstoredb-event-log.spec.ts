@@ -3,18 +3,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { describeEventLogContract } from '../event-log.contract';
-import { MAX_APPEND_BYTES, openEventStoreDbEventLog } from './eventstoredb-event-log';
-import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
-import { ProjectionRuntime } from '../../../projections/projection-runtime';
-import { ReadModels } from '../../../projections/read-models';
-import type { Projection } from '../../../projections/projection';
+import { describeEventLogContract } from '../../src/modules/event-log/event-log.contract';
+import { MAX_APPEND_BYTES, openEventStoreDbEventLog } from '../../src/modules/event-log/eventstoredb/eventstoredb-event-log';
+import { openSqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
+import { ProjectionRuntime } from '../../src/projections/projection-runtime';
+import { ReadModels } from '../../src/projections/read-models';
+import type { Projection } from '../../src/projections/projection';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { caseStreamId } from '../../cases/domain/case-event';
-import { verifyChain } from '../../cases/domain/hash-chain';
-import { makeIin, startHarness } from '../../../../test/support/api-harness';
-import { callerFor } from '../../../../test/support/case-walk';
+import { caseStreamId } from '../../src/modules/cases/domain/case-event';
+import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
+import { makeIin, startHarness } from '../support/api-harness';
+import { callerFor } from '../support/case-walk';
 
 // Runs against a real EventStoreDB / KurrentDB when EVENTSTORE_URL is set (e.g. esdb://localhost:2113?tls=false, or the
 // compose stack's: README "Runtime shapes", from the host).

@@ -1,15 +1,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAG_EVENTS_COUNTED, ReadModels } from '../../../projections/read-models';
-import { ProjectionRuntime } from '../../../projections/projection-runtime';
-import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
-import { toProblem } from '../../../app/problem/problem.filter';
-import { EventStoreDbFaultHarness } from '../../../../test/support/eventstoredb-fault-harness';
-import { waitUntil } from '../event-log.contract';
-import { AppendTooLargeError, EventLogUnavailableError } from '../event-log.errors';
-import { MAX_APPEND_BYTES, openEventStoreDbEventLog, type EventStoreDbEventLog } from './eventstoredb-event-log';
-import { counterProjection } from '../../../../test/durability/counter.projection';
+import { LAG_EVENTS_COUNTED, ReadModels } from '../../src/projections/read-models';
+import { ProjectionRuntime } from '../../src/projections/projection-runtime';
+import { openSqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
+import { toProblem } from '../../src/app/problem/problem.filter';
+import { EventStoreDbFaultHarness } from '../support/eventstoredb-fault-harness';
+import { waitUntil } from '../../src/modules/event-log/event-log.contract';
+import { AppendTooLargeError, EventLogUnavailableError } from '../../src/modules/event-log/event-log.errors';
+import { MAX_APPEND_BYTES, openEventStoreDbEventLog, type EventStoreDbEventLog } from '../../src/modules/event-log/eventstoredb/eventstoredb-event-log';
+import { counterProjection } from '../durability/counter.projection';
 
 /*
  * The real adapter and the real @eventstore/db-client against a fault harness (test/support/eventstoredb-fault-harness.ts):
