@@ -118,6 +118,7 @@ export class AuditService {
       events: history.recorded.map((e) => ({ id: e.id, type: e.type, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
       chain: { valid: chain.valid, events: chain.events, headHash: chain.headHash, ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }) },
       sla: { asOf: now.toISOString(), deadlines: this.explain(history, now) },
+      timeZone: { id: this.calendar.timeZone.id, offsets: this.calendar.timeZone.offsetTable() },
     };
     if (this.proofs) {
       const { checkpoint, proofs } = this.proofs.evidenceInclusion(history.recorded.map((e) => e.position - 1));
