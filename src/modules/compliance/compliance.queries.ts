@@ -6,7 +6,7 @@ import { ProblemError } from '../../shared/problem/problem';
 import type { ReferenceData } from '../../app/reference-data';
 import { ModelAccess, type Staleness } from '../../shared/http/read-model-access';
 import type { Filter } from '../read-store/read-store.port';
-import type { Principal } from '../identity/domain/principal';
+import { isRole, ROLES, type Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';
 import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
@@ -238,6 +238,7 @@ export class ComplianceQueries {
       limitId: r.limitId,
       label: this.stepLabel(r.versionId, r.stepId),
       roles: r.roles,
+      roleLabels: r.roles.map((role) => (isRole(role) ? ROLES[role] : null)),
       clause: r.clause,
       citation: citeClause(r.clause),
       startedAt: r.startedAt,
