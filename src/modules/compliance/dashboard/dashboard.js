@@ -16,7 +16,7 @@
       p50: 'медиана', p90: '90-й процентиль', unitMinutes: 'мин', unitWorkingHours: 'раб. ч', unitDays: 'дн', hours: 'ч', backDated: 'задним числом',
       atRisk: 'Под угрозой срыва срока', timeLeft: 'Осталось', warning: 'Предупреждение', dueToday: 'срок сегодня',
       deliveries: 'Доставка во внешние системы', pending: 'в очереди', delivered: 'доставлено', dead: 'не доставлено', lag: 'задержка',
-      pageTitle: 'reglament — соблюдение сроков', month: 'Месяц', roles: 'Исполнители', previous: 'Назад', next: 'Далее', pages: 'Страницы списка',
+      pageTitle: 'reglament — соблюдение сроков', month: 'Месяц', pageSize: 'Строк на странице', roles: 'Исполнители', previous: 'Назад', next: 'Далее', pages: 'Страницы списка',
       downloadCsv: 'Скачать CSV', downloadXlsx: 'Скачать XLSX', chartAlt: 'Диаграмма; те же числа — в таблице под ней', noRows: 'нет строк',
       expired: 'Срок действия токена истёк. Войдите снова с новым токеном.', signInAgain: 'Войти снова', tokenHint: 'Токен выдаёт администратор: npm run cli -- mint-token --roles auditor',
     },
@@ -30,7 +30,7 @@
       p50: 'медиана', p90: '90-шы процентиль', unitMinutes: 'мин', unitWorkingHours: 'жұм. сағ', unitDays: 'күн', hours: 'сағ', backDated: 'кейінгі күнмен',
       atRisk: 'Мерзімі бұзылу қаупінде', timeLeft: 'Қалды', warning: 'Ескерту', dueToday: 'мерзімі бүгін',
       deliveries: 'Сыртқы жүйелерге жеткізу', pending: 'кезекте', delivered: 'жеткізілді', dead: 'жеткізілмеді', lag: 'кідіріс',
-      pageTitle: 'reglament — мерзімдердің сақталуы', month: 'Ай', roles: 'Орындаушылар', previous: 'Артқа', next: 'Келесі', pages: 'Тізім беттері',
+      pageTitle: 'reglament — мерзімдердің сақталуы', month: 'Ай', pageSize: 'Беттегі жолдар', roles: 'Орындаушылар', previous: 'Артқа', next: 'Келесі', pages: 'Тізім беттері',
       downloadCsv: 'CSV жүктеу', downloadXlsx: 'XLSX жүктеу', chartAlt: 'Диаграмма; сол сандар астындағы кестеде', noRows: 'жол жоқ',
       expired: 'Токеннің мерзімі өтті. Жаңа токенмен қайта кіріңіз.', signInAgain: 'Қайта кіру', tokenHint: 'Токенді әкімші береді: npm run cli -- mint-token --roles auditor',
     },
@@ -44,7 +44,7 @@
       p50: 'median', p90: '90th percentile', unitMinutes: 'min', unitWorkingHours: 'working h', unitDays: 'days', hours: 'h', backDated: 'back-dated',
       atRisk: 'At risk', timeLeft: 'Time left', warning: 'Warning', dueToday: 'due today',
       deliveries: 'Delivery to back-office systems', pending: 'pending', delivered: 'delivered', dead: 'dead-lettered', lag: 'lag',
-      pageTitle: 'reglament — deadline compliance', month: 'Month', roles: 'Roles', previous: 'Previous', next: 'Next', pages: 'List pages',
+      pageTitle: 'reglament — deadline compliance', month: 'Month', pageSize: 'Rows per page', roles: 'Roles', previous: 'Previous', next: 'Next', pages: 'List pages',
       downloadCsv: 'Download CSV', downloadXlsx: 'Download XLSX', chartAlt: 'Chart; the same numbers are in the table below it', noRows: 'no rows',
       expired: 'Your access token has expired. Sign in again with a new token.', signInAgain: 'Sign in again', tokenHint: 'An administrator issues tokens: npm run cli -- mint-token --roles auditor',
     },
@@ -59,8 +59,8 @@
     department: 'Department', institute: "Provider's institute", 'international-office': 'International office', 'teaching-staff': 'Teaching staff', 'state-body': 'State body',
     'e-government-portal': 'E-government portal', auditor: 'Auditor', admin: 'System administrator',
   };
-  const PAGE = 50;
   const LISTS = ['overdue', 'atRisk', 'cases'];
+  const pageSize = () => Number($('f-page-size').value) || 50;
 
   const state = { lang: sessionStorage.getItem('lang') || 'ru', token: null, services: [], selectedService: null, selectedStep: null, historyCase: null, live: false, charts: {}, offset: { overdue: 0, atRisk: 0, cases: 0 }, totals: {}, expired: false };
   const $ = (id) => document.getElementById(id);
@@ -232,14 +232,14 @@
   const toHistory = { attr: 'case', key: (r) => r.caseId, go: (id) => showHistory(id) };
 
   async function loadOverdue() {
-    const overdue = await api('/api/compliance/overdue?' + filterQuery({ limit: PAGE, offset: state.offset.overdue }));
+    const overdue = await api('/api/compliance/overdue?' + filterQuery({ limit: pageSize(), offset: state.offset.overdue }));
     table('table-overdue', [t('case'), t('step'), t('unit'), t('roles'), t('deadline'), t('late')], overdue.rows,
       (r) => [esc(r.receiptNumber), esc(label(r.label, r.stepId)), esc(r.unit), roleList(r), esc(when(r.deadline)), `<span class="late">${esc(lateness(r.overdueMinutes))}</span>`], toHistory);
     pager('overdue', overdue);
   }
 
   async function loadAtRisk() {
-    const atRisk = await api('/api/compliance/at-risk?' + filterQuery({ limit: PAGE, offset: state.offset.atRisk }));
+    const atRisk = await api('/api/compliance/at-risk?' + filterQuery({ limit: pageSize(), offset: state.offset.atRisk }));
     table('table-at-risk', [t('case'), t('step'), t('unit'), t('deadline'), t('timeLeft'), t('warning')], atRisk.rows,
       (r) => [esc(r.receiptNumber), esc(label(r.label, r.stepId)), esc(r.unit), esc(when(r.deadline)) + (r.dueToday ? ' · ' + esc(t('dueToday')) : ''), esc(left(r.timeLeft)), `<span class="late">${r.threshold}%</span>`], toHistory);
     pager('atRisk', atRisk);
@@ -293,7 +293,7 @@
     if (!keepPage) state.offset.cases = 0;
     state.selectedStep = row;
     $('cases-step-name').textContent = row.display || row.key;
-    const result = await api('/api/compliance/step-cases?' + filterQuery({ serviceId: state.selectedService, stepId: row.key, limit: PAGE, offset: state.offset.cases }));
+    const result = await api('/api/compliance/step-cases?' + filterQuery({ serviceId: state.selectedService, stepId: row.key, limit: pageSize(), offset: state.offset.cases }));
     table('table-cases', [t('case'), t('status'), t('unit'), t('deadline')], result.cases,
       (c) => [esc(c.receiptNumber), esc(c.rows.map((r) => statusText(r.status)).join(', ')), esc(c.unit), esc(c.rows.map((r) => when(r.deadline)).join(', '))], toHistory);
     pager('cases', result);
@@ -406,7 +406,7 @@
     const nav = button.closest('nav.pager');
     if (!nav || !button.dataset.step) return;
     const list = nav.dataset.list;
-    state.offset[list] = Math.max(0, state.offset[list] + Number(button.dataset.step) * PAGE);
+    state.offset[list] = Math.max(0, state.offset[list] + Number(button.dataset.step) * pageSize());
     const load = list === 'overdue' ? loadOverdue() : list === 'atRisk' ? loadAtRisk() : selectStep(state.selectedStep, true);
     load.catch((error) => !(error instanceof Expired) && ($('error').textContent = error.message));
   });
