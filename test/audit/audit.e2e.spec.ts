@@ -71,6 +71,19 @@ describe('history', () => {
     expect(filtered.body).toMatchObject({ total: 4, returned: 1 });
   });
 
+  it('200: downloads as CSV with headings in the asked language, local times and role names; a bad format is 400', async () => {
+    const csv = await api.call('GET', `/api/cases/${caseId}/history?format=csv&lang=ru`, { as: auditor });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="history-${caseId}.csv"`);
+    const lines = String(csv.body).replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    expect(lines[0]).toBe('№,Событие,Исполнитель,Роль,Подразделение,Произошло,Записано,Задним числом,Пункт,Хеш');
+    expect(lines).toHaveLength(5);
+    expect(lines[2]).toMatch(/^1,Документы зарегистрированы,[^,]*,Сотрудник канцелярии,astana,2015-12-14T10:00:00\+06:00,/);
+    const bad = await api.call('GET', `/api/cases/${caseId}/history?format=docx`, { as: auditor });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('query.format');
+  });
+
   it('bad parameters name themselves; an unknown case is 404; staff of another unit 403', async () => {
     const bad = await api.call('GET', `/api/cases/${caseId}/history?type=Nope&from=2015-12-20T00:00:00Z&to=2015-12-01T00:00:00Z&time=later`, { as: auditor });
     expect(bad.status).toBe(400);

@@ -307,6 +307,18 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       expect(cases.name).toBe(`step-cases-${stepKey}.csv`);
       const stepCases = await api.call('GET', `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=${stepKey}&unit=almaty&limit=1`, { as: auditor });
       expect(cases.body.toString('utf8').trim().split(/\r?\n/).length - 1).toBe(stepCases.body.total);
+      // And the history of the case a row opens.
+      const caseId = await tab.getAttribute('#table-cases tr[data-case]', 'data-case');
+      await tab.click(`#table-cases tr[data-case="${caseId}"]`);
+      await tab.waitForFunction((id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id, caseId);
+      const history = await take('history', 'xlsx');
+      expect(history.name).toBe(`history-${caseId}.xlsx`);
+      const book = new ExcelJS.Workbook();
+      await book.xlsx.load(history.body as never);
+      const sheet = book.worksheets[0]!;
+      expect([sheet.getRow(1).getCell(2).value, sheet.getRow(2).getCell(2).value]).toEqual(['Оқиға', 'Өтініш берілді']);
+      const events = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
+      expect(sheet.actualRowCount - 1).toBe(events.body.events.length);
       expect(errors).toEqual([]);
     } finally {
       await close();

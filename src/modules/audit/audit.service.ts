@@ -59,6 +59,11 @@ export class AuditService {
     this.keyFingerprint = keyFingerprint(publicKey);
   }
 
+  /** The zone the calendar reads local time in (Asia/Almaty), for pages and downloads that show times to people. */
+  get timeZone() {
+    return this.calendar.timeZone;
+  }
+
   /**
    * The case's events from the log; null for an unknown case. A reader's right to the case is checked (`admit`, with
    * the case's unit) before any personal field is opened for them; without a reader they are opened as the system.

@@ -317,6 +317,7 @@
       case 'step': return state.selectedService ? '/api/compliance/summary?' + filterQuery({ groupBy: 'step', serviceId: state.selectedService }) : null;
       case 'overdue': return '/api/compliance/overdue?' + filterQuery();
       case 'atRisk': return '/api/compliance/at-risk?' + filterQuery();
+      case 'history': return state.historyCase ? '/api/cases/' + encodeURIComponent(state.historyCase) + '/history' : null;
       case 'cases': return state.selectedStep ? '/api/compliance/step-cases?' + filterQuery({ serviceId: state.selectedService, stepId: state.selectedStep.key }) : null;
     }
     return null;
@@ -326,7 +327,7 @@
     const path = exportPath(kind);
     if (!path) return;
     try {
-      const response = await request(`${path}&format=${format}&lang=${state.lang}`);
+      const response = await request(`${path}${path.includes('?') ? '&' : '?'}format=${format}&lang=${state.lang}`);
       if (!response.ok) throw new Error(((await response.json().catch(() => null)) || {}).detail || String(response.status));
       const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') || '');
       const link = document.createElement('a');

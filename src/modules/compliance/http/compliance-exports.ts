@@ -3,7 +3,7 @@ import type { TimeZone } from '../../calendar/domain/time-zone';
 import { ROLES, isRole } from '../../identity/domain/principal';
 import type { ComplianceQueries } from '../compliance.queries';
 import type { SummaryRow } from '../domain/summary';
-import type { ExportColumn, ExportLanguage } from './table-export';
+import type { ExportColumn, ExportLanguage } from '../../../shared/http/table-export';
 
 type Row<K extends 'overdueAll' | 'atRiskAll' | 'stepCasesAll'> = ReturnType<ComplianceQueries[K]> extends AsyncGenerator<infer R> ? R : never;
 type Labelled = { label?: { ru: string | null; kk: string | null } | null };

@@ -15,7 +15,7 @@ import { CurrentPrincipal, forbidden, RequireRoles } from '../../identity/http/i
 import { ComplianceQueries, type Period } from '../compliance.queries';
 import { dayNumber, daysInMonth, localDateProblem } from '../../calendar/domain/local-date';
 import { complianceExports } from './compliance-exports';
-import { exportRequest, exportTable } from './table-export';
+import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
 import { GROUP_BY, type GroupBy } from '../domain/rollup';
 
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
@@ -65,7 +65,7 @@ export class ComplianceController {
     if (errors.length) throw ProblemError.badRequest(errors);
     const result = await this.queries.summary({ groupBy, ...common });
     reply.header('x-read-position', String(result.staleness.position));
-    if (download) return exportTable(reply, download, `compliance-by-${groupBy}`, this.exports.summary, toAsync(result.rows));
+    if (download) return exportTable(reply, download, `compliance-by-${groupBy}`, this.exports.summary, fromArray(result.rows));
     return {
       groupBy,
       // Rollups count by month: a date range is widened to the whole months it touches, and `from`/`to` say which.
@@ -253,8 +253,4 @@ export class ComplianceController {
   private after(query: RawQuery, errors: ParamError[]): number | undefined {
     return optionalParam(query.after, parseAfterParam, errors);
   }
-}
-
-async function* toAsync<T>(rows: readonly T[]): AsyncGenerator<T> {
-  yield* rows;
 }

@@ -6,7 +6,7 @@ import { StreamableFile } from '@nestjs/common';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import { PassThrough, Readable } from 'node:stream';
-import type { ParamError } from '../../../shared/http/query-params';
+import type { ParamError } from './query-params';
 
 export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -67,7 +67,8 @@ export function exportTable<Row>(reply: HeaderReply, request: { format: ExportFo
   const out = new PassThrough();
   void (async () => {
     const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
-    const sheet = book.addWorksheet(name);
+    // Excel refuses a sheet name over 31 characters or with any of : \ / ? * [ ] (a file name may be longer).
+    const sheet = book.addWorksheet(name.replace(/[:\\/?*[\]]/g, '-').slice(0, 31));
     sheet.columns = columns.map((c) => ({ header: c.heading[lang], width: 22 }));
     sheet.getRow(1).font = { bold: true };
     for await (const row of values()) sheet.addRow(row).commit();
@@ -75,4 +76,9 @@ export function exportTable<Row>(reply: HeaderReply, request: { format: ExportFo
     await book.commit();
   })().catch((error: Error) => out.destroy(error));
   return new StreamableFile(out);
+}
+
+/** Rows already in memory (a summary, one case's history) as the stream exportTable reads. */
+export async function* fromArray<T>(rows: readonly T[]): AsyncGenerator<T> {
+  yield* rows;
 }
