@@ -184,6 +184,8 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       await tab.waitForFunction(() => (globalThis as any).document.querySelector('#table-history tbody tr td') !== null);
 
       expect(await seriousViolations(tab)).toEqual([]);
+      // Signed in: the sign-in form and the expiry notice are gone.
+      expect([await tab.isVisible('#login'), await tab.isVisible('#expired')]).toEqual([false, false]);
       const overflow = await tab.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
       const wide = await tab.evaluate((w) => [...document.querySelectorAll('body *')].filter((el: any) => !el.closest('.scroll') && el.getBoundingClientRect().right > w + 1).slice(0, 5).map((el: any) => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`), overflow.client);
       expect({ ...overflow, wide }).toEqual({ ...overflow, scroll: overflow.client, wide: [] });
