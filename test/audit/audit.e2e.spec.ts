@@ -284,6 +284,18 @@ describe('evidence pack', () => {
     expect(section).toMatch(which() === filedLate ? /30 мин<br>в минутах от начала отсчёта/ : /3 рабочих дня \/ 3 жұмыс күні/);
   });
 
+  it('a pack whose data was edited into a shape no page can be drawn from fails its checks; the verifier does not crash', async () => {
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const html = await response.text();
+    const file = join(api.dataDir, 'misshapen.html');
+    writeFileSync(file, html.replace('"deadlines":[', '"deadlines":[{},'));
+    const key = await api.call('GET', '/api/evidence/public-key', { as: auditor });
+    const run = cli(['verify-evidence', file, '--json', '--fingerprint', key.body.keyFingerprint]);
+    expect(run.code).toBe(1);
+    const checks = Object.fromEntries(JSON.parse(run.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c.ok]));
+    expect(checks).toMatchObject({ signature: false, 'readable page': false });
+  });
+
   it('a pack issued in format 2, with its UTC times, still verifies offline against the page it was issued with', () => {
     const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-2.html'), '--fingerprint', 'df552934ca8b953e92c5e78a06f5a4ced9e467128f8961d8b9902432dcf2b539', '--json']);
     expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });

@@ -200,9 +200,14 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
   }
 
-  const page = renderEvidenceFile(pack);
-  const same = readableText(page) === readableText(file);
-  check('readable page', same, same ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
+  try {
+    const page = renderEvidenceFile(pack);
+    const same = readableText(page) === readableText(file);
+    check('readable page', same, same ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
+  } catch (error) {
+    // Data edited into a shape the page cannot be drawn from: a failed check, not a crash of the verifier.
+    check('readable page', false, `the embedded data cannot be rendered as a page: ${(error as Error).message}`);
+  }
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
 }
 
