@@ -71,6 +71,19 @@ describe('history', () => {
     expect(filtered.body).toMatchObject({ total: 4, returned: 1 });
   });
 
+  it('200: downloads as CSV with headings in the asked language, local times and role names; a bad format is 400', async () => {
+    const csv = await api.call('GET', `/api/cases/${caseId}/history?format=csv&lang=ru`, { as: auditor });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="history-${caseId}.csv"`);
+    const lines = String(csv.body).replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    expect(lines[0]).toBe('№,Событие,Исполнитель,Роль,Подразделение,Произошло,Записано,Задним числом,Пункт,Хеш');
+    expect(lines).toHaveLength(5);
+    expect(lines[2]).toMatch(/^1,Документы зарегистрированы,[^,]*,Сотрудник канцелярии,astana,2015-12-14T10:00:00\+06:00,/);
+    const bad = await api.call('GET', `/api/cases/${caseId}/history?format=docx`, { as: auditor });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('query.format');
+  });
+
   it('bad parameters name themselves; an unknown case is 404; staff of another unit 403', async () => {
     const bad = await api.call('GET', `/api/cases/${caseId}/history?type=Nope&from=2015-12-20T00:00:00Z&to=2015-12-01T00:00:00Z&time=later`, { as: auditor });
     expect(bad.status).toBe(400);
@@ -168,6 +181,17 @@ describe('verification and tampering', () => {
 });
 
 describe('evidence pack', () => {
+  let filedLate: string;
+  beforeAll(async () => {
+    const applicant = makeIin('900101', 3, 7);
+    const filed = await api.call('POST', '/api/cases', {
+      as: callerFor('psc-operator', UNIT, applicant),
+      body: { serviceId: 'civil-service-testing', channel: 'psc', unit: UNIT, applicant: { iin: applicant, fullName: 'Сейткали Арман' }, startedAt: '2015-11-02T10:00:00+06:00', occurredAt: '2015-11-02T10:40:00+06:00' },
+    });
+    expect(filed.status).toBe(201);
+    filedLate = filed.body.caseId;
+  });
+
   it('downloads one HTML file that verifies offline, and any edit to its data or page is caught', async () => {
     const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
     expect(response.status).toBe(200);
@@ -209,7 +233,73 @@ describe('evidence pack', () => {
     expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 1<br>184 бұйрық, 2-қосымша, 7-т., 1) тт.</td>')).toBe(true);
     // A clause of one track's sub-list names the track: p.7 lists the sub-paragraphs of each track afresh.
     expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 3<br>184 бұйрық, 2-қосымша, 7-т., 3) тт.<br><code>competition-recommended</code></td>')).toBe(true);
-    expect(html.includes('"format":"reglament-evidence/2"')).toBe(true);
+    expect(html.includes('"format":"reglament-evidence/3"')).toBe(true);
+  });
+
+  it.each([
+    ['the personnel-reserve case', () => caseId],
+    // A PSC operator began filling in at 10:00 and filed at 10:40: the 30-minute filing limit ran from 10:00.
+    ['a filing that took 40 minutes', () => filedLate],
+  ])('%s: the page shows local time with its zone once, the clock from startedAt, periods ending at 24:00, statuses in Russian and Kazakh', async (_name, which) => {
+    const response = await fetch(`${api.url}/api/cases/${which()}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const html = await response.text();
+    const pack = JSON.parse(/<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(html)![1]!);
+    // An independent reading of Almaty wall time (the runtime's time-zone database, not the calendar's table).
+    const wall = (iso: string) => {
+      const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Almaty', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+      return { date: `${p.day}.${p.month}.${p.year}`, time: `${p.hour}:${p.minute}` };
+    };
+    const section = html.slice(html.indexOf('<h2>Сроки на'), html.indexOf('<script'));
+    const rows = section.split('<tr>').slice(2);
+    expect(rows.length).toBe(pack.sla.deadlines.length);
+    let laterThanTheAct = 0;
+    pack.sla.deadlines.forEach((d: { startedAt: string; deadline: string | null; status: string; anchorEvent: { occurredAt: string } | null }, i: number) => {
+      const cells = rows[i]!.split('</td>');
+      const started = wall(d.startedAt);
+      expect(cells[3]).toContain(`${started.date} ${started.time}`);
+      if (d.anchorEvent && d.anchorEvent.occurredAt !== d.startedAt && wall(d.anchorEvent.occurredAt).time !== started.time) {
+        laterThanTheAct++;
+        expect(cells[3]).not.toContain(`${wall(d.anchorEvent.occurredAt).date} ${wall(d.anchorEvent.occurredAt).time}`);
+      }
+      if (d.deadline) {
+        const end = wall(d.deadline);
+        // A period ending at local midnight ends at 24:00 of the day before, as the law writes it.
+        if (end.time === '00:00') {
+          const before = wall(new Date(Date.parse(d.deadline) - 60_000).toISOString());
+          expect(cells[4]).toContain(`${before.date}, 24:00`);
+        } else expect(cells[4]).toContain(`${end.date}, ${end.time}`);
+        expect(cells[4]).not.toMatch(/00:00|T\d\d:/);
+      }
+      // The limit and its rule in Russian and Kazakh, not the engine's English shorthand.
+      expect(cells[2]).not.toMatch(/working day|minutes|anchor/);
+      expect(cells[6]).toMatch(/^<td class="status-[a-z-]+">[а-яё ]+ \/ [а-яәіңғүұқөһ ]+$/i);
+    });
+    expect(laterThanTheAct).toBe(which() === filedLate ? 1 : 0);
+    // The zone once, in the header: the 2015 acts in UTC+06:00, the pack made today after the 2024 change to UTC+05:00.
+    expect(html.match(/<p>Время \/ Уақыт: [^<]*<\/p>/g)).toEqual(['<p>Время / Уақыт: местное / жергілікті, Asia/Almaty, UTC+06:00, с / 29.02.2024 23:00 бастап UTC+05:00</p>']);
+    // No ISO instants (UTC "Z" or an offset) in any cell of the readable page.
+    const page = html.slice(0, html.indexOf('<script'));
+    expect(page).not.toMatch(/\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})/);
+    expect(page).not.toMatch(/>(met|breached|open|overdue)</);
+    expect(section).toMatch(which() === filedLate ? /30 мин<br>в минутах от начала отсчёта/ : /3 рабочих дня \/ 3 жұмыс күні/);
+  });
+
+  it('a pack whose data was edited into a shape no page can be drawn from fails its checks; the verifier does not crash', async () => {
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const html = await response.text();
+    const file = join(api.dataDir, 'misshapen.html');
+    writeFileSync(file, html.replace('"deadlines":[', '"deadlines":[{},'));
+    const key = await api.call('GET', '/api/evidence/public-key', { as: auditor });
+    const run = cli(['verify-evidence', file, '--json', '--fingerprint', key.body.keyFingerprint]);
+    expect(run.code).toBe(1);
+    const checks = Object.fromEntries(JSON.parse(run.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c.ok]));
+    expect(checks).toMatchObject({ signature: false, 'readable page': false });
+  });
+
+  it('a pack issued in format 2, with its UTC times, still verifies offline against the page it was issued with', () => {
+    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-2.html'), '--fingerprint', 'df552934ca8b953e92c5e78a06f5a4ced9e467128f8961d8b9902432dcf2b539', '--json']);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
+    expect(ok.code).toBe(0);
   });
 
   it('a pack issued in format 1, before clauses were cited for people, still verifies offline', () => {

@@ -152,6 +152,111 @@ describe('overdue and worklist', () => {
   });
 });
 
+describe('lists the dashboard shows: period, asOf, paging, export', () => {
+  const asOf = '2021-01-01T00:00:00Z';
+  const q = (path: string) => api.call('GET', path, { as: auditor });
+  type OpenRow = { caseId: string; limitId: string; startedAt: string; deadline: string; unit: string };
+  const key = (r: OpenRow) => `${r.caseId}/${r.limitId}`;
+
+  it('200: the overdue list honours from/to (it used to return the same rows with or without them)', async () => {
+    const all = await q(`/api/compliance/overdue?asOf=${asOf}&limit=1000`);
+    const starts = (all.body.rows as OpenRow[]).map((r) => r.startedAt).sort();
+    // A period holding some rows and not all: from the earliest clock start's month to the month of the median one.
+    const from = starts[0]!.slice(0, 7);
+    const to = starts[Math.floor(starts.length / 2)]!.slice(0, 7);
+    const period = await q(`/api/compliance/overdue?asOf=${asOf}&from=${from}&to=${to}&limit=1000`);
+    expect(period.status).toBe(200);
+    const zone = api.app.infra.reference.calendar.timeZone;
+    const inPeriod = (all.body.rows as OpenRow[]).filter((r) => { const m = zone.toLocal(new Date(r.startedAt)).date.slice(0, 7); return m >= from && m <= to; });
+    expect(inPeriod.length).toBeGreaterThan(0);
+    expect(inPeriod.length).toBeLessThan(all.body.total);
+    expect(period.body.total).toBe(inPeriod.length);
+    expect((period.body.rows as OpenRow[]).map(key)).toEqual(inPeriod.map(key));
+  });
+
+  it('200: a period of single days is a local (Asia/Almaty) day, both ends inclusive', async () => {
+    const all = await q(`/api/compliance/overdue?asOf=${asOf}&limit=1000`);
+    const zone = api.app.infra.reference.calendar.timeZone;
+    const day = zone.toLocal(new Date((all.body.rows as OpenRow[])[0]!.startedAt)).date;
+    const one = await q(`/api/compliance/overdue?asOf=${asOf}&from=${day}&to=${day}&limit=1000`);
+    expect(one.status).toBe(200);
+    const expected = (all.body.rows as OpenRow[]).filter((r) => zone.toLocal(new Date(r.startedAt)).date === day);
+    expect((one.body.rows as OpenRow[]).map(key)).toEqual(expected.map(key));
+    const bad = await q('/api/compliance/overdue?from=2016-02-30');
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('query.from');
+  });
+
+  it('200: every list pages by offset and limit with the total, no silent cap', async () => {
+    for (const path of [`/api/compliance/overdue?asOf=${asOf}`, '/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test']) {
+      const whole = await q(`${path}&limit=1000`);
+      expect(whole.status).toBe(200);
+      const list = (b: any) => (b.rows ?? b.cases).map((r: { caseId: string; limitId?: string }) => `${r.caseId}/${r.limitId ?? ''}`);
+      expect(whole.body.total).toBe(list(whole.body).length);
+      expect(whole.body.total).toBeGreaterThan(5);
+      const pages: string[] = [];
+      for (let offset = 0; offset < whole.body.total; offset += 4) {
+        const page = await q(`${path}&limit=4&offset=${offset}`);
+        expect({ total: page.body.total, offset: page.body.offset, limit: page.body.limit }).toEqual({ total: whole.body.total, offset, limit: 4 });
+        pages.push(...list(page.body));
+      }
+      expect(pages).toEqual(list(whole.body));
+    }
+    const atRisk = await q('/api/compliance/at-risk?limit=2&offset=0');
+    expect(atRisk.body).toEqual(expect.objectContaining({ total: expect.any(Number), offset: 0, limit: 2 }));
+    const bad = await q('/api/compliance/overdue?offset=-1');
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].field).toBe('query.offset');
+  });
+
+  it('200: asOf is honoured by every list: nothing whose clock started later, statuses as they were then', async () => {
+    const early = '2015-10-01T00:00:00+06:00';
+    const overdue = await q(`/api/compliance/overdue?asOf=${encodeURIComponent(early)}&limit=1000`);
+    expect((overdue.body.rows as OpenRow[]).every((r) => r.deadline <= new Date(early).toISOString())).toBe(true);
+    const risk = await q(`/api/compliance/at-risk?asOf=${encodeURIComponent(early)}&limit=1000`);
+    expect((risk.body.rows as OpenRow[]).every((r) => r.startedAt <= new Date(early).toISOString())).toBe(true);
+    const cases = await q(`/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&asOf=${encodeURIComponent(early)}&limit=1000`);
+    const now = await q('/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&limit=1000');
+    expect(cases.body.total).toBeLessThan(now.body.total);
+    for (const c of cases.body.cases) for (const r of c.rows) expect(r.startedAt <= new Date(early).toISOString()).toBe(true);
+  });
+
+  it('200: CSV and XLSX downloads hold every row of the list with the same filters, headed in the asked language', async () => {
+    const list = await q(`/api/compliance/overdue?asOf=${asOf}&unit=astana&limit=1000`);
+    const csv = await q(`/api/compliance/overdue?asOf=${asOf}&unit=astana&format=csv&lang=kk&limit=1`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="overdue.csv"');
+    const text = typeof csv.body === 'string' ? csv.body : JSON.stringify(csv.body);
+    const lines = text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    expect(lines[0]).toMatch(/^Қолхат,Іс,Қызмет,Бөлімше,Қадам,/);
+    expect(lines.length - 1).toBe(list.body.total);
+    expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(list.body.rows.map((r: OpenRow) => r.caseId));
+    // Times are local, with their offset.
+    expect(lines[1]).toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0[56]:00/);
+
+    const byAccept = await api.call('GET', `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test`, { as: auditor, headers: { accept: 'text/csv' } });
+    expect(byAccept.headers.get('content-type')).toMatch(/^text\/csv/);
+
+    const response = await fetch(`${api.url}/api/compliance/at-risk?format=xlsx&lang=en&asOf=${encodeURIComponent('2015-10-01T00:00:00+06:00')}`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="at-risk.xlsx"');
+    const ExcelJS = (await import('exceljs')).default;
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(Buffer.from(await response.arrayBuffer()) as never);
+    const sheet = book.worksheets[0]!;
+    expect(sheet.getRow(1).getCell(1).value).toBe('Receipt');
+    const risk = await q(`/api/compliance/at-risk?limit=1000&asOf=${encodeURIComponent('2015-10-01T00:00:00+06:00')}`);
+    expect(sheet.actualRowCount - 1).toBe(risk.body.total);
+
+    const summary = await q('/api/compliance/summary?groupBy=unit&format=csv&lang=en');
+    expect(String(summary.body).split(/\r?\n/)[0]).toMatch(/^\uFEFF?Key,Name,"?Met, %"?,Total/);
+    const bad = await q('/api/compliance/overdue?format=pdf&lang=fr');
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.format', 'query.lang']);
+  });
+});
+
 describe('live updates', () => {
   it('the stream announces newly projected case events, not the watchers\' own reads', async () => {
     const controller = new AbortController();

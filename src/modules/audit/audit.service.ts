@@ -59,6 +59,11 @@ export class AuditService {
     this.keyFingerprint = keyFingerprint(publicKey);
   }
 
+  /** The zone the calendar reads local time in (Asia/Almaty), for pages and downloads that show times to people. */
+  get timeZone() {
+    return this.calendar.timeZone;
+  }
+
   /**
    * The case's events from the log; null for an unknown case. A reader's right to the case is checked (`admit`, with
    * the case's unit) before any personal field is opened for them; without a reader they are opened as the system.
@@ -118,6 +123,7 @@ export class AuditService {
       events: history.recorded.map((e) => ({ id: e.id, type: e.type, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
       chain: { valid: chain.valid, events: chain.events, headHash: chain.headHash, ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }) },
       sla: { asOf: now.toISOString(), deadlines: this.explain(history, now) },
+      timeZone: { id: this.calendar.timeZone.id, offsets: this.calendar.timeZone.offsetTable() },
     };
     if (this.proofs) {
       const { checkpoint, proofs } = this.proofs.evidenceInclusion(history.recorded.map((e) => e.position - 1));

@@ -6,7 +6,7 @@ import { ProblemError } from '../../shared/problem/problem';
 import type { ReferenceData } from '../regulations/domain/reference-data';
 import { ModelAccess, type Staleness } from '../../projections/read-model-access';
 import type { Filter } from '../read-store/read-store.port';
-import type { Principal } from '../identity/domain/principal';
+import { isRole, ROLES, type Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';
 import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
@@ -29,14 +29,46 @@ export interface SummaryParams {
   after?: number;
 }
 
-export interface OverdueParams {
+/** The instants between which a row's clock started: `from` inclusive, `until` exclusive (local days made instants). */
+export interface Period {
+  from?: Date;
+  until?: Date;
+}
+
+/** What every list the dashboard shows takes: the filters, the period, the instant it is read at, and the page. */
+export interface ListParams {
   asOf: Date;
   unit?: string;
-  role?: string;
   serviceId?: string;
+  period?: Period;
+  /** Rows skipped before the page (offset paging: lists are sorted by deadline, which rows keep while they are open). */
+  offset?: number;
   limit: number;
   after?: number;
 }
+
+export interface OverdueParams extends ListParams {
+  role?: string;
+}
+
+/** Rows read per round trip when an export walks a whole list. */
+export const EXPORT_CHUNK = 500;
+
+/** A filter on `startedAt`: in the period, and (for lists read at asOf) started by then. */
+function startedIn(period: Period | undefined, notAfter?: Date): Filter | undefined {
+  const bound: Record<string, string> = {};
+  if (period?.from) bound.$gte = period.from.toISOString();
+  if (period?.until) bound.$lt = period.until.toISOString();
+  if (notAfter) bound.$lte = notAfter.toISOString();
+  return Object.keys(bound).length ? bound : undefined;
+}
+
+export interface StepCasesParams extends ListParams {
+  serviceId: string;
+  stepId: string;
+}
+
+type CaseRowsDoc = { _id: string; state: CaseState; rows: (OpenRowDocument & { settled: string | null })[] };
 
 export class ComplianceQueries {
   constructor(
@@ -60,24 +92,37 @@ export class ComplianceQueries {
 
   async overdue(params: OverdueParams) {
     const staleness = await this.model.staleness(params.after);
+    const filter = this.overdueFilter(params);
+    const collection = await this.model.collection<OpenRowDocument>(OPEN_ROWS);
+    const total = await collection.count(filter);
+    const offset = params.offset ?? 0;
+    const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, skip: offset, limit: params.limit });
+    return { staleness, asOf: params.asOf.toISOString(), total, offset, limit: params.limit, rows: rows.map((r) => this.overdueRow(r, params.asOf)) };
+  }
+
+  /** Every overdue row, in the list's order, a chunk at a time (for exports: never the whole list in memory). */
+  async *overdueAll(params: OverdueParams): AsyncGenerator<ReturnType<ComplianceQueries['overdueRow']>> {
+    const filter = this.overdueFilter(params);
+    const collection = await this.model.collection<OpenRowDocument>(OPEN_ROWS);
+    for (let skip = 0; ; skip += EXPORT_CHUNK) {
+      const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, skip, limit: EXPORT_CHUNK });
+      for (const r of rows) yield this.overdueRow(r, params.asOf);
+      if (rows.length < EXPORT_CHUNK) return;
+    }
+  }
+
+  private overdueFilter(params: OverdueParams): Filter {
     const filter: Filter = { deadline: { $ne: null, $lte: params.asOf.toISOString() } };
     if (params.unit) filter.unit = params.unit;
     if (params.serviceId) filter.serviceId = params.serviceId;
     if (params.role) filter.roles = params.role;
-    const collection = await this.model.collection<OpenRowDocument>(OPEN_ROWS);
-    const total = await collection.count(filter);
-    const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, limit: params.limit });
-    const at = params.asOf.getTime();
-    return {
-      staleness,
-      asOf: params.asOf.toISOString(),
-      total,
-      rows: rows.map((r) => ({
-        ...this.openRowView(r),
-        trackId: r.trackId,
-        overdueMinutes: Math.floor((at - Date.parse(r.deadline!)) / 60_000),
-      })),
-    };
+    const started = startedIn(params.period);
+    if (started) filter.startedAt = started;
+    return filter;
+  }
+
+  private overdueRow(r: OpenRowDocument, asOf: Date) {
+    return { ...this.openRowView(r), trackId: r.trackId, overdueMinutes: Math.floor((asOf.getTime() - Date.parse(r.deadline!)) / 60_000) };
   }
 
   /** The open steps the caller may take now, most urgent first. */
@@ -131,21 +176,37 @@ export class ComplianceQueries {
    * The open rows past a warning share and not yet past their deadline (a head's unit, or any for auditors), the
    * nearest deadline first, with how much working time is left.
    */
-  async atRisk(params: { asOf: Date; unit?: string; serviceId?: string; limit: number; after?: number }) {
+  async atRisk(params: ListParams) {
     const staleness = await this.model.staleness(params.after);
+    const offset = params.offset ?? 0;
+    const rows: ReturnType<ComplianceQueries['atRiskRow']>[] = [];
+    let total = 0;
+    // Whether a row is at risk depends on asOf and its own limit, so the count is of the rows walked, a chunk at a time.
+    for await (const row of this.atRiskAll(params)) {
+      if (total >= offset && rows.length < params.limit) rows.push(row);
+      total++;
+    }
+    return { staleness, asOf: params.asOf.toISOString(), total, offset, limit: params.limit, rows };
+  }
+
+  async *atRiskAll(params: ListParams): AsyncGenerator<ReturnType<ComplianceQueries['atRiskRow']>> {
     const filter: Filter = { deadline: { $ne: null, $gt: params.asOf.toISOString() } };
     if (params.unit) filter.unit = params.unit;
     if (params.serviceId) filter.serviceId = params.serviceId;
-    const rows = await (await this.model.collection<OpenRowDocument>(OPEN_ROWS)).find(filter, { sort: { deadline: 1, _id: 1 } });
-    const risky = rows
-      .map((r) => ({ r, u: this.urgency(r.kind, r.startedAt, r.deadline!, r.serviceId, r.versionId, params.asOf) }))
-      .filter(({ u }) => u.atRisk);
-    return {
-      staleness,
-      asOf: params.asOf.toISOString(),
-      total: risky.length,
-      rows: risky.slice(0, params.limit).map(({ r, u }) => ({ ...this.openRowView(r), ...this.urgencyFields(u) })),
-    };
+    filter.startedAt = startedIn(params.period, params.asOf)!;
+    const collection = await this.model.collection<OpenRowDocument>(OPEN_ROWS);
+    for (let skip = 0; ; skip += EXPORT_CHUNK) {
+      const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, skip, limit: EXPORT_CHUNK });
+      for (const r of rows) {
+        const u = this.urgency(r.kind, r.startedAt, r.deadline!, r.serviceId, r.versionId, params.asOf);
+        if (u.atRisk) yield this.atRiskRow(r, u);
+      }
+      if (rows.length < EXPORT_CHUNK) return;
+    }
+  }
+
+  private atRiskRow(r: OpenRowDocument, u: Urgency) {
+    return { ...this.openRowView(r), ...this.urgencyFields(u) };
   }
 
   private urgency(kind: LimitSpec['kind'], startedAt: string, deadline: string, serviceId: string, versionId: string, now: Date): Urgency {
@@ -177,6 +238,7 @@ export class ComplianceQueries {
       limitId: r.limitId,
       label: this.stepLabel(r.versionId, r.stepId),
       roles: r.roles,
+      roleLabels: r.roles.map((role) => (isRole(role) ? ROLES[role] : null)),
       clause: r.clause,
       citation: citeClause(r.clause),
       startedAt: r.startedAt,
@@ -188,28 +250,45 @@ export class ComplianceQueries {
     return { dueToday: u?.dueToday ?? false, atRisk: u?.atRisk ?? false, threshold: u?.threshold ?? null, timeLeft: u && !u.overdue ? u.timeLeft : null };
   }
 
-  /** Cases with a row of this step (drill-down from a step to its cases). */
-  async stepCases(params: { serviceId: string; stepId: string; unit?: string; fromMonth?: string; toMonth?: string; asOf: Date; limit: number; after?: number }) {
+  /** Cases with a row of this step (drill-down from a step to its cases), newest filing first. */
+  async stepCases(params: StepCasesParams) {
     const staleness = await this.model.staleness(params.after);
+    const filter = this.stepCasesFilter(params);
+    const collection = await this.model.collection<CaseRowsDoc>(CASE_ROWS);
+    const total = await collection.count(filter);
+    const offset = params.offset ?? 0;
+    const docs = await collection.find(filter, { sort: { 'state.submittedAt': -1, _id: 1 }, skip: offset, limit: params.limit });
+    return { staleness, asOf: params.asOf.toISOString(), total, offset, limit: params.limit, cases: docs.map((d) => this.stepCase(d, params)) };
+  }
+
+  async *stepCasesAll(params: StepCasesParams): AsyncGenerator<ReturnType<ComplianceQueries['stepCase']>> {
+    const filter = this.stepCasesFilter(params);
+    const collection = await this.model.collection<CaseRowsDoc>(CASE_ROWS);
+    for (let skip = 0; ; skip += EXPORT_CHUNK) {
+      const docs = await collection.find(filter, { sort: { 'state.submittedAt': -1, _id: 1 }, skip, limit: EXPORT_CHUNK });
+      for (const d of docs) yield this.stepCase(d, params);
+      if (docs.length < EXPORT_CHUNK) return;
+    }
+  }
+
+  private stepCasesFilter(params: StepCasesParams): Filter {
     const match: Filter = { stepId: params.stepId, ...(params.unit ? { unit: params.unit } : {}) };
-    if (params.fromMonth || params.toMonth) match.month = { ...(params.fromMonth ? { $gte: params.fromMonth } : {}), ...(params.toMonth ? { $lte: params.toMonth } : {}) };
-    const docs = await (await this.model.collection<{ _id: string; state: CaseState; rows: (OpenRowDocument & { settled: string | null })[] }>(CASE_ROWS)).find(
-      { 'state.serviceId': params.serviceId, rows: { $elemMatch: match } },
-      { sort: { 'state.submittedAt': -1, _id: 1 }, limit: params.limit },
-    );
+    match.startedAt = startedIn(params.period, params.asOf)!;
+    return { 'state.serviceId': params.serviceId, rows: { $elemMatch: match } };
+  }
+
+  private stepCase(d: CaseRowsDoc, params: StepCasesParams) {
     const at = params.asOf.getTime();
     return {
-      staleness,
-      cases: docs.map((d) => ({
-        caseId: d._id,
-        receiptNumber: d.state.receiptNumber,
-        status: d.state.status,
-        unit: d.state.unit,
-        submittedAt: d.state.submittedAt,
-        rows: d.rows
-          .filter((r) => r.stepId === params.stepId)
-          .map((r) => ({ limitId: r.limitId, deadline: r.deadline, completedAt: r.completedAt, status: r.settled ?? (r.deadline !== null && Date.parse(r.deadline) <= at ? 'overdue' : 'open') })),
-      })),
+      caseId: d._id,
+      receiptNumber: d.state.receiptNumber,
+      status: d.state.status,
+      unit: d.state.unit,
+      submittedAt: d.state.submittedAt,
+      rows: d.rows
+        .filter((r) => r.stepId === params.stepId && Date.parse(r.startedAt) <= at)
+        // A row settled after asOf was still open (or overdue) then.
+        .map((r) => ({ limitId: r.limitId, startedAt: r.startedAt, deadline: r.deadline, completedAt: r.completedAt, status: r.settled && (r.completedAt === null || Date.parse(r.completedAt) <= at) ? r.settled : r.deadline !== null && Date.parse(r.deadline) <= at ? 'overdue' : 'open' })),
     };
   }
 

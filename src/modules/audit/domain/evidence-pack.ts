@@ -18,10 +18,16 @@ import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
 import { parseCheckpoint, parseSignedNote, rawEd25519, verifierKey, verifyNote, type NoteVerifierKey } from '../../transparency/domain/signed-note';
 import type { ExplainedDeadline } from './sla-explanation';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
+import { parseOffset, TimeZone } from '../../calendar/domain/time-zone';
+import type { LimitSpec } from '../../deadlines/domain/limit';
+import { isRole, ROLES } from '../../identity/domain/principal';
 
-export const EVIDENCE_FORMAT = 'reglament-evidence/2';
-/** Formats this verifier reads: format 1 packs (clauses as act ids) were issued before format 2 and stay verifiable. */
-const READABLE_FORMATS: readonly string[] = ['reglament-evidence/1', EVIDENCE_FORMAT];
+export const EVIDENCE_FORMAT = 'reglament-evidence/3';
+/**
+ * Formats this verifier reads, each with the page it was issued with: format 1 (clauses as act ids) and format 2
+ * (times as stored, in UTC and in the offset they were written with) stay verifiable; format 3 shows local time.
+ */
+const READABLE_FORMATS: readonly string[] = ['reglament-evidence/1', 'reglament-evidence/2', EVIDENCE_FORMAT];
 
 export interface EvidenceEvent {
   id: string;
@@ -33,7 +39,7 @@ export interface EvidenceEvent {
 }
 
 export interface EvidencePack {
-  format: typeof EVIDENCE_FORMAT | 'reglament-evidence/1';
+  format: typeof EVIDENCE_FORMAT | 'reglament-evidence/2' | 'reglament-evidence/1';
   generatedAt: string;
   generatedBy: { id: string; name: string; roles: string[] };
   case: {
@@ -54,6 +60,13 @@ export interface EvidencePack {
   sla: { asOf: string; deadlines: ExplainedDeadline[] };
   /** Each event's inclusion proof (RFC 9162) to a checkpoint of the whole log (a C2SP signed note); absent where the log keeps no tree. */
   transparency?: EvidenceInclusion;
+  /** Format 3: the time zone the page shows times in, with its offsets (the calendar's table), so any verifier renders it alike. */
+  timeZone?: EvidenceTimeZone;
+}
+
+export interface EvidenceTimeZone {
+  id: string;
+  offsets: { from: string | null; utcOffset: string }[];
 }
 
 export interface EvidenceInclusion {
@@ -99,7 +112,7 @@ export function signPack(pack: EvidencePack, privateKey: KeyObject): SignedEvide
 export function renderEvidenceFile(pack: SignedEvidencePack): string {
   // "<" is escaped so no string inside the data can close the script element.
   const json = JSON.stringify(pack).replace(/</g, '\\u003c');
-  return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
+  return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${pack.format === EVIDENCE_FORMAT ? renderLocalBody(pack) : renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
 }
 
 export interface EvidenceCheck {
@@ -187,9 +200,14 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
   }
 
-  const page = renderEvidenceFile(pack);
-  const same = readableText(page) === readableText(file);
-  check('readable page', same, same ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
+  try {
+    const page = renderEvidenceFile(pack);
+    const same = readableText(page) === readableText(file);
+    check('readable page', same, same ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
+  } catch (error) {
+    // Data edited into a shape the page cannot be drawn from: a failed check, not a crash of the verifier.
+    check('readable page', false, `the embedded data cannot be rendered as a page: ${(error as Error).message}`);
+  }
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
 }
 
@@ -247,6 +265,7 @@ function esc(value: unknown): string {
 
 const label = (type: string) => (isEventType(type) ? `${EVENT_TYPES[type].ru} / ${EVENT_TYPES[type].kk}` : type);
 
+/** The page of formats 1 and 2, unchanged: their packs are verified against the page they were issued with. */
 function renderBody(pack: SignedEvidencePack): string {
   const c = pack.case;
   const rows = pack.events
@@ -277,6 +296,152 @@ ${rows}
 <table><thead><tr><th>шаг / срок</th><th>пункт</th><th>правило</th><th>начало отсчёта</th><th>срок истекает</th><th>выполнено</th><th>статус</th><th>дни</th></tr></thead><tbody>
 ${deadlines}
 </tbody></table>`;
+}
+
+/** Russian and Kazakh, as the page writes every word of its own. */
+const both = (ru: string, kk: string) => (ru === kk ? ru : `${ru} / ${kk}`);
+
+const SLA_STATUS: Record<string, [string, string]> = {
+  met: ['в срок', 'мерзімінде'],
+  breached: ['нарушен', 'бұзылды'],
+  open: ['идёт', 'жүріп жатыр'],
+  overdue: ['просрочен', 'мерзімі өткен'],
+  'not-applicable': ['не применяется', 'қолданылмайды'],
+};
+const CASE_STATUS: Record<string, [string, string]> = {
+  open: ['в работе', 'жұмыста'],
+  completed: ['завершено', 'аяқталды'],
+  refused: ['отказано', 'бас тартылды'],
+  cancelled: ['отозвано', 'қайтарып алынды'],
+};
+const named = (table: Record<string, [string, string]>, id: string) => (table[id] ? both(...table[id]) : id);
+
+function ruDays(n: number, word: [string, string, string]): string {
+  const [one, few, many] = word;
+  const tens = n % 100;
+  const form = tens >= 11 && tens <= 14 ? many : n % 10 === 1 ? one : n % 10 >= 2 && n % 10 <= 4 ? few : many;
+  return `${n} ${form}`;
+}
+const WORKING_DAYS: [string, string, string] = ['рабочий день', 'рабочих дня', 'рабочих дней'];
+const CIVIL_CODE = ['ГК РК, ст. 171–173', 'ҚР АК, 171–173-б.'] as const;
+
+/** A limit as the page names it, from its structured spec (the signed `spec` text is English shorthand). */
+function specText(spec: LimitSpec): string {
+  switch (spec.kind) {
+    case 'minutes':
+      return both(`${spec.minutes} мин`, `${spec.minutes} мин`);
+    case 'working-days':
+      return both(ruDays(spec.days, WORKING_DAYS), `${spec.days} жұмыс күні`);
+    case 'calendar-period':
+      return both([spec.months ? `${spec.months} мес.` : '', spec.days ? `${spec.days} дн.` : ''].filter(Boolean).join(' '), [spec.months ? `${spec.months} ай` : '', spec.days ? `${spec.days} күн` : ''].filter(Boolean).join(' '));
+    case 'annual-window':
+      return both('ежегодный период', 'жыл сайынғы кезең');
+    case 'by-programme':
+      return both('по программе', 'бағдарлама бойынша');
+    case 'working-days-before':
+      return both(`за ${ruDays(spec.days, WORKING_DAYS)} до даты`, `күнге дейін ${spec.days} жұмыс күні бұрын`);
+  }
+}
+
+/** How the period runs, in the words of the Civil Code's rules on periods. */
+function ruleText(spec: LimitSpec): string {
+  switch (spec.kind) {
+    case 'minutes':
+      return both('в минутах от начала отсчёта; выходные и праздники не влияют', 'есеп басталғаннан бастап минутпен; демалыс және мереке күндері әсер етпейді');
+    case 'working-days':
+      return both(`день начала отсчёта не считается; срок истекает в 24:00 последнего рабочего дня (${CIVIL_CODE[0]})`, `есеп басталған күн есептелмейді; мерзім соңғы жұмыс күнінің 24:00-інде аяқталады (${CIVIL_CODE[1]})`);
+    case 'calendar-period':
+      return both(`срок истекает в 24:00 соответствующего числа последнего месяца; если это нерабочий день — следующего рабочего (${CIVIL_CODE[0]})`, `мерзім соңғы айдың тиісті күнінің 24:00-інде аяқталады; ол жұмыс күні болмаса — келесі жұмыс күнінде (${CIVIL_CODE[1]})`);
+    case 'annual-window':
+      return both('ежегодно в сроки, установленные регламентом (местное время)', 'жыл сайын регламентте белгіленген мерзімде (жергілікті уақыт)');
+    case 'by-programme':
+      return both('срок устанавливается программой или графиком дела; до этого срока нет', 'мерзімді істің бағдарламасы немесе кестесі белгілейді; оған дейін мерзім жоқ');
+    case 'working-days-before':
+      return both('отсчитывается назад от дня, предшествующего дате; действие можно совершить до 24:00 последнего дня', 'күннің алдындағы күннен кері есептеледі; әрекетті соңғы күннің 24:00-іне дейін жасауға болады');
+  }
+}
+
+/** The pack's time zone; a pack without one (it should not happen in format 3) is shown in UTC, which the header says. */
+function zoneOf(pack: EvidencePack): TimeZone {
+  const tz = pack.timeZone;
+  if (!tz || !Array.isArray(tz.offsets) || tz.offsets.length === 0) return new TimeZone('UTC', [{ fromMs: Number.NEGATIVE_INFINITY, offsetMinutes: 0 }]);
+  return new TimeZone(String(tz.id), tz.offsets.map((o) => ({ fromMs: o.from ? Date.parse(o.from) : Number.NEGATIVE_INFINITY, offsetMinutes: parseOffset(String(o.utcOffset)) ?? 0 })));
+}
+
+/** Local wall-clock times without an offset on each: the header names the zone once. */
+function localClock(zone: TimeZone) {
+  const offsets = new Set<string>();
+  const parts = (iso: unknown) => {
+    const ms = typeof iso === 'string' ? Date.parse(iso) : NaN;
+    if (Number.isNaN(ms)) return null;
+    const local = zone.toLocal(new Date(ms));
+    offsets.add(local.utcOffset);
+    const [y, m, d] = local.date.split('-');
+    return { date: `${d}.${m}.${y}`, minute: local.minuteOfDay, day: local.day };
+  };
+  const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  return {
+    offsets,
+    at(iso: unknown): string {
+      const p = parts(iso);
+      return p ? `${p.date} ${hhmm(p.minute)}` : esc(iso ?? '—');
+    },
+    /** The end of a period as the law writes it: a deadline at local midnight is 24:00 of the day before. */
+    end(iso: unknown): string {
+      const p = parts(iso);
+      if (!p) return esc(iso ?? '—');
+      if (p.minute !== 0) return `${p.date}, ${hhmm(p.minute)}`;
+      const [y, m, d] = new Date((p.day - 1) * 86_400_000).toISOString().slice(0, 10).split('-');
+      return `${d}.${m}.${y}, 24:00`;
+    },
+  };
+}
+
+/** The page of format 3: local time in the pack's zone, named once; periods ending at 24:00; Russian and Kazakh words throughout. */
+function renderLocalBody(pack: SignedEvidencePack): string {
+  const c = pack.case;
+  const zone = zoneOf(pack);
+  const clock = localClock(zone);
+  const role = (id: unknown) => (typeof id === 'string' && isRole(id) ? both(ROLES[id].ru, ROLES[id].kk) : esc(id));
+  const rows = pack.events
+    .map((e) => {
+      const m = e.metadata as Record<string, any>;
+      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${esc(m.actor?.name)} (${role(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})</td><td>${clock.at(m.occurredAt)}</td><td>${clock.at(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${clauseCell(pack.format, m.regulation?.clause)}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
+    })
+    .join('\n');
+  const deadlines = pack.sla.deadlines
+    .map((d) => {
+      const spec = d.applied.explanation.spec;
+      const days = (d.applied.explanation.days ?? []).map((day) => `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`).join('<br>');
+      const alt = d.alternative ? `<br><i>иное прочтение / басқа оқылым:</i> ${specText(d.alternative.explanation.spec)} — ${esc(d.alternative.citation ? both(d.alternative.citation.ru, d.alternative.citation.kk) : d.alternative.clauseText)}: ${clock.end(d.alternative.deadline)} (${named(SLA_STATUS, d.alternative.status)})` : '';
+      // The clock runs from startedAt: the act's time, or a later instant the rule starts it at (the next day, a cohort date).
+      const started = `${clock.at(d.startedAt)}${d.anchorEvent ? `<br>#${d.anchorEvent.revision} ${esc(label(d.anchorEvent.type))}` : ''}`;
+      return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${specText(spec)}<br>${ruleText(spec)}${alt}</td><td>${started}</td><td>${d.deadline ? clock.end(d.deadline) : '—'}</td><td>${d.completedAt ? clock.at(d.completedAt) : '—'}</td><td class="status-${esc(d.status)}">${named(SLA_STATUS, d.status)}</td><td class="days">${days}</td></tr>`;
+    })
+    .join('\n');
+  const generated = clock.at(pack.generatedAt);
+  const asOf = clock.at(pack.sla.asOf);
+  const body = `<h2>События / Оқиғалар</h2>
+<table><thead><tr><th>#</th><th>событие / оқиға</th><th>шаг / қадам</th><th>исполнитель / орындаушы</th><th>произошло / болды</th><th>записано / жазылды</th><th>пункт / тармақ</th><th>данные / деректер</th><th>хеш ← предыдущий / хэш ← алдыңғы</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<h2>Сроки на ${asOf} / ${asOf} жағдай бойынша мерзімдер</h2>
+<table><thead><tr><th>шаг / срок — қадам / мерзім</th><th>пункт / тармақ</th><th>правило / ереже</th><th>начало отсчёта / есептің басталуы</th><th>срок истекает / мерзім аяқталады</th><th>выполнено / орындалды</th><th>статус / мәртебе</th><th>дни / күндер</th></tr></thead><tbody>
+${deadlines}
+</tbody></table>`;
+  // Written after every time is formatted, so it names the offsets the page uses (two across Kazakhstan's 2024 change).
+  const used = [...clock.offsets];
+  const zoneText = used.length <= 1 ? `UTC${used[0] ?? zone.toLocal(new Date(0)).utcOffset}` : zone.offsetTable().map((o) => (o.from ? `с / ${clock.at(o.from)} бастап UTC${o.utcOffset}` : `UTC${o.utcOffset}`)).join(', ');
+  const zoneLine = `<p>Время / Уақыт: местное / жергілікті, ${esc(zone.id)}, ${zoneText}</p>`;
+  return `<h1>Доказательный пакет дела / Істің дәлелдемелер пакеті</h1>
+${zoneLine}
+<p>Дело / Іс: <code>${esc(c.caseId)}</code> · расписка / қолхат ${esc(c.receiptNumber)} · ${esc(c.serviceId)} · ${esc(c.versionId)} · ${esc(c.trackId)} · подразделение / бөлімше ${esc(c.unit)}</p>
+<p>Заявитель / Өтініш беруші: ${esc(c.applicant.fullName)}, ИИН / ЖСН ${esc(c.applicant.iin)} · статус / мәртебе: <b>${named(CASE_STATUS, c.status)}</b>${c.result ? ` (${esc(c.result.id)}, ${esc(c.result.kind)})` : ''}</p>
+<p>Регламент / Регламент: ${esc(pack.regulation.title.ru)} — ${esc(pack.regulation.act.title)}; в силе / күшінде ${esc(pack.regulation.effective.from)} — ${esc(pack.regulation.effective.until ?? '…')}</p>
+<p>Сформирован / Құрылды: ${generated}, ${esc(pack.generatedBy.name)} (${esc(pack.generatedBy.id)}) · цепочка хешей / хэш тізбегі: <b>${pack.chain.valid ? 'целостна / бүтін' : `нарушена на ревизии / ${esc(pack.chain.firstBrokenRevision)} нұсқада бұзылған`}</b>, ${pack.chain.events} событий / оқиға, последний хеш / соңғы хэш <code>${esc(pack.chain.headHash)}</code></p>
+<p>Подпись / Қолтаңба: Ed25519, отпечаток ключа / кілт ізі <code>${esc(pack.signature.keyFingerprint)}</code></p>
+${renderCheckpoint(pack.transparency)}
+${body}`;
 }
 
 function renderCheckpoint(inclusion: EvidenceInclusion | undefined): string {

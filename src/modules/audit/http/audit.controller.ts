@@ -2,7 +2,7 @@
  * Auditors' reads of one case, from the event log itself: history with provenance, state as of an
  * instant or revision, deadline explanations, chain verification and the evidence pack. Nothing here writes.
  */
-import { Controller, Get, Header, Inject, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../shared/problem/problem';
 import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
@@ -17,6 +17,8 @@ import { citeClause, type ClauseCitation } from '../../regulations/domain/clause
 import type { ClauseRef } from '../../deadlines/domain/limit';
 import { READ_STORE, type ReadStore } from '../../read-store/read-store.port';
 import { deliveriesOfEvents } from '../../deadline-alerts/webhooks/webhook-dispatcher';
+import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
+import { historyColumns } from './history-export';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
 
@@ -53,7 +55,7 @@ export class AuditController {
 
   @Get('cases/:caseId/history')
   @RequireRoles('auditor', 'head')
-  async history(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>) {
+  async history(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const errors: ParamError[] = [];
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
     const unknown = types?.filter((t) => !isEventType(t) && !isSystemEventType(t)) ?? [];
@@ -62,6 +64,7 @@ export class AuditController {
     const from = optionalParam(query.from, (v) => parseInstantParam('query.from', v), errors);
     const to = optionalParam(query.to, (v) => parseInstantParam('query.to', v), errors);
     if (from && to && to.getTime() < from.getTime()) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'an instant at or after from' });
+    const download = exportRequest(query, accept, errors);
     if (errors.length) throw ProblemError.badRequest(errors);
     const history = await this.caseFor(principal, caseId, 'history');
     // A warning or breach occurred when its threshold was reached (dueAt) and was recorded when the system knew.
@@ -73,6 +76,8 @@ export class AuditController {
     const events = all.filter((e) => (!types || types.includes(e.type)) && (!from || at(e) >= from.getTime()) && (!to || at(e) <= to.getTime()));
     // Whom the system told of each event: its webhook deliveries, from the outbox's records.
     const told = await deliveriesOfEvents(this.readStore, events.map((e) => e.id));
+    const labelled = events.map((e) => ({ ...e, label: this.labelOf(e.type), citation: citationOf(e.metadata) }));
+    if (download) return exportTable(reply, download, `history-${history.caseId}`, historyColumns(this.audit.timeZone), fromArray(labelled));
     return {
       caseId: history.caseId,
       ...readFrom(history),
@@ -85,7 +90,7 @@ export class AuditController {
         position: e.position,
         id: e.id,
         type: e.type,
-        label: isEventType(e.type) ? { ru: EVENT_TYPES[e.type].ru, kk: EVENT_TYPES[e.type].kk } : isSystemEventType(e.type) ? { ru: SYSTEM_EVENT_TYPES[e.type].ru, kk: SYSTEM_EVENT_TYPES[e.type].kk } : null,
+        label: this.labelOf(e.type),
         citation: citationOf(e.metadata),
         actorRoleLabel: roleLabelOf(e.metadata),
         data: e.data,
@@ -94,6 +99,10 @@ export class AuditController {
         told: told.get(e.id) ?? [],
       })),
     };
+  }
+
+  private labelOf(type: string): { ru: string; kk: string } | null {
+    return isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : isSystemEventType(type) ? { ru: SYSTEM_EVENT_TYPES[type].ru, kk: SYSTEM_EVENT_TYPES[type].kk } : null;
   }
 
   @Get('cases/:caseId/state')

@@ -81,6 +81,11 @@ export class TimeZone {
     return new Date(this.wallTimeMs(day + 1, 0));
   }
 
+  /** The offset table as data files write it: from which instant (null: always before) which offset applies. */
+  offsetTable(): { from: string | null; utcOffset: string }[] {
+    return this.periods.map((p) => ({ from: Number.isFinite(p.fromMs) ? new Date(p.fromMs).toISOString() : null, utcOffset: formatOffset(p.offsetMinutes) }));
+  }
+
   /** ISO 8601 with the local offset, e.g. 2024-06-03T00:00:00+05:00. */
   formatLocal(instant: Date): string {
     const offset = this.offsetAt(instant.getTime());

@@ -2,7 +2,7 @@
  * GET /api/compliance/summary, /overdue, /step-cases, /stream (Server-Sent Events) and GET /api/worklist.
  * Every answer carries its staleness stamp: the log position its model reflects and when that event was recorded.
  */
-import { Controller, Get, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, interval, map, startWith, type Observable } from 'rxjs';
 import { ProblemError } from '../../../shared/problem/problem';
@@ -12,7 +12,10 @@ import type { ModelAccess, Staleness } from '../../../projections/read-model-acc
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, forbidden, RequireRoles } from '../../identity/http/identity.decorators';
-import { ComplianceQueries } from '../compliance.queries';
+import { ComplianceQueries, type Period } from '../compliance.queries';
+import { dayNumber, daysInMonth, localDateProblem } from '../../calendar/domain/local-date';
+import { complianceExports } from './compliance-exports';
+import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
 import { GROUP_BY, type GroupBy } from '../domain/rollup';
 
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
@@ -42,25 +45,32 @@ export class ComplianceController {
     @Inject(COMPLIANCE_MODEL) private readonly model: ModelAccess,
     @Inject(COMPLIANCE_REFERENCE) private readonly reference: ReferenceData,
     @Inject(STREAM_LIMITS) private readonly streamLimits: StreamLimits,
-  ) {}
+  ) {
+    this.exports = complianceExports(reference.calendar.timeZone);
+  }
 
   /** Open streams per caller: each holds a connection and polls the model four times a second. */
   private readonly openStreams = new Map<string, number>();
+  private readonly exports: ReturnType<typeof complianceExports>;
   private openStreamsTotal = 0;
 
   @Get('compliance/summary')
   @RequireRoles('auditor', 'head')
-  async summary(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+  async summary(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const errors: ParamError[] = [];
     const groupBy = (query.groupBy ?? 'service') as GroupBy;
     if (!GROUP_BY.includes(groupBy)) errors.push({ field: 'query.groupBy', problem: `"${query.groupBy}" is not a grouping`, allowed: GROUP_BY.join(' | ') });
     const common = this.common(principal, query, errors);
+    const download = exportRequest(query, accept, errors);
     if (errors.length) throw ProblemError.badRequest(errors);
     const result = await this.queries.summary({ groupBy, ...common });
     reply.header('x-read-position', String(result.staleness.position));
+    if (download) return exportTable(reply, download, `compliance-by-${groupBy}`, this.exports.summary, fromArray(result.rows));
     return {
       groupBy,
+      // Rollups count by month: a date range is widened to the whole months it touches, and `from`/`to` say which.
       filters: { serviceId: common.serviceId ?? null, versionId: common.versionId ?? null, trackId: common.trackId ?? null, unit: common.unit ?? null, from: common.fromMonth ?? null, to: common.toMonth ?? null },
+      total: result.rows.length,
       asOf: common.asOf.toISOString(),
       durationUnits: 'durations are in the unit of the limit: minutes for minute limits, working hours (hours on working days) for working-day limits, calendar days for windows, periods and programmes; durationUnit says which one durationP50/P90 use',
       rows: result.rows,
@@ -71,40 +81,44 @@ export class ComplianceController {
   /** Open steps past a deadline warning (DEADLINE_WARNINGS) and not yet overdue: a head's own unit, any for auditors. */
   @Get('compliance/at-risk')
   @RequireRoles('auditor', 'head')
-  async atRisk(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+  async atRisk(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const errors: ParamError[] = [];
-    const common = this.common(principal, query, errors);
-    const limit = this.limit(query, errors);
+    const params = this.listParams(principal, query, errors);
+    const download = exportRequest(query, accept, errors);
     if (errors.length) throw ProblemError.badRequest(errors);
-    const result = await this.queries.atRisk({ asOf: common.asOf, limit, ...(common.unit ? { unit: common.unit } : {}), ...(common.serviceId ? { serviceId: common.serviceId } : {}), ...(common.after !== undefined ? { after: common.after } : {}) });
+    if (download) return exportTable(reply, download, 'at-risk', this.exports.atRisk, this.queries.atRiskAll(params));
+    const result = await this.queries.atRisk(params);
     reply.header('x-read-position', String(result.staleness.position));
     return result;
   }
 
   @Get('compliance/overdue')
   @RequireRoles('auditor', 'head')
-  async overdue(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+  async overdue(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const errors: ParamError[] = [];
-    const common = this.common(principal, query, errors);
+    const params = { ...this.listParams(principal, query, errors), ...(query.role ? { role: query.role } : {}) };
     if (query.role !== undefined && !isRole(query.role)) errors.push({ field: 'query.role', problem: `"${query.role}" is not a role`, allowed: Object.keys(ROLES).join(' | ') });
-    const limit = this.limit(query, errors);
+    const download = exportRequest(query, accept, errors);
     if (errors.length) throw ProblemError.badRequest(errors);
-    const result = await this.queries.overdue({ asOf: common.asOf, limit, ...(common.unit ? { unit: common.unit } : {}), ...(common.serviceId ? { serviceId: common.serviceId } : {}), ...(query.role ? { role: query.role } : {}), ...(common.after !== undefined ? { after: common.after } : {}) });
+    if (download) return exportTable(reply, download, 'overdue', this.exports.overdue, this.queries.overdueAll(params));
+    const result = await this.queries.overdue(params);
     reply.header('x-read-position', String(result.staleness.position));
     return result;
   }
 
   @Get('compliance/step-cases')
   @RequireRoles('auditor', 'head')
-  async stepCases(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
+  async stepCases(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const errors: ParamError[] = [];
-    const common = this.common(principal, query, errors);
+    const common = this.listParams(principal, query, errors);
     if (!common.serviceId && !errors.some((e) => e.field === 'query.serviceId')) errors.push({ field: 'query.serviceId', problem: 'is required', allowed: [...this.reference.catalog.byService.keys()].join(' | ') });
     const steps = new Set((common.serviceId ? (this.reference.catalog.byService.get(common.serviceId) ?? []) : []).flatMap((v) => v.steps.map((s) => s.id)));
     if (!query.stepId || !steps.has(query.stepId)) errors.push({ field: 'query.stepId', problem: query.stepId ? `"${query.stepId}" is not a step of ${common.serviceId}` : 'is required', allowed: [...steps].join(' | ') || 'a step of the service' });
-    const limit = this.limit(query, errors);
+    const download = exportRequest(query, accept, errors);
     if (errors.length) throw ProblemError.badRequest(errors);
-    const result = await this.queries.stepCases({ serviceId: common.serviceId!, stepId: query.stepId!, asOf: common.asOf, limit, ...(common.unit ? { unit: common.unit } : {}), ...(common.fromMonth ? { fromMonth: common.fromMonth } : {}), ...(common.toMonth ? { toMonth: common.toMonth } : {}), ...(common.after !== undefined ? { after: common.after } : {}) });
+    const params = { ...common, serviceId: common.serviceId!, stepId: query.stepId! };
+    if (download) return exportTable(reply, download, `step-cases-${params.stepId}`, this.exports.stepCases, this.queries.stepCasesAll(params));
+    const result = await this.queries.stepCases(params);
     reply.header('x-read-position', String(result.staleness.position));
     return result;
   }
@@ -175,7 +189,7 @@ export class ComplianceController {
   /** The filters shared by the dashboard's queries; heads see their own unit only. */
   private common(principal: Principal, query: RawQuery, errors: ParamError[]) {
     const catalog = this.reference.catalog;
-    const out: { serviceId?: string; versionId?: string; trackId?: string; unit?: string; fromMonth?: string; toMonth?: string; asOf: Date; after?: number } = { asOf: new Date() };
+    const out: { serviceId?: string; versionId?: string; trackId?: string; unit?: string; fromMonth?: string; toMonth?: string; period?: Period; asOf: Date; after?: number } = { asOf: new Date() };
     if (query.serviceId !== undefined) {
       if (!catalog.byService.has(query.serviceId)) throw new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${query.serviceId}"`, [{ field: 'query.serviceId', problem: 'no such service', allowed: [...catalog.byService.keys()].join(' | ') }]);
       out.serviceId = query.serviceId;
@@ -199,26 +213,37 @@ export class ComplianceController {
       if (out.unit !== undefined && out.unit !== principal.unit) throw forbidden(`acts for unit "${principal.unit}"; may not read unit "${out.unit}"`, { requiredUnit: out.unit, callerUnit: principal.unit });
       out.unit = principal.unit;
     }
-    const month = (field: 'from' | 'to') => {
+    // A month stands for its first day (from) or its last (to); both ends are local days in Asia/Almaty, inclusive.
+    const day = (field: 'from' | 'to') => {
       const value = query[field];
       if (value === undefined) return undefined;
       const match = MONTH.exec(value);
-      if (!match) {
-        errors.push({ field: `query.${field}`, problem: `"${value}" is not a month or a date`, allowed: 'YYYY-MM or YYYY-MM-DD (the period is counted in whole months)' });
+      const problem = !match ? `"${value}" is not a month or a date` : match[4] ? localDateProblem(value) : null;
+      if (!match || problem) {
+        errors.push({ field: `query.${field}`, problem: problem ?? `"${value}" is not a month or a date`, allowed: 'YYYY-MM or YYYY-MM-DD, a local date in Asia/Almaty (summaries count whole months)' });
         return undefined;
       }
-      return `${match[1]}-${match[2]}`;
+      const [year, month] = [Number(match[1]), Number(match[2])];
+      return match[4] ? value : `${match[1]}-${match[2]}-${field === 'from' ? '01' : String(daysInMonth(year, month)).padStart(2, '0')}`;
     };
-    const fromMonth = month('from');
-    const toMonth = month('to');
-    if (fromMonth && toMonth && toMonth < fromMonth) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a month at or after from' });
-    if (fromMonth) out.fromMonth = fromMonth;
-    if (toMonth) out.toMonth = toMonth;
+    const fromDay = day('from');
+    const toDay = day('to');
+    if (fromDay && toDay && toDay < fromDay) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a month or date at or after from' });
+    if (fromDay) out.fromMonth = fromDay.slice(0, 7);
+    if (toDay) out.toMonth = toDay.slice(0, 7);
+    const zone = this.reference.calendar.timeZone;
+    if (fromDay || toDay) out.period = { ...(fromDay ? { from: zone.toInstant(fromDay) } : {}), ...(toDay ? { until: zone.endOfDay(dayNumber(toDay)) } : {}) };
     const asOf = optionalParam(query.asOf, (v) => parseInstantParam('query.asOf', v), errors);
     if (asOf) out.asOf = asOf;
     const after = this.after(query, errors);
     if (after !== undefined) out.after = after;
     return out;
+  }
+
+  /** The filters, period and page of a list (overdue, at risk, a step's cases). */
+  private listParams(principal: Principal, query: RawQuery, errors: ParamError[]) {
+    const { fromMonth: _from, toMonth: _to, versionId: _version, trackId: _track, ...common } = this.common(principal, query, errors);
+    return { ...common, limit: this.limit(query, errors), offset: optionalParam(query.offset, (v) => parseIntegerParam('query.offset', v, 0, Number.MAX_SAFE_INTEGER), errors) ?? 0 };
   }
 
   private limit(query: RawQuery, errors: ParamError[]): number {

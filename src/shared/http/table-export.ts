@@ -1,0 +1,84 @@
+/**
+ * CSV and XLSX downloads of the dashboard's tables: the same rows the list answers, every one of them (not one
+ * page), streamed as the query yields them a chunk at a time, with column headings in the reader's language.
+ */
+import { StreamableFile } from '@nestjs/common';
+import { stringify } from 'csv-stringify';
+import ExcelJS from 'exceljs';
+import { PassThrough, Readable } from 'node:stream';
+import type { ParamError } from './query-params';
+
+export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export const EXPORT_LANGUAGES = ['ru', 'kk', 'en'] as const;
+export type ExportLanguage = (typeof EXPORT_LANGUAGES)[number];
+
+const MEDIA_TYPES: Record<ExportFormat, string> = {
+  csv: 'text/csv; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+export interface ExportColumn<Row> {
+  heading: Record<ExportLanguage, string>;
+  value: (row: Row, lang: ExportLanguage) => string | number | null;
+}
+
+/**
+ * The download asked for, if any: `?format=csv|xlsx`, or an Accept header naming only CSV or the XLSX media type
+ * (a browser's `*\/*` or JSON keeps the JSON answer). The language is `?lang=`, else ru, the page's default.
+ */
+export function exportRequest(query: Record<string, string | undefined>, accept: string | undefined, errors: ParamError[]): { format: ExportFormat; lang: ExportLanguage } | null {
+  let format: ExportFormat | undefined;
+  if (query.format !== undefined) {
+    if ((EXPORT_FORMATS as readonly string[]).includes(query.format)) format = query.format as ExportFormat;
+    else errors.push({ field: 'query.format', problem: `"${query.format}" is not an export format`, allowed: `${EXPORT_FORMATS.join(' | ')} (leave out for JSON)` });
+  } else if (accept) {
+    const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
+    if (types.includes('text/csv')) format = 'csv';
+    else if (types.includes(MEDIA_TYPES.xlsx)) format = 'xlsx';
+  }
+  let lang: ExportLanguage = 'ru';
+  if (query.lang !== undefined) {
+    if ((EXPORT_LANGUAGES as readonly string[]).includes(query.lang)) lang = query.lang as ExportLanguage;
+    else errors.push({ field: 'query.lang', problem: `"${query.lang}" is not a language of the labels`, allowed: EXPORT_LANGUAGES.join(' | ') });
+  }
+  return format ? { format, lang } : null;
+}
+
+interface HeaderReply {
+  header(name: string, value: string): unknown;
+}
+
+/** Streams the rows as a file and sets its type and name; nothing but the current chunk is held in memory. */
+export function exportTable<Row>(reply: HeaderReply, request: { format: ExportFormat; lang: ExportLanguage }, name: string, columns: ExportColumn<Row>[], rows: AsyncIterable<Row>): StreamableFile {
+  const { format, lang } = request;
+  reply.header('content-type', MEDIA_TYPES[format]);
+  reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
+  reply.header('cache-control', 'no-store');
+  const values = async function* () {
+    for await (const row of rows) yield columns.map((c) => c.value(row, lang) ?? '');
+  };
+  if (format === 'csv') {
+    // A byte-order mark so that spreadsheet programs read the Cyrillic headings as UTF-8.
+    const csv = stringify({ header: true, columns: columns.map((c, i) => ({ key: String(i), header: c.heading[lang] })), bom: true });
+    Readable.from(values()).on('error', (e) => csv.destroy(e)).pipe(csv);
+    return new StreamableFile(csv);
+  }
+  const out = new PassThrough();
+  void (async () => {
+    const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
+    // Excel refuses a sheet name over 31 characters or with any of : \ / ? * [ ] (a file name may be longer).
+    const sheet = book.addWorksheet(name.replace(/[:\\/?*[\]]/g, '-').slice(0, 31));
+    sheet.columns = columns.map((c) => ({ header: c.heading[lang], width: 22 }));
+    sheet.getRow(1).font = { bold: true };
+    for await (const row of values()) sheet.addRow(row).commit();
+    sheet.commit();
+    await book.commit();
+  })().catch((error: Error) => out.destroy(error));
+  return new StreamableFile(out);
+}
+
+/** Rows already in memory (a summary, one case's history) as the stream exportTable reads. */
+export async function* fromArray<T>(rows: readonly T[]): AsyncGenerator<T> {
+  yield* rows;
+}
