@@ -108,7 +108,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['^test/.*/fixtures/'] },
+    // Browser scripts the dashboard serves import by URL (/dashboard/vendor/…), not by module path.
+    exclude: { path: ['^test/.*/fixtures/', '^src/modules/[^/]+/dashboard/.*\.js$'] },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },
