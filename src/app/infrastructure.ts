@@ -5,7 +5,7 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import { openReadStore, READ_STORE_FILE } from '../modules/read-store/open-read-store';
 import { join } from 'node:path';
 import type { ReadStore } from '../modules/read-store/read-store.port';
-import { sharedDeployment, type AppConfig } from './config/config';
+import { sharedDeployment, type AppConfig } from '../shared/config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AppConfig } from './config/config';
+import type { AppConfig } from '../shared/config/config';
 import type { ProcessPriority, ProjectionProcessCommand, ProjectionProcessMessage } from './projection-process.main';
 
 export interface ProjectionProcess {

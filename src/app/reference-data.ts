@@ -2,7 +2,7 @@ import { loadCalendars } from '../modules/calendar/domain/load-calendar';
 import { assertTimeZoneData } from '../modules/calendar/domain/time-zone';
 import type { WorkingCalendar } from '../modules/calendar/domain/working-calendar';
 import { loadCatalog, type Catalog } from '../modules/regulations/domain/catalog';
-import type { AppConfig } from './config/config';
+import type { AppConfig } from '../shared/config/config';
 
 /** The regulations and calendars, validated at start-up: a bad file stops the process before it serves anything. */
 export interface ReferenceData {

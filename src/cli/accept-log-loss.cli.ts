@@ -8,7 +8,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../app/config/config';
+import { configForCommand } from '../shared/config/config';
 import { openInfrastructure } from '../app/infrastructure';
 import { createLogger } from '../app/logging/logger';
 import { acknowledgedBeyondLog } from '../app/startup-checks';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { configForCommand } from '../app/config/config';
+import { configForCommand } from '../shared/config/config';
 import { backupDataDir } from '../app/backup/data-dir-backup';
 import { consoleProgress } from '../shared/progress';
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configForCommand, type AppConfig } from '../app/config/config';
+import { configForCommand, type AppConfig } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { acknowledgedBeyondLog } from '../app/startup-checks';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';

@@ -7,7 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { configForCommand, sharedDeployment } from '../app/config/config';
+import { configForCommand, sharedDeployment } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { keyFiles } from '../app/backup/data-dir-backup';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { configForCommand } from '../app/config/config';
+import { configForCommand } from '../shared/config/config';
 import { restoreDataDir } from '../app/backup/data-dir-backup';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';

@@ -1,4 +1,4 @@
-import { commandConfig, sharedDeployment } from '../app/config/config';
+import { commandConfig, sharedDeployment } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../app/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';

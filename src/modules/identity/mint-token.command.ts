@@ -4,7 +4,7 @@
  * prints a bearer token signed with AUTH_JWT_SECRET, or with the secret the service keeps in DATA_DIR.
  */
 import { parseArgs } from 'node:util';
-import { durationSeconds, loadConfig, sharedDeployment } from '../../app/config/config';
+import { durationSeconds, loadConfig, sharedDeployment } from '../../shared/config/config';
 import { ensureDataDir } from '../../app/infrastructure';
 import { principalFromClaims } from './domain/principal';
 import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';

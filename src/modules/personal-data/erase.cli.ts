@@ -5,7 +5,7 @@
  */
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../../app/config/config';
+import { configForCommand } from '../../shared/config/config';
 import { openInfrastructure, type Infrastructure } from '../../app/infrastructure';
 import { createLogger } from '../../app/logging/logger';
 import { checkIin } from '../identity/domain/iin';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { configForCommand, sharedDeployment } from '../../app/config/config';
+import { configForCommand, sharedDeployment } from '../../shared/config/config';
 import { acquireRoleLock } from '../../shared/sqlite/role-lock';
 import { parseMasterKey } from './domain/key-wrapping';
 import { loadMasterKey, openKeyStore } from './keys/open-key-store';

@@ -4,7 +4,7 @@
  * is invalid or a contradiction breaks the reading rule.
  */
 import { resolve } from 'node:path';
-import { loadConfig } from '../../app/config/config';
+import { loadConfig } from '../../shared/config/config';
 import { CatalogError, loadCatalog } from './domain/catalog';
 import { formatLintReport, lintCatalog } from './domain/lint';
 

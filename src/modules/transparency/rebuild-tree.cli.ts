@@ -3,7 +3,7 @@
  * in one transaction (with the service stopped: its writer refuses to append while the tree disagrees with the log).
  * It does not touch the signed checkpoints: a log that contradicts them still fails `verify` afterwards.
  */
-import { commandConfig } from '../../app/config/config';
+import { commandConfig } from '../../shared/config/config';
 import { openEventLog } from '../event-log/open-event-log';
 import type { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { rootAt } from './domain/merkle';
