@@ -94,7 +94,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       shape: config.transparency.shape,
     });
     if (keys.generated) logger.info({ keyFile: keys.generated, keyId: keys.active.note.keyId.toString('hex'), fingerprint: keys.active.fingerprint }, 'generated a signing key (embedded default only)');
-    const metrics = new Metrics();
+    const metrics = new Metrics({ appends: options.writesLog });
     const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
     const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
       onHeadRecordError: (error) => logger.warn({ problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'the head record beside the event log could not be written; it is tried again after the next commit'),
