@@ -2,7 +2,11 @@
  * What an operator's tools read from the real server: the Prometheus exposition (parsed, not pattern-matched line by
  * line), liveness and readiness.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileSampleCase, startHarness, type ApiHarness } from '../support/api-harness';
+import { startProcess } from '../support/server-process';
 
 interface Sample {
   name: string;
@@ -134,4 +138,23 @@ describe('an API whose read models nobody builds (PROJECTIONS=off, no worker)', 
     expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
     expect((await fetch(`${api.url}/health`)).status).toBe(503);
   });
+});
+
+describe('start-up log of the real process at LOG_LEVEL=info', () => {
+  it('has no line per route or module mapped, and one "listening" line with the address and the shape', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-startup-log-'));
+    const server = await startProcess('main', { DATA_DIR: dataDir });
+    try {
+      // Nest's narration is written at debug, below the level.
+      expect(server.logs.filter((l) => String(l.level) !== 'debug' && /^(InstanceLoader|RoutesResolver|RouterExplorer|NestFactory|NestApplication)$/.test(String(l.context)))).toEqual([]);
+      expect(server.logs.filter((l) => /Mapped \{/.test(l.msg))).toEqual([]);
+      const listening = server.logs.filter((l) => l.msg === 'reglament listening');
+      expect(listening).toHaveLength(1);
+      const port = Number(new URL(server.url).port);
+      expect(listening[0]).toMatchObject({ level: 'info', url: server.url, address: { address: '127.0.0.1', family: 'IPv4', port }, eventStore: 'sqlite', readStore: 'sqlite', projections: 'inline', dataDir });
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
