@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { startApi } from './app/bootstrap';
 import { runProcess } from './app/run-process';
-import { startupHint } from './modules/identity/mint-token.command';
+import { startupHint } from './modules/identity/mint-token.cli';
 
 /** The API process. On the embedded default it also runs the projections (PROJECTIONS=inline). */
 void runProcess('reglament', startApi, (running, config, logger) => {

@@ -24,7 +24,7 @@ import { CASE_ROWS, COMPLIANCE_PROJECTION, complianceProjection } from '../modul
 import { ComplianceQueries } from '../modules/compliance/compliance.queries';
 import { GROUP_BY } from '../modules/compliance/domain/rollup';
 import { AuditService } from '../modules/audit/audit.service';
-import { verifyLog } from '../modules/audit/verify-log.command';
+import { verifyLog } from '../modules/audit/verify-log.cli';
 import { generateKeyPairSync } from 'node:crypto';
 import { percentile, type BenchContext, type BenchResult, type BenchSuite } from './bench-kit';
 

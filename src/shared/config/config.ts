@@ -482,12 +482,3 @@ export function configForCommand(env: Record<string, string | undefined> = proce
     return 78;
   }
 }
-
-/** A CLI command's start: its usage on `--help` (exit 0), else its configuration or exit 78 as configForCommand. */
-export function commandConfig(argv: readonly string[], usage: string): AppConfig | number {
-  if (argv.includes('--help')) {
-    process.stderr.write(`${usage}\n`);
-    return 0;
-  }
-  return configForCommand();
-}

@@ -7,7 +7,7 @@ import { loadCatalog } from '../../regulations/domain/catalog';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { CaseCommandService } from '../../cases/commands/case-command-service';
 import { makeIin } from '../../cases/domain/case-specification';
-import { verifyLog } from '../verify-log.command';
+import { verifyLog } from '../verify-log.cli';
 import { LogChainVerifier } from './log-verification';
 import { storedLinks } from '../../cases/domain/hash-chain';
 

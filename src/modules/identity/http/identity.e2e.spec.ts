@@ -10,7 +10,7 @@ import { ProblemFilter } from '../../../app/problem/problem.filter';
 import type { Principal } from '../domain/principal';
 import { iinCheckDigit } from '../domain/iin';
 import { createTokenVerifier, mintToken, type TokenVerifier } from '../token-verifier';
-import { run as mintTokenCommand } from '../mint-token.command';
+import { run as mintTokenCommand } from '../mint-token.cli';
 import { assertCanWrite, assertUnit, CurrentPrincipal, Public, RequireRoles } from './identity.decorators';
 import { IdentityModule } from './identity.module';
 
