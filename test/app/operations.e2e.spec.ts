@@ -158,3 +158,20 @@ describe('start-up log of the real process at LOG_LEVEL=info', () => {
     }
   }, 60_000);
 });
+
+describe('the projection process of an inline API', () => {
+  it('is restarted when it dies, after 1 s, then 2 s when the restarted one dies before it ran steadily: each logged with its delay', async () => {
+    const lines: Array<{ msg: string; restartInMs?: number }> = [];
+    const api = await startHarness({ LOG_LEVEL: 'info' }, { log: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+    try {
+      const projections = api.app.infra.projections.process!;
+      process.kill(projections.pid!, 'SIGKILL');
+      await eventually(async () => projections.restarts, (n) => n === 1);
+      process.kill(projections.pid!, 'SIGKILL');
+      await eventually(async () => projections.restarts, (n) => n === 2);
+      expect(lines.filter((l) => /^the projection process exited/.test(l.msg)).map((l) => l.restartInMs)).toEqual([1000, 2000]);
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+});
