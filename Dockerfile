@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build stage: dev dependencies are needed to compile (swc) and to build better-sqlite3's native addon.
-FROM node:20-bookworm AS build
+# The Node line CI runs on (20.20, what `engines` and every dependency's engines allow).
+FROM node:20.20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -9,7 +10,7 @@ COPY src ./src
 COPY data ./data
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:20.20-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/var/lib/reglament
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
