@@ -137,7 +137,7 @@ const MAX_TOKEN_AGE_LIMIT_SECONDS = 7 * 86_400;
  * show instead of the value (a key is never echoed). The object schema puts the variable's name in the issue's path.
  */
 type Refusal = { problem: string; allowed: string; value?: string };
-type Ctx = { addIssue(issue: { code: 'custom'; message: string; params: Refusal; path?: string[] }): void };
+type Ctx = z.RefinementCtx;
 const refuse = <T>(ctx: Ctx, refusal: Refusal, fallback: T, path?: string[]): T => {
   ctx.addIssue({ code: 'custom', message: refusal.problem, params: refusal, ...(path ? { path } : {}) });
   return fallback;
@@ -148,7 +148,7 @@ const setting = <T>(fallback: T, read: (value: string, ctx: Ctx) => T) =>
   z
     .string()
     .optional()
-    .transform((value, ctx): T => (value === undefined || value === '' ? fallback : read(value, ctx as unknown as Ctx)));
+    .transform((value, ctx): T => (value === undefined || value === '' ? fallback : read(value, ctx)));
 
 const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
   setting<T>(fallback, (value, ctx) => ((allowed as readonly string[]).includes(value) ? (value as T) : refuse(ctx, { problem: 'unknown value', allowed: allowed.join(' | ') }, fallback)));
@@ -301,8 +301,7 @@ function checkUrl(ctx: Ctx, variable: string, value: string | undefined, schemes
 }
 
 /** The rules between variables, read from the raw text so they run even when a single variable is refused. */
-const combinationsSchema = z.record(z.string(), z.string().optional()).superRefine((env, c) => {
-  const ctx = c as unknown as Ctx;
+const combinationsSchema = z.record(z.string(), z.string().optional()).superRefine((env, ctx) => {
   if (env.EVENT_STORE === 'eventstoredb') checkUrl(ctx, 'EVENTSTORE_URL', env.EVENTSTORE_URL, ESDB_SCHEMES, 'EVENT_STORE=eventstoredb');
   if (env.READ_STORE === 'mongodb') checkUrl(ctx, 'MONGODB_URL', env.MONGODB_URL, ['mongodb', 'mongodb+srv'], 'READ_STORE=mongodb');
   // An identity provider's tokens are accepted only for this service: which issuer and audience that means cannot be guessed.
