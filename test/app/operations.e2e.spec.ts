@@ -175,3 +175,30 @@ describe('the projection process of an inline API', () => {
     }
   }, 60_000);
 });
+
+describe('the projection worker beside an API with PROJECTIONS=off', () => {
+  it('serves the probes and metrics, without the append histogram of a process that never appends, and counts overdue steps from the model it builds', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'reglament-worker-metrics-'));
+    const api = await startHarness({ PROJECTIONS: 'off' }, { dataDir });
+    const worker = await startProcess('worker', { DATA_DIR: dataDir, WORKER_PORT: '0' }).catch(async (error) => {
+      await api.close();
+      throw error;
+    });
+    try {
+      await fileSampleCase(api);
+      const ready = await eventually(async () => (await fetch(`${worker.url}/health/ready`)).status, (status) => status === 200);
+      expect(ready).toBe(200);
+      expect((await fetch(`${worker.url}/health/live`)).status).toBe(200);
+      const overdue = await eventually(
+        async () => parseExposition(await (await fetch(`${worker.url}/metrics`)).text()),
+        ({ samples }) => samples.some((s) => s.name === 'reglament_overdue_steps' && s.value > 0),
+      );
+      expect([...overdue.types.keys()].filter((name) => name.startsWith('reglament_event_append') || name === 'reglament_events_appended_total')).toEqual([]);
+      expect(overdue.samples.filter((s) => s.name === 'reglament_http_request_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBeGreaterThan(0);
+    } finally {
+      await worker.stop();
+      await api.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
