@@ -18,11 +18,6 @@ export function lazyCommand(name: string, summary: string, load: () => Promise<{
   return { name, summary, run: async (argv) => (await load()).run(argv) };
 }
 
-/** The option every command takes. */
-export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
-/** The option of every command that reads or writes the data directory: over DATA_DIR. */
-export const DATA_DIR_OPTION = { 'data-dir': { type: 'string' } } as const;
-
 /** Exit code of a command line that cannot be read (an unknown option, a missing value): the shells' usage code. */
 export const USAGE_EXIT = 2;
 
