@@ -10,7 +10,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
-import { ConfigError, secretPlacementProblems, type AppConfig } from './config/config';
+import { ConfigError, secretPlacementProblems, type AppConfig } from '../shared/config/config';
 import { HealthController } from './health/health.controller';
 import { PROJECTION_STATUS } from '../projections/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
@@ -26,7 +26,7 @@ import { installLimits } from './limits';
 import { STORAGE_FAULTS } from './storage-faults';
 import { acceptedTraceId } from '../shared/http/trace-ids';
 
-import { APP_CONFIG } from './config/config';
+import { APP_CONFIG } from '../shared/config/config';
 export { APP_CONFIG };
 export const INFRASTRUCTURE = Symbol('INFRASTRUCTURE');
 

@@ -4,7 +4,7 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import { openReadStore, READ_STORE_FILE } from '../modules/read-store/open-read-store';
 import { join } from 'node:path';
 import type { ReadStore } from '../modules/read-store/read-store.port';
-import { sharedDeployment, type AppConfig } from './config/config';
+import { sharedDeployment, type AppConfig } from '../shared/config/config';
 import { Metrics, instrumentEventLog } from './metrics/metrics';
 import { startProjections, type ProjectionPlacement, type RunningProjections } from './projections';
 import { loadReferenceData, type ReferenceData } from './reference-data';
@@ -85,7 +85,7 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       shape: config.transparency.shape,
     });
     if (keys.generated) logger.info({ keyFile: keys.generated, keyId: keys.active.note.keyId.toString('hex'), fingerprint: keys.active.fingerprint }, 'generated a signing key (embedded default only)');
-    const metrics = new Metrics();
+    const metrics = new Metrics({ appends: options.writesLog });
     const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
     const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
       onHeadRecordError: (error) => logger.warn({ problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'the head record beside the event log could not be written; it is tried again after the next commit'),

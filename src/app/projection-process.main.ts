@@ -15,7 +15,7 @@ import { openReadStore } from '../modules/read-store/open-read-store';
 import { allProjections } from './projections';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { WorkShare } from '../projections/work-share';
-import { sharedDeployment, type AppConfig } from './config/config';
+import { sharedDeployment, type AppConfig } from '../shared/config/config';
 import { createLogger } from '../shared/logging/logger';
 import { loadReferenceData } from './reference-data';
 import { startDeadlineScheduler, startWebhookDispatcher } from '../modules/deadline-alerts/deadline-alerts.runtime';

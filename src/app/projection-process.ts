@@ -6,8 +6,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { backOff } from 'exponential-backoff';
 import type { Logger } from 'pino';
-import type { AppConfig } from './config/config';
+import type { AppConfig } from '../shared/config/config';
 import type { ProcessPriority, ProjectionProcessCommand, ProjectionProcessMessage } from './projection-process.main';
 
 export interface ProjectionProcess {
@@ -20,11 +21,22 @@ export interface ProjectionProcess {
   stop(): Promise<void>;
 }
 
-/** Delay before the first restart; it doubles on each failure in a row, up to the most. */
-const FIRST_RESTART_DELAY_MS = 1_000;
-const MOST_RESTART_DELAY_MS = 30_000;
-/** A process that ran this long before dying is restarted after the first delay again. */
+/**
+ * Restarts wait 1 s, doubling on each failure in a row (a process that died before it ran STEADY_MS, or could not
+ * start) up to 30 s; exponential-backoff keeps the count. No jitter: one supervisor restarts one process.
+ */
+const RESTART_BACKOFF = { startingDelay: 1_000, maxDelay: 30_000, timeMultiple: 2, delayFirstAttempt: true, jitter: 'none', numOfAttempts: Number.MAX_SAFE_INTEGER } as const;
+/** A process that ran this long before dying counts as a success: the next restart waits the first delay again. */
 const STEADY_MS = 60_000;
+
+/** The delay before the attempt after `failures` failures in a row, as RESTART_BACKOFF computes it (for the log). */
+const restartDelay = (failures: number) => Math.min(RESTART_BACKOFF.startingDelay * RESTART_BACKOFF.timeMultiple ** failures, RESTART_BACKOFF.maxDelay);
+
+class DiedEarly extends Error {
+  constructor(readonly why: Record<string, unknown>) {
+    super('the projection process died before it ran steadily');
+  }
+}
 /** A process that does not say it started within this long is killed (a file lock held for ever, say). */
 const START_TIMEOUT_MS = 60_000;
 
@@ -87,13 +99,12 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
   let current: { child: ChildProcess; priority: ProcessPriority | null } | null = null;
   let priority: ProcessPriority | null = null;
   let restarts = 0;
-  let delay = FIRST_RESTART_DELAY_MS;
   let stopping = false;
-  let restartTimer: NodeJS.Timeout | null = null;
   /** A restart under way: stop waits for it, then stops what it started. */
   let relaunch: Promise<unknown> | null = null;
 
-  const adopt = (launched: { child: ChildProcess; priority: ProcessPriority | null }) => {
+  /** Runs a launched process until it exits: why it exited, and whether it ran steadily first. */
+  const life = (launched: { child: ChildProcess; priority: ProcessPriority | null }): Promise<{ steady: boolean; why: Record<string, unknown> }> => {
     current = launched;
     priority = launched.priority;
     logger.info({ projectionPid: launched.child.pid, nice: priority?.nice ?? null, threads: priority?.threads ?? null }, 'projection process started');
@@ -101,37 +112,55 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
     launched.child.on('message', (message: ProjectionProcessMessage) => {
       if (message.type === 'read-store-full') onReadStoreFull(message.detail);
     });
-    launched.child.once('exit', (code, signal) => {
-      current = null;
-      onReadStoreFull(null);
-      if (stopping) return;
-      if (Date.now() - startedAt >= STEADY_MS) delay = FIRST_RESTART_DELAY_MS;
-      scheduleRestart({ projectionPid: launched.child.pid, code, signal });
-    });
+    return new Promise((resolve) =>
+      launched.child.once('exit', (code, signal) => {
+        current = null;
+        onReadStoreFull(null);
+        resolve({ steady: Date.now() - startedAt >= STEADY_MS, why: { projectionPid: launched.child.pid, code, signal } });
+      }),
+    );
   };
 
-  const scheduleRestart = (why: Record<string, unknown>) => {
-    logger.error({ ...why, restartInMs: delay }, 'the projection process exited; read models stop following the log until it is restarted');
-    const wait = delay;
-    delay = Math.min(delay * 2, MOST_RESTART_DELAY_MS);
-    restartTimer = setTimeout(() => {
-      restartTimer = null;
-      if (stopping) return;
-      relaunch = launch(config).then(
-        (launched) => {
+  /**
+   * One back-off run: restart, live, and throw (so the next restart waits longer) if the process died before it
+   * ran steadily or could not start; a steady life ends the run, so the next one starts from the first delay.
+   * The library's delay timer cannot be cancelled: a stop during it is seen when it fires, and nothing is started.
+   */
+  const restartUntilSteady = () =>
+    backOff(
+      async () => {
+        if (stopping) return null;
+        // `current` is set before `relaunch` settles, so a stop waiting on it finds the process to stop.
+        // Wrapped, so the attempt settles once the process started, not when its life ends.
+        const attempt = launch(config).then((launched) => {
           restarts++;
-          adopt(launched);
+          return { life: life(launched) };
+        });
+        relaunch = attempt;
+        const lived = await (await attempt.finally(() => (relaunch = null))).life;
+        if (stopping || lived.steady) return lived.why;
+        throw new DiedEarly(lived.why);
+      },
+      {
+        ...RESTART_BACKOFF,
+        retry: (error: unknown, failures: number) => {
+          if (stopping) return false;
+          const why = error instanceof DiedEarly ? error.why : { err: error instanceof Error ? error.message : String(error) };
+          logger.error({ ...why, restartInMs: restartDelay(failures) }, 'the projection process exited; read models stop following the log until it is restarted');
+          return true;
         },
-        (error: unknown) => {
-          if (!stopping) scheduleRestart({ err: error instanceof Error ? error.message : String(error) });
-        },
-      );
-      void relaunch.finally(() => (relaunch = null));
-    }, wait);
-    restartTimer.unref();
+      },
+    );
+
+  const supervise = async (firstLife: Promise<{ steady: boolean; why: Record<string, unknown> }>) => {
+    let exit: Record<string, unknown> | null = (await firstLife).why;
+    while (!stopping && exit !== null) {
+      logger.error({ ...exit, restartInMs: restartDelay(0) }, 'the projection process exited; read models stop following the log until it is restarted');
+      exit = await restartUntilSteady().catch(() => null);
+    }
   };
 
-  adopt(await launch(config));
+  void supervise(life(await launch(config)));
 
   return {
     get pid() {
@@ -145,8 +174,7 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
     },
     async stop() {
       stopping = true;
-      if (restartTimer) clearTimeout(restartTimer);
-      await relaunch;
+      await relaunch?.catch(() => undefined);
       const running = current;
       if (!running) return;
       const { child } = running;

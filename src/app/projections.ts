@@ -12,7 +12,7 @@ import { catalogUsageProjection } from '../modules/regulations/usage/catalog-usa
 import { ReadModels } from '../projections/read-models';
 import type { ReferenceData } from './reference-data';
 import type { PersonalDataReading } from '../modules/personal-data/personal-data-vault';
-import type { AppConfig } from './config/config';
+import type { AppConfig } from '../shared/config/config';
 import { startProjectionProcess, type ProjectionProcess } from './projection-process';
 import { startDeadlineScheduler, startWebhookDispatcher, type RunningDispatcher, type RunningScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
 

@@ -2,7 +2,7 @@ import { loadCalendars } from '../modules/calendar/domain/load-calendar';
 import { assertTimeZoneData } from '../modules/calendar/domain/time-zone';
 import { loadCatalog } from '../modules/regulations/domain/catalog';
 import type { ReferenceData } from '../modules/regulations/domain/reference-data';
-import type { AppConfig } from './config/config';
+import type { AppConfig } from '../shared/config/config';
 
 export type { ReferenceData };
 

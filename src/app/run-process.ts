@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError, loadConfig, type AppConfig } from './config/config';
+import { ConfigError, loadConfig, type AppConfig } from '../shared/config/config';
 import { createLogger } from '../shared/logging/logger';
 
 /**

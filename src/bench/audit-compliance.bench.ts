@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { loadReferenceData, type ReferenceData } from '../app/reference-data';
-import { SHIPPED_DATA_DIR } from '../app/config/config';
+import { SHIPPED_DATA_DIR } from '../shared/config/config';
 import { openSqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
@@ -24,7 +24,7 @@ import { CASE_ROWS, COMPLIANCE_PROJECTION, complianceProjection } from '../modul
 import { ComplianceQueries } from '../modules/compliance/compliance.queries';
 import { GROUP_BY } from '../modules/compliance/domain/rollup';
 import { AuditService } from '../modules/audit/audit.service';
-import { verifyLog } from '../modules/audit/verify-log.command';
+import { verifyLog } from '../modules/audit/verify-log.cli';
 import { generateKeyPairSync } from 'node:crypto';
 import { percentile, type BenchContext, type BenchResult, type BenchSuite } from './bench-kit';
 

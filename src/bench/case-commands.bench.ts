@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { startApi, type RunningApp } from '../app/bootstrap';
-import { loadConfig } from '../app/config/config';
+import { loadConfig } from '../shared/config/config';
 import { createLogger } from '../shared/logging/logger';
 import type { CaseCommandService } from '../modules/cases/commands/case-command-service';
 import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { consistencyProof, inclusionProof, rootAt, verifyConsistency } from '../modules/transparency/domain/merkle';
 import { parseCheckpoint, parseVkey, verifyNote } from '../modules/transparency/domain/signed-note';
 import { startApi } from '../app/bootstrap';
-import { loadConfig } from '../app/config/config';
+import { loadConfig } from '../shared/config/config';
 import { createLogger } from '../shared/logging/logger';
 import { BenchResult, BenchSuite, percentile } from './bench-kit';
 import { prefill, sampleEvent } from './event-log.bench';

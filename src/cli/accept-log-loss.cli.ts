@@ -7,8 +7,6 @@
  */
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { configForCommand } from '../app/config/config';
 import { openInfrastructure } from '../app/infrastructure';
 import { createLogger } from '../shared/logging/logger';
 import { acknowledgedBeyondLog } from '../app/startup-checks';
@@ -16,6 +14,7 @@ import { LOG_INTEGRITY_STREAM, LOG_LOSS_ACCEPTED, type LogLossAccepted } from '.
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { allProjections } from '../app/projections';
 import { appendSealed } from '../modules/transparency/sealed-append';
+import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- accept-log-loss --reason "<why>" [--by NAME] [--data-dir DIR]
 
@@ -23,23 +22,15 @@ When the service refuses to start because acknowledged events are missing from t
 operator accepts the loss (what is missing, who, why) so the service starts again. Stop the service first.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { reason?: string; by?: string; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { reason: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`accept-log-loss: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs('accept-log-loss', USAGE, argv, { options: { reason: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   const reason = values.reason?.trim() ?? '';
   if (reason.length < 3 || reason.length > 1000) {
     process.stderr.write(`accept-log-loss: --reason is required (3–1000 characters): it is recorded with the acceptance\n\n${USAGE}\n`);
     return 2;
   }
-  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   // Takes the log writer's role (so refuses while the API runs) and checks the file; the acknowledged-head check
   // itself is what this command answers, so it is run here rather than refusing the start.

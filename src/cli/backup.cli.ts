@@ -3,11 +3,10 @@
  * data-dir-backup.ts for what is copied and in which order), while the service runs. Exit 0 with the manifest's
  * summary; 73 when DIR is not empty; 2 when the stores are not the embedded ones.
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { configForCommand } from '../app/config/config';
 import { backupDataDir } from '../app/backup/data-dir-backup';
 import { consoleProgress } from '../shared/progress';
+import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- backup --to DIR [--data-dir DIR]
 
@@ -17,22 +16,14 @@ is past the copied log), every key and secret file as it is, and a manifest.json
 Restore with: npm run cli -- restore --from DIR --data-dir NEW_DIR`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { to?: string; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`backup: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs('backup', USAGE, argv, { options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   if (!values.to) {
     process.stderr.write(`backup: --to is required\n\n${USAGE}\n`);
     return 2;
   }
-  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   if (config.eventStore.kind !== 'sqlite' || config.readStore.kind !== 'sqlite') {
     process.stderr.write('backup: backs up the embedded stores (EVENT_STORE=sqlite, READ_STORE=sqlite); back up EventStoreDB and MongoDB with their own tools\n');

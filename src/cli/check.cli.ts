@@ -6,14 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { configForCommand, type AppConfig } from '../app/config/config';
+import type { AppConfig } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { acknowledgedBeyondLog } from '../app/startup-checks';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import { allProjections } from '../app/projections';
+import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- check [--data-dir DIR] [--json]
 
@@ -22,18 +22,10 @@ head is sane, and that it holds every event acknowledged (the head record events
 checkpoints). Read-only; it may run while the service runs. Exit code 1 names the file and what is wrong.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { 'data-dir'?: string; json?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`check: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  const args = commandArgs('check', USAGE, argv, { options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
+  const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   if (config.eventStore.kind !== 'sqlite') {
     process.stderr.write('check: EVENT_STORE is not sqlite; the embedded log is the one this command checks (EventStoreDB checks its own files)\n');

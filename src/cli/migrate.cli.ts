@@ -6,8 +6,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { configForCommand, sharedDeployment } from '../app/config/config';
+import { configForCommand, sharedDeployment } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../shared/logging/logger';
 import { keyFiles } from '../app/backup/data-dir-backup';
@@ -16,7 +15,7 @@ import { openEventLog } from '../modules/event-log/open-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import type { ReadStore } from '../modules/read-store/read-store.port';
-import { verifyLog } from '../modules/audit/verify-log.command';
+import { verifyLog } from '../modules/audit/verify-log.cli';
 import { allProjections } from '../app/projections';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
@@ -25,6 +24,7 @@ import Database from 'better-sqlite3';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import type { PersonalKeyStore } from '../modules/personal-data/keys/key-store.port';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
+import { commandArgs } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- migrate --to sqlite --data-dir NEW_DIR
        npm run cli -- migrate --to eventstoredb [--url esdb://HOST:2113?tls=true]   (default: EVENTSTORE_URL)
@@ -37,21 +37,9 @@ READ_STORE=mongodb) and verifies every hash chain in the copy. With --to sqlite 
 copied too. Stop the API (or let it write only to the source) while migrating; switch it to the new store afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { to?: string; 'data-dir'?: string; url?: string; 'stop-after-appends'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, url: { type: 'string' }, 'stop-after-appends': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`migrate: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs('migrate', USAGE, argv, { options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, url: { type: 'string' }, 'stop-after-appends': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   if (values.to !== 'sqlite' && values.to !== 'eventstoredb') {
     process.stderr.write(`migrate: --to must be sqlite or eventstoredb (MongoDB holds read models, not the log: they are rebuilt)\n\n${USAGE}\n`);
     return 2;

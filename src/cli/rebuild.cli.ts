@@ -1,4 +1,5 @@
-import { commandConfig, sharedDeployment } from '../app/config/config';
+import { sharedDeployment } from '../shared/config/config';
+import { commandArgs, configWithDataDir, usageError } from '../shared/cli/cli-command';
 import { loadReferenceData } from '../app/reference-data';
 import { createLogger } from '../shared/logging/logger';
 import { openEventLog } from '../modules/event-log/open-event-log';
@@ -9,14 +10,16 @@ import { ProjectionRuntime } from '../projections/projection-runtime';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 
-const USAGE = `usage: npm run cli -- rebuild <projection>|--all
+const USAGE = `usage: npm run cli -- rebuild (<projection>... | --all) [--data-dir DIR]
 
 Builds a fresh copy of a read model from the first event, beside the one readers use, and switches readers
 to it when it has caught up. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const config = commandConfig(argv, USAGE);
-  if (typeof config === 'number') return config;
+  const args = commandArgs('rebuild', USAGE, argv, { allowPositionals: true, options: { all: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const config = configWithDataDir(args.values['data-dir']);
+  if (config === 78) return config;
   let reference;
   try {
     reference = loadReferenceData(config);
@@ -25,12 +28,10 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const known = allProjections(reference);
-  const names = argv.includes('--all') ? known.map((p) => p.name) : argv.filter((a) => !a.startsWith('-'));
+  const names = args.values.all ? known.map((p) => p.name) : args.positionals;
   const unknown = names.filter((n) => !known.some((p) => p.name === n));
-  if (names.length === 0 || unknown.length > 0) {
-    process.stderr.write(`${unknown.length ? `unknown projection: ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}\n\n` : ''}${USAGE}\n`);
-    return 2;
-  }
+  if (unknown.length > 0) return usageError('rebuild', USAGE, `unknown projection: ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}`);
+  if (names.length === 0) return usageError('rebuild', USAGE, `name a projection (${known.map((p) => p.name).join(', ')}) or --all`);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url });
   const store = await openReadStore(config.readStore);

@@ -3,15 +3,14 @@
  * empty data directory, then runs what `check` and `verify` run on the result. Exit 0 when all holds; 65 for a damaged
  * backup; 73 when NEW_DIR is not empty; 1 when a check of the restored directory fails.
  */
-import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { configForCommand } from '../app/config/config';
 import { restoreDataDir } from '../app/backup/data-dir-backup';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
-import { verifyLog } from '../modules/audit/verify-log.command';
+import { verifyLog } from '../modules/audit/verify-log.cli';
 import { consoleProgress } from '../shared/progress';
 import { checkEmbeddedLog } from './check.cli';
+import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- restore --from DIR [--data-dir NEW_DIR]
 
@@ -20,22 +19,14 @@ DATA_DIR), which must be new or empty, then checks the result as \`check\` and \
 log, every acknowledged event present, every hash chain. Start the service on NEW_DIR afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { from?: string; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { from: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`restore: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs('restore', USAGE, argv, { options: { from: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   if (!values.from) {
     process.stderr.write(`restore: --from is required\n\n${USAGE}\n`);
     return 2;
   }
-  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   if (config.eventStore.kind !== 'sqlite' || config.readStore.kind !== 'sqlite') {
     process.stderr.write('restore: restores the embedded stores (EVENT_STORE=sqlite, READ_STORE=sqlite)\n');

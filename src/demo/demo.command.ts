@@ -5,7 +5,7 @@
  * (see demo-seeder.ts), not the time of the run.
  */
 import { parseArgs } from 'node:util';
-import { configForCommand } from '../app/config/config';
+import { configForCommand } from '../shared/config/config';
 import { openInfrastructure } from '../app/infrastructure';
 import { createLogger } from '../shared/logging/logger';
 import { consoleProgress } from '../shared/progress';

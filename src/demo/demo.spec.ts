@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../app/config/config';
+import { loadConfig } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
 import { openEventLog } from '../modules/event-log/open-event-log';
 import type { EventLog, RecordedEvent } from '../modules/event-log/event-log.port';

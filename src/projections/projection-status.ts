@@ -1,3 +1,5 @@
+import type { ReadModels } from './read-models';
+
 /** What /health and /metrics need from the projections, whether they run in this process or in the worker. */
 export interface ProjectionHealth {
   name: string;
@@ -16,6 +18,8 @@ export interface DeadlineTimerHealth {
 }
 
 export interface ProjectionStatusSource {
+  /** The read models, where this process can read them (for the overdue-steps gauge). */
+  readonly readModels?: Pick<ReadModels, 'collection'>;
   status(): Promise<ProjectionHealth[]>;
   /** The deadline scheduler's index, where this machine has it; null where it does not. */
   deadlineStatus?(): DeadlineTimerHealth | null;

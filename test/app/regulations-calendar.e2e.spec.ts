@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/app/config/config';
+import { loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
 import { mintToken } from '../../src/modules/identity/token-verifier';

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/app/bootstrap';
-import { ConfigError, loadConfig } from '../../src/app/config/config';
+import { ConfigError, loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 
 const ROOT = join(__dirname, '../..');

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { ConfigError, loadConfig } from '../../src/app/config/config';
+import { ConfigError, loadConfig } from '../../src/shared/config/config';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 
 const ROOT = join(__dirname, '../..');

@@ -7,7 +7,7 @@ import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
 import { loadCalendars } from '../../src/modules/calendar/domain/load-calendar';
 import { CaseCommandService } from '../../src/modules/cases/commands/case-command-service';
 import { makeIin } from '../support/case-specification';
-import { verifyLog } from '../../src/modules/audit/verify-log.command';
+import { verifyLog } from '../../src/modules/audit/verify-log.cli';
 import { LogChainVerifier } from '../../src/modules/audit/domain/log-verification';
 import { storedLinks } from '../../src/modules/cases/domain/hash-chain';
 

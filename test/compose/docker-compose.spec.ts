@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ConfigError, loadConfig } from '../../src/app/config/config';
+import { ConfigError, loadConfig } from '../../src/shared/config/config';
 
 const root = join(__dirname, '..', '..');
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;

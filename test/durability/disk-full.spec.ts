@@ -110,6 +110,11 @@ describeMounted('a full disk under the event log', () => {
     expect(health.status).toBe(503);
     // read.db lies on the same full disk: the projections of the last acknowledged cases may meet it too.
     expect(health.body).toMatchObject({ status: 'degraded', eventLog: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'events.db') } }, readStore: { status: expect.stringMatching(/^(up|degraded)$/) } });
+    // Not ready for traffic (writes are refused), yet alive: an orchestrator stops routing to it, it does not restart it.
+    const ready = await server.call('GET', '/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'not-ready', reasons: expect.arrayContaining([expect.stringMatching(/^eventLog refuses writes .*"full"/)]) });
+    expect((await server.call('GET', '/health/live')).status).toBe(200);
     expect(server.logs.filter((l) => /disk is full: writes are answered 503/.test(l.msg))).toHaveLength(1);
     expect(server.logs.filter((l) => /unhandled/.test(l.msg))).toEqual([]);
     expect(server.logs.filter((l) => JSON.stringify(l).includes('"stack"'))).toEqual([]);
@@ -118,6 +123,7 @@ describeMounted('a full disk under the event log', () => {
     const accepted = await fileOne(400);
     expect(accepted.status).toBe(201);
     expect((await server.call('GET', '/health')).body.eventLog).toMatchObject({ status: 'up' });
+    expect((await server.call('GET', '/health/ready')).body.reasons.filter((r: string) => r.startsWith('eventLog'))).toEqual([]);
     expect(server.logs.filter((l) => /has space again/.test(l.msg))).toHaveLength(1);
     const read = await server.call('GET', `/api/cases/${accepted.body.caseId}?after=${accepted.body.position}`, { token: await token(AUDITOR) });
     expect(read.status).toBe(200);

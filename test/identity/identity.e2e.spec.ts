@@ -10,7 +10,7 @@ import { ProblemFilter } from '../../src/app/problem/problem.filter';
 import type { Principal } from '../../src/modules/identity/domain/principal';
 import { iinCheckDigit } from '../../src/modules/identity/domain/iin';
 import { createTokenVerifier, mintToken, type TokenVerifier } from '../../src/modules/identity/token-verifier';
-import { run as mintTokenCommand } from '../../src/modules/identity/mint-token.command';
+import { run as mintTokenCommand } from '../../src/modules/identity/mint-token.cli';
 import { assertCanWrite, assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../src/modules/identity/http/identity.decorators';
 import { IdentityModule } from '../../src/modules/identity/http/identity.module';
 

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/app/config/config';
+import { loadConfig } from '../../src/shared/config/config';
 import { loadReferenceData } from '../../src/app/reference-data';
 import { CaseCommandService } from '../../src/modules/cases/commands/case-command-service';
 import { openEventLog } from '../../src/modules/event-log/open-event-log';

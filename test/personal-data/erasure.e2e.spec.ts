@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/app/config/config';
+import { loadConfig } from '../../src/shared/config/config';
 import { loadReferenceData } from '../../src/app/reference-data';
 import type { CaseDocument } from '../../src/modules/cases/projections/cases.projection';
 import type { ReadDocument } from '../../src/modules/read-store/read-store.port';

@@ -7,7 +7,7 @@ import type { DestinationStream } from 'pino';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
-import { loadConfig } from '../../src/app/config/config';
+import { loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { httpCall } from './http-call';

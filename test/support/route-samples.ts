@@ -7,6 +7,8 @@ import { PUBLIC_ROUTE, REQUIRED_ROLES } from '../../src/modules/identity/http/id
 /** Public by design: operations probes, the dashboard page and its assets (its API calls carry a token), the API docs. */
 export const PUBLIC_ROUTES = [
   'GET /health',
+  'GET /health/live',
+  'GET /health/ready',
   'GET /metrics',
   'GET /dashboard',
   'GET /dashboard/:file',

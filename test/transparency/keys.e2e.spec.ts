@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/app/bootstrap';
-import { loadConfig } from '../../src/app/config/config';
+import { loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 import { loadKeyRing } from '../../src/modules/transparency/signing-keys';
 import { startHarness } from '../support/api-harness';

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApi } from '../../src/app/bootstrap';
-import { loadConfig } from '../../src/app/config/config';
+import { loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../../src/modules/transparency/domain/merkle';
 import { parseCheckpoint, parseVkey, verifyNote, type NoteVerifierKey } from '../../src/modules/transparency/domain/signed-note';

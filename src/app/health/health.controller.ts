@@ -8,8 +8,9 @@ import { Metrics } from '../metrics/metrics';
 import { PROJECTION_STATUS, type ProjectionStatusSource } from '../../projections/projection-status';
 import { webhookStats } from '../../modules/deadline-alerts/webhooks/webhook-dispatcher';
 import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
-import { APP_CONFIG, type AppConfig } from '../config/config';
+import { APP_CONFIG, type AppConfig } from '../../shared/config/config';
 import type { ProjectionHealth } from '../../projections/projection-status';
+import { overdueCounts } from '../../modules/compliance/compliance.queries';
 
 interface ComponentHealth {
   status: 'up' | 'down' | 'degraded';
@@ -42,6 +43,25 @@ export function overallHealth(stores: ReadonlyArray<'up' | 'down' | 'degraded'>,
   return 'up';
 }
 
+/**
+ * Readiness: whether this process should be sent traffic. Not ready while a store does not answer or refuses writes
+ * (a full disk, a damaged log), a projection failed, or a read model is further behind the log than
+ * PROJECTION_STALE_SECONDS. A projection retrying within that bound is still ready: /health shows it as degraded.
+ * Pure: the reasons, empty when ready.
+ */
+export function readinessProblems(stores: Record<string, ComponentHealth>, projections: readonly ProjectionHealth[], staleAfterSeconds: number): string[] {
+  const reasons: string[] = [];
+  for (const [name, store] of Object.entries(stores)) {
+    if (store.status === 'down') reasons.push(`${name} does not answer${store.error ? `: ${store.error}` : ''}`);
+    else if (store.status === 'degraded') reasons.push(`${name} refuses writes${store.storage ? ` (${JSON.stringify(store.storage)})` : ''}`);
+  }
+  for (const p of projections) {
+    if (p.state === 'failed') reasons.push(`projection ${p.name} failed`);
+    else if (isStale(p, staleAfterSeconds)) reasons.push(`projection ${p.name} is ${Math.round(p.lagSeconds ?? 0)} s behind the log (more than ${staleAfterSeconds} s)`);
+  }
+  return reasons;
+}
+
 /** Public by design: load balancers and Prometheus scrape these without a token; they carry no case data. */
 @ApiTags('operations')
 @Public()
@@ -60,6 +80,31 @@ export class HealthController {
   @ApiOperation({ summary: 'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused; a projection retrying or behind by more than PROJECTION_STALE_SECONDS) or failed.' })
   @ApiOkResponse({ description: 'Everything is up' })
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
+    const { eventLog, readStore, projections } = await this.inspect();
+    const status = overallHealth([eventLog.status, readStore.status], projections, this.config.projectionStaleSeconds);
+    void reply.status(status === 'up' ? 200 : 503);
+    return { status, eventLog, readStore, projections: projections.map((p) => (isStale(p, this.config.projectionStaleSeconds) ? { ...p, stale: true } : p)) };
+  }
+
+  /** Liveness: the process answers. Restart it only when this fails; it reads no store, so a slow disk never fails it. */
+  @Get('health/live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process answers HTTP. A container orchestrator restarts the process when this fails.' })
+  @ApiOkResponse({ description: 'The process answers' })
+  live() {
+    return { status: 'up' };
+  }
+
+  @Get('health/ready')
+  @ApiOperation({ summary: 'Readiness: 200 when the stores answer and take writes (no full disk, no damaged log), no projection failed, and every read model is within PROJECTION_STALE_SECONDS of the log; else 503 with the reasons.' })
+  @ApiOkResponse({ description: 'Ready for traffic' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+    const { eventLog, readStore, projections } = await this.inspect();
+    const reasons = readinessProblems({ eventLog, readStore }, projections, this.config.projectionStaleSeconds);
+    void reply.status(reasons.length === 0 ? 200 : 503);
+    return { status: reasons.length === 0 ? 'ready' : 'not-ready', reasons };
+  }
+
+  private async inspect(): Promise<{ eventLog: ComponentHealth; readStore: ComponentHealth; projections: ProjectionHealth[] }> {
     const eventLog = await probe(this.eventLog.kind, async () => {
       await this.eventLog.ping();
       return { headPosition: await this.eventLog.headPosition() };
@@ -71,14 +116,12 @@ export class HealthController {
     const readStoreFault = this.storageFaults.readStore;
     // Projections wait a full read store out: reads still answer, the models fall behind.
     if (readStoreFault && readStore.status === 'up') Object.assign(readStore, { status: 'degraded', storage: readStoreFault });
-    const projections = await this.projections.status().catch((error: Error) => [{ name: '*', state: 'failed', error: { message: error.message } }]);
-    const status = overallHealth([eventLog.status, readStore.status], projections, this.config.projectionStaleSeconds);
-    void reply.status(status === 'up' ? 200 : 503);
-    return { status, eventLog, readStore, projections: projections.map((p) => (isStale(p, this.config.projectionStaleSeconds) ? { ...p, stale: true } : p)) };
+    const projections = await this.projections.status().catch((error: Error): ProjectionHealth[] => [{ name: '*', state: 'failed', error: { message: error.message } }]);
+    return { eventLog, readStore, projections };
   }
 
   @Get('metrics')
-  @ApiOperation({ summary: 'Prometheus metrics: append latency, projection lag, HTTP' })
+  @ApiOperation({ summary: 'Prometheus metrics: append latency, projection (read-model) lag, overdue steps, HTTP, and the standard process_* and nodejs_* metrics' })
   async metricsText(@Res() reply: FastifyReply) {
     const [head, projections] = await Promise.all([this.eventLog.headPosition().catch(() => null), this.projections.status().catch(() => [])]);
     if (head !== null) this.metrics.logHead.set(head);
@@ -92,6 +135,12 @@ export class HealthController {
       for (const status of ['pending', 'delivered', 'dead'] as const) this.metrics.webhookDeliveries.set({ status }, webhooks[status]);
       this.metrics.webhookLagSeconds.set(webhooks.lagSeconds);
       this.metrics.webhookOutboxPosition.set(webhooks.position);
+    }
+    // A compliance model not built yet (a first build running) has no count to give: the gauge stays empty.
+    const overdue = this.projections.readModels ? await overdueCounts(this.projections.readModels, new Date()).catch(() => null) : null;
+    if (overdue) {
+      this.metrics.overdueSteps.reset();
+      for (const o of overdue) this.metrics.overdueSteps.set({ unit: o.unit, regulation: o.serviceId }, o.count);
     }
     const deadlines = this.projections.deadlineStatus?.() ?? null;
     if (deadlines) {

@@ -10,7 +10,8 @@ import { isRole, ROLES, type Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';
 import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
-import { CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
+import type { ReadModels } from '../../projections/read-models';
+import { COMPLIANCE_PROJECTION, CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
 import { type GroupBy, type RollupDocument } from './domain/rollup';
 import { summarise, type SummaryRow } from './domain/summary';
 import { DEFAULT_WARNING_POLICY, thresholdsFor, urgencyOf, type Urgency, type WarningPolicy } from '../deadline-alerts/domain/warning-instants';
@@ -325,4 +326,29 @@ export class ComplianceQueries {
 /** What actorFor reads of a case, from an open-step document. */
 function partialState(d: OpenStepDocument): Parameters<typeof actorFor>[2] {
   return { trackId: d.trackId, unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} };
+}
+
+export interface OverdueCount {
+  unit: string;
+  serviceId: string;
+  count: number;
+}
+
+/**
+ * Open limits past their deadline at `asOf`, counted by unit and regulation (service), for /metrics: only the overdue
+ * rows are read (the deadline index), and only the two fields counted.
+ */
+export async function overdueCounts(readModels: Pick<ReadModels, 'collection'>, asOf: Date): Promise<OverdueCount[]> {
+  const rows = await (await readModels.collection<OpenRowDocument>(COMPLIANCE_PROJECTION, OPEN_ROWS)).find(
+    { deadline: { $ne: null, $lte: asOf.toISOString() } },
+    { projection: { unit: 1, serviceId: 1 } },
+  );
+  const counts = new Map<string, OverdueCount>();
+  for (const { unit, serviceId } of rows) {
+    const key = JSON.stringify([unit, serviceId]);
+    const entry = counts.get(key) ?? { unit, serviceId, count: 0 };
+    entry.count += 1;
+    counts.set(key, entry);
+  }
+  return [...counts.values()];
 }

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { BenchResult, BenchSuite } from '../../bench/bench-kit';
-import { SHIPPED_DATA_DIR } from '../../app/config/config';
+import { SHIPPED_DATA_DIR } from '../../shared/config/config';
 import { loadCalendar } from '../calendar/domain/load-calendar';
 import { dayNumber, fromDayNumber } from '../calendar/domain/local-date';
 import type { WorkingCalendar } from '../calendar/domain/working-calendar';

@@ -4,20 +4,23 @@
  * role, so the service is stopped first (or use the admin endpoint of the running API for an erasure).
  */
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
-import { configForCommand } from '../../app/config/config';
 import { openInfrastructure, type Infrastructure } from '../../app/infrastructure';
 import { createLogger } from '../../shared/logging/logger';
 import { checkIin } from '../identity/domain/iin';
 import { eraseSubject, retentionDue, type ErasureOutcome } from './commands/erase-subject';
 import { closedCases, erasureDeps } from './personal-data.module';
+import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
-       npm run cli -- retention-report [--data-dir DIR]
 
 erase: destroys the data subject's key (every encrypted personal field of their acts then reads "erased"), records
 a PersonalDataErased event with the basis and reference, and scrubs the read models. Refused, naming the cases,
 while a case of the subject is open or its version's retention period runs. Stop the service first.`;
+
+const REPORT_USAGE = `usage: npm run cli -- retention-report [--data-dir DIR]
+
+Lists the closed cases whose personal data is past its version's retention period, by data subject, with the erase
+command for each. Reads the cases read model; takes the log writer's role, so stop the service first.`;
 
 /** The erasure's answer as an operator reads it: what was done, and what the log keeps in clear, said plainly. */
 export function describeErasure(outcome: ErasureOutcome): string {
@@ -38,17 +41,9 @@ export function describeErasure(outcome: ErasureOutcome): string {
 
 export async function run(argv: string[]): Promise<number> {
   const command = 'erase';
-  let values: { iin?: string; subject?: string; basis?: string; reference?: string; by?: string; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { iin: { type: 'string' }, subject: { type: 'string' }, basis: { type: 'string' }, reference: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`${command}: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs(command, USAGE, argv, { options: { iin: { type: 'string' }, subject: { type: 'string' }, basis: { type: 'string' }, reference: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   const problems: string[] = [];
   if ((values.iin === undefined) === (values.subject === undefined)) problems.push('give one of --iin or --subject');
   if (values.iin !== undefined) {
@@ -75,23 +70,15 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 async function open(dataDir: string | undefined): Promise<Infrastructure | number> {
-  const config = configForCommand(dataDir ? { ...process.env, DATA_DIR: dataDir } : process.env);
+  const config = configWithDataDir(dataDir);
   if (config === 78) return config;
   return openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true });
 }
 
 export async function runReport(argv: string[]): Promise<number> {
-  let values: { 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`retention-report: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs('retention-report', REPORT_USAGE, argv, { options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   const infra = await open(values['data-dir']);
   if (typeof infra === 'number') return infra;
   try {

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchResult, BenchSuite } from '../../bench/bench-kit';
-import { loadConfig } from '../../app/config/config';
+import { loadConfig } from '../../shared/config/config';
 import { createLogger } from '../../shared/logging/logger';
 import { loadReferenceData } from '../../app/reference-data';
 import { allProjections } from '../../app/projections';

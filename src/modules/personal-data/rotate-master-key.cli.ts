@@ -4,11 +4,11 @@
  * the service first (it holds the old key in memory), then start it with the new key configured.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { configForCommand, sharedDeployment } from '../../app/config/config';
+import { sharedDeployment } from '../../shared/config/config';
 import { acquireRoleLock } from '../../shared/sqlite/role-lock';
 import { parseMasterKey } from './domain/key-wrapping';
 import { loadMasterKey, openKeyStore } from './keys/open-key-store';
+import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- rotate-master-key (--new-key-file <file> | PERSONAL_DATA_NEW_MASTER_KEY=<key>) [--data-dir DIR]
 
@@ -16,24 +16,16 @@ Re-wraps every personal-data key under the new master key (the current one is PE
 _FILE). Stop the service first; start it again with the new key configured.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: { 'new-key-file'?: string; 'data-dir'?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { 'new-key-file': { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`rotate-master-key: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs('rotate-master-key', USAGE, argv, { options: { 'new-key-file': { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   const text = values['new-key-file'] ? readFileSync(values['new-key-file'], 'utf8') : process.env.PERSONAL_DATA_NEW_MASTER_KEY;
   const newMaster = text ? parseMasterKey(text) : null;
   if (!newMaster) {
     process.stderr.write(`rotate-master-key: the new master key is required: 64 hex digits or 32 bytes base64, in --new-key-file or PERSONAL_DATA_NEW_MASTER_KEY\n\n${USAGE}\n`);
     return 2;
   }
-  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   // The API holds the old key in memory: rotating under it would leave it unable to unwrap what it reads.
   const lock = config.eventStore.kind === 'sqlite' ? acquireRoleLock(config.dataDir, 'log-writer') : null;

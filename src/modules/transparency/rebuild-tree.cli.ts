@@ -3,18 +3,20 @@
  * in one transaction (with the service stopped: its writer refuses to append while the tree disagrees with the log).
  * It does not touch the signed checkpoints: a log that contradicts them still fails `verify` afterwards.
  */
-import { commandConfig } from '../../app/config/config';
+import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
 import { openEventLog } from '../event-log/open-event-log';
 import type { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { rootAt } from './domain/merkle';
 
-const USAGE = `usage: npm run cli -- rebuild-tree
+const USAGE = `usage: npm run cli -- rebuild-tree [--data-dir DIR]
 
 Rebuilds the Merkle tree of the embedded event log (DATA_DIR/events.db) from its events. Stop the service first.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const config = commandConfig(argv, USAGE);
-  if (typeof config === 'number') return config;
+  const args = commandArgs('rebuild-tree', USAGE, argv, { options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const config = configWithDataDir(args.values['data-dir']);
+  if (config === 78) return config;
   if (config.eventStore.kind !== 'sqlite') {
     process.stderr.write('rebuild-tree: only the embedded event log (EVENT_STORE=sqlite) keeps its tree beside it\n');
     return 2;

@@ -8,7 +8,7 @@
  */
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { commandArgs, usageError } from '../../shared/cli/cli-command';
 import { isCaught, judge, type WitnessVerdict } from './domain/witness';
 import { COSIGNATURE_TYPE, cosignatureLine, formatVkey, parseCheckpoint, parseVkey, signerKey, verifyNote, withSignatureLines, type Checkpoint, type NoteVerifierKey } from './domain/signed-note';
 import { parseTrustedKeys } from './trusted-keys';
@@ -75,35 +75,23 @@ async function trustedNoteKeys(base: string, fingerprints: readonly string[], no
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        url: { type: 'string' },
-        state: { type: 'string' },
-        fingerprint: { type: 'string', multiple: true },
-        'trusted-keys': { type: 'string' },
-        'peer-state': { type: 'string' },
-        'cosign-key': { type: 'string' },
-        'cosign-name': { type: 'string' },
-        submit: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean' },
-      },
-    }).values;
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stderr.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (!args.url || !args.state) {
-    process.stderr.write(`--url and --state are required\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = commandArgs('witness', USAGE, argv, {
+    options: {
+      url: { type: 'string' },
+      state: { type: 'string' },
+      fingerprint: { type: 'string', multiple: true },
+      'trusted-keys': { type: 'string' },
+      'peer-state': { type: 'string' },
+      'cosign-key': { type: 'string' },
+      'cosign-name': { type: 'string' },
+      submit: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (typeof parsed === 'number') return parsed;
+  const args = parsed.values;
+  if (!args.url || !args.state) return usageError('witness', USAGE, '--url and --state are required');
   const base = args.url.replace(/\/+$/, '');
   let fingerprints = (args.fingerprint ?? []).map((f) => f.trim().toLowerCase());
   let noteKeys: NoteVerifierKey[] = [];

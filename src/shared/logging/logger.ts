@@ -20,11 +20,19 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * Nest's start-up narration at info: a line per module loaded, per controller and per route mapped (some forty), and
+ * "starting"/"started". Useful when debugging the wiring, noise in an operator's log: written at debug. The process
+ * says it started in one line of its own, with the address.
+ */
+const START_UP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+
 /** Nest's own logs go through the same structured logger. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
-  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, params: unknown[]) {
+  private write(requested: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, params: unknown[]) {
     const context = typeof params[params.length - 1] === 'string' ? (params[params.length - 1] as string) : undefined;
+    const level = requested === 'info' && context !== undefined && START_UP_CONTEXTS.has(context) ? 'debug' : requested;
     if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...(message as object) });
     else this.logger[level]({ context }, String(message));
   }

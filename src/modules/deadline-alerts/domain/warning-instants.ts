@@ -7,20 +7,10 @@
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { workingHoursBetween } from '../../compliance/domain/durations';
 import type { LimitSpec } from '../../deadlines/domain/limit';
+import { DEFAULT_WARNING_POLICY, DEFAULT_WARNING_THRESHOLDS, type WarningPolicy, type WarningThresholds } from '../../../shared/config/warning-policy';
 
-/** Shares of a limit's time (percent, above 0 and below 100) at which a warning is recorded. */
-export type WarningThresholds = readonly number[];
-
-export const DEFAULT_WARNING_THRESHOLDS: WarningThresholds = [50, 80];
-
-/** Thresholds by regulation version (first) or service, else the default. */
-export interface WarningPolicy {
-  default: WarningThresholds;
-  byVersion?: Readonly<Record<string, WarningThresholds>>;
-  byService?: Readonly<Record<string, WarningThresholds>>;
-}
-
-export const DEFAULT_WARNING_POLICY: WarningPolicy = { default: DEFAULT_WARNING_THRESHOLDS };
+/** Declared in shared/config (the environment sets it); the domain's vocabulary still names them here. */
+export { DEFAULT_WARNING_POLICY, DEFAULT_WARNING_THRESHOLDS, type WarningPolicy, type WarningThresholds };
 
 export function thresholdsFor(policy: WarningPolicy, serviceId: string, versionId: string): WarningThresholds {
   return policy.byVersion?.[versionId] ?? policy.byService?.[serviceId] ?? policy.default;

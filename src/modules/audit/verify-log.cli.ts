@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandConfig } from '../../app/config/config';
+import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
 import { openEventLog } from '../event-log/open-event-log';
 import type { EventLog, RawRecordedEvent, RecordedEvent } from '../event-log/event-log.port';
 import { consoleProgress, type Progress } from '../../shared/progress';
@@ -20,7 +20,7 @@ import { loadKeyRing, SigningKeyError, type KeyRing } from '../transparency/sign
 import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { StorageDamagedError } from '../event-log/event-log.errors';
 
-const USAGE = `usage: npm run cli -- verify [--json]
+const USAGE = `usage: npm run cli -- verify [--data-dir DIR] [--json]
 
 Recomputes the SHA-256 hash chain of every stream in the event log (EVENT_STORE / DATA_DIR as for the service),
 rebuilds the log's Merkle tree from its events and compares it with every signed checkpoint in DATA_DIR/checkpoints.db.
@@ -76,8 +76,10 @@ function signatureProblems(checkpoints: readonly StoredCheckpoint[], keys: KeyRi
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const config = commandConfig(argv, USAGE);
-  if (typeof config === 'number') return config;
+  const args = commandArgs('verify', USAGE, argv, { options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const config = configWithDataDir(args.values['data-dir']);
+  if (config === 78) return config;
   const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
   const storeFile = join(config.dataDir, CHECKPOINT_STORE_FILE);
   const store = existsSync(storeFile) ? new SqliteCheckpointStore(storeFile) : null;
@@ -125,7 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     const valid = report.valid && report.tree.contradicted.length === 0 && report.tree.badSignatures.length === 0 && storedTree === null;
     const seconds = (Date.now() - started) / 1000;
     const superseded = store?.supersededCount() ?? 0;
-    if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`);
+    if (args.values.json) process.stdout.write(`${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`);
     else {
       const t = report.tree;
       process.stdout.write(

@@ -4,14 +4,28 @@
  * is invalid or a contradiction breaks the reading rule.
  */
 import { resolve } from 'node:path';
-import { loadConfig } from '../../app/config/config';
+import { commandArgs } from '../../shared/cli/cli-command';
+import { configForCommand } from '../../shared/config/config';
 import { CatalogError, loadCatalog } from './domain/catalog';
 import { formatLintReport, lintCatalog } from './domain/lint';
 
+const USAGE = `usage: npm run cli -- lint [--dir DIR] [--json]
+
+Validates the regulation catalog (--dir, default REGULATIONS_DIR, else the shipped data/regulations) and prints, per
+regulation, the contradictions inside its text and the reading applied. Exit code 1 when the catalog is invalid or a
+contradiction breaks the reading rule.`;
+
 export async function run(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
-  const dirIndex = argv.indexOf('--dir');
-  const dir = dirIndex >= 0 && argv[dirIndex + 1] ? resolve(argv[dirIndex + 1]) : loadConfig(process.env).regulationsDir;
+  const args = commandArgs('lint', USAGE, argv, { options: { dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof args === 'number') return args;
+  const json = args.values.json === true;
+  let dir: string;
+  if (args.values.dir) dir = resolve(args.values.dir);
+  else {
+    const config = configForCommand();
+    if (config === 78) return config;
+    dir = config.regulationsDir;
+  }
   let catalog;
   try {
     catalog = loadCatalog(dir);

@@ -4,7 +4,7 @@
  * hash chain, signature by a trusted key, the log checkpoint, each event's inclusion proof, and the readable page.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { commandArgs, usageError } from '../../shared/cli/cli-command';
 import { verifyEvidenceFile, type TrustedKeys } from './domain/evidence-pack';
 import { parseTrustedKeys } from '../transparency/trusted-keys';
 
@@ -23,18 +23,10 @@ Exit code 1 when any check fails or no trusted key is given.`;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { fingerprint: { type: 'string', multiple: true }, 'trusted-keys': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } } });
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = commandArgs('verify-evidence', USAGE, argv, { allowPositionals: true, options: { fingerprint: { type: 'string', multiple: true }, 'trusted-keys': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  if (typeof parsed === 'number') return parsed;
   const file = parsed.positionals[0];
-  if (parsed.values.help || !file) {
-    process.stderr.write(`${USAGE}\n`);
-    return file ? 0 : 2;
-  }
+  if (!file) return usageError('verify-evidence', USAGE, 'the evidence file is required');
   const fingerprints = (parsed.values.fingerprint ?? []).map((f) => f.trim().toLowerCase());
   const bad = fingerprints.filter((f) => !HEX64.test(f));
   if (bad.length) {

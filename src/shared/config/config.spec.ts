@@ -92,4 +92,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01T00:00:00+05:00' }).deadlineRecordFrom).toBe('2026-11-30T19:00:00.000Z');
     expect(() => loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01' })).toThrow(/DEADLINE_RECORD_FROM[\s\S]*an ISO 8601 instant with an offset/);
   });
+
+  it('reads the process environment itself, which is not a plain object', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '8123';
+    try {
+      expect(loadConfig(process.env).port).toBe(8123);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
 });

@@ -3,33 +3,28 @@
  *   [--iin 880101300123] [--ttl 8h] [--data-dir ./var/data]`
  * prints a bearer token signed with AUTH_JWT_SECRET, or with the secret the service keeps in DATA_DIR.
  */
-import { parseArgs } from 'node:util';
-import { durationSeconds, loadConfig, sharedDeployment } from '../../app/config/config';
+import { commandArgs, configWithDataDir, usageError } from '../../shared/cli/cli-command';
+import { durationSeconds, sharedDeployment } from '../../shared/config/config';
 import { ensureDataDir } from '../../shared/data-dir';
 import { principalFromClaims } from './domain/principal';
 import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';
 
-const USAGE = 'usage: npm run cli -- mint-token --sub <id> --name <name> --roles <role,role> [--unit <unit>] [--iin <IIN>] [--ttl 8h] [--data-dir <dir>]';
+const USAGE = `usage: npm run cli -- mint-token --sub <id> --name <name> --roles <role,role> [--unit <unit>] [--iin <IIN>] [--ttl 8h] [--data-dir <dir>]
+
+Prints a bearer token for local use, signed with AUTH_JWT_SECRET or with the secret the service keeps in DATA_DIR
+(generated there on the embedded default), with the issuer and audience the service expects.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { sub: { type: 'string' }, name: { type: 'string' }, roles: { type: 'string' }, unit: { type: 'string' }, iin: { type: 'string' }, ttl: { type: 'string' }, 'data-dir': { type: 'string' } },
-      strict: true,
-    }) as { values: Record<string, string | undefined> });
-  } catch (error) {
-    process.stderr.write(`mint-token: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  const args = commandArgs('mint-token', USAGE, argv, {
+    options: { sub: { type: 'string' }, name: { type: 'string' }, roles: { type: 'string' }, unit: { type: 'string' }, iin: { type: 'string' }, ttl: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (typeof args === 'number') return args;
+  const values = args.values;
   const claims = { sub: values.sub ?? '', name: values.name ?? '', roles: (values.roles ?? '').split(',').filter(Boolean), ...(values.unit !== undefined ? { unit: values.unit } : {}), ...(values.iin ? { iin: values.iin } : {}) };
   const check = principalFromClaims(claims);
-  if (!check.ok) {
-    process.stderr.write(`mint-token: ${check.problem.replace('claim "', '--').replace('" ', ' ')}\n${USAGE}\n`);
-    return 2;
-  }
-  const config = loadConfig(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] } : process.env);
+  if (!check.ok) return usageError('mint-token', USAGE, check.problem.replace('claim "', '--').replace('" ', ' '));
+  const config = configWithDataDir(values['data-dir']);
+  if (config === 78) return config;
   const maxAge = config.auth.maxTokenAgeSeconds;
   const ttl = values.ttl ?? (maxAge >= 8 * 3600 ? '8h' : `${maxAge}s`);
   const ttlSeconds = durationSeconds(ttl);

@@ -1,2 +1,0 @@
-/** `npm run cli -- retention-report`: see erase.cli.ts. */
-export { runReport as run } from './erase.cli';
