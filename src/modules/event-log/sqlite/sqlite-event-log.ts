@@ -161,6 +161,8 @@ export class SqliteEventLog implements EventLog {
   /** Commits a lone append on this thread while nothing is with the writer thread (see flush). */
   private inline: InlineCommitter | null = null;
   private treeChecked = false;
+  /** Groups of one append in a row, this one included. */
+  private loneGroups = 0;
   /** The log's Merkle tree, read on this connection (proofs); the writer thread extends it with every commit. */
   readonly tree: SqliteMerkleTree;
   private headRecorder: HeadRecorder | null = null;
@@ -243,9 +245,12 @@ export class SqliteEventLog implements EventLog {
     this.headRecorder ??= new HeadRecorder(headRecordFile(this.file), undefined, this.onHeadRecordError);
     const appends = group.map((p) => ({ streamId: p.streamId, expected: p.expected, events: p.events }));
     this.stats.groups++;
-    // A lone append while nothing is with the writer thread: nobody would share its commit, so it is committed here,
-    // without the two hand-offs. Anything busier goes to the writer thread, where waiting groups share one fsync.
-    if (group.length === 1 && this.committing === 0 && this.inlineCommits) {
+    // A lone append while nothing is with the writer thread, after a lone one before it: nobody would share its commit,
+    // so it is committed here, without the two hand-offs. Anything busier goes to the writer thread, where waiting
+    // groups share one fsync and this thread keeps answering meanwhile (a group of several turns inline commits off
+    // until two lone appends in a row say the log is quiet again).
+    this.loneGroups = group.length === 1 ? this.loneGroups + 1 : 0;
+    if (this.loneGroups >= 2 && this.committing === 0 && this.inlineCommits) {
       this.inline ??= new InlineCommitter(this.file, { maintainTree: this.maintainTree });
       const started = performance.now();
       let committed: ReturnType<InlineCommitter['commit']>;
