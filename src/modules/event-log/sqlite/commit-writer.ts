@@ -28,8 +28,6 @@ const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, da
 // The log's Merkle tree (RFC 9162, src/modules/transparency/domain/merkle.ts appendLeafHash), kept as its perfect
 // subtrees in the same transaction as the events: leaf i is event position i + 1; each leaf completes about one node.
 const { hash: sha256 } = require('node:crypto');
-const LEAF = Buffer.from([0]);
-const NODE = Buffer.from([1]);
 const putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
 const NODE_BATCH = 100;
 const putNodes = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES ' + Array(NODE_BATCH).fill('(?, ?)').join(', '));
@@ -52,13 +50,20 @@ function loadEdge(leaves) {
   edgeLeaves = leaves;
 }
 // Adds leaf \`index\` to a tentative edge and collects the nodes it completes; nothing is stored until the append holds.
+// The hash inputs are written into two reused buffers (0x00 || leaf, 0x01 || left || right): no allocation per hash.
+const leafInput = Buffer.alloc(33);
+const nodeInput = Buffer.alloc(65);
+nodeInput[0] = 1;
 function appendLeaf(tree, index, leafHex) {
-  let hash = sha256('sha256', Buffer.concat([LEAF, Buffer.from(leafHex, 'hex')]), 'buffer');
+  leafInput.write(leafHex, 1, 'hex');
+  let hash = sha256('sha256', leafInput, 'buffer');
   let pos = 2 * index - popcount(index);
   tree.nodes.push(pos, hash);
   let level = 0;
   for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
-    hash = sha256('sha256', Buffer.concat([NODE, tree.edge[level], hash]), 'buffer');
+    nodeInput.set(tree.edge[level], 1);
+    nodeInput.set(hash, 33);
+    hash = sha256('sha256', nodeInput, 'buffer');
     level++;
     tree.nodes.push(++pos, hash);
   }
