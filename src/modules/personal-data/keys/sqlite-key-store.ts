@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageFullError } from '../../event-log/event-log.errors';
+import { WalCheckpointer } from '../../event-log/sqlite/wal-checkpointer';
 import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
@@ -20,6 +21,8 @@ const POOL_LOW = 16;
 const CACHE_ENTRIES = 100_000;
 /** meta row counting erasures: every process that caches keys compares it when another connection wrote the file. */
 const ERASURES = 'erasures';
+/** The key store's WAL is small: checkpointed from 1 MiB, looked at five times a second. */
+const KEYS_CHECKPOINTER = { intervalMs: 200, thresholdBytes: 1024 * 1024, hardLimitBytes: 64 * 1024 * 1024 };
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
 
@@ -43,6 +46,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
   readonly location: string;
   readonly blindIndexKey: Buffer;
 
+  private readonly checkpointer: WalCheckpointer;
+
   private constructor(
     private readonly db: SqliteDatabase,
     private master: Buffer,
@@ -50,6 +55,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   ) {
     this.location = file;
     this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
+    this.checkpointer = new WalCheckpointer(file, KEYS_CHECKPOINTER);
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -68,8 +74,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       db.pragma('secure_delete = ON');
       // Durability comes from syncWal after each group of commits, off the request thread (see there).
       db.pragma('synchronous = NORMAL');
-      // No background checkpointer serves this file (the log's does not): SQLite checkpoints it on commit.
-      db.pragma('wal_autocheckpoint = 1000');
+      // Checkpoints run on a thread of their own (KEYS_CHECKPOINTER): one on commit would copy and fsync the file on the
+      // request thread, in the middle of a filing.
+      db.pragma('wal_autocheckpoint = 0');
       // The API and its projection process may open a new store at once: the first check value written stands.
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_kcv', ?)").run(keyCheckValue(master));
       const kcv = db.prepare("SELECT value FROM meta WHERE key = 'master_kcv'").pluck().get() as string;
@@ -358,6 +365,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async close(): Promise<void> {
     this.flushWrites();
+    await this.checkpointer.stop();
     await this.walHandle?.close().catch(() => undefined);
     this.walHandle = null;
     this.db.close();
