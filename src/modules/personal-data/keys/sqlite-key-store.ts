@@ -164,8 +164,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   /**
    * The filings of one turn of the event loop write their claims and links in one transaction (one commit instead of
-   * one per filing). A filing's answer waits for it, and it runs before the log's own group is handed to its writer
-   * (both wait for setImmediate; this one was asked first), so no act reaches the log before its key's claim.
+   * one per filing). A filing waits for it before its acts are encrypted and sealed, so no act reaches the log before
+   * its key's claim and link are committed, and a failed commit (a full disk) fails the filing as before.
    */
   private pendingWrites: Array<() => void> = [];
   private written: Promise<void> = Promise.resolve();
