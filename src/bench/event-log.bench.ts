@@ -61,16 +61,6 @@ function rawInsert(db: Database.Database) {
     insert.run(randomUUID(), stream, revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata ?? {}), Date.now());
 }
 
-async function timeSingleAppends(append: (i: number) => Promise<unknown> | unknown, samples: number): Promise<number[]> {
-  const latencies: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const start = process.hrtime.bigint();
-    await append(i);
-    latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
-  return latencies.sort((a, b) => a - b);
-}
-
 export const eventLogBench: BenchSuite = {
   name: 'event log',
   async run(ctx) {
@@ -93,10 +83,23 @@ export const eventLogBench: BenchSuite = {
         progress.done();
       }
 
-      // 1. Durable single-event append latency (sequential, each awaited until durable).
-      const ours = await timeSingleAppends((i) => log.append(`latency-${i}`, [sampleEvent(i)], 'no_stream'), ctx.samples);
+      // 1. Durable single-event append latency (sequential, each awaited until durable). The three are sampled in turn
+      // (ours, ours through the writer thread only, raw), so a busy moment of the shared disk falls on all alike.
+      const writerOnly = await openSqliteEventLog({ file: join(ctx.workDir, 'writer-only.db'), inlineCommits: false });
       const insert = rawInsert(raw);
-      const base = await timeSingleAppends((i) => insert(`latency-${i}`, 0, sampleEvent(i)), ctx.samples);
+      const samples = { ours: [] as number[], writerOnly: [] as number[], base: [] as number[] };
+      const timed = async (into: number[], append: () => Promise<unknown> | unknown) => {
+        const start = process.hrtime.bigint();
+        await append();
+        into.push(Number(process.hrtime.bigint() - start) / 1e6);
+      };
+      for (let i = 0; i < ctx.samples; i++) {
+        await timed(samples.ours, () => log.append(`latency-${i}`, [sampleEvent(i)], 'no_stream'));
+        await timed(samples.writerOnly, () => writerOnly.append(`latency-${i}`, [sampleEvent(i)], 'no_stream'));
+        await timed(samples.base, () => insert(`latency-${i}`, 0, sampleEvent(i)));
+      }
+      await writerOnly.close();
+      const [ours, threadOnly, base] = [samples.ours, samples.writerOnly, samples.base].map((s) => s.sort((a, b) => a - b)) as [number[], number[], number[]];
       for (const p of [50, 99, 99.9]) {
         results.push({
           name: `append latency p${p} (log of ${ctx.events.toLocaleString('en-US')})`,
@@ -106,6 +109,9 @@ export const eventLogBench: BenchSuite = {
           baseline: { name: 'raw better-sqlite3 insert', value: percentile(base, p) },
           target: p === 99 ? { op: '<=', value: 1, text: '≤ 1 ms' } : p === 99.9 ? { op: '<=', value: 5, text: '≤ 5 ms' } : undefined,
         });
+      }
+      for (const p of [50, 99]) {
+        results.push({ name: `append latency p${p}, every append through the writer thread (a new log, for comparison)`, value: percentile(threadOnly, p), unit: 'ms', better: 'lower', baseline: { name: 'raw better-sqlite3 insert', value: percentile(base, p) } });
       }
 
       // 2. Throughput with concurrent writers: each writer appends to its own stream with an exact expected revision.
@@ -132,7 +138,13 @@ export const eventLogBench: BenchSuite = {
         baseline: { name: 'raw better-sqlite3, durable commit per append', value: rawRate },
         target: { op: '>=', value: 0.8 * rawRate, text: '≥ 80 % of raw' },
       });
-      results.push(await emmettThroughput(ctx, writers, perWriter, oursRate));
+      try {
+        results.push(await emmettThroughput(ctx, writers, perWriter, oursRate));
+      } catch (error) {
+        // node-sqlite3 under emmett fails now and then with SQLITE_BUSY (a statement still open at COMMIT) on a busy
+        // machine: the comparison is left out of this run rather than losing the log's own figures.
+        process.stderr.write(`emmett-sqlite comparison left out: ${(error as Error).message}\n`);
+      }
 
       // 3. Read-all throughput over the whole log, in pages.
       const head = await log.headPosition();

@@ -48,6 +48,35 @@ describe('sqlite event log', () => {
     await log.close();
   });
 
+  it('a lone append after another is committed on the calling thread, durable and in order with the writer thread\'s commits; one that meets another connection\'s write lock goes to the writer thread and waits for it', async () => {
+    const file = join(tempDir(), 'events.db');
+    const log = openSqliteEventLog({ file });
+    await log.append('case-0', [{ type: 'A', data: {} }], 'no_stream');
+    await log.append('case-1', [{ type: 'A', data: { i: 0 } }], 'no_stream');
+    // The first lone append goes to the writer thread, the second in a row is committed here.
+    expect(log.groupCommitStats()).toMatchObject({ inlineCommits: 1, commits: 2 });
+    // A group goes to the writer thread; two lone appends after it: the second is committed here, on the tree the writer extended.
+    await Promise.all([log.append('case-2', [{ type: 'A', data: {} }], 'no_stream'), log.append('case-3', [{ type: 'A', data: {} }], 'no_stream')]);
+    await log.append('case-4', [{ type: 'A', data: {} }], 'no_stream');
+    await log.append('case-1', [{ type: 'A', data: { i: 1 } }], 0);
+    expect(log.groupCommitStats()).toMatchObject({ inlineCommits: 2, commits: 5 });
+    expect(log.tree.size()).toBe(6);
+    // Another process holds the write lock: the append is not refused, it is committed by the writer thread once the lock is free.
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const waiting = log.append('case-1', [{ type: 'A', data: { i: 2 } }], 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    other.exec('COMMIT');
+    other.close();
+    expect((await waiting).nextRevision).toBe(2);
+    expect(log.groupCommitStats()).toMatchObject({ inlineCommits: 2, commits: 6 });
+    expect((await log.readStream('case-1')).map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2]);
+    await log.close();
+    const reopened = new Database(file, { readonly: true });
+    expect(reopened.prepare('SELECT count(*) FROM events').pluck().get()).toBe(7);
+    reopened.close();
+  });
+
   it('a conflicting append in a group fails alone; the others of its commit are stored', async () => {
     const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
     await log.append('case-x', [{ type: 'A', data: {} }], 'no_stream');

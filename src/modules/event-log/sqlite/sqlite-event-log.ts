@@ -21,7 +21,7 @@ import { HeadRecorder, headRecordFile } from './head-record';
 import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-validation';
 import { DEFAULT_CHECKPOINTER, WalCheckpointer, type CheckpointerOptions } from './wal-checkpointer';
 import { PollingSubscription } from '../polling-subscription';
-import { CommitWriter, type AppendOutcome, type AppendRefusal } from './commit-writer';
+import { CommitWriter, InlineCommitter, type AppendOutcome, type AppendRefusal } from './commit-writer';
 import { SqliteMerkleTree } from './sqlite-merkle-tree';
 
 /** 'RGLE': marks a file as a reglament event log. */
@@ -66,6 +66,8 @@ export interface SqliteEventLogOptions {
   checkpointer?: Partial<CheckpointerOptions> | false;
   /** false: the writer keeps no Merkle tree. Only the benchmark's baseline; a log written so must be caught up before it is served. */
   maintainTree?: boolean;
+  /** false: every append goes to the writer thread, a lone one too (the benchmark's comparison). */
+  inlineCommits?: boolean;
   /** Told once when the head record beside the log cannot be written (it is tried again on the next commit). */
   onHeadRecordError?: (error: unknown) => void;
 }
@@ -84,8 +86,10 @@ export interface LogIntegrityReport {
 export interface GroupCommitStats {
   /** Transactions committed (each one fsync). */
   commits: number;
-  /** Groups handed to the writer thread (the appends of one turn of the event loop); waiting groups share a commit. */
+  /** Groups formed (the appends of one turn of the event loop); groups waiting for the writer thread share a commit. */
   groups: number;
+  /** Of the commits, those of a lone append made on the calling thread while the writer thread had nothing. */
+  inlineCommits: number;
   /** Appends acknowledged. */
   appends: number;
   events: number;
@@ -146,13 +150,19 @@ export class SqliteEventLog implements EventLog {
   private committing = 0;
   private readonly allCommitted = new EventEmitter();
   private closed = false;
-  private readonly stats: Pick<GroupCommitStats, 'groups' | 'appends' | 'events' | 'commitRoundTripMs'> = { groups: 0, appends: 0, events: 0, commitRoundTripMs: 0 };
+  private readonly stats: Pick<GroupCommitStats, 'groups' | 'appends' | 'events' | 'commitRoundTripMs' | 'inlineCommits'> & { inlineTransactionMs: number } = { groups: 0, appends: 0, events: 0, commitRoundTripMs: 0, inlineCommits: 0, inlineTransactionMs: 0 };
   private readonly pollIntervalMs: number;
   private readonly maintainTree: boolean;
+  private readonly inlineCommits: boolean;
 
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
   private writer: CommitWriter | null = null;
+  /** Commits a lone append on this thread while nothing is with the writer thread (see flush). */
+  private inline: InlineCommitter | null = null;
+  private treeChecked = false;
+  /** Groups of one append in a row, this one included. */
+  private loneGroups = 0;
   /** The log's Merkle tree, read on this connection (proofs); the writer thread extends it with every commit. */
   readonly tree: SqliteMerkleTree;
   private headRecorder: HeadRecorder | null = null;
@@ -162,6 +172,7 @@ export class SqliteEventLog implements EventLog {
     this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
     this.maintainTree = options.maintainTree !== false;
+    this.inlineCommits = options.inlineCommits !== false;
     this.onHeadRecordError = options.onHeadRecordError ?? (() => undefined);
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
@@ -186,7 +197,13 @@ export class SqliteEventLog implements EventLog {
   /** Group-commit counters, for tests and benchmarks. */
   groupCommitStats(): GroupCommitStats {
     const writer = this.writer?.stats ?? { transactions: 0, largestTransaction: 0, transactionMs: 0 };
-    return { ...this.stats, commits: writer.transactions, largestGroup: writer.largestTransaction, transactionMs: writer.transactionMs };
+    const { inlineTransactionMs, ...stats } = this.stats;
+    return {
+      ...stats,
+      commits: writer.transactions + stats.inlineCommits,
+      largestGroup: Math.max(writer.largestTransaction, stats.inlineCommits > 0 ? 1 : 0),
+      transactionMs: writer.transactionMs + inlineTransactionMs,
+    };
   }
 
   get checkpointsCompleted(): number {
@@ -215,7 +232,7 @@ export class SqliteEventLog implements EventLog {
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
-    if (!this.writer) {
+    if (!this.treeChecked) {
       // A log written before it had a tree gets it now, before the writer extends it.
       try {
         if (this.maintainTree && this.tree.size() !== this.tree.logSize()) this.tree.catchUp();
@@ -223,18 +240,41 @@ export class SqliteEventLog implements EventLog {
         for (const pending of group) pending.reject(error);
         return;
       }
-      this.writer = new CommitWriter(this.file, { maintainTree: this.maintainTree });
+      this.treeChecked = true;
     }
     this.headRecorder ??= new HeadRecorder(headRecordFile(this.file), undefined, this.onHeadRecordError);
-    this.committing++;
+    const appends = group.map((p) => ({ streamId: p.streamId, expected: p.expected, events: p.events }));
     this.stats.groups++;
+    // A lone append while nothing is with the writer thread, after a lone one before it: nobody would share its commit,
+    // so it is committed here, without the two hand-offs. Anything busier goes to the writer thread, where waiting
+    // groups share one fsync and this thread keeps answering meanwhile (a group of several turns inline commits off
+    // until two lone appends in a row say the log is quiet again).
+    this.loneGroups = group.length === 1 ? this.loneGroups + 1 : 0;
+    if (this.loneGroups >= 2 && this.committing === 0 && this.inlineCommits) {
+      this.inline ??= new InlineCommitter(this.file, { maintainTree: this.maintainTree });
+      const started = performance.now();
+      let committed: ReturnType<InlineCommitter['commit']>;
+      try {
+        committed = this.inline.commit(appends, Date.now());
+      } catch (error) {
+        // The commit itself failed (disk full, I/O error): nothing of the append is durable.
+        group[0]!.reject(storageError(this.file, error));
+        return;
+      }
+      if (!('busy' in committed)) {
+        this.stats.inlineCommits++;
+        this.stats.commitRoundTripMs += performance.now() - started;
+        this.stats.inlineTransactionMs += committed.transactionMs;
+        return this.settle(group, committed.outcomes);
+      }
+      // Another process holds the write lock: the writer thread waits for it (busy_timeout) instead of this thread.
+    }
+    this.writer ??= new CommitWriter(this.file, { maintainTree: this.maintainTree });
+    this.committing++;
     const handedOver = performance.now();
     let outcomes: AppendOutcome[];
     try {
-      outcomes = await this.writer.commit(
-        group.map((p) => ({ streamId: p.streamId, expected: p.expected, events: p.events })),
-        Date.now(),
-      );
+      outcomes = await this.writer.commit(appends, Date.now());
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the group is durable.
       const typed = storageError(this.file, error);
@@ -244,6 +284,10 @@ export class SqliteEventLog implements EventLog {
       if (--this.committing === 0) this.allCommitted.emit('idle');
     }
     this.stats.commitRoundTripMs += performance.now() - handedOver;
+    this.settle(group, outcomes);
+  }
+
+  private settle(group: PendingAppend[], outcomes: AppendOutcome[]): void {
     let head = 0;
     let headId = '';
     group.forEach((pending, i) => {
@@ -396,6 +440,7 @@ export class SqliteEventLog implements EventLog {
     while (this.flushScheduled) await new Promise((resolve) => setImmediate(resolve));
     if (this.committing > 0) await new Promise((resolve) => this.allCommitted.once('idle', resolve));
     await this.writer?.stop();
+    this.inline?.close();
     await this.headRecorder?.close();
     await this.checkpointer?.stop();
     try {

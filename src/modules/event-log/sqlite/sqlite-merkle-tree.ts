@@ -4,15 +4,15 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import { hashChildren, leavesOfNodeCount, nodePosition, storedNodeCount, type NodeSource } from '../../transparency/domain/merkle';
+import { hash as oneShotHash } from 'node:crypto';
+import { leavesOfNodeCount, nodePosition, storedNodeCount, type NodeSource } from '../../transparency/domain/merkle';
 import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
 import { storedLinks } from '../../cases/domain/hash-chain';
-import { hashLeaf } from '../../transparency/domain/merkle';
 
 const PAGE = 5000;
 
 type LeafRow = { position: number; id: string; stream_id: string; type: string; data: string; metadata: string };
-type MetadataRow = { position: number; metadata: string };
+type MetadataRow = [position: number, metadata: string];
 
 /** Rows per multi-row INSERT while building: one statement step for many nodes. */
 const INSERT_BATCH = 200;
@@ -33,7 +33,7 @@ export class SqliteMerkleTree implements NodeSource {
     this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
     this.logSizeStmt = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
     // Building reads the metadata only: a sealed event's leaf is its hash; the rest is read for an unsealed one.
-    this.rowsAfter = db.prepare<[number, number], MetadataRow>('SELECT position, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?');
+    this.rowsAfter = db.prepare<[number, number], MetadataRow>('SELECT position, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?').raw();
     this.putNodes = db.prepare<number[]>(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: INSERT_BATCH }, () => '(?, ?)').join(', ')}`);
     this.byId = db.prepare<[string], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE id = ?');
     this.rowAt = db.prepare<[number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?');
@@ -125,18 +125,29 @@ export class SqliteMerkleTree implements NodeSource {
         pending = [];
       }
     };
+    // RFC 9162 hashing (merkle.ts hashLeaf / hashChildren) into two reused buffers: a leaf's hex goes straight into
+    // its input and each node's children are copied into the other, so a leaf costs its two hashes and no allocations.
+    const leafInput = Buffer.alloc(33);
+    const nodeInput = Buffer.alloc(65);
+    nodeInput[0] = 1;
     let index = start;
     for (;;) {
       const rows = this.rowsAfter.all(index, PAGE);
       if (rows.length === 0) break;
-      for (const row of rows) {
-        if (row.position !== index + 1) throw new Error(`the log has no event at position ${index + 1}: positions must be gapless for its tree`);
-        const sealed = storedLinks(row.metadata)?.hash;
-        let hash: Uint8Array = sealed ? hashLeaf(Buffer.from(sealed, 'hex')) : this.recomputedLeafHash(row.position)!;
+      for (const [position, metadata] of rows) {
+        if (position !== index + 1) throw new Error(`the log has no event at position ${index + 1}: positions must be gapless for its tree`);
+        const sealed = storedLinks(metadata)?.hash;
+        let hash: Uint8Array;
+        if (sealed) {
+          leafInput.write(sealed, 1, 'hex');
+          hash = oneShotHash('sha256', leafInput, 'buffer');
+        } else hash = this.recomputedLeafHash(position)!;
         put(hash);
         let level = 0;
         for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
-          hash = hashChildren(edge[level]!, hash);
+          nodeInput.set(edge[level]!, 1);
+          nodeInput.set(hash, 33);
+          hash = oneShotHash('sha256', nodeInput, 'buffer');
           level++;
           put(hash);
         }

@@ -51,6 +51,37 @@ describe('the embedded key store (keys.db)', () => {
     await store.close();
   });
 
+  it('an erasure made through another connection (the CLI, the API while this is the worker) is seen by a store that holds the key in memory', async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master);
+    const worker = SqliteKeyStore.open(dir, master);
+    const subject = await api.subjectForCase('idx-1', 'case-1', new Date());
+    await api.subjectForCase('idx-1', 'case-2', new Date());
+    // Both processes now hold the key, the case link and the IIN's live subject in memory.
+    expect((await worker.keysOf([subject.kid])).get(subject.kid)).toEqual(subject.key);
+    expect(await worker.subjectForCase('idx-1', 'case-1', new Date())).toEqual(subject);
+    await api.destroy(subject.kid, erasure);
+    expect((await worker.keysOf([subject.kid])).get(subject.kid)).toBeNull();
+    await expect(worker.subjectForCase('idx-1', 'case-1', new Date())).rejects.toThrow(/case-1 was erased/);
+    const next = await worker.subjectForCase('idx-1', 'case-3', new Date());
+    expect(next.kid).not.toBe(subject.kid);
+    await api.close();
+    await worker.close();
+  });
+
+  it('filings made in one turn of the event loop are linked to their subjects in the file', async () => {
+    const master = newDataKey();
+    const store = SqliteKeyStore.open(dir, master);
+    const [a, b, c] = await Promise.all([store.subjectForCase('idx-1', 'case-1', new Date()), store.subjectForCase('idx-1', 'case-2', new Date()), store.subjectForCase('idx-2', 'case-3', new Date())]);
+    expect(b).toEqual(a);
+    expect(c.kid).not.toBe(a.kid);
+    await store.close();
+    const reopened = SqliteKeyStore.open(dir, master);
+    expect(await reopened.casesOf(a.kid)).toEqual(['case-1', 'case-2']);
+    expect(await reopened.subjectOfCase('case-3')).toBe(c.kid);
+    await reopened.close();
+  });
+
   it('rotation re-wraps every key: the new master key opens them, the old one is refused', async () => {
     const [oldMaster, newMaster] = [newDataKey(), newDataKey()];
     const store = SqliteKeyStore.open(dir, oldMaster);

@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageFullError } from '../../event-log/event-log.errors';
+import { WalCheckpointer } from '../../event-log/sqlite/wal-checkpointer';
 import type { Statement } from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
@@ -15,7 +17,12 @@ import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type Pe
 export const KEY_STORE_FILE = 'keys.db';
 const POOL_SIZE = 64;
 const POOL_LOW = 16;
-const UNWRAPPED_CACHE = 100_000;
+/** Subjects, keys and case links kept in memory (each map), most recently used first. */
+const CACHE_ENTRIES = 100_000;
+/** meta row counting erasures: every process that caches keys compares it when another connection wrote the file. */
+const ERASURES = 'erasures';
+/** The key store's WAL is small: checkpointed from 1 MiB, looked at five times a second. */
+const KEYS_CHECKPOINTER = { intervalMs: 200, thresholdBytes: 1024 * 1024, hardLimitBytes: 64 * 1024 * 1024 };
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
 
@@ -39,6 +46,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
   readonly location: string;
   readonly blindIndexKey: Buffer;
 
+  private readonly checkpointer: WalCheckpointer;
+
   private constructor(
     private readonly db: SqliteDatabase,
     private master: Buffer,
@@ -46,6 +55,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   ) {
     this.location = file;
     this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
+    this.checkpointer = new WalCheckpointer(file, KEYS_CHECKPOINTER);
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -64,8 +74,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       db.pragma('secure_delete = ON');
       // Durability comes from syncWal after each group of commits, off the request thread (see there).
       db.pragma('synchronous = NORMAL');
-      // No background checkpointer serves this file (the log's does not): SQLite checkpoints it on commit.
-      db.pragma('wal_autocheckpoint = 1000');
+      // Checkpoints run on a thread of their own (KEYS_CHECKPOINTER): one on commit would copy and fsync the file on the
+      // request thread, in the middle of a filing.
+      db.pragma('wal_autocheckpoint = 0');
       // The API and its projection process may open a new store at once: the first check value written stands.
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_kcv', ?)").run(keyCheckValue(master));
       const kcv = db.prepare("SELECT value FROM meta WHERE key = 'master_kcv'").pluck().get() as string;
@@ -85,19 +96,25 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
     try {
+      this.noticeErasures();
       const known = this.knownSubject(iinIndex, caseId);
-      if (known) return known;
+      if (known) {
+        await this.pendingWrite();
+        return known;
+      }
       const fresh = await this.takeFromPool();
       // Another filing of the same person may have claimed a key while this one waited for the pool.
       const claimed = this.knownSubject(iinIndex, caseId);
       if (claimed) {
         this.pool.unshift(fresh);
+        await this.pendingWrite();
         return claimed;
       }
-      this.db.transaction(() => {
+      this.remember(caseId, iinIndex, fresh.kid, fresh.key);
+      await this.write(() => {
         this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(iinIndex, now.toISOString(), fresh.kid);
         this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
-      })();
+      });
       return fresh;
     } catch (error) {
       // A full disk is answered as the log's own (503 storage-full, nothing written), not as a failure of the service.
@@ -109,25 +126,114 @@ export class SqliteKeyStore implements PersonalKeyStore {
   /**
    * The subject of the case, or the live subject of the IIN (then linked to the case). The link is written without
    * waiting for the disk: were it lost, the case's acts still name their key (the envelope's kid), and erasure finds
-   * such a case through the read model's blind index and its first act.
+   * such a case through the read model's blind index and its first act. Answered from memory when this process has
+   * seen the case or the IIN since the last erasure (noticeErasures), so a filing reads no row.
    */
   private knownSubject(iinIndex: string, caseId: string): { kid: string; key: Buffer } | null {
+    const cachedKid = this.caseSubjects.get(caseId);
+    if (cachedKid !== undefined) {
+      const key = this.unwrapped.get(cachedKid);
+      if (key) return { kid: cachedKid, key };
+    }
     const linked = this.sql('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
     if (linked) {
       if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
-      return { kid: linked.id, key: this.unwrap(linked.id, linked.wrapped) };
+      const key = this.unwrap(linked.id, linked.wrapped);
+      this.caseSubjects.set(caseId, linked.id);
+      return { kid: linked.id, key };
     }
-    const live = this.sql('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+    let live: { id: string; key: Buffer } | null = null;
+    const liveKid = this.liveSubjects.get(iinIndex);
+    const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
+    if (liveKid !== undefined && liveKey) live = { id: liveKid, key: liveKey };
+    else {
+      const row = this.sql('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+      if (row) live = { id: row.id, key: this.unwrap(row.id, row.wrapped) };
+    }
     if (!live) return null;
-    this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
-    return { kid: live.id, key: this.unwrap(live.id, live.wrapped) };
+    this.remember(caseId, iinIndex, live.id, live.key);
+    void this.write(() => this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id)).catch(() => undefined);
+    return { kid: live.id, key: live.key };
+  }
+
+  private remember(caseId: string, iinIndex: string, kid: string, key: Buffer): void {
+    this.unwrapped.set(kid, key);
+    this.caseSubjects.set(caseId, kid);
+    this.liveSubjects.set(iinIndex, kid);
+  }
+
+  /**
+   * The filings of one turn of the event loop write their claims and links in one transaction (one commit instead of
+   * one per filing). A filing waits for it before its acts are encrypted and sealed, so no act reaches the log before
+   * its key's claim and link are committed, and a failed commit (a full disk) fails the filing as before.
+   */
+  private pendingWrites: Array<() => void> = [];
+  private written: Promise<void> = Promise.resolve();
+  private flushScheduled: { resolve(): void; reject(error: unknown): void } | null = null;
+
+  private write(step: () => void): Promise<void> {
+    this.pendingWrites.push(step);
+    if (!this.flushScheduled) {
+      this.written = new Promise<void>((resolve, reject) => {
+        this.flushScheduled = { resolve, reject };
+        setImmediate(() => this.flushWrites());
+      });
+    }
+    return this.written;
+  }
+
+  /** The batch this turn's filings wait for, if any: a failed earlier batch is not waited on again. */
+  private pendingWrite(): Promise<void> | undefined {
+    return this.flushScheduled ? this.written : undefined;
+  }
+
+  /** Writes what is pending now; readers of the links and erasure call it first, so they see every filing made. */
+  private flushWrites(): void {
+    const steps = this.pendingWrites;
+    const done = this.flushScheduled;
+    this.pendingWrites = [];
+    this.flushScheduled = null;
+    if (steps.length === 0) return done?.resolve();
+    try {
+      this.db.transaction(() => steps.forEach((step) => step()))();
+      done?.resolve();
+    } catch (error) {
+      // Nothing of the batch is stored: forget what it claimed, so the next filing reads the store as it is.
+      this.caseSubjects.clear();
+      this.liveSubjects.clear();
+      if (done) done.reject(error);
+      else throw error;
+    }
+  }
+
+  /**
+   * An erasure made by another process (the CLI, the API while this is the projection worker) bumps the erasures
+   * counter; data_version tells, without reading a page, that another connection wrote the file since the last look.
+   * Then every cached subject, link and key is dropped, so no destroyed key is used or handed out again from memory.
+   */
+  private dataVersion = -1;
+  private erasures = '0';
+
+  private noticeErasures(): void {
+    const version = this.sql('PRAGMA data_version').pluck().get() as number;
+    if (version === this.dataVersion) return;
+    this.dataVersion = version;
+    const erasures = (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
+    if (erasures === this.erasures) return;
+    this.erasures = erasures;
+    this.forgetAll();
+  }
+
+  private forgetAll(): void {
+    this.unwrapped.clear();
+    this.caseSubjects.clear();
+    this.liveSubjects.clear();
   }
 
   private unwrap(kid: string, wrapped: Buffer): Buffer {
     let key = this.unwrapped.get(kid);
     if (!key) {
       key = unwrapKey(this.master, kid, wrapped);
-      if (this.unwrapped.size >= UNWRAPPED_CACHE) this.unwrapped.clear();
       this.unwrapped.set(kid, key);
     }
     return key;
@@ -183,17 +289,21 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async subjectOfCase(caseId: string): Promise<string | null> {
+    this.flushWrites();
     return (this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ?? null;
   }
 
   /**
-   * Unwrapped keys already looked up, so a rebuild does not read and unwrap the same key for every act. An erasure in
-   * this process drops its entry; one made by another process is seen by this one's projections through the erasure
-   * event they apply (it scrubs whatever they opened before), and by a restart.
+   * Unwrapped keys already looked up (null: erased), so a rebuild does not read and unwrap the same key for every act,
+   * and the subjects of cases and IINs a filing needs. An erasure in this process drops them all; one made by another
+   * process is noticed on the next lookup (noticeErasures).
    */
-  private readonly unwrapped = new Map<string, Buffer | null>();
+  private readonly unwrapped = new LRUCache<string, Buffer | false>({ max: CACHE_ENTRIES });
+  private readonly caseSubjects = new LRUCache<string, string>({ max: CACHE_ENTRIES });
+  private readonly liveSubjects = new LRUCache<string, string>({ max: CACHE_ENTRIES });
 
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
+    this.noticeErasures();
     const get = this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck();
     const keys = new Map<string, Buffer | null>();
     for (const kid of kids) {
@@ -201,32 +311,40 @@ export class SqliteKeyStore implements PersonalKeyStore {
       let key = this.unwrapped.get(kid);
       if (key === undefined) {
         const wrapped = get.get(kid) as Buffer | null | undefined;
-        key = wrapped ? unwrapKey(this.master, kid, wrapped) : null;
-        if (this.unwrapped.size >= UNWRAPPED_CACHE) this.unwrapped.clear();
+        key = wrapped ? unwrapKey(this.master, kid, wrapped) : false;
         this.unwrapped.set(kid, key);
       }
-      keys.set(kid, key);
+      keys.set(kid, key || null);
     }
     return keys;
   }
 
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
+    this.flushWrites();
     const rows = this.sql('SELECT subject_id, iin_index, created_at, erased_at FROM subjects WHERE iin_index = ? ORDER BY created_at').all(iinIndex) as Array<{ subject_id: string; iin_index: string; created_at: string; erased_at: string | null }>;
     return rows.map((r) => ({ subjectId: r.subject_id, iinIndex: r.iin_index, createdAt: r.created_at, erasedAt: r.erased_at }));
   }
 
   async casesOf(subjectId: string): Promise<string[]> {
+    this.flushWrites();
     return this.sql('SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id').pluck().all(subjectId) as string[];
   }
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
-    this.unwrapped.delete(subjectId);
-    this.sql('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
+    this.flushWrites();
+    this.forgetAll();
+    this.db.transaction(() => {
+      this.sql('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
+      // Tells every other process that caches keys to drop them (noticeErasures).
+      this.sql("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1").run(ERASURES);
+    })();
+    this.erasures = (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
     // The old page image with the wrapped key may still stand in the WAL: copy back and truncate it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   async rotate(newMaster: Buffer): Promise<number> {
+    this.flushWrites();
     let count = 0;
     this.db.transaction(() => {
       const rewrap = (id: string, wrapped: Buffer) => wrapKey(newMaster, id, unwrapKey(this.master, id, wrapped));
@@ -246,6 +364,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async close(): Promise<void> {
+    this.flushWrites();
+    await this.checkpointer.stop();
     await this.walHandle?.close().catch(() => undefined);
     this.walHandle = null;
     this.db.close();
