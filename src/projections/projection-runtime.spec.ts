@@ -51,13 +51,14 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number } } = {}): ProjectionRuntime {
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number }; keptDocuments?: number } = {}): ProjectionRuntime {
     const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
       retry: { initialMs: 20, maxMs: 100 },
       ...(options.lease ? { lease: options.lease } : {}),
       batchSize,
       ...(workShare ? { workShare } : {}),
       ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
+      ...(options.keptDocuments !== undefined ? { keptDocuments: options.keptDocuments } : {}),
     });
     runtimes.push(r);
     return r;
@@ -326,16 +327,38 @@ describe('projection runtime', () => {
       indexes: { counts: [{ key: { n: -1 } }] },
       prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
     };
-    await runtime([projection], 10, undefined, { store: observed }).start();
+    await runtime([projection], 10, undefined, { store: observed, keptDocuments: 0 }).start();
     const models = new ReadModels(log, store, [projection]);
     await models.waitFor('counts', 50, 5000);
     expect(calls.ensureIndexes).toEqual([['counts.v1.g1.counts', [{ key: { n: -1 } }]]]);
-    // 5 batches of 10 events over 5 streams: one read of the 5 documents per batch, none per event.
+    // 5 batches of 10 events over 5 streams, no documents kept between batches: one read of the 5 documents per batch, none per event.
     expect(calls.getMany).toHaveLength(5);
     for (const ids of calls.getMany) expect([...ids].sort()).toEqual(['case-0', 'case-1', 'case-2', 'case-3', 'case-4']);
     expect(calls.get).toBe(0);
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
     expect(counts.map((c) => c.n)).toEqual([10, 10, 10, 10, 10]);
+  });
+
+  it('keeps the documents it wrote for its next batches: read once, and read again after it starts over', async () => {
+    await appendMany(50, 5);
+    const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
+    const observed = observing(store, calls);
+    const projection: Projection = { ...counter('counts'), prefetch: (event) => [{ collection: 'counts', id: event.streamId }] };
+    const first = runtime([projection], 10, undefined, { store: observed });
+    await first.start();
+    const models = new ReadModels(log, store, [projection]);
+    await models.waitFor('counts', 50, 5000);
+    // The first batch finds none of the 5 documents; the next four take the copies the batch before wrote.
+    expect(calls.getMany).toEqual([['case-0', 'case-1', 'case-2', 'case-3', 'case-4']]);
+    expect(calls.get).toBe(0);
+    await first.stop();
+    // Another runner (a restart) keeps nothing from this one: it reads what the store holds.
+    const last = await appendMany(10, 5);
+    await runtime([projection], 10, undefined, { store: observed }).start();
+    await models.waitFor('counts', last, 5000);
+    expect(calls.getMany).toHaveLength(2);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([12, 12, 12, 12, 12]);
   });
 
   it('a reader on another connection (the API beside the projection process) sees every batch and a switch at once', async () => {

@@ -23,6 +23,13 @@ export interface Projection {
   /** Logical collection names it writes. */
   readonly collections: readonly string[];
   apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void> | void;
+  /**
+   * Called once after a batch's events were applied, with the same context, before the batch is stored: work a
+   * projection defers to once per batch (what follows from a case's final state, not from each of its events) is done
+   * here. Its writes must be what applying the events one by one would have left, so any batch size builds the same
+   * model. An error here stops the projection at the batch's last event.
+   */
+  flush?(ctx: ProjectionContext): Promise<void> | void;
   /** Indexes its queries need, per logical collection; each build creates them before it is written. */
   readonly indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
   /**
