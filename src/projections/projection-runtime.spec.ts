@@ -339,6 +339,36 @@ describe('projection runtime', () => {
     expect(counts.map((c) => c.n)).toEqual([10, 10, 10, 10, 10]);
   });
 
+  it('a projection that defers its writes to the end of the batch reads their documents in one call (load), then from memory', async () => {
+    await appendMany(20, 5);
+    const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
+    const observed = observing(store, calls);
+    const seen = new WeakMap<object, Map<string, number>>();
+    const deferred: Projection = {
+      name: 'deferred',
+      version: 1,
+      eventTypes: '*',
+      collections: ['counts'],
+      apply(event, ctx) {
+        const counts = seen.get(ctx) ?? new Map<string, number>();
+        counts.set(event.streamId, (counts.get(event.streamId) ?? 0) + 1);
+        seen.set(ctx, counts);
+      },
+      async flush(ctx) {
+        const counts = seen.get(ctx)!;
+        await ctx.load('counts', counts.keys());
+        for (const [id, n] of counts) ctx.upsert('counts', { _id: id, n: ((await ctx.get<Counter>('counts', id))?.n ?? 0) + n });
+      },
+    };
+    await runtime([deferred], 10, undefined, { store: observed, keptDocuments: 0 }).start();
+    const models = new ReadModels(log, store, [deferred]);
+    await models.waitFor('deferred', 20, 5000);
+    expect(calls.getMany).toHaveLength(2);
+    expect(calls.get).toBe(0);
+    const counts = await (await models.collection<Counter>('deferred', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([4, 4, 4, 4, 4]);
+  });
+
   it('keeps the documents it wrote for its next batches: read once, and read again after it starts over', async () => {
     await appendMany(50, 5);
     const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };

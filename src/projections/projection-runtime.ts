@@ -541,6 +541,20 @@ class ProjectionRunner {
           throw new StoreReadError(error);
         });
       },
+      load: async (collection, ids) => {
+        const name = physical(collection);
+        const store = this.store.collection(name);
+        if (!store.getMany) return;
+        const staged = pending.get(name);
+        const read = fetched.get(name) ?? new Map<string, ReadDocument | null>();
+        const missing = [...new Set(ids)].filter((id) => !staged?.has(id) && !read.has(id) && !this.kept.has(keptKey(name, id)));
+        if (missing.length === 0) return;
+        const found = await store.getMany(missing).catch((error: unknown) => {
+          throw new StoreReadError(error);
+        });
+        for (const id of missing) read.set(id, found.get(id) ?? null);
+        fetched.set(name, read);
+      },
       upsert: (collection, doc) => {
         const name = physical(collection);
         if (!pending.has(name)) pending.set(name, new Map());

@@ -5,6 +5,11 @@ import type { IndexSpec, ReadDocument } from '../modules/read-store/read-store.p
 export interface ProjectionContext {
   /** A document the projection may change in place (a fresh copy from the store, or its own staged one); only upsert stores it. */
   get<T extends ReadDocument = ReadDocument>(collection: string, id: string): Promise<T | null>;
+  /**
+   * Reads these documents in one round trip where the store offers it (MongoDB's `$in`), so the `get`s that follow
+   * are answered from memory; documents the batch staged or already holds are not read again.
+   */
+  load(collection: string, ids: Iterable<string>): Promise<void>;
   upsert(collection: string, doc: ReadDocument): void;
   delete(collection: string, id: string): void;
 }

@@ -159,21 +159,40 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
     },
     async flush(ctx: ProjectionContext) {
       const working = workingSet(ctx);
-      for (const [caseId, folded] of working) await write(ctx, caseId, folded);
+      const planned = [...working].map(([caseId, folded]) => ({ caseId, folded, plan: plan(folded) }));
+      // The rollup slices the batch touches, read in one round trip per grouping where the store can (MongoDB).
+      const slices = new Map<string, Set<string>>();
+      for (const { plan: p } of planned) {
+        for (const [id, { doc }] of p?.deltas ?? []) {
+          const collection = rollupCollection(doc.dim);
+          if (!slices.has(collection)) slices.set(collection, new Set());
+          slices.get(collection)!.add(id);
+        }
+      }
+      for (const [collection, ids] of slices) await ctx.load(collection, ids);
+      for (const { caseId, folded, plan: p } of planned) await write(ctx, caseId, folded, p);
       working.clear();
     },
   };
+
+  /** A case's rows after the batch and the rollup deltas from its rows before it; null for a case the batch left as it was. */
+  function plan({ before, state, version }: FoldedCase): { rows: CaseRowsDocument['rows']; deltas: ReturnType<typeof rollupDelta> } | null {
+    if (!state || !version) return null;
+    const rows = rowsOf(state, version);
+    return { rows, deltas: rollupDelta(before?.rows ?? [], rows, calendar) };
+  }
 
   /**
    * The documents of one case from its state after the batch's events: the rollups take the delta between the rows it
    * had before the batch and its rows now, which is the sum of the deltas event by event; open rows and steps that
    * opened and closed within the batch were never stored, so they need no delete.
    */
-  async function write(ctx: ProjectionContext, caseId: string, { before: existing, state, version }: FoldedCase): Promise<void> {
-    if (!state || !version) return;
-    const rows = rowsOf(state, version);
+  async function write(ctx: ProjectionContext, caseId: string, folded: FoldedCase, planned = plan(folded)): Promise<void> {
+    const { before: existing, state, version } = folded;
+    if (!state || !version || !planned) return;
+    const { rows, deltas } = planned;
 
-    for (const [id, { doc, delta }] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
+    for (const [id, { doc, delta }] of deltas) {
       const collection = rollupCollection(doc.dim);
       // ctx.get returns this batch's own copy (parsed from the store, or staged earlier): safe to change in place.
       const current = await ctx.get<RollupDocument>(collection, id);
