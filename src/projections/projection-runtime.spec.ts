@@ -51,7 +51,7 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number }; keptDocuments?: number } = {}): ProjectionRuntime {
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number }; keptDocuments?: number; catchUpBatchSize?: number } = {}): ProjectionRuntime {
     const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
       retry: { initialMs: 20, maxMs: 100 },
       ...(options.lease ? { lease: options.lease } : {}),
@@ -59,6 +59,7 @@ describe('projection runtime', () => {
       ...(workShare ? { workShare } : {}),
       ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
       ...(options.keptDocuments !== undefined ? { keptDocuments: options.keptDocuments } : {}),
+      ...(options.catchUpBatchSize !== undefined ? { catchUpBatchSize: options.catchUpBatchSize } : {}),
     });
     runtimes.push(r);
     return r;
@@ -93,6 +94,27 @@ describe('projection runtime', () => {
     await r.start();
     await new ReadModels(log, store, []).waitFor('counts', 95, 5000);
     expect(checkpoints).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 95]);
+  });
+
+  it('catches up in large batches when far behind, and switches to them when a burst puts it behind while following', async () => {
+    await appendMany(95);
+    const checkpoints: number[] = [];
+    const r = runtime([counter('counts')], 10, undefined, { catchUpBatchSize: 40 });
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    const models = new ReadModels(log, store, []);
+    await models.waitFor('counts', 95, 5000);
+    expect(checkpoints).toEqual([40, 80, 95]);
+    await r.stop();
+    // A runner that starts at the head follows in small batches. A burst larger than one fills it, then large batches follow.
+    checkpoints.length = 0;
+    const follower = runtime([counter('counts')], 10, undefined, { catchUpBatchSize: 40 });
+    follower.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await follower.start();
+    await models.waitFor('counts', 95, 5000);
+    const burst = (await log.append('burst', Array.from({ length: 60 }, (_, i) => ({ type: 'Step', data: { i } })), 'no_stream')).position;
+    await models.waitFor('counts', burst, 5000);
+    expect(checkpoints).toEqual([105, 145, 155]);
   });
 
   it('an event a projection cannot apply stops that projection only, naming the event; nothing of its batch is written', async () => {

@@ -446,55 +446,64 @@ class ProjectionRunner {
     // What was kept from an earlier run may not be what the store holds now (another runner had the lease meanwhile).
     this.kept.clear();
     // A runner far behind takes large batches until it reaches the head; following the log, its batches are what is new.
-    const batchSize = head - position > this.sizes.batchSize ? this.sizes.catchUpBatchSize : this.sizes.batchSize;
-    this.subscription = this.log.subscribeToAll({ after: position, maxBatchSize: batchSize });
-    for await (const batch of this.subscription) {
-      if (this.stopping) break;
-      if (!this.building && (await this.supersededBy()) !== null) {
-        // Another process switched readers to a newer build of this version: follow it.
-        await this.subscription.stop();
-        return this.restartOnActive();
-      }
-      const started = performance.now();
-      const waitedBefore = this.waitedForSpaceMs;
-      let ops: WriteOp[];
-      try {
-        ops = await this.applyBatch(batch);
-      } catch (failure) {
-        // A store read that failed is the store's fault, not the event's: the supervisor retries it.
-        if (failure instanceof Error) throw failure;
-        await this.subscription.stop();
-        return this.finish(failure as ProjectionFailure);
-      }
-      const lastEvent = batch[batch.length - 1]!;
-      const last = lastEvent.position;
-      const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
-      ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
-      await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id }, fence: this.fence }));
-      this.keep(ops);
-      position = last;
-      eventsApplied += batch.length;
-      await this.recovered();
-      this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
-      // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
-      const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
-      // The head is looked up again when this batch may have reached it, and after every batch for a work share,
-      // which measures how fast the log grows. A full batch short of the last head known has not reached it.
-      if (this.workShare || batch.length < batchSize || position >= head) head = await this.log.headPosition();
-      if (position >= head) {
-        if (this.building) {
-          await this.switchToBuild();
-          if (this.stopWhenSwitched) {
-            this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
-            await this.subscription.stop();
-            return this.finish(null);
+    let batchSize = head - position > this.sizes.batchSize ? this.sizes.catchUpBatchSize : this.sizes.batchSize;
+    subscribe: for (;;) {
+      this.subscription = this.log.subscribeToAll({ after: position, maxBatchSize: batchSize });
+      for await (const batch of this.subscription) {
+        if (this.stopping) break;
+        if (!this.building && (await this.supersededBy()) !== null) {
+          // Another process switched readers to a newer build of this version: follow it.
+          await this.subscription.stop();
+          return this.restartOnActive();
+        }
+        const started = performance.now();
+        const waitedBefore = this.waitedForSpaceMs;
+        let ops: WriteOp[];
+        try {
+          ops = await this.applyBatch(batch);
+        } catch (failure) {
+          // A store read that failed is the store's fault, not the event's: the supervisor retries it.
+          if (failure instanceof Error) throw failure;
+          await this.subscription.stop();
+          return this.finish(failure as ProjectionFailure);
+        }
+        const lastEvent = batch[batch.length - 1]!;
+        const last = lastEvent.position;
+        const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
+        ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
+        await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id }, fence: this.fence }));
+        this.keep(ops);
+        position = last;
+        eventsApplied += batch.length;
+        await this.recovered();
+        this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
+        // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
+        const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
+        // The head is looked up again when this batch may have reached it, and after every batch for a work share,
+        // which measures how fast the log grows. A full batch short of the last head known has not reached it.
+        if (this.workShare || batch.length < batchSize || position >= head) head = await this.log.headPosition();
+        if (position >= head) {
+          if (this.building) {
+            await this.switchToBuild();
+            if (this.stopWhenSwitched) {
+              this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
+              await this.subscription.stop();
+              return this.finish(null);
+            }
+          } else {
+            await this.setState('live');
           }
-        } else {
-          await this.setState('live');
+        }
+        this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
+        await this.workShare?.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
+        if (batchSize < this.sizes.catchUpBatchSize && batch.length >= batchSize) {
+          // A full batch while following the log: it ran ahead (a burst of commands). Caught up in large batches.
+          batchSize = this.sizes.catchUpBatchSize;
+          await this.subscription.stop();
+          continue subscribe;
         }
       }
-      this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
-      await this.workShare?.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
+      break;
     }
     if (!this.stopping) throw new Error('the event log ended the subscription');
     await this.setState('stopped').catch(() => undefined);
