@@ -24,7 +24,7 @@ export interface RuntimeOptions {
    * Documents a projection wrote, kept parsed between its batches (the most recently written), so the next batch that
    * touches them (a rollup, an open case) neither reads nor parses them again. Only the runner holding the projection's
    * lease writes its build, so what it wrote is what the store holds; the copy is dropped whenever the runner starts
-   * over (a retry, a lost lease). 0 keeps none.
+   * over (a retry, a lost lease). 0 keeps none. Memory: 20,000 case documents of the bench took about 120 MB of heap.
    * @defaultValue 20000
    */
   keptDocuments?: number;
