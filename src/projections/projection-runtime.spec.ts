@@ -51,13 +51,15 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number } } = {}): ProjectionRuntime {
+  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number }; keptDocuments?: number; catchUpBatchSize?: number } = {}): ProjectionRuntime {
     const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
       retry: { initialMs: 20, maxMs: 100 },
       ...(options.lease ? { lease: options.lease } : {}),
       batchSize,
       ...(workShare ? { workShare } : {}),
       ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
+      ...(options.keptDocuments !== undefined ? { keptDocuments: options.keptDocuments } : {}),
+      ...(options.catchUpBatchSize !== undefined ? { catchUpBatchSize: options.catchUpBatchSize } : {}),
     });
     runtimes.push(r);
     return r;
@@ -92,6 +94,27 @@ describe('projection runtime', () => {
     await r.start();
     await new ReadModels(log, store, []).waitFor('counts', 95, 5000);
     expect(checkpoints).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 95]);
+  });
+
+  it('catches up in large batches when far behind, and switches to them when a burst puts it behind while following', async () => {
+    await appendMany(95);
+    const checkpoints: number[] = [];
+    const r = runtime([counter('counts')], 10, undefined, { catchUpBatchSize: 40 });
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    const models = new ReadModels(log, store, []);
+    await models.waitFor('counts', 95, 5000);
+    expect(checkpoints).toEqual([40, 80, 95]);
+    await r.stop();
+    // A runner that starts at the head follows in small batches. A burst larger than one fills it, then large batches follow.
+    checkpoints.length = 0;
+    const follower = runtime([counter('counts')], 10, undefined, { catchUpBatchSize: 40 });
+    follower.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await follower.start();
+    await models.waitFor('counts', 95, 5000);
+    const burst = (await log.append('burst', Array.from({ length: 60 }, (_, i) => ({ type: 'Step', data: { i } })), 'no_stream')).position;
+    await models.waitFor('counts', burst, 5000);
+    expect(checkpoints).toEqual([105, 145, 155]);
   });
 
   it('an event a projection cannot apply stops that projection only, naming the event; nothing of its batch is written', async () => {
@@ -326,16 +349,68 @@ describe('projection runtime', () => {
       indexes: { counts: [{ key: { n: -1 } }] },
       prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
     };
-    await runtime([projection], 10, undefined, { store: observed }).start();
+    await runtime([projection], 10, undefined, { store: observed, keptDocuments: 0 }).start();
     const models = new ReadModels(log, store, [projection]);
     await models.waitFor('counts', 50, 5000);
     expect(calls.ensureIndexes).toEqual([['counts.v1.g1.counts', [{ key: { n: -1 } }]]]);
-    // 5 batches of 10 events over 5 streams: one read of the 5 documents per batch, none per event.
+    // 5 batches of 10 events over 5 streams, no documents kept between batches: one read of the 5 documents per batch, none per event.
     expect(calls.getMany).toHaveLength(5);
     for (const ids of calls.getMany) expect([...ids].sort()).toEqual(['case-0', 'case-1', 'case-2', 'case-3', 'case-4']);
     expect(calls.get).toBe(0);
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
     expect(counts.map((c) => c.n)).toEqual([10, 10, 10, 10, 10]);
+  });
+
+  it('a projection that defers its writes to the end of the batch reads their documents in one call (load), then from memory', async () => {
+    await appendMany(20, 5);
+    const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
+    const observed = observing(store, calls);
+    const seen = new WeakMap<object, Map<string, number>>();
+    const deferred: Projection = {
+      name: 'deferred',
+      version: 1,
+      eventTypes: '*',
+      collections: ['counts'],
+      apply(event, ctx) {
+        const counts = seen.get(ctx) ?? new Map<string, number>();
+        counts.set(event.streamId, (counts.get(event.streamId) ?? 0) + 1);
+        seen.set(ctx, counts);
+      },
+      async flush(ctx) {
+        const counts = seen.get(ctx)!;
+        await ctx.load('counts', counts.keys());
+        for (const [id, n] of counts) ctx.upsert('counts', { _id: id, n: ((await ctx.get<Counter>('counts', id))?.n ?? 0) + n });
+      },
+    };
+    await runtime([deferred], 10, undefined, { store: observed, keptDocuments: 0 }).start();
+    const models = new ReadModels(log, store, [deferred]);
+    await models.waitFor('deferred', 20, 5000);
+    expect(calls.getMany).toHaveLength(2);
+    expect(calls.get).toBe(0);
+    const counts = await (await models.collection<Counter>('deferred', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([4, 4, 4, 4, 4]);
+  });
+
+  it('keeps the documents it wrote for its next batches: read once, and read again after it starts over', async () => {
+    await appendMany(50, 5);
+    const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
+    const observed = observing(store, calls);
+    const projection: Projection = { ...counter('counts'), prefetch: (event) => [{ collection: 'counts', id: event.streamId }] };
+    const first = runtime([projection], 10, undefined, { store: observed });
+    await first.start();
+    const models = new ReadModels(log, store, [projection]);
+    await models.waitFor('counts', 50, 5000);
+    // The first batch finds none of the 5 documents; the next four take the copies the batch before wrote.
+    expect(calls.getMany).toEqual([['case-0', 'case-1', 'case-2', 'case-3', 'case-4']]);
+    expect(calls.get).toBe(0);
+    await first.stop();
+    // Another runner (a restart) keeps nothing from this one: it reads what the store holds.
+    const last = await appendMany(10, 5);
+    await runtime([projection], 10, undefined, { store: observed }).start();
+    await models.waitFor('counts', last, 5000);
+    expect(calls.getMany).toHaveLength(2);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([12, 12, 12, 12, 12]);
   });
 
   it('a reader on another connection (the API beside the projection process) sees every batch and a switch at once', async () => {

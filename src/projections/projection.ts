@@ -5,6 +5,11 @@ import type { IndexSpec, ReadDocument } from '../modules/read-store/read-store.p
 export interface ProjectionContext {
   /** A document the projection may change in place (a fresh copy from the store, or its own staged one); only upsert stores it. */
   get<T extends ReadDocument = ReadDocument>(collection: string, id: string): Promise<T | null>;
+  /**
+   * Reads these documents in one round trip where the store offers it (MongoDB's `$in`), so the `get`s that follow
+   * are answered from memory; documents the batch staged or already holds are not read again.
+   */
+  load(collection: string, ids: Iterable<string>): Promise<void>;
   upsert(collection: string, doc: ReadDocument): void;
   delete(collection: string, id: string): void;
 }
@@ -23,6 +28,13 @@ export interface Projection {
   /** Logical collection names it writes. */
   readonly collections: readonly string[];
   apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void> | void;
+  /**
+   * Called once after a batch's events were applied, with the same context, before the batch is stored: work a
+   * projection defers to once per batch (what follows from a case's final state, not from each of its events) is done
+   * here. Its writes must be what applying the events one by one would have left, so any batch size builds the same
+   * model. An error here stops the projection at the batch's last event.
+   */
+  flush?(ctx: ProjectionContext): Promise<void> | void;
   /** Indexes its queries need, per logical collection; each build creates them before it is written. */
   readonly indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
   /**

@@ -21,7 +21,6 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, type CaseState } from '../cases/domain/case-state';
-import { slaGroupingOf } from '../cases/domain/case-sla';
 import { monthOf, storedSlaRows } from '../cases/projections/cases.projection';
 import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
 
@@ -74,31 +73,40 @@ export interface ComplianceReference {
   personalData?: PersonalDataReading;
 }
 
+/** A case's SLA rows as the compliance model counts them: grouped by the case, the month each clock started. */
+export function complianceRowsOf(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar): CaseRowsDocument['rows'] {
+  let stored;
+  try {
+    stored = storedSlaRows(state, version, calendar);
+  } catch (error) {
+    // A cohort date outside the calendar's years: the case counts in no rollup rather than stopping all.
+    if (error instanceof RangeError) return [];
+    throw error;
+  }
+  // Spelt out in slaGroupingOf's order rather than spread into each row: the rows are built for every case a batch touches.
+  const { serviceId, versionId, trackId, unit, assignee, channel } = state;
+  return stored.map((r) => ({
+    serviceId,
+    versionId,
+    trackId,
+    unit,
+    assignee,
+    channel,
+    stepId: r.stepId,
+    limitId: r.limitId,
+    clause: r.clause,
+    month: monthOf(calendar, r.startedAt),
+    kind: r.kind,
+    startedAt: r.startedAt,
+    deadline: r.deadline,
+    completedAt: r.completedAt,
+    settled: r.settled,
+  }));
+}
+
 export function complianceProjection({ catalog, calendar, personalData }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
-
-  const rowsOf = (state: CaseState, version: RegulationVersion): CaseRowsDocument['rows'] => {
-    let stored;
-    try {
-      stored = storedSlaRows(state, version, calendar);
-    } catch (error) {
-      // A cohort date outside the calendar's years: the case counts in no rollup rather than stopping all.
-      if (error instanceof RangeError) return [];
-      throw error;
-    }
-    return stored.map((r) => ({
-      ...slaGroupingOf(state),
-      stepId: r.stepId,
-      limitId: r.limitId,
-      clause: r.clause,
-      month: monthOf(calendar, r.startedAt),
-      kind: r.kind,
-      startedAt: r.startedAt,
-      deadline: r.deadline,
-      completedAt: r.completedAt,
-      settled: r.settled,
-    }));
-  };
+  const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar);
 
   return {
     name: COMPLIANCE_PROJECTION,
@@ -115,9 +123,16 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
     },
     prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
+      const working = workingSet(ctx);
       if (recorded.type === PERSONAL_DATA_ERASED) {
         // The case keeps its rows and counts; its folded state loses the applicant and the acts' personal fields.
         for (const caseId of (recorded.data as PersonalDataErasedData).cases) {
+          // What its events so far in this batch make of the case is written first, as applying them one by one would have.
+          const folded = working.get(caseId);
+          if (folded) {
+            await write(ctx, caseId, folded);
+            working.delete(caseId);
+          }
           const doc = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
           if (doc) ctx.upsert(CASE_ROWS, { ...doc, state: scrubCaseState(doc.state) });
         }
@@ -126,56 +141,118 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
       const event = toCaseEvent(personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded);
-      const existing = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
-      if (existing && event.revision <= existing.state.revision) return;
-      if ((existing ? existing.state.revision + 1 : 0) !== event.revision) throw new Error(`case ${caseId}: event revision ${event.revision} does not follow ${existing?.state.revision ?? 'nothing'}`);
-      const version = versionOf(existing ? existing.state.versionId : openingOf(event).data.versionId);
-      const state = evolve(existing?.state ?? null, event, version);
-      const rows = rowsOf(state, version);
-
-      for (const [id, { doc, delta }] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
-        const collection = rollupCollection(doc.dim);
-        // ctx.get returns this batch's own copy (parsed from the store, or staged earlier): safe to change in place.
-        const current = await ctx.get<RollupDocument>(collection, id);
-        const next = applyCounters<RollupDocument>(current ?? { ...doc, ...emptyCounters() }, delta);
-        if (next) ctx.upsert(collection, next);
-        else ctx.delete(collection, id);
+      let folded = working.get(caseId);
+      if (!folded) {
+        const before = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
+        folded = { before, state: before?.state ?? null, version: null };
       }
-
-      const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
-      const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
-      const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
-      for (const r of existing?.rows ?? []) if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
-      for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: rolesOn(stepOf(r.stepId), state.trackId), receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
-
-      const steps = openSteps(state, version);
-      for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
-      for (const step of steps) {
-        const limits = nowOpen.filter((r) => r.stepId === step.id).map((r) => ({ limitId: r.limitId, deadline: r.deadline, clause: r.clause, kind: r.kind, startedAt: r.startedAt }));
-        const deadlines = limits.map((l) => l.deadline).filter((d): d is string => d !== null).sort();
-        ctx.upsert(OPEN_STEPS, {
-          _id: `${caseId}/${step.id}`,
-          caseId,
-          serviceId: state.serviceId,
-          versionId: state.versionId,
-          trackId: state.trackId,
-          unit: state.unit,
-          stepId: step.id,
-          label: { ru: step.label.ru, kk: step.label.kk },
-          roles: rolesOn(step, state.trackId),
-          requiresAll: step.requiresAll,
-          optional: step.optional,
-          signatures: (state.signatures[step.id] ?? []).map((s) => ({ role: s.role, actorId: s.actorId })),
-          applicantIin: state.applicant.iin,
-          assignee: state.assignee,
-          receiptNumber: state.receiptNumber,
-          deadline: deadlines[0] ?? null,
-          clause: step.clause,
-          limits,
-        } satisfies OpenStepDocument);
+      const current = folded.state;
+      if (current && event.revision <= current.revision) return;
+      if ((current ? current.revision + 1 : 0) !== event.revision) throw new Error(`case ${caseId}: event revision ${event.revision} does not follow ${current?.revision ?? 'nothing'}`);
+      const version = folded.version ?? versionOf(current ? current.versionId : openingOf(event).data.versionId);
+      // Only the fold happens per event; rows, deltas, open rows and steps follow from the batch's last state (flush).
+      // The acts are the cases projection's business: dropped at once, so a batch does not copy them event after event.
+      folded.state = evolve(current, event, version);
+      folded.state.acts = [];
+      folded.version = version;
+      working.set(caseId, folded);
+    },
+    async flush(ctx: ProjectionContext) {
+      const working = workingSet(ctx);
+      const planned = [...working].map(([caseId, folded]) => ({ caseId, folded, plan: plan(folded) }));
+      // The rollup slices the batch touches, read in one round trip per grouping where the store can (MongoDB).
+      const slices = new Map<string, Set<string>>();
+      for (const { plan: p } of planned) {
+        for (const [id, { doc }] of p?.deltas ?? []) {
+          const collection = rollupCollection(doc.dim);
+          if (!slices.has(collection)) slices.set(collection, new Set());
+          slices.get(collection)!.add(id);
+        }
       }
-      // The acts are the cases projection's business; without them the memory of a case stays small.
-      ctx.upsert(CASE_ROWS, { _id: caseId, state: { ...state, acts: [] }, rows, openStepIds: steps.map((s) => s.id) } satisfies CaseRowsDocument);
+      for (const [collection, ids] of slices) await ctx.load(collection, ids);
+      for (const { caseId, folded, plan: p } of planned) await write(ctx, caseId, folded, p);
+      working.clear();
     },
   };
+
+  /** A case's rows after the batch and the rollup deltas from its rows before it; null for a case the batch left as it was. */
+  function plan({ before, state, version }: FoldedCase): { rows: CaseRowsDocument['rows']; deltas: ReturnType<typeof rollupDelta> } | null {
+    if (!state || !version) return null;
+    const rows = rowsOf(state, version);
+    return { rows, deltas: rollupDelta(before?.rows ?? [], rows, calendar) };
+  }
+
+  /**
+   * The documents of one case from its state after the batch's events: the rollups take the delta between the rows it
+   * had before the batch and its rows now, which is the sum of the deltas event by event; open rows and steps that
+   * opened and closed within the batch were never stored, so they need no delete.
+   */
+  async function write(ctx: ProjectionContext, caseId: string, folded: FoldedCase, planned = plan(folded)): Promise<void> {
+    const { before: existing, state, version } = folded;
+    if (!state || !version || !planned) return;
+    const { rows, deltas } = planned;
+
+    for (const [id, { doc, delta }] of deltas) {
+      const collection = rollupCollection(doc.dim);
+      // ctx.get returns this batch's own copy (parsed from the store, or staged earlier): safe to change in place.
+      const current = await ctx.get<RollupDocument>(collection, id);
+      const next = applyCounters<RollupDocument>(current ?? { ...doc, ...emptyCounters() }, delta);
+      if (next) ctx.upsert(collection, next);
+      else ctx.delete(collection, id);
+    }
+
+    const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
+    const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
+    const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
+    for (const r of existing?.rows ?? []) if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
+    for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: rolesOn(stepOf(r.stepId), state.trackId), receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
+
+    const steps = openSteps(state, version);
+    for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
+    for (const step of steps) {
+      const limits = nowOpen.filter((r) => r.stepId === step.id).map((r) => ({ limitId: r.limitId, deadline: r.deadline, clause: r.clause, kind: r.kind, startedAt: r.startedAt }));
+      const deadlines = limits.map((l) => l.deadline).filter((d): d is string => d !== null).sort();
+      ctx.upsert(OPEN_STEPS, {
+        _id: `${caseId}/${step.id}`,
+        caseId,
+        serviceId: state.serviceId,
+        versionId: state.versionId,
+        trackId: state.trackId,
+        unit: state.unit,
+        stepId: step.id,
+        label: { ru: step.label.ru, kk: step.label.kk },
+        roles: rolesOn(step, state.trackId),
+        requiresAll: step.requiresAll,
+        optional: step.optional,
+        signatures: (state.signatures[step.id] ?? []).map((s) => ({ role: s.role, actorId: s.actorId })),
+        applicantIin: state.applicant.iin,
+        assignee: state.assignee,
+        receiptNumber: state.receiptNumber,
+        deadline: deadlines[0] ?? null,
+        clause: step.clause,
+        limits,
+      } satisfies OpenStepDocument);
+    }
+    // The acts are the cases projection's business; without them the memory of a case stays small.
+    ctx.upsert(CASE_ROWS, { _id: caseId, state: { ...state, acts: [] }, rows, openStepIds: steps.map((s) => s.id) } satisfies CaseRowsDocument);
+  }
+}
+
+/** A case as a batch has folded it so far: its document before the batch, and its state after the batch's events. */
+interface FoldedCase {
+  before: CaseRowsDocument | null;
+  state: CaseState | null;
+  version: RegulationVersion | null;
+}
+
+/** The cases a batch has folded, per batch (its context), written once each when the batch ends. */
+const workingSets = new WeakMap<ProjectionContext, Map<string, FoldedCase>>();
+
+function workingSet(ctx: ProjectionContext): Map<string, FoldedCase> {
+  let working = workingSets.get(ctx);
+  if (!working) {
+    working = new Map();
+    workingSets.set(ctx, working);
+  }
+  return working;
 }

@@ -151,8 +151,15 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     indexes: { [CASES]: CASE_LIST_INDEXES },
     prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
+      const working = workingSet(ctx);
       if (recorded.type === PERSONAL_DATA_ERASED) {
         for (const caseId of (recorded.data as PersonalDataErasedData).cases) {
+          // What its events so far in this batch make of the case is written first, as applying them one by one would have.
+          const folded = working.get(caseId);
+          if (folded) {
+            write(ctx, caseId, folded);
+            working.delete(caseId);
+          }
           const doc = await ctx.get<CaseDocument>(CASES, caseId);
           if (doc) ctx.upsert(CASES, { ...scrubCaseState(doc), applicantIin: ERASED });
         }
@@ -162,24 +169,60 @@ export function casesProjection(reference: CasesProjectionReference): Projection
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
       const event = toCaseEvent(personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded);
-      const existing = await ctx.get<CaseDocument>(CASES, caseId);
-      if (existing && event.revision <= existing.revision) return;
-      if (!existing && event.revision !== 0) throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
-      if (existing && event.revision !== existing.revision + 1) throw new Error(`case ${caseId} is at revision ${existing.revision}; event revision ${event.revision} skips one`);
-      const version = versionOf(existing ? existing.versionId : openingOf(event).data.versionId);
-      const state = evolve(existing ? stateOf(existing) : null, event, version);
-
-      let sla: FullSlaRow[] = [];
-      let slaProblem: string | null = null;
-      try {
-        sla = storedSlaRows(state, version, calendar);
-      } catch (error) {
-        // A date the calendar does not cover (a cohort date years ahead) must not stop every case's model.
-        if (!(error instanceof RangeError)) throw error;
-        slaProblem = error.message;
+      let folded = working.get(caseId);
+      if (!folded) {
+        const existing = await ctx.get<CaseDocument>(CASES, caseId);
+        folded = { state: existing ? stateOf(existing) : null, version: null, lastPosition: existing?.lastPosition ?? 0 };
       }
-
-      ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: applicantIndex(state.applicant.iin), lastPosition: recorded.position, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
+      const current = folded.state;
+      if (current && event.revision <= current.revision) return;
+      if (!current && event.revision !== 0) throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
+      if (current && event.revision !== current.revision + 1) throw new Error(`case ${caseId} is at revision ${current.revision}; event revision ${event.revision} skips one`);
+      const version = folded.version ?? versionOf(current ? current.versionId : openingOf(event).data.versionId);
+      // Only the fold happens per event; the SLA rows follow from the batch's last state (flush).
+      folded.state = evolve(current, event, version);
+      folded.version = version;
+      folded.lastPosition = recorded.position;
+      working.set(caseId, folded);
+    },
+    flush(ctx: ProjectionContext) {
+      const working = workingSet(ctx);
+      for (const [caseId, folded] of working) write(ctx, caseId, folded);
+      working.clear();
     },
   };
+
+  /** The case's document from its state after the batch's events, as the last of them alone would have written it. */
+  function write(ctx: ProjectionContext, caseId: string, { state, version, lastPosition }: FoldedCase): void {
+    if (!state || !version) return;
+    let sla: FullSlaRow[] = [];
+    let slaProblem: string | null = null;
+    try {
+      sla = storedSlaRows(state, version, calendar);
+    } catch (error) {
+      // A date the calendar does not cover (a cohort date years ahead) must not stop every case's model.
+      if (!(error instanceof RangeError)) throw error;
+      slaProblem = error.message;
+    }
+    ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: applicantIndex(state.applicant.iin), lastPosition, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
+  }
+}
+
+/** A case as a batch has folded it so far: its state after the batch's events and the position of the last. */
+interface FoldedCase {
+  state: CaseState | null;
+  version: RegulationVersion | null;
+  lastPosition: number;
+}
+
+/** The cases a batch has folded, per batch (its context), written once each when the batch ends. */
+const workingSets = new WeakMap<ProjectionContext, Map<string, FoldedCase>>();
+
+function workingSet(ctx: ProjectionContext): Map<string, FoldedCase> {
+  let working = workingSets.get(ctx);
+  if (!working) {
+    working = new Map();
+    workingSets.set(ctx, working);
+  }
+  return working;
 }

@@ -80,30 +80,46 @@ export function groupKey(dim: GroupBy, row: Pick<RollupRow, 'serviceId' | 'versi
 }
 
 export function rollupId(dim: GroupBy, key: string, row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>): string {
-  return [dim, key, row.versionId, row.trackId, row.unit, row.month].join('|');
+  return `${dim}|${key}|${row.versionId}|${row.trackId}|${row.unit}|${row.month}`;
 }
 
-export const emptyCounters = (): RollupCounters => ({ total: 0, met: 0, breached: 0, notApplicable: 0, open: 0, openDeadlines: {}, durations: Object.fromEntries(DURATION_UNITS.map((u) => [u, []])) as unknown as Record<DurationUnit, number[]> });
+// A literal in DURATION_UNITS' order: built for every slice a delta touches.
+export const emptyCounters = (): RollupCounters => ({ total: 0, met: 0, breached: 0, notApplicable: 0, open: 0, openDeadlines: {}, durations: { minutes: [], 'working-hours': [], 'calendar-days': [] } });
 
-/** One row's contribution, with sign +1 (added) or -1 (removed). */
-function contribute(counters: RollupCounters, row: RollupRow, sign: 1 | -1, calendar: WorkingCalendar): void {
-  counters.total += sign;
-  if (row.settled === null) {
-    counters.open += sign;
-    const key = row.deadline ?? NO_DEADLINE;
-    const next = (counters.openDeadlines[key] ?? 0) + sign;
-    if (next === 0) delete counters.openDeadlines[key];
-    else counters.openDeadlines[key] = next;
-  } else if (row.settled === 'met') counters.met += sign;
-  else if (row.settled === 'breached') counters.breached += sign;
-  else counters.notApplicable += sign;
+/** What one row adds to every slice it counts in: worked out once per row, then added to each of its seven groupings. */
+interface Contribution {
+  settled: RollupRow['settled'];
+  /** The open row's deadline key. */
+  deadline: string;
+  /** The histogram bucket of a done row's duration. */
+  duration: { unit: DurationUnit; bucket: number } | null;
+}
+
+function contributionOf(row: RollupRow, calendar: WorkingCalendar): Contribution {
   // An act that was not due (taken anyway) says nothing about how long due acts take.
+  let duration: Contribution['duration'] = null;
   if (row.completedAt && row.settled !== 'not-applicable') {
     const { unit, value } = durationOf(row.kind, row.startedAt, row.completedAt, calendar);
-    const histogram = counters.durations[unit];
-    const bucket = bucketOf(unit, value);
-    while (histogram.length <= bucket) histogram.push(0);
-    histogram[bucket]! += sign;
+    duration = { unit, bucket: bucketOf(unit, value) };
+  }
+  return { settled: row.settled, deadline: row.deadline ?? NO_DEADLINE, duration };
+}
+
+/** One row's contribution, with sign +1 (added) or -1 (removed). */
+function contribute(counters: RollupCounters, c: Contribution, sign: 1 | -1): void {
+  counters.total += sign;
+  if (c.settled === null) {
+    counters.open += sign;
+    const next = (counters.openDeadlines[c.deadline] ?? 0) + sign;
+    if (next === 0) delete counters.openDeadlines[c.deadline];
+    else counters.openDeadlines[c.deadline] = next;
+  } else if (c.settled === 'met') counters.met += sign;
+  else if (c.settled === 'breached') counters.breached += sign;
+  else counters.notApplicable += sign;
+  if (c.duration) {
+    const histogram = counters.durations[c.duration.unit];
+    while (histogram.length <= c.duration.bucket) histogram.push(0);
+    histogram[c.duration.bucket]! += sign;
   }
 }
 
@@ -126,7 +142,8 @@ export function rollupDelta(before: readonly RollupRow[], after: readonly Rollup
   const old = counted(before);
   const now = counted(after);
   const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
-  const touch = (row: RollupRow, sign: 1 | -1) => {
+  const touch = (row: RollupRow, sign: 1 | -1, times: number) => {
+    const contribution = contributionOf(row, calendar);
     for (const dim of GROUP_BY) {
       const key = groupKey(dim, row);
       const _id = rollupId(dim, key, row);
@@ -135,11 +152,17 @@ export function rollupDelta(before: readonly RollupRow[], after: readonly Rollup
         entry = { doc: { _id, dim, key, serviceId: row.serviceId, versionId: row.versionId, trackId: row.trackId, unit: row.unit, month: row.month }, delta: emptyCounters() };
         out.set(_id, entry);
       }
-      contribute(entry.delta, row, sign, calendar);
+      for (let i = 0; i < times; i++) contribute(entry.delta, contribution, sign);
     }
   };
-  for (const [sig, { row, n }] of old) for (let i = n - (now.get(sig)?.n ?? 0); i > 0; i--) touch(row, -1);
-  for (const [sig, { row, n }] of now) for (let i = n - (old.get(sig)?.n ?? 0); i > 0; i--) touch(row, 1);
+  for (const [sig, { row, n }] of old) {
+    const times = n - (now.get(sig)?.n ?? 0);
+    if (times > 0) touch(row, -1, times);
+  }
+  for (const [sig, { row, n }] of now) {
+    const times = n - (old.get(sig)?.n ?? 0);
+    if (times > 0) touch(row, 1, times);
+  }
   return out;
 }
 
@@ -151,17 +174,18 @@ export function applyCounters<T extends RollupCounters>(target: T, delta: Rollup
   // Documents stored before this counter existed lack it.
   target.notApplicable = (target.notApplicable ?? 0) + delta.notApplicable;
   target.open += delta.open;
-  for (const [deadline, n] of Object.entries(delta.openDeadlines)) {
-    const next = (target.openDeadlines[deadline] ?? 0) + n;
+  for (const deadline in delta.openDeadlines) {
+    const next = (target.openDeadlines[deadline] ?? 0) + delta.openDeadlines[deadline]!;
     if (next === 0) delete target.openDeadlines[deadline];
     else target.openDeadlines[deadline] = next;
   }
   for (const unit of DURATION_UNITS) {
     const into = target.durations[unit];
-    delta.durations[unit].forEach((n, i) => {
+    const from = delta.durations[unit];
+    for (let i = 0; i < from.length; i++) {
       while (into.length <= i) into.push(0);
-      into[i]! += n;
-    });
+      into[i]! += from[i]!;
+    }
   }
   return target.total === 0 ? null : target;
 }

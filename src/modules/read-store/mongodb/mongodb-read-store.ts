@@ -1,4 +1,4 @@
-import { MongoClient, type AnyBulkWriteOperation, type Db, type Document, type MongoClientOptions } from 'mongodb';
+import { MongoClient, type AnyBulkWriteOperation, type ClientSession, type Db, type Document, type MongoClientOptions } from 'mongodb';
 import { LeaseLostError, type Checkpoint, type CollectionOptions, type IndexSpec, type Lease, type ReadCollection, type ReadDocument, type ReadStore, type WriteBatch } from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
@@ -72,15 +72,21 @@ export class MongoReadStore implements ReadStore {
       checkCollectionName(op.collection);
       if (op.op === 'upsert') checkDocument(op.doc);
     }
-    const byCollection = new Map<string, AnyBulkWriteOperation<Document>[]>();
+    const byCollection = new Map<string, { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> }>();
     for (const op of batch.ops) {
-      const ops = byCollection.get(op.collection) ?? [];
-      ops.push(op.op === 'upsert' ? { replaceOne: { filter: { _id: op.doc._id as never }, replacement: op.doc, upsert: true } } : { deleteOne: { filter: { _id: op.id as never } } });
-      byCollection.set(op.collection, ops);
+      const entry = byCollection.get(op.collection) ?? { ops: [], ids: new Set<string>() };
+      entry.ops.push(op.op === 'upsert' ? { replaceOne: { filter: { _id: op.doc._id as never }, replacement: op.doc, upsert: true } } : { deleteOne: { filter: { _id: op.id as never } } });
+      entry.ids.add(op.op === 'upsert' ? op.doc._id : op.id);
+      byCollection.set(op.collection, entry);
     }
+    // One bulkWrite per collection. Unordered when each document appears once (a projection batch, whose writes are one
+    // per document): the driver then sends every replacement in one command and every delete in another, where ordered
+    // writes go in one command per run of the same kind. Two writes of one document keep their order.
+    const bulk = (name: string, { ops, ids }: { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> }, session?: ClientSession) =>
+      this.db.collection(name).bulkWrite(ops, { ordered: ids.size < ops.length, ...(session ? { session } : {}) });
     const { checkpoint, fence } = batch;
     if (!checkpoint && !fence) {
-      for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true });
+      for (const [name, entry] of byCollection) await bulk(name, entry);
       return;
     }
     const session = this.client.startSession();
@@ -101,7 +107,7 @@ export class MongoReadStore implements ReadStore {
           const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
           if (stored && stored.position >= checkpoint.position) return;
         }
-        for (const [name, ops] of byCollection) await this.db.collection(name).bulkWrite(ops, { ordered: true, session });
+        for (const [name, entry] of byCollection) await bulk(name, entry, session);
         if (checkpoint) await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
       });
     } finally {
