@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { DynamicModule, Module, type ModuleMetadata, type SecurityHeadersOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { buildApiDocument } from './openapi/api-document';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -98,15 +99,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: { clo
     await installLimits(app, infra);
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(problemValidationPipe());
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('reglament')
-        .setDescription('Cases of regulated public services: commands, case views, SLA and audit. Errors are RFC 9457 problem+json.')
-        .setVersion('0.1.0')
-        .addBearerAuth()
-        .build(),
-    );
+    const document = buildApiDocument(app);
     SwaggerModule.setup(API_DOCS_PATH, app, document, { jsonDocumentUrl: `${API_DOCS_PATH}-json` });
     await app.listen(config.port, config.host);
     const url = await app.getUrl();

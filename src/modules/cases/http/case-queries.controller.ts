@@ -1,6 +1,7 @@
 /** GET /api/cases, /api/cases/:caseId and /api/cases/:caseId/sla, from the `cases` read model. */
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CaseListDto, CaseSlaDto, CaseViewDto } from './case-responses';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { CurrentPrincipal } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
@@ -36,6 +37,21 @@ function positioned<T>(reply: ReplyLike, answer: { body: T; position: number }):
   return answer.body;
 }
 
+const REVISION = Buffer.from('"revision":');
+
+/**
+ * The case's revision, read from the view's text without parsing it (views are served as kept): the first
+ * `"revision":` member is the case's own, as every string value before it is JSON-escaped and cannot hold one.
+ * Not a weak tag although the view's deadline statuses change with time: it names the revision a command may be
+ * conditioned on (If-Match), which is what it is for; the answer is `no-store`, so no cache revalidates on it.
+ */
+function revisionOf(view: Buffer): number | null {
+  const at = view.indexOf(REVISION);
+  if (at < 0) return null;
+  const digits = /^\d+/.exec(view.subarray(at + REVISION.length, at + REVISION.length + 16).toString('latin1'));
+  return digits ? Number(digits[0]) : null;
+}
+
 const AFTER = { name: 'after', required: false, description: 'a log position returned by a command: the read waits until the model has applied it (503 with Retry-After if it does not in time)', example: 42 };
 
 @ApiTags('cases')
@@ -56,6 +72,7 @@ export class CaseQueriesController {
   @ApiQuery({ name: 'limit', required: false, example: DEFAULT_LIMIT })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   @ApiQuery(AFTER)
+  @ApiOkResponse({ type: CaseListDto, description: 'A page of cases' })
   async list(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
     const { params } = checked(null, parseCaseListParams(query, this.queries.serviceIds, this.queries.timeZone));
     return positioned(reply, await this.queries.listCases(principal, params));
@@ -65,11 +82,15 @@ export class CaseQueriesController {
   @ApiOperation({ summary: 'One case: service, version, track, status, applicant (IIN masked unless yours, your unit\'s, or you audit), acts, open steps with deadlines, the steps you may take' })
   @ApiParam({ name: 'caseId' })
   @ApiQuery(AFTER)
+  @ApiOkResponse({ type: CaseViewDto, description: 'The case; ETag is its revision', headers: { ETag: { description: 'the case\'s revision, e.g. "3": send it as If-Match with a step', schema: { type: 'string' } } } })
   async get(@CurrentPrincipal() principal: Principal, @Param('caseId') caseIdParam: string, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
     const { caseId, params } = checked(caseIdParam, parseCaseReadParams(query));
     // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
     reply.header('content-type', 'application/json; charset=utf-8');
-    return positioned(reply, await this.queries.getCase(principal, caseId, params));
+    const answer = await this.queries.getCase(principal, caseId, params);
+    const revision = revisionOf(answer.body);
+    if (revision !== null) reply.header('etag', `"${revision}"`);
+    return positioned(reply, answer);
   }
 
   @Get(':caseId/sla')
@@ -77,6 +98,7 @@ export class CaseQueriesController {
   @ApiParam({ name: 'caseId' })
   @ApiQuery({ name: 'asOf', required: false, description: 'an instant with an offset, not before the submission', example: '2015-09-20T10:00:00+06:00' })
   @ApiQuery(AFTER)
+  @ApiOkResponse({ type: CaseSlaDto, description: 'The SLA rows at asOf' })
   async sla(@CurrentPrincipal() principal: Principal, @Param('caseId') caseIdParam: string, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
     const { caseId, params } = checked(caseIdParam, parseCaseSlaParams(query));
     return positioned(reply, await this.queries.caseSla(principal, caseId, params));
