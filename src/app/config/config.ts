@@ -86,6 +86,8 @@ export interface AppConfig {
   catalogChangeAllowed: string[];
   /** The embedded log's pages are checked (PRAGMA quick_check) on every start up to this size in MiB; 0: never on start. */
   startupCheckMaxMb: number;
+  /** Origins whose browser pages may call the API (CORS); empty: none, the default. */
+  corsOrigins: string[];
   /** NODE_ENV=production. */
   production: boolean;
 }
@@ -293,10 +295,19 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     },
     occurredAtToleranceMs: numberInRange('OCCURRED_AT_TOLERANCE_SECONDS', 300, 0, 86_400) * 1000,
     catalogChangeAllowed: (env.CATALOG_CHANGE_ALLOWED ?? '').split(',').map((v) => v.trim()).filter((v) => v !== ''),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS, problems),
     production: env.NODE_ENV === 'production',
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Exact origins (scheme, host, optional port), comma-separated; no wildcard: a page of any origin would act with a user's token. */
+function corsOrigins(value: string | undefined, problems: ConfigProblem[]): string[] {
+  const origins = (value ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const bad = origins.filter((origin) => !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin));
+  if (bad.length > 0) problems.push({ variable: 'CORS_ORIGINS', value, problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an origin' : 'are not origins'}`, allowed: 'exact origins, comma-separated, e.g. https://backoffice.example.kz,http://localhost:5173' });
+  return origins;
 }
 
 function recordFrom(value: string | undefined, problems: ConfigProblem[]): { deadlineRecordFrom?: string } {
