@@ -26,6 +26,7 @@ import { featureModules } from './features';
 import { installLimits } from './limits';
 import { STORAGE_FAULTS } from './storage-faults';
 import { acceptedTraceId } from '../shared/http/trace-ids';
+import { CHANGE_FEEDS, ChangeFeeds } from '../shared/http/change-feeds';
 
 import { APP_CONFIG } from './config/config';
 export { APP_CONFIG };
@@ -48,8 +49,10 @@ export class AppModule {
         { provide: PROJECTION_STATUS, useValue: infra.projections },
         { provide: Metrics, useValue: infra.metrics },
         { provide: STORAGE_FAULTS, useValue: infra.storageFaults },
+        // One watch of each changing value per process, shared by the live streams (Server-Sent Events).
+        { provide: CHANGE_FEEDS, useValue: new ChangeFeeds() },
       ],
-      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS],
+      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS, CHANGE_FEEDS],
     };
   }
 }
