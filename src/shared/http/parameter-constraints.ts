@@ -14,6 +14,8 @@ export const INSTANT_ALLOWED = 'an ISO 8601 instant with an offset, e.g. 2024-05
 export const DATE_ZONE_NOTE = 'a date YYYY-MM-DD means that day in Asia/Almaty, the working calendar\'s zone';
 
 const text = (value: unknown) => String(value).slice(0, 100);
+/** A required parameter left out reads as missing, whatever the constraint. */
+const missing = (value: unknown): string | null => (value === undefined ? 'is required' : null);
 
 /** The problem with an instant-with-offset parameter, or null. */
 export function instantProblem(value: string): string | null {
@@ -38,7 +40,7 @@ export function WholeNumber(min: number, max: number, allowedNote = ''): Propert
       validator: {
         validate: (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max,
         defaultMessage: ({ value }: ValidationArguments) =>
-          typeof value !== 'number' ? `"${text(value)}" is not a whole number` : value < min ? `${value} is less than ${min}` : `${value} is more than ${max}`,
+          missing(value) ?? (typeof value !== 'number' ? `"${text(value)}" is not a whole number` : value < min ? `${value} is less than ${min}` : `${value} is more than ${max}`),
       },
     },
     { context: { allowed } },
@@ -57,7 +59,7 @@ export function Text(max: number): PropertyDecorator {
       name: 'text',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= max,
-        defaultMessage: ({ value }: ValidationArguments) => (typeof value !== 'string' ? 'is not text' : value.length === 0 ? 'is empty' : `has ${value.length} characters`),
+        defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? (typeof value !== 'string' ? 'is not text' : value.length === 0 ? 'is empty' : `has ${value.length} characters`),
       },
     },
     { context: { allowed: `1 to ${max} characters` } },
@@ -69,7 +71,7 @@ export function OneOf(values: readonly string[], what: string): PropertyDecorato
   return ValidateBy(
     {
       name: 'oneOf',
-      validator: { validate: (value: unknown) => typeof value === 'string' && values.includes(value), defaultMessage: ({ value }: ValidationArguments) => `"${text(value)}" is not ${what}` },
+      validator: { validate: (value: unknown) => typeof value === 'string' && values.includes(value), defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? `"${text(value)}" is not ${what}` },
     },
     { context: { allowed: values.join(', ') } },
   );
@@ -78,7 +80,7 @@ export function OneOf(values: readonly string[], what: string): PropertyDecorato
 /** Text matching a pattern, with its own problem and what is allowed. */
 export function Pattern(pattern: RegExp, problem: (value: string) => string, allowed: string): PropertyDecorator {
   return ValidateBy(
-    { name: 'pattern', validator: { validate: (value: unknown) => typeof value === 'string' && pattern.test(value), defaultMessage: ({ value }: ValidationArguments) => problem(text(value)) } },
+    { name: 'pattern', validator: { validate: (value: unknown) => typeof value === 'string' && pattern.test(value), defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? problem(text(value)) } },
     { context: { allowed } },
   );
 }
@@ -90,12 +92,15 @@ export function Checked(check: (value: string) => string | null, allowed: string
       name: 'checked',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && check(value) === null,
-        defaultMessage: ({ value }: ValidationArguments) => (typeof value === 'string' ? check(value)! : 'is not text'),
+        defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? (typeof value === 'string' ? check(value)! : 'is not text'),
       },
     },
     { context: { allowed } },
   );
 }
+
+/** A calendar date YYYY-MM-DD. */
+export const LocalDate = (): PropertyDecorator => Checked((value) => (LOCAL_DATE.test(value) ? localDateProblem(value) : `"${text(value)}" is not a date YYYY-MM-DD`), 'a real calendar date YYYY-MM-DD');
 
 /** An instant with an explicit offset (Z or ±HH:MM): a local time without one is ambiguous. */
 export const Instant = (): PropertyDecorator => Checked(instantProblem, INSTANT_ALLOWED);

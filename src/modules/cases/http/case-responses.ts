@@ -102,7 +102,7 @@ class IdLabelDto {
 }
 
 class CaseChannelDto extends IdLabelDto {
-  @ApiProperty({ description: 'the channel the applicant asked for (the case runs on `id`)' })
+  @ApiProperty({ enum: ['portal', 'psc', 'office'], description: 'the channel as the filing named it (POST /api/cases channel); the case runs on the regulation channel `id` it maps to' })
   requested!: string;
 }
 
@@ -284,7 +284,7 @@ export class CaseRowDto {
   @ApiProperty()
   trackId!: string;
 
-  @ApiProperty({ enum: ['portal', 'psc', 'office'] })
+  @ApiProperty({ description: "the regulation's channel the case runs on (e.g. portal, psc, provider-registry; GET /api/regulations/{versionId} names them)" })
   channel!: string;
 
   @ApiProperty()
