@@ -79,6 +79,14 @@ describe('the served API document', () => {
     }
   });
 
+  it('describes the success body of the case, regulation and calendar operations by a schema of its members, not a bare object', () => {
+    const byId = Object.fromEntries(operations().map(({ operation }) => [operation.operationId, operation]));
+    for (const id of ['fileCase', 'takeStep', 'cancelCase', 'getCase', 'listCases', 'getCaseSla', 'listRegulations', 'resolveRegulation', 'getRegulation', 'countWorkingDays', 'computeDeadline']) {
+      const [status, response] = Object.entries(byId[id]!.responses as Record<string, Json>).find(([s]) => /^2/.test(s))!;
+      expect({ id, status, schema: response.content['application/json'].schema }).toEqual({ id, status, schema: { $ref: expect.stringMatching(/^#\/components\/schemas\//) } });
+    }
+  });
+
   it('says which operations need a bearer token (401 among their answers) and which are public (security: [])', () => {
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const byRoute = Object.fromEntries(operations().map(({ route, operation }) => [route, operation]));

@@ -70,6 +70,7 @@ export class AuditController {
     return {
       caseId: history.caseId,
       ...readFrom(history),
+      regulationVersionId: history.version.versionId,
       versionId: history.version.versionId,
       total: all.length,
       returned: events.length,
@@ -123,7 +124,7 @@ export class AuditController {
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
       throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
     }
-    return { caseId: history.caseId, ...readFrom(history), versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
+    return { caseId: history.caseId, ...readFrom(history), regulationVersionId: history.version.versionId, versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
   }
 
   @Get('cases/:caseId/verify')

@@ -1,8 +1,8 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { ApiPathAndQuery, PathAndQuery } from '../../../shared/problem/validation';
-import { CalendarPathDto, DeadlineQueryDto, MAX_WORKING_DAYS, WorkingDaysQueryDto } from './calendar.dtos';
+import { CalendarPathDto, DeadlineDto, DeadlineQueryDto, MAX_WORKING_DAYS, WorkingDaysDto, WorkingDaysQueryDto } from './calendar.dtos';
 import { computeDeadline } from '../../deadlines/domain/compute-deadline';
 import { CalendarRangeError, type WorkingCalendar } from '../domain/working-calendar';
 
@@ -21,6 +21,7 @@ export class CalendarController {
   @Get(':code/working-days')
   @ApiOperation({ summary: 'Working days between two dates (both inclusive), with every non-working day, why, and its source' })
   @ApiPathAndQuery(WORKING_DAYS)
+  @ApiOkResponse({ type: WorkingDaysDto, description: 'The count and every non-working day of the range' })
   workingDays(@PathAndQuery(WORKING_DAYS) input: { path: CalendarPathDto; query: WorkingDaysQueryDto }) {
     const errors: ParamError[] = [];
     const calendar = this.calendar(input.path.code, errors);
@@ -54,6 +55,7 @@ export class CalendarController {
   @Get(':code/deadline')
   @ApiOperation({ summary: 'The deadline N working days after an instant (Civil Code art. 171–173), with a day-by-day explanation' })
   @ApiPathAndQuery(DEADLINE)
+  @ApiOkResponse({ type: DeadlineDto, description: 'The deadline and how it was counted' })
   deadline(@PathAndQuery(DEADLINE) input: { path: CalendarPathDto; query: DeadlineQueryDto }) {
     const errors: ParamError[] = [];
     const calendar = this.calendar(input.path.code, errors);

@@ -34,3 +34,63 @@ export class DeadlineQueryDto {
   @WholeNumber(0, MAX_WORKING_DAYS)
   workingDays!: number;
 }
+
+class NonWorkingDayDto {
+  @ApiProperty({ description: 'YYYY-MM-DD' })
+  date!: string;
+
+  @ApiProperty({ description: 'weekend, holiday, transfer, …' })
+  kind!: string;
+
+  @ApiProperty({ description: 'the Russian name' })
+  name!: string;
+
+  @ApiProperty({ type: 'object', properties: { ru: { type: 'string' }, kk: { type: 'string' } }, required: ['ru', 'kk'], description: 'the name in Russian and Kazakh' })
+  names!: { ru: string; kk: string };
+
+  @ApiProperty({ description: 'the act that made it a day off' })
+  source!: string;
+
+  @ApiProperty({ required: false, description: 'the day a transfer moved it from or to' })
+  relatedDate?: string;
+}
+
+export class WorkingDaysDto {
+  @ApiProperty({ example: 'KZ' })
+  calendar!: string;
+
+  @ApiProperty()
+  from!: string;
+
+  @ApiProperty()
+  to!: string;
+
+  @ApiProperty({ type: 'integer' })
+  workingDays!: number;
+
+  @ApiProperty({ type: [NonWorkingDayDto] })
+  nonWorkingDays!: NonWorkingDayDto[];
+
+  @ApiProperty({ required: false, description: 'true when the range reaches days whose holidays are not yet decreed' })
+  provisional?: boolean;
+
+  @ApiProperty({ required: false })
+  provisionalFrom?: string;
+}
+
+export class DeadlineDto {
+  @ApiProperty({ example: 'KZ' })
+  calendar!: string;
+
+  @ApiProperty({ description: 'the start (UTC)' })
+  start!: string;
+
+  @ApiProperty({ type: 'integer' })
+  workingDays!: number;
+
+  @ApiProperty({ description: 'the deadline (UTC)' })
+  deadline!: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'day by day: each day counted or skipped and why, with the Civil Code rules applied' })
+  explanation!: Record<string, unknown>;
+}

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RegulationDetailDto, RegulationListDto, RegulationSummaryDto } from './regulation-responses';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { isLocalDate } from '../../../shared/http/parameter-constraints';
 import { RegulationListQueryDto, RegulationPathDto, RegulationResolveQueryDto } from './regulations.dtos';
@@ -23,6 +24,7 @@ export class RegulationsController {
 
   @Get()
   @ApiOperation({ summary: 'Regulation versions with service, tracks and effective period; optionally of one service and/or in force at an instant' })
+  @ApiOkResponse({ type: RegulationListDto, description: 'The versions, by service and start date' })
   list(@Query() query: RegulationListQueryDto) {
     const { serviceId, at } = query;
     const errors: ParamError[] = [];
@@ -46,6 +48,7 @@ export class RegulationsController {
 
   @Get('resolve')
   @ApiOperation({ summary: 'The version of a service in force at an instant (Asia/Almaty date)' })
+  @ApiOkResponse({ type: RegulationSummaryDto, description: 'The version in force' })
   resolve(@Query() query: RegulationResolveQueryDto) {
     const { serviceId } = query;
     if (!this.catalog.byService.has(serviceId)) throw ProblemError.badRequest([{ field: 'query.serviceId', problem: `unknown service "${serviceId}"`, allowed: [...this.catalog.byService.keys()].join(', ') }]);
@@ -68,6 +71,7 @@ export class RegulationsController {
 
   @Get(':versionId')
   @ApiOperation({ summary: 'One regulation version, whole: steps with event types, roles, order and limits with clauses (id URL-encoded)' })
+  @ApiOkResponse({ type: RegulationDetailDto, description: 'The version, whole (more members than listed here: the regulation file as loaded)' })
   get(@Param() { versionId }: RegulationPathDto) {
     const version = this.catalog.byId.get(versionId);
     if (!version) {
