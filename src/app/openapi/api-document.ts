@@ -5,6 +5,7 @@
  * and the problem+json error responses it can answer.
  */
 import type { INestApplication } from '@nestjs/common';
+import { GUARDS_METADATA, HEADERS_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { PUBLIC_ROUTE } from '../../modules/identity/http/identity.decorators';
@@ -31,9 +32,16 @@ const ERRORS: Record<number, string> = {
   503: 'The read model has not reached the requested position in time, or a store is unavailable; `Retry-After` says when to try again',
 };
 
-/** Handlers (`Controller_method`) that need no token, as the guard reads it. */
-function publicHandlers(app: INestApplication): Set<string> {
-  const names = new Set<string>();
+/** What the document needs of each handler (`Controller_method`) beyond what swagger reads. */
+interface HandlerFacts {
+  /** Needs no token (@Public(), as the guard reads it); `maybe`: public, with a guard of its own that may ask for one by configuration. */
+  publicAccess: Map<string, 'yes' | 'maybe'>;
+  /** The content type a handler sets with @Header, where it answers other than JSON. */
+  contentTypes: Map<string, string>;
+}
+
+function handlerFacts(app: INestApplication): HandlerFacts {
+  const facts: HandlerFacts = { publicAccess: new Map(), contentTypes: new Map() };
   for (const module of app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
       const type = wrapper.metatype as (new (...args: never[]) => unknown) | null;
@@ -42,11 +50,14 @@ function publicHandlers(app: INestApplication): Set<string> {
       for (const method of Object.getOwnPropertyNames(type.prototype)) {
         const handler = (type.prototype as Record<string, unknown>)[method];
         if (typeof handler !== 'function') continue;
-        if (classPublic || Reflect.getMetadata(PUBLIC_ROUTE, handler) === true) names.add(`${type.name}_${method}`);
+        const name = `${type.name}_${method}`;
+        if (classPublic || Reflect.getMetadata(PUBLIC_ROUTE, handler) === true) facts.publicAccess.set(name, ((Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? []).length > 0 ? 'maybe' : 'yes');
+        const contentType = ((Reflect.getMetadata(HEADERS_METADATA, handler) as { name: string; value: string }[] | undefined) ?? []).find((h) => h.name.toLowerCase() === 'content-type');
+        if (contentType) facts.contentTypes.set(name, contentType.value.split(';')[0]!.trim());
       }
     }
   }
-  return names;
+  return facts;
 }
 
 const problemResponse = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } });
@@ -61,28 +72,30 @@ function errorStatuses(method: string, path: string, operation: Operation, isPub
 }
 
 /** The body of a success whose handler declares no response class: its media type, and for JSON an object. */
-function successContent(media: 'text/event-stream' | 'text/plain' | undefined): Record<string, { schema: { type: 'string' | 'object'; description?: string; additionalProperties?: boolean } }> {
+function successContent(media: string | undefined): Record<string, { schema: { type: 'string' | 'object'; description?: string; additionalProperties?: boolean } }> {
   if (media === 'text/event-stream') return { [media]: { schema: { type: 'string' as const, description: 'server-sent events (id:, event:, data: JSON; a comment line as heartbeat)' } } };
   if (media) return { [media]: { schema: { type: 'string' as const } } };
   return { 'application/json': { schema: { type: 'object' as const, additionalProperties: true } } };
 }
 
 /** Completes one operation in place. */
-function complete(method: string, path: string, operation: Operation, publicNames: Set<string>): void {
+function complete(method: string, path: string, operation: Operation, facts: HandlerFacts): void {
   const handler = operation.operationId ?? '';
   const named = OPERATIONS[handler];
-  const isPublic = publicNames.has(handler);
+  const access = facts.publicAccess.get(handler);
+  // Public routes with a guard of their own (the transparency proofs with TRANSPARENCY_ACCESS=auditor) take a token when configured so.
+  const isPublic = access === 'yes';
   if (named) {
     operation.operationId = named.operationId;
     operation.summary ??= named.summary;
   }
-  operation.security = isPublic ? [] : [{ [BEARER]: [] }];
+  operation.security = access === 'yes' ? [] : access === 'maybe' ? [{}, { [BEARER]: [] }] : [{ [BEARER]: [] }];
   const responses: Responses = operation.responses ?? {};
   for (const [status, response] of Object.entries(responses)) {
     if (!/^2/.test(status) || !response || !('description' in response)) continue;
     // A success documented without a body (the default Nest writes) still says what it is.
     if (!response.description) response.description = 'Done';
-    if (status !== '204' && !response.content) response.content = successContent(named?.media);
+    if (status !== '204' && !response.content) response.content = successContent(named?.media ?? (facts.contentTypes.get(handler) as 'text/plain' | undefined));
   }
   for (const status of errorStatuses(method, path, operation, isPublic)) responses[String(status)] ??= problemResponse(ERRORS[status]!);
   operation.responses = responses;
@@ -105,11 +118,11 @@ export function buildApiDocument(app: INestApplication): OpenAPIObject {
       .build(),
     { extraModels: [ProblemDto, ProblemFieldErrorDto] },
   );
-  const publicNames = publicHandlers(app);
+  const facts = handlerFacts(app);
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation = item[method];
-      if (operation) complete(method, path, operation, publicNames);
+      if (operation) complete(method, path, operation, facts);
     }
   }
   return document;
