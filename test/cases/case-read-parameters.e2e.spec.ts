@@ -44,3 +44,17 @@ it('names the regulation version regulationVersionId in the case, the list and t
   expect(row.regulationVersionId).toBe(one.body.regulationVersionId);
   expect(row.versionId).toBe(row.regulationVersionId);
 });
+
+it("refuses a malformed case or step id on a command with 400 naming path.caseId / path.stepId and what is allowed, writing nothing", async () => {
+  const clerk = { sub: 'registry-clerk-astana', roles: ['registry-clerk'], unit: 'astana' };
+  const head = await api.app.infra.eventLog.headPosition();
+  const badCase = await api.call('POST', '/api/cases/NOT-A-CASE/steps/documents-registered', { as: clerk, body: { data: { incomingNumber: '1' } } });
+  expect(badCase.status).toBe(400);
+  expect(badCase.body.errors).toEqual([{ field: 'path.caseId', problem: '"NOT-A-CASE" is not a case id', allowed: expect.stringContaining('UUID') }]);
+  const badStep = await api.call('POST', `/api/cases/${caseId}/steps/Documents_Registered`, { as: clerk, body: { data: { incomingNumber: '1' } } });
+  expect(badStep.status).toBe(400);
+  expect(badStep.body.errors).toEqual([{ field: 'path.stepId', problem: '"Documents_Registered" is not a step id', allowed: expect.stringContaining('kebab-case') }]);
+  const badCancel = await api.call('POST', '/api/cases/123/cancel', { as: clerk, body: {} });
+  expect(badCancel.body.errors).toEqual([expect.objectContaining({ field: 'path.caseId' })]);
+  expect(await api.app.infra.eventLog.headPosition()).toBe(head);
+});

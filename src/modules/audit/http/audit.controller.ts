@@ -10,7 +10,7 @@ import { isSystemEventType, SYSTEM_EVENT_TYPES } from '../../../events/system-ev
 import { ExplainQueryDto, HistoryQueryDto, StateQueryDto } from './audit.dtos';
 import { assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../identity/http/identity.decorators';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
-import { parseCaseId } from '../../cases/http/case-params';
+import { CasePathDto } from '../../cases/http/case-query.dtos';
 import { AuditService, type CaseHistory } from '../audit.service';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 import type { ClauseRef } from '../../deadlines/domain/limit';
@@ -52,7 +52,7 @@ export class AuditController {
 
   @Get('cases/:caseId/history')
   @RequireRoles('auditor', 'head')
-  async history(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: HistoryQueryDto) {
+  async history(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: HistoryQueryDto) {
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
     const axis = query.time ?? 'occurred';
     const from = query.from === undefined ? undefined : new Date(query.from);
@@ -93,7 +93,7 @@ export class AuditController {
 
   @Get('cases/:caseId/state')
   @RequireRoles('auditor', 'head')
-  async state(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: StateQueryDto) {
+  async state(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: StateQueryDto) {
     if (query.asOf !== undefined && query.atRevision !== undefined) throw ProblemError.badRequest([{ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' }]);
     const axis = query.time ?? 'occurred';
     const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
@@ -117,7 +117,7 @@ export class AuditController {
 
   @Get('cases/:caseId/sla/explain')
   @RequireRoles('auditor', 'head')
-  async explain(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: ExplainQueryDto) {
+  async explain(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: ExplainQueryDto) {
     const asOfParam = query.asOf;
     const asOf = asOfParam === undefined ? new Date() : new Date(asOfParam);
     const history = await this.caseFor(principal, caseId, 'explanation');
@@ -129,7 +129,7 @@ export class AuditController {
 
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
-  async verify(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string) {
+  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto) {
     const history = await this.caseFor(principal, caseId, null);
     return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
@@ -139,7 +139,7 @@ export class AuditController {
   @Header('content-type', 'text/html; charset=utf-8')
   // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-  async evidence(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Res({ passthrough: true }) reply: ReplyLike) {
+  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Res({ passthrough: true }) reply: ReplyLike) {
     const history = await this.caseFor(principal, caseId, 'evidence');
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
     reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);
@@ -153,8 +153,7 @@ export class AuditController {
   }
 
   /** The case for this reader; `purpose` null: only the stored form is used (verification), nothing personal is opened for them. */
-  private async caseFor(principal: Principal, caseIdParam: string, purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null): Promise<CaseHistory> {
-    const caseId = parseCaseId(caseIdParam);
+  private async caseFor(principal: Principal, caseId: string, purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null): Promise<CaseHistory> {
     const history = await this.audit.load(caseId, purpose === null ? undefined : { principal, purpose, admit: (unit) => assertUnit(principal, unit) });
     if (!history) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
     assertUnit(principal, history.unit);

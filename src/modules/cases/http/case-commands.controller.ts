@@ -12,7 +12,7 @@ import { CancelApplicationCommand, SubmitApplicationCommand, TakeStepCommand } f
 import { refusalProblem } from './case-problems';
 import { CancelApplicationDto, SubmitApplicationDto, TakeStepDto } from './case-command.dtos';
 import { CaseFiledDto, StepTakenDto } from './case-responses';
-import { parseCaseId, parseStepId } from './case-params';
+import { CasePathDto, StepPathDto } from './case-query.dtos';
 import { acceptedTraceId } from '../../../shared/http/trace-ids';
 
 interface RequestLike {
@@ -136,16 +136,13 @@ export class CaseCommandsController {
   @ApiCreatedResponse({ type: StepTakenDto, description: "The act is recorded; Location is the case's address", headers: LOCATION })
   async takeStep(
     @CurrentPrincipal() principal: Principal,
-    @Param('caseId') caseIdParam: string,
-    @Param('stepId') stepIdParam: string,
+    @Param() { caseId, stepId }: StepPathDto,
     @Body() body: TakeStepDto,
     @Headers('idempotency-key') key: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
     @Req() request: RequestLike,
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
-    const caseId = parseCaseId(caseIdParam);
-    const stepId = parseStepId(stepIdParam);
     const expected = expectedRevision(ifMatch, body.expectedRevision);
     const meta = commandMeta(request, `POST /api/cases/${caseId}/steps/${stepId}`, fingerprinted(body, expected), key);
     const outcome = await this.commands.execute(
@@ -160,14 +157,13 @@ export class CaseCommandsController {
   @ApiCreatedResponse({ type: StepTakenDto, description: "The cancellation is recorded; Location is the case's address", headers: LOCATION })
   async cancel(
     @CurrentPrincipal() principal: Principal,
-    @Param('caseId') caseIdParam: string,
+    @Param() { caseId }: CasePathDto,
     @Body() body: CancelApplicationDto,
     @Headers('idempotency-key') key: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
     @Req() request: RequestLike,
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
-    const caseId = parseCaseId(caseIdParam);
     const expected = expectedRevision(ifMatch, body.expectedRevision);
     const meta = commandMeta(request, `POST /api/cases/${caseId}/cancel`, fingerprinted(body, expected), key);
     const outcome = await this.commands.execute(

@@ -1,5 +1,5 @@
 /**
- * The path and query parameters of the case reads as DTO classes: validated by the validation pipe (errors named
+ * The path parameters of the case routes and the query parameters of the case reads as DTO classes: validated by the validation pipe (errors named
  * `path.x` / `query.x`, unknown parameters refused) and read by @nestjs/swagger for the document, one definition for
  * both. What needs the catalog or the time zone (a known service, a date's instant) is the query's to check.
  */
@@ -20,6 +20,15 @@ export class CasePathDto {
   @ApiProperty({ description: 'a case id as returned by POST /api/cases', example: '0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01' })
   @Pattern(CASE_ID, (value) => `"${value}" is not a case id`, 'a case id as returned by POST /api/cases (lower-case UUID)')
   caseId!: string;
+}
+
+const STEP_ID = /^(?=.{1,100}$)[a-z0-9]+(-[a-z0-9]+)*$/;
+
+@ParameterDto('path')
+export class StepPathDto extends CasePathDto {
+  @ApiProperty({ description: "a step of the case's regulation version and track (GET /api/regulations/{versionId})", example: 'documents-registered' })
+  @Pattern(STEP_ID, (value) => `"${value}" is not a step id`, "a kebab-case step id of the case's regulation, e.g. documents-registered")
+  stepId!: string;
 }
 
 @ParameterDto('query')
