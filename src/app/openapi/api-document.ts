@@ -24,7 +24,6 @@ const ERRORS: Record<number, string> = {
   401: 'No valid bearer token',
   403: "The caller's roles or unit do not allow this",
   404: 'No such resource',
-  405: 'The path exists, the method does not (`Allow` lists those that do)',
   409: 'The case is in a state that does not allow this, or has changed since the expected revision',
   412: 'If-Match names a revision other than the current one',
   422: 'The request is well-formed but the regulation refuses it',
@@ -66,7 +65,8 @@ function errorStatuses(method: string, path: string, operation: Operation, isPub
   const statuses = [400, 429];
   if (!isPublic) statuses.push(401, 403);
   if (path.includes('{')) statuses.push(404);
-  if (method === 'post' && path.startsWith('/api/cases')) statuses.push(409, 412, 422);
+  // The case commands: a rule of the regulation refuses (422); on a case, its state or revision (409, 412 with If-Match).
+  if (method === 'post' && path.startsWith('/api/cases')) statuses.push(...(path.includes('{caseId}') ? [409, 412, 422] : [422]));
   if ((operation.parameters ?? []).some((p) => 'name' in p && p.name === 'after')) statuses.push(503);
   return statuses.sort((a, b) => a - b);
 }
@@ -95,7 +95,7 @@ function complete(method: string, path: string, operation: Operation, facts: Han
     if (!/^2/.test(status) || !response || !('description' in response)) continue;
     // A success documented without a body (the default Nest writes) still says what it is.
     if (!response.description) response.description = 'Done';
-    if (status !== '204' && !response.content) response.content = successContent(named?.media ?? (facts.contentTypes.get(handler) as 'text/plain' | undefined));
+    if (status !== '204' && !response.content) response.content = successContent(named?.media ?? facts.contentTypes.get(handler));
   }
   for (const status of errorStatuses(method, path, operation, isPublic)) responses[String(status)] ??= problemResponse(ERRORS[status]!);
   operation.responses = responses;
