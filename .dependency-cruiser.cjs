@@ -36,16 +36,6 @@ const EXCEPTIONS = [
     to: ['^src/app/infrastructure\\.ts$'],
     reason: 'it opens the stores through app/ until cli/main hands commands their context',
   },
-  {
-    from: '^src/modules/cases/queries/case-queries\\.ts$',
-    to: ['^src/modules/identity/http/identity\\.decorators\\.ts$'],
-    reason: 'queries throw 403 problems until they return typed refusals (api, STYLE.md item 6)',
-  },
-  {
-    from: '^src/shared/http/query-params\\.ts$',
-    to: ['^src/modules/calendar/domain/local-date\\.ts$'],
-    reason: 'hand-written query parsing gives way to DTO classes (api, STYLE.md item 3)',
-  },
 ];
 
 /** One rule per pair of layers, so each side keeps its own path and pathNot. */

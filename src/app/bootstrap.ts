@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { DynamicModule, Module, type ModuleMetadata, type SecurityHeadersOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { buildApiDocument } from './openapi/api-document';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -25,6 +26,7 @@ import { featureModules } from './features';
 import { installLimits } from './limits';
 import { STORAGE_FAULTS } from './storage-faults';
 import { acceptedTraceId } from '../shared/http/trace-ids';
+import { CHANGE_FEEDS, ChangeFeeds } from '../shared/http/change-feeds';
 
 import { APP_CONFIG } from '../shared/config/config';
 export { APP_CONFIG };
@@ -47,8 +49,10 @@ export class AppModule {
         { provide: PROJECTION_STATUS, useValue: infra.projections },
         { provide: Metrics, useValue: infra.metrics },
         { provide: STORAGE_FAULTS, useValue: infra.storageFaults },
+        // One watch of each changing value per process, shared by the live streams (Server-Sent Events).
+        { provide: CHANGE_FEEDS, useValue: new ChangeFeeds() },
       ],
-      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS],
+      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS, CHANGE_FEEDS],
     };
   }
 }
@@ -94,19 +98,13 @@ export async function startApi(config: AppConfig, logger: Logger, options: { clo
       bufferLogs: false,
     });
     app.useSecurityHeaders(SECURITY_HEADERS);
+    if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
+    adapter.routes = routes;
     installHttpObservability(app, infra);
     await installLimits(app, infra);
     app.useGlobalFilters(new ProblemFilter());
     app.useGlobalPipes(problemValidationPipe());
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('reglament')
-        .setDescription('Cases of regulated public services: commands, case views, SLA and audit. Errors are RFC 9457 problem+json.')
-        .setVersion('0.1.0')
-        .addBearerAuth()
-        .build(),
-    );
+    const document = buildApiDocument(app);
     SwaggerModule.setup(API_DOCS_PATH, app, document, { jsonDocumentUrl: `${API_DOCS_PATH}-json` });
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
@@ -163,13 +161,49 @@ function apiDocsPolicy(_request: FastifyRequest, reply: FastifyReply, done: () =
   done();
 }
 
-/** Nest's adapter, keeping the security-header hook so that the router refusals answered here carry the headers too. */
+/**
+ * Nest's adapter, keeping the security-header hook so that the router refusals answered here carry the headers too,
+ * and answering a known path asked with a method it does not serve with 405 and `Allow` instead of Nest's 404.
+ */
 class ApiFastifyAdapter extends FastifyAdapter {
   securityHeaders?: Parameters<FastifyAdapter['registerSecurityHook']>[0];
+  routes: readonly ServedRoute[] = [];
+  private patterns: { pattern: RegExp; method: string }[] | null = null;
+
   override registerSecurityHook(hook: Parameters<FastifyAdapter['registerSecurityHook']>[0]): void {
     this.securityHeaders = hook;
     super.registerSecurityHook(hook);
   }
+
+  override setNotFoundHandler(handler: Parameters<FastifyAdapter['setNotFoundHandler']>[0]) {
+    return super.setNotFoundHandler(((request: FastifyRequest, reply: FastifyReply) => {
+      const allowed = this.methodsOf(request.url.split('?')[0] ?? '');
+      if (allowed.length === 0) return (handler as (request: FastifyRequest, reply: FastifyReply) => unknown)(request, reply);
+      const problem = new ProblemError(405, 'method-not-allowed', 'Method not allowed', `${request.method} is not served on this path; it serves ${allowed.join(', ')}`, [
+        { field: 'method', problem: `${request.method.slice(0, 20)} is not served on this path`, allowed: allowed.join(' | ') },
+      ]).toProblem(request.url.split('?')[0]);
+      return reply.status(405).header('allow', allowed.join(', ')).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+    }) as never);
+  }
+
+  /** The methods the served routes answer on this path (none: the path is unknown, a 404). */
+  private methodsOf(path: string): string[] {
+    // The route table is complete once the server listens, before any request can reach this.
+    this.patterns ??= this.routes.map(({ method, url }) => ({ method, pattern: new RegExp(`^${url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`) }));
+    return [...new Set(this.patterns.filter(({ pattern }) => pattern.test(path)).map(({ method }) => method))].sort();
+  }
+}
+
+/** CORS for the configured origins only (CORS_ORIGINS): the headers a back office sends and reads, no cookies. */
+function corsOptions(origins: readonly string[]) {
+  return {
+    origin: [...origins],
+    methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match', 'X-Correlation-Id', 'X-Causation-Id', 'Last-Event-ID'],
+    exposedHeaders: ['ETag', 'Location', 'Retry-After', 'X-Correlation-Id', 'X-Read-Position', 'Idempotent-Replayed', 'WWW-Authenticate'],
+    credentials: false,
+    maxAge: 600,
+  };
 }
 
 /**

@@ -2,7 +2,6 @@
  * The dashboards' and worklists' reads, all from the `compliance` projection: summaries from rollups,
  * overdue rows, the caller's worklist, and the cases behind a step. Framework-free.
  */
-import { ProblemError } from '../../shared/problem/problem';
 import type { ReferenceData } from '../regulations/domain/reference-data';
 import { ModelAccess, type Staleness } from '../../projections/read-model-access';
 import type { Filter } from '../read-store/read-store.port';
@@ -295,7 +294,7 @@ export class ComplianceQueries {
 
   private stepOf(d: OpenStepDocument) {
     const step = this.reference.catalog.byId.get(d.versionId)?.steps.find((s) => s.id === d.stepId);
-    if (!step) throw new ProblemError(500, 'internal', 'Internal error', `open step ${d._id} is not in the catalog`);
+    if (!step) throw new Error(`open step ${d._id} is not in the catalog`);
     return step;
   }
 

@@ -85,6 +85,8 @@ export interface AppConfig {
    * named by version id, or `*`); start-up otherwise refuses a change that breaks stored cases.
    */
   catalogChangeAllowed: string[];
+  /** Origins whose browser pages may call the API (CORS); empty: none, the default. */
+  corsOrigins: string[];
   /** The embedded log's pages are checked (PRAGMA quick_check) on every start up to this size in MiB; 0: never on start. */
   startupCheckMaxMb: number;
   /** NODE_ENV=production. */
@@ -287,6 +289,13 @@ const environmentSchema = (cwd: string) =>
       .string()
       .optional()
       .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')),
+    // Exact origins only: a wildcard would let a page of any origin act with a user's token.
+    CORS_ORIGINS: setting<string[]>([], (value, ctx) => {
+      const origins = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const bad = origins.filter((origin) => !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin));
+      if (bad.length === 0) return origins;
+      return refuse(ctx, { problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an origin' : 'are not origins'}`, allowed: 'exact origins, comma-separated, e.g. https://backoffice.example.kz,http://localhost:5173' }, []);
+    }),
     NODE_ENV: z.string().optional(),
   });
 
@@ -388,6 +397,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     },
     occurredAtToleranceMs: v.OCCURRED_AT_TOLERANCE_SECONDS * 1000,
     catalogChangeAllowed: v.CATALOG_CHANGE_ALLOWED,
+    corsOrigins: v.CORS_ORIGINS,
     production: env.NODE_ENV === 'production',
   };
 }

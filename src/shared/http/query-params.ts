@@ -3,7 +3,7 @@
  * field error naming the parameter, what is wrong and what is allowed; callers collect every
  * error and answer 400 once.
  */
-import { localDateProblem } from '../../modules/calendar/domain/local-date';
+import { localDateProblem } from '../dates/local-date';
 
 export interface ParamError {
   field: string;

@@ -1,14 +1,60 @@
-import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
+import { applyDecorators, createParamDecorator, type ArgumentMetadata, type ExecutionContext, type PipeTransform } from '@nestjs/common';
+import { ApiParam, ApiQuery } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
 import { ProblemError, type ProblemFieldError } from './problem';
 
-function flatten(errors: ValidationError[], prefix = ''): ProblemFieldError[] {
+/**
+ * What a constraint of a parameter DTO can say besides its message: what is allowed instead, given as the
+ * constraint's validation option `context: { allowed }`.
+ */
+export interface ConstraintContext {
+  /** Fixed, or from the value refused (what is allowed can depend on which form the value took). */
+  allowed?: string | ((value: unknown) => string);
+}
+
+const LOCATIONS = Symbol('problem:parameter-location');
+
+/**
+ * Marks a DTO class as the query string (`query`) or the path parameters (`path`) of a route: its field errors are
+ * named `query.x` / `path.x`, and a parameter it does not declare is refused naming those it does.
+ */
+export const ParameterDto = (location: 'query' | 'path'): ClassDecorator => (target) => Reflect.defineMetadata(LOCATIONS, location, target);
+
+function locationOf(metatype: Function): 'query' | 'path' | null {
+  return (Reflect.getMetadata(LOCATIONS, metatype) as 'query' | 'path' | undefined) ?? null;
+}
+
+/** The parameters a DTO declares, in declaration order, those of the class it extends first. */
+function declared(metatype: Function): string[] {
+  const chain: Function[] = [];
+  for (let c: Function | null = metatype; c && c !== Object && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function | null) chain.unshift(c);
+  const all = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
+  return [...new Set(chain.flatMap((c) => all.filter((m) => m.target === c).map((m) => m.propertyName)))];
+}
+
+function flatten(errors: ValidationError[], prefix = '', parameters: string[] | null = null): ProblemFieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((problem) => ({ field, problem }));
+    const own = Object.entries(error.constraints ?? {}).map(([constraint, problem]): ProblemFieldError => {
+      if (parameters && constraint === 'whitelistValidation') return { field, problem: 'is not a parameter of this endpoint', allowed: parameters.join(', ') };
+      const given = (error.contexts?.[constraint] as ConstraintContext | undefined)?.allowed;
+      const allowed = typeof given === 'function' ? given(error.value) : given;
+      return allowed ? { field, problem, allowed } : { field, problem };
+    });
     return [...own, ...flatten(error.children ?? [], field)];
   });
+}
+
+/**
+ * Validates one input of a request against its DTO class: the instance, or every field error named as the class's
+ * location says. Used by the pipe, and where one route's path and query must be answered in one 400.
+ */
+export function validateInput<T extends object>(metatype: new () => T, value: object): { instance: T; errors: ProblemFieldError[] } {
+  const instance = plainToInstance(metatype, value) as T;
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const location = locationOf(metatype);
+  return { instance, errors: errors.length ? flatten(errors, location ?? '', location ? declared(metatype) : null) : [] };
 }
 
 /**
@@ -83,13 +129,50 @@ export class ProblemValidationPipe implements PipeTransform {
     if (typeof given !== 'object' || Array.isArray(given)) {
       throw ProblemError.badRequest([{ field: type, problem: `must be a JSON object, not ${Array.isArray(given) ? 'an array' : `a ${typeof given}`}`, allowed: `a JSON object with the fields of ${metatype.name.replace(/Dto$/, '')}` }]);
     }
-    const instance = plainToInstance(metatype, given) as object;
-    const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-    if (errors.length > 0) throw ProblemError.badRequest(flatten(errors));
+    const { instance, errors } = validateInput(metatype as new () => object, given);
+    if (errors.length > 0) throw ProblemError.badRequest(errors);
     return instance;
   }
 }
 
 export function problemValidationPipe(): ProblemValidationPipe {
   return new ProblemValidationPipe();
+}
+
+type ParameterClass = new () => object;
+
+/** The checks every query string gets before its DTO: no parameter twice, no key named like the object machinery. */
+function precheckQuery(value: unknown): void {
+  refuseRepeatedParameters(value, undefined);
+  const reserved = reservedKeyPath(value);
+  if (reserved !== null) throw ProblemError.badRequest([{ field: `query.${reserved}`, problem: 'is not a field name this API takes', allowed: 'field names other than constructor, __proto__ and prototype' }]);
+}
+
+/**
+ * A route's path parameters and query string validated together, so a request wrong in both learns both in one
+ * 400 (`path.caseId` and `query.after`), with the same DTO classes and checks as the pipe. Pair with
+ * `@ApiPathAndQuery` for the document.
+ */
+export const PathAndQuery = createParamDecorator((classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) => {
+  const request = context.switchToHttp().getRequest<{ params?: object; query?: object }>();
+  precheckQuery(request.query ?? {});
+  const path = validateInput(classes.path, request.params ?? {});
+  const query = validateInput(classes.query, request.query ?? {});
+  const errors = [...path.errors, ...query.errors];
+  if (errors.length > 0) throw ProblemError.badRequest(errors);
+  return { path: path.instance, query: query.instance };
+});
+
+/** The document's parameters of a `@PathAndQuery` route, read from the same DTO classes' @ApiProperty metadata. */
+export function ApiPathAndQuery(classes: { path: ParameterClass; query: ParameterClass }): MethodDecorator {
+  const of = (type: ParameterClass) =>
+    ((Reflect.getMetadata('swagger/apiModelPropertiesArray', type.prototype) as string[] | undefined) ?? []).map((key) => {
+      const name = key.replace(/^:/, '');
+      const { type: schemaType, required, ...options } = (Reflect.getMetadata('swagger/apiModelProperties', type.prototype, name) ?? {}) as Record<string, unknown>;
+      return { name, required: required !== false, options, schemaType };
+    });
+  return applyDecorators(
+    ...of(classes.path).map(({ name, options }) => ApiParam({ name, ...options, required: true, type: String })),
+    ...of(classes.query).map(({ name, required, options, schemaType }) => ApiQuery({ name, ...options, required, ...(schemaType === 'integer' ? { type: 'integer' } : { type: String }) } as never)),
+  );
 }

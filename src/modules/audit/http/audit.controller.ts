@@ -5,14 +5,13 @@
 import { Controller, Get, Header, Headers, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../shared/problem/problem';
-import { EVENT_TYPE_NAMES, EVENT_TYPES, isEventType } from '../../../events/event-types';
-import { isSystemEventType, SYSTEM_EVENT_TYPE_NAMES, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
-import { optionalParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import { EVENT_TYPES, isEventType } from '../../../events/event-types';
+import { isSystemEventType, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
+import { ExplainQueryDto, HistoryQueryDto, StateQueryDto } from './audit.dtos';
 import { assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../identity/http/identity.decorators';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
-import { parseCaseId } from '../../cases/http/case-params';
+import { CasePathDto } from '../../cases/http/case-query.dtos';
 import { AuditService, type CaseHistory } from '../audit.service';
-import type { TimeAxis } from '../domain/replay';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 import type { ClauseRef } from '../../deadlines/domain/limit';
 import { READ_STORE, type ReadStore } from '../../read-store/read-store.port';
@@ -55,17 +54,13 @@ export class AuditController {
 
   @Get('cases/:caseId/history')
   @RequireRoles('auditor', 'head')
-  async history(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
-    const errors: ParamError[] = [];
+  async history(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: HistoryQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
-    const unknown = types?.filter((t) => !isEventType(t) && !isSystemEventType(t)) ?? [];
-    if (unknown.length) errors.push({ field: 'query.type', problem: `unknown event type(s) ${unknown.join(', ')}`, allowed: `comma-separated event types: ${[...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES].join(', ')}` });
-    const axis = this.axis(query.time, errors);
-    const from = optionalParam(query.from, (v) => parseInstantParam('query.from', v), errors);
-    const to = optionalParam(query.to, (v) => parseInstantParam('query.to', v), errors);
-    if (from && to && to.getTime() < from.getTime()) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'an instant at or after from' });
-    const download = exportRequest(query, accept, errors);
-    if (errors.length) throw ProblemError.badRequest(errors);
+    const axis = query.time ?? 'occurred';
+    const from = query.from === undefined ? undefined : new Date(query.from);
+    const to = query.to === undefined ? undefined : new Date(query.to);
+    // format and lang were checked by the DTO; the Accept header is read here.
+    const download = exportRequest({ format: query.format, lang: query.lang }, accept, []);
     const history = await this.caseFor(principal, caseId, 'history');
     // A warning or breach occurred when its threshold was reached (dueAt) and was recorded when the system knew.
     const at = (e: { metadata: Record<string, unknown>; data: unknown }) =>
@@ -81,6 +76,7 @@ export class AuditController {
     return {
       caseId: history.caseId,
       ...readFrom(history),
+      regulationVersionId: history.version.versionId,
       versionId: history.version.versionId,
       total: all.length,
       returned: events.length,
@@ -107,13 +103,11 @@ export class AuditController {
 
   @Get('cases/:caseId/state')
   @RequireRoles('auditor', 'head')
-  async state(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query() query: Record<string, string | undefined>) {
-    const errors: ParamError[] = [];
-    if (query.asOf !== undefined && query.atRevision !== undefined) errors.push({ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' });
-    const axis = this.axis(query.time, errors);
-    const asOf = optionalParam(query.asOf, (v) => parseInstantParam('query.asOf', v), errors);
-    const atRevision = optionalParam(query.atRevision, (v) => parseIntegerParam('query.atRevision', v, 0, Number.MAX_SAFE_INTEGER), errors);
-    if (errors.length) throw ProblemError.badRequest(errors);
+  async state(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: StateQueryDto) {
+    if (query.asOf !== undefined && query.atRevision !== undefined) throw ProblemError.badRequest([{ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' }]);
+    const axis = query.time ?? 'occurred';
+    const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
+    const atRevision = query.atRevision;
     const history = await this.caseFor(principal, caseId, 'replay');
     const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
     const replay = this.audit.replay(history, cut);
@@ -133,20 +127,19 @@ export class AuditController {
 
   @Get('cases/:caseId/sla/explain')
   @RequireRoles('auditor', 'head')
-  async explain(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Query('asOf') asOfParam: string | undefined) {
-    const errors: ParamError[] = [];
-    const asOf = optionalParam(asOfParam, (v) => parseInstantParam('query.asOf', v), errors) ?? new Date();
-    if (errors.length) throw ProblemError.badRequest(errors);
+  async explain(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: ExplainQueryDto) {
+    const asOfParam = query.asOf;
+    const asOf = asOfParam === undefined ? new Date() : new Date(asOfParam);
     const history = await this.caseFor(principal, caseId, 'explanation');
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
       throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
     }
-    return { caseId: history.caseId, ...readFrom(history), versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
+    return { caseId: history.caseId, ...readFrom(history), regulationVersionId: history.version.versionId, versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
   }
 
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
-  async verify(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string) {
+  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto) {
     const history = await this.caseFor(principal, caseId, null);
     return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
@@ -156,7 +149,7 @@ export class AuditController {
   @Header('content-type', 'text/html; charset=utf-8')
   // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-  async evidence(@CurrentPrincipal() principal: Principal, @Param('caseId') caseId: string, @Res({ passthrough: true }) reply: ReplyLike) {
+  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Res({ passthrough: true }) reply: ReplyLike) {
     const history = await this.caseFor(principal, caseId, 'evidence');
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
     reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);
@@ -170,19 +163,11 @@ export class AuditController {
   }
 
   /** The case for this reader; `purpose` null: only the stored form is used (verification), nothing personal is opened for them. */
-  private async caseFor(principal: Principal, caseIdParam: string, purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null): Promise<CaseHistory> {
-    const caseId = parseCaseId(caseIdParam);
+  private async caseFor(principal: Principal, caseId: string, purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null): Promise<CaseHistory> {
     const history = await this.audit.load(caseId, purpose === null ? undefined : { principal, purpose, admit: (unit) => assertUnit(principal, unit) });
     if (!history) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
     assertUnit(principal, history.unit);
     return history;
-  }
-
-  private axis(value: string | undefined, errors: ParamError[]): TimeAxis {
-    if (value === undefined || value === 'occurred') return 'occurred';
-    if (value === 'recorded') return 'recorded';
-    errors.push({ field: 'query.time', problem: `"${value}" is not a time axis`, allowed: 'occurred (business time, default) | recorded (server time)' });
-    return 'occurred';
   }
 
 }

@@ -1,14 +1,17 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '../../../shared/problem/problem';
-import { parseInstantParam, parseIntegerParam, parseLocalDateParam, type ParamError } from '../../../shared/http/query-params';
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
+import { ApiPathAndQuery, PathAndQuery } from '../../../shared/problem/validation';
+import { CalendarPathDto, DeadlineDto, DeadlineQueryDto, MAX_WORKING_DAYS, WorkingDaysDto, WorkingDaysQueryDto } from './calendar.dtos';
 import { computeDeadline } from '../../deadlines/domain/compute-deadline';
 import { CalendarRangeError, type WorkingCalendar } from '../domain/working-calendar';
 
 export const CALENDARS = Symbol('CALENDARS');
 
-/** The most working days a deadline query may ask for (about four years). */
-export const MAX_WORKING_DAYS = 1000;
+export { MAX_WORKING_DAYS };
+type ParamError = ProblemFieldError;
+const WORKING_DAYS = { path: CalendarPathDto, query: WorkingDaysQueryDto };
+const DEADLINE = { path: CalendarPathDto, query: DeadlineQueryDto };
 
 @ApiTags('calendar')
 @Controller('api/calendar')
@@ -17,29 +20,27 @@ export class CalendarController {
 
   @Get(':code/working-days')
   @ApiOperation({ summary: 'Working days between two dates (both inclusive), with every non-working day, why, and its source' })
-  @ApiParam({ name: 'code', example: 'KZ' })
-  @ApiQuery({ name: 'from', example: '2024-05-01' })
-  @ApiQuery({ name: 'to', example: '2024-05-31' })
-  workingDays(@Param('code') code: string, @Query('from') fromParam?: string, @Query('to') toParam?: string) {
+  @ApiPathAndQuery(WORKING_DAYS)
+  @ApiOkResponse({ type: WorkingDaysDto, description: 'The count and every non-working day of the range' })
+  workingDays(@PathAndQuery(WORKING_DAYS) input: { path: CalendarPathDto; query: WorkingDaysQueryDto }) {
     const errors: ParamError[] = [];
-    const calendar = this.calendar(code, errors);
-    const from = parseLocalDateParam('query.from', fromParam);
-    const to = parseLocalDateParam('query.to', toParam);
-    if (!from.ok) errors.push(from.error);
-    if (!to.ok) errors.push(to.error);
-    if (from.ok && to.ok && to.value < from.value) errors.push({ field: 'query.to', problem: `${to.value} is before from (${from.value})`, allowed: `a date on or after ${from.value}` });
+    const calendar = this.calendar(input.path.code, errors);
+    // The form was checked at the edge; what is left depends on the calendar.
+    const from = input.query.from;
+    const to = input.query.to;
+    if (to < from) errors.push({ field: 'query.to', problem: `${to} is before from (${from})`, allowed: `a date on or after ${from}` });
     if (calendar) {
       const allowed = `a date from ${calendar.coveredFrom} to ${calendar.coveredUntil}`;
-      if (from.ok && !calendar.covers(from.value)) errors.push({ field: 'query.from', problem: `${from.value} is outside the ${calendar.code} calendar`, allowed });
-      if (to.ok && !calendar.covers(to.value)) errors.push({ field: 'query.to', problem: `${to.value} is outside the ${calendar.code} calendar`, allowed });
+      if (!calendar.covers(from)) errors.push({ field: 'query.from', problem: `${from} is outside the ${calendar.code} calendar`, allowed });
+      if (!calendar.covers(to)) errors.push({ field: 'query.to', problem: `${to} is outside the ${calendar.code} calendar`, allowed });
     }
-    if (errors.length > 0 || !calendar || !from.ok || !to.ok) throw ProblemError.badRequest(errors);
+    if (errors.length > 0 || !calendar) throw ProblemError.badRequest(errors);
     return {
       calendar: calendar.code,
-      from: from.value,
-      to: to.value,
-      workingDays: calendar.countWorkingDays(from.value, to.value),
-      nonWorkingDays: calendar.nonWorkingDays(from.value, to.value).map((d) => ({
+      from: from,
+      to: to,
+      workingDays: calendar.countWorkingDays(from, to),
+      nonWorkingDays: calendar.nonWorkingDays(from, to).map((d) => ({
         date: d.date,
         kind: d.kind,
         name: d.name,
@@ -47,32 +48,29 @@ export class CalendarController {
         source: d.source,
         ...(d.relatedDate ? { relatedDate: d.relatedDate } : {}),
       })),
-      ...(calendar.isProvisional(to.value) ? { provisional: true, provisionalFrom: calendar.provisionalFrom } : {}),
+      ...(calendar.isProvisional(to) ? { provisional: true, provisionalFrom: calendar.provisionalFrom } : {}),
     };
   }
 
   @Get(':code/deadline')
   @ApiOperation({ summary: 'The deadline N working days after an instant (Civil Code art. 171–173), with a day-by-day explanation' })
-  @ApiParam({ name: 'code', example: 'KZ' })
-  @ApiQuery({ name: 'start', example: '2024-05-03T10:00:00+05:00' })
-  @ApiQuery({ name: 'workingDays', example: '3' })
-  deadline(@Param('code') code: string, @Query('start') startParam?: string, @Query('workingDays') daysParam?: string) {
+  @ApiPathAndQuery(DEADLINE)
+  @ApiOkResponse({ type: DeadlineDto, description: 'The deadline and how it was counted' })
+  deadline(@PathAndQuery(DEADLINE) input: { path: CalendarPathDto; query: DeadlineQueryDto }) {
     const errors: ParamError[] = [];
-    const calendar = this.calendar(code, errors);
-    const start = parseInstantParam('query.start', startParam);
-    const days = parseIntegerParam('query.workingDays', daysParam, 0, MAX_WORKING_DAYS);
-    if (!start.ok) errors.push(start.error);
-    if (!days.ok) errors.push(days.error);
-    if (calendar && start.ok) {
-      const local = calendar.timeZone.toLocal(start.value).date;
+    const calendar = this.calendar(input.path.code, errors);
+    const start = new Date(input.query.start);
+    const days = input.query.workingDays;
+    if (calendar) {
+      const local = calendar.timeZone.toLocal(start).date;
       if (!calendar.covers(local)) {
         errors.push({ field: 'query.start', problem: `${local} (local date) is outside the ${calendar.code} calendar`, allowed: `an instant from ${calendar.coveredFrom} to ${calendar.coveredUntil}` });
       }
     }
-    if (errors.length > 0 || !calendar || !start.ok || !days.ok) throw ProblemError.badRequest(errors);
+    if (errors.length > 0 || !calendar) throw ProblemError.badRequest(errors);
     try {
-      const result = computeDeadline({ kind: 'working-days', days: days.value }, start.value, calendar);
-      return { calendar: calendar.code, start: start.value.toISOString(), workingDays: days.value, deadline: result.deadline!.toISOString(), explanation: result.explanation };
+      const result = computeDeadline({ kind: 'working-days', days: days }, start, calendar);
+      return { calendar: calendar.code, start: start.toISOString(), workingDays: days, deadline: result.deadline!.toISOString(), explanation: result.explanation };
     } catch (error) {
       if (error instanceof CalendarRangeError) {
         throw ProblemError.badRequest([

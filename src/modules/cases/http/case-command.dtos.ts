@@ -1,13 +1,14 @@
 /** Request bodies of the case commands, validated at the edge with class-validator (unknown fields refused). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { STEP_DATA_ANY_OF } from './step-data.schema';
 import { IsIn, IsInt, IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, Min, ValidateNested } from 'class-validator';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const INSTANT_MESSAGE = 'must be an ISO 8601 instant with an offset, e.g. 2019-07-12T18:00:00+06:00';
 
 export class ApplicantDto {
-  @ApiProperty({ example: '900502400177', description: '12 digits; the check digit is verified' })
+  @ApiProperty({ example: '900502400172', description: '12 digits; the check digit is verified' })
   @IsString()
   @Matches(/^\d{12}$/, { message: 'must be 12 digits' })
   iin!: string;
@@ -85,7 +86,11 @@ export class TakeStepDto {
   @Min(0)
   expectedRevision?: number;
 
-  @ApiPropertyOptional({ description: "the act's data, validated per event type (e.g. DocumentRegistered { incomingNumber })" })
+  @ApiPropertyOptional({
+    description: "the act's data, validated against the event type the step records (GET /api/regulations/{versionId} names it per step), e.g. DocumentRegistered { incomingNumber }",
+    anyOf: STEP_DATA_ANY_OF as never,
+    example: { incomingNumber: '01-15/1234' },
+  })
   @IsOptional()
   @IsObject({ message: 'must be an object' })
   data?: Record<string, unknown>;

@@ -1,17 +1,18 @@
 /** POST /api/cases, /api/cases/:caseId/steps/:stepId and /api/cases/:caseId/cancel. */
 import { Body, Controller, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Writes } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
-import type { CommandMeta, CommandOutcome } from '../commands/case-command-service';
+import type { CommandMeta, CommandOutcome, CommandRefusal } from '../commands/case-command-service';
 import { CancelApplicationCommand, SubmitApplicationCommand, TakeStepCommand } from '../commands/case-commands';
 import { refusalProblem } from './case-problems';
 import { CancelApplicationDto, SubmitApplicationDto, TakeStepDto } from './case-command.dtos';
-import { parseCaseId, parseStepId } from './case-params';
+import { CaseFiledDto, StepTakenDto } from './case-responses';
+import { CasePathDto, StepPathDto } from './case-query.dtos';
 import { acceptedTraceId } from '../../../shared/http/trace-ids';
 
 interface RequestLike {
@@ -22,6 +23,8 @@ interface RequestLike {
 interface ReplyLike {
   header(name: string, value: string): unknown;
 }
+
+const LOCATION = { Location: { description: 'the case: /api/cases/{caseId}', schema: { type: 'string' } } } as const;
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -39,15 +42,59 @@ function instant(value: string | undefined): Date | undefined {
   return value === undefined ? undefined : new Date(value);
 }
 
-function answer(outcome: CommandOutcome, reply: ReplyLike) {
-  if (!outcome.ok) throw refusalProblem(outcome.refusal);
+/** The accepted command, with the case's address (every 201 says where what it made can be read). */
+function answer(outcome: CommandOutcome, reply: ReplyLike, expected: ExpectedRevision = { from: 'none' }) {
+  if (!outcome.ok) throw expected.from === 'if-match' && outcome.refusal.kind === 'stale-revision' ? preconditionFailed(outcome.refusal) : refusalProblem(outcome.refusal);
   if (outcome.accepted.replayed) reply.header('idempotent-replayed', 'true');
+  reply.header('location', `/api/cases/${outcome.accepted.caseId}`);
   return outcome.accepted;
+}
+
+/** Where the revision the caller decided on came from: If-Match (412 on mismatch) or the body's expectedRevision (409). */
+interface ExpectedRevision {
+  from: 'none' | 'if-match' | 'body';
+  revision?: number;
+}
+
+const ENTITY_TAG = /^"(0|[1-9]\d{0,14})"$/;
+
+/**
+ * If-Match carries the case's revision as the ETag of its read gave it (`"3"`); `*` asks only that the case exist,
+ * which every step does anyway. Given with a different expectedRevision in the body, the request contradicts itself.
+ */
+function expectedRevision(ifMatch: string | undefined, bodyRevision: number | undefined): ExpectedRevision {
+  const allowed = 'the ETag of GET /api/cases/{caseId}, e.g. "3" (quotes included), or *';
+  if (ifMatch === undefined || ifMatch.trim() === '*') return bodyRevision === undefined ? { from: 'none' } : { from: 'body', revision: bodyRevision };
+  const match = ENTITY_TAG.exec(ifMatch.trim());
+  if (!match) throw ProblemError.badRequest([{ field: 'header.If-Match', problem: `"${ifMatch.slice(0, 100)}" is not an entity tag of a case`, allowed }]);
+  const revision = Number(match[1]);
+  if (bodyRevision !== undefined && bodyRevision !== revision) {
+    throw ProblemError.badRequest([{ field: 'expectedRevision', problem: `is ${bodyRevision} while If-Match names revision ${revision}`, allowed: 'the same revision in both, or only one of them' }]);
+  }
+  return { from: 'if-match', revision };
+}
+
+/** What an idempotency key stands for: the body, and the revision If-Match named (a different one is a different request). */
+function fingerprinted(body: object, expected: ExpectedRevision): object {
+  return expected.from === 'if-match' ? { ...body, ifMatch: expected.revision } : body;
+}
+
+function preconditionFailed(refusal: Extract<CommandRefusal, { kind: 'stale-revision' }>): ProblemError {
+  return new ProblemError(
+    412,
+    'precondition-failed',
+    'The case has changed',
+    `If-Match names revision ${refusal.expected}, the case is at revision ${refusal.actual}; reload the case and decide again`,
+    [{ field: 'header.If-Match', problem: `names revision ${refusal.expected}, the current revision is ${refusal.actual}`, allowed: `"${refusal.actual}"` }],
+    { currentRevision: refusal.actual, expectedRevision: refusal.expected },
+    { etag: `"${refusal.actual}"` },
+  );
 }
 
 @ApiTags('cases')
 @ApiBearerAuth()
 @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body returns the first response and writes nothing' })
+@ApiHeader({ name: 'If-Match', required: false, description: 'steps and cancellation: the ETag of the case read the decision was made on (e.g. "3"); another current revision gets 412. The same as expectedRevision in the body' })
 @Controller('api/cases')
 @Writes()
 export class CaseCommandsController {
@@ -55,6 +102,7 @@ export class CaseCommandsController {
 
   @Post()
   @HttpCode(201)
+  @ApiCreatedResponse({ type: CaseFiledDto, description: 'The case is opened; Location is its address', headers: LOCATION })
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Body() body: SubmitApplicationDto,
@@ -85,41 +133,43 @@ export class CaseCommandsController {
 
   @Post(':caseId/steps/:stepId')
   @HttpCode(201)
+  @ApiCreatedResponse({ type: StepTakenDto, description: "The act is recorded; Location is the case's address", headers: LOCATION })
   async takeStep(
     @CurrentPrincipal() principal: Principal,
-    @Param('caseId') caseIdParam: string,
-    @Param('stepId') stepIdParam: string,
+    @Param() { caseId, stepId }: StepPathDto,
     @Body() body: TakeStepDto,
     @Headers('idempotency-key') key: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
     @Req() request: RequestLike,
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
-    const caseId = parseCaseId(caseIdParam);
-    const stepId = parseStepId(stepIdParam);
-    const meta = commandMeta(request, `POST /api/cases/${caseId}/steps/${stepId}`, body, key);
+    const expected = expectedRevision(ifMatch, body.expectedRevision);
+    const meta = commandMeta(request, `POST /api/cases/${caseId}/steps/${stepId}`, fingerprinted(body, expected), key);
     const outcome = await this.commands.execute(
-      new TakeStepCommand(principal, caseId, { stepId, occurredAt: instant(body.occurredAt), startedAt: instant(body.startedAt), data: body.data ?? {} }, body.expectedRevision, meta),
+      new TakeStepCommand(principal, caseId, { stepId, occurredAt: instant(body.occurredAt), startedAt: instant(body.startedAt), data: body.data ?? {} }, expected.revision, meta),
     );
-    const accepted = answer(outcome, reply);
+    const accepted = answer(outcome, reply, expected);
     return { caseId: accepted.caseId, stepId: accepted.stepId, eventType: accepted.eventType, revision: accepted.revision, position: accepted.position };
   }
 
   @Post(':caseId/cancel')
   @HttpCode(201)
+  @ApiCreatedResponse({ type: StepTakenDto, description: "The cancellation is recorded; Location is the case's address", headers: LOCATION })
   async cancel(
     @CurrentPrincipal() principal: Principal,
-    @Param('caseId') caseIdParam: string,
+    @Param() { caseId }: CasePathDto,
     @Body() body: CancelApplicationDto,
     @Headers('idempotency-key') key: string | undefined,
+    @Headers('if-match') ifMatch: string | undefined,
     @Req() request: RequestLike,
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
-    const caseId = parseCaseId(caseIdParam);
-    const meta = commandMeta(request, `POST /api/cases/${caseId}/cancel`, body, key);
+    const expected = expectedRevision(ifMatch, body.expectedRevision);
+    const meta = commandMeta(request, `POST /api/cases/${caseId}/cancel`, fingerprinted(body, expected), key);
     const outcome = await this.commands.execute(
-      new CancelApplicationCommand(principal, caseId, { occurredAt: instant(body.occurredAt), ...(body.reason ? { reason: body.reason } : {}) }, body.expectedRevision, meta),
+      new CancelApplicationCommand(principal, caseId, { occurredAt: instant(body.occurredAt), ...(body.reason ? { reason: body.reason } : {}) }, expected.revision, meta),
     );
-    const accepted = answer(outcome, reply);
+    const accepted = answer(outcome, reply, expected);
     return { caseId: accepted.caseId, stepId: accepted.stepId, eventType: accepted.eventType, revision: accepted.revision, position: accepted.position };
   }
 }

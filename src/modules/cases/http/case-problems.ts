@@ -1,6 +1,7 @@
-/** Every refusal of a case command as RFC 9457 problem+json: 400, 403, 404, 409 or 422, each naming what to change. */
+/** Every refusal of a case command or read as RFC 9457 problem+json: 400, 403, 404, 409 or 422, each naming what to change. */
 import { ProblemError } from '../../../shared/problem/problem';
 import type { CommandRefusal } from '../commands/case-command-service';
+import type { QueryRefusal } from '../queries/case-queries';
 
 export function refusalProblem(refusal: CommandRefusal): ProblemError {
   switch (refusal.kind) {
@@ -52,3 +53,17 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'result-issued': 'Result already issued',
   'programme-too-long': 'Programme longer than the regulation allows',
 };
+
+/** Every refusal of a case read as RFC 9457 problem+json: 400, 403, 404 or 422. */
+export function queryRefusalProblem(refusal: QueryRefusal): ProblemError {
+  switch (refusal.kind) {
+    case 'invalid':
+      return ProblemError.badRequest(refusal.errors);
+    case 'unknown-case':
+      return new ProblemError(404, 'unknown-case', 'Case not found', `no case ${refusal.caseId}${refusal.position === null ? '' : ` as of log position ${refusal.position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
+    case 'forbidden':
+      return new ProblemError(403, 'forbidden', 'Not allowed', refusal.detail, undefined, refusal.extensions);
+    case 'sla-not-computable':
+      return new ProblemError(422, 'sla-not-computable', 'The SLA cannot be computed', refusal.detail);
+  }
+}

@@ -3,7 +3,6 @@
  * Read-your-writes: a caller passes the position its command returned and the read waits (bounded) for
  * the projection to reach it. Every answer names the position its model reflected when it was read.
  */
-import { ProblemError } from '../../../shared/problem/problem';
 import type { ReferenceData } from '../../regulations/domain/reference-data';
 import type { ReadCollection, Filter } from '../../read-store/read-store.port';
 import type { ReadModels } from '../../../projections/read-models';
@@ -11,9 +10,10 @@ import { ModelAccess } from '../../../projections/read-model-access';
 import type { Principal } from '../../identity/domain/principal';
 import { caseVersion, type RegulationVersion } from '../../regulations/domain/catalog';
 import type { TimeZone } from '../../calendar/domain/time-zone';
-import { forbidden } from '../../identity/http/identity.decorators';
 import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases.projection';
-import { encodeCursor, type CaseListParams, type CaseReadParams, type CaseSlaParams } from './case-query-params';
+import { dayNumber } from '../../calendar/domain/local-date';
+import type { CaseStatus } from '../domain/case-state';
+import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from './case-cursor';
 import { LIST_FIELDS, listRow, mayRead, readScope, renderCaseView, slaView, withPosition, type ListedCase } from './case-views';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 import { RenderedViews } from './rendered-views';
@@ -24,6 +24,41 @@ export interface Positioned<T> {
   body: T;
   position: number;
 }
+
+/** The parameters of a case read, as the edge validated them (form only; what needs the catalog is checked here). */
+export interface CaseReadParams {
+  after?: number;
+}
+
+export interface CaseSlaParams extends CaseReadParams {
+  /** An instant with an offset, or a date (the end of that day in the calendar's zone). */
+  asOf?: string;
+}
+
+export interface CaseListParams extends CaseReadParams {
+  serviceId?: string;
+  status?: CaseStatus;
+  unit?: string;
+  assignee?: string;
+  applicantIin?: string;
+  /** An instant with an offset, or a date: from its start (from) or to its end (to) in the calendar's zone; inclusive. */
+  submittedFrom?: string;
+  submittedTo?: string;
+  limit?: number;
+  /** A cursor this endpoint issued (the edge checked that it decodes). */
+  cursor?: string;
+}
+
+/** Why a read is refused: the edge turns each into its problem (case-problems.ts). */
+export type QueryRefusal =
+  | { kind: 'invalid'; errors: { field: string; problem: string; allowed?: string }[] }
+  | { kind: 'unknown-case'; caseId: string; position: number | null }
+  | { kind: 'forbidden'; detail: string; extensions: Record<string, unknown> }
+  | { kind: 'sla-not-computable'; detail: string };
+
+export type QueryOutcome<T> = ({ ok: true } & Positioned<T>) | { ok: false; refusal: QueryRefusal };
+
+const refused = (refusal: QueryRefusal): { ok: false; refusal: QueryRefusal } => ({ ok: false, refusal });
 
 export interface CaseQueryOptions {
   /** Memory for case views kept rendered (JSON text); 0 renders every read. */
@@ -65,44 +100,62 @@ export class CaseQueries {
   }
 
   /** The case view as JSON text, UTF-8. */
-  async getCase(principal: Principal, caseId: string, params: CaseReadParams): Promise<Positioned<Buffer>> {
+  async getCase(principal: Principal, caseId: string, params: CaseReadParams): Promise<QueryOutcome<Buffer>> {
     const { position, collection, mark } = await this.model.read(params.after);
     const cases = collection<CaseDocument>(CASES);
     const now = this.clock();
     const key = `${caseId}\n${perspective(principal)}`;
     // Nothing written to the store since the kept view was last confirmed: the document cannot have changed.
     const unchanged = this.renderedViews?.unchangedSince(key, mark, now.getTime(), position, withPosition);
-    if (unchanged) return { body: unchanged, position };
+    if (unchanged) return { ok: true, body: unchanged, position };
     // The version first: a document written after it is only rendered again, never served stale.
     const docVersion = this.renderedViews ? await cases.versionOf(caseId) : null;
     if (docVersion !== null) {
       const kept = this.renderedViews!.answer(key, docVersion, mark, now.getTime(), position, withPosition);
-      if (kept !== null) return { body: kept, position };
+      if (kept !== null) return { ok: true, body: kept, position };
     }
-    const { doc, version } = await this.checkedRead(principal, cases, caseId, params.after, position);
+    const read = await this.checkedRead(principal, cases, caseId, params.after, position);
+    if (!read.ok) return read;
+    const { doc, version } = read;
     const rendered = renderCaseView(doc, version, principal, now);
     const json = Buffer.from(rendered.json);
-    if (docVersion === null) return { body: withPosition(json, position), position };
-    return { body: this.renderedViews!.put(key, docVersion, mark, rendered.validUntil, json, position, withPosition), position };
+    if (docVersion === null) return { ok: true, body: withPosition(json, position), position };
+    return { ok: true, body: this.renderedViews!.put(key, docVersion, mark, rendered.validUntil, json, position, withPosition), position };
   }
 
-  async caseSla(principal: Principal, caseId: string, params: CaseSlaParams) {
-    const { doc, version, position } = await this.readOne(principal, caseId, params.after);
-    const asOf = params.asOf ?? this.clock();
+  async caseSla(principal: Principal, caseId: string, params: CaseSlaParams): Promise<QueryOutcome<ReturnType<typeof slaView>>> {
+    const read = await this.readOne(principal, caseId, params.after);
+    if (!read.ok) return read;
+    const { doc, version, position } = read;
+    const asOf = params.asOf === undefined ? this.clock() : this.instantOf(params.asOf, 'end');
     if (asOf.getTime() < Date.parse(doc.submittedAt)) {
-      throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOf.toISOString()} is before the case was submitted (${doc.submittedAt})`, allowed: `an instant at or after ${doc.submittedAt}` }]);
+      return refused({ kind: 'invalid', errors: [{ field: 'query.asOf', problem: `${asOf.toISOString()} is before the case was submitted (${doc.submittedAt})`, allowed: `an instant at or after ${doc.submittedAt}` }] });
     }
     try {
-      return { body: slaView(doc, version, this.reference.calendar, asOf, position), position };
+      return { ok: true, body: slaView(doc, version, this.reference.calendar, asOf, position), position };
     } catch (error) {
-      if (error instanceof RangeError) throw new ProblemError(422, 'sla-not-computable', 'The SLA cannot be computed', error.message);
+      if (error instanceof RangeError) return refused({ kind: 'sla-not-computable', detail: error.message });
       throw error;
     }
   }
 
-  async listCases(principal: Principal, params: CaseListParams) {
+  /**
+   * An instant with an offset as it is; a date (YYYY-MM-DD) as the start or the inclusive end of that day in the
+   * calendar's zone (Asia/Almaty): the end of a day is the instant the next one starts, less one millisecond.
+   */
+  private instantOf(value: string, end: 'start' | 'end'): Date {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return new Date(value);
+    return end === 'start' ? this.timeZone.toInstant(value) : new Date(this.timeZone.endOfDay(dayNumber(value)).getTime() - 1);
+  }
+
+  async listCases(principal: Principal, given: CaseListParams): Promise<QueryOutcome<{ cases: ReturnType<typeof listRow>[]; limit: number; nextCursor: string | null; position: number }>> {
     // Scope first: a caller learns nothing, not even whether the model is ready, from a list they may not read.
-    const and: Filter[] = scopeFilter(principal, params, this.iinIndex);
+    const scope = scopeFilter(principal, given, this.iinIndex);
+    if (!scope.ok) return scope;
+    const and: Filter[] = scope.filters;
+    const checked = this.listParams(given);
+    if (!checked.ok) return checked;
+    const params = checked.params;
     const position = await this.readPosition(params.after);
     const cases = await this.casesCollection();
     if (params.serviceId !== undefined) and.push({ serviceId: params.serviceId });
@@ -124,22 +177,37 @@ export class CaseQueries {
     const page = docs.slice(0, params.limit);
     const last = page[page.length - 1];
     const nextCursor = docs.length > params.limit && last ? encodeCursor({ submittedAt: last.submittedAt, caseId: last._id }) : null;
-    return { body: { cases: page.map((doc) => listRow(doc, principal)), limit: params.limit, nextCursor, position }, position };
+    return { ok: true, body: { cases: page.map((doc) => listRow(doc, principal)), limit: params.limit, nextCursor, position }, position };
   }
 
-  private async readOne(principal: Principal, caseId: string, after: number | undefined): Promise<{ doc: CaseDocument; version: RegulationVersion; position: number }> {
+  /** What of the list's parameters needs the catalog or the calendar's zone: a known service, the dates' instants. */
+  private listParams(given: CaseListParams): { ok: true; params: Omit<CaseListParams, 'submittedFrom' | 'submittedTo' | 'cursor' | 'limit'> & { limit: number; submittedFrom?: Date; submittedTo?: Date; cursor?: { submittedAt: string; caseId: string } } } | { ok: false; refusal: QueryRefusal } {
+    const { submittedFrom, submittedTo, cursor, limit, ...rest } = given;
+    if (rest.serviceId !== undefined && !this.serviceIds.includes(rest.serviceId)) {
+      return refused({ kind: 'invalid', errors: [{ field: 'query.serviceId', problem: `unknown service "${rest.serviceId.slice(0, 100)}"`, allowed: this.serviceIds.join(', ') }] });
+    }
+    const from = submittedFrom === undefined ? undefined : this.instantOf(submittedFrom, 'start');
+    const to = submittedTo === undefined ? undefined : this.instantOf(submittedTo, 'end');
+    if (from && to && from.getTime() > to.getTime()) {
+      return refused({ kind: 'invalid', errors: [{ field: 'query.submittedTo', problem: `${to.toISOString()} is before submittedFrom ${from.toISOString()}`, allowed: 'an instant or date not before submittedFrom' }] });
+    }
+    const decoded = cursor === undefined ? null : decodeCursor(cursor);
+    return { ok: true, params: { ...rest, limit: limit ?? DEFAULT_LIMIT, ...(from ? { submittedFrom: from } : {}), ...(to ? { submittedTo: to } : {}), ...(decoded ? { cursor: decoded } : {}) } };
+  }
+
+  private async readOne(principal: Principal, caseId: string, after: number | undefined): Promise<{ ok: true; doc: CaseDocument; version: RegulationVersion; position: number } | { ok: false; refusal: QueryRefusal }> {
     // The position first: the document read after it reflects at least that position.
     const { position, collection } = await this.model.read(after);
-    const { doc, version } = await this.checkedRead(principal, collection<CaseDocument>(CASES), caseId, after, position);
-    return { doc, version, position };
+    const read = await this.checkedRead(principal, collection<CaseDocument>(CASES), caseId, after, position);
+    return read.ok ? { ...read, position } : read;
   }
 
-  private async checkedRead(principal: Principal, cases: ReadCollection<CaseDocument>, caseId: string, after: number | undefined, position: number): Promise<{ doc: CaseDocument; version: RegulationVersion }> {
+  private async checkedRead(principal: Principal, cases: ReadCollection<CaseDocument>, caseId: string, after: number | undefined, position: number): Promise<{ ok: true; doc: CaseDocument; version: RegulationVersion } | { ok: false; refusal: QueryRefusal }> {
     const doc = await cases.get(caseId);
-    if (!doc) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}${after === undefined ? '' : ` as of log position ${position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
+    if (!doc) return refused({ kind: 'unknown-case', caseId, position: after === undefined ? null : position });
     const version = caseVersion(this.reference.catalog, doc.versionId);
-    if (!mayRead(principal, doc, version)) throw forbidden(readRefusal(principal), { callerRoles: principal.roles, callerUnit: principal.unit });
-    return { doc, version };
+    if (!mayRead(principal, doc, version)) return refused({ kind: 'forbidden', detail: readRefusal(principal), extensions: { callerRoles: principal.roles, callerUnit: principal.unit } });
+    return { ok: true, doc, version };
   }
 
   private readPosition(after: number | undefined): Promise<number> {
@@ -162,20 +230,20 @@ function readRefusal(principal: Principal): string {
  * The list's read scope as filters (ANDed with the caller's own), or 403 when a filter asks for what the caller
  * may not read: another unit, another person's IIN, or any list at all for the portal or a state body.
  */
-function scopeFilter(principal: Principal, params: CaseListParams, iinIndex: (iin: string) => string): Filter[] {
+function scopeFilter(principal: Principal, params: CaseListParams, iinIndex: (iin: string) => string): { ok: true; filters: Filter[] } | { ok: false; refusal: QueryRefusal } {
   const scope = readScope(principal);
-  if (scope.all) return [];
+  if (scope.all) return { ok: true, filters: [] };
   if (scope.unit === null && scope.iin === null) {
-    throw forbidden('the e-government portal and other state bodies list no cases; they find the steps they may take in GET /api/worklist', { callerRoles: principal.roles });
+    return refused({ kind: 'forbidden', detail: 'the e-government portal and other state bodies list no cases; they find the steps they may take in GET /api/worklist', extensions: { callerRoles: principal.roles } });
   }
   if (params.applicantIin !== undefined && params.applicantIin !== scope.iin && scope.unit === null) {
-    throw forbidden('an applicant may filter only by their own IIN (query.applicantIin)', { callerRoles: principal.roles, field: 'query.applicantIin' });
+    return refused({ kind: 'forbidden', detail: 'an applicant may filter only by their own IIN (query.applicantIin)', extensions: { callerRoles: principal.roles, field: 'query.applicantIin' } });
   }
   if (params.unit !== undefined && params.unit !== scope.unit && (scope.iin === null || scope.unit !== null)) {
-    throw forbidden(`acts for unit "${principal.unit}"; may not list the cases of unit "${params.unit}" (query.unit)`, { requiredUnit: params.unit, callerUnit: principal.unit, field: 'query.unit' });
+    return refused({ kind: 'forbidden', detail: `acts for unit "${principal.unit}"; may not list the cases of unit "${params.unit}" (query.unit)`, extensions: { requiredUnit: params.unit, callerUnit: principal.unit, field: 'query.unit' } });
   }
   const or: Filter[] = [];
   if (scope.unit !== null) or.push({ unit: scope.unit });
   if (scope.iin !== null) or.push({ applicantIin: iinIndex(scope.iin) });
-  return [or.length === 1 ? or[0]! : { $or: or }];
+  return { ok: true, filters: [or.length === 1 ? or[0]! : { $or: or }] };
 }

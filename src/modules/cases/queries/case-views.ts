@@ -143,6 +143,8 @@ function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersio
   return {
     caseId: doc.caseId,
     receiptNumber: doc.receiptNumber,
+    // One name for the version across answers; `version.id` (and the list's `versionId`) stay for existing clients.
+    regulationVersionId: doc.versionId,
     service: { id: doc.serviceId, title: version.title },
     version: { id: doc.versionId, act: { id: version.act.id, number: version.act.number, date: version.act.date } },
     track: { id: doc.trackId, label: track?.label ?? null },
@@ -209,6 +211,7 @@ export function listRow(doc: ListedCase, principal: Principal) {
     caseId: doc.caseId,
     receiptNumber: doc.receiptNumber,
     serviceId: doc.serviceId,
+    regulationVersionId: doc.versionId,
     versionId: doc.versionId,
     trackId: doc.trackId,
     channel: doc.channel,

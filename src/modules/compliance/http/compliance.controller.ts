@@ -4,14 +4,16 @@
  */
 import { Controller, Get, Headers, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { exhaustMap, filter, finalize, from, interval, map, startWith, type Observable } from 'rxjs';
+import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
+import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
+import { liveStream } from '../../../shared/http/live-stream';
 import { ProblemError } from '../../../shared/problem/problem';
 import type { ReferenceData } from '../../regulations/domain/reference-data';
 import { optionalParam, parseAfterParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
 import type { ModelAccess, Staleness } from '../../../projections/read-model-access';
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
 import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
-import { CurrentPrincipal, forbidden, RequireRoles } from '../../identity/http/identity.decorators';
+import { CurrentPrincipal, forbidden, RequireRoles, TokenExpiry } from '../../identity/http/identity.decorators';
 import { ComplianceQueries, type Period } from '../compliance.queries';
 import { dayNumber, daysInMonth, localDateProblem } from '../../calendar/domain/local-date';
 import { complianceExports } from './compliance-exports';
@@ -23,6 +25,7 @@ export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
 export const COMPLIANCE_REFERENCE = Symbol('COMPLIANCE_REFERENCE');
 /** The most live-update streams open at once (STREAM_CLIENTS_MAX), and per caller (a dashboard needs one; a few tabs). */
 export const STREAM_LIMITS = Symbol('STREAM_LIMITS');
+const COMPLIANCE_CHANGES = 'compliance-model';
 export interface StreamLimits {
   total: number;
   perCaller: number;
@@ -45,6 +48,7 @@ export class ComplianceController {
     @Inject(COMPLIANCE_MODEL) private readonly model: ModelAccess,
     @Inject(COMPLIANCE_REFERENCE) private readonly reference: ReferenceData,
     @Inject(STREAM_LIMITS) private readonly streamLimits: StreamLimits,
+    @Inject(CHANGE_FEEDS) private readonly changes: ChangeFeeds,
   ) {
     this.exports = complianceExports(reference.calendar.timeZone);
   }
@@ -141,7 +145,7 @@ export class ComplianceController {
    */
   @Sse('compliance/stream')
   @RequireRoles('auditor', 'head')
-  stream(@CurrentPrincipal() principal: Principal): Observable<MessageEvent> {
+  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     const mine = this.openStreams.get(principal.id) ?? 0;
     const { total, perCaller } = this.streamLimits;
     if (total > 0 && (this.openStreamsTotal >= total || mine >= perCaller)) {
@@ -158,10 +162,13 @@ export class ComplianceController {
     };
     // Only the events appended since the last tick are looked at, so a client costs little however long the log.
     let scannedUpTo: number | null = null;
-    let pending = 0;
-    let first = true;
-    return interval(250).pipe(
-      startWith(0),
+    // A reconnecting client has seen the model up to its last event's id: its first answer waits for a later position.
+    const seen = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : null;
+    let pending = seen === null ? 0 : seen + 1;
+    let first = seen === null;
+    // Looked at only when the log's head or the model's position moved: one shared watch per process, not a poll per client.
+    const changes = this.changes.watch(COMPLIANCE_CHANGES, async () => `${await this.model.headPosition()}/${await this.model.position()}`);
+    const events = changes.pipe(
       exhaustMap(() =>
         from(
           (async () => {
@@ -182,8 +189,8 @@ export class ComplianceController {
       ),
       filter((s): s is Staleness => s !== null),
       map((staleness) => ({ type: 'projected', id: String(staleness.position), data: staleness })),
-      finalize(closed),
     );
+    return liveStream(events, { closeAt }).pipe(finalize(closed));
   }
 
   /** The filters shared by the dashboard's queries; heads see their own unit only. */

@@ -57,6 +57,11 @@ export class FeedQueries {
     private readonly personalData?: PersonalDataReading,
   ) {}
 
+  /** The log's last position: what a live feed watches to know when to read a page. */
+  async headPosition(): Promise<number> {
+    return this.log.headPosition();
+  }
+
   async page(principal: Principal, filter: FeedFilter): Promise<FeedPage> {
     const head = await this.log.headPosition();
     const items: FeedItem[] = [];

@@ -4,19 +4,25 @@
  */
 import { Controller, Get, Headers, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { concatMap, from, interval, startWith, exhaustMap, type Observable } from 'rxjs';
+import { concatMap, from, exhaustMap, type Observable } from 'rxjs';
+import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
+import { liveStream } from '../../../shared/http/live-stream';
 import type { Principal } from '../../identity/domain/principal';
-import { assertUnit, CurrentPrincipal } from '../../identity/http/identity.decorators';
+import { assertUnit, CurrentPrincipal, TokenExpiry } from '../../identity/http/identity.decorators';
 import { FeedQueries } from '../feed/feed.queries';
 import { FeedQuery } from './deadline-alerts.dtos';
 
 export const FEED_QUERIES = Symbol('FEED_QUERIES');
+const LOG_HEAD = 'log-head';
 
 @ApiTags('feed')
 @ApiBearerAuth()
 @Controller('api')
 export class FeedController {
-  constructor(@Inject(FEED_QUERIES) private readonly feed: FeedQueries) {}
+  constructor(
+    @Inject(FEED_QUERIES) private readonly feed: FeedQueries,
+    @Inject(CHANGE_FEEDS) private readonly changes: ChangeFeeds,
+  ) {}
 
   /** Any signed-in caller; each sees only the cases they may read (`next` goes on from the last position looked at). */
   @Get('feed')
@@ -25,13 +31,15 @@ export class FeedController {
     return this.feed.page(principal, { after: query.after, limit: query.limit, ...(query.types ? { types: query.types } : {}), ...(query.unit ? { unit: query.unit } : {}) });
   }
 
-  /** Live: each event as it is appended (`id` is its position; a reconnecting client resumes from Last-Event-ID). */
+  /**
+   * Live: each event as it is appended (`id` is its position; a reconnecting client resumes from Last-Event-ID). The
+   * caller's page is read only when the log's head has moved (one shared watch of it per process).
+   */
   @Sse('feed/stream')
-  stream(@CurrentPrincipal() principal: Principal, @Query() query: FeedQuery, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Query() query: FeedQuery, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
     let after = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : query.after;
-    return interval(500).pipe(
-      startWith(0),
+    const events = this.changes.watch(LOG_HEAD, () => this.feed.headPosition()).pipe(
       exhaustMap(() =>
         from(
           (async () => {
@@ -43,5 +51,6 @@ export class FeedController {
       ),
       concatMap((items) => from(items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item })))),
     );
+    return liveStream(events, { closeAt });
   }
 }

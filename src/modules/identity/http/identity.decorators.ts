@@ -1,4 +1,5 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { decodeJwt } from 'jose';
 import { ProblemError } from '../../../shared/problem/problem';
 import { ROLES, writeRefusal, type Principal, type Role } from '../domain/principal';
 
@@ -20,6 +21,18 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
   const request = context.switchToHttp().getRequest<{ principal?: Principal }>();
   if (!request.principal) throw new ProblemError(401, 'unauthenticated', 'Authentication required', 'this route needs a bearer token');
   return request.principal;
+});
+
+/**
+ * When the verified bearer token of this request expires (its `exp`; the verifier refuses a token that lives longer
+ * than allowed), or null without one: a live stream ends then, as any later request would be refused.
+ */
+export const TokenExpiry = createParamDecorator((_data: unknown, context: ExecutionContext): Date | null => {
+  const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+  const match = /^Bearer\s+(\S+)$/i.exec(request.headers['authorization'] ?? '');
+  if (!request.principal || !match) return null;
+  const { exp } = decodeJwt(match[1]!);
+  return typeof exp === 'number' ? new Date(exp * 1000) : null;
 });
 
 export function forbidden(detail: string, extensions: Record<string, unknown> = {}): ProblemError {

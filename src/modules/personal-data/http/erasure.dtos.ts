@@ -3,7 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 
 export class EraseSubjectDto {
-  @ApiPropertyOptional({ example: '900502400177', description: 'the data subject by IIN; or subjectId (from the retention report)' })
+  @ApiPropertyOptional({ example: '900502400172', description: 'the data subject by IIN; or subjectId (from the retention report)' })
   @IsOptional()
   @IsString()
   @Matches(/^\d{12}$/, { message: 'must be 12 digits' })

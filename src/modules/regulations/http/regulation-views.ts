@@ -6,6 +6,8 @@ import { readingOf } from '../domain/lint';
 
 export function versionSummary(version: RegulationVersion) {
   return {
+    // One name for the version across answers; versionId stays for existing clients.
+    regulationVersionId: version.versionId,
     versionId: version.versionId,
     serviceId: version.serviceId,
     title: version.title,
@@ -35,6 +37,7 @@ export function limitView(limit: Limit) {
 export function versionDetail(version: RegulationVersion) {
   const { file: _file, steps, ...rest } = version;
   return {
+    regulationVersionId: version.versionId,
     ...rest,
     steps: steps.map((step) => ({
       id: step.id,

@@ -1,7 +1,9 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { ProblemError } from '../../../shared/problem/problem';
-import { parseInstantParam, type ParamError } from '../../../shared/http/query-params';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RegulationDetailDto, RegulationListDto, RegulationSummaryDto } from './regulation-responses';
+import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
+import { isLocalDate } from '../../../shared/http/parameter-constraints';
+import { RegulationListQueryDto, RegulationPathDto, RegulationResolveQueryDto } from './regulations.dtos';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { Catalog } from '../domain/catalog';
 import { lintCatalog } from '../domain/lint';
@@ -10,6 +12,7 @@ import { versionDetail, versionSummary } from './regulation-views';
 
 export const CATALOG = Symbol('CATALOG');
 export const REGULATION_CALENDAR = Symbol('REGULATION_CALENDAR');
+type ParamError = ProblemFieldError;
 
 @ApiTags('regulations')
 @Controller('api/regulations')
@@ -21,17 +24,15 @@ export class RegulationsController {
 
   @Get()
   @ApiOperation({ summary: 'Regulation versions with service, tracks and effective period; optionally of one service and/or in force at an instant' })
-  @ApiQuery({ name: 'serviceId', required: false, example: 'personnel-reserve' })
-  @ApiQuery({ name: 'at', required: false, example: '2015-09-01T10:00:00+06:00' })
-  list(@Query('serviceId') serviceId?: string, @Query('at') atParam?: string) {
+  @ApiOkResponse({ type: RegulationListDto, description: 'The versions, by service and start date' })
+  list(@Query() query: RegulationListQueryDto) {
+    const { serviceId, at } = query;
     const errors: ParamError[] = [];
     if (serviceId !== undefined && !this.catalog.byService.has(serviceId)) {
       errors.push({ field: 'query.serviceId', problem: `unknown service "${serviceId}"`, allowed: [...this.catalog.byService.keys()].join(', ') });
     }
-    const at = atParam === undefined ? undefined : parseInstantParam('query.at', atParam);
-    if (at && !at.ok) errors.push(at.error);
     if (errors.length > 0) throw ProblemError.badRequest(errors);
-    const date = at?.ok ? this.calendar.timeZone.toLocal(at.value).date : undefined;
+    const date = at === undefined ? undefined : this.localDate(at);
     const versions = this.catalog.versions
       .filter((v) => serviceId === undefined || v.serviceId === serviceId)
       .filter((v) => date === undefined || (v.effective.from <= date && (v.effective.until === null || date <= v.effective.until)))
@@ -47,17 +48,14 @@ export class RegulationsController {
 
   @Get('resolve')
   @ApiOperation({ summary: 'The version of a service in force at an instant (Asia/Almaty date)' })
-  @ApiQuery({ name: 'serviceId', example: 'academy-admission' })
-  @ApiQuery({ name: 'at', example: '2019-06-01T10:00:00+06:00' })
-  resolve(@Query('serviceId') serviceId?: string, @Query('at') atParam?: string) {
-    const errors: ParamError[] = [];
-    if (!serviceId) errors.push({ field: 'query.serviceId', problem: 'is required', allowed: [...this.catalog.byService.keys()].join(', ') });
-    else if (!this.catalog.byService.has(serviceId)) errors.push({ field: 'query.serviceId', problem: `unknown service "${serviceId}"`, allowed: [...this.catalog.byService.keys()].join(', ') });
-    const at = parseInstantParam('query.at', atParam);
-    if (!at.ok) errors.push(at.error);
-    if (errors.length > 0 || !at.ok || !serviceId) throw ProblemError.badRequest(errors);
+  @ApiOkResponse({ type: RegulationSummaryDto, description: 'The version in force' })
+  resolve(@Query() query: RegulationResolveQueryDto) {
+    const { serviceId } = query;
+    if (!this.catalog.byService.has(serviceId)) throw ProblemError.badRequest([{ field: 'query.serviceId', problem: `unknown service "${serviceId}"`, allowed: [...this.catalog.byService.keys()].join(', ') }]);
+    // A bare date is that day in the calendar's zone: its start is in force on it as any instant of it.
+    const at = isLocalDate(query.at) ? this.calendar.timeZone.toInstant(query.at) : new Date(query.at);
     try {
-      return versionSummary(resolveVersion(this.catalog, serviceId, at.value, this.calendar.timeZone));
+      return versionSummary(resolveVersion(this.catalog, serviceId, at, this.calendar.timeZone));
     } catch (error) {
       if (error instanceof NoVersionInForceError) {
         throw new ProblemError(404, 'no-version-in-force', 'No version of the service was in force', error.message, undefined, {
@@ -73,12 +71,17 @@ export class RegulationsController {
 
   @Get(':versionId')
   @ApiOperation({ summary: 'One regulation version, whole: steps with event types, roles, order and limits with clauses (id URL-encoded)' })
-  @ApiParam({ name: 'versionId', example: 'civil-service-testing%2Forder-184-2015' })
-  get(@Param('versionId') versionId: string) {
+  @ApiOkResponse({ type: RegulationDetailDto, description: 'The version, whole (more members than listed here: the regulation file as loaded)' })
+  get(@Param() { versionId }: RegulationPathDto) {
     const version = this.catalog.byId.get(versionId);
     if (!version) {
       throw ProblemError.badRequest([{ field: 'path.versionId', problem: `unknown regulation version "${versionId}"`, allowed: [...this.catalog.byId.keys()].join(', ') }]);
     }
     return versionDetail(version);
+  }
+
+  /** The calendar date of an instant, or the date itself (a date means that day in the calendar's zone). */
+  private localDate(at: string): string {
+    return isLocalDate(at) ? at : this.calendar.timeZone.toLocal(new Date(at)).date;
   }
 }
