@@ -18,7 +18,7 @@ const routes = () => [
   ['/api/cases?sort=asc', 'query.sort', 'after, serviceId, status, unit, assignee, applicantIin, submittedFrom, submittedTo, limit, cursor'],
   [`/api/cases/${caseId}?fields=all`, 'query.fields', 'after'],
   [`/api/cases/${caseId}/sla?at=2015-10-05`, 'query.at', 'after, asOf'],
-  [`/api/cases/${caseId}/history?since=2015-01-01T00:00:00Z`, 'query.since', 'type, time, from, to'],
+  [`/api/cases/${caseId}/history?since=2015-01-01T00:00:00Z`, 'query.since', 'type, time, from, to, format, lang'],
   [`/api/cases/${caseId}/state?revision=1`, 'query.revision', 'asOf, atRevision, time'],
   [`/api/cases/${caseId}/sla/explain?when=now`, 'query.when', 'asOf'],
   ['/api/calendar/KZ/working-days?from=2024-05-01&to=2024-05-31&region=astana', 'query.region', 'from, to'],

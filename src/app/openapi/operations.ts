@@ -13,6 +13,8 @@ export interface OperationName {
 
 export const OPERATIONS: Readonly<Record<string, OperationName>> = {
   HealthController_health: { operationId: 'getHealth', summary: 'Health of the event log, the read store and each projection' },
+  HealthController_live: { operationId: 'getLiveness', summary: 'Liveness: the process answers' },
+  HealthController_ready: { operationId: 'getReadiness', summary: 'Readiness: stores open, writes accepted, read models within their lag bound' },
   HealthController_metricsText: { operationId: 'getMetrics', summary: 'Prometheus metrics', media: 'text/plain' },
   CalendarController_workingDays: { operationId: 'countWorkingDays', summary: 'Working days between two dates' },
   CalendarController_deadline: { operationId: 'computeDeadline', summary: 'The deadline N working days after an instant' },

@@ -53,6 +53,9 @@ export class WalCheckpointer {
   constructor(file: string, options: CheckpointerOptions = DEFAULT_CHECKPOINTER) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), ...options } });
     this.worker.unref();
+    this.worker.once('exit', () => {
+      this.exited = true;
+    });
     this.worker.on('message', (message: { checkpointed?: string; log?: number; frames?: number }) => {
       if (message.checkpointed) this.checkpoints++;
       if (message.log !== undefined && message.frames !== undefined) this.last = { log: message.log, frames: message.frames };
@@ -68,14 +71,24 @@ export class WalCheckpointer {
     return this.last;
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const done = () => resolve();
+  private stopping: Promise<void> | null = null;
+  private exited = false;
+
+  /** Idempotent: a second stop (two owners closing one store) waits for the same exit instead of for one that already happened. */
+  stop(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    this.stopping ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.exited = true;
+        resolve();
+      };
       this.worker.once('exit', done);
       this.worker.on('message', (message: { stopped?: boolean }) => {
         if (message.stopped) void this.worker.terminate().then(done, done);
       });
       this.worker.postMessage('stop');
     });
+    return this.stopping;
   }
+
 }
