@@ -30,13 +30,7 @@ const LAYERS = [
  * file matching `from` (and not `fromNot`) to one matching an entry of `to` is let through. The `from`s must not
  * overlap (`fromNot` keeps them apart): a file with two reasons is one entry with both.
  */
-const EXCEPTIONS = [
-  {
-    from: '^src/modules/personal-data/erase\\.cli\\.ts$',
-    to: ['^src/app/infrastructure\\.ts$'],
-    reason: 'it opens the stores through app/ until cli/main hands commands their context',
-  },
-];
+const EXCEPTIONS = [];
 
 /** One rule per pair of layers, so each side keeps its own path and pathNot. */
 function forbiddenUpward() {

@@ -16,6 +16,8 @@ const commands: CliCommand[] = [
   lazyCommand('accept-log-loss', 'record that acknowledged events missing from the log are accepted as lost, so the service starts again', () => import('./accept-log-loss.cli.js')),
   lazyCommand('backup', 'copy the embedded data directory into --to DIR while the service runs, with a manifest of SHA-256s', () => import('./backup.cli.js')),
   lazyCommand('check', 'check the embedded event log in full: every page and index, its head, and every acknowledged event', () => import('./check.cli.js')),
+  lazyCommand('erase', "erase a data subject's personal data: destroy their key, record the erasure with its legal basis", () => import('./erase.cli.js')),
+  lazyCommand('retention-report', 'list the closed cases whose personal data is past its retention period, by data subject', () => import('./erase.cli.js').then((m) => ({ run: m.runReport }))),
   lazyCommand('demo', 'seed demo cases of all six regulation versions through the command path', () => import('../demo/demo.command.js')),
   lazyCommand('migrate', 'copy the event log into another store, resumable, then rebuild the read models and verify', () => import('./migrate.cli.js')),
   lazyCommand('rebuild', 'rebuild a read model from the first event beside the live one, then switch readers to it', () => import('./rebuild.cli.js')),

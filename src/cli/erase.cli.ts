@@ -4,12 +4,12 @@
  * role, so the service is stopped first (or use the admin endpoint of the running API for an erasure).
  */
 import { userInfo } from 'node:os';
-import { openInfrastructure, type Infrastructure } from '../../app/infrastructure';
-import { createLogger } from '../../shared/logging/logger';
-import { checkIin } from '../identity/domain/iin';
-import { eraseSubject, retentionDue, type ErasureOutcome } from './commands/erase-subject';
-import { closedCases, erasureDeps } from './personal-data.module';
-import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
+import { openInfrastructure, type Infrastructure } from '../app/infrastructure';
+import { createLogger } from '../shared/logging/logger';
+import { checkIin } from '../modules/identity/domain/iin';
+import { eraseSubject, retentionDue, type ErasureOutcome } from '../modules/personal-data/commands/erase-subject';
+import { closedCases, erasureDeps } from '../modules/personal-data/personal-data.module';
+import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
 
