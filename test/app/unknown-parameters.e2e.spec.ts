@@ -25,12 +25,28 @@ const routes = () => [
   ['/api/calendar/KZ/deadline?start=2024-05-03T10:00:00Z&workingDays=3&calendarDays=1', 'query.calendarDays', 'start, workingDays'],
   ['/api/regulations?service=personnel-reserve', 'query.service', 'serviceId, at'],
   ['/api/regulations/resolve?serviceId=academy-admission&at=2019-06-01T04:00:00Z&lang=kk', 'query.lang', 'serviceId, at'],
+  ['/api/compliance/summary?groupBy=service&month=2015-09', 'query.month', 'serviceId, unit, from, to, asOf, after, groupBy, versionId, trackId, format, lang'],
+  ['/api/compliance/overdue?page=2', 'query.page', 'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, role'],
+  ['/api/compliance/at-risk?versionId=personnel-reserve/order-1-2030', 'query.versionId', 'serviceId, unit, from, to, asOf, after, limit, offset, format, lang'],
+  ['/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&sort=desc', 'query.sort', 'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, stepId'],
 ];
 
-it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])('refuses an unknown parameter on route #%i, naming it and what the route takes', async (index) => {
+it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])('refuses an unknown parameter on route #%i, naming it and what the route takes', async (index) => {
   const [path, field, allowed] = routes()[index]!;
   const r = await api.call('GET', path!, { as: auditor });
   expect({ path, status: r.status, errors: r.body.errors }).toEqual({ path, status: 400, errors: [{ field, problem: 'is not a parameter of this endpoint', allowed }] });
+});
+
+it('400 for an unknown parameter of the worklist, naming what it takes (a clerk, who has one)', async () => {
+  const clerk = { sub: 'clerk-unknown-params', roles: ['registry-clerk'], unit: 'astana' };
+  const r = await api.call('GET', '/api/worklist?status=open', { as: clerk });
+  expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field: 'query.status', problem: 'is not a parameter of this endpoint', allowed: 'limit, after' }] });
+});
+
+it('400 for an unknown parameter of the webhook deliveries, naming what they take (an administrator, who reads them)', async () => {
+  const admin = { sub: 'admin-unknown-params', roles: ['admin'], unit: 'hq' };
+  const r = await api.call('GET', '/api/webhooks/deliveries?state=dead', { as: admin });
+  expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field: 'query.state', problem: 'is not a parameter of this endpoint', allowed: 'subscriptionId, status, limit' }] });
 });
 
 it('resolves a regulation version at a bare date as at that day in Asia/Almaty', async () => {
@@ -46,4 +62,6 @@ it('documents each of those parameters in the API document, where a generated cl
   expect(names('/api/cases/{caseId}/state')).toEqual(['asOf', 'atRevision', 'time']);
   expect(names('/api/calendar/{code}/deadline')).toEqual(['start', 'workingDays']);
   expect(names('/api/regulations/resolve')).toEqual(['serviceId', 'at']);
+  expect(names('/api/compliance/overdue')).toEqual(['serviceId', 'unit', 'from', 'to', 'asOf', 'after', 'limit', 'offset', 'format', 'lang', 'role']);
+  expect(names('/api/worklist')).toEqual(['limit', 'after']);
 });

@@ -60,7 +60,7 @@ export class AuditController {
     const from = query.from === undefined ? undefined : new Date(query.from);
     const to = query.to === undefined ? undefined : new Date(query.to);
     // format and lang were checked by the DTO; the Accept header is read here.
-    const download = exportRequest({ format: query.format, lang: query.lang }, accept, []);
+    const download = exportRequest({ format: query.format, lang: query.lang }, accept);
     const history = await this.caseFor(principal, caseId, 'history');
     // A warning or breach occurred when its threshold was reached (dueAt) and was recorded when the system knew.
     const at = (e: { metadata: Record<string, unknown>; data: unknown }) =>

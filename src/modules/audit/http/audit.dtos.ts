@@ -4,7 +4,7 @@ import { IsOptional, ValidateBy, type ValidationArguments } from 'class-validato
 import { EVENT_TYPE_NAMES, isEventType } from '../../../events/event-types';
 import { isSystemEventType, SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
-import { EXPORT_FORMATS, EXPORT_LANGUAGES } from '../../../shared/http/table-export';
+import { ExportFormatParameter, ExportLanguageParameter, type ExportFormat, type ExportLanguage } from '../../../shared/http/table-export';
 import { Checked, Instant, instantProblem, OneOf, WholeNumber } from '../../../shared/http/parameter-constraints';
 
 const unknownTypes = (value: string) => value.split(',').map((t) => t.trim()).filter((t) => !isEventType(t) && !isSystemEventType(t));
@@ -55,15 +55,11 @@ export class HistoryQueryDto {
   @NotBeforeFrom()
   to?: string;
 
-  @ApiPropertyOptional({ enum: EXPORT_FORMATS, description: 'download the history as a file (or ask by Accept: text/csv or the XLSX media type); leave out for JSON' })
-  @IsOptional()
-  @OneOf(EXPORT_FORMATS, 'an export format')
-  format?: (typeof EXPORT_FORMATS)[number];
+  @ExportFormatParameter()
+  format?: ExportFormat;
 
-  @ApiPropertyOptional({ enum: EXPORT_LANGUAGES, description: "the language of a download's column headings; default ru" })
-  @IsOptional()
-  @OneOf(EXPORT_LANGUAGES, 'a language of the labels')
-  lang?: (typeof EXPORT_LANGUAGES)[number];
+  @ExportLanguageParameter()
+  lang?: ExportLanguage;
 }
 
 @ParameterDto('query')

@@ -12,7 +12,7 @@ import type { Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, RequireRoles, Writes } from '../../identity/http/identity.decorators';
 import { checkTarget } from '../webhooks/target-policy';
 import { DELIVERIES, REQUESTS, SUBSCRIPTIONS, webhookStats, type Delivery, type DeliveryRequest, type WebhookSubscription } from '../webhooks/webhook-dispatcher';
-import { CreateSubscriptionDto, DeliveriesQuery, ReplayDto } from './deadline-alerts.dtos';
+import { CreateSubscriptionDto, DeliveriesQuery, ReplayDto, WebhookIdPathDto } from './deadline-alerts.dtos';
 
 export const WEBHOOK_STORE = Symbol('WEBHOOK_STORE');
 export const WEBHOOK_ALLOW_PRIVATE = Symbol('WEBHOOK_ALLOW_PRIVATE');
@@ -63,7 +63,7 @@ export class WebhooksController {
   @RequireRoles('admin')
   @Writes()
   @HttpCode(204)
-  async remove(@Param('id') id: string) {
+  async remove(@Param() { id }: WebhookIdPathDto) {
     const subscription = await this.subscription(id);
     await this.store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc: { ...subscription, active: false } }] });
   }
@@ -72,7 +72,7 @@ export class WebhooksController {
   @RequireRoles('admin')
   @Writes()
   @HttpCode(202)
-  async replay(@Param('id') id: string, @Body() body: ReplayDto) {
+  async replay(@Param() { id }: WebhookIdPathDto, @Body() body: ReplayDto) {
     const subscription = await this.subscription(id);
     if (!subscription.active) throw new ProblemError(409, 'subscription-deleted', 'The subscription was deleted', `subscription ${id} was deleted; nothing is delivered to it`);
     const request: DeliveryRequest = { _id: newId(), kind: 'replay', subscriptionId: id, after: body.after };
@@ -101,9 +101,9 @@ export class WebhooksController {
   @RequireRoles('admin')
   @Writes()
   @HttpCode(202)
-  async redeliver(@Param('id') id: string) {
+  async redeliver(@Param() { id }: WebhookIdPathDto) {
     const delivery = await this.store.collection<Delivery>(DELIVERIES).get(id);
-    if (!delivery) throw ProblemError.notFound('delivery', `no delivery ${id}`, 'id');
+    if (!delivery) throw ProblemError.notFound('delivery', `no delivery ${id}`, 'path.id');
     const request: DeliveryRequest = { _id: newId(), kind: 'redeliver', deliveryId: id };
     await this.store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: request }] });
     return { accepted: true, deliveryId: id };
@@ -111,7 +111,7 @@ export class WebhooksController {
 
   private async subscription(id: string): Promise<WebhookSubscription> {
     const subscription = await this.store.collection<WebhookSubscription>(SUBSCRIPTIONS).get(id);
-    if (!subscription) throw ProblemError.notFound('subscription', `no webhook subscription ${id}`, 'id');
+    if (!subscription) throw ProblemError.notFound('subscription', `no webhook subscription ${id}`, 'path.id');
     return subscription;
   }
 }
