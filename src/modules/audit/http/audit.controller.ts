@@ -17,6 +17,7 @@ import type { ClauseRef } from '../../deadlines/domain/limit';
 import { READ_STORE, type ReadStore } from '../../read-store/read-store.port';
 import { deliveriesOfEvents } from '../../deadline-alerts/webhooks/webhook-dispatcher';
 import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
+import { instantOfParameter } from '../../../shared/http/parameter-constraints';
 import { historyColumns } from './history-export';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
@@ -57,8 +58,11 @@ export class AuditController {
   async history(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: HistoryQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
     const axis = query.time ?? 'occurred';
-    const from = query.from === undefined ? undefined : new Date(query.from);
-    const to = query.to === undefined ? undefined : new Date(query.to);
+    const zone = this.audit.timeZone;
+    const from = query.from === undefined ? undefined : instantOfParameter(query.from, zone, 'start');
+    const to = query.to === undefined ? undefined : instantOfParameter(query.to, zone, 'end');
+    // A date against an instant is compared here, in the calendar's zone; same forms were compared by the DTO.
+    if (from && to && to < from) throw ProblemError.badRequest([{ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a date or an instant at or after from' }]);
     // format and lang were checked by the DTO; the Accept header is read here.
     const download = exportRequest({ format: query.format, lang: query.lang }, accept);
     const history = await this.caseFor(principal, caseId, 'history');
@@ -106,7 +110,7 @@ export class AuditController {
   async state(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: StateQueryDto) {
     if (query.asOf !== undefined && query.atRevision !== undefined) throw ProblemError.badRequest([{ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' }]);
     const axis = query.time ?? 'occurred';
-    const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
+    const asOf = query.asOf === undefined ? undefined : instantOfParameter(query.asOf, this.audit.timeZone, 'end');
     const atRevision = query.atRevision;
     const history = await this.caseFor(principal, caseId, 'replay');
     const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
@@ -129,7 +133,7 @@ export class AuditController {
   @RequireRoles('auditor', 'head')
   async explain(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: ExplainQueryDto) {
     const asOfParam = query.asOf;
-    const asOf = asOfParam === undefined ? new Date() : new Date(asOfParam);
+    const asOf = asOfParam === undefined ? new Date() : instantOfParameter(asOfParam, this.audit.timeZone, 'end');
     const history = await this.caseFor(principal, caseId, 'explanation');
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
       throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
