@@ -50,6 +50,13 @@ it('400 for an unknown parameter of the webhook deliveries, naming what they tak
   expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field: 'query.state', problem: 'is not a parameter of this endpoint', allowed: 'subscriptionId, status, limit' }] });
 });
 
+it.each(['/api/cases/CASE/verify?deep=1', '/api/cases/CASE/evidence?format=zip', '/api/compliance/stream?since=5'])('400 for any parameter of %s, a route that takes none', async (template) => {
+  const path = template.replace('CASE', caseId);
+  const r = await api.call('GET', path, { as: auditor });
+  const field = `query.${path.split('?')[1]!.split('=')[0]}`;
+  expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field, problem: 'is not a parameter of this endpoint', allowed: 'none: this endpoint takes no parameters' }] });
+});
+
 it('resolves a regulation version at a bare date as at that day in Asia/Almaty', async () => {
   const byDate = await api.call('GET', '/api/regulations/resolve?serviceId=academy-admission&at=2019-06-01', { as: auditor });
   const byInstant = await api.call('GET', `/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2019-06-01T00:00:00+06:00')}`, { as: auditor });

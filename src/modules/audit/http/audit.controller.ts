@@ -5,6 +5,7 @@
 import { Controller, Get, Header, Headers, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../shared/problem/problem';
+import { NoQueryDto } from '../../../shared/problem/validation';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { isSystemEventType, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
 import { ExplainQueryDto, HistoryQueryDto, StateQueryDto } from './audit.dtos';
@@ -143,7 +144,7 @@ export class AuditController {
 
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
-  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto) {
+  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() _query: NoQueryDto) {
     const history = await this.caseFor(principal, caseId, null);
     return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
@@ -153,7 +154,7 @@ export class AuditController {
   @Header('content-type', 'text/html; charset=utf-8')
   // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Res({ passthrough: true }) reply: ReplyLike) {
+  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() _query: NoQueryDto, @Res({ passthrough: true }) reply: ReplyLike) {
     const history = await this.caseFor(principal, caseId, 'evidence');
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
     reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);

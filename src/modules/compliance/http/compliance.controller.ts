@@ -8,6 +8,7 @@ import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { liveStream } from '../../../shared/http/live-stream';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
+import { NoQueryDto } from '../../../shared/problem/validation';
 import type { ReferenceData } from '../../regulations/domain/reference-data';
 import { instantOfParameter } from '../../../shared/http/parameter-constraints';
 import type { ModelAccess, Staleness } from '../../../projections/read-model-access';
@@ -130,7 +131,7 @@ export class ComplianceController {
    */
   @Sse('compliance/stream')
   @RequireRoles('auditor', 'head')
-  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Query() _query: NoQueryDto, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     const mine = this.openStreams.get(principal.id) ?? 0;
     const { total, perCaller } = this.streamLimits;
     if (total > 0 && (this.openStreamsTotal >= total || mine >= perCaller)) {

@@ -7,6 +7,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../../shared/ids/new-id';
 import { ProblemError } from '../../../shared/problem/problem';
+import { NoQueryDto } from '../../../shared/problem/validation';
 import type { ReadStore } from '../../read-store/read-store.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, RequireRoles, Writes } from '../../identity/http/identity.decorators';
@@ -54,7 +55,7 @@ export class WebhooksController {
 
   @Get('subscriptions')
   @RequireRoles('admin')
-  async list() {
+  async list(@Query() _query: NoQueryDto) {
     const subscriptions = await this.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({}, { sort: { createdAt: 1 } });
     return { subscriptions: subscriptions.map(shown) };
   }
@@ -83,7 +84,7 @@ export class WebhooksController {
   /** Delivery state and lag, for the dashboard: no URL, no secret, no event. */
   @Get('status')
   @RequireRoles('admin', 'auditor')
-  async status() {
+  async status(@Query() _query: NoQueryDto) {
     return webhookStats(this.store, new Date());
   }
 
