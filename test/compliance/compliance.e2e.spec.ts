@@ -90,6 +90,21 @@ describe('summary', () => {
     expect(months.body.rows.map((r: { key: string }) => r.key).every((k: string) => k >= '2015-09' && k <= '2015-10')).toBe(true);
   });
 
+  it('by channel: each group keeps the catalog\'s (the law\'s) channel id, says the command\'s word for it and has a ru/kk/en label', async () => {
+    const r = await api.call('GET', '/api/compliance/summary?groupBy=channel', { as: auditor });
+    expect(r.status).toBe(200);
+    const rows = r.body.rows as { key: string; requestedChannel: string | null; label: { ru: string; kk: string; en: string } | null }[];
+    // The demo files through the portal, the PSC and the provider's office: the registry office of order 184 among them.
+    expect(rows.map((row) => row.key)).toEqual(expect.arrayContaining(['portal', 'psc', 'provider-registry']));
+    for (const row of rows) expect(row).toMatchObject({ requestedChannel: expect.stringMatching(/^(portal|psc|office)$/), label: { ru: expect.any(String), kk: expect.any(String), en: expect.any(String) } });
+    expect(rows.find((row) => row.key === 'provider-registry')).toMatchObject({ requestedChannel: 'office', label: { ru: 'Канцелярия услугодателя', en: "The service provider's registry office" } });
+    // The catalog says the same: a client reads there which command word files through which of the law's channels.
+    const version = await api.call('GET', `/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`, { as: auditor });
+    expect(version.body.channels.map((c: { id: string; requestedChannel: string }) => [c.id, c.requestedChannel])).toEqual([['provider-registry', 'office'], ['psc', 'psc'], ['portal', 'portal']]);
+    const csv = await api.call('GET', '/api/compliance/summary?groupBy=channel&format=csv&lang=en', { as: auditor });
+    expect(String(csv.body)).toContain("The service provider's registry office");
+  });
+
   it('bad input names the parameter: unknown groupBy, service or version, to before from', async () => {
     const bad = await api.call('GET', '/api/compliance/summary?groupBy=weekday&from=2016-01&to=2015-12&asOf=yesterday', { as: auditor });
     expect(bad.status).toBe(400);

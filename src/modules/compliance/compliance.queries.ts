@@ -7,6 +7,8 @@ import { ModelAccess, type Staleness } from '../../projections/read-model-access
 import type { Filter } from '../read-store/read-store.port';
 import { isRole, ROLES, type Principal } from '../identity/domain/principal';
 import { actorFor } from '../cases/domain/case-rules';
+import { channelLabel, requestedChannelOf } from '../cases/domain/channels';
+import type { RequestedChannel } from '../cases/domain/decide';
 import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
 import type { ReadModels } from '../../projections/read-models';
@@ -78,7 +80,7 @@ export class ComplianceQueries {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async summary(params: SummaryParams): Promise<{ staleness: Staleness; rows: (SummaryRow & { label?: { ru: string | null; kk: string | null } })[] }> {
+  async summary(params: SummaryParams): Promise<{ staleness: Staleness; rows: (SummaryRow & { label?: { ru: string | null; kk: string | null; en?: string }; requestedChannel?: RequestedChannel | null })[] }> {
     const staleness = await this.model.staleness(params.after);
     const filter: Filter = {};
     if (params.serviceId) filter.serviceId = params.serviceId;
@@ -303,8 +305,10 @@ export class ComplianceQueries {
     return step ? { ru: step.label.ru, kk: step.label.kk } : null;
   }
 
-  private labelOf(groupBy: GroupBy, key: string, params: SummaryParams): { label?: { ru: string | null; kk: string | null } } {
+  private labelOf(groupBy: GroupBy, key: string, params: SummaryParams): { label?: { ru: string | null; kk: string | null; en?: string }; requestedChannel?: RequestedChannel | null } {
     const catalog = this.reference.catalog;
+    // The key stays the catalog's (the law's) channel id; the command's word for it and a label go beside it.
+    if (groupBy === 'channel') return { label: channelLabel(key), requestedChannel: requestedChannelOf(key) };
     if (groupBy === 'service') {
       const v = catalog.byService.get(key)?.at(-1);
       return v ? { label: { ru: v.title.ru, kk: v.title.kk } } : {};

@@ -5,7 +5,7 @@
  */
 import { Transform } from 'class-transformer';
 import { ValidateBy, type ValidationArguments } from 'class-validator';
-import { localDateProblem } from '../dates/local-date';
+import { dayNumber, localDateProblem } from '../dates/local-date';
 
 const INSTANT = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -66,14 +66,14 @@ export function Text(max: number): PropertyDecorator {
   );
 }
 
-/** One of the values, named (`is not a case status`). */
-export function OneOf(values: readonly string[], what: string): PropertyDecorator {
+/** One of the values, named (`is not a case status`); `allowed` words them otherwise than comma-separated. */
+export function OneOf(values: readonly string[], what: string, allowed = values.join(', ')): PropertyDecorator {
   return ValidateBy(
     {
       name: 'oneOf',
       validator: { validate: (value: unknown) => typeof value === 'string' && values.includes(value), defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? `"${text(value)}" is not ${what}` },
     },
-    { context: { allowed: values.join(', ') } },
+    { context: { allowed } },
   );
 }
 
@@ -104,6 +104,21 @@ export const LocalDate = (): PropertyDecorator => Checked((value) => (LOCAL_DATE
 
 /** An instant with an explicit offset (Z or ±HH:MM): a local time without one is ambiguous. */
 export const Instant = (): PropertyDecorator => Checked(instantProblem, INSTANT_ALLOWED);
+
+/** The start and end of a local day in the working calendar's zone (its TimeZone). */
+export interface DayBounds {
+  toInstant(date: string): Date;
+  endOfDay(day: number): Date;
+}
+
+/**
+ * The instant a DateOrInstant parameter names: an instant with an offset as it is; a date as the start or the
+ * inclusive end of that day in the calendar's zone (the instant the next day starts, less one millisecond).
+ */
+export function instantOfParameter(value: string, zone: DayBounds, end: 'start' | 'end'): Date {
+  if (!LOCAL_DATE.test(value)) return new Date(value);
+  return end === 'start' ? zone.toInstant(value) : new Date(zone.endOfDay(dayNumber(value)).getTime() - 1);
+}
 
 /** A date (that day in Asia/Almaty) or an instant with an offset. */
 export const DateOrInstant = (): PropertyDecorator =>

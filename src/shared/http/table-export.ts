@@ -2,11 +2,13 @@
  * CSV and XLSX downloads of the dashboard's tables: the same rows the list answers, every one of them (not one
  * page), streamed as the query yields them a chunk at a time, with column headings in the reader's language.
  */
-import { StreamableFile } from '@nestjs/common';
+import { applyDecorators, StreamableFile } from '@nestjs/common';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import { PassThrough, Readable } from 'node:stream';
-import type { ParamError } from './query-params';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional } from 'class-validator';
+import { OneOf } from './parameter-constraints';
 
 export const EXPORT_FORMATS = ['csv', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -23,26 +25,31 @@ export interface ExportColumn<Row> {
   value: (row: Row, lang: ExportLanguage) => string | number | null;
 }
 
+/** The `format` parameter of a route that offers its table as a download (the DTO's field). */
+export const ExportFormatParameter = (): PropertyDecorator =>
+  applyDecorators(
+    ApiPropertyOptional({ enum: EXPORT_FORMATS, description: 'download the table as a file (or ask by Accept: text/csv or the XLSX media type); leave out for JSON' }),
+    IsOptional(),
+    OneOf(EXPORT_FORMATS, 'an export format', `${EXPORT_FORMATS.join(' | ')} (leave out for JSON)`),
+  );
+
+/** The `lang` parameter of a download: the language of its column headings. */
+export const ExportLanguageParameter = (): PropertyDecorator =>
+  applyDecorators(ApiPropertyOptional({ enum: EXPORT_LANGUAGES, description: "the language of a download's column headings; default ru" }), IsOptional(), OneOf(EXPORT_LANGUAGES, 'a language of the labels', EXPORT_LANGUAGES.join(' | ')));
+
 /**
  * The download asked for, if any: `?format=csv|xlsx`, or an Accept header naming only CSV or the XLSX media type
- * (a browser's `*\/*` or JSON keeps the JSON answer). The language is `?lang=`, else ru, the page's default.
+ * (a browser's `*\/*` or JSON keeps the JSON answer). The language is `?lang=`, else ru, the page's default. Both
+ * parameters were checked by the route's DTO.
  */
-export function exportRequest(query: Record<string, string | undefined>, accept: string | undefined, errors: ParamError[]): { format: ExportFormat; lang: ExportLanguage } | null {
-  let format: ExportFormat | undefined;
-  if (query.format !== undefined) {
-    if ((EXPORT_FORMATS as readonly string[]).includes(query.format)) format = query.format as ExportFormat;
-    else errors.push({ field: 'query.format', problem: `"${query.format}" is not an export format`, allowed: `${EXPORT_FORMATS.join(' | ')} (leave out for JSON)` });
-  } else if (accept) {
+export function exportRequest(query: { format?: ExportFormat; lang?: ExportLanguage }, accept: string | undefined): { format: ExportFormat; lang: ExportLanguage } | null {
+  let format = query.format;
+  if (format === undefined && accept) {
     const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
     if (types.includes('text/csv')) format = 'csv';
     else if (types.includes(MEDIA_TYPES.xlsx)) format = 'xlsx';
   }
-  let lang: ExportLanguage = 'ru';
-  if (query.lang !== undefined) {
-    if ((EXPORT_LANGUAGES as readonly string[]).includes(query.lang)) lang = query.lang as ExportLanguage;
-    else errors.push({ field: 'query.lang', problem: `"${query.lang}" is not a language of the labels`, allowed: EXPORT_LANGUAGES.join(' | ') });
-  }
-  return format ? { format, lang } : null;
+  return format ? { format, lang: query.lang ?? 'ru' } : null;
 }
 
 interface HeaderReply {

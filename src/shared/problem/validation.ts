@@ -25,6 +25,10 @@ function locationOf(metatype: Function): 'query' | 'path' | null {
   return (Reflect.getMetadata(LOCATIONS, metatype) as 'query' | 'path' | undefined) ?? null;
 }
 
+/** The query string of a route that takes no parameters: any one given is refused, as on the routes that take some. */
+@ParameterDto('query')
+export class NoQueryDto {}
+
 /** The parameters a DTO declares, in declaration order, those of the class it extends first. */
 function declared(metatype: Function): string[] {
   const chain: Function[] = [];
@@ -52,8 +56,12 @@ function flatten(errors: ValidationError[], prefix = '', parameters: string[] | 
  */
 export function validateInput<T extends object>(metatype: new () => T, value: object): { instance: T; errors: ProblemFieldError[] } {
   const instance = plainToInstance(metatype, value) as T;
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   const location = locationOf(metatype);
+  // A route that takes no parameters declares an empty DTO; class-validator refuses a class it has no rules for.
+  if (location && declared(metatype).length === 0) {
+    return { instance, errors: Object.keys(value).map((key) => ({ field: `${location}.${key}`, problem: 'is not a parameter of this endpoint', allowed: 'none: this endpoint takes no parameters' })) };
+  }
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   return { instance, errors: errors.length ? flatten(errors, location ?? '', location ? declared(metatype) : null) : [] };
 }
 

@@ -5,6 +5,7 @@
 import { Controller, Get, Header, Headers, Inject, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../shared/problem/problem';
+import { NoQueryDto } from '../../../shared/problem/validation';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { isSystemEventType, SYSTEM_EVENT_TYPES } from '../../../events/system-event-types';
 import { ExplainQueryDto, HistoryQueryDto, StateQueryDto } from './audit.dtos';
@@ -17,6 +18,7 @@ import type { ClauseRef } from '../../deadlines/domain/limit';
 import { READ_STORE, type ReadStore } from '../../read-store/read-store.port';
 import { deliveriesOfEvents } from '../../deadline-alerts/webhooks/webhook-dispatcher';
 import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
+import { instantOfParameter } from '../../../shared/http/parameter-constraints';
 import { historyColumns } from './history-export';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
@@ -57,10 +59,13 @@ export class AuditController {
   async history(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: HistoryQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
     const axis = query.time ?? 'occurred';
-    const from = query.from === undefined ? undefined : new Date(query.from);
-    const to = query.to === undefined ? undefined : new Date(query.to);
+    const zone = this.audit.timeZone;
+    const from = query.from === undefined ? undefined : instantOfParameter(query.from, zone, 'start');
+    const to = query.to === undefined ? undefined : instantOfParameter(query.to, zone, 'end');
+    // A date against an instant is compared here, in the calendar's zone; same forms were compared by the DTO.
+    if (from && to && to < from) throw ProblemError.badRequest([{ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a date or an instant at or after from' }]);
     // format and lang were checked by the DTO; the Accept header is read here.
-    const download = exportRequest({ format: query.format, lang: query.lang }, accept, []);
+    const download = exportRequest({ format: query.format, lang: query.lang }, accept);
     const history = await this.caseFor(principal, caseId, 'history');
     // A warning or breach occurred when its threshold was reached (dueAt) and was recorded when the system knew.
     const at = (e: { metadata: Record<string, unknown>; data: unknown }) =>
@@ -106,7 +111,7 @@ export class AuditController {
   async state(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: StateQueryDto) {
     if (query.asOf !== undefined && query.atRevision !== undefined) throw ProblemError.badRequest([{ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' }]);
     const axis = query.time ?? 'occurred';
-    const asOf = query.asOf === undefined ? undefined : new Date(query.asOf);
+    const asOf = query.asOf === undefined ? undefined : instantOfParameter(query.asOf, this.audit.timeZone, 'end');
     const atRevision = query.atRevision;
     const history = await this.caseFor(principal, caseId, 'replay');
     const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
@@ -129,7 +134,7 @@ export class AuditController {
   @RequireRoles('auditor', 'head')
   async explain(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: ExplainQueryDto) {
     const asOfParam = query.asOf;
-    const asOf = asOfParam === undefined ? new Date() : new Date(asOfParam);
+    const asOf = asOfParam === undefined ? new Date() : instantOfParameter(asOfParam, this.audit.timeZone, 'end');
     const history = await this.caseFor(principal, caseId, 'explanation');
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
       throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
@@ -139,7 +144,7 @@ export class AuditController {
 
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
-  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto) {
+  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() _query: NoQueryDto) {
     const history = await this.caseFor(principal, caseId, null);
     return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
@@ -149,7 +154,7 @@ export class AuditController {
   @Header('content-type', 'text/html; charset=utf-8')
   // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
   @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Res({ passthrough: true }) reply: ReplyLike) {
+  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() _query: NoQueryDto, @Res({ passthrough: true }) reply: ReplyLike) {
     const history = await this.caseFor(principal, caseId, 'evidence');
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
     reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);

@@ -4,12 +4,15 @@ import { IsOptional, ValidateBy, type ValidationArguments } from 'class-validato
 import { EVENT_TYPE_NAMES, isEventType } from '../../../events/event-types';
 import { isSystemEventType, SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
-import { EXPORT_FORMATS, EXPORT_LANGUAGES } from '../../../shared/http/table-export';
-import { Checked, Instant, instantProblem, OneOf, WholeNumber } from '../../../shared/http/parameter-constraints';
+import { ExportFormatParameter, ExportLanguageParameter, type ExportFormat, type ExportLanguage } from '../../../shared/http/table-export';
+import { Checked, DATE_ZONE_NOTE, DateOrInstant, dateOrInstantProblem, isLocalDate, OneOf, WholeNumber } from '../../../shared/http/parameter-constraints';
 
 const unknownTypes = (value: string) => value.split(',').map((t) => t.trim()).filter((t) => !isEventType(t) && !isSystemEventType(t));
 
-/** Not before the instant in `from` of the same query (when both are instants; each checks its own form). */
+/**
+ * Not before `from` of the same query, when both are dates or both instants (each checks its own form); a date
+ * against an instant needs the calendar's zone, so the route compares those once it has turned both into instants.
+ */
 const NotBeforeFrom = (): PropertyDecorator =>
   ValidateBy(
     {
@@ -17,13 +20,14 @@ const NotBeforeFrom = (): PropertyDecorator =>
       validator: {
         validate: (value: unknown, args?: ValidationArguments) => {
           const from = (args?.object as { from?: unknown }).from;
-          if (typeof value !== 'string' || typeof from !== 'string' || instantProblem(value) || instantProblem(from)) return true;
-          return Date.parse(value) >= Date.parse(from);
+          if (typeof value !== 'string' || typeof from !== 'string' || dateOrInstantProblem(value) || dateOrInstantProblem(from)) return true;
+          if (isLocalDate(value) !== isLocalDate(from)) return true;
+          return isLocalDate(value) ? value >= from : Date.parse(value) >= Date.parse(from);
         },
         defaultMessage: (args?: ValidationArguments) => `${String(args?.value)} is before from (${String((args?.object as { from?: unknown }).from)})`,
       },
     },
-    { context: { allowed: 'an instant at or after from' } },
+    { context: { allowed: 'a date or an instant at or after from' } },
   );
 
 const TIME_AXES = ['occurred', 'recorded'] as const;
@@ -44,33 +48,29 @@ export class HistoryQueryDto {
   @OneOf(TIME_AXES, 'a time axis')
   time?: (typeof TIME_AXES)[number];
 
-  @ApiPropertyOptional({ description: 'events at or after this instant (with its offset), on the time axis', example: '2015-09-01T00:00:00+06:00' })
+  @ApiPropertyOptional({ description: `events at or after this instant with its offset, or from the start of this date (${DATE_ZONE_NOTE}), on the time axis`, example: '2015-09-01T00:00:00+06:00' })
   @IsOptional()
-  @Instant()
+  @DateOrInstant()
   from?: string;
 
-  @ApiPropertyOptional({ description: 'events at or before this instant (with its offset), on the time axis', example: '2015-12-31T23:59:59+06:00' })
+  @ApiPropertyOptional({ description: `events at or before this instant with its offset, or to the end of this date (${DATE_ZONE_NOTE}), on the time axis`, example: '2015-12-31' })
   @IsOptional()
-  @Instant()
+  @DateOrInstant()
   @NotBeforeFrom()
   to?: string;
 
-  @ApiPropertyOptional({ enum: EXPORT_FORMATS, description: 'download the history as a file (or ask by Accept: text/csv or the XLSX media type); leave out for JSON' })
-  @IsOptional()
-  @OneOf(EXPORT_FORMATS, 'an export format')
-  format?: (typeof EXPORT_FORMATS)[number];
+  @ExportFormatParameter()
+  format?: ExportFormat;
 
-  @ApiPropertyOptional({ enum: EXPORT_LANGUAGES, description: "the language of a download's column headings; default ru" })
-  @IsOptional()
-  @OneOf(EXPORT_LANGUAGES, 'a language of the labels')
-  lang?: (typeof EXPORT_LANGUAGES)[number];
+  @ExportLanguageParameter()
+  lang?: ExportLanguage;
 }
 
 @ParameterDto('query')
 export class StateQueryDto {
-  @ApiPropertyOptional({ description: 'the case as it stood at this instant (with its offset); default now', example: '2015-10-01T12:00:00+06:00' })
+  @ApiPropertyOptional({ description: `the case as it stood at this instant with its offset, or at the end of this date (${DATE_ZONE_NOTE}); default now`, example: '2015-10-01T12:00:00+06:00' })
   @IsOptional()
-  @Instant()
+  @DateOrInstant()
   asOf?: string;
 
   @ApiPropertyOptional({ type: 'integer', description: 'the case as it stood after this revision (not with asOf)', example: 2 })
@@ -86,8 +86,8 @@ export class StateQueryDto {
 
 @ParameterDto('query')
 export class ExplainQueryDto {
-  @ApiPropertyOptional({ description: 'the instant the deadlines are explained at (with its offset), not before the submission; default now', example: '2015-10-01T12:00:00+06:00' })
+  @ApiPropertyOptional({ description: `the instant the deadlines are explained at, with its offset, or the end of this date (${DATE_ZONE_NOTE}); not before the submission; default now`, example: '2015-10-01T12:00:00+06:00' })
   @IsOptional()
-  @Instant()
+  @DateOrInstant()
   asOf?: string;
 }

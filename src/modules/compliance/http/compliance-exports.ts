@@ -6,7 +6,7 @@ import type { SummaryRow } from '../domain/summary';
 import type { ExportColumn, ExportLanguage } from '../../../shared/http/table-export';
 
 type Row<K extends 'overdueAll' | 'atRiskAll' | 'stepCasesAll'> = ReturnType<ComplianceQueries[K]> extends AsyncGenerator<infer R> ? R : never;
-type Labelled = { label?: { ru: string | null; kk: string | null } | null };
+type Labelled = { label?: { ru: string | null; kk: string | null; en?: string } | null };
 
 /** SLA statuses as the dashboard names them. */
 export const STATUS_LABELS: Record<string, Record<ExportLanguage, string>> = {
@@ -18,8 +18,9 @@ export const STATUS_LABELS: Record<string, Record<ExportLanguage, string>> = {
 };
 
 const h = (ru: string, kk: string, en: string) => ({ ru, kk, en });
-// The catalog labels steps and services in Russian and Kazakh; English readers get the Russian, as on the page.
-const labelIn = (row: Labelled, lang: ExportLanguage, fallback: string) => (row.label ? (lang === 'kk' ? row.label.kk : row.label.ru) : null) ?? fallback;
+// The catalog labels steps and services in Russian and Kazakh; English readers get the Russian, as on the page,
+// unless the label has English (channels do).
+const labelIn = (row: Labelled, lang: ExportLanguage, fallback: string) => (row.label ? (lang === 'kk' ? row.label.kk : lang === 'en' ? (row.label.en ?? row.label.ru) : row.label.ru) : null) ?? fallback;
 const roleIn = (role: string, lang: ExportLanguage) => (isRole(role) && lang !== 'en' ? ROLES[role][lang] : role);
 
 export function complianceExports(zone: TimeZone) {

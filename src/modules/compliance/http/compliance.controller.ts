@@ -7,18 +7,19 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { liveStream } from '../../../shared/http/live-stream';
-import { ProblemError } from '../../../shared/problem/problem';
+import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
+import { NoQueryDto } from '../../../shared/problem/validation';
 import type { ReferenceData } from '../../regulations/domain/reference-data';
-import { optionalParam, parseAfterParam, parseInstantParam, parseIntegerParam, type ParamError } from '../../../shared/http/query-params';
+import { instantOfParameter } from '../../../shared/http/parameter-constraints';
 import type { ModelAccess, Staleness } from '../../../projections/read-model-access';
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
-import { isRole, ROLES, type Principal } from '../../identity/domain/principal';
+import type { Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, forbidden, RequireRoles, TokenExpiry } from '../../identity/http/identity.decorators';
 import { ComplianceQueries, type Period } from '../compliance.queries';
-import { dayNumber, daysInMonth, localDateProblem } from '../../calendar/domain/local-date';
+import { dayNumber } from '../../calendar/domain/local-date';
 import { complianceExports } from './compliance-exports';
 import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
-import { GROUP_BY, type GroupBy } from '../domain/rollup';
+import { ComplianceFilterQueryDto, ComplianceListQueryDto, dayOfMonthOrDate, DEFAULT_LIST_LIMIT, OverdueQueryDto, StepCasesQueryDto, SummaryQueryDto, WorklistQueryDto } from './compliance.dtos';
 
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
 export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
@@ -31,13 +32,10 @@ export interface StreamLimits {
   perCaller: number;
 }
 
-type RawQuery = Record<string, string | undefined>;
 interface ReplyLike {
   header(name: string, value: string): unknown;
 }
 
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])(-(\d{2}))?$/;
-const UNIT = /^[\w.-]{1,100}$/;
 
 @ApiTags('compliance')
 @ApiBearerAuth()
@@ -60,13 +58,10 @@ export class ComplianceController {
 
   @Get('compliance/summary')
   @RequireRoles('auditor', 'head')
-  async summary(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
-    const errors: ParamError[] = [];
-    const groupBy = (query.groupBy ?? 'service') as GroupBy;
-    if (!GROUP_BY.includes(groupBy)) errors.push({ field: 'query.groupBy', problem: `"${query.groupBy}" is not a grouping`, allowed: GROUP_BY.join(' | ') });
-    const common = this.common(principal, query, errors);
-    const download = exportRequest(query, accept, errors);
-    if (errors.length) throw ProblemError.badRequest(errors);
+  async summary(@CurrentPrincipal() principal: Principal, @Query() query: SummaryQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+    const groupBy = query.groupBy ?? 'service';
+    const common = this.common(principal, query);
+    const download = exportRequest(query, accept);
     const result = await this.queries.summary({ groupBy, ...common });
     reply.header('x-read-position', String(result.staleness.position));
     if (download) return exportTable(reply, download, `compliance-by-${groupBy}`, this.exports.summary, fromArray(result.rows));
@@ -85,11 +80,9 @@ export class ComplianceController {
   /** Open steps past a deadline warning (DEADLINE_WARNINGS) and not yet overdue: a head's own unit, any for auditors. */
   @Get('compliance/at-risk')
   @RequireRoles('auditor', 'head')
-  async atRisk(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
-    const errors: ParamError[] = [];
-    const params = this.listParams(principal, query, errors);
-    const download = exportRequest(query, accept, errors);
-    if (errors.length) throw ProblemError.badRequest(errors);
+  async atRisk(@CurrentPrincipal() principal: Principal, @Query() query: ComplianceListQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+    const params = this.listParams(principal, query);
+    const download = exportRequest(query, accept);
     if (download) return exportTable(reply, download, 'at-risk', this.exports.atRisk, this.queries.atRiskAll(params));
     const result = await this.queries.atRisk(params);
     reply.header('x-read-position', String(result.staleness.position));
@@ -98,12 +91,9 @@ export class ComplianceController {
 
   @Get('compliance/overdue')
   @RequireRoles('auditor', 'head')
-  async overdue(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
-    const errors: ParamError[] = [];
-    const params = { ...this.listParams(principal, query, errors), ...(query.role ? { role: query.role } : {}) };
-    if (query.role !== undefined && !isRole(query.role)) errors.push({ field: 'query.role', problem: `"${query.role}" is not a role`, allowed: Object.keys(ROLES).join(' | ') });
-    const download = exportRequest(query, accept, errors);
-    if (errors.length) throw ProblemError.badRequest(errors);
+  async overdue(@CurrentPrincipal() principal: Principal, @Query() query: OverdueQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+    const params = { ...this.listParams(principal, query), ...(query.role ? { role: query.role } : {}) };
+    const download = exportRequest(query, accept);
     if (download) return exportTable(reply, download, 'overdue', this.exports.overdue, this.queries.overdueAll(params));
     const result = await this.queries.overdue(params);
     reply.header('x-read-position', String(result.staleness.position));
@@ -112,14 +102,14 @@ export class ComplianceController {
 
   @Get('compliance/step-cases')
   @RequireRoles('auditor', 'head')
-  async stepCases(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
-    const errors: ParamError[] = [];
-    const common = this.listParams(principal, query, errors);
-    if (!common.serviceId && !errors.some((e) => e.field === 'query.serviceId')) errors.push({ field: 'query.serviceId', problem: 'is required', allowed: [...this.reference.catalog.byService.keys()].join(' | ') });
+  async stepCases(@CurrentPrincipal() principal: Principal, @Query() query: StepCasesQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+    const errors: ProblemFieldError[] = [];
+    const common = this.listParams(principal, query);
+    if (!common.serviceId) errors.push({ field: 'query.serviceId', problem: 'is required', allowed: [...this.reference.catalog.byService.keys()].join(' | ') });
     const steps = new Set((common.serviceId ? (this.reference.catalog.byService.get(common.serviceId) ?? []) : []).flatMap((v) => v.steps.map((s) => s.id)));
     if (!query.stepId || !steps.has(query.stepId)) errors.push({ field: 'query.stepId', problem: query.stepId ? `"${query.stepId}" is not a step of ${common.serviceId}` : 'is required', allowed: [...steps].join(' | ') || 'a step of the service' });
-    const download = exportRequest(query, accept, errors);
     if (errors.length) throw ProblemError.badRequest(errors);
+    const download = exportRequest(query, accept);
     const params = { ...common, serviceId: common.serviceId!, stepId: query.stepId! };
     if (download) return exportTable(reply, download, `step-cases-${params.stepId}`, this.exports.stepCases, this.queries.stepCasesAll(params));
     const result = await this.queries.stepCases(params);
@@ -128,13 +118,9 @@ export class ComplianceController {
   }
 
   @Get('worklist')
-  async worklist(@CurrentPrincipal() principal: Principal, @Query() query: RawQuery, @Res({ passthrough: true }) reply: ReplyLike) {
-    const errors: ParamError[] = [];
-    const limit = this.limit(query, errors);
-    const after = this.after(query, errors);
-    if (errors.length) throw ProblemError.badRequest(errors);
+  async worklist(@CurrentPrincipal() principal: Principal, @Query() query: WorklistQueryDto, @Res({ passthrough: true }) reply: ReplyLike) {
     if (principal.roles.every((r) => r === 'auditor' || r === 'admin')) throw forbidden('the worklist lists steps the caller may take; auditors and administrators take none', { callerRoles: principal.roles });
-    const result = await this.queries.worklist(principal, limit, after);
+    const result = await this.queries.worklist(principal, query.limit ?? DEFAULT_LIST_LIMIT, query.after);
     reply.header('x-read-position', String(result.staleness.position));
     return result;
   }
@@ -145,7 +131,7 @@ export class ComplianceController {
    */
   @Sse('compliance/stream')
   @RequireRoles('auditor', 'head')
-  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Query() _query: NoQueryDto, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     const mine = this.openStreams.get(principal.id) ?? 0;
     const { total, perCaller } = this.streamLimits;
     if (total > 0 && (this.openStreamsTotal >= total || mine >= perCaller)) {
@@ -193,9 +179,13 @@ export class ComplianceController {
     return liveStream(events, { closeAt }).pipe(finalize(closed));
   }
 
-  /** The filters shared by the dashboard's queries; heads see their own unit only. */
-  private common(principal: Principal, query: RawQuery, errors: ParamError[]) {
+  /**
+   * The filters shared by the dashboard's queries, checked against the catalog (the DTO checked their forms); heads
+   * see their own unit only.
+   */
+  private common(principal: Principal, query: ComplianceFilterQueryDto & { versionId?: string; trackId?: string }) {
     const catalog = this.reference.catalog;
+    const errors: ProblemFieldError[] = [];
     const out: { serviceId?: string; versionId?: string; trackId?: string; unit?: string; fromMonth?: string; toMonth?: string; period?: Period; asOf: Date; after?: number } = { asOf: new Date() };
     if (query.serviceId !== undefined) {
       if (!catalog.byService.has(query.serviceId)) throw new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${query.serviceId}"`, [{ field: 'query.serviceId', problem: 'no such service', allowed: [...catalog.byService.keys()].join(' | ') }]);
@@ -213,51 +203,28 @@ export class ComplianceController {
       if (!tracks.has(query.trackId)) errors.push({ field: 'query.trackId', problem: `"${query.trackId}" is not a track here`, allowed: [...tracks].join(' | ') });
       out.trackId = query.trackId;
     }
-    if (query.unit !== undefined && !UNIT.test(query.unit)) errors.push({ field: 'query.unit', problem: 'is not a unit id', allowed: 'letters, digits, "-", "_" and "." (1–100)' });
-    else if (query.unit !== undefined) out.unit = query.unit;
+    if (errors.length) throw ProblemError.badRequest(errors);
+    if (query.unit !== undefined) out.unit = query.unit;
     const isUnitBound = !principal.roles.some((r) => r === 'auditor' || r === 'admin');
     if (isUnitBound) {
       if (out.unit !== undefined && out.unit !== principal.unit) throw forbidden(`acts for unit "${principal.unit}"; may not read unit "${out.unit}"`, { requiredUnit: out.unit, callerUnit: principal.unit });
       out.unit = principal.unit;
     }
     // A month stands for its first day (from) or its last (to); both ends are local days in Asia/Almaty, inclusive.
-    const day = (field: 'from' | 'to') => {
-      const value = query[field];
-      if (value === undefined) return undefined;
-      const match = MONTH.exec(value);
-      const problem = !match ? `"${value}" is not a month or a date` : match[4] ? localDateProblem(value) : null;
-      if (!match || problem) {
-        errors.push({ field: `query.${field}`, problem: problem ?? `"${value}" is not a month or a date`, allowed: 'YYYY-MM or YYYY-MM-DD, a local date in Asia/Almaty (summaries count whole months)' });
-        return undefined;
-      }
-      const [year, month] = [Number(match[1]), Number(match[2])];
-      return match[4] ? value : `${match[1]}-${match[2]}-${field === 'from' ? '01' : String(daysInMonth(year, month)).padStart(2, '0')}`;
-    };
-    const fromDay = day('from');
-    const toDay = day('to');
-    if (fromDay && toDay && toDay < fromDay) errors.push({ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a month or date at or after from' });
+    const fromDay = query.from === undefined ? null : dayOfMonthOrDate(query.from, 'from');
+    const toDay = query.to === undefined ? null : dayOfMonthOrDate(query.to, 'to');
     if (fromDay) out.fromMonth = fromDay.slice(0, 7);
     if (toDay) out.toMonth = toDay.slice(0, 7);
     const zone = this.reference.calendar.timeZone;
     if (fromDay || toDay) out.period = { ...(fromDay ? { from: zone.toInstant(fromDay) } : {}), ...(toDay ? { until: zone.endOfDay(dayNumber(toDay)) } : {}) };
-    const asOf = optionalParam(query.asOf, (v) => parseInstantParam('query.asOf', v), errors);
-    if (asOf) out.asOf = asOf;
-    const after = this.after(query, errors);
-    if (after !== undefined) out.after = after;
+    if (query.asOf !== undefined) out.asOf = instantOfParameter(query.asOf, zone, 'end');
+    if (query.after !== undefined) out.after = query.after;
     return out;
   }
 
   /** The filters, period and page of a list (overdue, at risk, a step's cases). */
-  private listParams(principal: Principal, query: RawQuery, errors: ParamError[]) {
-    const { fromMonth: _from, toMonth: _to, versionId: _version, trackId: _track, ...common } = this.common(principal, query, errors);
-    return { ...common, limit: this.limit(query, errors), offset: optionalParam(query.offset, (v) => parseIntegerParam('query.offset', v, 0, Number.MAX_SAFE_INTEGER), errors) ?? 0 };
-  }
-
-  private limit(query: RawQuery, errors: ParamError[]): number {
-    return optionalParam(query.limit, (v) => parseIntegerParam('query.limit', v, 1, 1000), errors) ?? 100;
-  }
-
-  private after(query: RawQuery, errors: ParamError[]): number | undefined {
-    return optionalParam(query.after, parseAfterParam, errors);
+  private listParams(principal: Principal, query: ComplianceListQueryDto) {
+    const { fromMonth: _from, toMonth: _to, versionId: _version, trackId: _track, ...common } = this.common(principal, query);
+    return { ...common, limit: query.limit ?? DEFAULT_LIST_LIMIT, offset: query.offset ?? 0 };
   }
 }

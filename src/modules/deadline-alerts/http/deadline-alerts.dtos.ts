@@ -4,6 +4,8 @@ import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
+import { ParameterDto } from '../../../shared/problem/validation';
+import { Text } from '../../../shared/http/parameter-constraints';
 
 export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
 const TYPES_MESSAGE = `each must be one of ${FEED_EVENT_TYPES.join(', ')}`;
@@ -65,6 +67,7 @@ export class CreateSubscriptionDto {
   secret?: string;
 }
 
+@ParameterDto('query')
 export class DeliveriesQuery {
   @ApiPropertyOptional()
   @IsOptional()
@@ -83,6 +86,14 @@ export class DeliveriesQuery {
   @Min(1)
   @Max(1000)
   limit = 100;
+}
+
+/** A subscription's or a delivery's id: any id this API did not issue is simply not found (404). */
+@ParameterDto('path')
+export class WebhookIdPathDto {
+  @ApiProperty({ description: 'the id returned when the subscription was created, or a delivery listed by GET /api/webhooks/deliveries', example: '0190f0f0-0000-7000-8000-000000000000' })
+  @Text(100)
+  id!: string;
 }
 
 export class ReplayDto {

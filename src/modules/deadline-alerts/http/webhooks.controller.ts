@@ -7,12 +7,13 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../../shared/ids/new-id';
 import { ProblemError } from '../../../shared/problem/problem';
+import { NoQueryDto } from '../../../shared/problem/validation';
 import type { ReadStore } from '../../read-store/read-store.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, RequireRoles, Writes } from '../../identity/http/identity.decorators';
 import { checkTarget } from '../webhooks/target-policy';
 import { DELIVERIES, REQUESTS, SUBSCRIPTIONS, webhookStats, type Delivery, type DeliveryRequest, type WebhookSubscription } from '../webhooks/webhook-dispatcher';
-import { CreateSubscriptionDto, DeliveriesQuery, ReplayDto } from './deadline-alerts.dtos';
+import { CreateSubscriptionDto, DeliveriesQuery, ReplayDto, WebhookIdPathDto } from './deadline-alerts.dtos';
 
 export const WEBHOOK_STORE = Symbol('WEBHOOK_STORE');
 export const WEBHOOK_ALLOW_PRIVATE = Symbol('WEBHOOK_ALLOW_PRIVATE');
@@ -54,7 +55,7 @@ export class WebhooksController {
 
   @Get('subscriptions')
   @RequireRoles('admin')
-  async list() {
+  async list(@Query() _query: NoQueryDto) {
     const subscriptions = await this.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({}, { sort: { createdAt: 1 } });
     return { subscriptions: subscriptions.map(shown) };
   }
@@ -63,7 +64,7 @@ export class WebhooksController {
   @RequireRoles('admin')
   @Writes()
   @HttpCode(204)
-  async remove(@Param('id') id: string) {
+  async remove(@Param() { id }: WebhookIdPathDto) {
     const subscription = await this.subscription(id);
     await this.store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc: { ...subscription, active: false } }] });
   }
@@ -72,7 +73,7 @@ export class WebhooksController {
   @RequireRoles('admin')
   @Writes()
   @HttpCode(202)
-  async replay(@Param('id') id: string, @Body() body: ReplayDto) {
+  async replay(@Param() { id }: WebhookIdPathDto, @Body() body: ReplayDto) {
     const subscription = await this.subscription(id);
     if (!subscription.active) throw new ProblemError(409, 'subscription-deleted', 'The subscription was deleted', `subscription ${id} was deleted; nothing is delivered to it`);
     const request: DeliveryRequest = { _id: newId(), kind: 'replay', subscriptionId: id, after: body.after };
@@ -83,7 +84,7 @@ export class WebhooksController {
   /** Delivery state and lag, for the dashboard: no URL, no secret, no event. */
   @Get('status')
   @RequireRoles('admin', 'auditor')
-  async status() {
+  async status(@Query() _query: NoQueryDto) {
     return webhookStats(this.store, new Date());
   }
 
@@ -101,9 +102,9 @@ export class WebhooksController {
   @RequireRoles('admin')
   @Writes()
   @HttpCode(202)
-  async redeliver(@Param('id') id: string) {
+  async redeliver(@Param() { id }: WebhookIdPathDto) {
     const delivery = await this.store.collection<Delivery>(DELIVERIES).get(id);
-    if (!delivery) throw ProblemError.notFound('delivery', `no delivery ${id}`, 'id');
+    if (!delivery) throw ProblemError.notFound('delivery', `no delivery ${id}`, 'path.id');
     const request: DeliveryRequest = { _id: newId(), kind: 'redeliver', deliveryId: id };
     await this.store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: request }] });
     return { accepted: true, deliveryId: id };
@@ -111,7 +112,7 @@ export class WebhooksController {
 
   private async subscription(id: string): Promise<WebhookSubscription> {
     const subscription = await this.store.collection<WebhookSubscription>(SUBSCRIPTIONS).get(id);
-    if (!subscription) throw ProblemError.notFound('subscription', `no webhook subscription ${id}`, 'id');
+    if (!subscription) throw ProblemError.notFound('subscription', `no webhook subscription ${id}`, 'path.id');
     return subscription;
   }
 }

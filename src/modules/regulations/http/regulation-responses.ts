@@ -149,7 +149,7 @@ export class RegulationDetailDto {
   @ApiProperty({ type: [RegulationStepDto] })
   steps!: RegulationStepDto[];
 
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'the channels the service is offered through, each with its label' })
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the channels the service is offered through, in the regulation's (the law's) words, each with its label (ru, kk, en) and requestedChannel: the channel a filing names to use it (portal | psc | office)" })
   channels!: Record<string, unknown>[];
 
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'the roles of the regulation, each with its label' })

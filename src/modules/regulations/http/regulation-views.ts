@@ -3,6 +3,7 @@ import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import type { Limit } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../domain/catalog';
 import { readingOf } from '../domain/lint';
+import { channelLabel, requestedChannelOf } from '../../cases/domain/channels';
 
 export function versionSummary(version: RegulationVersion) {
   return {
@@ -35,10 +36,12 @@ export function limitView(limit: Limit) {
 }
 
 export function versionDetail(version: RegulationVersion) {
-  const { file: _file, steps, ...rest } = version;
+  const { file: _file, steps, channels, ...rest } = version;
   return {
     regulationVersionId: version.versionId,
     ...rest,
+    // The catalog's (the law's) channel ids, each with the command's word that files through it and an English label.
+    channels: channels.map((c) => ({ ...c, requestedChannel: requestedChannelOf(c.id), label: { ...c.label, en: channelLabel(c.id).en } })),
     steps: steps.map((step) => ({
       id: step.id,
       label: step.label,
