@@ -137,8 +137,8 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
 }
 
 /**
- * Every read model the service runs rebuilt from the first event, one after the other, each beside its live build and
- * switched at its end (the `rebuild --all` command's work), with progress.
+ * Every read model the service runs rebuilt from the first event over one read of the log, each beside its live build
+ * and switched at its end (the `rebuild --all` command's work), with progress.
  */
 async function rebuildAllFigure(log: EventLog, store: ReadStore, reference: ReferenceData, head: number, baselineSeconds: number, ctx: BenchContext): Promise<BenchResult> {
   const projections = allProjections(reference);
@@ -146,13 +146,18 @@ async function rebuildAllFigure(log: EventLog, store: ReadStore, reference: Refe
   const each: string[] = [];
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
-  for (const { name } of projections) {
-    const progress = ctx.progress(`rebuild ${name}`, head);
-    const began = process.hrtime.bigint();
-    await runtime.rebuild(name, (p) => progress.update(p.position, p.head));
-    progress.done();
-    each.push(`${name} ${(Number(process.hrtime.bigint() - began) / 1e9).toFixed(1)} s`);
-  }
+  // Side by side over one read of the log, as `rebuild --all` runs them; each one's time is when it switched.
+  const progress = ctx.progress(`rebuild ${projections.length} read models`, head);
+  const reached = new Map(projections.map((p) => [p.name, 0]));
+  await runtime.rebuildMany(
+    projections.map((p) => p.name),
+    (p) => {
+      reached.set(p.projection, p.position);
+      progress.update(Math.min(...reached.values()), p.head);
+      if (p.position >= p.head && !each.some((e) => e.startsWith(`${p.projection} `))) each.push(`${p.projection} ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`);
+    },
+  );
+  progress.done();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await runtime.stop();
   const limit = (60 * head) / 1_000_000;

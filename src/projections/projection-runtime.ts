@@ -9,6 +9,7 @@ import { checkpointKey, handles, physicalCollection, type Build, type Projection
 import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionRetry, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
+import { SharedLogRead } from './shared-log-read';
 
 export interface RuntimeOptions {
   /** Events per batch while following the log, and so the most events between two checkpoints then. */
@@ -151,6 +152,38 @@ export class ProjectionRuntime {
     return outcome.build;
   }
 
+  /**
+   * Rebuilds several projections side by side over one read of the log (`rebuild --all`): every batch is read and
+   * decoded once and fed to each projection, which writes into its own new build and switches its readers when that
+   * build has caught up. Resolves when all have switched; throws the first failure once every other has ended.
+   */
+  async rebuildMany(names: readonly string[], onProgress?: (progress: BuildProgress) => void): Promise<Build[]> {
+    const projections = names.map((name) => {
+      const projection = this.projections.find((p) => p.name === name);
+      if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
+      return projection;
+    });
+    const shared = new SharedLogRead(this.log);
+    const views = projections.map(() => shared.view());
+    const runners = projections.map(
+      (projection, i) => new ProjectionRunner(projection, views[i]!.log, this.store, this.registry, this.sizes, this.events, this.options.logger, onProgress, undefined, this.graceMs, undefined, this.options.retry, this.lease),
+    );
+    try {
+      for (const [i, runner] of runners.entries()) {
+        await runner.start({ rebuild: true, stopWhenSwitched: true });
+        // Standing by for another process's rebuild of it: the others do not keep batches for it meanwhile.
+        if (!runner.leased) views[i]!.leave();
+      }
+      const outcomes = await Promise.all(runners.map((runner) => runner.finished));
+      const failed = outcomes.findIndex((o) => o.failure !== null);
+      if (failed >= 0) throw new ProjectionFailedError(projections[failed]!.name, outcomes[failed]!.failure!);
+      this.options.logger?.info({ projections: names, logReads: shared.reads }, 'projections rebuilt over one read of the log');
+      return outcomes.map((o) => o.build);
+    } finally {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    }
+  }
+
   private storageFull(projection: string, detail: string | null): void {
     const before = this.waitingForSpace.size;
     if (detail === null) this.waitingForSpace.delete(projection);
@@ -247,6 +280,11 @@ class ProjectionRunner {
   /** What every write of this runner carries: refused by the store once another runner took the lease. */
   private get fence(): WriteBatch['fence'] {
     return this.lease && this.leaseName ? { lease: this.leaseName, token: this.lease.token } : undefined;
+  }
+
+  /** Whether this runner holds its projection's lease (and so projects). */
+  get leased(): boolean {
+    return this.lease !== null;
   }
 
   /** Takes or renews the lease; true when this runner holds it. */
