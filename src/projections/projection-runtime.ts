@@ -560,11 +560,17 @@ class ProjectionRunner {
 
   private async applyBatch(batch: RecordedEvent[]): Promise<WriteOp[]> {
     const pending = new Map<string, Map<string, ReadDocument | null>>();
+    // Looked up on every get and upsert of every event: each collection's name is checked and composed once a batch.
+    const physicalNames = new Map<string, string>();
     const physical = (collection: string) => {
+      let name = physicalNames.get(collection);
+      if (name !== undefined) return name;
       if (!this.projection.collections.includes(collection)) {
         throw new Error(`writes to collection "${collection}", which it does not declare (declared: ${this.projection.collections.join(', ')})`);
       }
-      return physicalCollection(this.projection.name, this.build, collection);
+      name = physicalCollection(this.projection.name, this.build, collection);
+      physicalNames.set(collection, name);
+      return name;
     };
     const fetched = await this.prefetch(batch, physical);
     const ctx: ProjectionContext = {
