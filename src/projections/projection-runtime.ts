@@ -130,10 +130,18 @@ export class ProjectionRuntime {
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
     await this.discardBuildsAheadOfLog();
-    for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.sizes, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry, this.lease);
+    // Projections building from far behind (several new versions after a deploy, a first start) share their reads of
+    // the log while their batches coincide; each follows the log on its own subscription once at the head.
+    const shared = this.projections.length > 1 ? new SharedLogRead(this.log) : null;
+    // Every view is there before the first runner reads, so the batches it reads are kept for the others.
+    const views = this.projections.map(() => shared?.view());
+    for (const [i, projection] of this.projections.entries()) {
+      const view = views[i];
+      const runner = new ProjectionRunner(projection, view?.log ?? this.log, this.store, this.registry, this.sizes, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry, this.lease);
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
+      // Standing by for another process's runner: the others do not keep batches for it meanwhile.
+      if (!runner.leased) view?.leave();
     }
   }
 
