@@ -28,7 +28,8 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const known = allProjections(reference);
-  const names = args.values.all ? known.map((p) => p.name) : args.positionals;
+  // A name given twice is rebuilt once: the projections are rebuilt side by side, one runner each.
+  const names = args.values.all ? known.map((p) => p.name) : [...new Set(args.positionals)];
   const unknown = names.filter((n) => !known.some((p) => p.name === n));
   if (unknown.length > 0) return usageError('rebuild', USAGE, `unknown projection: ${unknown.join(', ')}; known: ${known.map((p) => p.name).join(', ')}`);
   if (names.length === 0) return usageError('rebuild', USAGE, `name a projection (${known.map((p) => p.name).join(', ')}) or --all`);

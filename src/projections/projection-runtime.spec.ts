@@ -541,6 +541,7 @@ describe('projection runtime', () => {
     await appendMany(5, 3);
     const r = runtime([counter('counts'), counter('fragile', 1, { poison: 'Poison' })], 10);
     await expect(r.rebuildMany(['counts', 'fragile'])).rejects.toThrow(/fragile failed at position 31 \(Poison in case-9\)/);
+    await expect(r.rebuildMany(['counts', 'counts'])).rejects.toThrow('a projection is named twice: counts, counts');
     const models = new ReadModels(log, store, [counter('counts')]);
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
     expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(36);

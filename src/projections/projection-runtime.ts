@@ -166,6 +166,8 @@ export class ProjectionRuntime {
    * build has caught up. Resolves when all have switched; throws the first failure once every other has ended.
    */
   async rebuildMany(names: readonly string[], onProgress?: (progress: BuildProgress) => void): Promise<Build[]> {
+    // Two runners of one projection in one runtime would hold the same lease and write two builds at once.
+    if (new Set(names).size !== names.length) throw new Error(`a projection is named twice: ${names.join(', ')}`);
     const projections = names.map((name) => {
       const projection = this.projections.find((p) => p.name === name);
       if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);

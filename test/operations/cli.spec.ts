@@ -164,6 +164,10 @@ describe('npm run cli', () => {
     expect(all.code).toBe(0);
     for (const name of names) expect(all.stdout).toMatch(new RegExp(`^${name}: rebuilt as v\\d+ generation 2 .*readers switched$`, 'm'));
     expect(await activeDocuments()).toEqual(separately);
+    // A name given twice is rebuilt once.
+    const twice = cli(['rebuild', 'log-overview', 'log-overview', '--data-dir', dataDir]);
+    expect(twice.code).toBe(0);
+    expect(twice.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^log-overview: rebuilt as v\d+ generation 3 /)]);
   }, 240_000);
 
   it('rebuild names the projections it knows when given none, exit 2', () => {
