@@ -58,6 +58,8 @@ export class SharedLogRead {
     // Ahead of a slower view with `window` batches held: wait for it to take them (the slowest never waits).
     while (!this.batches.has(key) && this.batches.size >= this.window && after > this.slowest()) {
       await new Promise<void>((resolve) => this.waiters.add(resolve));
+      // Stopped while it waited: nothing is read for it.
+      if (!this.cursors.has(id)) return [];
     }
     let entry = this.batches.get(key);
     if (!entry) {
@@ -66,7 +68,8 @@ export class SharedLogRead {
       this.batches.set(key, entry);
     }
     const events = await entry.events;
-    this.cursors.set(id, events.length > 0 ? events[events.length - 1]!.position : after);
+    // A view stopped meanwhile stays out: its cursor would hold the others back for good.
+    if (this.cursors.has(id)) this.cursors.set(id, events.length > 0 ? events[events.length - 1]!.position : after);
     this.evict();
     return events;
   }
