@@ -453,6 +453,100 @@ describe('projection runtime', () => {
     expect(counts.reduce((s, c) => s + c.n, 0)).toBe(50);
   });
 
+  /** The log, counting the batches read from it (readAll, and what its subscriptions deliver). */
+  function countingLog(): { log: EventLog; reads: () => number } {
+    let reads = 0;
+    const counted = new Proxy(log, {
+      get: (target, property, receiver) => {
+        // A read of one event is the start's check that a build's checkpoint is in the log, not a batch.
+        if (property === 'readAll') return (options?: Parameters<EventLog['readAll']>[0]) => ((reads += options?.maxCount === 1 ? 0 : 1), target.readAll(options));
+        if (property === 'subscribeToAll') {
+          return (options?: Parameters<EventLog['subscribeToAll']>[0]) => {
+            const inner = target.subscribeToAll(options);
+            return {
+              stop: () => inner.stop(),
+              async *[Symbol.asyncIterator]() {
+                for await (const batch of inner) {
+                  reads += 1;
+                  yield batch;
+                }
+              },
+            };
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as EventLog;
+    return { log: counted, reads: () => reads };
+  }
+
+  it('rebuildMany() reads the log once for every projection it rebuilds, and builds what separate rebuilds build', async () => {
+    await appendMany(50, 7);
+    const projections = () => [logOverviewProjection, counter('counts'), counter('doubled', 1, { factor: 2 })];
+    const separate = countingLog();
+    const one = runtime(projections(), 10, undefined, { log: separate.log, retiredBuildGraceMs: 0 });
+    for (const { name } of projections()) await one.rebuild(name);
+    // Each separate rebuild reads the 50 events in batches of 10.
+    expect(separate.reads()).toBe(15);
+    const models = new ReadModels(log, store, projections());
+    const documents = async () => ({
+      streams: await (await models.collection('log-overview', 'streams')).find({}),
+      types: await (await models.collection('log-overview', 'event-types')).find({}),
+      counts: await (await models.collection('counts', 'counts')).find({}),
+      doubled: await (await models.collection('doubled', 'counts')).find({}),
+    });
+    const before = await documents();
+    expect(before.counts.reduce((sum, c) => sum + (c as Counter).n, 0)).toBe(50);
+
+    const together = countingLog();
+    const progress = new Map<string, number>();
+    const builds = await runtime(projections(), 10, undefined, { log: together.log, retiredBuildGraceMs: 0 }).rebuildMany(
+      projections().map((p) => p.name),
+      (p) => progress.set(p.projection, p.position),
+    );
+    expect(together.reads()).toBe(5);
+    expect(builds).toEqual([{ version: 1, generation: 2 }, { version: 1, generation: 2 }, { version: 1, generation: 2 }]);
+    expect(Object.fromEntries(progress)).toEqual({ 'log-overview': 50, counts: 50, doubled: 50 });
+    // Readers were switched to the new builds, which hold what the separate rebuilds wrote.
+    expect((await models.status()).map((s) => [s.name, s.generation])).toEqual([['log-overview', 2], ['counts', 2], ['doubled', 2]]);
+    expect(await documents()).toEqual(before);
+  });
+
+  it('a start with several new projection versions builds them over one read of the log, then each follows it live', async () => {
+    await appendMany(50, 7);
+    await runtime([counter('counts'), counter('doubled', 1, { factor: 2 })], 10).start();
+    const models = new ReadModels(log, store, [counter('counts'), counter('doubled')]);
+    await models.waitFor('counts', 50, 5000);
+    await models.waitFor('doubled', 50, 5000);
+    for (const r of runtimes.splice(0)) await r.stop();
+
+    const counted = countingLog();
+    await runtime([counter('counts', 2), counter('doubled', 2, { factor: 2 })], 10, undefined, { log: counted.log }).start();
+    const next = new ReadModels(log, store, [counter('counts', 2), counter('doubled', 2)]);
+    await waitFor(async () => (await next.status()).every((s) => s.version === 2));
+    expect((await next.status()).map((s) => [s.name, s.version, s.checkpoint])).toEqual([['counts', 2, 50], ['doubled', 2, 50]]);
+    // Five batches of ten and one look past the head, read once for both builds (each alone reads them again).
+    expect(counted.reads()).toBe(6);
+    await appendMany(3, 7);
+    await next.waitFor('counts', 53, 5000);
+    await next.waitFor('doubled', 53, 5000);
+    const sum = async (name: string) => (await (await next.collection<Counter>(name, 'counts')).find({})).reduce((total, c) => total + c.n, 0);
+    expect([await sum('counts'), await sum('doubled')]).toEqual([53, 106]);
+  });
+
+  it('rebuildMany() with a projection that fails reports its event and still switches the others', async () => {
+    await appendMany(30, 3);
+    await log.append('case-9', [{ type: 'Poison', data: {} }], 'any');
+    await appendMany(5, 3);
+    const r = runtime([counter('counts'), counter('fragile', 1, { poison: 'Poison' })], 10);
+    await expect(r.rebuildMany(['counts', 'fragile'])).rejects.toThrow(/fragile failed at position 31 \(Poison in case-9\)/);
+    await expect(r.rebuildMany(['counts', 'counts'])).rejects.toThrow('a projection is named twice: counts, counts');
+    const models = new ReadModels(log, store, [counter('counts')]);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
+    expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(36);
+  });
+
   it("a read answer's staleness stamp (position and when its event was recorded) comes with the checkpoint, served with the log closed", async () => {
     await appendMany(7);
     const r = runtime([counter('counts')], 3, undefined, { retiredBuildGraceMs: 0 });

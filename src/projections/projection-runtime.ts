@@ -9,6 +9,7 @@ import { checkpointKey, handles, physicalCollection, type Build, type Projection
 import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionRetry, type ProjectionState, type RegistryEntry } from './projection-registry';
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
+import { SharedLogRead } from './shared-log-read';
 
 export interface RuntimeOptions {
   /** Events per batch while following the log, and so the most events between two checkpoints then. */
@@ -129,10 +130,18 @@ export class ProjectionRuntime {
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
     await this.discardBuildsAheadOfLog();
-    for (const projection of this.projections) {
-      const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.sizes, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry, this.lease);
+    // Projections building from far behind (several new versions after a deploy, a first start) share their reads of
+    // the log while their batches coincide; each follows the log on its own subscription once at the head.
+    const shared = this.projections.length > 1 ? new SharedLogRead(this.log) : null;
+    // Every view is there before the first runner reads, so the batches it reads are kept for the others.
+    const views = this.projections.map(() => shared?.view());
+    for (const [i, projection] of this.projections.entries()) {
+      const view = views[i];
+      const runner = new ProjectionRunner(projection, view?.log ?? this.log, this.store, this.registry, this.sizes, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry, this.lease);
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
+      // Standing by for another process's runner: the others do not keep batches for it meanwhile.
+      if (!runner.leased) view?.leave();
     }
   }
 
@@ -149,6 +158,40 @@ export class ProjectionRuntime {
     await runner.stop();
     if (outcome.failure) throw new ProjectionFailedError(name, outcome.failure);
     return outcome.build;
+  }
+
+  /**
+   * Rebuilds several projections side by side over one read of the log (`rebuild --all`): every batch is read and
+   * decoded once and fed to each projection, which writes into its own new build and switches its readers when that
+   * build has caught up. Resolves when all have switched; throws the first failure once every other has ended.
+   */
+  async rebuildMany(names: readonly string[], onProgress?: (progress: BuildProgress) => void): Promise<Build[]> {
+    // Two runners of one projection in one runtime would hold the same lease and write two builds at once.
+    if (new Set(names).size !== names.length) throw new Error(`a projection is named twice: ${names.join(', ')}`);
+    const projections = names.map((name) => {
+      const projection = this.projections.find((p) => p.name === name);
+      if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
+      return projection;
+    });
+    const shared = new SharedLogRead(this.log);
+    const views = projections.map(() => shared.view());
+    const runners = projections.map(
+      (projection, i) => new ProjectionRunner(projection, views[i]!.log, this.store, this.registry, this.sizes, this.events, this.options.logger, onProgress, undefined, this.graceMs, undefined, this.options.retry, this.lease),
+    );
+    try {
+      for (const [i, runner] of runners.entries()) {
+        await runner.start({ rebuild: true, stopWhenSwitched: true });
+        // Standing by for another process's rebuild of it: the others do not keep batches for it meanwhile.
+        if (!runner.leased) views[i]!.leave();
+      }
+      const outcomes = await Promise.all(runners.map((runner) => runner.finished));
+      const failed = outcomes.findIndex((o) => o.failure !== null);
+      if (failed >= 0) throw new ProjectionFailedError(projections[failed]!.name, outcomes[failed]!.failure!);
+      this.options.logger?.info({ projections: names, logReads: shared.reads }, 'projections rebuilt over one read of the log');
+      return outcomes.map((o) => o.build);
+    } finally {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    }
   }
 
   private storageFull(projection: string, detail: string | null): void {
@@ -247,6 +290,11 @@ class ProjectionRunner {
   /** What every write of this runner carries: refused by the store once another runner took the lease. */
   private get fence(): WriteBatch['fence'] {
     return this.lease && this.leaseName ? { lease: this.leaseName, token: this.lease.token } : undefined;
+  }
+
+  /** Whether this runner holds its projection's lease (and so projects). */
+  get leased(): boolean {
+    return this.lease !== null;
   }
 
   /** Takes or renews the lease; true when this runner holds it. */
@@ -522,11 +570,17 @@ class ProjectionRunner {
 
   private async applyBatch(batch: RecordedEvent[]): Promise<WriteOp[]> {
     const pending = new Map<string, Map<string, ReadDocument | null>>();
+    // Looked up on every get and upsert of every event: each collection's name is checked and composed once a batch.
+    const physicalNames = new Map<string, string>();
     const physical = (collection: string) => {
+      let name = physicalNames.get(collection);
+      if (name !== undefined) return name;
       if (!this.projection.collections.includes(collection)) {
         throw new Error(`writes to collection "${collection}", which it does not declare (declared: ${this.projection.collections.join(', ')})`);
       }
-      return physicalCollection(this.projection.name, this.build, collection);
+      name = physicalCollection(this.projection.name, this.build, collection);
+      physicalNames.set(collection, name);
+      return name;
     };
     const fetched = await this.prefetch(batch, physical);
     const ctx: ProjectionContext = {

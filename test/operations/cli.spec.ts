@@ -7,6 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openSqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
+import { READ_STORE_FILE } from '../../src/modules/read-store/open-read-store';
+import { REGISTRY_COLLECTION, type RegistryEntry } from '../../src/projections/projection-registry';
+import { physicalCollection } from '../../src/projections/projection';
 
 const ROOT = join(__dirname, '../..');
 
@@ -127,6 +131,43 @@ describe('npm run cli', () => {
     expect(cli(['backup', '--to', backup, '--data-dir', dataDir], env).code).toBe(0);
     // Nothing was read from, or written to, the DATA_DIR of the environment.
     expect(existsSync(elsewhere)).toBe(false);
+  }, 240_000);
+
+  it('rebuild --all builds every read model side by side and they hold what rebuilding each alone builds', async () => {
+    const dataDir = join(tempDir('rebuild-all'), 'data');
+    expect(cli(['demo', '--cases', '4', '--data-dir', dataDir]).code).toBe(0);
+    /** Every active build's documents, by projection and collection (generations left out). */
+    const activeDocuments = async (): Promise<Record<string, unknown[]>> => {
+      const store = openSqliteReadStore({ file: join(dataDir, READ_STORE_FILE) });
+      try {
+        const result: Record<string, unknown[]> = {};
+        const collections = await store.listCollections();
+        for (const entry of await store.collection<RegistryEntry>(REGISTRY_COLLECTION).find({})) {
+          const prefix = physicalCollection(entry._id, entry.active!, '');
+          for (const name of collections.filter((c) => c.startsWith(prefix)).sort()) {
+            const docs = await store.collection(name).find({});
+            result[`${entry._id}.${name.slice(prefix.length)}`] = docs.sort((a, b) => (a._id < b._id ? -1 : 1));
+          }
+        }
+        return result;
+      } finally {
+        await store.close();
+      }
+    };
+    const names = ['log-overview', 'cases', 'compliance', 'catalog-usage'];
+    for (const name of names) expect(cli(['rebuild', name, '--data-dir', dataDir]).code).toBe(0);
+    const separately = await activeDocuments();
+    expect(Object.keys(separately).map((k) => k.split('.')[0])).toEqual(expect.arrayContaining(names));
+    expect(Object.values(separately).some((docs) => docs.length > 0)).toBe(true);
+
+    const all = cli(['rebuild', '--all', '--data-dir', dataDir]);
+    expect(all.code).toBe(0);
+    for (const name of names) expect(all.stdout).toMatch(new RegExp(`^${name}: rebuilt as v\\d+ generation 2 .*readers switched$`, 'm'));
+    expect(await activeDocuments()).toEqual(separately);
+    // A name given twice is rebuilt once.
+    const twice = cli(['rebuild', 'log-overview', 'log-overview', '--data-dir', dataDir]);
+    expect(twice.code).toBe(0);
+    expect(twice.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^log-overview: rebuilt as v\d+ generation 3 /)]);
   }, 240_000);
 
   it('rebuild names the projections it knows when given none, exit 2', () => {
