@@ -52,7 +52,10 @@ function forbiddenUpward() {
           comment: `as ${layer.name}-imports-${upper.name}, letting through: ${exception.reason}`,
           severity: 'error',
           // the exception's files that belong to this layer
-          from: { path: layer.path.map((p) => `(?=${exception.from})${p}`), pathNot: [...(layer.pathNot ?? []), ...(exception.fromNot ?? [])] },
+          from: {
+            path: layer.path.map((p) => `(?=${exception.from})${p}`),
+            pathNot: [...(layer.pathNot ?? []), ...(exception.fromNot ?? [])],
+          },
           to: { path: to.path, pathNot: [...to.pathNot, ...exception.to] },
         });
       });

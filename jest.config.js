@@ -1,5 +1,16 @@
 // Nest 12 ships ESM only; Jest on Node 20 loads CommonJS, so swc transforms those packages too.
-const esmPackages = ['@nestjs', 'jose', 'content-disposition', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', 'load-esm', 'canonicalize'];
+const esmPackages = [
+  '@nestjs',
+  'jose',
+  'content-disposition',
+  'file-type',
+  'strtok3',
+  'token-types',
+  'uint8array-extras',
+  '@tokenizer',
+  'load-esm',
+  'canonicalize',
+];
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

@@ -27,14 +27,22 @@ async function http(method, path, body) {
   // NODE_EXTRA_CA_CERTS (set by the compose file) makes fetch trust the node's CA.
   const response = await fetch(`https://${host}${path}`, {
     method,
-    headers: { authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify(body),
   });
   return response.status;
 }
 
 async function main() {
-  const created = await http('POST', '/users/', { loginName: APP_USER, fullName: 'reglament API and worker', groups: [], password: appPassword });
+  const created = await http('POST', '/users/', {
+    loginName: APP_USER,
+    fullName: 'reglament API and worker',
+    groups: [],
+    password: appPassword,
+  });
   if (created === 409) {
     const reset = await http('POST', `/users/${APP_USER}/command/reset-password`, { newPassword: appPassword });
     if (reset >= 300) throw new Error(`resetting the password of ${APP_USER} answered ${reset}`);
@@ -60,7 +68,9 @@ async function main() {
   } finally {
     await client.dispose();
   }
-  process.stdout.write(`KurrentDB: user ${APP_USER} ready; default ACLs set (stream metadata writable by $admins only)\n`);
+  process.stdout.write(
+    `KurrentDB: user ${APP_USER} ready; default ACLs set (stream metadata writable by $admins only)\n`,
+  );
 }
 
 main().catch((error) => {

@@ -9,7 +9,16 @@ void runProcess(
   startWorker,
   async (running, config, logger) => {
     const status = await running.infra.projections.status();
-    logger.info({ dataDir: config.dataDir, eventStore: config.eventStore.kind, readStore: config.readStore.kind, url: running.url, projections: status }, 'reglament worker running');
+    logger.info(
+      {
+        dataDir: config.dataDir,
+        eventStore: config.eventStore.kind,
+        readStore: config.readStore.kind,
+        url: running.url,
+        projections: status,
+      },
+      'reglament worker running',
+    );
   },
   (config) => createLogger(config.logLevel).child({ process: 'worker' }),
 );

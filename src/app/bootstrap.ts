@@ -52,7 +52,16 @@ export class AppModule {
         // One watch of each changing value per process, shared by the live streams (Server-Sent Events).
         { provide: CHANGE_FEEDS, useValue: new ChangeFeeds() },
       ],
-      exports: [APP_CONFIG, INFRASTRUCTURE, EVENT_LOG, READ_STORE, PROJECTION_STATUS, Metrics, STORAGE_FAULTS, CHANGE_FEEDS],
+      exports: [
+        APP_CONFIG,
+        INFRASTRUCTURE,
+        EVENT_LOG,
+        READ_STORE,
+        PROJECTION_STATUS,
+        Metrics,
+        STORAGE_FAULTS,
+        CHANGE_FEEDS,
+      ],
     };
   }
 }
@@ -72,16 +81,26 @@ export interface ServedRoute {
 }
 
 /** Builds and starts the API on the given config. Used by main.ts and by the end-to-end tests. */
-export async function startApi(config: AppConfig, logger: Logger, options: { clock?: () => Date } = {}): Promise<RunningApp> {
+export async function startApi(
+  config: AppConfig,
+  logger: Logger,
+  options: { clock?: () => Date } = {},
+): Promise<RunningApp> {
   const secretProblems = secretPlacementProblems(config);
   if (secretProblems.length > 0) throw new ConfigError(secretProblems);
   // The API pins the regulation versions in use (the worker and the demo leave that to it).
-  const infra = await openInfrastructure(config, logger, { projections: config.projections === 'inline' ? 'child' : 'none', writesLog: true, pinVersions: true, ...(options.clock ? { clock: options.clock } : {}) });
+  const infra = await openInfrastructure(config, logger, {
+    projections: config.projections === 'inline' ? 'child' : 'none',
+    writesLog: true,
+    pinVersions: true,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   try {
     const adapter: ApiFastifyAdapter = new ApiFastifyAdapter({
       bodyLimit: 1024 * 1024,
       // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
-      genReqId: (req: { headers: Record<string, unknown> }) => acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
+      genReqId: (req: { headers: Record<string, unknown> }) =>
+        acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
       clientErrorHandler: connectionRefusal,
       frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
         adapter.securityHeaders?.(request, reply.raw);
@@ -93,10 +112,14 @@ export async function startApi(config: AppConfig, logger: Logger, options: { clo
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
       if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
     });
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, await featureModules(infra)), adapter, {
-      logger: new PinoNestLogger(logger.child({ component: 'nest' })),
-      bufferLogs: false,
-    });
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forInfrastructure(infra, await featureModules(infra)),
+      adapter,
+      {
+        logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+        bufferLogs: false,
+      },
+    );
     app.useSecurityHeaders(SECURITY_HEADERS);
     if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
     adapter.routes = routes;
@@ -178,18 +201,41 @@ class ApiFastifyAdapter extends FastifyAdapter {
   override setNotFoundHandler(handler: Parameters<FastifyAdapter['setNotFoundHandler']>[0]) {
     return super.setNotFoundHandler(((request: FastifyRequest, reply: FastifyReply) => {
       const allowed = this.methodsOf(request.url.split('?')[0] ?? '');
-      if (allowed.length === 0) return (handler as (request: FastifyRequest, reply: FastifyReply) => unknown)(request, reply);
-      const problem = new ProblemError(405, 'method-not-allowed', 'Method not allowed', `${request.method} is not served on this path; it serves ${allowed.join(', ')}`, [
-        { field: 'method', problem: `${request.method.slice(0, 20)} is not served on this path`, allowed: allowed.join(' | ') },
-      ]).toProblem(request.url.split('?')[0]);
-      return reply.status(405).header('allow', allowed.join(', ')).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+      if (allowed.length === 0)
+        return (handler as (request: FastifyRequest, reply: FastifyReply) => unknown)(request, reply);
+      const problem = new ProblemError(
+        405,
+        'method-not-allowed',
+        'Method not allowed',
+        `${request.method} is not served on this path; it serves ${allowed.join(', ')}`,
+        [
+          {
+            field: 'method',
+            problem: `${request.method.slice(0, 20)} is not served on this path`,
+            allowed: allowed.join(' | '),
+          },
+        ],
+      ).toProblem(request.url.split('?')[0]);
+      return reply
+        .status(405)
+        .header('allow', allowed.join(', '))
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(problem);
     }) as never);
   }
 
   /** The methods the served routes answer on this path (none: the path is unknown, a 404). */
   private methodsOf(path: string): string[] {
     // The route table is complete once the server listens, before any request can reach this.
-    this.patterns ??= this.routes.map(({ method, url }) => ({ method, pattern: new RegExp(`^${url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`) }));
+    this.patterns ??= this.routes.map(({ method, url }) => ({
+      method,
+      pattern: new RegExp(
+        `^${url
+          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/:[^/]+/g, '[^/]+')
+          .replace(/\*/g, '.*')}/?$`,
+      ),
+    }));
     return [...new Set(this.patterns.filter(({ pattern }) => pattern.test(path)).map(({ method }) => method))].sort();
   }
 }
@@ -199,8 +245,25 @@ function corsOptions(origins: readonly string[]) {
   return {
     origin: [...origins],
     methods: ['GET', 'HEAD', 'POST', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match', 'X-Correlation-Id', 'X-Causation-Id', 'Last-Event-ID'],
-    exposedHeaders: ['ETag', 'Location', 'Retry-After', 'X-Correlation-Id', 'X-Read-Position', 'Idempotent-Replayed', 'WWW-Authenticate'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'If-Match',
+      'If-None-Match',
+      'X-Correlation-Id',
+      'X-Causation-Id',
+      'Last-Event-ID',
+    ],
+    exposedHeaders: [
+      'ETag',
+      'Location',
+      'Retry-After',
+      'X-Correlation-Id',
+      'X-Read-Position',
+      'Idempotent-Replayed',
+      'WWW-Authenticate',
+    ],
     credentials: false,
     maxAge: 600,
   };
@@ -211,15 +274,39 @@ function corsOptions(origins: readonly string[]) {
  * fastify answers with its own JSON unless handed here; these answers are problem+json like every other.
  */
 function routerRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const tooLong = { field: 'path', problem: 'has a segment that is too long', allowed: `segments of at most ${MAX_PARAM_LENGTH} characters` };
-  const badEscape = { field: 'path', problem: 'has a malformed percent-escape', allowed: 'percent-escapes of two hexadecimal digits (%2F)' };
+  const tooLong = {
+    field: 'path',
+    problem: 'has a segment that is too long',
+    allowed: `segments of at most ${MAX_PARAM_LENGTH} characters`,
+  };
+  const badEscape = {
+    field: 'path',
+    problem: 'has a malformed percent-escape',
+    allowed: 'percent-escapes of two hexadecimal digits (%2F)',
+  };
   const problem =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? new ProblemError(414, 'uri-too-long', 'The address is too long', 'a segment of the path is longer than the server takes', [tooLong]).toProblem()
+      ? new ProblemError(
+          414,
+          'uri-too-long',
+          'The address is too long',
+          'a segment of the path is longer than the server takes',
+          [tooLong],
+        ).toProblem()
       : error.code === 'FST_ERR_BAD_URL'
-        ? new ProblemError(400, 'bad-url', 'The address could not be read', 'the path holds a malformed percent-escape', [badEscape]).toProblem()
+        ? new ProblemError(
+            400,
+            'bad-url',
+            'The address could not be read',
+            'the path holds a malformed percent-escape',
+            [badEscape],
+          ).toProblem()
         : toProblem(error).problem;
-  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).header('x-correlation-id', request.id).send(problem);
+  void reply
+    .status(problem.status)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .header('x-correlation-id', request.id)
+    .send(problem);
 }
 
 /**
@@ -230,7 +317,12 @@ function connectionRefusal(error: Error & { code?: string }, socket: Duplex): vo
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, title, detail] =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers-too-large', 'The request head is too large', 'the request line and headers together exceed 16 KiB']
+      ? [
+          431,
+          'headers-too-large',
+          'The request head is too large',
+          'the request line and headers together exceed 16 KiB',
+        ]
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request-timeout', 'The request came too slowly', 'the request was not received in time']
         : [400, 'bad-request', 'The request could not be read', 'the request is not well-formed HTTP'];
@@ -259,7 +351,14 @@ function installHttpObservability(app: NestFastifyApplication, infra: Infrastruc
     const route = request.routeOptions?.url ?? 'unmatched';
     const seconds = reply.elapsedTime / 1000;
     infra.metrics.httpSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
-    log.info({ method: request.method, url: request.url, route, status: reply.statusCode, durationMs: Math.round(reply.elapsedTime * 100) / 100, correlationId: request.id });
+    log.info({
+      method: request.method,
+      url: request.url,
+      route,
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      correlationId: request.id,
+    });
   });
 }
 
@@ -275,10 +374,20 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {
     // A worker that keeps the log's tree (EventStoreDB) also serves its checkpoints and proofs.
-    const serves = infra.config.eventStore.kind !== 'sqlite' && infra.transparency ? [IdentityModule.register(infra.identity), TransparencyModule.register(infra.transparency, infra.config.transparency.access)] : [];
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forInfrastructure(infra, serves), new FastifyAdapter(), {
-      logger: new PinoNestLogger(logger.child({ component: 'nest' })),
-    });
+    const serves =
+      infra.config.eventStore.kind !== 'sqlite' && infra.transparency
+        ? [
+            IdentityModule.register(infra.identity),
+            TransparencyModule.register(infra.transparency, infra.config.transparency.access),
+          ]
+        : [];
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forInfrastructure(infra, serves),
+      new FastifyAdapter(),
+      {
+        logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+      },
+    );
     app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());
     if (serves.length) app.useGlobalPipes(problemValidationPipe());

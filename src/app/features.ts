@@ -15,5 +15,15 @@ import type { Infrastructure } from './infrastructure';
  * this is the one list that mounts them.
  */
 export async function featureModules(infra: Infrastructure): Promise<NonNullable<ModuleMetadata['imports']>> {
-  return [IdentityModule.register(infra.identity), CalendarModule.register(infra.reference.calendars), RegulationsModule.register(infra.reference.catalog, infra.reference.calendar), CasesModule.register(infra), AuditModule.register(infra), ComplianceModule.register(infra), TransparencyModule.register(infra.transparency, infra.config.transparency.access), DeadlineAlertsModule.register(infra), PersonalDataModule.register(infra)];
+  return [
+    IdentityModule.register(infra.identity),
+    CalendarModule.register(infra.reference.calendars),
+    RegulationsModule.register(infra.reference.catalog, infra.reference.calendar),
+    CasesModule.register(infra),
+    AuditModule.register(infra),
+    ComplianceModule.register(infra),
+    TransparencyModule.register(infra.transparency, infra.config.transparency.access),
+    DeadlineAlertsModule.register(infra),
+    PersonalDataModule.register(infra),
+  ];
 }

@@ -53,7 +53,18 @@ export interface Infrastructure {
  * process that would do the same refuses to start; then the log is checked (integrity, acknowledged head) before
  * anything is served, projected or written. `pinVersions`: this process pins the regulation versions in use (the API).
  */
-export async function openInfrastructure(config: AppConfig, logger: Logger, options: { projections: ProjectionPlacement; writesLog: boolean; acknowledgedHead?: 'check' | 'skip'; clock?: () => Date; pinVersions?: boolean; acceptLogLoss?: string }): Promise<Infrastructure> {
+export async function openInfrastructure(
+  config: AppConfig,
+  logger: Logger,
+  options: {
+    projections: ProjectionPlacement;
+    writesLog: boolean;
+    acknowledgedHead?: 'check' | 'skip';
+    clock?: () => Date;
+    pinVersions?: boolean;
+    acceptLogLoss?: string;
+  },
+): Promise<Infrastructure> {
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const locks: RoleLock[] = [];
@@ -64,15 +75,18 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     releaseLocks();
   };
   try {
-    if (options.writesLog && config.eventStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'log-writer'));
-    if (options.projections === 'here' && config.readStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'projections'));
+    if (options.writesLog && config.eventStore.kind === 'sqlite')
+      locks.push(acquireRoleLock(config.dataDir, 'log-writer'));
+    if (options.projections === 'here' && config.readStore.kind === 'sqlite')
+      locks.push(acquireRoleLock(config.dataDir, 'projections'));
     // Built when first asked for (the API asks at start-up): a worker or a command that verifies no token must not
     // generate a signing secret in DATA_DIR.
     let identity: TokenVerifier | undefined;
     const tokenVerifier = (): TokenVerifier => {
       if (identity) return identity;
       identity = createTokenVerifier({ ...config.auth, dataDir: config.dataDir });
-      if (identity.signing?.generatedNow) logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
+      if (identity.signing?.generatedNow)
+        logger.info({ secretFile: identity.signing.file }, 'generated a token-signing secret');
       return identity;
     };
     const keys = loadKeyRing({
@@ -84,14 +98,32 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       mayGenerateKey: config.transparency.mayGenerateKey,
       shape: config.transparency.shape,
     });
-    if (keys.generated) logger.info({ keyFile: keys.generated, keyId: keys.active.note.keyId.toString('hex'), fingerprint: keys.active.fingerprint }, 'generated a signing key (embedded default only)');
+    if (keys.generated)
+      logger.info(
+        {
+          keyFile: keys.generated,
+          keyId: keys.active.note.keyId.toString('hex'),
+          fingerprint: keys.active.fingerprint,
+        },
+        'generated a signing key (embedded default only)',
+      );
     const metrics = new Metrics({ appends: options.writesLog });
     const storageFaults = new StorageFaults(logger.child({ component: 'storage' }));
-    const rawLog = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, {
-      onHeadRecordError: (error) => logger.warn({ problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code }, 'the head record beside the event log could not be written; it is tried again after the next commit'),
-    });
+    const rawLog = await openEventLog(
+      config.eventStore.kind === 'sqlite'
+        ? { kind: 'sqlite', dataDir: config.eventStore.dataDir }
+        : { kind: 'eventstoredb', url: config.eventStore.url },
+      {
+        onHeadRecordError: (error) =>
+          logger.warn(
+            { problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code },
+            'the head record beside the event log could not be written; it is tried again after the next commit',
+          ),
+      },
+    );
     cleanups.push(() => rawLog.close());
-    if (options.writesLog && rawLog instanceof SqliteEventLog) checkLogIntegrityOnStart(rawLog, config.startupCheckMaxMb * 1024 * 1024, logger);
+    if (options.writesLog && rawLog instanceof SqliteEventLog)
+      checkLogIntegrityOnStart(rawLog, config.startupCheckMaxMb * 1024 * 1024, logger);
     const readStore = await openReadStore(config.readStore);
     cleanups.push(() => readStore.close());
     // A wrong master key stops the start here (exit 78), before any event is projected or written.
@@ -100,12 +132,26 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
     const keyStore = await openKeyStore(config, master.key);
     cleanups.push(() => keyStore.close());
     if ((options.writesLog || options.projections === 'here') && options.acknowledgedHead !== 'skip') {
-      await checkAcknowledgedHead({ log: rawLog, readStore, projections: allProjections(reference), logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null, writesLog: options.writesLog });
+      await checkAcknowledgedHead({
+        log: rawLog,
+        readStore,
+        projections: allProjections(reference),
+        logFile: rawLog instanceof SqliteEventLog ? rawLog.file : null,
+        writesLog: options.writesLog,
+      });
     }
     let transparency: ReturnType<typeof openTransparencyLog> | null = null;
-    if (rawLog.kind === 'sqlite') transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger, options.acceptLogLoss !== undefined ? { acceptLoss: options.acceptLogLoss } : {});
+    if (rawLog.kind === 'sqlite')
+      transparency = openTransparencyLog(
+        rawLog as SqliteEventLog,
+        config.dataDir,
+        keys,
+        logger,
+        options.acceptLogLoss !== undefined ? { acceptLoss: options.acceptLogLoss } : {},
+      );
     // EventStoreDB: the worker, which follows the whole log, keeps the tree beside it and signs its checkpoints.
-    else if (options.projections === 'here') transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger);
+    else if (options.projections === 'here')
+      transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger);
     if (transparency) {
       const opened = transparency;
       cleanups.push(async () => {
@@ -114,14 +160,36 @@ export async function openInfrastructure(config: AppConfig, logger: Logger, opti
       });
     }
     const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
-    const personalData = new PersonalDataVault(keyStore, { log: eventLog, logger: logger.child({ component: 'personal-data' }), ...(options.clock ? { clock: options.clock } : {}) });
+    const personalData = new PersonalDataVault(keyStore, {
+      log: eventLog,
+      logger: logger.child({ component: 'personal-data' }),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     // Before anything projects or serves: a catalog that no longer fits the stored cases is refused, naming them.
-    const catalogPins = await checkCatalog({ log: eventLog, store: readStore, catalog: reference.catalog, allowed: config.catalogChangeAllowed, logger, pinVersions: options.pinVersions ?? false });
-    const readStoreFile = config.readStore.kind === 'sqlite' ? join(config.readStore.dataDir, READ_STORE_FILE) : config.readStore.database;
-    const projections = await startProjections({ eventLog, readStore, logger, placement: options.projections, reference, personalData, config, onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail) });
+    const catalogPins = await checkCatalog({
+      log: eventLog,
+      store: readStore,
+      catalog: reference.catalog,
+      allowed: config.catalogChangeAllowed,
+      logger,
+      pinVersions: options.pinVersions ?? false,
+    });
+    const readStoreFile =
+      config.readStore.kind === 'sqlite' ? join(config.readStore.dataDir, READ_STORE_FILE) : config.readStore.database;
+    const projections = await startProjections({
+      eventLog,
+      readStore,
+      logger,
+      placement: options.projections,
+      reference,
+      personalData,
+      config,
+      onReadStoreFull: (detail) => storageFaults.readStoreFull(readStoreFile, detail),
+    });
     // Checkpoints are signed by the process that keeps the tree: the API that writes the embedded log, or the worker
     // that follows EventStoreDB; a worker beside an embedded log only reads it.
-    if (rawLog.kind !== 'sqlite' || options.projections !== 'here') transparency?.transparency.start(config.transparency.checkpointIntervalMs);
+    if (rawLog.kind !== 'sqlite' || options.projections !== 'here')
+      transparency?.transparency.start(config.transparency.checkpointIntervalMs);
     return {
       config,
       logger,

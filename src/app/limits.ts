@@ -11,7 +11,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../shared/problem/problem';
 import type { Infrastructure } from './infrastructure';
 
-type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded: boolean; max: number; ttlInSeconds: number }>;
+type Limiter = (
+  request: FastifyRequest,
+) => Promise<{ isAllowed: boolean; isExceeded: boolean; max: number; ttlInSeconds: number }>;
 
 /** The key a request is counted under: the verified principal, else the address. */
 async function callerKey(infra: Infrastructure, request: FastifyRequest): Promise<string> {
@@ -32,17 +34,35 @@ export async function installLimits(app: NestFastifyApplication, infra: Infrastr
   if (maxConnections > 0) app.getHttpServer().maxConnections = maxConnections;
   if (requestsPerMinute <= 0) return;
   await app.register(rateLimit as never, { global: false });
-  const fastify = app.getHttpAdapter().getInstance() as unknown as { createRateLimit(options: object): Limiter; addHook: (name: 'onRequest', hook: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => void };
-  const limiter = fastify.createRateLimit({ max: requestsPerMinute, timeWindow: 60_000, keyGenerator: (request: FastifyRequest) => callerKey(infra, request) });
+  const fastify = app.getHttpAdapter().getInstance() as unknown as {
+    createRateLimit(options: object): Limiter;
+    addHook: (name: 'onRequest', hook: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => void;
+  };
+  const limiter = fastify.createRateLimit({
+    max: requestsPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request: FastifyRequest) => callerKey(infra, request),
+  });
   fastify.addHook('onRequest', async (request, reply) => {
     const outcome = await limiter(request);
     if (outcome.isAllowed || !outcome.isExceeded) return;
     const retryAfter = Math.max(1, outcome.ttlInSeconds);
-    const problem = new ProblemError(429, 'rate-limited', 'Too many requests', `requests: at most ${outcome.max} per minute per caller; try again in ${retryAfter} s`, undefined, {
-      limit: outcome.max,
-      windowSeconds: 60,
-      retryAfterSeconds: retryAfter,
-    }).toProblem(request.url.split('?')[0]);
-    return reply.code(429).header('retry-after', String(retryAfter)).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+    const problem = new ProblemError(
+      429,
+      'rate-limited',
+      'Too many requests',
+      `requests: at most ${outcome.max} per minute per caller; try again in ${retryAfter} s`,
+      undefined,
+      {
+        limit: outcome.max,
+        windowSeconds: 60,
+        retryAfterSeconds: retryAfter,
+      },
+    ).toProblem(request.url.split('?')[0]);
+    return reply
+      .code(429)
+      .header('retry-after', String(retryAfter))
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(problem);
   });
 }

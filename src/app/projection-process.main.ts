@@ -54,7 +54,10 @@ function lowerPriority(nice: number, logger: Logger): ProcessPriority | null {
     if (nice > 0) for (const tid of threads) setPriority(tid, nice);
     return { pid: process.pid, nice: getPriority(process.pid), threads: threads.length };
   } catch (error) {
-    logger.warn({ err: error, nice }, 'could not lower the projection process\'s priority; it competes with requests as an equal');
+    logger.warn(
+      { err: error, nice },
+      "could not lower the projection process's priority; it competes with requests as an equal",
+    );
     return null;
   }
 }
@@ -69,8 +72,21 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   const reference = loadReferenceData(config);
   // This process, not the API that forked it, is the one projecting: it holds the role for as long as it lives.
   // The wait lets the projection process of an API just killed outright leave first (it does once it notices).
-  const lock = config.readStore.kind === 'sqlite' ? await acquireRoleLockWaiting(config.dataDir, 'projections', 'projection process of an API with PROJECTIONS=inline', PREVIOUS_HOLDER_WAIT_MS) : null;
-  const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
+  const lock =
+    config.readStore.kind === 'sqlite'
+      ? await acquireRoleLockWaiting(
+          config.dataDir,
+          'projections',
+          'projection process of an API with PROJECTIONS=inline',
+          PREVIOUS_HOLDER_WAIT_MS,
+        )
+      : null;
+  const log = await openEventLog(
+    config.eventStore.kind === 'sqlite'
+      ? { kind: 'sqlite', dataDir: config.eventStore.dataDir }
+      : { kind: 'eventstoredb', url: config.eventStore.url },
+    { readerOnly: true },
+  );
   const store = await openReadStore(config.readStore);
   const keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
@@ -83,9 +99,20 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   });
   await runtime.start();
   const scheduler = config.deadlineScheduler
-    ? startDeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger })
+    ? startDeadlineScheduler({
+        log,
+        catalog: reference.catalog,
+        calendar: reference.calendar,
+        dataDir: config.dataDir,
+        policy: config.deadlineWarnings,
+        pollMs: config.deadlinePollMs,
+        ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}),
+        logger,
+      })
     : null;
-  const webhooks = config.webhooks.dispatcher ? startWebhookDispatcher({ log, store, dataDir: config.dataDir, settings: config.webhooks, logger }) : null;
+  const webhooks = config.webhooks.dispatcher
+    ? startWebhookDispatcher({ log, store, dataDir: config.dataDir, settings: config.webhooks, logger })
+    : null;
   send({ type: 'started', priority });
   return async () => {
     await webhooks?.stop();
@@ -122,7 +149,11 @@ process.on('message', (message: ProjectionProcessCommand) => {
       stopRuntime = stop;
     },
     (error: unknown) => {
-      send({ type: 'failed', message: error instanceof Error ? error.message : String(error), ...(error instanceof Error && error.stack ? { stack: error.stack } : {}) });
+      send({
+        type: 'failed',
+        message: error instanceof Error ? error.message : String(error),
+        ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+      });
       process.exit(1);
     },
   );

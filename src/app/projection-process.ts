@@ -25,12 +25,20 @@ export interface ProjectionProcess {
  * Restarts wait 1 s, doubling on each failure in a row (a process that died before it ran STEADY_MS, or could not
  * start) up to 30 s; exponential-backoff keeps the count. No jitter: one supervisor restarts one process.
  */
-const RESTART_BACKOFF = { startingDelay: 1_000, maxDelay: 30_000, timeMultiple: 2, delayFirstAttempt: true, jitter: 'none', numOfAttempts: Number.MAX_SAFE_INTEGER } as const;
+const RESTART_BACKOFF = {
+  startingDelay: 1_000,
+  maxDelay: 30_000,
+  timeMultiple: 2,
+  delayFirstAttempt: true,
+  jitter: 'none',
+  numOfAttempts: Number.MAX_SAFE_INTEGER,
+} as const;
 /** A process that ran this long before dying counts as a success: the next restart waits the first delay again. */
 const STEADY_MS = 60_000;
 
 /** The delay before the attempt after `failures` failures in a row, as RESTART_BACKOFF computes it (for the log). */
-const restartDelay = (failures: number) => Math.min(RESTART_BACKOFF.startingDelay * RESTART_BACKOFF.timeMultiple ** failures, RESTART_BACKOFF.maxDelay);
+const restartDelay = (failures: number) =>
+  Math.min(RESTART_BACKOFF.startingDelay * RESTART_BACKOFF.timeMultiple ** failures, RESTART_BACKOFF.maxDelay);
 
 class DiedEarly extends Error {
   constructor(readonly why: Record<string, unknown>) {
@@ -47,7 +55,10 @@ const START_TIMEOUT_MS = 60_000;
 function entry(): { file: string; execArgv: string[] } {
   const js = join(__dirname, 'projection-process.main.js');
   if (existsSync(js)) return { file: js, execArgv: [] };
-  return { file: join(__dirname, 'projection-process.main.ts'), execArgv: ['--require', join(__dirname, '../../test/support/swc-register.js')] };
+  return {
+    file: join(__dirname, 'projection-process.main.ts'),
+    execArgv: ['--require', join(__dirname, '../../test/support/swc-register.js')],
+  };
 }
 
 function commandTo(child: ChildProcess, command: ProjectionProcessCommand): void {
@@ -76,7 +87,11 @@ function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: Pro
         resolve({ child, priority: message.priority });
       } else if (message.type === 'failed') {
         settle();
-        reject(Object.assign(new Error(`the projection process failed to start: ${message.message}`), { stack: message.stack }));
+        reject(
+          Object.assign(new Error(`the projection process failed to start: ${message.message}`), {
+            stack: message.stack,
+          }),
+        );
       }
     };
     const onExit = (code: number | null, signal: string | null) => {
@@ -95,7 +110,11 @@ function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: Pro
   });
 }
 
-export async function startProjectionProcess(config: AppConfig, logger: Logger, onReadStoreFull: (detail: string | null) => void = () => undefined): Promise<ProjectionProcess> {
+export async function startProjectionProcess(
+  config: AppConfig,
+  logger: Logger,
+  onReadStoreFull: (detail: string | null) => void = () => undefined,
+): Promise<ProjectionProcess> {
   let current: { child: ChildProcess; priority: ProcessPriority | null } | null = null;
   let priority: ProcessPriority | null = null;
   let restarts = 0;
@@ -104,10 +123,16 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
   let relaunch: Promise<unknown> | null = null;
 
   /** Runs a launched process until it exits: why it exited, and whether it ran steadily first. */
-  const life = (launched: { child: ChildProcess; priority: ProcessPriority | null }): Promise<{ steady: boolean; why: Record<string, unknown> }> => {
+  const life = (launched: {
+    child: ChildProcess;
+    priority: ProcessPriority | null;
+  }): Promise<{ steady: boolean; why: Record<string, unknown> }> => {
     current = launched;
     priority = launched.priority;
-    logger.info({ projectionPid: launched.child.pid, nice: priority?.nice ?? null, threads: priority?.threads ?? null }, 'projection process started');
+    logger.info(
+      { projectionPid: launched.child.pid, nice: priority?.nice ?? null, threads: priority?.threads ?? null },
+      'projection process started',
+    );
     const startedAt = Date.now();
     launched.child.on('message', (message: ProjectionProcessMessage) => {
       if (message.type === 'read-store-full') onReadStoreFull(message.detail);
@@ -116,7 +141,10 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
       launched.child.once('exit', (code, signal) => {
         current = null;
         onReadStoreFull(null);
-        resolve({ steady: Date.now() - startedAt >= STEADY_MS, why: { projectionPid: launched.child.pid, code, signal } });
+        resolve({
+          steady: Date.now() - startedAt >= STEADY_MS,
+          why: { projectionPid: launched.child.pid, code, signal },
+        });
       }),
     );
   };
@@ -145,8 +173,12 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
         ...RESTART_BACKOFF,
         retry: (error: unknown, failures: number) => {
           if (stopping) return false;
-          const why = error instanceof DiedEarly ? error.why : { err: error instanceof Error ? error.message : String(error) };
-          logger.error({ ...why, restartInMs: restartDelay(failures) }, 'the projection process exited; read models stop following the log until it is restarted');
+          const why =
+            error instanceof DiedEarly ? error.why : { err: error instanceof Error ? error.message : String(error) };
+          logger.error(
+            { ...why, restartInMs: restartDelay(failures) },
+            'the projection process exited; read models stop following the log until it is restarted',
+          );
           return true;
         },
       },
@@ -155,7 +187,10 @@ export async function startProjectionProcess(config: AppConfig, logger: Logger, 
   const supervise = async (firstLife: Promise<{ steady: boolean; why: Record<string, unknown> }>) => {
     let exit: Record<string, unknown> | null = (await firstLife).why;
     while (!stopping && exit !== null) {
-      logger.error({ ...exit, restartInMs: restartDelay(0) }, 'the projection process exited; read models stop following the log until it is restarted');
+      logger.error(
+        { ...exit, restartInMs: restartDelay(0) },
+        'the projection process exited; read models stop following the log until it is restarted',
+      );
       exit = await restartUntilSteady().catch(() => null);
     }
   };

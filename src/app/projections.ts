@@ -14,14 +14,22 @@ import type { ReferenceData } from './reference-data';
 import type { PersonalDataReading } from '../modules/personal-data/personal-data-vault';
 import type { AppConfig } from '../shared/config/config';
 import { startProjectionProcess, type ProjectionProcess } from './projection-process';
-import { startDeadlineScheduler, startWebhookDispatcher, type RunningDispatcher, type RunningScheduler } from '../modules/deadline-alerts/deadline-alerts.runtime';
+import {
+  startDeadlineScheduler,
+  startWebhookDispatcher,
+  type RunningDispatcher,
+  type RunningScheduler,
+} from '../modules/deadline-alerts/deadline-alerts.runtime';
 
 /**
  * Every projection the service runs, composed here from what the modules export; the worker, the inline runtime, /health and the rebuild command use this list.
  * The case projections fold events with the regulation catalog and compute deadlines with the calendar, and open
  * acts' personal fields with the key store (without it, only their names and versions are used: checks of checkpoints).
  */
-export function allProjections(reference: Pick<ReferenceData, 'catalog' | 'calendar'>, personalData?: PersonalDataReading): Projection[] {
+export function allProjections(
+  reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
+  personalData?: PersonalDataReading,
+): Projection[] {
   const withKeys = { ...reference, ...(personalData ? { personalData } : {}) };
   return [logOverviewProjection, casesProjection(withKeys), complianceProjection(withKeys), catalogUsageProjection];
 }
@@ -62,20 +70,44 @@ export async function startProjections(options: {
 }): Promise<RunningProjections> {
   const projections = allProjections(options.reference, options.personalData);
   const readModels = new ReadModels(options.eventLog, options.readStore, projections);
-  const runtime = options.placement === 'here' ? new ProjectionRuntime(options.eventLog, options.readStore, projections, {
-    logger: options.logger,
-    ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}),
-    // On the embedded store this process holds the projections role lock (infrastructure.ts): no other runner is alive.
-    lease: { takeOverAtStart: options.readStore.kind === 'sqlite' },
-  }) : null;
+  const runtime =
+    options.placement === 'here'
+      ? new ProjectionRuntime(options.eventLog, options.readStore, projections, {
+          logger: options.logger,
+          ...(options.onReadStoreFull ? { onStorageFull: options.onReadStoreFull } : {}),
+          // On the embedded store this process holds the projections role lock (infrastructure.ts): no other runner is alive.
+          lease: { takeOverAtStart: options.readStore.kind === 'sqlite' },
+        })
+      : null;
   await runtime?.start();
   const { config } = options;
   const deadlines =
     runtime && config.deadlineScheduler
-      ? startDeadlineScheduler({ log: options.eventLog, catalog: options.reference.catalog, calendar: options.reference.calendar, dataDir: config.dataDir, policy: config.deadlineWarnings, pollMs: config.deadlinePollMs, ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}), logger: options.logger })
+      ? startDeadlineScheduler({
+          log: options.eventLog,
+          catalog: options.reference.catalog,
+          calendar: options.reference.calendar,
+          dataDir: config.dataDir,
+          policy: config.deadlineWarnings,
+          pollMs: config.deadlinePollMs,
+          ...(config.deadlineRecordFrom ? { recordFrom: config.deadlineRecordFrom } : {}),
+          logger: options.logger,
+        })
       : null;
-  const webhooks = runtime && config.webhooks.dispatcher ? startWebhookDispatcher({ log: options.eventLog, store: options.readStore, dataDir: config.dataDir, settings: config.webhooks, logger: options.logger }) : null;
-  const child = options.placement === 'child' ? await startProjectionProcess(options.config, options.logger, options.onReadStoreFull) : null;
+  const webhooks =
+    runtime && config.webhooks.dispatcher
+      ? startWebhookDispatcher({
+          log: options.eventLog,
+          store: options.readStore,
+          dataDir: config.dataDir,
+          settings: config.webhooks,
+          logger: options.logger,
+        })
+      : null;
+  const child =
+    options.placement === 'child'
+      ? await startProjectionProcess(options.config, options.logger, options.onReadStoreFull)
+      : null;
   // An inline API's scheduler runs in its child, on this machine: its index is read here for /metrics.
   let childIndex: TimerStore | null = null;
   const deadlineStatus = (): DeadlineTimerHealth | null => {
@@ -85,7 +117,11 @@ export async function startProjections(options: {
     const now = Date.now();
     const counts = childIndex.counts(now);
     const earliest = childIndex.earliest();
-    return { openCases: counts.open, dueCases: counts.due, lagSeconds: earliest && earliest.nextAt <= now ? (now - earliest.nextAt) / 1000 : 0 };
+    return {
+      openCases: counts.open,
+      dueCases: counts.due,
+      lagSeconds: earliest && earliest.nextAt <= now ? (now - earliest.nextAt) / 1000 : 0,
+    };
   };
   return {
     readModels,
@@ -97,7 +133,9 @@ export async function startProjections(options: {
     deadlineStatus,
     async rebuild(name) {
       // As the rebuild command does: a runtime of its own builds the new generation; live runners follow the switch.
-      return (runtime ?? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger })).rebuild(name);
+      return (
+        runtime ?? new ProjectionRuntime(options.eventLog, options.readStore, projections, { logger: options.logger })
+      ).rebuild(name);
     },
     stop: async () => {
       await webhooks?.stop();

@@ -11,6 +11,7 @@ export function loadReferenceData(config: Pick<AppConfig, 'regulationsDir' | 'ca
   assertTimeZoneData();
   const calendars = loadCalendars(config.calendarsDir);
   const calendar = calendars.get('KZ');
-  if (!calendar) throw new Error(`CALENDARS_DIR ${config.calendarsDir} has no KZ.yaml; the Kazakhstan calendar is required`);
+  if (!calendar)
+    throw new Error(`CALENDARS_DIR ${config.calendarsDir} has no KZ.yaml; the Kazakhstan calendar is required`);
   return { catalog: loadCatalog(config.regulationsDir), calendars, calendar };
 }

@@ -34,7 +34,10 @@ export async function runProcess<R extends { close(): Promise<void> }>(
       logger.flush();
       process.exit(78);
     }
-    logger.fatal({ err: error instanceof Error ? { name: error.name, message: error.message } : String(error) }, 'start-up failed');
+    logger.fatal(
+      { err: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+      'start-up failed',
+    );
     process.stderr.write(`${name}: start-up failed: ${error instanceof Error ? error.message : String(error)}\n`);
     logger.flush();
     // Operator failures (a damaged or shortened log, a role another process holds) carry their own exit code.

@@ -21,7 +21,11 @@ export interface AcknowledgedWitness {
 }
 
 /** PRAGMA quick_check of the log, bounded by its size; throws StorageDamagedError naming the file and the damage. */
-export function checkLogIntegrityOnStart(log: SqliteEventLog, maxQuickBytes: number, logger: Pick<Logger, 'info' | 'warn'>): LogIntegrityReport {
+export function checkLogIntegrityOnStart(
+  log: SqliteEventLog,
+  maxQuickBytes: number,
+  logger: Pick<Logger, 'info' | 'warn'>,
+): LogIntegrityReport {
   const report = log.checkIntegrity({ mode: 'quick', maxQuickBytes });
   if (report.problems.length > 0) throw new StorageDamagedError(log.file, report.problems);
   if (report.check === 'skipped') {
@@ -30,7 +34,10 @@ export function checkLogIntegrityOnStart(log: SqliteEventLog, maxQuickBytes: num
       'the event log is larger than STARTUP_CHECK_MAX_MB: its pages were not checked on this start (the head was); run `npm run cli -- check` for a full check',
     );
   } else {
-    logger.info({ file: log.file, check: report.check, bytes: report.bytes, ms: report.ms, head: report.head.position }, 'event log checked');
+    logger.info(
+      { file: log.file, check: report.check, bytes: report.bytes, ms: report.ms, head: report.head.position },
+      'event log checked',
+    );
   }
   return report;
 }
@@ -41,7 +48,13 @@ export function checkLogIntegrityOnStart(log: SqliteEventLog, maxQuickBytes: num
  * the log does not hold — past its head, or another event at its position — means acknowledged events are gone: the
  * start is refused (EventLogLossError) unless an operator recorded the loss with `accept-log-loss`.
  */
-export async function checkAcknowledgedHead(options: { log: EventLog; readStore: ReadStore; projections: readonly Projection[]; logFile: string | null; writesLog?: boolean }): Promise<void> {
+export async function checkAcknowledgedHead(options: {
+  log: EventLog;
+  readStore: ReadStore;
+  projections: readonly Projection[];
+  logFile: string | null;
+  writesLog?: boolean;
+}): Promise<void> {
   const { log, readStore, projections, logFile } = options;
   const head = await log.headPosition();
   const [last] = head > 0 ? await log.readAll({ after: head - 1, maxCount: 1 }) : [];
@@ -53,29 +66,51 @@ export async function checkAcknowledgedHead(options: { log: EventLog; readStore:
   const record = recordFile ? readHeadRecord(recordFile) : null;
   if (record && recordFile) {
     const problem = await positionNotInLog(log, record, head);
-    if (problem) found.push({ position: record.position, eventId: record.eventId, witness: `the head record ${recordFile}`, problem });
+    if (problem)
+      found.push({
+        position: record.position,
+        eventId: record.eventId,
+        witness: `the head record ${recordFile}`,
+        problem,
+      });
   }
   for (const built of await buildPositions(readStore, projections)) {
     if (accepted && built.position <= accepted.acknowledgedPosition) continue;
     const problem = await positionNotInLog(log, built, head);
-    if (problem) found.push({ position: built.position, eventId: built.eventId ?? null, witness: `the read store's checkpoint of ${built.projection} (${built.which} build)`, problem });
+    if (problem)
+      found.push({
+        position: built.position,
+        eventId: built.eventId ?? null,
+        witness: `the read store's checkpoint of ${built.projection} (${built.which} build)`,
+        problem,
+      });
   }
   if (found.length > 0) {
     const furthest = found.reduce((a, b) => (b.position > a.position ? b : a));
     throw new EventLogLossError(
       logFile ?? 'the event log',
-      { position: furthest.position, eventId: furthest.eventId ?? '(not recorded)', witness: found.map((f) => f.witness).join(', ') },
+      {
+        position: furthest.position,
+        eventId: furthest.eventId ?? '(not recorded)',
+        witness: found.map((f) => f.witness).join(', '),
+      },
       headEvent,
       Math.max(0, furthest.position - head),
       [...new Set(found.map((f) => f.problem))].join('; '),
     );
   }
   // A log that never had a record (created before there was one) gets one now from its writer, so the next start has a witness.
-  if (options.writesLog && recordFile && !existsSync(recordFile) && headEvent.eventId) writeHeadRecordSync(recordFile, { position: head, eventId: headEvent.eventId });
+  if (options.writesLog && recordFile && !existsSync(recordFile) && headEvent.eventId)
+    writeHeadRecordSync(recordFile, { position: head, eventId: headEvent.eventId });
 }
 
 /** Every position and event the log would have to hold, for `accept-log-loss` to say what it accepts. */
-export async function acknowledgedBeyondLog(options: { log: EventLog; readStore: ReadStore; projections: readonly Projection[]; logFile: string | null }): Promise<EventLogLossError | null> {
+export async function acknowledgedBeyondLog(options: {
+  log: EventLog;
+  readStore: ReadStore;
+  projections: readonly Projection[];
+  logFile: string | null;
+}): Promise<EventLogLossError | null> {
   try {
     await checkAcknowledgedHead(options);
     return null;

@@ -17,7 +17,10 @@ function logFailingWith(next: { error: Error | null; calls: number }): EventLog 
 
 function recordingLogger() {
   const lines: Array<{ level: string; msg: string }> = [];
-  const logger = pino({ level: 'info', formatters: { level: (label) => ({ level: label }) } }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const logger = pino(
+    { level: 'info', formatters: { level: (label) => ({ level: label }) } },
+    { write: (line: string) => void lines.push(JSON.parse(line)) },
+  );
   return { lines, logger };
 }
 
@@ -25,7 +28,10 @@ describe('storage faults of the event log', () => {
   it('a full disk is logged once however many writes it refuses, and once when a write goes through again', async () => {
     const { lines, logger } = recordingLogger();
     const faults = new StorageFaults(logger);
-    const next = { error: new StorageFullError('/data/events.db', 'database or disk is full') as Error | null, calls: 0 };
+    const next = {
+      error: new StorageFullError('/data/events.db', 'database or disk is full') as Error | null,
+      calls: 0,
+    };
     const log = watchStorageFaults(logFailingWith(next), faults);
     for (let i = 0; i < 5; i++) await expect(log.append('s', [], 'any')).rejects.toBeInstanceOf(StorageFullError);
     expect(faults.current).toMatchObject({ kind: 'full', file: '/data/events.db', refused: 5 });
@@ -38,7 +44,10 @@ describe('storage faults of the event log', () => {
   it('a damaged log refuses every later write without trying it, and stays refused', async () => {
     const { lines, logger } = recordingLogger();
     const faults = new StorageFaults(logger);
-    const next = { error: new StorageDamagedError('/data/events.db', ['database disk image is malformed']) as Error | null, calls: 0 };
+    const next = {
+      error: new StorageDamagedError('/data/events.db', ['database disk image is malformed']) as Error | null,
+      calls: 0,
+    };
     const log = watchStorageFaults(logFailingWith(next), faults);
     await expect(log.append('s', [], 'any')).rejects.toBeInstanceOf(StorageDamagedError);
     next.error = null;

@@ -46,17 +46,35 @@ export class StorageFaults {
       this.fault.refused++;
       return true;
     }
-    const detail = error instanceof StorageFullError ? error.detail : (error as StorageDamagedError).problems.join('; ');
-    this.fault = { kind, file: (error as StorageFullError | StorageDamagedError).file, detail, since: new Date().toISOString(), refused: 1 };
-    if (kind === 'full') this.logger.error({ storage: this.fault }, 'the event log\'s disk is full: writes are answered 503 storage-full until space is freed');
-    else this.logger.error({ storage: this.fault }, 'the event log is damaged: writes are refused (503 storage-damaged); stop the service and run `npm run cli -- check`');
+    const detail =
+      error instanceof StorageFullError ? error.detail : (error as StorageDamagedError).problems.join('; ');
+    this.fault = {
+      kind,
+      file: (error as StorageFullError | StorageDamagedError).file,
+      detail,
+      since: new Date().toISOString(),
+      refused: 1,
+    };
+    if (kind === 'full')
+      this.logger.error(
+        { storage: this.fault },
+        "the event log's disk is full: writes are answered 503 storage-full until space is freed",
+      );
+    else
+      this.logger.error(
+        { storage: this.fault },
+        'the event log is damaged: writes are refused (503 storage-damaged); stop the service and run `npm run cli -- check`',
+      );
     return true;
   }
 
   /** A write went through: a full disk has been given space again. */
   wrote(): void {
     if (this.fault?.kind !== 'full') return;
-    this.logger.info({ storage: this.fault, clearedAt: new Date().toISOString() }, 'the event log\'s disk has space again: writes are accepted');
+    this.logger.info(
+      { storage: this.fault, clearedAt: new Date().toISOString() },
+      "the event log's disk has space again: writes are accepted",
+    );
     this.fault = null;
   }
 }

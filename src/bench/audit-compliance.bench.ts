@@ -22,7 +22,12 @@ import { caseStreamId } from '../modules/cases/domain/case-event';
 import { sealEvents } from '../modules/cases/domain/hash-chain';
 import { caseSla } from '../modules/cases/domain/case-sla';
 import { Rng } from '../demo/prng';
-import { CASE_ROWS, COMPLIANCE_PROJECTION, complianceProjection, complianceRowsOf } from '../modules/compliance/compliance.projection';
+import {
+  CASE_ROWS,
+  COMPLIANCE_PROJECTION,
+  complianceProjection,
+  complianceRowsOf,
+} from '../modules/compliance/compliance.projection';
 import { casesProjection } from '../modules/cases/projections/cases.projection';
 import { allProjections } from '../app/projections';
 import { CASE_STREAM_PREFIX } from '../modules/cases/domain/case-event';
@@ -31,7 +36,14 @@ import { caseVersion } from '../modules/regulations/domain/catalog';
 import type { Projection } from '../projections/projection';
 import type { ReadStore } from '../modules/read-store/read-store.port';
 import { ComplianceQueries } from '../modules/compliance/compliance.queries';
-import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type RollupCounters, type RollupRow } from '../modules/compliance/domain/rollup';
+import {
+  applyCounters,
+  emptyCounters,
+  GROUP_BY,
+  rollupDelta,
+  type RollupCounters,
+  type RollupRow,
+} from '../modules/compliance/domain/rollup';
 import { AuditService } from '../modules/audit/audit.service';
 import { verifyLog } from '../modules/audit/verify-log.cli';
 import { generateKeyPairSync } from 'node:crypto';
@@ -50,7 +62,10 @@ export const auditComplianceBench: BenchSuite = {
   name: 'audit-compliance',
   async run(ctx) {
     const targetRows = Number(process.env.BENCH_SLA_ROWS ?? 1_000_000);
-    const reference = loadReferenceData({ regulationsDir: join(SHIPPED_DATA_DIR, 'regulations'), calendarsDir: join(SHIPPED_DATA_DIR, 'calendars') });
+    const reference = loadReferenceData({
+      regulationsDir: join(SHIPPED_DATA_DIR, 'regulations'),
+      calendarsDir: join(SHIPPED_DATA_DIR, 'calendars'),
+    });
     const log = openSqliteEventLog({ file: join(ctx.workDir, 'events.db') });
     const store = openSqliteReadStore({ file: join(ctx.workDir, 'read.db') });
     const results: BenchResult[] = [];
@@ -65,13 +80,29 @@ export const auditComplianceBench: BenchSuite = {
       const baselineCpu = process.cpuUsage();
       const baseline = inMemoryFold(join(ctx.workDir, 'events.db'), reference);
       const baselineCpuText = cpuText(baselineCpu, baseline.seconds);
-      const baselineName = 'the same domain work in memory (raw SELECT + JSON.parse, fold, SLA rows, rollup deltas), no store';
+      const baselineName =
+        'the same domain work in memory (raw SELECT + JSON.parse, fold, SLA rows, rollup deltas), no store';
       const target = { op: '>=' as const, value: 50_000, text: '≥ 50,000 events/s' };
-      results.push({ name: 'in-memory domain baseline (generated log)', value: baseline.rate, unit: 'events/s', better: 'higher', target, detail: `${baseline.cases.toLocaleString('en-US')} cases folded, ${baseline.rows.toLocaleString('en-US')} SLA rows, ${baseline.slices.toLocaleString('en-US')} rollup slices; ${baselineCpuText}` });
+      results.push({
+        name: 'in-memory domain baseline (generated log)',
+        value: baseline.rate,
+        unit: 'events/s',
+        better: 'higher',
+        target,
+        detail: `${baseline.cases.toLocaleString('en-US')} cases folded, ${baseline.rows.toLocaleString('en-US')} SLA rows, ${baseline.slices.toLocaleString('en-US')} rollup slices; ${baselineCpuText}`,
+      });
 
       const cases = casesProjection(reference);
       const { seconds: casesSeconds, cpu: casesCpu } = await catchUp(log, store, cases, head, ctx);
-      results.push({ name: 'cases projection catch-up (generated log)', value: head / casesSeconds, unit: 'events/s', better: 'higher', baseline: { name: baselineName, value: baseline.rate }, target, detail: `${head.toLocaleString('en-US')} events; ${casesCpu}` });
+      results.push({
+        name: 'cases projection catch-up (generated log)',
+        value: head / casesSeconds,
+        unit: 'events/s',
+        better: 'higher',
+        baseline: { name: baselineName, value: baseline.rate },
+        target,
+        detail: `${head.toLocaleString('en-US')} events; ${casesCpu}`,
+      });
 
       const projection = complianceProjection(reference);
       const { seconds: projectSeconds, cpu: complianceCpu } = await catchUp(log, store, projection, head, ctx);
@@ -80,12 +111,22 @@ export const auditComplianceBench: BenchSuite = {
       const model = new ModelAccess(models, COMPLIANCE_PROJECTION, 1000, log);
       const queries = new ComplianceQueries(model, reference);
       const rows = await slaRowsTable(model, join(ctx.workDir, 'baseline.db'));
-      process.stderr.write(`generated ${generated.cases.toLocaleString('en-US')} cases, ${head.toLocaleString('en-US')} events, ${rows.count.toLocaleString('en-US')} SLA rows; projected in ${projectSeconds.toFixed(1)} s\n`);
+      process.stderr.write(
+        `generated ${generated.cases.toLocaleString('en-US')} cases, ${head.toLocaleString('en-US')} events, ${rows.count.toLocaleString('en-US')} SLA rows; projected in ${projectSeconds.toFixed(1)} s\n`,
+      );
 
       results.push(...(await summaryFigures(queries, rows.db, reference, rows.count)));
       rows.db.close();
       results.push(await rebuildAllFigure(log, store, reference, head, baseline.seconds, ctx));
-      results.push({ name: 'compliance projection catch-up (generated log)', value: head / projectSeconds, unit: 'events/s', better: 'higher', baseline: { name: baselineName, value: baseline.rate }, target, detail: `${head.toLocaleString('en-US')} events, ${rows.count.toLocaleString('en-US')} SLA rows; ${complianceCpu}` });
+      results.push({
+        name: 'compliance projection catch-up (generated log)',
+        value: head / projectSeconds,
+        unit: 'events/s',
+        better: 'higher',
+        baseline: { name: baselineName, value: baseline.rate },
+        target,
+        detail: `${head.toLocaleString('en-US')} events, ${rows.count.toLocaleString('en-US')} SLA rows; ${complianceCpu}`,
+      });
       return results;
     } finally {
       await store.close();
@@ -98,7 +139,13 @@ export const auditComplianceBench: BenchSuite = {
  * One projection from the first event to `head` (the runtime's default batches); seconds taken. With
  * BENCH_CPU_PROFILE=<dir>, the catch-up alone is profiled (V8's sampling profiler) into <dir>/<projection>.cpuprofile.
  */
-export async function catchUp(log: EventLog, store: ReadStore, projection: Projection, head: number, ctx: BenchContext): Promise<{ seconds: number; cpu: string }> {
+export async function catchUp(
+  log: EventLog,
+  store: ReadStore,
+  projection: Projection,
+  head: number,
+  ctx: BenchContext,
+): Promise<{ seconds: number; cpu: string }> {
   // As the app runs it: batches of 1,000 events following the log, of 20,000 catching up.
   const runtime = new ProjectionRuntime(log, store, [projection]);
   const models = new ReadModels(log, store, [projection]);
@@ -122,7 +169,10 @@ export async function catchUp(log: EventLog, store: ReadStore, projection: Proje
 async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
   const session = new Session();
   session.connect();
-  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    );
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 500 });
   await post('Profiler.start');
@@ -140,7 +190,14 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
  * Every read model the service runs rebuilt from the first event over one read of the log, each beside its live build
  * and switched at its end (the `rebuild --all` command's work), with progress.
  */
-async function rebuildAllFigure(log: EventLog, store: ReadStore, reference: ReferenceData, head: number, baselineSeconds: number, ctx: BenchContext): Promise<BenchResult> {
+async function rebuildAllFigure(
+  log: EventLog,
+  store: ReadStore,
+  reference: ReferenceData,
+  head: number,
+  baselineSeconds: number,
+  ctx: BenchContext,
+): Promise<BenchResult> {
   const projections = allProjections(reference);
   const runtime = new ProjectionRuntime(log, store, projections, { retiredBuildGraceMs: 0 });
   // BENCH_REBUILD_SEQUENTIAL=1: the same rebuilds first one after the other, each reading the whole log (what
@@ -164,7 +221,8 @@ async function rebuildAllFigure(log: EventLog, store: ReadStore, reference: Refe
     (p) => {
       reached.set(p.projection, p.position);
       progress.update(Math.min(...reached.values()), p.head);
-      if (p.position >= p.head && !each.some((e) => e.startsWith(`${p.projection} `))) each.push(`${p.projection} ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`);
+      if (p.position >= p.head && !each.some((e) => e.startsWith(`${p.projection} `)))
+        each.push(`${p.projection} ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`);
     },
   );
   progress.done();
@@ -195,7 +253,11 @@ function cpuText(since: NodeJS.CpuUsage, seconds: number): string {
  * batch), each touched case's SLA rows computed once and the rollup deltas between its old and new rows summed into
  * slices held in a Map.
  */
-export function inMemoryFold(file: string, { catalog, calendar }: ReferenceData, batchSize = 1000): { rate: number; seconds: number; cases: number; rows: number; slices: number } {
+export function inMemoryFold(
+  file: string,
+  { catalog, calendar }: ReferenceData,
+  batchSize = 1000,
+): { rate: number; seconds: number; cases: number; rows: number; slices: number } {
   const db = new Database(file, { readonly: true });
   const started = process.hrtime.bigint();
   const cases = new Map<string, { state: CaseState; rows: RollupRow[] }>();
@@ -214,11 +276,31 @@ export function inMemoryFold(file: string, { catalog, calendar }: ReferenceData,
     touched.clear();
   };
   let n = 0;
-  const select = db.prepare('SELECT position, id, stream_id, revision, type, data, metadata, recorded_at FROM events ORDER BY position');
-  for (const row of select.iterate() as Iterable<{ position: number; id: string; stream_id: string; revision: number; type: string; data: string; metadata: string; recorded_at: number }>) {
+  const select = db.prepare(
+    'SELECT position, id, stream_id, revision, type, data, metadata, recorded_at FROM events ORDER BY position',
+  );
+  for (const row of select.iterate() as Iterable<{
+    position: number;
+    id: string;
+    stream_id: string;
+    revision: number;
+    type: string;
+    data: string;
+    metadata: string;
+    recorded_at: number;
+  }>) {
     if (++n % batchSize === 0) flush();
     if (!row.stream_id.startsWith(CASE_STREAM_PREFIX)) continue;
-    const event = toCaseEvent({ position: row.position, id: row.id, streamId: row.stream_id, revision: row.revision, type: row.type, data: JSON.parse(row.data), metadata: JSON.parse(row.metadata), recordedAt: new Date(row.recorded_at) });
+    const event = toCaseEvent({
+      position: row.position,
+      id: row.id,
+      streamId: row.stream_id,
+      revision: row.revision,
+      type: row.type,
+      data: JSON.parse(row.data),
+      metadata: JSON.parse(row.metadata),
+      recordedAt: new Date(row.recorded_at),
+    });
     const caseId = row.stream_id.slice(CASE_STREAM_PREFIX.length);
     const before = touched.get(caseId)?.state ?? cases.get(caseId)?.state ?? null;
     const version = caseVersion(catalog, before ? before.versionId : openingOf(event).data.versionId);
@@ -243,7 +325,9 @@ function iinFor(n: number): string {
 }
 
 function principalFor(role: string, unit: string, iin: string, n: number): Principal {
-  return role === 'applicant' ? { id: `applicant-${iin}`, name: 'Applicant', roles: ['applicant'], unit: 'public', iin } : { id: `${role}-${unit}-${n % 7}`, name: role, roles: [role as Role], unit };
+  return role === 'applicant'
+    ? { id: `applicant-${iin}`, name: 'Applicant', roles: ['applicant'], unit: 'public', iin }
+    : { id: `${role}-${unit}-${n % 7}`, name: role, roles: [role as Role], unit };
 }
 
 /** The non-optional steps of a track in an order that respects `after`. */
@@ -260,61 +344,128 @@ function mainPath(version: RegulationVersion, trackId: string): RegulationStep[]
 }
 
 const STEP_DATA: Record<string, Record<string, unknown>> = {
-  DocumentRegistered: { incomingNumber: '04-1' }, AssignedToEmployee: { assigneeId: 'e' }, DocumentsReviewed: { outcome: 'compliant' }, OrderDrafted: {},
-  OrderSigned: { orderNumber: '1', programmeEndsOn: '2017-06-30' }, ExtractIssued: { documentNumber: 'X' }, TestScheduleAnnounced: {}, AdmittedToTest: {}, ApplicantBriefed: {},
-  TestCompleted: { score: 70, passed: true }, TestResultsSigned: {}, TestResultIssued: {}, AdmissionDecided: { admitted: true }, ExamResultRecorded: { passed: true },
-  CompetitionDecided: { admitted: true }, InformationRequested: { bodies: ['MVD'] }, InformationReceived: {}, CandidateListSent: {}, GroupFormed: { groupId: 'G' },
-  ProgrammeScheduleSet: { programmeEndsOn: '2017-06-30' }, StudyMilestoneRecorded: { milestone: 'discipline' }, DissertationDefended: {}, StudentDocumentsIssued: {},
+  DocumentRegistered: { incomingNumber: '04-1' },
+  AssignedToEmployee: { assigneeId: 'e' },
+  DocumentsReviewed: { outcome: 'compliant' },
+  OrderDrafted: {},
+  OrderSigned: { orderNumber: '1', programmeEndsOn: '2017-06-30' },
+  ExtractIssued: { documentNumber: 'X' },
+  TestScheduleAnnounced: {},
+  AdmittedToTest: {},
+  ApplicantBriefed: {},
+  TestCompleted: { score: 70, passed: true },
+  TestResultsSigned: {},
+  TestResultIssued: {},
+  AdmissionDecided: { admitted: true },
+  ExamResultRecorded: { passed: true },
+  CompetitionDecided: { admitted: true },
+  InformationRequested: { bodies: ['MVD'] },
+  InformationReceived: {},
+  CandidateListSent: {},
+  GroupFormed: { groupId: 'G' },
+  ProgrammeScheduleSet: { programmeEndsOn: '2017-06-30' },
+  StudyMilestoneRecorded: { milestone: 'discipline' },
+  DissertationDefended: {},
+  StudentDocumentsIssued: {},
   CompletionDocumentIssued: { documentNumber: 'D' },
 };
 
 const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
 
 /** One case decided step by step by the domain, sealed into its chain. */
-function simulateCase(reference: ReferenceData, version: RegulationVersion, trackId: string, n: number, rng: Rng, steps = mainPath(version, trackId), complete = false): { events: CaseEvent[]; state: CaseState } {
+function simulateCase(
+  reference: ReferenceData,
+  version: RegulationVersion,
+  trackId: string,
+  n: number,
+  rng: Rng,
+  steps = mainPath(version, trackId),
+  complete = false,
+): { events: CaseEvent[]; state: CaseState } {
   const { catalog, calendar } = reference;
   const zone = calendar.timeZone;
   const unit = UNITS[n % UNITS.length]!;
   const iin = iinFor(n);
   const caseId = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
   const from = Date.parse(`${version.effective.from}T00:00:00Z`);
-  const until = version.intakeWindows.length ? Date.parse(`${version.effective.from.slice(0, 4)}-06-30T00:00:00Z`) : Date.parse(`${version.effective.until ?? '2020-01-01'}T00:00:00Z`);
+  const until = version.intakeWindows.length
+    ? Date.parse(`${version.effective.from.slice(0, 4)}-06-30T00:00:00Z`)
+    : Date.parse(`${version.effective.until ?? '2020-01-01'}T00:00:00Z`);
   let day = zone.localDayOf(from + rng.next() * (until - from));
   while (!calendar.isWorkingDayNumber(day)) day++;
   let at = new Date(zone.wallTimeMs(day, rng.int(9 * 60, 16 * 60)));
   const events: CaseEvent[] = [];
   let state: CaseState | null = null;
   const take = (command: CaseCommand, role: string) => {
-    const decision = decide(state, command, { catalog, zone, now: FAR_FUTURE, principal: principalFor(role, unit, iin, n) });
+    const decision = decide(state, command, {
+      catalog,
+      zone,
+      now: FAR_FUTURE,
+      principal: principalFor(role, unit, iin, n),
+    });
     if (!decision.ok) throw new Error(`generator: ${JSON.stringify(decision.rejection)}`);
     const sealed = sealEvents(decision.events, {
-      caseId, versionId: version.versionId, previous: state ? { revision: state.revision, hash: state.lastHash } : null, now: at, backDatedAfterMs: 86_400_000, correlationId: `bench-${n}`, causationId: `bench-${n}-${events.length}`,
+      caseId,
+      versionId: version.versionId,
+      previous: state ? { revision: state.revision, hash: state.lastHash } : null,
+      now: at,
+      backDatedAfterMs: 86_400_000,
+      correlationId: `bench-${n}`,
+      causationId: `bench-${n}-${events.length}`,
     });
     for (const event of sealed) state = evolve(state, event, version);
     events.push(...sealed);
   };
   const first = steps[0]!;
-  take({ kind: 'submit', caseId, receiptNumber: `RG-${n}`, serviceId: version.serviceId, trackId, channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office', unit, applicant: { iin, fullName: 'Applicant' }, occurredAt: at }, rolesOn(first, trackId)[0]!);
+  take(
+    {
+      kind: 'submit',
+      caseId,
+      receiptNumber: `RG-${n}`,
+      serviceId: version.serviceId,
+      trackId,
+      channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office',
+      unit,
+      applicant: { iin, fullName: 'Applicant' },
+      occurredAt: at,
+    },
+    rolesOn(first, trackId)[0]!,
+  );
   // One case in ten is still open: it stops somewhere on its path.
   const stopAt = !complete && rng.next() < 0.1 ? rng.int(1, steps.length - 1) : steps.length;
   for (const step of steps.slice(1, stopAt)) {
     const kind = step.limits[0]?.spec.kind;
     // Most acts well within their limits, some late: durations drawn per limit kind.
-    const minutes = kind === 'minutes' ? rng.int(1, 40) : kind === 'working-days' ? rng.int(60, rng.next() < 0.85 ? 1440 : 5 * 1440) : rng.int(60, 20 * 1440);
+    const minutes =
+      kind === 'minutes'
+        ? rng.int(1, 40)
+        : kind === 'working-days'
+          ? rng.int(60, rng.next() < 0.85 ? 1440 : 5 * 1440)
+          : rng.int(60, 20 * 1440);
     at = new Date(at.getTime() + minutes * 60_000);
     const roles = rolesOn(step, trackId);
     for (const role of step.requiresAll ? roles : [roles.find((r) => r !== 'applicant') ?? roles[0]!]) {
       at = new Date(at.getTime() + 60_000);
       // The testing schedule names its first day, a week ahead: a limit counts back from it.
-      const data = step.eventType === 'TestScheduleAnnounced' ? { testingStartsOn: zone.toLocal(new Date(at.getTime() + 7 * 86_400_000)).date } : (STEP_DATA[step.eventType] ?? {});
+      const data =
+        step.eventType === 'TestScheduleAnnounced'
+          ? { testingStartsOn: zone.toLocal(new Date(at.getTime() + 7 * 86_400_000)).date }
+          : (STEP_DATA[step.eventType] ?? {});
       take({ kind: 'take-step', stepId: step.id, occurredAt: at, data }, role);
     }
   }
   return { events, state: state! };
 }
 
-export async function generateLog(log: EventLog, reference: ReferenceData, targetRows: number, ctx: BenchContext): Promise<{ cases: number }> {
-  const combos = reference.catalog.versions.flatMap((v) => v.tracks.map((t) => ({ version: v, trackId: t.id, path: mainPath(v, t.id) })));
+export async function generateLog(
+  log: EventLog,
+  reference: ReferenceData,
+  targetRows: number,
+  ctx: BenchContext,
+): Promise<{ cases: number }> {
+  const combos = reference.catalog.versions.flatMap((v) =>
+    v.tracks.map((t) => ({ version: v, trackId: t.id, path: mainPath(v, t.id) })),
+  );
   const rng = new Rng('bench-audit-compliance');
   const progress = ctx.progress('generate cases (SLA rows)', targetRows);
   let rows = 0;
@@ -326,7 +477,13 @@ export async function generateLog(log: EventLog, reference: ReferenceData, targe
     const added = caseSla(state, combo.version, reference.calendar, FAR_FUTURE).length;
     rows += added;
     progress.tick(added);
-    batch.push(log.append(caseStreamId(state.caseId), events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata })), 'no_stream'));
+    batch.push(
+      log.append(
+        caseStreamId(state.caseId),
+        events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata })),
+        'no_stream',
+      ),
+    );
     n++;
     if (batch.length >= 64) {
       await Promise.all(batch);
@@ -345,10 +502,18 @@ async function appendLongCase(log: EventLog, reference: ReferenceData): Promise<
   const milestone = path.find((s) => s.id === 'study-milestones-recorded')!;
   const index = path.indexOf(milestone);
   const extra = 50 - path.length;
-  const steps = [...path.slice(0, index + 1), ...Array.from({ length: extra }, () => milestone), ...path.slice(index + 1)];
+  const steps = [
+    ...path.slice(0, index + 1),
+    ...Array.from({ length: extra }, () => milestone),
+    ...path.slice(index + 1),
+  ];
   const { events, state } = simulateCase(reference, version, 'default', 9_999_999, new Rng('long-case'), steps, true);
   if (events.length !== 50) throw new Error(`the long case has ${events.length} events, not 50`);
-  await log.append(caseStreamId(state.caseId), events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata })), 'no_stream');
+  await log.append(
+    caseStreamId(state.caseId),
+    events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata })),
+    'no_stream',
+  );
   return state.caseId;
 }
 
@@ -356,22 +521,65 @@ async function appendLongCase(log: EventLog, reference: ReferenceData): Promise<
 async function slaRowsTable(model: ModelAccess, file: string): Promise<{ db: Database.Database; count: number }> {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.exec('CREATE TABLE sla (service TEXT, version TEXT, track TEXT, step TEXT, unit TEXT, assignee TEXT, channel TEXT, month TEXT, settled TEXT, deadline TEXT)');
+  db.exec(
+    'CREATE TABLE sla (service TEXT, version TEXT, track TEXT, step TEXT, unit TEXT, assignee TEXT, channel TEXT, month TEXT, settled TEXT, deadline TEXT)',
+  );
   const insert = db.prepare('INSERT INTO sla VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  const docs = await (await model.collection<{ _id: string; rows: { serviceId: string; versionId: string; trackId: string; stepId: string; unit: string; assignee: string | null; channel: string; month: string; settled: string | null; deadline: string | null }[] }>(CASE_ROWS)).find({});
+  const docs = await (
+    await model.collection<{
+      _id: string;
+      rows: {
+        serviceId: string;
+        versionId: string;
+        trackId: string;
+        stepId: string;
+        unit: string;
+        assignee: string | null;
+        channel: string;
+        month: string;
+        settled: string | null;
+        deadline: string | null;
+      }[];
+    }>(CASE_ROWS)
+  ).find({});
   let count = 0;
   db.transaction(() => {
-    for (const doc of docs) for (const r of doc.rows) {
-      insert.run(r.serviceId, r.versionId, r.trackId, r.stepId, r.unit, r.assignee ?? '(unassigned)', r.channel, r.month, r.settled, r.deadline);
-      count++;
-    }
+    for (const doc of docs)
+      for (const r of doc.rows) {
+        insert.run(
+          r.serviceId,
+          r.versionId,
+          r.trackId,
+          r.stepId,
+          r.unit,
+          r.assignee ?? '(unassigned)',
+          r.channel,
+          r.month,
+          r.settled,
+          r.deadline,
+        );
+        count++;
+      }
   })();
   return { db, count };
 }
 
-const COLUMN: Record<string, string> = { service: 'service', version: 'version', step: 'step', unit: 'unit', assignee: 'assignee', channel: 'channel', month: 'month' };
+const COLUMN: Record<string, string> = {
+  service: 'service',
+  version: 'version',
+  step: 'step',
+  unit: 'unit',
+  assignee: 'assignee',
+  channel: 'channel',
+  month: 'month',
+};
 
-async function summaryFigures(queries: ComplianceQueries, db: Database.Database, reference: ReferenceData, rowCount: number): Promise<BenchResult[]> {
+async function summaryFigures(
+  queries: ComplianceQueries,
+  db: Database.Database,
+  reference: ReferenceData,
+  rowCount: number,
+): Promise<BenchResult[]> {
   const asOf = new Date('2021-01-01T00:00:00Z');
   const services = [...reference.catalog.byService.keys()];
   const cases = GROUP_BY.flatMap((groupBy) => [
@@ -387,16 +595,25 @@ async function summaryFigures(queries: ComplianceQueries, db: Database.Database,
       const answer = await queries.summary({ asOf, ...params });
       ours.push(Number(process.hrtime.bigint() - started) / 1e6);
       started = process.hrtime.bigint();
-      const where = [params.serviceId ? `service = '${params.serviceId}'` : '', params.unit ? `unit = '${params.unit}'` : '', params.fromMonth ? `month >= '${params.fromMonth}' AND month <= '${params.toMonth}'` : ''].filter(Boolean).join(' AND ');
+      const where = [
+        params.serviceId ? `service = '${params.serviceId}'` : '',
+        params.unit ? `unit = '${params.unit}'` : '',
+        params.fromMonth ? `month >= '${params.fromMonth}' AND month <= '${params.toMonth}'` : '',
+      ]
+        .filter(Boolean)
+        .join(' AND ');
       const full = db
-        .prepare(`SELECT ${COLUMN[params.groupBy]} AS key, count(*) AS total, sum(settled = 'met') AS met, sum(settled = 'breached') AS breached, sum(settled IS NULL AND deadline <= ?) AS overdue FROM sla ${where ? `WHERE ${where}` : ''} GROUP BY ${COLUMN[params.groupBy]}`)
+        .prepare(
+          `SELECT ${COLUMN[params.groupBy]} AS key, count(*) AS total, sum(settled = 'met') AS met, sum(settled = 'breached') AS breached, sum(settled IS NULL AND deadline <= ?) AS overdue FROM sla ${where ? `WHERE ${where}` : ''} GROUP BY ${COLUMN[params.groupBy]}`,
+        )
         .all(asOf.toISOString()) as { key: string; total: number }[];
       baseline.push(Number(process.hrtime.bigint() - started) / 1e6);
       // Both answers must agree before either is timed as an answer.
       if (round === 0) {
         const a = Object.fromEntries(answer.rows.map((r) => [r.key, r.total]));
         const b = Object.fromEntries(full.map((r) => [r.key, r.total]));
-        if (JSON.stringify(Object.entries(a).sort()) !== JSON.stringify(Object.entries(b).sort())) throw new Error(`summary ${JSON.stringify(params)} disagrees with the full scan`);
+        if (JSON.stringify(Object.entries(a).sort()) !== JSON.stringify(Object.entries(b).sort()))
+          throw new Error(`summary ${JSON.stringify(params)} disagrees with the full scan`);
       }
     }
   }
@@ -448,7 +665,7 @@ async function replayFigure(log: EventLog, reference: ReferenceData, caseId: str
 async function verifyFigure(log: EventLog, head: number, ctx: BenchContext): Promise<BenchResult> {
   let started = process.hrtime.bigint();
   let read = 0;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await log.readAll({ after, maxCount: 2000 });
     if (page.length === 0) break;
     read += page.length;
@@ -458,7 +675,8 @@ async function verifyFigure(log: EventLog, head: number, ctx: BenchContext): Pro
   started = process.hrtime.bigint();
   const report = await verifyLog(log, ctx.progress('verify the whole log', head));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (!report.valid || report.events !== read) throw new Error(`verification failed: ${JSON.stringify(report.broken.slice(0, 3))}`);
+  if (!report.valid || report.events !== read)
+    throw new Error(`verification failed: ${JSON.stringify(report.broken.slice(0, 3))}`);
   return {
     name: `verification of the whole log (${report.events.toLocaleString('en-US')} events)`,
     value: report.events / seconds,

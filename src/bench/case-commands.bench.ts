@@ -105,7 +105,11 @@ interface LoadOutcome {
   cpu?: { others: number; serverThreadMs: number; serverThreadBusy: number } | null;
 }
 
-type WorkerMessage = { type: 'tick'; second: number } | { type: 'measuring' } | { type: 'done'; outcome: LoadOutcome } | { type: 'error'; message: string };
+type WorkerMessage =
+  | { type: 'tick'; second: number }
+  | { type: 'measuring' }
+  | { type: 'done'; outcome: LoadOutcome }
+  | { type: 'error'; message: string };
 
 /**
  * CPU used by the whole machine (/proc/stat) and by this process (all its threads), in ms. The machine is
@@ -114,12 +118,30 @@ type WorkerMessage = { type: 'tick'; second: number } | { type: 'measuring' } | 
 function cpuSnapshot(): CpuSnapshot | null {
   try {
     const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+    const [user, nice, system, , , irq, softirq, steal] = fields as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     // The main thread alone (its task id is the pid): the server's event loop, whatever the load generator uses.
     const task = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const [utime, stime] = task.slice(task.lastIndexOf(')') + 2).split(' ').slice(11, 13).map(Number) as [number, number];
+    const [utime, stime] = task
+      .slice(task.lastIndexOf(')') + 2)
+      .split(' ')
+      .slice(11, 13)
+      .map(Number) as [number, number];
     const own = process.cpuUsage();
-    return { machineBusyMs: (user + nice + system + irq + softirq + steal) * TICK_MS, ownMs: (own.user + own.system) / 1000, serverThreadMs: (utime + stime) * TICK_MS, wallMs: performance.now() };
+    return {
+      machineBusyMs: (user + nice + system + irq + softirq + steal) * TICK_MS,
+      ownMs: (own.user + own.system) / 1000,
+      serverThreadMs: (utime + stime) * TICK_MS,
+      wallMs: performance.now(),
+    };
   } catch {
     return null;
   }
@@ -139,7 +161,10 @@ function cpuShares(before: CpuSnapshot | null, after: CpuSnapshot | null): LoadO
   if (!before || !after) return null;
   const wall = after.wallMs - before.wallMs;
   return {
-    others: Math.max(0, (after.machineBusyMs - before.machineBusyMs - (after.ownMs - before.ownMs)) / (wall * cpus().length)),
+    others: Math.max(
+      0,
+      (after.machineBusyMs - before.machineBusyMs - (after.ownMs - before.ownMs)) / (wall * cpus().length),
+    ),
     serverThreadMs: after.serverThreadMs - before.serverThreadMs,
     serverThreadBusy: (after.serverThreadMs - before.serverThreadMs) / wall,
   };
@@ -213,7 +238,8 @@ async function loadWorkerMain(spec: LoadSpec): Promise<LoadOutcome> {
                 };
               },
               onResponse: (status: number, body: string, context: Record<string, unknown>) => {
-                if (status !== spec.expectStatus && unexpected.length < 5) unexpected.push({ status, request: String(context.request), body: body.slice(0, 600) });
+                if (status !== spec.expectStatus && unexpected.length < 5)
+                  unexpected.push({ status, request: String(context.request), body: body.slice(0, 600) });
               },
             },
           ],
@@ -237,7 +263,8 @@ async function loadWorkerMain(spec: LoadSpec): Promise<LoadOutcome> {
       let ticks = 0;
       // autocannon ticks once a second and once more when it stops; the bar counts whole seconds of this phase.
       instance.on('tick', () => {
-        if (ticks < seconds) parentPort!.postMessage({ type: 'tick', second: offset + ++ticks } satisfies WorkerMessage);
+        if (ticks < seconds)
+          parentPort!.postMessage({ type: 'tick', second: offset + ++ticks } satisfies WorkerMessage);
       });
     });
 
@@ -279,7 +306,11 @@ function requestGenerator(plan: LoadPlan, count: (kind: string) => void): () => 
 if (!isMainThread && (workerData as { mark?: string } | null)?.mark === WORKER_MARK) {
   loadWorkerMain((workerData as { spec: LoadSpec }).spec).then(
     (outcome) => parentPort!.postMessage({ type: 'done', outcome } satisfies WorkerMessage),
-    (error: unknown) => parentPort!.postMessage({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) } satisfies WorkerMessage),
+    (error: unknown) =>
+      parentPort!.postMessage({
+        type: 'error',
+        message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      } satisfies WorkerMessage),
   );
 }
 
@@ -300,7 +331,11 @@ function settings(): Settings {
     if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number ≥ ${min}`);
     return n;
   };
-  return { connections: Math.round(read('BENCH_CONNECTIONS', 10, 1)), warmupSeconds: read('BENCH_WARMUP_SECONDS', 3, 0), seconds: read('BENCH_SECONDS', 10, 1) };
+  return {
+    connections: Math.round(read('BENCH_CONNECTIONS', 10, 1)),
+    warmupSeconds: read('BENCH_WARMUP_SECONDS', 3, 0),
+    seconds: read('BENCH_SECONDS', 10, 1),
+  };
 }
 
 /** Valid IINs (check digit verified) of applicants born in 1990, women (century digit 4). */
@@ -315,7 +350,13 @@ function applicantIins(count: number): string[] {
 }
 
 function submitBody(iin: string, i: number): string {
-  return JSON.stringify({ serviceId: SERVICE, channel: 'portal', unit: UNIT, applicant: { iin, fullName: `Серикова Айгерим ${i}` }, occurredAt: FILED_AT });
+  return JSON.stringify({
+    serviceId: SERVICE,
+    channel: 'portal',
+    unit: UNIT,
+    applicant: { iin, fullName: `Серикова Айгерим ${i}` },
+    occurredAt: FILED_AT,
+  });
 }
 
 /** Fails the suite when any answer was not the expected status (a benchmark of refusals measures nothing). */
@@ -324,7 +365,9 @@ function assertAllExpected(outcome: LoadOutcome, expectStatus: number, label: st
   if (wrong.length === 0 && outcome.errors === 0 && outcome.timeouts === 0 && outcome.latencies.length > 0) return;
   throw new Error(
     `${label}: every answer must be ${expectStatus}; got ${JSON.stringify(outcome.statusCounts)}, ${outcome.errors} connection errors, ${outcome.timeouts} timeouts` +
-      (outcome.unexpected.length ? `; first unexpected answers:\n${outcome.unexpected.map((u) => `  ${u.status} ${u.request}: ${u.body}`).join('\n')}` : ''),
+      (outcome.unexpected.length
+        ? `; first unexpected answers:\n${outcome.unexpected.map((u) => `  ${u.status} ${u.request}: ${u.body}`).join('\n')}`
+        : ''),
   );
 }
 
@@ -338,15 +381,27 @@ interface Measured {
 }
 
 function measured(outcome: LoadOutcome): Measured {
-  const m = { rate: outcome.latencies.length / outcome.seconds, p50: percentile(outcome.latencies, 50), p99: percentile(outcome.latencies, 99), count: outcome.latencies.length, seconds: outcome.seconds, cpu: outcome.cpu ?? null };
-  if (m.cpu && m.cpu.others > 0.1) process.stderr.write(`  warning: other processes used ${pct(m.cpu.others)} of the machine's CPU during this run; its figures are disturbed\n`);
+  const m = {
+    rate: outcome.latencies.length / outcome.seconds,
+    p50: percentile(outcome.latencies, 50),
+    p99: percentile(outcome.latencies, 99),
+    count: outcome.latencies.length,
+    seconds: outcome.seconds,
+    cpu: outcome.cpu ?? null,
+  };
+  if (m.cpu && m.cpu.others > 0.1)
+    process.stderr.write(
+      `  warning: other processes used ${pct(m.cpu.others)} of the machine's CPU during this run; its figures are disturbed\n`,
+    );
   return m;
 }
 
 const pct = (share: number) => `${Math.round(share * 100)} %`;
 /** Server thread CPU per answer: unlike the rate, it hardly moves when other processes share the machine. */
 const cpuText = (m: Measured) =>
-  !m.cpu ? '' : `, server thread ${pct(m.cpu.serverThreadBusy)} busy at ${ms(m.cpu.serverThreadMs / Math.max(1, m.count))} CPU per answer, other processes ${pct(m.cpu.others)} of the machine`;
+  !m.cpu
+    ? ''
+    : `, server thread ${pct(m.cpu.serverThreadBusy)} busy at ${ms(m.cpu.serverThreadMs / Math.max(1, m.count))} CPU per answer, other processes ${pct(m.cpu.others)} of the machine`;
 
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -358,23 +413,45 @@ type Run = (typeof RUNS)[number];
 function selectedRuns(): Set<Run> {
   const raw = process.env.BENCH_CASE_RUNS;
   if (!raw) return new Set(RUNS);
-  const names = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !(RUNS as readonly string[]).includes(n));
   if (unknown.length) throw new Error(`BENCH_CASE_RUNS: unknown ${unknown.join(', ')}; allowed ${RUNS.join(', ')}`);
   return new Set(names as Run[]);
 }
 
 /** Configuration variables of the API that a bench run may set (see the README's configuration table). */
-const SERVER_TUNING = ['CASE_VIEW_CACHE_MB', 'CASE_CACHE_SIZE', 'PROJECTIONS', 'PROJECTION_NICE', 'PROJECTION_SHARE', 'BACKDATED_AFTER_MINUTES', 'DEADLINE_SCHEDULER', 'WEBHOOK_DISPATCHER'] as const;
+const SERVER_TUNING = [
+  'CASE_VIEW_CACHE_MB',
+  'CASE_CACHE_SIZE',
+  'PROJECTIONS',
+  'PROJECTION_NICE',
+  'PROJECTION_SHARE',
+  'BACKDATED_AFTER_MINUTES',
+  'DEADLINE_SCHEDULER',
+  'WEBHOOK_DISPATCHER',
+] as const;
 
 const WRITE_BASELINE = 'bare fastify + better-sqlite3, one durable INSERT per request';
 const READ_BASELINE = 'bare fastify + better-sqlite3, one row by primary key';
 
 /** The throughput and p99 figures of one run, beside the baseline run of the same kind. */
-function figures(label: string, unit: string, s: Settings, ours: Measured, base: { name: string; m: Measured } | null, targets: { rate?: number; p99?: number }, extra: string): BenchResult[] {
+function figures(
+  label: string,
+  unit: string,
+  s: Settings,
+  ours: Measured,
+  base: { name: string; m: Measured } | null,
+  targets: { rate?: number; p99?: number },
+  extra: string,
+): BenchResult[] {
   const detail =
     `${s.connections} connections; ${s.warmupSeconds} s warm-up then ${ours.seconds.toFixed(1)} s measured; ${int(ours.count)} answers, p50 ${ms(ours.p50)}${cpuText(ours)}` +
-    (base ? ` (baseline: ${base.m.seconds.toFixed(1)} s, ${int(base.m.count)} answers, p50 ${ms(base.m.p50)}${cpuText(base.m)})` : '') +
+    (base
+      ? ` (baseline: ${base.m.seconds.toFixed(1)} s, ${int(base.m.count)} answers, p50 ${ms(base.m.p50)}${cpuText(base.m)})`
+      : '') +
     (extra ? `; ${extra}` : '');
   return [
     {
@@ -383,7 +460,9 @@ function figures(label: string, unit: string, s: Settings, ours: Measured, base:
       unit,
       better: 'higher',
       ...(base ? { baseline: { name: base.name, value: base.m.rate } } : {}),
-      ...(targets.rate ? { target: { op: '>=' as const, value: targets.rate, text: `≥ ${int(targets.rate)} ${unit}` } } : {}),
+      ...(targets.rate
+        ? { target: { op: '>=' as const, value: targets.rate, text: `≥ ${int(targets.rate)} ${unit}` } }
+        : {}),
       detail,
     },
     {
@@ -406,11 +485,18 @@ export const caseCommandsBench: BenchSuite = {
     const results: BenchResult[] = [];
     // Each figure is printed as soon as it is measured: a later failure does not hide the earlier ones.
     const report = (figs: BenchResult[]) => {
-      for (const r of figs) process.stderr.write(`  ${r.name}: ${r.value.toFixed(2)} ${r.unit}${r.baseline ? ` (baseline ${r.baseline.value.toFixed(2)})` : ''}; ${r.detail}\n`);
+      for (const r of figs)
+        process.stderr.write(
+          `  ${r.name}: ${r.value.toFixed(2)} ${r.unit}${r.baseline ? ` (baseline ${r.baseline.value.toFixed(2)})` : ''}; ${r.detail}\n`,
+        );
       results.push(...figs);
     };
     const load = (url: string, expectStatus: number, plan: LoadPlan, label: string) =>
-      runLoad({ url, connections: s.connections, warmupSeconds: s.warmupSeconds, seconds: s.seconds, expectStatus, plan }, ctx, label).then((out) => {
+      runLoad(
+        { url, connections: s.connections, warmupSeconds: s.warmupSeconds, seconds: s.seconds, expectStatus, plan },
+        ctx,
+        label,
+      ).then((out) => {
         assertAllExpected(out, expectStatus, label);
         return out;
       });
@@ -423,9 +509,22 @@ export const caseCommandsBench: BenchSuite = {
       const bare = await startBareServer(join(ctx.workDir, 'bare.db'));
       try {
         const rows = iins.map((iin, i): RequestSpec => ({ method: 'POST', path: '/rows', body: submitBody(iin, i) }));
-        bareWrite = { name: WRITE_BASELINE, m: measured(await load(bare.url, 201, { kind: 'cycle', requests: rows }, 'baseline POST /rows')) };
+        bareWrite = {
+          name: WRITE_BASELINE,
+          m: measured(await load(bare.url, 201, { kind: 'cycle', requests: rows }, 'baseline POST /rows')),
+        };
         const ids = shuffled(Array.from({ length: Math.min(bare.rows(), 20_000) }, (_, i) => i + 1));
-        bareRead = { name: READ_BASELINE, m: measured(await load(bare.url, 200, { kind: 'cycle', requests: ids.map((id) => ({ method: 'GET', path: `/rows/${id}` })) }, 'baseline GET /rows/:id')) };
+        bareRead = {
+          name: READ_BASELINE,
+          m: measured(
+            await load(
+              bare.url,
+              200,
+              { kind: 'cycle', requests: ids.map((id) => ({ method: 'GET', path: `/rows/${id}` })) },
+              'baseline GET /rows/:id',
+            ),
+          ),
+        };
       } finally {
         await bare.close();
       }
@@ -436,15 +535,46 @@ export const caseCommandsBench: BenchSuite = {
     const tuning = Object.fromEntries(SERVER_TUNING.map((name) => [name, process.env[name]]));
     // The per-caller limits are off: one administrator token drives thousands of requests a second here, and 100
     // applicants file for as long as the run lasts; the benchmark measures throughput, not the protections.
-    const api: RunningApp = await startApi(loadConfig({ RATE_LIMIT_PER_MINUTE: '0', FILINGS_PER_DAY: '0', IIN_LOOKUPS_PER_MINUTE: '0', ...tuning, DATA_DIR: join(ctx.workDir, 'api'), PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const api: RunningApp = await startApi(
+      loadConfig({
+        RATE_LIMIT_PER_MINUTE: '0',
+        FILINGS_PER_DAY: '0',
+        IIN_LOOKUPS_PER_MINUTE: '0',
+        ...tuning,
+        DATA_DIR: join(ctx.workDir, 'api'),
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+      }),
+      createLogger('silent'),
+    );
     try {
       const secret = api.infra.identity.signing!.secret;
-      const applicants: Principal[] = iins.map((iin, i) => ({ id: `bench-applicant-${i}`, name: `Серикова Айгерим ${i}`, roles: ['applicant'], unit: UNIT, iin }));
-      const applicantTokens = await Promise.all(applicants.map((p) => mintToken(secret, { sub: p.id, name: p.name, roles: p.roles, unit: UNIT, iin: p.iin }, '2h')));
-      const administrator: Principal = { id: 'bench-test-administrator', name: 'Администратор тестирования', roles: ['test-administrator'], unit: UNIT };
+      const applicants: Principal[] = iins.map((iin, i) => ({
+        id: `bench-applicant-${i}`,
+        name: `Серикова Айгерим ${i}`,
+        roles: ['applicant'],
+        unit: UNIT,
+        iin,
+      }));
+      const applicantTokens = await Promise.all(
+        applicants.map((p) =>
+          mintToken(secret, { sub: p.id, name: p.name, roles: p.roles, unit: UNIT, iin: p.iin }, '2h'),
+        ),
+      );
+      const administrator: Principal = {
+        id: 'bench-test-administrator',
+        name: 'Администратор тестирования',
+        roles: ['test-administrator'],
+        unit: UNIT,
+      };
       const administratorToken = `Bearer ${await mintToken(secret, { sub: administrator.id, name: administrator.name, roles: administrator.roles, unit: UNIT }, '2h')}`;
       // Each applicant files with their own token: the IIN in the body is the token's.
-      const submits: RequestSpec[] = iins.map((iin, i) => ({ method: 'POST', path: '/api/cases', body: submitBody(iin, i), authorization: `Bearer ${applicantTokens[i]}` }));
+      const submits: RequestSpec[] = iins.map((iin, i) => ({
+        method: 'POST',
+        path: '/api/cases',
+        body: submitBody(iin, i),
+        authorization: `Bearer ${applicantTokens[i]}`,
+      }));
 
       // 1. Filings only.
       let submitRate = 1_000;
@@ -453,11 +583,24 @@ export const caseCommandsBench: BenchSuite = {
         const writes = writeSide(api);
         const out = await load(api.url, 201, { kind: 'cycle', requests: submits }, 'POST /api/cases');
         const appended = (await api.infra.eventLog.headPosition()) - headBefore;
-        if (appended < out.latencies.length) throw new Error(`POST /api/cases: ${out.latencies.length} answered 201 but the log grew by only ${appended} events`);
+        if (appended < out.latencies.length)
+          throw new Error(
+            `POST /api/cases: ${out.latencies.length} answered 201 but the log grew by only ${appended} events`,
+          );
         const submit = measured(out);
         submitRate = submit.rate;
         const extra = `${APPLICANTS} applicants in turn, each with their own token; ${writes()}; ${await readModelLag(api, ctx, { after: 'the filing burst', report })}`;
-        report(figures('POST /api/cases', 'commands/s', s, submit, bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, extra));
+        report(
+          figures(
+            'POST /api/cases',
+            'commands/s',
+            s,
+            submit,
+            bareWrite,
+            { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS },
+            extra,
+          ),
+        );
       }
 
       // Cases filed beforehand through the command service (not measured): the mixed run takes steps on
@@ -466,8 +609,14 @@ export const caseCommandsBench: BenchSuite = {
       let prefillCaughtUp = '';
       if (runs.has('mixed') || runs.has('views')) {
         const service = api.app.get<symbol, CaseCommandService>(CASE_COMMANDS, { strict: false });
-        const stepsNeeded = ((SUBMIT_EVERY - 1) / SUBMIT_EVERY) * Math.max(submitRate, 500) * (s.warmupSeconds + s.seconds) * 1.5;
-        caseIds = await fileCases(service, applicants, runs.has('mixed') ? Math.ceil(stepsNeeded / STEPS.length) : 5_000, ctx);
+        const stepsNeeded =
+          ((SUBMIT_EVERY - 1) / SUBMIT_EVERY) * Math.max(submitRate, 500) * (s.warmupSeconds + s.seconds) * 1.5;
+        caseIds = await fileCases(
+          service,
+          applicants,
+          runs.has('mixed') ? Math.ceil(stepsNeeded / STEPS.length) : 5_000,
+          ctx,
+        );
         // Their projection is setup, not load: the measured run starts once the read models have caught up.
         prefillCaughtUp = await readModelLag(api, ctx);
       }
@@ -475,16 +624,40 @@ export const caseCommandsBench: BenchSuite = {
       // 2. Mixed: one filing to three steps by the test administrator of the cases' unit.
       if (runs.has('mixed')) {
         const steps: RequestSpec[] = STEPS.flatMap((step) =>
-          caseIds.map((caseId) => ({ method: 'POST' as const, path: `/api/cases/${caseId}/steps/${step.stepId}`, body: JSON.stringify({ occurredAt: step.occurredAt }), authorization: administratorToken })),
+          caseIds.map((caseId) => ({
+            method: 'POST' as const,
+            path: `/api/cases/${caseId}/steps/${step.stepId}`,
+            body: JSON.stringify({ occurredAt: step.occurredAt }),
+            authorization: administratorToken,
+          })),
         );
         const writes = writeSide(api);
         const repository = api.app.get<symbol, CaseCommandService>(CASE_COMMANDS, { strict: false }).repository;
         const cacheBefore = repository.stats();
-        const out = await load(api.url, 201, { kind: 'mixed', submits, steps, submitEvery: SUBMIT_EVERY }, 'mixed filings and steps');
+        const out = await load(
+          api.url,
+          201,
+          { kind: 'mixed', submits, steps, submitEvery: SUBMIT_EVERY },
+          'mixed filings and steps',
+        );
         const cacheAfter = repository.stats();
         const folded = `over warm-up and run, ${int(cacheAfter.hits - cacheBefore.hits)} commands were decided on cases kept folded and ${int(cacheAfter.reads - cacheBefore.reads)} read their case from the log (CASE_CACHE_SIZE=${int(api.infra.config.caseCacheSize)})`;
-        const extra = `sent ${Object.entries(out.sent).map(([k, v]) => `${int(v)} ${k}`).join(', ')}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}; ${prefillCaughtUp.replace('when the run ended ', 'once they were filed, ')}); ${folded}; ${writes()}; ${await readModelLag(api, ctx, { after: 'the mixed burst', report })}`;
-        report(figures(`mixed commands (1 filing : ${SUBMIT_EVERY - 1} steps)`, 'commands/s', s, measured(out), bareWrite, { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS }, extra));
+        const extra = `sent ${Object.entries(out.sent)
+          .map(([k, v]) => `${int(v)} ${k}`)
+          .join(
+            ', ',
+          )}; steps on ${int(caseIds.length)} cases filed beforehand (${STEPS.map((x) => x.stepId).join(', then ')}; ${prefillCaughtUp.replace('when the run ended ', 'once they were filed, ')}); ${folded}; ${writes()}; ${await readModelLag(api, ctx, { after: 'the mixed burst', report })}`;
+        report(
+          figures(
+            `mixed commands (1 filing : ${SUBMIT_EVERY - 1} steps)`,
+            'commands/s',
+            s,
+            measured(out),
+            bareWrite,
+            { rate: COMMANDS_PER_SECOND, p99: COMMAND_P99_MS },
+            extra,
+          ),
+        );
       }
 
       // 3. Case views of the cases filed beforehand, once the projection has caught up with the whole log.
@@ -494,7 +667,11 @@ export const caseCommandsBench: BenchSuite = {
         // A fixed number of cases, so the reads do not depend on how fast the filings before them ran (the cases
         // filed beforehand grow with the filing rate, and each case's first read renders its view).
         const viewed = shuffled([...caseIds]).slice(0, VIEWED_CASES);
-        const reads: RequestSpec[] = viewed.map((caseId) => ({ method: 'GET', path: `/api/cases/${caseId}`, authorization: administratorToken }));
+        const reads: RequestSpec[] = viewed.map((caseId) => ({
+          method: 'GET',
+          path: `/api/cases/${caseId}`,
+          authorization: administratorToken,
+        }));
         const views = api.app.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }).renderedViews;
         const before = views?.stats();
         const out = await load(api.url, 200, { kind: 'cycle', requests: reads }, 'GET /api/cases/:caseId');
@@ -529,7 +706,8 @@ function writeSide(api: RunningApp): () => string {
     runtime?.events.off('projected', onProjected);
     const after = log.groupCommitStats?.();
     const n = before && after ? after.commits - before.commits : 0;
-    const per = (key: 'commitRoundTripMs' | 'transactionMs', count: 'groups' | 'commits') => ms((after![key] - before![key]) / Math.max(1, after![count] - before![count]));
+    const per = (key: 'commitRoundTripMs' | 'transactionMs', count: 'groups' | 'commits') =>
+      ms((after![key] - before![key]) / Math.max(1, after![count] - before![count]));
     const commits =
       before && after
         ? `${int(after.appends - before.appends)} appends in ${int(n)} log commits (${int(after.groups - before.groups)} groups handed to the writer thread, each answered ${per('commitRoundTripMs', 'groups')} later on average; a commit's transaction and fsync took ${per('transactionMs', 'commits')})`
@@ -549,7 +727,11 @@ function writeSide(api: RunningApp): () => string {
  * How far the read models were behind the log when a run ended, and how long they took to catch up: the
  * projection process runs below the API's priority, so under a saturating load the models lag.
  */
-async function readModelLag(api: RunningApp, ctx: BenchContext, figure?: { after: string; report: (figures: BenchResult[]) => void }): Promise<string> {
+async function readModelLag(
+  api: RunningApp,
+  ctx: BenchContext,
+  figure?: { after: string; report: (figures: BenchResult[]) => void },
+): Promise<string> {
   if (api.infra.config.projections === 'off') return 'no projections ran in the process (PROJECTIONS=off)';
   const head = await api.infra.eventLog.headPosition();
   const models = api.infra.projections.readModels;
@@ -557,7 +739,13 @@ async function readModelLag(api: RunningApp, ctx: BenchContext, figure?: { after
   const behind = await Promise.all(names.map(async (name) => head - (await models.position(name))));
   const started = Date.now();
   const progress = ctx.progress('read models catch up', Math.max(...behind, 1));
-  const timer = setInterval(() => void Promise.all(names.map((n) => models.position(n))).then((p) => progress.update(Math.max(0, Math.max(...behind) - (head - Math.min(...p))))), 250);
+  const timer = setInterval(
+    () =>
+      void Promise.all(names.map((n) => models.position(n))).then((p) =>
+        progress.update(Math.max(0, Math.max(...behind) - (head - Math.min(...p)))),
+      ),
+    250,
+  );
   try {
     for (const name of names) await models.waitFor(name, head, 300_000);
   } finally {
@@ -566,12 +754,27 @@ async function readModelLag(api: RunningApp, ctx: BenchContext, figure?: { after
   }
   const text = `when the run ended the read models were ${names.map((n, i) => `${n} ${int(behind[i]!)}`).join(', ')} events behind the log, and caught up ${((Date.now() - started) / 1000).toFixed(1)} s later`;
   // Stricter than the issue's "within 1 s of the head": every model at the head as it stood when the burst ended.
-  if (figure) figure.report([{ name: `read models back at the head after ${figure.after}`, value: (Date.now() - started) / 1000, unit: 's', better: 'lower', target: { op: '<=', value: 10, text: '≤ 10 s' }, detail: text }]);
+  if (figure)
+    figure.report([
+      {
+        name: `read models back at the head after ${figure.after}`,
+        value: (Date.now() - started) / 1000,
+        unit: 's',
+        better: 'lower',
+        target: { op: '<=', value: 10, text: '≤ 10 s' },
+        detail: text,
+      },
+    ]);
   return text;
 }
 
 /** Files `count` cases through the command service, 64 in flight (their appends share commits). */
-async function fileCases(service: CaseCommandService, applicants: Principal[], count: number, ctx: BenchContext): Promise<string[]> {
+async function fileCases(
+  service: CaseCommandService,
+  applicants: Principal[],
+  count: number,
+  ctx: BenchContext,
+): Promise<string[]> {
   const progress = ctx.progress('file cases beforehand', count);
   const caseIds: string[] = [];
   const inFlight = 64;
@@ -581,7 +784,13 @@ async function fileCases(service: CaseCommandService, applicants: Principal[], c
       const applicant = applicants[i % applicants.length]!;
       const outcome = await service.submit(
         applicant,
-        { serviceId: SERVICE, channel: 'portal', unit: UNIT, applicant: { iin: applicant.iin!, fullName: applicant.name }, occurredAt: new Date(FILED_AT) },
+        {
+          serviceId: SERVICE,
+          channel: 'portal',
+          unit: UNIT,
+          applicant: { iin: applicant.iin!, fullName: applicant.name },
+          occurredAt: new Date(FILED_AT),
+        },
         { correlationId: randomUUID() },
       );
       if (!outcome.ok) throw new Error(`filing a case beforehand was refused: ${JSON.stringify(outcome.refusal)}`);
@@ -598,7 +807,13 @@ async function fileCases(service: CaseCommandService, applicants: Principal[], c
  * Asks for a case view with `?after=<head>` until it answers 200: the case projection then reflects the
  * whole log, so the measured reads find every case and compete with no catch-up. Returns the seconds it took.
  */
-async function waitForCaseView(url: string, caseId: string, head: number, authorization: string, ctx: BenchContext): Promise<number> {
+async function waitForCaseView(
+  url: string,
+  caseId: string,
+  head: number,
+  authorization: string,
+  ctx: BenchContext,
+): Promise<number> {
   const started = Date.now();
   const deadline = started + 300_000;
   const progress = ctx.progress('case views catch up', head);
@@ -613,7 +828,8 @@ async function waitForCaseView(url: string, caseId: string, head: number, author
     }
     last = `${response.status}: ${text.slice(0, 600)}`;
     // 503: the read model has not reached `head` within READ_WAIT_MS; anything else will not get better.
-    if (response.status !== 503 || Date.now() > deadline) throw new Error(`GET /api/cases/${caseId}?after=${head} never answered 200; last answer ${last}`);
+    if (response.status !== 503 || Date.now() > deadline)
+      throw new Error(`GET /api/cases/${caseId}?after=${head} never answered 200; last answer ${last}`);
   }
 }
 
@@ -641,7 +857,9 @@ async function startBareServer(file: string): Promise<{ url: string; rows(): num
   db.pragma('synchronous = FULL');
   db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL, recorded_at INTEGER NOT NULL)');
   const insert = db.prepare<[string, number]>('INSERT INTO rows (body, recorded_at) VALUES (?, ?)');
-  const byId = db.prepare<[number], { id: number; body: string; recorded_at: number }>('SELECT id, body, recorded_at FROM rows WHERE id = ?');
+  const byId = db.prepare<[number], { id: number; body: string; recorded_at: number }>(
+    'SELECT id, body, recorded_at FROM rows WHERE id = ?',
+  );
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM rows');
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.post('/rows', async (request, reply) => {

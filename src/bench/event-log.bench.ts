@@ -27,7 +27,13 @@ export function sampleEvent(i: number): EventToAppend {
 }
 
 /** Fills a log with `total` events across streams of 50, through the adapter (concurrent appends → group commits). */
-export async function prefill(log: EventLog, total: number, ctx: BenchContext, label: string, make: (i: number) => EventToAppend = sampleEvent): Promise<void> {
+export async function prefill(
+  log: EventLog,
+  total: number,
+  ctx: BenchContext,
+  label: string,
+  make: (i: number) => EventToAppend = sampleEvent,
+): Promise<void> {
   const streams = Math.ceil(total / EVENTS_PER_STREAM);
   const progress = ctx.progress(label, total);
   const concurrency = 64;
@@ -35,7 +41,13 @@ export async function prefill(log: EventLog, total: number, ctx: BenchContext, l
     const batch: Promise<unknown>[] = [];
     for (let k = s; k < Math.min(streams, s + concurrency); k++) {
       const count = Math.min(EVENTS_PER_STREAM, total - k * EVENTS_PER_STREAM);
-      batch.push(log.append(`case-${k}`, Array.from({ length: count }, (_, j) => make(k * EVENTS_PER_STREAM + j)), 'no_stream'));
+      batch.push(
+        log.append(
+          `case-${k}`,
+          Array.from({ length: count }, (_, j) => make(k * EVENTS_PER_STREAM + j)),
+          'no_stream',
+        ),
+      );
     }
     await Promise.all(batch);
     progress.tick(Math.min(concurrency * EVENTS_PER_STREAM, total - s * EVENTS_PER_STREAM));
@@ -56,9 +68,19 @@ function openRaw(file: string): Database.Database {
 }
 
 function rawInsert(db: Database.Database) {
-  const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   return (stream: string, revision: number, e: EventToAppend) =>
-    insert.run(randomUUID(), stream, revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata ?? {}), Date.now());
+    insert.run(
+      randomUUID(),
+      stream,
+      revision,
+      e.type,
+      JSON.stringify(e.data),
+      JSON.stringify(e.metadata ?? {}),
+      Date.now(),
+    );
 }
 
 export const eventLogBench: BenchSuite = {
@@ -76,7 +98,8 @@ export const eventLogBench: BenchSuite = {
         const chunk = 10_000;
         for (let i = 0; i < ctx.events; i += chunk) {
           raw.transaction(() => {
-            for (let j = i; j < Math.min(ctx.events, i + chunk); j++) insert(`case-${Math.floor(j / EVENTS_PER_STREAM)}`, j % EVENTS_PER_STREAM, sampleEvent(j));
+            for (let j = i; j < Math.min(ctx.events, i + chunk); j++)
+              insert(`case-${Math.floor(j / EVENTS_PER_STREAM)}`, j % EVENTS_PER_STREAM, sampleEvent(j));
           })();
           progress.tick(Math.min(chunk, ctx.events - i));
         }
@@ -99,7 +122,9 @@ export const eventLogBench: BenchSuite = {
         await timed(samples.base, () => insert(`latency-${i}`, 0, sampleEvent(i)));
       }
       await writerOnly.close();
-      const [ours, threadOnly, base] = [samples.ours, samples.writerOnly, samples.base].map((s) => s.sort((a, b) => a - b)) as [number[], number[], number[]];
+      const [ours, threadOnly, base] = [samples.ours, samples.writerOnly, samples.base].map((s) =>
+        s.sort((a, b) => a - b),
+      ) as [number[], number[], number[]];
       for (const p of [50, 99, 99.9]) {
         results.push({
           name: `append latency p${p} (log of ${ctx.events.toLocaleString('en-US')})`,
@@ -107,11 +132,22 @@ export const eventLogBench: BenchSuite = {
           unit: 'ms',
           better: 'lower',
           baseline: { name: 'raw better-sqlite3 insert', value: percentile(base, p) },
-          target: p === 99 ? { op: '<=', value: 1, text: '≤ 1 ms' } : p === 99.9 ? { op: '<=', value: 5, text: '≤ 5 ms' } : undefined,
+          target:
+            p === 99
+              ? { op: '<=', value: 1, text: '≤ 1 ms' }
+              : p === 99.9
+                ? { op: '<=', value: 5, text: '≤ 5 ms' }
+                : undefined,
         });
       }
       for (const p of [50, 99]) {
-        results.push({ name: `append latency p${p}, every append through the writer thread (a new log, for comparison)`, value: percentile(threadOnly, p), unit: 'ms', better: 'lower', baseline: { name: 'raw better-sqlite3 insert', value: percentile(base, p) } });
+        results.push({
+          name: `append latency p${p}, every append through the writer thread (a new log, for comparison)`,
+          value: percentile(threadOnly, p),
+          unit: 'ms',
+          better: 'lower',
+          baseline: { name: 'raw better-sqlite3 insert', value: percentile(base, p) },
+        });
       }
 
       // 2. Throughput with concurrent writers: each writer appends to its own stream with an exact expected revision.
@@ -122,13 +158,15 @@ export const eventLogBench: BenchSuite = {
       const oursStart = process.hrtime.bigint();
       await Promise.all(
         Array.from({ length: writers }, async (_, w) => {
-          for (let r = 0; r < perWriter; r++) await log.append(`writer-${w}`, [sampleEvent(r)], r === 0 ? 'no_stream' : r - 1);
+          for (let r = 0; r < perWriter; r++)
+            await log.append(`writer-${w}`, [sampleEvent(r)], r === 0 ? 'no_stream' : r - 1);
         }),
       );
       const oursRate = total / (Number(process.hrtime.bigint() - oursStart) / 1e9);
       // Raw: the same events, each acknowledged on its own durable commit (the same guarantee per append).
       const rawStart = process.hrtime.bigint();
-      for (let w = 0; w < writers; w++) for (let r = 0; r < perWriter; r++) insert(`raw-writer-${w}`, r, sampleEvent(r));
+      for (let w = 0; w < writers; w++)
+        for (let r = 0; r < perWriter; r++) insert(`raw-writer-${w}`, r, sampleEvent(r));
       const rawRate = total / (Number(process.hrtime.bigint() - rawStart) / 1e9);
       results.push({
         name: `append throughput, ${writers} concurrent writers`,
@@ -163,13 +201,22 @@ export const eventLogBench: BenchSuite = {
       const readRate = read / (Number(process.hrtime.bigint() - readStart) / 1e9);
       const rawReadStart = process.hrtime.bigint();
       let rawRead = 0;
-      for (const row of raw.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{ data: string; metadata: string }>) {
+      for (const row of raw.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{
+        data: string;
+        metadata: string;
+      }>) {
         JSON.parse(row.data);
         JSON.parse(row.metadata);
         rawRead++;
       }
       const rawReadRate = rawRead / (Number(process.hrtime.bigint() - rawReadStart) / 1e9);
-      results.push({ name: 'read-all throughput', value: readRate, unit: 'events/s', better: 'higher', baseline: { name: 'raw SELECT + JSON.parse', value: rawReadRate } });
+      results.push({
+        name: 'read-all throughput',
+        value: readRate,
+        unit: 'events/s',
+        better: 'higher',
+        baseline: { name: 'raw SELECT + JSON.parse', value: rawReadRate },
+      });
     } finally {
       raw.close();
       await log.close();
@@ -179,9 +226,17 @@ export const eventLogBench: BenchSuite = {
 };
 
 /** The same concurrent workload on @event-driven-io/emmett-sqlite's event store (node-sqlite3, WAL). */
-async function emmettThroughput(ctx: BenchContext, writers: number, perWriter: number, oursRate: number): Promise<BenchResult> {
+async function emmettThroughput(
+  ctx: BenchContext,
+  writers: number,
+  perWriter: number,
+  oursRate: number,
+): Promise<BenchResult> {
   const { getSQLiteEventStore } = await import('@event-driven-io/emmett-sqlite');
-  const store = getSQLiteEventStore({ fileName: join(ctx.workDir, 'emmett.db'), schema: { autoMigration: 'CreateOrUpdate' } });
+  const store = getSQLiteEventStore({
+    fileName: join(ctx.workDir, 'emmett.db'),
+    schema: { autoMigration: 'CreateOrUpdate' },
+  });
   const total = writers * perWriter;
   const start = process.hrtime.bigint();
   // emmett-sqlite opens a connection per call with no busy timeout: with 16 appends in flight it fails with
@@ -190,7 +245,9 @@ async function emmettThroughput(ctx: BenchContext, writers: number, perWriter: n
   for (let r = 0; r < perWriter; r++) {
     for (let w = 0; w < writers; w++) {
       const e = sampleEvent(r);
-      await store.appendToStream(`writer-${w}`, [{ type: e.type, data: e.data as Record<string, unknown>, metadata: e.metadata }]);
+      await store.appendToStream(`writer-${w}`, [
+        { type: e.type, data: e.data as Record<string, unknown>, metadata: e.metadata },
+      ]);
     }
   }
   const emmettRate = total / (Number(process.hrtime.bigint() - start) / 1e9);
@@ -199,7 +256,10 @@ async function emmettThroughput(ctx: BenchContext, writers: number, perWriter: n
     value: oursRate,
     unit: 'events/s',
     better: 'higher',
-    baseline: { name: '@event-driven-io/emmett-sqlite (appends serialised: it fails with 16 in flight)', value: emmettRate },
+    baseline: {
+      name: '@event-driven-io/emmett-sqlite (appends serialised: it fails with 16 in flight)',
+      value: emmettRate,
+    },
     target: { op: '>=', value: emmettRate, text: 'ahead of emmett-sqlite' },
   };
 }

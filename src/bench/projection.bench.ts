@@ -58,7 +58,11 @@ export const projectionBench: BenchSuite = {
         unit: 's',
         better: 'lower',
         baseline: { name: 'raw SELECT + JSON.parse + in-memory fold, no store', value: baseline.seconds },
-        target: { op: '<=', value: (10 * head) / 1_000_000, text: `≤ ${((10 * head) / 1_000_000).toFixed(1)} s (10 s per million)` },
+        target: {
+          op: '<=',
+          value: (10 * head) / 1_000_000,
+          text: `≤ ${((10 * head) / 1_000_000).toFixed(1)} s (10 s per million)`,
+        },
       });
     } finally {
       await store.close();
@@ -75,7 +79,9 @@ function rawFold(file: string): { rate: number; seconds: number } {
   const streams = new Map<string, { events: number; lastType: string }>();
   const types = new Map<string, number>();
   let n = 0;
-  for (const row of db.prepare('SELECT stream_id, type, data, metadata FROM events ORDER BY position').iterate() as Iterable<{ stream_id: string; type: string; data: string; metadata: string }>) {
+  for (const row of db
+    .prepare('SELECT stream_id, type, data, metadata FROM events ORDER BY position')
+    .iterate() as Iterable<{ stream_id: string; type: string; data: string; metadata: string }>) {
     JSON.parse(row.data);
     JSON.parse(row.metadata);
     const s = streams.get(row.stream_id);

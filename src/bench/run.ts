@@ -36,10 +36,18 @@ async function main(argv: string[]): Promise<number> {
     rmSync(workDir, { recursive: true, force: true });
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
-  const report = { at: new Date().toISOString(), machine, events: ctx.events, samples: ctx.samples, results: all.map((r) => ({ ...r, met: meets(r) })) };
+  const report = {
+    at: new Date().toISOString(),
+    machine,
+    events: ctx.events,
+    samples: ctx.samples,
+    results: all.map((r) => ({ ...r, met: meets(r) })),
+  };
   mkdirSync('bench-results', { recursive: true });
   writeFileSync(join('bench-results', 'latest.json'), JSON.stringify(report, null, 2));
-  process.stdout.write(`\nAll figures (${machine}; log of ${ctx.events.toLocaleString('en-US')} events):\n\n${renderTable(all)}\n\nwritten to bench-results/latest.json\n`);
+  process.stdout.write(
+    `\nAll figures (${machine}; log of ${ctx.events.toLocaleString('en-US')} events):\n\n${renderTable(all)}\n\nwritten to bench-results/latest.json\n`,
+  );
   return 0;
 }
 

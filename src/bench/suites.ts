@@ -9,4 +9,13 @@ import { deadlineAlertsBench } from '../modules/deadline-alerts/deadline-alerts.
 import { transparencyBench } from './transparency.bench';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const suites: BenchSuite[] = [deadlineBench, eventLogBench, projectionBench, caseCommandsBench, auditComplianceBench, transparencyBench, deadlineAlertsBench, personalDataBench];
+export const suites: BenchSuite[] = [
+  deadlineBench,
+  eventLogBench,
+  projectionBench,
+  caseCommandsBench,
+  auditComplianceBench,
+  transparencyBench,
+  deadlineAlertsBench,
+  personalDataBench,
+];

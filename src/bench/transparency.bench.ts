@@ -15,7 +15,16 @@ import type { EventToAppend } from '../modules/event-log/event-log.port';
 function sealedEvent(i: number): EventToAppend {
   const { type, data, metadata } = sampleEvent(i);
   const { hash: _h, previousHash: _p, ...rest } = metadata as Record<string, unknown>;
-  const sealed = sealRecord({ streamId: `case-${Math.floor(i / 50)}`, revision: i % 50, type, data, metadata: { ...rest, recordedAt: '2025-03-04T09:16:00+05:00' } }, null);
+  const sealed = sealRecord(
+    {
+      streamId: `case-${Math.floor(i / 50)}`,
+      revision: i % 50,
+      type,
+      data,
+      metadata: { ...rest, recordedAt: '2025-03-04T09:16:00+05:00' },
+    },
+    null,
+  );
   return { type, data: sealed.data, metadata: sealed.metadata };
 }
 
@@ -24,7 +33,8 @@ async function appendRate(log: SqliteEventLog, round: string, writers: number, p
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
-      for (let r = 0; r < perWriter; r++) await log.append(`${round}-writer-${w}`, [sealedEvent(r)], r === 0 ? 'no_stream' : r - 1);
+      for (let r = 0; r < perWriter; r++)
+        await log.append(`${round}-writer-${w}`, [sealedEvent(r)], r === 0 ? 'no_stream' : r - 1);
     }),
   );
   return (writers * perWriter) / (Number(process.hrtime.bigint() - start) / 1e9);
@@ -86,8 +96,15 @@ export const transparencyBench: BenchSuite = {
       const started = process.hrtime.bigint();
       const { leaves } = log.tree.rebuild();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (!Buffer.from(rootAt(log.tree, size)).equals(kept)) throw new Error('the rebuilt tree differs from the one the writer kept');
-      results.push({ name: `tree build from scratch (${leaves.toLocaleString('en-US')} events, read, hashed and stored)`, value: leaves / seconds, unit: 'leaves/s', better: 'higher', target: { op: '>=', value: 200_000, text: '≥ 200,000 leaves/s' } });
+      if (!Buffer.from(rootAt(log.tree, size)).equals(kept))
+        throw new Error('the rebuilt tree differs from the one the writer kept');
+      results.push({
+        name: `tree build from scratch (${leaves.toLocaleString('en-US')} events, read, hashed and stored)`,
+        value: leaves / seconds,
+        unit: 'leaves/s',
+        better: 'higher',
+        target: { op: '>=', value: 200_000, text: '≥ 200,000 leaves/s' },
+      });
 
       const samples = ctx.samples;
       const inclusion: number[] = [];
@@ -104,8 +121,22 @@ export const transparencyBench: BenchSuite = {
       }
       inclusion.sort((a, b) => a - b);
       consistency.sort((a, b) => a - b);
-      results.push({ name: `inclusion proof p99 (log of ${size.toLocaleString('en-US')})`, value: percentile(inclusion, 99), unit: 'ms', better: 'lower', detail: `p50 ${percentile(inclusion, 50).toFixed(3)} ms`, target: { op: '<=', value: 1, text: '≤ 1 ms' } });
-      results.push({ name: `consistency proof p99 (log of ${size.toLocaleString('en-US')})`, value: percentile(consistency, 99), unit: 'ms', better: 'lower', detail: `p50 ${percentile(consistency, 50).toFixed(3)} ms`, target: { op: '<=', value: 1, text: '≤ 1 ms' } });
+      results.push({
+        name: `inclusion proof p99 (log of ${size.toLocaleString('en-US')})`,
+        value: percentile(inclusion, 99),
+        unit: 'ms',
+        better: 'lower',
+        detail: `p50 ${percentile(inclusion, 50).toFixed(3)} ms`,
+        target: { op: '<=', value: 1, text: '≤ 1 ms' },
+      });
+      results.push({
+        name: `consistency proof p99 (log of ${size.toLocaleString('en-US')})`,
+        value: percentile(consistency, 99),
+        unit: 'ms',
+        better: 'lower',
+        detail: `p50 ${percentile(consistency, 50).toFixed(3)} ms`,
+        target: { op: '<=', value: 1, text: '≤ 1 ms' },
+      });
     } finally {
       await log.close();
     }
@@ -121,10 +152,18 @@ export const transparencyBench: BenchSuite = {
 async function witnessRoundTrip(workDir: string, samples: number): Promise<BenchResult> {
   const dataDir = join(workDir, 'witness-api');
   mkdirSync(dataDir, { recursive: true });
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', CHECKPOINT_INTERVAL_MS: '100' }), createLogger('silent'));
+  const app = await startApi(
+    loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', CHECKPOINT_INTERVAL_MS: '100' }),
+    createLogger('silent'),
+  );
   try {
     const log = app.infra.eventLog;
-    for (let i = 0; i < 2000; i += 50) await log.append(`case-w${i}`, Array.from({ length: 50 }, (_, j) => sealedEvent(i + j)), 'no_stream');
+    for (let i = 0; i < 2000; i += 50)
+      await log.append(
+        `case-w${i}`,
+        Array.from({ length: 50 }, (_, j) => sealedEvent(i + j)),
+        'no_stream',
+      );
     const held = app.infra.transparency!.issue(true);
     for (let i = 0; i < 100; i++) await log.append(`case-x${i}`, [sealedEvent(i)], 'no_stream');
     app.infra.transparency!.issue(true);
@@ -137,13 +176,28 @@ async function witnessRoundTrip(workDir: string, samples: number): Promise<Bench
       const verified = verifyNote(note, trusted);
       const checkpoint = verified.ok ? parseCheckpoint(verified.body) : null;
       if (!checkpoint?.ok) throw new Error('the checkpoint did not verify');
-      const answer = (await (await fetch(`${app.url}/api/transparency/proofs/consistency?from=${held.size}&to=${checkpoint.value.size}`)).json()) as { proof: string[] };
-      const ok = verifyConsistency(held.size, checkpoint.value.size, answer.proof.map((p) => Buffer.from(p, 'base64')), held.root, checkpoint.value.root);
+      const answer = (await (
+        await fetch(`${app.url}/api/transparency/proofs/consistency?from=${held.size}&to=${checkpoint.value.size}`)
+      ).json()) as { proof: string[] };
+      const ok = verifyConsistency(
+        held.size,
+        checkpoint.value.size,
+        answer.proof.map((p) => Buffer.from(p, 'base64')),
+        held.root,
+        checkpoint.value.root,
+      );
       if (!ok.ok) throw new Error(ok.problem);
       times.push(Number(process.hrtime.bigint() - start) / 1e6);
     }
     times.sort((a, b) => a - b);
-    return { name: 'witness round trip p99 (fetch checkpoint, verify signature, fetch and verify consistency), loopback', value: percentile(times, 99), unit: 'ms', better: 'lower', detail: `p50 ${percentile(times, 50).toFixed(2)} ms`, target: { op: '<=', value: 50, text: '≤ 50 ms' } };
+    return {
+      name: 'witness round trip p99 (fetch checkpoint, verify signature, fetch and verify consistency), loopback',
+      value: percentile(times, 99),
+      unit: 'ms',
+      better: 'lower',
+      detail: `p50 ${percentile(times, 50).toFixed(2)} ms`,
+      target: { op: '<=', value: 50, text: '≤ 50 ms' },
+    };
   } finally {
     await app.close();
   }

@@ -22,19 +22,33 @@ When the service refuses to start because acknowledged events are missing from t
 operator accepts the loss (what is missing, who, why) so the service starts again. Stop the service first.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('accept-log-loss', USAGE, argv, { options: { reason: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('accept-log-loss', USAGE, argv, {
+    options: {
+      reason: { type: 'string' },
+      by: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   const reason = values.reason?.trim() ?? '';
   if (reason.length < 3 || reason.length > 1000) {
-    process.stderr.write(`accept-log-loss: --reason is required (3–1000 characters): it is recorded with the acceptance\n\n${USAGE}\n`);
+    process.stderr.write(
+      `accept-log-loss: --reason is required (3–1000 characters): it is recorded with the acceptance\n\n${USAGE}\n`,
+    );
     return 2;
   }
   const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   // Takes the log writer's role (so refuses while the API runs) and checks the file; the acknowledged-head check
   // itself is what this command answers, so it is run here rather than refusing the start.
-  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true, acknowledgedHead: 'skip', acceptLogLoss: `accept-log-loss: ${reason}` });
+  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), {
+    projections: 'none',
+    writesLog: true,
+    acknowledgedHead: 'skip',
+    acceptLogLoss: `accept-log-loss: ${reason}`,
+  });
   try {
     const loss = await acknowledgedBeyondLog({
       log: infra.eventLog,
@@ -43,7 +57,9 @@ export async function run(argv: string[]): Promise<number> {
       logFile: config.eventStore.kind === 'sqlite' ? join(config.dataDir, EVENT_LOG_FILE) : null,
     });
     if (!loss) {
-      process.stdout.write(`accept-log-loss: nothing to accept: the log holds every acknowledged event; nothing recorded\n`);
+      process.stdout.write(
+        `accept-log-loss: nothing to accept: the log holds every acknowledged event; nothing recorded\n`,
+      );
       return 0;
     }
     const data: LogLossAccepted = {
@@ -56,7 +72,9 @@ export async function run(argv: string[]): Promise<number> {
       reason,
       acceptedBy: values.by?.trim() || userInfo().username,
     };
-    const recorded = await appendSealed(infra.eventLog, LOG_INTEGRITY_STREAM, [{ type: LOG_LOSS_ACCEPTED, data, metadata: { recordedAt: new Date().toISOString(), problem: loss.problem } }]);
+    const recorded = await appendSealed(infra.eventLog, LOG_INTEGRITY_STREAM, [
+      { type: LOG_LOSS_ACCEPTED, data, metadata: { recordedAt: new Date().toISOString(), problem: loss.problem } },
+    ]);
     process.stdout.write(
       `accept-log-loss: recorded at position ${recorded.position}: ${data.missingEvents} acknowledged event(s) up to position ${data.acknowledgedPosition} are accepted as lost ` +
         `(the log's head was ${data.headPosition}); read models ahead of the log are rebuilt on the next start\n`,

@@ -16,7 +16,9 @@ is past the copied log), every key and secret file as it is, and a manifest.json
 Restore with: npm run cli -- restore --from DIR --data-dir NEW_DIR`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('backup', USAGE, argv, { options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('backup', USAGE, argv, {
+    options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   if (!values.to) {
@@ -26,7 +28,9 @@ export async function run(argv: string[]): Promise<number> {
   const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   if (config.eventStore.kind !== 'sqlite' || config.readStore.kind !== 'sqlite') {
-    process.stderr.write('backup: backs up the embedded stores (EVENT_STORE=sqlite, READ_STORE=sqlite); back up EventStoreDB and MongoDB with their own tools\n');
+    process.stderr.write(
+      'backup: backs up the embedded stores (EVENT_STORE=sqlite, READ_STORE=sqlite); back up EventStoreDB and MongoDB with their own tools\n',
+    );
     return 2;
   }
   const to = resolve(values.to);
@@ -37,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   (progress as ReturnType<typeof consoleProgress> | null)?.done();
   const bytes = manifest.files.reduce((sum, f) => sum + f.bytes, 0);
-  process.stdout.write(`backed up ${manifest.files.length} files (${bytes} bytes) of ${config.dataDir} into ${to}:\n${manifest.files.map((f) => `  ${f.name} ${f.bytes} bytes sha256 ${f.sha256}`).join('\n')}\n`);
+  process.stdout.write(
+    `backed up ${manifest.files.length} files (${bytes} bytes) of ${config.dataDir} into ${to}:\n${manifest.files.map((f) => `  ${f.name} ${f.bytes} bytes sha256 ${f.sha256}`).join('\n')}\n`,
+  );
   return 0;
 }

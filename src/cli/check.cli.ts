@@ -22,13 +22,17 @@ head is sane, and that it holds every event acknowledged (the head record events
 checkpoints). Read-only; it may run while the service runs. Exit code 1 names the file and what is wrong.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('check', USAGE, argv, { options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('check', USAGE, argv, {
+    options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   if (config.eventStore.kind !== 'sqlite') {
-    process.stderr.write('check: EVENT_STORE is not sqlite; the embedded log is the one this command checks (EventStoreDB checks its own files)\n');
+    process.stderr.write(
+      'check: EVENT_STORE is not sqlite; the embedded log is the one this command checks (EventStoreDB checks its own files)\n',
+    );
     return 2;
   }
   const file = join(config.dataDir, EVENT_LOG_FILE);
@@ -43,7 +47,10 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** The checks of this command on one data directory's log: also run by `restore` on what it restored. */
-export async function checkEmbeddedLog(config: AppConfig, file: string): Promise<{ ok: boolean; lines: string[]; json: Record<string, unknown> }> {
+export async function checkEmbeddedLog(
+  config: AppConfig,
+  file: string,
+): Promise<{ ok: boolean; lines: string[]; json: Record<string, unknown> }> {
   const log = new SqliteEventLog(file, { checkpointer: false });
   try {
     const report = log.checkIntegrity({ mode: 'full' });
@@ -56,14 +63,38 @@ export async function checkEmbeddedLog(config: AppConfig, file: string): Promise
     if (report.problems.length === 0) {
       const store = await openReadStore(config.readStore);
       try {
-        loss = await acknowledgedBeyondLog({ log, readStore: store, projections: allProjections(loadReferenceData(config)), logFile: file });
+        loss = await acknowledgedBeyondLog({
+          log,
+          readStore: store,
+          projections: allProjections(loadReferenceData(config)),
+          logFile: file,
+        });
       } finally {
         await store.close();
       }
-      lines.push(loss ? `acknowledged events: MISSING: ${loss.message}` : 'acknowledged events: all in the log (head record and read-store checkpoints)');
+      lines.push(
+        loss
+          ? `acknowledged events: MISSING: ${loss.message}`
+          : 'acknowledged events: all in the log (head record and read-store checkpoints)',
+      );
     }
     const ok = report.problems.length === 0 && loss === null;
-    return { ok, lines, json: { ok, integrity: report, loss: loss ? { message: loss.message, acknowledged: loss.acknowledged, head: loss.head, missingEvents: loss.missingEvents } : null } };
+    return {
+      ok,
+      lines,
+      json: {
+        ok,
+        integrity: report,
+        loss: loss
+          ? {
+              message: loss.message,
+              acknowledged: loss.acknowledged,
+              head: loss.head,
+              missingEvents: loss.missingEvents,
+            }
+          : null,
+      },
+    };
   } finally {
     await log.close();
   }

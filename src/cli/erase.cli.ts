@@ -41,7 +41,17 @@ export function describeErasure(outcome: ErasureOutcome): string {
 
 export async function run(argv: string[]): Promise<number> {
   const command = 'erase';
-  const args = commandArgs(command, USAGE, argv, { options: { iin: { type: 'string' }, subject: { type: 'string' }, basis: { type: 'string' }, reference: { type: 'string' }, by: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs(command, USAGE, argv, {
+    options: {
+      iin: { type: 'string' },
+      subject: { type: 'string' },
+      basis: { type: 'string' },
+      reference: { type: 'string' },
+      by: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   const problems: string[] = [];
@@ -52,8 +62,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   const basis = values.basis?.trim() ?? '';
   const reference = values.reference?.trim() ?? '';
-  if (basis.length < 3 || basis.length > 2000) problems.push('--basis is required (3–2000 characters): the legal ground, recorded with the erasure; name no person in it');
-  if (reference.length < 3 || reference.length > 500) problems.push('--reference is required (3–500 characters): the law, article or request number');
+  if (basis.length < 3 || basis.length > 2000)
+    problems.push(
+      '--basis is required (3–2000 characters): the legal ground, recorded with the erasure; name no person in it',
+    );
+  if (reference.length < 3 || reference.length > 500)
+    problems.push('--reference is required (3–500 characters): the law, article or request number');
   if (problems.length) {
     process.stderr.write(`${command}: ${problems.join('; ')}\n\n${USAGE}\n`);
     return 2;
@@ -61,7 +75,12 @@ export async function run(argv: string[]): Promise<number> {
   const infra = await open(values['data-dir']);
   if (typeof infra === 'number') return infra;
   try {
-    const outcome = await eraseSubject(erasureDeps(infra), { ...(values.iin ? { iin: values.iin } : { subjectId: values.subject! }), basis, reference, by: values.by?.trim() || userInfo().username });
+    const outcome = await eraseSubject(erasureDeps(infra), {
+      ...(values.iin ? { iin: values.iin } : { subjectId: values.subject! }),
+      basis,
+      reference,
+      by: values.by?.trim() || userInfo().username,
+    });
     (outcome.ok ? process.stdout : process.stderr).write(`${describeErasure(outcome)}\n`);
     return outcome.ok ? 0 : 1;
   } finally {
@@ -72,11 +91,16 @@ export async function run(argv: string[]): Promise<number> {
 async function open(dataDir: string | undefined): Promise<Infrastructure | number> {
   const config = configWithDataDir(dataDir);
   if (config === 78) return config;
-  return openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true });
+  return openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), {
+    projections: 'none',
+    writesLog: true,
+  });
 }
 
 export async function runReport(argv: string[]): Promise<number> {
-  const args = commandArgs('retention-report', REPORT_USAGE, argv, { options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('retention-report', REPORT_USAGE, argv, {
+    options: { 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   const infra = await open(values['data-dir']);

@@ -37,11 +37,21 @@ READ_STORE=mongodb) and verifies every hash chain in the copy. With --to sqlite 
 copied too. Stop the API (or let it write only to the source) while migrating; switch it to the new store afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('migrate', USAGE, argv, { options: { to: { type: 'string' }, 'data-dir': { type: 'string' }, url: { type: 'string' }, 'stop-after-appends': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('migrate', USAGE, argv, {
+    options: {
+      to: { type: 'string' },
+      'data-dir': { type: 'string' },
+      url: { type: 'string' },
+      'stop-after-appends': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   if (values.to !== 'sqlite' && values.to !== 'eventstoredb') {
-    process.stderr.write(`migrate: --to must be sqlite or eventstoredb (MongoDB holds read models, not the log: they are rebuilt)\n\n${USAGE}\n`);
+    process.stderr.write(
+      `migrate: --to must be sqlite or eventstoredb (MongoDB holds read models, not the log: they are rebuilt)\n\n${USAGE}\n`,
+    );
     return 2;
   }
   const config = configForCommand(process.env);
@@ -56,7 +66,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const targetDir = values['data-dir'] ? resolve(values['data-dir']) : null;
-  if (values.to === 'sqlite' && config.eventStore.kind === 'sqlite' && targetDir === resolve(config.eventStore.dataDir)) {
+  if (
+    values.to === 'sqlite' &&
+    config.eventStore.kind === 'sqlite' &&
+    targetDir === resolve(config.eventStore.dataDir)
+  ) {
     process.stderr.write('migrate: --data-dir is the source DATA_DIR; give a new directory\n');
     return 2;
   }
@@ -68,17 +82,29 @@ export async function run(argv: string[]): Promise<number> {
     // No service may write to the new log while it is being filled.
     lock = acquireRoleLock(targetDir, 'log-writer', 'migrate');
   }
-  const source = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
+  const source = await openEventLog(
+    config.eventStore.kind === 'sqlite'
+      ? { kind: 'sqlite', dataDir: config.eventStore.dataDir }
+      : { kind: 'eventstoredb', url: config.eventStore.url },
+    { readerOnly: true },
+  );
   let target: EventLog | null = null;
   let store: ReadStore | null = null;
   let keys: PersonalKeyStore | null = null;
   try {
-    target = await openEventLog(targetDir ? { kind: 'sqlite', dataDir: targetDir } : { kind: 'eventstoredb', url: url! });
+    target = await openEventLog(
+      targetDir ? { kind: 'sqlite', dataDir: targetDir } : { kind: 'eventstoredb', url: url! },
+    );
     const head = await source.headPosition();
     const copying = consoleProgress('migrate events', Math.max(1, head));
-    const outcome = await migrateLog(source, target, { onProgress: (p) => copying.update(p.position, Math.max(1, p.head)), ...(stopAfter !== undefined ? { stopAfterAppends: stopAfter } : {}) });
+    const outcome = await migrateLog(source, target, {
+      onProgress: (p) => copying.update(p.position, Math.max(1, p.head)),
+      ...(stopAfter !== undefined ? { stopAfterAppends: stopAfter } : {}),
+    });
     copying.done();
-    process.stdout.write(`${outcome.resumedAfter > 0 ? `resumed after source position ${outcome.resumedAfter}: ` : ''}${outcome.copied} events copied in ${outcome.appends} appends\n`);
+    process.stdout.write(
+      `${outcome.resumedAfter > 0 ? `resumed after source position ${outcome.resumedAfter}: ` : ''}${outcome.copied} events copied in ${outcome.appends} appends\n`,
+    );
     if (!outcome.complete) {
       process.stdout.write('stopped before the end (--stop-after-appends); run the same command again to continue\n');
       return 75;
@@ -86,11 +112,14 @@ export async function run(argv: string[]): Promise<number> {
     const comparing = consoleProgress('compare with the source', Math.max(1, head));
     const compared = await compareLogs(source, target, (n) => comparing.update(n));
     comparing.done();
-    process.stdout.write(`copy compared with the source: ${compared} events, the same ids, revisions and text, in the same order\n`);
+    process.stdout.write(
+      `copy compared with the source: ${compared} events, the same ids, revisions and text, in the same order\n`,
+    );
 
     if (targetDir && config.eventStore.kind === 'sqlite') {
       for (const name of keyFiles(config.eventStore.dataDir)) {
-        if (!existsSync(join(targetDir, name))) copyFileSync(join(config.eventStore.dataDir, name), join(targetDir, name));
+        if (!existsSync(join(targetDir, name)))
+          copyFileSync(join(config.eventStore.dataDir, name), join(targetDir, name));
       }
       // The personal-data keys go with the log they open: without them the copy would read "erased" everywhere.
       const keysFile = join(config.eventStore.dataDir, 'keys.db');
@@ -103,7 +132,11 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
     }
-    const readStoreConfig = targetDir ? ({ kind: 'sqlite', dataDir: targetDir } as const) : config.readStore.kind === 'mongodb' ? config.readStore : null;
+    const readStoreConfig = targetDir
+      ? ({ kind: 'sqlite', dataDir: targetDir } as const)
+      : config.readStore.kind === 'mongodb'
+        ? config.readStore
+        : null;
     if (readStoreConfig) {
       store = await openReadStore(readStoreConfig);
       // The source's keys open the copied acts (the same keys were copied beside a SQLite target).

@@ -19,7 +19,9 @@ DATA_DIR), which must be new or empty, then checks the result as \`check\` and \
 log, every acknowledged event present, every hash chain. Start the service on NEW_DIR afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('restore', USAGE, argv, { options: { from: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('restore', USAGE, argv, {
+    options: { from: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
   if (!values.from) {
@@ -36,7 +38,9 @@ export async function run(argv: string[]): Promise<number> {
   const copying = consoleProgress('restore', 1);
   const manifest = restoreDataDir(from, config.dataDir, ({ done, total }) => copying.update(done, Math.max(1, total)));
   copying.done();
-  process.stdout.write(`restored ${manifest.files.length} files of the backup of ${manifest.createdAt} into ${config.dataDir}\n`);
+  process.stdout.write(
+    `restored ${manifest.files.length} files of the backup of ${manifest.createdAt} into ${config.dataDir}\n`,
+  );
   const file = join(config.dataDir, EVENT_LOG_FILE);
   const checked = await checkEmbeddedLog(config, file);
   process.stdout.write(`${checked.lines.join('\n')}\n`);

@@ -19,7 +19,12 @@ import { dayNumber } from '../modules/calendar/domain/local-date';
 import type { WorkingCalendar } from '../modules/calendar/domain/working-calendar';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { Catalog } from '../modules/regulations/domain/catalog';
-import { CaseCommandService, type PersonalDataProtection, type CommandOutcome, type CommandRefusal } from '../modules/cases/commands/case-command-service';
+import {
+  CaseCommandService,
+  type PersonalDataProtection,
+  type CommandOutcome,
+  type CommandRefusal,
+} from '../modules/cases/commands/case-command-service';
 import { StaffDirectory } from './demo-people';
 import { planCase, type CasePlan, type PlannedAct } from './demo-scenarios';
 import { DemoTimeline, DEFAULT_LATE_RATES, type ChosenTimes, type LateRates } from './demo-timing';
@@ -100,14 +105,17 @@ class RecordingClock {
 
   record(rng: Rng, occurredAt: Date, backDated: boolean): void {
     const at = backDated
-      ? this.timeline.officeMoment(rng, new Date(occurredAt.getTime() + this.backDatedAfterMs + rng.between(0.05, 5) * DAY)).getTime()
+      ? this.timeline
+          .officeMoment(rng, new Date(occurredAt.getTime() + this.backDatedAfterMs + rng.between(0.05, 5) * DAY))
+          .getTime()
       : occurredAt.getTime() + Math.round(rng.between(0.2, 25) * MINUTE);
     this.current = Math.max(at, this.current + Math.round(rng.between(0.5, 4) * MINUTE));
   }
 }
 
 export async function seedDemo(deps: DemoDependencies, options: DemoOptions): Promise<DemoRun> {
-  if (!Number.isInteger(options.cases) || options.cases < 1) throw new RangeError(`cases must be a whole number ≥ 1, got ${options.cases}`);
+  if (!Number.isInteger(options.cases) || options.cases < 1)
+    throw new RangeError(`cases must be a whole number ≥ 1, got ${options.cases}`);
   const root = new Rng(options.seed);
   const staff = new StaffDirectory(root.fork('staff'));
   const timeline = new DemoTimeline(deps.calendar, options.lateRates ?? DEFAULT_LATE_RATES);
@@ -130,22 +138,64 @@ export async function seedDemo(deps: DemoDependencies, options: DemoOptions): Pr
   return { cases, refusals, headBefore };
 }
 
-async function runCase(deps: DemoDependencies, timeline: DemoTimeline, rng: Rng, plan: CasePlan, backDatedShare: number, refusals: DemoRefusal[]): Promise<SeededCase> {
+async function runCase(
+  deps: DemoDependencies,
+  timeline: DemoTimeline,
+  rng: Rng,
+  plan: CasePlan,
+  backDatedShare: number,
+  refusals: DemoRefusal[],
+): Promise<SeededCase> {
   const version = deps.catalog.byId.get(plan.versionId);
   if (!version) throw new Error(`the catalog has no ${plan.versionId}; the demo needs all six versions`);
   const clock = new RecordingClock(timeline, deps.backDatedAfterMs);
-  const service = new CaseCommandService(deps.eventLog, deps.catalog, deps.calendar, { backDatedAfterMs: deps.backDatedAfterMs, clock: () => clock.now(), ...(deps.personalData ? { personalData: deps.personalData } : {}) });
+  const service = new CaseCommandService(deps.eventLog, deps.catalog, deps.calendar, {
+    backDatedAfterMs: deps.backDatedAfterMs,
+    clock: () => clock.now(),
+    ...(deps.personalData ? { personalData: deps.personalData } : {}),
+  });
   const zone = deps.calendar.timeZone;
   const meta = { correlationId: `demo:${rng.seed}` };
-  const seeded: SeededCase = { index: plan.index, caseId: null, versionId: plan.versionId, trackId: plan.trackId, story: plan.story, accepted: 0 };
-  const channelId = version.channels.find((c) => (plan.channel === 'office' ? ['provider', 'provider-registry'] : [plan.channel]).includes(c.id))?.id ?? plan.channel;
+  const seeded: SeededCase = {
+    index: plan.index,
+    caseId: null,
+    versionId: plan.versionId,
+    trackId: plan.trackId,
+    story: plan.story,
+    accepted: 0,
+  };
+  const channelId =
+    version.channels.find((c) =>
+      (plan.channel === 'office' ? ['provider', 'provider-registry'] : [plan.channel]).includes(c.id),
+    )?.id ?? plan.channel;
 
-  const refused = (stepId: string, actor: string, times: ChosenTimes, outcome: Extract<CommandOutcome, { ok: false }>) => {
-    refusals.push({ index: plan.index, caseId: seeded.caseId, versionId: plan.versionId, trackId: plan.trackId, stepId, actor, occurredAt: zone.formatLocal(times.occurredAt), refusal: outcome.refusal });
+  const refused = (
+    stepId: string,
+    actor: string,
+    times: ChosenTimes,
+    outcome: Extract<CommandOutcome, { ok: false }>,
+  ) => {
+    refusals.push({
+      index: plan.index,
+      caseId: seeded.caseId,
+      versionId: plan.versionId,
+      trackId: plan.trackId,
+      stepId,
+      actor,
+      occurredAt: zone.formatLocal(times.occurredAt),
+      refusal: outcome.refusal,
+    });
     return seeded;
   };
 
-  const filed = timeline.submission(rng, version, { trackId: plan.trackId, channel: channelId }, plan.submission.from, plan.submission.to, plan.submission.hours);
+  const filed = timeline.submission(
+    rng,
+    version,
+    { trackId: plan.trackId, channel: channelId },
+    plan.submission.from,
+    plan.submission.to,
+    plan.submission.hours,
+  );
   clock.record(rng, filed.occurredAt, rng.chance(backDatedShare));
   const submitted = await service.submit(
     plan.submittedBy,
@@ -184,8 +234,25 @@ async function runCase(deps: DemoDependencies, timeline: DemoTimeline, rng: Rng,
     });
     clock.record(rng, times.occurredAt, rng.chance(backDatedShare));
     const outcome = act.cancel
-      ? await service.cancel(act.as, seeded.caseId, { occurredAt: times.occurredAt, ...(act.cancel.reason ? { reason: act.cancel.reason } : {}) }, state.revision, meta)
-      : await service.takeStep(act.as, seeded.caseId, { stepId: act.stepId, occurredAt: times.occurredAt, startedAt: times.startedAt, data: act.data?.(times) ?? {} }, state.revision, meta);
+      ? await service.cancel(
+          act.as,
+          seeded.caseId,
+          { occurredAt: times.occurredAt, ...(act.cancel.reason ? { reason: act.cancel.reason } : {}) },
+          state.revision,
+          meta,
+        )
+      : await service.takeStep(
+          act.as,
+          seeded.caseId,
+          {
+            stepId: act.stepId,
+            occurredAt: times.occurredAt,
+            startedAt: times.startedAt,
+            data: act.data?.(times) ?? {},
+          },
+          state.revision,
+          meta,
+        );
     if (!outcome.ok) return refused(act.stepId, act.as.id, times, outcome);
     seeded.accepted++;
   }

@@ -29,7 +29,12 @@ export interface DemoSummary {
 const emptyStatuses = (): Record<CaseStatus, number> => ({ open: 0, completed: 0, refused: 0, cancelled: 0 });
 
 /** Reads the case events after `after` and summarises them. */
-export async function summarizeDemo(log: EventLog, catalog: Catalog, calendar: WorkingCalendar, options: { after: number; asOf: Date }): Promise<DemoSummary> {
+export async function summarizeDemo(
+  log: EventLog,
+  catalog: Catalog,
+  calendar: WorkingCalendar,
+  options: { after: number; asOf: Date },
+): Promise<DemoSummary> {
   const streams = new Map<string, RecordedEvent[]>();
   let after = options.after;
   for (;;) {
@@ -66,7 +71,12 @@ export async function summarizeDemo(log: EventLog, catalog: Catalog, calendar: W
     summary.cases++;
     summary.statuses[state.status]++;
     const key = `${state.versionId}\n${state.trackId}`;
-    const row = tracks.get(key) ?? { versionId: state.versionId, trackId: state.trackId, cases: 0, statuses: emptyStatuses() };
+    const row = tracks.get(key) ?? {
+      versionId: state.versionId,
+      trackId: state.trackId,
+      cases: 0,
+      statuses: emptyStatuses(),
+    };
     row.cases++;
     row.statuses[state.status]++;
     tracks.set(key, row);
@@ -76,27 +86,38 @@ export async function summarizeDemo(log: EventLog, catalog: Catalog, calendar: W
       if (event.metadata.backDated) summary.backDated++;
       if (event.type === 'AppealOpened') summary.appeals.opened++;
       if (event.type === 'AppealResolved') summary.appeals[event.data.decision === 'upheld' ? 'upheld' : 'rejected']++;
-      if ((event.type === 'RefusalIssued' || event.type === 'PortalRefusalIssued') && event.metadata.actor.role === 'e-government-portal') summary.portalRefusals++;
-      if ((event.type === 'TestCompleted' || event.type === 'ExamResultRecorded') && event.data.passed === false) summary.failedTests++;
+      if (
+        (event.type === 'RefusalIssued' || event.type === 'PortalRefusalIssued') &&
+        event.metadata.actor.role === 'e-government-portal'
+      )
+        summary.portalRefusals++;
+      if ((event.type === 'TestCompleted' || event.type === 'ExamResultRecorded') && event.data.passed === false)
+        summary.failedTests++;
     }
     const rows = caseSla(state, version, calendar, options.asOf);
     for (const r of rows) summary.sla[r.status]++;
     if (state.status === 'open' && rows.some((r) => r.status === 'overdue')) summary.openOverdue++;
   }
-  summary.byTrack = [...tracks.values()].sort((a, b) => a.versionId.localeCompare(b.versionId) || a.trackId.localeCompare(b.trackId));
+  summary.byTrack = [...tracks.values()].sort(
+    (a, b) => a.versionId.localeCompare(b.versionId) || a.trackId.localeCompare(b.trackId),
+  );
   return summary;
 }
 
 /** The summary as the command prints it. */
 export function formatSummary(summary: DemoSummary): string {
   const pct = (n: number, of: number) => (of === 0 ? '0.0' : ((100 * n) / of).toFixed(1));
-  const statusLine = (s: Record<CaseStatus, number>) => (['completed', 'refused', 'cancelled', 'open'] as const).map((k) => `${k} ${String(s[k]).padStart(3)}`).join('  ');
+  const statusLine = (s: Record<CaseStatus, number>) =>
+    (['completed', 'refused', 'cancelled', 'open'] as const).map((k) => `${k} ${String(s[k]).padStart(3)}`).join('  ');
   const versionWidth = Math.max(...summary.byTrack.map((r) => r.versionId.length), 7);
   const trackWidth = Math.max(...summary.byTrack.map((r) => r.trackId.length), 5);
   const slaTotal = summary.sla.met + summary.sla.breached + summary.sla.open + summary.sla.overdue;
   return [
     `cases per version and track:`,
-    ...summary.byTrack.map((r) => `  ${r.versionId.padEnd(versionWidth)}  ${r.trackId.padEnd(trackWidth)}  ${String(r.cases).padStart(4)}   ${statusLine(r.statuses)}`),
+    ...summary.byTrack.map(
+      (r) =>
+        `  ${r.versionId.padEnd(versionWidth)}  ${r.trackId.padEnd(trackWidth)}  ${String(r.cases).padStart(4)}   ${statusLine(r.statuses)}`,
+    ),
     `  ${'all'.padEnd(versionWidth)}  ${''.padEnd(trackWidth)}  ${String(summary.cases).padStart(4)}   ${statusLine(summary.statuses)}`,
     `events written: ${summary.events} (${Object.entries(summary.eventTypes)
       .sort((a, b) => b[1] - a[1])

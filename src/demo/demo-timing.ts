@@ -27,7 +27,11 @@ export type Gap = { minutes: [number, number] } | { workingDays: [number, number
  * test or exam session, started 09:00–15:00 so that it ends within the working day.
  */
 export type Hours = 'office' | 'portal' | 'session';
-const HOURS: Record<Hours, [number, number]> = { office: [9 * 60, 18 * 60], portal: [8 * 60, 22 * 60], session: [9 * 60, 15 * 60] };
+const HOURS: Record<Hours, [number, number]> = {
+  office: [9 * 60, 18 * 60],
+  portal: [8 * 60, 22 * 60],
+  session: [9 * 60, 15 * 60],
+};
 
 /** The share of acts done late, by the kind of limit that binds them. */
 export interface LateRates {
@@ -38,7 +42,14 @@ export interface LateRates {
   'by-programme': number;
   'working-days-before': number;
 }
-export const DEFAULT_LATE_RATES: LateRates = { minutes: 0.15, 'working-days': 0.15, 'calendar-period': 0.15, 'annual-window': 0.05, 'by-programme': 0.1, 'working-days-before': 0.1 };
+export const DEFAULT_LATE_RATES: LateRates = {
+  minutes: 0.15,
+  'working-days': 0.15,
+  'calendar-period': 0.15,
+  'annual-window': 0.05,
+  'by-programme': 0.1,
+  'working-days-before': 0.1,
+};
 
 export interface ChosenTimes {
   occurredAt: Date;
@@ -73,7 +84,15 @@ export class DemoTimeline {
   }
 
   /** A submission on a working day between two local dates (inclusive), and how long filing took. */
-  submission(rng: Rng, version: RegulationVersion, target: { trackId: string; channel: string }, from: LocalDate, to: LocalDate, hours: Hours, late?: boolean): ChosenTimes {
+  submission(
+    rng: Rng,
+    version: RegulationVersion,
+    target: { trackId: string; channel: string },
+    from: LocalDate,
+    to: LocalDate,
+    hours: Hours,
+    late?: boolean,
+  ): ChosenTimes {
     const days: number[] = [];
     for (let d = dayNumber(from); d <= dayNumber(to); d++) if (this.calendar.isWorkingDayNumber(d)) days.push(d);
     if (days.length === 0) throw new RangeError(`no working day between ${from} and ${to}`);
@@ -105,7 +124,8 @@ export class DemoTimeline {
       // A clock that starts on a cohort date (the end of document acceptance) starts the work too.
       if ('cohortDate' in limit.anchor) lowerBounds.push(anchor);
       if (result.opensAt) lowerBounds.push(result.opensAt);
-      if (result.deadline && (!own || result.deadline < own.deadline)) own = { deadline: result.deadline, spec: limit.spec };
+      if (result.deadline && (!own || result.deadline < own.deadline))
+        own = { deadline: result.deadline, spec: limit.spec };
     }
     const earliest = new Date(Math.max(...lowerBounds.map((d) => d.getTime())));
 
@@ -115,7 +135,10 @@ export class DemoTimeline {
         if (!limitApplies(limit, state) || isOwnDuration(limit, later)) continue;
         const anchor = anchorInstant(limit, state, this.calendar, END_OF_TIME);
         if (!anchor) continue;
-        const { deadline } = computeDeadline(limit, anchor, this.calendar, { withoutDays: true, programmeDeadline: programme });
+        const { deadline } = computeDeadline(limit, anchor, this.calendar, {
+          withoutDays: true,
+          programmeDeadline: programme,
+        });
         if (deadline && deadline > earliest && (!bound || deadline < bound)) bound = deadline;
       }
     }
@@ -130,7 +153,12 @@ export class DemoTimeline {
     if (request.startedBefore) {
       // Begun earlier the same working day (not before its office hours), and not before the previous act.
       const dayOpens = this.zone.wallTimeMs(this.zone.localDayOf(at.getTime()), HOURS[request.hours][0]);
-      const startedAt = new Date(Math.min(at.getTime(), Math.max(last.getTime(), dayOpens, at.getTime() - Math.round(rng.between(...request.startedBefore)) * MINUTE)));
+      const startedAt = new Date(
+        Math.min(
+          at.getTime(),
+          Math.max(last.getTime(), dayOpens, at.getTime() - Math.round(rng.between(...request.startedBefore)) * MINUTE),
+        ),
+      );
       return { occurredAt: at, startedAt, late };
     }
     return { occurredAt: at, startedAt: at, late };
@@ -142,7 +170,11 @@ export class DemoTimeline {
     const limit = duration.spec.minutes;
     const overrun = late ?? rng.chance(this.lateRates.minutes * 0.7);
     const minutes = overrun ? rng.between(1.1, 1.8) * limit : rng.between(0.3, 0.95) * limit;
-    return { occurredAt: new Date(startedAt.getTime() + Math.max(1, Math.round(minutes)) * MINUTE), startedAt, late: overrun };
+    return {
+      occurredAt: new Date(startedAt.getTime() + Math.max(1, Math.round(minutes)) * MINUTE),
+      startedAt,
+      late: overrun,
+    };
   }
 
   /** A moment in office hours at or after `from`: on its day if the hours are not over, else on the next working day. */
@@ -162,7 +194,8 @@ export class DemoTimeline {
     const lastDay = this.zone.localDayOf(last.getTime());
     const k = 'workingDays' in gap ? gap.workingDays[0] : gap.days[0];
     if (k === 0) return new Date(last.getTime() + MINUTE);
-    const day = 'workingDays' in gap ? this.calendar.addWorkingDaysToDayNumber(lastDay, k) : this.workingDayFrom(lastDay + k);
+    const day =
+      'workingDays' in gap ? this.calendar.addWorkingDaysToDayNumber(lastDay, k) : this.workingDayFrom(lastDay + k);
     return new Date(this.zone.wallTimeMs(day, 0));
   }
 
@@ -188,18 +221,27 @@ export class DemoTimeline {
   /** After a deadline: minutes later for a limit in minutes, else within a few working days. */
   private after(rng: Rng, deadline: Date, spec: LimitSpec, earliest: Date, hours: Hours): Date {
     const from = new Date(Math.max(deadline.getTime(), earliest.getTime()));
-    if (spec.kind === 'minutes') return new Date(from.getTime() + Math.round(rng.between(1, Math.max(3, spec.minutes * 0.6))) * MINUTE);
+    if (spec.kind === 'minutes')
+      return new Date(from.getTime() + Math.round(rng.between(1, Math.max(3, spec.minutes * 0.6))) * MINUTE);
     const firstLateDay = this.workingDayFrom(this.zone.localDayOf(from.getTime()));
     const day = this.calendar.addWorkingDaysToDayNumber(firstLateDay, rng.int(0, 2));
-    return this.slotOn(rng, day, from, hours) ?? this.slotOn(rng, this.calendar.addWorkingDaysToDayNumber(day, 1), from, hours)!;
+    return (
+      this.slotOn(rng, day, from, hours) ??
+      this.slotOn(rng, this.calendar.addWorkingDaysToDayNumber(day, 1), from, hours)!
+    );
   }
 
   /** When nothing binds the act: the gap's delay on a working day in the act's hours. */
   private natural(rng: Rng, earliest: Date, gap: Gap = { workingDays: [0, 2] }, hours: Hours): Date {
-    if ('minutes' in gap) return new Date(earliest.getTime() + Math.round(rng.between(0, gap.minutes[1] - gap.minutes[0])) * MINUTE);
+    if ('minutes' in gap)
+      return new Date(earliest.getTime() + Math.round(rng.between(0, gap.minutes[1] - gap.minutes[0])) * MINUTE);
     const firstDay = this.zone.localDayOf(earliest.getTime());
     let day: number;
-    if ('workingDays' in gap) day = this.calendar.addWorkingDaysToDayNumber(this.workingDayFrom(firstDay), rng.int(0, gap.workingDays[1] - gap.workingDays[0]));
+    if ('workingDays' in gap)
+      day = this.calendar.addWorkingDaysToDayNumber(
+        this.workingDayFrom(firstDay),
+        rng.int(0, gap.workingDays[1] - gap.workingDays[0]),
+      );
     else day = this.workingDayFrom(firstDay + rng.int(0, gap.days[1] - gap.days[0]));
     for (let i = 0; i < 30; i++, day = this.calendar.addWorkingDaysToDayNumber(day, 1)) {
       const at = this.slotOn(rng, day, earliest, hours);

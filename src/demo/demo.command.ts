@@ -38,7 +38,8 @@ options:
 
 const positive = (name: string, value: string | undefined, fallback: number, max: number): number => {
   if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new UsageError(`--${name} must be a whole number 1–${max}, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+    throw new UsageError(`--${name} must be a whole number 1–${max}, got ${JSON.stringify(value)}`);
   return Number(value);
 };
 
@@ -51,7 +52,14 @@ export async function run(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { cases: { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' }, concurrency: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        cases: { type: 'string' },
+        seed: { type: 'string' },
+        'data-dir': { type: 'string' },
+        concurrency: { type: 'string' },
+        force: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }));
     cases = positive('cases', values.cases as string | undefined, 600, 1_000_000);
@@ -67,9 +75,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const seed = (values.seed as string | undefined) ?? DEFAULT_DEMO_SEED;
 
-  const config = configForCommand(values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env);
+  const config = configForCommand(
+    values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env,
+  );
   if (config === 78) return config;
-  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), { projections: 'none', writesLog: true });
+  const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), {
+    projections: 'none',
+    writesLog: true,
+  });
   try {
     const existing = await infra.eventLog.readAll({ maxCount: 1, filter: { streamPrefixes: [CASE_STREAM_PREFIX] } });
     if (existing.length > 0 && !values.force) {
@@ -80,16 +93,27 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     const where = config.eventStore.kind === 'sqlite' ? config.dataDir : config.eventStore.url;
-    process.stderr.write(`seeding ${cases} demo cases (seed ${JSON.stringify(seed)}, ${concurrency} at a time) into ${where}\n`);
+    process.stderr.write(
+      `seeding ${cases} demo cases (seed ${JSON.stringify(seed)}, ${concurrency} at a time) into ${where}\n`,
+    );
     const progress = consoleProgress('demo cases', cases);
     const started = process.hrtime.bigint();
     const result = await seedDemo(
-      { eventLog: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar, backDatedAfterMs: config.backDatedAfterMinutes * 60_000, personalData: infra.personalData },
+      {
+        eventLog: infra.eventLog,
+        catalog: infra.reference.catalog,
+        calendar: infra.reference.calendar,
+        backDatedAfterMs: config.backDatedAfterMinutes * 60_000,
+        personalData: infra.personalData,
+      },
       { cases, seed, concurrency, onCaseDone: () => progress.tick() },
     );
     progress.done();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const summary = await summarizeDemo(infra.eventLog, infra.reference.catalog, infra.reference.calendar, { after: result.headBefore, asOf: new Date() });
+    const summary = await summarizeDemo(infra.eventLog, infra.reference.catalog, infra.reference.calendar, {
+      after: result.headBefore,
+      asOf: new Date(),
+    });
 
     const out: string[] = [
       `seeded ${summary.cases} cases, ${summary.events} events in ${seconds.toFixed(1)} s (${Math.round(summary.events / seconds)} events/s) into ${where}`,
@@ -97,8 +121,13 @@ export async function run(argv: string[]): Promise<number> {
       `recordedAt is simulated by the demo's clock (minutes after each act, days later for back-dated acts); SLA statuses are as of now.`,
     ];
     if (result.refusals.length > 0) {
-      out.push(`\n${result.refusals.length} command(s) were REFUSED by the command side; those cases stop at the refused act:`);
-      for (const r of result.refusals.slice(0, 20)) out.push(`  case #${r.index} ${r.versionId} ${r.trackId} step ${r.stepId} by ${r.actor} at ${r.occurredAt}: ${JSON.stringify(r.refusal)}`);
+      out.push(
+        `\n${result.refusals.length} command(s) were REFUSED by the command side; those cases stop at the refused act:`,
+      );
+      for (const r of result.refusals.slice(0, 20))
+        out.push(
+          `  case #${r.index} ${r.versionId} ${r.trackId} step ${r.stepId} by ${r.actor} at ${r.occurredAt}: ${JSON.stringify(r.refusal)}`,
+        );
     }
     const dataDirArg = config.eventStore.kind === 'sqlite' ? ` --data-dir ${config.dataDir}` : '';
     out.push(

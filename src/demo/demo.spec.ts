@@ -32,8 +32,12 @@ interface Output {
 async function demo(args: string[]): Promise<Output> {
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const out = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   try {
     return { code: await run(args), stdout, stderr };
   } finally {
@@ -57,7 +61,10 @@ function histories(events: RecordedEvent[]): Map<string, string> {
   for (const stream of byStream.values()) {
     const state = foldCase(stream.map(toCaseEvent), (id) => catalog.byId.get(id)!)!;
     const acts = stream.map((e) => `${meta(e).stepId}@${meta(e).occurredAt}${meta(e).backDated ? '!' : ''}`).join(' ');
-    result.set(meta(stream[0]!).correlationId, `${state.versionId} ${state.trackId} ${state.status} ${state.applicant.iin} ${acts}`);
+    result.set(
+      meta(stream[0]!).correlationId,
+      `${state.versionId} ${state.trackId} ${state.status} ${state.applicant.iin} ${acts}`,
+    );
   }
   return result;
 }
@@ -98,7 +105,11 @@ describe('npm run demo', () => {
   });
 
   it('covers every regulation version and every track of each', () => {
-    const seen = new Set(events.filter((e) => e.type === 'ApplicationSubmitted').map((e) => `${(e.data as { versionId: string }).versionId}#${(e.data as { trackId: string }).trackId}`));
+    const seen = new Set(
+      events
+        .filter((e) => e.type === 'ApplicationSubmitted')
+        .map((e) => `${(e.data as { versionId: string }).versionId}#${(e.data as { trackId: string }).trackId}`),
+    );
     const expected = catalog.versions.flatMap((v) => v.tracks.map((t) => `${v.versionId}#${t.id}`));
     expect(catalog.versions).toHaveLength(6);
     expect([...seen].sort()).toEqual(expected.sort());
@@ -120,8 +131,14 @@ describe('npm run demo', () => {
     expect(refusals.some((e) => meta(e).actor.role === 'e-government-portal')).toBe(true);
     expect(refusals.some((e) => meta(e).actor.role !== 'e-government-portal')).toBe(true);
     expect(types('AppealOpened').length).toBeGreaterThan(0);
-    expect(new Set(types('AppealResolved').map((e) => (e.data as { decision: string }).decision))).toEqual(new Set(['upheld', 'rejected']));
-    expect([...types('TestCompleted'), ...types('ExamResultRecorded')].some((e) => (e.data as { passed: boolean }).passed === false)).toBe(true);
+    expect(new Set(types('AppealResolved').map((e) => (e.data as { decision: string }).decision))).toEqual(
+      new Set(['upheld', 'rejected']),
+    );
+    expect(
+      [...types('TestCompleted'), ...types('ExamResultRecorded')].some(
+        (e) => (e.data as { passed: boolean }).passed === false,
+      ),
+    ).toBe(true);
 
     const byStream = new Map<string, RecordedEvent[]>();
     for (const e of events) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
@@ -129,7 +146,8 @@ describe('npm run demo', () => {
     let openCases = 0;
     for (const stream of byStream.values()) {
       const state = foldCase(stream.map(toCaseEvent), (id) => catalog.byId.get(id)!)!;
-      for (const row of caseSla(state, catalog.byId.get(state.versionId)!, calendar, new Date())) statuses[row.status]++;
+      for (const row of caseSla(state, catalog.byId.get(state.versionId)!, calendar, new Date()))
+        statuses[row.status]++;
       if (state.status === 'open') openCases++;
     }
     expect(statuses.met).toBeGreaterThan(statuses.breached);
@@ -175,7 +193,8 @@ describe('npm run demo', () => {
         expect([row.stepId, row.status]).not.toEqual([row.stepId, 'open']);
         if (row.status === 'breached') expect([row.stepId, row.completedAt]).not.toEqual([row.stepId, null]);
         // A conditional step (a notice of non-admission, an appeal's review) counts only where it was taken.
-        if (step.optional && !state.completed[step.id]) expect([row.stepId, row.status]).toEqual([row.stepId, 'not-applicable']);
+        if (step.optional && !state.completed[step.id])
+          expect([row.stepId, row.status]).toEqual([row.stepId, 'not-applicable']);
         if (row.status === 'not-applicable') notApplicable++;
       }
     }

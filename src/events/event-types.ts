@@ -70,13 +70,15 @@ export const EVENT_TYPES = {
     ru: 'Портал отказал в запрашиваемой услуге',
     // The words of order 58, p.10 pp.8 (5-үдеріс).
     kk: 'Сұралған қызметтен бас тарту туралы хабарлама қалыптастырылды',
-    meaning: "The e-government portal refused the requested service: the applicant's data do not meet the required conditions (p.10, process 5).",
+    meaning:
+      "The e-government portal refused the requested service: the applicant's data do not meet the required conditions (p.10, process 5).",
   },
   NotAdmitted: {
     ru: 'Не допущен (не принят) по итогам экзаменов, конкурса или тестирования',
     // A working translation built on order 58's «қабылданбау» (non-admission); not the act's own words.
     kk: 'Емтихан, конкурс немесе тестілеу қорытындысы бойынша қабылданбады',
-    meaning: 'The applicant was not admitted (exams, competition, admission to or result of testing): an ending the text implies with no document of its own.',
+    meaning:
+      'The applicant was not admitted (exams, competition, admission to or result of testing): an ending the text implies with no document of its own.',
   },
   TestSlotBooked: {
     ru: 'Выбраны место, дата и время тестирования',
@@ -86,7 +88,7 @@ export const EVENT_TYPES = {
   TestScheduleAnnounced: {
     ru: 'Опубликован график тестирования',
     kk: 'Тестілеу кестесі жарияланды',
-    meaning: "The provider published the testing schedule on its website.",
+    meaning: 'The provider published the testing schedule on its website.',
   },
   AdmittedToTest: {
     ru: 'Допущен к тестированию',

@@ -8,12 +8,12 @@ export const SYSTEM_EVENT_TYPES = {
   DeadlineApproaching: {
     ru: 'Срок на исходе',
     kk: 'Мерзімнің өтуіне аз қалды',
-    meaning: 'A share of a limit\'s time (e.g. 50 % or 80 %, in its own unit) passed while its step was not done.',
+    meaning: "A share of a limit's time (e.g. 50 % or 80 %, in its own unit) passed while its step was not done.",
   },
   DeadlineBreached: {
     ru: 'Срок нарушен',
     kk: 'Мерзім бұзылды',
-    meaning: 'A limit\'s deadline passed while its step was not done.',
+    meaning: "A limit's deadline passed while its step was not done.",
   },
 } as const satisfies Record<string, EventTypeInfo>;
 

@@ -25,7 +25,14 @@ export async function buildPositions(store: ReadStore, projections: readonly Pro
       const key = checkpointKey(name, build);
       const checkpoint = await store.getCheckpoint(key);
       if (!checkpoint || checkpoint.position === 0) continue;
-      found.push({ projection: name, build: { version: build.version, generation: build.generation }, which, key, position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}) });
+      found.push({
+        projection: name,
+        build: { version: build.version, generation: build.generation },
+        which,
+        key,
+        position: checkpoint.position,
+        ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}),
+      });
     }
   }
   return found;
@@ -36,11 +43,16 @@ export async function buildPositions(store: ReadStore, projections: readonly Pro
  * log lost events, or is an older copy), or a different event there (another history). The event is looked up only
  * where positions are gapless event numbers (the embedded log); elsewhere only the head is compared.
  */
-export async function positionNotInLog(log: EventLog, recorded: { position: number; eventId?: string }, head: number): Promise<string | null> {
+export async function positionNotInLog(
+  log: EventLog,
+  recorded: { position: number; eventId?: string },
+  head: number,
+): Promise<string | null> {
   if (recorded.position > head) return `position ${recorded.position} is past the log's head ${head}`;
   if (!recorded.eventId || log.kind !== 'sqlite') return null;
   const [event] = await log.readAll({ after: recorded.position - 1, maxCount: 1 });
   if (!event || event.position !== recorded.position) return `the log has no event at position ${recorded.position}`;
-  if (event.id !== recorded.eventId) return `the event at position ${recorded.position} is ${event.id}, not ${recorded.eventId} as recorded`;
+  if (event.id !== recorded.eventId)
+    return `the event at position ${recorded.position} is ${event.id}, not ${recorded.eventId} as recorded`;
   return null;
 }

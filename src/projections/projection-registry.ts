@@ -74,11 +74,25 @@ export class ProjectionRegistry {
 
   /** `fence`: written only while the runner's lease stands (see WriteBatch.fence). */
   async put(entry: RegistryEntry, fence?: WriteBatch['fence']): Promise<void> {
-    await this.store.write({ ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }], ...(fence ? { fence } : {}) });
+    await this.store.write({
+      ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }],
+      ...(fence ? { fence } : {}),
+    });
   }
 
-  async update(name: string, change: (entry: RegistryEntry) => RegistryEntry, fence?: WriteBatch['fence']): Promise<RegistryEntry> {
-    const current = (await this.get(name)) ?? { _id: name, active: null, building: null, lastGeneration: 0, state: 'stopped', failure: null };
+  async update(
+    name: string,
+    change: (entry: RegistryEntry) => RegistryEntry,
+    fence?: WriteBatch['fence'],
+  ): Promise<RegistryEntry> {
+    const current = (await this.get(name)) ?? {
+      _id: name,
+      active: null,
+      building: null,
+      lastGeneration: 0,
+      state: 'stopped',
+      failure: null,
+    };
     const next = change(current);
     await this.put(next, fence);
     return next;

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
-import { LeaseLostError, type IndexSpec, type ReadCollection, type ReadDocument, type ReadStore } from '../modules/read-store/read-store.port';
+import {
+  LeaseLostError,
+  type IndexSpec,
+  type ReadCollection,
+  type ReadDocument,
+  type ReadStore,
+} from '../modules/read-store/read-store.port';
 import type { Projection } from './projection';
 import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
 import { ReadModelNotReadyError, ReadModels } from './read-models';
@@ -18,7 +24,11 @@ interface Counter extends ReadDocument {
 }
 
 /** Counts events per stream; a replayed batch would double the counts, so it shows lost or doubled effects. */
-function counter(name: string, version = 1, options: { poison?: string; factor?: number; gate?: () => Promise<void> } = {}): Projection {
+function counter(
+  name: string,
+  version = 1,
+  options: { poison?: string; factor?: number; gate?: () => Promise<void> } = {},
+): Projection {
   return {
     name,
     version,
@@ -51,7 +61,19 @@ describe('projection runtime', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function runtime(projections: Projection[], batchSize = 1000, workShare?: WorkShare, options: { store?: ReadStore; log?: EventLog; retiredBuildGraceMs?: number; lease?: { holder: string; ttlMs: number }; keptDocuments?: number; catchUpBatchSize?: number } = {}): ProjectionRuntime {
+  function runtime(
+    projections: Projection[],
+    batchSize = 1000,
+    workShare?: WorkShare,
+    options: {
+      store?: ReadStore;
+      log?: EventLog;
+      retiredBuildGraceMs?: number;
+      lease?: { holder: string; ttlMs: number };
+      keptDocuments?: number;
+      catchUpBatchSize?: number;
+    } = {},
+  ): ProjectionRuntime {
     const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
       retry: { initialMs: 20, maxMs: 100 },
       ...(options.lease ? { lease: options.lease } : {}),
@@ -67,7 +89,8 @@ describe('projection runtime', () => {
 
   async function appendMany(count: number, streams = 5, type = 'Step'): Promise<number> {
     let last = 0;
-    for (let i = 0; i < count; i++) last = (await log.append(`case-${i % streams}`, [{ type, data: { i } }], 'any')).position;
+    for (let i = 0; i < count; i++)
+      last = (await log.append(`case-${i % streams}`, [{ type, data: { i } }], 'any')).position;
     return last;
   }
 
@@ -80,10 +103,20 @@ describe('projection runtime', () => {
     expect(await streams.get('case-0')).toMatchObject({ category: 'case', events: 4, lastRevision: 3 });
     const live = await log.append('order-1', [{ type: 'OrderSigned', data: {} }], 'no_stream');
     await models.waitFor('log-overview', live.position, 5000);
-    expect(await (await models.collection('log-overview', 'streams')).get('order-1')).toMatchObject({ category: 'order', events: 1, lastType: 'OrderSigned' });
+    expect(await (await models.collection('log-overview', 'streams')).get('order-1')).toMatchObject({
+      category: 'order',
+      events: 1,
+      lastType: 'OrderSigned',
+    });
     expect(await (await models.collection('log-overview', 'event-types')).get('Step')).toMatchObject({ count: 20 });
     const [status] = await models.status();
-    expect(status).toMatchObject({ name: 'log-overview', state: 'live', checkpoint: live.position, lagEvents: 0, lagSeconds: 0 });
+    expect(status).toMatchObject({
+      name: 'log-overview',
+      state: 'live',
+      checkpoint: live.position,
+      lagEvents: 0,
+      lagSeconds: 0,
+    });
   });
 
   it('applies in batches, with a checkpoint after every batch', async () => {
@@ -112,7 +145,13 @@ describe('projection runtime', () => {
     follower.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
     await follower.start();
     await models.waitFor('counts', 95, 5000);
-    const burst = (await log.append('burst', Array.from({ length: 60 }, (_, i) => ({ type: 'Step', data: { i } })), 'no_stream')).position;
+    const burst = (
+      await log.append(
+        'burst',
+        Array.from({ length: 60 }, (_, i) => ({ type: 'Step', data: { i } })),
+        'no_stream',
+      )
+    ).position;
     await models.waitFor('counts', burst, 5000);
     expect(checkpoints).toEqual([105, 145, 155]);
   });
@@ -159,7 +198,11 @@ describe('projection runtime', () => {
     await runtime([counter('counts')], 5, undefined, { store: faulty }).start();
     await waitFor(async () => (await models.status())[0]!.state === 'retrying' && refused >= 2);
     const [retrying] = await models.status();
-    expect(retrying).toMatchObject({ state: 'retrying', checkpoint: 0, error: { error: 'disk I/O error', attempt: expect.any(Number) } });
+    expect(retrying).toMatchObject({
+      state: 'retrying',
+      checkpoint: 0,
+      error: { error: 'disk I/O error', attempt: expect.any(Number) },
+    });
     failing = false;
     await models.waitFor('counts', 12, 5000);
     await appendMany(3, 3);
@@ -167,7 +210,11 @@ describe('projection runtime', () => {
     await waitFor(async () => (await models.status())[0]!.state === 'live');
     expect((await models.status())[0]).toMatchObject({ state: 'live', error: null });
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
-    expect(counts.map((c) => [c._id, c.n])).toEqual([['case-0', 5], ['case-1', 5], ['case-2', 5]]);
+    expect(counts.map((c) => [c._id, c.n])).toEqual([
+      ['case-0', 5],
+      ['case-1', 5],
+      ['case-2', 5],
+    ]);
   });
 
   it('a subscription the log ends or breaks (a server restart) is taken up again from the checkpoint, each event applied once', async () => {
@@ -197,7 +244,10 @@ describe('projection runtime', () => {
     await waitFor(async () => (await models.status())[0]!.state === 'live');
     expect(subscriptions).toBeGreaterThanOrEqual(3);
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
-    expect(counts.map((c) => [c._id, c.n])).toEqual([['case-0', 5], ['case-1', 5]]);
+    expect(counts.map((c) => [c._id, c.n])).toEqual([
+      ['case-0', 5],
+      ['case-1', 5],
+    ]);
   });
 
   describe('one runner per projection (a lease with a fencing token in the read store)', () => {
@@ -215,14 +265,18 @@ describe('projection runtime', () => {
         },
       };
     }
-    const total = async () => (await store.collection<Counter>('counts.v1.g1.counts').find({})).reduce((sum, c) => sum + c.n, 0);
+    const total = async () =>
+      (await store.collection<Counter>('counts.v1.g1.counts').find({})).reduce((sum, c) => sum + c.n, 0);
 
     it('two runtimes on one data dir: one projects, the other stands by and takes over when it stops; each event applied once', async () => {
       await appendMany(20, 4);
       const other = openSqliteReadStore({ file: join(dir, 'read.db') });
       try {
         const first = runtime([counter('counts')], 5, undefined, { lease: { holder: 'api-1', ttlMs: 60_000 } });
-        const second = runtime([counter('counts')], 5, undefined, { store: other, lease: { holder: 'api-2', ttlMs: 60_000 } });
+        const second = runtime([counter('counts')], 5, undefined, {
+          store: other,
+          lease: { holder: 'api-2', ttlMs: 60_000 },
+        });
         let byFirst = 0;
         let bySecond = 0;
         first.events.on('projected', () => byFirst++);
@@ -274,16 +328,26 @@ describe('projection runtime', () => {
       const bResumes = new Promise<void>((resolve) => (resumeB = resolve));
       try {
         // A applies 1–4, then pauses inside its batch 5–8 and stops renewing.
-        const a = runtime([pausable(async (position) => {
-          if (position !== 5 || aPaused) return;
-          aPaused = true;
-          partitioned = true;
-          await aResumes;
-        })], 4, undefined, { store: storeA, lease: { holder: 'runner-a', ttlMs: 150 } });
+        const a = runtime(
+          [
+            pausable(async (position) => {
+              if (position !== 5 || aPaused) return;
+              aPaused = true;
+              partitioned = true;
+              await aResumes;
+            }),
+          ],
+          4,
+          undefined,
+          { store: storeA, lease: { holder: 'runner-a', ttlMs: 150 } },
+        );
         await a.start();
         await waitFor(async () => aPaused);
         // B takes over once A's lease expires, applies 5–7 (batches of 3) and is held before event 8.
-        const b = runtime([pausable((position) => (position === 8 ? bResumes : undefined))], 3, undefined, { store: other, lease: { holder: 'runner-b', ttlMs: 60_000 } });
+        const b = runtime([pausable((position) => (position === 8 ? bResumes : undefined))], 3, undefined, {
+          store: other,
+          lease: { holder: 'runner-b', ttlMs: 60_000 },
+        });
         await b.start();
         // The first build has not reached the head: its checkpoint, not the readers' model, shows the progress.
         const checkpoint = async () => (await store.getCheckpoint('counts.v1.g1'))?.position ?? 0;
@@ -316,7 +380,17 @@ describe('projection runtime', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let applied = 0;
-    const v2 = runtime([counter('counts', 2, { factor: 10, gate: async () => { if (++applied === 15) await gate; } })], 10);
+    const v2 = runtime(
+      [
+        counter('counts', 2, {
+          factor: 10,
+          gate: async () => {
+            if (++applied === 15) await gate;
+          },
+        }),
+      ],
+      10,
+    );
     await v2.start();
     await waitFor(async () => applied >= 15);
     // Mid-build: the old build still serves every read, complete.
@@ -328,9 +402,14 @@ describe('projection runtime', () => {
     const after = await (await models.collection<Counter>('counts', 'counts')).find({});
     expect(after.reduce((s, c) => s + c.n, 0)).toBe(300);
     // The old build stays for its grace period: a request that looked it up just before the switch still reads it whole.
-    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v1.g1.counts', 'counts.v2.g2.counts']);
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual([
+      'counts.v1.g1.counts',
+      'counts.v2.g2.counts',
+    ]);
     expect((await store.collection<Counter>('counts.v1.g1.counts').find({})).reduce((s, c) => s + c.n, 0)).toBe(30);
-    expect((await store.collection('_projections').get('counts'))?.['retired']).toEqual([{ version: 1, generation: 1, retiredAt: expect.any(String) }]);
+    expect((await store.collection('_projections').get('counts'))?.['retired']).toEqual([
+      { version: 1, generation: 1, retiredAt: expect.any(String) },
+    ]);
     await v2.stop();
 
     // A runner started once the grace period has passed (here: a grace of 0) drops it, with its checkpoint.
@@ -355,7 +434,8 @@ describe('projection runtime', () => {
     expect(calls.ensureIndexes).toEqual([['counts.v1.g1.counts', [{ key: { n: -1 } }]]]);
     // 5 batches of 10 events over 5 streams, no documents kept between batches: one read of the 5 documents per batch, none per event.
     expect(calls.getMany).toHaveLength(5);
-    for (const ids of calls.getMany) expect([...ids].sort()).toEqual(['case-0', 'case-1', 'case-2', 'case-3', 'case-4']);
+    for (const ids of calls.getMany)
+      expect([...ids].sort()).toEqual(['case-0', 'case-1', 'case-2', 'case-3', 'case-4']);
     expect(calls.get).toBe(0);
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
     expect(counts.map((c) => c.n)).toEqual([10, 10, 10, 10, 10]);
@@ -379,7 +459,8 @@ describe('projection runtime', () => {
       async flush(ctx) {
         const counts = seen.get(ctx)!;
         await ctx.load('counts', counts.keys());
-        for (const [id, n] of counts) ctx.upsert('counts', { _id: id, n: ((await ctx.get<Counter>('counts', id))?.n ?? 0) + n });
+        for (const [id, n] of counts)
+          ctx.upsert('counts', { _id: id, n: ((await ctx.get<Counter>('counts', id))?.n ?? 0) + n });
       },
     };
     await runtime([deferred], 10, undefined, { store: observed, keptDocuments: 0 }).start();
@@ -395,7 +476,10 @@ describe('projection runtime', () => {
     await appendMany(50, 5);
     const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
     const observed = observing(store, calls);
-    const projection: Projection = { ...counter('counts'), prefetch: (event) => [{ collection: 'counts', id: event.streamId }] };
+    const projection: Projection = {
+      ...counter('counts'),
+      prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
+    };
     const first = runtime([projection], 10, undefined, { store: observed });
     await first.start();
     const models = new ReadModels(log, store, [projection]);
@@ -421,7 +505,9 @@ describe('projection runtime', () => {
       const v1 = runtime([counter('counts', 1)]);
       await v1.start();
       await models.waitFor('counts', 30, 5000);
-      expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(30);
+      expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(
+        30,
+      );
       const last = await appendMany(5);
       expect(await models.waitFor('counts', last, 5000)).toBe(last);
       await v1.stop();
@@ -430,7 +516,9 @@ describe('projection runtime', () => {
       await v2.start();
       // (Dropped at the switch: a grace of 0.)
       await waitFor(async () => (await store.listCollections()).every((c) => !c.startsWith('counts.v1')));
-      expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(350);
+      expect((await (await models.collection<Counter>('counts', 'counts')).find({})).reduce((s, c) => s + c.n, 0)).toBe(
+        350,
+      );
       expect(await models.position('counts')).toBe(last);
     } finally {
       await other.close();
@@ -459,7 +547,11 @@ describe('projection runtime', () => {
     const counted = new Proxy(log, {
       get: (target, property, receiver) => {
         // A read of one event is the start's check that a build's checkpoint is in the log, not a batch.
-        if (property === 'readAll') return (options?: Parameters<EventLog['readAll']>[0]) => ((reads += options?.maxCount === 1 ? 0 : 1), target.readAll(options));
+        if (property === 'readAll')
+          return (options?: Parameters<EventLog['readAll']>[0]) => (
+            (reads += options?.maxCount === 1 ? 0 : 1),
+            target.readAll(options)
+          );
         if (property === 'subscribeToAll') {
           return (options?: Parameters<EventLog['subscribeToAll']>[0]) => {
             const inner = target.subscribeToAll(options);
@@ -501,15 +593,26 @@ describe('projection runtime', () => {
 
     const together = countingLog();
     const progress = new Map<string, number>();
-    const builds = await runtime(projections(), 10, undefined, { log: together.log, retiredBuildGraceMs: 0 }).rebuildMany(
+    const builds = await runtime(projections(), 10, undefined, {
+      log: together.log,
+      retiredBuildGraceMs: 0,
+    }).rebuildMany(
       projections().map((p) => p.name),
       (p) => progress.set(p.projection, p.position),
     );
     expect(together.reads()).toBe(5);
-    expect(builds).toEqual([{ version: 1, generation: 2 }, { version: 1, generation: 2 }, { version: 1, generation: 2 }]);
+    expect(builds).toEqual([
+      { version: 1, generation: 2 },
+      { version: 1, generation: 2 },
+      { version: 1, generation: 2 },
+    ]);
     expect(Object.fromEntries(progress)).toEqual({ 'log-overview': 50, counts: 50, doubled: 50 });
     // Readers were switched to the new builds, which hold what the separate rebuilds wrote.
-    expect((await models.status()).map((s) => [s.name, s.generation])).toEqual([['log-overview', 2], ['counts', 2], ['doubled', 2]]);
+    expect((await models.status()).map((s) => [s.name, s.generation])).toEqual([
+      ['log-overview', 2],
+      ['counts', 2],
+      ['doubled', 2],
+    ]);
     expect(await documents()).toEqual(before);
   });
 
@@ -522,16 +625,22 @@ describe('projection runtime', () => {
     for (const r of runtimes.splice(0)) await r.stop();
 
     const counted = countingLog();
-    await runtime([counter('counts', 2), counter('doubled', 2, { factor: 2 })], 10, undefined, { log: counted.log }).start();
+    await runtime([counter('counts', 2), counter('doubled', 2, { factor: 2 })], 10, undefined, {
+      log: counted.log,
+    }).start();
     const next = new ReadModels(log, store, [counter('counts', 2), counter('doubled', 2)]);
     await waitFor(async () => (await next.status()).every((s) => s.version === 2));
-    expect((await next.status()).map((s) => [s.name, s.version, s.checkpoint])).toEqual([['counts', 2, 50], ['doubled', 2, 50]]);
+    expect((await next.status()).map((s) => [s.name, s.version, s.checkpoint])).toEqual([
+      ['counts', 2, 50],
+      ['doubled', 2, 50],
+    ]);
     // Five batches of ten and one look past the head, read once for both builds (each alone reads them again).
     expect(counted.reads()).toBe(6);
     await appendMany(3, 7);
     await next.waitFor('counts', 53, 5000);
     await next.waitFor('doubled', 53, 5000);
-    const sum = async (name: string) => (await (await next.collection<Counter>(name, 'counts')).find({})).reduce((total, c) => total + c.n, 0);
+    const sum = async (name: string) =>
+      (await (await next.collection<Counter>(name, 'counts')).find({})).reduce((total, c) => total + c.n, 0);
     expect([await sum('counts'), await sum('doubled')]).toEqual([53, 106]);
   });
 
@@ -540,7 +649,9 @@ describe('projection runtime', () => {
     await log.append('case-9', [{ type: 'Poison', data: {} }], 'any');
     await appendMany(5, 3);
     const r = runtime([counter('counts'), counter('fragile', 1, { poison: 'Poison' })], 10);
-    await expect(r.rebuildMany(['counts', 'fragile'])).rejects.toThrow(/fragile failed at position 31 \(Poison in case-9\)/);
+    await expect(r.rebuildMany(['counts', 'fragile'])).rejects.toThrow(
+      /fragile failed at position 31 \(Poison in case-9\)/,
+    );
     await expect(r.rebuildMany(['counts', 'counts'])).rejects.toThrow('a projection is named twice: counts, counts');
     const models = new ReadModels(log, store, [counter('counts')]);
     const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
@@ -565,7 +676,9 @@ describe('projection runtime', () => {
     // After a rebuild, the stamp is the new build's, and the old build's is removed with its collections.
     await r.rebuild('counts');
     expect(await access.staleness()).toEqual({ position: 7, at: seventh!.recordedAt.toISOString() });
-    expect(await store.collection(CHECKPOINT_EVENTS_COLLECTION).find({})).toEqual([{ _id: 'counts.v1.g2', position: 7, recordedAt: seventh!.recordedAt.toISOString() }]);
+    expect(await store.collection(CHECKPOINT_EVENTS_COLLECTION).find({})).toEqual([
+      { _id: 'counts.v1.g2', position: 7, recordedAt: seventh!.recordedAt.toISOString() },
+    ]);
   });
 
   it('rebuild() of a projection that fails reports the failing event', async () => {
@@ -583,7 +696,7 @@ describe('projection runtime', () => {
     expect(status).toMatchObject({ state: 'stopped', checkpoint: 0, lagEvents: 12 });
     expect(status!.lagSeconds).toBeGreaterThanOrEqual(0);
   });
-  describe('with a work share (an API\'s projection process)', () => {
+  describe("with a work share (an API's projection process)", () => {
     /** Costs `ms` of CPU per event, like a real projection many times over. */
     const slow = (name: string, ms: number): Projection => ({
       ...counter(name),
@@ -596,7 +709,8 @@ describe('projection runtime', () => {
     /** Appends `count` events, one append after another, while the runtime projects. */
     async function appendDuring(count: number): Promise<number> {
       let last = 0;
-      for (let i = 0; i < count; i++) last = (await log.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any')).position;
+      for (let i = 0; i < count; i++)
+        last = (await log.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any')).position;
       return last;
     }
 
@@ -615,13 +729,21 @@ describe('projection runtime', () => {
     it('does not rest when the log has stopped growing (the burst is over), nor on events recorded before its window', async () => {
       const last = await appendDuring(200);
       const caughtUpWaits: number[] = [];
-      await runtime([slow('c', 1)], 10, new WorkShare({ share: 0.5, sleep: async (ms) => void caughtUpWaits.push(ms) })).start();
+      await runtime(
+        [slow('c', 1)],
+        10,
+        new WorkShare({ share: 0.5, sleep: async (ms) => void caughtUpWaits.push(ms) }),
+      ).start();
       await new ReadModels(log, store, [counter('c')]).waitFor('c', last, 30_000);
       expect(caughtUpWaits).toEqual([]);
 
       // A clock an hour ahead: every event, even one appended while projecting, was recorded before the window.
       const oldWaits: number[] = [];
-      const hourAhead = new WorkShare({ share: 0.5, wallClock: () => Date.now() + 3_600_000, sleep: async (ms) => void oldWaits.push(ms) });
+      const hourAhead = new WorkShare({
+        share: 0.5,
+        wallClock: () => Date.now() + 3_600_000,
+        sleep: async (ms) => void oldWaits.push(ms),
+      });
       const behind: boolean[] = [];
       const after = hourAhead.after.bind(hourAhead);
       hourAhead.after = async (batch) => {
@@ -650,7 +772,10 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Pro
  * The real store, with its collections' reads counted and getMany offered (as MongoDB's adapter offers it) over the
  * real store's get; index declarations recorded (SQLite takes them as a no-op).
  */
-function observing(store: ReadStore, calls: { get: number; getMany: string[][]; ensureIndexes: Array<[string, readonly IndexSpec[]]> }): ReadStore {
+function observing(
+  store: ReadStore,
+  calls: { get: number; getMany: string[][]; ensureIndexes: Array<[string, readonly IndexSpec[]]> },
+): ReadStore {
   const passThrough = <T extends object>(target: T, prop: string | symbol) => {
     const value = Reflect.get(target, prop, target) as unknown;
     return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -677,7 +802,8 @@ function observing(store: ReadStore, calls: { get: number; getMany: string[][]; 
   return new Proxy(store, {
     get(target, prop) {
       if (prop === 'collection') return collection;
-      if (prop === 'ensureIndexes') return async (name: string, specs: readonly IndexSpec[]) => void calls.ensureIndexes.push([name, specs]);
+      if (prop === 'ensureIndexes')
+        return async (name: string, specs: readonly IndexSpec[]) => void calls.ensureIndexes.push([name, specs]);
       return passThrough(target, prop);
     },
   });

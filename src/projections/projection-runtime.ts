@@ -4,9 +4,31 @@ import type { Logger } from 'pino';
 import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { LeaseLostError, type Lease, type ReadDocument, type ReadStore, type WriteBatch, type WriteOp } from '../modules/read-store/read-store.port';
-import { checkpointKey, handles, physicalCollection, type Build, type Projection, type ProjectionContext } from './projection';
-import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type ProjectionFailure, type ProjectionRetry, type ProjectionState, type RegistryEntry } from './projection-registry';
+import {
+  LeaseLostError,
+  type Lease,
+  type ReadDocument,
+  type ReadStore,
+  type WriteBatch,
+  type WriteOp,
+} from '../modules/read-store/read-store.port';
+import {
+  checkpointKey,
+  handles,
+  physicalCollection,
+  type Build,
+  type Projection,
+  type ProjectionContext,
+} from './projection';
+import {
+  CHECKPOINT_EVENTS_COLLECTION,
+  ProjectionRegistry,
+  type CheckpointEvent,
+  type ProjectionFailure,
+  type ProjectionRetry,
+  type ProjectionState,
+  type RegistryEntry,
+} from './projection-registry';
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
 import { SharedLogRead } from './shared-log-read';
@@ -86,8 +108,13 @@ export interface BuildProgress {
 /** Thrown by `rebuild` when the projection stops on an event it cannot apply. */
 export class ProjectionFailedError extends Error {
   override readonly name = 'ProjectionFailedError';
-  constructor(readonly projection: string, readonly failure: ProjectionFailure) {
-    super(`projection ${projection} failed at position ${failure.position} (${failure.eventType} in ${failure.streamId}): ${failure.error}`);
+  constructor(
+    readonly projection: string,
+    readonly failure: ProjectionFailure,
+  ) {
+    super(
+      `projection ${projection} failed at position ${failure.position} (${failure.eventType} in ${failure.streamId}): ${failure.error}`,
+    );
   }
 }
 
@@ -115,10 +142,19 @@ export class ProjectionRuntime {
     this.registry = new ProjectionRegistry(store);
     const batchSize = options.batchSize ?? 1000;
     // A runtime given its batch size keeps it for catch-ups too unless told otherwise (tests count its checkpoints).
-    const catchUpBatchSize = options.catchUpBatchSize ?? (options.batchSize === undefined ? CATCH_UP_BATCH_SIZE : batchSize);
-    this.sizes = { batchSize, catchUpBatchSize: Math.max(batchSize, catchUpBatchSize), keptDocuments: options.keptDocuments ?? KEPT_DOCUMENTS };
+    const catchUpBatchSize =
+      options.catchUpBatchSize ?? (options.batchSize === undefined ? CATCH_UP_BATCH_SIZE : batchSize);
+    this.sizes = {
+      batchSize,
+      catchUpBatchSize: Math.max(batchSize, catchUpBatchSize),
+      keptDocuments: options.keptDocuments ?? KEPT_DOCUMENTS,
+    };
     this.graceMs = options.retiredBuildGraceMs ?? RETIRED_BUILD_GRACE_MS;
-    this.lease = { holder: options.lease?.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: options.lease?.ttlMs ?? PROJECTION_LEASE_TTL_MS, takeOverAtStart: options.lease?.takeOverAtStart ?? false };
+    this.lease = {
+      holder: options.lease?.holder ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      ttlMs: options.lease?.ttlMs ?? PROJECTION_LEASE_TTL_MS,
+      takeOverAtStart: options.lease?.takeOverAtStart ?? false,
+    };
     this.events.setMaxListeners(0);
     const names = new Set<string>();
     for (const p of projections) {
@@ -137,7 +173,21 @@ export class ProjectionRuntime {
     const views = this.projections.map(() => shared?.view());
     for (const [i, projection] of this.projections.entries()) {
       const view = views[i];
-      const runner = new ProjectionRunner(projection, view?.log ?? this.log, this.store, this.registry, this.sizes, this.events, this.options.logger, undefined, this.options.workShare, this.graceMs, (detail) => this.storageFull(projection.name, detail), this.options.retry, this.lease);
+      const runner = new ProjectionRunner(
+        projection,
+        view?.log ?? this.log,
+        this.store,
+        this.registry,
+        this.sizes,
+        this.events,
+        this.options.logger,
+        undefined,
+        this.options.workShare,
+        this.graceMs,
+        (detail) => this.storageFull(projection.name, detail),
+        this.options.retry,
+        this.lease,
+      );
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
       // Standing by for another process's runner: the others do not keep batches for it meanwhile.
@@ -151,8 +201,23 @@ export class ProjectionRuntime {
    */
   async rebuild(name: string, onProgress?: (progress: BuildProgress) => void): Promise<Build> {
     const projection = this.projections.find((p) => p.name === name);
-    if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
-    const runner = new ProjectionRunner(projection, this.log, this.store, this.registry, this.sizes, this.events, this.options.logger, onProgress, undefined, this.graceMs, undefined, this.options.retry, this.lease);
+    if (!projection)
+      throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
+    const runner = new ProjectionRunner(
+      projection,
+      this.log,
+      this.store,
+      this.registry,
+      this.sizes,
+      this.events,
+      this.options.logger,
+      onProgress,
+      undefined,
+      this.graceMs,
+      undefined,
+      this.options.retry,
+      this.lease,
+    );
     await runner.start({ rebuild: true, stopWhenSwitched: true });
     const outcome = await runner.finished;
     await runner.stop();
@@ -170,13 +235,29 @@ export class ProjectionRuntime {
     if (new Set(names).size !== names.length) throw new Error(`a projection is named twice: ${names.join(', ')}`);
     const projections = names.map((name) => {
       const projection = this.projections.find((p) => p.name === name);
-      if (!projection) throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
+      if (!projection)
+        throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
       return projection;
     });
     const shared = new SharedLogRead(this.log);
     const views = projections.map(() => shared.view());
     const runners = projections.map(
-      (projection, i) => new ProjectionRunner(projection, views[i]!.log, this.store, this.registry, this.sizes, this.events, this.options.logger, onProgress, undefined, this.graceMs, undefined, this.options.retry, this.lease),
+      (projection, i) =>
+        new ProjectionRunner(
+          projection,
+          views[i]!.log,
+          this.store,
+          this.registry,
+          this.sizes,
+          this.events,
+          this.options.logger,
+          onProgress,
+          undefined,
+          this.graceMs,
+          undefined,
+          this.options.retry,
+          this.lease,
+        ),
     );
     try {
       for (const [i, runner] of runners.entries()) {
@@ -187,7 +268,10 @@ export class ProjectionRuntime {
       const outcomes = await Promise.all(runners.map((runner) => runner.finished));
       const failed = outcomes.findIndex((o) => o.failure !== null);
       if (failed >= 0) throw new ProjectionFailedError(projections[failed]!.name, outcomes[failed]!.failure!);
-      this.options.logger?.info({ projections: names, logReads: shared.reads }, 'projections rebuilt over one read of the log');
+      this.options.logger?.info(
+        { projections: names, logReads: shared.reads },
+        'projections rebuilt over one read of the log',
+      );
       return outcomes.map((o) => o.build);
     } finally {
       await Promise.all(runners.map((runner) => runner.stop()));
@@ -213,13 +297,29 @@ export class ProjectionRuntime {
       const problem = await positionNotInLog(this.log, built, head);
       if (problem === null) continue;
       this.options.logger?.warn(
-        { projection: built.projection, build: built.build, which: built.which, checkpoint: built.position, checkpointEventId: built.eventId ?? null, head, problem },
+        {
+          projection: built.projection,
+          build: built.build,
+          which: built.which,
+          checkpoint: built.position,
+          checkpointEventId: built.eventId ?? null,
+          head,
+          problem,
+        },
         'a read model is ahead of its event log: it is dropped and rebuilt from the log',
       );
       const collections = await this.store.listCollections();
       const prefix = physicalCollection(built.projection, built.build, '');
-      await this.store.drop(collections.filter((c) => c.startsWith(prefix)), built.key);
-      await this.registry.update(built.projection, (e) => ({ ...e, [built.which]: null, state: 'stopped', failure: null }));
+      await this.store.drop(
+        collections.filter((c) => c.startsWith(prefix)),
+        built.key,
+      );
+      await this.registry.update(built.projection, (e) => ({
+        ...e,
+        [built.which]: null,
+        state: 'stopped',
+        failure: null,
+      }));
     }
   }
 
@@ -275,7 +375,10 @@ class ProjectionRunner {
     private readonly retiredGraceMs: number = RETIRED_BUILD_GRACE_MS,
     private readonly onStorageFull?: (detail: string | null) => void,
     private readonly retry: { initialMs: number; maxMs: number } = PROJECTION_RETRY,
-    private readonly leaseOptions: { holder: string; ttlMs: number; takeOverAtStart?: boolean } = { holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, ttlMs: PROJECTION_LEASE_TTL_MS },
+    private readonly leaseOptions: { holder: string; ttlMs: number; takeOverAtStart?: boolean } = {
+      holder: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      ttlMs: PROJECTION_LEASE_TTL_MS,
+    },
   ) {}
 
   /** `projection:<name>` for the runner readers follow; `rebuild:<name>` for a rebuild beside it (one at a time too). */
@@ -299,9 +402,15 @@ class ProjectionRunner {
 
   /** Takes or renews the lease; true when this runner holds it. */
   private async tryLease(takeOver = false): Promise<boolean> {
-    const lease = await this.store.acquireLease(this.leaseName!, this.leaseOptions.holder, this.leaseOptions.ttlMs, { takeOver });
+    const lease = await this.store.acquireLease(this.leaseName!, this.leaseOptions.holder, this.leaseOptions.ttlMs, {
+      takeOver,
+    });
     if (!lease) return false;
-    if (!this.lease || this.lease.token !== lease.token) this.logger?.info({ projection: this.projection.name, lease: this.leaseName, holder: lease.holder, token: lease.token }, 'projection lease taken: this runner projects');
+    if (!this.lease || this.lease.token !== lease.token)
+      this.logger?.info(
+        { projection: this.projection.name, lease: this.leaseName, holder: lease.holder, token: lease.token },
+        'projection lease taken: this runner projects',
+      );
     this.lease = lease;
     this.leaseLost = false;
     if (!this.renewTimer) {
@@ -320,14 +429,21 @@ class ProjectionRunner {
         this.renewFailing = false;
         return;
       }
-      this.logger?.warn({ projection: this.projection.name, lease: this.leaseName, token: this.lease?.token }, 'projection lease lost to another runner: this one stops projecting and stands by');
+      this.logger?.warn(
+        { projection: this.projection.name, lease: this.leaseName, token: this.lease?.token },
+        'projection lease lost to another runner: this one stops projecting and stands by',
+      );
       this.leaseLost = true;
       this.dropLease();
       await this.subscription?.stop().catch(() => undefined);
     } catch (error) {
       // The store did not answer: the writes are fenced anyway, so the runner goes on until a write or renewal is refused.
       // Logged once until a renewal goes through again (a full disk would otherwise log every 5 s).
-      if (!this.renewFailing) this.logger?.warn({ projection: this.projection.name, err: error }, 'projection lease renewal failed; retried every third of the lease');
+      if (!this.renewFailing)
+        this.logger?.warn(
+          { projection: this.projection.name, err: error },
+          'projection lease renewal failed; retried every third of the lease',
+        );
       this.renewFailing = true;
     }
   }
@@ -340,7 +456,10 @@ class ProjectionRunner {
 
   /** Waits until this runner holds the lease (another runner's expired or was released), or it is stopped. */
   private async standBy(): Promise<void> {
-    this.logger?.info({ projection: this.projection.name, lease: this.leaseName }, 'another runner projects this projection: standing by');
+    this.logger?.info(
+      { projection: this.projection.name, lease: this.leaseName },
+      'another runner projects this projection: standing by',
+    );
     while (!this.stopping) {
       if (await this.tryLease().catch(() => false)) return;
       // At most a second apart: a lease given up by a clean stop is taken over at once, not at its expiry.
@@ -379,7 +498,9 @@ class ProjectionRunner {
   async start(options: { rebuild: boolean; stopWhenSwitched?: boolean }): Promise<void> {
     this.stopWhenSwitched = options.stopWhenSwitched ?? false;
     this.leaseName ??= `${options.rebuild ? 'rebuild' : 'projection'}:${this.projection.name}`;
-    const held = await this.tryLease(!options.rebuild && !this.startedOnce && this.leaseOptions.takeOverAtStart === true);
+    const held = await this.tryLease(
+      !options.rebuild && !this.startedOnce && this.leaseOptions.takeOverAtStart === true,
+    );
     this.startedOnce = true;
     if (held) await this.prepare(options.rebuild);
     this.loop = this.supervise(held, options.rebuild);
@@ -400,7 +521,11 @@ class ProjectionRunner {
       const generation = (entry?.lastGeneration ?? 0) + 1;
       this.build = { version, generation };
       this.building = true;
-      await this.registry.update(name, (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }), this.fence);
+      await this.registry.update(
+        name,
+        (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }),
+        this.fence,
+      );
     }
     await this.setState(this.building ? (entry?.active ? 'rebuilding' : 'catching-up') : 'catching-up');
     for (const [collection, specs] of Object.entries(this.projection.indexes ?? {})) {
@@ -438,7 +563,10 @@ class ProjectionRunner {
         if (this.stopping) return this.finish(null);
         if (error instanceof LeaseLostError || this.leaseLost) {
           // Another runner has the projection now; whatever this one had not written is its to write.
-          this.logger?.warn({ projection: name, lease: this.leaseName, err: error }, 'projection lease lost: nothing more is written by this runner; it stands by');
+          this.logger?.warn(
+            { projection: name, lease: this.leaseName, err: error },
+            'projection lease lost: nothing more is written by this runner; it stands by',
+          );
           this.dropLease();
           this.leaseLost = false;
           continue;
@@ -447,10 +575,24 @@ class ProjectionRunner {
         const delay = Math.min(this.retry.initialMs * 2 ** (this.failedAttempts - 1), this.retry.maxMs);
         const message = error instanceof Error ? error.message : String(error);
         const now = new Date();
-        this.logger?.warn({ projection: name, err: error, attempt: this.failedAttempts, retryInMs: delay }, 'projection stopped on a store or subscription error: it resumes from its checkpoint');
-        const retry: ProjectionRetry = { error: message, attempt: this.failedAttempts, since: now.toISOString(), nextAttemptAt: new Date(now.getTime() + delay).toISOString() };
+        this.logger?.warn(
+          { projection: name, err: error, attempt: this.failedAttempts, retryInMs: delay },
+          'projection stopped on a store or subscription error: it resumes from its checkpoint',
+        );
+        const retry: ProjectionRetry = {
+          error: message,
+          attempt: this.failedAttempts,
+          since: now.toISOString(),
+          nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+        };
         // The store may be what fails: the state is told when it can be, the retry does not wait on it.
-        await this.exclusive(() => this.registry.update(name, (e) => ({ ...e, state: 'retrying', retry: { ...retry, since: e.retry?.since ?? retry.since } }), this.fence)).catch(() => undefined);
+        await this.exclusive(() =>
+          this.registry.update(
+            name,
+            (e) => ({ ...e, state: 'retrying', retry: { ...retry, since: e.retry?.since ?? retry.since } }),
+            this.fence,
+          ),
+        ).catch(() => undefined);
         await this.sleep(delay);
         if (this.stopping) return this.finish(null);
       }
@@ -474,7 +616,8 @@ class ProjectionRunner {
     const held = this.lease !== null;
     this.dropLease();
     // Given up at once, so a runner standing by elsewhere need not wait for the expiry.
-    if (held && this.leaseName) await this.store.releaseLease(this.leaseName, this.leaseOptions.holder).catch(() => undefined);
+    if (held && this.leaseName)
+      await this.store.releaseLease(this.leaseName, this.leaseOptions.holder).catch(() => undefined);
   }
 
   private get key(): string {
@@ -517,9 +660,19 @@ class ProjectionRunner {
         }
         const lastEvent = batch[batch.length - 1]!;
         const last = lastEvent.position;
-        const checkpointEvent: CheckpointEvent = { _id: this.key, position: last, recordedAt: lastEvent.recordedAt.toISOString() };
+        const checkpointEvent: CheckpointEvent = {
+          _id: this.key,
+          position: last,
+          recordedAt: lastEvent.recordedAt.toISOString(),
+        };
         ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
-        await this.whileStorageFull(() => this.store.write({ ops, checkpoint: { projection: this.key, position: last, eventId: lastEvent.id }, fence: this.fence }));
+        await this.whileStorageFull(() =>
+          this.store.write({
+            ops,
+            checkpoint: { projection: this.key, position: last, eventId: lastEvent.id },
+            fence: this.fence,
+          }),
+        );
         this.keep(ops);
         position = last;
         eventsApplied += batch.length;
@@ -534,7 +687,13 @@ class ProjectionRunner {
           if (this.building) {
             await this.switchToBuild();
             if (this.stopWhenSwitched) {
-              this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
+              this.onProgress?.({
+                projection: this.projection.name,
+                build: this.build,
+                position,
+                head,
+                events: eventsApplied,
+              });
               await this.subscription.stop();
               return this.finish(null);
             }
@@ -542,8 +701,20 @@ class ProjectionRunner {
             await this.setState('live');
           }
         }
-        this.onProgress?.({ projection: this.projection.name, build: this.build, position, head, events: eventsApplied });
-        await this.workShare?.after({ projection: this.projection.name, events: batch.length, workMs: worked, oldestRecordedAt: batch[0]!.recordedAt, head });
+        this.onProgress?.({
+          projection: this.projection.name,
+          build: this.build,
+          position,
+          head,
+          events: eventsApplied,
+        });
+        await this.workShare?.after({
+          projection: this.projection.name,
+          events: batch.length,
+          workMs: worked,
+          oldestRecordedAt: batch[0]!.recordedAt,
+          head,
+        });
         if (batchSize < this.sizes.catchUpBatchSize && batch.length >= batchSize) {
           // A full batch while following the log: it ran ahead (a burst of commands). Caught up in large batches.
           batchSize = this.sizes.catchUpBatchSize;
@@ -565,7 +736,11 @@ class ProjectionRunner {
   private async supersededBy(): Promise<RegistryEntry | null> {
     const entry = await this.registry.get(this.projection.name);
     const active = entry?.active;
-    return active && (active.version !== this.build.version || active.generation !== this.build.generation) && active.version === this.projection.version ? entry : null;
+    return active &&
+      (active.version !== this.build.version || active.generation !== this.build.generation) &&
+      active.version === this.projection.version
+      ? entry
+      : null;
   }
 
   private async applyBatch(batch: RecordedEvent[]): Promise<WriteOp[]> {
@@ -576,7 +751,9 @@ class ProjectionRunner {
       let name = physicalNames.get(collection);
       if (name !== undefined) return name;
       if (!this.projection.collections.includes(collection)) {
-        throw new Error(`writes to collection "${collection}", which it does not declare (declared: ${this.projection.collections.join(', ')})`);
+        throw new Error(
+          `writes to collection "${collection}", which it does not declare (declared: ${this.projection.collections.join(', ')})`,
+        );
       }
       name = physicalCollection(this.projection.name, this.build, collection);
       physicalNames.set(collection, name);
@@ -600,9 +777,12 @@ class ProjectionRunner {
           this.kept.delete(keptKey(name, id));
           return kept as T | null;
         }
-        return this.store.collection<T>(name).get(id).catch((error: unknown) => {
-          throw new StoreReadError(error);
-        });
+        return this.store
+          .collection<T>(name)
+          .get(id)
+          .catch((error: unknown) => {
+            throw new StoreReadError(error);
+          });
       },
       load: async (collection, ids) => {
         const name = physical(collection);
@@ -610,7 +790,9 @@ class ProjectionRunner {
         if (!store.getMany) return;
         const staged = pending.get(name);
         const read = fetched.get(name) ?? new Map<string, ReadDocument | null>();
-        const missing = [...new Set(ids)].filter((id) => !staged?.has(id) && !read.has(id) && !this.kept.has(keptKey(name, id)));
+        const missing = [...new Set(ids)].filter(
+          (id) => !staged?.has(id) && !read.has(id) && !this.kept.has(keptKey(name, id)),
+        );
         if (missing.length === 0) return;
         const found = await store.getMany(missing).catch((error: unknown) => {
           throw new StoreReadError(error);
@@ -630,7 +812,8 @@ class ProjectionRunner {
       },
     };
     const failed = (event: RecordedEvent, error: unknown): ProjectionFailure | Error => {
-      if (error instanceof StoreReadError) return error.cause instanceof Error ? error.cause : new Error(String(error.cause));
+      if (error instanceof StoreReadError)
+        return error.cause instanceof Error ? error.cause : new Error(String(error.cause));
       return {
         position: event.position,
         eventId: event.id,
@@ -659,13 +842,17 @@ class ProjectionRunner {
     }
     const ops: WriteOp[] = [];
     for (const [collection, docs] of pending) {
-      for (const [id, doc] of docs) ops.push(doc ? { op: 'upsert', collection, doc } : { op: 'delete', collection, id });
+      for (const [id, doc] of docs)
+        ops.push(doc ? { op: 'upsert', collection, doc } : { op: 'delete', collection, id });
     }
     return ops;
   }
 
   /** The documents a batch will read, as its projection declares them, read in one call per collection where the store can. */
-  private async prefetch(batch: RecordedEvent[], physical: (collection: string) => string): Promise<Map<string, Map<string, ReadDocument | null>>> {
+  private async prefetch(
+    batch: RecordedEvent[],
+    physical: (collection: string) => string,
+  ): Promise<Map<string, Map<string, ReadDocument | null>>> {
     const fetched = new Map<string, Map<string, ReadDocument | null>>();
     if (!this.projection.prefetch) return fetched;
     const wanted = new Map<string, Set<string>>();
@@ -712,21 +899,32 @@ class ProjectionRunner {
     const now = new Date().toISOString();
     let previous: Build | null = null;
     await this.exclusive(() =>
-      this.registry.update(name, (e) => {
-        previous = e.active;
-        const retiring = previous && (previous.version !== this.build.version || previous.generation !== this.build.generation);
-        return {
-          ...e,
-          active: { ...this.build, switchedAt: now },
-          building: null,
-          state: 'live',
-          failure: null,
-          retired: [...(e.retired ?? []), ...(retiring ? [{ version: previous!.version, generation: previous!.generation, retiredAt: now }] : [])],
-        };
-      }, this.fence),
+      this.registry.update(
+        name,
+        (e) => {
+          previous = e.active;
+          const retiring =
+            previous && (previous.version !== this.build.version || previous.generation !== this.build.generation);
+          return {
+            ...e,
+            active: { ...this.build, switchedAt: now },
+            building: null,
+            state: 'live',
+            failure: null,
+            retired: [
+              ...(e.retired ?? []),
+              ...(retiring ? [{ version: previous!.version, generation: previous!.generation, retiredAt: now }] : []),
+            ],
+          };
+        },
+        this.fence,
+      ),
     );
     this.building = false;
-    this.logger?.info({ projection: name, build: this.build, previous, dropAfterMs: this.retiredGraceMs }, 'projection switched to its new build');
+    this.logger?.info(
+      { projection: name, build: this.build, previous, dropAfterMs: this.retiredGraceMs },
+      'projection switched to its new build',
+    );
     await this.retireDue();
   }
 
@@ -745,18 +943,38 @@ class ProjectionRunner {
       const collections = await this.store.listCollections();
       for (const build of due) {
         const prefix = physicalCollection(name, build, '');
-        await this.store.drop(collections.filter((c) => c.startsWith(prefix)), checkpointKey(name, build));
-        await this.store.write({ ops: [{ op: 'delete', collection: CHECKPOINT_EVENTS_COLLECTION, id: checkpointKey(name, build) }] });
+        await this.store.drop(
+          collections.filter((c) => c.startsWith(prefix)),
+          checkpointKey(name, build),
+        );
+        await this.store.write({
+          ops: [{ op: 'delete', collection: CHECKPOINT_EVENTS_COLLECTION, id: checkpointKey(name, build) }],
+        });
         this.logger?.info({ projection: name, build }, 'retired build dropped after its grace period');
       }
       const dropped = new Set(due.map((b) => checkpointKey(name, b)));
-      await this.exclusive(() => this.registry.update(name, (e) => ({ ...e, retired: (e.retired ?? []).filter((b) => !dropped.has(checkpointKey(name, b))) })));
+      await this.exclusive(() =>
+        this.registry.update(name, (e) => ({
+          ...e,
+          retired: (e.retired ?? []).filter((b) => !dropped.has(checkpointKey(name, b))),
+        })),
+      );
     }
-    const waiting = retired.filter((b) => !due.includes(b)).map((b) => Date.parse(b.retiredAt) + this.retiredGraceMs - now);
+    const waiting = retired
+      .filter((b) => !due.includes(b))
+      .map((b) => Date.parse(b.retiredAt) + this.retiredGraceMs - now);
     if (waiting.length > 0 && !this.stopping) {
-      this.retireTimer = setTimeout(() => {
-        this.retireDue().catch((error: unknown) => this.logger?.warn({ projection: name, err: error }, 'dropping a retired build failed; retried at the next start'));
-      }, Math.min(...waiting));
+      this.retireTimer = setTimeout(
+        () => {
+          this.retireDue().catch((error: unknown) =>
+            this.logger?.warn(
+              { projection: name, err: error },
+              'dropping a retired build failed; retried at the next start',
+            ),
+          );
+        },
+        Math.min(...waiting),
+      );
       this.retireTimer.unref();
     }
   }
@@ -765,7 +983,15 @@ class ProjectionRunner {
     const entry = await this.registry.get(this.projection.name);
     if (entry?.state === state && entry.failure === null && !entry.retry) return;
     if (state !== 'retrying') this.failedAttempts = 0;
-    await this.whileStorageFull(() => this.exclusive(() => this.registry.update(this.projection.name, (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null, retry: null }), this.fence)));
+    await this.whileStorageFull(() =>
+      this.exclusive(() =>
+        this.registry.update(
+          this.projection.name,
+          (e) => ({ ...e, state, failure: state === 'failed' ? e.failure : null, retry: null }),
+          this.fence,
+        ),
+      ),
+    );
   }
 
   /**
@@ -788,7 +1014,10 @@ class ProjectionRunner {
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'SQLITE_FULL' || this.stopping) throw error;
         if (!told) {
-          this.logger?.error({ projection: this.projection.name, problem: (error as Error).message }, 'the read store\'s disk is full: projecting waits until space is freed');
+          this.logger?.error(
+            { projection: this.projection.name, problem: (error as Error).message },
+            "the read store's disk is full: projecting waits until space is freed",
+          );
           this.onStorageFull?.((error as Error).message);
         }
         told = true;
@@ -801,8 +1030,13 @@ class ProjectionRunner {
 
   private async finish(failure: ProjectionFailure | null): Promise<void> {
     if (failure) {
-      this.logger?.error({ projection: this.projection.name, failure }, 'projection stopped on an event it cannot apply');
-      await this.registry.update(this.projection.name, (e) => ({ ...e, state: 'failed', failure }), this.fence).catch(() => undefined);
+      this.logger?.error(
+        { projection: this.projection.name, failure },
+        'projection stopped on an event it cannot apply',
+      );
+      await this.registry
+        .update(this.projection.name, (e) => ({ ...e, state: 'failed', failure }), this.fence)
+        .catch(() => undefined);
     }
     this.resolveFinished({ build: this.build, failure });
   }

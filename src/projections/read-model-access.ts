@@ -36,7 +36,11 @@ export class ModelAccess {
    * Waits for `after` when given; then the active build's position and its collections, from one look at the
    * registry (what a read of one document needs, read in that order: the document reflects at least the position).
    */
-  async read(after?: number): Promise<{ position: number; mark: string | null; collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> }> {
+  async read(after?: number): Promise<{
+    position: number;
+    mark: string | null;
+    collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
+  }> {
     await this.reach(after);
     const model = await this.readModels.active(this.projection);
     const collection = <T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> => {
@@ -86,7 +90,11 @@ export class ModelAccess {
     let latest = after;
     let found = 0;
     for (;;) {
-      const page = await this.log.readAll({ after: latest, maxCount: 1000, filter: { streamPrefixes: [streamPrefix] } });
+      const page = await this.log.readAll({
+        after: latest,
+        maxCount: 1000,
+        filter: { streamPrefixes: [streamPrefix] },
+      });
       if (page.length === 0) return found;
       latest = found = page[page.length - 1]!.position;
     }
@@ -104,5 +112,13 @@ export class ModelAccess {
 /** A model whose first build still runs is a 503 with Retry-After; other errors pass as they are. */
 function asProblem(error: unknown, projection: string): unknown {
   if (!(error instanceof ReadModelNotReadyError)) return error;
-  return new ProblemError(503, 'read-model-not-ready', 'The read model is being built', error.message, undefined, { projection }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+  return new ProblemError(
+    503,
+    'read-model-not-ready',
+    'The read model is being built',
+    error.message,
+    undefined,
+    { projection },
+    { 'retry-after': String(RETRY_AFTER_SECONDS) },
+  );
 }

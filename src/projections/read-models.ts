@@ -2,7 +2,12 @@ import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
 import type { ProjectionHealth, ProjectionStatusSource } from './projection-status';
 import { checkpointKey, physicalCollection, type Build, type Projection } from './projection';
-import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry, type CheckpointEvent, type RegistryEntry } from './projection-registry';
+import {
+  CHECKPOINT_EVENTS_COLLECTION,
+  ProjectionRegistry,
+  type CheckpointEvent,
+  type RegistryEntry,
+} from './projection-registry';
 
 /**
  * On EventStoreDB, the most events counted for a projection's lag on each /health or /metrics (counting reads them):
@@ -21,7 +26,11 @@ export class ReadModelNotReadyError extends Error {
 /** A wait for read-your-writes ran out of time. */
 export class ReadModelTimeoutError extends Error {
   override readonly name = 'ReadModelTimeoutError';
-  constructor(readonly projection: string, readonly position: number, readonly reached: number) {
+  constructor(
+    readonly projection: string,
+    readonly position: number,
+    readonly reached: number,
+  ) {
     super(`the ${projection} read model reached position ${reached}, not ${position}, in time`);
   }
 }
@@ -53,7 +62,11 @@ export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
   private readonly byName: Map<string, Projection>;
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
-  private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = { mark: null, entries: new Map(), positions: new Map() };
+  private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = {
+    mark: null,
+    entries: new Map(),
+    positions: new Map(),
+  };
 
   constructor(
     private readonly log: EventLog,
@@ -65,7 +78,10 @@ export class ReadModels implements ProjectionStatusSource {
   }
 
   /** The active build's collection; resolved on every call so a switch is seen at once. */
-  async collection<T extends ReadDocument = ReadDocument>(projection: string, collection: string): Promise<ReadCollection<T>> {
+  async collection<T extends ReadDocument = ReadDocument>(
+    projection: string,
+    collection: string,
+  ): Promise<ReadCollection<T>> {
     return (await this.active(projection)).collection<T>(collection);
   }
 
@@ -88,7 +104,10 @@ export class ReadModels implements ProjectionStatusSource {
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);
         const indexes = this.byName.get(projection)?.indexes?.[collection];
-        return this.store.collection<T>(physicalCollection(projection, build, collection), indexes ? { indexes } : undefined);
+        return this.store.collection<T>(
+          physicalCollection(projection, build, collection),
+          indexes ? { indexes } : undefined,
+        );
       },
     };
   }
@@ -124,9 +143,13 @@ export class ReadModels implements ProjectionStatusSource {
   async lastEvent(projection: string, position: number): Promise<{ position: number; at: string | null }> {
     const entry = await this.entry(projection);
     if (!entry?.active || position === 0) return { position, at: null };
-    const stored = await this.store.collection<CheckpointEvent>(CHECKPOINT_EVENTS_COLLECTION).get(checkpointKey(projection, entry.active));
+    const stored = await this.store
+      .collection<CheckpointEvent>(CHECKPOINT_EVENTS_COLLECTION)
+      .get(checkpointKey(projection, entry.active));
     // Written in the same transaction as the checkpoint: at or after the position read a moment ago.
-    return stored && stored.position >= position ? { position: stored.position, at: stored.recordedAt } : { position, at: null };
+    return stored && stored.position >= position
+      ? { position: stored.position, at: stored.recordedAt }
+      : { position, at: null };
   }
 
   /** Resolves once the projection's active build has applied `position`; polls the store, so it works across processes. */
@@ -148,9 +171,15 @@ export class ReadModels implements ProjectionStatusSource {
     for (const projection of this.projections) {
       const entry = await this.registry.get(projection.name);
       const current = entry?.active ?? entry?.building ?? null;
-      const checkpoint = current ? ((await this.store.getCheckpoint(checkpointKey(projection.name, current)))?.position ?? 0) : 0;
+      const checkpoint = current
+        ? ((await this.store.getCheckpoint(checkpointKey(projection.name, current)))?.position ?? 0)
+        : 0;
       const building = entry?.building
-        ? { version: entry.building.version, generation: entry.building.generation, checkpoint: (await this.store.getCheckpoint(checkpointKey(projection.name, entry.building)))?.position ?? 0 }
+        ? {
+            version: entry.building.version,
+            generation: entry.building.generation,
+            checkpoint: (await this.store.getCheckpoint(checkpointKey(projection.name, entry.building)))?.position ?? 0,
+          }
         : null;
       if (!lags.has(checkpoint)) lags.set(checkpoint, this.lag(checkpoint, head));
       const lag = await lags.get(checkpoint)!;

@@ -24,7 +24,9 @@ describe('one read of the log for several projections', () => {
     const shared = new SharedLogRead(log);
     const fast = shared.view().log.subscribeToAll({ after: 0, maxBatchSize: 10 })[Symbol.asyncIterator]();
     const slow = shared.view().log.subscribeToAll({ after: 0, maxBatchSize: 10 })[Symbol.asyncIterator]();
-    expect(((await fast.next()).value as RecordedEvent[]).map((e) => e.position)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(((await fast.next()).value as RecordedEvent[]).map((e) => e.position)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
     expect(((await fast.next()).value as RecordedEvent[])[0]!.position).toBe(11);
     let third: RecordedEvent[] | null = null;
     const pending = fast.next().then((r) => (third = r.value as RecordedEvent[]));

@@ -36,7 +36,9 @@ export class SharedLogRead {
     const id = Symbol('view');
     this.cursors.set(id, from);
     const subscribeToAll = (options: SubscribeOptions = {}): EventSubscription =>
-      options.filter ? log.subscribeToAll(options) : new SharedSubscription(this, log, id, options.after ?? 0, options.maxBatchSize ?? 1000);
+      options.filter
+        ? log.subscribeToAll(options)
+        : new SharedSubscription(this, log, id, options.after ?? 0, options.maxBatchSize ?? 1000);
     return { log: this.proxy(subscribeToAll), leave: () => this.close(id) };
   }
 

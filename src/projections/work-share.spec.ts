@@ -5,7 +5,13 @@ function harness(share: number, recentMs = 60_000) {
   let monotonic = 1_000;
   const wall = Date.parse('2026-11-30T10:00:00Z');
   const waits: number[] = [];
-  const ws = new WorkShare({ share, recentMs, monotonic: () => monotonic, wallClock: () => wall, sleep: async (ms) => void waits.push(ms) });
+  const ws = new WorkShare({
+    share,
+    recentMs,
+    monotonic: () => monotonic,
+    wallClock: () => wall,
+    sleep: async (ms) => void waits.push(ms),
+  });
   let head = 0;
   /** A batch of `events` that took `workMs`, `ms` after the last one, while the log grew by `grew`. */
   const batch = (over: Partial<BatchDone> & { after?: number; grew?: number } = {}): BatchDone => {
@@ -47,7 +53,7 @@ describe('WorkShare: when projections rest, and for how long', () => {
     expect(two.waits).toEqual([30]);
   });
 
-  it('rests are shared by every projection of the process: a batch right after another waits for the first one\'s rest too', async () => {
+  it("rests are shared by every projection of the process: a batch right after another waits for the first one's rest too", async () => {
     const { ws, waits, batch } = harness(0.5);
     await ws.after(batch());
     await ws.after(batch({ after: 500, grew: 50_000 }));
@@ -68,7 +74,9 @@ describe('WorkShare: when projections rest, and for how long', () => {
   it('never rests on events recorded before its window (a burst longer than that, a catch-up after a start, a rebuild): the lag stays bounded', async () => {
     const { ws, waits, batch } = harness(0.25, 60_000);
     await ws.after(batch());
-    await ws.after(batch({ after: 500, grew: 5_000, oldestRecordedAt: new Date(Date.parse('2026-11-30T10:00:00Z') - 60_000) }));
+    await ws.after(
+      batch({ after: 500, grew: 5_000, oldestRecordedAt: new Date(Date.parse('2026-11-30T10:00:00Z') - 60_000) }),
+    );
     expect(ws.fallingBehind()).toBe(true);
     expect(waits).toEqual([]);
   });

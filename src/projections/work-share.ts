@@ -61,7 +61,8 @@ export class WorkShare {
   waitedMs = 0;
 
   constructor(options: WorkShareOptions) {
-    if (!(options.share > 0 && options.share <= 1)) throw new RangeError(`share must be in (0, 1], got ${options.share}`);
+    if (!(options.share > 0 && options.share <= 1))
+      throw new RangeError(`share must be in (0, 1], got ${options.share}`);
     this.share = options.share;
     this.recentMs = options.recentMs ?? DEFAULT_RECENT_MS;
     this.monotonic = options.monotonic ?? (() => performance.now());
@@ -103,7 +104,10 @@ export class WorkShare {
     if (batch.events > 0) {
       const cost = batch.workMs / batch.events;
       const previous = this.costPerEvent.get(batch.projection);
-      this.costPerEvent.set(batch.projection, previous === undefined ? cost : previous + COST_WEIGHT * (cost - previous));
+      this.costPerEvent.set(
+        batch.projection,
+        previous === undefined ? cost : previous + COST_WEIGHT * (cost - previous),
+      );
     }
     if (!this.rateSample) {
       this.rateSample = { at: now, head: batch.head };

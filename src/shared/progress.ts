@@ -24,14 +24,19 @@ export function consoleProgress(label: string, total: number): Progress {
         if (total > 0 && done / total >= nextMark) {
           const elapsed = (Date.now() - started) / 1000;
           const eta = done > 0 ? (elapsed * (total - done)) / done : 0;
-          process.stderr.write(`${label}: ${Math.round((100 * done) / total)}% (${done}/${total}) eta ${eta.toFixed(1)}s\n`);
+          process.stderr.write(
+            `${label}: ${Math.round((100 * done) / total)}% (${done}/${total}) eta ${eta.toFixed(1)}s\n`,
+          );
           nextMark = Math.floor((done / total) * 10) / 10 + 0.1;
         }
       },
       done() {},
     };
   }
-  const bar = new SingleBar({ format: `${label.padEnd(34)} {bar} {percentage}% | {value}/{total} | eta {eta_formatted}`, hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${label.padEnd(34)} {bar} {percentage}% | {value}/{total} | eta {eta_formatted}`, hideCursor: true },
+    Presets.shades_classic,
+  );
   bar.start(total, 0);
   return {
     tick: (n = 1) => bar.increment(n),
@@ -42,4 +47,3 @@ export function consoleProgress(label: string, total: number): Progress {
     done: () => bar.stop(),
   };
 }
-

@@ -20,21 +20,25 @@ it('401 for GET /%61pi/compliance/stream without a token, and the stream itself 
   const anonymous = await rawRequest(api.url, 'GET', '/%61pi/compliance/stream');
   expect(anonymous.status).toBe(401);
   expect(anonymous.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const withToken = await rawRequest(api.url, 'GET', '/%61pi/compliance/stream', { headers: { authorization: `Bearer ${await api.token(head)}` } });
+  const withToken = await rawRequest(api.url, 'GET', '/%61pi/compliance/stream', {
+    headers: { authorization: `Bearer ${await api.token(head)}` },
+  });
   expect(withToken.status).toBe(200);
   expect(withToken.headers['content-type']).toMatch(/^text\/event-stream/);
 });
 
-it.each(['/%61pi/regulations/lint', '/%61pi/calendar/KZ/working-days?from=2024-01-01&to=2024-01-31', '/api/%72egulations', '/api%2Fregulations'])(
-  '401 for GET %s without a token',
-  async (path) => {
-    const response = await rawRequest(api.url, 'GET', path);
-    expect([401, 404]).toContain(response.status);
-    if (!path.includes('%2F')) expect(response.status).toBe(401);
-  },
-);
+it.each([
+  '/%61pi/regulations/lint',
+  '/%61pi/calendar/KZ/working-days?from=2024-01-01&to=2024-01-31',
+  '/api/%72egulations',
+  '/api%2Fregulations',
+])('401 for GET %s without a token', async (path) => {
+  const response = await rawRequest(api.url, 'GET', path);
+  expect([401, 404]).toContain(response.status);
+  if (!path.includes('%2F')) expect(response.status).toBe(401);
+});
 
-it('the public list is exactly the controller routes marked @Public() and the API docs plugin\'s own routes', () => {
+it("the public list is exactly the controller routes marked @Public() and the API docs plugin's own routes", () => {
   const declared = declaredAccess(api.app.app);
   const mismatched = api.app.routes
     .filter(({ method }) => method !== 'HEAD')
@@ -57,7 +61,11 @@ it('every route the server has is on the explicit public list or answers 401 pro
   for (const { method, url } of routes) {
     if (isPublic(method, url)) continue;
     const response = await rawRequest(api.url, method, samplePath(url), method === 'POST' ? { body: '{}' } : {});
-    if (response.status === 401 && (method === 'HEAD' || /^application\/problem\+json/.test(String(response.headers['content-type'])))) refused.push(`${method} ${url}`);
+    if (
+      response.status === 401 &&
+      (method === 'HEAD' || /^application\/problem\+json/.test(String(response.headers['content-type'])))
+    )
+      refused.push(`${method} ${url}`);
     else answered.push(`${method} ${url} -> ${response.status}`);
   }
   expect(answered).toEqual([]);

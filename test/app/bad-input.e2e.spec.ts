@@ -14,14 +14,26 @@ const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
 
 beforeAll(async () => {
   api = await startHarness();
-  const r = await api.call('POST', '/api/cases', { as: applicant, body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
+  const r = await api.call('POST', '/api/cases', {
+    as: applicant,
+    body: {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: 'astana',
+      applicant: { iin, fullName: 'Ф' },
+      occurredAt: '2015-10-05T09:00:00+06:00',
+    },
+  });
   expect(r.status).toBe(201);
   caseId = r.body.caseId;
 }, 60_000);
 afterAll(async () => api.close());
 
 const isProblem = (r: { headers: Headers | Record<string, unknown> }) =>
-  expect(r.headers instanceof Headers ? r.headers.get('content-type') : String(r.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  expect(r.headers instanceof Headers ? r.headers.get('content-type') : String(r.headers['content-type'])).toMatch(
+    /^application\/problem\+json/,
+  );
 
 describe('JSON nested deeper than any request needs', () => {
   it.each([3_000, 100_000])('400 for a body nested %i deep, and nothing is written', async (depth) => {
@@ -30,7 +42,10 @@ describe('JSON nested deeper than any request needs', () => {
     const before = await api.app.infra.eventLog.headPosition();
     const nested = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
     for (const [path, rawBody] of [
-      ['/api/cases', `{"serviceId":"personnel-reserve","channel":"portal","unit":"astana","applicant":{"iin":"${iin}","fullName":"Ф"},"cohortDates":${nested}}`],
+      [
+        '/api/cases',
+        `{"serviceId":"personnel-reserve","channel":"portal","unit":"astana","applicant":{"iin":"${iin}","fullName":"Ф"},"cohortDates":${nested}}`,
+      ],
       [`/api/cases/${caseId}/steps/registration`, `{"data":${nested}}`],
       [`/api/cases/${caseId}/cancel`, nested],
     ]) {
@@ -44,7 +59,10 @@ describe('JSON nested deeper than any request needs', () => {
 
   it('400 for a deep body that also names __proto__ (the JSON parser scans such bodies itself)', async () => {
     const depth = 20_000;
-    const r = await api.call('POST', '/api/cases', { as: applicant, rawBody: '{"__proto__":1,"a":' + '['.repeat(depth) + ']'.repeat(depth) + '}' });
+    const r = await api.call('POST', '/api/cases', {
+      as: applicant,
+      rawBody: '{"__proto__":1,"a":' + '['.repeat(depth) + ']'.repeat(depth) + '}',
+    });
     expect(r.status).toBe(400);
     isProblem(r);
   });
@@ -55,15 +73,18 @@ it.each([
   ['/api/transparency/cosignatures', '{"cohortDates":{"constructor":" "}}', 'body.cohortDates.constructor'],
   ['/api/cases', '{"serviceId":"personnel-reserve","applicant":{"constructor":{"x":1}}}', 'body.applicant.constructor'],
   ['/api/cases', '{"prototype":1}', 'body.prototype'],
-])('400 problem+json naming the field for POST %s with a field named like the object machinery (%s)', async (path, rawBody, field) => {
-  await api.app.infra.catalogPins.settled();
-  const before = await api.app.infra.eventLog.headPosition();
-  const r = await api.call('POST', path, { as: applicant, rawBody });
-  expect(r.status).toBe(400);
-  isProblem(r);
-  expect(r.body.errors[0]).toMatchObject({ field });
-  expect(await api.app.infra.eventLog.headPosition()).toBe(before);
-});
+])(
+  '400 problem+json naming the field for POST %s with a field named like the object machinery (%s)',
+  async (path, rawBody, field) => {
+    await api.app.infra.catalogPins.settled();
+    const before = await api.app.infra.eventLog.headPosition();
+    const r = await api.call('POST', path, { as: applicant, rawBody });
+    expect(r.status).toBe(400);
+    isProblem(r);
+    expect(r.body.errors[0]).toMatchObject({ field });
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  },
+);
 
 it('401 with a Latin-1 WWW-Authenticate header for a token whose role or name is not Latin-1', async () => {
   for (const caller of [
@@ -73,19 +94,24 @@ it('401 with a Latin-1 WWW-Authenticate header for a token whose role or name is
     const r = await api.call('GET', '/api/worklist', { as: caller });
     expect(r.status).toBe(401);
     isProblem(r);
-    expect(r.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="[\x20-\x7e]*"$/);
+    expect(r.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="invalid_token", error_description="[\x20-\x7e]*"$/,
+    );
     // The body keeps the whole reason, in whatever script it came.
     expect(r.body.detail).toMatch(/админ|регистратор/);
   }
 });
 
-it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])('404 problem+json for GET /dashboard/%s', async (name) => {
-  for (const path of [`/dashboard/${name}`, `/dashboard/vendor/${name}`]) {
-    const r = await api.call('GET', path);
-    expect({ path, status: r.status }).toEqual({ path, status: 404 });
-    isProblem(r);
-  }
-});
+it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+  '404 problem+json for GET /dashboard/%s',
+  async (name) => {
+    for (const path of [`/dashboard/${name}`, `/dashboard/vendor/${name}`]) {
+      const r = await api.call('GET', path);
+      expect({ path, status: r.status }).toEqual({ path, status: 404 });
+      isProblem(r);
+    }
+  },
+);
 
 it('400 naming the parameter for a query parameter given twice, on every kind of route', async () => {
   for (const path of [
@@ -105,13 +131,17 @@ it('400 naming the parameter for a query parameter given twice, on every kind of
 });
 
 it('history still takes a comma-separated list of types', async () => {
-  const r = await api.call('GET', `/api/cases/${caseId}/history?type=ApplicationSubmitted,DocumentRegistered`, { as: auditor });
+  const r = await api.call('GET', `/api/cases/${caseId}/history?type=ApplicationSubmitted,DocumentRegistered`, {
+    as: auditor,
+  });
   expect(r.status).toBe(200);
   expect(r.body.returned).toBe(1);
 });
 
 it('414 problem+json for a path parameter longer than the router takes', async () => {
-  const r = await rawRequest(api.url, 'GET', `/api/cases/${'a'.repeat(5_000)}`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+  const r = await rawRequest(api.url, 'GET', `/api/cases/${'a'.repeat(5_000)}`, {
+    headers: { authorization: `Bearer ${await api.token(auditor)}` },
+  });
   expect(r.status).toBe(414);
   expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(JSON.parse(r.body)).toMatchObject({ status: 414, type: expect.stringContaining('uri-too-long') });

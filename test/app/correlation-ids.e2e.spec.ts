@@ -12,10 +12,20 @@ let api: ApiHarness;
 const iin = makeIin('870707', 4, 12);
 const applicant = callerFor('applicant', 'astana', iin);
 const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
-const submit = { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' };
+const submit = {
+  serviceId: 'personnel-reserve',
+  trackId: 'competition-recommended',
+  channel: 'portal',
+  unit: 'astana',
+  applicant: { iin, fullName: 'Ф' },
+  occurredAt: '2015-10-05T09:00:00+06:00',
+};
 
 beforeAll(async () => {
-  api = await startHarness({ LOG_LEVEL: 'info' }, { log: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+  api = await startHarness(
+    { LOG_LEVEL: 'info' },
+    { log: { write: (line: string) => void lines.push(JSON.parse(line)) } },
+  );
 }, 60_000);
 afterAll(async () => api.close());
 
@@ -32,7 +42,11 @@ it.each([
   ['not ASCII', 'caf\u00e9'],
   ['empty', ''],
 ])('201 with a generated correlation id, stored and echoed, when the caller sends one %s', async (_, sent) => {
-  const r = await api.call('POST', '/api/cases', { as: applicant, body: submit, headers: { 'x-correlation-id': sent, 'x-causation-id': sent } });
+  const r = await api.call('POST', '/api/cases', {
+    as: applicant,
+    body: submit,
+    headers: { 'x-correlation-id': sent, 'x-causation-id': sent },
+  });
   expect(r.status).toBe(201);
   const echoed = r.headers.get('x-correlation-id')!;
   expect(echoed).toMatch(UUID);
@@ -42,9 +56,13 @@ it.each([
   expect(String(metadata.causationId)).toMatch(UUID);
 });
 
-it('201 keeping a caller\'s correlation and causation ids of 1–128 safe characters', async () => {
+it("201 keeping a caller's correlation and causation ids of 1–128 safe characters", async () => {
   const id = 'order-42:retry.1_' + 'a'.repeat(111);
-  const r = await api.call('POST', '/api/cases', { as: applicant, body: submit, headers: { 'x-correlation-id': id, 'x-causation-id': 'cmd.7' } });
+  const r = await api.call('POST', '/api/cases', {
+    as: applicant,
+    body: submit,
+    headers: { 'x-correlation-id': id, 'x-causation-id': 'cmd.7' },
+  });
   expect(r.status).toBe(201);
   expect(r.headers.get('x-correlation-id')).toBe(id);
   expect(await storedMetadata(r.body.caseId)).toMatchObject({ correlationId: id, causationId: 'cmd.7' });
@@ -61,11 +79,19 @@ describe('a 5xx answer and its log line', () => {
     ['a safe id', 'trace-5xx.1'],
     ['an unsafe id', 'x'.repeat(300)],
   ])('name the same correlation id when the caller sent %s', async (_, sent) => {
-    const r = await api.call('GET', '/api/cases/01900000-0000-7000-8000-000000000000', { as: auditor, headers: sent === undefined ? {} : { 'x-correlation-id': sent } });
+    const r = await api.call('GET', '/api/cases/01900000-0000-7000-8000-000000000000', {
+      as: auditor,
+      headers: sent === undefined ? {} : { 'x-correlation-id': sent },
+    });
     const header = r.headers.get('x-correlation-id')!;
     const errorLines = lines.filter((l) => l.level === 'error');
     // One comparison, so a failure shows the whole exchange.
-    expect({ status: r.status >= 500, header, body: r.body.correlationId, logged: errorLines.some((l) => l.correlationId === header) }).toEqual({
+    expect({
+      status: r.status >= 500,
+      header,
+      body: r.body.correlationId,
+      logged: errorLines.some((l) => l.correlationId === header),
+    }).toEqual({
       status: true,
       header: sent === 'trace-5xx.1' ? sent : expect.stringMatching(UUID),
       body: header,

@@ -13,7 +13,11 @@ const catalog = loadCatalog('data/regulations');
 const version = catalog.byService.get('personnel-reserve')![0]!;
 const TRACK = 'competition-recommended';
 const second = mainPath(version, TRACK)[1]!;
-const staff = callerFor(rolesOn(second, TRACK).find((r) => r !== 'applicant')!, 'astana', '');
+const staff = callerFor(
+  rolesOn(second, TRACK).find((r) => r !== 'applicant')!,
+  'astana',
+  '',
+);
 const ORIGIN = 'https://backoffice.example.kz';
 
 describe('with the default configuration', () => {
@@ -27,11 +31,21 @@ describe('with the default configuration', () => {
     const iin = makeIin('900502', 4, 31);
     const filed = await api.call('POST', '/api/cases', {
       as: callerFor('applicant', 'astana', iin),
-      body: { serviceId: 'personnel-reserve', trackId: TRACK, channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' },
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: TRACK,
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Ф' },
+        occurredAt: '2015-10-05T09:00:00+06:00',
+      },
     });
     expect(filed.status).toBe(201);
     expect(filed.headers.get('location')).toBe(`/api/cases/${filed.body.caseId}`);
-    const step = await api.call('POST', `/api/cases/${filed.body.caseId}/steps/${second.id}`, { as: staff, body: { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType] } });
+    const step = await api.call('POST', `/api/cases/${filed.body.caseId}/steps/${second.id}`, {
+      as: staff,
+      body: { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType] },
+    });
     expect(step.status).toBe(201);
     expect(step.headers.get('location')).toBe(`/api/cases/${filed.body.caseId}`);
     const read = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${step.body.position}`, { as: staff });
@@ -46,13 +60,23 @@ describe('with the default configuration', () => {
     expect(read.body.revision).toBe(0);
 
     const take = (ifMatch: string, body: Record<string, unknown> = {}) =>
-      api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, { as: staff, headers: { 'if-match': ifMatch }, body: { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType], ...body } });
+      api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, {
+        as: staff,
+        headers: { 'if-match': ifMatch },
+        body: { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType], ...body },
+      });
 
     const stale = await take('"5"');
     expect(stale.status).toBe(412);
     expect(stale.headers.get('content-type')).toContain('application/problem+json');
     expect(stale.headers.get('etag')).toBe('"0"');
-    expect(stale.body).toMatchObject({ type: 'https://reglament.kz/problems/precondition-failed', status: 412, currentRevision: 0, expectedRevision: 5, errors: [{ field: 'header.If-Match', allowed: '"0"' }] });
+    expect(stale.body).toMatchObject({
+      type: 'https://reglament.kz/problems/precondition-failed',
+      status: 412,
+      currentRevision: 0,
+      expectedRevision: 5,
+      errors: [{ field: 'header.If-Match', allowed: '"0"' }],
+    });
 
     const malformed = await take('W/"0"');
     expect(malformed.status).toBe(400);
@@ -74,7 +98,10 @@ describe('with the default configuration', () => {
 
   it('keeps the body field expectedRevision working as before: 409 stale-revision', async () => {
     const { caseId } = await fileSampleCase(api);
-    const r = await api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, { as: staff, body: { expectedRevision: 3, data: VALID_DATA[second.eventType] } });
+    const r = await api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, {
+      as: staff,
+      body: { expectedRevision: 3, data: VALID_DATA[second.eventType] },
+    });
     expect(r.status).toBe(409);
     expect(r.body.type).toBe('https://reglament.kz/problems/stale-revision');
   });
@@ -86,7 +113,11 @@ describe('with the default configuration', () => {
     ['POST', '/health', 'GET, HEAD'],
   ])('answers %s %s with 405 problem+json and Allow: %s', async (method, path, allow) => {
     const r = await api.call(method, path, { as: staff });
-    expect({ status: r.status, allow: r.headers.get('allow'), type: r.body.type }).toEqual({ status: 405, allow, type: 'https://reglament.kz/problems/method-not-allowed' });
+    expect({ status: r.status, allow: r.headers.get('allow'), type: r.body.type }).toEqual({
+      status: 405,
+      allow,
+      type: 'https://reglament.kz/problems/method-not-allowed',
+    });
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
   });
@@ -98,7 +129,9 @@ describe('with the default configuration', () => {
   it('sends no CORS headers when CORS_ORIGINS is unset, and refuses a preflight (405, no Access-Control-Allow-Origin)', async () => {
     const r = await api.call('GET', '/api/regulations', { as: staff, headers: { origin: ORIGIN } });
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await api.call('OPTIONS', '/api/cases', { headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+    const preflight = await api.call('OPTIONS', '/api/cases', {
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(405);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -119,7 +152,13 @@ describe('with CORS_ORIGINS and a low rate limit', () => {
   afterAll(async () => api.close());
 
   it("answers a configured origin's preflight with the methods and headers a back office uses, and exposes ETag and Location", async () => {
-    const preflight = await api.call('OPTIONS', '/api/cases/x/steps/y', { headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,if-match,content-type' } });
+    const preflight = await api.call('OPTIONS', '/api/cases/x/steps/y', {
+      headers: {
+        origin: ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,if-match,content-type',
+      },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/If-Match/);

@@ -6,7 +6,14 @@ import { connect, type Socket } from 'node:net';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 
 const applicant = (iin: string): TestCaller => ({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin });
-const filing = (iin: string, occurredAt: string) => ({ serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Тестов Тест' }, occurredAt });
+const filing = (iin: string, occurredAt: string) => ({
+  serviceId: 'personnel-reserve',
+  trackId: 'competition-recommended',
+  channel: 'portal',
+  unit: 'astana',
+  applicant: { iin, fullName: 'Тестов Тест' },
+  occurredAt,
+});
 
 describe('per-caller request limit', () => {
   let api: ApiHarness;
@@ -29,9 +36,17 @@ describe('per-caller request limit', () => {
     const retryAfter = Number(refused!.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(refused!.body).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/), title: 'Too many requests', detail: expect.stringMatching(/at most 5 per minute per caller/) });
+    expect(refused!.body).toMatchObject({
+      status: 429,
+      type: expect.stringMatching(/rate-limited$/),
+      title: 'Too many requests',
+      detail: expect.stringMatching(/at most 5 per minute per caller/),
+    });
     // Same address (127.0.0.1), another principal: its own budget.
-    expect((await api.call('GET', '/api/cases', { as: { sub: 'clerk-2', roles: ['registry-clerk'], unit: 'astana' } })).status).toBe(200);
+    expect(
+      (await api.call('GET', '/api/cases', { as: { sub: 'clerk-2', roles: ['registry-clerk'], unit: 'astana' } }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -43,12 +58,15 @@ describe('filing quota per applicant per day', () => {
   }, 30_000);
   afterAll(async () => api.close());
 
-  it('an applicant\'s third filing of the day is 429 with Retry-After until the next local day and writes nothing; the next day they file again', async () => {
+  it("an applicant's third filing of the day is 429 with Retry-After until the next local day and writes nothing; the next day they file again", async () => {
     const iin = makeIin('850101', 3, 60);
     const at = () => new Date(now).toISOString();
     expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) })).status).toBe(201);
     // A refused filing (a bad body) does not use the quota.
-    expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: { ...filing(iin, at()), channel: 'fax' } })).status).toBe(400);
+    expect(
+      (await api.call('POST', '/api/cases', { as: applicant(iin), body: { ...filing(iin, at()), channel: 'fax' } }))
+        .status,
+    ).toBe(400);
     expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) })).status).toBe(201);
     const head = await api.app.infra.eventLog.headPosition();
     const third = await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) });
@@ -60,7 +78,10 @@ describe('filing quota per applicant per day', () => {
     expect(await api.app.infra.eventLog.headPosition()).toBe(head);
     // Staff file for many people: no quota.
     const clerk: TestCaller = { sub: 'responsible-1', roles: ['responsible-person'], unit: 'astana' };
-    for (let i = 0; i < 3; i++) expect((await api.call('POST', '/api/cases', { as: clerk, body: filing(makeIin('850101', 3, 61 + i), at()) })).status).toBe(201);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await api.call('POST', '/api/cases', { as: clerk, body: filing(makeIin('850101', 3, 61 + i), at()) })).status,
+      ).toBe(201);
     now += 14 * 3600_000;
     expect((await api.call('POST', '/api/cases', { as: applicant(iin), body: filing(iin, at()) })).status).toBe(201);
   });
@@ -109,10 +130,11 @@ describe('connection cap', () => {
 
   it('a connection beyond MAX_CONNECTIONS is closed by the server at once; the ones within it are served', async () => {
     const { hostname, port } = new URL(api.url);
-    const open = (): Promise<Socket> => new Promise((resolve, reject) => {
-      const socket = connect(Number(port), hostname, () => resolve(socket));
-      socket.once('error', reject);
-    });
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => resolve(socket));
+        socket.once('error', reject);
+      });
     const first = await open();
     const second = await open();
     const third = await open();

@@ -16,11 +16,19 @@ afterAll(async () => api.close());
 const auditor = { sub: 'auditor-streams', roles: ['auditor'], unit: 'audit' };
 
 /** Reads a stream until `done` says the text so far is enough, or the server ends it. */
-async function readStream(path: string, token: string, headers: Record<string, string>, done: (text: string) => boolean): Promise<{ text: string; ended: boolean }> {
+async function readStream(
+  path: string,
+  token: string,
+  headers: Record<string, string>,
+  done: (text: string) => boolean,
+): Promise<{ text: string; ended: boolean }> {
   const controller = new AbortController();
   // Not an assertion: a stream that never answers is cut so the test fails on what it read instead of hanging the suite.
   const cut = setTimeout(() => controller.abort(), 15_000);
-  const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers }, signal: controller.signal });
+  const response = await fetch(`${api.url}${path}`, {
+    headers: { authorization: `Bearer ${token}`, ...headers },
+    signal: controller.signal,
+  });
   expect(response.status).toBe(200);
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -46,7 +54,9 @@ it('gives every feed event an id and retry:, and resumes after Last-Event-ID wit
   const first = await fileSampleCase(api);
   const second = await fileSampleCase(api);
 
-  const live = await readStream(`/api/feed/stream?after=${head}`, token, {}, (t) => t.includes(`id: ${second.position}\n`));
+  const live = await readStream(`/api/feed/stream?after=${head}`, token, {}, (t) =>
+    t.includes(`id: ${second.position}\n`),
+  );
   const events = blocks(live.text).filter((b) => !b.startsWith(':'));
   expect(events.length).toBeGreaterThanOrEqual(2);
   for (const event of events) {
@@ -55,7 +65,12 @@ it('gives every feed event an id and retry:, and resumes after Last-Event-ID wit
   }
 
   // A client that saw the first filing's events reconnects: the stream starts after them.
-  const resumed = await readStream(`/api/feed/stream?after=${head}`, token, { 'last-event-id': String(first.position) }, (t) => t.includes(`id: ${second.position}\n`));
+  const resumed = await readStream(
+    `/api/feed/stream?after=${head}`,
+    token,
+    { 'last-event-id': String(first.position) },
+    (t) => t.includes(`id: ${second.position}\n`),
+  );
   const ids = blocks(resumed.text)
     .map((b) => /^id: (\d+)$/m.exec(b)?.[1])
     .filter((id): id is string => id !== undefined)
@@ -67,7 +82,12 @@ it('gives every feed event an id and retry:, and resumes after Last-Event-ID wit
 
 it("ends the compliance stream when the caller's token expires, with a last token-expired event", async () => {
   const config = api.app.infra.config.auth;
-  const token = await mintToken(api.app.infra.identity.signing!.secret, { sub: 'auditor-expiring', name: 'A', roles: ['auditor'] as never, unit: 'audit' }, '2s', config);
+  const token = await mintToken(
+    api.app.infra.identity.signing!.secret,
+    { sub: 'auditor-expiring', name: 'A', roles: ['auditor'] as never, unit: 'audit' },
+    '2s',
+    config,
+  );
   const { text, ended } = await readStream('/api/compliance/stream', token, {}, () => false);
   expect(ended).toBe(true);
   const last = blocks(text).at(-1)!;
@@ -82,7 +102,9 @@ it('resumes the compliance stream after Last-Event-ID: a client that has seen th
   const first = await readStream('/api/compliance/stream', token, {}, (t) => /\n\n/.test(t));
   const seen = Number(/^id: (\d+)$/m.exec(first.text)![1]);
   const filed = await fileSampleCase(api);
-  const resumed = await readStream('/api/compliance/stream', token, { 'last-event-id': String(seen) }, (t) => /^id: \d+$/m.test(t));
+  const resumed = await readStream('/api/compliance/stream', token, { 'last-event-id': String(seen) }, (t) =>
+    /^id: \d+$/m.test(t),
+  );
   const next = Number(/^id: (\d+)$/m.exec(resumed.text)![1]);
   expect(next).toBeGreaterThan(seen);
   expect(next).toBeGreaterThanOrEqual(filed.position);

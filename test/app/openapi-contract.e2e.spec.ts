@@ -50,40 +50,81 @@ describe('the served API document', () => {
     const file = join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(document));
     // redocly exits non-zero when it finds errors; its JSON report is on stdout either way.
-    const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules/@redocly/cli/bin/cli.js'), 'lint', file, '--format=json'], { cwd: dir, maxBuffer: 16 * 1024 * 1024 }).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
+    const { stdout } = await run(
+      process.execPath,
+      [join(ROOT, 'node_modules/@redocly/cli/bin/cli.js'), 'lint', file, '--format=json'],
+      { cwd: dir, maxBuffer: 16 * 1024 * 1024 },
+    ).catch((error: { stdout: string }) => ({ stdout: error.stdout }));
     const report = JSON.parse(stdout.slice(stdout.indexOf('{')));
-    expect({ totals: report.totals, problems: report.problems.map((p: Json) => `${p.ruleId}: ${p.message}`) }).toEqual({ totals: { errors: 0, warnings: 0, ignored: 0 }, problems: [] });
+    expect({ totals: report.totals, problems: report.problems.map((p: Json) => `${p.ruleId}: ${p.message}`) }).toEqual({
+      totals: { errors: 0, warnings: 0, ignored: 0 },
+      problems: [],
+    });
   }, 60_000);
 
   it('names every operation as operations.ts does (fileCase, getCase…), never after a controller method, each once', () => {
     const ids = operations().map(({ operation }) => operation.operationId as string);
     expect(ids.filter((id) => id.includes('_'))).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(expect.arrayContaining(['fileCase', 'takeStep', 'cancelCase', 'getCase', 'listCases', 'getCaseSla']));
-    expect(ids.sort()).toEqual(Object.values(OPERATIONS).map((o) => o.operationId).sort());
+    expect(ids).toEqual(
+      expect.arrayContaining(['fileCase', 'takeStep', 'cancelCase', 'getCase', 'listCases', 'getCaseSla']),
+    );
+    expect(ids.sort()).toEqual(
+      Object.values(OPERATIONS)
+        .map((o) => o.operationId)
+        .sort(),
+    );
   });
 
   it('documents a success body and problem+json errors with errors[] {field, problem, allowed} for every operation', () => {
     const problem = document.components.schemas.ProblemDto;
     expect(problem.required).toEqual(expect.arrayContaining(['type', 'title', 'status']));
-    expect(document.components.schemas.ProblemFieldErrorDto.properties).toEqual(expect.objectContaining({ field: expect.anything(), problem: expect.anything(), allowed: expect.anything() }));
+    expect(document.components.schemas.ProblemFieldErrorDto.properties).toEqual(
+      expect.objectContaining({ field: expect.anything(), problem: expect.anything(), allowed: expect.anything() }),
+    );
     for (const { route, operation } of operations()) {
       const statuses = Object.keys(operation.responses);
       const success = statuses.filter((s) => /^2/.test(s));
       expect({ route, success: success.length }).toEqual({ route, success: 1 });
-      if (success[0] !== '204') expect({ route, content: Object.keys(operation.responses[success[0]!].content ?? {}).length }).toEqual({ route, content: 1 });
+      if (success[0] !== '204')
+        expect({ route, content: Object.keys(operation.responses[success[0]!].content ?? {}).length }).toEqual({
+          route,
+          content: 1,
+        });
       expect({ route, has400: statuses.includes('400') }).toEqual({ route, has400: true });
       for (const status of statuses.filter((s) => /^[45]/.test(s))) {
-        expect({ route, status, schema: operation.responses[status].content['application/problem+json'].schema }).toEqual({ route, status, schema: { $ref: '#/components/schemas/ProblemDto' } });
+        expect({
+          route,
+          status,
+          schema: operation.responses[status].content['application/problem+json'].schema,
+        }).toEqual({ route, status, schema: { $ref: '#/components/schemas/ProblemDto' } });
       }
     }
   });
 
   it('describes the success body of the case, regulation and calendar operations by a schema of its members, not a bare object', () => {
     const byId = Object.fromEntries(operations().map(({ operation }) => [operation.operationId, operation]));
-    for (const id of ['fileCase', 'takeStep', 'cancelCase', 'getCase', 'listCases', 'getCaseSla', 'listRegulations', 'resolveRegulation', 'getRegulation', 'countWorkingDays', 'computeDeadline']) {
-      const [status, response] = Object.entries(byId[id]!.responses as Record<string, Json>).find(([s]) => /^2/.test(s))!;
-      expect({ id, status, schema: response.content['application/json'].schema }).toEqual({ id, status, schema: { $ref: expect.stringMatching(/^#\/components\/schemas\//) } });
+    for (const id of [
+      'fileCase',
+      'takeStep',
+      'cancelCase',
+      'getCase',
+      'listCases',
+      'getCaseSla',
+      'listRegulations',
+      'resolveRegulation',
+      'getRegulation',
+      'countWorkingDays',
+      'computeDeadline',
+    ]) {
+      const [status, response] = Object.entries(byId[id]!.responses as Record<string, Json>).find(([s]) =>
+        /^2/.test(s),
+      )!;
+      expect({ id, status, schema: response.content['application/json'].schema }).toEqual({
+        id,
+        status,
+        schema: { $ref: expect.stringMatching(/^#\/components\/schemas\//) },
+      });
     }
   });
 
@@ -104,7 +145,10 @@ describe('the served API document', () => {
 
   it('has servers, and examples that are valid: the example IINs pass their own check digit', () => {
     expect(document.servers).toEqual([expect.objectContaining({ url: '/' })]);
-    const iins = [document.components.schemas.ApplicantDto.properties.iin.example, document.components.schemas.EraseSubjectDto.properties.iin.example];
+    const iins = [
+      document.components.schemas.ApplicantDto.properties.iin.example,
+      document.components.schemas.EraseSubjectDto.properties.iin.example,
+    ];
     for (const iin of iins) expect({ iin, valid: checkIin(iin).valid }).toEqual({ iin, valid: true });
   });
 
@@ -113,7 +157,11 @@ describe('the served API document', () => {
     const titles = (data.anyOf as Json[]).map((s) => s.title);
     expect(titles).toEqual(expect.arrayContaining(['DocumentRegistered', 'OrderSigned', 'TestCompleted']));
     expect(titles).not.toContain('ApplicationSubmitted');
-    expect(data.anyOf.find((s: Json) => s.title === 'DocumentRegistered')).toMatchObject({ type: 'object', required: ['incomingNumber'], additionalProperties: false });
+    expect(data.anyOf.find((s: Json) => s.title === 'DocumentRegistered')).toMatchObject({
+      type: 'object',
+      required: ['incomingNumber'],
+      additionalProperties: false,
+    });
   });
 });
 
@@ -184,12 +232,25 @@ describe('a client generated from the document', () => {
     await run(process.execPath, [join(dir, 'generate.mjs')], { cwd: dir });
     writeFileSync(join(dir, 'client.mts'), PROGRAM);
 
-    const options: ts.CompilerOptions = { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] };
+    const options: ts.CompilerOptions = {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.Node16,
+      moduleResolution: ts.ModuleResolutionKind.Node16,
+      skipLibCheck: true,
+      types: ['node'],
+      typeRoots: [join(ROOT, 'node_modules/@types')],
+    };
     const program = ts.createProgram([join(dir, 'client.mts')], options);
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(diagnostics).toEqual([]);
 
-    const js = ts.transpileModule(PROGRAM, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+    const js = ts.transpileModule(PROGRAM, {
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+    }).outputText;
     writeFileSync(join(dir, 'client.mjs'), js);
 
     const version = catalog.byService.get('personnel-reserve')![0]!;
@@ -204,7 +265,10 @@ describe('a client generated from the document', () => {
       stepId: second.id,
       stepData: VALID_DATA[second.eventType],
     };
-    const { stdout } = await run(process.execPath, [join(dir, 'client.mjs')], { cwd: dir, env: { PATH: process.env['PATH'] ?? '', CONTRACT_INPUT: JSON.stringify(input) } });
+    const { stdout } = await run(process.execPath, [join(dir, 'client.mjs')], {
+      cwd: dir,
+      env: { PATH: process.env['PATH'] ?? '', CONTRACT_INPUT: JSON.stringify(input) },
+    });
     const result = JSON.parse(stdout);
     expect(result).toEqual({
       caseId: expect.stringMatching(/^[0-9a-f-]{36}$/),
@@ -212,7 +276,14 @@ describe('a client generated from the document', () => {
       location: `/api/cases/${result.caseId}`,
       etag: '"0"',
       stepRevision: 1,
-      read: { caseId: result.caseId, revision: 1, regulationVersionId: version.versionId, status: 'open', acts: [mainPath(version, 'competition-recommended')[0]!.id, second.id], etag: '"1"' },
+      read: {
+        caseId: result.caseId,
+        revision: 1,
+        regulationVersionId: version.versionId,
+        status: 'open',
+        acts: [mainPath(version, 'competition-recommended')[0]!.id, second.id],
+        etag: '"1"',
+      },
       refusal: { status: 412, type: 'https://reglament.kz/problems/precondition-failed', fields: ['header.If-Match'] },
     });
   }, 120_000);

@@ -28,7 +28,8 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
     const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!sample) throw new Error(`not an exposition line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const [, key, value] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!;
+    for (const [, key, value] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[key!] = value!;
     samples.push({ name: sample[1]!, labels, value: Number(sample[3]) });
   }
   return { types, samples };
@@ -69,31 +70,55 @@ describe('/metrics and the health probes of an API running its projections', () 
   it('keeps the standard process_* and nodejs_* names, names no gauge like a counter, and every sample belongs to a declared family', async () => {
     await fetch(`${api.url}/health`);
     const { types, samples } = await scrape(api);
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_version_info']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_version_info',
+    ]) {
       expect(samples.some((s) => s.name === name)).toBe(true);
     }
     expect([...types.keys()].filter((name) => /^reglament_(process|nodejs)_/.test(name))).toEqual([]);
-    expect([...types].filter(([name, type]) => type === 'gauge' && name.endsWith('_total')).map(([name]) => name)).toEqual([]);
+    expect(
+      [...types].filter(([name, type]) => type === 'gauge' && name.endsWith('_total')).map(([name]) => name),
+    ).toEqual([]);
     expect(samples.filter((s) => familyOf(s.name, types) === undefined).map((s) => s.name)).toEqual([]);
   });
 
   it('feeds every histogram of its own: append latency and HTTP durations have observations once a case is filed', async () => {
     await fileSampleCase(api);
     const { types, samples } = await scrape(api);
-    const ours = [...types].filter(([name, type]) => type === 'histogram' && name.startsWith('reglament_')).map(([name]) => name);
+    const ours = [...types]
+      .filter(([name, type]) => type === 'histogram' && name.startsWith('reglament_'))
+      .map(([name]) => name);
     expect(ours.sort()).toEqual(['reglament_event_append_seconds', 'reglament_http_request_duration_seconds']);
-    for (const histogram of ours) expect(samples.filter((s) => s.name === `${histogram}_count`).reduce((n, s) => n + s.value, 0)).toBeGreaterThan(0);
+    for (const histogram of ours)
+      expect(samples.filter((s) => s.name === `${histogram}_count`).reduce((n, s) => n + s.value, 0)).toBeGreaterThan(
+        0,
+      );
   });
 
   it('counts overdue steps by unit and regulation, as many as the overdue list has', async () => {
     const filed = await fileSampleCase(api);
-    const overdue = await api.call('GET', `/api/compliance/overdue?unit=astana&serviceId=personnel-reserve&limit=1&after=${filed.position}`, { as: AUDITOR });
+    const overdue = await api.call(
+      'GET',
+      `/api/compliance/overdue?unit=astana&serviceId=personnel-reserve&limit=1&after=${filed.position}`,
+      { as: AUDITOR },
+    );
     expect(overdue.status).toBe(200);
     // The sample case was filed in 2015: its first step's limits are long past.
     expect(overdue.body.total).toBeGreaterThan(0);
     const { types, samples } = await scrape(api);
     expect(types.get('reglament_overdue_steps')).toBe('gauge');
-    expect(samples.filter((s) => s.name === 'reglament_overdue_steps')).toEqual([{ name: 'reglament_overdue_steps', labels: { unit: 'astana', regulation: 'personnel-reserve' }, value: overdue.body.total }]);
+    expect(samples.filter((s) => s.name === 'reglament_overdue_steps')).toEqual([
+      {
+        name: 'reglament_overdue_steps',
+        labels: { unit: 'astana', regulation: 'personnel-reserve' },
+        value: overdue.body.total,
+      },
+    ]);
   });
 
   it('answers liveness and readiness', async () => {
@@ -134,7 +159,11 @@ describe('an API whose read models nobody builds (PROJECTIONS=off, no worker)', 
       (r) => r.status === 503,
     );
     expect(ready.body.status).toBe('not-ready');
-    expect(ready.body.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^projection compliance is \d+ s behind the log \(more than 1 s\)$/)]));
+    expect(ready.body.reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^projection compliance is \d+ s behind the log \(more than 1 s\)$/),
+      ]),
+    );
     expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
     expect((await fetch(`${api.url}/health`)).status).toBe(503);
   });
@@ -146,12 +175,26 @@ describe('start-up log of the real process at LOG_LEVEL=info', () => {
     const server = await startProcess('main', { DATA_DIR: dataDir });
     try {
       // Nest's narration is written at debug, below the level.
-      expect(server.logs.filter((l) => String(l.level) !== 'debug' && /^(InstanceLoader|RoutesResolver|RouterExplorer|NestFactory|NestApplication)$/.test(String(l.context)))).toEqual([]);
+      expect(
+        server.logs.filter(
+          (l) =>
+            String(l.level) !== 'debug' &&
+            /^(InstanceLoader|RoutesResolver|RouterExplorer|NestFactory|NestApplication)$/.test(String(l.context)),
+        ),
+      ).toEqual([]);
       expect(server.logs.filter((l) => /Mapped \{/.test(l.msg))).toEqual([]);
       const listening = server.logs.filter((l) => l.msg === 'reglament listening');
       expect(listening).toHaveLength(1);
       const port = Number(new URL(server.url).port);
-      expect(listening[0]).toMatchObject({ level: 'info', url: server.url, address: { address: '127.0.0.1', family: 'IPv4', port }, eventStore: 'sqlite', readStore: 'sqlite', projections: 'inline', dataDir });
+      expect(listening[0]).toMatchObject({
+        level: 'info',
+        url: server.url,
+        address: { address: '127.0.0.1', family: 'IPv4', port },
+        eventStore: 'sqlite',
+        readStore: 'sqlite',
+        projections: 'inline',
+        dataDir,
+      });
     } finally {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -162,14 +205,25 @@ describe('start-up log of the real process at LOG_LEVEL=info', () => {
 describe('the projection process of an inline API', () => {
   it('is restarted when it dies, after 1 s, then 2 s when the restarted one dies before it ran steadily: each logged with its delay', async () => {
     const lines: Array<{ msg: string; restartInMs?: number }> = [];
-    const api = await startHarness({ LOG_LEVEL: 'info' }, { log: { write: (line: string) => void lines.push(JSON.parse(line)) } });
+    const api = await startHarness(
+      { LOG_LEVEL: 'info' },
+      { log: { write: (line: string) => void lines.push(JSON.parse(line)) } },
+    );
     try {
       const projections = api.app.infra.projections.process!;
       process.kill(projections.pid!, 'SIGKILL');
-      await eventually(async () => projections.restarts, (n) => n === 1);
+      await eventually(
+        async () => projections.restarts,
+        (n) => n === 1,
+      );
       process.kill(projections.pid!, 'SIGKILL');
-      await eventually(async () => projections.restarts, (n) => n === 2);
-      expect(lines.filter((l) => /^the projection process exited/.test(l.msg)).map((l) => l.restartInMs)).toEqual([1000, 2000]);
+      await eventually(
+        async () => projections.restarts,
+        (n) => n === 2,
+      );
+      expect(lines.filter((l) => /^the projection process exited/.test(l.msg)).map((l) => l.restartInMs)).toEqual([
+        1000, 2000,
+      ]);
     } finally {
       await api.close();
     }
@@ -186,15 +240,26 @@ describe('the projection worker beside an API with PROJECTIONS=off', () => {
     });
     try {
       await fileSampleCase(api);
-      const ready = await eventually(async () => (await fetch(`${worker.url}/health/ready`)).status, (status) => status === 200);
+      const ready = await eventually(
+        async () => (await fetch(`${worker.url}/health/ready`)).status,
+        (status) => status === 200,
+      );
       expect(ready).toBe(200);
       expect((await fetch(`${worker.url}/health/live`)).status).toBe(200);
       const overdue = await eventually(
         async () => parseExposition(await (await fetch(`${worker.url}/metrics`)).text()),
         ({ samples }) => samples.some((s) => s.name === 'reglament_overdue_steps' && s.value > 0),
       );
-      expect([...overdue.types.keys()].filter((name) => name.startsWith('reglament_event_append') || name === 'reglament_events_appended_total')).toEqual([]);
-      expect(overdue.samples.filter((s) => s.name === 'reglament_http_request_duration_seconds_count').reduce((n, s) => n + s.value, 0)).toBeGreaterThan(0);
+      expect(
+        [...overdue.types.keys()].filter(
+          (name) => name.startsWith('reglament_event_append') || name === 'reglament_events_appended_total',
+        ),
+      ).toEqual([]);
+      expect(
+        overdue.samples
+          .filter((s) => s.name === 'reglament_http_request_duration_seconds_count')
+          .reduce((n, s) => n + s.value, 0),
+      ).toBeGreaterThan(0);
     } finally {
       await worker.stop();
       await api.close();

@@ -21,12 +21,81 @@ afterAll(async () => api.close());
 
 const value = fc.oneof(
   fc.string({ maxLength: 30 }),
-  fc.constantFrom('', '0', '-1', '1e9', '99999999999999999999', 'null', '2015-10-05', '2015-10', '2015-13', '2015-10-05T10:00:00+06:00', '2015-10-05T10:00:00', 'service', 'step', 'month', 'weekday', 'personnel-reserve', 'astana', 'head', 'DocumentRegistered,Nope', 'occurred', 'recorded', '%00', '[]', '{}'),
+  fc.constantFrom(
+    '',
+    '0',
+    '-1',
+    '1e9',
+    '99999999999999999999',
+    'null',
+    '2015-10-05',
+    '2015-10',
+    '2015-13',
+    '2015-10-05T10:00:00+06:00',
+    '2015-10-05T10:00:00',
+    'service',
+    'step',
+    'month',
+    'weekday',
+    'personnel-reserve',
+    'astana',
+    'head',
+    'DocumentRegistered,Nope',
+    'occurred',
+    'recorded',
+    '%00',
+    '[]',
+    '{}',
+  ),
 );
-const params = ['serviceId', 'versionId', 'trackId', 'unit', 'status', 'assignee', 'applicantIin', 'submittedFrom', 'submittedTo', 'limit', 'cursor', 'after', 'asOf', 'atRevision', 'time', 'type', 'from', 'to', 'groupBy', 'role', 'stepId', 'x'];
-const query = fc.dictionary(fc.constantFrom(...params), value, { maxKeys: 5 }).map((q) => new URLSearchParams(q).toString());
-const id = fc.oneof(fc.constant('CASE'), fc.constant('00000000-0000-4000-8000-000000000000'), fc.string({ maxLength: 40 }));
-const routes = ['/api/cases', '/api/cases/:id', '/api/cases/:id/sla', '/api/cases/:id/history', '/api/cases/:id/state', '/api/cases/:id/sla/explain', '/api/cases/:id/verify', '/api/cases/:id/evidence', '/api/compliance/summary', '/api/compliance/overdue', '/api/compliance/step-cases', '/api/worklist', '/api/regulations', '/api/calendar/KZ/working-days'];
+const params = [
+  'serviceId',
+  'versionId',
+  'trackId',
+  'unit',
+  'status',
+  'assignee',
+  'applicantIin',
+  'submittedFrom',
+  'submittedTo',
+  'limit',
+  'cursor',
+  'after',
+  'asOf',
+  'atRevision',
+  'time',
+  'type',
+  'from',
+  'to',
+  'groupBy',
+  'role',
+  'stepId',
+  'x',
+];
+const query = fc
+  .dictionary(fc.constantFrom(...params), value, { maxKeys: 5 })
+  .map((q) => new URLSearchParams(q).toString());
+const id = fc.oneof(
+  fc.constant('CASE'),
+  fc.constant('00000000-0000-4000-8000-000000000000'),
+  fc.string({ maxLength: 40 }),
+);
+const routes = [
+  '/api/cases',
+  '/api/cases/:id',
+  '/api/cases/:id/sla',
+  '/api/cases/:id/history',
+  '/api/cases/:id/state',
+  '/api/cases/:id/sla/explain',
+  '/api/cases/:id/verify',
+  '/api/cases/:id/evidence',
+  '/api/compliance/summary',
+  '/api/compliance/overdue',
+  '/api/compliance/step-cases',
+  '/api/worklist',
+  '/api/regulations',
+  '/api/calendar/KZ/working-days',
+];
 
 it('no 5xx, problem+json refusals, nothing written but disclosures of personal data, whatever the parameters', async () => {
   // The filing's regulation version is pinned in the log at its first use, just after the filing is answered.
@@ -42,6 +111,8 @@ it('no 5xx, problem+json refusals, nothing written but disclosures of personal d
     { numRuns: 400 },
   );
   const written = await api.app.infra.eventLog.readAll({ after: before });
-  expect(written.filter((e) => e.type !== 'PersonalDataDisclosed' || !e.streamId.startsWith('personal-data-access-'))).toEqual([]);
+  expect(
+    written.filter((e) => e.type !== 'PersonalDataDisclosed' || !e.streamId.startsWith('personal-data-access-')),
+  ).toEqual([]);
   expect(written.every((e) => (e.data as { cases: string[] }).cases.join() === caseId)).toBe(true);
 }, 120_000);

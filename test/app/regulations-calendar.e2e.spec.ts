@@ -15,14 +15,23 @@ describe('regulations and the calendar over HTTP', () => {
   let token: string;
   const get = async (path: string) => {
     const response = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
-    return { status: response.status, type: response.headers.get('content-type') ?? '', body: (await response.json()) as any };
+    return {
+      status: response.status,
+      type: response.headers.get('content-type') ?? '',
+      body: (await response.json()) as any,
+    };
   };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'reglament-ref-'));
     api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
     // Any authenticated caller may read the catalog and the calendar.
-    token = await mintToken(api.infra.identity.signing!.secret, { sub: 'auditor-1', name: 'Аудитор', roles: ['auditor'], unit: 'agency' });
+    token = await mintToken(api.infra.identity.signing!.secret, {
+      sub: 'auditor-1',
+      name: 'Аудитор',
+      roles: ['auditor'],
+      unit: 'agency',
+    });
   });
 
   it('refuses a caller without a token', async () => {
@@ -40,16 +49,29 @@ describe('regulations and the calendar over HTTP', () => {
     expect(status).toBe(200);
     expect(body.versions).toHaveLength(6);
     const reserve = body.versions.find((v: any) => v.versionId === 'personnel-reserve/order-184-2015');
-    expect(reserve).toMatchObject({ serviceId: 'personnel-reserve', effective: { from: '2015-08-11', until: '2016-08-08' } });
-    expect(reserve.tracks.map((t: any) => t.id)).toEqual(['competition-recommended', 'priority-graduates', 'corps-a-selection']);
+    expect(reserve).toMatchObject({
+      serviceId: 'personnel-reserve',
+      effective: { from: '2015-08-11', until: '2016-08-08' },
+    });
+    expect(reserve.tracks.map((t: any) => t.id)).toEqual([
+      'competition-recommended',
+      'priority-graduates',
+      'corps-a-selection',
+    ]);
   });
 
   it('filters by service and by the instant in force', async () => {
-    const { body } = await get(`/api/regulations?serviceId=academy-admission&at=${encodeURIComponent('2019-07-01T10:00:00+06:00')}`);
+    const { body } = await get(
+      `/api/regulations?serviceId=academy-admission&at=${encodeURIComponent('2019-07-01T10:00:00+06:00')}`,
+    );
     expect(body.versions.map((v: any) => v.versionId)).toEqual(['academy-admission/order-58-2019']);
-    const resolved = await get(`/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2015-09-01T10:00:00+06:00')}`);
+    const resolved = await get(
+      `/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2015-09-01T10:00:00+06:00')}`,
+    );
     expect(resolved.body.versionId).toBe('academy-admission/order-184-2015');
-    const gap = await get(`/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2018-01-10T10:00:00+06:00')}`);
+    const gap = await get(
+      `/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2018-01-10T10:00:00+06:00')}`,
+    );
     expect(gap.status).toBe(404);
     expect(gap.type).toContain('application/problem+json');
     expect(gap.body).toMatchObject({ serviceId: 'academy-admission', localDate: '2018-01-10' });
@@ -57,10 +79,16 @@ describe('regulations and the calendar over HTTP', () => {
   });
 
   it('GET /api/regulations/:versionId (URL-encoded) gives the whole definition', async () => {
-    const { status, body } = await get(`/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`);
+    const { status, body } = await get(
+      `/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`,
+    );
     expect(status).toBe(200);
     const issued = body.steps.find((s: any) => s.id === 'test-result-issued');
-    expect(issued).toMatchObject({ eventType: 'TestResultIssued', roles: ['test-administrator'], after: ['test-results-signed'] });
+    expect(issued).toMatchObject({
+      eventType: 'TestResultIssued',
+      roles: ['test-administrator'],
+      after: ['test-results-signed'],
+    });
     expect(issued.limits[0]).toMatchObject({
       id: 'issue',
       kind: 'minutes',
@@ -71,31 +99,49 @@ describe('regulations and the calendar over HTTP', () => {
     });
     expect(issued.eventLabel.kk).toBeTruthy();
     expect(body.results.find((r: any) => r.id === 'portal-refusal')).toMatchObject({ kind: 'negative', refusal: true });
-    expect(body.results.find((r: any) => r.id === 'below-threshold-reference')).toMatchObject({ kind: 'negative', refusal: false });
+    expect(body.results.find((r: any) => r.id === 'below-threshold-reference')).toMatchObject({
+      kind: 'negative',
+      refusal: false,
+    });
   });
 
   it('GET /api/regulations/:versionId shows when a conditional step becomes due', async () => {
     const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
     expect(status).toBe(200);
-    expect(body.steps.find((s: any) => s.id === 'refusal-issued').dueWhen).toEqual(expect.arrayContaining([{ step: 'group-formed', outcome: 'negative' }]));
+    expect(body.steps.find((s: any) => s.id === 'refusal-issued').dueWhen).toEqual(
+      expect.arrayContaining([{ step: 'group-formed', outcome: 'negative' }]),
+    );
   });
 
   it('GET /api/regulations/:versionId gives a shared step its roles per track (order 58 p.7) and each Kazakh label its source', async () => {
     const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
     expect(status).toBe(200);
     const extract = body.steps.find((s: { id: string }) => s.id === 'extract-issued');
-    expect(extract).toMatchObject({ roles: ['technical-secretary', 'institute-employee'], rolesByTrack: { postgraduate: ['technical-secretary'], 'qualification-improvement': ['institute-employee'] } });
+    expect(extract).toMatchObject({
+      roles: ['technical-secretary', 'institute-employee'],
+      rolesByTrack: { postgraduate: ['technical-secretary'], 'qualification-improvement': ['institute-employee'] },
+    });
     expect(extract.label.kkSource).toBe('act');
     const older = await get(`/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`);
-    expect(older.body.title).toEqual({ ru: expect.any(String), kk: 'Мемлекеттік қызметшілерді және бос әкімшілік мемлекеттік лауазымға орналасуға үміткерлерді тестілеу', kkSource: 'translation' });
+    expect(older.body.title).toEqual({
+      ru: expect.any(String),
+      kk: 'Мемлекеттік қызметшілерді және бос әкімшілік мемлекеттік лауазымға орналасуға үміткерлерді тестілеу',
+      kkSource: 'translation',
+    });
   });
 
   it('GET /api/regulations/lint reports the contradictions', async () => {
     const { body } = await get('/api/regulations/lint');
     expect(body.errors).toBe(0);
-    expect(body.versions.map((v: { labelsNeedingTranslation: number }) => v.labelsNeedingTranslation)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(body.versions.map((v: { labelsNeedingTranslation: number }) => v.labelsNeedingTranslation)).toEqual([
+      0, 0, 0, 0, 0, 0,
+    ]);
     expect(body.versions.flatMap((v: any) => v.contradictions.map((c: any) => `${v.versionId}#${c.stepId}`))).toEqual(
-      expect.arrayContaining(['civil-service-testing/order-184-2015#test-result-issued', 'personnel-reserve/order-184-2015#extract-issued', 'academy-retraining/order-184-2015#group-formed']),
+      expect.arrayContaining([
+        'civil-service-testing/order-184-2015#test-result-issued',
+        'personnel-reserve/order-184-2015#extract-issued',
+        'academy-retraining/order-184-2015#group-formed',
+      ]),
     );
   });
 
@@ -112,17 +158,26 @@ describe('regulations and the calendar over HTTP', () => {
   });
 
   it('GET /api/calendar/KZ/deadline gives the deadline and the explanation', async () => {
-    const { status, body } = await get(`/api/calendar/KZ/deadline?start=${encodeURIComponent('2024-05-03T10:00:00+05:00')}&workingDays=3`);
+    const { status, body } = await get(
+      `/api/calendar/KZ/deadline?start=${encodeURIComponent('2024-05-03T10:00:00+05:00')}&workingDays=3`,
+    );
     expect(status).toBe(200);
     expect(body.deadline).toBe('2024-05-10T19:00:00.000Z');
     expect(body.explanation.lastDay).toBe('2024-05-10');
     expect(body.explanation.legalBasis[0]).toMatch(/art\. 171–173/);
-    expect(body.explanation.days.filter((d: any) => !d.counted).map((d: any) => d.reason.kind)).toEqual(['weekend', 'holiday', 'transfer', 'holiday']);
+    expect(body.explanation.days.filter((d: any) => !d.counted).map((d: any) => d.reason.kind)).toEqual([
+      'weekend',
+      'holiday',
+      'transfer',
+      'holiday',
+    ]);
   });
 
   it('GET /api/calendar/KZ/deadline counts Saturday 4 May 2019, worked, and skips Friday 10 May 2019, the day off given for it', async () => {
     // Friday 3 May 2019, 10:00 in Almaty (UTC+6): 3 working days are 4, 6 and 8 May, so the period ends at 24:00 on 8 May.
-    const across = await get(`/api/calendar/KZ/deadline?start=${encodeURIComponent('2019-05-03T10:00:00+06:00')}&workingDays=3`);
+    const across = await get(
+      `/api/calendar/KZ/deadline?start=${encodeURIComponent('2019-05-03T10:00:00+06:00')}&workingDays=3`,
+    );
     expect(across.status).toBe(200);
     expect(across.body.deadline).toBe('2019-05-08T18:00:00.000Z');
     expect(across.body.explanation.days.map((d: any) => [d.date, d.counted, d.reason?.kind ?? null])).toEqual([
@@ -134,10 +189,15 @@ describe('regulations and the calendar over HTTP', () => {
     ]);
     expect(across.body.explanation.days[0].note).toMatch(/2019-05-10/);
     // From Wednesday 8 May 2019 one working day is Monday 13 May: 9 May holiday, 10 May the transferred day off, then the weekend.
-    const after = await get(`/api/calendar/KZ/deadline?start=${encodeURIComponent('2019-05-08T10:00:00+06:00')}&workingDays=1`);
+    const after = await get(
+      `/api/calendar/KZ/deadline?start=${encodeURIComponent('2019-05-08T10:00:00+06:00')}&workingDays=1`,
+    );
     expect(after.body.deadline).toBe('2019-05-13T18:00:00.000Z');
     const tenth = after.body.explanation.days.find((d: any) => d.date === '2019-05-10');
-    expect(tenth).toMatchObject({ counted: false, reason: { kind: 'transfer', name: 'Перенос дня отдыха с 2019-05-04' } });
+    expect(tenth).toMatchObject({
+      counted: false,
+      reason: { kind: 'transfer', name: 'Перенос дня отдыха с 2019-05-04' },
+    });
   });
 
   it.each([
@@ -172,12 +232,25 @@ describe('start-up with a bad regulation file', () => {
     const regulations = join(dir, 'regulations');
     cpSync(join(ROOT, 'data/regulations'), regulations, { recursive: true });
     const file = join(regulations, 'personnel-reserve.order-184-2015.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('eventType: AssignedToEmployee', 'eventType: AssignedToClerk'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('eventType: AssignedToEmployee', 'eventType: AssignedToClerk'),
+    );
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/main.ts')], {
-        env: { PATH: process.env['PATH'] ?? '', DATA_DIR: join(dir, 'data'), PORT: '0', LOG_LEVEL: 'silent', REGULATIONS_DIR: regulations },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/main.ts')],
+        {
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            DATA_DIR: join(dir, 'data'),
+            PORT: '0',
+            LOG_LEVEL: 'silent',
+            REGULATIONS_DIR: regulations,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
       child.on('exit', (code) => resolve({ code, stderr }));

@@ -24,14 +24,19 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 function keyFileIn(dir: string): string {
   const file = join(dir, 'evidence.pem');
-  writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
   return file;
 }
 
 async function refusal(env: Record<string, string>, dataDir = tempDir('reglament-secrets-')): Promise<string[]> {
   const before = readdirSync(dataDir);
   try {
-    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }), createLogger('silent'));
+    const api = await startApi(
+      loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', ...env }),
+      createLogger('silent'),
+    );
     await api.close();
     return [];
   } catch (error) {
@@ -58,7 +63,12 @@ describe.each([
     const key = keyFileIn(dataDir);
     const master = join(dataDir, 'master-key');
     writeFileSync(master, 'ab'.repeat(32));
-    expect(await refusal({ AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: key, PERSONAL_DATA_MASTER_KEY_FILE: master, ...shape }, dataDir)).toEqual(['PERSONAL_DATA_MASTER_KEY_FILE', 'EVIDENCE_KEY_FILE']);
+    expect(
+      await refusal(
+        { AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: key, PERSONAL_DATA_MASTER_KEY_FILE: master, ...shape },
+        dataDir,
+      ),
+    ).toEqual(['PERSONAL_DATA_MASTER_KEY_FILE', 'EVIDENCE_KEY_FILE']);
   });
 });
 
@@ -70,9 +80,13 @@ it('exit 78 from the real process, naming the variables, and nothing generated i
     timeout: 60_000,
   });
   expect(run.status).toBe(78);
-  expect(run.stderr).toMatch(/AUTH_JWT_SECRET=\(unset\): AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default \(NODE_ENV=production\)/);
+  expect(run.stderr).toMatch(
+    /AUTH_JWT_SECRET=\(unset\): AUTH_JWT_SECRET or AUTH_JWKS_URL is required outside the embedded single-user default \(NODE_ENV=production\)/,
+  );
   expect(run.stderr).toMatch(/EVIDENCE_KEY_FILE=\(unset\)/);
-  expect(run.stderr).toMatch(/PERSONAL_DATA_MASTER_KEY=\(unset\): PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required/);
+  expect(run.stderr).toMatch(
+    /PERSONAL_DATA_MASTER_KEY=\(unset\): PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required/,
+  );
   expect(readdirSync(dataDir)).toEqual([]);
 }, 60_000);
 
@@ -80,7 +94,15 @@ it('in production with both secrets configured, a stolen copy of DATA_DIR mints 
   const dataDir = tempDir('reglament-secrets-');
   const keys = tempDir('reglament-keys-');
   const api = await startApi(
-    loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET, EVIDENCE_KEY_FILE: keyFileIn(keys), PERSONAL_DATA_MASTER_KEY: 'cd'.repeat(32) }),
+    loadConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: SECRET,
+      EVIDENCE_KEY_FILE: keyFileIn(keys),
+      PERSONAL_DATA_MASTER_KEY: 'cd'.repeat(32),
+    }),
     createLogger('silent'),
   );
   try {
@@ -89,10 +111,29 @@ it('in production with both secrets configured, a stolen copy of DATA_DIR mints 
     expect(existsSync(join(dataDir, 'personal-data-master-key'))).toBe(false);
     const stolen = tempDir('reglament-stolen-');
     cpSync(dataDir, stolen, { recursive: true });
-    const minted = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', stolen, '--sub', 'intruder', '--name', 'X', '--roles', 'admin', '--unit', 'astana'], {
-      env: { PATH: process.env.PATH ?? '' },
-      encoding: 'utf8',
-    });
+    const minted = spawnSync(
+      process.execPath,
+      [
+        '-r',
+        REGISTER,
+        join(ROOT, 'src/cli/main.ts'),
+        'mint-token',
+        '--data-dir',
+        stolen,
+        '--sub',
+        'intruder',
+        '--name',
+        'X',
+        '--roles',
+        'admin',
+        '--unit',
+        'astana',
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        encoding: 'utf8',
+      },
+    );
     expect(minted.status).toBe(0);
     const r = await fetch(`${api.url}/api/cases`, { headers: { authorization: `Bearer ${minted.stdout.trim()}` } });
     expect(r.status).toBe(401);
@@ -116,22 +157,49 @@ it('the embedded default on loopback still generates both in DATA_DIR, so npm st
 
 it('mint-token refuses, exit 78, to generate a secret in DATA_DIR outside the embedded default', () => {
   const dataDir = tempDir('reglament-secrets-');
-  const run = spawnSync(process.execPath, ['-r', REGISTER, join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', dataDir, '--sub', 'a', '--name', 'A', '--roles', 'admin', '--unit', 'astana'], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
-    encoding: 'utf8',
-  });
+  const run = spawnSync(
+    process.execPath,
+    [
+      '-r',
+      REGISTER,
+      join(ROOT, 'src/cli/main.ts'),
+      'mint-token',
+      '--data-dir',
+      dataDir,
+      '--sub',
+      'a',
+      '--name',
+      'A',
+      '--roles',
+      'admin',
+      '--unit',
+      'astana',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+      encoding: 'utf8',
+    },
+  );
   expect(run.status).toBe(78);
-  expect(run.stderr).toMatch(/AUTH_JWT_SECRET is required outside the embedded single-user default \(NODE_ENV=production\)/);
+  expect(run.stderr).toMatch(
+    /AUTH_JWT_SECRET is required outside the embedded single-user default \(NODE_ENV=production\)/,
+  );
   expect(readdirSync(dataDir)).toEqual([]);
 }, 30_000);
 
 it('a projection worker verifies no token, so it generates no token secret in DATA_DIR', async () => {
   const dataDir = tempDir('reglament-secrets-');
-  const worker = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'src/worker.ts')], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'src/worker.ts')], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       let output = '';
-      worker.stdout.on('data', (chunk: Buffer) => ((output += chunk.toString()), /reglament worker running/.test(output) && resolve()));
+      worker.stdout.on(
+        'data',
+        (chunk: Buffer) => ((output += chunk.toString()), /reglament worker running/.test(output) && resolve()),
+      );
       worker.on('exit', (code) => reject(new Error(`the worker left with ${code}: ${output}`)));
     });
     expect(existsSync(join(dataDir, 'events.db'))).toBe(true);

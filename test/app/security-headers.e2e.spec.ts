@@ -29,13 +29,26 @@ const policy = (r: RawResponse) =>
 
 function expectSecurityHeaders(where: string, r: RawResponse) {
   const csp = policy(r);
-  expect({ where, frameAncestors: csp['frame-ancestors'], scriptSrc: csp['script-src'], objectSrc: csp['object-src'] }).toEqual({
+  expect({
+    where,
+    frameAncestors: csp['frame-ancestors'],
+    scriptSrc: csp['script-src'],
+    objectSrc: csp['object-src'],
+  }).toEqual({
     where,
     frameAncestors: ["'none'"],
     scriptSrc: csp['default-src']?.[0] === "'none'" ? undefined : ["'self'"],
     objectSrc: csp['default-src']?.[0] === "'none'" ? undefined : ["'none'"],
   });
-  expect({ where, headers: { nosniff: r.headers['x-content-type-options'], referrer: r.headers['referrer-policy'], frame: r.headers['x-frame-options'], poweredBy: r.headers['x-powered-by'] } }).toEqual({
+  expect({
+    where,
+    headers: {
+      nosniff: r.headers['x-content-type-options'],
+      referrer: r.headers['referrer-policy'],
+      frame: r.headers['x-frame-options'],
+      poweredBy: r.headers['x-powered-by'],
+    },
+  }).toEqual({
     where,
     headers: { nosniff: 'nosniff', referrer: 'no-referrer', frame: 'DENY', poweredBy: undefined },
   });
@@ -47,7 +60,10 @@ it('on every route the server has, with a token and without', async () => {
     const path = samplePath(url).replace('01900000-0000-7000-8000-000000000000', caseId);
     for (const headers of [{}, { authorization: `Bearer ${token}` }] as Record<string, string>[]) {
       const r = await rawRequest(api.url, method, path, { headers, ...(method === 'POST' ? { body: '{}' } : {}) });
-      expectSecurityHeaders(`${method} ${path} ${headers.authorization ? 'with' : 'without'} a token -> ${r.status}`, r);
+      expectSecurityHeaders(
+        `${method} ${path} ${headers.authorization ? 'with' : 'without'} a token -> ${r.status}`,
+        r,
+      );
     }
   }
 });
@@ -63,26 +79,44 @@ it.each([
 });
 
 it('on a refused body (400)', async () => {
-  const r = await rawRequest(api.url, 'POST', '/api/cases', { headers: { authorization: `Bearer ${await api.token(head)}` }, body: '{not json' });
+  const r = await rawRequest(api.url, 'POST', '/api/cases', {
+    headers: { authorization: `Bearer ${await api.token(head)}` },
+    body: '{not json',
+  });
   expect(r.status).toBe(400);
   expectSecurityHeaders('bad JSON', r);
 });
 
 it('the dashboard page allows scripts and styles from its own files only', async () => {
   const csp = policy(await rawRequest(api.url, 'GET', '/dashboard'));
-  expect(csp).toMatchObject({ 'default-src': ["'self'"], 'script-src': ["'self'"], 'style-src': ["'self'"], 'connect-src': ["'self'"], 'base-uri': ["'none'"] });
+  expect(csp).toMatchObject({
+    'default-src': ["'self'"],
+    'script-src': ["'self'"],
+    'style-src': ["'self'"],
+    'connect-src': ["'self'"],
+    'base-uri': ["'none'"],
+  });
 });
 
 it('the API docs may use inline styles, never inline scripts', async () => {
   for (const path of ['/api/docs', '/api/docs/swagger-ui-init.js', '/api/docs-json']) {
     const csp = policy(await rawRequest(api.url, 'GET', path));
-    expect({ path, csp }).toMatchObject({ path, csp: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'frame-ancestors': ["'none'"] } });
+    expect({ path, csp }).toMatchObject({
+      path,
+      csp: { 'script-src': ["'self'"], 'style-src': ["'self'", "'unsafe-inline'"], 'frame-ancestors': ["'none'"] },
+    });
   }
 });
 
 it('an evidence pack runs no script at all', async () => {
-  const r = await rawRequest(api.url, 'GET', `/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(head)}` } });
+  const r = await rawRequest(api.url, 'GET', `/api/cases/${caseId}/evidence`, {
+    headers: { authorization: `Bearer ${await api.token(head)}` },
+  });
   expect(r.status).toBe(200);
-  expect(policy(r)).toMatchObject({ 'default-src': ["'none'"], 'style-src': ["'unsafe-inline'"], 'frame-ancestors': ["'none'"] });
+  expect(policy(r)).toMatchObject({
+    'default-src': ["'none'"],
+    'style-src': ["'unsafe-inline'"],
+    'frame-ancestors': ["'none'"],
+  });
   expectSecurityHeaders('evidence', r);
 });

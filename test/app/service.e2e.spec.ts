@@ -20,11 +20,21 @@ interface Run {
 
 function run(entry: string, env: Record<string, string>, until?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', REGISTER, join(ROOT, entry)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', REGISTER, join(ROOT, entry)], {
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const check = () => {
-      if (until && until.test(stdout + stderr)) resolve({ code: null, stdout, stderr, output: () => stdout + stderr, kill: (signal = 'SIGTERM') => child.kill(signal) });
+      if (until && until.test(stdout + stderr))
+        resolve({
+          code: null,
+          stdout,
+          stderr,
+          output: () => stdout + stderr,
+          kill: (signal = 'SIGTERM') => child.kill(signal),
+        });
     };
     child.stdout.on('data', (c: Buffer) => ((stdout += c.toString()), check()));
     child.stderr.on('data', (c: Buffer) => ((stderr += c.toString()), check()));
@@ -57,7 +67,11 @@ describe('the service on the embedded default', () => {
   });
 
   it('GET /health reports the event log, the read store and each projection with its lag', async () => {
-    const { position } = await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream');
+    const { position } = await api.infra.eventLog.append(
+      'probe-1',
+      [{ type: 'ApplicationSubmitted', data: {} }],
+      'no_stream',
+    );
     const body = await eventually(
       async () => (await fetch(`${api.url}/health`)).json() as Promise<{ projections: Array<{ checkpoint: number }> }>,
       (b) => b.projections.every((p) => p.checkpoint === position),
@@ -67,11 +81,43 @@ describe('the service on the embedded default', () => {
       eventLog: { status: 'up', kind: 'sqlite', headPosition: position },
       readStore: { status: 'up', kind: 'sqlite' },
       projections: [
-        expect.objectContaining({ name: 'log-overview', version: 1, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
+        expect.objectContaining({
+          name: 'log-overview',
+          version: 1,
+          state: 'live',
+          checkpoint: position,
+          lagEvents: 0,
+          lagSeconds: 0,
+          error: null,
+        }),
         // Not a case stream: the case projections pass it by.
-        expect.objectContaining({ name: 'cases', version: 4, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
-        expect.objectContaining({ name: 'compliance', version: 4, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
-        expect.objectContaining({ name: 'catalog-usage', version: 1, state: 'live', checkpoint: position, lagEvents: 0, lagSeconds: 0, error: null }),
+        expect.objectContaining({
+          name: 'cases',
+          version: 4,
+          state: 'live',
+          checkpoint: position,
+          lagEvents: 0,
+          lagSeconds: 0,
+          error: null,
+        }),
+        expect.objectContaining({
+          name: 'compliance',
+          version: 4,
+          state: 'live',
+          checkpoint: position,
+          lagEvents: 0,
+          lagSeconds: 0,
+          error: null,
+        }),
+        expect.objectContaining({
+          name: 'catalog-usage',
+          version: 1,
+          state: 'live',
+          checkpoint: position,
+          lagEvents: 0,
+          lagSeconds: 0,
+          error: null,
+        }),
       ],
     });
   });
@@ -86,14 +132,19 @@ describe('the service on the embedded default', () => {
     expect(text).toMatch(/^reglament_event_append_seconds_count\{outcome="ok"\} [1-9]/m);
     expect(text).toMatch(/^reglament_projection_lag_events\{projection="log-overview"\} \d+/m);
     expect(text).toMatch(/^reglament_projection_lag_seconds\{projection="log-overview"\} /m);
-    expect(text).toMatch(/^reglament_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/m);
+    expect(text).toMatch(
+      /^reglament_http_request_duration_seconds_count\{method="GET",route="\/health",status="200"\} [1-9]/m,
+    );
   });
 
   it('serves the OpenAPI document and its UI under /api/docs', async () => {
     const ui = await fetch(`${api.url}/api/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');
-    const doc = (await (await fetch(`${api.url}/api/docs-json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${api.url}/api/docs-json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/metrics']));
   });
@@ -120,7 +171,10 @@ describe('the projection process of an API in inline mode', () => {
 
   onLinux('runs every one of its threads at PROJECTION_NICE, below the API, and still follows the log', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
-    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', PROJECTION_NICE: '7' }), createLogger('silent'));
+    const api = await startApi(
+      loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', PROJECTION_NICE: '7' }),
+      createLogger('silent'),
+    );
     try {
       const niceOf = (pid: number, tid: number) => {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -135,8 +189,14 @@ describe('the projection process of an API in inline mode', () => {
       expect(threads.length).toBeGreaterThan(1);
       expect(threads.map((tid) => niceOf(child.pid!, tid))).toEqual(threads.map(() => 7));
       expect(niceOf(process.pid, process.pid)).toBe(0);
-      const { position } = await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream');
-      expect(await api.infra.projections.readModels.waitFor('cases', position, 10_000)).toBeGreaterThanOrEqual(position);
+      const { position } = await api.infra.eventLog.append(
+        'probe-1',
+        [{ type: 'ApplicationSubmitted', data: {} }],
+        'no_stream',
+      );
+      expect(await api.infra.projections.readModels.waitFor('cases', position, 10_000)).toBeGreaterThanOrEqual(
+        position,
+      );
     } finally {
       await api.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -145,19 +205,32 @@ describe('the projection process of an API in inline mode', () => {
 
   it('is started again when it dies, and the read models go on from their checkpoints', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reglament-app-'));
-    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const api = await startApi(
+      loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' }),
+      createLogger('silent'),
+    );
     try {
       const child = api.infra.projections.process!;
       const first = child.pid!;
-      const before = (await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream')).position;
+      const before = (
+        await api.infra.eventLog.append('probe-1', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream')
+      ).position;
       await api.infra.projections.readModels.waitFor('log-overview', before, 10_000);
       process.kill(first, 'SIGKILL');
       // Appended while no process projects: the next one finds them after its checkpoint.
-      const after = (await api.infra.eventLog.append('probe-2', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream')).position;
-      await eventually(async () => child.restarts, (n) => n === 1, 20_000);
+      const after = (
+        await api.infra.eventLog.append('probe-2', [{ type: 'ApplicationSubmitted', data: {} }], 'no_stream')
+      ).position;
+      await eventually(
+        async () => child.restarts,
+        (n) => n === 1,
+        20_000,
+      );
       expect(child.pid).not.toBe(first);
       expect(alive(first)).toBe(false);
-      expect(await api.infra.projections.readModels.waitFor('log-overview', after, 10_000)).toBeGreaterThanOrEqual(after);
+      expect(await api.infra.projections.readModels.waitFor('log-overview', after, 10_000)).toBeGreaterThanOrEqual(
+        after,
+      );
       expect(await (await api.infra.projections.readModels.collection('log-overview', 'streams')).count()).toBe(2);
     } finally {
       await api.close();
@@ -170,11 +243,18 @@ describe('the projection process of an API in inline mode', () => {
     const api = await run('src/main.ts', { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' }, /reglament listening/);
     try {
       // Logged before the API listens, with the child's pid.
-      const line = api.output().split('\n').find((l) => l.includes('projection process started'))!;
+      const line = api
+        .output()
+        .split('\n')
+        .find((l) => l.includes('projection process started'))!;
       const { projectionPid } = JSON.parse(line) as { projectionPid: number };
       expect(alive(projectionPid)).toBe(true);
       api.kill('SIGKILL');
-      await eventually(async () => alive(projectionPid), (stillAlive) => !stillAlive, 10_000);
+      await eventually(
+        async () => alive(projectionPid),
+        (stillAlive) => !stillAlive,
+        10_000,
+      );
     } finally {
       api.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
@@ -184,7 +264,11 @@ describe('the projection process of an API in inline mode', () => {
 
 describe('start-up failures', () => {
   it('a bad setting stops the start with exit 78, naming the variable and what is allowed', async () => {
-    const result = await run('src/main.ts', { EVENT_STORE: 'postgres', PORT: 'eighty', DATA_DIR: join(tmpdir(), 'reglament-unused') });
+    const result = await run('src/main.ts', {
+      EVENT_STORE: 'postgres',
+      PORT: 'eighty',
+      DATA_DIR: join(tmpdir(), 'reglament-unused'),
+    });
     expect(result.code).toBe(78);
     expect(result.stderr).toMatch(/EVENT_STORE.*postgres.*sqlite.*eventstoredb/s);
     expect(result.stderr).toMatch(/PORT.*eighty/s);
@@ -204,13 +288,22 @@ describe('API and projection worker as separate processes', () => {
   it('with PROJECTIONS=off the API does not project; the worker process does, and the API reports its progress', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'reglament-split-'));
     mkdirSync(dataDir, { recursive: true });
-    const api = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', PROJECTIONS: 'off', LOG_LEVEL: 'silent' }), createLogger('silent'));
+    const api = await startApi(
+      loadConfig({ DATA_DIR: dataDir, PORT: '0', PROJECTIONS: 'off', LOG_LEVEL: 'silent' }),
+      createLogger('silent'),
+    );
     const worker = await run('src/worker.ts', { DATA_DIR: dataDir, WORKER_PORT: '0' }, /reglament worker running/);
     try {
       let last = 0;
-      for (let i = 0; i < 30; i++) last = (await api.infra.eventLog.append(`probe-${i}`, [{ type: 'ApplicationSubmitted', data: { i } }], 'no_stream')).position;
+      for (let i = 0; i < 30; i++)
+        last = (
+          await api.infra.eventLog.append(`probe-${i}`, [{ type: 'ApplicationSubmitted', data: { i } }], 'no_stream')
+        ).position;
       const health = await eventually(
-        async () => (await fetch(`${api.url}/health`)).json() as Promise<{ projections: Array<{ checkpoint: number; state: string }> }>,
+        async () =>
+          (await fetch(`${api.url}/health`)).json() as Promise<{
+            projections: Array<{ checkpoint: number; state: string }>;
+          }>,
         (b) => b.projections[0]?.checkpoint === last,
       );
       expect(health.projections[0]).toMatchObject({ name: 'log-overview', state: 'live', lagEvents: 0 });

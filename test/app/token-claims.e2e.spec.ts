@@ -13,10 +13,30 @@ const ROOT = join(__dirname, '../..');
 const clerkClaims = { name: 'Айгерим', roles: ['registry-clerk'], unit: 'astana' };
 
 function mintTokenCli(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  const run = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), 'mint-token', '--data-dir', dataDir, '--sub', 'clerk-1', '--name', 'Айгерим', '--roles', 'registry-clerk', '--unit', 'astana', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    encoding: 'utf8',
-  });
+  const run = spawnSync(
+    process.execPath,
+    [
+      '-r',
+      join(ROOT, 'test/support/swc-register.js'),
+      join(ROOT, 'src/cli/main.ts'),
+      'mint-token',
+      '--data-dir',
+      dataDir,
+      '--sub',
+      'clerk-1',
+      '--name',
+      'Айгерим',
+      '--roles',
+      'registry-clerk',
+      '--unit',
+      'astana',
+      ...args,
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    },
+  );
   return { code: run.status, token: run.stdout.trim(), stderr: run.stderr };
 }
 
@@ -74,7 +94,11 @@ describe('the default: issuer and audience "reglament", tokens live at most 12 h
 });
 
 describe('configured: AUTH_ISSUER, AUTH_AUDIENCE, AUTH_MAX_TOKEN_AGE', () => {
-  const env = { AUTH_ISSUER: 'https://ministry.example/reglament', AUTH_AUDIENCE: 'reglament-api', AUTH_MAX_TOKEN_AGE: '1h' };
+  const env = {
+    AUTH_ISSUER: 'https://ministry.example/reglament',
+    AUTH_AUDIENCE: 'reglament-api',
+    AUTH_MAX_TOKEN_AGE: '1h',
+  };
   let api: ApiHarness;
   beforeAll(async () => {
     api = await startHarness(env);
@@ -115,6 +139,12 @@ describe('configuration', () => {
 
   it('requires AUTH_ISSUER and AUTH_AUDIENCE with AUTH_JWKS_URL', () => {
     expect(problems({ AUTH_JWKS_URL: 'https://idp.example/jwks' })).toEqual(['AUTH_ISSUER', 'AUTH_AUDIENCE']);
-    expect(problems({ AUTH_JWKS_URL: 'https://idp.example/jwks', AUTH_ISSUER: 'https://idp.example', AUTH_AUDIENCE: 'reglament' })).toEqual([]);
+    expect(
+      problems({
+        AUTH_JWKS_URL: 'https://idp.example/jwks',
+        AUTH_ISSUER: 'https://idp.example',
+        AUTH_AUDIENCE: 'reglament',
+      }),
+    ).toEqual([]);
   });
 });

@@ -16,61 +16,137 @@ beforeAll(async () => {
 afterAll(async () => api.close());
 
 const routes = () => [
-  ['/api/cases?sort=asc', 'query.sort', 'after, serviceId, status, unit, assignee, applicantIin, submittedFrom, submittedTo, limit, cursor'],
+  [
+    '/api/cases?sort=asc',
+    'query.sort',
+    'after, serviceId, status, unit, assignee, applicantIin, submittedFrom, submittedTo, limit, cursor',
+  ],
   [`/api/cases/${caseId}?fields=all`, 'query.fields', 'after'],
   [`/api/cases/${caseId}/sla?at=2015-10-05`, 'query.at', 'after, asOf'],
   [`/api/cases/${caseId}/history?since=2015-01-01T00:00:00Z`, 'query.since', 'type, time, from, to, format, lang'],
   [`/api/cases/${caseId}/state?revision=1`, 'query.revision', 'asOf, atRevision, time'],
   [`/api/cases/${caseId}/sla/explain?when=now`, 'query.when', 'asOf'],
   ['/api/calendar/KZ/working-days?from=2024-05-01&to=2024-05-31&region=astana', 'query.region', 'from, to'],
-  ['/api/calendar/KZ/deadline?start=2024-05-03T10:00:00Z&workingDays=3&calendarDays=1', 'query.calendarDays', 'start, workingDays'],
+  [
+    '/api/calendar/KZ/deadline?start=2024-05-03T10:00:00Z&workingDays=3&calendarDays=1',
+    'query.calendarDays',
+    'start, workingDays',
+  ],
   ['/api/regulations?service=personnel-reserve', 'query.service', 'serviceId, at'],
-  ['/api/regulations/resolve?serviceId=academy-admission&at=2019-06-01T04:00:00Z&lang=kk', 'query.lang', 'serviceId, at'],
-  ['/api/compliance/summary?groupBy=service&month=2015-09', 'query.month', 'serviceId, unit, from, to, asOf, after, groupBy, versionId, trackId, format, lang'],
-  ['/api/compliance/overdue?page=2', 'query.page', 'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, role'],
-  ['/api/compliance/at-risk?versionId=personnel-reserve/order-1-2030', 'query.versionId', 'serviceId, unit, from, to, asOf, after, limit, offset, format, lang'],
-  ['/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&sort=desc', 'query.sort', 'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, stepId'],
+  [
+    '/api/regulations/resolve?serviceId=academy-admission&at=2019-06-01T04:00:00Z&lang=kk',
+    'query.lang',
+    'serviceId, at',
+  ],
+  [
+    '/api/compliance/summary?groupBy=service&month=2015-09',
+    'query.month',
+    'serviceId, unit, from, to, asOf, after, groupBy, versionId, trackId, format, lang',
+  ],
+  [
+    '/api/compliance/overdue?page=2',
+    'query.page',
+    'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, role',
+  ],
+  [
+    '/api/compliance/at-risk?versionId=personnel-reserve/order-1-2030',
+    'query.versionId',
+    'serviceId, unit, from, to, asOf, after, limit, offset, format, lang',
+  ],
+  [
+    '/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&sort=desc',
+    'query.sort',
+    'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, stepId',
+  ],
 ];
 
-it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])('refuses an unknown parameter on route #%i, naming it and what the route takes', async (index) => {
-  const [path, field, allowed] = routes()[index]!;
-  const r = await api.call('GET', path!, { as: auditor });
-  expect({ path, status: r.status, errors: r.body.errors }).toEqual({ path, status: 400, errors: [{ field, problem: 'is not a parameter of this endpoint', allowed }] });
-});
+it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])(
+  'refuses an unknown parameter on route #%i, naming it and what the route takes',
+  async (index) => {
+    const [path, field, allowed] = routes()[index]!;
+    const r = await api.call('GET', path!, { as: auditor });
+    expect({ path, status: r.status, errors: r.body.errors }).toEqual({
+      path,
+      status: 400,
+      errors: [{ field, problem: 'is not a parameter of this endpoint', allowed }],
+    });
+  },
+);
 
 it('400 for an unknown parameter of the worklist, naming what it takes (a clerk, who has one)', async () => {
   const clerk = { sub: 'clerk-unknown-params', roles: ['registry-clerk'], unit: 'astana' };
   const r = await api.call('GET', '/api/worklist?status=open', { as: clerk });
-  expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field: 'query.status', problem: 'is not a parameter of this endpoint', allowed: 'limit, after' }] });
+  expect({ status: r.status, errors: r.body.errors }).toEqual({
+    status: 400,
+    errors: [{ field: 'query.status', problem: 'is not a parameter of this endpoint', allowed: 'limit, after' }],
+  });
 });
 
 it('400 for an unknown parameter of the webhook deliveries, naming what they take (an administrator, who reads them)', async () => {
   const admin = { sub: 'admin-unknown-params', roles: ['admin'], unit: 'hq' };
   const r = await api.call('GET', '/api/webhooks/deliveries?state=dead', { as: admin });
-  expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field: 'query.state', problem: 'is not a parameter of this endpoint', allowed: 'subscriptionId, status, limit' }] });
+  expect({ status: r.status, errors: r.body.errors }).toEqual({
+    status: 400,
+    errors: [
+      {
+        field: 'query.state',
+        problem: 'is not a parameter of this endpoint',
+        allowed: 'subscriptionId, status, limit',
+      },
+    ],
+  });
 });
 
-it.each(['/api/cases/CASE/verify?deep=1', '/api/cases/CASE/evidence?format=zip', '/api/compliance/stream?since=5'])('400 for any parameter of %s, a route that takes none', async (template) => {
-  const path = template.replace('CASE', caseId);
-  const r = await api.call('GET', path, { as: auditor });
-  const field = `query.${path.split('?')[1]!.split('=')[0]}`;
-  expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: [{ field, problem: 'is not a parameter of this endpoint', allowed: 'none: this endpoint takes no parameters' }] });
-});
+it.each(['/api/cases/CASE/verify?deep=1', '/api/cases/CASE/evidence?format=zip', '/api/compliance/stream?since=5'])(
+  '400 for any parameter of %s, a route that takes none',
+  async (template) => {
+    const path = template.replace('CASE', caseId);
+    const r = await api.call('GET', path, { as: auditor });
+    const field = `query.${path.split('?')[1]!.split('=')[0]}`;
+    expect({ status: r.status, errors: r.body.errors }).toEqual({
+      status: 400,
+      errors: [
+        { field, problem: 'is not a parameter of this endpoint', allowed: 'none: this endpoint takes no parameters' },
+      ],
+    });
+  },
+);
 
 it('resolves a regulation version at a bare date as at that day in Asia/Almaty', async () => {
-  const byDate = await api.call('GET', '/api/regulations/resolve?serviceId=academy-admission&at=2019-06-01', { as: auditor });
-  const byInstant = await api.call('GET', `/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2019-06-01T00:00:00+06:00')}`, { as: auditor });
+  const byDate = await api.call('GET', '/api/regulations/resolve?serviceId=academy-admission&at=2019-06-01', {
+    as: auditor,
+  });
+  const byInstant = await api.call(
+    'GET',
+    `/api/regulations/resolve?serviceId=academy-admission&at=${encodeURIComponent('2019-06-01T00:00:00+06:00')}`,
+    { as: auditor },
+  );
   expect(byDate.status).toBe(200);
   expect(byDate.body).toEqual(byInstant.body);
 });
 
 it('documents each of those parameters in the API document, where a generated client finds them', async () => {
   const document = (await api.call('GET', '/api/docs-json')).body;
-  const names = (path: string) => (document.paths[path].get.parameters as { name: string; in: string }[]).filter((p) => p.in === 'query').map((p) => p.name);
+  const names = (path: string) =>
+    (document.paths[path].get.parameters as { name: string; in: string }[])
+      .filter((p) => p.in === 'query')
+      .map((p) => p.name);
   expect(names('/api/cases/{caseId}/state')).toEqual(['asOf', 'atRevision', 'time']);
   expect(names('/api/calendar/{code}/deadline')).toEqual(['start', 'workingDays']);
   expect(names('/api/regulations/resolve')).toEqual(['serviceId', 'at']);
-  expect(names('/api/compliance/overdue')).toEqual(['serviceId', 'unit', 'from', 'to', 'asOf', 'after', 'limit', 'offset', 'format', 'lang', 'role']);
+  expect(names('/api/compliance/overdue')).toEqual([
+    'serviceId',
+    'unit',
+    'from',
+    'to',
+    'asOf',
+    'after',
+    'limit',
+    'offset',
+    'format',
+    'lang',
+    'role',
+  ]);
   expect(names('/api/worklist')).toEqual(['limit', 'after']);
 });
 
@@ -81,7 +157,14 @@ describe('the audit routes take a bare date where they take an instant, meaning 
     const iin = makeIinFor('880808', 3, 7);
     const r = await api.call('POST', '/api/cases', {
       as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
-      body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T02:00:00+06:00' },
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'competition-recommended',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Ф' },
+        occurredAt: '2015-10-05T02:00:00+06:00',
+      },
     });
     expect(r.status).toBe(201);
     early = r.body.caseId;
@@ -91,7 +174,9 @@ describe('the audit routes take a bare date where they take an instant, meaning 
 
   it('200: history from/to dates are the whole local days, as the same instants with +06:00 are', async () => {
     const byDate = await history('from=2015-10-05&to=2015-10-05');
-    const byInstant = await history(`from=${at('2015-10-05T00:00:00+06:00')}&to=${at('2015-10-05T23:59:59.999+06:00')}`);
+    const byInstant = await history(
+      `from=${at('2015-10-05T00:00:00+06:00')}&to=${at('2015-10-05T23:59:59.999+06:00')}`,
+    );
     expect(byDate.status).toBe(200);
     expect(byDate.body.returned).toBeGreaterThan(0);
     expect(byDate.body.events).toEqual(byInstant.body.events);
@@ -101,24 +186,42 @@ describe('the audit routes take a bare date where they take an instant, meaning 
 
   it('400 query.to for a to before from, whether both are dates or one is a date and the other an instant', async () => {
     const dates = await history('from=2015-10-06&to=2015-10-05');
-    expect({ status: dates.status, errors: dates.body.errors }).toEqual({ status: 400, errors: [{ field: 'query.to', problem: '2015-10-05 is before from (2015-10-06)', allowed: 'a date or an instant at or after from' }] });
+    expect({ status: dates.status, errors: dates.body.errors }).toEqual({
+      status: 400,
+      errors: [
+        {
+          field: 'query.to',
+          problem: '2015-10-05 is before from (2015-10-06)',
+          allowed: 'a date or an instant at or after from',
+        },
+      ],
+    });
     const mixed = await history(`from=2015-10-06&to=${at('2015-10-05T23:00:00+06:00')}`);
     expect({ status: mixed.status, field: mixed.body.errors?.[0]?.field }).toEqual({ status: 400, field: 'query.to' });
   });
 
   it('200: state and explanation asOf a date are as of the end of that day', async () => {
     const byDate = await api.call('GET', `/api/cases/${early}/state?asOf=2015-10-06`, { as: auditor });
-    const byInstant = await api.call('GET', `/api/cases/${early}/state?asOf=${at('2015-10-06T23:59:59.999+06:00')}`, { as: auditor });
+    const byInstant = await api.call('GET', `/api/cases/${early}/state?asOf=${at('2015-10-06T23:59:59.999+06:00')}`, {
+      as: auditor,
+    });
     expect(byDate.status).toBe(200);
     expect(byDate.body.asOf).toBe('2015-10-06T17:59:59.999Z');
     expect(byDate.body.sla).toEqual(byInstant.body.sla);
     const explained = await api.call('GET', `/api/cases/${early}/sla/explain?asOf=2015-10-06`, { as: auditor });
-    expect({ status: explained.status, asOf: explained.body.asOf }).toEqual({ status: 200, asOf: '2015-10-06T17:59:59.999Z' });
+    expect({ status: explained.status, asOf: explained.body.asOf }).toEqual({
+      status: 200,
+      asOf: '2015-10-06T17:59:59.999Z',
+    });
   });
 
   it('200: the compliance lists take asOf as a date too, the end of that day', async () => {
     const byDate = await api.call('GET', '/api/compliance/overdue?asOf=2015-12-31&limit=1000', { as: auditor });
-    const byInstant = await api.call('GET', `/api/compliance/overdue?asOf=${at('2015-12-31T23:59:59.999+06:00')}&limit=1000`, { as: auditor });
+    const byInstant = await api.call(
+      'GET',
+      `/api/compliance/overdue?asOf=${at('2015-12-31T23:59:59.999+06:00')}&limit=1000`,
+      { as: auditor },
+    );
     expect(byDate.status).toBe(200);
     expect(byDate.body.rows.length).toBeGreaterThan(0);
     expect(byDate.body.rows).toEqual(byInstant.body.rows);
@@ -126,9 +229,21 @@ describe('the audit routes take a bare date where they take an instant, meaning 
 
   it('says so in the API document', async () => {
     const document = (await api.call('GET', '/api/docs-json')).body;
-    const described = (path: string, name: string) => (document.paths[path].get.parameters as { name: string; description?: string }[]).find((p) => p.name === name)?.description;
-    for (const [path, name] of [['/api/cases/{caseId}/history', 'from'], ['/api/cases/{caseId}/history', 'to'], ['/api/cases/{caseId}/state', 'asOf'], ['/api/cases/{caseId}/sla/explain', 'asOf'], ['/api/compliance/overdue', 'asOf']] as const) {
-      expect({ path, name, description: described(path, name) }).toEqual({ path, name, description: expect.stringContaining('Asia/Almaty') });
+    const described = (path: string, name: string) =>
+      (document.paths[path].get.parameters as { name: string; description?: string }[]).find((p) => p.name === name)
+        ?.description;
+    for (const [path, name] of [
+      ['/api/cases/{caseId}/history', 'from'],
+      ['/api/cases/{caseId}/history', 'to'],
+      ['/api/cases/{caseId}/state', 'asOf'],
+      ['/api/cases/{caseId}/sla/explain', 'asOf'],
+      ['/api/compliance/overdue', 'asOf'],
+    ] as const) {
+      expect({ path, name, description: described(path, name) }).toEqual({
+        path,
+        name,
+        description: expect.stringContaining('Asia/Almaty'),
+      });
     }
   });
 });

@@ -19,11 +19,15 @@ let caseId: string;
 let iin: string;
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', CI: '1', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      env: { PATH: process.env.PATH ?? '', CI: '1', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,7 +37,14 @@ beforeAll(async () => {
   iin = makeIin('850315', 3, 41);
   const created = await api.call('POST', '/api/cases', {
     as: callerFor('applicant', UNIT, iin),
-    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Жумабаева Дана' }, occurredAt: '2015-12-11T16:00:00+06:00' },
+    body: {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin, fullName: 'Жумабаева Дана' },
+      occurredAt: '2015-12-11T16:00:00+06:00',
+    },
   });
   expect(created.status).toBe(201);
   caseId = created.body.caseId;
@@ -43,7 +54,10 @@ beforeAll(async () => {
     ['employee', 'documents-reviewed', '2015-12-21T11:00:00+06:00', { outcome: 'compliant' }],
   ];
   for (const [role, step, occurredAt, data] of steps) {
-    const r = await api.call('POST', `/api/cases/${caseId}/steps/${step}`, { as: callerFor(role, UNIT, iin), body: { occurredAt, data } });
+    const r = await api.call('POST', `/api/cases/${caseId}/steps/${step}`, {
+      as: callerFor(role, UNIT, iin),
+      body: { occurredAt, data },
+    });
     expect(r.status).toBe(201);
   }
 });
@@ -53,7 +67,12 @@ describe('history', () => {
   it('every event in order with its full provenance; filters by type and time', async () => {
     const r = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
     expect(r.status).toBe(200);
-    expect(r.body.events.map((e: { type: string }) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered', 'AssignedToEmployee', 'DocumentsReviewed']);
+    expect(r.body.events.map((e: { type: string }) => e.type)).toEqual([
+      'ApplicationSubmitted',
+      'DocumentRegistered',
+      'AssignedToEmployee',
+      'DocumentsReviewed',
+    ]);
     const registered = r.body.events[1];
     expect(registered.label).toEqual({ ru: 'Документы зарегистрированы', kk: 'Құжаттар тіркелді' });
     expect(registered.metadata).toMatchObject({
@@ -66,7 +85,11 @@ describe('history', () => {
       previousHash: r.body.events[0].metadata.hash,
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    const filtered = await api.call('GET', `/api/cases/${caseId}/history?type=DocumentRegistered,DocumentsReviewed&from=2015-12-14T00:00:00%2B06:00&to=2015-12-20T00:00:00%2B06:00`, { as: auditor });
+    const filtered = await api.call(
+      'GET',
+      `/api/cases/${caseId}/history?type=DocumentRegistered,DocumentsReviewed&from=2015-12-14T00:00:00%2B06:00&to=2015-12-20T00:00:00%2B06:00`,
+      { as: auditor },
+    );
     expect(filtered.body.events.map((e: { type: string }) => e.type)).toEqual(['DocumentRegistered']);
     expect(filtered.body).toMatchObject({ total: 4, returned: 1 });
   });
@@ -75,23 +98,43 @@ describe('history', () => {
     const csv = await api.call('GET', `/api/cases/${caseId}/history?format=csv&lang=ru`, { as: auditor });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="history-${caseId}.csv"`);
-    const lines = String(csv.body).replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    const lines = String(csv.body)
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split(/\r?\n/);
     expect(lines[0]).toBe('№,Событие,Исполнитель,Роль,Подразделение,Произошло,Записано,Задним числом,Пункт,Хеш');
     expect(lines).toHaveLength(5);
-    expect(lines[2]).toMatch(/^1,Документы зарегистрированы,[^,]*,Сотрудник канцелярии,astana,2015-12-14T10:00:00\+06:00,/);
+    expect(lines[2]).toMatch(
+      /^1,Документы зарегистрированы,[^,]*,Сотрудник канцелярии,astana,2015-12-14T10:00:00\+06:00,/,
+    );
     const bad = await api.call('GET', `/api/cases/${caseId}/history?format=docx`, { as: auditor });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].field).toBe('query.format');
   });
 
   it('bad parameters name themselves; an unknown case is 404; staff of another unit 403', async () => {
-    const bad = await api.call('GET', `/api/cases/${caseId}/history?type=Nope&from=2015-12-20T00:00:00Z&to=2015-12-01T00:00:00Z&time=later`, { as: auditor });
+    const bad = await api.call(
+      'GET',
+      `/api/cases/${caseId}/history?type=Nope&from=2015-12-20T00:00:00Z&to=2015-12-01T00:00:00Z&time=later`,
+      { as: auditor },
+    );
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.time', 'query.to', 'query.type']);
-    expect((await api.call('GET', '/api/cases/00000000-0000-4000-8000-000000000000/history', { as: auditor })).status).toBe(404);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'query.time',
+      'query.to',
+      'query.type',
+    ]);
+    expect(
+      (await api.call('GET', '/api/cases/00000000-0000-4000-8000-000000000000/history', { as: auditor })).status,
+    ).toBe(404);
     expect((await api.call('GET', `/api/cases/not-a-case/history`, { as: auditor })).status).toBe(400);
-    expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: { sub: 'h2', roles: ['head'], unit: 'almaty' } })).status).toBe(403);
-    expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: callerFor('registry-clerk', UNIT, iin) })).status).toBe(403);
+    expect(
+      (await api.call('GET', `/api/cases/${caseId}/history`, { as: { sub: 'h2', roles: ['head'], unit: 'almaty' } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await api.call('GET', `/api/cases/${caseId}/history`, { as: callerFor('registry-clerk', UNIT, iin) })).status,
+    ).toBe(403);
   });
 });
 
@@ -105,7 +148,10 @@ describe('state as of an instant or a revision, replayed from the log', () => {
     // Friday 11 Dec not counted; Monday 14 Dec is the first working day; the limit ends at 24:00 that day.
     expect(registration).toMatchObject({ status: 'met', deadline: '2015-12-14T18:00:00.000Z' });
     // Assignment was due within 1 working day of receipt too: at noon on the 14th it is still open.
-    expect(r.body.sla.find((row: { stepId: string }) => row.stepId === 'assigned-to-employee')).toMatchObject({ status: 'open', completedAt: null });
+    expect(r.body.sla.find((row: { stepId: string }) => row.stepId === 'assigned-to-employee')).toMatchObject({
+      status: 'open',
+      completedAt: null,
+    });
   });
 
   it('at revision 3: the review on 21 Dec breached its 3 working days (16–17 Dec were Independence Day)', async () => {
@@ -113,7 +159,11 @@ describe('state as of an instant or a revision, replayed from the log', () => {
     expect(r.status).toBe(200);
     const check = r.body.sla.find((row: { stepId: string }) => row.stepId === 'documents-reviewed');
     // Counted: 14, 15, 18 Dec (16 and 17 Dec are the Independence Day holidays) → ends 24:00 on 18 Dec.
-    expect(check).toMatchObject({ status: 'breached', deadline: '2015-12-18T18:00:00.000Z', completedAt: '2015-12-21T05:00:00.000Z' });
+    expect(check).toMatchObject({
+      status: 'breached',
+      deadline: '2015-12-18T18:00:00.000Z',
+      completedAt: '2015-12-21T05:00:00.000Z',
+    });
   });
 
   it('refuses an instant before the case, a revision past its end, and both together', async () => {
@@ -123,26 +173,36 @@ describe('state as of an instant or a revision, replayed from the log', () => {
     const past = await api.call('GET', `/api/cases/${caseId}/state?atRevision=99`, { as: auditor });
     expect(past.status).toBe(404);
     expect(past.body.errors[0]).toMatchObject({ field: 'query.atRevision', allowed: '0–3' });
-    const both = await api.call('GET', `/api/cases/${caseId}/state?atRevision=1&asOf=2015-12-14T12:00:00Z`, { as: auditor });
+    const both = await api.call('GET', `/api/cases/${caseId}/state?atRevision=1&asOf=2015-12-14T12:00:00Z`, {
+      as: auditor,
+    });
     expect(both.status).toBe(400);
   });
 });
 
 describe('SLA explanation', () => {
   it('names the anchor event, the clause, each day counted and skipped with its act, and both readings', async () => {
-    const r = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    const r = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=2015-12-25T00:00:00%2B06:00`, {
+      as: auditor,
+    });
     expect(r.status).toBe(200);
     const check = r.body.deadlines.find((d: { stepId: string }) => d.stepId === 'documents-reviewed');
     expect(check.anchorEvent).toMatchObject({ revision: 0, type: 'ApplicationSubmitted' });
     expect(check.completedBy).toMatchObject({ revision: 3, type: 'DocumentsReviewed' });
-    const days = check.applied.explanation.days as { date: string; counted: boolean; reason?: { name: string; source: string } }[];
+    const days = check.applied.explanation.days as {
+      date: string;
+      counted: boolean;
+      reason?: { name: string; source: string };
+    }[];
     expect(days.filter((d) => d.counted).map((d) => d.date)).toEqual(['2015-12-14', '2015-12-15', '2015-12-18']);
     const skipped = days.filter((d) => !d.counted);
     expect(skipped.map((d) => d.date)).toEqual(['2015-12-12', '2015-12-13', '2015-12-16', '2015-12-17']);
     expect(skipped[2]!.reason!.source).toMatch(/\S/);
     const extract = await api.call('GET', `/api/cases/${caseId}/sla/explain`, { as: auditor });
     expect(extract.status).toBe(200);
-    const cumulative = extract.body.deadlines.find((d: { limitId: string }) => d.limitId === 'cumulative-from-receipt-a');
+    const cumulative = extract.body.deadlines.find(
+      (d: { limitId: string }) => d.limitId === 'cumulative-from-receipt-a',
+    );
     expect(cumulative.applied.rule).toBe('stricter-applied');
     expect(cumulative.alternative).toMatchObject({ spec: expect.stringContaining('7') });
     expect(cumulative.alternative.explanation.days.length).toBeGreaterThan(0);
@@ -152,29 +212,53 @@ describe('SLA explanation', () => {
 describe('verification and tampering', () => {
   it('finds and names the forged event, by API and by the CLI over the whole log', async () => {
     const ok = await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
-    expect(ok.body).toMatchObject({ caseId, valid: true, events: 4, headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(ok.body).toMatchObject({
+      caseId,
+      valid: true,
+      events: 4,
+      headHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     // Read from the log itself: the stamp names the case's last event.
     const [last] = await api.app.infra.eventLog.readStream(`case-${caseId}`, { direction: 'backwards', maxCount: 1 });
-    expect(ok.body.staleness).toEqual({ source: 'event-log', position: last!.position, at: last!.recordedAt.toISOString() });
+    expect(ok.body.staleness).toEqual({
+      source: 'event-log',
+      position: last!.position,
+      at: last!.recordedAt.toISOString(),
+    });
     const clean = cli(['verify'], { DATA_DIR: api.dataDir });
     expect(clean.code).toBe(0);
     expect(clean.stdout).toMatch(/^valid: /);
 
     const db = new Database(join(api.dataDir, 'events.db'));
-    const changed = db.prepare(`UPDATE events SET data = json_set(data, '$.incomingNumber', '04-9999') WHERE stream_id = ? AND revision = 1`).run(`case-${caseId}`);
+    const changed = db
+      .prepare(
+        `UPDATE events SET data = json_set(data, '$.incomingNumber', '04-9999') WHERE stream_id = ? AND revision = 1`,
+      )
+      .run(`case-${caseId}`);
     db.close();
     expect(changed.changes).toBe(1);
 
     const broken = await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
-    expect(broken.body).toMatchObject({ valid: false, events: 4, firstBrokenRevision: 1, problem: expect.stringMatching(/does not match the content/) });
+    expect(broken.body).toMatchObject({
+      valid: false,
+      events: 4,
+      firstBrokenRevision: 1,
+      problem: expect.stringMatching(/does not match the content/),
+    });
     const found = cli(['verify', '--json'], { DATA_DIR: api.dataDir });
     expect(found.code).toBe(1);
     const report = JSON.parse(found.stdout);
-    expect(report.broken).toEqual([{ streamId: `case-${caseId}`, revision: 1, problem: expect.stringMatching(/does not match the content/) }]);
+    expect(report.broken).toEqual([
+      { streamId: `case-${caseId}`, revision: 1, problem: expect.stringMatching(/does not match the content/) },
+    ]);
 
     // Put it back so the evidence tests below start from a sound chain.
     const restore = new Database(join(api.dataDir, 'events.db'));
-    restore.prepare(`UPDATE events SET data = json_set(data, '$.incomingNumber', '04-1187') WHERE stream_id = ? AND revision = 1`).run(`case-${caseId}`);
+    restore
+      .prepare(
+        `UPDATE events SET data = json_set(data, '$.incomingNumber', '04-1187') WHERE stream_id = ? AND revision = 1`,
+      )
+      .run(`case-${caseId}`);
     restore.close();
     expect((await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor })).body.valid).toBe(true);
   });
@@ -186,14 +270,23 @@ describe('evidence pack', () => {
     const applicant = makeIin('900101', 3, 7);
     const filed = await api.call('POST', '/api/cases', {
       as: callerFor('psc-operator', UNIT, applicant),
-      body: { serviceId: 'civil-service-testing', channel: 'psc', unit: UNIT, applicant: { iin: applicant, fullName: 'Сейткали Арман' }, startedAt: '2015-11-02T10:00:00+06:00', occurredAt: '2015-11-02T10:40:00+06:00' },
+      body: {
+        serviceId: 'civil-service-testing',
+        channel: 'psc',
+        unit: UNIT,
+        applicant: { iin: applicant, fullName: 'Сейткали Арман' },
+        startedAt: '2015-11-02T10:00:00+06:00',
+        occurredAt: '2015-11-02T10:40:00+06:00',
+      },
     });
     expect(filed.status).toBe(201);
     filedLate = filed.body.caseId;
   });
 
   it('downloads one HTML file that verifies offline, and any edit to its data or page is caught', async () => {
-    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+      headers: { authorization: `Bearer ${await api.token(auditor)}` },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="evidence-${caseId}.html"`);
@@ -209,7 +302,13 @@ describe('evidence pack', () => {
     expect(ok.code).toBe(0);
 
     const editedPage = join(api.dataDir, 'edited-page.html');
-    writeFileSync(editedPage, html.replace('<td>04-1187', '<td>04-0001').replace('"incomingNumber":"04-1187"</code>', '"incomingNumber":"04-0001"</code>').replace(/(<code>\{&quot;incomingNumber&quot;:&quot;)04-1187/, '$104-0001'));
+    writeFileSync(
+      editedPage,
+      html
+        .replace('<td>04-1187', '<td>04-0001')
+        .replace('"incomingNumber":"04-1187"</code>', '"incomingNumber":"04-0001"</code>')
+        .replace(/(<code>\{&quot;incomingNumber&quot;:&quot;)04-1187/, '$104-0001'),
+    );
     const page = cli(['verify-evidence', editedPage, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(page.code).toBe(1);
     expect(JSON.parse(page.stdout).checks.find((c: { name: string }) => c.name === 'readable page').ok).toBe(false);
@@ -218,7 +317,9 @@ describe('evidence pack', () => {
     writeFileSync(editedData, html.replace('"incomingNumber":"04-1187"', '"incomingNumber":"04-0001"'));
     const data = cli(['verify-evidence', editedData, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(data.code).toBe(1);
-    const checks = Object.fromEntries(JSON.parse(data.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+    const checks = Object.fromEntries(
+      JSON.parse(data.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]),
+    );
     expect(checks).toMatchObject({ 'hash chain': false, signature: false });
 
     const wrongKey = cli(['verify-evidence', file, '--fingerprint', '0'.repeat(64)]);
@@ -227,12 +328,20 @@ describe('evidence pack', () => {
   });
 
   it('cites each clause with its appendix, in Russian and Kazakh (order 184 numbers paragraphs afresh in each appendix)', async () => {
-    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+      headers: { authorization: `Bearer ${await api.token(auditor)}` },
+    });
     const html = await response.text();
     // The registration (p.7 pp.1 of appendix 2) as an act, and its limit (same clause) as a deadline.
-    expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 1<br>184 бұйрық, 2-қосымша, 7-т., 1) тт.</td>')).toBe(true);
+    expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 1<br>184 бұйрық, 2-қосымша, 7-т., 1) тт.</td>')).toBe(
+      true,
+    );
     // A clause of one track's sub-list names the track: p.7 lists the sub-paragraphs of each track afresh.
-    expect(html.includes('<td>приказ 184, прил. 2, п. 7, пп. 3<br>184 бұйрық, 2-қосымша, 7-т., 3) тт.<br><code>competition-recommended</code></td>')).toBe(true);
+    expect(
+      html.includes(
+        '<td>приказ 184, прил. 2, п. 7, пп. 3<br>184 бұйрық, 2-қосымша, 7-т., 3) тт.<br><code>competition-recommended</code></td>',
+      ),
+    ).toBe(true);
     expect(html.includes('"format":"reglament-evidence/3"')).toBe(true);
   });
 
@@ -240,98 +349,167 @@ describe('evidence pack', () => {
     ['the personnel-reserve case', () => caseId],
     // A PSC operator began filling in at 10:00 and filed at 10:40: the 30-minute filing limit ran from 10:00.
     ['a filing that took 40 minutes', () => filedLate],
-  ])('%s: the page shows local time with its zone once, the clock from startedAt, periods ending at 24:00, statuses in Russian and Kazakh', async (_name, which) => {
-    const response = await fetch(`${api.url}/api/cases/${which()}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
-    const html = await response.text();
-    const pack = JSON.parse(/<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(html)![1]!);
-    // An independent reading of Almaty wall time (the runtime's time-zone database, not the calendar's table).
-    const wall = (iso: string) => {
-      const p = Object.fromEntries(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Almaty', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
-      return { date: `${p.day}.${p.month}.${p.year}`, time: `${p.hour}:${p.minute}` };
-    };
-    const section = html.slice(html.indexOf('<h2>Сроки на'), html.indexOf('<script'));
-    const rows = section.split('<tr>').slice(2);
-    expect(rows.length).toBe(pack.sla.deadlines.length);
-    let laterThanTheAct = 0;
-    pack.sla.deadlines.forEach((d: { startedAt: string; deadline: string | null; status: string; anchorEvent: { occurredAt: string } | null }, i: number) => {
-      const cells = rows[i]!.split('</td>');
-      const started = wall(d.startedAt);
-      expect(cells[3]).toContain(`${started.date} ${started.time}`);
-      if (d.anchorEvent && d.anchorEvent.occurredAt !== d.startedAt && wall(d.anchorEvent.occurredAt).time !== started.time) {
-        laterThanTheAct++;
-        expect(cells[3]).not.toContain(`${wall(d.anchorEvent.occurredAt).date} ${wall(d.anchorEvent.occurredAt).time}`);
-      }
-      if (d.deadline) {
-        const end = wall(d.deadline);
-        // A period ending at local midnight ends at 24:00 of the day before, as the law writes it.
-        if (end.time === '00:00') {
-          const before = wall(new Date(Date.parse(d.deadline) - 60_000).toISOString());
-          expect(cells[4]).toContain(`${before.date}, 24:00`);
-        } else expect(cells[4]).toContain(`${end.date}, ${end.time}`);
-        expect(cells[4]).not.toMatch(/00:00|T\d\d:/);
-      }
-      // The limit and its rule in Russian and Kazakh, not the engine's English shorthand.
-      expect(cells[2]).not.toMatch(/working day|minutes|anchor/);
-      expect(cells[6]).toMatch(/^<td class="status-[a-z-]+">[а-яё ]+ \/ [а-яәіңғүұқөһ ]+$/i);
-    });
-    expect(laterThanTheAct).toBe(which() === filedLate ? 1 : 0);
-    // The zone once, in the header: the 2015 acts in UTC+06:00, the pack made today after the 2024 change to UTC+05:00.
-    expect(html.match(/<p>Время \/ Уақыт: [^<]*<\/p>/g)).toEqual(['<p>Время / Уақыт: местное / жергілікті, Asia/Almaty, UTC+06:00, с / 29.02.2024 23:00 бастап UTC+05:00</p>']);
-    // No ISO instants (UTC "Z" or an offset) in any cell of the readable page.
-    const page = html.slice(0, html.indexOf('<script'));
-    expect(page).not.toMatch(/\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})/);
-    expect(page).not.toMatch(/>(met|breached|open|overdue)</);
-    expect(section).toMatch(which() === filedLate ? /30 мин<br>в минутах от начала отсчёта/ : /3 рабочих дня \/ 3 жұмыс күні/);
-  });
+  ])(
+    '%s: the page shows local time with its zone once, the clock from startedAt, periods ending at 24:00, statuses in Russian and Kazakh',
+    async (_name, which) => {
+      const response = await fetch(`${api.url}/api/cases/${which()}/evidence`, {
+        headers: { authorization: `Bearer ${await api.token(auditor)}` },
+      });
+      const html = await response.text();
+      const pack = JSON.parse(
+        /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(html)![1]!,
+      );
+      // An independent reading of Almaty wall time (the runtime's time-zone database, not the calendar's table).
+      const wall = (iso: string) => {
+        const p = Object.fromEntries(
+          new Intl.DateTimeFormat('en-GB', {
+            timeZone: 'Asia/Almaty',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            hourCycle: 'h23',
+          })
+            .formatToParts(new Date(iso))
+            .map((x) => [x.type, x.value]),
+        );
+        return { date: `${p.day}.${p.month}.${p.year}`, time: `${p.hour}:${p.minute}` };
+      };
+      const section = html.slice(html.indexOf('<h2>Сроки на'), html.indexOf('<script'));
+      const rows = section.split('<tr>').slice(2);
+      expect(rows.length).toBe(pack.sla.deadlines.length);
+      let laterThanTheAct = 0;
+      pack.sla.deadlines.forEach(
+        (
+          d: { startedAt: string; deadline: string | null; status: string; anchorEvent: { occurredAt: string } | null },
+          i: number,
+        ) => {
+          const cells = rows[i]!.split('</td>');
+          const started = wall(d.startedAt);
+          expect(cells[3]).toContain(`${started.date} ${started.time}`);
+          if (
+            d.anchorEvent &&
+            d.anchorEvent.occurredAt !== d.startedAt &&
+            wall(d.anchorEvent.occurredAt).time !== started.time
+          ) {
+            laterThanTheAct++;
+            expect(cells[3]).not.toContain(
+              `${wall(d.anchorEvent.occurredAt).date} ${wall(d.anchorEvent.occurredAt).time}`,
+            );
+          }
+          if (d.deadline) {
+            const end = wall(d.deadline);
+            // A period ending at local midnight ends at 24:00 of the day before, as the law writes it.
+            if (end.time === '00:00') {
+              const before = wall(new Date(Date.parse(d.deadline) - 60_000).toISOString());
+              expect(cells[4]).toContain(`${before.date}, 24:00`);
+            } else expect(cells[4]).toContain(`${end.date}, ${end.time}`);
+            expect(cells[4]).not.toMatch(/00:00|T\d\d:/);
+          }
+          // The limit and its rule in Russian and Kazakh, not the engine's English shorthand.
+          expect(cells[2]).not.toMatch(/working day|minutes|anchor/);
+          expect(cells[6]).toMatch(/^<td class="status-[a-z-]+">[а-яё ]+ \/ [а-яәіңғүұқөһ ]+$/i);
+        },
+      );
+      expect(laterThanTheAct).toBe(which() === filedLate ? 1 : 0);
+      // The zone once, in the header: the 2015 acts in UTC+06:00, the pack made today after the 2024 change to UTC+05:00.
+      expect(html.match(/<p>Время \/ Уақыт: [^<]*<\/p>/g)).toEqual([
+        '<p>Время / Уақыт: местное / жергілікті, Asia/Almaty, UTC+06:00, с / 29.02.2024 23:00 бастап UTC+05:00</p>',
+      ]);
+      // No ISO instants (UTC "Z" or an offset) in any cell of the readable page.
+      const page = html.slice(0, html.indexOf('<script'));
+      expect(page).not.toMatch(/\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})/);
+      expect(page).not.toMatch(/>(met|breached|open|overdue)</);
+      expect(section).toMatch(
+        which() === filedLate ? /30 мин<br>в минутах от начала отсчёта/ : /3 рабочих дня \/ 3 жұмыс күні/,
+      );
+    },
+  );
 
   it('a pack whose data was edited into a shape no page can be drawn from fails its checks; the verifier does not crash', async () => {
-    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+      headers: { authorization: `Bearer ${await api.token(auditor)}` },
+    });
     const html = await response.text();
     const file = join(api.dataDir, 'misshapen.html');
     writeFileSync(file, html.replace('"deadlines":[', '"deadlines":[{},'));
     const key = await api.call('GET', '/api/evidence/public-key', { as: auditor });
     const run = cli(['verify-evidence', file, '--json', '--fingerprint', key.body.keyFingerprint]);
     expect(run.code).toBe(1);
-    const checks = Object.fromEntries(JSON.parse(run.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c.ok]));
+    const checks = Object.fromEntries(
+      JSON.parse(run.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c.ok]),
+    );
     expect(checks).toMatchObject({ signature: false, 'readable page': false });
   });
 
   it('a pack issued in format 2, with its UTC times, still verifies offline against the page it was issued with', () => {
-    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-2.html'), '--fingerprint', 'df552934ca8b953e92c5e78a06f5a4ced9e467128f8961d8b9902432dcf2b539', '--json']);
+    const ok = cli([
+      'verify-evidence',
+      join(__dirname, 'fixtures/evidence-format-2.html'),
+      '--fingerprint',
+      'df552934ca8b953e92c5e78a06f5a4ced9e467128f8961d8b9902432dcf2b539',
+      '--json',
+    ]);
     expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
     expect(ok.code).toBe(0);
   });
 
   it('a pack issued in format 1, before clauses were cited for people, still verifies offline', () => {
     // The key that signed the fixture, pinned as an auditor pins the agency's key.
-    const ok = cli(['verify-evidence', join(__dirname, 'fixtures/evidence-format-1.html'), '--fingerprint', 'bad82fb0bab52ece591dff5dbea54cc057bfd0b32b20b4bd8daa8f00fd2e9bb6', '--json']);
+    const ok = cli([
+      'verify-evidence',
+      join(__dirname, 'fixtures/evidence-format-1.html'),
+      '--fingerprint',
+      'bad82fb0bab52ece591dff5dbea54cc057bfd0b32b20b4bd8daa8f00fd2e9bb6',
+      '--json',
+    ]);
     expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
     expect(ok.code).toBe(0);
   });
 });
 
 describe('clause references shown to people carry the appendix', () => {
-  const registration = { ru: 'приказ 184, прил. 2, п. 7, пп. 1', kk: '184 бұйрық, 2-қосымша, 7-т., 1) тт.', en: 'order 184, app. 2, p. 7, sub-p. 1' };
+  const registration = {
+    ru: 'приказ 184, прил. 2, п. 7, пп. 1',
+    kk: '184 бұйрық, 2-қосымша, 7-т., 1) тт.',
+    en: 'order 184, app. 2, p. 7, sub-p. 1',
+  };
 
   it('in the SLA explanation, the SLA rows, the case view, the worklist and the overdue list', async () => {
-    const explain = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
+    const explain = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=2015-12-25T00:00:00%2B06:00`, {
+      as: auditor,
+    });
     const registered = explain.body.deadlines.find((d: { stepId: string }) => d.stepId === 'documents-registered');
     expect(registered).toMatchObject({ clauseText: registration.ru, citation: registration });
 
     const state = await api.call('GET', `/api/cases/${caseId}/state?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
-    expect(state.body.sla.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(registration);
+    expect(state.body.sla.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(
+      registration,
+    );
 
     const sla = await api.call('GET', `/api/cases/${caseId}/sla?asOf=2015-12-25T00:00:00%2B06:00`, { as: auditor });
-    expect(sla.body.rows.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(registration);
+    expect(sla.body.rows.find((r: { stepId: string }) => r.stepId === 'documents-registered').citation).toEqual(
+      registration,
+    );
 
     // A new case waits for its registration: the case view shows that deadline with its citation.
     const fresh = makeIin('850315', 3, 42);
     const filed = await api.call('POST', '/api/cases', {
       as: callerFor('applicant', UNIT, fresh),
-      body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin: fresh, fullName: 'Омарова Сауле' }, occurredAt: '2015-12-11T16:00:00+06:00' },
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'competition-recommended',
+        channel: 'portal',
+        unit: UNIT,
+        applicant: { iin: fresh, fullName: 'Омарова Сауле' },
+        occurredAt: '2015-12-11T16:00:00+06:00',
+      },
     });
     const employee = callerFor('employee', UNIT, iin);
-    const view = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${filed.body.position}`, { as: employee });
+    const view = await api.call('GET', `/api/cases/${filed.body.caseId}?after=${filed.body.position}`, {
+      as: employee,
+    });
     const waiting = view.body.openSteps.find((s: { stepId: string }) => s.stepId === 'documents-registered');
     expect(waiting.deadlines).toEqual([expect.objectContaining({ limitId: 'registration', citation: registration })]);
 
@@ -345,26 +523,45 @@ describe('clause references shown to people carry the appendix', () => {
     expect(row.citation.ru).toMatch(/^приказ 184, прил\. 2, п\. \d+/);
 
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
-    expect(history.body.events[1]).toMatchObject({ citation: registration, actorRoleLabel: { ru: 'Сотрудник канцелярии', kk: 'Кеңсе қызметкері' } });
+    expect(history.body.events[1]).toMatchObject({
+      citation: registration,
+      actorRoleLabel: { ru: 'Сотрудник канцелярии', kk: 'Кеңсе қызметкері' },
+    });
   });
 });
 
 describe('auditors read and never write, and their reads are recorded', () => {
-  it('records who read what and when in the day\'s access log', async () => {
+  it("records who read what and when in the day's access log", async () => {
     const before = await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } });
     await api.call('GET', `/api/cases/${caseId}/verify`, { as: auditor });
     await api.call('GET', `/api/cases/${caseId}/state?atRevision=99`, { as: auditor });
     const after = await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } });
     const added = after.slice(before.length);
-    expect(added.map((e) => [e.type, (e.data as { path: string }).path, (e.data as { status: number }).status])).toEqual([
+    expect(
+      added.map((e) => [e.type, (e.data as { path: string }).path, (e.data as { status: number }).status]),
+    ).toEqual([
       ['AuditorAccess', `/api/cases/${caseId}/verify`, 200],
       ['AuditorAccess', `/api/cases/${caseId}/state?atRevision=99`, 404],
     ]);
-    expect(added[0]!.metadata).toMatchObject({ actor: { id: 'auditor-1', name: 'Нурлан Аудитов', roles: ['auditor'] }, recordedAt: expect.any(String) });
-    const write = await api.call('POST', `/api/cases/${caseId}/steps/order-drafted`, { as: { ...auditor, roles: ['auditor'] }, body: { data: {} } });
+    expect(added[0]!.metadata).toMatchObject({
+      actor: { id: 'auditor-1', name: 'Нурлан Аудитов', roles: ['auditor'] },
+      recordedAt: expect.any(String),
+    });
+    const write = await api.call('POST', `/api/cases/${caseId}/steps/order-drafted`, {
+      as: { ...auditor, roles: ['auditor'] },
+      body: { data: {} },
+    });
     expect(write.status).toBe(403);
     // A refused attempt is recorded too, with the status the auditor was sent.
-    const attempts = (await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } })).slice(after.length);
-    expect(attempts.map((e) => [(e.data as { method: string }).method, (e.data as { path: string }).path, (e.data as { status: number }).status])).toEqual([['POST', `/api/cases/${caseId}/steps/order-drafted`, 403]]);
+    const attempts = (await api.app.infra.eventLog.readAll({ filter: { streamPrefixes: [ACCESS_LOG_PREFIX] } })).slice(
+      after.length,
+    );
+    expect(
+      attempts.map((e) => [
+        (e.data as { method: string }).method,
+        (e.data as { path: string }).path,
+        (e.data as { status: number }).status,
+      ]),
+    ).toEqual([['POST', `/api/cases/${caseId}/steps/order-drafted`, 403]]);
   });
 });

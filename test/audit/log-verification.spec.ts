@@ -27,11 +27,25 @@ describe('verification of the whole log on the stored text', () => {
     caseIds = [];
     for (let i = 0; i < 3; i++) {
       const iin = makeIin('880101', 3, 300 + i);
-      const submitted = await service.submit({ id: `a-${i}`, name: 'A', roles: ['applicant'], unit: 'public', iin }, { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Ә' }, occurredAt: new Date('2015-10-05T09:00:00+06:00') });
+      const submitted = await service.submit(
+        { id: `a-${i}`, name: 'A', roles: ['applicant'], unit: 'public', iin },
+        {
+          serviceId: 'personnel-reserve',
+          trackId: 'competition-recommended',
+          channel: 'portal',
+          unit: UNIT,
+          applicant: { iin, fullName: 'Ә' },
+          occurredAt: new Date('2015-10-05T09:00:00+06:00'),
+        },
+      );
       if (!submitted.ok) throw new Error(JSON.stringify(submitted.refusal));
       const caseId = submitted.accepted.caseId;
       caseIds.push(caseId);
-      const r = await service.takeStep({ id: 'c', name: 'C', roles: ['registry-clerk'], unit: UNIT }, caseId, { stepId: 'documents-registered', occurredAt: new Date('2015-10-05T10:00:00+06:00'), data: { incomingNumber: `04-${i}` } });
+      const r = await service.takeStep({ id: 'c', name: 'C', roles: ['registry-clerk'], unit: UNIT }, caseId, {
+        stepId: 'documents-registered',
+        occurredAt: new Date('2015-10-05T10:00:00+06:00'),
+        data: { incomingNumber: `04-${i}` },
+      });
       if (!r.ok) throw new Error(JSON.stringify(r.refusal));
     }
     await log.append('probe-1', [{ type: 'Unsealed', data: {} }], 'no_stream');
@@ -62,15 +76,24 @@ describe('verification of the whole log on the stored text', () => {
 
   it('names the stream and revision whose stored data was changed, and stays valid when only key order changed', async () => {
     const db = new Database(join(dir, 'events.db'));
-    db.prepare(`UPDATE events SET data = '{"incomingNumber":"04-999"}' WHERE stream_id = ? AND revision = 1`).run(`case-${caseIds[1]}`);
-    const reordered = db.prepare(`SELECT metadata FROM events WHERE stream_id = ? AND revision = 1`).get(`case-${caseIds[2]}`) as { metadata: string };
+    db.prepare(`UPDATE events SET data = '{"incomingNumber":"04-999"}' WHERE stream_id = ? AND revision = 1`).run(
+      `case-${caseIds[1]}`,
+    );
+    const reordered = db
+      .prepare(`SELECT metadata FROM events WHERE stream_id = ? AND revision = 1`)
+      .get(`case-${caseIds[2]}`) as { metadata: string };
     const meta = JSON.parse(reordered.metadata) as Record<string, unknown>;
     const reversed = Object.fromEntries(Object.entries(meta).reverse());
-    db.prepare(`UPDATE events SET metadata = ? WHERE stream_id = ? AND revision = 1`).run(JSON.stringify(reversed), `case-${caseIds[2]}`);
+    db.prepare(`UPDATE events SET metadata = ? WHERE stream_id = ? AND revision = 1`).run(
+      JSON.stringify(reversed),
+      `case-${caseIds[2]}`,
+    );
     db.close();
     const report = await verifyLog(log);
     expect(report.valid).toBe(false);
-    expect(report.broken).toEqual([{ streamId: `case-${caseIds[1]}`, revision: 1, problem: expect.stringMatching(/does not match the content/) }]);
+    expect(report.broken).toEqual([
+      { streamId: `case-${caseIds[1]}`, revision: 1, problem: expect.stringMatching(/does not match the content/) },
+    ]);
   });
 
   it('finds a dropped event by the revision gap', async () => {
@@ -78,6 +101,8 @@ describe('verification of the whole log on the stored text', () => {
     db.prepare(`DELETE FROM events WHERE stream_id = ? AND revision = 0`).run(`case-${caseIds[0]}`);
     db.close();
     const report = await verifyLog(log);
-    expect(report.broken).toEqual([{ streamId: `case-${caseIds[0]}`, revision: 1, problem: expect.stringMatching(/expected revision 0, found 1/) }]);
+    expect(report.broken).toEqual([
+      { streamId: `case-${caseIds[0]}`, revision: 1, problem: expect.stringMatching(/expected revision 0, found 1/) },
+    ]);
   });
 });

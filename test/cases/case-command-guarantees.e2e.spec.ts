@@ -19,7 +19,14 @@ afterAll(async () => api.close());
 let serial = 500;
 const nextIin = () => makeIin('910203', 4, serial++);
 const head = () => api.app.infra.eventLog.headPosition();
-const submitBody = (iin: string) => ({ serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Ахметов Ерлан' }, occurredAt: '2015-10-05T09:00:00+06:00' });
+const submitBody = (iin: string) => ({
+  serviceId: 'personnel-reserve',
+  trackId: 'competition-recommended',
+  channel: 'portal',
+  unit: UNIT,
+  applicant: { iin, fullName: 'Ахметов Ерлан' },
+  occurredAt: '2015-10-05T09:00:00+06:00',
+});
 
 async function newCase(): Promise<{ caseId: string; iin: string }> {
   const iin = nextIin();
@@ -33,7 +40,12 @@ describe('concurrency', () => {
     const { caseId, iin } = await newCase();
     const clerks = Array.from({ length: 50 }, (_, i) => callerFor('registry-clerk', UNIT, iin, `-${i}`));
     const responses = await Promise.all(
-      clerks.map((as, i) => api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as, body: { expectedRevision: 0, occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: `04-${i}` } } })),
+      clerks.map((as, i) =>
+        api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
+          as,
+          body: { expectedRevision: 0, occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: `04-${i}` } },
+        }),
+      ),
     );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -50,11 +62,20 @@ describe('concurrency', () => {
   it('without an expected revision, racing different steps are serialised by retry: all valid ones land, the chain holds', async () => {
     const { caseId, iin } = await newCase();
     // documents-registered, then portal-refusal and cancellation race: the first terminal one closes the case.
-    const reg = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: callerFor('registry-clerk', UNIT, iin), body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '1' } } });
+    const reg = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
+      as: callerFor('registry-clerk', UNIT, iin),
+      body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '1' } },
+    });
     expect(reg.status).toBe(201);
     const racers = await Promise.all([
-      api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', UNIT, iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } } }),
-      api.call('POST', `/api/cases/${caseId}/steps/portal-refusal`, { as: callerFor('e-government-portal', 'portal', iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { reason: 'не соответствует' } } }),
+      api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, {
+        as: callerFor('head', UNIT, iin),
+        body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } },
+      }),
+      api.call('POST', `/api/cases/${caseId}/steps/portal-refusal`, {
+        as: callerFor('e-government-portal', 'portal', iin),
+        body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { reason: 'не соответствует' } },
+      }),
     ]);
     const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
     expect(verifyChain(events).valid).toBe(true);
@@ -68,7 +89,10 @@ describe('concurrency', () => {
 
 /** A command without a key (decided on this process's cached fold) lands at revision 2, and the stored chain verifies. */
 async function expectNextCommandContinuesTheChain(caseId: string, iin: string): Promise<void> {
-  const next = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', UNIT, iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } } });
+  const next = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, {
+    as: callerFor('head', UNIT, iin),
+    body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } },
+  });
   expect(next.status).toBe(201);
   const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
   expect(events.map((e) => e.revision)).toEqual([0, 1, 2]);
@@ -93,8 +117,16 @@ describe('Idempotency-Key', () => {
 
     const clerk = callerFor('registry-clerk', UNIT, iin);
     const step = { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-9' } };
-    const s1 = await api.call('POST', `/api/cases/${first.body.caseId}/steps/documents-registered`, { as: clerk, body: step, headers: { 'idempotency-key': 'reg-1' } });
-    const s2 = await api.call('POST', `/api/cases/${first.body.caseId}/steps/documents-registered`, { as: clerk, body: step, headers: { 'idempotency-key': 'reg-1' } });
+    const s1 = await api.call('POST', `/api/cases/${first.body.caseId}/steps/documents-registered`, {
+      as: clerk,
+      body: step,
+      headers: { 'idempotency-key': 'reg-1' },
+    });
+    const s2 = await api.call('POST', `/api/cases/${first.body.caseId}/steps/documents-registered`, {
+      as: clerk,
+      body: step,
+      headers: { 'idempotency-key': 'reg-1' },
+    });
     expect(s1.status).toBe(201);
     expect(s2).toMatchObject({ status: 201, body: s1.body });
     expect(await head()).toBe(position + 1);
@@ -104,17 +136,27 @@ describe('Idempotency-Key', () => {
     const iin = nextIin();
     const as = callerFor('applicant', UNIT, iin);
     const headers = { 'idempotency-key': 'k-parallel' };
-    const parallel = await Promise.all(Array.from({ length: 10 }, () => api.call('POST', '/api/cases', { as, body: submitBody(iin), headers })));
+    const parallel = await Promise.all(
+      Array.from({ length: 10 }, () => api.call('POST', '/api/cases', { as, body: submitBody(iin), headers })),
+    );
     expect(new Set(parallel.map((r) => r.status))).toEqual(new Set([201]));
     expect(new Set(parallel.map((r) => r.body.caseId)).size).toBe(1);
     const position = await head();
-    const other = await api.call('POST', '/api/cases', { as, body: { ...submitBody(iin), occurredAt: '2015-10-06T09:00:00+06:00' }, headers });
+    const other = await api.call('POST', '/api/cases', {
+      as,
+      body: { ...submitBody(iin), occurredAt: '2015-10-06T09:00:00+06:00' },
+      headers,
+    });
     expect(other.status).toBe(422);
     expect(other.body.errors[0].field).toBe('header.Idempotency-Key');
     // Reusing the key on another route is another request too.
     const step = await api.call('POST', `/api/cases/${parallel[0]!.body.caseId}/cancel`, { as, body: {}, headers });
     expect(step.status).toBe(422);
-    const badKey = await api.call('POST', '/api/cases', { as, body: submitBody(iin), headers: { 'idempotency-key': 'has space' } });
+    const badKey = await api.call('POST', '/api/cases', {
+      as,
+      body: submitBody(iin),
+      headers: { 'idempotency-key': 'has space' },
+    });
     expect(badKey.status).toBe(400);
     expect(await head()).toBe(position);
     const events = await api.app.infra.eventLog.readStream(caseStreamId(parallel[0]!.body.caseId));
@@ -126,13 +168,21 @@ describe('Idempotency-Key', () => {
     const clerk = callerFor('registry-clerk', UNIT, iin);
     const step = { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-race' } };
     // Each racer seals its own event (its own recording time and command id, so its own hash); one is stored.
-    const racers = await Promise.all(Array.from({ length: 8 }, () => api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: step, headers: { 'idempotency-key': 'reg-race' } })));
+    const racers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
+          as: clerk,
+          body: step,
+          headers: { 'idempotency-key': 'reg-race' },
+        }),
+      ),
+    );
     expect(new Set(racers.map((r) => r.status))).toEqual(new Set([201]));
     expect(new Set(racers.map((r) => r.body.revision))).toEqual(new Set([1]));
     await expectNextCommandContinuesTheChain(caseId, iin);
   });
 
-  it('a keyed request that lost its race to another API instance (same event ids, its own hashes, stored first) does not leave its own events in this process\'s cache', async () => {
+  it("a keyed request that lost its race to another API instance (same event ids, its own hashes, stored first) does not leave its own events in this process's cache", async () => {
     const { caseId, iin } = await newCase();
     // Another instance on the same log stores its own sealing of the same request first, between this process's read
     // of the stream and its append: the same event ids (they follow from caller and key), another command id and hash.
@@ -145,15 +195,29 @@ describe('Idempotency-Key', () => {
       delete (patched as { append?: unknown }).append;
       if (streamId === caseStreamId(caseId) && typeof expected === 'number') {
         const rival = events.map((e, i) => {
-          const metadata = { ...(e.metadata as Record<string, unknown>), correlationId: 'other-instance', causationId: 'other-instance' };
-          return { ...e, metadata: { ...metadata, hash: eventHash({ streamId, revision: expected + 1 + i, type: e.type, data: e.data, metadata }) } };
+          const metadata = {
+            ...(e.metadata as Record<string, unknown>),
+            correlationId: 'other-instance',
+            causationId: 'other-instance',
+          };
+          return {
+            ...e,
+            metadata: {
+              ...metadata,
+              hash: eventHash({ streamId, revision: expected + 1 + i, type: e.type, data: e.data, metadata }),
+            },
+          };
         });
         await log.append(streamId, rival, expected);
         rivalStored = true;
       }
       return log.append(streamId, events, expected);
     };
-    const lost = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: callerFor('registry-clerk', UNIT, iin), body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-rival' } }, headers: { 'idempotency-key': 'reg-rival' } });
+    const lost = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
+      as: callerFor('registry-clerk', UNIT, iin),
+      body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-rival' } },
+      headers: { 'idempotency-key': 'reg-rival' },
+    });
     expect(lost).toMatchObject({ status: 201, body: { revision: 1 } });
     expect(rivalStored).toBe(true);
     const stored = await log.readStream(caseStreamId(caseId));
@@ -161,12 +225,20 @@ describe('Idempotency-Key', () => {
     await expectNextCommandContinuesTheChain(caseId, iin);
   });
 
-  it('keys are the caller\'s own: another caller with the same key makes their own case', async () => {
+  it("keys are the caller's own: another caller with the same key makes their own case", async () => {
     const a = nextIin();
     const b = nextIin();
     const headers = { 'idempotency-key': 'shared-key' };
-    const first = await api.call('POST', '/api/cases', { as: callerFor('applicant', UNIT, a), body: submitBody(a), headers });
-    const second = await api.call('POST', '/api/cases', { as: callerFor('applicant', UNIT, b), body: submitBody(b), headers });
+    const first = await api.call('POST', '/api/cases', {
+      as: callerFor('applicant', UNIT, a),
+      body: submitBody(a),
+      headers,
+    });
+    const second = await api.call('POST', '/api/cases', {
+      as: callerFor('applicant', UNIT, b),
+      body: submitBody(b),
+      headers,
+    });
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.body.caseId).not.toBe(first.body.caseId);
   });
@@ -174,14 +246,40 @@ describe('Idempotency-Key', () => {
 
 describe('input fuzzing: no 5xx, nothing written on rejection', () => {
   const json = fc.jsonValue({ maxDepth: 3 });
-  const anyString = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', ' ', '..', '%2e%2e', 'case', '00000000-0000-4000-8000-000000000000', 'documents-registered', '\u0000', 'ü'));
-  const instantish = fc.oneof(fc.constantFrom('2015-10-05T10:00:00+06:00', '2015-13-45T10:00:00Z', '2999-01-01T00:00:00Z', '2015-10-05', 'now', ''), fc.string({ maxLength: 30 }));
+  const anyString = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom(
+      '',
+      ' ',
+      '..',
+      '%2e%2e',
+      'case',
+      '00000000-0000-4000-8000-000000000000',
+      'documents-registered',
+      '\u0000',
+      'ü',
+    ),
+  );
+  const instantish = fc.oneof(
+    fc.constantFrom(
+      '2015-10-05T10:00:00+06:00',
+      '2015-13-45T10:00:00Z',
+      '2999-01-01T00:00:00Z',
+      '2015-10-05',
+      'now',
+      '',
+    ),
+    fc.string({ maxLength: 30 }),
+  );
 
   async function rejectedWithoutWrite(method: string, path: string, body: unknown, raw?: string): Promise<void> {
     const before = await head();
     const { caseId, iin } = fuzzCase!;
     void caseId;
-    const r = await api.call(method, path, { as: callerFor('registry-clerk', UNIT, iin), ...(raw !== undefined ? { rawBody: raw } : { body }) });
+    const r = await api.call(method, path, {
+      as: callerFor('registry-clerk', UNIT, iin),
+      ...(raw !== undefined ? { rawBody: raw } : { body }),
+    });
     expect(r.status).toBeLessThan(500);
     if (r.status >= 400) {
       expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
@@ -198,25 +296,61 @@ describe('input fuzzing: no 5xx, nothing written on rejection', () => {
     const body = fc.oneof(
       json,
       fc.record(
-        { serviceId: anyString, trackId: anyString, channel: anyString, unit: anyString, applicant: fc.oneof(json, fc.record({ iin: anyString, fullName: anyString })), occurredAt: instantish, cohortDates: json },
+        {
+          serviceId: anyString,
+          trackId: anyString,
+          channel: anyString,
+          unit: anyString,
+          applicant: fc.oneof(json, fc.record({ iin: anyString, fullName: anyString })),
+          occurredAt: instantish,
+          cohortDates: json,
+        },
         { requiredKeys: [] },
       ),
     );
-    await fc.assert(fc.asyncProperty(body, (b) => rejectedWithoutWrite('POST', '/api/cases', b)), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(body, (b) => rejectedWithoutWrite('POST', '/api/cases', b)),
+      { numRuns: 150 },
+    );
   });
 
   it('POST /api/cases/:caseId/steps/:stepId with arbitrary paths and bodies', async () => {
-    const stepBody = fc.oneof(json, fc.record({ occurredAt: instantish, startedAt: instantish, expectedRevision: fc.oneof(fc.integer(), fc.double(), anyString), data: json }, { requiredKeys: [] }));
+    const stepBody = fc.oneof(
+      json,
+      fc.record(
+        {
+          occurredAt: instantish,
+          startedAt: instantish,
+          expectedRevision: fc.oneof(fc.integer(), fc.double(), anyString),
+          data: json,
+        },
+        { requiredKeys: [] },
+      ),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.constant(fuzzCase!.caseId), anyString), fc.oneof(fc.constantFrom('documents-registered', 'order-signed', 'application-submitted'), anyString), stepBody, (caseId, stepId, b) =>
-        rejectedWithoutWrite('POST', `/api/cases/${encodeURIComponent(caseId)}/steps/${encodeURIComponent(stepId)}`, b),
+      fc.asyncProperty(
+        fc.oneof(fc.constant(fuzzCase!.caseId), anyString),
+        fc.oneof(fc.constantFrom('documents-registered', 'order-signed', 'application-submitted'), anyString),
+        stepBody,
+        (caseId, stepId, b) =>
+          rejectedWithoutWrite(
+            'POST',
+            `/api/cases/${encodeURIComponent(caseId)}/steps/${encodeURIComponent(stepId)}`,
+            b,
+          ),
       ),
       { numRuns: 150 },
     );
   });
 
   it('POST /api/cases/:caseId/cancel and malformed JSON', async () => {
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.constant(fuzzCase!.caseId), anyString), json, (caseId, b) => rejectedWithoutWrite('POST', `/api/cases/${encodeURIComponent(caseId)}/cancel`, b)), { numRuns: 80 });
-    for (const raw of ['{', '{"serviceId":', 'null', '[]', '"x"', '{"applicant":{"iin":1e400}}']) await rejectedWithoutWrite('POST', '/api/cases', undefined, raw);
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constant(fuzzCase!.caseId), anyString), json, (caseId, b) =>
+        rejectedWithoutWrite('POST', `/api/cases/${encodeURIComponent(caseId)}/cancel`, b),
+      ),
+      { numRuns: 80 },
+    );
+    for (const raw of ['{', '{"serviceId":', 'null', '[]', '"x"', '{"applicant":{"iin":1e400}}'])
+      await rejectedWithoutWrite('POST', '/api/cases', undefined, raw);
   });
 });

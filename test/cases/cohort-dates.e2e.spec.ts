@@ -26,14 +26,19 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => api.close());
 
-describe('cohort dates are the provider\'s', () => {
+describe("cohort dates are the provider's", () => {
   it('the attack: an applicant sending document-acceptance-end gets 403 naming the field, and nothing is written', async () => {
     const iin = makeIin('800101', 3, serial++);
     const head = await api.app.infra.eventLog.headPosition();
-    const r = await api.call('POST', '/api/cases', { as: applicant(iin), body: corpsA(iin, { 'document-acceptance-end': '2027-12-20' }) });
+    const r = await api.call('POST', '/api/cases', {
+      as: applicant(iin),
+      body: corpsA(iin, { 'document-acceptance-end': '2027-12-20' }),
+    });
     expect(r.status).toBe(403);
     expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(r.body.detail).toMatch(/^cohortDates \(document-acceptance-end\) start the provider's clocks and are set by the provider's staff/);
+    expect(r.body.detail).toMatch(
+      /^cohortDates \(document-acceptance-end\) start the provider's clocks and are set by the provider's staff/,
+    );
     expect(r.body.requiredRoles).toEqual(['responsible-person']);
     expect(await api.app.infra.eventLog.headPosition()).toBe(head);
   });
@@ -43,43 +48,84 @@ describe('cohort dates are the provider\'s', () => {
     ['an object', { date: '2015-10-09' }, /is an object, not a date/],
     ['a number', 20151009, /is a number, not a date/],
     ['not a date', '2015-02-30', /./],
-    ['after the version\'s period', '2027-12-20', /outside the period of personnel-reserve\/order-184-2015 \(2015-08-11 to 2016-08-08\)/],
-    ['before the version\'s period', '2015-01-10', /outside the period/],
-  ])('a value that is %s is 400 naming cohortDates.document-acceptance-end, and nothing is written', async (_what, value, problem) => {
-    const iin = makeIin('800101', 3, serial++);
-    const head = await api.app.infra.eventLog.headPosition();
-    const r = await api.call('POST', '/api/cases', { as: RESPONSIBLE, body: corpsA(iin, { 'document-acceptance-end': value }) });
-    expect(r.status).toBe(400);
-    expect(r.body.errors).toEqual([expect.objectContaining({ field: 'cohortDates.document-acceptance-end', problem: expect.stringMatching(problem) })]);
-    expect(await api.app.infra.eventLog.headPosition()).toBe(head);
-  });
+    [
+      "after the version's period",
+      '2027-12-20',
+      /outside the period of personnel-reserve\/order-184-2015 \(2015-08-11 to 2016-08-08\)/,
+    ],
+    ["before the version's period", '2015-01-10', /outside the period/],
+  ])(
+    'a value that is %s is 400 naming cohortDates.document-acceptance-end, and nothing is written',
+    async (_what, value, problem) => {
+      const iin = makeIin('800101', 3, serial++);
+      const head = await api.app.infra.eventLog.headPosition();
+      const r = await api.call('POST', '/api/cases', {
+        as: RESPONSIBLE,
+        body: corpsA(iin, { 'document-acceptance-end': value }),
+      });
+      expect(r.status).toBe(400);
+      expect(r.body.errors).toEqual([
+        expect.objectContaining({
+          field: 'cohortDates.document-acceptance-end',
+          problem: expect.stringMatching(problem),
+        }),
+      ]);
+      expect(await api.app.infra.eventLog.headPosition()).toBe(head);
+    },
+  );
 
   it('an array for the whole field, or an undeclared key, is 400 too', async () => {
     const iin = makeIin('800101', 3, serial++);
     const whole = await api.call('POST', '/api/cases', { as: RESPONSIBLE, body: corpsA(iin, ['2015-10-09']) });
     expect(whole.status).toBe(400);
     expect(whole.body.errors).toEqual([expect.objectContaining({ field: 'cohortDates' })]);
-    const unknown = await api.call('POST', '/api/cases', { as: RESPONSIBLE, body: corpsA(iin, { 'academic-year-start': '2015-10-09' }) });
+    const unknown = await api.call('POST', '/api/cases', {
+      as: RESPONSIBLE,
+      body: corpsA(iin, { 'academic-year-start': '2015-10-09' }),
+    });
     expect(unknown.status).toBe(400);
-    expect(unknown.body.errors).toEqual([expect.objectContaining({ field: 'cohortDates.academic-year-start', problem: expect.stringMatching(/is not a cohort date of personnel-reserve/) })]);
+    expect(unknown.body.errors).toEqual([
+      expect.objectContaining({
+        field: 'cohortDates.academic-year-start',
+        problem: expect.stringMatching(/is not a cohort date of personnel-reserve/),
+      }),
+    ]);
   });
 
-  it('staff of the unit set the round\'s end; the review deadline runs from it (10 working days)', async () => {
+  it("staff of the unit set the round's end; the review deadline runs from it (10 working days)", async () => {
     const iin = makeIin('800101', 3, serial++);
-    const r = await api.call('POST', '/api/cases', { as: RESPONSIBLE, body: corpsA(iin, { 'document-acceptance-end': '2015-10-09' }) });
+    const r = await api.call('POST', '/api/cases', {
+      as: RESPONSIBLE,
+      body: corpsA(iin, { 'document-acceptance-end': '2015-10-09' }),
+    });
     expect(r.status).toBe(201);
     const [submitted] = await api.app.infra.eventLog.readStream(caseStreamId(r.body.caseId));
-    expect((submitted!.data as { cohortDates: unknown }).cohortDates).toEqual({ 'document-acceptance-end': '2015-10-09' });
-    const sla = await api.call('GET', `/api/cases/${r.body.caseId}/sla?asOf=${encodeURIComponent(at('2015-10-12', '10:00'))}&after=${r.body.position}`, { as: RESPONSIBLE });
+    expect((submitted!.data as { cohortDates: unknown }).cohortDates).toEqual({
+      'document-acceptance-end': '2015-10-09',
+    });
+    const sla = await api.call(
+      'GET',
+      `/api/cases/${r.body.caseId}/sla?asOf=${encodeURIComponent(at('2015-10-12', '10:00'))}&after=${r.body.position}`,
+      { as: RESPONSIBLE },
+    );
     expect(sla.status).toBe(200);
-    expect(sla.body.rows.find((row: { limitId: string }) => row.limitId === 'review')).toMatchObject({ startedAt: expect.stringMatching(/^2015-10-0[89]T/), deadline: expect.stringMatching(/^2015-10-2/) });
+    expect(sla.body.rows.find((row: { limitId: string }) => row.limitId === 'review')).toMatchObject({
+      startedAt: expect.stringMatching(/^2015-10-0[89]T/),
+      deadline: expect.stringMatching(/^2015-10-2/),
+    });
   });
 
-  it('a date the text fixes is set from the filing: an applicant\'s postgraduate filing gets the enrolment window of its year', async () => {
+  it("a date the text fixes is set from the filing: an applicant's postgraduate filing gets the enrolment window of its year", async () => {
     const iin = makeIin('800101', 3, serial++);
     const r = await api.call('POST', '/api/cases', {
       as: applicant(iin),
-      body: { serviceId: 'academy-postgraduate-study', channel: 'office', unit: 'astana', applicant: { iin, fullName: 'Тестов Тест' }, occurredAt: at('2016-06-01', '10:00') },
+      body: {
+        serviceId: 'academy-postgraduate-study',
+        channel: 'office',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Тестов Тест' },
+        occurredAt: at('2016-06-01', '10:00'),
+      },
     });
     expect(r.status).toBe(201);
     const [submitted] = await api.app.infra.eventLog.readStream(caseStreamId(r.body.caseId));

@@ -11,7 +11,15 @@ import { makeIin, principal, validData } from '../support/case-specification';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { canonicalForm, eventHash, inCanonicalOrder, sealEvents, storedLinkProblem, verifyChain, type HashableEvent } from '../../src/modules/cases/domain/hash-chain';
+import {
+  canonicalForm,
+  eventHash,
+  inCanonicalOrder,
+  sealEvents,
+  storedLinkProblem,
+  verifyChain,
+  type HashableEvent,
+} from '../../src/modules/cases/domain/hash-chain';
 
 const DATA = join(__dirname, '../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -46,7 +54,12 @@ async function recordedChain(): Promise<RecordedEvent[]> {
     });
     if (!submitted.ok) throw new Error(JSON.stringify(submitted.refusal));
     const caseId = submitted.accepted.caseId;
-    const take = async (service: CaseCommandService, stepId: string, role: Parameters<typeof principal>[0], type: string) => {
+    const take = async (
+      service: CaseCommandService,
+      stepId: string,
+      role: Parameters<typeof principal>[0],
+      type: string,
+    ) => {
       tick();
       const outcome = await service.takeStep(principal(role, UNIT), caseId, { stepId, data: validData(type) });
       if (!outcome.ok) throw new Error(JSON.stringify(outcome.refusal));
@@ -101,11 +114,19 @@ describe('the hash chain of a case stream', () => {
   it('a changed data field breaks the chain at that event', () => {
     const tampered = clone(chain);
     (tampered[2]!.data as Record<string, unknown>).assigneeId = 'employee-2';
-    expect(verifyChain(tampered)).toMatchObject({ valid: false, firstBrokenRevision: 2, problem: expect.stringMatching(/does not match the content/) });
+    expect(verifyChain(tampered)).toMatchObject({
+      valid: false,
+      firstBrokenRevision: 2,
+      problem: expect.stringMatching(/does not match the content/),
+    });
   });
 
   it('a changed metadata field breaks the chain at that event', () => {
-    for (const change of [(m: Record<string, unknown>) => ((m.actor as Record<string, unknown>).role = 'head'), (m: Record<string, unknown>) => (m.occurredAt = '2015-09-15T03:00:00.000Z'), (m: Record<string, unknown>) => (m.backDated = true)]) {
+    for (const change of [
+      (m: Record<string, unknown>) => ((m.actor as Record<string, unknown>).role = 'head'),
+      (m: Record<string, unknown>) => (m.occurredAt = '2015-09-15T03:00:00.000Z'),
+      (m: Record<string, unknown>) => (m.backDated = true),
+    ]) {
       const tampered = clone(chain);
       change(tampered[1]!.metadata);
       expect(verifyChain(tampered)).toMatchObject({ valid: false, firstBrokenRevision: 1 });
@@ -117,19 +138,31 @@ describe('the hash chain of a case stream', () => {
     (tampered[3]!.data as Record<string, unknown>).outcome = 'non-compliant';
     (tampered[3]!.data as Record<string, unknown>).reasons = ['нет диплома'];
     tampered[3]!.metadata.hash = eventHash(tampered[3]!);
-    expect(verifyChain(tampered)).toMatchObject({ valid: false, firstBrokenRevision: 4, problem: expect.stringMatching(/previousHash/) });
+    expect(verifyChain(tampered)).toMatchObject({
+      valid: false,
+      firstBrokenRevision: 4,
+      problem: expect.stringMatching(/previousHash/),
+    });
   });
 
   it('events out of order break the chain where the order first differs', () => {
     const swapped = [chain[0]!, chain[2]!, chain[1]!, chain[3]!, chain[4]!];
-    expect(verifyChain(swapped)).toMatchObject({ valid: false, firstBrokenRevision: 1, problem: expect.stringMatching(/missing or out of order/) });
+    expect(verifyChain(swapped)).toMatchObject({
+      valid: false,
+      firstBrokenRevision: 1,
+      problem: expect.stringMatching(/missing or out of order/),
+    });
     // Renumbering the swapped events to hide the swap breaks their hashes and links instead.
     const renumbered = clone(swapped).map((e, i) => ({ ...e, revision: i }));
     expect(verifyChain(renumbered)).toMatchObject({ valid: false, firstBrokenRevision: 1 });
   });
 
   it('a dropped event is named by its revision', () => {
-    expect(verifyChain([chain[0]!, chain[1]!, chain[3]!, chain[4]!])).toMatchObject({ valid: false, firstBrokenRevision: 2, problem: expect.stringMatching(/expected revision 2, found 3/) });
+    expect(verifyChain([chain[0]!, chain[1]!, chain[3]!, chain[4]!])).toMatchObject({
+      valid: false,
+      firstBrokenRevision: 2,
+      problem: expect.stringMatching(/expected revision 2, found 3/),
+    });
     expect(verifyChain(chain.slice(1))).toMatchObject({ valid: false, firstBrokenRevision: 0 });
     // Dropping the event and renumbering the rest breaks the link of the event that moved into its place.
     const renumbered = clone([chain[0]!, chain[1]!, chain[3]!, chain[4]!]).map((e, i) => ({ ...e, revision: i }));
@@ -137,7 +170,10 @@ describe('the hash chain of a case stream', () => {
   });
 
   it('a duplicated event is named where the duplicate stands', () => {
-    expect(verifyChain([chain[0]!, chain[1]!, chain[1]!, chain[2]!])).toMatchObject({ valid: false, firstBrokenRevision: 2 });
+    expect(verifyChain([chain[0]!, chain[1]!, chain[1]!, chain[2]!])).toMatchObject({
+      valid: false,
+      firstBrokenRevision: 2,
+    });
   });
 });
 
@@ -147,12 +183,24 @@ describe('canonical form', () => {
     revision: 3,
     type: 'DocumentsReviewed',
     data: { outcome: 'non-compliant', reasons: ['нет диплома', 'нет справки'] },
-    metadata: { caseId: '1', actor: { id: 'e-1', role: 'employee', unit: UNIT }, occurredAt: '2015-09-15T04:00:00.000Z', previousHash: 'ab', hash: 'ignored' },
+    metadata: {
+      caseId: '1',
+      actor: { id: 'e-1', role: 'employee', unit: UNIT },
+      occurredAt: '2015-09-15T04:00:00.000Z',
+      previousHash: 'ab',
+      hash: 'ignored',
+    },
   };
 
   it('does not depend on the order of keys at any depth', () => {
     const reordered: HashableEvent = {
-      metadata: { previousHash: 'ab', occurredAt: '2015-09-15T04:00:00.000Z', actor: { unit: UNIT, role: 'employee', id: 'e-1' }, caseId: '1', hash: 'ignored' },
+      metadata: {
+        previousHash: 'ab',
+        occurredAt: '2015-09-15T04:00:00.000Z',
+        actor: { unit: UNIT, role: 'employee', id: 'e-1' },
+        caseId: '1',
+        hash: 'ignored',
+      },
       data: { reasons: ['нет диплома', 'нет справки'], outcome: 'non-compliant' },
       type: 'DocumentsReviewed',
       revision: 3,
@@ -170,16 +218,26 @@ describe('canonical form', () => {
   });
 
   it('is RFC 8785 JSON: sorted keys, no whitespace', () => {
-    expect(canonicalForm({ streamId: 's', revision: 0, type: 'T', data: { b: 1, a: [2, 1] }, metadata: { z: null, hash: 'h' } })).toBe(
-      '{"data":{"a":[2,1],"b":1},"metadata":{"z":null},"revision":0,"streamId":"s","type":"T"}',
-    );
+    expect(
+      canonicalForm({
+        streamId: 's',
+        revision: 0,
+        type: 'T',
+        data: { b: 1, a: [2, 1] },
+        metadata: { z: null, hash: 'h' },
+      }),
+    ).toBe('{"data":{"a":[2,1],"b":1},"metadata":{"z":null},"revision":0,"streamId":"s","type":"T"}');
   });
 });
 
 describe('canonical key order', () => {
   // fast-check's JSON values: strings (any code points), finite numbers (incl. -0, large and tiny), booleans, null, nesting.
   const hasIndexKey = (v: unknown): boolean =>
-    v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some(hasIndexKey) : Object.keys(v).some((k) => /^(0|[1-9]\d{0,8})$/.test(k)) || Object.values(v).some(hasIndexKey));
+    v !== null &&
+    typeof v === 'object' &&
+    (Array.isArray(v)
+      ? v.some(hasIndexKey)
+      : Object.keys(v).some((k) => /^(0|[1-9]\d{0,8})$/.test(k)) || Object.values(v).some(hasIndexKey));
 
   it('JSON.stringify of a value in canonical order is its RFC 8785 form, unless an object has array-index keys', () => {
     fc.assert(
@@ -195,22 +253,75 @@ describe('canonical key order', () => {
 
   it('an event whose data has array-index keys still verifies (by the full canonical form)', async () => {
     const [event] = sealEvents(
-      [{ type: 'DocumentRegistered', data: { '': 'x', '0': false, incomingNumber: '1' }, stepId: 'documents-registered', actor: { id: 'a', name: 'A', role: 'registry-clerk', unit: 'u' }, occurredAt: new Date('2015-09-15T04:00:00Z'), startedAt: new Date('2015-09-15T04:00:00Z'), clause: { act: 'order-184-2015', paragraph: 7 } }],
-      { caseId: 'c-2', versionId: 'personnel-reserve/order-184-2015', previous: null, now: new Date('2015-09-15T04:05:00Z'), backDatedAfterMs: 86_400_000, correlationId: 'x', causationId: 'y' },
+      [
+        {
+          type: 'DocumentRegistered',
+          data: { '': 'x', '0': false, incomingNumber: '1' },
+          stepId: 'documents-registered',
+          actor: { id: 'a', name: 'A', role: 'registry-clerk', unit: 'u' },
+          occurredAt: new Date('2015-09-15T04:00:00Z'),
+          startedAt: new Date('2015-09-15T04:00:00Z'),
+          clause: { act: 'order-184-2015', paragraph: 7 },
+        },
+      ],
+      {
+        caseId: 'c-2',
+        versionId: 'personnel-reserve/order-184-2015',
+        previous: null,
+        now: new Date('2015-09-15T04:05:00Z'),
+        backDatedAfterMs: 86_400_000,
+        correlationId: 'x',
+        causationId: 'y',
+      },
     );
-    const stored = { streamId: 'case-c-2', revision: 0, type: event!.type, data: JSON.stringify(event!.data), metadata: JSON.stringify(event!.metadata) };
+    const stored = {
+      streamId: 'case-c-2',
+      revision: 0,
+      type: event!.type,
+      data: JSON.stringify(event!.data),
+      metadata: JSON.stringify(event!.metadata),
+    };
     expect(storedLinkProblem(stored, 0, null)).toEqual({ problem: null, hash: event!.metadata.hash });
-    expect(verifyChain([{ ...stored, data: event!.data, metadata: event!.metadata }])).toEqual({ valid: true, events: 1 });
+    expect(verifyChain([{ ...stored, data: event!.data, metadata: event!.metadata }])).toEqual({
+      valid: true,
+      events: 1,
+    });
   });
 
   it('any sealed event, whatever keys its data has, hashes to what the RFC 8785 definition gives', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (data) => {
         const [event] = sealEvents(
-          [{ type: 'DocumentRegistered', data, stepId: 'documents-registered', actor: { id: 'a', name: 'A', role: 'registry-clerk', unit: 'u' }, occurredAt: new Date('2015-09-15T04:00:00Z'), startedAt: new Date('2015-09-15T04:00:00Z'), clause: { act: 'order-184-2015', paragraph: 7 } }],
-          { caseId: 'c-3', versionId: 'personnel-reserve/order-184-2015', previous: null, now: new Date('2015-09-15T04:05:00Z'), backDatedAfterMs: 86_400_000, correlationId: 'x', causationId: 'y' },
+          [
+            {
+              type: 'DocumentRegistered',
+              data,
+              stepId: 'documents-registered',
+              actor: { id: 'a', name: 'A', role: 'registry-clerk', unit: 'u' },
+              occurredAt: new Date('2015-09-15T04:00:00Z'),
+              startedAt: new Date('2015-09-15T04:00:00Z'),
+              clause: { act: 'order-184-2015', paragraph: 7 },
+            },
+          ],
+          {
+            caseId: 'c-3',
+            versionId: 'personnel-reserve/order-184-2015',
+            previous: null,
+            now: new Date('2015-09-15T04:05:00Z'),
+            backDatedAfterMs: 86_400_000,
+            correlationId: 'x',
+            causationId: 'y',
+          },
         );
-        const definition = sha256Hex(canonicalize({ streamId: 'case-c-3', revision: 0, type: event!.type, data, metadata: Object.fromEntries(Object.entries(event!.metadata).filter(([k]) => k !== 'hash')) })!);
+        const definition = sha256Hex(
+          canonicalize({
+            streamId: 'case-c-3',
+            revision: 0,
+            type: event!.type,
+            data,
+            metadata: Object.fromEntries(Object.entries(event!.metadata).filter(([k]) => k !== 'hash')),
+          })!,
+        );
         expect(event!.metadata.hash).toBe(definition);
         expect(JSON.parse(JSON.stringify(event!.data))).toEqual(JSON.parse(JSON.stringify(data)));
       }),
@@ -222,9 +333,29 @@ describe('canonical key order', () => {
     const catalog = loadCatalog('data/regulations');
     const version = catalog.byId.get('civil-service-testing/order-184-2015')!;
     const [event] = sealEvents(
-      [{ type: 'ApplicationSubmitted', data: { z: 1, a: { y: 'ж', b: [3, { d: 1, c: 2 }] } }, stepId: 'application-submitted', actor: { id: 'a', name: 'Ә', role: 'applicant', unit: 'u' }, occurredAt: new Date('2015-09-15T04:00:00Z'), startedAt: new Date('2015-09-15T04:00:00Z'), clause: { act: 'order-184-2015', paragraph: 7 } }],
-      { caseId: 'c-1', versionId: version.versionId, previous: null, now: new Date('2015-09-15T04:05:00Z'), backDatedAfterMs: 86_400_000, correlationId: 'x', causationId: 'y' },
+      [
+        {
+          type: 'ApplicationSubmitted',
+          data: { z: 1, a: { y: 'ж', b: [3, { d: 1, c: 2 }] } },
+          stepId: 'application-submitted',
+          actor: { id: 'a', name: 'Ә', role: 'applicant', unit: 'u' },
+          occurredAt: new Date('2015-09-15T04:00:00Z'),
+          startedAt: new Date('2015-09-15T04:00:00Z'),
+          clause: { act: 'order-184-2015', paragraph: 7 },
+        },
+      ],
+      {
+        caseId: 'c-1',
+        versionId: version.versionId,
+        previous: null,
+        now: new Date('2015-09-15T04:05:00Z'),
+        backDatedAfterMs: 86_400_000,
+        correlationId: 'x',
+        causationId: 'y',
+      },
     );
-    expect(event!.metadata.hash).toBe(eventHash({ streamId: 'case-c-1', revision: 0, type: event!.type, data: event!.data, metadata: event!.metadata }));
+    expect(event!.metadata.hash).toBe(
+      eventHash({ streamId: 'case-c-1', revision: 0, type: event!.type, data: event!.data, metadata: event!.metadata }),
+    );
   });
 });

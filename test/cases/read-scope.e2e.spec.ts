@@ -22,7 +22,14 @@ beforeAll(async () => {
   api = await startHarness({ IIN_LOOKUPS_PER_MINUTE: '5' });
   const r = await api.call('POST', '/api/cases', {
     as: applicant(IIN),
-    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin: IIN, fullName: 'Серикова Айгерим' }, occurredAt: at('2015-09-15', '10:00') },
+    body: {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: 'astana',
+      applicant: { iin: IIN, fullName: 'Серикова Айгерим' },
+      occurredAt: at('2015-09-15', '10:00'),
+    },
   });
   expect(r.status).toBe(201);
   caseId = r.body.caseId;
@@ -31,11 +38,19 @@ beforeAll(async () => {
 afterAll(async () => api.close());
 
 describe('read scope per role and unit', () => {
-  it('a clerk of another unit gets 403 for the case, its SLA and its unit\'s list: no masked IIN, no name to match against', async () => {
+  it("a clerk of another unit gets 403 for the case, its SLA and its unit's list: no masked IIN, no name to match against", async () => {
     const clerk = staff('registry-clerk', 'almaty');
-    for (const path of [`/api/cases/${caseId}?after=${position}`, `/api/cases/${caseId}/sla`, '/api/cases?unit=astana']) {
+    for (const path of [
+      `/api/cases/${caseId}?after=${position}`,
+      `/api/cases/${caseId}/sla`,
+      '/api/cases?unit=astana',
+    ]) {
       const r = await api.call('GET', path, { as: clerk });
-      expect({ path, status: r.status, type: r.headers.get('content-type') }).toEqual({ path, status: 403, type: expect.stringMatching(/^application\/problem\+json/) });
+      expect({ path, status: r.status, type: r.headers.get('content-type') }).toEqual({
+        path,
+        status: 403,
+        type: expect.stringMatching(/^application\/problem\+json/),
+      });
       expect(JSON.stringify(r.body)).not.toContain('Серикова');
       expect(JSON.stringify(r.body)).not.toContain(maskIin(IIN));
     }
@@ -44,7 +59,7 @@ describe('read scope per role and unit', () => {
     expect(list.body.cases).toEqual([]);
   });
 
-  it('the brute force of the issue learns nothing: every guess at the IIN lists nothing outside the caller\'s unit, and the lookups run out (429 with Retry-After)', async () => {
+  it("the brute force of the issue learns nothing: every guess at the IIN lists nothing outside the caller's unit, and the lookups run out (429 with Retry-After)", async () => {
     const clerk = staff('psc-operator', 'shymkent');
     const statuses: number[] = [];
     let refused: Awaited<ReturnType<ApiHarness['call']>> | null = null;
@@ -58,32 +73,52 @@ describe('read scope per role and unit', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     expect(refused!.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(refused!.body).toMatchObject({ status: 429, type: expect.stringMatching(/rate-limited$/), detail: expect.stringMatching(/applicantIin lookups: at most 5 per minute per caller/) });
+    expect(refused!.body).toMatchObject({
+      status: 429,
+      type: expect.stringMatching(/rate-limited$/),
+      detail: expect.stringMatching(/applicantIin lookups: at most 5 per minute per caller/),
+    });
     // The budget is the caller's, not everyone's: another clerk still looks up.
     expect((await api.call('GET', `/api/cases?applicantIin=${IIN}`, { as: staff('head', 'astana') })).status).toBe(200);
   });
 
-  it('an applicant with no cases costs no scan of the others\' cases: the list walks the index of their IIN (issue 14.8)', async () => {
+  it("an applicant with no cases costs no scan of the others' cases: the list walks the index of their IIN (issue 14.8)", async () => {
     const stats = (api.app.infra.readStore as SqliteReadStore).queryStats;
     const before = { ...stats };
     const r = await api.call('GET', `/api/cases?after=${position}&limit=1`, { as: applicant(makeIin('700707', 3, 9)) });
     expect(r.status).toBe(200);
     expect(r.body.cases).toEqual([]);
-    expect({ indexed: stats.indexedQueries - before.indexedQueries, scans: stats.scans - before.scans, examined: stats.examined - before.examined }).toEqual({ indexed: 1, scans: 0, examined: 0 });
+    expect({
+      indexed: stats.indexedQueries - before.indexedQueries,
+      scans: stats.scans - before.scans,
+      examined: stats.examined - before.examined,
+    }).toEqual({ indexed: 1, scans: 0, examined: 0 });
   });
 
-  it('an applicant filtering by another person\'s IIN gets 403 naming the field; by their own, their cases', async () => {
+  it("an applicant filtering by another person's IIN gets 403 naming the field; by their own, their cases", async () => {
     const other = await api.call('GET', `/api/cases?applicantIin=${IIN}`, { as: applicant(OTHER_IIN) });
     expect(other.status).toBe(403);
-    expect(other.body).toMatchObject({ field: 'query.applicantIin', detail: expect.stringMatching(/only by their own IIN/) });
+    expect(other.body).toMatchObject({
+      field: 'query.applicantIin',
+      detail: expect.stringMatching(/only by their own IIN/),
+    });
     const own = await api.call('GET', `/api/cases?applicantIin=${IIN}&after=${position}`, { as: applicant(IIN) });
     expect(own.body.cases.map((c: { caseId: string }) => c.caseId)).toEqual([caseId]);
   });
 
-  it('staff of the case\'s unit, auditors and admins read it with the full IIN', async () => {
-    for (const caller of [staff('registry-clerk', 'astana'), staff('head', 'astana'), { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' }, { sub: 'admin-1', roles: ['admin'], unit: 'hq' }]) {
+  it("staff of the case's unit, auditors and admins read it with the full IIN", async () => {
+    for (const caller of [
+      staff('registry-clerk', 'astana'),
+      staff('head', 'astana'),
+      { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' },
+      { sub: 'admin-1', roles: ['admin'], unit: 'hq' },
+    ]) {
       const r = await api.call('GET', `/api/cases/${caseId}?after=${position}`, { as: caller });
-      expect({ caller: caller.sub, status: r.status, applicant: r.body.applicant }).toEqual({ caller: caller.sub, status: 200, applicant: { iin: IIN, iinMasked: false, fullName: 'Серикова Айгерим' } });
+      expect({ caller: caller.sub, status: r.status, applicant: r.body.applicant }).toEqual({
+        caller: caller.sub,
+        status: 200,
+        applicant: { iin: IIN, iinMasked: false, fullName: 'Серикова Айгерим' },
+      });
     }
   });
 
@@ -93,12 +128,21 @@ describe('read scope per role and unit', () => {
     expect(view.body.callerMayTake).toEqual(['portal-refusal']);
     expect(view.body.applicant).toMatchObject({ iin: maskIin(IIN), iinMasked: true });
     const list = await api.call('GET', '/api/cases', { as: PORTAL });
-    expect({ status: list.status, detail: list.body.detail }).toEqual({ status: 403, detail: expect.stringMatching(/worklist/) });
+    expect({ status: list.status, detail: list.body.detail }).toEqual({
+      status: 403,
+      detail: expect.stringMatching(/worklist/),
+    });
 
     // Once the applicant cancels, the portal has nothing to do here, and it has recorded nothing.
-    const cancelled = await api.call('POST', `/api/cases/${caseId}/cancel`, { as: applicant(IIN), body: { occurredAt: at('2015-09-15', '11:00') } });
+    const cancelled = await api.call('POST', `/api/cases/${caseId}/cancel`, {
+      as: applicant(IIN),
+      body: { occurredAt: at('2015-09-15', '11:00') },
+    });
     expect(cancelled.status).toBe(201);
     const after = await api.call('GET', `/api/cases/${caseId}?after=${cancelled.body.position}`, { as: PORTAL });
-    expect({ status: after.status, detail: after.body.detail }).toEqual({ status: 403, detail: expect.stringMatching(/recorded an act or may take an open step/) });
+    expect({ status: after.status, detail: after.body.detail }).toEqual({
+      status: 403,
+      detail: expect.stringMatching(/recorded an act or may take an open step/),
+    });
   });
 });

@@ -22,10 +22,16 @@ async function allRows(asOf: string) {
   const rows: { serviceId: string; unit: string; stepId: string; status: Status }[] = [];
   let cursor: string | null = null;
   do {
-    const page: { body: { cases: { caseId: string; serviceId: string; unit: string }[]; nextCursor: string | null } } = await api.call('GET', `/api/cases?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}&after=${head}`, { as: auditor });
+    const page: { body: { cases: { caseId: string; serviceId: string; unit: string }[]; nextCursor: string | null } } =
+      await api.call(
+        'GET',
+        `/api/cases?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}&after=${head}`,
+        { as: auditor },
+      );
     for (const c of page.body.cases) {
       const sla = await api.call('GET', `/api/cases/${c.caseId}/sla?asOf=${encodeURIComponent(asOf)}`, { as: auditor });
-      for (const r of sla.body.rows as SlaRow[]) rows.push({ serviceId: c.serviceId, unit: c.unit, stepId: r.stepId, status: r.status });
+      for (const r of sla.body.rows as SlaRow[])
+        rows.push({ serviceId: c.serviceId, unit: c.unit, stepId: r.stepId, status: r.status });
     }
     cursor = page.body.nextCursor;
   } while (cursor);
@@ -34,14 +40,26 @@ async function allRows(asOf: string) {
 
 function tally(rows: { status: Status }[]) {
   const count = (s: Status) => rows.filter((r) => r.status === s).length;
-  return { total: rows.length, met: count('met'), breached: count('breached'), open: count('open'), overdue: count('overdue'), notApplicable: count('not-applicable') };
+  return {
+    total: rows.length,
+    met: count('met'),
+    breached: count('breached'),
+    open: count('open'),
+    overdue: count('overdue'),
+    notApplicable: count('not-applicable'),
+  };
 }
 
 beforeAll(async () => {
   api = await startHarness();
   const { infra } = api.app;
   const run = await seedDemo(
-    { eventLog: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar, backDatedAfterMs: 24 * 3_600_000 },
+    {
+      eventLog: infra.eventLog,
+      catalog: infra.reference.catalog,
+      calendar: infra.reference.calendar,
+      backDatedAfterMs: 24 * 3_600_000,
+    },
     { cases: 80, seed: 'compliance-e2e', concurrency: 8 },
   );
   expect(run.refusals).toEqual([]);
@@ -54,10 +72,14 @@ afterAll(async () => api.close());
 describe('summary', () => {
   const asOf = '2021-01-01T00:00:00Z';
 
-  it('by service and by step: the rollups agree with every case\'s own SLA rows; each answer has its staleness stamp', async () => {
+  it("by service and by step: the rollups agree with every case's own SLA rows; each answer has its staleness stamp", async () => {
     const rows = await allRows(asOf);
     expect(rows.length).toBeGreaterThan(100);
-    const byService = await api.call('GET', `/api/compliance/summary?groupBy=service&asOf=${encodeURIComponent(asOf)}&after=${head}`, { as: auditor });
+    const byService = await api.call(
+      'GET',
+      `/api/compliance/summary?groupBy=service&asOf=${encodeURIComponent(asOf)}&after=${head}`,
+      { as: auditor },
+    );
     expect(byService.status).toBe(200);
     expect(byService.body.staleness.position).toBeGreaterThanOrEqual(head);
     expect(byService.body.staleness.at).toEqual(expect.any(String));
@@ -66,18 +88,45 @@ describe('summary', () => {
     expect(byService.body.rows.map((r: { key: string }) => r.key)).toEqual(services);
     for (const row of byService.body.rows) {
       const expected = tally(rows.filter((r) => r.serviceId === row.key));
-      expect({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue, notApplicable: row.notApplicable }).toEqual({ key: row.key, ...expected });
+      expect({
+        key: row.key,
+        total: row.total,
+        met: row.met,
+        breached: row.breached,
+        open: row.open,
+        overdue: row.overdue,
+        notApplicable: row.notApplicable,
+      }).toEqual({ key: row.key, ...expected });
       expect(row.complianceRate).toBeCloseTo(expected.met / (expected.met + expected.breached + expected.overdue), 3);
       expect(row.label.ru).toEqual(expect.any(String));
     }
-    const steps = await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=personnel-reserve&unit=astana&asOf=${encodeURIComponent(asOf)}`, { as: auditor });
+    const steps = await api.call(
+      'GET',
+      `/api/compliance/summary?groupBy=step&serviceId=personnel-reserve&unit=astana&asOf=${encodeURIComponent(asOf)}`,
+      { as: auditor },
+    );
     for (const row of steps.body.rows) {
-      expect({ key: row.key, ...tally(rows.filter((r) => r.serviceId === 'personnel-reserve' && r.unit === 'astana' && r.stepId === row.key)) }).toEqual({ key: row.key, total: row.total, met: row.met, breached: row.breached, open: row.open, overdue: row.overdue, notApplicable: row.notApplicable });
+      expect({
+        key: row.key,
+        ...tally(
+          rows.filter((r) => r.serviceId === 'personnel-reserve' && r.unit === 'astana' && r.stepId === row.key),
+        ),
+      }).toEqual({
+        key: row.key,
+        total: row.total,
+        met: row.met,
+        breached: row.breached,
+        open: row.open,
+        overdue: row.overdue,
+        notApplicable: row.notApplicable,
+      });
     }
   });
 
-  it('durations are in the limit\'s own unit, with percentiles per unit', async () => {
-    const testing = await api.call('GET', '/api/compliance/summary?groupBy=service&serviceId=civil-service-testing', { as: auditor });
+  it("durations are in the limit's own unit, with percentiles per unit", async () => {
+    const testing = await api.call('GET', '/api/compliance/summary?groupBy=service&serviceId=civil-service-testing', {
+      as: auditor,
+    });
     const [row] = testing.body.rows;
     expect(row.durationUnit).toBe('minutes');
     expect(row.durations.minutes.p50).toBeLessThanOrEqual(row.durations.minutes.p90);
@@ -85,35 +134,72 @@ describe('summary', () => {
   });
 
   it('by month: filters by period in whole months', async () => {
-    const months = await api.call('GET', '/api/compliance/summary?groupBy=month&from=2015-09&to=2015-10-15', { as: auditor });
+    const months = await api.call('GET', '/api/compliance/summary?groupBy=month&from=2015-09&to=2015-10-15', {
+      as: auditor,
+    });
     expect(months.status).toBe(200);
-    expect(months.body.rows.map((r: { key: string }) => r.key).every((k: string) => k >= '2015-09' && k <= '2015-10')).toBe(true);
+    expect(
+      months.body.rows.map((r: { key: string }) => r.key).every((k: string) => k >= '2015-09' && k <= '2015-10'),
+    ).toBe(true);
   });
 
-  it('by channel: each group keeps the catalog\'s (the law\'s) channel id, says the command\'s word for it and has a ru/kk/en label', async () => {
+  it("by channel: each group keeps the catalog's (the law's) channel id, says the command's word for it and has a ru/kk/en label", async () => {
     const r = await api.call('GET', '/api/compliance/summary?groupBy=channel', { as: auditor });
     expect(r.status).toBe(200);
-    const rows = r.body.rows as { key: string; requestedChannel: string | null; label: { ru: string; kk: string; en: string } | null }[];
+    const rows = r.body.rows as {
+      key: string;
+      requestedChannel: string | null;
+      label: { ru: string; kk: string; en: string } | null;
+    }[];
     // The demo files through the portal, the PSC and the provider's office: the registry office of order 184 among them.
     expect(rows.map((row) => row.key)).toEqual(expect.arrayContaining(['portal', 'psc', 'provider-registry']));
-    for (const row of rows) expect(row).toMatchObject({ requestedChannel: expect.stringMatching(/^(portal|psc|office)$/), label: { ru: expect.any(String), kk: expect.any(String), en: expect.any(String) } });
-    expect(rows.find((row) => row.key === 'provider-registry')).toMatchObject({ requestedChannel: 'office', label: { ru: 'Канцелярия услугодателя', en: "The service provider's registry office" } });
+    for (const row of rows)
+      expect(row).toMatchObject({
+        requestedChannel: expect.stringMatching(/^(portal|psc|office)$/),
+        label: { ru: expect.any(String), kk: expect.any(String), en: expect.any(String) },
+      });
+    expect(rows.find((row) => row.key === 'provider-registry')).toMatchObject({
+      requestedChannel: 'office',
+      label: { ru: 'Канцелярия услугодателя', en: "The service provider's registry office" },
+    });
     // The catalog says the same: a client reads there which command word files through which of the law's channels.
-    const version = await api.call('GET', `/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`, { as: auditor });
-    expect(version.body.channels.map((c: { id: string; requestedChannel: string }) => [c.id, c.requestedChannel])).toEqual([['provider-registry', 'office'], ['psc', 'psc'], ['portal', 'portal']]);
+    const version = await api.call(
+      'GET',
+      `/api/regulations/${encodeURIComponent('civil-service-testing/order-184-2015')}`,
+      { as: auditor },
+    );
+    expect(
+      version.body.channels.map((c: { id: string; requestedChannel: string }) => [c.id, c.requestedChannel]),
+    ).toEqual([
+      ['provider-registry', 'office'],
+      ['psc', 'psc'],
+      ['portal', 'portal'],
+    ]);
     const csv = await api.call('GET', '/api/compliance/summary?groupBy=channel&format=csv&lang=en', { as: auditor });
     expect(String(csv.body)).toContain("The service provider's registry office");
   });
 
   it('bad input names the parameter: unknown groupBy, service or version, to before from', async () => {
-    const bad = await api.call('GET', '/api/compliance/summary?groupBy=weekday&from=2016-01&to=2015-12&asOf=yesterday', { as: auditor });
+    const bad = await api.call(
+      'GET',
+      '/api/compliance/summary?groupBy=weekday&from=2016-01&to=2015-12&asOf=yesterday',
+      { as: auditor },
+    );
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.asOf', 'query.groupBy', 'query.to']);
-    expect(bad.body.errors.find((e: { field: string }) => e.field === 'query.groupBy').allowed).toBe('service | version | step | unit | assignee | channel | month');
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'query.asOf',
+      'query.groupBy',
+      'query.to',
+    ]);
+    expect(bad.body.errors.find((e: { field: string }) => e.field === 'query.groupBy').allowed).toBe(
+      'service | version | step | unit | assignee | channel | month',
+    );
     const service = await api.call('GET', '/api/compliance/summary?serviceId=driving-licence', { as: auditor });
     expect(service.status).toBe(404);
     expect(service.body.errors[0].field).toBe('query.serviceId');
-    const version = await api.call('GET', '/api/compliance/summary?versionId=personnel-reserve/order-1-2030', { as: auditor });
+    const version = await api.call('GET', '/api/compliance/summary?versionId=personnel-reserve/order-1-2030', {
+      as: auditor,
+    });
     expect(version.status).toBe(404);
     expect(version.body.errors[0].field).toBe('query.versionId');
     const head2 = await api.app.infra.eventLog.headPosition();
@@ -125,9 +211,13 @@ describe('summary', () => {
   });
 
   it('a head reads only the unit they act for', async () => {
-    const own = await api.call('GET', '/api/compliance/summary?groupBy=unit', { as: { sub: 'head-1', roles: ['head'], unit: 'almaty' } });
+    const own = await api.call('GET', '/api/compliance/summary?groupBy=unit', {
+      as: { sub: 'head-1', roles: ['head'], unit: 'almaty' },
+    });
     expect(own.body.rows.map((r: { key: string }) => r.key)).toEqual(['almaty']);
-    const other = await api.call('GET', '/api/compliance/summary?unit=astana', { as: { sub: 'head-1', roles: ['head'], unit: 'almaty' } });
+    const other = await api.call('GET', '/api/compliance/summary?unit=astana', {
+      as: { sub: 'head-1', roles: ['head'], unit: 'almaty' },
+    });
     expect(other.status).toBe(403);
   });
 });
@@ -135,14 +225,24 @@ describe('summary', () => {
 describe('overdue and worklist', () => {
   it('lists open steps past their deadline, most overdue first, filtered by unit and role', async () => {
     const asOf = '2021-01-01T00:00:00Z';
-    const r = await api.call('GET', `/api/compliance/overdue?asOf=${encodeURIComponent(asOf)}&limit=1000`, { as: auditor });
+    const r = await api.call('GET', `/api/compliance/overdue?asOf=${encodeURIComponent(asOf)}&limit=1000`, {
+      as: auditor,
+    });
     expect(r.status).toBe(200);
     const deadlines = r.body.rows.map((row: { deadline: string }) => row.deadline);
     expect(deadlines).toEqual([...deadlines].sort());
     const expected = (await allRows(asOf)).filter((row) => row.status === 'overdue').length;
     expect(r.body.total).toBe(expected);
-    const astanaHeads = await api.call('GET', `/api/compliance/overdue?asOf=${encodeURIComponent(asOf)}&unit=astana&role=employee`, { as: auditor });
-    expect(astanaHeads.body.rows.every((row: { unit: string; roles: string[] }) => row.unit === 'astana' && row.roles.includes('employee'))).toBe(true);
+    const astanaHeads = await api.call(
+      'GET',
+      `/api/compliance/overdue?asOf=${encodeURIComponent(asOf)}&unit=astana&role=employee`,
+      { as: auditor },
+    );
+    expect(
+      astanaHeads.body.rows.every(
+        (row: { unit: string; roles: string[] }) => row.unit === 'astana' && row.roles.includes('employee'),
+      ),
+    ).toBe(true);
     const badRole = await api.call('GET', '/api/compliance/overdue?role=janitor', { as: auditor });
     expect(badRole.status).toBe(400);
   });
@@ -158,7 +258,9 @@ describe('overdue and worklist', () => {
       expect(item.clause.act).toEqual(expect.any(String));
       // Each is really takeable: the case view says so.
       const view = await api.call('GET', `/api/cases/${item.caseId}`, { as: clerk });
-      expect(view.body.callerMayTake.map((s: { stepId?: string } | string) => (typeof s === 'string' ? s : s.stepId))).toContain(item.stepId);
+      expect(
+        view.body.callerMayTake.map((s: { stepId?: string } | string) => (typeof s === 'string' ? s : s.stepId)),
+      ).toContain(item.stepId);
     }
     const deadlines = list.body.items.map((i: { deadline: string | null }) => i.deadline ?? '\uffff');
     expect(deadlines).toEqual([...deadlines].sort());
@@ -182,7 +284,10 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
     const period = await q(`/api/compliance/overdue?asOf=${asOf}&from=${from}&to=${to}&limit=1000`);
     expect(period.status).toBe(200);
     const zone = api.app.infra.reference.calendar.timeZone;
-    const inPeriod = (all.body.rows as OpenRow[]).filter((r) => { const m = zone.toLocal(new Date(r.startedAt)).date.slice(0, 7); return m >= from && m <= to; });
+    const inPeriod = (all.body.rows as OpenRow[]).filter((r) => {
+      const m = zone.toLocal(new Date(r.startedAt)).date.slice(0, 7);
+      return m >= from && m <= to;
+    });
     expect(inPeriod.length).toBeGreaterThan(0);
     expect(inPeriod.length).toBeLessThan(all.body.total);
     expect(period.body.total).toBe(inPeriod.length);
@@ -203,16 +308,24 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
   });
 
   it('200: every list pages by offset and limit with the total, no silent cap', async () => {
-    for (const path of [`/api/compliance/overdue?asOf=${asOf}`, '/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test']) {
+    for (const path of [
+      `/api/compliance/overdue?asOf=${asOf}`,
+      '/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test',
+    ]) {
       const whole = await q(`${path}&limit=1000`);
       expect(whole.status).toBe(200);
-      const list = (b: any) => (b.rows ?? b.cases).map((r: { caseId: string; limitId?: string }) => `${r.caseId}/${r.limitId ?? ''}`);
+      const list = (b: any) =>
+        (b.rows ?? b.cases).map((r: { caseId: string; limitId?: string }) => `${r.caseId}/${r.limitId ?? ''}`);
       expect(whole.body.total).toBe(list(whole.body).length);
       expect(whole.body.total).toBeGreaterThan(5);
       const pages: string[] = [];
       for (let offset = 0; offset < whole.body.total; offset += 4) {
         const page = await q(`${path}&limit=4&offset=${offset}`);
-        expect({ total: page.body.total, offset: page.body.offset, limit: page.body.limit }).toEqual({ total: whole.body.total, offset, limit: 4 });
+        expect({ total: page.body.total, offset: page.body.offset, limit: page.body.limit }).toEqual({
+          total: whole.body.total,
+          offset,
+          limit: 4,
+        });
         pages.push(...list(page.body));
       }
       expect(pages).toEqual(list(whole.body));
@@ -230,10 +343,15 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
     expect((overdue.body.rows as OpenRow[]).every((r) => r.deadline <= new Date(early).toISOString())).toBe(true);
     const risk = await q(`/api/compliance/at-risk?asOf=${encodeURIComponent(early)}&limit=1000`);
     expect((risk.body.rows as OpenRow[]).every((r) => r.startedAt <= new Date(early).toISOString())).toBe(true);
-    const cases = await q(`/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&asOf=${encodeURIComponent(early)}&limit=1000`);
-    const now = await q('/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&limit=1000');
+    const cases = await q(
+      `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&asOf=${encodeURIComponent(early)}&limit=1000`,
+    );
+    const now = await q(
+      '/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&limit=1000',
+    );
     expect(cases.body.total).toBeLessThan(now.body.total);
-    for (const c of cases.body.cases) for (const r of c.rows) expect(r.startedAt <= new Date(early).toISOString()).toBe(true);
+    for (const c of cases.body.cases)
+      for (const r of c.rows) expect(r.startedAt <= new Date(early).toISOString()).toBe(true);
   });
 
   it('200: CSV and XLSX downloads hold every row of the list with the same filters, headed in the asked language', async () => {
@@ -243,17 +361,27 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(csv.headers.get('content-disposition')).toBe('attachment; filename="overdue.csv"');
     const text = typeof csv.body === 'string' ? csv.body : JSON.stringify(csv.body);
-    const lines = text.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    const lines = text
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split(/\r?\n/);
     expect(lines[0]).toMatch(/^Қолхат,Іс,Қызмет,Бөлімше,Қадам,/);
     expect(lines.length - 1).toBe(list.body.total);
     expect(lines.slice(1).map((l) => l.split(',')[1])).toEqual(list.body.rows.map((r: OpenRow) => r.caseId));
     // Times are local, with their offset.
     expect(lines[1]).toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0[56]:00/);
 
-    const byAccept = await api.call('GET', `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test`, { as: auditor, headers: { accept: 'text/csv' } });
+    const byAccept = await api.call(
+      'GET',
+      `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test`,
+      { as: auditor, headers: { accept: 'text/csv' } },
+    );
     expect(byAccept.headers.get('content-type')).toMatch(/^text\/csv/);
 
-    const response = await fetch(`${api.url}/api/compliance/at-risk?format=xlsx&lang=en&asOf=${encodeURIComponent('2015-10-01T00:00:00+06:00')}`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const response = await fetch(
+      `${api.url}/api/compliance/at-risk?format=xlsx&lang=en&asOf=${encodeURIComponent('2015-10-01T00:00:00+06:00')}`,
+      { headers: { authorization: `Bearer ${await api.token(auditor)}` } },
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-disposition')).toBe('attachment; filename="at-risk.xlsx"');
     const ExcelJS = (await import('exceljs')).default;
@@ -273,9 +401,12 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
 });
 
 describe('live updates', () => {
-  it('the stream announces newly projected case events, not the watchers\' own reads', async () => {
+  it("the stream announces newly projected case events, not the watchers' own reads", async () => {
     const controller = new AbortController();
-    const response = await fetch(`${api.url}/api/compliance/stream`, { headers: { authorization: `Bearer ${await api.token(auditor)}` }, signal: controller.signal });
+    const response = await fetch(`${api.url}/api/compliance/stream`, {
+      headers: { authorization: `Bearer ${await api.token(auditor)}` },
+      signal: controller.signal,
+    });
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
@@ -292,7 +423,16 @@ describe('live updates', () => {
       expect(first.position).toBeGreaterThanOrEqual(head);
       // A case event: a new filing.
       const iin = makeIin('900502', 3, 17);
-      const created = await api.call('POST', '/api/cases', { as: callerFor('psc-operator', 'astana', iin), body: { serviceId: 'civil-service-testing', channel: 'psc', unit: 'astana', applicant: { iin, fullName: 'X' }, occurredAt: '2015-11-02T10:00:00+06:00' } });
+      const created = await api.call('POST', '/api/cases', {
+        as: callerFor('psc-operator', 'astana', iin),
+        body: {
+          serviceId: 'civil-service-testing',
+          channel: 'psc',
+          unit: 'astana',
+          applicant: { iin, fullName: 'X' },
+          occurredAt: '2015-11-02T10:00:00+06:00',
+        },
+      });
       expect(created.status).toBe(201);
       const next = await nextEvent();
       expect(next.position).toBeGreaterThanOrEqual(created.body.position);
@@ -305,7 +445,10 @@ describe('live updates', () => {
 describe('rebuild', () => {
   it('a rebuild of the compliance model writes the same rollups', async () => {
     const models = api.app.infra.projections.readModels;
-    const read = async () => (await (await models.collection('compliance', 'rollup-step')).find({})).sort((a, b) => a._id.localeCompare(b._id));
+    const read = async () =>
+      (await (await models.collection('compliance', 'rollup-step')).find({})).sort((a, b) =>
+        a._id.localeCompare(b._id),
+      );
     await models.waitFor('compliance', await api.app.infra.eventLog.headPosition(), 10_000);
     const before = await read();
     await api.app.infra.projections.rebuild('compliance');

@@ -18,14 +18,43 @@ type HTMLElement = { dataset: Record<string, string> };
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '../../test-artifacts');
 // Flags that work on this closed-network machine: no sandbox as root, no background connections.
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const auditor = { sub: 'auditor-1', name: 'Аудитор', roles: ['auditor'], unit: 'hq' };
 
 const AXE = join(__dirname, '../../node_modules/axe-core/axe.min.js');
 const WORDS = {
-  ru: { dataAsOf: 'данные на', live: 'обновляется', total: 'всего', expired: 'Срок действия токена истёк. Войдите снова с новым токеном.', signInAgain: 'Войти снова', head: 'Руководитель' },
-  kk: { dataAsOf: 'деректер уақыты', live: 'жаңартылуда', total: 'барлығы', expired: 'Токеннің мерзімі өтті. Жаңа токенмен қайта кіріңіз.', signInAgain: 'Қайта кіру', head: 'Басшы' },
-  en: { dataAsOf: 'data as of', live: 'live', total: 'total', expired: 'Your access token has expired. Sign in again with a new token.', signInAgain: 'Sign in again', head: 'Head' },
+  ru: {
+    dataAsOf: 'данные на',
+    live: 'обновляется',
+    total: 'всего',
+    expired: 'Срок действия токена истёк. Войдите снова с новым токеном.',
+    signInAgain: 'Войти снова',
+    head: 'Руководитель',
+  },
+  kk: {
+    dataAsOf: 'деректер уақыты',
+    live: 'жаңартылуда',
+    total: 'барлығы',
+    expired: 'Токеннің мерзімі өтті. Жаңа токенмен қайта кіріңіз.',
+    signInAgain: 'Қайта кіру',
+    head: 'Басшы',
+  },
+  en: {
+    dataAsOf: 'data as of',
+    live: 'live',
+    total: 'total',
+    expired: 'Your access token has expired. Sign in again with a new token.',
+    signInAgain: 'Sign in again',
+    head: 'Head',
+  },
 } as const;
 
 const describeWithBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
@@ -36,17 +65,32 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
   let page: Page;
   let token: string;
 
-  const rates = (body: { rows: { key: string; complianceRate: number | null }[] }) => Object.fromEntries(body.rows.map((r) => [r.key, r.complianceRate === null ? null : Math.round(r.complianceRate * 1000) / 10]));
+  const rates = (body: { rows: { key: string; complianceRate: number | null }[] }) =>
+    Object.fromEntries(
+      body.rows.map((r) => [r.key, r.complianceRate === null ? null : Math.round(r.complianceRate * 1000) / 10]),
+    );
   const chartData = (id: string) =>
     page.evaluate((canvasId) => {
       const chart = (globalThis as any).Chart.getChart(canvasId);
-      return chart ? Object.fromEntries(chart.$rows.map((r: { key: string }, i: number) => [r.key, chart.data.datasets[0].data[i]])) : null;
+      return chart
+        ? Object.fromEntries(
+            chart.$rows.map((r: { key: string }, i: number) => [r.key, chart.data.datasets[0].data[i]]),
+          )
+        : null;
     }, id);
 
   beforeAll(async () => {
     api = await startHarness();
     const { infra } = api.app;
-    const run = await seedDemo({ eventLog: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar, backDatedAfterMs: 24 * 3_600_000 }, { cases: 60, seed: 'dashboard', concurrency: 8 });
+    const run = await seedDemo(
+      {
+        eventLog: infra.eventLog,
+        catalog: infra.reference.catalog,
+        calendar: infra.reference.calendar,
+        backDatedAfterMs: 24 * 3_600_000,
+      },
+      { cases: 60, seed: 'dashboard', concurrency: 8 },
+    );
     expect(run.refusals).toEqual([]);
     await infra.projections.readModels.waitFor('compliance', await infra.eventLog.headPosition(), 20_000);
     token = await api.token(auditor);
@@ -59,7 +103,7 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     await api?.close();
   });
 
-  it('loads against the demo data and draws the API\'s numbers; a filter changes them; drill-down reaches a case history', async () => {
+  it("loads against the demo data and draws the API's numbers; a filter changes them; drill-down reaches a case history", async () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     // A script, style or request the Content-Security-Policy blocks is reported on the console, not thrown.
@@ -79,24 +123,34 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     // An auditor sees the at-risk list (empty for demo cases whose deadlines are long past) and the delivery state.
     const atRisk = await api.call('GET', '/api/compliance/at-risk?limit=50', { as: auditor });
     expect(await page.locator('#table-at-risk tr[data-case]').count()).toBe(atRisk.body.rows.length);
-    expect(await page.textContent('[data-testid="deliveries"]')).toMatch(/^в очереди 0 · доставлено 0 · не доставлено 0 · задержка 0 s$/);
+    expect(await page.textContent('[data-testid="deliveries"]')).toMatch(
+      /^в очереди 0 · доставлено 0 · не доставлено 0 · задержка 0 s$/,
+    );
 
     // Filter: one unit.
     await page.selectOption('#f-unit', 'almaty');
     await page.click('#filters button[type=submit]');
     const almaty = await api.call('GET', '/api/compliance/summary?groupBy=service&unit=almaty', { as: auditor });
     expect(rates(almaty.body)).not.toEqual(rates(byService.body));
-    await page.waitForFunction((expected) => {
-      const chart = (globalThis as any).Chart.getChart('chart-service');
-      return JSON.stringify(chart.data.datasets[0].data) === JSON.stringify(expected);
-    }, Object.values(rates(almaty.body)));
+    await page.waitForFunction(
+      (expected) => {
+        const chart = (globalThis as any).Chart.getChart('chart-service');
+        return JSON.stringify(chart.data.datasets[0].data) === JSON.stringify(expected);
+      },
+      Object.values(rates(almaty.body)),
+    );
     expect(await chartData('chart-service')).toEqual(rates(almaty.body));
 
     // Drill down: service → its steps (table row), step → its cases (a click on the chart's bar), case → history.
     const service = 'civil-service-testing';
     await page.click(`#table-service tr[data-service="${service}"]`);
-    const steps = await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=${service}&unit=almaty`, { as: auditor });
-    await page.waitForFunction((n) => (globalThis as any).Chart.getChart('chart-step')?.$rows.length === n, steps.body.rows.length);
+    const steps = await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=${service}&unit=almaty`, {
+      as: auditor,
+    });
+    await page.waitForFunction(
+      (n) => (globalThis as any).Chart.getChart('chart-step')?.$rows.length === n,
+      steps.body.rows.length,
+    );
     expect(await chartData('chart-step')).toEqual(rates(steps.body));
     const bar = await page.evaluate(() => {
       const chart = (globalThis as any).Chart.getChart('chart-step');
@@ -106,11 +160,18 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     });
     await page.mouse.click(bar.x, bar.y);
     await page.waitForSelector('#table-cases tr[data-case]');
-    const stepCases = await api.call('GET', `/api/compliance/step-cases?serviceId=${service}&stepId=${bar.key}&unit=almaty&limit=100`, { as: auditor });
+    const stepCases = await api.call(
+      'GET',
+      `/api/compliance/step-cases?serviceId=${service}&stepId=${bar.key}&unit=almaty&limit=100`,
+      { as: auditor },
+    );
     expect(await page.locator('#table-cases tr[data-case]').count()).toBe(stepCases.body.cases.length);
     const caseId = await page.getAttribute('#table-cases tr[data-case]', 'data-case');
     await page.click(`#table-cases tr[data-case="${caseId}"]`);
-    await page.waitForFunction((id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id, caseId);
+    await page.waitForFunction(
+      (id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id,
+      caseId,
+    );
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: auditor });
     expect(await page.locator('#table-history tr').count()).toBe(history.body.events.length + 1);
     expect(await page.textContent('#table-history')).toContain('Заявление подано');
@@ -123,20 +184,37 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
 
     // Kazakh labels: every string of the page, the live indicator and the case history included.
     await page.selectOption('#lang', 'kk');
-    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
-    await page.waitForFunction((kk) => (globalThis as any).document.querySelector('#table-history')?.textContent.includes(kk), cited[0]!.kk);
+    await page.waitForFunction(
+      () =>
+        (globalThis as any).document.querySelector('h1')?.textContent ===
+        'Мемлекеттік қызметтер мерзімдерінің сақталуы',
+    );
+    await page.waitForFunction(
+      (kk) => (globalThis as any).document.querySelector('#table-history')?.textContent.includes(kk),
+      cited[0]!.kk,
+    );
     expect(await page.textContent('#live')).toBe('● жаңартылуда');
     expect(await page.title()).toBe('reglament — мерзімдердің сақталуы');
     expect(await page.textContent('#table-history')).toContain('Тестілеу әкімшісі');
 
     // English: nothing of the page's own wording stays Russian.
     await page.selectOption('#lang', 'en');
-    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Public service deadline compliance');
+    await page.waitForFunction(
+      () => (globalThis as any).document.querySelector('h1')?.textContent === 'Public service deadline compliance',
+    );
     expect(await page.textContent('#live')).toBe('● live');
-    const ownWords = await page.evaluate(() => [...(globalThis as any).document.querySelectorAll('[data-i18n]')].map((el: { textContent: string }) => el.textContent));
+    const ownWords = await page.evaluate(() =>
+      [...(globalThis as any).document.querySelectorAll('[data-i18n]')].map(
+        (el: { textContent: string }) => el.textContent,
+      ),
+    );
     expect(ownWords.filter((w: string) => /[а-яё]/i.test(w))).toEqual([]);
     await page.selectOption('#lang', 'kk');
-    await page.waitForFunction(() => (globalThis as any).document.querySelector('h1')?.textContent === 'Мемлекеттік қызметтер мерзімдерінің сақталуы');
+    await page.waitForFunction(
+      () =>
+        (globalThis as any).document.querySelector('h1')?.textContent ===
+        'Мемлекеттік қызметтер мерзімдерінің сақталуы',
+    );
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
@@ -145,7 +223,11 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
 
   /** A page with the token signed in, in a language, at a width; axe needs its script injected, which the CSP forbids, so this context bypasses it. */
   async function open(lang: 'ru' | 'kk' | 'en', width: number, signedIn = token) {
-    const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true, acceptDownloads: true });
+    const context = await browser.newContext({
+      viewport: { width, height: 900 },
+      bypassCSP: true,
+      acceptDownloads: true,
+    });
     await context.addInitScript((l) => sessionStorage.setItem('lang', l), lang);
     const tab = await context.newPage();
     const errors: string[] = [];
@@ -156,8 +238,12 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
 
   const seriousViolations = async (tab: Page) => {
     await tab.addScriptTag({ content: readFileSync(AXE, 'utf8') });
-    const result = await tab.evaluate(async () => (globalThis as any).axe.run(document, { resultTypes: ['violations'] }));
-    return (result.violations as { id: string; impact: string; nodes: { target: string[] }[] }[]).filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+    const result = await tab.evaluate(async () =>
+      (globalThis as any).axe.run(document, { resultTypes: ['violations'] }),
+    );
+    return (result.violations as { id: string; impact: string; nodes: { target: string[] }[] }[])
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
   };
 
   it.each([
@@ -167,46 +253,73 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     ['ru', 1400],
     ['kk', 1400],
     ['en', 1400],
-  ] as const)('%s at %i px: no serious or critical axe violation, no sideways scrolling, every word in the language, staleness as a time', async (lang, width) => {
-    const { tab, errors, close } = await open(lang, width);
-    try {
-      await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
-      await tab.waitForFunction((live) => (globalThis as any).document.querySelector('#live')?.textContent === `● ${live}`, WORDS[lang].live);
-      // Drill down by keyboard so the step, case and history tables are on the page too.
-      await tab.focus('#table-service tr[data-service="civil-service-testing"]');
-      await tab.keyboard.press('Enter');
-      await tab.waitForSelector('#table-step tr[data-step]');
-      await tab.focus('#table-step tr[data-step]');
-      await tab.keyboard.press('Enter');
-      await tab.waitForSelector('#table-cases tr[data-case]');
-      await tab.focus('#table-cases tr[data-case]');
-      await tab.keyboard.press(' ');
-      await tab.waitForFunction(() => (globalThis as any).document.querySelector('#table-history tbody tr td') !== null);
+  ] as const)(
+    '%s at %i px: no serious or critical axe violation, no sideways scrolling, every word in the language, staleness as a time',
+    async (lang, width) => {
+      const { tab, errors, close } = await open(lang, width);
+      try {
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        await tab.waitForFunction(
+          (live) => (globalThis as any).document.querySelector('#live')?.textContent === `● ${live}`,
+          WORDS[lang].live,
+        );
+        // Drill down by keyboard so the step, case and history tables are on the page too.
+        await tab.focus('#table-service tr[data-service="civil-service-testing"]');
+        await tab.keyboard.press('Enter');
+        await tab.waitForSelector('#table-step tr[data-step]');
+        await tab.focus('#table-step tr[data-step]');
+        await tab.keyboard.press('Enter');
+        await tab.waitForSelector('#table-cases tr[data-case]');
+        await tab.focus('#table-cases tr[data-case]');
+        await tab.keyboard.press(' ');
+        await tab.waitForFunction(
+          () => (globalThis as any).document.querySelector('#table-history tbody tr td') !== null,
+        );
 
-      expect(await seriousViolations(tab)).toEqual([]);
-      // Signed in: the sign-in form and the expiry notice are gone.
-      expect([await tab.isVisible('#login'), await tab.isVisible('#expired')]).toEqual([false, false]);
-      const overflow = await tab.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-      const wide = await tab.evaluate((w) => [...document.querySelectorAll('body *')].filter((el: any) => !el.closest('.scroll') && el.getBoundingClientRect().right > w + 1).slice(0, 5).map((el: any) => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`), overflow.client);
-      expect({ ...overflow, wide }).toEqual({ ...overflow, scroll: overflow.client, wide: [] });
-      const staleness = await tab.textContent('[data-testid="staleness"]');
-      expect(staleness).toMatch(new RegExp(`^${WORDS[lang].dataAsOf} (\\S+ )?\\d{2}:\\d{2}:\\d{2}$`));
-      expect(staleness).not.toMatch(/position|позиц/i);
-      // Roles are named, not given as ids; the English page has no Russian word of its own, the others no English.
-      const roles = await tab.locator('#table-overdue tbody tr:first-child td:nth-child(4)').textContent();
-      expect(roles).not.toMatch(/[a-z]+-[a-z]+|^(head|employee)$/);
-      const own = await tab.evaluate(() => [...document.querySelectorAll('[data-i18n], th, .tools button, .pager button, .pager span')].map((el) => el.textContent ?? ''));
-      if (lang === 'en') expect(own.filter((w) => /[а-яё]/i.test(w))).toEqual([]);
-      else expect(own.filter((w) => /\b(the|of|and|total|Next|Previous|Download)\b/.test(w))).toEqual([]);
-      const charts = await tab.evaluate(() => [...document.querySelectorAll('canvas')].map((c) => c.getAttribute('aria-label')));
-      expect(charts.every((name) => typeof name === 'string' && name.length > 10)).toBe(true);
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await tab.screenshot({ path: join(ARTIFACTS, `dashboard-${lang}-${width}.png`), fullPage: true });
-      expect(errors).toEqual([]);
-    } finally {
-      await close();
-    }
-  }, 90_000);
+        expect(await seriousViolations(tab)).toEqual([]);
+        // Signed in: the sign-in form and the expiry notice are gone.
+        expect([await tab.isVisible('#login'), await tab.isVisible('#expired')]).toEqual([false, false]);
+        const overflow = await tab.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          client: document.documentElement.clientWidth,
+        }));
+        const wide = await tab.evaluate(
+          (w) =>
+            [...document.querySelectorAll('body *')]
+              .filter((el: any) => !el.closest('.scroll') && el.getBoundingClientRect().right > w + 1)
+              .slice(0, 5)
+              .map(
+                (el: any) => `${el.tagName}#${el.id}.${el.className} ${Math.round(el.getBoundingClientRect().right)}`,
+              ),
+          overflow.client,
+        );
+        expect({ ...overflow, wide }).toEqual({ ...overflow, scroll: overflow.client, wide: [] });
+        const staleness = await tab.textContent('[data-testid="staleness"]');
+        expect(staleness).toMatch(new RegExp(`^${WORDS[lang].dataAsOf} (\\S+ )?\\d{2}:\\d{2}:\\d{2}$`));
+        expect(staleness).not.toMatch(/position|позиц/i);
+        // Roles are named, not given as ids; the English page has no Russian word of its own, the others no English.
+        const roles = await tab.locator('#table-overdue tbody tr:first-child td:nth-child(4)').textContent();
+        expect(roles).not.toMatch(/[a-z]+-[a-z]+|^(head|employee)$/);
+        const own = await tab.evaluate(() =>
+          [...document.querySelectorAll('[data-i18n], th, .tools button, .pager button, .pager span')].map(
+            (el) => el.textContent ?? '',
+          ),
+        );
+        if (lang === 'en') expect(own.filter((w) => /[а-яё]/i.test(w))).toEqual([]);
+        else expect(own.filter((w) => /\b(the|of|and|total|Next|Previous|Download)\b/.test(w))).toEqual([]);
+        const charts = await tab.evaluate(() =>
+          [...document.querySelectorAll('canvas')].map((c) => c.getAttribute('aria-label')),
+        );
+        expect(charts.every((name) => typeof name === 'string' && name.length > 10)).toBe(true);
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await tab.screenshot({ path: join(ARTIFACTS, `dashboard-${lang}-${width}.png`), fullPage: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    90_000,
+  );
 
   it('date range and as-of pickers filter every list; totals and paging match the API; Enter on a row opens its history', async () => {
     const { tab, errors, close } = await open('ru', 1400);
@@ -214,7 +327,9 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
       const all = await api.call('GET', '/api/compliance/overdue?limit=1000', { as: auditor });
       const zone = api.app.infra.reference.calendar.timeZone;
-      const days = (all.body.rows as { startedAt: string }[]).map((r) => zone.toLocal(new Date(r.startedAt)).date).sort();
+      const days = (all.body.rows as { startedAt: string }[])
+        .map((r) => zone.toLocal(new Date(r.startedAt)).date)
+        .sort();
       const [from, to] = [days[0]!, days[Math.floor(days.length * 0.7)]!];
       // As of the end of the period's last day: rows whose deadline passed later are not overdue yet.
       const asOf = days.at(-1)!;
@@ -229,31 +344,59 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       const overdue = await api.call('GET', `/api/compliance/overdue?${query}&limit=10`, { as: auditor });
       expect(overdue.body.total).toBeGreaterThan(0);
       expect(overdue.body.total).toBeLessThan(all.body.total);
-      const rangeText = (list: string) => tab.evaluate((l) => document.querySelector(`[data-testid="range-${l}"]`)?.textContent, list);
-      await tab.waitForFunction((text) => (globalThis as any).document.querySelector('[data-testid="range-overdue"]')?.textContent === text, `1–${overdue.body.rows.length}, всего ${overdue.body.total}`);
-      const ids = (table: string) => tab.evaluate((id) => [...document.querySelectorAll(`#${id} tr[data-case]`)].map((tr) => (tr as HTMLElement).dataset.case), table);
+      const rangeText = (list: string) =>
+        tab.evaluate((l) => document.querySelector(`[data-testid="range-${l}"]`)?.textContent, list);
+      await tab.waitForFunction(
+        (text) => (globalThis as any).document.querySelector('[data-testid="range-overdue"]')?.textContent === text,
+        `1–${overdue.body.rows.length}, всего ${overdue.body.total}`,
+      );
+      const ids = (table: string) =>
+        tab.evaluate(
+          (id) => [...document.querySelectorAll(`#${id} tr[data-case]`)].map((tr) => (tr as HTMLElement).dataset.case),
+          table,
+        );
       expect(await ids('table-overdue')).toEqual(overdue.body.rows.map((r: { caseId: string }) => r.caseId));
       const atRisk = await api.call('GET', `/api/compliance/at-risk?${query}&limit=10`, { as: auditor });
-      expect(await rangeText('atRisk')).toBe(`${atRisk.body.total ? 1 : 0}–${atRisk.body.rows.length}, всего ${atRisk.body.total}`);
+      expect(await rangeText('atRisk')).toBe(
+        `${atRisk.body.total ? 1 : 0}–${atRisk.body.rows.length}, всего ${atRisk.body.total}`,
+      );
 
       // Paging, on the cases of the busiest step (with no period): ten a page, the total, the next page as the API gives it.
       for (const field of ['#f-from', '#f-to', '#f-as-of']) await tab.fill(field, '');
       await tab.click('#filters button[type=submit]');
       let busiest = { serviceId: '', stepId: '', total: 0 };
-      for (const service of (await api.call('GET', '/api/compliance/summary?groupBy=service', { as: auditor })).body.rows) {
-        for (const step of (await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=${service.key}`, { as: auditor })).body.rows) if (step.total > busiest.total) busiest = { serviceId: service.key, stepId: step.key, total: step.total };
+      for (const service of (await api.call('GET', '/api/compliance/summary?groupBy=service', { as: auditor })).body
+        .rows) {
+        for (const step of (
+          await api.call('GET', `/api/compliance/summary?groupBy=step&serviceId=${service.key}`, { as: auditor })
+        ).body.rows)
+          if (step.total > busiest.total) busiest = { serviceId: service.key, stepId: step.key, total: step.total };
       }
       await tab.click(`#table-service tr[data-service="${busiest.serviceId}"]`);
       await tab.waitForSelector(`#table-step tr[data-step="${busiest.stepId}"]`);
       await tab.click(`#table-step tr[data-step="${busiest.stepId}"]`);
       const { serviceId, stepId } = busiest;
-      const cases = await api.call('GET', `/api/compliance/step-cases?serviceId=${serviceId}&stepId=${stepId}&limit=10`, { as: auditor });
+      const cases = await api.call(
+        'GET',
+        `/api/compliance/step-cases?serviceId=${serviceId}&stepId=${stepId}&limit=10`,
+        { as: auditor },
+      );
       expect(cases.body.total).toBeGreaterThan(10);
-      await tab.waitForFunction((text) => (globalThis as any).document.querySelector('[data-testid="range-cases"]')?.textContent === text, `1–10, всего ${cases.body.total}`);
+      await tab.waitForFunction(
+        (text) => (globalThis as any).document.querySelector('[data-testid="range-cases"]')?.textContent === text,
+        `1–10, всего ${cases.body.total}`,
+      );
       expect(await ids('table-cases')).toEqual(cases.body.cases.map((c: { caseId: string }) => c.caseId));
       await tab.click('#pager-cases button[data-step="1"]');
-      const second = await api.call('GET', `/api/compliance/step-cases?serviceId=${serviceId}&stepId=${stepId}&limit=10&offset=10`, { as: auditor });
-      await tab.waitForFunction((text) => (globalThis as any).document.querySelector('[data-testid="range-cases"]')?.textContent === text, `11–${Math.min(20, cases.body.total)}, всего ${cases.body.total}`);
+      const second = await api.call(
+        'GET',
+        `/api/compliance/step-cases?serviceId=${serviceId}&stepId=${stepId}&limit=10&offset=10`,
+        { as: auditor },
+      );
+      await tab.waitForFunction(
+        (text) => (globalThis as any).document.querySelector('[data-testid="range-cases"]')?.textContent === text,
+        `11–${Math.min(20, cases.body.total)}, всего ${cases.body.total}`,
+      );
       expect(await ids('table-cases')).toEqual(second.body.cases.map((c: { caseId: string }) => c.caseId));
 
       // Keyboard: Tab goes from the table's box to its first row; Enter opens the case's history.
@@ -262,33 +405,54 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       const focused = await tab.evaluate(() => document.activeElement?.dataset?.case);
       expect(focused).toBe(overdue.body.rows[0].caseId);
       await tab.keyboard.press('Enter');
-      await tab.waitForFunction((id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id, focused);
+      await tab.waitForFunction(
+        (id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id,
+        focused,
+      );
       expect(errors).toEqual([]);
     } finally {
       await close();
     }
   }, 90_000);
 
-  it('every table downloads as CSV and XLSX with the filters on screen and headings in the page\'s language', async () => {
+  it("every table downloads as CSV and XLSX with the filters on screen and headings in the page's language", async () => {
     const { tab, errors, close } = await open('kk', 1400);
     try {
       await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
       await tab.selectOption('#f-unit', 'almaty');
       await tab.click('#filters button[type=submit]');
       const overdue = await api.call('GET', '/api/compliance/overdue?unit=almaty&limit=1', { as: auditor });
-      await tab.waitForFunction((n) => (globalThis as any).document.querySelector('[data-testid="range-overdue"]')?.textContent.endsWith(`барлығы ${n}`), overdue.body.total);
+      await tab.waitForFunction(
+        (n) =>
+          (globalThis as any).document
+            .querySelector('[data-testid="range-overdue"]')
+            ?.textContent.endsWith(`барлығы ${n}`),
+        overdue.body.total,
+      );
       const take = async (kind: string, format: 'csv' | 'xlsx') => {
-        const [file] = await Promise.all([tab.waitForEvent('download'), tab.click(`.tools[data-export="${kind}"] button[data-format="${format}"]`)]);
+        const [file] = await Promise.all([
+          tab.waitForEvent('download'),
+          tab.click(`.tools[data-export="${kind}"] button[data-format="${format}"]`),
+        ]);
         return { name: file.suggestedFilename(), body: readFileSync((await file.path())!) };
       };
       const csv = await take('overdue', 'csv');
       expect(csv.name).toBe('overdue.csv');
-      const lines = csv.body.toString('utf8').replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+      const lines = csv.body
+        .toString('utf8')
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split(/\r?\n/);
       expect(lines[0]).toMatch(/^Қолхат,Іс,Қызмет,Бөлімше,Қадам,/);
       expect(lines.length - 1).toBe(overdue.body.total);
       expect(lines.slice(1).every((l) => l.split(',')[3] === 'almaty')).toBe(true);
       const ExcelJS = (await import('exceljs')).default;
-      for (const [kind, name] of [['service', 'compliance-by-service.xlsx'], ['trend', 'compliance-by-month.xlsx'], ['atRisk', 'at-risk.xlsx'], ['overdue', 'overdue.xlsx']] as const) {
+      for (const [kind, name] of [
+        ['service', 'compliance-by-service.xlsx'],
+        ['trend', 'compliance-by-month.xlsx'],
+        ['atRisk', 'at-risk.xlsx'],
+        ['overdue', 'overdue.xlsx'],
+      ] as const) {
         const xlsx = await take(kind, 'xlsx');
         expect(xlsx.name).toBe(name);
         const book = new ExcelJS.Workbook();
@@ -307,12 +471,19 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       await tab.waitForSelector('#table-cases tr[data-case]');
       const cases = await take('cases', 'csv');
       expect(cases.name).toBe(`step-cases-${stepKey}.csv`);
-      const stepCases = await api.call('GET', `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=${stepKey}&unit=almaty&limit=1`, { as: auditor });
+      const stepCases = await api.call(
+        'GET',
+        `/api/compliance/step-cases?serviceId=civil-service-testing&stepId=${stepKey}&unit=almaty&limit=1`,
+        { as: auditor },
+      );
       expect(cases.body.toString('utf8').trim().split(/\r?\n/).length - 1).toBe(stepCases.body.total);
       // And the history of the case a row opens.
       const caseId = await tab.getAttribute('#table-cases tr[data-case]', 'data-case');
       await tab.click(`#table-cases tr[data-case="${caseId}"]`);
-      await tab.waitForFunction((id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id, caseId);
+      await tab.waitForFunction(
+        (id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id,
+        caseId,
+      );
       const history = await take('history', 'xlsx');
       expect(history.name).toBe(`history-${caseId}.xlsx`);
       const book = new ExcelJS.Workbook();
@@ -332,7 +503,8 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     try {
       await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
       await tab.emulateMedia({ media: 'print' });
-      const shown = (selector: string) => tab.evaluate((s) => getComputedStyle(document.querySelector(s)!).display !== 'none', selector);
+      const shown = (selector: string) =>
+        tab.evaluate((s) => getComputedStyle(document.querySelector(s)!).display !== 'none', selector);
       expect(await shown('#filters')).toBe(false);
       expect(await shown('.tools')).toBe(false);
       expect(await shown('.pager')).toBe(false);
@@ -345,28 +517,37 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     }
   }, 60_000);
 
-  it.each(['ru', 'kk', 'en'] as const)('%s: an expired token shows a notice in the page\'s language and leads back to sign-in', async (lang) => {
-    const expired = await mintToken(api.app.infra.identity.signing!.secret, { sub: 'auditor-1', name: 'Аудитор', roles: ['auditor'], unit: 'hq' }, Math.floor(Date.now() / 1000) - 60, api.app.infra.config.auth);
-    const { tab, errors, close } = await open(lang, 390, expired);
-    try {
-      await tab.waitForSelector('#expired:not([hidden])', { timeout: 20_000 });
-      expect(await tab.textContent('#expired p')).toBe(WORDS[lang].expired);
-      expect(await tab.isVisible('#app')).toBe(false);
-      expect(await tab.evaluate(() => sessionStorage.getItem('token'))).toBeNull();
-      expect(await seriousViolations(tab)).toEqual([]);
-      await tab.click('#sign-in-again');
-      await tab.waitForSelector('#login:not([hidden])');
-      expect(await tab.evaluate(() => document.activeElement?.id)).toBe('token');
-      // A fresh token from there opens the dashboard again.
-      await tab.fill('#token', token);
-      await tab.click('#use-token');
-      await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
-      mkdirSync(ARTIFACTS, { recursive: true });
-      expect(errors).toEqual([]);
-    } finally {
-      await close();
-    }
-  }, 60_000);
+  it.each(['ru', 'kk', 'en'] as const)(
+    "%s: an expired token shows a notice in the page's language and leads back to sign-in",
+    async (lang) => {
+      const expired = await mintToken(
+        api.app.infra.identity.signing!.secret,
+        { sub: 'auditor-1', name: 'Аудитор', roles: ['auditor'], unit: 'hq' },
+        Math.floor(Date.now() / 1000) - 60,
+        api.app.infra.config.auth,
+      );
+      const { tab, errors, close } = await open(lang, 390, expired);
+      try {
+        await tab.waitForSelector('#expired:not([hidden])', { timeout: 20_000 });
+        expect(await tab.textContent('#expired p')).toBe(WORDS[lang].expired);
+        expect(await tab.isVisible('#app')).toBe(false);
+        expect(await tab.evaluate(() => sessionStorage.getItem('token'))).toBeNull();
+        expect(await seriousViolations(tab)).toEqual([]);
+        await tab.click('#sign-in-again');
+        await tab.waitForSelector('#login:not([hidden])');
+        expect(await tab.evaluate(() => document.activeElement?.id)).toBe('token');
+        // A fresh token from there opens the dashboard again.
+        await tab.fill('#token', token);
+        await tab.click('#use-token');
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        mkdirSync(ARTIFACTS, { recursive: true });
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
 
   it('the API docs (Swagger UI) render under their Content-Security-Policy', async () => {
     const docs = await browser.newPage();

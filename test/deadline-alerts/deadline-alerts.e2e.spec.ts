@@ -25,10 +25,23 @@ beforeAll(async () => {
   api = await startHarness();
   indexDir = mkdtempSync(join(tmpdir(), 'deadline-index-'));
   store = new TimerStore(indexDir);
-  scheduler = new DeadlineScheduler({ log: api.app.infra.eventLog, catalog: api.app.infra.reference.catalog, calendar: api.app.infra.reference.calendar, store, clock: () => now });
+  scheduler = new DeadlineScheduler({
+    log: api.app.infra.eventLog,
+    catalog: api.app.infra.reference.catalog,
+    calendar: api.app.infra.reference.calendar,
+    store,
+    clock: () => now,
+  });
   const filed = await api.call('POST', '/api/cases', {
     as: callerFor('applicant', UNIT, iin),
-    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Жумабаева Дана' }, occurredAt: '2016-03-06T11:00:00+06:00' },
+    body: {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin, fullName: 'Жумабаева Дана' },
+      occurredAt: '2016-03-06T11:00:00+06:00',
+    },
   });
   expect(filed.status).toBe(201);
   caseId = filed.body.caseId;
@@ -45,17 +58,29 @@ afterAll(async () => {
   await api.close();
 });
 
-describe('deadline warnings in a case\'s history', () => {
-  it('200: an auditor sees the acts and, in the log\'s order, when the system knew each warning, labelled in Russian and Kazakh', async () => {
+describe("deadline warnings in a case's history", () => {
+  it("200: an auditor sees the acts and, in the log's order, when the system knew each warning, labelled in Russian and Kazakh", async () => {
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: callerFor('auditor', 'audit', iin) });
     expect(history.status).toBe(200);
     const types = history.body.events.map((e: { type: string }) => e.type);
-    expect(types).toEqual(['ApplicationSubmitted', 'DeadlineApproaching', 'DeadlineApproaching', 'DeadlineApproaching', 'DeadlineApproaching']);
+    expect(types).toEqual([
+      'ApplicationSubmitted',
+      'DeadlineApproaching',
+      'DeadlineApproaching',
+      'DeadlineApproaching',
+      'DeadlineApproaching',
+    ]);
     const warning = history.body.events[1];
     expect(warning.streamId).toBe(`deadlines-${caseId}`);
     expect(warning.label).toEqual({ ru: 'Срок на исходе', kk: 'Мерзімнің өтуіне аз қалды' });
     expect(warning.citation.ru).toMatch(/^приказ 184, прил\. 2, п\. 7/);
-    expect(warning.data).toMatchObject({ threshold: 50, late: true, lateByMs: 8 * 3_600_000, dueAt: new Date('2016-03-09T12:00:00+06:00').toISOString(), recordedAt: now.toISOString() });
+    expect(warning.data).toMatchObject({
+      threshold: 50,
+      late: true,
+      lateByMs: 8 * 3_600_000,
+      dueAt: new Date('2016-03-09T12:00:00+06:00').toISOString(),
+      recordedAt: now.toISOString(),
+    });
     expect(warning.metadata).toMatchObject({ actor: { id: 'system:deadline-scheduler', role: 'system' }, unit: UNIT });
   });
 
@@ -65,7 +90,10 @@ describe('deadline warnings in a case\'s history', () => {
     await scheduler.tick();
     const breaches = await api.call('GET', `/api/cases/${caseId}/history?type=DeadlineBreached`, { as: auditor });
     expect(breaches.status).toBe(200);
-    expect(breaches.body.events.map((e: { data: { stepId: string } }) => e.data.stepId).sort()).toEqual(['assigned-to-employee', 'documents-registered']);
+    expect(breaches.body.events.map((e: { data: { stepId: string } }) => e.data.stepId).sort()).toEqual([
+      'assigned-to-employee',
+      'documents-registered',
+    ]);
     expect(breaches.body.events[0].label.ru).toBe('Срок нарушен');
     const bad = await api.call('GET', `/api/cases/${caseId}/history?type=DeadlineMissed`, { as: auditor });
     expect(bad.status).toBe(400);
@@ -80,32 +108,62 @@ describe('deadline warnings in a case\'s history', () => {
     expect(report.broken).toEqual([]);
     // Every stream is chained: the case, its six warnings and breaches, the version pin and the auditors' access log.
     expect(events.filter((e) => e.streamId.startsWith('deadlines-'))).toHaveLength(6);
-    expect({ sealed: report.sealedEvents, unsealedStreams: report.unsealedStreams }).toEqual({ sealed: events.length, unsealedStreams: 0 });
+    expect({ sealed: report.sealedEvents, unsealedStreams: report.unsealedStreams }).toEqual({
+      sealed: events.length,
+      unsealedStreams: 0,
+    });
   });
 });
 
 describe('at risk, for people', () => {
   const head = callerFor('head', UNIT, iin);
 
-  it('200: a head sees their unit\'s acts past a warning, with the working time left and whether they fall due today', async () => {
+  it("200: a head sees their unit's acts past a warning, with the working time left and whether they fall due today", async () => {
     // 13:00 on Wednesday 9 March: past the 50 % warning (12:00) of both 1-working-day limits, due at 24:00 the same day.
-    const r = await api.call('GET', `/api/compliance/at-risk?after=${filedAt}&asOf=${encodeURIComponent('2016-03-09T13:00:00+06:00')}`, { as: head });
+    const r = await api.call(
+      'GET',
+      `/api/compliance/at-risk?after=${filedAt}&asOf=${encodeURIComponent('2016-03-09T13:00:00+06:00')}`,
+      { as: head },
+    );
     expect(r.status).toBe(200);
-    expect(r.body.rows.map((row: { stepId: string }) => row.stepId).sort()).toEqual(['assigned-to-employee', 'documents-registered']);
-    expect(r.body.rows[0]).toMatchObject({ caseId, unit: UNIT, threshold: 50, atRisk: true, dueToday: true, timeLeft: { unit: 'working-hours', value: 11 } });
+    expect(r.body.rows.map((row: { stepId: string }) => row.stepId).sort()).toEqual([
+      'assigned-to-employee',
+      'documents-registered',
+    ]);
+    expect(r.body.rows[0]).toMatchObject({
+      caseId,
+      unit: UNIT,
+      threshold: 50,
+      atRisk: true,
+      dueToday: true,
+      timeLeft: { unit: 'working-hours', value: 11 },
+    });
     expect(r.body.rows[0].citation.kk).toMatch(/^184 бұйрық, 2-қосымша/);
-    const later = await api.call('GET', `/api/compliance/at-risk?asOf=${encodeURIComponent('2016-03-09T20:00:00+06:00')}`, { as: head });
+    const later = await api.call(
+      'GET',
+      `/api/compliance/at-risk?asOf=${encodeURIComponent('2016-03-09T20:00:00+06:00')}`,
+      { as: head },
+    );
     expect(later.body.rows[0]).toMatchObject({ threshold: 80, timeLeft: { unit: 'working-hours', value: 4 } });
-    const before = await api.call('GET', `/api/compliance/at-risk?asOf=${encodeURIComponent('2016-03-08T12:00:00+06:00')}`, { as: head });
+    const before = await api.call(
+      'GET',
+      `/api/compliance/at-risk?asOf=${encodeURIComponent('2016-03-08T12:00:00+06:00')}`,
+      { as: head },
+    );
     expect(before.body.rows).toEqual([]);
   });
 
-  it('200: another unit\'s head sees none of them; 403 when asking for that unit; auditors see every unit', async () => {
+  it("200: another unit's head sees none of them; 403 when asking for that unit; auditors see every unit", async () => {
     const asOf = encodeURIComponent('2016-03-09T13:00:00+06:00');
     const other = callerFor('head', 'almaty', iin);
     expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}`, { as: other })).body.rows).toEqual([]);
-    expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}&unit=${UNIT}`, { as: other })).status).toBe(403);
-    expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}`, { as: callerFor('auditor', 'audit', iin) })).body.total).toBe(2);
+    expect((await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}&unit=${UNIT}`, { as: other })).status).toBe(
+      403,
+    );
+    expect(
+      (await api.call('GET', `/api/compliance/at-risk?asOf=${asOf}`, { as: callerFor('auditor', 'audit', iin) })).body
+        .total,
+    ).toBe(2);
   });
 
   it('200: the worklist says what is overdue, at risk and due today, with counts over the whole list', async () => {
@@ -119,20 +177,29 @@ describe('at risk, for people', () => {
 });
 
 describe('the scheduler where the projections run', () => {
-  it('an inline API\'s projection process records the breaches of a case whose deadlines passed long ago, late and by how much', async () => {
+  it("an inline API's projection process records the breaches of a case whose deadlines passed long ago, late and by how much", async () => {
     const live = await startHarness({ DEADLINE_SCHEDULER: 'on', DEADLINE_POLL_MS: '50' });
     try {
       const applicant = makeIin('880101', 3, 777);
       const filed = await live.call('POST', '/api/cases', {
         as: callerFor('applicant', UNIT, applicant),
-        body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin: applicant, fullName: 'Омарова Сауле' }, occurredAt: '2016-03-06T11:00:00+06:00' },
+        body: {
+          serviceId: 'personnel-reserve',
+          trackId: 'competition-recommended',
+          channel: 'portal',
+          unit: UNIT,
+          applicant: { iin: applicant, fullName: 'Омарова Сауле' },
+          occurredAt: '2016-03-06T11:00:00+06:00',
+        },
       });
       expect(filed.status).toBe(201);
       const stream = `deadlines-${filed.body.caseId}`;
       let breaches: Array<{ data: { late: boolean; lateByMs: number } }> = [];
       // Waits for the other process, however long it takes (the test's own timeout bounds it); asserts no duration.
       while (breaches.length < 2) {
-        breaches = (await live.app.infra.eventLog.readStream(stream)).filter((e) => e.type === 'DeadlineBreached') as never;
+        breaches = (await live.app.infra.eventLog.readStream(stream)).filter(
+          (e) => e.type === 'DeadlineBreached',
+        ) as never;
         if (breaches.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
       }
       for (const breach of breaches) expect(breach.data).toMatchObject({ late: true, lateByMs: expect.any(Number) });

@@ -58,7 +58,10 @@ describe('a damaged page in the event log', () => {
 
   it('`cli verify` ends with one line naming the file and the damage, not a stack (exit 65)', () => {
     const result = cli(['verify'], dir);
-    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 65, stderr: expect.stringContaining(`${file}`) });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({
+      code: 65,
+      stderr: expect.stringContaining(`${file}`),
+    });
     expect(result.stderr).toMatch(/damaged|malformed/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
@@ -70,7 +73,10 @@ describe('a damaged page in the event log', () => {
       await fileCases(s, 3);
       await s.stop();
       const result = cli(['check'], intact);
-      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 0, stdout: expect.stringContaining(`${join(intact, 'events.db')}: ok (integrity_check`) });
+      expect({ code: result.code, stdout: result.stdout }).toEqual({
+        code: 0,
+        stdout: expect.stringContaining(`${join(intact, 'events.db')}: ok (integrity_check`),
+      });
       expect(result.stdout).toContain('acknowledged events: all in the log');
     } finally {
       rmSync(intact, { recursive: true, force: true });

@@ -34,7 +34,10 @@ function canMountTmpfs(): boolean {
 }
 
 const mounted = canMountTmpfs();
-if (!mounted) process.stderr.write('disk-full.spec: SKIPPED — a tmpfs cannot be mounted here (needs Linux and root); the full-disk behaviour is not exercised\n');
+if (!mounted)
+  process.stderr.write(
+    'disk-full.spec: SKIPPED — a tmpfs cannot be mounted here (needs Linux and root); the full-disk behaviour is not exercised\n',
+  );
 const describeMounted = mounted ? describe : describe.skip;
 
 /** Fills the file system with a ballast file until it refuses a byte more. */
@@ -71,7 +74,13 @@ describeMounted('a full disk under the event log', () => {
     server = await startProcess('main', { DATA_DIR: dir });
     const filed = await fileCases(server, 3);
     // Projected before the disk fills: this test is about the log's disk; the read store's is the next one.
-    expect((await server.call('GET', `/api/cases/${filed.caseIds[2]}?after=${filed.position}`, { token: await token(AUDITOR) })).status).toBe(200);
+    expect(
+      (
+        await server.call('GET', `/api/cases/${filed.caseIds[2]}?after=${filed.position}`, {
+          token: await token(AUDITOR),
+        })
+      ).status,
+    ).toBe(200);
   }, 120_000);
 
   afterAll(async () => {
@@ -85,7 +94,14 @@ describeMounted('a full disk under the event log', () => {
     const iin = makeIin('900101', 3, serial);
     return server.call('POST', '/api/cases', {
       token: await token({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin }),
-      body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Серикова Айгерим' }, occurredAt: '2015-09-15T10:00:00+06:00' },
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'competition-recommended',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Серикова Айгерим' },
+        occurredAt: '2015-09-15T10:00:00+06:00',
+      },
     });
   };
 
@@ -96,7 +112,12 @@ describeMounted('a full disk under the event log', () => {
     for (let serial = 2; first.status === 201 && serial < 200; serial++) first = await fileOne(serial);
     const refusals = [first, await fileOne(300), await fileOne(301)];
     for (const answer of refusals) {
-      expect({ status: answer.status, type: answer.body.type, retryAfter: answer.headers.get('retry-after'), contentType: answer.headers.get('content-type') }).toEqual({
+      expect({
+        status: answer.status,
+        type: answer.body.type,
+        retryAfter: answer.headers.get('retry-after'),
+        contentType: answer.headers.get('content-type'),
+      }).toEqual({
         status: 503,
         type: 'https://reglament.kz/problems/storage-full',
         retryAfter: '30',
@@ -105,15 +126,24 @@ describeMounted('a full disk under the event log', () => {
     }
     // An auditor's read cannot be recorded in the access log, so it is not answered: told to come back, not "failed".
     const audited = await server.call('GET', '/api/cases?limit=1', { token: await token(AUDITOR) });
-    expect({ status: audited.status, type: audited.body.type, retryAfter: audited.headers.get('retry-after') }).toEqual({ status: 503, type: 'https://reglament.kz/problems/storage-full', retryAfter: '30' });
+    expect({ status: audited.status, type: audited.body.type, retryAfter: audited.headers.get('retry-after') }).toEqual(
+      { status: 503, type: 'https://reglament.kz/problems/storage-full', retryAfter: '30' },
+    );
     const health = await server.call('GET', '/health');
     expect(health.status).toBe(503);
     // read.db lies on the same full disk: the projections of the last acknowledged cases may meet it too.
-    expect(health.body).toMatchObject({ status: 'degraded', eventLog: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'events.db') } }, readStore: { status: expect.stringMatching(/^(up|degraded)$/) } });
+    expect(health.body).toMatchObject({
+      status: 'degraded',
+      eventLog: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'events.db') } },
+      readStore: { status: expect.stringMatching(/^(up|degraded)$/) },
+    });
     // Not ready for traffic (writes are refused), yet alive: an orchestrator stops routing to it, it does not restart it.
     const ready = await server.call('GET', '/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({ status: 'not-ready', reasons: expect.arrayContaining([expect.stringMatching(/^eventLog refuses writes .*"full"/)]) });
+    expect(ready.body).toMatchObject({
+      status: 'not-ready',
+      reasons: expect.arrayContaining([expect.stringMatching(/^eventLog refuses writes .*"full"/)]),
+    });
     expect((await server.call('GET', '/health/live')).status).toBe(200);
     expect(server.logs.filter((l) => /disk is full: writes are answered 503/.test(l.msg))).toHaveLength(1);
     expect(server.logs.filter((l) => /unhandled/.test(l.msg))).toEqual([]);
@@ -123,9 +153,13 @@ describeMounted('a full disk under the event log', () => {
     const accepted = await fileOne(400);
     expect(accepted.status).toBe(201);
     expect((await server.call('GET', '/health')).body.eventLog).toMatchObject({ status: 'up' });
-    expect((await server.call('GET', '/health/ready')).body.reasons.filter((r: string) => r.startsWith('eventLog'))).toEqual([]);
+    expect(
+      (await server.call('GET', '/health/ready')).body.reasons.filter((r: string) => r.startsWith('eventLog')),
+    ).toEqual([]);
     expect(server.logs.filter((l) => /has space again/.test(l.msg))).toHaveLength(1);
-    const read = await server.call('GET', `/api/cases/${accepted.body.caseId}?after=${accepted.body.position}`, { token: await token(AUDITOR) });
+    const read = await server.call('GET', `/api/cases/${accepted.body.caseId}?after=${accepted.body.position}`, {
+      token: await token(AUDITOR),
+    });
     expect(read.status).toBe(200);
   }, 120_000);
 });
@@ -161,12 +195,19 @@ describeMounted('a full disk under the read store', () => {
     let health = await server.call('GET', '/health');
     while (health.body.readStore.status === 'up') health = await server.call('GET', '/health');
     expect(health.status).toBe(503);
-    expect(health.body).toMatchObject({ status: 'degraded', eventLog: { status: 'up' }, readStore: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'read.db') } } });
+    expect(health.body).toMatchObject({
+      status: 'degraded',
+      eventLog: { status: 'up' },
+      readStore: { status: 'degraded', storage: { kind: 'full', file: join(dir, 'read.db') } },
+    });
 
     rmSync(join(volume, 'ballast'));
     // The projections try again every few seconds: the read store is up again once one of their writes has gone through.
-    while ((await server.call('GET', '/health')).body.readStore.status !== 'up') await new Promise((resolve) => setTimeout(resolve, 100));
-    const read = await server.call('GET', `/api/cases/${filed.caseIds[19]}?after=${filed.position}`, { token: await token(AUDITOR) });
+    while ((await server.call('GET', '/health')).body.readStore.status !== 'up')
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const read = await server.call('GET', `/api/cases/${filed.caseIds[19]}?after=${filed.position}`, {
+      token: await token(AUDITOR),
+    });
     expect(read.status).toBe(200);
     // Logged once by each projection that met the full disk, not once per retry.
     const fullLogs = server.logs.filter((l) => /read store's disk is full/.test(l.msg));
@@ -176,4 +217,3 @@ describeMounted('a full disk under the read store', () => {
     expect([...perProjection.values()].every((n) => n === 1)).toBe(true);
   }, 120_000);
 });
-

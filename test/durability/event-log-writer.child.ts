@@ -10,11 +10,22 @@ async function writer(w: number): Promise<void> {
   for (let i = 0; ; i++) {
     const streamId = `case-${w}-${i % 7}`;
     const size = 1 + (i % 3);
-    const events = Array.from({ length: size }, (_, k) => ({ id: randomUUID(), type: 'Step', data: { w, i, k, of: size } }));
+    const events = Array.from({ length: size }, (_, k) => ({
+      id: randomUUID(),
+      type: 'Step',
+      data: { w, i, k, of: size },
+    }));
     const expected = revisions.has(streamId) ? revisions.get(streamId)! : 'no_stream';
     const result = await log.append(streamId, events, expected);
     revisions.set(streamId, result.nextRevision);
-    process.stdout.write(JSON.stringify({ streamId, ids: events.map((e) => e.id), nextRevision: result.nextRevision, position: result.position }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        streamId,
+        ids: events.map((e) => e.id),
+        nextRevision: result.nextRevision,
+        position: result.position,
+      }) + '\n',
+    );
   }
 }
 

@@ -8,7 +8,16 @@
 import { closeSync, copyFileSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { processFixtures, AUDITOR, cli, fileCases, ProcessStartFailed, startProcess, token, type ServerProcess } from '../support/server-process';
+import {
+  processFixtures,
+  AUDITOR,
+  cli,
+  fileCases,
+  ProcessStartFailed,
+  startProcess,
+  token,
+  type ServerProcess,
+} from '../support/server-process';
 
 const { started: running, tempDir } = processFixtures();
 const dataDir = () => tempDir('lost');
@@ -35,7 +44,10 @@ async function refusedStart(dir: string): Promise<ProcessStartFailed> {
 async function headRecordReaches(dir: string, position: number): Promise<void> {
   for (;;) {
     try {
-      if ((JSON.parse(readFileSync(join(dir, 'events.head.json'), 'utf8')) as { position: number }).position >= position) return;
+      if (
+        (JSON.parse(readFileSync(join(dir, 'events.head.json'), 'utf8')) as { position: number }).position >= position
+      )
+        return;
     } catch {
       /* not written yet */
     }
@@ -44,12 +56,23 @@ async function headRecordReaches(dir: string, position: number): Promise<void> {
 }
 
 /** What the log itself holds: case streams, and the head. */
-function logContents(dir: string): { caseIds: string[]; head: number; lossRecords: Array<{ missingEvents: number; reason: string }> } {
+function logContents(dir: string): {
+  caseIds: string[];
+  head: number;
+  lossRecords: Array<{ missingEvents: number; reason: string }>;
+} {
   const db = new Database(join(dir, 'events.db'), { readonly: true });
   try {
-    const caseIds = (db.prepare("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'case-%' ORDER BY stream_id").pluck().all() as string[]).map((s) => s.slice('case-'.length));
+    const caseIds = (
+      db
+        .prepare("SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'case-%' ORDER BY stream_id")
+        .pluck()
+        .all() as string[]
+    ).map((s) => s.slice('case-'.length));
     const head = db.prepare('SELECT max(position) FROM events').pluck().get() as number;
-    const lossRecords = (db.prepare("SELECT data FROM events WHERE stream_id = 'log-integrity'").pluck().all() as string[]).map((d) => JSON.parse(d));
+    const lossRecords = (
+      db.prepare("SELECT data FROM events WHERE stream_id = 'log-integrity'").pluck().all() as string[]
+    ).map((d) => JSON.parse(d));
     return { caseIds, head, lossRecords };
   } finally {
     db.close();
@@ -62,7 +85,11 @@ async function listedCases(server: ServerProcess, position: number): Promise<str
   const ids: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: { status: number; body: any } = await server.call('GET', `/api/cases?after=${position}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: auditor });
+    const page: { status: number; body: any } = await server.call(
+      'GET',
+      `/api/cases?after=${position}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      { token: auditor },
+    );
     expect(page.status).toBe(200);
     ids.push(...page.body.cases.map((c: { caseId: string }) => c.caseId));
     cursor = page.body.nextCursor ?? null;
@@ -96,10 +123,28 @@ describe('a log shorter than what was acknowledged', () => {
     expect(refused.stderrText).toContain(`${position - head} acknowledged event(s) are missing`);
     expect(refused.stderrText).toContain('accept-log-loss');
 
-    const accepted = cli(['accept-log-loss', '--reason', 'WAL damaged by a power loss; no copy holds the missing cases', '--by', 'operator-1'], dir);
+    const accepted = cli(
+      [
+        'accept-log-loss',
+        '--reason',
+        'WAL damaged by a power loss; no copy holds the missing cases',
+        '--by',
+        'operator-1',
+      ],
+      dir,
+    );
     expect({ code: accepted.code, stderr: accepted.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(accepted.stdout).toContain(`${position - head} acknowledged event(s) up to position ${position} are accepted as lost`);
-    expect(logContents(dir).lossRecords).toEqual([expect.objectContaining({ missingEvents: position - head, acknowledgedPosition: position, headPosition: head, acceptedBy: 'operator-1' })]);
+    expect(accepted.stdout).toContain(
+      `${position - head} acknowledged event(s) up to position ${position} are accepted as lost`,
+    );
+    expect(logContents(dir).lossRecords).toEqual([
+      expect.objectContaining({
+        missingEvents: position - head,
+        acknowledgedPosition: position,
+        headPosition: head,
+        acceptedBy: 'operator-1',
+      }),
+    ]);
 
     const second = await start(dir);
     const after = await fileCases(second, 2, 500);
@@ -145,9 +190,17 @@ describe('a log shorter than what was acknowledged', () => {
     expect(listed).toHaveLength(5);
     for (const gone of newer.caseIds) expect(listed).not.toContain(gone);
     const auditor = await token(AUDITOR);
-    expect((await third.call('GET', `/api/cases/${latest.caseIds[0]}?after=${latest.position}`, { token: auditor })).status).toBe(200);
-    const warnings = third.logs.filter((l) => l.msg === 'a read model is ahead of its event log: it is dropped and rebuilt from the log');
-    expect(warnings).toEqual(expect.arrayContaining([expect.objectContaining({ projection: 'cases', checkpoint: expect.any(Number), head: old.position + 1 })]));
+    expect(
+      (await third.call('GET', `/api/cases/${latest.caseIds[0]}?after=${latest.position}`, { token: auditor })).status,
+    ).toBe(200);
+    const warnings = third.logs.filter(
+      (l) => l.msg === 'a read model is ahead of its event log: it is dropped and rebuilt from the log',
+    );
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ projection: 'cases', checkpoint: expect.any(Number), head: old.position + 1 }),
+      ]),
+    );
     for (const warning of warnings) expect(warning.checkpoint as number).toBeGreaterThan(old.position + 1);
   }, 180_000);
 

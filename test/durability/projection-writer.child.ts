@@ -14,7 +14,11 @@ async function main(): Promise<void> {
   // Tells the test how far the projection has got, so it can kill it at a point measured in work, not time.
   runtime.events.on('projected', ({ position }: ProjectedEvent) => process.stdout.write(`projected ${position}\n`));
   for (let i = 0; ; i++) {
-    await Promise.all(Array.from({ length: 8 }, (_, k) => log.append(`case-${(i * 8 + k) % 37}`, [{ type: 'Step', data: { i } }], 'any')));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, k) =>
+        log.append(`case-${(i * 8 + k) % 37}`, [{ type: 'Step', data: { i } }], 'any'),
+      ),
+    );
   }
 }
 

@@ -3,7 +3,15 @@
  * process at a time; a second one that would do the same refuses to start naming the holder, the documented pair
  * (an API with PROJECTIONS=off and one worker) works, and a holder killed outright leaves no stale lock.
  */
-import { processFixtures, AUDITOR, fileCases, ProcessStartFailed, startProcess, token, type ServerProcess } from '../support/server-process';
+import {
+  processFixtures,
+  AUDITOR,
+  fileCases,
+  ProcessStartFailed,
+  startProcess,
+  token,
+  type ServerProcess,
+} from '../support/server-process';
 
 const { started, tempDir } = processFixtures();
 const dataDir = () => tempDir('roles');
@@ -27,7 +35,7 @@ async function refused(entry: 'main' | 'worker', env: Record<string, string>): P
 }
 
 describe('one process per role on a data directory', () => {
-  it('a second API on the same DATA_DIR refuses to start (exit 75) naming the first one\'s pid; the first goes on answering', async () => {
+  it("a second API on the same DATA_DIR refuses to start (exit 75) naming the first one's pid; the first goes on answering", async () => {
     const dir = dataDir();
     const first = await start('main', { DATA_DIR: dir });
     const second = await refused('main', { DATA_DIR: dir });
@@ -35,7 +43,9 @@ describe('one process per role on a data directory', () => {
     expect(second.stderrText).toContain(`another process already writes its event log`);
     expect(second.stderrText).toContain(`pid ${first.pid}`);
     const { position } = await fileCases(first, 1);
-    expect((await first.call('GET', `/api/cases?after=${position}&limit=5`, { token: await token(AUDITOR) })).status).toBe(200);
+    expect(
+      (await first.call('GET', `/api/cases?after=${position}&limit=5`, { token: await token(AUDITOR) })).status,
+    ).toBe(200);
   }, 120_000);
 
   it('the documented pair works (API with PROJECTIONS=off and one worker); a second worker refuses naming the first', async () => {
@@ -51,7 +61,7 @@ describe('one process per role on a data directory', () => {
     expect(read.status).toBe(200);
   }, 120_000);
 
-  it('an inline API\'s projection process holds the projection role: a worker beside it refuses, naming that process, not the API', async () => {
+  it("an inline API's projection process holds the projection role: a worker beside it refuses, naming that process, not the API", async () => {
     const dir = dataDir();
     const api = await start('main', { DATA_DIR: dir });
     const worker = await refused('worker', { DATA_DIR: dir });
@@ -60,7 +70,9 @@ describe('one process per role on a data directory', () => {
     expect(worker.stderrText).toContain('projection process of an API with PROJECTIONS=inline');
     expect(worker.stderrText).not.toContain(`pid ${api.pid} `);
     const { caseIds, position } = await fileCases(api, 2);
-    expect((await api.call('GET', `/api/cases/${caseIds[1]}?after=${position}`, { token: await token(AUDITOR) })).status).toBe(200);
+    expect(
+      (await api.call('GET', `/api/cases/${caseIds[1]}?after=${position}`, { token: await token(AUDITOR) })).status,
+    ).toBe(200);
   }, 120_000);
 
   it('after a SIGKILL of the API (its projection process left to notice), a new API starts at once, projects and serves every case', async () => {
@@ -73,7 +85,9 @@ describe('one process per role on a data directory', () => {
     const after = await fileCases(second, 2, 100);
     const auditor = await token(AUDITOR);
     for (const caseId of [...before.caseIds, ...after.caseIds]) {
-      expect((await second.call('GET', `/api/cases/${caseId}?after=${after.position}`, { token: auditor })).status).toBe(200);
+      expect(
+        (await second.call('GET', `/api/cases/${caseId}?after=${after.position}`, { token: auditor })).status,
+      ).toBe(200);
     }
   }, 120_000);
 
@@ -85,6 +99,8 @@ describe('one process per role on a data directory', () => {
     await first.exited;
     await start('worker', { DATA_DIR: dir });
     const { caseIds, position } = await fileCases(api, 2);
-    expect((await api.call('GET', `/api/cases/${caseIds[1]}?after=${position}`, { token: await token(AUDITOR) })).status).toBe(200);
+    expect(
+      (await api.call('GET', `/api/cases/${caseIds[1]}?after=${position}`, { token: await token(AUDITOR) })).status,
+    ).toBe(200);
   }, 120_000);
 });

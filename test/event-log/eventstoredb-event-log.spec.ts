@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { describeEventLogContract } from '../../src/modules/event-log/event-log.contract';
-import { MAX_APPEND_BYTES, openEventStoreDbEventLog } from '../../src/modules/event-log/eventstoredb/eventstoredb-event-log';
+import {
+  MAX_APPEND_BYTES,
+  openEventStoreDbEventLog,
+} from '../../src/modules/event-log/eventstoredb/eventstoredb-event-log';
 import { openSqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
 import { ProjectionRuntime } from '../../src/projections/projection-runtime';
 import { ReadModels } from '../../src/projections/read-models';
@@ -23,7 +26,9 @@ const url = process.env['EVENTSTORE_URL'];
 
 if (url) {
   // The server's default MaxAppendSize is the adapter's limit (KurrentDB v25.0: 1 MiB).
-  describeEventLogContract('eventstoredb', async () => openEventStoreDbEventLog({ connectionString: url }), { maxAppendBytes: MAX_APPEND_BYTES });
+  describeEventLogContract('eventstoredb', async () => openEventStoreDbEventLog({ connectionString: url }), {
+    maxAppendBytes: MAX_APPEND_BYTES,
+  });
 } else {
   describe.skip('eventstoredb event log contract — skipped: EVENTSTORE_URL not set', () => {
     it('runs the event log contract against EventStoreDB', () => undefined);
@@ -37,7 +42,9 @@ if (url && restartCommand) {
   describe('eventstoredb: a restart during a subscription', () => {
     it('the projection runtime resubscribes after the server restarts and applies every event once', async () => {
       const log = openEventStoreDbEventLog({ connectionString: url });
-      const store = openSqliteReadStore({ file: join(mkdtempSync(join(tmpdir(), 'reglament-esdb-restart-')), 'read.db') });
+      const store = openSqliteReadStore({
+        file: join(mkdtempSync(join(tmpdir(), 'reglament-esdb-restart-')), 'read.db'),
+      });
       const prefix = `restart-${randomUUID().slice(0, 8)}-`;
       const counter: Projection = {
         name: 'counts',
@@ -94,24 +101,54 @@ if (url) {
     it('the losers fold nothing of their own: the next command continues the chain and verify is green', async () => {
       const keys = mkdtempSync(join(tmpdir(), 'reglament-esdb-keys-'));
       const keyFile = join(keys, 'evidence.pem');
-      writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-      const api = await startHarness({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url, AUTH_JWT_SECRET: 'reglament-contract-secret-of-at-least-32-bytes', EVIDENCE_KEY_FILE: keyFile });
+      writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+        mode: 0o600,
+      });
+      const api = await startHarness({
+        EVENT_STORE: 'eventstoredb',
+        EVENTSTORE_URL: url,
+        AUTH_JWT_SECRET: 'reglament-contract-secret-of-at-least-32-bytes',
+        EVIDENCE_KEY_FILE: keyFile,
+      });
       try {
         const unit = 'astana';
         const iin = makeIin('910203', 4, Math.floor(Math.random() * 900));
-        const filed = await api.call('POST', '/api/cases', { as: callerFor('applicant', unit, iin), body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit, applicant: { iin, fullName: 'Ахметов Ерлан' }, occurredAt: '2015-10-05T09:00:00+06:00' } });
+        const filed = await api.call('POST', '/api/cases', {
+          as: callerFor('applicant', unit, iin),
+          body: {
+            serviceId: 'personnel-reserve',
+            trackId: 'competition-recommended',
+            channel: 'portal',
+            unit,
+            applicant: { iin, fullName: 'Ахметов Ерлан' },
+            occurredAt: '2015-10-05T09:00:00+06:00',
+          },
+        });
         expect(filed.status).toBe(201);
         const caseId = filed.body.caseId as string;
         const clerk = callerFor('registry-clerk', unit, iin);
         const key = `reg-${randomUUID()}`;
-        const racers = await Promise.all(Array.from({ length: 8 }, () => api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, { as: clerk, body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-race' } }, headers: { 'idempotency-key': key } })));
+        const racers = await Promise.all(
+          Array.from({ length: 8 }, () =>
+            api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
+              as: clerk,
+              body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-race' } },
+              headers: { 'idempotency-key': key },
+            }),
+          ),
+        );
         expect(new Set(racers.map((r) => r.status))).toEqual(new Set([201]));
-        const next = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, { as: callerFor('head', unit, iin), body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } } });
+        const next = await api.call('POST', `/api/cases/${caseId}/steps/assigned-to-employee`, {
+          as: callerFor('head', unit, iin),
+          body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } },
+        });
         expect(next.status).toBe(201);
         const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
         expect(events.map((e) => e.revision)).toEqual([0, 1, 2]);
         expect(verifyChain(events)).toMatchObject({ valid: true });
-        expect(await api.call('GET', `/api/cases/${caseId}/verify`, { as: callerFor('auditor', unit, iin) })).toMatchObject({ status: 200, body: { valid: true } });
+        expect(
+          await api.call('GET', `/api/cases/${caseId}/verify`, { as: callerFor('auditor', unit, iin) }),
+        ).toMatchObject({ status: 200, body: { valid: true } });
       } finally {
         await api.close();
       }

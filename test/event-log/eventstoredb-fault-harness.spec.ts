@@ -8,7 +8,11 @@ import { toProblem } from '../../src/app/problem/problem.filter';
 import { EventStoreDbFaultHarness } from '../support/eventstoredb-fault-harness';
 import { waitUntil } from '../../src/modules/event-log/event-log.contract';
 import { AppendTooLargeError, EventLogUnavailableError } from '../../src/modules/event-log/event-log.errors';
-import { MAX_APPEND_BYTES, openEventStoreDbEventLog, type EventStoreDbEventLog } from '../../src/modules/event-log/eventstoredb/eventstoredb-event-log';
+import {
+  MAX_APPEND_BYTES,
+  openEventStoreDbEventLog,
+  type EventStoreDbEventLog,
+} from '../../src/modules/event-log/eventstoredb/eventstoredb-event-log';
 import { counterProjection } from '../durability/counter.projection';
 
 /*
@@ -45,34 +49,54 @@ describe('eventstoredb adapter against the fault harness', () => {
 
   it('fault harness: a read the server never answers is cancelled at its deadline as EventLogUnavailableError (503), and later calls work', async () => {
     await log.close();
-    log = openEventStoreDbEventLog({ connectionString: (await restart(harness)), readDeadlineMs: 200 });
+    log = openEventStoreDbEventLog({ connectionString: await restart(harness), readDeadlineMs: 200 });
     harness.faults.hangReads = true;
     const error = await log.readStream('case-a').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventLogUnavailableError);
     expect((error as Error).message).toMatch(/within 200 ms/);
-    expect(toProblem(error).problem).toMatchObject({ status: 503, type: expect.stringContaining('event-log-unavailable') });
+    expect(toProblem(error).problem).toMatchObject({
+      status: 503,
+      type: expect.stringContaining('event-log-unavailable'),
+    });
     expect(toProblem(error).headers).toEqual({ 'retry-after': '1' });
     await waitUntil(() => harness.openReads === 0);
     harness.faults.hangReads = false;
-    await expect(log.append('case-a', [{ type: 'Filed', data: {} }], 'no_stream')).resolves.toMatchObject({ nextRevision: 0 });
+    await expect(log.append('case-a', [{ type: 'Filed', data: {} }], 'no_stream')).resolves.toMatchObject({
+      nextRevision: 0,
+    });
   });
 
   it.each([
     ['an append the server takes and never answers', { hangAppends: true }],
-    ['an append behind a server-features query the server never answers (the client gives that query no deadline)', { hangFeatures: true }],
-  ])('fault harness: %s fails at its deadline as EventLogUnavailableError (503), saying a retry is safe', async (_label, faults) => {
-    await log.close();
-    log = openEventStoreDbEventLog({ connectionString: await restart(harness), appendDeadlineMs: 300 });
-    harness.faults = faults;
-    const error = await log.append('case-a', [{ type: 'Filed', data: {} }], 'no_stream').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EventLogUnavailableError);
-    expect((error as Error).message).toMatch(/no answer within 300 ms.*retry/);
-    expect(toProblem(error).problem).toMatchObject({ status: 503 });
-  });
+    [
+      'an append behind a server-features query the server never answers (the client gives that query no deadline)',
+      { hangFeatures: true },
+    ],
+  ])(
+    'fault harness: %s fails at its deadline as EventLogUnavailableError (503), saying a retry is safe',
+    async (_label, faults) => {
+      await log.close();
+      log = openEventStoreDbEventLog({ connectionString: await restart(harness), appendDeadlineMs: 300 });
+      harness.faults = faults;
+      const error = await log.append('case-a', [{ type: 'Filed', data: {} }], 'no_stream').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EventLogUnavailableError);
+      expect((error as Error).message).toMatch(/no answer within 300 ms.*retry/);
+      expect(toProblem(error).problem).toMatchObject({ status: 503 });
+    },
+  );
 
   it('fault harness: an append over 1 MiB in total (each event under the per-event limit) is refused before it is sent: AppendTooLargeError, 413', async () => {
     const half = 'x'.repeat(600 * 1024);
-    const error = await log.append('case-a', [{ type: 'A', data: { half } }, { type: 'B', data: { half } }], 'no_stream').catch((e: unknown) => e);
+    const error = await log
+      .append(
+        'case-a',
+        [
+          { type: 'A', data: { half } },
+          { type: 'B', data: { half } },
+        ],
+        'no_stream',
+      )
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppendTooLargeError);
     expect(error).toMatchObject({ streamId: 'case-a', limit: MAX_APPEND_BYTES });
     expect((error as AppendTooLargeError).bytes).toBeGreaterThan(MAX_APPEND_BYTES);
@@ -84,13 +108,17 @@ describe('eventstoredb adapter against the fault harness', () => {
   it('fault harness: an append at exactly the limit as the server counts it is sent and stored', async () => {
     // data is {"b":"…"} (8 bytes around the text), metadata {} (2 bytes), type "A" (2 bytes).
     const blob = 'x'.repeat(MAX_APPEND_BYTES - 8 - 2 - 2);
-    await expect(log.append('case-a', [{ type: 'A', data: { b: blob } }], 'no_stream')).resolves.toMatchObject({ nextRevision: 0 });
+    await expect(log.append('case-a', [{ type: 'A', data: { b: blob } }], 'no_stream')).resolves.toMatchObject({
+      nextRevision: 0,
+    });
     expect(harness.records).toHaveLength(1);
   });
 
   it("fault harness: the server's own maximum-append-size-exceeded refusal becomes AppendTooLargeError with the server's limit", async () => {
     harness.faults.maxAppendSize = 4096;
-    const error = await log.append('case-a', [{ type: 'A', data: { blob: 'x'.repeat(8000) } }], 'no_stream').catch((e: unknown) => e);
+    const error = await log
+      .append('case-a', [{ type: 'A', data: { blob: 'x'.repeat(8000) } }], 'no_stream')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppendTooLargeError);
     expect(error).toMatchObject({ limit: 4096 });
     expect(harness.records).toHaveLength(0);
@@ -107,7 +135,10 @@ describe('eventstoredb adapter against the fault harness', () => {
 
   it('fault harness: the head is the newest event outside system streams, read as one record however many system records follow it', async () => {
     harness.seed('case-a', ['Filed', 'Registered']);
-    harness.seed('$stats-127.0.0.1:2113', Array.from({ length: 300 }, () => '$statsCollected'));
+    harness.seed(
+      '$stats-127.0.0.1:2113',
+      Array.from({ length: 300 }, () => '$statsCollected'),
+    );
     harness.recordsSent = 0;
     const caseHead = harness.records.filter((r) => r.streamId === 'case-a').at(-1)!.position;
     expect(await log.headPosition()).toBe(caseHead);
@@ -115,10 +146,19 @@ describe('eventstoredb adapter against the fault harness', () => {
   });
 
   it('fault harness: projection lag reads one head record and at most 100 events per distinct checkpoint, not 10,000 per projection', async () => {
-    harness.seed('case-a', Array.from({ length: 500 }, (_, i) => `E${i}`));
+    harness.seed(
+      'case-a',
+      Array.from({ length: 500 }, (_, i) => `E${i}`),
+    );
     const store = openSqliteReadStore({ file: join(mkdtempSync(join(tmpdir(), 'reglament-lag-')), 'read.db') });
     try {
-      const projections = ['one', 'two', 'three'].map((name) => ({ name, version: 1, eventTypes: '*' as const, collections: ['c'], apply: () => undefined }));
+      const projections = ['one', 'two', 'three'].map((name) => ({
+        name,
+        version: 1,
+        eventTypes: '*' as const,
+        collections: ['c'],
+        apply: () => undefined,
+      }));
       harness.recordsSent = 0;
       const rows = await new ReadModels(log, store, projections).status();
       expect(rows.map((r) => r.lagEvents)).toEqual([LAG_EVENTS_COUNTED, LAG_EVENTS_COUNTED, LAG_EVENTS_COUNTED]);
@@ -147,8 +187,13 @@ describe('eventstoredb adapter against the fault harness', () => {
       harness.seed('case-b', ['C', 'D']);
       await models.waitFor('counter', await log.headPosition(), 30_000);
       expect(harness.subscriptionCalls).toBeGreaterThanOrEqual(3);
-      const counts = await (await models.collection<{ _id: string; n: number }>('counter', 'counts')).find({}, { sort: { _id: 1 } });
-      expect(counts.map((c) => [c._id, c.n])).toEqual([['case-a', 4], ['case-b', 4]]);
+      const counts = await (
+        await models.collection<{ _id: string; n: number }>('counter', 'counts')
+      ).find({}, { sort: { _id: 1 } });
+      expect(counts.map((c) => [c._id, c.n])).toEqual([
+        ['case-a', 4],
+        ['case-b', 4],
+      ]);
       expect((await models.status())[0]).toMatchObject({ state: 'live', error: null });
     } finally {
       await runtime.stop();
@@ -162,14 +207,25 @@ describe('eventstoredb adapter against the fault harness', () => {
   it('fault harness: a read longer than a page is several bounded calls, each ended, and returns every event in order', async () => {
     await log.close();
     log = openEventStoreDbEventLog({ connectionString: await restart(harness), readPageSize: 3 });
-    harness.seed('case-a', Array.from({ length: 10 }, (_, i) => `E${i}`));
+    harness.seed(
+      'case-a',
+      Array.from({ length: 10 }, (_, i) => `E${i}`),
+    );
     harness.seed('$system', ['$x']);
     harness.seed('case-b', ['F0', 'F1']);
     const all = await log.readAll({ maxCount: 100 });
     expect(all.map((e) => e.type)).toEqual([...Array.from({ length: 10 }, (_, i) => `E${i}`), 'F0', 'F1']);
-    expect((await log.readAll({ after: all[4]!.position, maxCount: 3 })).map((e) => e.type)).toEqual(['E5', 'E6', 'E7']);
-    expect((await log.readStream('case-a', { direction: 'backwards' })).map((e) => e.revision)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
-    expect((await log.readStream('case-a', { fromRevision: 2, toRevision: 8 })).map((e) => e.revision)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect((await log.readAll({ after: all[4]!.position, maxCount: 3 })).map((e) => e.type)).toEqual([
+      'E5',
+      'E6',
+      'E7',
+    ]);
+    expect((await log.readStream('case-a', { direction: 'backwards' })).map((e) => e.revision)).toEqual([
+      9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+    ]);
+    expect((await log.readStream('case-a', { fromRevision: 2, toRevision: 8 })).map((e) => e.revision)).toEqual([
+      2, 3, 4, 5, 6, 7, 8,
+    ]);
     await waitUntil(() => harness.openReads === 0);
   });
 });

@@ -11,7 +11,13 @@ import type { Principal } from '../../src/modules/identity/domain/principal';
 import { iinCheckDigit } from '../../src/modules/identity/domain/iin';
 import { createTokenVerifier, mintToken, type TokenVerifier } from '../../src/modules/identity/token-verifier';
 import { run as mintTokenCommand } from '../../src/modules/identity/mint-token.cli';
-import { assertCanWrite, assertUnit, CurrentPrincipal, Public, RequireRoles } from '../../src/modules/identity/http/identity.decorators';
+import {
+  assertCanWrite,
+  assertUnit,
+  CurrentPrincipal,
+  Public,
+  RequireRoles,
+} from '../../src/modules/identity/http/identity.decorators';
 import { IdentityModule } from '../../src/modules/identity/http/identity.module';
 
 @Controller('api/test')
@@ -57,7 +63,10 @@ describe('authentication and authorisation on a real server (HS256, generated se
   const call = async (path: string, token?: string, body?: unknown) => {
     const response = await fetch(`${server.url}${path}`, {
       method: body ? 'POST' : 'GET',
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return { status: response.status, headers: response.headers, body: (await response.json()) as any };
@@ -86,13 +95,61 @@ describe('authentication and authorisation on a real server (HS256, generated se
 
   it.each<[string, () => Promise<string | undefined>, RegExp]>([
     ['no token', async () => undefined, /no Authorization header/],
-    ['bad signature', async () => mintToken(new TextEncoder().encode('another-secret-of-at-least-32-bytes!!'), clerk), /signature is not valid/],
-    ['expired', async () => new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('e').setIssuer('reglament').setAudience('reglament').setIssuedAt(Math.floor(Date.now() / 1000) - 120).setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret), /expired/],
+    [
+      'bad signature',
+      async () => mintToken(new TextEncoder().encode('another-secret-of-at-least-32-bytes!!'), clerk),
+      /signature is not valid/,
+    ],
+    [
+      'expired',
+      async () =>
+        new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('e')
+          .setIssuer('reglament')
+          .setAudience('reglament')
+          .setIssuedAt(Math.floor(Date.now() / 1000) - 120)
+          .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+          .sign(secret),
+      /expired/,
+    ],
     ['unknown role', async () => mintToken(secret, { ...clerk, roles: ['janitor'] }), /unknown role\(s\) "janitor"/],
-    ['applicant without IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'] }), /"iin" is required for the applicant role/],
-    ['applicant with a bad IIN', async () => mintToken(secret, { ...clerk, roles: ['applicant'], iin: '123456789012' }), /not a valid IIN/],
-    ['staff without a unit', async () => new SignJWT({ name: 'x', roles: ['registry-clerk'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(registry-clerk\) act for a unit/],
-    ['an applicant who is also staff, without a unit', async () => new SignJWT({ name: 'x', roles: ['applicant', 'head'], iin }).setProtectedHeader({ alg: 'HS256' }).setSubject('c').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(secret), /"unit" is missing: roles other than applicant \(head\)/],
+    [
+      'applicant without IIN',
+      async () => mintToken(secret, { ...clerk, roles: ['applicant'] }),
+      /"iin" is required for the applicant role/,
+    ],
+    [
+      'applicant with a bad IIN',
+      async () => mintToken(secret, { ...clerk, roles: ['applicant'], iin: '123456789012' }),
+      /not a valid IIN/,
+    ],
+    [
+      'staff without a unit',
+      async () =>
+        new SignJWT({ name: 'x', roles: ['registry-clerk'] })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('c')
+          .setIssuer('reglament')
+          .setAudience('reglament')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(secret),
+      /"unit" is missing: roles other than applicant \(registry-clerk\) act for a unit/,
+    ],
+    [
+      'an applicant who is also staff, without a unit',
+      async () =>
+        new SignJWT({ name: 'x', roles: ['applicant', 'head'], iin })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('c')
+          .setIssuer('reglament')
+          .setAudience('reglament')
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(secret),
+      /"unit" is missing: roles other than applicant \(head\)/,
+    ],
     ['an empty unit', async () => mintToken(secret, { ...clerk, unit: '' }), /"unit" must be a non-empty string/],
     ['malformed', async () => 'not.a.token', /malformed/],
   ])('%s → 401 problem+json saying why', async (_name, token, detail) => {
@@ -104,26 +161,40 @@ describe('authentication and authorisation on a real server (HS256, generated se
   });
 
   it('200: a citizen’s token from the e-government identity provider (sub, name, iin, roles; no unit) gives a principal without a unit', async () => {
-    const egov = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('egov-citizen-1').setIssuer('reglament').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(secret);
+    const egov = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('egov-citizen-1')
+      .setIssuer('reglament')
+      .setAudience('reglament')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(secret);
     const { status, body } = await call('/api/test/me', egov);
     expect(status).toBe(200);
     expect(body).toEqual({ id: 'egov-citizen-1', name: 'Сәрсенова Әлия', roles: ['applicant'], iin });
   });
 
   it('an applicant with a valid IIN is accepted', async () => {
-    const { status, body } = await call('/api/test/me', await mintToken(secret, { ...clerk, roles: ['applicant'], iin }));
+    const { status, body } = await call(
+      '/api/test/me',
+      await mintToken(secret, { ...clerk, roles: ['applicant'], iin }),
+    );
     expect(status).toBe(200);
     expect(body.iin).toBe(iin);
   });
 
   it('a missing role, another unit and an auditor writing get 403 naming what is missing', async () => {
-    const head = await call('/api/test/register', await mintToken(secret, { ...clerk, roles: ['head'] }), { unit: 'astana' });
+    const head = await call('/api/test/register', await mintToken(secret, { ...clerk, roles: ['head'] }), {
+      unit: 'astana',
+    });
     expect(head.status).toBe(403);
     expect(head.body).toMatchObject({ requiredRoles: ['registry-clerk'], callerRoles: ['head'] });
     const otherUnit = await call('/api/test/register', await mintToken(secret, clerk), { unit: 'almaty' });
     expect(otherUnit.status).toBe(403);
     expect(otherUnit.body).toMatchObject({ requiredUnit: 'almaty', callerUnit: 'astana' });
-    const auditor = await call('/api/test/register', await mintToken(secret, { ...clerk, roles: ['auditor'] }), { unit: 'astana' });
+    const auditor = await call('/api/test/register', await mintToken(secret, { ...clerk, roles: ['auditor'] }), {
+      unit: 'astana',
+    });
     expect(auditor.status).toBe(403);
     const ok = await call('/api/test/register', await mintToken(secret, clerk), { unit: 'astana' });
     expect(ok.status).toBe(201);
@@ -135,15 +206,58 @@ describe('authentication and authorisation on a real server (HS256, generated se
 
   it('the mint-token command signs with the data directory secret, and refuses bad arguments', async () => {
     const written: string[] = [];
-    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => (written.push(String(chunk)), true));
+    const stdout = jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: any) => (written.push(String(chunk)), true));
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      expect(await mintTokenCommand(['--sub', 'u1', '--name', 'Ерлан', '--roles', 'registry-clerk', '--unit', 'astana', '--data-dir', dataDir])).toBe(0);
-      expect(await mintTokenCommand(['--sub', 'u1', '--name', 'Ерлан', '--roles', 'janitor', '--unit', 'astana', '--data-dir', dataDir])).toBe(2);
+      expect(
+        await mintTokenCommand([
+          '--sub',
+          'u1',
+          '--name',
+          'Ерлан',
+          '--roles',
+          'registry-clerk',
+          '--unit',
+          'astana',
+          '--data-dir',
+          dataDir,
+        ]),
+      ).toBe(0);
+      expect(
+        await mintTokenCommand([
+          '--sub',
+          'u1',
+          '--name',
+          'Ерлан',
+          '--roles',
+          'janitor',
+          '--unit',
+          'astana',
+          '--data-dir',
+          dataDir,
+        ]),
+      ).toBe(2);
       expect(await mintTokenCommand(['--bogus'])).toBe(2);
       // A citizen's token carries no unit; staff need one.
-      expect(await mintTokenCommand(['--sub', 'c1', '--name', 'Әлия', '--roles', 'applicant', '--iin', iin, '--data-dir', dataDir])).toBe(0);
-      expect(await mintTokenCommand(['--sub', 'u2', '--name', 'Ерлан', '--roles', 'registry-clerk', '--data-dir', dataDir])).toBe(2);
+      expect(
+        await mintTokenCommand([
+          '--sub',
+          'c1',
+          '--name',
+          'Әлия',
+          '--roles',
+          'applicant',
+          '--iin',
+          iin,
+          '--data-dir',
+          dataDir,
+        ]),
+      ).toBe(0);
+      expect(
+        await mintTokenCommand(['--sub', 'u2', '--name', 'Ерлан', '--roles', 'registry-clerk', '--data-dir', dataDir]),
+      ).toBe(2);
     } finally {
       stdout.mockRestore();
       stderr.mockRestore();
@@ -168,7 +282,12 @@ describe('tokens from an identity provider (JWKS)', () => {
     idp.get('/jwks', async () => ({ keys: [jwk] }));
     await idp.listen({ port: 0, host: '127.0.0.1' });
     const address = idp.server.address() as { port: number };
-    const verifier = createTokenVerifier({ dataDir: tmpdir(), jwksUrl: `http://127.0.0.1:${address.port}/jwks`, issuer: 'https://idp.example', audience: 'reglament' });
+    const verifier = createTokenVerifier({
+      dataDir: tmpdir(),
+      jwksUrl: `http://127.0.0.1:${address.port}/jwks`,
+      issuer: 'https://idp.example',
+      audience: 'reglament',
+    });
     try {
       const sign = (key: Parameters<SignJWT['sign']>[0], claims: Record<string, unknown> = {}) =>
         new SignJWT({ name: 'Сотрудник', roles: ['employee'], unit: 'astana', ...claims })
@@ -179,14 +298,38 @@ describe('tokens from an identity provider (JWKS)', () => {
           .setIssuedAt()
           .setExpirationTime('5m')
           .sign(key);
-      await expect(verifier.verify(await sign(privateKey))).resolves.toMatchObject({ id: 'emp-1', roles: ['employee'] });
+      await expect(verifier.verify(await sign(privateKey))).resolves.toMatchObject({
+        id: 'emp-1',
+        roles: ['employee'],
+      });
       // A citizen as the e-government identity provider signs them in: sub, name, iin, roles; no unit.
-      const citizen = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('egov-7').setIssuer('https://idp.example').setAudience('reglament').setIssuedAt().setExpirationTime('5m').sign(privateKey);
-      await expect(verifier.verify(citizen)).resolves.toEqual({ id: 'egov-7', name: 'Сәрсенова Әлия', roles: ['applicant'], iin });
-      await expect(verifier.verify(await sign(privateKey, { unit: undefined }))).rejects.toThrow(/claim "unit" is missing/);
+      const citizen = await new SignJWT({ name: 'Сәрсенова Әлия', iin, roles: ['applicant'] })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('egov-7')
+        .setIssuer('https://idp.example')
+        .setAudience('reglament')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      await expect(verifier.verify(citizen)).resolves.toEqual({
+        id: 'egov-7',
+        name: 'Сәрсенова Әлия',
+        roles: ['applicant'],
+        iin,
+      });
+      await expect(verifier.verify(await sign(privateKey, { unit: undefined }))).rejects.toThrow(
+        /claim "unit" is missing/,
+      );
       const other = await generateKeyPair('RS256');
       await expect(verifier.verify(await sign(other.privateKey))).rejects.toThrow(/signature is not valid/);
-      const wrongAudience = await new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('e').setIssuer('https://idp.example').setAudience('other').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+      const wrongAudience = await new SignJWT({ name: 'x', roles: ['employee'], unit: 'astana' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('e')
+        .setIssuer('https://idp.example')
+        .setAudience('other')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
       await expect(verifier.verify(wrongAudience)).rejects.toThrow(/claim "aud"/);
       expect(verifier.signing).toBeUndefined();
     } finally {

@@ -27,13 +27,20 @@ function write(files: Record<string, string>): void {
 
 /** As `npm run lint:imports` runs it: its exit code and what it prints. */
 function lint(): { status: number | null; output: string } {
-  const run = spawnSync(process.execPath, [DEPCRUISE, '--config', '.dependency-cruiser.cjs', 'src', 'test'], { cwd: dir, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [DEPCRUISE, '--config', '.dependency-cruiser.cjs', 'src', 'test'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
   return { status: run.status, output: run.stdout + run.stderr };
 }
 
 /** The violations, read from the JSON report (whose exit code is always 0). */
 function cruise(): { violations: Violation[] } {
-  const run = spawnSync(process.execPath, [DEPCRUISE, '--config', '.dependency-cruiser.cjs', '--output-type', 'json', 'src', 'test'], { cwd: dir, encoding: 'utf8' });
+  const run = spawnSync(
+    process.execPath,
+    [DEPCRUISE, '--config', '.dependency-cruiser.cjs', '--output-type', 'json', 'src', 'test'],
+    { cwd: dir, encoding: 'utf8' },
+  );
   if (!run.stdout) throw new Error(`depcruise wrote nothing: ${run.stderr}`);
   const result = JSON.parse(run.stdout) as { summary: { violations: Violation[] } };
   return { violations: result.summary.violations };
@@ -45,15 +52,22 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'reglament-import-rule-'));
   copyFileSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'));
   write({
-    'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'node20', moduleResolution: 'node16', strict: true }, include: ['src/**/*.ts', 'test/**/*.ts'] }),
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: { module: 'node20', moduleResolution: 'node16', strict: true },
+      include: ['src/**/*.ts', 'test/**/*.ts'],
+    }),
     'src/shared/ids.ts': 'export const id = 1;\n',
     'test/support/walk.ts': 'export const walk = 1;\n',
     'src/events/event-types.ts': "import { id } from '../shared/ids';\nexport const type = id;\n",
-    'src/modules/cases/domain/decide.ts': "import { type } from '../../../events/event-types';\nexport const decide = type;\n",
-    'src/modules/cases/commands/service.ts': "import { decide } from '../domain/decide';\nexport const service = decide;\n",
-    'src/modules/cases/http/controller.ts': "import { service } from '../commands/service';\nexport const controller = service;\n",
+    'src/modules/cases/domain/decide.ts':
+      "import { type } from '../../../events/event-types';\nexport const decide = type;\n",
+    'src/modules/cases/commands/service.ts':
+      "import { decide } from '../domain/decide';\nexport const service = decide;\n",
+    'src/modules/cases/http/controller.ts':
+      "import { service } from '../commands/service';\nexport const controller = service;\n",
     'src/app/config/config.ts': 'export const config = 1;\n',
-    'src/app/features.ts': "import { controller } from '../modules/cases/http/controller';\nexport const features = [controller];\n",
+    'src/app/features.ts':
+      "import { controller } from '../modules/cases/http/controller';\nexport const features = [controller];\n",
   });
 });
 
@@ -70,13 +84,17 @@ describe('the import rule', () => {
     const { status, output } = lint();
     expect(status).toBe(1);
     expect(output).toContain('error shared-imports-composition: src/shared/ids.ts → src/app/config/config.ts');
-    expect(brief(cruise().violations)).toEqual(['shared-imports-composition: src/shared/ids.ts → src/app/config/config.ts']);
+    expect(brief(cruise().violations)).toEqual([
+      'shared-imports-composition: src/shared/ids.ts → src/app/config/config.ts',
+    ]);
   });
 
   it('refuses a domain importing its commands, and commands importing http/', () => {
     write({
-      'src/modules/cases/domain/decide.ts': "import { service } from '../commands/service';\nexport const decide = 1;\nexport const s = service;\n",
-      'src/modules/cases/commands/service.ts': "import { controller } from '../http/controller';\nexport const service = 1;\nexport const c = controller;\n",
+      'src/modules/cases/domain/decide.ts':
+        "import { service } from '../commands/service';\nexport const decide = 1;\nexport const s = service;\n",
+      'src/modules/cases/commands/service.ts':
+        "import { controller } from '../http/controller';\nexport const service = 1;\nexport const c = controller;\n",
     });
     expect(brief(cruise().violations)).toEqual([
       'domain-imports-module: src/modules/cases/domain/decide.ts → src/modules/cases/commands/service.ts',
@@ -87,8 +105,10 @@ describe('the import rule', () => {
   it('refuses production code importing test/, and a spec importing a test other than test/support/', () => {
     write({
       'test/cases/fixture.ts': 'export const fixture = 1;\n',
-      'src/modules/cases/commands/service.ts': "import { walk } from '../../../../test/support/walk';\nexport const service = walk;\n",
-      'src/modules/cases/domain/decide.spec.ts': "import { walk } from '../../../../test/support/walk';\nimport { fixture } from '../../../../test/cases/fixture';\nexport const s = [walk, fixture];\n",
+      'src/modules/cases/commands/service.ts':
+        "import { walk } from '../../../../test/support/walk';\nexport const service = walk;\n",
+      'src/modules/cases/domain/decide.spec.ts':
+        "import { walk } from '../../../../test/support/walk';\nimport { fixture } from '../../../../test/cases/fixture';\nexport const s = [walk, fixture];\n",
     });
     expect(brief(cruise().violations)).toEqual([
       'no-test-code-in-src: src/modules/cases/commands/service.ts → test/support/walk.ts',
@@ -99,19 +119,30 @@ describe('the import rule', () => {
   it("lets a listed exception through, and only that import: a module's CLI granted app/infrastructure may not read app/features", () => {
     // The project lists none today; the mechanism is what is under test, so this copy of the config lists one.
     const config = join(dir, '.dependency-cruiser.cjs');
-    const listed = "const EXCEPTIONS = [{ from: '^src/modules/cases/seed\\\\.cli\\\\.ts$', to: ['^src/app/infrastructure\\\\.ts$'], reason: 'opens the stores' }];";
+    const listed =
+      "const EXCEPTIONS = [{ from: '^src/modules/cases/seed\\\\.cli\\\\.ts$', to: ['^src/app/infrastructure\\\\.ts$'], reason: 'opens the stores' }];";
     const text = readFileSync(config, 'utf8');
     expect(text).toContain('const EXCEPTIONS = [];');
-    writeFileSync(config, text.replace('const EXCEPTIONS = [];', () => listed));
+    writeFileSync(
+      config,
+      text.replace('const EXCEPTIONS = [];', () => listed),
+    );
     write({
       'src/app/infrastructure.ts': 'export const infrastructure = 1;\n',
-      'src/modules/cases/seed.cli.ts': "import { infrastructure } from '../../app/infrastructure';\nimport { features } from '../../app/features';\nexport const seed = [infrastructure, features];\n",
+      'src/modules/cases/seed.cli.ts':
+        "import { infrastructure } from '../../app/infrastructure';\nimport { features } from '../../app/features';\nexport const seed = [infrastructure, features];\n",
     });
-    expect(brief(cruise().violations)).toEqual(['edge-imports-composition-except-1: src/modules/cases/seed.cli.ts → src/app/features.ts']);
+    expect(brief(cruise().violations)).toEqual([
+      'edge-imports-composition-except-1: src/modules/cases/seed.cli.ts → src/app/features.ts',
+    ]);
   });
 
   it('refuses an import that does not resolve, which would hide an edge', () => {
-    write({ 'src/modules/cases/commands/service.ts': "import { gone } from '../http/gone';\nexport const service = gone;\n" });
-    expect(brief(cruise().violations)).toEqual(['no-unresolvable: src/modules/cases/commands/service.ts → ../http/gone']);
+    write({
+      'src/modules/cases/commands/service.ts': "import { gone } from '../http/gone';\nexport const service = gone;\n",
+    });
+    expect(brief(cruise().violations)).toEqual([
+      'no-unresolvable: src/modules/cases/commands/service.ts → ../http/gone',
+    ]);
   });
 });

@@ -5,7 +5,16 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processFixtures, AUDITOR, cli, cliAsync, fileCases, startProcess, token, type ServerProcess } from '../support/server-process';
+import {
+  processFixtures,
+  AUDITOR,
+  cli,
+  cliAsync,
+  fileCases,
+  startProcess,
+  token,
+  type ServerProcess,
+} from '../support/server-process';
 
 const { started, tempDir } = processFixtures();
 
@@ -15,7 +24,9 @@ it('a backup taken while the server files cases restores into a new directory th
   started.push(server);
   const before = await fileCases(server, 5);
   const auditor = await token(AUDITOR);
-  const evidenceKey = (await server.call('GET', `/api/cases/${before.caseIds[0]}/evidence`, { token: auditor })).headers.get('x-evidence-key-fingerprint');
+  const evidenceKey = (
+    await server.call('GET', `/api/cases/${before.caseIds[0]}/evidence`, { token: auditor })
+  ).headers.get('x-evidence-key-fingerprint');
   expect(evidenceKey).toBeTruthy();
 
   // The server keeps filing while the backup runs.
@@ -30,9 +41,13 @@ it('a backup taken while the server files cases restores into a new directory th
   await writer;
   expect(backup).toMatchObject({ code: 0 });
   expect(filed).toBeGreaterThan(0);
-  const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8')) as { files: Array<{ name: string; bytes: number; sha256: string }> };
+  const manifest = JSON.parse(readFileSync(join(backupDir, 'manifest.json'), 'utf8')) as {
+    files: Array<{ name: string; bytes: number; sha256: string }>;
+  };
   const names = manifest.files.map((f) => f.name);
-  expect(names).toEqual(expect.arrayContaining(['events.db', 'read.db', 'events.head.json', 'evidence-signing-key.pem']));
+  expect(names).toEqual(
+    expect.arrayContaining(['events.db', 'read.db', 'events.head.json', 'evidence-signing-key.pem']),
+  );
   // The log is copied last: nothing in the copy (checkpoints, head record) can stand past it.
   expect(names[names.length - 1]).toBe('events.db');
   expect(statSync(join(backupDir, 'evidence-signing-key.pem')).mode & 0o077).toBe(0);
@@ -49,14 +64,27 @@ it('a backup taken while the server files cases restores into a new directory th
   const restored = await startProcess('main', { DATA_DIR: restoredDir });
   started.push(restored);
   // The restored read models catch up from their checkpoints first (a busy machine may take longer than one read's wait).
-  for (let attempt = 0; (await restored.call('GET', `/api/cases/${before.caseIds[4]}?after=${before.position}`, { token: auditor })).status !== 200; attempt++) {
+  for (
+    let attempt = 0;
+    (await restored.call('GET', `/api/cases/${before.caseIds[4]}?after=${before.position}`, { token: auditor }))
+      .status !== 200;
+    attempt++
+  ) {
     if (attempt >= 20) throw new Error('the restored read models did not reach the cases filed before the backup');
   }
   for (const caseId of before.caseIds) {
-    expect((await restored.call('GET', `/api/cases/${caseId}?after=${before.position}`, { token: auditor })).status).toBe(200);
-    expect((await restored.call('GET', `/api/cases/${caseId}/verify`, { token: auditor })).body).toMatchObject({ valid: true });
+    expect(
+      (await restored.call('GET', `/api/cases/${caseId}?after=${before.position}`, { token: auditor })).status,
+    ).toBe(200);
+    expect((await restored.call('GET', `/api/cases/${caseId}/verify`, { token: auditor })).body).toMatchObject({
+      valid: true,
+    });
   }
-  expect((await restored.call('GET', `/api/cases/${before.caseIds[0]}/evidence`, { token: auditor })).headers.get('x-evidence-key-fingerprint')).toBe(evidenceKey);
+  expect(
+    (await restored.call('GET', `/api/cases/${before.caseIds[0]}/evidence`, { token: auditor })).headers.get(
+      'x-evidence-key-fingerprint',
+    ),
+  ).toBe(evidenceKey);
   // And it takes new commands on the restored chain.
   await fileCases(restored, 1, 900);
 }, 120_000);

@@ -14,12 +14,19 @@ import { physicalCollection } from '../../src/projections/projection';
 
 const ROOT = join(__dirname, '../..');
 
-function cli(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', CI: '1', ...env },
-    encoding: 'utf8',
-  });
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', CI: '1', ...env },
+      encoding: 'utf8',
+    },
+  );
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -75,23 +82,31 @@ describe('npm run cli', () => {
     expect(r.stderr).toContain('  verify-evidence  ');
   });
 
-  it.each(COMMANDS)('%s --help prints its usage on stdout and exits 0, touching no data', (command) => {
-    const dataDir = join(tempDir('help'), 'data');
-    const r = cli([command, '--help'], { DATA_DIR: dataDir });
-    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(new RegExp(`^usage: npm run (cli -- ${command}|demo --)`));
-    expect(existsSync(dataDir)).toBe(false);
-  }, 30_000);
+  it.each(COMMANDS)(
+    '%s --help prints its usage on stdout and exits 0, touching no data',
+    (command) => {
+      const dataDir = join(tempDir('help'), 'data');
+      const r = cli([command, '--help'], { DATA_DIR: dataDir });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(new RegExp(`^usage: npm run (cli -- ${command}|demo --)`));
+      expect(existsSync(dataDir)).toBe(false);
+    },
+    30_000,
+  );
 
-  it.each(COMMANDS)('%s --no-such-option: one line naming it, then the usage; exit 2, no stack trace', (command) => {
-    const r = cli([command, '--no-such-option']);
-    expect(r.code).toBe(2);
-    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^${command}: Unknown option '--no-such-option'`));
-    expect(r.stderr).toContain('usage: npm run ');
-    expect(r.stderr).not.toMatch(STACK_FRAME);
-  }, 30_000);
+  it.each(COMMANDS)(
+    '%s --no-such-option: one line naming it, then the usage; exit 2, no stack trace',
+    (command) => {
+      const r = cli([command, '--no-such-option']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^${command}: Unknown option '--no-such-option'`));
+      expect(r.stderr).toContain('usage: npm run ');
+      expect(r.stderr).not.toMatch(STACK_FRAME);
+    },
+    30_000,
+  );
 
-  it("a file that cannot be read is one line naming it, not a stack trace", () => {
+  it('a file that cannot be read is one line naming it, not a stack trace', () => {
     const missing = join(tempDir('missing'), 'no-such-key');
     const r = cli(['rotate-master-key', '--new-key-file', missing, '--data-dir', tempDir('rotate')]);
     expect(r.code).not.toBe(0);
@@ -120,12 +135,29 @@ describe('npm run cli', () => {
     // The demo builds no read model: a report from one is refused in one line saying what to do.
     const early = cli(['retention-report', '--data-dir', dataDir], env);
     expect(early.code).toBe(1);
-    expect(early.stderr.trim().split('\n')).toEqual(['reglament retention-report: the cases read model is still being built: start the service on this data directory, or run `npm run cli -- rebuild cases`']);
+    expect(early.stderr.trim().split('\n')).toEqual([
+      'reglament retention-report: the cases read model is still being built: start the service on this data directory, or run `npm run cli -- rebuild cases`',
+    ]);
     expect(cli(['rebuild', 'cases', '--data-dir', dataDir], env).code).toBe(0);
     const report = cli(['retention-report', '--data-dir', dataDir], env);
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/^(retention-report: no personal data is due|due: )/m);
-    const token = cli(['mint-token', '--sub', 'u1', '--name', 'Айгерим', '--roles', 'registry-clerk', '--unit', 'astana', '--data-dir', dataDir], env);
+    const token = cli(
+      [
+        'mint-token',
+        '--sub',
+        'u1',
+        '--name',
+        'Айгерим',
+        '--roles',
+        'registry-clerk',
+        '--unit',
+        'astana',
+        '--data-dir',
+        dataDir,
+      ],
+      env,
+    );
     expect(token.code).toBe(0);
     const backup = join(tempDir('backup'), 'copy');
     expect(cli(['backup', '--to', backup, '--data-dir', dataDir], env).code).toBe(0);
@@ -162,12 +194,15 @@ describe('npm run cli', () => {
 
     const all = cli(['rebuild', '--all', '--data-dir', dataDir]);
     expect(all.code).toBe(0);
-    for (const name of names) expect(all.stdout).toMatch(new RegExp(`^${name}: rebuilt as v\\d+ generation 2 .*readers switched$`, 'm'));
+    for (const name of names)
+      expect(all.stdout).toMatch(new RegExp(`^${name}: rebuilt as v\\d+ generation 2 .*readers switched$`, 'm'));
     expect(await activeDocuments()).toEqual(separately);
     // A name given twice is rebuilt once.
     const twice = cli(['rebuild', 'log-overview', 'log-overview', '--data-dir', dataDir]);
     expect(twice.code).toBe(0);
-    expect(twice.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^log-overview: rebuilt as v\d+ generation 3 /)]);
+    expect(twice.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^log-overview: rebuilt as v\d+ generation 3 /),
+    ]);
   }, 240_000);
 
   it('rebuild names the projections it knows when given none, exit 2', () => {

@@ -12,7 +12,14 @@ const { started, tempDir } = processFixtures();
 async function rawEvents(dir: string) {
   const log = openSqliteEventLog({ file: join(dir, 'events.db'), checkpointer: false });
   try {
-    return (await log.readAllRaw({ maxCount: 100_000 })).map(({ id, streamId, revision, type, data, metadata }) => ({ id, streamId, revision, type, data, metadata }));
+    return (await log.readAllRaw({ maxCount: 100_000 })).map(({ id, streamId, revision, type, data, metadata }) => ({
+      id,
+      streamId,
+      revision,
+      type,
+      data,
+      metadata,
+    }));
   } finally {
     await log.close();
   }
@@ -40,19 +47,25 @@ it('migrate --to sqlite: interrupted, then resumed, gives the same log in a new 
   expect(await rawEvents(target)).toEqual(all);
   expect(cli(['verify'], target).code).toBe(0);
   // A third run has nothing left to copy.
-  expect(cli(['migrate', '--to', 'sqlite', '--data-dir', target], source).stdout).toMatch(/: 0 events copied in 0 appends/);
+  expect(cli(['migrate', '--to', 'sqlite', '--data-dir', target], source).stdout).toMatch(
+    /: 0 events copied in 0 appends/,
+  );
 
   const server = await startProcess('main', { DATA_DIR: target });
   started.push(server);
   const auditor = await token(AUDITOR);
-  const caseIds = [...new Set(all.filter((e) => e.streamId.startsWith('case-')).map((e) => e.streamId.slice('case-'.length)))].slice(0, 3);
+  const caseIds = [
+    ...new Set(all.filter((e) => e.streamId.startsWith('case-')).map((e) => e.streamId.slice('case-'.length))),
+  ].slice(0, 3);
   expect(caseIds.length).toBe(3);
   for (const caseId of caseIds) {
     const view = await server.call('GET', `/api/cases/${caseId}`, { token: auditor });
     expect(view.status).toBe(200);
     // The personal-data keys came along: the applicant is read, not "erased" or ciphertext.
     expect(typeof view.body.applicant.fullName === 'string' && view.body.applicant.fullName !== 'erased').toBe(true);
-    expect((await server.call('GET', `/api/cases/${caseId}/verify`, { token: auditor })).body).toMatchObject({ valid: true });
+    expect((await server.call('GET', `/api/cases/${caseId}/verify`, { token: auditor })).body).toMatchObject({
+      valid: true,
+    });
   }
 }, 120_000);
 

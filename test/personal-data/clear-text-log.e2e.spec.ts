@@ -30,10 +30,19 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
   const log = await openEventLog({ kind: 'sqlite', dataDir });
   const applicant: Principal = { id: 'citizen-old', name: 'citizen', roles: ['applicant'], iin };
   const service = new CaseCommandService(log, reference.catalog, reference.calendar, { backDatedAfterMs: 86_400_000 });
-  const filed = await service.submit(applicant, { serviceId: 'civil-service-testing', channel: 'portal', unit: 'astana-hq', applicant: { iin, fullName: NAME }, occurredAt: new Date('2015-09-15T04:00:00Z') });
+  const filed = await service.submit(applicant, {
+    serviceId: 'civil-service-testing',
+    channel: 'portal',
+    unit: 'astana-hq',
+    applicant: { iin, fullName: NAME },
+    occurredAt: new Date('2015-09-15T04:00:00Z'),
+  });
   if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
   const caseId = filed.accepted.caseId;
-  const cancelled = await service.cancel(applicant, caseId, { occurredAt: new Date('2015-09-15T09:00:00Z'), reason: 'переезд' });
+  const cancelled = await service.cancel(applicant, caseId, {
+    occurredAt: new Date('2015-09-15T09:00:00Z'),
+    reason: 'переезд',
+  });
   expect(cancelled.ok).toBe(true);
   await log.close();
 
@@ -47,15 +56,32 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
     await api.close();
   }
 
-  const erase = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), 'erase', '--iin', iin, '--basis', 'retention period ended', '--reference', 'Law 94-V art. 12'], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const erase = spawnSync(
+    process.execPath,
+    [
+      '-r',
+      join(ROOT, 'test/support/swc-register.js'),
+      join(ROOT, 'src/cli/main.ts'),
+      'erase',
+      '--iin',
+      iin,
+      '--basis',
+      'retention period ended',
+      '--reference',
+      'Law 94-V art. 12',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   expect(erase.stderr).toBe('');
   expect(erase.status).toBe(0);
   expect(erase.stdout).toContain('erased 0 subject key(s) for 1 case(s)');
-  expect(erase.stdout).toMatch(/WARNING: 2 act\(s\) of these cases were recorded in clear .* no erasure can remove them \(cases [0-9a-f-]+\)/);
+  expect(erase.stdout).toMatch(
+    /WARNING: 2 act\(s\) of these cases were recorded in clear .* no erasure can remove them \(cases [0-9a-f-]+\)/,
+  );
 
   api = await startHarness({}, { dataDir });
   try {

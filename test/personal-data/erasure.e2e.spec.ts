@@ -19,38 +19,70 @@ import { filingDay } from '../support/case-walk';
 const ROOT = join(__dirname, '../..');
 const UNIT = 'astana-hq';
 const AUDITOR: TestCaller = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
-const VERSIONS = ['civil-service-testing/order-184-2015', 'personnel-reserve/order-184-2015', 'academy-admission/order-58-2019'];
+const VERSIONS = [
+  'civil-service-testing/order-184-2015',
+  'personnel-reserve/order-184-2015',
+  'academy-admission/order-58-2019',
+];
 const catalog = loadReferenceData(loadConfig({})).catalog;
 
 function cli(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A citizen's token names them by an opaque id (the subject's IIN and name go only where they are encrypted). */
-const citizen = (iin: string, n: string): TestCaller => ({ sub: `citizen-${n}`, name: `citizen ${n}`, roles: ['applicant'], iin });
+const citizen = (iin: string, n: string): TestCaller => ({
+  sub: `citizen-${n}`,
+  name: `citizen ${n}`,
+  roles: ['applicant'],
+  iin,
+});
 
-async function file(api: ApiHarness, versionId: string, who: TestCaller, fullName: string, day?: string): Promise<string> {
+async function file(
+  api: ApiHarness,
+  versionId: string,
+  who: TestCaller,
+  fullName: string,
+  day?: string,
+): Promise<string> {
   const version = catalog.byId.get(versionId)!;
   const created = await api.call('POST', '/api/cases', {
     as: who,
-    body: { serviceId: version.serviceId, trackId: version.tracks[0]!.id, channel: 'portal', unit: UNIT, applicant: { iin: who.iin, fullName }, occurredAt: `${day ?? filingDay(version)}T10:00:00+06:00` },
+    body: {
+      serviceId: version.serviceId,
+      trackId: version.tracks[0]!.id,
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin: who.iin, fullName },
+      occurredAt: `${day ?? filingDay(version)}T10:00:00+06:00`,
+    },
   });
   expect(created.status).toBe(201);
   return created.body.caseId as string;
 }
 
 async function cancel(api: ApiHarness, caseId: string, who: TestCaller, reason: string, occurredAt?: string) {
-  const r = await api.call('POST', `/api/cases/${caseId}/cancel`, { as: who, body: { reason, ...(occurredAt ? { occurredAt } : {}) } });
+  const r = await api.call('POST', `/api/cases/${caseId}/cancel`, {
+    as: who,
+    body: { reason, ...(occurredAt ? { occurredAt } : {}) },
+  });
   expect(r.status).toBe(201);
   return r.body.position as number;
 }
 
-const files = (dir: string) => ['events.db', 'events.db-wal', 'read.db', 'read.db-wal', 'keys.db', 'keys.db-wal'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+const files = (dir: string) =>
+  ['events.db', 'events.db-wal', 'read.db', 'read.db-wal', 'keys.db', 'keys.db-wal']
+    .map((f) => join(dir, f))
+    .filter((f) => existsSync(f));
 /** Which of the files hold any of the texts, as UTF-8 bytes. */
 function filesHolding(dir: string, texts: string[]): string[] {
   return files(dir).flatMap((f) => {
@@ -110,7 +142,7 @@ describe('personal data at rest', () => {
     expect(history.body.events[1].data.reason).toBe(REASON);
   });
 
-  it('the auditor\'s read of personal data is recorded as a disclosure, naming the case and no person', async () => {
+  it("the auditor's read of personal data is recorded as a disclosure, naming the case and no person", async () => {
     const day = new Date().toISOString().slice(0, 10);
     const disclosed = await api.app.infra.eventLog.readStream(`personal-data-access-${day}`);
     expect(disclosed.some((e) => (e.data as { cases: string[] }).cases.includes(casesA[0]!))).toBe(true);
@@ -121,7 +153,9 @@ describe('personal data at rest', () => {
     const list = await api.call('GET', `/api/cases?applicantIin=${iinA}`, { as: AUDITOR });
     expect(list.status).toBe(200);
     expect(list.body.cases.map((c: { caseId: string }) => c.caseId).sort()).toEqual([...casesA].sort());
-    const doc = await (await api.app.infra.projections.readModels.collection<CaseDocument>('cases', 'cases')).find({ _id: casesA[0] });
+    const doc = await (
+      await api.app.infra.projections.readModels.collection<CaseDocument>('cases', 'cases')
+    ).find({ _id: casesA[0] });
     expect(doc[0]!.applicantIin).toMatch(/^[0-9a-f]{64}$/);
   });
 });
@@ -130,11 +164,17 @@ describe('erasure', () => {
   it('is refused, naming the case, for an open case and while a retention period runs; nothing changes', async () => {
     await api.close();
     const env = { DATA_DIR: dataDir };
-    const open = cli(['erase', '--iin', iinOpen, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'], env);
+    const open = cli(
+      ['erase', '--iin', iinOpen, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'],
+      env,
+    );
     expect(open.code).toBe(1);
     expect(open.stderr).toContain('refused (open-cases)');
     expect(open.stderr).toContain(openCase);
-    const retained = cli(['erase', '--iin', iinRecent, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'], env);
+    const retained = cli(
+      ['erase', '--iin', iinRecent, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'],
+      env,
+    );
     expect(retained.code).toBe(1);
     expect(retained.stderr).toContain('refused (retention)');
     expect(retained.stderr).toContain(recentCase);
@@ -151,7 +191,10 @@ describe('erasure', () => {
     for (const c of casesA) expect(report.stdout).toContain(c);
     expect(report.stdout).not.toContain(recentCase);
 
-    const erased = cli(['erase', '--iin', iinA, '--basis', 'retention period ended', '--reference', 'Law 94-V of 21 May 2013, art. 12'], env);
+    const erased = cli(
+      ['erase', '--iin', iinA, '--basis', 'retention period ended', '--reference', 'Law 94-V of 21 May 2013, art. 12'],
+      env,
+    );
     expect(erased.stderr).toBe('');
     expect(erased.code).toBe(0);
     expect(erased.stdout).toContain(`for 3 case(s)`);
@@ -171,7 +214,9 @@ describe('erasure', () => {
     expect(view.body.applicant).toMatchObject({ fullName: 'erased' });
     expect((await api.call('GET', `/api/cases?applicantIin=${iinA}`, { as: AUDITOR })).body.cases).toEqual([]);
     // Another subject is untouched.
-    expect((await api.call('GET', `/api/cases/${openCase}`, { as: AUDITOR })).body.applicant.fullName).toBe('Открытое Дело Тестович');
+    expect((await api.call('GET', `/api/cases/${openCase}`, { as: AUDITOR })).body.applicant.fullName).toBe(
+      'Открытое Дело Тестович',
+    );
 
     // Rebuilds from the first event write the very documents the incremental projection holds.
     const models = api.app.infra.projections.readModels;
@@ -179,7 +224,10 @@ describe('erasure', () => {
       const docs = await (await models.collection<ReadDocument>(projection, collection)).find({});
       return docs.sort((a, b) => a._id.localeCompare(b._id));
     };
-    for (const [projection, collection] of [['cases', 'cases'], ['compliance', 'case-rows']] as const) {
+    for (const [projection, collection] of [
+      ['cases', 'cases'],
+      ['compliance', 'case-rows'],
+    ] as const) {
       const incremental = await snapshot(projection, collection);
       expect(incremental.length).toBeGreaterThan(0);
       await api.app.infra.projections.rebuild(projection);
@@ -223,8 +271,12 @@ describe('the master key', () => {
     expect(refused.code).toBe(0);
     const rebuild = cli(['rebuild', 'cases'], { ...env, PERSONAL_DATA_MASTER_KEY: wrong });
     expect(rebuild.code).toBe(78);
-    expect(rebuild.stderr).toContain('keys.db: the configured personal-data master key is not the one its keys are wrapped with');
-    await expect(startHarness({ PERSONAL_DATA_MASTER_KEY: wrong }, { dataDir })).rejects.toThrow(/master key is not the one/);
+    expect(rebuild.stderr).toContain(
+      'keys.db: the configured personal-data master key is not the one its keys are wrapped with',
+    );
+    await expect(startHarness({ PERSONAL_DATA_MASTER_KEY: wrong }, { dataDir })).rejects.toThrow(
+      /master key is not the one/,
+    );
 
     const newKey = join(dataDir, '..', `${dataDir.split('/').pop()}-new-master`);
     writeFileSync(newKey, `${'cd'.repeat(32)}\n`);
@@ -252,18 +304,33 @@ describe('POST /api/personal-data/erasures', () => {
   it('409 naming the open case, 409 naming the case inside its retention period; nothing erased', async () => {
     const open = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body(iinOpen) });
     expect(open.status).toBe(409);
-    expect(open.body).toMatchObject({ type: expect.stringContaining('erasure-refused-open-cases'), errors: [{ field: `cases.${openCase}` }] });
+    expect(open.body).toMatchObject({
+      type: expect.stringContaining('erasure-refused-open-cases'),
+      errors: [{ field: `cases.${openCase}` }],
+    });
     const retained = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body(iinRecent) });
     expect(retained.status).toBe(409);
-    expect(retained.body).toMatchObject({ type: expect.stringContaining('erasure-refused-retention'), errors: [{ field: `cases.${recentCase}`, problem: expect.stringMatching(/^kept until \d{4}-/) }] });
-    expect((await api.call('GET', `/api/cases/${recentCase}`, { as: AUDITOR })).body.applicant.fullName).toBe('Недавний Случай Тестович');
+    expect(retained.body).toMatchObject({
+      type: expect.stringContaining('erasure-refused-retention'),
+      errors: [{ field: `cases.${recentCase}`, problem: expect.stringMatching(/^kept until \d{4}-/) }],
+    });
+    expect((await api.call('GET', `/api/cases/${recentCase}`, { as: AUDITOR })).body.applicant.fullName).toBe(
+      'Недавний Случай Тестович',
+    );
   });
 
   it('403 for an auditor, 400 naming the field for a bad IIN or a missing basis, 404 for a subject already erased', async () => {
-    expect((await api.call('POST', '/api/personal-data/erasures', { as: AUDITOR, body: body(iinOpen) })).status).toBe(403);
-    const bad = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: { iin: '123456789012', reference: 'x' } });
+    expect((await api.call('POST', '/api/personal-data/erasures', { as: AUDITOR, body: body(iinOpen) })).status).toBe(
+      403,
+    );
+    const bad = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { iin: '123456789012', reference: 'x' },
+    });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(expect.arrayContaining(['basis', 'reference']));
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(
+      expect.arrayContaining(['basis', 'reference']),
+    );
     const checkDigit = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body('123456789012') });
     expect(checkDigit.status).toBe(400);
     expect(checkDigit.body.errors[0].field).toBe('body.iin');

@@ -33,7 +33,11 @@ function caseDoc(i: number): ReadDocument {
 async function storeWith(count: number): Promise<SqliteReadStore> {
   const store = openSqliteReadStore({ file: join(dir, `cases-${count}.db`) });
   for (let from = 0; from < count; from += 5_000) {
-    const ops = Array.from({ length: Math.min(5_000, count - from) }, (_, k) => ({ op: 'upsert' as const, collection: 'cases', doc: caseDoc(from + k) }));
+    const ops = Array.from({ length: Math.min(5_000, count - from) }, (_, k) => ({
+      op: 'upsert' as const,
+      collection: 'cases',
+      doc: caseDoc(from + k),
+    }));
     await store.write({ ops });
   }
   return store;
@@ -41,11 +45,19 @@ async function storeWith(count: number): Promise<SqliteReadStore> {
 
 const NEWEST: Sort = { submittedAt: -1, _id: -1 };
 
-async function examined(store: SqliteReadStore, filter: Filter, limit: number): Promise<{ examined: number; rows: number; indexed: boolean }> {
+async function examined(
+  store: SqliteReadStore,
+  filter: Filter,
+  limit: number,
+): Promise<{ examined: number; rows: number; indexed: boolean }> {
   const cases = store.collection('cases', { indexes: CASE_LIST_INDEXES });
   const before = { ...store.queryStats };
   const rows = await cases.find(filter, { sort: NEWEST, limit });
-  return { examined: store.queryStats.examined - before.examined, rows: rows.length, indexed: store.queryStats.indexedQueries > before.indexedQueries };
+  return {
+    examined: store.queryStats.examined - before.examined,
+    rows: rows.length,
+    indexed: store.queryStats.indexedQueries > before.indexedQueries,
+  };
 }
 
 describe('list indexes of the sqlite read store', () => {
@@ -62,7 +74,7 @@ describe('list indexes of the sqlite read store', () => {
 
   it.each<[string, Filter, number]>([
     ['limit=1 of everything (an auditor)', {}, 1],
-    ['a unit\'s newest page (a clerk)', { unit: 'almaty' }, 50],
+    ["a unit's newest page (a clerk)", { unit: 'almaty' }, 50],
     ['an applicant with no cases', { applicantIin: '999999999999' }, 50],
     ['a unit and a status', { $and: [{ unit: 'astana' }, { status: 'open' }] }, 50],
   ])('%s examines as many documents with 20,000 cases as with 2,000', async (_name, filter, limit) => {
@@ -72,18 +84,26 @@ describe('list indexes of the sqlite read store', () => {
     expect(b.examined).toBeLessThanOrEqual(limit + 2);
   });
 
-  it('an applicant\'s own cases: it examines their cases only, however many others the store holds', async () => {
+  it("an applicant's own cases: it examines their cases only, however many others the store holds", async () => {
     const a = await examined(small, { applicantIin: '850101300007' }, 50);
     const b = await examined(large, { applicantIin: '850101300007' }, 50);
-    expect([a, b]).toEqual([{ indexed: true, examined: 2, rows: 2 }, { indexed: true, examined: 20, rows: 20 }]);
+    expect([a, b]).toEqual([
+      { indexed: true, examined: 2, rows: 2 },
+      { indexed: true, examined: 20, rows: 20 },
+    ]);
   });
 
-  it('a deep page (its cursor far into a unit\'s cases) starts at the cursor: it examines one page, not the pages before', async () => {
+  it("a deep page (its cursor far into a unit's cases) starts at the cursor: it examines one page, not the pages before", async () => {
     for (const store of [small, large]) {
       const cases = store.collection('cases', { indexes: CASE_LIST_INDEXES });
       const all = await cases.find({ unit: 'almaty' }, { sort: NEWEST });
       const cursorDoc = all[all.length - 60]!;
-      const cursor = { $or: [{ submittedAt: { $lt: cursorDoc.submittedAt } }, { submittedAt: cursorDoc.submittedAt, _id: { $lt: cursorDoc._id } }] };
+      const cursor = {
+        $or: [
+          { submittedAt: { $lt: cursorDoc.submittedAt } },
+          { submittedAt: cursorDoc.submittedAt, _id: { $lt: cursorDoc._id } },
+        ],
+      };
       const before = store.queryStats.examined;
       const page = await cases.find({ $and: [{ unit: 'almaty' }, cursor] }, { sort: NEWEST, limit: 50 });
       expect(page.map((d) => d._id)).toEqual(all.slice(all.length - 59, all.length - 9).map((d) => d._id));
@@ -94,7 +114,9 @@ describe('list indexes of the sqlite read store', () => {
 
   it('a filter no index leads still answers, by a scan it counts', async () => {
     const before = large.queryStats.scans;
-    const rows = await large.collection('cases', { indexes: CASE_LIST_INDEXES }).find({ submittedAt: { $gte: '2015-09-05' } }, { sort: { submittedAt: 1 }, limit: 3 });
+    const rows = await large
+      .collection('cases', { indexes: CASE_LIST_INDEXES })
+      .find({ submittedAt: { $gte: '2015-09-05' } }, { sort: { submittedAt: 1 }, limit: 3 });
     expect(rows).toHaveLength(3);
     expect(large.queryStats.scans).toBe(before + 1);
   });
@@ -105,7 +127,12 @@ describe('list indexes of the sqlite read store', () => {
     const reader = openSqliteReadStore({ file });
     const all = new Map<string, ReadDocument>();
     const put = async (docs: ReadDocument[], deletes: string[] = []) => {
-      await writer.write({ ops: [...docs.map((doc) => ({ op: 'upsert' as const, collection: 'cases', doc })), ...deletes.map((id) => ({ op: 'delete' as const, collection: 'cases', id }))] });
+      await writer.write({
+        ops: [
+          ...docs.map((doc) => ({ op: 'upsert' as const, collection: 'cases', doc })),
+          ...deletes.map((id) => ({ op: 'delete' as const, collection: 'cases', id })),
+        ],
+      });
       for (const d of docs) all.set(d._id, d);
       for (const id of deletes) all.delete(id);
     };
@@ -113,31 +140,85 @@ describe('list indexes of the sqlite read store', () => {
       [{}, NEWEST, 7],
       [{ unit: 'astana' }, NEWEST, 5],
       [{ unit: 'astana', status: 'open' }, NEWEST, 100],
-      [{ $and: [{ serviceId: 'personnel-reserve' }, { submittedAt: { $lte: '2015-09-01T01:00:00.000Z' } }] }, NEWEST, 4],
+      [
+        { $and: [{ serviceId: 'personnel-reserve' }, { submittedAt: { $lte: '2015-09-01T01:00:00.000Z' } }] },
+        NEWEST,
+        4,
+      ],
       [{ assignee: null }, NEWEST, 6],
-      [{ $and: [{ unit: 'almaty' }, { $or: [{ submittedAt: { $lt: '2015-09-01T00:30:00.000Z' } }, { submittedAt: '2015-09-01T00:30:00.000Z', _id: { $lt: caseDoc(91)._id } }] }] }, NEWEST, 3],
+      [
+        {
+          $and: [
+            { unit: 'almaty' },
+            {
+              $or: [
+                { submittedAt: { $lt: '2015-09-01T00:30:00.000Z' } },
+                { submittedAt: '2015-09-01T00:30:00.000Z', _id: { $lt: caseDoc(91)._id } },
+              ],
+            },
+          ],
+        },
+        NEWEST,
+        3,
+      ],
       [{ status: 'completed' }, { submittedAt: 1, _id: 1 }, 9],
       [{ status: 'completed', submittedAt: { $gte: '2015-09-01T00:40:00.000Z' } }, { submittedAt: 1, _id: 1 }, 9],
-      [{ status: 'open', submittedAt: { $gt: '2015-09-01T00:40:00.000Z', $lte: '2015-09-01T01:10:00.000Z' } }, NEWEST, 50],
-      [{ $or: [{ submittedAt: { $lt: '2015-09-01T00:20:00.000Z' } }, { submittedAt: '2015-09-01T00:20:00.000Z', _id: { $lt: caseDoc(61)._id } }] }, NEWEST, 4],
+      [
+        { status: 'open', submittedAt: { $gt: '2015-09-01T00:40:00.000Z', $lte: '2015-09-01T01:10:00.000Z' } },
+        NEWEST,
+        50,
+      ],
+      [
+        {
+          $or: [
+            { submittedAt: { $lt: '2015-09-01T00:20:00.000Z' } },
+            { submittedAt: '2015-09-01T00:20:00.000Z', _id: { $lt: caseDoc(61)._id } },
+          ],
+        },
+        NEWEST,
+        4,
+      ],
     ];
     const check = async () => {
       for (const [filter, sort, limit] of queries) {
-        const expected = mingoFind([...all.values()], filter).sort(sort).limit(limit).all().map((d) => d._id);
-        const got = (await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).find(filter, { sort, limit })).map((d) => d._id);
+        const expected = mingoFind([...all.values()], filter)
+          .sort(sort)
+          .limit(limit)
+          .all()
+          .map((d) => d._id);
+        const got = (
+          await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).find(filter, { sort, limit })
+        ).map((d) => d._id);
         expect({ filter, got }).toEqual({ filter, got: expected });
-        expect(await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).count(filter)).toBe(mingoFind([...all.values()], filter).all().length);
+        expect(await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).count(filter)).toBe(
+          mingoFind([...all.values()], filter).all().length,
+        );
       }
       // Without a sort or a limit (every match, in no promised order), an index with an equality prefix serves too.
-      for (const filter of [{ unit: 'shymkent' }, { applicantIin: caseDoc(7).applicantIin as string, status: 'open' }]) {
-        const expected = mingoFind([...all.values()], filter).all().map((d) => d._id).sort();
-        expect((await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).find(filter)).map((d) => d._id).sort()).toEqual(expected);
+      for (const filter of [
+        { unit: 'shymkent' },
+        { applicantIin: caseDoc(7).applicantIin as string, status: 'open' },
+      ]) {
+        const expected = mingoFind([...all.values()], filter)
+          .all()
+          .map((d) => d._id)
+          .sort();
+        expect(
+          (await reader.collection('cases', { indexes: CASE_LIST_INDEXES }).find(filter)).map((d) => d._id).sort(),
+        ).toEqual(expected);
       }
     };
     await put(Array.from({ length: 300 }, (_, i) => caseDoc(i)));
     await check();
     // Moves within the index (a status changes, an assignee is set), deletions, a few new ones: changes applied one by one.
-    await put([{ ...caseDoc(4), status: 'completed' }, { ...caseDoc(10), assignee: 'employee-9', unit: 'astana' }, caseDoc(301)], [caseDoc(8)._id, caseDoc(12)._id]);
+    await put(
+      [
+        { ...caseDoc(4), status: 'completed' },
+        { ...caseDoc(10), assignee: 'employee-9', unit: 'astana' },
+        caseDoc(301),
+      ],
+      [caseDoc(8)._id, caseDoc(12)._id],
+    );
     await check();
     // Many changes at once: the indexes are sorted again.
     await put(Array.from({ length: 200 }, (_, i) => ({ ...caseDoc(i), status: 'refused' })));

@@ -33,21 +33,50 @@ export interface ApiHarness {
   app: RunningApp;
   dataDir: string;
   token(caller: TestCaller): Promise<string>;
-  call<T = any>(method: string, path: string, options?: { as?: TestCaller | string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<ApiResponse<T>>;
+  call<T = any>(
+    method: string,
+    path: string,
+    options?: { as?: TestCaller | string; body?: unknown; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<ApiResponse<T>>;
   close(): Promise<void>;
 }
 
-export async function startHarness(env: Record<string, string> = {}, options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {}): Promise<ApiHarness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {},
+): Promise<ApiHarness> {
   // An existing DATA_DIR restarts a service on its files (close() still removes it).
   const dataDir = options.dataDir ?? env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
-  const app = await startApi(loadConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env }), createLogger(env.LOG_LEVEL ?? 'silent', options.log), options.clock ? { clock: options.clock } : {});
+  const app = await startApi(
+    loadConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      DEADLINE_SCHEDULER: 'off',
+      WEBHOOK_DISPATCHER: 'off',
+      ...env,
+    }),
+    createLogger(env.LOG_LEVEL ?? 'silent', options.log),
+    options.clock ? { clock: options.clock } : {},
+  );
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();
   const token = async (caller: TestCaller) => {
     const key = JSON.stringify(caller);
     let t = tokens.get(key);
     if (!t) {
-      t = await mintToken(secret, { sub: caller.sub, name: caller.name ?? caller.sub, roles: caller.roles as never, ...(caller.unit !== undefined ? { unit: caller.unit } : {}), ...(caller.iin ? { iin: caller.iin } : {}) }, '1h', app.infra.config.auth);
+      t = await mintToken(
+        secret,
+        {
+          sub: caller.sub,
+          name: caller.name ?? caller.sub,
+          roles: caller.roles as never,
+          ...(caller.unit !== undefined ? { unit: caller.unit } : {}),
+          ...(caller.iin ? { iin: caller.iin } : {}),
+        },
+        '1h',
+        app.infra.config.auth,
+      );
       tokens.set(key, t);
     }
     return t;
@@ -59,10 +88,16 @@ export async function startHarness(env: Record<string, string> = {}, options: { 
     token,
     async call(method, path, options = {}) {
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
-      if (options.as) headers.authorization = `Bearer ${typeof options.as === 'string' ? options.as : await token(options.as)}`;
+      if (options.as)
+        headers.authorization = `Bearer ${typeof options.as === 'string' ? options.as : await token(options.as)}`;
       const hasBody = options.body !== undefined || options.rawBody !== undefined;
       if (hasBody) headers['content-type'] ??= 'application/json';
-      return httpCall(`${app.url}${path}`, method, headers, hasBody ? (options.rawBody ?? JSON.stringify(options.body)) : undefined);
+      return httpCall(
+        `${app.url}${path}`,
+        method,
+        headers,
+        hasBody ? (options.rawBody ?? JSON.stringify(options.body)) : undefined,
+      );
     },
     async close() {
       await app.close();
@@ -79,7 +114,14 @@ export async function fileSampleCase(api: ApiHarness): Promise<{ caseId: string;
   const iin = makeIinFor('870707', 4, 12);
   const r = await api.call('POST', '/api/cases', {
     as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
-    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Ф' }, occurredAt: '2015-10-05T09:00:00+06:00' },
+    body: {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: 'astana',
+      applicant: { iin, fullName: 'Ф' },
+      occurredAt: '2015-10-05T09:00:00+06:00',
+    },
   });
   if (r.status !== 201) throw new Error(`filing the sample case answered ${r.status}: ${JSON.stringify(r.body)}`);
   return { caseId: r.body.caseId, position: r.body.position };

@@ -80,7 +80,6 @@ export function validData(eventType: string): Record<string, unknown> {
   return { ...data };
 }
 
-
 /** A caller holding exactly these roles, acting for `unit` (applicants also carry their IIN). */
 export function principal(roles: Role | Role[], unit: string, options: { iin?: string; id?: string } = {}): Principal {
   const list = Array.isArray(roles) ? roles : [roles];
@@ -90,7 +89,11 @@ export function principal(roles: Role | Role[], unit: string, options: { iin?: s
 
 /** The non-optional steps of a track in an order that respects `after` (the submission first). */
 export function mainPath(version: RegulationVersion, trackId: string): RegulationStep[] {
-  return ordered(version, trackId, stepsOnTrack(version, trackId).filter((s) => !s.optional));
+  return ordered(
+    version,
+    trackId,
+    stepsOnTrack(version, trackId).filter((s) => !s.optional),
+  );
 }
 
 /** The steps that must be done, in order, before `stepId` opens on the track (its prerequisites, transitively). */
@@ -108,7 +111,11 @@ export function pathTo(version: RegulationVersion, trackId: string, stepId: stri
     }
   };
   visit(stepId);
-  return ordered(version, trackId, onTrack.filter((s) => needed.has(s.id)));
+  return ordered(
+    version,
+    trackId,
+    onTrack.filter((s) => needed.has(s.id)),
+  );
 }
 
 function ordered(version: RegulationVersion, trackId: string, steps: RegulationStep[]): RegulationStep[] {
@@ -176,7 +183,13 @@ export class Given {
 
   when(command: CaseCommand, caller: Principal): When {
     const now = this.deps.clock();
-    const decision = decide(this.state, command, { catalog: this.deps.catalog, zone: this.deps.zone, ...(this.deps.covers ? { covers: this.deps.covers } : {}), now, principal: caller });
+    const decision = decide(this.state, command, {
+      catalog: this.deps.catalog,
+      zone: this.deps.zone,
+      ...(this.deps.covers ? { covers: this.deps.covers } : {}),
+      now,
+      principal: caller,
+    });
     return new When(this.deps.catalog, this.events, decision, now, command);
   }
 }
@@ -192,7 +205,10 @@ export class When {
 
   /** Asserts the decided events (type, step, actor role, and clause/data when given) and returns the new history. */
   then(expected: ExpectedEvent[]): Outcome {
-    if (!this.decision.ok) throw new Error(`expected ${expected.map((e) => e.stepId).join(', ')} to be decided, but it was refused: ${JSON.stringify(this.decision.rejection)}`);
+    if (!this.decision.ok)
+      throw new Error(
+        `expected ${expected.map((e) => e.stepId).join(', ')} to be decided, but it was refused: ${JSON.stringify(this.decision.rejection)}`,
+      );
     const decided = this.decision.events;
     expect(decided.map(summary)).toEqual(
       expected.map((e, i) => ({
@@ -211,15 +227,28 @@ export class When {
   }
 
   /** Asserts the command is refused with this kind (and these fields, matched as a subset); returns the rejection. */
-  thenRefused<K extends CaseRejection['kind']>(kind: K, fields: Record<string, unknown> = {}): Extract<CaseRejection, { kind: K }> {
-    if (this.decision.ok) throw new Error(`expected a ${kind} refusal, but ${this.decision.events.map((e) => `${e.type} (${e.stepId})`).join(', ')} was decided`);
+  thenRefused<K extends CaseRejection['kind']>(
+    kind: K,
+    fields: Record<string, unknown> = {},
+  ): Extract<CaseRejection, { kind: K }> {
+    if (this.decision.ok)
+      throw new Error(
+        `expected a ${kind} refusal, but ${this.decision.events.map((e) => `${e.type} (${e.stepId})`).join(', ')} was decided`,
+      );
     expect(this.decision.rejection).toMatchObject({ kind, ...fields });
     return this.decision.rejection as Extract<CaseRejection, { kind: K }>;
   }
 }
 
 function summary(event: DecidedEvent) {
-  return { type: event.type, stepId: event.stepId, role: event.actor.role, clause: event.clause, data: event.data, onBehalfOf: event.actor.onBehalfOf };
+  return {
+    type: event.type,
+    stepId: event.stepId,
+    role: event.actor.role,
+    clause: event.clause,
+    data: event.data,
+    onBehalfOf: event.actor.onBehalfOf,
+  };
 }
 
 function fold(catalog: Catalog, events: readonly CaseEvent[]): CaseState | null {
@@ -233,7 +262,13 @@ function fold(catalog: Catalog, events: readonly CaseEvent[]): CaseState | null 
 }
 
 /** Seals decided events onto a history as CaseCommandService does: next revisions, previous hash, own hash. */
-export function seal(caseId: string, history: readonly CaseEvent[], version: RegulationVersion, decided: readonly DecidedEvent[], now: Date): CaseEvent[] {
+export function seal(
+  caseId: string,
+  history: readonly CaseEvent[],
+  version: RegulationVersion,
+  decided: readonly DecidedEvent[],
+  now: Date,
+): CaseEvent[] {
   const last = history[history.length - 1];
   return sealEvents(decided, {
     caseId,
@@ -261,10 +296,21 @@ export class CaseWalk {
     readonly zone: TimeZone,
     readonly version: RegulationVersion,
     readonly trackId: string,
-    readonly options: { unit: string; iin: string; start: Date; stepMinutes?: number; covers?: (date: string) => boolean },
+    readonly options: {
+      unit: string;
+      iin: string;
+      start: Date;
+      stepMinutes?: number;
+      covers?: (date: string) => boolean;
+    },
   ) {
     this.now = options.start;
-    this.spec = new CaseSpecification({ catalog, zone, clock: () => this.now, ...(options.covers ? { covers: options.covers } : {}) });
+    this.spec = new CaseSpecification({
+      catalog,
+      zone,
+      clock: () => this.now,
+      ...(options.covers ? { covers: options.covers } : {}),
+    });
   }
 
   get events(): CaseEvent[] {
@@ -283,7 +329,8 @@ export class CaseWalk {
 
   /** Moves the clock to an instant (never back). */
   at(instant: Date): this {
-    if (instant.getTime() < this.now.getTime()) throw new Error(`the clock cannot go back from ${this.now.toISOString()} to ${instant.toISOString()}`);
+    if (instant.getTime() < this.now.getTime())
+      throw new Error(`the clock cannot go back from ${this.now.toISOString()} to ${instant.toISOString()}`);
     this.now = instant;
     return this;
   }
@@ -293,7 +340,9 @@ export class CaseWalk {
   }
 
   callerFor(role: Role, suffix = ''): Principal {
-    return role === 'applicant' ? principal('applicant', 'public', { iin: this.options.iin }) : principal(role, this.options.unit, suffix ? { id: `${role}${suffix}@${this.options.unit}` } : {});
+    return role === 'applicant'
+      ? principal('applicant', 'public', { iin: this.options.iin })
+      : principal(role, this.options.unit, suffix ? { id: `${role}${suffix}@${this.options.unit}` } : {});
   }
 
   step(stepId: string): RegulationStep {
@@ -303,7 +352,10 @@ export class CaseWalk {
   }
 
   /** Files the application with a caller in the first role of the submission step (at the current clock). */
-  submit(role?: Role, extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc' } = {}): Outcome {
+  submit(
+    role?: Role,
+    extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc' } = {},
+  ): Outcome {
     const first = stepsOnTrack(this.version, this.trackId).find((s) => s.after.length === 0)!;
     const as = role ?? (rolesOn(first, this.trackId)[0] as Role);
     const caseId = `case-${this.version.serviceId}-${this.trackId}`;
@@ -353,10 +405,16 @@ export class CaseWalk {
   openUpTo(stepId: string): void {
     const onTrack = new Set(stepsOnTrack(this.version, this.trackId).map((s) => s.id));
     const condition = this.step(stepId).dueWhen?.find((d) => onTrack.has(d.step));
-    const steps = [...(condition ? [...pathTo(this.version, this.trackId, condition.step), this.step(condition.step)] : []), ...pathTo(this.version, this.trackId, stepId)];
+    const steps = [
+      ...(condition ? [...pathTo(this.version, this.trackId, condition.step), this.step(condition.step)] : []),
+      ...pathTo(this.version, this.trackId, stepId),
+    ];
     for (const s of steps) {
       if (this.state.completed[s.id]) continue;
-      this.take(s.id, s.id === condition?.step && condition.outcome === 'negative' ? { data: negativeData(s.eventType) } : {});
+      this.take(
+        s.id,
+        s.id === condition?.step && condition.outcome === 'negative' ? { data: negativeData(s.eventType) } : {},
+      );
     }
   }
 

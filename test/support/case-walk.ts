@@ -22,7 +22,9 @@ export function callerFor(role: string, unit: string, applicantIin: string, suff
 
 /** Every version × track of a catalog. */
 export function versionTracks(versions: readonly RegulationVersion[]): [string, RegulationVersion, string][] {
-  return versions.flatMap((v) => v.tracks.map((t) => [`${v.versionId} / ${t.id}`, v, t.id] as [string, RegulationVersion, string]));
+  return versions.flatMap((v) =>
+    v.tracks.map((t) => [`${v.versionId} / ${t.id}`, v, t.id] as [string, RegulationVersion, string]),
+  );
 }
 
 /** A business day inside the version's period, for its submissions (postgraduate intake: before July). */

@@ -9,7 +9,16 @@
  * `exception: maximum-append-size-exceeded`), filtered and unfiltered reads of $all in both directions.
  */
 import { randomUUID } from 'node:crypto';
-import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServerReadableStream, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import { StreamIdentifier, UUID } from '@eventstore/db-client/generated/shared_pb';
 import { ServerFeaturesService } from '@eventstore/db-client/generated/serverfeatures_grpc_pb';
 import { StreamsService } from '@eventstore/db-client/generated/streams_grpc_pb';
@@ -53,7 +62,10 @@ export class EventStoreDbFaultHarness {
   /** Subscriptions to $all asked for, all calls together. */
   subscriptionCalls = 0;
   /** Subscriptions open now: each gets the records stored after it started, as the server pushes them. */
-  private readonly subscriptions = new Set<{ call: ServerWritableStream<ReadReq, ReadResp>; matches: (r: StoredRecord) => boolean }>();
+  private readonly subscriptions = new Set<{
+    call: ServerWritableStream<ReadReq, ReadResp>;
+    matches: (r: StoredRecord) => boolean;
+  }>();
   private server: Server | null = null;
   private nextPosition = 1000;
 
@@ -68,13 +80,17 @@ export class EventStoreDbFaultHarness {
     });
     server.addService(StreamsService, {
       read: (call: ServerWritableStream<ReadReq, ReadResp>) => this.read(call),
-      append: (call: ServerReadableStream<AppendReq, AppendResp>, callback: sendUnaryData<AppendResp>) => this.append(call, callback),
+      append: (call: ServerReadableStream<AppendReq, AppendResp>, callback: sendUnaryData<AppendResp>) =>
+        this.append(call, callback),
       delete: unimplemented,
       tombstone: unimplemented,
-      batchAppend: (call: ServerDuplexStream<unknown, unknown>) => call.destroy(Object.assign(new Error('unimplemented'), { code: status.UNIMPLEMENTED })),
+      batchAppend: (call: ServerDuplexStream<unknown, unknown>) =>
+        call.destroy(Object.assign(new Error('unimplemented'), { code: status.UNIMPLEMENTED })),
     });
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
     );
     this.server = server;
     return `esdb://127.0.0.1:${port}?tls=false`;
@@ -94,7 +110,11 @@ export class EventStoreDbFaultHarness {
     for (const { call } of [...this.subscriptions]) {
       if (how === 'end') call.end();
       // grpc-js ends a server stream with an error status when the error is emitted on it.
-      else call.emit('error', Object.assign(new Error('Leader changed'), { code: status.UNAVAILABLE, details: 'Leader changed' }));
+      else
+        call.emit(
+          'error',
+          Object.assign(new Error('Leader changed'), { code: status.UNAVAILABLE, details: 'Leader changed' }),
+        );
     }
     this.subscriptions.clear();
   }
@@ -106,10 +126,20 @@ export class EventStoreDbFaultHarness {
 
   private store(streamId: string, id: string, type: string, data: Buffer, metadata: Buffer): StoredRecord {
     const revision = this.records.filter((r) => r.streamId === streamId).length;
-    const record: StoredRecord = { id, streamId, revision, type, data, metadata, position: this.nextPosition, created: new Date() };
+    const record: StoredRecord = {
+      id,
+      streamId,
+      revision,
+      type,
+      data,
+      metadata,
+      position: this.nextPosition,
+      created: new Date(),
+    };
     this.nextPosition += 100 + data.length + metadata.length;
     this.records.push(record);
-    for (const subscription of this.subscriptions) if (subscription.matches(record)) subscription.call.write(toReadResp(record));
+    for (const subscription of this.subscriptions)
+      if (subscription.matches(record)) subscription.call.write(toReadResp(record));
     return record;
   }
 
@@ -143,11 +173,19 @@ export class EventStoreDbFaultHarness {
         return;
       }
       const from = stream.hasRevision() ? Number(stream.getRevision()) : backwards ? Number.MAX_SAFE_INTEGER : 0;
-      selected = backwards ? events.filter((r) => r.revision <= from).reverse() : events.filter((r) => r.revision >= from);
+      selected = backwards
+        ? events.filter((r) => r.revision <= from).reverse()
+        : events.filter((r) => r.revision >= from);
     } else {
       const all = options.getAll()!;
-      const from = all.hasPosition() ? Number(all.getPosition()!.getPreparePosition()) : all.hasEnd() ? Number.MAX_SAFE_INTEGER : 0;
-      let records = backwards ? this.records.filter((r) => r.position <= from).reverse() : this.records.filter((r) => r.position >= from);
+      const from = all.hasPosition()
+        ? Number(all.getPosition()!.getPreparePosition())
+        : all.hasEnd()
+          ? Number.MAX_SAFE_INTEGER
+          : 0;
+      let records = backwards
+        ? this.records.filter((r) => r.position <= from).reverse()
+        : this.records.filter((r) => r.position >= from);
       let matches = (_r: StoredRecord) => true;
       if (options.hasFilter()) {
         const filter = options.getFilter()!;
@@ -155,7 +193,8 @@ export class EventStoreDbFaultHarness {
         const field = (r: StoredRecord) => (filter.hasStreamIdentifier() ? r.streamId : r.type);
         const prefixes = on.getPrefixList();
         const regex = on.getRegex() ? new RegExp(on.getRegex()) : null;
-        matches = (r) => (prefixes.length ? prefixes.some((p) => field(r).startsWith(p)) : regex ? regex.test(field(r)) : true);
+        matches = (r) =>
+          prefixes.length ? prefixes.some((p) => field(r).startsWith(p)) : regex ? regex.test(field(r)) : true;
         records = records.filter(matches);
       }
       if (options.hasSubscription()) {
@@ -211,7 +250,11 @@ export class EventStoreDbFaultHarness {
         const trailer = new Metadata();
         trailer.set('exception', 'maximum-append-size-exceeded');
         trailer.set('maximum-append-size', String(this.faults.maxAppendSize ?? 1024 * 1024));
-        callback({ code: status.INVALID_ARGUMENT, details: `Maximum Append Size of ${this.faults.maxAppendSize ?? 1024 * 1024} Exceeded.`, metadata: trailer });
+        callback({
+          code: status.INVALID_ARGUMENT,
+          details: `Maximum Append Size of ${this.faults.maxAppendSize ?? 1024 * 1024} Exceeded.`,
+          metadata: trailer,
+        });
         return;
       }
       proposed.push({ id: message.getId()!.getString(), type, data, metadata });
@@ -261,4 +304,3 @@ function toReadResp(record: StoredRecord): ReadResp {
   response.setEvent(event);
   return response;
 }
-

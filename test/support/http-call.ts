@@ -5,7 +5,12 @@ export interface HttpAnswer<T = any> {
   body: T;
 }
 
-export async function httpCall(url: string, method: string, headers: Record<string, string>, body?: string): Promise<HttpAnswer> {
+export async function httpCall(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<HttpAnswer> {
   const response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await response.text();
   let parsed: unknown = text;

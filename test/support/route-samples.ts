@@ -32,7 +32,8 @@ export const PUBLIC_ROUTES = [
   'GET /api/transparency/keys',
   'POST /api/transparency/cosignatures',
 ];
-export const isPublic = (method: string, url: string) => PUBLIC_ROUTES.includes(`${method === 'HEAD' ? 'GET' : method} ${url}`);
+export const isPublic = (method: string, url: string) =>
+  PUBLIC_ROUTES.includes(`${method === 'HEAD' ? 'GET' : method} ${url}`);
 
 const SAMPLE_PARAMS: Record<string, string> = {
   caseId: '01900000-0000-7000-8000-000000000000',
@@ -72,7 +73,21 @@ export function pathVariants(path: string): string[] {
     if (i > 0) variants.add(`${join(segments.slice(0, i))}%2f${join(segments.slice(i)).slice(1)}`);
     if (i > 0) variants.add(`${join(segments.slice(0, i))}\\${join(segments.slice(i)).slice(1)}`);
   });
-  for (const extra of [`${path}/`, `${path}/.`, `${path}/..`, `${path}?`, `${path}#x`, `/${path}`, `//${path.slice(1)}`, `/.${path}`, `/x/..${path}`, `/x/%2e%2e${path}`, `/%2e${path}`, path.toUpperCase(), encodeURI(path).replace(/%25/g, '%')]) {
+  for (const extra of [
+    `${path}/`,
+    `${path}/.`,
+    `${path}/..`,
+    `${path}?`,
+    `${path}#x`,
+    `/${path}`,
+    `//${path.slice(1)}`,
+    `/.${path}`,
+    `/x/..${path}`,
+    `/x/%2e%2e${path}`,
+    `/%2e${path}`,
+    path.toUpperCase(),
+    encodeURI(path).replace(/%25/g, '%'),
+  ]) {
     variants.add(extra);
   }
   return [...variants];
@@ -100,10 +115,17 @@ export function declaredAccess(app: INestApplication): Map<string, DeclaredAcces
         if (typeof handler !== 'function' || Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
         const paths = [Reflect.getMetadata(PATH_METADATA, handler)].flat() as string[];
         const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as number];
-        const open = Boolean(Reflect.getMetadata(PUBLIC_ROUTE, handler) ?? Reflect.getMetadata(PUBLIC_ROUTE, controller));
-        const roles = (Reflect.getMetadata(REQUIRED_ROLES, handler) ?? Reflect.getMetadata(REQUIRED_ROLES, controller) ?? null) as string[] | null;
+        const open = Boolean(
+          Reflect.getMetadata(PUBLIC_ROUTE, handler) ?? Reflect.getMetadata(PUBLIC_ROUTE, controller),
+        );
+        const roles = (Reflect.getMetadata(REQUIRED_ROLES, handler) ??
+          Reflect.getMetadata(REQUIRED_ROLES, controller) ??
+          null) as string[] | null;
         for (const path of paths) {
-          const url = `/${[base, path].map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
+          const url = `/${[base, path]
+            .map((p) => p.replace(/^\/+|\/+$/g, ''))
+            .filter(Boolean)
+            .join('/')}`;
           declared.set(`${method} ${url}`, { public: open, roles });
         }
       }

@@ -28,7 +28,11 @@ export interface ServerProcess {
   url: string;
   logs: LogLine[];
   stderr(): string;
-  call<T = any>(method: string, path: string, options?: { token?: string; body?: unknown }): Promise<{ status: number; headers: Headers; body: T }>;
+  call<T = any>(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown },
+  ): Promise<{ status: number; headers: Headers; body: T }>;
   /** Stops it with SIGTERM (a clean close), resolves with its exit code. */
   stop(): Promise<number | null>;
   /** Kills it and every process it started (its projection process) with SIGKILL, as a power loss would. */
@@ -48,17 +52,32 @@ export class ProcessStartFailed extends Error {
 
 export function startProcess(entry: 'main' | 'worker', env: Record<string, string>): Promise<ServerProcess> {
   // detached: its own process group, so killAll reaches the projection process it forks as well.
-  const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, `src/${entry}.ts`)], {
-    cwd: ROOT,
-    // The cases these tests file are of 2015–2019: a deadline scheduler would record every past warning and breach.
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', AUTH_JWT_SECRET: TEST_SECRET, PROJECTION_NICE: '0', DEADLINE_SCHEDULER: 'off', WEBHOOK_DISPATCHER: 'off', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, `src/${entry}.ts`)],
+    {
+      cwd: ROOT,
+      // The cases these tests file are of 2015–2019: a deadline scheduler would record every past warning and breach.
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        AUTH_JWT_SECRET: TEST_SECRET,
+        PROJECTION_NICE: '0',
+        DEADLINE_SCHEDULER: 'off',
+        WEBHOOK_DISPATCHER: 'off',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   const logs: LogLine[] = [];
   let stderr = '';
   let buffered = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     let started = false;
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -86,7 +105,13 @@ export function startProcess(entry: 'main' | 'worker', env: Record<string, strin
   });
 }
 
-function handle(child: ChildProcess, url: string, logs: LogLine[], stderr: () => string, exited: ServerProcess['exited']): ServerProcess {
+function handle(
+  child: ChildProcess,
+  url: string,
+  logs: LogLine[],
+  stderr: () => string,
+  exited: ServerProcess['exited'],
+): ServerProcess {
   return {
     child,
     pid: child.pid!,
@@ -98,7 +123,12 @@ function handle(child: ChildProcess, url: string, logs: LogLine[], stderr: () =>
       const headers: Record<string, string> = {};
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       if (options.body !== undefined) headers['content-type'] = 'application/json';
-      return httpCall(`${url}${path}`, method, headers, options.body !== undefined ? JSON.stringify(options.body) : undefined);
+      return httpCall(
+        `${url}${path}`,
+        method,
+        headers,
+        options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      );
     },
     async stop() {
       child.kill('SIGTERM');
@@ -116,19 +146,40 @@ function handle(child: ChildProcess, url: string, logs: LogLine[], stderr: () =>
 }
 
 export const token = (caller: { sub: string; roles: string[]; unit: string; iin?: string }): Promise<string> =>
-  mintToken(new TextEncoder().encode(TEST_SECRET), { sub: caller.sub, name: caller.sub, roles: caller.roles as never, unit: caller.unit, ...(caller.iin ? { iin: caller.iin } : {}) }, '1h');
+  mintToken(
+    new TextEncoder().encode(TEST_SECRET),
+    {
+      sub: caller.sub,
+      name: caller.sub,
+      roles: caller.roles as never,
+      unit: caller.unit,
+      ...(caller.iin ? { iin: caller.iin } : {}),
+    },
+    '1h',
+  );
 
 export const AUDITOR = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
 
 /** Files `n` personnel-reserve cases as n applicants through the server; returns their ids and the last position. */
-export async function fileCases(server: Pick<ServerProcess, 'call'>, n: number, offset = 0): Promise<{ caseIds: string[]; position: number }> {
+export async function fileCases(
+  server: Pick<ServerProcess, 'call'>,
+  n: number,
+  offset = 0,
+): Promise<{ caseIds: string[]; position: number }> {
   const caseIds: string[] = [];
   let position = 0;
   for (let i = 0; i < n; i++) {
     const iin = makeIin('850101', 3, (offset + i) % 1000);
     const r = await server.call('POST', '/api/cases', {
       token: await token({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin }),
-      body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Серикова Айгерим' }, occurredAt: '2015-09-15T10:00:00+06:00' },
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'competition-recommended',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Серикова Айгерим' },
+        occurredAt: '2015-09-15T10:00:00+06:00',
+      },
     });
     if (r.status !== 201) throw new Error(`filing case ${i} answered ${r.status}: ${JSON.stringify(r.body)}`);
     caseIds.push(r.body.caseId);
@@ -139,21 +190,32 @@ export async function fileCases(server: Pick<ServerProcess, 'call'>, n: number, 
 
 /** Runs `npm run cli -- <args>` from the sources on a data directory; its exit code and output. */
 export function cli(args: string[], dataDir: string): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      encoding: 'utf8',
+    },
+  );
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** As `cli`, without blocking this process: the test can keep a server busy while the command runs. */
-export function cliAsync(args: string[], dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function cliAsync(
+  args: string[],
+  dataDir: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -5,7 +5,12 @@ const { transformSync } = require('@swc/core');
 const { readFileSync } = require('node:fs');
 const swcrc = JSON.parse(readFileSync(require.resolve('../../.swcrc'), 'utf8'));
 require.extensions['.ts'] = function compile(module, filename) {
-  const { code } = transformSync(readFileSync(filename, 'utf8'), { ...swcrc, filename, sourceMaps: 'inline', swcrc: false });
+  const { code } = transformSync(readFileSync(filename, 'utf8'), {
+    ...swcrc,
+    filename,
+    sourceMaps: 'inline',
+    swcrc: false,
+  });
   module._compile(code, filename);
 };
 // Sources import each other with the .js extension (node16 resolution for the build); resolve those to the .ts files.
@@ -15,7 +20,8 @@ Module._resolveFilename = function resolveTs(request, parent, ...rest) {
   try {
     return resolve.call(this, request, parent, ...rest);
   } catch (error) {
-    if (request.startsWith('.') && request.endsWith('.js')) return resolve.call(this, `${request.slice(0, -3)}.ts`, parent, ...rest);
+    if (request.startsWith('.') && request.endsWith('.js'))
+      return resolve.call(this, `${request.slice(0, -3)}.ts`, parent, ...rest);
     throw error;
   }
 };

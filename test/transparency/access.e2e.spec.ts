@@ -13,7 +13,13 @@ describe('auditor-only proofs', () => {
   it('401 without a token, 403 for another role, 200 for an auditor, whose read is recorded', async () => {
     expect((await api.call('GET', '/api/transparency/checkpoint')).status).toBe(401);
     expect((await api.call('GET', '/api/transparency/keys')).status).toBe(401);
-    expect((await api.call('GET', '/api/transparency/proofs/consistency?from=0&to=0', { as: { sub: 'clerk-1', roles: ['registry-clerk'], unit: 'astana' } })).status).toBe(403);
+    expect(
+      (
+        await api.call('GET', '/api/transparency/proofs/consistency?from=0&to=0', {
+          as: { sub: 'clerk-1', roles: ['registry-clerk'], unit: 'astana' },
+        })
+      ).status,
+    ).toBe(403);
     const ok = await api.call('GET', '/api/transparency/checkpoint', { as: auditor });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatch(/^reglament\.local\/log\n/);

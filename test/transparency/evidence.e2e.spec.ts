@@ -19,7 +19,9 @@ let fingerprint: string;
 let keysJson: string;
 
 function embedded(page: string): SignedEvidencePack {
-  return JSON.parse(/<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(page)![1]!) as SignedEvidencePack;
+  return JSON.parse(
+    /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(page)![1]!,
+  ) as SignedEvidencePack;
 }
 
 function write(name: string, text: string): string {
@@ -32,7 +34,9 @@ beforeAll(async () => {
   api = await startHarness();
   const caseId = await fileCase(api, 1);
   await fileCase(api, 2);
-  const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+  const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+    headers: { authorization: `Bearer ${await api.token(auditor)}` },
+  });
   html = await response.text();
   const keys = await fetch(`${api.url}/api/transparency/keys`);
   keysJson = await keys.text();
@@ -44,14 +48,30 @@ describe('verify-evidence', () => {
   it('an intact pack is VALID against the pinned fingerprint: signature, checkpoint and every inclusion proof', () => {
     const r = cli(['verify-evidence', write('pack.html', html), '--fingerprint', fingerprint, '--json']);
     expect(r.code).toBe(0);
-    const checks = Object.fromEntries(JSON.parse(r.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
-    expect(checks).toEqual({ format: true, 'hash chain': true, 'head hash': true, case: true, signature: true, 'signing key': true, checkpoint: true, inclusion: true, 'readable page': true });
+    const checks = Object.fromEntries(
+      JSON.parse(r.stdout).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]),
+    );
+    expect(checks).toEqual({
+      format: true,
+      'hash chain': true,
+      'head hash': true,
+      case: true,
+      signature: true,
+      'signing key': true,
+      checkpoint: true,
+      inclusion: true,
+      'readable page': true,
+    });
     expect(embedded(html).transparency!.events).toHaveLength(3);
   });
 
-  it('the published keys (the keys endpoint\'s JSON, or verifier-key lines) serve as a trusted-keys file', () => {
-    expect(cli(['verify-evidence', write('pack.html', html), '--trusted-keys', write('keys.json', keysJson)]).code).toBe(0);
-    const vkeys = `# reglament keys, fetched 2026-12-03\r\n${JSON.parse(keysJson).keys.map((k: { vkey: string }) => k.vkey).join('\r\n')}\r\n`;
+  it("the published keys (the keys endpoint's JSON, or verifier-key lines) serve as a trusted-keys file", () => {
+    expect(
+      cli(['verify-evidence', write('pack.html', html), '--trusted-keys', write('keys.json', keysJson)]).code,
+    ).toBe(0);
+    const vkeys = `# reglament keys, fetched 2026-12-03\r\n${JSON.parse(keysJson)
+      .keys.map((k: { vkey: string }) => k.vkey)
+      .join('\r\n')}\r\n`;
     expect(cli(['verify-evidence', write('pack.html', html), '--trusted-keys', write('keys.txt', vkeys)]).code).toBe(0);
   });
 
@@ -69,7 +89,13 @@ describe('verify-evidence', () => {
     for (const event of forged.events) {
       const { hash: _h, ...metadata } = event.metadata;
       metadata.previousHash = previous;
-      const hash = eventHash({ streamId: forged.case.streamId, revision: event.revision, type: event.type, data: event.data, metadata });
+      const hash = eventHash({
+        streamId: forged.case.streamId,
+        revision: event.revision,
+        type: event.type,
+        data: event.data,
+        metadata,
+      });
       event.metadata = { ...metadata, hash };
       previous = hash;
     }
@@ -78,10 +104,15 @@ describe('verify-evidence', () => {
     const file = write('forged.html', renderEvidenceFile(signPack(forged, throwaway)));
     const r = cli(['verify-evidence', file, '--fingerprint', fingerprint, '--json']);
     expect(r.code).toBe(1);
-    const checks = Object.fromEntries(JSON.parse(r.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c]));
+    const checks = Object.fromEntries(
+      JSON.parse(r.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c]),
+    );
     expect(checks['hash chain'].ok).toBe(true);
     expect(checks.signature.ok).toBe(true);
-    expect(checks['signing key']).toMatchObject({ ok: false, detail: expect.stringContaining('not among the keys you trust') });
+    expect(checks['signing key']).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('not among the keys you trust'),
+    });
     expect(checks.inclusion).toMatchObject({ ok: false, detail: expect.stringContaining('revision 1') });
     const human = cli(['verify-evidence', file, '--fingerprint', fingerprint]);
     expect(human.stdout).toMatch(/^NOT VALID/);
@@ -98,17 +129,24 @@ describe('verify-evidence', () => {
     expect(JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'readable page').ok).toBe(false);
   });
 
-  (existsSync(CHROMIUM) ? it : it.skip)('an intact pack passes after a real browser\'s "Save as" (Chromium re-serialises the page)', async () => {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    try {
-      const page = await browser.newPage();
-      await page.goto(`file://${write('open.html', html)}`);
-      // What "Save as… Webpage, complete" writes: the DOM serialised, with the comment browsers add.
-      const saved = `<!-- saved from url=(0014)about:internet -->\r\n${await page.content()}`;
-      expect(saved).not.toBe(html);
-      expect(cli(['verify-evidence', write('saved.html', saved), '--fingerprint', fingerprint]).code).toBe(0);
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
+  (existsSync(CHROMIUM) ? it : it.skip)(
+    'an intact pack passes after a real browser\'s "Save as" (Chromium re-serialises the page)',
+    async () => {
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox', '--disable-gpu', '--no-first-run'],
+      });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`file://${write('open.html', html)}`);
+        // What "Save as… Webpage, complete" writes: the DOM serialised, with the comment browsers add.
+        const saved = `<!-- saved from url=(0014)about:internet -->\r\n${await page.content()}`;
+        expect(saved).not.toBe(html);
+        expect(cli(['verify-evidence', write('saved.html', saved), '--fingerprint', fingerprint]).code).toBe(0);
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 });

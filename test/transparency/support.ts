@@ -12,18 +12,29 @@ export const UNIT = 'astana';
 export const auditor = { sub: 'auditor-1', name: 'Нурлан Аудитов', roles: ['auditor'], unit: 'hq' };
 
 export function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+    {
+      env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The CLI run without blocking this process: needed when it calls a server this test process runs. */
-export function cliAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function cliAsync(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args], { env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env } });
+    const child = spawn(
+      process.execPath,
+      ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), ...args],
+      { env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', ...env } },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -38,7 +49,14 @@ export async function fileCase(api: ApiHarness, seq: number): Promise<string> {
   const iin = makeIin('850315', 3, 40 + seq);
   const created = await api.call('POST', '/api/cases', {
     as: callerFor('applicant', UNIT, iin),
-    body: { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin, fullName: 'Жумабаева Дана' }, occurredAt: '2015-12-11T16:00:00+06:00' },
+    body: {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin, fullName: 'Жумабаева Дана' },
+      occurredAt: '2015-12-11T16:00:00+06:00',
+    },
   });
   if (created.status !== 201) throw new Error(`case not filed: ${JSON.stringify(created.body)}`);
   const caseId = created.body.caseId as string;
@@ -47,7 +65,10 @@ export async function fileCase(api: ApiHarness, seq: number): Promise<string> {
     ['head', 'assigned-to-employee', '2015-12-14T15:00:00+06:00', { assigneeId: 'employee-7' }],
   ];
   for (const [role, step, occurredAt, data] of steps) {
-    const r = await api.call('POST', `/api/cases/${caseId}/steps/${step}`, { as: callerFor(role, UNIT, iin), body: { occurredAt, data } });
+    const r = await api.call('POST', `/api/cases/${caseId}/steps/${step}`, {
+      as: callerFor(role, UNIT, iin),
+      body: { occurredAt, data },
+    });
     if (r.status !== 201) throw new Error(`step ${step} refused: ${JSON.stringify(r.body)}`);
   }
   return caseId;
@@ -57,9 +78,16 @@ export async function fileCase(api: ApiHarness, seq: number): Promise<string> {
  * The attacker with write access: changes one event of a stream and recomputes the chain from it on, so every
  * per-stream check still passes.
  */
-export function rewriteChain(dataDir: string, streamId: string, revision: number, edit: (data: Record<string, unknown>) => void): void {
+export function rewriteChain(
+  dataDir: string,
+  streamId: string,
+  revision: number,
+  edit: (data: Record<string, unknown>) => void,
+): void {
   const db = new Database(join(dataDir, 'events.db'));
-  const rows = db.prepare('SELECT position, revision, type, data, metadata FROM events WHERE stream_id = ? ORDER BY revision').all(streamId) as Array<{ position: number; revision: number; type: string; data: string; metadata: string }>;
+  const rows = db
+    .prepare('SELECT position, revision, type, data, metadata FROM events WHERE stream_id = ? ORDER BY revision')
+    .all(streamId) as Array<{ position: number; revision: number; type: string; data: string; metadata: string }>;
   let previous: string | null = revision > 0 ? (JSON.parse(rows[revision - 1]!.metadata).hash as string) : null;
   const update = db.prepare('UPDATE events SET data = ?, metadata = ? WHERE position = ?');
   for (const row of rows.slice(revision)) {

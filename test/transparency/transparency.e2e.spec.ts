@@ -11,7 +11,12 @@ import { startApi } from '../../src/app/bootstrap';
 import { loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../../src/modules/transparency/domain/merkle';
-import { parseCheckpoint, parseVkey, verifyNote, type NoteVerifierKey } from '../../src/modules/transparency/domain/signed-note';
+import {
+  parseCheckpoint,
+  parseVkey,
+  verifyNote,
+  type NoteVerifierKey,
+} from '../../src/modules/transparency/domain/signed-note';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 import { auditor, cli, fileCase, rewriteChain, sql } from './support';
 
@@ -61,27 +66,61 @@ describe('checkpoints and proofs over HTTP, checked as an outside auditor would'
     const latest = await latestCheckpoint();
     expect(latest.response.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(latest.origin).toBe('reglament.local/log');
-    expect(latest.note).toMatch(/^reglament\.local\/log\n\d+\n[A-Za-z0-9+/]{43}=\ntime \d+\n\n— reglament\.local\/log [A-Za-z0-9+/]+=*\n$/);
+    expect(latest.note).toMatch(
+      /^reglament\.local\/log\n\d+\n[A-Za-z0-9+/]{43}=\ntime \d+\n\n— reglament\.local\/log [A-Za-z0-9+/]+=*\n$/,
+    );
     // Everything but the record of the auditor's own request, which is appended after it is answered.
     expect(latest.size).toBe((await api.app.infra.eventLog.headPosition()) - 1);
     const keys = await api.call('GET', '/api/transparency/keys');
-    expect(keys.body.keys).toEqual([expect.objectContaining({ status: 'active', keyName: 'reglament.local/log', keyId: expect.stringMatching(/^[0-9a-f]{8}$/), fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/), firstSigned: expect.any(String) })]);
+    expect(keys.body.keys).toEqual([
+      expect.objectContaining({
+        status: 'active',
+        keyName: 'reglament.local/log',
+        keyId: expect.stringMatching(/^[0-9a-f]{8}$/),
+        fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+        firstSigned: expect.any(String),
+      }),
+    ]);
     // The evidence key is the same key, published without a token as well.
     const evidenceKey = await api.call('GET', '/api/evidence/public-key');
     expect(evidenceKey.status).toBe(200);
     expect(evidenceKey.body.keyFingerprint).toBe(keys.body.keys[0].fingerprint);
   });
 
-  it('200: an event\'s inclusion proof (by id or leaf index) leads from its sealed hash to the signed root', async () => {
+  it("200: an event's inclusion proof (by id or leaf index) leads from its sealed hash to the signed root", async () => {
     const latest = await latestCheckpoint();
     const [event] = await api.app.infra.eventLog.readStream(`case-${caseIds[1]}`, { maxCount: 1 });
-    const byId = await api.call('GET', `/api/transparency/proofs/inclusion?eventId=${event!.id}&treeSize=${latest.size}`);
+    const byId = await api.call(
+      'GET',
+      `/api/transparency/proofs/inclusion?eventId=${event!.id}&treeSize=${latest.size}`,
+    );
     expect(byId.status).toBe(200);
-    expect(byId.body).toMatchObject({ leafIndex: event!.position - 1, treeSize: latest.size, leaf: event!.metadata.hash, checkpoint: latest.note });
-    expect(verifyInclusion(hashLeaf(Buffer.from(String(event!.metadata.hash), 'hex')), byId.body.leafIndex, latest.size, b(byId.body.proof), latest.root)).toEqual({ ok: true });
+    expect(byId.body).toMatchObject({
+      leafIndex: event!.position - 1,
+      treeSize: latest.size,
+      leaf: event!.metadata.hash,
+      checkpoint: latest.note,
+    });
+    expect(
+      verifyInclusion(
+        hashLeaf(Buffer.from(String(event!.metadata.hash), 'hex')),
+        byId.body.leafIndex,
+        latest.size,
+        b(byId.body.proof),
+        latest.root,
+      ),
+    ).toEqual({ ok: true });
     const byIndex = await api.call('GET', `/api/transparency/proofs/inclusion?leafIndex=0`);
     expect(byIndex.status).toBe(200);
-    expect(verifyInclusion(Buffer.from(byIndex.body.leafHash, 'hex'), 0, byIndex.body.treeSize, b(byIndex.body.proof), (await latestCheckpoint()).root).ok).toBe(true);
+    expect(
+      verifyInclusion(
+        Buffer.from(byIndex.body.leafHash, 'hex'),
+        0,
+        byIndex.body.treeSize,
+        b(byIndex.body.proof),
+        (await latestCheckpoint()).root,
+      ).ok,
+    ).toBe(true);
   });
 
   it('200: every checkpoint in the history is consistent with the latest (the log only grew)', async () => {
@@ -94,9 +133,20 @@ describe('checkpoints and proofs over HTTP, checked as an outside auditor would'
     expect(history.body.checkpoints.length).toBeGreaterThanOrEqual(3);
     for (const c of history.body.checkpoints) {
       expect(verifyNote(c.note, trusted).ok).toBe(true);
-      const proof = await api.call('GET', `/api/transparency/proofs/consistency?from=${c.treeSize}&to=${head.value.size}`);
+      const proof = await api.call(
+        'GET',
+        `/api/transparency/proofs/consistency?from=${c.treeSize}&to=${head.value.size}`,
+      );
       expect(proof.status).toBe(200);
-      expect(verifyConsistency(c.treeSize, head.value.size, b(proof.body.proof), Buffer.from(c.rootHash, 'base64'), head.value.root)).toEqual({ ok: true });
+      expect(
+        verifyConsistency(
+          c.treeSize,
+          head.value.size,
+          b(proof.body.proof),
+          Buffer.from(c.rootHash, 'base64'),
+          head.value.root,
+        ),
+      ).toEqual({ ok: true });
     }
     const paged = await api.call('GET', '/api/transparency/checkpoints?limit=1');
     expect(paged.body.next).toBe(paged.body.checkpoints[0].seq);
@@ -124,7 +174,10 @@ describe('checkpoints and proofs over HTTP, checked as an outside auditor would'
     expect((await api.call('GET', '/api/transparency/proofs/consistency?from=0&to=99999999')).status).toBe(400);
     expect((await api.call('GET', '/api/transparency/proofs/consistency?to=2')).status).toBe(400);
     expect((await api.call('GET', '/api/transparency/checkpoints?limit=0')).status).toBe(400);
-    const unknown = await api.call('GET', '/api/transparency/proofs/inclusion?eventId=0190f0f0-0000-7000-8000-000000000000');
+    const unknown = await api.call(
+      'GET',
+      '/api/transparency/proofs/inclusion?eventId=0190f0f0-0000-7000-8000-000000000000',
+    );
     expect(unknown.status).toBe(404);
   });
 
@@ -132,13 +185,17 @@ describe('checkpoints and proofs over HTTP, checked as an outside auditor would'
     expect((await api.call('POST', '/api/transparency/checkpoint')).status).toBe(401);
   });
 
-  it('verify: every stream is chained (the auditors\' access log too) and every checkpoint reproduced', async () => {
+  it("verify: every stream is chained (the auditors' access log too) and every checkpoint reproduced", async () => {
     await api.call('GET', `/api/cases/${caseIds[0]}/verify`, { as: auditor });
     await api.call('POST', '/api/transparency/checkpoint', { as: auditor });
     const r = cli(['verify', '--json'], { DATA_DIR: api.dataDir });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(report).toMatchObject({ valid: true, unsealedStreams: 0, tree: { contradicted: [], badSignatures: [], storedTree: null } });
+    expect(report).toMatchObject({
+      valid: true,
+      unsealedStreams: 0,
+      tree: { contradicted: [], badSignatures: [], storedTree: null },
+    });
     expect(report.tree.confirmed).toBe(report.tree.checkpoints);
     expect(report.streams).toBeGreaterThanOrEqual(4);
   });
@@ -167,7 +224,9 @@ describe('attacks on the data files are caught by verify and refused at start-up
   }
 
   async function expectStartRefused(dir: string) {
-    await expect(startApi(loadConfig({ DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent'))).rejects.toThrow(/npm run cli -- (verify|accept-log-loss)/);
+    await expect(
+      startApi(loadConfig({ DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'silent' }), createLogger('silent')),
+    ).rejects.toThrow(/npm run cli -- (verify|accept-log-loss)/);
   }
 
   it('an event edited and its chain recomputed (and the tree rebuilt to match): chains pass, the checkpoints do not', async () => {
@@ -180,9 +239,16 @@ describe('attacks on the data files are caught by verify and refused at start-up
     await expectStartRefused(dir);
   });
 
-  it('a stream\'s last event dropped', async () => {
+  it("a stream's last event dropped", async () => {
     const dir = copyOf(dataDir);
-    expect(sql(dir, 'DELETE FROM events WHERE stream_id = ? AND revision = (SELECT max(revision) FROM events WHERE stream_id = ?)', firstCaseStream, firstCaseStream)).toBe(1);
+    expect(
+      sql(
+        dir,
+        'DELETE FROM events WHERE stream_id = ? AND revision = (SELECT max(revision) FROM events WHERE stream_id = ?)',
+        firstCaseStream,
+        firstCaseStream,
+      ),
+    ).toBe(1);
     expectContradicted(dir, /./);
     await expectStartRefused(dir);
   });
@@ -195,7 +261,7 @@ describe('attacks on the data files are caught by verify and refused at start-up
     await expectStartRefused(dir);
   });
 
-  it('the log file replaced with a forked history (another service\'s events.db)', async () => {
+  it("the log file replaced with a forked history (another service's events.db)", async () => {
     const other = await startHarness();
     await fileCase(other, 7);
     await fileCase(other, 8);

@@ -8,7 +8,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { COSIGNATURE_TYPE, formatVkey, parseVkey, signerKey, verifyNote } from '../../src/modules/transparency/domain/signed-note';
+import {
+  COSIGNATURE_TYPE,
+  formatVkey,
+  parseVkey,
+  signerKey,
+  verifyNote,
+} from '../../src/modules/transparency/domain/signed-note';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 import { auditor, cli, cliAsync, fileCase, rewriteChain } from './support';
 
@@ -29,7 +35,8 @@ async function stop(h: ApiHarness): Promise<void> {
   running.splice(running.indexOf(h), 1);
 }
 
-const witness = (url: string, state: string, ...more: string[]) => cliAsync(['witness', '--url', url, '--state', join(work, state), '--fingerprint', fingerprint, '--json', ...more]);
+const witness = (url: string, state: string, ...more: string[]) =>
+  cliAsync(['witness', '--url', url, '--state', join(work, state), '--fingerprint', fingerprint, '--json', ...more]);
 
 beforeAll(async () => {
   api = await serve(mkdtempSync(join(tmpdir(), 'reglament-api-')));
@@ -41,14 +48,14 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-
 /**
  * What an operator who rewrites the log also removes, so the service starts on it: the signed checkpoints, the head
  * record beside the log and the read models (whose checkpoints witness the acknowledged head). Only an outside
  * witness is left to catch the rewrite.
  */
 function removeLocalWitnesses(dir: string): void {
-  for (const file of ['checkpoints.db', 'events.head.json', 'read.db', 'read.db-wal', 'read.db-shm']) rmSync(join(dir, file), { force: true });
+  for (const file of ['checkpoints.db', 'events.head.json', 'read.db', 'read.db-wal', 'read.db-shm'])
+    rmSync(join(dir, file), { force: true });
 }
 
 describe('witness', () => {
@@ -61,12 +68,24 @@ describe('witness', () => {
     await api.call('POST', '/api/transparency/checkpoint', { as: auditor });
     const key = generateKeyPairSync('ed25519').privateKey;
     writeFileSync(join(work, 'w1.pem'), key.export({ type: 'pkcs8', format: 'pem' }));
-    const second = await witness(api.url, 'w1.json', '--cosign-key', join(work, 'w1.pem'), '--cosign-name', 'auditor.example/w1');
+    const second = await witness(
+      api.url,
+      'w1.json',
+      '--cosign-key',
+      join(work, 'w1.pem'),
+      '--cosign-name',
+      'auditor.example/w1',
+    );
     expect(second.code).toBe(0);
     const report = JSON.parse(second.stdout);
-    expect(report.checks).toEqual([{ against: 'held', kind: 'grown', detail: expect.stringContaining('consistency proof verified') }]);
+    expect(report.checks).toEqual([
+      { against: 'held', kind: 'grown', detail: expect.stringContaining('consistency proof verified') },
+    ]);
     const logKey = parseVkey((await api.call('GET', '/api/transparency/keys')).body.keys[0].vkey);
-    const cosigned = verifyNote(report.cosigned, [logKey.ok ? logKey.value : (null as never), signerKey('auditor.example/w1', key, COSIGNATURE_TYPE)]);
+    const cosigned = verifyNote(report.cosigned, [
+      logKey.ok ? logKey.value : (null as never),
+      signerKey('auditor.example/w1', key, COSIGNATURE_TYPE),
+    ]);
     expect(cosigned.ok && cosigned.cosignedBy.map((c) => c.key.name)).toEqual(['auditor.example/w1']);
     expect((await witness(api.url, 'w1.json')).stdout).toContain('"kind": "unchanged"');
   });
@@ -74,19 +93,36 @@ describe('witness', () => {
   it('a submitted cosignature is kept with its checkpoint and carried by evidence packs, verifiable with the witness key', async () => {
     const key = generateKeyPairSync('ed25519').privateKey;
     writeFileSync(join(work, 'w2.pem'), key.export({ type: 'pkcs8', format: 'pem' }));
-    const r = await witness(api.url, 'w2.json', '--cosign-key', join(work, 'w2.pem'), '--cosign-name', 'auditor.example/w2', '--submit');
+    const r = await witness(
+      api.url,
+      'w2.json',
+      '--cosign-key',
+      join(work, 'w2.pem'),
+      '--cosign-name',
+      'auditor.example/w2',
+      '--submit',
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, { headers: { authorization: `Bearer ${await api.token(auditor)}` } });
+    const response = await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+      headers: { authorization: `Bearer ${await api.token(auditor)}` },
+    });
     const pack = join(work, 'pack.html');
     writeFileSync(pack, await response.text());
     const keys = (await api.call('GET', '/api/transparency/keys')).body.keys.map((k: { vkey: string }) => k.vkey);
-    writeFileSync(join(work, 'trusted.txt'), [...keys, formatVkey(signerKey('auditor.example/w2', key, COSIGNATURE_TYPE))].join('\n'));
+    writeFileSync(
+      join(work, 'trusted.txt'),
+      [...keys, formatVkey(signerKey('auditor.example/w2', key, COSIGNATURE_TYPE))].join('\n'),
+    );
     const verified = await cliAsync(['verify-evidence', pack, '--trusted-keys', join(work, 'trusted.txt'), '--json']);
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout).checks.find((c: { name: string }) => c.name === 'checkpoint').detail).toContain('cosigned by auditor.example/w2');
+    expect(JSON.parse(verified.stdout).checks.find((c: { name: string }) => c.name === 'checkpoint').detail).toContain(
+      'cosigned by auditor.example/w2',
+    );
     // 400 for a cosignature that is not one, naming the field.
-    const bad = await api.call('POST', '/api/transparency/cosignatures', { body: { note: 'nonsense', witnessKey: keys[0] } });
+    const bad = await api.call('POST', '/api/transparency/cosignatures', {
+      body: { note: 'nonsense', witnessKey: keys[0] },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].field).toBe('body.witnessKey');
     const missing = await api.call('POST', '/api/transparency/cosignatures', { body: { note: 'x' } });
@@ -94,7 +130,15 @@ describe('witness', () => {
   });
 
   it('an unknown key is refused: a checkpoint signed by another key is not accepted', async () => {
-    const r = await cliAsync(['witness', '--url', api.url, '--state', join(work, 'other.json'), '--fingerprint', 'ab'.repeat(32)]);
+    const r = await cliAsync([
+      'witness',
+      '--url',
+      api.url,
+      '--state',
+      join(work, 'other.json'),
+      '--fingerprint',
+      'ab'.repeat(32),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/NOT ACCEPTED: none of the pinned fingerprints/);
   });
@@ -114,7 +158,13 @@ describe('witness', () => {
     const r = await witness(truncated.url, 'w-trunc.json');
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
-    expect(report.caught).toEqual([expect.objectContaining({ kind: 'truncated', held: expect.stringMatching(/^reglament\.local\/log\n\d+\n/), served: expect.stringMatching(/^reglament\.local\/log\n3\n/) })]);
+    expect(report.caught).toEqual([
+      expect.objectContaining({
+        kind: 'truncated',
+        held: expect.stringMatching(/^reglament\.local\/log\n\d+\n/),
+        served: expect.stringMatching(/^reglament\.local\/log\n3\n/),
+      }),
+    ]);
     expect(readFileSync(report.evidenceFile, 'utf8')).toContain('TRUNCATED');
     await stop(truncated);
     api = await serve(dir);
@@ -133,7 +183,9 @@ describe('witness', () => {
     const edited = await serve(copy);
     const r = await witness(edited.url, 'w-edit.json');
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout).caught).toEqual([expect.objectContaining({ kind: expect.stringMatching(/forked|rewritten/) })]);
+    expect(JSON.parse(r.stdout).caught).toEqual([
+      expect.objectContaining({ kind: expect.stringMatching(/forked|rewritten/) }),
+    ]);
     await stop(edited);
     rmSync(copy, { recursive: true, force: true });
     api = await serve(dir);
@@ -156,7 +208,12 @@ describe('witness', () => {
     expect((await witness(fork.url, 'misled.json')).code).toBe(0);
     const compared = await witness(fork.url, 'misled.json', '--peer-state', join(work, 'honest.json'));
     expect(compared.code).toBe(1);
-    expect(JSON.parse(compared.stdout).caught).toEqual([expect.objectContaining({ against: `peer ${join(work, 'honest.json')}`, kind: expect.stringMatching(/forked|rewritten/) })]);
+    expect(JSON.parse(compared.stdout).caught).toEqual([
+      expect.objectContaining({
+        against: `peer ${join(work, 'honest.json')}`,
+        kind: expect.stringMatching(/forked|rewritten/),
+      }),
+    ]);
     // The honest witness, pointed at the fork (the operator swapped the file behind the same service), sees a rewrite.
     const swapped = await witness(fork.url, 'honest.json');
     expect(swapped.code).toBe(1);

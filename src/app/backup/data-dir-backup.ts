@@ -12,7 +12,18 @@
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { EVENT_LOG_FILE } from '../../modules/event-log/open-event-log';
 
@@ -37,7 +48,10 @@ export interface BackupManifest {
 export class BackupDamagedError extends Error {
   override readonly name = 'BackupDamagedError';
   readonly exitCode = 65;
-  constructor(readonly dir: string, readonly problems: string[]) {
+  constructor(
+    readonly dir: string,
+    readonly problems: string[],
+  ) {
     super(`the backup in ${dir} is damaged: ${problems.join('; ')}`);
   }
 }
@@ -88,8 +102,13 @@ function emptyOrAbsent(dir: string): boolean {
   return !existsSync(dir) || readdirSync(dir).length === 0;
 }
 
-export async function backupDataDir(dataDir: string, to: string, onProgress?: (p: CopyProgress) => void): Promise<BackupManifest> {
-  if (!existsSync(join(dataDir, EVENT_LOG_FILE))) throw Object.assign(new Error(`there is no event log at ${join(dataDir, EVENT_LOG_FILE)}`), { exitCode: 1 });
+export async function backupDataDir(
+  dataDir: string,
+  to: string,
+  onProgress?: (p: CopyProgress) => void,
+): Promise<BackupManifest> {
+  if (!existsSync(join(dataDir, EVENT_LOG_FILE)))
+    throw Object.assign(new Error(`there is no event log at ${join(dataDir, EVENT_LOG_FILE)}`), { exitCode: 1 });
   if (!emptyOrAbsent(to)) throw new TargetNotEmptyError(to);
   mkdirSync(to, { recursive: true, mode: 0o700 });
   const files = dataFiles(dataDir);
@@ -111,7 +130,8 @@ export async function backupDataDir(dataDir: string, to: string, onProgress?: (p
       const check = new Database(target, { readonly: true });
       try {
         const result = check.pragma('quick_check', { simple: true });
-        if (result !== 'ok') throw new BackupDamagedError(to, [`${name}: quick_check after the copy: ${String(result)}`]);
+        if (result !== 'ok')
+          throw new BackupDamagedError(to, [`${name}: quick_check after the copy: ${String(result)}`]);
       } finally {
         check.close();
       }
@@ -131,9 +151,11 @@ export async function backupDataDir(dataDir: string, to: string, onProgress?: (p
 /** Checks a backup against its manifest: every file there, of its size and SHA-256. */
 export function readVerifiedManifest(from: string): BackupManifest {
   const file = join(from, MANIFEST_FILE);
-  if (!existsSync(file)) throw new BackupDamagedError(from, [`${MANIFEST_FILE} is missing (not a backup made by npm run cli -- backup?)`]);
+  if (!existsSync(file))
+    throw new BackupDamagedError(from, [`${MANIFEST_FILE} is missing (not a backup made by npm run cli -- backup?)`]);
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as BackupManifest;
-  if (manifest.format !== 1 || !Array.isArray(manifest.files)) throw new BackupDamagedError(from, [`${MANIFEST_FILE} is not of format 1`]);
+  if (manifest.format !== 1 || !Array.isArray(manifest.files))
+    throw new BackupDamagedError(from, [`${MANIFEST_FILE} is not of format 1`]);
   const problems: string[] = [];
   for (const f of manifest.files) {
     if (f.name.includes('/') || f.name.includes('\\') || f.name.startsWith('.')) {
@@ -142,7 +164,8 @@ export function readVerifiedManifest(from: string): BackupManifest {
     }
     const path = join(from, f.name);
     if (!existsSync(path)) problems.push(`${f.name}: missing`);
-    else if (statSync(path).size !== f.bytes) problems.push(`${f.name}: ${statSync(path).size} bytes, the manifest says ${f.bytes}`);
+    else if (statSync(path).size !== f.bytes)
+      problems.push(`${f.name}: ${statSync(path).size} bytes, the manifest says ${f.bytes}`);
     else if (sha256Of(path) !== f.sha256) problems.push(`${f.name}: SHA-256 differs from the manifest's`);
   }
   if (!manifest.files.some((f) => f.name === EVENT_LOG_FILE)) problems.push(`${EVENT_LOG_FILE}: not in the backup`);
@@ -161,15 +184,18 @@ export function restoreDataDir(from: string, dataDir: string, onProgress?: (p: C
     for (const f of manifest.files) {
       const target = join(dataDir, f.name);
       copyFileSync(join(from, f.name), `${target}.restoring`);
-      if ((statSync(join(from, f.name)).mode & 0o077) === 0 || SECRET.test(f.name)) chmodSync(`${target}.restoring`, 0o600);
-      if (sha256Of(`${target}.restoring`) !== f.sha256) throw new BackupDamagedError(from, [`${f.name}: the copy in ${dataDir} differs from the backup`]);
+      if ((statSync(join(from, f.name)).mode & 0o077) === 0 || SECRET.test(f.name))
+        chmodSync(`${target}.restoring`, 0o600);
+      if (sha256Of(`${target}.restoring`) !== f.sha256)
+        throw new BackupDamagedError(from, [`${f.name}: the copy in ${dataDir} differs from the backup`]);
       renameSync(`${target}.restoring`, target);
       done += f.bytes;
       onProgress?.({ file: f.name, done, total });
     }
   } catch (error) {
     // Half a restore is no data directory: leave it empty for the next attempt.
-    for (const f of manifest.files) for (const suffix of ['', '.restoring']) rmSync(join(dataDir, f.name + suffix), { force: true });
+    for (const f of manifest.files)
+      for (const suffix of ['', '.restoring']) rmSync(join(dataDir, f.name + suffix), { force: true });
     throw error;
   }
   return manifest;

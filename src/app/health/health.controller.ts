@@ -37,9 +37,14 @@ function isStale(p: ProjectionHealth, staleAfterSeconds: number): boolean {
  * a projection is retrying (a store error, a dropped subscription), or one is more than PROJECTION_STALE_SECONDS
  * behind the log. Both answer 503, so a load balancer and an alert see them.
  */
-export function overallHealth(stores: ReadonlyArray<'up' | 'down' | 'degraded'>, projections: readonly ProjectionHealth[], staleAfterSeconds: number): 'up' | 'down' | 'degraded' {
+export function overallHealth(
+  stores: ReadonlyArray<'up' | 'down' | 'degraded'>,
+  projections: readonly ProjectionHealth[],
+  staleAfterSeconds: number,
+): 'up' | 'down' | 'degraded' {
   if (stores.includes('down') || projections.some((p) => p.state === 'failed')) return 'down';
-  if (stores.includes('degraded') || projections.some((p) => p.state === 'retrying' || isStale(p, staleAfterSeconds))) return 'degraded';
+  if (stores.includes('degraded') || projections.some((p) => p.state === 'retrying' || isStale(p, staleAfterSeconds)))
+    return 'degraded';
   return 'up';
 }
 
@@ -49,15 +54,23 @@ export function overallHealth(stores: ReadonlyArray<'up' | 'down' | 'degraded'>,
  * PROJECTION_STALE_SECONDS. A projection retrying within that bound is still ready: /health shows it as degraded.
  * Pure: the reasons, empty when ready.
  */
-export function readinessProblems(stores: Record<string, ComponentHealth>, projections: readonly ProjectionHealth[], staleAfterSeconds: number): string[] {
+export function readinessProblems(
+  stores: Record<string, ComponentHealth>,
+  projections: readonly ProjectionHealth[],
+  staleAfterSeconds: number,
+): string[] {
   const reasons: string[] = [];
   for (const [name, store] of Object.entries(stores)) {
     if (store.status === 'down') reasons.push(`${name} does not answer${store.error ? `: ${store.error}` : ''}`);
-    else if (store.status === 'degraded') reasons.push(`${name} refuses writes${store.storage ? ` (${JSON.stringify(store.storage)})` : ''}`);
+    else if (store.status === 'degraded')
+      reasons.push(`${name} refuses writes${store.storage ? ` (${JSON.stringify(store.storage)})` : ''}`);
   }
   for (const p of projections) {
     if (p.state === 'failed') reasons.push(`projection ${p.name} failed`);
-    else if (isStale(p, staleAfterSeconds)) reasons.push(`projection ${p.name} is ${Math.round(p.lagSeconds ?? 0)} s behind the log (more than ${staleAfterSeconds} s)`);
+    else if (isStale(p, staleAfterSeconds))
+      reasons.push(
+        `projection ${p.name} is ${Math.round(p.lagSeconds ?? 0)} s behind the log (more than ${staleAfterSeconds} s)`,
+      );
   }
   return reasons;
 }
@@ -77,25 +90,39 @@ export class HealthController {
   ) {}
 
   @Get('health')
-  @ApiOperation({ summary: 'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused; a projection retrying or behind by more than PROJECTION_STALE_SECONDS) or failed.' })
+  @ApiOperation({
+    summary:
+      'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused; a projection retrying or behind by more than PROJECTION_STALE_SECONDS) or failed.',
+  })
   @ApiOkResponse({ description: 'Everything is up' })
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
     const { eventLog, readStore, projections } = await this.inspect();
     const status = overallHealth([eventLog.status, readStore.status], projections, this.config.projectionStaleSeconds);
     void reply.status(status === 'up' ? 200 : 503);
-    return { status, eventLog, readStore, projections: projections.map((p) => (isStale(p, this.config.projectionStaleSeconds) ? { ...p, stale: true } : p)) };
+    return {
+      status,
+      eventLog,
+      readStore,
+      projections: projections.map((p) => (isStale(p, this.config.projectionStaleSeconds) ? { ...p, stale: true } : p)),
+    };
   }
 
   /** Liveness: the process answers. Restart it only when this fails; it reads no store, so a slow disk never fails it. */
   @Get('health/live')
-  @ApiOperation({ summary: 'Liveness: 200 while the process answers HTTP. A container orchestrator restarts the process when this fails.' })
+  @ApiOperation({
+    summary:
+      'Liveness: 200 while the process answers HTTP. A container orchestrator restarts the process when this fails.',
+  })
   @ApiOkResponse({ description: 'The process answers' })
   live() {
     return { status: 'up' };
   }
 
   @Get('health/ready')
-  @ApiOperation({ summary: 'Readiness: 200 when the stores answer and take writes (no full disk, no damaged log), no projection failed, and every read model is within PROJECTION_STALE_SECONDS of the log; else 503 with the reasons.' })
+  @ApiOperation({
+    summary:
+      'Readiness: 200 when the stores answer and take writes (no full disk, no damaged log), no projection failed, and every read model is within PROJECTION_STALE_SECONDS of the log; else 503 with the reasons.',
+  })
   @ApiOkResponse({ description: 'Ready for traffic' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const { eventLog, readStore, projections } = await this.inspect();
@@ -104,7 +131,11 @@ export class HealthController {
     return { status: reasons.length === 0 ? 'ready' : 'not-ready', reasons };
   }
 
-  private async inspect(): Promise<{ eventLog: ComponentHealth; readStore: ComponentHealth; projections: ProjectionHealth[] }> {
+  private async inspect(): Promise<{
+    eventLog: ComponentHealth;
+    readStore: ComponentHealth;
+    projections: ProjectionHealth[];
+  }> {
     const eventLog = await probe(this.eventLog.kind, async () => {
       await this.eventLog.ping();
       return { headPosition: await this.eventLog.headPosition() };
@@ -115,15 +146,24 @@ export class HealthController {
     const readStore = await probe(this.readStore.kind, () => this.readStore.ping());
     const readStoreFault = this.storageFaults.readStore;
     // Projections wait a full read store out: reads still answer, the models fall behind.
-    if (readStoreFault && readStore.status === 'up') Object.assign(readStore, { status: 'degraded', storage: readStoreFault });
-    const projections = await this.projections.status().catch((error: Error): ProjectionHealth[] => [{ name: '*', state: 'failed', error: { message: error.message } }]);
+    if (readStoreFault && readStore.status === 'up')
+      Object.assign(readStore, { status: 'degraded', storage: readStoreFault });
+    const projections = await this.projections
+      .status()
+      .catch((error: Error): ProjectionHealth[] => [{ name: '*', state: 'failed', error: { message: error.message } }]);
     return { eventLog, readStore, projections };
   }
 
   @Get('metrics')
-  @ApiOperation({ summary: 'Prometheus metrics: append latency, projection (read-model) lag, overdue steps, HTTP, and the standard process_* and nodejs_* metrics' })
+  @ApiOperation({
+    summary:
+      'Prometheus metrics: append latency, projection (read-model) lag, overdue steps, HTTP, and the standard process_* and nodejs_* metrics',
+  })
   async metricsText(@Res() reply: FastifyReply) {
-    const [head, projections] = await Promise.all([this.eventLog.headPosition().catch(() => null), this.projections.status().catch(() => [])]);
+    const [head, projections] = await Promise.all([
+      this.eventLog.headPosition().catch(() => null),
+      this.projections.status().catch(() => []),
+    ]);
     if (head !== null) this.metrics.logHead.set(head);
     for (const p of projections) {
       this.metrics.projectionLagEvents.set({ projection: p.name }, p.lagEvents ?? 0);
@@ -132,12 +172,15 @@ export class HealthController {
     }
     const webhooks = await webhookStats(this.readStore, new Date()).catch(() => null);
     if (webhooks) {
-      for (const status of ['pending', 'delivered', 'dead'] as const) this.metrics.webhookDeliveries.set({ status }, webhooks[status]);
+      for (const status of ['pending', 'delivered', 'dead'] as const)
+        this.metrics.webhookDeliveries.set({ status }, webhooks[status]);
       this.metrics.webhookLagSeconds.set(webhooks.lagSeconds);
       this.metrics.webhookOutboxPosition.set(webhooks.position);
     }
     // A compliance model not built yet (a first build running) has no count to give: the gauge stays empty.
-    const overdue = this.projections.readModels ? await overdueCounts(this.projections.readModels, new Date()).catch(() => null) : null;
+    const overdue = this.projections.readModels
+      ? await overdueCounts(this.projections.readModels, new Date()).catch(() => null)
+      : null;
     if (overdue) {
       this.metrics.overdueSteps.reset();
       for (const o of overdue) this.metrics.overdueSteps.set({ unit: o.unit, regulation: o.serviceId }, o.count);

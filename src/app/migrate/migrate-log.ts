@@ -45,7 +45,11 @@ export interface MigrateOptions {
 async function resumePoint(source: EventLog, target: EventLog): Promise<{ after: number }> {
   const last = await target.lastEvent();
   if (!last) return { after: 0 };
-  const [same] = await source.readStream(last.streamId, { fromRevision: last.revision, toRevision: last.revision, maxCount: 1 });
+  const [same] = await source.readStream(last.streamId, {
+    fromRevision: last.revision,
+    toRevision: last.revision,
+    maxCount: 1,
+  });
   if (!same || same.id !== last.id) {
     throw new MigrationTargetMismatchError(
       `the target's last event (${last.id}, ${last.streamId} revision ${last.revision}) is not the source's event there (${same ? same.id : 'none'}): the target holds other events; give an empty target`,
@@ -55,11 +59,19 @@ async function resumePoint(source: EventLog, target: EventLog): Promise<{ after:
 }
 
 function size(event: RecordedEvent): number {
-  return Buffer.byteLength(JSON.stringify(event.data)) + Buffer.byteLength(JSON.stringify(event.metadata)) + Buffer.byteLength(event.type) * 2;
+  return (
+    Buffer.byteLength(JSON.stringify(event.data)) +
+    Buffer.byteLength(JSON.stringify(event.metadata)) +
+    Buffer.byteLength(event.type) * 2
+  );
 }
 
 /** Copies what the target lacks; returns how many events this run copied and where it resumed. */
-export async function migrateLog(source: EventLog, target: EventLog, options: MigrateOptions = {}): Promise<{ copied: number; resumedAfter: number; appends: number; complete: boolean }> {
+export async function migrateLog(
+  source: EventLog,
+  target: EventLog,
+  options: MigrateOptions = {},
+): Promise<{ copied: number; resumedAfter: number; appends: number; complete: boolean }> {
   const pageSize = options.pageSize ?? 2000;
   const head = await source.headPosition();
   const { after: resumedAfter } = await resumePoint(source, target);
@@ -76,21 +88,33 @@ export async function migrateLog(source: EventLog, target: EventLog, options: Mi
       let bytes = size(first);
       while (i + run.length < page.length) {
         const next = page[i + run.length]!;
-        if (next.streamId !== first.streamId || run.length >= MAX_EVENTS_PER_APPEND || bytes + size(next) > MIGRATE_APPEND_BYTES) break;
+        if (
+          next.streamId !== first.streamId ||
+          run.length >= MAX_EVENTS_PER_APPEND ||
+          bytes + size(next) > MIGRATE_APPEND_BYTES
+        )
+          break;
         run.push(next);
         bytes += size(next);
       }
       const events: EventToAppend[] = run.map((e) => ({ id: e.id, type: e.type, data: e.data, metadata: e.metadata }));
-      const result = await target.append(first.streamId, events, first.revision === 0 ? 'no_stream' : first.revision - 1);
+      const result = await target.append(
+        first.streamId,
+        events,
+        first.revision === 0 ? 'no_stream' : first.revision - 1,
+      );
       if (result.nextRevision !== run[run.length - 1]!.revision) {
-        throw new MigrationCopyMismatchError(`${first.streamId}: the target stored revision ${result.nextRevision}, the source has ${run[run.length - 1]!.revision}`);
+        throw new MigrationCopyMismatchError(
+          `${first.streamId}: the target stored revision ${result.nextRevision}, the source has ${run[run.length - 1]!.revision}`,
+        );
       }
       appends++;
       copied += run.length;
       i += run.length;
       after = run[run.length - 1]!.position;
       options.onProgress?.({ copied, position: after, head });
-      if (options.stopAfterAppends !== undefined && appends >= options.stopAfterAppends) return { copied, resumedAfter, appends, complete: false };
+      if (options.stopAfterAppends !== undefined && appends >= options.stopAfterAppends)
+        return { copied, resumedAfter, appends, complete: false };
     }
   }
   return { copied, resumedAfter, appends, complete: true };
@@ -100,7 +124,11 @@ export async function migrateLog(source: EventLog, target: EventLog, options: Mi
  * Compares the two logs event by event in global order: the same ids, streams, revisions, types, and data and metadata
  * as the same text (the stored text where both stores give it). Returns the number of events compared.
  */
-export async function compareLogs(source: EventLog, target: EventLog, onProgress?: (events: number) => void): Promise<number> {
+export async function compareLogs(
+  source: EventLog,
+  target: EventLog,
+  onProgress?: (events: number) => void,
+): Promise<number> {
   const pageSize = 2000;
   let afterSource = 0;
   let afterTarget = 0;
@@ -108,20 +136,39 @@ export async function compareLogs(source: EventLog, target: EventLog, onProgress
   const raw = source.readAllRaw && target.readAllRaw;
   for (;;) {
     const [a, b] = raw
-      ? await Promise.all([source.readAllRaw!({ after: afterSource, maxCount: pageSize }), target.readAllRaw!({ after: afterTarget, maxCount: pageSize })])
-      : (await Promise.all([source.readAll({ after: afterSource, maxCount: pageSize }), target.readAll({ after: afterTarget, maxCount: pageSize })])).map((page) =>
+      ? await Promise.all([
+          source.readAllRaw!({ after: afterSource, maxCount: pageSize }),
+          target.readAllRaw!({ after: afterTarget, maxCount: pageSize }),
+        ])
+      : (
+          await Promise.all([
+            source.readAll({ after: afterSource, maxCount: pageSize }),
+            target.readAll({ after: afterTarget, maxCount: pageSize }),
+          ])
+        ).map((page) =>
           page.map((e) => ({ ...e, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) })),
         );
     if (a.length !== b.length) {
       // Pages are in the same order and of the same size while the logs agree; a shorter one means a missing event.
-      throw new MigrationCopyMismatchError(`after ${compared + Math.min(a.length, b.length)} events the ${a.length > b.length ? 'target' : 'source'} has no more events`);
+      throw new MigrationCopyMismatchError(
+        `after ${compared + Math.min(a.length, b.length)} events the ${a.length > b.length ? 'target' : 'source'} has no more events`,
+      );
     }
     if (a.length === 0) return compared;
     for (let k = 0; k < a.length; k++) {
       const x = a[k]!;
       const y = b[k]!;
-      if (x.id !== y.id || x.streamId !== y.streamId || x.revision !== y.revision || x.type !== y.type || x.data !== y.data || x.metadata !== y.metadata) {
-        throw new MigrationCopyMismatchError(`event ${compared + k + 1} differs: source ${x.id} (${x.streamId} revision ${x.revision}), target ${y.id} (${y.streamId} revision ${y.revision})`);
+      if (
+        x.id !== y.id ||
+        x.streamId !== y.streamId ||
+        x.revision !== y.revision ||
+        x.type !== y.type ||
+        x.data !== y.data ||
+        x.metadata !== y.metadata
+      ) {
+        throw new MigrationCopyMismatchError(
+          `event ${compared + k + 1} differs: source ${x.id} (${x.streamId} revision ${x.revision}), target ${y.id} (${y.streamId} revision ${y.revision})`,
+        );
       }
     }
     compared += a.length;

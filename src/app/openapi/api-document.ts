@@ -50,8 +50,16 @@ function handlerFacts(app: INestApplication): HandlerFacts {
         const handler = (type.prototype as Record<string, unknown>)[method];
         if (typeof handler !== 'function') continue;
         const name = `${type.name}_${method}`;
-        if (classPublic || Reflect.getMetadata(PUBLIC_ROUTE, handler) === true) facts.publicAccess.set(name, ((Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? []).length > 0 ? 'maybe' : 'yes');
-        const contentType = ((Reflect.getMetadata(HEADERS_METADATA, handler) as { name: string; value: string }[] | undefined) ?? []).find((h) => h.name.toLowerCase() === 'content-type');
+        if (classPublic || Reflect.getMetadata(PUBLIC_ROUTE, handler) === true)
+          facts.publicAccess.set(
+            name,
+            ((Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? []).length > 0
+              ? 'maybe'
+              : 'yes',
+          );
+        const contentType = (
+          (Reflect.getMetadata(HEADERS_METADATA, handler) as { name: string; value: string }[] | undefined) ?? []
+        ).find((h) => h.name.toLowerCase() === 'content-type');
         if (contentType) facts.contentTypes.set(name, contentType.value.split(';')[0]!.trim());
       }
     }
@@ -59,21 +67,35 @@ function handlerFacts(app: INestApplication): HandlerFacts {
   return facts;
 }
 
-const problemResponse = (description: string) => ({ description, content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } });
+const problemResponse = (description: string) => ({
+  description,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } },
+});
 
 function errorStatuses(method: string, path: string, operation: Operation, isPublic: boolean): number[] {
   const statuses = [400, 429];
   if (!isPublic) statuses.push(401, 403);
   if (path.includes('{')) statuses.push(404);
   // The case commands: a rule of the regulation refuses (422); on a case, its state or revision (409, 412 with If-Match).
-  if (method === 'post' && path.startsWith('/api/cases')) statuses.push(...(path.includes('{caseId}') ? [409, 412, 422] : [422]));
+  if (method === 'post' && path.startsWith('/api/cases'))
+    statuses.push(...(path.includes('{caseId}') ? [409, 412, 422] : [422]));
   if ((operation.parameters ?? []).some((p) => 'name' in p && p.name === 'after')) statuses.push(503);
   return statuses.sort((a, b) => a - b);
 }
 
 /** The body of a success whose handler declares no response class: its media type, and for JSON an object. */
-function successContent(media: string | undefined): Record<string, { schema: { type: 'string' | 'object'; description?: string; additionalProperties?: boolean } }> {
-  if (media === 'text/event-stream') return { [media]: { schema: { type: 'string' as const, description: 'server-sent events (id:, event:, data: JSON; a comment line as heartbeat)' } } };
+function successContent(
+  media: string | undefined,
+): Record<string, { schema: { type: 'string' | 'object'; description?: string; additionalProperties?: boolean } }> {
+  if (media === 'text/event-stream')
+    return {
+      [media]: {
+        schema: {
+          type: 'string' as const,
+          description: 'server-sent events (id:, event:, data: JSON; a comment line as heartbeat)',
+        },
+      },
+    };
   if (media) return { [media]: { schema: { type: 'string' as const } } };
   return { 'application/json': { schema: { type: 'object' as const, additionalProperties: true } } };
 }
@@ -95,9 +117,11 @@ function complete(method: string, path: string, operation: Operation, facts: Han
     if (!/^2/.test(status) || !response || !('description' in response)) continue;
     // A success documented without a body (the default Nest writes) still says what it is.
     if (!response.description) response.description = 'Done';
-    if (status !== '204' && !response.content) response.content = successContent(named?.media ?? facts.contentTypes.get(handler));
+    if (status !== '204' && !response.content)
+      response.content = successContent(named?.media ?? facts.contentTypes.get(handler));
   }
-  for (const status of errorStatuses(method, path, operation, isPublic)) responses[String(status)] ??= problemResponse(ERRORS[status]!);
+  for (const status of errorStatuses(method, path, operation, isPublic))
+    responses[String(status)] ??= problemResponse(ERRORS[status]!);
   operation.responses = responses;
 }
 

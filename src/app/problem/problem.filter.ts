@@ -2,7 +2,13 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { eventLogProblem, isStorageFault } from '../../modules/event-log/event-log.problems';
-import { PROBLEM_CONTENT_TYPE, ProblemDetails, ProblemError, problemType, type ProblemAnswer } from '../../shared/problem/problem';
+import {
+  PROBLEM_CONTENT_TYPE,
+  ProblemDetails,
+  ProblemError,
+  problemType,
+  type ProblemAnswer,
+} from '../../shared/problem/problem';
 
 /** Turns every error into problem+json; never leaks a stack trace, logs 5xx with a correlation id. */
 @Catch()
@@ -19,7 +25,11 @@ export class ProblemFilter implements ExceptionFilter {
       // The request's id is the correlation id its answer's header carries (the caller's, when it sent a safe one).
       const correlationId = String(request?.id ?? randomUUID());
       problem.correlationId = correlationId;
-      this.logger.error({ msg: 'unhandled error', correlationId, err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) });
+      this.logger.error({
+        msg: 'unhandled error',
+        correlationId,
+        err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception),
+      });
     }
     for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
@@ -36,11 +46,30 @@ export function toProblem(exception: unknown, instance?: string): ProblemAnswer 
     if (typeof body === 'object' && body !== null && 'type' in body && 'title' in body) {
       return { problem: { ...(body as ProblemDetails), status, ...(instance ? { instance } : {}) }, headers: {} };
     }
-    const message = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
+    const message =
+      typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
     if (status === 404) {
-      return { problem: { type: problemType('not-found'), title: 'Not found', status, detail: message, ...(instance ? { instance } : {}) }, headers: {} };
+      return {
+        problem: {
+          type: problemType('not-found'),
+          title: 'Not found',
+          status,
+          detail: message,
+          ...(instance ? { instance } : {}),
+        },
+        headers: {},
+      };
     }
-    return { problem: { type: problemType(`http-${status}`), title: exception.name, status, detail: message, ...(instance ? { instance } : {}) }, headers: {} };
+    return {
+      problem: {
+        type: problemType(`http-${status}`),
+        title: exception.name,
+        status,
+        detail: message,
+        ...(instance ? { instance } : {}),
+      },
+      headers: {},
+    };
   }
   const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
   if (typeof fastifyError?.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
@@ -57,7 +86,13 @@ export function toProblem(exception: unknown, instance?: string): ProblemAnswer 
     };
   }
   return {
-    problem: { type: problemType('internal'), title: 'Internal error', status: 500, detail: 'The server failed; the error is logged under the correlation id.', ...(instance ? { instance } : {}) },
+    problem: {
+      type: problemType('internal'),
+      title: 'Internal error',
+      status: 500,
+      detail: 'The server failed; the error is logged under the correlation id.',
+      ...(instance ? { instance } : {}),
+    },
     headers: {},
   };
 }

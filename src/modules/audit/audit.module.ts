@@ -34,13 +34,24 @@ export class AuditModule implements OnModuleInit {
   ) {}
 
   static register(infra: AuditModuleDeps): DynamicModule {
-    const audit = new AuditService(infra.eventLog, infra.reference.catalog, infra.reference.calendar, infra.keys.active.privateKey, infra.clock, infra.transparency, infra.personalData);
+    const audit = new AuditService(
+      infra.eventLog,
+      infra.reference.catalog,
+      infra.reference.calendar,
+      infra.keys.active.privateKey,
+      infra.clock,
+      infra.transparency,
+      infra.personalData,
+    );
     return {
       module: AuditModule,
       controllers: [AuditController],
       providers: [
         { provide: AUDIT_SERVICE, useValue: audit },
-        { provide: ACCESS_LOG, useValue: new AuditorAccessLog(infra.eventLog, infra.logger.child({ component: 'audit' })) },
+        {
+          provide: ACCESS_LOG,
+          useValue: new AuditorAccessLog(infra.eventLog, infra.logger.child({ component: 'audit' })),
+        },
       ],
     };
   }

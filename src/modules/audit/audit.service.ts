@@ -14,7 +14,13 @@ import { foldCase, openingOf, type CaseState } from '../cases/domain/case-state'
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
-import { EVIDENCE_FORMAT, keyFingerprint, renderEvidenceFile, signPack, type EvidencePack } from './domain/evidence-pack';
+import {
+  EVIDENCE_FORMAT,
+  keyFingerprint,
+  renderEvidenceFile,
+  signPack,
+  type EvidencePack,
+} from './domain/evidence-pack';
 import { replayCase, type ReplayCut } from './domain/replay';
 import { explainCaseSla } from './domain/sla-explanation';
 
@@ -68,13 +74,31 @@ export class AuditService {
    * The case's events from the log; null for an unknown case. A reader's right to the case is checked (`admit`, with
    * the case's unit) before any personal field is opened for them; without a reader they are opened as the system.
    */
-  async load(caseId: string, reader?: { principal: Principal; purpose: 'history' | 'evidence' | 'replay' | 'explanation'; correlationId?: string; admit?: (unit: string) => void }): Promise<CaseHistory | null> {
+  async load(
+    caseId: string,
+    reader?: {
+      principal: Principal;
+      purpose: 'history' | 'evidence' | 'replay' | 'explanation';
+      correlationId?: string;
+      admit?: (unit: string) => void;
+    },
+  ): Promise<CaseHistory | null> {
     const recorded = await this.log.readStream(caseStreamId(caseId));
     if (recorded.length === 0) return null;
     reader?.admit?.(String((recorded[0]!.data as { unit?: unknown }).unit));
     const opened = !this.personalData
       ? recorded
-      : await this.personalData.open(recorded, reader ? { kind: 'person', principal: reader.principal, purpose: reader.purpose, ...(reader.correlationId ? { correlationId: reader.correlationId } : {}) } : { kind: 'system', purpose: 'verification' });
+      : await this.personalData.open(
+          recorded,
+          reader
+            ? {
+                kind: 'person',
+                principal: reader.principal,
+                purpose: reader.purpose,
+                ...(reader.correlationId ? { correlationId: reader.correlationId } : {}),
+              }
+            : { kind: 'system', purpose: 'verification' },
+        );
     const events = opened.map(toCaseEvent);
     const first = openingOf(events[0]!);
     const version = this.versionOf(first.data.versionId);
@@ -105,7 +129,10 @@ export class AuditService {
   }
 
   verify(history: CaseHistory): ChainVerification & { headHash: string | null } {
-    return { ...verifyChain(history.recorded), headHash: (history.recorded.at(-1)?.metadata.hash as string | undefined) ?? null };
+    return {
+      ...verifyChain(history.recorded),
+      headHash: (history.recorded.at(-1)?.metadata.hash as string | undefined) ?? null,
+    };
   }
 
   /** The signed evidence pack of a case as one HTML file. */
@@ -118,16 +145,46 @@ export class AuditService {
       format: EVIDENCE_FORMAT,
       generatedAt: now.toISOString(),
       generatedBy: { id: principal.id, name: principal.name, roles: principal.roles },
-      case: { caseId: s.caseId, streamId: caseStreamId(s.caseId), serviceId: s.serviceId, versionId: s.versionId, trackId: s.trackId, status: s.status, result: s.result, receiptNumber: s.receiptNumber, unit: s.unit, applicant: s.applicant },
+      case: {
+        caseId: s.caseId,
+        streamId: caseStreamId(s.caseId),
+        serviceId: s.serviceId,
+        versionId: s.versionId,
+        trackId: s.trackId,
+        status: s.status,
+        result: s.result,
+        receiptNumber: s.receiptNumber,
+        unit: s.unit,
+        applicant: s.applicant,
+      },
       regulation,
-      events: history.recorded.map((e) => ({ id: e.id, type: e.type, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata })),
-      chain: { valid: chain.valid, events: chain.events, headHash: chain.headHash, ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }) },
+      events: history.recorded.map((e) => ({
+        id: e.id,
+        type: e.type,
+        revision: e.revision,
+        position: e.position,
+        data: e.data,
+        metadata: e.metadata,
+      })),
+      chain: {
+        valid: chain.valid,
+        events: chain.events,
+        headHash: chain.headHash,
+        ...(chain.valid ? {} : { firstBrokenRevision: chain.firstBrokenRevision, problem: chain.problem }),
+      },
       sla: { asOf: now.toISOString(), deadlines: this.explain(history, now) },
       timeZone: { id: this.calendar.timeZone.id, offsets: this.calendar.timeZone.offsetTable() },
     };
     if (this.proofs) {
       const { checkpoint, proofs } = this.proofs.evidenceInclusion(history.recorded.map((e) => e.position - 1));
-      pack.transparency = { checkpoint, events: history.recorded.map((e, i) => ({ revision: e.revision, leafIndex: e.position - 1, proof: proofs[i]! })) };
+      pack.transparency = {
+        checkpoint,
+        events: history.recorded.map((e, i) => ({
+          revision: e.revision,
+          leafIndex: e.position - 1,
+          proof: proofs[i]!,
+        })),
+      };
     }
     // Signed exactly as embedded: a JSON round trip drops anything JSON would not keep.
     return renderEvidenceFile(signPack(JSON.parse(JSON.stringify(pack)) as EvidencePack, this.signingKey));

@@ -23,7 +23,15 @@ Exit code 1 when any check fails or no trusted key is given.`;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = commandArgs('verify-evidence', USAGE, argv, { allowPositionals: true, options: { fingerprint: { type: 'string', multiple: true }, 'trusted-keys': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const parsed = commandArgs('verify-evidence', USAGE, argv, {
+    allowPositionals: true,
+    options: {
+      fingerprint: { type: 'string', multiple: true },
+      'trusted-keys': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (typeof parsed === 'number') return parsed;
   const file = parsed.positionals[0];
   if (!file) return usageError('verify-evidence', USAGE, 'the evidence file is required');
@@ -53,8 +61,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (trust.fingerprints.length === 0 && trust.noteKeys.length === 0) {
     process.stderr.write(
-      'NOT VERIFIED: no trusted key given. A pack carries its own public key, so a forged pack re-signed with a key of its forger\'s ' +
-        'would check out against it; pass the agency\'s key with --fingerprint <hex> or --trusted-keys <file> (see --help).\n',
+      "NOT VERIFIED: no trusted key given. A pack carries its own public key, so a forged pack re-signed with a key of its forger's " +
+        "would check out against it; pass the agency's key with --fingerprint <hex> or --trusted-keys <file> (see --help).\n",
     );
     return 1;
   }

@@ -15,7 +15,11 @@ import { CheckpointAudit, type CheckpointRecord, type TreeReport } from '../tran
 import { leafHashOf } from '../transparency/domain/log-leaf';
 import { rootAt } from '../transparency/domain/merkle';
 import { parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
-import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore, type StoredCheckpoint } from '../transparency/sqlite/sqlite-checkpoint-store';
+import {
+  CHECKPOINT_STORE_FILE,
+  SqliteCheckpointStore,
+  type StoredCheckpoint,
+} from '../transparency/sqlite/sqlite-checkpoint-store';
 import { loadKeyRing, SigningKeyError, type KeyRing } from '../transparency/signing-keys';
 import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { StorageDamagedError } from '../event-log/event-log.errors';
@@ -34,13 +38,17 @@ export interface FullVerificationReport extends LogVerificationReport {
 }
 
 /** Reads the whole log once: chains and the tree; `progress` gets the position reached. */
-export async function verifyLog(log: EventLog, progress?: Progress, checkpoints: readonly CheckpointRecord[] = []): Promise<LogVerificationReport & { tree: TreeReport }> {
+export async function verifyLog(
+  log: EventLog,
+  progress?: Progress,
+  checkpoints: readonly CheckpointRecord[] = [],
+): Promise<LogVerificationReport & { tree: TreeReport }> {
   const verifier = new LogChainVerifier();
   const audit = new CheckpointAudit(checkpoints);
   let after = 0;
   // Where the log can hand out the stored text, the hashes are recomputed over exactly what is stored.
   const readRaw = log.readAllRaw?.bind(log);
-  for (let read = 0; ; ) {
+  for (let read = 0; ;) {
     const page = readRaw ? await readRaw({ after, maxCount: PAGE }) : await log.readAll({ after, maxCount: PAGE });
     if (page.length === 0) break;
     if (readRaw) {
@@ -51,7 +59,9 @@ export async function verifyLog(log: EventLog, progress?: Progress, checkpoints:
     } else {
       for (const event of page as RecordedEvent[]) {
         verifier.add(event);
-        audit.addLeafHash(leafHashOf({ ...event, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }));
+        audit.addLeafHash(
+          leafHashOf({ ...event, data: JSON.stringify(event.data), metadata: JSON.stringify(event.metadata) }),
+        );
       }
     }
     after = page[page.length - 1]!.position;
@@ -63,24 +73,35 @@ export async function verifyLog(log: EventLog, progress?: Progress, checkpoints:
 }
 
 /** Each stored checkpoint's note must be signed by a key of this service and say what the row says. */
-function signatureProblems(checkpoints: readonly StoredCheckpoint[], keys: KeyRing | null): Array<{ seq: number; problem: string }> {
+function signatureProblems(
+  checkpoints: readonly StoredCheckpoint[],
+  keys: KeyRing | null,
+): Array<{ seq: number; problem: string }> {
   if (!keys) return [];
   const trusted = keys.keys.map((k) => k.note);
   return checkpoints.flatMap((c) => {
     const verified = verifyNote(c.note, trusted);
     if (!verified.ok) return [{ seq: c.seq, problem: verified.problem }];
     const body = parseCheckpoint(verified.body);
-    if (!body.ok || body.value.size !== c.size || !body.value.root.equals(c.root)) return [{ seq: c.seq, problem: 'the signed note does not say the size and root stored beside it' }];
+    if (!body.ok || body.value.size !== c.size || !body.value.root.equals(c.root))
+      return [{ seq: c.seq, problem: 'the signed note does not say the size and root stored beside it' }];
     return [];
   });
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('verify', USAGE, argv, { options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('verify', USAGE, argv, {
+    options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (typeof args === 'number') return args;
   const config = configWithDataDir(args.values['data-dir']);
   if (config === 78) return config;
-  const log = await openEventLog(config.eventStore.kind === 'sqlite' ? { kind: 'sqlite', dataDir: config.eventStore.dataDir } : { kind: 'eventstoredb', url: config.eventStore.url }, { readerOnly: true });
+  const log = await openEventLog(
+    config.eventStore.kind === 'sqlite'
+      ? { kind: 'sqlite', dataDir: config.eventStore.dataDir }
+      : { kind: 'eventstoredb', url: config.eventStore.url },
+    { readerOnly: true },
+  );
   const storeFile = join(config.dataDir, CHECKPOINT_STORE_FILE);
   const store = existsSync(storeFile) ? new SqliteCheckpointStore(storeFile) : null;
   try {
@@ -94,17 +115,34 @@ export async function run(argv: string[]): Promise<number> {
     const checkpoints = store ? [...store.all()] : [];
     let keys: KeyRing | null = null;
     try {
-      keys = loadKeyRing({ origin: config.transparency.origin, dataDir: config.dataDir, keysDir: config.transparency.keysDir, activeKey: config.transparency.activeKey, evidenceKeyFile: config.evidenceKeyFile, mayGenerateKey: false, shape: 'verify' });
+      keys = loadKeyRing({
+        origin: config.transparency.origin,
+        dataDir: config.dataDir,
+        keysDir: config.transparency.keysDir,
+        activeKey: config.transparency.activeKey,
+        evidenceKeyFile: config.evidenceKeyFile,
+        mayGenerateKey: false,
+        shape: 'verify',
+      });
     } catch (error) {
       if (!(error instanceof SigningKeyError)) throw error;
     }
     let base: LogVerificationReport & { tree: TreeReport };
     try {
-      base = await verifyLog(log, consoleProgress('verify chains and tree', Math.max(1, log.kind === 'sqlite' ? total : 1)), checkpoints);
+      base = await verifyLog(
+        log,
+        consoleProgress('verify chains and tree', Math.max(1, log.kind === 'sqlite' ? total : 1)),
+        checkpoints,
+      );
     } catch (error) {
       // A page SQLite cannot read is named with its file, not thrown as a driver's stack.
-      if (log instanceof SqliteEventLog && /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''))) {
-        throw new StorageDamagedError(log.file, [`${(error as Error).message} (while reading the log); run \`npm run cli -- check\``]);
+      if (
+        log instanceof SqliteEventLog &&
+        /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''))
+      ) {
+        throw new StorageDamagedError(log.file, [
+          `${(error as Error).message} (while reading the log); run \`npm run cli -- check\``,
+        ]);
       }
       throw error;
     }
@@ -114,20 +152,33 @@ export async function run(argv: string[]): Promise<number> {
       const tree = (log as SqliteEventLog).tree;
       const size = tree.size();
       // A service appending meanwhile only makes the stored tree larger: compare it at the size read.
-      if (size < base.tree.leaves) storedTree = `the stored tree holds ${size} leaves, the log ${base.tree.leaves} events`;
+      if (size < base.tree.leaves)
+        storedTree = `the stored tree holds ${size} leaves, the log ${base.tree.leaves} events`;
       else {
         try {
-          if (Buffer.from(rootAt(tree, base.tree.leaves)).toString('base64') !== base.tree.root) storedTree = 'the stored tree has another root than the one the events make: proofs served from it would not hold';
+          if (Buffer.from(rootAt(tree, base.tree.leaves)).toString('base64') !== base.tree.root)
+            storedTree =
+              'the stored tree has another root than the one the events make: proofs served from it would not hold';
         } catch (error) {
           storedTree = `the stored tree is incomplete: ${(error as Error).message}`;
         }
       }
     }
-    const report: FullVerificationReport = { ...base, tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys), storedTree } };
-    const valid = report.valid && report.tree.contradicted.length === 0 && report.tree.badSignatures.length === 0 && storedTree === null;
+    const report: FullVerificationReport = {
+      ...base,
+      tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys), storedTree },
+    };
+    const valid =
+      report.valid &&
+      report.tree.contradicted.length === 0 &&
+      report.tree.badSignatures.length === 0 &&
+      storedTree === null;
     const seconds = (Date.now() - started) / 1000;
     const superseded = store?.supersededCount() ?? 0;
-    if (args.values.json) process.stdout.write(`${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`);
+    if (args.values.json)
+      process.stdout.write(
+        `${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`,
+      );
     else {
       const t = report.tree;
       process.stdout.write(
@@ -135,10 +186,19 @@ export async function run(argv: string[]): Promise<number> {
           ` (${report.events} events read, ${report.unsealedStreams} streams without a chain) in ${seconds.toFixed(1)} s\n` +
           report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join('') +
           `tree: ${t.leaves} leaves, root ${t.root}; ${t.confirmed} of ${t.checkpoints} signed checkpoints reproduced\n` +
-          t.contradicted.map((c, i) => `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events, signed ${c.signedAt}): ${c.problem}\n`).join('') +
+          t.contradicted
+            .map(
+              (c, i) =>
+                `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events, signed ${c.signedAt}): ${c.problem}\n`,
+            )
+            .join('') +
           t.badSignatures.map((b) => `  checkpoint #${b.seq}: ${b.problem}\n`).join('') +
-          (storedTree ? `  stored tree: ${storedTree}; rebuild it with npm run cli -- rebuild-tree once the log itself is sound\n` : '') +
-          (superseded > 0 ? `  ${superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart in checkpoints.db, not compared\n` : ''),
+          (storedTree
+            ? `  stored tree: ${storedTree}; rebuild it with npm run cli -- rebuild-tree once the log itself is sound\n`
+            : '') +
+          (superseded > 0
+            ? `  ${superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart in checkpoints.db, not compared\n`
+            : ''),
       );
     }
     return valid ? 0 : 1;

@@ -56,21 +56,36 @@ export class CasesModule {
         clock: infra.clock,
         onVersionUsed: (versionId) => infra.catalogPins.versionUsed(versionId),
         personalData: infra.personalData,
-        filings: new CallerRateLimiter({ max: infra.config.limits.filingsPerDay, windowMs: DAY_MS, windowStart: (now) => localDayStart(infra.reference.calendar.timeZone, now), clock: () => infra.clock().getTime() }),
+        filings: new CallerRateLimiter({
+          max: infra.config.limits.filingsPerDay,
+          windowMs: DAY_MS,
+          windowStart: (now) => localDayStart(infra.reference.calendar.timeZone, now),
+          clock: () => infra.clock().getTime(),
+        }),
       },
       new CaseRepository(infra.eventLog, infra.reference.catalog, infra.config.caseCacheSize, infra.personalData),
     );
-    const queries = new CaseQueries(infra.projections.readModels, infra.reference, infra.config.readYourWritesTimeoutMs, {
-      viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024,
-      clock: infra.clock,
-      iinLookups: new CallerRateLimiter({ max: infra.config.limits.iinLookupsPerMinute, windowMs: 60_000 }),
-      iinIndex: (iin) => infra.personalData.iinIndex(iin),
-    });
+    const queries = new CaseQueries(
+      infra.projections.readModels,
+      infra.reference,
+      infra.config.readYourWritesTimeoutMs,
+      {
+        viewCacheBytes: infra.config.caseViewCacheMb * 1024 * 1024,
+        clock: infra.clock,
+        iinLookups: new CallerRateLimiter({ max: infra.config.limits.iinLookupsPerMinute, windowMs: 60_000 }),
+        iinIndex: (iin) => infra.personalData.iinIndex(iin),
+      },
+    );
     return {
       module: CasesModule,
       imports: [CqrsModule.forRoot()],
       controllers: [CaseCommandsController, CaseQueriesController],
-      providers: [{ provide: CASE_COMMANDS, useValue: commands }, { provide: CASE_QUERIES, useValue: queries }, { provide: CASE_REFERENCE, useValue: infra.reference }, ...CASE_COMMAND_HANDLERS],
+      providers: [
+        { provide: CASE_COMMANDS, useValue: commands },
+        { provide: CASE_QUERIES, useValue: queries },
+        { provide: CASE_REFERENCE, useValue: infra.reference },
+        ...CASE_COMMAND_HANDLERS,
+      ],
       exports: [CASE_COMMANDS],
     };
   }

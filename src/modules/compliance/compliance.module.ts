@@ -7,7 +7,13 @@ import type { WarningPolicy } from '../deadline-alerts/domain/warning-instants';
 import { ModelAccess } from '../../projections/read-model-access';
 import { COMPLIANCE_PROJECTION } from './compliance.projection';
 import { ComplianceQueries } from './compliance.queries';
-import { COMPLIANCE_MODEL, COMPLIANCE_QUERIES, COMPLIANCE_REFERENCE, ComplianceController, STREAM_LIMITS } from './http/compliance.controller';
+import {
+  COMPLIANCE_MODEL,
+  COMPLIANCE_QUERIES,
+  COMPLIANCE_REFERENCE,
+  ComplianceController,
+  STREAM_LIMITS,
+} from './http/compliance.controller';
 import { DashboardController } from './http/dashboard.controller';
 
 /** What the compliance module needs from the process that hosts it; app/ provides it. */
@@ -21,15 +27,29 @@ export interface ComplianceModuleDeps {
 @Module({})
 export class ComplianceModule {
   static register(infra: ComplianceModuleDeps): DynamicModule {
-    const model = new ModelAccess(infra.projections.readModels, COMPLIANCE_PROJECTION, infra.config.readYourWritesTimeoutMs, infra.eventLog);
+    const model = new ModelAccess(
+      infra.projections.readModels,
+      COMPLIANCE_PROJECTION,
+      infra.config.readYourWritesTimeoutMs,
+      infra.eventLog,
+    );
     return {
       module: ComplianceModule,
       controllers: [ComplianceController, DashboardController],
       providers: [
         { provide: COMPLIANCE_MODEL, useValue: model },
-        { provide: COMPLIANCE_QUERIES, useValue: new ComplianceQueries(model, { ...infra.reference, warnings: infra.config.deadlineWarnings }) },
+        {
+          provide: COMPLIANCE_QUERIES,
+          useValue: new ComplianceQueries(model, { ...infra.reference, warnings: infra.config.deadlineWarnings }),
+        },
         { provide: COMPLIANCE_REFERENCE, useValue: infra.reference },
-        { provide: STREAM_LIMITS, useValue: { total: infra.config.limits.streamClients, perCaller: Math.min(4, Math.max(1, infra.config.limits.streamClients)) } },
+        {
+          provide: STREAM_LIMITS,
+          useValue: {
+            total: infra.config.limits.streamClients,
+            perCaller: Math.min(4, Math.max(1, infra.config.limits.streamClients)),
+          },
+        },
       ],
     };
   }

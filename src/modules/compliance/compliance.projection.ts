@@ -22,7 +22,15 @@ import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, type CaseState } from '../cases/domain/case-state';
 import { monthOf, storedSlaRows } from '../cases/projections/cases.projection';
-import { applyCounters, emptyCounters, GROUP_BY, rollupDelta, type GroupBy, type RollupDocument, type RollupRow } from './domain/rollup';
+import {
+  applyCounters,
+  emptyCounters,
+  GROUP_BY,
+  rollupDelta,
+  type GroupBy,
+  type RollupDocument,
+  type RollupRow,
+} from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';
 export const CASE_ROWS = 'case-rows';
@@ -64,7 +72,13 @@ export interface OpenStepDocument extends ReadDocument {
   deadline: string | null;
   clause: ClauseRef;
   /** Kind and start let readers tell how far along each limit is (warnings, time left in its own unit). */
-  limits: { limitId: string; deadline: string | null; clause: ClauseRef; kind?: LimitSpec['kind']; startedAt?: string }[];
+  limits: {
+    limitId: string;
+    deadline: string | null;
+    clause: ClauseRef;
+    kind?: LimitSpec['kind'];
+    startedAt?: string;
+  }[];
 }
 
 export interface ComplianceReference {
@@ -74,7 +88,11 @@ export interface ComplianceReference {
 }
 
 /** A case's SLA rows as the compliance model counts them: grouped by the case, the month each clock started. */
-export function complianceRowsOf(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar): CaseRowsDocument['rows'] {
+export function complianceRowsOf(
+  state: CaseState,
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+): CaseRowsDocument['rows'] {
   let stored;
   try {
     stored = storedSlaRows(state, version, calendar);
@@ -117,11 +135,18 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
     indexes: {
-      [OPEN_ROWS]: [{ key: { deadline: 1, _id: 1 } }, { key: { unit: 1, deadline: 1, _id: 1 } }, { key: { serviceId: 1, deadline: 1, _id: 1 } }],
+      [OPEN_ROWS]: [
+        { key: { deadline: 1, _id: 1 } },
+        { key: { unit: 1, deadline: 1, _id: 1 } },
+        { key: { serviceId: 1, deadline: 1, _id: 1 } },
+      ],
       [CASE_ROWS]: [{ key: { 'state.serviceId': 1, 'state.submittedAt': -1, _id: 1 } }],
       [OPEN_STEPS]: [{ key: { unit: 1, _id: 1 } }, { key: { applicantIin: 1, _id: 1 } }],
     },
-    prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
+    prefetch: (recorded) =>
+      recorded.streamId.startsWith(CASE_STREAM_PREFIX)
+        ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }]
+        : [],
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       const working = workingSet(ctx);
       if (recorded.type === PERSONAL_DATA_ERASED) {
@@ -140,7 +165,9 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
       }
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
-      const event = toCaseEvent(personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded);
+      const event = toCaseEvent(
+        personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded,
+      );
       let folded = working.get(caseId);
       if (!folded) {
         const before = await ctx.get<CaseRowsDocument>(CASE_ROWS, caseId);
@@ -148,7 +175,10 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
       }
       const current = folded.state;
       if (current && event.revision <= current.revision) return;
-      if ((current ? current.revision + 1 : 0) !== event.revision) throw new Error(`case ${caseId}: event revision ${event.revision} does not follow ${current?.revision ?? 'nothing'}`);
+      if ((current ? current.revision + 1 : 0) !== event.revision)
+        throw new Error(
+          `case ${caseId}: event revision ${event.revision} does not follow ${current?.revision ?? 'nothing'}`,
+        );
       const version = folded.version ?? versionOf(current ? current.versionId : openingOf(event).data.versionId);
       // Only the fold happens per event; rows, deltas, open rows and steps follow from the batch's last state (flush).
       // The acts are the cases projection's business: dropped at once, so a batch does not copy them event after event.
@@ -176,7 +206,11 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
   };
 
   /** A case's rows after the batch and the rollup deltas from its rows before it; null for a case the batch left as it was. */
-  function plan({ before, state, version }: FoldedCase): { rows: CaseRowsDocument['rows']; deltas: ReturnType<typeof rollupDelta> } | null {
+  function plan({
+    before,
+    state,
+    version,
+  }: FoldedCase): { rows: CaseRowsDocument['rows']; deltas: ReturnType<typeof rollupDelta> } | null {
     if (!state || !version) return null;
     const rows = rowsOf(state, version);
     return { rows, deltas: rollupDelta(before?.rows ?? [], rows, calendar) };
@@ -187,7 +221,12 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
    * had before the batch and its rows now, which is the sum of the deltas event by event; open rows and steps that
    * opened and closed within the batch were never stored, so they need no delete.
    */
-  async function write(ctx: ProjectionContext, caseId: string, folded: FoldedCase, planned = plan(folded)): Promise<void> {
+  async function write(
+    ctx: ProjectionContext,
+    caseId: string,
+    folded: FoldedCase,
+    planned = plan(folded),
+  ): Promise<void> {
     const { before: existing, state, version } = folded;
     if (!state || !version || !planned) return;
     const { rows, deltas } = planned;
@@ -204,14 +243,35 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
     const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
     const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
     const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
-    for (const r of existing?.rows ?? []) if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
-    for (const r of nowOpen) ctx.upsert(OPEN_ROWS, { _id: openRowId(r), caseId, ...r, roles: rolesOn(stepOf(r.stepId), state.trackId), receiptNumber: state.receiptNumber } satisfies OpenRowDocument);
+    for (const r of existing?.rows ?? [])
+      if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r)))
+        ctx.delete(OPEN_ROWS, openRowId(r));
+    for (const r of nowOpen)
+      ctx.upsert(OPEN_ROWS, {
+        _id: openRowId(r),
+        caseId,
+        ...r,
+        roles: rolesOn(stepOf(r.stepId), state.trackId),
+        receiptNumber: state.receiptNumber,
+      } satisfies OpenRowDocument);
 
     const steps = openSteps(state, version);
-    for (const id of existing?.openStepIds ?? []) if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
+    for (const id of existing?.openStepIds ?? [])
+      if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
     for (const step of steps) {
-      const limits = nowOpen.filter((r) => r.stepId === step.id).map((r) => ({ limitId: r.limitId, deadline: r.deadline, clause: r.clause, kind: r.kind, startedAt: r.startedAt }));
-      const deadlines = limits.map((l) => l.deadline).filter((d): d is string => d !== null).sort();
+      const limits = nowOpen
+        .filter((r) => r.stepId === step.id)
+        .map((r) => ({
+          limitId: r.limitId,
+          deadline: r.deadline,
+          clause: r.clause,
+          kind: r.kind,
+          startedAt: r.startedAt,
+        }));
+      const deadlines = limits
+        .map((l) => l.deadline)
+        .filter((d): d is string => d !== null)
+        .sort();
       ctx.upsert(OPEN_STEPS, {
         _id: `${caseId}/${step.id}`,
         caseId,
@@ -234,7 +294,12 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
       } satisfies OpenStepDocument);
     }
     // The acts are the cases projection's business; without them the memory of a case stays small.
-    ctx.upsert(CASE_ROWS, { _id: caseId, state: { ...state, acts: [] }, rows, openStepIds: steps.map((s) => s.id) } satisfies CaseRowsDocument);
+    ctx.upsert(CASE_ROWS, {
+      _id: caseId,
+      state: { ...state, acts: [] },
+      rows,
+      openStepIds: steps.map((s) => s.id),
+    } satisfies CaseRowsDocument);
   }
 }
 

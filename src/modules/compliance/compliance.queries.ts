@@ -12,10 +12,24 @@ import type { RequestedChannel } from '../cases/domain/decide';
 import { citeClause } from '../regulations/domain/clause-citation';
 import type { CaseState } from '../cases/domain/case-state';
 import type { ReadModels } from '../../projections/read-models';
-import { COMPLIANCE_PROJECTION, CASE_ROWS, OPEN_ROWS, OPEN_STEPS, rollupCollection, type OpenRowDocument, type OpenStepDocument } from './compliance.projection';
+import {
+  COMPLIANCE_PROJECTION,
+  CASE_ROWS,
+  OPEN_ROWS,
+  OPEN_STEPS,
+  rollupCollection,
+  type OpenRowDocument,
+  type OpenStepDocument,
+} from './compliance.projection';
 import { type GroupBy, type RollupDocument } from './domain/rollup';
 import { summarise, type SummaryRow } from './domain/summary';
-import { DEFAULT_WARNING_POLICY, thresholdsFor, urgencyOf, type Urgency, type WarningPolicy } from '../deadline-alerts/domain/warning-instants';
+import {
+  DEFAULT_WARNING_POLICY,
+  thresholdsFor,
+  urgencyOf,
+  type Urgency,
+  type WarningPolicy,
+} from '../deadline-alerts/domain/warning-instants';
 import type { LimitSpec } from '../deadlines/domain/limit';
 
 export interface SummaryParams {
@@ -80,16 +94,29 @@ export class ComplianceQueries {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async summary(params: SummaryParams): Promise<{ staleness: Staleness; rows: (SummaryRow & { label?: { ru: string | null; kk: string | null; en?: string }; requestedChannel?: RequestedChannel | null })[] }> {
+  async summary(params: SummaryParams): Promise<{
+    staleness: Staleness;
+    rows: (SummaryRow & {
+      label?: { ru: string | null; kk: string | null; en?: string };
+      requestedChannel?: RequestedChannel | null;
+    })[];
+  }> {
     const staleness = await this.model.staleness(params.after);
     const filter: Filter = {};
     if (params.serviceId) filter.serviceId = params.serviceId;
     if (params.versionId) filter.versionId = params.versionId;
     if (params.trackId) filter.trackId = params.trackId;
     if (params.unit) filter.unit = params.unit;
-    if (params.fromMonth || params.toMonth) filter.month = { ...(params.fromMonth ? { $gte: params.fromMonth } : {}), ...(params.toMonth ? { $lte: params.toMonth } : {}) };
+    if (params.fromMonth || params.toMonth)
+      filter.month = {
+        ...(params.fromMonth ? { $gte: params.fromMonth } : {}),
+        ...(params.toMonth ? { $lte: params.toMonth } : {}),
+      };
     const docs = await (await this.model.collection<RollupDocument>(rollupCollection(params.groupBy))).find(filter);
-    return { staleness, rows: summarise(docs, params.asOf).map((row) => ({ ...row, ...this.labelOf(params.groupBy, row.key, params) })) };
+    return {
+      staleness,
+      rows: summarise(docs, params.asOf).map((row) => ({ ...row, ...this.labelOf(params.groupBy, row.key, params) })),
+    };
   }
 
   async overdue(params: OverdueParams) {
@@ -99,7 +126,14 @@ export class ComplianceQueries {
     const total = await collection.count(filter);
     const offset = params.offset ?? 0;
     const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, skip: offset, limit: params.limit });
-    return { staleness, asOf: params.asOf.toISOString(), total, offset, limit: params.limit, rows: rows.map((r) => this.overdueRow(r, params.asOf)) };
+    return {
+      staleness,
+      asOf: params.asOf.toISOString(),
+      total,
+      offset,
+      limit: params.limit,
+      rows: rows.map((r) => this.overdueRow(r, params.asOf)),
+    };
   }
 
   /** Every overdue row, in the list's order, a chunk at a time (for exports: never the whole list in memory). */
@@ -124,7 +158,11 @@ export class ComplianceQueries {
   }
 
   private overdueRow(r: OpenRowDocument, asOf: Date) {
-    return { ...this.openRowView(r), trackId: r.trackId, overdueMinutes: Math.floor((asOf.getTime() - Date.parse(r.deadline!)) / 60_000) };
+    return {
+      ...this.openRowView(r),
+      trackId: r.trackId,
+      overdueMinutes: Math.floor((asOf.getTime() - Date.parse(r.deadline!)) / 60_000),
+    };
   }
 
   /** The open steps the caller may take now, most urgent first. */
@@ -147,7 +185,11 @@ export class ComplianceQueries {
     mine.sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff') || a._id.localeCompare(b._id));
     const at = new Date(now);
     const urgencies = new Map(mine.map((d) => [d._id, this.stepUrgency(d, at)]));
-    const count = (pick: (u: Urgency) => boolean) => mine.filter((d) => { const u = urgencies.get(d._id); return u !== null && u !== undefined && pick(u); }).length;
+    const count = (pick: (u: Urgency) => boolean) =>
+      mine.filter((d) => {
+        const u = urgencies.get(d._id);
+        return u !== null && u !== undefined && pick(u);
+      }).length;
     return {
       staleness,
       total: mine.length,
@@ -211,7 +253,14 @@ export class ComplianceQueries {
     return { ...this.openRowView(r), ...this.urgencyFields(u) };
   }
 
-  private urgency(kind: LimitSpec['kind'], startedAt: string, deadline: string, serviceId: string, versionId: string, now: Date): Urgency {
+  private urgency(
+    kind: LimitSpec['kind'],
+    startedAt: string,
+    deadline: string,
+    serviceId: string,
+    versionId: string,
+    now: Date,
+  ): Urgency {
     const thresholds = thresholdsFor(this.reference.warnings ?? DEFAULT_WARNING_POLICY, serviceId, versionId);
     return urgencyOf(kind, new Date(startedAt), new Date(deadline), thresholds, this.reference.calendar, now);
   }
@@ -222,7 +271,12 @@ export class ComplianceQueries {
     for (const l of d.limits) {
       if (!l.deadline || !l.kind || !l.startedAt) continue;
       const u = this.urgency(l.kind, l.startedAt, l.deadline, d.serviceId, d.versionId, now);
-      if (!worst || u.overdue > worst.overdue || (u.overdue === worst.overdue && (u.threshold ?? 0) > (worst.threshold ?? 0))) worst = u;
+      if (
+        !worst ||
+        u.overdue > worst.overdue ||
+        (u.overdue === worst.overdue && (u.threshold ?? 0) > (worst.threshold ?? 0))
+      )
+        worst = u;
     }
     return worst;
   }
@@ -249,7 +303,12 @@ export class ComplianceQueries {
   }
 
   private urgencyFields(u: Urgency | null) {
-    return { dueToday: u?.dueToday ?? false, atRisk: u?.atRisk ?? false, threshold: u?.threshold ?? null, timeLeft: u && !u.overdue ? u.timeLeft : null };
+    return {
+      dueToday: u?.dueToday ?? false,
+      atRisk: u?.atRisk ?? false,
+      threshold: u?.threshold ?? null,
+      timeLeft: u && !u.overdue ? u.timeLeft : null,
+    };
   }
 
   /** Cases with a row of this step (drill-down from a step to its cases), newest filing first. */
@@ -259,15 +318,30 @@ export class ComplianceQueries {
     const collection = await this.model.collection<CaseRowsDoc>(CASE_ROWS);
     const total = await collection.count(filter);
     const offset = params.offset ?? 0;
-    const docs = await collection.find(filter, { sort: { 'state.submittedAt': -1, _id: 1 }, skip: offset, limit: params.limit });
-    return { staleness, asOf: params.asOf.toISOString(), total, offset, limit: params.limit, cases: docs.map((d) => this.stepCase(d, params)) };
+    const docs = await collection.find(filter, {
+      sort: { 'state.submittedAt': -1, _id: 1 },
+      skip: offset,
+      limit: params.limit,
+    });
+    return {
+      staleness,
+      asOf: params.asOf.toISOString(),
+      total,
+      offset,
+      limit: params.limit,
+      cases: docs.map((d) => this.stepCase(d, params)),
+    };
   }
 
   async *stepCasesAll(params: StepCasesParams): AsyncGenerator<ReturnType<ComplianceQueries['stepCase']>> {
     const filter = this.stepCasesFilter(params);
     const collection = await this.model.collection<CaseRowsDoc>(CASE_ROWS);
     for (let skip = 0; ; skip += EXPORT_CHUNK) {
-      const docs = await collection.find(filter, { sort: { 'state.submittedAt': -1, _id: 1 }, skip, limit: EXPORT_CHUNK });
+      const docs = await collection.find(filter, {
+        sort: { 'state.submittedAt': -1, _id: 1 },
+        skip,
+        limit: EXPORT_CHUNK,
+      });
       for (const d of docs) yield this.stepCase(d, params);
       if (docs.length < EXPORT_CHUNK) return;
     }
@@ -290,7 +364,18 @@ export class ComplianceQueries {
       rows: d.rows
         .filter((r) => r.stepId === params.stepId && Date.parse(r.startedAt) <= at)
         // A row settled after asOf was still open (or overdue) then.
-        .map((r) => ({ limitId: r.limitId, startedAt: r.startedAt, deadline: r.deadline, completedAt: r.completedAt, status: r.settled && (r.completedAt === null || Date.parse(r.completedAt) <= at) ? r.settled : r.deadline !== null && Date.parse(r.deadline) <= at ? 'overdue' : 'open' })),
+        .map((r) => ({
+          limitId: r.limitId,
+          startedAt: r.startedAt,
+          deadline: r.deadline,
+          completedAt: r.completedAt,
+          status:
+            r.settled && (r.completedAt === null || Date.parse(r.completedAt) <= at)
+              ? r.settled
+              : r.deadline !== null && Date.parse(r.deadline) <= at
+                ? 'overdue'
+                : 'open',
+        })),
     };
   }
 
@@ -305,7 +390,11 @@ export class ComplianceQueries {
     return step ? { ru: step.label.ru, kk: step.label.kk } : null;
   }
 
-  private labelOf(groupBy: GroupBy, key: string, params: SummaryParams): { label?: { ru: string | null; kk: string | null; en?: string }; requestedChannel?: RequestedChannel | null } {
+  private labelOf(
+    groupBy: GroupBy,
+    key: string,
+    params: SummaryParams,
+  ): { label?: { ru: string | null; kk: string | null; en?: string }; requestedChannel?: RequestedChannel | null } {
     const catalog = this.reference.catalog;
     // The key stays the catalog's (the law's) channel id; the command's word for it and a label go beside it.
     if (groupBy === 'channel') return { label: channelLabel(key), requestedChannel: requestedChannelOf(key) };
@@ -318,7 +407,11 @@ export class ComplianceQueries {
       return v ? { label: { ru: `${v.title.ru} (${v.act.number}, ${v.act.date})`, kk: v.title.kk } } : {};
     }
     if (groupBy === 'step') {
-      const versions = params.versionId ? [catalog.byId.get(params.versionId)!] : params.serviceId ? (catalog.byService.get(params.serviceId) ?? []) : catalog.versions;
+      const versions = params.versionId
+        ? [catalog.byId.get(params.versionId)!]
+        : params.serviceId
+          ? (catalog.byService.get(params.serviceId) ?? [])
+          : catalog.versions;
       const step = versions.flatMap((v) => v.steps).find((s) => s.id === key);
       return step ? { label: { ru: step.label.ru, kk: step.label.kk } } : {};
     }
@@ -328,7 +421,13 @@ export class ComplianceQueries {
 
 /** What actorFor reads of a case, from an open-step document. */
 function partialState(d: OpenStepDocument): Parameters<typeof actorFor>[2] {
-  return { trackId: d.trackId, unit: d.unit, applicant: { iin: d.applicantIin, fullName: '' }, signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) }, completed: {} };
+  return {
+    trackId: d.trackId,
+    unit: d.unit,
+    applicant: { iin: d.applicantIin, fullName: '' },
+    signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) },
+    completed: {},
+  };
 }
 
 export interface OverdueCount {
@@ -342,10 +441,9 @@ export interface OverdueCount {
  * rows are read (the deadline index), and only the two fields counted.
  */
 export async function overdueCounts(readModels: Pick<ReadModels, 'collection'>, asOf: Date): Promise<OverdueCount[]> {
-  const rows = await (await readModels.collection<OpenRowDocument>(COMPLIANCE_PROJECTION, OPEN_ROWS)).find(
-    { deadline: { $ne: null, $lte: asOf.toISOString() } },
-    { projection: { unit: 1, serviceId: 1 } },
-  );
+  const rows = await (
+    await readModels.collection<OpenRowDocument>(COMPLIANCE_PROJECTION, OPEN_ROWS)
+  ).find({ deadline: { $ne: null, $lte: asOf.toISOString() } }, { projection: { unit: 1, serviceId: 1 } });
   const counts = new Map<string, OverdueCount>();
   for (const { unit, serviceId } of rows) {
     const key = JSON.stringify([unit, serviceId]);

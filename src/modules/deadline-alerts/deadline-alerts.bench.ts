@@ -35,7 +35,10 @@ export const deadlineAlertsBench: BenchSuite = {
   name: 'deadline-alerts',
   async run(ctx) {
     const results: BenchResult[] = [];
-    const reference = loadReferenceData({ regulationsDir: join(SHIPPED_DATA_DIR, 'regulations'), calendarsDir: join(SHIPPED_DATA_DIR, 'calendars') });
+    const reference = loadReferenceData({
+      regulationsDir: join(SHIPPED_DATA_DIR, 'regulations'),
+      calendarsDir: join(SHIPPED_DATA_DIR, 'calendars'),
+    });
 
     // 1. Next-instant lookup at scale vs a small index.
     const lookupP99 = (dir: string, n: number): number => {
@@ -45,7 +48,8 @@ export const deadlineAlertsBench: BenchSuite = {
       const base = Date.parse('2026-01-01T00:00:00Z');
       for (let i = 0; i < n; i += 10_000) {
         const batch = [];
-        for (let j = i; j < Math.min(n, i + 10_000); j++) batch.push({ caseId: `c${j}`, nextAt: base + ((j * 7919) % n) * 1000 });
+        for (let j = i; j < Math.min(n, i + 10_000); j++)
+          batch.push({ caseId: `c${j}`, nextAt: base + ((j * 7919) % n) * 1000 });
         store.update(batch);
         progress.tick(batch.length);
       }
@@ -58,11 +62,21 @@ export const deadlineAlertsBench: BenchSuite = {
         samples.push(Number(process.hrtime.bigint() - started) / 1e6);
       }
       store.close();
-      return percentile(samples.sort((a, b) => a - b), 99);
+      return percentile(
+        samples.sort((a, b) => a - b),
+        99,
+      );
     };
     const small = lookupP99(join(ctx.workDir, 'index-small'), 1_000);
     const large = lookupP99(join(ctx.workDir, 'index-large'), ctx.events);
-    results.push({ name: `next-instant lookup p99, ${ctx.events.toLocaleString('en-US')} open cases`, value: large, unit: 'ms', better: 'lower', baseline: { name: '1,000 open cases', value: small }, target: { op: '<=', value: small * 3, text: '≤ 3× the 1,000-case index (O(log n))' } });
+    results.push({
+      name: `next-instant lookup p99, ${ctx.events.toLocaleString('en-US')} open cases`,
+      value: large,
+      unit: 'ms',
+      better: 'lower',
+      baseline: { name: '1,000 open cases', value: small },
+      target: { op: '<=', value: small * 3, text: '≤ 3× the 1,000-case index (O(log n))' },
+    });
 
     // 2. Firing rate through the scheduler vs plain appends.
     const cases = Number(process.env.BENCH_TIMER_CASES ?? 2_000);
@@ -73,17 +87,55 @@ export const deadlineAlertsBench: BenchSuite = {
     const iin = '880101300010';
     const decision = decide(
       null,
-      { kind: 'submit', caseId: 'bench', receiptNumber: 'RG-bench', serviceId: version.serviceId, trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Applicant' }, occurredAt: filedAt },
-      { catalog: reference.catalog, zone: reference.calendar.timeZone, now: filedAt, principal: { id: `applicant-${iin}`, name: 'Applicant', roles: ['applicant'], iin } },
+      {
+        kind: 'submit',
+        caseId: 'bench',
+        receiptNumber: 'RG-bench',
+        serviceId: version.serviceId,
+        trackId: 'competition-recommended',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Applicant' },
+        occurredAt: filedAt,
+      },
+      {
+        catalog: reference.catalog,
+        zone: reference.calendar.timeZone,
+        now: filedAt,
+        principal: { id: `applicant-${iin}`, name: 'Applicant', roles: ['applicant'], iin },
+      },
     );
     if (!decision.ok) throw new Error(`bench filing refused: ${JSON.stringify(decision.rejection)}`);
-    const sealed = sealEvents(decision.events, { caseId: 'bench', versionId: version.versionId, previous: null, now: filedAt, backDatedAfterMs: 86_400_000, correlationId: 'bench', causationId: 'bench' });
-    const submitted = sealed.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as unknown as Record<string, unknown> }));
-    for (let i = 0; i < cases; i += 500) await Promise.all(Array.from({ length: Math.min(500, cases - i) }, (_, k) => log.append(`case-bench-${i + k}`, submitted, 'no_stream')));
+    const sealed = sealEvents(decision.events, {
+      caseId: 'bench',
+      versionId: version.versionId,
+      previous: null,
+      now: filedAt,
+      backDatedAfterMs: 86_400_000,
+      correlationId: 'bench',
+      causationId: 'bench',
+    });
+    const submitted = sealed.map((e) => ({
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata as unknown as Record<string, unknown>,
+    }));
+    for (let i = 0; i < cases; i += 500)
+      await Promise.all(
+        Array.from({ length: Math.min(500, cases - i) }, (_, k) =>
+          log.append(`case-bench-${i + k}`, submitted, 'no_stream'),
+        ),
+      );
     mkdirSync(join(ctx.workDir, 'fire'), { recursive: true });
     const timers = new TimerStore(join(ctx.workDir, 'fire'));
     let now = new Date('2016-03-06T12:00:00+06:00');
-    const scheduler = new DeadlineScheduler({ log, catalog: reference.catalog, calendar: reference.calendar, store: timers, clock: () => now });
+    const scheduler = new DeadlineScheduler({
+      log,
+      catalog: reference.catalog,
+      calendar: reference.calendar,
+      store: timers,
+      clock: () => now,
+    });
     await scheduler.sync();
     now = new Date('2016-04-01T00:00:00+06:00');
     let started = process.hrtime.bigint();
@@ -92,10 +144,22 @@ export const deadlineAlertsBench: BenchSuite = {
     const perCase = Math.max(1, Math.round(fired / cases));
     const plain = Array.from({ length: perCase }, (_, i) => ({ type: 'BenchEvent', data: { i }, metadata: {} }));
     started = process.hrtime.bigint();
-    for (let i = 0; i < cases; i += 16) await Promise.all(Array.from({ length: Math.min(16, cases - i) }, (_, k) => log.append(`plain-bench-${i + k}`, plain, 'no_stream')));
+    for (let i = 0; i < cases; i += 16)
+      await Promise.all(
+        Array.from({ length: Math.min(16, cases - i) }, (_, k) =>
+          log.append(`plain-bench-${i + k}`, plain, 'no_stream'),
+        ),
+      );
     const plainSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     timers.close();
-    results.push({ name: `deadline instants recorded (${fired.toLocaleString('en-US')} over ${cases.toLocaleString('en-US')} cases)`, value: fired / fireSeconds, unit: 'events/s', better: 'higher', baseline: { name: 'the same events appended directly', value: (perCase * cases) / plainSeconds }, target: { op: '>=', value: 5_000, text: '≥ 5,000 events/s' } });
+    results.push({
+      name: `deadline instants recorded (${fired.toLocaleString('en-US')} over ${cases.toLocaleString('en-US')} cases)`,
+      value: fired / fireSeconds,
+      unit: 'events/s',
+      better: 'higher',
+      baseline: { name: 'the same events appended directly', value: (perCase * cases) / plainSeconds },
+      target: { op: '>=', value: 5_000, text: '≥ 5,000 events/s' },
+    });
 
     // 3. Webhook delivery to a loopback receiver vs direct POSTs.
     const server = createServer((request, response) => {
@@ -106,7 +170,16 @@ export const deadlineAlertsBench: BenchSuite = {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/in`;
     const store = openSqliteReadStore({ file: join(ctx.workDir, 'read.db') });
     try {
-      const subscription: WebhookSubscription = { _id: 'bench', url, eventTypes: ['ApplicationSubmitted'], units: null, secret: SECRET, active: true, createdAt: now.toISOString(), createdBy: 'bench' };
+      const subscription: WebhookSubscription = {
+        _id: 'bench',
+        url,
+        eventTypes: ['ApplicationSubmitted'],
+        units: null,
+        secret: SECRET,
+        active: true,
+        createdAt: now.toISOString(),
+        createdBy: 'bench',
+      };
       await store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc: subscription }] });
       const dispatcher = new WebhookDispatcher({ log, store, settings: { allowPrivate: true }, clock: () => now });
       await dispatcher.outbox();
@@ -116,11 +189,23 @@ export const deadlineAlertsBench: BenchSuite = {
       const body = JSON.stringify({ type: 'ApplicationSubmitted', data: submitted[0] });
       started = process.hrtime.bigint();
       const queue = Array.from({ length: tried }, (_, i) => i);
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        while (queue.shift() !== undefined) await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).arrayBuffer();
-      }));
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (queue.shift() !== undefined)
+            await (
+              await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+            ).arrayBuffer();
+        }),
+      );
       const directSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      results.push({ name: `webhook deliveries (${tried.toLocaleString('en-US')}, signed, recorded)`, value: tried / deliverSeconds, unit: 'deliveries/s', better: 'higher', baseline: { name: 'unsigned POSTs, nothing recorded', value: tried / directSeconds }, target: { op: '>=', value: 1_000, text: '≥ 1,000 deliveries/s' } });
+      results.push({
+        name: `webhook deliveries (${tried.toLocaleString('en-US')}, signed, recorded)`,
+        value: tried / deliverSeconds,
+        unit: 'deliveries/s',
+        better: 'higher',
+        baseline: { name: 'unsigned POSTs, nothing recorded', value: tried / directSeconds },
+        target: { op: '>=', value: 1_000, text: '≥ 1,000 deliveries/s' },
+      });
     } finally {
       await store.close();
       await log.close();
@@ -131,7 +216,14 @@ export const deadlineAlertsBench: BenchSuite = {
     const commands = Number(process.env.BENCH_OUTBOX_COMMANDS ?? 3_000);
     const off = await filingRate(join(ctx.workDir, 'api-off'), commands, false);
     const on = await filingRate(join(ctx.workDir, 'api-on'), commands, true);
-    results.push({ name: `filings over HTTP with the scheduler and webhooks on (${commands.toLocaleString('en-US')})`, value: on, unit: 'commands/s', better: 'higher', baseline: { name: 'both off', value: off }, target: { op: '>=', value: off * 0.9, text: '≥ 0.9× both off' } });
+    results.push({
+      name: `filings over HTTP with the scheduler and webhooks on (${commands.toLocaleString('en-US')})`,
+      value: on,
+      unit: 'commands/s',
+      better: 'higher',
+      baseline: { name: 'both off', value: off },
+      target: { op: '>=', value: off * 0.9, text: '≥ 0.9× both off' },
+    });
     return results;
   },
 };
@@ -143,14 +235,25 @@ async function filingRate(dataDir: string, count: number, outbox: boolean): Prom
     request.on('end', () => response.writeHead(204).end());
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const env = { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', DEADLINE_SCHEDULER: outbox ? 'on' : 'off', WEBHOOK_DISPATCHER: outbox ? 'on' : 'off', WEBHOOK_ALLOW_PRIVATE: 'on' };
+  const env = {
+    DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DEADLINE_SCHEDULER: outbox ? 'on' : 'off',
+    WEBHOOK_DISPATCHER: outbox ? 'on' : 'off',
+    WEBHOOK_ALLOW_PRIVATE: 'on',
+  };
   const api = await startApi(loadConfig(env), createLogger('silent'));
   try {
     const secret = api.infra.identity.signing!.secret;
     const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
     if (outbox) {
       const admin = await mintToken(secret, { sub: 'bench-admin', name: 'admin', roles: ['admin'], unit: 'hq' }, '1h');
-      const created = await fetch(`${api.url}/api/webhooks/subscriptions`, { method: 'POST', headers: auth(admin), body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in` }) });
+      const created = await fetch(`${api.url}/api/webhooks/subscriptions`, {
+        method: 'POST',
+        headers: auth(admin),
+        body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/in` }),
+      });
       if (created.status !== 201) throw new Error(`subscription refused: ${created.status}`);
     }
     const filings: Array<{ token: string; body: string }> = [];
@@ -159,15 +262,33 @@ async function filingRate(dataDir: string, count: number, outbox: boolean): Prom
       const check = iinCheckDigit(first11);
       if (check === null) continue;
       const iin = `${first11}${check}`;
-      const token = await mintToken(secret, { sub: `bench-applicant-${serial}`, name: 'Applicant', roles: ['applicant'], iin }, '1h');
-      filings.push({ token, body: JSON.stringify({ serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Applicant' }, occurredAt: '2016-03-01T11:00:00+06:00' }) });
+      const token = await mintToken(
+        secret,
+        { sub: `bench-applicant-${serial}`, name: 'Applicant', roles: ['applicant'], iin },
+        '1h',
+      );
+      filings.push({
+        token,
+        body: JSON.stringify({
+          serviceId: 'personnel-reserve',
+          trackId: 'competition-recommended',
+          channel: 'portal',
+          unit: 'astana',
+          applicant: { iin, fullName: 'Applicant' },
+          occurredAt: '2016-03-01T11:00:00+06:00',
+        }),
+      });
     }
     const queue = [...filings];
     const started = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: 16 }, async () => {
         for (let f = queue.shift(); f; f = queue.shift()) {
-          const response = await fetch(`${api.url}/api/cases`, { method: 'POST', headers: auth(f.token), body: f.body });
+          const response = await fetch(`${api.url}/api/cases`, {
+            method: 'POST',
+            headers: auth(f.token),
+            body: f.body,
+          });
           await response.arrayBuffer();
           if (response.status !== 201) throw new Error(`filing answered ${response.status}`);
         }

@@ -18,7 +18,16 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-export function startDeadlineScheduler(options: { log: EventLog; catalog: Catalog; calendar: WorkingCalendar; dataDir: string; policy: WarningPolicy; pollMs: number; recordFrom?: string; logger: Logger }): RunningScheduler {
+export function startDeadlineScheduler(options: {
+  log: EventLog;
+  catalog: Catalog;
+  calendar: WorkingCalendar;
+  dataDir: string;
+  policy: WarningPolicy;
+  pollMs: number;
+  recordFrom?: string;
+  logger: Logger;
+}): RunningScheduler {
   const store = new TimerStore(options.dataDir);
   const scheduler = new DeadlineScheduler({
     log: options.log,
@@ -51,7 +60,13 @@ export const DISPATCHER_LEASE = 'webhook-dispatcher';
  * Starts webhook delivery where the projections run. Processes sharing DATA_DIR take turns by a lease in the timer
  * index file; processes on other machines do not see it, so run one worker (see README, Deadline alerts).
  */
-export function startWebhookDispatcher(options: { log: EventLog; store: ReadStore; dataDir: string; settings: WebhookSettings; logger: Logger }): RunningDispatcher {
+export function startWebhookDispatcher(options: {
+  log: EventLog;
+  store: ReadStore;
+  dataDir: string;
+  settings: WebhookSettings;
+  logger: Logger;
+}): RunningDispatcher {
   const leases = new TimerStore(options.dataDir);
   const holder = randomUUID();
   const dispatcher = new WebhookDispatcher({

@@ -30,7 +30,11 @@ export class StepLoop {
           this.diskFullLogged = false;
         } catch (error) {
           if ((error as { code?: unknown }).code === 'SQLITE_FULL') {
-            if (!this.diskFullLogged) this.logger?.warn({ problem: (error as Error).message }, `${this.name} waits: its disk is full; it tries again`);
+            if (!this.diskFullLogged)
+              this.logger?.warn(
+                { problem: (error as Error).message },
+                `${this.name} waits: its disk is full; it tries again`,
+              );
             this.diskFullLogged = true;
           } else this.logger?.error({ err: error }, `${this.name} failed a step; it tries again`);
         }

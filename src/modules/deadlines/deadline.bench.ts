@@ -25,8 +25,11 @@ export const deadlineBench: BenchSuite = {
 
     // Both must agree before either is timed.
     for (const { anchor, days } of inputs.slice(0, 5000)) {
-      const engine = computeDeadline({ kind: 'working-days', days }, anchor, calendar, { withoutDays: true }).deadline!.getTime();
-      if (engine !== naive(anchor, days)) throw new Error(`engine and naive loop disagree at ${anchor.toISOString()} + ${days}`);
+      const engine = computeDeadline({ kind: 'working-days', days }, anchor, calendar, {
+        withoutDays: true,
+      }).deadline!.getTime();
+      if (engine !== naive(anchor, days))
+        throw new Error(`engine and naive loop disagree at ${anchor.toISOString()} + ${days}`);
     }
 
     const progress = ctx.progress('deadlines', batches * 3);
@@ -55,8 +58,13 @@ export const deadlineBench: BenchSuite = {
       naive(input.anchor, input.days);
     }
     const naiveTimes = time(naive);
-    const engineTimes = time((anchor, days) => computeDeadline({ kind: 'working-days', days }, anchor, calendar, { withoutDays: true }).deadline);
-    const explainedTimes = time((anchor, days) => computeDeadline({ kind: 'working-days', days }, anchor, calendar).explanation.days!.length);
+    const engineTimes = time(
+      (anchor, days) =>
+        computeDeadline({ kind: 'working-days', days }, anchor, calendar, { withoutDays: true }).deadline,
+    );
+    const explainedTimes = time(
+      (anchor, days) => computeDeadline({ kind: 'working-days', days }, anchor, calendar).explanation.days!.length,
+    );
     progress.done();
 
     const naiveMedian = median(naiveTimes);

@@ -13,7 +13,11 @@ export interface EventLogLimits {
  * so the suite also runs against a shared server holding other data. Positions are only ever ones the log handed
  * out (never computed: on EventStoreDB they are byte offsets, and `position − 1` is not a record).
  */
-export function describeEventLogContract(name: string, open: () => Promise<EventLog>, limits: EventLogLimits = {}): void {
+export function describeEventLogContract(
+  name: string,
+  open: () => Promise<EventLog>,
+  limits: EventLogLimits = {},
+): void {
   describe(`${name} event log contract`, () => {
     let log: EventLog;
     let prefix: string;
@@ -37,7 +41,18 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
     it('appends to a new stream and reads back every recorded field', async () => {
       const before = new Date(Date.now() - 1000);
       const id = randomUUID();
-      const result = await log.append(stream('a'), [{ id, type: 'ApplicationSubmitted', data: { iin: '880101300123', n: 1.5, list: [1, 'два'] }, metadata: { actor: 'u1' } }], 'no_stream');
+      const result = await log.append(
+        stream('a'),
+        [
+          {
+            id,
+            type: 'ApplicationSubmitted',
+            data: { iin: '880101300123', n: 1.5, list: [1, 'два'] },
+            metadata: { actor: 'u1' },
+          },
+        ],
+        'no_stream',
+      );
       expect(result.nextRevision).toBe(0);
       expect(result.position).toBeGreaterThan(0);
       const [event] = await log.readStream(stream('a'));
@@ -58,7 +73,10 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
     it('generates UUID ids when the caller gives none', async () => {
       await log.append(stream('a'), [ev('X'), ev('Y')], 'no_stream');
       const events = await log.readStream(stream('a'));
-      expect(events.map((e) => e.id)).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+      expect(events.map((e) => e.id)).toEqual([
+        expect.stringMatching(/^[0-9a-f-]{36}$/),
+        expect.stringMatching(/^[0-9a-f-]{36}$/),
+      ]);
       expect(events[0]!.id).not.toBe(events[1]!.id);
     });
 
@@ -98,22 +116,30 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
 
     it('of concurrent appends expecting the same revision exactly one wins', async () => {
       await log.append(stream('race'), [ev('Start')], 'no_stream');
-      const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => log.append(stream('race'), [ev(`Attempt${i}`), ev(`Attempt${i}b`)], 0)));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => log.append(stream('race'), [ev(`Attempt${i}`), ev(`Attempt${i}b`)], 0)),
+      );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-      for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(WrongExpectedRevisionError);
+      for (const o of outcomes)
+        if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(WrongExpectedRevisionError);
       const events = await log.readStream(stream('race'));
       expect(events).toHaveLength(3);
       expect(events[1]!.type.replace(/b$/, '')).toBe(events[2]!.type.replace(/b$/, ''));
     });
 
     it('concurrent appends to different streams all succeed with distinct positions', async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(stream(`s${i}`), [ev('A'), ev('B')], 'no_stream')));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => log.append(stream(`s${i}`), [ev('A'), ev('B')], 'no_stream')),
+      );
       expect(new Set(results.map((r) => r.position)).size).toBe(20);
       expect(await ownEvents()).toHaveLength(40);
     });
 
     it('a retried append with the same event ids is recognised: same answer, nothing written twice', async () => {
-      const events = [{ id: randomUUID(), type: 'A', data: {} }, { id: randomUUID(), type: 'B', data: {} }];
+      const events = [
+        { id: randomUUID(), type: 'A', data: {} },
+        { id: randomUUID(), type: 'B', data: {} },
+      ];
       const first = await log.append(stream('a'), events, 'no_stream');
       const again = await log.append(stream('a'), events, 'no_stream');
       expect(again).toEqual(first);
@@ -122,18 +148,30 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
 
     describe('reading one stream', () => {
       beforeEach(async () => {
-        await log.append(stream('r'), Array.from({ length: 10 }, (_, i) => ev(`E${i}`, { i })), 'no_stream');
+        await log.append(
+          stream('r'),
+          Array.from({ length: 10 }, (_, i) => ev(`E${i}`, { i })),
+          'no_stream',
+        );
       });
 
       it('reads forwards from and to a revision, with a maximum count', async () => {
-        expect((await log.readStream(stream('r'), { fromRevision: 3, toRevision: 6 })).map((e) => e.revision)).toEqual([3, 4, 5, 6]);
+        expect((await log.readStream(stream('r'), { fromRevision: 3, toRevision: 6 })).map((e) => e.revision)).toEqual([
+          3, 4, 5, 6,
+        ]);
         expect((await log.readStream(stream('r'), { fromRevision: 8 })).map((e) => e.revision)).toEqual([8, 9]);
         expect((await log.readStream(stream('r'), { maxCount: 2 })).map((e) => e.revision)).toEqual([0, 1]);
       });
 
       it('reads backwards from the end or from a revision', async () => {
-        expect((await log.readStream(stream('r'), { direction: 'backwards', maxCount: 3 })).map((e) => e.revision)).toEqual([9, 8, 7]);
-        expect((await log.readStream(stream('r'), { direction: 'backwards', fromRevision: 4, toRevision: 2 })).map((e) => e.revision)).toEqual([4, 3, 2]);
+        expect(
+          (await log.readStream(stream('r'), { direction: 'backwards', maxCount: 3 })).map((e) => e.revision),
+        ).toEqual([9, 8, 7]);
+        expect(
+          (await log.readStream(stream('r'), { direction: 'backwards', fromRevision: 4, toRevision: 2 })).map(
+            (e) => e.revision,
+          ),
+        ).toEqual([4, 3, 2]);
       });
 
       it('reads up to an instant', async () => {
@@ -170,7 +208,10 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       it('filters by event type and by stream prefix', async () => {
         await log.append(stream('case-1'), [ev('ApplicationSubmitted'), ev('DocumentRegistered')], 'no_stream');
         await log.append(stream('other-1'), [ev('ApplicationSubmitted')], 'no_stream');
-        const submitted = await log.readAll({ maxCount: 10_000, filter: { eventTypes: ['ApplicationSubmitted'], streamPrefixes: [prefix] } });
+        const submitted = await log.readAll({
+          maxCount: 10_000,
+          filter: { eventTypes: ['ApplicationSubmitted'], streamPrefixes: [prefix] },
+        });
         expect(submitted.map((e) => e.streamId)).toEqual([stream('case-1'), stream('other-1')]);
         const cases = await log.readAll({ maxCount: 10_000, filter: { streamPrefixes: [stream('case-')] } });
         expect(cases.map((e) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered']);
@@ -185,11 +226,21 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         await log.append(stream('last'), [ev('A'), ev('B')], 'no_stream');
         const appended = await log.readStream(stream('last'));
         const last = await log.lastEvent();
-        expect(last).toMatchObject({ id: appended[1]!.id, streamId: stream('last'), revision: 1, type: 'B', position: appended[1]!.position });
+        expect(last).toMatchObject({
+          id: appended[1]!.id,
+          streamId: stream('last'),
+          revision: 1,
+          type: 'B',
+          position: appended[1]!.position,
+        });
       });
 
       it('150 reads left early, of $all and of a stream, then an append completes', async () => {
-        await log.append(stream('many'), Array.from({ length: 20 }, (_, i) => ev(`E${i}`)), 'no_stream');
+        await log.append(
+          stream('many'),
+          Array.from({ length: 20 }, (_, i) => ev(`E${i}`)),
+          'no_stream',
+        );
         // Each read stops before the end of what it could read; a call left open each time would exhaust the
         // connection's concurrent streams and the append below would never complete.
         for (let i = 0; i < 75; i++) {
@@ -204,7 +255,11 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       it('catches up from a position, then delivers live appends, then stops cleanly', async () => {
         const start = await log.headPosition();
         await log.append(stream('sub'), [ev('A'), ev('B')], 'no_stream');
-        const subscription = log.subscribeToAll({ after: start, filter: { streamPrefixes: [prefix] }, maxBatchSize: 1 });
+        const subscription = log.subscribeToAll({
+          after: start,
+          filter: { streamPrefixes: [prefix] },
+          maxBatchSize: 1,
+        });
         const seen: string[] = [];
         const consumed = (async () => {
           for await (const batch of subscription) {
@@ -223,7 +278,10 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       });
 
       it('stop() ends an idle subscription', async () => {
-        const subscription = log.subscribeToAll({ after: await log.headPosition(), filter: { streamPrefixes: [prefix] } });
+        const subscription = log.subscribeToAll({
+          after: await log.headPosition(),
+          filter: { streamPrefixes: [prefix] },
+        });
         const iteration = (async () => {
           let batches = 0;
           for await (const _ of subscription) batches++;
@@ -237,13 +295,19 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       it('filters by event type', async () => {
         const start = await log.headPosition();
         await log.append(stream('f'), [ev('Keep'), ev('Drop'), ev('Keep')], 'no_stream');
-        const subscription = log.subscribeToAll({ after: start, filter: { eventTypes: ['Keep'], streamPrefixes: [prefix] } });
+        const subscription = log.subscribeToAll({
+          after: start,
+          filter: { eventTypes: ['Keep'], streamPrefixes: [prefix] },
+        });
         const seen: RecordedEvent[] = [];
         for await (const batch of subscription) {
           seen.push(...batch);
           if (seen.length >= 2) break;
         }
-        expect(seen.map((e) => [e.type, e.revision])).toEqual([['Keep', 0], ['Keep', 2]]);
+        expect(seen.map((e) => [e.type, e.revision])).toEqual([
+          ['Keep', 0],
+          ['Keep', 2],
+        ]);
       });
     });
 
@@ -261,8 +325,16 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         ['NaN in metadata', { type: 'A', data: {}, metadata: { x: NaN } }, /events\[1\]\.metadata\.x/],
         ['a Date in data', { type: 'A', data: { at: new Date() } }, /ISO-8601/],
         ['an oversized event', { type: 'A', data: { blob: 'x'.repeat(MAX_EVENT_BYTES) } }, /limit is 1048576 bytes/],
-        ['an event oversized only in UTF-8 bytes (two per Cyrillic letter)', { type: 'A', data: { blob: 'ж'.repeat(MAX_EVENT_BYTES / 2) } }, /limit is 1048576 bytes/],
-        ['Infinity inside an array', { type: 'A', data: { xs: [1, { y: Infinity }] } }, /events\[1\]\.data\.xs\[1\]\.y.*not representable/],
+        [
+          'an event oversized only in UTF-8 bytes (two per Cyrillic letter)',
+          { type: 'A', data: { blob: 'ж'.repeat(MAX_EVENT_BYTES / 2) } },
+          /limit is 1048576 bytes/,
+        ],
+        [
+          'Infinity inside an array',
+          { type: 'A', data: { xs: [1, { y: Infinity }] } },
+          /events\[1\]\.data\.xs\[1\]\.y.*not representable/,
+        ],
         ['a malformed id', { id: 'not-a-uuid', type: 'A', data: {} }, /events\[1\]\.id/],
       ];
       it.each(bad)('refuses %s', async (_label, badEvent, message) => {
@@ -274,13 +346,18 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       });
 
       const maxAppendBytes = limits.maxAppendBytes;
-      (maxAppendBytes === undefined ? it.skip : it)('refuses an append over its total size limit whole, each event being under the per-event limit', async () => {
-        await log.append(stream('ok'), [ev('Good')], 'no_stream');
-        const chunk = 'x'.repeat(Math.ceil((maxAppendBytes ?? 0) / 2));
-        const error = await log.append(stream('ok'), [ev('Big1', { chunk }), ev('Big2', { chunk })], 0).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(AppendTooLargeError);
-        expect((await log.readStream(stream('ok'))).map((e) => e.type)).toEqual(['Good']);
-      });
+      (maxAppendBytes === undefined ? it.skip : it)(
+        'refuses an append over its total size limit whole, each event being under the per-event limit',
+        async () => {
+          await log.append(stream('ok'), [ev('Good')], 'no_stream');
+          const chunk = 'x'.repeat(Math.ceil((maxAppendBytes ?? 0) / 2));
+          const error = await log
+            .append(stream('ok'), [ev('Big1', { chunk }), ev('Big2', { chunk })], 0)
+            .catch((e: unknown) => e);
+          expect(error).toBeInstanceOf(AppendTooLargeError);
+          expect((await log.readStream(stream('ok'))).map((e) => e.type)).toEqual(['Good']);
+        },
+      );
 
       it('refuses an append without events', async () => {
         await expect(log.append(stream('ok'), [], 'any')).rejects.toThrow(/events: must be a non-empty array/);

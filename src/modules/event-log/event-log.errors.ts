@@ -40,7 +40,9 @@ export class AppendTooLargeError extends Error {
     readonly bytes: number | null,
     readonly limit: number,
   ) {
-    super(`append to ${streamId}${bytes === null ? '' : ` totals ${bytes} bytes`}; the event log accepts at most ${limit} bytes per append`);
+    super(
+      `append to ${streamId}${bytes === null ? '' : ` totals ${bytes} bytes`}; the event log accepts at most ${limit} bytes per append`,
+    );
   }
 }
 
@@ -60,7 +62,9 @@ export class StorageDamagedError extends Error implements OperatorFailure {
     readonly file: string,
     readonly problems: readonly string[],
   ) {
-    super(`${file} is damaged: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+    super(
+      `${file} is damaged: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`,
+    );
   }
 }
 
@@ -70,7 +74,10 @@ export class StorageDamagedError extends Error implements OperatorFailure {
  */
 export class EventLogUnavailableError extends Error {
   override readonly name = 'EventLogUnavailableError';
-  constructor(readonly operation: string, readonly problem: string) {
+  constructor(
+    readonly operation: string,
+    readonly problem: string,
+  ) {
     super(`event log ${operation}: ${problem}`);
   }
 }

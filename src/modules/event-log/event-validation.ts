@@ -32,50 +32,71 @@ export interface PreparedEvent {
 export function prepareAppend(streamId: unknown, events: readonly EventToAppend[], expected: unknown): PreparedEvent[] {
   checkStreamId(streamId);
   checkExpected(expected);
-  if (!Array.isArray(events) || events.length === 0) throw new InvalidEventError('events', 'must be a non-empty array of events');
-  if (events.length > MAX_EVENTS_PER_APPEND) throw new InvalidEventError('events', `holds ${events.length} events; at most ${MAX_EVENTS_PER_APPEND} per append`);
+  if (!Array.isArray(events) || events.length === 0)
+    throw new InvalidEventError('events', 'must be a non-empty array of events');
+  if (events.length > MAX_EVENTS_PER_APPEND)
+    throw new InvalidEventError('events', `holds ${events.length} events; at most ${MAX_EVENTS_PER_APPEND} per append`);
   const seen = new Set<string>();
   return events.map((event, index) => {
     const at = `events[${index}]`;
-    if (event === null || typeof event !== 'object') throw new InvalidEventError(at, 'must be an object { type, data, metadata? }');
-    if (typeof event.type !== 'string' || event.type.trim() === '') throw new InvalidEventError(`${at}.type`, 'must be a non-empty string');
+    if (event === null || typeof event !== 'object')
+      throw new InvalidEventError(at, 'must be an object { type, data, metadata? }');
+    if (typeof event.type !== 'string' || event.type.trim() === '')
+      throw new InvalidEventError(`${at}.type`, 'must be a non-empty string');
     if (event.type.length > MAX_EVENT_TYPE_LENGTH || CONTROL.test(event.type)) {
       throw new InvalidEventError(`${at}.type`, `must be at most ${MAX_EVENT_TYPE_LENGTH} printable characters`);
     }
-    if (event.type.startsWith('$')) throw new InvalidEventError(`${at}.type`, 'types starting with "$" are reserved for the store');
+    if (event.type.startsWith('$'))
+      throw new InvalidEventError(`${at}.type`, 'types starting with "$" are reserved for the store');
     let id = event.id;
     if (id === undefined) id = newId();
-    else if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidEventError(`${at}.id`, 'must be a UUID when given');
-    if (seen.has(id)) throw new InvalidEventError(`${at}.id`, `repeats the id ${id} of an earlier event in this append`);
+    else if (typeof id !== 'string' || !UUID.test(id))
+      throw new InvalidEventError(`${at}.id`, 'must be a UUID when given');
+    if (seen.has(id))
+      throw new InvalidEventError(`${at}.id`, `repeats the id ${id} of an earlier event in this append`);
     seen.add(id);
-    if (event.data === undefined) throw new InvalidEventError(`${at}.data`, 'is required (use {} for an event without data)');
+    if (event.data === undefined)
+      throw new InvalidEventError(`${at}.data`, 'is required (use {} for an event without data)');
     checkJson(event.data, `${at}.data`, new Set());
     const metadata = event.metadata ?? {};
-    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new InvalidEventError(`${at}.metadata`, 'must be an object');
+    if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))
+      throw new InvalidEventError(`${at}.metadata`, 'must be an object');
     checkJson(metadata, `${at}.metadata`, new Set());
     const data = JSON.stringify(event.data);
     const meta = JSON.stringify(metadata);
     // A UTF-16 code unit is at most three bytes of UTF-8: only text that long needs counting.
-    const bytes = (data.length + meta.length) * 3 <= MAX_EVENT_BYTES ? 0 : Buffer.byteLength(data) + Buffer.byteLength(meta);
-    if (bytes > MAX_EVENT_BYTES) throw new InvalidEventError(at, `is ${bytes} bytes serialised; the limit is ${MAX_EVENT_BYTES} bytes (data + metadata)`);
+    const bytes =
+      (data.length + meta.length) * 3 <= MAX_EVENT_BYTES ? 0 : Buffer.byteLength(data) + Buffer.byteLength(meta);
+    if (bytes > MAX_EVENT_BYTES)
+      throw new InvalidEventError(
+        at,
+        `is ${bytes} bytes serialised; the limit is ${MAX_EVENT_BYTES} bytes (data + metadata)`,
+      );
     const storedId = id.toLowerCase();
-    const leaf = sealedHashOf(metadata) ?? unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }).toString('hex');
+    const leaf =
+      sealedHashOf(metadata) ??
+      unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }).toString('hex');
     return { id: storedId, type: event.type, data, metadata: meta, leaf };
   });
 }
 
 export function checkStreamId(streamId: unknown): asserts streamId is string {
-  if (typeof streamId !== 'string' || streamId.trim() === '') throw new InvalidEventError('streamId', 'must be a non-empty string');
+  if (typeof streamId !== 'string' || streamId.trim() === '')
+    throw new InvalidEventError('streamId', 'must be a non-empty string');
   if (streamId.length > MAX_STREAM_ID_LENGTH || CONTROL.test(streamId)) {
     throw new InvalidEventError('streamId', `must be at most ${MAX_STREAM_ID_LENGTH} printable characters`);
   }
-  if (streamId.startsWith('$')) throw new InvalidEventError('streamId', 'streams starting with "$" are reserved for the store');
+  if (streamId.startsWith('$'))
+    throw new InvalidEventError('streamId', 'streams starting with "$" are reserved for the store');
 }
 
 function checkExpected(expected: unknown): asserts expected is ExpectedRevision {
   if (expected === 'no_stream' || expected === 'any') return;
   if (typeof expected === 'number' && Number.isSafeInteger(expected) && expected >= 0) return;
-  throw new InvalidEventError('expectedRevision', `must be "no_stream", "any" or a revision ≥ 0; got ${String(expected)}`);
+  throw new InvalidEventError(
+    'expectedRevision',
+    `must be "no_stream", "any" or a revision ≥ 0; got ${String(expected)}`,
+  );
 }
 
 /** The path of a value inside `root`, built only when something is wrong with it. */
@@ -89,7 +110,8 @@ function checkJson(value: unknown, root: string, ancestors: Set<object>, trail: 
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidEventError(pathOf(root, trail), `${value} is not representable in JSON`);
+      if (!Number.isFinite(value))
+        throw new InvalidEventError(pathOf(root, trail), `${value} is not representable in JSON`);
       return;
     case 'object':
       break;
@@ -97,7 +119,8 @@ function checkJson(value: unknown, root: string, ancestors: Set<object>, trail: 
       throw new InvalidEventError(pathOf(root, trail), `a ${typeof value} is not representable in JSON`);
   }
   if (value === null) return;
-  if (ancestors.has(value)) throw new InvalidEventError(pathOf(root, trail), 'refers back to itself (a cycle is not representable in JSON)');
+  if (ancestors.has(value))
+    throw new InvalidEventError(pathOf(root, trail), 'refers back to itself (a cycle is not representable in JSON)');
   if (Array.isArray(value)) {
     ancestors.add(value);
     for (let i = 0; i < value.length; i++) {
@@ -111,7 +134,10 @@ function checkJson(value: unknown, root: string, ancestors: Set<object>, trail: 
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
     const kind = (value as object).constructor?.name ?? 'object';
-    throw new InvalidEventError(pathOf(root, trail), `a ${kind} is not plain JSON${kind === 'Date' ? '; send an ISO-8601 string' : ''}`);
+    throw new InvalidEventError(
+      pathOf(root, trail),
+      `a ${kind} is not plain JSON${kind === 'Date' ? '; send an ISO-8601 string' : ''}`,
+    );
   }
   ancestors.add(value);
   for (const key of Object.keys(value)) {

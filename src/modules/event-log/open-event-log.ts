@@ -9,7 +9,10 @@ export type EventLogConfig = { kind: 'sqlite'; dataDir: string } | { kind: 'even
 export const EVENT_LOG_FILE = 'events.db';
 
 /** `readerOnly`: this connection only reads (the projection process beside the API that writes), so it runs no WAL checkpointer of its own. */
-export async function openEventLog(config: EventLogConfig, options: { readerOnly?: boolean; onHeadRecordError?: (error: unknown) => void } = {}): Promise<EventLog> {
+export async function openEventLog(
+  config: EventLogConfig,
+  options: { readerOnly?: boolean; onHeadRecordError?: (error: unknown) => void } = {},
+): Promise<EventLog> {
   if (config.kind === 'sqlite') {
     return openSqliteEventLog({
       file: join(config.dataDir, EVENT_LOG_FILE),

@@ -16,11 +16,26 @@ Prints a bearer token for local use, signed with AUTH_JWT_SECRET or with the sec
 
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('mint-token', USAGE, argv, {
-    options: { sub: { type: 'string' }, name: { type: 'string' }, roles: { type: 'string' }, unit: { type: 'string' }, iin: { type: 'string' }, ttl: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      sub: { type: 'string' },
+      name: { type: 'string' },
+      roles: { type: 'string' },
+      unit: { type: 'string' },
+      iin: { type: 'string' },
+      ttl: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (typeof args === 'number') return args;
   const values = args.values;
-  const claims = { sub: values.sub ?? '', name: values.name ?? '', roles: (values.roles ?? '').split(',').filter(Boolean), ...(values.unit !== undefined ? { unit: values.unit } : {}), ...(values.iin ? { iin: values.iin } : {}) };
+  const claims = {
+    sub: values.sub ?? '',
+    name: values.name ?? '',
+    roles: (values.roles ?? '').split(',').filter(Boolean),
+    ...(values.unit !== undefined ? { unit: values.unit } : {}),
+    ...(values.iin ? { iin: values.iin } : {}),
+  };
   const check = principalFromClaims(claims);
   if (!check.ok) return usageError('mint-token', USAGE, check.problem.replace('claim "', '--').replace('" ', ' '));
   const config = configWithDataDir(values['data-dir']);
@@ -29,27 +44,37 @@ export async function run(argv: string[]): Promise<number> {
   const ttl = values.ttl ?? (maxAge >= 8 * 3600 ? '8h' : `${maxAge}s`);
   const ttlSeconds = durationSeconds(ttl);
   if (ttlSeconds === null) {
-    process.stderr.write(`mint-token: --ttl must be a number with s, m, h or d (e.g. 8h), got ${JSON.stringify(ttl)}\n`);
+    process.stderr.write(
+      `mint-token: --ttl must be a number with s, m, h or d (e.g. 8h), got ${JSON.stringify(ttl)}\n`,
+    );
     return 2;
   }
   if (ttlSeconds > maxAge) {
-    process.stderr.write(`mint-token: --ttl ${ttl} is longer than AUTH_MAX_TOKEN_AGE (${maxAge} s): the service would refuse the token\n`);
+    process.stderr.write(
+      `mint-token: --ttl ${ttl} is longer than AUTH_MAX_TOKEN_AGE (${maxAge} s): the service would refuse the token\n`,
+    );
     return 2;
   }
   if (config.auth.jwksUrl) {
-    process.stderr.write('mint-token: AUTH_JWKS_URL is set, so tokens come from the identity provider, not from this command\n');
+    process.stderr.write(
+      'mint-token: AUTH_JWKS_URL is set, so tokens come from the identity provider, not from this command\n',
+    );
     return 2;
   }
   const shared = sharedDeployment(config);
   if (shared !== null && !config.auth.secret) {
     // The service there never reads a secret from DATA_DIR, so one generated there would only leave a secret behind.
-    process.stderr.write(`mint-token: AUTH_JWT_SECRET is required outside the embedded single-user default (${shared})\n`);
+    process.stderr.write(
+      `mint-token: AUTH_JWT_SECRET is required outside the embedded single-user default (${shared})\n`,
+    );
     return 78;
   }
   try {
     ensureDataDir(config.dataDir);
     const signing = resolveSigningSecret({ secret: config.auth.secret, dataDir: config.dataDir });
-    process.stdout.write(`${await mintToken(signing.secret, claims, ttl, { issuer: config.auth.issuer, audience: config.auth.audience })}\n`);
+    process.stdout.write(
+      `${await mintToken(signing.secret, claims, ttl, { issuer: config.auth.issuer, audience: config.auth.audience })}\n`,
+    );
     return 0;
   } catch (error) {
     if (error instanceof AuthConfigError) {

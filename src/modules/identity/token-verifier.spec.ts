@@ -9,7 +9,11 @@ describe('verified tokens are remembered only until they expire', () => {
 
   it('a token verified once is refused as expired once its exp has passed', async () => {
     const verifier = createTokenVerifier({ dataDir: dir });
-    const token = await mintToken(verifier.signing!.secret, { sub: 'c-1', name: 'C', roles: ['registry-clerk'], unit: 'astana' }, Math.floor(Date.now() / 1000) + 2);
+    const token = await mintToken(
+      verifier.signing!.secret,
+      { sub: 'c-1', name: 'C', roles: ['registry-clerk'], unit: 'astana' },
+      Math.floor(Date.now() / 1000) + 2,
+    );
     expect((await verifier.verify(token)).id).toBe('c-1');
     expect((await verifier.verify(token)).id).toBe('c-1');
     await new Promise((r) => setTimeout(r, 2100));

@@ -54,13 +54,19 @@ export const SECRET_FILE = 'auth-secret';
 export function resolveSigningSecret(options: Pick<AuthOptions, 'secret' | 'dataDir'>): SigningSecret {
   if (options.secret !== undefined) {
     const bytes = new TextEncoder().encode(options.secret);
-    if (bytes.length < MIN_SECRET_BYTES) throw new AuthConfigError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes for HS256, it has ${bytes.length}`);
+    if (bytes.length < MIN_SECRET_BYTES)
+      throw new AuthConfigError(
+        `AUTH_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes for HS256, it has ${bytes.length}`,
+      );
     return { secret: bytes, generatedNow: false };
   }
   const file = join(options.dataDir, SECRET_FILE);
   if (existsSync(file)) {
     const text = readFileSync(file, 'utf8').trim();
-    if (Buffer.byteLength(text) < MIN_SECRET_BYTES) throw new AuthConfigError(`${file} holds a secret shorter than ${MIN_SECRET_BYTES} bytes; delete it to generate a new one`);
+    if (Buffer.byteLength(text) < MIN_SECRET_BYTES)
+      throw new AuthConfigError(
+        `${file} holds a secret shorter than ${MIN_SECRET_BYTES} bytes; delete it to generate a new one`,
+      );
     return { secret: new TextEncoder().encode(text), file, generatedNow: false };
   }
   const text = randomBytes(48).toString('base64url');
@@ -80,7 +86,12 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
   // Without an issuer and audience a token minted for any other service that shares the secret or the provider passes.
   const issuer = options.issuer ?? (options.jwksUrl ? undefined : LOCAL_TOKEN_ISSUER);
   const audience = options.audience ?? (options.jwksUrl ? undefined : LOCAL_TOKEN_AUDIENCE);
-  const checks = { ...(issuer ? { issuer } : {}), ...(audience ? { audience } : {}), maxTokenAge: maxAge, requiredClaims: ['exp', 'sub', 'iat'] };
+  const checks = {
+    ...(issuer ? { issuer } : {}),
+    ...(audience ? { audience } : {}),
+    maxTokenAge: maxAge,
+    requiredClaims: ['exp', 'sub', 'iat'],
+  };
   let key: KeyObject | JWTVerifyGetKey;
   let signing: SigningSecret | undefined;
   let mode: TokenVerifier['mode'];
@@ -103,18 +114,30 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
       let payload: Record<string, unknown>;
       try {
         const result =
-          mode === 'hs256' ? await jwtVerify(token, key as KeyObject, { ...checks, algorithms: ['HS256'] }) : await jwtVerify(token, key as JWTVerifyGetKey, { ...checks, algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] });
+          mode === 'hs256'
+            ? await jwtVerify(token, key as KeyObject, { ...checks, algorithms: ['HS256'] })
+            : await jwtVerify(token, key as JWTVerifyGetKey, {
+                ...checks,
+                algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+              });
         payload = result.payload as Record<string, unknown>;
       } catch (error) {
         throw new AuthenticationError(describeJoseError(error));
       }
       const issuedAt = Number(payload.iat);
       if (Number(payload.exp) - issuedAt > maxAge) {
-        throw new AuthenticationError(`claim "exp" is not valid: the token is valid for longer than the ${describeSeconds(maxAge)} a token may live after it is issued`);
+        throw new AuthenticationError(
+          `claim "exp" is not valid: the token is valid for longer than the ${describeSeconds(maxAge)} a token may live after it is issued`,
+        );
       }
       const principal = principalFromClaims(payload);
       if (!principal.ok) throw new AuthenticationError(principal.problem);
-      verified.set(token, principal.principal, Math.min(Number(payload.exp), issuedAt + maxAge) * 1000, typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0);
+      verified.set(
+        token,
+        principal.principal,
+        Math.min(Number(payload.exp), issuedAt + maxAge) * 1000,
+        typeof payload.nbf === 'number' ? payload.nbf * 1000 : 0,
+      );
       return principal.principal;
     },
   };
@@ -149,13 +172,16 @@ class VerifiedTokens {
   }
 }
 
-const describeSeconds = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+const describeSeconds = (seconds: number) =>
+  seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 
 function describeJoseError(error: unknown): string {
-  if (error instanceof errors.JWTExpired && error.claim === 'iat') return 'the token was issued longer ago than tokens are accepted (AUTH_MAX_TOKEN_AGE)';
+  if (error instanceof errors.JWTExpired && error.claim === 'iat')
+    return 'the token was issued longer ago than tokens are accepted (AUTH_MAX_TOKEN_AGE)';
   if (error instanceof errors.JWTExpired) return 'the token has expired';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is not valid';
-  if (error instanceof errors.JWTClaimValidationFailed) return `claim "${error.claim}" is not valid: ${error.reason === 'check_failed' ? error.message : error.reason}`;
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `claim "${error.claim}" is not valid: ${error.reason === 'check_failed' ? error.message : error.reason}`;
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'the token is malformed';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'the token is signed with an algorithm that is not accepted';
   if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the identity provider matches the token';
@@ -173,9 +199,19 @@ export interface TokenClaims {
 }
 
 /** Signs an HS256 token for local use (the mint-token command and tests). */
-export async function mintToken(secret: Uint8Array, claims: TokenClaims, ttl: string | number = '8h', options: { issuer?: string; audience?: string } = {}): Promise<string> {
+export async function mintToken(
+  secret: Uint8Array,
+  claims: TokenClaims,
+  ttl: string | number = '8h',
+  options: { issuer?: string; audience?: string } = {},
+): Promise<string> {
   options = { issuer: options.issuer ?? LOCAL_TOKEN_ISSUER, audience: options.audience ?? LOCAL_TOKEN_AUDIENCE };
-  let jwt = new SignJWT({ name: claims.name, roles: claims.roles, ...(claims.unit !== undefined ? { unit: claims.unit } : {}), ...(claims.iin ? { iin: claims.iin } : {}) })
+  let jwt = new SignJWT({
+    name: claims.name,
+    roles: claims.roles,
+    ...(claims.unit !== undefined ? { unit: claims.unit } : {}),
+    ...(claims.iin ? { iin: claims.iin } : {}),
+  })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)
     .setIssuedAt()

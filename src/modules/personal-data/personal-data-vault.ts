@@ -22,7 +22,12 @@ export const PERSONAL_DATA_DISCLOSED = 'PersonalDataDisclosed';
 
 export type PersonalDataAccess =
   | { kind: 'system'; purpose: 'commands' | 'projection' | 'verification' | 'erasure' }
-  | { kind: 'person'; principal: Principal; purpose: 'history' | 'evidence' | 'replay' | 'explanation'; correlationId?: string };
+  | {
+      kind: 'person';
+      principal: Principal;
+      purpose: 'history' | 'evidence' | 'replay' | 'explanation';
+      correlationId?: string;
+    };
 
 export class PersonalDataRefused extends Error {
   override readonly name = 'PersonalDataRefused';
@@ -40,8 +45,14 @@ export class PersonalDataVault {
   }
 
   /** The acts' data as it is to be stored: personal fields encrypted under the subject key of the case's applicant. */
-  async protect<E extends { type: string; data: Record<string, unknown> }>(caseId: string, applicantIin: string, events: readonly E[], now: Date): Promise<E[]> {
-    if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined))) return [...events];
+  async protect<E extends { type: string; data: Record<string, unknown> }>(
+    caseId: string,
+    applicantIin: string,
+    events: readonly E[],
+    now: Date,
+  ): Promise<E[]> {
+    if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined)))
+      return [...events];
     const subject = await this.keys.subjectForCase(this.iinIndex(applicantIin), caseId, now);
     return events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) }));
   }
@@ -65,27 +76,59 @@ export class PersonalDataVault {
     return recorded.map((event) => {
       if (!event.streamId.startsWith(CASE_STREAM_PREFIX)) return event;
       const caseId = event.streamId.slice(CASE_STREAM_PREFIX.length);
-      const opened = openData(caseId, event.type, event.data as Record<string, unknown>, (kid) => keys.get(kid) ?? null);
+      const opened = openData(
+        caseId,
+        event.type,
+        event.data as Record<string, unknown>,
+        (kid) => keys.get(kid) ?? null,
+      );
       return opened.encrypted === 0 ? event : { ...event, data: opened.data };
     });
   }
 
-  private async disclose(recorded: readonly RecordedEvent[], access: Extract<PersonalDataAccess, { kind: 'person' }>, subjects: string[]): Promise<void> {
+  private async disclose(
+    recorded: readonly RecordedEvent[],
+    access: Extract<PersonalDataAccess, { kind: 'person' }>,
+    subjects: string[],
+  ): Promise<void> {
     const principal = access.principal;
     const cases = [...new Set(recorded.map((e) => e.streamId.slice(CASE_STREAM_PREFIX.length)))];
-    const unitOf = new Map(recorded.filter((e) => e.revision === 0).map((e) => [e.streamId.slice(CASE_STREAM_PREFIX.length), String((e.data as { unit?: unknown }).unit)]));
-    const allowed = readsEverything(principal) || (staffRoles(principal).length > 0 && principal.unit !== undefined && cases.every((c) => unitOf.get(c) === principal.unit));
-    if (!allowed) throw new PersonalDataRefused(`${principal.id} may not read the personal data of case(s) ${cases.join(', ')}`);
+    const unitOf = new Map(
+      recorded
+        .filter((e) => e.revision === 0)
+        .map((e) => [e.streamId.slice(CASE_STREAM_PREFIX.length), String((e.data as { unit?: unknown }).unit)]),
+    );
+    const allowed =
+      readsEverything(principal) ||
+      (staffRoles(principal).length > 0 &&
+        principal.unit !== undefined &&
+        cases.every((c) => unitOf.get(c) === principal.unit));
+    if (!allowed)
+      throw new PersonalDataRefused(`${principal.id} may not read the personal data of case(s) ${cases.join(', ')}`);
     if (!this.disclosures) return;
     const at = (this.disclosures.clock ?? (() => new Date()))();
     const entry = { cases, subjects, purpose: access.purpose };
     // Sealed and chained like every stream, so the record of who read personal data is tamper-evident too.
-    await appendSealed(
-      this.disclosures.log,
-      `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
-      [{ type: PERSONAL_DATA_DISCLOSED, data: entry, metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, recordedAt: at.toISOString(), ...(access.correlationId ? { correlationId: access.correlationId } : {}) } }],
+    await appendSealed(this.disclosures.log, `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`, [
+      {
+        type: PERSONAL_DATA_DISCLOSED,
+        data: entry,
+        metadata: {
+          actor: {
+            id: principal.id,
+            name: principal.name,
+            roles: principal.roles,
+            ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
+          },
+          recordedAt: at.toISOString(),
+          ...(access.correlationId ? { correlationId: access.correlationId } : {}),
+        },
+      },
+    ]);
+    this.disclosures.logger.info(
+      { reader: principal.id, ...entry, correlationId: access.correlationId },
+      'personal data disclosed',
     );
-    this.disclosures.logger.info({ reader: principal.id, ...entry, correlationId: access.correlationId }, 'personal data disclosed');
   }
 }
 

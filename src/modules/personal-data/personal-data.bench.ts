@@ -33,10 +33,18 @@ export const personalDataBench: BenchSuite = {
     for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
     const keys = SqliteKeyStore.open(dirs.encrypted, newDataKey());
     const vault = new PersonalDataVault(keys);
-    const logs = { plain: openSqliteEventLog({ file: join(dirs.plain, 'events.db') }), encrypted: openSqliteEventLog({ file: join(dirs.encrypted, 'events.db') }) };
+    const logs = {
+      plain: openSqliteEventLog({ file: join(dirs.plain, 'events.db') }),
+      encrypted: openSqliteEventLog({ file: join(dirs.encrypted, 'events.db') }),
+    };
     const services = {
-      plain: new CaseCommandService(logs.plain, reference.catalog, reference.calendar, { backDatedAfterMs: 86_400_000 }),
-      encrypted: new CaseCommandService(logs.encrypted, reference.catalog, reference.calendar, { backDatedAfterMs: 86_400_000, personalData: vault }),
+      plain: new CaseCommandService(logs.plain, reference.catalog, reference.calendar, {
+        backDatedAfterMs: 86_400_000,
+      }),
+      encrypted: new CaseCommandService(logs.encrypted, reference.catalog, reference.calendar, {
+        backDatedAfterMs: 86_400_000,
+        personalData: vault,
+      }),
     };
     const progress = ctx.progress('personal data: commands', cases * 2);
     const seconds = { plain: 0, encrypted: 0 };
@@ -52,9 +60,18 @@ export const personalDataBench: BenchSuite = {
               const n = i + j;
               const iin = makeIin('850101', 3, n % 1000);
               const who: Principal = { id: `citizen-${n}`, name: 'citizen', roles: ['applicant'], iin };
-              const filed = await services[kind].submit(who, { serviceId: 'civil-service-testing', channel: 'portal', unit: 'astana-hq', applicant: { iin, fullName: `Заявитель Номер ${n}` }, occurredAt: new Date('2015-09-15T04:00:00Z') });
+              const filed = await services[kind].submit(who, {
+                serviceId: 'civil-service-testing',
+                channel: 'portal',
+                unit: 'astana-hq',
+                applicant: { iin, fullName: `Заявитель Номер ${n}` },
+                occurredAt: new Date('2015-09-15T04:00:00Z'),
+              });
               if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
-              const cancelled = await services[kind].cancel(who, filed.accepted.caseId, { occurredAt: new Date('2015-09-15T09:00:00Z'), reason: `причина отзыва заявителя ${n}` });
+              const cancelled = await services[kind].cancel(who, filed.accepted.caseId, {
+                occurredAt: new Date('2015-09-15T09:00:00Z'),
+                reason: `причина отзыва заявителя ${n}`,
+              });
               if (!cancelled.ok) throw new Error(JSON.stringify(cancelled.refusal));
               progress.tick();
             }),
@@ -68,7 +85,12 @@ export const personalDataBench: BenchSuite = {
     const rebuildSeconds = { plain: 0, encrypted: 0 };
     for (const kind of ['plain', 'encrypted', 'plain', 'encrypted'] as const) {
       const store = openSqliteReadStore({ file: join(dirs[kind], `read-${Date.now()}.db`) });
-      const runtime = new ProjectionRuntime(logs[kind], store, allProjections(reference, kind === 'encrypted' ? vault : undefined), { logger });
+      const runtime = new ProjectionRuntime(
+        logs[kind],
+        store,
+        allProjections(reference, kind === 'encrypted' ? vault : undefined),
+        { logger },
+      );
       const started = process.hrtime.bigint();
       await runtime.rebuild('cases');
       rebuildSeconds[kind] += Number(process.hrtime.bigint() - started) / 1e9;

@@ -5,5 +5,9 @@ import { lazyCommand, type CliCommand } from '../../shared/cli/cli-command';
  * `retention-report` open the whole data directory as the service does, so they live in src/cli/ with the composition.
  */
 export const personalDataCommands: CliCommand[] = [
-  lazyCommand('rotate-master-key', 're-wrap every personal-data key under a new master key', () => import('./rotate-master-key.cli.js')),
+  lazyCommand(
+    'rotate-master-key',
+    're-wrap every personal-data key under a new master key',
+    () => import('./rotate-master-key.cli.js'),
+  ),
 ];

@@ -40,7 +40,9 @@ export function erasureDeps(infra: PersonalDataModuleDeps): ErasureDeps {
 export function closedCases(infra: PersonalDataModuleDeps): () => Promise<string[]> {
   return async () => {
     const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
-    return (await cases.find({ status: { $ne: 'open' }, applicantIin: { $ne: ERASED } }, { projection: { _id: 1 } })).map((d) => String(d._id));
+    return (
+      await cases.find({ status: { $ne: 'open' }, applicantIin: { $ne: ERASED } }, { projection: { _id: 1 } })
+    ).map((d) => String(d._id));
   };
 }
 

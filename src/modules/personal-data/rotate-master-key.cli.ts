@@ -16,13 +16,23 @@ Re-wraps every personal-data key under the new master key (the current one is PE
 _FILE). Stop the service first; start it again with the new key configured.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('rotate-master-key', USAGE, argv, { options: { 'new-key-file': { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('rotate-master-key', USAGE, argv, {
+    options: {
+      'new-key-file': { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (typeof args === 'number') return args;
   const values = args.values;
-  const text = values['new-key-file'] ? readFileSync(values['new-key-file'], 'utf8') : process.env.PERSONAL_DATA_NEW_MASTER_KEY;
+  const text = values['new-key-file']
+    ? readFileSync(values['new-key-file'], 'utf8')
+    : process.env.PERSONAL_DATA_NEW_MASTER_KEY;
   const newMaster = text ? parseMasterKey(text) : null;
   if (!newMaster) {
-    process.stderr.write(`rotate-master-key: the new master key is required: 64 hex digits or 32 bytes base64, in --new-key-file or PERSONAL_DATA_NEW_MASTER_KEY\n\n${USAGE}\n`);
+    process.stderr.write(
+      `rotate-master-key: the new master key is required: 64 hex digits or 32 bytes base64, in --new-key-file or PERSONAL_DATA_NEW_MASTER_KEY\n\n${USAGE}\n`,
+    );
     return 2;
   }
   const config = configWithDataDir(values['data-dir']);
@@ -34,7 +44,13 @@ export async function run(argv: string[]): Promise<number> {
     const store = await openKeyStore(config, current.key);
     try {
       const count = await store.rotate(newMaster);
-      process.stdout.write(`rotate-master-key: re-wrapped ${count} key(s) in ${store.location} under the new master key; configure it (PERSONAL_DATA_MASTER_KEY or _FILE) before the next start` + (current.generated || current.source.endsWith('personal-data-master-key') ? `, or write it to ${current.source}` : '') + '\n');
+      process.stdout.write(
+        `rotate-master-key: re-wrapped ${count} key(s) in ${store.location} under the new master key; configure it (PERSONAL_DATA_MASTER_KEY or _FILE) before the next start` +
+          (current.generated || current.source.endsWith('personal-data-master-key')
+            ? `, or write it to ${current.source}`
+            : '') +
+          '\n',
+      );
       return 0;
     } finally {
       await store.close();

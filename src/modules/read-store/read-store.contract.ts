@@ -10,10 +10,24 @@ interface Case extends ReadDocument {
 }
 
 const cases: Case[] = [
-  { _id: 'c1', service: 'testing', status: 'open', days: 3, steps: ['submit', 'register'], applicant: { name: 'Айгерим' } },
+  {
+    _id: 'c1',
+    service: 'testing',
+    status: 'open',
+    days: 3,
+    steps: ['submit', 'register'],
+    applicant: { name: 'Айгерим' },
+  },
   { _id: 'c2', service: 'testing', status: 'completed', days: 7, steps: ['submit'], applicant: { name: 'Ерлан' } },
   { _id: 'c3', service: 'reserve', status: 'open', days: 1, steps: [], applicant: { name: 'Дана' } },
-  { _id: 'c4', service: 'reserve', status: 'refused', days: 12, steps: ['submit', 'review', 'refuse'], applicant: { name: 'Асель' } },
+  {
+    _id: 'c4',
+    service: 'reserve',
+    status: 'refused',
+    days: 12,
+    steps: ['submit', 'review', 'refuse'],
+    applicant: { name: 'Асель' },
+  },
 ];
 
 /** The behaviour every ReadStore adapter must have; each test uses collections of its own. */
@@ -37,7 +51,9 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
     });
 
     it('a collection with declared indexes answers what it answers without them (order, limit, projection, count)', async () => {
-      const indexed = store.collection<Case>(coll, { indexes: [{ key: { service: 1, days: -1, _id: -1 } }, { key: { status: 1, _id: 1 } }] });
+      const indexed = store.collection<Case>(coll, {
+        indexes: [{ key: { service: 1, days: -1, _id: -1 } }, { key: { status: 1, _id: 1 } }],
+      });
       const plain = store.collection<Case>(coll);
       const queries: [Record<string, unknown>, Record<string, 1 | -1>, number][] = [
         [{ service: 'testing' }, { days: -1, _id: -1 }, 1],
@@ -47,11 +63,22 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       ];
       for (const [filter, sort, limit] of queries) {
         const expected = await plain.find(filter, { sort, limit, projection: { status: 1 } });
-        expect({ filter, got: await indexed.find(filter, { sort, limit, projection: { status: 1 } }) }).toEqual({ filter, got: expected });
+        expect({ filter, got: await indexed.find(filter, { sort, limit, projection: { status: 1 } }) }).toEqual({
+          filter,
+          got: expected,
+        });
         expect(await indexed.count(filter)).toBe(await plain.count(filter));
       }
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { ...cases[2]!, service: 'testing', days: 20 } }, { op: 'delete', collection: coll, id: 'c1' }] });
-      expect((await indexed.find({ service: 'testing' }, { sort: { days: -1, _id: -1 } })).map((d) => d._id)).toEqual(['c3', 'c2']);
+      await store.write({
+        ops: [
+          { op: 'upsert', collection: coll, doc: { ...cases[2]!, service: 'testing', days: 20 } },
+          { op: 'delete', collection: coll, id: 'c1' },
+        ],
+      });
+      expect((await indexed.find({ service: 'testing' }, { sort: { days: -1, _id: -1 } })).map((d) => d._id)).toEqual([
+        'c3',
+        'c2',
+      ]);
     });
 
     it('gets a document by id, and null for an unknown id', async () => {
@@ -62,10 +89,18 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
     it('finds with MongoDB filters, sort, skip, limit and projection', async () => {
       const c = store.collection<Case>(coll);
       expect((await c.find({ status: 'open' }, { sort: { days: 1 } })).map((d) => d._id)).toEqual(['c3', 'c1']);
-      expect((await c.find({ days: { $gte: 3 }, service: { $in: ['testing', 'reserve'] } }, { sort: { days: -1 } })).map((d) => d._id)).toEqual(['c4', 'c2', 'c1']);
+      expect(
+        (await c.find({ days: { $gte: 3 }, service: { $in: ['testing', 'reserve'] } }, { sort: { days: -1 } })).map(
+          (d) => d._id,
+        ),
+      ).toEqual(['c4', 'c2', 'c1']);
       expect((await c.find({ 'applicant.name': 'Дана' })).map((d) => d._id)).toEqual(['c3']);
       expect((await c.find({ steps: 'review' })).map((d) => d._id)).toEqual(['c4']);
-      expect((await c.find({ $or: [{ days: { $lt: 2 } }, { status: 'completed' }] }, { sort: { _id: 1 } })).map((d) => d._id)).toEqual(['c2', 'c3']);
+      expect(
+        (await c.find({ $or: [{ days: { $lt: 2 } }, { status: 'completed' }] }, { sort: { _id: 1 } })).map(
+          (d) => d._id,
+        ),
+      ).toEqual(['c2', 'c3']);
       expect((await c.find({}, { sort: { _id: 1 }, skip: 1, limit: 2 })).map((d) => d._id)).toEqual(['c2', 'c3']);
       expect(await c.find({ _id: 'c1' }, { projection: { status: 1 } })).toEqual([{ _id: 'c1', status: 'open' }]);
     });
@@ -78,15 +113,33 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
 
     it('runs aggregation pipelines', async () => {
       const c = store.collection(coll);
-      expect(await c.aggregate([{ $group: { _id: '$service', n: { $sum: 1 }, days: { $avg: '$days' } } }, { $sort: { _id: 1 } }])).toEqual([
+      expect(
+        await c.aggregate([
+          { $group: { _id: '$service', n: { $sum: 1 }, days: { $avg: '$days' } } },
+          { $sort: { _id: 1 } },
+        ]),
+      ).toEqual([
         { _id: 'reserve', n: 2, days: 6.5 },
         { _id: 'testing', n: 2, days: 5 },
       ]);
-      expect(await c.aggregate([{ $unwind: '$steps' }, { $group: { _id: '$steps', n: { $sum: 1 } } }, { $sort: { n: -1, _id: 1 } }, { $limit: 2 }])).toEqual([
+      expect(
+        await c.aggregate([
+          { $unwind: '$steps' },
+          { $group: { _id: '$steps', n: { $sum: 1 } } },
+          { $sort: { n: -1, _id: 1 } },
+          { $limit: 2 },
+        ]),
+      ).toEqual([
         { _id: 'submit', n: 3 },
         { _id: 'refuse', n: 1 },
       ]);
-      expect(await c.aggregate([{ $match: { status: 'open' } }, { $project: { _id: 0, id: '$_id', late: { $gt: ['$days', 2] } } }, { $sort: { id: 1 } }])).toEqual([
+      expect(
+        await c.aggregate([
+          { $match: { status: 'open' } },
+          { $project: { _id: 0, id: '$_id', late: { $gt: ['$days', 2] } } },
+          { $sort: { id: 1 } },
+        ]),
+      ).toEqual([
         { id: 'c1', late: true },
         { id: 'c3', late: false },
       ]);
@@ -96,7 +149,18 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       const c = store.collection<Case>(coll);
       await store.write({
         ops: [
-          { op: 'upsert', collection: coll, doc: { _id: 'c1', service: 'testing', status: 'completed', days: 4, steps: [], applicant: { name: 'Айгерим' } } },
+          {
+            op: 'upsert',
+            collection: coll,
+            doc: {
+              _id: 'c1',
+              service: 'testing',
+              status: 'completed',
+              days: 4,
+              steps: [],
+              applicant: { name: 'Айгерим' },
+            },
+          },
           { op: 'delete', collection: coll, id: 'c2' },
           { op: 'delete', collection: coll, id: 'never-existed' },
         ],
@@ -118,7 +182,12 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
         return;
       }
       expect(first).toEqual(expect.any(Number));
-      await store.write({ ops: [{ op: 'upsert', collection: versioned, doc: { _id: 'v2', n: 1 } }, { op: 'upsert', collection: coll, doc: { ...cases[0]!, _id: 'v1' } }] });
+      await store.write({
+        ops: [
+          { op: 'upsert', collection: versioned, doc: { _id: 'v2', n: 1 } },
+          { op: 'upsert', collection: coll, doc: { ...cases[0]!, _id: 'v1' } },
+        ],
+      });
       expect(await c.versionOf('v1')).toBe(first);
       await store.write({ ops: [{ op: 'upsert', collection: versioned, doc: { _id: 'v1', n: 1 } }] });
       expect(await c.versionOf('v1')).toBe(first);
@@ -141,16 +210,35 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
 
     it('stores documents and checkpoint together, and never moves a checkpoint back', async () => {
       expect(await store.getCheckpoint(projection)).toBeNull();
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 1 } }], checkpoint: { projection, position: 10 } });
-      expect(await store.getCheckpoint(projection)).toMatchObject({ projection, position: 10, updatedAt: expect.any(Date) });
+      await store.write({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 1 } }],
+        checkpoint: { projection, position: 10 },
+      });
+      expect(await store.getCheckpoint(projection)).toMatchObject({
+        projection,
+        position: 10,
+        updatedAt: expect.any(Date),
+      });
       // A replayed (older or equal) batch writes nothing, not even its documents.
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 2 } }, { op: 'upsert', collection: coll, doc: { _id: 'n2', v: 2 } }], checkpoint: { projection, position: 10 } });
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n3', v: 3 } }], checkpoint: { projection, position: 7 } });
+      await store.write({
+        ops: [
+          { op: 'upsert', collection: coll, doc: { _id: 'n1', v: 2 } },
+          { op: 'upsert', collection: coll, doc: { _id: 'n2', v: 2 } },
+        ],
+        checkpoint: { projection, position: 10 },
+      });
+      await store.write({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n3', v: 3 } }],
+        checkpoint: { projection, position: 7 },
+      });
       expect(await store.collection(coll).get('n1')).toEqual({ _id: 'n1', v: 1 });
       expect(await store.collection(coll).get('n2')).toBeNull();
       expect(await store.collection(coll).get('n3')).toBeNull();
       expect((await store.getCheckpoint(projection))!.position).toBe(10);
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 4 } }], checkpoint: { projection, position: 11 } });
+      await store.write({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 4 } }],
+        checkpoint: { projection, position: 11 },
+      });
       expect(await store.collection(coll).get('n1')).toEqual({ _id: 'n1', v: 4 });
       expect((await store.getCheckpoint(projection))!.position).toBe(11);
     });
@@ -163,7 +251,10 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
     });
 
     it('lists and drops collections with their checkpoint', async () => {
-      await store.write({ ops: [{ op: 'upsert', collection: `${coll}.other`, doc: { _id: 'x' } }], checkpoint: { projection, position: 1 } });
+      await store.write({
+        ops: [{ op: 'upsert', collection: `${coll}.other`, doc: { _id: 'x' } }],
+        checkpoint: { projection, position: 1 },
+      });
       expect(await store.listCollections()).toEqual(expect.arrayContaining([coll, `${coll}.other`]));
       await store.drop([coll, `${coll}.other`], projection);
       expect(await store.listCollections()).not.toContain(coll);
@@ -193,8 +284,22 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
     });
 
     it('refuses a document without _id and a bad collection name, writing nothing', async () => {
-      await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok1' } }, { op: 'upsert', collection: coll, doc: { name: 'x' } as never }] })).rejects.toThrow(/_id/);
-      await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'ok2' } }, { op: 'upsert', collection: 'bad$name', doc: { _id: 'y' } }] })).rejects.toThrow(/bad\$name/);
+      await expect(
+        store.write({
+          ops: [
+            { op: 'upsert', collection: coll, doc: { _id: 'ok1' } },
+            { op: 'upsert', collection: coll, doc: { name: 'x' } as never },
+          ],
+        }),
+      ).rejects.toThrow(/_id/);
+      await expect(
+        store.write({
+          ops: [
+            { op: 'upsert', collection: coll, doc: { _id: 'ok2' } },
+            { op: 'upsert', collection: 'bad$name', doc: { _id: 'y' } },
+          ],
+        }),
+      ).rejects.toThrow(/bad\$name/);
       expect(await store.collection(coll).get('ok1')).toBeNull();
       expect(await store.collection(coll).get('ok2')).toBeNull();
     });
@@ -206,16 +311,30 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect(await store.acquireLease(lease, 'runner-b', 300)).toBeNull();
       // A renewal keeps the token.
       expect(await store.acquireLease(lease, 'runner-a', 300)).toMatchObject({ holder: 'runner-a', token: 1 });
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'a' } }], checkpoint: { projection, position: 1 }, fence: { lease, token: 1 } });
+      await store.write({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'a' } }],
+        checkpoint: { projection, position: 1 },
+        fence: { lease, token: 1 },
+      });
       await new Promise((resolve) => setTimeout(resolve, 350));
       const b = await store.acquireLease(lease, 'runner-b', 60_000);
       expect(b).toMatchObject({ holder: 'runner-b', token: 2 });
       // Runner A, back from a pause past its expiry: neither its renewal nor its batch goes through.
       expect(await store.acquireLease(lease, 'runner-a', 300)).toBeNull();
-      await expect(store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'a-late' } }], checkpoint: { projection, position: 2 }, fence: { lease, token: 1 } })).rejects.toThrow(LeaseLostError);
+      await expect(
+        store.write({
+          ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'a-late' } }],
+          checkpoint: { projection, position: 2 },
+          fence: { lease, token: 1 },
+        }),
+      ).rejects.toThrow(LeaseLostError);
       expect(await store.collection(coll).get('fenced')).toMatchObject({ by: 'a' });
       expect((await store.getCheckpoint(projection))?.position).toBe(1);
-      await store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'b' } }], checkpoint: { projection, position: 2 }, fence: { lease, token: 2 } });
+      await store.write({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced', by: 'b' } }],
+        checkpoint: { projection, position: 2 },
+        fence: { lease, token: 2 },
+      });
       expect(await store.collection(coll).get('fenced')).toMatchObject({ by: 'b' });
       // Released: another holder takes it at once, with the next token.
       await store.releaseLease(lease, 'runner-b');

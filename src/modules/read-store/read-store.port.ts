@@ -36,8 +36,7 @@ export interface FindOptions {
 }
 
 export type WriteOp =
-  | { op: 'upsert'; collection: string; doc: ReadDocument }
-  | { op: 'delete'; collection: string; id: string };
+  { op: 'upsert'; collection: string; doc: ReadDocument } | { op: 'delete'; collection: string; id: string };
 
 /** A projection's progress: the position of the last event whose effects are stored. */
 export interface Checkpoint {
@@ -79,8 +78,14 @@ export interface Lease {
 /** A write fenced with a lease token that is no longer the lease's: another holder took it over. */
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError';
-  constructor(readonly lease: string, readonly token: number, readonly current: { holder: string; token: number } | null) {
-    super(`the lease ${lease} is no longer held with token ${token}${current ? ` (now ${current.holder}, token ${current.token})` : ''}: nothing was written`);
+  constructor(
+    readonly lease: string,
+    readonly token: number,
+    readonly current: { holder: string; token: number } | null,
+  ) {
+    super(
+      `the lease ${lease} is no longer held with token ${token}${current ? ` (now ${current.holder}, token ${current.token})` : ''}: nothing was written`,
+    );
   }
 }
 

@@ -3,15 +3,28 @@ import type { ReadDocument } from './read-store.port';
 /** A read-store call the store refuses before touching anything (bad collection name, document without _id…). */
 export class InvalidReadStoreRequestError extends Error {
   override readonly name = 'InvalidReadStoreRequestError';
-  constructor(readonly path: string, readonly problem: string) {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
     super(`${path}: ${problem}`);
   }
 }
 
 // MongoDB's own rules: no '$', no NUL, not 'system.'-prefixed; short enough for every adapter.
 export function checkCollectionName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 120 || name.includes('$') || name.includes('\u0000') || name.startsWith('system.')) {
-    throw new InvalidReadStoreRequestError('collection', `${JSON.stringify(name)} is not a valid collection name (1–120 characters, no "$", no NUL, not "system.")`);
+  if (
+    typeof name !== 'string' ||
+    name.length === 0 ||
+    name.length > 120 ||
+    name.includes('$') ||
+    name.includes('\u0000') ||
+    name.startsWith('system.')
+  ) {
+    throw new InvalidReadStoreRequestError(
+      'collection',
+      `${JSON.stringify(name)} is not a valid collection name (1–120 characters, no "$", no NUL, not "system.")`,
+    );
   }
 }
 

@@ -16,7 +16,9 @@ regulation, the contradictions inside its text and the reading applied. Exit cod
 contradiction breaks the reading rule.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = commandArgs('lint', USAGE, argv, { options: { dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const args = commandArgs('lint', USAGE, argv, {
+    options: { dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (typeof args === 'number') return args;
   const json = args.values.json === true;
   let dir: string;
@@ -32,12 +34,17 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CatalogError) {
       process.stderr.write(`${error.message}\n`);
-      if (json) process.stdout.write(`${JSON.stringify({ valid: false, failures: error.failures.map((f) => ({ file: f.file, problems: f.problems })) }, null, 2)}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify({ valid: false, failures: error.failures.map((f) => ({ file: f.file, problems: f.problems })) }, null, 2)}\n`,
+        );
       return 1;
     }
     throw error;
   }
   const report = lintCatalog(catalog);
-  process.stdout.write(json ? `${JSON.stringify({ valid: true, ...report }, null, 2)}\n` : `${formatLintReport(report)}\n`);
+  process.stdout.write(
+    json ? `${JSON.stringify({ valid: true, ...report }, null, 2)}\n` : `${formatLintReport(report)}\n`,
+  );
   return report.errors > 0 ? 1 : 0;
 }

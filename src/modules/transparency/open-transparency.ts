@@ -19,27 +19,48 @@ import { TransparencyLog } from './transparency-log';
  * `acceptLoss`: the operator is accepting a loss of acknowledged events (accept-log-loss): checkpoints of more leaves
  * than the log now holds are set aside (kept, named by verify) instead of refusing the start.
  */
-export function openTransparencyLog(log: SqliteEventLog, dataDir: string, keys: KeyRing, logger: Logger, options: { acceptLoss?: string } = {}): { transparency: TransparencyLog; close(): void } {
+export function openTransparencyLog(
+  log: SqliteEventLog,
+  dataDir: string,
+  keys: KeyRing,
+  logger: Logger,
+  options: { acceptLoss?: string } = {},
+): { transparency: TransparencyLog; close(): void } {
   const tree = log.tree;
   const leaves = tree.size();
   const events = tree.logSize();
   const stored = tree.eventCount();
-  if (stored !== events) throw new StorageOpenError(log.file, `the log's positions run to ${events} but only ${stored} events are stored: events were removed; run npm run cli -- verify to see which checkpoint it contradicts`);
-  if (leaves > events) throw new StorageOpenError(log.file, `its Merkle tree holds ${leaves} leaves but the log only ${events} events: events were removed; run npm run cli -- verify`);
+  if (stored !== events)
+    throw new StorageOpenError(
+      log.file,
+      `the log's positions run to ${events} but only ${stored} events are stored: events were removed; run npm run cli -- verify to see which checkpoint it contradicts`,
+    );
+  if (leaves > events)
+    throw new StorageOpenError(
+      log.file,
+      `its Merkle tree holds ${leaves} leaves but the log only ${events} events: events were removed; run npm run cli -- verify`,
+    );
   if (leaves < events) {
     const { added } = tree.catchUp();
-    logger.info({ added, leaves: leaves + added }, 'the log\'s Merkle tree caught up with the log');
+    logger.info({ added, leaves: leaves + added }, "the log's Merkle tree caught up with the log");
   }
   const store = new SqliteCheckpointStore(join(dataDir, CHECKPOINT_STORE_FILE));
   if (options.acceptLoss !== undefined) {
     const moved = store.supersedeBeyond(tree.size(), options.acceptLoss);
-    if (moved > 0) logger.warn({ checkpoints: moved, leaves: tree.size() }, 'signed checkpoints of the lost history set aside: witnesses holding them will report a fork, which the recorded acceptance explains');
+    if (moved > 0)
+      logger.warn(
+        { checkpoints: moved, leaves: tree.size() },
+        'signed checkpoints of the lost history set aside: witnesses holding them will report a fork, which the recorded acceptance explains',
+      );
   }
   const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
   const problem = transparency.stateProblem((position) => tree.recomputedLeafHash(position));
   if (problem) {
     store.close();
-    throw new StorageOpenError(log.file, `${problem}; run npm run cli -- verify to see which checkpoint it contradicts`);
+    throw new StorageOpenError(
+      log.file,
+      `${problem}; run npm run cli -- verify to see which checkpoint it contradicts`,
+    );
   }
   return { transparency, close: async () => store.close() };
 }
@@ -49,7 +70,12 @@ export function openTransparencyLog(log: SqliteEventLog, dataDir: string, keys: 
  * worker follows the log into DATA_DIR/tree.db and signs checkpoints of it. Checked on start like the embedded one
  * (the newest checkpoint's root must be the tree's); the tree may be behind the log by the events not yet followed.
  */
-export function openFollowedTransparencyLog(log: EventLog, dataDir: string, keys: KeyRing, logger: Logger): { transparency: TransparencyLog; close(): Promise<void> } {
+export function openFollowedTransparencyLog(
+  log: EventLog,
+  dataDir: string,
+  keys: KeyRing,
+  logger: Logger,
+): { transparency: TransparencyLog; close(): Promise<void> } {
   const tree = new SqliteTreeFile(join(dataDir, TREE_FILE));
   const store = new SqliteCheckpointStore(join(dataDir, CHECKPOINT_STORE_FILE));
   const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
@@ -57,7 +83,10 @@ export function openFollowedTransparencyLog(log: EventLog, dataDir: string, keys
   if (problem) {
     store.close();
     tree.close();
-    throw new StorageOpenError(tree.file, `${problem}; run npm run cli -- verify to see which checkpoint the log contradicts`);
+    throw new StorageOpenError(
+      tree.file,
+      `${problem}; run npm run cli -- verify to see which checkpoint the log contradicts`,
+    );
   }
   const follower = new TreeFollower(log, tree, logger.child({ component: 'transparency' }));
   follower.start();

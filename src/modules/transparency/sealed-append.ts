@@ -10,7 +10,11 @@ import { sealedHashOf } from './domain/log-leaf';
 
 const MAX_ATTEMPTS = 5;
 
-export async function appendSealed(log: EventLog, streamId: string, events: ReadonlyArray<{ type: string; data: unknown; metadata?: Record<string, unknown> }>): Promise<AppendResult> {
+export async function appendSealed(
+  log: EventLog,
+  streamId: string,
+  events: ReadonlyArray<{ type: string; data: unknown; metadata?: Record<string, unknown> }>,
+): Promise<AppendResult> {
   for (let attempt = 1; ; attempt++) {
     const [last] = await log.readStream(streamId, { direction: 'backwards', maxCount: 1 });
     const head = last ? last.revision : -1;
@@ -18,7 +22,10 @@ export async function appendSealed(log: EventLog, streamId: string, events: Read
     let previous = last ? sealedHashOf(last.metadata) : null;
     const sealed = events.map((event) => {
       revision++;
-      const record = sealRecord({ streamId, revision, type: event.type, data: event.data, metadata: event.metadata ?? {} }, previous);
+      const record = sealRecord(
+        { streamId, revision, type: event.type, data: event.data, metadata: event.metadata ?? {} },
+        previous,
+      );
       previous = record.hash;
       return { type: event.type, data: record.data, metadata: record.metadata };
     });

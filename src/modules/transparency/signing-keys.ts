@@ -40,7 +40,9 @@ export class SigningKeyError extends Error {
 }
 
 export function spkiFingerprint(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export interface KeyRingOptions {
@@ -60,7 +62,10 @@ function describe(label: string, origin: string, publicKey: KeyObject, status: S
 }
 
 function ed25519(key: KeyObject, file: string): KeyObject {
-  if (key.asymmetricKeyType !== 'ed25519') throw new SigningKeyError(`${file} holds a ${String(key.asymmetricKeyType)} key; checkpoints and evidence are signed with Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new SigningKeyError(
+      `${file} holds a ${String(key.asymmetricKeyType)} key; checkpoints and evidence are signed with Ed25519`,
+    );
   return key;
 }
 
@@ -83,14 +88,21 @@ export function loadKeyRing(options: KeyRingOptions): KeyRing {
   }
   const privateKey = ed25519(createPrivateKey(readFileSync(file)), file);
   const key = describe(basename(file, '.pem'), options.origin, createPublicKey(privateKey), 'active');
-  return { origin: options.origin, active: { ...key, privateKey, signer: signerKey(options.origin, privateKey) }, keys: [key], generated };
+  return {
+    origin: options.origin,
+    active: { ...key, privateKey, signer: signerKey(options.origin, privateKey) },
+    keys: [key],
+    generated,
+  };
 }
 
 function fromDirectory(options: KeyRingOptions): KeyRing {
   const dir = options.keysDir!;
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.pem')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.pem'))
+      .sort();
   } catch (error) {
     throw new SigningKeyError(`SIGNING_KEYS_DIR ${dir} cannot be read (${(error as NodeJS.ErrnoException).code})`);
   }
@@ -108,10 +120,21 @@ function fromDirectory(options: KeyRingOptions): KeyRing {
     }
   }
   const activeLabel = options.activeKey ?? (privateKeys.size === 1 ? [...privateKeys.keys()][0] : undefined);
-  if (!activeLabel) throw new SigningKeyError(`SIGNING_KEYS_DIR ${dir} holds ${privateKeys.size} private keys (${[...privateKeys.keys()].join(', ') || 'none'}); set SIGNING_KEY_ACTIVE to the label of the one that signs`);
+  if (!activeLabel)
+    throw new SigningKeyError(
+      `SIGNING_KEYS_DIR ${dir} holds ${privateKeys.size} private keys (${[...privateKeys.keys()].join(', ') || 'none'}); set SIGNING_KEY_ACTIVE to the label of the one that signs`,
+    );
   const privateKey = privateKeys.get(activeLabel);
-  if (!privateKey) throw new SigningKeyError(`SIGNING_KEY_ACTIVE ${activeLabel}: no private key ${activeLabel}.pem in ${dir}`);
-  const keys = [...publicKeys].map(([label, key]) => describe(label, options.origin, key, label === activeLabel ? 'active' : 'retired'));
+  if (!privateKey)
+    throw new SigningKeyError(`SIGNING_KEY_ACTIVE ${activeLabel}: no private key ${activeLabel}.pem in ${dir}`);
+  const keys = [...publicKeys].map(([label, key]) =>
+    describe(label, options.origin, key, label === activeLabel ? 'active' : 'retired'),
+  );
   const active = keys.find((k) => k.label === activeLabel)!;
-  return { origin: options.origin, active: { ...active, privateKey, signer: signerKey(options.origin, privateKey) }, keys, generated: null };
+  return {
+    origin: options.origin,
+    active: { ...active, privateKey, signer: signerKey(options.origin, privateKey) },
+    keys,
+    generated: null,
+  };
 }

@@ -5,8 +5,22 @@
  * rewritten or replaced under a running service is refused, never signed. Framework-free.
  */
 import type { Logger } from 'pino';
-import { consistencyProof, hashLeaf, inclusionProof, rootAt, verifyConsistency, type NodeSource } from './domain/merkle';
-import { formatCheckpoint, parseCheckpoint, parseSignedNote, parseVkey, signNote, verifyNote } from './domain/signed-note';
+import {
+  consistencyProof,
+  hashLeaf,
+  inclusionProof,
+  rootAt,
+  verifyConsistency,
+  type NodeSource,
+} from './domain/merkle';
+import {
+  formatCheckpoint,
+  parseCheckpoint,
+  parseSignedNote,
+  parseVkey,
+  signNote,
+  verifyNote,
+} from './domain/signed-note';
 import type { CheckpointStore, StoredCheckpoint } from './sqlite/sqlite-checkpoint-store';
 import type { KeyRing } from './signing-keys';
 
@@ -62,15 +76,29 @@ export class TransparencyLog {
   issue(force = false): StoredCheckpoint {
     const size = this.tree.size();
     const last = this.checkpoints.latest();
-    if (last && size < last.size) throw new CheckpointRefusedError(`the log's tree has ${size} leaves, fewer than the ${last.size} of checkpoint #${last.seq}: the log was truncated or replaced`);
+    if (last && size < last.size)
+      throw new CheckpointRefusedError(
+        `the log's tree has ${size} leaves, fewer than the ${last.size} of checkpoint #${last.seq}: the log was truncated or replaced`,
+      );
     if (last && size === last.size && !force) return last;
     const root = Buffer.from(rootAt(this.tree, size));
     if (last) {
-      const consistent = verifyConsistency(last.size, size, consistencyProof(this.tree, last.size, size), last.root, root);
-      if (!consistent.ok) throw new CheckpointRefusedError(`the log's tree at ${size} leaves is not an extension of checkpoint #${last.seq} (${last.size} leaves): ${consistent.problem}`);
+      const consistent = verifyConsistency(
+        last.size,
+        size,
+        consistencyProof(this.tree, last.size, size),
+        last.root,
+        root,
+      );
+      if (!consistent.ok)
+        throw new CheckpointRefusedError(
+          `the log's tree at ${size} leaves is not an extension of checkpoint #${last.seq} (${last.size} leaves): ${consistent.problem}`,
+        );
     }
     const signedAt = new Date(Math.floor(this.clock().getTime() / 1000) * 1000);
-    const note = signNote(formatCheckpoint({ origin: this.keys.origin, size, root, time: signedAt }), [this.keys.active.signer]);
+    const note = signNote(formatCheckpoint({ origin: this.keys.origin, size, root, time: signedAt }), [
+      this.keys.active.signer,
+    ]);
     return this.checkpoints.add({ size, root, signedAt, keyId: this.keys.active.note.keyId.toString('hex'), note });
   }
 
@@ -133,18 +161,53 @@ export class TransparencyLog {
     let data: Buffer | null;
     if ('eventId' in leaf) {
       const found = this.tree.leafOfEvent(leaf.eventId);
-      if (!found) return { ok: false, status: 404, field: 'eventId', problem: `no event ${leaf.eventId} in the log`, allowed: 'the id of a recorded event' };
+      if (!found)
+        return {
+          ok: false,
+          status: 404,
+          field: 'eventId',
+          problem: `no event ${leaf.eventId} in the log`,
+          allowed: 'the id of a recorded event',
+        };
       index = found.index;
       data = found.data;
     } else {
       index = leaf.leafIndex;
-      if (index >= current) return { ok: false, status: 404, field: 'leafIndex', problem: `the log has ${current} leaves`, allowed: `0–${current - 1}` };
+      if (index >= current)
+        return {
+          ok: false,
+          status: 404,
+          field: 'leafIndex',
+          problem: `the log has ${current} leaves`,
+          allowed: `0–${current - 1}`,
+        };
       data = this.tree.leafAt(index);
     }
     const treeSize = treeSizeParam ?? this.latest()?.size ?? current;
-    if (treeSize > current) return { ok: false, status: 400, field: 'treeSize', problem: `the log has ${current} leaves`, allowed: `${index + 1}–${current}` };
-    if (index >= treeSize) return { ok: false, status: 409, field: 'treeSize', problem: `leaf ${index} is not in the tree of ${treeSize} leaves (the latest checkpoint predates it; ask again after the next one)`, allowed: `${index + 1}–${current}` };
-    if (!data) return { ok: false, status: 404, field: 'leafIndex', problem: `no event at leaf ${index}`, allowed: `0–${current - 1}` };
+    if (treeSize > current)
+      return {
+        ok: false,
+        status: 400,
+        field: 'treeSize',
+        problem: `the log has ${current} leaves`,
+        allowed: `${index + 1}–${current}`,
+      };
+    if (index >= treeSize)
+      return {
+        ok: false,
+        status: 409,
+        field: 'treeSize',
+        problem: `leaf ${index} is not in the tree of ${treeSize} leaves (the latest checkpoint predates it; ask again after the next one)`,
+        allowed: `${index + 1}–${current}`,
+      };
+    if (!data)
+      return {
+        ok: false,
+        status: 404,
+        field: 'leafIndex',
+        problem: `no event at leaf ${index}`,
+        allowed: `0–${current - 1}`,
+      };
     return {
       ok: true,
       leafIndex: index,
@@ -163,7 +226,10 @@ export class TransparencyLog {
   evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
     const needed = leafIndexes.length ? Math.max(...leafIndexes) + 1 : 0;
     const checkpoint = this.checkpoints.newestCosigned(needed) ?? this.issue();
-    return { checkpoint: checkpoint.note + checkpoint.cosignatures, proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))) };
+    return {
+      checkpoint: checkpoint.note + checkpoint.cosignatures,
+      proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))),
+    };
   }
 
   /**
@@ -173,25 +239,78 @@ export class TransparencyLog {
    */
   addCosignature(cosignedNote: string, witnessVkey: string): Outcome<{ seq: number; witness: string }> {
     const key = parseVkey(witnessVkey);
-    if (!key.ok || key.value.type !== 0x04) return { ok: false, status: 400, field: 'witnessKey', problem: key.ok ? 'not a cosigner key (signature type 0x04)' : key.problem, allowed: '<name>+<key id>+<base64(0x04 || Ed25519 public key)>' };
+    if (!key.ok || key.value.type !== 0x04)
+      return {
+        ok: false,
+        status: 400,
+        field: 'witnessKey',
+        problem: key.ok ? 'not a cosigner key (signature type 0x04)' : key.problem,
+        allowed: '<name>+<key id>+<base64(0x04 || Ed25519 public key)>',
+      };
     const verified = verifyNote(cosignedNote, [...this.keys.keys.map((k) => k.note), key.value]);
-    if (!verified.ok) return { ok: false, status: 400, field: 'note', problem: verified.problem, allowed: 'a checkpoint of this log, as served, with the witness cosignature line added' };
-    const cosigned = verified.cosignedBy.find((c) => c.key.name === key.value.name && c.key.keyId.equals(key.value.keyId));
-    if (!cosigned) return { ok: false, status: 400, field: 'note', problem: `no cosignature by ${key.value.name} in the note`, allowed: 'the note with the witness cosignature line added' };
+    if (!verified.ok)
+      return {
+        ok: false,
+        status: 400,
+        field: 'note',
+        problem: verified.problem,
+        allowed: 'a checkpoint of this log, as served, with the witness cosignature line added',
+      };
+    const cosigned = verified.cosignedBy.find(
+      (c) => c.key.name === key.value.name && c.key.keyId.equals(key.value.keyId),
+    );
+    if (!cosigned)
+      return {
+        ok: false,
+        status: 400,
+        field: 'note',
+        problem: `no cosignature by ${key.value.name} in the note`,
+        allowed: 'the note with the witness cosignature line added',
+      };
     const body = parseCheckpoint(verified.body);
     const stored = body.ok ? this.checkpoints.withBody(body.value.size, verified.body) : null;
-    if (!body.ok || !stored) return { ok: false, status: 404, field: 'note', problem: 'this log issued no such checkpoint', allowed: 'a checkpoint served by GET /api/transparency/checkpoint' };
+    if (!body.ok || !stored)
+      return {
+        ok: false,
+        status: 404,
+        field: 'note',
+        problem: 'this log issued no such checkpoint',
+        allowed: 'a checkpoint served by GET /api/transparency/checkpoint',
+      };
     const note = parseSignedNote(cosignedNote);
-    const line = note.ok ? note.value.signatures.find((s) => s.name === key.value.name && s.keyId.equals(key.value.keyId))?.line : undefined;
+    const line = note.ok
+      ? note.value.signatures.find((s) => s.name === key.value.name && s.keyId.equals(key.value.keyId))?.line
+      : undefined;
     this.checkpoints.addCosignature(stored.seq, line!);
     return { ok: true, seq: stored.seq, witness: key.value.name };
   }
 
   consistency(from: number, to: number): Outcome<ConsistencyAnswer> {
     const current = this.tree.size();
-    if (to > current) return { ok: false, status: 400, field: 'to', problem: `the log has ${current} leaves`, allowed: `${from}–${current}` };
-    if (from > to) return { ok: false, status: 400, field: 'from', problem: `${from} is larger than to (${to})`, allowed: `0–${to}` };
-    return { ok: true, from, to, proof: b64(consistencyProof(this.tree, from, to)), fromCheckpoint: this.checkpoints.ofSize(from)?.note ?? null, toCheckpoint: this.checkpoints.ofSize(to)?.note ?? null };
+    if (to > current)
+      return {
+        ok: false,
+        status: 400,
+        field: 'to',
+        problem: `the log has ${current} leaves`,
+        allowed: `${from}–${current}`,
+      };
+    if (from > to)
+      return {
+        ok: false,
+        status: 400,
+        field: 'from',
+        problem: `${from} is larger than to (${to})`,
+        allowed: `0–${to}`,
+      };
+    return {
+      ok: true,
+      from,
+      to,
+      proof: b64(consistencyProof(this.tree, from, to)),
+      fromCheckpoint: this.checkpoints.ofSize(from)?.note ?? null,
+      toCheckpoint: this.checkpoints.ofSize(to)?.note ?? null,
+    };
   }
 
   /**
@@ -202,12 +321,15 @@ export class TransparencyLog {
     const size = this.tree.size();
     if (size > 0 && recomputedLeafHash) {
       const expected = recomputedLeafHash(size);
-      if (!expected || !expected.equals(this.tree.node(0, size - 1))) return `the tree's last leaf (${size - 1}) does not match the event at position ${size}: the log was changed under its tree`;
+      if (!expected || !expected.equals(this.tree.node(0, size - 1)))
+        return `the tree's last leaf (${size - 1}) does not match the event at position ${size}: the log was changed under its tree`;
     }
     const last = this.latest();
     if (last) {
-      if (last.size > size) return `checkpoint #${last.seq} signed ${last.size} leaves; the log's tree has ${size}: the log was truncated or replaced`;
-      if (!Buffer.from(rootAt(this.tree, last.size)).equals(last.root)) return `the log's tree at ${last.size} leaves has another root than checkpoint #${last.seq} signed: the log was rewritten or replaced`;
+      if (last.size > size)
+        return `checkpoint #${last.seq} signed ${last.size} leaves; the log's tree has ${size}: the log was truncated or replaced`;
+      if (!Buffer.from(rootAt(this.tree, last.size)).equals(last.root))
+        return `the log's tree at ${last.size} leaves has another root than checkpoint #${last.seq} signed: the log was rewritten or replaced`;
     }
     return null;
   }

@@ -24,10 +24,25 @@ export class TreeFollower {
     this.running = (async () => {
       try {
         for await (const batch of subscription) {
-          this.tree.append(batch.map((e) => ({ eventId: e.id, position: e.position, leaf: leafData({ id: e.id, streamId: e.streamId, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }) })));
+          this.tree.append(
+            batch.map((e) => ({
+              eventId: e.id,
+              position: e.position,
+              leaf: leafData({
+                id: e.id,
+                streamId: e.streamId,
+                type: e.type,
+                data: JSON.stringify(e.data),
+                metadata: JSON.stringify(e.metadata),
+              }),
+            })),
+          );
         }
       } catch (error) {
-        this.logger.error({ err: error }, 'the Merkle tree stopped following the log; no checkpoint covers what came after');
+        this.logger.error(
+          { err: error },
+          'the Merkle tree stopped following the log; no checkpoint covers what came after',
+        );
       }
     })();
   }

@@ -40,4 +40,3 @@ export function parseTrustedKeys(text: string): { keys: TrustedKeySet; problems:
   }
   return { keys: { fingerprints, noteKeys }, problems };
 }
-

@@ -10,7 +10,18 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { commandArgs, usageError } from '../../shared/cli/cli-command';
 import { isCaught, judge, type WitnessVerdict } from './domain/witness';
-import { COSIGNATURE_TYPE, cosignatureLine, formatVkey, parseCheckpoint, parseVkey, signerKey, verifyNote, withSignatureLines, type Checkpoint, type NoteVerifierKey } from './domain/signed-note';
+import {
+  COSIGNATURE_TYPE,
+  cosignatureLine,
+  formatVkey,
+  parseCheckpoint,
+  parseVkey,
+  signerKey,
+  verifyNote,
+  withSignatureLines,
+  type Checkpoint,
+  type NoteVerifierKey,
+} from './domain/signed-note';
 import { parseTrustedKeys } from './trusted-keys';
 
 const USAGE = `usage: npm run cli -- witness --url <server> --state <file> (--fingerprint <hex> | --trusted-keys <file>)
@@ -44,7 +55,9 @@ function readCheckpoint(note: string, trusted: readonly NoteVerifierKey[]): Fetc
   const verified = verifyNote(note, trusted);
   if (!verified.ok) return { ok: false, problem: verified.problem };
   const checkpoint = parseCheckpoint(verified.body);
-  return checkpoint.ok ? { ok: true, note: note.replace(/\r\n/g, '\n'), checkpoint: checkpoint.value } : { ok: false, problem: checkpoint.problem };
+  return checkpoint.ok
+    ? { ok: true, note: note.replace(/\r\n/g, '\n'), checkpoint: checkpoint.value }
+    : { ok: false, problem: checkpoint.problem };
 }
 
 async function consistencyProof(base: string, from: number, to: number): Promise<Uint8Array[] | null> {
@@ -52,14 +65,20 @@ async function consistencyProof(base: string, from: number, to: number): Promise
   if (r.status !== 200) return null;
   try {
     const proof = (JSON.parse(r.text) as { proof?: unknown }).proof;
-    return Array.isArray(proof) && proof.every((p) => typeof p === 'string') ? proof.map((p: string) => Buffer.from(p, 'base64')) : null;
+    return Array.isArray(proof) && proof.every((p) => typeof p === 'string')
+      ? proof.map((p: string) => Buffer.from(p, 'base64'))
+      : null;
   } catch {
     return null;
   }
 }
 
 /** Pinned fingerprints become note keys through the server's key list, each checked against its pin. */
-async function trustedNoteKeys(base: string, fingerprints: readonly string[], noteKeys: readonly NoteVerifierKey[]): Promise<NoteVerifierKey[]> {
+async function trustedNoteKeys(
+  base: string,
+  fingerprints: readonly string[],
+  noteKeys: readonly NoteVerifierKey[],
+): Promise<NoteVerifierKey[]> {
   if (fingerprints.length === 0) return [...noteKeys];
   const r = await fetchText(`${base}/api/transparency/keys`);
   const listed = r.status === 200 ? ((JSON.parse(r.text) as { keys?: Array<{ vkey?: string }> }).keys ?? []) : [];
@@ -68,7 +87,9 @@ async function trustedNoteKeys(base: string, fingerprints: readonly string[], no
   for (const entry of listed) {
     const key = entry.vkey ? parseVkey(entry.vkey) : null;
     if (!key?.ok) continue;
-    const fingerprint = createHash('sha256').update(key.value.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(key.value.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex');
     if (fingerprints.includes(fingerprint)) pinned.push(key.value);
   }
   return [...noteKeys, ...pinned];
@@ -105,31 +126,49 @@ export async function run(argv: string[]): Promise<number> {
     noteKeys = keys.noteKeys;
   }
   if (fingerprints.length === 0 && noteKeys.length === 0) {
-    process.stderr.write('no trusted key given: a witness must know the log\'s key from elsewhere than the log (--fingerprint or --trusted-keys)\n');
+    process.stderr.write(
+      "no trusted key given: a witness must know the log's key from elsewhere than the log (--fingerprint or --trusted-keys)\n",
+    );
     return 1;
   }
-  const out = (lines: string[], json: unknown) => process.stdout.write(args.json ? `${JSON.stringify(json, null, 2)}\n` : `${lines.join('\n')}\n`);
+  const out = (lines: string[], json: unknown) =>
+    process.stdout.write(args.json ? `${JSON.stringify(json, null, 2)}\n` : `${lines.join('\n')}\n`);
   try {
     const trusted = await trustedNoteKeys(base, fingerprints, noteKeys);
     if (trusted.length === 0) {
-      out([`NOT ACCEPTED: none of the pinned fingerprints is among the keys ${base} lists`], { accepted: false, problem: 'no trusted key' });
+      out([`NOT ACCEPTED: none of the pinned fingerprints is among the keys ${base} lists`], {
+        accepted: false,
+        problem: 'no trusted key',
+      });
       return 1;
     }
     const latest = await fetchText(`${base}/api/transparency/checkpoint`);
     if (latest.status !== 200) {
-      out([`NOT ACCEPTED: ${base}/api/transparency/checkpoint answered ${latest.status}`], { accepted: false, status: latest.status });
+      out([`NOT ACCEPTED: ${base}/api/transparency/checkpoint answered ${latest.status}`], {
+        accepted: false,
+        status: latest.status,
+      });
       return 1;
     }
     const fetched = readCheckpoint(latest.text, trusted);
     if (!fetched.ok) {
-      out([`NOT ACCEPTED: the checkpoint's signature: ${fetched.problem}`, latest.text], { accepted: false, problem: fetched.problem, checkpoint: latest.text });
+      out([`NOT ACCEPTED: the checkpoint's signature: ${fetched.problem}`, latest.text], {
+        accepted: false,
+        problem: fetched.problem,
+        checkpoint: latest.text,
+      });
       return 1;
     }
     const held = existsSync(args.state) ? (JSON.parse(readFileSync(args.state, 'utf8')) as WitnessState) : null;
     const checks: Array<{ against: string; note: string | null; verdict: WitnessVerdict }> = [];
     const compare = async (against: string, note: string | null) => {
       const previous = note ? readCheckpoint(note, trusted) : null;
-      if (previous && !previous.ok) return checks.push({ against, note, verdict: { kind: 'other-log', detail: `the held checkpoint no longer verifies: ${previous.problem}` } });
+      if (previous && !previous.ok)
+        return checks.push({
+          against,
+          note,
+          verdict: { kind: 'other-log', detail: `the held checkpoint no longer verifies: ${previous.problem}` },
+        });
       const before = previous?.checkpoint ?? null;
       // Order the two trees by size: the proof always runs from the smaller to the larger.
       let verdict: WitnessVerdict;
@@ -137,30 +176,56 @@ export async function run(argv: string[]): Promise<number> {
         const proof = await consistencyProof(base, fetched.checkpoint.size, before.size);
         verdict = judge(fetched.checkpoint, before, proof);
       } else {
-        const proof = before && fetched.checkpoint.size > before.size ? await consistencyProof(base, before.size, fetched.checkpoint.size) : null;
+        const proof =
+          before && fetched.checkpoint.size > before.size
+            ? await consistencyProof(base, before.size, fetched.checkpoint.size)
+            : null;
         verdict = judge(before, fetched.checkpoint, proof);
       }
       return checks.push({ against, note, verdict });
     };
     await compare('held', held?.checkpoint ?? null);
-    if (args['peer-state']) await compare(`peer ${args['peer-state']}`, (JSON.parse(readFileSync(args['peer-state'], 'utf8')) as WitnessState).checkpoint);
+    if (args['peer-state'])
+      await compare(
+        `peer ${args['peer-state']}`,
+        (JSON.parse(readFileSync(args['peer-state'], 'utf8')) as WitnessState).checkpoint,
+      );
     const caught = checks.filter((c) => isCaught(c.verdict));
     if (caught.length > 0) {
       const evidence = caught
-        .map((c) => `${c.verdict.kind.toUpperCase()}: ${c.verdict.detail}\n\n--- checkpoint held (${c.against}) ---\n${c.note ?? ''}\n--- checkpoint served by ${base} now ---\n${fetched.note}`)
+        .map(
+          (c) =>
+            `${c.verdict.kind.toUpperCase()}: ${c.verdict.detail}\n\n--- checkpoint held (${c.against}) ---\n${c.note ?? ''}\n--- checkpoint served by ${base} now ---\n${fetched.note}`,
+        )
         .join('\n');
       const file = `${args.state}.evidence-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`;
       writeFileSync(file, evidence);
-      out([`CAUGHT: ${caught.map((c) => `${c.verdict.kind} (against the ${c.against} checkpoint): ${c.verdict.detail}`).join('; ')}`, `evidence written to ${file}`, '', evidence], { accepted: false, caught: caught.map((c) => ({ against: c.against, ...c.verdict, held: c.note, served: fetched.note })), evidenceFile: file });
+      out(
+        [
+          `CAUGHT: ${caught.map((c) => `${c.verdict.kind} (against the ${c.against} checkpoint): ${c.verdict.detail}`).join('; ')}`,
+          `evidence written to ${file}`,
+          '',
+          evidence,
+        ],
+        {
+          accepted: false,
+          caught: caught.map((c) => ({ against: c.against, ...c.verdict, held: c.note, served: fetched.note })),
+          evidenceFile: file,
+        },
+      );
       return 1;
     }
     let cosigned: string | undefined;
     if (args['cosign-key']) {
       if (!args['cosign-name']) {
-        process.stderr.write('--cosign-key needs --cosign-name (the witness\'s key name, e.g. auditor.example/w1)\n');
+        process.stderr.write("--cosign-key needs --cosign-name (the witness's key name, e.g. auditor.example/w1)\n");
         return 2;
       }
-      const witness = signerKey(args['cosign-name'], createPrivateKey(readFileSync(args['cosign-key'])), COSIGNATURE_TYPE);
+      const witness = signerKey(
+        args['cosign-name'],
+        createPrivateKey(readFileSync(args['cosign-key'])),
+        COSIGNATURE_TYPE,
+      );
       const body = fetched.note.slice(0, fetched.note.lastIndexOf('\n\n') + 1);
       cosigned = withSignatureLines(fetched.note, [cosignatureLine(body, witness, new Date())]);
       if (args.submit) {
@@ -170,15 +235,34 @@ export async function run(argv: string[]): Promise<number> {
           headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
           body: JSON.stringify({ note: cosigned, witnessKey: formatVkey(witness) }),
         });
-        if (r.status !== 201) process.stderr.write(`the server did not take the cosignature: ${r.status} ${await r.text()}\n`);
+        if (r.status !== 201)
+          process.stderr.write(`the server did not take the cosignature: ${r.status} ${await r.text()}\n`);
       }
     }
-    const state: WitnessState = { format: 'reglament-witness/1', url: base, checkpoint: fetched.note, acceptedAt: new Date().toISOString(), ...(cosigned ? { cosigned } : {}) };
+    const state: WitnessState = {
+      format: 'reglament-witness/1',
+      url: base,
+      checkpoint: fetched.note,
+      acceptedAt: new Date().toISOString(),
+      ...(cosigned ? { cosigned } : {}),
+    };
     // Written whole, then renamed: a crash never leaves a half-written state.
     writeFileSync(`${args.state}.tmp`, JSON.stringify(state, null, 2));
     renameSync(`${args.state}.tmp`, args.state);
     const { size, root } = fetched.checkpoint;
-    out([`ACCEPTED: ${fetched.checkpoint.origin} at ${size} events, root ${root.toString('base64')} (${checks.map((c) => `${c.against}: ${c.verdict.detail}`).join('; ')})`, ...(cosigned ? ['', cosigned] : [])], { accepted: true, size, root: root.toString('base64'), checks: checks.map((c) => ({ against: c.against, ...c.verdict })), ...(cosigned ? { cosigned } : {}) });
+    out(
+      [
+        `ACCEPTED: ${fetched.checkpoint.origin} at ${size} events, root ${root.toString('base64')} (${checks.map((c) => `${c.against}: ${c.verdict.detail}`).join('; ')})`,
+        ...(cosigned ? ['', cosigned] : []),
+      ],
+      {
+        accepted: true,
+        size,
+        root: root.toString('base64'),
+        checks: checks.map((c) => ({ against: c.against, ...c.verdict })),
+        ...(cosigned ? { cosigned } : {}),
+      },
+    );
     return 0;
   } catch (error) {
     out([`NOT ACCEPTED: ${(error as Error).message}`], { accepted: false, problem: (error as Error).message });

@@ -45,6 +45,10 @@ export const logOverviewProjection: Projection = {
       lastRecordedAt: recordedAt,
     } satisfies StreamSummary);
     const type = await ctx.get<EventTypeCount>('event-types', event.type);
-    ctx.upsert('event-types', { _id: event.type, count: (type?.count ?? 0) + 1, lastPosition: event.position } satisfies EventTypeCount);
+    ctx.upsert('event-types', {
+      _id: event.type,
+      count: (type?.count ?? 0) + 1,
+      lastPosition: event.position,
+    } satisfies EventTypeCount);
   },
 };

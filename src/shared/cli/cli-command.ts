@@ -14,7 +14,11 @@ export interface CliCommand {
 }
 
 /** A command whose code is loaded only when it runs, so one command does not pay for the others' imports. */
-export function lazyCommand(name: string, summary: string, load: () => Promise<{ run(argv: string[]): Promise<number> }>): CliCommand {
+export function lazyCommand(
+  name: string,
+  summary: string,
+  load: () => Promise<{ run(argv: string[]): Promise<number> }>,
+): CliCommand {
   return { name, summary, run: async (argv) => (await load()).run(argv) };
 }
 
@@ -25,7 +29,12 @@ export const USAGE_EXIT = 2;
  * The command's arguments, strictly: an unknown option or a missing value is one line naming it, then the usage, on
  * stderr, exit 2; `--help` is the usage on stdout, exit 0. Either exit code is returned instead of the arguments.
  */
-export function commandArgs<const T extends Omit<ParseArgsConfig, 'args' | 'strict'>>(command: string, usage: string, argv: string[], config: T): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> | number {
+export function commandArgs<const T extends Omit<ParseArgsConfig, 'args' | 'strict'>>(
+  command: string,
+  usage: string,
+  argv: string[],
+  config: T,
+): ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>> | number {
   let parsed: ReturnType<typeof parseArgs<T & { args: string[]; strict: true }>>;
   try {
     parsed = parseArgs({ ...config, args: argv, strict: true });
@@ -46,6 +55,9 @@ export function usageError(command: string, usage: string, problem: string): num
 }
 
 /** The configuration a command runs on: the environment's, with `--data-dir` over DATA_DIR; or exit 78 with every problem printed. */
-export function configWithDataDir(dataDir: string | undefined, env: Record<string, string | undefined> = process.env): AppConfig | 78 {
+export function configWithDataDir(
+  dataDir: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): AppConfig | 78 {
   return configForCommand(dataDir ? { ...env, DATA_DIR: dataDir } : env);
 }

@@ -6,7 +6,17 @@ describe('loadConfig', () => {
     const config = loadConfig({}, '/srv/app');
     expect(config.eventStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
     expect(config.readStore).toEqual({ kind: 'sqlite', dataDir: '/srv/app/var/data' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, projections: 'inline', logLevel: 'info', caseCacheSize: 100_000, caseViewCacheMb: 128, projectionNice: 19, projectionShare: 0.1, startupCheckMaxMb: 1024 });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 3000,
+      projections: 'inline',
+      logLevel: 'info',
+      caseCacheSize: 100_000,
+      caseViewCacheMb: 128,
+      projectionNice: 19,
+      projectionShare: 0.1,
+      startupCheckMaxMb: 1024,
+    });
   });
 
   it('reads production settings', () => {
@@ -19,7 +29,11 @@ describe('loadConfig', () => {
       PROJECTIONS: 'off',
     });
     expect(config.eventStore).toEqual({ kind: 'eventstoredb', url: 'esdb://es:2113?tls=false' });
-    expect(config.readStore).toEqual({ kind: 'mongodb', url: 'mongodb://mongo:27017/?replicaSet=rs0', database: 'reglament' });
+    expect(config.readStore).toEqual({
+      kind: 'mongodb',
+      url: 'mongodb://mongo:27017/?replicaSet=rs0',
+      database: 'reglament',
+    });
     expect(config.port).toBe(8080);
     expect(config.projections).toBe('off');
   });
@@ -29,8 +43,16 @@ describe('loadConfig', () => {
     [{ READ_STORE: 'redis' }, 'READ_STORE', 'sqlite | mongodb'],
     [{ EVENT_STORE: 'eventstoredb' }, 'EVENTSTORE_URL', 'URL'],
     [{ READ_STORE: 'mongodb', MONGODB_URL: 'http://x' }, 'MONGODB_URL', 'mongodb'],
-    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://kurrentdb:2113?tls=false' }, 'EVENTSTORE_URL', 'esdb:// or esdb+discover://'],
-    [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb+discover://cluster:2113' }, 'EVENTSTORE_URL', 'esdb:// or esdb+discover://'],
+    [
+      { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb://kurrentdb:2113?tls=false' },
+      'EVENTSTORE_URL',
+      'esdb:// or esdb+discover://',
+    ],
+    [
+      { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'kurrentdb+discover://cluster:2113' },
+      'EVENTSTORE_URL',
+      'esdb:// or esdb+discover://',
+    ],
     [{ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'localhost:2113' }, 'EVENTSTORE_URL', 'esdb://'],
     [{ PORT: '70000' }, 'PORT', '0–65535'],
     [{ PORT: 'abc' }, 'PORT', '0–65535'],
@@ -55,42 +77,58 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads the projection process\'s nice value, under its earlier name too when the new one is unset', () => {
+  it("reads the projection process's nice value, under its earlier name too when the new one is unset", () => {
     expect(loadConfig({ PROJECTION_NICE: '5' }).projectionNice).toBe(5);
     expect(loadConfig({ PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(12);
     expect(loadConfig({ PROJECTION_NICE: '3', PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(3);
   });
 
-  it('reads the projection process\'s share of the time for recent events as a decimal', () => {
+  it("reads the projection process's share of the time for recent events as a decimal", () => {
     expect(loadConfig({ PROJECTION_SHARE: '0.5' }).projectionShare).toBe(0.5);
     expect(loadConfig({ PROJECTION_SHARE: '1' }).projectionShare).toBe(1);
   });
 
   it('accepts exactly the EventStoreDB schemes the client parses, which it then parses without throwing', () => {
-    for (const url of ['esdb://es:2113?tls=false', 'esdb+discover://cluster.example:2113', 'esdb://admin:changeit@a:2113,b:2113?nodePreference=leader']) {
+    for (const url of [
+      'esdb://es:2113?tls=false',
+      'esdb+discover://cluster.example:2113',
+      'esdb://admin:changeit@a:2113,b:2113?nodePreference=leader',
+    ]) {
       const config = loadConfig({ EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url });
       expect(config.eventStore).toEqual({ kind: 'eventstoredb', url });
       expect(() => EventStoreDBClient.connectionString(url)).not.toThrow();
     }
     // What config now refuses is what the client would have thrown on at start-up.
-    expect(() => EventStoreDBClient.connectionString('kurrentdb://kurrentdb:2113?tls=false')).toThrow(/esdb:\/\/ or esdb\+discover:\/\//);
+    expect(() => EventStoreDBClient.connectionString('kurrentdb://kurrentdb:2113?tls=false')).toThrow(
+      /esdb:\/\/ or esdb\+discover:\/\//,
+    );
   });
 
   it('reports every problem at once', () => {
-    expect(() => loadConfig({ EVENT_STORE: 'x', READ_STORE: 'y', PORT: '-1' })).toThrow(/EVENT_STORE[\s\S]*READ_STORE[\s\S]*PORT/);
+    expect(() => loadConfig({ EVENT_STORE: 'x', READ_STORE: 'y', PORT: '-1' })).toThrow(
+      /EVENT_STORE[\s\S]*READ_STORE[\s\S]*PORT/,
+    );
   });
 
   it('reads deadline warning shares as a list, or per service and version as JSON, and names what is allowed otherwise', () => {
     expect(loadConfig({}).deadlineWarnings).toEqual({ default: [50, 80] });
     expect(loadConfig({ DEADLINE_WARNINGS: '25, 75,90' }).deadlineWarnings).toEqual({ default: [25, 75, 90] });
-    expect(loadConfig({ DEADLINE_WARNINGS: '{"byService":{"personnel-reserve":[70]}}' }).deadlineWarnings).toEqual({ default: [50, 80], byService: { 'personnel-reserve': [70] }, byVersion: {} });
+    expect(loadConfig({ DEADLINE_WARNINGS: '{"byService":{"personnel-reserve":[70]}}' }).deadlineWarnings).toEqual({
+      default: [50, 80],
+      byService: { 'personnel-reserve': [70] },
+      byVersion: {},
+    });
     for (const bad of ['50,100', 'half', '{"default":[0]}', '{"every":[50]}', '{']) {
       expect(() => loadConfig({ DEADLINE_WARNINGS: bad })).toThrow(/DEADLINE_WARNINGS[\s\S]*allowed: percent shares/);
     }
     expect(loadConfig({ DEADLINE_SCHEDULER: 'off' }).deadlineScheduler).toBe(false);
     expect(() => loadConfig({ DEADLINE_POLL_MS: '0' })).toThrow(/DEADLINE_POLL_MS/);
-    expect(loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01T00:00:00+05:00' }).deadlineRecordFrom).toBe('2026-11-30T19:00:00.000Z');
-    expect(() => loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01' })).toThrow(/DEADLINE_RECORD_FROM[\s\S]*an ISO 8601 instant with an offset/);
+    expect(loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01T00:00:00+05:00' }).deadlineRecordFrom).toBe(
+      '2026-11-30T19:00:00.000Z',
+    );
+    expect(() => loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01' })).toThrow(
+      /DEADLINE_RECORD_FROM[\s\S]*an ISO 8601 instant with an offset/,
+    );
   });
 
   it('reads the process environment itself, which is not a plain object', () => {

@@ -77,7 +77,13 @@ export interface AppConfig {
     shape: string;
   };
   /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
-  limits: { requestsPerMinute: number; iinLookupsPerMinute: number; filingsPerDay: number; maxConnections: number; streamClients: number };
+  limits: {
+    requestsPerMinute: number;
+    iinLookupsPerMinute: number;
+    filingsPerDay: number;
+    maxConnections: number;
+    streamClients: number;
+  };
   /** How far in the future (by this server's clock) an act's occurredAt may lie: clients' clocks are never exact. */
   occurredAtToleranceMs: number;
   /**
@@ -109,7 +115,10 @@ export class ConfigError extends Error {
     super(
       'invalid configuration:\n' +
         problems
-          .map((p) => `  ${p.variable}=${p.value === undefined ? '(unset)' : JSON.stringify(p.value)}: ${p.problem}; allowed: ${p.allowed}`)
+          .map(
+            (p) =>
+              `  ${p.variable}=${p.value === undefined ? '(unset)' : JSON.stringify(p.value)}: ${p.problem}; allowed: ${p.allowed}`,
+          )
           .join('\n'),
     );
   }
@@ -153,13 +162,19 @@ const setting = <T>(fallback: T, read: (value: string, ctx: Ctx) => T) =>
     .transform((value, ctx): T => (value === undefined || value === '' ? fallback : read(value, ctx)));
 
 const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
-  setting<T>(fallback, (value, ctx) => ((allowed as readonly string[]).includes(value) ? (value as T) : refuse(ctx, { problem: 'unknown value', allowed: allowed.join(' | ') }, fallback)));
+  setting<T>(fallback, (value, ctx) =>
+    (allowed as readonly string[]).includes(value)
+      ? (value as T)
+      : refuse(ctx, { problem: 'unknown value', allowed: allowed.join(' | ') }, fallback),
+  );
 
 const onOff = (fallback: 'on' | 'off') => oneOf(['on', 'off'] as const, fallback).transform((v) => v === 'on');
 
 const tcpPort = <T extends number | null>(fallback: T) =>
   setting<number | T>(fallback, (value, ctx) =>
-    /^\d+$/.test(value) && Number(value) <= 65535 ? Number(value) : refuse(ctx, { problem: 'not a TCP port', allowed: 'an integer 0–65535 (0 picks a free port)' }, fallback),
+    /^\d+$/.test(value) && Number(value) <= 65535
+      ? Number(value)
+      : refuse(ctx, { problem: 'not a TCP port', allowed: 'an integer 0–65535 (0 picks a free port)' }, fallback),
   );
 
 /** A whole number (the default) or a decimal one, from `min` to `max`. */
@@ -177,28 +192,49 @@ const numberInRange = (fallback: number, min: number, max: number, kind: 'intege
   });
 
 /** A path, relative ones from the working directory; undefined when unset. */
-const path = (cwd: string) => setting<string | undefined>(undefined, (value) => (isAbsolute(value) ? value : resolve(cwd, value)));
+const path = (cwd: string) =>
+  setting<string | undefined>(undefined, (value) => (isAbsolute(value) ? value : resolve(cwd, value)));
 
 /** A signed-note key name: a schema-less URL, no spaces or "+". */
 const keyName = (fallback: string) =>
   setting(fallback, (value, ctx) =>
-    /^[^\s+\u0000-\u001f]{1,200}$/u.test(value) ? value : refuse(ctx, { problem: 'not a signed-note key name', allowed: 'a schema-less URL without spaces or "+", e.g. reglament.gov.kz/log' }, fallback),
+    /^[^\s+\u0000-\u001f]{1,200}$/u.test(value)
+      ? value
+      : refuse(
+          ctx,
+          {
+            problem: 'not a signed-note key name',
+            allowed: 'a schema-less URL without spaces or "+", e.g. reglament.gov.kz/log',
+          },
+          fallback,
+        ),
   );
 
 const maxTokenAge = setting(durationSeconds(DEFAULT_MAX_TOKEN_AGE)!, (value, ctx) => {
   const seconds = durationSeconds(value);
   if (seconds !== null && seconds >= 60 && seconds <= MAX_TOKEN_AGE_LIMIT_SECONDS) return seconds;
-  return refuse(ctx, { problem: 'not a duration from 1 minute to 7 days', allowed: 'a whole number with s, m, h or d, e.g. 12h' }, durationSeconds(DEFAULT_MAX_TOKEN_AGE)!);
+  return refuse(
+    ctx,
+    { problem: 'not a duration from 1 minute to 7 days', allowed: 'a whole number with s, m, h or d, e.g. 12h' },
+    durationSeconds(DEFAULT_MAX_TOKEN_AGE)!,
+  );
 });
 
 const recordFrom = setting<string | undefined>(undefined, (value, ctx) =>
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))
     ? new Date(value).toISOString()
-    : refuse(ctx, { problem: 'not an instant with an offset', allowed: 'an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+05:00' }, undefined),
+    : refuse(
+        ctx,
+        {
+          problem: 'not an instant with an offset',
+          allowed: 'an ISO 8601 instant with an offset, e.g. 2026-12-01T00:00:00+05:00',
+        },
+        undefined,
+      ),
 );
 
 const WARNINGS_ALLOWED =
-  'percent shares of a limit\'s time, each above 0 and below 100, comma-separated (e.g. 50,80), or JSON ' +
+  "percent shares of a limit's time, each above 0 and below 100, comma-separated (e.g. 50,80), or JSON " +
   '{"default":[50,80],"byService":{"<serviceId>":[..]},"byVersion":{"<versionId>":[..]}}';
 const shares = z.array(z.number().gt(0).lt(100));
 const warningPolicyJson = z.strictObject({
@@ -212,7 +248,9 @@ const warningPolicy = setting<WarningPolicy>(DEFAULT_WARNING_POLICY, (value, ctx
   const fail = (problem: string) => refuse(ctx, { problem, allowed: WARNINGS_ALLOWED }, DEFAULT_WARNING_POLICY);
   if (value.trim() === '') return DEFAULT_WARNING_POLICY;
   if (!value.trim().startsWith('{')) {
-    const list = shares.safeParse(value.split(',').map((part) => (/^\s*\d+(\.\d+)?\s*$/.test(part) ? Number(part) : Number.NaN)));
+    const list = shares.safeParse(
+      value.split(',').map((part) => (/^\s*\d+(\.\d+)?\s*$/.test(part) ? Number(part) : Number.NaN)),
+    );
     return list.success ? { default: list.data } : fail('not a list of percentages between 0 and 100');
   }
   let json: unknown;
@@ -224,7 +262,11 @@ const warningPolicy = setting<WarningPolicy>(DEFAULT_WARNING_POLICY, (value, ctx
   const policy = warningPolicyJson.safeParse(json);
   if (policy.success) return policy.data;
   const unknownKeys = policy.error.issues.find((i) => i.code === 'unrecognized_keys');
-  return fail(unknownKeys ? `unknown key(s) ${unknownKeys.keys.join(', ')}` : 'a list that is not of percentages between 0 and 100');
+  return fail(
+    unknownKeys
+      ? `unknown key(s) ${unknownKeys.keys.join(', ')}`
+      : 'a list that is not of percentages between 0 and 100',
+  );
 });
 
 const MASTER_KEY_ALLOWED = '32 random bytes as 64 hex digits or base64, e.g. `openssl rand -hex 32`';
@@ -262,7 +304,9 @@ const environmentSchema = (cwd: string) =>
     EVIDENCE_KEY_FILE: path(cwd),
     PERSONAL_DATA_MASTER_KEY: setting<string | undefined>(undefined, (value, ctx) =>
       // The value is never echoed: it is the key.
-      MASTER_KEY_TEXT.test(value) ? value : refuse(ctx, { problem: 'not a 256-bit key', allowed: MASTER_KEY_ALLOWED, value: '(hidden)' }, value),
+      MASTER_KEY_TEXT.test(value)
+        ? value
+        : refuse(ctx, { problem: 'not a 256-bit key', allowed: MASTER_KEY_ALLOWED, value: '(hidden)' }, value),
     ),
     PERSONAL_DATA_MASTER_KEY_FILE: path(cwd),
     DEADLINE_WARNINGS: warningPolicy,
@@ -288,13 +332,28 @@ const environmentSchema = (cwd: string) =>
     CATALOG_CHANGE_ALLOWED: z
       .string()
       .optional()
-      .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')),
+      .transform((v) =>
+        (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
     // Exact origins only: a wildcard would let a page of any origin act with a user's token.
     CORS_ORIGINS: setting<string[]>([], (value, ctx) => {
-      const origins = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const origins = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       const bad = origins.filter((origin) => !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin));
       if (bad.length === 0) return origins;
-      return refuse(ctx, { problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an origin' : 'are not origins'}`, allowed: 'exact origins, comma-separated, e.g. https://backoffice.example.kz,http://localhost:5173' }, []);
+      return refuse(
+        ctx,
+        {
+          problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an origin' : 'are not origins'}`,
+          allowed: 'exact origins, comma-separated, e.g. https://backoffice.example.kz,http://localhost:5173',
+        },
+        [],
+      );
     }),
     NODE_ENV: z.string().optional(),
   });
@@ -302,27 +361,48 @@ const environmentSchema = (cwd: string) =>
 /** A URL whose scheme (up to the first ':', so `esdb+discover://` is not taken for `esdb://`) the client parses. */
 function checkUrl(ctx: Ctx, variable: string, value: string | undefined, schemes: string[], when: string): void {
   const allowed = `a URL starting ${schemes.map((s) => `${s}://`).join(' or ')}`;
-  if (value === undefined || value === '') return void refuse(ctx, { problem: `required when ${when}`, allowed }, undefined, [variable]);
+  if (value === undefined || value === '')
+    return void refuse(ctx, { problem: `required when ${when}`, allowed }, undefined, [variable]);
   const scheme = /^([^:]+):\/\//.exec(value.trim())?.[1];
   if (scheme === undefined || !schemes.includes(scheme)) {
-    refuse(ctx, { problem: `the scheme ${scheme === undefined ? '(none)' : `${scheme}://`} is not one the client can parse`, allowed }, undefined, [variable]);
+    refuse(
+      ctx,
+      {
+        problem: `the scheme ${scheme === undefined ? '(none)' : `${scheme}://`} is not one the client can parse`,
+        allowed,
+      },
+      undefined,
+      [variable],
+    );
   }
 }
 
 /** The rules between variables, read from the raw text so they run even when a single variable is refused. */
 const combinationsSchema = z.record(z.string(), z.string().optional()).superRefine((env, ctx) => {
-  if (env.EVENT_STORE === 'eventstoredb') checkUrl(ctx, 'EVENTSTORE_URL', env.EVENTSTORE_URL, ESDB_SCHEMES, 'EVENT_STORE=eventstoredb');
-  if (env.READ_STORE === 'mongodb') checkUrl(ctx, 'MONGODB_URL', env.MONGODB_URL, ['mongodb', 'mongodb+srv'], 'READ_STORE=mongodb');
+  if (env.EVENT_STORE === 'eventstoredb')
+    checkUrl(ctx, 'EVENTSTORE_URL', env.EVENTSTORE_URL, ESDB_SCHEMES, 'EVENT_STORE=eventstoredb');
+  if (env.READ_STORE === 'mongodb')
+    checkUrl(ctx, 'MONGODB_URL', env.MONGODB_URL, ['mongodb', 'mongodb+srv'], 'READ_STORE=mongodb');
   // An identity provider's tokens are accepted only for this service: which issuer and audience that means cannot be guessed.
   if (env.AUTH_JWKS_URL) {
     for (const variable of ['AUTH_ISSUER', 'AUTH_AUDIENCE']) {
       if (env[variable]) continue;
       const claim = variable === 'AUTH_ISSUER' ? '"iss"' : '"aud"';
-      refuse(ctx, { problem: 'required with AUTH_JWKS_URL', allowed: `the ${claim} the identity provider writes into tokens for this service` }, undefined, [variable]);
+      refuse(
+        ctx,
+        {
+          problem: 'required with AUTH_JWKS_URL',
+          allowed: `the ${claim} the identity provider writes into tokens for this service`,
+        },
+        undefined,
+        [variable],
+      );
     }
   }
   if (env.PERSONAL_DATA_MASTER_KEY && env.PERSONAL_DATA_MASTER_KEY_FILE) {
-    refuse(ctx, { problem: 'set together with PERSONAL_DATA_MASTER_KEY', allowed: 'one of the two' }, undefined, ['PERSONAL_DATA_MASTER_KEY_FILE']);
+    refuse(ctx, { problem: 'set together with PERSONAL_DATA_MASTER_KEY', allowed: 'one of the two' }, undefined, [
+      'PERSONAL_DATA_MASTER_KEY_FILE',
+    ]);
   }
 });
 
@@ -330,7 +410,12 @@ function problemsOf(error: z.ZodError | undefined, env: Record<string, string | 
   return (error?.issues ?? []).map((issue) => {
     const variable = String(issue.path[0]);
     const refusal = (issue as { params?: Refusal }).params;
-    return { variable, value: refusal?.value ?? env[variable], problem: refusal?.problem ?? issue.message, allowed: refusal?.allowed ?? '' };
+    return {
+      variable,
+      value: refusal?.value ?? env[variable],
+      problem: refusal?.problem ?? issue.message,
+      allowed: refusal?.allowed ?? '',
+    };
   });
 }
 
@@ -338,7 +423,9 @@ function problemsOf(error: z.ZodError | undefined, env: Record<string, string | 
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
   // A plain copy: process.env is not a plain object, which zod's record refuses.
   const plain = { ...env };
-  const variables = environmentSchema(cwd).safeParse(env.PROJECTION_NICE === undefined ? plain : { ...plain, PROJECTION_THREAD_NICE: undefined });
+  const variables = environmentSchema(cwd).safeParse(
+    env.PROJECTION_NICE === undefined ? plain : { ...plain, PROJECTION_THREAD_NICE: undefined },
+  );
   const combinations = combinationsSchema.safeParse(plain);
   const problems = [...problemsOf(variables.error, env), ...problemsOf(combinations.error, env)];
   if (!variables.success || problems.length > 0) throw new ConfigError(problems);
@@ -349,25 +436,42 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   return {
     regulationsDir: v.REGULATIONS_DIR ?? resolve(SHIPPED_DATA_DIR, 'regulations'),
     calendarsDir: v.CALENDARS_DIR ?? resolve(SHIPPED_DATA_DIR, 'calendars'),
-    eventStore: eventStoreKind === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'eventstoredb', url: env.EVENTSTORE_URL! },
-    readStore: readStoreKind === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'mongodb', url: env.MONGODB_URL!, database: v.MONGODB_DATABASE },
+    eventStore:
+      eventStoreKind === 'sqlite' ? { kind: 'sqlite', dataDir } : { kind: 'eventstoredb', url: env.EVENTSTORE_URL! },
+    readStore:
+      readStoreKind === 'sqlite'
+        ? { kind: 'sqlite', dataDir }
+        : { kind: 'mongodb', url: env.MONGODB_URL!, database: v.MONGODB_DATABASE },
     dataDir,
     host: v.HOST,
     port: v.PORT,
     logLevel: v.LOG_LEVEL,
     projections: v.PROJECTIONS,
     workerPort: v.WORKER_PORT,
-    auth: { secret: v.AUTH_JWT_SECRET, jwksUrl: v.AUTH_JWKS_URL, issuer: v.AUTH_ISSUER, audience: v.AUTH_AUDIENCE, maxTokenAgeSeconds: v.AUTH_MAX_TOKEN_AGE },
+    auth: {
+      secret: v.AUTH_JWT_SECRET,
+      jwksUrl: v.AUTH_JWKS_URL,
+      issuer: v.AUTH_ISSUER,
+      audience: v.AUTH_AUDIENCE,
+      maxTokenAgeSeconds: v.AUTH_MAX_TOKEN_AGE,
+    },
     backDatedAfterMinutes: v.BACKDATED_AFTER_MINUTES,
     readYourWritesTimeoutMs: v.READ_WAIT_MS,
-    projectionNice: env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined ? v.PROJECTION_THREAD_NICE : v.PROJECTION_NICE,
+    projectionNice:
+      env.PROJECTION_NICE === undefined && env.PROJECTION_THREAD_NICE !== undefined
+        ? v.PROJECTION_THREAD_NICE
+        : v.PROJECTION_NICE,
     projectionShare: v.PROJECTION_SHARE,
     projectionStaleSeconds: v.PROJECTION_STALE_SECONDS,
     caseViewCacheMb: v.CASE_VIEW_CACHE_MB,
     caseCacheSize: v.CASE_CACHE_SIZE,
     startupCheckMaxMb: v.STARTUP_CHECK_MAX_MB,
     ...(v.EVIDENCE_KEY_FILE ? { evidenceKeyFile: v.EVIDENCE_KEY_FILE } : {}),
-    personalData: v.PERSONAL_DATA_MASTER_KEY ? { masterKey: v.PERSONAL_DATA_MASTER_KEY } : v.PERSONAL_DATA_MASTER_KEY_FILE ? { masterKeyFile: v.PERSONAL_DATA_MASTER_KEY_FILE } : {},
+    personalData: v.PERSONAL_DATA_MASTER_KEY
+      ? { masterKey: v.PERSONAL_DATA_MASTER_KEY }
+      : v.PERSONAL_DATA_MASTER_KEY_FILE
+        ? { masterKeyFile: v.PERSONAL_DATA_MASTER_KEY_FILE }
+        : {},
     deadlineWarnings: v.DEADLINE_WARNINGS,
     deadlineScheduler: v.DEADLINE_SCHEDULER,
     deadlinePollMs: v.DEADLINE_POLL_MS,
@@ -461,7 +565,12 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
   if (keysDir !== undefined) {
     // A keys directory (SIGNING_KEYS_DIR) holds the signing keys instead of one evidence key file.
     if (isInside(config.dataDir, keysDir)) {
-      problems.push({ variable: 'SIGNING_KEYS_DIR', value: keysDir, problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`, allowed: 'a keys directory outside DATA_DIR' });
+      problems.push({
+        variable: 'SIGNING_KEYS_DIR',
+        value: keysDir,
+        problem: `is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${reason})`,
+        allowed: 'a keys directory outside DATA_DIR',
+      });
     }
   } else if (!config.evidenceKeyFile) {
     problems.push({

@@ -19,7 +19,9 @@ describe('loadDataFile', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(DataFileError);
-    expect((error as DataFileError).problems).toEqual([{ path: 'dates.19', problem: 'is not an allowed key: must be a year' }]);
+    expect((error as DataFileError).problems).toEqual([
+      { path: 'dates.19', problem: 'is not an allowed key: must be a year' },
+    ]);
     expect((error as DataFileError).message).toBe(`${file}: dates.19: is not an allowed key: must be a year`);
   });
 });

@@ -38,7 +38,8 @@ export function zodProblems(error: z.ZodError): DataFileProblem[] {
 
 /** A bad record key is reported with what its key schema says, not zod's generic "Invalid key in record". */
 function problemOf(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_key') return `is not an allowed key: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+  if (issue.code === 'invalid_key')
+    return `is not an allowed key: ${issue.issues.map((inner) => inner.message).join('; ')}`;
   return issue.message;
 }
 
@@ -47,13 +48,18 @@ export function loadDataFile<S extends z.ZodType>(file: string, schema: S): z.in
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new DataFileError(file, [{ path: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+    throw new DataFileError(file, [
+      { path: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` },
+    ]);
   }
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new DataFileError(
       file,
-      document.errors.map((e) => ({ path: '', problem: `is not valid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}` })),
+      document.errors.map((e) => ({
+        path: '',
+        problem: `is not valid YAML at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`,
+      })),
     );
   }
   const result = schema.safeParse(document.toJS());

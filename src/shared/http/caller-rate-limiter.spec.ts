@@ -12,7 +12,8 @@ const refusal = (take: () => void): number | null => {
 
 describe('the per-caller rate limiter', () => {
   const at = 1_000_000;
-  const limiter = (maxCallers: number) => new CallerRateLimiter({ max: 1, windowMs: 60_000, clock: () => at, maxCallers });
+  const limiter = (maxCallers: number) =>
+    new CallerRateLimiter({ max: 1, windowMs: 60_000, clock: () => at, maxCallers });
 
   it('429 for a caller past their budget in the window, while another caller is still served', () => {
     const limits = limiter(10);

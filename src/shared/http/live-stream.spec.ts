@@ -14,19 +14,30 @@ describe('liveStream', () => {
     events.next({ id: '7', type: 'projected', data: { position: 7 } });
     jest.advanceTimersByTime(45_000);
     subscription.unsubscribe();
-    expect(seen).toEqual([{ id: '7', type: 'projected', data: { position: 7 }, retry: 5000 }, { comment: 'heartbeat' }, { comment: 'heartbeat' }, { comment: 'heartbeat' }]);
+    expect(seen).toEqual([
+      { id: '7', type: 'projected', data: { position: 7 }, retry: 5000 },
+      { comment: 'heartbeat' },
+      { comment: 'heartbeat' },
+      { comment: 'heartbeat' },
+    ]);
   });
 
   it("ends when the caller's token expires, with a last token-expired event", () => {
     const now = Date.parse('2026-12-03T10:00:00Z');
     const seen: MessageEvent[] = [];
     let completed = false;
-    liveStream(NEVER, { closeAt: new Date(now + 20_000), now: () => now }).subscribe({ next: (e) => seen.push(e), complete: () => (completed = true) });
+    liveStream(NEVER, { closeAt: new Date(now + 20_000), now: () => now }).subscribe({
+      next: (e) => seen.push(e),
+      complete: () => (completed = true),
+    });
     jest.advanceTimersByTime(19_999);
     expect(completed).toBe(false);
     jest.advanceTimersByTime(1);
     expect(completed).toBe(true);
-    expect(seen).toEqual([{ comment: 'heartbeat' }, { type: 'token-expired', data: expect.objectContaining({ expiredAt: '2026-12-03T10:00:20.000Z' }) }]);
+    expect(seen).toEqual([
+      { comment: 'heartbeat' },
+      { type: 'token-expired', data: expect.objectContaining({ expiredAt: '2026-12-03T10:00:20.000Z' }) },
+    ]);
   });
 });
 
@@ -35,7 +46,10 @@ describe('ChangeFeeds', () => {
     const feeds = new ChangeFeeds(1);
     let calls = 0;
     const probe = async () => ++calls;
-    const [a, b] = await Promise.all([firstValueFrom(feeds.watch('head', probe).pipe(take(3), toArray())), firstValueFrom(feeds.watch('head', probe).pipe(take(3), toArray()))]);
+    const [a, b] = await Promise.all([
+      firstValueFrom(feeds.watch('head', probe).pipe(take(3), toArray())),
+      firstValueFrom(feeds.watch('head', probe).pipe(take(3), toArray())),
+    ]);
     // Each watcher polling on its own would share the counter and see every other value.
     expect(a).toEqual([1, 2, 3]);
     expect(b).toEqual([1, 2, 3]);

@@ -26,6 +26,12 @@ export function liveStream(events: Observable<MessageEvent>, options: LiveStream
   );
   if (options.closeAt === null) return live;
   const left = Math.max(0, options.closeAt.getTime() - (options.now ?? Date.now)());
-  const expired: MessageEvent = { type: 'token-expired', data: { detail: 'the bearer token has expired; sign in again and reconnect with the new token', expiredAt: options.closeAt.toISOString() } };
+  const expired: MessageEvent = {
+    type: 'token-expired',
+    data: {
+      detail: 'the bearer token has expired; sign in again and reconnect with the new token',
+      expiredAt: options.closeAt.toISOString(),
+    },
+  };
   return concat(live.pipe(takeUntil(timer(left))), of(expired));
 }

@@ -9,9 +9,10 @@ import { dayNumber, localDateProblem } from '../dates/local-date';
 
 const INSTANT = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
-export const INSTANT_ALLOWED = 'an ISO 8601 instant with an offset, e.g. 2024-05-03T10:00:00+05:00 or 2024-05-03T05:00:00Z';
+export const INSTANT_ALLOWED =
+  'an ISO 8601 instant with an offset, e.g. 2024-05-03T10:00:00+05:00 or 2024-05-03T05:00:00Z';
 /** What a bare date means wherever a parameter takes one: the working calendar's zone (data/calendars/KZ.yaml). */
-export const DATE_ZONE_NOTE = 'a date YYYY-MM-DD means that day in Asia/Almaty, the working calendar\'s zone';
+export const DATE_ZONE_NOTE = "a date YYYY-MM-DD means that day in Asia/Almaty, the working calendar's zone";
 
 const text = (value: unknown) => String(value).slice(0, 100);
 /** A required parameter left out reads as missing, whatever the constraint. */
@@ -20,7 +21,10 @@ const missing = (value: unknown): string | null => (value === undefined ? 'is re
 /** The problem with an instant-with-offset parameter, or null. */
 export function instantProblem(value: string): string | null {
   const match = INSTANT.exec(value);
-  if (!match) return /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(value) ? 'has no offset, so the instant is ambiguous' : 'is not an ISO 8601 instant';
+  if (!match)
+    return /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(value)
+      ? 'has no offset, so the instant is ambiguous'
+      : 'is not an ISO 8601 instant';
   return localDateProblem(match[1]!);
 }
 
@@ -38,14 +42,22 @@ export function WholeNumber(min: number, max: number, allowedNote = ''): Propert
     {
       name: 'wholeNumber',
       validator: {
-        validate: (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max,
+        validate: (value: unknown) =>
+          typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max,
         defaultMessage: ({ value }: ValidationArguments) =>
-          missing(value) ?? (typeof value !== 'number' ? `"${text(value)}" is not a whole number` : value < min ? `${value} is less than ${min}` : `${value} is more than ${max}`),
+          missing(value) ??
+          (typeof value !== 'number'
+            ? `"${text(value)}" is not a whole number`
+            : value < min
+              ? `${value} is less than ${min}`
+              : `${value} is more than ${max}`),
       },
     },
     { context: { allowed } },
   );
-  const transform = Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
+  const transform = Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
+  );
   return (target, key) => {
     transform(target, key as string);
     validate(target, key as string);
@@ -59,7 +71,13 @@ export function Text(max: number): PropertyDecorator {
       name: 'text',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= max,
-        defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? (typeof value !== 'string' ? 'is not text' : value.length === 0 ? 'is empty' : `has ${value.length} characters`),
+        defaultMessage: ({ value }: ValidationArguments) =>
+          missing(value) ??
+          (typeof value !== 'string'
+            ? 'is not text'
+            : value.length === 0
+              ? 'is empty'
+              : `has ${value.length} characters`),
       },
     },
     { context: { allowed: `1 to ${max} characters` } },
@@ -71,7 +89,10 @@ export function OneOf(values: readonly string[], what: string, allowed = values.
   return ValidateBy(
     {
       name: 'oneOf',
-      validator: { validate: (value: unknown) => typeof value === 'string' && values.includes(value), defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? `"${text(value)}" is not ${what}` },
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && values.includes(value),
+        defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? `"${text(value)}" is not ${what}`,
+      },
     },
     { context: { allowed } },
   );
@@ -80,19 +101,29 @@ export function OneOf(values: readonly string[], what: string, allowed = values.
 /** Text matching a pattern, with its own problem and what is allowed. */
 export function Pattern(pattern: RegExp, problem: (value: string) => string, allowed: string): PropertyDecorator {
   return ValidateBy(
-    { name: 'pattern', validator: { validate: (value: unknown) => typeof value === 'string' && pattern.test(value), defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? problem(text(value)) } },
+    {
+      name: 'pattern',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && pattern.test(value),
+        defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? problem(text(value)),
+      },
+    },
     { context: { allowed } },
   );
 }
 
 /** A check of the whole value that names its own problem (null: fine). */
-export function Checked(check: (value: string) => string | null, allowed: string | ((value: unknown) => string)): PropertyDecorator {
+export function Checked(
+  check: (value: string) => string | null,
+  allowed: string | ((value: unknown) => string),
+): PropertyDecorator {
   return ValidateBy(
     {
       name: 'checked',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && check(value) === null,
-        defaultMessage: ({ value }: ValidationArguments) => missing(value) ?? (typeof value === 'string' ? check(value)! : 'is not text'),
+        defaultMessage: ({ value }: ValidationArguments) =>
+          missing(value) ?? (typeof value === 'string' ? check(value)! : 'is not text'),
       },
     },
     { context: { allowed } },
@@ -100,7 +131,11 @@ export function Checked(check: (value: string) => string | null, allowed: string
 }
 
 /** A calendar date YYYY-MM-DD. */
-export const LocalDate = (): PropertyDecorator => Checked((value) => (LOCAL_DATE.test(value) ? localDateProblem(value) : `"${text(value)}" is not a date YYYY-MM-DD`), 'a real calendar date YYYY-MM-DD');
+export const LocalDate = (): PropertyDecorator =>
+  Checked(
+    (value) => (LOCAL_DATE.test(value) ? localDateProblem(value) : `"${text(value)}" is not a date YYYY-MM-DD`),
+    'a real calendar date YYYY-MM-DD',
+  );
 
 /** An instant with an explicit offset (Z or ±HH:MM): a local time without one is ambiguous. */
 export const Instant = (): PropertyDecorator => Checked(instantProblem, INSTANT_ALLOWED);
@@ -123,5 +158,7 @@ export function instantOfParameter(value: string, zone: DayBounds, end: 'start' 
 /** A date (that day in Asia/Almaty) or an instant with an offset. */
 export const DateOrInstant = (): PropertyDecorator =>
   Checked(dateOrInstantProblem, (value) =>
-    typeof value === 'string' && LOCAL_DATE.test(value) ? 'a real calendar date YYYY-MM-DD (Asia/Almaty), or an ISO 8601 instant with an offset' : `${INSTANT_ALLOWED}, or a date YYYY-MM-DD (Asia/Almaty, the whole day)`,
+    typeof value === 'string' && LOCAL_DATE.test(value)
+      ? 'a real calendar date YYYY-MM-DD (Asia/Almaty), or an ISO 8601 instant with an offset'
+      : `${INSTANT_ALLOWED}, or a date YYYY-MM-DD (Asia/Almaty, the whole day)`,
   );

@@ -28,21 +28,35 @@ export interface ExportColumn<Row> {
 /** The `format` parameter of a route that offers its table as a download (the DTO's field). */
 export const ExportFormatParameter = (): PropertyDecorator =>
   applyDecorators(
-    ApiPropertyOptional({ enum: EXPORT_FORMATS, description: 'download the table as a file (or ask by Accept: text/csv or the XLSX media type); leave out for JSON' }),
+    ApiPropertyOptional({
+      enum: EXPORT_FORMATS,
+      description:
+        'download the table as a file (or ask by Accept: text/csv or the XLSX media type); leave out for JSON',
+    }),
     IsOptional(),
     OneOf(EXPORT_FORMATS, 'an export format', `${EXPORT_FORMATS.join(' | ')} (leave out for JSON)`),
   );
 
 /** The `lang` parameter of a download: the language of its column headings. */
 export const ExportLanguageParameter = (): PropertyDecorator =>
-  applyDecorators(ApiPropertyOptional({ enum: EXPORT_LANGUAGES, description: "the language of a download's column headings; default ru" }), IsOptional(), OneOf(EXPORT_LANGUAGES, 'a language of the labels', EXPORT_LANGUAGES.join(' | ')));
+  applyDecorators(
+    ApiPropertyOptional({
+      enum: EXPORT_LANGUAGES,
+      description: "the language of a download's column headings; default ru",
+    }),
+    IsOptional(),
+    OneOf(EXPORT_LANGUAGES, 'a language of the labels', EXPORT_LANGUAGES.join(' | ')),
+  );
 
 /**
  * The download asked for, if any: `?format=csv|xlsx`, or an Accept header naming only CSV or the XLSX media type
  * (a browser's `*\/*` or JSON keeps the JSON answer). The language is `?lang=`, else ru, the page's default. Both
  * parameters were checked by the route's DTO.
  */
-export function exportRequest(query: { format?: ExportFormat; lang?: ExportLanguage }, accept: string | undefined): { format: ExportFormat; lang: ExportLanguage } | null {
+export function exportRequest(
+  query: { format?: ExportFormat; lang?: ExportLanguage },
+  accept: string | undefined,
+): { format: ExportFormat; lang: ExportLanguage } | null {
   let format = query.format;
   if (format === undefined && accept) {
     const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
@@ -57,7 +71,13 @@ interface HeaderReply {
 }
 
 /** Streams the rows as a file and sets its type and name; nothing but the current chunk is held in memory. */
-export function exportTable<Row>(reply: HeaderReply, request: { format: ExportFormat; lang: ExportLanguage }, name: string, columns: ExportColumn<Row>[], rows: AsyncIterable<Row>): StreamableFile {
+export function exportTable<Row>(
+  reply: HeaderReply,
+  request: { format: ExportFormat; lang: ExportLanguage },
+  name: string,
+  columns: ExportColumn<Row>[],
+  rows: AsyncIterable<Row>,
+): StreamableFile {
   const { format, lang } = request;
   reply.header('content-type', MEDIA_TYPES[format]);
   reply.header('content-disposition', `attachment; filename="${name}.${format}"`);
@@ -67,8 +87,14 @@ export function exportTable<Row>(reply: HeaderReply, request: { format: ExportFo
   };
   if (format === 'csv') {
     // A byte-order mark so that spreadsheet programs read the Cyrillic headings as UTF-8.
-    const csv = stringify({ header: true, columns: columns.map((c, i) => ({ key: String(i), header: c.heading[lang] })), bom: true });
-    Readable.from(values()).on('error', (e) => csv.destroy(e)).pipe(csv);
+    const csv = stringify({
+      header: true,
+      columns: columns.map((c, i) => ({ key: String(i), header: c.heading[lang] })),
+      bom: true,
+    });
+    Readable.from(values())
+      .on('error', (e) => csv.destroy(e))
+      .pipe(csv);
     return new StreamableFile(csv);
   }
   const out = new PassThrough();

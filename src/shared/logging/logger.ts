@@ -8,11 +8,17 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'reglament', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }), log: (object) => maskIinsDeep(object) as Record<string, unknown> },
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => maskIinsDeep(object) as Record<string, unknown>,
+      },
       hooks: {
         logMethod(args, method) {
           // pino(obj, msg): mask the message too.
-          method.apply(this, args.map((a) => (typeof a === 'string' ? (maskIinsDeep(a) as string) : a)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            args.map((a) => (typeof a === 'string' ? (maskIinsDeep(a) as string) : a)) as Parameters<typeof method>,
+          );
         },
       },
     },
@@ -25,7 +31,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
  * "starting"/"started". Useful when debugging the wiring, noise in an operator's log: written at debug. The process
  * says it started in one line of its own, with the address.
  */
-const START_UP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+const START_UP_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
 
 /** Nest's own logs go through the same structured logger. */
 export class PinoNestLogger implements LoggerService {
@@ -36,10 +48,22 @@ export class PinoNestLogger implements LoggerService {
     if (typeof message === 'object' && message !== null) this.logger[level]({ context, ...(message as object) });
     else this.logger[level]({ context }, String(message));
   }
-  log(message: unknown, ...params: unknown[]) { this.write('info', message, params); }
-  error(message: unknown, ...params: unknown[]) { this.write('error', message, params); }
-  warn(message: unknown, ...params: unknown[]) { this.write('warn', message, params); }
-  debug(message: unknown, ...params: unknown[]) { this.write('debug', message, params); }
-  verbose(message: unknown, ...params: unknown[]) { this.write('trace', message, params); }
-  fatal(message: unknown, ...params: unknown[]) { this.write('error', message, params); }
+  log(message: unknown, ...params: unknown[]) {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]) {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]) {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]) {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]) {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]) {
+    this.write('error', message, params);
+  }
 }

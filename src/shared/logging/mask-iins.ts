@@ -18,7 +18,8 @@ export function maskIinsDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(IIN_PATTERN, maskRun);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskIinsDeep(v, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: maskIinsDeep(value.message, depth + 1), stack: value.stack };
+  if (value instanceof Error)
+    return { name: value.name, message: maskIinsDeep(value.message, depth + 1), stack: value.stack };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskIinsDeep(v, depth + 1);
   return out;

@@ -2,7 +2,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 export class ProblemFieldErrorDto {
-  @ApiProperty({ description: 'the body field (`applicant.iin`) or parameter (`query.from`, `path.caseId`, `header.If-Match`) at fault', example: 'query.limit' })
+  @ApiProperty({
+    description:
+      'the body field (`applicant.iin`) or parameter (`query.from`, `path.caseId`, `header.If-Match`) at fault',
+    example: 'query.limit',
+  })
   field!: string;
 
   @ApiProperty({ description: 'what is wrong with it', example: 'is 0' })
@@ -13,7 +17,10 @@ export class ProblemFieldErrorDto {
 }
 
 export class ProblemDto {
-  @ApiProperty({ description: 'a URI naming the kind of problem; stable, one per refusal', example: 'https://reglament.kz/problems/bad-request' })
+  @ApiProperty({
+    description: 'a URI naming the kind of problem; stable, one per refusal',
+    example: 'https://reglament.kz/problems/bad-request',
+  })
   type!: string;
 
   @ApiProperty({ example: 'The request is not valid' })

@@ -58,11 +58,23 @@ export class ProblemError extends Error {
   }
 
   static badRequest(errors: ProblemFieldError[], detail?: string): ProblemError {
-    return new ProblemError(400, 'bad-request', 'The request is not valid', detail ?? errors.map((e) => `${e.field}: ${e.problem}`).join('; '), errors);
+    return new ProblemError(
+      400,
+      'bad-request',
+      'The request is not valid',
+      detail ?? errors.map((e) => `${e.field}: ${e.problem}`).join('; '),
+      errors,
+    );
   }
 
   static notFound(what: string, detail: string, field?: string): ProblemError {
-    return new ProblemError(404, 'not-found', `${what} not found`, detail, field ? [{ field, problem: 'no such ' + what }] : undefined);
+    return new ProblemError(
+      404,
+      'not-found',
+      `${what} not found`,
+      detail,
+      field ? [{ field, problem: 'no such ' + what }] : undefined,
+    );
   }
 }
 

@@ -1,4 +1,10 @@
-import { applyDecorators, createParamDecorator, type ArgumentMetadata, type ExecutionContext, type PipeTransform } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  type ArgumentMetadata,
+  type ExecutionContext,
+  type PipeTransform,
+} from '@nestjs/common';
 import { ApiParam, ApiQuery } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
@@ -19,7 +25,10 @@ const LOCATIONS = Symbol('problem:parameter-location');
  * Marks a DTO class as the query string (`query`) or the path parameters (`path`) of a route: its field errors are
  * named `query.x` / `path.x`, and a parameter it does not declare is refused naming those it does.
  */
-export const ParameterDto = (location: 'query' | 'path'): ClassDecorator => (target) => Reflect.defineMetadata(LOCATIONS, location, target);
+export const ParameterDto =
+  (location: 'query' | 'path'): ClassDecorator =>
+  (target) =>
+    Reflect.defineMetadata(LOCATIONS, location, target);
 
 function locationOf(metatype: Function): 'query' | 'path' | null {
   return (Reflect.getMetadata(LOCATIONS, metatype) as 'query' | 'path' | undefined) ?? null;
@@ -32,7 +41,12 @@ export class NoQueryDto {}
 /** The parameters a DTO declares, in declaration order, those of the class it extends first. */
 function declared(metatype: Function): string[] {
   const chain: Function[] = [];
-  for (let c: Function | null = metatype; c && c !== Object && c !== Function.prototype; c = Object.getPrototypeOf(c) as Function | null) chain.unshift(c);
+  for (
+    let c: Function | null = metatype;
+    c && c !== Object && c !== Function.prototype;
+    c = Object.getPrototypeOf(c) as Function | null
+  )
+    chain.unshift(c);
   const all = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
   return [...new Set(chain.flatMap((c) => all.filter((m) => m.target === c).map((m) => m.propertyName)))];
 }
@@ -41,7 +55,8 @@ function flatten(errors: ValidationError[], prefix = '', parameters: string[] | 
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const own = Object.entries(error.constraints ?? {}).map(([constraint, problem]): ProblemFieldError => {
-      if (parameters && constraint === 'whitelistValidation') return { field, problem: 'is not a parameter of this endpoint', allowed: parameters.join(', ') };
+      if (parameters && constraint === 'whitelistValidation')
+        return { field, problem: 'is not a parameter of this endpoint', allowed: parameters.join(', ') };
       const given = (error.contexts?.[constraint] as ConstraintContext | undefined)?.allowed;
       const allowed = typeof given === 'function' ? given(error.value) : given;
       return allowed ? { field, problem, allowed } : { field, problem };
@@ -54,15 +69,28 @@ function flatten(errors: ValidationError[], prefix = '', parameters: string[] | 
  * Validates one input of a request against its DTO class: the instance, or every field error named as the class's
  * location says. Used by the pipe, and where one route's path and query must be answered in one 400.
  */
-export function validateInput<T extends object>(metatype: new () => T, value: object): { instance: T; errors: ProblemFieldError[] } {
+export function validateInput<T extends object>(
+  metatype: new () => T,
+  value: object,
+): { instance: T; errors: ProblemFieldError[] } {
   const instance = plainToInstance(metatype, value) as T;
   const location = locationOf(metatype);
   // A route that takes no parameters declares an empty DTO; class-validator refuses a class it has no rules for.
   if (location && declared(metatype).length === 0) {
-    return { instance, errors: Object.keys(value).map((key) => ({ field: `${location}.${key}`, problem: 'is not a parameter of this endpoint', allowed: 'none: this endpoint takes no parameters' })) };
+    return {
+      instance,
+      errors: Object.keys(value).map((key) => ({
+        field: `${location}.${key}`,
+        problem: 'is not a parameter of this endpoint',
+        allowed: 'none: this endpoint takes no parameters',
+      })),
+    };
   }
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  return { instance, errors: errors.length ? flatten(errors, location ?? '', location ? declared(metatype) : null) : [] };
+  return {
+    instance,
+    errors: errors.length ? flatten(errors, location ?? '', location ? declared(metatype) : null) : [],
+  };
 }
 
 /**
@@ -78,7 +106,8 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
     const [current, depth] = stack.pop()!;
     if (current === null || typeof current !== 'object') continue;
     if (depth >= max) return true;
-    for (const child of Object.values(current)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    for (const child of Object.values(current))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return false;
 }
@@ -106,10 +135,15 @@ function reservedKeyPath(value: unknown): string | null {
 
 /** A query parameter given more than once arrives as an array; every parameter of this API takes one value (lists are comma-separated). */
 function refuseRepeatedParameters(value: unknown, name: string | undefined): void {
-  const entries: [string, unknown][] = name !== undefined ? [[name, value]] : value && typeof value === 'object' ? Object.entries(value) : [];
+  const entries: [string, unknown][] =
+    name !== undefined ? [[name, value]] : value && typeof value === 'object' ? Object.entries(value) : [];
   const errors = entries
     .filter(([, v]) => Array.isArray(v))
-    .map(([key, v]) => ({ field: `query.${key}`, problem: `is given ${(v as unknown[]).length} times`, allowed: 'one value' }));
+    .map(([key, v]) => ({
+      field: `query.${key}`,
+      problem: `is given ${(v as unknown[]).length} times`,
+      allowed: 'one value',
+    }));
   if (errors.length > 0) throw ProblemError.badRequest(errors);
 }
 
@@ -127,15 +161,30 @@ export class ProblemValidationPipe implements PipeTransform {
     if (type === 'query') refuseRepeatedParameters(value, data);
     if (type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
       const allowed = `JSON nested at most ${MAX_BODY_DEPTH} levels deep`;
-      throw ProblemError.badRequest([{ field: 'body', problem: `is nested more than ${MAX_BODY_DEPTH} levels deep`, allowed }]);
+      throw ProblemError.badRequest([
+        { field: 'body', problem: `is nested more than ${MAX_BODY_DEPTH} levels deep`, allowed },
+      ]);
     }
     const reserved = type === 'body' || type === 'query' ? reservedKeyPath(value) : null;
-    if (reserved !== null) throw ProblemError.badRequest([{ field: `${type}.${reserved}`, problem: 'is not a field name this API takes', allowed: 'field names other than constructor, __proto__ and prototype' }]);
+    if (reserved !== null)
+      throw ProblemError.badRequest([
+        {
+          field: `${type}.${reserved}`,
+          problem: 'is not a field name this API takes',
+          allowed: 'field names other than constructor, __proto__ and prototype',
+        },
+      ]);
     if (type === 'custom' || !metatype || PLAIN_TYPES.has(metatype)) return value;
     // No body is an empty one: a DTO whose fields are all optional accepts it.
     const given = value ?? {};
     if (typeof given !== 'object' || Array.isArray(given)) {
-      throw ProblemError.badRequest([{ field: type, problem: `must be a JSON object, not ${Array.isArray(given) ? 'an array' : `a ${typeof given}`}`, allowed: `a JSON object with the fields of ${metatype.name.replace(/Dto$/, '')}` }]);
+      throw ProblemError.badRequest([
+        {
+          field: type,
+          problem: `must be a JSON object, not ${Array.isArray(given) ? 'an array' : `a ${typeof given}`}`,
+          allowed: `a JSON object with the fields of ${metatype.name.replace(/Dto$/, '')}`,
+        },
+      ]);
     }
     const { instance, errors } = validateInput(metatype as new () => object, given);
     if (errors.length > 0) throw ProblemError.badRequest(errors);
@@ -153,7 +202,14 @@ type ParameterClass = new () => object;
 function precheckQuery(value: unknown): void {
   refuseRepeatedParameters(value, undefined);
   const reserved = reservedKeyPath(value);
-  if (reserved !== null) throw ProblemError.badRequest([{ field: `query.${reserved}`, problem: 'is not a field name this API takes', allowed: 'field names other than constructor, __proto__ and prototype' }]);
+  if (reserved !== null)
+    throw ProblemError.badRequest([
+      {
+        field: `query.${reserved}`,
+        problem: 'is not a field name this API takes',
+        allowed: 'field names other than constructor, __proto__ and prototype',
+      },
+    ]);
 }
 
 /**
@@ -161,26 +217,41 @@ function precheckQuery(value: unknown): void {
  * 400 (`path.caseId` and `query.after`), with the same DTO classes and checks as the pipe. Pair with
  * `@ApiPathAndQuery` for the document.
  */
-export const PathAndQuery = createParamDecorator((classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) => {
-  const request = context.switchToHttp().getRequest<{ params?: object; query?: object }>();
-  precheckQuery(request.query ?? {});
-  const path = validateInput(classes.path, request.params ?? {});
-  const query = validateInput(classes.query, request.query ?? {});
-  const errors = [...path.errors, ...query.errors];
-  if (errors.length > 0) throw ProblemError.badRequest(errors);
-  return { path: path.instance, query: query.instance };
-});
+export const PathAndQuery = createParamDecorator(
+  (classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) => {
+    const request = context.switchToHttp().getRequest<{ params?: object; query?: object }>();
+    precheckQuery(request.query ?? {});
+    const path = validateInput(classes.path, request.params ?? {});
+    const query = validateInput(classes.query, request.query ?? {});
+    const errors = [...path.errors, ...query.errors];
+    if (errors.length > 0) throw ProblemError.badRequest(errors);
+    return { path: path.instance, query: query.instance };
+  },
+);
 
 /** The document's parameters of a `@PathAndQuery` route, read from the same DTO classes' @ApiProperty metadata. */
 export function ApiPathAndQuery(classes: { path: ParameterClass; query: ParameterClass }): MethodDecorator {
   const of = (type: ParameterClass) =>
-    ((Reflect.getMetadata('swagger/apiModelPropertiesArray', type.prototype) as string[] | undefined) ?? []).map((key) => {
-      const name = key.replace(/^:/, '');
-      const { type: schemaType, required, ...options } = (Reflect.getMetadata('swagger/apiModelProperties', type.prototype, name) ?? {}) as Record<string, unknown>;
-      return { name, required: required !== false, options, schemaType };
-    });
+    ((Reflect.getMetadata('swagger/apiModelPropertiesArray', type.prototype) as string[] | undefined) ?? []).map(
+      (key) => {
+        const name = key.replace(/^:/, '');
+        const {
+          type: schemaType,
+          required,
+          ...options
+        } = (Reflect.getMetadata('swagger/apiModelProperties', type.prototype, name) ?? {}) as Record<string, unknown>;
+        return { name, required: required !== false, options, schemaType };
+      },
+    );
   return applyDecorators(
     ...of(classes.path).map(({ name, options }) => ApiParam({ name, ...options, required: true, type: String })),
-    ...of(classes.query).map(({ name, required, options, schemaType }) => ApiQuery({ name, ...options, required, ...(schemaType === 'integer' ? { type: 'integer' } : { type: String }) } as never)),
+    ...of(classes.query).map(({ name, required, options, schemaType }) =>
+      ApiQuery({
+        name,
+        ...options,
+        required,
+        ...(schemaType === 'integer' ? { type: 'integer' } : { type: String }),
+      } as never),
+    ),
   );
 }

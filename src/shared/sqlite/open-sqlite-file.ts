@@ -6,7 +6,10 @@ export type SqliteDatabase = Database.Database;
 /** The storage file is not a reglament database, or is corrupt. */
 export class StorageOpenError extends Error {
   override readonly name = 'StorageOpenError';
-  constructor(readonly file: string, readonly problem: string) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
     super(`${file}: ${problem}`);
   }
 }
@@ -59,12 +62,20 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
     // document, and on virtual machines each system call is dear. Writes still go through the WAL.
     db.pragma(`mmap_size = ${MMAP_BYTES}`);
     const existingId = db.pragma('application_id', { simple: true }) as number;
-    const tableCount = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+    const tableCount = (
+      db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }
+    ).n;
     if (existingId === 0 && tableCount > 0) {
-      throw new StorageOpenError(file, `is a SQLite database but not a reglament ${kind} (it has other tables and no reglament marker); point DATA_DIR elsewhere`);
+      throw new StorageOpenError(
+        file,
+        `is a SQLite database but not a reglament ${kind} (it has other tables and no reglament marker); point DATA_DIR elsewhere`,
+      );
     }
     if (existingId !== 0 && existingId !== applicationId) {
-      throw new StorageOpenError(file, `is a reglament file of another kind (application_id 0x${existingId.toString(16)}), not the ${kind}`);
+      throw new StorageOpenError(
+        file,
+        `is a reglament file of another kind (application_id 0x${existingId.toString(16)}), not the ${kind}`,
+      );
     }
     migrate(db, spec);
     return db;
@@ -84,7 +95,10 @@ function checkHeader(file: string, kind: string): void {
     closeSync(fd);
   }
   if (header.toString('latin1') !== SQLITE_HEADER) {
-    throw new StorageOpenError(file, `is not a SQLite database (bad header), so it cannot be the ${kind}; it may be corrupt or another file`);
+    throw new StorageOpenError(
+      file,
+      `is not a SQLite database (bad header), so it cannot be the ${kind}; it may be corrupt or another file`,
+    );
   }
 }
 
@@ -94,13 +108,18 @@ function migrate(db: SqliteDatabase, { file, applicationId, kind, migrations }: 
   const current = row ? Number(row.value) : 0;
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   if (current > latest) {
-    throw new StorageOpenError(file, `the ${kind} has schema version ${current}, newer than this build knows (${latest}); upgrade reglament`);
+    throw new StorageOpenError(
+      file,
+      `the ${kind} has schema version ${current}, newer than this build knows (${latest}); upgrade reglament`,
+    );
   }
   for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
-      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(migration.version));
+      db.prepare(
+        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      ).run(String(migration.version));
     })();
   }
   db.pragma(`application_id = ${applicationId}`);

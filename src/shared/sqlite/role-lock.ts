@@ -35,7 +35,9 @@ export class RoleLockedError extends Error {
   ) {
     super(
       `another process already ${ROLE_WORDS[role]} on ${dataDir}: ` +
-        (holder ? `pid ${holder.pid} on ${holder.host} (${holder.command}), since ${holder.since}` : 'its pid is not recorded') +
+        (holder
+          ? `pid ${holder.pid} on ${holder.host} (${holder.command}), since ${holder.since}`
+          : 'its pid is not recorded') +
         `. Stop it first; the documented pair is one API with PROJECTIONS=off and one \`npm run start:worker\`.`,
     );
   }
@@ -56,7 +58,11 @@ export const lockDir = (dataDir: string): string => join(dataDir, 'locks');
  * drops it when the holding process dies, however it dies, so a SIGKILL leaves no stale lock behind, and SQLite also
  * refuses a second connection of the same process. The holder's pid beside it is only for the message.
  */
-export function acquireRoleLock(dataDir: string, role: ProcessRole, command = process.argv.slice(1).join(' ') || process.title): RoleLock {
+export function acquireRoleLock(
+  dataDir: string,
+  role: ProcessRole,
+  command = process.argv.slice(1).join(' ') || process.title,
+): RoleLock {
   return tryRoleLock(dataDir, role, command);
 }
 
@@ -64,7 +70,12 @@ export function acquireRoleLock(dataDir: string, role: ProcessRole, command = pr
  * As acquireRoleLock, waiting up to `waitMs` for a holder that is on its way out: the projection process of an API
  * killed outright leaves when it notices, a moment after a new API may already have started its own.
  */
-export async function acquireRoleLockWaiting(dataDir: string, role: ProcessRole, command: string, waitMs: number): Promise<RoleLock> {
+export async function acquireRoleLockWaiting(
+  dataDir: string,
+  role: ProcessRole,
+  command: string,
+  waitMs: number,
+): Promise<RoleLock> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -98,7 +109,13 @@ function tryRoleLock(dataDir: string, role: ProcessRole, command: string): RoleL
     }
     throw error;
   }
-  const holder: LockHolder = { pid: process.pid, role, host: hostname(), command: command.slice(0, 200), since: new Date().toISOString() };
+  const holder: LockHolder = {
+    pid: process.pid,
+    role,
+    host: hostname(),
+    command: command.slice(0, 200),
+    since: new Date().toISOString(),
+  };
   writeFileSync(`${holderFile}.tmp`, JSON.stringify(holder));
   renameSync(`${holderFile}.tmp`, holderFile);
   let released = false;

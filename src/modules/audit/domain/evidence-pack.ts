@@ -15,7 +15,14 @@ import type { RegulationFile } from '../../regulations/domain/regulation-schema'
 import { verifyChain, type ChainVerification } from '../../cases/domain/hash-chain';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
-import { parseCheckpoint, parseSignedNote, rawEd25519, verifierKey, verifyNote, type NoteVerifierKey } from '../../transparency/domain/signed-note';
+import {
+  parseCheckpoint,
+  parseSignedNote,
+  rawEd25519,
+  verifierKey,
+  verifyNote,
+  type NoteVerifierKey,
+} from '../../transparency/domain/signed-note';
 import type { ExplainedDeadline } from './sla-explanation';
 import { citeClause, type ClauseCitation } from '../../regulations/domain/clause-citation';
 import { parseOffset, TimeZone } from '../../calendar/domain/time-zone';
@@ -88,7 +95,9 @@ const SCRIPT_ID = 'reglament-evidence';
 
 /** SHA-256 of the public key (SPKI DER), shown to auditors to compare with the service's published key. */
 export function keyFingerprint(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function signedBytes(pack: EvidencePack): Buffer {
@@ -142,8 +151,15 @@ export function readableText(html: string): string {
     .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')
     .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name: string) => {
-      if (name[0] === '#') return String.fromCodePoint(name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10));
-      return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' } as Record<string, string>)[name.toLowerCase()] ?? entity;
+      if (name[0] === '#')
+        return String.fromCodePoint(
+          name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10),
+        );
+      return (
+        ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' } as Record<string, string>)[
+          name.toLowerCase()
+        ] ?? entity
+      );
     })
     .replace(/[\s\u00a0]+/g, ' ')
     .trim();
@@ -154,22 +170,58 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   const checks: EvidenceCheck[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   const match = EMBEDDED.exec(file);
-  if (!match) return { valid: false, caseId: null, keyFingerprint: null, checks: [{ name: 'format', ok: false, detail: `no embedded evidence (script#${SCRIPT_ID}); this is not a reglament evidence pack` }] };
+  if (!match)
+    return {
+      valid: false,
+      caseId: null,
+      keyFingerprint: null,
+      checks: [
+        {
+          name: 'format',
+          ok: false,
+          detail: `no embedded evidence (script#${SCRIPT_ID}); this is not a reglament evidence pack`,
+        },
+      ],
+    };
   let pack: SignedEvidencePack;
   try {
     pack = JSON.parse(match[1]!) as SignedEvidencePack;
   } catch (error) {
-    return { valid: false, caseId: null, keyFingerprint: null, checks: [{ name: 'format', ok: false, detail: `the embedded evidence is not JSON: ${(error as Error).message}` }] };
+    return {
+      valid: false,
+      caseId: null,
+      keyFingerprint: null,
+      checks: [{ name: 'format', ok: false, detail: `the embedded evidence is not JSON: ${(error as Error).message}` }],
+    };
   }
   const readable = READABLE_FORMATS.includes(pack.format);
-  check('format', readable, `format ${String(pack.format)}${readable ? '' : `, expected ${READABLE_FORMATS.join(' or ')}`}`);
-  if (!readable || !Array.isArray(pack.events) || !pack.case) return { valid: false, caseId: null, keyFingerprint: null, checks };
+  check(
+    'format',
+    readable,
+    `format ${String(pack.format)}${readable ? '' : `, expected ${READABLE_FORMATS.join(' or ')}`}`,
+  );
+  if (!readable || !Array.isArray(pack.events) || !pack.case)
+    return { valid: false, caseId: null, keyFingerprint: null, checks };
 
   const chain: ChainVerification = verifyChain(pack.events.map((e) => ({ ...e, streamId: pack.case.streamId })));
-  check('hash chain', chain.valid, chain.valid ? `${chain.events} events, every hash recomputed and linked` : `broken at revision ${chain.firstBrokenRevision}: ${chain.problem}`);
+  check(
+    'hash chain',
+    chain.valid,
+    chain.valid
+      ? `${chain.events} events, every hash recomputed and linked`
+      : `broken at revision ${chain.firstBrokenRevision}: ${chain.problem}`,
+  );
   const head = pack.events.at(-1)?.metadata.hash ?? null;
-  check('head hash', head === pack.chain.headHash, `the last event's hash ${String(head)}${head === pack.chain.headHash ? ' is the head the service reported' : ` differs from the reported head ${String(pack.chain.headHash)}`}`);
-  check('case', pack.events.every((e) => e.metadata.caseId === pack.case.caseId), 'every event names this case');
+  check(
+    'head hash',
+    head === pack.chain.headHash,
+    `the last event's hash ${String(head)}${head === pack.chain.headHash ? ' is the head the service reported' : ` differs from the reported head ${String(pack.chain.headHash)}`}`,
+  );
+  check(
+    'case',
+    pack.events.every((e) => e.metadata.caseId === pack.case.caseId),
+    'every event names this case',
+  );
 
   let fingerprint: string | null = null;
   let signingKey: KeyObject | null = null;
@@ -177,10 +229,19 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     const { signature, ...unsigned } = pack;
     const publicKey = createPublicKey(signature.publicKey);
     fingerprint = keyFingerprint(publicKey);
-    const ok = signature.algorithm === 'Ed25519' && verify(null, signedBytes(unsigned), publicKey, Buffer.from(signature.value, 'base64'));
-    check('signature', ok, ok ? `Ed25519 signature valid; key fingerprint ${fingerprint}` : 'the signature does not match the content: the pack was changed after it was issued');
+    const ok =
+      signature.algorithm === 'Ed25519' &&
+      verify(null, signedBytes(unsigned), publicKey, Buffer.from(signature.value, 'base64'));
+    check(
+      'signature',
+      ok,
+      ok
+        ? `Ed25519 signature valid; key fingerprint ${fingerprint}`
+        : 'the signature does not match the content: the pack was changed after it was issued',
+    );
     const raw = rawEd25519(publicKey);
-    const trusted = trust.fingerprints.includes(fingerprint) || trust.noteKeys.some((k) => rawEd25519(k.publicKey).equals(raw));
+    const trusted =
+      trust.fingerprints.includes(fingerprint) || trust.noteKeys.some((k) => rawEd25519(k.publicKey).equals(raw));
     check(
       'signing key',
       trusted,
@@ -203,7 +264,13 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   try {
     const page = renderEvidenceFile(pack);
     const same = readableText(page) === readableText(file);
-    check('readable page', same, same ? 'the page shows exactly what the data holds' : 'the readable page differs from a rendering of the embedded data: it was edited');
+    check(
+      'readable page',
+      same,
+      same
+        ? 'the page shows exactly what the data holds'
+        : 'the readable page differs from a rendering of the embedded data: it was edited',
+    );
   } catch (error) {
     // Data edited into a shape the page cannot be drawn from: a failed check, not a crash of the verifier.
     check('readable page', false, `the embedded data cannot be rendered as a page: ${(error as Error).message}`);
@@ -212,16 +279,29 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
 }
 
 /** The checkpoint must be signed by a trusted key, and every event's proof must lead from its hash to its root. */
-function checkInclusion(pack: SignedEvidencePack, trust: TrustedKeys, signingKey: KeyObject | null, check: (name: string, ok: boolean, detail: string) => void): void {
+function checkInclusion(
+  pack: SignedEvidencePack,
+  trust: TrustedKeys,
+  signingKey: KeyObject | null,
+  check: (name: string, ok: boolean, detail: string) => void,
+): void {
   const inclusion = pack.transparency;
   if (!inclusion && pack.format === 'reglament-evidence/1') {
     // Format 1 was issued before the log had signed checkpoints: its events' inclusion is checked against the log's
     // proofs (GET /api/transparency/proofs/inclusion), not from the pack.
-    check('checkpoint', true, 'format 1 predates the verifiable log and carries no inclusion proofs; check each event with GET /api/transparency/proofs/inclusion?eventId=…');
+    check(
+      'checkpoint',
+      true,
+      'format 1 predates the verifiable log and carries no inclusion proofs; check each event with GET /api/transparency/proofs/inclusion?eventId=…',
+    );
     return;
   }
   if (!inclusion || typeof inclusion.checkpoint !== 'string' || !Array.isArray(inclusion.events)) {
-    check('checkpoint', false, 'the pack carries no inclusion proofs to a signed checkpoint: nothing shows these events are the ones the log holds for everyone');
+    check(
+      'checkpoint',
+      false,
+      'the pack carries no inclusion proofs to a signed checkpoint: nothing shows these events are the ones the log holds for everyone',
+    );
     return;
   }
   const origin = inclusion.checkpoint.split('\n', 1)[0] ?? '';
@@ -243,24 +323,47 @@ function checkInclusion(pack: SignedEvidencePack, trust: TrustedKeys, signingKey
     return;
   }
   const { size, root, time } = checkpoint.value;
-  if (note.ok) check('checkpoint', true, `signed by ${note.verifiedBy.map((k) => `${k.name} (${k.keyId.toString('hex')})`).join(', ')}: ${size} events, root ${root.toString('base64')}, ${time.toISOString()}${note.cosignedBy.length ? `; cosigned by ${note.cosignedBy.map((c) => c.key.name).join(', ')}` : ''}`);
+  if (note.ok)
+    check(
+      'checkpoint',
+      true,
+      `signed by ${note.verifiedBy.map((k) => `${k.name} (${k.keyId.toString('hex')})`).join(', ')}: ${size} events, root ${root.toString('base64')}, ${time.toISOString()}${note.cosignedBy.length ? `; cosigned by ${note.cosignedBy.map((c) => c.key.name).join(', ')}` : ''}`,
+    );
   else check('checkpoint', false, note.problem);
   const problems: string[] = [];
-  if (inclusion.events.length !== pack.events.length) problems.push(`${pack.events.length} events but ${inclusion.events.length} proofs`);
+  if (inclusion.events.length !== pack.events.length)
+    problems.push(`${pack.events.length} events but ${inclusion.events.length} proofs`);
   pack.events.forEach((event, i) => {
     const proof = inclusion.events[i];
-    if (!proof || proof.revision !== event.revision || proof.leafIndex !== event.position - 1) return problems.push(`revision ${event.revision}: no proof for its place in the log`);
-    const hash = typeof event.metadata.hash === 'string' && /^[0-9a-f]{64}$/.test(event.metadata.hash) ? event.metadata.hash : null;
+    if (!proof || proof.revision !== event.revision || proof.leafIndex !== event.position - 1)
+      return problems.push(`revision ${event.revision}: no proof for its place in the log`);
+    const hash =
+      typeof event.metadata.hash === 'string' && /^[0-9a-f]{64}$/.test(event.metadata.hash)
+        ? event.metadata.hash
+        : null;
     if (!hash) return problems.push(`revision ${event.revision}: no sealed hash`);
-    const verified = verifyInclusion(hashLeaf(Buffer.from(hash, 'hex')), proof.leafIndex, size, (proof.proof ?? []).map((p) => Buffer.from(p, 'base64')), root);
+    const verified = verifyInclusion(
+      hashLeaf(Buffer.from(hash, 'hex')),
+      proof.leafIndex,
+      size,
+      (proof.proof ?? []).map((p) => Buffer.from(p, 'base64')),
+      root,
+    );
     if (!verified.ok) problems.push(`revision ${event.revision}: ${verified.problem}`);
     return undefined;
   });
-  check('inclusion', problems.length === 0, problems.length === 0 ? `every event is in the signed log of ${size} events, at its position` : problems.join('; '));
+  check(
+    'inclusion',
+    problems.length === 0,
+    problems.length === 0 ? `every event is in the signed log of ${size} events, at its position` : problems.join('; '),
+  );
 }
 
 function esc(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 const label = (type: string) => (isEventType(type) ? `${EVENT_TYPES[type].ru} / ${EVENT_TYPES[type].kk}` : type);
@@ -276,8 +379,15 @@ function renderBody(pack: SignedEvidencePack): string {
     .join('\n');
   const deadlines = pack.sla.deadlines
     .map((d) => {
-      const days = (d.applied.explanation.days ?? []).map((day) => `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`).join('<br>');
-      const alt = d.alternative ? `<br><i>иное прочтение / басқа оқылым:</i> ${esc(d.alternative.spec)} — ${esc(d.alternative.clauseText)}: ${esc(d.alternative.deadline ?? '—')} (${esc(d.alternative.status)})` : '';
+      const days = (d.applied.explanation.days ?? [])
+        .map(
+          (day) =>
+            `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`,
+        )
+        .join('<br>');
+      const alt = d.alternative
+        ? `<br><i>иное прочтение / басқа оқылым:</i> ${esc(d.alternative.spec)} — ${esc(d.alternative.clauseText)}: ${esc(d.alternative.deadline ?? '—')} (${esc(d.alternative.status)})`
+        : '';
       return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${esc(d.applied.spec)}<br>${esc(d.applied.explanation.rule)}${alt}</td><td>${d.anchorEvent ? `#${d.anchorEvent.revision} ${esc(d.anchorEvent.type)} ${esc(d.anchorEvent.occurredAt)}` : esc(d.startedAt)}</td><td>${esc(d.applied.explanation.deadlineLocal ?? d.deadline ?? '—')}</td><td>${esc(d.completedAt ?? '—')}</td><td class="status-${esc(d.status)}">${esc(d.status)}</td><td class="days">${days}</td></tr>`;
     })
     .join('\n');
@@ -333,7 +443,10 @@ function specText(spec: LimitSpec): string {
     case 'working-days':
       return both(ruDays(spec.days, WORKING_DAYS), `${spec.days} жұмыс күні`);
     case 'calendar-period':
-      return both([spec.months ? `${spec.months} мес.` : '', spec.days ? `${spec.days} дн.` : ''].filter(Boolean).join(' '), [spec.months ? `${spec.months} ай` : '', spec.days ? `${spec.days} күн` : ''].filter(Boolean).join(' '));
+      return both(
+        [spec.months ? `${spec.months} мес.` : '', spec.days ? `${spec.days} дн.` : ''].filter(Boolean).join(' '),
+        [spec.months ? `${spec.months} ай` : '', spec.days ? `${spec.days} күн` : ''].filter(Boolean).join(' '),
+      );
     case 'annual-window':
       return both('ежегодный период', 'жыл сайынғы кезең');
     case 'by-programme':
@@ -347,25 +460,50 @@ function specText(spec: LimitSpec): string {
 function ruleText(spec: LimitSpec): string {
   switch (spec.kind) {
     case 'minutes':
-      return both('в минутах от начала отсчёта; выходные и праздники не влияют', 'есеп басталғаннан бастап минутпен; демалыс және мереке күндері әсер етпейді');
+      return both(
+        'в минутах от начала отсчёта; выходные и праздники не влияют',
+        'есеп басталғаннан бастап минутпен; демалыс және мереке күндері әсер етпейді',
+      );
     case 'working-days':
-      return both(`день начала отсчёта не считается; срок истекает в 24:00 последнего рабочего дня (${CIVIL_CODE[0]})`, `есеп басталған күн есептелмейді; мерзім соңғы жұмыс күнінің 24:00-інде аяқталады (${CIVIL_CODE[1]})`);
+      return both(
+        `день начала отсчёта не считается; срок истекает в 24:00 последнего рабочего дня (${CIVIL_CODE[0]})`,
+        `есеп басталған күн есептелмейді; мерзім соңғы жұмыс күнінің 24:00-інде аяқталады (${CIVIL_CODE[1]})`,
+      );
     case 'calendar-period':
-      return both(`срок истекает в 24:00 соответствующего числа последнего месяца; если это нерабочий день — следующего рабочего (${CIVIL_CODE[0]})`, `мерзім соңғы айдың тиісті күнінің 24:00-інде аяқталады; ол жұмыс күні болмаса — келесі жұмыс күнінде (${CIVIL_CODE[1]})`);
+      return both(
+        `срок истекает в 24:00 соответствующего числа последнего месяца; если это нерабочий день — следующего рабочего (${CIVIL_CODE[0]})`,
+        `мерзім соңғы айдың тиісті күнінің 24:00-інде аяқталады; ол жұмыс күні болмаса — келесі жұмыс күнінде (${CIVIL_CODE[1]})`,
+      );
     case 'annual-window':
-      return both('ежегодно в сроки, установленные регламентом (местное время)', 'жыл сайын регламентте белгіленген мерзімде (жергілікті уақыт)');
+      return both(
+        'ежегодно в сроки, установленные регламентом (местное время)',
+        'жыл сайын регламентте белгіленген мерзімде (жергілікті уақыт)',
+      );
     case 'by-programme':
-      return both('срок устанавливается программой или графиком дела; до этого срока нет', 'мерзімді істің бағдарламасы немесе кестесі белгілейді; оған дейін мерзім жоқ');
+      return both(
+        'срок устанавливается программой или графиком дела; до этого срока нет',
+        'мерзімді істің бағдарламасы немесе кестесі белгілейді; оған дейін мерзім жоқ',
+      );
     case 'working-days-before':
-      return both('отсчитывается назад от дня, предшествующего дате; действие можно совершить до 24:00 последнего дня', 'күннің алдындағы күннен кері есептеледі; әрекетті соңғы күннің 24:00-іне дейін жасауға болады');
+      return both(
+        'отсчитывается назад от дня, предшествующего дате; действие можно совершить до 24:00 последнего дня',
+        'күннің алдындағы күннен кері есептеледі; әрекетті соңғы күннің 24:00-іне дейін жасауға болады',
+      );
   }
 }
 
 /** The pack's time zone; a pack without one (it should not happen in format 3) is shown in UTC, which the header says. */
 function zoneOf(pack: EvidencePack): TimeZone {
   const tz = pack.timeZone;
-  if (!tz || !Array.isArray(tz.offsets) || tz.offsets.length === 0) return new TimeZone('UTC', [{ fromMs: Number.NEGATIVE_INFINITY, offsetMinutes: 0 }]);
-  return new TimeZone(String(tz.id), tz.offsets.map((o) => ({ fromMs: o.from ? Date.parse(o.from) : Number.NEGATIVE_INFINITY, offsetMinutes: parseOffset(String(o.utcOffset)) ?? 0 })));
+  if (!tz || !Array.isArray(tz.offsets) || tz.offsets.length === 0)
+    return new TimeZone('UTC', [{ fromMs: Number.NEGATIVE_INFINITY, offsetMinutes: 0 }]);
+  return new TimeZone(
+    String(tz.id),
+    tz.offsets.map((o) => ({
+      fromMs: o.from ? Date.parse(o.from) : Number.NEGATIVE_INFINITY,
+      offsetMinutes: parseOffset(String(o.utcOffset)) ?? 0,
+    })),
+  );
 }
 
 /** Local wall-clock times without an offset on each: the header names the zone once. */
@@ -379,7 +517,8 @@ function localClock(zone: TimeZone) {
     const [y, m, d] = local.date.split('-');
     return { date: `${d}.${m}.${y}`, minute: local.minuteOfDay, day: local.day };
   };
-  const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  const hhmm = (minute: number) =>
+    `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
   return {
     offsets,
     at(iso: unknown): string {
@@ -412,8 +551,15 @@ function renderLocalBody(pack: SignedEvidencePack): string {
   const deadlines = pack.sla.deadlines
     .map((d) => {
       const spec = d.applied.explanation.spec;
-      const days = (d.applied.explanation.days ?? []).map((day) => `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`).join('<br>');
-      const alt = d.alternative ? `<br><i>иное прочтение / басқа оқылым:</i> ${specText(d.alternative.explanation.spec)} — ${esc(d.alternative.citation ? both(d.alternative.citation.ru, d.alternative.citation.kk) : d.alternative.clauseText)}: ${clock.end(d.alternative.deadline)} (${named(SLA_STATUS, d.alternative.status)})` : '';
+      const days = (d.applied.explanation.days ?? [])
+        .map(
+          (day) =>
+            `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`,
+        )
+        .join('<br>');
+      const alt = d.alternative
+        ? `<br><i>иное прочтение / басқа оқылым:</i> ${specText(d.alternative.explanation.spec)} — ${esc(d.alternative.citation ? both(d.alternative.citation.ru, d.alternative.citation.kk) : d.alternative.clauseText)}: ${clock.end(d.alternative.deadline)} (${named(SLA_STATUS, d.alternative.status)})`
+        : '';
       // The clock runs from startedAt: the act's time, or a later instant the rule starts it at (the next day, a cohort date).
       const started = `${clock.at(d.startedAt)}${d.anchorEvent ? `<br>#${d.anchorEvent.revision} ${esc(label(d.anchorEvent.type))}` : ''}`;
       return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${specText(spec)}<br>${ruleText(spec)}${alt}</td><td>${started}</td><td>${d.deadline ? clock.end(d.deadline) : '—'}</td><td>${d.completedAt ? clock.at(d.completedAt) : '—'}</td><td class="status-${esc(d.status)}">${named(SLA_STATUS, d.status)}</td><td class="days">${days}</td></tr>`;
@@ -431,7 +577,13 @@ ${deadlines}
 </tbody></table>`;
   // Written after every time is formatted, so it names the offsets the page uses (two across Kazakhstan's 2024 change).
   const used = [...clock.offsets];
-  const zoneText = used.length <= 1 ? `UTC${used[0] ?? zone.toLocal(new Date(0)).utcOffset}` : zone.offsetTable().map((o) => (o.from ? `с / ${clock.at(o.from)} бастап UTC${o.utcOffset}` : `UTC${o.utcOffset}`)).join(', ');
+  const zoneText =
+    used.length <= 1
+      ? `UTC${used[0] ?? zone.toLocal(new Date(0)).utcOffset}`
+      : zone
+          .offsetTable()
+          .map((o) => (o.from ? `с / ${clock.at(o.from)} бастап UTC${o.utcOffset}` : `UTC${o.utcOffset}`))
+          .join(', ');
   const zoneLine = `<p>Время / Уақыт: местное / жергілікті, ${esc(zone.id)}, ${zoneText}</p>`;
   return `<h1>Доказательный пакет дела / Істің дәлелдемелер пакеті</h1>
 ${zoneLine}
@@ -454,7 +606,17 @@ function renderCheckpoint(inclusion: EvidenceInclusion | undefined): string {
 function clauseCell(format: string, clause: Record<string, any> | undefined): string {
   if (!clause) return '';
   if (format === 'reglament-evidence/1') {
-    return esc([clause.act, clause.appendix ? `прил. ${clause.appendix}` : '', `п. ${clause.paragraph}`, clause.subparagraph ? `пп. ${clause.subparagraph}` : '', clause.track ? `(${clause.track})` : ''].filter(Boolean).join(' '));
+    return esc(
+      [
+        clause.act,
+        clause.appendix ? `прил. ${clause.appendix}` : '',
+        `п. ${clause.paragraph}`,
+        clause.subparagraph ? `пп. ${clause.subparagraph}` : '',
+        clause.track ? `(${clause.track})` : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+    );
   }
   return citedCell(citeClause(clause as never), clause.track);
 }

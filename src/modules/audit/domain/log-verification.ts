@@ -2,7 +2,12 @@
  * Verification of the whole log in one pass over the global order: every sealed stream's hash chain is
  * followed event by event, so memory holds one link per stream, not the streams. Pure.
  */
-import { linkProblem, storedLinkProblem, type HashableEvent, type StoredEventText } from '../../cases/domain/hash-chain';
+import {
+  linkProblem,
+  storedLinkProblem,
+  type HashableEvent,
+  type StoredEventText,
+} from '../../cases/domain/hash-chain';
 
 export interface BrokenStream {
   streamId: string;
@@ -66,6 +71,13 @@ export class LogChainVerifier {
   report(): LogVerificationReport {
     let unsealed = 0;
     for (const link of this.links.values()) if (link === 'unsealed') unsealed++;
-    return { valid: this.broken.length === 0, events: this.events, sealedEvents: this.sealed, streams: this.links.size, unsealedStreams: unsealed, broken: [...this.broken] };
+    return {
+      valid: this.broken.length === 0,
+      events: this.events,
+      sealedEvents: this.sealed,
+      streams: this.links.size,
+      unsealedStreams: unsealed,
+      broken: [...this.broken],
+    };
   }
 }

@@ -25,16 +25,42 @@ export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
   /** The clause as people read it (Russian); `citation` has it in Russian, Kazakh and English. */
   clauseText: string;
   citation: ClauseCitation;
-  applied: { spec: string; rule: 'only-reading' | ReturnType<typeof readingOf>['rule']; reason: string | null; explanation: DeadlineExplanation };
-  alternative: { spec: string; clauseText: string; citation: ClauseCitation; deadline: string | null; status: SlaRow['status']; explanation: DeadlineExplanation } | null;
+  applied: {
+    spec: string;
+    rule: 'only-reading' | ReturnType<typeof readingOf>['rule'];
+    reason: string | null;
+    explanation: DeadlineExplanation;
+  };
+  alternative: {
+    spec: string;
+    clauseText: string;
+    citation: ClauseCitation;
+    deadline: string | null;
+    status: SlaRow['status'];
+    explanation: DeadlineExplanation;
+  } | null;
   /** The event that stopped the clock (the step's completion), if any. */
   completedBy: AnchorEvent | null;
 }
 
 const anchorOf = (event: CaseEvent | undefined): AnchorEvent | null =>
-  event ? { revision: event.revision, type: event.type, stepId: event.metadata.stepId, occurredAt: event.metadata.occurredAt, startedAt: event.metadata.startedAt } : null;
+  event
+    ? {
+        revision: event.revision,
+        type: event.type,
+        stepId: event.metadata.stepId,
+        occurredAt: event.metadata.occurredAt,
+        startedAt: event.metadata.startedAt,
+      }
+    : null;
 
-export function explainCaseSla(state: CaseState, events: readonly CaseEvent[], version: RegulationVersion, calendar: WorkingCalendar, asOf: Date): ExplainedDeadline[] {
+export function explainCaseSla(
+  state: CaseState,
+  events: readonly CaseEvent[],
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+  asOf: Date,
+): ExplainedDeadline[] {
   const byRevision = new Map(events.map((e) => [e.revision, e]));
   const completing = (stepId: string) => {
     const done = state.completed[stepId];
@@ -42,7 +68,8 @@ export function explainCaseSla(state: CaseState, events: readonly CaseEvent[], v
   };
   return caseSla(state, version, calendar, asOf, { withDays: true }).map((row) => {
     const limit = version.steps.find((s) => s.id === row.stepId)!.limits.find((l) => l.id === row.limitId)!;
-    const anchorStep = 'step' in row.anchor ? row.anchor.step : 'stepStarted' in row.anchor ? row.anchor.stepStarted : null;
+    const anchorStep =
+      'step' in row.anchor ? row.anchor.step : 'stepStarted' in row.anchor ? row.anchor.stepStarted : null;
     const reading = readingOf(limit);
     const { result, alternativeResult, alternative, ...plain } = row;
     return {
@@ -58,7 +85,14 @@ export function explainCaseSla(state: CaseState, events: readonly CaseEvent[], v
       },
       alternative:
         alternative && alternativeResult
-          ? { spec: describeSpec(alternative.spec), clauseText: citeClause(alternative.clause).ru, citation: citeClause(alternative.clause), deadline: alternative.deadline, status: alternative.status, explanation: alternativeResult.explanation }
+          ? {
+              spec: describeSpec(alternative.spec),
+              clauseText: citeClause(alternative.clause).ru,
+              citation: citeClause(alternative.clause),
+              deadline: alternative.deadline,
+              status: alternative.status,
+              explanation: alternativeResult.explanation,
+            }
           : null,
       completedBy: row.completedAt ? anchorOf(completing(row.stepId)) : null,
     };

@@ -56,28 +56,59 @@ export class AuditController {
 
   @Get('cases/:caseId/history')
   @RequireRoles('auditor', 'head')
-  async history(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: HistoryQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+  async history(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { caseId }: CasePathDto,
+    @Query() query: HistoryQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const types = query.type ? query.type.split(',').map((t) => t.trim()) : null;
     const axis = query.time ?? 'occurred';
     const zone = this.audit.timeZone;
     const from = query.from === undefined ? undefined : instantOfParameter(query.from, zone, 'start');
     const to = query.to === undefined ? undefined : instantOfParameter(query.to, zone, 'end');
     // A date against an instant is compared here, in the calendar's zone; same forms were compared by the DTO.
-    if (from && to && to < from) throw ProblemError.badRequest([{ field: 'query.to', problem: `${query.to} is before from (${query.from})`, allowed: 'a date or an instant at or after from' }]);
+    if (from && to && to < from)
+      throw ProblemError.badRequest([
+        {
+          field: 'query.to',
+          problem: `${query.to} is before from (${query.from})`,
+          allowed: 'a date or an instant at or after from',
+        },
+      ]);
     // format and lang were checked by the DTO; the Accept header is read here.
     const download = exportRequest({ format: query.format, lang: query.lang }, accept);
     const history = await this.caseFor(principal, caseId, 'history');
     // A warning or breach occurred when its threshold was reached (dueAt) and was recorded when the system knew.
     const at = (e: { metadata: Record<string, unknown>; data: unknown }) =>
-      new Date(String(axis === 'occurred' ? (e.metadata.occurredAt ?? (e.data as { dueAt?: unknown }).dueAt) : e.metadata.recordedAt)).getTime();
+      new Date(
+        String(
+          axis === 'occurred'
+            ? (e.metadata.occurredAt ?? (e.data as { dueAt?: unknown }).dueAt)
+            : e.metadata.recordedAt,
+        ),
+      ).getTime();
     // The acts (personal fields as opened for this reader; the stored ciphertext is what /verify and evidence packs
     // carry) and what the system recorded about their limits, in the log's order.
     const all = [...history.opened, ...history.deadlines].sort((a, b) => a.position - b.position);
-    const events = all.filter((e) => (!types || types.includes(e.type)) && (!from || at(e) >= from.getTime()) && (!to || at(e) <= to.getTime()));
+    const events = all.filter(
+      (e) => (!types || types.includes(e.type)) && (!from || at(e) >= from.getTime()) && (!to || at(e) <= to.getTime()),
+    );
     // Whom the system told of each event: its webhook deliveries, from the outbox's records.
-    const told = await deliveriesOfEvents(this.readStore, events.map((e) => e.id));
+    const told = await deliveriesOfEvents(
+      this.readStore,
+      events.map((e) => e.id),
+    );
     const labelled = events.map((e) => ({ ...e, label: this.labelOf(e.type), citation: citationOf(e.metadata) }));
-    if (download) return exportTable(reply, download, `history-${history.caseId}`, historyColumns(this.audit.timeZone), fromArray(labelled));
+    if (download)
+      return exportTable(
+        reply,
+        download,
+        `history-${history.caseId}`,
+        historyColumns(this.audit.timeZone),
+        fromArray(labelled),
+      );
     return {
       caseId: history.caseId,
       ...readFrom(history),
@@ -103,20 +134,38 @@ export class AuditController {
   }
 
   private labelOf(type: string): { ru: string; kk: string } | null {
-    return isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : isSystemEventType(type) ? { ru: SYSTEM_EVENT_TYPES[type].ru, kk: SYSTEM_EVENT_TYPES[type].kk } : null;
+    return isEventType(type)
+      ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk }
+      : isSystemEventType(type)
+        ? { ru: SYSTEM_EVENT_TYPES[type].ru, kk: SYSTEM_EVENT_TYPES[type].kk }
+        : null;
   }
 
   @Get('cases/:caseId/state')
   @RequireRoles('auditor', 'head')
-  async state(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: StateQueryDto) {
-    if (query.asOf !== undefined && query.atRevision !== undefined) throw ProblemError.badRequest([{ field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' }]);
+  async state(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { caseId }: CasePathDto,
+    @Query() query: StateQueryDto,
+  ) {
+    if (query.asOf !== undefined && query.atRevision !== undefined)
+      throw ProblemError.badRequest([
+        { field: 'query.atRevision', problem: 'cannot be combined with asOf', allowed: 'either asOf or atRevision' },
+      ]);
     const axis = query.time ?? 'occurred';
     const asOf = query.asOf === undefined ? undefined : instantOfParameter(query.asOf, this.audit.timeZone, 'end');
     const atRevision = query.atRevision;
     const history = await this.caseFor(principal, caseId, 'replay');
     const cut = atRevision !== undefined ? { atRevision } : { asOf: asOf ?? new Date(), axis };
     const replay = this.audit.replay(history, cut);
-    if (!replay.ok) throw new ProblemError(replay.field === 'query.atRevision' ? 404 : 400, replay.field === 'query.atRevision' ? 'revision-not-found' : 'bad-request', replay.field === 'query.atRevision' ? 'Revision not found' : 'The request is not valid', replay.problem, [{ field: replay.field, problem: replay.problem, allowed: replay.allowed }]);
+    if (!replay.ok)
+      throw new ProblemError(
+        replay.field === 'query.atRevision' ? 404 : 400,
+        replay.field === 'query.atRevision' ? 'revision-not-found' : 'bad-request',
+        replay.field === 'query.atRevision' ? 'Revision not found' : 'The request is not valid',
+        replay.problem,
+        [{ field: replay.field, problem: replay.problem, allowed: replay.allowed }],
+      );
     return {
       caseId: history.caseId,
       ...readFrom(history),
@@ -126,25 +175,50 @@ export class AuditController {
       revision: replay.state.revision,
       events: replay.events.length,
       state: replay.state,
-      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => ({ ...row, citation: citeClause(row.clause) })),
+      sla: replay.rows.map(({ result: _r, alternativeResult: _a, ...row }) => ({
+        ...row,
+        citation: citeClause(row.clause),
+      })),
     };
   }
 
   @Get('cases/:caseId/sla/explain')
   @RequireRoles('auditor', 'head')
-  async explain(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() query: ExplainQueryDto) {
+  async explain(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { caseId }: CasePathDto,
+    @Query() query: ExplainQueryDto,
+  ) {
     const asOfParam = query.asOf;
     const asOf = asOfParam === undefined ? new Date() : instantOfParameter(asOfParam, this.audit.timeZone, 'end');
     const history = await this.caseFor(principal, caseId, 'explanation');
     if (asOf.getTime() < new Date(history.submittedAt).getTime()) {
-      throw ProblemError.badRequest([{ field: 'query.asOf', problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`, allowed: 'an instant at or after the submission' }]);
+      throw ProblemError.badRequest([
+        {
+          field: 'query.asOf',
+          problem: `${asOfParam} is before the case was submitted (${history.submittedAt})`,
+          allowed: 'an instant at or after the submission',
+        },
+      ]);
     }
-    return { caseId: history.caseId, ...readFrom(history), regulationVersionId: history.version.versionId, versionId: history.version.versionId, trackId: history.state.trackId, asOf: asOf.toISOString(), deadlines: this.audit.explain(history, asOf) };
+    return {
+      caseId: history.caseId,
+      ...readFrom(history),
+      regulationVersionId: history.version.versionId,
+      versionId: history.version.versionId,
+      trackId: history.state.trackId,
+      asOf: asOf.toISOString(),
+      deadlines: this.audit.explain(history, asOf),
+    };
   }
 
   @Get('cases/:caseId/verify')
   @RequireRoles('auditor', 'head')
-  async verify(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() _query: NoQueryDto) {
+  async verify(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { caseId }: CasePathDto,
+    @Query() _query: NoQueryDto,
+  ) {
     const history = await this.caseFor(principal, caseId, null);
     return { caseId: history.caseId, ...readFrom(history), ...this.audit.verify(history) };
   }
@@ -153,8 +227,16 @@ export class AuditController {
   @RequireRoles('auditor', 'head')
   @Header('content-type', 'text/html; charset=utf-8')
   // The pack is one self-contained page: its own inline style, data in a JSON block, no script at all.
-  @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-  async evidence(@CurrentPrincipal() principal: Principal, @Param() { caseId }: CasePathDto, @Query() _query: NoQueryDto, @Res({ passthrough: true }) reply: ReplyLike) {
+  @Header(
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  )
+  async evidence(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { caseId }: CasePathDto,
+    @Query() _query: NoQueryDto,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const history = await this.caseFor(principal, caseId, 'evidence');
     reply.header('content-disposition', `attachment; filename="evidence-${history.caseId}.html"`);
     reply.header('x-evidence-key-fingerprint', this.audit.keyFingerprint);
@@ -168,11 +250,20 @@ export class AuditController {
   }
 
   /** The case for this reader; `purpose` null: only the stored form is used (verification), nothing personal is opened for them. */
-  private async caseFor(principal: Principal, caseId: string, purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null): Promise<CaseHistory> {
-    const history = await this.audit.load(caseId, purpose === null ? undefined : { principal, purpose, admit: (unit) => assertUnit(principal, unit) });
-    if (!history) throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
+  private async caseFor(
+    principal: Principal,
+    caseId: string,
+    purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null,
+  ): Promise<CaseHistory> {
+    const history = await this.audit.load(
+      caseId,
+      purpose === null ? undefined : { principal, purpose, admit: (unit) => assertUnit(principal, unit) },
+    );
+    if (!history)
+      throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [
+        { field: 'path.caseId', problem: 'no such case' },
+      ]);
     assertUnit(principal, history.unit);
     return history;
   }
-
 }

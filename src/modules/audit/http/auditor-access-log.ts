@@ -41,7 +41,10 @@ interface ReplyLike {
 
 /** The part of a fastify instance the access log needs. */
 export interface HookHost {
-  addHook(name: 'onSend', hook: (request: RequestLike, reply: ReplyLike, payload: unknown) => Promise<unknown>): unknown;
+  addHook(
+    name: 'onSend',
+    hook: (request: RequestLike, reply: ReplyLike, payload: unknown) => Promise<unknown>,
+  ): unknown;
 }
 
 interface PendingAccess {
@@ -83,8 +86,16 @@ export class AuditorAccessLog {
           reply.header('content-type', PROBLEM_CONTENT_TYPE);
           return JSON.stringify({ ...problem, correlationId: request.id });
         }
-        this.logger.error({ err: error, auditor: principal.id, path: request.url, correlationId: request.id }, 'auditor access could not be recorded; the answer is withheld');
-        const problem = new ProblemError(500, 'access-not-recorded', 'The access could not be recorded', 'the auditors\' access log could not record this request, so it is not answered; the error is logged under the correlation id');
+        this.logger.error(
+          { err: error, auditor: principal.id, path: request.url, correlationId: request.id },
+          'auditor access could not be recorded; the answer is withheld',
+        );
+        const problem = new ProblemError(
+          500,
+          'access-not-recorded',
+          'The access could not be recorded',
+          "the auditors' access log could not record this request, so it is not answered; the error is logged under the correlation id",
+        );
         reply.code(500);
         reply.header('content-type', PROBLEM_CONTENT_TYPE);
         return JSON.stringify({ ...problem.toProblem(request.url), correlationId: request.id });
@@ -95,12 +106,27 @@ export class AuditorAccessLog {
   private async record(request: RequestLike, principal: Principal, status: number): Promise<void> {
     const at = new Date();
     // The log keeps what it records for ever: an IIN in the query (a list by applicantIin) is recorded masked.
-    const entry = { method: request.method, path: maskIinsDeep(request.url) as string, route: request.routeOptions?.url ?? null, status };
+    const entry = {
+      method: request.method,
+      path: maskIinsDeep(request.url) as string,
+      route: request.routeOptions?.url ?? null,
+      status,
+    };
     await new Promise<void>((resolve, reject) => {
       this.pending.push({
         streamId: `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
         data: entry,
-        metadata: { actor: { id: principal.id, name: principal.name, roles: principal.roles, ...(principal.unit !== undefined ? { unit: principal.unit } : {}) }, occurredAt: at.toISOString(), recordedAt: at.toISOString(), correlationId: request.id },
+        metadata: {
+          actor: {
+            id: principal.id,
+            name: principal.name,
+            roles: principal.roles,
+            ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
+          },
+          occurredAt: at.toISOString(),
+          recordedAt: at.toISOString(),
+          correlationId: request.id,
+        },
         resolve,
         reject,
       });
@@ -143,7 +169,10 @@ export class AuditorAccessLog {
       let previous = head.hash;
       const events = accesses.map((access) => {
         revision++;
-        const sealed = sealRecord({ streamId, revision, type: AUDITOR_ACCESS, data: access.data, metadata: access.metadata }, previous);
+        const sealed = sealRecord(
+          { streamId, revision, type: AUDITOR_ACCESS, data: access.data, metadata: access.metadata },
+          previous,
+        );
         previous = sealed.hash;
         return { type: AUDITOR_ACCESS, data: sealed.data, metadata: sealed.metadata };
       });

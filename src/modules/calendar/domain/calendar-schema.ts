@@ -10,7 +10,8 @@ const localDate = z.string().superRefine((value, ctx) => {
 
 const monthDay = z.string().superRefine((value, ctx) => {
   const problem = localDateProblem(`2000-${value}`);
-  if (!/^\d{2}-\d{2}$/.test(value) || problem) ctx.addIssue({ code: 'custom', message: 'must be a month and day written MM-DD' });
+  if (!/^\d{2}-\d{2}$/.test(value) || problem)
+    ctx.addIssue({ code: 'custom', message: 'must be a month and day written MM-DD' });
 });
 
 const label = z.strictObject({ ru: z.string().min(1), kk: z.string().min(1) });
@@ -23,21 +24,36 @@ const holiday = z
     name: label,
     kind: z.enum(['national', 'state', 'religious']),
     days: z.array(monthDay).min(1).optional(),
-    dates: z.record(z.string().regex(/^\d{4}$/, 'must be a year'), z.strictObject({ date: localDate, source })).optional(),
+    dates: z
+      .record(z.string().regex(/^\d{4}$/, 'must be a year'), z.strictObject({ date: localDate, source }))
+      .optional(),
     movesWhenOnWeekend: z.boolean(),
     validFrom: localDate.optional(),
     validUntil: localDate.optional(),
     source,
   })
-  .refine((h) => (h.days ? 1 : 0) + (h.dates ? 1 : 0) === 1, { message: 'needs exactly one of `days` (every year) or `dates` (per year)' });
+  .refine((h) => (h.days ? 1 : 0) + (h.dates ? 1 : 0) === 1, {
+    message: 'needs exactly one of `days` (every year) or `dates` (per year)',
+  });
 
 /** `confirmed: false` marks what no source we trust bears out; the note then says what is missing. */
-const unconfirmedNeedsNote = (entry: { confirmed?: boolean; note?: string }) => entry.confirmed !== false || entry.note !== undefined;
-const UNCONFIRMED_NEEDS_NOTE = { message: 'is marked `confirmed: false` without a `note` saying what could not be confirmed', path: ['note'] };
+const unconfirmedNeedsNote = (entry: { confirmed?: boolean; note?: string }) =>
+  entry.confirmed !== false || entry.note !== undefined;
+const UNCONFIRMED_NEEDS_NOTE = {
+  message: 'is marked `confirmed: false` without a `note` saying what could not be confirmed',
+  path: ['note'],
+};
 const note = z.string().min(10, 'must say what is known and what is not');
 
 const transfer = z
-  .strictObject({ workingDay: localDate, dayOff: localDate, act: z.string().min(3), source, confirmed: z.boolean().optional(), note: note.optional() })
+  .strictObject({
+    workingDay: localDate,
+    dayOff: localDate,
+    act: z.string().min(3),
+    source,
+    confirmed: z.boolean().optional(),
+    note: note.optional(),
+  })
   .refine(unconfirmedNeedsNote, UNCONFIRMED_NEEDS_NOTE);
 
 const monthNumber = z.string().regex(/^(1[0-2]|[1-9])$/, 'must be a month number 1-12');
@@ -52,7 +68,10 @@ const productionMonth = z
     note: note.optional(),
   })
   .refine(unconfirmedNeedsNote, UNCONFIRMED_NEEDS_NOTE)
-  .refine((m) => m.published === undefined || m.note !== undefined, { message: 'a `published` figure the calendar does not follow needs a `note` saying why', path: ['note'] });
+  .refine((m) => m.published === undefined || m.note !== undefined, {
+    message: 'a `published` figure the calendar does not follow needs a `note` saying why',
+    path: ['note'],
+  });
 
 /**
  * One year of the production calendar (5-day week): the working days of each month, January
@@ -72,7 +91,10 @@ const productionYear = z
     months: z.record(monthNumber, productionMonth).optional(),
   })
   .refine(unconfirmedNeedsNote, UNCONFIRMED_NEEDS_NOTE)
-  .refine((y) => y.publishedTotal === undefined || y.note !== undefined, { message: 'a `publishedTotal` the calendar does not follow needs a `note` saying why', path: ['note'] });
+  .refine((y) => y.publishedTotal === undefined || y.note !== undefined, {
+    message: 'a `publishedTotal` the calendar does not follow needs a `note` saying why',
+    path: ['note'],
+  });
 
 export const calendarFileSchema = z.strictObject({
   code: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 country code such as KZ'),

@@ -23,18 +23,32 @@ describe('Asia/Almaty from the calendar’s own offsets', () => {
   });
 
   it('agrees with the runtime’s own time-zone data for every hour of 2023–2025', () => {
-    const format = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Almaty', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    const format = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'Asia/Almaty',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     for (let t = Date.parse('2023-01-01T00:00:00Z'); t < Date.parse('2026-01-01T00:00:00Z'); t += 3_600_000) {
       const parts = Object.fromEntries(format.formatToParts(new Date(t)).map((p) => [p.type, p.value]));
       const local = zone.toLocal(new Date(t));
-      expect(`${parts.year}-${parts.month}-${parts.day} ${parts.hour}`).toBe(`${local.date} ${String(Math.floor(local.minuteOfDay / 60)).padStart(2, '0')}`);
+      expect(`${parts.year}-${parts.month}-${parts.day} ${parts.hour}`).toBe(
+        `${local.date} ${String(Math.floor(local.minuteOfDay / 60)).padStart(2, '0')}`,
+      );
     }
   });
 
   it('this runtime has current time-zone data; a stale one is refused with a clear message', () => {
     expect(() => assertTimeZoneData()).not.toThrow();
-    expect(() => assertTimeZoneData('Asia/Almaty', new Date('2024-06-01T12:00:00Z'), '+06:00')).toThrow(TimeZoneDataError);
-    expect(() => assertTimeZoneData('Asia/Almaty', new Date('2024-06-01T12:00:00Z'), '+06:00')).toThrow(/too old.*UTC\+05:00.*2024a/);
+    expect(() => assertTimeZoneData('Asia/Almaty', new Date('2024-06-01T12:00:00Z'), '+06:00')).toThrow(
+      TimeZoneDataError,
+    );
+    expect(() => assertTimeZoneData('Asia/Almaty', new Date('2024-06-01T12:00:00Z'), '+06:00')).toThrow(
+      /too old.*UTC\+05:00.*2024a/,
+    );
     expect(() => assertTimeZoneData('Mars/Olympus')).toThrow(/no time-zone data for Mars\/Olympus/);
   });
 });

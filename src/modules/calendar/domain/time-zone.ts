@@ -83,7 +83,10 @@ export class TimeZone {
 
   /** The offset table as data files write it: from which instant (null: always before) which offset applies. */
   offsetTable(): { from: string | null; utcOffset: string }[] {
-    return this.periods.map((p) => ({ from: Number.isFinite(p.fromMs) ? new Date(p.fromMs).toISOString() : null, utcOffset: formatOffset(p.offsetMinutes) }));
+    return this.periods.map((p) => ({
+      from: Number.isFinite(p.fromMs) ? new Date(p.fromMs).toISOString() : null,
+      utcOffset: formatOffset(p.offsetMinutes),
+    }));
   }
 
   /** ISO 8601 with the local offset, e.g. 2024-06-03T00:00:00+05:00. */
@@ -118,7 +121,11 @@ export class TimeZoneDataError extends Error {
  * Refuses a runtime whose time-zone data still has Asia/Almaty at UTC+6 after 2024-03-01
  * (IANA tzdata before 2024a). Such a runtime would print and parse local times an hour off.
  */
-export function assertTimeZoneData(zone = 'Asia/Almaty', probe = new Date('2024-06-01T12:00:00Z'), expected = '+05:00'): void {
+export function assertTimeZoneData(
+  zone = 'Asia/Almaty',
+  probe = new Date('2024-06-01T12:00:00Z'),
+  expected = '+05:00',
+): void {
   let actual: string;
   try {
     const part = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })

@@ -17,7 +17,7 @@ const pad = (n: number) => String(n).padStart(2, '0');
 
 /** Working days of a month walked day by day, independent of the calendar's prefix counts. */
 function walkMonth(year: number, month: number): number {
-  const last = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 29 : MONTH_ENDS[month - 1];
+  const last = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : MONTH_ENDS[month - 1];
   let count = 0;
   for (let day = 1; day <= last; day++) if (calendar.isWorkingDay(`${year}-${pad(month)}-${pad(day)}`)) count++;
   return count;
@@ -29,7 +29,14 @@ describe('KZ production calendar: working days per month, 2015–2026 (5-day wee
     row.workingDays.map((figure, index) => {
       const month = row.months?.[String(index + 1)];
       const confirmed = month?.confirmed ?? row.confirmed;
-      return { year: row.year, month: index + 1, figure, confirmed, source: month?.source ?? row.source, status: confirmed ? 'confirmed' : 'unconfirmed' };
+      return {
+        year: row.year,
+        month: index + 1,
+        figure,
+        confirmed,
+        source: month?.source ?? row.source,
+        status: confirmed ? 'confirmed' : 'unconfirmed',
+      };
     }),
   );
 
@@ -49,10 +56,17 @@ describe('KZ production calendar: working days per month, 2015–2026 (5-day wee
 
   it('marks exactly these figures unconfirmed, each with a note saying why', () => {
     const unconfirmed = figures.filter((f) => !f.confirmed).map((f) => `${f.year}-${pad(f.month)}`);
-    expect(unconfirmed).toEqual(['2015-07', '2015-08', '2015-09', '2015-12', ...Array.from({ length: 11 }, (_, i) => `2026-${pad(i + 2)}`)]);
+    expect(unconfirmed).toEqual([
+      '2015-07',
+      '2015-08',
+      '2015-09',
+      '2015-12',
+      ...Array.from({ length: 11 }, (_, i) => `2026-${pad(i + 2)}`),
+    ]);
     for (const row of years) {
       if (!row.confirmed) expect(row.note).toBeDefined();
-      for (const month of Object.values(row.months ?? {})) if (month.confirmed === false) expect(month.note).toBeDefined();
+      for (const month of Object.values(row.months ?? {}))
+        if (month.confirmed === false) expect(month.note).toBeDefined();
     }
   });
 
@@ -109,7 +123,11 @@ describe('KZ calendar: the days that decide deadlines', () => {
     expect(calendar.nonWorkingReason('2024-05-08')!.source).toMatch(/Order of the Minister of Labour/);
     expect(calendar.nonWorkingReason('2022-08-29')).toMatchObject({ kind: 'transfer', relatedDate: '2022-08-27' });
     expect(calendar.nonWorkingReason('2022-08-29')!.source).toMatch(/decree No\. 713 of 2021-10-06/);
-    expect(calendar.nonWorkingReason('2025-03-24')).toMatchObject({ kind: 'moved-holiday', name: 'Наурыз мейрамы', relatedDate: '2025-03-22' });
+    expect(calendar.nonWorkingReason('2025-03-24')).toMatchObject({
+      kind: 'moved-holiday',
+      name: 'Наурыз мейрамы',
+      relatedDate: '2025-03-22',
+    });
     expect(calendar.nonWorkingReason('2025-03-21')).toMatchObject({ kind: 'holiday', name: 'Наурыз мейрамы' });
     expect(calendar.nonWorkingReason('2025-03-21')!.source).toMatch(/267-II/);
     expect(calendar.nonWorkingReason('2025-06-06')!.source).toMatch(/Kurban|Spiritual|production calendar 2025/);
@@ -186,20 +204,90 @@ describe('a bad calendar file stops loading with the file, the path and the prob
     ['impossible-date', (d) => (d.transfers[0].dayOff = '2016-02-30'), 'transfers[0].dayOff', /does not exist/],
     ['missing-source', (d) => delete d.holidays[0].source, 'holidays[0].source', /./],
     ['unknown-key', (d) => (d.holidays[2].movesOnWeekend = true), 'holidays[2]', /movesOnWeekend/],
-    ['transfer-to-weekend', (d) => (d.transfers[0].dayOff = '2016-03-06'), 'transfers[0].dayOff', /sunday, already a day off/],
-    ['transfer-from-working-day', (d) => (d.transfers[0].workingDay = '2016-03-04'), 'transfers[0].workingDay', /already a working day/],
-    ['bad-total', (d) => (d.productionCalendar[5].total = 250), 'productionCalendar[5].total', /is 250 but the months add up to 246/],
-    ['figure-not-reproduced', (d) => ((d.productionCalendar[4].workingDays[5] = 19), (d.productionCalendar[4].total = 245)), 'productionCalendar[4].workingDays[5]', /is 19 but the holidays and transfers give 20 working days in June 2019/],
-    ['thirteen-months', (d) => d.productionCalendar[0].workingDays.push(20), 'productionCalendar[0].workingDays', /12 months, January first/],
-    ['unconfirmed-without-note', (d) => delete d.productionCalendar[0].months['7'].note, 'productionCalendar[0].months.7.note', /confirmed: false.*without a `note`/],
-    ['unconfirmed-year-without-note', (d) => delete d.productionCalendar[11].note, 'productionCalendar[11].note', /confirmed: false.*without a `note`/],
-    ['unconfirmed-transfer-without-note', (d) => (d.transfers[0].confirmed = false), 'transfers[0].note', /confirmed: false.*without a `note`/],
-    ['published-equals-figure', (d) => (d.productionCalendar[4].months['5'].published = 20), 'productionCalendar[4].months.5.published', /equals the figure \(20\)/],
-    ['published-without-note', (d) => delete d.productionCalendar[4].months['5'].note, 'productionCalendar[4].months.5.note', /needs a `note`/],
-    ['duplicate-year', (d) => (d.productionCalendar[1].year = 2015), 'productionCalendar[1].year', /2015 is already given by productionCalendar\[0\]/],
-    ['year-outside-covers', (d) => (d.productionCalendar[0].year = 2014), 'productionCalendar[0].year', /2014 is not a whole year inside covers \(2015-01-01 to 2027-12-31\)/],
-    ['month-thirteen', (d) => (d.productionCalendar[0].months['13'] = { confirmed: false, note: 'no such month at all' }), 'productionCalendar[0].months.13', /is not an allowed key: must be a month number 1-12/],
-    ['kurban-wrong-year', (d) => (d.holidays.find((h: any) => h.id === 'kurban-ait').dates['2016'].date = '2017-09-12'), 'dates.2016.date', /not in 2016/],
+    [
+      'transfer-to-weekend',
+      (d) => (d.transfers[0].dayOff = '2016-03-06'),
+      'transfers[0].dayOff',
+      /sunday, already a day off/,
+    ],
+    [
+      'transfer-from-working-day',
+      (d) => (d.transfers[0].workingDay = '2016-03-04'),
+      'transfers[0].workingDay',
+      /already a working day/,
+    ],
+    [
+      'bad-total',
+      (d) => (d.productionCalendar[5].total = 250),
+      'productionCalendar[5].total',
+      /is 250 but the months add up to 246/,
+    ],
+    [
+      'figure-not-reproduced',
+      (d) => ((d.productionCalendar[4].workingDays[5] = 19), (d.productionCalendar[4].total = 245)),
+      'productionCalendar[4].workingDays[5]',
+      /is 19 but the holidays and transfers give 20 working days in June 2019/,
+    ],
+    [
+      'thirteen-months',
+      (d) => d.productionCalendar[0].workingDays.push(20),
+      'productionCalendar[0].workingDays',
+      /12 months, January first/,
+    ],
+    [
+      'unconfirmed-without-note',
+      (d) => delete d.productionCalendar[0].months['7'].note,
+      'productionCalendar[0].months.7.note',
+      /confirmed: false.*without a `note`/,
+    ],
+    [
+      'unconfirmed-year-without-note',
+      (d) => delete d.productionCalendar[11].note,
+      'productionCalendar[11].note',
+      /confirmed: false.*without a `note`/,
+    ],
+    [
+      'unconfirmed-transfer-without-note',
+      (d) => (d.transfers[0].confirmed = false),
+      'transfers[0].note',
+      /confirmed: false.*without a `note`/,
+    ],
+    [
+      'published-equals-figure',
+      (d) => (d.productionCalendar[4].months['5'].published = 20),
+      'productionCalendar[4].months.5.published',
+      /equals the figure \(20\)/,
+    ],
+    [
+      'published-without-note',
+      (d) => delete d.productionCalendar[4].months['5'].note,
+      'productionCalendar[4].months.5.note',
+      /needs a `note`/,
+    ],
+    [
+      'duplicate-year',
+      (d) => (d.productionCalendar[1].year = 2015),
+      'productionCalendar[1].year',
+      /2015 is already given by productionCalendar\[0\]/,
+    ],
+    [
+      'year-outside-covers',
+      (d) => (d.productionCalendar[0].year = 2014),
+      'productionCalendar[0].year',
+      /2014 is not a whole year inside covers \(2015-01-01 to 2027-12-31\)/,
+    ],
+    [
+      'month-thirteen',
+      (d) => (d.productionCalendar[0].months['13'] = { confirmed: false, note: 'no such month at all' }),
+      'productionCalendar[0].months.13',
+      /is not an allowed key: must be a month number 1-12/,
+    ],
+    [
+      'kurban-wrong-year',
+      (d) => (d.holidays.find((h: any) => h.id === 'kurban-ait').dates['2016'].date = '2017-09-12'),
+      'dates.2016.date',
+      /not in 2016/,
+    ],
     ['bad-offset', (d) => (d.timeZone.offsets[0].utcOffset = 'UTC+6'), 'timeZone.offsets[0].utcOffset', /\+HH:MM/],
   ])('%s', (name, mutate, path, problem) => {
     const target = broken(name, mutate);

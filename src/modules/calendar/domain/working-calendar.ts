@@ -117,7 +117,13 @@ export class WorkingCalendar {
     // Holidays first, then the days off they move to (in date order), then transfers.
     const holidayDays = this.holidayDays(file.holidays).sort((a, b) => a.day - b.day);
     for (const { day, holiday, source } of holidayDays) {
-      this.reasons.set(day, { date: fromDayNumber(day), kind: 'holiday', name: holiday.name.ru, names: holiday.name, source });
+      this.reasons.set(day, {
+        date: fromDayNumber(day),
+        kind: 'holiday',
+        name: holiday.name.ru,
+        names: holiday.name,
+        source,
+      });
       this.working[day - this.firstDay] = 0;
     }
     const isHoliday = new Set(holidayDays.map((h) => h.day));
@@ -131,7 +137,10 @@ export class WorkingCalendar {
         date: fromDayNumber(target),
         kind: 'moved-holiday',
         name: holiday.name.ru,
-        names: { ru: `${holiday.name.ru} (перенос с ${fromDayNumber(day)})`, kk: `${holiday.name.kk} (${fromDayNumber(day)} күнінен ауыстырылды)` },
+        names: {
+          ru: `${holiday.name.ru} (перенос с ${fromDayNumber(day)})`,
+          kk: `${holiday.name.kk} (${fromDayNumber(day)} күнінен ауыстырылды)`,
+        },
         source: `${file.rules.weekendHoliday.source}: ${fromDayNumber(day)} fell on a ${weekdayOf(day)}`,
         relatedDate: fromDayNumber(day),
       });
@@ -140,27 +149,44 @@ export class WorkingCalendar {
       const off = dayNumber(transfer.dayOff);
       const work = dayNumber(transfer.workingDay);
       if (!this.inRange(off) || !this.inRange(work)) {
-        this.buildProblems.push({ path: `transfers[${i}]`, problem: `lies outside covers (${this.coveredFrom} to ${this.coveredUntil})` });
+        this.buildProblems.push({
+          path: `transfers[${i}]`,
+          problem: `lies outside covers (${this.coveredFrom} to ${this.coveredUntil})`,
+        });
         return;
       }
       if (this.working[work - this.firstDay] === 1) {
-        this.buildProblems.push({ path: `transfers[${i}].workingDay`, problem: `${transfer.workingDay} is already a working day; a transfer gives up a day off` });
+        this.buildProblems.push({
+          path: `transfers[${i}].workingDay`,
+          problem: `${transfer.workingDay} is already a working day; a transfer gives up a day off`,
+        });
       }
       if (this.working[off - this.firstDay] === 0) {
-        this.buildProblems.push({ path: `transfers[${i}].dayOff`, problem: `${transfer.dayOff} is already a day off (${this.reasons.get(off)?.kind})` });
+        this.buildProblems.push({
+          path: `transfers[${i}].dayOff`,
+          problem: `${transfer.dayOff} is already a day off (${this.reasons.get(off)?.kind})`,
+        });
       }
       this.working[off - this.firstDay] = 0;
       this.reasons.set(off, {
         date: transfer.dayOff,
         kind: 'transfer',
         name: `Перенос дня отдыха с ${transfer.workingDay}`,
-        names: { ru: `Перенос дня отдыха с ${transfer.workingDay}`, kk: `Демалыс күні ${transfer.workingDay} күнінен ауыстырылды` },
+        names: {
+          ru: `Перенос дня отдыха с ${transfer.workingDay}`,
+          kk: `Демалыс күні ${transfer.workingDay} күнінен ауыстырылды`,
+        },
         source: transferSource(transfer),
         relatedDate: transfer.workingDay,
       });
       this.working[work - this.firstDay] = 1;
       this.reasons.delete(work);
-      this.workingNotes.set(work, { date: transfer.workingDay, kind: 'transferred-working-day', dayOff: transfer.dayOff, source: transferSource(transfer) });
+      this.workingNotes.set(work, {
+        date: transfer.workingDay,
+        kind: 'transferred-working-day',
+        dayOff: transfer.dayOff,
+        source: transferSource(transfer),
+      });
     });
 
     this.workingBefore = new Int32Array(size + 1);
@@ -224,7 +250,12 @@ export class WorkingCalendar {
     if (n === 0) return day;
     const index = this.workingBefore[day - this.firstDay + 1] + n - 1;
     if (index >= this.workingDayOffsets.length) {
-      throw new CalendarRangeError(this.code, `${fromDayNumber(day)} + ${n} working days`, this.coveredFrom, this.coveredUntil);
+      throw new CalendarRangeError(
+        this.code,
+        `${fromDayNumber(day)} + ${n} working days`,
+        this.coveredFrom,
+        this.coveredUntil,
+      );
     }
     return this.firstDay + this.workingDayOffsets[index];
   }
@@ -245,7 +276,9 @@ export class WorkingCalendar {
     const months: number[] = [];
     for (let m = 1; m <= 12; m++) {
       const from = `${year}-${String(m).padStart(2, '0')}-01`;
-      const to = fromDayNumber(dayNumber(m === 12 ? `${year + 1}-01-01` : `${year}-${String(m + 1).padStart(2, '0')}-01`) - 1);
+      const to = fromDayNumber(
+        dayNumber(m === 12 ? `${year + 1}-01-01` : `${year}-${String(m + 1).padStart(2, '0')}-01`) - 1,
+      );
       months.push(this.countWorkingDays(from, to));
     }
     return months;
@@ -258,9 +291,11 @@ export class WorkingCalendar {
     for (const holiday of holidays) {
       const candidates: { date: LocalDate; source: string }[] = [];
       if (holiday.days) {
-        for (let year = firstYear; year <= lastYear; year++) for (const md of holiday.days) candidates.push({ date: `${year}-${md}`, source: holiday.source });
+        for (let year = firstYear; year <= lastYear; year++)
+          for (const md of holiday.days) candidates.push({ date: `${year}-${md}`, source: holiday.source });
       } else {
-        for (const entry of Object.values(holiday.dates ?? {})) candidates.push({ date: entry.date, source: `${entry.source}; ${holiday.source}` });
+        for (const entry of Object.values(holiday.dates ?? {}))
+          candidates.push({ date: entry.date, source: `${entry.source}; ${holiday.source}` });
       }
       for (const { date, source } of candidates) {
         if (holiday.validFrom && date < holiday.validFrom) continue;
@@ -277,6 +312,7 @@ export class WorkingCalendar {
   }
 
   private assertInRange(day: number): void {
-    if (!this.inRange(day)) throw new CalendarRangeError(this.code, fromDayNumber(day), this.coveredFrom, this.coveredUntil);
+    if (!this.inRange(day))
+      throw new CalendarRangeError(this.code, fromDayNumber(day), this.coveredFrom, this.coveredUntil);
   }
 }

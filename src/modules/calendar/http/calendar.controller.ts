@@ -2,7 +2,14 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { ApiPathAndQuery, PathAndQuery } from '../../../shared/problem/validation';
-import { CalendarPathDto, DeadlineDto, DeadlineQueryDto, MAX_WORKING_DAYS, WorkingDaysDto, WorkingDaysQueryDto } from './calendar.dtos';
+import {
+  CalendarPathDto,
+  DeadlineDto,
+  DeadlineQueryDto,
+  MAX_WORKING_DAYS,
+  WorkingDaysDto,
+  WorkingDaysQueryDto,
+} from './calendar.dtos';
 import { computeDeadline } from '../../deadlines/domain/compute-deadline';
 import { CalendarRangeError, type WorkingCalendar } from '../domain/working-calendar';
 
@@ -19,7 +26,9 @@ export class CalendarController {
   constructor(@Inject(CALENDARS) private readonly calendars: ReadonlyMap<string, WorkingCalendar>) {}
 
   @Get(':code/working-days')
-  @ApiOperation({ summary: 'Working days between two dates (both inclusive), with every non-working day, why, and its source' })
+  @ApiOperation({
+    summary: 'Working days between two dates (both inclusive), with every non-working day, why, and its source',
+  })
   @ApiPathAndQuery(WORKING_DAYS)
   @ApiOkResponse({ type: WorkingDaysDto, description: 'The count and every non-working day of the range' })
   workingDays(@PathAndQuery(WORKING_DAYS) input: { path: CalendarPathDto; query: WorkingDaysQueryDto }) {
@@ -28,11 +37,18 @@ export class CalendarController {
     // The form was checked at the edge; what is left depends on the calendar.
     const from = input.query.from;
     const to = input.query.to;
-    if (to < from) errors.push({ field: 'query.to', problem: `${to} is before from (${from})`, allowed: `a date on or after ${from}` });
+    if (to < from)
+      errors.push({
+        field: 'query.to',
+        problem: `${to} is before from (${from})`,
+        allowed: `a date on or after ${from}`,
+      });
     if (calendar) {
       const allowed = `a date from ${calendar.coveredFrom} to ${calendar.coveredUntil}`;
-      if (!calendar.covers(from)) errors.push({ field: 'query.from', problem: `${from} is outside the ${calendar.code} calendar`, allowed });
-      if (!calendar.covers(to)) errors.push({ field: 'query.to', problem: `${to} is outside the ${calendar.code} calendar`, allowed });
+      if (!calendar.covers(from))
+        errors.push({ field: 'query.from', problem: `${from} is outside the ${calendar.code} calendar`, allowed });
+      if (!calendar.covers(to))
+        errors.push({ field: 'query.to', problem: `${to} is outside the ${calendar.code} calendar`, allowed });
     }
     if (errors.length > 0 || !calendar) throw ProblemError.badRequest(errors);
     return {
@@ -53,7 +69,9 @@ export class CalendarController {
   }
 
   @Get(':code/deadline')
-  @ApiOperation({ summary: 'The deadline N working days after an instant (Civil Code art. 171–173), with a day-by-day explanation' })
+  @ApiOperation({
+    summary: 'The deadline N working days after an instant (Civil Code art. 171–173), with a day-by-day explanation',
+  })
   @ApiPathAndQuery(DEADLINE)
   @ApiOkResponse({ type: DeadlineDto, description: 'The deadline and how it was counted' })
   deadline(@PathAndQuery(DEADLINE) input: { path: CalendarPathDto; query: DeadlineQueryDto }) {
@@ -64,17 +82,31 @@ export class CalendarController {
     if (calendar) {
       const local = calendar.timeZone.toLocal(start).date;
       if (!calendar.covers(local)) {
-        errors.push({ field: 'query.start', problem: `${local} (local date) is outside the ${calendar.code} calendar`, allowed: `an instant from ${calendar.coveredFrom} to ${calendar.coveredUntil}` });
+        errors.push({
+          field: 'query.start',
+          problem: `${local} (local date) is outside the ${calendar.code} calendar`,
+          allowed: `an instant from ${calendar.coveredFrom} to ${calendar.coveredUntil}`,
+        });
       }
     }
     if (errors.length > 0 || !calendar) throw ProblemError.badRequest(errors);
     try {
       const result = computeDeadline({ kind: 'working-days', days: days }, start, calendar);
-      return { calendar: calendar.code, start: start.toISOString(), workingDays: days, deadline: result.deadline!.toISOString(), explanation: result.explanation };
+      return {
+        calendar: calendar.code,
+        start: start.toISOString(),
+        workingDays: days,
+        deadline: result.deadline!.toISOString(),
+        explanation: result.explanation,
+      };
     } catch (error) {
       if (error instanceof CalendarRangeError) {
         throw ProblemError.badRequest([
-          { field: 'query.workingDays', problem: `the deadline would fall after ${calendar.coveredUntil}, the last day of the ${calendar.code} calendar`, allowed: 'fewer working days' },
+          {
+            field: 'query.workingDays',
+            problem: `the deadline would fall after ${calendar.coveredUntil}, the last day of the ${calendar.code} calendar`,
+            allowed: 'fewer working days',
+          },
         ]);
       }
       throw error;
@@ -83,7 +115,12 @@ export class CalendarController {
 
   private calendar(code: string, errors: ParamError[]): WorkingCalendar | undefined {
     const calendar = this.calendars.get(code);
-    if (!calendar) errors.push({ field: 'path.code', problem: `unknown calendar "${code}"`, allowed: [...this.calendars.keys()].join(', ') });
+    if (!calendar)
+      errors.push({
+        field: 'path.code',
+        problem: `unknown calendar "${code}"`,
+        allowed: [...this.calendars.keys()].join(', '),
+      });
     return calendar;
   }
 }

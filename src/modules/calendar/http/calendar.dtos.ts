@@ -26,7 +26,10 @@ export class WorkingDaysQueryDto {
 
 @ParameterDto('query')
 export class DeadlineQueryDto {
-  @ApiProperty({ description: 'the instant the count starts from, with its offset', example: '2024-05-03T10:00:00+05:00' })
+  @ApiProperty({
+    description: 'the instant the count starts from, with its offset',
+    example: '2024-05-03T10:00:00+05:00',
+  })
   @Instant()
   start!: string;
 
@@ -45,7 +48,12 @@ class NonWorkingDayDto {
   @ApiProperty({ description: 'the Russian name' })
   name!: string;
 
-  @ApiProperty({ type: 'object', properties: { ru: { type: 'string' }, kk: { type: 'string' } }, required: ['ru', 'kk'], description: 'the name in Russian and Kazakh' })
+  @ApiProperty({
+    type: 'object',
+    properties: { ru: { type: 'string' }, kk: { type: 'string' } },
+    required: ['ru', 'kk'],
+    description: 'the name in Russian and Kazakh',
+  })
   names!: { ru: string; kk: string };
 
   @ApiProperty({ description: 'the act that made it a day off' })
@@ -91,6 +99,10 @@ export class DeadlineDto {
   @ApiProperty({ description: 'the deadline (UTC)' })
   deadline!: string;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'day by day: each day counted or skipped and why, with the Civil Code rules applied' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'day by day: each day counted or skipped and why, with the Civil Code rules applied',
+  })
   explanation!: Record<string, unknown>;
 }

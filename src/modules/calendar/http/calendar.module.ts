@@ -6,6 +6,11 @@ import { CALENDARS, CalendarController } from './calendar.controller';
 @Module({})
 export class CalendarModule {
   static register(calendars: ReadonlyMap<string, WorkingCalendar>): DynamicModule {
-    return { module: CalendarModule, controllers: [CalendarController], providers: [{ provide: CALENDARS, useValue: calendars }], exports: [CALENDARS] };
+    return {
+      module: CalendarModule,
+      controllers: [CalendarController],
+      providers: [{ provide: CALENDARS, useValue: calendars }],
+      exports: [CALENDARS],
+    };
   }
 }

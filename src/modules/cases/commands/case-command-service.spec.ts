@@ -38,7 +38,8 @@ beforeEach(() => {
   reads = 0;
   countedLog = new Proxy(log, {
     get(target, property, receiver) {
-      if (property === 'readStream') return (...args: Parameters<EventLog['readStream']>) => (reads++, target.readStream(...args));
+      if (property === 'readStream')
+        return (...args: Parameters<EventLog['readStream']>) => (reads++, target.readStream(...args));
       const value = Reflect.get(target, property, receiver);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -61,9 +62,22 @@ const at = (time: string) => new Date(`2015-09-15T${time}+06:00`);
 
 async function fileWithA(): Promise<string> {
   const filed = accepted(
-    await a.submit(principal('applicant', 'public', { iin: IIN }), { serviceId: 'personnel-reserve', trackId: 'competition-recommended', channel: 'portal', unit: UNIT, applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' }, occurredAt: at('09:00') }),
+    await a.submit(principal('applicant', 'public', { iin: IIN }), {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' },
+      occurredAt: at('09:00'),
+    }),
   );
-  accepted(await a.takeStep(clerk, filed.caseId, { stepId: 'documents-registered', occurredAt: at('09:30'), data: validData('DocumentRegistered') }));
+  accepted(
+    await a.takeStep(clerk, filed.caseId, {
+      stepId: 'documents-registered',
+      occurredAt: at('09:30'),
+      data: validData('DocumentRegistered'),
+    }),
+  );
   return filed.caseId;
 }
 
@@ -72,7 +86,13 @@ describe('a case folded by this service', () => {
     const caseId = await fileWithA();
     const before = reads;
     const stats = a.repository.stats();
-    const step = accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    const step = accepted(
+      await a.takeStep(head, caseId, {
+        stepId: 'assigned-to-employee',
+        occurredAt: at('10:00'),
+        data: validData('AssignedToEmployee'),
+      }),
+    );
     expect(step.revision).toBe(2);
     expect(reads).toBe(before);
     expect(a.repository.stats()).toMatchObject({ hits: stats.hits + 1, reads: stats.reads });
@@ -84,28 +104,73 @@ describe('a case folded by this service', () => {
     expect(folded.state.revision).toBe(1);
     expect(folded.state.acts).toEqual([]);
     expect(Object.keys(folded.state.completed)).toEqual(['application-submitted', 'documents-registered']);
-    accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    accepted(
+      await a.takeStep(head, caseId, {
+        stepId: 'assigned-to-employee',
+        occurredAt: at('10:00'),
+        data: validData('AssignedToEmployee'),
+      }),
+    );
     // The stored stream has every act: the view and the audit fold it themselves.
-    expect((await log.readStream(caseStreamId(caseId))).map((e) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered', 'AssignedToEmployee']);
+    expect((await log.readStream(caseStreamId(caseId))).map((e) => e.type)).toEqual([
+      'ApplicationSubmitted',
+      'DocumentRegistered',
+      'AssignedToEmployee',
+    ]);
   });
 
-  it('overtaken by another process: a step that needs the other\'s act is accepted, decided again on the stream as stored', async () => {
+  it("overtaken by another process: a step that needs the other's act is accepted, decided again on the stream as stored", async () => {
     const caseId = await fileWithA();
-    accepted(await b.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
+    accepted(
+      await b.takeStep(head, caseId, {
+        stepId: 'assigned-to-employee',
+        occurredAt: at('10:00'),
+        data: validData('AssignedToEmployee'),
+      }),
+    );
     // a's fold still lacks the assignment that documents-reviewed follows.
-    const step = accepted(await a.takeStep(employee, caseId, { stepId: 'documents-reviewed', occurredAt: at('11:00'), data: validData('DocumentsReviewed') }));
+    const step = accepted(
+      await a.takeStep(employee, caseId, {
+        stepId: 'documents-reviewed',
+        occurredAt: at('11:00'),
+        data: validData('DocumentsReviewed'),
+      }),
+    );
     expect(step.revision).toBe(3);
     const stored = await log.readStream(caseStreamId(caseId));
-    expect(stored.map((e) => e.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered', 'AssignedToEmployee', 'DocumentsReviewed']);
+    expect(stored.map((e) => e.type)).toEqual([
+      'ApplicationSubmitted',
+      'DocumentRegistered',
+      'AssignedToEmployee',
+      'DocumentsReviewed',
+    ]);
     expect(verifyChain(stored).valid).toBe(true);
   });
 
-  it('overtaken: the caller\'s expected revision is checked against the stream, not the fold', async () => {
+  it("overtaken: the caller's expected revision is checked against the stream, not the fold", async () => {
     const caseId = await fileWithA();
-    accepted(await b.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }));
-    const current = accepted(await a.takeStep(employee, caseId, { stepId: 'documents-reviewed', occurredAt: at('11:00'), data: validData('DocumentsReviewed') }, 2));
+    accepted(
+      await b.takeStep(head, caseId, {
+        stepId: 'assigned-to-employee',
+        occurredAt: at('10:00'),
+        data: validData('AssignedToEmployee'),
+      }),
+    );
+    const current = accepted(
+      await a.takeStep(
+        employee,
+        caseId,
+        { stepId: 'documents-reviewed', occurredAt: at('11:00'), data: validData('DocumentsReviewed') },
+        2,
+      ),
+    );
     expect(current.revision).toBe(3);
-    const stale = await a.takeStep(employee, caseId, { stepId: 'order-drafted', occurredAt: at('12:00'), data: validData('OrderDrafted') }, 2);
+    const stale = await a.takeStep(
+      employee,
+      caseId,
+      { stepId: 'order-drafted', occurredAt: at('12:00'), data: validData('OrderDrafted') },
+      2,
+    );
     expect(stale).toEqual({ ok: false, refusal: { kind: 'stale-revision', caseId, expected: 2, actual: 3 } });
     expect((await log.readStream(caseStreamId(caseId))).length).toBe(4);
   });
@@ -113,8 +178,24 @@ describe('a case folded by this service', () => {
   it('overtaken: a repeat of a command the other process recorded is answered from it, writing nothing', async () => {
     const caseId = await fileWithA();
     const key = { key: 'assign-1', fingerprint: 'f1' };
-    const first = accepted(await b.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key }));
-    const repeat = accepted(await a.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key }));
+    const first = accepted(
+      await b.takeStep(
+        head,
+        caseId,
+        { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') },
+        undefined,
+        { idempotency: key },
+      ),
+    );
+    const repeat = accepted(
+      await a.takeStep(
+        head,
+        caseId,
+        { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') },
+        undefined,
+        { idempotency: key },
+      ),
+    );
     expect(repeat).toEqual({ ...first, replayed: true });
     expect((await log.readStream(caseStreamId(caseId))).length).toBe(3);
   });
@@ -127,29 +208,54 @@ describe('an Idempotency-Key reused on another case, on a log that refuses a rep
       get(target, property, receiver) {
         if (property === 'kind') return 'eventstoredb';
         if (property === 'append')
-          return (streamId: string, events: Parameters<EventLog['append']>[1], expected: Parameters<EventLog['append']>[2]) =>
-            target.append(streamId, events.map((e) => ({ ...e, ...(e.id ? { id: idempotentId('event', streamId, e.id) } : {}) })), expected);
+          return (
+            streamId: string,
+            events: Parameters<EventLog['append']>[1],
+            expected: Parameters<EventLog['append']>[2],
+          ) =>
+            target.append(
+              streamId,
+              events.map((e) => ({ ...e, ...(e.id ? { id: idempotentId('event', streamId, e.id) } : {}) })),
+              expected,
+            );
         const value = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
   const key = { key: 'assign-1', fingerprint: 'sha256-of-the-first-request' };
-  const assign = (service: CaseCommandService, caseId: string) => service.takeStep(head, caseId, { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') }, undefined, { idempotency: key });
+  const assign = (service: CaseCommandService, caseId: string) =>
+    service.takeStep(
+      head,
+      caseId,
+      { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') },
+      undefined,
+      { idempotency: key },
+    );
 
   it('is taken for a new request when keys are not reserved: the bug the reservation closes', async () => {
-    const plain = new CaseCommandService(perStreamIds(log), catalog, calendar, { backDatedAfterMs: 86_400_000, clock: () => new Date('2015-09-20T12:00:00+06:00'), reserveIdempotencyKeys: false });
+    const plain = new CaseCommandService(perStreamIds(log), catalog, calendar, {
+      backDatedAfterMs: 86_400_000,
+      clock: () => new Date('2015-09-20T12:00:00+06:00'),
+      reserveIdempotencyKeys: false,
+    });
     const [first, second] = [await fileWithA(), await fileWithA()];
     accepted(await assign(plain, first));
     expect((await assign(plain, second)).ok).toBe(true);
   });
 
   it('is refused (idempotency-key-reused, naming the case it was used on) when the log is not the embedded one, and nothing is written to the second case', async () => {
-    const reserving = new CaseCommandService(perStreamIds(log), catalog, calendar, { backDatedAfterMs: 86_400_000, clock: () => new Date('2015-09-20T12:00:00+06:00') });
+    const reserving = new CaseCommandService(perStreamIds(log), catalog, calendar, {
+      backDatedAfterMs: 86_400_000,
+      clock: () => new Date('2015-09-20T12:00:00+06:00'),
+    });
     const [first, second] = [await fileWithA(), await fileWithA()];
     accepted(await assign(reserving, first));
     const before = (await log.readStream(caseStreamId(second))).length;
     const refused = await assign(reserving, second);
-    expect(refused).toMatchObject({ ok: false, refusal: { kind: 'idempotency-key-reused', detail: expect.stringContaining(`on case ${first}`) } });
+    expect(refused).toMatchObject({
+      ok: false,
+      refusal: { kind: 'idempotency-key-reused', detail: expect.stringContaining(`on case ${first}`) },
+    });
     expect((await log.readStream(caseStreamId(second))).length).toBe(before);
     // The same request again on its own case is still the same request: answered from the first, nothing written.
     expect(accepted(await assign(reserving, first)).replayed).toBe(true);

@@ -12,7 +12,13 @@ import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { Principal } from '../../identity/domain/principal';
 import type { Catalog } from '../../regulations/domain/catalog';
 import { caseStreamId, type DecidedEvent } from '../domain/case-event';
-import { decide, type CancelApplication, type CaseRejection, type SubmitApplication, type TakeStep } from '../domain/decide';
+import {
+  decide,
+  type CancelApplication,
+  type CaseRejection,
+  type SubmitApplication,
+  type TakeStep,
+} from '../domain/decide';
 import { sealEvents, sealRecord } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
@@ -73,7 +79,12 @@ export interface CaseCommandOptions {
 
 /** The part of the personal-data vault the command side uses. */
 export interface PersonalDataProtection {
-  protect<E extends { type: string; data: Record<string, unknown> }>(caseId: string, applicantIin: string, events: readonly E[], now: Date): Promise<E[]>;
+  protect<E extends { type: string; data: Record<string, unknown> }>(
+    caseId: string,
+    applicantIin: string,
+    events: readonly E[],
+    now: Date,
+  ): Promise<E[]>;
   open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'commands' }): Promise<RecordedEvent[]>;
 }
 
@@ -119,19 +130,34 @@ export class CaseCommandService {
 
   private async submitCase(principal: Principal, input: SubmitInput, meta: CommandMeta): Promise<CommandOutcome> {
     const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : newId();
-    const receiptNumber = receiptNumberOf(caseId, this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date);
+    const receiptNumber = receiptNumberOf(
+      caseId,
+      this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date,
+    );
     return this.execute('create', principal, caseId, undefined, meta, (loaded, now) =>
       decide(loaded?.state ?? null, { kind: 'submit', caseId, receiptNumber, ...input }, this.context(now, principal)),
     );
   }
 
-  async takeStep(principal: Principal, caseId: string, command: Omit<TakeStep, 'kind'>, expectedRevision?: number, meta: CommandMeta = {}): Promise<CommandOutcome> {
+  async takeStep(
+    principal: Principal,
+    caseId: string,
+    command: Omit<TakeStep, 'kind'>,
+    expectedRevision?: number,
+    meta: CommandMeta = {},
+  ): Promise<CommandOutcome> {
     return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
       decide(loaded!.state, { kind: 'take-step', ...command }, this.context(now, principal)),
     );
   }
 
-  async cancel(principal: Principal, caseId: string, command: Omit<CancelApplication, 'kind'>, expectedRevision?: number, meta: CommandMeta = {}): Promise<CommandOutcome> {
+  async cancel(
+    principal: Principal,
+    caseId: string,
+    command: Omit<CancelApplication, 'kind'>,
+    expectedRevision?: number,
+    meta: CommandMeta = {},
+  ): Promise<CommandOutcome> {
     return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
       decide(loaded!.state, { kind: 'cancel', ...command }, this.context(now, principal)),
     );
@@ -158,16 +184,28 @@ export class CaseCommandService {
       const fresh = mode === 'create' && !meta.idempotency && attempt === 0;
       const cached = fresh || attempt > 0 || meta.idempotency ? null : this.repository.cached(caseId);
       const loaded = fresh ? null : (cached ?? (await this.repository.load(caseId)));
-      const previous = meta.idempotency && loaded ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key)) : undefined;
+      const previous =
+        meta.idempotency && loaded
+          ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key))
+          : undefined;
       if (previous && meta.idempotency) {
         if (previous.fingerprint !== meta.idempotency.fingerprint) return reused(meta.idempotency.key);
-        return { ok: true, accepted: { ...this.answer(loaded!, previous.stepId, previous.eventType, previous.revision, previous.position), replayed: true } };
+        return {
+          ok: true,
+          accepted: {
+            ...this.answer(loaded!, previous.stepId, previous.eventType, previous.revision, previous.position),
+            replayed: true,
+          },
+        };
       }
       if (!loaded && mode === 'existing') return { ok: false, refusal: { kind: 'unknown-case', caseId } };
       if (loaded && expectedRevision !== undefined && loaded.state.revision !== expectedRevision) {
         // The cache may be the one behind: only the stream as stored can say the caller's revision is stale.
         if (cached) continue;
-        return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual: loaded.state.revision } };
+        return {
+          ok: false,
+          refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual: loaded.state.revision },
+        };
       }
       const now = this.clock();
       const decision = decideOn(loaded, now);
@@ -177,13 +215,24 @@ export class CaseCommandService {
         return { ok: false, refusal: decision.rejection };
       }
       const streamId = caseStreamId(caseId);
-      const applicantIin = loaded ? loaded.state.applicant.iin : String((decision.events[0]!.data.applicant as { iin: string }).iin);
-      const stored = this.options.personalData ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now) : decision.events;
+      const applicantIin = loaded
+        ? loaded.state.applicant.iin
+        : String((decision.events[0]!.data.applicant as { iin: string }).iin);
+      const stored = this.options.personalData
+        ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
+        : decision.events;
       const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, principal, meta);
       try {
         const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
         // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
-        const recorded: RecordedEvent[] = sealed.map((e, i) => ({ ...e, data: decision.events[i]!.data, streamId, revision: result.nextRevision - sealed.length + 1 + i, position: result.position, recordedAt: now }));
+        const recorded: RecordedEvent[] = sealed.map((e, i) => ({
+          ...e,
+          data: decision.events[i]!.data,
+          streamId,
+          revision: result.nextRevision - sealed.length + 1 + i,
+          position: result.position,
+          recordedAt: now,
+        }));
         // A keyed append may have lost a race with the same request from another process or request: the log then
         // answers with the winner's events (same ids, its own recording time and hashes), not ours. Ours must not be
         // folded, or the next command would seal on a previous hash the log does not have: the case is read again.
@@ -210,11 +259,16 @@ export class CaseCommandService {
           const actual = typeof error.actual === 'number' ? error.actual : -1;
           // Decided on a cached fold that another process had overtaken: decide again on the stream as stored.
           if (cached) continue;
-          if (expectedRevision !== undefined) return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
+          if (expectedRevision !== undefined)
+            return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
           if (attempt < this.maxRetries) continue;
-          return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual } };
+          return {
+            ok: false,
+            refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual },
+          };
         }
-        if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem)) return reused(meta.idempotency.key);
+        if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem))
+          return reused(meta.idempotency.key);
         throw error;
       }
     }
@@ -225,32 +279,91 @@ export class CaseCommandService {
    * request only when it carries the same fingerprint for the same case. A claim left by a request that was then
    * refused still binds the key: a retry of that request is let through, another request is not.
    */
-  private async reserveKey(principal: Principal, idempotency: { key: string; fingerprint: string }, caseId: string): Promise<{ ok: true } | { ok: false; caseId: string }> {
+  private async reserveKey(
+    principal: Principal,
+    idempotency: { key: string; fingerprint: string },
+    caseId: string,
+  ): Promise<{ ok: true } | { ok: false; caseId: string }> {
     const streamId = idempotencyStreamId(principal.id, idempotency.key);
     const claim = { fingerprint: idempotency.fingerprint, caseId };
-    const sealed = sealRecord({ streamId, revision: 0, type: IDEMPOTENCY_KEY_RESERVED, data: claim, metadata: { recordedAt: this.clock().toISOString() } }, null);
+    const sealed = sealRecord(
+      {
+        streamId,
+        revision: 0,
+        type: IDEMPOTENCY_KEY_RESERVED,
+        data: claim,
+        metadata: { recordedAt: this.clock().toISOString() },
+      },
+      null,
+    );
     try {
       // The claim's id is the request's own: a retry of it is recognised by the log as the same append, while another
       // request under the key meets the stream that exists.
-      await this.log.append(streamId, [{ id: idempotentId('event', principal.id, `${idempotency.key}\nreservation\n${claim.fingerprint}\n${caseId}`), type: IDEMPOTENCY_KEY_RESERVED, data: sealed.data, metadata: sealed.metadata }], 'no_stream');
+      await this.log.append(
+        streamId,
+        [
+          {
+            id: idempotentId('event', principal.id, `${idempotency.key}\nreservation\n${claim.fingerprint}\n${caseId}`),
+            type: IDEMPOTENCY_KEY_RESERVED,
+            data: sealed.data,
+            metadata: sealed.metadata,
+          },
+        ],
+        'no_stream',
+      );
       return { ok: true };
     } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError) && !(error instanceof InvalidEventError && /already recorded/.test(error.problem))) throw error;
+      if (
+        !(error instanceof WrongExpectedRevisionError) &&
+        !(error instanceof InvalidEventError && /already recorded/.test(error.problem))
+      )
+        throw error;
       const [first] = await this.log.readStream(streamId, { maxCount: 1 });
       const held = first?.data as { fingerprint?: string; caseId?: string } | undefined;
-      return held?.fingerprint === claim.fingerprint && held?.caseId === caseId ? { ok: true } : { ok: false, caseId: String(held?.caseId ?? '') };
+      return held?.fingerprint === claim.fingerprint && held?.caseId === caseId
+        ? { ok: true }
+        : { ok: false, caseId: String(held?.caseId ?? '') };
     }
   }
 
   private context(now: Date, principal: Principal) {
-    return { catalog: this.catalog, zone: this.calendar.timeZone, covers: (date: string) => this.calendar.covers(date), now, toleranceMs: this.options.occurredAtToleranceMs ?? 0, principal };
+    return {
+      catalog: this.catalog,
+      zone: this.calendar.timeZone,
+      covers: (date: string) => this.calendar.covers(date),
+      now,
+      toleranceMs: this.options.occurredAtToleranceMs ?? 0,
+      principal,
+    };
   }
 
-  private answer(loaded: LoadedCase, stepId: string, eventType: string, revision: number, position: number): Omit<CommandAccepted, 'replayed'> {
-    return { caseId: loaded.state.caseId, regulationVersionId: loaded.state.versionId, receiptNumber: loaded.state.receiptNumber, stepId, eventType, revision, position };
+  private answer(
+    loaded: LoadedCase,
+    stepId: string,
+    eventType: string,
+    revision: number,
+    position: number,
+  ): Omit<CommandAccepted, 'replayed'> {
+    return {
+      caseId: loaded.state.caseId,
+      regulationVersionId: loaded.state.versionId,
+      receiptNumber: loaded.state.receiptNumber,
+      stepId,
+      eventType,
+      revision,
+      position,
+    };
   }
 
-  private seal(caseId: string, loaded: LoadedCase | null, versionId: string, events: DecidedEvent[], now: Date, principal: Principal, meta: CommandMeta) {
+  private seal(
+    caseId: string,
+    loaded: LoadedCase | null,
+    versionId: string,
+    events: DecidedEvent[],
+    now: Date,
+    principal: Principal,
+    meta: CommandMeta,
+  ) {
     const commandId = newId();
     const sealed = sealEvents(events, {
       caseId,
@@ -269,7 +382,6 @@ export class CaseCommandService {
       metadata: event.metadata,
     }));
   }
-
 }
 
 /** The stream that holds a caller's claim on an Idempotency-Key: named by a hash, so it carries no key or caller in clear. */
@@ -281,5 +393,12 @@ export const IDEMPOTENCY_KEY_RESERVED = 'IdempotencyKeyReserved';
 
 function reused(key: string, otherCaseId?: string): CommandOutcome {
   const where = otherCaseId ? ` (on case ${otherCaseId})` : '';
-  return { ok: false, refusal: { kind: 'idempotency-key-reused', key, detail: `Idempotency-Key "${key}" was already used by this caller for a different request${where}; use a new key for a new request` } };
+  return {
+    ok: false,
+    refusal: {
+      kind: 'idempotency-key-reused',
+      key,
+      detail: `Idempotency-Key "${key}" was already used by this caller for a different request${where}; use a new key for a new request`,
+    },
+  };
 }

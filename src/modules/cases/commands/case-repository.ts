@@ -66,8 +66,13 @@ export class CaseRepository {
   async load(caseId: string): Promise<LoadedCase | null> {
     this.reads++;
     const cached = this.cache?.get(caseId);
-    const stored = await this.log.readStream(caseStreamId(caseId), cached ? { fromRevision: cached.state.revision + 1 } : {});
-    const events = this.personalData ? await this.personalData.open(stored, { kind: 'system', purpose: 'commands' }) : stored;
+    const stored = await this.log.readStream(
+      caseStreamId(caseId),
+      cached ? { fromRevision: cached.state.revision + 1 } : {},
+    );
+    const events = this.personalData
+      ? await this.personalData.open(stored, { kind: 'system', purpose: 'commands' })
+      : stored;
     if (!cached && events.length === 0) return null;
     let loaded = cached ?? null;
     for (const recorded of events) loaded = this.fold(loaded, recorded);

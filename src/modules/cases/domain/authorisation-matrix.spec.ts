@@ -9,7 +9,14 @@ import { ROLES, type Principal, type Role } from '../../identity/domain/principa
 import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { EXTERNAL_ROLES, openSteps } from './case-rules';
-import { CaseWalk, makeIin, offeredChannel, principal, validData, type Given } from '../../../../test/support/case-specification';
+import {
+  CaseWalk,
+  makeIin,
+  offeredChannel,
+  principal,
+  validData,
+  type Given,
+} from '../../../../test/support/case-specification';
 import { clauseReference } from './case-event';
 import { stepsOnTrack } from './case-state';
 import type { CaseCommand } from './decide';
@@ -24,7 +31,8 @@ const IIN = makeIin('880101', 3, 123);
 const OTHER_IIN = makeIin('920315', 4, 456);
 const ALL_ROLES = Object.keys(ROLES) as Role[];
 
-const startOf = (version: RegulationVersion): Date => new Date(version.effective.from.startsWith('2019') ? '2019-04-16T10:00:00+06:00' : '2015-09-15T10:00:00+06:00');
+const startOf = (version: RegulationVersion): Date =>
+  new Date(version.effective.from.startsWith('2019') ? '2019-04-16T10:00:00+06:00' : '2015-09-15T10:00:00+06:00');
 
 interface Case {
   version: RegulationVersion;
@@ -32,7 +40,9 @@ interface Case {
   step: RegulationStep;
 }
 
-const cases: Case[] = catalog.versions.flatMap((version) => version.tracks.flatMap((t) => stepsOnTrack(version, t.id).map((step) => ({ version, trackId: t.id, step }))));
+const cases: Case[] = catalog.versions.flatMap((version) =>
+  version.tracks.flatMap((t) => stepsOnTrack(version, t.id).map((step) => ({ version, trackId: t.id, step }))),
+);
 const label = (c: Case) => `${c.version.versionId} / ${c.trackId} / ${c.step.id}`;
 const isSubmission = (c: Case) => c.step.after.length === 0;
 
@@ -75,19 +85,28 @@ function ask(c: Case, caller: Principal) {
 }
 
 /** A caller with exactly this role in the case's unit; the applicant also carries the case's IIN. */
-const holder = (role: Role, unit = UNIT, iin = IIN): Principal => (role === 'applicant' ? principal('applicant', unit, { iin }) : principal(role, unit));
+const holder = (role: Role, unit = UNIT, iin = IIN): Principal =>
+  role === 'applicant' ? principal('applicant', unit, { iin }) : principal(role, unit);
 
 describe('every role × every step of every version and track', () => {
   it('covers every step of the catalog', () => {
-    expect(cases.length).toBe(catalog.versions.reduce((n, v) => n + v.tracks.reduce((m, t) => m + stepsOnTrack(v, t.id).length, 0), 0));
-    expect(new Set(cases.map((c) => `${c.version.versionId}/${c.step.id}`)).size).toBe(catalog.versions.reduce((n, v) => n + v.steps.length, 0));
+    expect(cases.length).toBe(
+      catalog.versions.reduce((n, v) => n + v.tracks.reduce((m, t) => m + stepsOnTrack(v, t.id).length, 0), 0),
+    );
+    expect(new Set(cases.map((c) => `${c.version.versionId}/${c.step.id}`)).size).toBe(
+      catalog.versions.reduce((n, v) => n + v.steps.length, 0),
+    );
   });
 
   it('no step names the auditor or the admin', () => {
     expect(cases.filter((c) => c.step.roles.some((r) => r === 'auditor' || r === 'admin')).map(label)).toEqual([]);
   });
 
-  const matrix = cases.flatMap((c) => ALL_ROLES.map((role) => [label(c), role, rolesOn(c.step, c.trackId).includes(role) ? 'allowed' : 'refused', c] as const));
+  const matrix = cases.flatMap((c) =>
+    ALL_ROLES.map(
+      (role) => [label(c), role, rolesOn(c.step, c.trackId).includes(role) ? 'allowed' : 'refused', c] as const,
+    ),
+  );
 
   it.each(matrix)('%s as %s: %s', (_label, role, expected, c) => {
     const when = ask(c, holder(role));
@@ -101,18 +120,33 @@ describe('every role × every step of every version and track', () => {
 });
 
 describe('the caller’s unit and IIN', () => {
-  const staffRoles = cases.flatMap((c) => rolesOn(c.step, c.trackId).filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r)).map((role) => [label(c), role as Role, c] as const));
-  const externalRoles = cases.flatMap((c) => rolesOn(c.step, c.trackId).filter((r) => EXTERNAL_ROLES.has(r)).map((role) => [label(c), role as Role, c] as const));
-  const applicantSteps = cases.filter((c) => rolesOn(c.step, c.trackId).includes('applicant')).map((c) => [label(c), c] as const);
+  const staffRoles = cases.flatMap((c) =>
+    rolesOn(c.step, c.trackId)
+      .filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r))
+      .map((role) => [label(c), role as Role, c] as const),
+  );
+  const externalRoles = cases.flatMap((c) =>
+    rolesOn(c.step, c.trackId)
+      .filter((r) => EXTERNAL_ROLES.has(r))
+      .map((role) => [label(c), role as Role, c] as const),
+  );
+  const applicantSteps = cases
+    .filter((c) => rolesOn(c.step, c.trackId).includes('applicant'))
+    .map((c) => [label(c), c] as const);
 
   it('the catalog has steps for each kind of caller', () => {
     expect(staffRoles.length).toBeGreaterThan(0);
-    expect(externalRoles.map(([, role]) => role).sort()).toEqual(expect.arrayContaining(['e-government-portal', 'state-body']));
+    expect(externalRoles.map(([, role]) => role).sort()).toEqual(
+      expect.arrayContaining(['e-government-portal', 'state-body']),
+    );
     expect(applicantSteps.length).toBeGreaterThan(0);
   });
 
   it.each(staffRoles)('%s: %s of another unit is refused, naming the case’s unit', (_label, role, c) => {
-    const refused = ask(c, holder(role, OTHER_UNIT)).thenRefused('forbidden', { requiredUnit: UNIT, callerUnit: OTHER_UNIT });
+    const refused = ask(c, holder(role, OTHER_UNIT)).thenRefused('forbidden', {
+      requiredUnit: UNIT,
+      callerUnit: OTHER_UNIT,
+    });
     expect(refused.detail).toContain(`"${UNIT}"`);
   });
 
@@ -126,7 +160,9 @@ describe('the caller’s unit and IIN', () => {
   });
 
   it.each(applicantSteps)('%s: the applicant is not bound to the provider’s unit', (_label, c) => {
-    ask(c, holder('applicant', 'public')).then([{ type: c.step.eventType as never, stepId: c.step.id, role: 'applicant' }]);
+    ask(c, holder('applicant', 'public')).then([
+      { type: c.step.eventType as never, stepId: c.step.id, role: 'applicant' },
+    ]);
   });
 });
 
@@ -137,21 +173,61 @@ describe('the caller’s unit and IIN', () => {
  */
 describe('order 58: who acts on a shared step is decided by the case’s track', () => {
   const version = catalog.byId.get('academy-admission/order-58-2019')!;
-  const at = (trackId: string, stepId: string): Case => ({ version, trackId, step: version.steps.find((s) => s.id === stepId)! });
+  const at = (trackId: string, stepId: string): Case => ({
+    version,
+    trackId,
+    step: version.steps.find((s) => s.id === stepId)!,
+  });
 
   it.each<[string, string, Role, 'allowed' | 'refused', string]>([
     ['postgraduate', 'application-submitted', 'technical-secretary', 'allowed', 'p.7 pp.1 (postgraduate)'],
     ['postgraduate', 'application-submitted', 'institute-employee', 'refused', 'p.7 pp.1 (postgraduate)'],
-    ['qualification-improvement', 'application-submitted', 'institute-employee', 'allowed', 'p.7 pp.1–2 (qualification improvement)'],
-    ['qualification-improvement', 'application-submitted', 'technical-secretary', 'refused', 'p.7 pp.1–2 (qualification improvement)'],
+    [
+      'qualification-improvement',
+      'application-submitted',
+      'institute-employee',
+      'allowed',
+      'p.7 pp.1–2 (qualification improvement)',
+    ],
+    [
+      'qualification-improvement',
+      'application-submitted',
+      'technical-secretary',
+      'refused',
+      'p.7 pp.1–2 (qualification improvement)',
+    ],
     ['postgraduate', 'extract-issued', 'technical-secretary', 'allowed', 'p.7 pp.5 (postgraduate)'],
     ['postgraduate', 'extract-issued', 'institute-employee', 'refused', 'p.7 pp.5 (postgraduate)'],
-    ['qualification-improvement', 'extract-issued', 'institute-employee', 'allowed', 'p.7 pp.5 (qualification improvement)'],
-    ['qualification-improvement', 'extract-issued', 'technical-secretary', 'refused', 'p.7 pp.5 (qualification improvement)'],
+    [
+      'qualification-improvement',
+      'extract-issued',
+      'institute-employee',
+      'allowed',
+      'p.7 pp.5 (qualification improvement)',
+    ],
+    [
+      'qualification-improvement',
+      'extract-issued',
+      'technical-secretary',
+      'refused',
+      'p.7 pp.5 (qualification improvement)',
+    ],
     ['postgraduate', 'refusal-issued', 'technical-secretary', 'allowed', 'p.7 pp.5 (postgraduate)'],
     ['postgraduate', 'refusal-issued', 'institute-employee', 'refused', 'p.7 pp.5 (postgraduate)'],
-    ['qualification-improvement', 'refusal-issued', 'institute-employee', 'allowed', 'p.7 pp.5 (qualification improvement)'],
-    ['qualification-improvement', 'refusal-issued', 'technical-secretary', 'refused', 'p.7 pp.5 (qualification improvement)'],
+    [
+      'qualification-improvement',
+      'refusal-issued',
+      'institute-employee',
+      'allowed',
+      'p.7 pp.5 (qualification improvement)',
+    ],
+    [
+      'qualification-improvement',
+      'refusal-issued',
+      'technical-secretary',
+      'refused',
+      'p.7 pp.5 (qualification improvement)',
+    ],
     ['postgraduate', 'portal-refusal', 'e-government-portal', 'allowed', 'p.10 pp.8 (either track)'],
     ['qualification-improvement', 'portal-refusal', 'e-government-portal', 'allowed', 'p.10 pp.8 (either track)'],
   ])('%s / %s as %s: %s (%s)', (trackId, stepId, role, expected) => {

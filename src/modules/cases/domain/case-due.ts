@@ -22,11 +22,17 @@ export interface DoneAsOf {
 
 /** The outcome of a completion at `at` (ms): negative unless an upheld appeal had reversed it by then. */
 export function negativeAt(completion: Pick<StepCompletion, 'negative' | 'reversedAt'>, at: number): boolean {
-  return completion.negative === true && !(completion.reversedAt !== undefined && Date.parse(completion.reversedAt) <= at);
+  return (
+    completion.negative === true && !(completion.reversedAt !== undefined && Date.parse(completion.reversedAt) <= at)
+  );
 }
 
 /** The dueness of every step on the case's track, given the steps done (as of some instant). */
-export function duenessOf(version: RegulationVersion, trackId: string, done: ReadonlyMap<string, DoneAsOf>): Map<string, Dueness> {
+export function duenessOf(
+  version: RegulationVersion,
+  trackId: string,
+  done: ReadonlyMap<string, DoneAsOf>,
+): Map<string, Dueness> {
   const result = new Map<string, Dueness>();
   const steps = stepsOnTrack(version, trackId);
   const byId = new Map(steps.map((s) => [s.id, s]));
@@ -36,7 +42,8 @@ export function duenessOf(version: RegulationVersion, trackId: string, done: Rea
     result.set(step.id, 'pending'); // guards against a cycle, which the catalog refuses anyway
     let own: Dueness;
     if (done.has(step.id)) own = 'due';
-    else if (prerequisitesOn(version, trackId, step).some((id) => byId.has(id) && visit(byId.get(id)!) === 'not-due')) own = 'not-due';
+    else if (prerequisitesOn(version, trackId, step).some((id) => byId.has(id) && visit(byId.get(id)!) === 'not-due'))
+      own = 'not-due';
     else own = conditionOf(step, done, byId, visit);
     result.set(step.id, own);
     return own;
@@ -45,7 +52,12 @@ export function duenessOf(version: RegulationVersion, trackId: string, done: Rea
   return result;
 }
 
-function conditionOf(step: RegulationStep, done: ReadonlyMap<string, DoneAsOf>, byId: Map<string, RegulationStep>, visit: (s: RegulationStep) => Dueness): Dueness {
+function conditionOf(
+  step: RegulationStep,
+  done: ReadonlyMap<string, DoneAsOf>,
+  byId: Map<string, RegulationStep>,
+  visit: (s: RegulationStep) => Dueness,
+): Dueness {
   if (!step.dueWhen) return 'due';
   let pending = false;
   for (const condition of step.dueWhen) {
@@ -68,5 +80,7 @@ export function limitsCount(step: RegulationStep, dueness: Dueness): boolean {
 
 /** The steps done in a case as it stands now, with their outcomes now. */
 export function doneNow(completed: Readonly<Record<string, StepCompletion>>): Map<string, DoneAsOf> {
-  return new Map(Object.entries(completed).map(([id, c]) => [id, { negative: negativeAt(c, Number.POSITIVE_INFINITY) }]));
+  return new Map(
+    Object.entries(completed).map(([id, c]) => [id, { negative: negativeAt(c, Number.POSITIVE_INFINITY) }]),
+  );
 }

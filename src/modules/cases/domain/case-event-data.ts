@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { EventType } from '../../../events/event-types';
 import { localDateProblem } from '../../calendar/domain/local-date';
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const text = (max: number) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
 const documentNumber = text(100);
 const reason = text(2000);
 const localDate = z.string().superRefine((value, ctx) => {
@@ -40,7 +41,10 @@ export const STEP_DATA_SCHEMAS = {
   AssignedToEmployee: z.strictObject({ assigneeId: text(200) }),
   DocumentsReviewed: z
     .strictObject({ outcome: z.enum(['compliant', 'non-compliant']), reasons: z.array(reason).max(50).optional() })
-    .refine((d) => d.outcome === 'compliant' || (d.reasons?.length ?? 0) > 0, { path: ['reasons'], message: 'must name at least one reason when the outcome is non-compliant' }),
+    .refine((d) => d.outcome === 'compliant' || (d.reasons?.length ?? 0) > 0, {
+      path: ['reasons'],
+      message: 'must name at least one reason when the outcome is non-compliant',
+    }),
   OrderDrafted: z.strictObject({ draftNumber: documentNumber.optional() }),
   OrderSigned: z.strictObject({ orderNumber: documentNumber, programmeEndsOn: localDate.optional() }),
   ExtractIssued: z.strictObject({ documentNumber }),
@@ -49,14 +53,22 @@ export const STEP_DATA_SCHEMAS = {
   NotAdmitted: z.strictObject({ reason }),
   TestSlotBooked: z.strictObject({ place: text(500), slotAt: z.iso.datetime({ offset: true }) }),
   // testingStartsOn: the first testing day the schedule names (order 184, appendix 2, p.7 pp.3 counts back from it).
-  TestScheduleAnnounced: z.strictObject({ publishedAt: z.iso.datetime({ offset: true }).optional(), url: z.url().optional(), testingStartsOn: localDate.optional() }),
+  TestScheduleAnnounced: z.strictObject({
+    publishedAt: z.iso.datetime({ offset: true }).optional(),
+    url: z.url().optional(),
+    testingStartsOn: localDate.optional(),
+  }),
   AdmittedToTest: z.strictObject({ identityDocument: text(100).optional() }),
   ApplicantBriefed: z.strictObject({}),
   TestCompleted: z.strictObject({ score: z.number().finite().min(0).max(1000), passed: z.boolean() }),
   TestResultsSigned: z.strictObject({}),
   TestResultIssued: z.strictObject({ documentNumber: documentNumber.optional() }),
   AdmissionDecided: z.strictObject({ admitted: z.boolean(), reasons: z.array(reason).max(50).optional() }),
-  ExamResultRecorded: z.strictObject({ exam: text(200).optional(), score: z.number().finite().min(0).max(1000).optional(), passed: z.boolean() }),
+  ExamResultRecorded: z.strictObject({
+    exam: text(200).optional(),
+    score: z.number().finite().min(0).max(1000).optional(),
+    passed: z.boolean(),
+  }),
   AppealOpened: z.strictObject({ reason }),
   AppealResolved: z.strictObject({ decision: z.enum(['upheld', 'rejected']), note: reason.optional() }),
   CompetitionDecided: z.strictObject({ admitted: z.boolean(), score: z.number().finite().min(0).max(1000).optional() }),
@@ -119,12 +131,16 @@ export const PERSONAL_FIELDS = {
   StudentDocumentsIssued: { studentCardNumber: 'text' },
   CompletionDocumentIssued: { documentNumber: 'text' },
   IncompleteStudyReferenceIssued: { documentNumber: 'text', reason: 'text' },
-} as const satisfies { [T in EventType]: Partial<Record<keyof z.infer<(typeof STEP_DATA_SCHEMAS)[T]> & string, PersonalFieldKind>> };
+} as const satisfies {
+  [T in EventType]: Partial<Record<keyof z.infer<(typeof STEP_DATA_SCHEMAS)[T]> & string, PersonalFieldKind>>;
+};
 
 export type StepData<T extends EventType> = z.infer<(typeof STEP_DATA_SCHEMAS)[T]>;
 
 /** Current schema version of every event type's data; bump it together with an upcaster from the old one. */
-export const CURRENT_SCHEMA_VERSION: Readonly<Record<EventType, number>> = Object.fromEntries(Object.keys(STEP_DATA_SCHEMAS).map((t) => [t, 1])) as Record<EventType, number>;
+export const CURRENT_SCHEMA_VERSION: Readonly<Record<EventType, number>> = Object.fromEntries(
+  Object.keys(STEP_DATA_SCHEMAS).map((t) => [t, 1]),
+) as Record<EventType, number>;
 
 export interface DataProblem {
   field: string;
@@ -133,7 +149,10 @@ export interface DataProblem {
 }
 
 /** Validates a step's data for its event type; each problem names the field under `data.`. */
-export function parseStepData(eventType: EventType, data: unknown): { ok: true; data: Record<string, unknown> } | { ok: false; problems: DataProblem[] } {
+export function parseStepData(
+  eventType: EventType,
+  data: unknown,
+): { ok: true; data: Record<string, unknown> } | { ok: false; problems: DataProblem[] } {
   const schema = STEP_DATA_SCHEMAS[eventType] as z.ZodType;
   const parsed = schema.safeParse(data ?? {});
   if (parsed.success) return { ok: true, data: parsed.data as Record<string, unknown> };
@@ -150,7 +169,10 @@ export function parseStepData(eventType: EventType, data: unknown): { ok: true; 
 /** A one-line description of what the data of an event type may hold, for error messages. */
 export function describeSchema(eventType: EventType): string {
   const schema = STEP_DATA_SCHEMAS[eventType] as z.ZodType;
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] };
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, { type?: string; enum?: unknown[] }>;
+    required?: string[];
+  };
   const fields = Object.entries(json.properties ?? {}).map(([name, p]) => {
     const type = p.enum ? p.enum.map((v) => JSON.stringify(v)).join('|') : (p.type ?? 'value');
     return `${name}${json.required?.includes(name) ? '' : '?'}: ${type}`;
@@ -175,7 +197,10 @@ export class UpcasterRegistry {
   /** The data in the current version; throws when a step of the path is missing or the stored version is newer. */
   upcast(type: string, version: number, data: Record<string, unknown>): Record<string, unknown> {
     const target = this.current[type] ?? 1;
-    if (version > target) throw new Error(`${type} data is schema version ${version}, newer than this build knows (${target}); upgrade the service`);
+    if (version > target)
+      throw new Error(
+        `${type} data is schema version ${version}, newer than this build knows (${target}); upgrade the service`,
+      );
     let result = data;
     for (let v = version; v < target; v++) {
       const step = this.steps.get(`${type}@${v}`);

@@ -33,7 +33,12 @@ export function missingPrerequisites(state: CaseState, version: RegulationVersio
 /** Whether a step may be recorded (again): not done yet, or repeatable and no step that follows it is done. */
 export function recordable(state: CaseState, version: RegulationVersion, step: RegulationStep): boolean {
   if (!state.completed[step.id]) return true;
-  return step.repeatable && !stepsOnTrack(version, state.trackId).some((s) => state.completed[s.id] && prerequisitesOn(version, state.trackId, s).includes(step.id));
+  return (
+    step.repeatable &&
+    !stepsOnTrack(version, state.trackId).some(
+      (s) => state.completed[s.id] && prerequisitesOn(version, state.trackId, s).includes(step.id),
+    )
+  );
 }
 
 /** The steps that may be done now, by anyone: among them only those due (a refusal only after a negative outcome). */
@@ -41,7 +46,11 @@ export function openSteps(state: CaseState, version: RegulationVersion): Regulat
   if (state.status !== 'open') return [];
   const dueness = duenessOf(version, state.trackId, doneNow(state.completed));
   return stepsOnTrack(version, state.trackId).filter(
-    (step) => recordable(state, version, step) && !blockedByResult(state, step) && missingPrerequisites(state, version, step).length === 0 && mayBeTaken(step, dueness.get(step.id)),
+    (step) =>
+      recordable(state, version, step) &&
+      !blockedByResult(state, step) &&
+      missingPrerequisites(state, version, step).length === 0 &&
+      mayBeTaken(step, dueness.get(step.id)),
   );
 }
 
@@ -60,34 +69,62 @@ export function notDueReason(state: CaseState, version: RegulationVersion, step:
     .map((d) => (d.outcome === 'done' ? d.step : `${d.step} with a ${d.outcome} outcome`))
     .join(' or ');
   if (dueness === 'pending') return `step ${step.id} is due only after ${conditions}, not recorded yet`;
-  return conditions ? `step ${step.id} is not due in this case: it follows ${conditions}, and the case went another way` : `step ${step.id} is not due in this case: a step it follows was not due`;
+  return conditions
+    ? `step ${step.id} is not due in this case: it follows ${conditions}, and the case went another way`
+    : `step ${step.id} is not due in this case: a step it follows was not due`;
 }
 
 /** Cancellation and refusal are possible only before a result is issued. */
 export function blockedByResult(state: CaseState, step: RegulationStep): boolean {
-  return (step.eventType === 'ApplicationCancelled' || step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued') && state.result !== null;
+  return (
+    (step.eventType === 'ApplicationCancelled' ||
+      step.eventType === 'RefusalIssued' ||
+      step.eventType === 'PortalRefusalIssued') &&
+    state.result !== null
+  );
 }
 
 export type ActorCheck =
   | { ok: true; role: string; onBehalfOf?: 'applicant' }
-  | { ok: false; reason: string; requiredRoles: string[]; callerRoles: string[]; requiredUnit?: string; callerUnit?: string };
+  | {
+      ok: false;
+      reason: string;
+      requiredRoles: string[];
+      callerRoles: string[];
+      requiredUnit?: string;
+      callerUnit?: string;
+    };
 
 /** Whether this caller may take this step on this case, and in which role. */
-export function actorFor(principal: Principal, step: RegulationStep, state: Pick<CaseState, 'trackId' | 'unit' | 'applicant' | 'signatures'> & { completed?: CaseState['completed'] }): ActorCheck {
+export function actorFor(
+  principal: Principal,
+  step: RegulationStep,
+  state: Pick<CaseState, 'trackId' | 'unit' | 'applicant' | 'signatures'> & { completed?: CaseState['completed'] },
+): ActorCheck {
   const callerRoles = principal.roles as string[];
   // A step shared by tracks may be given to different roles on each: only the case's track counts.
   const roles = rolesOn(step, state.trackId);
-  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({ ok: false, reason, requiredRoles: roles, callerRoles, ...extra });
+  const refuse = (reason: string, extra: Partial<Extract<ActorCheck, { ok: false }>> = {}): ActorCheck => ({
+    ok: false,
+    reason,
+    requiredRoles: roles,
+    callerRoles,
+    ...extra,
+  });
   if (callerRoles.every((r) => r === 'auditor')) return refuse('auditors read and never write');
   // Sign-offs matter only while the step waits for them; once done, the step is refused as done, for everyone alike.
   const signatures = state.completed?.[step.id] ? [] : (state.signatures[step.id] ?? []);
   const signed = new Set(signatures.map((s) => s.role));
-  if (signatures.some((s) => s.actorId === principal.id)) return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
+  if (signatures.some((s) => s.actorId === principal.id))
+    return refuse(`${principal.id} has already signed step ${step.id}; each of its roles signs in person`);
   const candidates = roles.filter((r) => callerRoles.includes(r) && !signed.has(r));
   if (candidates.length === 0) {
     const pending = step.requiresAll ? roles.filter((r) => !signed.has(r)) : roles;
     const onTrack = step.rolesByTrack ? ` on track ${state.trackId}` : '';
-    return refuse(`step ${step.id} is done by ${pending.join(' or ')}${onTrack}; the caller has ${callerRoles.join(', ')}`, { requiredRoles: pending });
+    return refuse(
+      `step ${step.id} is done by ${pending.join(' or ')}${onTrack}; the caller has ${callerRoles.join(', ')}`,
+      { requiredRoles: pending },
+    );
   }
   let failure: ActorCheck | null = null;
   for (const role of candidates) {
@@ -97,7 +134,10 @@ export function actorFor(principal: Principal, step: RegulationStep, state: Pick
       continue;
     }
     if (EXTERNAL_ROLES.has(role) || principal.unit === state.unit) return { ok: true, role };
-    failure ??= refuse(`acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, { requiredUnit: state.unit, callerUnit: principal.unit });
+    failure ??= refuse(`acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, {
+      requiredUnit: state.unit,
+      callerUnit: principal.unit,
+    });
   }
   return failure!;
 }
@@ -123,7 +163,18 @@ export function cancellerFor(principal: Principal, step: RegulationStep, state: 
   if (direct.ok) return direct;
   if (state.requestedChannel === 'psc' && (principal.roles as string[]).includes('psc-operator')) {
     if (principal.unit === state.unit) return { ok: true, role: 'psc-operator', onBehalfOf: 'applicant' };
-    return { ok: false, reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, requiredRoles: [...rolesOn(step, state.trackId), 'psc-operator'], callerRoles: principal.roles, requiredUnit: state.unit, callerUnit: principal.unit };
+    return {
+      ok: false,
+      reason: `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`,
+      requiredRoles: [...rolesOn(step, state.trackId), 'psc-operator'],
+      callerRoles: principal.roles,
+      requiredUnit: state.unit,
+      callerUnit: principal.unit,
+    };
   }
-  return { ...direct, requiredRoles: state.requestedChannel === 'psc' ? [...rolesOn(step, state.trackId), 'psc-operator'] : direct.requiredRoles };
+  return {
+    ...direct,
+    requiredRoles:
+      state.requestedChannel === 'psc' ? [...rolesOn(step, state.trackId), 'psc-operator'] : direct.requiredRoles,
+  };
 }

@@ -24,7 +24,14 @@ export interface SlaGrouping {
 }
 
 export function slaGroupingOf(state: CaseState): SlaGrouping {
-  return { serviceId: state.serviceId, versionId: state.versionId, trackId: state.trackId, unit: state.unit, assignee: state.assignee, channel: state.channel };
+  return {
+    serviceId: state.serviceId,
+    versionId: state.versionId,
+    trackId: state.trackId,
+    unit: state.unit,
+    assignee: state.assignee,
+    channel: state.channel,
+  };
 }
 
 export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable';
@@ -50,24 +57,51 @@ export interface SlaRow {
 
 /** Whether a limit applies to this case: its clause's track, and its intake channels. */
 export function limitApplies(limit: Limit, state: Pick<CaseState, 'trackId' | 'channel'>): boolean {
-  return (!limit.clause.track || limit.clause.track === state.trackId) && (!limit.channels || limit.channels.includes(state.channel));
+  return (
+    (!limit.clause.track || limit.clause.track === state.trackId) &&
+    (!limit.channels || limit.channels.includes(state.channel))
+  );
 }
 
 /** The completions that had occurred by asOf, parsed once per computation: stepId → instants in ms and as stored. */
-type Done = Map<string, { occurred: number; started: number; occurredIso: string; startedIso: string; negative: boolean; dates?: Record<string, string> }>;
+type Done = Map<
+  string,
+  {
+    occurred: number;
+    started: number;
+    occurredIso: string;
+    startedIso: string;
+    negative: boolean;
+    dates?: Record<string, string>;
+  }
+>;
 
 function doneBy(state: CaseState, asOf: Date): Done {
   const done: Done = new Map();
   const at = asOf.getTime();
   for (const [stepId, c] of Object.entries(state.completed)) {
     const occurred = Date.parse(c.occurredAt);
-    if (occurred <= at) done.set(stepId, { occurred, started: Date.parse(c.startedAt), occurredIso: c.occurredAt, startedIso: c.startedAt, negative: negativeAt(c, at), ...(c.dates ? { dates: c.dates } : {}) });
+    if (occurred <= at)
+      done.set(stepId, {
+        occurred,
+        started: Date.parse(c.startedAt),
+        occurredIso: c.occurredAt,
+        startedIso: c.startedAt,
+        negative: negativeAt(c, at),
+        ...(c.dates ? { dates: c.dates } : {}),
+      });
   }
   return done;
 }
 
 /** The instant a limit's clock started (ms, and as an ISO string), or null while it has not (as of `asOf`). */
-function anchorOf(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date, done: Done): { ms: number; iso: string } | null {
+function anchorOf(
+  limit: Limit,
+  state: CaseState,
+  calendar: WorkingCalendar,
+  asOf: Date,
+  done: Done,
+): { ms: number; iso: string } | null {
   const anchor = limit.anchor;
   let found: { ms: number; iso: string } | null = null;
   if ('step' in anchor) {
@@ -100,8 +134,18 @@ export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingC
  * deadline had passed at the close, met (nothing missed) when it had not. An act before its window opened
  * (`opensAt`) is not met either: a window has two edges.
  */
-export function statusOf(deadline: Date | null, completedAt: Date | null, asOf: Date, closedAt: Date | null = null, opensAt: Date | null = null): SlaStatus {
-  if (completedAt) return (deadline && completedAt.getTime() >= deadline.getTime()) || (opensAt && completedAt.getTime() < opensAt.getTime()) ? 'breached' : 'met';
+export function statusOf(
+  deadline: Date | null,
+  completedAt: Date | null,
+  asOf: Date,
+  closedAt: Date | null = null,
+  opensAt: Date | null = null,
+): SlaStatus {
+  if (completedAt)
+    return (deadline && completedAt.getTime() >= deadline.getTime()) ||
+      (opensAt && completedAt.getTime() < opensAt.getTime())
+      ? 'breached'
+      : 'met';
   if (closedAt) return deadline && deadline.getTime() <= closedAt.getTime() ? 'breached' : 'met';
   return deadline && asOf.getTime() >= deadline.getTime() ? 'overdue' : 'open';
 }
@@ -118,7 +162,13 @@ export interface SlaRowWithResult extends SlaRow {
 }
 
 /** Every SLA row of the case as it stood at `asOf` (acts that occurred later are not counted). */
-export function caseSla(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar, asOf: Date, explain: { withDays?: boolean } = {}): SlaRowWithResult[] {
+export function caseSla(
+  state: CaseState,
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+  asOf: Date,
+  explain: { withDays?: boolean } = {},
+): SlaRowWithResult[] {
   const rows: SlaRowWithResult[] = [];
   const done = doneBy(state, asOf);
   const closedAt = state.closedAt && Date.parse(state.closedAt) <= asOf.getTime() ? new Date(state.closedAt) : null;
@@ -128,7 +178,8 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
   for (const step of stepsOnTrack(version, state.trackId)) {
     const completion = done.get(step.id);
     const completedAt = completion ? new Date(completion.occurred) : null;
-    if (!completion && step.optional && !prerequisitesOn(version, state.trackId, step).every((id) => done.has(id))) continue;
+    if (!completion && step.optional && !prerequisitesOn(version, state.trackId, step).every((id) => done.has(id)))
+      continue;
     // A limit counts only once its step is due: before (or without) that, it is reported as not applicable. A case
     // that ended with a result (or the portal's refusal) needs none of the steps it left undone; a cancelled one
     // keeps the deadlines missed before the applicant withdrew.
@@ -141,9 +192,24 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
       const anchorDate = new Date(anchor.ms);
       const result = computeDeadline(limit, anchorDate, calendar, options);
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
-      if (applicable && !completedAt && closedAt && !(result.deadline && result.deadline.getTime() <= closedAt.getTime())) continue;
-      const status = applicable ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null) : 'not-applicable';
-      const alternative = limit.alternative ? computeDeadline({ ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause }, anchorDate, calendar, options) : null;
+      if (
+        applicable &&
+        !completedAt &&
+        closedAt &&
+        !(result.deadline && result.deadline.getTime() <= closedAt.getTime())
+      )
+        continue;
+      const status = applicable
+        ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
+        : 'not-applicable';
+      const alternative = limit.alternative
+        ? computeDeadline(
+            { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
+            anchorDate,
+            calendar,
+            options,
+          )
+        : null;
       rows.push({
         stepId: step.id,
         limitId: limit.id,
@@ -162,7 +228,9 @@ export function caseSla(state: CaseState, version: RegulationVersion, calendar: 
                 spec: limit.alternative.spec,
                 clause: limit.alternative.clause,
                 deadline: alternative.deadline?.toISOString() ?? null,
-                status: applicable ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null) : 'not-applicable',
+                status: applicable
+                  ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)
+                  : 'not-applicable',
               }
             : null,
         result,

@@ -104,7 +104,9 @@ export function initialState(event: CaseEventOf<'ApplicationSubmitted'>): CaseSt
     lastOccurredAt: occurredAt,
     lastHash: event.metadata.hash,
     acts: [actOf(event)],
-    completed: { [event.metadata.stepId]: { occurredAt, startedAt: event.metadata.startedAt, revision: event.revision } },
+    completed: {
+      [event.metadata.stepId]: { occurredAt, startedAt: event.metadata.startedAt, revision: event.revision },
+    },
     signatures: {},
     assignee: null,
     cohortDates: { ...d.cohortDates },
@@ -115,7 +117,16 @@ export function initialState(event: CaseEventOf<'ApplicationSubmitted'>): CaseSt
 
 function actOf(event: CaseEvent): CaseAct {
   const m = event.metadata;
-  return { revision: event.revision, stepId: m.stepId, eventType: event.type, actor: m.actor, occurredAt: m.occurredAt, recordedAt: m.recordedAt, backDated: m.backDated, data: event.data };
+  return {
+    revision: event.revision,
+    stepId: m.stepId,
+    eventType: event.type,
+    actor: m.actor,
+    occurredAt: m.occurredAt,
+    recordedAt: m.recordedAt,
+    backDated: m.backDated,
+    data: event.data,
+  };
 }
 
 const NEGATIVE_OUTCOME: Partial<Record<EventType, (d: Record<string, unknown>) => boolean>> = {
@@ -130,13 +141,16 @@ const NEGATIVE_OUTCOME: Partial<Record<EventType, (d: Record<string, unknown>) =
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function datesOf(data: Record<string, unknown>): Record<string, string> | null {
-  const dates = Object.entries(data).filter((e): e is [string, string] => typeof e[1] === 'string' && LOCAL_DATE.test(e[1]));
+  const dates = Object.entries(data).filter(
+    (e): e is [string, string] => typeof e[1] === 'string' && LOCAL_DATE.test(e[1]),
+  );
   return dates.length ? Object.fromEntries(dates) : null;
 }
 
 /** A case's first event, which opens it and names its regulation version; any other first event is a broken history. */
 export function openingOf(event: CaseEvent): CaseEventOf<'ApplicationSubmitted'> {
-  if (event.type !== 'ApplicationSubmitted') throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${event.type}`);
+  if (event.type !== 'ApplicationSubmitted')
+    throw new CaseHistoryError(`a case starts with ApplicationSubmitted, not ${event.type}`);
   return event;
 }
 
@@ -144,7 +158,10 @@ export function openingOf(event: CaseEvent): CaseEventOf<'ApplicationSubmitted'>
 export function evolve(state: CaseState | null, event: CaseEvent, version: RegulationVersion): CaseState {
   if (state === null) return initialState(openingOf(event));
   const step = stepById(version, event.metadata.stepId);
-  if (!step) throw new CaseHistoryError(`event ${event.revision} completes step "${event.metadata.stepId}", which ${version.versionId} does not have`);
+  if (!step)
+    throw new CaseHistoryError(
+      `event ${event.revision} completes step "${event.metadata.stepId}", which ${version.versionId} does not have`,
+    );
   const m = event.metadata;
   const next: CaseState = {
     ...state,
@@ -154,7 +171,10 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
     acts: [...state.acts, actOf(event)],
   };
   if (step.requiresAll) {
-    const signatures = [...(state.signatures[step.id] ?? []), { role: m.actor.role, actorId: m.actor.id, occurredAt: m.occurredAt }];
+    const signatures = [
+      ...(state.signatures[step.id] ?? []),
+      { role: m.actor.role, actorId: m.actor.id, occurredAt: m.occurredAt },
+    ];
     next.signatures = { ...state.signatures, [step.id]: signatures };
     if (!rolesOn(step, state.trackId).every((r) => signatures.some((s) => s.role === r))) return next;
   }
@@ -164,7 +184,13 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   const dates = datesOf(event.data);
   next.completed = {
     ...state.completed,
-    [step.id]: { occurredAt: m.occurredAt, startedAt: earlier?.startedAt ?? m.startedAt, revision: event.revision, ...(negative ? { negative: true } : {}), ...(dates ? { dates } : {}) },
+    [step.id]: {
+      occurredAt: m.occurredAt,
+      startedAt: earlier?.startedAt ?? m.startedAt,
+      revision: event.revision,
+      ...(negative ? { negative: true } : {}),
+      ...(dates ? { dates } : {}),
+    },
   };
   if (event.type === 'AssignedToEmployee') next.assignee = event.data.assigneeId;
   if (event.type === 'ProgrammeScheduleSet') next.programmeEndsOn = event.data.programmeEndsOn;
@@ -173,11 +199,13 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   if (event.type === 'AppealResolved' && event.data.decision === 'upheld') {
     next.negativeOutcome = false;
     // The appeal reverses the negative outcomes standing when it is upheld; the acts after it are judged on that.
-    for (const [id, c] of Object.entries(next.completed)) if (c.negative && !c.reversedAt) next.completed[id] = { ...c, reversedAt: m.occurredAt };
+    for (const [id, c] of Object.entries(next.completed))
+      if (c.negative && !c.reversedAt) next.completed[id] = { ...c, reversedAt: m.occurredAt };
   }
   if (step.result) next.result = resultRef(version, step.result);
   // Only a completion document names its result (the schemas refuse resultId elsewhere).
-  else if (step.terminal && event.type === 'CompletionDocumentIssued' && event.data.resultId !== undefined) next.result = resultRef(version, event.data.resultId);
+  else if (step.terminal && event.type === 'CompletionDocumentIssued' && event.data.resultId !== undefined)
+    next.result = resultRef(version, event.data.resultId);
   if (step.terminal) close(next, step, version, m.occurredAt);
   return next;
 }
@@ -195,21 +223,34 @@ function close(state: CaseState, step: RegulationStep, version: RegulationVersio
     return;
   }
   if (!state.result) {
-    const kind = step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued' || state.negativeOutcome ? 'negative' : 'positive';
+    const kind =
+      step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued' || state.negativeOutcome
+        ? 'negative'
+        : 'positive';
     state.result = impliedResult(version, state.trackId, kind);
   }
   // A case ends refused only when the service itself was refused (the portal's message, p.10 process 5); a result the
   // service gives (p.3), favourable or not (a reference with results below the threshold, a notice of non-admission),
   // completes it.
   const result = state.result ? version.results.find((r) => r.id === state.result!.id) : undefined;
-  state.status = result ? (result.refusal ? 'refused' : 'completed') : step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued' ? 'refused' : 'completed';
+  state.status = result
+    ? result.refusal
+      ? 'refused'
+      : 'completed'
+    : step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued'
+      ? 'refused'
+      : 'completed';
 }
 
 /**
  * The result of a terminal step that does not name one: the track's result of that kind which no other
  * step issues (e.g. the test certificate or the below-threshold reference, by the test outcome).
  */
-export function impliedResult(version: RegulationVersion, trackId: string, kind: 'positive' | 'negative'): { id: string; kind: 'positive' | 'negative' } | null {
+export function impliedResult(
+  version: RegulationVersion,
+  trackId: string,
+  kind: 'positive' | 'negative',
+): { id: string; kind: 'positive' | 'negative' } | null {
   const issuedBySteps = new Set(version.steps.map((s) => s.result).filter(Boolean));
   const candidates = version.results.filter((r) => r.tracks.includes(trackId) && r.kind === kind && !r.refusal);
   const own = candidates.find((r) => !issuedBySteps.has(r.id)) ?? candidates[0];
@@ -217,7 +258,10 @@ export function impliedResult(version: RegulationVersion, trackId: string, kind:
 }
 
 /** Folds a whole history; the version is the one the first event names. */
-export function foldCase(events: readonly CaseEvent[], versionOf: (versionId: string) => RegulationVersion): CaseState | null {
+export function foldCase(
+  events: readonly CaseEvent[],
+  versionOf: (versionId: string) => RegulationVersion,
+): CaseState | null {
   if (events.length === 0) return null;
   const version = versionOf(openingOf(events[0]!).data.versionId);
   let state: CaseState | null = null;

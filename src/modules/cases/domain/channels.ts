@@ -19,16 +19,32 @@ export function requestedChannelOf(channelId: string): RequestedChannel | null {
 
 /** ru and kk as the regulations' data files write them (data/regulations/*.yaml, `channels`); en ours. */
 const CATALOG_CHANNEL_LABELS: Readonly<Record<string, ChannelLabel>> = {
-  portal: { ru: 'Веб-портал «электронного правительства»', kk: '«Электрондық үкімет» веб-порталы', en: 'E-government web portal' },
-  psc: { ru: 'Центр обслуживания населения (ЦОН)', kk: 'Халыққа қызмет көрсету орталығы (ХҚКО)', en: 'Public service centre (PSC)' },
+  portal: {
+    ru: 'Веб-портал «электронного правительства»',
+    kk: '«Электрондық үкімет» веб-порталы',
+    en: 'E-government web portal',
+  },
+  psc: {
+    ru: 'Центр обслуживания населения (ЦОН)',
+    kk: 'Халыққа қызмет көрсету орталығы (ХҚКО)',
+    en: 'Public service centre (PSC)',
+  },
   provider: { ru: 'Услугодатель', kk: 'Көрсетілетін қызметті беруші', en: 'The service provider' },
-  'provider-registry': { ru: 'Канцелярия услугодателя', kk: 'Көрсетілетін қызметті берушінің кеңсесі', en: "The service provider's registry office" },
+  'provider-registry': {
+    ru: 'Канцелярия услугодателя',
+    kk: 'Көрсетілетін қызметті берушінің кеңсесі',
+    en: "The service provider's registry office",
+  },
 };
 
 const REQUESTED_CHANNEL_LABELS: Readonly<Record<RequestedChannel, ChannelLabel>> = {
   portal: CATALOG_CHANNEL_LABELS.portal!,
   psc: CATALOG_CHANNEL_LABELS.psc!,
-  office: { ru: 'Услугодатель (канцелярия)', kk: 'Көрсетілетін қызметті беруші (кеңсе)', en: "The service provider's office" },
+  office: {
+    ru: 'Услугодатель (канцелярия)',
+    kk: 'Көрсетілетін қызметті беруші (кеңсе)',
+    en: "The service provider's office",
+  },
 };
 
 /**
@@ -37,5 +53,8 @@ const REQUESTED_CHANNEL_LABELS: Readonly<Record<RequestedChannel, ChannelLabel>>
  */
 export function channelLabel(channelId: string): ChannelLabel {
   const requested = requestedChannelOf(channelId);
-  return CATALOG_CHANNEL_LABELS[channelId] ?? (requested ? REQUESTED_CHANNEL_LABELS[requested] : { ru: channelId, kk: channelId, en: channelId });
+  return (
+    CATALOG_CHANNEL_LABELS[channelId] ??
+    (requested ? REQUESTED_CHANNEL_LABELS[requested] : { ru: channelId, kk: channelId, en: channelId })
+  );
 }

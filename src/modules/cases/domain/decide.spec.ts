@@ -4,7 +4,17 @@ import type { Role } from '../../identity/domain/principal';
 import { loadCatalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { STEP_DATA_SCHEMAS, parseStepData } from './case-event-data';
 import { openSteps } from './case-rules';
-import { CaseSpecification, CaseWalk, VALID_DATA, mainPath, makeIin, offeredChannel, pathTo, principal, validData } from '../../../../test/support/case-specification';
+import {
+  CaseSpecification,
+  CaseWalk,
+  VALID_DATA,
+  mainPath,
+  makeIin,
+  offeredChannel,
+  pathTo,
+  principal,
+  validData,
+} from '../../../../test/support/case-specification';
 import { stepsOnTrack } from './case-state';
 import { clauseReference } from './case-event';
 import type { SubmitApplication } from './decide';
@@ -19,10 +29,18 @@ const IIN = makeIin('880101', 3, 123);
 const OTHER_IIN = makeIin('920315', 4, 456);
 
 /** A working Tuesday inside each version's period; the 2019 postgraduate intake is open in April. */
-const startOf = (version: RegulationVersion): Date => new Date(version.effective.from.startsWith('2019') ? '2019-04-16T10:00:00+06:00' : '2015-09-15T10:00:00+06:00');
+const startOf = (version: RegulationVersion): Date =>
+  new Date(version.effective.from.startsWith('2019') ? '2019-04-16T10:00:00+06:00' : '2015-09-15T10:00:00+06:00');
 const version = (id: string): RegulationVersion => catalog.byId.get(id)!;
-const walk = (versionId: string, trackId: string, start?: Date) => new CaseWalk(catalog, zone, version(versionId), trackId, { unit: UNIT, iin: IIN, start: start ?? startOf(version(versionId)) });
-const versionTracks: [string, string][] = catalog.versions.flatMap((v) => v.tracks.map((t) => [v.versionId, t.id] as [string, string]));
+const walk = (versionId: string, trackId: string, start?: Date) =>
+  new CaseWalk(catalog, zone, version(versionId), trackId, {
+    unit: UNIT,
+    iin: IIN,
+    start: start ?? startOf(version(versionId)),
+  });
+const versionTracks: [string, string][] = catalog.versions.flatMap((v) =>
+  v.tracks.map((t) => [v.versionId, t.id] as [string, string]),
+);
 
 /** A specification with a fixed clock. */
 const specAt = (now: string | Date) => new CaseSpecification({ catalog, zone, clock: () => new Date(now) });
@@ -71,24 +89,44 @@ const OPTIONAL_ENDING: Record<string, { result: string; status: 'completed' | 'r
   'academy-admission/order-184-2015 default portal-refusal': { result: 'portal-refusal', status: 'refused' },
   'academy-admission/order-184-2015 default not-admitted': { result: 'not-admitted', status: 'completed' },
   'academy-admission/order-58-2019 postgraduate portal-refusal': { result: 'portal-refusal', status: 'refused' },
-  'academy-admission/order-58-2019 postgraduate refusal-issued': { result: 'admission-refusal-notice', status: 'completed' },
-  'academy-admission/order-58-2019 qualification-improvement portal-refusal': { result: 'portal-refusal', status: 'refused' },
-  'academy-admission/order-58-2019 qualification-improvement refusal-issued': { result: 'listener-refusal-notice', status: 'completed' },
-  'academy-postgraduate-study/order-184-2015 default incomplete-study-reference-issued': { result: 'incomplete-study-reference', status: 'completed' },
+  'academy-admission/order-58-2019 postgraduate refusal-issued': {
+    result: 'admission-refusal-notice',
+    status: 'completed',
+  },
+  'academy-admission/order-58-2019 qualification-improvement portal-refusal': {
+    result: 'portal-refusal',
+    status: 'refused',
+  },
+  'academy-admission/order-58-2019 qualification-improvement refusal-issued': {
+    result: 'listener-refusal-notice',
+    status: 'completed',
+  },
+  'academy-postgraduate-study/order-184-2015 default incomplete-study-reference-issued': {
+    result: 'incomplete-study-reference',
+    status: 'completed',
+  },
   'civil-service-testing/order-184-2015 default portal-refusal': { result: 'portal-refusal', status: 'refused' },
-  'personnel-reserve/order-184-2015 competition-recommended portal-refusal': { result: 'portal-refusal', status: 'refused' },
+  'personnel-reserve/order-184-2015 competition-recommended portal-refusal': {
+    result: 'portal-refusal',
+    status: 'refused',
+  },
   'personnel-reserve/order-184-2015 priority-graduates portal-refusal': { result: 'portal-refusal', status: 'refused' },
   'personnel-reserve/order-184-2015 corps-a-selection portal-refusal': { result: 'portal-refusal', status: 'refused' },
   'personnel-reserve/order-184-2015 corps-a-selection not-admitted': { result: 'not-admitted', status: 'completed' },
 };
 
 describe('valid data per event type', () => {
-  it.each(Object.keys(STEP_DATA_SCHEMAS).filter((t) => t !== 'ApplicationSubmitted'))('%s: the table holds data its schema accepts', (type) => {
-    expect(parseStepData(type as never, validData(type))).toMatchObject({ ok: true });
-  });
+  it.each(Object.keys(STEP_DATA_SCHEMAS).filter((t) => t !== 'ApplicationSubmitted'))(
+    '%s: the table holds data its schema accepts',
+    (type) => {
+      expect(parseStepData(type as never, validData(type))).toMatchObject({ ok: true });
+    },
+  );
 
   it('has data for every event type a step of the catalog records', () => {
-    const types = new Set(catalog.versions.flatMap((v) => v.steps.map((s) => s.eventType)).filter((t) => t !== 'ApplicationSubmitted'));
+    const types = new Set(
+      catalog.versions.flatMap((v) => v.steps.map((s) => s.eventType)).filter((t) => t !== 'ApplicationSubmitted'),
+    );
     expect([...types].filter((t) => !(t in VALID_DATA))).toEqual([]);
   });
 });
@@ -166,7 +204,11 @@ describe('optional steps, each from the state where it becomes possible', () => 
       expect(outcome.state).toMatchObject({ status: 'cancelled', result: null, closedAt: w.clock.toISOString() });
     } else if (step.terminal) {
       const ending = OPTIONAL_ENDING[`${versionId} ${trackId} ${stepId}`]!;
-      expect(outcome.state).toMatchObject({ status: ending.status, result: { id: ending.result, kind: 'negative' }, closedAt: w.clock.toISOString() });
+      expect(outcome.state).toMatchObject({
+        status: ending.status,
+        result: { id: ending.result, kind: 'negative' },
+        closedAt: w.clock.toISOString(),
+      });
       expect(openSteps(outcome.state, v)).toEqual([]);
     } else {
       expect(step.terminal).toBe(false);
@@ -181,7 +223,11 @@ describe('optional steps, each from the state where it becomes possible', () => 
     w.take('entrance-exams-passed', { data: { passed: false, score: 40 } });
     w.take('appeal-opened', { data: { reason: 'оценка занижена' } });
     const resolved = w.take('appeal-resolved', { data: { decision: 'upheld', note: 'балл пересчитан' } });
-    expect(resolved.produced[0]).toMatchObject({ type: 'AppealResolved', data: { decision: 'upheld' }, metadata: { actor: { role: 'appeal-commission' } } });
+    expect(resolved.produced[0]).toMatchObject({
+      type: 'AppealResolved',
+      data: { decision: 'upheld' },
+      metadata: { actor: { role: 'appeal-commission' } },
+    });
     const open = openSteps(resolved.state, version('academy-admission/order-184-2015')).map((s) => s.id);
     expect(open).toContain('competition-decided');
     expect(open).not.toContain('appeal-resolved');
@@ -194,7 +240,10 @@ describe('optional steps, each from the state where it becomes possible', () => 
     w.advance();
     w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'appeal-resolved', data: { decision: 'rejected' } }, w.callerFor('appeal-commission'))
+      .when(
+        { kind: 'take-step', stepId: 'appeal-resolved', data: { decision: 'rejected' } },
+        w.callerFor('appeal-commission'),
+      )
       .thenRefused('step-not-allowed', { stepId: 'appeal-resolved', missingPrerequisites: ['appeal-opened'] });
   });
 });
@@ -211,11 +260,17 @@ describe('test outcome decides the result of civil-service testing', () => {
   };
 
   it('a failed test completes the case with the below-threshold reference: a result of the service (app. 1 p.3 pp.2), not a refusal', () => {
-    expect(testedCase(false)).toMatchObject({ status: 'completed', result: { id: 'below-threshold-reference', kind: 'negative' } });
+    expect(testedCase(false)).toMatchObject({
+      status: 'completed',
+      result: { id: 'below-threshold-reference', kind: 'negative' },
+    });
   });
 
   it('a passed test ends with the test certificate', () => {
-    expect(testedCase(true)).toMatchObject({ status: 'completed', result: { id: 'test-certificate', kind: 'positive' } });
+    expect(testedCase(true)).toMatchObject({
+      status: 'completed',
+      result: { id: 'test-certificate', kind: 'positive' },
+    });
   });
 });
 
@@ -234,7 +289,10 @@ describe('steps that need every role (requiresAll)', () => {
   it('the same person cannot sign in both roles', () => {
     const w = signingCase();
     const both = principal(['test-administrator', 'test-operator'], UNIT, { id: 'both-roles' });
-    const first = w.spec.given(w.events).when(signStep, both).then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-administrator' }]);
+    const first = w.spec
+      .given(w.events)
+      .when(signStep, both)
+      .then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-administrator' }]);
     expect(first.state.completed['test-results-signed']).toBeUndefined();
     const again = w.spec.given(first.events).when(signStep, both).thenRefused('forbidden');
     expect(again.detail).toMatch(/both-roles has already signed/);
@@ -245,18 +303,37 @@ describe('steps that need every role (requiresAll)', () => {
     const admin1 = principal('test-administrator', UNIT, { id: 'admin-1' });
     const admin2 = principal('test-administrator', UNIT, { id: 'admin-2' });
     const operator = principal('test-operator', UNIT, { id: 'operator-1' });
-    const first = w.spec.given(w.events).when(signStep, admin1).then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-administrator' }]);
-    w.spec.given(first.events).when(signStep, admin2).thenRefused('forbidden', { requiredRoles: ['test-operator'] });
-    expect(openSteps(first.state, version('civil-service-testing/order-184-2015')).map((s) => s.id)).toContain('test-results-signed');
-    const second = w.spec.given(first.events).when(signStep, operator).then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-operator' }]);
+    const first = w.spec
+      .given(w.events)
+      .when(signStep, admin1)
+      .then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-administrator' }]);
+    w.spec
+      .given(first.events)
+      .when(signStep, admin2)
+      .thenRefused('forbidden', { requiredRoles: ['test-operator'] });
+    expect(openSteps(first.state, version('civil-service-testing/order-184-2015')).map((s) => s.id)).toContain(
+      'test-results-signed',
+    );
+    const second = w.spec
+      .given(first.events)
+      .when(signStep, operator)
+      .then([{ type: 'TestResultsSigned', stepId: 'test-results-signed', role: 'test-operator' }]);
     expect(second.state.completed['test-results-signed']).toMatchObject({ revision: second.state.revision });
     expect(second.state.signatures['test-results-signed']!.map((s) => [s.role, s.actorId])).toEqual([
       ['test-administrator', 'admin-1'],
       ['test-operator', 'operator-1'],
     ]);
     // Once both have signed, the step is done for everyone, signers or not (not "done by nobody").
-    for (const caller of [admin1, operator, principal('test-operator', UNIT, { id: 'operator-2' }), principal(['test-operator', 'test-administrator'], UNIT, { id: 'both' })]) {
-      const refused = w.spec.given(second.events).when(signStep, caller).thenRefused('step-not-allowed', { stepId: 'test-results-signed' });
+    for (const caller of [
+      admin1,
+      operator,
+      principal('test-operator', UNIT, { id: 'operator-2' }),
+      principal(['test-operator', 'test-administrator'], UNIT, { id: 'both' }),
+    ]) {
+      const refused = w.spec
+        .given(second.events)
+        .when(signStep, caller)
+        .thenRefused('step-not-allowed', { stepId: 'test-results-signed' });
       expect(refused.detail).toMatch(/already done \(revision 5\)/);
     }
   });
@@ -275,7 +352,11 @@ describe('refusals of a step', () => {
     const refused = w.spec
       .given(w.events)
       .when({ kind: 'take-step', stepId: 'order-signed', data: validData('OrderSigned') }, w.callerFor('signatory'))
-      .thenRefused('step-not-allowed', { stepId: 'order-signed', caseStatus: 'open', missingPrerequisites: ['order-drafted'] });
+      .thenRefused('step-not-allowed', {
+        stepId: 'order-signed',
+        caseStatus: 'open',
+        missingPrerequisites: ['order-drafted'],
+      });
     expect(refused.openSteps).toEqual(['portal-refusal', 'application-cancelled', 'documents-registered']);
     expect(refused.callerMayTake).toEqual([]);
   });
@@ -287,7 +368,10 @@ describe('refusals of a step', () => {
     w.advance();
     w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'extract-issued', data: validData('ExtractIssued') }, w.callerFor('technical-secretary'))
+      .when(
+        { kind: 'take-step', stepId: 'extract-issued', data: validData('ExtractIssued') },
+        w.callerFor('technical-secretary'),
+      )
       .thenRefused('step-not-allowed', { missingPrerequisites: ['admission-order-drafted'] });
   });
 
@@ -297,7 +381,10 @@ describe('refusals of a step', () => {
     w.advance();
     const refused = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        { kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') },
+        w.callerFor('registry-clerk'),
+      )
       .thenRefused('step-not-allowed', { caseStatus: 'refused', openSteps: [] });
     expect(refused.detail).toMatch(/the case is refused since/);
   });
@@ -308,7 +395,10 @@ describe('refusals of a step', () => {
     w.advance();
     const refused = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        { kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') },
+        w.callerFor('registry-clerk'),
+      )
       .thenRefused('step-not-allowed', { stepId: 'documents-registered' });
     expect(refused.detail).toMatch(/already done \(revision 1\)/);
   });
@@ -319,7 +409,10 @@ describe('refusals of a step', () => {
     w.advance();
     const refused = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        { kind: 'take-step', stepId: 'documents-registered', data: validData('DocumentRegistered') },
+        w.callerFor('registry-clerk'),
+      )
       .thenRefused('step-not-allowed', { stepId: 'documents-registered' });
     expect(refused.detail).toMatch(/not on track corps-a-selection/);
   });
@@ -329,12 +422,18 @@ describe('refusals of a step', () => {
     w.spec
       .given(w.events)
       .when({ kind: 'take-step', stepId: 'documents-stamped', data: {} }, w.callerFor('registry-clerk'))
-      .thenRefused('unknown-step', { stepId: 'documents-stamped', steps: stepsOnTrack(version('personnel-reserve/order-184-2015'), 'competition-recommended').map((s) => s.id) });
+      .thenRefused('unknown-step', {
+        stepId: 'documents-stamped',
+        steps: stepsOnTrack(version('personnel-reserve/order-184-2015'), 'competition-recommended').map((s) => s.id),
+      });
   });
 
   it('the submission is not a step to take on an existing case', () => {
     const w = reserve();
-    w.spec.given(w.events).when({ kind: 'take-step', stepId: 'application-submitted', data: {} }, applicant).thenRefused('step-not-allowed', { stepId: 'application-submitted' });
+    w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'application-submitted', data: {} }, applicant)
+      .thenRefused('step-not-allowed', { stepId: 'application-submitted' });
   });
 
   it('data that break the event’s schema are refused field by field', () => {
@@ -344,7 +443,10 @@ describe('refusals of a step', () => {
     w.advance();
     const refused = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-reviewed', data: { outcome: 'non-compliant', stamp: 'x' } }, w.callerFor('employee'))
+      .when(
+        { kind: 'take-step', stepId: 'documents-reviewed', data: { outcome: 'non-compliant', stamp: 'x' } },
+        w.callerFor('employee'),
+      )
       .thenRefused('invalid');
     expect(refused.errors.map((e) => e.field).sort()).toEqual(['data', 'data.reasons']);
   });
@@ -354,12 +456,25 @@ describe('refusals of a step', () => {
     const now = w.clock;
     const refused = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: new Date(now.getTime() + 60_000), data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'documents-registered',
+          occurredAt: new Date(now.getTime() + 60_000),
+          data: validData('DocumentRegistered'),
+        },
+        w.callerFor('registry-clerk'),
+      )
       .thenRefused('invalid');
-    expect(refused.errors).toEqual([expect.objectContaining({ field: 'occurredAt', allowed: 'an instant not after now' })]);
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ field: 'occurredAt', allowed: 'an instant not after now' }),
+    ]);
     w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: now, data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        { kind: 'take-step', stepId: 'documents-registered', occurredAt: now, data: validData('DocumentRegistered') },
+        w.callerFor('registry-clerk'),
+      )
       .then([{ type: 'DocumentRegistered', stepId: 'documents-registered', role: 'registry-clerk' }]);
   });
 
@@ -368,12 +483,32 @@ describe('refusals of a step', () => {
     const submittedAt = new Date(w.state.lastOccurredAt);
     const refused = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: new Date(submittedAt.getTime() - 60_000), data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
-      .thenRefused('rule', { code: 'before-previous-act', field: 'occurredAt', extensions: { previousActAt: submittedAt.toISOString() } });
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'documents-registered',
+          occurredAt: new Date(submittedAt.getTime() - 60_000),
+          data: validData('DocumentRegistered'),
+        },
+        w.callerFor('registry-clerk'),
+      )
+      .thenRefused('rule', {
+        code: 'before-previous-act',
+        field: 'occurredAt',
+        extensions: { previousActAt: submittedAt.toISOString() },
+      });
     expect(refused.detail).toMatch(/before the case's previous act/);
     w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: submittedAt, data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'documents-registered',
+          occurredAt: submittedAt,
+          data: validData('DocumentRegistered'),
+        },
+        w.callerFor('registry-clerk'),
+      )
       .then([{ type: 'DocumentRegistered', stepId: 'documents-registered', role: 'registry-clerk' }]);
   });
 
@@ -382,7 +517,16 @@ describe('refusals of a step', () => {
     const now = w.clock;
     w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'documents-registered', occurredAt: now, startedAt: new Date(now.getTime() + 1), data: validData('DocumentRegistered') }, w.callerFor('registry-clerk'))
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'documents-registered',
+          occurredAt: now,
+          startedAt: new Date(now.getTime() + 1),
+          data: validData('DocumentRegistered'),
+        },
+        w.callerFor('registry-clerk'),
+      )
       .thenRefused('invalid', { errors: [expect.objectContaining({ field: 'startedAt' })] });
   });
 });
@@ -396,7 +540,14 @@ describe('cancellation', () => {
     const outcome = w.spec
       .given(w.events)
       .when({ kind: 'cancel', reason: 'нашёл другую работу' }, applicant)
-      .then([{ type: 'ApplicationCancelled', stepId: 'application-cancelled', role: 'applicant', data: { reason: 'нашёл другую работу' } }]);
+      .then([
+        {
+          type: 'ApplicationCancelled',
+          stepId: 'application-cancelled',
+          role: 'applicant',
+          data: { reason: 'нашёл другую работу' },
+        },
+      ]);
     expect(outcome.state).toMatchObject({ status: 'cancelled', result: null });
   });
 
@@ -406,36 +557,71 @@ describe('cancellation', () => {
       w.submit('applicant', { channel });
       w.advance();
       const when = w.spec.given(w.events).when({ kind: 'cancel' }, principal('psc-operator', UNIT));
-      if (channel === 'psc') when.then([{ type: 'ApplicationCancelled', stepId: 'application-cancelled', role: 'psc-operator', onBehalfOf: 'applicant' }]);
+      if (channel === 'psc')
+        when.then([
+          {
+            type: 'ApplicationCancelled',
+            stepId: 'application-cancelled',
+            role: 'psc-operator',
+            onBehalfOf: 'applicant',
+          },
+        ]);
       else when.thenRefused('forbidden', { requiredRoles: ['applicant'] });
     }
     const w = walk('civil-service-testing/order-184-2015', 'default');
     w.submit('applicant', { channel: 'psc' });
     w.advance();
-    w.spec.given(w.events).when({ kind: 'cancel' }, principal('psc-operator', 'almaty-psc')).thenRefused('forbidden', { requiredUnit: UNIT, callerUnit: 'almaty-psc' });
+    w.spec
+      .given(w.events)
+      .when({ kind: 'cancel' }, principal('psc-operator', 'almaty-psc'))
+      .thenRefused('forbidden', { requiredUnit: UNIT, callerUnit: 'almaty-psc' });
   });
 
   it('is refused once the result was issued', () => {
     // academy-admission 2015: the extract (the result) is issued before the student documents close the case.
     const w = walk('academy-admission/order-184-2015', 'default');
     w.submit();
-    w.takeAll(mainPath(version('academy-admission/order-184-2015'), 'default').filter((s) => s.id !== 'student-documents-issued'));
+    w.takeAll(
+      mainPath(version('academy-admission/order-184-2015'), 'default').filter(
+        (s) => s.id !== 'student-documents-issued',
+      ),
+    );
     expect(w.state).toMatchObject({ status: 'open', result: { id: 'admission-extract' } });
-    expect(openSteps(w.state, version('academy-admission/order-184-2015')).map((s) => s.id)).not.toContain('application-cancelled');
+    expect(openSteps(w.state, version('academy-admission/order-184-2015')).map((s) => s.id)).not.toContain(
+      'application-cancelled',
+    );
     w.advance();
-    w.spec.given(w.events).when({ kind: 'cancel' }, applicant).thenRefused('rule', { code: 'result-issued', extensions: { result: { id: 'admission-extract', kind: 'positive' } } });
+    w.spec
+      .given(w.events)
+      .when({ kind: 'cancel' }, applicant)
+      .thenRefused('rule', {
+        code: 'result-issued',
+        extensions: { result: { id: 'admission-extract', kind: 'positive' } },
+      });
   });
 
   it('a refusal, too, is refused once the result was issued: it would turn an issued extract into a refusal', () => {
     const w = walk('academy-admission/order-184-2015', 'default');
     w.submit();
-    w.takeAll(mainPath(version('academy-admission/order-184-2015'), 'default').filter((s) => s.id !== 'student-documents-issued'));
-    expect(openSteps(w.state, version('academy-admission/order-184-2015')).map((s) => s.id)).not.toContain('portal-refusal');
+    w.takeAll(
+      mainPath(version('academy-admission/order-184-2015'), 'default').filter(
+        (s) => s.id !== 'student-documents-issued',
+      ),
+    );
+    expect(openSteps(w.state, version('academy-admission/order-184-2015')).map((s) => s.id)).not.toContain(
+      'portal-refusal',
+    );
     w.advance();
     w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'portal-refusal', data: validData('RefusalIssued') }, w.callerFor('e-government-portal'))
-      .thenRefused('rule', { code: 'result-issued', extensions: { result: { id: 'admission-extract', kind: 'positive' } } });
+      .when(
+        { kind: 'take-step', stepId: 'portal-refusal', data: validData('RefusalIssued') },
+        w.callerFor('e-government-portal'),
+      )
+      .thenRefused('rule', {
+        code: 'result-issued',
+        extensions: { result: { id: 'admission-extract', kind: 'positive' } },
+      });
   });
 
   it('is refused on a closed case', () => {
@@ -443,7 +629,10 @@ describe('cancellation', () => {
     w.submit();
     w.takeAll(mainPath(version('personnel-reserve/order-184-2015'), 'priority-graduates'));
     w.advance();
-    w.spec.given(w.events).when({ kind: 'cancel' }, applicant).thenRefused('step-not-allowed', { stepId: 'application-cancelled', caseStatus: 'completed' });
+    w.spec
+      .given(w.events)
+      .when({ kind: 'cancel' }, applicant)
+      .thenRefused('step-not-allowed', { stepId: 'application-cancelled', caseStatus: 'completed' });
   });
 
   it('is refused where the regulation provides none', () => {
@@ -459,13 +648,22 @@ describe('cancellation', () => {
     const w = walk('personnel-reserve/order-184-2015', 'competition-recommended');
     w.submit();
     w.advance();
-    const refused = w.spec.given(w.events).when({ kind: 'cancel' }, principal('applicant', 'public', { iin: OTHER_IIN })).thenRefused('forbidden');
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'cancel' }, principal('applicant', 'public', { iin: OTHER_IIN }))
+      .thenRefused('forbidden');
     expect(refused.detail).toMatch(/own IIN/);
   });
 });
 
 describe('submission', () => {
-  const postgraduate = (occurredAt: string) => submission({ serviceId: 'academy-admission', trackId: 'postgraduate', channel: 'portal', occurredAt: new Date(occurredAt) });
+  const postgraduate = (occurredAt: string) =>
+    submission({
+      serviceId: 'academy-admission',
+      trackId: 'postgraduate',
+      channel: 'portal',
+      occurredAt: new Date(occurredAt),
+    });
   const submitted = { type: 'ApplicationSubmitted' as const, stepId: 'application-submitted', role: 'applicant' };
 
   it('records the version in force, the channel and the applicant', () => {
@@ -482,7 +680,10 @@ describe('submission', () => {
       receiptNumber: 'RG-1',
       cohortDates: {},
     });
-    expect(outcome.produced[0]!.metadata.regulation).toEqual({ versionId: 'personnel-reserve/order-184-2015', clause: clauseReference(version('personnel-reserve/order-184-2015').steps[0]!.clause) });
+    expect(outcome.produced[0]!.metadata.regulation).toEqual({
+      versionId: 'personnel-reserve/order-184-2015',
+      clause: clauseReference(version('personnel-reserve/order-184-2015').steps[0]!.clause),
+    });
   });
 
   it('records an applicant as a citizen with no unit, with or without a unit in the token; staff with theirs', () => {
@@ -492,13 +693,21 @@ describe('submission', () => {
       expect(outcome.produced[0]!.metadata.actor).toEqual({ id: 'egov-1', name: 'Әлия Сәрсенова', role: 'applicant' });
     }
     const operator = principal('psc-operator', UNIT);
-    const atPsc = specAt('2015-09-15T10:00:00+06:00').given().when(submission({ serviceId: 'civil-service-testing', trackId: 'default', channel: 'psc' }), operator).then([{ ...submitted, role: 'psc-operator' }]);
+    const atPsc = specAt('2015-09-15T10:00:00+06:00')
+      .given()
+      .when(submission({ serviceId: 'civil-service-testing', trackId: 'default', channel: 'psc' }), operator)
+      .then([{ ...submitted, role: 'psc-operator' }]);
     expect(atPsc.produced[0]!.metadata.actor).toMatchObject({ role: 'psc-operator', unit: UNIT });
   });
 
   describe('postgraduate intake of order 58 (2019): 1 January 00:00 to 18:30 on the second Friday of July, Asia/Almaty', () => {
     // July 2019 began on a Monday, so its Fridays are the 5th and the 12th: the window closes 2019-07-12 18:30 (UTC+6).
-    it.each(['2019-07-12T18:29:00+06:00', '2019-07-12T18:29:59.999+06:00', '2019-07-05T18:30:00+06:00', '2020-01-01T00:00:00+06:00'])('open at %s', (at) => {
+    it.each([
+      '2019-07-12T18:29:00+06:00',
+      '2019-07-12T18:29:59.999+06:00',
+      '2019-07-05T18:30:00+06:00',
+      '2020-01-01T00:00:00+06:00',
+    ])('open at %s', (at) => {
       specAt(at).given().when(postgraduate(at), applicant).then([submitted]);
     });
 
@@ -509,14 +718,21 @@ describe('submission', () => {
         const refused = specAt(at)
           .given()
           .when(postgraduate(at), applicant)
-          .thenRefused('rule', { code: 'intake-closed', field: 'occurredAt', extensions: expect.objectContaining({ window: 'postgraduate-document-acceptance', closedAt, opensAt }) });
+          .thenRefused('rule', {
+            code: 'intake-closed',
+            field: 'occurredAt',
+            extensions: expect.objectContaining({ window: 'postgraduate-document-acceptance', closedAt, opensAt }),
+          });
         expect(refused.detail).toMatch(/2019-07-12.*18:30.*2020-01-01.*00:00/);
       }
     });
 
     it('does not bind the qualification-improvement track', () => {
       const at = '2019-07-12T18:30:00+06:00';
-      specAt(at).given().when({ ...postgraduate(at), trackId: 'qualification-improvement' }, applicant).then([submitted]);
+      specAt(at)
+        .given()
+        .when({ ...postgraduate(at), trackId: 'qualification-improvement' }, applicant)
+        .then([submitted]);
     });
   });
 
@@ -525,51 +741,101 @@ describe('submission', () => {
     const refused = specAt(at)
       .given()
       .when(submission({ occurredAt: new Date(at) }), applicant)
-      .thenRefused('rule', { code: 'version-not-in-force', field: 'occurredAt', extensions: expect.objectContaining({ serviceId: 'personnel-reserve', localDate: '2017-05-15' }) });
+      .thenRefused('rule', {
+        code: 'version-not-in-force',
+        field: 'occurredAt',
+        extensions: expect.objectContaining({ serviceId: 'personnel-reserve', localDate: '2017-05-15' }),
+      });
     expect(refused.detail).toMatch(/personnel-reserve\/order-184-2015 2015-08-11 to 2016-08-08/);
   });
 
   it('takes the version by the Almaty date of the act, not the UTC date', () => {
     // 2016-08-08T19:00Z is already 9 August in Almaty (UTC+6), the first day after order 184's version.
     const at = '2016-08-08T19:00:00Z';
-    specAt(at).given().when(submission({ occurredAt: new Date(at) }), applicant).thenRefused('rule', { code: 'version-not-in-force', extensions: expect.objectContaining({ localDate: '2016-08-09' }) });
+    specAt(at)
+      .given()
+      .when(submission({ occurredAt: new Date(at) }), applicant)
+      .thenRefused('rule', {
+        code: 'version-not-in-force',
+        extensions: expect.objectContaining({ localDate: '2016-08-09' }),
+      });
     const before = '2016-08-08T17:59:00Z';
-    specAt(before).given().when(submission({ occurredAt: new Date(before) }), applicant).then([submitted]);
+    specAt(before)
+      .given()
+      .when(submission({ occurredAt: new Date(before) }), applicant)
+      .then([submitted]);
   });
 
   it('is refused with an IIN whose check digit is wrong', () => {
     const wrong = `${IIN.slice(0, 11)}${(Number(IIN[11]) + 1) % 10}`;
     const refused = specAt('2015-09-15T10:00:00+06:00')
       .given()
-      .when(submission({ applicant: { iin: wrong, fullName: 'Әлия Сәрсенова' } }), principal('applicant', 'public', { iin: wrong }))
+      .when(
+        submission({ applicant: { iin: wrong, fullName: 'Әлия Сәрсенова' } }),
+        principal('applicant', 'public', { iin: wrong }),
+      )
       .thenRefused('rule', { code: 'invalid-iin', field: 'applicant.iin' });
     expect(refused.detail).toMatch(/check digit is \d, expected \d/);
   });
 
   it('is refused through a channel the version does not offer', () => {
     const spec = specAt('2015-09-15T10:00:00+06:00');
-    spec.given().when(submission({ serviceId: 'academy-retraining', trackId: undefined, channel: 'portal' }), applicant).thenRefused('rule', { code: 'channel-not-offered', field: 'channel', extensions: { offered: ['office'] } });
-    spec.given().when(submission({ channel: 'psc' }), applicant).thenRefused('rule', { code: 'channel-not-offered', extensions: { offered: ['portal', 'office'] } });
-    spec.given().when(submission({ channel: 'office' }), applicant).then([submitted]);
+    spec
+      .given()
+      .when(submission({ serviceId: 'academy-retraining', trackId: undefined, channel: 'portal' }), applicant)
+      .thenRefused('rule', { code: 'channel-not-offered', field: 'channel', extensions: { offered: ['office'] } });
+    spec
+      .given()
+      .when(submission({ channel: 'psc' }), applicant)
+      .thenRefused('rule', { code: 'channel-not-offered', extensions: { offered: ['portal', 'office'] } });
+    spec
+      .given()
+      .when(submission({ channel: 'office' }), applicant)
+      .then([submitted]);
   });
 
   it('needs a track where the version has several, and one of them', () => {
     const spec = specAt('2015-09-15T10:00:00+06:00');
-    spec.given().when(submission({ trackId: undefined }), applicant).thenRefused('invalid', { errors: [expect.objectContaining({ field: 'trackId', allowed: 'competition-recommended | priority-graduates | corps-a-selection' })] });
-    spec.given().when(submission({ trackId: 'corps-b' }), applicant).thenRefused('invalid', { errors: [expect.objectContaining({ field: 'trackId' })] });
+    spec
+      .given()
+      .when(submission({ trackId: undefined }), applicant)
+      .thenRefused('invalid', {
+        errors: [
+          expect.objectContaining({
+            field: 'trackId',
+            allowed: 'competition-recommended | priority-graduates | corps-a-selection',
+          }),
+        ],
+      });
+    spec
+      .given()
+      .when(submission({ trackId: 'corps-b' }), applicant)
+      .thenRefused('invalid', { errors: [expect.objectContaining({ field: 'trackId' })] });
   });
 
   it('is refused for an unknown service, and a second time for the same case', () => {
     const spec = specAt('2015-09-15T10:00:00+06:00');
-    spec.given().when(submission({ serviceId: 'driving-licence' }), applicant).thenRefused('unknown-service', { serviceId: 'driving-licence' });
+    spec
+      .given()
+      .when(submission({ serviceId: 'driving-licence' }), applicant)
+      .thenRefused('unknown-service', { serviceId: 'driving-licence' });
     const first = spec.given().when(submission(), applicant).then([submitted]);
-    spec.given(first.events).when(submission(), applicant).thenRefused('step-not-allowed', { stepId: 'application-submitted' });
+    spec
+      .given(first.events)
+      .when(submission(), applicant)
+      .thenRefused('step-not-allowed', { stepId: 'application-submitted' });
   });
 
   it('is refused in the future and from an applicant filing for another IIN', () => {
     const spec = specAt('2015-09-15T10:00:00+06:00');
-    spec.given().when(submission({ occurredAt: new Date('2015-09-15T10:01:00+06:00') }), applicant).thenRefused('invalid', { errors: [expect.objectContaining({ field: 'occurredAt' })] });
-    spec.given().when(submission(), principal('applicant', 'public', { iin: OTHER_IIN })).thenRefused('forbidden');
+    spec
+      .given()
+      .when(submission({ occurredAt: new Date('2015-09-15T10:01:00+06:00') }), applicant)
+      .thenRefused('invalid', { errors: [expect.objectContaining({ field: 'occurredAt' })] });
+    spec
+      .given()
+      .when(submission(), principal('applicant', 'public', { iin: OTHER_IIN }))
+      .thenRefused('forbidden');
   });
 
   it('every version offers the channel the walks use', () => {
@@ -600,9 +866,18 @@ describe('a terminal step that can issue more than one result', () => {
     w.advance();
     const refusal = w.spec
       .given(w.events)
-      .when({ kind: 'take-step', stepId: 'completion-document-issued', data: { documentNumber: 'D-1', resultId: 'test-certificate' } }, w.callerFor('signatory'))
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'completion-document-issued',
+          data: { documentNumber: 'D-1', resultId: 'test-certificate' },
+        },
+        w.callerFor('signatory'),
+      )
       .thenRefused('invalid');
-    expect(refusal.errors).toEqual([{ field: 'data.resultId', problem: expect.stringContaining('test-certificate'), allowed: positive.join(' | ') }]);
+    expect(refusal.errors).toEqual([
+      { field: 'data.resultId', problem: expect.stringContaining('test-certificate'), allowed: positive.join(' | ') },
+    ]);
   });
 });
 
@@ -618,9 +893,14 @@ describe('a repeatable step: the study milestones of postgraduate study', () => 
 
   it('records one milestone after another; the next step opens with the first; the latest completes the step', () => {
     const w = atMilestones();
-    for (const milestone of ['disciplines', 'research practice', 'publication', 'external review']) w.take('study-milestones-recorded', { data: { milestone } });
+    for (const milestone of ['disciplines', 'research practice', 'publication', 'external review'])
+      w.take('study-milestones-recorded', { data: { milestone } });
     expect(w.events.filter((e) => e.type === 'StudyMilestoneRecorded')).toHaveLength(4);
-    expect(openSteps(w.state, study).map((s) => s.id)).toEqual(['study-milestones-recorded', 'comprehensive-exam-passed', 'incomplete-study-reference-issued']);
+    expect(openSteps(w.state, study).map((s) => s.id)).toEqual([
+      'study-milestones-recorded',
+      'comprehensive-exam-passed',
+      'incomplete-study-reference-issued',
+    ]);
     expect(w.state.completed['study-milestones-recorded']!.revision).toBe(w.events.at(-1)!.revision);
   });
 
@@ -629,7 +909,13 @@ describe('a repeatable step: the study milestones of postgraduate study', () => 
     w.take('study-milestones-recorded', { data: { milestone: 'disciplines' } });
     w.take('comprehensive-exam-passed');
     w.advance();
-    const refusal = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'study-milestones-recorded', data: { milestone: 'late publication' } }, w.callerFor('department')).thenRefused('step-not-allowed');
+    const refusal = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'study-milestones-recorded', data: { milestone: 'late publication' } },
+        w.callerFor('department'),
+      )
+      .thenRefused('step-not-allowed');
     expect(refusal.detail).toMatch(/can no longer be recorded: a step that follows it is done/);
   });
 });

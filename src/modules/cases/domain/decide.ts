@@ -13,7 +13,18 @@ import type { RegulationStep } from '../../regulations/domain/regulation-schema'
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
 import { clauseReference, type CaseActor, type DecidedEvent } from './case-event';
-import { actorFor, EXTERNAL_ROLES, blockedByResult, cancellationStep, cancellerFor, missingPrerequisites, notDueReason, openSteps, recordable, type ActorCheck } from './case-rules';
+import {
+  actorFor,
+  EXTERNAL_ROLES,
+  blockedByResult,
+  cancellationStep,
+  cancellerFor,
+  missingPrerequisites,
+  notDueReason,
+  openSteps,
+  recordable,
+  type ActorCheck,
+} from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
 export type RequestedChannel = 'portal' | 'psc' | 'office';
@@ -65,36 +76,88 @@ export type CaseRejection =
   | { kind: 'invalid'; errors: DataProblem[] }
   | { kind: 'unknown-service'; serviceId: string; known: string[] }
   | { kind: 'unknown-step'; stepId: string; steps: string[] }
-  | { kind: 'forbidden'; detail: string; requiredRoles: string[]; callerRoles: string[]; requiredUnit?: string; callerUnit?: string }
-  | { kind: 'step-not-allowed'; detail: string; stepId: string; caseStatus: string; openSteps: string[]; callerMayTake: string[]; missingPrerequisites?: string[] }
+  | {
+      kind: 'forbidden';
+      detail: string;
+      requiredRoles: string[];
+      callerRoles: string[];
+      requiredUnit?: string;
+      callerUnit?: string;
+    }
+  | {
+      kind: 'step-not-allowed';
+      detail: string;
+      stepId: string;
+      caseStatus: string;
+      openSteps: string[];
+      callerMayTake: string[];
+      missingPrerequisites?: string[];
+    }
   | { kind: 'rule'; code: RuleCode; detail: string; field?: string; extensions?: Record<string, unknown> };
 
-export type RuleCode = 'intake-closed' | 'invalid-iin' | 'version-not-in-force' | 'channel-not-offered' | 'before-previous-act' | 'no-cancellation' | 'result-issued' | 'programme-too-long';
+export type RuleCode =
+  | 'intake-closed'
+  | 'invalid-iin'
+  | 'version-not-in-force'
+  | 'channel-not-offered'
+  | 'before-previous-act'
+  | 'no-cancellation'
+  | 'result-issued'
+  | 'programme-too-long';
 
-export type Decision = { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
+export type Decision =
+  { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
 
 const refuse = (rejection: CaseRejection): Decision => ({ ok: false, rejection });
 
 /** Which of a version's channels a requested channel is; `office` is the provider's own office or registry. */
-export const CHANNEL_MAP: Record<RequestedChannel, readonly string[]> = { portal: ['portal'], psc: ['psc'], office: ['provider', 'provider-registry'] };
+export const CHANNEL_MAP: Record<RequestedChannel, readonly string[]> = {
+  portal: ['portal'],
+  psc: ['psc'],
+  office: ['provider', 'provider-registry'],
+};
 
 export function decide(state: CaseState | null, command: CaseCommand, ctx: DecideContext): Decision {
-  if (command.kind === 'submit') return state ? refuse({ kind: 'step-not-allowed', detail: `case ${state.caseId} already exists`, stepId: 'application-submitted', caseStatus: state.status, openSteps: [], callerMayTake: [] }) : decideSubmit(command, ctx);
+  if (command.kind === 'submit')
+    return state
+      ? refuse({
+          kind: 'step-not-allowed',
+          detail: `case ${state.caseId} already exists`,
+          stepId: 'application-submitted',
+          caseStatus: state.status,
+          openSteps: [],
+          callerMayTake: [],
+        })
+      : decideSubmit(command, ctx);
   if (!state) throw new Error('a step or cancellation needs an existing case');
   const version = ctx.catalog.byId.get(state.versionId);
   if (!version) throw new Error(`the catalog no longer has ${state.versionId}`);
-  return command.kind === 'take-step' ? decideStep(state, version, command, ctx) : decideCancel(state, version, command, ctx);
+  return command.kind === 'take-step'
+    ? decideStep(state, version, command, ctx)
+    : decideCancel(state, version, command, ctx);
 }
 
-function businessTimes(command: { occurredAt?: Date; startedAt?: Date }, ctx: DecideContext): { occurredAt: Date; startedAt: Date } | DataProblem[] {
+function businessTimes(
+  command: { occurredAt?: Date; startedAt?: Date },
+  ctx: DecideContext,
+): { occurredAt: Date; startedAt: Date } | DataProblem[] {
   const occurredAt = command.occurredAt ?? ctx.now;
   const startedAt = command.startedAt ?? occurredAt;
   const problems: DataProblem[] = [];
   const tolerance = ctx.toleranceMs ?? 0;
   if (occurredAt.getTime() > ctx.now.getTime() + tolerance) {
-    problems.push({ field: 'occurredAt', problem: `${occurredAt.toISOString()} is in the future (server time ${ctx.now.toISOString()})`, allowed: `an instant not after now${tolerance > 0 ? ` + ${Math.round(tolerance / 1000)} s` : ''}` });
+    problems.push({
+      field: 'occurredAt',
+      problem: `${occurredAt.toISOString()} is in the future (server time ${ctx.now.toISOString()})`,
+      allowed: `an instant not after now${tolerance > 0 ? ` + ${Math.round(tolerance / 1000)} s` : ''}`,
+    });
   }
-  if (startedAt.getTime() > occurredAt.getTime()) problems.push({ field: 'startedAt', problem: `${startedAt.toISOString()} is after occurredAt ${occurredAt.toISOString()}`, allowed: 'an instant not after occurredAt' });
+  if (startedAt.getTime() > occurredAt.getTime())
+    problems.push({
+      field: 'startedAt',
+      problem: `${startedAt.toISOString()} is after occurredAt ${occurredAt.toISOString()}`,
+      allowed: 'an instant not after occurredAt',
+    });
   return problems.length ? problems : { occurredAt, startedAt };
 }
 
@@ -104,28 +167,69 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
   const { occurredAt, startedAt } = times;
 
   const iin = checkIin(command.applicant.iin);
-  if (!iin.valid) return refuse({ kind: 'rule', code: 'invalid-iin', field: 'applicant.iin', detail: `applicant.iin is not a valid IIN: ${iin.problem.message}` });
+  if (!iin.valid)
+    return refuse({
+      kind: 'rule',
+      code: 'invalid-iin',
+      field: 'applicant.iin',
+      detail: `applicant.iin is not a valid IIN: ${iin.problem.message}`,
+    });
 
   let version: RegulationVersion;
   try {
     version = resolveVersion(ctx.catalog, command.serviceId, occurredAt, ctx.zone);
   } catch (error) {
-    if (error instanceof UnknownServiceError) return refuse({ kind: 'unknown-service', serviceId: command.serviceId, known: error.known });
+    if (error instanceof UnknownServiceError)
+      return refuse({ kind: 'unknown-service', serviceId: command.serviceId, known: error.known });
     if (error instanceof NoVersionInForceError) {
-      return refuse({ kind: 'rule', code: 'version-not-in-force', field: 'occurredAt', detail: error.message, extensions: { serviceId: error.serviceId, localDate: error.localDate, versions: error.versions } });
+      return refuse({
+        kind: 'rule',
+        code: 'version-not-in-force',
+        field: 'occurredAt',
+        detail: error.message,
+        extensions: { serviceId: error.serviceId, localDate: error.localDate, versions: error.versions },
+      });
     }
     throw error;
   }
 
   const tracks = version.tracks.map((t) => t.id);
   const trackId = command.trackId ?? (tracks.length === 1 ? tracks[0]! : undefined);
-  if (trackId === undefined) return refuse({ kind: 'invalid', errors: [{ field: 'trackId', problem: `is required: ${version.versionId} has ${tracks.length} tracks`, allowed: tracks.join(' | ') }] });
-  if (!tracks.includes(trackId)) return refuse({ kind: 'invalid', errors: [{ field: 'trackId', problem: `"${trackId}" is not a track of ${version.versionId}`, allowed: tracks.join(' | ') }] });
+  if (trackId === undefined)
+    return refuse({
+      kind: 'invalid',
+      errors: [
+        {
+          field: 'trackId',
+          problem: `is required: ${version.versionId} has ${tracks.length} tracks`,
+          allowed: tracks.join(' | '),
+        },
+      ],
+    });
+  if (!tracks.includes(trackId))
+    return refuse({
+      kind: 'invalid',
+      errors: [
+        {
+          field: 'trackId',
+          problem: `"${trackId}" is not a track of ${version.versionId}`,
+          allowed: tracks.join(' | '),
+        },
+      ],
+    });
 
   const channel = version.channels.find((c) => CHANNEL_MAP[command.channel].includes(c.id));
   if (!channel) {
-    const offered = (Object.keys(CHANNEL_MAP) as RequestedChannel[]).filter((k) => version.channels.some((c) => CHANNEL_MAP[k].includes(c.id)));
-    return refuse({ kind: 'rule', code: 'channel-not-offered', field: 'channel', detail: `${version.versionId} does not take applications through "${command.channel}"; it offers ${offered.join(', ')}`, extensions: { offered } });
+    const offered = (Object.keys(CHANNEL_MAP) as RequestedChannel[]).filter((k) =>
+      version.channels.some((c) => CHANNEL_MAP[k].includes(c.id)),
+    );
+    return refuse({
+      kind: 'rule',
+      code: 'channel-not-offered',
+      field: 'channel',
+      detail: `${version.versionId} does not take applications through "${command.channel}"; it offers ${offered.join(', ')}`,
+      extensions: { offered },
+    });
   }
 
   for (const window of version.intakeWindows.filter((w) => w.tracks.includes(trackId))) {
@@ -138,13 +242,23 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
       code: 'intake-closed',
       field: 'occurredAt',
       detail: `intake "${window.id}" of ${version.versionId} on track ${trackId} is closed at ${local(occurredAt)}: it last closed at ${local(closed)} and next opens at ${local(opens)} (Asia/Almaty)`,
-      extensions: { window: window.id, closedAt: closed.toISOString(), opensAt: opens.toISOString(), clause: window.clause },
+      extensions: {
+        window: window.id,
+        closedAt: closed.toISOString(),
+        opensAt: opens.toISOString(),
+        clause: window.clause,
+      },
     });
   }
 
   const step = stepsOnTrack(version, trackId).find((s) => s.after.length === 0);
   if (!step) throw new Error(`${version.versionId} has no first step on track ${trackId}`);
-  const actor = actorFor(ctx.principal, step, { trackId, applicant: command.applicant, unit: command.unit, signatures: {} });
+  const actor = actorFor(ctx.principal, step, {
+    trackId,
+    applicant: command.applicant,
+    unit: command.unit,
+    signatures: {},
+  });
   if (!actor.ok) return refuse(forbidden(actor));
   const cohort = cohortDatesOf(command, version, trackId, actor, ctx, ctx.zone.toLocal(occurredAt).date);
   if (!cohort.ok) return refuse(cohort.rejection);
@@ -161,7 +275,21 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
     receiptNumber: command.receiptNumber,
     cohortDates: cohort.dates,
   };
-  return { ok: true, version, events: [{ type: 'ApplicationSubmitted', data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt, startedAt, clause: clauseReference(step.clause) }] };
+  return {
+    ok: true,
+    version,
+    events: [
+      {
+        type: 'ApplicationSubmitted',
+        data,
+        stepId: step.id,
+        actor: actorOf(ctx.principal, actor),
+        occurredAt,
+        startedAt,
+        clause: clauseReference(step.clause),
+      },
+    ],
+  };
 }
 
 /**
@@ -188,7 +316,9 @@ function cohortDatesOf(
       rejection: {
         kind: 'forbidden',
         detail: `cohortDates (${given.join(', ')}) start the provider's clocks and are set by the provider's staff of the case's unit, not by the ${actor.role === 'applicant' ? 'applicant' : actor.role}; omit the field`,
-        requiredRoles: version.steps.find((s) => s.after.length === 0 && s.tracks.includes(trackId))!.roles.filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r)),
+        requiredRoles: version.steps
+          .find((s) => s.after.length === 0 && s.tracks.includes(trackId))!
+          .roles.filter((r) => r !== 'applicant' && !EXTERNAL_ROLES.has(r)),
         callerRoles: ctx.principal.roles,
       },
     };
@@ -198,12 +328,32 @@ function cohortDatesOf(
   const problems: DataProblem[] = [];
   for (const [id, date] of Object.entries(sent)) {
     const field = `cohortDates.${id}`;
-    if (!cohortIds.includes(id)) problems.push({ field, problem: `is not a cohort date of ${version.versionId}`, allowed: cohortIds.join(' | ') || 'none' });
-    else if (typeof date !== 'string') problems.push({ field, problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`, allowed: 'one date YYYY-MM-DD (a string)' });
-    else if (localDateProblem(date)) problems.push({ field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
-    else if (ctx.covers && !ctx.covers(date)) problems.push({ field, problem: `${date} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' });
+    if (!cohortIds.includes(id))
+      problems.push({
+        field,
+        problem: `is not a cohort date of ${version.versionId}`,
+        allowed: cohortIds.join(' | ') || 'none',
+      });
+    else if (typeof date !== 'string')
+      problems.push({
+        field,
+        problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`,
+        allowed: 'one date YYYY-MM-DD (a string)',
+      });
+    else if (localDateProblem(date))
+      problems.push({ field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
+    else if (ctx.covers && !ctx.covers(date))
+      problems.push({
+        field,
+        problem: `${date} is outside the years the working-day calendar covers`,
+        allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+      });
     else if (date < version.effective.from || (until !== null && date > until)) {
-      problems.push({ field, problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`, allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}` });
+      problems.push({
+        field,
+        problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`,
+        allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
+      });
     }
   }
   if (problems.length) return { ok: false, rejection: { kind: 'invalid', errors: problems } };
@@ -216,24 +366,42 @@ function cohortDatesOf(
 
 /** A cohort date the text fixes: every limit anchored on it is an annual window (its dates are the text's). */
 function fixedByText(version: RegulationVersion, cohortDateId: string): boolean {
-  const anchored = version.steps.flatMap((s) => s.limits).filter((l) => 'cohortDate' in l.anchor && l.anchor.cohortDate === cohortDateId);
+  const anchored = version.steps
+    .flatMap((s) => s.limits)
+    .filter((l) => 'cohortDate' in l.anchor && l.anchor.cohortDate === cohortDateId);
   return anchored.length > 0 && anchored.every((l) => l.spec.kind === 'annual-window');
 }
 
 function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
   const step = stepById(version, command.stepId);
-  if (!step) return refuse({ kind: 'unknown-step', stepId: command.stepId, steps: stepsOnTrack(version, state.trackId).map((s) => s.id) });
+  if (!step)
+    return refuse({
+      kind: 'unknown-step',
+      stepId: command.stepId,
+      steps: stepsOnTrack(version, state.trackId).map((s) => s.id),
+    });
   // Who may act comes before what they sent: a caller who may not take the step learns nothing from validation.
   const actor = actorFor(ctx.principal, step, state);
   if (!actor.ok) return refuse(forbidden(actor));
   const times = businessTimes(command, ctx);
   const parsed = parseStepData(step.eventType as never, command.data);
   const problems = [...(Array.isArray(times) ? times : []), ...(parsed.ok ? [] : parsed.problems)];
-  if (step.eventType === 'ApplicationSubmitted') return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`));
+  if (step.eventType === 'ApplicationSubmitted')
+    return refuse(
+      notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`),
+    );
   if (parsed.ok && typeof parsed.data.resultId === 'string') {
-    const results = version.results.filter((r) => r.tracks.includes(state.trackId) && !version.steps.some((s) => s.result === r.id && s.id !== step.id)).map((r) => r.id);
+    const results = version.results
+      .filter(
+        (r) => r.tracks.includes(state.trackId) && !version.steps.some((s) => s.result === r.id && s.id !== step.id),
+      )
+      .map((r) => r.id);
     if (!step.terminal || step.result || !results.includes(parsed.data.resultId)) {
-      problems.push({ field: 'data.resultId', problem: `"${parsed.data.resultId}" is not a result step ${step.id} can issue on track ${state.trackId}`, allowed: step.terminal && !step.result ? results.join(' | ') : 'omit it: this step names its result' });
+      problems.push({
+        field: 'data.resultId',
+        problem: `"${parsed.data.resultId}" is not a result step ${step.id} can issue on track ${state.trackId}`,
+        allowed: step.terminal && !step.result ? results.join(' | ') : 'omit it: this step names its result',
+      });
     }
   }
   if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
@@ -252,9 +420,22 @@ function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx:
     if (!('stepDataDate' in limit.anchor)) return [];
     const field = `data.${limit.anchor.stepDataDate.field}`;
     const value = data[limit.anchor.stepDataDate.field];
-    if (value === undefined) return [{ field, problem: `is required: the limit ${limit.id} (${describeClause(limit.clause)}) counts from it`, allowed: 'a date YYYY-MM-DD' }];
+    if (value === undefined)
+      return [
+        {
+          field,
+          problem: `is required: the limit ${limit.id} (${describeClause(limit.clause)}) counts from it`,
+          allowed: 'a date YYYY-MM-DD',
+        },
+      ];
     if (typeof value === 'string' && ctx.covers && !ctx.covers(value)) {
-      return [{ field, problem: `${value} is outside the years the working-day calendar covers`, allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)' }];
+      return [
+        {
+          field,
+          problem: `${value} is outside the years the working-day calendar covers`,
+          allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+        },
+      ];
     }
     return [];
   });
@@ -264,7 +445,12 @@ function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx:
  * A programme end beyond the longest study the regulation allows (the maxMonths of the track's by-programme limits,
  * counted from their anchor act, e.g. 24 months from the enrolment: order 184, appendix 4, p.5 pp.2) is refused.
  */
-function programmeTooLong(state: CaseState, version: RegulationVersion, data: Record<string, unknown>, zone: TimeZone): CaseRejection | null {
+function programmeTooLong(
+  state: CaseState,
+  version: RegulationVersion,
+  data: Record<string, unknown>,
+  zone: TimeZone,
+): CaseRejection | null {
   const endsOn = data.programmeEndsOn;
   if (typeof endsOn !== 'string') return null;
   for (const step of stepsOnTrack(version, state.trackId)) {
@@ -286,45 +472,123 @@ function programmeTooLong(state: CaseState, version: RegulationVersion, data: Re
   return null;
 }
 
-function decideCancel(state: CaseState, version: RegulationVersion, command: CancelApplication, ctx: DecideContext): Decision {
+function decideCancel(
+  state: CaseState,
+  version: RegulationVersion,
+  command: CancelApplication,
+  ctx: DecideContext,
+): Decision {
   const step = cancellationStep(version, state.trackId);
   if (!step) {
-    return refuse({ kind: 'rule', code: 'no-cancellation', detail: `${version.versionId} provides no cancellation of an application on track ${state.trackId}; the case ends only by its own steps` });
+    return refuse({
+      kind: 'rule',
+      code: 'no-cancellation',
+      detail: `${version.versionId} provides no cancellation of an application on track ${state.trackId}; the case ends only by its own steps`,
+    });
   }
   const times = businessTimes(command, ctx);
   if (Array.isArray(times)) return refuse({ kind: 'invalid', errors: times });
-  return record(state, version, step, times, command.reason ? { reason: command.reason } : {}, cancellerFor(ctx.principal, step, state), ctx);
+  return record(
+    state,
+    version,
+    step,
+    times,
+    command.reason ? { reason: command.reason } : {},
+    cancellerFor(ctx.principal, step, state),
+    ctx,
+  );
 }
 
-function record(state: CaseState, version: RegulationVersion, step: RegulationStep, times: { occurredAt: Date; startedAt: Date }, data: Record<string, unknown>, actor: ActorCheck, ctx: DecideContext): Decision {
-  if (!step.tracks.includes(state.trackId)) return refuse(notAllowed(state, version, ctx, step, `step ${step.id} is not on track ${state.trackId} of this case`));
+function record(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  times: { occurredAt: Date; startedAt: Date },
+  data: Record<string, unknown>,
+  actor: ActorCheck,
+  ctx: DecideContext,
+): Decision {
+  if (!step.tracks.includes(state.trackId))
+    return refuse(
+      notAllowed(state, version, ctx, step, `step ${step.id} is not on track ${state.trackId} of this case`),
+    );
   if (!actor.ok) return refuse(forbidden(actor));
-  if (state.status !== 'open') return refuse(notAllowed(state, version, ctx, step, `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`));
+  if (state.status !== 'open')
+    return refuse(
+      notAllowed(
+        state,
+        version,
+        ctx,
+        step,
+        `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`,
+      ),
+    );
   if (!recordable(state, version, step)) {
-    const detail = step.repeatable ? `step ${step.id} can no longer be recorded: a step that follows it is done` : `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`;
+    const detail = step.repeatable
+      ? `step ${step.id} can no longer be recorded: a step that follows it is done`
+      : `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`;
     return refuse(notAllowed(state, version, ctx, step, detail));
   }
   const missing = missingPrerequisites(state, version, step);
-  if (missing.length) return refuse({ ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`), missingPrerequisites: missing } as CaseRejection);
+  if (missing.length)
+    return refuse({
+      ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`),
+      missingPrerequisites: missing,
+    } as CaseRejection);
   const notDue = notDueReason(state, version, step);
   if (notDue) return refuse(notAllowed(state, version, ctx, step, notDue));
   if (blockedByResult(state, step) && state.result) {
-    return refuse({ kind: 'rule', code: 'result-issued', detail: `the result ${state.result.id} was already issued; an application can be ${step.eventType === 'ApplicationCancelled' ? 'cancelled' : 'refused'} only before its result`, extensions: { result: state.result } });
+    return refuse({
+      kind: 'rule',
+      code: 'result-issued',
+      detail: `the result ${state.result.id} was already issued; an application can be ${step.eventType === 'ApplicationCancelled' ? 'cancelled' : 'refused'} only before its result`,
+      extensions: { result: state.result },
+    });
   }
   // A previous act that lies ahead of the recording clock was recorded while a clock ran ahead: it must not block the
   // case for ever. The act is recorded, and its metadata says that the previous act's time was ahead of the clock.
   const previousAhead = Date.parse(state.lastOccurredAt) > ctx.now.getTime() + (ctx.toleranceMs ?? 0);
   if (times.occurredAt.toISOString() < state.lastOccurredAt && !previousAhead) {
-    return refuse({ kind: 'rule', code: 'before-previous-act', field: 'occurredAt', detail: `${times.occurredAt.toISOString()} is before the case's previous act (${state.lastOccurredAt}); acts are recorded in the order they happened`, extensions: { previousActAt: state.lastOccurredAt } });
+    return refuse({
+      kind: 'rule',
+      code: 'before-previous-act',
+      field: 'occurredAt',
+      detail: `${times.occurredAt.toISOString()} is before the case's previous act (${state.lastOccurredAt}); acts are recorded in the order they happened`,
+      extensions: { previousActAt: state.lastOccurredAt },
+    });
   }
-  const flagged = previousAhead && times.occurredAt.toISOString() < state.lastOccurredAt ? { previousActAhead: state.lastOccurredAt } : {};
-  return { ok: true, version, events: [{ type: step.eventType as DecidedEvent['type'], data, stepId: step.id, actor: actorOf(ctx.principal, actor), occurredAt: times.occurredAt, startedAt: times.startedAt, clause: clauseReference(step.clause), ...flagged }] };
+  const flagged =
+    previousAhead && times.occurredAt.toISOString() < state.lastOccurredAt
+      ? { previousActAhead: state.lastOccurredAt }
+      : {};
+  return {
+    ok: true,
+    version,
+    events: [
+      {
+        type: step.eventType as DecidedEvent['type'],
+        data,
+        stepId: step.id,
+        actor: actorOf(ctx.principal, actor),
+        occurredAt: times.occurredAt,
+        startedAt: times.startedAt,
+        clause: clauseReference(step.clause),
+        ...flagged,
+      },
+    ],
+  };
 }
 
 /** The actor an act records; an applicant acts as a citizen, who belongs to no unit of the provider, whatever the token says. */
 function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {
   const unit = check.role === 'applicant' ? undefined : principal.unit;
-  return { id: principal.id, name: principal.name, role: check.role, ...(unit !== undefined ? { unit } : {}), ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}) };
+  return {
+    id: principal.id,
+    name: principal.name,
+    role: check.role,
+    ...(unit !== undefined ? { unit } : {}),
+    ...(check.onBehalfOf ? { onBehalfOf: check.onBehalfOf } : {}),
+  };
 }
 
 function forbidden(check: Extract<ActorCheck, { ok: false }>): CaseRejection {
@@ -332,7 +596,13 @@ function forbidden(check: Extract<ActorCheck, { ok: false }>): CaseRejection {
   return { kind: 'forbidden', detail: reason, ...rest };
 }
 
-function notAllowed(state: CaseState, version: RegulationVersion, ctx: DecideContext, step: RegulationStep, detail: string): Extract<CaseRejection, { kind: 'step-not-allowed' }> {
+function notAllowed(
+  state: CaseState,
+  version: RegulationVersion,
+  ctx: DecideContext,
+  step: RegulationStep,
+  detail: string,
+): Extract<CaseRejection, { kind: 'step-not-allowed' }> {
   const open = openSteps(state, version);
   return {
     kind: 'step-not-allowed',
@@ -343,4 +613,3 @@ function notAllowed(state: CaseState, version: RegulationVersion, ctx: DecideCon
     callerMayTake: open.filter((s) => actorFor(ctx.principal, s, state).ok).map((s) => s.id),
   };
 }
-

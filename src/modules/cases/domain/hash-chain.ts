@@ -23,7 +23,13 @@ export interface HashableEvent {
 /** The exact bytes that are hashed: an auditor can recompute them with any RFC 8785 implementation. */
 export function canonicalForm(event: HashableEvent): string {
   const { hash: _hash, ...metadata } = event.metadata;
-  const text = canonicalize({ streamId: event.streamId, revision: event.revision, type: event.type, data: event.data, metadata });
+  const text = canonicalize({
+    streamId: event.streamId,
+    revision: event.revision,
+    type: event.type,
+    data: event.data,
+    metadata,
+  });
   if (text === undefined) throw new TypeError('the event cannot be serialised canonically');
   return text;
 }
@@ -38,7 +44,15 @@ export function eventHash(event: HashableEvent): string {
 export function storedContentHash(event: HashableEvent): string {
   const { hash: stored, ...metadata } = event.metadata;
   // Keys in canonical order (data, metadata, revision, streamId, type), nested objects as stored.
-  const fast = sha256(JSON.stringify({ data: event.data, metadata, revision: event.revision, streamId: event.streamId, type: event.type }));
+  const fast = sha256(
+    JSON.stringify({
+      data: event.data,
+      metadata,
+      revision: event.revision,
+      streamId: event.streamId,
+      type: event.type,
+    }),
+  );
   return fast === stored ? fast : eventHash(event);
 }
 
@@ -77,11 +91,18 @@ export interface ChainVerification {
 }
 
 /** Why an event does not continue its chain (expected revision and previous hash), or null when it does. */
-export function linkProblem(event: HashableEvent, expectedRevision: number, previousHash: string | null): string | null {
-  if (event.revision !== expectedRevision) return `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`;
-  if ((event.metadata.previousHash ?? null) !== previousHash) return `previousHash is ${String(event.metadata.previousHash)}, the previous event's hash is ${String(previousHash)}`;
+export function linkProblem(
+  event: HashableEvent,
+  expectedRevision: number,
+  previousHash: string | null,
+): string | null {
+  if (event.revision !== expectedRevision)
+    return `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`;
+  if ((event.metadata.previousHash ?? null) !== previousHash)
+    return `previousHash is ${String(event.metadata.previousHash)}, the previous event's hash is ${String(previousHash)}`;
   const recomputed = storedContentHash(event);
-  if (event.metadata.hash !== recomputed) return `stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`;
+  if (event.metadata.hash !== recomputed)
+    return `stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`;
   return null;
 }
 
@@ -112,7 +133,7 @@ export function storedLinks(metadata: string): { hash: string; hashAt: number; p
   const rest = metadata.slice(previousAt + PREVIOUS_KEY.length, previousAt + PREVIOUS_KEY.length + 80);
   let previous: string | null;
   if (rest.startsWith('null,"recordedAt":')) previous = null;
-  else if (rest[0] === '"' && rest.slice(65, 80) === '","recordedAt":' ) previous = rest.slice(1, 65);
+  else if (rest[0] === '"' && rest.slice(65, 80) === '","recordedAt":') previous = rest.slice(1, 65);
   else return null;
   if (previous !== null && !HEX64.test(previous)) return null;
   return { hash, hashAt, previous };
@@ -122,20 +143,41 @@ export function storedLinks(metadata: string): { hash: string; hashAt: number; p
  * The link check on stored text: the canonical form is assembled from the stored JSON without parsing it.
  * Falls back to parsing and full canonicalisation when the text is not in canonical form.
  */
-export function storedLinkProblem(event: StoredEventText, expectedRevision: number, previousHash: string | null): { problem: string | null; hash: string | null } {
+export function storedLinkProblem(
+  event: StoredEventText,
+  expectedRevision: number,
+  previousHash: string | null,
+): { problem: string | null; hash: string | null } {
   const links = storedLinks(event.metadata);
   if (links) {
     // The metadata without its hash member: the text before ',"hash":"…"' and after it.
     const metadata = event.metadata.slice(0, links.hashAt) + event.metadata.slice(links.hashAt + HASH_KEY.length + 65);
     const text = `{"data":${event.data},"metadata":${metadata},"revision":${event.revision},"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)}}`;
     if (sha256(text) === links.hash) {
-      if (event.revision !== expectedRevision) return { problem: `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`, hash: links.hash };
-      if (links.previous !== previousHash) return { problem: `previousHash is ${String(links.previous)}, the previous event's hash is ${String(previousHash)}`, hash: links.hash };
+      if (event.revision !== expectedRevision)
+        return {
+          problem: `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`,
+          hash: links.hash,
+        };
+      if (links.previous !== previousHash)
+        return {
+          problem: `previousHash is ${String(links.previous)}, the previous event's hash is ${String(previousHash)}`,
+          hash: links.hash,
+        };
       return { problem: null, hash: links.hash };
     }
   }
-  const parsed: HashableEvent = { streamId: event.streamId, revision: event.revision, type: event.type, data: JSON.parse(event.data), metadata: JSON.parse(event.metadata) as Record<string, unknown> };
-  return { problem: linkProblem(parsed, expectedRevision, previousHash), hash: typeof parsed.metadata.hash === 'string' ? parsed.metadata.hash : null };
+  const parsed: HashableEvent = {
+    streamId: event.streamId,
+    revision: event.revision,
+    type: event.type,
+    data: JSON.parse(event.data),
+    metadata: JSON.parse(event.metadata) as Record<string, unknown>,
+  };
+  return {
+    problem: linkProblem(parsed, expectedRevision, previousHash),
+    hash: typeof parsed.metadata.hash === 'string' ? parsed.metadata.hash : null,
+  };
 }
 
 /** Checks a stream's events in order: revisions gapless from 0, each link to the previous hash, each hash recomputed. */
@@ -153,7 +195,8 @@ export function verifyChain(events: readonly HashableEvent[]): ChainVerification
 
 /** Plain assignment keeps an object fast; a "__proto__" key would set the prototype instead of a member. */
 function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
   else object[key] = value;
 }
 
@@ -205,7 +248,9 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
       correlationId: options.correlationId,
       causationId: options.causationId,
       ...(options.idempotency ? { idempotency: options.idempotency } : {}),
-      ...(event.previousActAhead ? { previousActAhead: { occurredAt: event.previousActAhead, recordedAt: options.now.toISOString() } } : {}),
+      ...(event.previousActAhead
+        ? { previousActAhead: { occurredAt: event.previousActAhead, recordedAt: options.now.toISOString() } }
+        : {}),
       previousHash,
     } satisfies Omit<CaseEventMetadata, 'hash'>;
     const found = { indexKeys: false };
@@ -229,10 +274,15 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
  * metadata in canonical key order, `previousHash` linking it to the stream's previous event and `hash` over the
  * canonical form, so the same verification covers it.
  */
-export function sealRecord(event: { streamId: string; revision: number; type: string; data: unknown; metadata: Record<string, unknown> }, previousHash: string | null): { data: unknown; metadata: Record<string, unknown>; hash: string } {
+export function sealRecord(
+  event: { streamId: string; revision: number; type: string; data: unknown; metadata: Record<string, unknown> },
+  previousHash: string | null,
+): { data: unknown; metadata: Record<string, unknown>; hash: string } {
   const found = { indexKeys: false };
   const data = ordered(event.data, found);
   const metadata = ordered({ ...event.metadata, previousHash }, found);
-  const hash = sha256(canonicalForm({ streamId: event.streamId, revision: event.revision, type: event.type, data, metadata }));
+  const hash = sha256(
+    canonicalForm({ streamId: event.streamId, revision: event.revision, type: event.type, data, metadata }),
+  );
   return { data, metadata: withMember(metadata, 'hash', hash), hash };
 }

@@ -51,7 +51,9 @@ interface Scenario {
   ends?: { status: string; result: string | null };
 }
 
-function walk(s: Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'channel' | 'cohortDates' | 'given'>): CaseWalk {
+function walk(
+  s: Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'channel' | 'cohortDates' | 'given'>,
+): CaseWalk {
   const version = catalog.byId.get(s.versionId)!;
   const w = new CaseWalk(catalog, zone, version, s.trackId, { unit: 'astana', iin: IIN, start: almaty(s.submittedAt) });
   // Cohort dates are the provider's: the provider's staff file with them; where only the applicant files, the date the
@@ -62,7 +64,11 @@ function walk(s: Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'chann
   w.submit(cohort.cohortDates ? staff : undefined, { ...(s.channel ? { channel: s.channel } : {}), ...cohort });
   for (const act of s.given) {
     const step = w.step(act.step);
-    w.take(act.step, { at: almaty(act.at), data: act.data ?? validData(step.eventType), ...(act.role ? { roles: [act.role] } : {}) });
+    w.take(act.step, {
+      at: almaty(act.at),
+      data: act.data ?? validData(step.eventType),
+      ...(act.role ? { roles: [act.role] } : {}),
+    });
   }
   return w;
 }
@@ -71,8 +77,16 @@ const Q = { versionId: 'academy-admission/order-58-2019', trackId: 'qualificatio
 const P = { versionId: 'academy-admission/order-58-2019', trackId: 'postgraduate' } as const;
 const A3 = { versionId: 'academy-admission/order-184-2015', trackId: 'default' } as const;
 const B = { versionId: 'personnel-reserve/order-184-2015', trackId: 'competition-recommended' } as const;
-const C = { versionId: 'personnel-reserve/order-184-2015', trackId: 'corps-a-selection', cohortDates: { 'document-acceptance-end': '2015-10-09' } } as const;
-const A4 = { versionId: 'academy-postgraduate-study/order-184-2015', trackId: 'default', cohortDates: { 'academic-year-start': '2015-08-01' } } as const;
+const C = {
+  versionId: 'personnel-reserve/order-184-2015',
+  trackId: 'corps-a-selection',
+  cohortDates: { 'document-acceptance-end': '2015-10-09' },
+} as const;
+const A4 = {
+  versionId: 'academy-postgraduate-study/order-184-2015',
+  trackId: 'default',
+  cohortDates: { 'academic-year-start': '2015-08-01' },
+} as const;
 
 /** Corps «A» selection up to the admission decision (admitted), on time: review 12 October, decision 19 October 2015 (the 5th working day). */
 const C_ADMITTED: Act[] = [
@@ -84,7 +98,8 @@ const scenarios: Scenario[] = [
   // Item 2: a limit counts only once its condition has arisen.
   {
     ...Q,
-    title: 'every act on time, the extract issued after the 1-day notice period: the notice of non-admission was never due',
+    title:
+      'every act on time, the extract issued after the 1-day notice period: the notice of non-admission was never due',
     submittedAt: '2019-04-16T10:00:00',
     given: [
       { step: 'group-formed', at: '2019-04-22T10:00:00' },
@@ -92,7 +107,11 @@ const scenarios: Scenario[] = [
       { step: 'extract-issued', at: '2019-04-24T10:00:00', role: 'institute-employee' },
     ],
     asOf: '2019-05-15T12:00:00',
-    then: { 'refusal-issued/refusal-qualification': 'not-applicable', 'enrolment-order-signed/group-and-order': 'met', 'extract-issued/extract-qualification': 'met' },
+    then: {
+      'refusal-issued/refusal-qualification': 'not-applicable',
+      'enrolment-order-signed/group-and-order': 'met',
+      'extract-issued/extract-qualification': 'met',
+    },
     ends: { status: 'completed', result: 'listener-extract' },
   },
   {
@@ -101,26 +120,39 @@ const scenarios: Scenario[] = [
     submittedAt: '2019-04-16T10:00:00',
     given: [{ step: 'group-formed', at: '2019-04-22T10:00:00' }],
     asOf: '2019-04-25T12:00:00',
-    then: { 'refusal-issued/refusal-qualification': 'not-applicable', 'enrolment-order-signed/group-and-order': 'overdue' },
+    then: {
+      'refusal-issued/refusal-qualification': 'not-applicable',
+      'enrolment-order-signed/group-and-order': 'overdue',
+    },
   },
   {
     ...Q,
     title: 'the group formed without the applicant: the 1-day notice runs and is overdue; the order is not applicable',
     submittedAt: '2019-04-16T10:00:00',
-    given: [{ step: 'group-formed', at: '2019-04-22T10:00:00', data: { groupId: 'ПК-2019-7', applicantIncluded: false } }],
+    given: [
+      { step: 'group-formed', at: '2019-04-22T10:00:00', data: { groupId: 'ПК-2019-7', applicantIncluded: false } },
+    ],
     asOf: '2019-04-24T09:00:00',
-    then: { 'refusal-issued/refusal-qualification': 'overdue', 'enrolment-order-signed/group-and-order': 'not-applicable' },
+    then: {
+      'refusal-issued/refusal-qualification': 'overdue',
+      'enrolment-order-signed/group-and-order': 'not-applicable',
+    },
   },
   {
     ...Q,
-    title: 'the notice sent the next working day: met, and the case completes with the notice (a result of the service)',
+    title:
+      'the notice sent the next working day: met, and the case completes with the notice (a result of the service)',
     submittedAt: '2019-04-16T10:00:00',
     given: [
       { step: 'group-formed', at: '2019-04-22T10:00:00', data: { groupId: 'ПК-2019-7', applicantIncluded: false } },
       { step: 'refusal-issued', at: '2019-04-23T11:00:00', role: 'institute-employee' },
     ],
     asOf: '2019-05-15T12:00:00',
-    then: { 'refusal-issued/refusal-qualification': 'met', 'enrolment-order-signed/group-and-order': 'not-applicable', 'extract-issued/extract-qualification': 'absent' },
+    then: {
+      'refusal-issued/refusal-qualification': 'met',
+      'enrolment-order-signed/group-and-order': 'not-applicable',
+      'extract-issued/extract-qualification': 'absent',
+    },
     ends: { status: 'completed', result: 'listener-refusal-notice' },
   },
   {
@@ -136,7 +168,11 @@ const scenarios: Scenario[] = [
     title: 'an appeal filed and not resolved in 5 working days (13-19 August): overdue',
     submittedAt: '2015-08-11T10:00:00',
     given: [
-      { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00', data: { exam: 'Экономика', score: 40, passed: false } },
+      {
+        step: 'entrance-exams-passed',
+        at: '2015-08-12T10:00:00',
+        data: { exam: 'Экономика', score: 40, passed: false },
+      },
       { step: 'appeal-opened', at: '2015-08-13T10:00:00' },
     ],
     asOf: '2015-08-20T09:00:00',
@@ -147,36 +183,63 @@ const scenarios: Scenario[] = [
     title: 'the appeal upheld on 18 August: met, and the competition becomes due',
     submittedAt: '2015-08-11T10:00:00',
     given: [
-      { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00', data: { exam: 'Экономика', score: 40, passed: false } },
+      {
+        step: 'entrance-exams-passed',
+        at: '2015-08-12T10:00:00',
+        data: { exam: 'Экономика', score: 40, passed: false },
+      },
       { step: 'appeal-opened', at: '2015-08-13T10:00:00' },
       { step: 'appeal-resolved', at: '2015-08-18T10:00:00', data: { decision: 'upheld' } },
     ],
     asOf: '2015-08-21T12:00:00',
-    then: { 'appeal-resolved/appeal-period': 'met', 'competition-decided/competition-window': 'open', 'enrolment-order-signed/enrolment-window': 'open' },
+    then: {
+      'appeal-resolved/appeal-period': 'met',
+      'competition-decided/competition-window': 'open',
+      'enrolment-order-signed/enrolment-window': 'open',
+    },
   },
   {
     ...B,
-    title: 'documents found non-compliant: the order, enrolment and extract limits are not applicable (no refusal in the text)',
+    title:
+      'documents found non-compliant: the order, enrolment and extract limits are not applicable (no refusal in the text)',
     submittedAt: '2015-09-14T10:00:00',
     given: [
       { step: 'documents-registered', at: '2015-09-14T15:00:00' },
       { step: 'assigned-to-employee', at: '2015-09-15T10:00:00' },
-      { step: 'documents-reviewed', at: '2015-09-16T10:00:00', data: { outcome: 'non-compliant', reasons: ['нет копии диплома'] } },
+      {
+        step: 'documents-reviewed',
+        at: '2015-09-16T10:00:00',
+        data: { outcome: 'non-compliant', reasons: ['нет копии диплома'] },
+      },
     ],
     asOf: '2015-10-30T12:00:00',
-    then: { 'documents-reviewed/check': 'met', 'order-signed/enrolment': 'not-applicable', 'extract-issued/cumulative-from-receipt-a': 'not-applicable', 'extract-issued/extract': 'absent' },
+    then: {
+      'documents-reviewed/check': 'met',
+      'order-signed/enrolment': 'not-applicable',
+      'extract-issued/cumulative-from-receipt-a': 'not-applicable',
+      'extract-issued/extract': 'absent',
+    },
   },
   // Item 3: the endings the texts imply.
   {
     ...P,
-    title: 'failed entrance exams, the notice on 12 August: the competition and the 10 August admission are not applicable',
+    title:
+      'failed entrance exams, the notice on 12 August: the competition and the 10 August admission are not applicable',
     submittedAt: '2019-04-16T10:00:00',
     given: [
-      { step: 'entrance-exams-passed', at: '2019-07-30T10:00:00', data: { exam: 'Экономика', score: 30, passed: false } },
+      {
+        step: 'entrance-exams-passed',
+        at: '2019-07-30T10:00:00',
+        data: { exam: 'Экономика', score: 30, passed: false },
+      },
       { step: 'refusal-issued', at: '2019-08-12T10:00:00', role: 'technical-secretary' },
     ],
     asOf: '2019-09-01T12:00:00',
-    then: { 'entrance-exams-passed/exam-window': 'met', 'competition-decided/competition-window': 'not-applicable', 'admission-order-drafted/admission-by-10-august': 'not-applicable' },
+    then: {
+      'entrance-exams-passed/exam-window': 'met',
+      'competition-decided/competition-window': 'not-applicable',
+      'admission-order-drafted/admission-by-10-august': 'not-applicable',
+    },
     ends: { status: 'completed', result: 'admission-refusal-notice' },
   },
   {
@@ -186,7 +249,11 @@ const scenarios: Scenario[] = [
     channel: 'portal',
     given: [{ step: 'portal-refusal', at: '2019-04-16T10:05:00' }],
     asOf: '2019-09-01T12:00:00',
-    then: { 'application-submitted/filing-postgraduate': 'met', 'entrance-exams-passed/exam-window': 'not-applicable', 'admission-order-drafted/admission-by-10-august': 'not-applicable' },
+    then: {
+      'application-submitted/filing-postgraduate': 'met',
+      'entrance-exams-passed/exam-window': 'not-applicable',
+      'admission-order-drafted/admission-by-10-august': 'not-applicable',
+    },
     ends: { status: 'refused', result: 'portal-refusal' },
   },
   {
@@ -196,15 +263,23 @@ const scenarios: Scenario[] = [
     channel: 'portal',
     given: [{ step: 'portal-refusal', at: '2019-04-16T10:05:00' }],
     asOf: '2019-09-01T12:00:00',
-    then: { 'application-submitted/filing-and-receipt-qualification': 'met', 'refusal-issued/refusal-qualification': 'absent' },
+    then: {
+      'application-submitted/filing-and-receipt-qualification': 'met',
+      'refusal-issued/refusal-qualification': 'absent',
+    },
     ends: { status: 'refused', result: 'portal-refusal' },
   },
   {
     ...A3,
-    title: 'failed exams and no appeal: not admitted, the competition, the commission’s period and the enrolment not applicable',
+    title:
+      'failed exams and no appeal: not admitted, the competition, the commission’s period and the enrolment not applicable',
     submittedAt: '2015-08-11T10:00:00',
     given: [
-      { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00', data: { exam: 'Экономика', score: 30, passed: false } },
+      {
+        step: 'entrance-exams-passed',
+        at: '2015-08-12T10:00:00',
+        data: { exam: 'Экономика', score: 30, passed: false },
+      },
       { step: 'not-admitted', at: '2015-08-27T10:00:00' },
     ],
     asOf: '2015-09-30T12:00:00',
@@ -226,7 +301,10 @@ const scenarios: Scenario[] = [
       { step: 'not-admitted', at: '2015-08-27T10:00:00' },
     ],
     asOf: '2015-09-30T12:00:00',
-    then: { 'competition-decided/competition-window': 'met', 'enrolment-order-signed/enrolment-window': 'not-applicable' },
+    then: {
+      'competition-decided/competition-window': 'met',
+      'enrolment-order-signed/enrolment-window': 'not-applicable',
+    },
     ends: { status: 'completed', result: 'not-admitted' },
   },
   {
@@ -235,11 +313,19 @@ const scenarios: Scenario[] = [
     submittedAt: '2015-09-21T10:00:00',
     given: [
       { step: 'corps-a-documents-reviewed', at: '2015-10-12T10:00:00' },
-      { step: 'admission-to-testing-decided', at: '2015-10-19T10:00:00', data: { admitted: false, reasons: ['стаж менее требуемого'] } },
+      {
+        step: 'admission-to-testing-decided',
+        at: '2015-10-19T10:00:00',
+        data: { admitted: false, reasons: ['стаж менее требуемого'] },
+      },
       { step: 'not-admitted', at: '2015-10-21T10:00:00' },
     ],
     asOf: '2015-12-30T12:00:00',
-    then: { 'admission-to-testing-decided/decision': 'met', 'corps-a-test-completed/testing-month': 'not-applicable', 'test-schedule-announced/published-before-testing': 'absent' },
+    then: {
+      'admission-to-testing-decided/decision': 'met',
+      'corps-a-test-completed/testing-month': 'not-applicable',
+      'test-schedule-announced/published-before-testing': 'absent',
+    },
     ends: { status: 'completed', result: 'not-admitted' },
   },
   {
@@ -253,12 +339,17 @@ const scenarios: Scenario[] = [
       { step: 'not-admitted', at: '2015-10-30T10:00:00' },
     ],
     asOf: '2015-12-30T12:00:00',
-    then: { 'corps-a-test-completed/testing-month': 'met', 'information-received/commission-deadline': 'absent', 'candidate-list-sent/list': 'absent' },
+    then: {
+      'corps-a-test-completed/testing-month': 'met',
+      'information-received/commission-deadline': 'absent',
+      'candidate-list-sent/list': 'absent',
+    },
     ends: { status: 'completed', result: 'not-admitted' },
   },
   {
     ...A4,
-    title: 'a student who leaves gets the reference without a defence; the exam and defence limits past at the close are not applicable',
+    title:
+      'a student who leaves gets the reference without a defence; the exam and defence limits past at the close are not applicable',
     submittedAt: '2015-08-12T10:00:00',
     given: [
       { step: 'enrolment-order-signed', at: '2015-08-24T10:00:00' },
@@ -267,7 +358,11 @@ const scenarios: Scenario[] = [
       { step: 'incomplete-study-reference-issued', at: '2016-09-15T10:00:00' },
     ],
     asOf: '2016-12-30T12:00:00',
-    then: { 'study-milestones-recorded/study-period': 'met', 'comprehensive-exam-passed/by-programme': 'not-applicable', 'dissertation-defended/by-programme': 'not-applicable' },
+    then: {
+      'study-milestones-recorded/study-period': 'met',
+      'comprehensive-exam-passed/by-programme': 'not-applicable',
+      'dissertation-defended/by-programme': 'not-applicable',
+    },
     ends: { status: 'completed', result: 'incomplete-study-reference' },
   },
   {
@@ -278,7 +373,11 @@ const scenarios: Scenario[] = [
       { step: 'enrolment-order-signed', at: '2015-08-24T10:00:00' },
       { step: 'programme-schedule-set', at: '2015-09-01T10:00:00', data: { programmeEndsOn: '2016-06-30' } },
       { step: 'study-milestones-recorded', at: '2016-03-01T10:00:00' },
-      { step: 'comprehensive-exam-passed', at: '2016-06-01T10:00:00', data: { exam: 'Комплексный экзамен', score: 30, passed: false } },
+      {
+        step: 'comprehensive-exam-passed',
+        at: '2016-06-01T10:00:00',
+        data: { exam: 'Комплексный экзамен', score: 30, passed: false },
+      },
     ],
     asOf: '2016-09-01T12:00:00',
     then: { 'comprehensive-exam-passed/by-programme': 'met', 'dissertation-defended/by-programme': 'not-applicable' },
@@ -291,9 +390,17 @@ const scenarios: Scenario[] = [
     given: [
       { step: 'documents-registered', at: '2015-09-14T15:00:00' },
       { step: 'group-formed', at: '2015-09-15T10:00:00' },
-      { step: 'enrolment-order-signed', at: '2015-09-16T10:00:00', data: { orderNumber: '17-с', programmeEndsOn: '2015-10-16' } },
+      {
+        step: 'enrolment-order-signed',
+        at: '2015-09-16T10:00:00',
+        data: { orderNumber: '17-с', programmeEndsOn: '2015-10-16' },
+      },
       { step: 'training-completed', at: '2015-10-15T10:00:00' },
-      { step: 'final-test-passed', at: '2015-10-16T10:00:00', data: { exam: 'Итоговое тестирование', score: 20, passed: false } },
+      {
+        step: 'final-test-passed',
+        at: '2015-10-16T10:00:00',
+        data: { exam: 'Итоговое тестирование', score: 20, passed: false },
+      },
     ],
     asOf: '2015-10-30T12:00:00',
     then: { 'final-test-passed/programme': 'met', 'completion-document-issued/signing': 'not-applicable' },
@@ -303,15 +410,22 @@ const scenarios: Scenario[] = [
     ...C,
     title: 'the schedule published on 21 October for testing from 28 October: 5 working days ahead, met (p.7 pp.3)',
     submittedAt: '2015-09-21T10:00:00',
-    given: [...C_ADMITTED, { step: 'test-schedule-announced', at: '2015-10-21T16:00:00', data: { testingStartsOn: '2015-10-28' } }],
+    given: [
+      ...C_ADMITTED,
+      { step: 'test-schedule-announced', at: '2015-10-21T16:00:00', data: { testingStartsOn: '2015-10-28' } },
+    ],
     asOf: '2015-10-22T12:00:00',
     then: { 'test-schedule-announced/published-before-testing': 'met' },
   },
   {
     ...C,
-    title: 'the schedule published on 21 October for testing from 27 October: 4 working days ahead, breached (p.7 pp.3)',
+    title:
+      'the schedule published on 21 October for testing from 27 October: 4 working days ahead, breached (p.7 pp.3)',
     submittedAt: '2015-09-21T10:00:00',
-    given: [...C_ADMITTED, { step: 'test-schedule-announced', at: '2015-10-21T10:00:00', data: { testingStartsOn: '2015-10-27' } }],
+    given: [
+      ...C_ADMITTED,
+      { step: 'test-schedule-announced', at: '2015-10-21T10:00:00', data: { testingStartsOn: '2015-10-27' } },
+    ],
     asOf: '2015-10-22T12:00:00',
     then: { 'test-schedule-announced/published-before-testing': 'breached' },
   },
@@ -334,38 +448,129 @@ const scenarios: Scenario[] = [
 ];
 
 describe.each([...new Set(scenarios.map((s) => `${s.versionId} ${s.trackId}`))])('%s', (versionTrack) => {
-  it.each(scenarios.filter((s) => `${s.versionId} ${s.trackId}` === versionTrack).map((s) => [s.title, s] as const))('%s', (_title, s) => {
-    const w = walk(s);
-    const rows = caseSla(w.state, catalog.byId.get(s.versionId)!, calendar, almaty(s.asOf));
-    const byId = new Map(rows.map((r) => [`${r.stepId}/${r.limitId}`, r]));
-    const seen = Object.fromEntries(Object.keys(s.then).map((id) => [id, byId.get(id)?.status ?? 'absent']));
-    expect(seen).toEqual(s.then);
-    if (s.ends) expect({ status: w.state.status, result: w.state.result?.id ?? null }).toEqual(s.ends);
-  });
+  it.each(scenarios.filter((s) => `${s.versionId} ${s.trackId}` === versionTrack).map((s) => [s.title, s] as const))(
+    '%s',
+    (_title, s) => {
+      const w = walk(s);
+      const rows = caseSla(w.state, catalog.byId.get(s.versionId)!, calendar, almaty(s.asOf));
+      const byId = new Map(rows.map((r) => [`${r.stepId}/${r.limitId}`, r]));
+      const seen = Object.fromEntries(Object.keys(s.then).map((id) => [id, byId.get(id)?.status ?? 'absent']));
+      expect(seen).toEqual(s.then);
+      if (s.ends) expect({ status: w.state.status, result: w.state.result?.id ?? null }).toEqual(s.ends);
+    },
+  );
 });
 
 describe('the clause of a breached schedule', () => {
   it('names appendix 2, p.7 pp.3, track C, and the deadline is 24:00 on Wednesday 21 October', () => {
-    const w = walk({ ...C, submittedAt: '2015-09-21T10:00:00', given: [...C_ADMITTED, { step: 'test-schedule-announced', at: '2015-10-22T10:00:00', data: { testingStartsOn: '2015-10-28' } }] });
-    const row = caseSla(w.state, catalog.byId.get(C.versionId)!, calendar, almaty('2015-10-23T12:00:00')).find((r) => r.limitId === 'published-before-testing')!;
-    expect(row).toMatchObject({ status: 'breached', deadline: '2015-10-21T18:00:00.000Z', clause: { act: 'order-184-2015', appendix: 2, paragraph: 7, subparagraph: 3, track: 'corps-a-selection' } });
+    const w = walk({
+      ...C,
+      submittedAt: '2015-09-21T10:00:00',
+      given: [
+        ...C_ADMITTED,
+        { step: 'test-schedule-announced', at: '2015-10-22T10:00:00', data: { testingStartsOn: '2015-10-28' } },
+      ],
+    });
+    const row = caseSla(w.state, catalog.byId.get(C.versionId)!, calendar, almaty('2015-10-23T12:00:00')).find(
+      (r) => r.limitId === 'published-before-testing',
+    )!;
+    expect(row).toMatchObject({
+      status: 'breached',
+      deadline: '2015-10-21T18:00:00.000Z',
+      clause: { act: 'order-184-2015', appendix: 2, paragraph: 7, subparagraph: 3, track: 'corps-a-selection' },
+    });
   });
 });
 
 describe('a step is open only when due, and refused (409) before', () => {
-  const refusal = (s: Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'given' | 'cohortDates'>, stepId: string, role: Role, at: string) => {
+  const refusal = (
+    s: Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'given' | 'cohortDates'>,
+    stepId: string,
+    role: Role,
+    at: string,
+  ) => {
     const w = walk(s);
     w.at(almaty(at));
     const step = w.step(stepId);
-    return { w, refused: w.spec.given(w.events).when({ kind: 'take-step', stepId, data: validData(step.eventType) }, w.callerFor(role)) };
+    return {
+      w,
+      refused: w.spec
+        .given(w.events)
+        .when({ kind: 'take-step', stepId, data: validData(step.eventType) }, w.callerFor(role)),
+    };
   };
 
-  it.each<[string, Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'given' | 'cohortDates'>, string, Role, string, RegExp]>([
-    ['order 58, qualification improvement: a notice of non-admission for an applicant in the group', { ...Q, submittedAt: '2019-04-16T10:00:00', given: [{ step: 'group-formed', at: '2019-04-22T10:00:00' }] }, 'refusal-issued', 'institute-employee', '2019-04-22T12:00:00', /not due in this case: it follows group-formed with a negative outcome,/],
-    ['order 58, qualification improvement: an enrolment order for an applicant left out of the group', { ...Q, submittedAt: '2019-04-16T10:00:00', given: [{ step: 'group-formed', at: '2019-04-22T10:00:00', data: { groupId: 'G', applicantIncluded: false } }] }, 'enrolment-order-signed', 'signatory', '2019-04-22T12:00:00', /not due in this case/],
-    ['order 58, postgraduate: a notice of non-admission after passed exams, before the competition', { ...P, submittedAt: '2019-04-16T10:00:00', given: [{ step: 'entrance-exams-passed', at: '2019-07-30T10:00:00' }] }, 'refusal-issued', 'technical-secretary', '2019-07-31T10:00:00', /due only after/],
-    ['order 184, appendix 3: the competition after failed exams', { ...A3, submittedAt: '2015-08-11T10:00:00', given: [{ step: 'entrance-exams-passed', at: '2015-08-12T10:00:00', data: { exam: 'Экономика', passed: false } }] }, 'competition-decided', 'admission-commission', '2015-08-21T10:00:00', /not due in this case/],
-    ['order 184, appendix 2, track C: the testing schedule for a candidate not admitted', { ...C, submittedAt: '2015-09-21T10:00:00', given: [C_ADMITTED[0]!, { step: 'admission-to-testing-decided', at: '2015-10-19T10:00:00', data: { admitted: false } }] }, 'test-schedule-announced', 'employee', '2015-10-21T10:00:00', /not due in this case/],
+  it.each<
+    [
+      string,
+      Pick<Scenario, 'versionId' | 'trackId' | 'submittedAt' | 'given' | 'cohortDates'>,
+      string,
+      Role,
+      string,
+      RegExp,
+    ]
+  >([
+    [
+      'order 58, qualification improvement: a notice of non-admission for an applicant in the group',
+      { ...Q, submittedAt: '2019-04-16T10:00:00', given: [{ step: 'group-formed', at: '2019-04-22T10:00:00' }] },
+      'refusal-issued',
+      'institute-employee',
+      '2019-04-22T12:00:00',
+      /not due in this case: it follows group-formed with a negative outcome,/,
+    ],
+    [
+      'order 58, qualification improvement: an enrolment order for an applicant left out of the group',
+      {
+        ...Q,
+        submittedAt: '2019-04-16T10:00:00',
+        given: [{ step: 'group-formed', at: '2019-04-22T10:00:00', data: { groupId: 'G', applicantIncluded: false } }],
+      },
+      'enrolment-order-signed',
+      'signatory',
+      '2019-04-22T12:00:00',
+      /not due in this case/,
+    ],
+    [
+      'order 58, postgraduate: a notice of non-admission after passed exams, before the competition',
+      {
+        ...P,
+        submittedAt: '2019-04-16T10:00:00',
+        given: [{ step: 'entrance-exams-passed', at: '2019-07-30T10:00:00' }],
+      },
+      'refusal-issued',
+      'technical-secretary',
+      '2019-07-31T10:00:00',
+      /due only after/,
+    ],
+    [
+      'order 184, appendix 3: the competition after failed exams',
+      {
+        ...A3,
+        submittedAt: '2015-08-11T10:00:00',
+        given: [
+          { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00', data: { exam: 'Экономика', passed: false } },
+        ],
+      },
+      'competition-decided',
+      'admission-commission',
+      '2015-08-21T10:00:00',
+      /not due in this case/,
+    ],
+    [
+      'order 184, appendix 2, track C: the testing schedule for a candidate not admitted',
+      {
+        ...C,
+        submittedAt: '2015-09-21T10:00:00',
+        given: [
+          C_ADMITTED[0]!,
+          { step: 'admission-to-testing-decided', at: '2015-10-19T10:00:00', data: { admitted: false } },
+        ],
+      },
+      'test-schedule-announced',
+      'employee',
+      '2015-10-21T10:00:00',
+      /not due in this case/,
+    ],
   ])('%s', (_title, s, stepId, role, at, detail) => {
     const { w, refused } = refusal(s, stepId, role, at);
     expect(openSteps(w.state, catalog.byId.get(s.versionId)!).map((x) => x.id)).not.toContain(stepId);
@@ -377,35 +582,75 @@ describe('data the rules need', () => {
   it('order 184, appendix 2, track C: a schedule without its first testing day is refused, naming the field and the clause', () => {
     const w = walk({ ...C, submittedAt: '2015-09-21T10:00:00', given: C_ADMITTED });
     w.at(almaty('2015-10-21T10:00:00'));
-    const refused = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'test-schedule-announced', data: { url: 'https://example.kz/schedule' } }, w.callerFor('employee')).thenRefused('invalid');
-    expect(refused.errors).toEqual([expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/app\. 2 p\.7 pp\.3/) })]);
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'test-schedule-announced', data: { url: 'https://example.kz/schedule' } },
+        w.callerFor('employee'),
+      )
+      .thenRefused('invalid');
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/app\. 2 p\.7 pp\.3/) }),
+    ]);
   });
 
   it('order 184, appendix 2, track C: a first testing day outside the calendar’s years is refused (no deadline could be counted)', () => {
     const version = catalog.byId.get(C.versionId)!;
-    const w = new CaseWalk(catalog, zone, version, C.trackId, { unit: 'astana', iin: IIN, start: almaty('2015-09-21T10:00:00'), covers: (date) => calendar.covers(date) });
+    const w = new CaseWalk(catalog, zone, version, C.trackId, {
+      unit: 'astana',
+      iin: IIN,
+      start: almaty('2015-09-21T10:00:00'),
+      covers: (date) => calendar.covers(date),
+    });
     w.submit('responsible-person', { cohortDates: C.cohortDates });
-    for (const act of C_ADMITTED) w.take(act.step, { at: almaty(act.at), data: act.data ?? validData(w.step(act.step).eventType) });
+    for (const act of C_ADMITTED)
+      w.take(act.step, { at: almaty(act.at), data: act.data ?? validData(w.step(act.step).eventType) });
     w.at(almaty('2015-10-21T10:00:00'));
-    const refused = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'test-schedule-announced', data: { testingStartsOn: '2099-01-05' } }, w.callerFor('employee')).thenRefused('invalid');
-    expect(refused.errors).toEqual([expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/outside the years/) })]);
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'test-schedule-announced', data: { testingStartsOn: '2099-01-05' } },
+        w.callerFor('employee'),
+      )
+      .thenRefused('invalid');
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/outside the years/) }),
+    ]);
   });
 
   it.each([
     ['2017-08-24', 'ok'],
     ['2017-08-25', 'refused'],
     ['2018-06-30', 'refused'],
-  ])('order 184, appendix 4, p.5 pp.2 (1 or 2 years): a schedule to %s after an enrolment on 24 August 2015 is %s', (endsOn, verdict) => {
-    const w = walk({ ...A4, submittedAt: '2015-08-12T10:00:00', given: [{ step: 'enrolment-order-signed', at: '2015-08-24T10:00:00' }] });
-    w.at(almaty('2015-09-01T10:00:00'));
-    const when = w.spec.given(w.events).when({ kind: 'take-step', stepId: 'programme-schedule-set', data: { programmeEndsOn: endsOn } }, w.callerFor('academic-programmes-centre'));
-    if (verdict === 'ok') {
-      when.then([{ type: 'ProgrammeScheduleSet', stepId: 'programme-schedule-set', role: 'academic-programmes-centre' }]);
-    } else {
-      const refused = when.thenRefused('rule', { code: 'programme-too-long', field: 'data.programmeEndsOn' });
-      expect(refused.extensions).toMatchObject({ latest: '2017-08-24', maxMonths: 24, clause: { act: 'order-184-2015', appendix: 4, paragraph: 5, subparagraph: 2 } });
-    }
-  });
+  ])(
+    'order 184, appendix 4, p.5 pp.2 (1 or 2 years): a schedule to %s after an enrolment on 24 August 2015 is %s',
+    (endsOn, verdict) => {
+      const w = walk({
+        ...A4,
+        submittedAt: '2015-08-12T10:00:00',
+        given: [{ step: 'enrolment-order-signed', at: '2015-08-24T10:00:00' }],
+      });
+      w.at(almaty('2015-09-01T10:00:00'));
+      const when = w.spec
+        .given(w.events)
+        .when(
+          { kind: 'take-step', stepId: 'programme-schedule-set', data: { programmeEndsOn: endsOn } },
+          w.callerFor('academic-programmes-centre'),
+        );
+      if (verdict === 'ok') {
+        when.then([
+          { type: 'ProgrammeScheduleSet', stepId: 'programme-schedule-set', role: 'academic-programmes-centre' },
+        ]);
+      } else {
+        const refused = when.thenRefused('rule', { code: 'programme-too-long', field: 'data.programmeEndsOn' });
+        expect(refused.extensions).toMatchObject({
+          latest: '2017-08-24',
+          maxMonths: 24,
+          clause: { act: 'order-184-2015', appendix: 4, paragraph: 5, subparagraph: 2 },
+        });
+      }
+    },
+  );
 });
 
 describe('claims of the catalog’s notes, each checked', () => {
@@ -424,17 +669,38 @@ describe('claims of the catalog’s notes, each checked', () => {
         { step: 'extract-issued', at: '2015-09-16T10:00:00' },
       ],
     });
-    const rows = caseSla(w.state, catalog.byId.get('personnel-reserve/order-184-2015')!, calendar, almaty('2015-10-01T12:00:00'));
-    expect(rows.find((r) => r.limitId === 'cumulative-from-receipt-b')).toMatchObject({ status: 'breached', deadline: '2015-09-15T18:00:00.000Z' });
+    const rows = caseSla(
+      w.state,
+      catalog.byId.get('personnel-reserve/order-184-2015')!,
+      calendar,
+      almaty('2015-10-01T12:00:00'),
+    );
+    expect(rows.find((r) => r.limitId === 'cumulative-from-receipt-b')).toMatchObject({
+      status: 'breached',
+      deadline: '2015-09-15T18:00:00.000Z',
+    });
   });
 
   it('order 58, postgraduate: documents only within the intake window (to 18:30 on the second Friday of July)', () => {
     const version = catalog.byId.get(P.versionId)!;
-    const w = new CaseWalk(catalog, zone, version, P.trackId, { unit: 'astana', iin: IIN, start: almaty('2019-07-12T18:31:00') });
+    const w = new CaseWalk(catalog, zone, version, P.trackId, {
+      unit: 'astana',
+      iin: IIN,
+      start: almaty('2019-07-12T18:31:00'),
+    });
     const refused = w.spec
       .given([])
       .when(
-        { kind: 'submit', caseId: 'late', receiptNumber: 'RG-late', serviceId: 'academy-admission', trackId: 'postgraduate', channel: 'portal', unit: 'astana', applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' } },
+        {
+          kind: 'submit',
+          caseId: 'late',
+          receiptNumber: 'RG-late',
+          serviceId: 'academy-admission',
+          trackId: 'postgraduate',
+          channel: 'portal',
+          unit: 'astana',
+          applicant: { iin: IIN, fullName: 'Әлия Сәрсенова' },
+        },
         w.callerFor('applicant'),
       )
       .thenRefused('rule', { code: 'intake-closed' });

@@ -2,7 +2,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { STEP_DATA_ANY_OF } from './step-data.schema';
-import { IsIn, IsInt, IsISO8601, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const INSTANT_MESSAGE = 'must be an ISO 8601 instant with an offset, e.g. 2019-07-12T18:00:00+06:00';
@@ -61,20 +73,25 @@ export class SubmitApplicationDto {
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   startedAt?: string;
 
-  @ApiPropertyOptional({ description: "the cohort's dates that start clocks, e.g. { \"document-acceptance-end\": \"2015-10-01\" }; set by the provider's staff of the unit, never by the applicant or the portal (403)" })
+  @ApiPropertyOptional({
+    description:
+      'the cohort\'s dates that start clocks, e.g. { "document-acceptance-end": "2015-10-01" }; set by the provider\'s staff of the unit, never by the applicant or the portal (403)',
+  })
   @IsOptional()
   @IsObject({ message: 'must be an object { cohortDateId: "YYYY-MM-DD" }' })
   cohortDates?: Record<string, unknown>;
 }
 
 export class TakeStepDto {
-  @ApiPropertyOptional({ description: 'business time of the act (e.g. the date on the registration stamp); default now' })
+  @ApiPropertyOptional({
+    description: 'business time of the act (e.g. the date on the registration stamp); default now',
+  })
   @IsOptional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   occurredAt?: string;
 
-  @ApiPropertyOptional({ description: 'when the act began, for limits on a step\'s own duration; default occurredAt' })
+  @ApiPropertyOptional({ description: "when the act began, for limits on a step's own duration; default occurredAt" })
   @IsOptional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
@@ -87,7 +104,8 @@ export class TakeStepDto {
   expectedRevision?: number;
 
   @ApiPropertyOptional({
-    description: "the act's data, validated against the event type the step records (GET /api/regulations/{versionId} names it per step), e.g. DocumentRegistered { incomingNumber }",
+    description:
+      "the act's data, validated against the event type the step records (GET /api/regulations/{versionId} names it per step), e.g. DocumentRegistered { incomingNumber }",
     anyOf: STEP_DATA_ANY_OF as never,
     example: { incomingNumber: '01-15/1234' },
   })

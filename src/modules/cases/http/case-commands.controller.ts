@@ -33,8 +33,17 @@ function commandMeta(request: RequestLike, route: string, body: unknown, key: st
   const correlationId = request.id;
   const causationId = acceptedTraceId(request.headers['x-causation-id']);
   if (key === undefined) return { correlationId, ...(causationId ? { causationId } : {}) };
-  if (!KEY.test(key)) throw ProblemError.badRequest([{ field: 'header.Idempotency-Key', problem: 'must be 1–200 printable ASCII characters without spaces', allowed: 'e.g. a UUID' }]);
-  const fingerprint = createHash('sha256').update(canonicalize({ route, body }) ?? '').digest('hex');
+  if (!KEY.test(key))
+    throw ProblemError.badRequest([
+      {
+        field: 'header.Idempotency-Key',
+        problem: 'must be 1–200 printable ASCII characters without spaces',
+        allowed: 'e.g. a UUID',
+      },
+    ]);
+  const fingerprint = createHash('sha256')
+    .update(canonicalize({ route, body }) ?? '')
+    .digest('hex');
   return { correlationId, ...(causationId ? { causationId } : {}), idempotency: { key, fingerprint } };
 }
 
@@ -44,7 +53,10 @@ function instant(value: string | undefined): Date | undefined {
 
 /** The accepted command, with the case's address (every 201 says where what it made can be read). */
 function answer(outcome: CommandOutcome, reply: ReplyLike, expected: ExpectedRevision = { from: 'none' }) {
-  if (!outcome.ok) throw expected.from === 'if-match' && outcome.refusal.kind === 'stale-revision' ? preconditionFailed(outcome.refusal) : refusalProblem(outcome.refusal);
+  if (!outcome.ok)
+    throw expected.from === 'if-match' && outcome.refusal.kind === 'stale-revision'
+      ? preconditionFailed(outcome.refusal)
+      : refusalProblem(outcome.refusal);
   if (outcome.accepted.replayed) reply.header('idempotent-replayed', 'true');
   reply.header('location', `/api/cases/${outcome.accepted.caseId}`);
   return outcome.accepted;
@@ -64,12 +76,22 @@ const ENTITY_TAG = /^"(0|[1-9]\d{0,14})"$/;
  */
 function expectedRevision(ifMatch: string | undefined, bodyRevision: number | undefined): ExpectedRevision {
   const allowed = 'the ETag of GET /api/cases/{caseId}, e.g. "3" (quotes included), or *';
-  if (ifMatch === undefined || ifMatch.trim() === '*') return bodyRevision === undefined ? { from: 'none' } : { from: 'body', revision: bodyRevision };
+  if (ifMatch === undefined || ifMatch.trim() === '*')
+    return bodyRevision === undefined ? { from: 'none' } : { from: 'body', revision: bodyRevision };
   const match = ENTITY_TAG.exec(ifMatch.trim());
-  if (!match) throw ProblemError.badRequest([{ field: 'header.If-Match', problem: `"${ifMatch.slice(0, 100)}" is not an entity tag of a case`, allowed }]);
+  if (!match)
+    throw ProblemError.badRequest([
+      { field: 'header.If-Match', problem: `"${ifMatch.slice(0, 100)}" is not an entity tag of a case`, allowed },
+    ]);
   const revision = Number(match[1]);
   if (bodyRevision !== undefined && bodyRevision !== revision) {
-    throw ProblemError.badRequest([{ field: 'expectedRevision', problem: `is ${bodyRevision} while If-Match names revision ${revision}`, allowed: 'the same revision in both, or only one of them' }]);
+    throw ProblemError.badRequest([
+      {
+        field: 'expectedRevision',
+        problem: `is ${bodyRevision} while If-Match names revision ${revision}`,
+        allowed: 'the same revision in both, or only one of them',
+      },
+    ]);
   }
   return { from: 'if-match', revision };
 }
@@ -85,7 +107,13 @@ function preconditionFailed(refusal: Extract<CommandRefusal, { kind: 'stale-revi
     'precondition-failed',
     'The case has changed',
     `If-Match names revision ${refusal.expected}, the case is at revision ${refusal.actual}; reload the case and decide again`,
-    [{ field: 'header.If-Match', problem: `names revision ${refusal.expected}, the current revision is ${refusal.actual}`, allowed: `"${refusal.actual}"` }],
+    [
+      {
+        field: 'header.If-Match',
+        problem: `names revision ${refusal.expected}, the current revision is ${refusal.actual}`,
+        allowed: `"${refusal.actual}"`,
+      },
+    ],
     { currentRevision: refusal.actual, expectedRevision: refusal.expected },
     { etag: `"${refusal.actual}"` },
   );
@@ -93,8 +121,17 @@ function preconditionFailed(refusal: Extract<CommandRefusal, { kind: 'stale-revi
 
 @ApiTags('cases')
 @ApiBearerAuth()
-@ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a repeat with the same key and body returns the first response and writes nothing' })
-@ApiHeader({ name: 'If-Match', required: false, description: 'steps and cancellation: the ETag of the case read the decision was made on (e.g. "3"); another current revision gets 412. The same as expectedRevision in the body' })
+@ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'a repeat with the same key and body returns the first response and writes nothing',
+})
+@ApiHeader({
+  name: 'If-Match',
+  required: false,
+  description:
+    'steps and cancellation: the ETag of the case read the decision was made on (e.g. "3"); another current revision gets 412. The same as expectedRevision in the body',
+})
 @Controller('api/cases')
 @Writes()
 export class CaseCommandsController {
@@ -102,7 +139,11 @@ export class CaseCommandsController {
 
   @Post()
   @HttpCode(201)
-  @ApiCreatedResponse({ type: CaseFiledDto, description: 'The case is opened; Location is its address', headers: LOCATION })
+  @ApiCreatedResponse({
+    type: CaseFiledDto,
+    description: 'The case is opened; Location is its address',
+    headers: LOCATION,
+  })
   async submit(
     @CurrentPrincipal() principal: Principal,
     @Body() body: SubmitApplicationDto,
@@ -128,12 +169,22 @@ export class CaseCommandsController {
       ),
     );
     const accepted = answer(outcome, reply);
-    return { caseId: accepted.caseId, regulationVersionId: accepted.regulationVersionId, receiptNumber: accepted.receiptNumber, revision: accepted.revision, position: accepted.position };
+    return {
+      caseId: accepted.caseId,
+      regulationVersionId: accepted.regulationVersionId,
+      receiptNumber: accepted.receiptNumber,
+      revision: accepted.revision,
+      position: accepted.position,
+    };
   }
 
   @Post(':caseId/steps/:stepId')
   @HttpCode(201)
-  @ApiCreatedResponse({ type: StepTakenDto, description: "The act is recorded; Location is the case's address", headers: LOCATION })
+  @ApiCreatedResponse({
+    type: StepTakenDto,
+    description: "The act is recorded; Location is the case's address",
+    headers: LOCATION,
+  })
   async takeStep(
     @CurrentPrincipal() principal: Principal,
     @Param() { caseId, stepId }: StepPathDto,
@@ -146,15 +197,31 @@ export class CaseCommandsController {
     const expected = expectedRevision(ifMatch, body.expectedRevision);
     const meta = commandMeta(request, `POST /api/cases/${caseId}/steps/${stepId}`, fingerprinted(body, expected), key);
     const outcome = await this.commands.execute(
-      new TakeStepCommand(principal, caseId, { stepId, occurredAt: instant(body.occurredAt), startedAt: instant(body.startedAt), data: body.data ?? {} }, expected.revision, meta),
+      new TakeStepCommand(
+        principal,
+        caseId,
+        { stepId, occurredAt: instant(body.occurredAt), startedAt: instant(body.startedAt), data: body.data ?? {} },
+        expected.revision,
+        meta,
+      ),
     );
     const accepted = answer(outcome, reply, expected);
-    return { caseId: accepted.caseId, stepId: accepted.stepId, eventType: accepted.eventType, revision: accepted.revision, position: accepted.position };
+    return {
+      caseId: accepted.caseId,
+      stepId: accepted.stepId,
+      eventType: accepted.eventType,
+      revision: accepted.revision,
+      position: accepted.position,
+    };
   }
 
   @Post(':caseId/cancel')
   @HttpCode(201)
-  @ApiCreatedResponse({ type: StepTakenDto, description: "The cancellation is recorded; Location is the case's address", headers: LOCATION })
+  @ApiCreatedResponse({
+    type: StepTakenDto,
+    description: "The cancellation is recorded; Location is the case's address",
+    headers: LOCATION,
+  })
   async cancel(
     @CurrentPrincipal() principal: Principal,
     @Param() { caseId }: CasePathDto,
@@ -167,9 +234,21 @@ export class CaseCommandsController {
     const expected = expectedRevision(ifMatch, body.expectedRevision);
     const meta = commandMeta(request, `POST /api/cases/${caseId}/cancel`, fingerprinted(body, expected), key);
     const outcome = await this.commands.execute(
-      new CancelApplicationCommand(principal, caseId, { occurredAt: instant(body.occurredAt), ...(body.reason ? { reason: body.reason } : {}) }, expected.revision, meta),
+      new CancelApplicationCommand(
+        principal,
+        caseId,
+        { occurredAt: instant(body.occurredAt), ...(body.reason ? { reason: body.reason } : {}) },
+        expected.revision,
+        meta,
+      ),
     );
     const accepted = answer(outcome, reply, expected);
-    return { caseId: accepted.caseId, stepId: accepted.stepId, eventType: accepted.eventType, revision: accepted.revision, position: accepted.position };
+    return {
+      caseId: accepted.caseId,
+      stepId: accepted.stepId,
+      eventType: accepted.eventType,
+      revision: accepted.revision,
+      position: accepted.position,
+    };
   }
 }

@@ -8,15 +8,37 @@ export function refusalProblem(refusal: CommandRefusal): ProblemError {
     case 'invalid':
       return ProblemError.badRequest(refusal.errors);
     case 'unknown-service':
-      return new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${refusal.serviceId}"; the catalog has: ${refusal.known.join(', ')}`, [
-        { field: 'serviceId', problem: `"${refusal.serviceId}" is not a service of the catalog`, allowed: refusal.known.join(' | ') },
-      ]);
+      return new ProblemError(
+        404,
+        'unknown-service',
+        'Service not found',
+        `unknown service "${refusal.serviceId}"; the catalog has: ${refusal.known.join(', ')}`,
+        [
+          {
+            field: 'serviceId',
+            problem: `"${refusal.serviceId}" is not a service of the catalog`,
+            allowed: refusal.known.join(' | '),
+          },
+        ],
+      );
     case 'unknown-case':
-      return new ProblemError(404, 'unknown-case', 'Case not found', `no case ${refusal.caseId}`, [{ field: 'path.caseId', problem: 'no such case' }]);
-    case 'unknown-step':
-      return new ProblemError(404, 'unknown-step', 'Step not found', `the case's regulation has no step "${refusal.stepId}"; its steps on this track: ${refusal.steps.join(', ')}`, [
-        { field: 'path.stepId', problem: `"${refusal.stepId}" is not a step of this case's regulation version and track`, allowed: refusal.steps.join(' | ') },
+      return new ProblemError(404, 'unknown-case', 'Case not found', `no case ${refusal.caseId}`, [
+        { field: 'path.caseId', problem: 'no such case' },
       ]);
+    case 'unknown-step':
+      return new ProblemError(
+        404,
+        'unknown-step',
+        'Step not found',
+        `the case's regulation has no step "${refusal.stepId}"; its steps on this track: ${refusal.steps.join(', ')}`,
+        [
+          {
+            field: 'path.stepId',
+            problem: `"${refusal.stepId}" is not a step of this case's regulation version and track`,
+            allowed: refusal.steps.join(' | '),
+          },
+        ],
+      );
     case 'forbidden': {
       const { detail, kind: _kind, ...extensions } = refusal;
       return new ProblemError(403, 'forbidden', 'Not allowed', detail, undefined, extensions);
@@ -31,14 +53,33 @@ export function refusalProblem(refusal: CommandRefusal): ProblemError {
         'stale-revision',
         'The case has changed',
         `expectedRevision is ${refusal.expected}, the case is at revision ${refusal.actual}; reload the case and decide again`,
-        [{ field: 'expectedRevision', problem: `is ${refusal.expected}, the current revision is ${refusal.actual}`, allowed: String(refusal.actual) }],
+        [
+          {
+            field: 'expectedRevision',
+            problem: `is ${refusal.expected}, the current revision is ${refusal.actual}`,
+            allowed: String(refusal.actual),
+          },
+        ],
         { currentRevision: refusal.actual, expectedRevision: refusal.expected },
       );
     case 'idempotency-key-reused':
-      return new ProblemError(422, 'idempotency-key-reused', 'Idempotency-Key reused', refusal.detail, [{ field: 'header.Idempotency-Key', problem: 'was used before for a different request', allowed: 'a new key for a new request' }]);
+      return new ProblemError(422, 'idempotency-key-reused', 'Idempotency-Key reused', refusal.detail, [
+        {
+          field: 'header.Idempotency-Key',
+          problem: 'was used before for a different request',
+          allowed: 'a new key for a new request',
+        },
+      ]);
     case 'rule': {
       const errors = refusal.field ? [{ field: refusal.field, problem: refusal.detail }] : undefined;
-      return new ProblemError(422, refusal.code, RULE_TITLES[refusal.code], refusal.detail, errors, refusal.extensions ?? {});
+      return new ProblemError(
+        422,
+        refusal.code,
+        RULE_TITLES[refusal.code],
+        refusal.detail,
+        errors,
+        refusal.extensions ?? {},
+      );
     }
   }
 }
@@ -60,7 +101,13 @@ export function queryRefusalProblem(refusal: QueryRefusal): ProblemError {
     case 'invalid':
       return ProblemError.badRequest(refusal.errors);
     case 'unknown-case':
-      return new ProblemError(404, 'unknown-case', 'Case not found', `no case ${refusal.caseId}${refusal.position === null ? '' : ` as of log position ${refusal.position}`}`, [{ field: 'path.caseId', problem: 'no such case' }]);
+      return new ProblemError(
+        404,
+        'unknown-case',
+        'Case not found',
+        `no case ${refusal.caseId}${refusal.position === null ? '' : ` as of log position ${refusal.position}`}`,
+        [{ field: 'path.caseId', problem: 'no such case' }],
+      );
     case 'forbidden':
       return new ProblemError(403, 'forbidden', 'Not allowed', refusal.detail, undefined, refusal.extensions);
     case 'sla-not-computable':

@@ -47,17 +47,39 @@ export class CaseQueriesController {
   constructor(@Inject(CASE_QUERIES) private readonly queries: CaseQueries) {}
 
   @Get()
-  @ApiOperation({ summary: `Cases, newest submission first, ${DEFAULT_LIMIT} a page by default (at most ${MAX_LIMIT}); applicants see only their own` })
+  @ApiOperation({
+    summary: `Cases, newest submission first, ${DEFAULT_LIMIT} a page by default (at most ${MAX_LIMIT}); applicants see only their own`,
+  })
   @ApiOkResponse({ type: CaseListDto, description: 'A page of cases' })
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: CaseListQueryDto, @Res({ passthrough: true }) reply: ReplyLike) {
+  async list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: CaseListQueryDto,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     return positioned(reply, await this.queries.listCases(principal, query));
   }
 
   @Get(':caseId')
-  @ApiOperation({ summary: 'One case: service, version, track, status, applicant (IIN masked unless yours, your unit\'s, or you audit), acts, open steps with deadlines, the steps you may take' })
+  @ApiOperation({
+    summary:
+      "One case: service, version, track, status, applicant (IIN masked unless yours, your unit's, or you audit), acts, open steps with deadlines, the steps you may take",
+  })
   @ApiPathAndQuery(READ)
-  @ApiOkResponse({ type: CaseViewDto, description: 'The case; ETag is its revision', headers: { ETag: { description: 'the case\'s revision, e.g. "3": send it as If-Match with a step', schema: { type: 'string' } } } })
-  async get(@CurrentPrincipal() principal: Principal, @PathAndQuery(READ) input: { path: CasePathDto; query: CaseReadQueryDto }, @Res({ passthrough: true }) reply: ReplyLike) {
+  @ApiOkResponse({
+    type: CaseViewDto,
+    description: 'The case; ETag is its revision',
+    headers: {
+      ETag: {
+        description: 'the case\'s revision, e.g. "3": send it as If-Match with a step',
+        schema: { type: 'string' },
+      },
+    },
+  })
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @PathAndQuery(READ) input: { path: CasePathDto; query: CaseReadQueryDto },
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const outcome = await this.queries.getCase(principal, input.path.caseId, input.query);
     const view = positioned(reply, outcome);
     // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
@@ -68,10 +90,17 @@ export class CaseQueriesController {
   }
 
   @Get(':caseId/sla')
-  @ApiOperation({ summary: 'The SLA of a case at asOf (default now): one row per step and limit, met / breached / open / overdue, with the other reading where the regulation contradicts itself' })
+  @ApiOperation({
+    summary:
+      'The SLA of a case at asOf (default now): one row per step and limit, met / breached / open / overdue, with the other reading where the regulation contradicts itself',
+  })
   @ApiPathAndQuery(SLA)
   @ApiOkResponse({ type: CaseSlaDto, description: 'The SLA rows at asOf' })
-  async sla(@CurrentPrincipal() principal: Principal, @PathAndQuery(SLA) input: { path: CasePathDto; query: CaseSlaQueryDto }, @Res({ passthrough: true }) reply: ReplyLike) {
+  async sla(
+    @CurrentPrincipal() principal: Principal,
+    @PathAndQuery(SLA) input: { path: CasePathDto; query: CaseSlaQueryDto },
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     return positioned(reply, await this.queries.caseSla(principal, input.path.caseId, input.query));
   }
 }

@@ -7,18 +7,34 @@ import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
 import { checkIin } from '../../identity/domain/iin';
 import { ParameterDto } from '../../../shared/problem/validation';
-import { Checked, DATE_ZONE_NOTE, DateOrInstant, OneOf, Pattern, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
+import {
+  Checked,
+  DATE_ZONE_NOTE,
+  DateOrInstant,
+  OneOf,
+  Pattern,
+  Text,
+  WholeNumber,
+} from '../../../shared/http/parameter-constraints';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../queries/case-cursor';
 
 const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STATUSES = ['open', 'completed', 'refused', 'cancelled'] as const;
-const AFTER_DESCRIPTION = 'a log position returned by a command: the read waits until the model has applied it (503 with Retry-After if it does not in time)';
+const AFTER_DESCRIPTION =
+  'a log position returned by a command: the read waits until the model has applied it (503 with Retry-After if it does not in time)';
 const AFTER_NOTE = ': the position returned by a command (POST /api/cases…)';
 
 @ParameterDto('path')
 export class CasePathDto {
-  @ApiProperty({ description: 'a case id as returned by POST /api/cases', example: '0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01' })
-  @Pattern(CASE_ID, (value) => `"${value}" is not a case id`, 'a case id as returned by POST /api/cases (lower-case UUID)')
+  @ApiProperty({
+    description: 'a case id as returned by POST /api/cases',
+    example: '0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01',
+  })
+  @Pattern(
+    CASE_ID,
+    (value) => `"${value}" is not a case id`,
+    'a case id as returned by POST /api/cases (lower-case UUID)',
+  )
   caseId!: string;
 }
 
@@ -26,8 +42,15 @@ const STEP_ID = /^(?=.{1,100}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 @ParameterDto('path')
 export class StepPathDto extends CasePathDto {
-  @ApiProperty({ description: "a step of the case's regulation version and track (GET /api/regulations/{versionId})", example: 'documents-registered' })
-  @Pattern(STEP_ID, (value) => `"${value}" is not a step id`, "a kebab-case step id of the case's regulation, e.g. documents-registered")
+  @ApiProperty({
+    description: "a step of the case's regulation version and track (GET /api/regulations/{versionId})",
+    example: 'documents-registered',
+  })
+  @Pattern(
+    STEP_ID,
+    (value) => `"${value}" is not a step id`,
+    "a kebab-case step id of the case's regulation, e.g. documents-registered",
+  )
   stepId!: string;
 }
 
@@ -41,7 +64,10 @@ export class CaseReadQueryDto {
 
 @ParameterDto('query')
 export class CaseSlaQueryDto extends CaseReadQueryDto {
-  @ApiPropertyOptional({ description: `the instant the SLA is read at, not before the submission; default now. An instant with an offset, or a date (${DATE_ZONE_NOTE}; the end of that day)`, example: '2015-09-20T10:00:00+06:00' })
+  @ApiPropertyOptional({
+    description: `the instant the SLA is read at, not before the submission; default now. An instant with an offset, or a date (${DATE_ZONE_NOTE}; the end of that day)`,
+    example: '2015-09-20T10:00:00+06:00',
+  })
   @IsOptional()
   @DateOrInstant()
   asOf?: string;
@@ -69,7 +95,10 @@ export class CaseListQueryDto extends CaseReadQueryDto {
   @Text(200)
   assignee?: string;
 
-  @ApiPropertyOptional({ description: "the applicant's IIN (12 digits, check digit verified); an applicant may give only their own", example: '900502400172' })
+  @ApiPropertyOptional({
+    description: "the applicant's IIN (12 digits, check digit verified); an applicant may give only their own",
+    example: '900502400172',
+  })
   @IsOptional()
   @Checked((value) => {
     const check = checkIin(value);
@@ -77,23 +106,38 @@ export class CaseListQueryDto extends CaseReadQueryDto {
   }, '12 digits with a valid check digit')
   applicantIin?: string;
 
-  @ApiPropertyOptional({ description: `an instant with an offset, or a date (${DATE_ZONE_NOTE}, from its start); inclusive`, example: '2015-09-01' })
+  @ApiPropertyOptional({
+    description: `an instant with an offset, or a date (${DATE_ZONE_NOTE}, from its start); inclusive`,
+    example: '2015-09-01',
+  })
   @IsOptional()
   @DateOrInstant()
   submittedFrom?: string;
 
-  @ApiPropertyOptional({ description: `an instant with an offset, or a date (${DATE_ZONE_NOTE}, to its end); inclusive`, example: '2015-09-30' })
+  @ApiPropertyOptional({
+    description: `an instant with an offset, or a date (${DATE_ZONE_NOTE}, to its end); inclusive`,
+    example: '2015-09-30',
+  })
   @IsOptional()
   @DateOrInstant()
   submittedTo?: string;
 
-  @ApiPropertyOptional({ type: 'integer', description: `rows a page; default ${DEFAULT_LIMIT}`, minimum: 1, maximum: MAX_LIMIT, example: DEFAULT_LIMIT })
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: `rows a page; default ${DEFAULT_LIMIT}`,
+    minimum: 1,
+    maximum: MAX_LIMIT,
+    example: DEFAULT_LIMIT,
+  })
   @IsOptional()
   @WholeNumber(1, MAX_LIMIT)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page, unchanged' })
   @IsOptional()
-  @Checked((value) => (decodeCursor(value) ? null : 'is not a cursor this endpoint issued'), 'the nextCursor of a previous page, unchanged')
+  @Checked(
+    (value) => (decodeCursor(value) ? null : 'is not a cursor this endpoint issued'),
+    'the nextCursor of a previous page, unchanged',
+  )
   cursor?: string;
 }

@@ -5,7 +5,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 const CASE_ID_EXAMPLE = '0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01';
-const VERSION_DESCRIPTION = 'the regulation version the case runs under; the same id as GET /api/regulations/{versionId}';
+const VERSION_DESCRIPTION =
+  'the regulation version the case runs under; the same id as GET /api/regulations/{versionId}';
 
 export class LabelDto {
   @ApiProperty({ type: String, nullable: true, description: 'Russian' })
@@ -19,7 +20,10 @@ class CaseAnswerDto {
   @ApiProperty({ example: CASE_ID_EXAMPLE })
   caseId!: string;
 
-  @ApiProperty({ description: "the case's revision after this act (its count of events); send it as If-Match or expectedRevision", example: 1 })
+  @ApiProperty({
+    description: "the case's revision after this act (its count of events); send it as If-Match or expectedRevision",
+    example: 1,
+  })
   revision!: number;
 
   @ApiProperty({ description: 'the log position of the act; pass it as `after` to a read to see it', example: 42 })
@@ -43,7 +47,9 @@ export class StepTakenDto extends CaseAnswerDto {
 }
 
 export class CaseApplicantDto {
-  @ApiProperty({ description: 'masked (8801******23) unless the caller is the applicant, staff of the unit, or audits' })
+  @ApiProperty({
+    description: 'masked (8801******23) unless the caller is the applicant, staff of the unit, or audits',
+  })
   iin!: string;
 
   @ApiProperty()
@@ -102,7 +108,11 @@ class IdLabelDto {
 }
 
 class CaseChannelDto extends IdLabelDto {
-  @ApiProperty({ enum: ['portal', 'psc', 'office'], description: 'the channel as the filing named it (POST /api/cases channel); the case runs on the regulation channel `id` it maps to' })
+  @ApiProperty({
+    enum: ['portal', 'psc', 'office'],
+    description:
+      'the channel as the filing named it (POST /api/cases channel); the case runs on the regulation channel `id` it maps to',
+  })
   requested!: string;
 }
 
@@ -167,7 +177,10 @@ class OpenDeadlineDto extends DeadlineAlternativeDto {
   @ApiProperty()
   startedAt!: string;
 
-  @ApiPropertyOptional({ type: DeadlineAlternativeDto, description: "the other reading where the regulation contradicts itself" })
+  @ApiPropertyOptional({
+    type: DeadlineAlternativeDto,
+    description: 'the other reading where the regulation contradicts itself',
+  })
   alternative?: DeadlineAlternativeDto;
 }
 
@@ -284,7 +297,10 @@ export class CaseRowDto {
   @ApiProperty()
   trackId!: string;
 
-  @ApiProperty({ description: "the regulation's channel the case runs on (e.g. portal, psc, provider-registry; GET /api/regulations/{versionId} names them)" })
+  @ApiProperty({
+    description:
+      "the regulation's channel the case runs on (e.g. portal, psc, provider-registry; GET /api/regulations/{versionId} names them)",
+  })
   channel!: string;
 
   @ApiProperty()

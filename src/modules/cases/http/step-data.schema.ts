@@ -10,7 +10,11 @@ import { STEP_DATA_SCHEMAS } from '../domain/case-event-data';
 const NOT_A_STEP: ReadonlySet<string> = new Set(['ApplicationSubmitted']);
 
 function jsonSchemaOf(eventType: string, schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return { title: eventType, description: `data of ${eventType}`, ...json };
 }
 

@@ -64,7 +64,13 @@ export interface CaseDocument extends ReadDocument, CaseState {
 export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
   clause: ClauseRef;
   spec: LimitSpec;
-  alternative: { kind: LimitSpec['kind']; spec: LimitSpec; clause: ClauseRef; deadline: string | null; settled: SettledStatus } | null;
+  alternative: {
+    kind: LimitSpec['kind'];
+    spec: LimitSpec;
+    clause: ClauseRef;
+    deadline: string | null;
+    settled: SettledStatus;
+  } | null;
 }
 
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
@@ -77,9 +83,58 @@ const END_OF_TIME = new Date(8.64e15);
 
 /** The CaseState inside a case document (the document adds query fields around it). */
 export function stateOf(doc: CaseDocument): CaseState {
-  const { caseId, serviceId, versionId, trackId, channel, requestedChannel, unit, applicant, receiptNumber, submittedAt, status, result } = doc;
-  const { closedAt, revision, lastOccurredAt, lastHash, acts, completed, signatures, assignee, cohortDates, programmeEndsOn, negativeOutcome } = doc;
-  return { caseId, serviceId, versionId, trackId, channel, requestedChannel, unit, applicant, receiptNumber, submittedAt, status, result, closedAt, revision, lastOccurredAt, lastHash, acts, completed, signatures, assignee, cohortDates, programmeEndsOn, negativeOutcome };
+  const {
+    caseId,
+    serviceId,
+    versionId,
+    trackId,
+    channel,
+    requestedChannel,
+    unit,
+    applicant,
+    receiptNumber,
+    submittedAt,
+    status,
+    result,
+  } = doc;
+  const {
+    closedAt,
+    revision,
+    lastOccurredAt,
+    lastHash,
+    acts,
+    completed,
+    signatures,
+    assignee,
+    cohortDates,
+    programmeEndsOn,
+    negativeOutcome,
+  } = doc;
+  return {
+    caseId,
+    serviceId,
+    versionId,
+    trackId,
+    channel,
+    requestedChannel,
+    unit,
+    applicant,
+    receiptNumber,
+    submittedAt,
+    status,
+    result,
+    closedAt,
+    revision,
+    lastOccurredAt,
+    lastHash,
+    acts,
+    completed,
+    signatures,
+    assignee,
+    cohortDates,
+    programmeEndsOn,
+    negativeOutcome,
+  };
 }
 
 /** A row's status at `asOf`: the settled one, else open or overdue by the deadline. */
@@ -110,14 +165,25 @@ export function storedSlaRows(state: CaseState, version: RegulationVersion, cale
     completedAt: row.completedAt,
     settled: settledOf(row.status, row.completedAt, open),
     alternative: row.alternative
-      ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, deadline: row.alternative.deadline, settled: settledOf(row.alternative.status, row.completedAt, open) }
+      ? {
+          kind: row.alternative.spec.kind,
+          spec: row.alternative.spec,
+          clause: row.alternative.clause,
+          deadline: row.alternative.deadline,
+          settled: settledOf(row.alternative.status, row.completedAt, open),
+        }
       : null,
   }));
 }
 
 function compact(row: FullSlaRow): CaseSlaRow {
   const { clause: _clause, spec: _spec, alternative, ...facts } = row;
-  return { ...facts, alternative: alternative ? { kind: alternative.kind, deadline: alternative.deadline, settled: alternative.settled } : null };
+  return {
+    ...facts,
+    alternative: alternative
+      ? { kind: alternative.kind, deadline: alternative.deadline, settled: alternative.settled }
+      : null,
+  };
 }
 
 export interface CasesProjectionReference {
@@ -131,7 +197,9 @@ export interface CasesProjectionReference {
 const NEWEST_FIRST = { submittedAt: -1, _id: -1 } as const;
 export const CASE_LIST_INDEXES: readonly IndexSpec[] = [
   { key: { ...NEWEST_FIRST } },
-  ...['unit', 'applicantIin', 'serviceId', 'status', 'assignee'].map((field) => ({ key: { [field]: 1 as const, ...NEWEST_FIRST } })),
+  ...['unit', 'applicantIin', 'serviceId', 'status', 'assignee'].map((field) => ({
+    key: { [field]: 1 as const, ...NEWEST_FIRST },
+  })),
   { key: { unit: 1, status: 1, ...NEWEST_FIRST } },
   { key: { unit: 1, serviceId: 1, ...NEWEST_FIRST } },
 ];
@@ -149,7 +217,10 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASES],
     indexes: { [CASES]: CASE_LIST_INDEXES },
-    prefetch: (recorded) => (recorded.streamId.startsWith(CASE_STREAM_PREFIX) ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }] : []),
+    prefetch: (recorded) =>
+      recorded.streamId.startsWith(CASE_STREAM_PREFIX)
+        ? [{ collection: CASES, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }]
+        : [],
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
       const working = workingSet(ctx);
       if (recorded.type === PERSONAL_DATA_ERASED) {
@@ -168,16 +239,26 @@ export function casesProjection(reference: CasesProjectionReference): Projection
       // Case events live in case streams; the same types elsewhere are not case acts.
       if (!recorded.streamId.startsWith(CASE_STREAM_PREFIX)) return;
       const caseId = recorded.streamId.slice(CASE_STREAM_PREFIX.length);
-      const event = toCaseEvent(personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded);
+      const event = toCaseEvent(
+        personalData ? (await personalData.open([recorded], { kind: 'system', purpose: 'projection' }))[0]! : recorded,
+      );
       let folded = working.get(caseId);
       if (!folded) {
         const existing = await ctx.get<CaseDocument>(CASES, caseId);
-        folded = { state: existing ? stateOf(existing) : null, version: null, lastPosition: existing?.lastPosition ?? 0 };
+        folded = {
+          state: existing ? stateOf(existing) : null,
+          version: null,
+          lastPosition: existing?.lastPosition ?? 0,
+        };
       }
       const current = folded.state;
       if (current && event.revision <= current.revision) return;
-      if (!current && event.revision !== 0) throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
-      if (current && event.revision !== current.revision + 1) throw new Error(`case ${caseId} is at revision ${current.revision}; event revision ${event.revision} skips one`);
+      if (!current && event.revision !== 0)
+        throw new Error(`case ${caseId} has no document, yet its event at revision ${event.revision} is not its first`);
+      if (current && event.revision !== current.revision + 1)
+        throw new Error(
+          `case ${caseId} is at revision ${current.revision}; event revision ${event.revision} skips one`,
+        );
       const version = folded.version ?? versionOf(current ? current.versionId : openingOf(event).data.versionId);
       // Only the fold happens per event; the SLA rows follow from the batch's last state (flush).
       folded.state = evolve(current, event, version);
@@ -204,7 +285,14 @@ export function casesProjection(reference: CasesProjectionReference): Projection
       if (!(error instanceof RangeError)) throw error;
       slaProblem = error.message;
     }
-    ctx.upsert(CASES, { _id: caseId, ...state, applicantIin: applicantIndex(state.applicant.iin), lastPosition, sla: sla.map(compact), slaProblem } satisfies CaseDocument);
+    ctx.upsert(CASES, {
+      _id: caseId,
+      ...state,
+      applicantIin: applicantIndex(state.applicant.iin),
+      lastPosition,
+      sla: sla.map(compact),
+      slaProblem,
+    } satisfies CaseDocument);
   }
 }
 

@@ -21,7 +21,8 @@ export function decodeCursor(value: string): CaseCursor | null {
     const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
     if (!Array.isArray(parsed) || parsed.length !== 2) return null;
     const [submittedAt, caseId] = parsed as unknown[];
-    if (typeof submittedAt !== 'string' || !ISO_UTC.test(submittedAt) || Number.isNaN(Date.parse(submittedAt))) return null;
+    if (typeof submittedAt !== 'string' || !ISO_UTC.test(submittedAt) || Number.isNaN(Date.parse(submittedAt)))
+      return null;
     if (typeof caseId !== 'string' || !CASE_ID.test(caseId)) return null;
     return { submittedAt, caseId };
   } catch {

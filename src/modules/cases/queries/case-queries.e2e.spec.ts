@@ -39,21 +39,52 @@ let api: ApiHarness;
 let lastPosition = 0;
 const created: Created[] = [];
 
-async function submit(serviceId: string, trackId: string | undefined, unit: string, iin: string, occurredAt: string): Promise<Created> {
+async function submit(
+  serviceId: string,
+  trackId: string | undefined,
+  unit: string,
+  iin: string,
+  occurredAt: string,
+): Promise<Created> {
   const r = await api.call('POST', '/api/cases', {
     as: applicant(iin),
-    body: { serviceId, ...(trackId ? { trackId } : {}), channel: 'portal', unit, applicant: { iin, fullName: 'Серикова Айгерим' }, occurredAt },
+    body: {
+      serviceId,
+      ...(trackId ? { trackId } : {}),
+      channel: 'portal',
+      unit,
+      applicant: { iin, fullName: 'Серикова Айгерим' },
+      occurredAt,
+    },
   });
   expect(r.status).toBe(201);
   lastPosition = r.body.position;
-  const c: Created = { caseId: r.body.caseId, serviceId, unit, iin, submittedAt: utc(occurredAt), status: 'open', assignee: null };
+  const c: Created = {
+    caseId: r.body.caseId,
+    serviceId,
+    unit,
+    iin,
+    submittedAt: utc(occurredAt),
+    status: 'open',
+    assignee: null,
+  };
   created.push(c);
   return c;
 }
 
-async function step(c: Created, stepId: string, as: TestCaller, occurredAt: string, data: Record<string, unknown> = {}): Promise<number> {
+async function step(
+  c: Created,
+  stepId: string,
+  as: TestCaller,
+  occurredAt: string,
+  data: Record<string, unknown> = {},
+): Promise<number> {
   const r = await api.call('POST', `/api/cases/${c.caseId}/steps/${stepId}`, { as, body: { occurredAt, data } });
-  expect({ stepId, status: r.status, body: r.status === 201 ? null : r.body }).toEqual({ stepId, status: 201, body: null });
+  expect({ stepId, status: r.status, body: r.status === 201 ? null : r.body }).toEqual({
+    stepId,
+    status: 201,
+    body: null,
+  });
   lastPosition = r.body.position;
   return r.body.position;
 }
@@ -71,28 +102,49 @@ beforeAll(async () => {
   api = await startHarness({ READ_WAIT_MS: '700' });
 
   late = await submit('personnel-reserve', 'competition-recommended', 'astana', IIN_A, at('2015-09-15', '10:00'));
-  lateRegisteredAt = await step(late, 'documents-registered', staff('registry-clerk', 'astana'), at('2015-09-18', '10:00'), { incomingNumber: '04-117' });
+  lateRegisteredAt = await step(
+    late,
+    'documents-registered',
+    staff('registry-clerk', 'astana'),
+    at('2015-09-18', '10:00'),
+    { incomingNumber: '04-117' },
+  );
 
   cancelled = await submit('personnel-reserve', 'priority-graduates', 'almaty', IIN_B, at('2015-09-16', '11:00'));
-  const cancel = await api.call('POST', `/api/cases/${cancelled.caseId}/cancel`, { as: applicant(IIN_B), body: { occurredAt: at('2015-09-16', '12:00'), reason: 'передумал' } });
+  const cancel = await api.call('POST', `/api/cases/${cancelled.caseId}/cancel`, {
+    as: applicant(IIN_B),
+    body: { occurredAt: at('2015-09-16', '12:00'), reason: 'передумал' },
+  });
   expect(cancel.status).toBe(201);
   cancelled.status = 'cancelled';
 
   completed = await submit('personnel-reserve', 'competition-recommended', 'astana', IIN_A, at('2015-10-05', '09:30'));
-  await step(completed, 'documents-registered', staff('registry-clerk', 'astana'), at('2015-10-05', '11:00'), { incomingNumber: '04-200' });
-  await step(completed, 'assigned-to-employee', staff('head', 'astana'), at('2015-10-05', '15:00'), { assigneeId: 'employee-7' });
-  await step(completed, 'documents-reviewed', staff('employee', 'astana'), at('2015-10-06', '10:00'), { outcome: 'compliant' });
+  await step(completed, 'documents-registered', staff('registry-clerk', 'astana'), at('2015-10-05', '11:00'), {
+    incomingNumber: '04-200',
+  });
+  await step(completed, 'assigned-to-employee', staff('head', 'astana'), at('2015-10-05', '15:00'), {
+    assigneeId: 'employee-7',
+  });
+  await step(completed, 'documents-reviewed', staff('employee', 'astana'), at('2015-10-06', '10:00'), {
+    outcome: 'compliant',
+  });
   await step(completed, 'order-drafted', staff('employee', 'astana'), at('2015-10-06', '12:00'));
-  await step(completed, 'order-signed', staff('signatory', 'astana'), at('2015-10-07', '10:00'), { orderNumber: '125-к' });
-  await step(completed, 'extract-issued', staff('employee', 'astana'), at('2015-10-07', '16:00'), { documentNumber: 'EX-77' });
+  await step(completed, 'order-signed', staff('signatory', 'astana'), at('2015-10-07', '10:00'), {
+    orderNumber: '125-к',
+  });
+  await step(completed, 'extract-issued', staff('employee', 'astana'), at('2015-10-07', '16:00'), {
+    documentNumber: 'EX-77',
+  });
   completed.status = 'completed';
   completed.assignee = 'employee-7';
 
   testing = await submit('civil-service-testing', undefined, 'almaty', IIN_B, at('2015-11-02', '09:00'));
 
   // For paging: three submissions at the very same instant (ties broken by case id) and a few more.
-  for (const iin of [makeIin('770303', 3, 1), makeIin('770303', 3, 2), makeIin('770303', 3, 3)]) await submit('personnel-reserve', 'competition-recommended', 'shymkent', iin, at('2015-10-20', '10:00'));
-  for (const [i, day] of ['2015-08-20', '2015-12-01', '2016-01-15', '2016-03-10'].entries()) await submit('personnel-reserve', 'priority-graduates', 'shymkent', makeIin('660606', 4, 50 + i), at(day, '09:15'));
+  for (const iin of [makeIin('770303', 3, 1), makeIin('770303', 3, 2), makeIin('770303', 3, 3)])
+    await submit('personnel-reserve', 'competition-recommended', 'shymkent', iin, at('2015-10-20', '10:00'));
+  for (const [i, day] of ['2015-08-20', '2015-12-01', '2016-01-15', '2016-03-10'].entries())
+    await submit('personnel-reserve', 'priority-graduates', 'shymkent', makeIin('660606', 4, 50 + i), at(day, '09:15'));
 }, 60_000);
 afterAll(async () => api.close());
 
@@ -104,7 +156,10 @@ describe('GET /api/cases/:caseId', () => {
     expect(r.headers.get('x-read-position')).toBe(String(r.body.position));
     expect(r.body).toMatchObject({
       caseId: late.caseId,
-      service: { id: 'personnel-reserve', title: { ru: 'Зачисление в кадровый резерв административной государственной службы' } },
+      service: {
+        id: 'personnel-reserve',
+        title: { ru: 'Зачисление в кадровый резерв административной государственной службы' },
+      },
       version: { id: 'personnel-reserve/order-184-2015' },
       track: { id: 'competition-recommended' },
       channel: { id: 'portal', requested: 'portal' },
@@ -115,8 +170,24 @@ describe('GET /api/cases/:caseId', () => {
       revision: 1,
     });
     expect(r.body.acts).toEqual([
-      expect.objectContaining({ revision: 0, stepId: 'application-submitted', eventType: 'ApplicationSubmitted', eventLabel: { ru: 'Заявление подано', kk: 'Өтініш берілді' }, occurredAt: utc(at('2015-09-15', '10:00')), backDated: true, actor: expect.objectContaining({ id: `applicant-${IIN_A}`, role: 'applicant' }) }),
-      expect.objectContaining({ revision: 1, stepId: 'documents-registered', eventType: 'DocumentRegistered', occurredAt: utc(at('2015-09-18', '10:00')), backDated: true, recordedAt: expect.any(String), actor: expect.objectContaining({ id: 'registry-clerk-astana', role: 'registry-clerk', unit: 'astana' }) }),
+      expect.objectContaining({
+        revision: 0,
+        stepId: 'application-submitted',
+        eventType: 'ApplicationSubmitted',
+        eventLabel: { ru: 'Заявление подано', kk: 'Өтініш берілді' },
+        occurredAt: utc(at('2015-09-15', '10:00')),
+        backDated: true,
+        actor: expect.objectContaining({ id: `applicant-${IIN_A}`, role: 'applicant' }),
+      }),
+      expect.objectContaining({
+        revision: 1,
+        stepId: 'documents-registered',
+        eventType: 'DocumentRegistered',
+        occurredAt: utc(at('2015-09-18', '10:00')),
+        backDated: true,
+        recordedAt: expect.any(String),
+        actor: expect.objectContaining({ id: 'registry-clerk-astana', role: 'registry-clerk', unit: 'astana' }),
+      }),
     ]);
     const assignment = r.body.openSteps.find((s: { stepId: string }) => s.stepId === 'assigned-to-employee');
     expect(assignment).toMatchObject({
@@ -124,9 +195,15 @@ describe('GET /api/cases/:caseId', () => {
       eventType: 'AssignedToEmployee',
       roles: [{ id: 'head', label: { ru: 'Руководитель Управления/Отдела прохождения государственной службы' } }],
       // One working day from Tuesday 15 September: the end of Wednesday 16 September, long past now.
-      deadlines: [{ limitId: 'assignment', kind: 'working-days', deadline: utc('2015-09-17T00:00:00+06:00'), status: 'overdue' }],
+      deadlines: [
+        { limitId: 'assignment', kind: 'working-days', deadline: utc('2015-09-17T00:00:00+06:00'), status: 'overdue' },
+      ],
     });
-    expect(r.body.openSteps.map((s: { stepId: string }) => s.stepId).sort()).toEqual(['application-cancelled', 'assigned-to-employee', 'portal-refusal']);
+    expect(r.body.openSteps.map((s: { stepId: string }) => s.stepId).sort()).toEqual([
+      'application-cancelled',
+      'assigned-to-employee',
+      'portal-refusal',
+    ]);
     expect(r.body.callerMayTake).toEqual(['assigned-to-employee']);
     const byApplicant = await read(`/api/cases/${late.caseId}`, applicant(IIN_A));
     expect(byApplicant.body.callerMayTake).toEqual(['application-cancelled']);
@@ -136,25 +213,45 @@ describe('GET /api/cases/:caseId', () => {
   it('shows a closed case with its status and result, and no open step', async () => {
     // After the scenario's last write: the reads below need the model to have projected all of it.
     const done = await read(`/api/cases/${completed.caseId}?after=${lastPosition}`, AUDITOR);
-    expect(done.body).toMatchObject({ status: 'completed', result: { id: 'reserve-enrolment-extract', kind: 'positive' }, assignee: 'employee-7', closedAt: utc(at('2015-10-07', '16:00')), openSteps: [], callerMayTake: [] });
+    expect(done.body).toMatchObject({
+      status: 'completed',
+      result: { id: 'reserve-enrolment-extract', kind: 'positive' },
+      assignee: 'employee-7',
+      closedAt: utc(at('2015-10-07', '16:00')),
+      openSteps: [],
+      callerMayTake: [],
+    });
     expect(done.body.acts).toHaveLength(7);
     const gone = await read(`/api/cases/${cancelled.caseId}`, AUDITOR);
     expect(gone.body).toMatchObject({ status: 'cancelled', closedAt: utc(at('2015-09-16', '12:00')), openSteps: [] });
   });
 
-  it('shows the IIN to the applicant, staff of the case\'s unit, auditors and admins; staff of another unit and another applicant get 403', async () => {
+  it("shows the IIN to the applicant, staff of the case's unit, auditors and admins; staff of another unit and another applicant get 403", async () => {
     const iinSeenBy = async (caller: TestCaller) => {
       const r = await read(`/api/cases/${late.caseId}`, caller);
       expect(r.status).toBe(200);
       return r.body.applicant;
     };
-    for (const caller of [applicant(IIN_A), staff('registry-clerk', 'astana'), staff('employee', 'astana'), AUDITOR, ADMIN]) {
-      expect({ caller: caller.sub, applicant: await iinSeenBy(caller) }).toEqual({ caller: caller.sub, applicant: { iin: IIN_A, iinMasked: false, fullName: 'Серикова Айгерим' } });
+    for (const caller of [
+      applicant(IIN_A),
+      staff('registry-clerk', 'astana'),
+      staff('employee', 'astana'),
+      AUDITOR,
+      ADMIN,
+    ]) {
+      expect({ caller: caller.sub, applicant: await iinSeenBy(caller) }).toEqual({
+        caller: caller.sub,
+        applicant: { iin: IIN_A, iinMasked: false, fullName: 'Серикова Айгерим' },
+      });
     }
     // A clerk of unit A has no business reading unit B's applicants: not even their masked IIN and name.
     for (const caller of [staff('head', 'almaty'), staff('psc-operator', 'shymkent')]) {
       const r = await read(`/api/cases/${late.caseId}`, caller);
-      expect({ caller: caller.sub, status: r.status, detail: r.body.detail }).toEqual({ caller: caller.sub, status: 403, detail: `the caller reads only the cases of unit "${caller.unit}"` });
+      expect({ caller: caller.sub, status: r.status, detail: r.body.detail }).toEqual({
+        caller: caller.sub,
+        status: 403,
+        detail: `the caller reads only the cases of unit "${caller.unit}"`,
+      });
       expect((await read(`/api/cases/${late.caseId}/sla`, caller)).status).toBe(403);
     }
     const other = await read(`/api/cases/${late.caseId}`, applicant(IIN_B));
@@ -163,7 +260,9 @@ describe('GET /api/cases/:caseId', () => {
   });
 
   it('a view kept rendered stands until an open deadline passes: the same text just before it, overdue at it', async () => {
-    const doc = (await (await api.app.infra.projections.readModels.collection<CaseDocument>('cases', 'cases')).get(late.caseId))!;
+    const doc = (await (
+      await api.app.infra.projections.readModels.collection<CaseDocument>('cases', 'cases')
+    ).get(late.caseId))!;
     const version = caseVersion(catalog, doc.versionId);
     const head: Principal = { id: 'head-astana', name: 'Руководитель', roles: ['head'], unit: 'astana' };
     const now = new Date(utc(at('2015-09-16', '10:00')));
@@ -177,7 +276,7 @@ describe('GET /api/cases/:caseId', () => {
     expect(renderCaseView(doc, version, head, new Date(utc(at('2016-06-01', '00:00')))).validUntil).toBe(Infinity);
   });
 
-  it('a view read again is the same answer; the next read after a write shows it; callers never get each other\'s view', async () => {
+  it("a view read again is the same answer; the next read after a write shows it; callers never get each other's view", async () => {
     const views = api.app.app.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }).renderedViews!;
     const c = await submit('personnel-reserve', 'competition-recommended', 'astana', IIN_A, at('2015-09-22', '10:00'));
     const head = staff('head', 'astana');
@@ -194,11 +293,20 @@ describe('GET /api/cases/:caseId', () => {
     expect((await read(`/api/cases/${c.caseId}`, elsewhere)).status).toBe(403);
     expect((await read(`/api/cases/${c.caseId}`, applicant(IIN_B))).status).toBe(403);
 
-    const position = await step(c, 'documents-registered', staff('registry-clerk', 'astana'), at('2015-09-22', '11:00'), { incomingNumber: '04-301' });
+    const position = await step(
+      c,
+      'documents-registered',
+      staff('registry-clerk', 'astana'),
+      at('2015-09-22', '11:00'),
+      { incomingNumber: '04-301' },
+    );
     const changed = await read(`/api/cases/${c.caseId}?after=${position}`, head);
     expect(changed.body).toMatchObject({ revision: 1, callerMayTake: ['assigned-to-employee'] });
     expect(changed.body.acts).toHaveLength(2);
-    expect((await read(`/api/cases/${c.caseId}`, applicant(IIN_A))).body).toMatchObject({ revision: 1, callerMayTake: ['application-cancelled'] });
+    expect((await read(`/api/cases/${c.caseId}`, applicant(IIN_A))).body).toMatchObject({
+      revision: 1,
+      callerMayTake: ['application-cancelled'],
+    });
   });
 
   it('an unknown case is 404; a malformed id is 400 naming path.caseId; an unknown parameter is 400', async () => {
@@ -209,17 +317,28 @@ describe('GET /api/cases/:caseId', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual(['path.caseId', 'query.after']);
-    expect(bad.body.errors[1]).toMatchObject({ problem: '"x" is not a whole number', allowed: expect.stringContaining('whole number') });
+    expect(bad.body.errors[1]).toMatchObject({
+      problem: '"x" is not a whole number',
+      allowed: expect.stringContaining('whole number'),
+    });
     const typo = await read(`/api/cases/${late.caseId}?aftr=3`, AUDITOR);
     expect(typo.status).toBe(400);
-    expect(typo.body.errors).toEqual([{ field: 'query.aftr', problem: 'is not a parameter of this endpoint', allowed: 'after' }]);
+    expect(typo.body.errors).toEqual([
+      { field: 'query.aftr', problem: 'is not a parameter of this endpoint', allowed: 'after' },
+    ]);
   });
 });
 
 describe('read-your-writes', () => {
   it('a write is visible to a read that names its position, immediately', async () => {
     const c = await submit('personnel-reserve', 'competition-recommended', 'astana', IIN_A, at('2015-09-21', '10:00'));
-    const position = await step(c, 'documents-registered', staff('registry-clerk', 'astana'), at('2015-09-21', '11:00'), { incomingNumber: '04-300' });
+    const position = await step(
+      c,
+      'documents-registered',
+      staff('registry-clerk', 'astana'),
+      at('2015-09-21', '11:00'),
+      { incomingNumber: '04-300' },
+    );
     const r = await read(`/api/cases/${c.caseId}?after=${position}`, staff('head', 'astana'));
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ revision: 1, callerMayTake: ['assigned-to-employee'] });
@@ -228,14 +347,23 @@ describe('read-your-writes', () => {
 
   it('a position the model does not reach in time is 503 problem+json with Retry-After, on every read endpoint', async () => {
     const beyond = (await api.app.infra.eventLog.headPosition()) + 1_000_000;
-    for (const path of [`/api/cases/${late.caseId}?after=${beyond}`, `/api/cases?after=${beyond}`, `/api/cases/${late.caseId}/sla?after=${beyond}`]) {
+    for (const path of [
+      `/api/cases/${late.caseId}?after=${beyond}`,
+      `/api/cases?after=${beyond}`,
+      `/api/cases/${late.caseId}/sla?after=${beyond}`,
+    ]) {
       const started = Date.now();
       const r = await read(path, AUDITOR);
       expect({ path, status: r.status }).toEqual({ path, status: 503 });
       expect(Date.now() - started).toBeGreaterThanOrEqual(600);
       expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(r.headers.get('retry-after')).toBe('1');
-      expect(r.body).toMatchObject({ status: 503, projection: 'cases', requestedPosition: beyond, reachedPosition: expect.any(Number) });
+      expect(r.body).toMatchObject({
+        status: 503,
+        projection: 'cases',
+        requestedPosition: beyond,
+        reachedPosition: expect.any(Number),
+      });
       expect(r.body.reachedPosition).toBeLessThan(beyond);
     }
   });
@@ -243,7 +371,8 @@ describe('read-your-writes', () => {
 
 describe('GET /api/cases', () => {
   type Row = { caseId: string; applicant: { iin: string; iinMasked: boolean }; status: string; submittedAt: string };
-  const newestFirst = (a: Created, b: Created) => b.submittedAt.localeCompare(a.submittedAt) || b.caseId.localeCompare(a.caseId);
+  const newestFirst = (a: Created, b: Created) =>
+    b.submittedAt.localeCompare(a.submittedAt) || b.caseId.localeCompare(a.caseId);
   const ids = (rows: Row[]) => rows.map((r) => r.caseId);
 
   async function all(query: string, caller: TestCaller = AUDITOR): Promise<Row[]> {
@@ -254,42 +383,77 @@ describe('GET /api/cases', () => {
   }
 
   it('filters by service, status, unit, assignee, applicant IIN and submission period, newest submission first', async () => {
-    const expectIds = (predicate: (c: Created) => boolean) => created.filter(predicate).sort(newestFirst).map((c) => c.caseId);
+    const expectIds = (predicate: (c: Created) => boolean) =>
+      created
+        .filter(predicate)
+        .sort(newestFirst)
+        .map((c) => c.caseId);
     expect(ids(await all(''))).toEqual(expectIds(() => true));
     expect(ids(await all('&serviceId=civil-service-testing'))).toEqual([testing.caseId]);
     expect(ids(await all('&status=cancelled'))).toEqual([cancelled.caseId]);
     expect(ids(await all('&status=completed'))).toEqual([completed.caseId]);
-    expect(ids(await all('&status=open&serviceId=personnel-reserve'))).toEqual(expectIds((c) => c.status === 'open' && c.serviceId === 'personnel-reserve'));
+    expect(ids(await all('&status=open&serviceId=personnel-reserve'))).toEqual(
+      expectIds((c) => c.status === 'open' && c.serviceId === 'personnel-reserve'),
+    );
     expect(ids(await all('&unit=almaty'))).toEqual(expectIds((c) => c.unit === 'almaty'));
     expect(ids(await all('&assignee=employee-7'))).toEqual([completed.caseId]);
     expect(ids(await all(`&applicantIin=${IIN_B}`))).toEqual(expectIds((c) => c.iin === IIN_B));
     // Dates are whole Asia/Almaty days, both ends inclusive; instants are exact.
-    const september = (c: Created) => c.submittedAt >= utc('2015-09-01T00:00:00+06:00') && c.submittedAt < utc('2015-10-01T00:00:00+06:00');
+    const september = (c: Created) =>
+      c.submittedAt >= utc('2015-09-01T00:00:00+06:00') && c.submittedAt < utc('2015-10-01T00:00:00+06:00');
     expect(ids(await all('&submittedFrom=2015-09-01&submittedTo=2015-09-30'))).toEqual(expectIds(september));
     expect(expectIds(september).length).toBeGreaterThanOrEqual(3);
-    expect(ids(await all(`&submittedFrom=${encodeURIComponent(at('2015-09-16', '11:00'))}&submittedTo=${encodeURIComponent(at('2015-10-05', '09:30'))}`))).toEqual(
-      expectIds((c) => c.submittedAt >= utc(at('2015-09-16', '11:00')) && c.submittedAt <= utc(at('2015-10-05', '09:30'))),
+    expect(
+      ids(
+        await all(
+          `&submittedFrom=${encodeURIComponent(at('2015-09-16', '11:00'))}&submittedTo=${encodeURIComponent(at('2015-10-05', '09:30'))}`,
+        ),
+      ),
+    ).toEqual(
+      expectIds(
+        (c) => c.submittedAt >= utc(at('2015-09-16', '11:00')) && c.submittedAt <= utc(at('2015-10-05', '09:30')),
+      ),
     );
   });
 
   it('an applicant sees only their own cases, whatever they filter by', async () => {
     const own = await all('', applicant(IIN_B));
-    expect(ids(own).sort()).toEqual(created.filter((c) => c.iin === IIN_B).map((c) => c.caseId).sort());
+    expect(ids(own).sort()).toEqual(
+      created
+        .filter((c) => c.iin === IIN_B)
+        .map((c) => c.caseId)
+        .sort(),
+    );
     expect(own.every((row) => row.applicant.iin === IIN_B && !row.applicant.iinMasked)).toBe(true);
     const lookup = await read(`/api/cases?applicantIin=${IIN_A}`, applicant(IIN_B));
-    expect({ status: lookup.status, type: lookup.body.type, detail: lookup.body.detail }).toEqual({ status: 403, type: expect.stringMatching(/forbidden$/), detail: expect.stringMatching(/only by their own IIN/) });
+    expect({ status: lookup.status, type: lookup.body.type, detail: lookup.body.detail }).toEqual({
+      status: 403,
+      type: expect.stringMatching(/forbidden$/),
+      detail: expect.stringMatching(/only by their own IIN/),
+    });
     expect(await all('&unit=astana', applicant(IIN_B))).toEqual([]);
   });
 
-  it('lists to staff only their own unit\'s cases, with the IIN; another unit is 403', async () => {
+  it("lists to staff only their own unit's cases, with the IIN; another unit is 403", async () => {
     const rows = await all('', staff('head', 'almaty'));
-    expect(ids(rows).sort()).toEqual(created.filter((c) => c.unit === 'almaty').map((c) => c.caseId).sort());
+    expect(ids(rows).sort()).toEqual(
+      created
+        .filter((c) => c.unit === 'almaty')
+        .map((c) => c.caseId)
+        .sort(),
+    );
     for (const row of rows) {
       const c = created.find((x) => x.caseId === row.caseId)!;
-      expect({ caseId: c.caseId, applicant: row.applicant }).toEqual({ caseId: c.caseId, applicant: expect.objectContaining({ iin: c.iin, iinMasked: false }) });
+      expect({ caseId: c.caseId, applicant: row.applicant }).toEqual({
+        caseId: c.caseId,
+        applicant: expect.objectContaining({ iin: c.iin, iinMasked: false }),
+      });
     }
     const elsewhere = await read('/api/cases?unit=astana', staff('head', 'almaty'));
-    expect({ status: elsewhere.status, detail: elsewhere.body.detail }).toEqual({ status: 403, detail: expect.stringMatching(/may not list the cases of unit "astana"/) });
+    expect({ status: elsewhere.status, detail: elsewhere.body.detail }).toEqual({
+      status: 403,
+      detail: expect.stringMatching(/may not list the cases of unit "astana"/),
+    });
     // The IIN filter, the brute-force lookup of the issue, finds nothing outside the caller's unit.
     expect(await all(`&applicantIin=${IIN_A}`, staff('head', 'almaty'))).toEqual([]);
   });
@@ -307,7 +471,12 @@ describe('GET /api/cases', () => {
       cursor = r.body.nextCursor;
       pages++;
     } while (cursor !== null && pages < 50);
-    expect(seen).toEqual(created.slice().sort(newestFirst).map((c) => c.caseId));
+    expect(seen).toEqual(
+      created
+        .slice()
+        .sort(newestFirst)
+        .map((c) => c.caseId),
+    );
     expect(new Set(seen).size).toBe(created.length);
     expect(pages).toBe(Math.ceil(created.length / 2));
     const defaults = await read('/api/cases', AUDITOR);
@@ -334,8 +503,17 @@ describe('GET /api/cases', () => {
     ];
     for (const [query, field, allowed] of cases) {
       const r = await read(`/api/cases?${query}`, AUDITOR);
-      expect({ query, status: r.status, type: r.headers.get('content-type') }).toEqual({ query, status: 400, type: expect.stringMatching(/^application\/problem\+json/) });
-      expect({ query, errors: r.body.errors }).toEqual({ query, errors: [expect.objectContaining({ field, problem: expect.any(String), allowed: expect.stringMatching(allowed) })] });
+      expect({ query, status: r.status, type: r.headers.get('content-type') }).toEqual({
+        query,
+        status: 400,
+        type: expect.stringMatching(/^application\/problem\+json/),
+      });
+      expect({ query, errors: r.body.errors }).toEqual({
+        query,
+        errors: [
+          expect.objectContaining({ field, problem: expect.any(String), allowed: expect.stringMatching(allowed) }),
+        ],
+      });
     }
     const two = await read('/api/cases?limit=0&status=closed', AUDITOR);
     expect(two.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.limit', 'query.status']);
@@ -343,31 +521,58 @@ describe('GET /api/cases', () => {
 });
 
 describe('GET /api/cases/:caseId/sla', () => {
-  type SlaRow = { stepId: string; limitId: string; status: string; deadline: string | null; completedAt: string | null; alternative: { deadline: string | null; status: string } | null };
+  type SlaRow = {
+    stepId: string;
+    limitId: string;
+    status: string;
+    deadline: string | null;
+    completedAt: string | null;
+    alternative: { deadline: string | null; status: string } | null;
+  };
   async function sla(c: Created, asOf: string | null, caller: TestCaller = AUDITOR): Promise<SlaRow[]> {
     const r = await read(`/api/cases/${c.caseId}/sla${asOf ? `?asOf=${encodeURIComponent(asOf)}` : ''}`, caller);
     expect(r.status).toBe(200);
     expect(r.headers.get('x-read-position')).toBe(String(r.body.position));
     return r.body.rows;
   }
-  const row = (rows: SlaRow[], stepId: string, limitId: string) => rows.find((r) => r.stepId === stepId && r.limitId === limitId);
-  type StoredRow = { stepId: string; limitId: string; deadline: string | null; completedAt: string | null; settled: string | null } & Record<string, unknown>;
+  const row = (rows: SlaRow[], stepId: string, limitId: string) =>
+    rows.find((r) => r.stepId === stepId && r.limitId === limitId);
+  type StoredRow = {
+    stepId: string;
+    limitId: string;
+    deadline: string | null;
+    completedAt: string | null;
+    settled: string | null;
+  } & Record<string, unknown>;
   /** What the compliance projection keeps of a case: the rows its rollups, overdue list and drill-down count. */
   async function complianceRows(caseId: string): Promise<{ state: { status: string }; rows: StoredRow[] }> {
     const models = api.app.infra.projections.readModels;
     await models.waitFor('compliance', await api.app.infra.eventLog.headPosition(), 5000);
-    return (await (await models.collection<{ _id: string; state: { status: string }; rows: StoredRow[] }>('compliance', 'case-rows')).get(caseId))!;
+    return (await (
+      await models.collection<{ _id: string; state: { status: string }; rows: StoredRow[] }>('compliance', 'case-rows')
+    ).get(caseId))!;
   }
 
   it('an open step before its deadline is open; past it, overdue; a late act is breached, a timely one met', async () => {
     const before = await sla(late, at('2015-09-16', '12:00'));
     // Registration within one working day of receipt (Tue 15 Sep): until the end of Wed 16 Sep.
-    expect(row(before, 'documents-registered', 'registration')).toMatchObject({ status: 'open', deadline: utc('2015-09-17T00:00:00+06:00'), completedAt: null });
+    expect(row(before, 'documents-registered', 'registration')).toMatchObject({
+      status: 'open',
+      deadline: utc('2015-09-17T00:00:00+06:00'),
+      completedAt: null,
+    });
     expect(row(before, 'assigned-to-employee', 'assignment')).toMatchObject({ status: 'open' });
-    expect(row(before, 'application-submitted', 'filing')).toMatchObject({ status: 'met', completedAt: utc(at('2015-09-15', '10:00')) });
+    expect(row(before, 'application-submitted', 'filing')).toMatchObject({
+      status: 'met',
+      completedAt: utc(at('2015-09-15', '10:00')),
+    });
 
     const after = await sla(late, at('2015-09-20', '12:00'));
-    expect(row(after, 'documents-registered', 'registration')).toMatchObject({ status: 'breached', completedAt: utc(at('2015-09-18', '10:00')), deadline: utc('2015-09-17T00:00:00+06:00') });
+    expect(row(after, 'documents-registered', 'registration')).toMatchObject({
+      status: 'breached',
+      completedAt: utc(at('2015-09-18', '10:00')),
+      deadline: utc('2015-09-17T00:00:00+06:00'),
+    });
     expect(row(after, 'assigned-to-employee', 'assignment')).toMatchObject({ status: 'overdue', completedAt: null });
 
     const timely = await sla(completed, null);
@@ -382,23 +587,40 @@ describe('GET /api/cases/:caseId/sla', () => {
     expect(cumulative).toMatchObject({
       deadline: utc('2015-09-23T00:00:00+06:00'),
       status: 'overdue',
-      alternative: expect.objectContaining({ kind: 'working-days', deadline: utc('2015-09-26T00:00:00+06:00'), status: 'open' }),
+      alternative: expect.objectContaining({
+        kind: 'working-days',
+        deadline: utc('2015-09-26T00:00:00+06:00'),
+        status: 'open',
+      }),
     });
     // The priority-graduates total does not apply on this track.
     expect(row(rows, 'extract-issued', 'cumulative-from-receipt-b')).toBeUndefined();
     expect(row(rows, 'documents-registered', 'registration')!.alternative).toBeNull();
   });
 
-  it('without asOf the rows are as of now, and agree with the rows the dashboards read (the compliance projection\'s memory of the case)', async () => {
+  it("without asOf the rows are as of now, and agree with the rows the dashboards read (the compliance projection's memory of the case)", async () => {
     const now = await sla(late, null);
     const stored = await complianceRows(late.caseId);
-    expect(stored.rows.map((d) => `${d.stepId}/${d.limitId}`).sort()).toEqual(now.map((r) => `${r.stepId}/${r.limitId}`).sort());
+    expect(stored.rows.map((d) => `${d.stepId}/${d.limitId}`).sort()).toEqual(
+      now.map((r) => `${r.stepId}/${r.limitId}`).sort(),
+    );
     for (const doc of stored.rows) {
       const live = row(now, doc.stepId, doc.limitId)!;
-      expect({ deadline: doc.deadline, completedAt: doc.completedAt }).toEqual({ deadline: live.deadline, completedAt: live.completedAt });
+      expect({ deadline: doc.deadline, completedAt: doc.completedAt }).toEqual({
+        deadline: live.deadline,
+        completedAt: live.completedAt,
+      });
       // Open rows are decided when read; settled ones are stored.
       expect(doc.settled).toBe(live.status === 'met' || live.status === 'breached' ? live.status : null);
-      expect(doc).toMatchObject({ serviceId: 'personnel-reserve', versionId: 'personnel-reserve/order-184-2015', trackId: 'competition-recommended', unit: 'astana', channel: 'portal', assignee: null, month: '2015-09' });
+      expect(doc).toMatchObject({
+        serviceId: 'personnel-reserve',
+        versionId: 'personnel-reserve/order-184-2015',
+        trackId: 'competition-recommended',
+        unit: 'astana',
+        channel: 'portal',
+        assignee: null,
+        month: '2015-09',
+      });
     }
   });
 
@@ -407,19 +629,32 @@ describe('GET /api/cases/:caseId/sla', () => {
     expect(rows.map((r) => `${r.stepId}/${r.limitId}:${r.status}`)).toEqual(['application-submitted/filing:met']);
     const stored = await complianceRows(cancelled.caseId);
     expect(stored.state.status).toBe('cancelled');
-    expect(stored.rows.map((d) => ({ id: `${d.stepId}/${d.limitId}`, settled: d.settled }))).toEqual([{ id: 'application-submitted/filing', settled: 'met' }]);
+    expect(stored.rows.map((d) => ({ id: `${d.stepId}/${d.limitId}`, settled: d.settled }))).toEqual([
+      { id: 'application-submitted/filing', settled: 'met' },
+    ]);
     // While it was open, its registration clock was running.
     const whileOpen = await sla(cancelled, at('2015-09-16', '11:30'));
     expect(row(whileOpen, 'documents-registered', 'registration')).toMatchObject({ status: 'open' });
   });
 
   it('refuses an asOf before the submission or not an instant with 400 naming query.asOf; an applicant reads only their own', async () => {
-    const early = await read(`/api/cases/${late.caseId}/sla?asOf=${encodeURIComponent(at('2015-09-15', '09:59'))}`, AUDITOR);
+    const early = await read(
+      `/api/cases/${late.caseId}/sla?asOf=${encodeURIComponent(at('2015-09-15', '09:59'))}`,
+      AUDITOR,
+    );
     expect(early.status).toBe(400);
-    expect(early.body.errors).toEqual([expect.objectContaining({ field: 'query.asOf', problem: expect.stringContaining('before the case was submitted'), allowed: expect.stringContaining(utc(at('2015-09-15', '10:00'))) })]);
+    expect(early.body.errors).toEqual([
+      expect.objectContaining({
+        field: 'query.asOf',
+        problem: expect.stringContaining('before the case was submitted'),
+        allowed: expect.stringContaining(utc(at('2015-09-15', '10:00'))),
+      }),
+    ]);
     const bad = await read(`/api/cases/${late.caseId}/sla?asOf=yesterday`, AUDITOR);
     expect(bad.status).toBe(400);
-    expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'query.asOf', allowed: expect.stringContaining('offset') })]);
+    expect(bad.body.errors).toEqual([
+      expect.objectContaining({ field: 'query.asOf', allowed: expect.stringContaining('offset') }),
+    ]);
     expect((await read(`/api/cases/${late.caseId}/sla`, applicant(IIN_B))).status).toBe(403);
     expect((await read(`/api/cases/${late.caseId}/sla`, applicant(IIN_A))).status).toBe(200);
   });
@@ -434,39 +669,85 @@ describe('the cases projection', () => {
       const firstRoles = rolesOn(first, trackId);
       const submitter = firstRoles.includes('applicant') ? applicant(iin) : callerFor(firstRoles[0]!, 'astana', iin);
       const channel = version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office';
-      const r = await api.call('POST', '/api/cases', { as: submitter, body: { serviceId: version.serviceId, trackId, channel, unit: 'astana', applicant: { iin, fullName: 'Тестов Тест' }, occurredAt: at(day, '09:00') } });
+      const r = await api.call('POST', '/api/cases', {
+        as: submitter,
+        body: {
+          serviceId: version.serviceId,
+          trackId,
+          channel,
+          unit: 'astana',
+          applicant: { iin, fullName: 'Тестов Тест' },
+          occurredAt: at(day, '09:00'),
+        },
+      });
       expect({ name, status: r.status }).toEqual({ name, status: 201 });
       const caseId = r.body.caseId as string;
-      created.push({ caseId, serviceId: version.serviceId, unit: 'astana', iin, submittedAt: utc(at(day, '09:00')), status: 'completed', assignee: null });
+      created.push({
+        caseId,
+        serviceId: version.serviceId,
+        unit: 'astana',
+        iin,
+        submittedAt: utc(at(day, '09:00')),
+        status: 'completed',
+        assignee: null,
+      });
       let minute = 0;
       let position = r.body.position as number;
       for (const s of mainPath(version, trackId).slice(1)) {
         const roles = rolesOn(s, trackId);
         for (const role of s.requiresAll ? roles : [roles.find((x) => x !== 'applicant') ?? roles[0]!]) {
           minute += 10;
-          const t = await api.call('POST', `/api/cases/${caseId}/steps/${s.id}`, { as: callerFor(role, 'astana', iin), body: { occurredAt: at(day, `${String(10 + Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`), data: VALID_DATA[s.eventType] } });
+          const t = await api.call('POST', `/api/cases/${caseId}/steps/${s.id}`, {
+            as: callerFor(role, 'astana', iin),
+            body: {
+              occurredAt: at(
+                day,
+                `${String(10 + Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`,
+              ),
+              data: VALID_DATA[s.eventType],
+            },
+          });
           expect({ name, step: s.id, status: t.status }).toEqual({ name, step: s.id, status: 201 });
           position = t.body.position;
         }
       }
       const view = await read(`/api/cases/${caseId}?after=${position}`, AUDITOR);
-      expect({ name, status: view.body.status, openSteps: view.body.openSteps }).toEqual({ name, status: expect.stringMatching(/^(completed|refused)$/), openSteps: [] });
+      expect({ name, status: view.body.status, openSteps: view.body.openSteps }).toEqual({
+        name,
+        status: expect.stringMatching(/^(completed|refused)$/),
+        openSteps: [],
+      });
       expect((await read(`/api/cases/${caseId}/sla`, AUDITOR)).status).toBe(200);
     }
     lastPosition = await api.app.infra.eventLog.headPosition();
-    const health = await fetch(`${api.url}/health`).then((h) => h.json() as Promise<{ projections: { name: string; state: string; error: unknown }[] }>);
+    const health = await fetch(`${api.url}/health`).then(
+      (h) => h.json() as Promise<{ projections: { name: string; state: string; error: unknown }[] }>,
+    );
     expect(health.projections.find((p) => p.name === 'cases')).toMatchObject({ state: 'live', error: null });
   }, 60_000);
 
-  it('a cohort date beyond the calendar\'s years is refused at filing, naming it, and nothing is written', async () => {
+  it("a cohort date beyond the calendar's years is refused at filing, naming it, and nothing is written", async () => {
     const iin = makeIin('791111', 3, 7);
     const head = await api.app.infra.eventLog.headPosition();
     const r = await api.call('POST', '/api/cases', {
       as: staff('responsible-person', 'astana'),
-      body: { serviceId: 'personnel-reserve', trackId: 'corps-a-selection', channel: 'portal', unit: 'astana', applicant: { iin, fullName: 'Тестов Тест' }, occurredAt: at('2015-09-15', '10:00'), cohortDates: { 'document-acceptance-end': '2099-01-01' } },
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'corps-a-selection',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Тестов Тест' },
+        occurredAt: at('2015-09-15', '10:00'),
+        cohortDates: { 'document-acceptance-end': '2099-01-01' },
+      },
     });
     expect(r.status).toBe(400);
-    expect(r.body.errors).toEqual([expect.objectContaining({ field: 'cohortDates.document-acceptance-end', problem: expect.stringMatching(/2099-01-01 is outside/) })]);
+    expect(r.body.errors).toEqual([
+      expect.objectContaining({
+        field: 'cohortDates.document-acceptance-end',
+        problem: expect.stringMatching(/2099-01-01 is outside/),
+      }),
+    ]);
     expect(await api.app.infra.eventLog.headPosition()).toBe(head);
   });
 
@@ -485,7 +766,10 @@ describe('the cases projection', () => {
     const [status] = (await models.status()).filter((s) => s.name === 'cases');
     const build = await api.app.infra.projections.rebuild('cases');
     expect(build.generation).toBe(status!.generation! + 1);
-    expect((await models.status()).find((s) => s.name === 'cases')).toMatchObject({ generation: build.generation, state: 'live' });
+    expect((await models.status()).find((s) => s.name === 'cases')).toMatchObject({
+      generation: build.generation,
+      state: 'live',
+    });
     expect(await snapshot()).toEqual(before);
     const again = await read(`/api/cases/${late.caseId}`, AUDITOR);
     expect(again.body).toMatchObject({ caseId: late.caseId, revision: 1 });
@@ -496,7 +780,11 @@ describe('a read model still being built', () => {
   it('is not served: 503 problem+json with Retry-After', async () => {
     const idle = await startHarness({ PROJECTIONS: 'off' });
     try {
-      for (const path of ['/api/cases', '/api/cases/0b7f2a0e-1c1d-4d7e-9a55-1234567890ab', '/api/cases/0b7f2a0e-1c1d-4d7e-9a55-1234567890ab/sla']) {
+      for (const path of [
+        '/api/cases',
+        '/api/cases/0b7f2a0e-1c1d-4d7e-9a55-1234567890ab',
+        '/api/cases/0b7f2a0e-1c1d-4d7e-9a55-1234567890ab/sla',
+      ]) {
         const r = await idle.call('GET', path, { as: AUDITOR });
         expect({ path, status: r.status }).toEqual({ path, status: 503 });
         expect(r.headers.get('retry-after')).toBe('1');

@@ -14,7 +14,16 @@ import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases
 import { dayNumber } from '../../calendar/domain/local-date';
 import type { CaseStatus } from '../domain/case-state';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from './case-cursor';
-import { LIST_FIELDS, listRow, mayRead, readScope, renderCaseView, slaView, withPosition, type ListedCase } from './case-views';
+import {
+  LIST_FIELDS,
+  listRow,
+  mayRead,
+  readScope,
+  renderCaseView,
+  slaView,
+  withPosition,
+  type ListedCase,
+} from './case-views';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 import { RenderedViews } from './rendered-views';
 
@@ -71,7 +80,8 @@ export interface CaseQueryOptions {
 }
 
 /** The caller as far as their view of a case can differ from another caller's. */
-const perspective = (principal: Principal): string => `${principal.id}\n${principal.roles.join(',')}\n${principal.unit}\n${principal.iin ?? ''}`;
+const perspective = (principal: Principal): string =>
+  `${principal.id}\n${principal.roles.join(',')}\n${principal.unit}\n${principal.iin ?? ''}`;
 
 export class CaseQueries {
   /** What the list's parameters are checked against. */
@@ -120,16 +130,33 @@ export class CaseQueries {
     const rendered = renderCaseView(doc, version, principal, now);
     const json = Buffer.from(rendered.json);
     if (docVersion === null) return { ok: true, body: withPosition(json, position), position };
-    return { ok: true, body: this.renderedViews!.put(key, docVersion, mark, rendered.validUntil, json, position, withPosition), position };
+    return {
+      ok: true,
+      body: this.renderedViews!.put(key, docVersion, mark, rendered.validUntil, json, position, withPosition),
+      position,
+    };
   }
 
-  async caseSla(principal: Principal, caseId: string, params: CaseSlaParams): Promise<QueryOutcome<ReturnType<typeof slaView>>> {
+  async caseSla(
+    principal: Principal,
+    caseId: string,
+    params: CaseSlaParams,
+  ): Promise<QueryOutcome<ReturnType<typeof slaView>>> {
     const read = await this.readOne(principal, caseId, params.after);
     if (!read.ok) return read;
     const { doc, version, position } = read;
     const asOf = params.asOf === undefined ? this.clock() : this.instantOf(params.asOf, 'end');
     if (asOf.getTime() < Date.parse(doc.submittedAt)) {
-      return refused({ kind: 'invalid', errors: [{ field: 'query.asOf', problem: `${asOf.toISOString()} is before the case was submitted (${doc.submittedAt})`, allowed: `an instant at or after ${doc.submittedAt}` }] });
+      return refused({
+        kind: 'invalid',
+        errors: [
+          {
+            field: 'query.asOf',
+            problem: `${asOf.toISOString()} is before the case was submitted (${doc.submittedAt})`,
+            allowed: `an instant at or after ${doc.submittedAt}`,
+          },
+        ],
+      });
     }
     try {
       return { ok: true, body: slaView(doc, version, this.reference.calendar, asOf, position), position };
@@ -145,10 +172,17 @@ export class CaseQueries {
    */
   private instantOf(value: string, end: 'start' | 'end'): Date {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return new Date(value);
-    return end === 'start' ? this.timeZone.toInstant(value) : new Date(this.timeZone.endOfDay(dayNumber(value)).getTime() - 1);
+    return end === 'start'
+      ? this.timeZone.toInstant(value)
+      : new Date(this.timeZone.endOfDay(dayNumber(value)).getTime() - 1);
   }
 
-  async listCases(principal: Principal, given: CaseListParams): Promise<QueryOutcome<{ cases: ReturnType<typeof listRow>[]; limit: number; nextCursor: string | null; position: number }>> {
+  async listCases(
+    principal: Principal,
+    given: CaseListParams,
+  ): Promise<
+    QueryOutcome<{ cases: ReturnType<typeof listRow>[]; limit: number; nextCursor: string | null; position: number }>
+  > {
     // Scope first: a caller learns nothing, not even whether the model is ready, from a list they may not read.
     const scope = scopeFilter(principal, given, this.iinIndex);
     if (!scope.ok) return scope;
@@ -173,40 +207,103 @@ export class CaseQueries {
       and.push({ $or: [{ submittedAt: { $lt: submittedAt } }, { submittedAt, _id: { $lt: caseId } }] });
     }
     const projection = Object.fromEntries(LIST_FIELDS.map((f) => [f, 1 as const]));
-    const docs = (await cases.find(and.length ? { $and: and } : {}, { sort: { submittedAt: -1, _id: -1 }, limit: params.limit + 1, projection })) as unknown as ListedCase[];
+    const docs = (await cases.find(and.length ? { $and: and } : {}, {
+      sort: { submittedAt: -1, _id: -1 },
+      limit: params.limit + 1,
+      projection,
+    })) as unknown as ListedCase[];
     const page = docs.slice(0, params.limit);
     const last = page[page.length - 1];
-    const nextCursor = docs.length > params.limit && last ? encodeCursor({ submittedAt: last.submittedAt, caseId: last._id }) : null;
-    return { ok: true, body: { cases: page.map((doc) => listRow(doc, principal)), limit: params.limit, nextCursor, position }, position };
+    const nextCursor =
+      docs.length > params.limit && last ? encodeCursor({ submittedAt: last.submittedAt, caseId: last._id }) : null;
+    return {
+      ok: true,
+      body: { cases: page.map((doc) => listRow(doc, principal)), limit: params.limit, nextCursor, position },
+      position,
+    };
   }
 
   /** What of the list's parameters needs the catalog or the calendar's zone: a known service, the dates' instants. */
-  private listParams(given: CaseListParams): { ok: true; params: Omit<CaseListParams, 'submittedFrom' | 'submittedTo' | 'cursor' | 'limit'> & { limit: number; submittedFrom?: Date; submittedTo?: Date; cursor?: { submittedAt: string; caseId: string } } } | { ok: false; refusal: QueryRefusal } {
+  private listParams(given: CaseListParams):
+    | {
+        ok: true;
+        params: Omit<CaseListParams, 'submittedFrom' | 'submittedTo' | 'cursor' | 'limit'> & {
+          limit: number;
+          submittedFrom?: Date;
+          submittedTo?: Date;
+          cursor?: { submittedAt: string; caseId: string };
+        };
+      }
+    | { ok: false; refusal: QueryRefusal } {
     const { submittedFrom, submittedTo, cursor, limit, ...rest } = given;
     if (rest.serviceId !== undefined && !this.serviceIds.includes(rest.serviceId)) {
-      return refused({ kind: 'invalid', errors: [{ field: 'query.serviceId', problem: `unknown service "${rest.serviceId.slice(0, 100)}"`, allowed: this.serviceIds.join(', ') }] });
+      return refused({
+        kind: 'invalid',
+        errors: [
+          {
+            field: 'query.serviceId',
+            problem: `unknown service "${rest.serviceId.slice(0, 100)}"`,
+            allowed: this.serviceIds.join(', '),
+          },
+        ],
+      });
     }
     const from = submittedFrom === undefined ? undefined : this.instantOf(submittedFrom, 'start');
     const to = submittedTo === undefined ? undefined : this.instantOf(submittedTo, 'end');
     if (from && to && from.getTime() > to.getTime()) {
-      return refused({ kind: 'invalid', errors: [{ field: 'query.submittedTo', problem: `${to.toISOString()} is before submittedFrom ${from.toISOString()}`, allowed: 'an instant or date not before submittedFrom' }] });
+      return refused({
+        kind: 'invalid',
+        errors: [
+          {
+            field: 'query.submittedTo',
+            problem: `${to.toISOString()} is before submittedFrom ${from.toISOString()}`,
+            allowed: 'an instant or date not before submittedFrom',
+          },
+        ],
+      });
     }
     const decoded = cursor === undefined ? null : decodeCursor(cursor);
-    return { ok: true, params: { ...rest, limit: limit ?? DEFAULT_LIMIT, ...(from ? { submittedFrom: from } : {}), ...(to ? { submittedTo: to } : {}), ...(decoded ? { cursor: decoded } : {}) } };
+    return {
+      ok: true,
+      params: {
+        ...rest,
+        limit: limit ?? DEFAULT_LIMIT,
+        ...(from ? { submittedFrom: from } : {}),
+        ...(to ? { submittedTo: to } : {}),
+        ...(decoded ? { cursor: decoded } : {}),
+      },
+    };
   }
 
-  private async readOne(principal: Principal, caseId: string, after: number | undefined): Promise<{ ok: true; doc: CaseDocument; version: RegulationVersion; position: number } | { ok: false; refusal: QueryRefusal }> {
+  private async readOne(
+    principal: Principal,
+    caseId: string,
+    after: number | undefined,
+  ): Promise<
+    { ok: true; doc: CaseDocument; version: RegulationVersion; position: number } | { ok: false; refusal: QueryRefusal }
+  > {
     // The position first: the document read after it reflects at least that position.
     const { position, collection } = await this.model.read(after);
     const read = await this.checkedRead(principal, collection<CaseDocument>(CASES), caseId, after, position);
     return read.ok ? { ...read, position } : read;
   }
 
-  private async checkedRead(principal: Principal, cases: ReadCollection<CaseDocument>, caseId: string, after: number | undefined, position: number): Promise<{ ok: true; doc: CaseDocument; version: RegulationVersion } | { ok: false; refusal: QueryRefusal }> {
+  private async checkedRead(
+    principal: Principal,
+    cases: ReadCollection<CaseDocument>,
+    caseId: string,
+    after: number | undefined,
+    position: number,
+  ): Promise<{ ok: true; doc: CaseDocument; version: RegulationVersion } | { ok: false; refusal: QueryRefusal }> {
     const doc = await cases.get(caseId);
     if (!doc) return refused({ kind: 'unknown-case', caseId, position: after === undefined ? null : position });
     const version = caseVersion(this.reference.catalog, doc.versionId);
-    if (!mayRead(principal, doc, version)) return refused({ kind: 'forbidden', detail: readRefusal(principal), extensions: { callerRoles: principal.roles, callerUnit: principal.unit } });
+    if (!mayRead(principal, doc, version))
+      return refused({
+        kind: 'forbidden',
+        detail: readRefusal(principal),
+        extensions: { callerRoles: principal.roles, callerUnit: principal.unit },
+      });
     return { ok: true, doc, version };
   }
 
@@ -221,7 +318,10 @@ export class CaseQueries {
 
 function readRefusal(principal: Principal): string {
   const scope = readScope(principal);
-  const may = [scope.unit !== null ? `the cases of unit "${scope.unit}"` : null, scope.iin !== null ? 'the cases filed with their own IIN' : null].filter(Boolean);
+  const may = [
+    scope.unit !== null ? `the cases of unit "${scope.unit}"` : null,
+    scope.iin !== null ? 'the cases filed with their own IIN' : null,
+  ].filter(Boolean);
   if (may.length > 0) return `the caller reads only ${may.join(' and ')}`;
   return 'the e-government portal and other state bodies read only a case on which they recorded an act or may take an open step';
 }
@@ -230,17 +330,34 @@ function readRefusal(principal: Principal): string {
  * The list's read scope as filters (ANDed with the caller's own), or 403 when a filter asks for what the caller
  * may not read: another unit, another person's IIN, or any list at all for the portal or a state body.
  */
-function scopeFilter(principal: Principal, params: CaseListParams, iinIndex: (iin: string) => string): { ok: true; filters: Filter[] } | { ok: false; refusal: QueryRefusal } {
+function scopeFilter(
+  principal: Principal,
+  params: CaseListParams,
+  iinIndex: (iin: string) => string,
+): { ok: true; filters: Filter[] } | { ok: false; refusal: QueryRefusal } {
   const scope = readScope(principal);
   if (scope.all) return { ok: true, filters: [] };
   if (scope.unit === null && scope.iin === null) {
-    return refused({ kind: 'forbidden', detail: 'the e-government portal and other state bodies list no cases; they find the steps they may take in GET /api/worklist', extensions: { callerRoles: principal.roles } });
+    return refused({
+      kind: 'forbidden',
+      detail:
+        'the e-government portal and other state bodies list no cases; they find the steps they may take in GET /api/worklist',
+      extensions: { callerRoles: principal.roles },
+    });
   }
   if (params.applicantIin !== undefined && params.applicantIin !== scope.iin && scope.unit === null) {
-    return refused({ kind: 'forbidden', detail: 'an applicant may filter only by their own IIN (query.applicantIin)', extensions: { callerRoles: principal.roles, field: 'query.applicantIin' } });
+    return refused({
+      kind: 'forbidden',
+      detail: 'an applicant may filter only by their own IIN (query.applicantIin)',
+      extensions: { callerRoles: principal.roles, field: 'query.applicantIin' },
+    });
   }
   if (params.unit !== undefined && params.unit !== scope.unit && (scope.iin === null || scope.unit !== null)) {
-    return refused({ kind: 'forbidden', detail: `acts for unit "${principal.unit}"; may not list the cases of unit "${params.unit}" (query.unit)`, extensions: { requiredUnit: params.unit, callerUnit: principal.unit, field: 'query.unit' } });
+    return refused({
+      kind: 'forbidden',
+      detail: `acts for unit "${principal.unit}"; may not list the cases of unit "${params.unit}" (query.unit)`,
+      extensions: { requiredUnit: params.unit, callerUnit: principal.unit, field: 'query.unit' },
+    });
   }
   const or: Filter[] = [];
   if (scope.unit !== null) or.push({ unit: scope.unit });

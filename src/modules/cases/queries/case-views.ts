@@ -53,7 +53,11 @@ export function readScope(principal: Principal): ReadScope {
 /** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
 export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicant' | 'unit'>): boolean {
   const scope = readScope(principal);
-  return scope.all || (scope.iin !== null && scope.iin === doc.applicant.iin) || (scope.unit !== null && scope.unit === doc.unit);
+  return (
+    scope.all ||
+    (scope.iin !== null && scope.iin === doc.applicant.iin) ||
+    (scope.unit !== null && scope.unit === doc.unit)
+  );
 }
 
 /**
@@ -63,12 +67,19 @@ export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'appli
 export function mayRead(principal: Principal, doc: CaseDocument, version: RegulationVersion): boolean {
   if (seesFullIin(principal, doc)) return true;
   if (!principal.roles.some((r) => EXTERNAL_ROLES.has(r))) return false;
-  return doc.acts.some((act) => act.actor.id === principal.id) || stepsCallerMayTake(stateOf(doc), version, principal).length > 0;
+  return (
+    doc.acts.some((act) => act.actor.id === principal.id) ||
+    stepsCallerMayTake(stateOf(doc), version, principal).length > 0
+  );
 }
 
 function applicantView(principal: Principal, doc: CaseDocument) {
   const full = seesFullIin(principal, doc);
-  return { iin: full ? doc.applicant.iin : maskIin(doc.applicant.iin), iinMasked: !full, fullName: doc.applicant.fullName };
+  return {
+    iin: full ? doc.applicant.iin : maskIin(doc.applicant.iin),
+    iinMasked: !full,
+    fullName: doc.applicant.fullName,
+  };
 }
 
 /** Lookups of one version, built once per version: the case view runs on every read. */
@@ -98,7 +109,8 @@ function indexOf(version: RegulationVersion): VersionIndex {
   return index;
 }
 
-const eventLabel = (type: string) => (isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : null);
+const eventLabel = (type: string) =>
+  isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : null;
 
 /**
  * GET /api/cases/:caseId, as JSON text without the model's position (the answer's last member, added per
@@ -106,7 +118,12 @@ const eventLabel = (type: string) => (isEventType(type) ? { ru: EVENT_TYPES[type
  * open step's clock starting or its deadline passing. Until then, and while the document is not written
  * again, the text stands for this caller.
  */
-export function renderCaseView(doc: CaseDocument, version: RegulationVersion, principal: Principal, now: Date): { json: string; validUntil: number } {
+export function renderCaseView(
+  doc: CaseDocument,
+  version: RegulationVersion,
+  principal: Principal,
+  now: Date,
+): { json: string; validUntil: number } {
   const state = stateOf(doc);
   const open = openSteps(state, version);
   const json = JSON.stringify(caseView(doc, state, version, principal, now, open));
@@ -136,7 +153,14 @@ function viewChangesAt(doc: CaseDocument, open: readonly RegulationStep[], now: 
   return next;
 }
 
-function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersion, principal: Principal, now: Date, open: readonly RegulationStep[]) {
+function caseView(
+  doc: CaseDocument,
+  state: CaseState,
+  version: RegulationVersion,
+  principal: Principal,
+  now: Date,
+  open: readonly RegulationStep[],
+) {
   const index = indexOf(version);
   const track = index.tracks.get(doc.trackId);
   const channel = index.channels.get(doc.channel);
@@ -189,7 +213,17 @@ function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersio
             startedAt: row.startedAt,
             deadline: row.deadline,
             status: statusAt(row.settled, row.deadline, now),
-            ...(row.alternative ? { alternative: { kind: row.alternative.kind, clause: limit?.alternative?.clause ?? null, citation: limit?.alternative ? citeClause(limit.alternative.clause) : null, deadline: row.alternative.deadline, status: statusAt(row.alternative.settled, row.alternative.deadline, now) } } : {}),
+            ...(row.alternative
+              ? {
+                  alternative: {
+                    kind: row.alternative.kind,
+                    clause: limit?.alternative?.clause ?? null,
+                    citation: limit?.alternative ? citeClause(limit.alternative.clause) : null,
+                    deadline: row.alternative.deadline,
+                    status: statusAt(row.alternative.settled, row.alternative.deadline, now),
+                  },
+                }
+              : {}),
           };
         }),
     })),
@@ -201,7 +235,22 @@ function caseView(doc: CaseDocument, state: CaseState, version: RegulationVersio
 
 /** The fields a list row needs; the list reads only these from the store. */
 export const LIST_FIELDS = [
-  'caseId', 'receiptNumber', 'serviceId', 'versionId', 'trackId', 'channel', 'unit', 'status', 'result', 'applicant', 'applicantIin', 'assignee', 'submittedAt', 'closedAt', 'revision', 'lastPosition',
+  'caseId',
+  'receiptNumber',
+  'serviceId',
+  'versionId',
+  'trackId',
+  'channel',
+  'unit',
+  'status',
+  'result',
+  'applicant',
+  'applicantIin',
+  'assignee',
+  'submittedAt',
+  'closedAt',
+  'revision',
+  'lastPosition',
 ] as const;
 export type ListedCase = Pick<CaseDocument, '_id' | (typeof LIST_FIELDS)[number]>;
 
@@ -231,7 +280,13 @@ export function listRow(doc: ListedCase, principal: Principal) {
  * GET /api/cases/:caseId/sla: the rows as the case stood at asOf. Computed by the domain from the stored
  * state, so an asOf in the past counts only the acts that had occurred by then.
  */
-export function slaView(doc: CaseDocument, version: RegulationVersion, calendar: WorkingCalendar, asOf: Date, position: number) {
+export function slaView(
+  doc: CaseDocument,
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+  asOf: Date,
+  position: number,
+) {
   const index = indexOf(version);
   const rows = caseSla(stateOf(doc), version, calendar, asOf).map((row) => ({
     stepId: row.stepId,
@@ -247,7 +302,16 @@ export function slaView(doc: CaseDocument, version: RegulationVersion, calendar:
     ...(row.opensAt ? { opensAt: row.opensAt } : {}),
     completedAt: row.completedAt,
     status: row.status,
-    alternative: row.alternative ? { kind: row.alternative.spec.kind, spec: row.alternative.spec, clause: row.alternative.clause, citation: citeClause(row.alternative.clause), deadline: row.alternative.deadline, status: row.alternative.status } : null,
+    alternative: row.alternative
+      ? {
+          kind: row.alternative.spec.kind,
+          spec: row.alternative.spec,
+          clause: row.alternative.clause,
+          citation: citeClause(row.alternative.clause),
+          deadline: row.alternative.deadline,
+          status: row.alternative.status,
+        }
+      : null,
   }));
   return { caseId: doc.caseId, asOf: asOf.toISOString(), caseStatus: doc.status, rows, position };
 }

@@ -19,7 +19,7 @@ describe('views kept rendered', () => {
     expect(text(views.answer('case-1\nhead', 7, 'm1', 999, 6, at))).toBe('{"a":1@6');
   });
 
-  it('serves a view without its document\'s version while the store\'s change mark is the one it was last confirmed at', () => {
+  it("serves a view without its document's version while the store's change mark is the one it was last confirmed at", () => {
     const views = new RenderedViews(1_000);
     views.put('case-1\nhead', 7, 'm1', 1_000, b('{"a":1'), 5, at);
     expect(text(views.unchangedSince('case-1\nhead', 'm1', 999, 5, at))).toBe('{"a":1@5');
@@ -41,7 +41,13 @@ describe('views kept rendered', () => {
     views.put('b', 1, 'm', Infinity, b('bbbb'), 5, at);
     expect(text(views.answer('a', 1, 'm', 0, 5, at))).toBe('aaaa@5');
     views.put('c', 1, 'm', Infinity, b('cccc'), 5, at);
-    expect([views.answer('a', 1, 'm', 0, 5, at), views.answer('b', 1, 'm', 0, 5, at), views.answer('c', 1, 'm', 0, 5, at)].map(text)).toEqual(['aaaa@5', null, 'cccc@5']);
+    expect(
+      [
+        views.answer('a', 1, 'm', 0, 5, at),
+        views.answer('b', 1, 'm', 0, 5, at),
+        views.answer('c', 1, 'm', 0, 5, at),
+      ].map(text),
+    ).toEqual(['aaaa@5', null, 'cccc@5']);
     // A newer rendering replaces the older one of the same key; a text over the whole budget is not kept.
     views.put('a', 2, 'm', Infinity, b('AAAAA'), 5, at);
     views.put('d', 1, 'm', Infinity, b('x'.repeat(13)), 5, at);

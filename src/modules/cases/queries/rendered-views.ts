@@ -42,7 +42,10 @@ export class RenderedViews {
   /** @param budgetBytes most text kept. */
   constructor(private readonly budgetBytes: number) {
     // A budget of 0 keeps nothing (put never stores an answer larger than the budget); the cache still needs a size.
-    this.entries = new LRUCache({ maxSize: Math.max(1, budgetBytes), sizeCalculation: (entry) => Math.max(1, entry.answer.length) });
+    this.entries = new LRUCache({
+      maxSize: Math.max(1, budgetBytes),
+      sizeCalculation: (entry) => Math.max(1, entry.answer.length),
+    });
   }
 
   /**
@@ -57,7 +60,14 @@ export class RenderedViews {
   }
 
   /** The answer at `position` from the view kept for `key`, if it still stands; the same Buffer again while the position stays. */
-  answer(key: string, version: number, mark: string | null, now: number, position: number, compose: Compose): Buffer | null {
+  answer(
+    key: string,
+    version: number,
+    mark: string | null,
+    now: number,
+    position: number,
+    compose: Compose,
+  ): Buffer | null {
     const entry = this.entries.peek(key);
     if (!entry || entry.version !== version || now >= entry.validUntil) {
       this.misses++;
@@ -80,7 +90,15 @@ export class RenderedViews {
   }
 
   /** Keeps a view just rendered from the document at `version` (looked up at `mark`), and answers with it at `position`. */
-  put(key: string, version: number, mark: string | null, validUntil: number, json: Buffer, position: number, compose: Compose): Buffer {
+  put(
+    key: string,
+    version: number,
+    mark: string | null,
+    validUntil: number,
+    json: Buffer,
+    position: number,
+    compose: Compose,
+  ): Buffer {
     const answer = compose(json, position);
     if (answer.length > this.budgetBytes) {
       this.entries.delete(key);

@@ -8,8 +8,13 @@ import { runInNewContext } from 'node:vm';
 
 const script = readFileSync(join(__dirname, 'dashboard.js'), 'utf8');
 const page = readFileSync(join(__dirname, 'index.html'), 'utf8');
-const dictionaries = runInNewContext(`(${/const I18N = (\{[\s\S]*?\n {2}\});/.exec(script)![1]})`) as Record<'ru' | 'kk' | 'en', Record<string, string>>;
-const used = [...new Set([...page.matchAll(/data-i18n="(\w+)"/g), ...script.matchAll(/\bt\('(\w+)'\)/g)].map((m) => m[1]!))].sort();
+const dictionaries = runInNewContext(`(${/const I18N = (\{[\s\S]*?\n {2}\});/.exec(script)![1]})`) as Record<
+  'ru' | 'kk' | 'en',
+  Record<string, string>
+>;
+const used = [
+  ...new Set([...page.matchAll(/data-i18n="(\w+)"/g), ...script.matchAll(/\bt\('(\w+)'\)/g)].map((m) => m[1]!)),
+].sort();
 
 describe('the dashboard’s dictionaries', () => {
   it('the page uses keys at all', () => {
@@ -24,7 +29,8 @@ describe('the dashboard’s dictionaries', () => {
     for (const key of used) {
       expect({ key, en: /[а-яё]/i.test(dictionaries.en[key]!) }).toEqual({ key, en: false });
       // Kazakh shares Cyrillic; a Kazakh entry equal to the Russian one must be a word both languages use.
-      if (dictionaries.kk[key] === dictionaries.ru[key]) expect({ key, word: dictionaries.kk[key] }).toEqual({ key, word: expect.stringMatching(/^(медиана|мин)$/) });
+      if (dictionaries.kk[key] === dictionaries.ru[key])
+        expect({ key, word: dictionaries.kk[key] }).toEqual({ key, word: expect.stringMatching(/^(медиана|мин)$/) });
     }
   });
 });

@@ -32,12 +32,20 @@ export function workingHoursBetween(start: Date, end: Date, calendar: WorkingCal
   return ms / HOUR;
 }
 
-export function durationOf(kind: LimitSpec['kind'], startedAt: string, completedAt: string, calendar: WorkingCalendar): { unit: DurationUnit; value: number } {
+export function durationOf(
+  kind: LimitSpec['kind'],
+  startedAt: string,
+  completedAt: string,
+  calendar: WorkingCalendar,
+): { unit: DurationUnit; value: number } {
   const start = new Date(startedAt);
   const end = new Date(completedAt);
   const unit = durationUnitOf(kind);
   // A limit counted back from a later date (a schedule published before testing starts) measures the lead time.
-  const elapsed = kind === 'working-days-before' ? Math.abs(end.getTime() - start.getTime()) : Math.max(0, end.getTime() - start.getTime());
+  const elapsed =
+    kind === 'working-days-before'
+      ? Math.abs(end.getTime() - start.getTime())
+      : Math.max(0, end.getTime() - start.getTime());
   if (unit === 'minutes') return { unit, value: elapsed / 60_000 };
   if (unit === 'working-hours') return { unit, value: workingHoursBetween(start, end, calendar) };
   return { unit, value: elapsed / DAY };

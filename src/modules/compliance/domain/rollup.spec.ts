@@ -9,14 +9,24 @@ const calendar = loadCalendars('data/calendars').get('KZ')!;
 describe('working hours', () => {
   it('count only the hours that fall on working days (Friday 16:00 to Monday 10:00 is 8 + 10 hours)', () => {
     // 2015-12-11 is a Friday; Saturday 12 and Sunday 13 December are days off.
-    expect(workingHoursBetween(new Date('2015-12-11T16:00:00+06:00'), new Date('2015-12-14T10:00:00+06:00'), calendar)).toBe(18);
+    expect(
+      workingHoursBetween(new Date('2015-12-11T16:00:00+06:00'), new Date('2015-12-14T10:00:00+06:00'), calendar),
+    ).toBe(18);
   });
   it('skip public holidays: 15 Dec 09:00 to 18 Dec 09:00 spans Independence Day (16–17 Dec 2015)', () => {
-    expect(workingHoursBetween(new Date('2015-12-15T09:00:00+06:00'), new Date('2015-12-18T09:00:00+06:00'), calendar)).toBe(15 + 9);
+    expect(
+      workingHoursBetween(new Date('2015-12-15T09:00:00+06:00'), new Date('2015-12-18T09:00:00+06:00'), calendar),
+    ).toBe(15 + 9);
   });
   it('minutes for minute limits, calendar days for windows', () => {
-    expect(durationOf('minutes', '2015-09-15T10:00:00Z', '2015-09-15T10:25:00Z', calendar)).toEqual({ unit: 'minutes', value: 25 });
-    expect(durationOf('annual-window', '2015-09-01T00:00:00Z', '2015-09-11T00:00:00Z', calendar)).toEqual({ unit: 'calendar-days', value: 10 });
+    expect(durationOf('minutes', '2015-09-15T10:00:00Z', '2015-09-15T10:25:00Z', calendar)).toEqual({
+      unit: 'minutes',
+      value: 25,
+    });
+    expect(durationOf('annual-window', '2015-09-01T00:00:00Z', '2015-09-11T00:00:00Z', calendar)).toEqual({
+      unit: 'calendar-days',
+      value: 10,
+    });
   });
 });
 
@@ -46,7 +56,17 @@ const row = fc.record({
 
 function applyAll(store: Map<string, RollupDocument>, before: RollupRow[], after: RollupRow[]) {
   for (const [id, { doc, delta }] of rollupDelta(before, after, calendar)) {
-    const existing = store.get(id) ?? ({ ...doc, total: 0, met: 0, breached: 0, open: 0, openDeadlines: {}, durations: { minutes: [], 'working-hours': [], 'calendar-days': [] } } as unknown as RollupDocument);
+    const existing =
+      store.get(id) ??
+      ({
+        ...doc,
+        total: 0,
+        met: 0,
+        breached: 0,
+        open: 0,
+        openDeadlines: {},
+        durations: { minutes: [], 'working-hours': [], 'calendar-days': [] },
+      } as unknown as RollupDocument);
     const next = applyCounters(existing, delta);
     if (next) store.set(id, next);
     else store.delete(id);
@@ -56,35 +76,50 @@ function applyAll(store: Map<string, RollupDocument>, before: RollupRow[], after
 describe('rollups', () => {
   it('applied as deltas case by case, they equal the counts taken directly from the final rows', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.array(row, { maxLength: 5 }), { minLength: 1, maxLength: 4 }), { maxLength: 6 }), fc.constantFrom(...GROUP_BY), (cases, dim) => {
-        const store = new Map<string, RollupDocument>();
-        const finals: RollupRow[] = [];
-        for (const history of cases) {
-          let current: RollupRow[] = [];
-          for (const next of history) {
-            applyAll(store, current, next);
-            current = next;
+      fc.property(
+        fc.array(fc.array(fc.array(row, { maxLength: 5 }), { minLength: 1, maxLength: 4 }), { maxLength: 6 }),
+        fc.constantFrom(...GROUP_BY),
+        (cases, dim) => {
+          const store = new Map<string, RollupDocument>();
+          const finals: RollupRow[] = [];
+          for (const history of cases) {
+            let current: RollupRow[] = [];
+            for (const next of history) {
+              applyAll(store, current, next);
+              current = next;
+            }
+            finals.push(...current);
           }
-          finals.push(...current);
-        }
-        const asOf = new Date('2015-09-18T00:00:00Z');
-        const summary = summarise([...store.values()].filter((d) => d.dim === dim), asOf);
-        const total = finals.length;
-        expect(summary.reduce((a, r) => a + r.total, 0)).toBe(total);
-        expect(summary.reduce((a, r) => a + r.met, 0)).toBe(finals.filter((r) => r.settled === 'met').length);
-        expect(summary.reduce((a, r) => a + r.breached, 0)).toBe(finals.filter((r) => r.settled === 'breached').length);
-        const overdue = finals.filter((r) => r.settled === null && r.deadline !== null && Date.parse(r.deadline) <= asOf.getTime()).length;
-        expect(summary.reduce((a, r) => a + r.overdue, 0)).toBe(overdue);
-        expect(summary.reduce((a, r) => a + r.open, 0)).toBe(finals.filter((r) => r.settled === null).length - overdue);
-        // Rows of steps that never became due are counted apart and weigh in no rate.
-        expect(summary.reduce((a, r) => a + r.notApplicable, 0)).toBe(finals.filter((r) => r.settled === 'not-applicable').length);
-        for (const r of summary) {
-          const decided = r.met + r.breached + r.overdue;
-          expect(r.complianceRate).toBe(decided === 0 ? null : Math.round((r.met / decided) * 10_000) / 10_000);
-        }
-        // Nothing is left behind for rows that went away.
-        for (const doc of store.values()) expect(doc.total).toBeGreaterThan(0);
-      }),
+          const asOf = new Date('2015-09-18T00:00:00Z');
+          const summary = summarise(
+            [...store.values()].filter((d) => d.dim === dim),
+            asOf,
+          );
+          const total = finals.length;
+          expect(summary.reduce((a, r) => a + r.total, 0)).toBe(total);
+          expect(summary.reduce((a, r) => a + r.met, 0)).toBe(finals.filter((r) => r.settled === 'met').length);
+          expect(summary.reduce((a, r) => a + r.breached, 0)).toBe(
+            finals.filter((r) => r.settled === 'breached').length,
+          );
+          const overdue = finals.filter(
+            (r) => r.settled === null && r.deadline !== null && Date.parse(r.deadline) <= asOf.getTime(),
+          ).length;
+          expect(summary.reduce((a, r) => a + r.overdue, 0)).toBe(overdue);
+          expect(summary.reduce((a, r) => a + r.open, 0)).toBe(
+            finals.filter((r) => r.settled === null).length - overdue,
+          );
+          // Rows of steps that never became due are counted apart and weigh in no rate.
+          expect(summary.reduce((a, r) => a + r.notApplicable, 0)).toBe(
+            finals.filter((r) => r.settled === 'not-applicable').length,
+          );
+          for (const r of summary) {
+            const decided = r.met + r.breached + r.overdue;
+            expect(r.complianceRate).toBe(decided === 0 ? null : Math.round((r.met / decided) * 10_000) / 10_000);
+          }
+          // Nothing is left behind for rows that went away.
+          for (const doc of store.values()) expect(doc.total).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 200 },
     );
   });

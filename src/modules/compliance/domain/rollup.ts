@@ -60,7 +60,10 @@ export interface RollupDocument extends RollupSlice, RollupCounters {
 export const UNASSIGNED = '(unassigned)';
 export const NO_DEADLINE = 'none';
 
-export function groupKey(dim: GroupBy, row: Pick<RollupRow, 'serviceId' | 'versionId' | 'stepId' | 'unit' | 'assignee' | 'channel' | 'month'>): string {
+export function groupKey(
+  dim: GroupBy,
+  row: Pick<RollupRow, 'serviceId' | 'versionId' | 'stepId' | 'unit' | 'assignee' | 'channel' | 'month'>,
+): string {
   switch (dim) {
     case 'service':
       return row.serviceId;
@@ -79,12 +82,24 @@ export function groupKey(dim: GroupBy, row: Pick<RollupRow, 'serviceId' | 'versi
   }
 }
 
-export function rollupId(dim: GroupBy, key: string, row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>): string {
+export function rollupId(
+  dim: GroupBy,
+  key: string,
+  row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>,
+): string {
   return `${dim}|${key}|${row.versionId}|${row.trackId}|${row.unit}|${row.month}`;
 }
 
 // A literal in DURATION_UNITS' order: built for every slice a delta touches.
-export const emptyCounters = (): RollupCounters => ({ total: 0, met: 0, breached: 0, notApplicable: 0, open: 0, openDeadlines: {}, durations: { minutes: [], 'working-hours': [], 'calendar-days': [] } });
+export const emptyCounters = (): RollupCounters => ({
+  total: 0,
+  met: 0,
+  breached: 0,
+  notApplicable: 0,
+  open: 0,
+  openDeadlines: {},
+  durations: { minutes: [], 'working-hours': [], 'calendar-days': [] },
+});
 
 /** What one row adds to every slice it counts in: worked out once per row, then added to each of its seven groupings. */
 interface Contribution {
@@ -128,7 +143,11 @@ const rowSignature = (row: RollupRow) =>
   `${row.serviceId}|${row.versionId}|${row.trackId}|${row.unit}|${row.assignee}|${row.channel}|${row.stepId}|${row.month}|${row.kind}|${row.startedAt}|${row.deadline}|${row.completedAt}|${row.settled}`;
 
 /** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
-export function rollupDelta(before: readonly RollupRow[], after: readonly RollupRow[], calendar: WorkingCalendar): Map<string, { doc: RollupSlice; delta: RollupCounters }> {
+export function rollupDelta(
+  before: readonly RollupRow[],
+  after: readonly RollupRow[],
+  calendar: WorkingCalendar,
+): Map<string, { doc: RollupSlice; delta: RollupCounters }> {
   const counted = (rows: readonly RollupRow[]) => {
     const map = new Map<string, { row: RollupRow; n: number }>();
     for (const row of rows) {
@@ -149,7 +168,19 @@ export function rollupDelta(before: readonly RollupRow[], after: readonly Rollup
       const _id = rollupId(dim, key, row);
       let entry = out.get(_id);
       if (!entry) {
-        entry = { doc: { _id, dim, key, serviceId: row.serviceId, versionId: row.versionId, trackId: row.trackId, unit: row.unit, month: row.month }, delta: emptyCounters() };
+        entry = {
+          doc: {
+            _id,
+            dim,
+            key,
+            serviceId: row.serviceId,
+            versionId: row.versionId,
+            trackId: row.trackId,
+            unit: row.unit,
+            month: row.month,
+          },
+          delta: emptyCounters(),
+        };
         out.set(_id, entry);
       }
       for (let i = 0; i < times; i++) contribute(entry.delta, contribution, sign);

@@ -21,7 +21,10 @@ export interface SummaryRow {
   durations: Partial<Record<DurationUnit, { count: number; p50: number | null; p90: number | null }>>;
 }
 
-export function summarise(docs: readonly Pick<RollupDocument, 'key' | keyof RollupCounters>[], asOf: Date): SummaryRow[] {
+export function summarise(
+  docs: readonly Pick<RollupDocument, 'key' | keyof RollupCounters>[],
+  asOf: Date,
+): SummaryRow[] {
   const groups = new Map<string, RollupCounters>();
   for (const doc of docs) {
     const into = groups.get(doc.key) ?? emptyCounters();
@@ -34,14 +37,19 @@ export function summarise(docs: readonly Pick<RollupDocument, 'key' | keyof Roll
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, c]) => {
       let overdue = 0;
-      for (const [deadline, n] of Object.entries(c.openDeadlines)) if (deadline !== NO_DEADLINE && Date.parse(deadline) <= at) overdue += n;
+      for (const [deadline, n] of Object.entries(c.openDeadlines))
+        if (deadline !== NO_DEADLINE && Date.parse(deadline) <= at) overdue += n;
       const decided = c.met + c.breached + overdue;
       const durations: SummaryRow['durations'] = {};
       let dominant: DurationUnit | null = null;
       for (const unit of DURATION_UNITS) {
         const count = c.durations[unit].reduce((a, b) => a + b, 0);
         if (count === 0) continue;
-        durations[unit] = { count, p50: round(percentileOf(unit, c.durations[unit], 50)), p90: round(percentileOf(unit, c.durations[unit], 90)) };
+        durations[unit] = {
+          count,
+          p50: round(percentileOf(unit, c.durations[unit], 50)),
+          p90: round(percentileOf(unit, c.durations[unit], 90)),
+        };
         if (dominant === null || count > durations[dominant]!.count) dominant = unit;
       }
       return {

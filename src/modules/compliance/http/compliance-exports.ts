@@ -5,7 +5,8 @@ import type { ComplianceQueries } from '../compliance.queries';
 import type { SummaryRow } from '../domain/summary';
 import type { ExportColumn, ExportLanguage } from '../../../shared/http/table-export';
 
-type Row<K extends 'overdueAll' | 'atRiskAll' | 'stepCasesAll'> = ReturnType<ComplianceQueries[K]> extends AsyncGenerator<infer R> ? R : never;
+type Row<K extends 'overdueAll' | 'atRiskAll' | 'stepCasesAll'> =
+  ReturnType<ComplianceQueries[K]> extends AsyncGenerator<infer R> ? R : never;
 type Labelled = { label?: { ru: string | null; kk: string | null; en?: string } | null };
 
 /** SLA statuses as the dashboard names them. */
@@ -20,7 +21,9 @@ export const STATUS_LABELS: Record<string, Record<ExportLanguage, string>> = {
 const h = (ru: string, kk: string, en: string) => ({ ru, kk, en });
 // The catalog labels steps and services in Russian and Kazakh; English readers get the Russian, as on the page,
 // unless the label has English (channels do).
-const labelIn = (row: Labelled, lang: ExportLanguage, fallback: string) => (row.label ? (lang === 'kk' ? row.label.kk : lang === 'en' ? (row.label.en ?? row.label.ru) : row.label.ru) : null) ?? fallback;
+const labelIn = (row: Labelled, lang: ExportLanguage, fallback: string) =>
+  (row.label ? (lang === 'kk' ? row.label.kk : lang === 'en' ? (row.label.en ?? row.label.ru) : row.label.ru) : null) ??
+  fallback;
 const roleIn = (role: string, lang: ExportLanguage) => (isRole(role) && lang !== 'en' ? ROLES[role][lang] : role);
 
 export function complianceExports(zone: TimeZone) {
@@ -34,12 +37,18 @@ export function complianceExports(zone: TimeZone) {
     { heading: h('Услуга', 'Қызмет', 'Service'), value: (r) => r.serviceId },
     { heading: h('Подразделение', 'Бөлімше', 'Unit'), value: (r) => r.unit },
     { heading: h('Шаг', 'Қадам', 'Step'), value: (r, lang) => labelIn(r, lang, r.stepId) },
-    { heading: h('Исполнители', 'Орындаушылар', 'Roles'), value: (r, lang) => r.roles.map((role) => roleIn(role, lang)).join(', ') },
+    {
+      heading: h('Исполнители', 'Орындаушылар', 'Roles'),
+      value: (r, lang) => r.roles.map((role) => roleIn(role, lang)).join(', '),
+    },
     { heading: h('Пункт', 'Тармақ', 'Clause'), value: (r, lang) => (lang === 'kk' ? r.citation.kk : r.citation.ru) },
     { heading: h('Начало отсчёта', 'Есептің басталуы', 'Clock started'), value: (r) => local(r.startedAt) },
     { heading: h('Срок', 'Мерзім', 'Deadline'), value: (r) => local(r.deadline) },
   ];
-  const overdue: ExportColumn<Row<'overdueAll'>>[] = [...openRow<Row<'overdueAll'>>(), { heading: h('Просрочка, мин', 'Кешігу, мин', 'Overdue by, min'), value: (r) => r.overdueMinutes }];
+  const overdue: ExportColumn<Row<'overdueAll'>>[] = [
+    ...openRow<Row<'overdueAll'>>(),
+    { heading: h('Просрочка, мин', 'Кешігу, мин', 'Overdue by, min'), value: (r) => r.overdueMinutes },
+  ];
   const atRisk: ExportColumn<Row<'atRiskAll'>>[] = [
     ...openRow<Row<'atRiskAll'>>(),
     { heading: h('Осталось', 'Қалды', 'Time left'), value: (r) => (r.timeLeft ? r.timeLeft.value : null) },
@@ -50,13 +59,19 @@ export function complianceExports(zone: TimeZone) {
     ...caseColumns,
     { heading: h('Подразделение', 'Бөлімше', 'Unit'), value: (r) => r.unit },
     { heading: h('Подано', 'Берілді', 'Submitted'), value: (r) => local(r.submittedAt) },
-    { heading: h('Статус', 'Мәртебе', 'Status'), value: (r, lang) => r.rows.map((x) => STATUS_LABELS[x.status]?.[lang] ?? x.status).join(', ') },
+    {
+      heading: h('Статус', 'Мәртебе', 'Status'),
+      value: (r, lang) => r.rows.map((x) => STATUS_LABELS[x.status]?.[lang] ?? x.status).join(', '),
+    },
     { heading: h('Срок', 'Мерзім', 'Deadline'), value: (r) => r.rows.map((x) => local(x.deadline) ?? '—').join(', ') },
   ];
   const summary: ExportColumn<SummaryRow & Labelled>[] = [
     { heading: h('Ключ', 'Кілт', 'Key'), value: (r) => r.key },
     { heading: h('Название', 'Атауы', 'Name'), value: (r, lang) => labelIn(r, lang, r.key) },
-    { heading: h('Соблюдено, %', 'Сақталды, %', 'Met, %'), value: (r) => (r.complianceRate === null ? null : Math.round(r.complianceRate * 1000) / 10) },
+    {
+      heading: h('Соблюдено, %', 'Сақталды, %', 'Met, %'),
+      value: (r) => (r.complianceRate === null ? null : Math.round(r.complianceRate * 1000) / 10),
+    },
     { heading: h('Всего', 'Барлығы', 'Total'), value: (r) => r.total },
     { heading: h('В срок', 'Мерзімінде', 'Met'), value: (r) => r.met },
     { heading: h('Нарушено', 'Бұзылды', 'Breached'), value: (r) => r.breached },

@@ -19,7 +19,16 @@ import { ComplianceQueries, type Period } from '../compliance.queries';
 import { dayNumber } from '../../calendar/domain/local-date';
 import { complianceExports } from './compliance-exports';
 import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
-import { ComplianceFilterQueryDto, ComplianceListQueryDto, dayOfMonthOrDate, DEFAULT_LIST_LIMIT, OverdueQueryDto, StepCasesQueryDto, SummaryQueryDto, WorklistQueryDto } from './compliance.dtos';
+import {
+  ComplianceFilterQueryDto,
+  ComplianceListQueryDto,
+  dayOfMonthOrDate,
+  DEFAULT_LIST_LIMIT,
+  OverdueQueryDto,
+  StepCasesQueryDto,
+  SummaryQueryDto,
+  WorklistQueryDto,
+} from './compliance.dtos';
 
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
 export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
@@ -35,7 +44,6 @@ export interface StreamLimits {
 interface ReplyLike {
   header(name: string, value: string): unknown;
 }
-
 
 @ApiTags('compliance')
 @ApiBearerAuth()
@@ -58,20 +66,34 @@ export class ComplianceController {
 
   @Get('compliance/summary')
   @RequireRoles('auditor', 'head')
-  async summary(@CurrentPrincipal() principal: Principal, @Query() query: SummaryQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+  async summary(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: SummaryQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const groupBy = query.groupBy ?? 'service';
     const common = this.common(principal, query);
     const download = exportRequest(query, accept);
     const result = await this.queries.summary({ groupBy, ...common });
     reply.header('x-read-position', String(result.staleness.position));
-    if (download) return exportTable(reply, download, `compliance-by-${groupBy}`, this.exports.summary, fromArray(result.rows));
+    if (download)
+      return exportTable(reply, download, `compliance-by-${groupBy}`, this.exports.summary, fromArray(result.rows));
     return {
       groupBy,
       // Rollups count by month: a date range is widened to the whole months it touches, and `from`/`to` say which.
-      filters: { serviceId: common.serviceId ?? null, versionId: common.versionId ?? null, trackId: common.trackId ?? null, unit: common.unit ?? null, from: common.fromMonth ?? null, to: common.toMonth ?? null },
+      filters: {
+        serviceId: common.serviceId ?? null,
+        versionId: common.versionId ?? null,
+        trackId: common.trackId ?? null,
+        unit: common.unit ?? null,
+        from: common.fromMonth ?? null,
+        to: common.toMonth ?? null,
+      },
       total: result.rows.length,
       asOf: common.asOf.toISOString(),
-      durationUnits: 'durations are in the unit of the limit: minutes for minute limits, working hours (hours on working days) for working-day limits, calendar days for windows, periods and programmes; durationUnit says which one durationP50/P90 use',
+      durationUnits:
+        'durations are in the unit of the limit: minutes for minute limits, working hours (hours on working days) for working-day limits, calendar days for windows, periods and programmes; durationUnit says which one durationP50/P90 use',
       rows: result.rows,
       staleness: result.staleness,
     };
@@ -80,7 +102,12 @@ export class ComplianceController {
   /** Open steps past a deadline warning (DEADLINE_WARNINGS) and not yet overdue: a head's own unit, any for auditors. */
   @Get('compliance/at-risk')
   @RequireRoles('auditor', 'head')
-  async atRisk(@CurrentPrincipal() principal: Principal, @Query() query: ComplianceListQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+  async atRisk(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ComplianceListQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const params = this.listParams(principal, query);
     const download = exportRequest(query, accept);
     if (download) return exportTable(reply, download, 'at-risk', this.exports.atRisk, this.queries.atRiskAll(params));
@@ -91,7 +118,12 @@ export class ComplianceController {
 
   @Get('compliance/overdue')
   @RequireRoles('auditor', 'head')
-  async overdue(@CurrentPrincipal() principal: Principal, @Query() query: OverdueQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+  async overdue(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: OverdueQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const params = { ...this.listParams(principal, query), ...(query.role ? { role: query.role } : {}) };
     const download = exportRequest(query, accept);
     if (download) return exportTable(reply, download, 'overdue', this.exports.overdue, this.queries.overdueAll(params));
@@ -102,24 +134,57 @@ export class ComplianceController {
 
   @Get('compliance/step-cases')
   @RequireRoles('auditor', 'head')
-  async stepCases(@CurrentPrincipal() principal: Principal, @Query() query: StepCasesQueryDto, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: ReplyLike) {
+  async stepCases(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: StepCasesQueryDto,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
     const errors: ProblemFieldError[] = [];
     const common = this.listParams(principal, query);
-    if (!common.serviceId) errors.push({ field: 'query.serviceId', problem: 'is required', allowed: [...this.reference.catalog.byService.keys()].join(' | ') });
-    const steps = new Set((common.serviceId ? (this.reference.catalog.byService.get(common.serviceId) ?? []) : []).flatMap((v) => v.steps.map((s) => s.id)));
-    if (!query.stepId || !steps.has(query.stepId)) errors.push({ field: 'query.stepId', problem: query.stepId ? `"${query.stepId}" is not a step of ${common.serviceId}` : 'is required', allowed: [...steps].join(' | ') || 'a step of the service' });
+    if (!common.serviceId)
+      errors.push({
+        field: 'query.serviceId',
+        problem: 'is required',
+        allowed: [...this.reference.catalog.byService.keys()].join(' | '),
+      });
+    const steps = new Set(
+      (common.serviceId ? (this.reference.catalog.byService.get(common.serviceId) ?? []) : []).flatMap((v) =>
+        v.steps.map((s) => s.id),
+      ),
+    );
+    if (!query.stepId || !steps.has(query.stepId))
+      errors.push({
+        field: 'query.stepId',
+        problem: query.stepId ? `"${query.stepId}" is not a step of ${common.serviceId}` : 'is required',
+        allowed: [...steps].join(' | ') || 'a step of the service',
+      });
     if (errors.length) throw ProblemError.badRequest(errors);
     const download = exportRequest(query, accept);
     const params = { ...common, serviceId: common.serviceId!, stepId: query.stepId! };
-    if (download) return exportTable(reply, download, `step-cases-${params.stepId}`, this.exports.stepCases, this.queries.stepCasesAll(params));
+    if (download)
+      return exportTable(
+        reply,
+        download,
+        `step-cases-${params.stepId}`,
+        this.exports.stepCases,
+        this.queries.stepCasesAll(params),
+      );
     const result = await this.queries.stepCases(params);
     reply.header('x-read-position', String(result.staleness.position));
     return result;
   }
 
   @Get('worklist')
-  async worklist(@CurrentPrincipal() principal: Principal, @Query() query: WorklistQueryDto, @Res({ passthrough: true }) reply: ReplyLike) {
-    if (principal.roles.every((r) => r === 'auditor' || r === 'admin')) throw forbidden('the worklist lists steps the caller may take; auditors and administrators take none', { callerRoles: principal.roles });
+  async worklist(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: WorklistQueryDto,
+    @Res({ passthrough: true }) reply: ReplyLike,
+  ) {
+    if (principal.roles.every((r) => r === 'auditor' || r === 'admin'))
+      throw forbidden('the worklist lists steps the caller may take; auditors and administrators take none', {
+        callerRoles: principal.roles,
+      });
     const result = await this.queries.worklist(principal, query.limit ?? DEFAULT_LIST_LIMIT, query.after);
     reply.header('x-read-position', String(result.staleness.position));
     return result;
@@ -131,12 +196,28 @@ export class ComplianceController {
    */
   @Sse('compliance/stream')
   @RequireRoles('auditor', 'head')
-  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Query() _query: NoQueryDto, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(
+    @CurrentPrincipal() principal: Principal,
+    @TokenExpiry() closeAt: Date | null,
+    @Query() _query: NoQueryDto,
+    @Headers('last-event-id') lastEventId?: string,
+  ): Observable<MessageEvent> {
     const mine = this.openStreams.get(principal.id) ?? 0;
     const { total, perCaller } = this.streamLimits;
     if (total > 0 && (this.openStreamsTotal >= total || mine >= perCaller)) {
-      const detail = this.openStreamsTotal >= total ? `${total} live-update streams are open, the most this server keeps` : `this caller already has ${mine} live-update streams open, the most one caller may`;
-      throw new ProblemError(429, 'too-many-streams', 'Too many live-update streams', `${detail}; close one, or try again later`, undefined, { limit: this.openStreamsTotal >= total ? total : perCaller }, { 'retry-after': '30' });
+      const detail =
+        this.openStreamsTotal >= total
+          ? `${total} live-update streams are open, the most this server keeps`
+          : `this caller already has ${mine} live-update streams open, the most one caller may`;
+      throw new ProblemError(
+        429,
+        'too-many-streams',
+        'Too many live-update streams',
+        `${detail}; close one, or try again later`,
+        undefined,
+        { limit: this.openStreamsTotal >= total ? total : perCaller },
+        { 'retry-after': '30' },
+      );
     }
     this.openStreams.set(principal.id, mine + 1);
     this.openStreamsTotal++;
@@ -153,7 +234,10 @@ export class ComplianceController {
     let pending = seen === null ? 0 : seen + 1;
     let first = seen === null;
     // Looked at only when the log's head or the model's position moved: one shared watch per process, not a poll per client.
-    const changes = this.changes.watch(COMPLIANCE_CHANGES, async () => `${await this.model.headPosition()}/${await this.model.position()}`);
+    const changes = this.changes.watch(
+      COMPLIANCE_CHANGES,
+      async () => `${await this.model.headPosition()}/${await this.model.position()}`,
+    );
     const events = changes.pipe(
       exhaustMap(() =>
         from(
@@ -186,28 +270,72 @@ export class ComplianceController {
   private common(principal: Principal, query: ComplianceFilterQueryDto & { versionId?: string; trackId?: string }) {
     const catalog = this.reference.catalog;
     const errors: ProblemFieldError[] = [];
-    const out: { serviceId?: string; versionId?: string; trackId?: string; unit?: string; fromMonth?: string; toMonth?: string; period?: Period; asOf: Date; after?: number } = { asOf: new Date() };
+    const out: {
+      serviceId?: string;
+      versionId?: string;
+      trackId?: string;
+      unit?: string;
+      fromMonth?: string;
+      toMonth?: string;
+      period?: Period;
+      asOf: Date;
+      after?: number;
+    } = { asOf: new Date() };
     if (query.serviceId !== undefined) {
-      if (!catalog.byService.has(query.serviceId)) throw new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${query.serviceId}"`, [{ field: 'query.serviceId', problem: 'no such service', allowed: [...catalog.byService.keys()].join(' | ') }]);
+      if (!catalog.byService.has(query.serviceId))
+        throw new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${query.serviceId}"`, [
+          { field: 'query.serviceId', problem: 'no such service', allowed: [...catalog.byService.keys()].join(' | ') },
+        ]);
       out.serviceId = query.serviceId;
     }
     if (query.versionId !== undefined) {
       const version = catalog.byId.get(query.versionId);
-      if (!version) throw new ProblemError(404, 'unknown-version', 'Version not found', `unknown regulation version "${query.versionId}"`, [{ field: 'query.versionId', problem: 'no such version', allowed: catalog.versions.map((v) => v.versionId).join(' | ') }]);
-      if (out.serviceId && version.serviceId !== out.serviceId) errors.push({ field: 'query.versionId', problem: `${query.versionId} is not a version of ${out.serviceId}`, allowed: (catalog.byService.get(out.serviceId) ?? []).map((v) => v.versionId).join(' | ') });
+      if (!version)
+        throw new ProblemError(
+          404,
+          'unknown-version',
+          'Version not found',
+          `unknown regulation version "${query.versionId}"`,
+          [
+            {
+              field: 'query.versionId',
+              problem: 'no such version',
+              allowed: catalog.versions.map((v) => v.versionId).join(' | '),
+            },
+          ],
+        );
+      if (out.serviceId && version.serviceId !== out.serviceId)
+        errors.push({
+          field: 'query.versionId',
+          problem: `${query.versionId} is not a version of ${out.serviceId}`,
+          allowed: (catalog.byService.get(out.serviceId) ?? []).map((v) => v.versionId).join(' | '),
+        });
       out.versionId = query.versionId;
     }
     if (query.trackId !== undefined) {
-      const versions = out.versionId ? [catalog.byId.get(out.versionId)!] : out.serviceId ? catalog.byService.get(out.serviceId)! : catalog.versions;
+      const versions = out.versionId
+        ? [catalog.byId.get(out.versionId)!]
+        : out.serviceId
+          ? catalog.byService.get(out.serviceId)!
+          : catalog.versions;
       const tracks = new Set(versions.flatMap((v) => v.tracks.map((t) => t.id)));
-      if (!tracks.has(query.trackId)) errors.push({ field: 'query.trackId', problem: `"${query.trackId}" is not a track here`, allowed: [...tracks].join(' | ') });
+      if (!tracks.has(query.trackId))
+        errors.push({
+          field: 'query.trackId',
+          problem: `"${query.trackId}" is not a track here`,
+          allowed: [...tracks].join(' | '),
+        });
       out.trackId = query.trackId;
     }
     if (errors.length) throw ProblemError.badRequest(errors);
     if (query.unit !== undefined) out.unit = query.unit;
     const isUnitBound = !principal.roles.some((r) => r === 'auditor' || r === 'admin');
     if (isUnitBound) {
-      if (out.unit !== undefined && out.unit !== principal.unit) throw forbidden(`acts for unit "${principal.unit}"; may not read unit "${out.unit}"`, { requiredUnit: out.unit, callerUnit: principal.unit });
+      if (out.unit !== undefined && out.unit !== principal.unit)
+        throw forbidden(`acts for unit "${principal.unit}"; may not read unit "${out.unit}"`, {
+          requiredUnit: out.unit,
+          callerUnit: principal.unit,
+        });
       out.unit = principal.unit;
     }
     // A month stands for its first day (from) or its last (to); both ends are local days in Asia/Almaty, inclusive.
@@ -216,7 +344,11 @@ export class ComplianceController {
     if (fromDay) out.fromMonth = fromDay.slice(0, 7);
     if (toDay) out.toMonth = toDay.slice(0, 7);
     const zone = this.reference.calendar.timeZone;
-    if (fromDay || toDay) out.period = { ...(fromDay ? { from: zone.toInstant(fromDay) } : {}), ...(toDay ? { until: zone.endOfDay(dayNumber(toDay)) } : {}) };
+    if (fromDay || toDay)
+      out.period = {
+        ...(fromDay ? { from: zone.toInstant(fromDay) } : {}),
+        ...(toDay ? { until: zone.endOfDay(dayNumber(toDay)) } : {}),
+      };
     if (query.asOf !== undefined) out.asOf = instantOfParameter(query.asOf, zone, 'end');
     if (query.after !== undefined) out.after = query.after;
     return out;
@@ -224,7 +356,13 @@ export class ComplianceController {
 
   /** The filters, period and page of a list (overdue, at risk, a step's cases). */
   private listParams(principal: Principal, query: ComplianceListQueryDto) {
-    const { fromMonth: _from, toMonth: _to, versionId: _version, trackId: _track, ...common } = this.common(principal, query);
+    const {
+      fromMonth: _from,
+      toMonth: _to,
+      versionId: _version,
+      trackId: _track,
+      ...common
+    } = this.common(principal, query);
     return { ...common, limit: query.limit ?? DEFAULT_LIST_LIMIT, offset: query.offset ?? 0 };
   }
 }

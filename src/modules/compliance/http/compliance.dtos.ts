@@ -10,8 +10,21 @@ import { ROLES, type Role } from '../../identity/domain/principal';
 import { GROUP_BY, type GroupBy } from '../domain/rollup';
 import { daysInMonth, localDateProblem } from '../../../shared/dates/local-date';
 import { ParameterDto } from '../../../shared/problem/validation';
-import { Checked, DATE_ZONE_NOTE, DateOrInstant, OneOf, Pattern, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
-import { ExportFormatParameter, ExportLanguageParameter, type ExportFormat, type ExportLanguage } from '../../../shared/http/table-export';
+import {
+  Checked,
+  DATE_ZONE_NOTE,
+  DateOrInstant,
+  OneOf,
+  Pattern,
+  Text,
+  WholeNumber,
+} from '../../../shared/http/parameter-constraints';
+import {
+  ExportFormatParameter,
+  ExportLanguageParameter,
+  type ExportFormat,
+  type ExportLanguage,
+} from '../../../shared/http/table-export';
 
 const MONTH_OR_DATE = /^(\d{4})-(0[1-9]|1[0-2])(-(\d{2}))?$/;
 const MONTH_OR_DATE_ALLOWED = 'YYYY-MM or YYYY-MM-DD, a local date in Asia/Almaty (summaries count whole months)';
@@ -44,40 +57,57 @@ const NotBeforeFromMonth = (): PropertyDecorator =>
           const [fromDay, toDay] = [dayOfMonthOrDate(from, 'from'), dayOfMonthOrDate(value, 'to')];
           return fromDay === null || toDay === null || toDay >= fromDay;
         },
-        defaultMessage: (args?: ValidationArguments) => `${String(args?.value)} is before from (${String((args?.object as { from?: unknown }).from)})`,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${String(args?.value)} is before from (${String((args?.object as { from?: unknown }).from)})`,
       },
     },
     { context: { allowed: 'a month or date at or after from' } },
   );
 
-const AFTER_DESCRIPTION = 'a log position returned by a command: the read waits until the model has applied it (503 with Retry-After if it does not in time)';
+const AFTER_DESCRIPTION =
+  'a log position returned by a command: the read waits until the model has applied it (503 with Retry-After if it does not in time)';
 const AFTER_NOTE = ': the position returned by a command (POST /api/cases…)';
 
 /** The filters every dashboard read takes; a head's own unit is applied whatever `unit` says. */
 @ParameterDto('query')
 export class ComplianceFilterQueryDto {
-  @ApiPropertyOptional({ description: 'a service of the catalog (GET /api/regulations); an unknown one is 404', example: 'personnel-reserve' })
+  @ApiPropertyOptional({
+    description: 'a service of the catalog (GET /api/regulations); an unknown one is 404',
+    example: 'personnel-reserve',
+  })
   @IsOptional()
   @Text(100)
   serviceId?: string;
 
-  @ApiPropertyOptional({ description: "a unit id; a head of unit reads only their own (403 for another)", example: 'astana' })
+  @ApiPropertyOptional({
+    description: 'a unit id; a head of unit reads only their own (403 for another)',
+    example: 'astana',
+  })
   @IsOptional()
   @Pattern(/^[\w.-]{1,100}$/, () => 'is not a unit id', 'letters, digits, "-", "_" and "." (1–100)')
   unit?: string;
 
-  @ApiPropertyOptional({ description: `the first month (YYYY-MM, from its first day) or date of the period, inclusive; ${DATE_ZONE_NOTE}. Summaries count whole months`, example: '2015-09' })
+  @ApiPropertyOptional({
+    description: `the first month (YYYY-MM, from its first day) or date of the period, inclusive; ${DATE_ZONE_NOTE}. Summaries count whole months`,
+    example: '2015-09',
+  })
   @IsOptional()
   @Checked(monthOrDateProblem, MONTH_OR_DATE_ALLOWED)
   from?: string;
 
-  @ApiPropertyOptional({ description: `the last month (YYYY-MM, to its last day) or date of the period, inclusive; ${DATE_ZONE_NOTE}. Summaries count whole months`, example: '2015-12-31' })
+  @ApiPropertyOptional({
+    description: `the last month (YYYY-MM, to its last day) or date of the period, inclusive; ${DATE_ZONE_NOTE}. Summaries count whole months`,
+    example: '2015-12-31',
+  })
   @IsOptional()
   @Checked(monthOrDateProblem, MONTH_OR_DATE_ALLOWED)
   @NotBeforeFromMonth()
   to?: string;
 
-  @ApiPropertyOptional({ description: `the instant the deadlines are read at, with its offset, or the end of a date (${DATE_ZONE_NOTE}); default now`, example: '2016-03-09T13:00:00+06:00' })
+  @ApiPropertyOptional({
+    description: `the instant the deadlines are read at, with its offset, or the end of a date (${DATE_ZONE_NOTE}); default now`,
+    example: '2016-03-09T13:00:00+06:00',
+  })
   @IsOptional()
   @DateOrInstant()
   asOf?: string;
@@ -95,7 +125,10 @@ export class SummaryQueryDto extends ComplianceFilterQueryDto {
   @OneOf(GROUP_BY, 'a grouping', GROUP_BY.join(' | '))
   groupBy?: GroupBy;
 
-  @ApiPropertyOptional({ description: 'a regulation version of the catalog (of serviceId, if given); an unknown one is 404', example: 'personnel-reserve/order-1-2030' })
+  @ApiPropertyOptional({
+    description: 'a regulation version of the catalog (of serviceId, if given); an unknown one is 404',
+    example: 'personnel-reserve/order-1-2030',
+  })
   @IsOptional()
   @Text(200)
   versionId?: string;
@@ -115,12 +148,23 @@ export class SummaryQueryDto extends ComplianceFilterQueryDto {
 /** A list's filters and page; a download has every row, not one page. */
 @ParameterDto('query')
 export class ComplianceListQueryDto extends ComplianceFilterQueryDto {
-  @ApiPropertyOptional({ type: 'integer', description: `rows a page; default ${DEFAULT_LIST_LIMIT}`, minimum: 1, maximum: MAX_LIST_LIMIT, example: 50 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: `rows a page; default ${DEFAULT_LIST_LIMIT}`,
+    minimum: 1,
+    maximum: MAX_LIST_LIMIT,
+    example: 50,
+  })
   @IsOptional()
   @WholeNumber(1, MAX_LIST_LIMIT)
   limit?: number;
 
-  @ApiPropertyOptional({ type: 'integer', description: 'rows to skip (the page starts after them); default 0', minimum: 0, example: 0 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'rows to skip (the page starts after them); default 0',
+    minimum: 0,
+    example: 0,
+  })
   @IsOptional()
   @WholeNumber(0, Number.MAX_SAFE_INTEGER)
   offset?: number;
@@ -150,7 +194,13 @@ export class StepCasesQueryDto extends ComplianceListQueryDto {
 
 @ParameterDto('query')
 export class WorklistQueryDto {
-  @ApiPropertyOptional({ type: 'integer', description: `rows; default ${DEFAULT_LIST_LIMIT}`, minimum: 1, maximum: MAX_LIST_LIMIT, example: 50 })
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: `rows; default ${DEFAULT_LIST_LIMIT}`,
+    minimum: 1,
+    maximum: MAX_LIST_LIMIT,
+    example: 50,
+  })
   @IsOptional()
   @WholeNumber(1, MAX_LIST_LIMIT)
   limit?: number;

@@ -11,9 +11,15 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   'dashboard.js': { file: join(PAGE_DIR, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
   'dashboard.css': { file: join(PAGE_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   // Chart.js, the charting library, from its own package (no CDN: the page works on a closed network).
-  'vendor/chart.umd.min.js': { file: join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), type: 'text/javascript; charset=utf-8' },
+  'vendor/chart.umd.min.js': {
+    file: join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
   // The Server-Sent Events parser, as the ES module its package ships (the page imports it).
-  'vendor/eventsource-parser.js': { file: join(dirname(require.resolve('eventsource-parser')), 'index.js'), type: 'text/javascript; charset=utf-8' },
+  'vendor/eventsource-parser.js': {
+    file: join(dirname(require.resolve('eventsource-parser')), 'index.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
 };
 
 /** Files are read once, on first request. */

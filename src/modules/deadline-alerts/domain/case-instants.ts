@@ -32,7 +32,12 @@ export function instantKey(stepId: string, limitId: string, threshold: number, d
   return `${stepId}/${limitId}/${threshold}@${deadline}`;
 }
 
-export function caseInstants(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar, policy: WarningPolicy): CaseInstant[] {
+export function caseInstants(
+  state: CaseState,
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+  policy: WarningPolicy,
+): CaseInstant[] {
   const thresholds = thresholdsFor(policy, state.serviceId, state.versionId);
   const closedAt = state.closedAt ? Date.parse(state.closedAt) : Number.POSITIVE_INFINITY;
   const instants: CaseInstant[] = [];
@@ -42,17 +47,38 @@ export function caseInstants(state: CaseState, version: RegulationVersion, calen
     // The clock runs until the step is done or the case closes; a warning is due before that, a breach at it too
     // (an act at its deadline is late: the deadline is the first instant the limit is exceeded).
     const end = row.completedAt ? Math.min(Date.parse(row.completedAt), closedAt) : closedAt;
-    for (const { threshold, at } of limitInstants(row.kind, new Date(row.startedAt), deadline, thresholds, calendar, row.opensAt ? new Date(row.opensAt) : undefined)) {
+    for (const { threshold, at } of limitInstants(
+      row.kind,
+      new Date(row.startedAt),
+      deadline,
+      thresholds,
+      calendar,
+      row.opensAt ? new Date(row.opensAt) : undefined,
+    )) {
       const ms = at.getTime();
       if (threshold === 100 ? ms > end : ms >= end) continue;
-      instants.push({ key: instantKey(row.stepId, row.limitId, threshold, row.deadline), stepId: row.stepId, limitId: row.limitId, clause: row.clause, kind: row.kind, startedAt: row.startedAt, deadline: row.deadline, threshold, at: at.toISOString() });
+      instants.push({
+        key: instantKey(row.stepId, row.limitId, threshold, row.deadline),
+        stepId: row.stepId,
+        limitId: row.limitId,
+        clause: row.clause,
+        kind: row.kind,
+        startedAt: row.startedAt,
+        deadline: row.deadline,
+        threshold,
+        at: at.toISOString(),
+      });
     }
   }
   return instants.sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
 }
 
 /** The instants not yet recorded, split into those due at `now` and the next one after it. */
-export function pendingInstants(instants: readonly CaseInstant[], fired: ReadonlySet<string>, now: Date): { due: CaseInstant[]; next: CaseInstant | null } {
+export function pendingInstants(
+  instants: readonly CaseInstant[],
+  fired: ReadonlySet<string>,
+  now: Date,
+): { due: CaseInstant[]; next: CaseInstant | null } {
   const due: CaseInstant[] = [];
   let next: CaseInstant | null = null;
   for (const instant of instants) {

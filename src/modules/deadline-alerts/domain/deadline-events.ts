@@ -20,7 +20,10 @@ export const LATE_AFTER_MS = 60_000;
 export const SCHEDULER_ACTOR = { id: 'system:deadline-scheduler', name: 'Deadline scheduler', role: 'system' } as const;
 
 /** The instant as computed (its limit, clause, deadline, threshold, key), and what recording it found. */
-export interface DeadlineEventData extends Pick<CaseInstant, 'stepId' | 'limitId' | 'clause' | 'kind' | 'startedAt' | 'deadline' | 'threshold' | 'key'> {
+export interface DeadlineEventData extends Pick<
+  CaseInstant,
+  'stepId' | 'limitId' | 'clause' | 'kind' | 'startedAt' | 'deadline' | 'threshold' | 'key'
+> {
   caseId: string;
   /** The instant the threshold was reached. */
   dueAt: string;
@@ -65,7 +68,12 @@ export interface CaseFacts {
 }
 
 /** The events recording these due instants, chained after the stream's last event (null for a new stream). */
-export function sealDeadlineEvents(facts: CaseFacts, due: readonly CaseInstant[], previous: { revision: number; hash: string | null } | null, now: Date): SealedDeadlineEvent[] {
+export function sealDeadlineEvents(
+  facts: CaseFacts,
+  due: readonly CaseInstant[],
+  previous: { revision: number; hash: string | null } | null,
+  now: Date,
+): SealedDeadlineEvent[] {
   const streamId = deadlinesStreamId(facts.caseId);
   let revision = previous?.revision ?? -1;
   let previousHash = previous?.hash ?? null;
@@ -100,6 +108,11 @@ export function sealDeadlineEvents(facts: CaseFacts, due: readonly CaseInstant[]
     };
     const hash = eventHash({ streamId, revision, type, data, metadata: unsealed });
     previousHash = hash;
-    return { id: deadlineEventId(facts.caseId, instant.key), type, data, metadata: inCanonicalOrder({ ...unsealed, hash }) };
+    return {
+      id: deadlineEventId(facts.caseId, instant.key),
+      type,
+      data,
+      metadata: inCanonicalOrder({ ...unsealed, hash }),
+    };
   });
 }

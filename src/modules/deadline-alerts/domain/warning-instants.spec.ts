@@ -44,14 +44,20 @@ describe('warning instants per limit kind (default 50 % and 80 % of the limit in
 
   it('a working-day warning never falls on a day that is not a working day, and the shares come in order before the deadline', () => {
     fc.assert(
-      fc.property(fc.integer({ min: dayNumber('2015-01-01'), max: dayNumber('2026-06-30') }), fc.integer({ min: 0, max: 1439 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 99 }), (day, minute, days, share) => {
-        const start = new Date(calendar.timeZone.wallTimeMs(day, minute));
-        const { deadline } = computeDeadline({ kind: 'working-days', days }, start, calendar);
-        const [warning, breach] = limitInstants('working-days', start, deadline!, [share], calendar);
-        expect(calendar.isWorkingDayNumber(calendar.timeZone.localDayOf(warning!.at.getTime()))).toBe(true);
-        expect(warning!.at.getTime()).toBeGreaterThan(start.getTime());
-        expect(warning!.at.getTime()).toBeLessThan(breach!.at.getTime());
-      }),
+      fc.property(
+        fc.integer({ min: dayNumber('2015-01-01'), max: dayNumber('2026-06-30') }),
+        fc.integer({ min: 0, max: 1439 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 99 }),
+        (day, minute, days, share) => {
+          const start = new Date(calendar.timeZone.wallTimeMs(day, minute));
+          const { deadline } = computeDeadline({ kind: 'working-days', days }, start, calendar);
+          const [warning, breach] = limitInstants('working-days', start, deadline!, [share], calendar);
+          expect(calendar.isWorkingDayNumber(calendar.timeZone.localDayOf(warning!.at.getTime()))).toBe(true);
+          expect(warning!.at.getTime()).toBeGreaterThan(start.getTime());
+          expect(warning!.at.getTime()).toBeLessThan(breach!.at.getTime());
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -65,7 +71,11 @@ describe('warning instants per limit kind (default 50 % and 80 % of the limit in
 
   it('an annual window counts from when it opened, not from a clock that started before it', () => {
     const start = new Date('2015-08-01T10:00:00+06:00');
-    const result = computeDeadline({ kind: 'annual-window', from: { monthDay: '08-10' }, until: { monthDay: '08-20' } }, start, calendar);
+    const result = computeDeadline(
+      { kind: 'annual-window', from: { monthDay: '08-10' }, until: { monthDay: '08-20' } },
+      start,
+      calendar,
+    );
     const [half] = limitInstants('annual-window', start, result.deadline!, [50], calendar, result.opensAt);
     // 10 August 00:00 to 21 August 00:00 (Almaty, +06): eleven days, the half at 12:00 on 15 August.
     expect(half!.at.toISOString()).toBe(new Date('2015-08-15T12:00:00+06:00').toISOString());
@@ -74,11 +84,17 @@ describe('warning instants per limit kind (default 50 % and 80 % of the limit in
   it('a limit counted back from a later date has only its deadline: there is no start to take shares of', () => {
     const later = new Date('2015-10-28T00:00:00+06:00');
     const { deadline } = computeDeadline({ kind: 'working-days-before', days: 5 }, later, calendar);
-    expect(iso(limitInstants('working-days-before', later, deadline!, [50, 80], calendar))).toEqual([[100, deadline!.toISOString()]]);
+    expect(iso(limitInstants('working-days-before', later, deadline!, [50, 80], calendar))).toEqual([
+      [100, deadline!.toISOString()],
+    ]);
   });
 
   it('thresholds come from the regulation version first, then the service, else 50 % and 80 %', () => {
-    const policy = { default: [50, 80], byService: { 'personnel-reserve': [70] }, byVersion: { 'personnel-reserve/order-184-2015': [25, 90] } };
+    const policy = {
+      default: [50, 80],
+      byService: { 'personnel-reserve': [70] },
+      byVersion: { 'personnel-reserve/order-184-2015': [25, 90] },
+    };
     expect(thresholdsFor(policy, 'personnel-reserve', 'personnel-reserve/order-184-2015')).toEqual([25, 90]);
     expect(thresholdsFor(policy, 'personnel-reserve', 'personnel-reserve/other')).toEqual([70]);
     expect(thresholdsFor(policy, 'civil-service-testing', 'civil-service-testing/order-184-2015')).toEqual([50, 80]);
@@ -87,8 +103,15 @@ describe('warning instants per limit kind (default 50 % and 80 % of the limit in
 
   it('working time left skips the days that are not working days', () => {
     // From 12:00 on Friday 3 May 2024 to the end of 10 May: 12 h of 3 May, 4 May, 6 May and 10 May.
-    const left = timeLeft('working-days', new Date('2024-05-03T12:00:00+05:00'), new Date('2024-05-11T00:00:00+05:00'), calendar);
+    const left = timeLeft(
+      'working-days',
+      new Date('2024-05-03T12:00:00+05:00'),
+      new Date('2024-05-11T00:00:00+05:00'),
+      calendar,
+    );
     expect(left).toEqual({ unit: 'working-hours', value: 84 });
-    expect(afterWorkingTime(dayNumber('2024-05-07'), 0, calendar).toISOString()).toBe(new Date('2024-05-10T00:00:00+05:00').toISOString());
+    expect(afterWorkingTime(dayNumber('2024-05-07'), 0, calendar).toISOString()).toBe(
+      new Date('2024-05-10T00:00:00+05:00').toISOString(),
+    );
   });
 });

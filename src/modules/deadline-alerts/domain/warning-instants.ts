@@ -7,7 +7,12 @@
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { workingHoursBetween } from '../../compliance/domain/durations';
 import type { LimitSpec } from '../../deadlines/domain/limit';
-import { DEFAULT_WARNING_POLICY, DEFAULT_WARNING_THRESHOLDS, type WarningPolicy, type WarningThresholds } from '../../../shared/config/warning-policy';
+import {
+  DEFAULT_WARNING_POLICY,
+  DEFAULT_WARNING_THRESHOLDS,
+  type WarningPolicy,
+  type WarningThresholds,
+} from '../../../shared/config/warning-policy';
 
 /** Declared in shared/config (the environment sets it); the domain's vocabulary still names them here. */
 export { DEFAULT_WARNING_POLICY, DEFAULT_WARNING_THRESHOLDS, type WarningPolicy, type WarningThresholds };
@@ -44,7 +49,14 @@ export function afterWorkingTime(fromDay: number, workingMs: number, calendar: W
  * The warning instants and the deadline of one limit whose clock started at `startedAt`, in order. A limit counted
  * back from a later date (`working-days-before`) has no start of its own to take shares of: only its deadline.
  */
-export function limitInstants(kind: LimitSpec['kind'], startedAt: Date, deadline: Date, thresholds: WarningThresholds, calendar: WorkingCalendar, opensAt?: Date): LimitInstant[] {
+export function limitInstants(
+  kind: LimitSpec['kind'],
+  startedAt: Date,
+  deadline: Date,
+  thresholds: WarningThresholds,
+  calendar: WorkingCalendar,
+  opensAt?: Date,
+): LimitInstant[] {
   const instants: LimitInstant[] = [];
   const shares = [...new Set(thresholds)].filter((t) => t > 0 && t < 100).sort((a, b) => a - b);
   if (kind !== 'working-days-before') {
@@ -57,7 +69,14 @@ export function limitInstants(kind: LimitSpec['kind'], startedAt: Date, deadline
   return instants;
 }
 
-function shareOf(kind: LimitSpec['kind'], startedAt: Date, deadline: Date, share: number, calendar: WorkingCalendar, opensAt?: Date): Date {
+function shareOf(
+  kind: LimitSpec['kind'],
+  startedAt: Date,
+  deadline: Date,
+  share: number,
+  calendar: WorkingCalendar,
+  opensAt?: Date,
+): Date {
   if (kind === 'working-days') {
     // Civil Code art. 171: the anchor day is not counted; the limit's time is the working days after it.
     const firstDay = calendar.timeZone.localDayOf(startedAt.getTime()) + 1;
@@ -77,11 +96,17 @@ function linear(start: Date, end: Date, share: number): Date {
 }
 
 /** Working time left until a deadline, in hours (working-day limits), or minutes / calendar days for the others. */
-export function timeLeft(kind: LimitSpec['kind'], now: Date, deadline: Date, calendar: WorkingCalendar): { unit: 'minutes' | 'working-hours' | 'calendar-days'; value: number } {
+export function timeLeft(
+  kind: LimitSpec['kind'],
+  now: Date,
+  deadline: Date,
+  calendar: WorkingCalendar,
+): { unit: 'minutes' | 'working-hours' | 'calendar-days'; value: number } {
   const ms = deadline.getTime() - now.getTime();
   if (kind === 'minutes') return { unit: 'minutes', value: Math.round(ms / 60_000) };
   if (kind === 'working-days' || kind === 'working-days-before') {
-    const hours = ms >= 0 ? workingHoursBetween(now, deadline, calendar) : -workingHoursBetween(deadline, now, calendar);
+    const hours =
+      ms >= 0 ? workingHoursBetween(now, deadline, calendar) : -workingHoursBetween(deadline, now, calendar);
     return { unit: 'working-hours', value: Math.round(hours * 10) / 10 };
   }
   return { unit: 'calendar-days', value: Math.round((ms / (24 * HOUR)) * 10) / 10 };
@@ -99,7 +124,14 @@ export interface Urgency {
 }
 
 /** How urgent an open limit is at `now`, for people: due today, at risk (past a warning), time left in its own unit. */
-export function urgencyOf(kind: LimitSpec['kind'], startedAt: Date, deadline: Date, thresholds: WarningThresholds, calendar: WorkingCalendar, now: Date): Urgency {
+export function urgencyOf(
+  kind: LimitSpec['kind'],
+  startedAt: Date,
+  deadline: Date,
+  thresholds: WarningThresholds,
+  calendar: WorkingCalendar,
+  now: Date,
+): Urgency {
   const overdue = now.getTime() >= deadline.getTime();
   const zone = calendar.timeZone;
   const dueToday = !overdue && zone.localDayOf(deadline.getTime() - 1) === zone.localDayOf(now.getTime());
@@ -107,5 +139,11 @@ export function urgencyOf(kind: LimitSpec['kind'], startedAt: Date, deadline: Da
   for (const instant of limitInstants(kind, startedAt, deadline, thresholds, calendar)) {
     if (instant.threshold < 100 && instant.at.getTime() <= now.getTime()) threshold = instant.threshold;
   }
-  return { dueToday, atRisk: !overdue && threshold !== null, overdue, threshold, timeLeft: timeLeft(kind, now, deadline, calendar) };
+  return {
+    dueToday,
+    atRisk: !overdue && threshold !== null,
+    overdue,
+    threshold,
+    timeLeft: timeLeft(kind, now, deadline, calendar),
+  };
 }

@@ -67,7 +67,11 @@ export class FeedQueries {
     const items: FeedItem[] = [];
     let next = filter.after;
     while (items.length < filter.limit && next < head) {
-      const events = await this.log.readAll({ after: next, maxCount: FEED_SCAN, filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] } });
+      const events = await this.log.readAll({
+        after: next,
+        maxCount: FEED_SCAN,
+        filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] },
+      });
       if (events.length === 0) {
         next = head;
         break;
@@ -78,7 +82,18 @@ export class FeedQueries {
         const caseId = caseIdOf(event);
         const scope = await this.scopeOf(caseId, event);
         if (!scope || (filter.unit && scope.unit !== filter.unit) || !mayReadCase(principal, scope)) continue;
-        items.push({ position: event.position, id: event.id, type: event.type, caseId, unit: scope.unit, streamId: event.streamId, revision: event.revision, recordedAt: event.recordedAt.toISOString(), data: event.data, metadata: event.metadata });
+        items.push({
+          position: event.position,
+          id: event.id,
+          type: event.type,
+          caseId,
+          unit: scope.unit,
+          streamId: event.streamId,
+          revision: event.revision,
+          recordedAt: event.recordedAt.toISOString(),
+          data: event.data,
+          metadata: event.metadata,
+        });
         if (items.length >= filter.limit) break;
       }
       if (events.length < FEED_SCAN) {
@@ -93,7 +108,10 @@ export class FeedQueries {
   private async scopeOf(caseId: string, event: RecordedEvent): Promise<CaseScope | null> {
     const known = this.scopes.get(caseId);
     if (known) return known;
-    const first = event.type === 'ApplicationSubmitted' && event.streamId.startsWith(CASE_STREAM_PREFIX) ? event : (await this.log.readStream(caseStreamId(caseId), { maxCount: 1 }))[0];
+    const first =
+      event.type === 'ApplicationSubmitted' && event.streamId.startsWith(CASE_STREAM_PREFIX)
+        ? event
+        : (await this.log.readStream(caseStreamId(caseId), { maxCount: 1 }))[0];
     if (!first) return null;
     let data = first.data as { unit?: unknown; applicant?: { iin?: unknown } };
     if (typeof data.applicant?.iin !== 'string' && this.personalData) {
@@ -113,9 +131,13 @@ export class FeedQueries {
  * case views' rule for who sees a case's applicant in full, which is who may read everything the case records.
  */
 export function mayReadCase(principal: Principal, scope: CaseScope): boolean {
-  return seesFullIin(principal, { unit: scope.unit, applicant: { iin: scope.applicantIin } } as Parameters<typeof seesFullIin>[1]);
+  return seesFullIin(principal, { unit: scope.unit, applicant: { iin: scope.applicantIin } } as Parameters<
+    typeof seesFullIin
+  >[1]);
 }
 
 function caseIdOf(event: RecordedEvent): string {
-  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX) ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length) : event.streamId.slice(CASE_STREAM_PREFIX.length);
+  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX)
+    ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length)
+    : event.streamId.slice(CASE_STREAM_PREFIX.length);
 }

@@ -1,7 +1,18 @@
 /** Query strings and bodies of the feed and the webhook admin API, validated at the edge (unknown fields refused). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
@@ -9,7 +20,13 @@ import { Text } from '../../../shared/http/parameter-constraints';
 
 export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
 const TYPES_MESSAGE = `each must be one of ${FEED_EVENT_TYPES.join(', ')}`;
-const list = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value);
+const list = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : value;
 
 export class FeedQuery {
   @ApiPropertyOptional({ description: 'events strictly after this log position (0: from the start)', default: 0 })
@@ -25,7 +42,7 @@ export class FeedQuery {
   @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE })
   types?: string[];
 
-  @ApiPropertyOptional({ description: "the cases of one unit (staff: their own)" })
+  @ApiPropertyOptional({ description: 'the cases of one unit (staff: their own)' })
   @IsOptional()
   @IsString()
   @MaxLength(100)
@@ -52,7 +69,7 @@ export class CreateSubscriptionDto {
   @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE })
   eventTypes?: string[];
 
-  @ApiPropertyOptional({ description: "the units whose cases to deliver; absent: every unit", example: ['astana'] })
+  @ApiPropertyOptional({ description: 'the units whose cases to deliver; absent: every unit', example: ['astana'] })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(1000)
@@ -60,10 +77,14 @@ export class CreateSubscriptionDto {
   @MaxLength(100, { each: true })
   units?: string[];
 
-  @ApiPropertyOptional({ description: 'the signing secret, whsec_ and base64 of 24 to 64 bytes; generated when absent (shown once)' })
+  @ApiPropertyOptional({
+    description: 'the signing secret, whsec_ and base64 of 24 to 64 bytes; generated when absent (shown once)',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, { message: 'must be whsec_ followed by the base64 of 24 to 64 random bytes' })
+  @Matches(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, {
+    message: 'must be whsec_ followed by the base64 of 24 to 64 random bytes',
+  })
   secret?: string;
 }
 
@@ -77,7 +98,9 @@ export class DeliveriesQuery {
 
   @ApiPropertyOptional({ enum: ['pending', 'delivered', 'dead', 'cancelled'] })
   @IsOptional()
-  @IsIn(['pending', 'delivered', 'dead', 'cancelled'], { message: 'must be one of pending, delivered, dead, cancelled' })
+  @IsIn(['pending', 'delivered', 'dead', 'cancelled'], {
+    message: 'must be one of pending, delivered, dead, cancelled',
+  })
   status?: 'pending' | 'delivered' | 'dead' | 'cancelled';
 
   @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
@@ -91,7 +114,11 @@ export class DeliveriesQuery {
 /** A subscription's or a delivery's id: any id this API did not issue is simply not found (404). */
 @ParameterDto('path')
 export class WebhookIdPathDto {
-  @ApiProperty({ description: 'the id returned when the subscription was created, or a delivery listed by GET /api/webhooks/deliveries', example: '0190f0f0-0000-7000-8000-000000000000' })
+  @ApiProperty({
+    description:
+      'the id returned when the subscription was created, or a delivery listed by GET /api/webhooks/deliveries',
+    example: '0190f0f0-0000-7000-8000-000000000000',
+  })
   @Text(100)
   id!: string;
 }

@@ -28,7 +28,12 @@ export class FeedController {
   @Get('feed')
   async page(@CurrentPrincipal() principal: Principal, @Query() query: FeedQuery) {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
-    return this.feed.page(principal, { after: query.after, limit: query.limit, ...(query.types ? { types: query.types } : {}), ...(query.unit ? { unit: query.unit } : {}) });
+    return this.feed.page(principal, {
+      after: query.after,
+      limit: query.limit,
+      ...(query.types ? { types: query.types } : {}),
+      ...(query.unit ? { unit: query.unit } : {}),
+    });
   }
 
   /**
@@ -36,21 +41,35 @@ export class FeedController {
    * caller's page is read only when the log's head has moved (one shared watch of it per process).
    */
   @Sse('feed/stream')
-  stream(@CurrentPrincipal() principal: Principal, @TokenExpiry() closeAt: Date | null, @Query() query: FeedQuery, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+  stream(
+    @CurrentPrincipal() principal: Principal,
+    @TokenExpiry() closeAt: Date | null,
+    @Query() query: FeedQuery,
+    @Headers('last-event-id') lastEventId?: string,
+  ): Observable<MessageEvent> {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
     let after = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : query.after;
-    const events = this.changes.watch(LOG_HEAD, () => this.feed.headPosition()).pipe(
-      exhaustMap(() =>
-        from(
-          (async () => {
-            const page = await this.feed.page(principal, { after, limit: query.limit, ...(query.types ? { types: query.types } : {}), ...(query.unit ? { unit: query.unit } : {}) });
-            after = page.next;
-            return page.items;
-          })(),
+    const events = this.changes
+      .watch(LOG_HEAD, () => this.feed.headPosition())
+      .pipe(
+        exhaustMap(() =>
+          from(
+            (async () => {
+              const page = await this.feed.page(principal, {
+                after,
+                limit: query.limit,
+                ...(query.types ? { types: query.types } : {}),
+                ...(query.unit ? { unit: query.unit } : {}),
+              });
+              after = page.next;
+              return page.items;
+            })(),
+          ),
         ),
-      ),
-      concatMap((items) => from(items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item })))),
-    );
+        concatMap((items) =>
+          from(items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item }))),
+        ),
+      );
     return liveStream(events, { closeAt });
   }
 }

@@ -12,7 +12,15 @@ import type { ReadStore } from '../../read-store/read-store.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CurrentPrincipal, RequireRoles, Writes } from '../../identity/http/identity.decorators';
 import { checkTarget } from '../webhooks/target-policy';
-import { DELIVERIES, REQUESTS, SUBSCRIPTIONS, webhookStats, type Delivery, type DeliveryRequest, type WebhookSubscription } from '../webhooks/webhook-dispatcher';
+import {
+  DELIVERIES,
+  REQUESTS,
+  SUBSCRIPTIONS,
+  webhookStats,
+  type Delivery,
+  type DeliveryRequest,
+  type WebhookSubscription,
+} from '../webhooks/webhook-dispatcher';
 import { CreateSubscriptionDto, DeliveriesQuery, ReplayDto, WebhookIdPathDto } from './deadline-alerts.dtos';
 
 export const WEBHOOK_STORE = Symbol('WEBHOOK_STORE');
@@ -20,7 +28,15 @@ export const WEBHOOK_ALLOW_PRIVATE = Symbol('WEBHOOK_ALLOW_PRIVATE');
 
 function shown(subscription: WebhookSubscription) {
   const { secret: _secret, ...rest } = subscription;
-  return { id: rest._id, url: rest.url, eventTypes: rest.eventTypes, units: rest.units, active: rest.active, createdAt: rest.createdAt, createdBy: rest.createdBy };
+  return {
+    id: rest._id,
+    url: rest.url,
+    eventTypes: rest.eventTypes,
+    units: rest.units,
+    active: rest.active,
+    createdAt: rest.createdAt,
+    createdBy: rest.createdBy,
+  };
 }
 
 @ApiTags('webhooks')
@@ -56,7 +72,9 @@ export class WebhooksController {
   @Get('subscriptions')
   @RequireRoles('admin')
   async list(@Query() _query: NoQueryDto) {
-    const subscriptions = await this.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({}, { sort: { createdAt: 1 } });
+    const subscriptions = await this.store
+      .collection<WebhookSubscription>(SUBSCRIPTIONS)
+      .find({}, { sort: { createdAt: 1 } });
     return { subscriptions: subscriptions.map(shown) };
   }
 
@@ -66,7 +84,9 @@ export class WebhooksController {
   @HttpCode(204)
   async remove(@Param() { id }: WebhookIdPathDto) {
     const subscription = await this.subscription(id);
-    await this.store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc: { ...subscription, active: false } }] });
+    await this.store.write({
+      ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc: { ...subscription, active: false } }],
+    });
   }
 
   @Post('subscriptions/:id/replay')
@@ -75,7 +95,13 @@ export class WebhooksController {
   @HttpCode(202)
   async replay(@Param() { id }: WebhookIdPathDto, @Body() body: ReplayDto) {
     const subscription = await this.subscription(id);
-    if (!subscription.active) throw new ProblemError(409, 'subscription-deleted', 'The subscription was deleted', `subscription ${id} was deleted; nothing is delivered to it`);
+    if (!subscription.active)
+      throw new ProblemError(
+        409,
+        'subscription-deleted',
+        'The subscription was deleted',
+        `subscription ${id} was deleted; nothing is delivered to it`,
+      );
     const request: DeliveryRequest = { _id: newId(), kind: 'replay', subscriptionId: id, after: body.after };
     await this.store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: request }] });
     return { accepted: true, subscriptionId: id, after: body.after };
@@ -94,8 +120,13 @@ export class WebhooksController {
     const filter: Record<string, unknown> = {};
     if (query.subscriptionId) filter.subscriptionId = query.subscriptionId;
     if (query.status) filter.status = query.status;
-    const deliveries = await this.store.collection<Delivery>(DELIVERIES).find(filter, { sort: { position: -1 }, limit: query.limit });
-    return { stats: await webhookStats(this.store, new Date()), deliveries: deliveries.map(({ _id, ...d }) => ({ id: _id, ...d })) };
+    const deliveries = await this.store
+      .collection<Delivery>(DELIVERIES)
+      .find(filter, { sort: { position: -1 }, limit: query.limit });
+    return {
+      stats: await webhookStats(this.store, new Date()),
+      deliveries: deliveries.map(({ _id, ...d }) => ({ id: _id, ...d })),
+    };
   }
 
   @Post('deliveries/:id/redeliver')

@@ -44,12 +44,24 @@ afterEach(async () => {
 function scheduler(options: { storeDir?: string; holder?: string; recordFrom?: Date } = {}): DeadlineScheduler {
   const store = new TimerStore(options.storeDir ?? dir);
   stores.push(store);
-  return new DeadlineScheduler({ log, catalog, calendar, store, clock: () => now, ...(options.holder ? { holder: options.holder } : {}), ...(options.recordFrom ? { recordFrom: options.recordFrom } : {}) });
+  return new DeadlineScheduler({
+    log,
+    catalog,
+    calendar,
+    store,
+    clock: () => now,
+    ...(options.holder ? { holder: options.holder } : {}),
+    ...(options.recordFrom ? { recordFrom: options.recordFrom } : {}),
+  });
 }
 
 /** Files the case and appends its events to the log; later acts go through `record`. */
 async function fileCase(): Promise<CaseWalk> {
-  const walk = new CaseWalk(catalog, calendar.timeZone, version, 'competition-recommended', { unit: 'astana', iin: makeIin('880101', 3, 123), start: now });
+  const walk = new CaseWalk(catalog, calendar.timeZone, version, 'competition-recommended', {
+    unit: 'astana',
+    iin: makeIin('880101', 3, 123),
+    start: now,
+  });
   walk.submit(undefined, { channel: 'portal' });
   await record(walk, 0);
   return walk;
@@ -57,14 +69,22 @@ async function fileCase(): Promise<CaseWalk> {
 
 async function record(walk: CaseWalk, from: number): Promise<void> {
   const events = walk.events.slice(from);
-  await log.append(caseStreamId(walk.state.caseId), events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as unknown as Record<string, unknown> })), from === 0 ? 'no_stream' : from - 1);
+  await log.append(
+    caseStreamId(walk.state.caseId),
+    events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as unknown as Record<string, unknown> })),
+    from === 0 ? 'no_stream' : from - 1,
+  );
 }
 
 async function recorded(caseId: string): Promise<Array<{ type: string } & DeadlineEventData>> {
-  return (await log.readStream(deadlinesStreamId(caseId))).map((e) => ({ type: e.type, ...(e.data as DeadlineEventData) }));
+  return (await log.readStream(deadlinesStreamId(caseId))).map((e) => ({
+    type: e.type,
+    ...(e.data as DeadlineEventData),
+  }));
 }
 
-const summary = (events: Array<{ type: string } & DeadlineEventData>) => events.map((e) => `${e.type} ${e.stepId} ${e.threshold}${e.late ? ` late ${e.lateByMs / 60_000} min` : ''}`);
+const summary = (events: Array<{ type: string } & DeadlineEventData>) =>
+  events.map((e) => `${e.type} ${e.stepId} ${e.threshold}${e.late ? ` late ${e.lateByMs / 60_000} min` : ''}`);
 
 describe('the deadline scheduler', () => {
   it('wakes at the next instant and records each warning and the breach once, on time, in a chained stream of its own', async () => {
@@ -91,7 +111,13 @@ describe('the deadline scheduler', () => {
       'DeadlineBreached documents-registered 100',
     ]);
     const breach = events.find((e) => e.type === 'DeadlineBreached')!;
-    expect(breach).toMatchObject({ deadline: almaty('2016-03-10T00:00:00').toISOString(), dueAt: almaty('2016-03-10T00:00:00').toISOString(), recordedAt: now.toISOString(), late: false, lateByMs: 0 });
+    expect(breach).toMatchObject({
+      deadline: almaty('2016-03-10T00:00:00').toISOString(),
+      dueAt: almaty('2016-03-10T00:00:00').toISOString(),
+      recordedAt: now.toISOString(),
+      late: false,
+      lateByMs: 0,
+    });
     expect(breach.clause).toMatchObject({ act: 'order-184-2015', appendix: 2, paragraph: 7 });
     const stream = await log.readStream(deadlinesStreamId(walk.state.caseId));
     expect(verifyChain(stream).valid).toBe(true);
@@ -168,7 +194,10 @@ describe('the deadline scheduler', () => {
     expect(b.stats().leader).toBe(false);
     await a.stop();
     expect(await b.fireDue()).toBe(2);
-    expect(summary(await recorded(walk.state.caseId))).toEqual(['DeadlineApproaching assigned-to-employee 50', 'DeadlineApproaching documents-registered 50']);
+    expect(summary(await recorded(walk.state.caseId))).toEqual([
+      'DeadlineApproaching assigned-to-employee 50',
+      'DeadlineApproaching documents-registered 50',
+    ]);
   });
 
   it('a limit made inapplicable by another ending gets no warning and no breach, and its timers are gone', async () => {
@@ -208,6 +237,9 @@ describe('the deadline scheduler', () => {
     now = almaty('2016-03-09T20:00:00');
     const s = scheduler({ recordFrom: almaty('2016-03-09T19:00:00') });
     await s.tick();
-    expect(summary(await recorded(walk.state.caseId))).toEqual(['DeadlineApproaching assigned-to-employee 80 late 48 min', 'DeadlineApproaching documents-registered 80 late 48 min']);
+    expect(summary(await recorded(walk.state.caseId))).toEqual([
+      'DeadlineApproaching assigned-to-employee 80 late 48 min',
+      'DeadlineApproaching documents-registered 80 late 48 min',
+    ]);
   });
 });

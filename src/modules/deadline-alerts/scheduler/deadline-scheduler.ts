@@ -20,7 +20,12 @@ import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event'
 import { foldCase } from '../../cases/domain/case-state';
 import { toCaseEvent } from '../../cases/commands/case-repository';
 import { caseInstants, pendingInstants, type CaseInstant } from '../domain/case-instants';
-import { DEADLINES_STREAM_PREFIX, deadlinesStreamId, sealDeadlineEvents, type CaseFacts } from '../domain/deadline-events';
+import {
+  DEADLINES_STREAM_PREFIX,
+  deadlinesStreamId,
+  sealDeadlineEvents,
+  type CaseFacts,
+} from '../domain/deadline-events';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../domain/warning-instants';
 import type { TimerStore } from './timer-store';
 import { StepLoop } from '../step-loop';
@@ -99,10 +104,15 @@ export class DeadlineScheduler {
     this.pollMs = options.pollMs ?? 1_000;
     this.batchSize = options.batchSize ?? 500;
     // A step, then sleep until the next instant or at most pollMs.
-    this.loop = new StepLoop('the deadline scheduler', () => this.tick(), () => {
-      const next = this.options.store.earliest();
-      return Math.max(10, Math.min(this.pollMs, next ? next.nextAt - this.clock().getTime() : this.pollMs));
-    }, options.logger);
+    this.loop = new StepLoop(
+      'the deadline scheduler',
+      () => this.tick(),
+      () => {
+        const next = this.options.store.earliest();
+        return Math.max(10, Math.min(this.pollMs, next ? next.nextAt - this.clock().getTime() : this.pollMs));
+      },
+      options.logger,
+    );
   }
 
   /** Brings the index up to the head of the log; answers how many events it read. */
@@ -110,7 +120,11 @@ export class DeadlineScheduler {
     let seen = 0;
     for (;;) {
       const after = this.options.store.position();
-      const events = await this.options.log.readAll({ after, maxCount: this.batchSize, filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] } });
+      const events = await this.options.log.readAll({
+        after,
+        maxCount: this.batchSize,
+        filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] },
+      });
       if (events.length === 0) return seen;
       seen += events.length;
       this.count(events);
@@ -197,7 +211,12 @@ export class DeadlineScheduler {
       try {
         await this.options.log.append(
           deadlinesStreamId(caseId),
-          sealed.map(({ id, type, data, metadata }) => ({ id, type, data, metadata: metadata as unknown as Record<string, unknown> })),
+          sealed.map(({ id, type, data, metadata }) => ({
+            id,
+            type,
+            data,
+            metadata: metadata as unknown as Record<string, unknown>,
+          })),
           state.previous ? state.previous.revision : 'no_stream',
         );
       } catch (error) {
@@ -206,7 +225,18 @@ export class DeadlineScheduler {
         this.counters.conflicts++;
         continue;
       }
-      this.options.logger?.info({ caseId, recorded: sealed.map((e) => ({ type: e.type, key: e.data.key, late: e.data.late, lateByMs: e.data.lateByMs })) }, 'deadline instants recorded');
+      this.options.logger?.info(
+        {
+          caseId,
+          recorded: sealed.map((e) => ({
+            type: e.type,
+            key: e.data.key,
+            late: e.data.late,
+            lateByMs: e.data.lateByMs,
+          })),
+        },
+        'deadline instants recorded',
+      );
       this.options.store.update([{ caseId, nextAt: state.next ? Date.parse(state.next.at) : null }]);
       return sealed.length;
     }
@@ -219,7 +249,9 @@ export class DeadlineScheduler {
     const versionOf = (id: string) => caseVersion(this.options.catalog, id);
     const state = foldCase(recorded.map(toCaseEvent), versionOf)!;
     const from = this.options.recordFrom?.getTime() ?? Number.NEGATIVE_INFINITY;
-    const instants = caseInstants(state, versionOf(state.versionId), this.options.calendar, this.policy).filter((i) => Date.parse(i.at) >= from);
+    const instants = caseInstants(state, versionOf(state.versionId), this.options.calendar, this.policy).filter(
+      (i) => Date.parse(i.at) >= from,
+    );
     const deadlines = await this.options.log.readStream(deadlinesStreamId(caseId));
     const fired = new Set(deadlines.map((e) => String((e.data as { key?: unknown }).key)));
     const last = deadlines[deadlines.length - 1];
@@ -232,7 +264,9 @@ export class DeadlineScheduler {
 }
 
 function caseIdOf(event: RecordedEvent): string {
-  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX) ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length) : event.streamId.slice(CASE_STREAM_PREFIX.length);
+  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX)
+    ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length)
+    : event.streamId.slice(CASE_STREAM_PREFIX.length);
 }
 
 function nextAtOf(state: CaseTimerState | null): number | null {

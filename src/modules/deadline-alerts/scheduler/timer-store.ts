@@ -33,21 +33,36 @@ export class TimerStore {
   private readonly statements;
 
   constructor(dataDir: string) {
-    this.db = openSqliteFile({ file: join(dataDir, TIMER_STORE_FILE), applicationId: TIMER_STORE_APPLICATION_ID, kind: 'deadline timer index', migrations: MIGRATIONS });
+    this.db = openSqliteFile({
+      file: join(dataDir, TIMER_STORE_FILE),
+      applicationId: TIMER_STORE_APPLICATION_ID,
+      kind: 'deadline timer index',
+      migrations: MIGRATIONS,
+    });
     // Rebuilt from the log when lost: a commit need not wait for fsync, and no background checkpointer runs here.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('wal_autocheckpoint = 1000');
     this.statements = {
       position: this.db.prepare("SELECT value FROM meta WHERE key = 'position'").pluck(),
-      setPosition: this.db.prepare("INSERT INTO meta (key, value) VALUES ('position', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
-      upsert: this.db.prepare('INSERT INTO case_timers (case_id, next_at) VALUES (?, ?) ON CONFLICT(case_id) DO UPDATE SET next_at = excluded.next_at'),
+      setPosition: this.db.prepare(
+        "INSERT INTO meta (key, value) VALUES ('position', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      ),
+      upsert: this.db.prepare(
+        'INSERT INTO case_timers (case_id, next_at) VALUES (?, ?) ON CONFLICT(case_id) DO UPDATE SET next_at = excluded.next_at',
+      ),
       remove: this.db.prepare('DELETE FROM case_timers WHERE case_id = ?'),
-      earliest: this.db.prepare('SELECT case_id AS caseId, next_at AS nextAt FROM case_timers ORDER BY next_at, case_id LIMIT 1'),
-      due: this.db.prepare('SELECT case_id AS caseId, next_at AS nextAt FROM case_timers WHERE next_at <= ? ORDER BY next_at, case_id LIMIT ?'),
+      earliest: this.db.prepare(
+        'SELECT case_id AS caseId, next_at AS nextAt FROM case_timers ORDER BY next_at, case_id LIMIT 1',
+      ),
+      due: this.db.prepare(
+        'SELECT case_id AS caseId, next_at AS nextAt FROM case_timers WHERE next_at <= ? ORDER BY next_at, case_id LIMIT ?',
+      ),
       count: this.db.prepare('SELECT count(*) FROM case_timers').pluck(),
       dueCount: this.db.prepare('SELECT count(*) FROM case_timers WHERE next_at <= ?').pluck(),
       lease: this.db.prepare('SELECT holder, expires_at AS expiresAt, fence FROM lease WHERE name = ?'),
-      putLease: this.db.prepare('INSERT INTO lease (name, holder, expires_at, fence) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, fence = excluded.fence'),
+      putLease: this.db.prepare(
+        'INSERT INTO lease (name, holder, expires_at, fence) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, fence = excluded.fence',
+      ),
     };
   }
 
@@ -86,18 +101,23 @@ export class TimerStore {
    * answers whether the holder has it. The fence grows with each new holder (logged with what it fires).
    */
   acquire(name: string, holder: string, now: number, ttlMs: number): { held: boolean; fence: number } {
-    return this.db.transaction(() => {
-      const current = this.statements.lease.get(name) as { holder: string; expiresAt: number; fence: number } | undefined;
-      if (current && current.holder !== holder && current.expiresAt > now) return { held: false, fence: current.fence };
-      const fence = current?.holder === holder ? current.fence : (current?.fence ?? 0) + 1;
-      this.statements.putLease.run(name, holder, now + ttlMs, fence);
-      return { held: true, fence };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const current = this.statements.lease.get(name) as
+          { holder: string; expiresAt: number; fence: number } | undefined;
+        if (current && current.holder !== holder && current.expiresAt > now)
+          return { held: false, fence: current.fence };
+        const fence = current?.holder === holder ? current.fence : (current?.fence ?? 0) + 1;
+        this.statements.putLease.run(name, holder, now + ttlMs, fence);
+        return { held: true, fence };
+      })
+      .immediate();
   }
 
   release(name: string, holder: string): void {
     const current = this.statements.lease.get(name) as { holder: string } | undefined;
-    if (current?.holder === holder) this.statements.putLease.run(name, holder, 0, (this.statements.lease.get(name) as { fence: number }).fence);
+    if (current?.holder === holder)
+      this.statements.putLease.run(name, holder, 0, (this.statements.lease.get(name) as { fence: number }).fence);
   }
 
   close(): void {

@@ -8,10 +8,29 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
 const INTERNAL = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['192.0.0.0', 24], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [net, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['192.0.0.0', 24],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
   INTERNAL.addSubnet(net, prefix, 'ipv4');
 }
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
+for (const [net, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  INTERNAL.addSubnet(net, prefix, 'ipv6');
 
 export function isInternalAddress(address: string): boolean {
   const family = isIP(address);
@@ -26,7 +45,8 @@ export function isInternalAddress(address: string): boolean {
 
 export type TargetRefusal = { problem: string; allowed: string };
 
-const ALLOWED = 'an http(s) URL of a host outside loopback, private, link-local and unique-local networks (WEBHOOK_ALLOW_PRIVATE=on allows those)';
+const ALLOWED =
+  'an http(s) URL of a host outside loopback, private, link-local and unique-local networks (WEBHOOK_ALLOW_PRIVATE=on allows those)';
 
 /** Null when the URL may be delivered to; else why not. */
 export async function checkTarget(url: string, allowPrivate: boolean): Promise<TargetRefusal | null> {
@@ -36,8 +56,13 @@ export async function checkTarget(url: string, allowPrivate: boolean): Promise<T
   } catch {
     return { problem: 'not a URL', allowed: ALLOWED };
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { problem: `the scheme ${parsed.protocol} is not delivered to`, allowed: ALLOWED };
-  if (parsed.username || parsed.password) return { problem: 'credentials in the URL would be logged and shown', allowed: `${ALLOWED}, without user or password` };
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return { problem: `the scheme ${parsed.protocol} is not delivered to`, allowed: ALLOWED };
+  if (parsed.username || parsed.password)
+    return {
+      problem: 'credentials in the URL would be logged and shown',
+      allowed: `${ALLOWED}, without user or password`,
+    };
   if (allowPrivate) return null;
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   let addresses: string[];

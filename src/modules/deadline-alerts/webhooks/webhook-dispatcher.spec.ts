@@ -17,7 +17,14 @@ import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
 import type { EventLog } from '../../event-log/event-log.port';
 import type { ReadStore } from '../../read-store/read-store.port';
-import { DELIVERIES, REQUESTS, SUBSCRIPTIONS, WebhookDispatcher, type Delivery, type WebhookSubscription } from './webhook-dispatcher';
+import {
+  DELIVERIES,
+  REQUESTS,
+  SUBSCRIPTIONS,
+  WebhookDispatcher,
+  type Delivery,
+  type WebhookSubscription,
+} from './webhook-dispatcher';
 import { checkTarget, isInternalAddress } from './target-policy';
 import { TimerStore } from '../scheduler/timer-store';
 
@@ -109,21 +116,50 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function dispatcher(settings: Partial<{ allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number }> = {}): WebhookDispatcher {
-  return new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true, timeoutMs: 300, maxAttempts: 8, backoffMs: 1_000, ...settings } });
+function dispatcher(
+  settings: Partial<{ allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number }> = {},
+): WebhookDispatcher {
+  return new WebhookDispatcher({
+    log,
+    store,
+    clock: () => now,
+    settings: { allowPrivate: true, timeoutMs: 300, maxAttempts: 8, backoffMs: 1_000, ...settings },
+  });
 }
 
 async function subscribe(id: string, path: string, extra: Partial<WebhookSubscription> = {}): Promise<void> {
-  const doc: WebhookSubscription = { _id: id, url: `${receiver.url}${path}`, eventTypes: null, units: null, secret: SECRET, active: true, createdAt: now.toISOString(), createdBy: 'admin', ...extra };
+  const doc: WebhookSubscription = {
+    _id: id,
+    url: `${receiver.url}${path}`,
+    eventTypes: null,
+    units: null,
+    secret: SECRET,
+    active: true,
+    createdAt: now.toISOString(),
+    createdBy: 'admin',
+    ...extra,
+  };
   await store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc }] });
 }
 
 /** A case of the track walked through its first acts, appended to the log. */
 async function walkCase(trackId: string, unit: string, steps: string[]): Promise<string> {
-  const walk = new CaseWalk(catalog, calendar.timeZone, version, trackId, { unit, iin: makeIin('880101', 3, 200), start: new Date('2016-03-01T10:00:00+06:00') });
+  const walk = new CaseWalk(catalog, calendar.timeZone, version, trackId, {
+    unit,
+    iin: makeIin('880101', 3, 200),
+    start: new Date('2016-03-01T10:00:00+06:00'),
+  });
   walk.submit(undefined, { channel: 'portal' });
   for (const step of steps) walk.take(step);
-  await log.append(caseStreamId(walk.state.caseId), walk.events.map((e) => ({ type: e.type, data: e.data, metadata: e.metadata as unknown as Record<string, unknown> })), 'no_stream');
+  await log.append(
+    caseStreamId(walk.state.caseId),
+    walk.events.map((e) => ({
+      type: e.type,
+      data: e.data,
+      metadata: e.metadata as unknown as Record<string, unknown>,
+    })),
+    'no_stream',
+  );
   return walk.state.caseId;
 }
 
@@ -173,7 +209,13 @@ describe('webhook delivery', () => {
     const d = dispatcher({ maxAttempts: 3, backoffMs: 1_000 });
     await d.tick();
     let [delivery] = await deliveries();
-    expect(delivery).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: now.getTime() + 1_000, lastStatus: 503, lastError: 'the receiver answered 503' });
+    expect(delivery).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      nextAttemptAt: now.getTime() + 1_000,
+      lastStatus: 503,
+      lastError: 'the receiver answered 503',
+    });
     now = new Date(now.getTime() + 999);
     expect((await d.tick()).tried).toBe(0);
     now = new Date(now.getTime() + 1);
@@ -187,14 +229,16 @@ describe('webhook delivery', () => {
     expect(await d.stats()).toMatchObject({ pending: 0, dead: 1 });
 
     receiver.alwaysFail.clear();
-    await store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'redeliver', deliveryId: delivery!._id } }] });
+    await store.write({
+      ops: [{ op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'redeliver', deliveryId: delivery!._id } }],
+    });
     await d.tick();
     [delivery] = await deliveries();
     expect(delivery).toMatchObject({ status: 'delivered', attempts: 1 });
     expect(receiver.accepted.map((r) => r.caseId)).toEqual([caseId]);
   });
 
-  it('a dead letter does not hold back the case\'s later events', async () => {
+  it("a dead letter does not hold back the case's later events", async () => {
     await walkCase('competition-recommended', 'astana', ['documents-registered']);
     await subscribe('s1', '/down');
     receiver.alwaysFail.add('/down');
@@ -209,7 +253,11 @@ describe('webhook delivery', () => {
     const d = dispatcher();
     await drain(d);
     const second = (await log.readAll())[1]!.position;
-    await store.write({ ops: [{ op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'replay', subscriptionId: 's1', after: second } }] });
+    await store.write({
+      ops: [
+        { op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'replay', subscriptionId: 's1', after: second } },
+      ],
+    });
     await drain(d);
     const ids = receiver.accepted.map((r) => r.id);
     expect(ids).toHaveLength(6);
@@ -219,7 +267,10 @@ describe('webhook delivery', () => {
   it('a subscription gets only its event types and its units', async () => {
     await walkCase('competition-recommended', 'astana', steps);
     await walkCase('priority-graduates', 'almaty', steps);
-    await subscribe('astana-filings', '/ok', { units: ['astana'], eventTypes: ['ApplicationSubmitted', 'DocumentRegistered'] });
+    await subscribe('astana-filings', '/ok', {
+      units: ['astana'],
+      eventTypes: ['ApplicationSubmitted', 'DocumentRegistered'],
+    });
     await drain(dispatcher());
     expect(receiver.accepted.map((r) => r.type)).toEqual(['ApplicationSubmitted', 'DocumentRegistered']);
   });
@@ -230,8 +281,20 @@ describe('webhook delivery', () => {
     const leases = new TimerStore(dir);
     try {
       const lease = (holder: string) => () => leases.acquire('webhook-dispatcher', holder, now.getTime(), 30_000).held;
-      const a = new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true }, lease: lease('a') });
-      const b = new WebhookDispatcher({ log, store, clock: () => now, settings: { allowPrivate: true }, lease: lease('b') });
+      const a = new WebhookDispatcher({
+        log,
+        store,
+        clock: () => now,
+        settings: { allowPrivate: true },
+        lease: lease('a'),
+      });
+      const b = new WebhookDispatcher({
+        log,
+        store,
+        clock: () => now,
+        settings: { allowPrivate: true },
+        lease: lease('b'),
+      });
       await a.tick();
       expect(await b.tick()).toEqual({ made: 0, tried: 0 });
       expect(receiver.accepted.map((r) => r.id)).toEqual((await log.readAll()).map((e) => e.id));
@@ -250,13 +313,29 @@ describe('webhook delivery', () => {
     const d = dispatcher({ allowPrivate: false, maxAttempts: 1 });
     await d.tick();
     const [delivery] = await deliveries();
-    expect(delivery).toMatchObject({ status: 'dead', lastError: expect.stringMatching(/^target refused: the host 127\.0\.0\.1 is 127\.0\.0\.1, an internal address/) });
+    expect(delivery).toMatchObject({
+      status: 'dead',
+      lastError: expect.stringMatching(/^target refused: the host 127\.0\.0\.1 is 127\.0\.0\.1, an internal address/),
+    });
     expect(receiver.accepted).toEqual([]);
   });
 });
 
 describe('webhook targets', () => {
-  it.each(['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1'])('%s is internal', (address) => {
+  it.each([
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.20.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:127.0.0.1',
+  ])('%s is internal', (address) => {
     expect(isInternalAddress(address)).toBe(true);
   });
 
@@ -265,10 +344,18 @@ describe('webhook targets', () => {
   });
 
   it('refuses other schemes, credentials in the URL, and names that resolve to loopback', async () => {
-    expect(await checkTarget('ftp://example.com/x', false)).toMatchObject({ problem: 'the scheme ftp: is not delivered to' });
-    expect(await checkTarget('https://u:p@example.com/', false)).toMatchObject({ problem: expect.stringMatching(/credentials/) });
-    expect(await checkTarget('http://localhost:9/', false)).toMatchObject({ problem: expect.stringMatching(/internal address/) });
-    expect(await checkTarget('http://[::1]:9/', false)).toMatchObject({ problem: expect.stringMatching(/internal address/) });
+    expect(await checkTarget('ftp://example.com/x', false)).toMatchObject({
+      problem: 'the scheme ftp: is not delivered to',
+    });
+    expect(await checkTarget('https://u:p@example.com/', false)).toMatchObject({
+      problem: expect.stringMatching(/credentials/),
+    });
+    expect(await checkTarget('http://localhost:9/', false)).toMatchObject({
+      problem: expect.stringMatching(/internal address/),
+    });
+    expect(await checkTarget('http://[::1]:9/', false)).toMatchObject({
+      problem: expect.stringMatching(/internal address/),
+    });
     expect(await checkTarget('http://127.0.0.1:9/', true)).toBeNull();
   });
 });

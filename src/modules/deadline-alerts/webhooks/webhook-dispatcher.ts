@@ -57,7 +57,8 @@ export interface Delivery extends ReadDocument {
   deliveredAt?: string;
 }
 
-export type DeliveryRequest = ReadDocument & ({ kind: 'redeliver'; deliveryId: string } | { kind: 'replay'; subscriptionId: string; after: number });
+export type DeliveryRequest = ReadDocument &
+  ({ kind: 'redeliver'; deliveryId: string } | { kind: 'replay'; subscriptionId: string; after: number });
 
 export interface WebhookSettings {
   allowPrivate: boolean;
@@ -67,7 +68,12 @@ export interface WebhookSettings {
   backoffMs: number;
 }
 
-export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { allowPrivate: false, timeoutMs: 10_000, maxAttempts: 8, backoffMs: 1_000 };
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
+  allowPrivate: false,
+  timeoutMs: 10_000,
+  maxAttempts: 8,
+  backoffMs: 1_000,
+};
 const MOST_BACKOFF_MS = 3_600_000;
 
 export interface DispatcherStats {
@@ -102,19 +108,32 @@ export class WebhookDispatcher {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.settings = { ...DEFAULT_WEBHOOK_SETTINGS, ...options.settings };
-    this.loop = new StepLoop('the webhook dispatcher', () => this.tick(), () => this.options.pollMs ?? 250, options.logger);
+    this.loop = new StepLoop(
+      'the webhook dispatcher',
+      () => this.tick(),
+      () => this.options.pollMs ?? 250,
+      options.logger,
+    );
   }
 
   /** Turns the events after the outbox's position into deliveries, and carries out the admins' requests. */
   async outbox(): Promise<number> {
     // The queries of the dispatch loop, the admin API and the history, on stores that index (MongoDB).
-    this.indexed ??= this.options.store.ensureIndexes(DELIVERIES, [{ key: { status: 1, position: 1 } }, { key: { eventId: 1 } }, { key: { subscriptionId: 1, position: -1 } }]);
+    this.indexed ??= this.options.store.ensureIndexes(DELIVERIES, [
+      { key: { status: 1, position: 1 } },
+      { key: { eventId: 1 } },
+      { key: { subscriptionId: 1, position: -1 } },
+    ]);
     await this.indexed;
     await this.handleRequests();
     let made = 0;
     for (;;) {
       const after = (await this.options.store.getCheckpoint(OUTBOX_CHECKPOINT))?.position ?? 0;
-      const events = await this.options.log.readAll({ after, maxCount: this.options.batchSize ?? 500, filter: FOLLOWED });
+      const events = await this.options.log.readAll({
+        after,
+        maxCount: this.options.batchSize ?? 500,
+        filter: FOLLOWED,
+      });
       if (events.length === 0) return made;
       const subscriptions = await this.activeSubscriptions();
       const ops: WriteOp[] = [];
@@ -124,7 +143,10 @@ export class WebhookDispatcher {
           ops.push({ op: 'upsert', collection: DELIVERIES, doc: this.deliveryOf(subscription, event) });
         }
       }
-      await this.options.store.write({ ops, checkpoint: { projection: OUTBOX_CHECKPOINT, position: events[events.length - 1]!.position } });
+      await this.options.store.write({
+        ops,
+        checkpoint: { projection: OUTBOX_CHECKPOINT, position: events[events.length - 1]!.position },
+      });
       made += ops.length;
     }
   }
@@ -138,16 +160,21 @@ export class WebhookDispatcher {
     const now = this.clock().getTime();
     const due = [...heads.values()].filter((d) => d.nextAttemptAt <= now);
     if (due.length === 0) return 0;
-    const subscriptions = new Map((await this.options.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({})).map((s) => [s._id, s]));
+    const subscriptions = new Map(
+      (await this.options.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({})).map((s) => [s._id, s]),
+    );
     // Different cases in parallel, a few at a time; one case's deliveries never overtake each other.
     const queue = [...due];
     const outcomes: Delivery[] = [];
     const worker = async () => {
-      for (let d = queue.shift(); d; d = queue.shift()) outcomes.push(await this.attempt(d, subscriptions.get(d.subscriptionId)));
+      for (let d = queue.shift(); d; d = queue.shift())
+        outcomes.push(await this.attempt(d, subscriptions.get(d.subscriptionId)));
     };
     await Promise.all(Array.from({ length: 32 }, worker));
     // One write for the round: a crash before it sends these again (at least once), never loses one.
-    await this.options.store.write({ ops: outcomes.map((doc) => ({ op: 'upsert' as const, collection: DELIVERIES, doc })) });
+    await this.options.store.write({
+      ops: outcomes.map((doc) => ({ op: 'upsert' as const, collection: DELIVERIES, doc })),
+    });
     return due.length;
   }
 
@@ -177,7 +204,10 @@ export class WebhookDispatcher {
   private async attempt(delivery: Delivery, subscription: WebhookSubscription | undefined): Promise<Delivery> {
     const now = this.clock();
     if (!subscription?.active) return { ...delivery, status: 'cancelled', lastError: 'the subscription was deleted' };
-    const [event] = await this.options.log.readStream(delivery.streamId, { fromRevision: delivery.revision, maxCount: 1 });
+    const [event] = await this.options.log.readStream(delivery.streamId, {
+      fromRevision: delivery.revision,
+      maxCount: 1,
+    });
     let status: number | null = null;
     let error: string | null = null;
     if (!event) error = `event ${delivery.streamId}@${delivery.revision} is not in the log`;
@@ -189,16 +219,39 @@ export class WebhookDispatcher {
           status = await this.send(subscription, event, delivery);
           if (status < 200 || status > 299) error = `the receiver answered ${status}`;
         } catch (e) {
-          error = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError') ? `no answer within ${this.settings.timeoutMs} ms` : `could not send: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
+          error =
+            e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')
+              ? `no answer within ${this.settings.timeoutMs} ms`
+              : `could not send: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
         }
       }
     }
     const attempts = delivery.attempts + 1;
-    if (error === null) return { ...delivery, status: 'delivered', attempts, lastAttemptAt: now.toISOString(), lastStatus: status, lastError: null, deliveredAt: now.toISOString() };
+    if (error === null)
+      return {
+        ...delivery,
+        status: 'delivered',
+        attempts,
+        lastAttemptAt: now.toISOString(),
+        lastStatus: status,
+        lastError: null,
+        deliveredAt: now.toISOString(),
+      };
     const dead = attempts >= this.settings.maxAttempts;
     const backoff = Math.min(MOST_BACKOFF_MS, this.settings.backoffMs * 2 ** (attempts - 1));
-    this.options.logger?.warn({ deliveryId: delivery._id, subscriptionId: subscription._id, url: subscription.url, attempts, error, dead }, dead ? 'webhook delivery dead-lettered' : 'webhook delivery failed; it is retried');
-    return { ...delivery, status: dead ? 'dead' : 'pending', attempts, nextAttemptAt: now.getTime() + backoff, lastAttemptAt: now.toISOString(), lastStatus: status, lastError: error };
+    this.options.logger?.warn(
+      { deliveryId: delivery._id, subscriptionId: subscription._id, url: subscription.url, attempts, error, dead },
+      dead ? 'webhook delivery dead-lettered' : 'webhook delivery failed; it is retried',
+    );
+    return {
+      ...delivery,
+      status: dead ? 'dead' : 'pending',
+      attempts,
+      nextAttemptAt: now.getTime() + backoff,
+      lastAttemptAt: now.toISOString(),
+      lastStatus: status,
+      lastError: error,
+    };
   }
 
   private async send(subscription: WebhookSubscription, event: RecordedEvent, delivery: Delivery): Promise<number> {
@@ -208,7 +261,13 @@ export class WebhookDispatcher {
     const timestamp = String(Math.floor(Date.now() / 1000));
     const response = await fetch(subscription.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'webhook-id': event.id, 'webhook-timestamp': timestamp, 'webhook-signature': signature, 'user-agent': 'reglament-webhooks' },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': event.id,
+        'webhook-timestamp': timestamp,
+        'webhook-signature': signature,
+        'user-agent': 'reglament-webhooks',
+      },
       body,
       redirect: 'manual',
       signal: AbortSignal.timeout(this.settings.timeoutMs),
@@ -231,7 +290,10 @@ export class WebhookDispatcher {
   /** The case's unit: on its filing, on each warning or breach, else read once from the filing. */
   private async unitOf(event: RecordedEvent): Promise<string | null> {
     const caseId = caseIdOf(event);
-    const stated = event.type === 'ApplicationSubmitted' ? (event.data as { unit?: unknown }).unit : (event.metadata as { unit?: unknown }).unit;
+    const stated =
+      event.type === 'ApplicationSubmitted'
+        ? (event.data as { unit?: unknown }).unit
+        : (event.metadata as { unit?: unknown }).unit;
     if (typeof stated === 'string' && event.streamId.startsWith(DEADLINES_STREAM_PREFIX)) return stated;
     if (event.type === 'ApplicationSubmitted' && typeof stated === 'string') {
       this.units.set(caseId, stated);
@@ -272,7 +334,12 @@ export class WebhookDispatcher {
       const ops: WriteOp[] = [{ op: 'delete', collection: REQUESTS, id: request._id }];
       if (request.kind === 'redeliver') {
         const delivery = await this.options.store.collection<Delivery>(DELIVERIES).get(request.deliveryId);
-        if (delivery) ops.push({ op: 'upsert', collection: DELIVERIES, doc: { ...delivery, status: 'pending', attempts: 0, nextAttemptAt: 0 } });
+        if (delivery)
+          ops.push({
+            op: 'upsert',
+            collection: DELIVERIES,
+            doc: { ...delivery, status: 'pending', attempts: 0, nextAttemptAt: 0 },
+          });
       } else {
         await this.replay(request.subscriptionId, request.after);
       }
@@ -285,11 +352,15 @@ export class WebhookDispatcher {
     const subscription = await this.options.store.collection<WebhookSubscription>(SUBSCRIPTIONS).get(subscriptionId);
     if (!subscription?.active) return;
     const upTo = (await this.options.store.getCheckpoint(OUTBOX_CHECKPOINT))?.position ?? 0;
-    for (let from = after; from < upTo; ) {
-      const events = (await this.options.log.readAll({ after: from, maxCount: 500, filter: FOLLOWED })).filter((e) => e.position <= upTo);
+    for (let from = after; from < upTo;) {
+      const events = (await this.options.log.readAll({ after: from, maxCount: 500, filter: FOLLOWED })).filter(
+        (e) => e.position <= upTo,
+      );
       if (events.length === 0) return;
       const ops: WriteOp[] = [];
-      for (const event of events) if (await this.matches(subscription, event)) ops.push({ op: 'upsert', collection: DELIVERIES, doc: this.deliveryOf(subscription, event) });
+      for (const event of events)
+        if (await this.matches(subscription, event))
+          ops.push({ op: 'upsert', collection: DELIVERIES, doc: this.deliveryOf(subscription, event) });
       await this.options.store.write({ ops });
       from = events[events.length - 1]!.position;
     }
@@ -301,20 +372,64 @@ export function webhookPayload(event: RecordedEvent, caseId: string) {
   return {
     type: event.type,
     timestamp: event.recordedAt.toISOString(),
-    data: { eventId: event.id, caseId, streamId: event.streamId, revision: event.revision, position: event.position, data: event.data, metadata: event.metadata },
+    data: {
+      eventId: event.id,
+      caseId,
+      streamId: event.streamId,
+      revision: event.revision,
+      position: event.position,
+      data: event.data,
+      metadata: event.metadata,
+    },
   };
 }
 
 /** Whom each event was told: its deliveries per subscription, with their state, for auditors. */
-export async function deliveriesOfEvents(store: ReadStore, eventIds: readonly string[]): Promise<Map<string, Array<{ subscriptionId: string; url: string | null; status: DeliveryStatus; attempts: number; deliveredAt: string | null; lastError: string | null }>>> {
-  const told = new Map<string, Array<{ subscriptionId: string; url: string | null; status: DeliveryStatus; attempts: number; deliveredAt: string | null; lastError: string | null }>>();
+export async function deliveriesOfEvents(
+  store: ReadStore,
+  eventIds: readonly string[],
+): Promise<
+  Map<
+    string,
+    Array<{
+      subscriptionId: string;
+      url: string | null;
+      status: DeliveryStatus;
+      attempts: number;
+      deliveredAt: string | null;
+      lastError: string | null;
+    }>
+  >
+> {
+  const told = new Map<
+    string,
+    Array<{
+      subscriptionId: string;
+      url: string | null;
+      status: DeliveryStatus;
+      attempts: number;
+      deliveredAt: string | null;
+      lastError: string | null;
+    }>
+  >();
   if (eventIds.length === 0) return told;
-  const deliveries = await store.collection<Delivery>(DELIVERIES).find({ eventId: { $in: [...eventIds] } }, { sort: { position: 1 } });
+  const deliveries = await store
+    .collection<Delivery>(DELIVERIES)
+    .find({ eventId: { $in: [...eventIds] } }, { sort: { position: 1 } });
   if (deliveries.length === 0) return told;
-  const urls = new Map((await store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({})).map((s) => [s._id, s.url]));
+  const urls = new Map(
+    (await store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({})).map((s) => [s._id, s.url]),
+  );
   for (const d of deliveries) {
     const list = told.get(d.eventId) ?? [];
-    list.push({ subscriptionId: d.subscriptionId, url: urls.get(d.subscriptionId) ?? null, status: d.status, attempts: d.attempts, deliveredAt: d.deliveredAt ?? null, lastError: d.lastError ?? null });
+    list.push({
+      subscriptionId: d.subscriptionId,
+      url: urls.get(d.subscriptionId) ?? null,
+      status: d.status,
+      attempts: d.attempts,
+      deliveredAt: d.deliveredAt ?? null,
+      lastError: d.lastError ?? null,
+    });
     told.set(d.eventId, list);
   }
   return told;
@@ -334,5 +449,7 @@ export async function webhookStats(store: ReadStore, now: Date): Promise<Dispatc
 }
 
 function caseIdOf(event: RecordedEvent): string {
-  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX) ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length) : event.streamId.slice(CASE_STREAM_PREFIX.length);
+  return event.streamId.startsWith(DEADLINES_STREAM_PREFIX)
+    ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length)
+    : event.streamId.slice(CASE_STREAM_PREFIX.length);
 }

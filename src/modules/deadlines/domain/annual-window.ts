@@ -2,7 +2,14 @@
  * Fixed annual windows ("10–20 August", "by 10 August", "from 1 January until 18:30 on the
  * second Friday of July"), resolved per year in local time.
  */
-import { daysInMonth, dayNumber, fromDayNumber, weekdayOf, WEEKDAYS, type LocalDate } from '../../calendar/domain/local-date';
+import {
+  daysInMonth,
+  dayNumber,
+  fromDayNumber,
+  weekdayOf,
+  WEEKDAYS,
+  type LocalDate,
+} from '../../calendar/domain/local-date';
 import type { TimeZone } from '../../calendar/domain/time-zone';
 import type { AnnualDay, LimitSpec } from './limit';
 
@@ -47,7 +54,9 @@ export function parseTimeOfDay(value: string): number {
 export function resolveWindow(spec: AnnualWindowSpec, year: number, zone: TimeZone): ResolvedWindow {
   const opensOn = spec.from ? resolveAnnualDay(spec.from, year) : `${year}-01-01`;
   const closesOn = resolveAnnualDay(spec.until, year);
-  const closesAt = spec.untilTime ? zone.toInstant(closesOn, parseTimeOfDay(spec.untilTime)) : zone.endOfDay(dayNumber(closesOn));
+  const closesAt = spec.untilTime
+    ? zone.toInstant(closesOn, parseTimeOfDay(spec.untilTime))
+    : zone.endOfDay(dayNumber(closesOn));
   return { year, opensOn, closesOn, opensAt: zone.toInstant(opensOn, 0), closesAt };
 }
 
@@ -67,12 +76,16 @@ export function isWithinWindow(spec: AnnualWindowSpec, instant: Date, zone: Time
 export function nextOpening(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): Date {
   const year = Number(zone.toLocal(instant).date.slice(0, 4));
   const thisYear = resolveWindow(spec, year, zone);
-  return instant.getTime() < thisYear.opensAt.getTime() ? thisYear.opensAt : resolveWindow(spec, year + 1, zone).opensAt;
+  return instant.getTime() < thisYear.opensAt.getTime()
+    ? thisYear.opensAt
+    : resolveWindow(spec, year + 1, zone).opensAt;
 }
 
 /** When the window last closed at or before the instant. */
 export function lastClosing(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): Date {
   const year = Number(zone.toLocal(instant).date.slice(0, 4));
   const thisYear = resolveWindow(spec, year, zone);
-  return instant.getTime() >= thisYear.closesAt.getTime() ? thisYear.closesAt : resolveWindow(spec, year - 1, zone).closesAt;
+  return instant.getTime() >= thisYear.closesAt.getTime()
+    ? thisYear.closesAt
+    : resolveWindow(spec, year - 1, zone).closesAt;
 }

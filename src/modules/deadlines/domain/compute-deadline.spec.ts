@@ -50,37 +50,51 @@ describe('working-day deadlines (Civil Code art. 171–173)', () => {
     const first = dayNumber('2015-01-01');
     const last = dayNumber('2026-06-30');
     fc.assert(
-      fc.property(fc.integer({ min: first, max: last }), fc.integer({ min: 0, max: 1439 }), fc.integer({ min: 0, max: 60 }), (day, minute, n) => {
-        const anchorDate = fromDayNumber(day);
-        const anchor = zone.toInstant(anchorDate, minute);
-        const { deadline, explanation } = computeDeadline({ kind: 'working-days', days: n }, anchor, calendar);
-        const end = zone.toLocal(deadline!);
-        expect(end.minuteOfDay).toBe(0);
-        const lastDay = zone.toLocal(new Date(deadline!.getTime() - 1)).date;
-        expect(lastDay).toBe(explanation.lastDay);
-        if (n > 0) {
-          expect(calendar.isWorkingDay(lastDay)).toBe(true);
-          expect(calendar.countWorkingDays(addDays(anchorDate, 1), lastDay)).toBe(n);
-          expect(explanation.days!.filter((d) => d.counted)).toHaveLength(n);
-        } else {
-          expect(lastDay).toBe(anchorDate);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: first, max: last }),
+        fc.integer({ min: 0, max: 1439 }),
+        fc.integer({ min: 0, max: 60 }),
+        (day, minute, n) => {
+          const anchorDate = fromDayNumber(day);
+          const anchor = zone.toInstant(anchorDate, minute);
+          const { deadline, explanation } = computeDeadline({ kind: 'working-days', days: n }, anchor, calendar);
+          const end = zone.toLocal(deadline!);
+          expect(end.minuteOfDay).toBe(0);
+          const lastDay = zone.toLocal(new Date(deadline!.getTime() - 1)).date;
+          expect(lastDay).toBe(explanation.lastDay);
+          if (n > 0) {
+            expect(calendar.isWorkingDay(lastDay)).toBe(true);
+            expect(calendar.countWorkingDays(addDays(anchorDate, 1), lastDay)).toBe(n);
+            expect(explanation.days!.filter((d) => d.counted)).toHaveLength(n);
+          } else {
+            expect(lastDay).toBe(anchorDate);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('gives the same local result whichever offset is in force around the 2024 time-zone change', () => {
     fc.assert(
-      fc.property(fc.integer({ min: dayNumber('2024-01-01'), max: dayNumber('2024-06-30') }), fc.integer({ min: 0, max: 1439 }), fc.integer({ min: 1, max: 30 }), (day, minute, n) => {
-        const anchorDate = fromDayNumber(day);
-        const result = computeDeadline({ kind: 'working-days', days: n }, zone.toInstant(anchorDate, minute), calendar);
-        expect(result.explanation.anchor.localDate).toBe(anchorDate);
-        const lastDay = calendar.addWorkingDays(anchorDate, n);
-        expect(result.explanation.lastDay).toBe(lastDay);
-        const offset = lastDay < '2024-02-29' ? '+06:00' : '+05:00';
-        expect(result.explanation.deadlineLocal).toBe(`${addDays(lastDay, 1)}T00:00:00${offset}`);
-      }),
+      fc.property(
+        fc.integer({ min: dayNumber('2024-01-01'), max: dayNumber('2024-06-30') }),
+        fc.integer({ min: 0, max: 1439 }),
+        fc.integer({ min: 1, max: 30 }),
+        (day, minute, n) => {
+          const anchorDate = fromDayNumber(day);
+          const result = computeDeadline(
+            { kind: 'working-days', days: n },
+            zone.toInstant(anchorDate, minute),
+            calendar,
+          );
+          expect(result.explanation.anchor.localDate).toBe(anchorDate);
+          const lastDay = calendar.addWorkingDays(anchorDate, n);
+          expect(result.explanation.lastDay).toBe(lastDay);
+          const offset = lastDay < '2024-02-29' ? '+06:00' : '+05:00';
+          expect(result.explanation.deadlineLocal).toBe(`${addDays(lastDay, 1)}T00:00:00${offset}`);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -106,7 +120,11 @@ describe('minutes, calendar periods, windows and programmes', () => {
   });
 
   it('a month ends on the corresponding day, or the month’s last day', () => {
-    const result = computeDeadline({ kind: 'calendar-period', months: 1 }, new Date('2024-01-31T15:00:00+06:00'), calendar);
+    const result = computeDeadline(
+      { kind: 'calendar-period', months: 1 },
+      new Date('2024-01-31T15:00:00+06:00'),
+      calendar,
+    );
     expect(result.explanation.lastDay).toBe('2024-02-29');
     // 29 February 2024 lasted 25 hours in Almaty: at 00:00 on 1 March (+06) clocks went back to 23:00 (+05).
     expect(result.explanation.deadlineLocal).toBe('2024-03-01T00:00:00+05:00');
@@ -114,12 +132,23 @@ describe('minutes, calendar periods, windows and programmes', () => {
   });
 
   it('a period ending on a non-working day ends on the next working day', () => {
-    const result = computeDeadline({ kind: 'calendar-period', months: 1 }, new Date('2024-02-08T10:00:00+06:00'), calendar);
+    const result = computeDeadline(
+      { kind: 'calendar-period', months: 1 },
+      new Date('2024-02-08T10:00:00+06:00'),
+      calendar,
+    );
     expect(result.explanation.lastDay).toBe('2024-03-11');
-    expect(result.explanation.notes[0]).toMatch(/2024-03-08 is not a working day \(holiday: Международный женский день\)/);
+    expect(result.explanation.notes[0]).toMatch(
+      /2024-03-08 is not a working day \(holiday: Международный женский день\)/,
+    );
   });
 
-  const intake: AnnualWindowSpec = { kind: 'annual-window', from: { monthDay: '01-01' }, until: { nth: 2, weekday: 'friday', month: 7 }, untilTime: '18:30' };
+  const intake: AnnualWindowSpec = {
+    kind: 'annual-window',
+    from: { monthDay: '01-01' },
+    until: { nth: 2, weekday: 'friday', month: 7 },
+    untilTime: '18:30',
+  };
 
   it.each([
     [2019, '2019-07-12', '2019-07-12T12:30:00.000Z'],
@@ -132,12 +161,18 @@ describe('minutes, calendar periods, windows and programmes', () => {
     expect(window.closesAt.toISOString()).toBe(closesAt);
     expect(isWithinWindow(intake, new Date(window.closesAt.getTime() - 60_000), zone)).toBe(true);
     expect(isWithinWindow(intake, window.closesAt, zone)).toBe(false);
-    expect(nextOpening(intake, window.closesAt, zone).toISOString()).toBe(zone.toInstant(`${year + 1}-01-01`).toISOString());
+    expect(nextOpening(intake, window.closesAt, zone).toISOString()).toBe(
+      zone.toInstant(`${year + 1}-01-01`).toISOString(),
+    );
     expect(lastClosing(intake, new Date(window.closesAt.getTime() + 1), zone).toISOString()).toBe(closesAt);
   });
 
   it('a window deadline is this year’s close, or next year’s once it has closed', () => {
-    const exams: AnnualWindowSpec = { kind: 'annual-window', from: { monthDay: '08-10' }, until: { monthDay: '08-20' } };
+    const exams: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-10' },
+      until: { monthDay: '08-20' },
+    };
     const before = computeDeadline(exams, new Date('2015-08-01T10:00:00+06:00'), calendar);
     expect(before.deadline!.toISOString()).toBe('2015-08-20T18:00:00.000Z');
     expect(before.opensAt!.toISOString()).toBe('2015-08-09T18:00:00.000Z');
@@ -147,12 +182,21 @@ describe('minutes, calendar periods, windows and programmes', () => {
   });
 
   it('by-programme has no deadline until one is set', () => {
-    const unset = computeDeadline({ kind: 'by-programme', maxMonths: 24 }, new Date('2019-09-01T09:00:00+06:00'), calendar);
+    const unset = computeDeadline(
+      { kind: 'by-programme', maxMonths: 24 },
+      new Date('2019-09-01T09:00:00+06:00'),
+      calendar,
+    );
     expect(unset.deadline).toBeNull();
     expect(unset.explanation.rule).toMatch(/no deadline until it is set/);
-    const set = computeDeadline({ kind: 'by-programme', maxMonths: 24 }, new Date('2019-09-01T09:00:00+06:00'), calendar, {
-      programmeDeadline: new Date('2022-06-30T18:00:00Z'),
-    });
+    const set = computeDeadline(
+      { kind: 'by-programme', maxMonths: 24 },
+      new Date('2019-09-01T09:00:00+06:00'),
+      calendar,
+      {
+        programmeDeadline: new Date('2022-06-30T18:00:00Z'),
+      },
+    );
     expect(set.deadline!.toISOString()).toBe('2022-06-30T18:00:00.000Z');
     expect(set.explanation.notes[0]).toMatch(/later than the 24-month maximum/);
   });

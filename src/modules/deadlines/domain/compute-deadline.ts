@@ -2,7 +2,14 @@
  * The deadline engine: one limit + its anchor instant + the calendar → the deadline instant and
  * an explanation an auditor can check day by day. Pure: no clock, no I/O.
  */
-import { addDays, addMonths, dayNumber, fromDayNumber, weekdayOf, type LocalDate } from '../../calendar/domain/local-date';
+import {
+  addDays,
+  addMonths,
+  dayNumber,
+  fromDayNumber,
+  weekdayOf,
+  type LocalDate,
+} from '../../calendar/domain/local-date';
 import type { NonWorkingKind, WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { currentOrNextWindow, describeAnnualDay } from './annual-window';
 import type { ClauseRef, Limit, LimitSpec } from './limit';
@@ -56,7 +63,12 @@ export interface DeadlineOptions {
   withoutDays?: boolean;
 }
 
-export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, calendar: WorkingCalendar, options: DeadlineOptions = {}): DeadlineResult {
+export function computeDeadline(
+  limitOrSpec: Limit | LimitSpec,
+  anchor: Date,
+  calendar: WorkingCalendar,
+  options: DeadlineOptions = {},
+): DeadlineResult {
   if (Number.isNaN(anchor.getTime())) throw new RangeError('the anchor instant is not a valid date');
   const spec = 'spec' in limitOrSpec ? limitOrSpec.spec : limitOrSpec;
   const clause = 'spec' in limitOrSpec ? limitOrSpec.clause : undefined;
@@ -89,16 +101,25 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
         const notes: string[] = [];
         if (lastDay !== nominal) {
           const reason = calendar.nonWorkingReason(nominal)!;
-          notes.push(`the nominal last day ${nominal} is not a working day (${reason.kind}: ${reason.name}); the period ends on the next working day, ${lastDay}`);
+          notes.push(
+            `the nominal last day ${nominal} is not a working day (${reason.kind}: ${reason.name}); the period ends on the next working day, ${lastDay}`,
+          );
         }
-        const what = [months ? `${months} month${months > 1 ? 's' : ''}` : '', days ? `${days} calendar day${days > 1 ? 's' : ''}` : ''].filter(Boolean).join(' and ');
+        const what = [
+          months ? `${months} month${months > 1 ? 's' : ''}` : '',
+          days ? `${days} calendar day${days > 1 ? 's' : ''}` : '',
+        ]
+          .filter(Boolean)
+          .join(' and ');
         return finishExplanation(calendar, deadline, {
           ...base(),
           rule: `${what} from ${localDate}: a period in months ends on the corresponding day of the last month (its last day when that month is shorter); it ends at 24:00 local time`,
           legalBasis: [CIVIL_CODE_PERIODS],
           lastDay,
           notes,
-          ...(options.withoutDays || lastDay === nominal ? {} : { days: explainDays(calendar, addDays(nominal, 0), lastDay) }),
+          ...(options.withoutDays || lastDay === nominal
+            ? {}
+            : { days: explainDays(calendar, addDays(nominal, 0), lastDay) }),
         });
       });
     }
@@ -110,7 +131,10 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
         () => {
           const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
           const notes: string[] = [];
-          if (window.year !== Number(localDate.slice(0, 4))) notes.push(`the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`);
+          if (window.year !== Number(localDate.slice(0, 4)))
+            notes.push(
+              `the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`,
+            );
           return finishExplanation(calendar, window.closesAt, {
             ...base(),
             rule: `every year from ${opens} until ${describeAnnualDay(spec.until)}${spec.untilTime ? ` ${spec.untilTime}` : ' (end of day)'} local time; in ${window.year}: ${window.opensOn} to ${window.closesOn}`,
@@ -126,7 +150,7 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
       // Counted back from the later date (the anchor's day, not counted): its N-th working day before is the last
       // day the act may be done, until 24:00 of it.
       let day = dayNumber(localDate);
-      for (let counted = 0; counted < spec.days; ) if (calendar.isWorkingDay(fromDayNumber(--day))) counted++;
+      for (let counted = 0; counted < spec.days;) if (calendar.isWorkingDay(fromDayNumber(--day))) counted++;
       const lastDay = fromDayNumber(day);
       const deadline = zone.endOfDay(day);
       return lazyResult(deadline, () =>
@@ -156,20 +180,38 @@ export function computeDeadline(limitOrSpec: Limit | LimitSpec, anchor: Date, ca
         const notes: string[] = [];
         if (spec.maxMonths) {
           const cap = zone.endOfDay(dayNumber(addMonths(localDate, spec.maxMonths)));
-          if (programmeDeadline.getTime() > cap.getTime()) notes.push(`the programme deadline is later than the ${spec.maxMonths}-month maximum (${zone.formatLocal(cap)})`);
+          if (programmeDeadline.getTime() > cap.getTime())
+            notes.push(
+              `the programme deadline is later than the ${spec.maxMonths}-month maximum (${zone.formatLocal(cap)})`,
+            );
         }
-        return finishExplanation(calendar, programmeDeadline, { ...base(), rule: 'the deadline set by the programme or schedule of the case or cohort', notes });
+        return finishExplanation(calendar, programmeDeadline, {
+          ...base(),
+          rule: 'the deadline set by the programme or schedule of the case or cohort',
+          notes,
+        });
       });
     }
   }
 }
 
 /** The explanation's closing facts: the deadline in local time, and whether it lies in a provisional year. */
-function finishExplanation(calendar: WorkingCalendar, deadline: Date, explanation: DeadlineExplanation): DeadlineExplanation {
+function finishExplanation(
+  calendar: WorkingCalendar,
+  deadline: Date,
+  explanation: DeadlineExplanation,
+): DeadlineExplanation {
   const lastLocal = calendar.timeZone.toLocal(new Date(deadline.getTime() - 1)).date;
   const provisional = calendar.covers(lastLocal) && calendar.isProvisional(lastLocal);
-  if (provisional) explanation.notes.push(`${lastLocal} lies in a provisional year of the ${calendar.code} calendar: transfers of days off may still be announced`);
-  return { ...explanation, deadlineLocal: calendar.timeZone.formatLocal(deadline), ...(provisional ? { provisional } : {}) };
+  if (provisional)
+    explanation.notes.push(
+      `${lastLocal} lies in a provisional year of the ${calendar.code} calendar: transfers of days off may still be announced`,
+    );
+  return {
+    ...explanation,
+    deadlineLocal: calendar.timeZone.formatLocal(deadline),
+    ...(provisional ? { provisional } : {}),
+  };
 }
 
 function workingDaysDeadline(
@@ -201,13 +243,23 @@ function workingDaysDeadline(
   });
 }
 
-function baseExplanation(spec: LimitSpec, clause: ClauseRef | undefined, anchor: Date, calendar: WorkingCalendar): DeadlineExplanation {
+function baseExplanation(
+  spec: LimitSpec,
+  clause: ClauseRef | undefined,
+  anchor: Date,
+  calendar: WorkingCalendar,
+): DeadlineExplanation {
   const local = calendar.timeZone.toLocal(anchor);
   return {
     kind: spec.kind,
     spec,
     ...(clause ? { clause } : {}),
-    anchor: { instant: anchor.toISOString(), local: calendar.timeZone.formatLocal(anchor), localDate: local.date, utcOffset: local.utcOffset },
+    anchor: {
+      instant: anchor.toISOString(),
+      local: calendar.timeZone.formatLocal(anchor),
+      localDate: local.date,
+      utcOffset: local.utcOffset,
+    },
     rule: '',
     legalBasis: [],
     notes: [],
@@ -228,7 +280,11 @@ class LazyDeadlineResult implements DeadlineResult {
   }
 
   toJSON(): { deadline: Date; opensAt?: Date; explanation: DeadlineExplanation } {
-    return { deadline: this.deadline, ...(this.opensAt ? { opensAt: this.opensAt } : {}), explanation: this.explanation };
+    return {
+      deadline: this.deadline,
+      ...(this.opensAt ? { opensAt: this.opensAt } : {}),
+      explanation: this.explanation,
+    };
   }
 }
 
@@ -244,7 +300,12 @@ export function explainDays(calendar: WorkingCalendar, from: LocalDate, to: Loca
     const date = fromDayNumber(day);
     const reason = calendar.nonWorkingReason(date);
     if (reason) {
-      days.push({ date, weekday: weekdayOf(day), counted: false, reason: { kind: reason.kind, name: reason.name, source: reason.source } });
+      days.push({
+        date,
+        weekday: weekdayOf(day),
+        counted: false,
+        reason: { kind: reason.kind, name: reason.name, source: reason.source },
+      });
     } else {
       const note = calendar.workingDayNote(date);
       days.push({
@@ -252,7 +313,9 @@ export function explainDays(calendar: WorkingCalendar, from: LocalDate, to: Loca
         weekday: weekdayOf(day),
         counted: true,
         ordinal: ++ordinal,
-        ...(note ? { note: `a ${weekdayOf(day)} worked in exchange for the day off on ${note.dayOff} (${note.source})` } : {}),
+        ...(note
+          ? { note: `a ${weekdayOf(day)} worked in exchange for the day off on ${note.dayOff} (${note.source})` }
+          : {}),
       });
     }
   }
@@ -260,7 +323,11 @@ export function explainDays(calendar: WorkingCalendar, from: LocalDate, to: Loca
 }
 
 /** Working days between two local dates with the reason for each day that is not counted. */
-export function explainWorkingDays(calendar: WorkingCalendar, from: LocalDate, to: LocalDate): { workingDays: number; days: ExplainedDay[] } {
+export function explainWorkingDays(
+  calendar: WorkingCalendar,
+  from: LocalDate,
+  to: LocalDate,
+): { workingDays: number; days: ExplainedDay[] } {
   return { workingDays: calendar.countWorkingDays(from, to), days: explainDays(calendar, from, to) };
 }
 

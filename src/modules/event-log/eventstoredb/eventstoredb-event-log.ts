@@ -72,7 +72,12 @@ function fromPosition(after: number): Position | typeof START {
 
 function toRecorded(event: AnyRecorded): RecordedEvent {
   const data = event.isJson ? event.data : JSON.parse(Buffer.from(event.data as Uint8Array).toString('utf8'));
-  const metadata = event.metadata === undefined || event.metadata === null ? {} : event.isJson ? event.metadata : JSON.parse(Buffer.from(event.metadata as Uint8Array).toString('utf8') || '{}');
+  const metadata =
+    event.metadata === undefined || event.metadata === null
+      ? {}
+      : event.isJson
+        ? event.metadata
+        : JSON.parse(Buffer.from(event.metadata as Uint8Array).toString('utf8') || '{}');
   return {
     id: event.id,
     type: event.type,
@@ -156,7 +161,10 @@ function serverFilter(filter: AllFilter | undefined): Filter {
 async function withDeadline<T>(promise: Promise<T>, ms: number, late: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -188,20 +196,28 @@ export class EventStoreDbEventLog implements EventLog {
     try {
       const append = this.client.appendToStream(
         streamId,
-        prepared.map((e) => jsonEvent({ id: e.id, type: e.type, data: JSON.parse(e.data), metadata: JSON.parse(e.metadata) })),
+        prepared.map((e) =>
+          jsonEvent({ id: e.id, type: e.type, data: JSON.parse(e.data), metadata: JSON.parse(e.metadata) }),
+        ),
         { expectedRevision, requiresLeader: true, deadline: this.appendDeadlineMs },
       );
       // The client's deadline covers the append call, not the server-features query it makes first (no deadline).
-      const result = await withDeadline(append, this.appendDeadlineMs + 1000, () => new EventLogUnavailableError('append', unanswered));
+      const result = await withDeadline(
+        append,
+        this.appendDeadlineMs + 1000,
+        () => new EventLogUnavailableError('append', unanswered),
+      );
       nextRevision = Number(result.nextExpectedRevision);
     } catch (error) {
-      if (error instanceof DeadlineExceededError || error instanceof UnavailableError) throw new EventLogUnavailableError('append', unanswered);
+      if (error instanceof DeadlineExceededError || error instanceof UnavailableError)
+        throw new EventLogUnavailableError('append', unanswered);
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualVersion === NO_STREAM ? 'no_stream' : Number(error.actualVersion);
         throw new WrongExpectedRevisionError(streamId, expected, actual);
       }
       // A server configured below our limit refuses the append whole.
-      if (error instanceof MaxAppendSizeExceededError) throw new AppendTooLargeError(streamId, bytes, error.maxAppendSize);
+      if (error instanceof MaxAppendSizeExceededError)
+        throw new AppendTooLargeError(streamId, bytes, error.maxAppendSize);
       throw error;
     }
     return { nextRevision, position: await this.positionOf(streamId, nextRevision, prepared[prepared.length - 1]!.id) };
@@ -216,7 +232,12 @@ export class EventStoreDbEventLog implements EventLog {
     let seen = 'nothing';
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const [last] = await this.readStreamPage(streamId, { backwards: true, from: BigInt(revision), count: 1, requiresLeader: true });
+        const [last] = await this.readStreamPage(streamId, {
+          backwards: true,
+          from: BigInt(revision),
+          count: 1,
+          requiresLeader: true,
+        });
         if (last && last.revision === revision && last.id === lastId) return last.position;
         seen = last ? `revision ${last.revision} (event ${last.id})` : 'no event';
       } catch (error) {
@@ -225,7 +246,10 @@ export class EventStoreDbEventLog implements EventLog {
         seen = 'a node that is not the leader';
       }
     }
-    throw new EventLogUnavailableError('append', `stored ${streamId}@${revision}, but reading it back from the leader found ${seen}; retry the request (the same event ids are recognised)`);
+    throw new EventLogUnavailableError(
+      'append',
+      `stored ${streamId}@${revision}, but reading it back from the leader found ${seen}; retry the request (the same event ids are recognised)`,
+    );
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -234,13 +258,18 @@ export class EventStoreDbEventLog implements EventLog {
     const out: RecordedEvent[] = [];
     const maxCount = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     if (maxCount <= 0) return out;
-    let from: bigint | typeof START | typeof END = options.fromRevision !== undefined ? BigInt(options.fromRevision) : backwards ? END : START;
+    let from: bigint | typeof START | typeof END =
+      options.fromRevision !== undefined ? BigInt(options.fromRevision) : backwards ? END : START;
     for (;;) {
       // `until` is applied client-side, so a page may hold events that are not returned.
       const count = options.until ? this.pageSize : Math.min(this.pageSize, maxCount - out.length);
       const page = await this.readStreamPage(streamId, { backwards, from, count });
       for (const event of page) {
-        if (options.toRevision !== undefined && (backwards ? event.revision < options.toRevision : event.revision > options.toRevision)) return out;
+        if (
+          options.toRevision !== undefined &&
+          (backwards ? event.revision < options.toRevision : event.revision > options.toRevision)
+        )
+          return out;
         if (options.until && event.recordedAt.getTime() > options.until.getTime()) {
           if (backwards) continue;
           return out;
@@ -257,12 +286,22 @@ export class EventStoreDbEventLog implements EventLog {
 
   private async readStreamPage(
     streamId: string,
-    { backwards, from, count, requiresLeader = false }: { backwards: boolean; from: bigint | typeof START | typeof END; count: number; requiresLeader?: boolean },
+    {
+      backwards,
+      from,
+      count,
+      requiresLeader = false,
+    }: { backwards: boolean; from: bigint | typeof START | typeof END; count: number; requiresLeader?: boolean },
   ): Promise<RecordedEvent[]> {
     try {
       return await this.drain(
         `readStream ${streamId}`,
-        this.client.readStream(streamId, { direction: backwards ? BACKWARDS : FORWARDS, fromRevision: from, maxCount: count, requiresLeader }),
+        this.client.readStream(streamId, {
+          direction: backwards ? BACKWARDS : FORWARDS,
+          fromRevision: from,
+          maxCount: count,
+          requiresLeader,
+        }),
         count,
       );
     } catch (error) {
@@ -298,7 +337,17 @@ export class EventStoreDbEventLog implements EventLog {
    * with a filter, as the client's subscribeToAll does, on the client's own channel and stream reader. KurrentDB serves
    * filtered reads of $all in both directions (`ReadAllForwardsFiltered` / `ReadAllBackwardsFiltered`).
    */
-  private async readAllPage({ from, backwards, count, filter }: { from: ReadPosition; backwards: boolean; count: number; filter: Filter }): Promise<Array<RecordedEvent & { raw: Position }>> {
+  private async readAllPage({
+    from,
+    backwards,
+    count,
+    filter,
+  }: {
+    from: ReadPosition;
+    backwards: boolean;
+    count: number;
+    filter: Filter;
+  }): Promise<Array<RecordedEvent & { raw: Position }>> {
     const req = new ReadReq();
     const options = new ReadReq.Options();
     const uuidOption = new ReadReq.Options.UUIDOption();
@@ -328,18 +377,19 @@ export class EventStoreDbEventLog implements EventLog {
     options.setReadDirection(backwards ? 1 : 0);
     req.setOptions(options);
     const internals = this.client as unknown as ClientInternals;
-    const createStream = internals.GRPCStreamCreator(StreamsClient, 'readAll', (grpc) => grpc.read(req, ...internals.callArguments({}, { deadline: Infinity })));
-    const read = new ReadStream<AllStreamResolvedEvent>(createStream, convertGrpcEvent, {}) as StreamingRead<AllStreamResolvedEvent>;
-    const out: Array<RecordedEvent & { raw: Position }> = [];
-    await this.drain(
-      'readAll',
-      read,
-      count,
-      (resolved) => {
-        const event = resolved.event as AnyRecorded | undefined;
-        if (event?.position) out.push({ ...toRecorded(event), raw: event.position });
-      },
+    const createStream = internals.GRPCStreamCreator(StreamsClient, 'readAll', (grpc) =>
+      grpc.read(req, ...internals.callArguments({}, { deadline: Infinity })),
     );
+    const read = new ReadStream<AllStreamResolvedEvent>(
+      createStream,
+      convertGrpcEvent,
+      {},
+    ) as StreamingRead<AllStreamResolvedEvent>;
+    const out: Array<RecordedEvent & { raw: Position }> = [];
+    await this.drain('readAll', read, count, (resolved) => {
+      const event = resolved.event as AnyRecorded | undefined;
+      if (event?.position) out.push({ ...toRecorded(event), raw: event.position });
+    });
     return out;
   }
 
@@ -348,12 +398,22 @@ export class EventStoreDbEventLog implements EventLog {
    * left open (a loop left early, an error, a deadline) holds one of the connection's HTTP/2 streams, and once the
    * server's limit of concurrent streams is reached every later call on the connection waits for ever.
    */
-  private async drain<E extends ResolvedEvent>(operation: string, read: StreamingRead<E>, count: number, visit?: (resolved: E) => void): Promise<RecordedEvent[]> {
+  private async drain<E extends ResolvedEvent>(
+    operation: string,
+    read: StreamingRead<E>,
+    count: number,
+    visit?: (resolved: E) => void,
+  ): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      read.destroy(new EventLogUnavailableError(operation, `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`));
+      read.destroy(
+        new EventLogUnavailableError(
+          operation,
+          `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`,
+        ),
+      );
     }, this.readDeadlineMs);
     try {
       let records = 0;
@@ -365,9 +425,13 @@ export class EventStoreDbEventLog implements EventLog {
       }
     } catch (error) {
       if (timedOut && !(error instanceof EventLogUnavailableError)) {
-        throw new EventLogUnavailableError(operation, `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`);
+        throw new EventLogUnavailableError(
+          operation,
+          `no complete answer within ${this.readDeadlineMs} ms; the call was cancelled`,
+        );
       }
-      if (error instanceof UnavailableError || error instanceof DeadlineExceededError) throw new EventLogUnavailableError(operation, error.message);
+      if (error instanceof UnavailableError || error instanceof DeadlineExceededError)
+        throw new EventLogUnavailableError(operation, error.message);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -377,7 +441,10 @@ export class EventStoreDbEventLog implements EventLog {
   }
 
   subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
-    const subscription = this.client.subscribeToAll({ fromPosition: fromPosition(options.after ?? 0), filter: serverFilter(options.filter) });
+    const subscription = this.client.subscribeToAll({
+      fromPosition: fromPosition(options.after ?? 0),
+      filter: serverFilter(options.filter),
+    });
     return new BatchingSubscription(subscription, options.after ?? 0, options.maxBatchSize ?? 1000, options.filter);
   }
 
@@ -484,6 +551,9 @@ class BatchingSubscription implements EventSubscription {
   }
 }
 
-export function openEventStoreDbEventLog({ connectionString, ...options }: { connectionString: string } & EventStoreDbOptions): EventStoreDbEventLog {
+export function openEventStoreDbEventLog({
+  connectionString,
+  ...options
+}: { connectionString: string } & EventStoreDbOptions): EventStoreDbEventLog {
   return new EventStoreDbEventLog(EventStoreDBClient.connectionString(connectionString), options);
 }

@@ -212,7 +212,10 @@ type WriterMessage =
 export class CommitWriter {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly inFlight = new Map<number, { resolve(outcomes: AppendOutcome[]): void; reject(error: Error): void }>();
+  private readonly inFlight = new Map<
+    number,
+    { resolve(outcomes: AppendOutcome[]): void; reject(error: Error): void }
+  >();
   private nextBatch = 1;
   private failure: Error | null = null;
   private stopped: (() => void) | null = null;
@@ -221,7 +224,16 @@ export class CommitWriter {
   constructor(file: string, options: { maintainTree?: boolean } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(WRITER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), port: port2, maintainTree: options.maintainTree !== false }, transferList: [port2] });
+    this.worker = new Worker(WRITER_SOURCE, {
+      eval: true,
+      workerData: {
+        file,
+        driver: require.resolve('better-sqlite3'),
+        port: port2,
+        maintainTree: options.maintainTree !== false,
+      },
+      transferList: [port2],
+    });
     this.worker.unref();
     this.port.unref();
     this.port.on('message', (message: WriterMessage) => this.received(message));
@@ -248,13 +260,17 @@ export class CommitWriter {
     if ('transactionMs' in message) {
       this.stats.transactions++;
       this.stats.transactionMs += message.transactionMs;
-      this.stats.largestTransaction = Math.max(this.stats.largestTransaction, message.results.reduce((n, r) => n + r.outcomes.length, 0));
+      this.stats.largestTransaction = Math.max(
+        this.stats.largestTransaction,
+        message.results.reduce((n, r) => n + r.outcomes.length, 0),
+      );
     }
     for (const result of message.results) {
       const pending = this.inFlight.get(result.batch);
       if (!pending) continue;
       this.inFlight.delete(result.batch);
-      if ('commitError' in message) pending.reject(Object.assign(new Error(message.commitError), { code: message.code }));
+      if ('commitError' in message)
+        pending.reject(Object.assign(new Error(message.commitError), { code: message.code }));
       else pending.resolve((result as { outcomes: AppendOutcome[] }).outcomes);
     }
     if (this.inFlight.size === 0) this.port.unref();
@@ -291,7 +307,9 @@ type CommitMessage = Exclude<WriterMessage, { stopped: true }>;
  */
 export class InlineCommitter {
   private readonly db: Database.Database;
-  private readonly commitGroups: (groups: Array<{ batch: number; group: GroupAppend[]; recordedAt: number }>) => CommitMessage;
+  private readonly commitGroups: (
+    groups: Array<{ batch: number; group: GroupAppend[]; recordedAt: number }>,
+  ) => CommitMessage;
 
   constructor(file: string, options: { maintainTree?: boolean } = {}) {
     this.db = new Database(file, { fileMustExist: true });
@@ -299,12 +317,18 @@ export class InlineCommitter {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('wal_autocheckpoint = 0');
     this.db.pragma('busy_timeout = 0');
-    const create = new Function('require', `return ${COMMITTER_SOURCE}`)(require) as (db: Database.Database, maintainTree: boolean) => InlineCommitter['commitGroups'];
+    const create = new Function('require', `return ${COMMITTER_SOURCE}`)(require) as (
+      db: Database.Database,
+      maintainTree: boolean,
+    ) => InlineCommitter['commitGroups'];
     this.commitGroups = create(this.db, options.maintainTree !== false);
   }
 
   /** The outcomes once durable; `busy` when another connection holds the write lock (nothing was written). */
-  commit(group: GroupAppend[], recordedAt: number): { outcomes: AppendOutcome[]; transactionMs: number } | { busy: true } {
+  commit(
+    group: GroupAppend[],
+    recordedAt: number,
+  ): { outcomes: AppendOutcome[]; transactionMs: number } | { busy: true } {
     const message = this.commitGroups([{ batch: 0, group, recordedAt }]);
     if ('commitError' in message) {
       if (message.code === 'SQLITE_BUSY') return { busy: true };

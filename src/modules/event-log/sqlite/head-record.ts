@@ -14,7 +14,8 @@ export interface HeadRecord {
 }
 
 /** `events.db` → `events.head.json`, beside it. */
-export const headRecordFile = (logFile: string): string => join(dirname(logFile), `${basename(logFile).replace(/\.db$/, '')}.head.json`);
+export const headRecordFile = (logFile: string): string =>
+  join(dirname(logFile), `${basename(logFile).replace(/\.db$/, '')}.head.json`);
 
 /** How often, at most, the record follows the commits: the window of acknowledged events it may not cover yet. */
 export const HEAD_RECORD_INTERVAL_MS = 50;

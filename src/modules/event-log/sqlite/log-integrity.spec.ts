@@ -30,7 +30,11 @@ describe('the embedded log checks itself', () => {
     const ids = await logOf(40);
     const log = openSqliteEventLog({ file, checkpointer: false });
     for (const mode of ['quick', 'full'] as const) {
-      expect(log.checkIntegrity({ mode })).toMatchObject({ check: mode, problems: [], head: { position: 40, eventId: ids[39] } });
+      expect(log.checkIntegrity({ mode })).toMatchObject({
+        check: mode,
+        problems: [],
+        head: { position: 40, eventId: ids[39] },
+      });
     }
     await log.close();
   });
@@ -38,18 +42,28 @@ describe('the embedded log checks itself', () => {
   it('a log larger than the start-up bound is not page-checked (and says so), but its head still is', async () => {
     await logOf(5);
     const log = openSqliteEventLog({ file, checkpointer: false });
-    expect(log.checkIntegrity({ mode: 'quick', maxQuickBytes: 1 })).toMatchObject({ check: 'skipped', problems: [], head: { position: 5 } });
+    expect(log.checkIntegrity({ mode: 'quick', maxQuickBytes: 1 })).toMatchObject({
+      check: 'skipped',
+      problems: [],
+      head: { position: 5 },
+    });
     await log.close();
   });
 
   it('a head no file of its size could hold (5374248273442940000) is reported, not served', async () => {
     await logOf(3);
     const raw = new Database(file);
-    raw.prepare("INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (5374248273442940000, 'x', 'case-x', 0, 'Step', '{}', '{}', 0)").run();
+    raw
+      .prepare(
+        "INSERT INTO events (position, id, stream_id, revision, type, data, metadata, recorded_at) VALUES (5374248273442940000, 'x', 'case-x', 0, 'Step', '{}', '{}', 0)",
+      )
+      .run();
     raw.close();
     const log = openSqliteEventLog({ file, checkpointer: false });
     const report = log.checkIntegrity({ mode: 'quick' });
-    expect(report.problems).toEqual([expect.stringContaining('the head position read is 5374248273442940000, impossible for a file of')]);
+    expect(report.problems).toEqual([
+      expect.stringContaining('the head position read is 5374248273442940000, impossible for a file of'),
+    ]);
     expect(report.head.position).toBe(0);
     await log.close();
   });

@@ -22,7 +22,9 @@ describeEventLogContract('sqlite', async () => openSqliteEventLog({ file: join(t
 describe('sqlite event log', () => {
   it('concurrent appends share one commit, each with its own result', async () => {
     const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => log.append(`case-${i}`, [{ type: 'A', data: { i } }], 'no_stream')));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => log.append(`case-${i}`, [{ type: 'A', data: { i } }], 'no_stream')),
+    );
     const stats = log.groupCommitStats();
     expect(stats.appends).toBe(50);
     expect(stats.commits).toBeLessThan(5);
@@ -44,11 +46,13 @@ describe('sqlite event log', () => {
     expect(stats.groups).toBe(40);
     expect(stats.appends).toBe(40);
     expect(stats.commits).toBeLessThanOrEqual(40);
-    expect((await log.readStream('case-1')).map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect((await log.readStream('case-1')).map((e) => (e.data as { i: number }).i)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i),
+    );
     await log.close();
   });
 
-  it('a lone append after another is committed on the calling thread, durable and in order with the writer thread\'s commits; one that meets another connection\'s write lock goes to the writer thread and waits for it', async () => {
+  it("a lone append after another is committed on the calling thread, durable and in order with the writer thread's commits; one that meets another connection's write lock goes to the writer thread and waits for it", async () => {
     const file = join(tempDir(), 'events.db');
     const log = openSqliteEventLog({ file });
     await log.append('case-0', [{ type: 'A', data: {} }], 'no_stream');
@@ -56,7 +60,10 @@ describe('sqlite event log', () => {
     // The first lone append goes to the writer thread, the second in a row is committed here.
     expect(log.groupCommitStats()).toMatchObject({ inlineCommits: 1, commits: 2 });
     // A group goes to the writer thread; two lone appends after it: the second is committed here, on the tree the writer extended.
-    await Promise.all([log.append('case-2', [{ type: 'A', data: {} }], 'no_stream'), log.append('case-3', [{ type: 'A', data: {} }], 'no_stream')]);
+    await Promise.all([
+      log.append('case-2', [{ type: 'A', data: {} }], 'no_stream'),
+      log.append('case-3', [{ type: 'A', data: {} }], 'no_stream'),
+    ]);
     await log.append('case-4', [{ type: 'A', data: {} }], 'no_stream');
     await log.append('case-1', [{ type: 'A', data: { i: 1 } }], 0);
     expect(log.groupCommitStats()).toMatchObject({ inlineCommits: 2, commits: 5 });
@@ -108,10 +115,17 @@ describe('sqlite event log', () => {
     const log = openSqliteEventLog({ file, checkpointer: { intervalMs: 5, thresholdBytes: 64 * 1024 } });
     const payload = { text: 'x'.repeat(2000) };
     for (let round = 0; round < 40; round++) {
-      await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(`case-${round}-${i}`, [{ type: 'A', data: payload }], 'no_stream')));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          log.append(`case-${round}-${i}`, [{ type: 'A', data: payload }], 'no_stream'),
+        ),
+      );
     }
     const deadline = Date.now() + 5000;
-    while (!(log.lastCheckpoint && log.lastCheckpoint.log > 0 && log.lastCheckpoint.frames === log.lastCheckpoint.log) && Date.now() < deadline) {
+    while (
+      !(log.lastCheckpoint && log.lastCheckpoint.log > 0 && log.lastCheckpoint.frames === log.lastCheckpoint.log) &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(log.checkpointsCompleted).toBeGreaterThan(0);
@@ -141,7 +155,16 @@ describe('sqlite event log', () => {
     const file = join(tempDir(), 'events.db');
     const reader = openSqliteEventLog({ file, pollIntervalMs: 10 });
     const subscription = reader.subscribeToAll({ after: 0 });
-    const child = spawn(process.execPath, ['-r', join(__dirname, '../../../../test/support/swc-register.js'), join(__dirname, '../../../../test/durability/event-log-writer.child.ts'), file], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        join(__dirname, '../../../../test/support/swc-register.js'),
+        join(__dirname, '../../../../test/durability/event-log-writer.child.ts'),
+        file,
+      ],
+      { stdio: 'ignore' },
+    );
     try {
       let seen = 0;
       for await (const batch of subscription) {
@@ -171,7 +194,9 @@ describe('closing with appends in flight', () => {
   it('commits every append accepted before close, and refuses those after', async () => {
     const file = join(tempDir(), 'events.db');
     const log = openSqliteEventLog({ file });
-    const accepted = Array.from({ length: 20 }, (_, i) => log.append(`s-${i}`, [{ type: 'Probe', data: { i } }], 'no_stream'));
+    const accepted = Array.from({ length: 20 }, (_, i) =>
+      log.append(`s-${i}`, [{ type: 'Probe', data: { i } }], 'no_stream'),
+    );
     const closing = log.close();
     await expect(log.append('late', [{ type: 'Probe', data: {} }], 'no_stream')).rejects.toThrow(/closed/);
     const results = await Promise.all(accepted);

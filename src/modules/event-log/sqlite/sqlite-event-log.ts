@@ -15,7 +15,12 @@ import type {
   RawRecordedEvent,
   SubscribeOptions,
 } from '../event-log.port';
-import { InvalidEventError, StorageDamagedError, StorageFullError, WrongExpectedRevisionError } from '../event-log.errors';
+import {
+  InvalidEventError,
+  StorageDamagedError,
+  StorageFullError,
+  WrongExpectedRevisionError,
+} from '../event-log.errors';
 import { statSync } from 'node:fs';
 import { HeadRecorder, headRecordFile } from './head-record';
 import { checkStreamId, prepareAppend, type PreparedEvent } from '../event-validation';
@@ -109,12 +114,30 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-type Row = [position: number, id: string, streamId: string, revision: number, type: string, data: string, metadata: string, recordedAt: number];
+type Row = [
+  position: number,
+  id: string,
+  streamId: string,
+  revision: number,
+  type: string,
+  data: string,
+  metadata: string,
+  recordedAt: number,
+];
 
 const COLUMNS = 'position, id, stream_id, revision, type, data, metadata, recorded_at';
 
 function toRaw(row: Row): RawRecordedEvent {
-  return { position: row[0], id: row[1], streamId: row[2], revision: row[3], type: row[4], data: row[5], metadata: row[6], recordedAt: new Date(row[7]) };
+  return {
+    position: row[0],
+    id: row[1],
+    streamId: row[2],
+    revision: row[3],
+    type: row[4],
+    data: row[5],
+    metadata: row[6],
+    recordedAt: new Date(row[7]),
+  };
 }
 
 function toRecorded(row: Row): RecordedEvent {
@@ -150,7 +173,17 @@ export class SqliteEventLog implements EventLog {
   private committing = 0;
   private readonly allCommitted = new EventEmitter();
   private closed = false;
-  private readonly stats: Pick<GroupCommitStats, 'groups' | 'appends' | 'events' | 'commitRoundTripMs' | 'inlineCommits'> & { inlineTransactionMs: number } = { groups: 0, appends: 0, events: 0, commitRoundTripMs: 0, inlineCommits: 0, inlineTransactionMs: 0 };
+  private readonly stats: Pick<
+    GroupCommitStats,
+    'groups' | 'appends' | 'events' | 'commitRoundTripMs' | 'inlineCommits'
+  > & { inlineTransactionMs: number } = {
+    groups: 0,
+    appends: 0,
+    events: 0,
+    commitRoundTripMs: 0,
+    inlineCommits: 0,
+    inlineTransactionMs: 0,
+  };
   private readonly pollIntervalMs: number;
   private readonly maintainTree: boolean;
   private readonly inlineCommits: boolean;
@@ -168,8 +201,16 @@ export class SqliteEventLog implements EventLog {
   private headRecorder: HeadRecorder | null = null;
   private readonly onHeadRecordError: (error: unknown) => void;
 
-  constructor(readonly file: string, options: Omit<SqliteEventLogOptions, 'file'> = {}) {
-    this.db = openSqliteFile({ file, applicationId: EVENT_LOG_APPLICATION_ID, kind: 'event log', migrations: MIGRATIONS });
+  constructor(
+    readonly file: string,
+    options: Omit<SqliteEventLogOptions, 'file'> = {},
+  ) {
+    this.db = openSqliteFile({
+      file,
+      applicationId: EVENT_LOG_APPLICATION_ID,
+      kind: 'event log',
+      migrations: MIGRATIONS,
+    });
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
     this.maintainTree = options.maintainTree !== false;
     this.inlineCommits = options.inlineCommits !== false;
@@ -177,7 +218,10 @@ export class SqliteEventLog implements EventLog {
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
     this.tree = new SqliteMerkleTree(this.db);
-    this.checkpointer = options.checkpointer === false ? null : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
+    this.checkpointer =
+      options.checkpointer === false
+        ? null
+        : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
   }
 
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -355,7 +399,11 @@ export class SqliteEventLog implements EventLog {
 
   private readAllRows({ after = 0, maxCount = 1000, filter }: ReadAllOptions): Row[] {
     const { sql, params } = filterSql(filter);
-    return this.statement(`SELECT ${COLUMNS} FROM events WHERE position > ?${sql} ORDER BY position LIMIT ?`).all(after, ...params, Math.max(0, Math.floor(maxCount))) as Row[];
+    return this.statement(`SELECT ${COLUMNS} FROM events WHERE position > ?${sql} ORDER BY position LIMIT ?`).all(
+      after,
+      ...params,
+      Math.max(0, Math.floor(maxCount)),
+    ) as Row[];
   }
 
   private readAllSync(options: ReadAllOptions): RecordedEvent[] {
@@ -400,7 +448,8 @@ export class SqliteEventLog implements EventLog {
     const bytes = fileBytes(this.file) + fileBytes(`${this.file}-wal`);
     const problems: string[] = [];
     let check: LogIntegrityReport['check'] = options.mode;
-    if (options.mode === 'quick' && options.maxQuickBytes !== undefined && bytes > options.maxQuickBytes) check = 'skipped';
+    if (options.mode === 'quick' && options.maxQuickBytes !== undefined && bytes > options.maxQuickBytes)
+      check = 'skipped';
     const tryRead = <T>(what: string, read: () => T): T | null => {
       try {
         return read();
@@ -410,11 +459,23 @@ export class SqliteEventLog implements EventLog {
       }
     };
     if (check !== 'skipped') {
-      const rows = tryRead(`${check === 'full' ? 'integrity_check' : 'quick_check'}`, () => this.db.prepare(`PRAGMA ${check === 'full' ? 'integrity_check' : 'quick_check'}(100)`).pluck().all() as string[]);
+      const rows = tryRead(
+        `${check === 'full' ? 'integrity_check' : 'quick_check'}`,
+        () =>
+          this.db
+            .prepare(`PRAGMA ${check === 'full' ? 'integrity_check' : 'quick_check'}(100)`)
+            .pluck()
+            .all() as string[],
+      );
       if (rows && !(rows.length === 1 && rows[0] === 'ok')) problems.push(...rows);
     }
     let head: LogIntegrityReport['head'] = { position: 0, eventId: null };
-    const last = tryRead('the last event', () => this.db.prepare('SELECT position, id FROM events ORDER BY position DESC LIMIT 1').raw().get() as [number | bigint, string] | undefined);
+    const last = tryRead(
+      'the last event',
+      () =>
+        this.db.prepare('SELECT position, id FROM events ORDER BY position DESC LIMIT 1').raw().get() as
+          [number | bigint, string] | undefined,
+    );
     if (last) {
       const position = last[0];
       const pageSize = Number(this.db.pragma('page_size', { simple: true }));
@@ -422,11 +483,19 @@ export class SqliteEventLog implements EventLog {
       // An event row takes well over 16 bytes, so a log of N pages cannot hold more than N·page_size/16 events.
       const most = Math.max(1, Math.floor((pages * pageSize) / 16));
       if (typeof position !== 'number' || !Number.isSafeInteger(position) || position < 1 || position > most) {
-        problems.push(`the head position read is ${String(position)}, impossible for a file of ${pages} pages (at most ${most})`);
+        problems.push(
+          `the head position read is ${String(position)}, impossible for a file of ${pages} pages (at most ${most})`,
+        );
       } else {
         head = { position, eventId: last[1] };
-        const indexed = tryRead('the id index', () => this.db.prepare('SELECT position FROM events WHERE id = ?').pluck().get(last[1]) as number | undefined);
-        if (indexed !== null && indexed !== position) problems.push(`the last event ${last[1]} is at position ${position}, but the id index finds it at ${String(indexed)}`);
+        const indexed = tryRead(
+          'the id index',
+          () => this.db.prepare('SELECT position FROM events WHERE id = ?').pluck().get(last[1]) as number | undefined,
+        );
+        if (indexed !== null && indexed !== position)
+          problems.push(
+            `the last event ${last[1]} is at position ${position}, but the id index finds it at ${String(indexed)}`,
+          );
       }
     }
     return { file: this.file, check, bytes, ms: Date.now() - started, problems, head };
@@ -453,7 +522,8 @@ export class SqliteEventLog implements EventLog {
 }
 
 function refusalError(file: string, refusal: AppendRefusal): Error {
-  if (refusal.kind === 'wrong-revision') return new WrongExpectedRevisionError(refusal.streamId, refusal.expected, refusal.actual);
+  if (refusal.kind === 'wrong-revision')
+    return new WrongExpectedRevisionError(refusal.streamId, refusal.expected, refusal.actual);
   if (refusal.kind === 'invalid') return new InvalidEventError(refusal.path, refusal.problem);
   return storageError(file, Object.assign(new Error(refusal.message), { code: refusal.code }));
 }
@@ -463,7 +533,8 @@ function storageError(file: string, error: unknown): Error {
   const code = String((error as { code?: unknown })?.code ?? '');
   const message = (error as Error)?.message ?? String(error);
   if (code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)) return new StorageFullError(file, message);
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || /malformed/i.test(message)) return new StorageDamagedError(file, [message]);
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || /malformed/i.test(message))
+    return new StorageDamagedError(file, [message]);
   return error instanceof Error ? error : new Error(String(error));
 }
 

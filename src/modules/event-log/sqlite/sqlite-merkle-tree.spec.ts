@@ -20,8 +20,12 @@ afterAll(() => {
 function recomputed(file: string): MemoryTree {
   const db = new Database(file, { readonly: true });
   const tree = new MemoryTree();
-  for (const row of db.prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position').all() as Array<Record<string, string>>) {
-    tree.appendLeaf(leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }));
+  for (const row of db
+    .prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position')
+    .all() as Array<Record<string, string>>) {
+    tree.appendLeaf(
+      leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }),
+    );
   }
   db.close();
   return tree;
@@ -33,14 +37,25 @@ describe('the event log keeps its Merkle tree', () => {
   it('every commit extends the tree: the stored root equals a recomputation at every size, refused appends add no leaf', async () => {
     const file = tempFile();
     const log = openSqliteEventLog({ file });
-    await Promise.all(Array.from({ length: 37 }, (_, i) => log.append(`s-${i % 5}`, [sealed(i), { type: 'B', data: { i } }], 'any')));
+    await Promise.all(
+      Array.from({ length: 37 }, (_, i) => log.append(`s-${i % 5}`, [sealed(i), { type: 'B', data: { i } }], 'any')),
+    );
     await expect(log.append('s-0', [{ type: 'C', data: {} }], 'no_stream')).rejects.toThrow();
     await log.append('s-9', [sealed(99)], 'no_stream');
     const expected = recomputed(file);
     expect(log.tree.size()).toBe(75);
-    for (const size of [0, 1, 2, 31, 32, 33, 64, 74, 75]) expect(Buffer.from(rootAt(log.tree, size))).toEqual(Buffer.from(expected.root(size)));
+    for (const size of [0, 1, 2, 31, 32, 33, 64, 74, 75])
+      expect(Buffer.from(rootAt(log.tree, size))).toEqual(Buffer.from(expected.root(size)));
     // The leaf of a sealed event is its sealed hash.
-    expect(leafData({ id: 'x', streamId: 's', type: 'A', data: '{}', metadata: JSON.stringify(sealed(5).metadata) }).toString('hex')).toBe(sealed(5).metadata.hash);
+    expect(
+      leafData({
+        id: 'x',
+        streamId: 's',
+        type: 'A',
+        data: '{}',
+        metadata: JSON.stringify(sealed(5).metadata),
+      }).toString('hex'),
+    ).toBe(sealed(5).metadata.hash);
     await log.close();
   });
 
@@ -87,7 +102,9 @@ describe('the event log keeps its Merkle tree', () => {
     raw.prepare('DELETE FROM events WHERE position = 5').run();
     raw.close();
     const log = openSqliteEventLog({ file });
-    await expect(log.append('s', [sealed(9)], 'any')).rejects.toThrow('the Merkle tree holds 5 leaves but the log only 4 events');
+    await expect(log.append('s', [sealed(9)], 'any')).rejects.toThrow(
+      'the Merkle tree holds 5 leaves but the log only 4 events',
+    );
     expect(await log.headPosition()).toBe(4);
     await log.close();
   });

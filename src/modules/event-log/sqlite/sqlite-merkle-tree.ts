@@ -33,17 +33,30 @@ export class SqliteMerkleTree implements NodeSource {
     this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
     this.logSizeStmt = db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck();
     // Building reads the metadata only: a sealed event's leaf is its hash; the rest is read for an unsealed one.
-    this.rowsAfter = db.prepare<[number, number], MetadataRow>('SELECT position, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?').raw();
-    this.putNodes = db.prepare<number[]>(`INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: INSERT_BATCH }, () => '(?, ?)').join(', ')}`);
-    this.byId = db.prepare<[string], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE id = ?');
-    this.rowAt = db.prepare<[number], LeafRow>('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?');
+    this.rowsAfter = db
+      .prepare<[number, number], MetadataRow>(
+        'SELECT position, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
+      )
+      .raw();
+    this.putNodes = db.prepare<number[]>(
+      `INSERT INTO tree_nodes (pos, hash) VALUES ${Array.from({ length: INSERT_BATCH }, () => '(?, ?)').join(', ')}`,
+    );
+    this.byId = db.prepare<[string], LeafRow>(
+      'SELECT position, id, stream_id, type, data, metadata FROM events WHERE id = ?',
+    );
+    this.rowAt = db.prepare<[number], LeafRow>(
+      'SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?',
+    );
   }
 
   /** Leaves in the tree (committed). Throws when the stored nodes are not those of any whole tree. */
   size(): number {
     const nodes = this.sizeStmt.get()!;
     const leaves = leavesOfNodeCount(nodes);
-    if (leaves === null) throw new Error(`the log's Merkle tree holds ${nodes} nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)`);
+    if (leaves === null)
+      throw new Error(
+        `the log's Merkle tree holds ${nodes} nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)`,
+      );
     return leaves;
   }
 
@@ -65,19 +78,34 @@ export class SqliteMerkleTree implements NodeSource {
   /** The leaf of an event by its id: its index and leaf data (the sealed hash). */
   leafOfEvent(eventId: string): { index: number; data: Buffer } | null {
     const row = this.byId.get(eventId.toLowerCase());
-    return row ? { index: row.position - 1, data: leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) } : null;
+    return row
+      ? {
+          index: row.position - 1,
+          data: leafData({
+            id: row.id,
+            streamId: row.stream_id,
+            type: row.type,
+            data: row.data,
+            metadata: row.metadata,
+          }),
+        }
+      : null;
   }
 
   /** The leaf data of the event at leaf `index`. */
   leafAt(index: number): Buffer | null {
     const row = this.rowAt.get(index + 1);
-    return row ? leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) : null;
+    return row
+      ? leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata })
+      : null;
   }
 
   /** The leaf hash event `position` should have, recomputed from the event as stored; null when there is none. */
   recomputedLeafHash(position: number): Buffer | null {
     const row = this.rowAt.get(position);
-    return row ? leafHashOf({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }) : null;
+    return row
+      ? leafHashOf({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata })
+      : null;
   }
 
   /**
@@ -90,7 +118,10 @@ export class SqliteMerkleTree implements NodeSource {
       .transaction(() => {
         const start = this.size();
         const head = this.logSize();
-        if (start > head) throw new Error(`the Merkle tree holds ${start} leaves but the log only ${head} events: events were removed from the log`);
+        if (start > head)
+          throw new Error(
+            `the Merkle tree holds ${start} leaves but the log only ${head} events: events were removed from the log`,
+          );
         added = this.appendFrom(start, progress);
       })
       .immediate();
@@ -135,7 +166,8 @@ export class SqliteMerkleTree implements NodeSource {
       const rows = this.rowsAfter.all(index, PAGE);
       if (rows.length === 0) break;
       for (const [position, metadata] of rows) {
-        if (position !== index + 1) throw new Error(`the log has no event at position ${index + 1}: positions must be gapless for its tree`);
+        if (position !== index + 1)
+          throw new Error(`the log has no event at position ${index + 1}: positions must be gapless for its tree`);
         const sealed = storedLinks(metadata)?.hash;
         let hash: Uint8Array;
         if (sealed) {

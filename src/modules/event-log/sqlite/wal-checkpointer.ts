@@ -9,7 +9,11 @@ export interface CheckpointerOptions {
   hardLimitBytes: number;
 }
 
-export const DEFAULT_CHECKPOINTER: CheckpointerOptions = { intervalMs: 50, thresholdBytes: 4 * 1024 * 1024, hardLimitBytes: 256 * 1024 * 1024 };
+export const DEFAULT_CHECKPOINTER: CheckpointerOptions = {
+  intervalMs: 50,
+  thresholdBytes: 4 * 1024 * 1024,
+  hardLimitBytes: 256 * 1024 * 1024,
+};
 
 // Runs in a worker thread with its own connection: a checkpoint copies WAL pages into the database file and
 // fsyncs it, which on a large log takes tens of milliseconds. Off the commit path, writers never wait for it.
@@ -51,14 +55,18 @@ export class WalCheckpointer {
   private last: { log: number; frames: number } | null = null;
 
   constructor(file: string, options: CheckpointerOptions = DEFAULT_CHECKPOINTER) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: require.resolve('better-sqlite3'), ...options } });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, driver: require.resolve('better-sqlite3'), ...options },
+    });
     this.worker.unref();
     this.worker.once('exit', () => {
       this.exited = true;
     });
     this.worker.on('message', (message: { checkpointed?: string; log?: number; frames?: number }) => {
       if (message.checkpointed) this.checkpoints++;
-      if (message.log !== undefined && message.frames !== undefined) this.last = { log: message.log, frames: message.frames };
+      if (message.log !== undefined && message.frames !== undefined)
+        this.last = { log: message.log, frames: message.frames };
     });
   }
 
@@ -90,5 +98,4 @@ export class WalCheckpointer {
     });
     return this.stopping;
   }
-
 }

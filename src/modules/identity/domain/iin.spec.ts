@@ -3,7 +3,11 @@ import { checkIin, iinCheckDigit, maskIin } from './iin';
 
 const validIin = fc
   .record({
-    date: fc.date({ min: new Date('1900-01-01T00:00:00Z'), max: new Date('2025-12-31T00:00:00Z'), noInvalidDate: true }),
+    date: fc.date({
+      min: new Date('1900-01-01T00:00:00Z'),
+      max: new Date('2025-12-31T00:00:00Z'),
+      noInvalidDate: true,
+    }),
     female: fc.boolean(),
     serial: fc.integer({ min: 0, max: 9999 }),
   })
@@ -38,17 +42,23 @@ describe('IIN', () => {
     fc.assert(fc.property(validIin, (iin) => checkIin(iin).valid));
   });
 
-  const firstPass = (digits: string) => [...digits.slice(0, 11)].reduce((sum, d, i) => sum + Number(d) * (i + 1), 0) % 11;
+  const firstPass = (digits: string) =>
+    [...digits.slice(0, 11)].reduce((sum, d, i) => sum + Number(d) * (i + 1), 0) % 11;
 
   it('changing any one of digits 1-10 or the check digit is caught while both numbers use the first pass', () => {
     // First-pass weights 1..10 are non-zero mod 11, so such a change always moves the sum mod 11. The
     // exceptions (below) are the 11th digit and a change that switches one number to the second pass.
     fc.assert(
-      fc.property(validIin, fc.integer({ min: 0, max: 11 }).filter((p) => p !== 10), fc.integer({ min: 1, max: 9 }), (iin, position, delta) => {
-        const changed = `${iin.slice(0, position)}${(Number(iin[position]) + delta) % 10}${iin.slice(position + 1)}`;
-        fc.pre(firstPass(iin) !== 10 && firstPass(changed) !== 10);
-        expect(checkIin(changed).valid).toBe(false);
-      }),
+      fc.property(
+        validIin,
+        fc.integer({ min: 0, max: 11 }).filter((p) => p !== 10),
+        fc.integer({ min: 1, max: 9 }),
+        (iin, position, delta) => {
+          const changed = `${iin.slice(0, position)}${(Number(iin[position]) + delta) % 10}${iin.slice(position + 1)}`;
+          fc.pre(firstPass(iin) !== 10 && firstPass(changed) !== 10);
+          expect(checkIin(changed).valid).toBe(false);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

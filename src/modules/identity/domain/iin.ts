@@ -11,7 +11,8 @@ export type IinProblem =
   | { code: 'unissuable'; message: string }
   | { code: 'check-digit'; message: string; expected: number };
 
-export type IinCheck = { valid: true; birthDate: string; sex: 'male' | 'female' } | { valid: false; problem: IinProblem };
+export type IinCheck =
+  { valid: true; birthDate: string; sex: 'male' | 'female' } | { valid: false; problem: IinProblem };
 
 const FIRST_WEIGHTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
 const SECOND_WEIGHTS = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
@@ -26,11 +27,19 @@ export function iinCheckDigit(first11: string): number | null {
 }
 
 export function checkIin(value: string): IinCheck {
-  if (value.length !== 12) return { valid: false, problem: { code: 'length', message: `must have 12 digits, has ${value.length} characters` } };
-  if (!/^\d{12}$/.test(value)) return { valid: false, problem: { code: 'not-digits', message: 'must be 12 digits 0-9' } };
+  if (value.length !== 12)
+    return {
+      valid: false,
+      problem: { code: 'length', message: `must have 12 digits, has ${value.length} characters` },
+    };
+  if (!/^\d{12}$/.test(value))
+    return { valid: false, problem: { code: 'not-digits', message: 'must be 12 digits 0-9' } };
   const centuryDigit = Number(value[6]);
   if (centuryDigit < 1 || centuryDigit > 6) {
-    return { valid: false, problem: { code: 'century-digit', message: `7th digit must be 1-6 (century and sex), is ${centuryDigit}` } };
+    return {
+      valid: false,
+      problem: { code: 'century-digit', message: `7th digit must be 1-6 (century and sex), is ${centuryDigit}` },
+    };
   }
   const century = [1800, 1800, 1900, 1900, 2000, 2000][centuryDigit - 1];
   const year = century + Number(value.slice(0, 2));
@@ -38,12 +47,28 @@ export function checkIin(value: string): IinCheck {
   const day = Number(value.slice(4, 6));
   const date = new Date(Date.UTC(year, month - 1, day));
   if (month < 1 || month > 12 || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) {
-    return { valid: false, problem: { code: 'birth-date', message: `digits 1-6 (${value.slice(0, 6)}) with century digit ${centuryDigit} are not a real date of birth` } };
+    return {
+      valid: false,
+      problem: {
+        code: 'birth-date',
+        message: `digits 1-6 (${value.slice(0, 6)}) with century digit ${centuryDigit} are not a real date of birth`,
+      },
+    };
   }
   const expected = iinCheckDigit(value.slice(0, 11));
-  if (expected === null) return { valid: false, problem: { code: 'unissuable', message: 'no check digit exists for these 11 digits; such numbers are not issued' } };
+  if (expected === null)
+    return {
+      valid: false,
+      problem: {
+        code: 'unissuable',
+        message: 'no check digit exists for these 11 digits; such numbers are not issued',
+      },
+    };
   if (expected !== Number(value[11])) {
-    return { valid: false, problem: { code: 'check-digit', message: `check digit is ${value[11]}, expected ${expected}`, expected } };
+    return {
+      valid: false,
+      problem: { code: 'check-digit', message: `check digit is ${value[11]}, expected ${expected}`, expected },
+    };
   }
   return { valid: true, birthDate: date.toISOString().slice(0, 10), sex: centuryDigit % 2 === 1 ? 'male' : 'female' };
 }

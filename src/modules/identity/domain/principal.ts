@@ -18,7 +18,10 @@ export const ROLES = {
   'appeal-commission': { ru: 'Апелляционная комиссия', kk: 'Апелляциялық комиссия' },
   methodologist: { ru: 'Методист', kk: 'Әдіскер' },
   'institute-employee': { ru: 'Сотрудник Института', kk: 'Институт қызметкері' },
-  'responsible-person': { ru: 'Ответственное лицо услугодателя', kk: 'Көрсетілетін қызметті берушінің жауапты тұлғасы' },
+  'responsible-person': {
+    ru: 'Ответственное лицо услугодателя',
+    kk: 'Көрсетілетін қызметті берушінің жауапты тұлғасы',
+  },
   'academic-programmes-centre': { ru: 'Центр академических программ', kk: 'Академиялық бағдарламалар орталығы' },
   department: { ru: 'Кафедра', kk: 'Кафедра' },
   institute: { ru: 'Институт услугодателя', kk: 'Көрсетілетін қызметті берушінің институты' },
@@ -56,20 +59,39 @@ export function principalFromClaims(claims: Record<string, unknown>): PrincipalR
   const { sub, name, roles, unit, iin } = claims;
   if (typeof sub !== 'string' || sub === '') return { ok: false, problem: 'claim "sub" is missing' };
   if (typeof name !== 'string' || name === '') return { ok: false, problem: 'claim "name" is missing' };
-  if (!Array.isArray(roles) || roles.length === 0) return { ok: false, problem: 'claim "roles" must be a non-empty array of roles' };
+  if (!Array.isArray(roles) || roles.length === 0)
+    return { ok: false, problem: 'claim "roles" must be a non-empty array of roles' };
   const unknown = roles.filter((r) => typeof r !== 'string' || !isRole(r));
-  if (unknown.length > 0) return { ok: false, problem: `unknown role(s) ${unknown.map((r) => JSON.stringify(r)).join(', ')}; known: ${Object.keys(ROLES).join(', ')}` };
-  if (unit !== undefined && (typeof unit !== 'string' || unit === '')) return { ok: false, problem: 'claim "unit" must be a non-empty string' };
+  if (unknown.length > 0)
+    return {
+      ok: false,
+      problem: `unknown role(s) ${unknown.map((r) => JSON.stringify(r)).join(', ')}; known: ${Object.keys(ROLES).join(', ')}`,
+    };
+  if (unit !== undefined && (typeof unit !== 'string' || unit === ''))
+    return { ok: false, problem: 'claim "unit" must be a non-empty string' };
   // A citizen (only the applicant role) has no unit; everyone else acts for one of the provider's units.
   const citizen = (roles as string[]).every((r) => r === 'applicant');
-  if (unit === undefined && !citizen) return { ok: false, problem: `claim "unit" is missing: roles other than applicant (${(roles as string[]).filter((r) => r !== 'applicant').join(', ')}) act for a unit of the provider` };
+  if (unit === undefined && !citizen)
+    return {
+      ok: false,
+      problem: `claim "unit" is missing: roles other than applicant (${(roles as string[]).filter((r) => r !== 'applicant').join(', ')}) act for a unit of the provider`,
+    };
   if (iin !== undefined && typeof iin !== 'string') return { ok: false, problem: 'claim "iin" must be a string' };
   if ((roles as string[]).includes('applicant')) {
     if (!iin) return { ok: false, problem: 'claim "iin" is required for the applicant role' };
     const check = checkIin(iin);
     if (!check.valid) return { ok: false, problem: `claim "iin" is not a valid IIN: ${check.problem.message}` };
   }
-  return { ok: true, principal: { id: sub, name, roles: roles as Role[], ...(unit !== undefined ? { unit } : {}), ...(iin ? { iin } : {}) } };
+  return {
+    ok: true,
+    principal: {
+      id: sub,
+      name,
+      roles: roles as Role[],
+      ...(unit !== undefined ? { unit } : {}),
+      ...(iin ? { iin } : {}),
+    },
+  };
 }
 
 /** Why a principal may not act here, or null. Auditors read everything and write nothing. */

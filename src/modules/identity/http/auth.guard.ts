@@ -17,7 +17,15 @@ function headerSafe(text: string): string {
 }
 
 function unauthenticated(detail: string): ProblemError {
-  return new ProblemError(401, 'unauthenticated', 'Authentication required', detail, undefined, {}, { 'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(detail)}"` });
+  return new ProblemError(
+    401,
+    'unauthenticated',
+    'Authentication required',
+    detail,
+    undefined,
+    {},
+    { 'www-authenticate': `Bearer error="invalid_token", error_description="${headerSafe(detail)}"` },
+  );
 }
 
 /**
@@ -34,10 +42,16 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]))
+      return true;
     const header = request.headers['authorization'];
-    if (!header) throw unauthenticated('no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)');
+    if (!header)
+      throw unauthenticated(
+        'no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)',
+      );
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
     try {
@@ -46,9 +60,13 @@ export class AuthGuard implements CanActivate {
       if (error instanceof AuthenticationError) throw unauthenticated(error.reason);
       throw error;
     }
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [context.getHandler(), context.getClass()]);
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (roles) assertRoles(request.principal, roles);
-    if (this.reflector.getAllAndOverride<boolean>(WRITES, [context.getHandler(), context.getClass()])) assertCanWrite(request.principal);
+    if (this.reflector.getAllAndOverride<boolean>(WRITES, [context.getHandler(), context.getClass()]))
+      assertCanWrite(request.principal);
     return true;
   }
 }

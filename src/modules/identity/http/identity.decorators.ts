@@ -19,7 +19,8 @@ export const Writes = () => SetMetadata(WRITES, true);
 /** The verified caller of this request. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
   const request = context.switchToHttp().getRequest<{ principal?: Principal }>();
-  if (!request.principal) throw new ProblemError(401, 'unauthenticated', 'Authentication required', 'this route needs a bearer token');
+  if (!request.principal)
+    throw new ProblemError(401, 'unauthenticated', 'Authentication required', 'this route needs a bearer token');
   return request.principal;
 });
 
@@ -28,7 +29,9 @@ export const CurrentPrincipal = createParamDecorator((_data: unknown, context: E
  * than allowed), or null without one: a live stream ends then, as any later request would be refused.
  */
 export const TokenExpiry = createParamDecorator((_data: unknown, context: ExecutionContext): Date | null => {
-  const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+  const request = context
+    .switchToHttp()
+    .getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
   const match = /^Bearer\s+(\S+)$/i.exec(request.headers['authorization'] ?? '');
   if (!request.principal || !match) return null;
   const { exp } = decodeJwt(match[1]!);
@@ -52,7 +55,10 @@ export function assertRoles(principal: Principal, roles: readonly Role[]): void 
 /** 403 unless the caller acts for this unit (auditors and admins are not bound to a unit). */
 export function assertUnit(principal: Principal, unit: string): void {
   if (principal.unit !== unit && !principal.roles.some((r) => r === 'auditor' || r === 'admin')) {
-    throw forbidden(`acts for unit "${principal.unit}"; this needs unit "${unit}"`, { requiredUnit: unit, callerUnit: principal.unit });
+    throw forbidden(`acts for unit "${principal.unit}"; this needs unit "${unit}"`, {
+      requiredUnit: unit,
+      callerUnit: principal.unit,
+    });
   }
 }
 

@@ -10,7 +10,10 @@ export class IdentityModule {
     return {
       module: IdentityModule,
       global: true,
-      providers: [{ provide: TOKEN_VERIFIER, useValue: verifier }, { provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [
+        { provide: TOKEN_VERIFIER, useValue: verifier },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
       exports: [TOKEN_VERIFIER],
     };
   }

@@ -19,7 +19,8 @@ import { appendSealed } from '../../transparency/sealed-append';
 /** Used where a version names no period: a service setting, not a figure from the law. */
 export const DEFAULT_PERSONAL_DATA_RETENTION = {
   years: 5,
-  basis: 'service default (a setting, not a legal figure): law No. 94-V of 21 May 2013, art. 12 requires storage no longer than the purpose needs; set personalDataRetention in the version file',
+  basis:
+    'service default (a setting, not a legal figure): law No. 94-V of 21 May 2013, art. 12 requires storage no longer than the purpose needs; set personalDataRetention in the version file',
 } as const;
 
 export interface ErasureDeps {
@@ -78,20 +79,34 @@ async function retentionOf(deps: ErasureDeps, caseId: string): Promise<CaseReten
   const { state } = loaded;
   const policy = caseVersion(deps.catalog, state.versionId).personalDataRetention ?? DEFAULT_PERSONAL_DATA_RETENTION;
   const closedAt = state.status === 'open' ? null : state.closedAt;
-  return { caseId, versionId: state.versionId, status: state.status, closedAt, retainedUntil: closedAt ? addYears(closedAt, policy.years) : null, basis: policy.basis };
+  return {
+    caseId,
+    versionId: state.versionId,
+    status: state.status,
+    closedAt,
+    retainedUntil: closedAt ? addYears(closedAt, policy.years) : null,
+    basis: policy.basis,
+  };
 }
 
 const clearActs = (events: readonly RecordedEvent[]) =>
-  events.filter((e) => Object.keys(personalFieldsOf(e.type)).some((f) => {
-    const value = (e.data as Record<string, unknown>)[f];
-    return value !== undefined && !isEnvelope(value);
-  })).length;
+  events.filter((e) =>
+    Object.keys(personalFieldsOf(e.type)).some((f) => {
+      const value = (e.data as Record<string, unknown>)[f];
+      return value !== undefined && !isEnvelope(value);
+    }),
+  ).length;
 
 export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
   const now = (deps.clock ?? (() => new Date()))();
   const keys = deps.vault.keys;
   const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;
-  const subjects: string[] = iinIndex !== null ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId) : request.subjectId ? [request.subjectId] : [];
+  const subjects: string[] =
+    iinIndex !== null
+      ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId)
+      : request.subjectId
+        ? [request.subjectId]
+        : [];
   const caseIds = new Set<string>();
   for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
   const linked = new Set(caseIds);
@@ -105,15 +120,38 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
     if ((await keys.keysOf([applicant.kid])).get(applicant.kid)) subjects.push(applicant.kid);
     linked.add(c);
   }
-  if (caseIds.size === 0) return { ok: false, refusal: { kind: 'unknown-subject', detail: 'no case and no live key of this data subject is known (already erased, or never filed)' } };
-  const cases = (await Promise.all([...caseIds].sort().map((c) => retentionOf(deps, c)))).filter((c): c is CaseRetention => c !== null);
+  if (caseIds.size === 0)
+    return {
+      ok: false,
+      refusal: {
+        kind: 'unknown-subject',
+        detail: 'no case and no live key of this data subject is known (already erased, or never filed)',
+      },
+    };
+  const cases = (await Promise.all([...caseIds].sort().map((c) => retentionOf(deps, c)))).filter(
+    (c): c is CaseRetention => c !== null,
+  );
   const open = cases.filter((c) => c.closedAt === null);
   if (open.length > 0) {
-    return { ok: false, refusal: { kind: 'open-cases', cases: open, detail: `the subject has ${open.length} open case(s), which need the data: ${open.map((c) => `${c.caseId} (${c.versionId}, ${c.status})`).join(', ')}` } };
+    return {
+      ok: false,
+      refusal: {
+        kind: 'open-cases',
+        cases: open,
+        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map((c) => `${c.caseId} (${c.versionId}, ${c.status})`).join(', ')}`,
+      },
+    };
   }
   const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
   if (retained.length > 0) {
-    return { ok: false, refusal: { kind: 'retention', cases: retained, detail: `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}` } };
+    return {
+      ok: false,
+      refusal: {
+        kind: 'retention',
+        cases: retained,
+        detail: `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}`,
+      },
+    };
   }
   let clearTextActs = 0;
   for (const c of cases) clearTextActs += clearActs(await deps.log.readStream(caseStreamId(c.caseId)));
@@ -121,22 +159,55 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
   for (const subjectId of subjects) {
     const subjectCases = await keys.casesOf(subjectId);
     const erasedCases = [...new Set([...subjectCases, ...fromReadModel])].sort();
-    const data: PersonalDataErasedData = { subjectId, cases: erasedCases, basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
+    const data: PersonalDataErasedData = {
+      subjectId,
+      cases: erasedCases,
+      basis: request.basis,
+      reference: request.reference,
+      by: request.by,
+      clearTextActs,
+    };
     // Recorded first: an erasure is never done unrecorded. Were the key's destruction to fail after it, erasing again destroys it.
-    const result = await appendSealed(deps.log, ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }]);
+    const result = await appendSealed(deps.log, ERASURE_STREAM, [
+      { type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } },
+    ]);
     positions.push(result.position);
-    await keys.destroy(subjectId, { at: now.toISOString(), basis: request.basis, reference: request.reference, by: request.by });
+    await keys.destroy(subjectId, {
+      at: now.toISOString(),
+      basis: request.basis,
+      reference: request.reference,
+      by: request.by,
+    });
   }
   if (subjects.length === 0) {
     // Only clear-text cases: nothing to destroy; the read models are still scrubbed, and the report says what stays.
-    const data: PersonalDataErasedData = { subjectId: 'none', cases: [...caseIds].sort(), basis: request.basis, reference: request.reference, by: request.by, clearTextActs };
-    positions.push((await appendSealed(deps.log, ERASURE_STREAM, [{ type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } }])).position);
+    const data: PersonalDataErasedData = {
+      subjectId: 'none',
+      cases: [...caseIds].sort(),
+      basis: request.basis,
+      reference: request.reference,
+      by: request.by,
+      clearTextActs,
+    };
+    positions.push(
+      (
+        await appendSealed(deps.log, ERASURE_STREAM, [
+          { type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } },
+        ])
+      ).position,
+    );
   }
-  return { ok: true, done: { subjects, cases, positions, clearTextActs, clearTextCases: fromReadModel.filter((c) => !linked.has(c)) } };
+  return {
+    ok: true,
+    done: { subjects, cases, positions, clearTextActs, clearTextCases: fromReadModel.filter((c) => !linked.has(c)) },
+  };
 }
 
 /** Closed cases whose retention period has ended, by data subject: what is due for erasure (erased only on command). */
-export async function retentionDue(deps: ErasureDeps, closedCases: readonly string[]): Promise<Array<{ subjectId: string | null; cases: CaseRetention[] }>> {
+export async function retentionDue(
+  deps: ErasureDeps,
+  closedCases: readonly string[],
+): Promise<Array<{ subjectId: string | null; cases: CaseRetention[] }>> {
   const now = (deps.clock ?? (() => new Date()))();
   const bySubject = new Map<string | null, CaseRetention[]>();
   for (const caseId of closedCases) {

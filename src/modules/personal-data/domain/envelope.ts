@@ -24,7 +24,13 @@ export interface Envelope {
 export function isEnvelope(value: unknown): value is Envelope {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const v = value as Record<string, unknown>;
-  return v.$enc === ENVELOPE_VERSION && typeof v.kid === 'string' && typeof v.iv === 'string' && typeof v.ct === 'string' && typeof v.tag === 'string';
+  return (
+    v.$enc === ENVELOPE_VERSION &&
+    typeof v.kid === 'string' &&
+    typeof v.iv === 'string' &&
+    typeof v.ct === 'string' &&
+    typeof v.tag === 'string'
+  );
 }
 
 /** Where a field stands: what its ciphertext is bound to. */
@@ -56,7 +62,13 @@ export function sealValue(key: Buffer, kid: string, context: Buffer, value: unkn
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(context);
   const ct = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-  return { $enc: ENVELOPE_VERSION, kid, iv: iv.toString('base64url'), ct: ct.toString('base64url'), tag: cipher.getAuthTag().toString('base64url') };
+  return {
+    $enc: ENVELOPE_VERSION,
+    kid,
+    iv: iv.toString('base64url'),
+    ct: ct.toString('base64url'),
+    tag: cipher.getAuthTag().toString('base64url'),
+  };
 }
 
 /** The clear value; throws when the key, the context or the envelope does not match (a damaged or moved envelope). */

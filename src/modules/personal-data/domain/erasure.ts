@@ -20,7 +20,11 @@ export interface PersonalDataErasedData {
 
 /** The case as a rebuild after the erasure folds it: applicant and every act's personal fields "erased". */
 export function scrubCaseState<S extends Pick<CaseState, 'applicant' | 'acts'>>(state: S): S {
-  return { ...state, applicant: erasedValue('person') as CaseState['applicant'], acts: state.acts.map((act) => ({ ...act, data: scrubData(act.eventType, act.data) })) };
+  return {
+    ...state,
+    applicant: erasedValue('person') as CaseState['applicant'],
+    acts: state.acts.map((act) => ({ ...act, data: scrubData(act.eventType, act.data) })),
+  };
 }
 
 export const ERASED_IIN_INDEX = ERASED;

@@ -21,10 +21,15 @@ const valueOf = (kind: PersonalFieldKind): fc.Arbitrary<unknown> => {
 
 /** Data of an event type: each declared personal field (present or absent) beside clear fields. */
 const dataOf = (eventType: string) =>
-  fc.record({
-    personal: fc.record(Object.fromEntries(Object.entries(personalFieldsOf(eventType)).map(([field, kind]) => [field, valueOf(kind)])), { requiredKeys: [] }),
-    clear: fc.dictionary(fc.constantFrom('stepNote', 'outcome', 'passed'), fc.oneof(fc.boolean(), fc.string())),
-  }).map(({ personal, clear }) => ({ ...clear, ...personal }) as Record<string, unknown>);
+  fc
+    .record({
+      personal: fc.record(
+        Object.fromEntries(Object.entries(personalFieldsOf(eventType)).map(([field, kind]) => [field, valueOf(kind)])),
+        { requiredKeys: [] },
+      ),
+      clear: fc.dictionary(fc.constantFrom('stepNote', 'outcome', 'passed'), fc.oneof(fc.boolean(), fc.string())),
+    })
+    .map(({ personal, clear }) => ({ ...clear, ...personal }) as Record<string, unknown>);
 
 const subject = { kid: 'subject-1', key: newDataKey() };
 const keyOf = (kid: string) => (kid === subject.kid ? subject.key : null);
@@ -34,45 +39,69 @@ describe('personal fields of every event type', () => {
     expect(Object.keys(PERSONAL_FIELDS).sort()).toEqual([...EVENT_TYPE_NAMES].sort());
   });
 
-  it.each(EVENT_TYPE_NAMES)('%s: personal fields round-trip through encryption, and none is stored in clear', (eventType) => {
-    fc.assert(
-      fc.property(fc.uuid(), dataOf(eventType), (caseId, data) => {
-        const stored = protectData(caseId, eventType, data, subject);
-        for (const field of Object.keys(personalFieldsOf(eventType))) {
-          if (data[field] === undefined) continue;
-          expect(isEnvelope(stored[field])).toBe(true);
-          if (typeof data[field] === 'string' && (data[field] as string).length > 3) expect(JSON.stringify(stored)).not.toContain(JSON.stringify(data[field]));
-        }
-        // The stored form survives the log's JSON round trip.
-        const opened = openData(caseId, eventType, JSON.parse(JSON.stringify(stored)) as Record<string, unknown>, keyOf);
-        expect(opened.data).toEqual(data);
-        expect(opened.erased).toBe(0);
-      }),
-      { numRuns: 25 },
-    );
-  });
+  it.each(EVENT_TYPE_NAMES)(
+    '%s: personal fields round-trip through encryption, and none is stored in clear',
+    (eventType) => {
+      fc.assert(
+        fc.property(fc.uuid(), dataOf(eventType), (caseId, data) => {
+          const stored = protectData(caseId, eventType, data, subject);
+          for (const field of Object.keys(personalFieldsOf(eventType))) {
+            if (data[field] === undefined) continue;
+            expect(isEnvelope(stored[field])).toBe(true);
+            if (typeof data[field] === 'string' && (data[field] as string).length > 3)
+              expect(JSON.stringify(stored)).not.toContain(JSON.stringify(data[field]));
+          }
+          // The stored form survives the log's JSON round trip.
+          const opened = openData(
+            caseId,
+            eventType,
+            JSON.parse(JSON.stringify(stored)) as Record<string, unknown>,
+            keyOf,
+          );
+          expect(opened.data).toEqual(data);
+          expect(opened.erased).toBe(0);
+        }),
+        { numRuns: 25 },
+      );
+    },
+  );
 
-  it.each(EVENT_TYPE_NAMES)('%s: with the key destroyed each personal field reads as its placeholder, as a scrubbed read model has it', (eventType) => {
-    fc.assert(
-      fc.property(fc.uuid(), dataOf(eventType), (caseId, data) => {
-        const stored = protectData(caseId, eventType, data, subject);
-        const opened = openData(caseId, eventType, stored, () => null);
-        expect(opened.data).toEqual(scrubData(eventType, data));
-        for (const [field, kind] of Object.entries(personalFieldsOf(eventType))) if (data[field] !== undefined) expect(opened.data[field]).toEqual(erasedValue(kind));
-      }),
-      { numRuns: 10 },
-    );
-  });
+  it.each(EVENT_TYPE_NAMES)(
+    '%s: with the key destroyed each personal field reads as its placeholder, as a scrubbed read model has it',
+    (eventType) => {
+      fc.assert(
+        fc.property(fc.uuid(), dataOf(eventType), (caseId, data) => {
+          const stored = protectData(caseId, eventType, data, subject);
+          const opened = openData(caseId, eventType, stored, () => null);
+          expect(opened.data).toEqual(scrubData(eventType, data));
+          for (const [field, kind] of Object.entries(personalFieldsOf(eventType)))
+            if (data[field] !== undefined) expect(opened.data[field]).toEqual(erasedValue(kind));
+        }),
+        { numRuns: 10 },
+      );
+    },
+  );
 
   it('an envelope moved to another case, event type or field does not decrypt: it is refused as damage', () => {
     const stored = protectData('case-a', 'RefusalIssued', { reason: 'Иванов не представил справку' }, subject);
-    expect(() => openData('case-b', 'RefusalIssued', stored, keyOf)).toThrow(/does not decrypt under its subject's key/);
+    expect(() => openData('case-b', 'RefusalIssued', stored, keyOf)).toThrow(
+      /does not decrypt under its subject's key/,
+    );
     expect(() => openData('case-a', 'NotAdmitted', stored, keyOf)).toThrow(/does not decrypt/);
   });
 
   it('clear-text data stored before encryption began is read as it is', () => {
-    const opened = openData('c', 'ApplicationSubmitted', { applicant: { iin: '880101300123', fullName: 'Иванов' } }, keyOf);
-    expect(opened).toEqual({ data: { applicant: { iin: '880101300123', fullName: 'Иванов' } }, encrypted: 0, erased: 0 });
+    const opened = openData(
+      'c',
+      'ApplicationSubmitted',
+      { applicant: { iin: '880101300123', fullName: 'Иванов' } },
+      keyOf,
+    );
+    expect(opened).toEqual({
+      data: { applicant: { iin: '880101300123', fullName: 'Иванов' } },
+      encrypted: 0,
+      erased: 0,
+    });
     expect(erasedValue('person')).toEqual({ iin: ERASED, fullName: ERASED });
   });
 });

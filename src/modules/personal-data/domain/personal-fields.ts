@@ -32,7 +32,12 @@ export interface SubjectKey {
 }
 
 /** The data as stored: each personal field present replaced by its envelope under the subject's key. */
-export function protectData(caseId: string, eventType: string, data: Record<string, unknown>, subject: SubjectKey): Record<string, unknown> {
+export function protectData(
+  caseId: string,
+  eventType: string,
+  data: Record<string, unknown>,
+  subject: SubjectKey,
+): Record<string, unknown> {
   const fields = personalFieldsOf(eventType);
   let out: Record<string, unknown> | null = null;
   for (const field of Object.keys(fields)) {
@@ -56,7 +61,12 @@ export interface OpenedData {
  * The data with every envelope opened, or its placeholder where the subject's key is gone. `keyOf` answers null for
  * an erased subject. An envelope that does not open under a key the store has is damage and throws.
  */
-export function openData(caseId: string, eventType: string, data: Record<string, unknown>, keyOf: (kid: string) => Buffer | null): OpenedData {
+export function openData(
+  caseId: string,
+  eventType: string,
+  data: Record<string, unknown>,
+  keyOf: (kid: string) => Buffer | null,
+): OpenedData {
   const fields = personalFieldsOf(eventType);
   let out: Record<string, unknown> | null = null;
   let encrypted = 0;
@@ -75,7 +85,9 @@ export function openData(caseId: string, eventType: string, data: Record<string,
     try {
       out[field] = openValue(key, fieldContext(caseId, eventType, field), value);
     } catch {
-      throw new Error(`the ${eventType} field "${field}" of case ${caseId} does not decrypt under its subject's key (${value.kid}): the envelope or the key store is damaged`);
+      throw new Error(
+        `the ${eventType} field "${field}" of case ${caseId} does not decrypt under its subject's key (${value.kid}): the envelope or the key store is damaged`,
+      );
     }
   }
   return { data: out ?? data, encrypted, erased };

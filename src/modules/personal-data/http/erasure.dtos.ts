@@ -3,7 +3,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 
 export class EraseSubjectDto {
-  @ApiPropertyOptional({ example: '900502400172', description: 'the data subject by IIN; or subjectId (from the retention report)' })
+  @ApiPropertyOptional({
+    example: '900502400172',
+    description: 'the data subject by IIN; or subjectId (from the retention report)',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\d{12}$/, { message: 'must be 12 digits' })
@@ -14,7 +17,10 @@ export class EraseSubjectDto {
   @IsUUID()
   subjectId?: string;
 
-  @ApiProperty({ example: 'retention period ended', description: 'the legal ground, recorded with the erasure; name no person in it' })
+  @ApiProperty({
+    example: 'retention period ended',
+    description: 'the legal ground, recorded with the erasure; name no person in it',
+  })
   @IsString()
   @IsNotEmpty()
   @MinLength(3)

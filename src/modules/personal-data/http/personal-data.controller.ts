@@ -13,11 +13,33 @@ export const CLOSED_CASES = Symbol('CLOSED_CASES');
 function refused(refusal: ErasureRefusal): ProblemError {
   switch (refusal.kind) {
     case 'unknown-subject':
-      return new ProblemError(404, 'unknown-data-subject', 'Data subject not found', refusal.detail, [{ field: 'body', problem: 'no case and no live key of this data subject' }]);
+      return new ProblemError(404, 'unknown-data-subject', 'Data subject not found', refusal.detail, [
+        { field: 'body', problem: 'no case and no live key of this data subject' },
+      ]);
     case 'open-cases':
-      return new ProblemError(409, 'erasure-refused-open-cases', 'The data are still needed by open cases', refusal.detail, refusal.cases.map((c) => ({ field: `cases.${c.caseId}`, problem: `open (${c.versionId}, ${c.status})`, allowed: 'erasure once every case of the subject is closed and past its retention period' })));
+      return new ProblemError(
+        409,
+        'erasure-refused-open-cases',
+        'The data are still needed by open cases',
+        refusal.detail,
+        refusal.cases.map((c) => ({
+          field: `cases.${c.caseId}`,
+          problem: `open (${c.versionId}, ${c.status})`,
+          allowed: 'erasure once every case of the subject is closed and past its retention period',
+        })),
+      );
     case 'retention':
-      return new ProblemError(409, 'erasure-refused-retention', 'The retention period still runs', refusal.detail, refusal.cases.map((c) => ({ field: `cases.${c.caseId}`, problem: `kept until ${c.retainedUntil} (${c.versionId}: ${c.basis})`, allowed: `erasure after ${c.retainedUntil}` })));
+      return new ProblemError(
+        409,
+        'erasure-refused-retention',
+        'The retention period still runs',
+        refusal.detail,
+        refusal.cases.map((c) => ({
+          field: `cases.${c.caseId}`,
+          problem: `kept until ${c.retainedUntil} (${c.versionId}: ${c.basis})`,
+          allowed: `erasure after ${c.retainedUntil}`,
+        })),
+      );
   }
 }
 
@@ -32,12 +54,27 @@ export class PersonalDataController {
   @HttpCode(201)
   @RequireRoles('admin')
   async erase(@CurrentPrincipal() principal: Principal, @Body() body: EraseSubjectDto) {
-    if ((body.iin === undefined) === (body.subjectId === undefined)) throw ProblemError.badRequest([{ field: 'body', problem: 'names no data subject, or two', allowed: 'exactly one of iin, subjectId' }]);
+    if ((body.iin === undefined) === (body.subjectId === undefined))
+      throw ProblemError.badRequest([
+        { field: 'body', problem: 'names no data subject, or two', allowed: 'exactly one of iin, subjectId' },
+      ]);
     if (body.iin !== undefined) {
       const check = checkIin(body.iin);
-      if (!check.valid) throw ProblemError.badRequest([{ field: 'body.iin', problem: `is not a valid IIN: ${check.problem.message}`, allowed: '12 digits with a valid check digit' }]);
+      if (!check.valid)
+        throw ProblemError.badRequest([
+          {
+            field: 'body.iin',
+            problem: `is not a valid IIN: ${check.problem.message}`,
+            allowed: '12 digits with a valid check digit',
+          },
+        ]);
     }
-    const outcome = await eraseSubject(this.deps, { ...(body.iin ? { iin: body.iin } : { subjectId: body.subjectId! }), basis: body.basis.trim(), reference: body.reference.trim(), by: principal.id });
+    const outcome = await eraseSubject(this.deps, {
+      ...(body.iin ? { iin: body.iin } : { subjectId: body.subjectId! }),
+      basis: body.basis.trim(),
+      reference: body.reference.trim(),
+      by: principal.id,
+    });
     if (!outcome.ok) throw refused(outcome.refusal);
     const d = outcome.done;
     return {
@@ -45,7 +82,11 @@ export class PersonalDataController {
       cases: d.cases.map((c) => ({ caseId: c.caseId, versionId: c.versionId, closedAt: c.closedAt })),
       positions: d.positions,
       clearTextActs: d.clearTextActs,
-      ...(d.clearTextActs > 0 ? { warning: `${d.clearTextActs} act(s) were recorded in clear before personal data was encrypted; the append-only log keeps them readable` } : {}),
+      ...(d.clearTextActs > 0
+        ? {
+            warning: `${d.clearTextActs} act(s) were recorded in clear before personal data was encrypted; the append-only log keeps them readable`,
+          }
+        : {}),
     };
   }
 

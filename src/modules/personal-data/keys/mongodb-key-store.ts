@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { Binary, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
-import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
+import {
+  BLIND_INDEX_KEY_ID,
+  MasterKeyMismatchError,
+  type ErasureRecord,
+  type PersonalKeyStore,
+  type SubjectRecord,
+} from './key-store.port';
 
 interface KeyDoc {
   _id: string;
@@ -51,13 +57,23 @@ export class MongoKeyStore implements PersonalKeyStore {
     await client.connect();
     try {
       const db = client.db(database);
-      const store = new MongoKeyStore(client, db.collection('personalDataKeys'), db.collection('personalDataSubjects'), db.collection('personalDataCases'), master, database);
+      const store = new MongoKeyStore(
+        client,
+        db.collection('personalDataKeys'),
+        db.collection('personalDataSubjects'),
+        db.collection('personalDataCases'),
+        master,
+        database,
+      );
       await store.subjects.createIndex({ iinIndex: 1 });
       await store.cases.createIndex({ subjectId: 1 });
       await store.insertOnce({ _id: 'master-kcv', value: keyCheckValue(master) });
       const kcv = await store.keys.findOne({ _id: 'master-kcv' });
       if (!kcv?.value || !masterKeyMatches(master, kcv.value)) throw new MasterKeyMismatchError(store.location);
-      await store.insertOnce({ _id: BLIND_INDEX_KEY_ID, wrapped: new Binary(wrapKey(master, BLIND_INDEX_KEY_ID, newDataKey())) });
+      await store.insertOnce({
+        _id: BLIND_INDEX_KEY_ID,
+        wrapped: new Binary(wrapKey(master, BLIND_INDEX_KEY_ID, newDataKey())),
+      });
       const blind = await store.keys.findOne({ _id: BLIND_INDEX_KEY_ID });
       store.blindIndexKey = unwrapKey(master, BLIND_INDEX_KEY_ID, bytes(blind!.wrapped!));
       return store;
@@ -79,7 +95,8 @@ export class MongoKeyStore implements PersonalKeyStore {
     const linked = await this.cases.findOne({ _id: caseId });
     if (linked) {
       const subject = await this.subjects.findOne({ _id: linked.subjectId });
-      if (!subject?.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      if (!subject?.wrapped)
+        throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
       return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
     }
     let subject: { kid: string; key: Buffer };
@@ -87,7 +104,12 @@ export class MongoKeyStore implements PersonalKeyStore {
     if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
     else {
       subject = { kid: randomUUID(), key: newDataKey() };
-      await this.subjects.insertOne({ _id: subject.kid, iinIndex, wrapped: new Binary(wrapKey(this.master, subject.kid, subject.key)), createdAt: now.toISOString() });
+      await this.subjects.insertOne({
+        _id: subject.kid,
+        iinIndex,
+        wrapped: new Binary(wrapKey(this.master, subject.kid, subject.key)),
+        createdAt: now.toISOString(),
+      });
     }
     try {
       await this.cases.insertOne({ _id: caseId, subjectId: subject.kid });
@@ -112,7 +134,12 @@ export class MongoKeyStore implements PersonalKeyStore {
 
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
     const found = await this.subjects.find({ iinIndex }, { sort: { createdAt: 1 } }).toArray();
-    return found.map((s) => ({ subjectId: s._id, iinIndex: s.iinIndex, createdAt: s.createdAt, erasedAt: s.erasedAt ?? null }));
+    return found.map((s) => ({
+      subjectId: s._id,
+      iinIndex: s.iinIndex,
+      createdAt: s.createdAt,
+      erasedAt: s.erasedAt ?? null,
+    }));
   }
 
   async casesOf(subjectId: string): Promise<string[]> {
@@ -120,7 +147,10 @@ export class MongoKeyStore implements PersonalKeyStore {
   }
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
-    await this.subjects.updateOne({ _id: subjectId }, { $unset: { wrapped: '' }, $set: { erasedAt: erasure.at, erasure } });
+    await this.subjects.updateOne(
+      { _id: subjectId },
+      { $unset: { wrapped: '' }, $set: { erasedAt: erasure.at, erasure } },
+    );
   }
 
   async rotate(newMaster: Buffer): Promise<number> {
@@ -131,11 +161,27 @@ export class MongoKeyStore implements PersonalKeyStore {
         // A retried transaction starts counting again.
         count = 0;
         for (const doc of await this.keys.find({ wrapped: { $exists: true } }, { session }).toArray()) {
-          await this.keys.updateOne({ _id: doc._id }, { $set: { wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))) } }, { session });
+          await this.keys.updateOne(
+            { _id: doc._id },
+            {
+              $set: {
+                wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))),
+              },
+            },
+            { session },
+          );
           count++;
         }
         for (const doc of await this.subjects.find({ wrapped: { $exists: true } }, { session }).toArray()) {
-          await this.subjects.updateOne({ _id: doc._id }, { $set: { wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))) } }, { session });
+          await this.subjects.updateOne(
+            { _id: doc._id },
+            {
+              $set: {
+                wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))),
+              },
+            },
+            { session },
+          );
           count++;
         }
         await this.keys.updateOne({ _id: 'master-kcv' }, { $set: { value: keyCheckValue(newMaster) } }, { session });

@@ -28,18 +28,25 @@ export class MasterKeyError extends Error {
  * `mayGenerate`: only the embedded single-user default generates a key in DATA_DIR (a worker or a command of a shared
  * deployment without one is refused, rather than wrapping keys under a key of its own).
  */
-export function loadMasterKey(settings: Pick<KeyStoreSettings, 'dataDir' | 'personalData'>, mayGenerate = true): { key: Buffer; source: string; generated: boolean } {
+export function loadMasterKey(
+  settings: Pick<KeyStoreSettings, 'dataDir' | 'personalData'>,
+  mayGenerate = true,
+): { key: Buffer; source: string; generated: boolean } {
   const { masterKey, masterKeyFile } = settings.personalData;
   if (masterKey !== undefined) {
     const key = parseMasterKey(masterKey);
-    if (!key) throw new MasterKeyError('PERSONAL_DATA_MASTER_KEY is not a 256-bit key (64 hex digits or 32 bytes base64)');
+    if (!key)
+      throw new MasterKeyError('PERSONAL_DATA_MASTER_KEY is not a 256-bit key (64 hex digits or 32 bytes base64)');
     return { key, source: 'PERSONAL_DATA_MASTER_KEY', generated: false };
   }
   const file = masterKeyFile ?? join(settings.dataDir, GENERATED_MASTER_KEY_FILE);
   let generated = false;
   if (!existsSync(file)) {
     if (masterKeyFile) throw new MasterKeyError(`PERSONAL_DATA_MASTER_KEY_FILE ${masterKeyFile} does not exist`);
-    if (!mayGenerate) throw new MasterKeyError('PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default');
+    if (!mayGenerate)
+      throw new MasterKeyError(
+        'PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default',
+      );
     try {
       writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
       chmodSync(file, 0o600);

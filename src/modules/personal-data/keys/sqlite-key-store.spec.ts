@@ -11,9 +11,19 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const erasure = { at: '2026-01-01T00:00:00.000Z', basis: 'retention ended', reference: 'Law 94-V art. 12', by: 'operator' };
+const erasure = {
+  at: '2026-01-01T00:00:00.000Z',
+  basis: 'retention ended',
+  reference: 'Law 94-V art. 12',
+  by: 'operator',
+};
 /** The key store's files as bytes: the database and whatever WAL it left. */
-const onDisk = () => Buffer.concat(readdirSync(dir).filter((f) => f.startsWith(KEY_STORE_FILE)).map((f) => readFileSync(join(dir, f))));
+const onDisk = () =>
+  Buffer.concat(
+    readdirSync(dir)
+      .filter((f) => f.startsWith(KEY_STORE_FILE))
+      .map((f) => readFileSync(join(dir, f))),
+  );
 
 describe('the embedded key store (keys.db)', () => {
   it('gives the cases of one IIN the same subject key, and each case the subject it was filed under', async () => {
@@ -32,14 +42,19 @@ describe('the embedded key store (keys.db)', () => {
     const store = SqliteKeyStore.open(dir, newDataKey());
     await store.close();
     expect(() => SqliteKeyStore.open(dir, newDataKey())).toThrow(MasterKeyMismatchError);
-    expect(() => SqliteKeyStore.open(dir, newDataKey())).toThrow(`${join(dir, KEY_STORE_FILE)}: the configured personal-data master key is not the one`);
+    expect(() => SqliteKeyStore.open(dir, newDataKey())).toThrow(
+      `${join(dir, KEY_STORE_FILE)}: the configured personal-data master key is not the one`,
+    );
   });
 
   it('a destroyed key is gone from the file and its WAL, and a later filing of the same IIN gets a new subject', async () => {
     const master = newDataKey();
     const store = SqliteKeyStore.open(dir, master);
     const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
-    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(subject.kid);
+    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db
+      .prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?')
+      .pluck()
+      .get(subject.kid);
     expect(onDisk().includes(wrapped)).toBe(true);
     await store.destroy(subject.kid, erasure);
     expect((await store.keysOf([subject.kid])).get(subject.kid)).toBeNull();
@@ -72,7 +87,11 @@ describe('the embedded key store (keys.db)', () => {
   it('filings made in one turn of the event loop are linked to their subjects in the file', async () => {
     const master = newDataKey();
     const store = SqliteKeyStore.open(dir, master);
-    const [a, b, c] = await Promise.all([store.subjectForCase('idx-1', 'case-1', new Date()), store.subjectForCase('idx-1', 'case-2', new Date()), store.subjectForCase('idx-2', 'case-3', new Date())]);
+    const [a, b, c] = await Promise.all([
+      store.subjectForCase('idx-1', 'case-1', new Date()),
+      store.subjectForCase('idx-1', 'case-2', new Date()),
+      store.subjectForCase('idx-2', 'case-3', new Date()),
+    ]);
     expect(b).toEqual(a);
     expect(c.kid).not.toBe(a.kid);
     await store.close();

@@ -12,7 +12,13 @@ import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
-import { BLIND_INDEX_KEY_ID, MasterKeyMismatchError, type ErasureRecord, type PersonalKeyStore, type SubjectRecord } from './key-store.port';
+import {
+  BLIND_INDEX_KEY_ID,
+  MasterKeyMismatchError,
+  type ErasureRecord,
+  type PersonalKeyStore,
+  type SubjectRecord,
+} from './key-store.port';
 
 export const KEY_STORE_FILE = 'keys.db';
 const POOL_SIZE = 64;
@@ -69,7 +75,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   static open(dataDir: string, master: Buffer): SqliteKeyStore {
     const file = join(dataDir, KEY_STORE_FILE);
-    const db = openSqliteFile({ file, applicationId: KEY_STORE_APPLICATION_ID, kind: 'key store', migrations: MIGRATIONS });
+    const db = openSqliteFile({
+      file,
+      applicationId: KEY_STORE_APPLICATION_ID,
+      kind: 'key store',
+      migrations: MIGRATIONS,
+    });
     try {
       db.pragma('secure_delete = ON');
       // Durability comes from syncWal after each group of commits, off the request thread (see there).
@@ -89,7 +100,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   private serviceKey(id: string): Buffer {
-    this.sql('INSERT OR IGNORE INTO service_keys (id, wrapped) VALUES (?, ?)').run(id, wrapKey(this.master, id, newDataKey()));
+    this.sql('INSERT OR IGNORE INTO service_keys (id, wrapped) VALUES (?, ?)').run(
+      id,
+      wrapKey(this.master, id, newDataKey()),
+    );
     const wrapped = this.sql('SELECT wrapped FROM service_keys WHERE id = ?').pluck().get(id) as Buffer;
     return unwrapKey(this.master, id, wrapped);
   }
@@ -112,13 +126,18 @@ export class SqliteKeyStore implements PersonalKeyStore {
       }
       this.remember(caseId, iinIndex, fresh.kid, fresh.key);
       await this.write(() => {
-        this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(iinIndex, now.toISOString(), fresh.kid);
+        this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(
+          iinIndex,
+          now.toISOString(),
+          fresh.kid,
+        );
         this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
       });
       return fresh;
     } catch (error) {
       // A full disk is answered as the log's own (503 storage-full, nothing written), not as a failure of the service.
-      if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC') throw new StorageFullError(this.location, (error as Error).message);
+      if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC')
+        throw new StorageFullError(this.location, (error as Error).message);
       throw error;
     }
   }
@@ -135,9 +154,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
       const key = this.unwrapped.get(cachedKid);
       if (key) return { kid: cachedKid, key };
     }
-    const linked = this.sql('SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?').get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
+    const linked = this.sql(
+      'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
+    ).get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
     if (linked) {
-      if (!linked.wrapped) throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      if (!linked.wrapped)
+        throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
       return { kid: linked.id, key };
@@ -147,12 +169,16 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
     if (liveKid !== undefined && liveKey) live = { id: liveKid, key: liveKey };
     else {
-      const row = this.sql('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL').get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
+      const row = this.sql(
+        'SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL',
+      ).get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
       if (row) live = { id: row.id, key: this.unwrap(row.id, row.wrapped) };
     }
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
-    void this.write(() => this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id)).catch(() => undefined);
+    void this.write(() =>
+      this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id),
+    ).catch(() => undefined);
     return { kid: live.id, key: live.key };
   }
 
@@ -218,7 +244,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const version = this.sql('PRAGMA data_version').pluck().get() as number;
     if (version === this.dataVersion) return;
     this.dataVersion = version;
-    const erasures = (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
+    const erasures =
+      (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
     if (erasures === this.erasures) return;
     this.erasures = erasures;
     this.forgetAll();
@@ -259,7 +286,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.refilling ??= (async () => {
       try {
         const made = Array.from({ length: POOL_SIZE }, () => ({ kid: randomUUID(), key: newDataKey() }));
-        const insert = this.sql("INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)");
+        const insert = this.sql(
+          "INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)",
+        );
         const at = new Date().toISOString();
         this.db.transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))();
         await this.syncWal();
@@ -290,7 +319,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async subjectOfCase(caseId: string): Promise<string | null> {
     this.flushWrites();
-    return (this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ?? null;
+    return (
+      (this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) as string | undefined) ??
+      null
+    );
   }
 
   /**
@@ -321,24 +353,40 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
     this.flushWrites();
-    const rows = this.sql('SELECT subject_id, iin_index, created_at, erased_at FROM subjects WHERE iin_index = ? ORDER BY created_at').all(iinIndex) as Array<{ subject_id: string; iin_index: string; created_at: string; erased_at: string | null }>;
-    return rows.map((r) => ({ subjectId: r.subject_id, iinIndex: r.iin_index, createdAt: r.created_at, erasedAt: r.erased_at }));
+    const rows = this.sql(
+      'SELECT subject_id, iin_index, created_at, erased_at FROM subjects WHERE iin_index = ? ORDER BY created_at',
+    ).all(iinIndex) as Array<{ subject_id: string; iin_index: string; created_at: string; erased_at: string | null }>;
+    return rows.map((r) => ({
+      subjectId: r.subject_id,
+      iinIndex: r.iin_index,
+      createdAt: r.created_at,
+      erasedAt: r.erased_at,
+    }));
   }
 
   async casesOf(subjectId: string): Promise<string[]> {
     this.flushWrites();
-    return this.sql('SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id').pluck().all(subjectId) as string[];
+    return this.sql('SELECT case_id FROM case_subjects WHERE subject_id = ? ORDER BY case_id')
+      .pluck()
+      .all(subjectId) as string[];
   }
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
     this.flushWrites();
     this.forgetAll();
     this.db.transaction(() => {
-      this.sql('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(erasure.at, JSON.stringify(erasure), subjectId);
+      this.sql('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(
+        erasure.at,
+        JSON.stringify(erasure),
+        subjectId,
+      );
       // Tells every other process that caches keys to drop them (noticeErasures).
-      this.sql("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1").run(ERASURES);
+      this.sql(
+        "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+      ).run(ERASURES);
     })();
-    this.erasures = (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
+    this.erasures =
+      (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
     // The old page image with the wrapped key may still stand in the WAL: copy back and truncate it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
@@ -346,18 +394,25 @@ export class SqliteKeyStore implements PersonalKeyStore {
   async rotate(newMaster: Buffer): Promise<number> {
     this.flushWrites();
     let count = 0;
-    this.db.transaction(() => {
-      const rewrap = (id: string, wrapped: Buffer) => wrapKey(newMaster, id, unwrapKey(this.master, id, wrapped));
-      for (const row of this.sql('SELECT id, wrapped FROM service_keys').all() as Array<{ id: string; wrapped: Buffer }>) {
-        this.sql('UPDATE service_keys SET wrapped = ? WHERE id = ?').run(rewrap(row.id, row.wrapped), row.id);
-        count++;
-      }
-      for (const row of this.sql('SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE wrapped_key IS NOT NULL').all() as Array<{ id: string; wrapped: Buffer }>) {
-        this.sql('UPDATE subjects SET wrapped_key = ? WHERE subject_id = ?').run(rewrap(row.id, row.wrapped), row.id);
-        count++;
-      }
-      this.sql("UPDATE meta SET value = ? WHERE key = 'master_kcv'").run(keyCheckValue(newMaster));
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const rewrap = (id: string, wrapped: Buffer) => wrapKey(newMaster, id, unwrapKey(this.master, id, wrapped));
+        for (const row of this.sql('SELECT id, wrapped FROM service_keys').all() as Array<{
+          id: string;
+          wrapped: Buffer;
+        }>) {
+          this.sql('UPDATE service_keys SET wrapped = ? WHERE id = ?').run(rewrap(row.id, row.wrapped), row.id);
+          count++;
+        }
+        for (const row of this.sql(
+          'SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE wrapped_key IS NOT NULL',
+        ).all() as Array<{ id: string; wrapped: Buffer }>) {
+          this.sql('UPDATE subjects SET wrapped_key = ? WHERE subject_id = ?').run(rewrap(row.id, row.wrapped), row.id);
+          count++;
+        }
+        this.sql("UPDATE meta SET value = ? WHERE key = 'master_kcv'").run(keyCheckValue(newMaster));
+      })
+      .immediate();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.master = newMaster;
     return count;

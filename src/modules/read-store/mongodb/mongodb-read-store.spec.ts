@@ -7,7 +7,9 @@ import { MONGO_CLIENT_DEFAULTS, mongoClientOptions, openMongoReadStore } from '.
 const url = process.env['MONGODB_URL'];
 
 if (url) {
-  describeReadStoreContract('mongodb', async () => openMongoReadStore({ url, database: `reglament_contract_${process.pid}` }));
+  describeReadStoreContract('mongodb', async () =>
+    openMongoReadStore({ url, database: `reglament_contract_${process.pid}` }),
+  );
 } else {
   describe.skip('mongodb read store contract — skipped: MONGODB_URL not set', () => {
     it('runs the read store contract against MongoDB', () => undefined);
@@ -20,7 +22,13 @@ describe('mongodb client options', () => {
     const url = 'mongodb://mongo:27017/?replicaSet=rs0';
     const client = new MongoClient(url, mongoClientOptions(url));
     try {
-      expect(client.options).toMatchObject({ serverSelectionTimeoutMS: 30_000, connectTimeoutMS: 10_000, socketTimeoutMS: 60_000, retryWrites: true, retryReads: true });
+      expect(client.options).toMatchObject({
+        serverSelectionTimeoutMS: 30_000,
+        connectTimeoutMS: 10_000,
+        socketTimeoutMS: 60_000,
+        retryWrites: true,
+        retryReads: true,
+      });
       expect(client.options.writeConcern).toMatchObject({ w: 'majority' });
     } finally {
       await client.close();

@@ -1,5 +1,22 @@
-import { MongoClient, type AnyBulkWriteOperation, type ClientSession, type Db, type Document, type MongoClientOptions } from 'mongodb';
-import { LeaseLostError, type Checkpoint, type CollectionOptions, type IndexSpec, type Lease, type ReadCollection, type ReadDocument, type ReadStore, type WriteBatch } from '../read-store.port';
+import {
+  MongoClient,
+  type AnyBulkWriteOperation,
+  type ClientSession,
+  type Db,
+  type Document,
+  type MongoClientOptions,
+} from 'mongodb';
+import {
+  LeaseLostError,
+  type Checkpoint,
+  type CollectionOptions,
+  type IndexSpec,
+  type Lease,
+  type ReadCollection,
+  type ReadDocument,
+  type ReadStore,
+  type WriteBatch,
+} from '../read-store.port';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 const CHECKPOINTS = '_checkpoints';
@@ -30,7 +47,10 @@ export class MongoReadStore implements ReadStore {
   readonly kind = 'mongodb' as const;
   private readonly db: Db;
 
-  constructor(private readonly client: MongoClient, database: string) {
+  constructor(
+    private readonly client: MongoClient,
+    database: string,
+  ) {
     this.db = client.db(database);
   }
 
@@ -43,27 +63,36 @@ export class MongoReadStore implements ReadStore {
     if (options.indexes?.length && !this.indexed.has(name)) {
       this.indexed.add(name);
       // In the background: a read must not wait for an index build; until it exists the server scans as before.
-      void Promise.all(options.indexes.map((index) => collection.createIndex(index.key))).catch(() => this.indexed.delete(name));
+      void Promise.all(options.indexes.map((index) => collection.createIndex(index.key))).catch(() =>
+        this.indexed.delete(name),
+      );
     }
     return {
       get: async (id) => (await collection.findOne({ _id: id as never }, { maxTimeMS: QUERY_TIME_MS })) as T | null,
       getMany: async (ids) => {
         const found = new Map<string, T>();
         if (ids.length === 0) return found;
-        for (const doc of await collection.find({ _id: { $in: [...ids] as never[] } }, { maxTimeMS: QUERY_TIME_MS }).toArray()) found.set(String(doc._id), doc as unknown as T);
+        for (const doc of await collection
+          .find({ _id: { $in: [...ids] as never[] } }, { maxTimeMS: QUERY_TIME_MS })
+          .toArray())
+          found.set(String(doc._id), doc as unknown as T);
         return found;
       },
       // Documents carry no version here; readers read the document.
       versionOf: async () => null,
       find: async (filter = {}, options = {}) => {
-        let cursor = collection.find(filter, { maxTimeMS: QUERY_TIME_MS, ...(options.projection ? { projection: options.projection } : {}) });
+        let cursor = collection.find(filter, {
+          maxTimeMS: QUERY_TIME_MS,
+          ...(options.projection ? { projection: options.projection } : {}),
+        });
         if (options.sort) cursor = cursor.sort(options.sort);
         if (options.skip) cursor = cursor.skip(options.skip);
         if (options.limit !== undefined) cursor = cursor.limit(options.limit);
         return (await cursor.toArray()) as unknown as T[];
       },
       count: async (filter = {}) => collection.countDocuments(filter, { maxTimeMS: QUERY_TIME_MS }),
-      aggregate: async <R>(pipeline: Document[]) => (await collection.aggregate(pipeline, { maxTimeMS: QUERY_TIME_MS }).toArray()) as R[],
+      aggregate: async <R>(pipeline: Document[]) =>
+        (await collection.aggregate(pipeline, { maxTimeMS: QUERY_TIME_MS }).toArray()) as R[],
     };
   }
 
@@ -75,15 +104,22 @@ export class MongoReadStore implements ReadStore {
     const byCollection = new Map<string, { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> }>();
     for (const op of batch.ops) {
       const entry = byCollection.get(op.collection) ?? { ops: [], ids: new Set<string>() };
-      entry.ops.push(op.op === 'upsert' ? { replaceOne: { filter: { _id: op.doc._id as never }, replacement: op.doc, upsert: true } } : { deleteOne: { filter: { _id: op.id as never } } });
+      entry.ops.push(
+        op.op === 'upsert'
+          ? { replaceOne: { filter: { _id: op.doc._id as never }, replacement: op.doc, upsert: true } }
+          : { deleteOne: { filter: { _id: op.id as never } } },
+      );
       entry.ids.add(op.op === 'upsert' ? op.doc._id : op.id);
       byCollection.set(op.collection, entry);
     }
     // One bulkWrite per collection. Unordered when each document appears once (a projection batch, whose writes are one
     // per document): the driver then sends every replacement in one command and every delete in another, where ordered
     // writes go in one command per run of the same kind. Two writes of one document keep their order.
-    const bulk = (name: string, { ops, ids }: { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> }, session?: ClientSession) =>
-      this.db.collection(name).bulkWrite(ops, { ordered: ids.size < ops.length, ...(session ? { session } : {}) });
+    const bulk = (
+      name: string,
+      { ops, ids }: { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> },
+      session?: ClientSession,
+    ) => this.db.collection(name).bulkWrite(ops, { ordered: ids.size < ops.length, ...(session ? { session } : {}) });
     const { checkpoint, fence } = batch;
     if (!checkpoint && !fence) {
       for (const [name, entry] of byCollection) await bulk(name, entry);
@@ -96,10 +132,18 @@ export class MongoReadStore implements ReadStore {
           // A write to the lease document, not a read: a takeover committing meanwhile conflicts with this transaction
           // (one of the two is aborted and retried), so a fenced batch never commits beside its successor's.
           const leases = this.db.collection<LeaseDoc>(LEASES);
-          const held = await leases.updateOne({ _id: fence.lease, token: fence.token }, { $set: { fencedAt: new Date() } }, { session });
+          const held = await leases.updateOne(
+            { _id: fence.lease, token: fence.token },
+            { $set: { fencedAt: new Date() } },
+            { session },
+          );
           if (held.matchedCount !== 1) {
             const current = await leases.findOne({ _id: fence.lease }, { session });
-            throw new LeaseLostError(fence.lease, fence.token, current ? { holder: current.holder, token: current.token } : null);
+            throw new LeaseLostError(
+              fence.lease,
+              fence.token,
+              current ? { holder: current.holder, token: current.token } : null,
+            );
           }
         }
         const checkpoints = this.db.collection<CheckpointDoc>(CHECKPOINTS);
@@ -108,14 +152,28 @@ export class MongoReadStore implements ReadStore {
           if (stored && stored.position >= checkpoint.position) return;
         }
         for (const [name, entry] of byCollection) await bulk(name, entry, session);
-        if (checkpoint) await checkpoints.replaceOne({ _id: checkpoint.projection }, { position: checkpoint.position, ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}), updatedAt: new Date() }, { upsert: true, session });
+        if (checkpoint)
+          await checkpoints.replaceOne(
+            { _id: checkpoint.projection },
+            {
+              position: checkpoint.position,
+              ...(checkpoint.eventId ? { eventId: checkpoint.eventId } : {}),
+              updatedAt: new Date(),
+            },
+            { upsert: true, session },
+          );
       });
     } finally {
       await session.endSession();
     }
   }
 
-  async acquireLease(name: string, holder: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
+  async acquireLease(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    options: { takeOver?: boolean } = {},
+  ): Promise<Lease | null> {
     const now = new Date();
     const expiresAt = new Date(now.getTime() + ttlMs);
     try {
@@ -123,7 +181,15 @@ export class MongoReadStore implements ReadStore {
       // another holder's lease runs. The token grows only when the holder changes.
       const lease = await this.db.collection<LeaseDoc>(LEASES).findOneAndUpdate(
         options.takeOver ? { _id: name } : { _id: name, $or: [{ holder }, { expiresAt: { $lte: now } }] },
-        [{ $set: { token: { $cond: [{ $eq: ['$holder', holder] }, '$token', { $add: [{ $ifNull: ['$token', 0] }, 1] }] }, holder, expiresAt } }],
+        [
+          {
+            $set: {
+              token: { $cond: [{ $eq: ['$holder', holder] }, '$token', { $add: [{ $ifNull: ['$token', 0] }, 1] }] },
+              holder,
+              expiresAt,
+            },
+          },
+        ],
         { upsert: true, returnDocument: 'after' },
       );
       return lease ? { name, holder: lease.holder, token: lease.token, expiresAt: lease.expiresAt } : null;
@@ -139,7 +205,14 @@ export class MongoReadStore implements ReadStore {
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const stored = await this.db.collection<CheckpointDoc>(CHECKPOINTS).findOne({ _id: projection });
-    return stored ? { projection, position: stored.position, ...(stored.eventId ? { eventId: stored.eventId } : {}), updatedAt: stored.updatedAt } : null;
+    return stored
+      ? {
+          projection,
+          position: stored.position,
+          ...(stored.eventId ? { eventId: stored.eventId } : {}),
+          updatedAt: stored.updatedAt,
+        }
+      : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
@@ -157,7 +230,10 @@ export class MongoReadStore implements ReadStore {
 
   async listCollections(): Promise<string[]> {
     const all = await this.db.listCollections({}, { nameOnly: true }).toArray();
-    return all.map((c) => c.name).filter((name) => name !== CHECKPOINTS && !name.startsWith('system.')).sort();
+    return all
+      .map((c) => c.name)
+      .filter((name) => name !== CHECKPOINTS && !name.startsWith('system.'))
+      .sort();
   }
 
   /** MongoDB has no cheap commit counter a reader could consult: every read goes to the server. */
@@ -201,7 +277,13 @@ export function mongoClientOptions(url: string): MongoClientOptions {
   return Object.fromEntries(Object.entries(MONGO_CLIENT_DEFAULTS).filter(([key]) => !inUrl.has(key.toLowerCase())));
 }
 
-export async function openMongoReadStore({ url, database }: { url: string; database: string }): Promise<MongoReadStore> {
+export async function openMongoReadStore({
+  url,
+  database,
+}: {
+  url: string;
+  database: string;
+}): Promise<MongoReadStore> {
   const client = new MongoClient(url, mongoClientOptions(url));
   await client.connect();
   const store = new MongoReadStore(client, database);

@@ -87,7 +87,10 @@ export class MemoryIndex {
   }
 
   /** The first entry not before `probe`. */
-  private lowerBound(probe: { key: Key; id: string }, cmp = (a: { key: Key; id: string }) => this.compare(a, probe)): number {
+  private lowerBound(
+    probe: { key: Key; id: string },
+    cmp = (a: { key: Key; id: string }) => this.compare(a, probe),
+  ): number {
     let lo = 0;
     let hi = this.entries.length;
     while (lo < hi) {
@@ -196,8 +199,10 @@ function boundOf(filter: Filter, field: string): Bound {
         const branches = value.map((m) => (m && typeof m === 'object' ? boundOf(m as Filter, field) : {}));
         // The union of the branches: bounded only where every branch is; the loosest of their bounds.
         const union: Bound = {};
-        if (branches.every((b) => b.max !== undefined)) union.max = branches.map((b) => b.max).reduce((a, b) => (compareValues(a, b) >= 0 ? a : b));
-        if (branches.every((b) => b.min !== undefined)) union.min = branches.map((b) => b.min).reduce((a, b) => (compareValues(a, b) <= 0 ? a : b));
+        if (branches.every((b) => b.max !== undefined))
+          union.max = branches.map((b) => b.max).reduce((a, b) => (compareValues(a, b) >= 0 ? a : b));
+        if (branches.every((b) => b.min !== undefined))
+          union.min = branches.map((b) => b.min).reduce((a, b) => (compareValues(a, b) <= 0 ? a : b));
         tighten(union);
       }
     }
@@ -212,11 +217,20 @@ function equalities(filter: Filter): Map<string, unknown> {
   const visit = (f: Filter) => {
     for (const [field, value] of Object.entries(f)) {
       if (field === '$and' && Array.isArray(value)) {
-        for (const member of value) if (member && typeof member === 'object' && !Array.isArray(member)) visit(member as Filter);
+        for (const member of value)
+          if (member && typeof member === 'object' && !Array.isArray(member)) visit(member as Filter);
       } else if (!field.startsWith('$') && isScalar(value)) {
         // null in MongoDB also matches a missing field; the index keeps both as the same key, so both are found.
         out.set(field, value);
-      } else if (!field.startsWith('$') && value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 1 && '$eq' in value && isScalar((value as { $eq: unknown }).$eq)) {
+      } else if (
+        !field.startsWith('$') &&
+        value &&
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.keys(value).length === 1 &&
+        '$eq' in value &&
+        isScalar((value as { $eq: unknown }).$eq)
+      ) {
         out.set(field, (value as { $eq: unknown }).$eq);
       }
     }
@@ -259,7 +273,12 @@ export function planQuery(indexes: readonly MemoryIndex[], filter: Filter, sort:
         reverse = !same;
       } else if (k === 0) continue;
       if (!best || k > best.prefix.length) {
-        best = { index, prefix: index.fields.slice(0, k).map((f) => eq.get(f)), reverse: reverse ?? false, bound: k < index.fields.length ? boundOf(filter, index.fields[k]!) : {} };
+        best = {
+          index,
+          prefix: index.fields.slice(0, k).map((f) => eq.get(f)),
+          reverse: reverse ?? false,
+          bound: k < index.fields.length ? boundOf(filter, index.fields[k]!) : {},
+        };
       }
       break;
     }
@@ -268,7 +287,12 @@ export function planQuery(indexes: readonly MemoryIndex[], filter: Filter, sort:
 }
 
 /** Walks a plan: ids in order, each document tested against the whole filter; counts what it examined. */
-export function* runPlan(plan: IndexPlan, filter: Filter, docs: ReadonlyMap<string, ReadDocument>, stats: { examined: number }): Generator<ReadDocument> {
+export function* runPlan(
+  plan: IndexPlan,
+  filter: Filter,
+  docs: ReadonlyMap<string, ReadDocument>,
+  stats: { examined: number },
+): Generator<ReadDocument> {
   const query = new Query(filter);
   for (const id of plan.index.range(plan.prefix, plan.reverse, plan.bound)) {
     const doc = docs.get(id);

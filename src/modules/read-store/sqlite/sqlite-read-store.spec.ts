@@ -28,10 +28,24 @@ describe('sqlite read store', () => {
     const file = join(dir, 'shared.db');
     const writer = openSqliteReadStore({ file });
     const reader = openSqliteReadStore({ file });
-    await writer.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 1 } }, { op: 'upsert', collection: 'cases', doc: { _id: 'b', n: 2 } }] });
+    await writer.write({
+      ops: [
+        { op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 1 } },
+        { op: 'upsert', collection: 'cases', doc: { _id: 'b', n: 2 } },
+      ],
+    });
     expect(await reader.collection('cases').count()).toBe(2);
-    await writer.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 10 } }, { op: 'delete', collection: 'cases', id: 'b' }, { op: 'upsert', collection: 'cases', doc: { _id: 'c', n: 3 } }] });
-    expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 3 }]);
+    await writer.write({
+      ops: [
+        { op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 10 } },
+        { op: 'delete', collection: 'cases', id: 'b' },
+        { op: 'upsert', collection: 'cases', doc: { _id: 'c', n: 3 } },
+      ],
+    });
+    expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a', n: 10 },
+      { _id: 'c', n: 3 },
+    ]);
     await writer.close();
     await reader.close();
   });
@@ -39,7 +53,10 @@ describe('sqlite read store', () => {
   it('keeps documents and checkpoints across a reopen', async () => {
     const file = join(dir, 'reopen.db');
     const first = openSqliteReadStore({ file });
-    await first.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a' } }], checkpoint: { projection: 'p', position: 5 } });
+    await first.write({
+      ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a' } }],
+      checkpoint: { projection: 'p', position: 5 },
+    });
     await first.close();
     const second = openSqliteReadStore({ file });
     expect(await second.collection('cases').get('a')).toEqual({ _id: 'a' });
@@ -63,23 +80,36 @@ describe('sqlite read store', () => {
     const store = openSqliteReadStore({ file });
     expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 1 });
     expect(await store.collection('cases').get('gone')).toBeNull();
-    expect(await store.collection('cases').find({})).toEqual([{ _id: 'b', n: 2 }, { _id: 'a', n: 1 }]);
+    expect(await store.collection('cases').find({})).toEqual([
+      { _id: 'b', n: 2 },
+      { _id: 'a', n: 1 },
+    ]);
     expect((await store.getCheckpoint('cases'))!.position).toBe(42);
     await store.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 10 } }] });
     expect(await store.collection('cases').get('a')).toEqual({ _id: 'a', n: 10 });
     await store.close();
     const migrated = new Database(file, { readonly: true });
     expect(migrated.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('5');
-    expect(migrated.prepare("SELECT sql FROM sqlite_master WHERE name = 'documents'").pluck().get()).not.toMatch(/WITHOUT ROWID/);
+    expect(migrated.prepare("SELECT sql FROM sqlite_master WHERE name = 'documents'").pluck().get()).not.toMatch(
+      /WITHOUT ROWID/,
+    );
     // Schema 4: a checkpoint of an older schema keeps its position and has no event id recorded.
-    expect(migrated.prepare("SELECT position, event_id FROM checkpoints WHERE projection = 'cases'").get()).toEqual({ position: 42, event_id: null });
+    expect(migrated.prepare("SELECT position, event_id FROM checkpoints WHERE projection = 'cases'").get()).toEqual({
+      position: 42,
+      event_id: null,
+    });
     // Schema 3: the deletion is a recorded change, not a row kept with no document.
     expect(migrated.prepare('SELECT id FROM documents ORDER BY id').pluck().all()).toEqual(['a', 'b']);
-    expect(migrated.prepare("SELECT id FROM changes WHERE collection = 'cases' ORDER BY seq").pluck().all()).toEqual(['b', 'a', 'gone', 'a']);
+    expect(migrated.prepare("SELECT id FROM changes WHERE collection = 'cases' ORDER BY seq").pluck().all()).toEqual([
+      'b',
+      'a',
+      'gone',
+      'a',
+    ]);
     migrated.close();
   });
 
-  it('a file of the second schema (tombstones, an index on each write\'s seq) is migrated on open, keeping documents, versions and checkpoints', async () => {
+  it("a file of the second schema (tombstones, an index on each write's seq) is migrated on open, keeping documents, versions and checkpoints", async () => {
     const file = join(dir, 'schema-2.db');
     writeOldFile(
       file,
@@ -94,15 +124,32 @@ describe('sqlite read store', () => {
     `,
     );
     const store = openSqliteReadStore({ file });
-    expect(await store.collection('cases').find({})).toEqual([{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }]);
+    expect(await store.collection('cases').find({})).toEqual([
+      { _id: 'a', n: 1 },
+      { _id: 'b', n: 2 },
+    ]);
     expect(await store.collection('cases').versionOf('gone')).toBeNull();
     expect(await store.collection('cases').versionOf('b')).toBe(4);
     expect(await store.listCollections()).toEqual(['cases', 'other']);
-    await store.write({ ops: [{ op: 'delete', collection: 'cases', id: 'a' }, { op: 'upsert', collection: 'cases', doc: { _id: 'c', n: 3 } }], checkpoint: { projection: 'cases', position: 8 } });
-    expect(await store.collection('cases').find({})).toEqual([{ _id: 'b', n: 2 }, { _id: 'c', n: 3 }]);
+    await store.write({
+      ops: [
+        { op: 'delete', collection: 'cases', id: 'a' },
+        { op: 'upsert', collection: 'cases', doc: { _id: 'c', n: 3 } },
+      ],
+      checkpoint: { projection: 'cases', position: 8 },
+    });
+    expect(await store.collection('cases').find({})).toEqual([
+      { _id: 'b', n: 2 },
+      { _id: 'c', n: 3 },
+    ]);
     await store.close();
     const migrated = new Database(file, { readonly: true });
-    expect(migrated.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'documents_by_seq'").pluck().get()).toBeUndefined();
+    expect(
+      migrated
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'documents_by_seq'")
+        .pluck()
+        .get(),
+    ).toBeUndefined();
     migrated.close();
   });
 
@@ -119,13 +166,25 @@ describe('sqlite read store', () => {
     const kept = new Database(file, { readonly: true });
     expect(kept.prepare('SELECT count(*) FROM changes').pluck().get()).toBeLessThanOrEqual(7);
     kept.close();
-    expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 1 }, { _id: 'd', n: 10 }]);
+    expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a', n: 10 },
+      { _id: 'c', n: 1 },
+      { _id: 'd', n: 10 },
+    ]);
     // A reader that never looked reads it whole too.
     const late = openSqliteReadStore({ file });
-    expect(await late.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 1 }, { _id: 'd', n: 10 }]);
+    expect(await late.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a', n: 10 },
+      { _id: 'c', n: 1 },
+      { _id: 'd', n: 10 },
+    ]);
     // And both follow the changes after.
     await writer.write({ ops: [upsert('c', 11), { op: 'delete', collection: 'cases', id: 'd' }] });
-    for (const store of [reader, late]) expect(await store.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'a', n: 10 }, { _id: 'c', n: 11 }]);
+    for (const store of [reader, late])
+      expect(await store.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([
+        { _id: 'a', n: 10 },
+        { _id: 'c', n: 11 },
+      ]);
     await Promise.all([writer.close(), reader.close(), late.close()]);
   });
 

@@ -2,7 +2,20 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import { LeaseLostError, type Checkpoint, type CollectionOptions, type Filter, type FindOptions, type IndexSpec, type Lease, type Pipeline, type ReadCollection, type ReadDocument, type ReadStore, type WriteBatch } from '../read-store.port';
+import {
+  LeaseLostError,
+  type Checkpoint,
+  type CollectionOptions,
+  type Filter,
+  type FindOptions,
+  type IndexSpec,
+  type Lease,
+  type Pipeline,
+  type ReadCollection,
+  type ReadDocument,
+  type ReadStore,
+  type WriteBatch,
+} from '../read-store.port';
 import { MemoryIndex, planQuery, runPlan } from './memory-index';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
@@ -114,7 +127,10 @@ export class SqliteReadStore implements ReadStore {
   private readonly caches = new Map<string, CollectionCache>();
   private readonly getDoc: Statement<[string, string], { doc: string | null }>;
   private readonly getSeq: Statement<[string, string], number>;
-  private readonly changedSince: Statement<[string, number], { id: string; seq: number; doc: string | null; current: number | null }>;
+  private readonly changedSince: Statement<
+    [string, number],
+    { id: string; seq: number; doc: string | null; current: number | null }
+  >;
   private readonly wholeCollection: Statement<[string], { id: string; doc: string; seq: number }>;
   private readonly changesAfter: Statement<[], string>;
   private readonly refresh: Database.Transaction<(name: string, cache: CollectionCache) => void>;
@@ -123,7 +139,10 @@ export class SqliteReadStore implements ReadStore {
   private readonly recordChange: Statement<[string, number, string]>;
   private readonly pruneChanges: Statement<[number]>;
   private readonly writeChangesAfter: Statement<[string]>;
-  private readonly getCheckpointStmt: Statement<[string], { position: number; updated_at: number; event_id: string | null }>;
+  private readonly getCheckpointStmt: Statement<
+    [string],
+    { position: number; updated_at: number; event_id: string | null }
+  >;
   private readonly putCheckpoint: Statement<[string, number, string | null, number]>;
   private readonly readSeq: Statement<[], { value: string }>;
   private readonly writeSeq: Statement<[string]>;
@@ -137,7 +156,12 @@ export class SqliteReadStore implements ReadStore {
     readonly file: string,
     private readonly changesKept = DEFAULT_CHANGES_KEPT,
   ) {
-    this.db = openSqliteFile({ file, applicationId: READ_STORE_APPLICATION_ID, kind: 'read store', migrations: MIGRATIONS });
+    this.db = openSqliteFile({
+      file,
+      applicationId: READ_STORE_APPLICATION_ID,
+      kind: 'read store',
+      migrations: MIGRATIONS,
+    });
     // Projection batches are throughput-bound, not latency-bound: SQLite's own checkpointing is fine here.
     this.db.pragma('wal_autocheckpoint = 4000');
     // Read models are rebuilt from the log and a batch commits with its checkpoint, so a commit need not wait for
@@ -149,7 +173,9 @@ export class SqliteReadStore implements ReadStore {
     this.db.pragma('secure_delete = ON');
     this.getDoc = this.db.prepare('SELECT doc FROM documents WHERE collection = ? AND id = ?');
     // seq is the store-wide write counter a write stamps on its document: unique to that write of it.
-    this.getSeq = this.db.prepare<[string, string], number>('SELECT seq FROM documents WHERE collection = ? AND id = ?').pluck();
+    this.getSeq = this.db
+      .prepare<[string, string], number>('SELECT seq FROM documents WHERE collection = ? AND id = ?')
+      .pluck();
     // A document changed twice since has two changes; only the one its current seq names carries it. A change
     // whose document is gone is its deletion.
     this.changedSince = this.db.prepare(
@@ -168,7 +194,9 @@ export class SqliteReadStore implements ReadStore {
     this.deleteDoc = this.db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?');
     this.recordChange = this.db.prepare('INSERT INTO changes (collection, seq, id) VALUES (?, ?, ?)');
     this.pruneChanges = this.db.prepare('DELETE FROM changes WHERE seq <= ?');
-    this.getCheckpointStmt = this.db.prepare('SELECT position, updated_at, event_id FROM checkpoints WHERE projection = ?');
+    this.getCheckpointStmt = this.db.prepare(
+      'SELECT position, updated_at, event_id FROM checkpoints WHERE projection = ?',
+    );
     this.putCheckpoint = this.db.prepare(
       'INSERT INTO checkpoints (projection, position, event_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, event_id = excluded.event_id, updated_at = excluded.updated_at',
     );
@@ -206,7 +234,8 @@ export class SqliteReadStore implements ReadStore {
         this.queryStats.examined += cache.docs.size;
         return mingoFind([...cache.docs.values()], filter).all().length;
       },
-      aggregate: async <R>(pipeline: Pipeline) => structuredClone(mingoAggregate(this.documents(name), pipeline)) as R[],
+      aggregate: async <R>(pipeline: Pipeline) =>
+        structuredClone(mingoAggregate(this.documents(name), pipeline)) as R[],
     };
   }
 
@@ -223,7 +252,10 @@ export class SqliteReadStore implements ReadStore {
   private findSync(name: string, filter: Filter, options: FindOptions): ReadDocument[] {
     const cache = this.refreshed(name);
     // Without a sort the order is the store's own: an index may serve only a query that takes every match.
-    const plan = options.sort || (options.limit === undefined && !options.skip) ? planQuery(cache.indexes, filter, options.sort) : null;
+    const plan =
+      options.sort || (options.limit === undefined && !options.skip)
+        ? planQuery(cache.indexes, filter, options.sort)
+        : null;
     if (plan) {
       // The index gives the order: walk its range, stop once skip + limit documents matched.
       this.queryStats.indexedQueries++;
@@ -236,7 +268,9 @@ export class SqliteReadStore implements ReadStore {
         }
       }
       const rows = page.slice(options.skip ?? 0);
-      return structuredClone(options.projection ? mingoFind(rows, {}, options.projection).all() : rows) as ReadDocument[];
+      return structuredClone(
+        options.projection ? mingoFind(rows, {}, options.projection).all() : rows,
+      ) as ReadDocument[];
     }
     this.queryStats.scans++;
     this.queryStats.examined += cache.docs.size;
@@ -320,8 +354,11 @@ export class SqliteReadStore implements ReadStore {
 
   private writeInTransaction(batch: WriteBatch): void {
     if (batch.fence) {
-      const lease = this.db.prepare<[string], { holder: string; token: number }>('SELECT holder, token FROM leases WHERE name = ?').get(batch.fence.lease);
-      if (!lease || lease.token !== batch.fence.token) throw new LeaseLostError(batch.fence.lease, batch.fence.token, lease ?? null);
+      const lease = this.db
+        .prepare<[string], { holder: string; token: number }>('SELECT holder, token FROM leases WHERE name = ?')
+        .get(batch.fence.lease);
+      if (!lease || lease.token !== batch.fence.token)
+        throw new LeaseLostError(batch.fence.lease, batch.fence.token, lease ?? null);
     }
     if (batch.checkpoint) {
       const stored = this.getCheckpointStmt.get(batch.checkpoint.projection);
@@ -331,7 +368,10 @@ export class SqliteReadStore implements ReadStore {
     let seq = Number(this.readSeq.get()!.value);
     for (const op of batch.ops) {
       seq++;
-      const written = op.op === 'upsert' ? this.upsertDoc.run(op.collection, op.doc._id, JSON.stringify(op.doc), seq) : this.deleteDoc.run(op.collection, op.id);
+      const written =
+        op.op === 'upsert'
+          ? this.upsertDoc.run(op.collection, op.doc._id, JSON.stringify(op.doc), seq)
+          : this.deleteDoc.run(op.collection, op.id);
       if (written.changes > 0) this.recordChange.run(op.collection, seq, op.op === 'upsert' ? op.doc._id : op.id);
     }
     this.writeSeq.run(String(seq));
@@ -340,17 +380,36 @@ export class SqliteReadStore implements ReadStore {
       this.pruneChanges.run(seq - this.changesKept);
       this.writeChangesAfter.run(String(seq - this.changesKept));
     }
-    if (batch.checkpoint) this.putCheckpoint.run(batch.checkpoint.projection, batch.checkpoint.position, batch.checkpoint.eventId ?? null, Date.now());
+    if (batch.checkpoint)
+      this.putCheckpoint.run(
+        batch.checkpoint.projection,
+        batch.checkpoint.position,
+        batch.checkpoint.eventId ?? null,
+        Date.now(),
+      );
   }
 
-  async acquireLease(name: string, holder: string, ttlMs: number, options: { takeOver?: boolean } = {}): Promise<Lease | null> {
+  async acquireLease(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    options: { takeOver?: boolean } = {},
+  ): Promise<Lease | null> {
     const take = this.db.transaction((): Lease | null => {
       const now = Date.now();
-      const row = this.db.prepare<[string], { holder: string; token: number; expires_at: number }>('SELECT holder, token, expires_at FROM leases WHERE name = ?').get(name);
+      const row = this.db
+        .prepare<[string], { holder: string; token: number; expires_at: number }>(
+          'SELECT holder, token, expires_at FROM leases WHERE name = ?',
+        )
+        .get(name);
       if (row && row.holder !== holder && row.expires_at > now && !options.takeOver) return null;
       const token = !row ? 1 : row.holder === holder ? row.token : row.token + 1;
       const expiresAt = now + ttlMs;
-      this.db.prepare('INSERT INTO leases (name, holder, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at').run(name, holder, token, expiresAt);
+      this.db
+        .prepare(
+          'INSERT INTO leases (name, holder, token, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at',
+        )
+        .run(name, holder, token, expiresAt);
       return { name, holder, token, expiresAt: new Date(expiresAt) };
     });
     try {
@@ -370,7 +429,14 @@ export class SqliteReadStore implements ReadStore {
 
   async getCheckpoint(projection: string): Promise<Checkpoint | null> {
     const row = this.getCheckpointStmt.get(projection);
-    return row ? { projection, position: row.position, ...(row.event_id ? { eventId: row.event_id } : {}), updatedAt: new Date(row.updated_at) } : null;
+    return row
+      ? {
+          projection,
+          position: row.position,
+          ...(row.event_id ? { eventId: row.event_id } : {}),
+          updatedAt: new Date(row.updated_at),
+        }
+      : null;
   }
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
@@ -391,7 +457,11 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async listCollections(): Promise<string[]> {
-    return (this.db.prepare('SELECT DISTINCT collection FROM documents ORDER BY collection').all() as Array<{ collection: string }>).map((r) => r.collection);
+    return (
+      this.db.prepare('SELECT DISTINCT collection FROM documents ORDER BY collection').all() as Array<{
+        collection: string;
+      }>
+    ).map((r) => r.collection);
   }
 
   async ping(): Promise<void> {

@@ -26,13 +26,25 @@ describe('the regulation catalog', () => {
       'civil-service-testing/order-184-2015',
       'personnel-reserve/order-184-2015',
     ]);
-    expect(catalog.byId.get('personnel-reserve/order-184-2015')!.tracks.map((t) => t.id)).toEqual(['competition-recommended', 'priority-graduates', 'corps-a-selection']);
-    expect(catalog.byId.get('academy-admission/order-58-2019')!.tracks.map((t) => t.id)).toEqual(['postgraduate', 'qualification-improvement']);
+    expect(catalog.byId.get('personnel-reserve/order-184-2015')!.tracks.map((t) => t.id)).toEqual([
+      'competition-recommended',
+      'priority-graduates',
+      'corps-a-selection',
+    ]);
+    expect(catalog.byId.get('academy-admission/order-58-2019')!.tracks.map((t) => t.id)).toEqual([
+      'postgraduate',
+      'qualification-improvement',
+    ]);
   });
 
   it('names the act, its registration and the repealing act of every version', () => {
     const v2015 = catalog.byId.get('civil-service-testing/order-184-2015')!;
-    expect(v2015.act).toMatchObject({ number: '184', date: '2015-06-08', registration: { number: '11692', date: '2015-07-17' }, appendix: 1 });
+    expect(v2015.act).toMatchObject({
+      number: '184',
+      date: '2015-06-08',
+      registration: { number: '11692', date: '2015-07-17' },
+      appendix: 1,
+    });
     expect(v2015.repealedBy).toMatchObject({ id: 'order-133-2016', date: '2016-06-20' });
     const v2019 = catalog.byId.get('academy-admission/order-58-2019')!;
     expect(v2019.act).toMatchObject({ number: '58', registration: { number: '18371' }, amends: { number: '172' } });
@@ -40,18 +52,35 @@ describe('the regulation catalog', () => {
   });
 
   it('models the two-actor signing and the optional appeal', () => {
-    const signed = catalog.byId.get('civil-service-testing/order-184-2015')!.steps.find((s) => s.id === 'test-results-signed')!;
-    expect(signed).toMatchObject({ roles: ['test-administrator', 'test-operator'], requiresAll: true, eventType: 'TestResultsSigned' });
+    const signed = catalog.byId
+      .get('civil-service-testing/order-184-2015')!
+      .steps.find((s) => s.id === 'test-results-signed')!;
+    expect(signed).toMatchObject({
+      roles: ['test-administrator', 'test-operator'],
+      requiresAll: true,
+      eventType: 'TestResultsSigned',
+    });
     const appeal = catalog.byId.get('academy-admission/order-184-2015')!.steps.find((s) => s.id === 'appeal-resolved')!;
     expect(appeal).toMatchObject({ optional: true, eventType: 'AppealResolved' });
-    expect(appeal.limits[0]).toMatchObject({ spec: { kind: 'working-days', days: 5 }, anchor: { step: 'entrance-exams-passed' } });
+    expect(appeal.limits[0]).toMatchObject({
+      spec: { kind: 'working-days', days: 5 },
+      anchor: { step: 'entrance-exams-passed' },
+    });
   });
 });
 
 describe('clauses quote the seed texts', () => {
-  const normalise = (text: string) => text.replace(/\s+/g, '').replace(/[«»"“”]/g, '').toLowerCase();
+  const normalise = (text: string) =>
+    text
+      .replace(/\s+/g, '')
+      .replace(/[«»"“”]/g, '')
+      .toLowerCase();
   // The texts of the acts, kept beside the catalog (data/regulations/sources).
-  const seeds = normalise(['order-184-2015.ru.txt', 'order-58-2019.kk.txt'].map((f) => readFileSync(join(REGULATIONS, 'sources', f), 'utf8')).join('\n'));
+  const seeds = normalise(
+    ['order-184-2015.ru.txt', 'order-58-2019.kk.txt']
+      .map((f) => readFileSync(join(REGULATIONS, 'sources', f), 'utf8'))
+      .join('\n'),
+  );
   const quotes: [string, string][] = [];
   const walk = (value: unknown, versionId: string): void => {
     if (Array.isArray(value)) value.forEach((v) => walk(v, versionId));
@@ -68,58 +97,377 @@ describe('clauses quote the seed texts', () => {
   });
 
   it.each(quotes)('%s: «%s» is in the text (word for word, "..." for omissions)', (_versionId, quote) => {
-    for (const part of quote.split(/\.\.\.|…/).map(normalise).filter(Boolean)) expect(seeds).toContain(part);
+    for (const part of quote
+      .split(/\.\.\.|…/)
+      .map(normalise)
+      .filter(Boolean))
+      expect(seeds).toContain(part);
   });
 });
 
 describe('specification: every limit of every regulation version', () => {
   // [version, step, limit, kind + parameters, anchor, clause (| alternative)] — checked against the texts.
   const expected: [string, string, string, string, string, string][] = [
-    ['academy-admission/order-184-2015', 'application-submitted', 'filing', 'minutes {"minutes":30}', 'stepStarted:application-submitted', 'app.3 p.7 pp.1'],
-    ['academy-admission/order-184-2015', 'entrance-exams-passed', 'exam-window', 'annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-20"}}', 'step:application-submitted', 'app.3 p.5 pp.2'],
-    ['academy-admission/order-184-2015', 'appeal-resolved', 'appeal-period', 'working-days {"days":5}', 'step:entrance-exams-passed', 'app.3 p.7 pp.3'],
-    ['academy-admission/order-184-2015', 'competition-decided', 'competition-window', 'annual-window {"from":{"monthDay":"08-21"},"until":{"monthDay":"08-24"}}', 'step:application-submitted', 'app.3 p.5 pp.3'],
-    ['academy-admission/order-184-2015', 'competition-decided', 'admission-commission-period', 'annual-window {"from":{"monthDay":"07-10"},"until":{"monthDay":"08-25"}}', 'step:application-submitted', 'app.3 p.7 pp.4'],
-    ['academy-admission/order-184-2015', 'enrolment-order-signed', 'enrolment-window', 'annual-window {"from":{"monthDay":"08-24"},"until":{"monthDay":"08-25"}}', 'step:application-submitted', 'app.3 p.5 pp.4'],
-    ['academy-admission/order-58-2019', 'application-submitted', 'filing-postgraduate', 'minutes {"minutes":20}', 'stepStarted:application-submitted', 'app.3 p.5 pp.1 postgraduate'],
-    ['academy-admission/order-58-2019', 'application-submitted', 'filing-and-receipt-qualification', 'minutes {"minutes":15}', 'stepStarted:application-submitted', 'app.3 p.7 pp.2 qualification-improvement'],
-    ['academy-admission/order-58-2019', 'entrance-exams-passed', 'exam-window', 'annual-window {"from":{"monthDay":"07-29"},"until":{"monthDay":"08-03"}}', 'step:application-submitted', 'app.3 p.5 pp.2 postgraduate'],
-    ['academy-admission/order-58-2019', 'competition-decided', 'competition-window', 'annual-window {"from":{"monthDay":"08-05"},"until":{"monthDay":"08-09"}}', 'step:application-submitted', 'app.3 p.5 pp.3 postgraduate'],
-    ['academy-admission/order-58-2019', 'admission-order-drafted', 'admission-by-10-august', 'annual-window {"until":{"monthDay":"08-10"}}', 'step:application-submitted', 'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"}} p.7 pp.4'],
-    ['academy-admission/order-58-2019', 'extract-issued', 'extract-qualification', 'working-days {"days":1}', 'step:enrolment-order-signed', 'app.3 p.7 pp.5 qualification-improvement'],
-    ['academy-admission/order-58-2019', 'refusal-issued', 'refusal-qualification', 'working-days {"days":1}', 'step:group-formed', 'app.3 p.7 pp.5 qualification-improvement'],
-    ['academy-admission/order-58-2019', 'enrolment-order-signed', 'group-and-order', 'working-days {"days":1}', 'stepStarted:group-formed', 'app.3 p.7 pp.4 qualification-improvement'],
-    ['academy-postgraduate-study/order-184-2015', 'enrolment-order-signed', 'enrolment-window', 'annual-window {"from":{"monthDay":"08-24"},"until":{"monthDay":"08-25"}}', 'cohortDate:academic-year-start', 'app.4 p.5 pp.1'],
-    ['academy-postgraduate-study/order-184-2015', 'study-milestones-recorded', 'study-period', 'by-programme {"maxMonths":24}', 'step:enrolment-order-signed', 'app.4 p.5 pp.2'],
-    ['academy-postgraduate-study/order-184-2015', 'comprehensive-exam-passed', 'by-programme', 'by-programme {"maxMonths":24}', 'step:enrolment-order-signed', 'app.4 p.5 pp.8'],
-    ['academy-postgraduate-study/order-184-2015', 'dissertation-defended', 'by-programme', 'by-programme {"maxMonths":24}', 'step:enrolment-order-signed', 'app.4 p.5 pp.9'],
-    ['academy-retraining/order-184-2015', 'documents-registered', 'hand-over', 'working-days {"days":1}', 'step:application-submitted', 'app.5 p.5 pp.1'],
-    ['academy-retraining/order-184-2015', 'group-formed', 'group', 'working-days {"days":1}', 'step:documents-registered', 'app.5 p.5 pp.2 | alt working-days {"days":3} p.7 pp.2'],
-    ['academy-retraining/order-184-2015', 'enrolment-order-signed', 'signing', 'working-days {"days":1}', 'step:group-formed', 'app.5 p.5 pp.3'],
-    ['academy-retraining/order-184-2015', 'training-completed', 'programme', 'by-programme {}', 'step:enrolment-order-signed', 'app.5 p.5 pp.4'],
-    ['academy-retraining/order-184-2015', 'final-test-passed', 'programme', 'by-programme {}', 'step:enrolment-order-signed', 'app.5 p.5 pp.5'],
-    ['academy-retraining/order-184-2015', 'completion-document-issued', 'signing', 'working-days {"days":1}', 'step:final-test-passed', 'app.5 p.5 pp.6'],
-    ['civil-service-testing/order-184-2015', 'application-submitted', 'filing-on-portal', 'minutes {"minutes":5}', 'stepStarted:application-submitted', 'app.1 p.5 pp.1'],
-    ['civil-service-testing/order-184-2015', 'application-submitted', 'filing-assisted', 'minutes {"minutes":30}', 'stepStarted:application-submitted', 'app.1 p.5 pp.1'],
-    ['civil-service-testing/order-184-2015', 'admitted-to-test', 'admission', 'minutes {"minutes":10}', 'stepStarted:admitted-to-test', 'app.1 p.7 pp.1'],
-    ['civil-service-testing/order-184-2015', 'applicant-briefed', 'briefing', 'minutes {"minutes":10}', 'step:admitted-to-test', 'app.1 p.5 pp.3'],
-    ['civil-service-testing/order-184-2015', 'test-completed', 'test-duration', 'minutes {"minutes":125}', 'step:applicant-briefed', 'app.1 p.5 pp.4'],
-    ['civil-service-testing/order-184-2015', 'test-results-signed', 'signing', 'minutes {"minutes":10}', 'step:test-completed', 'app.1 p.7 pp.4'],
-    ['civil-service-testing/order-184-2015', 'test-result-issued', 'issue', 'minutes {"minutes":20}', 'step:test-completed', 'app.1 p.7 pp.5 | alt minutes {"minutes":30} p.5 pp.5'],
-    ['personnel-reserve/order-184-2015', 'application-submitted', 'filing', 'minutes {"minutes":30}', 'stepStarted:application-submitted', 'app.2 p.5 pp.1'],
-    ['personnel-reserve/order-184-2015', 'documents-registered', 'registration', 'working-days {"days":1}', 'step:application-submitted', 'app.2 p.7 pp.1'],
-    ['personnel-reserve/order-184-2015', 'assigned-to-employee', 'assignment', 'working-days {"days":1}', 'step:application-submitted', 'app.2 p.7 pp.2'],
-    ['personnel-reserve/order-184-2015', 'documents-reviewed', 'check', 'working-days {"days":3}', 'step:application-submitted', 'app.2 p.5 pp.2'],
-    ['personnel-reserve/order-184-2015', 'order-signed', 'enrolment', 'working-days {"days":3}', 'step:documents-reviewed', 'app.2 p.5 pp.3'],
-    ['personnel-reserve/order-184-2015', 'extract-issued', 'extract', 'working-days {"days":1}', 'step:order-signed', 'app.2 p.5 pp.4'],
-    ['personnel-reserve/order-184-2015', 'extract-issued', 'cumulative-from-receipt-a', 'working-days {"days":5}', 'step:application-submitted', 'app.2 p.7 pp.3 competition-recommended | alt working-days {"days":7} p.5'],
-    ['personnel-reserve/order-184-2015', 'extract-issued', 'cumulative-from-receipt-b', 'working-days {"days":1}', 'step:application-submitted', 'app.2 p.7 pp.3 priority-graduates | alt working-days {"days":7} p.5'],
-    ['personnel-reserve/order-184-2015', 'corps-a-documents-reviewed', 'review', 'working-days {"days":10}', 'cohortDate:document-acceptance-end', 'app.2 p.7 pp.1 corps-a-selection'],
-    ['personnel-reserve/order-184-2015', 'admission-to-testing-decided', 'decision', 'working-days {"days":5}', 'step:corps-a-documents-reviewed', 'app.2 p.7 pp.2 corps-a-selection'],
-    ['personnel-reserve/order-184-2015', 'corps-a-test-completed', 'testing-month', 'calendar-period {"months":1}', 'step:admission-to-testing-decided', 'app.2 p.7 pp.3 corps-a-selection'],
-    ['personnel-reserve/order-184-2015', 'information-received', 'commission-deadline', 'by-programme {}', 'step:information-requested', 'app.2 p.7 pp.4 corps-a-selection'],
-    ['personnel-reserve/order-184-2015', 'candidate-list-sent', 'list', 'working-days {"days":15}', 'step:information-received', 'app.2 p.7 pp.4 corps-a-selection'],
-    ['personnel-reserve/order-184-2015', 'test-schedule-announced', 'published-before-testing', 'working-days-before {"days":5}', 'stepDataDate:{"step":"test-schedule-announced","field":"testingStartsOn"}', 'app.2 p.7 pp.3 corps-a-selection'],
+    [
+      'academy-admission/order-184-2015',
+      'application-submitted',
+      'filing',
+      'minutes {"minutes":30}',
+      'stepStarted:application-submitted',
+      'app.3 p.7 pp.1',
+    ],
+    [
+      'academy-admission/order-184-2015',
+      'entrance-exams-passed',
+      'exam-window',
+      'annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-20"}}',
+      'step:application-submitted',
+      'app.3 p.5 pp.2',
+    ],
+    [
+      'academy-admission/order-184-2015',
+      'appeal-resolved',
+      'appeal-period',
+      'working-days {"days":5}',
+      'step:entrance-exams-passed',
+      'app.3 p.7 pp.3',
+    ],
+    [
+      'academy-admission/order-184-2015',
+      'competition-decided',
+      'competition-window',
+      'annual-window {"from":{"monthDay":"08-21"},"until":{"monthDay":"08-24"}}',
+      'step:application-submitted',
+      'app.3 p.5 pp.3',
+    ],
+    [
+      'academy-admission/order-184-2015',
+      'competition-decided',
+      'admission-commission-period',
+      'annual-window {"from":{"monthDay":"07-10"},"until":{"monthDay":"08-25"}}',
+      'step:application-submitted',
+      'app.3 p.7 pp.4',
+    ],
+    [
+      'academy-admission/order-184-2015',
+      'enrolment-order-signed',
+      'enrolment-window',
+      'annual-window {"from":{"monthDay":"08-24"},"until":{"monthDay":"08-25"}}',
+      'step:application-submitted',
+      'app.3 p.5 pp.4',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'application-submitted',
+      'filing-postgraduate',
+      'minutes {"minutes":20}',
+      'stepStarted:application-submitted',
+      'app.3 p.5 pp.1 postgraduate',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'application-submitted',
+      'filing-and-receipt-qualification',
+      'minutes {"minutes":15}',
+      'stepStarted:application-submitted',
+      'app.3 p.7 pp.2 qualification-improvement',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'entrance-exams-passed',
+      'exam-window',
+      'annual-window {"from":{"monthDay":"07-29"},"until":{"monthDay":"08-03"}}',
+      'step:application-submitted',
+      'app.3 p.5 pp.2 postgraduate',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'competition-decided',
+      'competition-window',
+      'annual-window {"from":{"monthDay":"08-05"},"until":{"monthDay":"08-09"}}',
+      'step:application-submitted',
+      'app.3 p.5 pp.3 postgraduate',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'admission-order-drafted',
+      'admission-by-10-august',
+      'annual-window {"until":{"monthDay":"08-10"}}',
+      'step:application-submitted',
+      'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"}} p.7 pp.4',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'extract-issued',
+      'extract-qualification',
+      'working-days {"days":1}',
+      'step:enrolment-order-signed',
+      'app.3 p.7 pp.5 qualification-improvement',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'refusal-issued',
+      'refusal-qualification',
+      'working-days {"days":1}',
+      'step:group-formed',
+      'app.3 p.7 pp.5 qualification-improvement',
+    ],
+    [
+      'academy-admission/order-58-2019',
+      'enrolment-order-signed',
+      'group-and-order',
+      'working-days {"days":1}',
+      'stepStarted:group-formed',
+      'app.3 p.7 pp.4 qualification-improvement',
+    ],
+    [
+      'academy-postgraduate-study/order-184-2015',
+      'enrolment-order-signed',
+      'enrolment-window',
+      'annual-window {"from":{"monthDay":"08-24"},"until":{"monthDay":"08-25"}}',
+      'cohortDate:academic-year-start',
+      'app.4 p.5 pp.1',
+    ],
+    [
+      'academy-postgraduate-study/order-184-2015',
+      'study-milestones-recorded',
+      'study-period',
+      'by-programme {"maxMonths":24}',
+      'step:enrolment-order-signed',
+      'app.4 p.5 pp.2',
+    ],
+    [
+      'academy-postgraduate-study/order-184-2015',
+      'comprehensive-exam-passed',
+      'by-programme',
+      'by-programme {"maxMonths":24}',
+      'step:enrolment-order-signed',
+      'app.4 p.5 pp.8',
+    ],
+    [
+      'academy-postgraduate-study/order-184-2015',
+      'dissertation-defended',
+      'by-programme',
+      'by-programme {"maxMonths":24}',
+      'step:enrolment-order-signed',
+      'app.4 p.5 pp.9',
+    ],
+    [
+      'academy-retraining/order-184-2015',
+      'documents-registered',
+      'hand-over',
+      'working-days {"days":1}',
+      'step:application-submitted',
+      'app.5 p.5 pp.1',
+    ],
+    [
+      'academy-retraining/order-184-2015',
+      'group-formed',
+      'group',
+      'working-days {"days":1}',
+      'step:documents-registered',
+      'app.5 p.5 pp.2 | alt working-days {"days":3} p.7 pp.2',
+    ],
+    [
+      'academy-retraining/order-184-2015',
+      'enrolment-order-signed',
+      'signing',
+      'working-days {"days":1}',
+      'step:group-formed',
+      'app.5 p.5 pp.3',
+    ],
+    [
+      'academy-retraining/order-184-2015',
+      'training-completed',
+      'programme',
+      'by-programme {}',
+      'step:enrolment-order-signed',
+      'app.5 p.5 pp.4',
+    ],
+    [
+      'academy-retraining/order-184-2015',
+      'final-test-passed',
+      'programme',
+      'by-programme {}',
+      'step:enrolment-order-signed',
+      'app.5 p.5 pp.5',
+    ],
+    [
+      'academy-retraining/order-184-2015',
+      'completion-document-issued',
+      'signing',
+      'working-days {"days":1}',
+      'step:final-test-passed',
+      'app.5 p.5 pp.6',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'application-submitted',
+      'filing-on-portal',
+      'minutes {"minutes":5}',
+      'stepStarted:application-submitted',
+      'app.1 p.5 pp.1',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'application-submitted',
+      'filing-assisted',
+      'minutes {"minutes":30}',
+      'stepStarted:application-submitted',
+      'app.1 p.5 pp.1',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'admitted-to-test',
+      'admission',
+      'minutes {"minutes":10}',
+      'stepStarted:admitted-to-test',
+      'app.1 p.7 pp.1',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'applicant-briefed',
+      'briefing',
+      'minutes {"minutes":10}',
+      'step:admitted-to-test',
+      'app.1 p.5 pp.3',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'test-completed',
+      'test-duration',
+      'minutes {"minutes":125}',
+      'step:applicant-briefed',
+      'app.1 p.5 pp.4',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'test-results-signed',
+      'signing',
+      'minutes {"minutes":10}',
+      'step:test-completed',
+      'app.1 p.7 pp.4',
+    ],
+    [
+      'civil-service-testing/order-184-2015',
+      'test-result-issued',
+      'issue',
+      'minutes {"minutes":20}',
+      'step:test-completed',
+      'app.1 p.7 pp.5 | alt minutes {"minutes":30} p.5 pp.5',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'application-submitted',
+      'filing',
+      'minutes {"minutes":30}',
+      'stepStarted:application-submitted',
+      'app.2 p.5 pp.1',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'documents-registered',
+      'registration',
+      'working-days {"days":1}',
+      'step:application-submitted',
+      'app.2 p.7 pp.1',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'assigned-to-employee',
+      'assignment',
+      'working-days {"days":1}',
+      'step:application-submitted',
+      'app.2 p.7 pp.2',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'documents-reviewed',
+      'check',
+      'working-days {"days":3}',
+      'step:application-submitted',
+      'app.2 p.5 pp.2',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'order-signed',
+      'enrolment',
+      'working-days {"days":3}',
+      'step:documents-reviewed',
+      'app.2 p.5 pp.3',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'extract-issued',
+      'extract',
+      'working-days {"days":1}',
+      'step:order-signed',
+      'app.2 p.5 pp.4',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'extract-issued',
+      'cumulative-from-receipt-a',
+      'working-days {"days":5}',
+      'step:application-submitted',
+      'app.2 p.7 pp.3 competition-recommended | alt working-days {"days":7} p.5',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'extract-issued',
+      'cumulative-from-receipt-b',
+      'working-days {"days":1}',
+      'step:application-submitted',
+      'app.2 p.7 pp.3 priority-graduates | alt working-days {"days":7} p.5',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'corps-a-documents-reviewed',
+      'review',
+      'working-days {"days":10}',
+      'cohortDate:document-acceptance-end',
+      'app.2 p.7 pp.1 corps-a-selection',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'admission-to-testing-decided',
+      'decision',
+      'working-days {"days":5}',
+      'step:corps-a-documents-reviewed',
+      'app.2 p.7 pp.2 corps-a-selection',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'corps-a-test-completed',
+      'testing-month',
+      'calendar-period {"months":1}',
+      'step:admission-to-testing-decided',
+      'app.2 p.7 pp.3 corps-a-selection',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'information-received',
+      'commission-deadline',
+      'by-programme {}',
+      'step:information-requested',
+      'app.2 p.7 pp.4 corps-a-selection',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'candidate-list-sent',
+      'list',
+      'working-days {"days":15}',
+      'step:information-received',
+      'app.2 p.7 pp.4 corps-a-selection',
+    ],
+    [
+      'personnel-reserve/order-184-2015',
+      'test-schedule-announced',
+      'published-before-testing',
+      'working-days-before {"days":5}',
+      'stepDataDate:{"step":"test-schedule-announced","field":"testingStartsOn"}',
+      'app.2 p.7 pp.3 corps-a-selection',
+    ],
   ];
 
   it('has exactly these limits', () => {
@@ -136,7 +484,14 @@ describe('specification: every limit of every regulation version', () => {
             const a = l.alternative.clause;
             alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
           }
-          return [v.versionId, s.id, l.id, `${kind} ${JSON.stringify(parameters)}`, `${anchorKind}:${typeof anchorValue === 'string' ? anchorValue : JSON.stringify(anchorValue)}`, `${clause}${alternative}`];
+          return [
+            v.versionId,
+            s.id,
+            l.id,
+            `${kind} ${JSON.stringify(parameters)}`,
+            `${anchorKind}:${typeof anchorValue === 'string' ? anchorValue : JSON.stringify(anchorValue)}`,
+            `${clause}${alternative}`,
+          ];
         }),
       ),
     );
@@ -144,18 +499,25 @@ describe('specification: every limit of every regulation version', () => {
   });
 
   it.each(expected)('%s %s/%s: the engine computes it from its anchor', (versionId, stepId, limitId) => {
-    const limit = catalog.byId.get(versionId)!.steps.find((s) => s.id === stepId)!.limits.find((l) => l.id === limitId)!;
+    const limit = catalog.byId
+      .get(versionId)!
+      .steps.find((s) => s.id === stepId)!
+      .limits.find((l) => l.id === limitId)!;
     const anchor = new Date('2015-09-14T10:00:00+06:00');
     const result = computeDeadline(limit, anchor, calendar);
     if (limit.spec.kind === 'by-programme') expect(result.deadline).toBeNull();
     // Counted back from a later date: the deadline lies before it.
-    else if (limit.spec.kind === 'working-days-before') expect(result.deadline!.getTime()).toBeLessThan(anchor.getTime());
+    else if (limit.spec.kind === 'working-days-before')
+      expect(result.deadline!.getTime()).toBeLessThan(anchor.getTime());
     else expect(result.deadline!.getTime()).toBeGreaterThan(anchor.getTime());
     expect(result.explanation.clause).toEqual(limit.clause);
   });
 
   it('the personnel reserve track A deadline from a Friday receipt', () => {
-    const limit = catalog.byId.get('personnel-reserve/order-184-2015')!.steps.find((s) => s.id === 'extract-issued')!.limits.find((l) => l.id === 'cumulative-from-receipt-a')!;
+    const limit = catalog.byId
+      .get('personnel-reserve/order-184-2015')!
+      .steps.find((s) => s.id === 'extract-issued')!
+      .limits.find((l) => l.id === 'cumulative-from-receipt-a')!;
     // Received Friday 2015-12-11; 16-17 December are Independence Day: 14, 15, 18, 21, 22 December.
     const result = computeDeadline(limit, new Date('2015-12-11T16:00:00+06:00'), calendar);
     expect(result.explanation.lastDay).toBe('2015-12-22');
@@ -195,18 +557,23 @@ describe('version resolution', () => {
   });
 
   it('the local date decides: 2016-08-08T20:00Z is already 9 August in Almaty', () => {
-    expect(() => resolveVersion(catalog, 'academy-admission', new Date('2016-08-08T20:00:00Z'), zone)).toThrow(NoVersionInForceError);
+    expect(() => resolveVersion(catalog, 'academy-admission', new Date('2016-08-08T20:00:00Z'), zone)).toThrow(
+      NoVersionInForceError,
+    );
   });
 
   it('an unknown service is named with the known ones', () => {
     expect(() => resolveVersion(catalog, 'driving-licence', new Date(), zone)).toThrow(UnknownServiceError);
-    expect(() => resolveVersion(catalog, 'driving-licence', new Date(), zone)).toThrow(/driving-licence.*personnel-reserve/);
+    expect(() => resolveVersion(catalog, 'driving-licence', new Date(), zone)).toThrow(
+      /driving-licence.*personnel-reserve/,
+    );
   });
 });
 
 describe('lint', () => {
   const report = lintCatalog(catalog);
-  const find = (versionId: string, stepId: string) => report.versions.find((v) => v.versionId === versionId)!.contradictions.filter((c) => c.stepId === stepId);
+  const find = (versionId: string, stepId: string) =>
+    report.versions.find((v) => v.versionId === versionId)!.contradictions.filter((c) => c.stepId === stepId);
 
   it('has no errors on the shipped catalog', () => {
     expect(report.errors).toBe(0);
@@ -214,14 +581,28 @@ describe('lint', () => {
 
   it('finds the contradictions of the texts and applies the stricter reading', () => {
     expect(find('civil-service-testing/order-184-2015', 'test-result-issued')).toEqual([
-      expect.objectContaining({ rule: 'stricter-applied', applied: expect.objectContaining({ spec: { kind: 'minutes', minutes: 20 } }), alternative: expect.objectContaining({ spec: { kind: 'minutes', minutes: 30 } }) }),
+      expect.objectContaining({
+        rule: 'stricter-applied',
+        applied: expect.objectContaining({ spec: { kind: 'minutes', minutes: 20 } }),
+        alternative: expect.objectContaining({ spec: { kind: 'minutes', minutes: 30 } }),
+      }),
     ]);
-    expect(find('personnel-reserve/order-184-2015', 'extract-issued').map((c) => [c.applied.spec, c.alternative.spec, c.applied.clause.track])).toEqual([
+    expect(
+      find('personnel-reserve/order-184-2015', 'extract-issued').map((c) => [
+        c.applied.spec,
+        c.alternative.spec,
+        c.applied.clause.track,
+      ]),
+    ).toEqual([
       [{ kind: 'working-days', days: 5 }, { kind: 'working-days', days: 7 }, 'competition-recommended'],
       [{ kind: 'working-days', days: 1 }, { kind: 'working-days', days: 7 }, 'priority-graduates'],
     ]);
     expect(find('academy-retraining/order-184-2015', 'group-formed')).toEqual([
-      expect.objectContaining({ rule: 'stricter-applied', applied: expect.objectContaining({ spec: { kind: 'working-days', days: 1 } }), alternative: expect.objectContaining({ spec: { kind: 'working-days', days: 3 } }) }),
+      expect.objectContaining({
+        rule: 'stricter-applied',
+        applied: expect.objectContaining({ spec: { kind: 'working-days', days: 1 } }),
+        alternative: expect.objectContaining({ spec: { kind: 'working-days', days: 3 } }),
+      }),
     ]);
     const chosen = find('academy-admission/order-58-2019', 'admission-order-drafted')[0];
     expect(chosen.rule).toBe('not-comparable-with-reason');
@@ -229,11 +610,14 @@ describe('lint', () => {
   });
 
   it('every user-facing label is in Russian and Kazakh; order 184’s Kazakh labels are marked as working translations', () => {
-    expect(report.versions.map((v) => [v.versionId, v.labelsNeedingTranslation])).toEqual(catalog.versions.map((v) => [v.versionId, 0]));
+    expect(report.versions.map((v) => [v.versionId, v.labelsNeedingTranslation])).toEqual(
+      catalog.versions.map((v) => [v.versionId, 0]),
+    );
     // Order 184 has no Kazakh text in the seeds: every Kazakh label of its five appendices is a translation.
     for (const v of report.versions) {
       const labels = JSON.stringify(catalog.byId.get(v.versionId)).match(/"kkSource":"(act|translation)"/g) ?? [];
-      if (v.versionId.endsWith('/order-184-2015')) expect(new Set(labels)).toEqual(new Set(['"kkSource":"translation"']));
+      if (v.versionId.endsWith('/order-184-2015'))
+        expect(new Set(labels)).toEqual(new Set(['"kkSource":"translation"']));
       else expect(new Set(labels)).toEqual(new Set(['"kkSource":"act"']));
       expect(v.kazakhTranslations).toBe(labels.filter((l) => l.includes('translation')).length);
     }
@@ -242,11 +626,19 @@ describe('lint', () => {
   it('reports a label missing its Kazakh text as an error naming where it is', () => {
     const version = structuredClone(catalog.byId.get('civil-service-testing/order-184-2015')!);
     version.steps[3]!.label = { ru: version.steps[3]!.label.ru, kk: null, kkNeedsTranslation: true };
-    const result = lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+    const result = lintCatalog({
+      versions: [version],
+      byId: new Map([[version.versionId, version]]),
+      byService: new Map(),
+    });
     expect(result.errors).toBe(1);
     expect(result.versions[0]!.labelsNeedingTranslation).toBe(1);
     expect(result.versions[0]!.findings.filter((f) => f.severity === 'error')).toEqual([
-      { severity: 'error', path: 'steps[3].label', message: `the Kazakh label is missing («${version.steps[3]!.label.ru}»): user-facing labels exist in Russian and Kazakh` },
+      {
+        severity: 'error',
+        path: 'steps[3].label',
+        message: `the Kazakh label is missing («${version.steps[3]!.label.ru}»): user-facing labels exist in Russian and Kazakh`,
+      },
     ]);
   });
 
@@ -255,9 +647,15 @@ describe('lint', () => {
     const swapped = structuredClone(version);
     const limit = swapped.steps.find((s) => s.id === 'group-formed')!.limits[0];
     [limit.spec, limit.alternative!.spec] = [limit.alternative!.spec, limit.spec];
-    const result = lintCatalog({ versions: [swapped], byId: new Map([[swapped.versionId, swapped]]), byService: new Map() });
+    const result = lintCatalog({
+      versions: [swapped],
+      byId: new Map([[swapped.versionId, swapped]]),
+      byService: new Map(),
+    });
     expect(result.errors).toBe(1);
-    expect(result.versions[0].findings.find((f) => f.severity === 'error')!.message).toMatch(/looser than the alternative \(1 working day\) and no appliedReason/);
+    expect(result.versions[0].findings.find((f) => f.severity === 'error')!.message).toMatch(
+      /looser than the alternative \(1 working day\) and no appliedReason/,
+    );
   });
 });
 
@@ -265,9 +663,16 @@ describe('lint of conditional limits', () => {
   it('reports an optional step with a limit but no condition as an error', () => {
     const version = structuredClone(catalog.byId.get('academy-admission/order-58-2019')!);
     delete (version.steps.find((s) => s.id === 'refusal-issued') as { dueWhen?: unknown }).dueWhen;
-    const result = lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+    const result = lintCatalog({
+      versions: [version],
+      byId: new Map([[version.versionId, version]]),
+      byService: new Map(),
+    });
     expect(result.errors).toBe(1);
-    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')).toMatchObject({ path: expect.stringMatching(/^steps\[\d+\]\.dueWhen$/), message: expect.stringMatching(/"refusal-issued" has a time limit but no condition/) });
+    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')).toMatchObject({
+      path: expect.stringMatching(/^steps\[\d+\]\.dueWhen$/),
+      message: expect.stringMatching(/"refusal-issued" has a time limit but no condition/),
+    });
   });
 });
 
@@ -291,15 +696,27 @@ describe('a bad regulation file stops loading with the file, the path and the pr
   const RESERVE = 'personnel-reserve.order-184-2015.yaml';
   const O58 = 'academy-admission.order-58-2019.yaml';
   const stepOf = (d: any, id: string) => d.steps.find((s: { id: string }) => s.id === id);
-  const indexOf = (file: string, id: string) => (parse(readFileSync(join(REGULATIONS, file), 'utf8')) as { steps: { id: string }[] }).steps.findIndex((s) => s.id === id);
+  const indexOf = (file: string, id: string) =>
+    (parse(readFileSync(join(REGULATIONS, file), 'utf8')) as { steps: { id: string }[] }).steps.findIndex(
+      (s) => s.id === id,
+    );
 
   it('the lint command exits 1 on a label missing its Kazakh text, naming the file’s path to it; 0 on the shipped catalog', () => {
     const lint = (dir: string) =>
-      spawnSync(process.execPath, ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), 'lint', '--dir', dir], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '' } });
+      spawnSync(
+        process.execPath,
+        ['-r', join(ROOT, 'test/support/swc-register.js'), join(ROOT, 'src/cli/main.ts'), 'lint', '--dir', dir],
+        { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '' } },
+      );
     const shipped = lint(REGULATIONS);
-    expect(shipped.stdout).toMatch(/6 version\(s\), \d+ contradiction\(s\), 0 label\(s\) missing a translation, 0 error\(s\)/);
+    expect(shipped.stdout).toMatch(
+      /6 version\(s\), \d+ contradiction\(s\), 0 label\(s\) missing a translation, 0 error\(s\)/,
+    );
     expect(shipped.status).toBe(0);
-    const { dir } = brokenCatalog(TESTING, (d) => (d.steps[3].label = { ru: d.steps[3].label.ru, kk: null, kkNeedsTranslation: true }));
+    const { dir } = brokenCatalog(
+      TESTING,
+      (d) => (d.steps[3].label = { ru: d.steps[3].label.ru, kk: null, kkNeedsTranslation: true }),
+    );
     const missing = lint(dir);
     expect(missing.stdout).toContain('error: steps[3].label: the Kazakh label is missing («Допуск к тестированию');
     expect(missing.stdout).toMatch(/1 label\(s\) missing a translation, 1 error\(s\)/);
@@ -307,29 +724,153 @@ describe('a bad regulation file stops loading with the file, the path and the pr
   });
 
   it.each<[string, string, (d: any) => void, string, RegExp]>([
-    ['unknown event type', TESTING, (d) => (d.steps[0].eventType = 'ApplicationFiled'), 'steps[0].eventType', /not in the event vocabulary/],
-    ['undeclared role', TESTING, (d) => (d.steps[3].roles = ['proctor']), 'steps[3].roles[0]', /"proctor" is not a declared role/],
-    ['unknown step in after', TESTING, (d) => (d.steps[4].after = ['briefing']), 'steps[4].after[0]', /"briefing" is not a step/],
+    [
+      'unknown event type',
+      TESTING,
+      (d) => (d.steps[0].eventType = 'ApplicationFiled'),
+      'steps[0].eventType',
+      /not in the event vocabulary/,
+    ],
+    [
+      'undeclared role',
+      TESTING,
+      (d) => (d.steps[3].roles = ['proctor']),
+      'steps[3].roles[0]',
+      /"proctor" is not a declared role/,
+    ],
+    [
+      'unknown step in after',
+      TESTING,
+      (d) => (d.steps[4].after = ['briefing']),
+      'steps[4].after[0]',
+      /"briefing" is not a step/,
+    ],
     ['cycle', TESTING, (d) => (d.steps[3].after = ['test-result-issued']), 'after', /cycle/],
-    ['limit kind', TESTING, (d) => (d.steps[3].limits[0].spec = { kind: 'hours', hours: 1 }), 'steps[3].limits[0].spec.kind', /./],
-    ['negative working days', 'personnel-reserve.order-184-2015.yaml', (d) => (d.steps[3].limits[0].spec.days = -1), 'steps[3].limits[0].spec.days', /./],
+    [
+      'limit kind',
+      TESTING,
+      (d) => (d.steps[3].limits[0].spec = { kind: 'hours', hours: 1 }),
+      'steps[3].limits[0].spec.kind',
+      /./,
+    ],
+    [
+      'negative working days',
+      'personnel-reserve.order-184-2015.yaml',
+      (d) => (d.steps[3].limits[0].spec.days = -1),
+      'steps[3].limits[0].spec.days',
+      /./,
+    ],
     ['impossible date', TESTING, (d) => (d.act.date = '2015-02-30'), 'act.date', /does not exist/],
-    ['missing Kazakh label unmarked', TESTING, (d) => ((d.title.kk = null), delete d.title.kkSource), 'title.kk', /mark kkNeedsTranslation/],
-    ['Kazakh label without its source', TESTING, (d) => delete d.steps[0].label.kkSource, 'steps[0].label.kkSource', /say where the Kazakh label comes from \(act \| translation\)/],
+    [
+      'missing Kazakh label unmarked',
+      TESTING,
+      (d) => ((d.title.kk = null), delete d.title.kkSource),
+      'title.kk',
+      /mark kkNeedsTranslation/,
+    ],
+    [
+      'Kazakh label without its source',
+      TESTING,
+      (d) => delete d.steps[0].label.kkSource,
+      'steps[0].label.kkSource',
+      /say where the Kazakh label comes from \(act \| translation\)/,
+    ],
     ['Kazakh label source not known', TESTING, (d) => (d.title.kkSource = 'machine'), 'title.kkSource', /./],
-    ['a source for a missing Kazakh label', TESTING, (d) => ((d.title.kk = null), (d.title.kkNeedsTranslation = true)), 'title.kkSource', /given for a Kazakh label that is missing/],
-    ['anchor on a missing step', TESTING, (d) => (d.steps[4].limits[0].anchor = { step: 'admission' }), 'steps[4].limits[0].anchor.step', /not a step/],
-    ['clause of another act', TESTING, (d) => (d.steps[0].clause.act = 'order-172-2017'), 'steps[0].clause.act', /not this version's act/],
-    ['overlapping versions', 'academy-admission.order-58-2019.yaml', (d) => (d.effective.from = '2016-01-01'), 'effective.from', /overlaps academy-admission\/order-184-2015/],
-    ['version id mismatch', TESTING, (d) => (d.versionId = 'civil-service-testing/order-185-2015'), 'versionId', /must be "civil-service-testing\/order-184-2015"/],
-    ['per-track roles missing a track', O58, (d) => delete stepOf(d, 'application-submitted').rolesByTrack['qualification-improvement'], `steps[${indexOf(O58, 'application-submitted')}].rolesByTrack`, /names no roles for track "qualification-improvement"/],
-    ['per-track role not among the step’s roles', O58, (d) => (stepOf(d, 'extract-issued').rolesByTrack.postgraduate = ['signatory']), `steps[${indexOf(O58, 'extract-issued')}].rolesByTrack.postgraduate[0]`, /"signatory" is not in the step's roles/],
-    ['per-track roles for a track the step is not on', O58, (d) => (stepOf(d, 'admission-order-drafted').rolesByTrack = { postgraduate: ['executive-secretary'], 'qualification-improvement': ['executive-secretary'] }), `steps[${indexOf(O58, 'admission-order-drafted')}].rolesByTrack.qualification-improvement`, /not one of this step's tracks/],
-    ['same event twice on a track', TESTING, (d) => (d.steps[4].eventType = 'AdmittedToTest'), 'steps[4].eventType', /already completes step "admitted-to-test"/],
-    ['an optional step with a limit but no condition', ADMISSION, (d) => delete stepOf(d, 'appeal-resolved').dueWhen, `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen`, /must name the act that makes it due/],
-    ['a condition on a step that does not exist', ADMISSION, (d) => (stepOf(d, 'appeal-resolved').dueWhen = [{ step: 'appeal-filed' }]), `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen[0].step`, /"appeal-filed" is not a step/],
-    ['a condition of an unknown outcome', ADMISSION, (d) => (stepOf(d, 'not-admitted').dueWhen = [{ step: 'entrance-exams-passed', outcome: 'failed' }]), `steps[${indexOf(ADMISSION, 'not-admitted')}].dueWhen[0].outcome`, /./],
-    ['a limit counted back from a date the act does not record', RESERVE, (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }), `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`, /go together/],
+    [
+      'a source for a missing Kazakh label',
+      TESTING,
+      (d) => ((d.title.kk = null), (d.title.kkNeedsTranslation = true)),
+      'title.kkSource',
+      /given for a Kazakh label that is missing/,
+    ],
+    [
+      'anchor on a missing step',
+      TESTING,
+      (d) => (d.steps[4].limits[0].anchor = { step: 'admission' }),
+      'steps[4].limits[0].anchor.step',
+      /not a step/,
+    ],
+    [
+      'clause of another act',
+      TESTING,
+      (d) => (d.steps[0].clause.act = 'order-172-2017'),
+      'steps[0].clause.act',
+      /not this version's act/,
+    ],
+    [
+      'overlapping versions',
+      'academy-admission.order-58-2019.yaml',
+      (d) => (d.effective.from = '2016-01-01'),
+      'effective.from',
+      /overlaps academy-admission\/order-184-2015/,
+    ],
+    [
+      'version id mismatch',
+      TESTING,
+      (d) => (d.versionId = 'civil-service-testing/order-185-2015'),
+      'versionId',
+      /must be "civil-service-testing\/order-184-2015"/,
+    ],
+    [
+      'per-track roles missing a track',
+      O58,
+      (d) => delete stepOf(d, 'application-submitted').rolesByTrack['qualification-improvement'],
+      `steps[${indexOf(O58, 'application-submitted')}].rolesByTrack`,
+      /names no roles for track "qualification-improvement"/,
+    ],
+    [
+      'per-track role not among the step’s roles',
+      O58,
+      (d) => (stepOf(d, 'extract-issued').rolesByTrack.postgraduate = ['signatory']),
+      `steps[${indexOf(O58, 'extract-issued')}].rolesByTrack.postgraduate[0]`,
+      /"signatory" is not in the step's roles/,
+    ],
+    [
+      'per-track roles for a track the step is not on',
+      O58,
+      (d) =>
+        (stepOf(d, 'admission-order-drafted').rolesByTrack = {
+          postgraduate: ['executive-secretary'],
+          'qualification-improvement': ['executive-secretary'],
+        }),
+      `steps[${indexOf(O58, 'admission-order-drafted')}].rolesByTrack.qualification-improvement`,
+      /not one of this step's tracks/,
+    ],
+    [
+      'same event twice on a track',
+      TESTING,
+      (d) => (d.steps[4].eventType = 'AdmittedToTest'),
+      'steps[4].eventType',
+      /already completes step "admitted-to-test"/,
+    ],
+    [
+      'an optional step with a limit but no condition',
+      ADMISSION,
+      (d) => delete stepOf(d, 'appeal-resolved').dueWhen,
+      `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen`,
+      /must name the act that makes it due/,
+    ],
+    [
+      'a condition on a step that does not exist',
+      ADMISSION,
+      (d) => (stepOf(d, 'appeal-resolved').dueWhen = [{ step: 'appeal-filed' }]),
+      `steps[${indexOf(ADMISSION, 'appeal-resolved')}].dueWhen[0].step`,
+      /"appeal-filed" is not a step/,
+    ],
+    [
+      'a condition of an unknown outcome',
+      ADMISSION,
+      (d) => (stepOf(d, 'not-admitted').dueWhen = [{ step: 'entrance-exams-passed', outcome: 'failed' }]),
+      `steps[${indexOf(ADMISSION, 'not-admitted')}].dueWhen[0].outcome`,
+      /./,
+    ],
+    [
+      'a limit counted back from a date the act does not record',
+      RESERVE,
+      (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }),
+      `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`,
+      /go together/,
+    ],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);
     let error: unknown;

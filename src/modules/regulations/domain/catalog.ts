@@ -38,11 +38,16 @@ export class CatalogError extends Error {
 export function loadCatalog(dir: string): Catalog {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.yaml') || n.endsWith('.yml')).sort();
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+      .sort();
   } catch (error) {
-    throw new CatalogError([new DataFileError(dir, [{ path: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code}` }])]);
+    throw new CatalogError([
+      new DataFileError(dir, [{ path: '', problem: `cannot be read: ${(error as NodeJS.ErrnoException).code}` }]),
+    ]);
   }
-  if (names.length === 0) throw new CatalogError([new DataFileError(dir, [{ path: '', problem: 'holds no regulation files (*.yaml)' }])]);
+  if (names.length === 0)
+    throw new CatalogError([new DataFileError(dir, [{ path: '', problem: 'holds no regulation files (*.yaml)' }])]);
 
   const failures: DataFileError[] = [];
   const versions: RegulationVersion[] = [];
@@ -76,23 +81,52 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
   const problems: DataFileProblem[] = [];
   const add = (path: string, problem: string) => problems.push({ path, problem });
 
-  if (!data.versionId.startsWith(`${data.serviceId}/`)) add('versionId', `must start with the service id "${data.serviceId}/"`);
-  if (data.versionId !== `${data.serviceId}/${data.act.id}`) add('versionId', `must be "${data.serviceId}/${data.act.id}" (service id / act id)`);
+  if (!data.versionId.startsWith(`${data.serviceId}/`))
+    add('versionId', `must start with the service id "${data.serviceId}/"`);
+  if (data.versionId !== `${data.serviceId}/${data.act.id}`)
+    add('versionId', `must be "${data.serviceId}/${data.act.id}" (service id / act id)`);
   const expectedName = `${data.serviceId}.${data.act.id}.yaml`;
   if (basename(fileName) !== expectedName) add('', `the file must be named ${expectedName} after its version`);
-  if (data.effective.until !== null && data.effective.until < data.effective.from) add('effective.until', `must not be before effective.from (${data.effective.from})`);
+  if (data.effective.until !== null && data.effective.until < data.effective.from)
+    add('effective.until', `must not be before effective.from (${data.effective.from})`);
 
   const acts = new Set([data.act.id, ...(data.act.amends ? [data.act.amends.id] : [])]);
-  const tracks = unique(data.tracks.map((t) => t.id), 'tracks', add);
-  const roles = unique(data.roles.map((r) => r.id), 'roles', add);
-  const results = unique(data.results.map((r) => r.id), 'results', add);
-  const steps = unique(data.steps.map((s) => s.id), 'steps', add);
-  const cohortDates = unique(data.cohortDates.map((c) => c.id), 'cohortDates', add);
-  const channels = unique(data.channels.map((c) => c.id), 'channels', add);
+  const tracks = unique(
+    data.tracks.map((t) => t.id),
+    'tracks',
+    add,
+  );
+  const roles = unique(
+    data.roles.map((r) => r.id),
+    'roles',
+    add,
+  );
+  const results = unique(
+    data.results.map((r) => r.id),
+    'results',
+    add,
+  );
+  const steps = unique(
+    data.steps.map((s) => s.id),
+    'steps',
+    add,
+  );
+  const cohortDates = unique(
+    data.cohortDates.map((c) => c.id),
+    'cohortDates',
+    add,
+  );
+  const channels = unique(
+    data.channels.map((c) => c.id),
+    'channels',
+    add,
+  );
 
   const checkClause = (path: string, clause: { act: string; track?: string }) => {
-    if (!acts.has(clause.act)) add(`${path}.act`, `"${clause.act}" is not this version's act (${[...acts].join(' or ')})`);
-    if (clause.track && !tracks.has(clause.track)) add(`${path}.track`, `"${clause.track}" is not a declared track (${[...tracks].join(', ')})`);
+    if (!acts.has(clause.act))
+      add(`${path}.act`, `"${clause.act}" is not this version's act (${[...acts].join(' or ')})`);
+    if (clause.track && !tracks.has(clause.track))
+      add(`${path}.track`, `"${clause.track}" is not a declared track (${[...tracks].join(', ')})`);
   };
   const checkTracks = (path: string, list: string[]) =>
     list.forEach((t, i) => {
@@ -104,7 +138,11 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
   data.roles.forEach((r, i) => {
     checkClause(`roles[${i}].clause`, r.clause);
     // A role no token can carry would make its steps impossible to take.
-    if (!isRole(r.id)) add(`roles[${i}].id`, `"${r.id}" is not a role tokens can carry (src/modules/identity/domain/principal.ts: ${Object.keys(ROLES).join(', ')})`);
+    if (!isRole(r.id))
+      add(
+        `roles[${i}].id`,
+        `"${r.id}" is not a role tokens can carry (src/modules/identity/domain/principal.ts: ${Object.keys(ROLES).join(', ')})`,
+      );
   });
   data.results.forEach((r, i) => {
     checkClause(`results[${i}].clause`, r.clause);
@@ -120,7 +158,8 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
   const eventTypeOnTrack = new Map<string, string>();
   data.steps.forEach((step, i) => {
     const path = `steps[${i}]`;
-    if (!isEventType(step.eventType)) add(`${path}.eventType`, `"${step.eventType}" is not in the event vocabulary (src/events/event-types.ts)`);
+    if (!isEventType(step.eventType))
+      add(`${path}.eventType`, `"${step.eventType}" is not in the event vocabulary (src/events/event-types.ts)`);
     step.roles.forEach((r, j) => {
       if (!roles.has(r)) add(`${path}.roles[${j}]`, `"${r}" is not a declared role (${[...roles].join(', ')})`);
     });
@@ -128,15 +167,25 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
     if (step.rolesByTrack) {
       const byTrack = step.rolesByTrack;
       for (const [track, list] of Object.entries(byTrack)) {
-        if (!step.tracks.includes(track)) add(`${path}.rolesByTrack.${track}`, `"${track}" is not one of this step's tracks (${step.tracks.join(', ')})`);
+        if (!step.tracks.includes(track))
+          add(
+            `${path}.rolesByTrack.${track}`,
+            `"${track}" is not one of this step's tracks (${step.tracks.join(', ')})`,
+          );
         list.forEach((r, j) => {
-          if (!step.roles.includes(r)) add(`${path}.rolesByTrack.${track}[${j}]`, `"${r}" is not in the step's roles (${step.roles.join(', ')}), which list everyone who performs it on any track`);
+          if (!step.roles.includes(r))
+            add(
+              `${path}.rolesByTrack.${track}[${j}]`,
+              `"${r}" is not in the step's roles (${step.roles.join(', ')}), which list everyone who performs it on any track`,
+            );
         });
-        if (step.requiresAll && list.length < 2) add(`${path}.rolesByTrack.${track}`, 'needs at least two roles (requiresAll)');
+        if (step.requiresAll && list.length < 2)
+          add(`${path}.rolesByTrack.${track}`, 'needs at least two roles (requiresAll)');
       }
       // Deny by default: a track left out would silently fall back to every role of the step.
       step.tracks.forEach((t) => {
-        if (!byTrack[t]) add(`${path}.rolesByTrack`, `names no roles for track "${t}"; give every track of the step its roles`);
+        if (!byTrack[t])
+          add(`${path}.rolesByTrack`, `names no roles for track "${t}"; give every track of the step its roles`);
       });
       const used = new Set(Object.values(byTrack).flat());
       step.roles.forEach((r, j) => {
@@ -148,22 +197,33 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       if (a === step.id) add(`${path}.after[${j}]`, 'a step cannot follow itself');
     });
     checkTracks(`${path}.tracks`, step.tracks);
-    if (step.result && !results.has(step.result)) add(`${path}.result`, `"${step.result}" is not a declared result (${[...results].join(', ')})`);
+    if (step.result && !results.has(step.result))
+      add(`${path}.result`, `"${step.result}" is not a declared result (${[...results].join(', ')})`);
     if (step.optional && !step.condition) add(`${path}.condition`, 'an optional step must say when it happens');
     // A limit of a step that happens only in some cases must not count in the others: it needs the act that makes it due.
-    if (step.optional && step.limits.length > 0 && !step.dueWhen) add(`${path}.dueWhen`, 'an optional step with a time limit must name the act that makes it due (dueWhen); its limits count only from then');
+    if (step.optional && step.limits.length > 0 && !step.dueWhen)
+      add(
+        `${path}.dueWhen`,
+        'an optional step with a time limit must name the act that makes it due (dueWhen); its limits count only from then',
+      );
     step.dueWhen?.forEach((d, j) => {
       const other = data.steps.find((s) => s.id === d.step);
       if (!other) add(`${path}.dueWhen[${j}].step`, `"${d.step}" is not a step of this version`);
-      else if (!other.tracks.some((t) => step.tracks.includes(t))) add(`${path}.dueWhen[${j}].step`, `"${d.step}" shares no track with this step`);
+      else if (!other.tracks.some((t) => step.tracks.includes(t)))
+        add(`${path}.dueWhen[${j}].step`, `"${d.step}" shares no track with this step`);
       else if (d.step === step.id) add(`${path}.dueWhen[${j}].step`, 'a step cannot be made due by itself');
     });
-    if (step.repeatable && (step.terminal || step.requiresAll || step.result)) add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
+    if (step.repeatable && (step.terminal || step.requiresAll || step.result))
+      add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);
     for (const track of step.tracks) {
       const key = `${track}\u0000${step.eventType}`;
       const other = eventTypeOnTrack.get(key);
-      if (other) add(`${path}.eventType`, `${step.eventType} already completes step "${other}" on track ${track}; a case could not tell them apart`);
+      if (other)
+        add(
+          `${path}.eventType`,
+          `${step.eventType} already completes step "${other}" on track ${track}; a case could not tell them apart`,
+        );
       else eventTypeOnTrack.set(key, step.id);
     }
     const limitIds = new Set<string>();
@@ -171,16 +231,31 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       const lpath = `${path}.limits[${j}]`;
       if (limitIds.has(limit.id)) add(`${lpath}.id`, `"${limit.id}" is used twice in this step`);
       limitIds.add(limit.id);
-      if ('step' in limit.anchor && !steps.has(limit.anchor.step)) add(`${lpath}.anchor.step`, `"${limit.anchor.step}" is not a step of this version`);
-      if ('stepStarted' in limit.anchor && !steps.has(limit.anchor.stepStarted)) add(`${lpath}.anchor.stepStarted`, `"${limit.anchor.stepStarted}" is not a step of this version`);
-      if ('stepDataDate' in limit.anchor && limit.anchor.stepDataDate.step !== step.id) add(`${lpath}.anchor.stepDataDate.step`, `must be this step ("${step.id}"): the date comes with the act the limit is on`);
-      if ((limit.spec.kind === 'working-days-before') !== 'stepDataDate' in limit.anchor) add(`${lpath}.spec.kind`, 'working-days-before and a stepDataDate anchor go together: the limit counts back from a date the act records');
+      if ('step' in limit.anchor && !steps.has(limit.anchor.step))
+        add(`${lpath}.anchor.step`, `"${limit.anchor.step}" is not a step of this version`);
+      if ('stepStarted' in limit.anchor && !steps.has(limit.anchor.stepStarted))
+        add(`${lpath}.anchor.stepStarted`, `"${limit.anchor.stepStarted}" is not a step of this version`);
+      if ('stepDataDate' in limit.anchor && limit.anchor.stepDataDate.step !== step.id)
+        add(
+          `${lpath}.anchor.stepDataDate.step`,
+          `must be this step ("${step.id}"): the date comes with the act the limit is on`,
+        );
+      if ((limit.spec.kind === 'working-days-before') !== 'stepDataDate' in limit.anchor)
+        add(
+          `${lpath}.spec.kind`,
+          'working-days-before and a stepDataDate anchor go together: the limit counts back from a date the act records',
+        );
       limit.channels?.forEach((c, k) => {
-        if (!channels.has(c)) add(`${lpath}.channels[${k}]`, `"${c}" is not a declared channel (${[...channels].join(', ')})`);
+        if (!channels.has(c))
+          add(`${lpath}.channels[${k}]`, `"${c}" is not a declared channel (${[...channels].join(', ')})`);
       });
-      if (limit.clause.track && !step.tracks.includes(limit.clause.track)) add(`${lpath}.clause.track`, `"${limit.clause.track}" is not one of this step's tracks`);
+      if (limit.clause.track && !step.tracks.includes(limit.clause.track))
+        add(`${lpath}.clause.track`, `"${limit.clause.track}" is not one of this step's tracks`);
       if ('cohortDate' in limit.anchor && !cohortDates.has(limit.anchor.cohortDate)) {
-        add(`${lpath}.anchor.cohortDate`, `"${limit.anchor.cohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`);
+        add(
+          `${lpath}.anchor.cohortDate`,
+          `"${limit.anchor.cohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`,
+        );
       }
       checkClause(`${lpath}.clause`, limit.clause);
       if (limit.alternative) checkClause(`${lpath}.alternative.clause`, limit.alternative.clause);
@@ -188,7 +263,11 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
   });
 
   const cycle = findCycle(data.steps);
-  if (cycle) add(`steps[${data.steps.findIndex((s) => s.id === cycle[0])}].after`, `the steps form a cycle: ${cycle.join(' → ')}`);
+  if (cycle)
+    add(
+      `steps[${data.steps.findIndex((s) => s.id === cycle[0])}].after`,
+      `the steps form a cycle: ${cycle.join(' → ')}`,
+    );
   return problems;
 }
 
@@ -197,7 +276,12 @@ function checkAcrossVersions(versions: RegulationVersion[]): DataFileError[] {
   const seen = new Map<string, RegulationVersion>();
   for (const version of versions) {
     const other = seen.get(version.versionId);
-    if (other) failures.push(new DataFileError(version.file, [{ path: 'versionId', problem: `"${version.versionId}" is also the version id of ${other.file}` }]));
+    if (other)
+      failures.push(
+        new DataFileError(version.file, [
+          { path: 'versionId', problem: `"${version.versionId}" is also the version id of ${other.file}` },
+        ]),
+      );
     seen.set(version.versionId, version);
   }
   const byService = new Map<string, RegulationVersion[]>();

@@ -58,7 +58,9 @@ export function describeSpec(spec: LimitSpec): string {
     case 'working-days':
       return `${spec.days} working day${spec.days === 1 ? '' : 's'}`;
     case 'calendar-period':
-      return [spec.months ? `${spec.months} month(s)` : '', spec.days ? `${spec.days} day(s)` : ''].filter(Boolean).join(' ');
+      return [spec.months ? `${spec.months} month(s)` : '', spec.days ? `${spec.days} day(s)` : '']
+        .filter(Boolean)
+        .join(' ');
     case 'annual-window':
       return 'annual window';
     case 'by-programme':
@@ -86,17 +88,25 @@ export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: 
   const applied = approximateMinutes(limit.spec);
   const other = approximateMinutes(limit.alternative.spec);
   if (applied === null || other === null) {
-    return { rule: 'not-comparable-with-reason', ...(limit.appliedReason ? {} : { error: 'the two readings cannot be compared; state appliedReason for the reading applied' }) };
+    return {
+      rule: 'not-comparable-with-reason',
+      ...(limit.appliedReason
+        ? {}
+        : { error: 'the two readings cannot be compared; state appliedReason for the reading applied' }),
+    };
   }
   if (applied > other) {
     return {
       rule: 'looser-applied-with-reason',
       ...(limit.appliedReason
         ? {}
-        : { error: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given` }),
+        : {
+            error: `the applied reading (${describeSpec(limit.spec)}) is looser than the alternative (${describeSpec(limit.alternative.spec)}) and no appliedReason is given`,
+          }),
     };
   }
-  if (applied === other) return { rule: 'stricter-applied', warning: 'the alternative reading is the same as the applied one; drop it' };
+  if (applied === other)
+    return { rule: 'stricter-applied', warning: 'the alternative reading is the same as the applied one; drop it' };
   return { rule: 'stricter-applied' };
 }
 
@@ -121,26 +131,50 @@ export function lintVersion(version: RegulationVersion): VersionLint {
     });
     // The loader refuses such a file too; lint says it of any version it is handed.
     if (step.optional && step.limits.length > 0 && !step.dueWhen) {
-      findings.push({ severity: 'error', path: `steps[${i}].dueWhen`, message: `optional step "${step.id}" has a time limit but no condition (dueWhen): its limit would count in cases where the step never became due` });
+      findings.push({
+        severity: 'error',
+        path: `steps[${i}].dueWhen`,
+        message: `optional step "${step.id}" has a time limit but no condition (dueWhen): its limit would count in cases where the step never became due`,
+      });
     }
     if (!step.optional && !step.terminal && step.limits.length === 0) {
-      findings.push({ severity: 'info', path: `steps[${i}]`, message: `step "${step.id}" has no time limit in the text` });
+      findings.push({
+        severity: 'info',
+        path: `steps[${i}]`,
+        message: `step "${step.id}" has no time limit in the text`,
+      });
     }
   });
   version.notes.forEach((note, i) => findings.push({ severity: 'info', path: `notes[${i}]`, message: note }));
   // Every user-facing label exists in Russian and Kazakh: a missing one is an error, though the service still starts.
   const untranslated = labelsWhere(version, (l) => l.kkNeedsTranslation === true || l.ruNeedsTranslation === true);
   for (const { path, label } of untranslated) {
-    const missing = [label.ruNeedsTranslation ? 'Russian' : '', label.kkNeedsTranslation ? 'Kazakh' : ''].filter(Boolean).join(' and ');
-    findings.push({ severity: 'error', path, message: `the ${missing} label is missing («${label.ru ?? label.kk}»): user-facing labels exist in Russian and Kazakh` });
+    const missing = [label.ruNeedsTranslation ? 'Russian' : '', label.kkNeedsTranslation ? 'Kazakh' : '']
+      .filter(Boolean)
+      .join(' and ');
+    findings.push({
+      severity: 'error',
+      path,
+      message: `the ${missing} label is missing («${label.ru ?? label.kk}»): user-facing labels exist in Russian and Kazakh`,
+    });
   }
   const kazakhTranslations = labelsWhere(version, (l) => l.kkSource === 'translation').length;
-  return { versionId: version.versionId, file: version.file, contradictions, findings, labelsNeedingTranslation: untranslated.length, kazakhTranslations };
+  return {
+    versionId: version.versionId,
+    file: version.file,
+    contradictions,
+    findings,
+    labelsNeedingTranslation: untranslated.length,
+    kazakhTranslations,
+  };
 }
 
 export function lintCatalog(catalog: Catalog): LintReport {
   const versions = catalog.versions.map(lintVersion);
-  return { versions, errors: versions.reduce((n, v) => n + v.findings.filter((f) => f.severity === 'error').length, 0) };
+  return {
+    versions,
+    errors: versions.reduce((n, v) => n + v.findings.filter((f) => f.severity === 'error').length, 0),
+  };
 }
 
 export function formatLintReport(report: LintReport): string {
@@ -150,12 +184,21 @@ export function formatLintReport(report: LintReport): string {
     if (v.contradictions.length === 0) lines.push('  no contradictions recorded');
     for (const c of v.contradictions) {
       lines.push(`  contradiction in step ${c.stepId}, limit ${c.limitId}:`);
-      lines.push(`    applied:     ${describeSpec(c.applied.spec)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`);
-      lines.push(`    alternative: ${describeSpec(c.alternative.spec)}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`);
-      lines.push(`    reading:     ${c.rule === 'stricter-applied' ? 'the stricter reading is applied' : `chosen: ${c.appliedReason ?? '(no reason given)'}`}`);
+      lines.push(
+        `    applied:     ${describeSpec(c.applied.spec)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`,
+      );
+      lines.push(
+        `    alternative: ${describeSpec(c.alternative.spec)}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`,
+      );
+      lines.push(
+        `    reading:     ${c.rule === 'stricter-applied' ? 'the stricter reading is applied' : `chosen: ${c.appliedReason ?? '(no reason given)'}`}`,
+      );
     }
     for (const f of v.findings) lines.push(`  ${f.severity}: ${f.path}: ${f.message}`);
-    if (v.kazakhTranslations > 0) lines.push(`  info: ${v.kazakhTranslations} Kazakh label(s) are working translations (kkSource: translation), to check against the act's official Kazakh text`);
+    if (v.kazakhTranslations > 0)
+      lines.push(
+        `  info: ${v.kazakhTranslations} Kazakh label(s) are working translations (kkSource: translation), to check against the act's official Kazakh text`,
+      );
   }
   lines.push(
     `${report.versions.length} version(s), ${report.versions.reduce((n, v) => n + v.contradictions.length, 0)} contradiction(s), ${report.versions.reduce((n, v) => n + v.labelsNeedingTranslation, 0)} label(s) missing a translation, ${report.errors} error(s)`,
@@ -163,10 +206,19 @@ export function formatLintReport(report: LintReport): string {
   return lines.join('\n');
 }
 
-type LabelLike = { ru?: string | null; kk?: string | null; kkSource?: string; kkNeedsTranslation?: boolean; ruNeedsTranslation?: boolean };
+type LabelLike = {
+  ru?: string | null;
+  kk?: string | null;
+  kkSource?: string;
+  kkNeedsTranslation?: boolean;
+  ruNeedsTranslation?: boolean;
+};
 
 /** Every label of the version (an object with ru and kk) that matches, with its path in the file. */
-function labelsWhere(version: RegulationVersion, test: (label: LabelLike) => boolean): { path: string; label: LabelLike }[] {
+function labelsWhere(
+  version: RegulationVersion,
+  test: (label: LabelLike) => boolean,
+): { path: string; label: LabelLike }[] {
   const found: { path: string; label: LabelLike }[] = [];
   const walk = (value: unknown, path: string) => {
     if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`));

@@ -29,12 +29,34 @@ export const labelSchema = z
   })
   .superRefine((label, ctx) => {
     // Said for every Kazakh label, so a reviewer finds each working translation and no label passes for the act's words by default.
-    if (label.kk !== null && !label.kkSource) ctx.addIssue({ code: 'custom', path: ['kkSource'], message: `is missing: say where the Kazakh label comes from (${LABEL_SOURCES.join(' | ')})` });
-    if (label.kk === null && label.kkSource) ctx.addIssue({ code: 'custom', path: ['kkSource'], message: 'is given for a Kazakh label that is missing' });
-    if (label.kk !== null && label.kkNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['kkNeedsTranslation'], message: 'is set on a label that has its Kazakh text; drop it' });
-    if (label.ru === null && !label.ruNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['ru'], message: 'is missing: give the Russian label or mark ruNeedsTranslation: true' });
-    if (label.kk === null && !label.kkNeedsTranslation) ctx.addIssue({ code: 'custom', path: ['kk'], message: 'is missing: give the Kazakh label or mark kkNeedsTranslation: true' });
-    if (label.ru === null && label.kk === null) ctx.addIssue({ code: 'custom', message: 'needs at least one of ru or kk' });
+    if (label.kk !== null && !label.kkSource)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kkSource'],
+        message: `is missing: say where the Kazakh label comes from (${LABEL_SOURCES.join(' | ')})`,
+      });
+    if (label.kk === null && label.kkSource)
+      ctx.addIssue({ code: 'custom', path: ['kkSource'], message: 'is given for a Kazakh label that is missing' });
+    if (label.kk !== null && label.kkNeedsTranslation)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kkNeedsTranslation'],
+        message: 'is set on a label that has its Kazakh text; drop it',
+      });
+    if (label.ru === null && !label.ruNeedsTranslation)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ru'],
+        message: 'is missing: give the Russian label or mark ruNeedsTranslation: true',
+      });
+    if (label.kk === null && !label.kkNeedsTranslation)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kk'],
+        message: 'is missing: give the Kazakh label or mark kkNeedsTranslation: true',
+      });
+    if (label.ru === null && label.kk === null)
+      ctx.addIssue({ code: 'custom', message: 'needs at least one of ru or kk' });
   });
 
 export const clauseSchema = z.strictObject({
@@ -48,21 +70,39 @@ export const clauseSchema = z.strictObject({
 
 const weekday = z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']);
 const annualDay = z.union([
-  z.strictObject({ monthDay: z.string().refine((v) => /^\d{2}-\d{2}$/.test(v) && localDateProblem(`2000-${v}`) === null, 'must be a month and day written MM-DD') }),
-  z.strictObject({ nth: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(-1)]), weekday, month: z.number().int().min(1).max(12) }),
+  z.strictObject({
+    monthDay: z
+      .string()
+      .refine(
+        (v) => /^\d{2}-\d{2}$/.test(v) && localDateProblem(`2000-${v}`) === null,
+        'must be a month and day written MM-DD',
+      ),
+  }),
+  z.strictObject({
+    nth: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(-1)]),
+    weekday,
+    month: z.number().int().min(1).max(12),
+  }),
 ]) satisfies z.ZodType<AnnualDay>;
 
 export const limitSpecSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('minutes'), minutes: z.number().int().positive() }),
   z.strictObject({ kind: z.literal('working-days'), days: z.number().int().min(0).max(365) }),
   z
-    .strictObject({ kind: z.literal('calendar-period'), months: z.number().int().positive().optional(), days: z.number().int().positive().optional() })
+    .strictObject({
+      kind: z.literal('calendar-period'),
+      months: z.number().int().positive().optional(),
+      days: z.number().int().positive().optional(),
+    })
     .refine((s) => s.months !== undefined || s.days !== undefined, 'needs months or days'),
   z.strictObject({
     kind: z.literal('annual-window'),
     from: annualDay.optional(),
     until: annualDay,
-    untilTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM').optional(),
+    untilTime: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM')
+      .optional(),
   }),
   z.strictObject({ kind: z.literal('by-programme'), maxMonths: z.number().int().positive().optional() }),
   z.strictObject({ kind: z.literal('working-days-before'), days: z.number().int().min(1).max(365) }),
@@ -72,14 +112,21 @@ const anchorSchema = z.union([
   z.strictObject({ step: kebab }),
   z.strictObject({ stepStarted: kebab }),
   z.strictObject({ cohortDate: kebab }),
-  z.strictObject({ stepDataDate: z.strictObject({ step: kebab, field: z.string().regex(/^[a-zA-Z]+$/, 'must be a field name of the event data') }) }),
+  z.strictObject({
+    stepDataDate: z.strictObject({
+      step: kebab,
+      field: z.string().regex(/^[a-zA-Z]+$/, 'must be a field name of the event data'),
+    }),
+  }),
 ]);
 
 /**
  * The act that makes a conditional step due: a step done (`done`), or done with a positive or negative outcome (a
  * failed test or exam, a non-compliant review, a non-admission, a group formed without the applicant).
  */
-export const dueWhenSchema = z.array(z.strictObject({ step: kebab, outcome: z.enum(['done', 'positive', 'negative']).default('done') })).min(1);
+export const dueWhenSchema = z
+  .array(z.strictObject({ step: kebab, outcome: z.enum(['done', 'positive', 'negative']).default('done') }))
+  .min(1);
 export type DueWhen = z.infer<typeof dueWhenSchema>;
 
 export const limitSchema = z.strictObject({
@@ -102,7 +149,13 @@ export const regulationFileSchema = z.strictObject({
     registration: z.strictObject({ number: z.string().min(1), date: localDate.optional() }).nullable(),
     appendix: z.number().int().positive(),
     amends: z
-      .strictObject({ id: kebab, number: z.string().min(1), date: localDate, registration: z.strictObject({ number: z.string().min(1), date: localDate.optional() }).optional(), title: z.string().optional() })
+      .strictObject({
+        id: kebab,
+        number: z.string().min(1),
+        date: localDate,
+        registration: z.strictObject({ number: z.string().min(1), date: localDate.optional() }).optional(),
+        title: z.string().optional(),
+      })
       .nullable(),
   }),
   effective: z.strictObject({
@@ -112,7 +165,13 @@ export const regulationFileSchema = z.strictObject({
     source: z.string().min(3),
   }),
   repealedBy: z
-    .strictObject({ id: kebab, title: z.string().min(1), date: localDate, note: z.string().optional(), effectiveFrom: localDate.optional() })
+    .strictObject({
+      id: kebab,
+      title: z.string().min(1),
+      date: localDate,
+      note: z.string().optional(),
+      effectiveFrom: localDate.optional(),
+    })
     .nullable(),
   /**
    * How long the personal data of a case closed under this version is kept before it is due for erasure (law No.
@@ -120,7 +179,9 @@ export const regulationFileSchema = z.strictObject({
    * requires). Absent: the service default (DEFAULT_PERSONAL_DATA_RETENTION, a setting, not a legal figure).
    * `basis` says where the period comes from; a period the act itself does not fix must say it is a setting.
    */
-  personalDataRetention: z.strictObject({ years: z.number().int().min(0).max(100), basis: z.string().min(3) }).optional(),
+  personalDataRetention: z
+    .strictObject({ years: z.number().int().min(0).max(100), basis: z.string().min(3) })
+    .optional(),
   provider: labelSchema,
   channels: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema })).min(1),
   forms: z.array(z.enum(['electronic', 'paper'])).min(1),
@@ -174,9 +235,19 @@ export const regulationFileSchema = z.strictObject({
     )
     .min(1),
   intakeWindows: z
-    .array(z.strictObject({ id: kebab, tracks: z.array(kebab).min(1), spec: limitSpecSchema, clause: clauseSchema, note: z.string().optional() }))
+    .array(
+      z.strictObject({
+        id: kebab,
+        tracks: z.array(kebab).min(1),
+        spec: limitSpecSchema,
+        clause: clauseSchema,
+        note: z.string().optional(),
+      }),
+    )
     .default([]),
-  cohortDates: z.array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema, note: z.string().optional() })).default([]),
+  cohortDates: z
+    .array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema, note: z.string().optional() }))
+    .default([]),
   notes: z.array(z.string()).default([]),
 });
 

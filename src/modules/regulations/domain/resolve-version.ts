@@ -32,7 +32,9 @@ export function resolveVersion(catalog: Catalog, serviceId: string, instant: Dat
   const versions = catalog.byService.get(serviceId);
   if (!versions) throw new UnknownServiceError(serviceId, [...catalog.byService.keys()]);
   const date = zone.toLocal(instant).date;
-  const found = versions.find((v) => v.effective.from <= date && (v.effective.until === null || date <= v.effective.until));
+  const found = versions.find(
+    (v) => v.effective.from <= date && (v.effective.until === null || date <= v.effective.until),
+  );
   if (!found) {
     throw new NoVersionInForceError(
       serviceId,

@@ -12,15 +12,36 @@ import type { RegulationVersion } from './catalog';
  * Members that carry words for people, not structure a case relies on; and the retention period of personal data,
  * a policy applied after a case is closed that no stored act depends on.
  */
-const WORDS = new Set(['personalDataRetention', 'label', 'title', 'note', 'notes', 'quote', 'reading', 'source', 'condition', 'appliedReason', 'description', 'kkNeedsTranslation', 'ruNeedsTranslation']);
+const WORDS = new Set([
+  'personalDataRetention',
+  'label',
+  'title',
+  'note',
+  'notes',
+  'quote',
+  'reading',
+  'source',
+  'condition',
+  'appliedReason',
+  'description',
+  'kkNeedsTranslation',
+  'ruNeedsTranslation',
+]);
 
 function withoutWords(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutWords);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !WORDS.has(k)).map(([k, v]) => [k, withoutWords(v)]));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([k]) => !WORDS.has(k))
+      .map(([k, v]) => [k, withoutWords(v)]),
+  );
 }
 
-const sha256 = (value: unknown): string => createHash('sha256').update(canonicalize(value) ?? '').digest('hex');
+const sha256 = (value: unknown): string =>
+  createHash('sha256')
+    .update(canonicalize(value) ?? '')
+    .digest('hex');
 
 export interface VersionFingerprint {
   hash: string;

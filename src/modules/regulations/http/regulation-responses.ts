@@ -129,7 +129,11 @@ class RegulationStepDto {
   @ApiProperty()
   terminal!: boolean;
 
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'its limits, each with its clause and the reading applied' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: 'its limits, each with its clause and the reading applied',
+  })
   limits!: Record<string, unknown>[];
 }
 
@@ -149,9 +153,18 @@ export class RegulationDetailDto {
   @ApiProperty({ type: [RegulationStepDto] })
   steps!: RegulationStepDto[];
 
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: "the channels the service is offered through, in the regulation's (the law's) words, each with its label (ru, kk, en) and requestedChannel: the channel a filing names to use it (portal | psc | office)" })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description:
+      "the channels the service is offered through, in the regulation's (the law's) words, each with its label (ru, kk, en) and requestedChannel: the channel a filing names to use it (portal | psc | office)",
+  })
   channels!: Record<string, unknown>[];
 
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, description: 'the roles of the regulation, each with its label' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: 'the roles of the regulation, each with its label',
+  })
   roles!: Record<string, unknown>[];
 }

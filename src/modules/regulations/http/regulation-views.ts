@@ -12,7 +12,14 @@ export function versionSummary(version: RegulationVersion) {
     versionId: version.versionId,
     serviceId: version.serviceId,
     title: version.title,
-    act: { id: version.act.id, title: version.act.title, number: version.act.number, date: version.act.date, registration: version.act.registration, appendix: version.act.appendix },
+    act: {
+      id: version.act.id,
+      title: version.act.title,
+      number: version.act.number,
+      date: version.act.date,
+      registration: version.act.registration,
+      appendix: version.act.appendix,
+    },
     tracks: version.tracks.map((t) => ({ id: t.id, label: t.label })),
     effective: version.effective,
     repealedBy: version.repealedBy,
@@ -21,7 +28,11 @@ export function versionSummary(version: RegulationVersion) {
 
 export function limitView(limit: Limit) {
   const { kind, ...parameters } = limit.spec;
-  const reading: 'only' | 'stricter' | 'chosen' = !limit.alternative ? 'only' : readingOf(limit).rule === 'stricter-applied' ? 'stricter' : 'chosen';
+  const reading: 'only' | 'stricter' | 'chosen' = !limit.alternative
+    ? 'only'
+    : readingOf(limit).rule === 'stricter-applied'
+      ? 'stricter'
+      : 'chosen';
   return {
     id: limit.id,
     kind,
@@ -30,7 +41,13 @@ export function limitView(limit: Limit) {
     clause: limit.clause,
     applied: { reading, ...(limit.appliedReason ? { reason: limit.appliedReason } : {}) },
     ...(limit.alternative
-      ? { alternative: { kind: limit.alternative.spec.kind, ...withoutKind(limit.alternative.spec), clause: limit.alternative.clause } }
+      ? {
+          alternative: {
+            kind: limit.alternative.spec.kind,
+            ...withoutKind(limit.alternative.spec),
+            clause: limit.alternative.clause,
+          },
+        }
       : {}),
   };
 }
@@ -41,12 +58,18 @@ export function versionDetail(version: RegulationVersion) {
     regulationVersionId: version.versionId,
     ...rest,
     // The catalog's (the law's) channel ids, each with the command's word that files through it and an English label.
-    channels: channels.map((c) => ({ ...c, requestedChannel: requestedChannelOf(c.id), label: { ...c.label, en: channelLabel(c.id).en } })),
+    channels: channels.map((c) => ({
+      ...c,
+      requestedChannel: requestedChannelOf(c.id),
+      label: { ...c.label, en: channelLabel(c.id).en },
+    })),
     steps: steps.map((step) => ({
       id: step.id,
       label: step.label,
       eventType: step.eventType,
-      eventLabel: isEventType(step.eventType) ? { ru: EVENT_TYPES[step.eventType].ru, kk: EVENT_TYPES[step.eventType].kk } : null,
+      eventLabel: isEventType(step.eventType)
+        ? { ru: EVENT_TYPES[step.eventType].ru, kk: EVENT_TYPES[step.eventType].kk }
+        : null,
       roles: step.roles,
       ...(step.rolesByTrack ? { rolesByTrack: step.rolesByTrack } : {}),
       requiresAll: step.requiresAll,

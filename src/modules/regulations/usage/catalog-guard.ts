@@ -18,7 +18,13 @@ import { ProjectionRegistry } from '../../../projections/projection-registry';
 import { checkpointKey, physicalCollection } from '../../../projections/projection';
 import type { Catalog } from '../domain/catalog';
 import { fingerprintOf, type VersionFingerprint } from '../domain/version-fingerprint';
-import { applyUsage, CATALOG_USAGE_PROJECTION, VERSIONS_IN_USE, type UsageCount, type VersionUsage } from './catalog-usage.projection';
+import {
+  applyUsage,
+  CATALOG_USAGE_PROJECTION,
+  VERSIONS_IN_USE,
+  type UsageCount,
+  type VersionUsage,
+} from './catalog-usage.projection';
 import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
 import { appendSealed } from '../../transparency/sealed-append';
 
@@ -50,7 +56,10 @@ async function versionsInUse(log: EventLog, store: ReadStore): Promise<Map<strin
   const entry = await new ProjectionRegistry(store).get(CATALOG_USAGE_PROJECTION);
   let after = 0;
   if (entry?.active) {
-    for (const doc of await store.collection<VersionUsage>(physicalCollection(CATALOG_USAGE_PROJECTION, entry.active, VERSIONS_IN_USE)).find({})) usage.set(doc._id, doc);
+    for (const doc of await store
+      .collection<VersionUsage>(physicalCollection(CATALOG_USAGE_PROJECTION, entry.active, VERSIONS_IN_USE))
+      .find({}))
+      usage.set(doc._id, doc);
     after = (await store.getCheckpoint(checkpointKey(CATALOG_USAGE_PROJECTION, entry.active)))?.position ?? 0;
   }
   for (;;) {
@@ -97,7 +106,12 @@ export class CatalogPins {
     const pin: VersionPin = { versionId, ...fingerprintOf(version), reason: 'first-use' };
     const done = appendSealed(this.log, CATALOG_PINS_STREAM, [{ type: VERSION_PINNED, data: pin }])
       .then(() => void this.pinned.set(versionId, pin))
-      .catch((error: unknown) => this.logger.warn({ versionId, err: String(error) }, 'could not pin a regulation version; it is pinned at the next start'))
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { versionId, err: String(error) },
+          'could not pin a regulation version; it is pinned at the next start',
+        ),
+      )
       .finally(() => this.pending.delete(versionId));
     this.pending.set(versionId, done);
     return done;
@@ -112,7 +126,14 @@ export class CatalogPins {
  * Compares every version in use with the catalog; throws CatalogChangedError naming what breaks stored cases.
  * `pinVersions`: whether this process pins (the API; the worker and the demo leave it to the API's next start).
  */
-export async function checkCatalog(options: { log: EventLog; store: ReadStore; catalog: Catalog; allowed: readonly string[]; logger: Logger; pinVersions: boolean }): Promise<CatalogPins> {
+export async function checkCatalog(options: {
+  log: EventLog;
+  store: ReadStore;
+  catalog: Catalog;
+  allowed: readonly string[];
+  logger: Logger;
+  pinVersions: boolean;
+}): Promise<CatalogPins> {
   const { log, store, catalog, allowed, logger } = options;
   const usage = await versionsInUse(log, store);
   const pins = await readPins(log);
@@ -122,32 +143,51 @@ export async function checkCatalog(options: { log: EventLog; store: ReadStore; c
   for (const [versionId, use] of usage) {
     const version = catalog.byId.get(versionId);
     if (!version) {
-      problems.push(`version ${versionId} is used by ${cases(use)} but is no longer in the catalog (its file was removed or its id changed); restore the file`);
+      problems.push(
+        `version ${versionId} is used by ${cases(use)} but is no longer in the catalog (its file was removed or its id changed); restore the file`,
+      );
       continue;
     }
     const breaks: string[] = [];
     const tracks = new Set(version.tracks.map((t) => t.id));
     const steps = new Set(version.steps.map((s) => s.id));
-    for (const [trackId, trackUse] of Object.entries(use.tracks)) if (!tracks.has(trackId)) breaks.push(`track ${trackId}, used by ${cases(trackUse)}, is no longer in ${versionId}`);
-    for (const [stepId, stepUse] of Object.entries(use.steps)) if (!steps.has(stepId)) breaks.push(`step ${stepId}, recorded on ${cases(stepUse)}, is no longer in ${versionId} (renamed or removed)`);
+    for (const [trackId, trackUse] of Object.entries(use.tracks))
+      if (!tracks.has(trackId))
+        breaks.push(`track ${trackId}, used by ${cases(trackUse)}, is no longer in ${versionId}`);
+    for (const [stepId, stepUse] of Object.entries(use.steps))
+      if (!steps.has(stepId))
+        breaks.push(`step ${stepId}, recorded on ${cases(stepUse)}, is no longer in ${versionId} (renamed or removed)`);
     const now = fingerprintOf(version);
     const pin = pins.get(versionId);
-    if (pin && pin.structuralHash !== now.structuralHash) breaks.push(`${versionId} (${version.file}) changed since its cases were recorded under it (${cases(use)}): a published version is immutable`);
+    if (pin && pin.structuralHash !== now.structuralHash)
+      breaks.push(
+        `${versionId} (${version.file}) changed since its cases were recorded under it (${cases(use)}): a published version is immutable`,
+      );
     if (breaks.length > 0 && overridden(versionId)) {
-      logger.warn({ versionId, changes: breaks }, 'regulation version changed under stored cases; started anyway because CATALOG_CHANGE_ALLOWED names it');
+      logger.warn(
+        { versionId, changes: breaks },
+        'regulation version changed under stored cases; started anyway because CATALOG_CHANGE_ALLOWED names it',
+      );
       repin.push({ versionId, ...now, reason: 'override' });
     } else if (breaks.length > 0) {
       problems.push(...breaks);
     } else if (!pin) {
       repin.push({ versionId, ...now, reason: 'first-use' });
     } else if (pin.hash !== now.hash) {
-      logger.info({ versionId }, 'regulation version in use changed in its words only (labels, notes, quotes); pinned again');
+      logger.info(
+        { versionId },
+        'regulation version in use changed in its words only (labels, notes, quotes); pinned again',
+      );
       repin.push({ versionId, ...now, reason: 'words-changed' });
     }
   }
   if (problems.length > 0) throw new CatalogChangedError(problems);
   if (options.pinVersions && repin.length > 0) {
-    await appendSealed(log, CATALOG_PINS_STREAM, repin.map((pin) => ({ type: VERSION_PINNED, data: pin })));
+    await appendSealed(
+      log,
+      CATALOG_PINS_STREAM,
+      repin.map((pin) => ({ type: VERSION_PINNED, data: pin })),
+    );
     for (const pin of repin) pins.set(pin.versionId, pin);
   }
   return new CatalogPins(log, catalog, pins, logger);

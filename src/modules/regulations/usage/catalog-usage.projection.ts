@@ -26,7 +26,10 @@ export interface VersionUsage extends ReadDocument, UsageCount {
 /** One more case, named while the sample has room. */
 function addCase(entry: UsageCount | undefined, caseId: string): UsageCount {
   const current = entry ?? { cases: 0, sample: [] };
-  return { cases: current.cases + 1, sample: current.sample.length < SAMPLE_SIZE ? [...current.sample, caseId] : current.sample };
+  return {
+    cases: current.cases + 1,
+    sample: current.sample.length < SAMPLE_SIZE ? [...current.sample, caseId] : current.sample,
+  };
 }
 
 /** Folds one case event into its version's usage document (shared with the start-up check's scan of the log's tail). */
@@ -46,7 +49,14 @@ export function applyUsage(usage: VersionUsage | null, event: RecordedEvent): Ve
   // Counted per event, not per case, beyond the sample: the count is "acts recorded", cheap and monotonic.
   if (typeof stepId === 'string') {
     const step = next.steps[stepId] ?? { cases: 0, sample: [] };
-    next.steps = { ...next.steps, [stepId]: { cases: step.cases + 1, sample: step.sample.length < SAMPLE_SIZE && !step.sample.includes(caseId) ? [...step.sample, caseId] : step.sample } };
+    next.steps = {
+      ...next.steps,
+      [stepId]: {
+        cases: step.cases + 1,
+        sample:
+          step.sample.length < SAMPLE_SIZE && !step.sample.includes(caseId) ? [...step.sample, caseId] : step.sample,
+      },
+    };
   }
   return next;
 }

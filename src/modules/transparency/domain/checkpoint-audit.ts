@@ -53,17 +53,35 @@ export class CheckpointAudit {
     const root = Buffer.from(this.range.root());
     for (const c of at) {
       if (root.equals(c.root)) this.confirmed++;
-      else this.contradicted.push(describe(c, `the log's first ${c.size} events hash to root ${root.toString('base64')}, the checkpoint signed ${c.root.toString('base64')}: an event among them was changed, removed, inserted or reordered, or the file was replaced`));
+      else
+        this.contradicted.push(
+          describe(
+            c,
+            `the log's first ${c.size} events hash to root ${root.toString('base64')}, the checkpoint signed ${c.root.toString('base64')}: an event among them was changed, removed, inserted or reordered, or the file was replaced`,
+          ),
+        );
     }
   }
 
   report(): TreeReport {
     for (const [, left] of this.bySize) {
-      for (const c of left) this.contradicted.push(describe(c, `the checkpoint signed ${c.size} events; the log holds ${this.range.size}: the log was truncated or events were removed`));
+      for (const c of left)
+        this.contradicted.push(
+          describe(
+            c,
+            `the checkpoint signed ${c.size} events; the log holds ${this.range.size}: the log was truncated or events were removed`,
+          ),
+        );
     }
     this.bySize.clear();
     this.contradicted.sort((a, b) => a.seq - b.seq);
-    return { leaves: this.range.size, root: Buffer.from(this.range.root()).toString('base64'), checkpoints: this.checkpoints.length, confirmed: this.confirmed, contradicted: [...this.contradicted] };
+    return {
+      leaves: this.range.size,
+      root: Buffer.from(this.range.root()).toString('base64'),
+      checkpoints: this.checkpoints.length,
+      confirmed: this.confirmed,
+      contradicted: [...this.contradicted],
+    };
   }
 }
 

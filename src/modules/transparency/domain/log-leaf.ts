@@ -27,7 +27,11 @@ export function sealedHashOf(metadata: unknown): string | null {
 }
 
 export function unsealedLeaf(event: LeafSource): Buffer {
-  return createHash('sha256').update(JSON.stringify(['reglament-unsealed-event/1', event.id, event.streamId, event.type, event.data, event.metadata])).digest();
+  return createHash('sha256')
+    .update(
+      JSON.stringify(['reglament-unsealed-event/1', event.id, event.streamId, event.type, event.data, event.metadata]),
+    )
+    .digest();
 }
 
 /** The leaf data of a stored event. */

@@ -30,7 +30,9 @@ function mth(leaves: Buffer[]): Buffer {
 function path(m: number, leaves: Buffer[]): Buffer[] {
   if (leaves.length <= 1) return [];
   const k = largestPowerOfTwoBelow(leaves.length);
-  return m < k ? [...path(m, leaves.slice(0, k)), mth(leaves.slice(k))] : [...path(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
+  return m < k
+    ? [...path(m, leaves.slice(0, k)), mth(leaves.slice(k))]
+    : [...path(m - k, leaves.slice(k)), mth(leaves.slice(0, k))];
 }
 
 /** §2.1.4.1 SUBPROOF as written. */
@@ -38,7 +40,9 @@ function subproof(m: number, leaves: Buffer[], whole: boolean): Buffer[] {
   const n = leaves.length;
   if (m === n) return whole ? [] : [mth(leaves)];
   const k = largestPowerOfTwoBelow(n);
-  return m <= k ? [...subproof(m, leaves.slice(0, k), whole), mth(leaves.slice(k))] : [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
+  return m <= k
+    ? [...subproof(m, leaves.slice(0, k), whole), mth(leaves.slice(k))]
+    : [...subproof(m - k, leaves.slice(k), false), mth(leaves.slice(0, k))];
 }
 
 function treeOf(size: number): { tree: MemoryTree; leaves: Buffer[] } {
@@ -54,7 +58,8 @@ const hex = (proof: Uint8Array[]) => proof.map((p) => Buffer.from(p).toString('h
 
 describe('the Merkle tree (RFC 9162 §2.1)', () => {
   it('the root of every edge size equals the full recomputation, and the empty tree has the hash of the empty string', () => {
-    for (const size of EDGE_SIZES) expect(Buffer.from(BIG.tree.root(size)).toString('hex')).toBe(mth(BIG.leaves.slice(0, size)).toString('hex'));
+    for (const size of EDGE_SIZES)
+      expect(Buffer.from(BIG.tree.root(size)).toString('hex')).toBe(mth(BIG.leaves.slice(0, size)).toString('hex'));
     expect(new MemoryTree().root()).toEqual(EMPTY_ROOT);
     expect(EMPTY_ROOT.toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
@@ -105,8 +110,12 @@ describe('the Merkle tree (RFC 9162 §2.1)', () => {
     for (const second of EDGE_SIZES) {
       for (let first = 0; first <= second; first++) {
         const proof = consistencyProof(BIG.tree, first, second);
-        expect(hex(proof)).toEqual(first === 0 || first === second ? [] : hex(subproof(first, BIG.leaves.slice(0, second), true)));
-        expect(verifyConsistency(first, second, proof, BIG.tree.root(first), BIG.tree.root(second))).toEqual({ ok: true });
+        expect(hex(proof)).toEqual(
+          first === 0 || first === second ? [] : hex(subproof(first, BIG.leaves.slice(0, second), true)),
+        );
+        expect(verifyConsistency(first, second, proof, BIG.tree.root(first), BIG.tree.root(second))).toEqual({
+          ok: true,
+        });
       }
     }
   });
@@ -132,8 +141,14 @@ const tamperings: Array<[string, (proof: Uint8Array[]) => Uint8Array[] | null]> 
   ['the last node dropped', (p) => (p.length ? p.slice(0, -1) : null)],
   ['a node added', (p) => [...p, leaf(9999)]],
   ['a node repeated', (p) => (p.length ? [...p, p[p.length - 1]!] : null)],
-  ['two nodes swapped', (p) => (p.length >= 2 && !Buffer.from(p[0]!).equals(p[1]!) ? [p[1]!, p[0]!, ...p.slice(2)] : null)],
-  ['a byte flipped', (p) => (p.length ? [Buffer.from(p[0]!).map((b, i) => (i === 5 ? b ^ 1 : b)), ...p.slice(1)] : null)],
+  [
+    'two nodes swapped',
+    (p) => (p.length >= 2 && !Buffer.from(p[0]!).equals(p[1]!) ? [p[1]!, p[0]!, ...p.slice(2)] : null),
+  ],
+  [
+    'a byte flipped',
+    (p) => (p.length ? [Buffer.from(p[0]!).map((b, i) => (i === 5 ? b ^ 1 : b)), ...p.slice(1)] : null),
+  ],
   ['a node truncated', (p) => (p.length ? [p[0]!.subarray(0, 31), ...p.slice(1)] : null)],
   ['a node lengthened', (p) => (p.length ? [Buffer.concat([p[0]!, Buffer.from([0])]), ...p.slice(1)] : null)],
 ];
@@ -188,16 +203,29 @@ describe('proofs from a malicious server are rejected at every step (GHSA-672p-m
       fc.property(fc.integer({ min: 302, max: 700 }), fc.integer({ min: 301, max: 700 }), (second, f) => {
         const first = Math.min(f, second);
         // The second tree rewrote leaf 300: no proof from it reaches the honest first root.
-        expect(verifyConsistency(first, second, consistencyProof(other, first, second), BIG.tree.root(first), other.root(second)).ok).toBe(false);
+        expect(
+          verifyConsistency(
+            first,
+            second,
+            consistencyProof(other, first, second),
+            BIG.tree.root(first),
+            other.root(second),
+          ).ok,
+        ).toBe(false);
       }),
       { numRuns: 100 },
     );
-    expect(verifyConsistency(10, 9, [], BIG.tree.root(10), BIG.tree.root(9))).toEqual({ ok: false, problem: 'the first tree (10) is larger than the second (9): the log shrank' });
+    expect(verifyConsistency(10, 9, [], BIG.tree.root(10), BIG.tree.root(9))).toEqual({
+      ok: false,
+      problem: 'the first tree (10) is larger than the second (9): the log shrank',
+    });
     expect(verifyConsistency(9, 9, [], BIG.tree.root(9), other.root(9)).ok).toBe(true);
     expect(verifyConsistency(9, 9, [], BIG.tree.root(9), BIG.tree.root(8)).ok).toBe(false);
     expect(verifyConsistency(0, 5, [], BIG.tree.root(0), BIG.tree.root(5)).ok).toBe(true);
     expect(verifyConsistency(0, 5, [], BIG.tree.root(1), BIG.tree.root(5)).ok).toBe(false);
     expect(verifyConsistency(5, 9, consistencyProof(BIG.tree, 5, 9), BIG.tree.root(5), BIG.tree.root(9)).ok).toBe(true);
-    expect(verifyConsistency(6, 9, consistencyProof(BIG.tree, 5, 9), BIG.tree.root(6), BIG.tree.root(9)).ok).toBe(false);
+    expect(verifyConsistency(6, 9, consistencyProof(BIG.tree, 5, 9), BIG.tree.root(6), BIG.tree.root(9)).ok).toBe(
+      false,
+    );
   });
 });

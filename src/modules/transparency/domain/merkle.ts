@@ -76,7 +76,8 @@ export function rootAt(source: NodeSource, size: number): Uint8Array {
 /** PATH(index, D[0:size]) of RFC 9162 §2.1.3.1, leaf to root. */
 export function inclusionProof(source: NodeSource, index: number, size: number): Uint8Array[] {
   checkSize(size, 'size');
-  if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new RangeError(`leaf index ${index} is not in a tree of ${size} leaves`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size)
+    throw new RangeError(`leaf index ${index} is not in a tree of ${size} leaves`);
   const hasher = new SubtreeHasher(source);
   const path: Uint8Array[] = [];
   // Iterative form of PATH(m, D[start:end]); siblings are collected root-down and returned leaf-up.
@@ -140,16 +141,25 @@ const fail = (problem: string): ProofVerification => ({ ok: false, problem });
 
 function badNode(proof: readonly Uint8Array[]): string | null {
   for (let i = 0; i < proof.length; i++) {
-    if (!(proof[i] instanceof Uint8Array) || proof[i]!.length !== HASH_SIZE) return `proof node ${i} is not a ${HASH_SIZE}-byte hash`;
+    if (!(proof[i] instanceof Uint8Array) || proof[i]!.length !== HASH_SIZE)
+      return `proof node ${i} is not a ${HASH_SIZE}-byte hash`;
   }
   return null;
 }
 
 /** RFC 9162 §2.1.3.2: does `proof` show the leaf with hash `leafHash` at `index` in the tree of `size` with `root`? */
-export function verifyInclusion(leafHash: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): ProofVerification {
+export function verifyInclusion(
+  leafHash: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): ProofVerification {
   if (!Number.isSafeInteger(size) || size < 1) return fail(`tree size ${size} holds no leaf`);
-  if (!Number.isSafeInteger(index) || index < 0 || index >= size) return fail(`leaf index ${index} is not below tree size ${size}`);
-  if (leafHash.length !== HASH_SIZE || root.length !== HASH_SIZE) return fail('leaf hash and root must be 32-byte hashes');
+  if (!Number.isSafeInteger(index) || index < 0 || index >= size)
+    return fail(`leaf index ${index} is not below tree size ${size}`);
+  if (leafHash.length !== HASH_SIZE || root.length !== HASH_SIZE)
+    return fail('leaf hash and root must be 32-byte hashes');
   const malformed = badNode(proof);
   if (malformed) return fail(malformed);
   let fn = index;
@@ -177,19 +187,30 @@ export function verifyInclusion(leafHash: Uint8Array, index: number, size: numbe
 }
 
 /** RFC 9162 §2.1.4.2: is the tree of `second` leaves with `secondRoot` an append-only extension of the one of `first` with `firstRoot`? */
-export function verifyConsistency(first: number, second: number, proof: readonly Uint8Array[], firstRoot: Uint8Array, secondRoot: Uint8Array): ProofVerification {
-  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || second < 0) return fail('tree sizes must be non-negative integers');
+export function verifyConsistency(
+  first: number,
+  second: number,
+  proof: readonly Uint8Array[],
+  firstRoot: Uint8Array,
+  secondRoot: Uint8Array,
+): ProofVerification {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || second < 0)
+    return fail('tree sizes must be non-negative integers');
   if (firstRoot.length !== HASH_SIZE || secondRoot.length !== HASH_SIZE) return fail('roots must be 32-byte hashes');
   const malformed = badNode(proof);
   if (malformed) return fail(malformed);
   if (first > second) return fail(`the first tree (${first}) is larger than the second (${second}): the log shrank`);
   if (first === second) {
     if (proof.length !== 0) return fail('a proof between equal sizes must be empty');
-    return Buffer.from(firstRoot).equals(secondRoot) ? { ok: true } : fail('two different roots for the same tree size: the log forked');
+    return Buffer.from(firstRoot).equals(secondRoot)
+      ? { ok: true }
+      : fail('two different roots for the same tree size: the log forked');
   }
   if (first === 0) {
     if (proof.length !== 0) return fail('a proof from the empty tree must be empty');
-    return Buffer.from(firstRoot).equals(EMPTY_ROOT) ? { ok: true } : fail('the root of an empty tree must be the hash of the empty string');
+    return Buffer.from(firstRoot).equals(EMPTY_ROOT)
+      ? { ok: true }
+      : fail('the root of an empty tree must be the hash of the empty string');
   }
   if (proof.length === 0) return fail('the proof is empty');
   const path = isPowerOfTwo(first) ? [firstRoot, ...proof] : [...proof];
@@ -219,8 +240,10 @@ export function verifyConsistency(first: number, second: number, proof: readonly
     sn = Math.floor(sn / 2);
   }
   if (sn !== 0) return fail('the proof has fewer nodes than the two trees need');
-  if (!Buffer.from(fr).equals(firstRoot)) return fail(`the proof does not lead to the root of the first tree (${first}): the log was rewritten`);
-  if (!Buffer.from(sr).equals(secondRoot)) return fail(`the proof does not lead to the root of the second tree (${second})`);
+  if (!Buffer.from(fr).equals(firstRoot))
+    return fail(`the proof does not lead to the root of the first tree (${first}): the log was rewritten`);
+  if (!Buffer.from(sr).equals(secondRoot))
+    return fail(`the proof does not lead to the root of the second tree (${second})`);
   return { ok: true };
 }
 
@@ -228,7 +251,12 @@ export function verifyConsistency(first: number, second: number, proof: readonly
  * Appends leaf hash number `index` to a tree kept as perfect subtrees: every subtree it completes is hashed
  * and stored, about one per leaf. `put` and `source` are the same store.
  */
-export function appendLeafHash(source: NodeSource, put: (level: number, index: number, hash: Uint8Array) => void, index: number, leafHash: Uint8Array): void {
+export function appendLeafHash(
+  source: NodeSource,
+  put: (level: number, index: number, hash: Uint8Array) => void,
+  index: number,
+  leafHash: Uint8Array,
+): void {
   put(0, index, leafHash);
   let level = 0;
   let i = index;

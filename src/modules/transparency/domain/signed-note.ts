@@ -30,32 +30,50 @@ export interface NoteSignerKey extends NoteVerifierKey {
 }
 
 export function rawEd25519(publicKey: KeyObject): Buffer {
-  if (publicKey.asymmetricKeyType !== 'ed25519') throw new TypeError(`an Ed25519 key is needed, not ${String(publicKey.asymmetricKeyType)}`);
+  if (publicKey.asymmetricKeyType !== 'ed25519')
+    throw new TypeError(`an Ed25519 key is needed, not ${String(publicKey.asymmetricKeyType)}`);
   const der = publicKey.export({ type: 'spki', format: 'der' });
   return der.subarray(der.length - 32);
 }
 
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 export function checkKeyName(name: string): string | null {
   if (name.length === 0) return 'a key name must not be empty';
-  if (/[\s+]/u.test(name) || /[\u0000-\u001f]/.test(name)) return `key name ${JSON.stringify(name)} must not contain spaces, "+" or control characters`;
+  if (/[\s+]/u.test(name) || /[\u0000-\u001f]/.test(name))
+    return `key name ${JSON.stringify(name)} must not contain spaces, "+" or control characters`;
   return null;
 }
 
 export function keyIdOf(name: string, type: number, publicKey: KeyObject): Buffer {
-  return createHash('sha256').update(name, 'utf8').update(Buffer.from([0x0a, type])).update(rawEd25519(publicKey)).digest().subarray(0, 4);
+  return createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.from([0x0a, type]))
+    .update(rawEd25519(publicKey))
+    .digest()
+    .subarray(0, 4);
 }
 
-export function verifierKey(name: string, publicKey: KeyObject, type: NoteVerifierKey['type'] = ED25519_TYPE): NoteVerifierKey {
+export function verifierKey(
+  name: string,
+  publicKey: KeyObject,
+  type: NoteVerifierKey['type'] = ED25519_TYPE,
+): NoteVerifierKey {
   const problem = checkKeyName(name);
   if (problem) throw new TypeError(problem);
   return { name, type, publicKey, keyId: keyIdOf(name, type, publicKey) };
 }
 
-export function signerKey(name: string, privateKey: KeyObject, type: NoteVerifierKey['type'] = ED25519_TYPE): NoteSignerKey {
+export function signerKey(
+  name: string,
+  privateKey: KeyObject,
+  type: NoteVerifierKey['type'] = ED25519_TYPE,
+): NoteSignerKey {
   return { ...verifierKey(name, createPublicKey(privateKey), type), privateKey };
 }
 
@@ -74,9 +92,11 @@ export function parseVkey(text: string): Parsed<NoteVerifierKey> {
   const nameProblem = checkKeyName(name);
   if (nameProblem) return { ok: false, problem: nameProblem };
   const bytes = Buffer.from(material, 'base64');
-  if (bytes.length !== 33 || (bytes[0] !== ED25519_TYPE && bytes[0] !== COSIGNATURE_TYPE)) return { ok: false, problem: 'only Ed25519 verifier keys (type 0x01 or 0x04, 32 bytes) are supported' };
+  if (bytes.length !== 33 || (bytes[0] !== ED25519_TYPE && bytes[0] !== COSIGNATURE_TYPE))
+    return { ok: false, problem: 'only Ed25519 verifier keys (type 0x01 or 0x04, 32 bytes) are supported' };
   const key = verifierKey(name, publicKeyFromRaw(bytes.subarray(1)), bytes[0] as NoteVerifierKey['type']);
-  if (key.keyId.toString('hex') !== id.toLowerCase()) return { ok: false, problem: `key id ${id} does not match the key (computed ${key.keyId.toString('hex')})` };
+  if (key.keyId.toString('hex') !== id.toLowerCase())
+    return { ok: false, problem: `key id ${id} does not match the key (computed ${key.keyId.toString('hex')})` };
   return { ok: true, value: key };
 }
 
@@ -101,13 +121,18 @@ export function parseCheckpoint(body: string): Parsed<Checkpoint> {
   if (lines.length < 3) return { ok: false, problem: 'a checkpoint has an origin, a tree size and a root hash line' };
   const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin.length === 0) return { ok: false, problem: 'the origin line is empty' };
-  if (!DECIMAL.test(size) || !Number.isSafeInteger(Number(size))) return { ok: false, problem: `tree size ${JSON.stringify(size)} is not a decimal integer` };
+  if (!DECIMAL.test(size) || !Number.isSafeInteger(Number(size)))
+    return { ok: false, problem: `tree size ${JSON.stringify(size)} is not a decimal integer` };
   if (!BASE64_HASH.test(root)) return { ok: false, problem: 'the root hash line is not the base64 of 32 bytes' };
   const time = extensions.find((line) => line.startsWith('time '));
   const seconds = time?.slice(5);
-  if (!seconds || !DECIMAL.test(seconds)) return { ok: false, problem: 'the checkpoint has no "time <POSIX seconds>" line' };
+  if (!seconds || !DECIMAL.test(seconds))
+    return { ok: false, problem: 'the checkpoint has no "time <POSIX seconds>" line' };
   if (extensions.some((line) => line.length === 0)) return { ok: false, problem: 'extension lines must not be empty' };
-  return { ok: true, value: { origin, size: Number(size), root: Buffer.from(root, 'base64'), time: new Date(Number(seconds) * 1000) } };
+  return {
+    ok: true,
+    value: { origin, size: Number(size), root: Buffer.from(root, 'base64'), time: new Date(Number(seconds) * 1000) },
+  };
 }
 
 export interface NoteSignature {
@@ -138,7 +163,8 @@ export function signNote(body: string, keys: readonly NoteSignerKey[]): string {
  */
 export function parseSignedNote(input: string): Parsed<SignedNote> {
   const text = input.replace(/\r\n/g, '\n');
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) return { ok: false, problem: 'a signed note must not contain control characters other than newline' };
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(text))
+    return { ok: false, problem: 'a signed note must not contain control characters other than newline' };
   if (!text.endsWith('\n')) return { ok: false, problem: 'a signed note ends with a newline' };
   const split = text.lastIndexOf('\n\n');
   if (split < 0) return { ok: false, problem: 'no blank line separates the note text from its signatures' };
@@ -177,16 +203,30 @@ export function verifyNote(input: string, trusted: readonly NoteVerifierKey[]): 
     const key = trusted.find((k) => k.name === s.name && k.keyId.equals(s.keyId));
     if (!key) continue;
     if (key.type === ED25519_TYPE) {
-      if (!verify(null, Buffer.from(note.body, 'utf8'), key.publicKey, s.signature)) return { ok: false, problem: `the signature of trusted key ${key.name} (${key.keyId.toString('hex')}) does not hold: the note was changed after it was signed`, signers: signersOf(note) };
+      if (!verify(null, Buffer.from(note.body, 'utf8'), key.publicKey, s.signature))
+        return {
+          ok: false,
+          problem: `the signature of trusted key ${key.name} (${key.keyId.toString('hex')}) does not hold: the note was changed after it was signed`,
+          signers: signersOf(note),
+        };
       verifiedBy.push(key);
     } else {
       const time = verifyCosignatureBytes(note.body, key, s.signature);
-      if (!time) return { ok: false, problem: `the cosignature of witness ${key.name} (${key.keyId.toString('hex')}) does not hold`, signers: signersOf(note) };
+      if (!time)
+        return {
+          ok: false,
+          problem: `the cosignature of witness ${key.name} (${key.keyId.toString('hex')}) does not hold`,
+          signers: signersOf(note),
+        };
       cosignedBy.push({ key, time });
     }
   }
   if (verifiedBy.length === 0) {
-    return { ok: false, problem: `no signature by a trusted key: the note is signed by ${signersOf(note).join(', ')}, none of which is trusted`, signers: signersOf(note) };
+    return {
+      ok: false,
+      problem: `no signature by a trusted key: the note is signed by ${signersOf(note).join(', ')}, none of which is trusted`,
+      signers: signersOf(note),
+    };
   }
   return { ok: true, body: note.body, verifiedBy, cosignedBy };
 }
@@ -208,7 +248,9 @@ function verifyCosignatureBytes(body: string, key: NoteVerifierKey, bytes: Buffe
   if (bytes.length !== 72) return null;
   const seconds = bytes.readBigUInt64BE(0);
   if (seconds >= 2n ** 63n) return null;
-  return verify(null, cosignedMessage(body, seconds), key.publicKey, bytes.subarray(8)) ? new Date(Number(seconds) * 1000) : null;
+  return verify(null, cosignedMessage(body, seconds), key.publicKey, bytes.subarray(8))
+    ? new Date(Number(seconds) * 1000)
+    : null;
 }
 
 /** Adds signature lines (cosignatures) to a signed note. */

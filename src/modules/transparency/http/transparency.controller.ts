@@ -3,7 +3,20 @@
  * and consistency proofs, and the signing keys. Only hashes, sizes and signatures leave here, no personal data, so
  * the routes are public by default; TRANSPARENCY_ACCESS=auditor limits them to auditors (and records each access).
  */
-import { Body, Controller, Get, Header, HttpCode, Inject, Injectable, Post, Query, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  Inject,
+  Injectable,
+  Post,
+  Query,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
@@ -11,7 +24,12 @@ import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
 import type { Principal } from '../../identity/domain/principal';
 import { CheckpointRefusedError, type Outcome, type TransparencyLog } from '../transparency-log';
-import { CheckpointHistoryQuery, ConsistencyProofQuery, CosignatureDto, InclusionProofQuery } from './transparency.dtos';
+import {
+  CheckpointHistoryQuery,
+  ConsistencyProofQuery,
+  CosignatureDto,
+  InclusionProofQuery,
+} from './transparency.dtos';
 
 export const TRANSPARENCY_LOG = Symbol('TRANSPARENCY_LOG');
 export const TRANSPARENCY_ACCESS = Symbol('TRANSPARENCY_ACCESS');
@@ -26,14 +44,23 @@ export class TransparencyAccessGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.access === 'public') return true;
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
     if (!request.principal) {
       const match = /^Bearer\s+(\S+)$/i.exec(request.headers['authorization'] ?? '');
-      if (!match) throw new ProblemError(401, 'unauthenticated', 'Authentication required', 'this log serves its proofs to auditors only (TRANSPARENCY_ACCESS=auditor); send "Authorization: Bearer <token>"');
+      if (!match)
+        throw new ProblemError(
+          401,
+          'unauthenticated',
+          'Authentication required',
+          'this log serves its proofs to auditors only (TRANSPARENCY_ACCESS=auditor); send "Authorization: Bearer <token>"',
+        );
       try {
         request.principal = await this.verifier.verify(match[1]!);
       } catch (error) {
-        if (error instanceof AuthenticationError) throw new ProblemError(401, 'unauthenticated', 'Authentication required', error.reason);
+        if (error instanceof AuthenticationError)
+          throw new ProblemError(401, 'unauthenticated', 'Authentication required', error.reason);
         throw error;
       }
     }
@@ -47,8 +74,24 @@ function answer<T>(outcome: Outcome<T>): T {
     const { ok: _ok, ...rest } = outcome;
     return rest as T;
   }
-  if (outcome.status === 400) throw ProblemError.badRequest([{ field: outcome.field === 'note' || outcome.field === 'witnessKey' ? `body.${outcome.field}` : `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
-  throw new ProblemError(outcome.status, outcome.status === 404 ? 'not-found' : 'not-yet-checkpointed', outcome.status === 404 ? 'Not found' : 'Not in that tree', outcome.problem, [{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }]);
+  if (outcome.status === 400)
+    throw ProblemError.badRequest([
+      {
+        field:
+          outcome.field === 'note' || outcome.field === 'witnessKey'
+            ? `body.${outcome.field}`
+            : `query.${outcome.field}`,
+        problem: outcome.problem,
+        allowed: outcome.allowed,
+      },
+    ]);
+  throw new ProblemError(
+    outcome.status,
+    outcome.status === 404 ? 'not-found' : 'not-yet-checkpointed',
+    outcome.status === 404 ? 'Not found' : 'Not in that tree',
+    outcome.problem,
+    [{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }],
+  );
 }
 
 @ApiTags('transparency')
@@ -63,7 +106,8 @@ export class TransparencyController {
   @Header('cache-control', 'no-store')
   checkpoint(): string {
     const latest = this.log.latest();
-    if (!latest) throw new ProblemError(404, 'no-checkpoint', 'No checkpoint yet', 'the log has not signed a checkpoint yet');
+    if (!latest)
+      throw new ProblemError(404, 'no-checkpoint', 'No checkpoint yet', 'the log has not signed a checkpoint yet');
     // With the witnesses' cosignatures collected so far: readers ignore the lines of keys they do not know.
     return latest.note + latest.cosignatures;
   }
@@ -77,7 +121,13 @@ export class TransparencyController {
     try {
       return this.log.issue(true).note;
     } catch (error) {
-      if (error instanceof CheckpointRefusedError) throw new ProblemError(409, 'log-contradicts-checkpoint', 'The log contradicts its last checkpoint', error.message);
+      if (error instanceof CheckpointRefusedError)
+        throw new ProblemError(
+          409,
+          'log-contradicts-checkpoint',
+          'The log contradicts its last checkpoint',
+          error.message,
+        );
       throw error;
     }
   }
@@ -97,7 +147,14 @@ export class TransparencyController {
   history(@Query() query: CheckpointHistoryQuery) {
     const page = this.log.history({ before: query.before, limit: query.limit });
     return {
-      checkpoints: page.map((c) => ({ seq: c.seq, treeSize: c.size, rootHash: c.root.toString('base64'), signedAt: c.signedAt.toISOString(), keyId: c.keyId, note: c.note + c.cosignatures })),
+      checkpoints: page.map((c) => ({
+        seq: c.seq,
+        treeSize: c.size,
+        rootHash: c.root.toString('base64'),
+        signedAt: c.signedAt.toISOString(),
+        keyId: c.keyId,
+        note: c.note + c.cosignatures,
+      })),
       next: page.length === query.limit ? page[page.length - 1]!.seq : null,
     };
   }
@@ -107,9 +164,21 @@ export class TransparencyController {
   @UseGuards(TransparencyAccessGuard)
   inclusion(@Query() query: InclusionProofQuery) {
     if ((query.eventId === undefined) === (query.leafIndex === undefined)) {
-      throw ProblemError.badRequest([{ field: 'query.eventId', problem: query.eventId === undefined ? 'neither eventId nor leafIndex given' : 'both eventId and leafIndex given', allowed: 'exactly one of eventId (a UUID) and leafIndex (an integer ≥ 0)' }]);
+      throw ProblemError.badRequest([
+        {
+          field: 'query.eventId',
+          problem:
+            query.eventId === undefined ? 'neither eventId nor leafIndex given' : 'both eventId and leafIndex given',
+          allowed: 'exactly one of eventId (a UUID) and leafIndex (an integer ≥ 0)',
+        },
+      ]);
     }
-    return answer(this.log.inclusion(query.eventId !== undefined ? { eventId: query.eventId } : { leafIndex: query.leafIndex! }, query.treeSize));
+    return answer(
+      this.log.inclusion(
+        query.eventId !== undefined ? { eventId: query.eventId } : { leafIndex: query.leafIndex! },
+        query.treeSize,
+      ),
+    );
   }
 
   @Get('proofs/consistency')

@@ -42,7 +42,9 @@ export class ConsistencyProofQuery {
 }
 
 export class CheckpointHistoryQuery {
-  @ApiPropertyOptional({ description: 'only checkpoints older than this sequence number (the `next` of the previous page)' })
+  @ApiPropertyOptional({
+    description: 'only checkpoints older than this sequence number (the `next` of the previous page)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

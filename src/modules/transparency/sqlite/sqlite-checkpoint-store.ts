@@ -56,8 +56,24 @@ export interface StoredCheckpoint {
   cosignatures: string;
 }
 
-type Row = { seq: number; tree_size: number; root: Buffer; signed_at: number; key_id: string; note: string; cosignatures: string };
-const toCheckpoint = (row: Row): StoredCheckpoint => ({ seq: row.seq, size: row.tree_size, root: row.root, signedAt: new Date(row.signed_at * 1000), keyId: row.key_id, note: row.note, cosignatures: row.cosignatures });
+type Row = {
+  seq: number;
+  tree_size: number;
+  root: Buffer;
+  signed_at: number;
+  key_id: string;
+  note: string;
+  cosignatures: string;
+};
+const toCheckpoint = (row: Row): StoredCheckpoint => ({
+  seq: row.seq,
+  size: row.tree_size,
+  root: row.root,
+  signedAt: new Date(row.signed_at * 1000),
+  keyId: row.key_id,
+  note: row.note,
+  cosignatures: row.cosignatures,
+});
 
 export interface CheckpointStore {
   add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint;
@@ -91,30 +107,59 @@ export class SqliteCheckpointStore implements CheckpointStore {
   private readonly allStmt: Statement<[], Row>;
 
   constructor(readonly file: string) {
-    this.db = openSqliteFile({ file, applicationId: CHECKPOINT_STORE_APPLICATION_ID, kind: 'checkpoint store', migrations: MIGRATIONS });
-    this.insert = this.db.prepare('INSERT INTO checkpoints (tree_size, root, signed_at, key_id, note) VALUES (?, ?, ?, ?, ?)');
+    this.db = openSqliteFile({
+      file,
+      applicationId: CHECKPOINT_STORE_APPLICATION_ID,
+      kind: 'checkpoint store',
+      migrations: MIGRATIONS,
+    });
+    this.insert = this.db.prepare(
+      'INSERT INTO checkpoints (tree_size, root, signed_at, key_id, note) VALUES (?, ?, ?, ?, ?)',
+    );
     this.latestStmt = this.db.prepare<[], Row>('SELECT * FROM checkpoints ORDER BY seq DESC LIMIT 1');
-    this.pageStmt = this.db.prepare<[number, number], Row>('SELECT * FROM checkpoints WHERE seq < ? ORDER BY seq DESC LIMIT ?');
-    this.ofSizeStmt = this.db.prepare<[number], Row>('SELECT * FROM checkpoints WHERE tree_size = ? ORDER BY seq DESC LIMIT 1');
+    this.pageStmt = this.db.prepare<[number, number], Row>(
+      'SELECT * FROM checkpoints WHERE seq < ? ORDER BY seq DESC LIMIT ?',
+    );
+    this.ofSizeStmt = this.db.prepare<[number], Row>(
+      'SELECT * FROM checkpoints WHERE tree_size = ? ORDER BY seq DESC LIMIT 1',
+    );
     this.allStmt = this.db.prepare<[], Row>('SELECT * FROM checkpoints ORDER BY seq');
   }
 
   add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint {
-    const seq = Number(this.insert.run(checkpoint.size, checkpoint.root, Math.floor(checkpoint.signedAt.getTime() / 1000), checkpoint.keyId, checkpoint.note).lastInsertRowid);
+    const seq = Number(
+      this.insert.run(
+        checkpoint.size,
+        checkpoint.root,
+        Math.floor(checkpoint.signedAt.getTime() / 1000),
+        checkpoint.keyId,
+        checkpoint.note,
+      ).lastInsertRowid,
+    );
     return { ...checkpoint, seq, cosignatures: '' };
   }
 
   addCosignature(seq: number, line: string): void {
-    this.db.prepare('UPDATE checkpoints SET cosignatures = cosignatures || ? WHERE seq = ? AND instr(cosignatures, ?) = 0').run(line, seq, line);
+    this.db
+      .prepare('UPDATE checkpoints SET cosignatures = cosignatures || ? WHERE seq = ? AND instr(cosignatures, ?) = 0')
+      .run(line, seq, line);
   }
 
   withBody(size: number, body: string): StoredCheckpoint | null {
-    const row = this.db.prepare<[number, string, string], Row>('SELECT * FROM checkpoints WHERE tree_size = ? AND substr(note, 1, length(?) + 1) = ? ORDER BY seq DESC LIMIT 1').get(size, body, `${body}\n`);
+    const row = this.db
+      .prepare<[number, string, string], Row>(
+        'SELECT * FROM checkpoints WHERE tree_size = ? AND substr(note, 1, length(?) + 1) = ? ORDER BY seq DESC LIMIT 1',
+      )
+      .get(size, body, `${body}\n`);
     return row ? toCheckpoint(row) : null;
   }
 
   newestCosigned(size: number): StoredCheckpoint | null {
-    const row = this.db.prepare<[number], Row>("SELECT * FROM checkpoints WHERE tree_size >= ? AND cosignatures <> '' ORDER BY seq DESC LIMIT 1").get(size);
+    const row = this.db
+      .prepare<[number], Row>(
+        "SELECT * FROM checkpoints WHERE tree_size >= ? AND cosignatures <> '' ORDER BY seq DESC LIMIT 1",
+      )
+      .get(size);
     return row ? toCheckpoint(row) : null;
   }
 
@@ -137,14 +182,22 @@ export class SqliteCheckpointStore implements CheckpointStore {
   }
 
   keyUse(): Map<string, { first: Date; last: Date; checkpoints: number }> {
-    const rows = this.db.prepare('SELECT key_id, min(signed_at) AS first, max(signed_at) AS last, count(*) AS n FROM checkpoints GROUP BY key_id').all() as Array<{ key_id: string; first: number; last: number; n: number }>;
-    return new Map(rows.map((r) => [r.key_id, { first: new Date(r.first * 1000), last: new Date(r.last * 1000), checkpoints: r.n }]));
+    const rows = this.db
+      .prepare(
+        'SELECT key_id, min(signed_at) AS first, max(signed_at) AS last, count(*) AS n FROM checkpoints GROUP BY key_id',
+      )
+      .all() as Array<{ key_id: string; first: number; last: number; n: number }>;
+    return new Map(
+      rows.map((r) => [r.key_id, { first: new Date(r.first * 1000), last: new Date(r.last * 1000), checkpoints: r.n }]),
+    );
   }
 
   supersedeBeyond(size: number, reason: string): number {
     return this.db.transaction(() => {
       const moved = this.db
-        .prepare('INSERT INTO superseded_checkpoints (seq, tree_size, root, signed_at, key_id, note, cosignatures, superseded_at, reason) SELECT seq, tree_size, root, signed_at, key_id, note, cosignatures, ?, ? FROM checkpoints WHERE tree_size > ?')
+        .prepare(
+          'INSERT INTO superseded_checkpoints (seq, tree_size, root, signed_at, key_id, note, cosignatures, superseded_at, reason) SELECT seq, tree_size, root, signed_at, key_id, note, cosignatures, ?, ? FROM checkpoints WHERE tree_size > ?',
+        )
         .run(Math.floor(Date.now() / 1000), reason, size).changes;
       this.db.prepare('DELETE FROM checkpoints WHERE tree_size > ?').run(size);
       return moved;

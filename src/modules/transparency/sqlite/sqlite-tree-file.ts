@@ -45,13 +45,22 @@ export class SqliteTreeFile implements MerkleTreeReader {
   private readonly byIndex: Statement<[number], Buffer>;
 
   constructor(readonly file: string) {
-    this.db = openSqliteFile({ file, applicationId: TREE_FILE_APPLICATION_ID, kind: 'Merkle tree', migrations: MIGRATIONS });
+    this.db = openSqliteFile({
+      file,
+      applicationId: TREE_FILE_APPLICATION_ID,
+      kind: 'Merkle tree',
+      migrations: MIGRATIONS,
+    });
     this.getNode = this.db.prepare<[number], Buffer>('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
     this.putNode = this.db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
     this.putLeaf = this.db.prepare('INSERT INTO leaves (idx, event_id, position, leaf) VALUES (?, ?, ?, ?)');
     this.nodeCount = this.db.prepare<[], number>('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
-    this.lastPositionStmt = this.db.prepare<[], number>('SELECT coalesce((SELECT position FROM leaves ORDER BY idx DESC LIMIT 1), 0)').pluck();
-    this.byEvent = this.db.prepare<[string], { idx: number; leaf: Buffer }>('SELECT idx, leaf FROM leaves WHERE event_id = ?');
+    this.lastPositionStmt = this.db
+      .prepare<[], number>('SELECT coalesce((SELECT position FROM leaves ORDER BY idx DESC LIMIT 1), 0)')
+      .pluck();
+    this.byEvent = this.db.prepare<[string], { idx: number; leaf: Buffer }>(
+      'SELECT idx, leaf FROM leaves WHERE event_id = ?',
+    );
     this.byIndex = this.db.prepare<[number], Buffer>('SELECT leaf FROM leaves WHERE idx = ?').pluck();
   }
 
