@@ -91,6 +91,9 @@ export function exportTable<Row>(
       header: true,
       columns: columns.map((c, i) => ({ key: String(i), header: c.heading[lang] })),
       bom: true,
+      // A cell a spreadsheet would run as a formula (= + - @, tab, CR first) is written with a leading ' instead: units and
+      // actor names come from filers and tokens, and an auditor opens the file.
+      escape_formulas: true,
     });
     Readable.from(values())
       .on('error', (e) => csv.destroy(e))
