@@ -61,9 +61,12 @@ export function readinessProblems(
 ): string[] {
   const reasons: string[] = [];
   for (const [name, store] of Object.entries(stores)) {
-    if (store.status === 'down') reasons.push(`${name} does not answer${store.error ? `: ${store.error}` : ''}`);
+    // Fixed words only: the route is public, and the error text and the file's path stay in /health's detail and the log.
+    if (store.status === 'down') reasons.push(`${name} does not answer`);
     else if (store.status === 'degraded')
-      reasons.push(`${name} refuses writes${store.storage ? ` (${JSON.stringify(store.storage)})` : ''}`);
+      reasons.push(
+        `${name} refuses writes${store.storage ? ` (${JSON.stringify({ kind: (store.storage as { kind?: unknown }).kind })})` : ''}`,
+      );
   }
   for (const p of projections) {
     if (p.state === 'failed') reasons.push(`projection ${p.name} failed`);
@@ -182,8 +185,11 @@ export class HealthController {
       ? await overdueCounts(this.projections.readModels, new Date()).catch(() => null)
       : null;
     if (overdue) {
+      // By regulation only: /metrics is public, and units (and their counts) are for the roles that may read them.
+      const byRegulation = new Map<string, number>();
+      for (const o of overdue) byRegulation.set(o.serviceId, (byRegulation.get(o.serviceId) ?? 0) + o.count);
       this.metrics.overdueSteps.reset();
-      for (const o of overdue) this.metrics.overdueSteps.set({ unit: o.unit, regulation: o.serviceId }, o.count);
+      for (const [regulation, count] of byRegulation) this.metrics.overdueSteps.set({ regulation }, count);
     }
     const deadlines = this.projections.deadlineStatus?.() ?? null;
     if (deadlines) {

@@ -46,8 +46,8 @@ export class Metrics {
   });
   readonly overdueSteps = new Gauge({
     name: 'reglament_overdue_steps',
-    help: 'Open steps past a deadline, by unit and regulation (service), from the compliance read model',
-    labelNames: ['unit', 'regulation'] as const,
+    help: 'Open steps past a deadline, by regulation (service), from the compliance read model',
+    labelNames: ['regulation'] as const,
     registers: [this.registry],
   });
   readonly webhookDeliveries = new Gauge({
