@@ -27,6 +27,7 @@ import { installLimits } from './limits';
 import { STORAGE_FAULTS } from './storage-faults';
 import { acceptedTraceId } from '../shared/http/trace-ids';
 import { CHANGE_FEEDS, ChangeFeeds } from '../shared/http/change-feeds';
+import { STREAM_SLOTS, StreamSlots } from '../shared/http/stream-slots';
 
 import { APP_CONFIG } from '../shared/config/config';
 export { APP_CONFIG };
@@ -51,6 +52,14 @@ export class AppModule {
         { provide: STORAGE_FAULTS, useValue: infra.storageFaults },
         // One watch of each changing value per process, shared by the live streams (Server-Sent Events).
         { provide: CHANGE_FEEDS, useValue: new ChangeFeeds() },
+        // One count of open streams per process, across every stream route (STREAM_CLIENTS_MAX; four per caller).
+        {
+          provide: STREAM_SLOTS,
+          useValue: new StreamSlots({
+            total: infra.config.limits.streamClients,
+            perCaller: Math.min(4, Math.max(1, infra.config.limits.streamClients)),
+          }),
+        },
       ],
       exports: [
         APP_CONFIG,
@@ -61,6 +70,7 @@ export class AppModule {
         Metrics,
         STORAGE_FAULTS,
         CHANGE_FEEDS,
+        STREAM_SLOTS,
       ],
     };
   }

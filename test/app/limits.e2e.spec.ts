@@ -119,6 +119,39 @@ describe('live-update stream cap', () => {
     }
     expect(again!.status).toBe(200);
   });
+
+  // Found in review: the feed's stream had no cap, so any signed-in caller (a citizen too) could hold any number.
+  it('the feed stream counts against the same cap: 429 while another stream holds the only slot, 200 once it closes', async () => {
+    const auditor = {
+      authorization: `Bearer ${await api.token({ sub: 'auditor-2', roles: ['auditor'], unit: 'hq' })}`,
+    };
+    const citizen = { authorization: `Bearer ${await api.token(applicant('900502400172'))}` };
+    // The test before gives its slot back when the server sees its connection close: wait for that.
+    const held = new AbortController();
+    let open = await fetch(`${api.url}/api/compliance/stream`, { headers: auditor, signal: held.signal });
+    for (let attempt = 0; attempt < 50 && open.status === 429; attempt++) {
+      await open.text();
+      await new Promise((r) => setTimeout(r, 50));
+      open = await fetch(`${api.url}/api/compliance/stream`, { headers: auditor, signal: held.signal });
+    }
+    expect(open.status).toBe(200);
+    const refused = await fetch(`${api.url}/api/feed/stream`, { headers: citizen });
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { type: string }).type).toMatch(/too-many-streams$/);
+    held.abort();
+    let again: Response | null = null;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const controller = new AbortController();
+      again = await fetch(`${api.url}/api/feed/stream`, { headers: citizen, signal: controller.signal });
+      if (again.status === 200) {
+        controller.abort();
+        break;
+      }
+      await again.text();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(again!.status).toBe(200);
+  });
 });
 
 describe('connection cap', () => {

@@ -12,7 +12,6 @@ import {
   COMPLIANCE_QUERIES,
   COMPLIANCE_REFERENCE,
   ComplianceController,
-  STREAM_LIMITS,
 } from './http/compliance.controller';
 import { DashboardController } from './http/dashboard.controller';
 
@@ -21,7 +20,7 @@ export interface ComplianceModuleDeps {
   eventLog: EventLog;
   projections: { readModels: ReadModels };
   reference: ReferenceData;
-  config: { readYourWritesTimeoutMs: number; deadlineWarnings: WarningPolicy; limits: { streamClients: number } };
+  config: { readYourWritesTimeoutMs: number; deadlineWarnings: WarningPolicy };
 }
 
 @Module({})
@@ -43,13 +42,6 @@ export class ComplianceModule {
           useValue: new ComplianceQueries(model, { ...infra.reference, warnings: infra.config.deadlineWarnings }),
         },
         { provide: COMPLIANCE_REFERENCE, useValue: infra.reference },
-        {
-          provide: STREAM_LIMITS,
-          useValue: {
-            total: infra.config.limits.streamClients,
-            perCaller: Math.min(4, Math.max(1, infra.config.limits.streamClients)),
-          },
-        },
       ],
     };
   }

@@ -5,6 +5,7 @@
 import { Controller, Get, Headers, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
+import { STREAM_SLOTS, type StreamSlots } from '../../../shared/http/stream-slots';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { liveStream } from '../../../shared/http/live-stream';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
@@ -33,14 +34,7 @@ import {
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
 export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
 export const COMPLIANCE_REFERENCE = Symbol('COMPLIANCE_REFERENCE');
-/** The most live-update streams open at once (STREAM_CLIENTS_MAX), and per caller (a dashboard needs one; a few tabs). */
-export const STREAM_LIMITS = Symbol('STREAM_LIMITS');
 const COMPLIANCE_CHANGES = 'compliance-model';
-export interface StreamLimits {
-  total: number;
-  perCaller: number;
-}
-
 interface ReplyLike {
   header(name: string, value: string): unknown;
 }
@@ -53,16 +47,13 @@ export class ComplianceController {
     @Inject(COMPLIANCE_QUERIES) private readonly queries: ComplianceQueries,
     @Inject(COMPLIANCE_MODEL) private readonly model: ModelAccess,
     @Inject(COMPLIANCE_REFERENCE) private readonly reference: ReferenceData,
-    @Inject(STREAM_LIMITS) private readonly streamLimits: StreamLimits,
+    @Inject(STREAM_SLOTS) private readonly streamSlots: StreamSlots,
     @Inject(CHANGE_FEEDS) private readonly changes: ChangeFeeds,
   ) {
     this.exports = complianceExports(reference.calendar.timeZone);
   }
 
-  /** Open streams per caller: each holds a connection and polls the model four times a second. */
-  private readonly openStreams = new Map<string, number>();
   private readonly exports: ReturnType<typeof complianceExports>;
-  private openStreamsTotal = 0;
 
   @Get('compliance/summary')
   @RequireRoles('auditor', 'head')
@@ -202,31 +193,7 @@ export class ComplianceController {
     @Query() _query: NoQueryDto,
     @Headers('last-event-id') lastEventId?: string,
   ): Observable<MessageEvent> {
-    const mine = this.openStreams.get(principal.id) ?? 0;
-    const { total, perCaller } = this.streamLimits;
-    if (total > 0 && (this.openStreamsTotal >= total || mine >= perCaller)) {
-      const detail =
-        this.openStreamsTotal >= total
-          ? `${total} live-update streams are open, the most this server keeps`
-          : `this caller already has ${mine} live-update streams open, the most one caller may`;
-      throw new ProblemError(
-        429,
-        'too-many-streams',
-        'Too many live-update streams',
-        `${detail}; close one, or try again later`,
-        undefined,
-        { limit: this.openStreamsTotal >= total ? total : perCaller },
-        { 'retry-after': '30' },
-      );
-    }
-    this.openStreams.set(principal.id, mine + 1);
-    this.openStreamsTotal++;
-    const closed = () => {
-      this.openStreamsTotal--;
-      const left = (this.openStreams.get(principal.id) ?? 1) - 1;
-      if (left > 0) this.openStreams.set(principal.id, left);
-      else this.openStreams.delete(principal.id);
-    };
+    const closed = this.streamSlots.take(principal.id);
     // Only the events appended since the last tick are looked at, so a client costs little however long the log.
     let scannedUpTo: number | null = null;
     // A reconnecting client has seen the model up to its last event's id: its first answer waits for a later position.

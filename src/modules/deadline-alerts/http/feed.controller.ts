@@ -4,8 +4,9 @@
  */
 import { Controller, Get, Headers, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { concatMap, from, exhaustMap, type Observable } from 'rxjs';
+import { concatMap, from, exhaustMap, finalize, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
+import { STREAM_SLOTS, type StreamSlots } from '../../../shared/http/stream-slots';
 import { liveStream } from '../../../shared/http/live-stream';
 import type { Principal } from '../../identity/domain/principal';
 import { assertUnit, CurrentPrincipal, TokenExpiry } from '../../identity/http/identity.decorators';
@@ -22,6 +23,7 @@ export class FeedController {
   constructor(
     @Inject(FEED_QUERIES) private readonly feed: FeedQueries,
     @Inject(CHANGE_FEEDS) private readonly changes: ChangeFeeds,
+    @Inject(STREAM_SLOTS) private readonly streamSlots: StreamSlots,
   ) {}
 
   /** Any signed-in caller; each sees only the cases they may read (`next` goes on from the last position looked at). */
@@ -48,6 +50,7 @@ export class FeedController {
     @Headers('last-event-id') lastEventId?: string,
   ): Observable<MessageEvent> {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
+    const closed = this.streamSlots.take(principal.id);
     let after = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : query.after;
     const events = this.changes
       .watch(LOG_HEAD, () => this.feed.headPosition())
@@ -70,6 +73,6 @@ export class FeedController {
           from(items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item }))),
         ),
       );
-    return liveStream(events, { closeAt });
+    return liveStream(events, { closeAt }).pipe(finalize(closed));
   }
 }
