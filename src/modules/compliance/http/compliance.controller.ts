@@ -3,7 +3,7 @@
  * Every answer carries its staleness stamp: the log position its model reflects and when that event was recorded.
  */
 import { Controller, Get, Headers, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { liveStream } from '../../../shared/http/live-stream';
@@ -29,6 +29,13 @@ import {
   SummaryQueryDto,
   WorklistQueryDto,
 } from './compliance.dtos';
+import {
+  AtRiskPageDto,
+  ComplianceSummaryDto,
+  OverduePageDto,
+  StepCasesPageDto,
+  WorklistDto,
+} from './compliance-responses';
 
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
 export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
@@ -65,6 +72,10 @@ export class ComplianceController {
   private openStreamsTotal = 0;
 
   @Get('compliance/summary')
+  @ApiOkResponse({
+    type: ComplianceSummaryDto,
+    description: 'One row per group, with the filters applied (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async summary(
     @CurrentPrincipal() principal: Principal,
@@ -101,6 +112,10 @@ export class ComplianceController {
 
   /** Open steps past a deadline warning (DEADLINE_WARNINGS) and not yet overdue: a head's own unit, any for auditors. */
   @Get('compliance/at-risk')
+  @ApiOkResponse({
+    type: AtRiskPageDto,
+    description: 'A page of the open steps at risk (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async atRisk(
     @CurrentPrincipal() principal: Principal,
@@ -117,6 +132,11 @@ export class ComplianceController {
   }
 
   @Get('compliance/overdue')
+  @ApiOkResponse({
+    type: OverduePageDto,
+    description:
+      'A page of the open steps past their deadline (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async overdue(
     @CurrentPrincipal() principal: Principal,
@@ -133,6 +153,10 @@ export class ComplianceController {
   }
 
   @Get('compliance/step-cases')
+  @ApiOkResponse({
+    type: StepCasesPageDto,
+    description: 'A page of the cases with a row of the step (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async stepCases(
     @CurrentPrincipal() principal: Principal,
@@ -176,6 +200,7 @@ export class ComplianceController {
   }
 
   @Get('worklist')
+  @ApiOkResponse({ type: WorklistDto, description: 'The steps the caller may take now, most urgent first' })
   async worklist(
     @CurrentPrincipal() principal: Principal,
     @Query() query: WorklistQueryDto,
