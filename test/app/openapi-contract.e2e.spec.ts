@@ -38,6 +38,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The JSON success schema of an operation, by its operationId. */
+const byOperation = (id: string): Json => {
+  const { operation } = operations().find(({ operation }) => operation.operationId === id)!;
+  const [, response] = Object.entries(operation.responses as Record<string, Json>).find(([s]) => /^2/.test(s))!;
+  return response.content['application/json'].schema;
+};
+
+/** JSON successes left without a schema of members, each with why. */
+const UNTYPED_JSON: Record<string, string> = {};
+
 const operations = () =>
   Object.entries(document.paths as Record<string, Record<string, Json>>).flatMap(([path, item]) =>
     Object.entries(item)
@@ -126,6 +136,30 @@ describe('the served API document', () => {
         schema: { $ref: expect.stringMatching(/^#\/components\/schemas\//) },
       });
     }
+  });
+
+  it('types every JSON success body by a schema with its members, save the few listed here with why', () => {
+    const schemas = document.components.schemas as Record<string, Json>;
+    const resolve = (schema: Json): Json =>
+      schema.$ref ? schemas[String(schema.$ref).replace('#/components/schemas/', '')]! : schema;
+    const untyped = operations().flatMap(({ operation }) =>
+      Object.entries(operation.responses as Record<string, Json>)
+        .filter(([status, response]) => /^2/.test(status) && response.content?.['application/json'])
+        .filter(([, response]) => !resolve(response.content['application/json'].schema).properties)
+        .map(() => operation.operationId as string),
+    );
+    expect(untyped.sort()).toEqual(Object.keys(UNTYPED_JSON).sort());
+    // A typed answer names its members, each with a type or a schema of its own.
+    const compliance = resolve(byOperation('listOverdueSteps'));
+    expect(Object.keys(compliance.properties)).toEqual(
+      expect.arrayContaining(['staleness', 'asOf', 'total', 'offset', 'limit', 'rows']),
+    );
+    expect(resolve(compliance.properties.rows.items).properties.overdueMinutes).toMatchObject({ type: 'number' });
+    expect(resolve(byOperation('getCaseHistory')).properties.events).toMatchObject({ type: 'array' });
+    expect(Object.keys(resolve(byOperation('getFeed')).properties).sort()).toEqual(['head', 'items', 'next']);
+    expect(resolve(byOperation('getInclusionProof')).required).toEqual(
+      expect.arrayContaining(['leafIndex', 'treeSize', 'leaf', 'leafHash', 'proof', 'checkpoint']),
+    );
   });
 
   it('says which operations need a bearer token (401 among their answers) and which are public (security: [])', () => {
