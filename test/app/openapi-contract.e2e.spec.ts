@@ -218,6 +218,11 @@ describe('the served API document', () => {
       ['listRetentionDue', '/api/personal-data/retention-due', admin],
       ['lintRegulations', '/api/regulations/lint', auditor],
       ['getLiveness', '/health/live', null],
+      ['getHealth', '/health', null],
+      ['getReadiness', '/health/ready', null],
+      ['getEvidencePublicKey', '/api/evidence/public-key', null],
+      ['getConsistencyProof', '/api/transparency/proofs/consistency?from=1&to=1', null],
+      ['listWebhookSubscriptions', '/api/webhooks/subscriptions', admin],
     ];
     const mismatches: string[] = [];
     const bodies: Record<string, Json> = {};

@@ -17,7 +17,13 @@ class ProjectionHealthDto {
   @ApiPropertyOptional() checkpoint?: number;
   @ApiPropertyOptional() lagEvents?: number;
   @ApiPropertyOptional() lagSeconds?: number;
-  @ApiPropertyOptional() error?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: 'what stopped or delays it (the event at fault, or the store error and the attempt); null when none',
+  })
+  error?: Record<string, unknown> | null;
   @ApiPropertyOptional({ description: 'behind by more than PROJECTION_STALE_SECONDS' }) stale?: boolean;
 }
 
