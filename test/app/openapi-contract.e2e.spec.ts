@@ -236,6 +236,19 @@ describe('the served API document', () => {
       mismatches.push(...conforms(answer.body, byOperation(id), id));
       bodies[id] = answer.body;
     }
+    // The webhook commands (the dispatcher is off in tests: nothing is sent; a public IP needs no DNS).
+    const created = await api.call('POST', '/api/webhooks/subscriptions', {
+      as: admin,
+      body: { url: 'https://93.184.216.34/hooks/reglament' },
+    });
+    expect(created.status).toBe(201);
+    mismatches.push(...conforms(created.body, byOperation('createWebhookSubscription'), 'createWebhookSubscription'));
+    const replay = await api.call('POST', `/api/webhooks/subscriptions/${created.body.id}/replay`, {
+      as: admin,
+      body: { after: 0 },
+    });
+    expect(replay.status).toBe(202);
+    mismatches.push(...conforms(replay.body, byOperation('replayWebhookSubscription'), 'replayWebhookSubscription'));
     // The lists checked had rows to check: the 2015 case is overdue now, and its filing is in the history and the feed.
     const counts = {
       overdue: bodies.listOverdueSteps.rows.length,

@@ -2,7 +2,7 @@
  * Answers of the compliance routes as classes, read by @nestjs/swagger for the response schemas of the API
  * document. The values are built in compliance.queries.ts and the controller; these describe them.
  */
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import {
   ClauseCitationDto,
   ClauseRefDto,
@@ -82,7 +82,12 @@ class OpenRowDto {
   @ApiProperty() limitId!: string;
   @ApiProperty({ type: RuKkLabelDto, nullable: true }) label!: RuKkLabelDto | null;
   @ApiProperty({ type: [String] }) roles!: string[];
-  @ApiProperty({ type: [RuKkLabelDto], description: 'one per role, null for a role without a label' })
+  @ApiProperty({
+    type: 'array',
+    // A role outside the regulation's own has no label: its item is null.
+    items: { type: 'object', nullable: true, allOf: [{ $ref: getSchemaPath(RuKkLabelDto) }] },
+    description: 'one per role, null for a role without a label',
+  })
   roleLabels!: (RuKkLabelDto | null)[];
   @ApiProperty({ type: ClauseRefDto }) clause!: ClauseRefDto;
   @ApiProperty({ type: ClauseCitationDto }) citation!: ClauseCitationDto;
