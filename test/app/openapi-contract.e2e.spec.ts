@@ -14,12 +14,14 @@ import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
 import { rolesOn } from '../../src/modules/regulations/domain/regulation-schema';
 import { checkIin } from '../../src/modules/identity/domain/iin';
 import { OPERATIONS } from '../../src/app/openapi/operations';
-import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
+import { fileSampleCase, makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 import { callerFor, mainPath, VALID_DATA } from '../support/case-walk';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '../..');
 const catalog = loadCatalog('data/regulations');
+/** The step the sample case (fileSampleCase) waits at after its filing. */
+const STEP_OF_SAMPLE = mainPath(catalog.byService.get('personnel-reserve')![0]!, 'competition-recommended')[1]!.id;
 
 type Json = Record<string, any>;
 
@@ -37,6 +39,37 @@ afterAll(async () => {
   await api.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The JSON success schema of an operation, by its operationId. */
+const byOperation = (id: string): Json => {
+  const { operation } = operations().find(({ operation }) => operation.operationId === id)!;
+  const [, response] = Object.entries(operation.responses as Record<string, Json>).find(([s]) => /^2/.test(s))!;
+  return response.content['application/json'].schema;
+};
+
+/** Where a body departs from a schema of the document: a required member missing, a value of another type or enum. */
+function conforms(value: unknown, schema: Json, path: string): string[] {
+  const schemas = document.components.schemas as Record<string, Json>;
+  if (schema.$ref) return conforms(value, schemas[String(schema.$ref).replace('#/components/schemas/', '')]!, path);
+  if (value === null) return schema.nullable ? [] : [`${path}: null, not nullable`];
+  if (schema.allOf) return schema.allOf.flatMap((s: Json) => conforms(value, s, path));
+  if (schema.enum && !schema.enum.includes(value)) return [`${path}: ${JSON.stringify(value)} not in the enum`];
+  const type = Array.isArray(value) ? 'array' : typeof value;
+  const expected = schema.type === 'integer' ? 'number' : schema.type;
+  if (expected && expected !== type) return [`${path}: ${type}, documented ${schema.type}`];
+  if (type === 'array') return (value as unknown[]).flatMap((v, i) => conforms(v, schema.items ?? {}, `${path}[${i}]`));
+  if (type !== 'object') return [];
+  const body = value as Json;
+  return [
+    ...((schema.required ?? []) as string[]).filter((k) => !(k in body)).map((k) => `${path}.${k}: missing`),
+    ...Object.entries((schema.properties ?? {}) as Record<string, Json>)
+      .filter(([k]) => k in body)
+      .flatMap(([k, s]) => conforms(body[k], s, `${path}.${k}`)),
+  ];
+}
+
+/** JSON successes left without a schema of members, each with why. */
+const UNTYPED_JSON: Record<string, string> = {};
 
 const operations = () =>
   Object.entries(document.paths as Record<string, Record<string, Json>>).flatMap(([path, item]) =>
@@ -126,6 +159,106 @@ describe('the served API document', () => {
         schema: { $ref: expect.stringMatching(/^#\/components\/schemas\//) },
       });
     }
+  });
+
+  it('types every JSON success body by a schema with its members, save the few listed here with why', () => {
+    const schemas = document.components.schemas as Record<string, Json>;
+    const resolve = (schema: Json): Json =>
+      schema.$ref ? schemas[String(schema.$ref).replace('#/components/schemas/', '')]! : schema;
+    const untyped = operations().flatMap(({ operation }) =>
+      Object.entries(operation.responses as Record<string, Json>)
+        .filter(([status, response]) => /^2/.test(status) && response.content?.['application/json'])
+        .filter(([, response]) => !resolve(response.content['application/json'].schema).properties)
+        .map(() => operation.operationId as string),
+    );
+    expect(untyped.sort()).toEqual(Object.keys(UNTYPED_JSON).sort());
+    // A typed answer names its members, each with a type or a schema of its own.
+    const compliance = resolve(byOperation('listOverdueSteps'));
+    expect(Object.keys(compliance.properties)).toEqual(
+      expect.arrayContaining(['staleness', 'asOf', 'total', 'offset', 'limit', 'rows']),
+    );
+    expect(resolve(compliance.properties.rows.items).properties.overdueMinutes).toMatchObject({ type: 'number' });
+    expect(resolve(byOperation('getCaseHistory')).properties.events).toMatchObject({ type: 'array' });
+    expect(Object.keys(resolve(byOperation('getFeed')).properties).sort()).toEqual(['head', 'items', 'next']);
+    expect(resolve(byOperation('getInclusionProof')).required).toEqual(
+      expect.arrayContaining(['leafIndex', 'treeSize', 'leaf', 'leafHash', 'proof', 'checkpoint']),
+    );
+  });
+
+  it("matches the server's real answers: each member a schema requires is there, of its type, for a filed case", async () => {
+    const { caseId, position } = await fileSampleCase(api);
+    const auditor = { sub: 'auditor-contract', roles: ['auditor'], unit: 'hq' };
+    // Staff of the unit in the role the sample case's next step needs: its worklist holds that step.
+    const version = catalog.byService.get('personnel-reserve')![0]!;
+    const next = mainPath(version, 'competition-recommended')[1]!;
+    const staff = {
+      sub: 'staff-contract',
+      roles: [rolesOn(next, 'competition-recommended').find((r) => r !== 'applicant')!],
+      unit: 'astana',
+    };
+    const admin = { sub: 'admin-contract', roles: ['admin'], unit: 'hq' };
+    // A checkpoint over the filing, so that an inclusion proof and the checkpoint list have something to show.
+    expect((await api.call('POST', '/api/transparency/checkpoint', { as: auditor })).status).toBe(201);
+    const reads: [string, string, TestCaller | null][] = [
+      ['getComplianceSummary', `/api/compliance/summary?groupBy=channel&after=${position}`, auditor],
+      ['listOverdueSteps', `/api/compliance/overdue?after=${position}`, auditor],
+      ['listAtRiskSteps', `/api/compliance/at-risk?after=${position}`, auditor],
+      ['listStepCases', `/api/compliance/step-cases?serviceId=personnel-reserve&stepId=${STEP_OF_SAMPLE}`, auditor],
+      ['getWorklist', `/api/worklist?after=${position}`, staff],
+      ['getCaseHistory', `/api/cases/${caseId}/history`, auditor],
+      ['getCaseState', `/api/cases/${caseId}/state`, auditor],
+      ['explainCaseSla', `/api/cases/${caseId}/sla/explain`, auditor],
+      ['verifyCase', `/api/cases/${caseId}/verify`, auditor],
+      ['getFeed', '/api/feed?after=0', auditor],
+      ['listCheckpoints', '/api/transparency/checkpoints', null],
+      ['getInclusionProof', '/api/transparency/proofs/inclusion?leafIndex=0', null],
+      ['listTransparencyKeys', '/api/transparency/keys', null],
+      ['getWebhookStatus', '/api/webhooks/status', admin],
+      ['listWebhookDeliveries', '/api/webhooks/deliveries', admin],
+      ['listRetentionDue', '/api/personal-data/retention-due', admin],
+      ['lintRegulations', '/api/regulations/lint', auditor],
+      ['getLiveness', '/health/live', null],
+      ['getHealth', '/health', null],
+      ['getReadiness', '/health/ready', null],
+      ['getEvidencePublicKey', '/api/evidence/public-key', null],
+      ['getConsistencyProof', '/api/transparency/proofs/consistency?from=1&to=1', null],
+      ['listWebhookSubscriptions', '/api/webhooks/subscriptions', admin],
+    ];
+    const mismatches: string[] = [];
+    const bodies: Record<string, Json> = {};
+    for (const [id, path, as] of reads) {
+      const answer = await api.call('GET', path, as ? { as } : {});
+      expect({ id, status: answer.status, detail: answer.body?.detail }).toEqual({
+        id,
+        status: 200,
+        detail: undefined,
+      });
+      mismatches.push(...conforms(answer.body, byOperation(id), id));
+      bodies[id] = answer.body;
+    }
+    // The webhook commands (the dispatcher is off in tests: nothing is sent; a public IP needs no DNS).
+    const created = await api.call('POST', '/api/webhooks/subscriptions', {
+      as: admin,
+      body: { url: 'https://93.184.216.34/hooks/reglament' },
+    });
+    expect(created.status).toBe(201);
+    mismatches.push(...conforms(created.body, byOperation('createWebhookSubscription'), 'createWebhookSubscription'));
+    const replay = await api.call('POST', `/api/webhooks/subscriptions/${created.body.id}/replay`, {
+      as: admin,
+      body: { after: 0 },
+    });
+    expect(replay.status).toBe(202);
+    mismatches.push(...conforms(replay.body, byOperation('replayWebhookSubscription'), 'replayWebhookSubscription'));
+    // The lists checked had rows to check: the 2015 case is overdue now, and its filing is in the history and the feed.
+    const counts = {
+      overdue: bodies.listOverdueSteps.rows.length,
+      history: bodies.getCaseHistory.events.length,
+      feed: bodies.getFeed.items.length,
+      worklist: bodies.getWorklist.items.length,
+      checkpoints: bodies.listCheckpoints.checkpoints.length,
+    };
+    expect(Object.entries(counts).filter(([, n]) => n === 0)).toEqual([]);
+    expect(mismatches).toEqual([]);
   });
 
   it('says which operations need a bearer token (401 among their answers) and which are public (security: [])', () => {

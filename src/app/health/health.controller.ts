@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthDto, LivenessDto, ReadinessDto } from './health-responses';
 import type { FastifyReply } from 'fastify';
 import { EVENT_LOG, type EventLog } from '../../modules/event-log/event-log.port';
 import { READ_STORE, type ReadStore } from '../../modules/read-store/read-store.port';
@@ -97,7 +98,7 @@ export class HealthController {
     summary:
       'Event log, read store and projections: up/down/degraded, positions and lag. 503 when any is down, degraded (a full disk, a damaged log: writes refused; a projection retrying or behind by more than PROJECTION_STALE_SECONDS) or failed.',
   })
-  @ApiOkResponse({ description: 'Everything is up' })
+  @ApiOkResponse({ type: HealthDto, description: 'Everything is up (the same body with 503 when not)' })
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
     const { eventLog, readStore, projections } = await this.inspect();
     const status = overallHealth([eventLog.status, readStore.status], projections, this.config.projectionStaleSeconds);
@@ -116,7 +117,7 @@ export class HealthController {
     summary:
       'Liveness: 200 while the process answers HTTP. A container orchestrator restarts the process when this fails.',
   })
-  @ApiOkResponse({ description: 'The process answers' })
+  @ApiOkResponse({ type: LivenessDto, description: 'The process answers' })
   live() {
     return { status: 'up' };
   }
@@ -126,7 +127,10 @@ export class HealthController {
     summary:
       'Readiness: 200 when the stores answer and take writes (no full disk, no damaged log), no projection failed, and every read model is within PROJECTION_STALE_SECONDS of the log; else 503 with the reasons.',
   })
-  @ApiOkResponse({ description: 'Ready for traffic' })
+  @ApiOkResponse({
+    type: ReadinessDto,
+    description: 'Ready for traffic (the same body with 503 and the reasons when not)',
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const { eventLog, readStore, projections } = await this.inspect();
     const reasons = readinessProblems({ eventLog, readStore }, projections, this.config.projectionStaleSeconds);

@@ -3,7 +3,7 @@
  * instant or revision, deadline explanations, chain verification and the evidence pack. Nothing here writes.
  */
 import { Controller, Get, Header, Headers, Inject, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ProblemError } from '../../../shared/problem/problem';
 import { NoQueryDto } from '../../../shared/problem/validation';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
@@ -20,6 +20,13 @@ import { deliveriesOfEvents } from '../../deadline-alerts/webhooks/webhook-dispa
 import { exportRequest, exportTable, fromArray } from '../../../shared/http/table-export';
 import { instantOfParameter } from '../../../shared/http/parameter-constraints';
 import { historyColumns } from './history-export';
+import {
+  CaseExplanationDto,
+  CaseHistoryDto,
+  CaseStateDto,
+  CaseVerificationDto,
+  EvidencePublicKeyDto,
+} from './audit-responses';
 
 export const AUDIT_SERVICE = Symbol('AUDIT_SERVICE');
 
@@ -55,6 +62,10 @@ export class AuditController {
   ) {}
 
   @Get('cases/:caseId/history')
+  @ApiOkResponse({
+    type: CaseHistoryDto,
+    description: 'The events as recorded (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async history(
     @CurrentPrincipal() principal: Principal,
@@ -142,6 +153,7 @@ export class AuditController {
   }
 
   @Get('cases/:caseId/state')
+  @ApiOkResponse({ type: CaseStateDto, description: 'The state replayed' })
   @RequireRoles('auditor', 'head')
   async state(
     @CurrentPrincipal() principal: Principal,
@@ -183,6 +195,7 @@ export class AuditController {
   }
 
   @Get('cases/:caseId/sla/explain')
+  @ApiOkResponse({ type: CaseExplanationDto, description: 'How each deadline was computed' })
   @RequireRoles('auditor', 'head')
   async explain(
     @CurrentPrincipal() principal: Principal,
@@ -213,6 +226,7 @@ export class AuditController {
   }
 
   @Get('cases/:caseId/verify')
+  @ApiOkResponse({ type: CaseVerificationDto, description: 'The chain checked' })
   @RequireRoles('auditor', 'head')
   async verify(
     @CurrentPrincipal() principal: Principal,
@@ -244,6 +258,7 @@ export class AuditController {
   }
 
   @Get('evidence/public-key')
+  @ApiOkResponse({ type: EvidencePublicKeyDto, description: 'The public key' })
   @Public()
   evidenceKey() {
     return { algorithm: 'Ed25519', publicKey: this.audit.publicKeyPem, keyFingerprint: this.audit.keyFingerprint };

@@ -3,7 +3,7 @@
  * Every answer carries its staleness stamp: the log position its model reflects and when that event was recorded.
  */
 import { Controller, Get, Headers, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
 import { STREAM_SLOTS, type StreamSlots } from '../../../shared/http/stream-slots';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
@@ -30,6 +30,13 @@ import {
   SummaryQueryDto,
   WorklistQueryDto,
 } from './compliance.dtos';
+import {
+  AtRiskPageDto,
+  ComplianceSummaryDto,
+  OverduePageDto,
+  StepCasesPageDto,
+  WorklistDto,
+} from './compliance-responses';
 
 export const COMPLIANCE_QUERIES = Symbol('COMPLIANCE_QUERIES');
 export const COMPLIANCE_MODEL = Symbol('COMPLIANCE_MODEL');
@@ -56,6 +63,10 @@ export class ComplianceController {
   private readonly exports: ReturnType<typeof complianceExports>;
 
   @Get('compliance/summary')
+  @ApiOkResponse({
+    type: ComplianceSummaryDto,
+    description: 'One row per group, with the filters applied (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async summary(
     @CurrentPrincipal() principal: Principal,
@@ -92,6 +103,10 @@ export class ComplianceController {
 
   /** Open steps past a deadline warning (DEADLINE_WARNINGS) and not yet overdue: a head's own unit, any for auditors. */
   @Get('compliance/at-risk')
+  @ApiOkResponse({
+    type: AtRiskPageDto,
+    description: 'A page of the open steps at risk (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async atRisk(
     @CurrentPrincipal() principal: Principal,
@@ -108,6 +123,11 @@ export class ComplianceController {
   }
 
   @Get('compliance/overdue')
+  @ApiOkResponse({
+    type: OverduePageDto,
+    description:
+      'A page of the open steps past their deadline (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async overdue(
     @CurrentPrincipal() principal: Principal,
@@ -124,6 +144,10 @@ export class ComplianceController {
   }
 
   @Get('compliance/step-cases')
+  @ApiOkResponse({
+    type: StepCasesPageDto,
+    description: 'A page of the cases with a row of the step (CSV or XLSX instead when asked for by format or Accept)',
+  })
   @RequireRoles('auditor', 'head')
   async stepCases(
     @CurrentPrincipal() principal: Principal,
@@ -167,6 +191,7 @@ export class ComplianceController {
   }
 
   @Get('worklist')
+  @ApiOkResponse({ type: WorklistDto, description: 'The steps the caller may take now, most urgent first' })
   async worklist(
     @CurrentPrincipal() principal: Principal,
     @Query() query: WorklistQueryDto,

@@ -3,7 +3,7 @@
  * filtered by type and unit and by what the caller may read; and the same live over Server-Sent Events.
  */
 import { Controller, Get, Headers, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, from, exhaustMap, finalize, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { STREAM_SLOTS, type StreamSlots } from '../../../shared/http/stream-slots';
@@ -12,6 +12,7 @@ import type { Principal } from '../../identity/domain/principal';
 import { assertUnit, CurrentPrincipal, TokenExpiry } from '../../identity/http/identity.decorators';
 import { FeedQueries } from '../feed/feed.queries';
 import { FeedQuery } from './deadline-alerts.dtos';
+import { FeedPageDto } from './deadline-alerts-responses';
 
 export const FEED_QUERIES = Symbol('FEED_QUERIES');
 const LOG_HEAD = 'log-head';
@@ -28,6 +29,7 @@ export class FeedController {
 
   /** Any signed-in caller; each sees only the cases they may read (`next` goes on from the last position looked at). */
   @Get('feed')
+  @ApiOkResponse({ type: FeedPageDto, description: 'The events after `after` the caller may read' })
   async page(@CurrentPrincipal() principal: Principal, @Query() query: FeedQuery) {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
     return this.feed.page(principal, {

@@ -3,7 +3,7 @@
  * written to the read store, where the dispatching process reads them; this process sends nothing itself.
  */
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
 import { newId } from '../../../shared/ids/new-id';
 import { ProblemError } from '../../../shared/problem/problem';
@@ -22,6 +22,14 @@ import {
   type WebhookSubscription,
 } from '../webhooks/webhook-dispatcher';
 import { CreateSubscriptionDto, DeliveriesQuery, ReplayDto, WebhookIdPathDto } from './deadline-alerts.dtos';
+import {
+  CreatedWebhookSubscriptionDto,
+  WebhookDeliveriesDto,
+  WebhookRedeliveryAcceptedDto,
+  WebhookReplayAcceptedDto,
+  WebhookStatsDto,
+  WebhookSubscriptionListDto,
+} from './deadline-alerts-responses';
 
 export const WEBHOOK_STORE = Symbol('WEBHOOK_STORE');
 export const WEBHOOK_ALLOW_PRIVATE = Symbol('WEBHOOK_ALLOW_PRIVATE');
@@ -49,6 +57,10 @@ export class WebhooksController {
   ) {}
 
   @Post('subscriptions')
+  @ApiCreatedResponse({
+    type: CreatedWebhookSubscriptionDto,
+    description: 'The subscription, with its secret shown once',
+  })
   @RequireRoles('admin')
   @Writes()
   async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateSubscriptionDto) {
@@ -70,6 +82,7 @@ export class WebhooksController {
   }
 
   @Get('subscriptions')
+  @ApiOkResponse({ type: WebhookSubscriptionListDto, description: 'Every subscription, deleted ones inactive' })
   @RequireRoles('admin')
   async list(@Query() _query: NoQueryDto) {
     const subscriptions = await this.store
@@ -90,6 +103,7 @@ export class WebhooksController {
   }
 
   @Post('subscriptions/:id/replay')
+  @ApiAcceptedResponse({ type: WebhookReplayAcceptedDto, description: 'The replay is asked of the dispatcher' })
   @RequireRoles('admin')
   @Writes()
   @HttpCode(202)
@@ -109,12 +123,14 @@ export class WebhooksController {
 
   /** Delivery state and lag, for the dashboard: no URL, no secret, no event. */
   @Get('status')
+  @ApiOkResponse({ type: WebhookStatsDto, description: "The dispatcher's counts and lag" })
   @RequireRoles('admin', 'auditor')
   async status(@Query() _query: NoQueryDto) {
     return webhookStats(this.store, new Date());
   }
 
   @Get('deliveries')
+  @ApiOkResponse({ type: WebhookDeliveriesDto, description: 'The newest deliveries' })
   @RequireRoles('admin')
   async deliveries(@Query() query: DeliveriesQuery) {
     const filter: Record<string, unknown> = {};
@@ -130,6 +146,7 @@ export class WebhooksController {
   }
 
   @Post('deliveries/:id/redeliver')
+  @ApiAcceptedResponse({ type: WebhookRedeliveryAcceptedDto, description: 'The redelivery is asked of the dispatcher' })
   @RequireRoles('admin')
   @Writes()
   @HttpCode(202)

@@ -1,4 +1,6 @@
 /** POST /api/personal-data/erasures and GET /api/personal-data/retention-due: administrators only. */
+import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
+import { ErasureDoneDto, RetentionDueDto } from './personal-data-responses';
 import { Body, Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
@@ -51,6 +53,7 @@ export class PersonalDataController {
   ) {}
 
   @Post('erasures')
+  @ApiCreatedResponse({ type: ErasureDoneDto, description: 'The subject is erased' })
   @HttpCode(201)
   @RequireRoles('admin')
   async erase(@CurrentPrincipal() principal: Principal, @Body() body: EraseSubjectDto) {
@@ -91,6 +94,7 @@ export class PersonalDataController {
   }
 
   @Get('retention-due')
+  @ApiOkResponse({ type: RetentionDueDto, description: 'The subjects due, with their cases' })
   @RequireRoles('admin')
   async due() {
     return { due: await retentionDue(this.deps, await this.closedCases()) };

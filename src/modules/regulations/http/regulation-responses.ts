@@ -168,3 +168,42 @@ export class RegulationDetailDto {
   })
   roles!: Record<string, unknown>[];
 }
+
+class LimitReadingDto {
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'the limit as the regulation sets it' })
+  spec!: Record<string, unknown>;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'the clause it comes from' })
+  clause!: Record<string, unknown>;
+}
+
+class ContradictionDto {
+  @ApiProperty() stepId!: string;
+  @ApiProperty() limitId!: string;
+  @ApiProperty({ type: LimitReadingDto }) applied!: LimitReadingDto;
+  @ApiProperty({ type: LimitReadingDto }) alternative!: LimitReadingDto;
+  @ApiProperty({ enum: ['stricter-applied', 'looser-applied-with-reason', 'not-comparable-with-reason'] })
+  rule!: string;
+  @ApiPropertyOptional() appliedReason?: string;
+}
+
+class LintFindingDto {
+  @ApiProperty({ enum: ['error', 'warning', 'info'] }) severity!: string;
+  @ApiProperty() path!: string;
+  @ApiProperty() message!: string;
+}
+
+class VersionLintDto {
+  @ApiProperty() versionId!: string;
+  @ApiProperty() file!: string;
+  @ApiProperty({ type: [ContradictionDto] }) contradictions!: ContradictionDto[];
+  @ApiProperty({ type: [LintFindingDto] }) findings!: LintFindingDto[];
+  @ApiProperty() labelsNeedingTranslation!: number;
+  @ApiProperty({ description: "Kazakh labels that are working translations, not the act's own words" })
+  kazakhTranslations!: number;
+}
+
+export class LintReportDto {
+  @ApiProperty({ type: [VersionLintDto] }) versions!: VersionLintDto[];
+  @ApiProperty({ description: 'findings of severity error, in every version' }) errors!: number;
+}

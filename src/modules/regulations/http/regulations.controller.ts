@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RegulationDetailDto, RegulationListDto, RegulationSummaryDto } from './regulation-responses';
+import { LintReportDto, RegulationDetailDto, RegulationListDto, RegulationSummaryDto } from './regulation-responses';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { isLocalDate } from '../../../shared/http/parameter-constraints';
 import { RegulationListQueryDto, RegulationPathDto, RegulationResolveQueryDto } from './regulations.dtos';
@@ -54,6 +54,7 @@ export class RegulationsController {
   @ApiOperation({
     summary: 'Contradictions inside each regulation text, the reading applied and the one kept as alternative',
   })
+  @ApiOkResponse({ type: LintReportDto, description: 'Each version with its contradictions and findings' })
   lint() {
     return lintCatalog(this.catalog);
   }

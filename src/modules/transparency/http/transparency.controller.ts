@@ -17,7 +17,14 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  CheckpointHistoryDto,
+  ConsistencyProofDto,
+  CosignatureAcceptedDto,
+  InclusionProofDto,
+  TransparencyKeysDto,
+} from './transparency-responses';
 import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
 import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
@@ -134,6 +141,7 @@ export class TransparencyController {
 
   /** A witness hands in its cosignature of a checkpoint it verified; evidence packs then carry it. */
   @Post('cosignatures')
+  @ApiCreatedResponse({ type: CosignatureAcceptedDto, description: 'The cosignature is kept' })
   @Public()
   @UseGuards(TransparencyAccessGuard)
   @HttpCode(201)
@@ -142,6 +150,7 @@ export class TransparencyController {
   }
 
   @Get('checkpoints')
+  @ApiOkResponse({ type: CheckpointHistoryDto, description: 'A page of checkpoints, newest first' })
   @Public()
   @UseGuards(TransparencyAccessGuard)
   history(@Query() query: CheckpointHistoryQuery) {
@@ -160,6 +169,7 @@ export class TransparencyController {
   }
 
   @Get('proofs/inclusion')
+  @ApiOkResponse({ type: InclusionProofDto, description: 'The inclusion proof' })
   @Public()
   @UseGuards(TransparencyAccessGuard)
   inclusion(@Query() query: InclusionProofQuery) {
@@ -182,6 +192,7 @@ export class TransparencyController {
   }
 
   @Get('proofs/consistency')
+  @ApiOkResponse({ type: ConsistencyProofDto, description: 'The consistency proof' })
   @Public()
   @UseGuards(TransparencyAccessGuard)
   consistency(@Query() query: ConsistencyProofQuery) {
@@ -189,6 +200,7 @@ export class TransparencyController {
   }
 
   @Get('keys')
+  @ApiOkResponse({ type: TransparencyKeysDto, description: 'The signing keys' })
   @Public()
   @UseGuards(TransparencyAccessGuard)
   keys() {
