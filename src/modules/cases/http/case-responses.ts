@@ -80,7 +80,8 @@ class CaseServiceDto {
   title!: LabelDto;
 }
 
-class RegulationActDto {
+/** The act a case's version rests on, as the case view shows it (the regulations routes describe the act in full). */
+class CaseRegulationActDto {
   @ApiProperty()
   id!: string;
 
@@ -95,8 +96,8 @@ class CaseVersionDto {
   @ApiProperty({ description: `${VERSION_DESCRIPTION} (also regulationVersionId)` })
   id!: string;
 
-  @ApiProperty({ type: RegulationActDto })
-  act!: RegulationActDto;
+  @ApiProperty({ type: CaseRegulationActDto })
+  act!: CaseRegulationActDto;
 }
 
 class IdLabelDto {
