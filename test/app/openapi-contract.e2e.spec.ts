@@ -79,6 +79,13 @@ const operations = () =>
   );
 
 describe('the served API document', () => {
+  it('documents the problems an operation answers beyond its kind: the inclusion proof of an event no checkpoint covers yet is 409', () => {
+    const { operation } = operations().find(({ operation }) => operation.operationId === 'getInclusionProof')!;
+    const conflict = (operation.responses as Record<string, Json>)['409'];
+    expect(conflict?.description).toMatch(/not-yet-checkpointed/);
+    expect(Object.keys(conflict.content)).toEqual(['application/problem+json']);
+  });
+
   it('passes redocly lint (recommended rules) with 0 errors and 0 warnings', async () => {
     const file = join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(document));

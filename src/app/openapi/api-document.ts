@@ -122,6 +122,7 @@ function complete(method: string, path: string, operation: Operation, facts: Han
   }
   for (const status of errorStatuses(method, path, operation, isPublic))
     responses[String(status)] ??= problemResponse(ERRORS[status]!);
+  for (const [status, meaning] of Object.entries(named?.errors ?? {})) responses[status] ??= problemResponse(meaning);
   operation.responses = responses;
 }
 

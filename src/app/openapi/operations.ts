@@ -9,6 +9,8 @@ export interface OperationName {
   summary: string;
   /** What a success answers when not JSON. */
   media?: 'text/event-stream' | 'text/plain';
+  /** Problems this operation answers beyond those every operation of its kind does, with what they mean here. */
+  errors?: Readonly<Record<number, string>>;
 }
 
 export const OPERATIONS: Readonly<Record<string, OperationName>> = {
@@ -86,6 +88,7 @@ export const OPERATIONS: Readonly<Record<string, OperationName>> = {
   TransparencyController_history: { operationId: 'listCheckpoints', summary: 'Checkpoints issued, newest first' },
   TransparencyController_inclusion: {
     operationId: 'getInclusionProof',
+    errors: { 409: 'No signed checkpoint covers the event yet (`not-yet-checkpointed`); ask again after the next one' },
     summary: "Proof that an event is in the log's tree",
   },
   TransparencyController_consistency: {
