@@ -173,21 +173,10 @@ export class ProjectionRuntime {
     const views = this.projections.map(() => shared?.view());
     for (const [i, projection] of this.projections.entries()) {
       const view = views[i];
-      const runner = new ProjectionRunner(
-        projection,
-        view?.log ?? this.log,
-        this.store,
-        this.registry,
-        this.sizes,
-        this.events,
-        this.options.logger,
-        undefined,
-        this.options.workShare,
-        this.graceMs,
-        (detail) => this.storageFull(projection.name, detail),
-        this.options.retry,
-        this.lease,
-      );
+      const runner = this.runnerFor(projection, view?.log ?? this.log, {
+        workShare: this.options.workShare,
+        onStorageFull: (detail) => this.storageFull(projection.name, detail),
+      });
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
       // Standing by for another process's runner: the others do not keep batches for it meanwhile.
@@ -195,29 +184,46 @@ export class ProjectionRuntime {
     }
   }
 
-  /**
-   * Builds a fresh generation of one projection from the first event, beside the active one, and switches
-   * readers to it when it has caught up. Resolves after the switch.
-   */
-  async rebuild(name: string, onProgress?: (progress: BuildProgress) => void): Promise<Build> {
+  private projectionNamed(name: string): Projection {
     const projection = this.projections.find((p) => p.name === name);
     if (!projection)
       throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
-    const runner = new ProjectionRunner(
+    return projection;
+  }
+
+  /** A runner of this runtime's store, registry, lease and settings over `log` (the log itself, or a shared read's view). */
+  private runnerFor(
+    projection: Projection,
+    log: EventLog,
+    extra: {
+      onProgress?: (progress: BuildProgress) => void;
+      workShare?: WorkShare;
+      onStorageFull?: (detail: string | null) => void;
+    },
+  ): ProjectionRunner {
+    return new ProjectionRunner(
       projection,
-      this.log,
+      log,
       this.store,
       this.registry,
       this.sizes,
       this.events,
       this.options.logger,
-      onProgress,
-      undefined,
+      extra.onProgress,
+      extra.workShare,
       this.graceMs,
-      undefined,
+      extra.onStorageFull,
       this.options.retry,
       this.lease,
     );
+  }
+
+  /**
+   * Builds a fresh generation of one projection from the first event, beside the active one, and switches
+   * readers to it when it has caught up. Resolves after the switch.
+   */
+  async rebuild(name: string, onProgress?: (progress: BuildProgress) => void): Promise<Build> {
+    const runner = this.runnerFor(this.projectionNamed(name), this.log, { onProgress });
     await runner.start({ rebuild: true, stopWhenSwitched: true });
     const outcome = await runner.finished;
     await runner.stop();
@@ -233,32 +239,10 @@ export class ProjectionRuntime {
   async rebuildMany(names: readonly string[], onProgress?: (progress: BuildProgress) => void): Promise<Build[]> {
     // Two runners of one projection in one runtime would hold the same lease and write two builds at once.
     if (new Set(names).size !== names.length) throw new Error(`a projection is named twice: ${names.join(', ')}`);
-    const projections = names.map((name) => {
-      const projection = this.projections.find((p) => p.name === name);
-      if (!projection)
-        throw new Error(`unknown projection ${name}; known: ${this.projections.map((p) => p.name).join(', ')}`);
-      return projection;
-    });
+    const projections = names.map((name) => this.projectionNamed(name));
     const shared = new SharedLogRead(this.log);
     const views = projections.map(() => shared.view());
-    const runners = projections.map(
-      (projection, i) =>
-        new ProjectionRunner(
-          projection,
-          views[i]!.log,
-          this.store,
-          this.registry,
-          this.sizes,
-          this.events,
-          this.options.logger,
-          onProgress,
-          undefined,
-          this.graceMs,
-          undefined,
-          this.options.retry,
-          this.lease,
-        ),
-    );
+    const runners = projections.map((projection, i) => this.runnerFor(projection, views[i]!.log, { onProgress }));
     try {
       for (const [i, runner] of runners.entries()) {
         await runner.start({ rebuild: true, stopWhenSwitched: true });
