@@ -65,8 +65,11 @@ export class TargetNotEmptyError extends Error {
   }
 }
 
-/** SQLite's own side files and the role locks are not data: they are never copied. */
-const SKIPPED = /(-wal|-shm|-journal)$/;
+/**
+ * SQLite's own side files are not data, and neither is a file being written under a temporary name (the head record
+ * is written as `events.head.json.tmp`, then renamed over the old one): none of them is ever copied.
+ */
+const SKIPPED = /(-wal|-shm|-journal|\.tmp|\.restoring)$/;
 /** Files that hold secrets keep mode 0600 in the backup and after a restore. */
 const SECRET = /(\.pem|\.key|secret|master-key|\.jwk|\.json\.key)$/i;
 
@@ -94,6 +97,15 @@ export function dataFiles(dataDir: string): Array<{ name: string; kind: 'sqlite'
   return ordered.map((name) => ({ name, kind: name.endsWith('.db') ? 'sqlite' : 'file' }));
 }
 
+function statIfPresent(file: string): { size: number; mode: number } | null {
+  try {
+    return statSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
@@ -112,12 +124,15 @@ export async function backupDataDir(
   if (!emptyOrAbsent(to)) throw new TargetNotEmptyError(to);
   mkdirSync(to, { recursive: true, mode: 0o700 });
   const files = dataFiles(dataDir);
-  const total = files.reduce((sum, f) => sum + statSync(join(dataDir, f.name)).size, 0);
+  const total = files.reduce((sum, f) => sum + (statIfPresent(join(dataDir, f.name))?.size ?? 0), 0);
   let done = 0;
   const manifest: BackupManifest = { format: 1, createdAt: new Date().toISOString(), source: dataDir, files: [] };
   for (const { name, kind } of files) {
     const source = join(dataDir, name);
     const target = join(to, name);
+    // The service runs meanwhile: a file listed a moment ago may be gone (a role's holder file, a file another feature
+    // replaced). What is gone is not part of the data directory any more; the log never goes.
+    if (name !== EVENT_LOG_FILE && statIfPresent(source) === null) continue;
     if (kind === 'sqlite') {
       // A read connection of its own: in WAL mode it never blocks the service's writers. The copy is made in one step
       // (a step interrupted by another connection's write would start again), so it is the database as of one instant.
@@ -136,12 +151,19 @@ export async function backupDataDir(
         check.close();
       }
     } else {
-      copyFileSync(source, target);
+      try {
+        copyFileSync(source, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw error;
+      }
     }
-    if (SECRET.test(name) || (statSync(source).mode & 0o077) === 0) chmodSync(target, 0o600);
+    // A source gone since its copy counts as private: the copy is never more readable than it may have been.
+    const sourceStat = statIfPresent(source);
+    if (SECRET.test(name) || sourceStat === null || (sourceStat.mode & 0o077) === 0) chmodSync(target, 0o600);
     const bytes = statSync(target).size;
     manifest.files.push({ name, kind, bytes, sha256: sha256Of(target) });
-    done += statSync(source).size;
+    done += sourceStat?.size ?? bytes;
     onProgress?.({ file: name, done, total });
   }
   writeFileSync(join(to, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
