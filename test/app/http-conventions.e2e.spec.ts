@@ -96,6 +96,21 @@ describe('with the default configuration', () => {
     expect(again.headers.get('etag')).toBe('"1"');
   });
 
+  it('answers a caller who may not take the step 403 whatever revision it sends: the case revision is not revealed', async () => {
+    const { caseId } = await fileSampleCase(api);
+    const outsider = callerFor('applicant', 'astana', makeIin('910101', 3, 17));
+    for (const headers of [{ 'if-match': '"5"' }, { 'if-match': '"0"' }]) {
+      const r = await api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, {
+        as: outsider,
+        headers,
+        body: { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType] },
+      });
+      expect(r.status).toBe(403);
+      expect(r.headers.get('etag')).toBeNull();
+      expect(JSON.stringify(r.body)).not.toMatch(/currentRevision|expectedRevision/);
+    }
+  });
+
   it('keeps the body field expectedRevision working as before: 409 stale-revision', async () => {
     const { caseId } = await fileSampleCase(api);
     const r = await api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, {

@@ -202,6 +202,10 @@ export class CaseCommandService {
       if (loaded && expectedRevision !== undefined && loaded.state.revision !== expectedRevision) {
         // The cache may be the one behind: only the stream as stored can say the caller's revision is stale.
         if (cached) continue;
+        // Who may act comes before the revision: a caller who may not act on this case learns nothing of it.
+        const authority = decideOn(loaded, this.clock());
+        if (!authority.ok && authority.rejection.kind === 'forbidden')
+          return { ok: false, refusal: authority.rejection };
         return {
           ok: false,
           refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual: loaded.state.revision },
