@@ -58,9 +58,12 @@ const routes = () => [
     'query.sort',
     'serviceId, unit, from, to, asOf, after, limit, offset, format, lang, stepId',
   ],
+  ['/api/feed?since=3', 'query.since', 'after, types, unit, limit'],
+  ['/api/transparency/proofs/consistency?from=1&to=1&size=2', 'query.size', 'from, to'],
+  ['/api/transparency/checkpoints?page=2', 'query.page', 'before, limit'],
 ];
 
-it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])(
+it.each([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])(
   'refuses an unknown parameter on route #%i, naming it and what the route takes',
   async (index) => {
     const [path, field, allowed] = routes()[index]!;

@@ -91,7 +91,8 @@ describe('GET /api/feed', () => {
     expect(unit.body.items.map((i: Item) => i.unit)).toEqual(['almaty']);
     const bad = await api.call('GET', '/api/feed?types=Nope&limit=0', { as: auditor });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['limit', 'types']);
+    expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['query.limit', 'query.types']);
+    for (const e of bad.body.errors as Array<{ allowed?: unknown }>) expect(e.allowed).toBeTruthy();
   });
 
   it('SSE: a new act arrives on the live feed, with its position as the event id', async () => {

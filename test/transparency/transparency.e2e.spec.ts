@@ -155,18 +155,32 @@ describe('checkpoints and proofs over HTTP, checked as an outside auditor would'
   });
 
   it.each([
-    ['leafIndex=-1', 'leafIndex'],
-    ['eventId=not-a-uuid', 'eventId'],
-    ['leafIndex=abc', 'leafIndex'],
+    ['leafIndex=-1', 'query.leafIndex'],
+    ['eventId=not-a-uuid', 'query.eventId'],
+    ['leafIndex=abc', 'query.leafIndex'],
     ['', 'query.eventId'],
     ['leafIndex=0&eventId=0190f0f0-0000-7000-8000-000000000000', 'query.eventId'],
     ['leafIndex=0&treeSize=99999999', 'query.treeSize'],
-    ['leafIndex=1e400', 'leafIndex'],
+    ['leafIndex=1e400', 'query.leafIndex'],
+    ['leafIndex=0&leaf=1', 'query.leaf'],
   ])('400 problem+json for inclusion?%s, naming %s', async (query, field) => {
     const r = await api.call('GET', `/api/transparency/proofs/inclusion?${query}`);
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(r.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+    // Every problem says what is allowed, as on every other route.
+    for (const e of r.body.errors as Array<{ allowed?: unknown }>) expect(e.allowed).toBeTruthy();
+  });
+
+  it.each([
+    ['proofs/consistency?from=x&to=2', 'query.from'],
+    ['proofs/consistency?from=1&to=2&size=3', 'query.size'],
+    ['checkpoints?limit=0', 'query.limit'],
+    ['checkpoints?before=-1', 'query.before'],
+  ])('400 problem+json for %s, naming %s and what is allowed', async (path, field) => {
+    const r = await api.call('GET', `/api/transparency/${path}`);
+    expect(r.status).toBe(400);
+    expect(r.body.errors).toEqual([expect.objectContaining({ field, allowed: expect.any(String) })]);
   });
 
   it('400 for a consistency proof between sizes out of order or beyond the log; 404 for an unknown event', async () => {

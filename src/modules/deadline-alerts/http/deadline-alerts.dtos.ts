@@ -16,10 +16,11 @@ import {
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
-import { Text } from '../../../shared/http/parameter-constraints';
+import { OneOf, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
 
 export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
 const TYPES_MESSAGE = `each must be one of ${FEED_EVENT_TYPES.join(', ')}`;
+const TYPES_ALLOWED = `event types, comma-separated: ${FEED_EVENT_TYPES.join(', ')}`;
 const list = ({ value }: { value: unknown }) =>
   typeof value === 'string'
     ? value
@@ -28,31 +29,33 @@ const list = ({ value }: { value: unknown }) =>
         .filter(Boolean)
     : value;
 
+@ParameterDto('query')
 export class FeedQuery {
-  @ApiPropertyOptional({ description: 'events strictly after this log position (0: from the start)', default: 0 })
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    description: 'events strictly after this log position (0: from the start)',
+    default: 0,
+  })
+  @IsOptional()
+  @WholeNumber(0, Number.MAX_SAFE_INTEGER)
   after = 0;
 
   @ApiPropertyOptional({ description: 'comma-separated event types', example: 'DeadlineApproaching,DeadlineBreached' })
   @IsOptional()
   @Transform(list)
   @IsArray()
-  @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE })
+  @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE, context: { allowed: TYPES_ALLOWED } })
   types?: string[];
 
   @ApiPropertyOptional({ description: 'the cases of one unit (staff: their own)' })
   @IsOptional()
-  @IsString()
-  @MaxLength(100)
+  @Text(100)
   unit?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @WholeNumber(1, 1000)
   limit = 100;
 }
 
@@ -88,26 +91,23 @@ export class CreateSubscriptionDto {
   secret?: string;
 }
 
+const DELIVERY_STATUSES = ['pending', 'delivered', 'dead', 'cancelled'] as const;
+
 @ParameterDto('query')
 export class DeliveriesQuery {
   @ApiPropertyOptional()
   @IsOptional()
-  @IsString()
-  @MaxLength(100)
+  @Text(100)
   subscriptionId?: string;
 
-  @ApiPropertyOptional({ enum: ['pending', 'delivered', 'dead', 'cancelled'] })
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
   @IsOptional()
-  @IsIn(['pending', 'delivered', 'dead', 'cancelled'], {
-    message: 'must be one of pending, delivered, dead, cancelled',
-  })
-  status?: 'pending' | 'delivered' | 'dead' | 'cancelled';
+  @OneOf(DELIVERY_STATUSES, 'a delivery status')
+  status?: (typeof DELIVERY_STATUSES)[number];
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @ApiPropertyOptional({ type: 'integer', default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @WholeNumber(1, 1000)
   limit = 100;
 }
 

@@ -1,63 +1,63 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { Pattern, WholeNumber } from '../../../shared/http/parameter-constraints';
+import { ParameterDto } from '../../../shared/problem/validation';
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@ParameterDto('query')
 export class InclusionProofQuery {
-  @ApiPropertyOptional({ description: 'the event (give this or leafIndex)' })
+  @ApiPropertyOptional({ description: 'the event (give this or leafIndex)', format: 'uuid' })
   @IsOptional()
-  @IsUUID()
+  @Pattern(UUID, (value) => `"${value}" is not an event id`, 'an event id: a UUID')
   eventId?: string;
 
-  @ApiPropertyOptional({ description: 'the leaf: the event at log position leafIndex + 1 (give this or eventId)' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    description: 'the leaf: the event at log position leafIndex + 1 (give this or eventId)',
+  })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_SIZE)
+  @WholeNumber(0, MAX_SIZE)
   leafIndex?: number;
 
-  @ApiPropertyOptional({ description: 'the tree size the proof leads to; default: the latest checkpoint' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    description: 'the tree size the proof leads to; default: the latest checkpoint',
+  })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_SIZE)
+  @WholeNumber(1, MAX_SIZE)
   treeSize?: number;
 }
 
+@ParameterDto('query')
 export class ConsistencyProofQuery {
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_SIZE)
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'the older tree size' })
+  @WholeNumber(0, MAX_SIZE)
   from!: number;
 
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  @Max(MAX_SIZE)
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'the newer tree size, at most the latest checkpoint' })
+  @WholeNumber(0, MAX_SIZE)
   to!: number;
 }
 
+@ParameterDto('query')
 export class CheckpointHistoryQuery {
   @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
     description: 'only checkpoints older than this sequence number (the `next` of the previous page)',
   })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_SIZE)
+  @WholeNumber(1, MAX_SIZE)
   before?: number;
 
-  @ApiPropertyOptional({ default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 200, default: 20 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @WholeNumber(1, 200)
   limit: number = 20;
 }
 
