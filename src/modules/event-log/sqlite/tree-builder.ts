@@ -24,7 +24,15 @@ function tell(message) {
   Atomics.add(counter, 0, 1);
   Atomics.notify(counter, 0);
 }
+// counter[1]: pages of leaves built, so the reading thread never runs far ahead (memory); set past any count on a
+// failure, so it never waits for pages that will not be built.
+function pageBuilt() {
+  Atomics.add(counter, 1, 1);
+  Atomics.notify(counter, 1);
+}
 function failed(error) {
+  Atomics.store(counter, 1, 0x3fffffff);
+  Atomics.notify(counter, 1);
   return { error: String((error && error.message) || error), code: error && error.code };
 }
 let db = null;
@@ -88,7 +96,10 @@ function root() {
 }
 if (db) port.on('message', (message) => {
   try {
-    if (message.leaves) addLeaves(Buffer.from(message.leaves));
+    if (message.leaves) {
+      addLeaves(Buffer.from(message.leaves));
+      pageBuilt();
+    }
     else if (message.commit) {
       for (let i = 0; i < pending.length; i += 2) putNode.run(pending[i], pending[i + 1]);
       db.exec('COMMIT');
@@ -117,11 +128,15 @@ type BuilderAnswer =
 
 /** How long the calling thread waits for one answer before it gives the builder up (a build is never this slow). */
 const ANSWER_TIMEOUT_MS = 10 * 60_000;
+/** Pages handed over and not yet built, at most (a page is what the caller hands over at once: 5,000 leaves). */
+const MAX_PAGES_AHEAD = 16;
 
 export class TreeBuilder {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly counter = new Int32Array(new SharedArrayBuffer(4));
+  /** [0]: answers posted by the builder; [1]: pages of leaves it has built. */
+  private readonly counter = new Int32Array(new SharedArrayBuffer(8));
+  private pagesSent = 0;
   private finished = false;
 
   /** Starts the builder and waits until it holds the write lock with the old tree deleted (in its transaction). */
@@ -139,6 +154,13 @@ export class TreeBuilder {
 
   /** Leaves in log order, 32 bytes each; the buffer is handed over (not copied), so the caller must not reuse it. */
   add(leaves: Uint8Array): void {
+    // At most MAX_PAGES_AHEAD pages wait for the builder: reading is faster than building, and a large log's leaves
+    // would otherwise pile up in memory (32 bytes each) until the builder caught up.
+    for (let built = Atomics.load(this.counter, 1); this.pagesSent - built >= MAX_PAGES_AHEAD;) {
+      if (Atomics.wait(this.counter, 1, built, ANSWER_TIMEOUT_MS) === 'timed-out') this.giveUp();
+      built = Atomics.load(this.counter, 1);
+    }
+    this.pagesSent++;
     const owned = leaves.byteOffset === 0 && leaves.byteLength === leaves.buffer.byteLength;
     const buffer = owned ? leaves.buffer : leaves.slice().buffer;
     this.port.postMessage({ leaves: buffer }, [buffer as ArrayBuffer]);
@@ -182,11 +204,13 @@ export class TreeBuilder {
       const seen = Atomics.load(this.counter, 0);
       const received = receiveMessageOnPort(this.port);
       if (received) return received.message as BuilderAnswer;
-      if (Atomics.wait(this.counter, 0, seen, ANSWER_TIMEOUT_MS) === 'timed-out') {
-        void this.worker.terminate();
-        this.finished = true;
-        throw new Error(`the tree builder did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
-      }
+      if (Atomics.wait(this.counter, 0, seen, ANSWER_TIMEOUT_MS) === 'timed-out') this.giveUp();
     }
+  }
+
+  private giveUp(): never {
+    void this.worker.terminate();
+    this.finished = true;
+    throw new Error(`the tree builder did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`);
   }
 }
