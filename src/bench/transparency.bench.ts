@@ -93,9 +93,13 @@ export const transparencyBench: BenchSuite = {
       await prefill(log, ctx.events, ctx, 'prefill log (tree kept by the writer)', sealedEvent);
       const size = log.tree.size();
       const kept = Buffer.from(rootAt(log.tree, size));
+      const cpuBefore = process.cpuUsage();
       const started = process.hrtime.bigint();
       const { leaves } = log.tree.rebuild();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // The process's CPU time (both threads of the rebuild): what the wall time would be on one free core each.
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       if (!Buffer.from(rootAt(log.tree, size)).equals(kept))
         throw new Error('the rebuilt tree differs from the one the writer kept');
       results.push({
@@ -103,6 +107,7 @@ export const transparencyBench: BenchSuite = {
         value: leaves / seconds,
         unit: 'leaves/s',
         better: 'higher',
+        detail: `${seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU over the reading and the builder thread`,
         target: { op: '>=', value: 200_000, text: '≥ 200,000 leaves/s' },
       });
 
@@ -141,6 +146,8 @@ export const transparencyBench: BenchSuite = {
       await log.close();
     }
     results.push(await witnessRoundTrip(ctx.workDir, Math.min(ctx.samples, 500)));
+    // The table shows the figure each target is about; what explains it (p50, CPU time) goes beside it here.
+    for (const r of results) if (r.detail) process.stderr.write(`  ${r.name}: ${r.detail}\n`);
     return results;
   },
 };
@@ -195,7 +202,7 @@ async function witnessRoundTrip(workDir: string, samples: number): Promise<Bench
       value: percentile(times, 99),
       unit: 'ms',
       better: 'lower',
-      detail: `p50 ${percentile(times, 50).toFixed(2)} ms`,
+      detail: `p50 ${percentile(times, 50).toFixed(2)} ms, max ${times.at(-1)!.toFixed(2)} ms over ${times.length} round trips`,
       target: { op: '<=', value: 50, text: '≤ 50 ms' },
     };
   } finally {

@@ -93,6 +93,27 @@ describe('the event log keeps its Merkle tree', () => {
     await log.close();
   });
 
+  it('a rebuild that fails half-way (an event missing mid-log) leaves the stored tree as it was', async () => {
+    const file = tempFile();
+    const first = openSqliteEventLog({ file });
+    for (let s = 0; s < 4; s++)
+      await first.append(
+        `s-${s}`,
+        Array.from({ length: 3000 }, (_, i) => sealed(s * 3000 + i)),
+        'no_stream',
+      );
+    const root = Buffer.from(rootAt(first.tree, 12_000));
+    await first.close();
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM events WHERE position = 7000').run();
+    raw.close();
+    const log = openSqliteEventLog({ file });
+    expect(() => log.tree.rebuild()).toThrow('the log has no event at position 7000');
+    expect(log.tree.size()).toBe(12_000);
+    expect(Buffer.from(rootAt(log.tree, 12_000))).toEqual(root);
+    await log.close();
+  });
+
   it('a tree larger than the log (events deleted under it) is refused: nothing more is written', async () => {
     const file = tempFile();
     const first = openSqliteEventLog({ file });

@@ -5,9 +5,16 @@
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { hash as oneShotHash } from 'node:crypto';
-import { leavesOfNodeCount, nodePosition, storedNodeCount, type NodeSource } from '../../transparency/domain/merkle';
+import {
+  leavesOfNodeCount,
+  nodePosition,
+  rootAt,
+  storedNodeCount,
+  type NodeSource,
+} from '../../transparency/domain/merkle';
 import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
 import { storedLinks } from '../../cases/domain/hash-chain';
+import { TreeBuilder } from './tree-builder';
 
 const PAGE = 5000;
 
@@ -128,16 +135,50 @@ export class SqliteMerkleTree implements NodeSource {
     return { added };
   }
 
-  /** Drops the stored tree and builds it again from every event, in one transaction. */
+  /**
+   * Drops the stored tree and builds it again from every event, in one transaction: this thread reads the events,
+   * a builder thread (tree-builder.ts) hashes and stores the nodes. The builder takes the write lock first, so the
+   * events read are the ones the tree commits to; a rebuild that stops half-way leaves the tree it started from.
+   */
   rebuild(progress?: (leaves: number) => void): { leaves: number } {
-    let leaves = 0;
-    this.db
-      .transaction(() => {
-        this.db.prepare('DELETE FROM tree_nodes').run();
-        leaves = this.appendFrom(0, progress);
-      })
-      .immediate();
-    return { leaves };
+    const builder = new TreeBuilder(this.db.name);
+    let read = 0;
+    try {
+      this.db
+        .transaction(() => {
+          for (;;) {
+            const rows = this.rowsAfter.all(read, PAGE);
+            if (rows.length === 0) break;
+            const leaves = Buffer.allocUnsafeSlow(rows.length * 32);
+            for (let r = 0; r < rows.length; r++) {
+              const [position, metadata] = rows[r]!;
+              if (position !== read + 1)
+                throw new Error(`the log has no event at position ${read + 1}: positions must be gapless for its tree`);
+              const sealed = storedLinks(metadata)?.hash;
+              if (sealed) leaves.write(sealed, r * 32, 'hex');
+              else leaves.set(this.leafAt(read)!, r * 32);
+              read++;
+            }
+            builder.add(leaves);
+            progress?.(read);
+          }
+        })
+        .deferred();
+    } catch (error) {
+      builder.abort();
+      throw error;
+    }
+    const built = builder.commit();
+    // What this connection now sees must be the tree the builder committed (the same file, every leaf).
+    if (
+      built.leaves !== read ||
+      this.size() !== read ||
+      (read > 0 && !Buffer.from(rootAt(this, read)).equals(built.root!))
+    )
+      throw new Error(
+        `the rebuilt tree is not the one this log sees (${built.leaves} leaves built, ${this.size()} stored, ${read} events read): rebuild it again (npm run cli -- rebuild-tree)`,
+      );
+    return { leaves: read };
   }
 
   private appendFrom(start: number, progress?: (leaves: number) => void): number {
