@@ -107,6 +107,11 @@ interface CollectionCache {
   docs: Map<string, ReadDocument>;
   /** Declared indexes, kept in step with `docs` as it is refreshed. */
   indexes: MemoryIndex[];
+  /**
+   * The lists of specs already declared on this cache: a projection names its indexes with the same list on every
+   * read, and comparing its specs again (as JSON) took a noticeable part of a case view read.
+   */
+  declared: WeakSet<readonly IndexSpec[]>;
 }
 
 /** What the queries of this store examined: documents tested against a filter (an index's range, or a whole collection). */
@@ -242,11 +247,12 @@ export class SqliteReadStore implements ReadStore {
   /** Keeps these indexes for the collection from now on (built from its documents at once). */
   private declareIndexes(name: string, specs: readonly IndexSpec[]): void {
     const cache = this.cacheOf(name);
+    if (cache.declared.has(specs)) return;
     const known = new Set(cache.indexes.map((i) => JSON.stringify(i.spec.key)));
     const added = specs.filter((spec) => !known.has(JSON.stringify(spec.key))).map((spec) => new MemoryIndex(spec));
-    if (added.length === 0) return;
     for (const index of added) index.rebuild(cache.docs.values());
     cache.indexes.push(...added);
+    cache.declared.add(specs);
   }
 
   private findSync(name: string, filter: Filter, options: FindOptions): ReadDocument[] {
@@ -289,7 +295,7 @@ export class SqliteReadStore implements ReadStore {
   private cacheOf(name: string): CollectionCache {
     let cache = this.caches.get(name);
     if (!cache) {
-      cache = { seq: 0, docs: new Map(), indexes: [] };
+      cache = { seq: 0, docs: new Map(), indexes: [], declared: new WeakSet() };
       this.caches.set(name, cache);
     }
     return cache;
