@@ -6,9 +6,9 @@ import {
   CaseReadQueryDto,
   CaseSlaQueryDto,
   StepPathDto,
-} from '../../modules/cases/http/case-query.dtos';
-import { SubmitApplicationDto } from '../../modules/cases/http/case-command.dtos';
-import { ParameterDto, validateInput } from './validation';
+} from '../../src/modules/cases/http/case-query.dtos';
+import { SubmitApplicationDto } from '../../src/modules/cases/http/case-command.dtos';
+import { ParameterDto, validateInput } from '../../src/shared/problem/validation';
 
 /** class-validator's own verdict, as validateInput asked it before it kept each class's rules. */
 function classValidatorPasses(metatype: new () => object, value: object): boolean {
