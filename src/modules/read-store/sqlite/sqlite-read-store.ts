@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import { OtherWrites } from '../../../shared/sqlite/other-writes';
 import {
   LeaseLostError,
   type Checkpoint,
@@ -99,9 +99,6 @@ const MIGRATIONS = [
 /** Changes kept (the newest); a reader whose copy of a collection is older than all of them reads it whole. */
 export const DEFAULT_CHANGES_KEPT = 200_000;
 
-/** The WAL index's two copies of its header (SQLite's WalIndexHdr, 48 bytes each), rewritten by every commit. */
-const WAL_INDEX_HEADER_BYTES = 96;
-
 /**
  * Parsed documents of one collection, kept in memory so queries do not JSON.parse the collection each
  * time. Refreshed incrementally: only changes after `seq` (by this or another process) are read.
@@ -159,15 +156,8 @@ export class SqliteReadStore implements ReadStore {
   private readonly dataVersion: Statement<[], number>;
   /** Writes through this connection: data_version counts only other connections' commits. */
   private ownWrites = 0;
-  /**
-   * The WAL index file (`-shm`), read for its header: null until opened, false where it cannot be (the mark is then
-   * always asked of SQLite).
-   */
-  private walIndex: number | false | null = null;
-  /** The WAL index header as read just before `dataVersionSeen` was asked, and a buffer for the next read. */
-  private walIndexSeen = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
-  private walIndexNow = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
-  private dataVersionSeen: number | null = null;
+  /** Other connections' commits (data_version), asked of SQLite only when the WAL index says one happened. */
+  private readonly otherWrites: OtherWrites;
   readonly queryStats: ReadStoreQueryStats = { examined: 0, indexedQueries: 0, scans: 0 };
 
   constructor(
@@ -222,48 +212,11 @@ export class SqliteReadStore implements ReadStore {
     this.writeSeq = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'seq'");
     this.writeTx = this.db.transaction((batch: WriteBatch) => this.writeInTransaction(batch));
     this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.otherWrites = new OtherWrites(file, () => this.dataVersion.get() as number);
   }
 
   changeMark(): string {
-    return `${this.otherWrites()}.${this.ownWrites}`;
-  }
-
-  /**
-   * SQLite's data_version (commits by other connections), asked only when the WAL index header has changed since it
-   * was last asked. Every commit in WAL mode rewrites that header (its change counter, last frame, or salts when the
-   * WAL restarts), so an unchanged header means no commit since, and the number asked then still stands. Asking
-   * SQLite opens a read transaction (four fcntl calls on the shared files here), about 10 µs per case view read while
-   * the projection process has the file open; reading the header is one pread. The header is read before asking, so
-   * a commit between the two shows as a changed header next time and is asked about again: never a mark too old.
-   */
-  private otherWrites(): number {
-    const index = this.walIndexFile();
-    if (index === false) return this.askDataVersion();
-    const now = this.walIndexNow;
-    if (readSync(index, now, 0, WAL_INDEX_HEADER_BYTES, 0) === WAL_INDEX_HEADER_BYTES) {
-      if (this.dataVersionSeen !== null && now.equals(this.walIndexSeen)) return this.dataVersionSeen;
-      this.walIndexNow = this.walIndexSeen;
-      this.walIndexSeen = now;
-      return (this.dataVersionSeen = this.askDataVersion());
-    }
-    this.dataVersionSeen = null;
-    return this.askDataVersion();
-  }
-
-  private askDataVersion(): number {
-    return this.dataVersion.get() as number;
-  }
-
-  private walIndexFile(): number | false {
-    if (this.walIndex === null) {
-      try {
-        // SQLite keeps this file while any connection has the database open, as this one does until close().
-        this.walIndex = openSync(`${this.file}-shm`, 'r');
-      } catch {
-        this.walIndex = false;
-      }
-    }
-    return this.walIndex;
+    return `${this.otherWrites.dataVersion()}.${this.ownWrites}`;
   }
 
   collection<T extends ReadDocument = ReadDocument>(name: string, options: CollectionOptions = {}): ReadCollection<T> {
@@ -527,8 +480,7 @@ export class SqliteReadStore implements ReadStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    if (typeof this.walIndex === 'number') closeSync(this.walIndex);
-    this.walIndex = false;
+    this.otherWrites.close();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
