@@ -11,7 +11,6 @@ import { WalCheckpointer } from '../../event-log/sqlite/wal-checkpointer';
 import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
-import { OtherWrites } from '../../../shared/sqlite/other-writes';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
@@ -54,8 +53,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
   readonly blindIndexKey: Buffer;
 
   private readonly checkpointer: WalCheckpointer;
-  /** Other connections' commits (data_version), asked of SQLite only when the WAL index says one happened. */
-  private readonly otherWrites: OtherWrites;
 
   private constructor(
     private readonly db: SqliteDatabase,
@@ -65,7 +62,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.location = file;
     this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
     this.checkpointer = new WalCheckpointer(file, KEYS_CHECKPOINTER);
-    this.otherWrites = new OtherWrites(file, () => this.sql('PRAGMA data_version').pluck().get() as number);
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -245,7 +241,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private erasures = '0';
 
   private noticeErasures(): void {
-    const version = this.otherWrites.dataVersion();
+    const version = this.sql('PRAGMA data_version').pluck().get() as number;
     if (version === this.dataVersion) return;
     this.dataVersion = version;
     const erasures =
@@ -427,7 +423,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
     await this.checkpointer.stop();
     await this.walHandle?.close().catch(() => undefined);
     this.walHandle = null;
-    this.otherWrites.close();
     this.db.close();
   }
 }
