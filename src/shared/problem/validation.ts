@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { ApiParam, ApiQuery } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, ValidationTypes, type ValidationError } from 'class-validator';
 import { ProblemError, type ProblemFieldError } from './problem';
 
 /**
@@ -38,8 +38,17 @@ function locationOf(metatype: Function): 'query' | 'path' | null {
 @ParameterDto('query')
 export class NoQueryDto {}
 
+/** The parameters each DTO declares: fixed once its module is loaded, and looked up on every request. */
+const declaredOf = new WeakMap<Function, string[]>();
+
 /** The parameters a DTO declares, in declaration order, those of the class it extends first. */
 function declared(metatype: Function): string[] {
+  let known = declaredOf.get(metatype);
+  if (!known) declaredOf.set(metatype, (known = declaredNow(metatype)));
+  return known;
+}
+
+function declaredNow(metatype: Function): string[] {
   const chain: Function[] = [];
   for (
     let c: Function | null = metatype;
@@ -65,6 +74,86 @@ function flatten(errors: ValidationError[], prefix = '', parameters: string[] | 
   });
 }
 
+/** One property's rules as class-validator would run them: its conditions (@IsOptional), then its constraints. */
+interface PropertyCheck {
+  property: string;
+  conditions: ((object: object, value: unknown) => boolean)[];
+  constraints: {
+    constraints: unknown[];
+    validate: (value: unknown, args: object) => unknown;
+  }[];
+}
+
+/**
+ * A DTO's rules read once from class-validator's metadata, or null where a rule is of a kind this does not run
+ * (nested, promised, `each`, `validateIf`, asynchronous, @IsDefined): such classes always go through validateSync.
+ */
+const passChecks = new WeakMap<Function, PropertyCheck[] | null>();
+
+function passChecksOf(metatype: Function): PropertyCheck[] | null {
+  if (passChecks.has(metatype)) return passChecks.get(metatype)!;
+  const storage = getMetadataStorage();
+  // The arguments validateSync's executor passes for the options validateInput gives it (no groups, not `always`).
+  const metadatas = storage.getTargetValidationMetadatas(metatype, '', false, false, undefined);
+  const byProperty = new Map<string, PropertyCheck>();
+  let checks: PropertyCheck[] | null = metadatas.length > 0 ? [] : null;
+  for (const metadata of metadatas) {
+    let check = byProperty.get(metadata.propertyName);
+    if (!check) {
+      check = { property: metadata.propertyName, conditions: [], constraints: [] };
+      byProperty.set(metadata.propertyName, check);
+    }
+    if (metadata.type === ValidationTypes.CONDITIONAL_VALIDATION) {
+      check.conditions.push(metadata.constraints[0] as (object: object, value: unknown) => boolean);
+      continue;
+    }
+    const constraints =
+      metadata.type === ValidationTypes.CUSTOM_VALIDATION && !metadata.each && !metadata.validateIf
+        ? storage.getTargetValidatorConstraints(metadata.constraintCls)
+        : null;
+    if (!constraints || constraints.length === 0 || constraints.some((c) => c.async)) {
+      checks = null;
+      break;
+    }
+    for (const constraint of constraints) {
+      const instance = constraint.instance;
+      check.constraints.push({
+        constraints: metadata.constraints,
+        validate: (value, args) => instance.validate(value, args as never),
+      });
+    }
+  }
+  if (checks) checks.push(...byProperty.values());
+  passChecks.set(metatype, checks);
+  return checks;
+}
+
+/**
+ * Whether the instance passes every rule of its class, run as class-validator runs them (unknown properties refused,
+ * a property's conditions before its constraints, the same arguments) without looking its metadata up again: that
+ * look-up walks every validated class and was most of a case read's validation. False means "not known to pass",
+ * and validateSync then gives the answer and its errors, so a refusal reads exactly as before.
+ */
+function passes(instance: object, checks: readonly PropertyCheck[]): boolean {
+  for (const key of Object.keys(instance)) if (!checks.some((check) => check.property === key)) return false;
+  for (const check of checks) {
+    const value = (instance as Record<string, unknown>)[check.property];
+    if (!check.conditions.every((condition) => condition(instance, value))) continue;
+    for (const constraint of check.constraints) {
+      const args = {
+        targetName: instance.constructor.name,
+        property: check.property,
+        object: instance,
+        value,
+        constraints: constraint.constraints,
+      };
+      const valid = constraint.validate(value, args);
+      if (valid !== true) return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Validates one input of a request against its DTO class: the instance, or every field error named as the class's
  * location says. Used by the pipe, and where one route's path and query must be answered in one 400.
@@ -86,6 +175,8 @@ export function validateInput<T extends object>(
       })),
     };
   }
+  const checks = passChecksOf(metatype);
+  if (checks && passes(instance, checks)) return { instance, errors: [] };
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   return {
     instance,

@@ -37,6 +37,22 @@ function revisionOf(view: Buffer): number | null {
   return digits ? Number(digits[0]) : null;
 }
 
+/**
+ * ETags of the answers made so far: a view kept rendered is served as the same Buffer until the model's position
+ * moves, so its revision is looked for once, not in every answer (the search was a few per cent of a read).
+ */
+const etags = new WeakMap<Buffer, string | null>();
+
+function etagOf(view: Buffer): string | null {
+  let etag = etags.get(view);
+  if (etag === undefined) {
+    const revision = revisionOf(view);
+    etag = revision === null ? null : `"${revision}"`;
+    etags.set(view, etag);
+  }
+  return etag;
+}
+
 const READ = { path: CasePathDto, query: CaseReadQueryDto };
 const SLA = { path: CasePathDto, query: CaseSlaQueryDto };
 
@@ -84,8 +100,8 @@ export class CaseQueriesController {
     const view = positioned(reply, outcome);
     // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
     reply.header('content-type', 'application/json; charset=utf-8');
-    const revision = revisionOf(view);
-    if (revision !== null) reply.header('etag', `"${revision}"`);
+    const etag = etagOf(view);
+    if (etag !== null) reply.header('etag', etag);
     return view;
   }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,6 +187,51 @@ describe('sqlite read store', () => {
         { _id: 'c', n: 11 },
       ]);
     await Promise.all([writer.close(), reader.close(), late.close()]);
+  });
+
+  it('the change mark moves with every commit of another connection, one right after another, and stands while nothing is written', async () => {
+    const file = join(dir, 'marks.db');
+    const writer = openSqliteReadStore({ file });
+    const reader = openSqliteReadStore({ file });
+    await writer.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: 0 } }] });
+    let mark = reader.changeMark();
+    expect(reader.changeMark()).toBe(mark);
+    for (let n = 1; n <= 300; n++) {
+      await writer.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n } }] });
+      const next = reader.changeMark();
+      expect({ n, moved: next !== mark }).toEqual({ n, moved: true });
+      expect(reader.changeMark()).toBe(next);
+      expect(await reader.collection('cases').get('a')).toEqual({ _id: 'a', n });
+      mark = next;
+    }
+    // The reader's own writes move it too (counted apart: SQLite's data_version leaves them out).
+    await reader.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'b', n: 1 } }] });
+    expect(reader.changeMark()).not.toBe(mark);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it("the change mark moves with each commit of another process, and what it then reads is that commit's", async () => {
+    const file = join(dir, 'marks-process.db');
+    const reader = openSqliteReadStore({ file });
+    await reader.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'p', n: 0 } }] });
+    const script = `
+      const { openSqliteReadStore } = require(${JSON.stringify(require.resolve('./sqlite-read-store.ts'))});
+      const store = openSqliteReadStore({ file: process.argv[1] });
+      store.write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'p', n: Number(process.argv[2]) } }] })
+        .then(() => store.close());
+    `;
+    const register = join(__dirname, '../../../../test/support/swc-register.js');
+    let mark = reader.changeMark();
+    for (let n = 1; n <= 3; n++) {
+      const child = spawnSync(process.execPath, ['-r', register, '-e', script, file, String(n)], { encoding: 'utf8' });
+      expect(child.stderr).toBe('');
+      expect(child.status).toBe(0);
+      const next = reader.changeMark();
+      expect(next).not.toBe(mark);
+      expect(await reader.collection('cases').get('p')).toEqual({ _id: 'p', n });
+      mark = next;
+    }
+    await reader.close();
   });
 
   it('refuses the event log file as a read store, naming it', async () => {
