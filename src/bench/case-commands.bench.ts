@@ -37,6 +37,7 @@ import { CASE_COMMANDS } from '../modules/cases/commands/case-commands';
 import { mintToken } from '../modules/identity/token-verifier';
 import type { GroupCommitStats } from '../modules/event-log/sqlite/sqlite-event-log';
 import type { ProjectedEvent } from '../projections/projection-runtime';
+import { startNestFloorServer } from './nest-floor';
 import type { Principal } from '../modules/identity/domain/principal';
 import { iinCheckDigit } from '../modules/identity/domain/iin';
 import { percentile, type BenchContext, type BenchResult, type BenchSuite } from './bench-kit';
@@ -485,7 +486,7 @@ const VIEW_RATIO = 0.8;
  * same from each server thread's CPU per answer (bare ÷ ours): what the ratio would be if both were bound by their
  * own thread alone, which moves far less than rates when other processes share the machine.
  */
-function viewRatios(ours: Measured, bare: Measured): BenchResult[] {
+function viewRatios(ours: Measured, bare: Measured, nestFloor: Measured | null): BenchResult[] {
   const target = { op: '>=' as const, value: VIEW_RATIO, text: `≥ ${VIEW_RATIO}×` };
   const results: BenchResult[] = [
     {
@@ -507,6 +508,23 @@ function viewRatios(ours: Measured, bare: Measured): BenchResult[] {
       better: 'higher',
       target,
       detail: `${(barePer * 1000).toFixed(1)} µs ÷ ${(oursPer * 1000).toFixed(1)} µs of the server thread's CPU per answer`,
+    });
+  }
+  if (nestFloor) {
+    // No target: what NestJS itself leaves of the bare rate bounds what any route of the API can reach.
+    const perAnswer = (m: Measured) => (m.cpu && m.count > 0 ? m.cpu.serverThreadMs / m.count : null);
+    const floorPer = perAnswer(nestFloor);
+    const barePer = perAnswer(bare);
+    results.push({
+      name: "the bare read through a minimal NestJS app (no guard, pipe or hook) reads/s ÷ the bare read's (same run)",
+      value: nestFloor.rate / bare.rate,
+      unit: '×',
+      better: 'higher',
+      detail:
+        `${int(nestFloor.rate)} ÷ ${int(bare.rate)} reads/s` +
+        (floorPer !== null && barePer !== null
+          ? `; server CPU per answer ${(floorPer * 1000).toFixed(1)} µs (the bare read's ÷ it: ${(barePer / floorPer).toFixed(2)}×)`
+          : ''),
     });
   }
   return results;
@@ -540,6 +558,8 @@ export const caseCommandsBench: BenchSuite = {
     // ---- Baseline: bare fastify + better-sqlite3, the same request bodies, measured first.
     let bareWrite: { name: string; m: Measured } | null = null;
     let bareRead: { name: string; m: Measured } | null = null;
+    let nestFloor: Measured | null = null;
+    let rowsWritten = 0;
     if (runs.has('baseline')) {
       const bare = await startBareServer(join(ctx.workDir, 'bare.db'));
       try {
@@ -548,7 +568,8 @@ export const caseCommandsBench: BenchSuite = {
           name: WRITE_BASELINE,
           m: measured(await load(bare.url, 201, { kind: 'cycle', requests: rows }, 'baseline POST /rows')),
         };
-        const ids = shuffled(Array.from({ length: Math.min(bare.rows(), 20_000) }, (_, i) => i + 1));
+        rowsWritten = bare.rows();
+        const ids = shuffled(Array.from({ length: Math.min(rowsWritten, 20_000) }, (_, i) => i + 1));
         bareRead = {
           name: READ_BASELINE,
           m: measured(
@@ -562,6 +583,21 @@ export const caseCommandsBench: BenchSuite = {
         };
       } finally {
         await bare.close();
+      }
+      // The same read through NestJS with nothing of ours: what the framework leaves of the bare rate.
+      const floor = await startNestFloorServer(join(ctx.workDir, 'bare.db'));
+      try {
+        const ids = shuffled(Array.from({ length: 20_000 }, (_, i) => i + 1)).filter((id) => id <= rowsWritten);
+        nestFloor = measured(
+          await load(
+            floor.url,
+            200,
+            { kind: 'cycle', requests: ids.map((id) => ({ method: 'GET', path: `/rows/${id}` })) },
+            'NestJS floor GET /rows/:id',
+          ),
+        );
+      } finally {
+        await floor.close();
       }
     }
 
@@ -718,7 +754,7 @@ export const caseCommandsBench: BenchSuite = {
         const extra = `personal-data encryption on (the embedded default; a view reads the read model and decrypts nothing); ${int(viewed.length)} of the ${int(caseIds.length)} cases filed beforehand read in a shuffled order by the test administrator of their unit, each about ${Math.round((out.latencies.length / viewed.length) * 10) / 10} times in the measured run; ${kept}; the projection had caught up with ${int(head)} events ${caughtUp.toFixed(1)} s after the last command`;
         const ours = measured(out);
         report(figures('GET /api/cases/:caseId', 'reads/s', s, ours, bareRead, { p99: VIEW_P99_MS }, extra));
-        if (bareRead) report(viewRatios(ours, bareRead.m));
+        if (bareRead) report(viewRatios(ours, bareRead.m, nestFloor));
       }
     } finally {
       await api.close();
