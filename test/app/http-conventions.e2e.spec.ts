@@ -96,19 +96,36 @@ describe('with the default configuration', () => {
     expect(again.headers.get('etag')).toBe('"1"');
   });
 
-  it('answers a caller who may not take the step 403 whatever revision it sends: the case revision is not revealed', async () => {
+  it('answers a caller outside the case 403 whatever revision, step or time it sends: nothing of the case is revealed', async () => {
     const { caseId } = await fileSampleCase(api);
     const outsider = callerFor('applicant', 'astana', makeIin('910101', 3, 17));
-    for (const headers of [{ 'if-match': '"5"' }, { 'if-match': '"0"' }]) {
-      const r = await api.call('POST', `/api/cases/${caseId}/steps/${second.id}`, {
-        as: outsider,
-        headers,
-        body: { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType] },
-      });
-      expect(r.status).toBe(403);
-      expect(r.headers.get('etag')).toBeNull();
-      expect(JSON.stringify(r.body)).not.toMatch(/currentRevision|expectedRevision/);
-    }
+    const otherUnit = { ...staff, unit: 'almaty' };
+    const attempts: Array<[typeof staff, string, Record<string, unknown>]> = [
+      [outsider, `steps/${second.id}`, { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType] }],
+      [outsider, 'steps/no-such-step', { data: {} }],
+      [outsider, 'cancel', { occurredAt: '2099-01-01T10:00:00+06:00', reason: 'x' }],
+      [
+        otherUnit,
+        `steps/${second.id}`,
+        { occurredAt: '2015-10-05T10:00:00+06:00', data: VALID_DATA[second.eventType] },
+      ],
+      [otherUnit, 'steps/no-such-step', { data: {} }],
+    ];
+    for (const [as, path, body] of attempts)
+      for (const ifMatch of ['"5"', '"0"']) {
+        const r = await api.call('POST', `/api/cases/${caseId}/${path}`, {
+          as,
+          headers: { 'if-match': ifMatch },
+          body,
+        });
+        expect({ path, ifMatch, status: r.status, etag: r.headers.get('etag') }).toEqual({
+          path,
+          ifMatch,
+          status: 403,
+          etag: null,
+        });
+        expect(JSON.stringify(r.body)).not.toMatch(/"(currentRevision|expectedRevision|steps|openSteps|callerMayTake|caseStatus)":/);
+      }
   });
 
   it('keeps the body field expectedRevision working as before: 409 stale-revision', async () => {

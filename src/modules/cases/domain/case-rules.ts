@@ -142,6 +142,32 @@ export function actorFor(
   return failure!;
 }
 
+/**
+ * Whether the caller is within reach of this case at all, whatever the step: an applicant of a case filed with their
+ * own IIN, the provider's staff of the case's unit, the portal and other state bodies (bound to no unit), auditors and
+ * administrators (who read every case). Checked first on every command to an existing case, so a caller outside it
+ * learns nothing of the case (its revision, its steps, its state) from how the command is refused.
+ */
+export function withinReach(principal: Principal, state: Pick<CaseState, 'unit' | 'applicant'>): ActorCheck {
+  const callerRoles = principal.roles as string[];
+  const reaches = (role: string): boolean =>
+    role === 'applicant'
+      ? principal.iin === state.applicant.iin
+      : role === 'auditor' || role === 'admin' || EXTERNAL_ROLES.has(role) || principal.unit === state.unit;
+  const role = callerRoles.find(reaches);
+  if (role !== undefined) return { ok: true, role };
+  const applicant = callerRoles.includes('applicant');
+  return {
+    ok: false,
+    reason: applicant
+      ? 'an applicant acts only on a case filed with their own IIN'
+      : `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`,
+    requiredRoles: [],
+    callerRoles,
+    ...(applicant ? {} : { requiredUnit: state.unit, callerUnit: principal.unit }),
+  };
+}
+
 /** Ids of the open steps this caller may take now. */
 export function stepsCallerMayTake(state: CaseState, version: RegulationVersion, principal: Principal): string[] {
   return openSteps(state, version)

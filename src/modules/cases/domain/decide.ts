@@ -15,6 +15,7 @@ import { parseStepData, type DataProblem, type ApplicationSubmittedData } from '
 import { clauseReference, type CaseActor, type DecidedEvent } from './case-event';
 import {
   actorFor,
+  withinReach,
   EXTERNAL_ROLES,
   blockedByResult,
   cancellationStep,
@@ -373,6 +374,8 @@ function fixedByText(version: RegulationVersion, cohortDateId: string): boolean 
 }
 
 function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
+  const reach = withinReach(ctx.principal, state);
+  if (!reach.ok) return refuse(forbidden(reach));
   const step = stepById(version, command.stepId);
   if (!step)
     return refuse({
@@ -478,6 +481,8 @@ function decideCancel(
   command: CancelApplication,
   ctx: DecideContext,
 ): Decision {
+  const reach = withinReach(ctx.principal, state);
+  if (!reach.ok) return refuse(forbidden(reach));
   const step = cancellationStep(version, state.trackId);
   if (!step) {
     return refuse({
