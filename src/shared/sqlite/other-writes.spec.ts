@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -44,4 +44,49 @@ describe('OtherWrites', () => {
       reader.close();
     },
   );
+
+  // Found in review: the helper once opened the -shm file itself and closed it with the store, and closing any
+  // descriptor of a file drops every POSIX lock the process holds on it, SQLite's "this file is in use" lock included.
+  it("leaves SQLite's locks on the -shm file in place when it is closed", () => {
+    const file = join(dir, 'locks.db');
+    const reader = open(file, 'WAL');
+    const other = open(file, 'WAL');
+    const writes = new OtherWrites(file, () => reader.prepare('PRAGMA data_version').pluck().get() as number);
+    writes.dataVersion();
+    writes.dataVersion();
+    const inode = statSync(`${file}-shm`).ino;
+    const ours = () =>
+      readFileSync('/proc/locks', 'utf8')
+        .split('\n')
+        .filter((line) => line.includes(` ${process.pid} `) && line.includes(`:${inode} `));
+    expect(ours().length).toBeGreaterThan(0);
+    writes.close();
+    reader.close();
+    // The other connection is still open: its lock must still be there.
+    expect(ours().length).toBeGreaterThan(0);
+    other.close();
+  });
+
+  it('reads the -shm file SQLite uses when the database is reached through a symbolic link, not a stale one beside the link', () => {
+    const realDir = join(dir, 'real');
+    mkdirSync(realDir);
+    const realFile = join(realDir, 'x.db');
+    const link = join(dir, 'link.db');
+    open(realFile, 'WAL').close();
+    symlinkSync(realFile, link);
+    // A -shm left beside the link (a crash, a move): its header never changes.
+    writeFileSync(`${link}-shm`, Buffer.alloc(32768, 7));
+    const reader = open(link, 'WAL');
+    const writer = open(realFile, 'WAL');
+    const statement = reader.prepare('PRAGMA data_version').pluck();
+    const writes = new OtherWrites(link, () => statement.get() as number);
+    writes.dataVersion();
+    for (let n = 1; n <= 20; n++) {
+      writer.prepare('INSERT INTO t (n) VALUES (?)').run(n);
+      expect(writes.dataVersion()).toBe(statement.get());
+    }
+    writes.close();
+    writer.close();
+    reader.close();
+  });
 });
