@@ -169,10 +169,12 @@ export class SqliteMerkleTree implements NodeSource {
       throw error;
     }
     const built = builder.commit();
-    // What this connection now sees must be the tree the builder committed (the same file, every leaf).
+    // What this connection now sees must be the tree the builder committed (the same file, every leaf). A running
+    // service may have appended events and their leaves since the commit released the lock: the tree may be larger,
+    // and its first `read` leaves must have the root the builder computed.
     if (
       built.leaves !== read ||
-      this.size() !== read ||
+      this.size() < read ||
       (read > 0 && !Buffer.from(rootAt(this, read)).equals(built.root!))
     )
       throw new Error(
