@@ -175,13 +175,20 @@ export function validateInput<T extends object>(
       })),
     };
   }
+  // Unknown parameters are named from the request itself: class-transformer drops a key that names a method of the
+  // instance (`toString`, `hasOwnProperty`, …) before class-validator's whitelist could see it.
+  const parameters = location ? declared(metatype) : null;
+  const unknown = parameters ? Object.keys(value).filter((key) => !parameters.includes(key)) : [];
   const checks = passChecksOf(metatype);
-  if (checks && passes(instance, checks)) return { instance, errors: [] };
+  if (unknown.length === 0 && checks && passes(instance, checks)) return { instance, errors: [] };
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  return {
-    instance,
-    errors: errors.length ? flatten(errors, location ?? '', location ? declared(metatype) : null) : [],
-  };
+  const fieldErrors = errors.length ? flatten(errors, location ?? '', parameters) : [];
+  for (const key of unknown) {
+    const field = `${location}.${key}`;
+    if (!fieldErrors.some((e) => e.field === field))
+      fieldErrors.push({ field, problem: 'is not a parameter of this endpoint', allowed: parameters!.join(', ') });
+  }
+  return { instance, errors: fieldErrors };
 }
 
 /**
