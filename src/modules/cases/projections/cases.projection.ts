@@ -13,6 +13,7 @@ import type { IndexSpec, ReadDocument } from '../../read-store/read-store.port';
 import type { Projection, ProjectionContext } from '../../../projections/projection';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import { fromDayNumber } from '../../calendar/domain/local-date';
 import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { toCaseEvent } from '../commands/case-repository';
@@ -75,7 +76,8 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
 
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
 export function monthOf(calendar: WorkingCalendar, instant: string): string {
-  return calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
+  // The local day alone: toLocal would format the time of day and the offset too, for every row of every case.
+  return fromDayNumber(calendar.timeZone.localDayOf(Date.parse(instant))).slice(0, 7);
 }
 
 /** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */

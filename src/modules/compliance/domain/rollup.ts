@@ -87,7 +87,12 @@ export function rollupId(
   key: string,
   row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>,
 ): string {
-  return `${dim}|${key}|${row.versionId}|${row.trackId}|${row.unit}|${row.month}`;
+  return `${dim}|${key}${rollupIdTail(row)}`;
+}
+
+/** What follows the grouping and key in a slice's id: the same for the seven slices of one row. */
+function rollupIdTail(row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>): string {
+  return `|${row.versionId}|${row.trackId}|${row.unit}|${row.month}`;
 }
 
 // A literal in DURATION_UNITS' order: built for every slice a delta touches.
@@ -163,9 +168,11 @@ export function rollupDelta(
   const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
   const touch = (row: RollupRow, sign: 1 | -1, times: number) => {
     const contribution = contributionOf(row, calendar);
+    // rollupId, its tail composed once for the row's seven slices.
+    const tail = rollupIdTail(row);
     for (const dim of GROUP_BY) {
       const key = groupKey(dim, row);
-      const _id = rollupId(dim, key, row);
+      const _id = `${dim}|${key}${tail}`;
       let entry = out.get(_id);
       if (!entry) {
         entry = {
