@@ -21,7 +21,7 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, type CaseState } from '../cases/domain/case-state';
-import { monthOf, storedSlaRows } from '../cases/projections/cases.projection';
+import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
   applyCounters,
   emptyCounters,
@@ -87,6 +87,8 @@ export interface ComplianceReference {
   catalog: Catalog;
   calendar: WorkingCalendar;
   personalData?: PersonalDataReading;
+  /** Rows computed once for this projection and the cases one where both run together. */
+  slaRows?: SharedSlaRows;
 }
 
 /** A case's SLA rows as the compliance model counts them: grouped by the case, the month each clock started. */
@@ -94,10 +96,11 @@ export function complianceRowsOf(
   state: CaseState,
   version: RegulationVersion,
   calendar: WorkingCalendar,
+  slaRows?: SharedSlaRows,
 ): CaseRowsDocument['rows'] {
   let stored;
   try {
-    stored = storedSlaRows(state, version, calendar);
+    stored = slaRows ? slaRows.of(state, version, calendar) : storedSlaRows(state, version, calendar);
   } catch (error) {
     // A cohort date outside the calendar's years: the case counts in no rollup rather than stopping all.
     if (error instanceof RangeError) return [];
@@ -124,9 +127,9 @@ export function complianceRowsOf(
   }));
 }
 
-export function complianceProjection({ catalog, calendar, personalData }: ComplianceReference): Projection {
+export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
-  const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar);
+  const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar, slaRows);
 
   return {
     name: COMPLIANCE_PROJECTION,
