@@ -166,32 +166,48 @@ export function rollupDelta(
   const old = counted(before);
   const now = counted(after);
   const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
+  // A case's rows mostly count in the same slices (its service, unit, assignee, channel, month): a row whose id parts
+  // equal the previous row's takes that row's entry, without composing and looking up its id again.
+  let previous: RollupRow | null = null;
+  const previousEntries: { doc: RollupSlice; delta: RollupCounters }[] = [];
   const touch = (row: RollupRow, sign: 1 | -1, times: number) => {
     const contribution = contributionOf(row, calendar);
+    const sameTail =
+      previous !== null &&
+      previous.versionId === row.versionId &&
+      previous.trackId === row.trackId &&
+      previous.unit === row.unit &&
+      previous.month === row.month;
     // rollupId, its tail composed once for the row's seven slices.
-    const tail = rollupIdTail(row);
-    for (const dim of GROUP_BY) {
+    let tail: string | null = null;
+    for (let d = 0; d < GROUP_BY.length; d++) {
+      const dim = GROUP_BY[d]!;
       const key = groupKey(dim, row);
-      const _id = `${dim}|${key}${tail}`;
-      let entry = out.get(_id);
+      let entry = sameTail && groupKey(dim, previous!) === key ? previousEntries[d] : undefined;
       if (!entry) {
-        entry = {
-          doc: {
-            _id,
-            dim,
-            key,
-            serviceId: row.serviceId,
-            versionId: row.versionId,
-            trackId: row.trackId,
-            unit: row.unit,
-            month: row.month,
-          },
-          delta: emptyCounters(),
-        };
-        out.set(_id, entry);
+        const _id = `${dim}|${key}${(tail ??= rollupIdTail(row))}`;
+        entry = out.get(_id);
+        if (!entry) {
+          entry = {
+            doc: {
+              _id,
+              dim,
+              key,
+              serviceId: row.serviceId,
+              versionId: row.versionId,
+              trackId: row.trackId,
+              unit: row.unit,
+              month: row.month,
+            },
+            delta: emptyCounters(),
+          };
+          out.set(_id, entry);
+        }
       }
+      previousEntries[d] = entry;
       for (let i = 0; i < times; i++) contribute(entry.delta, contribution, sign);
     }
+    previous = row;
   };
   for (const [sig, { row, n }] of old) {
     const times = n - (now.get(sig)?.n ?? 0);
