@@ -163,8 +163,6 @@ export function rollupDelta(
     }
     return map;
   };
-  const old = counted(before);
-  const now = counted(after);
   const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
   // A case's rows mostly count in the same slices (its service, unit, assignee, channel, month): a row whose id parts
   // equal the previous row's takes that row's entry, without composing and looking up its id again.
@@ -209,6 +207,14 @@ export function rollupDelta(
     }
     previous = row;
   };
+  // A case seen for the first time (every case of a build from scratch) has nothing to cancel out: each row is added
+  // as it comes, which is what adding equal rows together would add, in the same order.
+  if (before.length === 0) {
+    for (const row of after) touch(row, 1, 1);
+    return out;
+  }
+  const old = counted(before);
+  const now = counted(after);
   for (const [sig, { row, n }] of old) {
     const times = n - (now.get(sig)?.n ?? 0);
     if (times > 0) touch(row, -1, times);
