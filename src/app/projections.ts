@@ -6,7 +6,7 @@ import { TimerStore } from '../modules/deadline-alerts/scheduler/timer-store';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import type { Build, Projection } from '../projections/projection';
 import { logOverviewProjection } from '../projections/log-overview/log-overview.projection';
-import { casesProjection } from '../modules/cases/projections/cases.projection';
+import { casesProjection, SharedSlaRows } from '../modules/cases/projections/cases.projection';
 import { complianceProjection } from '../modules/compliance/compliance.projection';
 import { catalogUsageProjection } from '../modules/regulations/usage/catalog-usage.projection';
 import { ReadModels } from '../projections/read-models';
@@ -30,7 +30,8 @@ export function allProjections(
   reference: Pick<ReferenceData, 'catalog' | 'calendar'>,
   personalData?: PersonalDataReading,
 ): Projection[] {
-  const withKeys = { ...reference, ...(personalData ? { personalData } : {}) };
+  // The cases and compliance projections compute each case's SLA rows once between them when they run together.
+  const withKeys = { ...reference, ...(personalData ? { personalData } : {}), slaRows: new SharedSlaRows() };
   return [logOverviewProjection, casesProjection(withKeys), complianceProjection(withKeys), catalogUsageProjection];
 }
 

@@ -21,15 +21,17 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, type CaseState } from '../cases/domain/case-state';
-import { monthOf, storedSlaRows } from '../cases/projections/cases.projection';
+import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
   applyCounters,
   emptyCounters,
   GROUP_BY,
   rollupDelta,
   type GroupBy,
+  type RollupCounters,
   type RollupDocument,
   type RollupRow,
+  type RollupSlice,
 } from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';
@@ -85,6 +87,8 @@ export interface ComplianceReference {
   catalog: Catalog;
   calendar: WorkingCalendar;
   personalData?: PersonalDataReading;
+  /** Rows computed once for this projection and the cases one where both run together. */
+  slaRows?: SharedSlaRows;
 }
 
 /** A case's SLA rows as the compliance model counts them: grouped by the case, the month each clock started. */
@@ -92,10 +96,11 @@ export function complianceRowsOf(
   state: CaseState,
   version: RegulationVersion,
   calendar: WorkingCalendar,
+  slaRows?: SharedSlaRows,
 ): CaseRowsDocument['rows'] {
   let stored;
   try {
-    stored = storedSlaRows(state, version, calendar);
+    stored = slaRows ? slaRows.of(state, version, calendar) : storedSlaRows(state, version, calendar);
   } catch (error) {
     // A cohort date outside the calendar's years: the case counts in no rollup rather than stopping all.
     if (error instanceof RangeError) return [];
@@ -122,9 +127,9 @@ export function complianceRowsOf(
   }));
 }
 
-export function complianceProjection({ catalog, calendar, personalData }: ComplianceReference): Projection {
+export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
-  const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar);
+  const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar, slaRows);
 
   return {
     name: COMPLIANCE_PROJECTION,
@@ -148,7 +153,7 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
         ? [{ collection: CASE_ROWS, id: recorded.streamId.slice(CASE_STREAM_PREFIX.length) }]
         : [],
     async apply(recorded: RecordedEvent, ctx: ProjectionContext) {
-      const working = workingSet(ctx);
+      const working = workingSet(ctx).cases;
       if (recorded.type === PERSONAL_DATA_ERASED) {
         // The case keeps its rows and counts; its folded state loses the applicant and the acts' personal fields.
         for (const caseId of (recorded.data as PersonalDataErasedData).cases) {
@@ -188,56 +193,49 @@ export function complianceProjection({ catalog, calendar, personalData }: Compli
       working.set(caseId, folded);
     },
     async flush(ctx: ProjectionContext) {
-      const working = workingSet(ctx);
-      const planned = [...working].map(([caseId, folded]) => ({ caseId, folded, plan: plan(folded) }));
-      // The rollup slices the batch touches, read in one round trip per grouping where the store can (MongoDB).
-      const slices = new Map<string, Set<string>>();
-      for (const { plan: p } of planned) {
-        for (const [id, { doc }] of p?.deltas ?? []) {
-          const collection = rollupCollection(doc.dim);
-          if (!slices.has(collection)) slices.set(collection, new Set());
-          slices.get(collection)!.add(id);
-        }
+      const { cases, slices } = workingSet(ctx);
+      for (const [caseId, folded] of cases) await write(ctx, caseId, folded);
+      cases.clear();
+      // Each slice the batch touches is read, changed and written once, with the sum of its cases' deltas: a slice
+      // counts most of a batch's cases (a service, a unit, a month), and applying case by case read and changed it as often.
+      const byCollection = new Map<string, string[]>();
+      for (const [id, { doc }] of slices) {
+        const collection = rollupCollection(doc.dim);
+        const ids = byCollection.get(collection);
+        if (ids) ids.push(id);
+        else byCollection.set(collection, [id]);
       }
-      for (const [collection, ids] of slices) await ctx.load(collection, ids);
-      for (const { caseId, folded, plan: p } of planned) await write(ctx, caseId, folded, p);
-      working.clear();
+      // Read in one round trip per grouping where the store can (MongoDB).
+      for (const [collection, ids] of byCollection) await ctx.load(collection, ids);
+      for (const [id, { doc, delta }] of slices) {
+        const collection = rollupCollection(doc.dim);
+        // ctx.get returns this batch's own copy (parsed from the store, or kept from an earlier batch): safe to change in place.
+        const current = await ctx.get<RollupDocument>(collection, id);
+        const next = applyCounters<RollupDocument>(current ?? { ...doc, ...emptyCounters() }, delta);
+        if (next) ctx.upsert(collection, next);
+        else ctx.delete(collection, id);
+      }
+      slices.clear();
     },
   };
-
-  /** A case's rows after the batch and the rollup deltas from its rows before it; null for a case the batch left as it was. */
-  function plan({
-    before,
-    state,
-    version,
-  }: FoldedCase): { rows: CaseRowsDocument['rows']; deltas: ReturnType<typeof rollupDelta> } | null {
-    if (!state || !version) return null;
-    const rows = rowsOf(state, version);
-    return { rows, deltas: rollupDelta(before?.rows ?? [], rows, calendar) };
-  }
 
   /**
    * The documents of one case from its state after the batch's events: the rollups take the delta between the rows it
    * had before the batch and its rows now, which is the sum of the deltas event by event; open rows and steps that
    * opened and closed within the batch were never stored, so they need no delete.
    */
-  async function write(
-    ctx: ProjectionContext,
-    caseId: string,
-    folded: FoldedCase,
-    planned = plan(folded),
-  ): Promise<void> {
+  async function write(ctx: ProjectionContext, caseId: string, folded: FoldedCase): Promise<void> {
     const { before: existing, state, version } = folded;
-    if (!state || !version || !planned) return;
-    const { rows, deltas } = planned;
+    if (!state || !version) return;
+    const rows = rowsOf(state, version);
 
-    for (const [id, { doc, delta }] of deltas) {
-      const collection = rollupCollection(doc.dim);
-      // ctx.get returns this batch's own copy (parsed from the store, or staged earlier): safe to change in place.
-      const current = await ctx.get<RollupDocument>(collection, id);
-      const next = applyCounters<RollupDocument>(current ?? { ...doc, ...emptyCounters() }, delta);
-      if (next) ctx.upsert(collection, next);
-      else ctx.delete(collection, id);
+    // Summed per slice, applied once at the batch's end (flush): the sum of the deltas is the delta of the sum.
+    const { slices } = workingSet(ctx);
+    for (const [id, entry] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
+      const summed = slices.get(id);
+      // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
+      if (summed) applyCounters(summed.delta, entry.delta);
+      else slices.set(id, entry);
     }
 
     const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
@@ -310,13 +308,18 @@ interface FoldedCase {
   version: RegulationVersion | null;
 }
 
-/** The cases a batch has folded, per batch (its context), written once each when the batch ends. */
-const workingSets = new WeakMap<ProjectionContext, Map<string, FoldedCase>>();
+/** What a batch has folded so far (its context): the cases, written once each, and the rollup deltas summed per slice. */
+interface WorkingSet {
+  cases: Map<string, FoldedCase>;
+  slices: Map<string, { doc: RollupSlice; delta: RollupCounters }>;
+}
 
-function workingSet(ctx: ProjectionContext): Map<string, FoldedCase> {
+const workingSets = new WeakMap<ProjectionContext, WorkingSet>();
+
+function workingSet(ctx: ProjectionContext): WorkingSet {
   let working = workingSets.get(ctx);
   if (!working) {
-    working = new Map();
+    working = { cases: new Map(), slices: new Map() };
     workingSets.set(ctx, working);
   }
   return working;

@@ -92,7 +92,7 @@ export class LeaseLostError extends Error {
 export interface ReadCollection<T extends ReadDocument = ReadDocument> {
   get(id: string): Promise<T | null>;
   /**
-   * The documents of these ids that exist, in one round trip; offered by stores where each `get` is one (MongoDB).
+   * The documents of these ids that exist, in one round trip (MongoDB) or one statement (SQLite).
    * The projection runtime reads a batch's documents with it before applying the batch.
    */
   getMany?(ids: readonly string[]): Promise<Map<string, T>>;

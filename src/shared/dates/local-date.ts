@@ -39,7 +39,14 @@ export function dayNumber(date: LocalDate): number {
   return Math.floor(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / MS_PER_DAY);
 }
 
+/** Days 0 (1970-01-01) to 2169: each formatted once, on first use; a projection formats every SLA row's month and deadline day. */
+const FORMATTED_DAYS = 73_000;
+// Allocated whole: filled from the middle (the 2010s first), a growing array would turn into a slower dictionary.
+const formattedDays = new Array<LocalDate | undefined>(FORMATTED_DAYS);
+
 export function fromDayNumber(day: number): LocalDate {
+  if (day >= 0 && day < FORMATTED_DAYS && Number.isInteger(day))
+    return (formattedDays[day] ??= new Date(day * MS_PER_DAY).toISOString().slice(0, 10));
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
 }
 

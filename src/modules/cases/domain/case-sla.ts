@@ -63,32 +63,35 @@ export function limitApplies(limit: Limit, state: Pick<CaseState, 'trackId' | 'c
   );
 }
 
-/** The completions that had occurred by asOf, parsed once per computation: stepId → instants in ms and as stored. */
+/**
+ * The completions that had occurred by asOf, parsed once per computation: stepId → when (ms and as stored). When the
+ * step started is parsed only by the rare limit that counts from it.
+ */
 type Done = Map<
   string,
   {
     occurred: number;
-    started: number;
     occurredIso: string;
     startedIso: string;
     negative: boolean;
-    dates?: Record<string, string>;
+    dates: Record<string, string> | undefined;
   }
 >;
 
 function doneBy(state: CaseState, asOf: Date): Done {
   const done: Done = new Map();
   const at = asOf.getTime();
-  for (const [stepId, c] of Object.entries(state.completed)) {
+  const completed = state.completed;
+  for (const stepId in completed) {
+    const c = completed[stepId]!;
     const occurred = Date.parse(c.occurredAt);
     if (occurred <= at)
       done.set(stepId, {
         occurred,
-        started: Date.parse(c.startedAt),
         occurredIso: c.occurredAt,
         startedIso: c.startedAt,
         negative: negativeAt(c, at),
-        ...(c.dates ? { dates: c.dates } : {}),
+        dates: c.dates,
       });
   }
   return done;
@@ -109,7 +112,7 @@ function anchorOf(
     found = d ? { ms: d.occurred, iso: d.occurredIso } : null;
   } else if ('stepStarted' in anchor) {
     const d = done.get(anchor.stepStarted);
-    found = d ? { ms: d.started, iso: d.startedIso } : null;
+    found = d ? { ms: Date.parse(d.startedIso), iso: d.startedIso } : null;
   } else if ('stepDataDate' in anchor) {
     const date = done.get(anchor.stepDataDate.step)?.dates?.[anchor.stepDataDate.field];
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;

@@ -78,8 +78,17 @@ export function stepsOnTrack(version: RegulationVersion, trackId: string): reado
   return steps;
 }
 
+const byId = new WeakMap<RegulationVersion, Map<string, RegulationStep>>();
+
+/** A step of the version by its id (the first of that id, as a search in the file's order finds it), indexed once per version. */
 export function stepById(version: RegulationVersion, stepId: string): RegulationStep | undefined {
-  return version.steps.find((s) => s.id === stepId);
+  let steps = byId.get(version);
+  if (!steps) {
+    steps = new Map();
+    for (const step of version.steps) if (!steps.has(step.id)) steps.set(step.id, step);
+    byId.set(version, steps);
+  }
+  return steps.get(stepId);
 }
 
 /** The first event: the submission that creates the case. */
@@ -141,10 +150,11 @@ const NEGATIVE_OUTCOME: Partial<Record<EventType, (d: Record<string, unknown>) =
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function datesOf(data: Record<string, unknown>): Record<string, string> | null {
-  const dates = Object.entries(data).filter(
-    (e): e is [string, string] => typeof e[1] === 'string' && LOCAL_DATE.test(e[1]),
-  );
-  return dates.length ? Object.fromEntries(dates) : null;
+  // Run on every event folded: most events have no date, and build no array of them.
+  let dates: [string, string][] | null = null;
+  for (const [field, value] of Object.entries(data))
+    if (typeof value === 'string' && LOCAL_DATE.test(value)) (dates ??= []).push([field, value]);
+  return dates ? Object.fromEntries(dates) : null;
 }
 
 /** A case's first event, which opens it and names its regulation version; any other first event is a broken history. */

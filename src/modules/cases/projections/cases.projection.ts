@@ -13,6 +13,7 @@ import type { IndexSpec, ReadDocument } from '../../read-store/read-store.port';
 import type { Projection, ProjectionContext } from '../../../projections/projection';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
+import { fromDayNumber } from '../../calendar/domain/local-date';
 import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { toCaseEvent } from '../commands/case-repository';
@@ -75,7 +76,8 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
 
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
 export function monthOf(calendar: WorkingCalendar, instant: string): string {
-  return calendar.timeZone.toLocal(new Date(instant)).date.slice(0, 7);
+  // The local day alone: toLocal would format the time of day and the offset too, for every row of every case.
+  return fromDayNumber(calendar.timeZone.localDayOf(Date.parse(instant))).slice(0, 7);
 }
 
 /** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */
@@ -176,6 +178,49 @@ export function storedSlaRows(state: CaseState, version: RegulationVersion, cale
   }));
 }
 
+/**
+ * The SLA rows of the cases folded last, shared by the cases and compliance projections of one runtime (allProjections):
+ * each folds every case and computes its rows, and over one read of the log (a rebuild of every read model, or both
+ * following the log) they do so for the same case at the same event, one batch apart at most. A case's rows follow
+ * from its history, which its revision and last event's hash name, its regulation version and the calendar; a case
+ * whose events carry no hash is computed each time. The rows handed out are shared: callers copy, never change them.
+ */
+export class SharedSlaRows {
+  private readonly kept = new Map<
+    string,
+    {
+      revision: number;
+      lastHash: string;
+      version: RegulationVersion;
+      calendar: WorkingCalendar;
+      rows: readonly FullSlaRow[];
+    }
+  >();
+
+  /** `capacity` cases are kept, the oldest dropped: a catch-up batch's worth (20,000 events) of distinct cases. */
+  constructor(private readonly capacity = 25_000) {}
+
+  of(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar): readonly FullSlaRow[] {
+    const { caseId, revision, lastHash } = state;
+    if (lastHash === null) return storedSlaRows(state, version, calendar);
+    const kept = this.kept.get(caseId);
+    if (
+      kept &&
+      kept.revision === revision &&
+      kept.lastHash === lastHash &&
+      kept.version === version &&
+      kept.calendar === calendar
+    )
+      return kept.rows;
+    // A RangeError (a date the calendar does not cover) leaves nothing kept: the other projection meets it as well.
+    const rows = storedSlaRows(state, version, calendar);
+    this.kept.delete(caseId);
+    this.kept.set(caseId, { revision, lastHash, version, calendar, rows });
+    if (this.kept.size > this.capacity) this.kept.delete(this.kept.keys().next().value!);
+    return rows;
+  }
+}
+
 function compact(row: FullSlaRow): CaseSlaRow {
   const { clause: _clause, spec: _spec, alternative, ...facts } = row;
   return {
@@ -191,6 +236,8 @@ export interface CasesProjectionReference {
   calendar: WorkingCalendar;
   /** Opens acts' personal fields and indexes IINs; absent where nothing is encrypted (tests of other capabilities). */
   personalData?: PersonalDataReading;
+  /** Rows computed once for this projection and the compliance one where both run together. */
+  slaRows?: SharedSlaRows;
 }
 
 /** GET /api/cases sorts newest first; each filter it takes (and the read scope's unit or IIN) leads an index. */
@@ -205,7 +252,7 @@ export const CASE_LIST_INDEXES: readonly IndexSpec[] = [
 ];
 
 export function casesProjection(reference: CasesProjectionReference): Projection {
-  const { catalog, calendar, personalData } = reference;
+  const { catalog, calendar, personalData, slaRows } = reference;
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
   const applicantIndex = (iin: string) => (iin === ERASED ? ERASED : personalData ? personalData.iinIndex(iin) : iin);
 
@@ -276,10 +323,10 @@ export function casesProjection(reference: CasesProjectionReference): Projection
   /** The case's document from its state after the batch's events, as the last of them alone would have written it. */
   function write(ctx: ProjectionContext, caseId: string, { state, version, lastPosition }: FoldedCase): void {
     if (!state || !version) return;
-    let sla: FullSlaRow[] = [];
+    let sla: readonly FullSlaRow[] = [];
     let slaProblem: string | null = null;
     try {
-      sla = storedSlaRows(state, version, calendar);
+      sla = slaRows ? slaRows.of(state, version, calendar) : storedSlaRows(state, version, calendar);
     } catch (error) {
       // A date the calendar does not cover (a cohort date years ahead) must not stop every case's model.
       if (!(error instanceof RangeError)) throw error;

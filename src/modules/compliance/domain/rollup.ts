@@ -87,7 +87,12 @@ export function rollupId(
   key: string,
   row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>,
 ): string {
-  return `${dim}|${key}|${row.versionId}|${row.trackId}|${row.unit}|${row.month}`;
+  return `${dim}|${key}${rollupIdTail(row)}`;
+}
+
+/** What follows the grouping and key in a slice's id: the same for the seven slices of one row. */
+function rollupIdTail(row: Pick<RollupRow, 'versionId' | 'trackId' | 'unit' | 'month'>): string {
+  return `|${row.versionId}|${row.trackId}|${row.unit}|${row.month}`;
 }
 
 // A literal in DURATION_UNITS' order: built for every slice a delta touches.
@@ -158,34 +163,58 @@ export function rollupDelta(
     }
     return map;
   };
-  const old = counted(before);
-  const now = counted(after);
   const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
+  // A case's rows mostly count in the same slices (its service, unit, assignee, channel, month): a row whose id parts
+  // equal the previous row's takes that row's entry, without composing and looking up its id again.
+  let previous: RollupRow | null = null;
+  const previousEntries: { doc: RollupSlice; delta: RollupCounters }[] = [];
   const touch = (row: RollupRow, sign: 1 | -1, times: number) => {
     const contribution = contributionOf(row, calendar);
-    for (const dim of GROUP_BY) {
+    const sameTail =
+      previous !== null &&
+      previous.versionId === row.versionId &&
+      previous.trackId === row.trackId &&
+      previous.unit === row.unit &&
+      previous.month === row.month;
+    // rollupId, its tail composed once for the row's seven slices.
+    let tail: string | null = null;
+    for (let d = 0; d < GROUP_BY.length; d++) {
+      const dim = GROUP_BY[d]!;
       const key = groupKey(dim, row);
-      const _id = rollupId(dim, key, row);
-      let entry = out.get(_id);
+      let entry = sameTail && groupKey(dim, previous!) === key ? previousEntries[d] : undefined;
       if (!entry) {
-        entry = {
-          doc: {
-            _id,
-            dim,
-            key,
-            serviceId: row.serviceId,
-            versionId: row.versionId,
-            trackId: row.trackId,
-            unit: row.unit,
-            month: row.month,
-          },
-          delta: emptyCounters(),
-        };
-        out.set(_id, entry);
+        const _id = `${dim}|${key}${(tail ??= rollupIdTail(row))}`;
+        entry = out.get(_id);
+        if (!entry) {
+          entry = {
+            doc: {
+              _id,
+              dim,
+              key,
+              serviceId: row.serviceId,
+              versionId: row.versionId,
+              trackId: row.trackId,
+              unit: row.unit,
+              month: row.month,
+            },
+            delta: emptyCounters(),
+          };
+          out.set(_id, entry);
+        }
       }
+      previousEntries[d] = entry;
       for (let i = 0; i < times; i++) contribute(entry.delta, contribution, sign);
     }
+    previous = row;
   };
+  // A case seen for the first time (every case of a build from scratch) has nothing to cancel out: each row is added
+  // as it comes, which is what adding equal rows together would add, in the same order.
+  if (before.length === 0) {
+    for (const row of after) touch(row, 1, 1);
+    return out;
+  }
+  const old = counted(before);
+  const now = counted(after);
   for (const [sig, { row, n }] of old) {
     const times = n - (now.get(sig)?.n ?? 0);
     if (times > 0) touch(row, -1, times);

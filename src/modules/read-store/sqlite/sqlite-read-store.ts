@@ -133,6 +133,7 @@ export class SqliteReadStore implements ReadStore {
   private readonly caches = new Map<string, CollectionCache>();
   private readonly getDoc: Statement<[string, string], { doc: string | null }>;
   private readonly getSeq: Statement<[string, string], number>;
+  private readonly getDocs: Statement<[string, string], { id: string; doc: string | null }>;
   private readonly changedSince: Statement<
     [string, number],
     { id: string; seq: number; doc: string | null; current: number | null }
@@ -180,6 +181,9 @@ export class SqliteReadStore implements ReadStore {
     // rather than left in free pages, where the erased name and IIN could still be read from the file.
     this.db.pragma('secure_delete = ON');
     this.getDoc = this.db.prepare('SELECT doc FROM documents WHERE collection = ? AND id = ?');
+    this.getDocs = this.db.prepare(
+      'SELECT id, doc FROM documents WHERE collection = ? AND id IN (SELECT value FROM json_each(?))',
+    );
     // seq is the store-wide write counter a write stamps on its document: unique to that write of it.
     this.getSeq = this.db
       .prepare<[string, string], number>('SELECT seq FROM documents WHERE collection = ? AND id = ?')
@@ -226,6 +230,14 @@ export class SqliteReadStore implements ReadStore {
       get: async (id) => {
         const row = this.getDoc.get(name, id);
         return row?.doc ? (JSON.parse(row.doc) as T) : null;
+      },
+      // A projection batch's documents in one statement: its prefetch reads thousands, most of them not there yet.
+      getMany: async (ids) => {
+        const found = new Map<string, T>();
+        if (ids.length === 0) return found;
+        for (const row of this.getDocs.iterate(name, JSON.stringify(ids)))
+          if (row.doc) found.set(row.id, JSON.parse(row.doc) as T);
+        return found;
       },
       versionOf: async (id) => this.getSeq.get(name, id) ?? null,
       find: async (filter = {}, options = {}) => this.findSync(name, filter, options) as T[],
