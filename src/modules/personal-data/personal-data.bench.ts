@@ -1,8 +1,9 @@
 /**
  * The price of encrypting personal data, each figure beside the same work without encryption in the same run:
  * command throughput (filing and cancelling cases through the command service on the embedded log, 10 at a time),
- * and a rebuild of the cases projection over those logs (every act's personal fields opened with the key store).
- * Cases: BENCH_PD_CASES (default: a fiftieth of BENCH_EVENTS, at least 2,000), two acts each.
+ * and a rebuild of every read model over two generated logs of the same acts, one encrypted (rebuildFigure).
+ * Cases filed through the command service: BENCH_PD_CASES (default: a fiftieth of BENCH_EVENTS, at least 2,000), two
+ * acts each.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
