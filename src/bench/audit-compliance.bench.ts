@@ -17,7 +17,7 @@ import { rolesOn, type RegulationStep } from '../modules/regulations/domain/regu
 import { decide, type CaseCommand } from '../modules/cases/domain/decide';
 import { evolve, openingOf, stepsOnTrack, type CaseState } from '../modules/cases/domain/case-state';
 import { prerequisitesOn } from '../modules/cases/domain/case-rules';
-import type { CaseEvent } from '../modules/cases/domain/case-event';
+import type { CaseEvent, DecidedEvent } from '../modules/cases/domain/case-event';
 import { caseStreamId } from '../modules/cases/domain/case-event';
 import { sealEvents } from '../modules/cases/domain/hash-chain';
 import { caseSla } from '../modules/cases/domain/case-sla';
@@ -166,7 +166,7 @@ export async function catchUp(
   return { seconds, cpu: cpuUsed };
 }
 
-async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+export async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
   const session = new Session();
   session.connect();
   const post = (method: string, params?: object) =>
@@ -316,7 +316,7 @@ export function inMemoryFold(
 
 const UNITS = ['astana', 'almaty', 'shymkent', 'karaganda', 'aktobe'];
 
-function iinFor(n: number): string {
+export function iinFor(n: number): string {
   for (let s = n; ; s++) {
     const first11 = `85${String(1 + (s % 12)).padStart(2, '0')}${String(1 + (s % 28)).padStart(2, '0')}3${String(s % 10000).padStart(4, '0')}`;
     const check = iinCheckDigit(first11);
@@ -331,7 +331,7 @@ function principalFor(role: string, unit: string, iin: string, n: number): Princ
 }
 
 /** The non-optional steps of a track in an order that respects `after`. */
-function mainPath(version: RegulationVersion, trackId: string): RegulationStep[] {
+export function mainPath(version: RegulationVersion, trackId: string): RegulationStep[] {
   const steps = stepsOnTrack(version, trackId).filter((s) => !s.optional);
   const done = new Set<string>();
   const order: RegulationStep[] = [];
@@ -372,8 +372,11 @@ const STEP_DATA: Record<string, Record<string, unknown>> = {
 
 const FAR_FUTURE = new Date('2030-01-01T00:00:00Z');
 
-/** One case decided step by step by the domain, sealed into its chain. */
-function simulateCase(
+/**
+ * One case decided step by step by the domain, sealed into its chain; `protect`, if given, turns each act's data into
+ * what is stored (the personal-data bench encrypts personal fields there, before sealing, as the command service does).
+ */
+export function simulateCase(
   reference: ReferenceData,
   version: RegulationVersion,
   trackId: string,
@@ -381,6 +384,7 @@ function simulateCase(
   rng: Rng,
   steps = mainPath(version, trackId),
   complete = false,
+  protect?: (decided: DecidedEvent[]) => DecidedEvent[],
 ): { events: CaseEvent[]; state: CaseState } {
   const { catalog, calendar } = reference;
   const zone = calendar.timeZone;
@@ -404,7 +408,7 @@ function simulateCase(
       principal: principalFor(role, unit, iin, n),
     });
     if (!decision.ok) throw new Error(`generator: ${JSON.stringify(decision.rejection)}`);
-    const sealed = sealEvents(decision.events, {
+    const sealed = sealEvents(protect ? protect(decision.events) : decision.events, {
       caseId,
       versionId: version.versionId,
       previous: state ? { revision: state.revision, hash: state.lastHash } : null,
@@ -413,7 +417,10 @@ function simulateCase(
       correlationId: `bench-${n}`,
       causationId: `bench-${n}-${events.length}`,
     });
-    for (const event of sealed) state = evolve(state, event, version);
+    // The fold reads the acts as decided (in clear), as the command service's cache does.
+    sealed.forEach(
+      (event, i) => (state = evolve(state, { ...event, data: decision.events[i]!.data } as CaseEvent, version)),
+    );
     events.push(...sealed);
   };
   const first = steps[0]!;

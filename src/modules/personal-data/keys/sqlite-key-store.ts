@@ -23,7 +23,7 @@ import {
 export const KEY_STORE_FILE = 'keys.db';
 const POOL_SIZE = 64;
 const POOL_LOW = 16;
-/** Subjects, keys and case links kept in memory (each map), most recently used first. */
+/** Subjects, keys and case links kept in memory (each map), most recently used first, unless told otherwise at open. */
 const CACHE_ENTRIES = 100_000;
 /** meta row counting erasures: every process that caches keys compares it when another connection wrote the file. */
 const ERASURES = 'erasures';
@@ -58,8 +58,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
     private readonly db: SqliteDatabase,
     private master: Buffer,
     file: string,
+    cacheEntries: number,
   ) {
     this.location = file;
+    this.unwrapped = new LRUCache<string, Buffer | false>({ max: cacheEntries });
+    this.caseSubjects = new LRUCache<string, string>({ max: cacheEntries });
+    this.liveSubjects = new LRUCache<string, string>({ max: cacheEntries });
     this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
     this.checkpointer = new WalCheckpointer(file, KEYS_CHECKPOINTER);
   }
@@ -73,7 +77,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return statement;
   }
 
-  static open(dataDir: string, master: Buffer): SqliteKeyStore {
+  /** `cacheEntries`: how many subjects, keys and case links each in-memory map holds (a bench sizes it). */
+  static open(dataDir: string, master: Buffer, { cacheEntries = CACHE_ENTRIES } = {}): SqliteKeyStore {
     const file = join(dataDir, KEY_STORE_FILE);
     const db = openSqliteFile({
       file,
@@ -92,7 +97,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('master_kcv', ?)").run(keyCheckValue(master));
       const kcv = db.prepare("SELECT value FROM meta WHERE key = 'master_kcv'").pluck().get() as string;
       if (!masterKeyMatches(master, kcv)) throw new MasterKeyMismatchError(file);
-      return new SqliteKeyStore(db, master, file);
+      return new SqliteKeyStore(db, master, file, cacheEntries);
     } catch (error) {
       db.close();
       throw error;
@@ -330,9 +335,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * and the subjects of cases and IINs a filing needs. An erasure in this process drops them all; one made by another
    * process is noticed on the next lookup (noticeErasures).
    */
-  private readonly unwrapped = new LRUCache<string, Buffer | false>({ max: CACHE_ENTRIES });
-  private readonly caseSubjects = new LRUCache<string, string>({ max: CACHE_ENTRIES });
-  private readonly liveSubjects = new LRUCache<string, string>({ max: CACHE_ENTRIES });
+  private readonly unwrapped: LRUCache<string, Buffer | false>;
+  private readonly caseSubjects: LRUCache<string, string>;
+  private readonly liveSubjects: LRUCache<string, string>;
 
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
     this.noticeErasures();
