@@ -124,7 +124,9 @@ describe('with the default configuration', () => {
           status: 403,
           etag: null,
         });
-        expect(JSON.stringify(r.body)).not.toMatch(/"(currentRevision|expectedRevision|steps|openSteps|callerMayTake|caseStatus)":/);
+        expect(JSON.stringify(r.body)).not.toMatch(
+          /"(currentRevision|expectedRevision|steps|openSteps|callerMayTake|caseStatus)":/,
+        );
       }
   });
 
