@@ -166,6 +166,9 @@ export async function backupDataDir(
     done += sourceStat?.size ?? bytes;
     onProgress?.({ file: name, done, total });
   }
+  // Whatever happened meanwhile, a backup without the log is no backup: it never gets a manifest.
+  if (!manifest.files.some((f) => f.name === EVENT_LOG_FILE))
+    throw new BackupDamagedError(to, [`${EVENT_LOG_FILE}: not copied (gone from ${dataDir} during the backup?)`]);
   writeFileSync(join(to, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
   return manifest;
 }
