@@ -2,6 +2,7 @@ import { newId } from '../../shared/ids/new-id';
 import type { EventToAppend, ExpectedRevision } from './event-log.port';
 import { InvalidEventError } from './event-log.errors';
 import { sealedHashOf, unsealedLeaf } from '../transparency/domain/log-leaf';
+import { hashLeaf } from '../transparency/domain/merkle';
 
 /** Largest serialised event (data + metadata, UTF-8) the log accepts. Documents are case acts, not files. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -20,8 +21,13 @@ export interface PreparedEvent {
   type: string;
   data: string;
   metadata: string;
-  /** Hex of the event's leaf data in the log's Merkle tree (its sealed hash): the SQLite writer adds the leaf in the same transaction. */
-  leaf: string;
+  /**
+   * The event's leaf hash in the log's Merkle tree (RFC 9162: SHA-256 of 0x00 and its leaf data, the sealed hash),
+   * computed here on the calling thread: the SQLite writer thread, which commits for every caller, only adds it and
+   * hashes the nodes it completes. Null where no tree is kept with the commit (EventStoreDB, whose tree the worker
+   * builds from the log).
+   */
+  leafHash: Buffer | null;
 }
 
 /**
@@ -29,7 +35,12 @@ export interface PreparedEvent {
  * enough: it silently drops `undefined` and functions and turns NaN into null, which would store
  * something other than what the caller sent.
  */
-export function prepareAppend(streamId: unknown, events: readonly EventToAppend[], expected: unknown): PreparedEvent[] {
+export function prepareAppend(
+  streamId: unknown,
+  events: readonly EventToAppend[],
+  expected: unknown,
+  options: { leafHashes: boolean },
+): PreparedEvent[] {
   checkStreamId(streamId);
   checkExpected(expected);
   if (!Array.isArray(events) || events.length === 0)
@@ -73,10 +84,15 @@ export function prepareAppend(streamId: unknown, events: readonly EventToAppend[
         `is ${bytes} bytes serialised; the limit is ${MAX_EVENT_BYTES} bytes (data + metadata)`,
       );
     const storedId = id.toLowerCase();
-    const leaf =
-      sealedHashOf(metadata) ??
-      unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }).toString('hex');
-    return { id: storedId, type: event.type, data, metadata: meta, leaf };
+    const sealed = options.leafHashes ? sealedHashOf(metadata) : null;
+    const leafHash = !options.leafHashes
+      ? null
+      : hashLeaf(
+          sealed !== null
+            ? Buffer.from(sealed, 'hex')
+            : unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }),
+        );
+    return { id: storedId, type: event.type, data, metadata: meta, leafHash };
   });
 }
 

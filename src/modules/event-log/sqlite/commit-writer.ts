@@ -6,7 +6,7 @@ import type { AppendResult, ExpectedRevision } from '../event-log.port';
 export interface GroupAppend {
   streamId: string;
   expected: ExpectedRevision;
-  events: { id: string; type: string; data: string; metadata: string; leaf: string }[];
+  events: { id: string; type: string; data: string; metadata: string; leafHash: Uint8Array | null }[];
 }
 
 /** Why one append of a group was refused, in a shape that crosses the thread boundary. */
@@ -49,14 +49,13 @@ function loadEdge(leaves) {
   }
   edgeLeaves = leaves;
 }
-// Adds leaf \`index\` to a tentative edge and collects the nodes it completes; nothing is stored until the append holds.
-// The hash inputs are written into two reused buffers (0x00 || leaf, 0x01 || left || right): no allocation per hash.
-const leafInput = Buffer.alloc(33);
+// Adds leaf \`index\` (its leaf hash, computed by the caller) to a tentative edge and collects the nodes it completes;
+// nothing is stored until the append holds. Node inputs are written into one reused buffer (0x01 || left || right).
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 1;
-function appendLeaf(tree, index, leafHex) {
-  leafInput.write(leafHex, 1, 'hex');
-  let hash = sha256('sha256', leafInput, 'buffer');
+function appendLeaf(tree, index, leafHash) {
+  // Sent across threads as a Uint8Array: bound as a Buffer view of the same bytes, no copy.
+  let hash = Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.byteLength);
   let pos = 2 * index - popcount(index);
   tree.nodes.push(pos, hash);
   let level = 0;
@@ -128,7 +127,7 @@ function write(append, recordedAt) {
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
     if (tree) {
       if (position - 1 !== tree.leaves) throw new Error('event position ' + position + ' does not follow the tree of ' + tree.leaves + ' leaves');
-      appendLeaf(tree, position - 1, e.leaf);
+      appendLeaf(tree, position - 1, e.leafHash);
     }
   }
   return { nextRevision: revision, position, tree };

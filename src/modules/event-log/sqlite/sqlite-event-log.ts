@@ -228,7 +228,7 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return Promise.reject(new Error(`event log ${this.file} is closed`));
     let prepared: PreparedEvent[];
     try {
-      prepared = prepareAppend(streamId, events, expected);
+      prepared = prepareAppend(streamId, events, expected, { leafHashes: this.maintainTree });
     } catch (error) {
       return Promise.reject(error);
     }
