@@ -28,9 +28,7 @@ const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, da
 // The log's Merkle tree (RFC 9162, src/modules/transparency/domain/merkle.ts appendLeafHash), kept as its perfect
 // subtrees in the same transaction as the events: leaf i is event position i + 1; each leaf completes about one node.
 const { hash: sha256 } = require('node:crypto');
-const putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
 const NODE_BATCH = 100;
-const putNodes = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES ' + Array(NODE_BATCH).fill('(?, ?)').join(', '));
 const getNode = db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
 const storedNodes = db.prepare('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
 const logSize = db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck();
@@ -70,8 +68,9 @@ function appendLeaf(tree, index, leafHash) {
   tree.leaves = index + 1;
 }
 // One statement per commit: a group commit of a few events completes a few dozen nodes, and one INSERT of them all
-// costs a fraction of as many single-row INSERTs. A statement per row count, prepared the first time it is needed.
-const putNodesOfCount = [null, putNode];
+// costs a fraction of as many single-row INSERTs. A statement per row count (at most NODE_BATCH rows), prepared the
+// first time it is needed.
+const putNodesOfCount = [];
 function putNodesOf(count) {
   let statement = putNodesOfCount[count];
   if (!statement) {
@@ -81,11 +80,10 @@ function putNodesOf(count) {
   return statement;
 }
 function storeNodes(nodes) {
-  let i = 0;
-  for (; i + NODE_BATCH * 2 <= nodes.length; i += NODE_BATCH * 2) putNodes.run(nodes.slice(i, i + NODE_BATCH * 2));
-  const rest = (nodes.length - i) / 2;
-  if (rest === 1) putNode.run(nodes[i], nodes[i + 1]);
-  else if (rest > 1) putNodesOf(rest).run(i === 0 ? nodes : nodes.slice(i));
+  for (let i = 0; i < nodes.length; i += NODE_BATCH * 2) {
+    const rows = nodes.length - i >= NODE_BATCH * 2 ? NODE_BATCH : (nodes.length - i) / 2;
+    putNodesOf(rows).run(i === 0 && rows * 2 === nodes.length ? nodes : nodes.slice(i, i + rows * 2));
+  }
 }
 class Refused extends Error { constructor(refusal) { super(refusal.kind); this.refusal = refusal; } }
 
