@@ -559,7 +559,7 @@ export const caseCommandsBench: BenchSuite = {
     let bareWrite: { name: string; m: Measured } | null = null;
     let bareRead: { name: string; m: Measured } | null = null;
     let nestFloor: Measured | null = null;
-    let rowsWritten = 0;
+    let rowReads: RequestSpec[] = [];
     if (runs.has('baseline')) {
       const bare = await startBareServer(join(ctx.workDir, 'bare.db'));
       try {
@@ -568,33 +568,20 @@ export const caseCommandsBench: BenchSuite = {
           name: WRITE_BASELINE,
           m: measured(await load(bare.url, 201, { kind: 'cycle', requests: rows }, 'baseline POST /rows')),
         };
-        rowsWritten = bare.rows();
-        const ids = shuffled(Array.from({ length: Math.min(rowsWritten, 20_000) }, (_, i) => i + 1));
+        const ids = shuffled(Array.from({ length: Math.min(bare.rows(), 20_000) }, (_, i) => i + 1));
+        rowReads = ids.map((id): RequestSpec => ({ method: 'GET', path: `/rows/${id}` }));
         bareRead = {
           name: READ_BASELINE,
-          m: measured(
-            await load(
-              bare.url,
-              200,
-              { kind: 'cycle', requests: ids.map((id) => ({ method: 'GET', path: `/rows/${id}` })) },
-              'baseline GET /rows/:id',
-            ),
-          ),
+          m: measured(await load(bare.url, 200, { kind: 'cycle', requests: rowReads }, 'baseline GET /rows/:id')),
         };
       } finally {
         await bare.close();
       }
-      // The same read through NestJS with nothing of ours: what the framework leaves of the bare rate.
+      // The same reads, in the same order, through NestJS with nothing of ours: what the framework leaves of the bare rate.
       const floor = await startNestFloorServer(join(ctx.workDir, 'bare.db'));
       try {
-        const ids = shuffled(Array.from({ length: 20_000 }, (_, i) => i + 1)).filter((id) => id <= rowsWritten);
         nestFloor = measured(
-          await load(
-            floor.url,
-            200,
-            { kind: 'cycle', requests: ids.map((id) => ({ method: 'GET', path: `/rows/${id}` })) },
-            'NestJS floor GET /rows/:id',
-          ),
+          await load(floor.url, 200, { kind: 'cycle', requests: rowReads }, 'NestJS floor GET /rows/:id'),
         );
       } finally {
         await floor.close();
