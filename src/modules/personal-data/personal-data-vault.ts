@@ -6,6 +6,7 @@
  * the auditors' reads are, and a log line. Projections and the command side open events as the system, unrecorded.
  * An erased subject's fields open as their "erased" placeholders; nothing fails.
  */
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
 import type { Principal } from '../identity/domain/principal';
@@ -16,6 +17,10 @@ import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
 import { appendSealed } from '../transparency/sealed-append';
+
+/** IINs whose blind index the vault keeps computed (about 150 bytes each). */
+const IIN_INDEXES_KEPT = 100_000;
+const NOTHING_TO_STORE: Promise<void> = Promise.resolve();
 
 export const DISCLOSURE_LOG_PREFIX = 'personal-data-access-';
 export const PERSONAL_DATA_DISCLOSED = 'PersonalDataDisclosed';
@@ -39,22 +44,42 @@ export class PersonalDataVault {
     private readonly disclosures: { log: EventLog; logger: Logger; clock?: () => Date } | null = null,
   ) {}
 
+  /**
+   * Blind indexes already computed, by IIN: every act of a case and every case document a projection writes asks for
+   * its applicant's, and the HMAC is most of the price of asking. The store's blind-index key never changes (a
+   * rotation re-wraps it), so an entry stays right for the vault's life. Held in memory only, as the case being
+   * decided holds the IIN itself.
+   */
+  private readonly iinIndexes = new LRUCache<string, string>({ max: IIN_INDEXES_KEPT });
+
   /** The keyed blind index of an IIN: what read models store and are queried by. */
   iinIndex(iin: string): string {
-    return blindIndex(this.keys.blindIndexKey, iin);
+    let index = this.iinIndexes.get(iin);
+    if (index === undefined) {
+      index = blindIndex(this.keys.blindIndexKey, iin);
+      this.iinIndexes.set(iin, index);
+    }
+    return index;
   }
 
-  /** The acts' data as it is to be stored: personal fields encrypted under the subject key of the case's applicant. */
+  /**
+   * The acts' data as it is to be stored: personal fields encrypted under the subject key of the case's applicant.
+   * `stored` settles once the key store has committed the subject's claim and the case's link (see claimForCase);
+   * the command side appends the acts meanwhile and waits for it before answering.
+   */
   async protect<E extends { type: string; data: Record<string, unknown> }>(
     caseId: string,
     applicantIin: string,
     events: readonly E[],
     now: Date,
-  ): Promise<E[]> {
+  ): Promise<{ events: E[]; stored: Promise<void> }> {
     if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined)))
-      return [...events];
-    const subject = await this.keys.subjectForCase(this.iinIndex(applicantIin), caseId, now);
-    return events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) }));
+      return { events: [...events], stored: NOTHING_TO_STORE };
+    const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now);
+    return {
+      events: events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) })),
+      stored: subject.stored,
+    };
   }
 
   /**

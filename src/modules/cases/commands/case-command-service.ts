@@ -79,12 +79,13 @@ export interface CaseCommandOptions {
 
 /** The part of the personal-data vault the command side uses. */
 export interface PersonalDataProtection {
+  /** `stored` settles once what the encryption recorded beside the acts is committed: awaited after the append. */
   protect<E extends { type: string; data: Record<string, unknown> }>(
     caseId: string,
     applicantIin: string,
     events: readonly E[],
     now: Date,
-  ): Promise<E[]>;
+  ): Promise<{ events: E[]; stored: Promise<void> }>;
   open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'commands' }): Promise<RecordedEvent[]>;
 }
 
@@ -222,12 +223,15 @@ export class CaseCommandService {
       const applicantIin = loaded
         ? loaded.state.applicant.iin
         : String((decision.events[0]!.data.applicant as { iin: string }).iin);
-      const stored = this.options.personalData
+      const protectedActs = this.options.personalData
         ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
-        : decision.events;
+        : null;
+      const stored = protectedActs?.events ?? decision.events;
       const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, principal, meta);
       try {
         const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
+        // The key store commits the subject's claim and the case's link while the log commits the acts.
+        await protectedActs?.stored;
         // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
         const recorded: RecordedEvent[] = sealed.map((e, i) => ({
           ...e,

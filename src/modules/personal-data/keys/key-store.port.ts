@@ -12,6 +12,12 @@ export interface SubjectRecord {
   erasedAt: string | null;
 }
 
+export interface StoreSubject {
+  kid: string;
+  key: Buffer;
+  stored: Promise<void>;
+}
+
 export interface ErasureRecord {
   at: string;
   basis: string;
@@ -24,8 +30,17 @@ export interface PersonalKeyStore {
   readonly location: string;
   /** The key of the IIN blind index, unwrapped at open. */
   readonly blindIndexKey: Buffer;
-  /** The subject a new case's personal data is encrypted for: the IIN's subject not erased, else a new one with a new key. */
+  /**
+   * The subject a new case's personal data is encrypted for: the IIN's subject not erased, else a new one with a new key;
+   * answered once the key, the subject's claim and the case's link are stored.
+   */
   subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }>;
+  /**
+   * The same subject, answered as soon as its key is on disk: `stored` settles once the subject's claim and the case's
+   * link are committed too (at once where they already were), and rejects if that commit fails. The command side
+   * appends the acts meanwhile and waits for `stored` before it answers.
+   */
+  claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject>;
   /** The subject the case's personal data belongs to; null for a case filed before encryption began. */
   subjectOfCase(caseId: string): Promise<string | null>;
   /** The subjects' keys, unwrapped; an erased or unknown subject maps to null. */

@@ -13,6 +13,7 @@ import {
   MasterKeyMismatchError,
   type ErasureRecord,
   type PersonalKeyStore,
+  type StoreSubject,
   type SubjectRecord,
 } from './key-store.port';
 
@@ -89,6 +90,11 @@ export class MongoKeyStore implements PersonalKeyStore {
     } catch (error) {
       if (!isDuplicate(error)) throw error;
     }
+  }
+
+  /** Writes the subject and the link before it answers: `stored` is settled. */
+  async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
+    return { ...(await this.subjectForCase(iinIndex, caseId, now)), stored: Promise.resolve() };
   }
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {

@@ -17,6 +17,7 @@ import {
   MasterKeyMismatchError,
   type ErasureRecord,
   type PersonalKeyStore,
+  type StoreSubject,
   type SubjectRecord,
 } from './key-store.port';
 
@@ -29,6 +30,8 @@ const CACHE_ENTRIES = 100_000;
 const ERASURES = 'erasures';
 /** The key store's WAL is small: checkpointed from 1 MiB, looked at five times a second. */
 const KEYS_CHECKPOINTER = { intervalMs: 200, thresholdBytes: 1024 * 1024, hardLimitBytes: 64 * 1024 * 1024 };
+/** What a claim or link already committed waits for. */
+const STORED: Promise<void> = Promise.resolve();
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
 
@@ -114,23 +117,27 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
+    const { kid, key, stored } = await this.claimForCase(iinIndex, caseId, now);
+    await stored;
+    return { kid, key };
+  }
+
+  async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
     try {
       this.noticeErasures();
       const known = this.knownSubject(iinIndex, caseId);
-      if (known) {
-        await this.pendingWrite();
-        return known;
-      }
+      if (known) return known;
       const fresh = await this.takeFromPool();
-      // Another filing of the same person may have claimed a key while this one waited for the pool.
+      // Another filing of the same person may have claimed a key while this one waited for the pool (and another
+      // process may have erased a subject meanwhile).
+      this.noticeErasures();
       const claimed = this.knownSubject(iinIndex, caseId);
       if (claimed) {
         this.pool.unshift(fresh);
-        await this.pendingWrite();
         return claimed;
       }
       this.remember(caseId, iinIndex, fresh.kid, fresh.key);
-      await this.write(() => {
+      const stored = this.write(() => {
         this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(
           iinIndex,
           now.toISOString(),
@@ -138,13 +145,18 @@ export class SqliteKeyStore implements PersonalKeyStore {
         );
         this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
       });
-      return fresh;
+      return { ...fresh, stored };
     } catch (error) {
-      // A full disk is answered as the log's own (503 storage-full, nothing written), not as a failure of the service.
-      if ((error as { code?: string }).code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC')
-        throw new StorageFullError(this.location, (error as Error).message);
-      throw error;
+      throw this.storageError(error);
     }
+  }
+
+  /** A full disk is answered as the log's own (503 storage-full), not as a failure of the service. */
+  private storageError(error: unknown): unknown {
+    const code = (error as { code?: string }).code;
+    return code === 'SQLITE_FULL' || code === 'ENOSPC'
+      ? new StorageFullError(this.location, (error as Error).message)
+      : error;
   }
 
   /**
@@ -153,11 +165,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * such a case through the read model's blind index and its first act. Answered from memory when this process has
    * seen the case or the IIN since the last erasure (noticeErasures), so a filing reads no row.
    */
-  private knownSubject(iinIndex: string, caseId: string): { kid: string; key: Buffer } | null {
+  private knownSubject(iinIndex: string, caseId: string): StoreSubject | null {
     const cachedKid = this.caseSubjects.get(caseId);
     if (cachedKid !== undefined) {
       const key = this.unwrapped.get(cachedKid);
-      if (key) return { kid: cachedKid, key };
+      // The link may still be in the batch this turn writes.
+      if (key) return { kid: cachedKid, key, stored: this.pendingWrite() };
     }
     const linked = this.sql(
       'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
@@ -167,7 +180,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
         throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
-      return { kid: linked.id, key };
+      return { kid: linked.id, key, stored: STORED };
     }
     let live: { id: string; key: Buffer } | null = null;
     const liveKid = this.liveSubjects.get(iinIndex);
@@ -181,10 +194,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
-    void this.write(() =>
+    const stored = this.write(() =>
       this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id),
-    ).catch(() => undefined);
-    return { kid: live.id, key: live.key };
+    );
+    return { kid: live.id, key: live.key, stored };
   }
 
   private remember(caseId: string, iinIndex: string, kid: string, key: Buffer): void {
@@ -195,11 +208,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   /**
    * The filings of one turn of the event loop write their claims and links in one transaction (one commit instead of
-   * one per filing). A filing waits for it before its acts are encrypted and sealed, so no act reaches the log before
-   * its key's claim and link are committed, and a failed commit (a full disk) fails the filing as before.
+   * one per filing), at the end of the turn. A filing does not wait for it before its acts are sealed and appended:
+   * its key is on disk already (see refill), and the commit runs while the log's writer commits the acts. The command
+   * waits for it (`stored`) before it answers, so an acknowledged act's claim and link are committed, and a failed
+   * commit (a full disk) fails the command as a failed append does. Were the claim or the link ever missing beside an
+   * act (a crash between the two, a failed commit), the act still names its key (the envelope's kid), and erasure
+   * finds such a case through the read model's blind index and its first act.
    */
   private pendingWrites: Array<() => void> = [];
-  private written: Promise<void> = Promise.resolve();
+  private written: Promise<void> = STORED;
   private flushScheduled: { resolve(): void; reject(error: unknown): void } | null = null;
 
   private write(step: () => void): Promise<void> {
@@ -209,13 +226,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
         this.flushScheduled = { resolve, reject };
         setImmediate(() => this.flushWrites());
       });
+      // Awaited by each command that queued a step; one whose append failed first never looks at it again.
+      this.written.catch(() => undefined);
     }
     return this.written;
   }
 
   /** The batch this turn's filings wait for, if any: a failed earlier batch is not waited on again. */
-  private pendingWrite(): Promise<void> | undefined {
-    return this.flushScheduled ? this.written : undefined;
+  private pendingWrite(): Promise<void> {
+    return this.flushScheduled ? this.written : STORED;
   }
 
   /** Writes what is pending now; readers of the links and erasure call it first, so they see every filing made. */
@@ -232,7 +251,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // Nothing of the batch is stored: forget what it claimed, so the next filing reads the store as it is.
       this.caseSubjects.clear();
       this.liveSubjects.clear();
-      if (done) done.reject(error);
+      if (done) done.reject(this.storageError(error));
       else throw error;
     }
   }
