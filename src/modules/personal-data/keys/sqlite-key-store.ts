@@ -127,10 +127,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
       this.noticeErasures();
       const known = this.knownSubject(iinIndex, caseId);
       if (known) return known;
+      const waited = this.pool.length === 0;
       const fresh = await this.takeFromPool();
       // Another filing of the same person may have claimed a key while this one waited for the pool (and another
-      // process may have erased a subject meanwhile).
-      this.noticeErasures();
+      // process may have erased a subject while it waited for the disk).
+      if (waited) this.noticeErasures();
       const claimed = this.knownSubject(iinIndex, caseId);
       if (claimed) {
         this.pool.unshift(fresh);
