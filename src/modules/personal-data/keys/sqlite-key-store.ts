@@ -246,7 +246,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.flushScheduled = null;
     if (steps.length === 0) return done?.resolve();
     try {
-      this.db.transaction(() => steps.forEach((step) => step()))();
+      // IMMEDIATE takes the write lock first, waiting on busy_timeout, as the log's writer does: a deferred one failed at
+      // once with SQLITE_BUSY beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
+      this.db.transaction(() => steps.forEach((step) => step())).immediate();
       done?.resolve();
     } catch (error) {
       // Nothing of the batch is stored: forget what it claimed, so the next filing reads the store as it is.
@@ -315,7 +317,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
           "INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)",
         );
         const at = new Date().toISOString();
-        this.db.transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))();
+        this.db
+          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))
+          .immediate();
         await this.syncWal();
         this.pool.push(...made);
       } finally {
