@@ -14,6 +14,7 @@ import type { Projection, ProjectionContext } from '../../../projections/project
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { fromDayNumber } from '../../calendar/domain/local-date';
+import { isoMs } from '../../../shared/dates/instant-text';
 import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { toCaseEvent } from '../commands/case-repository';
@@ -77,7 +78,7 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
 export function monthOf(calendar: WorkingCalendar, instant: string): string {
   // The local day alone: toLocal would format the time of day and the offset too, for every row of every case.
-  return fromDayNumber(calendar.timeZone.localDayOf(Date.parse(instant))).slice(0, 7);
+  return fromDayNumber(calendar.timeZone.localDayOf(isoMs(instant))).slice(0, 7);
 }
 
 /** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */
