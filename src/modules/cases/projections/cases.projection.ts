@@ -222,14 +222,15 @@ export class SharedSlaRows {
   }
 }
 
+/** The facts of a row, in the order of its fields (spelt out: a rest copy of every row of every case cost more). */
 function compact(row: FullSlaRow): CaseSlaRow {
-  const { clause: _clause, spec: _spec, alternative, ...facts } = row;
-  return {
-    ...facts,
-    alternative: alternative
-      ? { kind: alternative.kind, deadline: alternative.deadline, settled: alternative.settled }
-      : null,
-  };
+  const { stepId, limitId, kind, startedAt, deadline, completedAt, settled } = row;
+  const alternative = row.alternative
+    ? { kind: row.alternative.kind, deadline: row.alternative.deadline, settled: row.alternative.settled }
+    : null;
+  return row.opensAt !== undefined
+    ? { stepId, limitId, kind, startedAt, deadline, opensAt: row.opensAt, completedAt, settled, alternative }
+    : { stepId, limitId, kind, startedAt, deadline, completedAt, settled, alternative };
 }
 
 export interface CasesProjectionReference {
