@@ -60,6 +60,13 @@ export function checkpointKey(projection: string, build: Build): string {
   return `${projection}.v${build.version}.g${build.generation}`;
 }
 
+/** Each list of event types as a set, built once: the case projections name every type, and were searched per event. */
+const typeSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 export function handles(projection: Projection, type: string): boolean {
-  return projection.eventTypes === '*' || projection.eventTypes.includes(type);
+  const types = projection.eventTypes;
+  if (types === '*') return true;
+  let set = typeSets.get(types);
+  if (!set) typeSets.set(types, (set = new Set(types)));
+  return set.has(type);
 }

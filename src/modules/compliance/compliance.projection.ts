@@ -20,7 +20,7 @@ import type { PersonalDataReading } from '../personal-data/personal-data-vault';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
-import { evolve, openingOf, type CaseState } from '../cases/domain/case-state';
+import { evolve, openingOf, stepById, type CaseState } from '../cases/domain/case-state';
 import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
   applyCounters,
@@ -42,7 +42,8 @@ export const rollupCollection = (dim: GroupBy): string => `rollup-${dim}`;
 
 interface CaseRowsDocument extends ReadDocument {
   state: CaseState;
-  rows: (RollupRow & { limitId: string; clause: ClauseRef })[];
+  /** Without the limit's clause, which the regulation file holds (its quote made a row's text twice as dear to write). */
+  rows: (RollupRow & { limitId: string })[];
   openStepIds: string[];
 }
 
@@ -117,7 +118,6 @@ export function complianceRowsOf(
     channel,
     stepId: r.stepId,
     limitId: r.limitId,
-    clause: r.clause,
     month: monthOf(calendar, r.startedAt),
     kind: r.kind,
     startedAt: r.startedAt,
@@ -135,7 +135,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     name: COMPLIANCE_PROJECTION,
     // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
     // open steps keep the roles of the case's track.
-    version: 4,
+    // 5: the case rows no longer repeat each limit's clause (open rows and open steps still carry it).
+    version: 5,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
@@ -248,7 +249,21 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
       ctx.upsert(OPEN_ROWS, {
         _id: openRowId(r),
         caseId,
-        ...r,
+        serviceId: r.serviceId,
+        versionId: r.versionId,
+        trackId: r.trackId,
+        unit: r.unit,
+        assignee: r.assignee,
+        channel: r.channel,
+        stepId: r.stepId,
+        limitId: r.limitId,
+        clause: limitClause(version, r.stepId, r.limitId),
+        month: r.month,
+        kind: r.kind,
+        startedAt: r.startedAt,
+        deadline: r.deadline,
+        completedAt: r.completedAt,
+        settled: r.settled,
         roles: rolesOn(stepOf(r.stepId), state.trackId),
         receiptNumber: state.receiptNumber,
       } satisfies OpenRowDocument);
@@ -262,7 +277,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         .map((r) => ({
           limitId: r.limitId,
           deadline: r.deadline,
-          clause: r.clause,
+          clause: limitClause(version, r.stepId, r.limitId),
           kind: r.kind,
           startedAt: r.startedAt,
         }));
@@ -299,6 +314,11 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
       openStepIds: steps.map((s) => s.id),
     } satisfies CaseRowsDocument);
   }
+}
+
+/** The clause of a limit of a step (a row's), as caseSla gives it. */
+function limitClause(version: RegulationVersion, stepId: string, limitId: string): ClauseRef {
+  return stepById(version, stepId)!.limits.find((l) => l.id === limitId)!.clause;
 }
 
 /** A case as a batch has folded it so far: its document before the batch, and its state after the batch's events. */

@@ -27,6 +27,8 @@ export interface SqliteFileSpec {
   /** Human name used in errors: "event log", "read store". */
   kind: string;
   migrations: readonly Migration[];
+  /** The page size (bytes, a power of two from 512 to 65,536) a new file is created with; an existing file keeps its own. */
+  pageSize?: number;
 }
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
@@ -50,6 +52,8 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
     throw new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
   }
   try {
+    // Only an empty file takes it: in WAL mode the page size of a database is fixed once it is created.
+    if (isNew && spec.pageSize) db.pragma(`page_size = ${spec.pageSize}`);
     db.pragma('journal_mode = WAL');
     // FULL: a commit is acknowledged only after the WAL is fsynced — an accepted command is never lost.
     db.pragma('synchronous = FULL');

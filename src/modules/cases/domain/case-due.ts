@@ -4,6 +4,7 @@
  * non-admission). A limit counts only for a step that is due. Pure.
  */
 import type { RegulationVersion } from '../../regulations/domain/catalog';
+import { isoMs } from '../../../shared/dates/instant-text';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { prerequisitesOn } from './case-rules';
 import { stepsOnTrack, type StepCompletion } from './case-state';
@@ -22,9 +23,7 @@ export interface DoneAsOf {
 
 /** The outcome of a completion at `at` (ms): negative unless an upheld appeal had reversed it by then. */
 export function negativeAt(completion: Pick<StepCompletion, 'negative' | 'reversedAt'>, at: number): boolean {
-  return (
-    completion.negative === true && !(completion.reversedAt !== undefined && Date.parse(completion.reversedAt) <= at)
-  );
+  return completion.negative === true && !(completion.reversedAt !== undefined && isoMs(completion.reversedAt) <= at);
 }
 
 /** The dueness of every step on the case's track, given the steps done (as of some instant). */

@@ -5,6 +5,7 @@
  */
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { dayNumber } from '../../calendar/domain/local-date';
+import { isoMs, isoText } from '../../../shared/dates/instant-text';
 import { computeDeadline, type DeadlineResult } from '../../deadlines/domain/compute-deadline';
 import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
@@ -84,7 +85,7 @@ function doneBy(state: CaseState, asOf: Date): Done {
   const completed = state.completed;
   for (const stepId in completed) {
     const c = completed[stepId]!;
-    const occurred = Date.parse(c.occurredAt);
+    const occurred = isoMs(c.occurredAt);
     if (occurred <= at)
       done.set(stepId, {
         occurred,
@@ -112,16 +113,16 @@ function anchorOf(
     found = d ? { ms: d.occurred, iso: d.occurredIso } : null;
   } else if ('stepStarted' in anchor) {
     const d = done.get(anchor.stepStarted);
-    found = d ? { ms: Date.parse(d.startedIso), iso: d.startedIso } : null;
+    found = d ? { ms: isoMs(d.startedIso), iso: d.startedIso } : null;
   } else if ('stepDataDate' in anchor) {
     const date = done.get(anchor.stepDataDate.step)?.dates?.[anchor.stepDataDate.field];
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
     // The date lies ahead of the act: the clock is read backwards from it, and the row exists once the act is done.
-    return instant ? { ms: instant.getTime(), iso: instant.toISOString() } : null;
+    return instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   } else {
     const date = state.cohortDates[anchor.cohortDate];
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
-    found = instant ? { ms: instant.getTime(), iso: instant.toISOString() } : null;
+    found = instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   }
   return found && found.ms <= asOf.getTime() ? found : null;
 }
@@ -174,7 +175,8 @@ export function caseSla(
 ): SlaRowWithResult[] {
   const rows: SlaRowWithResult[] = [];
   const done = doneBy(state, asOf);
-  const closedAt = state.closedAt && Date.parse(state.closedAt) <= asOf.getTime() ? new Date(state.closedAt) : null;
+  const closedMs = state.closedAt ? isoMs(state.closedAt) : Number.NaN;
+  const closedAt = closedMs <= asOf.getTime() ? new Date(closedMs) : null;
   // Bulk computation leaves out the day-by-day list; an auditor's explanation asks for it.
   const options = { withoutDays: !explain.withDays, programmeDeadline: programmeDeadline(state, calendar) };
   const dueness = duenessOf(version, state.trackId, done);
@@ -221,8 +223,8 @@ export function caseSla(
         spec: limit.spec,
         anchor: limit.anchor,
         startedAt: anchor.iso,
-        deadline: result.deadline?.toISOString() ?? null,
-        ...(result.opensAt ? { opensAt: result.opensAt.toISOString() } : {}),
+        deadline: result.deadline ? isoText(result.deadline.getTime()) : null,
+        ...(result.opensAt ? { opensAt: isoText(result.opensAt.getTime()) } : {}),
         completedAt: completion?.occurredIso ?? null,
         status,
         alternative:
@@ -230,7 +232,7 @@ export function caseSla(
             ? {
                 spec: limit.alternative.spec,
                 clause: limit.alternative.clause,
-                deadline: alternative.deadline?.toISOString() ?? null,
+                deadline: alternative.deadline ? isoText(alternative.deadline.getTime()) : null,
                 status: applicable
                   ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)
                   : 'not-applicable',

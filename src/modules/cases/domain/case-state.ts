@@ -150,10 +150,12 @@ const NEGATIVE_OUTCOME: Partial<Record<EventType, (d: Record<string, unknown>) =
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function datesOf(data: Record<string, unknown>): Record<string, string> | null {
-  // Run on every event folded: most events have no date, and build no array of them.
+  // Run on every event folded: most events have no date, and build nothing (not even the list of their fields).
   let dates: [string, string][] | null = null;
-  for (const [field, value] of Object.entries(data))
+  for (const field in data) {
+    const value = data[field];
     if (typeof value === 'string' && LOCAL_DATE.test(value)) (dates ??= []).push([field, value]);
+  }
   return dates ? Object.fromEntries(dates) : null;
 }
 
@@ -192,16 +194,15 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   const earlier = state.completed[step.id];
   const negative = NEGATIVE_OUTCOME[event.type]?.(event.data) === true;
   const dates = datesOf(event.data);
-  next.completed = {
-    ...state.completed,
-    [step.id]: {
-      occurredAt: m.occurredAt,
-      startedAt: earlier?.startedAt ?? m.startedAt,
-      revision: event.revision,
-      ...(negative ? { negative: true } : {}),
-      ...(dates ? { dates } : {}),
-    },
+  const completion: StepCompletion = {
+    occurredAt: m.occurredAt,
+    startedAt: earlier?.startedAt ?? m.startedAt,
+    revision: event.revision,
   };
+  // Set in this order, which stored documents keep.
+  if (negative) completion.negative = true;
+  if (dates) completion.dates = dates;
+  next.completed = { ...state.completed, [step.id]: completion };
   if (event.type === 'AssignedToEmployee') next.assignee = event.data.assigneeId;
   if (event.type === 'ProgrammeScheduleSet') next.programmeEndsOn = event.data.programmeEndsOn;
   if (event.type === 'OrderSigned' && event.data.programmeEndsOn) next.programmeEndsOn = event.data.programmeEndsOn;

@@ -14,6 +14,7 @@ import type { Projection, ProjectionContext } from '../../../projections/project
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { fromDayNumber } from '../../calendar/domain/local-date';
+import { isoMs } from '../../../shared/dates/instant-text';
 import type { ClauseRef, LimitSpec } from '../../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../../regulations/domain/catalog';
 import { toCaseEvent } from '../commands/case-repository';
@@ -77,7 +78,7 @@ export interface FullSlaRow extends Omit<CaseSlaRow, 'alternative'> {
 /** The Asia/Almaty month (YYYY-MM) of an instant: the month a row counts in. */
 export function monthOf(calendar: WorkingCalendar, instant: string): string {
   // The local day alone: toLocal would format the time of day and the offset too, for every row of every case.
-  return fromDayNumber(calendar.timeZone.localDayOf(Date.parse(instant))).slice(0, 7);
+  return fromDayNumber(calendar.timeZone.localDayOf(isoMs(instant))).slice(0, 7);
 }
 
 /** Later than any act: with it, caseSla counts every act and every started clock, whatever today is. */
@@ -221,14 +222,15 @@ export class SharedSlaRows {
   }
 }
 
+/** The facts of a row, in the order of its fields (spelt out: a rest copy of every row of every case cost more). */
 function compact(row: FullSlaRow): CaseSlaRow {
-  const { clause: _clause, spec: _spec, alternative, ...facts } = row;
-  return {
-    ...facts,
-    alternative: alternative
-      ? { kind: alternative.kind, deadline: alternative.deadline, settled: alternative.settled }
-      : null,
-  };
+  const { stepId, limitId, kind, startedAt, deadline, completedAt, settled } = row;
+  const alternative = row.alternative
+    ? { kind: row.alternative.kind, deadline: row.alternative.deadline, settled: row.alternative.settled }
+    : null;
+  return row.opensAt !== undefined
+    ? { stepId, limitId, kind, startedAt, deadline, opensAt: row.opensAt, completedAt, settled, alternative }
+    : { stepId, limitId, kind, startedAt, deadline, completedAt, settled, alternative };
 }
 
 export interface CasesProjectionReference {

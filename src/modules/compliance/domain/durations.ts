@@ -6,6 +6,7 @@
  */
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import type { LimitSpec } from '../../deadlines/domain/limit';
+import { isoMs } from '../../../shared/dates/instant-text';
 
 export type DurationUnit = 'minutes' | 'working-hours' | 'calendar-days';
 export const DURATION_UNITS: readonly DurationUnit[] = ['minutes', 'working-hours', 'calendar-days'];
@@ -38,8 +39,8 @@ export function durationOf(
   completedAt: string,
   calendar: WorkingCalendar,
 ): { unit: DurationUnit; value: number } {
-  const start = new Date(startedAt);
-  const end = new Date(completedAt);
+  const start = new Date(isoMs(startedAt));
+  const end = new Date(isoMs(completedAt));
   const unit = durationUnitOf(kind);
   // A limit counted back from a later date (a schedule published before testing starts) measures the lead time.
   const elapsed =

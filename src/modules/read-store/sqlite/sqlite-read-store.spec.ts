@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeReadStoreContract } from '../read-store.contract';
-import { openSqliteReadStore } from './sqlite-read-store';
+import { openSqliteReadStore, READ_STORE_PAGE_SIZE } from './sqlite-read-store';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'reglament-read-'));
@@ -63,6 +63,35 @@ describe('sqlite read store', () => {
     expect(await second.collection('cases').get('a')).toEqual({ _id: 'a' });
     expect((await second.getCheckpoint('p'))!.position).toBe(5);
     await second.close();
+  });
+
+  it('a new file takes 16 KB pages, so a case document fits one; a file created with 4 KB pages keeps them and still takes writes', async () => {
+    const fresh = join(dir, 'pages-new.db');
+    const store = openSqliteReadStore({ file: fresh });
+    const big = { _id: 'case', text: 'д'.repeat(3000) };
+    await store.write({ ops: [{ op: 'upsert', collection: 'cases', doc: big }] });
+    await store.close();
+    const created = new Database(fresh, { readonly: true });
+    expect(created.pragma('page_size', { simple: true })).toBe(READ_STORE_PAGE_SIZE);
+    // The 6 KB document lives on its row's page: no overflow page is chained to it.
+    expect(
+      created.prepare("SELECT count(*) FROM dbstat WHERE name = 'documents' AND pagetype = 'overflow'").pluck().get(),
+    ).toBe(0);
+    created.close();
+
+    const older = join(dir, 'pages-old.db');
+    // A file SQLite created with 4 KB pages before this store was ever opened on it (as every file before this change).
+    const bare = new Database(older);
+    bare.pragma('page_size = 4096');
+    bare.pragma('journal_mode = WAL');
+    bare.close();
+    const kept = openSqliteReadStore({ file: older });
+    await kept.write({ ops: [{ op: 'upsert', collection: 'cases', doc: big }] });
+    expect(await kept.collection('cases').get('case')).toEqual(big);
+    await kept.close();
+    const reopened = new Database(older, { readonly: true });
+    expect(reopened.pragma('page_size', { simple: true })).toBe(4096);
+    reopened.close();
   });
 
   it('a file of the first schema (documents WITHOUT ROWID) is migrated on open, keeping documents, deletions, change order and checkpoints', async () => {

@@ -1,0 +1,68 @@
+/**
+ * One timed figure of the audit-compliance suite in a process of its own, as the service runs its projections (the
+ * projection process, the worker): a projection's catch-up, or the in-memory domain baseline (in a process of its own
+ * as well, so the ratio compares like with like). The suite forks this file with one task; the figure comes back over
+ * IPC, with the CPU time of this process alone.
+ */
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { loadReferenceData } from '../app/reference-data';
+import { SHIPPED_DATA_DIR } from '../shared/config/config';
+import { openSqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
+import { casesProjection } from '../modules/cases/projections/cases.projection';
+import { complianceProjection } from '../modules/compliance/compliance.projection';
+import { consoleProgress } from './bench-kit';
+import { catchUp, inMemoryFold } from './audit-compliance.bench';
+
+export type ChildTask =
+  | { kind: 'baseline'; workDir: string }
+  | { kind: 'catch-up'; projection: 'cases' | 'compliance'; workDir: string; head: number };
+
+export interface ChildFigure {
+  seconds: number;
+  cpuSeconds: number;
+  /** The baseline's counts. */
+  cases?: number;
+  rows?: number;
+  slices?: number;
+}
+
+async function run(task: ChildTask): Promise<ChildFigure> {
+  const reference = loadReferenceData({
+    regulationsDir: join(SHIPPED_DATA_DIR, 'regulations'),
+    calendarsDir: join(SHIPPED_DATA_DIR, 'calendars'),
+  });
+  const cpu = process.cpuUsage();
+  const cpuSeconds = () => {
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / 1e6;
+  };
+  if (task.kind === 'baseline') {
+    const { seconds, cases, rows, slices } = inMemoryFold(join(task.workDir, 'events.db'), reference);
+    return { seconds, cpuSeconds: cpuSeconds(), cases, rows, slices };
+  }
+  const log = openSqliteEventLog({ file: join(task.workDir, 'events.db') });
+  const store = openSqliteReadStore({ file: join(task.workDir, 'read.db') });
+  try {
+    const projection = task.projection === 'cases' ? casesProjection(reference) : complianceProjection(reference);
+    const ctx = { events: 0, samples: 0, workDir: task.workDir, progress: consoleProgress };
+    const started = process.cpuUsage();
+    const { seconds } = await catchUp(log, store, projection, task.head, ctx);
+    const used = process.cpuUsage(started);
+    return { seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+  } finally {
+    await store.close();
+    await log.close();
+  }
+}
+
+process.once('message', (task: ChildTask) => {
+  run(task).then(
+    (figure) => process.send!({ ok: true, figure }, () => process.exit(0)),
+    (error: unknown) =>
+      process.send!({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, () =>
+        process.exit(1),
+      ),
+  );
+});
