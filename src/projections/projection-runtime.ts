@@ -32,6 +32,13 @@ import {
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
 import { SharedLogRead } from './shared-log-read';
+import {
+  RebuildThreadError,
+  splitForThreads,
+  startRebuildThread,
+  type RebuildThreadsOptions,
+  type ThreadOutcome,
+} from './rebuild-threads';
 
 export interface RuntimeOptions {
   /** Events per batch while following the log, and so the most events between two checkpoints then. */
@@ -77,6 +84,12 @@ export interface RuntimeOptions {
    * @defaultValue { holder: `<host>:<pid>:<random>`, ttlMs: 15000, takeOverAtStart: false }
    */
   lease?: { holder?: string; ttlMs?: number; takeOverAtStart?: boolean };
+  /**
+   * `rebuildMany` spreads its projections over this many threads (this one and `threads − 1` worker threads, each
+   * reading the log and writing its projections' builds itself), the groups balanced by `weights`. Absent, or
+   * `threads: 1`: every projection is rebuilt on this thread.
+   */
+  rebuildThreads?: RebuildThreadsOptions;
 }
 
 /** See RuntimeOptions.lease. */
@@ -239,6 +252,64 @@ export class ProjectionRuntime {
   async rebuildMany(names: readonly string[], onProgress?: (progress: BuildProgress) => void): Promise<Build[]> {
     // Two runners of one projection in one runtime would hold the same lease and write two builds at once.
     if (new Set(names).size !== names.length) throw new Error(`a projection is named twice: ${names.join(', ')}`);
+    for (const name of names) this.projectionNamed(name);
+    const threads = this.options.rebuildThreads;
+    const groups = threads && threads.threads > 1 ? splitForThreads(names, threads.threads, threads.weights) : [names];
+    const [here, ...elsewhere] = groups as [string[], ...string[][]];
+    // The other groups each on a thread of its own, with this runtime's settings and lease holder (a thread that
+    // died leaves its rebuild leases to this runtime, which may take them again at once).
+    const started = elsewhere.map((group) =>
+      startRebuildThread(
+        {
+          setup: threads!.setup,
+          names: group,
+          options: {
+            batchSize: this.sizes.batchSize,
+            catchUpBatchSize: this.sizes.catchUpBatchSize,
+            keptDocuments: this.sizes.keptDocuments,
+            retiredBuildGraceMs: this.graceMs,
+            ...(this.options.retry ? { retry: this.options.retry } : {}),
+            lease: { holder: this.lease.holder, ttlMs: this.lease.ttlMs },
+          },
+        },
+        onProgress,
+        this.options.logger,
+      ),
+    );
+    try {
+      // Every group runs to its end, whatever another one meets; then the first failure in `names` order is thrown.
+      const settled = await Promise.allSettled([
+        this.rebuildHere(here, onProgress),
+        ...started.map((thread) => thread.finished),
+      ]);
+      const outcomes = new Map<string, ThreadOutcome>();
+      let crashed: unknown = null;
+      for (const [i, result] of settled.entries()) {
+        const group = groups[i]!;
+        if (result.status === 'fulfilled') group.forEach((name, j) => outcomes.set(name, result.value[j]!));
+        else crashed ??= result.reason;
+      }
+      for (const name of names) {
+        const outcome = outcomes.get(name);
+        if (outcome?.failure) throw new ProjectionFailedError(name, outcome.failure);
+      }
+      if (crashed) throw crashed;
+      if (elsewhere.length > 0)
+        this.options.logger?.info(
+          { projections: names, threads: groups.map((g) => g.join('+')) },
+          'projections rebuilt on several threads',
+        );
+      return names.map((name) => outcomes.get(name)!.build!);
+    } finally {
+      await Promise.all(started.map((thread) => thread.terminate()));
+    }
+  }
+
+  /**
+   * @internal `rebuildMany`'s work on this thread (and a rebuild thread's): the projections side by side over one read
+   * of the log; each one's outcome in `names` order, a failure included.
+   */
+  async rebuildHere(names: readonly string[], onProgress?: (progress: BuildProgress) => void): Promise<RunOutcome[]> {
     const projections = names.map((name) => this.projectionNamed(name));
     const shared = new SharedLogRead(this.log);
     const views = projections.map(() => shared.view());
@@ -250,13 +321,12 @@ export class ProjectionRuntime {
         if (!runner.leased) views[i]!.leave();
       }
       const outcomes = await Promise.all(runners.map((runner) => runner.finished));
-      const failed = outcomes.findIndex((o) => o.failure !== null);
-      if (failed >= 0) throw new ProjectionFailedError(projections[failed]!.name, outcomes[failed]!.failure!);
-      this.options.logger?.info(
-        { projections: names, logReads: shared.reads },
-        'projections rebuilt over one read of the log',
-      );
-      return outcomes.map((o) => o.build);
+      if (outcomes.every((o) => o.failure === null))
+        this.options.logger?.info(
+          { projections: names, logReads: shared.reads },
+          'projections rebuilt over one read of the log',
+        );
+      return outcomes;
     } finally {
       await Promise.all(runners.map((runner) => runner.stop()));
     }
@@ -328,7 +398,7 @@ interface RunnerSizes {
   keptDocuments: number;
 }
 
-interface RunOutcome {
+export interface RunOutcome {
   build: Build;
   failure: ProjectionFailure | null;
 }

@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
+import { openSqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-read-store';
+import type { ReadDocument } from '../../src/modules/read-store/read-store.port';
+import type { Projection } from '../../src/projections/projection';
+import type { RebuildThreadParts } from '../../src/projections/rebuild-threads';
+
+/**
+ * A rebuild thread's setup for the runtime's tests (RuntimeOptions.rebuildThreads): the log and read store of `dir`
+ * and counting projections (events per stream, times `factor`). `crashAt`: the thread dies outright, in the middle of
+ * a batch (process.exit ends a worker thread at once, as a crash would), when one of its projections reaches that
+ * position, after the batches before it were written.
+ */
+export interface FixtureSetup {
+  dir: string;
+  projections: Array<{ name: string; factor?: number }>;
+  crashAt?: number;
+}
+
+export function countingProjection(name: string, factor = 1, onEvent?: (position: number) => void): Projection {
+  return {
+    name,
+    version: 1,
+    eventTypes: '*',
+    collections: ['counts'],
+    async apply(event, ctx) {
+      onEvent?.(event.position);
+      const doc = await ctx.get<ReadDocument & { n: number }>('counts', event.streamId);
+      ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + factor });
+    },
+  };
+}
+
+export async function openRebuildThread(setup: FixtureSetup): Promise<RebuildThreadParts> {
+  const log = openSqliteEventLog({ file: join(setup.dir, 'events.db'), checkpointer: false, pollIntervalMs: 5 });
+  const store = openSqliteReadStore({ file: join(setup.dir, 'read.db') });
+  const crash = (position: number): void => {
+    if (setup.crashAt !== undefined && position >= setup.crashAt) process.exit(3);
+  };
+  return {
+    log,
+    store,
+    projections: setup.projections.map((p) => countingProjection(p.name, p.factor, crash)),
+    async close() {
+      await store.close();
+      await log.close();
+    },
+  };
+}
