@@ -7,7 +7,7 @@ import { SHIPPED_DATA_DIR } from '../shared/config/config';
 import { openSqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
-import { ProjectionRuntime } from '../projections/projection-runtime';
+import { ProjectionRuntime, type RebuiltThread } from '../projections/projection-runtime';
 import { ReadModels } from '../projections/read-models';
 import { ModelAccess } from '../projections/read-model-access';
 import type { Principal, Role } from '../modules/identity/domain/principal';
@@ -220,12 +220,14 @@ async function rebuildAllFigure(
   let oneThread = '';
   if (process.env.BENCH_REBUILD_ONE_THREAD && threads > 1) {
     const alone = new ProjectionRuntime(log, store, projections, { retiredBuildGraceMs: 0 });
+    let aloneThreads: RebuiltThread[] = [];
+    alone.events.once('rebuilt', (threads: RebuiltThread[]) => (aloneThreads = threads));
     const cpuBefore = process.cpuUsage();
     const began = process.hrtime.bigint();
     await alone.rebuildMany(projections.map((p) => p.name));
     const took = Number(process.hrtime.bigint() - began) / 1e9;
     await alone.stop();
-    oneThread = `; on one thread, in the same run before it: ${took.toFixed(1)} s, ${cpuText(cpuBefore, took)}`;
+    oneThread = `; on one thread, in the same run before it: ${took.toFixed(1)} s, ${cpuText(cpuBefore, took)}, ${threadsText(aloneThreads)}`;
   }
   // BENCH_REBUILD_SEQUENTIAL=1: the same rebuilds first one after the other, each reading the whole log (what
   // `rebuild --all` did before it read the log once), as a figure of the same run to compare with.
@@ -238,6 +240,8 @@ async function rebuildAllFigure(
     sequential = `; one after the other, each reading the log: ${took.toFixed(1)} s, ${cpuText(cpuBefore, took)}`;
   }
   const each: string[] = [];
+  let threadsUsed: RebuiltThread[] = [];
+  runtime.events.once('rebuilt', (used: RebuiltThread[]) => (threadsUsed = used));
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   // Side by side over one read of the log, as `rebuild --all` runs them; each one's time is when it switched.
@@ -263,8 +267,20 @@ async function rebuildAllFigure(
     better: 'lower',
     baseline: { name: 'the in-memory domain baseline over the same log', value: baselineSeconds },
     target: { op: '<=', value: limit, text: `≤ ${limit.toFixed(1)} s (60 s per million)` },
-    detail: `${((seconds * 1_000_000) / head).toFixed(1)} s per million events (target 60); switched: ${each.join(', ')}; ${cpuText(cpu, seconds)} (every thread)${oneThread}${sequential}`,
+    detail: `${((seconds * 1_000_000) / head).toFixed(1)} s per million events (target 60); switched: ${each.join(', ')}; ${cpuText(cpu, seconds)} (every thread), ${threadsText(threadsUsed)}${oneThread}${sequential}`,
   };
+}
+
+/**
+ * Each thread's CPU time in a rebuild (Linux): on an idle machine with a core per thread, the busiest thread's time is
+ * about the wall time, whatever else runs on a shared one.
+ */
+function threadsText(threads: readonly RebuiltThread[]): string {
+  if (threads.length === 0 || threads.some((t) => t.cpuSeconds === null)) return 'CPU per thread not known here';
+  const busiest = [...threads].sort((a, b) => b.cpuSeconds! - a.cpuSeconds!);
+  return `busiest thread ${busiest[0]!.cpuSeconds!.toFixed(1)} s of CPU (${busiest
+    .map((t) => `${t.projections.join('+')} ${t.cpuSeconds!.toFixed(1)} s`)
+    .join(' | ')})`;
 }
 
 /** How much of the wall time this process had the CPU: on a shared machine the rest went to other processes. */

@@ -32,6 +32,7 @@ import {
 import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
 import { SharedLogRead } from './shared-log-read';
+import { threadCpuSeconds } from '../shared/thread-cpu';
 import {
   RebuildThreadError,
   splitForThreads,
@@ -105,6 +106,12 @@ export const KEPT_DOCUMENTS = 20_000;
 /** See RuntimeOptions.retiredBuildGraceMs. */
 export const RETIRED_BUILD_GRACE_MS = 5 * 60_000;
 
+/** One thread of a `rebuildMany` (the runtime's 'rebuilt' event): its projections and the CPU time it used (Linux). */
+export interface RebuiltThread {
+  projections: readonly string[];
+  cpuSeconds: number | null;
+}
+
 export interface ProjectedEvent {
   projection: string;
   position: number;
@@ -136,7 +143,10 @@ export class ProjectionFailedError extends Error {
  * following live. One projection failing stops only that projection.
  */
 export class ProjectionRuntime {
-  /** Emits 'projected' ({ projection, position }) after every stored batch: read-your-writes waits on it. */
+  /**
+   * Emits 'projected' ({ projection, position }) after every stored batch: read-your-writes waits on it; and 'rebuilt'
+   * (RebuiltThread[]) at the end of a `rebuildMany`, each thread's projections and CPU time.
+   */
   readonly events = new EventEmitter();
   private readonly registry: ProjectionRegistry;
   private readonly runners = new Map<string, ProjectionRunner>();
@@ -278,17 +288,25 @@ export class ProjectionRuntime {
     );
     try {
       // Every group runs to its end, whatever another one meets; then the first failure in `names` order is thrown.
+      const cpuBefore = threadCpuSeconds();
       const settled = await Promise.allSettled([
-        this.rebuildHere(here, onProgress),
+        this.rebuildHere(here, onProgress).then((outcomes) => {
+          const cpuAfter = threadCpuSeconds();
+          return { outcomes, cpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
+        }),
         ...started.map((thread) => thread.finished),
       ]);
       const outcomes = new Map<string, ThreadOutcome>();
+      const threadsUsed: RebuiltThread[] = [];
       let crashed: unknown = null;
       for (const [i, result] of settled.entries()) {
         const group = groups[i]!;
-        if (result.status === 'fulfilled') group.forEach((name, j) => outcomes.set(name, result.value[j]!));
-        else crashed ??= result.reason;
+        if (result.status === 'fulfilled') {
+          group.forEach((name, j) => outcomes.set(name, result.value.outcomes[j]!));
+          threadsUsed.push({ projections: group, cpuSeconds: result.value.cpuSeconds });
+        } else crashed ??= result.reason;
       }
+      this.events.emit('rebuilt', threadsUsed);
       for (const name of names) {
         const outcome = outcomes.get(name);
         if (outcome?.failure) throw new ProjectionFailedError(name, outcome.failure);
@@ -296,7 +314,7 @@ export class ProjectionRuntime {
       if (crashed) throw crashed;
       if (elsewhere.length > 0)
         this.options.logger?.info(
-          { projections: names, threads: groups.map((g) => g.join('+')) },
+          { projections: names, threads: threadsUsed },
           'projections rebuilt on several threads',
         );
       return names.map((name) => outcomes.get(name)!.build!);

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { threadCpuSeconds } from '../shared/thread-cpu';
 import { ProjectionRuntime } from './projection-runtime';
 import type { RebuildThreadData, RebuildThreadMessage, RebuildThreadParts } from './rebuild-threads';
 
@@ -39,7 +40,7 @@ export async function runRebuildThread(): Promise<void> {
   try {
     const runtime = new ProjectionRuntime(parts.log, parts.store, parts.projections, { ...data.options, logger });
     const outcomes = await runtime.rebuildHere(data.names, (progress) => post({ progress }));
-    post({ outcomes });
+    post({ outcomes, cpuSeconds: threadCpuSeconds() });
   } finally {
     await parts.close();
   }

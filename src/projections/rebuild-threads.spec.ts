@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
 import type { ReadDocument } from '../modules/read-store/read-store.port';
-import { ProjectionRuntime, type BuildProgress } from './projection-runtime';
+import { ProjectionRuntime, type BuildProgress, type RebuiltThread } from './projection-runtime';
 import { ReadModels } from './read-models';
 import { REGISTRY_COLLECTION, type RegistryEntry } from './projection-registry';
 import { RebuildThreadError, splitForThreads } from './rebuild-threads';
@@ -83,7 +83,16 @@ describe('rebuildMany on several threads', () => {
     expect(Object.values(oneThread.doubled).reduce((a, b) => a + b, 0)).toBe(100);
 
     const progress: BuildProgress[] = [];
-    const builds = await runtime(2).rebuildMany(['counts', 'doubled'], (p) => progress.push(p));
+    const twoThreads = runtime(2);
+    let threads: RebuiltThread[] = [];
+    twoThreads.events.once('rebuilt', (used: RebuiltThread[]) => (threads = used));
+    const builds = await twoThreads.rebuildMany(['counts', 'doubled'], (p) => progress.push(p));
+    // Each thread's projections and CPU time (Linux: /proc; null elsewhere).
+    const cpu = process.platform === 'linux' ? expect.any(Number) : null;
+    expect(threads).toEqual([
+      { projections: ['counts'], cpuSeconds: cpu },
+      { projections: ['doubled'], cpuSeconds: cpu },
+    ]);
     expect(builds).toEqual([
       { version: 1, generation: 2 },
       { version: 1, generation: 2 },

@@ -69,7 +69,13 @@ export interface ThreadProgress {
 export type RebuildThreadMessage =
   | { progress: ThreadProgress }
   | { log: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }
-  | { outcomes: ThreadOutcome[] };
+  | { outcomes: ThreadOutcome[]; cpuSeconds: number | null };
+
+/** What a rebuild thread reports at its end: each projection's outcome, and the CPU time the thread used (Linux). */
+export interface ThreadResult {
+  outcomes: ThreadOutcome[];
+  cpuSeconds: number | null;
+}
 
 /**
  * Splits the projections into at most `threads` groups of about equal weight: the heaviest first, each onto the
@@ -128,7 +134,7 @@ export function startRebuildThread(
   data: RebuildThreadData,
   onProgress: ((progress: ThreadProgress) => void) | undefined,
   logger: Pick<Logger, 'info' | 'warn' | 'error'> | undefined,
-): { finished: Promise<ThreadOutcome[]>; terminate(): Promise<void> } {
+): { finished: Promise<ThreadResult>; terminate(): Promise<void> } {
   const ext = extname(__filename);
   const entry = join(__dirname, `rebuild-thread-entry${ext}`);
   const worker = new Worker(THREAD_SOURCE, {
@@ -139,17 +145,17 @@ export function startRebuildThread(
       register: ext === '.ts' ? join(__dirname, '../../test/support/swc-register.js') : null,
     },
   });
-  let outcomes: ThreadOutcome[] | null = null;
+  let result: ThreadResult | null = null;
   let crash: unknown = null;
-  const finished = new Promise<ThreadOutcome[]>((resolve, reject) => {
+  const finished = new Promise<ThreadResult>((resolve, reject) => {
     worker.on('message', (message: RebuildThreadMessage) => {
       if ('progress' in message) onProgress?.(message.progress);
       else if ('log' in message) logger?.[message.log](message.fields, message.message);
-      else outcomes = message.outcomes;
+      else result = message;
     });
     worker.on('error', (error) => (crash = error));
     worker.on('exit', (code) => {
-      if (outcomes) return resolve(outcomes);
+      if (result) return resolve(result);
       const detail =
         crash instanceof Error ? crash.message : crash !== null ? String(crash) : `it exited with code ${code}`;
       reject(new RebuildThreadError(data.names, detail));
