@@ -287,6 +287,9 @@ export class ProjectionRuntime {
       ),
     );
     try {
+      // The threads open their stores before this one writes anything: this thread's first writes (the registry, the
+      // drop of retired builds) would otherwise hold the embedded read store's lock while they open it.
+      await Promise.all(started.map((thread) => thread.ready));
       // Every group runs to its end, whatever another one meets; then the first failure in `names` order is thrown.
       const cpuBefore = threadCpuSeconds();
       const settled = await Promise.allSettled([

@@ -37,6 +37,7 @@ export async function runRebuildThread(): Promise<void> {
   // Named at run time by the caller: a module of the composition layer (app/), which this layer may not import.
   const setup = require(data.setup.module) as { openRebuildThread(data: unknown): Promise<RebuildThreadParts> };
   const parts = await setup.openRebuildThread(data.setup.data);
+  post({ ready: true });
   try {
     const runtime = new ProjectionRuntime(parts.log, parts.store, parts.projections, { ...data.options, logger });
     const outcomes = await runtime.rebuildHere(data.names, (progress) => post({ progress }));

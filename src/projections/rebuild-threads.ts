@@ -67,6 +67,7 @@ export interface ThreadProgress {
 
 /** Messages a rebuild thread posts to the thread that started it. */
 export type RebuildThreadMessage =
+  | { ready: true }
   | { progress: ThreadProgress }
   | { log: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }
   | { outcomes: ThreadOutcome[]; cpuSeconds: number | null };
@@ -127,14 +128,14 @@ require(workerData.entry).runRebuildThread();
 
 /**
  * Starts one thread rebuilding `names` with its own runtime (rebuild-thread-entry.ts); its progress and log lines
- * come back here. Resolves with each projection's outcome in `names` order; rejects with RebuildThreadError when the
+ * come back here. `ready` resolves once the thread has opened its stores (or ended). Resolves with each projection's outcome in `names` order; rejects with RebuildThreadError when the
  * thread ends without them, having switched only what it switched before it stopped.
  */
 export function startRebuildThread(
   data: RebuildThreadData,
   onProgress: ((progress: ThreadProgress) => void) | undefined,
   logger: Pick<Logger, 'info' | 'warn' | 'error'> | undefined,
-): { finished: Promise<ThreadResult>; terminate(): Promise<void> } {
+): { ready: Promise<void>; finished: Promise<ThreadResult>; terminate(): Promise<void> } {
   const ext = extname(__filename);
   const entry = join(__dirname, `rebuild-thread-entry${ext}`);
   const worker = new Worker(THREAD_SOURCE, {
@@ -147,14 +148,18 @@ export function startRebuildThread(
   });
   let result: ThreadResult | null = null;
   let crash: unknown = null;
+  let opened!: () => void;
+  const ready = new Promise<void>((resolve) => (opened = resolve));
   const finished = new Promise<ThreadResult>((resolve, reject) => {
     worker.on('message', (message: RebuildThreadMessage) => {
-      if ('progress' in message) onProgress?.(message.progress);
+      if ('ready' in message) opened();
+      else if ('progress' in message) onProgress?.(message.progress);
       else if ('log' in message) logger?.[message.log](message.fields, message.message);
       else result = message;
     });
     worker.on('error', (error) => (crash = error));
     worker.on('exit', (code) => {
+      opened();
       if (result) return resolve(result);
       const detail =
         crash instanceof Error ? crash.message : crash !== null ? String(crash) : `it exited with code ${code}`;
@@ -162,6 +167,7 @@ export function startRebuildThread(
     });
   });
   return {
+    ready,
     finished,
     async terminate() {
       await worker.terminate();
