@@ -44,10 +44,14 @@ describe('rebuildMany on several threads', () => {
 
   const projections = () => [countingProjection('counts'), countingProjection('doubled', 2)];
 
-  function runtime(threads: number, crashAt?: number): ProjectionRuntime {
+  async function runtime(threads: number, crashAt?: number): Promise<ProjectionRuntime> {
+    const entry = await store.collection<RegistryEntry>(REGISTRY_COLLECTION).get('counts');
     const setup: FixtureSetup = {
       dir,
       projections: [{ name: 'counts' }, { name: 'doubled', factor: 2 }],
+      // This thread (`counts`) writes nothing before the worker thread has opened the read store: its first writes
+      // held the store's lock while the worker opened it ("database is locked").
+      openedBeforeWritesOf: { name: 'counts', lastGeneration: entry?.lastGeneration ?? 0 },
       ...(crashAt !== undefined ? { crashAt } : {}),
     };
     const r = new ProjectionRuntime(log, store, projections(), {
@@ -78,12 +82,12 @@ describe('rebuildMany on several threads', () => {
 
   it('rebuilds each group on its own thread, reports every projection’s progress, and builds what one thread builds', async () => {
     await appendMany(50, 7);
-    await runtime(1).rebuildMany(['counts', 'doubled']);
+    await (await runtime(1)).rebuildMany(['counts', 'doubled']);
     const oneThread = { counts: await counts('counts'), doubled: await counts('doubled') };
     expect(Object.values(oneThread.doubled).reduce((a, b) => a + b, 0)).toBe(100);
 
     const progress: BuildProgress[] = [];
-    const twoThreads = runtime(2);
+    const twoThreads = await runtime(2);
     let threads: RebuiltThread[] = [];
     twoThreads.events.once('rebuilt', (used: RebuiltThread[]) => (threads = used));
     const builds = await twoThreads.rebuildMany(['counts', 'doubled'], (p) => progress.push(p));
@@ -109,12 +113,12 @@ describe('rebuildMany on several threads', () => {
 
   it('a thread that dies mid-rebuild leaves its projections’ old builds served, the others switch, and a rebuild again succeeds', async () => {
     await appendMany(50, 7);
-    await runtime(1).rebuildMany(['counts', 'doubled']);
+    await (await runtime(1)).rebuildMany(['counts', 'doubled']);
     const before = await counts('doubled');
     await appendMany(10, 7);
 
     // The worker thread (`doubled`) exits in the middle of its third batch, two batches of its new build written.
-    const failed = runtime(2, 25).rebuildMany(['counts', 'doubled']);
+    const failed = (await runtime(2, 25)).rebuildMany(['counts', 'doubled']);
     await expect(failed).rejects.toThrow(RebuildThreadError);
     await expect(failed).rejects.toThrow('the rebuild thread of doubled stopped: it exited with code 3');
     // `counts`, on this thread, switched; readers of `doubled` still read its old build, as it was.
@@ -128,7 +132,7 @@ describe('rebuildMany on several threads', () => {
     expect(entry).toMatchObject({ active: { generation: 1 }, building: { generation: 2 } });
 
     // Run again (the dead thread's rebuild lease was this runtime's holder's: taken at once), it completes.
-    await runtime(2).rebuildMany(['counts', 'doubled']);
+    await (await runtime(2)).rebuildMany(['counts', 'doubled']);
     expect(await generations()).toEqual([
       ['counts', 3],
       ['doubled', 3],

@@ -4,6 +4,7 @@ import { openSqliteReadStore } from '../../src/modules/read-store/sqlite/sqlite-
 import type { ReadDocument } from '../../src/modules/read-store/read-store.port';
 import type { Projection } from '../../src/projections/projection';
 import type { RebuildThreadParts } from '../../src/projections/rebuild-threads';
+import { REGISTRY_COLLECTION, type RegistryEntry } from '../../src/projections/projection-registry';
 
 /**
  * A rebuild thread's setup for the runtime's tests (RuntimeOptions.rebuildThreads): the log and read store of `dir`
@@ -15,6 +16,12 @@ export interface FixtureSetup {
   dir: string;
   projections: Array<{ name: string; factor?: number }>;
   crashAt?: number;
+  /**
+   * A projection the calling thread rebuilds and its last generation before the rebuild: the thread fails at its start
+   * if that one's new build was begun already, that is if the calling thread wrote to the read store before this
+   * thread had opened it.
+   */
+  openedBeforeWritesOf?: { name: string; lastGeneration: number };
 }
 
 export function countingProjection(name: string, factor = 1, onEvent?: (position: number) => void): Projection {
@@ -34,6 +41,15 @@ export function countingProjection(name: string, factor = 1, onEvent?: (position
 export async function openRebuildThread(setup: FixtureSetup): Promise<RebuildThreadParts> {
   const log = openSqliteEventLog({ file: join(setup.dir, 'events.db'), checkpointer: false, pollIntervalMs: 5 });
   const store = openSqliteReadStore({ file: join(setup.dir, 'read.db') });
+  const before = setup.openedBeforeWritesOf;
+  if (before) {
+    const entry = await store.collection<RegistryEntry>(REGISTRY_COLLECTION).get(before.name);
+    if ((entry?.lastGeneration ?? 0) !== before.lastGeneration) {
+      await store.close();
+      await log.close();
+      throw new Error(`${before.name} was being rebuilt before this thread opened the read store`);
+    }
+  }
   const crash = (position: number): void => {
     if (setup.crashAt !== undefined && position >= setup.crashAt) process.exit(3);
   };
