@@ -45,4 +45,6 @@ export async function runRebuildThread(): Promise<void> {
   } finally {
     await parts.close();
   }
+  // Ended here, whatever a library may have left pending (a timer, a handle): the caller waits for the thread's exit.
+  process.exit(0);
 }

@@ -155,7 +155,11 @@ export function startRebuildThread(
       if ('ready' in message) opened();
       else if ('progress' in message) onProgress?.(message.progress);
       else if ('log' in message) logger?.[message.log](message.fields, message.message);
-      else result = message;
+      else {
+        result = message;
+        // Its stores are closed next and the thread exits; one that does not within a minute is ended.
+        setTimeout(() => void worker.terminate(), 60_000).unref();
+      }
     });
     worker.on('error', (error) => (crash = error));
     worker.on('exit', (code) => {
