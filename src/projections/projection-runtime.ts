@@ -33,13 +33,7 @@ import type { WorkShare } from './work-share';
 import { buildPositions, positionNotInLog } from './build-positions';
 import { SharedLogRead } from './shared-log-read';
 import { threadCpuSeconds } from '../shared/thread-cpu';
-import {
-  RebuildThreadError,
-  splitForThreads,
-  startRebuildThread,
-  type RebuildThreadsOptions,
-  type ThreadOutcome,
-} from './rebuild-threads';
+import { splitForThreads, startRebuildThread, type RebuildThreadsOptions, type ThreadOutcome } from './rebuild-threads';
 
 export interface RuntimeOptions {
   /** Events per batch while following the log, and so the most events between two checkpoints then. */
