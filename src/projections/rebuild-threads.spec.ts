@@ -44,11 +44,11 @@ describe('rebuildMany on several threads', () => {
 
   const projections = () => [countingProjection('counts'), countingProjection('doubled', 2)];
 
-  async function runtime(threads: number, crashAt?: number): Promise<ProjectionRuntime> {
+  async function runtime(threads: number, crashAt?: number, poison?: string): Promise<ProjectionRuntime> {
     const entry = await store.collection<RegistryEntry>(REGISTRY_COLLECTION).get('counts');
     const setup: FixtureSetup = {
       dir,
-      projections: [{ name: 'counts' }, { name: 'doubled', factor: 2 }],
+      projections: [{ name: 'counts' }, { name: 'doubled', factor: 2, ...(poison ? { poison } : {}) }],
       // This thread (`counts`) writes nothing before the worker thread has opened the read store: its first writes
       // held the store's lock while the worker opened it ("database is locked").
       openedBeforeWritesOf: { name: 'counts', lastGeneration: entry?.lastGeneration ?? 0 },
@@ -109,6 +109,21 @@ describe('rebuildMany on several threads', () => {
       ['doubled', 2],
     ]);
     expect({ counts: await counts('counts'), doubled: await counts('doubled') }).toEqual(oneThread);
+  }, 30_000);
+
+  it('a projection that fails on its thread is reported with its event, as on one thread, and the others switch', async () => {
+    await appendMany(30, 3);
+    await (await runtime(1)).rebuildMany(['counts', 'doubled']);
+    await log.append('case-9', [{ type: 'Poison', data: {} }], 'any');
+    await appendMany(5, 3);
+    await expect((await runtime(2, undefined, 'Poison')).rebuildMany(['counts', 'doubled'])).rejects.toThrow(
+      /^projection doubled failed at position 31 \(Poison in case-9\): cannot apply Poison$/,
+    );
+    expect(await generations()).toEqual([
+      ['counts', 2],
+      ['doubled', 1],
+    ]);
+    expect(Object.values(await counts('counts')).reduce((a, b) => a + b, 0)).toBe(36);
   }, 30_000);
 
   it('a thread that dies mid-rebuild leaves its projections’ old builds served, the others switch, and a rebuild again succeeds', async () => {

@@ -14,7 +14,8 @@ import { REGISTRY_COLLECTION, type RegistryEntry } from '../../src/projections/p
  */
 export interface FixtureSetup {
   dir: string;
-  projections: Array<{ name: string; factor?: number }>;
+  /** `poison`: an event type the projection cannot apply (it fails on it). */
+  projections: Array<{ name: string; factor?: number; poison?: string }>;
   crashAt?: number;
   /**
    * A projection the calling thread rebuilds and its last generation before the rebuild: the thread fails at its start
@@ -24,7 +25,12 @@ export interface FixtureSetup {
   openedBeforeWritesOf?: { name: string; lastGeneration: number };
 }
 
-export function countingProjection(name: string, factor = 1, onEvent?: (position: number) => void): Projection {
+export function countingProjection(
+  name: string,
+  factor = 1,
+  onEvent?: (position: number) => void,
+  poison?: string,
+): Projection {
   return {
     name,
     version: 1,
@@ -32,6 +38,7 @@ export function countingProjection(name: string, factor = 1, onEvent?: (position
     collections: ['counts'],
     async apply(event, ctx) {
       onEvent?.(event.position);
+      if (event.type === poison) throw new Error(`cannot apply ${event.type}`);
       const doc = await ctx.get<ReadDocument & { n: number }>('counts', event.streamId);
       ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + factor });
     },
@@ -56,7 +63,7 @@ export async function openRebuildThread(setup: FixtureSetup): Promise<RebuildThr
   return {
     log,
     store,
-    projections: setup.projections.map((p) => countingProjection(p.name, p.factor, crash)),
+    projections: setup.projections.map((p) => countingProjection(p.name, p.factor, crash, p.poison)),
     async close() {
       await store.close();
       await log.close();
