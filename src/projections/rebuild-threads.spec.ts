@@ -25,6 +25,28 @@ describe('splitForThreads', () => {
 });
 
 describe('rebuildMany on several threads', () => {
+  it('a rebuild whose old build cannot be dropped at the switch still returns; the old build stays retired', async () => {
+    // Two threads writing one SQLite file: a drop waiting past the busy timeout for the other's long write failed, and
+    // the switched runner then followed the log live instead of ending (the rebuild hung).
+    const busy = new Proxy(store, {
+      get: (target, property, receiver) =>
+        property === 'drop'
+          ? () => Promise.reject(new Error('database is locked'))
+          : (Reflect.get(target, property, receiver) as unknown),
+    });
+    await appendMany(20);
+    const r = new ProjectionRuntime(log, busy, [countingProjection('counts')], {
+      batchSize: 10,
+      retiredBuildGraceMs: 0,
+      retry: { initialMs: 20, maxMs: 100 },
+    });
+    runtimes.push(r);
+    await r.rebuild('counts');
+    await expect(r.rebuild('counts')).resolves.toEqual({ version: 1, generation: 2 });
+    const entry = await store.collection<RegistryEntry>(REGISTRY_COLLECTION).get('counts');
+    expect(entry).toMatchObject({ active: { generation: 2 }, retired: [{ generation: 1 }] });
+  }, 10_000);
+
   let dir: string;
   let log: SqliteEventLog;
   let store: SqliteReadStore;
