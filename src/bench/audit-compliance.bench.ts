@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { loadReferenceData, type ReferenceData } from '../app/reference-data';
-import { SHIPPED_DATA_DIR } from '../shared/config/config';
+import { defaultRebuildThreads, SHIPPED_DATA_DIR } from '../shared/config/config';
 import { openSqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
@@ -31,7 +31,6 @@ import {
 import { casesProjection } from '../modules/cases/projections/cases.projection';
 import { allProjections } from '../app/projections';
 import { rebuildThreads } from '../app/rebuild-threads';
-import { availableParallelism } from 'node:os';
 import { CASE_STREAM_PREFIX } from '../modules/cases/domain/case-event';
 import { toCaseEvent } from '../modules/cases/commands/case-repository';
 import { caseVersion } from '../modules/regulations/domain/catalog';
@@ -201,9 +200,9 @@ async function rebuildAllFigure(
   ctx: BenchContext,
 ): Promise<BenchResult> {
   const projections = allProjections(reference);
-  // As `rebuild --all` runs them: spread over REBUILD_THREADS threads (default: as many as the machine runs at once),
+  // As `rebuild --all` runs them: spread over REBUILD_THREADS threads (default: two on four cores or more, else one),
   // each thread opening the bench's log and read store for itself.
-  const threads = Number(process.env.REBUILD_THREADS || availableParallelism());
+  const threads = Number(process.env.REBUILD_THREADS || defaultRebuildThreads());
   const onThreads = (count: number) =>
     rebuildThreads(count, {
       eventLog: { kind: 'sqlite', dataDir: ctx.workDir },

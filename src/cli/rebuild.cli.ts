@@ -15,7 +15,7 @@ const USAGE = `usage: npm run cli -- rebuild (<projection>... | --all) [--data-d
 
 Builds a fresh copy of a read model from the first event, beside the one readers use, and switches readers
 to it when it has caught up. Several (or --all) are built side by side, spread over REBUILD_THREADS threads (default:
-the machine's), each thread reading the log once for its own. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
+2 on four cores or more, else 1), each thread reading the log once for its own. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('rebuild', USAGE, argv, {

@@ -301,7 +301,7 @@ const environmentSchema = (cwd: string) =>
     PROJECTION_THREAD_NICE: numberInRange(19, 0, 19),
     PROJECTION_SHARE: numberInRange(0.1, 0.05, 1, 'decimal'),
     PROJECTION_STALE_SECONDS: numberInRange(300, 1, 7 * 86_400),
-    // 0: as many as the machine runs at once (os.availableParallelism()).
+    // 0: chosen by the machine's parallelism (defaultRebuildThreads).
     REBUILD_THREADS: numberInRange(0, 0, 64),
     CASE_VIEW_CACHE_MB: numberInRange(128, 0, 16_384),
     CASE_CACHE_SIZE: numberInRange(100_000, 0, 10_000_000),
@@ -425,6 +425,15 @@ function problemsOf(error: z.ZodError | undefined, env: Record<string, string | 
 }
 
 /** Pure: environment in, config or every problem found out (not just the first). */
+/**
+ * REBUILD_THREADS unset: two threads where the machine runs four or more at once, else one. Two rebuild threads, their
+ * collectors' helpers and the one read store's lock need more than two cores: on a quiet two-core machine the rebuild of
+ * 1.15M events took 75.8 s on two threads and 67.2 s on one (BENCHMARKS.md, issue 19, "Rebuilt on several threads").
+ */
+export function defaultRebuildThreads(): number {
+  return availableParallelism() >= 4 ? 2 : 1;
+}
+
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
   // A plain copy: process.env is not a plain object, which zod's record refuses.
   const plain = { ...env };
@@ -468,7 +477,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         : v.PROJECTION_NICE,
     projectionShare: v.PROJECTION_SHARE,
     projectionStaleSeconds: v.PROJECTION_STALE_SECONDS,
-    rebuildThreads: v.REBUILD_THREADS || availableParallelism(),
+    rebuildThreads: v.REBUILD_THREADS || defaultRebuildThreads(),
     caseViewCacheMb: v.CASE_VIEW_CACHE_MB,
     caseCacheSize: v.CASE_CACHE_SIZE,
     startupCheckMaxMb: v.STARTUP_CHECK_MAX_MB,
