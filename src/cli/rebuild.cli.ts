@@ -6,6 +6,7 @@ import { openEventLog } from '../modules/event-log/open-event-log';
 import { openReadStore } from '../modules/read-store/open-read-store';
 import { consoleProgress } from '../shared/progress';
 import { allProjections } from '../app/projections';
+import { rebuildThreads } from '../app/rebuild-threads';
 import { ProjectionRuntime } from '../projections/projection-runtime';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
@@ -13,7 +14,8 @@ import { PersonalDataVault } from '../modules/personal-data/personal-data-vault'
 const USAGE = `usage: npm run cli -- rebuild (<projection>... | --all) [--data-dir DIR]
 
 Builds a fresh copy of a read model from the first event, beside the one readers use, and switches readers
-to it when it has caught up. Several (or --all) are built side by side over one read of the log. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
+to it when it has caught up. Several (or --all) are built side by side, spread over REBUILD_THREADS threads (default:
+2 on four cores or more, else 1), each thread reading the log once for its own. Uses the same EVENT_STORE / READ_STORE / DATA_DIR settings as the service.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('rebuild', USAGE, argv, {
@@ -49,10 +51,22 @@ export async function run(argv: string[]): Promise<number> {
       : { kind: 'eventstoredb', url: config.eventStore.url },
   );
   const store = await openReadStore(config.readStore);
-  const keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
+  const masterKey = loadMasterKey(config, sharedDeployment(config) === null).key;
+  const keys = await openKeyStore(config, masterKey);
   try {
     const runtime = new ProjectionRuntime(log, store, allProjections(reference, new PersonalDataVault(keys)), {
       logger,
+      // Several read models are spread over REBUILD_THREADS threads, each opening the same stores and keys for itself.
+      rebuildThreads: rebuildThreads(config.rebuildThreads, {
+        eventLog: config.eventStore,
+        readStore: config.readStore,
+        regulationsDir: config.regulationsDir,
+        calendarsDir: config.calendarsDir,
+        personalData: {
+          settings: { dataDir: config.dataDir, readStore: config.readStore, personalData: config.personalData },
+          masterKey: masterKey.toString('hex'),
+        },
+      }),
     });
     // Several projections are rebuilt side by side over one read of the log; the bar follows the slowest of them.
     const started = Date.now();

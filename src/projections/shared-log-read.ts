@@ -54,6 +54,10 @@ export class SharedLogRead {
 
   /** @internal The batch after `after` for the view `id`, read once for all of them. */
   async batch(id: symbol, after: number, maxCount: number): Promise<RecordedEvent[]> {
+    // On the embedded stores every read and write resolves at once, so a rebuild would run from its first batch to its
+    // last without leaving the microtask queue: the thread's timers (lease renewals) and messages (the progress of a
+    // rebuild's other threads) would wait for its end. Once a batch, they get their turn.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.cursors.set(id, after);
     this.evict();
     const key = `${after}:${maxCount}`;

@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from './warning-policy';
@@ -42,6 +43,8 @@ export interface AppConfig {
   projectionShare: number;
   /** /health is degraded (503) while a projection is this many seconds behind the log (its oldest unprojected event). */
   projectionStaleSeconds: number;
+  /** Threads a rebuild of several read models spreads them over (`rebuild --all`); 1 rebuilds them on one thread. */
+  rebuildThreads: number;
   /** Most memory, in MiB, for case views kept rendered for callers who read them again; 0 keeps none. */
   caseViewCacheMb: number;
   /** Cases kept folded in memory for commands, least recently used dropped first; a command on one is decided without reading the log. */
@@ -298,6 +301,8 @@ const environmentSchema = (cwd: string) =>
     PROJECTION_THREAD_NICE: numberInRange(19, 0, 19),
     PROJECTION_SHARE: numberInRange(0.1, 0.05, 1, 'decimal'),
     PROJECTION_STALE_SECONDS: numberInRange(300, 1, 7 * 86_400),
+    // 0: chosen by the machine's parallelism (defaultRebuildThreads).
+    REBUILD_THREADS: numberInRange(0, 0, 64),
     CASE_VIEW_CACHE_MB: numberInRange(128, 0, 16_384),
     CASE_CACHE_SIZE: numberInRange(100_000, 0, 10_000_000),
     STARTUP_CHECK_MAX_MB: numberInRange(1024, 0, 1_048_576),
@@ -420,6 +425,15 @@ function problemsOf(error: z.ZodError | undefined, env: Record<string, string | 
 }
 
 /** Pure: environment in, config or every problem found out (not just the first). */
+/**
+ * REBUILD_THREADS unset: two threads where the machine runs four or more at once, else one. Two rebuild threads, their
+ * collectors' helpers and the one read store's lock need more than two cores: on a quiet two-core machine the rebuild of
+ * 1.15M events took 75.8 s on two threads and 67.2 s on one (BENCHMARKS.md, issue 19, "Rebuilt on several threads").
+ */
+export function defaultRebuildThreads(): number {
+  return availableParallelism() >= 4 ? 2 : 1;
+}
+
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): AppConfig {
   // A plain copy: process.env is not a plain object, which zod's record refuses.
   const plain = { ...env };
@@ -463,6 +477,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         : v.PROJECTION_NICE,
     projectionShare: v.PROJECTION_SHARE,
     projectionStaleSeconds: v.PROJECTION_STALE_SECONDS,
+    rebuildThreads: v.REBUILD_THREADS || defaultRebuildThreads(),
     caseViewCacheMb: v.CASE_VIEW_CACHE_MB,
     caseCacheSize: v.CASE_CACHE_SIZE,
     startupCheckMaxMb: v.STARTUP_CHECK_MAX_MB,

@@ -52,6 +52,9 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
     throw new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
   }
   try {
+    // First: every statement after it, the journal mode's included, waits for another connection's lock (a rebuild's
+    // other thread writing a batch) instead of failing at once with "database is locked".
+    db.pragma('busy_timeout = 5000');
     // Only an empty file takes it: in WAL mode the page size of a database is fixed once it is created.
     if (isNew && spec.pageSize) db.pragma(`page_size = ${spec.pageSize}`);
     db.pragma('journal_mode = WAL');
@@ -59,7 +62,6 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
     db.pragma('synchronous = FULL');
     // Checkpoints run in a background thread (WalCheckpointer), never on the commit path.
     db.pragma('wal_autocheckpoint = 0');
-    db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536');
     db.pragma('temp_store = MEMORY');
     // Reads through a memory map instead of a pread(2) per page: a case view touches a dozen pages of a large
