@@ -16,7 +16,8 @@
  *
  * Knobs: BENCH_SECONDS (measured seconds per run, default 10), BENCH_WARMUP_SECONDS (default 3),
  * BENCH_CONNECTIONS (default 10, the issue's figure), BENCH_CASE_RUNS (a subset of baseline, submit,
- * mixed, views; for profiling one run with `node --cpu-prof`).
+ * mixed, views; for profiling one run with `node --cpu-prof`), BENCH_CASE_VIEW_ROUTE (`nest`: the case view through
+ * Nest's pipeline instead of its direct route).
  *
  * The machine is shared: each figure's detail says how busy the server's thread was, its CPU time per
  * answer (which hardly moves when other processes compete, unlike rates and latencies), and the share of
@@ -645,6 +646,8 @@ export const caseCommandsBench: BenchSuite = {
         LOG_LEVEL: 'silent',
       }),
       createLogger('silent'),
+      // BENCH_CASE_VIEW_ROUTE=nest answers the case view through Nest's pipeline, to compare with the direct route.
+      { caseViewRoute: process.env.BENCH_CASE_VIEW_ROUTE === 'nest' ? 'nest' : 'direct' },
     );
     try {
       const secret = api.infra.identity.signing!.secret;
