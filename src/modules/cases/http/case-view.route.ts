@@ -7,6 +7,12 @@
  * policy through `authenticate` (the guard's), `validatePathAndQuery` (`@PathAndQuery`'s), `caseViewAnswer` (the
  * controller's), and any refusal through the problem filter's `answerProblem`.
  */
+import {
+  EXCEPTION_FILTERS_METADATA,
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+} from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../identity/domain/principal';
@@ -33,6 +39,12 @@ type Request = FastifyRequest & { principal?: Principal };
  * application's providers can be looked up).
  */
 export function caseViewHandler(deps: () => CaseViewRouteDeps) {
+  // A guard, interceptor, pipe or filter declared on the controller or the handler would be skipped here: refuse to
+  // start instead (the global ones are the guard and filter run above and the pipe, which leaves these parameters).
+  for (const target of [CaseQueriesController, CaseQueriesController.prototype.get])
+    for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA])
+      if (Reflect.getMetadata(key, target) !== undefined)
+        throw new Error(`GET ${CASE_VIEW_ROUTE.url} is answered directly and would skip its ${key}: run them here too`);
   // The policy the controller's decorators declare, read as the guard reads it.
   const policy = routePolicy(new Reflector(), CaseQueriesController.prototype.get, CaseQueriesController);
   let resolved: CaseViewRouteDeps | null = null;
