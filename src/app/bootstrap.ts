@@ -17,7 +17,9 @@ import { PROJECTION_STATUS } from '../projections/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
 import { PinoNestLogger } from '../shared/logging/logger';
 import { Metrics } from './metrics/metrics';
-import { ProblemFilter, toProblem } from './problem/problem.filter';
+import { answerProblem, ProblemFilter, toProblem } from './problem/problem.filter';
+import { CASE_VIEW_ROUTE, caseViewHandler } from '../modules/cases/http/case-view.route';
+import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';
 import { problemValidationPipe } from '../shared/problem/validation';
 import { IdentityModule } from '../modules/identity/http/identity.module';
 import { TransparencyModule } from '../modules/transparency/transparency.module';
@@ -94,7 +96,11 @@ export interface ServedRoute {
 export async function startApi(
   config: AppConfig,
   logger: Logger,
-  options: { clock?: () => Date } = {},
+  options: {
+    clock?: () => Date;
+    /** `nest`: GET /api/cases/:caseId through Nest's pipeline, as every other route (the equivalence spec compares the two). */
+    caseViewRoute?: 'direct' | 'nest';
+  } = {},
 ): Promise<RunningApp> {
   const secretProblems = secretPlacementProblems(config);
   if (secretProblems.length > 0) throw new ConfigError(secretProblems);
@@ -118,11 +124,27 @@ export async function startApi(
       },
     });
     const routes: ServedRoute[] = [];
+    let app: NestFastifyApplication | null = null;
+    const caseView =
+      options.caseViewRoute === 'nest'
+        ? null
+        : caseViewHandler(() => ({
+            verifier: infra.identity,
+            queries: app!.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }),
+            answerProblem,
+          }));
     adapter.getInstance().addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
       if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
+      // The case view's route, as Nest declared it, answered by the same rules without Nest's per-request machinery.
+      if (
+        caseView &&
+        route.url === CASE_VIEW_ROUTE.url &&
+        [route.method].flat().every((method) => (CASE_VIEW_ROUTE.methods as readonly string[]).includes(method))
+      )
+        route.handler = caseView as typeof route.handler;
     });
-    const app = await NestFactory.create<NestFastifyApplication>(
+    app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forInfrastructure(infra, await featureModules(infra)),
       adapter,
       {

@@ -43,7 +43,13 @@ export interface ApiHarness {
 
 export async function startHarness(
   env: Record<string, string> = {},
-  options: { clock?: () => Date; dataDir?: string; log?: DestinationStream } = {},
+  options: {
+    clock?: () => Date;
+    dataDir?: string;
+    log?: DestinationStream;
+    /** `nest`: GET /api/cases/:caseId through Nest's pipeline instead of its direct route. */
+    caseViewRoute?: 'direct' | 'nest';
+  } = {},
 ): Promise<ApiHarness> {
   // An existing DATA_DIR restarts a service on its files (close() still removes it).
   const dataDir = options.dataDir ?? env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reglament-api-'));
@@ -57,7 +63,10 @@ export async function startHarness(
       ...env,
     }),
     createLogger(env.LOG_LEVEL ?? 'silent', options.log),
-    options.clock ? { clock: options.clock } : {},
+    {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.caseViewRoute ? { caseViewRoute: options.caseViewRoute } : {}),
+    },
   );
   const secret = app.infra.identity.signing!.secret;
   const tokens = new Map<string, string>();

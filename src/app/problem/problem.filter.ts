@@ -13,27 +13,30 @@ import {
 /** Turns every error into problem+json; never leaks a stack trace, logs 5xx with a correlation id. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  private readonly logger = new Logger('http');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
-    const { problem, headers } = toProblem(exception, request?.url);
-    // Storage faults are logged once when they start (StorageFaults), not with a stack per request.
-    if (problem.status >= 500 && !isStorageFault(exception)) {
-      // The request's id is the correlation id its answer's header carries (the caller's, when it sent a safe one).
-      const correlationId = String(request?.id ?? randomUUID());
-      problem.correlationId = correlationId;
-      this.logger.error({
-        msg: 'unhandled error',
-        correlationId,
-        err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception),
-      });
-    }
-    for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
-    void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+    answerProblem(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
+}
+
+const logger = new Logger('http');
+
+/** Answers an error as problem+json: the filter's work, shared with the routes answered outside Nest's pipeline. */
+export function answerProblem(exception: unknown, request: FastifyRequest | undefined, reply: FastifyReply): void {
+  const { problem, headers } = toProblem(exception, request?.url);
+  // Storage faults are logged once when they start (StorageFaults), not with a stack per request.
+  if (problem.status >= 500 && !isStorageFault(exception)) {
+    // The request's id is the correlation id its answer's header carries (the caller's, when it sent a safe one).
+    const correlationId = String(request?.id ?? randomUUID());
+    problem.correlationId = correlationId;
+    logger.error({
+      msg: 'unhandled error',
+      correlationId,
+      err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception),
+    });
+  }
+  for (const [name, value] of Object.entries(headers)) void reply.header(name, value);
+  void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
 }
 
 export function toProblem(exception: unknown, instance?: string): ProblemAnswer {

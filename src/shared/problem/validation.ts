@@ -316,16 +316,22 @@ function precheckQuery(value: unknown): void {
  * `@ApiPathAndQuery` for the document.
  */
 export const PathAndQuery = createParamDecorator(
-  (classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) => {
-    const request = context.switchToHttp().getRequest<{ params?: object; query?: object }>();
-    precheckQuery(request.query ?? {});
-    const path = validateInput(classes.path, request.params ?? {});
-    const query = validateInput(classes.query, request.query ?? {});
-    const errors = [...path.errors, ...query.errors];
-    if (errors.length > 0) throw ProblemError.badRequest(errors);
-    return { path: path.instance, query: query.instance };
-  },
+  (classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) =>
+    validatePathAndQuery(classes, context.switchToHttp().getRequest<{ params?: object; query?: object }>()),
 );
+
+/** What `@PathAndQuery` gives a handler: the request's path and query as instances of the classes, or the 400. */
+export function validatePathAndQuery<P extends object, Q extends object>(
+  classes: { path: new () => P; query: new () => Q },
+  request: { params?: object; query?: object },
+): { path: P; query: Q } {
+  precheckQuery(request.query ?? {});
+  const path = validateInput(classes.path, request.params ?? {});
+  const query = validateInput(classes.query, request.query ?? {});
+  const errors = [...path.errors, ...query.errors];
+  if (errors.length > 0) throw ProblemError.badRequest(errors);
+  return { path: path.instance, query: query.instance };
+}
 
 /** The document's parameters of a `@PathAndQuery` route, read from the same DTO classes' @ApiProperty metadata. */
 export function ApiPathAndQuery(classes: { path: ParameterClass; query: ParameterClass }): MethodDecorator {

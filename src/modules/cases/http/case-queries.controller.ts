@@ -53,7 +53,25 @@ function etagOf(view: Buffer): string | null {
   return etag;
 }
 
-const READ = { path: CasePathDto, query: CaseReadQueryDto };
+/** The case view's answer: its headers set on the reply, the view's JSON text returned (or the refusal thrown). */
+export async function caseViewAnswer(
+  queries: CaseQueries,
+  principal: Principal,
+  input: { path: CasePathDto; query: CaseReadQueryDto },
+  reply: ReplyLike,
+): Promise<Buffer> {
+  const outcome = await queries.getCase(principal, input.path.caseId, input.query);
+  const view = positioned(reply, outcome);
+  // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
+  reply.header('content-type', 'application/json; charset=utf-8');
+  const etag = etagOf(view);
+  if (etag !== null) reply.header('etag', etag);
+  return view;
+}
+
+/** GET /api/cases/:caseId's path and query. */
+export const CASE_READ = { path: CasePathDto, query: CaseReadQueryDto };
+const READ = CASE_READ;
 const SLA = { path: CasePathDto, query: CaseSlaQueryDto };
 
 @ApiTags('cases')
@@ -96,13 +114,7 @@ export class CaseQueriesController {
     @PathAndQuery(READ) input: { path: CasePathDto; query: CaseReadQueryDto },
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
-    const outcome = await this.queries.getCase(principal, input.path.caseId, input.query);
-    const view = positioned(reply, outcome);
-    // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
-    reply.header('content-type', 'application/json; charset=utf-8');
-    const etag = etagOf(view);
-    if (etag !== null) reply.header('etag', etag);
-    return view;
+    return caseViewAnswer(this.queries, principal, input, reply);
   }
 
   @Get(':caseId/sla')

@@ -28,18 +28,59 @@ function unauthenticated(detail: string): ProblemError {
   );
 }
 
-/**
- * Deny by default: every route served by a controller needs a verified bearer token unless its handler or
- * controller is marked @Public(). Decided on the matched route only, never on the URL: the router decodes
- * and normalises paths (`/%61pi/…` reaches `/api/…`), so any test on the URL text can be walked around.
- */
 /** What a route's decorators ask of its caller. */
-interface RoutePolicy {
+export interface RoutePolicy {
   isPublic: boolean;
   roles: Role[] | undefined;
   writes: boolean;
 }
 
+/** A route's policy as its handler's and controller's decorators declare it (the handler's win). */
+export function routePolicy(reflector: Reflector, handler: Function, controller: Function): RoutePolicy {
+  const targets = [handler, controller];
+  return {
+    isPublic: Boolean(reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)),
+    roles: reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, targets),
+    writes: Boolean(reflector.getAllAndOverride<boolean>(WRITES, targets)),
+  };
+}
+
+/**
+ * Deny by default: the caller of a route that is not public must present a verified bearer token, and hold what
+ * the route's policy asks. Sets the request's `principal` once the token is verified; throws the 401 or 403 problem.
+ * The guard runs it for every controller route, and a route answered outside Nest's pipeline runs the same.
+ */
+export async function authenticate(
+  request: { headers: Record<string, string | string[] | undefined>; principal?: Principal },
+  policy: RoutePolicy,
+  verifier: TokenVerifier,
+): Promise<void> {
+  if (policy.isPublic) return;
+  const header = request.headers['authorization'];
+  if (!header)
+    throw unauthenticated(
+      'no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)',
+    );
+  const match = /^Bearer\s+(\S+)$/i.exec(header as string);
+  if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
+  let principal: Principal;
+  try {
+    principal = await verifier.verify(match[1]!);
+  } catch (error) {
+    if (error instanceof AuthenticationError) throw unauthenticated(error.reason);
+    throw error;
+  }
+  // Known before the role checks: a refused caller is still who they are (an auditor's 403 is recorded).
+  request.principal = principal;
+  if (policy.roles) assertRoles(principal, policy.roles);
+  if (policy.writes) assertCanWrite(principal);
+}
+
+/**
+ * Deny by default: every route served by a controller needs a verified bearer token unless its handler or
+ * controller is marked @Public(). Decided on the matched route only, never on the URL: the router decodes
+ * and normalises paths (`/%61pi/…` reaches `/api/…`), so any test on the URL text can be walked around.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   /**
@@ -60,15 +101,7 @@ export class AuthGuard implements CanActivate {
     let byHandler = this.policies.get(controller);
     if (!byHandler) this.policies.set(controller, (byHandler = new WeakMap()));
     let policy = byHandler.get(handler);
-    if (!policy) {
-      const targets = [handler, controller];
-      policy = {
-        isPublic: Boolean(this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)),
-        roles: this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, targets),
-        writes: Boolean(this.reflector.getAllAndOverride<boolean>(WRITES, targets)),
-      };
-      byHandler.set(handler, policy);
-    }
+    if (!policy) byHandler.set(handler, (policy = routePolicy(this.reflector, handler, controller)));
     return policy;
   }
 
@@ -77,23 +110,7 @@ export class AuthGuard implements CanActivate {
     const request = context
       .switchToHttp()
       .getRequest<{ headers: Record<string, string | undefined>; principal?: Principal }>();
-    const policy = this.policyOf(context);
-    if (policy.isPublic) return true;
-    const header = request.headers['authorization'];
-    if (!header)
-      throw unauthenticated(
-        'no Authorization header; send "Authorization: Bearer <token>" (npm run cli -- mint-token makes one locally)',
-      );
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw unauthenticated('the Authorization header must be "Bearer <token>"');
-    try {
-      request.principal = await this.verifier.verify(match[1]);
-    } catch (error) {
-      if (error instanceof AuthenticationError) throw unauthenticated(error.reason);
-      throw error;
-    }
-    if (policy.roles) assertRoles(request.principal, policy.roles);
-    if (policy.writes) assertCanWrite(request.principal);
+    await authenticate(request, this.policyOf(context), this.verifier);
     return true;
   }
 }
