@@ -1,15 +1,20 @@
 /**
  * The event log's Merkle tree as stored in events.db (table tree_nodes, written by the writer thread with the
  * events): reads for proofs, and the catch-up or full rebuild from the log that the writer itself never does.
+ * Only the subtrees of LOWEST_STORED_LEVEL and above are stored (tiles of 16 leaves); a node below is recomputed
+ * from its events (at most 8 of them), which a proof path needs at four levels.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { hash as oneShotHash } from 'node:crypto';
 import {
+  hashChildren,
   leavesOfNodeCount,
-  nodePosition,
+  LOWEST_STORED_LEVEL,
   rootAt,
-  storedNodeCount,
+  storedTileNodeCount,
+  TILE_LEAVES,
+  tileNodePosition,
   type NodeSource,
 } from '../../transparency/domain/merkle';
 import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
@@ -32,6 +37,7 @@ export class SqliteMerkleTree implements NodeSource {
   private readonly rowsAfter: Statement<[number, number], MetadataRow>;
   private readonly putNodes: Statement<number[]>;
   private readonly rowAt: Statement<[number], LeafRow>;
+  private readonly rowsFrom: Statement<[number, number], LeafRow>;
   private readonly byId: Statement<[string], LeafRow>;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -54,17 +60,44 @@ export class SqliteMerkleTree implements NodeSource {
     this.rowAt = db.prepare<[number], LeafRow>(
       'SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?',
     );
+    this.rowsFrom = db.prepare<[number, number], LeafRow>(
+      'SELECT position, id, stream_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
+    );
   }
 
-  /** Leaves in the tree (committed). Throws when the stored nodes are not those of any whole tree. */
+  /**
+   * Leaves in the tree (committed): the whole log when the stored tiles are those of its events; the leaves of the
+   * stored tiles when they are behind the log (to be caught up) or ahead of it (events removed under the tree).
+   * Throws when the stored nodes are not those of any whole tree.
+   */
   size(): number {
+    const tiles = this.storedTiles();
+    const events = this.logSize();
+    return tiles === Math.floor(events / TILE_LEAVES) ? events : tiles * TILE_LEAVES;
+  }
+
+  private storedTiles(): number {
     const nodes = this.sizeStmt.get()!;
-    const leaves = leavesOfNodeCount(nodes);
-    if (leaves === null)
+    const tiles = leavesOfNodeCount(nodes);
+    if (tiles === null)
       throw new Error(
         `the log's Merkle tree holds ${nodes} nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)`,
       );
-    return leaves;
+    return tiles;
+  }
+
+  /**
+   * The newest stored tile against its events, recomputed (16 leaves): what start-up checks, since the leaves
+   * themselves are not stored. Null when they agree or no tile is stored yet.
+   */
+  lastTileProblem(): string | null {
+    const tiles = this.storedTiles();
+    if (tiles === 0 || tiles * TILE_LEAVES > this.logSize()) return null;
+    const stored = this.node(LOWEST_STORED_LEVEL, tiles - 1);
+    const recomputed = this.recomputedNode(LOWEST_STORED_LEVEL, tiles - 1);
+    return Buffer.from(stored).equals(recomputed)
+      ? null
+      : `the tree's last tile (leaves ${(tiles - 1) * TILE_LEAVES}–${tiles * TILE_LEAVES - 1}) does not match the events at positions ${(tiles - 1) * TILE_LEAVES + 1}–${tiles * TILE_LEAVES}: the log was changed under its tree`;
   }
 
   logSize(): number {
@@ -77,9 +110,27 @@ export class SqliteMerkleTree implements NodeSource {
   }
 
   node(level: number, index: number): Uint8Array {
-    const hash = this.getNode.get(nodePosition(level, index));
+    if (level < LOWEST_STORED_LEVEL) return this.recomputedNode(level, index);
+    const hash = this.getNode.get(tileNodePosition(level, index));
     if (!hash) throw new RangeError(`the log's Merkle tree has no node (${level}, ${index})`);
     return hash;
+  }
+
+  /** The hash of leaves [index·2^level, (index+1)·2^level) from the events as stored. */
+  private recomputedNode(level: number, index: number): Buffer {
+    const count = 2 ** level;
+    const rows = this.rowsFrom.all(index * count, count);
+    if (rows.length !== count || rows[count - 1]!.position !== (index + 1) * count)
+      throw new RangeError(`the log's Merkle tree has no node (${level}, ${index}): the log lacks its events`);
+    let hashes = rows.map((row) =>
+      leafHashOf({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }),
+    );
+    while (hashes.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < hashes.length; i += 2) next.push(hashChildren(hashes[i]!, hashes[i + 1]!));
+      hashes = next;
+    }
+    return hashes[0]!;
   }
 
   /** The leaf of an event by its id: its index and leaf data (the sealed hash). */
@@ -123,7 +174,7 @@ export class SqliteMerkleTree implements NodeSource {
     let added = 0;
     this.db
       .transaction(() => {
-        const start = this.size();
+        const start = this.storedTiles() * TILE_LEAVES;
         const head = this.logSize();
         if (start > head)
           throw new Error(
@@ -184,15 +235,17 @@ export class SqliteMerkleTree implements NodeSource {
   }
 
   private appendFrom(start: number, progress?: (leaves: number) => void): number {
-    // The right edge of the tree: edge[level] is the left node at that level still waiting for its sibling.
+    // The right edge of the tree: edge[level] is the left node at that level still waiting for its sibling. `start`
+    // closes a tile, so only stored levels wait.
     const edge: Uint8Array[] = [];
-    for (let level = 0; 2 ** level <= start; level++) {
+    for (let level = LOWEST_STORED_LEVEL; 2 ** level <= start; level++) {
       const index = Math.floor(start / 2 ** level);
       if (index % 2 === 1) edge[level] = this.node(level, index - 1);
     }
-    let pos = storedNodeCount(start);
+    let pos = storedTileNodeCount(start);
     let pending: Array<number | Uint8Array> = [];
-    const put = (hash: Uint8Array) => {
+    const put = (level: number, hash: Uint8Array) => {
+      if (level < LOWEST_STORED_LEVEL) return;
       pending.push(pos++, hash);
       if (pending.length === INSERT_BATCH * 2) {
         this.putNodes.run(...(pending as number[]));
@@ -217,14 +270,13 @@ export class SqliteMerkleTree implements NodeSource {
           leafInput.write(sealed, 1, 'hex');
           hash = oneShotHash('sha256', leafInput, 'buffer');
         } else hash = this.recomputedLeafHash(position)!;
-        put(hash);
         let level = 0;
         for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
           nodeInput.set(edge[level]!, 1);
           nodeInput.set(hash, 33);
           hash = oneShotHash('sha256', nodeInput, 'buffer');
           level++;
-          put(hash);
+          put(level, hash);
         }
         edge[level] = hash;
         index++;
