@@ -9,6 +9,7 @@ import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { hash as oneShotHash } from 'node:crypto';
 import {
   hashChildren,
+  hashLeaf,
   leavesOfNodeCount,
   LOWEST_STORED_LEVEL,
   rootAt,
@@ -37,7 +38,6 @@ export class SqliteMerkleTree implements NodeSource {
   private readonly rowsAfter: Statement<[number, number], MetadataRow>;
   private readonly putNodes: Statement<number[]>;
   private readonly rowAt: Statement<[number], LeafRow>;
-  private readonly rowsFrom: Statement<[number, number], LeafRow>;
   private readonly byId: Statement<[string], LeafRow>;
 
   constructor(private readonly db: SqliteDatabase) {
@@ -59,9 +59,6 @@ export class SqliteMerkleTree implements NodeSource {
     );
     this.rowAt = db.prepare<[number], LeafRow>(
       'SELECT position, id, stream_id, type, data, metadata FROM events WHERE position = ?',
-    );
-    this.rowsFrom = db.prepare<[number, number], LeafRow>(
-      'SELECT position, id, stream_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
     );
   }
 
@@ -119,12 +116,14 @@ export class SqliteMerkleTree implements NodeSource {
   /** The hash of leaves [index·2^level, (index+1)·2^level) from the events as stored. */
   private recomputedNode(level: number, index: number): Buffer {
     const count = 2 ** level;
-    const rows = this.rowsFrom.all(index * count, count);
-    if (rows.length !== count || rows[count - 1]!.position !== (index + 1) * count)
+    // The metadata alone, as a rebuild reads it: a sealed event's leaf is its hash; the whole row only for another.
+    const rows = this.rowsAfter.all(index * count, count);
+    if (rows.length !== count || rows[count - 1]![0] !== (index + 1) * count)
       throw new RangeError(`the log's Merkle tree has no node (${level}, ${index}): the log lacks its events`);
-    let hashes = rows.map((row) =>
-      leafHashOf({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }),
-    );
+    let hashes = rows.map(([position, metadata]) => {
+      const sealed = storedLinks(metadata)?.hash;
+      return sealed ? hashLeaf(Buffer.from(sealed, 'hex')) : this.recomputedLeafHash(position)!;
+    });
     while (hashes.length > 1) {
       const next: Buffer[] = [];
       for (let i = 0; i < hashes.length; i += 2) next.push(hashChildren(hashes[i]!, hashes[i + 1]!));
