@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
-import { MemoryTree, rootAt, storedTileNodeCount } from '../../src/modules/transparency/domain/merkle';
+import { MemoryTree, rootAt, storedNodeCount } from '../../src/modules/transparency/domain/merkle';
 import { leafData } from '../../src/modules/transparency/domain/log-leaf';
 
 /** Runs the rebuild child until it kills itself after reading `killAt` events; its stderr if it did not. */
@@ -69,9 +69,9 @@ describe('a tree rebuild killed half-way', () => {
         );
       await log.close();
       // The tree it starts from is behind the log (its last nodes lost): a partial rebuild would show as any other size.
-      const kept = 7_776; // a whole number of tiles (16 leaves): the tree is stored and lost a tile at a time
+      const kept = 7_777;
       const raw = new Database(file);
-      raw.prepare('DELETE FROM tree_nodes WHERE pos >= ?').run(storedTileNodeCount(kept));
+      raw.prepare('DELETE FROM tree_nodes WHERE pos >= ?').run(storedNodeCount(kept));
       raw.close();
 
       await rebuildAndKill(file, killAt);

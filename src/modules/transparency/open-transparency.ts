@@ -54,7 +54,7 @@ export function openTransparencyLog(
       );
   }
   const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
-  const problem = transparency.stateProblem(() => tree.lastTileProblem());
+  const problem = transparency.stateProblem((position) => tree.recomputedLeafHash(position));
   if (problem) {
     store.close();
     throw new StorageOpenError(

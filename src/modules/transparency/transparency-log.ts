@@ -314,14 +314,16 @@ export class TransparencyLog {
   }
 
   /**
-   * The start-up check, cheap (O(log n)): the store's own check of its newest stored nodes against the events
-   * (`storedTreeProblem`, where the tree is kept beside the events), and the newest checkpoint's root is the stored
-   * tree's root at its size. Returns what is wrong, or null.
+   * The start-up check, cheap (O(log n)): the last leaf matches its event as stored, and the newest checkpoint's
+   * root is the stored tree's root at its size. Returns what is wrong, or null.
    */
-  stateProblem(storedTreeProblem: (() => string | null) | null): string | null {
+  stateProblem(recomputedLeafHash: ((position: number) => Buffer | null) | null): string | null {
     const size = this.tree.size();
-    const stored = storedTreeProblem?.() ?? null;
-    if (stored) return stored;
+    if (size > 0 && recomputedLeafHash) {
+      const expected = recomputedLeafHash(size);
+      if (!expected || !expected.equals(this.tree.node(0, size - 1)))
+        return `the tree's last leaf (${size - 1}) does not match the event at position ${size}: the log was changed under its tree`;
+    }
     const last = this.latest();
     if (last) {
       if (last.size > size)

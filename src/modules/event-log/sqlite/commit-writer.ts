@@ -1,7 +1,6 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AppendResult, ExpectedRevision } from '../event-log.port';
-import { LOWEST_STORED_LEVEL } from '../../transparency/domain/merkle';
 
 /** One append of a group, as the writer thread receives it: events already validated and serialised. */
 export interface GroupAppend {
@@ -28,70 +27,42 @@ const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE 
 const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
 // The log's Merkle tree (RFC 9162, src/modules/transparency/domain/merkle.ts appendLeafHash), kept as its perfect
 // subtrees in the same transaction as the events: leaf i is event position i + 1; each leaf completes about one node.
-// Only the subtrees of level LOW and above are stored (merkle.ts LOWEST_STORED_LEVEL: tiles of 16 leaves, one row per
-// 8 events); the levels below are recomputed from the events when a proof needs them.
 const { hash: sha256 } = require('node:crypto');
-const LOW = ${LOWEST_STORED_LEVEL};
 const NODE_BATCH = 100;
 const getNode = db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
 const storedNodes = db.prepare('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
 const logSize = db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck();
-const eventsFrom = db.prepare('SELECT id, stream_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?');
 function popcount(n) { let c = 0; for (let v = n; v > 0; v = Math.floor(v / 2)) c += v % 2; return c; }
-// Stored nodes are numbered in post-order over the tree of whole tiles (merkle.ts tileNodePosition).
-function storedCount(tiles) { return 2 * tiles - popcount(tiles); }
-function tilePosition(level, index) { const last = (index + 1) * 2 ** (level - LOW) - 1; return storedCount(last) + level - LOW; }
-// The leaf hash of a stored event, as prepareAppend (event-validation.ts) computes it on the append path: SHA-256 of
-// 0x00 and the sealed hash, or of the unsealed digest (log-leaf.ts unsealedLeaf). Used only to reload the right edge
-// inside the last, unfinished tile (at most 15 events); every appended leaf comes from the caller.
-const HEX64 = /^[0-9a-f]{64}$/;
-const leafInput = Buffer.alloc(33);
-function storedLeafHash(row) {
-  let metadata = null;
-  try { metadata = JSON.parse(row.metadata); } catch {}
-  const sealed = metadata && typeof metadata === 'object' && typeof metadata.hash === 'string' && HEX64.test(metadata.hash) ? metadata.hash : null;
-  if (sealed) leafInput.write(sealed, 1, 'hex');
-  else leafInput.set(sha256('sha256', JSON.stringify(['reglament-unsealed-event/1', row.id, row.stream_id, row.type, row.data, row.metadata]), 'buffer'), 1);
-  return sha256('sha256', leafInput, 'buffer');
-}
+// Nodes are numbered in post-order: leaf i at 2i - popcount(i), then each subtree it completes, one after another.
+function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1; return 2 * last - popcount(last) + level; }
 // The tree's right edge, kept across transactions: edge[level] is the left node at that level still waiting for its
-// sibling, in a tree of edgeLeaves leaves. Read back when unknown (first commit, a failed commit, the other
-// committer wrote): the stored levels from the table, the levels below from the events of the unfinished tile.
+// sibling, in a tree of edgeLeaves leaves. Read back from the table when unknown (first commit, a failed commit).
 let edge = null;
 let edgeLeaves = -1;
 function loadEdge(leaves) {
-  const tileStart = leaves - (leaves % 2 ** LOW);
-  const tree = { edge: [], leaves: tileStart, nodes: [] };
-  for (let level = LOW; 2 ** level <= tileStart; level++) {
-    const index = Math.floor(tileStart / 2 ** level);
-    if (index % 2 === 1) tree.edge[level] = getNode.get(tilePosition(level, index - 1));
+  edge = [];
+  for (let level = 0; 2 ** level <= leaves; level++) {
+    const index = Math.floor(leaves / 2 ** level);
+    if (index % 2 === 1) edge[level] = getNode.get(nodePosition(level, index - 1));
   }
-  const rows = eventsFrom.all(tileStart, leaves - tileStart);
-  if (rows.length !== leaves - tileStart) throw new Error('the log has no event at position ' + (tileStart + rows.length + 1) + ': positions must be gapless for its tree');
-  rows.forEach((row, k) => appendLeaf(tree, tileStart + k, storedLeafHash(row)));
-  edge = tree.edge;
   edgeLeaves = leaves;
 }
-// Adds leaf \`index\` (its leaf hash, computed by the caller) to a tentative edge and collects the stored nodes it
-// completes; nothing is stored until the append holds. Node inputs go into one reused buffer (0x01 || left || right).
+// Adds leaf \`index\` (its leaf hash, computed by the caller) to a tentative edge and collects the nodes it completes;
+// nothing is stored until the append holds. Node inputs are written into one reused buffer (0x01 || left || right).
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 1;
 function appendLeaf(tree, index, leafHash) {
-  // Sent across threads as a Uint8Array: read as a Buffer view of the same bytes, no copy.
+  // Sent across threads as a Uint8Array: bound as a Buffer view of the same bytes, no copy.
   let hash = Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.byteLength);
+  let pos = 2 * index - popcount(index);
+  tree.nodes.push(pos, hash);
   let level = 0;
-  let pos = 0;
   for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
     nodeInput.set(tree.edge[level], 1);
     nodeInput.set(hash, 33);
     hash = sha256('sha256', nodeInput, 'buffer');
     level++;
-    if (level === LOW) {
-      // Leaf \`index\` closes tile t: its node comes next in post-order, then each larger subtree it closes.
-      const t = (index + 1) / 2 ** LOW - 1;
-      pos = storedCount(t);
-      tree.nodes.push(pos, hash);
-    } else if (level > LOW) tree.nodes.push(++pos, hash);
+    tree.nodes.push(++pos, hash);
   }
   tree.edge[level] = hash;
   tree.leaves = index + 1;
@@ -174,8 +145,7 @@ function commitGroups(groups) {
       if (maintainTree) {
         const stored = storedNodes.get();
         const events = logSize.get();
-        const needed = storedCount(Math.floor(events / 2 ** LOW));
-        if (stored !== needed) throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + needed + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
+        if (stored !== 2 * events - popcount(events)) throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + (2 * events - popcount(events)) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
         if (edge === null || edgeLeaves !== events) loadEdge(events);
       }
       groups.forEach(({ group, recordedAt }, g) => {

@@ -62,13 +62,6 @@ const MIGRATIONS = [
       );
     `,
   },
-  {
-    // The tree stores only its subtrees of 16 leaves and more (merkle.ts LOWEST_STORED_LEVEL): one row per 8 events
-    // instead of two per event, numbered in post-order over the tiles. The nodes of the earlier layout are dropped; the
-    // tree is built again from the events on open (the start-up catch-up, or the first append): same leaves, same roots.
-    version: 3,
-    sql: `DELETE FROM tree_nodes;`,
-  },
 ];
 
 export interface SqliteEventLogOptions {

@@ -1,21 +1,15 @@
 /**
  * The event log's Merkle tree as stored in events.db (table tree_nodes, written by the writer thread with the
  * events): reads for proofs, and the catch-up or full rebuild from the log that the writer itself never does.
- * Only the subtrees of LOWEST_STORED_LEVEL and above are stored (tiles of 16 leaves); a node below is recomputed
- * from its events (at most 8 of them), which a proof path needs at four levels.
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { hash as oneShotHash } from 'node:crypto';
 import {
-  hashChildren,
-  hashLeaf,
   leavesOfNodeCount,
-  LOWEST_STORED_LEVEL,
+  nodePosition,
   rootAt,
-  storedTileNodeCount,
-  TILE_LEAVES,
-  tileNodePosition,
+  storedNodeCount,
   type NodeSource,
 } from '../../transparency/domain/merkle';
 import { leafData, leafHashOf } from '../../transparency/domain/log-leaf';
@@ -62,39 +56,15 @@ export class SqliteMerkleTree implements NodeSource {
     );
   }
 
-  /**
-   * Leaves in the tree (committed): the whole log when the stored tiles are those of its events; the leaves of the
-   * stored tiles when they are behind the log (to be caught up) or ahead of it (events removed under the tree).
-   * Throws when the stored nodes are not those of any whole tree.
-   */
+  /** Leaves in the tree (committed). Throws when the stored nodes are not those of any whole tree. */
   size(): number {
-    const tiles = this.storedTiles();
-    const events = this.logSize();
-    return tiles === Math.floor(events / TILE_LEAVES) ? events : tiles * TILE_LEAVES;
-  }
-
-  private storedTiles(): number {
     const nodes = this.sizeStmt.get()!;
-    const tiles = leavesOfNodeCount(nodes);
-    if (tiles === null)
+    const leaves = leavesOfNodeCount(nodes);
+    if (leaves === null)
       throw new Error(
         `the log's Merkle tree holds ${nodes} nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)`,
       );
-    return tiles;
-  }
-
-  /**
-   * The newest stored tile against its events, recomputed (16 leaves): what start-up checks, since the leaves
-   * themselves are not stored. Null when they agree or no tile is stored yet.
-   */
-  lastTileProblem(): string | null {
-    const tiles = this.storedTiles();
-    if (tiles === 0 || tiles * TILE_LEAVES > this.logSize()) return null;
-    const stored = this.node(LOWEST_STORED_LEVEL, tiles - 1);
-    const recomputed = this.recomputedNode(LOWEST_STORED_LEVEL, tiles - 1);
-    return Buffer.from(stored).equals(recomputed)
-      ? null
-      : `the tree's last tile (leaves ${(tiles - 1) * TILE_LEAVES}–${tiles * TILE_LEAVES - 1}) does not match the events at positions ${(tiles - 1) * TILE_LEAVES + 1}–${tiles * TILE_LEAVES}: the log was changed under its tree`;
+    return leaves;
   }
 
   logSize(): number {
@@ -107,29 +77,9 @@ export class SqliteMerkleTree implements NodeSource {
   }
 
   node(level: number, index: number): Uint8Array {
-    if (level < LOWEST_STORED_LEVEL) return this.recomputedNode(level, index);
-    const hash = this.getNode.get(tileNodePosition(level, index));
+    const hash = this.getNode.get(nodePosition(level, index));
     if (!hash) throw new RangeError(`the log's Merkle tree has no node (${level}, ${index})`);
     return hash;
-  }
-
-  /** The hash of leaves [index·2^level, (index+1)·2^level) from the events as stored. */
-  private recomputedNode(level: number, index: number): Buffer {
-    const count = 2 ** level;
-    // The metadata alone, as a rebuild reads it: a sealed event's leaf is its hash; the whole row only for another.
-    const rows = this.rowsAfter.all(index * count, count);
-    if (rows.length !== count || rows[count - 1]![0] !== (index + 1) * count)
-      throw new RangeError(`the log's Merkle tree has no node (${level}, ${index}): the log lacks its events`);
-    let hashes = rows.map(([position, metadata]) => {
-      const sealed = storedLinks(metadata)?.hash;
-      return sealed ? hashLeaf(Buffer.from(sealed, 'hex')) : this.recomputedLeafHash(position)!;
-    });
-    while (hashes.length > 1) {
-      const next: Buffer[] = [];
-      for (let i = 0; i < hashes.length; i += 2) next.push(hashChildren(hashes[i]!, hashes[i + 1]!));
-      hashes = next;
-    }
-    return hashes[0]!;
   }
 
   /** The leaf of an event by its id: its index and leaf data (the sealed hash). */
@@ -173,7 +123,7 @@ export class SqliteMerkleTree implements NodeSource {
     let added = 0;
     this.db
       .transaction(() => {
-        const start = this.storedTiles() * TILE_LEAVES;
+        const start = this.size();
         const head = this.logSize();
         if (start > head)
           throw new Error(
@@ -234,17 +184,15 @@ export class SqliteMerkleTree implements NodeSource {
   }
 
   private appendFrom(start: number, progress?: (leaves: number) => void): number {
-    // The right edge of the tree: edge[level] is the left node at that level still waiting for its sibling. `start`
-    // closes a tile, so only stored levels wait.
+    // The right edge of the tree: edge[level] is the left node at that level still waiting for its sibling.
     const edge: Uint8Array[] = [];
-    for (let level = LOWEST_STORED_LEVEL; 2 ** level <= start; level++) {
+    for (let level = 0; 2 ** level <= start; level++) {
       const index = Math.floor(start / 2 ** level);
       if (index % 2 === 1) edge[level] = this.node(level, index - 1);
     }
-    let pos = storedTileNodeCount(start);
+    let pos = storedNodeCount(start);
     let pending: Array<number | Uint8Array> = [];
-    const put = (level: number, hash: Uint8Array) => {
-      if (level < LOWEST_STORED_LEVEL) return;
+    const put = (hash: Uint8Array) => {
       pending.push(pos++, hash);
       if (pending.length === INSERT_BATCH * 2) {
         this.putNodes.run(...(pending as number[]));
@@ -269,13 +217,14 @@ export class SqliteMerkleTree implements NodeSource {
           leafInput.write(sealed, 1, 'hex');
           hash = oneShotHash('sha256', leafInput, 'buffer');
         } else hash = this.recomputedLeafHash(position)!;
+        put(hash);
         let level = 0;
         for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
           nodeInput.set(edge[level]!, 1);
           nodeInput.set(hash, 33);
           hash = oneShotHash('sha256', nodeInput, 'buffer');
           level++;
-          put(level, hash);
+          put(hash);
         }
         edge[level] = hash;
         index++;

@@ -9,11 +9,10 @@
  * rebuild() stays a plain call, as the CLI, start-up and tests use it.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { LOWEST_STORED_LEVEL } from '../../transparency/domain/merkle';
 
-// Plain JS: it runs in a worker thread, also under jest (no TypeScript loader there). Only the nodes of level LOW and
-// above are stored (merkle.ts LOWEST_STORED_LEVEL), numbered in post-order over the tiles (merkle.ts
-// tileNodePosition): a build from leaf 0 appends them in order, each tile then the larger subtrees it completes. The connection is set up as commit-writer.ts sets up the writer's (WAL, synchronous=FULL, one fsync).
+// Plain JS: it runs in a worker thread, also under jest (no TypeScript loader there). Nodes are numbered in
+// post-order (merkle.ts nodePosition): a build from leaf 0 appends them in order, each leaf then the subtrees it
+// completes. The connection is set up as commit-writer.ts sets up the writer's (WAL, synchronous=FULL, one fsync).
 const BUILDER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { hash: sha256 } = require('node:crypto');
@@ -56,11 +55,9 @@ try {
 const BATCH = 200;
 const putNodes = db && db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES ' + Array(BATCH).fill('(?, ?)').join(', '));
 const putNode = db && db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
-const LOW = workerData.lowestStoredLevel;
 const pending = [];
 let pos = 0;
-function put(level, hash) {
-  if (level < LOW) return;
+function put(hash) {
   pending.push(pos++, hash);
   if (pending.length === BATCH * 2) { putNodes.run(pending); pending.length = 0; }
 }
@@ -74,13 +71,14 @@ function addLeaves(bytes) {
   for (let at = 0; at < bytes.length; at += 32) {
     leafInput.set(bytes.subarray(at, at + 32), 1);
     let hash = sha256('sha256', leafInput, 'buffer');
+    put(hash);
     let level = 0;
     for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
       nodeInput.set(edge[level], 1);
       nodeInput.set(hash, 33);
       hash = sha256('sha256', nodeInput, 'buffer');
       level++;
-      put(level, hash);
+      put(hash);
     }
     edge[level] = hash;
     index++;
@@ -147,13 +145,7 @@ export class TreeBuilder {
     this.port = port1;
     this.worker = new Worker(BUILDER_SOURCE, {
       eval: true,
-      workerData: {
-        file,
-        driver: require.resolve('better-sqlite3'),
-        port: port2,
-        signal: this.counter.buffer,
-        lowestStoredLevel: LOWEST_STORED_LEVEL,
-      },
+      workerData: { file, driver: require.resolve('better-sqlite3'), port: port2, signal: this.counter.buffer },
       transferList: [port2],
     });
     this.worker.unref();

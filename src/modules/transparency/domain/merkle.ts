@@ -290,25 +290,6 @@ export function nodePosition(level: number, index: number): number {
   return storedNodeCount(lastLeaf) + level;
 }
 
-/**
- * The event log's tree (events.db) stores only the perfect subtrees of this level and above: tiles of 16 leaves, as
- * Go's sumdb stores tiles. The nodes below are recomputed from the events when a proof needs them (at most 15 leaves
- * per proof path), so an append stores one row per 8 events instead of two per event.
- */
-export const LOWEST_STORED_LEVEL = 4;
-export const TILE_LEAVES = 2 ** LOWEST_STORED_LEVEL;
-
-/** Nodes the log's tree stores for `leaves` leaves: the perfect subtrees of LOWEST_STORED_LEVEL and above. */
-export function storedTileNodeCount(leaves: number): number {
-  return storedNodeCount(Math.floor(leaves / TILE_LEAVES));
-}
-
-/** Where stored node (level ≥ LOWEST_STORED_LEVEL, index) stands: post-order over the tree of whole tiles. */
-export function tileNodePosition(level: number, index: number): number {
-  if (level < LOWEST_STORED_LEVEL) throw new RangeError(`level ${level} is below the stored levels`);
-  return nodePosition(level - LOWEST_STORED_LEVEL, index);
-}
-
 /** The leaves of the tree that stores exactly `nodes` nodes; null when no tree does (a partly written tree). */
 export function leavesOfNodeCount(nodes: number): number | null {
   let leaves = Math.max(0, Math.floor(nodes / 2));
