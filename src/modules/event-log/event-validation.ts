@@ -1,8 +1,8 @@
 import { newId } from '../../shared/ids/new-id';
 import type { EventToAppend, ExpectedRevision } from './event-log.port';
 import { InvalidEventError } from './event-log.errors';
+import { hash as oneShotHash } from 'node:crypto';
 import { sealedHashOf, unsealedLeaf } from '../transparency/domain/log-leaf';
-import { hashLeaf } from '../transparency/domain/merkle';
 
 /** Largest serialised event (data + metadata, UTF-8) the log accepts. Documents are case acts, not files. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -25,10 +25,14 @@ export interface PreparedEvent {
    * The event's leaf hash in the log's Merkle tree (RFC 9162: SHA-256 of 0x00 and its leaf data, the sealed hash),
    * computed here on the calling thread: the SQLite writer thread, which commits for every caller, only adds it and
    * hashes the nodes it completes. Null where no tree is kept with the commit (EventStoreDB, whose tree the worker
-   * builds from the log).
+   * builds from the log). Its 32 bytes as a latin1 ('binary') string: a group crosses to the writer thread as a structured
+   * clone, where a string is copied as bytes and a Buffer costs a backing store on each side (0.5 µs per event).
    */
-  leafHash: Buffer | null;
+  leafHash: string | null;
 }
+
+// RFC 9162 leaf hash input (merkle.ts hashLeaf), reused: 0x00 then the leaf data written in place, no allocation.
+const leafInput = Buffer.alloc(33);
 
 /**
  * Checks a whole append before anything is written, and serialises it once. JSON.stringify alone is not
@@ -85,13 +89,12 @@ export function prepareAppend(
       );
     const storedId = id.toLowerCase();
     const sealed = options.leafHashes ? sealedHashOf(metadata) : null;
-    const leafHash = !options.leafHashes
-      ? null
-      : hashLeaf(
-          sealed !== null
-            ? Buffer.from(sealed, 'hex')
-            : unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }),
-        );
+    let leafHash: string | null = null;
+    if (options.leafHashes) {
+      if (sealed !== null) leafInput.write(sealed, 1, 'hex');
+      else leafInput.set(unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }), 1);
+      leafHash = oneShotHash('sha256', leafInput, 'binary');
+    }
     return { id: storedId, type: event.type, data, metadata: meta, leafHash };
   });
 }

@@ -6,7 +6,8 @@ import type { AppendResult, ExpectedRevision } from '../event-log.port';
 export interface GroupAppend {
   streamId: string;
   expected: ExpectedRevision;
-  events: { id: string; type: string; data: string; metadata: string; leafHash: Uint8Array | null }[];
+  /** leafHash: the event's 32-byte leaf hash as a latin1 string (event-validation.ts PreparedEvent). */
+  events: { id: string; type: string; data: string; metadata: string; leafHash: string | null }[];
 }
 
 /** Why one append of a group was refused, in a shape that crosses the thread boundary. */
@@ -52,8 +53,8 @@ function loadEdge(leaves) {
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 1;
 function appendLeaf(tree, index, leafHash) {
-  // Sent across threads as a Uint8Array: bound as a Buffer view of the same bytes, no copy.
-  let hash = Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.byteLength);
+  // Sent as a latin1 string (cheap to clone across threads); a small Buffer.from comes from the pool.
+  let hash = Buffer.from(leafHash, 'latin1');
   let pos = 2 * index - popcount(index);
   tree.nodes.push(pos, hash);
   let level = 0;
