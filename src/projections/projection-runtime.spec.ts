@@ -1,6 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closeRuntimeFiles, openRuntimeFiles } from '../../test/support/runtime-files';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
@@ -49,17 +48,8 @@ describe('projection runtime', () => {
   let store: SqliteReadStore;
   const runtimes: ProjectionRuntime[] = [];
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'reglament-proj-'));
-    log = openSqliteEventLog({ file: join(dir, 'events.db'), pollIntervalMs: 5 });
-    store = openSqliteReadStore({ file: join(dir, 'read.db') });
-  });
-  afterEach(async () => {
-    for (const runtime of runtimes.splice(0)) await runtime.stop();
-    await log.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, log, store } = openRuntimeFiles('reglament-proj-')));
+  afterEach(() => closeRuntimeFiles({ dir, log, store }, runtimes));
 
   function runtime(
     projections: Projection[],

@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
-import { openSqliteReadStore, type SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
+import { closeRuntimeFiles, openRuntimeFiles } from '../../test/support/runtime-files';
+import type { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import type { SqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
 import type { ReadDocument } from '../modules/read-store/read-store.port';
 import { ProjectionRuntime, type BuildProgress, type RebuiltThread } from './projection-runtime';
 import { ReadModels } from './read-models';
@@ -52,17 +51,8 @@ describe('rebuildMany on several threads', () => {
   let store: SqliteReadStore;
   const runtimes: ProjectionRuntime[] = [];
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'reglament-threads-'));
-    log = openSqliteEventLog({ file: join(dir, 'events.db'), pollIntervalMs: 5 });
-    store = openSqliteReadStore({ file: join(dir, 'read.db') });
-  });
-  afterEach(async () => {
-    for (const runtime of runtimes.splice(0)) await runtime.stop();
-    await log.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(() => ({ dir, log, store } = openRuntimeFiles('reglament-threads-')));
+  afterEach(() => closeRuntimeFiles({ dir, log, store }, runtimes));
 
   const projections = () => [countingProjection('counts'), countingProjection('doubled', 2)];
 
