@@ -4,11 +4,10 @@
  * models resume from their checkpoints.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { backOff } from 'exponential-backoff';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../shared/config/config';
+import { runnableSource } from '../shared/runnable-source';
 import type { ProcessPriority, ProjectionProcessCommand, ProjectionProcessMessage } from './projection-process.main';
 
 export interface ProjectionProcess {
@@ -48,26 +47,14 @@ class DiedEarly extends Error {
 /** A process that does not say it started within this long is killed (a file lock held for ever, say). */
 const START_TIMEOUT_MS = 60_000;
 
-/**
- * The process runs the compiled entry next to this file; run from the TypeScript sources (tests, development), it is
- * compiled on load by the same swc setup the tests use.
- */
-function entry(): { file: string; execArgv: string[] } {
-  const js = join(__dirname, 'projection-process.main.js');
-  if (existsSync(js)) return { file: js, execArgv: [] };
-  return {
-    file: join(__dirname, 'projection-process.main.ts'),
-    execArgv: ['--require', join(__dirname, '../../test/support/swc-register.js')],
-  };
-}
-
 function commandTo(child: ChildProcess, command: ProjectionProcessCommand): void {
   if (child.connected) child.send(command);
 }
 
 /** Forks one projection process and resolves once it projects, with its priority; rejects if it cannot start. */
 function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: ProcessPriority | null }> {
-  const { file, execArgv } = entry();
+  const { file, register } = runnableSource(__filename, 'projection-process.main');
+  const execArgv = register ? ['--require', register] : [];
   // Logs go to the API's own stdout and stderr; the IPC channel carries start, stop and their answers.
   const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { extname, join } from 'node:path';
+import { runnableSource } from '../shared/runnable-source';
 import type { Logger } from 'pino';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadStore } from '../modules/read-store/read-store.port';
@@ -116,10 +116,8 @@ export class RebuildThreadError extends Error {
   }
 }
 
-// Plain JS: the thread starts here, under `dist/` and under jest alike. Under jest (and a test's child process run
-// from the TypeScript sources) nothing in a new thread can load TypeScript, so the thread first registers the compiler
-// those child processes use (test/support/swc-register.js: @swc/core with the build's .swcrc); under `dist/` the entry
-// is the compiled .js and nothing is registered.
+// Plain JS: the thread starts here, under `dist/` and under jest alike; it registers the compiler first where
+// runnableSource says the entry is TypeScript.
 const THREAD_SOURCE = `
 const { workerData } = require('node:worker_threads');
 if (workerData.register) require(workerData.register);
@@ -136,14 +134,13 @@ export function startRebuildThread(
   onProgress: ((progress: ThreadProgress) => void) | undefined,
   logger: Pick<Logger, 'info' | 'warn' | 'error'> | undefined,
 ): { ready: Promise<void>; finished: Promise<ThreadResult>; terminate(): Promise<void> } {
-  const ext = extname(__filename);
-  const entry = join(__dirname, `rebuild-thread-entry${ext}`);
+  const { file: entry, register } = runnableSource(__filename, 'rebuild-thread-entry');
   const worker = new Worker(THREAD_SOURCE, {
     eval: true,
     workerData: {
       ...data,
       entry,
-      register: ext === '.ts' ? join(__dirname, '../../test/support/swc-register.js') : null,
+      register,
     },
   });
   let result: ThreadResult | null = null;
