@@ -29,6 +29,8 @@ import {
   COMPLIANCE_PROJECTION,
   complianceProjection,
   complianceRowsOf,
+  rowWithGrouping,
+  type StoredComplianceRow,
 } from '../modules/compliance/compliance.projection';
 import { allProjections } from '../app/projections';
 import { rebuildThreads } from '../app/rebuild-threads';
@@ -610,27 +612,15 @@ async function slaRowsTable(model: ModelAccess, file: string): Promise<{ db: Dat
     'CREATE TABLE sla (service TEXT, version TEXT, track TEXT, step TEXT, unit TEXT, assignee TEXT, channel TEXT, month TEXT, settled TEXT, deadline TEXT)',
   );
   const insert = db.prepare('INSERT INTO sla VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  // The rows leave their case's grouping to the state stored beside them.
   const docs = await (
-    await model.collection<{
-      _id: string;
-      rows: {
-        serviceId: string;
-        versionId: string;
-        trackId: string;
-        stepId: string;
-        unit: string;
-        assignee: string | null;
-        channel: string;
-        month: string;
-        settled: string | null;
-        deadline: string | null;
-      }[];
-    }>(CASE_ROWS)
+    await model.collection<{ _id: string; state: CaseState; rows: StoredComplianceRow[] }>(CASE_ROWS)
   ).find({});
   let count = 0;
   db.transaction(() => {
     for (const doc of docs)
-      for (const r of doc.rows) {
+      for (const stored of doc.rows) {
+        const r = rowWithGrouping(doc.state, stored);
         insert.run(
           r.serviceId,
           r.versionId,

@@ -21,6 +21,7 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, stepById, type CaseState } from '../cases/domain/case-state';
+import type { SlaGrouping } from '../cases/domain/case-sla';
 import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
   applyCounters,
@@ -40,10 +41,19 @@ export const OPEN_ROWS = 'open-rows';
 export const OPEN_STEPS = 'open-steps';
 export const rollupCollection = (dim: GroupBy): string => `rollup-${dim}`;
 
+/** A case's SLA row as the compliance model counts it (complianceRowsOf): the rollups' grouping, the limit, the times. */
+export type ComplianceRow = RollupRow & { limitId: string };
+
+/**
+ * A row as `case-rows` keeps it: without the case's grouping (service, version, track, unit, assignee, channel), which
+ * is its state's, stored beside the rows (a sixth of every row's text, on every case of every batch), and without the
+ * limit's clause, which the regulation file holds (its quote made a row's text twice as dear to write).
+ */
+export type StoredComplianceRow = Omit<ComplianceRow, keyof SlaGrouping>;
+
 interface CaseRowsDocument extends ReadDocument {
   state: CaseState;
-  /** Without the limit's clause, which the regulation file holds (its quote made a row's text twice as dear to write). */
-  rows: (RollupRow & { limitId: string })[];
+  rows: StoredComplianceRow[];
   openStepIds: string[];
 }
 
@@ -98,7 +108,7 @@ export function complianceRowsOf(
   version: RegulationVersion,
   calendar: WorkingCalendar,
   slaRows?: SharedSlaRows,
-): CaseRowsDocument['rows'] {
+): ComplianceRow[] {
   let stored;
   try {
     stored = slaRows ? slaRows.of(state, version, calendar) : storedSlaRows(state, version, calendar);
@@ -127,6 +137,33 @@ export function complianceRowsOf(
   }));
 }
 
+/** A row as `case-rows` stores it: the fields after the grouping, in the row's order. */
+function storedRow(r: ComplianceRow): StoredComplianceRow {
+  return {
+    stepId: r.stepId,
+    limitId: r.limitId,
+    month: r.month,
+    kind: r.kind,
+    startedAt: r.startedAt,
+    deadline: r.deadline,
+    completedAt: r.completedAt,
+    settled: r.settled,
+  };
+}
+
+/** A stored row with its case's grouping again, from the state stored with it (the state its rows were computed from). */
+export function rowWithGrouping(state: CaseState, r: StoredComplianceRow): ComplianceRow {
+  return {
+    serviceId: state.serviceId,
+    versionId: state.versionId,
+    trackId: state.trackId,
+    unit: state.unit,
+    assignee: state.assignee,
+    channel: state.channel,
+    ...r,
+  };
+}
+
 export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
   const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar, slaRows);
@@ -136,7 +173,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
     // open steps keep the roles of the case's track.
     // 5: the case rows no longer repeat each limit's clause (open rows and open steps still carry it).
-    version: 5,
+    // 6: the case rows no longer repeat the case's grouping, which its stored state holds.
+    version: 6,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
@@ -232,7 +270,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
 
     // Summed per slice, applied once at the batch's end (flush): the sum of the deltas is the delta of the sum.
     const { slices } = workingSet(ctx);
-    for (const [id, entry] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
+    const rowsBefore = existing ? existing.rows.map((r) => rowWithGrouping(existing.state, r)) : [];
+    for (const [id, entry] of rollupDelta(rowsBefore, rows, calendar)) {
       const summed = slices.get(id);
       // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
       if (summed) applyCounters(summed.delta, entry.delta);
@@ -240,11 +279,12 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     }
 
     const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
-    const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
     const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
-    for (const r of existing?.rows ?? [])
-      if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r)))
-        ctx.delete(OPEN_ROWS, openRowId(r));
+    if (existing) {
+      const stillOpen = new Set(nowOpen.map(openRowId));
+      for (const r of existing.rows)
+        if (r.settled === null && !stillOpen.has(openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
+    }
     for (const r of nowOpen)
       ctx.upsert(OPEN_ROWS, {
         _id: openRowId(r),
@@ -264,7 +304,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         deadline: r.deadline,
         completedAt: r.completedAt,
         settled: r.settled,
-        roles: rolesOn(stepOf(r.stepId), state.trackId),
+        roles: rolesOn(stepById(version, r.stepId)!, state.trackId),
         receiptNumber: state.receiptNumber,
       } satisfies OpenRowDocument);
 
@@ -310,7 +350,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     ctx.upsert(CASE_ROWS, {
       _id: caseId,
       state: { ...state, acts: [] },
-      rows,
+      rows: rows.map(storedRow),
       openStepIds: steps.map((s) => s.id),
     } satisfies CaseRowsDocument);
   }
