@@ -24,15 +24,15 @@ import { evolve, openingOf, stepById, type CaseState } from '../cases/domain/cas
 import type { SlaGrouping } from '../cases/domain/case-sla';
 import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
+  addRollupRows,
   applyCounters,
   emptyCounters,
   GROUP_BY,
   rollupDelta,
   type GroupBy,
-  type RollupCounters,
+  type RollupDeltas,
   type RollupDocument,
   type RollupRow,
-  type RollupSlice,
 } from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';
@@ -270,13 +270,19 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
 
     // Summed per slice, applied once at the batch's end (flush): the sum of the deltas is the delta of the sum.
     const { slices } = workingSet(ctx);
-    const rowsBefore = existing ? existing.rows.map((r) => rowWithGrouping(existing.state, r)) : [];
-    for (const [id, entry] of rollupDelta(rowsBefore, rows, calendar)) {
-      const summed = slices.get(id);
-      // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
-      if (summed) applyCounters(summed.delta, entry.delta);
-      else slices.set(id, entry);
-    }
+    // A case new to the model (every case of a build from scratch) adds its rows straight to the batch's sums.
+    if (!existing || existing.rows.length === 0) addRollupRows(rows, calendar, slices);
+    else
+      for (const [id, entry] of rollupDelta(
+        existing.rows.map((r) => rowWithGrouping(existing.state, r)),
+        rows,
+        calendar,
+      )) {
+        const summed = slices.get(id);
+        // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
+        if (summed) applyCounters(summed.delta, entry.delta);
+        else slices.set(id, entry);
+      }
 
     const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
     const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
@@ -371,7 +377,7 @@ interface FoldedCase {
 /** What a batch has folded so far (its context): the cases, written once each, and the rollup deltas summed per slice. */
 interface WorkingSet {
   cases: Map<string, FoldedCase>;
-  slices: Map<string, { doc: RollupSlice; delta: RollupCounters }>;
+  slices: RollupDeltas;
 }
 
 const workingSets = new WeakMap<ProjectionContext, WorkingSet>();

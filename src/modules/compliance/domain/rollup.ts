@@ -147,12 +147,17 @@ function contribute(counters: RollupCounters, c: Contribution, sign: 1 | -1): vo
 const rowSignature = (row: RollupRow) =>
   `${row.serviceId}|${row.versionId}|${row.trackId}|${row.unit}|${row.assignee}|${row.channel}|${row.stepId}|${row.month}|${row.kind}|${row.startedAt}|${row.deadline}|${row.completedAt}|${row.settled}`;
 
+/** Slices by id, each with the counters to add to it. */
+export type RollupDeltas = Map<string, { doc: RollupSlice; delta: RollupCounters }>;
+
 /** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
 export function rollupDelta(
   before: readonly RollupRow[],
   after: readonly RollupRow[],
   calendar: WorkingCalendar,
-): Map<string, { doc: RollupSlice; delta: RollupCounters }> {
+): RollupDeltas {
+  // A case seen for the first time (every case of a build from scratch) has nothing to cancel out.
+  if (before.length === 0) return addRollupRows(after, calendar, new Map());
   const counted = (rows: readonly RollupRow[]) => {
     const map = new Map<string, { row: RollupRow; n: number }>();
     for (const row of rows) {
@@ -163,7 +168,39 @@ export function rollupDelta(
     }
     return map;
   };
-  const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
+  const out: RollupDeltas = new Map();
+  const touch = slicesToucher(out, calendar);
+  const old = counted(before);
+  const now = counted(after);
+  for (const [sig, { row, n }] of old) {
+    const times = n - (now.get(sig)?.n ?? 0);
+    if (times > 0) touch(row, -1, times);
+  }
+  for (const [sig, { row, n }] of now) {
+    const times = n - (old.get(sig)?.n ?? 0);
+    if (times > 0) touch(row, 1, times);
+  }
+  return out;
+}
+
+/**
+ * Adds the rows of a case seen for the first time to `into`, as they come: what adding equal rows together would add,
+ * in the same order. `into` may already hold other cases' sums (a batch's): adding only, a count of its never passes
+ * through zero on its way up unless a removal made it negative, and a removal's deadline is in the stored slice
+ * already, so the slices come out as if each case's delta were summed apart and added (one Map per case spared).
+ */
+export function addRollupRows(
+  after: readonly RollupRow[],
+  calendar: WorkingCalendar,
+  into: RollupDeltas,
+): RollupDeltas {
+  const touch = slicesToucher(into, calendar);
+  for (const row of after) touch(row, 1, 1);
+  return into;
+}
+
+/** Adds (or removes, `times` over) one row's contribution to each of its seven slices in `out`. */
+function slicesToucher(out: RollupDeltas, calendar: WorkingCalendar) {
   // A case's rows mostly count in the same slices (its service, unit, assignee, channel, month): a row whose id parts
   // equal the previous row's takes that row's entry, without composing and looking up its id again.
   let previous: RollupRow | null = null;
@@ -207,23 +244,7 @@ export function rollupDelta(
     }
     previous = row;
   };
-  // A case seen for the first time (every case of a build from scratch) has nothing to cancel out: each row is added
-  // as it comes, which is what adding equal rows together would add, in the same order.
-  if (before.length === 0) {
-    for (const row of after) touch(row, 1, 1);
-    return out;
-  }
-  const old = counted(before);
-  const now = counted(after);
-  for (const [sig, { row, n }] of old) {
-    const times = n - (now.get(sig)?.n ?? 0);
-    if (times > 0) touch(row, -1, times);
-  }
-  for (const [sig, { row, n }] of now) {
-    const times = n - (old.get(sig)?.n ?? 0);
-    if (times > 0) touch(row, 1, times);
-  }
-  return out;
+  return touch;
 }
 
 /** Adds counters into a document; null when nothing is left to count (the document can go). */
