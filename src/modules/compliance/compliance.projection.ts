@@ -24,13 +24,12 @@ import { evolve, openingOf, stepById, type CaseState } from '../cases/domain/cas
 import type { SlaGrouping } from '../cases/domain/case-sla';
 import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
-  addRollupRows,
   applyCounters,
   emptyCounters,
   GROUP_BY,
   rollupDelta,
+  RollupSums,
   type GroupBy,
-  type RollupDeltas,
   type RollupDocument,
   type RollupRow,
 } from './domain/rollup';
@@ -232,7 +231,9 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
       working.set(caseId, folded);
     },
     async flush(ctx: ProjectionContext) {
-      const { cases, slices } = workingSet(ctx);
+      const working = workingSet(ctx);
+      const { cases } = working;
+      const slices = working.slices.slices;
       for (const [caseId, folded] of cases) await write(ctx, caseId, folded);
       cases.clear();
       // Each slice the batch touches is read, changed and written once, with the sum of its cases' deltas: a slice
@@ -254,7 +255,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         if (next) ctx.upsert(collection, next);
         else ctx.delete(collection, id);
       }
-      slices.clear();
+      working.slices = new RollupSums();
     },
   };
 
@@ -271,18 +272,15 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // Summed per slice, applied once at the batch's end (flush): the sum of the deltas is the delta of the sum.
     const { slices } = workingSet(ctx);
     // A case new to the model (every case of a build from scratch) adds its rows straight to the batch's sums.
-    if (!existing || existing.rows.length === 0) addRollupRows(rows, calendar, slices);
+    if (!existing || existing.rows.length === 0) slices.addNew(rows, calendar);
     else
-      for (const [id, entry] of rollupDelta(
-        existing.rows.map((r) => rowWithGrouping(existing.state, r)),
-        rows,
-        calendar,
-      )) {
-        const summed = slices.get(id);
-        // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
-        if (summed) applyCounters(summed.delta, entry.delta);
-        else slices.set(id, entry);
-      }
+      slices.add(
+        rollupDelta(
+          existing.rows.map((r) => rowWithGrouping(existing.state, r)),
+          rows,
+          calendar,
+        ),
+      );
 
     const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
     const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
@@ -377,7 +375,7 @@ interface FoldedCase {
 /** What a batch has folded so far (its context): the cases, written once each, and the rollup deltas summed per slice. */
 interface WorkingSet {
   cases: Map<string, FoldedCase>;
-  slices: RollupDeltas;
+  slices: RollupSums;
 }
 
 const workingSets = new WeakMap<ProjectionContext, WorkingSet>();
@@ -385,7 +383,7 @@ const workingSets = new WeakMap<ProjectionContext, WorkingSet>();
 function workingSet(ctx: ProjectionContext): WorkingSet {
   let working = workingSets.get(ctx);
   if (!working) {
-    working = { cases: new Map(), slices: new Map() };
+    working = { cases: new Map(), slices: new RollupSums() };
     workingSets.set(ctx, working);
   }
   return working;

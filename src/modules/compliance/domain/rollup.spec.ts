@@ -2,12 +2,11 @@ import fc from 'fast-check';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { durationOf, percentileOf, workingHoursBetween } from './durations';
 import {
-  addRollupRows,
   applyCounters,
   emptyCounters,
   GROUP_BY,
   rollupDelta,
-  type RollupDeltas,
+  RollupSums,
   type RollupDocument,
   type RollupRow,
 } from './rollup';
@@ -144,20 +143,13 @@ describe('rollups', () => {
         const stored = new Map<string, RollupDocument>();
         for (const c of batch) if (c.stored) applyAll(stored, [], c.stored);
         const sumApart = (direct: boolean) => {
-          const sums: RollupDeltas = new Map();
+          const sums = new RollupSums();
           for (const c of batch) {
-            if (direct && !c.stored) {
-              addRollupRows(c.now, calendar, sums);
-              continue;
-            }
-            for (const [id, entry] of rollupDelta(c.stored ?? [], c.now, calendar)) {
-              const summed = sums.get(id);
-              if (summed) applyCounters(summed.delta, entry.delta);
-              else sums.set(id, entry);
-            }
+            if (direct && !c.stored) sums.addNew(c.now, calendar);
+            else sums.add(rollupDelta(c.stored ?? [], c.now, calendar));
           }
           const out = structuredClone(stored);
-          for (const [id, { doc, delta }] of sums) {
+          for (const [id, { doc, delta }] of sums.slices) {
             const next = applyCounters(out.get(id) ?? ({ ...doc, ...emptyCounters() } as RollupDocument), delta);
             if (next) out.set(id, next);
             else out.delete(id);

@@ -199,12 +199,46 @@ export function addRollupRows(
   return into;
 }
 
-/** Adds (or removes, `times` over) one row's contribution to each of its seven slices in `out`. */
-function slicesToucher(out: RollupDeltas, calendar: WorkingCalendar) {
+/**
+ * A batch's rollup deltas summed per slice (`slices`), as the compliance projection applies them at the batch's end.
+ * Its rows are found through the slice id's tail (version, track, unit, month) and each grouping's key, so a case's
+ * rows compose one tail instead of seven ids each; `slices` is only ever added to, never replaced or emptied.
+ */
+export class RollupSums {
+  readonly slices: RollupDeltas = new Map();
+  /** Tail → per grouping (GROUP_BY's order), key → the entry `slices` holds under the composed id. */
+  private readonly byTail: SliceIndex = new Map();
+
+  /** The rows of a case new to the model (see addRollupRows), added straight to the sums. */
+  addNew(rows: readonly RollupRow[], calendar: WorkingCalendar): void {
+    const touch = slicesToucher(this.slices, calendar, this.byTail);
+    for (const row of rows) touch(row, 1, 1);
+  }
+
+  /** One case's delta (rollupDelta), added to the sums. */
+  add(deltas: RollupDeltas): void {
+    for (const [id, entry] of deltas) {
+      const summed = this.slices.get(id);
+      // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
+      if (summed) applyCounters(summed.delta, entry.delta);
+      else this.slices.set(id, entry);
+    }
+  }
+}
+
+type SliceEntry = { doc: RollupSlice; delta: RollupCounters };
+type SliceIndex = Map<string, Map<string, SliceEntry>[]>;
+
+/**
+ * Adds (or removes, `times` over) one row's contribution to each of its seven slices in `out`. With an `index` (kept
+ * for `out` alone, and `out` never emptied meanwhile) a slice is looked up by its tail and key before its id is composed.
+ */
+function slicesToucher(out: RollupDeltas, calendar: WorkingCalendar, index?: SliceIndex) {
   // A case's rows mostly count in the same slices (its service, unit, assignee, channel, month): a row whose id parts
   // equal the previous row's takes that row's entry, without composing and looking up its id again.
   let previous: RollupRow | null = null;
-  const previousEntries: { doc: RollupSlice; delta: RollupCounters }[] = [];
+  const previousEntries: SliceEntry[] = [];
+  let indexed: Map<string, SliceEntry>[] | null = null;
   const touch = (row: RollupRow, sign: 1 | -1, times: number) => {
     const contribution = contributionOf(row, calendar);
     const sameTail =
@@ -215,10 +249,15 @@ function slicesToucher(out: RollupDeltas, calendar: WorkingCalendar) {
       previous.month === row.month;
     // rollupId, its tail composed once for the row's seven slices.
     let tail: string | null = null;
+    if (index && !sameTail) {
+      tail = rollupIdTail(row);
+      indexed = index.get(tail) ?? null;
+      if (!indexed) index.set(tail, (indexed = GROUP_BY.map(() => new Map<string, SliceEntry>())));
+    }
     for (let d = 0; d < GROUP_BY.length; d++) {
       const dim = GROUP_BY[d]!;
       const key = groupKey(dim, row);
-      let entry = sameTail && groupKey(dim, previous!) === key ? previousEntries[d] : undefined;
+      let entry = sameTail && groupKey(dim, previous!) === key ? previousEntries[d] : indexed?.[d]!.get(key);
       if (!entry) {
         const _id = `${dim}|${key}${(tail ??= rollupIdTail(row))}`;
         entry = out.get(_id);
@@ -238,6 +277,7 @@ function slicesToucher(out: RollupDeltas, calendar: WorkingCalendar) {
           };
           out.set(_id, entry);
         }
+        indexed?.[d]!.set(key, entry);
       }
       previousEntries[d] = entry;
       for (let i = 0; i < times; i++) contribute(entry.delta, contribution, sign);
