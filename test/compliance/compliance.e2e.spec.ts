@@ -337,6 +337,20 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
     expect(bad.body.errors[0].field).toBe('query.offset');
   });
 
+  it("200: step-cases for one unit lists exactly that unit's cases of the step, as the whole list has them", async () => {
+    const path = '/api/compliance/step-cases?serviceId=civil-service-testing&stepId=admitted-to-test&limit=1000';
+    const whole = await q(path);
+    const units = [...new Set((whole.body.cases as { unit: string }[]).map((c) => c.unit))].sort();
+    expect(units.length).toBeGreaterThan(1);
+    for (const unit of units) {
+      const one = await q(`${path}&unit=${unit}`);
+      expect(one.status).toBe(200);
+      const expected = (whole.body.cases as { caseId: string; unit: string }[]).filter((c) => c.unit === unit);
+      expect(one.body.total).toBe(expected.length);
+      expect(one.body.cases).toEqual(expected);
+    }
+  });
+
   it('200: asOf is honoured by every list: nothing whose clock started later, statuses as they were then', async () => {
     const early = '2015-10-01T00:00:00+06:00';
     const overdue = await q(`/api/compliance/overdue?asOf=${encodeURIComponent(early)}&limit=1000`);

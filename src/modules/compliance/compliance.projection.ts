@@ -21,17 +21,17 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, stepById, type CaseState } from '../cases/domain/case-state';
+import type { SlaGrouping } from '../cases/domain/case-sla';
 import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
   applyCounters,
   emptyCounters,
   GROUP_BY,
   rollupDelta,
+  RollupSums,
   type GroupBy,
-  type RollupCounters,
   type RollupDocument,
   type RollupRow,
-  type RollupSlice,
 } from './domain/rollup';
 
 export const COMPLIANCE_PROJECTION = 'compliance';
@@ -40,10 +40,19 @@ export const OPEN_ROWS = 'open-rows';
 export const OPEN_STEPS = 'open-steps';
 export const rollupCollection = (dim: GroupBy): string => `rollup-${dim}`;
 
+/** A case's SLA row as the compliance model counts it (complianceRowsOf): the rollups' grouping, the limit, the times. */
+export type ComplianceRow = RollupRow & { limitId: string };
+
+/**
+ * A row as `case-rows` keeps it: without the case's grouping (service, version, track, unit, assignee, channel), which
+ * is its state's, stored beside the rows (a sixth of every row's text, on every case of every batch), and without the
+ * limit's clause, which the regulation file holds (its quote made a row's text twice as dear to write).
+ */
+export type StoredComplianceRow = Omit<ComplianceRow, keyof SlaGrouping>;
+
 interface CaseRowsDocument extends ReadDocument {
   state: CaseState;
-  /** Without the limit's clause, which the regulation file holds (its quote made a row's text twice as dear to write). */
-  rows: (RollupRow & { limitId: string })[];
+  rows: StoredComplianceRow[];
   openStepIds: string[];
 }
 
@@ -98,7 +107,7 @@ export function complianceRowsOf(
   version: RegulationVersion,
   calendar: WorkingCalendar,
   slaRows?: SharedSlaRows,
-): CaseRowsDocument['rows'] {
+): ComplianceRow[] {
   let stored;
   try {
     stored = slaRows ? slaRows.of(state, version, calendar) : storedSlaRows(state, version, calendar);
@@ -127,6 +136,33 @@ export function complianceRowsOf(
   }));
 }
 
+/** A row as `case-rows` stores it: the fields after the grouping, in the row's order. */
+function storedRow(r: ComplianceRow): StoredComplianceRow {
+  return {
+    stepId: r.stepId,
+    limitId: r.limitId,
+    month: r.month,
+    kind: r.kind,
+    startedAt: r.startedAt,
+    deadline: r.deadline,
+    completedAt: r.completedAt,
+    settled: r.settled,
+  };
+}
+
+/** A stored row with its case's grouping again, from the state stored with it (the state its rows were computed from). */
+export function rowWithGrouping(state: CaseState, r: StoredComplianceRow): ComplianceRow {
+  return {
+    serviceId: state.serviceId,
+    versionId: state.versionId,
+    trackId: state.trackId,
+    unit: state.unit,
+    assignee: state.assignee,
+    channel: state.channel,
+    ...r,
+  };
+}
+
 export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
   const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar, slaRows);
@@ -136,7 +172,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 2: rows of steps that never became due are counted apart (not-applicable), in no rate, no overdue list, no worklist deadline;
     // open steps keep the roles of the case's track.
     // 5: the case rows no longer repeat each limit's clause (open rows and open steps still carry it).
-    version: 5,
+    // 6: the case rows no longer repeat the case's grouping, which its stored state holds.
+    version: 6,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
@@ -194,7 +231,9 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
       working.set(caseId, folded);
     },
     async flush(ctx: ProjectionContext) {
-      const { cases, slices } = workingSet(ctx);
+      const working = workingSet(ctx);
+      const { cases } = working;
+      const slices = working.slices.slices;
       for (const [caseId, folded] of cases) await write(ctx, caseId, folded);
       cases.clear();
       // Each slice the batch touches is read, changed and written once, with the sum of its cases' deltas: a slice
@@ -216,7 +255,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         if (next) ctx.upsert(collection, next);
         else ctx.delete(collection, id);
       }
-      slices.clear();
+      working.slices = new RollupSums();
     },
   };
 
@@ -232,19 +271,24 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
 
     // Summed per slice, applied once at the batch's end (flush): the sum of the deltas is the delta of the sum.
     const { slices } = workingSet(ctx);
-    for (const [id, entry] of rollupDelta(existing?.rows ?? [], rows, calendar)) {
-      const summed = slices.get(id);
-      // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
-      if (summed) applyCounters(summed.delta, entry.delta);
-      else slices.set(id, entry);
-    }
+    // A case new to the model (every case of a build from scratch) adds its rows straight to the batch's sums.
+    if (!existing || existing.rows.length === 0) slices.addNew(rows, calendar);
+    else
+      slices.add(
+        rollupDelta(
+          existing.rows.map((r) => rowWithGrouping(existing.state, r)),
+          rows,
+          calendar,
+        ),
+      );
 
     const openRowId = (r: { stepId: string; limitId: string }) => `${caseId}/${r.stepId}/${r.limitId}`;
-    const stepOf = (stepId: string) => version.steps.find((s) => s.id === stepId)!;
     const nowOpen = rows.filter((r) => r.settled === null && state.status === 'open');
-    for (const r of existing?.rows ?? [])
-      if (r.settled === null && !nowOpen.some((o) => openRowId(o) === openRowId(r)))
-        ctx.delete(OPEN_ROWS, openRowId(r));
+    if (existing) {
+      const stillOpen = new Set(nowOpen.map(openRowId));
+      for (const r of existing.rows)
+        if (r.settled === null && !stillOpen.has(openRowId(r))) ctx.delete(OPEN_ROWS, openRowId(r));
+    }
     for (const r of nowOpen)
       ctx.upsert(OPEN_ROWS, {
         _id: openRowId(r),
@@ -264,7 +308,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         deadline: r.deadline,
         completedAt: r.completedAt,
         settled: r.settled,
-        roles: rolesOn(stepOf(r.stepId), state.trackId),
+        roles: rolesOn(stepById(version, r.stepId)!, state.trackId),
         receiptNumber: state.receiptNumber,
       } satisfies OpenRowDocument);
 
@@ -310,7 +354,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     ctx.upsert(CASE_ROWS, {
       _id: caseId,
       state: { ...state, acts: [] },
-      rows,
+      rows: rows.map(storedRow),
       openStepIds: steps.map((s) => s.id),
     } satisfies CaseRowsDocument);
   }
@@ -331,7 +375,7 @@ interface FoldedCase {
 /** What a batch has folded so far (its context): the cases, written once each, and the rollup deltas summed per slice. */
 interface WorkingSet {
   cases: Map<string, FoldedCase>;
-  slices: Map<string, { doc: RollupSlice; delta: RollupCounters }>;
+  slices: RollupSums;
 }
 
 const workingSets = new WeakMap<ProjectionContext, WorkingSet>();
@@ -339,7 +383,7 @@ const workingSets = new WeakMap<ProjectionContext, WorkingSet>();
 function workingSet(ctx: ProjectionContext): WorkingSet {
   let working = workingSets.get(ctx);
   if (!working) {
-    working = { cases: new Map(), slices: new Map() };
+    working = { cases: new Map(), slices: new RollupSums() };
     workingSets.set(ctx, working);
   }
   return working;

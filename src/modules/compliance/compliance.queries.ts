@@ -20,6 +20,7 @@ import {
   rollupCollection,
   type OpenRowDocument,
   type OpenStepDocument,
+  type StoredComplianceRow,
 } from './compliance.projection';
 import { type GroupBy, type RollupDocument } from './domain/rollup';
 import { summarise, type SummaryRow } from './domain/summary';
@@ -84,7 +85,7 @@ export interface StepCasesParams extends ListParams {
   stepId: string;
 }
 
-type CaseRowsDoc = { _id: string; state: CaseState; rows: (OpenRowDocument & { settled: string | null })[] };
+type CaseRowsDoc = { _id: string; state: CaseState; rows: StoredComplianceRow[] };
 
 export class ComplianceQueries {
   constructor(
@@ -348,9 +349,14 @@ export class ComplianceQueries {
   }
 
   private stepCasesFilter(params: StepCasesParams): Filter {
-    const match: Filter = { stepId: params.stepId, ...(params.unit ? { unit: params.unit } : {}) };
+    const match: Filter = { stepId: params.stepId };
     match.startedAt = startedIn(params.period, params.asOf)!;
-    return { 'state.serviceId': params.serviceId, rows: { $elemMatch: match } };
+    // A case's rows count in its unit, which its state holds (the stored rows leave the grouping to it).
+    return {
+      'state.serviceId': params.serviceId,
+      ...(params.unit ? { 'state.unit': params.unit } : {}),
+      rows: { $elemMatch: match },
+    };
   }
 
   private stepCase(d: CaseRowsDoc, params: StepCasesParams) {

@@ -147,12 +147,17 @@ function contribute(counters: RollupCounters, c: Contribution, sign: 1 | -1): vo
 const rowSignature = (row: RollupRow) =>
   `${row.serviceId}|${row.versionId}|${row.trackId}|${row.unit}|${row.assignee}|${row.channel}|${row.stepId}|${row.month}|${row.kind}|${row.startedAt}|${row.deadline}|${row.completedAt}|${row.settled}`;
 
+/** Slices by id, each with the counters to add to it. */
+export type RollupDeltas = Map<string, { doc: RollupSlice; delta: RollupCounters }>;
+
 /** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
 export function rollupDelta(
   before: readonly RollupRow[],
   after: readonly RollupRow[],
   calendar: WorkingCalendar,
-): Map<string, { doc: RollupSlice; delta: RollupCounters }> {
+): RollupDeltas {
+  // A case seen for the first time (every case of a build from scratch) has nothing to cancel out.
+  if (before.length === 0) return addRollupRows(after, calendar, new Map());
   const counted = (rows: readonly RollupRow[]) => {
     const map = new Map<string, { row: RollupRow; n: number }>();
     for (const row of rows) {
@@ -163,11 +168,77 @@ export function rollupDelta(
     }
     return map;
   };
-  const out = new Map<string, { doc: RollupSlice; delta: RollupCounters }>();
+  const out: RollupDeltas = new Map();
+  const touch = slicesToucher(out, calendar);
+  const old = counted(before);
+  const now = counted(after);
+  for (const [sig, { row, n }] of old) {
+    const times = n - (now.get(sig)?.n ?? 0);
+    if (times > 0) touch(row, -1, times);
+  }
+  for (const [sig, { row, n }] of now) {
+    const times = n - (old.get(sig)?.n ?? 0);
+    if (times > 0) touch(row, 1, times);
+  }
+  return out;
+}
+
+/**
+ * Adds the rows of a case seen for the first time to `into`, as they come: what adding equal rows together would add,
+ * in the same order. `into` may already hold other cases' sums (a batch's): adding only, a count of its never passes
+ * through zero on its way up unless a removal made it negative, and a removal's deadline is in the stored slice
+ * already, so the slices come out as if each case's delta were summed apart and added (one Map per case spared).
+ */
+export function addRollupRows(
+  after: readonly RollupRow[],
+  calendar: WorkingCalendar,
+  into: RollupDeltas,
+): RollupDeltas {
+  const touch = slicesToucher(into, calendar);
+  for (const row of after) touch(row, 1, 1);
+  return into;
+}
+
+/**
+ * A batch's rollup deltas summed per slice (`slices`), as the compliance projection applies them at the batch's end.
+ * Its rows are found through the slice id's tail (version, track, unit, month) and each grouping's key, so a case's
+ * rows compose one tail instead of seven ids each; `slices` is only ever added to, never replaced or emptied.
+ */
+export class RollupSums {
+  readonly slices: RollupDeltas = new Map();
+  /** Tail → per grouping (GROUP_BY's order), key → the entry `slices` holds under the composed id. */
+  private readonly byTail: SliceIndex = new Map();
+
+  /** The rows of a case new to the model (see addRollupRows), added straight to the sums. */
+  addNew(rows: readonly RollupRow[], calendar: WorkingCalendar): void {
+    const touch = slicesToucher(this.slices, calendar, this.byTail);
+    for (const row of rows) touch(row, 1, 1);
+  }
+
+  /** One case's delta (rollupDelta), added to the sums. */
+  add(deltas: RollupDeltas): void {
+    for (const [id, entry] of deltas) {
+      const summed = this.slices.get(id);
+      // The sum may net a slice to zero rows while its statuses moved: applyCounters' null (nothing left) means nothing here.
+      if (summed) applyCounters(summed.delta, entry.delta);
+      else this.slices.set(id, entry);
+    }
+  }
+}
+
+type SliceEntry = { doc: RollupSlice; delta: RollupCounters };
+type SliceIndex = Map<string, Map<string, SliceEntry>[]>;
+
+/**
+ * Adds (or removes, `times` over) one row's contribution to each of its seven slices in `out`. With an `index` (kept
+ * for `out` alone, and `out` never emptied meanwhile) a slice is looked up by its tail and key before its id is composed.
+ */
+function slicesToucher(out: RollupDeltas, calendar: WorkingCalendar, index?: SliceIndex) {
   // A case's rows mostly count in the same slices (its service, unit, assignee, channel, month): a row whose id parts
   // equal the previous row's takes that row's entry, without composing and looking up its id again.
   let previous: RollupRow | null = null;
-  const previousEntries: { doc: RollupSlice; delta: RollupCounters }[] = [];
+  const previousEntries: SliceEntry[] = [];
+  let indexed: Map<string, SliceEntry>[] | null = null;
   const touch = (row: RollupRow, sign: 1 | -1, times: number) => {
     const contribution = contributionOf(row, calendar);
     const sameTail =
@@ -178,10 +249,15 @@ export function rollupDelta(
       previous.month === row.month;
     // rollupId, its tail composed once for the row's seven slices.
     let tail: string | null = null;
+    if (index && !sameTail) {
+      tail = rollupIdTail(row);
+      indexed = index.get(tail) ?? null;
+      if (!indexed) index.set(tail, (indexed = GROUP_BY.map(() => new Map<string, SliceEntry>())));
+    }
     for (let d = 0; d < GROUP_BY.length; d++) {
       const dim = GROUP_BY[d]!;
       const key = groupKey(dim, row);
-      let entry = sameTail && groupKey(dim, previous!) === key ? previousEntries[d] : undefined;
+      let entry = sameTail && groupKey(dim, previous!) === key ? previousEntries[d] : indexed?.[d]!.get(key);
       if (!entry) {
         const _id = `${dim}|${key}${(tail ??= rollupIdTail(row))}`;
         entry = out.get(_id);
@@ -201,29 +277,14 @@ export function rollupDelta(
           };
           out.set(_id, entry);
         }
+        indexed?.[d]!.set(key, entry);
       }
       previousEntries[d] = entry;
       for (let i = 0; i < times; i++) contribute(entry.delta, contribution, sign);
     }
     previous = row;
   };
-  // A case seen for the first time (every case of a build from scratch) has nothing to cancel out: each row is added
-  // as it comes, which is what adding equal rows together would add, in the same order.
-  if (before.length === 0) {
-    for (const row of after) touch(row, 1, 1);
-    return out;
-  }
-  const old = counted(before);
-  const now = counted(after);
-  for (const [sig, { row, n }] of old) {
-    const times = n - (now.get(sig)?.n ?? 0);
-    if (times > 0) touch(row, -1, times);
-  }
-  for (const [sig, { row, n }] of now) {
-    const times = n - (old.get(sig)?.n ?? 0);
-    if (times > 0) touch(row, 1, times);
-  }
-  return out;
+  return touch;
 }
 
 /** Adds counters into a document; null when nothing is left to count (the document can go). */
