@@ -18,7 +18,7 @@ import { Infrastructure, openInfrastructure } from './infrastructure';
 import { PinoNestLogger } from '../shared/logging/logger';
 import { Metrics } from './metrics/metrics';
 import { answerProblem, ProblemFilter, toProblem } from './problem/problem.filter';
-import { CASE_VIEW_ROUTE, caseViewHandler } from '../modules/cases/http/case-view.route';
+import { directCaseViewRoute } from '../modules/cases/http/case-view.route';
 import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';
 import { problemValidationPipe } from '../shared/problem/validation';
 import { IdentityModule } from '../modules/identity/http/identity.module';
@@ -100,6 +100,8 @@ export async function startApi(
     clock?: () => Date;
     /** `nest`: GET /api/cases/:caseId through Nest's pipeline, as every other route (the equivalence spec compares the two). */
     caseViewRoute?: 'direct' | 'nest';
+    /** Modules mounted beside the features (the start-up checks' specs add an enhancer or a route this way). */
+    modules?: NonNullable<ModuleMetadata['imports']>;
   } = {},
 ): Promise<RunningApp> {
   const secretProblems = secretPlacementProblems(config);
@@ -111,6 +113,7 @@ export async function startApi(
     pinVersions: true,
     ...(options.clock ? { clock: options.clock } : {}),
   });
+  let app: NestFastifyApplication | null = null;
   try {
     const adapter: ApiFastifyAdapter = new ApiFastifyAdapter({
       bodyLimit: 1024 * 1024,
@@ -124,28 +127,27 @@ export async function startApi(
       },
     });
     const routes: ServedRoute[] = [];
-    let app: NestFastifyApplication | null = null;
     const caseView =
       options.caseViewRoute === 'nest'
         ? null
-        : caseViewHandler(() => ({
-            verifier: infra.identity,
-            queries: app!.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }),
-            answerProblem,
-          }));
+        : directCaseViewRoute({
+            deps: () => ({
+              verifier: infra.identity,
+              queries: app!.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }),
+              answerProblem,
+            }),
+            app: () => app!,
+            problemFilter: ProblemFilter,
+          });
     adapter.getInstance().addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
       if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
-      // The case view's route, as Nest declared it, answered by the same rules without Nest's per-request machinery.
-      if (
-        caseView &&
-        route.url === CASE_VIEW_ROUTE.url &&
-        [route.method].flat().every((method) => (CASE_VIEW_ROUTE.methods as readonly string[]).includes(method))
-      )
-        route.handler = caseView as typeof route.handler;
+      // The case view's route, recognised by the handler Nest registers, answered by the same rules without Nest's
+      // per-request machinery.
+      caseView?.onRoute(route, adapter.registering);
     });
     app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forInfrastructure(infra, await featureModules(infra)),
+      AppModule.forInfrastructure(infra, [...(await featureModules(infra)), ...(options.modules ?? [])]),
       adapter,
       {
         logger: new PinoNestLogger(logger.child({ component: 'nest' })),
@@ -161,19 +163,23 @@ export async function startApi(
     app.useGlobalPipes(problemValidationPipe());
     const document = buildApiDocument(app);
     SwaggerModule.setup(API_DOCS_PATH, app, document, { jsonDocumentUrl: `${API_DOCS_PATH}-json` });
+    await app.init();
+    caseView?.assertInstalled();
     await app.listen(config.port, config.host);
     const url = await app.getUrl();
+    const running = app;
     return {
       app,
       infra,
       url,
       routes,
       async close() {
-        await app.close();
+        await running.close();
         await infra.close();
       },
     };
   } catch (error) {
+    await app?.close().catch(() => undefined);
     await infra.close();
     throw error;
   }
@@ -223,11 +229,23 @@ function apiDocsPolicy(_request: FastifyRequest, reply: FastifyReply, done: () =
 class ApiFastifyAdapter extends FastifyAdapter {
   securityHeaders?: Parameters<FastifyAdapter['registerSecurityHook']>[0];
   routes: readonly ServedRoute[] = [];
+  /** The handler Nest is registering a GET route for: the `onRoute` hook runs inside the registration. */
+  registering: Function | undefined;
   private patterns: { pattern: RegExp; method: string }[] | null = null;
 
   override registerSecurityHook(hook: Parameters<FastifyAdapter['registerSecurityHook']>[0]): void {
     this.securityHeaders = hook;
     super.registerSecurityHook(hook);
+  }
+
+  override get(...args: any[]) {
+    const handler: unknown = args[args.length - 1];
+    this.registering = typeof handler === 'function' ? handler : undefined;
+    try {
+      return super.get(...args);
+    } finally {
+      this.registering = undefined;
+    }
   }
 
   override setNotFoundHandler(handler: Parameters<FastifyAdapter['setNotFoundHandler']>[0]) {
@@ -375,22 +393,30 @@ const MAX_PARAM_LENGTH = 100;
 function installHttpObservability(app: NestFastifyApplication, infra: Infrastructure): void {
   const fastify = app.getHttpAdapter().getInstance();
   const log = infra.logger.child({ component: 'http' });
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback hooks, not async ones: each async hook costs every request a promise and a turn of the microtask queue.
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-correlation-id', request.id);
+    done();
   });
   // Unknown routes reach ProblemFilter as Nest's NotFoundException and leave as problem+json 404s.
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions?.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    infra.metrics.httpSeconds.observe({ method: request.method, route, status: String(reply.statusCode) }, seconds);
-    log.info({
-      method: request.method,
-      url: request.url,
-      route,
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      correlationId: request.id,
-    });
+    const elapsed = reply.elapsedTime;
+    infra.metrics.httpSeconds.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      elapsed / 1000,
+    );
+    // The line's fields are built only when it is written (LOG_LEVEL above info writes none).
+    if (log.isLevelEnabled('info'))
+      log.info({
+        method: request.method,
+        url: request.url,
+        route,
+        status: reply.statusCode,
+        durationMs: Math.round(elapsed * 100) / 100,
+        correlationId: request.id,
+      });
+    done();
   });
 }
 

@@ -41,7 +41,8 @@ export class ModelAccess {
     mark: string | null;
     collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
   }> {
-    await this.reach(after);
+    // Most reads name no position: no wait to set up (a promise and a turn of the queue on the busiest read).
+    if (after !== undefined) await this.reach(after);
     const model = await this.readModels.active(this.projection);
     const collection = <T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> => {
       try {

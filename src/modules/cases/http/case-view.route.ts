@@ -7,23 +7,30 @@
  * policy through `authenticate` (the guard's), `validatePathAndQuery` (`@PathAndQuery`'s), `caseViewAnswer` (the
  * controller's), and any refusal through the problem filter's `answerProblem`.
  */
-import {
-  EXCEPTION_FILTERS_METADATA,
-  GUARDS_METADATA,
-  INTERCEPTORS_METADATA,
-  PIPES_METADATA,
-} from '@nestjs/common/constants';
-import { Reflector } from '@nestjs/core';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import type { INestApplicationContext } from '@nestjs/common';
+import { ApplicationConfig, Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../identity/domain/principal';
-import { authenticate, routePolicy } from '../../identity/http/auth.guard';
+import { AuthGuard, authenticate, routePolicy } from '../../identity/http/auth.guard';
+import { PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from '../../identity/http/identity.decorators';
 import type { TokenVerifier } from '../../identity/token-verifier';
-import { validatePathAndQuery } from '../../../shared/problem/validation';
+import { ProblemValidationPipe, validatePathAndQuery } from '../../../shared/problem/validation';
 import type { CaseQueries } from '../queries/case-queries';
 import { CASE_READ, CaseQueriesController, caseViewAnswer } from './case-queries.controller';
 
 /** The route this handler answers, as Nest registers it. */
 export const CASE_VIEW_ROUTE = { methods: ['GET', 'HEAD'], url: '/api/cases/:caseId' } as const;
+
+const HANDLER = CaseQueriesController.prototype.get;
+const HANDLER_NAME = `${CaseQueriesController.name}.${HANDLER.name}`;
+
+/**
+ * Names the controller's handler on the function Nest registers for it: Nest copies every metadata key of a handler
+ * onto the function it hands the adapter, so the route can be recognised by the handler it serves, not its path.
+ */
+const ANSWERED_DIRECTLY = Symbol('answered directly');
+Reflect.defineMetadata(ANSWERED_DIRECTLY, HANDLER, HANDLER);
 
 export interface CaseViewRouteDeps {
   verifier: TokenVerifier;
@@ -39,14 +46,8 @@ type Request = FastifyRequest & { principal?: Principal };
  * application's providers can be looked up).
  */
 export function caseViewHandler(deps: () => CaseViewRouteDeps) {
-  // A guard, interceptor, pipe or filter declared on the controller or the handler would be skipped here: refuse to
-  // start instead (the global ones are the guard and filter run above and the pipe, which leaves these parameters).
-  for (const target of [CaseQueriesController, CaseQueriesController.prototype.get])
-    for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA])
-      if (Reflect.getMetadata(key, target) !== undefined)
-        throw new Error(`GET ${CASE_VIEW_ROUTE.url} is answered directly and would skip its ${key}: run them here too`);
   // The policy the controller's decorators declare, read as the guard reads it.
-  const policy = routePolicy(new Reflector(), CaseQueriesController.prototype.get, CaseQueriesController);
+  const policy = routePolicy(new Reflector(), HANDLER, CaseQueriesController);
   let resolved: CaseViewRouteDeps | null = null;
   return async function caseView(request: Request, reply: FastifyReply): Promise<FastifyReply> {
     // As Nest's adapter does for every route with parameters: an empty one is not this route.
@@ -67,4 +68,139 @@ export function caseViewHandler(deps: () => CaseViewRouteDeps) {
       return reply;
     }
   };
+}
+
+/** The part of a Fastify route's options the swap reads and changes (what an `onRoute` hook gets). */
+export interface RegisteredRoute {
+  url: string;
+  method: string | string[];
+  handler: unknown;
+}
+
+export interface DirectCaseViewOptions {
+  deps: () => CaseViewRouteDeps;
+  /** The application, asked for when the route is registered (after every global enhancer is in place). */
+  app: () => INestApplicationContext;
+  /** The problem filter whose answers `answerProblem` gives: the one global filter the handler stands in for. */
+  problemFilter: Function;
+}
+
+/** Fastify's route swap for GET /api/cases/:caseId, and the checks that it replaces exactly what it runs. */
+export interface DirectCaseViewRoute {
+  /**
+   * From the `onRoute` hook: `nestHandler` is the function Nest is registering (undefined when the route is not
+   * Nest's). Throws when the route at the case view's path is another handler's, or the handler is served elsewhere.
+   */
+  onRoute(route: RegisteredRoute, nestHandler: Function | undefined): void;
+  /** Once Nest has registered its routes: throws unless GET and HEAD are both answered directly. */
+  assertInstalled(): void;
+}
+
+export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseViewRoute {
+  const handler = caseViewHandler(options.deps);
+  const answered = new Set<string>();
+  const servedMethods = CASE_VIEW_ROUTE.methods as readonly string[];
+  let checked = false;
+  return {
+    onRoute(route, nestHandler) {
+      const methods = [route.method].flat();
+      const isHandler = nestHandler !== undefined && Reflect.getMetadata(ANSWERED_DIRECTLY, nestHandler) === HANDLER;
+      const atPath = route.url === CASE_VIEW_ROUTE.url && methods.some((method) => servedMethods.includes(method));
+      if (!isHandler && !atPath) return;
+      if (!isHandler)
+        throw new Error(
+          `${methods.join(', ')} ${route.url} is answered directly as ${HANDLER_NAME}, but the route is registered by ` +
+            `${nestHandler ? nestHandler.name || 'an unnamed handler' : 'something other than Nest'}: ` +
+            `move that route, or change the direct route in case-view.route.ts`,
+        );
+      if (route.url !== CASE_VIEW_ROUTE.url || !methods.every((method) => servedMethods.includes(method)))
+        throw new Error(
+          `${HANDLER_NAME} is answered directly on ${servedMethods.join(', ')} ${CASE_VIEW_ROUTE.url}, but Nest ` +
+            `registers it on ${methods.join(', ')} ${route.url}: change CASE_VIEW_ROUTE in case-view.route.ts`,
+        );
+      // Checked when Nest registers the route: its pipeline is built then, with the global enhancers of that moment.
+      if (!checked) {
+        const skipped = skippedByDirectRoute(options.app(), options.problemFilter);
+        if (skipped.length > 0)
+          throw new Error(
+            `GET ${CASE_VIEW_ROUTE.url} is answered directly (${HANDLER_NAME}) and would skip ${skipped.join('; ')}: ` +
+              `run it in case-view.route.ts too (and allow it there), or remove it`,
+          );
+        checked = true;
+      }
+      route.handler = handler;
+      for (const method of methods) answered.add(method);
+    },
+    assertInstalled() {
+      const missing = servedMethods.filter((method) => !answered.has(method));
+      if (missing.length > 0)
+        throw new Error(
+          `${missing.join(', ')} ${CASE_VIEW_ROUTE.url} was to be answered directly as ${HANDLER_NAME}, but Nest did ` +
+            `not register that handler there: change CASE_VIEW_ROUTE in case-view.route.ts`,
+        );
+    },
+  };
+}
+
+/** Metadata of the handler and the controller that only the document and the route's policy read. */
+const POLICY_KEYS: readonly unknown[] = [PUBLIC_ROUTE, REQUIRED_ROLES, WRITES];
+const HANDLER_KEYS: readonly unknown[] = ['path', 'method', ANSWERED_DIRECTLY, ...POLICY_KEYS];
+const CONTROLLER_KEYS: readonly unknown[] = [
+  'path',
+  '__controller__',
+  'design:paramtypes',
+  'design:type',
+  'self:paramtypes',
+  ...POLICY_KEYS,
+];
+/** Keys `@Controller` always sets, harmless while unset (a host filter, a version, a request scope). */
+const CONTROLLER_KEYS_UNSET: readonly unknown[] = ['host', '__version__', 'scope:options'];
+const isDocument = (key: unknown) => typeof key === 'string' && key.startsWith('swagger/');
+/** `(principal, { path, query }, reply)`: the handler's parameters, which the direct handler reproduces. */
+const HANDLER_PARAMETERS = 3;
+
+/**
+ * What Nest would run on the route that the direct handler does not: deny by default. Allowed are the global guard,
+ * filter and pipe the handler runs as functions (AuthGuard's `authenticate`, `answerProblem`, and the validation of
+ * `@PathAndQuery`, which the global pipe leaves as it is), the route's policy and document metadata; anything else
+ * (a global or route interceptor, guard, pipe or filter, an `APP_*` provider, a parameter's pipe, `@Header`,
+ * `@HttpCode`, `@Redirect`, a version or host, Fastify route options) is named.
+ */
+export function skippedByDirectRoute(app: INestApplicationContext, problemFilter: Function): string[] {
+  const config = app.get(ApplicationConfig);
+  const skipped: string[] = [];
+  const globals: [string, object[], Function[]][] = [
+    ['guard', [...config.getGlobalGuards(), ...config.getGlobalRequestGuards()], [AuthGuard]],
+    ['filter', [...config.getGlobalFilters(), ...config.getGlobalRequestFilters()], [problemFilter]],
+    ['pipe', [...config.getGlobalPipes(), ...config.getGlobalRequestPipes()], [ProblemValidationPipe]],
+    ['interceptor', [...config.getGlobalInterceptors(), ...config.getGlobalRequestInterceptors()], []],
+  ];
+  for (const [kind, enhancers, allowed] of globals)
+    for (const enhancer of enhancers) {
+      // A request-scoped enhancer is held as its instance wrapper, which names its class.
+      const type = 'metatype' in enhancer ? (enhancer.metatype as Function) : enhancer.constructor;
+      if (!allowed.includes(type)) skipped.push(`the global ${kind} ${type?.name || 'without a name'}`);
+    }
+  if (config.getVersioning() !== undefined) skipped.push('the versioning');
+  for (const key of Reflect.getMetadataKeys(HANDLER))
+    if (!HANDLER_KEYS.includes(key) && !isDocument(key)) skipped.push(`the handler's ${String(key)} metadata`);
+  for (const key of Reflect.getMetadataKeys(CaseQueriesController)) {
+    if (CONTROLLER_KEYS.includes(key) || isDocument(key)) continue;
+    if (CONTROLLER_KEYS_UNSET.includes(key) && Reflect.getMetadata(key, CaseQueriesController) === undefined) continue;
+    skipped.push(`the controller's ${String(key)} metadata`);
+  }
+  const parameters = Object.values(
+    (Reflect.getMetadata(ROUTE_ARGS_METADATA, CaseQueriesController, HANDLER.name) ?? {}) as Record<
+      string,
+      { index: number; pipes?: unknown[] }
+    >,
+  );
+  for (const parameter of parameters)
+    for (const pipe of parameter.pipes ?? [])
+      skipped.push(
+        `parameter ${parameter.index}'s pipe ${(typeof pipe === 'function' ? pipe : (pipe as object).constructor).name}`,
+      );
+  if (parameters.length !== HANDLER_PARAMETERS)
+    skipped.push(`the handler's parameters (${parameters.length}, where it reproduces ${HANDLER_PARAMETERS})`);
+  return skipped;
 }
