@@ -31,6 +31,8 @@ const ERASURES = 'erasures';
 const KEYS_CHECKPOINTER = { intervalMs: 200, thresholdBytes: 1024 * 1024, hardLimitBytes: 64 * 1024 * 1024 };
 /** What a claim or link already committed waits for. */
 const STORED: Promise<void> = Promise.resolve();
+/** How long this connection's erasures, rotations and readers' flushes wait for the write lock (as openSqliteFile sets). */
+const BUSY_TIMEOUT_MS = 5000;
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
 
@@ -230,7 +232,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
         // One turn later than the filings: the log hands its group of their acts to its writer thread at the end of
         // this turn (its own setImmediate, queued after this one), and immediates run in the order queued, so a
         // commit run then kept the acts' append waiting for it (about 160 µs for ten filings, every group).
-        setImmediate(() => setImmediate(() => this.flushWrites()));
+        setImmediate(() => setImmediate(() => this.flushWrites(false)));
       });
       // Awaited by each command that queued a step; one whose append failed first never looks at it again.
       this.written.catch(() => undefined);
@@ -243,24 +245,38 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return this.flushScheduled ? this.written : STORED;
   }
 
-  /** Writes what is pending now; readers of the links and erasure call it first, so they see every filing made. */
-  private flushWrites(): void {
+  /**
+   * Writes what is pending now; readers of the links and erasure call it first, so they see every filing made, waiting
+   * for the write lock if the key pool's thread holds it. The turn's own flush does not wait (`wait` false): the
+   * thread that answers commands would sleep in SQLite's busy handler (a millisecond at least) while the pool's thread
+   * inserts its keys; it tries again at the next turn instead.
+   */
+  private flushWrites(wait = true): void {
     const steps = this.pendingWrites;
     const done = this.flushScheduled;
     this.pendingWrites = [];
     this.flushScheduled = null;
     if (steps.length === 0) return done?.resolve();
     try {
-      // IMMEDIATE takes the write lock first, waiting on busy_timeout, as the log's writer does: a deferred one failed at
-      // once with SQLITE_BUSY beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
+      if (!wait) this.sql('PRAGMA busy_timeout = 0').get();
+      // IMMEDIATE takes the write lock first, as the log's writer does: a deferred one failed at once with SQLITE_BUSY
+      // beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
       this.db.transaction(() => steps.forEach((step) => step())).immediate();
       done?.resolve();
     } catch (error) {
+      if (!wait && (error as { code?: string }).code === 'SQLITE_BUSY') {
+        this.pendingWrites = steps;
+        this.flushScheduled = done;
+        setImmediate(() => this.flushWrites(false));
+        return;
+      }
       // Nothing of the batch is stored: forget what it claimed, so the next filing reads the store as it is.
       this.caseSubjects.clear();
       this.liveSubjects.clear();
       if (done) done.reject(this.storageError(error));
       else throw error;
+    } finally {
+      if (!wait) this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
     }
   }
 
