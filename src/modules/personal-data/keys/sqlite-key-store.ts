@@ -249,9 +249,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * Writes what is pending now; readers of the links and erasure call it first, so they see every filing made, waiting
    * for the write lock if the key pool's thread holds it. The turn's own flush does not wait (`wait` false): the
    * thread that answers commands would sleep in SQLite's busy handler (a millisecond at least) while the pool's thread
-   * inserts its keys; it tries again at the next turn instead.
+   * inserts its keys; it tries again a millisecond later instead, for as long as a reader would wait, then fails the
+   * batch as a reader's flush would.
    */
-  private flushWrites(wait = true): void {
+  private flushWrites(wait = true, since = Date.now()): void {
     const steps = this.pendingWrites;
     const done = this.flushScheduled;
     this.pendingWrites = [];
@@ -264,10 +265,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
       this.db.transaction(() => steps.forEach((step) => step())).immediate();
       done?.resolve();
     } catch (error) {
-      if (!wait && (error as { code?: string }).code === 'SQLITE_BUSY') {
-        this.pendingWrites = steps;
-        this.flushScheduled = done;
-        setImmediate(() => this.flushWrites(false));
+      if (!wait && (error as { code?: string }).code === 'SQLITE_BUSY' && Date.now() - since < BUSY_TIMEOUT_MS) {
+        this.pendingWrites = [...steps, ...this.pendingWrites];
+        this.flushScheduled ??= done;
+        setTimeout(() => this.flushWrites(false, since), 1);
         return;
       }
       // Nothing of the batch is stored: forget what it claimed, so the next filing reads the store as it is.
