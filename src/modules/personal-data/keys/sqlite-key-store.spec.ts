@@ -116,7 +116,7 @@ describe('the embedded key store (keys.db)', () => {
     await reopened.close();
   });
 
-  it("keys made after a rotation, on the key pool's thread, are wrapped by the new master key", async () => {
+  it('keys made after a rotation (a new group of pool keys) are wrapped by the new master key', async () => {
     const [oldMaster, newMaster] = [newDataKey(), newDataKey()];
     const store = SqliteKeyStore.open(dir, oldMaster);
     await store.subjectForCase('idx-0', 'case-0', new Date());

@@ -3,14 +3,15 @@
  * keys are overwritten (secure_delete) and the WAL is truncated after an erasure, so a destroyed key is not left in
  * free pages or old WAL frames.
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageFullError } from '../../event-log/event-log.errors';
 import { WalCheckpointer } from '../../event-log/sqlite/wal-checkpointer';
 import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import { newId } from '../../../shared/ids/new-id';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
-import { KeyPoolFiller } from './key-pool-filler';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
@@ -57,7 +58,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
   readonly blindIndexKey: Buffer;
 
   private readonly checkpointer: WalCheckpointer;
-  private readonly filler: KeyPoolFiller;
 
   private constructor(
     private readonly db: SqliteDatabase,
@@ -71,7 +71,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.liveSubjects = new LRUCache<string, string>({ max: cacheEntries });
     this.blindIndexKey = this.serviceKey(BLIND_INDEX_KEY_ID);
     this.checkpointer = new WalCheckpointer(file, KEYS_CHECKPOINTER);
-    this.filler = new KeyPoolFiller(file, master);
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -94,8 +93,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     });
     try {
       db.pragma('secure_delete = ON');
-      // The filings' claims and links are committed without waiting for the disk (see knownSubject); new keys are made
-      // and committed durably on the pool's own thread (KeyPoolFiller), which syncs the WAL these commits are in too.
+      // Durability comes from syncWal after each group of new keys, off the request thread (see there).
       db.pragma('synchronous = NORMAL');
       // Checkpoints run on a thread of their own (KEYS_CHECKPOINTER): one on commit would copy and fsync the file on the
       // request thread, in the middle of a filing.
@@ -247,10 +245,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   /**
    * Writes what is pending now; readers of the links and erasure call it first, so they see every filing made, waiting
-   * for the write lock if the key pool's thread holds it. The turn's own flush does not wait (`wait` false): the
-   * thread that answers commands would sleep in SQLite's busy handler (a millisecond at least) while the pool's thread
-   * inserts its keys; it tries again a millisecond later instead, for as long as a reader would wait, then fails the
-   * batch as a reader's flush would.
+   * for the write lock if another connection holds it (another process's erasure). The turn's own flush does not wait
+   * (`wait` false): the thread that answers commands would sleep in SQLite's busy handler, every other request with
+   * it, for as long as the lock is held; it tries again a millisecond later instead, for as long as a reader would
+   * wait, then fails the batch as a reader's flush would.
    */
   private flushWrites(wait = true, since = Date.now()): void {
     const steps = this.pendingWrites;
@@ -319,11 +317,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * Keys for new subjects are made ahead, in groups, and on disk (fsynced) before any is handed out: a filing then
    * waits for no disk, and no act is ever stored before the key that opens it. Only this process hands out the keys
    * it made; a key left unclaimed by a process that ended is never handed out again (it may have been claimed by an
-   * act whose claim did not reach the disk, so it is never given to a second person). The keys are made on a thread
-   * of their own (KeyPoolFiller), off the thread that answers commands. Subject ids are UUID v7 (the time, then random
-   * bits; newId): a group's rows, each filing's claim of one and its case link then land on the last pages of the
-   * subjects table and of the links' index by subject, where random ids dirtied a page of each per filing (the claims'
-   * commit of ten filings: about 160 µs of CPU instead of 230, measured on better-sqlite3 alone).
+   * act whose claim did not reach the disk, so it is never given to a second person). Subject ids are UUID v7 (the
+   * time, then random bits; newId): a group's rows, each filing's claim of one and its case link then land on the
+   * last pages of the subjects table and of the links' index by subject, where random ids dirtied a page of each per
+   * filing (the claims' commit of ten filings: about 160 µs of CPU instead of 230, measured on better-sqlite3 alone).
    */
   private readonly pool: Array<{ kid: string; key: Buffer }> = [];
   private refilling: Promise<void> | null = null;
@@ -338,14 +335,38 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
       try {
-        this.pool.push(...(await this.filler.make(POOL_SIZE)));
-      } catch (error) {
-        throw this.storageError(error);
+        const made = Array.from({ length: POOL_SIZE }, () => ({ kid: newId(), key: newDataKey() }));
+        const insert = this.sql(
+          "INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)",
+        );
+        const at = new Date().toISOString();
+        this.db
+          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))
+          .immediate();
+        await this.syncWal();
+        this.pool.push(...made);
       } finally {
         this.refilling = null;
       }
     })();
     return this.refilling;
+  }
+
+  private walHandle: FileHandle | null = null;
+
+  /**
+   * Commits run with synchronous=NORMAL: SQLite writes the WAL frames without waiting for the disk, and this fsyncs the
+   * WAL file on libuv's thread pool, so the request thread never blocks on the disk. New keys are handed out only after
+   * it (see refill), so no act is ever on disk before the key that opens it.
+   */
+  private async syncWal(): Promise<void> {
+    try {
+      this.walHandle ??= await open(`${this.location}-wal`, 'r');
+      await this.walHandle.datasync();
+    } catch (error) {
+      // No WAL file: SQLite wrote the commit to the database file itself (and synced it, as a checkpoint does).
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
 
   async subjectOfCase(caseId: string): Promise<string | null> {
@@ -423,8 +444,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async rotate(newMaster: Buffer): Promise<number> {
-    // No key may be stored wrapped by the old master key after the rotation: a group under way is waited for.
-    while (this.refilling) await this.refilling.catch(() => undefined);
     this.flushWrites();
     let count = 0;
     this.db
@@ -448,15 +467,14 @@ export class SqliteKeyStore implements PersonalKeyStore {
       .immediate();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.master = newMaster;
-    this.filler.setMaster(newMaster);
     return count;
   }
 
   async close(): Promise<void> {
     this.flushWrites();
-    while (this.refilling) await this.refilling.catch(() => undefined);
-    await this.filler.stop();
     await this.checkpointer.stop();
+    await this.walHandle?.close().catch(() => undefined);
+    this.walHandle = null;
     this.db.close();
   }
 }
