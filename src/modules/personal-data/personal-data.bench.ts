@@ -151,7 +151,7 @@ export const personalDataBench: BenchSuite = {
         unit: 'acts/s',
         better: 'higher',
         baseline: { name: 'without encryption', value: acts / seconds.plain },
-        target: { op: '>=', value: (0.9 * acts) / seconds.plain, text: '≥ 0.9× without' },
+        target: { op: '>=', value: (0.9 * acts) / seconds.plain, text: '≥ 0.9× without (issue 22, by rate)' },
         detail: commandDetail,
       },
       ...(rebuild ? [rebuild] : []),
@@ -229,7 +229,15 @@ async function rebuildFigure(ctx: BenchContext, reference: ReferenceData, master
     unit: 'events/s',
     better: 'higher',
     baseline: { name: 'the same rebuild without encryption', value: plainRate },
-    target: { op: '>=', value: 0.8 * plainRate, text: '≥ 0.8× without (issue 22)' },
+    target: {
+      op: '>=',
+      value: 0.8 * plainRate,
+      // The issue's figure is over 1M events; the default size (a tenth of BENCH_EVENTS) says so beside its verdict.
+      text:
+        events >= 1_000_000
+          ? '≥ 0.8× without (issue 22)'
+          : '≥ 0.8× without (issue 22 asks it over 1,000,000 events: BENCH_PD_EVENTS=1000000)',
+    },
     detail:
       `${generated.cases.toLocaleString('en-US')} cases, one data subject each, ${window.toLocaleString('en-US')} in flight at a time; ` +
       (keyCache.cacheEntries ? `key store caches ${keyCache.cacheEntries.toLocaleString('en-US')} subjects; ` : '') +
