@@ -5,8 +5,11 @@
  * Cases filed through the command service: BENCH_PD_CASES (default: a fiftieth of BENCH_EVENTS, at least 2,000), two
  * acts each, plain and encrypted alternating in BENCH_PD_ROUNDS rounds (default 4); the figure's detail (also on
  * stderr) gives each kind's wall seconds, each round's ratio and each kind's CPU time per act.
+ * The applicants are a realistic population (applicantOf): most filings are by a person not seen before (a new data
+ * subject, its key taken from the pool and claimed), one in BENCH_PD_RETURNING_EVERY (default 5) by an earlier applicant
+ * (a known subject, only the case's link written). BENCH_PD_STAGES=1 also times each command's stages (stageTimer).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, BenchResult, BenchSuite } from '../../bench/bench-kit';
 import { iinFor, mainPath, simulateCase, startProfile } from '../../bench/audit-compliance.bench';
@@ -21,6 +24,8 @@ import { CaseCommandService } from '../cases/commands/case-command-service';
 import { makeIin } from '../identity/domain/iin';
 import { openSqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import type { Principal } from '../identity/domain/principal';
+import type { EventLog } from '../event-log/event-log.port';
+import type { PersonalDataProtection } from '../cases/commands/case-command-service';
 import { openSqliteReadStore } from '../read-store/sqlite/sqlite-read-store';
 import { newDataKey } from './domain/key-wrapping';
 import { SqliteKeyStore } from './keys/sqlite-key-store';
@@ -42,20 +47,32 @@ export const personalDataBench: BenchSuite = {
       plain: openSqliteEventLog({ file: join(dirs.plain, 'events.db') }),
       encrypted: openSqliteEventLog({ file: join(dirs.encrypted, 'events.db') }),
     };
+    const returningEvery = Number(process.env.BENCH_PD_RETURNING_EVERY ?? 5);
+    const stages = process.env.BENCH_PD_STAGES === '1' ? { plain: stageTimer(), encrypted: stageTimer() } : null;
     const services = {
-      plain: new CaseCommandService(logs.plain, reference.catalog, reference.calendar, {
-        backDatedAfterMs: 86_400_000,
-      }),
-      encrypted: new CaseCommandService(logs.encrypted, reference.catalog, reference.calendar, {
-        backDatedAfterMs: 86_400_000,
-        personalData: vault,
-      }),
+      plain: new CaseCommandService(
+        stages?.plain.log(logs.plain) ?? logs.plain,
+        reference.catalog,
+        reference.calendar,
+        {
+          backDatedAfterMs: 86_400_000,
+        },
+      ),
+      encrypted: new CaseCommandService(
+        stages?.encrypted.log(logs.encrypted) ?? logs.encrypted,
+        reference.catalog,
+        reference.calendar,
+        { backDatedAfterMs: 86_400_000, personalData: stages?.encrypted.vault(vault) ?? vault },
+      ),
     };
     const progress = ctx.progress('personal data: commands', cases * 2);
     const seconds = { plain: 0, encrypted: 0 };
     // This process's CPU time (every thread: the log's writer too) per kind: on a shared machine the wall-time ratio
     // moves with the other processes' load, the CPU time each act costs much less.
     const cpuSeconds = { plain: 0, encrypted: 0 };
+    // The main thread's alone: it decides, encrypts and seals every act, so on a quiet machine its time per act is what
+    // the rate follows; the log's writer and the key store's writer work beside it on threads of their own.
+    const mainCpuSeconds = { plain: 0, encrypted: 0 };
     const roundRatios: number[] = [];
     // Alternating rounds of the same work, so a busy moment of the shared machine falls on both alike.
     const rounds = Number(process.env.BENCH_PD_ROUNDS ?? 4);
@@ -65,12 +82,15 @@ export const personalDataBench: BenchSuite = {
       for (const kind of ['plain', 'encrypted'] as const) {
         const started = process.hrtime.bigint();
         const cpuStarted = process.cpuUsage();
+        const mainCpuStarted = mainThreadCpuSeconds();
         for (let i = round * perRound; i < Math.min(cases, (round + 1) * perRound); i += CONCURRENCY) {
           await Promise.all(
             Array.from({ length: Math.min(CONCURRENCY, cases - i) }, async (_, j) => {
               const n = i + j;
-              const iin = makeIin('850101', 3, n % 1000);
+              const iin = personIin(applicantOf(n, returningEvery));
               const who: Principal = { id: `citizen-${n}`, name: 'citizen', roles: ['applicant'], iin };
+              const timer = stages?.[kind];
+              const filingStarted = timer?.now();
               const filed = await services[kind].submit(who, {
                 serviceId: 'civil-service-testing',
                 channel: 'portal',
@@ -79,11 +99,14 @@ export const personalDataBench: BenchSuite = {
                 occurredAt: new Date('2015-09-15T04:00:00Z'),
               });
               if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
+              timer?.command(filed.accepted.caseId, filingStarted!);
+              const cancelStarted = timer?.now();
               const cancelled = await services[kind].cancel(who, filed.accepted.caseId, {
                 occurredAt: new Date('2015-09-15T09:00:00Z'),
                 reason: `причина отзыва заявителя ${n}`,
               });
               if (!cancelled.ok) throw new Error(JSON.stringify(cancelled.refusal));
+              timer?.command(filed.accepted.caseId, cancelStarted!);
               progress.tick();
             }),
           );
@@ -92,6 +115,7 @@ export const personalDataBench: BenchSuite = {
         seconds[kind] += roundSeconds[kind];
         const cpuUsed = process.cpuUsage(cpuStarted);
         cpuSeconds[kind] += (cpuUsed.user + cpuUsed.system) / 1e6;
+        mainCpuSeconds[kind] += mainThreadCpuSeconds() - mainCpuStarted;
       }
       roundRatios.push(roundSeconds.plain / roundSeconds.encrypted);
     }
@@ -99,11 +123,19 @@ export const personalDataBench: BenchSuite = {
     const acts = cases * 2;
     const commandDetail =
       `${cases} cases filed and cancelled, ${CONCURRENCY} at a time, through the command service on the embedded ` +
-      `log, plain and encrypted alternating in ${rounds} rounds; wall s encrypted ${seconds.encrypted.toFixed(2)} / ` +
+      `log, ${Math.round(100 / returningEvery)} % of filings by a returning applicant (${cases - Math.floor(cases / returningEvery)} people), ` +
+      `plain and encrypted alternating in ${rounds} rounds; wall s encrypted ${seconds.encrypted.toFixed(2)} / ` +
       `plain ${seconds.plain.toFixed(2)}, per-round ratios ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; ` +
       `CPU per act encrypted ${((cpuSeconds.encrypted / acts) * 1e6).toFixed(1)} µs / plain ` +
-      `${((cpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, CPU ratio ${(cpuSeconds.plain / cpuSeconds.encrypted).toFixed(2)}×`;
+      `${((cpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, CPU ratio ${(cpuSeconds.plain / cpuSeconds.encrypted).toFixed(2)}×` +
+      (Number.isNaN(mainCpuSeconds.plain)
+        ? ''
+        : `; main thread's CPU per act encrypted ${((mainCpuSeconds.encrypted / acts) * 1e6).toFixed(1)} µs / plain ` +
+          `${((mainCpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, ratio ${(mainCpuSeconds.plain / mainCpuSeconds.encrypted).toFixed(2)}×`);
     process.stderr.write(`personal data: commands: ${commandDetail}\n`);
+    if (stages)
+      for (const kind of KINDS)
+        process.stderr.write(`personal data: commands: ${kind}, mean wall µs per command: ${stages[kind].report()}\n`);
 
     await logs.plain.close();
     await logs.encrypted.close();
@@ -119,7 +151,7 @@ export const personalDataBench: BenchSuite = {
         unit: 'acts/s',
         better: 'higher',
         baseline: { name: 'without encryption', value: acts / seconds.plain },
-        target: { op: '>=', value: (0.9 * acts) / seconds.plain, text: '≥ 0.9× without' },
+        target: { op: '>=', value: (0.9 * acts) / seconds.plain, text: '≥ 0.9× without (issue 22, by rate)' },
         detail: commandDetail,
       },
       ...(rebuild ? [rebuild] : []),
@@ -197,7 +229,15 @@ async function rebuildFigure(ctx: BenchContext, reference: ReferenceData, master
     unit: 'events/s',
     better: 'higher',
     baseline: { name: 'the same rebuild without encryption', value: plainRate },
-    target: { op: '>=', value: 0.8 * plainRate, text: '≥ 0.8× without (issue 22)' },
+    target: {
+      op: '>=',
+      value: 0.8 * plainRate,
+      // The issue's figure is over 1M events; the default size (a tenth of BENCH_EVENTS) says so beside its verdict.
+      text:
+        events >= 1_000_000
+          ? '≥ 0.8× without (issue 22)'
+          : '≥ 0.8× without (issue 22 asks it over 1,000,000 events: BENCH_PD_EVENTS=1000000)',
+    },
     detail:
       `${generated.cases.toLocaleString('en-US')} cases, one data subject each, ${window.toLocaleString('en-US')} in flight at a time; ` +
       (keyCache.cacheEntries ? `key store caches ${keyCache.cacheEntries.toLocaleString('en-US')} subjects; ` : '') +
@@ -287,6 +327,110 @@ async function generateLogs(
     await logs.plain.close();
     await logs.encrypted.close();
   }
+}
+
+/**
+ * The calling thread's CPU seconds (user and system) from Linux's /proc/thread-self/stat, in clock ticks of 10 ms: a
+ * round of a second or more reads it to about 1 %. NaN where there is no such file.
+ */
+function mainThreadCpuSeconds(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime: the 14th and 15th fields of the line, the 12th and 13th after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Who files case n: the person numbered by the answer. Every `returningEvery`-th filing is by an earlier applicant (one
+ * picked by a fixed spread over those seen so far), the others by the next person not seen before. Civil-service
+ * applicants mostly file once and some come back (another test, a competition after the test), so most filings
+ * bring a new data subject; the bench's earlier population (1,000 people for every run's cases) made nine filings in
+ * ten of 3,000 reuse a subject, which a real day does not.
+ */
+export function applicantOf(n: number, returningEvery: number): number {
+  if (!(returningEvery >= 2))
+    throw new Error('BENCH_PD_RETURNING_EVERY: a whole number from 2 (every filing by a new person: a large one)');
+  const newPeople = n + 1 - Math.floor((n + 1) / returningEvery);
+  return (n + 1) % returningEvery === 0 ? (n * 7_919) % newPeople : newPeople - 1;
+}
+
+/** A distinct valid IIN for each person number: a birth date per number (1960 on), then a serial per 20,000 days. */
+export function personIin(person: number): string {
+  const born = new Date(Date.UTC(1960, 0, 1) + (person % 20_000) * 86_400_000);
+  const yymmdd = born.toISOString().slice(2, 10).replace(/-/g, '');
+  // makeIin takes the first serial from here with a valid check digit; 25 apart, two people never meet.
+  return makeIin(yymmdd, 3, Math.floor(person / 20_000) * 25);
+}
+
+/**
+ * With BENCH_PD_STAGES=1, each command's wall time split by stage: the vault's protect (the key store's claim and
+ * the fields' encryption), the log's append (the writer thread's commit and fsync), the wait after the append for
+ * the key store's commit of the claim and the link, and the rest (loading and deciding the case, sealing, answering).
+ * Means over the run, so a round-to-round swing can be put down to the stage it comes from. The wrappers cost both
+ * kinds alike (a Proxy call per append, a few clock reads), so the headline run leaves them out.
+ */
+function stageTimer() {
+  const now = () => Number(process.hrtime.bigint()) / 1e3;
+  const totals = { protect: 0, append: 0, storedWait: 0, total: 0, commands: 0 };
+  const appendDone = new Map<string, number>();
+  const storedDone = new Map<string, number>();
+  return {
+    now,
+    log(log: EventLog): EventLog {
+      return new Proxy(log, {
+        get(target, property) {
+          if (property !== 'append') {
+            const value = Reflect.get(target, property, target) as unknown;
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          }
+          return async (...args: Parameters<EventLog['append']>) => {
+            const started = now();
+            try {
+              return await target.append(...args);
+            } finally {
+              const done = now();
+              totals.append += done - started;
+              appendDone.set(args[0], done);
+            }
+          };
+        },
+      });
+    },
+    vault(vault: PersonalDataProtection): PersonalDataProtection {
+      return {
+        async protect(caseId, applicantIin, events, at) {
+          const started = now();
+          const protectedActs = await vault.protect(caseId, applicantIin, events, at);
+          totals.protect += now() - started;
+          const stored = protectedActs.stored.then(() => void storedDone.set(caseStreamId(caseId), now()));
+          return { events: protectedActs.events, stored };
+        },
+        open: (recorded, access) => vault.open(recorded, access),
+      };
+    },
+    /** A command on the case answered now, begun at `started`. */
+    command(caseId: string, started: number): void {
+      const streamId = caseStreamId(caseId);
+      const appended = appendDone.get(streamId);
+      const stored = storedDone.get(streamId);
+      if (appended !== undefined && stored !== undefined) totals.storedWait += Math.max(0, stored - appended);
+      appendDone.delete(streamId);
+      storedDone.delete(streamId);
+      totals.total += now() - started;
+      totals.commands++;
+    },
+    report(): string {
+      const per = (x: number) => (x / Math.max(1, totals.commands)).toFixed(1);
+      const rest = totals.total - totals.protect - totals.append - totals.storedWait;
+      return (
+        `total ${per(totals.total)} = protect ${per(totals.protect)} + append ${per(totals.append)} + ` +
+        `wait for the key store's commit ${per(totals.storedWait)} + rest ${per(rest)} (${totals.commands} commands)`
+      );
+    },
+  };
 }
 
 /** When the generator's subjects are claimed: the key store records it. */

@@ -6,7 +6,7 @@
  * AES-256-GCM under the data subject's key; iv, ct and tag are base64url; the plaintext is the field's JSON value.
  * The additional authenticated data binds the ciphertext to where it stands (case, event type, field), so an
  * envelope copied into another event or field does not decrypt. The kid names the subject, never the person: it is a
- * random id the key store maps to a key. One envelope per field keeps the event's shape (every other field stays
+ * random id (UUID v7 from the embedded store: the time the key was made, then random bits) the key store maps to a key. One envelope per field keeps the event's shape (every other field stays
  * readable to auditors and projections) and lets each field be erased to its own placeholder. Pure.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { newDataKey } from '../domain/key-wrapping';
 import { MasterKeyMismatchError } from './key-store.port';
 import { KEY_STORE_FILE, SqliteKeyStore } from './sqlite-key-store';
@@ -113,5 +114,45 @@ describe('the embedded key store (keys.db)', () => {
     expect((await reopened.keysOf([subject.kid])).get(subject.kid)).toEqual(subject.key);
     expect(reopened.blindIndexKey).toEqual(blind);
     await reopened.close();
+  });
+
+  it('keys made after a rotation (a new group of pool keys) are wrapped by the new master key', async () => {
+    const [oldMaster, newMaster] = [newDataKey(), newDataKey()];
+    const store = SqliteKeyStore.open(dir, oldMaster);
+    await store.subjectForCase('idx-0', 'case-0', new Date());
+    await store.rotate(newMaster);
+    // More new subjects than one group of pool keys: some are made after the rotation.
+    const subjects = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => store.subjectForCase(`idx-${i + 1}`, `case-${i + 1}`, new Date())),
+    );
+    await store.close();
+    const reopened = SqliteKeyStore.open(dir, newMaster);
+    const keys = await reopened.keysOf(subjects.map((s) => s.kid));
+    expect(subjects.filter((s) => !keys.get(s.kid)?.equals(s.key))).toEqual([]);
+    await reopened.close();
+  });
+
+  it("a filing's claim waits while another connection holds the write lock, without failing, and is committed once it is released", async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    // The pool holds keys made ahead: the filing below takes one without writing.
+    await store.subjectForCase('idx-0', 'case-0', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    other.exec('BEGIN IMMEDIATE');
+    const claimed = await store.claimForCase('idx-1', 'case-1', new Date());
+    let settled: string | null = null;
+    claimed.stored.then(
+      () => (settled = 'stored'),
+      (error: Error) => (settled = error.message),
+    );
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBeNull();
+    other.exec('COMMIT');
+    await claimed.stored;
+    expect(settled).toBe('stored');
+    expect(other.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get('case-1')).toBe(
+      claimed.kid,
+    );
+    other.close();
+    await store.close();
   });
 });
