@@ -102,7 +102,7 @@ describe('the service on the embedded default', () => {
         }),
         expect.objectContaining({
           name: 'compliance',
-          version: 5,
+          version: 6,
           state: 'live',
           checkpoint: position,
           lagEvents: 0,
