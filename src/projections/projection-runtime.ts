@@ -783,6 +783,7 @@ class ProjectionRunner {
           workMs: worked,
           oldestRecordedAt: batch[0]!.recordedAt,
           head,
+          headNow: () => this.log.headPosition(),
         });
         if (batchSize < this.sizes.catchUpBatchSize && batch.length >= batchSize) {
           // A full batch while following the log: it ran ahead (a burst of commands). Caught up in large batches.

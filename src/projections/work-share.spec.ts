@@ -71,6 +71,51 @@ describe('WorkShare: when projections rest, and for how long', () => {
     expect(waits).toEqual([120]);
   });
 
+  it('ends a rest as soon as the log stops growing, for every projection resting: a burst over is not waited out', async () => {
+    let monotonic = 1_000;
+    let head = 0;
+    const waits: number[] = [];
+    const ws = new WorkShare({
+      share: 0.1,
+      monotonic: () => monotonic,
+      sleep: async (ms) => {
+        waits.push(ms);
+        monotonic += ms;
+      },
+    });
+    const headNow = async () => head;
+    // A burst: 20,000 events a second for 0.5 s; a batch of 1,000 events took 1 s, so it rests 9 s.
+    const done = (over: Partial<BatchDone> = {}): BatchDone => ({
+      projection: 'p',
+      events: 1_000,
+      workMs: 1_000,
+      oldestRecordedAt: new Date(),
+      head,
+      headNow,
+      ...over,
+    });
+    await ws.after(done());
+    monotonic += 500;
+    head += 10_000;
+    // The log goes on growing for the first two slices of the rest, then the burst ends.
+    let slices = 0;
+    const resting = ws.after(
+      done({
+        headNow: async () => {
+          slices += 1;
+          if (slices <= 2) head += 5_000;
+          return head;
+        },
+      }),
+    );
+    await resting;
+    expect(waits).toEqual([250, 250, 250]);
+    expect(ws.fallingBehind()).toBe(false);
+    // Another projection's batch right after it starts at once: the shared rest ended with the burst.
+    await ws.after(done({ projection: 'q', workMs: 10 }));
+    expect(waits).toEqual([250, 250, 250]);
+  });
+
   it('never rests on events recorded before its window (a burst longer than that, a catch-up after a start, a rebuild): the lag stays bounded', async () => {
     const { ws, waits, batch } = harness(0.25, 60_000);
     await ws.after(batch());
