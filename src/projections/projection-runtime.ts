@@ -755,6 +755,8 @@ class ProjectionRunner {
             ops,
             checkpoint: { projection: this.key, position: last, eventId: lastEvent.id },
             fence: this.fence,
+            // Nobody reads a build before the switch: its change records would serve no reader's copy.
+            ...(this.building ? { unreadPrefix: physicalCollection(this.projection.name, this.build, '') } : {}),
           }),
         );
         this.keep(ops);
