@@ -108,7 +108,9 @@ export class WorkShare {
       left -= slice;
       if (left <= 0 || this.stopped) return;
       const now = this.monotonic();
-      const current = await headNow();
+      // A log that does not answer now leaves the rest as it was decided.
+      const current = await headNow().catch(() => null);
+      if (current === null) continue;
       // A slept slice is at least as long as asked (a clock under test may not move at all).
       this.growthPerMs = Math.max(0, current - sample.head) / Math.max(now - sample.at, slice);
       sample = { at: now, head: current };
