@@ -116,6 +116,36 @@ describe('WorkShare: when projections rest, and for how long', () => {
     expect(waits).toEqual([250, 250, 250]);
   });
 
+  it("does not count the process's own appends (its deadline scheduler's) as growth to rest for", async () => {
+    let appended = 0;
+    const waits: number[] = [];
+    let monotonic = 1_000;
+    const ws = new WorkShare({
+      share: 0.25,
+      monotonic: () => monotonic,
+      sleep: async (ms) => void waits.push(ms),
+      ownAppends: () => appended,
+    });
+    const done = (head: number): BatchDone => ({
+      projection: 'p',
+      events: 100,
+      workMs: 40,
+      oldestRecordedAt: new Date(),
+      head,
+    });
+    await ws.after(done(0));
+    // 5,000 events in 0.5 s, all of them appended by this process: nothing to rest for.
+    monotonic += 500;
+    appended += 5_000;
+    await ws.after(done(5_000));
+    expect(ws.fallingBehind()).toBe(false);
+    expect(waits).toEqual([]);
+    // The same growth from commands coming in: it rests.
+    monotonic += 500;
+    await ws.after(done(10_000));
+    expect(waits).toEqual([120]);
+  });
+
   it('never rests on events recorded before its window (a burst longer than that, a catch-up after a start, a rebuild): the lag stays bounded', async () => {
     const { ws, waits, batch } = harness(0.25, 60_000);
     await ws.after(batch());

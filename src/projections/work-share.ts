@@ -24,6 +24,11 @@ export interface WorkShareOptions {
   /** Wall-clock milliseconds, to compare with when events were recorded. */
   wallClock?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Events the process itself has appended so far (its deadline scheduler's warnings and breaches): not commands coming
+   * in, so not growth to rest for. They were what kept the projections resting after a burst of filings of past cases.
+   */
+  ownAppends?: () => number;
 }
 
 /** What a projection says of a batch it has stored. */
@@ -56,6 +61,7 @@ export class WorkShare {
   private readonly monotonic: () => number;
   private readonly wallClock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly ownAppends: () => number;
   private nextStart = 0;
   private stopped = false;
   private readonly sleeping = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
@@ -75,6 +81,7 @@ export class WorkShare {
     this.monotonic = options.monotonic ?? (() => performance.now());
     this.wallClock = options.wallClock ?? (() => Date.now());
     this.sleep = options.sleep ?? ((ms) => this.sleepUntilStopped(ms));
+    this.ownAppends = options.ownAppends ?? (() => 0);
   }
 
   /** Called by a projection after each stored batch; resolves when the next batch may start. */
@@ -100,7 +107,7 @@ export class WorkShare {
    * A rest of nine times a 20,000-event batch was otherwise waited out whole after the burst had ended.
    */
   private async rest(ms: number, head: number, headNow: () => Promise<number>): Promise<void> {
-    let sample = { at: this.monotonic(), head };
+    let sample = { at: this.monotonic(), head: head - this.ownAppends() };
     for (let left = ms; left > 0 && !this.stopped;) {
       const slice = Math.min(REST_SLICE_MS, left);
       await this.sleep(slice);
@@ -109,8 +116,9 @@ export class WorkShare {
       if (left <= 0 || this.stopped) return;
       const now = this.monotonic();
       // A log that does not answer now leaves the rest as it was decided.
-      const current = await headNow().catch(() => null);
-      if (current === null) continue;
+      const headThen = await headNow().catch(() => null);
+      if (headThen === null) continue;
+      const current = headThen - this.ownAppends();
       // A slept slice is at least as long as asked (a clock under test may not move at all).
       this.growthPerMs = Math.max(0, current - sample.head) / Math.max(now - sample.at, slice);
       sample = { at: now, head: current };
@@ -148,14 +156,16 @@ export class WorkShare {
         previous === undefined ? cost : previous + COST_WEIGHT * (cost - previous),
       );
     }
+    // The log's growth from others than this process: the head less what it appended itself.
+    const head = batch.head - this.ownAppends();
     if (!this.rateSample) {
-      this.rateSample = { at: now, head: batch.head };
+      this.rateSample = { at: now, head };
       return;
     }
     const elapsed = now - this.rateSample.at;
     if (elapsed < RATE_WINDOW_MS) return;
-    this.growthPerMs = Math.max(0, batch.head - this.rateSample.head) / elapsed;
-    this.rateSample = { at: now, head: batch.head };
+    this.growthPerMs = Math.max(0, head - this.rateSample.head) / elapsed;
+    this.rateSample = { at: now, head };
   }
 
   private sleepUntilStopped(ms: number): Promise<void> {
