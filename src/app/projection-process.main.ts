@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { Logger } from 'pino';
 import { openEventLog } from '../modules/event-log/open-event-log';
+import type { EventLog } from '../modules/event-log/event-log.port';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 import { openReadStore } from '../modules/read-store/open-read-store';
@@ -89,10 +90,24 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   );
   const store = await openReadStore(config.readStore);
   const keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
+  // What the deadline scheduler appends through this process's own connection is counted apart: not commands.
+  let ownAppends = 0;
+  const schedulerLog = new Proxy(log, {
+    get: (target, property, receiver) => {
+      if (property === 'append')
+        return async (...args: Parameters<EventLog['append']>) => {
+          const result = await target.append(...args);
+          ownAppends += args[1].length;
+          return result;
+        };
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
   // The API shares this machine: while commands come in faster than projections can follow, take only PROJECTION_SHARE of the time.
   const runtime = new ProjectionRuntime(log, store, allProjections(reference, new PersonalDataVault(keys)), {
     logger,
-    workShare: new WorkShare({ share: config.projectionShare }),
+    workShare: new WorkShare({ share: config.projectionShare, ownAppends: () => ownAppends }),
     // The role lock is held: a lease left by a projection process killed outright is taken at once.
     lease: { takeOverAtStart: lock !== null },
     onStorageFull: (detail) => send({ type: 'read-store-full', detail }),
@@ -100,7 +115,7 @@ async function start(config: AppConfig): Promise<() => Promise<void>> {
   await runtime.start();
   const scheduler = config.deadlineScheduler
     ? startDeadlineScheduler({
-        log,
+        log: schedulerLog,
         catalog: reference.catalog,
         calendar: reference.calendar,
         dataDir: config.dataDir,

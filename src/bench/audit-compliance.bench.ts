@@ -136,7 +136,15 @@ export const auditComplianceBench: BenchSuite = {
 
       results.push(...(await summaryFigures(queries, rows.db, reference, rows.count)));
       rows.db.close();
-      results.push(await rebuildAllFigure(log, store, reference, head, baseline.seconds, ctx));
+      // As `rebuild --all` runs it, in a process of its own: in this one the summaries' parsed SLA rows and the
+      // generator's garbage stay in the heap, and every major collection of the rebuild walks them.
+      const rebuilt = await inChild({
+        kind: 'rebuild-all',
+        workDir: ctx.workDir,
+        head,
+        baselineSeconds: baseline.seconds,
+      });
+      results.push(rebuilt.result!);
       results.push({
         name: 'compliance projection catch-up (generated log)',
         value: head / projectSeconds,
@@ -209,7 +217,7 @@ export async function startProfile(): Promise<{ stop(file: string): Promise<void
  * Every read model the service runs rebuilt from the first event over one read of the log, each beside its live build
  * and switched at its end (the `rebuild --all` command's work), with progress.
  */
-async function rebuildAllFigure(
+export async function rebuildAllFigure(
   log: EventLog,
   store: ReadStore,
   reference: ReferenceData,
@@ -284,7 +292,7 @@ async function rebuildAllFigure(
     better: 'lower',
     baseline: { name: 'the in-memory domain baseline over the same log', value: baselineSeconds },
     target: { op: '<=', value: limit, text: `≤ ${limit.toFixed(1)} s (60 s per million)` },
-    detail: `${((seconds * 1_000_000) / head).toFixed(1)} s per million events (target 60); switched: ${each.join(', ')}; ${cpuText(cpu, seconds)} (every thread), ${threadsText(threadsUsed)}${oneThread}${sequential}`,
+    detail: `${((seconds * 1_000_000) / head).toFixed(1)} s per million events (target 60); switched: ${each.join(', ')}; ${cpuText(cpu, seconds)} (every thread, in a process of its own as rebuild --all runs), ${threadsText(threadsUsed)}${oneThread}${sequential}`,
   };
 }
 

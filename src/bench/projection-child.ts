@@ -1,7 +1,8 @@
 /**
  * One timed figure of the audit-compliance suite in a process of its own, as the service runs its projections (the
- * projection process, the worker): a projection's catch-up, or the in-memory domain baseline (in a process of its own
- * as well, so the ratio compares like with like). The suite forks this file with one task; the figure comes back over
+ * projection process, the worker): a projection's catch-up, the rebuild of every read model (as `rebuild --all` runs,
+ * a command's process), or the in-memory domain baseline (in a process of its own as well, so the ratio compares like
+ * with like). The suite forks this file with one task; the figure comes back over
  * IPC, with the CPU time of this process alone.
  */
 import 'reflect-metadata';
@@ -13,11 +14,13 @@ import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-st
 import { casesProjection } from '../modules/cases/projections/cases.projection';
 import { complianceProjection } from '../modules/compliance/compliance.projection';
 import { consoleProgress } from './bench-kit';
-import { catchUp, inMemoryFold } from './audit-compliance.bench';
+import { catchUp, inMemoryFold, rebuildAllFigure } from './audit-compliance.bench';
+import type { BenchResult } from './bench-kit';
 
 export type ChildTask =
   | { kind: 'baseline'; workDir: string }
-  | { kind: 'catch-up'; projection: 'cases' | 'compliance'; workDir: string; head: number };
+  | { kind: 'catch-up'; projection: 'cases' | 'compliance'; workDir: string; head: number }
+  | { kind: 'rebuild-all'; workDir: string; head: number; baselineSeconds: number };
 
 export interface ChildFigure {
   seconds: number;
@@ -26,6 +29,8 @@ export interface ChildFigure {
   cases?: number;
   rows?: number;
   slices?: number;
+  /** The rebuild's figure, whole. */
+  result?: BenchResult;
 }
 
 async function run(task: ChildTask): Promise<ChildFigure> {
@@ -45,8 +50,12 @@ async function run(task: ChildTask): Promise<ChildFigure> {
   const log = openSqliteEventLog({ file: join(task.workDir, 'events.db') });
   const store = openSqliteReadStore({ file: join(task.workDir, 'read.db') });
   try {
-    const projection = task.projection === 'cases' ? casesProjection(reference) : complianceProjection(reference);
     const ctx = { events: 0, samples: 0, workDir: task.workDir, progress: consoleProgress };
+    if (task.kind === 'rebuild-all') {
+      const result = await rebuildAllFigure(log, store, reference, task.head, task.baselineSeconds, ctx);
+      return { seconds: result.value, cpuSeconds: cpuSeconds(), result };
+    }
+    const projection = task.projection === 'cases' ? casesProjection(reference) : complianceProjection(reference);
     const started = process.cpuUsage();
     const { seconds } = await catchUp(log, store, projection, task.head, ctx);
     const used = process.cpuUsage(started);

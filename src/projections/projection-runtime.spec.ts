@@ -62,6 +62,7 @@ describe('projection runtime', () => {
       lease?: { holder: string; ttlMs: number };
       keptDocuments?: number;
       catchUpBatchSize?: number;
+      buildBatchSize?: number;
     } = {},
   ): ProjectionRuntime {
     const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
@@ -72,6 +73,7 @@ describe('projection runtime', () => {
       ...(options.retiredBuildGraceMs !== undefined ? { retiredBuildGraceMs: options.retiredBuildGraceMs } : {}),
       ...(options.keptDocuments !== undefined ? { keptDocuments: options.keptDocuments } : {}),
       ...(options.catchUpBatchSize !== undefined ? { catchUpBatchSize: options.catchUpBatchSize } : {}),
+      ...(options.buildBatchSize !== undefined ? { buildBatchSize: options.buildBatchSize } : {}),
     });
     runtimes.push(r);
     return r;
@@ -513,6 +515,28 @@ describe('projection runtime', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a build readers are not switched to yet is written in build batches; the live model catches up in catch-up batches', async () => {
+    await appendMany(95);
+    const r = runtime([counter('counts')], 10, undefined, { catchUpBatchSize: 20, buildBatchSize: 50 });
+    await r.start();
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await models.waitFor('counts', 95, 5000);
+    const rebuilt: number[] = [];
+    await r.rebuild('counts', (p) => rebuilt.push(p.position));
+    expect(rebuilt).toEqual([50, 95]);
+    // The live build, stopped 40 events behind, catches up in batches of 20 once it starts again.
+    await r.stop();
+    const last = await appendMany(40);
+    const caughtUp: number[] = [];
+    const again = runtime([counter('counts')], 10, undefined, { catchUpBatchSize: 20, buildBatchSize: 50 });
+    again.events.on('projected', (p: { position: number }) => caughtUp.push(p.position));
+    await again.start();
+    await models.waitFor('counts', last, 5000);
+    expect(caughtUp).toEqual([115, 135]);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
+    expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(135);
   });
 
   it('rebuild() builds a fresh generation from the first event, reporting progress, and switches', async () => {

@@ -46,6 +46,13 @@ export interface RuntimeOptions {
    */
   catchUpBatchSize?: number;
   /**
+   * Events per batch while a projection writes a build readers have not been switched to (a rebuild, a new version's
+   * first build): no reader watches it move, so a batch may be larger still, and its documents, rollup slices and
+   * checkpoint are written once for more events. Memory: a shared read holds two batches of decoded events.
+   * @defaultValue 50000, or `catchUpBatchSize` (else `batchSize`) when that is given
+   */
+  buildBatchSize?: number;
+  /**
    * Documents a projection wrote, kept parsed between its batches (the most recently written), so the next batch that
    * touches them (a rollup, an open case) neither reads nor parses them again. Only the runner holding the projection's
    * lease writes its build, so what it wrote is what the store holds; the copy is dropped whenever the runner starts
@@ -93,8 +100,9 @@ export const PROJECTION_LEASE_TTL_MS = 15_000;
 /** See RuntimeOptions.retry. */
 export const PROJECTION_RETRY = { initialMs: 1_000, maxMs: 30_000 };
 
-/** See RuntimeOptions.catchUpBatchSize and keptDocuments. */
+/** See RuntimeOptions.catchUpBatchSize, buildBatchSize and keptDocuments. */
 export const CATCH_UP_BATCH_SIZE = 20_000;
+export const BUILD_BATCH_SIZE = 50_000;
 export const KEPT_DOCUMENTS = 20_000;
 
 /** See RuntimeOptions.retiredBuildGraceMs. */
@@ -158,12 +166,15 @@ export class ProjectionRuntime {
   ) {
     this.registry = new ProjectionRegistry(store);
     const batchSize = options.batchSize ?? 1000;
-    // A runtime given its batch size keeps it for catch-ups too unless told otherwise (tests count its checkpoints).
+    // A runtime given its batch size keeps it for catch-ups and builds too unless told otherwise (tests count its
+    // checkpoints).
     const catchUpBatchSize =
       options.catchUpBatchSize ?? (options.batchSize === undefined ? CATCH_UP_BATCH_SIZE : batchSize);
+    const buildBatchSize = options.buildBatchSize ?? options.catchUpBatchSize ?? options.batchSize ?? BUILD_BATCH_SIZE;
     this.sizes = {
       batchSize,
       catchUpBatchSize: Math.max(batchSize, catchUpBatchSize),
+      buildBatchSize: Math.max(batchSize, catchUpBatchSize, buildBatchSize),
       keptDocuments: options.keptDocuments ?? KEPT_DOCUMENTS,
     };
     this.graceMs = options.retiredBuildGraceMs ?? RETIRED_BUILD_GRACE_MS;
@@ -270,6 +281,7 @@ export class ProjectionRuntime {
           options: {
             batchSize: this.sizes.batchSize,
             catchUpBatchSize: this.sizes.catchUpBatchSize,
+            buildBatchSize: this.sizes.buildBatchSize,
             keptDocuments: this.sizes.keptDocuments,
             retiredBuildGraceMs: this.graceMs,
             ...(this.options.retry ? { retry: this.options.retry } : {}),
@@ -410,6 +422,7 @@ class StoreReadError extends Error {
 interface RunnerSizes {
   batchSize: number;
   catchUpBatchSize: number;
+  buildBatchSize: number;
   keptDocuments: number;
 }
 
@@ -706,7 +719,9 @@ class ProjectionRunner {
     // What was kept from an earlier run may not be what the store holds now (another runner had the lease meanwhile).
     this.kept.clear();
     // A runner far behind takes large batches until it reaches the head; following the log, its batches are what is new.
-    let batchSize = head - position > this.sizes.batchSize ? this.sizes.catchUpBatchSize : this.sizes.batchSize;
+    // A build readers do not see yet goes in the largest batches (RuntimeOptions.buildBatchSize).
+    const largeBatch = this.building ? this.sizes.buildBatchSize : this.sizes.catchUpBatchSize;
+    let batchSize = head - position > this.sizes.batchSize ? largeBatch : this.sizes.batchSize;
     subscribe: for (;;) {
       this.subscription = this.log.subscribeToAll({ after: position, maxBatchSize: batchSize });
       for await (const batch of this.subscription) {
@@ -740,6 +755,8 @@ class ProjectionRunner {
             ops,
             checkpoint: { projection: this.key, position: last, eventId: lastEvent.id },
             fence: this.fence,
+            // Nobody reads a build before the switch: its change records would serve no reader's copy.
+            ...(this.building ? { unreadPrefix: physicalCollection(this.projection.name, this.build, '') } : {}),
           }),
         );
         this.keep(ops);
@@ -783,10 +800,11 @@ class ProjectionRunner {
           workMs: worked,
           oldestRecordedAt: batch[0]!.recordedAt,
           head,
+          headNow: () => this.log.headPosition(),
         });
         if (batchSize < this.sizes.catchUpBatchSize && batch.length >= batchSize) {
           // A full batch while following the log: it ran ahead (a burst of commands). Caught up in large batches.
-          batchSize = this.sizes.catchUpBatchSize;
+          batchSize = this.building ? this.sizes.buildBatchSize : this.sizes.catchUpBatchSize;
           await this.subscription.stop();
           continue subscribe;
         }

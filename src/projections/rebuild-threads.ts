@@ -40,6 +40,7 @@ export interface RebuildThreadsOptions {
 export interface RebuildThreadRuntimeOptions {
   batchSize?: number;
   catchUpBatchSize?: number;
+  buildBatchSize?: number;
   keptDocuments?: number;
   retiredBuildGraceMs?: number;
   retry?: { initialMs: number; maxMs: number };

@@ -71,6 +71,81 @@ describe('WorkShare: when projections rest, and for how long', () => {
     expect(waits).toEqual([120]);
   });
 
+  it('ends a rest as soon as the log stops growing, for every projection resting: a burst over is not waited out', async () => {
+    let monotonic = 1_000;
+    let head = 0;
+    const waits: number[] = [];
+    const ws = new WorkShare({
+      share: 0.1,
+      monotonic: () => monotonic,
+      sleep: async (ms) => {
+        waits.push(ms);
+        monotonic += ms;
+      },
+    });
+    const headNow = async () => head;
+    // A burst: 20,000 events a second for 0.5 s; a batch of 1,000 events took 1 s, so it rests 9 s.
+    const done = (over: Partial<BatchDone> = {}): BatchDone => ({
+      projection: 'p',
+      events: 1_000,
+      workMs: 1_000,
+      oldestRecordedAt: new Date(),
+      head,
+      headNow,
+      ...over,
+    });
+    await ws.after(done());
+    monotonic += 500;
+    head += 10_000;
+    // The log goes on growing for the first two slices of the rest, then the burst ends.
+    let slices = 0;
+    const resting = ws.after(
+      done({
+        headNow: async () => {
+          slices += 1;
+          if (slices <= 2) head += 5_000;
+          return head;
+        },
+      }),
+    );
+    await resting;
+    expect(waits).toEqual([250, 250, 250]);
+    expect(ws.fallingBehind()).toBe(false);
+    // Another projection's batch right after it starts at once: the shared rest ended with the burst.
+    await ws.after(done({ projection: 'q', workMs: 10 }));
+    expect(waits).toEqual([250, 250, 250]);
+  });
+
+  it("does not count the process's own appends (its deadline scheduler's) as growth to rest for", async () => {
+    let appended = 0;
+    const waits: number[] = [];
+    let monotonic = 1_000;
+    const ws = new WorkShare({
+      share: 0.25,
+      monotonic: () => monotonic,
+      sleep: async (ms) => void waits.push(ms),
+      ownAppends: () => appended,
+    });
+    const done = (head: number): BatchDone => ({
+      projection: 'p',
+      events: 100,
+      workMs: 40,
+      oldestRecordedAt: new Date(),
+      head,
+    });
+    await ws.after(done(0));
+    // 5,000 events in 0.5 s, all of them appended by this process: nothing to rest for.
+    monotonic += 500;
+    appended += 5_000;
+    await ws.after(done(5_000));
+    expect(ws.fallingBehind()).toBe(false);
+    expect(waits).toEqual([]);
+    // The same growth from commands coming in: it rests.
+    monotonic += 500;
+    await ws.after(done(10_000));
+    expect(waits).toEqual([120]);
+  });
+
   it('never rests on events recorded before its window (a burst longer than that, a catch-up after a start, a rebuild): the lag stays bounded', async () => {
     const { ws, waits, batch } = harness(0.25, 60_000);
     await ws.after(batch());

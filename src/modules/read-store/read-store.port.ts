@@ -62,6 +62,12 @@ export interface WriteBatch {
    * nothing and gets LeaseLostError.
    */
   fence?: { lease: string; token: number };
+  /**
+   * The prefix of the collections of a build no reader has been switched to yet (the projection runtime's build under
+   * way): a store may keep, for them, less of what keeps readers' copies of a collection up to date (the embedded
+   * store records one change per collection and batch instead of one per document; a reader then reads it whole).
+   */
+  unreadPrefix?: string;
 }
 
 /**

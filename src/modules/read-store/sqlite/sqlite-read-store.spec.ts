@@ -218,6 +218,51 @@ describe('sqlite read store', () => {
     await Promise.all([writer.close(), reader.close(), late.close()]);
   });
 
+  it("a build written with one change per batch (unreadPrefix) is read whole by any reader, before the switch or after, which then follows its changes; other collections keep each document's", async () => {
+    const file = join(dir, 'unread.db');
+    const writer = openSqliteReadStore({ file });
+    const reader = openSqliteReadStore({ file });
+    const upsert = (collection: string, id: string, n: number) => ({
+      op: 'upsert' as const,
+      collection,
+      doc: { _id: id, n },
+    });
+    // The reader already follows a live collection; the build's batches carry a checkpoint document outside the build.
+    await writer.write({ ops: [upsert('_checkpoint-events', 'p.v1.g2', 0)] });
+    expect(await reader.collection('_checkpoint-events').count()).toBe(1);
+    for (let i = 0; i < 3; i++)
+      await writer.write({
+        ops: [
+          upsert('p.v1.g2.cases', `a${i}`, i),
+          upsert('p.v1.g2.cases', 'b', i),
+          upsert('_checkpoint-events', 'p.v1.g2', i),
+        ],
+        unreadPrefix: 'p.v1.g2.',
+      });
+    // A reader of the build before its switch (a tool, a test) follows it too.
+    expect(await reader.collection('p.v1.g2.cases').count()).toBe(4);
+    await writer.write({ ops: [{ op: 'delete', collection: 'p.v1.g2.cases', id: 'a0' }], unreadPrefix: 'p.v1.g2.' });
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare("SELECT count(*) FROM changes WHERE collection = 'p.v1.g2.cases'").pluck().get()).toBe(4);
+    expect(raw.prepare("SELECT count(*) FROM changes WHERE collection = '_checkpoint-events'").pluck().get()).toBe(3);
+    raw.close();
+    expect(await reader.collection('_checkpoint-events').find({})).toEqual([{ _id: 'p.v1.g2', n: 2 }]);
+    // Switched: the reader's first look reads the build whole, then follows its change records.
+    expect(await reader.collection('p.v1.g2.cases').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a1', n: 1 },
+      { _id: 'a2', n: 2 },
+      { _id: 'b', n: 2 },
+    ]);
+    await writer.write({
+      ops: [upsert('p.v1.g2.cases', 'b', 9), { op: 'delete', collection: 'p.v1.g2.cases', id: 'a1' }],
+    });
+    expect(await reader.collection('p.v1.g2.cases').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a2', n: 2 },
+      { _id: 'b', n: 9 },
+    ]);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
   it('the change mark moves with every commit of another connection, one right after another, and stands while nothing is written', async () => {
     const file = join(dir, 'marks.db');
     const writer = openSqliteReadStore({ file });

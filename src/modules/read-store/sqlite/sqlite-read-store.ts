@@ -99,6 +99,12 @@ const MIGRATIONS = [
 /** The page size of a new read-store file. */
 export const READ_STORE_PAGE_SIZE = 16_384;
 
+/**
+ * The id of a change that stands for every change of its collection in one write (a build no reader is switched to yet,
+ * WriteBatch.unreadPrefix): a reader that meets it reads the collection whole. No document has an empty id.
+ */
+const WHOLE_COLLECTION_CHANGED = '';
+
 /** Changes kept (the newest); a reader whose copy of a collection is older than all of them reads it whole. */
 export const DEFAULT_CHANGES_KEPT = 200_000;
 
@@ -331,19 +337,14 @@ export class SqliteReadStore implements ReadStore {
 
   private refreshInSnapshot(name: string, cache: CollectionCache): void {
     const changesAfter = Number(this.changesAfter.get());
-    if (cache.seq < changesAfter) {
-      // Older than every change still kept: read the collection as it is.
-      cache.docs = new Map();
-      for (const row of this.wholeCollection.iterate(name)) {
-        cache.docs.set(row.id, JSON.parse(row.doc) as ReadDocument);
-        cache.seq = row.seq;
-      }
-      cache.seq = Math.max(cache.seq, changesAfter);
-      for (const index of cache.indexes) index.rebuild(cache.docs.values());
-    }
+    // Older than every change still kept: read the collection as it is.
+    if (cache.seq < changesAfter) this.readWhole(name, cache, changesAfter);
     const changed: { id: string; doc: ReadDocument | null }[] = [];
+    let wholeChanged = false;
     for (const row of this.changedSince.iterate(name, cache.seq)) {
-      if (row.doc === null) {
+      if (row.id === WHOLE_COLLECTION_CHANGED) {
+        wholeChanged = true;
+      } else if (row.doc === null) {
         cache.docs.delete(row.id);
         changed.push({ id: row.id, doc: null });
       } else if (row.current === row.seq) {
@@ -353,6 +354,8 @@ export class SqliteReadStore implements ReadStore {
       }
       cache.seq = row.seq;
     }
+    // The snapshot's whole collection holds every change up to its last one, those without a record of their own too.
+    if (wholeChanged) return this.readWhole(name, cache, Math.max(changesAfter, cache.seq));
     if (changed.length === 0 || cache.indexes.length === 0) return;
     // Each change moves an entry of a sorted array; past a share of the collection, sorting it again is cheaper.
     if (changed.length > Math.max(64, cache.docs.size / 16)) {
@@ -365,6 +368,16 @@ export class SqliteReadStore implements ReadStore {
         else index.put(doc);
       }
     }
+  }
+
+  private readWhole(name: string, cache: CollectionCache, seenUpTo: number): void {
+    cache.docs = new Map();
+    for (const row of this.wholeCollection.iterate(name)) {
+      cache.docs.set(row.id, JSON.parse(row.doc) as ReadDocument);
+      cache.seq = row.seq;
+    }
+    cache.seq = Math.max(cache.seq, seenUpTo);
+    for (const index of cache.indexes) index.rebuild(cache.docs.values());
   }
 
   async write(batch: WriteBatch): Promise<void> {
@@ -394,14 +407,19 @@ export class SqliteReadStore implements ReadStore {
       if (stored && stored.position >= batch.checkpoint.position) return;
     }
     let seq = Number(this.readSeq.get()!.value);
+    const unread = batch.unreadPrefix;
+    let wholeChanged: Set<string> | null = null;
     for (const op of batch.ops) {
       seq++;
       const written =
         op.op === 'upsert'
           ? this.upsertDoc.run(op.collection, op.doc._id, JSON.stringify(op.doc), seq)
           : this.deleteDoc.run(op.collection, op.id);
-      if (written.changes > 0) this.recordChange.run(op.collection, seq, op.op === 'upsert' ? op.doc._id : op.id);
+      if (written.changes === 0) continue;
+      if (unread && op.collection.startsWith(unread)) (wholeChanged ??= new Set()).add(op.collection);
+      else this.recordChange.run(op.collection, seq, op.op === 'upsert' ? op.doc._id : op.id);
     }
+    for (const collection of wholeChanged ?? []) this.recordChange.run(collection, ++seq, WHOLE_COLLECTION_CHANGED);
     this.writeSeq.run(String(seq));
     const after = Number(this.changesAfter.get());
     if (seq - after > 2 * this.changesKept) {
