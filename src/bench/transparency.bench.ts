@@ -75,9 +75,14 @@ export const transparencyBench: BenchSuite = {
           base.push(await appendRate(without, `r${round}`, writers, perWriter));
         }
       }
+      // The writer's time per event: its commits, and the tree's own transactions stored right behind them.
       const commitMs = (log: SqliteEventLog) => {
         const stats = log.groupCommitStats();
-        return (stats.transactionMs / stats.events) * 1000;
+        return ((stats.transactionMs + stats.treeTransactionMs) / stats.events) * 1000;
+      };
+      const treeMs = (log: SqliteEventLog) => {
+        const stats = log.groupCommitStats();
+        return (stats.treeTransactionMs / stats.events) * 1000;
       };
       const rate = (side: typeof ours) => median(side.map((r) => r.rate));
       const cpu = (side: typeof ours) => median(side.map((r) => r.cpuMicros));
@@ -95,6 +100,7 @@ export const transparencyBench: BenchSuite = {
         value: commitMs(withTree),
         unit: 'µs',
         better: 'lower',
+        detail: `of which ${treeMs(withTree).toFixed(1)} µs in the tree's own transactions behind the commits (events' commits ${(commitMs(withTree) - treeMs(withTree)).toFixed(1)} µs)`,
         baseline: { name: 'without the tree', value: commitMs(without) },
       });
       await withTree.close();
