@@ -6,8 +6,8 @@ import type { AppendResult, ExpectedRevision } from '../event-log.port';
 export interface GroupAppend {
   streamId: string;
   expected: ExpectedRevision;
-  /** leafHash: the event's 32-byte leaf hash as a latin1 string (event-validation.ts PreparedEvent). */
-  events: { id: string; type: string; data: string; metadata: string; leafHash: string | null }[];
+  /** leaf: the event's leaf data, 64 hex digits (event-validation.ts PreparedEvent). */
+  events: { id: string; type: string; data: string; metadata: string; leaf: string | null }[];
 }
 
 /** Why one append of a group was refused, in a shape that crosses the thread boundary. */
@@ -48,7 +48,7 @@ function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1;
 // sibling, in a tree of edgeLeaves leaves. Read back from the table when unknown (first commit, a failed commit).
 let edge = null;
 let edgeLeaves = -1;
-// 'behind': the leaf hashes of committed events whose nodes are not stored yet, in log order (leaves edgeLeaves...).
+// 'behind': the leaves of committed events whose nodes are not stored yet, in log order (leaves edgeLeaves...).
 let pending = [];
 // Time in tree transactions since the last commit's report.
 let treeMs = 0;
@@ -69,13 +69,15 @@ function loadEdge(leaves) {
   }
   edgeLeaves = leaves;
 }
-// Adds leaf \`index\` (its leaf hash, computed by the caller) to a tentative edge and collects the nodes it completes;
-// nothing is stored until the append holds. Node inputs are written into one reused buffer (0x01 || left || right).
+// Adds leaf \`index\` (its leaf data in hex, found by the caller) to a tentative edge and collects the nodes it
+// completes; nothing is stored until it is committed. Hash inputs are written into two reused buffers (0x00 || leaf,
+// 0x01 || left || right).
+const leafInput = Buffer.alloc(33);
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 1;
-function appendLeaf(tree, index, leafHash) {
-  // Sent as a latin1 string (cheap to clone across threads); a small Buffer.from comes from the pool.
-  let hash = Buffer.from(leafHash, 'latin1');
+function appendLeaf(tree, index, leaf) {
+  leafInput.write(leaf, 1, 'hex');
+  let hash = sha256('sha256', leafInput, 'buffer');
   let pos = 2 * index - popcount(index);
   tree.nodes.push(pos, hash);
   let level = 0;
@@ -141,16 +143,16 @@ function write(append, recordedAt) {
   }
   let revision = row === undefined ? -1 : row.revision;
   let position = 0;
-  // 'with': the nodes are hashed now on a tentative edge; 'behind': only the leaf hashes are collected.
+  // 'with': the nodes are hashed now on a tentative edge; 'behind': only the leaves are collected.
   const tree = treeMode === 'with' ? { edge: edge.slice(), leaves: edgeLeaves, nodes: [] }
-    : treeMode === 'behind' ? { leaves: edgeLeaves + pending.length, hashes: [] } : null;
+    : treeMode === 'behind' ? { leaves: edgeLeaves + pending.length, leafData: [] } : null;
   for (const e of events) {
     revision++;
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
     if (tree) {
       if (position - 1 !== tree.leaves) throw new Error('event position ' + position + ' does not follow the tree of ' + tree.leaves + ' leaves');
-      if (tree.hashes) { tree.hashes.push(e.leafHash); tree.leaves++; }
-      else appendLeaf(tree, position - 1, e.leafHash);
+      if (tree.leafData) { tree.leafData.push(e.leaf); tree.leaves++; }
+      else appendLeaf(tree, position - 1, e.leaf);
     }
   }
   return { nextRevision: revision, position, tree };
@@ -188,7 +190,7 @@ function commitGroups(groups) {
           try {
             const { tree, ...ok } = appendOne(append, recordedAt);
             // The append held: its leaves join the tree (a refused one was rolled back with its savepoint).
-            if (tree && tree.hashes) for (const hash of tree.hashes) pending.push(hash);
+            if (tree && tree.leafData) for (const leaf of tree.leafData) pending.push(leaf);
             else if (tree) {
               edge = tree.edge;
               edgeLeaves = tree.leaves;
@@ -224,8 +226,8 @@ function storeTreeBehind() {
     return null;
   }
   const started = performance.now();
-  const hashes = pending;
-  const target = edgeLeaves + hashes.length;
+  const leaves = pending;
+  const target = edgeLeaves + leaves.length;
   let built = null;
   try {
     syncNormal.run();
@@ -237,7 +239,7 @@ function storeTreeBehind() {
         throw new Error('the Merkle tree holds ' + stored + ' nodes where ' + nodesOf(edgeLeaves) + ' were expected');
       }
       const tree = { edge: edge.slice(), leaves: edgeLeaves, nodes: [] };
-      for (const hash of hashes) appendLeaf(tree, tree.leaves, hash);
+      for (const leaf of leaves) appendLeaf(tree, tree.leaves, leaf);
       storeNodes(tree.nodes);
       built = tree;
     }).immediate();

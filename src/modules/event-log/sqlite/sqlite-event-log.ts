@@ -244,7 +244,7 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return Promise.reject(new Error(`event log ${this.file} is closed`));
     let prepared: PreparedEvent[];
     try {
-      prepared = prepareAppend(streamId, events, expected, { leafHashes: this.maintainTree });
+      prepared = prepareAppend(streamId, events, expected, { leaves: this.maintainTree });
     } catch (error) {
       return Promise.reject(error);
     }
