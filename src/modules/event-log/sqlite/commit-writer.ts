@@ -274,8 +274,9 @@ const { commitGroups, storeTreeBehind, pendingLeaves } = ${COMMITTER_SOURCE}(db,
 
 // The tree is stored once TREE_BATCH leaves wait, TREE_MAX_LAG_MS after the first of them, when a reader of the tree
 // asks ('tree': SqliteEventLog waits for it before reading its size) and before the writer stops. A transaction of its
-// own costs about as much as the nodes of 30 leaves, so a busy log shares one among a few commits.
-const TREE_BATCH = 64;
+// own costs about as much as the nodes of 30 leaves, so a busy log shares one among a few commits; and it must fit in
+// the time the callers take to answer and send the next group, or that group waits for it (BENCHMARKS.md, issue 17).
+const TREE_BATCH = 32;
 const TREE_MAX_LAG_MS = 10;
 let treeTimer = null;
 let treeFailing = false;
