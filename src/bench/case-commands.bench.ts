@@ -61,6 +61,7 @@ const VIEWED_CASES = 20_000;
 
 const COMMANDS_PER_SECOND = 3_000;
 const COMMAND_P99_MS = 15;
+const BENCH_LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'silent';
 const VIEW_P99_MS = 5;
 
 // ---------------------------------------------------------------------------------------------------
@@ -643,9 +644,10 @@ export const caseCommandsBench: BenchSuite = {
         ...tuning,
         DATA_DIR: join(ctx.workDir, 'api'),
         PORT: '0',
-        LOG_LEVEL: 'silent',
+        LOG_LEVEL: BENCH_LOG_LEVEL,
       }),
-      createLogger('silent'),
+      // BENCH_LOG_LEVEL=error shows why an answer the bench refuses failed (the server logs it under its correlation id).
+      createLogger(BENCH_LOG_LEVEL),
       // BENCH_CASE_VIEW_ROUTE=nest answers the case view through Nest's pipeline, to compare with the direct route.
       { caseViewRoute: process.env.BENCH_CASE_VIEW_ROUTE === 'nest' ? 'nest' : 'direct' },
     );

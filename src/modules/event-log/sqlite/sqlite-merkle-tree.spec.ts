@@ -59,6 +59,32 @@ describe('the event log keeps its Merkle tree', () => {
     await log.close();
   });
 
+  it('two writers on one log (the API and its projection process) append at the same time: every append is acknowledged and the tree holds every event', async () => {
+    // Found on a build that stored the tree behind the commits: the second writer met the first's leaves not yet stored
+    // and refused every append with "the Merkle tree holds … nodes", a 500 to the caller.
+    const file = tempFile();
+    const api = openSqliteEventLog({ file });
+    const worker = openSqliteEventLog({ file });
+    // Each writer appends right after the other's append was acknowledged, and both also in bursts.
+    const refused: unknown[] = [];
+    for (let i = 0; i < 40; i++) {
+      const log = i % 2 === 0 ? api : worker;
+      await log.append(`s-${i}`, [sealed(i), { type: 'B', data: { i } }], 'no_stream').catch((e) => refused.push(e));
+    }
+    const burst = await Promise.allSettled(
+      Array.from({ length: 360 }, (_, k) =>
+        (k % 3 === 0 ? worker : api).append(`s-${40 + k}`, [sealed(40 + k), { type: 'B', data: {} }], 'no_stream'),
+      ),
+    );
+    refused.push(...burst.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason));
+    expect(refused).toEqual([]);
+    await api.append('s-last', [sealed(1000)], 'no_stream');
+    expect(api.tree.size()).toBe(801);
+    expect(Buffer.from(rootAt(api.tree, 801))).toEqual(Buffer.from(recomputed(file).root(801)));
+    await worker.close();
+    await api.close();
+  });
+
   it('a log written before the tree existed gets its tree on the first append, and the tree is rebuilt identically', async () => {
     const file = tempFile();
     const first = openSqliteEventLog({ file });
