@@ -118,9 +118,12 @@ export async function startHarness(
 
 export { makeIin } from './case-specification';
 
-/** Files one personnel-reserve case as an applicant of unit astana (IIN 870707…), for tests that read a case. */
-export async function fileSampleCase(api: ApiHarness): Promise<{ caseId: string; position: number }> {
-  const iin = makeIinFor('870707', 4, 12);
+/**
+ * Files one personnel-reserve case as an applicant of unit astana (IIN 870707…), for tests that read a case; `serial`
+ * picks the applicant (a different one per case).
+ */
+export async function fileSampleCase(api: ApiHarness, serial = 12): Promise<{ caseId: string; position: number }> {
+  const iin = makeIinFor('870707', 4, serial);
   const r = await api.call('POST', '/api/cases', {
     as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
     body: {

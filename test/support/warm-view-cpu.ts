@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { startHarness, makeIin } from './api-harness';
+import { fileSampleCase, startHarness } from './api-harness';
 
 /** /proc counts CPU time in USER_HZ ticks, 100 a second on Linux. */
 const TICK_MS = 10;
@@ -22,21 +22,9 @@ async function main() {
   const ids: string[] = [];
   let pos = 0;
   for (let i = 0; i < 300; i++) {
-    const iin = makeIin('870707', 4, 100 + i);
-    const r = await api.call('POST', '/api/cases', {
-      as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
-      body: {
-        serviceId: 'personnel-reserve',
-        trackId: 'competition-recommended',
-        channel: 'portal',
-        unit: 'astana',
-        applicant: { iin, fullName: 'Серикова Айгерим' },
-        occurredAt: '2015-10-05T09:00:00+06:00',
-      },
-    });
-    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
-    ids.push(r.body.caseId);
-    pos = r.body.position;
+    const filed = await fileSampleCase(api, 100 + i);
+    ids.push(filed.caseId);
+    pos = filed.position;
   }
   await api.app.infra.projections.readModels.waitFor('cases', pos, 30_000);
   const token = await api.token({ sub: 'registry-clerk-astana', roles: ['registry-clerk'], unit: 'astana' });

@@ -21,7 +21,7 @@ import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
 import { rolesOn } from '../regulations/domain/regulation-schema';
 import { evolve, openingOf, stepById, type CaseState } from '../cases/domain/case-state';
-import type { SlaGrouping } from '../cases/domain/case-sla';
+import { slaGroupingOf, type SlaGrouping } from '../cases/domain/case-sla';
 import { monthOf, storedSlaRows, type SharedSlaRows } from '../cases/projections/cases.projection';
 import {
   applyCounters,
@@ -152,15 +152,7 @@ function storedRow(r: ComplianceRow): StoredComplianceRow {
 
 /** A stored row with its case's grouping again, from the state stored with it (the state its rows were computed from). */
 export function rowWithGrouping(state: CaseState, r: StoredComplianceRow): ComplianceRow {
-  return {
-    serviceId: state.serviceId,
-    versionId: state.versionId,
-    trackId: state.trackId,
-    unit: state.unit,
-    assignee: state.assignee,
-    channel: state.channel,
-    ...r,
-  };
+  return { ...slaGroupingOf(state), ...r };
 }
 
 export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
