@@ -155,4 +155,30 @@ describe('the embedded key store (keys.db)', () => {
     other.close();
     await store.close();
   });
+  it("a case's second act while its first claim waits for a held lock keeps the same subject when another process erases someone meanwhile", async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    await store.subjectForCase('idx-0', 'case-0', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    // Another process erases someone (the erasures counter moves) while holding the write lock...
+    other.exec('BEGIN IMMEDIATE');
+    other
+      .prepare(
+        "INSERT INTO meta (key, value) VALUES ('erasures', '1') ON CONFLICT (key) DO UPDATE SET value = value || '1'",
+      )
+      .run();
+    const first = await store.claimForCase('idx-1', 'case-1', new Date());
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    // ...commits, and takes the lock again (as its checkpoint would) before this store's claim got in.
+    other.exec('COMMIT');
+    other.exec('BEGIN IMMEDIATE');
+    const second = await store.claimForCase('idx-1', 'case-1', new Date());
+    expect(second.kid).toBe(first.kid);
+    other.exec('COMMIT');
+    await expect(Promise.all([first.stored, second.stored])).resolves.toBeDefined();
+    expect(other.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().all('case-1')).toEqual([
+      first.kid,
+    ]);
+    other.close();
+    await store.close();
+  });
 });

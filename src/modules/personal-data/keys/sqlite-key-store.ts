@@ -147,7 +147,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
           fresh.kid,
         );
         this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
+        this.unstoredLinks.delete(caseId);
       });
+      this.unstoredLinks.set(caseId, fresh.kid);
       return { ...fresh, stored };
     } catch (error) {
       throw this.storageError(error);
@@ -175,6 +177,18 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // The link may still be in the batch this turn writes.
       if (key) return { kid: cachedKid, key, stored: this.pendingWrite() };
     }
+    // A link still waiting for its commit (the write lock held by another process) outlives the caches an erasure by
+    // another process drops: without it a second act of the case would claim a second key, and the commit of both
+    // links would fail on the case's primary key. Its subject is checked on the file, so an erased one is refused.
+    const unstored = this.unstoredLinks.get(caseId);
+    if (unstored !== undefined) {
+      const wrapped = this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored) as
+        Buffer | null | undefined;
+      if (!wrapped)
+        throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      this.caseSubjects.set(caseId, unstored);
+      return { kid: unstored, key: this.unwrap(unstored, wrapped), stored: this.pendingWrite() };
+    }
     const linked = this.sql(
       'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
     ).get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
@@ -197,9 +211,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
-    const stored = this.write(() =>
-      this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id),
-    );
+    const stored = this.write(() => {
+      this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
+      this.unstoredLinks.delete(caseId);
+    });
+    this.unstoredLinks.set(caseId, live.id);
     return { kid: live.id, key: live.key, stored };
   }
 
@@ -219,6 +235,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * finds such a case through the read model's blind index and its first act.
    */
   private pendingWrites: Array<() => void> = [];
+  /** Case links queued in pendingWrites and not committed yet: case id → subject id. */
+  private readonly unstoredLinks = new Map<string, string>();
   private written: Promise<void> = STORED;
   private flushScheduled: { resolve(): void; reject(error: unknown): void } | null = null;
 
@@ -263,13 +281,17 @@ export class SqliteKeyStore implements PersonalKeyStore {
       this.db.transaction(() => steps.forEach((step) => step())).immediate();
       done?.resolve();
     } catch (error) {
-      if (!wait && (error as { code?: string }).code === 'SQLITE_BUSY' && Date.now() - since < BUSY_TIMEOUT_MS) {
+      // Extended codes too (SQLITE_BUSY_SNAPSHOT, _RECOVERY): with busy_timeout 0 SQLite reports them at once.
+      const busy = String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
+      if (!wait && busy && Date.now() - since < BUSY_TIMEOUT_MS) {
         this.pendingWrites = [...steps, ...this.pendingWrites];
         this.flushScheduled ??= done;
-        setTimeout(() => this.flushWrites(false, since), 1);
+        // A reader's flush may take this batch before the timer fires: a later batch then gets a budget of its own.
+        setTimeout(() => this.flushWrites(false, this.flushScheduled === done ? since : Date.now()), 1);
         return;
       }
       // Nothing of the batch is stored: forget what it claimed, so the next filing reads the store as it is.
+      this.unstoredLinks.clear();
       this.caseSubjects.clear();
       this.liveSubjects.clear();
       if (done) done.reject(this.storageError(error));
