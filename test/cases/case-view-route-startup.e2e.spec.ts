@@ -5,6 +5,7 @@
  * case view's path is not the controller handler whose policy the direct handler applies.
  */
 import {
+  Body,
   Controller,
   Get,
   Injectable,
@@ -129,6 +130,24 @@ describe('start-up with GET /api/cases/:caseId answered directly', () => {
     );
     await withMetadata(ROUTE_ARGS_METADATA, piped, CaseQueriesController, 'get', () =>
       expect(start()).rejects.toThrow(/would skip parameter \d's pipe TrimmingPipe/),
+    );
+  });
+
+  it('refuses to start when a parameter of the handler is swapped for another kind (the reply for the body)', async () => {
+    class Swapped {
+      get(_principal: unknown, _input: unknown, _body: unknown): void {}
+    }
+    Body()(Swapped.prototype, 'get', 2);
+    const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, CaseQueriesController, 'get') as Record<
+      string,
+      { index: number }
+    >;
+    const swapped = {
+      ...Object.fromEntries(Object.entries(args).filter(([, arg]) => arg.index !== 2)),
+      ...(Reflect.getMetadata(ROUTE_ARGS_METADATA, Swapped, 'get') as object),
+    };
+    await withMetadata(ROUTE_ARGS_METADATA, swapped, CaseQueriesController, 'get', () =>
+      expect(start()).rejects.toThrow(/would skip the handler's parameters/),
     );
   });
 

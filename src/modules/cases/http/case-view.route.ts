@@ -8,14 +8,14 @@
  * controller's), and any refusal through the problem filter's `answerProblem`.
  */
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Res, type INestApplicationContext } from '@nestjs/common';
 import { ApplicationConfig, Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../identity/domain/principal';
 import { AuthGuard, authenticate, routePolicy } from '../../identity/http/auth.guard';
-import { PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from '../../identity/http/identity.decorators';
+import { CurrentPrincipal, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from '../../identity/http/identity.decorators';
 import type { TokenVerifier } from '../../identity/token-verifier';
-import { ProblemValidationPipe, validatePathAndQuery } from '../../../shared/problem/validation';
+import { PathAndQuery, ProblemValidationPipe, validatePathAndQuery } from '../../../shared/problem/validation';
 import type { CaseQueries } from '../queries/case-queries';
 import { CASE_READ, CaseQueriesController, caseViewAnswer } from './case-queries.controller';
 
@@ -156,8 +156,26 @@ const CONTROLLER_KEYS: readonly unknown[] = [
 /** Keys `@Controller` always sets, harmless while unset (a host filter, a version, a request scope). */
 const CONTROLLER_KEYS_UNSET: readonly unknown[] = ['host', '__version__', 'scope:options'];
 const isDocument = (key: unknown) => typeof key === 'string' && key.startsWith('swagger/');
-/** `(principal, { path, query }, reply)`: the handler's parameters, which the direct handler reproduces. */
-const HANDLER_PARAMETERS = 3;
+/**
+ * `(principal, { path, query }, reply)`: the handler's parameters, which the direct handler reproduces, as the same
+ * decorators record them on a handler of their own; the real handler's must equal them entry by entry (kind, place,
+ * factory, data), so a parameter swapped for another (`@Body`, `@Req`, another spec) is named, not only a count.
+ */
+class ReproducedParameters {
+  get(_principal: unknown, _input: unknown, _reply: unknown): void {}
+}
+CurrentPrincipal()(ReproducedParameters.prototype, 'get', 0);
+PathAndQuery(CASE_READ)(ReproducedParameters.prototype, 'get', 1);
+Res({ passthrough: true })(ReproducedParameters.prototype, 'get', 2);
+type RouteArgument = { index: number; data?: unknown; factory?: unknown; pipes?: unknown[] };
+const REPRODUCED = Reflect.getMetadata(ROUTE_ARGS_METADATA, ReproducedParameters, 'get') as Record<
+  string,
+  RouteArgument
+>;
+const sameArgument = (a: RouteArgument, b: RouteArgument) =>
+  a.index === b.index &&
+  a.factory === b.factory &&
+  (a.data === b.data || JSON.stringify(a.data) === JSON.stringify(b.data));
 
 /**
  * What Nest would run on the route that the direct handler does not: deny by default. Allowed are the global guard,
@@ -189,18 +207,23 @@ export function skippedByDirectRoute(app: INestApplicationContext, problemFilter
     if (CONTROLLER_KEYS_UNSET.includes(key) && Reflect.getMetadata(key, CaseQueriesController) === undefined) continue;
     skipped.push(`the controller's ${String(key)} metadata`);
   }
-  const parameters = Object.values(
-    (Reflect.getMetadata(ROUTE_ARGS_METADATA, CaseQueriesController, HANDLER.name) ?? {}) as Record<
-      string,
-      { index: number; pipes?: unknown[] }
-    >,
-  );
-  for (const parameter of parameters)
+  const declared = (Reflect.getMetadata(ROUTE_ARGS_METADATA, CaseQueriesController, HANDLER.name) ?? {}) as Record<
+    string,
+    RouteArgument
+  >;
+  for (const parameter of Object.values(declared))
     for (const pipe of parameter.pipes ?? [])
       skipped.push(
         `parameter ${parameter.index}'s pipe ${(typeof pipe === 'function' ? pipe : (pipe as object).constructor).name}`,
       );
-  if (parameters.length !== HANDLER_PARAMETERS)
-    skipped.push(`the handler's parameters (${parameters.length}, where it reproduces ${HANDLER_PARAMETERS})`);
+  const keys = Object.keys(declared);
+  const reproduced = Object.keys(REPRODUCED);
+  if (
+    keys.length !== reproduced.length ||
+    reproduced.some((key) => !declared[key] || !sameArgument(declared[key], REPRODUCED[key]!))
+  )
+    skipped.push(
+      `the handler's parameters (${keys.join(', ')}), where it reproduces (principal, path and query, reply) as ${reproduced.join(', ')}`,
+    );
   return skipped;
 }
