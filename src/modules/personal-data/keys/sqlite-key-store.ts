@@ -179,25 +179,25 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
     // A link still waiting for its commit (the write lock held by another process) outlives the caches an erasure by
     // another process drops: without it a second act of the case would claim a second key, and the commit of both
-    // links would fail on the case's primary key. Its subject is checked on the file, so an erased one is refused.
+    // links would fail on the case's primary key. Its subject is read from the file like a committed link's, so an
+    // erased one is refused.
     const unstored = this.unstoredLinks.get(caseId);
-    if (unstored !== undefined) {
-      const wrapped = this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored) as
-        Buffer | null | undefined;
-      if (!wrapped)
-        throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
-      this.caseSubjects.set(caseId, unstored);
-      return { kid: unstored, key: this.unwrap(unstored, wrapped), stored: this.pendingWrite() };
-    }
-    const linked = this.sql(
-      'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
-    ).get(caseId) as { id: string; wrapped: Buffer | null } | undefined;
+    const linked = (
+      unstored !== undefined
+        ? {
+            id: unstored,
+            wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored),
+          }
+        : this.sql(
+            'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
+          ).get(caseId)
+    ) as { id: string; wrapped: Buffer | null | undefined } | undefined;
     if (linked) {
       if (!linked.wrapped)
         throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
-      return { kid: linked.id, key, stored: STORED };
+      return { kid: linked.id, key, stored: unstored === undefined ? STORED : this.pendingWrite() };
     }
     let live: { id: string; key: Buffer } | null = null;
     const liveKid = this.liveSubjects.get(iinIndex);
