@@ -706,6 +706,11 @@ class ProjectionRunner {
     return checkpointKey(this.projection.name, this.build);
   }
 
+  /** A runner far behind catches up in these; a build readers do not see yet in the largest (buildBatchSize). */
+  private largeBatchSize(): number {
+    return this.building ? this.sizes.buildBatchSize : this.sizes.catchUpBatchSize;
+  }
+
   private async run(): Promise<void> {
     let position = (await this.store.getCheckpoint(this.key))?.position ?? 0;
     let head = await this.log.headPosition();
@@ -719,9 +724,7 @@ class ProjectionRunner {
     // What was kept from an earlier run may not be what the store holds now (another runner had the lease meanwhile).
     this.kept.clear();
     // A runner far behind takes large batches until it reaches the head; following the log, its batches are what is new.
-    // A build readers do not see yet goes in the largest batches (RuntimeOptions.buildBatchSize).
-    const largeBatch = this.building ? this.sizes.buildBatchSize : this.sizes.catchUpBatchSize;
-    let batchSize = head - position > this.sizes.batchSize ? largeBatch : this.sizes.batchSize;
+    let batchSize = head - position > this.sizes.batchSize ? this.largeBatchSize() : this.sizes.batchSize;
     subscribe: for (;;) {
       this.subscription = this.log.subscribeToAll({ after: position, maxBatchSize: batchSize });
       for await (const batch of this.subscription) {
@@ -804,7 +807,7 @@ class ProjectionRunner {
         });
         if (batchSize < this.sizes.catchUpBatchSize && batch.length >= batchSize) {
           // A full batch while following the log: it ran ahead (a burst of commands). Caught up in large batches.
-          batchSize = this.building ? this.sizes.buildBatchSize : this.sizes.catchUpBatchSize;
+          batchSize = this.largeBatchSize();
           await this.subscription.stop();
           continue subscribe;
         }
