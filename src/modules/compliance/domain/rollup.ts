@@ -148,7 +148,7 @@ const rowSignature = (row: RollupRow) =>
   `${row.serviceId}|${row.versionId}|${row.trackId}|${row.unit}|${row.assignee}|${row.channel}|${row.stepId}|${row.month}|${row.kind}|${row.startedAt}|${row.deadline}|${row.completedAt}|${row.settled}`;
 
 /** Slices by id, each with the counters to add to it. */
-export type RollupDeltas = Map<string, { doc: RollupSlice; delta: RollupCounters }>;
+export type RollupDeltas = Map<string, SliceEntry>;
 
 /** Changes to apply to slice documents when a case's rows go from `before` to `after`. */
 export function rollupDelta(
@@ -193,8 +193,9 @@ export function addRollupRows(
   after: readonly RollupRow[],
   calendar: WorkingCalendar,
   into: RollupDeltas,
+  index?: SliceIndex,
 ): RollupDeltas {
-  const touch = slicesToucher(into, calendar);
+  const touch = slicesToucher(into, calendar, index);
   for (const row of after) touch(row, 1, 1);
   return into;
 }
@@ -211,8 +212,7 @@ export class RollupSums {
 
   /** The rows of a case new to the model (see addRollupRows), added straight to the sums. */
   addNew(rows: readonly RollupRow[], calendar: WorkingCalendar): void {
-    const touch = slicesToucher(this.slices, calendar, this.byTail);
-    for (const row of rows) touch(row, 1, 1);
+    addRollupRows(rows, calendar, this.slices, this.byTail);
   }
 
   /** One case's delta (rollupDelta), added to the sums. */
