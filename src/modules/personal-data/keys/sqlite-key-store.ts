@@ -11,7 +11,16 @@ import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { newId } from '../../../shared/ids/new-id';
-import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
+import { randomBytes } from 'node:crypto';
+import {
+  KEY_BYTES,
+  WRAP_IV_BYTES,
+  keyCheckValue,
+  masterKeyMatches,
+  newDataKey,
+  unwrapKey,
+  wrapKey,
+} from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
@@ -357,16 +366,25 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
       try {
-        const made = Array.from({ length: POOL_SIZE }, () => ({ kid: newId(), key: newDataKey() }));
+        // The group's keys and wrapping IVs from one CSPRNG draw: two calls per key cost more than the keys' wrapping.
+        // Each key and each IV are fresh random bytes, used once, as before.
+        const material = randomBytes(POOL_SIZE * (KEY_BYTES + WRAP_IV_BYTES));
+        const made = Array.from({ length: POOL_SIZE }, (_, i) => {
+          const at = i * (KEY_BYTES + WRAP_IV_BYTES);
+          // A copy: the pool's key outlives the draw, whose other bytes are other keys.
+          const key = Buffer.from(material.subarray(at, at + KEY_BYTES));
+          return { kid: newId(), key, iv: material.subarray(at + KEY_BYTES, at + KEY_BYTES + WRAP_IV_BYTES) };
+        });
         const insert = this.sql(
           "INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)",
         );
         const at = new Date().toISOString();
         this.db
-          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))
+          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key, k.iv), at)))
           .immediate();
+        material.fill(0);
         await this.syncWal();
-        this.pool.push(...made);
+        this.pool.push(...made.map(({ kid, key }) => ({ kid, key })));
       } finally {
         this.refilling = null;
       }
