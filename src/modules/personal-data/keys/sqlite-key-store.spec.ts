@@ -155,6 +155,32 @@ describe('the embedded key store (keys.db)', () => {
     other.close();
     await store.close();
   });
+  it("an act on a case whose link is committed is answered while another filing's claim waits for a held write lock", async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    const filed = await store.subjectForCase('idx-0', 'case-0', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    other.exec('BEGIN IMMEDIATE');
+    const waiting = await store.claimForCase('idx-1', 'case-1', new Date());
+    const again = await store.claimForCase('idx-0', 'case-0', new Date());
+    expect(again.kid).toBe(filed.kid);
+    let settled: string | null = null;
+    again.stored.then(
+      () => (settled = 'stored'),
+      (error: Error) => (settled = error.message),
+    );
+    let waitingSettled = false;
+    waiting.stored.then(
+      () => (waitingSettled = true),
+      () => (waitingSettled = true),
+    );
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe('stored');
+    expect(waitingSettled).toBe(false);
+    other.exec('COMMIT');
+    await waiting.stored;
+    other.close();
+    await store.close();
+  });
   it("a case's second act while its first claim waits for a held lock keeps the same subject when another process erases someone meanwhile", async () => {
     const store = SqliteKeyStore.open(dir, newDataKey());
     await store.subjectForCase('idx-0', 'case-0', new Date());

@@ -149,16 +149,14 @@ export class SqliteKeyStore implements PersonalKeyStore {
         return claimed;
       }
       this.remember(caseId, iinIndex, fresh.kid, fresh.key);
-      const stored = this.write(() => {
+      const stored = this.write(caseId, fresh.kid, () => {
         this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(
           iinIndex,
           now.toISOString(),
           fresh.kid,
         );
         this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
-        this.unstoredLinks.delete(caseId);
       });
-      this.unstoredLinks.set(caseId, fresh.kid);
       return { ...fresh, stored };
     } catch (error) {
       throw this.storageError(error);
@@ -183,8 +181,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const cachedKid = this.caseSubjects.get(caseId);
     if (cachedKid !== undefined) {
       const key = this.unwrapped.get(cachedKid);
-      // The link may still be in the batch this turn writes.
-      if (key) return { kid: cachedKid, key, stored: this.pendingWrite() };
+      // Only a link still waiting for its commit is waited for: an act on a case whose link is committed does not
+      // wait for (nor fail with) other filings' batch, which may wait for a write lock another process holds.
+      if (key) return { kid: cachedKid, key, stored: this.unstoredLinks.has(caseId) ? this.pendingWrite() : STORED };
     }
     // A link still waiting for its commit (the write lock held by another process) outlives the caches an erasure by
     // another process drops: without it a second act of the case would claim a second key, and the commit of both
@@ -220,11 +219,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
-    const stored = this.write(() => {
+    const stored = this.write(caseId, live.id, () => {
       this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
-      this.unstoredLinks.delete(caseId);
     });
-    this.unstoredLinks.set(caseId, live.id);
     return { kid: live.id, key: live.key, stored };
   }
 
@@ -243,14 +240,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * act (a crash between the two, a failed commit), the act still names its key (the envelope's kid), and erasure
    * finds such a case through the read model's blind index and its first act.
    */
-  private pendingWrites: Array<() => void> = [];
-  /** Case links queued in pendingWrites and not committed yet: case id → subject id. */
+  private pendingWrites: Array<{ caseId: string; kid: string; step: () => void }> = [];
+  /** Case links queued in pendingWrites and not committed yet (forgotten once their batch commits): case id → subject id. */
   private readonly unstoredLinks = new Map<string, string>();
   private written: Promise<void> = STORED;
   private flushScheduled: { resolve(): void; reject(error: unknown): void } | null = null;
 
-  private write(step: () => void): Promise<void> {
-    this.pendingWrites.push(step);
+  private write(caseId: string, kid: string, step: () => void): Promise<void> {
+    this.pendingWrites.push({ caseId, kid, step });
+    this.unstoredLinks.set(caseId, kid);
     if (!this.flushScheduled) {
       this.written = new Promise<void>((resolve, reject) => {
         this.flushScheduled = { resolve, reject };
@@ -287,7 +285,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (!wait) this.sql('PRAGMA busy_timeout = 0').get();
       // IMMEDIATE takes the write lock first, as the log's writer does: a deferred one failed at once with SQLITE_BUSY
       // beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
-      this.db.transaction(() => steps.forEach((step) => step())).immediate();
+      this.db.transaction(() => steps.forEach((s) => s.step())).immediate();
+      for (const { caseId, kid } of steps)
+        if (this.unstoredLinks.get(caseId) === kid) this.unstoredLinks.delete(caseId);
       done?.resolve();
     } catch (error) {
       // Extended codes too (SQLITE_BUSY_SNAPSHOT, _RECOVERY): with busy_timeout 0 SQLite reports them at once.
