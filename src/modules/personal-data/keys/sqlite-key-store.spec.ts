@@ -39,6 +39,22 @@ describe('the embedded key store (keys.db)', () => {
     await store.close();
   });
 
+  it("after a restart, a person's new case gets their subject and a case's next act its own, both read from the file", async () => {
+    const master = newDataKey();
+    const first = SqliteKeyStore.open(dir, master);
+    const a = await first.subjectForCase('idx-1', 'case-1', new Date());
+    const b = await first.subjectForCase('idx-2', 'case-2', new Date());
+    await first.close();
+    const store = SqliteKeyStore.open(dir, master);
+    expect(await store.subjectForCase('idx-1', 'case-3', new Date())).toEqual(a);
+    expect(await store.subjectForCase('idx-9', 'case-2', new Date())).toEqual(b);
+    const stranger = await store.subjectForCase('idx-3', 'case-4', new Date());
+    expect([a.kid, b.kid]).not.toContain(stranger.kid);
+    expect(await store.casesOf(a.kid)).toEqual(['case-1', 'case-3']);
+    expect(await store.casesOf(b.kid)).toEqual(['case-2']);
+    await store.close();
+  });
+
   it('refuses a master key that is not the one its keys are wrapped with, naming the file', async () => {
     const store = SqliteKeyStore.open(dir, newDataKey());
     await store.close();

@@ -190,16 +190,30 @@ export class SqliteKeyStore implements PersonalKeyStore {
     // links would fail on the case's primary key. Its subject is read from the file like a committed link's, so an
     // erased one is refused.
     const unstored = this.unstoredLinks.get(caseId);
-    const linked = (
-      unstored !== undefined
-        ? {
-            id: unstored,
-            wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored),
-          }
-        : this.sql(
-            'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
-          ).get(caseId)
-    ) as { id: string; wrapped: Buffer | null | undefined } | undefined;
+    const liveKid = this.liveSubjects.get(iinIndex);
+    const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
+    type Row = { id: string; wrapped: Buffer | null | undefined };
+    let linked: Row | undefined;
+    let liveRow: Row | undefined;
+    if (unstored !== undefined)
+      linked = {
+        id: unstored,
+        wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored) as
+          Buffer | null | undefined,
+      };
+    else if (liveKid !== undefined && liveKey)
+      linked = this.sql(
+        'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
+      ).get(caseId) as Row | undefined;
+    else
+      // A case and a person this process has not seen (most filings): the case's link and the IIN's live subject in one
+      // statement, one read of the file instead of two (each read takes and releases SQLite's locks).
+      for (const row of this.sql(
+        `SELECT 1 AS linked, s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?
+         UNION ALL SELECT 0, subject_id, wrapped_key FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL`,
+      ).all(caseId, iinIndex) as Array<Row & { linked: number }>)
+        if (row.linked) linked = row;
+        else liveRow ??= row;
     if (linked) {
       if (!linked.wrapped)
         throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
@@ -208,15 +222,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
       return { kid: linked.id, key, stored: unstored === undefined ? STORED : this.pendingWrite() };
     }
     let live: { id: string; key: Buffer } | null = null;
-    const liveKid = this.liveSubjects.get(iinIndex);
-    const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
     if (liveKid !== undefined && liveKey) live = { id: liveKid, key: liveKey };
-    else {
-      const row = this.sql(
-        'SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL',
-      ).get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
-      if (row) live = { id: row.id, key: this.unwrap(row.id, row.wrapped) };
-    }
+    else if (liveRow) live = { id: liveRow.id, key: this.unwrap(liveRow.id, liveRow.wrapped!) };
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
     const stored = this.write(caseId, live.id, () => {
