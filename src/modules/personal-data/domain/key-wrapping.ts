@@ -35,9 +35,13 @@ export function masterKeyMatches(master: Buffer, checkValue: string): boolean {
 
 const wrapContext = (id: string) => Buffer.from(`reglament/personal-data/wrapped-key/v1\n${id}`, 'utf8');
 
-/** iv (12) ‖ tag (16) ‖ wrapped key (32). */
-export function wrapKey(master: Buffer, id: string, key: Buffer): Buffer {
-  const iv = randomBytes(12);
+export const WRAP_IV_BYTES = 12;
+
+/**
+ * iv (12) ‖ tag (16) ‖ wrapped key (32). `iv`: 12 fresh random bytes, used once; a caller wrapping a group of keys passes
+ * slices of one draw (a CSPRNG call per key cost more than its wrapping).
+ */
+export function wrapKey(master: Buffer, id: string, key: Buffer, iv: Buffer = randomBytes(WRAP_IV_BYTES)): Buffer {
   const cipher = createCipheriv('aes-256-gcm', master, iv);
   cipher.setAAD(wrapContext(id));
   const ct = Buffer.concat([cipher.update(key), cipher.final()]);

@@ -39,6 +39,22 @@ describe('the embedded key store (keys.db)', () => {
     await store.close();
   });
 
+  it("after a restart, a person's new case gets their subject and a case's next act its own, both read from the file", async () => {
+    const master = newDataKey();
+    const first = SqliteKeyStore.open(dir, master);
+    const a = await first.subjectForCase('idx-1', 'case-1', new Date());
+    const b = await first.subjectForCase('idx-2', 'case-2', new Date());
+    await first.close();
+    const store = SqliteKeyStore.open(dir, master);
+    expect(await store.subjectForCase('idx-1', 'case-3', new Date())).toEqual(a);
+    expect(await store.subjectForCase('idx-9', 'case-2', new Date())).toEqual(b);
+    const stranger = await store.subjectForCase('idx-3', 'case-4', new Date());
+    expect([a.kid, b.kid]).not.toContain(stranger.kid);
+    expect(await store.casesOf(a.kid)).toEqual(['case-1', 'case-3']);
+    expect(await store.casesOf(b.kid)).toEqual(['case-2']);
+    await store.close();
+  });
+
   it('refuses a master key that is not the one its keys are wrapped with, naming the file', async () => {
     const store = SqliteKeyStore.open(dir, newDataKey());
     await store.close();
@@ -152,6 +168,32 @@ describe('the embedded key store (keys.db)', () => {
     expect(other.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get('case-1')).toBe(
       claimed.kid,
     );
+    other.close();
+    await store.close();
+  });
+  it("an act on a case whose link is committed is answered while another filing's claim waits for a held write lock", async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    const filed = await store.subjectForCase('idx-0', 'case-0', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    other.exec('BEGIN IMMEDIATE');
+    const waiting = await store.claimForCase('idx-1', 'case-1', new Date());
+    const again = await store.claimForCase('idx-0', 'case-0', new Date());
+    expect(again.kid).toBe(filed.kid);
+    let settled: string | null = null;
+    again.stored.then(
+      () => (settled = 'stored'),
+      (error: Error) => (settled = error.message),
+    );
+    let waitingSettled = false;
+    waiting.stored.then(
+      () => (waitingSettled = true),
+      () => (waitingSettled = true),
+    );
+    for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe('stored');
+    expect(waitingSettled).toBe(false);
+    other.exec('COMMIT');
+    await waiting.stored;
     other.close();
     await store.close();
   });

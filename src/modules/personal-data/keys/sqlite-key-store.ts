@@ -11,7 +11,16 @@ import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { newId } from '../../../shared/ids/new-id';
-import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
+import { randomBytes } from 'node:crypto';
+import {
+  KEY_BYTES,
+  WRAP_IV_BYTES,
+  keyCheckValue,
+  masterKeyMatches,
+  newDataKey,
+  unwrapKey,
+  wrapKey,
+} from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
@@ -140,16 +149,14 @@ export class SqliteKeyStore implements PersonalKeyStore {
         return claimed;
       }
       this.remember(caseId, iinIndex, fresh.kid, fresh.key);
-      const stored = this.write(() => {
+      const stored = this.write(caseId, fresh.kid, () => {
         this.sql('UPDATE subjects SET iin_index = ?, created_at = ? WHERE subject_id = ?').run(
           iinIndex,
           now.toISOString(),
           fresh.kid,
         );
         this.sql('INSERT INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, fresh.kid);
-        this.unstoredLinks.delete(caseId);
       });
-      this.unstoredLinks.set(caseId, fresh.kid);
       return { ...fresh, stored };
     } catch (error) {
       throw this.storageError(error);
@@ -174,24 +181,39 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const cachedKid = this.caseSubjects.get(caseId);
     if (cachedKid !== undefined) {
       const key = this.unwrapped.get(cachedKid);
-      // The link may still be in the batch this turn writes.
-      if (key) return { kid: cachedKid, key, stored: this.pendingWrite() };
+      // Only a link still waiting for its commit is waited for: an act on a case whose link is committed does not
+      // wait for (nor fail with) other filings' batch, which may wait for a write lock another process holds.
+      if (key) return { kid: cachedKid, key, stored: this.unstoredLinks.has(caseId) ? this.pendingWrite() : STORED };
     }
     // A link still waiting for its commit (the write lock held by another process) outlives the caches an erasure by
     // another process drops: without it a second act of the case would claim a second key, and the commit of both
     // links would fail on the case's primary key. Its subject is read from the file like a committed link's, so an
     // erased one is refused.
     const unstored = this.unstoredLinks.get(caseId);
-    const linked = (
-      unstored !== undefined
-        ? {
-            id: unstored,
-            wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored),
-          }
-        : this.sql(
-            'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
-          ).get(caseId)
-    ) as { id: string; wrapped: Buffer | null | undefined } | undefined;
+    const liveKid = this.liveSubjects.get(iinIndex);
+    const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
+    type Row = { id: string; wrapped: Buffer | null | undefined };
+    let linked: Row | undefined;
+    let liveRow: Row | undefined;
+    if (unstored !== undefined)
+      linked = {
+        id: unstored,
+        wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored) as
+          Buffer | null | undefined,
+      };
+    else if (liveKid !== undefined && liveKey)
+      linked = this.sql(
+        'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
+      ).get(caseId) as Row | undefined;
+    else
+      // A case and a person this process has not seen (most filings): the case's link and the IIN's live subject in one
+      // statement, one read of the file instead of two (each read takes and releases SQLite's locks).
+      for (const row of this.sql(
+        `SELECT 1 AS linked, s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?
+         UNION ALL SELECT 0, subject_id, wrapped_key FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL`,
+      ).all(caseId, iinIndex) as Array<Row & { linked: number }>)
+        if (row.linked) linked = row;
+        else liveRow ??= row;
     if (linked) {
       if (!linked.wrapped)
         throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
@@ -200,22 +222,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
       return { kid: linked.id, key, stored: unstored === undefined ? STORED : this.pendingWrite() };
     }
     let live: { id: string; key: Buffer } | null = null;
-    const liveKid = this.liveSubjects.get(iinIndex);
-    const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
     if (liveKid !== undefined && liveKey) live = { id: liveKid, key: liveKey };
-    else {
-      const row = this.sql(
-        'SELECT subject_id AS id, wrapped_key AS wrapped FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL',
-      ).get(iinIndex) as { id: string; wrapped: Buffer } | undefined;
-      if (row) live = { id: row.id, key: this.unwrap(row.id, row.wrapped) };
-    }
+    else if (liveRow) live = { id: liveRow.id, key: this.unwrap(liveRow.id, liveRow.wrapped!) };
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
-    const stored = this.write(() => {
+    const stored = this.write(caseId, live.id, () => {
       this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
-      this.unstoredLinks.delete(caseId);
     });
-    this.unstoredLinks.set(caseId, live.id);
     return { kid: live.id, key: live.key, stored };
   }
 
@@ -234,14 +247,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * act (a crash between the two, a failed commit), the act still names its key (the envelope's kid), and erasure
    * finds such a case through the read model's blind index and its first act.
    */
-  private pendingWrites: Array<() => void> = [];
-  /** Case links queued in pendingWrites and not committed yet: case id → subject id. */
+  private pendingWrites: Array<{ caseId: string; kid: string; step: () => void }> = [];
+  /** Case links queued in pendingWrites and not committed yet (forgotten once their batch commits): case id → subject id. */
   private readonly unstoredLinks = new Map<string, string>();
   private written: Promise<void> = STORED;
   private flushScheduled: { resolve(): void; reject(error: unknown): void } | null = null;
 
-  private write(step: () => void): Promise<void> {
-    this.pendingWrites.push(step);
+  private write(caseId: string, kid: string, step: () => void): Promise<void> {
+    this.pendingWrites.push({ caseId, kid, step });
+    this.unstoredLinks.set(caseId, kid);
     if (!this.flushScheduled) {
       this.written = new Promise<void>((resolve, reject) => {
         this.flushScheduled = { resolve, reject };
@@ -278,7 +292,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (!wait) this.sql('PRAGMA busy_timeout = 0').get();
       // IMMEDIATE takes the write lock first, as the log's writer does: a deferred one failed at once with SQLITE_BUSY
       // beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
-      this.db.transaction(() => steps.forEach((step) => step())).immediate();
+      this.db.transaction(() => steps.forEach((s) => s.step())).immediate();
+      for (const { caseId, kid } of steps)
+        if (this.unstoredLinks.get(caseId) === kid) this.unstoredLinks.delete(caseId);
       done?.resolve();
     } catch (error) {
       // Extended codes too (SQLITE_BUSY_SNAPSHOT, _RECOVERY): with busy_timeout 0 SQLite reports them at once.
@@ -357,16 +373,25 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private refill(): Promise<void> {
     this.refilling ??= (async () => {
       try {
-        const made = Array.from({ length: POOL_SIZE }, () => ({ kid: newId(), key: newDataKey() }));
+        // The group's keys and wrapping IVs from one CSPRNG draw: two calls per key cost more than the keys' wrapping.
+        // Each key and each IV are fresh random bytes, used once, as before.
+        const material = randomBytes(POOL_SIZE * (KEY_BYTES + WRAP_IV_BYTES));
+        const made = Array.from({ length: POOL_SIZE }, (_, i) => {
+          const at = i * (KEY_BYTES + WRAP_IV_BYTES);
+          // A copy: the pool's key outlives the draw, whose other bytes are other keys.
+          const key = Buffer.from(material.subarray(at, at + KEY_BYTES));
+          return { kid: newId(), key, iv: material.subarray(at + KEY_BYTES, at + KEY_BYTES + WRAP_IV_BYTES) };
+        });
         const insert = this.sql(
           "INSERT INTO subjects (subject_id, iin_index, wrapped_key, created_at) VALUES (?, '', ?, ?)",
         );
         const at = new Date().toISOString();
         this.db
-          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key), at)))
+          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key, k.iv), at)))
           .immediate();
+        material.fill(0);
         await this.syncWal();
-        this.pool.push(...made);
+        this.pool.push(...made.map(({ kid, key }) => ({ kid, key })));
       } finally {
         this.refilling = null;
       }
