@@ -121,6 +121,45 @@ describe('projection runtime', () => {
     expect(checkpoints).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 95]);
   });
 
+  it('applies every event decoded, the same events whether the log delivers them as stored text or decoded', async () => {
+    await log.append('case-1', [{ type: 'Filed', data: { applicant: 'Әлия' }, metadata: { stepId: 's1' } }], 'any');
+    await log.append('case-1', [{ type: 'Step', data: [1, 'two'], metadata: { at: { day: 3 } } }], 'any');
+    await appendMany(8);
+    /** Keeps what `apply` was given, as the projection sees it. */
+    const recorder = (name: string, seen: unknown[]): Projection => ({
+      name,
+      version: 1,
+      eventTypes: '*',
+      collections: ['counts'],
+      prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
+      async apply(event, ctx) {
+        seen.push(event);
+        const doc = await ctx.get<Counter>('counts', event.streamId);
+        ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + 1 });
+      },
+    });
+    // The real SQLite log, its subscriptions always decoding (as an adapter that cannot serve stored text does).
+    const decoding = new Proxy(log, {
+      get: (target, property, receiver) => {
+        if (property === 'subscribeToAll')
+          return (options?: Parameters<EventLog['subscribeToAll']>[0]) =>
+            target.subscribeToAll({ ...options, undecoded: false });
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    }) as EventLog;
+    const fromText: unknown[] = [];
+    const fromDecoded: unknown[] = [];
+    await runtime([recorder('text', fromText)], 4).start();
+    await runtime([recorder('decoded', fromDecoded)], 4, undefined, { log: decoding }).start();
+    const models = new ReadModels(log, store, []);
+    await models.waitFor('text', 10, 5000);
+    await models.waitFor('decoded', 10, 5000);
+    expect(fromText).toEqual(await log.readAll({ after: 0 }));
+    expect(fromDecoded).toEqual(fromText);
+    expect((fromText[1] as { metadata: unknown }).metadata).toEqual({ at: { day: 3 } });
+  });
+
   it('catches up in large batches when far behind, and switches to them when a burst puts it behind while following', async () => {
     await appendMany(95);
     const checkpoints: number[] = [];

@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { EventLog, EventSubscription, RecordedEvent } from '../modules/event-log/event-log.port';
+import {
+  decodeRaw,
+  isUndecoded,
+  type EventLog,
+  type RawRecordedEvent,
+  type RecordedEvent,
+  type UndecodedEventSubscription,
+} from '../modules/event-log/event-log.port';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
@@ -419,6 +426,9 @@ class StoreReadError extends Error {
   }
 }
 
+/** A batch's event as the runner's subscription delivers it: decoded, or as stored (decoded as it is applied). */
+type LoggedEvent = RecordedEvent | RawRecordedEvent;
+
 interface RunnerSizes {
   batchSize: number;
   catchUpBatchSize: number;
@@ -432,7 +442,7 @@ export interface RunOutcome {
 }
 
 class ProjectionRunner {
-  private subscription: EventSubscription | null = null;
+  private subscription: UndecodedEventSubscription | null = null;
   private stopping = false;
   private build!: Build;
   private building = false;
@@ -726,7 +736,9 @@ class ProjectionRunner {
     // A runner far behind takes large batches until it reaches the head; following the log, its batches are what is new.
     let batchSize = head - position > this.sizes.batchSize ? this.largeBatchSize() : this.sizes.batchSize;
     subscribe: for (;;) {
-      this.subscription = this.log.subscribeToAll({ after: position, maxBatchSize: batchSize });
+      // Undecoded where the log serves it so: each event is decoded as it is applied, so a batch's parsed events do not
+      // all stay alive (and get copied by every scavenge) until the batch is written.
+      this.subscription = this.log.subscribeToAll({ after: position, maxBatchSize: batchSize, undecoded: true });
       for await (const batch of this.subscription) {
         if (this.stopping) break;
         if (!this.building && (await this.supersededBy()) !== null) {
@@ -833,7 +845,7 @@ class ProjectionRunner {
       : null;
   }
 
-  private async applyBatch(batch: RecordedEvent[]): Promise<WriteOp[]> {
+  private async applyBatch(batch: readonly LoggedEvent[]): Promise<WriteOp[]> {
     const pending = new Map<string, Map<string, ReadDocument | null>>();
     // Looked up on every get and upsert of every event: each collection's name is checked and composed once a batch.
     const physicalNames = new Map<string, string>();
@@ -901,7 +913,7 @@ class ProjectionRunner {
         pending.get(name)!.set(id, null);
       },
     };
-    const failed = (event: RecordedEvent, error: unknown): ProjectionFailure | Error => {
+    const failed = (event: LoggedEvent, error: unknown): ProjectionFailure | Error => {
       if (error instanceof StoreReadError)
         return error.cause instanceof Error ? error.cause : new Error(String(error.cause));
       return {
@@ -913,12 +925,14 @@ class ProjectionRunner {
         failedAt: new Date().toISOString(),
       };
     };
-    let lastHandled: RecordedEvent | null = null;
+    let lastHandled: LoggedEvent | null = null;
     for (const event of batch) {
       if (!handles(this.projection, event.type)) continue;
       lastHandled = event;
+      // Outside the try: stored text that does not parse is the log's fault, as it was when the subscription decoded it.
+      const decoded = isUndecoded(event) ? decodeRaw(event) : event;
       try {
-        await this.projection.apply(event, ctx);
+        await this.projection.apply(decoded, ctx);
       } catch (error) {
         throw failed(event, error);
       }
@@ -940,7 +954,7 @@ class ProjectionRunner {
 
   /** The documents a batch will read, as its projection declares them, read in one call per collection where the store can. */
   private async prefetch(
-    batch: RecordedEvent[],
+    batch: readonly LoggedEvent[],
     physical: (collection: string) => string,
   ): Promise<Map<string, Map<string, ReadDocument | null>>> {
     const fetched = new Map<string, Map<string, ReadDocument | null>>();

@@ -40,8 +40,9 @@ export interface Projection {
   /**
    * The documents `apply` will read for this event, as far as the event alone tells: the runtime reads a batch's in one
    * round trip per collection before applying it, where the store offers that (MongoDB), instead of one per event.
+   * Given the event before it is decoded: its data and metadata are not read here.
    */
-  prefetch?(event: RecordedEvent): Array<{ collection: string; id: string }>;
+  prefetch?(event: Omit<RecordedEvent, 'data' | 'metadata'>): Array<{ collection: string; id: string }>;
 }
 
 /** One physical build of a projection: its version and a generation counter (a rebuild of the same version is a new generation). */

@@ -45,6 +45,25 @@ export interface RawRecordedEvent {
   recordedAt: Date;
 }
 
+/** An event as stored (asked for `undecoded`): its metadata, always an object once decoded, is still JSON text. */
+export function isUndecoded(event: RecordedEvent | RawRecordedEvent): event is RawRecordedEvent {
+  return typeof event.metadata === 'string';
+}
+
+/** A stored event decoded: its data and metadata parsed from the JSON text the log keeps. */
+export function decodeRaw(raw: RawRecordedEvent): RecordedEvent {
+  return {
+    position: raw.position,
+    id: raw.id,
+    streamId: raw.streamId,
+    revision: raw.revision,
+    type: raw.type,
+    data: JSON.parse(raw.data),
+    metadata: JSON.parse(raw.metadata),
+    recordedAt: raw.recordedAt,
+  };
+}
+
 export interface AppendResult {
   /** Revision of the last appended event (the stream's revision after the append). */
   nextRevision: number;
@@ -81,6 +100,12 @@ export interface SubscribeOptions {
   filter?: AllFilter;
   /** Upper bound on events per delivered batch. */
   maxBatchSize?: number;
+  /**
+   * Deliver the events as stored where the adapter can serve them so cheaply (the embedded log): data and metadata the
+   * JSON text (`isUndecoded`), decoded by the consumer (`decodeRaw`) as it takes each. A consumer that decodes each event
+   * as it applies it holds a batch's text meanwhile, not its thousands of parsed objects. Other adapters decode as ever.
+   */
+  undecoded?: boolean;
 }
 
 /**
@@ -88,6 +113,11 @@ export interface SubscribeOptions {
  * Iterate with `for await`; `stop()` ends the iteration cleanly (pending `next()` resolves done).
  */
 export interface EventSubscription extends AsyncIterable<RecordedEvent[]> {
+  stop(): Promise<void>;
+}
+
+/** A subscription asked for `undecoded` events: each is decoded, or as stored where the adapter serves that. */
+export interface UndecodedEventSubscription extends AsyncIterable<Array<RecordedEvent | RawRecordedEvent>> {
   stop(): Promise<void>;
 }
 
@@ -99,6 +129,7 @@ export interface EventLog {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   /** Like readAll, with data and metadata as stored JSON text; adapters that can serve it cheaply do. */
   readAllRaw?(options?: ReadAllOptions): Promise<RawRecordedEvent[]>;
+  subscribeToAll(options: SubscribeOptions & { undecoded: true }): UndecodedEventSubscription;
   subscribeToAll(options?: SubscribeOptions): EventSubscription;
   /** Position of the last event in the log, 0 when empty. */
   headPosition(): Promise<number>;

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events';
-import type { EventSubscription, RecordedEvent } from './event-log.port';
+import type { RecordedEvent } from './event-log.port';
 
-export interface PollingSource {
+export interface PollingSource<E extends { position: number } = RecordedEvent> {
   after: number;
   maxBatchSize: number;
-  read(after: number, maxCount: number): RecordedEvent[] | Promise<RecordedEvent[]>;
+  read(after: number, maxCount: number): E[] | Promise<E[]>;
   head(): number | Promise<number>;
   /** Emits 'committed' after an in-process commit: live delivery without waiting for the next poll. */
   wake: EventEmitter;
@@ -17,13 +17,13 @@ export interface PollingSource {
  * Catch-up then live subscription over any log that can be read "after position P".
  * Batches are read on demand (pull): a slow consumer never makes the log buffer events.
  */
-export class PollingSubscription implements EventSubscription {
+export class PollingSubscription<E extends { position: number } = RecordedEvent> implements AsyncIterable<E[]> {
   private position: number;
   private stopped = false;
   private wakeUp: (() => void) | null = null;
   private readonly onCommitted = () => this.wakeUp?.();
 
-  constructor(private readonly source: PollingSource) {
+  constructor(private readonly source: PollingSource<E>) {
     this.position = source.after;
     source.wake.on('committed', this.onCommitted);
   }
@@ -36,7 +36,7 @@ export class PollingSubscription implements EventSubscription {
     this.source.onStop();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<RecordedEvent[]> {
+  [Symbol.asyncIterator](): AsyncIterator<E[]> {
     return {
       next: async () => {
         while (!this.stopped) {

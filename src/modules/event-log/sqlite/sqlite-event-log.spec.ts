@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeEventLogContract } from '../event-log.contract';
 import { StorageOpenError } from '../event-log.errors';
+import { decodeRaw, isUndecoded } from '../event-log.port';
 import { openSqliteEventLog } from './sqlite-event-log';
 
 const dirs: string[] = [];
@@ -178,6 +179,35 @@ describe('sqlite event log', () => {
       await reader.close();
     }
   }, 20_000);
+
+  it('a subscription asked for undecoded events delivers the stored text, which decodes to what a decoded one delivers', async () => {
+    const log = openSqliteEventLog({ file: join(tempDir(), 'events.db'), pollIntervalMs: 10 });
+    try {
+      await log.append(
+        'case-1',
+        [{ type: 'Filed', data: { applicant: 'Әлия', n: 1 }, metadata: { stepId: 's1' } }],
+        'any',
+      );
+      await log.append('case-2', [{ type: 'Step', data: ['a', 2, null], metadata: {} }], 'any');
+      await log.append('case-1', [{ type: 'Step', data: 'text', metadata: { nested: { at: 3 } } }], 'any');
+      const first = async <T>(subscription: AsyncIterable<T[]> & { stop(): Promise<void> }): Promise<T[]> => {
+        for await (const batch of subscription) {
+          await subscription.stop();
+          return batch;
+        }
+        return [];
+      };
+      const undecoded = await first(log.subscribeToAll({ after: 0, undecoded: true }));
+      expect(undecoded.every(isUndecoded)).toBe(true);
+      expect(undecoded).toEqual(await log.readAllRaw({ after: 0 }));
+      const decoded = await first(log.subscribeToAll({ after: 0 }));
+      expect(decoded.some(isUndecoded)).toBe(false);
+      expect(undecoded.map((e) => (isUndecoded(e) ? decodeRaw(e) : e))).toEqual(decoded);
+      expect(decoded.map((e) => e.data)).toEqual([{ applicant: 'Әлия', n: 1 }, ['a', 2, null], 'text']);
+    } finally {
+      await log.close();
+    }
+  });
 
   it('refuses a file written by a newer schema', async () => {
     const file = join(tempDir(), 'events.db');

@@ -12,6 +12,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
+  UndecodedEventSubscription,
   RawRecordedEvent,
   SubscribeOptions,
 } from '../event-log.port';
@@ -166,7 +167,7 @@ export class SqliteEventLog implements EventLog {
   private readonly db: SqliteDatabase;
   private readonly committed = new EventEmitter();
   private readonly checkpointer: WalCheckpointer | null;
-  private readonly subscriptions = new Set<PollingSubscription>();
+  private readonly subscriptions = new Set<PollingSubscription<{ position: number }>>();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   /** Groups handed to the writer thread and not yet answered. */
@@ -410,11 +411,26 @@ export class SqliteEventLog implements EventLog {
     return this.readAllRows(options).map(toRecorded);
   }
 
-  subscribeToAll(options: SubscribeOptions = {}): EventSubscription {
-    const subscription = new PollingSubscription({
+  subscribeToAll(options: SubscribeOptions & { undecoded: true }): UndecodedEventSubscription;
+  subscribeToAll(options?: SubscribeOptions): EventSubscription;
+  subscribeToAll(options: SubscribeOptions = {}): EventSubscription | UndecodedEventSubscription {
+    const { filter } = options;
+    // Undecoded: the rows' text as read, each event parsed by the consumer as it takes it.
+    return options.undecoded
+      ? this.subscribe<RecordedEvent | RawRecordedEvent>(options, (after, maxCount) =>
+          this.readAllRows({ after, maxCount, filter }).map(toRaw),
+        )
+      : this.subscribe(options, (after, maxCount) => this.readAllSync({ after, maxCount, filter }));
+  }
+
+  private subscribe<E extends { position: number }>(
+    options: SubscribeOptions,
+    read: (after: number, maxCount: number) => E[],
+  ): PollingSubscription<E> {
+    const subscription = new PollingSubscription<E>({
       after: options.after ?? 0,
       maxBatchSize: options.maxBatchSize ?? 1000,
-      read: (after, maxCount) => this.readAllSync({ after, maxCount, filter: options.filter }),
+      read,
       head: () => this.headStmt.get()?.head ?? 0,
       wake: this.committed,
       pollIntervalMs: this.pollIntervalMs,
