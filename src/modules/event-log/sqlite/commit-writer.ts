@@ -6,8 +6,8 @@ import type { AppendResult, ExpectedRevision } from '../event-log.port';
 export interface GroupAppend {
   streamId: string;
   expected: ExpectedRevision;
-  /** leafHash: the event's 32-byte leaf hash as a latin1 string (event-validation.ts PreparedEvent). */
-  events: { id: string; type: string; data: string; metadata: string; leafHash: string | null }[];
+  /** leaf: the event's leaf data, 64 hex digits (event-validation.ts PreparedEvent). */
+  events: { id: string; type: string; data: string; metadata: string; leaf: string | null }[];
 }
 
 /** Why one append of a group was refused, in a shape that crosses the thread boundary. */
@@ -18,11 +18,19 @@ export type AppendRefusal =
 
 export type AppendOutcome = { ok: AppendResult } | { refused: AppendRefusal };
 
-// One connection's commits: each group's appends checked and savepointed on their own, the Merkle tree extended,
-// all in one transaction (one fsync, synchronous=FULL). The same source runs in the writer thread and, for a lone
-// append, on the calling thread (InlineCommitter): one implementation, so both commit with the same checks, order
-// and durability. `maintainTree` false only for the benchmark's baseline (the same log without its tree).
-const COMMITTER_SOURCE = `(function createCommitter(db, maintainTree) {
+/**
+ * Where the Merkle tree's nodes are stored: `with` the events, in their transaction (a lone append committed on the
+ * calling thread); `behind` the events, in a transaction of their own right after the events' commit is acknowledged
+ * (the writer thread: the groups waiting for it no longer queue behind the tree); `none` for the benchmark's baseline.
+ */
+export type TreeMode = 'with' | 'behind' | 'none';
+
+// One connection's commits: each group's appends checked and savepointed on their own, in one transaction (one fsync,
+// synchronous=FULL), and the Merkle tree extended with the appends that held. The same source runs in the writer
+// thread and, for a lone append, on the calling thread (InlineCommitter): one implementation, so both commit with the
+// same checks, order and durability. treeProgress (writer thread only): a shared [leaves stored, last store failed].
+const COMMITTER_SOURCE = `(function createCommitter(db, treeMode, treeProgress) {
+const maintainTree = treeMode !== 'none';
 const lastRevision = db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
 const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
 const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -40,6 +48,19 @@ function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1;
 // sibling, in a tree of edgeLeaves leaves. Read back from the table when unknown (first commit, a failed commit).
 let edge = null;
 let edgeLeaves = -1;
+// 'behind': the leaves of committed events whose nodes are not stored yet, in log order (leaves edgeLeaves...).
+let pending = [];
+// Time in tree transactions since the last commit's report.
+let treeMs = 0;
+const nodesOf = (leaves) => 2 * leaves - popcount(leaves);
+const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+const syncFull = db.prepare('PRAGMA synchronous = FULL');
+function publish(leaves, failed) {
+  if (!treeProgress) return;
+  Atomics.store(treeProgress, 1, failed ? 1n : 0n);
+  if (leaves !== null) Atomics.store(treeProgress, 0, BigInt(leaves));
+  Atomics.notify(treeProgress, 0);
+}
 function loadEdge(leaves) {
   edge = [];
   for (let level = 0; 2 ** level <= leaves; level++) {
@@ -48,13 +69,15 @@ function loadEdge(leaves) {
   }
   edgeLeaves = leaves;
 }
-// Adds leaf \`index\` (its leaf hash, computed by the caller) to a tentative edge and collects the nodes it completes;
-// nothing is stored until the append holds. Node inputs are written into one reused buffer (0x01 || left || right).
+// Adds leaf \`index\` (its leaf data in hex, found by the caller) to a tentative edge and collects the nodes it
+// completes; nothing is stored until it is committed. Hash inputs are written into two reused buffers (0x00 || leaf,
+// 0x01 || left || right).
+const leafInput = Buffer.alloc(33);
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 1;
-function appendLeaf(tree, index, leafHash) {
-  // Sent as a latin1 string (cheap to clone across threads); a small Buffer.from comes from the pool.
-  let hash = Buffer.from(leafHash, 'latin1');
+function appendLeaf(tree, index, leaf) {
+  leafInput.write(leaf, 1, 'hex');
+  let hash = sha256('sha256', leafInput, 'buffer');
   let pos = 2 * index - popcount(index);
   tree.nodes.push(pos, hash);
   let level = 0;
@@ -120,13 +143,16 @@ function write(append, recordedAt) {
   }
   let revision = row === undefined ? -1 : row.revision;
   let position = 0;
-  const tree = maintainTree ? { edge: edge.slice(), leaves: edgeLeaves, nodes: [] } : null;
+  // 'with': the nodes are hashed now on a tentative edge; 'behind': only the leaves are collected.
+  const tree = treeMode === 'with' ? { edge: edge.slice(), leaves: edgeLeaves, nodes: [] }
+    : treeMode === 'behind' ? { leaves: edgeLeaves + pending.length, leafData: [] } : null;
   for (const e of events) {
     revision++;
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
     if (tree) {
       if (position - 1 !== tree.leaves) throw new Error('event position ' + position + ' does not follow the tree of ' + tree.leaves + ' leaves');
-      appendLeaf(tree, position - 1, e.leafHash);
+      if (tree.leafData) { tree.leafData.push(e.leaf); tree.leaves++; }
+      else appendLeaf(tree, position - 1, e.leaf);
     }
   }
   return { nextRevision: revision, position, tree };
@@ -137,6 +163,7 @@ const appendOne = db.transaction(write);
 function commitGroups(groups) {
   const results = groups.map(({ batch }) => ({ batch, outcomes: [] }));
   const started = performance.now();
+  const pendingBefore = pending.length;
   try {
     // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read before
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
@@ -146,15 +173,25 @@ function commitGroups(groups) {
       if (maintainTree) {
         const stored = storedNodes.get();
         const events = logSize.get();
-        if (stored !== 2 * events - popcount(events)) throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + (2 * events - popcount(events)) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
-        if (edge === null || edgeLeaves !== events) loadEdge(events);
+        // The stored tree holds every event but those whose nodes this committer still has to store.
+        const leaves = events - pending.length;
+        if (stored !== nodesOf(leaves)) {
+          // The writer thread has not stored the nodes of its last commit yet: a lone append goes to it instead.
+          if (treeMode === 'with' && stored < nodesOf(events)) throw Object.assign(new Error('the Merkle tree is behind the log'), { code: 'TREE_BEHIND' });
+          throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + nodesOf(events) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
+        }
+        if (edge === null || edgeLeaves !== leaves) {
+          loadEdge(leaves);
+          if (pending.length === 0) publish(leaves, false);
+        }
       }
       groups.forEach(({ group, recordedAt }, g) => {
         for (const append of group) {
           try {
             const { tree, ...ok } = appendOne(append, recordedAt);
             // The append held: its leaves join the tree (a refused one was rolled back with its savepoint).
-            if (tree) {
+            if (tree && tree.leafData) for (const leaf of tree.leafData) pending.push(leaf);
+            else if (tree) {
               edge = tree.edge;
               edgeLeaves = tree.leaves;
               for (const value of tree.nodes) nodes.push(value);
@@ -167,13 +204,60 @@ function commitGroups(groups) {
       storeNodes(nodes);
     }).immediate();
   } catch (error) {
-    // The commit itself failed (disk full, I/O error): nothing of these groups is durable, nor the edge built on them.
+    // The commit itself failed (disk full, I/O error): nothing of these groups is durable, nor the edge built on them
+    // (the leaves acknowledged before it are still to be stored).
     edge = null;
+    pending.length = pendingBefore;
     return { results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error), code: error && error.code };
   }
-  return { results, transactionMs: performance.now() - started };
+  const reported = treeMs;
+  treeMs = 0;
+  return { results, transactionMs: performance.now() - started, treeMs: reported };
 }
-return commitGroups;
+
+// 'behind': hashes and stores the nodes of the leaves acknowledged since the last call, in one transaction without an
+// fsync of its own (synchronous=NORMAL): the next events' commit fsyncs the WAL, these frames before it, so the stored
+// tree is never ahead of the log, and after a crash behind it by the leaves still pending, which start-up completes
+// (open-transparency.ts). A failure leaves the leaves pending, tried again after the next commit.
+function storeTreeBehind() {
+  if (pending.length === 0) {
+    // Nothing to store: a reader waiting for the tree is told where it stands.
+    if (edgeLeaves >= 0) publish(edgeLeaves, false);
+    return null;
+  }
+  const started = performance.now();
+  const leaves = pending;
+  const target = edgeLeaves + leaves.length;
+  let built = null;
+  try {
+    syncNormal.run();
+    db.transaction(() => {
+      const stored = storedNodes.get();
+      if (edge === null || stored !== nodesOf(edgeLeaves)) {
+        // A rebuild on this log's own connection stored them meanwhile.
+        if (stored === nodesOf(target)) return;
+        throw new Error('the Merkle tree holds ' + stored + ' nodes where ' + nodesOf(edgeLeaves) + ' were expected');
+      }
+      const tree = { edge: edge.slice(), leaves: edgeLeaves, nodes: [] };
+      for (const leaf of leaves) appendLeaf(tree, tree.leaves, leaf);
+      storeNodes(tree.nodes);
+      built = tree;
+    }).immediate();
+  } catch (error) {
+    publish(null, true);
+    return String(error && error.message || error);
+  } finally {
+    syncFull.run();
+    treeMs += performance.now() - started;
+  }
+  pending = [];
+  // Without a tree built here (stored by a rebuild), the edge is read back before the next use.
+  edge = built ? built.edge : null;
+  edgeLeaves = built ? built.leaves : -1;
+  publish(target, false);
+  return null;
+}
+return { commitGroups, storeTreeBehind, pendingLeaves: () => pending.length };
 })`;
 
 // Runs in a worker thread with its own connection: the group's transaction and its fsync (synchronous=FULL)
@@ -186,7 +270,23 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = 0');
 db.pragma('busy_timeout = 5000');
-const commitGroups = ${COMMITTER_SOURCE}(db, workerData.maintainTree !== false);
+const { commitGroups, storeTreeBehind, pendingLeaves } = ${COMMITTER_SOURCE}(db, workerData.treeMode, workerData.treeProgress);
+
+// The tree is stored once TREE_BATCH leaves wait, TREE_MAX_LAG_MS after the first of them, when a reader of the tree
+// asks ('tree': SqliteEventLog waits for it before reading its size) and before the writer stops. A transaction of its
+// own costs about as much as the nodes of 30 leaves, so a busy log shares one among a few commits; and it must fit in
+// the time the callers take to answer and send the next group, or that group waits for it (BENCHMARKS.md, issue 17).
+const TREE_BATCH = 32;
+const TREE_MAX_LAG_MS = 10;
+let treeTimer = null;
+let treeFailing = false;
+function storeTree() {
+  if (treeTimer !== null) { clearTimeout(treeTimer); treeTimer = null; }
+  const problem = storeTreeBehind();
+  // Told once per run of failures; the leaves stay pending and are tried again after the next commit.
+  if (problem !== null && !treeFailing) port.postMessage({ treeError: problem });
+  treeFailing = problem !== null;
+}
 
 // Groups come over a dedicated port; every group already waiting when a transaction starts joins it, so a
 // group never waits for the round trip of the one before to be noticed on the other thread.
@@ -195,8 +295,11 @@ port.on('message', (first) => {
   const messages = [first];
   for (let next; (next = receiveMessageOnPort(port)) !== undefined; ) messages.push(next.message);
   const stop = messages.indexOf('stop');
-  const groups = stop < 0 ? messages : messages.slice(0, stop);
+  const groups = (stop < 0 ? messages : messages.slice(0, stop)).filter((m) => m !== 'tree');
   if (groups.length > 0) port.postMessage(commitGroups(groups));
+  // Acknowledged first, then the tree: while the callers take their answers and form the next group.
+  if (stop >= 0 || messages.includes('tree') || pendingLeaves() >= TREE_BATCH) storeTree();
+  else if (pendingLeaves() > 0 && treeTimer === null) treeTimer = setTimeout(storeTree, TREE_MAX_LAG_MS);
   if (stop >= 0) { db.close(); port.postMessage({ stopped: true }); }
 });
 `;
@@ -208,11 +311,14 @@ export interface WriterStats {
   largestTransaction: number;
   /** Summed over transactions: the writer thread's time in them, fsync included. */
   transactionMs: number;
+  /** Summed over the tree's own transactions, stored behind the commits (not counted in transactionMs). */
+  treeTransactionMs: number;
 }
 
 type WriterMessage =
-  | { results: Array<{ batch: number; outcomes: AppendOutcome[] }>; transactionMs: number }
+  | { results: Array<{ batch: number; outcomes: AppendOutcome[] }>; transactionMs: number; treeMs?: number }
   | { results: Array<{ batch: number }>; commitError: string; code?: string }
+  | { treeError: string }
   | { stopped: true };
 
 /**
@@ -230,10 +336,16 @@ export class CommitWriter {
   private nextBatch = 1;
   private failure: Error | null = null;
   private stopped: (() => void) | null = null;
-  readonly stats: WriterStats = { transactions: 0, largestTransaction: 0, transactionMs: 0 };
+  readonly stats: WriterStats = { transactions: 0, largestTransaction: 0, transactionMs: 0, treeTransactionMs: 0 };
+  /** [leaves of the tree stored, 1 when the last store of the tree failed], written by the writer thread. */
+  private readonly treeProgress = new BigInt64Array(new SharedArrayBuffer(16));
 
-  constructor(file: string, options: { maintainTree?: boolean } = {}) {
+  private readonly onTreeError: (problem: string) => void;
+
+  constructor(file: string, options: { maintainTree?: boolean; onTreeError?: (problem: string) => void } = {}) {
+    this.onTreeError = options.onTreeError ?? (() => undefined);
     const { port1, port2 } = new MessageChannel();
+    this.treeProgress[0] = -1n;
     this.port = port1;
     this.worker = new Worker(WRITER_SOURCE, {
       eval: true,
@@ -241,7 +353,8 @@ export class CommitWriter {
         file,
         driver: require.resolve('better-sqlite3'),
         port: port2,
-        maintainTree: options.maintainTree !== false,
+        treeMode: (options.maintainTree === false ? 'none' : 'behind') satisfies TreeMode,
+        treeProgress: this.treeProgress,
       },
       transferList: [port2],
     });
@@ -268,9 +381,11 @@ export class CommitWriter {
 
   private received(message: WriterMessage): void {
     if ('stopped' in message) return this.stopped?.();
+    if ('treeError' in message) return this.onTreeError(message.treeError);
     if ('transactionMs' in message) {
       this.stats.transactions++;
       this.stats.transactionMs += message.transactionMs;
+      this.stats.treeTransactionMs += message.treeMs ?? 0;
       this.stats.largestTransaction = Math.max(
         this.stats.largestTransaction,
         message.results.reduce((n, r) => n + r.outcomes.length, 0),
@@ -285,6 +400,28 @@ export class CommitWriter {
       else pending.resolve((result as { outcomes: AppendOutcome[] }).outcomes);
     }
     if (this.inFlight.size === 0) this.port.unref();
+  }
+
+  /**
+   * Waits (blocking this thread, at most `timeoutMs`) until the writer thread has stored the tree of at least `leaves`
+   * leaves; false when it has not, or when its last attempt to store the tree failed. The writer is asked to store it
+   * now and does so without this thread, so the wait is about one tree transaction.
+   */
+  waitForTree(leaves: number, timeoutMs: number): boolean {
+    const target = BigInt(leaves);
+    const deadline = performance.now() + timeoutMs;
+    if (Atomics.load(this.treeProgress, 0) < target && !this.failure) {
+      // A failure flagged earlier is for the writer's next attempt, which this asks for, to confirm or clear.
+      Atomics.store(this.treeProgress, 1, 0n);
+      this.port.postMessage('tree');
+    }
+    for (;;) {
+      const stored = Atomics.load(this.treeProgress, 0);
+      if (stored >= target) return true;
+      const left = deadline - performance.now();
+      if (this.failure || Atomics.load(this.treeProgress, 1) !== 0n || left <= 0) return false;
+      Atomics.wait(this.treeProgress, 0, stored, left);
+    }
   }
 
   /** Commits what was handed over, then closes the writer's connection. */
@@ -307,7 +444,11 @@ export class CommitWriter {
   }
 }
 
-type CommitMessage = Exclude<WriterMessage, { stopped: true }>;
+type CommitMessage = Exclude<WriterMessage, { stopped: true } | { treeError: string }>;
+type Committer = {
+  commitGroups(groups: Array<{ batch: number; group: GroupAppend[]; recordedAt: number }>): CommitMessage;
+  storeTreeBehind(): string | null;
+};
 
 /**
  * Commits a lone append on the calling thread, saving it the two hand-offs to the writer thread (about a quarter of
@@ -318,9 +459,7 @@ type CommitMessage = Exclude<WriterMessage, { stopped: true }>;
  */
 export class InlineCommitter {
   private readonly db: Database.Database;
-  private readonly commitGroups: (
-    groups: Array<{ batch: number; group: GroupAppend[]; recordedAt: number }>,
-  ) => CommitMessage;
+  private readonly commitGroups: Committer['commitGroups'];
 
   constructor(file: string, options: { maintainTree?: boolean } = {}) {
     this.db = new Database(file, { fileMustExist: true });
@@ -330,19 +469,25 @@ export class InlineCommitter {
     this.db.pragma('busy_timeout = 0');
     const create = new Function('require', `return ${COMMITTER_SOURCE}`)(require) as (
       db: Database.Database,
-      maintainTree: boolean,
-    ) => InlineCommitter['commitGroups'];
-    this.commitGroups = create(this.db, options.maintainTree !== false);
+      treeMode: TreeMode,
+      treeProgress: null,
+    ) => Committer;
+    // A lone append keeps the tree in its own commit: the log is quiet, and the writer thread's next commit finds the
+    // tree complete.
+    this.commitGroups = create(this.db, options.maintainTree === false ? 'none' : 'with', null).commitGroups;
   }
 
-  /** The outcomes once durable; `busy` when another connection holds the write lock (nothing was written). */
+  /**
+   * The outcomes once durable; `busy` when another connection holds the write lock, or the writer thread has not yet
+   * stored the tree of its last commit (nothing was written).
+   */
   commit(
     group: GroupAppend[],
     recordedAt: number,
   ): { outcomes: AppendOutcome[]; transactionMs: number } | { busy: true } {
     const message = this.commitGroups([{ batch: 0, group, recordedAt }]);
     if ('commitError' in message) {
-      if (message.code === 'SQLITE_BUSY') return { busy: true };
+      if (message.code === 'SQLITE_BUSY' || message.code === 'TREE_BEHIND') return { busy: true };
       throw Object.assign(new Error(message.commitError), { code: message.code });
     }
     return { outcomes: message.results[0]!.outcomes, transactionMs: message.transactionMs };
