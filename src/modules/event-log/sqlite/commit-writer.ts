@@ -1,6 +1,8 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { AppendResult, ExpectedRevision } from '../event-log.port';
+import { runnableSource } from '../../../shared/runnable-source';
+import { leafData } from '../../transparency/domain/log-leaf';
 
 /** One append of a group, as the writer thread receives it: events already validated and serialised. */
 export interface GroupAppend {
@@ -20,8 +22,10 @@ export type AppendOutcome = { ok: AppendResult } | { refused: AppendRefusal };
 
 /**
  * Where the Merkle tree's nodes are stored: `with` the events, in their transaction (a lone append committed on the
- * calling thread); `behind` the events, in a transaction of their own right after the events' commit is acknowledged
- * (the writer thread: the groups waiting for it no longer queue behind the tree); `none` for the benchmark's baseline.
+ * calling thread, only onto a tree that holds the whole log); `behind` the events, in a transaction of their own right
+ * after the events' commit is acknowledged (the writer thread: the groups waiting for it no longer queue behind the
+ * tree), which brings the tree up to the log's head whatever process wrote the events; `none` for the benchmark's
+ * baseline.
  */
 export type TreeMode = 'with' | 'behind' | 'none';
 
@@ -29,8 +33,9 @@ export type TreeMode = 'with' | 'behind' | 'none';
 // synchronous=FULL), and the Merkle tree extended with the appends that held. The same source runs in the writer
 // thread and, for a lone append, on the calling thread (InlineCommitter): one implementation, so both commit with the
 // same checks, order and durability. treeProgress (writer thread only): a shared [leaves stored, last store failed].
-const COMMITTER_SOURCE = `(function createCommitter(db, treeMode, treeProgress) {
-const maintainTree = treeMode !== 'none';
+// loadLeafData: gives log-leaf.ts leafData, the one function that makes a stored event a leaf (the builder's and
+// verify's), for the leaves of events another writer committed; loaded on first use.
+const COMMITTER_SOURCE = `(function createCommitter(db, treeMode, treeProgress, loadLeafData) {
 const lastRevision = db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
 const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
 const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -41,6 +46,7 @@ const NODE_BATCH = 100;
 const getNode = db.prepare('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
 const storedNodes = db.prepare('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
 const logSize = db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck();
+const eventsBetween = db.prepare('SELECT position, id, stream_id, type, data, metadata FROM events WHERE position > ? AND position <= ? ORDER BY position');
 function popcount(n) { let c = 0; for (let v = n; v > 0; v = Math.floor(v / 2)) c += v % 2; return c; }
 // Nodes are numbered in post-order: leaf i at 2i - popcount(i), then each subtree it completes, one after another.
 function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1; return 2 * last - popcount(last) + level; }
@@ -48,11 +54,21 @@ function nodePosition(level, index) { const last = (index + 1) * 2 ** level - 1;
 // sibling, in a tree of edgeLeaves leaves. Read back from the table when unknown (first commit, a failed commit).
 let edge = null;
 let edgeLeaves = -1;
-// 'behind': the leaves of committed events whose nodes are not stored yet, in log order (leaves edgeLeaves...).
-let pending = [];
+// 'behind': the leaves this writer committed whose nodes it has not stored yet, ascending: pendingAt[k] is the leaf
+// index (event position - 1) of pendingLeaf[k]. Another process's commits may sit between them.
+const pendingAt = [];
+const pendingLeaf = [];
+let leafData = null;
 // Time in tree transactions since the last commit's report.
 let treeMs = 0;
 const nodesOf = (leaves) => 2 * leaves - popcount(leaves);
+// The leaves of a tree of \`nodes\` nodes (merkle.ts leavesOfNodeCount), -1 when no whole tree has that many.
+function leavesOfNodes(nodes) {
+  if (edgeLeaves >= 0 && nodesOf(edgeLeaves) === nodes) return edgeLeaves;
+  let leaves = Math.floor(nodes / 2);
+  while (nodesOf(leaves) < nodes) leaves++;
+  return nodesOf(leaves) === nodes ? leaves : -1;
+}
 const syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
 const syncFull = db.prepare('PRAGMA synchronous = FULL');
 function publish(leaves, failed) {
@@ -143,16 +159,16 @@ function write(append, recordedAt) {
   }
   let revision = row === undefined ? -1 : row.revision;
   let position = 0;
-  // 'with': the nodes are hashed now on a tentative edge; 'behind': only the leaves are collected.
+  // 'with': the nodes are hashed now on a tentative edge; 'behind': only the leaves are collected, with their index.
   const tree = treeMode === 'with' ? { edge: edge.slice(), leaves: edgeLeaves, nodes: [] }
-    : treeMode === 'behind' ? { leaves: edgeLeaves + pending.length, leafData: [] } : null;
+    : treeMode === 'behind' ? { at: [], leafData: [] } : null;
   for (const e of events) {
     revision++;
     position = Number(insert.run(e.id, streamId, revision, e.type, e.data, e.metadata, recordedAt).lastInsertRowid);
-    if (tree) {
+    if (tree && tree.leafData) { tree.at.push(position - 1); tree.leafData.push(e.leaf); }
+    else if (tree) {
       if (position - 1 !== tree.leaves) throw new Error('event position ' + position + ' does not follow the tree of ' + tree.leaves + ' leaves');
-      if (tree.leafData) { tree.leafData.push(e.leaf); tree.leaves++; }
-      else appendLeaf(tree, position - 1, e.leaf);
+      appendLeaf(tree, position - 1, e.leaf);
     }
   }
   return { nextRevision: revision, position, tree };
@@ -163,35 +179,29 @@ const appendOne = db.transaction(write);
 function commitGroups(groups) {
   const results = groups.map(({ batch }) => ({ batch, outcomes: [] }));
   const started = performance.now();
-  const pendingBefore = pending.length;
+  const pendingBefore = pendingAt.length;
   try {
     // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read before
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
     db.transaction(() => {
-      // A tree behind or ahead of the log would take leaves at the wrong places: refuse to write until it is caught up.
+      // 'behind': the events' commit does not look at the tree. A tree behind the log is the normal state (leaves of
+      // this writer's or another's commits not stored yet): the tree's own transaction completes it.
       const nodes = [];
-      if (maintainTree) {
+      if (treeMode === 'with') {
         const stored = storedNodes.get();
         const events = logSize.get();
-        // The stored tree holds every event but those whose nodes this committer still has to store.
-        const leaves = events - pending.length;
-        if (stored !== nodesOf(leaves)) {
-          // The writer thread has not stored the nodes of its last commit yet: a lone append goes to it instead.
-          if (treeMode === 'with' && stored < nodesOf(events)) throw Object.assign(new Error('the Merkle tree is behind the log'), { code: 'TREE_BEHIND' });
-          throw new Error('the Merkle tree holds ' + stored + ' nodes but a log of ' + events + ' events needs ' + nodesOf(events) + '; nothing is written until the tree is rebuilt (npm run cli -- rebuild-tree)');
-        }
-        if (edge === null || edgeLeaves !== leaves) {
-          loadEdge(leaves);
-          if (pending.length === 0) publish(leaves, false);
-        }
+        // A lone append extends a tree that holds the whole log; else it goes to the writer thread, which completes it.
+        if (stored !== nodesOf(events)) throw Object.assign(new Error('the Merkle tree is not at the log head'), { code: 'TREE_BEHIND' });
+        if (edge === null || edgeLeaves !== events) loadEdge(events);
       }
       groups.forEach(({ group, recordedAt }, g) => {
         for (const append of group) {
           try {
             const { tree, ...ok } = appendOne(append, recordedAt);
             // The append held: its leaves join the tree (a refused one was rolled back with its savepoint).
-            if (tree && tree.leafData) for (const leaf of tree.leafData) pending.push(leaf);
-            else if (tree) {
+            if (tree && tree.leafData) {
+              for (let i = 0; i < tree.at.length; i++) { pendingAt.push(tree.at[i]); pendingLeaf.push(tree.leafData[i]); }
+            } else if (tree) {
               edge = tree.edge;
               edgeLeaves = tree.leaves;
               for (const value of tree.nodes) nodes.push(value);
@@ -207,7 +217,8 @@ function commitGroups(groups) {
     // The commit itself failed (disk full, I/O error): nothing of these groups is durable, nor the edge built on them
     // (the leaves acknowledged before it are still to be stored).
     edge = null;
-    pending.length = pendingBefore;
+    pendingAt.length = pendingBefore;
+    pendingLeaf.length = pendingBefore;
     return { results: groups.map(({ batch }) => ({ batch })), commitError: String(error && error.message || error), code: error && error.code };
   }
   const reported = treeMs;
@@ -215,49 +226,75 @@ function commitGroups(groups) {
   return { results, transactionMs: performance.now() - started, treeMs: reported };
 }
 
-// 'behind': hashes and stores the nodes of the leaves acknowledged since the last call, in one transaction without an
-// fsync of its own (synchronous=NORMAL): the next events' commit fsyncs the WAL, these frames before it, so the stored
-// tree is never ahead of the log, and after a crash behind it by the leaves still pending, which start-up completes
-// (open-transparency.ts). A failure leaves the leaves pending, tried again after the next commit.
-function storeTreeBehind() {
-  if (pending.length === 0) {
-    // Nothing to store: a reader waiting for the tree is told where it stands.
-    if (edgeLeaves >= 0) publish(edgeLeaves, false);
-    return null;
+// The leaves of the stored events at indexes [from, until), by the one function that makes an event a leaf.
+function storedLeaves(from, until) {
+  if (leafData === null) leafData = loadLeafData();
+  const leaves = [];
+  let index = from;
+  for (const row of eventsBetween.iterate(from, until)) {
+    if (row.position !== index + 1) break;
+    leaves.push(leafData({ id: row.id, streamId: row.stream_id, type: row.type, data: row.data, metadata: row.metadata }).toString('hex'));
+    index++;
   }
+  if (index !== until) throw new Error('the log has no event at position ' + (index + 1) + ': positions must be gapless for its tree');
+  return leaves;
+}
+
+// Inside a write transaction: brings the stored tree up to the log's head, whatever process committed the events. The
+// leaves this writer holds are used where they follow (the usual case: all of them, nothing read); the others are
+// read from the stored events; held leaves the tree already has (stored by another writer, a catch-up, a rebuild) are
+// dropped, never stored twice. Returns the tentative tree (null when nothing was added), the held leaves it used or
+// dropped, and the leaves of the tree stored.
+function completeTree() {
+  const stored = storedNodes.get();
+  const start = leavesOfNodes(stored);
+  if (start < 0) throw new Error("the log's Merkle tree holds " + stored + ' nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)');
+  const head = logSize.get();
+  if (start > head) throw new Error('the Merkle tree holds ' + start + ' leaves but the log only ' + head + ' events: events were removed from the log');
+  let held = 0;
+  while (held < pendingAt.length && pendingAt[held] < start) held++;
+  if (start === head) return { tree: null, consumed: held, leaves: start };
+  if (edge === null || edgeLeaves !== start) loadEdge(start);
+  const tree = { edge: edge.slice(), leaves: start, nodes: [] };
+  for (let index = start; index < head; ) {
+    if (held < pendingAt.length && pendingAt[held] === index) {
+      appendLeaf(tree, index++, pendingLeaf[held++]);
+      continue;
+    }
+    const until = held < pendingAt.length ? pendingAt[held] : head;
+    for (const leaf of storedLeaves(index, until)) appendLeaf(tree, index++, leaf);
+  }
+  storeNodes(tree.nodes);
+  return { tree, consumed: held, leaves: head };
+}
+
+// 'behind': stores the nodes of the tree up to the log's head (completeTree), in one transaction without an fsync of
+// its own (synchronous=NORMAL): the next events' commit fsyncs the WAL, these frames before it, so the stored tree is
+// never ahead of the log, and after a crash behind it by the leaves not stored yet, which the next tree transaction of
+// any writer, or start-up, completes (open-transparency.ts). Runs when this writer holds leaves, or when \`asked\` (a
+// reader waits for the tree). A failure keeps the held leaves, tried again after the next commit.
+function storeTreeBehind(asked) {
+  if (pendingAt.length === 0 && !asked) return null;
   const started = performance.now();
-  const leaves = pending;
-  const target = edgeLeaves + leaves.length;
-  let built = null;
+  let completed = null;
   try {
     syncNormal.run();
-    db.transaction(() => {
-      const stored = storedNodes.get();
-      if (edge === null || stored !== nodesOf(edgeLeaves)) {
-        // A rebuild on this log's own connection stored them meanwhile.
-        if (stored === nodesOf(target)) return;
-        throw new Error('the Merkle tree holds ' + stored + ' nodes where ' + nodesOf(edgeLeaves) + ' were expected');
-      }
-      const tree = { edge: edge.slice(), leaves: edgeLeaves, nodes: [] };
-      for (const leaf of leaves) appendLeaf(tree, tree.leaves, leaf);
-      storeNodes(tree.nodes);
-      built = tree;
-    }).immediate();
+    completed = db.transaction(completeTree).immediate();
   } catch (error) {
+    edge = null;
     publish(null, true);
     return String(error && error.message || error);
   } finally {
     syncFull.run();
     treeMs += performance.now() - started;
   }
-  pending = [];
-  // Without a tree built here (stored by a rebuild), the edge is read back before the next use.
-  edge = built ? built.edge : null;
-  edgeLeaves = built ? built.leaves : -1;
-  publish(target, false);
+  if (completed.consumed === pendingAt.length) { pendingAt.length = 0; pendingLeaf.length = 0; }
+  else { pendingAt.splice(0, completed.consumed); pendingLeaf.splice(0, completed.consumed); }
+  if (completed.tree) { edge = completed.tree.edge; edgeLeaves = completed.tree.leaves; }
+  publish(completed.leaves, false);
   return null;
 }
-return { commitGroups, storeTreeBehind, pendingLeaves: () => pending.length };
+return { commitGroups, storeTreeBehind, pendingLeaves: () => pendingAt.length };
 })`;
 
 // Runs in a worker thread with its own connection: the group's transaction and its fsync (synchronous=FULL)
@@ -270,7 +307,11 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = 0');
 db.pragma('busy_timeout = 5000');
-const { commitGroups, storeTreeBehind, pendingLeaves } = ${COMMITTER_SOURCE}(db, workerData.treeMode, workerData.treeProgress);
+function loadLeafData() {
+  if (workerData.leafModule.register) require(workerData.leafModule.register);
+  return require(workerData.leafModule.file).leafData;
+}
+const { commitGroups, storeTreeBehind, pendingLeaves } = ${COMMITTER_SOURCE}(db, workerData.treeMode, workerData.treeProgress, loadLeafData);
 
 // The tree is stored once TREE_BATCH leaves wait, TREE_MAX_LAG_MS after the first of them, when a reader of the tree
 // asks ('tree': SqliteEventLog waits for it before reading its size) and before the writer stops. A transaction of its
@@ -280,9 +321,9 @@ const TREE_BATCH = 32;
 const TREE_MAX_LAG_MS = 10;
 let treeTimer = null;
 let treeFailing = false;
-function storeTree() {
+function storeTree(asked) {
   if (treeTimer !== null) { clearTimeout(treeTimer); treeTimer = null; }
-  const problem = storeTreeBehind();
+  const problem = storeTreeBehind(asked);
   // Told once per run of failures; the leaves stay pending and are tried again after the next commit.
   if (problem !== null && !treeFailing) port.postMessage({ treeError: problem });
   treeFailing = problem !== null;
@@ -298,8 +339,8 @@ port.on('message', (first) => {
   const groups = (stop < 0 ? messages : messages.slice(0, stop)).filter((m) => m !== 'tree');
   if (groups.length > 0) port.postMessage(commitGroups(groups));
   // Acknowledged first, then the tree: while the callers take their answers and form the next group.
-  if (stop >= 0 || messages.includes('tree') || pendingLeaves() >= TREE_BATCH) storeTree();
-  else if (pendingLeaves() > 0 && treeTimer === null) treeTimer = setTimeout(storeTree, TREE_MAX_LAG_MS);
+  if (stop >= 0 || messages.includes('tree') || pendingLeaves() >= TREE_BATCH) storeTree(messages.includes('tree'));
+  else if (pendingLeaves() > 0 && treeTimer === null) treeTimer = setTimeout(storeTree, TREE_MAX_LAG_MS, false);
   if (stop >= 0) { db.close(); port.postMessage({ stopped: true }); }
 });
 `;
@@ -355,6 +396,7 @@ export class CommitWriter {
         port: port2,
         treeMode: (options.maintainTree === false ? 'none' : 'behind') satisfies TreeMode,
         treeProgress: this.treeProgress,
+        leafModule: runnableSource(__filename, '../../transparency/domain/log-leaf'),
       },
       transferList: [port2],
     });
@@ -447,7 +489,7 @@ export class CommitWriter {
 type CommitMessage = Exclude<WriterMessage, { stopped: true } | { treeError: string }>;
 type Committer = {
   commitGroups(groups: Array<{ batch: number; group: GroupAppend[]; recordedAt: number }>): CommitMessage;
-  storeTreeBehind(): string | null;
+  storeTreeBehind(asked: boolean): string | null;
 };
 
 /**
@@ -471,15 +513,22 @@ export class InlineCommitter {
       db: Database.Database,
       treeMode: TreeMode,
       treeProgress: null,
+      loadLeafData: () => typeof leafData,
     ) => Committer;
     // A lone append keeps the tree in its own commit: the log is quiet, and the writer thread's next commit finds the
     // tree complete.
-    this.commitGroups = create(this.db, options.maintainTree === false ? 'none' : 'with', null).commitGroups;
+    this.commitGroups = create(
+      this.db,
+      options.maintainTree === false ? 'none' : 'with',
+      null,
+      () => leafData,
+    ).commitGroups;
   }
 
   /**
-   * The outcomes once durable; `busy` when another connection holds the write lock, or the writer thread has not yet
-   * stored the tree of its last commit (nothing was written).
+   * The outcomes once durable; `busy` when another connection holds the write lock, or the stored tree does not reach
+   * the log's head yet (a writer, of this process or another, has not stored the tree of its last commit): nothing was
+   * written, and the writer thread, which completes the tree, takes the append.
    */
   commit(
     group: GroupAppend[],
