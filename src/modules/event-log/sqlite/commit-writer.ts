@@ -34,7 +34,7 @@ export type TreeMode = 'with' | 'behind' | 'none';
 // thread and, for a lone append, on the calling thread (InlineCommitter): one implementation, so both commit with the
 // same checks, order and durability. treeProgress (writer thread only): a shared [leaves stored, last store failed].
 // loadLeafData: gives log-leaf.ts leafData, the one function that makes a stored event a leaf (the builder's and
-// verify's), for the leaves of events another writer committed; loaded on first use.
+// verify's), for the leaves of events another writer committed; loaded before the first tree transaction.
 const COMMITTER_SOURCE = `(function createCommitter(db, treeMode, treeProgress, loadLeafData) {
 const lastRevision = db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
 const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
@@ -228,7 +228,6 @@ function commitGroups(groups) {
 
 // The leaves of the stored events at indexes [from, until), by the one function that makes an event a leaf.
 function storedLeaves(from, until) {
-  if (leafData === null) leafData = loadLeafData();
   const leaves = [];
   let index = from;
   for (const row of eventsBetween.iterate(from, until)) {
@@ -278,6 +277,9 @@ function storeTreeBehind(asked) {
   const started = performance.now();
   let completed = null;
   try {
+    // Loaded before the write lock is taken, never while holding it: loading it inside the tree's transaction (tens of
+    // milliseconds for the first one) made another process's commits fail with SQLITE_BUSY (BENCHMARKS.md, issue 17).
+    if (leafData === null) leafData = loadLeafData();
     syncNormal.run();
     completed = db.transaction(completeTree).immediate();
   } catch (error) {
