@@ -119,6 +119,11 @@ export async function openInfrastructure(
             { problem: (error as Error).message, code: (error as NodeJS.ErrnoException).code },
             'the head record beside the event log could not be written; it is tried again after the next commit',
           ),
+        onTreeError: (problem) =>
+          logger.error(
+            { problem },
+            "the log's Merkle tree could not be stored behind its commits; checkpoints and proofs stop at the tree stored until it is (tried again after the next commit)",
+          ),
       },
     );
     cleanups.push(() => rawLog.close());

@@ -75,9 +75,14 @@ export const transparencyBench: BenchSuite = {
           base.push(await appendRate(without, `r${round}`, writers, perWriter));
         }
       }
+      // The writer's time per event: its commits, and the tree's own transactions stored right behind them.
       const commitMs = (log: SqliteEventLog) => {
         const stats = log.groupCommitStats();
-        return (stats.transactionMs / stats.events) * 1000;
+        return ((stats.transactionMs + stats.treeTransactionMs) / stats.events) * 1000;
+      };
+      const treeMs = (log: SqliteEventLog) => {
+        const stats = log.groupCommitStats();
+        return (stats.treeTransactionMs / stats.events) * 1000;
       };
       const rate = (side: typeof ours) => median(side.map((r) => r.rate));
       const cpu = (side: typeof ours) => median(side.map((r) => r.cpuMicros));
@@ -95,6 +100,9 @@ export const transparencyBench: BenchSuite = {
         value: commitMs(withTree),
         unit: 'µs',
         better: 'lower',
+        // What the next group waits for is the events' commit; the tree's own transactions run while the callers
+        // take their answers.
+        detail: `of which ${treeMs(withTree).toFixed(1)} µs in the tree's own transactions behind the commits; the events' commits ${(commitMs(withTree) - treeMs(withTree)).toFixed(1)} µs, ${((commitMs(withTree) - treeMs(withTree)) / commitMs(without)).toFixed(3)}× without the tree`,
         baseline: { name: 'without the tree', value: commitMs(without) },
       });
       await withTree.close();

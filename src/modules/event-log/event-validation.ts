@@ -1,7 +1,6 @@
 import { newId } from '../../shared/ids/new-id';
 import type { EventToAppend, ExpectedRevision } from './event-log.port';
 import { InvalidEventError } from './event-log.errors';
-import { hash as oneShotHash } from 'node:crypto';
 import { sealedHashOf, unsealedLeaf } from '../transparency/domain/log-leaf';
 
 /** Largest serialised event (data + metadata, UTF-8) the log accepts. Documents are case acts, not files. */
@@ -22,17 +21,14 @@ export interface PreparedEvent {
   data: string;
   metadata: string;
   /**
-   * The event's leaf hash in the log's Merkle tree (RFC 9162: SHA-256 of 0x00 and its leaf data, the sealed hash),
-   * computed here on the calling thread: the SQLite writer thread, which commits for every caller, only adds it and
-   * hashes the nodes it completes. Null where no tree is kept with the commit (EventStoreDB, whose tree the worker
-   * builds from the log). Its 32 bytes as a latin1 ('binary') string: a group crosses to the writer thread as a structured
-   * clone, where a string is copied as bytes and a Buffer costs a backing store on each side (0.5 µs per event).
+   * The event's leaf in the log's Merkle tree (its leaf data: the sealed hash, or for an unsealed event the hash of its
+   * stored fields), 64 hex digits, found here where the metadata is still an object; the SQLite writer thread hashes
+   * it (RFC 9162: SHA-256 of 0x00 and the leaf) with the nodes it completes, behind the commit. Null where the writer
+   * keeps no tree (EventStoreDB, whose tree the worker builds from the log). A string: a group crosses to the writer
+   * thread as a structured clone, where a string is copied as bytes and a Buffer costs a backing store on each side.
    */
-  leafHash: string | null;
+  leaf: string | null;
 }
-
-// RFC 9162 leaf hash input (merkle.ts hashLeaf), reused: 0x00 then the leaf data written in place, no allocation.
-const leafInput = Buffer.alloc(33);
 
 /**
  * Checks a whole append before anything is written, and serialises it once. JSON.stringify alone is not
@@ -43,7 +39,7 @@ export function prepareAppend(
   streamId: unknown,
   events: readonly EventToAppend[],
   expected: unknown,
-  options: { leafHashes: boolean },
+  options: { leaves: boolean },
 ): PreparedEvent[] {
   checkStreamId(streamId);
   checkExpected(expected);
@@ -88,14 +84,12 @@ export function prepareAppend(
         `is ${bytes} bytes serialised; the limit is ${MAX_EVENT_BYTES} bytes (data + metadata)`,
       );
     const storedId = id.toLowerCase();
-    const sealed = options.leafHashes ? sealedHashOf(metadata) : null;
-    let leafHash: string | null = null;
-    if (options.leafHashes) {
-      if (sealed !== null) leafInput.write(sealed, 1, 'hex');
-      else leafInput.set(unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }), 1);
-      leafHash = oneShotHash('sha256', leafInput, 'binary');
-    }
-    return { id: storedId, type: event.type, data, metadata: meta, leafHash };
+    let leaf: string | null = null;
+    if (options.leaves)
+      leaf =
+        sealedHashOf(metadata) ??
+        unsealedLeaf({ id: storedId, streamId, type: event.type, data, metadata: meta }).toString('hex');
+    return { id: storedId, type: event.type, data, metadata: meta, leaf };
   });
 }
 

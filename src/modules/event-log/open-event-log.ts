@@ -11,13 +11,18 @@ export const EVENT_LOG_FILE = 'events.db';
 /** `readerOnly`: this connection only reads (the projection process beside the API that writes), so it runs no WAL checkpointer of its own. */
 export async function openEventLog(
   config: EventLogConfig,
-  options: { readerOnly?: boolean; onHeadRecordError?: (error: unknown) => void } = {},
+  options: {
+    readerOnly?: boolean;
+    onHeadRecordError?: (error: unknown) => void;
+    onTreeError?: (problem: string) => void;
+  } = {},
 ): Promise<EventLog> {
   if (config.kind === 'sqlite') {
     return openSqliteEventLog({
       file: join(config.dataDir, EVENT_LOG_FILE),
       ...(options.readerOnly ? { checkpointer: false } : {}),
       ...(options.onHeadRecordError ? { onHeadRecordError: options.onHeadRecordError } : {}),
+      ...(options.onTreeError ? { onTreeError: options.onTreeError } : {}),
     });
   }
   const log = openEventStoreDbEventLog({ connectionString: config.url });

@@ -1,6 +1,7 @@
 /**
  * Opens the verifiable log beside the embedded event log and checks it before anything is served: the tree
- * caught up with the log (a log written before the tree existed), its last leaf matching its event, the
+ * caught up with the log (a log written before the tree existed, or a writer stopped between the events' commit and
+ * the tree's), its last leaf matching its event, the
  * newest checkpoint matching the tree. A mismatch stops start-up: a rewritten, truncated or replaced log is
  * refused, never signed over.
  */

@@ -21,6 +21,7 @@ import {
   signNote,
   verifyNote,
 } from './domain/signed-note';
+import { ProblemError } from '../../shared/problem/problem';
 import type { CheckpointStore, StoredCheckpoint } from './sqlite/sqlite-checkpoint-store';
 import type { KeyRing } from './signing-keys';
 
@@ -226,6 +227,17 @@ export class TransparencyLog {
   evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
     const needed = leafIndexes.length ? Math.max(...leafIndexes) + 1 : 0;
     const checkpoint = this.checkpoints.newestCosigned(needed) ?? this.issue();
+    // The tree is stored right behind the log's commits: an event it does not hold yet gets no proof, nor a wrong one.
+    if (checkpoint.size < needed)
+      throw new ProblemError(
+        503,
+        'tree-behind',
+        "The log's Merkle tree does not hold these events yet",
+        `the newest events of this case are at leaf ${needed - 1}; the tree holds ${checkpoint.size} leaves. Ask again in a moment.`,
+        undefined,
+        { treeSize: checkpoint.size, neededTreeSize: needed },
+        { 'retry-after': '1' },
+      );
     return {
       checkpoint: checkpoint.note + checkpoint.cosignatures,
       proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))),

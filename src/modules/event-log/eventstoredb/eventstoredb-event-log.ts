@@ -187,7 +187,7 @@ export class EventStoreDbEventLog implements EventLog {
   }
 
   async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    const prepared = prepareAppend(streamId, events, expected, { leafHashes: false });
+    const prepared = prepareAppend(streamId, events, expected, { leaves: false });
     const bytes = appendSize(prepared);
     if (bytes > MAX_APPEND_BYTES) throw new AppendTooLargeError(streamId, bytes, MAX_APPEND_BYTES);
     const expectedRevision = expected === 'no_stream' ? NO_STREAM : expected === 'any' ? ANY : BigInt(expected);

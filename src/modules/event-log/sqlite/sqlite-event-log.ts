@@ -30,6 +30,9 @@ import { PollingSubscription } from '../polling-subscription';
 import { CommitWriter, InlineCommitter, type AppendOutcome, type AppendRefusal } from './commit-writer';
 import { SqliteMerkleTree } from './sqlite-merkle-tree';
 
+/** The longest a read of the tree's size waits for the writer thread to store what was acknowledged. */
+const TREE_WAIT_MS = 1000;
+
 /** 'RGLE': marks a file as a reglament event log. */
 export const EVENT_LOG_APPLICATION_ID = 0x52474c45;
 
@@ -54,7 +57,7 @@ const MIGRATIONS = [
   {
     // The log's Merkle tree (src/modules/transparency): the hash of every perfect subtree, numbered in post-order
     // (nodePosition in merkle.ts), so each commit appends rows at the end of one B-tree. Written by the writer
-    // thread in the transaction of the events it covers. A log of version 1 gets its tree on the first append.
+    // thread right behind the events it covers (commit-writer.ts). A log of version 1 gets its tree on the first append.
     version: 2,
     sql: `
       CREATE TABLE tree_nodes (
@@ -76,6 +79,8 @@ export interface SqliteEventLogOptions {
   inlineCommits?: boolean;
   /** Told once when the head record beside the log cannot be written (it is tried again on the next commit). */
   onHeadRecordError?: (error: unknown) => void;
+  /** Told once when the writer thread cannot store the tree behind its commits (it is tried again after the next). */
+  onTreeError?: (problem: string) => void;
 }
 
 /** What an integrity check of the log file found. */
@@ -105,6 +110,8 @@ export interface GroupCommitStats {
   commitRoundTripMs: number;
   /** Summed over commits: the writer thread's transaction, fsync included (the rest of a round trip is waiting and hand-off). */
   transactionMs: number;
+  /** Summed over the writer thread's transactions storing the tree right behind its commits (not in transactionMs). */
+  treeTransactionMs: number;
 }
 
 interface PendingAppend {
@@ -197,10 +204,18 @@ export class SqliteEventLog implements EventLog {
   private treeChecked = false;
   /** Groups of one append in a row, this one included. */
   private loneGroups = 0;
-  /** The log's Merkle tree, read on this connection (proofs); the writer thread extends it with every commit. */
+  /**
+   * The log's Merkle tree, read on this connection (proofs); the writer thread extends it right behind every commit.
+   * Reading its size first waits for the tree of what this log has acknowledged (see awaitTree).
+   */
   readonly tree: SqliteMerkleTree;
+  /** The last position acknowledged to a caller of append. */
+  private acknowledgedHead = 0;
+  /** The last position committed on this thread, its tree in the same commit. */
+  private inlineTreeThrough = 0;
   private headRecorder: HeadRecorder | null = null;
   private readonly onHeadRecordError: (error: unknown) => void;
+  private readonly onTreeError: (problem: string) => void;
 
   constructor(
     readonly file: string,
@@ -216,9 +231,10 @@ export class SqliteEventLog implements EventLog {
     this.maintainTree = options.maintainTree !== false;
     this.inlineCommits = options.inlineCommits !== false;
     this.onHeadRecordError = options.onHeadRecordError ?? (() => undefined);
+    this.onTreeError = options.onTreeError ?? (() => undefined);
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
-    this.tree = new SqliteMerkleTree(this.db);
+    this.tree = new SqliteMerkleTree(this.db, () => this.awaitTree());
     this.checkpointer =
       options.checkpointer === false
         ? null
@@ -229,7 +245,7 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return Promise.reject(new Error(`event log ${this.file} is closed`));
     let prepared: PreparedEvent[];
     try {
-      prepared = prepareAppend(streamId, events, expected, { leafHashes: this.maintainTree });
+      prepared = prepareAppend(streamId, events, expected, { leaves: this.maintainTree });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -241,14 +257,33 @@ export class SqliteEventLog implements EventLog {
 
   /** Group-commit counters, for tests and benchmarks. */
   groupCommitStats(): GroupCommitStats {
-    const writer = this.writer?.stats ?? { transactions: 0, largestTransaction: 0, transactionMs: 0 };
+    const writer = this.writer?.stats ?? {
+      transactions: 0,
+      largestTransaction: 0,
+      transactionMs: 0,
+      treeTransactionMs: 0,
+    };
     const { inlineTransactionMs, ...stats } = this.stats;
     return {
       ...stats,
       commits: writer.transactions + stats.inlineCommits,
       largestGroup: Math.max(writer.largestTransaction, stats.inlineCommits > 0 ? 1 : 0),
       transactionMs: writer.transactionMs + inlineTransactionMs,
+      treeTransactionMs: writer.treeTransactionMs,
     };
+  }
+
+  /**
+   * The writer thread stores the tree of a commit right after acknowledging it, so for a moment the stored tree may be
+   * shorter than what this log has acknowledged. Whoever reads the tree's size here (checkpoints, proofs, evidence
+   * packs) first waits for it, about one tree transaction, so an event appended a moment ago is in it; the wait ends
+   * after a second, or at once if the writer failed to store the tree, and the size read is then what is stored
+   * (never more: a proof is never served beyond it).
+   */
+  private awaitTree(): void {
+    const head = this.acknowledgedHead;
+    if (!this.writer || head <= this.inlineTreeThrough) return;
+    this.writer.waitForTree(head, TREE_WAIT_MS);
   }
 
   get checkpointsCompleted(): number {
@@ -297,6 +332,8 @@ export class SqliteEventLog implements EventLog {
     this.loneGroups = group.length === 1 ? this.loneGroups + 1 : 0;
     if (this.loneGroups >= 2 && this.committing === 0 && this.inlineCommits) {
       this.inline ??= new InlineCommitter(this.file, { maintainTree: this.maintainTree });
+      // It extends the tree the writer thread stored right behind its last commit (a moment's wait at most).
+      this.awaitTree();
       const started = performance.now();
       let committed: ReturnType<InlineCommitter['commit']>;
       try {
@@ -307,6 +344,8 @@ export class SqliteEventLog implements EventLog {
         return;
       }
       if (!('busy' in committed)) {
+        const position = committed.outcomes[0] && 'ok' in committed.outcomes[0] ? committed.outcomes[0].ok.position : 0;
+        this.inlineTreeThrough = Math.max(this.inlineTreeThrough, position);
         this.stats.inlineCommits++;
         this.stats.commitRoundTripMs += performance.now() - started;
         this.stats.inlineTransactionMs += committed.transactionMs;
@@ -314,7 +353,7 @@ export class SqliteEventLog implements EventLog {
       }
       // Another process holds the write lock: the writer thread waits for it (busy_timeout) instead of this thread.
     }
-    this.writer ??= new CommitWriter(this.file, { maintainTree: this.maintainTree });
+    this.writer ??= new CommitWriter(this.file, { maintainTree: this.maintainTree, onTreeError: this.onTreeError });
     this.committing++;
     const handedOver = performance.now();
     let outcomes: AppendOutcome[];
@@ -350,6 +389,7 @@ export class SqliteEventLog implements EventLog {
       }
     });
     if (head > 0) {
+      this.acknowledgedHead = Math.max(this.acknowledgedHead, head);
       this.headRecorder!.note(head, headId);
       this.committed.emit('committed', head);
     }

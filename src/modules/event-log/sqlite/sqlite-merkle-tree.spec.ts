@@ -119,6 +119,32 @@ describe('the event log keeps its Merkle tree', () => {
     await log.close();
   });
 
+  it('a tree that cannot be stored behind the commits: appends are still acknowledged, proofs stay on the tree stored (the failure told once), and once it can be stored the whole tree is', async () => {
+    const file = tempFile();
+    const problems: string[] = [];
+    const log = openSqliteEventLog({ file, onTreeError: (problem) => problems.push(problem) });
+    const appendEight = (prefix: string, from: number) =>
+      Promise.all(Array.from({ length: 8 }, (_, i) => log.append(`${prefix}-${i}`, [sealed(from + i)], 'no_stream')));
+    await appendEight('s', 0);
+    expect(log.tree.size()).toBe(8);
+    const raw = new Database(file);
+    raw.exec(
+      "CREATE TRIGGER tree_write_fails BEFORE INSERT ON tree_nodes BEGIN SELECT RAISE(ABORT, 'the disk failed'); END",
+    );
+    await appendEight('t', 8);
+    expect(log.tree.size()).toBe(8);
+    await appendEight('u', 16);
+    expect(await log.headPosition()).toBe(24);
+    expect(log.tree.size()).toBe(8);
+    expect(problems).toEqual([expect.stringContaining('the disk failed')]);
+    raw.exec('DROP TRIGGER tree_write_fails');
+    raw.close();
+    await log.append('v', [sealed(24)], 'no_stream');
+    expect(log.tree.size()).toBe(25);
+    expect(Buffer.from(rootAt(log.tree, 25))).toEqual(Buffer.from(recomputed(file).root()));
+    await log.close();
+  });
+
   it('a rebuild that fails half-way (an event missing mid-log) leaves the stored tree as it was', async () => {
     const file = tempFile();
     const first = openSqliteEventLog({ file });

@@ -1,5 +1,5 @@
 /**
- * The event log's Merkle tree as stored in events.db (table tree_nodes, written by the writer thread with the
+ * The event log's Merkle tree as stored in events.db (table tree_nodes, written by the writer thread right behind the
  * events): reads for proofs, and the catch-up or full rebuild from the log that the writer itself never does.
  */
 import type { Statement } from 'better-sqlite3';
@@ -34,7 +34,11 @@ export class SqliteMerkleTree implements NodeSource {
   private readonly rowAt: Statement<[number], LeafRow>;
   private readonly byId: Statement<[string], LeafRow>;
 
-  constructor(private readonly db: SqliteDatabase) {
+  /** `settle`: waits until the tree holds what the log has acknowledged (SqliteEventLog), before the size is read. */
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly settle: () => void = () => undefined,
+  ) {
     this.getNode = db.prepare<[number], Buffer>('SELECT hash FROM tree_nodes WHERE pos = ?').pluck();
     this.putNode = db.prepare('INSERT INTO tree_nodes (pos, hash) VALUES (?, ?)');
     this.sizeStmt = db.prepare<[], number>('SELECT coalesce(max(pos) + 1, 0) FROM tree_nodes').pluck();
@@ -58,6 +62,12 @@ export class SqliteMerkleTree implements NodeSource {
 
   /** Leaves in the tree (committed). Throws when the stored nodes are not those of any whole tree. */
   size(): number {
+    // Inside a transaction of this connection the writer could not store anything before it ends.
+    if (!this.db.inTransaction) this.settle();
+    return this.storedSize();
+  }
+
+  private storedSize(): number {
     const nodes = this.sizeStmt.get()!;
     const leaves = leavesOfNodeCount(nodes);
     if (leaves === null)
@@ -121,9 +131,10 @@ export class SqliteMerkleTree implements NodeSource {
    */
   catchUp(progress?: (leaves: number) => void): { added: number } {
     let added = 0;
+    this.settle();
     this.db
       .transaction(() => {
-        const start = this.size();
+        const start = this.storedSize();
         const head = this.logSize();
         if (start > head)
           throw new Error(
@@ -141,6 +152,7 @@ export class SqliteMerkleTree implements NodeSource {
    * events read are the ones the tree commits to; a rebuild that stops half-way leaves the tree it started from.
    */
   rebuild(progress?: (leaves: number) => void): { leaves: number } {
+    this.settle();
     const builder = new TreeBuilder(this.db.name);
     let read = 0;
     try {
