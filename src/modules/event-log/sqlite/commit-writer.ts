@@ -184,8 +184,11 @@ function commitGroups(groups) {
     // IMMEDIATE takes the write lock first (waiting on busy_timeout): a deferred transaction that read before
     // writing could fail with SQLITE_BUSY_SNAPSHOT when a checkpoint reset the WAL meanwhile.
     db.transaction(() => {
-      // 'behind': the events' commit does not look at the tree. A tree behind the log is the normal state (leaves of
-      // this writer's or another's commits not stored yet): the tree's own transaction completes it.
+      // 'behind': a tree behind the log is the normal state (leaves of this writer's or another's commits not stored
+      // yet): the tree's own transaction completes it. A tree AHEAD of the log means events were removed under it (a
+      // running service included): nothing more is written, or new events would take the removed ones' positions and
+      // their leaves be dropped as already stored.
+      if (treeMode === 'behind') treeNotAheadOfLog();
       const nodes = [];
       if (treeMode === 'with') {
         const stored = storedNodes.get();
@@ -239,19 +242,31 @@ function storedLeaves(from, until) {
   return leaves;
 }
 
+// Throws when the stored tree is no whole tree or holds more leaves than the log has events.
+function treeNotAheadOfLog() {
+  const stored = storedNodes.get();
+  const leaves = leavesOfNodes(stored);
+  if (leaves < 0) throw new Error("the log's Merkle tree holds " + stored + ' nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)');
+  const head = logSize.get();
+  if (leaves > head) throw new Error('the Merkle tree holds ' + leaves + ' leaves but the log only ' + head + ' events: events were removed from the log');
+  return { leaves, head };
+}
+
 // Inside a write transaction: brings the stored tree up to the log's head, whatever process committed the events. The
 // leaves this writer holds are used where they follow (the usual case: all of them, nothing read); the others are
 // read from the stored events; held leaves the tree already has (stored by another writer, a catch-up, a rebuild) are
 // dropped, never stored twice. Returns the tentative tree (null when nothing was added), the held leaves it used or
 // dropped, and the leaves of the tree stored.
 function completeTree() {
-  const stored = storedNodes.get();
-  const start = leavesOfNodes(stored);
-  if (start < 0) throw new Error("the log's Merkle tree holds " + stored + ' nodes, which no whole tree has: it is damaged; rebuild it (npm run cli -- rebuild-tree)');
-  const head = logSize.get();
-  if (start > head) throw new Error('the Merkle tree holds ' + start + ' leaves but the log only ' + head + ' events: events were removed from the log');
+  const { leaves: start, head } = treeNotAheadOfLog();
   let held = 0;
-  while (held < pendingAt.length && pendingAt[held] < start) held++;
+  // A held leaf the tree already has was stored by another writer from the same stored event: its leaf node must be
+  // this one's, or the event at that position is not the one this writer committed (removed and replaced).
+  for (; held < pendingAt.length && pendingAt[held] < start; held++) {
+    leafInput.write(pendingLeaf[held], 1, 'hex');
+    const stored = getNode.get(2 * pendingAt[held] - popcount(pendingAt[held]));
+    if (!stored || !sha256('sha256', leafInput, 'buffer').equals(stored)) throw new Error('the Merkle tree holds another leaf at position ' + (pendingAt[held] + 1) + ' than the event this writer committed there: the log was changed under it');
+  }
   if (start === head) return { tree: null, consumed: held, leaves: start };
   if (edge === null || edgeLeaves !== start) loadEdge(start);
   const tree = { edge: edge.slice(), leaves: start, nodes: [] };
@@ -320,7 +335,7 @@ const { commitGroups, storeTreeBehind, pendingLeaves } = ${COMMITTER_SOURCE}(db,
 // own costs about as much as the nodes of 30 leaves, so a busy log shares one among a few commits; and it must fit in
 // the time the callers take to answer and send the next group, or that group waits for it (BENCHMARKS.md, issue 17).
 const TREE_BATCH = 32;
-const TREE_MAX_LAG_MS = 10;
+const TREE_MAX_LAG_MS = workerData.treeLagMs;
 let treeTimer = null;
 let treeFailing = false;
 function storeTree(asked) {
@@ -385,7 +400,10 @@ export class CommitWriter {
 
   private readonly onTreeError: (problem: string) => void;
 
-  constructor(file: string, options: { maintainTree?: boolean; onTreeError?: (problem: string) => void } = {}) {
+  constructor(
+    file: string,
+    options: { maintainTree?: boolean; onTreeError?: (problem: string) => void; treeLagMs?: number } = {},
+  ) {
     this.onTreeError = options.onTreeError ?? (() => undefined);
     const { port1, port2 } = new MessageChannel();
     this.treeProgress[0] = -1n;
@@ -399,6 +417,7 @@ export class CommitWriter {
         treeMode: (options.maintainTree === false ? 'none' : 'behind') satisfies TreeMode,
         treeProgress: this.treeProgress,
         leafModule: runnableSource(__filename, '../../transparency/domain/log-leaf'),
+        treeLagMs: options.treeLagMs ?? 10,
       },
       transferList: [port2],
     });

@@ -81,6 +81,12 @@ export interface SqliteEventLogOptions {
   onHeadRecordError?: (error: unknown) => void;
   /** Told once when the writer thread cannot store the tree behind its commits (it is tried again after the next). */
   onTreeError?: (problem: string) => void;
+  /**
+   * How long the writer thread lets a commit's leaves wait for the tree's own transaction when fewer than its batch
+   * wait and no reader asks. Only a fault test sets it (a writer stopped between its commits, deterministically).
+   * @defaultValue 10
+   */
+  treeLagMs?: number;
 }
 
 /** What an integrity check of the log file found. */
@@ -216,6 +222,7 @@ export class SqliteEventLog implements EventLog {
   private headRecorder: HeadRecorder | null = null;
   private readonly onHeadRecordError: (error: unknown) => void;
   private readonly onTreeError: (problem: string) => void;
+  private readonly treeLagMs: number | undefined;
 
   constructor(
     readonly file: string,
@@ -232,6 +239,7 @@ export class SqliteEventLog implements EventLog {
     this.inlineCommits = options.inlineCommits !== false;
     this.onHeadRecordError = options.onHeadRecordError ?? (() => undefined);
     this.onTreeError = options.onTreeError ?? (() => undefined);
+    this.treeLagMs = options.treeLagMs;
     this.committed.setMaxListeners(0);
     this.headStmt = this.db.prepare('SELECT max(position) AS head FROM events');
     this.tree = new SqliteMerkleTree(this.db, () => this.awaitTree());
@@ -353,7 +361,11 @@ export class SqliteEventLog implements EventLog {
       }
       // Another process holds the write lock: the writer thread waits for it (busy_timeout) instead of this thread.
     }
-    this.writer ??= new CommitWriter(this.file, { maintainTree: this.maintainTree, onTreeError: this.onTreeError });
+    this.writer ??= new CommitWriter(this.file, {
+      maintainTree: this.maintainTree,
+      onTreeError: this.onTreeError,
+      ...(this.treeLagMs !== undefined ? { treeLagMs: this.treeLagMs } : {}),
+    });
     this.committing++;
     const handedOver = performance.now();
     let outcomes: AppendOutcome[];

@@ -166,6 +166,26 @@ describe('the event log keeps its Merkle tree', () => {
     await log.close();
   });
 
+  it('events deleted from the end of the log while it is open are caught at the next append, alone or in a group: nothing more is written', async () => {
+    const file = tempFile();
+    const log = openSqliteEventLog({ file });
+    for (let i = 0; i < 5; i++) await log.append('s', [sealed(i)], 'any');
+    expect(log.tree.size()).toBe(5);
+    const raw = new Database(file);
+    raw.prepare('DELETE FROM events WHERE position = 5').run();
+    raw.close();
+    // Without the check, the new event would take position 5 and its leaf be dropped as already stored.
+    await expect(log.append('s', [sealed(9)], 'any')).rejects.toThrow(
+      'the Merkle tree holds 5 leaves but the log only 4 events',
+    );
+    const group = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => log.append(`g-${i}`, [sealed(20 + i)], 'any')),
+    );
+    expect(group.map((outcome) => outcome.status)).toEqual(Array(8).fill('rejected'));
+    expect(await log.headPosition()).toBe(4);
+    await log.close();
+  });
+
   it('a tree larger than the log (events deleted under it) is refused: nothing more is written', async () => {
     const file = tempFile();
     const first = openSqliteEventLog({ file });
