@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FILE } from '../../src/modules/event-log/open-event-log';
-import { MemoryTree, verifyConsistency } from '../../src/modules/transparency/domain/merkle';
-import { leafData } from '../../src/modules/transparency/domain/log-leaf';
+import { verifyConsistency } from '../../src/modules/transparency/domain/merkle';
 import { parseCheckpoint, parseVkey, verifyNote } from '../../src/modules/transparency/domain/signed-note';
 import { startHarness } from '../support/api-harness';
+import { recomputedTree } from '../support/recomputed-tree';
 
 interface Seen {
   acknowledged: number;
@@ -35,19 +35,6 @@ function runUntilKilled(dataDir: string): Promise<Seen> {
   });
 }
 
-function recomputed(file: string): MemoryTree {
-  const db = new Database(file, { readonly: true });
-  const tree = new MemoryTree();
-  for (const row of db
-    .prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position')
-    .all() as Array<Record<string, string>>)
-    tree.appendLeaf(
-      leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }),
-    );
-  db.close();
-  return tree;
-}
-
 describe('the writer killed between the events’ commit and the tree’s', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'reglament-tree-behind-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -66,7 +53,7 @@ describe('the writer killed between the events’ commit and the tree’s', () =
     raw.exec('DROP TRIGGER tree_write_fails');
     expect(raw.prepare('SELECT count(*) FROM events').pluck().get()).toBe(seen.acknowledged);
     raw.close();
-    const expected = recomputed(file);
+    const expected = recomputedTree(file);
 
     const api = await startHarness({}, { dataDir });
     try {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
-import { MemoryTree, rootAt, storedNodeCount } from '../../src/modules/transparency/domain/merkle';
-import { leafData } from '../../src/modules/transparency/domain/log-leaf';
+import { rootAt, storedNodeCount } from '../../src/modules/transparency/domain/merkle';
+import { recomputedTree } from '../support/recomputed-tree';
 
 /** Runs the rebuild child until it kills itself after reading `killAt` events; its stderr if it did not. */
 function rebuildAndKill(file: string, killAt: number): Promise<void> {
@@ -29,19 +29,6 @@ function rebuildAndKill(file: string, killAt: number): Promise<void> {
       signal === 'SIGKILL' ? resolve() : reject(new Error(`the rebuild was not killed: ${output}`)),
     );
   });
-}
-
-function recomputed(file: string): MemoryTree {
-  const db = new Database(file, { readonly: true });
-  const tree = new MemoryTree();
-  for (const row of db
-    .prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position')
-    .all() as Array<Record<string, string>>)
-    tree.appendLeaf(
-      leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }),
-    );
-  db.close();
-  return tree;
 }
 
 describe('a tree rebuild killed half-way', () => {
@@ -76,7 +63,7 @@ describe('a tree rebuild killed half-way', () => {
 
       await rebuildAndKill(file, killAt);
 
-      const expected = recomputed(file);
+      const expected = recomputedTree(file);
       const reopened = openSqliteEventLog({ file });
       expect(reopened.tree.size()).toBe(kept);
       expect(Buffer.from(rootAt(reopened.tree, kept))).toEqual(Buffer.from(expected.root(kept)));

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { EVENT_LOG_FILE } from '../../src/modules/event-log/open-event-log';
 import type { SqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
-import { MemoryTree, verifyConsistency } from '../../src/modules/transparency/domain/merkle';
-import { leafData } from '../../src/modules/transparency/domain/log-leaf';
+import { verifyConsistency } from '../../src/modules/transparency/domain/merkle';
 import { appendSealed } from '../../src/modules/transparency/sealed-append';
 import { startHarness } from '../support/api-harness';
 import { cli } from '../transparency/support';
+import { recomputedTree } from '../support/recomputed-tree';
 
 const ROUNDS = 6;
 
@@ -23,19 +23,6 @@ interface Seen {
   acknowledged: number;
   head: number;
   treeLeaves: number;
-}
-
-function recomputed(file: string): MemoryTree {
-  const db = new Database(file, { readonly: true });
-  const tree = new MemoryTree();
-  for (const row of db
-    .prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position')
-    .all() as Array<Record<string, string>>)
-    tree.appendLeaf(
-      leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }),
-    );
-  db.close();
-  return tree;
 }
 
 describe('a second writer killed between its events’ commit and its tree’s while the API keeps appending', () => {
@@ -107,7 +94,7 @@ describe('a second writer killed between its events’ commit and its tree’s w
       const head = await log.headPosition();
       const after = transparency.issue(true);
       expect(after.size).toBe(head);
-      const expected = recomputed(file);
+      const expected = recomputedTree(file);
       expect(Buffer.from(after.root)).toEqual(Buffer.from(expected.root()));
       const raw = new Database(file, { readonly: true });
       expect(raw.prepare("SELECT count(*) FROM events WHERE stream_id LIKE 'deadline-%'").pluck().get()).toBe(

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { MemoryTree, rootAt, storedNodeCount } from '../../transparency/domain/merkle';
+import { rootAt, storedNodeCount } from '../../transparency/domain/merkle';
 import { leafData } from '../../transparency/domain/log-leaf';
 import { openSqliteEventLog } from './sqlite-event-log';
+import { recomputedTree } from '../../../../test/support/recomputed-tree';
 
 const dirs: string[] = [];
 function tempFile(): string {
@@ -15,21 +16,6 @@ function tempFile(): string {
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-/** The tree recomputed from scratch over the events as stored. */
-function recomputed(file: string): MemoryTree {
-  const db = new Database(file, { readonly: true });
-  const tree = new MemoryTree();
-  for (const row of db
-    .prepare('SELECT id, stream_id, type, data, metadata FROM events ORDER BY position')
-    .all() as Array<Record<string, string>>) {
-    tree.appendLeaf(
-      leafData({ id: row.id!, streamId: row.stream_id!, type: row.type!, data: row.data!, metadata: row.metadata! }),
-    );
-  }
-  db.close();
-  return tree;
-}
 
 const sealed = (i: number) => ({ type: 'A', data: { i }, metadata: { hash: i.toString(16).padStart(64, '0') } });
 
@@ -42,7 +28,7 @@ describe('the event log keeps its Merkle tree', () => {
     );
     await expect(log.append('s-0', [{ type: 'C', data: {} }], 'no_stream')).rejects.toThrow();
     await log.append('s-9', [sealed(99)], 'no_stream');
-    const expected = recomputed(file);
+    const expected = recomputedTree(file);
     expect(log.tree.size()).toBe(75);
     for (const size of [0, 1, 2, 31, 32, 33, 64, 74, 75])
       expect(Buffer.from(rootAt(log.tree, size))).toEqual(Buffer.from(expected.root(size)));
@@ -80,7 +66,7 @@ describe('the event log keeps its Merkle tree', () => {
     expect(refused).toEqual([]);
     await api.append('s-last', [sealed(1000)], 'no_stream');
     expect(api.tree.size()).toBe(801);
-    expect(Buffer.from(rootAt(api.tree, 801))).toEqual(Buffer.from(recomputed(file).root(801)));
+    expect(Buffer.from(rootAt(api.tree, 801))).toEqual(Buffer.from(recomputedTree(file).root(801)));
     await worker.close();
     await api.close();
   });
@@ -97,7 +83,7 @@ describe('the event log keeps its Merkle tree', () => {
     expect(log.tree.size()).toBe(0);
     await log.append('s', [sealed(20)], 'any');
     expect(log.tree.size()).toBe(21);
-    expect(Buffer.from(rootAt(log.tree, 21))).toEqual(Buffer.from(recomputed(file).root()));
+    expect(Buffer.from(rootAt(log.tree, 21))).toEqual(Buffer.from(recomputedTree(file).root()));
     const before = Buffer.from(rootAt(log.tree, 21));
     expect(log.tree.rebuild()).toEqual({ leaves: 21 });
     expect(Buffer.from(rootAt(log.tree, 21))).toEqual(before);
@@ -114,7 +100,7 @@ describe('the event log keeps its Merkle tree', () => {
       raw.close();
       expect(log.tree.size()).toBe(kept);
       expect(log.tree.catchUp()).toEqual({ added: 45 - kept });
-      expect(Buffer.from(rootAt(log.tree, 45))).toEqual(Buffer.from(recomputed(file).root()));
+      expect(Buffer.from(rootAt(log.tree, 45))).toEqual(Buffer.from(recomputedTree(file).root()));
     }
     await log.close();
   });
@@ -141,7 +127,7 @@ describe('the event log keeps its Merkle tree', () => {
     raw.close();
     await log.append('v', [sealed(24)], 'no_stream');
     expect(log.tree.size()).toBe(25);
-    expect(Buffer.from(rootAt(log.tree, 25))).toEqual(Buffer.from(recomputed(file).root()));
+    expect(Buffer.from(rootAt(log.tree, 25))).toEqual(Buffer.from(recomputedTree(file).root()));
     await log.close();
   });
 
