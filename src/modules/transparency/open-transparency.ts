@@ -29,8 +29,8 @@ export function openTransparencyLog(
 ): { transparency: TransparencyLog; close(): void } {
   const tree = log.tree;
   const leaves = tree.size();
-  const events = tree.logSize();
-  const stored = tree.eventCount();
+  // The tree first: it only grows after the events it covers, so it is never read ahead of the log read after it.
+  const { positions: events, events: stored } = tree.logExtent();
   if (stored !== events)
     throw new StorageOpenError(
       log.file,

@@ -81,9 +81,16 @@ export class SqliteMerkleTree implements NodeSource {
     return this.logSizeStmt.get()!;
   }
 
-  /** Events actually stored: fewer than logSize() when some were deleted (positions are gapless otherwise). */
-  eventCount(): number {
-    return this.db.prepare<[], number>('SELECT count(*) FROM events').pluck().get()!;
+  /**
+   * The log's last position and the events actually stored (fewer when some were deleted; positions are gapless
+   * otherwise), read in one statement: another process committing between two reads would look like a deletion.
+   */
+  logExtent(): { positions: number; events: number } {
+    return this.db
+      .prepare<[], { positions: number; events: number }>(
+        'SELECT coalesce(max(position), 0) AS positions, count(*) AS events FROM events',
+      )
+      .get()!;
   }
 
   node(level: number, index: number): Uint8Array {
