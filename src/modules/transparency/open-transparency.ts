@@ -14,7 +14,7 @@ import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore } from './sqlite/sqlite-ch
 import { SqliteTreeFile, TREE_FILE } from './sqlite/sqlite-tree-file';
 import { TreeFollower } from './tree-follower';
 import type { KeyRing } from './signing-keys';
-import { TransparencyLog } from './transparency-log';
+import { lastLeafProblem, TransparencyLog } from './transparency-log';
 
 /**
  * `acceptLoss`: the operator is accepting a loss of acknowledged events (accept-log-loss): checkpoints of more leaves
@@ -42,6 +42,11 @@ export function openTransparencyLog(
       `its Merkle tree holds ${leaves} leaves but the log only ${events} events: events were removed; run npm run cli -- verify`,
     );
   if (leaves < events) {
+    // The last leaf the tree holds is checked before the tree grows past it: afterwards only the new last leaf is, and
+    // an event replaced at exactly that position, with no checkpoint yet covering it, would be taken into the tree.
+    const problem = lastLeafProblem(tree, leaves, (position) => tree.recomputedLeafHash(position));
+    if (problem)
+      throw new StorageOpenError(log.file, `${problem}; run npm run cli -- verify to see which event differs`);
     const { added } = tree.catchUp();
     logger.info({ added, leaves: leaves + added }, "the log's Merkle tree caught up with the log");
   }

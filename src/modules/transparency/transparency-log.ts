@@ -331,10 +331,9 @@ export class TransparencyLog {
    */
   stateProblem(recomputedLeafHash: ((position: number) => Buffer | null) | null): string | null {
     const size = this.tree.size();
-    if (size > 0 && recomputedLeafHash) {
-      const expected = recomputedLeafHash(size);
-      if (!expected || !expected.equals(this.tree.node(0, size - 1)))
-        return `the tree's last leaf (${size - 1}) does not match the event at position ${size}: the log was changed under its tree`;
+    if (recomputedLeafHash) {
+      const problem = lastLeafProblem(this.tree, size, recomputedLeafHash);
+      if (problem) return problem;
     }
     const last = this.latest();
     if (last) {
@@ -345,4 +344,20 @@ export class TransparencyLog {
     }
     return null;
   }
+}
+
+/**
+ * The tree's leaf at `size` (its last, when `size` is its size) against the event at that position as stored: what is
+ * wrong, or null. A tree of no leaves has none to check.
+ */
+export function lastLeafProblem(
+  tree: NodeSource,
+  size: number,
+  recomputedLeafHash: (position: number) => Buffer | null,
+): string | null {
+  if (size === 0) return null;
+  const expected = recomputedLeafHash(size);
+  if (!expected || !expected.equals(tree.node(0, size - 1)))
+    return `the tree's last leaf (${size - 1}) does not match the event at position ${size}: the log was changed under its tree`;
+  return null;
 }

@@ -91,10 +91,15 @@ function loadEdge(leaves) {
 const leafInput = Buffer.alloc(33);
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 1;
-function appendLeaf(tree, index, leaf) {
+// A leaf's node: its hash (RFC 9162: SHA-256 of 0x00 || leaf data) and its position in the table.
+function leafHash(leaf) {
   leafInput.write(leaf, 1, 'hex');
-  let hash = sha256('sha256', leafInput, 'buffer');
-  let pos = 2 * index - popcount(index);
+  return sha256('sha256', leafInput, 'buffer');
+}
+const leafPosition = (index) => 2 * index - popcount(index);
+function appendLeaf(tree, index, leaf) {
+  let hash = leafHash(leaf);
+  let pos = leafPosition(index);
   tree.nodes.push(pos, hash);
   let level = 0;
   for (let i = index; i % 2 === 1; i = (i - 1) / 2) {
@@ -263,9 +268,8 @@ function completeTree() {
   // A held leaf the tree already has was stored by another writer from the same stored event: its leaf node must be
   // this one's, or the event at that position is not the one this writer committed (removed and replaced).
   for (; held < pendingAt.length && pendingAt[held] < start; held++) {
-    leafInput.write(pendingLeaf[held], 1, 'hex');
-    const stored = getNode.get(2 * pendingAt[held] - popcount(pendingAt[held]));
-    if (!stored || !sha256('sha256', leafInput, 'buffer').equals(stored)) throw new Error('the Merkle tree holds another leaf at position ' + (pendingAt[held] + 1) + ' than the event this writer committed there: the log was changed under it');
+    const stored = getNode.get(leafPosition(pendingAt[held]));
+    if (!stored || !leafHash(pendingLeaf[held]).equals(stored)) throw new Error('the Merkle tree holds another leaf at position ' + (pendingAt[held] + 1) + ' than the event this writer committed there: the log was changed under it');
   }
   if (start === head) return { tree: null, consumed: held, leaves: start };
   if (edge === null || edgeLeaves !== start) loadEdge(start);
