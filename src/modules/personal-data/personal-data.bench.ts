@@ -8,6 +8,7 @@
  * The applicants are a realistic population (applicantOf): most filings are by a person not seen before (a new data
  * subject, its key taken from the pool and claimed), one in BENCH_PD_RETURNING_EVERY (default 5) by an earlier applicant
  * (a known subject, only the case's link written). BENCH_PD_STAGES=1 also times each command's stages (stageTimer).
+ * BENCH_PD_ONLY=plain or =encrypted runs that kind's rounds alone (to profile one kind).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,9 +79,12 @@ export const personalDataBench: BenchSuite = {
     // Alternating rounds of the same work, so a busy moment of the shared machine falls on both alike.
     const rounds = Number(process.env.BENCH_PD_ROUNDS ?? 4);
     const perRound = Math.ceil(cases / rounds);
+    // BENCH_PD_ONLY=plain|encrypted: one kind's rounds alone, so a CPU profile of the run is that kind's (the figure's
+    // ratio is then meaningless).
+    const only = KINDS.find((k) => k === process.env.BENCH_PD_ONLY);
     for (let round = 0; round < rounds; round++) {
       const roundSeconds = { plain: 0, encrypted: 0 };
-      for (const kind of ['plain', 'encrypted'] as const) {
+      for (const kind of KINDS.filter((k) => !only || k === only)) {
         const started = process.hrtime.bigint();
         const cpuStarted = process.cpuUsage();
         const mainCpuStarted = mainThreadCpuSeconds();
@@ -133,7 +137,9 @@ export const personalDataBench: BenchSuite = {
         ? ''
         : `; main thread's CPU per act encrypted ${((mainCpuSeconds.encrypted / acts) * 1e6).toFixed(1)} µs / plain ` +
           `${((mainCpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, ratio ${(mainCpuSeconds.plain / mainCpuSeconds.encrypted).toFixed(2)}×`);
-    const vaultAlone = await vaultAloneDetail(join(ctx.workDir, 'pd-vault'), cases, returningEvery);
+    const vaultAlone = only
+      ? 'the vault alone not run'
+      : await vaultAloneDetail(join(ctx.workDir, 'pd-vault'), cases, returningEvery);
     const commandDetail = `${commandsDetail}; ${vaultAlone}`;
     process.stderr.write(`personal data: commands: ${commandDetail}\n`);
     if (stages)
