@@ -32,7 +32,8 @@ import {
 
 export const KEY_STORE_FILE = 'keys.db';
 const POOL_SIZE = 64;
-const POOL_LOW = 16;
+/** Left in the pool when the next group is made: a turn of ten filings takes about eight, and the group is made a turn later. */
+const POOL_LOW = 32;
 /** Subjects, keys and case links kept in memory (each map), most recently used first, unless told otherwise at open. */
 const CACHE_ENTRIES = 100_000;
 /** meta row counting erasures: every process that caches keys compares it when another connection wrote the file. */
@@ -484,8 +485,26 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private async takeFromPool(): Promise<{ kid: string; key: Buffer }> {
     while (this.pool.length === 0) await this.refill();
     const taken = this.pool.shift()!;
-    if (this.pool.length < POOL_LOW) void this.refill().catch(() => undefined);
+    if (this.pool.length < POOL_LOW) this.refillSoon();
     return taken;
+  }
+
+  private refillQueued = false;
+
+  /**
+   * The next group is made after this turn's appends are handed to the log's writer (two immediates later, as the
+   * claims' commit), while the writer commits them: made in the turn that took the key, its 64 keys' wrapping and
+   * insert (about half a millisecond) held up every command of that turn before its append.
+   */
+  private refillSoon(): void {
+    if (this.refillQueued || this.refilling) return;
+    this.refillQueued = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.refillQueued = false;
+        void this.refill().catch(() => undefined);
+      }),
+    );
   }
 
   private refill(): Promise<void> {
