@@ -196,6 +196,25 @@ describe('the embedded key store (keys.db)', () => {
     await store.close();
   }, 20_000);
 
+  it('filings that drain the key pool in one turn, and keep claiming while its next group is made, each get a distinct key already in the file, wrapped', async () => {
+    const master = newDataKey();
+    const store = SqliteKeyStore.open(dir, master);
+    const reader = SqliteKeyStore.open(dir, master);
+    // 150 new people: more than two groups of 64, most of them claimed while a group is still being made.
+    const handed = await Promise.all(
+      Array.from({ length: 150 }, async (_, i) => {
+        const subject = await store.claimForCase(`idx-${i}`, `case-${i}`, new Date());
+        const inFile = (await reader.keysOf([subject.kid])).get(subject.kid);
+        await subject.stored;
+        return { subject, inFile };
+      }),
+    );
+    expect(new Set(handed.map((h) => h.subject.kid)).size).toBe(150);
+    for (const { subject, inFile } of handed) expect(inFile).toEqual(subject.key);
+    await store.close();
+    await reader.close();
+  });
+
   it('filings made in one turn of the event loop are linked to their subjects in the file', async () => {
     const master = newDataKey();
     const store = SqliteKeyStore.open(dir, master);

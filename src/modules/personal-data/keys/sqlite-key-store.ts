@@ -502,7 +502,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     setImmediate(() =>
       setImmediate(() => {
         this.refillQueued = false;
-        void this.refill().catch(() => undefined);
+        // A filing that found the pool empty meanwhile has made the group already.
+        if (this.pool.length < POOL_LOW) void this.refill().catch(() => undefined);
       }),
     );
   }
