@@ -131,6 +131,28 @@ describe('the embedded key store (keys.db)', () => {
     await other.close();
   });
 
+  it('a merge that finds the write lock held by another process leaves the journal as it is, the claim still found, and merges once it is released', async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 5 });
+    const a = await api.subjectForCase('idx-1', 'case-1', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    const journal = () => other.prepare('SELECT count(*) FROM subject_claims').pluck().get();
+    other.exec('BEGIN IMMEDIATE');
+    expect(api.mergeClaims(false)).toBe(0);
+    expect(journal()).toBe(1);
+    // The person's next case gets the same subject while the lock is held (its link is committed after).
+    const next = await api.claimForCase('idx-1', 'case-2', new Date());
+    expect(next.kid).toBe(a.kid);
+    other.exec('COMMIT');
+    await next.stored;
+    // The merge tries again at its next idle moment, not at once.
+    for (let turns = 0; journal() !== 0 && turns < 400; turns++) await new Promise((r) => setTimeout(r, 5));
+    expect(journal()).toBe(0);
+    expect(other.prepare('SELECT subject_id FROM subjects WHERE iin_index = ?').pluck().all('idx-1')).toEqual([a.kid]);
+    other.close();
+    await api.close();
+  });
+
   it("an erasure by another process of a subject whose claim is still in the journal is noticed: the person's next case gets a new subject", async () => {
     const master = newDataKey();
     const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });

@@ -447,8 +447,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       return merged;
     } catch (error) {
       if (wait) throw this.storageError(error);
-      // Nothing is lost: the claims stay in the journal, found through it, and are merged at the next idle moment.
-      this.scheduleMerge();
+      // Nothing is lost: the claims stay in the journal, found through it, and are merged at the next idle moment (not
+      // at once even past MERGE_AT: another process may hold the write lock for a while).
+      this.mergeTimer = setTimeout(() => this.mergeClaims(false), this.mergeIdleMs).unref();
       return 0;
     } finally {
       if (!wait) this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
