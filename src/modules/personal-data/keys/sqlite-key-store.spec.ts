@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +100,141 @@ describe('the embedded key store (keys.db)', () => {
     expect(next.kid).not.toBe(subject.kid);
     await api.close();
     await worker.close();
+  });
+
+  it("a new person's claim waits in the journal: found by IIN in this process, in another and after the merge, which takes it into the index", async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });
+    const a = await api.subjectForCase('idx-1', 'case-1', new Date('2026-01-01T00:00:00Z'));
+    const raw = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    const inIndex = () => raw.prepare('SELECT subject_id FROM subjects WHERE iin_index = ?').pluck().all('idx-1');
+    const journal = () => raw.prepare('SELECT count(*) FROM subject_claims').pluck().get();
+    expect(journal()).toBe(1);
+    expect(inIndex()).toEqual([]);
+    // Another process (the CLI's erase, a second API) finds the claim through the journal.
+    const other = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });
+    expect(await other.subjectsOf('idx-1')).toEqual([
+      { subjectId: a.kid, iinIndex: 'idx-1', createdAt: '2026-01-01T00:00:00.000Z', erasedAt: null },
+    ]);
+    expect(await other.subjectForCase('idx-1', 'case-2', new Date())).toEqual(a);
+    // This process, its caches dropped by another process's erasure, still finds it through the journal.
+    const stranger = await other.subjectForCase('idx-9', 'case-9', new Date());
+    await other.destroy(stranger.kid, erasure);
+    expect(await api.subjectForCase('idx-1', 'case-3', new Date())).toEqual(a);
+    expect(api.mergeClaims()).toBe(2);
+    expect(journal()).toBe(0);
+    expect(inIndex()).toEqual([a.kid]);
+    expect(await other.subjectForCase('idx-1', 'case-4', new Date())).toEqual(a);
+    expect(await other.casesOf(a.kid)).toEqual(['case-1', 'case-2', 'case-3', 'case-4']);
+    raw.close();
+    await api.close();
+    await other.close();
+  });
+
+  it('a merge that finds the write lock held by another process leaves the journal as it is, the claim still found, and merges once it is released', async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 5 });
+    const a = await api.subjectForCase('idx-1', 'case-1', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    const journal = () => other.prepare('SELECT count(*) FROM subject_claims').pluck().get();
+    other.exec('BEGIN IMMEDIATE');
+    expect(api.mergeClaims(false)).toBe(0);
+    expect(journal()).toBe(1);
+    // The person's next case gets the same subject while the lock is held (its link is committed after).
+    const next = await api.claimForCase('idx-1', 'case-2', new Date());
+    expect(next.kid).toBe(a.kid);
+    other.exec('COMMIT');
+    await next.stored;
+    // The merge tries again at its next idle moment, not at once.
+    for (let turns = 0; journal() !== 0 && turns < 400; turns++) await new Promise((r) => setTimeout(r, 5));
+    expect(journal()).toBe(0);
+    expect(other.prepare('SELECT subject_id FROM subjects WHERE iin_index = ?').pluck().all('idx-1')).toEqual([a.kid]);
+    other.close();
+    await api.close();
+  });
+
+  it("an erasure by another process of a subject whose claim is still in the journal is noticed: the person's next case gets a new subject", async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });
+    const cli = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });
+    const a = await api.subjectForCase('idx-1', 'case-1', new Date());
+    const [found] = await cli.subjectsOf('idx-1');
+    expect(found!.subjectId).toBe(a.kid);
+    await cli.destroy(a.kid, erasure);
+    await expect(api.subjectForCase('idx-1', 'case-1', new Date())).rejects.toThrow(/case-1 was erased/);
+    const next = await api.subjectForCase('idx-1', 'case-2', new Date());
+    expect(next.kid).not.toBe(a.kid);
+    expect((await cli.subjectsOf('idx-1')).map((s) => [s.subjectId, s.erasedAt !== null])).toEqual([
+      [a.kid, true],
+      [next.kid, false],
+    ]);
+    await api.close();
+    await cli.close();
+  });
+
+  it("a process killed between a claim's journal and its merge loses nothing: after the restart the IIN finds its subject and cases, and the merge completes", async () => {
+    const master = newDataKey();
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        join(__dirname, '../../../../test/support/swc-register.js'),
+        join(__dirname, '../../../../test/durability/key-store-claims.child.ts'),
+        dir,
+        master.toString('hex'),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const claimed = await new Promise<{ a: string; b: string }>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+      });
+      child.on('exit', (code) => reject(new Error(`the child ended (${code}) before claiming`)));
+    });
+    const killed = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await killed;
+    const raw = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    // Killed between the two: both claims are in the journal, neither in the IIN index.
+    expect(raw.prepare('SELECT subject_id FROM subject_claims ORDER BY seq').pluck().all()).toEqual([
+      claimed.a,
+      claimed.b,
+    ]);
+    expect(raw.prepare("SELECT count(*) FROM subjects WHERE iin_index IN ('idx-1', 'idx-2')").pluck().get()).toBe(0);
+    raw.close();
+
+    const store = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });
+    expect((await store.subjectsOf('idx-1')).map((s) => s.subjectId)).toEqual([claimed.a]);
+    expect(await store.casesOf(claimed.a)).toEqual(['case-1']);
+    // The person's next case, read back from the journal (nothing in memory, nothing in the index yet).
+    expect((await store.subjectForCase('idx-2', 'case-3', new Date())).kid).toBe(claimed.b);
+    expect(store.mergeClaims()).toBe(2);
+    const fresh = SqliteKeyStore.open(dir, master);
+    expect((await fresh.subjectForCase('idx-1', 'case-4', new Date())).kid).toBe(claimed.a);
+    expect(await fresh.casesOf(claimed.b)).toEqual(['case-2', 'case-3']);
+    await fresh.close();
+    await store.close();
+  }, 20_000);
+
+  it('filings that drain the key pool in one turn, and keep claiming while its next group is made, each get a distinct key already in the file, wrapped', async () => {
+    const master = newDataKey();
+    const store = SqliteKeyStore.open(dir, master);
+    const reader = SqliteKeyStore.open(dir, master);
+    // 150 new people: more than two groups of 64, most of them claimed while a group is still being made.
+    const handed = await Promise.all(
+      Array.from({ length: 150 }, async (_, i) => {
+        const subject = await store.claimForCase(`idx-${i}`, `case-${i}`, new Date());
+        const inFile = (await reader.keysOf([subject.kid])).get(subject.kid);
+        await subject.stored;
+        return { subject, inFile };
+      }),
+    );
+    expect(new Set(handed.map((h) => h.subject.kid)).size).toBe(150);
+    for (const { subject, inFile } of handed) expect(inFile).toEqual(subject.key);
+    await store.close();
+    await reader.close();
   });
 
   it('filings made in one turn of the event loop are linked to their subjects in the file', async () => {
