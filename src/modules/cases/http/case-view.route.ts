@@ -12,7 +12,7 @@ import { Res, type INestApplicationContext } from '@nestjs/common';
 import { ApplicationConfig, Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../identity/domain/principal';
-import { AuthGuard, authenticate, routePolicy } from '../../identity/http/auth.guard';
+import { AuthGuard, authenticateNow, routePolicy } from '../../identity/http/auth.guard';
 import { CurrentPrincipal, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from '../../identity/http/identity.decorators';
 import type { TokenVerifier } from '../../identity/token-verifier';
 import { PathAndQuery, ProblemValidationPipe, validatePathAndQuery } from '../../../shared/problem/validation';
@@ -43,29 +43,46 @@ type Request = FastifyRequest & { principal?: Principal };
 
 /**
  * The handler for the route; `deps` is asked for on the first request (Nest registers routes before the
- * application's providers can be looked up).
+ * application's providers can be looked up). A read whose token was verified before and whose view is kept and
+ * still stands is answered without a promise (every value is in memory); any step that must wait continues the
+ * same steps, in the same order, after it.
  */
 export function caseViewHandler(deps: () => CaseViewRouteDeps) {
   // The policy the controller's decorators declare, read as the guard reads it.
   const policy = routePolicy(new Reflector(), HANDLER, CaseQueriesController);
   let resolved: CaseViewRouteDeps | null = null;
-  return async function caseView(request: Request, reply: FastifyReply): Promise<FastifyReply> {
+  return function caseView(request: Request, reply: FastifyReply): Promise<FastifyReply> | undefined {
     // As Nest's adapter does for every route with parameters: an empty one is not this route.
     const params = request.params as Record<string, string>;
     for (const name in params)
       if (params[name] === '') {
         reply.callNotFound();
-        return reply;
+        return undefined;
       }
     const { verifier, queries, answerProblem } = (resolved ??= deps());
-    try {
-      await authenticate(request as Request & { headers: Record<string, string | undefined> }, policy, verifier);
-      const input = validatePathAndQuery(CASE_READ, request as { params?: object; query?: object });
-      const body = await caseViewAnswer(queries, request.principal!, input, reply);
-      return reply.status(200).send(body);
-    } catch (error) {
+    const refuse = (error: unknown) => {
       answerProblem(error, request, reply);
       return reply;
+    };
+    const answer = (): Promise<FastifyReply> | undefined => {
+      const input = validatePathAndQuery(CASE_READ, request as { params?: object; query?: object });
+      const body = caseViewAnswer(queries, request.principal!, input, reply);
+      if (body instanceof Promise) return body.then((view) => reply.status(200).send(view)).catch(refuse);
+      // Sent here: returning the reply from a handler that did not return a promise would have fastify send it again.
+      void reply.status(200).send(body);
+      return undefined;
+    };
+    try {
+      const authenticated = authenticateNow(
+        request as Request & { headers: Record<string, string | undefined> },
+        policy,
+        verifier,
+      );
+      if (authenticated instanceof Promise) return authenticated.then(answer).then((sent) => sent ?? reply, refuse);
+      return answer();
+    } catch (error) {
+      refuse(error);
+      return undefined;
     }
   };
 }
