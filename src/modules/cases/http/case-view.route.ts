@@ -9,8 +9,11 @@
  */
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { Res, type INestApplicationContext } from '@nestjs/common';
+import type { SecurityRequestHook } from '@nestjs/common/interfaces/http/http-server.interface';
 import { ApplicationConfig, Reflector } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RecordedHeaders, writeRecordedFirst } from '../../../shared/http/recorded-headers';
 import type { Principal } from '../../identity/domain/principal';
 import { AuthGuard, authenticateNow, routePolicy } from '../../identity/http/auth.guard';
 import { CurrentPrincipal, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from '../../identity/http/identity.decorators';
@@ -111,6 +114,12 @@ export interface DirectCaseViewRoute {
   onRoute(route: RegisteredRoute, nestHandler: Function | undefined): void;
   /** Once Nest has registered its routes: throws unless GET and HEAD are both answered directly. */
   assertInstalled(): void;
+  /**
+   * Nest's security-header hook as the API registers it: on a request this route answers, what the hook sets is
+   * recorded and written ahead of the answer's own headers in its one `writeHead` (the same bytes, without a validated
+   * `setHeader` each); any other request runs it as it is. The hook runs either way, and its verdict stands.
+   */
+  securityHook(hook: SecurityRequestHook<FastifyRequest>): SecurityRequestHook<FastifyRequest>;
 }
 
 export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseViewRoute {
@@ -147,6 +156,17 @@ export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseV
       }
       route.handler = handler;
       for (const method of methods) answered.add(method);
+    },
+    securityHook(hook) {
+      return (request, response) => {
+        if (request.routeOptions.handler !== handler) return hook(request, response);
+        // Nest's hook is given the response as its type says it uses it: setHeader and removeHeader.
+        const raw = response as ServerResponse;
+        const recorded = new RecordedHeaders(raw);
+        const verdict = hook(request, recorded);
+        writeRecordedFirst(raw, recorded);
+        return verdict;
+      };
     },
     assertInstalled() {
       const missing = servedMethods.filter((method) => !answered.has(method));
