@@ -95,7 +95,11 @@ export interface RegisteredRoute {
   url: string;
   method: string | string[];
   handler: unknown;
+  config?: object;
 }
+
+/** Set in the config of the routes this handler answers. */
+const ANSWERED_HERE = Symbol('case view answered directly');
 
 export interface DirectCaseViewOptions {
   deps: () => CaseViewRouteDeps;
@@ -155,11 +159,14 @@ export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseV
         checked = true;
       }
       route.handler = handler;
+      // Fastify hands the route's hooks a bound copy of the handler: the route is recognised by its config instead.
+      route.config = { ...route.config, [ANSWERED_HERE]: true };
       for (const method of methods) answered.add(method);
     },
     securityHook(hook) {
       return (request, response) => {
-        if (request.routeOptions.handler !== handler) return hook(request, response);
+        if ((request.routeOptions.config as unknown as Record<symbol, unknown>)[ANSWERED_HERE] !== true)
+          return hook(request, response);
         // Nest's hook is given the response as its type says it uses it: setHeader and removeHeader.
         const raw = response as ServerResponse;
         const recorded = new RecordedHeaders(raw);
