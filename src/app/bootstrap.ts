@@ -18,7 +18,7 @@ import { Infrastructure, openInfrastructure } from './infrastructure';
 import { PinoNestLogger } from '../shared/logging/logger';
 import { Metrics } from './metrics/metrics';
 import { answerProblem, ProblemFilter, toProblem } from './problem/problem.filter';
-import { directCaseViewRoute } from '../modules/cases/http/case-view.route';
+import { directCaseViewRoute, type DirectCaseViewRoute } from '../modules/cases/http/case-view.route';
 import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';
 import { problemValidationPipe } from '../shared/problem/validation';
 import { IdentityModule } from '../modules/identity/http/identity.module';
@@ -139,6 +139,7 @@ export async function startApi(
             app: () => app!,
             problemFilter: ProblemFilter,
           });
+    adapter.directRoute = caseView;
     adapter.getInstance().addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
       if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
@@ -233,9 +234,12 @@ class ApiFastifyAdapter extends FastifyAdapter {
   registering: Function | undefined;
   private patterns: { pattern: RegExp; method: string }[] | null = null;
 
+  /** The direct case view route, whose answers write the security headers with their own (`securityHook`). */
+  directRoute: DirectCaseViewRoute | null = null;
+
   override registerSecurityHook(hook: Parameters<FastifyAdapter['registerSecurityHook']>[0]): void {
     this.securityHeaders = hook;
-    super.registerSecurityHook(hook);
+    super.registerSecurityHook(this.directRoute ? this.directRoute.securityHook(hook) : hook);
   }
 
   override get(...args: any[]) {

@@ -19,6 +19,10 @@
  * mixed, views; for profiling one run with `node --cpu-prof`), BENCH_CASE_VIEW_ROUTE (`nest`: the case view through
  * Nest's pipeline instead of its direct route).
  *
+ * The case views are compared with two bare reads: the 0.3 KB row above, and the same server shape over a table
+ * holding the views' own answers (each case's answer fetched once from the API after the views run, read in the
+ * same order), so a run tells the price of the answer's size from the price of the request path.
+ *
  * The machine is shared: each figure's detail says how busy the server's thread was, its CPU time per
  * answer (which hardly moves when other processes compete, unlike rates and latencies), and the share of
  * the machine other processes took during the run.
@@ -448,6 +452,10 @@ const SERVER_TUNING = [
 
 const WRITE_BASELINE = 'bare fastify + better-sqlite3, one durable INSERT per request';
 const READ_BASELINE = 'bare fastify + better-sqlite3, one row by primary key';
+const SAME_DOCUMENTS_BASELINE = "bare fastify + better-sqlite3, one row by primary key holding the case view's answer";
+/** The two bare reads a case view is compared with, as each ratio names it. */
+const BARE_ROW = 'the bare read of a 0.3 KB row';
+const BARE_DOCUMENTS = 'the bare read of the same case view documents';
 
 /** The throughput and p99 figures of one run, beside the baseline run of the same kind. */
 function figures(
@@ -518,7 +526,7 @@ function perAnswer(m: Measured): { all: number; user: number } | null {
  * generator and wake its thread) depends on how often the generator sleeps; the user-space share is the request
  * path's own work.
  */
-function viewRatios(ours: Measured, bare: Measured, nestFloor: Measured | null): BenchResult[] {
+function viewRatios(ours: Measured, bare: { label: string; m: Measured }, nestFloor: Measured | null): BenchResult[] {
   const target = { op: '>=' as const, value: VIEW_RATIO, text: `≥ ${VIEW_RATIO}×` };
   const busy = (m: Measured) =>
     m.cpu
@@ -526,20 +534,20 @@ function viewRatios(ours: Measured, bare: Measured, nestFloor: Measured | null):
       : 'unknown';
   const results: BenchResult[] = [
     {
-      name: "GET /api/cases/:caseId reads/s ÷ the bare read's (same run)",
-      value: ours.rate / bare.rate,
+      name: `GET /api/cases/:caseId reads/s ÷ ${bare.label} (same run)`,
+      value: ours.rate / bare.m.rate,
       unit: '×',
       better: 'higher',
       target,
-      detail: `${int(ours.rate)} ÷ ${int(bare.rate)} reads/s; server threads busy: ours ${busy(ours)}, the bare read's ${busy(bare)}`,
+      detail: `${int(ours.rate)} ÷ ${int(bare.m.rate)} reads/s; server threads busy: ours ${busy(ours)}, ${bare.label} ${busy(bare.m)}`,
     },
   ];
   const oursPer = perAnswer(ours);
-  const barePer = perAnswer(bare);
+  const barePer = perAnswer(bare.m);
   if (oursPer && barePer) {
     results.push(
       {
-        name: "GET /api/cases/:caseId server CPU per answer, the bare read's ÷ ours (same run)",
+        name: `GET /api/cases/:caseId server CPU per answer: ${bare.label} ÷ ours (same run)`,
         value: barePer.all / oursPer.all,
         unit: '×',
         better: 'higher',
@@ -547,11 +555,11 @@ function viewRatios(ours: Measured, bare: Measured, nestFloor: Measured | null):
         detail: `${µs(barePer.all)} ÷ ${µs(oursPer.all)} of the server thread's CPU per answer; to reach ${VIEW_RATIO}× ours may cost ${µs(barePer.all / VIEW_RATIO)}`,
       },
       {
-        name: "GET /api/cases/:caseId server user-space CPU per answer, the bare read's ÷ ours (same run)",
+        name: `GET /api/cases/:caseId server user-space CPU per answer: ${bare.label} ÷ ours (same run)`,
         value: barePer.user / oursPer.user,
         unit: '×',
         better: 'higher',
-        detail: `${µs(barePer.user)} ÷ ${µs(oursPer.user)} (kernel: the bare read's ${µs(barePer.all - barePer.user)}, ours ${µs(oursPer.all - oursPer.user)})`,
+        detail: `${µs(barePer.user)} ÷ ${µs(oursPer.user)} (kernel: ${bare.label} ${µs(barePer.all - barePer.user)}, ours ${µs(oursPer.all - oursPer.user)})`,
       },
     );
   }
@@ -560,17 +568,38 @@ function viewRatios(ours: Measured, bare: Measured, nestFloor: Measured | null):
     const floorPer = perAnswer(nestFloor);
     results.push({
       name: "the bare read through a minimal NestJS app (no guard, pipe or hook) reads/s ÷ the bare read's (same run)",
-      value: nestFloor.rate / bare.rate,
+      value: nestFloor.rate / bare.m.rate,
       unit: '×',
       better: 'higher',
       detail:
-        `${int(nestFloor.rate)} ÷ ${int(bare.rate)} reads/s; server threads busy: the floor's ${busy(nestFloor)}, the bare read's ${busy(bare)}` +
+        `${int(nestFloor.rate)} ÷ ${int(bare.m.rate)} reads/s; server threads busy: the floor's ${busy(nestFloor)}, the bare read's ${busy(bare.m)}` +
         (floorPer && barePer
           ? `; server CPU per answer ${µs(floorPer.all)} (the bare read's ÷ it: ${(barePer.all / floorPer.all).toFixed(2)}×; user space ${µs(floorPer.user)}, ${(barePer.user / floorPer.user).toFixed(2)}×)`
           : ''),
     });
   }
   return results;
+}
+
+/**
+ * What the answer's size costs the bare read: the same server shape over the case views' own answers against the
+ * 0.3 KB row, CPU per answer of each (no target; it says how much of the case view's gap is the bytes sent).
+ */
+function payloadCost(row: Measured, documents: Measured, documentBytes: number): BenchResult[] {
+  const rowPer = perAnswer(row);
+  const documentsPer = perAnswer(documents);
+  if (!rowPer || !documentsPer) return [];
+  return [
+    {
+      name: `server CPU per answer, ${BARE_DOCUMENTS} ÷ ${BARE_ROW} (what the bytes cost the bare read)`,
+      value: documentsPer.all / rowPer.all,
+      unit: '×',
+      better: 'lower',
+      detail:
+        `${µs(documentsPer.all)} ÷ ${µs(rowPer.all)} of the server thread's CPU per answer (user space ${µs(documentsPer.user)} ÷ ${µs(rowPer.user)}, ` +
+        `kernel ${µs(documentsPer.all - documentsPer.user)} ÷ ${µs(rowPer.all - rowPer.user)}); documents of ${(documentBytes / 1024).toFixed(1)} KB on average`,
+    },
+  ];
 }
 
 export const caseCommandsBench: BenchSuite = {
@@ -603,6 +632,9 @@ export const caseCommandsBench: BenchSuite = {
     let bareRead: { name: string; m: Measured } | null = null;
     let nestFloor: Measured | null = null;
     let rowReads: RequestSpec[] = [];
+    let viewsMeasured: Measured | null = null;
+    /** The case views' answers (JSON text), in the order the views run read them. */
+    let viewAnswers: string[] | null = null;
     if (runs.has('baseline')) {
       const bare = await startBareServer(join(ctx.workDir, 'bare.db'));
       try {
@@ -785,12 +817,33 @@ export const caseCommandsBench: BenchSuite = {
             ? `over warm-up and run, ${int(after.hits - before.hits)} answers were views kept rendered and ${int(after.misses - before.misses)} were rendered (each case's first read; ${int(after.entries)} views kept, ${(after.bytes / 1024 / 1024).toFixed(1)} MiB of CASE_VIEW_CACHE_MB=${api.infra.config.caseViewCacheMb})`
             : 'views rendered on every read (CASE_VIEW_CACHE_MB=0)';
         const extra = `personal-data encryption on (the embedded default; a view reads the read model and decrypts nothing); ${int(viewed.length)} of the ${int(caseIds.length)} cases filed beforehand read in a shuffled order by the test administrator of their unit, each about ${Math.round((out.latencies.length / viewed.length) * 10) / 10} times in the measured run; ${kept}; the projection had caught up with ${int(head)} events ${caughtUp.toFixed(1)} s after the last command`;
-        const ours = measured(out);
-        report(figures('GET /api/cases/:caseId', 'reads/s', s, ours, bareRead, { p99: VIEW_P99_MS }, extra));
-        if (bareRead) report(viewRatios(ours, bareRead.m, nestFloor));
+        viewsMeasured = measured(out);
+        report(figures('GET /api/cases/:caseId', 'reads/s', s, viewsMeasured, bareRead, { p99: VIEW_P99_MS }, extra));
+        // The bare read of the same documents reads each case's answer as the API gave it, fetched once now.
+        if (bareRead) viewAnswers = await fetchAnswers(api.url, viewed, administratorToken);
       }
     } finally {
       await api.close();
+    }
+
+    // ---- The case views against both bare reads: measured after the API has closed, so its thread is the bare one's.
+    if (viewsMeasured && bareRead) {
+      report(viewRatios(viewsMeasured, { label: BARE_ROW, m: bareRead.m }, nestFloor));
+      if (viewAnswers) {
+        const bare = await startBareServer(join(ctx.workDir, 'bare-documents.db'));
+        try {
+          bare.putDocuments(viewAnswers);
+          const reads = viewAnswers.map((_, i): RequestSpec => ({ method: 'GET', path: `/documents/${i + 1}` }));
+          const documents = measured(
+            await load(bare.url, 200, { kind: 'cycle', requests: reads }, 'baseline GET /documents/:id'),
+          );
+          const bytes = viewAnswers.reduce((sum, text) => sum + Buffer.byteLength(text), 0) / viewAnswers.length;
+          report(viewRatios(viewsMeasured, { label: BARE_DOCUMENTS, m: documents }, null));
+          report(payloadCost(bareRead.m, documents, bytes));
+        } finally {
+          await bare.close();
+        }
+      }
     }
     return results;
   },
@@ -939,6 +992,23 @@ async function waitForCaseView(
   }
 }
 
+/** Each case's view as the API answers it (its JSON text), in the order given, 10 requests in flight. */
+async function fetchAnswers(url: string, caseIds: string[], authorization: string): Promise<string[]> {
+  const answers: string[] = new Array<string>(caseIds.length);
+  let next = 0;
+  const fetchOne = async (): Promise<void> => {
+    for (let i = next++; i < caseIds.length; i = next++) {
+      const response = await fetch(`${url}/api/cases/${caseIds[i]}`, { headers: { authorization } });
+      const text = await response.text();
+      if (response.status !== 200)
+        throw new Error(`GET /api/cases/${caseIds[i]} answered ${response.status}: ${text.slice(0, 600)}`);
+      answers[i] = text;
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, fetchOne));
+  return answers;
+}
+
 function shuffled<T>(items: T[]): T[] {
   // A fixed-seed LCG: the same order every run.
   let seed = 42;
@@ -954,8 +1024,15 @@ function shuffled<T>(items: T[]): T[] {
  * The baseline server: fastify (no logger), one table in better-sqlite3 with the event log's durability
  * (WAL, synchronous=FULL). POST /rows: fastify JSON-parses the body, one INSERT commits it (one fsync per
  * request, no grouping), 201 {id}. GET /rows/:id: one SELECT by primary key, the row answered as JSON.
+ * GET /documents/:id: the same over a table of stored JSON texts (the case views' own answers), parsed and answered.
  */
-async function startBareServer(file: string): Promise<{ url: string; rows(): number; close(): Promise<void> }> {
+async function startBareServer(file: string): Promise<{
+  url: string;
+  rows(): number;
+  /** Stores `texts` as documents 1..n, each read back by GET /documents/:id. */
+  putDocuments(texts: string[]): void;
+  close(): Promise<void>;
+}> {
   const { default: Database } = await import('better-sqlite3');
   const { default: Fastify } = await import('fastify');
   const db = new Database(file);
@@ -967,6 +1044,9 @@ async function startBareServer(file: string): Promise<{ url: string; rows(): num
     'SELECT id, body, recorded_at FROM rows WHERE id = ?',
   );
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM rows');
+  db.exec('CREATE TABLE documents (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  const insertDocument = db.prepare<[number, string]>('INSERT INTO documents (id, body) VALUES (?, ?)');
+  const documentById = db.prepare<[number], { body: string }>('SELECT body FROM documents WHERE id = ?');
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.post('/rows', async (request, reply) => {
     const info = insert.run(JSON.stringify(request.body), Date.now());
@@ -981,10 +1061,19 @@ async function startBareServer(file: string): Promise<{ url: string; rows(): num
     }
     return { id: row.id, recordedAt: new Date(row.recorded_at).toISOString(), ...(JSON.parse(row.body) as object) };
   });
+  app.get<{ Params: { id: string } }>('/documents/:id', async (request, reply) => {
+    const row = documentById.get(Number(request.params.id));
+    if (!row) {
+      void reply.code(404);
+      return { title: 'no such document' };
+    }
+    return JSON.parse(row.body) as object;
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url,
     rows: () => count.get()!.n,
+    putDocuments: db.transaction((texts: string[]) => texts.forEach((text, i) => insertDocument.run(i + 1, text))),
     async close() {
       await app.close();
       db.close();

@@ -6,7 +6,7 @@
 import { ProblemError } from '../shared/problem/problem';
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument } from '../modules/read-store/read-store.port';
-import { ReadModelNotReadyError, ReadModelTimeoutError, type ReadModels } from './read-models';
+import { ReadModelNotReadyError, ReadModelTimeoutError, type ActiveModel, type ReadModels } from './read-models';
 
 /** Seconds a client should wait before retrying a read the model could not serve yet. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -18,7 +18,16 @@ export interface Staleness {
   at: string | null;
 }
 
+/** The active model as a read sees it: its position, the store's change mark then, and its collections. */
+export interface ModelRead {
+  position: number;
+  mark: string | null;
+  collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
+}
+
 export class ModelAccess {
+  private readonly reads = new WeakMap<ActiveModel, ModelRead>();
+
   constructor(
     private readonly readModels: ReadModels,
     private readonly projection: string,
@@ -36,22 +45,44 @@ export class ModelAccess {
    * Waits for `after` when given; then the active build's position and its collections, from one look at the
    * registry (what a read of one document needs, read in that order: the document reflects at least the position).
    */
-  async read(after?: number): Promise<{
-    position: number;
-    mark: string | null;
-    collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
-  }> {
+  async read(after?: number): Promise<ModelRead> {
     // Most reads name no position: no wait to set up (a promise and a turn of the queue on the busiest read).
     if (after !== undefined) await this.reach(after);
-    const model = await this.readModels.active(this.projection);
-    const collection = <T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> => {
-      try {
-        return model.collection<T>(name);
-      } catch (error) {
-        throw asProblem(error, this.projection);
-      }
-    };
-    return { position: model.position, mark: model.mark, collection };
+    return this.readOf(await this.readModels.active(this.projection));
+  }
+
+  /** `read` without a promise when no position is awaited and the active model is known at the store's current mark. */
+  readNow(after?: number): ModelRead | Promise<ModelRead> {
+    if (after !== undefined) return this.read(after);
+    const model = this.readModels.activeNow(this.projection);
+    return model instanceof Promise ? model.then((known) => this.readOf(known)) : this.readOf(model);
+  }
+
+  /**
+   * The read of a model, made once per model (the registry keeps one while the store's mark stands), with one handle
+   * per collection: a handle is names and closures over the store, and the mark moves on any write (a dropped or
+   * rebuilt collection included), after which the registry gives a new model.
+   */
+  private readOf(model: ActiveModel): ModelRead {
+    let read = this.reads.get(model);
+    if (!read) {
+      const handles = new Map<string, ReadCollection>();
+      const collection = <T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T> => {
+        let handle = handles.get(name);
+        if (!handle) {
+          try {
+            handle = model.collection(name);
+          } catch (error) {
+            throw asProblem(error, this.projection);
+          }
+          handles.set(name, handle);
+        }
+        return handle as ReadCollection<T>;
+      };
+      read = { position: model.position, mark: model.mark, collection };
+      this.reads.set(model, read);
+    }
+    return read;
   }
 
   private async reach(after: number | undefined): Promise<void> {

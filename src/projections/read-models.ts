@@ -62,10 +62,17 @@ export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
   private readonly byName: Map<string, Projection>;
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
-  private known: { mark: string | null; entries: Map<string, RegistryEntry | null>; positions: Map<string, number> } = {
+  private known: {
+    mark: string | null;
+    entries: Map<string, RegistryEntry | null>;
+    positions: Map<string, number>;
+    /** Each projection's active model as `activeNow` gave it at this mark: one object, not a new one per read. */
+    models: Map<string, ActiveModel>;
+  } = {
     mark: null,
     entries: new Map(),
     positions: new Map(),
+    models: new Map(),
   };
 
   constructor(
@@ -96,11 +103,41 @@ export class ReadModels implements ProjectionStatusSource {
    * build. `collection` throws ReadModelNotReadyError while the first build runs.
    */
   async active(projection: string): Promise<ActiveModel> {
-    const entry = await this.entry(projection);
+    return this.activeNow(projection);
+  }
+
+  /**
+   * `active` without a promise when nothing was written to the store since the registry entry and the checkpoint
+   * were read (the store's change mark is looked at on every call, as by `active`); a promise when they must be read.
+   */
+  activeNow(projection: string): ActiveModel | Promise<ActiveModel> {
+    this.look();
+    const known = this.known.models.get(projection);
+    if (known) return known;
+    const entry = this.known.entries.get(projection);
     const build = entry?.active;
-    return {
-      position: build ? await this.checkpointOf(projection, build) : 0,
-      mark: this.known.mark,
+    const position = build ? this.known.positions.get(checkpointKey(projection, build)) : 0;
+    if (entry !== undefined && position !== undefined) return this.modelAt(projection, build, position);
+    return this.activeAfterLook(projection);
+  }
+
+  private async activeAfterLook(projection: string): Promise<ActiveModel> {
+    // What is read below is of this look's mark, even if another read looks again meanwhile.
+    const known = this.known;
+    const build = (await this.entryAfterLook(projection))?.active;
+    return this.modelAt(projection, build, build ? await this.checkpointOf(projection, build) : 0, known);
+  }
+
+  /** The model of `build` at `position`, read at `known`'s mark, and kept with it. */
+  private modelAt(
+    projection: string,
+    build: Build | null | undefined,
+    position: number,
+    known = this.known,
+  ): ActiveModel {
+    const model: ActiveModel = {
+      position,
+      mark: known.mark,
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);
         const indexes = this.byName.get(projection)?.indexes?.[collection];
@@ -110,14 +147,18 @@ export class ReadModels implements ProjectionStatusSource {
         );
       },
     };
+    // Only what was read at a known mark is kept (the entry and checkpoint maps keep nothing at a null mark).
+    if (known.mark !== null) known.models.set(projection, model);
+    return model;
   }
 
   private async checkpointOf(projection: string, build: Build): Promise<number> {
     const key = checkpointKey(projection, build);
-    const known = this.known.positions.get(key);
-    if (known !== undefined) return known;
+    const known = this.known;
+    const kept = known.positions.get(key);
+    if (kept !== undefined) return kept;
     const position = (await this.store.getCheckpoint(key))?.position ?? 0;
-    if (this.known.mark !== null) this.known.positions.set(key, position);
+    if (known.mark !== null) known.positions.set(key, position);
     return position;
   }
 
@@ -126,13 +167,26 @@ export class ReadModels implements ProjectionStatusSource {
    * connection, any process): a read needs one cheap look at the store's change mark, not two queries.
    */
   private async entry(projection: string): Promise<RegistryEntry | null> {
+    this.look();
+    return this.entryAfterLook(projection);
+  }
+
+  /** One look at the store's change mark: what was known at another mark (or at none) is forgotten. */
+  private look(): void {
     const mark = this.store.changeMark();
-    if (mark === null || mark !== this.known.mark) this.known = { mark, entries: new Map(), positions: new Map() };
-    const known = this.known.entries.get(projection);
-    if (known !== undefined) return known;
-    const entry = await this.registry.get(projection);
-    if (mark !== null) this.known.entries.set(projection, entry);
-    return entry;
+    if (mark === null || mark !== this.known.mark)
+      this.known = { mark, entries: new Map(), positions: new Map(), models: new Map() };
+  }
+
+  /** The registry entry, as known since the last look or read now. */
+  private async entryAfterLook(projection: string): Promise<RegistryEntry | null> {
+    const known = this.known;
+    const entry = known.entries.get(projection);
+    if (entry !== undefined) return entry;
+    const read = await this.registry.get(projection);
+    // Kept with the mark it was read at: another look meanwhile starts from what its own mark shows.
+    if (known.mark !== null) known.entries.set(projection, read);
+    return read;
   }
 
   /**

@@ -53,14 +53,21 @@ function etagOf(view: Buffer): string | null {
   return etag;
 }
 
-/** The case view's answer: its headers set on the reply, the view's JSON text returned (or the refusal thrown). */
-export async function caseViewAnswer(
+/**
+ * The case view's answer: its headers set on the reply, the view's JSON text returned (or the refusal thrown); without
+ * a promise when the view kept for the caller stands (`getCase`).
+ */
+export function caseViewAnswer(
   queries: CaseQueries,
   principal: Principal,
   input: { path: CasePathDto; query: CaseReadQueryDto },
   reply: ReplyLike,
-): Promise<Buffer> {
-  const outcome = await queries.getCase(principal, input.path.caseId, input.query);
+): Buffer | Promise<Buffer> {
+  const outcome = queries.getCase(principal, input.path.caseId, input.query);
+  return outcome instanceof Promise ? outcome.then((known) => viewAnswer(reply, known)) : viewAnswer(reply, outcome);
+}
+
+function viewAnswer(reply: ReplyLike, outcome: QueryOutcome<Buffer>): Buffer {
   const view = positioned(reply, outcome);
   // The view comes as JSON text (often kept rendered from an earlier read): sent as it is.
   reply.header('content-type', 'application/json; charset=utf-8');

@@ -9,10 +9,13 @@
  */
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { Res, type INestApplicationContext } from '@nestjs/common';
+import type { SecurityRequestHook } from '@nestjs/common/interfaces/http/http-server.interface';
 import { ApplicationConfig, Reflector } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RecordedHeaders, writeRecordedFirst } from '../../../shared/http/recorded-headers';
 import type { Principal } from '../../identity/domain/principal';
-import { AuthGuard, authenticate, routePolicy } from '../../identity/http/auth.guard';
+import { AuthGuard, authenticateNow, routePolicy } from '../../identity/http/auth.guard';
 import { CurrentPrincipal, PUBLIC_ROUTE, REQUIRED_ROLES, WRITES } from '../../identity/http/identity.decorators';
 import type { TokenVerifier } from '../../identity/token-verifier';
 import { PathAndQuery, ProblemValidationPipe, validatePathAndQuery } from '../../../shared/problem/validation';
@@ -43,29 +46,46 @@ type Request = FastifyRequest & { principal?: Principal };
 
 /**
  * The handler for the route; `deps` is asked for on the first request (Nest registers routes before the
- * application's providers can be looked up).
+ * application's providers can be looked up). A read whose token was verified before and whose view is kept and
+ * still stands is answered without a promise (every value is in memory); any step that must wait continues the
+ * same steps, in the same order, after it.
  */
 export function caseViewHandler(deps: () => CaseViewRouteDeps) {
   // The policy the controller's decorators declare, read as the guard reads it.
   const policy = routePolicy(new Reflector(), HANDLER, CaseQueriesController);
   let resolved: CaseViewRouteDeps | null = null;
-  return async function caseView(request: Request, reply: FastifyReply): Promise<FastifyReply> {
+  return function caseView(request: Request, reply: FastifyReply): Promise<FastifyReply> | undefined {
     // As Nest's adapter does for every route with parameters: an empty one is not this route.
     const params = request.params as Record<string, string>;
     for (const name in params)
       if (params[name] === '') {
         reply.callNotFound();
-        return reply;
+        return undefined;
       }
     const { verifier, queries, answerProblem } = (resolved ??= deps());
-    try {
-      await authenticate(request as Request & { headers: Record<string, string | undefined> }, policy, verifier);
-      const input = validatePathAndQuery(CASE_READ, request as { params?: object; query?: object });
-      const body = await caseViewAnswer(queries, request.principal!, input, reply);
-      return reply.status(200).send(body);
-    } catch (error) {
+    const refuse = (error: unknown) => {
       answerProblem(error, request, reply);
       return reply;
+    };
+    const answer = (): Promise<FastifyReply> | undefined => {
+      const input = validatePathAndQuery(CASE_READ, request as { params?: object; query?: object });
+      const body = caseViewAnswer(queries, request.principal!, input, reply);
+      if (body instanceof Promise) return body.then((view) => reply.status(200).send(view)).catch(refuse);
+      // Sent here: returning the reply from a handler that did not return a promise would have fastify send it again.
+      void reply.status(200).send(body);
+      return undefined;
+    };
+    try {
+      const authenticated = authenticateNow(
+        request as Request & { headers: Record<string, string | undefined> },
+        policy,
+        verifier,
+      );
+      if (authenticated instanceof Promise) return authenticated.then(answer).then((sent) => sent ?? reply, refuse);
+      return answer();
+    } catch (error) {
+      refuse(error);
+      return undefined;
     }
   };
 }
@@ -75,7 +95,11 @@ export interface RegisteredRoute {
   url: string;
   method: string | string[];
   handler: unknown;
+  config?: object;
 }
+
+/** Set in the config of the routes this handler answers. */
+const ANSWERED_HERE = Symbol('case view answered directly');
 
 export interface DirectCaseViewOptions {
   deps: () => CaseViewRouteDeps;
@@ -94,6 +118,12 @@ export interface DirectCaseViewRoute {
   onRoute(route: RegisteredRoute, nestHandler: Function | undefined): void;
   /** Once Nest has registered its routes: throws unless GET and HEAD are both answered directly. */
   assertInstalled(): void;
+  /**
+   * Nest's security-header hook as the API registers it: on a request this route answers, what the hook sets is
+   * recorded and written ahead of the answer's own headers in its one `writeHead` (the same bytes, without a validated
+   * `setHeader` each); any other request runs it as it is. The hook runs either way, and its verdict stands.
+   */
+  securityHook(hook: SecurityRequestHook<FastifyRequest>): SecurityRequestHook<FastifyRequest>;
 }
 
 export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseViewRoute {
@@ -129,7 +159,21 @@ export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseV
         checked = true;
       }
       route.handler = handler;
+      // Fastify hands the route's hooks a bound copy of the handler: the route is recognised by its config instead.
+      route.config = { ...route.config, [ANSWERED_HERE]: true };
       for (const method of methods) answered.add(method);
+    },
+    securityHook(hook) {
+      return (request, response) => {
+        if ((request.routeOptions.config as unknown as Record<symbol, unknown>)[ANSWERED_HERE] !== true)
+          return hook(request, response);
+        // Nest's hook is given the response as its type says it uses it: setHeader and removeHeader.
+        const raw = response as ServerResponse;
+        const recorded = new RecordedHeaders(raw);
+        const verdict = hook(request, recorded);
+        writeRecordedFirst(raw, recorded);
+        return verdict;
+      };
     },
     assertInstalled() {
       const missing = servedMethods.filter((method) => !answered.has(method));

@@ -1,0 +1,106 @@
+/**
+ * The direct case view route writes the security hook's headers with the answer's own in one `writeHead` (issue 19:
+ * CPU per answer). What goes on the wire must not change: the header block of each answer, byte for byte (names,
+ * their case, their order, values), is the one the Nest pipeline writes, for a first read, a kept view read again
+ * with the same token (answered without a promise), HEAD, and the refusals.
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileSampleCase, startHarness, type TestCaller } from '../support/api-harness';
+
+const NOW = new Date('2015-10-05T12:00:00+06:00');
+const clock = () => NOW;
+
+const CLERK: TestCaller = { sub: 'registry-clerk-astana', roles: ['registry-clerk'], unit: 'astana' };
+const OUTSIDER: TestCaller = { sub: 'registry-clerk-almaty', roles: ['registry-clerk'], unit: 'almaty' };
+
+/** The answer's status line and headers as sent, without the Date line. */
+function headerBlock(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('end', () =>
+      resolve(
+        received
+          .split('\r\n\r\n')[0]!
+          .split('\r\n')
+          .filter((line) => !line.startsWith('Date: '))
+          .join('\n'),
+      ),
+    );
+  });
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('GET /api/cases/:caseId answered directly, on the wire', () => {
+  it('200 (first and kept), If-None-Match, HEAD, 401, 403, 404 and 400 answers carry the header bytes of the Nest pipeline, in order', async () => {
+    const seed = mkdtempSync(join(tmpdir(), 'reglament-view-bytes-'));
+    dirs.push(seed);
+    const seeding = await startHarness({}, { clock, dataDir: seed });
+    const { caseId, position } = await fileSampleCase(seeding);
+    await seeding.app.infra.projections.readModels.waitFor('cases', position, 10_000);
+    await seeding.app.close();
+
+    const blocks: Record<string, string[]> = {};
+    for (const route of ['direct', 'nest'] as const) {
+      const dataDir = mkdtempSync(join(tmpdir(), `reglament-view-bytes-${route}-`));
+      dirs.push(dataDir);
+      cpSync(seed, dataDir, { recursive: true });
+      const api = await startHarness({}, { clock, dataDir, caseViewRoute: route });
+      try {
+        const clerk = await api.token(CLERK);
+        const outsider = await api.token(OUTSIDER);
+        const request = (method: string, path: string, headers: string[]) =>
+          headerBlock(
+            api.url,
+            [
+              `${method} ${path} HTTP/1.1`,
+              'Host: reglament',
+              'X-Correlation-Id: probe-1',
+              ...headers,
+              'Connection: close',
+            ]
+              .join('\r\n')
+              .concat('\r\n\r\n'),
+          );
+        const view = `/api/cases/${caseId}`;
+        blocks[route] = [
+          await request('GET', view, [`Authorization: Bearer ${clerk}`]),
+          // Kept and confirmed, the same token: the answer made without a promise.
+          await request('GET', view, [`Authorization: Bearer ${clerk}`]),
+          await request('HEAD', view, [`Authorization: Bearer ${clerk}`]),
+          await request('GET', view, [`Authorization: Bearer ${clerk}`, 'If-None-Match: "0"']),
+          await request('GET', view, []),
+          await request('GET', view, [`Authorization: Bearer ${outsider}`]),
+          await request('GET', '/api/cases/0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01', [`Authorization: Bearer ${clerk}`]),
+          await request('GET', '/api/cases/not-a-case', [`Authorization: Bearer ${clerk}`]),
+        ];
+      } finally {
+        await api.app.close();
+      }
+    }
+    const statuses = blocks.direct!.map((block) => block.split('\n')[0]);
+    expect(statuses).toEqual([
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 401 Unauthorized',
+      'HTTP/1.1 403 Forbidden',
+      'HTTP/1.1 404 Not Found',
+      'HTTP/1.1 400 Bad Request',
+    ]);
+    // The security headers lead every answer, as the hook set them first.
+    for (const block of blocks.direct!) expect(block.split('\n')[1]).toMatch(/^Content-Security-Policy: /);
+    expect(blocks.direct).toEqual(blocks.nest);
+  }, 60_000);
+});
