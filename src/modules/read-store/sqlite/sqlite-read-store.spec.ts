@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -306,6 +306,24 @@ describe('sqlite read store', () => {
       mark = next;
     }
     await reader.close();
+  });
+
+  it("a writer's WAL is checkpointed by a thread of the store, not by its commits, and closing leaves it empty", async () => {
+    const file = join(dir, 'checkpointed.db');
+    const store = openSqliteReadStore({ file, checkpointer: { intervalMs: 5, thresholdBytes: 64 * 1024 } });
+    const docs = Array.from({ length: 40 }, (_, i) => ({ _id: `d${i}`, text: 'x'.repeat(4_000) }));
+    await store.write({ ops: docs.map((doc) => ({ op: 'upsert' as const, collection: 'cases', doc })) });
+    // The commit left its 160 KB in the WAL (SQLite's own checkpoint is off); the thread copies it into the file.
+    for (let waited = 0; store.checkpointsCompleted === 0 && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.checkpointsCompleted).toBeGreaterThan(0);
+    await store.close();
+    await store.close();
+    expect(statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+    const reopened = openSqliteReadStore({ file });
+    expect(await reopened.collection('cases').count()).toBe(40);
+    expect(await reopened.collection('cases').get('d39')).toEqual(docs[39]);
+    await reopened.close();
   });
 
   it('refuses the event log file as a read store, naming it', async () => {
