@@ -314,20 +314,30 @@ function inChild(task: ChildTask): Promise<ChildFigure> {
   });
 }
 
-/** The CPU time a figure's process took, and the rate per CPU second (what to compare on a shared machine). */
 /**
- * The issue's target per figure, by CPU (what a shared machine does not move): 50,000 events/s on one thread is 20 µs of
- * CPU per event all-in. Printed as each figure ends, since the table gives rates only.
+ * The issue's target per figure: 50,000 events/s is 20 µs of wall time per event. On a shared machine wall time moves
+ * with the other processes' load, CPU time does not: printed as each figure ends are the process's CPU per event
+ * (every thread) and, for a catch-up, the folding thread's, which is what bounds the wall time on an idle machine whose
+ * other core runs the collector's helpers and the read store's checkpointer.
  */
 function tellCpuAgainstTarget(name: string, figure: ChildFigure, events: number): void {
   const us = (figure.cpuSeconds * 1e6) / events;
+  const wallUs = (figure.seconds * 1e6) / events;
+  const thread =
+    figure.threadCpuSeconds === undefined
+      ? ''
+      : `; the folding thread ${((figure.threadCpuSeconds * 1e6) / events).toFixed(1)} µs of CPU per event: ${(figure.threadCpuSeconds * 1e6) / events <= 20 ? 'met' : 'not met'} on an idle machine`;
   process.stderr.write(
-    `${name}: ${us.toFixed(1)} µs of CPU per event (${Math.round(events / figure.cpuSeconds).toLocaleString('en-US')} events per CPU second); 50,000 events/s on one thread is ≤ 20.0 µs: ${us <= 20 ? 'met' : 'not met'} by CPU\n`,
+    `${name}: ${wallUs.toFixed(1)} µs of wall time per event (${Math.round(events / figure.seconds).toLocaleString('en-US')} events/s; target ≥ 50,000 events/s, ≤ 20.0 µs: ${wallUs <= 20 ? 'met' : 'not met'} in this run); the process ${us.toFixed(1)} µs of CPU per event (${Math.round(events / figure.cpuSeconds).toLocaleString('en-US')} events per CPU second, every thread)${thread}\n`,
   );
 }
 
 function childCpuText(figure: ChildFigure, events: number): string {
-  return `${figure.cpuSeconds.toFixed(1)} s of CPU in ${figure.seconds.toFixed(1)} s (${((figure.cpuSeconds * 1e6) / events).toFixed(1)} µs of CPU per event, ${Math.round(events / figure.cpuSeconds).toLocaleString('en-US')} events per CPU second, in a process of its own)`;
+  const thread =
+    figure.threadCpuSeconds === undefined
+      ? ''
+      : `, the folding thread ${figure.threadCpuSeconds.toFixed(1)} s (${((figure.threadCpuSeconds * 1e6) / events).toFixed(1)} µs per event)`;
+  return `${figure.cpuSeconds.toFixed(1)} s of CPU in ${figure.seconds.toFixed(1)} s (${((figure.cpuSeconds * 1e6) / events).toFixed(1)} µs of CPU per event, ${Math.round(events / figure.cpuSeconds).toLocaleString('en-US')} events per CPU second, in a process of its own${thread})`;
 }
 
 /**

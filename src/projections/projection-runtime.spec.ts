@@ -248,6 +248,51 @@ describe('projection runtime', () => {
     ]);
   });
 
+  it("catching up, a batch commits on the store's writer thread while the next is folded from its documents; the next is written only after it, and each event is applied once", async () => {
+    await appendMany(15, 3);
+    // The real SQLite read store, whose answers for batches written behind wait for the test (the commit itself is not held).
+    const behind: number[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const written: number[] = [];
+    const holding: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+      write: async (batch: Parameters<ReadStore['write']>[0]) => {
+        const stored = store.write(batch);
+        if (batch.behind) {
+          behind.push(batch.checkpoint!.position);
+          await released;
+        }
+        await stored;
+        if (batch.checkpoint) written.push(batch.checkpoint.position);
+      },
+    });
+    const applied: number[] = [];
+    const counting: Projection = {
+      ...counter('counts'),
+      apply: async (event, ctx) => {
+        applied.push(event.position);
+        await counter('counts').apply(event, ctx);
+      },
+    };
+    const models = new ReadModels(log, store, [counting]);
+    await runtime([counting], 5, undefined, { store: holding }).start();
+    // Batch 1–5 is written behind; 6–10 is folded meanwhile (its streams' counts taken from 1–5) and waits to be written.
+    await waitFor(async () => applied.length >= 10);
+    expect(behind).toEqual([5]);
+    expect(written).toEqual([]);
+    release();
+    await models.waitFor('counts', 15, 5000);
+    expect(behind).toEqual([5, 10]);
+    expect(written).toEqual([5, 10, 15]);
+    expect(applied).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => [c._id, c.n])).toEqual([
+      ['case-0', 5],
+      ['case-1', 5],
+      ['case-2', 5],
+    ]);
+  });
+
   it('a subscription the log ends or breaks (a server restart) is taken up again from the checkpoint, each event applied once', async () => {
     await appendMany(10, 2);
     // The real SQLite log, whose first two subscriptions break after their first batch, as a dropped connection does.

@@ -573,6 +573,54 @@ class ProjectionRunner {
   /** See RuntimeOptions.keptDocuments: physical collection and id → the document as stored (null: deleted). */
   private readonly kept = new Map<string, ReadDocument | null>();
 
+  /**
+   * The batch the store's writer thread is committing while this runner folds the next (WriteBatch.behind): its
+   * documents are kept already; a read of the store for one of them (one no longer kept) waits for the commit.
+   */
+  private uncommitted: {
+    keys: ReadonlySet<string>;
+    committed: Promise<void>;
+    batch: WriteBatch;
+    position: number;
+  } | null = null;
+
+  /** Before reading these documents from the store: one the batch being committed writes is read after its commit. */
+  private async beforeStoreRead(name: string, ids: Iterable<string>): Promise<void> {
+    const uncommitted = this.uncommitted;
+    if (!uncommitted) return;
+    for (const id of ids) {
+      if (uncommitted.keys.has(keptKey(name, id))) {
+        await uncommitted.committed;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Waits for the batch being committed, then tells what follows its commit (read-your-writes waits on 'projected').
+   * Throws what refused it: the runner then starts over from the checkpoint, dropping what it kept of it.
+   */
+  private async confirmWrite(): Promise<void> {
+    const uncommitted = this.uncommitted;
+    if (!uncommitted) return;
+    try {
+      await uncommitted.committed;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_FULL' || this.stopping) {
+        this.uncommitted = null;
+        throw error;
+      }
+      // A full disk is waited out as for any write; the batch is written again as it was serialised.
+      await this.whileStorageFull(() => this.store.write(uncommitted.batch));
+    }
+    this.uncommitted = null;
+    await this.recovered();
+    this.events.emit('projected', {
+      projection: this.projection.name,
+      position: uncommitted.position,
+    } satisfies ProjectedEvent);
+  }
+
   /** Attempts that failed in a row on something outside the projection; 0 once a batch or the head is reached again. */
   private failedAttempts = 0;
   private retryWake: (() => void) | null = null;
@@ -722,6 +770,9 @@ class ProjectionRunner {
   }
 
   private async run(): Promise<void> {
+    // A batch an earlier run left committing ends first, so the checkpoint read next is the one it leaves.
+    await this.uncommitted?.committed.catch(() => undefined);
+    this.uncommitted = null;
     let position = (await this.store.getCheckpoint(this.key))?.position ?? 0;
     let head = await this.log.headPosition();
     let eventsApplied = 0;
@@ -743,6 +794,7 @@ class ProjectionRunner {
         if (this.stopping) break;
         if (!this.building && (await this.supersededBy()) !== null) {
           // Another process switched readers to a newer build of this version: follow it.
+          await this.confirmWrite();
           await this.subscription.stop();
           return this.restartOnActive();
         }
@@ -754,6 +806,8 @@ class ProjectionRunner {
         } catch (failure) {
           // A store read that failed is the store's fault, not the event's: the supervisor retries it.
           if (failure instanceof Error) throw failure;
+          // What was applied before the event that failed is stored, as when batches were committed one by one.
+          await this.confirmWrite();
           await this.subscription.stop();
           return this.finish(failure as ProjectionFailure);
         }
@@ -765,20 +819,43 @@ class ProjectionRunner {
           recordedAt: lastEvent.recordedAt.toISOString(),
         };
         ops.push({ op: 'upsert', collection: CHECKPOINT_EVENTS_COLLECTION, doc: checkpointEvent });
-        await this.whileStorageFull(() =>
-          this.store.write({
-            ops,
-            checkpoint: { projection: this.key, position: last, eventId: lastEvent.id },
-            fence: this.fence,
-            // Nobody reads a build before the switch: its change records would serve no reader's copy.
-            ...(this.building ? { unreadPrefix: physicalCollection(this.projection.name, this.build, '') } : {}),
-          }),
-        );
-        this.keep(ops);
-        position = last;
-        eventsApplied += batch.length;
-        await this.recovered();
-        this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
+        const write: WriteBatch = {
+          ops,
+          checkpoint: { projection: this.key, position: last, eventId: lastEvent.id },
+          fence: this.fence,
+          // Nobody reads a build before the switch: its change records would serve no reader's copy.
+          ...(this.building ? { unreadPrefix: physicalCollection(this.projection.name, this.build, '') } : {}),
+        };
+        // Batches commit in their order, and one refused stops the runner before a later one is stored.
+        await this.confirmWrite();
+        if (
+          this.store.writesBehind &&
+          batchSize >= this.sizes.catchUpBatchSize &&
+          batch.length >= batchSize &&
+          last < head
+        ) {
+          // Catching up, with more of the log known to be there: the store's writer thread commits this batch while the
+          // next one is folded (its documents are kept, so the next batch takes them from here).
+          const committed = this.store.write(Object.assign(write, { behind: true }));
+          // Awaited by confirmWrite; a refusal meanwhile is not an unhandled rejection.
+          committed.catch(() => undefined);
+          this.keep(ops);
+          this.uncommitted = {
+            keys: new Set(ops.map((op) => keptKey(op.collection, op.op === 'upsert' ? op.doc._id : op.id))),
+            committed,
+            batch: write,
+            position: last,
+          };
+          position = last;
+          eventsApplied += batch.length;
+        } else {
+          await this.whileStorageFull(() => this.store.write(write));
+          this.keep(ops);
+          position = last;
+          eventsApplied += batch.length;
+          await this.recovered();
+          this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
+        }
         // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
         const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
         // The head is looked up again when this batch may have reached it, and after every batch for a work share,
@@ -826,6 +903,7 @@ class ProjectionRunner {
       }
       break;
     }
+    await this.confirmWrite();
     if (!this.stopping) throw new Error('the event log ended the subscription');
     await this.setState('stopped').catch(() => undefined);
     await this.finish(null);
@@ -879,9 +957,8 @@ class ProjectionRunner {
           this.kept.delete(keptKey(name, id));
           return kept as T | null;
         }
-        return this.store
-          .collection<T>(name)
-          .get(id)
+        return this.beforeStoreRead(name, [id])
+          .then(() => this.store.collection<T>(name).get(id))
           .catch((error: unknown) => {
             throw new StoreReadError(error);
           });
@@ -896,9 +973,11 @@ class ProjectionRunner {
           (id) => !staged?.has(id) && !read.has(id) && !this.kept.has(keptKey(name, id)),
         );
         if (missing.length === 0) return;
-        const found = await store.getMany(missing).catch((error: unknown) => {
-          throw new StoreReadError(error);
-        });
+        const found = await this.beforeStoreRead(name, missing)
+          .then(() => store.getMany!(missing))
+          .catch((error: unknown) => {
+            throw new StoreReadError(error);
+          });
         for (const id of missing) read.set(id, found.get(id) ?? null);
         fetched.set(name, read);
       },
@@ -973,6 +1052,7 @@ class ProjectionRunner {
       if (!collection.getMany) continue;
       const ids = [...wantedIds].filter((id) => !this.kept.has(keptKey(name, id)));
       if (ids.length === 0) continue;
+      await this.beforeStoreRead(name, ids);
       const found = await collection.getMany(ids);
       fetched.set(name, new Map(ids.map((id) => [id, found.get(id) ?? null])));
     }

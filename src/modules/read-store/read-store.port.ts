@@ -68,6 +68,13 @@ export interface WriteBatch {
    * store records one change per collection and batch instead of one per document; a reader then reads it whole).
    */
   unreadPrefix?: string;
+  /**
+   * The caller goes on while the batch commits (where the store `writesBehind`): `write` takes the documents before it
+   * returns (serialised: the caller may change them from then on) and settles when the batch is committed or refused;
+   * batches written so commit in the order given. The same batch object written again (a retry) is stored as it was
+   * taken the first time. Other stores write it as any batch.
+   */
+  behind?: boolean;
 }
 
 /**
@@ -116,6 +123,11 @@ export interface ReadCollection<T extends ReadDocument = ReadDocument> {
 
 export interface ReadStore {
   readonly kind: 'sqlite' | 'mongodb';
+  /**
+   * True where `write` commits a batch marked `behind` on another thread (the embedded store's writer thread): the
+   * caller may fold its next batch meanwhile.
+   */
+  readonly writesBehind?: boolean;
   /** A collection; `indexes` are created (MongoDB) or kept in memory (SQLite) the first time they are named. */
   collection<T extends ReadDocument = ReadDocument>(name: string, options?: CollectionOptions): ReadCollection<T>;
   /** Atomic (see WriteBatch). */

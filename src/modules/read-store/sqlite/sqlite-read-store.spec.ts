@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeReadStoreContract } from '../read-store.contract';
 import { openSqliteReadStore, READ_STORE_PAGE_SIZE } from './sqlite-read-store';
+import { LeaseLostError } from '../read-store.port';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'reglament-read-'));
@@ -306,6 +307,81 @@ describe('sqlite read store', () => {
       mark = next;
     }
     await reader.close();
+  });
+
+  it("a writer's WAL is checkpointed by a thread of the store, not by its commits, and closing leaves it empty", async () => {
+    const file = join(dir, 'checkpointed.db');
+    const store = openSqliteReadStore({ file, checkpointer: { intervalMs: 5, thresholdBytes: 64 * 1024 } });
+    const docs = Array.from({ length: 40 }, (_, i) => ({ _id: `d${i}`, text: 'x'.repeat(4_000) }));
+    await store.write({ ops: docs.map((doc) => ({ op: 'upsert' as const, collection: 'cases', doc })) });
+    // The commit left its 160 KB in the WAL (SQLite's own checkpoint is off); the next write finds it past the threshold
+    // and starts the thread, which copies it into the file.
+    await store.write({ ops: [{ op: 'upsert', collection: 'cases', doc: docs[0]! }] });
+    for (let waited = 0; store.checkpointsCompleted === 0 && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(store.checkpointsCompleted).toBeGreaterThan(0);
+    await store.close();
+    await store.close();
+    expect(statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+    const reopened = openSqliteReadStore({ file });
+    expect(await reopened.collection('cases').count()).toBe(40);
+    expect(await reopened.collection('cases').get('d39')).toEqual(docs[39]);
+    await reopened.close();
+  });
+
+  it('a batch written behind is taken when written (changed afterwards, it is stored as it was), committed in order by the writer thread, and seen by readers', async () => {
+    const file = join(dir, 'behind.db');
+    const writer = openSqliteReadStore({ file });
+    const reader = openSqliteReadStore({ file });
+    const mark = writer.changeMark();
+    const doc = { _id: 'a', n: 1, name: 'Әсел' };
+    const first = writer.write({
+      ops: [{ op: 'upsert', collection: 'cases', doc }],
+      checkpoint: { projection: 'p', position: 1 },
+      behind: true,
+    });
+    doc.n = 99;
+    const second = writer.write({
+      ops: [
+        { op: 'upsert', collection: 'cases', doc: { _id: 'b', n: 2 } },
+        { op: 'delete', collection: 'cases', id: 'c' },
+      ],
+      checkpoint: { projection: 'p', position: 2 },
+      behind: true,
+    });
+    // An older checkpoint written after them is a replay: nothing of it is stored.
+    const replay = writer.write({
+      ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: -1 } }],
+      checkpoint: { projection: 'p', position: 1 },
+      behind: true,
+    });
+    await Promise.all([first, second, replay]);
+    expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'a', n: 1, name: 'Әсел' },
+      { _id: 'b', n: 2 },
+    ]);
+    expect((await reader.getCheckpoint('p'))?.position).toBe(2);
+    expect(writer.changeMark()).not.toBe(mark);
+    expect(await writer.collection('cases').get('a')).toEqual({ _id: 'a', n: 1, name: 'Әсел' });
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it("a batch written behind under a lease taken over is refused inside the writer thread's transaction: LeaseLostError, nothing stored", async () => {
+    const file = join(dir, 'behind-fenced.db');
+    const store = openSqliteReadStore({ file });
+    const first = await store.acquireLease('projection:p', 'runner-a', 60_000);
+    await store.acquireLease('projection:p', 'runner-b', 60_000, { takeOver: true });
+    const refused = store.write({
+      ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a' } }],
+      checkpoint: { projection: 'p', position: 1 },
+      fence: { lease: 'projection:p', token: first!.token },
+      behind: true,
+    });
+    await expect(refused).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(refused).rejects.toMatchObject({ current: { holder: 'runner-b', token: first!.token + 1 } });
+    expect(await store.collection('cases').count()).toBe(0);
+    expect(await store.getCheckpoint('p')).toBeNull();
+    await store.close();
   });
 
   it('refuses the event log file as a read store, naming it', async () => {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
@@ -18,6 +19,15 @@ import {
   type WriteBatch,
 } from '../read-store.port';
 import { MemoryIndex, planQuery, runPlan } from './memory-index';
+import { WalCheckpointer, type CheckpointerOptions } from '../../event-log/sqlite/wal-checkpointer';
+import {
+  BatchStatements,
+  serialiseBatch,
+  WHOLE_COLLECTION_CHANGED,
+  writeBatchInTransaction,
+  type SerialisedBatch,
+} from './sqlite-batch-write';
+import { ReadStoreWriter } from './read-store-writer';
 import { checkCollectionName, checkDocument } from '../read-store.validation';
 
 /** 'RGLR': marks a file as a reglament read store. */
@@ -99,14 +109,26 @@ const MIGRATIONS = [
 /** The page size of a new read-store file. */
 export const READ_STORE_PAGE_SIZE = 16_384;
 
-/**
- * The id of a change that stands for every change of its collection in one write (a build no reader is switched to yet,
- * WriteBatch.unreadPrefix): a reader that meets it reads the collection whole. No document has an empty id.
- */
-const WHOLE_COLLECTION_CHANGED = '';
-
 /** Changes kept (the newest); a reader whose copy of a collection is older than all of them reads it whole. */
 export const DEFAULT_CHANGES_KEPT = 200_000;
+
+/**
+ * The read store's WAL is checkpointed from 64 MiB (the 4,000 pages of 16 KiB SQLite's own checkpoint ran at before),
+ * looked at every 50 ms; past 512 MiB the checkpointer waits briefly for writers and readers so the WAL cannot grow
+ * without bound.
+ */
+export const READ_STORE_CHECKPOINTER: CheckpointerOptions = {
+  intervalMs: 50,
+  thresholdBytes: 64 * 1024 * 1024,
+  hardLimitBytes: 512 * 1024 * 1024,
+};
+
+export interface SqliteReadStoreOptions {
+  file: string;
+  changesKept?: number;
+  /** Overrides of READ_STORE_CHECKPOINTER (tests make it checkpoint sooner). */
+  checkpointer?: Partial<CheckpointerOptions>;
+}
 
 /**
  * Parsed documents of one collection, kept in memory so queries do not JSON.parse the collection each
@@ -138,6 +160,7 @@ export interface ReadStoreQueryStats {
  */
 export class SqliteReadStore implements ReadStore {
   readonly kind = 'sqlite' as const;
+  readonly writesBehind = true;
   private readonly db: SqliteDatabase;
   private readonly caches = new Map<string, CollectionCache>();
   private readonly getDoc: Statement<[string, string], { doc: string | null }>;
@@ -150,30 +173,38 @@ export class SqliteReadStore implements ReadStore {
   private readonly wholeCollection: Statement<[string], { id: string; doc: string; seq: number }>;
   private readonly changesAfter: Statement<[], string>;
   private readonly refresh: Database.Transaction<(name: string, cache: CollectionCache) => void>;
-  private readonly upsertDoc: Statement<[string, string, string, number]>;
-  private readonly deleteDoc: Statement<[string, string]>;
-  private readonly recordChange: Statement<[string, number, string]>;
-  private readonly pruneChanges: Statement<[number]>;
-  private readonly writeChangesAfter: Statement<[string]>;
   private readonly getCheckpointStmt: Statement<
     [string],
     { position: number; updated_at: number; event_id: string | null }
   >;
-  private readonly putCheckpoint: Statement<[string, number, string | null, number]>;
   private readonly readSeq: Statement<[], { value: string }>;
-  private readonly writeSeq: Statement<[string]>;
+  private readonly batchStatements: BatchStatements;
   private readonly writeTx: Database.Transaction<(batch: WriteBatch) => void>;
+  /** Started by the first batch written behind; another is started after one that ended (crashed). */
+  private writer: ReadStoreWriter | null = null;
+  /** The text of the last batch written behind, in bytes: the next one's buffer starts at about that. */
+  private lastBatchBytes = 1 << 20;
+  /** What each batch written behind was serialised to: a retry of the same batch writes the same text. */
+  private readonly serialised = new WeakMap<WriteBatch, SerialisedBatch>();
   private readonly dataVersion: Statement<[], number>;
   /** Writes through this connection: data_version counts only other connections' commits. */
   private ownWrites = 0;
   /** Other connections' commits (data_version), asked of SQLite only when the WAL index says one happened. */
   private readonly otherWrites: OtherWrites;
+  /**
+   * Started by a write of this connection that finds the WAL file past the checkpointer's threshold (the commits'
+   * own checkpoint at 4,000 pages has run once by then): a store only read (the API's) or written little runs no thread.
+   */
+  private checkpointer: WalCheckpointer | null = null;
+  private readonly checkpointerOptions: CheckpointerOptions;
   readonly queryStats: ReadStoreQueryStats = { examined: 0, indexedQueries: 0, scans: 0 };
 
   constructor(
     readonly file: string,
     private readonly changesKept = DEFAULT_CHANGES_KEPT,
+    checkpointer: Partial<CheckpointerOptions> = {},
   ) {
+    this.checkpointerOptions = { ...READ_STORE_CHECKPOINTER, ...checkpointer };
     this.db = openSqliteFile({
       file,
       applicationId: READ_STORE_APPLICATION_ID,
@@ -183,7 +214,9 @@ export class SqliteReadStore implements ReadStore {
       // a tenth of the cases projection's catch-up. A file created before keeps its 4 KB pages.
       pageSize: READ_STORE_PAGE_SIZE,
     });
-    // Projection batches are throughput-bound, not latency-bound: SQLite's own checkpointing is fine here.
+    // SQLite's own checkpoint, in the commit that takes the WAL past 4,000 pages, until the WAL is large enough for the
+    // checkpointer thread (startCheckpointerOnceDue), which from then on keeps it below that: a checkpoint in the commit
+    // (copying the WAL into the file and syncing it) took about a tenth of a projection's catch-up on its thread.
     this.db.pragma('wal_autocheckpoint = 4000');
     // Read models are rebuilt from the log and a batch commits with its checkpoint, so a commit need not wait for
     // fsync: in WAL mode NORMAL survives a crash of the process; after a power loss the last batches are
@@ -207,26 +240,16 @@ export class SqliteReadStore implements ReadStore {
     );
     this.wholeCollection = this.db.prepare('SELECT id, doc, seq FROM documents WHERE collection = ? ORDER BY seq');
     this.changesAfter = this.db.prepare<[], string>("SELECT value FROM meta WHERE key = 'changes_after'").pluck();
-    this.writeChangesAfter = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'changes_after'");
     // One snapshot for the horizon and the changes read against it, so a prune between them cannot hide one.
     this.refresh = this.db.transaction((name: string, cache: CollectionCache) => this.refreshInSnapshot(name, cache));
-    // A document written again with the same text is left as it is: no page is dirtied, and its seq (which caches
-    // and rendered views key on) stands, as nothing about it changed.
-    this.upsertDoc = this.db.prepare(
-      'INSERT INTO documents (collection, id, doc, seq) VALUES (?, ?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc, seq = excluded.seq WHERE doc IS NOT excluded.doc',
-    );
-    this.deleteDoc = this.db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?');
-    this.recordChange = this.db.prepare('INSERT INTO changes (collection, seq, id) VALUES (?, ?, ?)');
-    this.pruneChanges = this.db.prepare('DELETE FROM changes WHERE seq <= ?');
     this.getCheckpointStmt = this.db.prepare(
       'SELECT position, updated_at, event_id FROM checkpoints WHERE projection = ?',
     );
-    this.putCheckpoint = this.db.prepare(
-      'INSERT INTO checkpoints (projection, position, event_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, event_id = excluded.event_id, updated_at = excluded.updated_at',
-    );
     this.readSeq = this.db.prepare("SELECT value FROM meta WHERE key = 'seq'");
-    this.writeSeq = this.db.prepare("UPDATE meta SET value = ? WHERE key = 'seq'");
-    this.writeTx = this.db.transaction((batch: WriteBatch) => this.writeInTransaction(batch));
+    this.batchStatements = new BatchStatements(this.db);
+    this.writeTx = this.db.transaction((batch: WriteBatch) =>
+      writeBatchInTransaction(this.batchStatements, batch, this.changesKept),
+    );
     this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
     this.otherWrites = new OtherWrites(file, () => this.dataVersion.get() as number);
   }
@@ -380,11 +403,20 @@ export class SqliteReadStore implements ReadStore {
     for (const index of cache.indexes) index.rebuild(cache.docs.values());
   }
 
+  private startCheckpointerOnceDue(): void {
+    if (this.checkpointer) return;
+    const walBytes = statSync(`${this.file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    if (walBytes >= this.checkpointerOptions.thresholdBytes)
+      this.checkpointer = new WalCheckpointer(this.file, this.checkpointerOptions);
+  }
+
   async write(batch: WriteBatch): Promise<void> {
+    if (batch.behind) return this.writeBehind(batch);
     for (const op of batch.ops) {
       checkCollectionName(op.collection);
       if (op.op === 'upsert') checkDocument(op.doc);
     }
+    this.startCheckpointerOnceDue();
     // IMMEDIATE: the worker and a rebuild command may write at once; wait for the lock instead of failing.
     try {
       this.writeTx.immediate(batch);
@@ -393,46 +425,33 @@ export class SqliteReadStore implements ReadStore {
     }
   }
 
-  private writeInTransaction(batch: WriteBatch): void {
-    if (batch.fence) {
-      const lease = this.db
-        .prepare<[string], { holder: string; token: number }>('SELECT holder, token FROM leases WHERE name = ?')
-        .get(batch.fence.lease);
-      if (!lease || lease.token !== batch.fence.token)
-        throw new LeaseLostError(batch.fence.lease, batch.fence.token, lease ?? null);
+  /**
+   * A batch marked `behind`, committed by this store's writer thread while the caller goes on. The thread is
+   * another connection: its commits move this connection's data_version, which the change mark counts already, so
+   * they are not counted in `ownWrites` (this connection's own commits, which data_version leaves out).
+   */
+  private writeBehind(batch: WriteBatch): Promise<void> {
+    let serialised = this.serialised.get(batch);
+    try {
+      if (!serialised) {
+        for (const op of batch.ops) {
+          checkCollectionName(op.collection);
+          if (op.op === 'upsert') checkDocument(op.doc);
+        }
+        serialised = serialiseBatch(batch, this.lastBatchBytes);
+        this.lastBatchBytes = serialised.text.byteLength;
+        this.serialised.set(batch, serialised);
+      }
+      // Its text went to a writer thread that ended without giving it back: written again, the documents would be
+      // serialised as they are now, which need not be what the batch held.
+      if (serialised.text.buffer.byteLength === 0)
+        throw new Error('a batch handed to the read store writer thread that ended cannot be written again');
+      this.startCheckpointerOnceDue();
+      if (!this.writer?.alive) this.writer = new ReadStoreWriter(this.file, this.changesKept);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (batch.checkpoint) {
-      const stored = this.getCheckpointStmt.get(batch.checkpoint.projection);
-      // A replay of a batch already stored (crash between commit and acknowledgement): write nothing.
-      if (stored && stored.position >= batch.checkpoint.position) return;
-    }
-    let seq = Number(this.readSeq.get()!.value);
-    const unread = batch.unreadPrefix;
-    let wholeChanged: Set<string> | null = null;
-    for (const op of batch.ops) {
-      seq++;
-      const written =
-        op.op === 'upsert'
-          ? this.upsertDoc.run(op.collection, op.doc._id, JSON.stringify(op.doc), seq)
-          : this.deleteDoc.run(op.collection, op.id);
-      if (written.changes === 0) continue;
-      if (unread && op.collection.startsWith(unread)) (wholeChanged ??= new Set()).add(op.collection);
-      else this.recordChange.run(op.collection, seq, op.op === 'upsert' ? op.doc._id : op.id);
-    }
-    for (const collection of wholeChanged ?? []) this.recordChange.run(collection, ++seq, WHOLE_COLLECTION_CHANGED);
-    this.writeSeq.run(String(seq));
-    const after = Number(this.changesAfter.get());
-    if (seq - after > 2 * this.changesKept) {
-      this.pruneChanges.run(seq - this.changesKept);
-      this.writeChangesAfter.run(String(seq - this.changesKept));
-    }
-    if (batch.checkpoint)
-      this.putCheckpoint.run(
-        batch.checkpoint.projection,
-        batch.checkpoint.position,
-        batch.checkpoint.eventId ?? null,
-        Date.now(),
-      );
+    return this.writer.write(serialised);
   }
 
   async acquireLease(
@@ -497,6 +516,11 @@ export class SqliteReadStore implements ReadStore {
     })();
   }
 
+  /** WAL checkpoints this store's thread has made (0 until its first write). */
+  get checkpointsCompleted(): number {
+    return this.checkpointer?.completed ?? 0;
+  }
+
   /** A no-op: queries run in-process (mingo over each collection's parsed copy); only the collection name is checked. */
   async ensureIndexes(collection: string, _specs: readonly IndexSpec[]): Promise<void> {
     checkCollectionName(collection);
@@ -514,8 +538,20 @@ export class SqliteReadStore implements ReadStore {
     this.readSeq.get();
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | null = null;
+
+  /** Idempotent: two owners closing one store wait for the same close. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     if (!this.db.open) return;
+    // The batches begun are committed before the store closes.
+    await this.writer?.stop();
+    // The checkpointer's connection closed first, so the truncating checkpoint below does not find it in the way.
+    await this.checkpointer?.stop();
     this.otherWrites.close();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -526,6 +562,6 @@ export class SqliteReadStore implements ReadStore {
   }
 }
 
-export function openSqliteReadStore({ file, changesKept }: { file: string; changesKept?: number }): SqliteReadStore {
-  return new SqliteReadStore(file, changesKept);
+export function openSqliteReadStore({ file, changesKept, checkpointer }: SqliteReadStoreOptions): SqliteReadStore {
+  return new SqliteReadStore(file, changesKept, checkpointer);
 }
