@@ -26,8 +26,6 @@ export class ReadStoreWriter {
   constructor(file: string, changesKept: number) {
     const { file: entry, register } = runnableSource(__filename, 'read-store-writer-entry');
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { file, changesKept, entry, register } });
-    // Kept alive only while a batch is on its way: an idle thread does not hold the process open.
-    this.worker.unref();
     this.worker.on('message', (reply: WriterReply) => {
       // Its connection is closed: the thread, whose port keeps it alive, is ended.
       if ('stopped' in reply) return void this.worker.terminate();
@@ -40,6 +38,9 @@ export class ReadStoreWriter {
     });
     this.worker.on('error', (error) => this.end(error));
     this.worker.on('exit', (code) => this.end(new Error(`the read store's writer thread exited (code ${code})`)));
+    // Kept alive only while a batch is on its way: an idle thread does not hold the process open. After the listeners,
+    // since adding a 'message' listener refs the thread again.
+    this.worker.unref();
   }
 
   /** Whether the thread has ended (crashed or stopped): the store then starts another for its next batch. */
@@ -63,6 +64,9 @@ export class ReadStoreWriter {
   stop(): Promise<void> {
     if (this.ended) return Promise.resolve();
     this.stopping ??= new Promise<void>((resolve) => {
+      // Held open until the thread has closed its connection: an unreferenced thread's 'exit' keeps nothing alive, and
+      // a process with nothing else to do would end in the middle of its owner's close (exit code 0 after a failure).
+      this.worker.ref();
       this.worker.once('exit', () => resolve());
       this.worker.postMessage({ stop: true } satisfies WriterRequest);
     });

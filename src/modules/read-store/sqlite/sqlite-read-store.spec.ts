@@ -366,6 +366,29 @@ describe('sqlite read store', () => {
     await Promise.all([writer.close(), reader.close()]);
   });
 
+  it('a process that closes its store after a batch written behind runs on after the close (its exit code is its own), and a batch after close is refused', async () => {
+    const file = join(dir, 'behind-close.db');
+    // Review finding: the writer thread, unreferenced between batches, let a process with nothing else to do end in
+    // the middle of close (exit code 0, the lines after close never run), so a failed rebuild looked like a success.
+    const script = `
+      const { openSqliteReadStore } = require(${JSON.stringify(require.resolve('./sqlite-read-store.ts'))});
+      const store = openSqliteReadStore({ file: process.argv[1] });
+      store
+        .write({ ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'w', n: 1 } }], checkpoint: { projection: 'p', position: 1 }, behind: true })
+        .then(() => store.close())
+        .then(() => store.write({ ops: [], checkpoint: { projection: 'p', position: 2 }, behind: true }))
+        .then(() => process.exit(4), (error) => { process.stdout.write(String(error.message)); process.exit(3); });
+    `;
+    const register = join(__dirname, '../../../../test/support/swc-register.js');
+    const child = spawnSync(process.execPath, ['-r', register, '-e', script, file], { encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('the read store is closed');
+    expect(child.status).toBe(3);
+    const reader = openSqliteReadStore({ file });
+    expect(await reader.collection('cases').get('w')).toEqual({ _id: 'w', n: 1 });
+    await reader.close();
+  });
+
   it("a batch written behind under a lease taken over is refused inside the writer thread's transaction: LeaseLostError, nothing stored", async () => {
     const file = join(dir, 'behind-fenced.db');
     const store = openSqliteReadStore({ file });

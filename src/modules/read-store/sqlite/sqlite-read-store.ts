@@ -433,6 +433,8 @@ export class SqliteReadStore implements ReadStore {
   private writeBehind(batch: WriteBatch): Promise<void> {
     let serialised = this.serialised.get(batch);
     try {
+      // A batch after close would start a writer thread on a store being closed, which nothing would stop.
+      if (this.closing) throw new Error('the read store is closed');
       if (!serialised) {
         for (const op of batch.ops) {
           checkCollectionName(op.collection);
