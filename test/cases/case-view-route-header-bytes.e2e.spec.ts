@@ -103,4 +103,48 @@ describe('GET /api/cases/:caseId answered directly, on the wire', () => {
     for (const block of blocks.direct!) expect(block.split('\n')[1]).toMatch(/^Content-Security-Policy: /);
     expect(blocks.direct).toEqual(blocks.nest);
   }, 60_000);
+
+  it("with CORS on, a cross-origin read's CORS headers come first on both routes, as CORS's hook runs first (review finding)", async () => {
+    const seed = mkdtempSync(join(tmpdir(), 'reglament-view-bytes-cors-'));
+    dirs.push(seed);
+    const env = { CORS_ORIGINS: 'https://portal.example' };
+    const seeding = await startHarness(env, { clock, dataDir: seed });
+    const { caseId, position } = await fileSampleCase(seeding);
+    await seeding.app.infra.projections.readModels.waitFor('cases', position, 10_000);
+    await seeding.app.close();
+    const blocks: Record<string, string[]> = {};
+    for (const route of ['direct', 'nest'] as const) {
+      const dataDir = mkdtempSync(join(tmpdir(), `reglament-view-bytes-cors-${route}-`));
+      dirs.push(dataDir);
+      cpSync(seed, dataDir, { recursive: true });
+      const api = await startHarness(env, { clock, dataDir, caseViewRoute: route });
+      try {
+        const clerk = await api.token(CLERK);
+        const request = (headers: string[]) =>
+          headerBlock(
+            api.url,
+            [`GET /api/cases/${caseId} HTTP/1.1`, 'Host: reglament', 'X-Correlation-Id: probe-1', ...headers]
+              .concat('Connection: close')
+              .join('\r\n')
+              .concat('\r\n\r\n'),
+          );
+        blocks[route] = [
+          await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
+          await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
+          await request(['Origin: https://portal.example']),
+          await request([`Authorization: Bearer ${clerk}`]),
+        ];
+      } finally {
+        await api.app.close();
+      }
+    }
+    expect(blocks.direct!.map((block) => block.split('\n')[0])).toEqual([
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 200 OK',
+      'HTTP/1.1 401 Unauthorized',
+      'HTTP/1.1 200 OK',
+    ]);
+    expect(blocks.direct![0]).toMatch(/\nAccess-Control-Allow-Origin: https:\/\/portal\.example\n/i);
+    expect(blocks.direct).toEqual(blocks.nest);
+  }, 60_000);
 });

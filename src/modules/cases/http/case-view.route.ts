@@ -165,14 +165,22 @@ export function directCaseViewRoute(options: DirectCaseViewOptions): DirectCaseV
     },
     securityHook(hook) {
       return (request, response) => {
-        if ((request.routeOptions.config as unknown as Record<symbol, unknown>)[ANSWERED_HERE] !== true)
+        const raw = response as ServerResponse;
+        // A response with headers already (CORS, whose hook runs first) keeps the hook's own path: recorded headers are
+        // written first, which would put them ahead of those (review finding: the order on the wire would differ).
+        if (
+          (request.routeOptions.config as unknown as Record<symbol, unknown>)[ANSWERED_HERE] !== true ||
+          raw.getHeaderNames().length > 0
+        )
           return hook(request, response);
         // Nest's hook is given the response as its type says it uses it: setHeader and removeHeader.
-        const raw = response as ServerResponse;
         const recorded = new RecordedHeaders(raw);
-        const verdict = hook(request, recorded);
-        writeRecordedFirst(raw, recorded);
-        return verdict;
+        try {
+          return hook(request, recorded);
+        } finally {
+          // Also when the hook throws part-way: what it set before is on the answer, as on the hook's own path.
+          writeRecordedFirst(raw, recorded);
+        }
       };
     },
     assertInstalled() {
