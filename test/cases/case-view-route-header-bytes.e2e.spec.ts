@@ -4,11 +4,9 @@
  * their case, their order, values), is the one the Nest pipeline writes, for a first read, a kept view read again
  * with the same token (answered without a promise), HEAD, and the refusals.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileSampleCase, startHarness, type TestCaller } from '../support/api-harness';
+import type { TestCaller } from '../support/api-harness';
+import { onBothCaseViewRoutes } from '../support/case-view-routes';
 
 const NOW = new Date('2015-10-05T12:00:00+06:00');
 const clock = () => NOW;
@@ -36,59 +34,38 @@ function headerBlock(url: string, request: string): Promise<string> {
   });
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
 describe('GET /api/cases/:caseId answered directly, on the wire', () => {
   it('200 (first and kept), If-None-Match, HEAD, 401, 403, 404 and 400 answers carry the header bytes of the Nest pipeline, in order', async () => {
-    const seed = mkdtempSync(join(tmpdir(), 'reglament-view-bytes-'));
-    dirs.push(seed);
-    const seeding = await startHarness({}, { clock, dataDir: seed });
-    const { caseId, position } = await fileSampleCase(seeding);
-    await seeding.app.infra.projections.readModels.waitFor('cases', position, 10_000);
-    await seeding.app.close();
-
-    const blocks: Record<string, string[]> = {};
-    for (const route of ['direct', 'nest'] as const) {
-      const dataDir = mkdtempSync(join(tmpdir(), `reglament-view-bytes-${route}-`));
-      dirs.push(dataDir);
-      cpSync(seed, dataDir, { recursive: true });
-      const api = await startHarness({}, { clock, dataDir, caseViewRoute: route });
-      try {
-        const clerk = await api.token(CLERK);
-        const outsider = await api.token(OUTSIDER);
-        const request = (method: string, path: string, headers: string[]) =>
-          headerBlock(
-            api.url,
-            [
-              `${method} ${path} HTTP/1.1`,
-              'Host: reglament',
-              'X-Correlation-Id: probe-1',
-              ...headers,
-              'Connection: close',
-            ]
-              .join('\r\n')
-              .concat('\r\n\r\n'),
-          );
-        const view = `/api/cases/${caseId}`;
-        blocks[route] = [
-          await request('GET', view, [`Authorization: Bearer ${clerk}`]),
-          // Kept and confirmed, the same token: the answer made without a promise.
-          await request('GET', view, [`Authorization: Bearer ${clerk}`]),
-          await request('HEAD', view, [`Authorization: Bearer ${clerk}`]),
-          await request('GET', view, [`Authorization: Bearer ${clerk}`, 'If-None-Match: "0"']),
-          await request('GET', view, []),
-          await request('GET', view, [`Authorization: Bearer ${outsider}`]),
-          await request('GET', '/api/cases/0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01', [`Authorization: Bearer ${clerk}`]),
-          await request('GET', '/api/cases/not-a-case', [`Authorization: Bearer ${clerk}`]),
-        ];
-      } finally {
-        await api.app.close();
-      }
-    }
-    const statuses = blocks.direct!.map((block) => block.split('\n')[0]);
+    const blocks = await onBothCaseViewRoutes({}, clock, async (api, { caseId }) => {
+      const clerk = await api.token(CLERK);
+      const outsider = await api.token(OUTSIDER);
+      const request = (method: string, path: string, headers: string[]) =>
+        headerBlock(
+          api.url,
+          [
+            `${method} ${path} HTTP/1.1`,
+            'Host: reglament',
+            'X-Correlation-Id: probe-1',
+            ...headers,
+            'Connection: close',
+          ]
+            .join('\r\n')
+            .concat('\r\n\r\n'),
+        );
+      const view = `/api/cases/${caseId}`;
+      return [
+        await request('GET', view, [`Authorization: Bearer ${clerk}`]),
+        // Kept and confirmed, the same token: the answer made without a promise.
+        await request('GET', view, [`Authorization: Bearer ${clerk}`]),
+        await request('HEAD', view, [`Authorization: Bearer ${clerk}`]),
+        await request('GET', view, [`Authorization: Bearer ${clerk}`, 'If-None-Match: "0"']),
+        await request('GET', view, []),
+        await request('GET', view, [`Authorization: Bearer ${outsider}`]),
+        await request('GET', '/api/cases/0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01', [`Authorization: Bearer ${clerk}`]),
+        await request('GET', '/api/cases/not-a-case', [`Authorization: Bearer ${clerk}`]),
+      ];
+    });
+    const statuses = blocks.direct.map((block) => block.split('\n')[0]);
     expect(statuses).toEqual([
       'HTTP/1.1 200 OK',
       'HTTP/1.1 200 OK',
@@ -100,51 +77,36 @@ describe('GET /api/cases/:caseId answered directly, on the wire', () => {
       'HTTP/1.1 400 Bad Request',
     ]);
     // The security headers lead every answer, as the hook set them first.
-    for (const block of blocks.direct!) expect(block.split('\n')[1]).toMatch(/^Content-Security-Policy: /);
+    for (const block of blocks.direct) expect(block.split('\n')[1]).toMatch(/^Content-Security-Policy: /);
     expect(blocks.direct).toEqual(blocks.nest);
   }, 60_000);
 
   it("with CORS on, a cross-origin read's CORS headers come first on both routes, as CORS's hook runs first (review finding)", async () => {
-    const seed = mkdtempSync(join(tmpdir(), 'reglament-view-bytes-cors-'));
-    dirs.push(seed);
     const env = { CORS_ORIGINS: 'https://portal.example' };
-    const seeding = await startHarness(env, { clock, dataDir: seed });
-    const { caseId, position } = await fileSampleCase(seeding);
-    await seeding.app.infra.projections.readModels.waitFor('cases', position, 10_000);
-    await seeding.app.close();
-    const blocks: Record<string, string[]> = {};
-    for (const route of ['direct', 'nest'] as const) {
-      const dataDir = mkdtempSync(join(tmpdir(), `reglament-view-bytes-cors-${route}-`));
-      dirs.push(dataDir);
-      cpSync(seed, dataDir, { recursive: true });
-      const api = await startHarness(env, { clock, dataDir, caseViewRoute: route });
-      try {
-        const clerk = await api.token(CLERK);
-        const request = (headers: string[]) =>
-          headerBlock(
-            api.url,
-            [`GET /api/cases/${caseId} HTTP/1.1`, 'Host: reglament', 'X-Correlation-Id: probe-1', ...headers]
-              .concat('Connection: close')
-              .join('\r\n')
-              .concat('\r\n\r\n'),
-          );
-        blocks[route] = [
-          await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
-          await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
-          await request(['Origin: https://portal.example']),
-          await request([`Authorization: Bearer ${clerk}`]),
-        ];
-      } finally {
-        await api.app.close();
-      }
-    }
-    expect(blocks.direct!.map((block) => block.split('\n')[0])).toEqual([
+    const blocks = await onBothCaseViewRoutes(env, clock, async (api, { caseId }) => {
+      const clerk = await api.token(CLERK);
+      const request = (headers: string[]) =>
+        headerBlock(
+          api.url,
+          [`GET /api/cases/${caseId} HTTP/1.1`, 'Host: reglament', 'X-Correlation-Id: probe-1', ...headers]
+            .concat('Connection: close')
+            .join('\r\n')
+            .concat('\r\n\r\n'),
+        );
+      return [
+        await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
+        await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
+        await request(['Origin: https://portal.example']),
+        await request([`Authorization: Bearer ${clerk}`]),
+      ];
+    });
+    expect(blocks.direct.map((block) => block.split('\n')[0])).toEqual([
       'HTTP/1.1 200 OK',
       'HTTP/1.1 200 OK',
       'HTTP/1.1 401 Unauthorized',
       'HTTP/1.1 200 OK',
     ]);
-    expect(blocks.direct![0]).toMatch(/\nAccess-Control-Allow-Origin: https:\/\/portal\.example\n/i);
+    expect(blocks.direct[0]).toMatch(/\nAccess-Control-Allow-Origin: https:\/\/portal\.example\n/i);
     expect(blocks.direct).toEqual(blocks.nest);
   }, 60_000);
 });

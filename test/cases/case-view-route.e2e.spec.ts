@@ -4,10 +4,8 @@
  * route directly and one through Nest's pipeline as every other route, must get the same answers: status, every
  * header but the date, and body.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileSampleCase, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
+import type { ApiHarness, TestCaller } from '../support/api-harness';
+import { onBothCaseViewRoutes } from '../support/case-view-routes';
 
 /** One fixed instant for both servers: a view's deadline statuses are as of now. */
 const NOW = new Date('2015-10-05T12:00:00+06:00');
@@ -65,33 +63,12 @@ async function answers(api: ApiHarness, caseId: string, position: number): Promi
   return out;
 }
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
 describe('GET /api/cases/:caseId answered directly', () => {
   it('gives the answers of the Nest pipeline: status, headers and body, for good, unknown, outsider, unauthenticated and malformed requests', async () => {
-    const seed = mkdtempSync(join(tmpdir(), 'reglament-view-route-'));
-    dirs.push(seed);
-    const seeding = await startHarness({}, { clock, dataDir: seed });
-    const { caseId, position } = await fileSampleCase(seeding);
-    await seeding.app.infra.projections.readModels.waitFor('cases', position, 10_000);
-    await seeding.app.close();
-
-    const results: Record<string, Record<string, Answer>> = {};
-    for (const route of ['direct', 'nest'] as const) {
-      const dataDir = mkdtempSync(join(tmpdir(), `reglament-view-route-${route}-`));
-      dirs.push(dataDir);
-      cpSync(seed, dataDir, { recursive: true });
-      const api = await startHarness({}, { clock, dataDir, caseViewRoute: route });
-      // The same token for both servers (a token is minted with the data directory's secret, which was copied).
-      try {
-        results[route] = await answers(api, caseId, position);
-      } finally {
-        await api.app.close();
-      }
-    }
+    // The same token for both servers (a token is minted with the data directory's secret, which was copied).
+    const results = await onBothCaseViewRoutes({}, clock, (api, { caseId, position }) =>
+      answers(api, caseId, position),
+    );
     const direct = results.direct!;
     // The probes reach what they are meant to (a comparison of two identical refusals would prove little).
     expect(Object.fromEntries(Object.entries(direct).map(([name, a]) => [name, a.status]))).toEqual({
