@@ -240,8 +240,7 @@ describe('projection runtime', () => {
     await models.waitFor('counts', 15, 5000);
     await waitFor(async () => (await models.status())[0]!.state === 'live');
     expect((await models.status())[0]).toMatchObject({ state: 'live', error: null });
-    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
-    expect(counts.map((c) => [c._id, c.n])).toEqual([
+    expect(await countsPerStream(models)).toEqual([
       ['case-0', 5],
       ['case-1', 5],
       ['case-2', 5],
@@ -285,8 +284,7 @@ describe('projection runtime', () => {
     expect(behind).toEqual([5, 10]);
     expect(written).toEqual([5, 10, 15]);
     expect(applied).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
-    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
-    expect(counts.map((c) => [c._id, c.n])).toEqual([
+    expect(await countsPerStream(models)).toEqual([
       ['case-0', 5],
       ['case-1', 5],
       ['case-2', 5],
@@ -340,8 +338,7 @@ describe('projection runtime', () => {
     await models.waitFor('counts', 10, 5000);
     await waitFor(async () => (await models.status())[0]!.state === 'live');
     expect(subscriptions).toBeGreaterThanOrEqual(3);
-    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
-    expect(counts.map((c) => [c._id, c.n])).toEqual([
+    expect(await countsPerStream(models)).toEqual([
       ['case-0', 5],
       ['case-1', 5],
     ]);
@@ -878,6 +875,12 @@ describe('projection runtime', () => {
     }, 60_000);
   });
 });
+
+/** The counts projection's documents as [stream, count] pairs, by stream. */
+async function countsPerStream(models: ReadModels): Promise<Array<[string, number]>> {
+  const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+  return counts.map((c) => [c._id, c.n]);
+}
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

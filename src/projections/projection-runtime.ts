@@ -211,7 +211,7 @@ export class ProjectionRuntime {
       const runner = this.runnerFor(projection, view?.log ?? this.log, {
         workShare: this.options.workShare,
         onStorageFull: (detail) => this.storageFull(projection.name, detail),
-        writeBehind: this.projections.length === 1,
+        writeBehind: shared === null,
       });
       this.runners.set(projection.name, runner);
       await runner.start({ rebuild: false });
@@ -628,11 +628,13 @@ class ProjectionRunner {
       await this.whileStorageFull(() => this.store.write(uncommitted.batch));
     }
     this.uncommitted = null;
+    await this.stored(uncommitted.position);
+  }
+
+  /** After a batch's commit: a retry's recovery is over, and what waits on 'projected' (read-your-writes) is told. */
+  private async stored(position: number): Promise<void> {
     await this.recovered();
-    this.events.emit('projected', {
-      projection: this.projection.name,
-      position: uncommitted.position,
-    } satisfies ProjectedEvent);
+    this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
   }
 
   /** Attempts that failed in a row on something outside the projection; 0 once a batch or the head is reached again. */
@@ -842,35 +844,29 @@ class ProjectionRunner {
         };
         // Batches commit in their order, and one refused stops the runner before a later one is stored.
         await this.confirmWrite();
-        if (
+        // Catching up, with more of the log known to be there: the store's writer thread commits this batch while the
+        // next one is folded (its documents are kept, so the next batch takes them from here).
+        const behind =
           this.writeBehind &&
           this.store.writesBehind &&
           batchSize >= this.sizes.catchUpBatchSize &&
           batch.length >= batchSize &&
-          last < head
-        ) {
-          // Catching up, with more of the log known to be there: the store's writer thread commits this batch while the
-          // next one is folded (its documents are kept, so the next batch takes them from here).
+          last < head;
+        if (behind) {
           const committed = this.store.write(Object.assign(write, { behind: true }));
           // Awaited by confirmWrite; a refusal meanwhile is not an unhandled rejection.
           committed.catch(() => undefined);
-          this.keep(ops);
           this.uncommitted = {
             keys: new Set(ops.map((op) => keptKey(op.collection, op.op === 'upsert' ? op.doc._id : op.id))),
             committed,
             batch: write,
             position: last,
           };
-          position = last;
-          eventsApplied += batch.length;
-        } else {
-          await this.whileStorageFull(() => this.store.write(write));
-          this.keep(ops);
-          position = last;
-          eventsApplied += batch.length;
-          await this.recovered();
-          this.events.emit('projected', { projection: this.projection.name, position } satisfies ProjectedEvent);
-        }
+        } else await this.whileStorageFull(() => this.store.write(write));
+        this.keep(ops);
+        position = last;
+        eventsApplied += batch.length;
+        if (!behind) await this.stored(position);
         // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
         const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
         // The head is looked up again when this batch may have reached it, and after every batch for a work share,
