@@ -48,7 +48,7 @@ export class ModelAccess {
   async read(after?: number): Promise<ModelRead> {
     // Most reads name no position: no wait to set up (a promise and a turn of the queue on the busiest read).
     if (after !== undefined) await this.reach(after);
-    return this.readOf(await this.readModels.active(this.projection));
+    return this.readNow();
   }
 
   /** `read` without a promise when no position is awaited and the active model is known at the store's current mark. */
