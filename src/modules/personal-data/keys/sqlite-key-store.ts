@@ -336,10 +336,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.flushScheduled = null;
     if (steps.length === 0) return done?.resolve();
     try {
-      if (!wait) this.sql('PRAGMA busy_timeout = 0').get();
       // IMMEDIATE takes the write lock first, as the log's writer does: a deferred one failed at once with SQLITE_BUSY
       // beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
-      this.db.transaction(() => steps.forEach((s) => s.step())).immediate();
+      this.waitingForLock(wait, () => this.db.transaction(() => steps.forEach((s) => s.step())).immediate());
       for (const { caseId, kid } of steps)
         if (this.unstoredLinks.get(caseId) === kid) this.unstoredLinks.delete(caseId);
       if (steps.some((s) => s.claimed !== undefined)) this.scheduleMerge();
@@ -362,8 +361,20 @@ export class SqliteKeyStore implements PersonalKeyStore {
       this.liveSubjects.clear();
       if (done) done.reject(this.storageError(error));
       else throw error;
+    }
+  }
+
+  /**
+   * Runs `work` with SQLite's busy handler off unless `wait`: a write lock another process holds then fails it at once
+   * (SQLITE_BUSY) instead of sleeping on the thread that answers requests.
+   */
+  private waitingForLock<T>(wait: boolean, work: () => T): T {
+    if (wait) return work();
+    this.sql('PRAGMA busy_timeout = 0').get();
+    try {
+      return work();
     } finally {
-      if (!wait) this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
+      this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
     }
   }
 
@@ -430,29 +441,28 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (this.mergeTimer) clearTimeout(this.mergeTimer);
     this.mergeTimer = null;
     try {
-      if (!wait) this.sql('PRAGMA busy_timeout = 0').get();
-      const upTo = this.sql('SELECT max(seq) FROM subject_claims').pluck().get() as number | null;
-      if (upTo === null) return 0;
-      const merged = this.db
-        .transaction(() => {
-          const count = this.sql(
-            `UPDATE subjects SET iin_index = c.iin_index, created_at = c.created_at FROM subject_claims c
-             WHERE c.subject_id = subjects.subject_id AND c.seq <= ?`,
-          ).run(upTo).changes;
-          this.sql('DELETE FROM subject_claims WHERE seq <= ?').run(upTo);
-          return count;
-        })
-        .immediate();
-      for (const [iinIndex, claim] of this.journaled) if (claim.seq <= upTo) this.journaled.delete(iinIndex);
-      return merged;
+      return this.waitingForLock(wait, () => {
+        const upTo = this.sql('SELECT max(seq) FROM subject_claims').pluck().get() as number | null;
+        if (upTo === null) return 0;
+        const merged = this.db
+          .transaction(() => {
+            const count = this.sql(
+              `UPDATE subjects SET iin_index = c.iin_index, created_at = c.created_at FROM subject_claims c
+               WHERE c.subject_id = subjects.subject_id AND c.seq <= ?`,
+            ).run(upTo).changes;
+            this.sql('DELETE FROM subject_claims WHERE seq <= ?').run(upTo);
+            return count;
+          })
+          .immediate();
+        for (const [iinIndex, claim] of this.journaled) if (claim.seq <= upTo) this.journaled.delete(iinIndex);
+        return merged;
+      });
     } catch (error) {
       if (wait) throw this.storageError(error);
       // Nothing is lost: the claims stay in the journal, found through it, and are merged at the next idle moment (not
       // at once even past MERGE_AT: another process may hold the write lock for a while).
       this.mergeTimer = setTimeout(() => this.mergeClaims(false), this.mergeIdleMs).unref();
       return 0;
-    } finally {
-      if (!wait) this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
     }
   }
 
