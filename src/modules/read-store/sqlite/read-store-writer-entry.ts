@@ -1,7 +1,12 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { LeaseLostError } from '../read-store.port';
-import { BatchStatements, writeBatchInTransaction, type SerialisedBatch } from './sqlite-batch-write';
+import {
+  BatchStatements,
+  setUpWriterConnection,
+  writeBatchInTransaction,
+  type SerialisedBatch,
+} from './sqlite-batch-write';
 
 /** What the store sends its writer thread: a batch to commit (answered by id, in order), or the stop. */
 export type WriterRequest = { id: number; batch: SerialisedBatch } | { stop: true };
@@ -19,17 +24,15 @@ export type WriterReply =
 
 /**
  * The read store's writer thread: its own connection to the file, the same statements as the store's, one IMMEDIATE
- * transaction per batch, in the order the batches came. Connection settings as the store's own (openSqliteFile and
- * SqliteReadStore): the file exists and is migrated already.
+ * transaction per batch, in the order the batches came. Connection settings as the store's own: openSqliteFile's
+ * lock wait and cache, then setUpWriterConnection (the file exists and is migrated already).
  */
 export function runReadStoreWriter(): void {
   const { file, changesKept } = workerData as { file: string; changesKept: number };
   const db = new Database(file, { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('secure_delete = ON');
-  db.pragma('wal_autocheckpoint = 4000');
   db.pragma('cache_size = -65536');
+  setUpWriterConnection(db);
   const statements = new BatchStatements(db);
   const write = db.transaction((batch: SerialisedBatch) => writeBatchInTransaction(statements, batch, changesKept));
   parentPort!.on('message', (request: WriterRequest) => {

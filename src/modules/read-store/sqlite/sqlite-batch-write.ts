@@ -8,6 +8,21 @@ import { LeaseLostError, type WriteBatch, type WriteOp } from '../read-store.por
  */
 export const WHOLE_COLLECTION_CHANGED = '';
 
+/** What a connection that writes batches sets beyond openSqliteFile's settings: the store's own and its writer thread's. */
+export function setUpWriterConnection(db: Database.Database): void {
+  // SQLite's own checkpoint, in the commit that takes the WAL past 4,000 pages, until the WAL is large enough for the
+  // checkpointer thread (startCheckpointerOnceDue), which from then on keeps it below that: a checkpoint in the commit
+  // (copying the WAL into the file and syncing it) took about a tenth of a projection's catch-up on its thread.
+  db.pragma('wal_autocheckpoint = 4000');
+  // Read models are rebuilt from the log and a batch commits with its checkpoint, so a commit need not wait for
+  // fsync: in WAL mode NORMAL survives a crash of the process; after a power loss the last batches are
+  // re-projected from the checkpoint they left behind. The event log keeps synchronous=FULL.
+  db.pragma('synchronous = NORMAL');
+  // Documents hold personal data until an erasure scrubs them: the old images of a rewritten document are zeroed
+  // rather than left in free pages, where the erased name and IIN could still be read from the file.
+  db.pragma('secure_delete = ON');
+}
+
 /** A document of a serialised batch: its text is the next `bytes` bytes of the batch's `text` (-1: deleted). */
 export interface SerialisedOp {
   collection: string;

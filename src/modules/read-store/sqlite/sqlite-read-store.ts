@@ -23,6 +23,7 @@ import { WalCheckpointer, type CheckpointerOptions } from '../../event-log/sqlit
 import {
   BatchStatements,
   serialiseBatch,
+  setUpWriterConnection,
   WHOLE_COLLECTION_CHANGED,
   writeBatchInTransaction,
   type SerialisedBatch,
@@ -214,17 +215,7 @@ export class SqliteReadStore implements ReadStore {
       // a tenth of the cases projection's catch-up. A file created before keeps its 4 KB pages.
       pageSize: READ_STORE_PAGE_SIZE,
     });
-    // SQLite's own checkpoint, in the commit that takes the WAL past 4,000 pages, until the WAL is large enough for the
-    // checkpointer thread (startCheckpointerOnceDue), which from then on keeps it below that: a checkpoint in the commit
-    // (copying the WAL into the file and syncing it) took about a tenth of a projection's catch-up on its thread.
-    this.db.pragma('wal_autocheckpoint = 4000');
-    // Read models are rebuilt from the log and a batch commits with its checkpoint, so a commit need not wait for
-    // fsync: in WAL mode NORMAL survives a crash of the process; after a power loss the last batches are
-    // re-projected from the checkpoint they left behind. The event log keeps synchronous=FULL.
-    this.db.pragma('synchronous = NORMAL');
-    // Documents hold personal data until an erasure scrubs them: the old images of a rewritten document are zeroed
-    // rather than left in free pages, where the erased name and IIN could still be read from the file.
-    this.db.pragma('secure_delete = ON');
+    setUpWriterConnection(this.db);
     this.getDoc = this.db.prepare('SELECT doc FROM documents WHERE collection = ? AND id = ?');
     this.getDocs = this.db.prepare(
       'SELECT id, doc FROM documents WHERE collection = ? AND id IN (SELECT value FROM json_each(?))',
