@@ -17,7 +17,9 @@ import type { BenchContext, BenchResult, BenchSuite } from '../../bench/bench-ki
 import { iinFor, mainPath, simulateCase, startProfile } from '../../bench/audit-compliance.bench';
 import { Rng } from '../../demo/prng';
 import { caseStreamId, type CaseEvent, type DecidedEvent } from '../cases/domain/case-event';
-import { protectData } from './domain/personal-fields';
+import { personalFieldsOf, protectData } from './domain/personal-fields';
+import { ENVELOPE_VERSION } from './domain/envelope';
+import type { PersonalKeyStore, StoreSubject, SubjectRecord } from './keys/key-store.port';
 import { loadConfig } from '../../shared/config/config';
 import { loadReferenceData, type ReferenceData } from '../../app/reference-data';
 import { allProjections } from '../../app/projections';
@@ -41,41 +43,49 @@ export const personalDataBench: BenchSuite = {
   async run(ctx) {
     const cases = Number(process.env.BENCH_PD_CASES ?? Math.max(2000, Math.round(ctx.events / 50)));
     const reference = loadReferenceData(loadConfig({}));
-    const dirs = { plain: join(ctx.workDir, 'pd-plain'), encrypted: join(ctx.workDir, 'pd-encrypted') };
+    const dirs = Object.fromEntries(COMMAND_KINDS.map((k) => [k, join(ctx.workDir, `pd-${k}`)])) as Record<
+      CommandKind,
+      string
+    >;
     for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
     const master = newDataKey();
     const keys = SqliteKeyStore.open(dirs.encrypted, master);
     const vault = new PersonalDataVault(keys);
-    const logs = {
-      plain: openSqliteEventLog({ file: join(dirs.plain, 'events.db') }),
-      encrypted: openSqliteEventLog({ file: join(dirs.encrypted, 'events.db') }),
-    };
+    const logs = Object.fromEntries(
+      COMMAND_KINDS.map((k) => [k, openSqliteEventLog({ file: join(dirs[k], 'events.db') })]),
+    ) as Record<CommandKind, ReturnType<typeof openSqliteEventLog>>;
     const returningEvery = Number(process.env.BENCH_PD_RETURNING_EVERY ?? 5);
     const stages = process.env.BENCH_PD_STAGES === '1' ? { plain: stageTimer(), encrypted: stageTimer() } : null;
-    const services = {
-      plain: new CaseCommandService(
-        stages?.plain.log(logs.plain) ?? logs.plain,
-        reference.catalog,
-        reference.calendar,
-        {
-          backDatedAfterMs: 86_400_000,
-        },
-      ),
-      encrypted: new CaseCommandService(
-        stages?.encrypted.log(logs.encrypted) ?? logs.encrypted,
-        reference.catalog,
-        reference.calendar,
-        { backDatedAfterMs: 86_400_000, personalData: stages?.encrypted.vault(vault) ?? vault },
-      ),
+    // The two references beside the figure: what the stored acts' larger size alone costs (no cipher, no key), and what
+    // the vault costs with its keys held in memory (the cipher and the blind index, no key store file).
+    const protections: Record<CommandKind, PersonalDataProtection | undefined> = {
+      plain: undefined,
+      encrypted: stages?.encrypted.vault(vault) ?? vault,
+      'same size': sameSizeActs(),
+      'keys in memory': new PersonalDataVault(new MemoryKeyStore(keys.blindIndexKey)),
     };
+    const services = Object.fromEntries(
+      COMMAND_KINDS.map((k) => {
+        const log = k === 'plain' || k === 'encrypted' ? (stages?.[k].log(logs[k]) ?? logs[k]) : logs[k];
+        const options = protections[k] ? { personalData: protections[k] } : {};
+        return [
+          k,
+          new CaseCommandService(log, reference.catalog, reference.calendar, {
+            backDatedAfterMs: 86_400_000,
+            ...options,
+          }),
+        ];
+      }),
+    ) as Record<CommandKind, CaseCommandService>;
     const progress = ctx.progress('personal data: commands', cases * 2);
-    const seconds = { plain: 0, encrypted: 0 };
+    const zero = () => Object.fromEntries(COMMAND_KINDS.map((k) => [k, 0])) as Record<CommandKind, number>;
+    const seconds = zero();
     // This process's CPU time (every thread: the log's writer too) per kind: on a shared machine the wall-time ratio
     // moves with the other processes' load, the CPU time each act costs much less.
-    const cpuSeconds = { plain: 0, encrypted: 0 };
+    const cpuSeconds = zero();
     // The main thread's alone: it decides, encrypts and seals every act, so on a quiet machine its time per act is what
     // the rate follows; the log's writer and the key store's writer work beside it on threads of their own.
-    const mainCpuSeconds = { plain: 0, encrypted: 0 };
+    const mainCpuSeconds = zero();
     const roundRatios: number[] = [];
     const merge = { claims: 0, cpuSeconds: 0 };
     // Alternating rounds of the same work, so a busy moment of the shared machine falls on both alike.
@@ -83,18 +93,18 @@ export const personalDataBench: BenchSuite = {
     const perRound = Math.ceil(cases / rounds);
     // BENCH_PD_ONLY=plain|encrypted: one kind's rounds alone, so a CPU profile of the run is that kind's (the figure's
     // ratio is then meaningless).
-    const only = KINDS.find((k) => k === process.env.BENCH_PD_ONLY);
+    const only = COMMAND_KINDS.find((k) => k === process.env.BENCH_PD_ONLY);
     // The cases numbered [from, to) through one kind's command service, CONCURRENCY at a time. A measured case's
     // applicant is applicantOf's (people numbered below `cases`); a warm-up case's is a new person numbered from `cases`,
     // so the warm-up makes none of the measured rounds' new people a returning one.
-    const runCases = async (kind: (typeof KINDS)[number], from: number, to: number, tick: boolean) => {
+    const runCases = async (kind: CommandKind, from: number, to: number, tick: boolean) => {
       for (let i = from; i < to; i += CONCURRENCY) {
         await Promise.all(
           Array.from({ length: Math.min(CONCURRENCY, to - i) }, async (_, j) => {
             const n = i + j;
             const iin = personIin(tick ? applicantOf(n, returningEvery) : n);
             const who: Principal = { id: `citizen-${n}`, name: 'citizen', roles: ['applicant'], iin };
-            const timer = tick ? stages?.[kind] : undefined;
+            const timer = tick && (kind === 'plain' || kind === 'encrypted') ? stages?.[kind] : undefined;
             const filingStarted = timer?.now();
             const filed = await services[kind].submit(who, {
               serviceId: 'civil-service-testing',
@@ -117,7 +127,7 @@ export const personalDataBench: BenchSuite = {
         );
       }
     };
-    const kinds = KINDS.filter((k) => !only || k === only);
+    const kinds = COMMAND_KINDS.filter((k) => !only || k === only);
     // A warm-up of each kind, not measured, with people of its own (numbered after the measured cases): without it the
     // first round's first kind ran while the process was still compiling and filling its caches, which made round 1's
     // ratio read about 0.1 higher than the others'.
@@ -125,7 +135,7 @@ export const personalDataBench: BenchSuite = {
     for (const kind of kinds) await runCases(kind, cases, cases + warmUp, false);
     if (!only) keys.mergeClaims();
     for (let round = 0; round < rounds; round++) {
-      const roundSeconds = { plain: 0, encrypted: 0 };
+      const roundSeconds = zero();
       // Which kind goes first alternates by round, so neither always follows the other's leftovers (the log writer's
       // last commit, the collector's debt).
       for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
@@ -155,7 +165,7 @@ export const personalDataBench: BenchSuite = {
     const commandsDetail =
       `${cases} cases filed and cancelled, ${CONCURRENCY} at a time, through the command service on the embedded ` +
       `log, ${Math.round(100 / returningEvery)} % of filings by a returning applicant (${cases - Math.floor(cases / returningEvery)} people), ` +
-      `plain and encrypted alternating in ${rounds} rounds; wall s encrypted ${seconds.encrypted.toFixed(2)} / ` +
+      `${COMMAND_KINDS.join(', ')} alternating in ${rounds} rounds; wall s encrypted ${seconds.encrypted.toFixed(2)} / ` +
       `plain ${seconds.plain.toFixed(2)}, per-round ratios ${roundRatios.map((r) => r.toFixed(2)).join(', ')}; ` +
       `CPU per act encrypted ${((cpuSeconds.encrypted / acts) * 1e6).toFixed(1)} µs / plain ` +
       `${((cpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, CPU ratio ${(cpuSeconds.plain / cpuSeconds.encrypted).toFixed(2)}×` +
@@ -165,7 +175,7 @@ export const personalDataBench: BenchSuite = {
           `${((mainCpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, ratio ${(mainCpuSeconds.plain / mainCpuSeconds.encrypted).toFixed(2)}×`) +
       `; of the encrypted figures, the journal of claims' leftover merged at each round's end: ${merge.claims} ` +
       `claims, ${((merge.cpuSeconds / acts) * 1e6).toFixed(1)} µs CPU per encrypted act; ${warmUp} cases of each ` +
-      `kind run first as a warm-up, not measured; the kind measured first alternates by round`;
+      `kind run first as a warm-up, not measured; the kinds' order reverses every round`;
     const vaultAlone = only
       ? 'the vault alone not run'
       : await vaultAloneDetail(join(ctx.workDir, 'pd-vault'), cases, returningEvery);
@@ -174,9 +184,10 @@ export const personalDataBench: BenchSuite = {
     if (stages)
       for (const kind of KINDS)
         process.stderr.write(`personal data: commands: ${kind}, mean wall µs per command: ${stages[kind].report()}\n`);
+    const references = only ? [] : referenceFigures(acts, seconds, cpuSeconds, mainCpuSeconds);
+    for (const figure of references) process.stderr.write(`personal data: commands: ${figure.detail}\n`);
 
-    await logs.plain.close();
-    await logs.encrypted.close();
+    for (const log of Object.values(logs)) await log.close();
 
     await keys.close();
     // BENCH_PD_EVENTS=0: the command figure alone.
@@ -192,11 +203,120 @@ export const personalDataBench: BenchSuite = {
         target: { op: '>=', value: (0.9 * acts) / seconds.plain, text: '≥ 0.9× without (issue 22, by rate)' },
         detail: commandDetail,
       },
+      ...references,
       ...(rebuild ? [rebuild] : []),
     ];
     return results;
   },
 };
+
+/** The kinds of command service each round runs, in order: the figure's two, then its two references. */
+const COMMAND_KINDS = ['plain', 'encrypted', 'same size', 'keys in memory'] as const;
+type CommandKind = (typeof COMMAND_KINDS)[number];
+
+/**
+ * The encrypted figure's two references, run in the same rounds: plain acts made as large as encrypted ones (each
+ * personal field replaced by an envelope of the same length, with no cipher and no key), which is the best any vault
+ * could do with this envelope; and the vault with its keys held in memory (the cipher and the blind index, no key store
+ * file), which is what the key store's file adds. No target: they say where the encrypted act's cost lies.
+ */
+function referenceFigures(
+  acts: number,
+  seconds: Record<CommandKind, number>,
+  cpu: Record<CommandKind, number>,
+  main: Record<CommandKind, number>,
+): BenchResult[] {
+  const perAct = (s: number) => `${((s / acts) * 1e6).toFixed(1)} µs`;
+  const describe = (kind: CommandKind, what: string): BenchResult => ({
+    name: `personal data: commands, reference: ${what}`,
+    value: acts / seconds[kind],
+    unit: 'acts/s',
+    better: 'higher',
+    baseline: { name: 'without encryption', value: acts / seconds.plain },
+    detail:
+      `${what}: ${(seconds.plain / seconds[kind]).toFixed(2)}× the plain acts' rate, the encrypted acts ` +
+      `${(seconds[kind] / seconds.encrypted).toFixed(2)}× its rate; CPU per act ${perAct(cpu[kind])} (plain ` +
+      `${perAct(cpu.plain)}, encrypted ${perAct(cpu.encrypted)})` +
+      (Number.isNaN(main.plain)
+        ? ''
+        : `, main thread ${perAct(main[kind])} (plain ${perAct(main.plain)}, encrypted ${perAct(main.encrypted)})`),
+  });
+  return [
+    describe('same size', 'acts as large as encrypted ones, unencrypted (no cipher, no key)'),
+    describe('keys in memory', 'encrypted with the keys held in memory (no key store file)'),
+  ];
+}
+
+/**
+ * Acts stored as large as the vault stores them: each personal field replaced by an envelope of the same length (the
+ * ciphertext's base64url length for the field's JSON) whose bytes are no ciphertext, under one made-up key id.
+ */
+function sameSizeActs(): PersonalDataProtection {
+  const kid = '00000000-0000-7000-8000-000000000000';
+  const pad = (bytes: number) => 'A'.repeat(Math.ceil((bytes * 4) / 3));
+  return {
+    async protect(_caseId, _iin, events) {
+      return {
+        events: events.map((e) => {
+          let data: Record<string, unknown> | null = null;
+          for (const field of Object.keys(personalFieldsOf(e.type))) {
+            const value = e.data[field];
+            if (value === undefined) continue;
+            data ??= { ...e.data };
+            const ct = pad(Buffer.byteLength(JSON.stringify(value)));
+            data[field] = { $enc: ENVELOPE_VERSION, kid, iv: pad(12), ct, tag: pad(16) };
+          }
+          return data ? { ...e, data } : e;
+        }),
+        stored: Promise.resolve(),
+      };
+    },
+    open: async (recorded) => [...recorded],
+  };
+}
+
+/**
+ * A key store that holds everything in memory and writes nothing: each IIN's subject and each case's link in maps, a
+ * fresh random key per new subject. Only what a filing asks of a key store; the rest is not part of the reference.
+ */
+class MemoryKeyStore implements PersonalKeyStore {
+  readonly location = 'memory';
+  private readonly subjects = new Map<string, { kid: string; key: Buffer }>();
+  private readonly cases = new Map<string, { kid: string; key: Buffer }>();
+  constructor(readonly blindIndexKey: Buffer) {}
+
+  async claimForCase(iinIndex: string, caseId: string): Promise<StoreSubject> {
+    let subject = this.cases.get(caseId) ?? this.subjects.get(iinIndex);
+    if (!subject) this.subjects.set(iinIndex, (subject = { kid: newId(), key: newDataKey() }));
+    this.cases.set(caseId, subject);
+    return { ...subject, stored: Promise.resolve() };
+  }
+  async subjectForCase(iinIndex: string, caseId: string, now: Date) {
+    const { kid, key } = await this.claimForCase(iinIndex, caseId);
+    void now;
+    return { kid, key };
+  }
+  async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
+    const byKid = new Map([...this.subjects.values()].map((s) => [s.kid, s.key]));
+    return new Map(kids.map((kid) => [kid, byKid.get(kid) ?? null]));
+  }
+  subjectOfCase(): Promise<string | null> {
+    return Promise.reject(new Error('not part of the reference'));
+  }
+  subjectsOf(): Promise<SubjectRecord[]> {
+    return Promise.reject(new Error('not part of the reference'));
+  }
+  casesOf(): Promise<string[]> {
+    return Promise.reject(new Error('not part of the reference'));
+  }
+  destroy(): Promise<void> {
+    return Promise.reject(new Error('not part of the reference'));
+  }
+  rotate(): Promise<number> {
+    return Promise.reject(new Error('not part of the reference'));
+  }
+  async close(): Promise<void> {}
+}
 
 /**
  * The vault's own share of an encrypted act, apart from the log: the same applicants' filing and cancel protected 10 at
