@@ -658,16 +658,19 @@ describe('projection runtime', () => {
   });
 
   /** The log, counting the batches read from it (readAll, and what its subscriptions deliver). */
-  function countingLog(): { log: EventLog; reads: () => number } {
+  /** `reads`: the batches read; `eventsRead`: the events they held (a look past the head holds none). */
+  function countingLog(): { log: EventLog; reads: () => number; eventsRead: () => number } {
     let reads = 0;
+    let eventsRead = 0;
     const counted = new Proxy(log, {
       get: (target, property, receiver) => {
         // A read of one event is the start's check that a build's checkpoint is in the log, not a batch.
         if (property === 'readAll')
-          return (options?: Parameters<EventLog['readAll']>[0]) => (
-            (reads += options?.maxCount === 1 ? 0 : 1),
-            target.readAll(options)
-          );
+          return (options?: Parameters<EventLog['readAll']>[0]) => {
+            if (options?.maxCount === 1) return target.readAll(options);
+            reads += 1;
+            return target.readAll(options).then((events) => ((eventsRead += events.length), events));
+          };
         if (property === 'subscribeToAll') {
           return (options?: Parameters<EventLog['subscribeToAll']>[0]) => {
             const inner = target.subscribeToAll(options);
@@ -676,6 +679,7 @@ describe('projection runtime', () => {
               async *[Symbol.asyncIterator]() {
                 for await (const batch of inner) {
                   reads += 1;
+                  eventsRead += batch.length;
                   yield batch;
                 }
               },
@@ -686,7 +690,7 @@ describe('projection runtime', () => {
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     }) as EventLog;
-    return { log: counted, reads: () => reads };
+    return { log: counted, reads: () => reads, eventsRead: () => eventsRead };
   }
 
   it('rebuildMany() reads the log once for every projection it rebuilds, and builds what separate rebuilds build', async () => {
@@ -750,8 +754,10 @@ describe('projection runtime', () => {
       ['counts', 2, 50],
       ['doubled', 2, 50],
     ]);
-    // Five batches of ten and one look past the head, read once for both builds (each alone reads them again).
-    expect(counted.reads()).toBe(6);
+    // The fifty events read once for both builds (each alone would read them again). Counted as events, not batches:
+    // the live follow's looks past the head, of which there may be none yet or several, hold none (counting batches
+    // failed once in CI, a look not yet made).
+    expect(counted.eventsRead()).toBe(50);
     await appendMany(3, 7);
     await next.waitFor('counts', 53, 5000);
     await next.waitFor('doubled', 53, 5000);
