@@ -3,12 +3,15 @@
  * command throughput (filing and cancelling cases through the command service on the embedded log, 10 at a time),
  * and a rebuild of every read model over two generated logs of the same acts, one encrypted (rebuildFigure).
  * Cases filed through the command service: BENCH_PD_CASES (default: a fiftieth of BENCH_EVENTS, at least 2,000), two
- * acts each, plain and encrypted alternating in BENCH_PD_ROUNDS rounds (default 4); the figure's detail (also on
- * stderr) gives each kind's wall seconds, each round's ratio and each kind's CPU time per act.
+ * acts each, in BENCH_PD_ROUNDS rounds (default 4) of four kinds in turn: plain, encrypted, and the encrypted figure's
+ * two references (referenceFigures); the figure's detail (also on stderr) gives each kind's wall seconds, each round's
+ * ratio and each kind's CPU time per act.
  * The applicants are a realistic population (applicantOf): most filings are by a person not seen before (a new data
  * subject, its key taken from the pool and claimed), one in BENCH_PD_RETURNING_EVERY (default 5) by an earlier applicant
- * (a known subject, only the case's link written). BENCH_PD_STAGES=1 also times each command's stages (stageTimer).
- * BENCH_PD_ONLY=plain or =encrypted runs that kind's rounds alone (to profile one kind). BENCH_PD_WARMUP (default a
+ * (a known subject, only the case's link written). BENCH_PD_STAGES=1 also times each command's stages (stageTimer) for
+ * the plain and encrypted kinds (the references then run without the timers' small cost).
+ * BENCH_PD_ONLY=<kind> (plain, encrypted, `same size`, `keys in memory`) runs that kind's rounds alone (to profile one
+ * kind). BENCH_PD_WARMUP (default a
  * third of the cases, at most 1,000) cases of each kind run first, not measured.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -77,7 +80,6 @@ export const personalDataBench: BenchSuite = {
         ];
       }),
     ) as Record<CommandKind, CaseCommandService>;
-    const progress = ctx.progress('personal data: commands', cases * 2);
     const zero = () => Object.fromEntries(COMMAND_KINDS.map((k) => [k, 0])) as Record<CommandKind, number>;
     const seconds = zero();
     // This process's CPU time (every thread: the log's writer too) per kind: on a shared machine the wall-time ratio
@@ -88,11 +90,11 @@ export const personalDataBench: BenchSuite = {
     const mainCpuSeconds = zero();
     const roundRatios: number[] = [];
     const merge = { claims: 0, cpuSeconds: 0 };
-    // Alternating rounds of the same work, so a busy moment of the shared machine falls on both alike.
+    // Rounds of the same work, the kinds in turn, so a busy moment of the shared machine falls on all of them alike.
     const rounds = Number(process.env.BENCH_PD_ROUNDS ?? 4);
     const perRound = Math.ceil(cases / rounds);
-    // BENCH_PD_ONLY=plain|encrypted: one kind's rounds alone, so a CPU profile of the run is that kind's (the figure's
-    // ratio is then meaningless).
+    // BENCH_PD_ONLY=<kind>: one kind's rounds alone, so a CPU profile of the run is that kind's (the figure's ratio is
+    // then meaningless).
     const only = COMMAND_KINDS.find((k) => k === process.env.BENCH_PD_ONLY);
     // The cases numbered [from, to) through one kind's command service, CONCURRENCY at a time. A measured case's
     // applicant is applicantOf's (people numbered below `cases`); a warm-up case's is a new person numbered from `cases`,
@@ -128,6 +130,7 @@ export const personalDataBench: BenchSuite = {
       }
     };
     const kinds = COMMAND_KINDS.filter((k) => !only || k === only);
+    const progress = ctx.progress('personal data: commands', cases * kinds.length);
     // A warm-up of each kind, not measured, with people of its own (numbered after the measured cases): without it the
     // first round's first kind ran while the process was still compiling and filling its caches, which made round 1's
     // ratio read about 0.1 higher than the others'.
@@ -136,9 +139,9 @@ export const personalDataBench: BenchSuite = {
     if (!only) keys.mergeClaims();
     for (let round = 0; round < rounds; round++) {
       const roundSeconds = zero();
-      // Which kind goes first alternates by round, so neither always follows the other's leftovers (the log writer's
-      // last commit, the collector's debt).
-      for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+      // The kinds' order turns by one each round, so no kind always follows the same other's leftovers (the log
+      // writer's last commit, the collector's debt, a key group being made) and each goes first once in four rounds.
+      for (const kind of kinds.map((_, i) => kinds[(i + round) % kinds.length]!)) {
         const started = process.hrtime.bigint();
         const cpuStarted = process.cpuUsage();
         const mainCpuStarted = mainThreadCpuSeconds();
@@ -175,7 +178,7 @@ export const personalDataBench: BenchSuite = {
           `${((mainCpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, ratio ${(mainCpuSeconds.plain / mainCpuSeconds.encrypted).toFixed(2)}×`) +
       `; of the encrypted figures, the journal of claims' leftover merged at each round's end: ${merge.claims} ` +
       `claims, ${((merge.cpuSeconds / acts) * 1e6).toFixed(1)} µs CPU per encrypted act; ${warmUp} cases of each ` +
-      `kind run first as a warm-up, not measured; the kinds' order reverses every round`;
+      `kind run first as a warm-up, not measured; the kinds' order turns by one every round`;
     const vaultAlone = only
       ? 'the vault alone not run'
       : await vaultAloneDetail(join(ctx.workDir, 'pd-vault'), cases, returningEvery);
