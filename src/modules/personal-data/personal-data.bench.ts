@@ -17,6 +17,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, BenchResult, BenchSuite } from '../../bench/bench-kit';
+import { roundOrder } from '../../bench/round-order';
 import { iinFor, mainPath, simulateCase, startProfile } from '../../bench/audit-compliance.bench';
 import { Rng } from '../../demo/prng';
 import { caseStreamId, type CaseEvent, type DecidedEvent } from '../cases/domain/case-event';
@@ -139,9 +140,9 @@ export const personalDataBench: BenchSuite = {
     if (!only) keys.mergeClaims();
     for (let round = 0; round < rounds; round++) {
       const roundSeconds = zero();
-      // The kinds' order turns by one each round, so no kind always follows the same other's leftovers (the log
-      // writer's last commit, the collector's debt, a key group being made) and each goes first once in four rounds.
-      for (const kind of kinds.map((_, i) => kinds[(i + round) % kinds.length]!)) {
+      // A kind pays for what the kind before it left (the collector's debt, a key group being made, the log writer's
+      // last commit): the order is a balanced Latin square (roundOrder), so each kind follows every other once.
+      for (const kind of roundOrder(kinds, round)) {
         const started = process.hrtime.bigint();
         const cpuStarted = process.cpuUsage();
         const mainCpuStarted = mainThreadCpuSeconds();
@@ -178,7 +179,7 @@ export const personalDataBench: BenchSuite = {
           `${((mainCpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, ratio ${(mainCpuSeconds.plain / mainCpuSeconds.encrypted).toFixed(2)}×`) +
       `; of the encrypted figures, the journal of claims' leftover merged at each round's end: ${merge.claims} ` +
       `claims, ${((merge.cpuSeconds / acts) * 1e6).toFixed(1)} µs CPU per encrypted act; ${warmUp} cases of each ` +
-      `kind run first as a warm-up, not measured; the kinds' order turns by one every round`;
+      `kind run first as a warm-up, not measured; over four rounds each kind goes first once and follows every other once`;
     const vaultAlone = only
       ? 'the vault alone not run'
       : await vaultAloneDetail(join(ctx.workDir, 'pd-vault'), cases, returningEvery);
@@ -213,7 +214,7 @@ export const personalDataBench: BenchSuite = {
   },
 };
 
-/** The kinds of command service each round runs, in order: the figure's two, then its two references. */
+/** The kinds of command service each round runs: the figure's two, then its two references. */
 const COMMAND_KINDS = ['plain', 'encrypted', 'same size', 'keys in memory'] as const;
 type CommandKind = (typeof COMMAND_KINDS)[number];
 
