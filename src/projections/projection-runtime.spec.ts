@@ -657,8 +657,10 @@ describe('projection runtime', () => {
     expect(counts.reduce((s, c) => s + c.n, 0)).toBe(50);
   });
 
-  /** The log, counting the batches read from it (readAll, and what its subscriptions deliver). */
-  /** `reads`: the batches read; `eventsRead`: the events they held (a look past the head holds none). */
+  /**
+   * The log, counting the batches read from it (readAll, and what its subscriptions deliver) as `reads`, and the events
+   * they held as `eventsRead` (a look past the head holds none).
+   */
   function countingLog(): { log: EventLog; reads: () => number; eventsRead: () => number } {
     let reads = 0;
     let eventsRead = 0;
