@@ -118,11 +118,13 @@ afterEach(async () => {
 
 function dispatcher(
   settings: Partial<{ allowPrivate: boolean; timeoutMs: number; maxAttempts: number; backoffMs: number }> = {},
+  wallClock?: () => Date,
 ): WebhookDispatcher {
   return new WebhookDispatcher({
     log,
     store,
     clock: () => now,
+    wallClock,
     // Long enough that an answering receiver is never taken for a hanging one on a loaded machine (a redelivery once
     // failed so under CI at 300 ms); the test of a hanging receiver sets its own, short, timeout.
     settings: { allowPrivate: true, timeoutMs: 10_000, maxAttempts: 8, backoffMs: 1_000, ...settings },
@@ -203,6 +205,18 @@ describe('webhook delivery', () => {
     // Positions 3 and 6 failed once (500), position 5 hung once (the dispatcher gave up after its timeout).
     expect(stored.filter((s) => s.attempts > 1).map((s) => s.position)).toEqual([3, 5, 6]);
     expect(await d.stats()).toMatchObject({ pending: 0, delivered: 8, dead: 0, lagSeconds: 0 });
+  });
+
+  it('a send that straddles a second of the wall clock still carries the signed second in its header (it once did not, and the receiver refused it)', async () => {
+    await walkCase('competition-recommended', 'astana', []);
+    await subscribe('s1', '/plain');
+    // Each reading of the wall clock is a millisecond later, starting at a second's last millisecond: any second reading
+    // lands in the next second.
+    let wall = Math.floor(Date.now() / 1000) * 1000 + 999;
+    const d = dispatcher({}, () => new Date(wall++));
+    await drain(d);
+    expect(receiver.refusedSignatures).toEqual([]);
+    expect(receiver.accepted).toHaveLength(1);
   });
 
   it('retries back off exponentially and dead-letter after the last attempt; a manual redelivery sends it again', async () => {

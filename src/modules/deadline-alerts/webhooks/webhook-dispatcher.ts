@@ -99,6 +99,8 @@ export class WebhookDispatcher {
       store: ReadStore;
       settings?: Partial<WebhookSettings>;
       clock?: () => Date;
+      /** The wall clock a signature's timestamp is read from (receivers compare it with theirs); the real one when absent. */
+      wallClock?: () => Date;
       logger?: Logger;
       batchSize?: number;
       pollMs?: number;
@@ -256,9 +258,12 @@ export class WebhookDispatcher {
 
   private async send(subscription: WebhookSubscription, event: RecordedEvent, delivery: Delivery): Promise<number> {
     const body = JSON.stringify(webhookPayload(event, delivery.caseId));
-    // The signature's timestamp is when it is sent, by the wall clock: receivers refuse one more than minutes old.
-    const signature = new Webhook(subscription.secret).sign(event.id, new Date(), body);
-    const timestamp = String(Math.floor(Date.now() / 1000));
+    // The signature's timestamp is when it is sent, by the wall clock: receivers refuse one more than minutes old. It is
+    // read once: the header must carry the very second that was signed (two reads once straddled a second, and the
+    // receiver refused the signature).
+    const sentAt = (this.options.wallClock ?? (() => new Date()))();
+    const signature = new Webhook(subscription.secret).sign(event.id, sentAt, body);
+    const timestamp = String(Math.floor(sentAt.getTime() / 1000));
     const response = await fetch(subscription.url, {
       method: 'POST',
       headers: {
