@@ -2,15 +2,32 @@
 // compiled with the same swc settings as jest, so durability tests exercise the real modules without a build step.
 require('reflect-metadata');
 const { transformSync } = require('@swc/core');
-const { readFileSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
 const swcrc = JSON.parse(readFileSync(require.resolve('../../.swcrc'), 'utf8'));
+// The suite starts a few hundred processes and threads from the sources; compiling every module in each of them was a
+// fifth of a process's start. Each compiled module is kept under node_modules/.cache, named by what produced it (the
+// compiler's version, its settings, the file's path and text), so a change to any of them compiles afresh.
+const CACHE = join(__dirname, '../../node_modules/.cache/reglament-swc');
+const SALT = `${require('@swc/core/package.json').version}\0${JSON.stringify(swcrc)}\0`;
+mkdirSync(CACHE, { recursive: true });
 require.extensions['.ts'] = function compile(module, filename) {
-  const { code } = transformSync(readFileSync(filename, 'utf8'), {
-    ...swcrc,
-    filename,
-    sourceMaps: 'inline',
-    swcrc: false,
-  });
+  const source = readFileSync(filename, 'utf8');
+  const cached = join(
+    CACHE,
+    `${createHash('sha256').update(SALT).update(filename).update('\0').update(source).digest('hex')}.js`,
+  );
+  let code;
+  try {
+    code = readFileSync(cached, 'utf8');
+  } catch {
+    ({ code } = transformSync(source, { ...swcrc, filename, sourceMaps: 'inline', swcrc: false }));
+    // Written aside, then renamed: a process reading the cache never sees half a file from another one writing it.
+    const aside = `${cached}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    writeFileSync(aside, code);
+    renameSync(aside, cached);
+  }
   module._compile(code, filename);
 };
 // Sources import each other with the .js extension (node16 resolution for the build); resolve those to the .ts files.
