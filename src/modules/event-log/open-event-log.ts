@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { EventLog } from './event-log.port';
 import { openSqliteEventLog } from './sqlite/sqlite-event-log';
-import { openEventStoreDbEventLog } from './eventstoredb/eventstoredb-event-log';
 
 export type EventLogConfig = { kind: 'sqlite'; dataDir: string } | { kind: 'eventstoredb'; url: string };
 
@@ -25,6 +24,8 @@ export async function openEventLog(
       ...(options.onTreeError ? { onTreeError: options.onTreeError } : {}),
     });
   }
+  // The client is loaded only by a deployment that uses it (it is a sixth of the embedded default's start otherwise).
+  const { openEventStoreDbEventLog } = await import('./eventstoredb/eventstoredb-event-log.js');
   const log = openEventStoreDbEventLog({ connectionString: config.url });
   // Fail at start-up, not on the first command, when the server is unreachable.
   await log.ping();

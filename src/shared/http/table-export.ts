@@ -4,7 +4,6 @@
  */
 import { applyDecorators, StreamableFile } from '@nestjs/common';
 import { stringify } from 'csv-stringify';
-import ExcelJS from 'exceljs';
 import { PassThrough, Readable } from 'node:stream';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
@@ -102,6 +101,8 @@ export function exportTable<Row>(
   }
   const out = new PassThrough();
   void (async () => {
+    // Loaded on the first spreadsheet asked for: it is the heaviest module the service would otherwise load at start.
+    const { default: ExcelJS } = await import('exceljs');
     const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true });
     // Excel refuses a sheet name over 31 characters or with any of : \ / ? * [ ] (a file name may be longer).
     const sheet = book.addWorksheet(name.replace(/[:\\/?*[\]]/g, '-').slice(0, 31));

@@ -8,7 +8,6 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMasterKey } from '../domain/key-wrapping';
 import type { PersonalKeyStore } from './key-store.port';
-import { MongoKeyStore } from './mongodb-key-store';
 import { SqliteKeyStore } from './sqlite-key-store';
 
 export const GENERATED_MASTER_KEY_FILE = 'personal-data-master-key';
@@ -62,6 +61,10 @@ export function loadMasterKey(
 }
 
 export async function openKeyStore(settings: KeyStoreSettings, master: Buffer): Promise<PersonalKeyStore> {
-  if (settings.readStore.kind === 'mongodb') return MongoKeyStore.open(settings.readStore, master);
+  if (settings.readStore.kind === 'mongodb') {
+    // The driver is loaded only by a deployment that uses it, as the read store's is.
+    const { MongoKeyStore } = await import('./mongodb-key-store.js');
+    return MongoKeyStore.open(settings.readStore, master);
+  }
   return SqliteKeyStore.open(settings.dataDir, master);
 }
