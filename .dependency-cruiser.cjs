@@ -82,6 +82,31 @@ module.exports = {
       to: { path: '^test/', pathNot: '^test/support/' },
     },
     {
+      name: 'optional-clients-loaded-on-first-use',
+      comment:
+        "the EventStoreDB client, the MongoDB driver and exceljs are imported dynamically where a deployment or a request first uses them: the embedded default's start does not load them",
+      severity: 'error',
+      from: {
+        path: '^src/',
+        pathNot: [
+          '\\.(spec|bench)\\.ts$',
+          '^src/bench/',
+          '^src/modules/read-store/mongodb/',
+          '^src/modules/event-log/eventstoredb/',
+          '^src/modules/personal-data/keys/mongodb-key-store\\.ts$',
+        ],
+      },
+      to: {
+        path: [
+          '^src/modules/read-store/mongodb/',
+          '^src/modules/event-log/eventstoredb/',
+          '^src/modules/personal-data/keys/mongodb-key-store\\.ts$',
+          '(^|/)node_modules/(mongodb|@eventstore/db-client|exceljs)/',
+        ],
+        dynamic: false,
+      },
+    },
+    {
       name: 'no-unresolvable',
       comment: 'an import that does not resolve would hide an edge from this rule',
       severity: 'error',
