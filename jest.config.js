@@ -33,6 +33,9 @@ module.exports = {
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  // Dynamic imports in the sources name the .js file the build emits (node16 resolution wants the extension); under jest
+  // the module is the .ts source beside it. The path without its extension finds either.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 30000,
   // Child processes killed with SIGKILL and Nest's fastify keep-alive sockets can outlive a suite by seconds; do not let them hold CI.
   forceExit: true,
