@@ -3,32 +3,42 @@
 require('reflect-metadata');
 const { transformSync } = require('@swc/core');
 const { createHash } = require('node:crypto');
-const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const swcrc = JSON.parse(readFileSync(require.resolve('../../.swcrc'), 'utf8'));
 // The suite starts a few hundred processes and threads from the sources; compiling every module in each of them was a
 // fifth of a process's start. Each compiled module is kept under node_modules/.cache, named by what produced it (the
 // compiler's version, its settings, the file's path and text), so a change to any of them compiles afresh.
 const CACHE = join(__dirname, '../../node_modules/.cache/reglament-swc');
-const SALT = `${require('@swc/core/package.json').version}\0${JSON.stringify(swcrc)}\0`;
-mkdirSync(CACHE, { recursive: true });
-require.extensions['.ts'] = function compile(module, filename) {
-  const source = readFileSync(filename, 'utf8');
+const OPTIONS = { ...swcrc, sourceMaps: 'inline', swcrc: false };
+const SALT = `${require('@swc/core/package.json').version}\0${JSON.stringify(OPTIONS)}\0`;
+/** The cache only saves time: a module is compiled and run whether or not it could be read from or written to it. */
+function cachedCompile(filename, source) {
   const cached = join(
     CACHE,
     `${createHash('sha256').update(SALT).update(filename).update('\0').update(source).digest('hex')}.js`,
   );
-  let code;
   try {
-    code = readFileSync(cached, 'utf8');
+    const code = readFileSync(cached, 'utf8');
+    // An empty entry is one a crash cut short (every compiled module has at least its source map): compiled afresh.
+    if (code.length > 0) return code;
   } catch {
-    ({ code } = transformSync(source, { ...swcrc, filename, sourceMaps: 'inline', swcrc: false }));
-    // Written aside, then renamed: a process reading the cache never sees half a file from another one writing it.
-    const aside = `${cached}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    /* not compiled yet */
+  }
+  const { code } = transformSync(source, { ...OPTIONS, filename });
+  // Written aside, then renamed: a process reading the cache never sees half a file from another one writing it.
+  const aside = `${cached}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  try {
+    mkdirSync(CACHE, { recursive: true });
     writeFileSync(aside, code);
     renameSync(aside, cached);
+  } catch {
+    rmSync(aside, { force: true });
   }
-  module._compile(code, filename);
+  return code;
+}
+require.extensions['.ts'] = function compile(module, filename) {
+  module._compile(cachedCompile(filename, readFileSync(filename, 'utf8')), filename);
 };
 // Sources import each other with the .js extension (node16 resolution for the build); resolve those to the .ts files.
 const Module = require('node:module');
