@@ -87,6 +87,7 @@ export interface DispatcherStats {
 
 export class WebhookDispatcher {
   private readonly clock: () => Date;
+  private readonly wallClock: () => Date;
   private readonly settings: WebhookSettings;
   private readonly units = new Map<string, string>();
   private indexed: Promise<void> | null = null;
@@ -109,6 +110,7 @@ export class WebhookDispatcher {
     },
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.wallClock = options.wallClock ?? (() => new Date());
     this.settings = { ...DEFAULT_WEBHOOK_SETTINGS, ...options.settings };
     this.loop = new StepLoop(
       'the webhook dispatcher',
@@ -261,7 +263,7 @@ export class WebhookDispatcher {
     // The signature's timestamp is when it is sent, by the wall clock: receivers refuse one more than minutes old. It is
     // read once: the header must carry the very second that was signed (two reads once straddled a second, and the
     // receiver refused the signature).
-    const sentAt = (this.options.wallClock ?? (() => new Date()))();
+    const sentAt = this.wallClock();
     const signature = new Webhook(subscription.secret).sign(event.id, sentAt, body);
     const timestamp = String(Math.floor(sentAt.getTime() / 1000));
     const response = await fetch(subscription.url, {
