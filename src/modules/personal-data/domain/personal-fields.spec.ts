@@ -31,6 +31,26 @@ const dataOf = (eventType: string) =>
     })
     .map(({ personal, clear }) => ({ ...clear, ...personal }) as Record<string, unknown>);
 
+/** The texts a personal field's value holds: a text, each of a list, a person's IIN and name. */
+const textsOf = (value: unknown): string[] =>
+  typeof value === 'string'
+    ? [value]
+    : Array.isArray(value)
+      ? value.flatMap(textsOf)
+      : value !== null && typeof value === 'object'
+        ? Object.values(value).flatMap(textsOf)
+        : [];
+
+/** Data of an event type whose every text personal field holds `text`, as does a clear field beside them. */
+const sameTextInClear = (eventType: string, text: string): Record<string, unknown> => ({
+  outcome: text,
+  ...Object.fromEntries(
+    Object.entries(personalFieldsOf(eventType)).flatMap(([field, kind]): [string, unknown][] =>
+      kind === 'text' ? [[field, text]] : kind === 'texts' ? [[field, [text]]] : [],
+    ),
+  ),
+});
+
 const subject = { kid: 'subject-1', key: newDataKey() };
 const keyOf = (kid: string) => (kid === subject.kid ? subject.key : null);
 
@@ -48,8 +68,10 @@ describe('personal fields of every event type', () => {
           for (const field of Object.keys(personalFieldsOf(eventType))) {
             if (data[field] === undefined) continue;
             expect(isEnvelope(stored[field])).toBe(true);
-            if (typeof data[field] === 'string' && (data[field] as string).length > 3)
-              expect(JSON.stringify(stored)).not.toContain(JSON.stringify(data[field]));
+            // The field's stored form holds none of its texts. Only the envelope is searched: a clear field may hold
+            // the same text (fast-check draws words such as "toString" for both), and that is not a leak.
+            for (const text of textsOf(data[field]))
+              if (text.length > 3) expect(JSON.stringify(stored[field])).not.toContain(JSON.stringify(text));
           }
           // The stored form survives the log's JSON round trip.
           const opened = openData(
@@ -61,7 +83,11 @@ describe('personal fields of every event type', () => {
           expect(opened.data).toEqual(data);
           expect(opened.erased).toBe(0);
         }),
-        { numRuns: 25 },
+        {
+          numRuns: 25,
+          // Each text of a personal field also held by a clear field: once failed as a leak.
+          examples: [['00000000-0000-4000-8000-000000000000', sameTextInClear(eventType, 'toString')]],
+        },
       );
     },
   );
