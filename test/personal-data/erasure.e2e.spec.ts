@@ -100,6 +100,7 @@ let dataDir: string;
 let api: ApiHarness;
 let casesA: string[];
 let openCase: string;
+let openPersonsClosedCase: string;
 let recentCase: string;
 let evidenceBefore: string;
 /** Every log line the API wrote, at info level. */
@@ -118,6 +119,9 @@ beforeAll(async () => {
     casesA.push(caseId);
   }
   openCase = await file(api, VERSIONS[0]!, citizen(iinOpen, 'b'), 'Открытое Дело Тестович');
+  // The same person's other case, closed now: its retention runs beside the open case.
+  openPersonsClosedCase = await file(api, VERSIONS[2]!, citizen(iinOpen, 'b'), 'Открытое Дело Тестович');
+  await cancel(api, openPersonsClosedCase, citizen(iinOpen, 'b'), 'передумал');
   recentCase = await file(api, VERSIONS[2]!, citizen(iinRecent, 'c'), 'Недавний Случай Тестович');
   const last = await cancel(api, recentCase, citizen(iinRecent, 'c'), 'передумал'); // closed now: retention runs
   await api.app.infra.projections.readModels.waitFor('cases', last, 10_000);
@@ -171,6 +175,8 @@ describe('erasure', () => {
     expect(open.code).toBe(1);
     expect(open.stderr).toContain('refused (open-cases)');
     expect(open.stderr).toContain(openCase);
+    // The closed case whose retention runs is named too, not left for the next try.
+    expect(open.stderr).toMatch(new RegExp(`${openPersonsClosedCase} \\([^)]*closed [^)]*kept until \\d{4}-`));
     const retained = cli(
       ['erase', '--iin', iinRecent, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'],
       env,
@@ -306,7 +312,10 @@ describe('POST /api/personal-data/erasures', () => {
     expect(open.status).toBe(409);
     expect(open.body).toMatchObject({
       type: expect.stringContaining('erasure-refused-open-cases'),
-      errors: [{ field: `cases.${openCase}` }],
+      errors: [
+        { field: `cases.${openCase}`, problem: expect.stringMatching(/^open /) },
+        { field: `cases.${openPersonsClosedCase}`, problem: expect.stringMatching(/^kept until \d{4}-/) },
+      ],
     });
     const retained = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body(iinRecent) });
     expect(retained.status).toBe(409);

@@ -16,11 +16,14 @@ import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } fro
 import type { PersonalDataVault } from '../personal-data-vault';
 import { appendSealed } from '../../transparency/sealed-append';
 
-/** Used where a version names no period: a service setting, not a figure from the law. */
+/**
+ * Used where a version file names no period: a service setting, not a figure from the law. Law No. 94-V bounds
+ * storage by the purpose of collection; it is no ground for keeping data, so the basis says the period is a setting.
+ */
 export const DEFAULT_PERSONAL_DATA_RETENTION = {
   years: 5,
   basis:
-    'service default (a setting, not a legal figure): law No. 94-V of 21 May 2013, art. 12 requires storage no longer than the purpose needs; set personalDataRetention in the version file',
+    'service default (a setting, not a legal figure): the version file names no storage period; set personalDataRetention in it',
 } as const;
 
 export interface ErasureDeps {
@@ -44,7 +47,8 @@ export interface CaseRetention {
 
 export type ErasureRefusal =
   | { kind: 'unknown-subject'; detail: string }
-  | { kind: 'open-cases'; cases: CaseRetention[]; detail: string }
+  /** `retained`: the subject's closed cases whose retention period also still runs, named with the open ones. */
+  | { kind: 'open-cases'; cases: CaseRetention[]; retained: CaseRetention[]; detail: string }
   | { kind: 'retention'; cases: CaseRetention[]; detail: string };
 
 export interface ErasureDone {
@@ -75,6 +79,8 @@ function addYears(iso: string, years: number): string {
 
 async function retentionOf(deps: ErasureDeps, caseId: string): Promise<CaseRetention | null> {
   const loaded = await new CaseRepository(deps.log, deps.catalog, 1, deps.vault).load(caseId);
+  // No stream: a case linked to its subject whose filing was never appended (refused, or a crash before the append)
+  // holds no data to keep or erase.
   if (!loaded) return null;
   const { state } = loaded;
   const policy = caseVersion(deps.catalog, state.versionId).personalDataRetention ?? DEFAULT_PERSONAL_DATA_RETENTION;
@@ -132,27 +138,21 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
     (c): c is CaseRetention => c !== null,
   );
   const open = cases.filter((c) => c.closedAt === null);
+  const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
+  const retention = `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}`;
   if (open.length > 0) {
+    // Everything that stands in the way is named at once, not the open cases first and the retention at the next try.
     return {
       ok: false,
       refusal: {
         kind: 'open-cases',
         cases: open,
-        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map((c) => `${c.caseId} (${c.versionId}, ${c.status})`).join(', ')}`,
+        retained,
+        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map((c) => `${c.caseId} (${c.versionId}, ${c.status})`).join(', ')}${retained.length > 0 ? `; and ${retention}` : ''}`,
       },
     };
   }
-  const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
-  if (retained.length > 0) {
-    return {
-      ok: false,
-      refusal: {
-        kind: 'retention',
-        cases: retained,
-        detail: `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}`,
-      },
-    };
-  }
+  if (retained.length > 0) return { ok: false, refusal: { kind: 'retention', cases: retained, detail: retention } };
   let clearTextActs = 0;
   for (const c of cases) clearTextActs += clearActs(await deps.log.readStream(caseStreamId(c.caseId)));
   const positions: number[] = [];

@@ -6,7 +6,13 @@ import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, RequireRoles } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
 import { checkIin } from '../../identity/domain/iin';
-import { eraseSubject, retentionDue, type ErasureDeps, type ErasureRefusal } from '../commands/erase-subject';
+import {
+  eraseSubject,
+  retentionDue,
+  type CaseRetention,
+  type ErasureDeps,
+  type ErasureRefusal,
+} from '../commands/erase-subject';
 import { EraseSubjectDto } from './erasure.dtos';
 
 export const ERASURE_DEPS = Symbol('ERASURE_DEPS');
@@ -24,11 +30,14 @@ function refused(refusal: ErasureRefusal): ProblemError {
         'erasure-refused-open-cases',
         'The data are still needed by open cases',
         refusal.detail,
-        refusal.cases.map((c) => ({
-          field: `cases.${c.caseId}`,
-          problem: `open (${c.versionId}, ${c.status})`,
-          allowed: 'erasure once every case of the subject is closed and past its retention period',
-        })),
+        [
+          ...refusal.cases.map((c) => ({
+            field: `cases.${c.caseId}`,
+            problem: `open (${c.versionId}, ${c.status})`,
+            allowed: 'erasure once every case of the subject is closed and past its retention period',
+          })),
+          ...refusal.retained.map(retainedCase),
+        ],
       );
     case 'retention':
       return new ProblemError(
@@ -36,14 +45,16 @@ function refused(refusal: ErasureRefusal): ProblemError {
         'erasure-refused-retention',
         'The retention period still runs',
         refusal.detail,
-        refusal.cases.map((c) => ({
-          field: `cases.${c.caseId}`,
-          problem: `kept until ${c.retainedUntil} (${c.versionId}: ${c.basis})`,
-          allowed: `erasure after ${c.retainedUntil}`,
-        })),
+        refusal.cases.map(retainedCase),
       );
   }
 }
+
+const retainedCase = (c: CaseRetention) => ({
+  field: `cases.${c.caseId}`,
+  problem: `kept until ${c.retainedUntil} (${c.versionId}: ${c.basis})`,
+  allowed: `erasure after ${c.retainedUntil}`,
+});
 
 @Controller('api/personal-data')
 export class PersonalDataController {
