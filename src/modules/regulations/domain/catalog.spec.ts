@@ -51,6 +51,21 @@ describe('the regulation catalog', () => {
     expect(v2019.repealedBy).toMatchObject({ id: 'order-173-2020', date: '2020-12-08' });
   });
 
+  it("names for every version how long a closed case's personal data are kept, and says the act sets no period", () => {
+    // The seed texts have no provision on storage, archiving or destruction (searched: хран, архив, уничтож, сақта,
+    // мұрағат, дербес), so no version may present its period as the act's or the law's.
+    for (const version of catalog.versions) {
+      expect([version.versionId, version.personalDataRetention?.years]).toEqual([version.versionId, 5]);
+      expect(version.personalDataRetention!.basis).toMatch(/^The act is silent: order No\. (184 of 2015|58 of 2019) /);
+      expect(version.personalDataRetention!.basis).toContain("operator's setting");
+    }
+    for (const source of ['order-184-2015.ru.txt', 'order-58-2019.kk.txt'])
+      expect([
+        source,
+        readFileSync(join(REGULATIONS, 'sources', source), 'utf8').match(/хран|архив|уничтож|сақта|мұрағат|дербес/i),
+      ]).toEqual([source, null]);
+  });
+
   it('models the two-actor signing and the optional appeal', () => {
     const signed = catalog.byId
       .get('civil-service-testing/order-184-2015')!
