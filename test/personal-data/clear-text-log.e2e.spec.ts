@@ -50,6 +50,14 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
   try {
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: AUDITOR });
     expect(history.body.events[0].data.applicant).toEqual({ iin, fullName: NAME });
+    // Read in clear, and still a disclosure: recorded as an encrypted act's read is, naming the case and no person.
+    const day = new Date().toISOString().slice(0, 10);
+    const disclosures = await api.app.infra.eventLog.readStream(`personal-data-access-${day}`);
+    expect(disclosures.map((e) => [e.type, e.data, (e.metadata.actor as { id: string }).id])).toEqual([
+      ['PersonalDataDisclosed', { cases: [caseId], subjects: [], purpose: expect.any(String) }, AUDITOR.sub],
+    ]);
+    const clerkElsewhere: TestCaller = { sub: 'clerk-2', roles: ['registry-clerk'], unit: 'almaty-hq' };
+    expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: clerkElsewhere })).status).toBe(403);
     const list = await api.call('GET', `/api/cases?applicantIin=${iin}`, { as: AUDITOR });
     expect(list.body.cases.map((c: { caseId: string }) => c.caseId)).toEqual([caseId]);
   } finally {

@@ -88,15 +88,20 @@ export class PersonalDataVault {
    */
   async open(recorded: readonly RecordedEvent[], access: PersonalDataAccess): Promise<RecordedEvent[]> {
     const kids = new Set<string>();
+    let personal = false;
     for (const event of recorded) {
       const data = event.data as Record<string, unknown>;
       for (const field of Object.keys(personalFieldsOf(event.type))) {
         const value = data?.[field];
+        if (value === undefined) continue;
+        personal = true;
         if (isEnvelope(value)) kids.add(value.kid);
       }
     }
-    if (kids.size === 0) return [...recorded];
+    if (!personal) return [...recorded];
+    // Acts recorded in clear before encryption began are personal data too: the same right, the same record.
     if (access.kind === 'person') await this.disclose(recorded, access, [...kids]);
+    if (kids.size === 0) return [...recorded];
     const keys = await this.keys.keysOf([...kids]);
     return recorded.map((event) => {
       if (!event.streamId.startsWith(CASE_STREAM_PREFIX)) return event;
