@@ -136,6 +136,25 @@ describe('history', () => {
       (await api.call('GET', `/api/cases/${caseId}/history`, { as: callerFor('registry-clerk', UNIT, iin) })).status,
     ).toBe(403);
   });
+
+  it('a head of another unit asking to verify the case is refused before any of its acts is decrypted', async () => {
+    const keysOf = jest.spyOn(api.app.infra.personalData.keys, 'keysOf');
+    try {
+      const other = await api.call('GET', `/api/cases/${caseId}/verify`, {
+        as: { sub: 'h2', roles: ['head'], unit: 'almaty' },
+      });
+      expect(other.status).toBe(403);
+      expect(keysOf).not.toHaveBeenCalled();
+      // The same request from the case's unit opens the acts (as the system) to check them.
+      const own = await api.call('GET', `/api/cases/${caseId}/verify`, {
+        as: { sub: 'h1', roles: ['head'], unit: UNIT },
+      });
+      expect([own.status, own.body.valid]).toEqual([200, true]);
+      expect(keysOf).toHaveBeenCalled();
+    } finally {
+      keysOf.mockRestore();
+    }
+  });
 });
 
 describe('state as of an instant or a revision, replayed from the log', () => {

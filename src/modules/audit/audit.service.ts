@@ -78,8 +78,10 @@ export class AuditService {
     caseId: string,
     reader?: {
       principal: Principal;
-      purpose: 'history' | 'evidence' | 'replay' | 'explanation';
+      /** null: only the stored form is used (verification); the acts are opened as the system, after `admit`. */
+      purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null;
       correlationId?: string;
+      /** Throws when the reader may not read a case of this unit: asked before anything is opened. */
       admit?: (unit: string) => void;
     },
   ): Promise<CaseHistory | null> {
@@ -90,7 +92,7 @@ export class AuditService {
       ? recorded
       : await this.personalData.open(
           recorded,
-          reader
+          reader?.purpose
             ? {
                 kind: 'person',
                 principal: reader.principal,

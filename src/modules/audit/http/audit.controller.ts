@@ -270,10 +270,8 @@ export class AuditController {
     caseId: string,
     purpose: 'history' | 'evidence' | 'replay' | 'explanation' | null,
   ): Promise<CaseHistory> {
-    const history = await this.audit.load(
-      caseId,
-      purpose === null ? undefined : { principal, purpose, admit: (unit) => assertUnit(principal, unit) },
-    );
+    // The unit is checked before anything is opened, for verification too.
+    const history = await this.audit.load(caseId, { principal, purpose, admit: (unit) => assertUnit(principal, unit) });
     if (!history)
       throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${caseId}`, [
         { field: 'path.caseId', problem: 'no such case' },
