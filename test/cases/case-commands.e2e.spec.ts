@@ -8,6 +8,7 @@ import { rolesOn } from '../../src/modules/regulations/domain/regulation-schema'
 import { caseStreamId, clauseReference, type CaseEventMetadata } from '../../src/modules/cases/domain/case-event';
 import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
 import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
+import { COMPLIANCE_PROJECTION, OPEN_STEPS } from '../../src/modules/compliance/compliance.projection';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../support/case-walk';
 
@@ -483,6 +484,11 @@ describe('a citizen signed in by the e-government identity provider (sub, name, 
     expect(worklist.body.items.map((i: { caseId: string; stepId: string }) => [i.caseId, i.stepId])).toEqual([
       [caseId, 'application-cancelled'],
     ]);
+    // Found through the IIN's blind index: the open steps the worklist reads hold no clear IIN.
+    const steps = await api.app.infra.projections.readModels.collection(COMPLIANCE_PROJECTION, OPEN_STEPS);
+    const [step] = await steps.find({ caseId });
+    expect(step!.applicantIin).toBe(api.app.infra.personalData.iinIndex(iin));
+    expect(JSON.stringify(await steps.find({}))).not.toContain(iin);
 
     const cancelled = await api.call('POST', `/api/cases/${caseId}/cancel`, {
       as: token,

@@ -21,6 +21,8 @@ export interface ComplianceModuleDeps {
   projections: { readModels: ReadModels };
   reference: ReferenceData;
   config: { readYourWritesTimeoutMs: number; deadlineWarnings: WarningPolicy };
+  /** The IIN's blind index, as the open steps store it. */
+  personalData: { iinIndex(iin: string): string };
 }
 
 @Module({})
@@ -39,7 +41,12 @@ export class ComplianceModule {
         { provide: COMPLIANCE_MODEL, useValue: model },
         {
           provide: COMPLIANCE_QUERIES,
-          useValue: new ComplianceQueries(model, { ...infra.reference, warnings: infra.config.deadlineWarnings }),
+          useValue: new ComplianceQueries(
+            model,
+            { ...infra.reference, warnings: infra.config.deadlineWarnings },
+            undefined,
+            (iin) => infra.personalData.iinIndex(iin),
+          ),
         },
         { provide: COMPLIANCE_REFERENCE, useValue: infra.reference },
       ],

@@ -16,6 +16,7 @@ import type { ClauseRef, LimitSpec } from '../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import { PERSONAL_DATA_ERASED, scrubCaseState, type PersonalDataErasedData } from '../personal-data/domain/erasure';
+import { applicantIndexer } from '../personal-data/domain/blind-index';
 import type { PersonalDataReading } from '../personal-data/personal-data-vault';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { openSteps } from '../cases/domain/case-rules';
@@ -158,6 +159,7 @@ export function rowWithGrouping(state: CaseState, r: StoredComplianceRow): Compl
 export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
   const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar, slaRows);
+  const applicantIndex = applicantIndexer(personalData);
 
   return {
     name: COMPLIANCE_PROJECTION,
@@ -165,7 +167,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // open steps keep the roles of the case's track.
     // 5: the case rows no longer repeat each limit's clause (open rows and open steps still carry it).
     // 6: the case rows no longer repeat the case's grouping, which its stored state holds.
-    version: 6,
+    // 7: open steps hold the applicant's IIN as its blind index (an applicant's worklist is found by it), not in clear.
+    version: 7,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
@@ -334,7 +337,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         requiresAll: step.requiresAll,
         optional: step.optional,
         signatures: (state.signatures[step.id] ?? []).map((s) => ({ role: s.role, actorId: s.actorId })),
-        applicantIin: state.applicant.iin,
+        applicantIin: applicantIndex(state.applicant.iin),
         assignee: state.assignee,
         receiptNumber: state.receiptNumber,
         deadline: deadlines[0] ?? null,

@@ -93,6 +93,8 @@ export class ComplianceQueries {
     /** With the deadline warnings' shares (DEADLINE_WARNINGS), which say when an open step is at risk. */
     private readonly reference: Pick<ReferenceData, 'catalog' | 'calendar'> & { warnings?: WarningPolicy },
     private readonly clock: () => Date = () => new Date(),
+    /** The IIN as the open steps store it: the vault's blind index (the IIN itself where no vault is configured). */
+    private readonly iinIndex: (iin: string) => string = (iin) => iin,
   ) {}
 
   async summary(params: SummaryParams): Promise<{
@@ -176,13 +178,14 @@ export class ComplianceQueries {
     // the portal and state bodies, bound to no unit, look through every unit's open steps.
     const queries: Filter[] = principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : [];
     if (external.length > 0) queries.push({ roles: { $in: external } });
-    if (applicant) queries.push({ applicantIin: principal.iin, roles: 'applicant' });
+    const ownIndex = applicant ? this.iinIndex(principal.iin!) : null;
+    if (ownIndex !== null) queries.push({ applicantIin: ownIndex, roles: 'applicant' });
     const collection = await this.model.collection<OpenStepDocument>(OPEN_STEPS);
     const found = new Map<string, OpenStepDocument>();
     for (const filter of queries) for (const doc of await collection.find(filter)) found.set(doc._id, doc);
     const docs = [...found.values()];
     const now = this.clock().getTime();
-    const mine = docs.filter((d) => actorFor(principal, this.stepOf(d), partialState(d)).ok);
+    const mine = docs.filter((d) => actorFor(principal, this.stepOf(d), partialState(d, principal, ownIndex)).ok);
     mine.sort((a, b) => (a.deadline ?? '\uffff').localeCompare(b.deadline ?? '\uffff') || a._id.localeCompare(b._id));
     const at = new Date(now);
     const urgencies = new Map(mine.map((d) => [d._id, this.stepUrgency(d, at)]));
@@ -425,12 +428,22 @@ export class ComplianceQueries {
   }
 }
 
-/** What actorFor reads of a case, from an open-step document. */
-function partialState(d: OpenStepDocument): Parameters<typeof actorFor>[2] {
+/**
+ * What actorFor reads of a case, from an open-step document. The document holds the applicant's blind index: the case
+ * is the caller's own when it is the caller's (`ownIndex`), and then its applicant's IIN is the caller's.
+ */
+function partialState(
+  d: OpenStepDocument,
+  principal: Principal,
+  ownIndex: string | null,
+): Parameters<typeof actorFor>[2] {
   return {
     trackId: d.trackId,
     unit: d.unit,
-    applicant: { iin: d.applicantIin, fullName: '' },
+    applicant: {
+      iin: ownIndex !== null && d.applicantIin === ownIndex ? principal.iin! : d.applicantIin,
+      fullName: '',
+    },
     signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) },
     completed: {},
   };

@@ -22,6 +22,7 @@ import { CASE_STREAM_PREFIX } from '../domain/case-event';
 import { caseSla, type SlaStatus } from '../domain/case-sla';
 import { evolve, openingOf, type CaseState } from '../domain/case-state';
 import { ERASED } from '../../personal-data/domain/personal-fields';
+import { applicantIndexer } from '../../personal-data/domain/blind-index';
 import { PERSONAL_DATA_ERASED, scrubCaseState, type PersonalDataErasedData } from '../../personal-data/domain/erasure';
 import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
 
@@ -256,7 +257,7 @@ export const CASE_LIST_INDEXES: readonly IndexSpec[] = [
 export function casesProjection(reference: CasesProjectionReference): Projection {
   const { catalog, calendar, personalData, slaRows } = reference;
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
-  const applicantIndex = (iin: string) => (iin === ERASED ? ERASED : personalData ? personalData.iinIndex(iin) : iin);
+  const applicantIndex = applicantIndexer(personalData);
 
   return {
     name: CASES_PROJECTION,

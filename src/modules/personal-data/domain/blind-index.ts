@@ -4,7 +4,16 @@
  * against it, as anyone could against a plain hash. Pure.
  */
 import { createHmac } from 'node:crypto';
+import { ERASED } from './personal-fields';
 
 export function blindIndex(key: Buffer, iin: string): string {
   return createHmac('sha256', key).update(`iin\n${iin}`).digest('hex');
+}
+
+/**
+ * What a read model stores for an applicant's IIN: its blind index (`iinIndex`, the vault's), "erased" for an erased
+ * applicant, the IIN itself only where no vault is configured (a bare model in tests).
+ */
+export function applicantIndexer(personalData?: { iinIndex(iin: string): string }): (iin: string) => string {
+  return (iin) => (iin === ERASED ? ERASED : personalData ? personalData.iinIndex(iin) : iin);
 }
