@@ -153,6 +153,38 @@ describe('personal data at rest', () => {
     expect(JSON.stringify(disclosed)).not.toContain(iinA);
   });
 
+  it("reads of the personal data the case model keeps in clear are recorded too: a clerk's case view once a day however often it is read, a list naming the cases it showed; the applicant's own reads are no disclosure", async () => {
+    const clerk: TestCaller = { sub: 'clerk-disclosures', roles: ['registry-clerk'], unit: UNIT };
+    const day = new Date().toISOString().slice(0, 10);
+    const byReader = async (sub: string) =>
+      (await api.app.infra.eventLog.readStream(`personal-data-access-${day}`))
+        .filter((e) => (e.metadata.actor as { id: string }).id === sub)
+        .map((e) => e.data as { cases: string[]; subjects: string[]; purpose: string });
+    for (let i = 0; i < 3; i++) {
+      const view = await api.call('GET', `/api/cases/${recentCase}`, { as: clerk });
+      expect([view.status, view.body.applicant.fullName]).toEqual([200, 'Недавний Случай Тестович']);
+    }
+    const subject = await api.app.infra.personalData.keys.subjectOfCase(recentCase);
+    expect(await byReader(clerk.sub)).toEqual([{ cases: [recentCase], subjects: [subject], purpose: 'case-view' }]);
+    const list = await api.call('GET', '/api/cases?limit=100', { as: clerk });
+    const listed = list.body.cases.map((c: { caseId: string }) => c.caseId);
+    expect(listed).toContain(recentCase);
+    // The case already recorded today is not recorded again; every other one the list showed is.
+    expect(await byReader(clerk.sub)).toEqual([
+      { cases: [recentCase], subjects: [subject], purpose: 'case-view' },
+      {
+        cases: listed.filter((c: string) => c !== recentCase),
+        subjects: expect.any(Array),
+        purpose: 'case-list',
+      },
+    ]);
+    const own = citizen(iinRecent, 'c');
+    expect((await api.call('GET', `/api/cases/${recentCase}`, { as: own })).status).toBe(200);
+    expect((await api.call('GET', '/api/cases', { as: own })).status).toBe(200);
+    expect(await byReader(own.sub)).toEqual([]);
+    expect(JSON.stringify(await byReader(clerk.sub))).not.toContain(iinRecent);
+  });
+
   it('cases are found by applicantIin through the blind index, not a stored clear IIN', async () => {
     const list = await api.call('GET', `/api/cases?applicantIin=${iinA}`, { as: AUDITOR });
     expect(list.status).toBe(200);

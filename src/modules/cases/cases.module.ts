@@ -74,6 +74,7 @@ export class CasesModule {
         clock: infra.clock,
         iinLookups: new CallerRateLimiter({ max: infra.config.limits.iinLookupsPerMinute, windowMs: 60_000 }),
         iinIndex: (iin) => infra.personalData.iinIndex(iin),
+        recordRead: (principal, cases, purpose) => infra.personalData.recordRead(principal, cases, purpose),
       },
     );
     return {

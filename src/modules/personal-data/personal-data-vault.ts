@@ -4,6 +4,8 @@
  * events here. A reader who is a person (an auditor's history, an evidence pack, an as-of replay) is checked against
  * the case and recorded: a `PersonalDataDisclosed` event in the day's `personal-data-access-YYYY-MM-DD` stream, as
  * the auditors' reads are, and a log line. Projections and the command side open events as the system, unrecorded.
+ * The personal data a read model keeps in clear until erasure (the case view, the case list) is recorded here too, by
+ * `recordRead`: once per reader, case and day.
  * An erased subject's fields open as their "erased" placeholders; nothing fails.
  */
 import { LRUCache } from 'lru-cache';
@@ -20,6 +22,8 @@ import { appendSealed } from '../transparency/sealed-append';
 
 /** IINs whose blind index the vault keeps computed (about 150 bytes each). */
 const IIN_INDEXES_KEPT = 100_000;
+/** Reads already recorded today, by day, reader and case (about 200 bytes each): a screen re-read all day is one record. */
+const READS_RECORDED_KEPT = 100_000;
 const NOTHING_TO_STORE: Promise<void> = Promise.resolve();
 
 export const DISCLOSURE_LOG_PREFIX = 'personal-data-access-';
@@ -33,6 +37,9 @@ export type PersonalDataAccess =
       purpose: 'history' | 'evidence' | 'replay' | 'explanation';
       correlationId?: string;
     };
+
+/** Reads of personal data a read model keeps in clear until erasure. */
+export type ClearReadPurpose = 'case-view' | 'case-list';
 
 export class PersonalDataRefused extends Error {
   override readonly name = 'PersonalDataRefused';
@@ -51,6 +58,7 @@ export class PersonalDataVault {
    * decided holds the IIN itself.
    */
   private readonly iinIndexes = new LRUCache<string, string>({ max: IIN_INDEXES_KEPT });
+  private readonly readsRecorded = new LRUCache<string, true>({ max: READS_RECORDED_KEPT });
 
   /** The keyed blind index of an IIN: what read models store and are queried by. */
   iinIndex(iin: string): string {
@@ -116,6 +124,35 @@ export class PersonalDataVault {
     });
   }
 
+  /**
+   * A person's read of the personal data a read model keeps in clear (the case view, the case list), which the read's
+   * own rule admitted: recorded as a decryption is (a `PersonalDataDisclosed` event naming the cases and their subjects,
+   * and a log line) before it is answered, the first time that day the reader reads each case. Not recorded: an applicant's
+   * read of their own cases (`ownCases`; the subject's own data is no disclosure, and the record would carry their name),
+   * and cases whose applicant is erased.
+   */
+  async recordRead(
+    principal: Principal,
+    cases: readonly string[],
+    purpose: ClearReadPurpose,
+    correlationId?: string,
+  ): Promise<void> {
+    if (!this.disclosures || cases.length === 0) return;
+    const at = this.now();
+    const day = at.toISOString().slice(0, 10);
+    const unrecorded = [...new Set(cases)].filter((c) => !this.readsRecorded.has(`${day}\n${principal.id}\n${c}`));
+    if (unrecorded.length === 0) return;
+    const subjects = (await Promise.all(unrecorded.map((c) => this.keys.subjectOfCase(c)))).filter(
+      (s): s is string => s !== null,
+    );
+    await this.record(principal, { cases: unrecorded, subjects: [...new Set(subjects)], purpose }, at, correlationId);
+    for (const c of unrecorded) this.readsRecorded.set(`${day}\n${principal.id}\n${c}`, true);
+  }
+
+  private now(): Date {
+    return (this.disclosures?.clock ?? (() => new Date()))();
+  }
+
   private async disclose(
     recorded: readonly RecordedEvent[],
     access: Extract<PersonalDataAccess, { kind: 'person' }>,
@@ -136,10 +173,18 @@ export class PersonalDataVault {
     if (!allowed)
       throw new PersonalDataRefused(`${principal.id} may not read the personal data of case(s) ${cases.join(', ')}`);
     if (!this.disclosures) return;
-    const at = (this.disclosures.clock ?? (() => new Date()))();
-    const entry = { cases, subjects, purpose: access.purpose };
+    await this.record(principal, { cases, subjects, purpose: access.purpose }, this.now(), access.correlationId);
+  }
+
+  private async record(
+    principal: Principal,
+    entry: { cases: string[]; subjects: string[]; purpose: string },
+    at: Date,
+    correlationId: string | undefined,
+  ): Promise<void> {
+    const disclosures = this.disclosures!;
     // Sealed and chained like every stream, so the record of who read personal data is tamper-evident too.
-    await appendSealed(this.disclosures.log, `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`, [
+    await appendSealed(disclosures.log, `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`, [
       {
         type: PERSONAL_DATA_DISCLOSED,
         data: entry,
@@ -151,14 +196,11 @@ export class PersonalDataVault {
             ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
           },
           recordedAt: at.toISOString(),
-          ...(access.correlationId ? { correlationId: access.correlationId } : {}),
+          ...(correlationId ? { correlationId } : {}),
         },
       },
     ]);
-    this.disclosures.logger.info(
-      { reader: principal.id, ...entry, correlationId: access.correlationId },
-      'personal data disclosed',
-    );
+    disclosures.logger.info({ reader: principal.id, ...entry, correlationId }, 'personal data disclosed');
   }
 }
 

@@ -26,6 +26,7 @@ import {
 } from './case-views';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 import { RenderedViews } from './rendered-views';
+import { ERASED } from '../../personal-data/domain/personal-fields';
 
 export const CASE_QUERIES = Symbol('CASE_QUERIES');
 
@@ -77,7 +78,24 @@ export interface CaseQueryOptions {
   iinLookups?: CallerRateLimiter;
   /** The keyed blind index the cases projection stores for the applicant's IIN; identity where none is configured. */
   iinIndex?: (iin: string) => string;
+  /**
+   * Records a person's read of the personal data the cases model keeps in clear (the vault's `recordRead`), before it is
+   * answered; unrecorded where none is configured.
+   */
+  recordRead?: (principal: Principal, cases: string[], purpose: 'case-view' | 'case-list') => Promise<void>;
 }
+
+/** Cases whose applicant's personal data the caller reads as someone else's: not their own, not erased. */
+function othersPersonalData(principal: Principal, docs: readonly Pick<CaseDocument, '_id' | 'applicant'>[]): string[] {
+  const own = readScope(principal).iin;
+  return docs
+    .filter((d) => d.applicant.fullName !== ERASED && (own === null || d.applicant.iin !== own))
+    .map((d) => d._id);
+}
+
+/** The first instant of the next UTC day: the disclosure records are kept per UTC day. */
+const nextUtcDay = (now: number): number => (Math.floor(now / DAY_MS) + 1) * DAY_MS;
+const DAY_MS = 86_400_000;
 
 /** The caller as far as their view of a case can differ from another caller's. */
 const perspective = (principal: Principal): string =>
@@ -93,6 +111,7 @@ export class CaseQueries {
   private readonly clock: () => Date;
   private readonly iinLookups: CallerRateLimiter | null;
   private readonly iinIndex: (iin: string) => string;
+  private readonly recordRead: NonNullable<CaseQueryOptions['recordRead']> | null;
 
   constructor(
     readModels: ReadModels,
@@ -105,6 +124,7 @@ export class CaseQueries {
     this.timeZone = reference.calendar.timeZone;
     this.clock = options.clock ?? (() => new Date());
     this.iinIndex = options.iinIndex ?? ((iin) => iin);
+    this.recordRead = options.recordRead ?? null;
     this.iinLookups = options.iinLookups ?? null;
     this.renderedViews = (options.viewCacheBytes ?? 0) > 0 ? new RenderedViews(options.viewCacheBytes!) : null;
   }
@@ -155,12 +175,17 @@ export class CaseQueries {
     const read = await this.checkedRead(principal, cases, caseId, params.after, position);
     if (!read.ok) return read;
     const { doc, version } = read;
+    // Recorded before the view is answered; a kept view serves no longer than the day its read was recorded.
+    const recorded = this.recordRead ? othersPersonalData(principal, [doc]) : [];
+    if (recorded.length > 0) await this.recordRead!(principal, recorded, 'case-view');
     const rendered = renderCaseView(doc, version, principal, now);
     const json = Buffer.from(rendered.json);
     if (docVersion === null) return { ok: true, body: withPosition(json, position), position };
+    const validUntil =
+      recorded.length > 0 ? Math.min(rendered.validUntil, nextUtcDay(now.getTime())) : rendered.validUntil;
     return {
       ok: true,
-      body: this.renderedViews!.put(key, docVersion, mark, rendered.validUntil, json, position, withPosition),
+      body: this.renderedViews!.put(key, docVersion, mark, validUntil, json, position, withPosition),
       position,
     };
   }
@@ -241,6 +266,10 @@ export class CaseQueries {
       projection,
     })) as unknown as ListedCase[];
     const page = docs.slice(0, params.limit);
+    if (this.recordRead) {
+      const recorded = othersPersonalData(principal, page);
+      if (recorded.length > 0) await this.recordRead(principal, recorded, 'case-list');
+    }
     const last = page[page.length - 1];
     const nextCursor =
       docs.length > params.limit && last ? encodeCursor({ submittedAt: last.submittedAt, caseId: last._id }) : null;
