@@ -153,9 +153,11 @@ export class MongoKeyStore implements PersonalKeyStore {
   }
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
+    // The IIN's blind index goes with the key (as in the embedded store): kept, it would tell whose cases these were to
+    // anyone who can compute the index. The links stay, pointing at a subject no IIN leads to.
     await this.subjects.updateOne(
       { _id: subjectId },
-      { $unset: { wrapped: '' }, $set: { erasedAt: erasure.at, erasure } },
+      { $unset: { wrapped: '' }, $set: { erasedAt: erasure.at, erasure, iinIndex: '' } },
     );
   }
 

@@ -632,13 +632,17 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async destroy(subjectId: string, erasure: ErasureRecord): Promise<void> {
     this.flushWrites();
+    // The subject's claim leaves the journal for its row first, so the row below is the only place its IIN index is.
+    this.mergeClaims();
     this.forgetAll();
     this.db.transaction(() => {
-      this.sql('UPDATE subjects SET wrapped_key = NULL, erased_at = ?, erasure = ? WHERE subject_id = ?').run(
-        erasure.at,
-        JSON.stringify(erasure),
-        subjectId,
-      );
+      // The IIN's blind index goes with the key: kept, it would tell whose cases these were (the links below, the
+      // erasure's event) to anyone who can compute the index, and the IIN space is small. The links stay, pointing at a
+      // subject no IIN leads to: a later act on such a case is refused as erased.
+      this.sql(
+        "UPDATE subjects SET wrapped_key = NULL, iin_index = '', erased_at = ?, erasure = ? WHERE subject_id = ?",
+      ).run(erasure.at, JSON.stringify(erasure), subjectId);
+      this.sql('DELETE FROM subject_claims WHERE subject_id = ?').run(subjectId);
       // Tells every other process that caches keys to drop them (noticeErasures).
       this.sql(
         "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
@@ -646,7 +650,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     })();
     this.erasures =
       (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
-    // The old page image with the wrapped key may still stand in the WAL: copy back and truncate it.
+    for (const [iinIndex, claim] of this.journaled) if (claim.kid === subjectId) this.journaled.delete(iinIndex);
+    // The old page images with the wrapped key, the index and the links may still stand in the WAL: copy back and truncate it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
