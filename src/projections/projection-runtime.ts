@@ -111,6 +111,9 @@ export const PROJECTION_RETRY = { initialMs: 1_000, maxMs: 30_000 };
 export const CATCH_UP_BATCH_SIZE = 20_000;
 export const BUILD_BATCH_SIZE = 50_000;
 export const KEPT_DOCUMENTS = 20_000;
+/** An erasure's purge of old versions: tries while readers hold an older snapshot, and the wait between them. */
+const PURGE_ATTEMPTS = 5;
+const PURGE_RETRY_MS = 200;
 
 /** See RuntimeOptions.retiredBuildGraceMs. */
 export const RETIRED_BUILD_GRACE_MS = 5 * 60_000;
@@ -461,6 +464,24 @@ class ProjectionRunner {
   private stopWhenSwitched = false;
   /** Whether full catch-up batches may be committed on the store's writer thread while the next is folded. */
   writeBehind = true;
+  /**
+   * The old versions of what an erasure's batch scrubbed, gone from the store's files. Readers holding an older snapshot
+   * can keep the store from it for a moment: tried a few times, then said (never silently left).
+   */
+  private async purgeOldVersions(position: number): Promise<void> {
+    // A retired build still holds the clear data the active one just scrubbed: dropped now, not after its grace.
+    await this.retireDue(true);
+    if (!this.store.purgeOldVersions) return;
+    for (let attempt = 1; attempt <= PURGE_ATTEMPTS; attempt++) {
+      if (await this.store.purgeOldVersions()) return;
+      await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
+    }
+    this.logger?.warn(
+      { projection: this.projection.name, position, attempts: PURGE_ATTEMPTS },
+      'erased data: readers kept the read store from purging the old versions; they go at its next checkpoint',
+    );
+  }
+
   private resolveFinished!: (outcome: RunOutcome) => void;
   readonly finished = new Promise<RunOutcome>((resolve) => (this.resolveFinished = resolve));
   private loop: Promise<void> = Promise.resolve();
@@ -846,7 +867,12 @@ class ProjectionRunner {
         await this.confirmWrite();
         // Catching up, with more of the log known to be there: the store's writer thread commits this batch while the
         // next one is folded (its documents are kept, so the next batch takes them from here).
+        // A batch that must leave no earlier version behind is committed here, then purged from the store's files.
+        const purges = this.projection.purgesOn?.length
+          ? batch.some((event) => this.projection.purgesOn!.includes(event.type))
+          : false;
         const behind =
+          !purges &&
           this.writeBehind &&
           this.store.writesBehind &&
           batchSize >= this.sizes.catchUpBatchSize &&
@@ -863,6 +889,7 @@ class ProjectionRunner {
             position: last,
           };
         } else await this.whileStorageFull(() => this.store.write(write));
+        if (purges) await this.purgeOldVersions(last);
         this.keep(ops);
         position = last;
         eventsApplied += batch.length;
@@ -1131,14 +1158,15 @@ class ProjectionRunner {
   /**
    * Drops the retired builds whose grace period has passed, and sets a timer for the next one. Runs at start and at
    * each switch, so a build retired by a process that stopped (the rebuild command) is dropped by the next runner.
+   * `all`: every retired build now, grace or not (an erasure: a retired build was never scrubbed, and nobody reads it).
    */
-  private async retireDue(): Promise<void> {
+  private async retireDue(all = false): Promise<void> {
     const { name } = this.projection;
     if (this.retireTimer) clearTimeout(this.retireTimer);
     this.retireTimer = null;
     const retired = (await this.registry.get(name))?.retired ?? [];
     const now = Date.now();
-    const due = retired.filter((b) => Date.parse(b.retiredAt) + this.retiredGraceMs <= now);
+    const due = retired.filter((b) => all || Date.parse(b.retiredAt) + this.retiredGraceMs <= now);
     if (due.length > 0) {
       const collections = await this.store.listCollections();
       for (const build of due) {
@@ -1150,7 +1178,12 @@ class ProjectionRunner {
         await this.store.write({
           ops: [{ op: 'delete', collection: CHECKPOINT_EVENTS_COLLECTION, id: checkpointKey(name, build) }],
         });
-        this.logger?.info({ projection: name, build }, 'retired build dropped after its grace period');
+        this.logger?.info(
+          { projection: name, build },
+          all
+            ? 'retired build dropped at once: an erasure scrubbed the active one'
+            : 'retired build dropped after its grace period',
+        );
       }
       const dropped = new Set(due.map((b) => checkpointKey(name, b)));
       await this.exclusive(() =>

@@ -27,6 +27,12 @@ export interface Projection {
   readonly eventTypes: readonly string[] | '*';
   /** Logical collection names it writes. */
   readonly collections: readonly string[];
+  /**
+   * Event types whose batch must leave no earlier version of what it wrote in the store's files (a personal-data
+   * erasure, whose scrub would otherwise stand beside the old clear text): the store purges them once the batch is
+   * committed (`ReadStore.purgeOldVersions`).
+   */
+  readonly purgesOn?: readonly string[];
   apply(event: RecordedEvent, ctx: ProjectionContext): Promise<void> | void;
   /**
    * Called once after a batch's events were applied, with the same context, before the batch is stored: work a

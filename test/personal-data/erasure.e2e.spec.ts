@@ -385,3 +385,47 @@ describe('POST /api/personal-data/erasures', () => {
     expect(due.body.due).toEqual([]);
   });
 });
+
+describe('an erasure over HTTP while the service runs', () => {
+  const ADMIN: TestCaller = { sub: 'admin-2', roles: ['admin'], unit: 'hq' };
+
+  it('leaves no old page with the clear data in read.db or its WAL, and drops a retired build of the case model at once (leak-hunt findings)', async () => {
+    const iinD = makeIin('870707', 3, 44);
+    const nameD = 'Стираемая Дина Тестовна';
+    const reasonD = 'Дина Стираемая уезжает в Шымкент';
+    const who = citizen(iinD, 'd');
+    const caseId = await file(api, VERSIONS[0]!, who, nameD);
+    const last = await cancel(
+      api,
+      caseId,
+      who,
+      reasonD,
+      `${filingDay(catalog.byId.get(VERSIONS[0]!)!)}T15:00:00+06:00`,
+    );
+    const models = api.app.infra.projections.readModels;
+    await models.waitFor('cases', last, 10_000);
+    await models.waitFor('compliance', last, 10_000);
+    // A rebuild switches readers to a new build; the old one is retired, kept for its grace period, never scrubbed.
+    await api.app.infra.projections.rebuild('cases');
+    const collections = () => api.app.infra.readStore.listCollections();
+    const retiredBuild = (await collections()).filter((c) => c.startsWith('cases.') && c.endsWith('.cases'));
+    expect(retiredBuild.length).toBe(2);
+    const inReadStore = () => filesHolding(dataDir, [iinD, nameD, reasonD]).filter((f) => f.startsWith('read.db'));
+    expect(inReadStore().length).toBeGreaterThan(0);
+
+    const erased = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { iin: iinD, basis: 'request of the data subject', reference: 'Law 94-V art. 17' },
+    });
+    expect(erased.status).toBe(201);
+    await models.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
+    await models.waitFor('compliance', await api.app.infra.eventLog.headPosition(), 10_000);
+    // The purge follows the scrub's commit: looked for until it shows, at most ten seconds.
+    const deadline = Date.now() + 10_000;
+    while (inReadStore().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(inReadStore()).toEqual([]);
+    expect((await collections()).filter((c) => c.startsWith('cases.') && c.endsWith('.cases')).length).toBe(1);
+    const view = await api.call('GET', `/api/cases/${caseId}`, { as: AUDITOR });
+    expect(view.body.applicant.fullName).toBe('erased');
+  }, 60_000);
+});

@@ -170,6 +170,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 7: open steps hold the applicant's IIN as its blind index (an applicant's worklist is found by it), not in clear.
     version: 7,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
+    // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
+    purgesOn: [PERSONAL_DATA_ERASED],
     collections: [CASE_ROWS, OPEN_ROWS, OPEN_STEPS, ...GROUP_BY.map(rollupCollection)],
     // The overdue list (most overdue first, per unit for unit-bound callers) and the drill-down from a step to its cases.
     indexes: {

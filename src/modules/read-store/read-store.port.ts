@@ -155,6 +155,13 @@ export interface ReadStore {
    * store cannot tell. Readers may keep what they read while the mark stays the same.
    */
   changeMark(): string | null;
+  /**
+   * After a write that removed what must not survive anywhere (a personal-data erasure's scrub): leaves no earlier
+   * version of any written document in the store's files (SQLite: the WAL copied back and truncated, secure_delete
+   * having zeroed freed cells). Answers false when readers kept it from finishing (tried again at the next call).
+   * Stores whose engine keeps no such copies reachable, or not in our control (MongoDB), have none.
+   */
+  purgeOldVersions?(): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

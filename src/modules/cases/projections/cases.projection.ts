@@ -265,6 +265,8 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     // 4: applicantIin is the IIN's blind index; personal data erasures scrub the case.
     version: 4,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
+    // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
+    purgesOn: [PERSONAL_DATA_ERASED],
     collections: [CASES],
     indexes: { [CASES]: CASE_LIST_INDEXES },
     prefetch: (recorded) =>

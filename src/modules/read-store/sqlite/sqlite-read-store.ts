@@ -539,6 +539,13 @@ export class SqliteReadStore implements ReadStore {
     return this.closing;
   }
 
+  async purgeOldVersions(): Promise<boolean> {
+    // Every frame copied back (secure_delete zeroed the freed cells as they were written), then the WAL emptied; a reader
+    // still on an older snapshot makes it busy (it waits out busy_timeout first).
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return result?.busy === 0;
+  }
+
   private async closeOnce(): Promise<void> {
     if (!this.db.open) return;
     // The batches begun are committed before the store closes.
