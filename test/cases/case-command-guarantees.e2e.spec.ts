@@ -3,7 +3,9 @@
  * racing writers with the same expected revision, idempotent retries, and no 5xx nor any write for
  * whatever a client sends.
  */
+import canonicalize from 'canonicalize';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { caseStreamId } from '../../src/modules/cases/domain/case-event';
 import { eventHash, verifyChain } from '../../src/modules/cases/domain/hash-chain';
 import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
@@ -114,6 +116,15 @@ describe('Idempotency-Key', () => {
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(await head()).toBe(position);
+    // The request carries an IIN and a name: its stored fingerprint is keyed, so nobody who reads the log (or a webhook's
+    // body) can test IINs against it, as a plain hash of the request allows (leak-hunt finding).
+    const [filed] = await api.app.infra.eventLog.readStream(caseStreamId(first.body.caseId));
+    const stored = (filed!.metadata as { idempotency?: { fingerprint: string } }).idempotency!.fingerprint;
+    const plain = createHash('sha256')
+      .update(canonicalize({ route: 'POST /api/cases', body: submitBody(iin) }) ?? '')
+      .digest('hex');
+    expect(stored).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored).not.toBe(plain);
 
     const clerk = callerFor('registry-clerk', UNIT, iin);
     const step = { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '04-9' } };

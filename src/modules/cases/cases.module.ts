@@ -9,7 +9,8 @@ import type { CatalogPins } from '../regulations/usage/catalog-guard';
 import { CaseRepository } from './commands/case-repository';
 import { CaseCommandService } from './commands/case-command-service';
 import { CASE_COMMAND_HANDLERS, CASE_COMMANDS } from './commands/case-commands';
-import { CaseCommandsController } from './http/case-commands.controller';
+import { CaseCommandsController, FINGERPRINT_KEY } from './http/case-commands.controller';
+import { derivedKey } from '../personal-data/domain/blind-index';
 import { CaseQueriesController } from './http/case-queries.controller';
 import { CASE_QUERIES, CaseQueries } from './queries/case-queries';
 import { CallerRateLimiter } from '../../shared/http/caller-rate-limiter';
@@ -83,6 +84,10 @@ export class CasesModule {
       controllers: [CaseCommandsController, CaseQueriesController],
       providers: [
         { provide: CASE_COMMANDS, useValue: commands },
+        {
+          provide: FINGERPRINT_KEY,
+          useValue: derivedKey(infra.personalData.keys.blindIndexKey, 'idempotency fingerprint'),
+        },
         { provide: CASE_QUERIES, useValue: queries },
         { provide: CASE_REFERENCE, useValue: infra.reference },
         ...CASE_COMMAND_HANDLERS,

@@ -1,9 +1,9 @@
 /** POST /api/cases, /api/cases/:caseId/steps/:stepId and /api/cases/:caseId/cancel. */
-import { Body, Controller, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Writes } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
@@ -29,7 +29,16 @@ const LOCATION = { Location: { description: 'the case: /api/cases/{caseId}', sch
 const KEY = /^[\x21-\x7e]{1,200}$/;
 
 /** The caller's idempotency key and a fingerprint of the request it stands for. */
-function commandMeta(request: RequestLike, route: string, body: unknown, key: string | undefined): CommandMeta {
+/** The key of the requests' fingerprints (a request carries an IIN and a name: never hashed without a key). */
+export const FINGERPRINT_KEY = Symbol('FINGERPRINT_KEY');
+
+function commandMeta(
+  request: RequestLike,
+  route: string,
+  body: unknown,
+  key: string | undefined,
+  fingerprintKey: Buffer,
+): CommandMeta {
   const correlationId = request.id;
   const causationId = acceptedTraceId(request.headers['x-causation-id']);
   if (key === undefined) return { correlationId, ...(causationId ? { causationId } : {}) };
@@ -41,7 +50,7 @@ function commandMeta(request: RequestLike, route: string, body: unknown, key: st
         allowed: 'e.g. a UUID',
       },
     ]);
-  const fingerprint = createHash('sha256')
+  const fingerprint = createHmac('sha256', fingerprintKey)
     .update(canonicalize({ route, body }) ?? '')
     .digest('hex');
   return { correlationId, ...(causationId ? { causationId } : {}), idempotency: { key, fingerprint } };
@@ -135,7 +144,10 @@ function preconditionFailed(refusal: Extract<CommandRefusal, { kind: 'stale-revi
 @Controller('api/cases')
 @Writes()
 export class CaseCommandsController {
-  constructor(private readonly commands: CommandBus) {}
+  constructor(
+    private readonly commands: CommandBus,
+    @Inject(FINGERPRINT_KEY) private readonly fingerprintKey: Buffer,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -151,7 +163,7 @@ export class CaseCommandsController {
     @Req() request: RequestLike,
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
-    const meta = commandMeta(request, 'POST /api/cases', body, key);
+    const meta = commandMeta(request, 'POST /api/cases', body, key, this.fingerprintKey);
     const outcome = await this.commands.execute(
       new SubmitApplicationCommand(
         principal,
@@ -195,7 +207,13 @@ export class CaseCommandsController {
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
     const expected = expectedRevision(ifMatch, body.expectedRevision);
-    const meta = commandMeta(request, `POST /api/cases/${caseId}/steps/${stepId}`, fingerprinted(body, expected), key);
+    const meta = commandMeta(
+      request,
+      `POST /api/cases/${caseId}/steps/${stepId}`,
+      fingerprinted(body, expected),
+      key,
+      this.fingerprintKey,
+    );
     const outcome = await this.commands.execute(
       new TakeStepCommand(
         principal,
@@ -232,7 +250,13 @@ export class CaseCommandsController {
     @Res({ passthrough: true }) reply: ReplyLike,
   ) {
     const expected = expectedRevision(ifMatch, body.expectedRevision);
-    const meta = commandMeta(request, `POST /api/cases/${caseId}/cancel`, fingerprinted(body, expected), key);
+    const meta = commandMeta(
+      request,
+      `POST /api/cases/${caseId}/cancel`,
+      fingerprinted(body, expected),
+      key,
+      this.fingerprintKey,
+    );
     const outcome = await this.commands.execute(
       new CancelApplicationCommand(
         principal,

@@ -11,6 +11,15 @@ export function blindIndex(key: Buffer, iin: string): string {
 }
 
 /**
+ * A key for another keyed digest of personal data (an idempotency fingerprint of a request that carries an IIN and a
+ * name), derived from the blind-index key: a plain hash of such a request is tested against the IINs by anyone who
+ * reads it (the log, a webhook's receiver), and outlives an erasure.
+ */
+export function derivedKey(blindIndexKey: Buffer, purpose: string): Buffer {
+  return createHmac('sha256', blindIndexKey).update(`derived key\n${purpose}`).digest();
+}
+
+/**
  * What a read model stores for an applicant's IIN: its blind index (`iinIndex`, the vault's), "erased" for an erased
  * applicant, the IIN itself only where no vault is configured (a bare model in tests).
  */
