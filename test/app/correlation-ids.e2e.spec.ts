@@ -4,6 +4,7 @@
  * percent-encoded or not.
  */
 import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
 import { callerFor } from '../support/case-walk';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -110,5 +111,30 @@ it('masks an IIN in a logged URL, percent-encoded or not', async () => {
     const requestLine = lines.find((l) => l.component === 'http' && typeof l.url === 'string')!;
     expect(requestLine.url).toBe(`/api/regulations?serviceId=${iin.slice(0, 4)}******${iin.slice(10)}`);
     expect(JSON.stringify(lines)).not.toContain(value);
+  }
+});
+
+it("masks an IIN written with separators or a digit too many, in the request log and in the auditors' access log (leak-hunt finding)", async () => {
+  const digits = (v: string) => v.replace(/\D/g, '');
+  const forms = [
+    `${iin.slice(0, 4)}%20${iin.slice(4, 8)}%20${iin.slice(8)}`,
+    `${iin.slice(0, 4)}-${iin.slice(4, 8)}-${iin.slice(8)}`,
+    `${iin.slice(0, 4)}+${iin.slice(4, 8)}+${iin.slice(8)}`,
+    `${iin}0`,
+  ];
+  for (const value of forms) {
+    lines.length = 0;
+    const before = await api.app.infra.eventLog.headPosition();
+    const refused = await api.call('GET', `/api/cases?applicantIin=${value}`, { as: auditor });
+    expect(refused.status).toBe(400);
+    const requestLine = lines.find((l) => l.component === 'http' && typeof l.url === 'string')!;
+    expect(requestLine.url).toMatch(new RegExp(`applicantIin=${iin.slice(0, 4)}\\*+${digits(value).slice(-2)}$`));
+    expect(digits(JSON.stringify(lines))).not.toContain(iin.slice(4, 10));
+    const recorded = await api.app.infra.eventLog.readAll({
+      filter: { streamPrefixes: [ACCESS_LOG_PREFIX] },
+      after: before,
+    });
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(digits(JSON.stringify(recorded.map((e) => e.data)))).not.toContain(iin.slice(4, 10));
   }
 });

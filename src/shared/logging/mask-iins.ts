@@ -9,11 +9,22 @@ export function maskIin(iin: string): string {
 }
 
 /**
- * IINs are personal data: any run of 12 digits in a log line is masked to its first 4 and last 2 digits, also when
- * some of them are percent-encoded (`%38%38…` in a logged URL is the same IIN to whoever reads the log).
+ * IINs are personal data: any run of 11 or more digits in a log line is masked to its first 4 and last 2 digits, also
+ * when some of them are percent-encoded (`%38%38…` in a logged URL is the same IIN to whoever reads the log), split by
+ * spaces, dashes, dots, plus signs or underscores (`8801 0130 0123`, `8801-0130-0123`, as people write them), or one
+ * digit too many: a refused value is still someone's IIN to whoever reads the log. Masking a long number that is no
+ * IIN costs nothing; leaving an IIN does.
  */
-const IIN_PATTERN = /(?<!\d)(?:\d|%3\d){12}(?!\d|%3\d)/g;
-const maskRun = (run: string) => maskIin(run.replace(/%3(\d)/g, '$1'));
+const DIGIT = String.raw`(?:\d|%3\d)`;
+const SEPARATOR = String.raw`(?:[ +._-]|%20|%2[BbDdEe]|%5[Ff])`;
+const IIN_PATTERN = new RegExp(String.raw`(?<!\d)${DIGIT}(?:${SEPARATOR}?${DIGIT}){10,}(?!\d|%3\d)`, 'g');
+const maskRun = (run: string) => {
+  const digits = run
+    .replace(/%(?:20|2[BbDdEe]|5[Ff])/g, '')
+    .replace(/%3(\d)/g, '$1')
+    .replace(/\D/g, '');
+  return `${digits.slice(0, 4)}${'*'.repeat(digits.length - 6)}${digits.slice(-2)}`;
+};
 export function maskIinsDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(IIN_PATTERN, maskRun);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
