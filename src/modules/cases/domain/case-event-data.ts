@@ -126,7 +126,8 @@ export const PERSONAL_FIELDS = {
   CandidateListSent: {},
   GroupFormed: {},
   ProgrammeScheduleSet: {},
-  StudyMilestoneRecorded: {},
+  // Free text about the person's study (a practice abroad, a publication, a failed exam): it describes them.
+  StudyMilestoneRecorded: { milestone: 'text' },
   DissertationDefended: { topic: 'text' },
   StudentDocumentsIssued: { studentCardNumber: 'text' },
   CompletionDocumentIssued: { documentNumber: 'text' },

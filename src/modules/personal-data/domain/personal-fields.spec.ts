@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
-import { PERSONAL_FIELDS, type PersonalFieldKind } from '../../cases/domain/case-event-data';
+import { PERSONAL_FIELDS, STEP_DATA_SCHEMAS, type PersonalFieldKind } from '../../cases/domain/case-event-data';
+
+interface ZodDef {
+  type: string;
+  innerType?: { _zod: { def: ZodDef } };
+}
 import { blindIndex } from './blind-index';
 import { isEnvelope } from './envelope';
 import { keyCheckValue, masterKeyMatches, newDataKey, parseMasterKey, unwrapKey, wrapKey } from './key-wrapping';
@@ -57,6 +62,50 @@ const keyOf = (kid: string) => (kid === subject.kid ? subject.key : null);
 describe('personal fields of every event type', () => {
   it('every event type declares its personal fields (an empty set is a declaration too)', () => {
     expect(Object.keys(PERSONAL_FIELDS).sort()).toEqual([...EVENT_TYPE_NAMES].sort());
+  });
+
+  it('every text field of every event type is declared personal, or named here as clear with why', () => {
+    // Ids, dates and the agency's own numbers and names; nothing a person wrote or that describes them.
+    const CLEAR: Record<string, string> = {
+      'ApplicationSubmitted.caseId': 'id',
+      'ApplicationSubmitted.serviceId': 'catalog id',
+      'ApplicationSubmitted.versionId': 'catalog id',
+      'ApplicationSubmitted.trackId': 'catalog id',
+      'ApplicationSubmitted.channel': 'catalog id',
+      'ApplicationSubmitted.unit': "the agency's unit",
+      'ApplicationSubmitted.receiptNumber': "the service's receipt number",
+      'ReceiptIssued.receiptNumber': "the service's receipt number",
+      'DocumentRegistered.incomingNumber': "the agency's registry number",
+      'AssignedToEmployee.assigneeId': "a staff member's id",
+      'OrderDrafted.draftNumber': "the agency's number",
+      'OrderSigned.orderNumber': "the agency's order number",
+      'OrderSigned.programmeEndsOn': 'a date',
+      'TestSlotBooked.place': 'the testing venue',
+      'TestSlotBooked.slotAt': 'an instant',
+      'TestScheduleAnnounced.publishedAt': 'an instant',
+      'TestScheduleAnnounced.url': "the agency's publication",
+      'TestScheduleAnnounced.testingStartsOn': 'a date',
+      'ExamResultRecorded.exam': "the exam's name",
+      'InformationRequested.bodies': 'state bodies',
+      'InformationReceived.from': 'a state body',
+      'CandidateListSent.listNumber': "the agency's list number",
+      'GroupFormed.groupId': "the Academy's group",
+      'ProgrammeScheduleSet.programmeEndsOn': 'a date',
+      'CompletionDocumentIssued.resultId': 'catalog id',
+    };
+    const undeclared: string[] = [];
+    for (const [eventType, schema] of Object.entries(STEP_DATA_SCHEMAS)) {
+      const def = (schema as unknown as { _zod: { def: { shape?: object; in?: { shape?: object } } } })._zod.def;
+      const shape = (def.shape ?? def.in?.shape ?? {}) as Record<string, { _zod: { def: ZodDef } }>;
+      for (const [field, member] of Object.entries(shape)) {
+        let type = member._zod.def;
+        while (type.innerType) type = type.innerType._zod.def;
+        if (type.type !== 'string' && type.type !== 'array') continue;
+        const declared = (personalFieldsOf(eventType) as Record<string, unknown>)[field] !== undefined;
+        if (!declared && !CLEAR[`${eventType}.${field}`]) undeclared.push(`${eventType}.${field}`);
+      }
+    }
+    expect(undeclared).toEqual([]);
   });
 
   it.each(EVENT_TYPE_NAMES)(
