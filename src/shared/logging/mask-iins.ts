@@ -9,20 +9,31 @@ export function maskIin(iin: string): string {
 }
 
 /**
- * IINs are personal data: any run of 11 or more digits in a log line is masked to its first 4 and last 2 digits, also
- * when some of them are percent-encoded (`%38%38…` in a logged URL is the same IIN to whoever reads the log), split by
- * spaces, dashes, dots, plus signs or underscores (`8801 0130 0123`, `8801-0130-0123`, as people write them), or one
- * digit too many: a refused value is still someone's IIN to whoever reads the log. Masking a long number that is no
- * IIN costs nothing; leaving an IIN does.
+ * IINs are personal data: a run of 11 or more digits in a log line is masked to its first 4 and last 2 digits, also
+ * when some are percent-encoded (`%38%38…` in a logged URL is the same IIN to whoever reads the log), split by spaces,
+ * dashes, dots, commas, slashes or plus signs (`8801 0130 0123`, `8801-0130-0123`, as people write them), or one digit
+ * too many: a refused value is still someone's IIN to whoever reads the log. A run that continues a word (letters or
+ * digits joined by a dash, a dot or an underscore: a UUID's groups, `RG-20151005-1234ABCD`) is an id, not an IIN, and
+ * stays as it is.
  */
 const DIGIT = String.raw`(?:\d|%3\d)`;
-const SEPARATOR = String.raw`(?:[ +._-]|%20|%2[BbDdEe]|%5[Ff])`;
-const IIN_PATTERN = new RegExp(String.raw`(?<!\d)${DIGIT}(?:${SEPARATOR}?${DIGIT}){10,}(?!\d|%3\d)`, 'g');
+/** Joins the parts of one token (a UUID, a receipt number). */
+const JOINER = String.raw`(?:[._-]|%2[DdEe]|%5[Ff])`;
+/** Separates words, or the groups of a number as people write it. */
+const SPACER = String.raw`(?:[ +,/]|%2[0BbCcFf])`;
+const SEPARATOR = `(?:${JOINER}|${SPACER})`;
+const WORD = '[0-9A-Za-z]';
+const IIN_PATTERN = new RegExp(
+  String.raw`(?<!${WORD}|%3|${WORD}${JOINER})${DIGIT}(?:${SEPARATOR}{0,3}${DIGIT})*(?!${WORD}|%3\d|${JOINER}${WORD})`,
+  'g',
+);
+const IIN_LIKE_DIGITS = 11;
 const maskRun = (run: string) => {
   const digits = run
-    .replace(/%(?:20|2[BbDdEe]|5[Ff])/g, '')
+    .replace(/%(?:2[0BbCcDdEeFf]|5[Ff])/g, '')
     .replace(/%3(\d)/g, '$1')
     .replace(/\D/g, '');
+  if (digits.length < IIN_LIKE_DIGITS) return run;
   return `${digits.slice(0, 4)}${'*'.repeat(digits.length - 6)}${digits.slice(-2)}`;
 };
 export function maskIinsDeep(value: unknown, depth = 0): unknown {
