@@ -111,9 +111,15 @@ export const PROJECTION_RETRY = { initialMs: 1_000, maxMs: 30_000 };
 export const CATCH_UP_BATCH_SIZE = 20_000;
 export const BUILD_BATCH_SIZE = 50_000;
 export const KEPT_DOCUMENTS = 20_000;
-/** An erasure's purge of old versions: tries while readers hold an older snapshot, and the wait between them. */
+/**
+ * An erasure's purge of old versions: tries at once (each waits at most the store's short busy timeout for readers on
+ * an older snapshot), the wait between them, and between rounds while it stays owed; and the grace a retired build
+ * keeps after an erasure, for a read another process resolved to it a moment before.
+ */
 const PURGE_ATTEMPTS = 5;
-const PURGE_RETRY_MS = 200;
+const PURGE_RETRY_MS = 100;
+const PURGE_OWED_RETRY_MS = 1_000;
+const ERASURE_RETIRED_GRACE_MS = 5_000;
 
 /** See RuntimeOptions.retiredBuildGraceMs. */
 export const RETIRED_BUILD_GRACE_MS = 5 * 60_000;
@@ -465,21 +471,58 @@ class ProjectionRunner {
   /** Whether full catch-up batches may be committed on the store's writer thread while the next is folded. */
   writeBehind = true;
   /**
-   * The old versions of what an erasure's batch scrubbed, gone from the store's files. Readers holding an older snapshot
-   * can keep the store from it for a moment: tried a few times, then said (never silently left).
+   * What an erasure's batch leaves to do once it is committed: drop the model's retired builds (never scrubbed; after a
+   * short grace, since another process's read may have resolved one a moment before) and purge the store's files of
+   * the old versions. Owed until done: tried again while readers keep the store from it (they hold an older snapshot).
    */
-  private async purgeOldVersions(position: number): Promise<void> {
-    // A retired build still holds the clear data the active one just scrubbed: dropped now, not after its grace.
-    await this.retireDue(true);
-    if (!this.store.purgeOldVersions) return;
-    for (let attempt = 1; attempt <= PURGE_ATTEMPTS; attempt++) {
-      if (await this.store.purgeOldVersions()) return;
-      await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
+  private erasureOwed: { position: number; retiredAfter: number; warned: boolean } | null = null;
+  private erasureTimer: NodeJS.Timeout | null = null;
+
+  private async settleErasure(position?: number): Promise<void> {
+    if (position !== undefined) {
+      const retiredAfter = Date.now() + ERASURE_RETIRED_GRACE_MS;
+      this.erasureOwed = { position, retiredAfter, warned: this.erasureOwed?.warned ?? false };
     }
-    this.logger?.warn(
-      { projection: this.projection.name, position, attempts: PURGE_ATTEMPTS },
-      'erased data: readers kept the read store from purging the old versions; they go at its next checkpoint',
-    );
+    const owed = this.erasureOwed;
+    if (!owed || this.stopping) return;
+    if (this.erasureTimer) clearTimeout(this.erasureTimer);
+    this.erasureTimer = null;
+    let purged = !this.store.purgeOldVersions;
+    for (let attempt = 1; !purged && attempt <= PURGE_ATTEMPTS; attempt++) {
+      purged = await this.store.purgeOldVersions!();
+      if (!purged) await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
+    }
+    const retiredDue = Date.now() >= owed.retiredAfter;
+    if (retiredDue) await this.retireDue(true);
+    if (purged && retiredDue) {
+      // Dropping the retired builds wrote too: their pages go the same way.
+      if (!this.store.purgeOldVersions || (await this.store.purgeOldVersions())) {
+        if (owed.warned)
+          this.logger?.info({ projection: this.projection.name, position: owed.position }, 'erased data purged');
+        if (this.erasureOwed === owed) this.erasureOwed = null;
+        return;
+      }
+    }
+    if (!purged && !owed.warned) {
+      owed.warned = true;
+      this.logger?.warn(
+        { projection: this.projection.name, position: owed.position, attempts: PURGE_ATTEMPTS },
+        'erased data: readers keep the read store from purging the old versions; tried again every second until done',
+      );
+    }
+    const wait = purged ? Math.max(0, owed.retiredAfter - Date.now()) : PURGE_OWED_RETRY_MS;
+    this.erasureTimer = setTimeout(() => {
+      this.erasureTimer = null;
+      this.settleErasure().catch((error: unknown) => {
+        this.logger?.warn({ projection: this.projection.name, err: error }, 'erased data: purge failed; tried again');
+        if (!this.erasureTimer && !this.stopping)
+          this.erasureTimer = setTimeout(
+            () => void this.settleErasure().catch(() => undefined),
+            PURGE_OWED_RETRY_MS,
+          ).unref();
+      });
+    }, wait);
+    this.erasureTimer.unref();
   }
 
   private resolveFinished!: (outcome: RunOutcome) => void;
@@ -787,6 +830,7 @@ class ProjectionRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.retireTimer) clearTimeout(this.retireTimer);
+    if (this.erasureTimer) clearTimeout(this.erasureTimer);
     this.retryWake?.();
     await this.subscription?.stop();
     await this.loop;
@@ -889,7 +933,7 @@ class ProjectionRunner {
             position: last,
           };
         } else await this.whileStorageFull(() => this.store.write(write));
-        if (purges) await this.purgeOldVersions(last);
+        if (purges) await this.settleErasure(last);
         this.keep(ops);
         position = last;
         eventsApplied += batch.length;

@@ -158,8 +158,8 @@ export interface ReadStore {
   /**
    * After a write that removed what must not survive anywhere (a personal-data erasure's scrub): leaves no earlier
    * version of any written document in the store's files (SQLite: the WAL copied back and truncated, secure_delete
-   * having zeroed freed cells). Answers false when readers kept it from finishing (tried again at the next call).
-   * Stores whose engine keeps no such copies reachable, or not in our control (MongoDB), have none.
+   * having zeroed freed cells). Answers false, soon, when readers on an older snapshot kept it from finishing: the
+   * caller tries again. Stores whose old versions are not in our control (MongoDB: its oplog) have none.
    */
   purgeOldVersions?(): Promise<boolean>;
   ping(): Promise<void>;

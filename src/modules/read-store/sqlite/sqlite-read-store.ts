@@ -118,6 +118,9 @@ export const DEFAULT_CHANGES_KEPT = 200_000;
  * looked at every 50 ms; past 512 MiB the checkpointer waits briefly for writers and readers so the WAL cannot grow
  * without bound.
  */
+/** How long a purge of old versions (an erasure's) waits for readers on an older snapshot before it answers busy. */
+const PURGE_BUSY_TIMEOUT_MS = 50;
+
 export const READ_STORE_CHECKPOINTER: CheckpointerOptions = {
   intervalMs: 50,
   thresholdBytes: 64 * 1024 * 1024,
@@ -540,10 +543,17 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async purgeOldVersions(): Promise<boolean> {
-    // Every frame copied back (secure_delete zeroed the freed cells as they were written), then the WAL emptied; a reader
-    // still on an older snapshot makes it busy (it waits out busy_timeout first).
-    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-    return result?.busy === 0;
+    // Every frame copied back (secure_delete zeroed the freed cells as they were written), then the WAL emptied. A reader
+    // still on an older snapshot makes it busy: waited for briefly, not the connection's 5 s (this thread runs every
+    // projection); the caller tries again.
+    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${PURGE_BUSY_TIMEOUT_MS}`);
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      return result?.busy === 0;
+    } finally {
+      this.db.pragma(`busy_timeout = ${previous}`);
+    }
   }
 
   private async closeOnce(): Promise<void> {
