@@ -199,6 +199,27 @@ describe('a case folded by this service', () => {
     expect(repeat).toEqual({ ...first, replayed: true });
     expect((await log.readStream(caseStreamId(caseId))).length).toBe(3);
   });
+
+  it('a retry of a request first made before fingerprints were keyed is still the same request; the former fingerprint is never stored', async () => {
+    const caseId = await fileWithA();
+    const take = (idempotency: { key: string; fingerprint: string; formerly?: string }) =>
+      a.takeStep(
+        head,
+        caseId,
+        { stepId: 'assigned-to-employee', occurredAt: at('10:00'), data: validData('AssignedToEmployee') },
+        undefined,
+        { idempotency },
+      );
+    // As stored before: the plain hash of the request (what it is compared with is never stored beside it).
+    const first = accepted(await take({ key: 'assign-2', fingerprint: 'plain-sha256', formerly: 'never-stored' }));
+    const retry = accepted(await take({ key: 'assign-2', fingerprint: 'hmac', formerly: 'plain-sha256' }));
+    expect(retry).toEqual({ ...first, replayed: true });
+    const other = await take({ key: 'assign-2', fingerprint: 'hmac-2', formerly: 'another-plain-sha256' });
+    expect(other).toMatchObject({ ok: false, refusal: { kind: 'idempotency-key-reused' } });
+    const [stored] = await log.readStream(caseStreamId(caseId), { direction: 'backwards', maxCount: 1 });
+    expect(stored!.revision).toBe(first.revision);
+    expect(stored!.metadata.idempotency).toEqual({ key: 'assign-2', fingerprint: 'plain-sha256' });
+  });
 });
 
 describe('an Idempotency-Key reused on another case, on a log that refuses a repeated event id only within a stream (as EventStoreDB does)', () => {

@@ -27,8 +27,22 @@ export interface CommandMeta {
   correlationId?: string;
   /** The message that caused this command (e.g. an event id); defaults to the command's own id. */
   causationId?: string;
-  idempotency?: { key: string; fingerprint: string };
+  idempotency?: Idempotency;
 }
+
+export interface Idempotency {
+  key: string;
+  fingerprint: string;
+  /**
+   * The same request's fingerprint as computed before fingerprints were keyed (a plain SHA-256): compared, never
+   * stored, so a retry of a request first made before the change is still recognised as the same.
+   */
+  formerly?: string;
+}
+
+/** Whether a stored fingerprint is this request's. */
+const sameRequest = (stored: string | undefined, idempotency: Idempotency): boolean =>
+  stored !== undefined && (stored === idempotency.fingerprint || stored === idempotency.formerly);
 
 export interface CommandAccepted {
   caseId: string;
@@ -190,7 +204,7 @@ export class CaseCommandService {
           ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key))
           : undefined;
       if (previous && meta.idempotency) {
-        if (previous.fingerprint !== meta.idempotency.fingerprint) return reused(meta.idempotency.key);
+        if (!sameRequest(previous.fingerprint, meta.idempotency)) return reused(meta.idempotency.key);
         return {
           ok: true,
           accepted: {
@@ -289,7 +303,7 @@ export class CaseCommandService {
    */
   private async reserveKey(
     principal: Principal,
-    idempotency: { key: string; fingerprint: string },
+    idempotency: Idempotency,
     caseId: string,
   ): Promise<{ ok: true } | { ok: false; caseId: string }> {
     const streamId = idempotencyStreamId(principal.id, idempotency.key);
@@ -328,7 +342,7 @@ export class CaseCommandService {
         throw error;
       const [first] = await this.log.readStream(streamId, { maxCount: 1 });
       const held = first?.data as { fingerprint?: string; caseId?: string } | undefined;
-      return held?.fingerprint === claim.fingerprint && held?.caseId === caseId
+      return sameRequest(held?.fingerprint, idempotency) && held?.caseId === caseId
         ? { ok: true }
         : { ok: false, caseId: String(held?.caseId ?? '') };
     }
@@ -381,7 +395,9 @@ export class CaseCommandService {
       backDatedAfterMs: this.options.backDatedAfterMs,
       correlationId: meta.correlationId ?? commandId,
       causationId: meta.causationId ?? commandId,
-      ...(meta.idempotency ? { idempotency: meta.idempotency } : {}),
+      ...(meta.idempotency
+        ? { idempotency: { key: meta.idempotency.key, fingerprint: meta.idempotency.fingerprint } }
+        : {}),
     });
     return sealed.map((event, i) => ({
       id: meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : newId(),

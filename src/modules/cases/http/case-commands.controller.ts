@@ -3,7 +3,7 @@ import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Req, Res } fr
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
 import canonicalize from 'canonicalize';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { ProblemError } from '../../../shared/problem/problem';
 import { CurrentPrincipal, Writes } from '../../identity/http/identity.decorators';
 import type { Principal } from '../../identity/domain/principal';
@@ -50,10 +50,11 @@ function commandMeta(
         allowed: 'e.g. a UUID',
       },
     ]);
-  const fingerprint = createHmac('sha256', fingerprintKey)
-    .update(canonicalize({ route, body }) ?? '')
-    .digest('hex');
-  return { correlationId, ...(causationId ? { causationId } : {}), idempotency: { key, fingerprint } };
+  const canonical = canonicalize({ route, body }) ?? '';
+  const fingerprint = createHmac('sha256', fingerprintKey).update(canonical).digest('hex');
+  // Compared only, never stored: a retry of a request first made before fingerprints were keyed.
+  const formerly = createHash('sha256').update(canonical).digest('hex');
+  return { correlationId, ...(causationId ? { causationId } : {}), idempotency: { key, fingerprint, formerly } };
 }
 
 function instant(value: string | undefined): Date | undefined {
