@@ -179,7 +179,9 @@ export class ComplianceQueries {
     const queries: Filter[] = principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : [];
     if (external.length > 0) queries.push({ roles: { $in: external } });
     const ownIndex = applicant ? this.iinIndex(principal.iin!) : null;
-    if (ownIndex !== null) queries.push({ applicantIin: ownIndex, roles: 'applicant' });
+    // The clear IIN too while readers are still on a build from before the blind index (version 6), during the
+    // rebuild to version 7: no blind index ever equals an IIN, so it finds nothing in a later build.
+    if (ownIndex !== null) queries.push({ applicantIin: { $in: [ownIndex, principal.iin!] }, roles: 'applicant' });
     const collection = await this.model.collection<OpenStepDocument>(OPEN_STEPS);
     const found = new Map<string, OpenStepDocument>();
     for (const filter of queries) for (const doc of await collection.find(filter)) found.set(doc._id, doc);
@@ -441,7 +443,10 @@ function partialState(
     trackId: d.trackId,
     unit: d.unit,
     applicant: {
-      iin: ownIndex !== null && d.applicantIin === ownIndex ? principal.iin! : d.applicantIin,
+      iin:
+        ownIndex !== null && (d.applicantIin === ownIndex || d.applicantIin === principal.iin)
+          ? principal.iin!
+          : d.applicantIin,
       fullName: '',
     },
     signatures: { [d.stepId]: d.signatures.map((s) => ({ ...s, occurredAt: '' })) },
