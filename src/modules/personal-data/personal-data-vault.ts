@@ -59,6 +59,8 @@ export class PersonalDataVault {
    */
   private readonly iinIndexes = new LRUCache<string, string>({ max: IIN_INDEXES_KEPT });
   private readonly readsRecorded = new LRUCache<string, true>({ max: READS_RECORDED_KEPT });
+  /** Reads being recorded now, by the same key: a read of the same case at the same moment waits for that record. */
+  private readonly readsRecording = new Map<string, Promise<void>>();
 
   /** The keyed blind index of an IIN: what read models store and are queried by. */
   iinIndex(iin: string): string {
@@ -140,13 +142,31 @@ export class PersonalDataVault {
     if (!this.disclosures || cases.length === 0) return;
     const at = this.now();
     const day = at.toISOString().slice(0, 10);
-    const unrecorded = [...new Set(cases)].filter((c) => !this.readsRecorded.has(`${day}\n${principal.id}\n${c}`));
-    if (unrecorded.length === 0) return;
-    const subjects = (await Promise.all(unrecorded.map((c) => this.keys.subjectOfCase(c)))).filter(
-      (s): s is string => s !== null,
-    );
-    await this.record(principal, { cases: unrecorded, subjects: [...new Set(subjects)], purpose }, at, correlationId);
-    for (const c of unrecorded) this.readsRecorded.set(`${day}\n${principal.id}\n${c}`, true);
+    const keyOf = (caseId: string) => `${day}\n${principal.id}\n${caseId}`;
+    const unrecorded: string[] = [];
+    const inFlight = new Set<Promise<void>>();
+    for (const caseId of new Set(cases)) {
+      const key = keyOf(caseId);
+      if (this.readsRecorded.has(key)) continue;
+      const recording = this.readsRecording.get(key);
+      if (recording) inFlight.add(recording);
+      else unrecorded.push(caseId);
+    }
+    if (unrecorded.length > 0) {
+      const recording = (async () => {
+        const subjects = await this.keys.subjectsOfCases(unrecorded);
+        await this.record(
+          principal,
+          { cases: unrecorded, subjects: [...new Set(subjects.values())], purpose },
+          at,
+          correlationId,
+        );
+        for (const caseId of unrecorded) this.readsRecorded.set(keyOf(caseId), true);
+      })();
+      for (const caseId of unrecorded) this.readsRecording.set(keyOf(caseId), recording);
+      inFlight.add(recording.finally(() => unrecorded.forEach((caseId) => this.readsRecording.delete(keyOf(caseId)))));
+    }
+    await Promise.all(inFlight);
   }
 
   private now(): Date {

@@ -308,6 +308,7 @@ class MemoryKeyStore implements PersonalKeyStore {
     return new Map(kids.map((kid) => [kid, this.keys.get(kid) ?? null]));
   }
   subjectOfCase = notInTheReference;
+  subjectsOfCases = notInTheReference;
   subjectsOf = notInTheReference;
   casesOf = notInTheReference;
   destroy = notInTheReference;

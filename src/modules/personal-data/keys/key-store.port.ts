@@ -43,6 +43,8 @@ export interface PersonalKeyStore {
   claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject>;
   /** The subject the case's personal data belongs to; null for a case filed before encryption began. */
   subjectOfCase(caseId: string): Promise<string | null>;
+  /** The subjects of these cases, by case id, in one lookup; cases filed before encryption began are absent. */
+  subjectsOfCases(caseIds: readonly string[]): Promise<Map<string, string>>;
   /** The subjects' keys, unwrapped; an erased or unknown subject maps to null. */
   keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>>;
   subjectsOf(iinIndex: string): Promise<SubjectRecord[]>;

@@ -130,6 +130,11 @@ export class MongoKeyStore implements PersonalKeyStore {
     return (await this.cases.findOne({ _id: caseId }))?.subjectId ?? null;
   }
 
+  async subjectsOfCases(caseIds: readonly string[]): Promise<Map<string, string>> {
+    const found = await this.cases.find({ _id: { $in: [...new Set(caseIds)] } }).toArray();
+    return new Map(found.map((c) => [c._id, c.subjectId]));
+  }
+
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
     const unique = [...new Set(kids)];
     const found = await this.subjects.find({ _id: { $in: unique } }).toArray();

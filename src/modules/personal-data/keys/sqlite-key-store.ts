@@ -565,6 +565,17 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
   }
 
+  async subjectsOfCases(caseIds: readonly string[]): Promise<Map<string, string>> {
+    this.flushWrites();
+    const byCase = this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck();
+    const subjects = new Map<string, string>();
+    for (const caseId of new Set(caseIds)) {
+      const subject = byCase.get(caseId) as string | undefined;
+      if (subject !== undefined) subjects.set(caseId, subject);
+    }
+    return subjects;
+  }
+
   async subjectOfCase(caseId: string): Promise<string | null> {
     this.flushWrites();
     return (
