@@ -64,7 +64,7 @@ describe('personal fields of every event type', () => {
     expect(Object.keys(PERSONAL_FIELDS).sort()).toEqual([...EVENT_TYPE_NAMES].sort());
   });
 
-  it('every text field of every event type is declared personal, or named here as clear with why', () => {
+  it('every text, list, outcome and choice field of every event type is declared personal, or named here as clear with why', () => {
     // Ids, dates and the agency's own numbers and names; nothing a person wrote or that describes them.
     const CLEAR: Record<string, string> = {
       'ApplicationSubmitted.caseId': 'id',
@@ -92,6 +92,16 @@ describe('personal fields of every event type', () => {
       'GroupFormed.groupId': "the Academy's group",
       'ProgrammeScheduleSet.programmeEndsOn': 'a date',
       'CompletionDocumentIssued.resultId': 'catalog id',
+      // Outcomes: what the SLA model, the dashboards and the next step follow from. Without the applicant (encrypted,
+      // erased with the key) they describe no one; the score behind them is personal and encrypted.
+      'ApplicationSubmitted.requestedChannel': 'catalog id',
+      'DocumentsReviewed.outcome': 'an outcome',
+      'TestCompleted.passed': 'an outcome',
+      'AdmissionDecided.admitted': 'an outcome',
+      'ExamResultRecorded.passed': 'an outcome',
+      'AppealResolved.decision': 'an outcome',
+      'CompetitionDecided.admitted': 'an outcome',
+      'GroupFormed.applicantIncluded': 'an outcome',
     };
     const undeclared: string[] = [];
     for (const [eventType, schema] of Object.entries(STEP_DATA_SCHEMAS)) {
@@ -100,7 +110,7 @@ describe('personal fields of every event type', () => {
       for (const [field, member] of Object.entries(shape)) {
         let type = member._zod.def;
         while (type.innerType) type = type.innerType._zod.def;
-        if (type.type !== 'string' && type.type !== 'array') continue;
+        if (!['string', 'array', 'boolean', 'enum'].includes(type.type)) continue;
         const declared = (personalFieldsOf(eventType) as Record<string, unknown>)[field] !== undefined;
         if (!declared && !CLEAR[`${eventType}.${field}`]) undeclared.push(`${eventType}.${field}`);
       }
