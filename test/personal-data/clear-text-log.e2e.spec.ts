@@ -56,6 +56,14 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
     expect(disclosures.map((e) => [e.type, e.data, (e.metadata.actor as { id: string }).id])).toEqual([
       ['PersonalDataDisclosed', { cases: [caseId], subjects: [], purpose: expect.any(String) }, AUDITOR.sub],
     ]);
+    // The feed (and webhooks) send acts as stored without the vault: a field stored in clear is withheld there.
+    const feed = await api.call('GET', '/api/feed', { as: AUDITOR });
+    expect(feed.status).toBe(200);
+    const filing = feed.body.items.find(
+      (i: { caseId: string; type: string }) => i.caseId === caseId && i.type === 'ApplicationSubmitted',
+    );
+    expect(filing.data.applicant).toEqual({ iin: 'withheld', fullName: 'withheld' });
+    expect(JSON.stringify(feed.body)).not.toContain(NAME);
     const clerkElsewhere: TestCaller = { sub: 'clerk-2', roles: ['registry-clerk'], unit: 'almaty-hq' };
     expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: clerkElsewhere })).status).toBe(403);
     const list = await api.call('GET', `/api/cases?applicantIin=${iin}`, { as: AUDITOR });

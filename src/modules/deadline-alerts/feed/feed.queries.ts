@@ -10,6 +10,7 @@ import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event'
 import { seesFullIin } from '../../cases/queries/case-views';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
+import { withoutClearPersonalData } from '../../personal-data/domain/personal-fields';
 
 export interface FeedFilter {
   after: number;
@@ -91,7 +92,7 @@ export class FeedQueries {
           streamId: event.streamId,
           revision: event.revision,
           recordedAt: event.recordedAt.toISOString(),
-          data: event.data,
+          data: withoutClearPersonalData(event.type, event.data as Record<string, unknown>),
           metadata: event.metadata,
         });
         if (items.length >= filter.limit) break;

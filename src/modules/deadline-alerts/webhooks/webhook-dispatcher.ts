@@ -15,6 +15,7 @@ import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event'
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import { checkTarget } from './target-policy';
 import { StepLoop } from '../step-loop';
+import { withoutClearPersonalData } from '../../personal-data/domain/personal-fields';
 
 export const SUBSCRIPTIONS = 'webhooks.subscriptions';
 export const DELIVERIES = 'webhooks.deliveries';
@@ -385,7 +386,7 @@ export function webhookPayload(event: RecordedEvent, caseId: string) {
       streamId: event.streamId,
       revision: event.revision,
       position: event.position,
-      data: event.data,
+      data: withoutClearPersonalData(event.type, event.data as Record<string, unknown>),
       metadata: event.metadata,
     },
   };

@@ -26,6 +26,31 @@ export function erasedValue(kind: PersonalFieldKind): unknown {
   }
 }
 
+export const WITHHELD = 'withheld';
+
+/**
+ * The data as it may leave the service without the vault (the feed, webhooks): each personal field as stored, an
+ * envelope; one stored in clear (an act recorded before encryption began) withheld, of its type, since no right is
+ * checked and no disclosure recorded there. The event's hash no longer verifies for such an act: the log has it.
+ */
+export function withoutClearPersonalData(eventType: string, data: Record<string, unknown>): Record<string, unknown> {
+  let out = data;
+  for (const [field, kind] of Object.entries(personalFieldsOf(eventType))) {
+    const value = data?.[field];
+    if (value === undefined || isEnvelope(value)) continue;
+    if (out === data) out = { ...data };
+    out[field] =
+      kind === 'person'
+        ? { iin: WITHHELD, fullName: WITHHELD }
+        : kind === 'texts'
+          ? [WITHHELD]
+          : kind === 'number'
+            ? null
+            : WITHHELD;
+  }
+  return out;
+}
+
 export interface SubjectKey {
   kid: string;
   key: Buffer;
