@@ -19,6 +19,8 @@ import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
 import { appendSealed } from '../transparency/sealed-append';
+import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
+import { ProblemError } from '../../shared/problem/problem';
 
 /** IINs whose blind index the vault keeps computed (about 150 bytes each). */
 const IIN_INDEXES_KEPT = 100_000;
@@ -196,31 +198,88 @@ export class PersonalDataVault {
     await this.record(principal, { cases, subjects, purpose: access.purpose }, this.now(), access.correlationId);
   }
 
-  private async record(
+  /**
+   * Records waiting for the day's stream, and the loop appending them: concurrent reads would otherwise race for the
+   * stream's next revision (a sealed, chained stream) and lose past appendSealed's retries. Each waits for its batch.
+   */
+  private pendingRecords: Array<{
+    streamId: string;
+    event: { type: string; data: unknown; metadata: Record<string, unknown> };
+    done(error?: unknown): void;
+  }> = [];
+  private recording: Promise<void> | null = null;
+
+  private record(
     principal: Principal,
     entry: { cases: string[]; subjects: string[]; purpose: string },
     at: Date,
     correlationId: string | undefined,
   ): Promise<void> {
     const disclosures = this.disclosures!;
-    // Sealed and chained like every stream, so the record of who read personal data is tamper-evident too.
-    await appendSealed(disclosures.log, `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`, [
-      {
-        type: PERSONAL_DATA_DISCLOSED,
-        data: entry,
-        metadata: {
-          actor: {
-            id: principal.id,
-            name: principal.name,
-            roles: principal.roles,
-            ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
+    return new Promise<void>((resolve, reject) => {
+      this.pendingRecords.push({
+        streamId: `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
+        event: {
+          type: PERSONAL_DATA_DISCLOSED,
+          data: entry,
+          metadata: {
+            actor: {
+              id: principal.id,
+              name: principal.name,
+              roles: principal.roles,
+              ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
+            },
+            recordedAt: at.toISOString(),
+            ...(correlationId ? { correlationId } : {}),
           },
-          recordedAt: at.toISOString(),
-          ...(correlationId ? { correlationId } : {}),
         },
-      },
-    ]);
-    disclosures.logger.info({ reader: principal.id, ...entry, correlationId }, 'personal data disclosed');
+        done: (error) => {
+          if (error !== undefined) return reject(error);
+          disclosures.logger.info({ reader: principal.id, ...entry, correlationId }, 'personal data disclosed');
+          resolve();
+        },
+      });
+      this.recording ??= this.appendRecords();
+    });
+  }
+
+  private async appendRecords(): Promise<void> {
+    const log = this.disclosures!.log;
+    try {
+      while (this.pendingRecords.length > 0) {
+        const batch = this.pendingRecords;
+        this.pendingRecords = [];
+        for (const streamId of new Set(batch.map((r) => r.streamId))) {
+          const records = batch.filter((r) => r.streamId === streamId);
+          try {
+            // Sealed and chained like every stream, so the record of who read personal data is tamper-evident too.
+            await appendSealed(
+              log,
+              streamId,
+              records.map((r) => r.event),
+            );
+            for (const r of records) r.done();
+          } catch (error) {
+            // Other writers of the day's stream (other API processes) won every retry: nothing is answered unrecorded.
+            const refusal =
+              error instanceof WrongExpectedRevisionError
+                ? new ProblemError(
+                    503,
+                    'disclosure-not-recorded',
+                    'The read could not be recorded',
+                    'other readers were being recorded at the same moment; the personal data are not answered unrecorded: try again',
+                    undefined,
+                    {},
+                    { 'retry-after': '1' },
+                  )
+                : error;
+            for (const r of records) r.done(refusal);
+          }
+        }
+      }
+    } finally {
+      this.recording = null;
+    }
   }
 }
 
