@@ -407,39 +407,44 @@ describe('POST /api/personal-data/erasures', () => {
 
 describe('an erasure over HTTP while the service runs', () => {
   const ADMIN: TestCaller = { sub: 'admin-2', roles: ['admin'], unit: 'hq' };
+  const models = () => api.app.infra.projections.readModels;
+  const projected = async (position: number) => {
+    await models().waitFor('cases', position, 10_000);
+    await models().waitFor('compliance', position, 10_000);
+  };
+  /** A case of this person, filed and cancelled on its version's filing day: past its retention, due for erasure. */
+  async function closedLongAgo(iin: string, n: string, fullName: string, reason: string, versionId: string) {
+    const who = citizen(iin, n);
+    const caseId = await file(api, versionId, who, fullName);
+    await projected(
+      await cancel(api, caseId, who, reason, `${filingDay(catalog.byId.get(versionId)!)}T15:00:00+06:00`),
+    );
+    return caseId;
+  }
+  const erase = (iin: string) =>
+    api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { iin, basis: 'request of the data subject', reference: 'Law 94-V art. 17' },
+    });
 
   it('leaves no old page with the clear data in read.db or its WAL, and drops a retired build of the case model within seconds (leak-hunt findings)', async () => {
     const iinD = makeIin('870707', 3, 44);
     const nameD = 'Стираемая Дина Тестовна';
     const reasonD = 'Дина Стираемая уезжает в Шымкент';
-    const who = citizen(iinD, 'd');
-    const caseId = await file(api, VERSIONS[0]!, who, nameD);
-    const last = await cancel(
-      api,
-      caseId,
-      who,
-      reasonD,
-      `${filingDay(catalog.byId.get(VERSIONS[0]!)!)}T15:00:00+06:00`,
-    );
-    const models = api.app.infra.projections.readModels;
-    await models.waitFor('cases', last, 10_000);
-    await models.waitFor('compliance', last, 10_000);
+    const caseId = await closedLongAgo(iinD, 'd', nameD, reasonD, VERSIONS[0]!);
     // A rebuild switches readers to a new build; the old one is retired, kept for its grace period, never scrubbed.
     const collections = () => api.app.infra.readStore.listCollections();
     const builds = async () => (await collections()).filter((c) => c.startsWith('cases.') && c.endsWith('.cases'));
-    const before = (await builds()).length;
+    const before = new Set(await builds());
     await api.app.infra.projections.rebuild('cases');
-    expect((await builds()).length).toBe(before + 1);
+    // (An earlier erasure's timer may drop older retired builds meanwhile: only the one this rebuild made is counted.)
+    expect((await builds()).filter((b) => !before.has(b)).length).toBe(1);
+    expect((await builds()).length).toBeGreaterThan(1);
     const inReadStore = () => filesHolding(dataDir, [iinD, nameD, reasonD]).filter((f) => f.startsWith('read.db'));
     expect(inReadStore().length).toBeGreaterThan(0);
 
-    const erased = await api.call('POST', '/api/personal-data/erasures', {
-      as: ADMIN,
-      body: { iin: iinD, basis: 'request of the data subject', reference: 'Law 94-V art. 17' },
-    });
-    expect(erased.status).toBe(201);
-    await models.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
-    await models.waitFor('compliance', await api.app.infra.eventLog.headPosition(), 10_000);
+    expect((await erase(iinD)).status).toBe(201);
+    await projected(await api.app.infra.eventLog.headPosition());
     // The purge follows the scrub's commit, the retired build's drop a grace of five seconds after it: looked for
     // until both show, at most fifteen seconds.
     const deadline = Date.now() + 15_000;
@@ -454,30 +459,15 @@ describe('an erasure over HTTP while the service runs', () => {
   it('a reader holding an older snapshot of read.db delays the purge, which is owed and done once it lets go', async () => {
     const iinE = makeIin('880808', 4, 55);
     const nameE = 'Задержанная Ева Тестовна';
-    const who = citizen(iinE, 'e');
-    const caseId = await file(api, VERSIONS[1]!, who, nameE);
-    const last = await cancel(
-      api,
-      caseId,
-      who,
-      'переезд',
-      `${filingDay(catalog.byId.get(VERSIONS[1]!)!)}T15:00:00+06:00`,
-    );
-    const models = api.app.infra.projections.readModels;
-    await models.waitFor('cases', last, 10_000);
-    await models.waitFor('compliance', last, 10_000);
+    await closedLongAgo(iinE, 'e', nameE, 'переезд', VERSIONS[1]!);
     const inReadStore = () => filesHolding(dataDir, [iinE, nameE]).filter((f) => f.startsWith('read.db'));
     // Another process's reader, mid-transaction on the snapshot that still holds the clear data.
     const reader = new Database(join(dataDir, 'read.db'), { readonly: true });
     try {
       reader.exec('BEGIN');
       reader.prepare('SELECT count(*) FROM sqlite_master').get();
-      const erased = await api.call('POST', '/api/personal-data/erasures', {
-        as: ADMIN,
-        body: { iin: iinE, basis: 'request of the data subject', reference: 'Law 94-V art. 17' },
-      });
-      expect(erased.status).toBe(201);
-      await models.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
+      expect((await erase(iinE)).status).toBe(201);
+      await models().waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
       await new Promise((r) => setTimeout(r, 1_500));
       expect(inReadStore().length).toBeGreaterThan(0);
     } finally {

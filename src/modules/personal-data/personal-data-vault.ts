@@ -11,7 +11,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
-import type { Principal } from '../identity/domain/principal';
+import { readerOf, type Principal } from '../identity/domain/principal';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { readsEverything, staffRoles } from '../cases/queries/case-views';
 import { blindIndex } from './domain/blind-index';
@@ -223,12 +223,7 @@ export class PersonalDataVault {
           type: PERSONAL_DATA_DISCLOSED,
           data: entry,
           metadata: {
-            actor: {
-              id: principal.id,
-              name: principal.name,
-              roles: principal.roles,
-              ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
-            },
+            actor: readerOf(principal),
             recordedAt: at.toISOString(),
             ...(correlationId ? { correlationId } : {}),
           },

@@ -16,7 +16,7 @@ import type { EventLog } from '../../event-log/event-log.port';
 import { WrongExpectedRevisionError } from '../../event-log/event-log.errors';
 import { sealRecord } from '../../cases/domain/hash-chain';
 import { sealedHashOf } from '../../transparency/domain/log-leaf';
-import type { Principal } from '../../identity/domain/principal';
+import { readerOf, type Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
 import { eventLogProblem } from '../../event-log/event-log.problems';
@@ -131,12 +131,7 @@ export class AuditorAccessLog {
         streamId: `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
         data: entry,
         metadata: {
-          actor: {
-            id: principal.id,
-            name: principal.name,
-            roles: principal.roles,
-            ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
-          },
+          actor: readerOf(principal),
           occurredAt: at.toISOString(),
           recordedAt: at.toISOString(),
           correlationId: request.id,

@@ -98,3 +98,13 @@ export function principalFromClaims(claims: Record<string, unknown>): PrincipalR
 export function writeRefusal(principal: Principal): string | null {
   return principal.roles.every((r) => r === 'auditor') ? 'auditors read and never write' : null;
 }
+
+/** The reader as a record of their read names them (the auditors' access log, personal-data disclosures). */
+export function readerOf(principal: Principal): { id: string; name: string; roles: string[]; unit?: string } {
+  return {
+    id: principal.id,
+    name: principal.name,
+    roles: principal.roles,
+    ...(principal.unit !== undefined ? { unit: principal.unit } : {}),
+  };
+}
