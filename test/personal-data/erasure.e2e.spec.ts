@@ -61,13 +61,13 @@ async function file(
     body: {
       serviceId: version.serviceId,
       trackId: version.tracks[0]!.id,
-      channel: 'portal',
+      channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office',
       unit: UNIT,
       applicant: { iin: who.iin, fullName },
       occurredAt: `${day ?? filingDay(version)}T10:00:00+06:00`,
     },
   });
-  expect(created.status).toBe(201);
+  expect([created.status, created.status === 201 ? '' : created.body]).toEqual([201, '']);
   return created.body.caseId as string;
 }
 
@@ -454,6 +454,32 @@ describe('an erasure over HTTP while the service runs', () => {
     expect((await builds()).length).toBe(1);
     const view = await api.call('GET', `/api/cases/${caseId}`, { as: AUDITOR });
     expect(view.body.applicant.fullName).toBe('erased');
+  }, 60_000);
+
+  it('an open case no step can follow (a retraining listener who failed the final test) is named as such in the refusal (leak-hunt finding)', async () => {
+    const iinF = makeIin('790909', 3, 66);
+    const versionId = 'academy-retraining/order-184-2015';
+    const caseId = await file(api, versionId, citizen(iinF, 'f'), 'Непрошедший Фарид Тестович');
+    const day = filingDay(catalog.byId.get(versionId)!);
+    const steps: [string, string, Record<string, unknown>][] = [
+      ['documents-registered', 'registry-clerk', { incomingNumber: '04-117' }],
+      ['group-formed', 'methodologist', { groupId: 'G-7' }],
+      ['enrolment-order-signed', 'signatory', { orderNumber: '125-к' }],
+      ['training-completed', 'teaching-staff', { milestone: 'programme completed' }],
+      ['final-test-passed', 'teaching-staff', { exam: 'final test', score: 30, passed: false }],
+    ];
+    for (const [i, [stepId, role, data]] of steps.entries()) {
+      const taken = await api.call('POST', `/api/cases/${caseId}/steps/${stepId}`, {
+        as: { sub: `${role}-${UNIT}`, roles: [role], unit: UNIT },
+        body: { occurredAt: `${day}T${String(11 + i).padStart(2, '0')}:00:00+06:00`, data },
+      });
+      expect([stepId, taken.status, taken.status === 201 ? '' : taken.body]).toEqual([stepId, 201, '']);
+    }
+    const refused = await erase(iinF);
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors).toEqual([
+      expect.objectContaining({ field: `cases.${caseId}`, problem: expect.stringContaining('no step can follow') }),
+    ]);
   }, 60_000);
 
   it('a reader holding an older snapshot of read.db delays the purge, which is owed and done once it lets go', async () => {

@@ -10,6 +10,7 @@ import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import { caseStreamId } from '../../cases/domain/case-event';
 import { CaseRepository } from '../../cases/commands/case-repository';
 import { caseVersion, type Catalog } from '../../regulations/domain/catalog';
+import { openSteps } from '../../cases/domain/case-rules';
 import { isEnvelope } from '../domain/envelope';
 import { personalFieldsOf } from '../domain/personal-fields';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
@@ -43,6 +44,11 @@ export interface CaseRetention {
   /** When the personal data of the case is due for erasure; null while the case is open. */
   retainedUntil: string | null;
   basis: string;
+  /**
+   * An open case no step can follow (the regulation gives it no ending, e.g. a retraining listener who failed the final
+   * test): it will never close, so its data stay until the case is closed some other way. Named so an operator knows.
+   */
+  noStepCanFollow?: true;
 }
 
 export type ErasureRefusal =
@@ -83,7 +89,8 @@ async function retentionOf(deps: ErasureDeps, caseId: string): Promise<CaseReten
   // holds no data to keep or erase.
   if (!loaded) return null;
   const { state } = loaded;
-  const policy = caseVersion(deps.catalog, state.versionId).personalDataRetention ?? DEFAULT_PERSONAL_DATA_RETENTION;
+  const version = caseVersion(deps.catalog, state.versionId);
+  const policy = version.personalDataRetention ?? DEFAULT_PERSONAL_DATA_RETENTION;
   const closedAt = state.status === 'open' ? null : state.closedAt;
   return {
     caseId,
@@ -92,8 +99,15 @@ async function retentionOf(deps: ErasureDeps, caseId: string): Promise<CaseReten
     closedAt,
     retainedUntil: closedAt ? addYears(closedAt, policy.years) : null,
     basis: policy.basis,
+    ...(closedAt === null && openSteps(state, version).length === 0 ? { noStepCanFollow: true as const } : {}),
   };
 }
+
+const openCase = (c: CaseRetention) =>
+  `${c.caseId} (${c.versionId}, ${c.status}${c.noStepCanFollow ? `; ${NO_STEP_CAN_FOLLOW}` : ''})`;
+
+export const NO_STEP_CAN_FOLLOW =
+  'no step can follow: its regulation gives the case no ending from here, so it will not close by itself';
 
 const clearActs = (events: readonly RecordedEvent[]) =>
   events.filter((e) =>
@@ -148,7 +162,7 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
         kind: 'open-cases',
         cases: open,
         retained,
-        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map((c) => `${c.caseId} (${c.versionId}, ${c.status})`).join(', ')}${retained.length > 0 ? `; and ${retention}` : ''}`,
+        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map(openCase).join(', ')}${retained.length > 0 ? `; and ${retention}` : ''}`,
       },
     };
   }

@@ -9,6 +9,7 @@ import { checkIin } from '../../identity/domain/iin';
 import {
   eraseSubject,
   retentionDue,
+  NO_STEP_CAN_FOLLOW,
   type CaseRetention,
   type ErasureDeps,
   type ErasureRefusal,
@@ -33,7 +34,7 @@ function refused(refusal: ErasureRefusal): ProblemError {
         [
           ...refusal.cases.map((c) => ({
             field: `cases.${c.caseId}`,
-            problem: `open (${c.versionId}, ${c.status})`,
+            problem: `open (${c.versionId}, ${c.status}${c.noStepCanFollow ? `; ${NO_STEP_CAN_FOLLOW}` : ''})`,
             allowed: 'erasure once every case of the subject is closed and past its retention period',
           })),
           ...refusal.retained.map(retainedCase),
