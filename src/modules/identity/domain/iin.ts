@@ -14,17 +14,9 @@ export type IinProblem =
 export type IinCheck =
   { valid: true; birthDate: string; sex: 'male' | 'female' } | { valid: false; problem: IinProblem };
 
-const FIRST_WEIGHTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-const SECOND_WEIGHTS = [3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2];
+import { iinCheckDigit } from '../../../shared/iin-shape';
 
-/** The check digit of the first 11 digits, or null when both passes give 10 (such numbers are not issued). */
-export function iinCheckDigit(first11: string): number | null {
-  const digits = [...first11].map(Number);
-  const first = digits.reduce((sum, d, i) => sum + d * FIRST_WEIGHTS[i], 0) % 11;
-  if (first !== 10) return first;
-  const second = digits.reduce((sum, d, i) => sum + d * SECOND_WEIGHTS[i], 0) % 11;
-  return second === 10 ? null : second;
-}
+export { iinCheckDigit };
 
 export function checkIin(value: string): IinCheck {
   if (value.length !== 12)
