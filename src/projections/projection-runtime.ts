@@ -210,6 +210,9 @@ export class ProjectionRuntime {
   /** Starts every projection in the background; returns once each has chosen its build. */
   async start(): Promise<void> {
     await this.discardBuildsAheadOfLog();
+    // A purge an erasure still owed when the last process stopped without one (a crash, readers at its close): once
+    // here, before any runner writes.
+    if (this.projections.some((p) => p.purgesOn?.length)) await this.store.purgeOldVersions?.().catch(() => false);
     // Projections building from far behind (several new versions after a deploy, a first start) share their reads of
     // the log while their batches coincide; each follows the log on its own subscription once at the head.
     const shared = this.projections.length > 1 ? new SharedLogRead(this.log) : null;
@@ -477,51 +480,62 @@ class ProjectionRunner {
    */
   private erasureOwed: { position: number; retiredAfter: number; warned: boolean } | null = null;
   private erasureTimer: NodeJS.Timeout | null = null;
+  /** The round under way: one at a time, a caller meanwhile joins it (and what it owes is taken by the next round). */
+  private settling: Promise<void> | null = null;
 
-  private async settleErasure(position?: number): Promise<void> {
-    if (position !== undefined) {
-      const retiredAfter = Date.now() + ERASURE_RETIRED_GRACE_MS;
-      this.erasureOwed = { position, retiredAfter, warned: this.erasureOwed?.warned ?? false };
-    }
+  /** Settles what an erasure owes (`position`: the erasure's batch, just committed); never throws. */
+  private settleErasure(position?: number): Promise<void> {
+    if (position !== undefined)
+      this.erasureOwed = {
+        position,
+        retiredAfter: Date.now() + ERASURE_RETIRED_GRACE_MS,
+        warned: this.erasureOwed?.warned ?? false,
+      };
+    this.settling ??= this.settleRound().finally(() => {
+      this.settling = null;
+    });
+    return this.settling;
+  }
+
+  private async settleRound(): Promise<void> {
     const owed = this.erasureOwed;
     if (!owed || this.stopping) return;
     if (this.erasureTimer) clearTimeout(this.erasureTimer);
     this.erasureTimer = null;
-    let purged = !this.store.purgeOldVersions;
-    for (let attempt = 1; !purged && attempt <= PURGE_ATTEMPTS; attempt++) {
-      purged = await this.store.purgeOldVersions!();
-      if (!purged) await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
-    }
-    const retiredDue = Date.now() >= owed.retiredAfter;
-    if (retiredDue) await this.retireDue(true);
-    if (purged && retiredDue) {
+    let retryInMs = PURGE_OWED_RETRY_MS;
+    try {
+      let purged = !this.store.purgeOldVersions;
+      for (let attempt = 1; !purged && attempt <= PURGE_ATTEMPTS && !this.stopping; attempt++) {
+        purged = await this.store.purgeOldVersions!();
+        if (!purged) await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
+      }
+      const retiredDue = Date.now() >= owed.retiredAfter;
+      if (retiredDue && !this.stopping) await this.retireDue(true);
       // Dropping the retired builds wrote too: their pages go the same way.
-      if (!this.store.purgeOldVersions || (await this.store.purgeOldVersions())) {
+      if (purged && retiredDue && (!this.store.purgeOldVersions || (await this.store.purgeOldVersions()))) {
         if (owed.warned)
           this.logger?.info({ projection: this.projection.name, position: owed.position }, 'erased data purged');
-        if (this.erasureOwed === owed) this.erasureOwed = null;
-        return;
+        if (this.erasureOwed === owed) {
+          this.erasureOwed = null;
+          return;
+        }
+        retryInMs = 0;
+      } else if (purged) retryInMs = Math.max(0, owed.retiredAfter - Date.now());
+      else if (!owed.warned) {
+        owed.warned = true;
+        this.logger?.warn(
+          { projection: this.projection.name, position: owed.position, attempts: PURGE_ATTEMPTS },
+          'erased data: readers keep the read store from purging the old versions; tried again every second until done',
+        );
       }
+    } catch (error) {
+      this.logger?.warn({ projection: this.projection.name, err: error }, 'erased data: purge failed; tried again');
     }
-    if (!purged && !owed.warned) {
-      owed.warned = true;
-      this.logger?.warn(
-        { projection: this.projection.name, position: owed.position, attempts: PURGE_ATTEMPTS },
-        'erased data: readers keep the read store from purging the old versions; tried again every second until done',
-      );
-    }
-    const wait = purged ? Math.max(0, owed.retiredAfter - Date.now()) : PURGE_OWED_RETRY_MS;
+    if (this.stopping) return;
     this.erasureTimer = setTimeout(() => {
       this.erasureTimer = null;
-      this.settleErasure().catch((error: unknown) => {
-        this.logger?.warn({ projection: this.projection.name, err: error }, 'erased data: purge failed; tried again');
-        if (!this.erasureTimer && !this.stopping)
-          this.erasureTimer = setTimeout(
-            () => void this.settleErasure().catch(() => undefined),
-            PURGE_OWED_RETRY_MS,
-          ).unref();
-      });
-    }, wait);
+      void this.settleErasure();
+    }, retryInMs);
     this.erasureTimer.unref();
   }
 
@@ -831,6 +845,7 @@ class ProjectionRunner {
     this.stopping = true;
     if (this.retireTimer) clearTimeout(this.retireTimer);
     if (this.erasureTimer) clearTimeout(this.erasureTimer);
+    await this.settling;
     this.retryWake?.();
     await this.subscription?.stop();
     await this.loop;

@@ -439,7 +439,6 @@ describe('an erasure over HTTP while the service runs', () => {
     await api.app.infra.projections.rebuild('cases');
     // (An earlier erasure's timer may drop older retired builds meanwhile: only the one this rebuild made is counted.)
     expect((await builds()).filter((b) => !before.has(b)).length).toBe(1);
-    expect((await builds()).length).toBeGreaterThan(1);
     const inReadStore = () => filesHolding(dataDir, [iinD, nameD, reasonD]).filter((f) => f.startsWith('read.db'));
     expect(inReadStore().length).toBeGreaterThan(0);
 
@@ -500,7 +499,7 @@ describe('an erasure over HTTP while the service runs', () => {
       reader.exec('COMMIT');
       reader.close();
     }
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     while (inReadStore().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(inReadStore()).toEqual([]);
   }, 60_000);
