@@ -118,8 +118,11 @@ export const DEFAULT_CHANGES_KEPT = 200_000;
  * looked at every 50 ms; past 512 MiB the checkpointer waits briefly for writers and readers so the WAL cannot grow
  * without bound.
  */
-/** How long a purge of old versions (an erasure's) waits for readers on an older snapshot before it answers busy. */
-const PURGE_BUSY_TIMEOUT_MS = 50;
+/**
+ * How long a purge of old versions (an erasure's) waits for readers on an older snapshot before it answers busy: a
+ * moment, since it runs on the thread of every projection (and both case models purge); the caller tries again.
+ */
+const PURGE_BUSY_TIMEOUT_MS = 5;
 
 export const READ_STORE_CHECKPOINTER: CheckpointerOptions = {
   intervalMs: 50,
