@@ -18,7 +18,7 @@ import { blindIndex } from './domain/blind-index';
 import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
-import { appendSealed } from '../transparency/sealed-append';
+import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
 import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
 import { ProblemError } from '../../shared/problem/problem';
 
@@ -132,7 +132,7 @@ export class PersonalDataVault {
    * A person's read of the personal data a read model keeps in clear (the case view, the case list), which the read's
    * own rule admitted: recorded as a decryption is (a `PersonalDataDisclosed` event naming the cases and their subjects,
    * and a log line) before it is answered, the first time that day the reader reads each case. Not recorded: an applicant's
-   * read of their own cases (`ownCases`; the subject's own data is no disclosure, and the record would carry their name),
+   * read of their own cases (the caller leaves them out: the subject's own data is no disclosure, and the record would carry their name),
    * and cases whose applicant is erased.
    */
   async recordRead(
@@ -198,83 +198,41 @@ export class PersonalDataVault {
     await this.record(principal, { cases, subjects, purpose: access.purpose }, this.now(), access.correlationId);
   }
 
-  /**
-   * Records waiting for the day's stream, and the loop appending them: concurrent reads would otherwise race for the
-   * stream's next revision (a sealed, chained stream) and lose past appendSealed's retries. Each waits for its batch.
-   */
-  private pendingRecords: Array<{
-    streamId: string;
-    event: { type: string; data: unknown; metadata: Record<string, unknown> };
-    done(error?: unknown): void;
-  }> = [];
-  private recording: Promise<void> | null = null;
+  /** The day's stream of disclosures, appended in batches by one writer: concurrent reads would race for it. */
+  private writer: SealedStreamWriter | null = null;
 
-  private record(
+  private async record(
     principal: Principal,
     entry: { cases: string[]; subjects: string[]; purpose: string },
     at: Date,
     correlationId: string | undefined,
   ): Promise<void> {
     const disclosures = this.disclosures!;
-    return new Promise<void>((resolve, reject) => {
-      this.pendingRecords.push({
-        streamId: `${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
-        event: {
-          type: PERSONAL_DATA_DISCLOSED,
-          data: entry,
-          metadata: {
-            actor: readerOf(principal),
-            recordedAt: at.toISOString(),
-            ...(correlationId ? { correlationId } : {}),
-          },
-        },
-        done: (error) => {
-          if (error !== undefined) return reject(error);
-          disclosures.logger.info({ reader: principal.id, ...entry, correlationId }, 'personal data disclosed');
-          resolve();
+    this.writer ??= new SealedStreamWriter(disclosures.log);
+    try {
+      await this.writer.append(`${DISCLOSURE_LOG_PREFIX}${at.toISOString().slice(0, 10)}`, {
+        type: PERSONAL_DATA_DISCLOSED,
+        data: entry,
+        metadata: {
+          actor: readerOf(principal),
+          recordedAt: at.toISOString(),
+          ...(correlationId ? { correlationId } : {}),
         },
       });
-      this.recording ??= this.appendRecords();
-    });
-  }
-
-  private async appendRecords(): Promise<void> {
-    const log = this.disclosures!.log;
-    try {
-      while (this.pendingRecords.length > 0) {
-        const batch = this.pendingRecords;
-        this.pendingRecords = [];
-        for (const streamId of new Set(batch.map((r) => r.streamId))) {
-          const records = batch.filter((r) => r.streamId === streamId);
-          try {
-            // Sealed and chained like every stream, so the record of who read personal data is tamper-evident too.
-            await appendSealed(
-              log,
-              streamId,
-              records.map((r) => r.event),
-            );
-            for (const r of records) r.done();
-          } catch (error) {
-            // Other writers of the day's stream (other API processes) won every retry: nothing is answered unrecorded.
-            const refusal =
-              error instanceof WrongExpectedRevisionError
-                ? new ProblemError(
-                    503,
-                    'disclosure-not-recorded',
-                    'The read could not be recorded',
-                    'other readers were being recorded at the same moment; the personal data are not answered unrecorded: try again',
-                    undefined,
-                    {},
-                    { 'retry-after': '1' },
-                  )
-                : error;
-            for (const r of records) r.done(refusal);
-          }
-        }
-      }
-    } finally {
-      this.recording = null;
+    } catch (error) {
+      // Other writers of the day's stream (other API processes) won every retry: nothing is answered unrecorded.
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      throw new ProblemError(
+        503,
+        'disclosure-not-recorded',
+        'The read could not be recorded',
+        'other readers were being recorded at the same moment; the personal data are not answered unrecorded: try again',
+        undefined,
+        {},
+        { 'retry-after': '1' },
+      );
     }
+    disclosures.logger.info({ reader: principal.id, ...entry, correlationId }, 'personal data disclosed');
   }
 }
 

@@ -13,9 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { EventLog } from '../../event-log/event-log.port';
-import { WrongExpectedRevisionError } from '../../event-log/event-log.errors';
-import { sealRecord } from '../../cases/domain/hash-chain';
-import { sealedHashOf } from '../../transparency/domain/log-leaf';
+import { SealedStreamWriter } from '../../transparency/sealed-stream-writer';
 import { readerOf, type Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
@@ -52,27 +50,15 @@ export interface HookHost {
   ): unknown;
 }
 
-interface PendingAccess {
-  streamId: string;
-  data: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-/** Attempts at appending a batch when another writer (another API instance) extended the day's stream meanwhile. */
-const MAX_ATTEMPTS = 5;
-
 export class AuditorAccessLog {
-  private pending: PendingAccess[] = [];
-  private writing = false;
-  /** The day stream's last revision and hash as this process last wrote it; read from the log when unknown. */
-  private head: { streamId: string; revision: number; hash: string | null } | null = null;
+  private readonly writer: SealedStreamWriter;
 
   constructor(
-    private readonly log: EventLog,
+    log: EventLog,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.writer = new SealedStreamWriter(log);
+  }
 
   install(fastify: HookHost): void {
     // A callback hook: every other caller's answer passes on at once, without a promise and a turn of the queue each.
@@ -126,73 +112,16 @@ export class AuditorAccessLog {
       route: request.routeOptions?.url ?? null,
       status,
     };
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({
-        streamId: `${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`,
-        data: entry,
-        metadata: {
-          actor: readerOf(principal),
-          occurredAt: at.toISOString(),
-          recordedAt: at.toISOString(),
-          correlationId: request.id,
-        },
-        resolve,
-        reject,
-      });
-      void this.drain();
+    await this.writer.append(`${ACCESS_LOG_PREFIX}${at.toISOString().slice(0, 10)}`, {
+      type: AUDITOR_ACCESS,
+      data: entry,
+      metadata: {
+        actor: readerOf(principal),
+        occurredAt: at.toISOString(),
+        recordedAt: at.toISOString(),
+        correlationId: request.id,
+      },
     });
     this.logger.info({ auditor: principal.id, ...entry, correlationId: request.id }, 'auditor access');
-  }
-
-  private async drain(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
-        const byStream = new Map<string, PendingAccess[]>();
-        for (const access of batch) byStream.set(access.streamId, [...(byStream.get(access.streamId) ?? []), access]);
-        for (const [streamId, accesses] of byStream) {
-          try {
-            await this.appendChained(streamId, accesses);
-            for (const access of accesses) access.resolve();
-          } catch (error) {
-            for (const access of accesses) access.reject(error);
-          }
-        }
-      }
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  private async appendChained(streamId: string, accesses: PendingAccess[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      let head = this.head?.streamId === streamId ? this.head : null;
-      if (!head) {
-        const [last] = await this.log.readStream(streamId, { direction: 'backwards', maxCount: 1 });
-        head = { streamId, revision: last ? last.revision : -1, hash: last ? sealedHashOf(last.metadata) : null };
-      }
-      let revision = head.revision;
-      let previous = head.hash;
-      const events = accesses.map((access) => {
-        revision++;
-        const sealed = sealRecord(
-          { streamId, revision, type: AUDITOR_ACCESS, data: access.data, metadata: access.metadata },
-          previous,
-        );
-        previous = sealed.hash;
-        return { type: AUDITOR_ACCESS, data: sealed.data, metadata: sealed.metadata };
-      });
-      try {
-        await this.log.append(streamId, events, head.revision < 0 ? 'no_stream' : head.revision);
-        this.head = { streamId, revision, hash: previous };
-        return;
-      } catch (error) {
-        this.head = null;
-        if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw error;
-      }
-    }
   }
 }
