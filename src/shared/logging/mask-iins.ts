@@ -89,17 +89,24 @@ function inHexId(text: string, start: number, end: number): boolean {
 
 const iinSized = (digits: string) => digits.length >= MIN_DIGITS && digits.length <= MAX_DIGITS;
 
+/** Each group of digits written together in the run masked where `isIin` says so. */
+const maskGroups = (run: string, isIin: (digits: string) => boolean) =>
+  run.replace(DIGIT_GROUP, (group) => {
+    const digits = digitsOf(group);
+    return isIin(digits) ? masked(digits) : group;
+  });
+
 function maskRun(run: string, offset: number, text: string): string {
   const digits = digitsOf(run);
   if (digits.length < MIN_DIGITS) return run;
   if (joinedToWord(text, offset, offset + run.length)) {
     // Part of an id: only 12 digits written together, with an IIN's birth date and check digit, and not a UUID's.
     if (inHexId(text, offset, offset + run.length)) return run;
-    return run.replace(DIGIT_GROUP, (group) => (hasIinShape(digitsOf(group)) ? masked(digitsOf(group)) : group));
+    return maskGroups(run, hasIinShape);
   }
   if (digits.length <= MAX_DIGITS) return masked(digits);
   // A longer run: each of its groups that is itself IIN-sized (a list of IINs).
-  return run.replace(DIGIT_GROUP, (group) => (iinSized(digitsOf(group)) ? masked(digitsOf(group)) : group));
+  return maskGroups(run, iinSized);
 }
 
 export function maskIinsDeep(value: unknown, depth = 0): unknown {
