@@ -99,11 +99,10 @@ const maskGroups = (run: string, isIin: (digits: string) => boolean) =>
 function maskRun(run: string, offset: number, text: string): string {
   const digits = digitsOf(run);
   if (digits.length < MIN_DIGITS) return run;
-  if (joinedToWord(text, offset, offset + run.length)) {
-    // Part of an id: only 12 digits written together, with an IIN's birth date and check digit, and not a UUID's.
-    if (inHexId(text, offset, offset + run.length)) return run;
-    return maskGroups(run, hasIinShape);
-  }
+  // A UUID or a hex id whose characters all happen to be digits is still an id (one in a few million UUIDs).
+  if (inHexId(text, offset, offset + run.length)) return run;
+  // Part of an id: only 12 digits written together, with an IIN's birth date and check digit.
+  if (joinedToWord(text, offset, offset + run.length)) return maskGroups(run, hasIinShape);
   if (digits.length <= MAX_DIGITS) return masked(digits);
   // A longer run: each of its groups that is itself IIN-sized (a list of IINs).
   return maskGroups(run, iinSized);
