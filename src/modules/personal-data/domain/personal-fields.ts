@@ -12,18 +12,23 @@ export function personalFieldsOf(eventType: string): Readonly<Record<string, Per
   return (PERSONAL_FIELDS as Record<string, Record<string, PersonalFieldKind>>)[eventType] ?? {};
 }
 
-/** What a personal field reads as once its subject is erased: of the field's type, so every reader keeps working. */
-export function erasedValue(kind: PersonalFieldKind): unknown {
+/** A personal field's value replaced by `word`, of the field's type, so every reader keeps working. */
+function placeholder(kind: PersonalFieldKind, word: string): unknown {
   switch (kind) {
     case 'person':
-      return { iin: ERASED, fullName: ERASED };
+      return { iin: word, fullName: word };
     case 'text':
-      return ERASED;
+      return word;
     case 'texts':
-      return [ERASED];
+      return [word];
     case 'number':
       return null;
   }
+}
+
+/** What a personal field reads as once its subject is erased. */
+export function erasedValue(kind: PersonalFieldKind): unknown {
+  return placeholder(kind, ERASED);
 }
 
 export const WITHHELD = 'withheld';
@@ -39,14 +44,7 @@ export function withoutClearPersonalData(eventType: string, data: Record<string,
     const value = data?.[field];
     if (value === undefined || isEnvelope(value)) continue;
     if (out === data) out = { ...data };
-    out[field] =
-      kind === 'person'
-        ? { iin: WITHHELD, fullName: WITHHELD }
-        : kind === 'texts'
-          ? [WITHHELD]
-          : kind === 'number'
-            ? null
-            : WITHHELD;
+    out[field] = placeholder(kind, WITHHELD);
   }
   return out;
 }
