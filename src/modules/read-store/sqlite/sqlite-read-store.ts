@@ -114,16 +114,16 @@ export const READ_STORE_PAGE_SIZE = 16_384;
 export const DEFAULT_CHANGES_KEPT = 200_000;
 
 /**
- * The read store's WAL is checkpointed from 64 MiB (the 4,000 pages of 16 KiB SQLite's own checkpoint ran at before),
- * looked at every 50 ms; past 512 MiB the checkpointer waits briefly for writers and readers so the WAL cannot grow
- * without bound.
- */
-/**
  * How long a purge of old versions (an erasure's) waits for readers on an older snapshot before it answers busy: a
  * moment, since it runs on the thread of every projection (and both case models purge); the caller tries again.
  */
 const PURGE_BUSY_TIMEOUT_MS = 5;
 
+/**
+ * The read store's WAL is checkpointed from 64 MiB (the 4,000 pages of 16 KiB SQLite's own checkpoint ran at before),
+ * looked at every 50 ms; past 512 MiB the checkpointer waits briefly for writers and readers so the WAL cannot grow
+ * without bound.
+ */
 export const READ_STORE_CHECKPOINTER: CheckpointerOptions = {
   intervalMs: 50,
   thresholdBytes: 64 * 1024 * 1024,
