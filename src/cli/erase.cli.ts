@@ -32,7 +32,7 @@ export function describeErasure(outcome: ErasureOutcome): string {
   ];
   if (d.clearTextActs > 0) {
     lines.push(
-      `erase: WARNING: ${d.clearTextActs} act(s) of these cases were recorded in clear before personal data was encrypted; the append-only log keeps them readable and no erasure can remove them` +
+      `erase: WARNING: ${d.clearTextActs} act(s) of these cases were recorded with personal data in clear (before it was encrypted, or naming the citizen who acted as their token named them); the append-only log keeps them readable and no erasure can remove them` +
         (d.clearTextCases.length ? ` (cases ${d.clearTextCases.join(', ')})` : ''),
     );
   }

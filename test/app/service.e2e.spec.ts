@@ -93,7 +93,7 @@ describe('the service on the embedded default', () => {
         // Not a case stream: the case projections pass it by.
         expect.objectContaining({
           name: 'cases',
-          version: 4,
+          version: 5,
           state: 'live',
           checkpoint: position,
           lagEvents: 0,
@@ -102,7 +102,7 @@ describe('the service on the embedded default', () => {
         }),
         expect.objectContaining({
           name: 'compliance',
-          version: 7,
+          version: 8,
           state: 'live',
           checkpoint: position,
           lagEvents: 0,

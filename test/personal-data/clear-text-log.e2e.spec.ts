@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/shared/config/config';
 import { loadReferenceData } from '../../src/app/reference-data';
-import { CaseCommandService } from '../../src/modules/cases/commands/case-command-service';
+import { newId } from '../../src/shared/ids/new-id';
 import { openEventLog } from '../../src/modules/event-log/open-event-log';
 import type { Principal } from '../../src/modules/identity/domain/principal';
 import { makeIin, startHarness, type TestCaller } from '../support/api-harness';
+import { recordAsBefore } from '../support/acts-as-before';
 
 const ROOT = join(__dirname, '../..');
 const AUDITOR: TestCaller = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
@@ -25,25 +26,28 @@ beforeAll(() => {
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 it('an act recorded in clear stays readable; its erasure scrubs the read models and reports, with a warning, what the log keeps', async () => {
-  // Written as the service wrote before encryption: a command service without the vault.
+  // Written as the service wrote before encryption: personal fields in clear, and the citizen who acted named as
+  // their token named them (the e-government identity provider may put the IIN in the subject).
   const reference = loadReferenceData(loadConfig({}));
   const log = await openEventLog({ kind: 'sqlite', dataDir });
-  const applicant: Principal = { id: 'citizen-old', name: 'citizen', roles: ['applicant'], iin };
-  const service = new CaseCommandService(log, reference.catalog, reference.calendar, { backDatedAfterMs: 86_400_000 });
-  const filed = await service.submit(applicant, {
+  const applicant: Principal = { id: `egov-${iin}`, name: NAME, roles: ['applicant'], iin };
+  const deps = { log, catalog: reference.catalog, calendar: reference.calendar };
+  const caseId = newId();
+  await recordAsBefore(deps, applicant, caseId, {
+    kind: 'submit',
+    caseId,
+    receiptNumber: 'RG-20150915-OLD',
     serviceId: 'civil-service-testing',
     channel: 'portal',
     unit: 'astana-hq',
     applicant: { iin, fullName: NAME },
     occurredAt: new Date('2015-09-15T04:00:00Z'),
   });
-  if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
-  const caseId = filed.accepted.caseId;
-  const cancelled = await service.cancel(applicant, caseId, {
+  await recordAsBefore(deps, applicant, caseId, {
+    kind: 'cancel',
     occurredAt: new Date('2015-09-15T09:00:00Z'),
     reason: 'переезд',
   });
-  expect(cancelled.ok).toBe(true);
   await log.close();
 
   let api = await startHarness({}, { dataDir });
@@ -96,7 +100,7 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
   expect(erase.status).toBe(0);
   expect(erase.stdout).toContain('erased 0 subject key(s) for 1 case(s)');
   expect(erase.stdout).toMatch(
-    /WARNING: 2 act\(s\) of these cases were recorded in clear .* no erasure can remove them \(cases [0-9a-f-]+\)/,
+    /WARNING: 2 act\(s\) of these cases were recorded with personal data in clear .* no erasure can remove them \(cases [0-9a-f-]+\)/,
   );
 
   api = await startHarness({}, { dataDir });
@@ -104,6 +108,11 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
     await api.app.infra.projections.readModels.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
     const view = await api.call('GET', `/api/cases/${caseId}`, { as: AUDITOR });
     expect(view.body.applicant).toMatchObject({ fullName: 'erased' });
+    // The citizen who acted themself, as their token named them, is scrubbed from the read model too.
+    expect(view.body.acts.map((a: { actor: unknown }) => a.actor)).toEqual([
+      { id: 'erased', name: 'erased', role: 'applicant' },
+      { id: 'erased', name: 'erased', role: 'applicant' },
+    ]);
     // The log is append-only: what it stored in clear it still holds, and the history shows it as stored.
     const history = await api.call('GET', `/api/cases/${caseId}/history`, { as: AUDITOR });
     expect(history.body.events[0].data.applicant.fullName).toBe(NAME);
@@ -111,5 +120,6 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
     await api.close();
   }
   expect(readFileSync(join(dataDir, 'read.db')).includes(Buffer.from(NAME))).toBe(false);
+  expect(readFileSync(join(dataDir, 'read.db')).includes(Buffer.from(iin))).toBe(false);
   expect(readFileSync(join(dataDir, 'events.db')).includes(Buffer.from(NAME))).toBe(true);
 }, 180_000);

@@ -40,10 +40,13 @@ function cli(args: string[], env: Record<string, string>) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A citizen's token names them by an opaque id (the subject's IIN and name go only where they are encrypted). */
-const citizen = (iin: string, n: string): TestCaller => ({
-  sub: `citizen-${n}`,
-  name: `citizen ${n}`,
+/**
+ * A citizen's token as the e-government identity provider may issue it: the subject carries the IIN and the name is
+ * the person's own. Acting on their own case, they are recorded as the case's applicant (neither goes into the log in clear).
+ */
+const citizen = (iin: string, fullName: string): TestCaller => ({
+  sub: `egov-${iin}`,
+  name: fullName,
   roles: ['applicant'],
   iin,
 });
@@ -111,7 +114,7 @@ const logSink = { write: (line: string) => void logLines.push(line) };
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'reglament-pii-'));
   api = await startHarness({ LOG_LEVEL: 'info' }, { dataDir, log: logSink });
-  const a = citizen(iinA, 'a');
+  const a = citizen(iinA, NAME);
   casesA = [];
   for (const versionId of VERSIONS) {
     const caseId = await file(api, versionId, a, NAME);
@@ -119,12 +122,22 @@ beforeAll(async () => {
     await cancel(api, caseId, a, REASON, `${filingDay(catalog.byId.get(versionId)!)}T15:00:00+06:00`);
     casesA.push(caseId);
   }
-  openCase = await file(api, VERSIONS[0]!, citizen(iinOpen, 'b'), 'Открытое Дело Тестович');
+  openCase = await file(api, VERSIONS[0]!, citizen(iinOpen, 'Открытое Дело Тестович'), 'Открытое Дело Тестович');
   // The same person's other case, closed now: its retention runs beside the open case.
-  openPersonsClosedCase = await file(api, VERSIONS[2]!, citizen(iinOpen, 'b'), 'Открытое Дело Тестович');
-  await cancel(api, openPersonsClosedCase, citizen(iinOpen, 'b'), 'передумал');
-  recentCase = await file(api, VERSIONS[2]!, citizen(iinRecent, 'c'), 'Недавний Случай Тестович');
-  const last = await cancel(api, recentCase, citizen(iinRecent, 'c'), 'передумал'); // closed now: retention runs
+  openPersonsClosedCase = await file(
+    api,
+    VERSIONS[2]!,
+    citizen(iinOpen, 'Открытое Дело Тестович'),
+    'Открытое Дело Тестович',
+  );
+  await cancel(api, openPersonsClosedCase, citizen(iinOpen, 'Открытое Дело Тестович'), 'передумал');
+  recentCase = await file(
+    api,
+    VERSIONS[2]!,
+    citizen(iinRecent, 'Недавний Случай Тестович'),
+    'Недавний Случай Тестович',
+  );
+  const last = await cancel(api, recentCase, citizen(iinRecent, 'Недавний Случай Тестович'), 'передумал'); // closed now: retention runs
   await api.app.infra.projections.readModels.waitFor('cases', last, 10_000);
   const pack = await api.call('GET', `/api/cases/${casesA[0]}/evidence`, { as: AUDITOR });
   expect([pack.status, pack.status === 200 ? '' : pack.body]).toEqual([200, '']);
@@ -197,7 +210,7 @@ describe('personal data at rest', () => {
     const burst = await Promise.all(clerks.map((as) => api.call('GET', `/api/cases/${recentCase}`, { as })));
     expect(burst.map((r) => r.status)).toEqual(clerks.map(() => 200));
     for (const clerk of clerks) expect((await byReader(clerk.sub)).length).toBe(1);
-    const own = citizen(iinRecent, 'c');
+    const own = citizen(iinRecent, 'Недавний Случай Тестович');
     expect((await api.call('GET', `/api/cases/${recentCase}`, { as: own })).status).toBe(200);
     expect((await api.call('GET', '/api/cases', { as: own })).status).toBe(200);
     expect(await byReader(own.sub)).toEqual([]);
@@ -413,8 +426,8 @@ describe('an erasure over HTTP while the service runs', () => {
     await models().waitFor('compliance', position, 10_000);
   };
   /** A case of this person, filed and cancelled on its version's filing day: past its retention, due for erasure. */
-  async function closedLongAgo(iin: string, n: string, fullName: string, reason: string, versionId: string) {
-    const who = citizen(iin, n);
+  async function closedLongAgo(iin: string, fullName: string, reason: string, versionId: string) {
+    const who = citizen(iin, fullName);
     const caseId = await file(api, versionId, who, fullName);
     await projected(
       await cancel(api, caseId, who, reason, `${filingDay(catalog.byId.get(versionId)!)}T15:00:00+06:00`),
@@ -431,7 +444,7 @@ describe('an erasure over HTTP while the service runs', () => {
     const iinD = makeIin('870707', 3, 44);
     const nameD = 'Стираемая Дина Тестовна';
     const reasonD = 'Дина Стираемая уезжает в Шымкент';
-    const caseId = await closedLongAgo(iinD, 'd', nameD, reasonD, VERSIONS[0]!);
+    const caseId = await closedLongAgo(iinD, nameD, reasonD, VERSIONS[0]!);
     // A rebuild switches readers to a new build; the old one is retired, kept for its grace period, never scrubbed.
     const collections = () => api.app.infra.readStore.listCollections();
     const builds = async () => (await collections()).filter((c) => c.startsWith('cases.') && c.endsWith('.cases'));
@@ -458,7 +471,12 @@ describe('an erasure over HTTP while the service runs', () => {
   it('an open case no step can follow (a retraining listener who failed the final test) is named as such in the refusal (leak-hunt finding)', async () => {
     const iinF = makeIin('790909', 3, 66);
     const versionId = 'academy-retraining/order-184-2015';
-    const caseId = await file(api, versionId, citizen(iinF, 'f'), 'Непрошедший Фарид Тестович');
+    const caseId = await file(
+      api,
+      versionId,
+      citizen(iinF, 'Непрошедший Фарид Тестович'),
+      'Непрошедший Фарид Тестович',
+    );
     const day = filingDay(catalog.byId.get(versionId)!);
     const steps: [string, string, Record<string, unknown>][] = [
       ['documents-registered', 'registry-clerk', { incomingNumber: '04-117' }],
@@ -484,7 +502,7 @@ describe('an erasure over HTTP while the service runs', () => {
   it('a reader holding an older snapshot of read.db delays the purge, which is owed and done once it lets go', async () => {
     const iinE = makeIin('880808', 4, 55);
     const nameE = 'Задержанная Ева Тестовна';
-    await closedLongAgo(iinE, 'e', nameE, 'переезд', VERSIONS[1]!);
+    await closedLongAgo(iinE, nameE, 'переезд', VERSIONS[1]!);
     const inReadStore = () => filesHolding(dataDir, [iinE, nameE]).filter((f) => f.startsWith('read.db'));
     // Another process's reader, mid-transaction on the snapshot that still holds the clear data.
     const reader = new Database(join(dataDir, 'read.db'), { readonly: true });

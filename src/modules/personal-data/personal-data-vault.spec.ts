@@ -3,11 +3,13 @@
  * log, the real key store file and the real command service.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCalendars } from '../calendar/domain/load-calendar';
-import { CaseCommandService, type CommandOutcome } from '../cases/commands/case-command-service';
+import { CaseCommandService, idempotentId, type CommandOutcome } from '../cases/commands/case-command-service';
+import type { Principal } from '../identity/domain/principal';
+import { recordAsBefore } from '../../../test/support/acts-as-before';
 import { caseStreamId } from '../cases/domain/case-event';
 import { openSqliteEventLog, type SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { loadCatalog } from '../regulations/domain/catalog';
@@ -95,5 +97,121 @@ describe('a filing with personal data', () => {
     const after = await file(2);
     if (!after.ok) throw new Error(JSON.stringify(after.refusal));
     expect(await keys.subjectOfCase(after.accepted.caseId)).not.toBeNull();
+  });
+});
+
+describe('a citizen acting on their own case', () => {
+  const iin = makeIin('880101', 3, 77);
+  const NAME = 'Сәрсенова Әлия Маратқызы';
+  /** As the e-government identity provider may name a citizen: the subject carries the IIN, the name is the real one. */
+  const citizen: Principal = { id: `egov-${iin}`, name: NAME, roles: ['applicant'], iin };
+  const filing = {
+    serviceId: 'personnel-reserve',
+    trackId: 'competition-recommended',
+    channel: 'portal' as const,
+    unit: UNIT,
+    applicant: { iin, fullName: NAME },
+    occurredAt: new Date('2015-09-15T09:00:00+06:00'),
+  };
+  const key = (k: string) => ({ idempotency: { key: k, fingerprint: `fingerprint of ${k}` } });
+  const ok = (outcome: CommandOutcome) => {
+    if (!outcome.ok) throw new Error(JSON.stringify(outcome.refusal));
+    return outcome.accepted;
+  };
+  /** Which of the texts events.db and its WAL hold, as UTF-8 bytes. */
+  const logHolds = (texts: string[]) => {
+    const bytes = Buffer.concat(
+      ['events.db', 'events.db-wal'].filter((f) => existsSync(join(dir, f))).map((f) => readFileSync(join(dir, f))),
+    );
+    return texts.filter((t) => bytes.includes(Buffer.from(t, 'utf8')));
+  };
+
+  it("is recorded as the case's applicant: the log holds neither their token's subject, their IIN nor their name; the ids their Idempotency-Key gives are keyed; their retry is still the same request; staff are recorded as named", async () => {
+    const at = new Date('2015-09-15T10:00:00+06:00');
+    const filed = ok(await service.submit(citizen, filing, key('file-1')));
+    const cancelled = ok(await service.cancel(citizen, filed.caseId, { occurredAt: at }, undefined, key('cancel-1')));
+    expect(ok(await service.submit(citizen, filing, key('file-1')))).toEqual({ ...filed, replayed: true });
+    expect(ok(await service.cancel(citizen, filed.caseId, { occurredAt: at }, undefined, key('cancel-1')))).toEqual({
+      ...cancelled,
+      replayed: true,
+    });
+    const acts = await log.readStream(caseStreamId(filed.caseId));
+    expect(acts.map((e) => e.metadata.actor)).toEqual([
+      { id: 'applicant', name: 'Applicant', role: 'applicant' },
+      { id: 'applicant', name: 'Applicant', role: 'applicant' },
+    ]);
+    // The case id an Idempotency-Key gives is not the one a plain hash of the subject gives.
+    expect(filed.caseId).not.toBe(idempotentId('case', citizen.id, 'file-1'));
+    expect(logHolds([citizen.id, iin, NAME])).toEqual([]);
+    // Another citizen using the same key files a case of their own.
+    const other = makeIin('900101', 4, 78);
+    const second = ok(
+      await service.submit(
+        { id: `egov-${other}`, name: 'Другой Гражданин', roles: ['applicant'], iin: other },
+        { ...filing, applicant: { iin: other, fullName: 'Другой Гражданин' } },
+        key('file-1'),
+      ),
+    );
+    expect(second.caseId).not.toBe(filed.caseId);
+    expect(second.replayed).toBe(false);
+    // Staff filing for a person are recorded as their tokens name them.
+    const staff = principal('responsible-person', UNIT);
+    const byStaff = ok(await service.submit(staff, { ...filing, channel: 'office' as const }));
+    const [staffOpening] = await log.readStream(caseStreamId(byStaff.caseId));
+    expect(staffOpening!.metadata.actor).toMatchObject({ id: staff.id, name: staff.name });
+  });
+
+  it("a retry of a request first made before the applicant was recorded as the case's applicant lands on what that request recorded; another request under its key is refused", async () => {
+    const deps = { log, catalog, calendar };
+    const caseId = idempotentId('case', citizen.id, 'file-old');
+    await recordAsBefore(
+      deps,
+      citizen,
+      caseId,
+      { kind: 'submit', caseId, receiptNumber: 'RG-OLD', ...filing },
+      'file-old',
+    );
+    const at = new Date('2015-09-15T10:00:00+06:00');
+    await recordAsBefore(deps, citizen, caseId, { kind: 'cancel', occurredAt: at }, 'cancel-old');
+    const [opening, cancelling] = await log.readStream(caseStreamId(caseId));
+    expect(opening!.metadata.actor).toEqual({ id: citizen.id, name: NAME, role: 'applicant' });
+
+    const filed = ok(await service.submit(citizen, filing, key('file-old')));
+    expect(filed).toMatchObject({ caseId, revision: 0, replayed: true });
+    const cancelled = ok(await service.cancel(citizen, caseId, { occurredAt: at }, undefined, key('cancel-old')));
+    expect(cancelled).toMatchObject({ caseId, revision: 1, position: cancelling!.position, replayed: true });
+    const other = await service.submit(
+      citizen,
+      { ...filing, unit: 'another-unit' },
+      {
+        idempotency: { key: 'file-old', fingerprint: 'another request' },
+      },
+    );
+    expect(other).toMatchObject({ ok: false, refusal: { kind: 'idempotency-key-reused' } });
+    expect((await log.readStream(caseStreamId(caseId))).length).toBe(2);
+    // A new request under another key is a new filing, recorded as the case's applicant.
+    const fresh = ok(await service.submit(citizen, filing, key('file-new')));
+    expect(fresh.caseId).not.toBe(caseId);
+  });
+
+  it('on a log that needs reservations (EventStoreDB), a key a citizen reserved before its ids were keyed still binds it', async () => {
+    const reserving = new CaseCommandService(log, catalog, calendar, {
+      backDatedAfterMs: 86_400_000,
+      clock: () => new Date('2015-09-20T12:00:00+06:00'),
+      personalData: new PersonalDataVault(keys),
+      reserveIdempotencyKeys: true,
+    });
+    const before = new CaseCommandService(log, catalog, calendar, {
+      backDatedAfterMs: 86_400_000,
+      clock: () => new Date('2015-09-20T12:00:00+06:00'),
+      reserveIdempotencyKeys: true,
+    });
+    // Refused (no such service), yet its reservation binds the key.
+    const refused = await before.submit(citizen, { ...filing, serviceId: 'no-such-service' }, key('k-old'));
+    expect(refused.ok).toBe(false);
+    const another = await reserving.submit(citizen, filing, {
+      idempotency: { key: 'k-old', fingerprint: 'another request' },
+    });
+    expect(another).toMatchObject({ ok: false, refusal: { kind: 'idempotency-key-reused' } });
   });
 });

@@ -11,10 +11,11 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
-import { readerOf, type Principal } from '../identity/domain/principal';
+import { isCitizen, readerOf, type Principal } from '../identity/domain/principal';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { readsEverything, staffRoles } from '../cases/queries/case-views';
-import { blindIndex } from './domain/blind-index';
+import { blindIndex, derivedKey } from './domain/blind-index';
+import { idBasis } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
@@ -63,6 +64,22 @@ export class PersonalDataVault {
   private readonly readsRecorded = new LRUCache<string, true>({ max: READS_RECORDED_KEPT });
   /** Reads being recorded now, by the same key: a read of the same case at the same moment waits for that record. */
   private readonly readsRecording = new Map<string, Promise<void>>();
+
+  /** Citizens' id bases already computed, by their token's subject (a digest, as the blind indexes are). */
+  private readonly citizenIdBases = new LRUCache<string, string>({ max: IIN_INDEXES_KEPT });
+  private idBasisKey: Buffer | null = null;
+
+  /** What the ids an Idempotency-Key gives are derived from: a citizen's token subject keyed (citizen-ids.ts). */
+  idBasis(principal: Principal): string {
+    if (!isCitizen(principal)) return principal.id;
+    let basis = this.citizenIdBases.get(principal.id);
+    if (basis === undefined) {
+      this.idBasisKey ??= derivedKey(this.keys.blindIndexKey, 'citizen ids');
+      basis = idBasis(this.idBasisKey, principal);
+      this.citizenIdBases.set(principal.id, basis);
+    }
+    return basis;
+  }
 
   /** The keyed blind index of an IIN: what read models store and are queried by. */
   iinIndex(iin: string): string {

@@ -276,6 +276,7 @@ function sameSizeActs(): PersonalDataProtection {
       };
     },
     open: async (recorded) => [...recorded],
+    idBasis: (principal) => principal.id,
   };
 }
 
@@ -621,6 +622,7 @@ function stageTimer() {
           return { events: protectedActs.events, stored };
         },
         open: (recorded, access) => vault.open(recorded, access),
+        idBasis: (principal) => vault.idBasis(principal),
       };
     },
     /** A command on the case answered now, begun at `started`. */

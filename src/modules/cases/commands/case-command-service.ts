@@ -9,9 +9,9 @@ import { newId } from '../../../shared/ids/new-id';
 import { InvalidEventError, WrongExpectedRevisionError } from '../../event-log/event-log.errors';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
-import type { Principal } from '../../identity/domain/principal';
+import { isCitizen, type Principal } from '../../identity/domain/principal';
 import type { Catalog } from '../../regulations/domain/catalog';
-import { caseStreamId, type DecidedEvent } from '../domain/case-event';
+import { CASE_APPLICANT_ACTOR, caseStreamId, type DecidedEvent } from '../domain/case-event';
 import {
   decide,
   type CancelApplication,
@@ -76,10 +76,10 @@ export interface CaseCommandOptions {
   filings?: CallerRateLimiter;
   /**
    * Encrypts each act's personal fields under its applicant's subject key before the act is sealed, so the hash
-   * chain covers the ciphertext; without it acts are stored in clear (tests of other capabilities).
+   * chain covers the ciphertext, and keys a citizen's part in the ids an Idempotency-Key gives; without it acts are
+   * stored in clear and ids derived from the token's subject (tests of other capabilities).
    */
   personalData?: PersonalDataProtection;
-  /** Told the version of each case filed, so the version is pinned at its first use (catalog-guard.ts). */
   /** Told of each filing's version; the answer waits for it, so a version's first use is pinned before it is acknowledged. */
   onVersionUsed?: (versionId: string) => Promise<void> | void;
   /**
@@ -101,6 +101,11 @@ export interface PersonalDataProtection {
     now: Date,
   ): Promise<{ events: E[]; stored: Promise<void> }>;
   open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'commands' }): Promise<RecordedEvent[]>;
+  /**
+   * The caller as the ids an Idempotency-Key gives (the case's, the acts', the key's reservation stream) are derived
+   * from: a citizen's token subject keyed (citizen-ids.ts), since it may carry their IIN; staff's as it is.
+   */
+  idBasis(principal: Principal): string;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -133,7 +138,7 @@ export class CaseCommandService {
 
   async submit(principal: Principal, input: SubmitInput, meta: CommandMeta = {}): Promise<CommandOutcome> {
     // The quota is the applicant's: staff file for many people. A replayed Idempotency-Key repeat is not a new filing.
-    const quota = principal.roles.every((r) => r === 'applicant') ? this.options.filings : undefined;
+    const quota = isCitizen(principal) ? this.options.filings : undefined;
     quota?.check(principal.id, 'filings by one applicant');
     const outcome = await this.submitCase(principal, input, meta);
     if (outcome.ok && !outcome.accepted.replayed) {
@@ -144,14 +149,31 @@ export class CaseCommandService {
   }
 
   private async submitCase(principal: Principal, input: SubmitInput, meta: CommandMeta): Promise<CommandOutcome> {
-    const caseId = meta.idempotency ? idempotentId('case', principal.id, meta.idempotency.key) : newId();
+    let ids = this.idBasisOf(principal, meta);
+    let caseId = meta.idempotency ? idempotentId('case', ids.basis, meta.idempotency.key) : newId();
+    if (meta.idempotency && ids.former !== undefined) {
+      // A retry of a filing a citizen made before their part in ids was keyed: its case has the id their token's
+      // subject gave it, and the retry is answered as that case's filing.
+      const formerCaseId = idempotentId('case', ids.former, meta.idempotency.key);
+      if (await this.repository.load(formerCaseId)) [ids, caseId] = [{ basis: ids.former }, formerCaseId];
+    }
     const receiptNumber = receiptNumberOf(
       caseId,
       this.calendar.timeZone.toLocal(input.occurredAt ?? this.clock()).date,
     );
-    return this.execute('create', principal, caseId, undefined, meta, (loaded, now) =>
+    return this.execute('create', principal, ids, caseId, undefined, meta, (loaded, now) =>
       decide(loaded?.state ?? null, { kind: 'submit', caseId, receiptNumber, ...input }, this.context(now, principal)),
     );
+  }
+
+  /**
+   * What the caller's ids are derived from, and what they were derived from before it was keyed, when that differs.
+   * Only a command with an Idempotency-Key derives any.
+   */
+  private idBasisOf(principal: Principal, meta: CommandMeta): IdBasis {
+    if (!meta.idempotency) return { basis: principal.id };
+    const basis = this.options.personalData?.idBasis(principal) ?? principal.id;
+    return basis === principal.id ? { basis } : { basis, former: principal.id };
   }
 
   async takeStep(
@@ -161,8 +183,14 @@ export class CaseCommandService {
     expectedRevision?: number,
     meta: CommandMeta = {},
   ): Promise<CommandOutcome> {
-    return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
-      decide(loaded!.state, { kind: 'take-step', ...command }, this.context(now, principal)),
+    return this.execute(
+      'existing',
+      principal,
+      this.idBasisOf(principal, meta),
+      caseId,
+      expectedRevision,
+      meta,
+      (loaded, now) => decide(loaded!.state, { kind: 'take-step', ...command }, this.context(now, principal)),
     );
   }
 
@@ -173,21 +201,28 @@ export class CaseCommandService {
     expectedRevision?: number,
     meta: CommandMeta = {},
   ): Promise<CommandOutcome> {
-    return this.execute('existing', principal, caseId, expectedRevision, meta, (loaded, now) =>
-      decide(loaded!.state, { kind: 'cancel', ...command }, this.context(now, principal)),
+    return this.execute(
+      'existing',
+      principal,
+      this.idBasisOf(principal, meta),
+      caseId,
+      expectedRevision,
+      meta,
+      (loaded, now) => decide(loaded!.state, { kind: 'cancel', ...command }, this.context(now, principal)),
     );
   }
 
   private async execute(
     mode: 'create' | 'existing',
     principal: Principal,
+    ids: IdBasis,
     caseId: string,
     expectedRevision: number | undefined,
     meta: CommandMeta,
     decideOn: (loaded: LoadedCase | null, now: Date) => ReturnType<typeof decide>,
   ): Promise<CommandOutcome> {
     if (meta.idempotency && (this.options.reserveIdempotencyKeys ?? this.log.kind !== 'sqlite')) {
-      const reservation = await this.reserveKey(principal, meta.idempotency, caseId);
+      const reservation = await this.reserveKey(ids, meta.idempotency, caseId);
       if (!reservation.ok) return reused(meta.idempotency.key, reservation.caseId);
     }
     for (let attempt = 0; ; attempt++) {
@@ -200,9 +235,7 @@ export class CaseCommandService {
       const cached = fresh || attempt > 0 || meta.idempotency ? null : this.repository.cached(caseId);
       const loaded = fresh ? null : (cached ?? (await this.repository.load(caseId)));
       const previous =
-        meta.idempotency && loaded
-          ? loaded.idempotency.get(idempotencyIndexKey(principal.id, meta.idempotency.key))
-          : undefined;
+        meta.idempotency && loaded ? previousUnderKey(loaded, principal, meta.idempotency.key) : undefined;
       if (previous && meta.idempotency) {
         if (!sameRequest(previous.fingerprint, meta.idempotency)) return reused(meta.idempotency.key);
         return {
@@ -241,7 +274,7 @@ export class CaseCommandService {
         ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
         : null;
       const stored = protectedActs?.events ?? decision.events;
-      const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, principal, meta);
+      const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, ids, meta);
       try {
         const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
         // The key store commits the subject's claim and the case's link while the log commits the acts.
@@ -299,14 +332,19 @@ export class CaseCommandService {
   /**
    * The first request under a caller's key claims the key's own stream (expected: no stream); a later one is the same
    * request only when it carries the same fingerprint for the same case. A claim left by a request that was then
-   * refused still binds the key: a retry of that request is let through, another request is not.
+   * refused still binds the key: a retry of that request is let through, another request is not. A key a citizen
+   * claimed before their part in ids was keyed is held by that claim, under their token's subject.
    */
   private async reserveKey(
-    principal: Principal,
+    ids: IdBasis,
     idempotency: Idempotency,
     caseId: string,
   ): Promise<{ ok: true } | { ok: false; caseId: string }> {
-    const streamId = idempotencyStreamId(principal.id, idempotency.key);
+    if (ids.former !== undefined) {
+      const [former] = await this.log.readStream(idempotencyStreamId(ids.former, idempotency.key), { maxCount: 1 });
+      if (former) return heldFor(former, idempotency, caseId);
+    }
+    const streamId = idempotencyStreamId(ids.basis, idempotency.key);
     const claim = { fingerprint: idempotency.fingerprint, caseId };
     const sealed = sealRecord(
       {
@@ -325,7 +363,7 @@ export class CaseCommandService {
         streamId,
         [
           {
-            id: idempotentId('event', principal.id, `${idempotency.key}\nreservation\n${claim.fingerprint}\n${caseId}`),
+            id: idempotentId('event', ids.basis, `${idempotency.key}\nreservation\n${claim.fingerprint}\n${caseId}`),
             type: IDEMPOTENCY_KEY_RESERVED,
             data: sealed.data,
             metadata: sealed.metadata,
@@ -341,10 +379,7 @@ export class CaseCommandService {
       )
         throw error;
       const [first] = await this.log.readStream(streamId, { maxCount: 1 });
-      const held = first?.data as { fingerprint?: string; caseId?: string } | undefined;
-      return sameRequest(held?.fingerprint, idempotency) && held?.caseId === caseId
-        ? { ok: true }
-        : { ok: false, caseId: String(held?.caseId ?? '') };
+      return heldFor(first, idempotency, caseId);
     }
   }
 
@@ -383,7 +418,7 @@ export class CaseCommandService {
     versionId: string,
     events: DecidedEvent[],
     now: Date,
-    principal: Principal,
+    ids: IdBasis,
     meta: CommandMeta,
   ) {
     const commandId = newId();
@@ -400,12 +435,48 @@ export class CaseCommandService {
         : {}),
     });
     return sealed.map((event, i) => ({
-      id: meta.idempotency ? idempotentId('event', principal.id, `${meta.idempotency.key}\n${i}`) : newId(),
+      id: meta.idempotency ? idempotentId('event', ids.basis, `${meta.idempotency.key}\n${i}`) : newId(),
       type: event.type,
       data: event.data,
       metadata: event.metadata,
     }));
   }
+}
+
+/** Whether the claim that holds a key lets this request through: the same request (fingerprint) for the same case. */
+function heldFor(
+  claim: RecordedEvent | undefined,
+  idempotency: Idempotency,
+  caseId: string,
+): { ok: true } | { ok: false; caseId: string } {
+  const held = claim?.data as { fingerprint?: string; caseId?: string } | undefined;
+  return sameRequest(held?.fingerprint, idempotency) && held?.caseId === caseId
+    ? { ok: true }
+    : { ok: false, caseId: String(held?.caseId ?? '') };
+}
+
+/**
+ * What the ids an Idempotency-Key gives are derived from: the caller (a citizen's token subject keyed), and what they
+ * were derived from before that was keyed, when it differs (a retry of a request made then is still recognised).
+ */
+interface IdBasis {
+  basis: string;
+  former?: string;
+}
+
+/**
+ * The act this caller recorded on the case under the key: as their token names them (staff; a citizen's act recorded
+ * before the case's applicant was recorded as such), or as the case's applicant, when they are it.
+ */
+function previousUnderKey(loaded: LoadedCase, principal: Principal, key: string) {
+  const asNamed =
+    principal.id === CASE_APPLICANT_ACTOR.id
+      ? undefined
+      : loaded.idempotency.get(idempotencyIndexKey(principal.id, key));
+  if (asNamed) return asNamed;
+  return principal.iin !== undefined && principal.iin === loaded.state.applicant.iin
+    ? loaded.idempotency.get(idempotencyIndexKey(CASE_APPLICANT_ACTOR.id, key))
+    : undefined;
 }
 
 /** The stream that holds a caller's claim on an Idempotency-Key: named by a hash, so it carries no key or caller in clear. */

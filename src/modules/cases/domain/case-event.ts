@@ -18,6 +18,13 @@ export interface CaseActor {
   onBehalfOf?: 'applicant';
 }
 
+/**
+ * How an act the applicant does on their own case records them: as the case's applicant, whose IIN and name the
+ * filing holds (encrypted), not as their token names them. A citizen's token subject may carry their IIN and its name
+ * is theirs; in the actor both would stay in the append-only log in clear after the person is erased.
+ */
+export const CASE_APPLICANT_ACTOR = { id: 'applicant', name: 'Applicant' } as const;
+
 export interface CaseEventMetadata {
   [key: string]: unknown;
   schemaVersion: number;

@@ -686,11 +686,15 @@ describe('submission', () => {
     });
   });
 
-  it('records an applicant as a citizen with no unit, with or without a unit in the token; staff with theirs', () => {
-    const citizen = { id: 'egov-1', name: 'Әлия Сәрсенова', roles: ['applicant' as Role], iin: IIN };
-    for (const caller of [citizen, { ...citizen, unit: 'public' }]) {
+  it("records the applicant acting on their own case as the case's applicant, with no unit and not as their token names them (with or without a unit in the token, with a staff role beside); staff with theirs", () => {
+    const citizen = { id: `egov-${IIN}`, name: 'Әлия Сәрсенова', roles: ['applicant' as Role], iin: IIN };
+    for (const caller of [
+      citizen,
+      { ...citizen, unit: 'public' },
+      { ...citizen, roles: ['applicant', 'head'] as Role[], unit: UNIT },
+    ]) {
       const outcome = specAt('2015-09-15T10:00:00+06:00').given().when(submission(), caller).then([submitted]);
-      expect(outcome.produced[0]!.metadata.actor).toEqual({ id: 'egov-1', name: 'Әлия Сәрсенова', role: 'applicant' });
+      expect(outcome.produced[0]!.metadata.actor).toEqual({ id: 'applicant', name: 'Applicant', role: 'applicant' });
     }
     const operator = principal('psc-operator', UNIT);
     const atPsc = specAt('2015-09-15T10:00:00+06:00')

@@ -12,7 +12,7 @@ import type { Catalog, RegulationVersion } from '../../regulations/domain/catalo
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
-import { clauseReference, type CaseActor, type DecidedEvent } from './case-event';
+import { CASE_APPLICANT_ACTOR, clauseReference, type CaseActor, type DecidedEvent } from './case-event';
 import {
   actorFor,
   withinReach,
@@ -584,8 +584,12 @@ function record(
   };
 }
 
-/** The actor an act records; an applicant acts as a citizen, who belongs to no unit of the provider, whatever the token says. */
+/**
+ * The actor an act records. The applicant acting on their own case is recorded as the case's applicant (who belongs to
+ * no unit of the provider, whatever the token says), not by their token's subject and name (CASE_APPLICANT_ACTOR).
+ */
 function actorOf(principal: Principal, check: Extract<ActorCheck, { ok: true }>): CaseActor {
+  if (check.role === 'applicant' && !check.onBehalfOf) return { ...CASE_APPLICANT_ACTOR, role: 'applicant' };
   const unit = check.role === 'applicant' ? undefined : principal.unit;
   return {
     id: principal.id,

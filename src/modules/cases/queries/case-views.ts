@@ -15,11 +15,6 @@ import type { CaseState } from '../domain/case-state';
 import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
 
-/** A caller who holds no role but `applicant`: sees only cases filed with their own IIN. */
-export function isApplicantOnly(principal: Principal): boolean {
-  return principal.roles.every((r) => r === 'applicant');
-}
-
 /** Auditors and administrators read every unit's cases. */
 export function readsEverything(principal: Principal): boolean {
   return principal.roles.some((r) => r === 'auditor' || r === 'admin');
@@ -68,7 +63,8 @@ export function mayRead(principal: Principal, doc: CaseDocument, version: Regula
   if (seesFullIin(principal, doc)) return true;
   if (!principal.roles.some((r) => EXTERNAL_ROLES.has(r))) return false;
   return (
-    doc.acts.some((act) => act.actor.id === principal.id) ||
+    // An act by the case's applicant names no caller (CASE_APPLICANT_ACTOR): its id is no token's subject to match.
+    doc.acts.some((act) => act.actor.id === principal.id && act.actor.role !== 'applicant') ||
     stepsCallerMayTake(stateOf(doc), version, principal).length > 0
   );
 }

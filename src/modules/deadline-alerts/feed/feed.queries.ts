@@ -11,6 +11,7 @@ import { seesFullIin } from '../../cases/queries/case-views';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
 import { withoutClearPersonalData } from '../../personal-data/domain/personal-fields';
+import { metadataWithoutClearCitizen } from '../../personal-data/domain/citizen-ids';
 
 export interface FeedFilter {
   after: number;
@@ -93,7 +94,7 @@ export class FeedQueries {
           revision: event.revision,
           recordedAt: event.recordedAt.toISOString(),
           data: withoutClearPersonalData(event.type, event.data as Record<string, unknown>),
-          metadata: event.metadata,
+          metadata: metadataWithoutClearCitizen(event.metadata),
         });
         if (items.length >= filter.limit) break;
       }

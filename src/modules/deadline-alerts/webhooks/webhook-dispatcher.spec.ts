@@ -15,13 +15,14 @@ import { CaseWalk, makeIin } from '../../../../test/support/case-specification';
 import { caseStreamId } from '../../cases/domain/case-event';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 import { openSqliteReadStore } from '../../read-store/sqlite/sqlite-read-store';
-import type { EventLog } from '../../event-log/event-log.port';
+import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { ReadStore } from '../../read-store/read-store.port';
 import {
   DELIVERIES,
   REQUESTS,
   SUBSCRIPTIONS,
   WebhookDispatcher,
+  webhookPayload,
   type Delivery,
   type WebhookSubscription,
 } from './webhook-dispatcher';
@@ -377,4 +378,26 @@ describe('webhook targets', () => {
     });
     expect(await checkTarget('http://127.0.0.1:9/', true)).toBeNull();
   });
+});
+
+it("a webhook of an act the applicant recorded as their token named them (before the case's applicant was recorded as such) withholds the actor; an act on a citizen's behalf or by staff is sent as stored", () => {
+  const event = (actor: Record<string, unknown>): RecordedEvent => ({
+    id: 'e1',
+    streamId: 'case-c1',
+    type: 'ApplicationCancelled',
+    revision: 1,
+    position: 7,
+    recordedAt: new Date('2026-01-01T00:00:00Z'),
+    data: { reason: { $enc: 1, kid: 'k', iv: 'i', ct: 'c', tag: 't' } },
+    metadata: { actor, caseId: 'c1' },
+  });
+  const clear = webhookPayload(event({ id: 'egov-880101300123', name: 'Сәрсенова Әлия', role: 'applicant' }), 'c1');
+  expect(clear.data.metadata.actor).toEqual({ id: 'withheld', name: 'withheld', role: 'applicant' });
+  expect(JSON.stringify(clear)).not.toContain('880101300123');
+  for (const actor of [
+    { id: 'applicant', name: 'Applicant', role: 'applicant' },
+    { id: 'psc-1', name: 'Оператор', role: 'applicant', onBehalfOf: 'applicant' },
+    { id: 'clerk-1', name: 'Клерк', role: 'registry-clerk', unit: 'hq' },
+  ])
+    expect(webhookPayload(event(actor), 'c1').data.metadata.actor).toEqual(actor);
 });

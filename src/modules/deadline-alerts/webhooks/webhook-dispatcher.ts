@@ -16,6 +16,7 @@ import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import { checkTarget } from './target-policy';
 import { StepLoop } from '../step-loop';
 import { withoutClearPersonalData } from '../../personal-data/domain/personal-fields';
+import { metadataWithoutClearCitizen } from '../../personal-data/domain/citizen-ids';
 
 export const SUBSCRIPTIONS = 'webhooks.subscriptions';
 export const DELIVERIES = 'webhooks.deliveries';
@@ -387,7 +388,7 @@ export function webhookPayload(event: RecordedEvent, caseId: string) {
       revision: event.revision,
       position: event.position,
       data: withoutClearPersonalData(event.type, event.data as Record<string, unknown>),
-      metadata: event.metadata,
+      metadata: metadataWithoutClearCitizen(event.metadata),
     },
   };
 }

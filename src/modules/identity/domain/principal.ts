@@ -52,6 +52,14 @@ export interface Principal {
   iin?: string;
 }
 
+/**
+ * A citizen: a caller who holds no role but `applicant` (signed in through the e-government identity provider), who
+ * sees only cases filed with their own IIN, belongs to no unit, and whose token's subject may carry their IIN.
+ */
+export function isCitizen(principal: Pick<Principal, 'roles'>): boolean {
+  return principal.roles.every((r) => r === 'applicant');
+}
+
 export type PrincipalResult = { ok: true; principal: Principal } | { ok: false; problem: string };
 
 /** Checks the claims of a verified token and turns them into a principal, or says which claim is wrong. */
@@ -70,8 +78,7 @@ export function principalFromClaims(claims: Record<string, unknown>): PrincipalR
   if (unit !== undefined && (typeof unit !== 'string' || unit === ''))
     return { ok: false, problem: 'claim "unit" must be a non-empty string' };
   // A citizen (only the applicant role) has no unit; everyone else acts for one of the provider's units.
-  const citizen = (roles as string[]).every((r) => r === 'applicant');
-  if (unit === undefined && !citizen)
+  if (unit === undefined && !isCitizen({ roles: roles as Role[] }))
     return {
       ok: false,
       problem: `claim "unit" is missing: roles other than applicant (${(roles as string[]).filter((r) => r !== 'applicant').join(', ')}) act for a unit of the provider`,

@@ -3,17 +3,18 @@
  * closed case is still inside its version's retention period (each named); otherwise it records a
  * `PersonalDataErased` event (subject id, case ids, legal basis: no personal data) and then destroys the subject's
  * key, so every encrypted field of every act reads "erased" from then on; projections scrub their documents when
- * they meet the event. Acts stored in clear before encryption began cannot be removed from the append-only log:
- * they are counted and reported, never hidden. Framework-free.
+ * they meet the event. Acts stored in clear (before encryption began, or naming the citizen who acted as their token
+ * named them) cannot be removed from the append-only log: they are counted and reported, never hidden. Framework-free.
  */
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
-import { caseStreamId } from '../../cases/domain/case-event';
+import { caseStreamId, type CaseActor } from '../../cases/domain/case-event';
 import { CaseRepository } from '../../cases/commands/case-repository';
 import { caseVersion, type Catalog } from '../../regulations/domain/catalog';
 import { openSteps } from '../../cases/domain/case-rules';
 import { isEnvelope } from '../domain/envelope';
 import { personalFieldsOf } from '../domain/personal-fields';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
+import { namesCitizenInClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
 import { appendSealed } from '../../transparency/sealed-append';
 
@@ -110,11 +111,13 @@ export const NO_STEP_CAN_FOLLOW =
   'no step can follow: its regulation gives the case no ending from here, so it will not close by itself';
 
 const clearActs = (events: readonly RecordedEvent[]) =>
-  events.filter((e) =>
-    Object.keys(personalFieldsOf(e.type)).some((f) => {
-      const value = (e.data as Record<string, unknown>)[f];
-      return value !== undefined && !isEnvelope(value);
-    }),
+  events.filter(
+    (e) =>
+      namesCitizenInClear(e.metadata.actor as CaseActor | undefined) ||
+      Object.keys(personalFieldsOf(e.type)).some((f) => {
+        const value = (e.data as Record<string, unknown>)[f];
+        return value !== undefined && !isEnvelope(value);
+      }),
   ).length;
 
 export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {

@@ -4,6 +4,7 @@
  */
 import type { CaseState } from '../../cases/domain/case-state';
 import { ERASED, erasedValue, scrubData } from './personal-fields';
+import { namesCitizenInClear } from './citizen-ids';
 
 export const PERSONAL_DATA_ERASED = 'PersonalDataErased';
 export const ERASURE_STREAM = 'personal-data-erasures';
@@ -14,16 +15,26 @@ export interface PersonalDataErasedData {
   basis: string;
   reference: string;
   by: string;
-  /** Acts of these cases stored in clear before encryption began: the append-only log keeps them readable. */
+  /**
+   * Acts of these cases stored with personal data in clear: before encryption began, or naming the citizen who acted
+   * as their token named them (before the case's applicant was recorded as such). The append-only log keeps them readable.
+   */
   clearTextActs: number;
 }
 
-/** The case as a rebuild after the erasure folds it: applicant and every act's personal fields "erased". */
+/**
+ * The case as a rebuild after the erasure folds it: applicant and every act's personal fields "erased", and so is the
+ * actor of an act the applicant did themself as their token named them (subject and name), before the case's applicant was recorded as such.
+ */
 export function scrubCaseState<S extends Pick<CaseState, 'applicant' | 'acts'>>(state: S): S {
   return {
     ...state,
     applicant: erasedValue('person') as CaseState['applicant'],
-    acts: state.acts.map((act) => ({ ...act, data: scrubData(act.eventType, act.data) })),
+    acts: state.acts.map((act) => ({
+      ...act,
+      data: scrubData(act.eventType, act.data),
+      ...(namesCitizenInClear(act.actor) ? { actor: { ...act.actor, id: ERASED, name: ERASED } } : {}),
+    })),
   };
 }
 

@@ -14,7 +14,10 @@ export class ErasureDoneDto {
   @ApiProperty({ type: [String], description: 'the data subjects whose keys were destroyed' }) subjects!: string[];
   @ApiProperty({ type: [ErasedCaseDto] }) cases!: ErasedCaseDto[];
   @ApiProperty({ type: [Number], description: 'the log positions of the erasure records' }) positions!: number[];
-  @ApiProperty({ description: 'acts recorded in clear before encryption, which the log keeps readable' })
+  @ApiProperty({
+    description:
+      'acts recorded with personal data in clear (before encryption, or naming the citizen who acted as their token named them), which the log keeps readable',
+  })
   clearTextActs!: number;
   @ApiPropertyOptional({ description: 'present when clearTextActs > 0' }) warning?: string;
 }

@@ -99,7 +99,7 @@ export class PersonalDataController {
       clearTextActs: d.clearTextActs,
       ...(d.clearTextActs > 0
         ? {
-            warning: `${d.clearTextActs} act(s) were recorded in clear before personal data was encrypted; the append-only log keeps them readable`,
+            warning: `${d.clearTextActs} act(s) were recorded with personal data in clear (before it was encrypted, or naming the citizen who acted as their token named them); the append-only log keeps them readable`,
           }
         : {}),
     };

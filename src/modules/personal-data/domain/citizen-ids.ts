@@ -1,0 +1,40 @@
+/**
+ * A citizen in what the log keeps of their own acts. As the act's actor they are the case's applicant
+ * (CASE_APPLICANT_ACTOR), not their token's subject and name. The ids an Idempotency-Key gives their acts (the case's,
+ * the acts', the key's reservation stream) are derived from their token's subject, which may carry their IIN
+ * (`egov-880101300123`): a plain hash of it could be tested against the IINs by anyone who reads the log, after the
+ * person is erased too. So it is keyed first, as the idempotency fingerprints are. Pure.
+ */
+import { createHmac } from 'node:crypto';
+import { isCitizen, type Principal } from '../../identity/domain/principal';
+import { CASE_APPLICANT_ACTOR, type CaseActor } from '../../cases/domain/case-event';
+import { WITHHELD } from './personal-fields';
+
+/** What the ids a citizen's Idempotency-Key gives are derived from: their token's subject keyed; staff's as it is. */
+export function idBasis(key: Buffer, principal: Principal): string {
+  return isCitizen(principal)
+    ? `citizen:${createHmac('sha256', key).update(`citizen\n${principal.id}`).digest('hex')}`
+    : principal.id;
+}
+
+/**
+ * Whether an act's actor is the applicant as their token named them: an act of their own recorded before the case's
+ * applicant was recorded as such. An erasure scrubs such an actor from the read models; the log keeps it.
+ */
+export function namesCitizenInClear(actor: CaseActor | undefined): actor is CaseActor {
+  return (
+    actor !== undefined &&
+    actor.role === 'applicant' &&
+    actor.onBehalfOf === undefined &&
+    actor.id !== CASE_APPLICANT_ACTOR.id
+  );
+}
+
+/**
+ * An event's metadata as it may leave the service without the vault (the feed, webhooks), as its personal fields do
+ * (withoutClearPersonalData): an applicant named as their token named them is withheld.
+ */
+export function metadataWithoutClearCitizen(metadata: Record<string, unknown>): Record<string, unknown> {
+  const actor = metadata.actor as CaseActor | undefined;
+  return namesCitizenInClear(actor) ? { ...metadata, actor: { ...actor, id: WITHHELD, name: WITHHELD } } : metadata;
+}
