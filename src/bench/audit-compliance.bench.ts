@@ -18,7 +18,7 @@ import type { RegulationVersion } from '../modules/regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../modules/regulations/domain/regulation-schema';
 import { decide, type CaseCommand } from '../modules/cases/domain/decide';
 import { evolve, openingOf, stepsOnTrack, type CaseState } from '../modules/cases/domain/case-state';
-import { prerequisitesOn } from '../modules/cases/domain/case-rules';
+import { mustNameResult, prerequisitesOn, resultsStepMayName } from '../modules/cases/domain/case-rules';
 import type { CaseEvent, DecidedEvent } from '../modules/cases/domain/case-event';
 import { caseStreamId } from '../modules/cases/domain/case-event';
 import { sealEvents } from '../modules/cases/domain/hash-chain';
@@ -569,7 +569,9 @@ export function simulateCase(
       const data =
         step.eventType === 'TestScheduleAnnounced'
           ? { testingStartsOn: zone.toLocal(new Date(at.getTime() + 7 * 86_400_000)).date }
-          : (STEP_DATA[step.eventType] ?? {});
+          : mustNameResult(version, step, trackId)
+            ? { ...STEP_DATA[step.eventType], resultId: resultsStepMayName(version, step, trackId)[0] }
+            : (STEP_DATA[step.eventType] ?? {});
       take({ kind: 'take-step', stepId: step.id, occurredAt: at, data }, role);
     }
   }

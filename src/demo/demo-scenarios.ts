@@ -937,7 +937,11 @@ const retraining: Flow = ({ rng, staff, zone, want }) => {
       stepId: 'completion-document-issued',
       as: signatory,
       gap: { workingDays: [0, 1] },
-      data: (t) => ({ documentNumber: `${longProgramme ? 'ДП' : 'СВ'}-${yearOf(zone, t)}-${serial(rng, 5)}` }),
+      // The act names which document it issued (appendix 5, p.3): retraining's or qualification improvement's.
+      data: (t) => ({
+        documentNumber: `${longProgramme ? 'ДП' : 'СВ'}-${yearOf(zone, t)}-${serial(rng, 5)}`,
+        resultId: longProgramme ? 'retraining-completion-document' : 'qualification-completion-document',
+      }),
     },
   ];
   // The text gives no result for a listener who fails the final test: the case stays undone.

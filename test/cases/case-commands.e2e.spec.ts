@@ -10,7 +10,7 @@ import { verifyChain } from '../../src/modules/cases/domain/hash-chain';
 import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
 import { COMPLIANCE_PROJECTION, OPEN_STEPS } from '../../src/modules/compliance/compliance.projection';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
-import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../support/case-walk';
+import { callerFor, filingDay, mainPath, VALID_DATA, validStepData, versionTracks } from '../support/case-walk';
 
 const catalog = loadCatalog('data/regulations');
 const UNIT = 'astana';
@@ -83,7 +83,7 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
           body: {
             occurredAt: at(day, 10 + Math.floor(minute / 60), minute % 60),
             expectedRevision: revision,
-            data: VALID_DATA[step.eventType],
+            data: validStepData(version, step, trackId),
           },
         });
         expect({ step: step.id, role, status: r.status, body: r.status === 201 ? null : r.body }).toEqual({

@@ -13,7 +13,7 @@ import type { Catalog, RegulationVersion } from '../../src/modules/regulations/d
 import { rolesOn, type RegulationStep } from '../../src/modules/regulations/domain/regulation-schema';
 import { clauseReference, type CaseEvent, type DecidedEvent } from '../../src/modules/cases/domain/case-event';
 import type { StepData } from '../../src/modules/cases/domain/case-event-data';
-import { prerequisitesOn } from '../../src/modules/cases/domain/case-rules';
+import { mustNameResult, prerequisitesOn, resultsStepMayName } from '../../src/modules/cases/domain/case-rules';
 import { evolve, openingOf, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
 import { decide, type CaseCommand, type CaseRejection, type Decision } from '../../src/modules/cases/domain/decide';
 import { sealEvents } from '../../src/modules/cases/domain/hash-chain';
@@ -78,6 +78,18 @@ export function validData(eventType: string): Record<string, unknown> {
   const data = (VALID_DATA as Record<string, Record<string, unknown>>)[eventType];
   if (!data) throw new Error(`no valid data for ${eventType}`);
   return { ...data };
+}
+
+/** Valid data for a step on a track: its event type's, naming the first result where the act must name which. */
+export function validStepData(
+  version: RegulationVersion,
+  step: RegulationStep,
+  trackId: string,
+): Record<string, unknown> {
+  const data = validData(step.eventType);
+  return mustNameResult(version, step, trackId)
+    ? { ...data, resultId: resultsStepMayName(version, step, trackId)[0] }
+    : data;
 }
 
 /** A caller holding exactly these roles, acting for `unit` (applicants also carry their IIN). */
@@ -391,7 +403,10 @@ export class CaseWalk {
       else this.advance();
       outcome = this.spec
         .given(this.history)
-        .when({ kind: 'take-step', stepId, data: options.data ?? validData(step.eventType) }, this.callerFor(role))
+        .when(
+          { kind: 'take-step', stepId, data: options.data ?? validStepData(this.version, step, this.trackId) },
+          this.callerFor(role),
+        )
         .then([{ type: step.eventType as EventType, stepId, role, clause: clauseReference(step.clause) }]);
       this.history = outcome.events;
     }

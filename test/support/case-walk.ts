@@ -5,7 +5,7 @@
 import type { RegulationVersion } from '../../src/modules/regulations/domain/catalog';
 import type { TestCaller } from './api-harness';
 
-export { mainPath } from './case-specification';
+export { mainPath, validStepData } from './case-specification';
 import { VALID_DATA as TYPED_VALID_DATA } from './case-specification';
 
 /** Valid data for each event type a step can record (the domain specification's table). */

@@ -14,7 +14,7 @@ import {
   makeIin,
   offeredChannel,
   principal,
-  validData,
+  validStepData,
   type Given,
 } from '../../../../test/support/case-specification';
 import { clauseReference } from './case-event';
@@ -81,7 +81,10 @@ function ask(c: Case, caller: Principal) {
   }
   const walk = openFor(c);
   const given: Given = walk.spec.given(walk.events);
-  return given.when({ kind: 'take-step', stepId: c.step.id, data: validData(c.step.eventType) }, caller);
+  return given.when(
+    { kind: 'take-step', stepId: c.step.id, data: validStepData(c.version, c.step, c.trackId) },
+    caller,
+  );
 }
 
 /** A caller with exactly this role in the case's unit; the applicant also carries the case's IIN. */

@@ -883,6 +883,28 @@ describe('a terminal step that can issue more than one result', () => {
       { field: 'data.resultId', problem: expect.stringContaining('test-certificate'), allowed: positive.join(' | ') },
     ]);
   });
+
+  it('refuses the act that does not name which document it issued (appendix 5 p.3: retraining or qualification improvement), naming data.resultId and both; a step with one result to issue implies it', () => {
+    const w = toLastStep();
+    w.advance();
+    const refusal = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'completion-document-issued', data: { documentNumber: 'D-1' } },
+        w.callerFor('signatory'),
+      )
+      .thenRefused('invalid');
+    expect(refusal.errors).toEqual([
+      { field: 'data.resultId', problem: expect.stringMatching(/^required: /), allowed: positive.join(' | ') },
+    ]);
+    // Postgraduate study issues one document: the act need not name it.
+    const study = version('academy-postgraduate-study/order-184-2015');
+    const p = walk('academy-postgraduate-study/order-184-2015', 'default');
+    p.submit();
+    for (const step of mainPath(study, 'default').slice(1, -1)) p.take(step.id);
+    p.take('completion-document-issued', { data: { documentNumber: 'D-2' } });
+    expect(p.state.result).toEqual({ id: 'diploma-with-transcript', kind: 'positive' });
+  });
 });
 
 describe('a repeatable step: the study milestones of postgraduate study', () => {

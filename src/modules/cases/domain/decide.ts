@@ -24,6 +24,8 @@ import {
   notDueReason,
   openSteps,
   recordable,
+  resultsStepMayName,
+  mustNameResult,
   type ActorCheck,
 } from './case-rules';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
@@ -394,11 +396,7 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`),
     );
   if (parsed.ok && typeof parsed.data.resultId === 'string') {
-    const results = version.results
-      .filter(
-        (r) => r.tracks.includes(state.trackId) && !version.steps.some((s) => s.result === r.id && s.id !== step.id),
-      )
-      .map((r) => r.id);
+    const results = resultsStepMayName(version, step, state.trackId);
     if (!step.terminal || step.result || !results.includes(parsed.data.resultId)) {
       problems.push({
         field: 'data.resultId',
@@ -406,7 +404,12 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
         allowed: step.terminal && !step.result ? results.join(' | ') : 'omit it: this step names its result',
       });
     }
-  }
+  } else if (parsed.ok && mustNameResult(version, step, state.trackId))
+    problems.push({
+      field: 'data.resultId',
+      problem: `required: step ${step.id} issues one of several documents on track ${state.trackId}, and the act names which`,
+      allowed: resultsStepMayName(version, step, state.trackId).join(' | '),
+    });
   if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
   const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);

@@ -9,7 +9,14 @@ import { caseVersion, loadCatalog } from '../../regulations/domain/catalog';
 import { rolesOn } from '../../regulations/domain/regulation-schema';
 import type { ReadDocument } from '../../read-store/read-store.port';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../../../../test/support/api-harness';
-import { callerFor, filingDay, mainPath, VALID_DATA, versionTracks } from '../../../../test/support/case-walk';
+import {
+  callerFor,
+  filingDay,
+  mainPath,
+  VALID_DATA,
+  validStepData,
+  versionTracks,
+} from '../../../../test/support/case-walk';
 import type { CaseDocument } from '../projections/cases.projection';
 import { CASE_QUERIES, type CaseQueries } from './case-queries';
 import { renderCaseView } from './case-views';
@@ -707,7 +714,7 @@ describe('the cases projection', () => {
                 day,
                 `${String(10 + Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`,
               ),
-              data: VALID_DATA[s.eventType],
+              data: validStepData(version, s, trackId),
             },
           });
           expect({ name, step: s.id, status: t.status }).toEqual({ name, step: s.id, status: 201 });
