@@ -102,7 +102,7 @@ describe('the service on the embedded default', () => {
         }),
         expect.objectContaining({
           name: 'compliance',
-          version: 8,
+          version: 7,
           state: 'live',
           checkpoint: position,
           lagEvents: 0,

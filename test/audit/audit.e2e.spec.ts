@@ -104,6 +104,8 @@ describe('history', () => {
       .split(/\r?\n/);
     expect(lines[0]).toBe('№,Событие,Исполнитель,Роль,Подразделение,Произошло,Записано,Задним числом,Пункт,Хеш');
     expect(lines).toHaveLength(5);
+    // The applicant acting on their own case is recorded by no name of theirs: the role's label names them.
+    expect(lines[1]).toMatch(/^0,Заявление подано,Услугополучатель,Услугополучатель,,/);
     expect(lines[2]).toMatch(
       /^1,Документы зарегистрированы,[^,]*,Сотрудник канцелярии,astana,2015-12-14T10:00:00\+06:00,/,
     );

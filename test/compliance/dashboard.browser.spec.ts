@@ -216,6 +216,24 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
         'Мемлекеттік қызметтер мерзімдерінің сақталуы',
     );
 
+    // A case the applicant filed themself: recorded by no name of theirs, its row names their role in the page's language.
+    let ownFiling: string | undefined;
+    for (const c of stepCases.body.cases as { caseId: string }[]) {
+      const h = await api.call('GET', `/api/cases/${c.caseId}/history`, { as: auditor });
+      if (h.body.events[0].metadata.actor.id === 'applicant') {
+        ownFiling = c.caseId;
+        break;
+      }
+    }
+    expect(ownFiling).toBeDefined();
+    await page.click(`#table-cases tr[data-case="${ownFiling}"]`);
+    await page.waitForFunction(
+      (id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id,
+      ownFiling,
+    );
+    expect(await page.textContent('#table-history')).toContain('Көрсетілетін қызметті алушы');
+    expect(await page.textContent('#table-history')).not.toContain('Applicant');
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     expect(errors).toEqual([]);

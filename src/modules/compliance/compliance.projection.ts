@@ -168,8 +168,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 5: the case rows no longer repeat each limit's clause (open rows and open steps still carry it).
     // 6: the case rows no longer repeat the case's grouping, which its stored state holds.
     // 7: open steps hold the applicant's IIN as its blind index (an applicant's worklist is found by it), not in clear.
-    // 8: erasures also scrub the actor of an act the applicant recorded as their token named them (scrubCaseState).
-    version: 8,
+    version: 7,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],

@@ -154,6 +154,10 @@ describe('a citizen acting on their own case', () => {
     );
     expect(second.caseId).not.toBe(filed.caseId);
     expect(second.replayed).toBe(false);
+    // Staff whose token carries the same IIN but not the applicant role are not the case's applicant: no replay of its act.
+    const head = { ...principal('head', UNIT), iin };
+    const notTheirs = await service.cancel(head, filed.caseId, { occurredAt: at }, undefined, key('cancel-1'));
+    expect(notTheirs).toMatchObject({ ok: false, refusal: { kind: 'forbidden' } });
     // Staff filing for a person are recorded as their tokens name them.
     const staff = principal('responsible-person', UNIT);
     const byStaff = ok(await service.submit(staff, { ...filing, channel: 'office' as const }));

@@ -11,11 +11,11 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
-import { isCitizen, readerOf, type Principal } from '../identity/domain/principal';
+import { readerOf, type Principal } from '../identity/domain/principal';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { readsEverything, staffRoles } from '../cases/queries/case-views';
 import { blindIndex, derivedKey } from './domain/blind-index';
-import { idBasis } from './domain/citizen-ids';
+import { carriesIin, idBasis } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
@@ -71,7 +71,7 @@ export class PersonalDataVault {
 
   /** What the ids an Idempotency-Key gives are derived from: a citizen's token subject keyed (citizen-ids.ts). */
   idBasis(principal: Principal): string {
-    if (!isCitizen(principal)) return principal.id;
+    if (!carriesIin(principal)) return principal.id;
     let basis = this.citizenIdBases.get(principal.id);
     if (basis === undefined) {
       this.idBasisKey ??= derivedKey(this.keys.blindIndexKey, 'citizen ids');

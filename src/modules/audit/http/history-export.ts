@@ -1,6 +1,7 @@
 /** A case's history as a download (the dashboard's history table): headings in ru/kk/en, times local with their offset. */
 import type { TimeZone } from '../../calendar/domain/time-zone';
 import { isRole, ROLES } from '../../identity/domain/principal';
+import { CASE_APPLICANT_ACTOR } from '../../cases/domain/case-event';
 import type { ExportColumn } from '../../../shared/http/table-export';
 
 export interface HistoryRow {
@@ -12,7 +13,8 @@ export interface HistoryRow {
 }
 
 const h = (ru: string, kk: string, en: string) => ({ ru, kk, en });
-const actor = (r: HistoryRow) => (r.metadata.actor ?? {}) as { name?: string; role?: string; unit?: string };
+const actor = (r: HistoryRow) =>
+  (r.metadata.actor ?? {}) as { id?: string; name?: string; role?: string; unit?: string };
 
 export function historyColumns(zone: TimeZone): ExportColumn<HistoryRow>[] {
   const local = (value: unknown) =>
@@ -23,7 +25,14 @@ export function historyColumns(zone: TimeZone): ExportColumn<HistoryRow>[] {
       heading: h('Событие', 'Оқиға', 'Event'),
       value: (r, lang) => (r.label && lang !== 'en' ? r.label[lang] : r.type),
     },
-    { heading: h('Исполнитель', 'Орындаушы', 'Actor'), value: (r) => actor(r).name ?? null },
+    {
+      heading: h('Исполнитель', 'Орындаушы', 'Actor'),
+      // The case's applicant acting on their own case is recorded by no name of theirs: their role's label says who.
+      value: (r, lang) =>
+        actor(r).id === CASE_APPLICANT_ACTOR.id && actor(r).role === 'applicant' && lang !== 'en'
+          ? ROLES.applicant[lang]
+          : (actor(r).name ?? null),
+    },
     {
       heading: h('Роль', 'Рөл', 'Role'),
       value: (r, lang) => {

@@ -474,7 +474,9 @@ function previousUnderKey(loaded: LoadedCase, principal: Principal, key: string)
       ? undefined
       : loaded.idempotency.get(idempotencyIndexKey(principal.id, key));
   if (asNamed) return asNamed;
-  return principal.iin !== undefined && principal.iin === loaded.state.applicant.iin
+  return principal.roles.includes('applicant') &&
+    principal.iin !== undefined &&
+    principal.iin === loaded.state.applicant.iin
     ? loaded.idempotency.get(idempotencyIndexKey(CASE_APPLICANT_ACTOR.id, key))
     : undefined;
 }

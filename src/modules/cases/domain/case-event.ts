@@ -6,6 +6,7 @@
 import type { EventType } from '../../../events/event-types';
 import type { ClauseRef } from '../../deadlines/domain/limit';
 import type { StepData } from './case-event-data';
+import { APPLICANT_ACTOR_ID } from '../../identity/domain/principal';
 
 export interface CaseActor {
   id: string;
@@ -23,7 +24,7 @@ export interface CaseActor {
  * filing holds (encrypted), not as their token names them. A citizen's token subject may carry their IIN and its name
  * is theirs; in the actor both would stay in the append-only log in clear after the person is erased.
  */
-export const CASE_APPLICANT_ACTOR = { id: 'applicant', name: 'Applicant' } as const;
+export const CASE_APPLICANT_ACTOR = { id: APPLICANT_ACTOR_ID, name: 'Applicant' } as const;
 
 export interface CaseEventMetadata {
   [key: string]: unknown;

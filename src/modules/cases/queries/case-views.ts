@@ -63,8 +63,7 @@ export function mayRead(principal: Principal, doc: CaseDocument, version: Regula
   if (seesFullIin(principal, doc)) return true;
   if (!principal.roles.some((r) => EXTERNAL_ROLES.has(r))) return false;
   return (
-    // An act by the case's applicant names no caller (CASE_APPLICANT_ACTOR): its id is no token's subject to match.
-    doc.acts.some((act) => act.actor.id === principal.id && act.actor.role !== 'applicant') ||
+    doc.acts.some((act) => act.actor.id === principal.id) ||
     stepsCallerMayTake(stateOf(doc), version, principal).length > 0
   );
 }

@@ -655,7 +655,10 @@
         return [
           e.revision,
           esc(label(e.label, e.type)),
-          `${esc(m.actor.name)} (${esc(roleName(m.actor.role, e.actorRoleLabel))})`,
+          // The case's applicant acting on their own case is recorded by no name of theirs: their role says who.
+          m.actor.id === 'applicant' && m.actor.role === 'applicant'
+            ? esc(roleName(m.actor.role, e.actorRoleLabel))
+            : `${esc(m.actor.name)} (${esc(roleName(m.actor.role, e.actorRoleLabel))})`,
           esc(when(m.occurredAt)),
           esc(when(m.recordedAt)) + (m.backDated ? ` <b>${esc(t('backDated'))}</b>` : ''),
           esc(cite(e.citation)),

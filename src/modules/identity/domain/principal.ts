@@ -60,12 +60,23 @@ export function isCitizen(principal: Pick<Principal, 'roles'>): boolean {
   return principal.roles.every((r) => r === 'applicant');
 }
 
+/**
+ * The actor id acts record for the case's applicant acting on their own case (CASE_APPLICANT_ACTOR): no token may
+ * carry it as its subject, or its acts and the applicant's would be one actor.
+ */
+export const APPLICANT_ACTOR_ID = 'applicant';
+
 export type PrincipalResult = { ok: true; principal: Principal } | { ok: false; problem: string };
 
 /** Checks the claims of a verified token and turns them into a principal, or says which claim is wrong. */
 export function principalFromClaims(claims: Record<string, unknown>): PrincipalResult {
   const { sub, name, roles, unit, iin } = claims;
   if (typeof sub !== 'string' || sub === '') return { ok: false, problem: 'claim "sub" is missing' };
+  if (sub === APPLICANT_ACTOR_ID)
+    return {
+      ok: false,
+      problem: `claim "sub" is "${APPLICANT_ACTOR_ID}", which acts record for a case's applicant; the identity provider must name the caller otherwise`,
+    };
   if (typeof name !== 'string' || name === '') return { ok: false, problem: 'claim "name" is missing' };
   if (!Array.isArray(roles) || roles.length === 0)
     return { ok: false, problem: 'claim "roles" must be a non-empty array of roles' };

@@ -6,16 +6,22 @@
  * person is erased too. So it is keyed first, as the idempotency fingerprints are. Pure.
  */
 import { createHmac } from 'node:crypto';
-import { isCitizen, type Principal } from '../../identity/domain/principal';
+import type { Principal } from '../../identity/domain/principal';
 import { CASE_APPLICANT_ACTOR, type CaseActor } from '../../cases/domain/case-event';
 import { WITHHELD } from './personal-fields';
 
-/** What the ids a citizen's Idempotency-Key gives are derived from: their token's subject keyed; staff's as it is. */
+/**
+ * What the ids an Idempotency-Key gives are derived from: the token's subject keyed when the token carries an IIN (a
+ * citizen, or staff who are also an applicant: their acts as the case's applicant must not be told apart by a plain
+ * hash of their subject); other staff's subject as it is.
+ */
 export function idBasis(key: Buffer, principal: Principal): string {
-  return isCitizen(principal)
+  return carriesIin(principal)
     ? `citizen:${createHmac('sha256', key).update(`citizen\n${principal.id}`).digest('hex')}`
     : principal.id;
 }
+
+export const carriesIin = (principal: Principal): boolean => principal.iin !== undefined;
 
 /**
  * Whether an act's actor is the applicant as their token named them: an act of their own recorded before the case's
