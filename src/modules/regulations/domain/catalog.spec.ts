@@ -762,6 +762,13 @@ describe('a bad regulation file stops loading with the file, the path and the pr
     ],
     ['cycle', TESTING, (d) => (d.steps[3].after = ['test-result-issued']), 'after', /cycle/],
     [
+      'the applicant among the roles that each sign a step',
+      TESTING,
+      (d) => (d.steps[6].roles = ['test-administrator', 'applicant']),
+      'steps[6].requiresAll',
+      /cannot include the applicant/,
+    ],
+    [
       'limit kind',
       TESTING,
       (d) => (d.steps[3].limits[0].spec = { kind: 'hours', hours: 1 }),

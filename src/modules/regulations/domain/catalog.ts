@@ -164,6 +164,13 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       if (!roles.has(r)) add(`${path}.roles[${j}]`, `"${r}" is not a declared role (${[...roles].join(', ')})`);
     });
     if (step.requiresAll && step.roles.length < 2) add(`${path}.requiresAll`, 'needs at least two roles');
+    // Each role of such a step signs in person, told apart by who signed; the applicant is recorded as the case's
+    // applicant, not by name, so a person who is also staff could sign for both.
+    if (step.requiresAll && step.roles.includes('applicant'))
+      add(
+        `${path}.requiresAll`,
+        'cannot include the applicant: each role signs in person, and the applicant is recorded by no name',
+      );
     if (step.rolesByTrack) {
       const byTrack = step.rolesByTrack;
       for (const [track, list] of Object.entries(byTrack)) {
