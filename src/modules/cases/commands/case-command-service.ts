@@ -183,15 +183,7 @@ export class CaseCommandService {
     expectedRevision?: number,
     meta: CommandMeta = {},
   ): Promise<CommandOutcome> {
-    return this.execute(
-      'existing',
-      principal,
-      this.idBasisOf(principal, meta),
-      caseId,
-      expectedRevision,
-      meta,
-      (loaded, now) => decide(loaded!.state, { kind: 'take-step', ...command }, this.context(now, principal)),
-    );
+    return this.onCase(principal, caseId, { kind: 'take-step', ...command }, expectedRevision, meta);
   }
 
   async cancel(
@@ -201,6 +193,17 @@ export class CaseCommandService {
     expectedRevision?: number,
     meta: CommandMeta = {},
   ): Promise<CommandOutcome> {
+    return this.onCase(principal, caseId, { kind: 'cancel', ...command }, expectedRevision, meta);
+  }
+
+  /** A command on an existing case. */
+  private onCase(
+    principal: Principal,
+    caseId: string,
+    command: TakeStep | CancelApplication,
+    expectedRevision: number | undefined,
+    meta: CommandMeta,
+  ): Promise<CommandOutcome> {
     return this.execute(
       'existing',
       principal,
@@ -208,7 +211,7 @@ export class CaseCommandService {
       caseId,
       expectedRevision,
       meta,
-      (loaded, now) => decide(loaded!.state, { kind: 'cancel', ...command }, this.context(now, principal)),
+      (loaded, now) => decide(loaded!.state, command, this.context(now, principal)),
     );
   }
 

@@ -865,35 +865,25 @@ describe('a terminal step that can issue more than one result', () => {
     expect(w.state.result).toEqual({ id: positive[1], kind: 'positive' });
   });
 
-  it('refuses a result the step cannot issue, naming data.resultId and the results allowed', () => {
+  /** The completion act with this data, refused as invalid. */
+  function refusedCompletion(data: Record<string, unknown>) {
     const w = toLastStep();
     w.advance();
-    const refusal = w.spec
+    return w.spec
       .given(w.events)
-      .when(
-        {
-          kind: 'take-step',
-          stepId: 'completion-document-issued',
-          data: { documentNumber: 'D-1', resultId: 'test-certificate' },
-        },
-        w.callerFor('signatory'),
-      )
+      .when({ kind: 'take-step', stepId: 'completion-document-issued', data }, w.callerFor('signatory'))
       .thenRefused('invalid');
+  }
+
+  it('refuses a result the step cannot issue, naming data.resultId and the results allowed', () => {
+    const refusal = refusedCompletion({ documentNumber: 'D-1', resultId: 'test-certificate' });
     expect(refusal.errors).toEqual([
       { field: 'data.resultId', problem: expect.stringContaining('test-certificate'), allowed: positive.join(' | ') },
     ]);
   });
 
   it('refuses the act that does not name which document it issued (appendix 5 p.3: retraining or qualification improvement), naming data.resultId and both; a step with one result to issue implies it', () => {
-    const w = toLastStep();
-    w.advance();
-    const refusal = w.spec
-      .given(w.events)
-      .when(
-        { kind: 'take-step', stepId: 'completion-document-issued', data: { documentNumber: 'D-1' } },
-        w.callerFor('signatory'),
-      )
-      .thenRefused('invalid');
+    const refusal = refusedCompletion({ documentNumber: 'D-1' });
     expect(refusal.errors).toEqual([
       { field: 'data.resultId', problem: expect.stringMatching(/^required: /), allowed: positive.join(' | ') },
     ]);
