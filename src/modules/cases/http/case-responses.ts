@@ -118,8 +118,14 @@ class CaseChannelDto extends IdLabelDto {
 }
 
 class ActorDto {
-  @ApiProperty()
+  @ApiProperty({
+    description:
+      "who acted, as their token named them; `applicant` for the case's applicant acting on their own case, whom the act names by no subject of theirs",
+  })
   id!: string;
+
+  @ApiProperty({ description: "their name as their token gave it; `Applicant` for the case's applicant" })
+  name!: string;
 
   @ApiProperty()
   role!: string;
