@@ -365,7 +365,10 @@ describe('evidence pack', () => {
         '<td>приказ 184, прил. 2, п. 7, пп. 3<br>184 бұйрық, 2-қосымша, 7-т., 3) тт.<br><code>competition-recommended</code></td>',
       ),
     ).toBe(true);
-    expect(html.includes('"format":"reglament-evidence/3"')).toBe(true);
+    expect(html.includes('"format":"reglament-evidence/4"')).toBe(true);
+    // The applicant filed themself: the act records no name of theirs, and the page names them by their role alone.
+    expect(html).toContain('<td>Услугополучатель / Көрсетілетін қызметті алушы</td>');
+    expect(html).not.toContain('<td>Applicant (');
   });
 
   it.each([
@@ -464,6 +467,20 @@ describe('evidence pack', () => {
       JSON.parse(run.stdout).checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c.ok]),
     );
     expect(checks).toMatchObject({ signature: false, 'readable page': false });
+  });
+
+  it('a pack issued in format 3, which named the applicant acting on their own case "Applicant (…)", still verifies offline against its page', () => {
+    const fixture = join(__dirname, 'fixtures/evidence-format-3.html');
+    expect(readFileSync(fixture, 'utf8')).toContain('Applicant (Услугополучатель');
+    const ok = cli([
+      'verify-evidence',
+      fixture,
+      '--fingerprint',
+      '7978b4bd43195eec3e5aebd5bde5e17f664ef48051fbb5e8cc177073ffe151e2',
+      '--json',
+    ]);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
+    expect(ok.code).toBe(0);
   });
 
   it('a pack issued in format 2, with its UTC times, still verifies offline against the page it was issued with', () => {

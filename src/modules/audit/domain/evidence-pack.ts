@@ -28,13 +28,20 @@ import { citeClause, type ClauseCitation } from '../../regulations/domain/clause
 import { parseOffset, TimeZone } from '../../calendar/domain/time-zone';
 import type { LimitSpec } from '../../deadlines/domain/limit';
 import { isRole, ROLES } from '../../identity/domain/principal';
+import { CASE_APPLICANT_ACTOR } from '../../cases/domain/case-event';
 
-export const EVIDENCE_FORMAT = 'reglament-evidence/3';
+export const EVIDENCE_FORMAT = 'reglament-evidence/4';
 /**
  * Formats this verifier reads, each with the page it was issued with: format 1 (clauses as act ids) and format 2
- * (times as stored, in UTC and in the offset they were written with) stay verifiable; format 3 shows local time.
+ * (times as stored, in UTC and in the offset they were written with) stay verifiable; format 3 shows local time;
+ * format 4 names the case's applicant acting on their own case by their role alone (the act records no name of theirs).
  */
-const READABLE_FORMATS: readonly string[] = ['reglament-evidence/1', 'reglament-evidence/2', EVIDENCE_FORMAT];
+const READABLE_FORMATS: readonly string[] = [
+  'reglament-evidence/1',
+  'reglament-evidence/2',
+  'reglament-evidence/3',
+  EVIDENCE_FORMAT,
+];
 
 export interface EvidenceEvent {
   id: string;
@@ -46,7 +53,7 @@ export interface EvidenceEvent {
 }
 
 export interface EvidencePack {
-  format: typeof EVIDENCE_FORMAT | 'reglament-evidence/2' | 'reglament-evidence/1';
+  format: typeof EVIDENCE_FORMAT | 'reglament-evidence/3' | 'reglament-evidence/2' | 'reglament-evidence/1';
   generatedAt: string;
   generatedBy: { id: string; name: string; roles: string[] };
   case: {
@@ -121,7 +128,7 @@ export function signPack(pack: EvidencePack, privateKey: KeyObject): SignedEvide
 export function renderEvidenceFile(pack: SignedEvidencePack): string {
   // "<" is escaped so no string inside the data can close the script element.
   const json = JSON.stringify(pack).replace(/</g, '\\u003c');
-  return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${pack.format === EVIDENCE_FORMAT ? renderLocalBody(pack) : renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
+  return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${pack.format === EVIDENCE_FORMAT || pack.format === 'reglament-evidence/3' ? renderLocalBody(pack) : renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
 }
 
 export interface EvidenceCheck {
@@ -536,16 +543,21 @@ function localClock(zone: TimeZone) {
   };
 }
 
-/** The page of format 3: local time in the pack's zone, named once; periods ending at 24:00; Russian and Kazakh words throughout. */
+/**
+ * The page of formats 3 and 4: local time in the pack's zone, named once; periods ending at 24:00; Russian and Kazakh
+ * words throughout. Format 4 names the case's applicant acting on their own case by their role alone.
+ */
 function renderLocalBody(pack: SignedEvidencePack): string {
   const c = pack.case;
   const zone = zoneOf(pack);
   const clock = localClock(zone);
   const role = (id: unknown) => (typeof id === 'string' && isRole(id) ? both(ROLES[id].ru, ROLES[id].kk) : esc(id));
+  const byRoleAlone = (actor: Record<string, any> | undefined) =>
+    pack.format !== 'reglament-evidence/3' && actor?.id === CASE_APPLICANT_ACTOR.id && actor?.role === 'applicant';
   const rows = pack.events
     .map((e) => {
       const m = e.metadata as Record<string, any>;
-      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${esc(m.actor?.name)} (${role(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})</td><td>${clock.at(m.occurredAt)}</td><td>${clock.at(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${clauseCell(pack.format, m.regulation?.clause)}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
+      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${byRoleAlone(m.actor) ? role(m.actor.role) : `${esc(m.actor?.name)} (${role(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})`}</td><td>${clock.at(m.occurredAt)}</td><td>${clock.at(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${clauseCell(pack.format, m.regulation?.clause)}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
     })
     .join('\n');
   const deadlines = pack.sla.deadlines
