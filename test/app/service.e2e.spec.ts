@@ -102,7 +102,7 @@ describe('the service on the embedded default', () => {
         }),
         expect.objectContaining({
           name: 'compliance',
-          version: 7,
+          version: 8,
           state: 'live',
           checkpoint: position,
           lagEvents: 0,

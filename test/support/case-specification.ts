@@ -13,7 +13,8 @@ import type { Catalog, RegulationVersion } from '../../src/modules/regulations/d
 import { rolesOn, type RegulationStep } from '../../src/modules/regulations/domain/regulation-schema';
 import { clauseReference, type CaseEvent, type DecidedEvent } from '../../src/modules/cases/domain/case-event';
 import type { StepData } from '../../src/modules/cases/domain/case-event-data';
-import { mustNameResult, prerequisitesOn, resultsStepMayName } from '../../src/modules/cases/domain/case-rules';
+import { prerequisitesOn } from '../../src/modules/cases/domain/case-rules';
+import { mustNameResult, resultsStepMayName } from '../../src/modules/cases/domain/case-results';
 import { evolve, openingOf, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
 import { decide, type CaseCommand, type CaseRejection, type Decision } from '../../src/modules/cases/domain/decide';
 import { sealEvents } from '../../src/modules/cases/domain/hash-chain';

@@ -6,6 +6,7 @@ import type { EventType } from '../../../events/event-types';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import type { CaseActor, CaseEvent, CaseEventOf } from './case-event';
+import { mustNameResult } from './case-results';
 
 export type CaseStatus = 'open' | 'completed' | 'refused' | 'cancelled';
 
@@ -233,7 +234,9 @@ function close(state: CaseState, step: RegulationStep, version: RegulationVersio
     state.status = 'cancelled';
     return;
   }
-  if (!state.result) {
+  // A completion act that had to name its document and did not (recorded before that was required) gets no result:
+  // which of the track's documents was issued is unknown, and a guess would be wrong for some listeners.
+  if (!state.result && !mustNameResult(version, step, state.trackId)) {
     const kind =
       step.eventType === 'RefusalIssued' || step.eventType === 'PortalRefusalIssued' || state.negativeOutcome
         ? 'negative'

@@ -895,6 +895,15 @@ describe('a terminal step that can issue more than one result', () => {
     p.take('completion-document-issued', { data: { documentNumber: 'D-2' } });
     expect(p.state.result).toEqual({ id: 'diploma-with-transcript', kind: 'positive' });
   });
+
+  it('a completion recorded before the act had to name its document folds to a completed case with no result, not a guess', () => {
+    const w = toLastStep();
+    w.take('completion-document-issued', { data: { documentNumber: 'D-1', resultId: positive[1]! } });
+    const last = w.events.at(-1)!;
+    const unnamed = [...w.events.slice(0, -1), { ...last, data: { documentNumber: 'D-1' } }];
+    const state = w.spec.given(unnamed as typeof w.events).state!;
+    expect([state.status, state.result]).toEqual(['completed', null]);
+  });
 });
 
 describe('a repeatable step: the study milestones of postgraduate study', () => {

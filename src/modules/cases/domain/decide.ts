@@ -24,10 +24,9 @@ import {
   notDueReason,
   openSteps,
   recordable,
-  resultsStepMayName,
-  mustNameResult,
   type ActorCheck,
 } from './case-rules';
+import { mustNameResult, resultsStepMayName } from './case-results';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
 export type RequestedChannel = 'portal' | 'psc' | 'office';

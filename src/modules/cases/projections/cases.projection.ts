@@ -263,7 +263,8 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     name: CASES_PROJECTION,
     // 3: rows of steps that never became due are kept as not-applicable; the state keeps each act's outcome.
     // 4: applicantIin is the IIN's blind index; personal data erasures scrub the case.
-    // 5: erasures also scrub the actor of an act the applicant recorded as their token named them (scrubCaseState).
+    // 5: erasures also scrub the actor of an act the applicant recorded as their token named them (scrubCaseState);
+    // a retraining completion that named no document has no result, not the guessed retraining one.
     version: 5,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
