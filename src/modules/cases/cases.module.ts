@@ -10,7 +10,6 @@ import { CaseRepository } from './commands/case-repository';
 import { CaseCommandService } from './commands/case-command-service';
 import { CASE_COMMAND_HANDLERS, CASE_COMMANDS } from './commands/case-commands';
 import { CaseCommandsController, FINGERPRINT_KEY } from './http/case-commands.controller';
-import { derivedKey } from '../personal-data/domain/blind-index';
 import { CaseQueriesController } from './http/case-queries.controller';
 import { CASE_QUERIES, CaseQueries } from './queries/case-queries';
 import { CallerRateLimiter } from '../../shared/http/caller-rate-limiter';
@@ -86,7 +85,7 @@ export class CasesModule {
         { provide: CASE_COMMANDS, useValue: commands },
         {
           provide: FINGERPRINT_KEY,
-          useValue: derivedKey(infra.personalData.keys.blindIndexKey, 'idempotency fingerprint'),
+          useValue: infra.personalData.derivedKey('idempotency fingerprint'),
         },
         { provide: CASE_QUERIES, useValue: queries },
         { provide: CASE_REFERENCE, useValue: infra.reference },

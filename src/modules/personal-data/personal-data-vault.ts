@@ -74,11 +74,16 @@ export class PersonalDataVault {
     if (!carriesIin(principal)) return principal.id;
     let basis = this.citizenIdBases.get(principal.id);
     if (basis === undefined) {
-      this.idBasisKey ??= derivedKey(this.keys.blindIndexKey, 'citizen ids');
+      this.idBasisKey ??= this.derivedKey('citizen ids');
       basis = idBasis(this.idBasisKey, principal);
       this.citizenIdBases.set(principal.id, basis);
     }
     return basis;
+  }
+
+  /** A key for a keyed digest of personal data other than the blind index (blind-index.ts `derivedKey`). */
+  derivedKey(purpose: string): Buffer {
+    return derivedKey(this.keys.blindIndexKey, purpose);
   }
 
   /** The keyed blind index of an IIN: what read models store and are queried by. */

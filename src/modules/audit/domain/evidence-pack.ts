@@ -28,7 +28,7 @@ import { citeClause, type ClauseCitation } from '../../regulations/domain/clause
 import { parseOffset, TimeZone } from '../../calendar/domain/time-zone';
 import type { LimitSpec } from '../../deadlines/domain/limit';
 import { isRole, ROLES } from '../../identity/domain/principal';
-import { CASE_APPLICANT_ACTOR } from '../../cases/domain/case-event';
+import { isCaseApplicantActor } from '../../cases/domain/case-event';
 
 export const EVIDENCE_FORMAT = 'reglament-evidence/4';
 /**
@@ -553,7 +553,7 @@ function renderLocalBody(pack: SignedEvidencePack): string {
   const clock = localClock(zone);
   const role = (id: unknown) => (typeof id === 'string' && isRole(id) ? both(ROLES[id].ru, ROLES[id].kk) : esc(id));
   const byRoleAlone = (actor: Record<string, any> | undefined) =>
-    pack.format !== 'reglament-evidence/3' && actor?.id === CASE_APPLICANT_ACTOR.id && actor?.role === 'applicant';
+    pack.format !== 'reglament-evidence/3' && isCaseApplicantActor(actor);
   const rows = pack.events
     .map((e) => {
       const m = e.metadata as Record<string, any>;

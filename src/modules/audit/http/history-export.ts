@@ -1,7 +1,7 @@
 /** A case's history as a download (the dashboard's history table): headings in ru/kk/en, times local with their offset. */
 import type { TimeZone } from '../../calendar/domain/time-zone';
 import { isRole, ROLES } from '../../identity/domain/principal';
-import { CASE_APPLICANT_ACTOR } from '../../cases/domain/case-event';
+import { isCaseApplicantActor } from '../../cases/domain/case-event';
 import type { ExportColumn } from '../../../shared/http/table-export';
 
 export interface HistoryRow {
@@ -29,9 +29,7 @@ export function historyColumns(zone: TimeZone): ExportColumn<HistoryRow>[] {
       heading: h('Исполнитель', 'Орындаушы', 'Actor'),
       // The case's applicant acting on their own case is recorded by no name of theirs: their role's label says who.
       value: (r, lang) =>
-        actor(r).id === CASE_APPLICANT_ACTOR.id && actor(r).role === 'applicant' && lang !== 'en'
-          ? ROLES.applicant[lang]
-          : (actor(r).name ?? null),
+        isCaseApplicantActor(actor(r)) && lang !== 'en' ? ROLES.applicant[lang] : (actor(r).name ?? null),
     },
     {
       heading: h('Роль', 'Рөл', 'Role'),

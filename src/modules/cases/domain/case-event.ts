@@ -26,6 +26,10 @@ export interface CaseActor {
  */
 export const CASE_APPLICANT_ACTOR = { id: APPLICANT_ACTOR_ID, name: 'Applicant' } as const;
 
+/** Whether an act's actor is the case's applicant acting on their own case (CASE_APPLICANT_ACTOR): no name of theirs. */
+export const isCaseApplicantActor = (actor: { id?: unknown; role?: unknown } | undefined): boolean =>
+  actor?.id === CASE_APPLICANT_ACTOR.id && actor?.role === 'applicant';
+
 export interface CaseEventMetadata {
   [key: string]: unknown;
   schemaVersion: number;

@@ -28,10 +28,10 @@ const LOCATION = { Location: { description: 'the case: /api/cases/{caseId}', sch
 
 const KEY = /^[\x21-\x7e]{1,200}$/;
 
-/** The caller's idempotency key and a fingerprint of the request it stands for. */
 /** The key of the requests' fingerprints (a request carries an IIN and a name: never hashed without a key). */
 export const FINGERPRINT_KEY = Symbol('FINGERPRINT_KEY');
 
+/** The caller's idempotency key and a fingerprint of the request it stands for. */
 function commandMeta(
   request: RequestLike,
   route: string,

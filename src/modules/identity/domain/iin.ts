@@ -2,6 +2,9 @@
  * Kazakhstan individual identification number (ИИН / ЖСН): YYMMDD, a century-and-sex digit, four
  * serial digits and a check digit (two-pass weighted sum modulo 11). Pure.
  */
+import { iinCheckDigit } from '../../../shared/iin-shape';
+
+export { iinCheckDigit };
 
 export type IinProblem =
   | { code: 'length'; message: string }
@@ -13,10 +16,6 @@ export type IinProblem =
 
 export type IinCheck =
   { valid: true; birthDate: string; sex: 'male' | 'female' } | { valid: false; problem: IinProblem };
-
-import { iinCheckDigit } from '../../../shared/iin-shape';
-
-export { iinCheckDigit };
 
 export function checkIin(value: string): IinCheck {
   if (value.length !== 12)

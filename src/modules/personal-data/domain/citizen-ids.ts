@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Principal } from '../../identity/domain/principal';
-import { CASE_APPLICANT_ACTOR, type CaseActor } from '../../cases/domain/case-event';
+import { isCaseApplicantActor, type CaseActor } from '../../cases/domain/case-event';
 import { WITHHELD } from './personal-fields';
 
 /**
@@ -29,10 +29,7 @@ export const carriesIin = (principal: Principal): boolean => principal.iin !== u
  */
 export function namesCitizenInClear(actor: CaseActor | undefined): actor is CaseActor {
   return (
-    actor !== undefined &&
-    actor.role === 'applicant' &&
-    actor.onBehalfOf === undefined &&
-    actor.id !== CASE_APPLICANT_ACTOR.id
+    actor !== undefined && actor.role === 'applicant' && actor.onBehalfOf === undefined && !isCaseApplicantActor(actor)
   );
 }
 
