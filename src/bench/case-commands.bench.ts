@@ -21,7 +21,9 @@
  *
  * The case views are compared with two bare reads: the 0.3 KB row above, and the same server shape over a table
  * holding the views' own answers (each case's answer fetched once from the API after the views run, read in the
- * same order), so a run tells the price of the answer's size from the price of the request path.
+ * same order), so a run tells the price of the answer's size from the price of the request path. A floor closes the
+ * run: those same answers, headers and bytes, sent from memory by bare `node:http` with no work at all, which bounds
+ * what any request path sending them can reach against the 0.3 KB row.
  *
  * The machine is shared: each figure's detail says how busy the server's thread was, its CPU time per
  * answer (which hardly moves when other processes compete, unlike rates and latencies), and the share of
@@ -457,6 +459,8 @@ const SAME_DOCUMENTS_BASELINE = "bare fastify + better-sqlite3, one row by prima
 const BARE_ROW = 'the bare read of a 0.3 KB row';
 const BARE_DOCUMENTS = 'the bare read of the same case view documents';
 const BARE_DOCUMENTS_AS_STORED = 'the bare read of the same case view documents, sent as stored';
+/** The floor: the case views' own answers sent from memory by bare node:http (`startAnswerFloorServer`). */
+const ANSWER_FLOOR = "the case views' own answers from memory (bare node:http, no work)";
 
 /** The throughput and p99 figures of one run, beside the baseline run of the same kind. */
 function figures(
@@ -583,6 +587,36 @@ function viewRatios(ours: Measured, bare: { label: string; m: Measured }, nestFl
 }
 
 /**
+ * The floor server's figures (`startAnswerFloorServer`: the case views' own answers, headers and bytes, sent from memory
+ * by bare `node:http`) as issue 19 states its ratio, against the 0.3 KB row: the most any request path sending these
+ * answers can reach on this machine under this load generator. No target: it bounds the case view's two ratios.
+ */
+function answerFloor(ours: Measured, row: Measured, floor: Measured): BenchResult[] {
+  const rowPer = perAnswer(row);
+  const floorPer = perAnswer(floor);
+  const oursPer = perAnswer(ours);
+  const busy = floor.cpu ? pct(floor.cpu.serverThreadBusy) : 'unknown';
+  const results: BenchResult[] = [
+    {
+      name: `${ANSWER_FLOOR} reads/s ÷ ${BARE_ROW} (same run)`,
+      value: floor.rate / row.rate,
+      unit: '×',
+      better: 'higher',
+      detail: `${int(floor.rate)} ÷ ${int(row.rate)} reads/s; the floor's server thread ${busy} busy; ours ÷ the floor's: ${(ours.rate / floor.rate).toFixed(2)}×`,
+    },
+  ];
+  if (rowPer && floorPer && oursPer)
+    results.push({
+      name: `server CPU per answer: ${BARE_ROW} ÷ ${ANSWER_FLOOR} (same run)`,
+      value: rowPer.all / floorPer.all,
+      unit: '×',
+      better: 'higher',
+      detail: `${µs(rowPer.all)} ÷ ${µs(floorPer.all)} of the server thread's CPU per answer (user space ${µs(floorPer.user)}); ours ${µs(oursPer.all)}, ${µs(oursPer.all - floorPer.all)} above the floor`,
+    });
+  return results;
+}
+
+/**
  * What the answer's size costs the bare read: the same server shape over the case views' own answers against the
  * 0.3 KB row, CPU per answer of each (no target; it says how much of the case view's gap is the bytes sent).
  */
@@ -635,7 +669,7 @@ export const caseCommandsBench: BenchSuite = {
     let rowReads: RequestSpec[] = [];
     let viewsMeasured: Measured | null = null;
     /** The case views' answers (JSON text), in the order the views run read them. */
-    let viewAnswers: string[] | null = null;
+    let viewAnswers: ViewAnswer[] | null = null;
     if (runs.has('baseline')) {
       const bare = await startBareServer(join(ctx.workDir, 'bare.db'));
       try {
@@ -833,12 +867,13 @@ export const caseCommandsBench: BenchSuite = {
       if (viewAnswers) {
         const bare = await startBareServer(join(ctx.workDir, 'bare-documents.db'));
         try {
-          bare.putDocuments(viewAnswers);
+          bare.putDocuments(viewAnswers.map((answer) => answer.text));
           const reads = viewAnswers.map((_, i): RequestSpec => ({ method: 'GET', path: `/documents/${i + 1}` }));
           const documents = measured(
             await load(bare.url, 200, { kind: 'cycle', requests: reads }, 'baseline GET /documents/:id'),
           );
-          const bytes = viewAnswers.reduce((sum, text) => sum + Buffer.byteLength(text), 0) / viewAnswers.length;
+          const bytes =
+            viewAnswers.reduce((sum, answer) => sum + Buffer.byteLength(answer.text), 0) / viewAnswers.length;
           report(viewRatios(viewsMeasured, { label: BARE_DOCUMENTS, m: documents }, null));
           report(payloadCost(bareRead.m, documents, bytes));
           // The strictest of the three: the same bytes with no JSON work at all (the case view sends its kept bytes too),
@@ -858,6 +893,16 @@ export const caseCommandsBench: BenchSuite = {
           report(viewRatios(viewsMeasured, { label: BARE_DOCUMENTS_AS_STORED, m: asStored }, null));
         } finally {
           await bare.close();
+        }
+        const floor = await startAnswerFloorServer(viewAnswers);
+        try {
+          const answerReads = viewAnswers.map((_, i): RequestSpec => ({ method: 'GET', path: `/answers/${i + 1}` }));
+          const floorMeasured = measured(
+            await load(floor.url, 200, { kind: 'cycle', requests: answerReads }, 'floor GET /answers/:i'),
+          );
+          report(answerFloor(viewsMeasured, bareRead.m, floorMeasured));
+        } finally {
+          await floor.close();
         }
       }
     }
@@ -1008,9 +1053,15 @@ async function waitForCaseView(
   }
 }
 
-/** Each case's view as the API answers it (its JSON text), in the order given, 10 requests in flight. */
-async function fetchAnswers(url: string, caseIds: string[], authorization: string): Promise<string[]> {
-  const answers: string[] = new Array<string>(caseIds.length);
+/** A case view's answer as the API sent it: its JSON text and its headers (names lower-cased, as fetch gives them). */
+interface ViewAnswer {
+  text: string;
+  headers: [string, string][];
+}
+
+/** Each case's view as the API answers it, in the order given, 10 requests in flight. */
+async function fetchAnswers(url: string, caseIds: string[], authorization: string): Promise<ViewAnswer[]> {
+  const answers: ViewAnswer[] = new Array<ViewAnswer>(caseIds.length);
   let next = 0;
   const fetchOne = async (): Promise<void> => {
     for (let i = next++; i < caseIds.length; i = next++) {
@@ -1018,11 +1069,50 @@ async function fetchAnswers(url: string, caseIds: string[], authorization: strin
       const text = await response.text();
       if (response.status !== 200)
         throw new Error(`GET /api/cases/${caseIds[i]} answered ${response.status}: ${text.slice(0, 600)}`);
-      answers[i] = text;
+      answers[i] = { text, headers: [...response.headers] };
     }
   };
   await Promise.all(Array.from({ length: 10 }, fetchOne));
   return answers;
+}
+
+/** Headers Node's server writes itself on every answer (the connection's, the date, the length it is given). */
+const WRITTEN_BY_NODE = new Set(['connection', 'keep-alive', 'date', 'content-length', 'transfer-encoding']);
+
+/**
+ * The floor of the case view's figure: a bare `node:http` server (no framework, no database, no check, nothing
+ * computed per request) answering GET /answers/:i with the i-th case view's answer exactly as the API sent it, its
+ * headers and its body, kept encoded in memory. What any server sending these answers costs on this machine, and what
+ * the load generator can read of them: no request path can do better than this.
+ */
+async function startAnswerFloorServer(answers: ViewAnswer[]): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const kept = answers.map(({ text, headers }) => {
+    const body = Buffer.from(text);
+    const flat = headers.filter(([name]) => !WRITTEN_BY_NODE.has(name)).flat();
+    flat.push('content-length', String(body.length));
+    return { body, headers: flat };
+  });
+  const server = createServer((request, response) => {
+    const answer = kept[Number((request.url ?? '').slice('/answers/'.length)) - 1];
+    if (!answer) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, answer.headers);
+    response.end(answer.body);
+  });
+  server.keepAliveTimeout = 72_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
 }
 
 function shuffled<T>(items: T[]): T[] {

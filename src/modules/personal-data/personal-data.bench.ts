@@ -3,14 +3,14 @@
  * command throughput (filing and cancelling cases through the command service on the embedded log, 10 at a time),
  * and a rebuild of every read model over two generated logs of the same acts, one encrypted (rebuildFigure).
  * Cases filed through the command service: BENCH_PD_CASES (default: a fiftieth of BENCH_EVENTS, at least 2,000), two
- * acts each, in BENCH_PD_ROUNDS rounds (default 4) of four kinds in turn: plain, encrypted, and the encrypted figure's
- * two references (referenceFigures); the figure's detail (also on stderr) gives each kind's wall seconds, each round's
+ * acts each, in BENCH_PD_ROUNDS rounds (default 5, one per kind) of five kinds in turn: plain, encrypted, and the
+ * encrypted figure's three references (referenceFigures); the figure's detail (also on stderr) gives each kind's wall seconds, each round's
  * ratio and each kind's CPU time per act.
  * The applicants are a realistic population (applicantOf): most filings are by a person not seen before (a new data
  * subject, its key taken from the pool and claimed), one in BENCH_PD_RETURNING_EVERY (default 5) by an earlier applicant
  * (a known subject, only the case's link written). BENCH_PD_STAGES=1 also times each command's stages (stageTimer) for
  * the plain and encrypted kinds (the references then run without the timers' small cost).
- * BENCH_PD_ONLY=<kind> (plain, encrypted, `same size`, `keys in memory`) runs that kind's rounds alone (to profile one
+ * BENCH_PD_ONLY=<kind> (plain, encrypted, `same size`, `keys in memory`, `cipher alone`) runs that kind's rounds alone (to profile one
  * kind). BENCH_PD_WARMUP (default a
  * third of the cases, at most 1,000) cases of each kind run first, not measured.
  */
@@ -60,13 +60,15 @@ export const personalDataBench: BenchSuite = {
     ) as Record<CommandKind, ReturnType<typeof openSqliteEventLog>>;
     const returningEvery = Number(process.env.BENCH_PD_RETURNING_EVERY ?? 5);
     const stages = process.env.BENCH_PD_STAGES === '1' ? { plain: stageTimer(), encrypted: stageTimer() } : null;
-    // The two references beside the figure: what the stored acts' larger size alone costs (no cipher, no key), and what
-    // the vault costs with its keys held in memory (the cipher and the blind index, no key store file).
+    // The three references beside the figure: what the stored acts' larger size alone costs (no cipher, no key), what
+    // the vault costs with its keys held in memory (the cipher and the blind index, no key store file), and what the
+    // cipher alone costs (every field sealed under one key in memory: the floor of any vault on the command's path).
     const protections: Record<CommandKind, PersonalDataProtection | undefined> = {
       plain: undefined,
       encrypted: stages?.encrypted.vault(vault) ?? vault,
       'same size': sameSizeActs(),
       'keys in memory': new PersonalDataVault(new MemoryKeyStore(keys.blindIndexKey)),
+      'cipher alone': cipherAloneActs(),
     };
     const services = Object.fromEntries(
       COMMAND_KINDS.map((k) => {
@@ -92,7 +94,8 @@ export const personalDataBench: BenchSuite = {
     const roundRatios: number[] = [];
     const merge = { claims: 0, cpuSeconds: 0 };
     // Rounds of the same work, the kinds in turn, so a busy moment of the shared machine falls on all of them alike.
-    const rounds = Number(process.env.BENCH_PD_ROUNDS ?? 4);
+    // As many rounds as kinds: in roundOrder's square each kind then goes first once.
+    const rounds = Number(process.env.BENCH_PD_ROUNDS ?? COMMAND_KINDS.length);
     const perRound = Math.ceil(cases / rounds);
     // BENCH_PD_ONLY=<kind>: one kind's rounds alone, so a CPU profile of the run is that kind's (the figure's ratio is
     // then meaningless).
@@ -214,15 +217,16 @@ export const personalDataBench: BenchSuite = {
   },
 };
 
-/** The kinds of command service each round runs: the figure's two, then its two references. */
-const COMMAND_KINDS = ['plain', 'encrypted', 'same size', 'keys in memory'] as const;
+/** The kinds of command service each round runs: the figure's two, then its three references. */
+const COMMAND_KINDS = ['plain', 'encrypted', 'same size', 'keys in memory', 'cipher alone'] as const;
 type CommandKind = (typeof COMMAND_KINDS)[number];
 
 /**
- * The encrypted figure's two references, run in the same rounds: plain acts made as large as encrypted ones (each
+ * The encrypted figure's three references, run in the same rounds: plain acts made as large as encrypted ones (each
  * personal field replaced by an envelope of the same length, with no cipher and no key), which is the best any vault
- * could do with this envelope; and the vault with its keys held in memory (the cipher and the blind index, no key store
- * file), which is what the key store's file adds. No target: they say where the encrypted act's cost lies.
+ * could do with this envelope; the vault with its keys held in memory (the cipher and the blind index, no key store
+ * file), which is what the key store's file adds; and the cipher alone (cipherAloneActs), the least any encryption of
+ * these fields on the command's path costs. No target: they say where the encrypted act's cost lies.
  */
 function referenceFigures(
   acts: number,
@@ -248,7 +252,34 @@ function referenceFigures(
   return [
     describe('same size', 'acts as large as encrypted ones, unencrypted (no cipher, no key)'),
     describe('keys in memory', 'encrypted with the keys held in memory (no key store file)'),
+    describe(
+      'cipher alone',
+      'encrypted under one key held in memory (the cipher alone: no person, no index, no store)',
+    ),
   ];
+}
+
+/**
+ * The floor of any vault that encrypts on the command's path: each personal field sealed with AES-256-GCM into the
+ * vault's envelope, under one key made once and held in memory for everybody (no key per person, no blind index, no
+ * key store, no claim to wait for). Not a design one could keep (one key for all erases nobody); what the cipher and
+ * the envelope alone cost the acts.
+ */
+function cipherAloneActs(): PersonalDataProtection {
+  const subject = { kid: newId(), key: newDataKey() };
+  return {
+    async protect(caseId, _iin, events) {
+      return {
+        events: events.map((e) => {
+          const data = protectData(caseId, e.type, e.data, subject);
+          return data === e.data ? e : { ...e, data };
+        }),
+        stored: Promise.resolve(),
+      };
+    },
+    open: async (recorded) => [...recorded],
+    idBasis: (principal) => principal.id,
+  };
 }
 
 /**
