@@ -3,21 +3,21 @@
  * command throughput (filing and cancelling cases through the command service on the embedded log, 10 at a time),
  * and a rebuild of every read model over two generated logs of the same acts, one encrypted (rebuildFigure).
  * Cases filed through the command service: BENCH_PD_CASES (default: a fiftieth of BENCH_EVENTS, at least 2,000), two
- * acts each, in BENCH_PD_ROUNDS rounds (default 5, one per kind) of five kinds in turn: plain, encrypted, and the
- * encrypted figure's three references (referenceFigures); the figure's detail (also on stderr) gives each kind's wall seconds, each round's
- * ratio and each kind's CPU time per act.
+ * acts each, in BENCH_PD_ROUNDS rounds (default 10, which balances the order of five kinds) of five kinds in turn:
+ * plain, encrypted, and the encrypted figure's three references (referenceFigures); the figure's detail (also on
+ * stderr) gives each kind's wall seconds, each round's ratio and each kind's CPU time per act.
  * The applicants are a realistic population (applicantOf): most filings are by a person not seen before (a new data
  * subject, its key taken from the pool and claimed), one in BENCH_PD_RETURNING_EVERY (default 5) by an earlier applicant
  * (a known subject, only the case's link written). BENCH_PD_STAGES=1 also times each command's stages (stageTimer) for
  * the plain and encrypted kinds (the references then run without the timers' small cost).
- * BENCH_PD_ONLY=<kind> (plain, encrypted, `same size`, `keys in memory`, `cipher alone`) runs that kind's rounds alone (to profile one
- * kind). BENCH_PD_WARMUP (default a
- * third of the cases, at most 1,000) cases of each kind run first, not measured.
+ * BENCH_PD_ONLY=<kind> (plain, encrypted, `same size`, `keys in memory`, `cipher alone`) runs that kind's rounds alone
+ * (to profile one kind). BENCH_PD_WARMUP (default a third of the cases, at most 1,000) cases of each kind run first,
+ * not measured.
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchContext, BenchResult, BenchSuite } from '../../bench/bench-kit';
-import { roundOrder } from '../../bench/round-order';
+import { balancedRounds, roundOrder } from '../../bench/round-order';
 import { iinFor, mainPath, simulateCase, startProfile } from '../../bench/audit-compliance.bench';
 import { Rng } from '../../demo/prng';
 import { caseStreamId, type CaseEvent, type DecidedEvent } from '../cases/domain/case-event';
@@ -62,7 +62,7 @@ export const personalDataBench: BenchSuite = {
     const stages = process.env.BENCH_PD_STAGES === '1' ? { plain: stageTimer(), encrypted: stageTimer() } : null;
     // The three references beside the figure: what the stored acts' larger size alone costs (no cipher, no key), what
     // the vault costs with its keys held in memory (the cipher and the blind index, no key store file), and what the
-    // cipher alone costs (every field sealed under one key in memory: the floor of any vault on the command's path).
+    // cipher alone costs (every field sealed under one key in memory: the floor of any vault with this envelope).
     const protections: Record<CommandKind, PersonalDataProtection | undefined> = {
       plain: undefined,
       encrypted: stages?.encrypted.vault(vault) ?? vault,
@@ -94,8 +94,9 @@ export const personalDataBench: BenchSuite = {
     const roundRatios: number[] = [];
     const merge = { claims: 0, cpuSeconds: 0 };
     // Rounds of the same work, the kinds in turn, so a busy moment of the shared machine falls on all of them alike.
-    // As many rounds as kinds: in roundOrder's square each kind then goes first once.
-    const rounds = Number(process.env.BENCH_PD_ROUNDS ?? COMMAND_KINDS.length);
+    // As many rounds as roundOrder needs to balance the kinds (ten for five): each goes first, and follows every other,
+    // equally often.
+    const rounds = Number(process.env.BENCH_PD_ROUNDS ?? balancedRounds(COMMAND_KINDS.length));
     const perRound = Math.ceil(cases / rounds);
     // BENCH_PD_ONLY=<kind>: one kind's rounds alone, so a CPU profile of the run is that kind's (the figure's ratio is
     // then meaningless).
@@ -144,7 +145,8 @@ export const personalDataBench: BenchSuite = {
     for (let round = 0; round < rounds; round++) {
       const roundSeconds = zero();
       // A kind pays for what the kind before it left (the collector's debt, a key group being made, the log writer's
-      // last commit): the order is a balanced Latin square (roundOrder), so each kind follows every other once.
+      // last commit): the order is a balanced Latin square (roundOrder), so over the default rounds each kind follows
+      // every other equally often.
       for (const kind of roundOrder(kinds, round)) {
         const started = process.hrtime.bigint();
         const cpuStarted = process.cpuUsage();
@@ -182,7 +184,8 @@ export const personalDataBench: BenchSuite = {
           `${((mainCpuSeconds.plain / acts) * 1e6).toFixed(1)} µs, ratio ${(mainCpuSeconds.plain / mainCpuSeconds.encrypted).toFixed(2)}×`) +
       `; of the encrypted figures, the journal of claims' leftover merged at each round's end: ${merge.claims} ` +
       `claims, ${((merge.cpuSeconds / acts) * 1e6).toFixed(1)} µs CPU per encrypted act; ${warmUp} cases of each ` +
-      `kind run first as a warm-up, not measured; the kinds' order a balanced Latin square over the rounds (roundOrder)`;
+      `kind run first as a warm-up, not measured; the kinds' order a Latin square over the rounds (roundOrder), ` +
+      (rounds % balancedRounds(kinds.length) === 0 ? 'balanced' : `not balanced over ${rounds} rounds`);
     const vaultAlone = only
       ? 'the vault alone not run'
       : await vaultAloneDetail(join(ctx.workDir, 'pd-vault'), cases, returningEvery);
@@ -226,7 +229,7 @@ type CommandKind = (typeof COMMAND_KINDS)[number];
  * personal field replaced by an envelope of the same length, with no cipher and no key), which is the best any vault
  * could do with this envelope; the vault with its keys held in memory (the cipher and the blind index, no key store
  * file), which is what the key store's file adds; and the cipher alone (cipherAloneActs), the least any encryption of
- * these fields on the command's path costs. No target: they say where the encrypted act's cost lies.
+ * these fields into this envelope on the command's path costs. No target: they say where the encrypted act's cost lies.
  */
 function referenceFigures(
   acts: number,
@@ -260,8 +263,8 @@ function referenceFigures(
 }
 
 /**
- * The floor of any vault that encrypts on the command's path: each personal field sealed with AES-256-GCM into the
- * vault's envelope, under one key made once and held in memory for everybody (no key per person, no blind index, no
+ * The floor of any vault that seals each personal field in this envelope on the command's path: each personal field
+ * sealed with AES-256-GCM into the vault's envelope, under one key made once and held in memory for everybody (no key per person, no blind index, no
  * key store, no claim to wait for). Not a design one could keep (one key for all erases nobody); what the cipher and
  * the envelope alone cost the acts.
  */
