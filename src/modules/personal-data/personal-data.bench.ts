@@ -263,18 +263,17 @@ function referenceFigures(
 }
 
 /**
- * The floor of any vault that seals each personal field in this envelope on the command's path: each personal field
- * sealed with AES-256-GCM into the vault's envelope, under one key made once and held in memory for everybody (no key per person, no blind index, no
- * key store, no claim to wait for). Not a design one could keep (one key for all erases nobody); what the cipher and
- * the envelope alone cost the acts.
+ * A reference kind's protection: each act's data stored as `dataOf` makes it, with no key store to wait for; its acts
+ * read back as stored, and its ids derived from the caller as they are.
  */
-function cipherAloneActs(): PersonalDataProtection {
-  const subject = { kid: newId(), key: newDataKey() };
+function storedAs(
+  dataOf: (caseId: string, type: string, data: Record<string, unknown>) => Record<string, unknown>,
+): PersonalDataProtection {
   return {
     async protect(caseId, _iin, events) {
       return {
         events: events.map((e) => {
-          const data = protectData(caseId, e.type, e.data, subject);
+          const data = dataOf(caseId, e.type, e.data);
           return data === e.data ? e : { ...e, data };
         }),
         stored: Promise.resolve(),
@@ -286,32 +285,34 @@ function cipherAloneActs(): PersonalDataProtection {
 }
 
 /**
+ * The floor of any vault that seals each personal field in this envelope on the command's path: each personal field
+ * sealed with AES-256-GCM into the vault's envelope, under one key made once and held in memory for everybody (no key
+ * per person, no blind index, no key store, no claim to wait for). Not a design one could keep (one key for all erases
+ * nobody); what the cipher and the envelope alone cost the acts.
+ */
+function cipherAloneActs(): PersonalDataProtection {
+  const subject = { kid: newId(), key: newDataKey() };
+  return storedAs((caseId, type, data) => protectData(caseId, type, data, subject));
+}
+
+/**
  * Acts stored as large as the vault stores them: each personal field replaced by an envelope of the same length (the
  * ciphertext's base64url length for the field's JSON) whose bytes are no ciphertext, under one made-up key id.
  */
 function sameSizeActs(): PersonalDataProtection {
   const kid = '00000000-0000-7000-8000-000000000000';
   const pad = (bytes: number) => 'A'.repeat(Math.ceil((bytes * 4) / 3));
-  return {
-    async protect(_caseId, _iin, events) {
-      return {
-        events: events.map((e) => {
-          let data: Record<string, unknown> | null = null;
-          for (const field of Object.keys(personalFieldsOf(e.type))) {
-            const value = e.data[field];
-            if (value === undefined) continue;
-            data ??= { ...e.data };
-            const ct = pad(Buffer.byteLength(JSON.stringify(value)));
-            data[field] = { $enc: ENVELOPE_VERSION, kid, iv: pad(12), ct, tag: pad(16) };
-          }
-          return data ? { ...e, data } : e;
-        }),
-        stored: Promise.resolve(),
-      };
-    },
-    open: async (recorded) => [...recorded],
-    idBasis: (principal) => principal.id,
-  };
+  return storedAs((_caseId, type, data) => {
+    let out: Record<string, unknown> | null = null;
+    for (const field of Object.keys(personalFieldsOf(type))) {
+      const value = data[field];
+      if (value === undefined) continue;
+      out ??= { ...data };
+      const ct = pad(Buffer.byteLength(JSON.stringify(value)));
+      out[field] = { $enc: ENVELOPE_VERSION, kid, iv: pad(12), ct, tag: pad(16) };
+    }
+    return out ?? data;
+  });
 }
 
 /**

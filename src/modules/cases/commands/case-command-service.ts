@@ -19,6 +19,7 @@ import {
   type SubmitApplication,
   type TakeStep,
 } from '../domain/decide';
+import { isCaseApplicant } from '../domain/case-rules';
 import { sealEvents, sealRecord } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
@@ -477,9 +478,7 @@ function previousUnderKey(loaded: LoadedCase, principal: Principal, key: string)
       ? undefined
       : loaded.idempotency.get(idempotencyIndexKey(principal.id, key));
   if (asNamed) return asNamed;
-  return principal.roles.includes('applicant') &&
-    principal.iin !== undefined &&
-    principal.iin === loaded.state.applicant.iin
+  return isCaseApplicant(principal, loaded.state)
     ? loaded.idempotency.get(idempotencyIndexKey(CASE_APPLICANT_ACTOR.id, key))
     : undefined;
 }

@@ -129,7 +129,7 @@ export function actorFor(
   let failure: ActorCheck | null = null;
   for (const role of candidates) {
     if (role === 'applicant') {
-      if (principal.iin === state.applicant.iin) return { ok: true, role };
+      if (isCaseApplicant(principal, state)) return { ok: true, role };
       failure ??= refuse('an applicant acts only on a case filed with their own IIN');
       continue;
     }
@@ -142,6 +142,14 @@ export function actorFor(
   return failure!;
 }
 
+/** Whether the caller is the case's applicant: they hold the applicant role and the IIN the case was filed with. */
+export function isCaseApplicant(
+  principal: Pick<Principal, 'roles' | 'iin'>,
+  state: Pick<CaseState, 'applicant'>,
+): boolean {
+  return principal.roles.includes('applicant') && principal.iin !== undefined && principal.iin === state.applicant.iin;
+}
+
 /**
  * Whether the caller is within reach of this case at all, whatever the step: an applicant of a case filed with their
  * own IIN, the provider's staff of the case's unit, the portal and other state bodies (bound to no unit), auditors and
@@ -152,7 +160,7 @@ export function withinReach(principal: Principal, state: Pick<CaseState, 'unit' 
   const callerRoles = principal.roles as string[];
   const reaches = (role: string): boolean =>
     role === 'applicant'
-      ? principal.iin === state.applicant.iin
+      ? isCaseApplicant(principal, state)
       : role === 'auditor' || role === 'admin' || EXTERNAL_ROLES.has(role) || principal.unit === state.unit;
   const role = callerRoles.find(reaches);
   if (role !== undefined) return { ok: true, role };
