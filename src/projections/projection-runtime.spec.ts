@@ -63,6 +63,7 @@ describe('projection runtime', () => {
       keptDocuments?: number;
       catchUpBatchSize?: number;
       buildBatchSize?: number;
+      readChunkSize?: number;
     } = {},
   ): ProjectionRuntime {
     const r = new ProjectionRuntime(options.log ?? log, options.store ?? store, projections, {
@@ -74,6 +75,7 @@ describe('projection runtime', () => {
       ...(options.keptDocuments !== undefined ? { keptDocuments: options.keptDocuments } : {}),
       ...(options.catchUpBatchSize !== undefined ? { catchUpBatchSize: options.catchUpBatchSize } : {}),
       ...(options.buildBatchSize !== undefined ? { buildBatchSize: options.buildBatchSize } : {}),
+      ...(options.readChunkSize !== undefined ? { readChunkSize: options.readChunkSize } : {}),
     });
     runtimes.push(r);
     return r;
@@ -535,6 +537,72 @@ describe('projection runtime', () => {
     expect(counts.map((c) => c.n)).toEqual([10, 10, 10, 10, 10]);
   });
 
+  it('a batch larger than one read of the log gathers several, each applied before the next: one checkpoint and one read of each document a batch, and a batch that ends at the head is written without waiting for another append', async () => {
+    await appendMany(45, 5);
+    const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
+    const observed = observing(store, calls);
+    // The reads the runner makes of the log, and the events it applies, in their order.
+    const seen: string[] = [];
+    const counted = readsRecorded(log, seen);
+    const counting = counter('counts');
+    const projection: Projection = {
+      ...counting,
+      prefetch: (event) => [{ collection: 'counts', id: event.streamId }],
+      async apply(event, ctx) {
+        seen.push(`apply ${event.position}`);
+        await counting.apply(event, ctx);
+      },
+    };
+    const checkpoints: number[] = [];
+    const r = runtime([projection], 5, undefined, {
+      store: observed,
+      log: counted,
+      keptDocuments: 0,
+      buildBatchSize: 20,
+      readChunkSize: 5,
+    });
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    const models = new ReadModels(log, store, [projection]);
+    // 45 is a whole number of reads: a runner that read on at the head would wait there for the next append.
+    await models.waitFor('counts', 45, 5000);
+    // Each read of 5 is applied before the next read is made.
+    const expected: string[] = [];
+    for (let position = 1; position <= 45; position++) {
+      if (position % 5 === 1) expected.push('read 5');
+      expected.push(`apply ${position}`);
+    }
+    expect(seen).toEqual(expected);
+    expect(checkpoints).toEqual([20, 40, 45]);
+    // Every read of 5 events touches the 5 streams; each batch reads their documents once, in its first read.
+    expect(calls.getMany).toHaveLength(3);
+    expect(calls.get).toBe(0);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([9, 9, 9, 9, 9]);
+  });
+
+  it('a batch gathering reads looks the head up again once at most: following a log that grows while it applies, it is written at the head it saw', async () => {
+    await appendMany(10, 5);
+    // Every event applied up to position 30 appends one more, as commands do while a projection applies a batch.
+    const growing: Projection = {
+      ...counter('counts'),
+      async apply(event, ctx) {
+        if (event.position <= 30) await log.append('growth', [{ type: 'Grown', data: {} }], 'any');
+        const doc = await ctx.get<Counter>('counts', event.streamId);
+        ctx.upsert('counts', { _id: event.streamId, n: (doc?.n ?? 0) + 1 });
+      },
+    };
+    const checkpoints: number[] = [];
+    const r = runtime([growing], 5, undefined, { buildBatchSize: 40, readChunkSize: 5 });
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    await new ReadModels(log, store, []).waitFor('counts', 40, 5000);
+    // The batch read to the head known at its start (10), looked it up once (20, grown by its first 10 events), read to
+    // it and was written there; looking it up after every read, it would have gathered until full (40).
+    expect(checkpoints[0]).toBe(20);
+    expect(checkpoints.at(-1)).toBe(40);
+  });
+
   it('a projection that defers its writes to the end of the batch reads their documents in one call (load), then from memory', async () => {
     await appendMany(20, 5);
     const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };
@@ -896,6 +964,36 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Pro
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A property of the real object, its methods bound to it. */
+function passThrough<T extends object>(target: T, prop: string | symbol): unknown {
+  const value = Reflect.get(target, prop, target) as unknown;
+  return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+}
+
+/** The real log, each read its subscriptions deliver recorded (as `read <n>`) in `seen`, where appliers record theirs. */
+function readsRecorded(log: EventLog, seen: string[]): EventLog {
+  return new Proxy(log, {
+    get(target, prop) {
+      if (prop !== 'subscribeToAll') return passThrough(target, prop);
+      return (options: Parameters<EventLog['subscribeToAll']>[0]) => {
+        const subscription = target.subscribeToAll(options as never);
+        const chunks = subscription[Symbol.asyncIterator]();
+        return {
+          stop: () => subscription.stop(),
+          [Symbol.asyncIterator]: () => ({
+            next: async () => {
+              const next = await chunks.next();
+              if (!next.done) seen.push(`read ${next.value.length}`);
+              return next;
+            },
+            return: () => chunks.return!(),
+          }),
+        };
+      };
+    },
+  });
 }
 
 /**

@@ -42,6 +42,7 @@ export interface RebuildThreadRuntimeOptions {
   catchUpBatchSize?: number;
   buildBatchSize?: number;
   keptDocuments?: number;
+  readChunkSize?: number;
   retiredBuildGraceMs?: number;
   retry?: { initialMs: number; maxMs: number };
   lease: { holder: string; ttlMs: number };
