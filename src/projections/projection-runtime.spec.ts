@@ -603,6 +603,51 @@ describe('projection runtime', () => {
     expect(checkpoints.at(-1)).toBe(40);
   });
 
+  it('a batch never exceeds its size: it reads on only while a whole read fits', async () => {
+    await appendMany(20, 5);
+    const checkpoints: number[] = [];
+    const r = runtime([counter('counts')], 3, undefined, { buildBatchSize: 10, readChunkSize: 3 });
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    await new ReadModels(log, store, []).waitFor('counts', 20, 5000);
+    expect(checkpoints).toEqual([9, 18, 20]);
+  });
+
+  it('a read that does not arrive at once ends the batch there and opens the next one: nothing skipped, nothing applied twice', async () => {
+    await appendMany(20, 5);
+    // The log's third read arrives late (a server's subscription that has not delivered yet).
+    let reads = 0;
+    const late = new Proxy(log, {
+      get(target, prop) {
+        if (prop !== 'subscribeToAll') return passThrough(target, prop);
+        return (options: Parameters<EventLog['subscribeToAll']>[0]) => {
+          const subscription = target.subscribeToAll(options as never);
+          const chunks = subscription[Symbol.asyncIterator]();
+          return {
+            stop: () => subscription.stop(),
+            [Symbol.asyncIterator]: () => ({
+              next: async () => {
+                const next = await chunks.next();
+                if (++reads === 3) await new Promise((resolve) => setTimeout(resolve, 600));
+                return next;
+              },
+              return: () => chunks.return!(),
+            }),
+          };
+        };
+      },
+    });
+    const checkpoints: number[] = [];
+    const r = runtime([counter('counts')], 5, undefined, { log: late, buildBatchSize: 20, readChunkSize: 5 });
+    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    await r.start();
+    const models = new ReadModels(log, store, [counter('counts')]);
+    await models.waitFor('counts', 20, 5000);
+    expect(checkpoints).toEqual([10, 20]);
+    const counts = await (await models.collection<Counter>('counts', 'counts')).find({}, { sort: { _id: 1 } });
+    expect(counts.map((c) => c.n)).toEqual([4, 4, 4, 4, 4]);
+  });
+
   it('a projection that defers its writes to the end of the batch reads their documents in one call (load), then from memory', async () => {
     await appendMany(20, 5);
     const calls = { get: 0, getMany: [] as string[][], ensureIndexes: [] as Array<[string, readonly IndexSpec[]]> };

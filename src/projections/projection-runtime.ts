@@ -71,6 +71,7 @@ export interface RuntimeOptions {
    * Events read from the log at a time. A batch larger than this gathers several reads, each applied before the next
    * is made, so the events' stored text dies young instead of living (and being copied by every scavenge, then
    * promoted) until a batch of 50,000 is applied: a compliance catch-up spent a fifth of its thread in the collector.
+   * A batch reads on while a whole read fits, so it never exceeds its size (following the log, a batch is one read).
    * @defaultValue 1000
    */
   readChunkSize?: number;
@@ -928,6 +929,7 @@ class ProjectionRunner {
         let opened: IteratorResult<readonly LoggedEvent[]> | null = await (carried ?? chunks.next());
         carried = null;
         if (opened.done || this.stopping) break;
+        if (opened.value.length === 0) continue;
         if (!this.building && (await this.supersededBy()) !== null) {
           // Another process switched readers to a newer build of this version: follow it.
           await this.confirmWrite();
@@ -940,6 +942,13 @@ class ProjectionRunner {
         // The head is looked up again once a batch at most: a batch following a log that keeps growing would otherwise
         // gather until it is full, and hold back what it applied (read-your-writes waits on its checkpoint).
         let headLookedUp = false;
+        const lookUpHead = async () => {
+          headLookedUp = true;
+          head = await this.log.headPosition();
+        };
+        // Time spent reading the batch's further reads is not the projection's work (the work share's measure).
+        let readingMs = 0;
+        let filled = false;
         try {
           batch = await this.applyBatch(async (after) => {
             if (opened) {
@@ -948,28 +957,39 @@ class ProjectionRunner {
               opened = null;
               return first;
             }
+            const reading = performance.now();
             try {
-              // Another read only while the batch has room and the log is known to hold more: a read at the head
-              // would wait for the next append, holding back the events applied so far. (A short read is no sign of
-              // the head: a server's subscription hands over what has arrived.)
-              if (this.stopping || after.events >= batchSize) return null;
-              if (after.position >= head && !headLookedUp) {
-                headLookedUp = true;
-                head = await this.log.headPosition();
+              // Another read only while a whole one fits in the batch (a batch never exceeds its size; following the
+              // log, a batch is one read) and the log is known to hold more: a read at the head would wait for the
+              // next append, holding back the events applied so far. (A short read is no sign of the head: a server's
+              // subscription hands over what has arrived.)
+              if (this.stopping) return null;
+              if (after.events + chunkSize > batchSize) {
+                // A full last read says the log may hold more: the batch counts as full (written behind, or a
+                // following runner that ran ahead switches to catch-up batches).
+                filled = after.last === chunkSize;
+                return null;
               }
+              if (after.position >= head && !headLookedUp) await lookUpHead();
               if (after.position >= head) return null;
-              // Events the log's head counts but the subscription does not deliver (a server's system events) must
-              // not hold the batch either: a read that has not arrived at once opens the next batch.
               const next = chunks.next();
-              const arrived = await settledWithin(next, GATHER_WAIT_MS);
+              let arrived = await settledWithin(next, GATHER_WAIT_MS);
+              // Not there at once: the head known may be old, or count events the subscription does not deliver (a
+              // server's system events). Looked up again, and still not there, the read opens the next batch.
+              if (arrived === null && !headLookedUp) {
+                await lookUpHead();
+                if (after.position < head) arrived = await settledWithin(next, GATHER_WAIT_MS);
+              }
               if (arrived === null || arrived.done) {
                 carried = next;
                 return null;
               }
-              return arrived.value;
+              return arrived.value.length > 0 ? arrived.value : null;
             } catch (error) {
               // The log's failure, not the event's: the supervisor takes the subscription up again.
               throw error instanceof Error ? error : new Error(String(error));
+            } finally {
+              readingMs += performance.now() - reading;
             }
           });
         } catch (failure) {
@@ -1006,7 +1026,7 @@ class ProjectionRunner {
           this.writeBehind &&
           this.store.writesBehind &&
           batchSize >= this.sizes.catchUpBatchSize &&
-          batch.events >= batchSize &&
+          filled &&
           last < head;
         if (behind) {
           const committed = this.store.write(Object.assign(write, { behind: true }));
@@ -1025,10 +1045,10 @@ class ProjectionRunner {
         eventsApplied += batch.events;
         if (!behind) await this.stored(position);
         // Time spent waiting out a full disk is not work: the work share would otherwise rest for it many times over.
-        const worked = performance.now() - started - (this.waitedForSpaceMs - waitedBefore);
+        const worked = performance.now() - started - readingMs - (this.waitedForSpaceMs - waitedBefore);
         // The head is looked up again when this batch may have reached it, and after every batch for a work share,
         // which measures how fast the log grows. A full batch short of the last head known has not reached it.
-        if (this.workShare || batch.events < batchSize || position >= head) head = await this.log.headPosition();
+        if (this.workShare || !filled || position >= head) head = await this.log.headPosition();
         if (position >= head) {
           if (this.building) {
             await this.switchToBuild();
@@ -1062,7 +1082,7 @@ class ProjectionRunner {
           head,
           headNow: () => this.log.headPosition(),
         });
-        if (batchSize < this.sizes.catchUpBatchSize && batch.events >= batchSize) {
+        if (batchSize < this.sizes.catchUpBatchSize && filled) {
           // A full batch while following the log: it ran ahead (a burst of commands). Caught up in large batches.
           batchSize = this.largeBatchSize();
           await subscription.stop();
@@ -1098,7 +1118,7 @@ class ProjectionRunner {
    * writes come back.
    */
   private async applyBatch(
-    read: (after: { events: number; position: number }) => Promise<readonly LoggedEvent[] | null>,
+    read: (after: { events: number; last: number; position: number }) => Promise<readonly LoggedEvent[] | null>,
   ): Promise<AppliedBatch> {
     const pending = new Map<string, Map<string, ReadDocument | null>>();
     // Looked up on every get and upsert of every event: each collection's name is checked and composed once a batch.
@@ -1185,7 +1205,7 @@ class ProjectionRunner {
     const purgesOn = this.projection.purgesOn ?? [];
     let purges = false;
     let events = 0;
-    let chunk = await read({ events: 0, position: 0 });
+    let chunk = await read({ events: 0, last: 0, position: 0 });
     if (!chunk?.length) throw new Error('a batch opens with a read of at least one event');
     const firstEvent = chunk[0]!;
     let lastEvent = firstEvent;
@@ -1205,7 +1225,7 @@ class ProjectionRunner {
       }
       events += chunk.length;
       lastEvent = chunk[chunk.length - 1]!;
-      chunk = await read({ events, position: lastEvent.position });
+      chunk = await read({ events, last: chunk.length, position: lastEvent.position });
     }
     if (lastHandled && this.projection.flush) {
       try {
