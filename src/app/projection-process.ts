@@ -51,10 +51,18 @@ function commandTo(child: ChildProcess, command: ProjectionProcessCommand): void
   if (child.connected) child.send(command);
 }
 
+/**
+ * V8's flags for a process that runs projections (this one, the worker's, the bench's): a young generation of 64 MB
+ * semi-spaces instead of 16. A batch's folded cases and documents live until it is written and are copied by every
+ * scavenge meanwhile; with fewer scavenges a compliance catch-up ran 5 % faster (43.7–44.9k → 46.1–47.7k events/s,
+ * alternated), for up to about 150 MB more of the process's memory while it catches up.
+ */
+export const PROJECTION_PROCESS_V8_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+
 /** Forks one projection process and resolves once it projects, with its priority; rejects if it cannot start. */
 function launch(config: AppConfig): Promise<{ child: ChildProcess; priority: ProcessPriority | null }> {
   const { file, register } = runnableSource(__filename, 'projection-process.main');
-  const execArgv = register ? ['--require', register] : [];
+  const execArgv = [...PROJECTION_PROCESS_V8_FLAGS, ...(register ? ['--require', register] : [])];
   // Logs go to the API's own stdout and stderr; the IPC channel carries start, stop and their answers.
   const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   return new Promise((resolve, reject) => {

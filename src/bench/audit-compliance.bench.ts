@@ -53,6 +53,7 @@ import { AuditService } from '../modules/audit/audit.service';
 import { verifyLog } from '../modules/audit/verify-log.cli';
 import { generateKeyPairSync } from 'node:crypto';
 import { percentile, type BenchContext, type BenchResult, type BenchSuite } from './bench-kit';
+import { PROJECTION_PROCESS_V8_FLAGS } from '../app/projection-process';
 
 /**
  * Auditors and dashboards over a generated log holding BENCH_SLA_ROWS SLA rows (default 1,000,000): every case
@@ -299,7 +300,9 @@ export async function rebuildAllFigure(
 
 /** Runs one figure in a child process of its own (see projection-child.ts). */
 function inChild(task: ChildTask): Promise<ChildFigure> {
+  // With the V8 flags the service's projection process runs with, the baseline's process too (like with like).
   const child = fork(join(__dirname, 'projection-child.js'), [], {
+    execArgv: [...PROJECTION_PROCESS_V8_FLAGS],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

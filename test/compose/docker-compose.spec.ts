@@ -1,7 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/shared/config/config';
+import { PROJECTION_PROCESS_V8_FLAGS } from '../../src/app/projection-process';
 
 const root = join(__dirname, '..', '..');
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
@@ -71,7 +73,7 @@ describeIfCompose(
         READ_STORE: 'mongodb',
         PROJECTIONS: 'off',
       });
-      expect(services.worker!.command).toEqual(['node', 'dist/worker.js']);
+      expect(services.worker!.command).toEqual(['node', ...PROJECTION_PROCESS_V8_FLAGS, 'dist/worker.js']);
       expect(Object.keys(volumes).length).toBeGreaterThanOrEqual(2);
     });
 
@@ -142,3 +144,10 @@ describeIfCompose(
     });
   },
 );
+
+describe('the projection worker outside the compose file', () => {
+  it('npm run start:worker runs it with the V8 flags of every projection process', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['start:worker']).toContain(`node ${PROJECTION_PROCESS_V8_FLAGS.join(' ')} dist/worker.js`);
+  });
+});
