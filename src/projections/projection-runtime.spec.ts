@@ -617,25 +617,8 @@ describe('projection runtime', () => {
     await appendMany(20, 5);
     // The log's third read arrives late (a server's subscription that has not delivered yet).
     let reads = 0;
-    const late = new Proxy(log, {
-      get(target, prop) {
-        if (prop !== 'subscribeToAll') return passThrough(target, prop);
-        return (options: Parameters<EventLog['subscribeToAll']>[0]) => {
-          const subscription = target.subscribeToAll(options as never);
-          const chunks = subscription[Symbol.asyncIterator]();
-          return {
-            stop: () => subscription.stop(),
-            [Symbol.asyncIterator]: () => ({
-              next: async () => {
-                const next = await chunks.next();
-                if (++reads === 3) await new Promise((resolve) => setTimeout(resolve, 600));
-                return next;
-              },
-              return: () => chunks.return!(),
-            }),
-          };
-        };
-      },
+    const late = readsWatched(log, async () => {
+      if (++reads === 3) await new Promise((resolve) => setTimeout(resolve, 600));
     });
     const checkpoints: number[] = [];
     const r = runtime([counter('counts')], 5, undefined, { log: late, buildBatchSize: 20, readChunkSize: 5 });
@@ -1019,6 +1002,11 @@ function passThrough<T extends object>(target: T, prop: string | symbol): unknow
 
 /** The real log, each read its subscriptions deliver recorded (as `read <n>`) in `seen`, where appliers record theirs. */
 function readsRecorded(log: EventLog, seen: string[]): EventLog {
+  return readsWatched(log, (events) => void seen.push(`read ${events.length}`));
+}
+
+/** The real log, `onRead` told of each read its subscriptions deliver, and awaited before the read is handed over. */
+function readsWatched(log: EventLog, onRead: (events: readonly unknown[]) => Promise<void> | void): EventLog {
   return new Proxy(log, {
     get(target, prop) {
       if (prop !== 'subscribeToAll') return passThrough(target, prop);
@@ -1030,7 +1018,7 @@ function readsRecorded(log: EventLog, seen: string[]): EventLog {
           [Symbol.asyncIterator]: () => ({
             next: async () => {
               const next = await chunks.next();
-              if (!next.done) seen.push(`read ${next.value.length}`);
+              if (!next.done) await onRead(next.value);
               return next;
             },
             return: () => chunks.return!(),
