@@ -615,14 +615,20 @@ describe('projection runtime', () => {
 
   it('a read that does not arrive at once ends the batch there and opens the next one: nothing skipped, nothing applied twice', async () => {
     await appendMany(20, 5);
-    // The log's third read arrives late (a server's subscription that has not delivered yet).
+    // The log's third read is held back until the events before it are stored (a server's subscription that has not
+    // delivered yet): a runner that waited for it to fill its batch would wait for ever.
+    const checkpoints: number[] = [];
+    let firstStored!: () => void;
+    const stored = new Promise<void>((resolve) => (firstStored = resolve));
     let reads = 0;
     const late = readsWatched(log, async () => {
-      if (++reads === 3) await new Promise((resolve) => setTimeout(resolve, 600));
+      if (++reads === 3) await stored;
     });
-    const checkpoints: number[] = [];
     const r = runtime([counter('counts')], 5, undefined, { log: late, buildBatchSize: 20, readChunkSize: 5 });
-    r.events.on('projected', (p: { position: number }) => checkpoints.push(p.position));
+    r.events.on('projected', (p: { position: number }) => {
+      checkpoints.push(p.position);
+      firstStored();
+    });
     await r.start();
     const models = new ReadModels(log, store, [counter('counts')]);
     await models.waitFor('counts', 20, 5000);

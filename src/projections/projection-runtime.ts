@@ -972,14 +972,10 @@ class ProjectionRunner {
               }
               if (after.position >= head && !headLookedUp) await lookUpHead();
               if (after.position >= head) return null;
+              // Not there at once (a server's subscription that has not delivered yet, or a head that counts events it
+              // never delivers, a server's system events): the read opens the next batch, and this one is written.
               const next = chunks.next();
-              let arrived = await settledWithin(next, GATHER_WAIT_MS);
-              // Not there at once: the head known may be old, or count events the subscription does not deliver (a
-              // server's system events). Looked up again, and still not there, the read opens the next batch.
-              if (arrived === null && !headLookedUp) {
-                await lookUpHead();
-                if (after.position < head) arrived = await settledWithin(next, GATHER_WAIT_MS);
-              }
+              const arrived = await settledWithin(next, GATHER_WAIT_MS);
               if (arrived === null || arrived.done) {
                 carried = next;
                 return null;
