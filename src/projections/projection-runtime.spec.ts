@@ -1043,10 +1043,6 @@ function observing(
   store: ReadStore,
   calls: { get: number; getMany: string[][]; ensureIndexes: Array<[string, readonly IndexSpec[]]> },
 ): ReadStore {
-  const passThrough = <T extends object>(target: T, prop: string | symbol) => {
-    const value = Reflect.get(target, prop, target) as unknown;
-    return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-  };
   const collection = (name: string): ReadCollection =>
     new Proxy(store.collection(name), {
       get(target, prop) {

@@ -942,10 +942,6 @@ class ProjectionRunner {
         // The head is looked up again once a batch at most: a batch following a log that keeps growing would otherwise
         // gather until it is full, and hold back what it applied (read-your-writes waits on its checkpoint).
         let headLookedUp = false;
-        const lookUpHead = async () => {
-          headLookedUp = true;
-          head = await this.log.headPosition();
-        };
         // Time spent reading the batch's further reads is not the projection's work (the work share's measure).
         let readingMs = 0;
         let filled = false;
@@ -970,7 +966,10 @@ class ProjectionRunner {
                 filled = after.last === chunkSize;
                 return null;
               }
-              if (after.position >= head && !headLookedUp) await lookUpHead();
+              if (after.position >= head && !headLookedUp) {
+                headLookedUp = true;
+                head = await this.log.headPosition();
+              }
               if (after.position >= head) return null;
               // Not there at once (a server's subscription that has not delivered yet, or a head that counts events it
               // never delivers, a server's system events): the read opens the next batch, and this one is written.
