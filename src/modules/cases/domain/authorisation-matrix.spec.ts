@@ -162,6 +162,24 @@ describe('the caller’s unit and IIN', () => {
     expect(refused.detail).toMatch(/own IIN/);
   });
 
+  // Found attacking the service: a token with the applicant's role and a staff role, in the case's unit, admitted,
+  // briefed, scored and signed its holder's own test.
+  const ownCaseRoles = [...staffRoles, ...externalRoles].filter(([, , c]) => !isSubmission(c));
+  it.each(ownCaseRoles)('%s: %s who is the case’s applicant acts on it as its applicant only', (_label, role, c) => {
+    const caller = principal(['applicant', role], UNIT, { iin: IIN });
+    const when = ask(c, caller);
+    if (rolesOn(c.step, c.trackId).includes('applicant')) {
+      when.then([{ type: c.step.eventType as never, stepId: c.step.id, role: 'applicant' }]);
+    } else {
+      const refused = when.thenRefused('forbidden');
+      expect(refused.detail).toContain(`this case's applicant`);
+    }
+    // The same staff member on another person's case is not refused for it.
+    ask(c, principal([role], UNIT, { iin: OTHER_IIN })).then([
+      { type: c.step.eventType as never, stepId: c.step.id, role },
+    ]);
+  });
+
   it.each(applicantSteps)('%s: the applicant is not bound to the provider’s unit', (_label, c) => {
     ask(c, holder('applicant', 'public')).then([
       { type: c.step.eventType as never, stepId: c.step.id, role: 'applicant' },

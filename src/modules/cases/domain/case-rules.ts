@@ -133,6 +133,14 @@ export function actorFor(
       failure ??= refuse('an applicant acts only on a case filed with their own IIN');
       continue;
     }
+    // A token may hold the applicant's role beside a staff one (a civil servant who applies): on their own case they
+    // are its applicant only, or one person could admit, score and sign their own test.
+    if (principal.iin !== undefined && principal.iin === state.applicant.iin) {
+      failure ??= refuse(
+        `the caller is this case's applicant: on their own case they act as its applicant only, never in role ${role}`,
+      );
+      continue;
+    }
     if (EXTERNAL_ROLES.has(role) || principal.unit === state.unit) return { ok: true, role };
     failure ??= refuse(`acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`, {
       requiredUnit: state.unit,
