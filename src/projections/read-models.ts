@@ -206,6 +206,11 @@ export class ReadModels implements ProjectionStatusSource {
       : { position, at: null };
   }
 
+  /** The log's head position: what a position a client names must not exceed. */
+  headPosition(): Promise<number> {
+    return this.log.headPosition();
+  }
+
   /** Resolves once the projection's active build has applied `position`; polls the store, so it works across processes. */
   async waitFor(projection: string, position: number, timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
