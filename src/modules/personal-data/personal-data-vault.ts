@@ -69,6 +69,18 @@ export class PersonalDataVault {
   private readonly citizenIdBases = new LRUCache<string, string>({ max: IIN_INDEXES_KEPT });
   private idBasisKey: Buffer | null = null;
 
+  private readonly erasedListeners = new Set<(cases: readonly string[]) => void>();
+
+  /** Called with the cases of each subject this process erases, once its key is destroyed (the command side's folds). */
+  onErased(listener: (cases: readonly string[]) => void): void {
+    this.erasedListeners.add(listener);
+  }
+
+  /** The erasure of these cases' applicant is done: whatever this process keeps of them in clear is dropped. */
+  erased(cases: readonly string[]): void {
+    for (const listener of this.erasedListeners) listener(cases);
+  }
+
   /** What the ids an Idempotency-Key gives are derived from: a citizen's token subject keyed (citizen-ids.ts). */
   idBasis(principal: Principal): string {
     if (!carriesIin(principal)) return principal.id;

@@ -61,9 +61,18 @@ export const lockDir = (dataDir: string): string => join(dataDir, 'locks');
 export function acquireRoleLock(
   dataDir: string,
   role: ProcessRole,
-  command = process.argv.slice(1).join(' ') || process.title,
+  command = programOf(process.argv) || process.title,
 ): RoleLock {
   return tryRoleLock(dataDir, role, command);
+}
+
+/**
+ * The program and its command as the holder file names them (`dist/cli/main.js erase`), without their arguments: the
+ * file stays in the data directory, and an argument may be personal data (`erase --iin …`, `--by`, `--basis`).
+ */
+export function programOf(argv: readonly string[]): string {
+  const [, script, command] = argv;
+  return [script, command && !command.startsWith('-') ? command : undefined].filter(Boolean).join(' ');
 }
 
 /**

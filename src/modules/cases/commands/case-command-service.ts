@@ -22,6 +22,7 @@ import {
 import { isCaseApplicant } from '../domain/case-rules';
 import { sealEvents, sealRecord } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
+import { ERASED } from '../../personal-data/domain/personal-fields';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 
 export interface CommandMeta {
@@ -107,6 +108,11 @@ export interface PersonalDataProtection {
    * from: a citizen's token subject keyed (citizen-ids.ts), since it may carry their IIN; staff's as it is.
    */
   idBasis(principal: Principal): string;
+  /**
+   * Told of the cases whose applicant this process has just erased: the command side drops its folds of them, which
+   * hold the applicant's IIN and name in clear, so nothing after the erasure is decided on (or answers from) them.
+   */
+  onErased?(listener: (cases: readonly string[]) => void): void;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -135,6 +141,7 @@ export class CaseCommandService {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.maxRetries = options.maxConflictRetries ?? 5;
+    options.personalData?.onErased?.((cases) => cases.forEach((caseId) => this.repository.forget(caseId)));
   }
 
   async submit(principal: Principal, input: SubmitInput, meta: CommandMeta = {}): Promise<CommandOutcome> {
@@ -225,7 +232,9 @@ export class CaseCommandService {
     meta: CommandMeta,
     decideOn: (loaded: LoadedCase | null, now: Date) => ReturnType<typeof decide>,
   ): Promise<CommandOutcome> {
-    if (meta.idempotency && (this.options.reserveIdempotencyKeys ?? this.log.kind !== 'sqlite')) {
+    const reserving =
+      meta.idempotency !== undefined && (this.options.reserveIdempotencyKeys ?? this.log.kind !== 'sqlite');
+    if (meta.idempotency && reserving) {
       const reservation = await this.reserveKey(ids, meta.idempotency, caseId);
       if (!reservation.ok) return reused(meta.idempotency.key, reservation.caseId);
     }
@@ -241,6 +250,9 @@ export class CaseCommandService {
       const previous =
         meta.idempotency && loaded ? previousUnderKey(loaded, principal, meta.idempotency.key) : undefined;
       if (previous && meta.idempotency) {
+        // Once the case's applicant is erased, a repeat is answered as another request under the key is, whatever its
+        // body: answering it as the same request told the caller that the IIN and name they sent were the erased ones.
+        if (loaded!.state.applicant.iin === ERASED) return reused(meta.idempotency.key, reserving ? caseId : undefined);
         if (!sameRequest(previous.fingerprint, meta.idempotency)) return reused(meta.idempotency.key);
         return {
           ok: true,

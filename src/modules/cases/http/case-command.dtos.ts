@@ -2,13 +2,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { STEP_DATA_ANY_OF } from './step-data.schema';
+import { Optional } from '../../../shared/problem/optional';
 import {
   IsIn,
   IsInt,
   IsISO8601,
   IsNotEmpty,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
@@ -40,7 +40,7 @@ export class SubmitApplicationDto {
   serviceId!: string;
 
   @ApiPropertyOptional({ description: 'required when the version has more than one track' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(100)
   trackId?: string;
@@ -62,13 +62,13 @@ export class SubmitApplicationDto {
   applicant!: ApplicantDto;
 
   @ApiPropertyOptional({ description: 'business time of the filing; default now' })
-  @IsOptional()
+  @Optional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   occurredAt?: string;
 
   @ApiPropertyOptional({ description: 'when filling in began, for limits on the filing itself; default occurredAt' })
-  @IsOptional()
+  @Optional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   startedAt?: string;
@@ -77,7 +77,7 @@ export class SubmitApplicationDto {
     description:
       'the cohort\'s dates that start clocks, e.g. { "document-acceptance-end": "2015-10-01" }; set by the provider\'s staff of the unit, never by the applicant or the portal (403)',
   })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: 'must be an object { cohortDateId: "YYYY-MM-DD" }' })
   cohortDates?: Record<string, unknown>;
 }
@@ -86,19 +86,19 @@ export class TakeStepDto {
   @ApiPropertyOptional({
     description: 'business time of the act (e.g. the date on the registration stamp); default now',
   })
-  @IsOptional()
+  @Optional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   occurredAt?: string;
 
   @ApiPropertyOptional({ description: "when the act began, for limits on a step's own duration; default occurredAt" })
-  @IsOptional()
+  @Optional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   startedAt?: string;
 
   @ApiPropertyOptional({ description: 'the revision the caller decided on; a different current revision gets 409' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   expectedRevision?: number;
@@ -109,26 +109,26 @@ export class TakeStepDto {
     anyOf: STEP_DATA_ANY_OF as never,
     example: { incomingNumber: '01-15/1234' },
   })
-  @IsOptional()
+  @Optional()
   @IsObject({ message: 'must be an object' })
   data?: Record<string, unknown>;
 }
 
 export class CancelApplicationDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @Optional()
   @Matches(INSTANT, { message: INSTANT_MESSAGE })
   @IsISO8601({ strict: true }, { message: INSTANT_MESSAGE })
   occurredAt?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   expectedRevision?: number;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @Optional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(2000)

@@ -14,6 +14,7 @@ import { CancelApplicationDto, SubmitApplicationDto, TakeStepDto } from './case-
 import { CaseFiledDto, StepTakenDto } from './case-responses';
 import { CasePathDto, StepPathDto } from './case-query.dtos';
 import { acceptedTraceId } from '../../../shared/http/trace-ids';
+import { maskIinsDeep } from '../../../shared/logging/mask-iins';
 
 interface RequestLike {
   id: string;
@@ -48,6 +49,15 @@ function commandMeta(
         field: 'header.Idempotency-Key',
         problem: 'must be 1–200 printable ASCII characters without spaces',
         allowed: 'e.g. a UUID',
+      },
+    ]);
+  // The key is stored with the acts in the log, which keeps it for ever and which no erasure reaches.
+  if (maskIinsDeep(key) !== key)
+    throw ProblemError.badRequest([
+      {
+        field: 'header.Idempotency-Key',
+        problem: 'holds a number of 11 to 13 digits, as an IIN is written; the key is kept in the log for ever',
+        allowed: 'a key that carries no personal data, e.g. a UUID',
       },
     ]);
   const canonical = canonicalize({ route, body }) ?? '';

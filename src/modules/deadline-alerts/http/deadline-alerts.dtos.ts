@@ -16,6 +16,7 @@ import {
 import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
+import { Optional } from '../../../shared/problem/optional';
 import { OneOf, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
 
 export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
@@ -66,14 +67,14 @@ export class CreateSubscriptionDto {
   url!: string;
 
   @ApiPropertyOptional({ description: 'the event types to deliver; absent: every type', example: ['DeadlineBreached'] })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(100)
   @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE })
   eventTypes?: string[];
 
   @ApiPropertyOptional({ description: 'the units whose cases to deliver; absent: every unit', example: ['astana'] })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(1000)
   @IsString({ each: true })
@@ -83,7 +84,7 @@ export class CreateSubscriptionDto {
   @ApiPropertyOptional({
     description: 'the signing secret, whsec_ and base64 of 24 to 64 bytes; generated when absent (shown once)',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Matches(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, {
     message: 'must be whsec_ followed by the base64 of 24 to 64 random bytes',

@@ -124,11 +124,14 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
   const now = (deps.clock ?? (() => new Date()))();
   const keys = deps.vault.keys;
   const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;
+  // A subject named by id is erased again only while its key lives (its destruction failed after the erasure was
+  // recorded); one already erased is unknown here, as it is by IIN, and no second erasure is recorded.
+  const named = request.subjectId;
   const subjects: string[] =
     iinIndex !== null
       ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId)
-      : request.subjectId
-        ? [request.subjectId]
+      : named && (await keys.keysOf([named])).get(named)
+        ? [named]
         : [];
   const caseIds = new Set<string>();
   for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
@@ -139,9 +142,16 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
   for (const c of fromReadModel.filter((id) => !linked.has(id))) {
     const [first] = await deps.log.readStream(caseStreamId(c), { maxCount: 1 });
     const applicant = (first?.data as Record<string, unknown> | undefined)?.applicant;
-    if (!isEnvelope(applicant) || subjects.includes(applicant.kid)) continue;
-    if ((await keys.keysOf([applicant.kid])).get(applicant.kid)) subjects.push(applicant.kid);
-    linked.add(c);
+    if (!isEnvelope(applicant)) continue;
+    if (subjects.includes(applicant.kid) || (await keys.keysOf([applicant.kid])).get(applicant.kid)) {
+      if (!subjects.includes(applicant.kid)) subjects.push(applicant.kid);
+      linked.add(c);
+    } else {
+      // Its subject's key is destroyed: erased already, and the read model has not met the erasure yet. Erasing again
+      // would record a second erasure of it (as a case in clear).
+      caseIds.delete(c);
+      fromReadModel.splice(fromReadModel.indexOf(c), 1);
+    }
   }
   if (caseIds.size === 0)
     return {
@@ -214,6 +224,7 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
       ).position,
     );
   }
+  deps.vault.erased([...caseIds]);
   return {
     ok: true,
     done: { subjects, cases, positions, clearTextActs, clearTextCases: fromReadModel.filter((c) => !linked.has(c)) },

@@ -1,19 +1,20 @@
 /** The body of an erasure, validated at the edge (unknown fields refused). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsNotEmpty, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { Optional } from '../../../shared/problem/optional';
 
 export class EraseSubjectDto {
   @ApiPropertyOptional({
     example: '900502400172',
     description: 'the data subject by IIN; or subjectId (from the retention report)',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Matches(/^\d{12}$/, { message: 'must be 12 digits' })
   iin?: string;
 
   @ApiPropertyOptional({ description: 'the data subject by its key-store id' })
-  @IsOptional()
+  @Optional()
   @IsUUID()
   subjectId?: string;
 
