@@ -1,46 +1,59 @@
 /**
  * Where deliveries may go. A webhook URL is chosen by an admin but fetched by the server, so by default it may not
- * point inside the network the server sits in: loopback, private, link-local (cloud metadata), carrier-grade NAT,
- * unique-local and unspecified addresses are refused, whether written as an address or reached through a name.
- * The check runs when a subscription is made and again before every delivery (a name may be re-pointed).
+ * point inside the network the server sits in: only public unicast addresses are delivered to, whether written as an
+ * address or reached through a name. The check runs when a subscription is made and again before every delivery, and
+ * the delivery's own connection resolves the name through deliveryLookup, which refuses an internal address again.
  */
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { lookup as lookupAll } from 'node:dns/promises';
+import { lookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-const INTERNAL = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['192.0.0.0', 24],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  INTERNAL.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv6');
-
+/**
+ * Deny by default: only a public unicast address may be delivered to, as ipaddr.js names the ranges (loopback, private,
+ * link-local, carrier-grade NAT, unique-local, multicast, reserved and documentation ranges, and the IPv6 forms that
+ * carry an IPv4 address: NAT64, 6to4, Teredo, SIIT, IPv4-compatible, all refused). An IPv4 address mapped into IPv6
+ * (`::ffff:7f00:1`) is judged as the IPv4 address it is. A blocklist of our own let `::127.0.0.1`, `64:ff9b::7f00:1`,
+ * `2002:7f00:1::` and `::ffff:0:127.0.0.1` through (a review's finding).
+ */
 export function isInternalAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return INTERNAL.check(address, 'ipv4');
-  if (family === 6) {
-    // An IPv4 address mapped into IPv6 (::ffff:127.0.0.1) is the IPv4 address.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    return mapped ? INTERNAL.check(mapped[1]!, 'ipv4') : INTERNAL.check(address, 'ipv6');
-  }
-  return true;
+  if (!ipaddr.isValid(address)) return true;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return parsed.range() !== 'unicast';
+}
+
+/**
+ * The DNS lookup a delivery's connection makes (`lookup` of `http.request`): the name is resolved once, at connect, and
+ * refused there when any address it gives is internal, so a name re-pointed between the check and the connection (DNS
+ * rebinding) reaches nothing inside. `allowPrivate` lets every address through.
+ */
+export const INTERNAL_TARGET = 'EINTERNALTARGET';
+
+export function deliveryLookup(allowPrivate: boolean) {
+  return (
+    hostname: string,
+    options: LookupOptions,
+    callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    lookup(hostname, { ...options, all: true, verbatim: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      const internal = allowPrivate ? undefined : addresses.find((a) => isInternalAddress(a.address));
+      if (internal)
+        return callback(
+          Object.assign(new Error(`the host ${hostname} is ${internal.address}, an internal address`), {
+            code: INTERNAL_TARGET,
+          }),
+          [],
+        );
+      if (options.all) return callback(null, addresses);
+      const [first] = addresses;
+      if (!first)
+        return callback(Object.assign(new Error(`the host ${hostname} does not resolve`), { code: 'ENOTFOUND' }), []);
+      callback(null, first.address, first.family);
+    });
+  };
 }
 
 export type TargetRefusal = { problem: string; allowed: string };
@@ -67,7 +80,7 @@ export async function checkTarget(url: string, allowPrivate: boolean): Promise<T
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   let addresses: string[];
   try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    addresses = isIP(host) ? [host] : (await lookupAll(host, { all: true, verbatim: true })).map((a) => a.address);
   } catch {
     return { problem: `the host ${host} does not resolve`, allowed: ALLOWED };
   }

@@ -21,12 +21,13 @@ import {
   DELIVERIES,
   REQUESTS,
   SUBSCRIPTIONS,
+  postDelivery,
   WebhookDispatcher,
   webhookPayload,
   type Delivery,
   type WebhookSubscription,
 } from './webhook-dispatcher';
-import { checkTarget, isInternalAddress } from './target-policy';
+import { checkTarget, deliveryLookup, INTERNAL_TARGET, isInternalAddress } from './target-policy';
 import { TimerStore } from '../scheduler/timer-store';
 
 const DATA = join(__dirname, '../../../../data');
@@ -355,12 +356,32 @@ describe('webhook targets', () => {
     'fd00::1',
     'fe80::1',
     '::ffff:127.0.0.1',
+    // IPv6 forms that carry an IPv4 address, which a blocklist let through (a review's finding): IPv4-compatible,
+    // NAT64, 6to4, SIIT, Teredo; and documentation ranges, which no receiver has.
+    '::127.0.0.1',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::',
+    '::ffff:0:127.0.0.1',
+    '2001::1',
+    '2001:db8::1',
+    '198.51.100.7',
   ])('%s is internal', (address) => {
     expect(isInternalAddress(address)).toBe(true);
   });
 
-  it.each(['93.184.216.34', '2001:db8::1', '8.8.8.8'])('%s is not', (address) => {
+  it.each(['93.184.216.34', '2001:4860:4860::8888', '8.8.8.8', '::ffff:8.8.8.8'])('%s is not', (address) => {
     expect(isInternalAddress(address)).toBe(false);
+  });
+
+  it("the delivery's own connection refuses a name that resolves inside, whatever a check before it found (DNS rebinding)", async () => {
+    const url = receiver.url.replace('127.0.0.1', 'localhost');
+    const body = JSON.stringify({ ping: true });
+    await expect(postDelivery(`${url}/ok`, {}, body, deliveryLookup(false), 5000)).rejects.toMatchObject({
+      code: INTERNAL_TARGET,
+      message: expect.stringMatching(/^the host localhost is .+, an internal address$/),
+    });
+    // The same request with private targets allowed reaches the receiver (which refuses its missing signature).
+    expect(await postDelivery(`${url}/ok`, {}, body, deliveryLookup(true), 5000)).toBe(401);
   });
 
   it('refuses other schemes, credentials in the URL, and names that resolve to loopback', async () => {

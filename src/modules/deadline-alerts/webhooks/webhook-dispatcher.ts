@@ -13,7 +13,9 @@ import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { ReadDocument, ReadStore, WriteOp } from '../../read-store/read-store.port';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
-import { checkTarget } from './target-policy';
+import { checkTarget, deliveryLookup, INTERNAL_TARGET } from './target-policy';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { StepLoop } from '../step-loop';
 import { withoutClearPersonalData } from '../../personal-data/domain/personal-fields';
 import { metadataWithoutClearCitizen } from '../../personal-data/domain/citizen-ids';
@@ -228,7 +230,9 @@ export class WebhookDispatcher {
           error =
             e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')
               ? `no answer within ${this.settings.timeoutMs} ms`
-              : `could not send: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
+              : (e as { code?: string }).code === INTERNAL_TARGET
+                ? `target refused: ${(e as Error).message}`
+                : `could not send: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`;
         }
       }
     }
@@ -268,9 +272,9 @@ export class WebhookDispatcher {
     const sentAt = this.wallClock();
     const signature = new Webhook(subscription.secret).sign(event.id, sentAt, body);
     const timestamp = String(Math.floor(sentAt.getTime() / 1000));
-    const response = await fetch(subscription.url, {
-      method: 'POST',
-      headers: {
+    return postDelivery(
+      subscription.url,
+      {
         'content-type': 'application/json',
         'webhook-id': event.id,
         'webhook-timestamp': timestamp,
@@ -278,11 +282,9 @@ export class WebhookDispatcher {
         'user-agent': 'reglament-webhooks',
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(this.settings.timeoutMs),
-    });
-    await response.arrayBuffer().catch(() => undefined);
-    return response.status;
+      deliveryLookup(this.settings.allowPrivate),
+      this.settings.timeoutMs,
+    );
   }
 
   private async activeSubscriptions(): Promise<WebhookSubscription[]> {
@@ -461,4 +463,38 @@ function caseIdOf(event: RecordedEvent): string {
   return event.streamId.startsWith(DEADLINES_STREAM_PREFIX)
     ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length)
     : event.streamId.slice(CASE_STREAM_PREFIX.length);
+}
+
+/**
+ * One POST of a delivery, through node:http(s) rather than fetch so that its connection resolves the host with `lookup`
+ * (deliveryLookup: the address actually connected to is the one checked). Redirects are not followed; the answer's
+ * body is read and dropped; the status is the outcome.
+ */
+export function postDelivery(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  lookup: ReturnType<typeof deliveryLookup>,
+  timeoutMs: number,
+): Promise<number> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup,
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (response) => {
+        response.on('error', reject);
+        response.on('end', () => resolve(response.statusCode ?? 0));
+        response.resume();
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
