@@ -1,13 +1,16 @@
 import 'reflect-metadata';
 import { DynamicModule, Module, type ModuleMetadata, type SecurityHeadersOptions } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants';
+import type { CanActivate } from '@nestjs/common';
+import { ModulesContainer, NestFactory, Reflector } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { buildApiDocument } from './openapi/api-document';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, HTTPMethods, preHandlerHookHandler } from 'fastify';
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
@@ -20,7 +23,11 @@ import { Metrics } from './metrics/metrics';
 import { answerProblem, ProblemFilter, toProblem } from './problem/problem.filter';
 import { directCaseViewRoute, type DirectCaseViewRoute } from '../modules/cases/http/case-view.route';
 import { CASE_QUERIES, type CaseQueries } from '../modules/cases/queries/case-queries';
-import { problemValidationPipe } from '../shared/problem/validation';
+import { problemValidationPipe, queryOfHandler, unknownQueryParameters } from '../shared/problem/validation';
+import { BODY_LIMIT_BYTES, BODY_MEDIA_TYPE, jsonBodyParser } from '../shared/problem/json-body';
+import { authenticateNow, routePolicy } from '../modules/identity/http/auth.guard';
+import type { TokenVerifier } from '../modules/identity/token-verifier';
+import { DashboardController } from '../modules/compliance/http/dashboard.controller';
 import { IdentityModule } from '../modules/identity/http/identity.module';
 import { TransparencyModule } from '../modules/transparency/transparency.module';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../shared/problem/problem';
@@ -116,7 +123,7 @@ export async function startApi(
   let app: NestFastifyApplication | null = null;
   try {
     const adapter: ApiFastifyAdapter = new ApiFastifyAdapter({
-      bodyLimit: 1024 * 1024,
+      bodyLimit: BODY_LIMIT_BYTES,
       // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
       genReqId: (req: { headers: Record<string, unknown> }) =>
         acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),
@@ -140,9 +147,12 @@ export async function startApi(
             problemFilter: ProblemFilter,
           });
     adapter.directRoute = caseView;
+    const queryChecks = new QueryChecks(() => app!, infra.identity);
     adapter.getInstance().addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) routes.push({ method, url: route.url });
       if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
+      const queryCheck = queryChecks.of(adapter.registering);
+      if (queryCheck) route.preHandler = [route.preHandler ?? [], queryCheck].flat();
       // The case view's route, recognised by the handler Nest registers, answered by the same rules without Nest's
       // per-request machinery.
       caseView?.onRoute(route, adapter.registering);
@@ -153,8 +163,10 @@ export async function startApi(
       {
         logger: new PinoNestLogger(logger.child({ component: 'nest' })),
         bufferLogs: false,
+        bodyParser: false,
       },
     );
+    installBodyParser(app);
     app.useSecurityHeaders(SECURITY_HEADERS);
     if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
     adapter.routes = routes;
@@ -230,9 +242,9 @@ function apiDocsPolicy(_request: FastifyRequest, reply: FastifyReply, done: () =
 class ApiFastifyAdapter extends FastifyAdapter {
   securityHeaders?: Parameters<FastifyAdapter['registerSecurityHook']>[0];
   routes: readonly ServedRoute[] = [];
-  /** The handler Nest is registering a GET route for: the `onRoute` hook runs inside the registration. */
+  /** The handler Nest is registering a route for: the `onRoute` hook runs inside the registration. */
   registering: Function | undefined;
-  private patterns: { pattern: RegExp; method: string }[] | null = null;
+  private methods: string[] | null = null;
 
   /** The direct case view route, whose answers write the security headers with their own (`securityHook`). */
   directRoute: DirectCaseViewRoute | null = null;
@@ -243,10 +255,38 @@ class ApiFastifyAdapter extends FastifyAdapter {
   }
 
   override get(...args: any[]) {
+    return this.registered(args, () => super.get(...args));
+  }
+  override post(...args: any[]) {
+    return this.registered(args, () => super.post(...args));
+  }
+  override put(...args: any[]) {
+    return this.registered(args, () => super.put(...args));
+  }
+  override patch(...args: any[]) {
+    return this.registered(args, () => super.patch(...args));
+  }
+  override delete(...args: any[]) {
+    return this.registered(args, () => super.delete(...args));
+  }
+  override head(...args: any[]) {
+    return this.registered(args, () => super.head(...args));
+  }
+  override options(...args: any[]) {
+    return this.registered(args, () => super.options(...args));
+  }
+  override search(...args: any[]) {
+    return this.registered(args, () => super.search(...args));
+  }
+  override all(...args: any[]) {
+    return this.registered(args, () => super.all(...args));
+  }
+
+  private registered<T>(args: unknown[], register: () => T): T {
     const handler: unknown = args[args.length - 1];
     this.registering = typeof handler === 'function' ? handler : undefined;
     try {
-      return super.get(...args);
+      return register();
     } finally {
       this.registering = undefined;
     }
@@ -254,7 +294,7 @@ class ApiFastifyAdapter extends FastifyAdapter {
 
   override setNotFoundHandler(handler: Parameters<FastifyAdapter['setNotFoundHandler']>[0]) {
     return super.setNotFoundHandler(((request: FastifyRequest, reply: FastifyReply) => {
-      const allowed = this.methodsOf(request.url.split('?')[0] ?? '');
+      const allowed = this.methodsServing(request.url, request.method);
       if (allowed.length === 0)
         return (handler as (request: FastifyRequest, reply: FastifyReply) => unknown)(request, reply);
       const problem = new ProblemError(
@@ -278,19 +318,110 @@ class ApiFastifyAdapter extends FastifyAdapter {
     }) as never);
   }
 
-  /** The methods the served routes answer on this path (none: the path is unknown, a 404). */
-  private methodsOf(path: string): string[] {
+  /**
+   * The methods whose routes the router matches this request's path to, when the request's own method is not one of
+   * them: a 405. None (a 404) when the path is no route's, or is one for the request's own method and came here all
+   * the same (Nest's adapter sends a route with an empty parameter here, a route serving files one it has no file
+   * for). Asked of the router itself, which decodes and matches the path as it does for every request.
+   */
+  private methodsServing(url: string, own: string): string[] {
     // The route table is complete once the server listens, before any request can reach this.
-    this.patterns ??= this.routes.map(({ method, url }) => ({
-      method,
-      pattern: new RegExp(
-        `^${url
-          .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-          .replace(/:[^/]+/g, '[^/]+')
-          .replace(/\*/g, '.*')}/?$`,
-      ),
-    }));
-    return [...new Set(this.patterns.filter(({ pattern }) => pattern.test(path)).map(({ method }) => method))].sort();
+    this.methods ??= [...new Set(this.routes.map(({ method }) => method))].sort();
+    const fastify = this.getInstance();
+    const serves = (method: string) => {
+      const found = fastify.findRoute({ method: method as HTTPMethods, url });
+      // A wildcard route (the API docs' files) serves only the paths it has a file for, which the router cannot say.
+      return (
+        found !== null && Object.entries(found.params ?? {}).every(([name, value]) => name !== '*' && value !== '')
+      );
+    };
+    if (serves(own)) return [];
+    return this.methods.filter(serves);
+  }
+}
+
+/** Request bodies are JSON, read by one parser of ours; any other media type (a form, multipart, text) is a 415. */
+function installBodyParser(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(BODY_MEDIA_TYPE, { parseAs: 'string' }, jsonBodyParser);
+}
+
+/**
+ * Controllers whose routes ignore the query string: the dashboard's page and files, which a browser or a proxy may ask
+ * for with a cache buster. The API docs' routes are the plugin's, not Nest's, and ignore it too.
+ */
+const QUERY_IGNORED: ReadonlySet<Function> = new Set([DashboardController]);
+
+type Guard = CanActivate | (new (...args: never[]) => CanActivate);
+
+/**
+ * The refusal of query parameters a route does not take, for the routes whose handler declares no query DTO
+ * (`@Query()` or `@PathAndQuery` refuse them themselves): decided on the handler Nest registers for the matched route,
+ * as a `preHandler` of that route alone. A request without a query string costs one look at it. A request with an
+ * unknown parameter is answered as the route's guards would answer it first (401, 403: the global guard's
+ * `authenticate`, then the controller's and the handler's guards), then 400, before the handler runs.
+ */
+class QueryChecks {
+  private controllers: Map<string, Function | null> | null = null;
+
+  constructor(
+    private readonly app: () => NestFastifyApplication,
+    private readonly verifier: TokenVerifier,
+  ) {}
+
+  /** The check of the route Nest registers `nestHandler` for, or null where none is needed. */
+  of(nestHandler: Function | undefined): preHandlerHookHandler | null {
+    // A function without a route's metadata is a plugin's (the API docs'), not a controller's.
+    if (!nestHandler || Reflect.getMetadata(METHOD_METADATA, nestHandler) === undefined) return null;
+    // Nest names the function it registers `Controller.method`, and copies the method's metadata onto it.
+    const dot = nestHandler.name.lastIndexOf('.');
+    const controller = this.controllerNamed(nestHandler.name.slice(0, dot));
+    const method = nestHandler.name.slice(dot + 1);
+    const handler = (controller?.prototype as Record<string, unknown> | undefined)?.[method];
+    if (!controller || typeof handler !== 'function')
+      throw new Error(
+        `${nestHandler.name}: the handler of a route is not known, so its query string cannot be checked`,
+      );
+    if (QUERY_IGNORED.has(controller)) return null;
+    const taken = queryOfHandler(controller, method);
+    if (taken === 'checked') return null;
+    const policy = routePolicy(new Reflector(), handler, controller);
+    const guards = [controller, handler].flatMap(
+      (target) => (Reflect.getMetadata(GUARDS_METADATA, target) as Guard[] | undefined) ?? [],
+    );
+    const admit = async (request: FastifyRequest, reply: FastifyReply) => {
+      await authenticateNow(request as never, policy, this.verifier);
+      const context = new ExecutionContextHost([request, reply], controller as never, handler as never);
+      for (const guard of guards) {
+        const instance = typeof guard === 'function' ? this.app().get(guard, { strict: false }) : guard;
+        if (!(await instance.canActivate(context)))
+          throw new ProblemError(403, 'forbidden', 'Not allowed', 'a guard of this endpoint refused the request');
+      }
+    };
+    return function refuseUnknownQuery(request, reply, done) {
+      const refusal = unknownQueryParameters(request.query, taken);
+      if (!refusal) return done();
+      admit(request, reply).then(
+        () => done(refusal),
+        (error: Error) => done(error),
+      );
+    };
+  }
+
+  private controllerNamed(name: string): Function | null {
+    if (!this.controllers) {
+      this.controllers = new Map();
+      for (const module of this.app().get(ModulesContainer).values())
+        for (const wrapper of module.controllers.values()) {
+          const type = wrapper.metatype as Function | null;
+          if (!type) continue;
+          // Two controllers of one name: their routes cannot be told apart by it, and neither is served unchecked.
+          const known = this.controllers.get(type.name);
+          this.controllers.set(type.name, known === undefined || known === type ? type : null);
+        }
+    }
+    return this.controllers.get(name) ?? null;
   }
 }
 
@@ -445,11 +576,13 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
         : [];
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forInfrastructure(infra, serves),
-      new FastifyAdapter(),
+      new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
       {
         logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+        bodyParser: false,
       },
     );
+    installBodyParser(app);
     app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());
     if (serves.length) app.useGlobalPipes(problemValidationPipe());

@@ -1,7 +1,7 @@
 /**
  * Inputs that once made the real server answer 500 (issue 14.12); each must be a 4xx problem+json that changes nothing.
  */
-import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { fileSampleCase, startHarness, makeIin, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 import { connect } from 'node:net';
 import { rawRequest } from '../support/raw-http';
@@ -185,3 +185,161 @@ describe('what Node refuses before the router sees it', () => {
     expect(answer.body).toMatchObject({ status: 400 });
   });
 });
+
+describe('bodies that are not a JSON object', () => {
+  /** The routes that take a body, and who may call each (the body is read before the caller is checked). */
+  const bodyRoutes = () => [
+    '/api/cases',
+    `/api/cases/${caseId}/steps/registration`,
+    `/api/cases/${caseId}/cancel`,
+    '/api/webhooks/subscriptions',
+    '/api/personal-data/erasures',
+    '/api/transparency/cosignatures',
+  ];
+  const unchanged = async (run: () => Promise<void>) => {
+    await api.app.infra.catalogPins.settled();
+    const before = await api.app.infra.eventLog.headPosition();
+    await run();
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  };
+
+  it.each([
+    ['malformed JSON', '{"url":', 'invalid-json', /^is not valid JSON: it ends before the JSON value is complete$/],
+    [
+      'JSON with a stray comma',
+      '{"a":1,}',
+      'invalid-json',
+      /^is not valid JSON: .* at position 7 \(line 1, column 8\)$/,
+    ],
+    ['an empty body', '', 'empty-body', /^is empty$/],
+    [
+      'a __proto__ key',
+      '{"a":{"__proto__":{"admin":true}}}',
+      'prototype-key',
+      /^holds a __proto__ key \(at a\.__proto__\)$/,
+    ],
+    [
+      'a constructor.prototype key',
+      '{"constructor":{"prototype":{"admin":true}}}',
+      'prototype-key',
+      /^holds a constructor\.prototype key/,
+    ],
+  ])(
+    '400 problem+json naming body for %s, on every route that takes a body, and nothing is written',
+    async (_, rawBody, code, problem) => {
+      await unchanged(async () => {
+        for (const path of bodyRoutes()) {
+          const r = await api.call('POST', path, { as: applicant, rawBody });
+          expect({ path, status: r.status, type: r.body.type }).toEqual({
+            path,
+            status: 400,
+            type: `https://reglament.kz/problems/${code}`,
+          });
+          isProblem(r);
+          expect(r.body.title).not.toMatch(/Exception/);
+          expect(r.body.errors).toEqual([
+            {
+              field: 'body',
+              problem: expect.stringMatching(problem),
+              allowed: expect.stringMatching(/^a JSON object/),
+            },
+          ]);
+        }
+      });
+    },
+  );
+
+  it.each([
+    [
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="serviceId"\r\n\r\npersonnel-reserve\r\n--x--\r\n',
+    ],
+    [
+      'application/x-www-form-urlencoded',
+      `serviceId=personnel-reserve&channel=portal&unit=astana&applicant[iin]=${iin}`,
+    ],
+    ['text/plain', '{"serviceId":"personnel-reserve"}'],
+  ])('415 problem+json naming %s and that bodies are JSON, and nothing is written', async (type, rawBody) => {
+    await unchanged(async () => {
+      for (const path of bodyRoutes()) {
+        const r = await api.call('POST', path, { as: applicant, rawBody, headers: { 'content-type': type } });
+        expect({ path, status: r.status, type: r.body.type }).toEqual({
+          path,
+          status: 415,
+          type: 'https://reglament.kz/problems/unsupported-media-type',
+        });
+        isProblem(r);
+        expect(r.body.errors).toEqual([
+          { field: 'header.Content-Type', problem: `is ${type}`, allowed: expect.stringContaining('application/json') },
+        ]);
+      }
+    });
+  });
+
+  it('415 problem+json for a body sent without a Content-Type', async () => {
+    const r = await rawRequest(api.url, 'POST', '/api/cases', {
+      headers: { authorization: `Bearer ${await api.token(applicant)}`, 'content-type': '' },
+      body: '{"serviceId":"personnel-reserve"}',
+    });
+    expect(r.status).toBe(415);
+    expect(JSON.parse(r.body).errors).toEqual([
+      { field: 'header.Content-Type', problem: 'is missing for a request with a body', allowed: expect.any(String) },
+    ]);
+  });
+
+  it('413 problem+json naming body for a body over 1 MiB', async () => {
+    const r = await api.call('POST', '/api/cases', { as: applicant, rawBody: `"${'a'.repeat(1_100_000)}"` });
+    expect({ status: r.status, type: r.body.type }).toEqual({
+      status: 413,
+      type: 'https://reglament.kz/problems/body-too-large',
+    });
+    expect(r.body.errors).toEqual([{ field: 'body', problem: expect.any(String), allowed: 'at most 1048576 bytes' }]);
+  });
+
+  it('400 naming body for a JSON null, where no body at all is still an empty object', async () => {
+    const { caseId: own } = await fileSampleCase(api, 41);
+    const owner = callerFor('applicant', 'astana', makeIin('870707', 4, 41));
+    await unchanged(async () => {
+      const r = await api.call('POST', `/api/cases/${own}/cancel`, { as: owner, rawBody: 'null' });
+      expect({ status: r.status, errors: r.body.errors }).toEqual({
+        status: 400,
+        errors: [{ field: 'body', problem: 'must be a JSON object, not null', allowed: expect.any(String) }],
+      });
+    });
+    const none = await api.call('POST', `/api/cases/${own}/cancel`, { as: owner });
+    expect(none.status).toBe(201);
+  });
+});
+
+// Found by attacking the server: class-transformer skips a key named like a method of Object.prototype, so the act
+// was recorded without it (`cohortDates: {}`) where any other unknown date name is refused.
+it.each(['valueOf', 'toString', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleString', '__defineGetter__'])(
+  '400 problem+json naming body.cohortDates.%s for a filing with that key, and nothing is written',
+  async (key) => {
+    await api.app.infra.catalogPins.settled();
+    const before = await api.app.infra.eventLog.headPosition();
+    const r = await api.call('POST', '/api/cases', {
+      as: applicant,
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'competition-recommended',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin, fullName: 'Ф' },
+        occurredAt: '2015-10-05T09:00:00+06:00',
+        cohortDates: { [key]: '2016-01-01' },
+      },
+    });
+    expect({ status: r.status, errors: r.body.errors }).toEqual({
+      status: 400,
+      errors: [
+        {
+          field: `body.cohortDates.${key}`,
+          problem: 'is not a field name this API takes',
+          allowed: expect.stringContaining('Object.prototype'),
+        },
+      ],
+    });
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  },
+);

@@ -8,6 +8,7 @@ import { loadCatalog } from '../../src/modules/regulations/domain/catalog';
 import { rolesOn } from '../../src/modules/regulations/domain/regulation-schema';
 import { fileSampleCase, makeIin, startHarness, type ApiHarness } from '../support/api-harness';
 import { callerFor, mainPath, VALID_DATA } from '../support/case-walk';
+import { rawRequest } from '../support/raw-http';
 
 const catalog = loadCatalog('data/regulations');
 const version = catalog.byService.get('personnel-reserve')![0]!;
@@ -158,6 +159,35 @@ describe('with the default configuration', () => {
 
   it('still answers an unknown path with 404', async () => {
     expect((await api.call('DELETE', '/api/nothing-here')).status).toBe(404);
+  });
+
+  it('answers 405 for a known path under another spelling the router matches (/%61pi/cases), Allow as for /api/cases', async () => {
+    const r = await rawRequest(api.url, 'DELETE', '/%61pi/cases', {
+      headers: { authorization: `Bearer ${await api.token(staff)}` },
+    });
+    expect({ status: r.status, allow: r.headers.allow }).toEqual({ status: 405, allow: 'GET, HEAD, POST' });
+  });
+
+  // Found by attacking the server: paths the router does not match answered 405 naming the methods of a similar route.
+  it.each([
+    ['GET', '/api/cases/'],
+    ['POST', '/api/cases/'],
+    ['GET', '/api/cases/0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01/'],
+    ['DELETE', '/api/cases/0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01/cancel/'],
+    ['GET', '/api/docs/nonexistent'],
+    ['POST', '/api/docs/nonexistent'],
+    ['GET', '/api/docs/..%2f..%2fapi/cases'],
+    ['GET', '/dashboard/'],
+  ])('answers %s %s, a path the router does not serve, with 404 problem+json and no Allow', async (method, path) => {
+    const r = await rawRequest(api.url, method, path, {
+      headers: { authorization: `Bearer ${await api.token(staff)}` },
+    });
+    expect({ status: r.status, allow: r.headers.allow, type: JSON.parse(r.body).type }).toEqual({
+      status: 404,
+      allow: undefined,
+      type: 'https://reglament.kz/problems/not-found',
+    });
+    expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('sends no CORS headers when CORS_ORIGINS is unset, and refuses a preflight (405, no Access-Control-Allow-Origin)', async () => {

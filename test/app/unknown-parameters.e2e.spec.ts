@@ -264,3 +264,89 @@ it.each(['toString', 'hasOwnProperty', 'constructor', 'valueOf'])(
     });
   },
 );
+
+// Found by attacking the server: a route whose handler declares no query DTO ignored every parameter, and a command
+// sent with one was recorded.
+describe('routes that take no query parameters', () => {
+  const admin = { sub: 'admin-no-params', roles: ['admin'], unit: 'hq' };
+  const NONE = [
+    {
+      field: 'query.zzz',
+      problem: 'is not a parameter of this endpoint',
+      allowed: 'none: this endpoint takes no parameters',
+    },
+  ];
+  const anyId = '01900000-0000-7000-8000-000000000000';
+  const routes = (): [string, string, unknown?][] => [
+    ['POST', '/api/cases', { serviceId: 'personnel-reserve', channel: 'portal', unit: 'astana' }],
+    ['POST', `/api/cases/${caseId}/steps/registration`, {}],
+    ['POST', `/api/cases/${caseId}/cancel`, {}],
+    ['POST', '/api/webhooks/subscriptions', {}],
+    ['DELETE', `/api/webhooks/subscriptions/${anyId}`],
+    ['POST', `/api/webhooks/deliveries/${anyId}/redeliver`, {}],
+    ['POST', '/api/personal-data/erasures', {}],
+    ['GET', '/api/personal-data/retention-due'],
+    ['GET', '/api/regulations/lint'],
+    ['POST', '/api/transparency/checkpoint'],
+  ];
+  const publicRoutes: [string, string, unknown?][] = [
+    ['GET', '/api/evidence/public-key'],
+    ['GET', '/api/transparency/keys'],
+    ['GET', '/api/transparency/checkpoint'],
+    ['POST', '/api/transparency/cosignatures', {}],
+    ['GET', '/health'],
+    ['GET', '/health/ready'],
+    ['GET', '/metrics'],
+  ];
+
+  it('400 naming the parameter and that the route takes none, for every such route, and nothing is written', async () => {
+    await api.app.infra.catalogPins.settled();
+    const before = await api.app.infra.eventLog.headPosition();
+    for (const [method, path, body] of [...routes(), ...publicRoutes]) {
+      const r = await api.call(method, `${path}?zzz=1`, { as: admin, ...(body !== undefined ? { body } : {}) });
+      expect({ method, path, status: r.status, errors: r.body.errors }).toEqual({
+        method,
+        path,
+        status: 400,
+        errors: NONE,
+      });
+    }
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  });
+
+  it('401 first for a caller without a token on the protected ones, 403 for a caller the route refuses', async () => {
+    for (const [method, path, body] of routes()) {
+      const r = await api.call(method, `${path}?zzz=1`, body !== undefined ? { body } : {});
+      expect({ method, path, status: r.status }).toEqual({ method, path, status: 401 });
+    }
+    const r = await api.call('POST', `/api/cases/${caseId}/cancel?zzz=1`, { as: auditor, body: {} });
+    expect({ status: r.status, type: r.body.type }).toEqual({
+      status: 403,
+      type: 'https://reglament.kz/problems/forbidden',
+    });
+  });
+
+  it('200 for the dashboard and the API docs with a query string (a cache buster): they serve pages and files', async () => {
+    for (const path of ['/dashboard?v=1', '/dashboard/dashboard.js?v=1', '/api/docs?v=1', '/api/docs-json?v=1']) {
+      const r = await api.call('GET', path);
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+    }
+  });
+
+  it('401 first on the transparency routes when TRANSPARENCY_ACCESS=auditor closes them, then 400 for an auditor', async () => {
+    const closed = await startHarness({ TRANSPARENCY_ACCESS: 'auditor' });
+    try {
+      for (const [method, path] of [
+        ['GET', '/api/transparency/keys?zzz=1'],
+        ['POST', '/api/transparency/cosignatures?zzz=1'],
+      ] as const) {
+        const anonymous = await closed.call(method, path, method === 'POST' ? { body: {} } : {});
+        expect({ path, status: anonymous.status }).toEqual({ path, status: 401 });
+      }
+      const r = await closed.call('GET', '/api/transparency/keys?zzz=1', { as: auditor });
+      expect({ status: r.status, errors: r.body.errors }).toEqual({ status: 400, errors: NONE });
+    } finally {
+      await closed.close();
+    }
+  });
+});

@@ -5,6 +5,8 @@ import {
   type ExecutionContext,
   type PipeTransform,
 } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ApiParam, ApiQuery } from '@nestjs/swagger';
 import { plainToInstance, TransformationType } from 'class-transformer';
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
@@ -34,6 +36,9 @@ export const ParameterDto =
 function locationOf(metatype: Function): 'query' | 'path' | null {
   return (Reflect.getMetadata(LOCATIONS, metatype) as 'query' | 'path' | undefined) ?? null;
 }
+
+const NOT_A_PARAMETER = 'is not a parameter of this endpoint';
+const NO_PARAMETERS = 'none: this endpoint takes no parameters';
 
 /** The query string of a route that takes no parameters: any one given is refused, as on the routes that take some. */
 @ParameterDto('query')
@@ -66,7 +71,7 @@ function flatten(errors: ValidationError[], prefix = '', parameters: string[] | 
     const field = prefix ? `${prefix}.${error.property}` : error.property;
     const own = Object.entries(error.constraints ?? {}).map(([constraint, problem]): ProblemFieldError => {
       if (parameters && constraint === 'whitelistValidation')
-        return { field, problem: 'is not a parameter of this endpoint', allowed: parameters.join(', ') };
+        return { field, problem: NOT_A_PARAMETER, allowed: parameters.join(', ') };
       const given = (error.contexts?.[constraint] as ConstraintContext | undefined)?.allowed;
       const allowed = typeof given === 'function' ? given(error.value) : given;
       return allowed ? { field, problem, allowed } : { field, problem };
@@ -174,8 +179,8 @@ export function validateInput<T extends object>(
       instance,
       errors: Object.keys(value).map((key) => ({
         field: `${location}.${key}`,
-        problem: 'is not a parameter of this endpoint',
-        allowed: 'none: this endpoint takes no parameters',
+        problem: NOT_A_PARAMETER,
+        allowed: NO_PARAMETERS,
       })),
     };
   }
@@ -190,7 +195,7 @@ export function validateInput<T extends object>(
   for (const key of unknown) {
     const field = `${location}.${key}`;
     if (!fieldErrors.some((e) => e.field === field))
-      fieldErrors.push({ field, problem: 'is not a parameter of this endpoint', allowed: parameters!.join(', ') });
+      fieldErrors.push({ field, problem: NOT_A_PARAMETER, allowed: parameters!.join(', ') });
   }
   return { instance, errors: fieldErrors };
 }
@@ -245,10 +250,13 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
 }
 
 /**
- * Names of the object machinery: no field of this API is called so, and class-transformer throws on an object that
- * has one as its own key (a nested `{"constructor": " "}` answered 500).
+ * Names of the object machinery: no field of this API is called so. class-transformer throws on an object that has
+ * `constructor` as its own key (a nested `{"constructor": " "}` answered 500), and skips one named like a method of
+ * Object.prototype (`{"valueOf": …}`, `{"toString": …}` vanished from a nested body, and the act was recorded without it).
  */
-const RESERVED_KEYS: ReadonlySet<string> = new Set(['constructor', '__proto__', 'prototype']);
+const RESERVED_KEYS: ReadonlySet<string> = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
+const RESERVED_ALLOWED =
+  'field names other than those of Object.prototype (constructor, __proto__, toString, valueOf, …) and prototype';
 
 /** The dotted path of the first key named like the object machinery, or null. */
 function reservedKeyPath(value: unknown): string | null {
@@ -303,17 +311,17 @@ export class ProblemValidationPipe implements PipeTransform {
         {
           field: `${type}.${reserved}`,
           problem: 'is not a field name this API takes',
-          allowed: 'field names other than constructor, __proto__ and prototype',
+          allowed: RESERVED_ALLOWED,
         },
       ]);
     if (type === 'custom' || !metatype || PLAIN_TYPES.has(metatype)) return value;
-    // No body is an empty one: a DTO whose fields are all optional accepts it.
-    const given = value ?? {};
-    if (typeof given !== 'object' || Array.isArray(given)) {
+    // No body is an empty one: a DTO whose fields are all optional accepts it. A JSON `null` is a value, not an object.
+    const given = value === undefined ? {} : value;
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
       throw ProblemError.badRequest([
         {
           field: type,
-          problem: `must be a JSON object, not ${Array.isArray(given) ? 'an array' : `a ${typeof given}`}`,
+          problem: `must be a JSON object, not ${given === null ? 'null' : Array.isArray(given) ? 'an array' : `a ${typeof given}`}`,
           allowed: `a JSON object with the fields of ${metatype.name.replace(/Dto$/, '')}`,
         },
       ]);
@@ -339,7 +347,7 @@ function precheckQuery(value: unknown): void {
       {
         field: `query.${reserved}`,
         problem: 'is not a field name this API takes',
-        allowed: 'field names other than constructor, __proto__ and prototype',
+        allowed: RESERVED_ALLOWED,
       },
     ]);
 }
@@ -349,10 +357,11 @@ function precheckQuery(value: unknown): void {
  * 400 (`path.caseId` and `query.after`), with the same DTO classes and checks as the pipe. Pair with
  * `@ApiPathAndQuery` for the document.
  */
-export const PathAndQuery = createParamDecorator(
-  (classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) =>
-    validatePathAndQuery(classes, context.switchToHttp().getRequest<{ params?: object; query?: object }>()),
-);
+export const PathAndQuery = createParamDecorator(pathAndQuery);
+
+function pathAndQuery(classes: { path: ParameterClass; query: ParameterClass }, context: ExecutionContext) {
+  return validatePathAndQuery(classes, context.switchToHttp().getRequest<{ params?: object; query?: object }>());
+}
 
 /** What `@PathAndQuery` gives a handler: the request's path and query as instances of the classes, or the 400. */
 export function validatePathAndQuery<P extends object, Q extends object>(
@@ -392,4 +401,37 @@ export function ApiPathAndQuery(classes: { path: ParameterClass; query: Paramete
       } as never),
     ),
   );
+}
+
+/**
+ * What a handler declares of its query string: `checked` when a `@Query()` DTO or `@PathAndQuery` takes it (their own
+ * checks refuse a parameter they do not declare), else the parameters it names one by one with `@Query('name')`
+ * (none on most: commands, and reads without parameters). Read from the handler's parameter decorators, as Nest
+ * reads them to call it.
+ */
+export function queryOfHandler(controller: Function, method: string): 'checked' | readonly string[] {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {}) as Record<
+    string,
+    { data?: unknown; factory?: unknown }
+  >;
+  const named: string[] = [];
+  for (const [key, argument] of Object.entries(args)) {
+    if (argument.factory === pathAndQuery) return 'checked';
+    if (key.split(':')[0] !== String(RouteParamtypes.QUERY)) continue;
+    if (typeof argument.data !== 'string') return 'checked';
+    named.push(argument.data);
+  }
+  return named;
+}
+
+/**
+ * The 400 for the query parameters a route does not take (null when it takes each one given), named as the DTOs'
+ * refusals name them: `query.x`, not a parameter of this endpoint, and what it takes (or none).
+ */
+export function unknownQueryParameters(query: unknown, taken: readonly string[]): ProblemError | null {
+  if (query === null || typeof query !== 'object') return null;
+  const unknown = Object.keys(query).filter((key) => !taken.includes(key));
+  if (unknown.length === 0) return null;
+  const allowed = taken.length > 0 ? taken.join(', ') : NO_PARAMETERS;
+  return ProblemError.badRequest(unknown.map((key) => ({ field: `query.${key}`, problem: NOT_A_PARAMETER, allowed })));
 }

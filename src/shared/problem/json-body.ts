@@ -1,0 +1,156 @@
+import { ProblemError } from './problem';
+
+/** The largest request body the API reads (fastify's `bodyLimit`). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** The one media type request bodies are taken in: commands are JSON objects. */
+export const BODY_MEDIA_TYPE = 'application/json';
+
+const AN_OBJECT = 'a JSON object (RFC 8259) with the fields of the endpoint';
+
+function bodyProblem(code: string, title: string, problem: string, allowed: string): ProblemError {
+  return new ProblemError(400, code, title, `body: ${problem}`, [{ field: 'body', problem, allowed }]);
+}
+
+/** Why JSON.parse refused the text, in our words: where it stopped, without echoing the text back. */
+function whyNotJson(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/unexpected end of json input/i.test(message)) return 'it ends before the JSON value is complete';
+  const at = /^(.*?) in JSON at position (\d+)/.exec(message);
+  if (at) {
+    const position = Number(at[2]);
+    const before = text.slice(0, position).split('\n');
+    const reason = at[1]!.charAt(0).toLowerCase() + at[1]!.slice(1);
+    return `${reason} at position ${position} (line ${before.length}, column ${before[before.length - 1]!.length + 1})`;
+  }
+  const token = /^Unexpected token '(.{1,2})'/u.exec(message);
+  if (token) return `unexpected character '${token[1]}'`;
+  return message.slice(0, 120);
+}
+
+/**
+ * The dotted path of the first `__proto__` key, or of a `constructor` key whose value has a `prototype`: keys that,
+ * copied onto an object, change what it inherits (what fastify's JSON parser refused as well). Iterative, so no
+ * nesting overflows it.
+ */
+function prototypeKeyPath(value: unknown): { path: string; key: '__proto__' | 'constructor.prototype' } | null {
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    for (const key of Object.keys(current)) {
+      const at = path ? `${path}.${key}` : key;
+      const child = (current as Record<string, unknown>)[key];
+      if (key === '__proto__') return { path: at, key: '__proto__' };
+      if (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))
+        return { path: `${at}.prototype`, key: 'constructor.prototype' };
+      if (child !== null && typeof child === 'object') stack.push([child, at]);
+    }
+  }
+  return null;
+}
+
+/** An `application/json` body with nothing in it. */
+export function emptyBody(): ProblemError {
+  return bodyProblem(
+    'empty-body',
+    'The body is empty',
+    'is empty',
+    `${AN_OBJECT}; or no body and no Content-Type where the endpoint needs no field`,
+  );
+}
+
+/** An `application/json` body that is not JSON; `reason` says where, when known. */
+export function invalidJson(reason?: string): ProblemError {
+  return bodyProblem(
+    'invalid-json',
+    'The body is not valid JSON',
+    reason ? `is not valid JSON: ${reason}` : 'is not valid JSON',
+    AN_OBJECT,
+  );
+}
+
+/**
+ * Reads an `application/json` body: the value, or the 400 that says what is wrong with it (empty, not JSON and where,
+ * a prototype key and where). Fastify's own parser answers all of these with one message and no field.
+ */
+export function parseJsonBody(text: string): { ok: true; value: unknown } | { ok: false; problem: ProblemError } {
+  if (text.trim() === '') return { ok: false, problem: emptyBody() };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problem: invalidJson(whyNotJson(text, error)) };
+  }
+  // Only text that could spell such a key is walked (an escape can spell it too).
+  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
+    const found = prototypeKeyPath(value);
+    if (found)
+      return {
+        ok: false,
+        problem: bodyProblem(
+          'prototype-key',
+          'The body holds a prototype key',
+          `holds a ${found.key} key (at ${found.path})`,
+          `${AN_OBJECT}, without __proto__ or constructor.prototype keys`,
+        ),
+      };
+  }
+  return { ok: true, value };
+}
+
+/**
+ * The parser fastify runs for `application/json` bodies: the value, or the problem as the request's error (the
+ * problem filter answers it).
+ */
+export function jsonBodyParser(
+  _request: unknown,
+  body: string | Buffer,
+  done: (error: Error | null, value?: unknown) => void,
+) {
+  const parsed = parseJsonBody(typeof body === 'string' ? body : body.toString('utf8'));
+  if (parsed.ok) done(null, parsed.value);
+  else done(parsed.problem);
+}
+
+/** A body in another media type than JSON (a form, multipart, text), or a body without a Content-Type. */
+export function unsupportedMediaType(contentType: string | undefined): ProblemError {
+  const given = contentType?.trim() ? contentType.trim().slice(0, 100) : undefined;
+  return new ProblemError(
+    415,
+    'unsupported-media-type',
+    'The media type of the body is not taken',
+    `request bodies are taken as ${BODY_MEDIA_TYPE} only; this one is ${given ?? 'sent without a Content-Type'}`,
+    [
+      {
+        field: 'header.Content-Type',
+        problem: given ? `is ${given}` : 'is missing for a request with a body',
+        allowed: `${BODY_MEDIA_TYPE} (a JSON object)`,
+      },
+    ],
+  );
+}
+
+/** A body over BODY_LIMIT_BYTES. */
+export function bodyTooLarge(): ProblemError {
+  return new ProblemError(413, 'body-too-large', 'The body is too large', 'request bodies are at most 1 MiB', [
+    { field: 'body', problem: 'is larger than the server takes', allowed: `at most ${BODY_LIMIT_BYTES} bytes` },
+  ]);
+}
+
+/** A body whose size is not the one its Content-Length announced. */
+export function contentLengthMismatch(): ProblemError {
+  return new ProblemError(
+    400,
+    'content-length-mismatch',
+    'The body does not match its Content-Length',
+    'the body received is not as long as the Content-Length header says',
+    [
+      {
+        field: 'header.Content-Length',
+        problem: 'does not match the size of the body',
+        allowed: 'the size of the body in bytes',
+      },
+    ],
+  );
+}
