@@ -11,6 +11,7 @@ import { loadReferenceData, type ReferenceData } from './reference-data';
 import { createTokenVerifier, type TokenVerifier } from '../modules/identity/token-verifier';
 import { loadKeyRing, type KeyRing } from '../modules/transparency/signing-keys';
 import { openFollowedTransparencyLog, openTransparencyLog } from '../modules/transparency/open-transparency';
+import { loadWitnessKeys } from '../modules/transparency/witness-keys';
 import type { TransparencyLog } from '../modules/transparency/transparency-log';
 import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
@@ -65,6 +66,8 @@ export async function openInfrastructure(
     acceptLogLoss?: string;
   },
 ): Promise<Infrastructure> {
+  // A witnesses file that cannot be read, or holds a bad key, stops the start (exit 78) before anything is written.
+  const witnesses = loadWitnessKeys(config.transparency);
   const reference = loadReferenceData(config);
   ensureDataDir(config.dataDir);
   const locks: RoleLock[] = [];
@@ -147,16 +150,13 @@ export async function openInfrastructure(
     }
     let transparency: ReturnType<typeof openTransparencyLog> | null = null;
     if (rawLog.kind === 'sqlite')
-      transparency = openTransparencyLog(
-        rawLog as SqliteEventLog,
-        config.dataDir,
-        keys,
-        logger,
-        options.acceptLogLoss !== undefined ? { acceptLoss: options.acceptLogLoss } : {},
-      );
+      transparency = openTransparencyLog(rawLog as SqliteEventLog, config.dataDir, keys, logger, {
+        witnesses,
+        ...(options.acceptLogLoss !== undefined ? { acceptLoss: options.acceptLogLoss } : {}),
+      });
     // EventStoreDB: the worker, which follows the whole log, keeps the tree beside it and signs its checkpoints.
     else if (options.projections === 'here')
-      transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger);
+      transparency = openFollowedTransparencyLog(rawLog, config.dataDir, keys, logger, { witnesses });
     if (transparency) {
       const opened = transparency;
       cleanups.push(async () => {

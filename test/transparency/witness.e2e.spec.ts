@@ -23,9 +23,12 @@ let api: ApiHarness;
 let fingerprint: string;
 let caseId: string;
 const running: ApiHarness[] = [];
+/** The witness the operator configured: its cosignatures are the ones the service keeps. */
+const w2Key = generateKeyPairSync('ed25519').privateKey;
+const W2_VKEY = formatVkey(signerKey('auditor.example/w2', w2Key, COSIGNATURE_TYPE));
 
 async function serve(dataDir: string): Promise<ApiHarness> {
-  const h = await startHarness({ DATA_DIR: dataDir });
+  const h = await startHarness({ DATA_DIR: dataDir, TRANSPARENCY_WITNESSES: W2_VKEY });
   running.push(h);
   return h;
 }
@@ -90,8 +93,8 @@ describe('witness', () => {
     expect((await witness(api.url, 'w1.json')).stdout).toContain('"kind": "unchanged"');
   });
 
-  it('a submitted cosignature is kept with its checkpoint and carried by evidence packs, verifiable with the witness key', async () => {
-    const key = generateKeyPairSync('ed25519').privateKey;
+  it("a configured witness's submitted cosignature is kept with its checkpoint and carried by evidence packs, verifiable with the witness key", async () => {
+    const key = w2Key;
     writeFileSync(join(work, 'w2.pem'), key.export({ type: 'pkcs8', format: 'pem' }));
     const r = await witness(
       api.url,
@@ -127,6 +130,36 @@ describe('witness', () => {
     expect(bad.body.errors[0].field).toBe('body.witnessKey');
     const missing = await api.call('POST', '/api/transparency/cosignatures', { body: { note: 'x' } });
     expect(missing.status).toBe(400);
+  });
+
+  it("a witness the operator did not configure is told the server refused (403) and given its key to hand the operator; the pack keeps only the configured witness's line", async () => {
+    const key = generateKeyPairSync('ed25519').privateKey;
+    writeFileSync(join(work, 'w3.pem'), key.export({ type: 'pkcs8', format: 'pem' }));
+    const r = await witness(
+      api.url,
+      'w3.json',
+      '--cosign-key',
+      join(work, 'w3.pem'),
+      '--cosign-name',
+      'auditor.example/w2',
+      '--submit',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('the server did not take the cosignature: 403');
+    expect(r.stderr).toContain(
+      `for TRANSPARENCY_WITNESSES: ${formatVkey(signerKey('auditor.example/w2', key, COSIGNATURE_TYPE))}`,
+    );
+    // Every cosignature line checkpoints.db holds is the configured witness's (the same name, its key id).
+    const db = new Database(join(api.dataDir, 'checkpoints.db'), { readonly: true });
+    const lines = (db.prepare('SELECT cosignatures FROM checkpoints').all() as { cosignatures: string }[])
+      .flatMap((row) => row.cosignatures.split('\n'))
+      .filter((line) => line !== '');
+    db.close();
+    const w2KeyId = signerKey('auditor.example/w2', w2Key, COSIGNATURE_TYPE).keyId;
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.filter((line) => !Buffer.from(line.split(' ')[2]!, 'base64').subarray(0, 4).equals(w2KeyId))).toEqual(
+      [],
+    );
   });
 
   it('an unknown key is refused: a checkpoint signed by another key is not accepted', async () => {

@@ -14,18 +14,20 @@ import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore } from './sqlite/sqlite-ch
 import { SqliteTreeFile, TREE_FILE } from './sqlite/sqlite-tree-file';
 import { TreeFollower } from './tree-follower';
 import type { KeyRing } from './signing-keys';
+import type { NoteVerifierKey } from './domain/signed-note';
 import { lastLeafProblem, TransparencyLog } from './transparency-log';
 
 /**
  * `acceptLoss`: the operator is accepting a loss of acknowledged events (accept-log-loss): checkpoints of more leaves
- * than the log now holds are set aside (kept, named by verify) instead of refusing the start.
+ * than the log now holds are set aside (kept, named by verify) instead of refusing the start. `witnesses`: the keys
+ * whose cosignatures are kept and served (loadWitnessKeys); none by default, so every cosignature is refused.
  */
 export function openTransparencyLog(
   log: SqliteEventLog,
   dataDir: string,
   keys: KeyRing,
   logger: Logger,
-  options: { acceptLoss?: string } = {},
+  options: { acceptLoss?: string; witnesses?: readonly NoteVerifierKey[] } = {},
 ): { transparency: TransparencyLog; close(): void } {
   const tree = log.tree;
   const leaves = tree.size();
@@ -59,7 +61,9 @@ export function openTransparencyLog(
         'signed checkpoints of the lost history set aside: witnesses holding them will report a fork, which the recorded acceptance explains',
       );
   }
-  const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
+  const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }), {
+    witnesses: options.witnesses ?? [],
+  });
   const problem = transparency.stateProblem((position) => tree.recomputedLeafHash(position));
   if (problem) {
     store.close();
@@ -81,10 +85,13 @@ export function openFollowedTransparencyLog(
   dataDir: string,
   keys: KeyRing,
   logger: Logger,
+  options: { witnesses?: readonly NoteVerifierKey[] } = {},
 ): { transparency: TransparencyLog; close(): Promise<void> } {
   const tree = new SqliteTreeFile(join(dataDir, TREE_FILE));
   const store = new SqliteCheckpointStore(join(dataDir, CHECKPOINT_STORE_FILE));
-  const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }));
+  const transparency = new TransparencyLog(tree, store, keys, logger.child({ component: 'transparency' }), {
+    witnesses: options.witnesses ?? [],
+  });
   const problem = transparency.stateProblem(null);
   if (problem) {
     store.close();

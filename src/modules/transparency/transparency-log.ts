@@ -14,12 +14,18 @@ import {
   type NodeSource,
 } from './domain/merkle';
 import {
+  COSIGNATURE_TYPE,
   formatCheckpoint,
   parseCheckpoint,
+  parseSignatureLine,
   parseSignedNote,
   parseVkey,
+  sameKey,
+  signedWith,
   signNote,
+  verifyCosignature,
   verifyNote,
+  type NoteVerifierKey,
 } from './domain/signed-note';
 import { ProblemError } from '../../shared/problem/problem';
 import type { CheckpointStore, StoredCheckpoint } from './sqlite/sqlite-checkpoint-store';
@@ -53,6 +59,38 @@ export interface ConsistencyAnswer {
   toCheckpoint: string | null;
 }
 
+/**
+ * How far a witness's clock may be from this server's: a cosignature dated further ahead than this, or this long before
+ * the checkpoint it cosigns was signed, is refused (a witness cannot have seen a checkpoint before it existed).
+ */
+export const COSIGNATURE_CLOCK_SKEW_SECONDS = 300;
+
+/**
+ * Why a cosignature is not kept: `bad-request` (malformed, or not verifying), `no-witnesses` (none configured: every
+ * one is refused), `unknown-witness` (a key the operator did not configure), `no-such-checkpoint` (not one this log
+ * issued), `time-out-of-range` (dated in the future, or before the checkpoint was signed).
+ */
+export type CosignatureRefusal = {
+  ok: false;
+  reason: 'bad-request' | 'no-witnesses' | 'unknown-witness' | 'no-such-checkpoint' | 'time-out-of-range';
+  field: 'note' | 'witnessKey';
+  problem: string;
+  allowed: string;
+};
+/** `replaced`: the witness had cosigned this checkpoint before, with an earlier time; its line was replaced. */
+export type CosignatureOutcome =
+  { ok: true; seq: number; witness: string; outcome: 'added' | 'replaced' | 'unchanged' } | CosignatureRefusal;
+
+export interface TransparencyLogOptions {
+  /** The witnesses whose cosignatures are kept and served. @defaultValue none: every cosignature is refused */
+  witnesses?: readonly NoteVerifierKey[];
+  /** @defaultValue the system clock */
+  clock?: () => Date;
+}
+
+const keyLabel = (key: NoteVerifierKey) => `${key.name} (key id ${key.keyId.toString('hex')})`;
+const noteBody = (note: string) => note.slice(0, note.lastIndexOf('\n\n') + 1);
+
 const b64 = (hashes: Uint8Array[]) => hashes.map((h) => Buffer.from(h).toString('base64'));
 
 export class CheckpointRefusedError extends Error {
@@ -61,14 +99,19 @@ export class CheckpointRefusedError extends Error {
 
 export class TransparencyLog {
   private timer: NodeJS.Timeout | null = null;
+  private readonly clock: () => Date;
+  readonly witnesses: readonly NoteVerifierKey[];
 
   constructor(
     private readonly tree: MerkleTreeReader,
     private readonly checkpoints: CheckpointStore,
     readonly keys: KeyRing,
     private readonly logger: Logger,
-    private readonly clock: () => Date = () => new Date(),
-  ) {}
+    options: TransparencyLogOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.witnesses = options.witnesses ?? [];
+  }
 
   /**
    * Signs a checkpoint of the tree as it stands, when it has grown since the last one (or always, `force`).
@@ -105,6 +148,44 @@ export class TransparencyLog {
 
   latest(): StoredCheckpoint | null {
     return this.checkpoints.latest();
+  }
+
+  /**
+   * The checkpoint as served: its note with the cosignatures of configured witnesses that verify, one per witness
+   * (its latest). Lines of other keys, kept before witnesses had to be configured or from a witness since removed, are
+   * not served.
+   */
+  served(checkpoint: StoredCheckpoint): string {
+    return (
+      checkpoint.note +
+      this.witnessLines(checkpoint)
+        .map((c) => c.line)
+        .join('')
+    );
+  }
+
+  private witnessLines(checkpoint: StoredCheckpoint): Array<{ witness: NoteVerifierKey; line: string; time: Date }> {
+    if (this.witnesses.length === 0 || checkpoint.cosignatures === '') return [];
+    const body = noteBody(checkpoint.note);
+    const kept = new Map<NoteVerifierKey, { witness: NoteVerifierKey; line: string; time: Date }>();
+    for (const text of checkpoint.cosignatures.split('\n')) {
+      const signature = text === '' ? null : parseSignatureLine(text);
+      if (!signature?.ok) continue;
+      const witness = this.witnesses.find((w) => signedWith(signature.value, w));
+      const time = witness ? verifyCosignature(body, witness, signature.value.signature) : null;
+      if (!witness || !time) continue;
+      const held = kept.get(witness);
+      if (!held || time > held.time) kept.set(witness, { witness, line: signature.value.line, time });
+    }
+    return [...kept.values()];
+  }
+
+  /** The newest checkpoint holding at least `size` leaves that a configured witness cosigned. */
+  private newestWitnessed(size: number): StoredCheckpoint | null {
+    if (this.witnesses.length === 0) return null;
+    for (const checkpoint of this.checkpoints.cosignedNewestFirst(size))
+      if (this.witnessLines(checkpoint).length > 0) return checkpoint;
+    return null;
   }
 
   history(options: { before?: number; limit: number }): StoredCheckpoint[] {
@@ -226,7 +307,7 @@ export class TransparencyLog {
    */
   evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
     const needed = leafIndexes.length ? Math.max(...leafIndexes) + 1 : 0;
-    const checkpoint = this.checkpoints.newestCosigned(needed) ?? this.issue();
+    const checkpoint = this.newestWitnessed(needed) ?? this.issue();
     // The tree is stored right behind the log's commits: an event it does not hold yet gets no proof, nor a wrong one.
     if (checkpoint.size < needed)
       throw new ProblemError(
@@ -239,62 +320,113 @@ export class TransparencyLog {
         { 'retry-after': '1' },
       );
     return {
-      checkpoint: checkpoint.note + checkpoint.cosignatures,
+      checkpoint: this.served(checkpoint),
       proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))),
     };
   }
 
   /**
-   * Keeps a witness's cosignature of one of our checkpoints: the note must carry our own valid signature over a
-   * checkpoint we issued, and the cosignature must verify with the witness key given. What is kept is only the
-   * verified line; whether to trust that witness is each reader's decision.
+   * Keeps a configured witness's cosignature of one of our checkpoints: the note must carry our own valid signature
+   * over a checkpoint we issued, and a cosignature by that witness's key, dated neither in the future nor before the
+   * checkpoint was signed (within COSIGNATURE_CLOCK_SKEW_SECONDS). A witness keeps one line per checkpoint: a later
+   * cosignature replaces its earlier one, an earlier or the same one changes nothing. The signature is the
+   * authentication, as in c2sp.org/tlog-witness: only the holder of a configured witness's private key gets a line kept.
    */
-  addCosignature(cosignedNote: string, witnessVkey: string): Outcome<{ seq: number; witness: string }> {
+  addCosignature(cosignedNote: string, witnessVkey: string): CosignatureOutcome {
     const key = parseVkey(witnessVkey);
-    if (!key.ok || key.value.type !== 0x04)
+    if (!key.ok || key.value.type !== COSIGNATURE_TYPE)
       return {
         ok: false,
-        status: 400,
+        reason: 'bad-request',
         field: 'witnessKey',
         problem: key.ok ? 'not a cosigner key (signature type 0x04)' : key.problem,
         allowed: '<name>+<key id>+<base64(0x04 || Ed25519 public key)>',
       };
-    const verified = verifyNote(cosignedNote, [...this.keys.keys.map((k) => k.note), key.value]);
+    // Before any signature is verified: a caller who is not a configured witness costs a comparison, not a verification.
+    if (this.witnesses.length === 0)
+      return {
+        ok: false,
+        reason: 'no-witnesses',
+        field: 'witnessKey',
+        problem: `this log takes cosignatures only from the witnesses its operator configured, and none is; ${keyLabel(key.value)} is not one`,
+        allowed: `none until the operator adds the witness's verifier key (${witnessVkey.trim()}) to TRANSPARENCY_WITNESSES or TRANSPARENCY_WITNESSES_FILE and restarts the service`,
+      };
+    const witness = this.witnesses.find((w) => sameKey(w, key.value));
+    if (!witness) {
+      const namesake = this.witnesses.find((w) => w.name === key.value.name);
+      return {
+        ok: false,
+        reason: 'unknown-witness',
+        field: 'witnessKey',
+        problem: namesake
+          ? `${keyLabel(key.value)} is not the key configured for the witness ${namesake.name} (${namesake.keyId.toString('hex')})`
+          : `${keyLabel(key.value)} is not a witness of this log`,
+        allowed: `the key of a configured witness: ${this.witnesses.map(keyLabel).join(', ')}`,
+      };
+    }
+    const verified = verifyNote(cosignedNote, [...this.keys.keys.map((k) => k.note), witness]);
     if (!verified.ok)
       return {
         ok: false,
-        status: 400,
+        reason: 'bad-request',
         field: 'note',
         problem: verified.problem,
         allowed: 'a checkpoint of this log, as served, with the witness cosignature line added',
       };
-    const cosigned = verified.cosignedBy.find(
-      (c) => c.key.name === key.value.name && c.key.keyId.equals(key.value.keyId),
-    );
+    const cosigned = verified.cosignedBy.find((c) => c.key === witness);
     if (!cosigned)
       return {
         ok: false,
-        status: 400,
+        reason: 'bad-request',
         field: 'note',
-        problem: `no cosignature by ${key.value.name} in the note`,
+        problem: `no cosignature by ${keyLabel(witness)} in the note`,
         allowed: 'the note with the witness cosignature line added',
+      };
+    const now = this.clock();
+    const skew = COSIGNATURE_CLOCK_SKEW_SECONDS * 1000;
+    if (cosigned.time.getTime() > now.getTime() + skew)
+      return {
+        ok: false,
+        reason: 'time-out-of-range',
+        field: 'note',
+        problem: `the cosignature is dated ${cosigned.time.toISOString()}, more than ${COSIGNATURE_CLOCK_SKEW_SECONDS} s after this server's clock (${now.toISOString()})`,
+        allowed: `a cosignature dated at most ${COSIGNATURE_CLOCK_SKEW_SECONDS} s after this server's clock: check the witness's clock`,
       };
     const body = parseCheckpoint(verified.body);
     const stored = body.ok ? this.checkpoints.withBody(body.value.size, verified.body) : null;
     if (!body.ok || !stored)
       return {
         ok: false,
-        status: 404,
+        reason: 'no-such-checkpoint',
         field: 'note',
         problem: 'this log issued no such checkpoint',
         allowed: 'a checkpoint served by GET /api/transparency/checkpoint',
       };
+    const earliest = new Date(stored.signedAt.getTime() - skew);
+    if (cosigned.time < earliest)
+      return {
+        ok: false,
+        reason: 'time-out-of-range',
+        field: 'note',
+        problem: `the cosignature is dated ${cosigned.time.toISOString()}, before checkpoint #${stored.seq} was signed (${stored.signedAt.toISOString()})`,
+        allowed: `a cosignature dated from ${earliest.toISOString()} on (the checkpoint's time less ${COSIGNATURE_CLOCK_SKEW_SECONDS} s)`,
+      };
     const note = parseSignedNote(cosignedNote);
-    const line = note.ok
-      ? note.value.signatures.find((s) => s.name === key.value.name && s.keyId.equals(key.value.keyId))?.line
-      : undefined;
-    this.checkpoints.addCosignature(stored.seq, line!);
-    return { ok: true, seq: stored.seq, witness: key.value.name };
+    const line = note.ok ? note.value.signatures.find((s) => signedWith(s, witness))?.line : undefined;
+    const held = this.witnessLines(stored).find((c) => c.witness === witness);
+    if (held && held.time >= cosigned.time)
+      return { ok: true, seq: stored.seq, witness: witness.name, outcome: 'unchanged' };
+    // What else the row holds stays as it was (lines kept before witnesses were configured are simply not served).
+    const others = stored.cosignatures
+      .split('\n')
+      .filter((text) => text !== '')
+      .filter((text) => {
+        const signature = parseSignatureLine(text);
+        return !signature.ok || !signedWith(signature.value, witness);
+      })
+      .map((text) => `${text}\n`);
+    this.checkpoints.setCosignatures(stored.seq, [...others, line!].join(''));
+    return { ok: true, seq: stored.seq, witness: witness.name, outcome: held ? 'replaced' : 'added' };
   }
 
   consistency(from: number, to: number): Outcome<ConsistencyAnswer> {

@@ -32,7 +32,8 @@ checkpoint held in --state (created on first use), then stores it. Exit 1, with 
 (also written to <state>.evidence-<time>.txt), when the log was truncated, forked or rewritten; the held
 checkpoint is then kept. --peer-state: another witness's state file; its checkpoint must be consistent too
 (two witnesses shown two histories). --cosign-key: an Ed25519 PKCS#8 key to cosign accepted checkpoints;
---submit hands the cosignature to the server, whose evidence packs then carry it.
+--submit hands the cosignature to the server, whose evidence packs then carry it; the server takes it only from a
+witness whose verifier key its operator configured (a refusal prints the key to give them).
 With TRANSPARENCY_ACCESS=auditor on the server, set WITNESS_TOKEN to an auditor's bearer token.`;
 
 interface WitnessState {
@@ -236,7 +237,12 @@ export async function run(argv: string[]): Promise<number> {
           body: JSON.stringify({ note: cosigned, witnessKey: formatVkey(witness) }),
         });
         if (r.status !== 201)
-          process.stderr.write(`the server did not take the cosignature: ${r.status} ${await r.text()}\n`);
+          process.stderr.write(
+            `the server did not take the cosignature: ${r.status} ${await r.text()}\n` +
+              (r.status === 403
+                ? `the log keeps cosignatures only of the witnesses its operator configured: give the operator this witness's verifier key, for TRANSPARENCY_WITNESSES: ${formatVkey(witness)}\n`
+                : ''),
+          );
       }
     }
     const state: WitnessState = {

@@ -1,5 +1,19 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from './config';
+
+/** A verifier key as c2sp.org/signed-note publishes it: type 0x04 is a witness's cosigning key, 0x01 a log's. */
+function vkey(name: string, type = 0x04, keyIdOf = name): string {
+  const der = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' });
+  const raw = der.subarray(der.length - 32);
+  const id = createHash('sha256')
+    .update(keyIdOf)
+    .update(Buffer.from([0x0a, type]))
+    .update(raw)
+    .digest()
+    .subarray(0, 4);
+  return `${name}+${id.toString('hex')}+${Buffer.concat([Buffer.from([type]), raw]).toString('base64')}`;
+}
 
 describe('loadConfig', () => {
   it('defaults to the embedded store under ./var/data on 127.0.0.1:3000', () => {
@@ -129,6 +143,45 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DEADLINE_RECORD_FROM: '2026-12-01' })).toThrow(
       /DEADLINE_RECORD_FROM[\s\S]*an ISO 8601 instant with an offset/,
     );
+  });
+
+  it("reads the witnesses' verifier keys, comma- or newline-separated; none by default", () => {
+    expect(loadConfig({}).transparency).toMatchObject({ witnesses: [] });
+    const [a, b] = [vkey('auditor.example/w1'), vkey('sigsum.org/w2')];
+    expect(loadConfig({ TRANSPARENCY_WITNESSES: `${a}, ${b}` }).transparency.witnesses).toEqual([a, b]);
+    expect(loadConfig({ TRANSPARENCY_WITNESSES: `${a}\n${b}\n${a}\n` }).transparency.witnesses).toEqual([a, b]);
+    expect(loadConfig({ TRANSPARENCY_WITNESSES_FILE: 'witnesses.txt' }, '/srv').transparency).toMatchObject({
+      witnesses: [],
+      witnessesFile: '/srv/witnesses.txt',
+    });
+  });
+
+  it.each([
+    ['not a key', 'is not a verifier key'],
+    [vkey('reglament.gov.kz/log', 0x01), "is a signing key (type 0x01), not a witness's cosigning key (type 0x04)"],
+    [vkey('sigsum.org/witness-impersonated', 0x04, 'auditor.example/w1'), 'does not match the key'],
+  ])('refuses TRANSPARENCY_WITNESSES=%s naming the variable, the value and what is allowed', (value, problem) => {
+    const good = vkey('auditor.example/w1');
+    try {
+      loadConfig({ TRANSPARENCY_WITNESSES: `${good},${value}` });
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).problems).toEqual([
+        {
+          variable: 'TRANSPARENCY_WITNESSES',
+          value: `${good},${value}`,
+          problem: expect.stringContaining(problem),
+          allowed: expect.stringContaining("witnesses' verifier keys <name>+<8 hex digits of key id>+<base64(0x04"),
+        },
+      ]);
+    }
+  });
+
+  it('refuses TRANSPARENCY_WITNESSES and TRANSPARENCY_WITNESSES_FILE set together', () => {
+    expect(() =>
+      loadConfig({ TRANSPARENCY_WITNESSES: vkey('auditor.example/w1'), TRANSPARENCY_WITNESSES_FILE: '/etc/w.txt' }),
+    ).toThrow(/TRANSPARENCY_WITNESSES_FILE="\/etc\/w.txt": set together with TRANSPARENCY_WITNESSES/);
   });
 
   it('reads the process environment itself, which is not a plain object', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
@@ -78,6 +79,12 @@ export interface AppConfig {
     mayGenerateKey: boolean;
     /** The runtime shape, named in the refusal to generate a key. */
     shape: string;
+    /**
+     * The witnesses whose cosignatures the log takes: their verifier keys (`<name>+<key id>+<base64>`, type 0x04), listed
+     * here or in `witnessesFile` (one a line). None: every cosignature is refused.
+     */
+    witnesses: string[];
+    witnessesFile?: string;
   };
   /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
   limits: {
@@ -272,6 +279,37 @@ const warningPolicy = setting<WarningPolicy>(DEFAULT_WARNING_POLICY, (value, ctx
   );
 });
 
+export const WITNESSES_ALLOWED =
+  "witnesses' verifier keys <name>+<8 hex digits of key id>+<base64(0x04 || Ed25519 public key)>, as the witness prints them, separated by commas or newlines";
+
+/**
+ * What is wrong with a witness's verifier key (c2sp.org/signed-note, the cosigner type 0x04 of c2sp.org/tlog-cosignature),
+ * or null. The key id must be the one the name and key give, so a key pasted with another's name is caught here.
+ */
+export function witnessKeyProblem(vkey: string): string | null {
+  const match = /^([^+\s\u0000-\u001f]{1,200})\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/]{44})$/u.exec(vkey);
+  if (!match) return `${JSON.stringify(vkey)} is not a verifier key`;
+  const [, name, id, material] = match as unknown as [string, string, string, string];
+  const bytes = Buffer.from(material, 'base64');
+  if (bytes[0] === 0x01) return `${name} is a signing key (type 0x01), not a witness's cosigning key (type 0x04)`;
+  if (bytes.length !== 33 || bytes[0] !== 0x04) return `${name}: not an Ed25519 cosigning key (type 0x04, 32 bytes)`;
+  const keyId = createHash('sha256')
+    .update(name, 'utf8')
+    .update(Buffer.from([0x0a, 0x04]))
+    .update(bytes.subarray(1))
+    .digest()
+    .subarray(0, 4)
+    .toString('hex');
+  return keyId === id.toLowerCase() ? null : `${name}: key id ${id} does not match the key (computed ${keyId})`;
+}
+
+/** Witnesses' verifier keys, separated by commas or white space (a file's content pasted into the variable reads too). */
+const witnessKeys = setting<string[]>([], (value, ctx) => {
+  const keys = [...new Set(value.split(/[\s,]+/).filter((key) => key !== ''))];
+  const problems = keys.map(witnessKeyProblem).filter((problem) => problem !== null);
+  return problems.length === 0 ? keys : refuse(ctx, { problem: problems.join('; '), allowed: WITNESSES_ALLOWED }, []);
+});
+
 const MASTER_KEY_ALLOWED = '32 random bytes as 64 hex digits or base64, e.g. `openssl rand -hex 32`';
 const MASTER_KEY_TEXT = /^\s*(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)\s*$/;
 
@@ -328,6 +366,8 @@ const environmentSchema = (cwd: string) =>
     TRANSPARENCY_ACCESS: oneOf(['public', 'auditor'] as const, 'public'),
     SIGNING_KEYS_DIR: path(cwd),
     SIGNING_KEY_ACTIVE: setting<string | undefined>(undefined, (v) => v),
+    TRANSPARENCY_WITNESSES: witnessKeys,
+    TRANSPARENCY_WITNESSES_FILE: path(cwd),
     RATE_LIMIT_PER_MINUTE: numberInRange(6000, 0, 10_000_000),
     IIN_LOOKUPS_PER_MINUTE: numberInRange(30, 0, 1_000_000),
     FILINGS_PER_DAY: numberInRange(100, 0, 10_000_000),
@@ -403,6 +443,17 @@ const combinationsSchema = z.record(z.string(), z.string().optional()).superRefi
         [variable],
       );
     }
+  }
+  if (env.TRANSPARENCY_WITNESSES && env.TRANSPARENCY_WITNESSES_FILE) {
+    refuse(
+      ctx,
+      {
+        problem: 'set together with TRANSPARENCY_WITNESSES',
+        allowed: 'one of the two: a list of keys, or a file of them',
+      },
+      undefined,
+      ['TRANSPARENCY_WITNESSES_FILE'],
+    );
   }
   if (env.PERSONAL_DATA_MASTER_KEY && env.PERSONAL_DATA_MASTER_KEY_FILE) {
     refuse(ctx, { problem: 'set together with PERSONAL_DATA_MASTER_KEY', allowed: 'one of the two' }, undefined, [
@@ -506,6 +557,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       ...(v.SIGNING_KEY_ACTIVE ? { activeKey: v.SIGNING_KEY_ACTIVE } : {}),
       mayGenerateKey: eventStoreKind === 'sqlite' && readStoreKind === 'sqlite' && env.NODE_ENV !== 'production',
       shape: `EVENT_STORE=${eventStoreKind}, READ_STORE=${readStoreKind}, NODE_ENV=${env.NODE_ENV ?? '(unset)'}`,
+      witnesses: v.TRANSPARENCY_WITNESSES,
+      ...(v.TRANSPARENCY_WITNESSES_FILE ? { witnessesFile: v.TRANSPARENCY_WITNESSES_FILE } : {}),
     },
     limits: {
       requestsPerMinute: v.RATE_LIMIT_PER_MINUTE,

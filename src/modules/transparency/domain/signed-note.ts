@@ -173,15 +173,34 @@ export function parseSignedNote(input: string): Parsed<SignedNote> {
   if (lines.length > MAX_SIGNATURES) return { ok: false, problem: `more than ${MAX_SIGNATURES} signatures` };
   const signatures: NoteSignature[] = [];
   for (const line of lines) {
-    const match = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line);
-    if (!match) return { ok: false, problem: `not a signature line: ${JSON.stringify(line.slice(0, 120))}` };
-    const bytes = Buffer.from(match[2]!, 'base64');
-    if (bytes.length < 5) return { ok: false, problem: `signature of ${match[1]} is too short` };
-    signatures.push({ name: match[1]!, keyId: bytes.subarray(0, 4), signature: bytes.subarray(4), line: `${line}\n` });
+    const signature = parseSignatureLine(line);
+    if (!signature.ok) return signature;
+    signatures.push(signature.value);
   }
   if (signatures.length === 0) return { ok: false, problem: 'the note has no signature' };
   return { ok: true, value: { body, signatures } };
 }
+
+/** One signature line, `— <key name> <base64(key id || signature)>`, without or with its newline. */
+export function parseSignatureLine(text: string): Parsed<NoteSignature> {
+  const line = text.endsWith('\n') ? text.slice(0, -1) : text;
+  const match = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/u.exec(line);
+  if (!match) return { ok: false, problem: `not a signature line: ${JSON.stringify(line.slice(0, 120))}` };
+  const bytes = Buffer.from(match[2]!, 'base64');
+  if (bytes.length < 5) return { ok: false, problem: `signature of ${match[1]} is too short` };
+  return {
+    ok: true,
+    value: { name: match[1]!, keyId: bytes.subarray(0, 4), signature: bytes.subarray(4), line: `${line}\n` },
+  };
+}
+
+/** Whether a signature line names this key (its name and key id; the signature itself is not checked). */
+export const signedWith = (signature: Pick<NoteSignature, 'name' | 'keyId'>, key: NoteVerifierKey): boolean =>
+  signature.name === key.name && signature.keyId.equals(key.keyId);
+
+/** The same published key: name, algorithm and public key (the key id follows from them). */
+export const sameKey = (a: NoteVerifierKey, b: NoteVerifierKey): boolean =>
+  a.name === b.name && a.type === b.type && rawEd25519(a.publicKey).equals(rawEd25519(b.publicKey));
 
 export type NoteVerification =
   | { ok: true; body: string; verifiedBy: NoteVerifierKey[]; cosignedBy: Array<{ key: NoteVerifierKey; time: Date }> }
@@ -200,7 +219,7 @@ export function verifyNote(input: string, trusted: readonly NoteVerifierKey[]): 
   const verifiedBy: NoteVerifierKey[] = [];
   const cosignedBy: Array<{ key: NoteVerifierKey; time: Date }> = [];
   for (const s of note.signatures) {
-    const key = trusted.find((k) => k.name === s.name && k.keyId.equals(s.keyId));
+    const key = trusted.find((k) => signedWith(s, k));
     if (!key) continue;
     if (key.type === ED25519_TYPE) {
       if (!verify(null, Buffer.from(note.body, 'utf8'), key.publicKey, s.signature))
@@ -211,7 +230,7 @@ export function verifyNote(input: string, trusted: readonly NoteVerifierKey[]): 
         };
       verifiedBy.push(key);
     } else {
-      const time = verifyCosignatureBytes(note.body, key, s.signature);
+      const time = verifyCosignature(note.body, key, s.signature);
       if (!time)
         return {
           ok: false,
@@ -244,7 +263,8 @@ export function cosignatureLine(body: string, witness: NoteSignerKey, time: Date
   return signatureLine(witness, Buffer.concat([stamp, sign(null, cosignedMessage(body, seconds), witness.privateKey)]));
 }
 
-function verifyCosignatureBytes(body: string, key: NoteVerifierKey, bytes: Buffer): Date | null {
+/** The time a witness's cosignature (the bytes after the key id) of this note body states, or null when it does not hold. */
+export function verifyCosignature(body: string, key: NoteVerifierKey, bytes: Buffer): Date | null {
   if (bytes.length !== 72) return null;
   const seconds = bytes.readBigUInt64BE(0);
   if (seconds >= 2n ** 63n) return null;

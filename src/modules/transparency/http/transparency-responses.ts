@@ -42,6 +42,12 @@ export class ConsistencyProofDto {
 export class CosignatureAcceptedDto {
   @ApiProperty({ description: 'the checkpoint cosigned' }) seq!: number;
   @ApiProperty({ description: "the witness's key name" }) witness!: string;
+  @ApiProperty({
+    enum: ['added', 'replaced', 'unchanged'],
+    description:
+      'a witness keeps one cosignature per checkpoint: `replaced` its earlier one (this one is later), `unchanged` when the one kept is as late or later',
+  })
+  outcome!: string;
 }
 
 class TransparencyKeyDto {

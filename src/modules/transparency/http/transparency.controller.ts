@@ -17,7 +17,7 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import {
   CheckpointHistoryDto,
   ConsistencyProofDto,
@@ -25,12 +25,19 @@ import {
   InclusionProofDto,
   TransparencyKeysDto,
 } from './transparency-responses';
-import { ProblemError } from '../../../shared/problem/problem';
+import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
+import { ProblemDto } from '../../../shared/problem/problem.schema';
 import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
 import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
 import type { Principal } from '../../identity/domain/principal';
-import { CheckpointRefusedError, type Outcome, type TransparencyLog } from '../transparency-log';
+import {
+  CheckpointRefusedError,
+  COSIGNATURE_CLOCK_SKEW_SECONDS,
+  type CosignatureRefusal,
+  type Outcome,
+  type TransparencyLog,
+} from '../transparency-log';
 import {
   CheckpointHistoryQuery,
   ConsistencyProofQuery,
@@ -83,14 +90,7 @@ function answer<T>(outcome: Outcome<T>): T {
   }
   if (outcome.status === 400)
     throw ProblemError.badRequest([
-      {
-        field:
-          outcome.field === 'note' || outcome.field === 'witnessKey'
-            ? `body.${outcome.field}`
-            : `query.${outcome.field}`,
-        problem: outcome.problem,
-        allowed: outcome.allowed,
-      },
+      { field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed },
     ]);
   throw new ProblemError(
     outcome.status,
@@ -100,6 +100,43 @@ function answer<T>(outcome: Outcome<T>): T {
     [{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }],
   );
 }
+
+/** Every refusal of a cosignature as problem+json; the field is the body's. */
+function cosignatureProblem(refusal: CosignatureRefusal): ProblemError {
+  const errors = [{ field: `body.${refusal.field}`, problem: refusal.problem, allowed: refusal.allowed }];
+  switch (refusal.reason) {
+    case 'bad-request':
+      return ProblemError.badRequest(errors);
+    case 'no-witnesses':
+      return new ProblemError(
+        403,
+        'no-witnesses-configured',
+        'This log takes no cosignatures: no witness is configured',
+        "the log's operator chooses its witnesses: TRANSPARENCY_WITNESSES (or TRANSPARENCY_WITNESSES_FILE) lists their verifier keys, and until one is listed every cosignature is refused",
+        errors,
+      );
+    case 'unknown-witness':
+      return new ProblemError(
+        403,
+        'unknown-witness',
+        'Not a witness of this log',
+        `${refusal.problem}: this log keeps cosignatures only of the witnesses its operator configured (TRANSPARENCY_WITNESSES)`,
+        errors,
+      );
+    case 'no-such-checkpoint':
+      return new ProblemError(404, 'not-found', 'Not found', refusal.problem, errors);
+    case 'time-out-of-range':
+      return new ProblemError(
+        422,
+        'cosignature-time-out-of-range',
+        "The cosignature's time is not possible",
+        refusal.problem,
+        errors,
+      );
+  }
+}
+
+const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } };
 
 @ApiTags('transparency')
 @Controller('api/transparency')
@@ -115,8 +152,8 @@ export class TransparencyController {
     const latest = this.log.latest();
     if (!latest)
       throw new ProblemError(404, 'no-checkpoint', 'No checkpoint yet', 'the log has not signed a checkpoint yet');
-    // With the witnesses' cosignatures collected so far: readers ignore the lines of keys they do not know.
-    return latest.note + latest.cosignatures;
+    // With the configured witnesses' cosignatures collected so far: readers ignore the lines of keys they do not know.
+    return this.log.served(latest);
   }
 
   /** On demand: signs a checkpoint of the log as it stands now, even when it has not grown. */
@@ -139,14 +176,32 @@ export class TransparencyController {
     }
   }
 
-  /** A witness hands in its cosignature of a checkpoint it verified; evidence packs then carry it. */
+  /**
+   * A configured witness hands in its cosignature of a checkpoint it verified; evidence packs then carry it. No token:
+   * the witness's signature, by a key the operator configured, is the authentication (c2sp.org/tlog-witness), and a
+   * witness runs on a machine the operator does not control, with no account of the service.
+   */
   @Post('cosignatures')
   @ApiCreatedResponse({ type: CosignatureAcceptedDto, description: 'The cosignature is kept' })
+  @ApiResponse({
+    status: 403,
+    description:
+      'The key is not a configured witness (`unknown-witness`), or no witness is configured (`no-witnesses-configured`); nothing is kept',
+    content: problemContent,
+  })
+  @ApiResponse({ status: 404, description: 'This log issued no such checkpoint', content: problemContent })
+  @ApiResponse({
+    status: 422,
+    description: `The cosignature is dated more than ${COSIGNATURE_CLOCK_SKEW_SECONDS} s ahead of the server's clock, or before the checkpoint was signed`,
+    content: problemContent,
+  })
   @Public()
   @UseGuards(TransparencyAccessGuard)
   @HttpCode(201)
   cosign(@Body() body: CosignatureDto) {
-    return answer(this.log.addCosignature(body.note, body.witnessKey));
+    const outcome = this.log.addCosignature(body.note, body.witnessKey);
+    if (!outcome.ok) throw cosignatureProblem(outcome);
+    return { seq: outcome.seq, witness: outcome.witness, outcome: outcome.outcome };
   }
 
   @Get('checkpoints')
@@ -162,7 +217,7 @@ export class TransparencyController {
         rootHash: c.root.toString('base64'),
         signedAt: c.signedAt.toISOString(),
         keyId: c.keyId,
-        note: c.note + c.cosignatures,
+        note: this.log.served(c),
       })),
       next: page.length === query.limit ? page[page.length - 1]!.seq : null,
     };

@@ -62,12 +62,19 @@ export class CheckpointHistoryQuery {
 }
 
 export class CosignatureDto {
-  /** The checkpoint as served, with the witness's cosignature line added. */
+  @ApiProperty({
+    description: "the checkpoint as served, with the witness's cosignature line added",
+    maxLength: 8192,
+  })
   @IsString()
   @MaxLength(8192)
   note!: string;
 
-  /** The witness's verifier key: <name>+<key id>+<base64(0x04 || Ed25519 public key)>. */
+  @ApiProperty({
+    description:
+      "the witness's verifier key, one the operator configured (TRANSPARENCY_WITNESSES): <name>+<key id>+<base64(0x04 || Ed25519 public key)>",
+    maxLength: 400,
+  })
   @IsString()
   @MaxLength(400)
   witnessKey!: string;

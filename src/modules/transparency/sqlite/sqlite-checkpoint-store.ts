@@ -52,7 +52,10 @@ export interface StoredCheckpoint {
   signedAt: Date;
   keyId: string;
   note: string;
-  /** Witnesses' cosignature lines (c2sp.org/tlog-cosignature), verified when they were added. */
+  /**
+   * Witnesses' cosignature lines (c2sp.org/tlog-cosignature), verified when they were added; before witnesses had to
+   * be configured, lines of any key were kept, so readers serve only those of configured witnesses.
+   */
   cosignatures: string;
 }
 
@@ -77,11 +80,12 @@ const toCheckpoint = (row: Row): StoredCheckpoint => ({
 
 export interface CheckpointStore {
   add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint;
-  addCosignature(seq: number, line: string): void;
+  /** Replaces a checkpoint's cosignature lines (the log keeps one per witness). */
+  setCosignatures(seq: number, lines: string): void;
   /** The checkpoint whose note has exactly this body (the text a cosignature signs, its time line included). */
   withBody(size: number, body: string): StoredCheckpoint | null;
-  /** The newest checkpoint a witness cosigned that holds at least `size` leaves. */
-  newestCosigned(size: number): StoredCheckpoint | null;
+  /** The checkpoints holding at least `size` leaves that carry cosignature lines, newest first. */
+  cosignedNewestFirst(size: number): Iterable<StoredCheckpoint>;
   latest(): StoredCheckpoint | null;
   /** Newest first, below `before` (a seq). */
   page(options: { before?: number; limit: number }): StoredCheckpoint[];
@@ -139,10 +143,8 @@ export class SqliteCheckpointStore implements CheckpointStore {
     return { ...checkpoint, seq, cosignatures: '' };
   }
 
-  addCosignature(seq: number, line: string): void {
-    this.db
-      .prepare('UPDATE checkpoints SET cosignatures = cosignatures || ? WHERE seq = ? AND instr(cosignatures, ?) = 0')
-      .run(line, seq, line);
+  setCosignatures(seq: number, lines: string): void {
+    this.db.prepare('UPDATE checkpoints SET cosignatures = ? WHERE seq = ?').run(lines, seq);
   }
 
   withBody(size: number, body: string): StoredCheckpoint | null {
@@ -154,13 +156,11 @@ export class SqliteCheckpointStore implements CheckpointStore {
     return row ? toCheckpoint(row) : null;
   }
 
-  newestCosigned(size: number): StoredCheckpoint | null {
-    const row = this.db
-      .prepare<[number], Row>(
-        "SELECT * FROM checkpoints WHERE tree_size >= ? AND cosignatures <> '' ORDER BY seq DESC LIMIT 1",
-      )
-      .get(size);
-    return row ? toCheckpoint(row) : null;
+  *cosignedNewestFirst(size: number): Iterable<StoredCheckpoint> {
+    const rows = this.db
+      .prepare<[number], Row>("SELECT * FROM checkpoints WHERE tree_size >= ? AND cosignatures <> '' ORDER BY seq DESC")
+      .iterate(size);
+    for (const row of rows) yield toCheckpoint(row);
   }
 
   latest(): StoredCheckpoint | null {
