@@ -11,20 +11,18 @@ let caseId: string;
 const iin = makeIin('870707', 4, 12);
 const applicant = callerFor('applicant', 'astana', iin);
 const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
+const filing = {
+  serviceId: 'personnel-reserve',
+  trackId: 'competition-recommended',
+  channel: 'portal',
+  unit: 'astana',
+  applicant: { iin, fullName: 'Ф' },
+  occurredAt: '2015-10-05T09:00:00+06:00',
+};
 
 beforeAll(async () => {
   api = await startHarness();
-  const r = await api.call('POST', '/api/cases', {
-    as: applicant,
-    body: {
-      serviceId: 'personnel-reserve',
-      trackId: 'competition-recommended',
-      channel: 'portal',
-      unit: 'astana',
-      applicant: { iin, fullName: 'Ф' },
-      occurredAt: '2015-10-05T09:00:00+06:00',
-    },
-  });
+  const r = await api.call('POST', '/api/cases', { as: applicant, body: filing });
   expect(r.status).toBe(201);
   caseId = r.body.caseId;
 }, 60_000);
@@ -320,15 +318,7 @@ it.each(['valueOf', 'toString', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleStri
     const before = await api.app.infra.eventLog.headPosition();
     const r = await api.call('POST', '/api/cases', {
       as: applicant,
-      body: {
-        serviceId: 'personnel-reserve',
-        trackId: 'competition-recommended',
-        channel: 'portal',
-        unit: 'astana',
-        applicant: { iin, fullName: 'Ф' },
-        occurredAt: '2015-10-05T09:00:00+06:00',
-        cohortDates: { [key]: '2016-01-01' },
-      },
+      body: { ...filing, cohortDates: { [key]: '2016-01-01' } },
     });
     expect({ status: r.status, errors: r.body.errors }).toEqual({
       status: 400,

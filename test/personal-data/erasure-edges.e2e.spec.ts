@@ -6,14 +6,13 @@
  * answered 500), a read-your-writes position past the log's head (held 3 s, then 503), and the CLI's command line, with
  * the IIN it erased, left in the data directory's lock file.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ERASURE_STREAM } from '../../src/modules/personal-data/domain/erasure';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
+import { cli } from '../support/server-process';
 
-const ROOT = join(__dirname, '../..');
 const UNIT = 'astana-hq';
 const ADMIN: TestCaller = { sub: 'admin-1', roles: ['admin'], unit: 'hq' };
 const PSC: TestCaller = { sub: 'psc-operator-1', roles: ['psc-operator'], unit: UNIT };
@@ -187,21 +186,9 @@ it('a read-your-writes position past the log’s head is 400 naming query.after 
 
 it('the CLI leaves no argument of its command line in the data directory: the lock file names the program and command only', async () => {
   await api.close();
-  const r = spawnSync(
-    process.execPath,
-    [
-      '-r',
-      join(ROOT, 'test/support/swc-register.js'),
-      join(ROOT, 'src/cli/main.ts'),
-      'erase',
-      '--iin',
-      iinB,
-      '--basis',
-      'request of the data subject',
-      '--reference',
-      'Law 94-V art. 17',
-    ],
-    { env: { PATH: process.env.PATH ?? '', CI: '1', LOG_LEVEL: 'silent', DATA_DIR: dataDir }, encoding: 'utf8' },
+  const r = cli(
+    ['erase', '--iin', iinB, '--basis', 'request of the data subject', '--reference', 'Law 94-V art. 17'],
+    dataDir,
   );
   // B's case is open: refused, after the CLI took the data directory's lock.
   expect(r.stderr).toContain('open');
