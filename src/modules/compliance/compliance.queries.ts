@@ -178,10 +178,13 @@ export class ComplianceQueries {
     // the portal and state bodies, bound to no unit, look through every unit's open steps.
     const queries: Filter[] = principal.unit !== undefined ? [{ unit: principal.unit, roles: { $in: roles } }] : [];
     if (external.length > 0) queries.push({ roles: { $in: external } });
-    const ownIndex = applicant ? this.iinIndex(principal.iin!) : null;
+    // Any token's IIN, a staff member's too: on their own case they may act only as its applicant (actorFor), so the
+    // steps listed are the ones a command would take.
+    const ownIndex = principal.iin ? this.iinIndex(principal.iin) : null;
     // The clear IIN too while readers are still on a build from before the blind index (version 6), during the
     // rebuild to version 7: no blind index ever equals an IIN, so it finds nothing in a later build.
-    if (ownIndex !== null) queries.push({ applicantIin: { $in: [ownIndex, principal.iin!] }, roles: 'applicant' });
+    if (applicant && ownIndex !== null)
+      queries.push({ applicantIin: { $in: [ownIndex, principal.iin!] }, roles: 'applicant' });
     const collection = await this.model.collection<OpenStepDocument>(OPEN_STEPS);
     const found = new Map<string, OpenStepDocument>();
     for (const filter of queries) for (const doc of await collection.find(filter)) found.set(doc._id, doc);

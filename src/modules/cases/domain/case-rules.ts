@@ -203,7 +203,11 @@ export function cancellationStep(version: RegulationVersion, trackId: string): R
 export function cancellerFor(principal: Principal, step: RegulationStep, state: CaseState): ActorCheck {
   const direct = actorFor(principal, step, state);
   if (direct.ok) return direct;
-  if (state.requestedChannel === 'psc' && (principal.roles as string[]).includes('psc-operator')) {
+  if (
+    state.requestedChannel === 'psc' &&
+    (principal.roles as string[]).includes('psc-operator') &&
+    !(principal.iin !== undefined && principal.iin === state.applicant.iin)
+  ) {
     if (principal.unit === state.unit) return { ok: true, role: 'psc-operator', onBehalfOf: 'applicant' };
     return {
       ok: false,
