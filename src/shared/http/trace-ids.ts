@@ -1,10 +1,19 @@
 import { maskIinsDeep } from '../logging/mask-iins';
+import { iinsIn } from '../iins-in-text';
+
+/**
+ * Whether an id a caller chose (a correlation id, an Idempotency-Key) carries what may be an IIN: a number the logs
+ * would mask (11 to 13 digits), or an IIN written in groups (`9002:0240:0002`). Such an id is stored with the acts in
+ * the log, which keeps it for ever and which no erasure reaches.
+ */
+export function idCarriesIin(value: string): boolean {
+  return maskIinsDeep(value) !== value || iinsIn(value, 'id').length > 0;
+}
 
 /**
  * Correlation and causation ids come from callers and are stored in chained events and written to logs, so only
  * short ids of a safe alphabet are taken (a UUID, a W3C trace id, `order-42:retry.1`); anything else is not used. Nor
- * is an id that holds a number the logs would mask as an IIN (`iin-880101300123`): the log keeps it for ever, and no
- * erasure reaches it.
+ * is an id that may carry an IIN (idCarriesIin).
  */
 const TRACE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -12,5 +21,5 @@ export const TRACE_ID_RULE = '1–128 characters: letters, digits and . _ : - (s
 
 /** The header's value when it is an acceptable id, else undefined (the server then uses its own). */
 export function acceptedTraceId(value: unknown): string | undefined {
-  return typeof value === 'string' && TRACE_ID.test(value) && maskIinsDeep(value) === value ? value : undefined;
+  return typeof value === 'string' && TRACE_ID.test(value) && !idCarriesIin(value) ? value : undefined;
 }

@@ -12,7 +12,7 @@ import type { Catalog, RegulationVersion } from '../../regulations/domain/catalo
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
-import { othersIins } from './others-iins';
+import { iinsOutOfPlace } from './iins-out-of-place';
 import { CASE_APPLICANT_ACTOR, clauseReference, type CaseActor, type DecidedEvent } from './case-event';
 import {
   actorFor,
@@ -177,6 +177,13 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
       field: 'applicant.iin',
       detail: `applicant.iin is not a valid IIN: ${iin.problem.message}`,
     });
+  const outOfPlace = iinsOutOfPlace(
+    'ApplicationSubmitted',
+    { applicant: command.applicant },
+    command.applicant.iin,
+    '',
+  );
+  if (outOfPlace.length > 0) return refuse({ kind: 'invalid', errors: outOfPlace });
 
   let version: RegulationVersion;
   try {
@@ -411,7 +418,7 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       allowed: resultsStepMayName(version, step, state.trackId).join(' | '),
     });
   if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
-  if (parsed.ok) problems.push(...othersIins(step.eventType, parsed.data, state.applicant.iin, 'data.'));
+  if (parsed.ok) problems.push(...iinsOutOfPlace(step.eventType, parsed.data, state.applicant.iin, 'data.'));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
   const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);
   if (tooLong) return refuse(tooLong);
@@ -499,7 +506,7 @@ function decideCancel(
   const reason = command.reason ? { reason: command.reason } : {};
   const problems = [
     ...(Array.isArray(times) ? times : []),
-    ...othersIins(step.eventType, reason, state.applicant.iin, ''),
+    ...iinsOutOfPlace(step.eventType, reason, state.applicant.iin, ''),
   ];
   if (Array.isArray(times) || problems.length > 0) return refuse({ kind: 'invalid', errors: problems });
   return record(state, version, step, times, reason, cancellerFor(ctx.principal, step, state), ctx);

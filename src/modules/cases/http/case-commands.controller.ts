@@ -13,8 +13,7 @@ import { refusalProblem } from './case-problems';
 import { CancelApplicationDto, SubmitApplicationDto, TakeStepDto } from './case-command.dtos';
 import { CaseFiledDto, StepTakenDto } from './case-responses';
 import { CasePathDto, StepPathDto } from './case-query.dtos';
-import { acceptedTraceId } from '../../../shared/http/trace-ids';
-import { maskIinsDeep } from '../../../shared/logging/mask-iins';
+import { acceptedTraceId, idCarriesIin } from '../../../shared/http/trace-ids';
 
 interface RequestLike {
   id: string;
@@ -52,11 +51,12 @@ function commandMeta(
       },
     ]);
   // The key is stored with the acts in the log, which keeps it for ever and which no erasure reaches.
-  if (maskIinsDeep(key) !== key)
+  if (idCarriesIin(key))
     throw ProblemError.badRequest([
       {
         field: 'header.Idempotency-Key',
-        problem: 'holds a number of 11 to 13 digits, as an IIN is written; the key is kept in the log for ever',
+        problem:
+          'may carry an IIN (a number of 11 to 13 digits, or 12 in groups, as an IIN is written); the key is kept in the log for ever',
         allowed: 'a key that carries no personal data, e.g. a UUID',
       },
     ]);

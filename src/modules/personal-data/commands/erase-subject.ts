@@ -17,6 +17,8 @@ import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } fro
 import { namesCitizenInClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
 import { appendSealed } from '../../transparency/sealed-append';
+import { iinsIn } from '../../../shared/iins-in-text';
+import { maskIin } from '../../../shared/logging/mask-iins';
 
 /**
  * Used where a version file names no period: a service setting, not a figure from the law. Law No. 94-V bounds
@@ -54,6 +56,8 @@ export interface CaseRetention {
 
 export type ErasureRefusal =
   | { kind: 'unknown-subject'; detail: string }
+  /** The basis or the reference, recorded for good with the erasure, names an IIN. */
+  | { kind: 'personal-data-in-basis'; field: 'basis' | 'reference'; detail: string }
   /** `retained`: the subject's closed cases whose retention period also still runs, named with the open ones. */
   | { kind: 'open-cases'; cases: CaseRetention[]; retained: CaseRetention[]; detail: string }
   | { kind: 'retention'; cases: CaseRetention[]; detail: string };
@@ -121,6 +125,20 @@ const clearActs = (events: readonly RecordedEvent[]) =>
   ).length;
 
 export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+  // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
+  // outlive the very erasure it records.
+  for (const field of ['basis', 'reference'] as const) {
+    const found = iinsIn(request[field], 'prose');
+    if (found.length > 0)
+      return {
+        ok: false,
+        refusal: {
+          kind: 'personal-data-in-basis',
+          field,
+          detail: `the ${field} names an IIN (${found.map(maskIin).join(', ')}); it is recorded for good with the erasure: write it without personal data`,
+        },
+      };
+  }
   const now = (deps.clock ?? (() => new Date()))();
   const keys = deps.vault.keys;
   const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;

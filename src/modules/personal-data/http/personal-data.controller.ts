@@ -21,6 +21,17 @@ export const CLOSED_CASES = Symbol('CLOSED_CASES');
 
 function refused(refusal: ErasureRefusal): ProblemError {
   switch (refusal.kind) {
+    case 'personal-data-in-basis':
+      return ProblemError.badRequest(
+        [
+          {
+            field: refusal.field,
+            problem: 'names an IIN; it is recorded for good with the erasure',
+            allowed: 'the legal ground and its reference without personal data',
+          },
+        ],
+        refusal.detail,
+      );
     case 'unknown-subject':
       return new ProblemError(404, 'unknown-data-subject', 'Data subject not found', refusal.detail, [
         { field: 'body', problem: 'no case and no live key of this data subject' },
