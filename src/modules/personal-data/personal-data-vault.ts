@@ -81,6 +81,12 @@ export class PersonalDataVault {
     for (const listener of this.erasedListeners) listener(cases);
   }
 
+  /** Whether the case's applicant is erased: its subject's key destroyed (a case filed before encryption has none). */
+  async applicantErased(caseId: string): Promise<boolean> {
+    const subject = await this.keys.subjectOfCase(caseId);
+    return subject !== null && !(await this.keys.keysOf([subject])).get(subject);
+  }
+
   /** What the ids an Idempotency-Key gives are derived from: a citizen's token subject keyed (citizen-ids.ts). */
   idBasis(principal: Principal): string {
     if (!carriesIin(principal)) return principal.id;

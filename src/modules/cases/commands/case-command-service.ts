@@ -113,6 +113,11 @@ export interface PersonalDataProtection {
    * hold the applicant's IIN and name in clear, so nothing after the erasure is decided on (or answers from) them.
    */
   onErased?(listener: (cases: readonly string[]) => void): void;
+  /**
+   * Whether the case's applicant is erased, asked of the key store: another process (the CLI, another API instance on
+   * EventStoreDB) may have erased them since this process folded the case.
+   */
+  applicantErased?(caseId: string): Promise<boolean>;
 }
 
 export type SubmitInput = Omit<SubmitApplication, 'kind' | 'caseId' | 'receiptNumber'>;
@@ -252,7 +257,11 @@ export class CaseCommandService {
       if (previous && meta.idempotency) {
         // Once the case's applicant is erased, a repeat is answered as another request under the key is, whatever its
         // body: answering it as the same request told the caller that the IIN and name they sent were the erased ones.
-        if (loaded!.state.applicant.iin === ERASED) return reused(meta.idempotency.key, reserving ? caseId : undefined);
+        if (
+          loaded!.state.applicant.iin === ERASED ||
+          (await this.options.personalData?.applicantErased?.(caseId)) === true
+        )
+          return reused(meta.idempotency.key, reserving ? caseId : undefined);
         if (!sameRequest(previous.fingerprint, meta.idempotency)) return reused(meta.idempotency.key);
         return {
           ok: true,
