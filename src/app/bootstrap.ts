@@ -344,7 +344,7 @@ class ApiFastifyAdapter extends FastifyAdapter {
 function installBodyParser(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(BODY_MEDIA_TYPE, { parseAs: 'string' }, jsonBodyParser);
+  fastify.addContentTypeParser(BODY_MEDIA_TYPE, { parseAs: 'buffer' }, jsonBodyParser);
 }
 
 /**

@@ -285,6 +285,42 @@ describe('bodies that are not a JSON object', () => {
     ]);
   });
 
+  // A re-test's findings: the charset was ignored and bytes that are not UTF-8 were read with replacement characters (a
+  // Latin-1 name was stored in the log as U+FFFD), and a leading byte order mark was refused where it had been ignored.
+  it('415 for a body that names a charset other than UTF-8, 400 for bytes that are not UTF-8; nothing is written', async () => {
+    const latin1 = Buffer.from(JSON.stringify({ ...filing, applicant: { iin, fullName: 'José Müller' } }), 'latin1');
+    await unchanged(async () => {
+      const authorization = `Bearer ${await api.token(applicant)}`;
+      const named = await rawRequest(api.url, 'POST', '/api/cases', {
+        headers: { authorization, 'content-type': 'application/json;charset=latin1' },
+        body: latin1,
+      });
+      expect(named.status).toBe(415);
+      expect(JSON.parse(named.body).errors).toEqual([
+        { field: 'header.Content-Type', problem: 'names charset latin1', allowed: 'application/json; charset=utf-8' },
+      ]);
+      const unnamed = await rawRequest(api.url, 'POST', '/api/cases', { headers: { authorization }, body: latin1 });
+      expect(unnamed.status).toBe(400);
+      expect(JSON.parse(unnamed.body)).toMatchObject({
+        type: 'https://reglament.kz/problems/invalid-utf8',
+        errors: [{ field: 'body', problem: 'is not valid UTF-8' }],
+      });
+    });
+  });
+
+  it('a leading byte order mark is no part of the JSON: the body is read without it', async () => {
+    const r = await rawRequest(api.url, 'POST', '/api/cases', {
+      headers: {
+        authorization: `Bearer ${await api.token(applicant)}`,
+        'content-type': 'application/json; charset=utf-8',
+      },
+      body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ ...filing, serviceId: 7 }))]),
+    });
+    // Past the parser, to the body's own validation.
+    expect(r.status).toBe(400);
+    expect(new Set(JSON.parse(r.body).errors.map((e: { field: string }) => e.field))).toEqual(new Set(['serviceId']));
+  });
+
   it('413 problem+json naming body for a body over 1 MiB', async () => {
     const r = await api.call('POST', '/api/cases', { as: applicant, rawBody: `"${'a'.repeat(1_100_000)}"` });
     expect({ status: r.status, type: r.body.type }).toEqual({

@@ -15,7 +15,7 @@ export function rawRequest(
   baseUrl: string,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: string; maxBodyBytes?: number } = {},
+  options: { headers?: Record<string, string>; body?: string | Buffer; maxBodyBytes?: number } = {},
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   const cap = options.maxBodyBytes ?? 64 * 1024;

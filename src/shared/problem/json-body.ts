@@ -104,13 +104,46 @@ export function parseJsonBody(text: string): { ok: true; value: unknown } | { ok
  * problem filter answers it).
  */
 export function jsonBodyParser(
-  _request: unknown,
+  request: { headers: Record<string, string | string[] | undefined> },
   body: string | Buffer,
   done: (error: Error | null, value?: unknown) => void,
 ) {
-  const parsed = parseJsonBody(typeof body === 'string' ? body : body.toString('utf8'));
+  const text = typeof body === 'string' ? body : decodedUtf8(request.headers['content-type'], body);
+  if (text instanceof ProblemError) return done(text);
+  // A leading byte order mark is no part of the JSON (RFC 8259 §8.1 lets a reader ignore it; Windows tools send one).
+  const parsed = parseJsonBody(text.startsWith('\ufeff') ? text.slice(1) : text);
   if (parsed.ok) done(null, parsed.value);
   else done(parsed.problem);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The body's text, read as UTF-8, the one charset JSON is exchanged in (RFC 8259 §8.1): a body that names another
+ * charset, or whose bytes are not UTF-8, is refused rather than read with replacement characters (a Latin-1 `é` was
+ * stored in the log as U+FFFD for good).
+ */
+function decodedUtf8(contentType: string | string[] | undefined, body: Buffer): string | ProblemError {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(contentType ?? ''))?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    return new ProblemError(
+      415,
+      'unsupported-media-type',
+      'The charset of the body is not taken',
+      `request bodies are taken as ${BODY_MEDIA_TYPE} in UTF-8 only; this one names charset ${charset.slice(0, 40)}`,
+      [
+        {
+          field: 'header.Content-Type',
+          problem: `names charset ${charset.slice(0, 40)}`,
+          allowed: `${BODY_MEDIA_TYPE}; charset=utf-8`,
+        },
+      ],
+    );
+  try {
+    return UTF8.decode(body);
+  } catch {
+    return bodyProblem('invalid-utf8', 'The body is not UTF-8', 'is not valid UTF-8', `${AN_OBJECT}, encoded in UTF-8`);
+  }
 }
 
 /** A body in another media type than JSON (a form, multipart, text), or a body without a Content-Type. */

@@ -69,6 +69,10 @@ function declaredNow(metatype: Function): string[] {
 function flatten(errors: ValidationError[], prefix = '', parameters: string[] | null = null): ProblemFieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
+    // A null fails every rule of its field, most with words that do not fit it ("must not be less than 0"): one entry
+    // says what was sent, and the rules say what is taken.
+    if (error.value === null && error.constraints && !error.constraints.whitelistValidation)
+      return [{ field, problem: 'is null', allowed: Object.values(error.constraints).join('; ') }];
     const own = Object.entries(error.constraints ?? {}).map(([constraint, problem]): ProblemFieldError => {
       if (parameters && constraint === 'whitelistValidation')
         return { field, problem: NOT_A_PARAMETER, allowed: parameters.join(', ') };
@@ -92,7 +96,8 @@ interface PropertyCheck {
 
 /**
  * A DTO's rules read once from class-validator's metadata, or null where a rule is of a kind this does not run
- * (nested, promised, `each`, `validateIf`, asynchronous, @IsDefined): such classes always go through validateSync.
+ * (nested, promised, `each`, a constraint's `validateIf` option, asynchronous, @IsDefined): such classes always go
+ * through validateSync. @ValidateIf and @IsOptional are conditions, run here as class-validator runs them.
  */
 const passChecks = new WeakMap<Function, PropertyCheck[] | null>();
 
