@@ -206,9 +206,9 @@ export class ReadModels implements ProjectionStatusSource {
       : { position, at: null };
   }
 
-  /** The log's head position: what a position a client names must not exceed. */
+  /** The log's head position, the leader's on a cluster: what a position a client names must not exceed. */
   headPosition(): Promise<number> {
-    return this.log.headPosition();
+    return this.log.headPosition({ fromLeader: true });
   }
 
   /** Resolves once the projection's active build has applied `position`; polls the store, so it works across processes. */

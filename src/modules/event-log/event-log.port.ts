@@ -131,8 +131,11 @@ export interface EventLog {
   readAllRaw?(options?: ReadAllOptions): Promise<RawRecordedEvent[]>;
   subscribeToAll(options: SubscribeOptions & { undecoded: true }): UndecodedEventSubscription;
   subscribeToAll(options?: SubscribeOptions): EventSubscription;
-  /** Position of the last event in the log, 0 when empty. */
-  headPosition(): Promise<number>;
+  /**
+   * Position of the last event in the log, 0 when empty. `fromLeader`: on a cluster, the leader's (a follower may not
+   * have what a command was just answered with yet); where a position a client names is judged against the head.
+   */
+  headPosition(options?: { fromLeader?: boolean }): Promise<number>;
   /** The last event in the log (outside the store's own system streams), null when empty: where a copy resumes. */
   lastEvent(): Promise<RecordedEvent | null>;
   /** Cheap liveness check for /health. */

@@ -57,3 +57,15 @@ describe('the witnesses whose cosignatures the log keeps', () => {
     }
   });
 });
+
+it('a witnesses file that cannot be read (a directory) is a ConfigError naming TRANSPARENCY_WITNESSES_FILE, not a crash', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reglament-witness-keys-dir-'));
+  try {
+    expect(() => loadWitnessKeys({ witnesses: [], witnessesFile: dir })).toThrow(ConfigError);
+    expect(() => loadWitnessKeys({ witnesses: [], witnessesFile: dir })).toThrow(
+      /TRANSPARENCY_WITNESSES_FILE[\s\S]*EISDIR/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

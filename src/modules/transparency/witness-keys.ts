@@ -30,7 +30,14 @@ export function loadWitnessKeys(settings: WitnessSettings): NoteVerifierKey[] {
   let entries: Array<{ vkey: string; where: string }>;
   if (file) {
     if (!existsSync(file)) throw refused('the file does not exist');
-    entries = readFileSync(file, 'utf8')
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      // A directory, a file this process may not read: refused as a bad setting, not a crash.
+      throw refused(`the file cannot be read (${(error as { code?: string }).code ?? String(error)})`);
+    }
+    entries = text
       .replace(/^\uFEFF/, '')
       .split(/\r?\n/)
       .map((line, i) => ({ vkey: line.replace(/#.*$/, '').trim(), where: `line ${i + 1}: ` }))

@@ -12,17 +12,22 @@ import ipaddr from 'ipaddr.js';
 /**
  * Deny by default: only a public unicast address may be delivered to, as ipaddr.js names the ranges (loopback, private,
  * link-local, carrier-grade NAT, unique-local, multicast, reserved and documentation ranges, and the IPv6 forms that
- * carry an IPv4 address: NAT64, 6to4, Teredo, SIIT, IPv4-compatible, all refused). An IPv4 address mapped into IPv6
- * (`::ffff:7f00:1`) is judged as the IPv4 address it is. A blocklist of our own let `::127.0.0.1`, `64:ff9b::7f00:1`,
- * `2002:7f00:1::` and `::ffff:0:127.0.0.1` through (a review's finding).
+ * carry an IPv4 address: NAT64, 6to4, Teredo, SIIT, IPv4-compatible, all refused), and in IPv6 only the global unicast
+ * block `2000::/3`. An IPv4 address mapped into IPv6 (`::ffff:7f00:1`) is judged as the IPv4 address it is. A blocklist
+ * of our own let `::127.0.0.1`, `64:ff9b::7f00:1`, `2002:7f00:1::` and `::ffff:0:127.0.0.1` through (a review's finding).
  */
 export function isInternalAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return true;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6 = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  return parsed.range() !== 'unicast';
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() !== 'unicast';
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().range() !== 'unicast';
+  // Only the global unicast block is public: ipaddr.js calls the IPv4-compatible `::7f00:1` (`::127.0.0.1` as a URL
+  // writes it) and the rest of `::/8` unicast, which a re-test got through.
+  return !v6.match(GLOBAL_UNICAST) || v6.range() !== 'unicast';
 }
+
+const GLOBAL_UNICAST = ipaddr.IPv6.parseCIDR('2000::/3');
 
 /**
  * The DNS lookup a delivery's connection makes (`lookup` of `http.request`): the name is resolved once, at connect, and

@@ -373,6 +373,17 @@ describe('webhook targets', () => {
     expect(isInternalAddress(address)).toBe(false);
   });
 
+  // As a URL writes them: `[::127.0.0.1]` becomes `[::7f00:1]`, which ipaddr.js calls unicast (a re-test's finding).
+  it.each([
+    'http://[::127.0.0.1]/h',
+    'http://[::7f00:1]/h',
+    'http://[::169.254.169.254]/h',
+    'http://[::ffff:0:0:7f00:1]/h',
+    'http://[64:ff9b::7f00:1]/h',
+  ])('refuses %s as internal', async (url) => {
+    expect(await checkTarget(url, false)).toMatchObject({ problem: expect.stringMatching(/internal address/) });
+  });
+
   it("the delivery's own connection refuses a name that resolves inside, whatever a check before it found (DNS rebinding)", async () => {
     const url = receiver.url.replace('127.0.0.1', 'localhost');
     const body = JSON.stringify({ ping: true });

@@ -489,8 +489,11 @@ export function postDelivery(
         signal: AbortSignal.timeout(timeoutMs),
       },
       (response) => {
-        response.on('error', reject);
-        response.on('end', () => resolve(response.statusCode ?? 0));
+        // The status is the outcome once it has come: a body cut short or slow to drain after it changes nothing (a 2xx
+        // taken for a failure would be delivered twice).
+        const status = response.statusCode ?? 0;
+        response.on('error', () => resolve(status));
+        response.on('close', () => resolve(status));
         response.resume();
       },
     );

@@ -342,11 +342,13 @@ export class EventStoreDbEventLog implements EventLog {
     backwards,
     count,
     filter,
+    requiresLeader = false,
   }: {
     from: ReadPosition;
     backwards: boolean;
     count: number;
     filter: Filter;
+    requiresLeader?: boolean;
   }): Promise<Array<RecordedEvent & { raw: Position }>> {
     const req = new ReadReq();
     const options = new ReadReq.Options();
@@ -378,7 +380,7 @@ export class EventStoreDbEventLog implements EventLog {
     req.setOptions(options);
     const internals = this.client as unknown as ClientInternals;
     const createStream = internals.GRPCStreamCreator(StreamsClient, 'readAll', (grpc) =>
-      grpc.read(req, ...internals.callArguments({}, { deadline: Infinity })),
+      grpc.read(req, ...internals.callArguments({ requiresLeader }, { deadline: Infinity })),
     );
     const read = new ReadStream<AllStreamResolvedEvent>(
       createStream,
@@ -456,8 +458,14 @@ export class EventStoreDbEventLog implements EventLog {
   }
 
   /** The newest event outside system streams: one record, found by the server (a filtered backwards read from the end). */
-  async headPosition(): Promise<number> {
-    const [newest] = await this.readAllPage({ from: END, backwards: true, count: 1, filter: serverFilter(undefined) });
+  async headPosition(options: { fromLeader?: boolean } = {}): Promise<number> {
+    const [newest] = await this.readAllPage({
+      from: END,
+      backwards: true,
+      count: 1,
+      filter: serverFilter(undefined),
+      requiresLeader: options.fromLeader === true,
+    });
     return newest ? newest.position : 0;
   }
 
