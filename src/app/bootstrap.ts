@@ -574,14 +574,26 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
             TransparencyModule.register(infra.transparency, infra.config.transparency.access),
           ]
         : [];
-    const app = await NestFactory.create<NestFastifyApplication>(
+    // The API's adapter and route hook: the worker's routes (health, metrics, and on EventStoreDB the transparency
+    // log's) answer an unknown path, an unknown method and an unknown query parameter as the API's do.
+    const adapter = new ApiFastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES });
+    const routes: ServedRoute[] = [];
+    let created: NestFastifyApplication | null = null;
+    const queryChecks = new QueryChecks(() => created!, infra.identity);
+    adapter.getInstance().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+      const queryCheck = queryChecks.of(adapter.registering);
+      if (queryCheck) route.preHandler = [route.preHandler ?? [], queryCheck].flat();
+    });
+    const app = (created = await NestFactory.create<NestFastifyApplication>(
       AppModule.forInfrastructure(infra, serves),
-      new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+      adapter,
       {
         logger: new PinoNestLogger(logger.child({ component: 'nest' })),
         bodyParser: false,
       },
-    );
+    ));
+    adapter.routes = routes;
     installBodyParser(app);
     app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());

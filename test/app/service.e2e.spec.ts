@@ -312,6 +312,15 @@ describe('API and projection worker as separate processes', () => {
       expect(workerHealth.status).toBe(200);
       expect(workerHealth.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
       expect(workerHealth.headers.get('x-content-type-options')).toBe('nosniff');
+      // The worker's routes answer as the API's do (a review's finding: it had none of the API's route checks).
+      const unknownParameter = await fetch(`${workerUrl}/health?zzz=1`);
+      expect(unknownParameter.status).toBe(400);
+      expect(((await unknownParameter.json()) as { errors: Array<{ field: string }> }).errors[0]!.field).toBe(
+        'query.zzz',
+      );
+      expect((await fetch(`${workerUrl}/health/`)).status).toBe(404);
+      const otherMethod = await fetch(`${workerUrl}/health`, { method: 'DELETE' });
+      expect([otherMethod.status, otherMethod.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
       const streams = await (await api.infra.projections.readModels.collection('log-overview', 'streams')).count();
       expect(streams).toBe(30);
     } finally {

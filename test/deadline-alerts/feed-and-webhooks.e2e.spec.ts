@@ -95,6 +95,24 @@ describe('GET /api/feed', () => {
     for (const e of bad.body.errors as Array<{ allowed?: unknown }>) expect(e.allowed).toBeTruthy();
   });
 
+  // A re-test's finding: a page after a position past the head answered 200, empty, with `next` that same position,
+  // so a client with a mistyped position waited for ever; a Last-Event-ID past the safe integers was taken.
+  it('400 naming query.after for a page after a position past the log’s head; 400 for a Last-Event-ID that is no position', async () => {
+    const head = await api.app.infra.eventLog.headPosition();
+    const r = await api.call('GET', `/api/feed?after=${head + 100_000}`, { as: auditor });
+    expect(r.status).toBe(400);
+    expect(r.body.errors).toEqual([
+      expect.objectContaining({ field: 'query.after', problem: expect.stringContaining(`head (${head})`) }),
+    ]);
+    expect((await api.call('GET', `/api/feed?after=${head}`, { as: auditor })).status).toBe(200);
+    const stream = await api.call('GET', '/api/feed/stream', {
+      as: auditor,
+      headers: { 'last-event-id': '99999999999999999999' },
+    });
+    expect(stream.status).toBe(400);
+    expect(stream.body.errors[0].field).toBe('header.Last-Event-ID');
+  });
+
   it('SSE: a new act arrives on the live feed, with its position as the event id', async () => {
     const head = (await api.call('GET', '/api/feed?limit=1000', { as: auditor })).body.next;
     const controller = new AbortController();

@@ -5,6 +5,7 @@
  * rewritten or replaced under a running service is refused, never signed. Framework-free.
  */
 import type { Logger } from 'pino';
+import { LRUCache } from 'lru-cache';
 import {
   consistencyProof,
   hashLeaf,
@@ -164,8 +165,27 @@ export class TransparencyLog {
     );
   }
 
+  /**
+   * The witnesses' lines found per checkpoint, kept while its stored cosignatures are the same text: the public routes
+   * serve up to 200 checkpoints a request, and each line is an Ed25519 verification.
+   */
+  private readonly verifiedLines = new LRUCache<
+    number,
+    { text: string; lines: Array<{ witness: NoteVerifierKey; line: string; time: Date }> }
+  >({ max: 1000 });
+
   private witnessLines(checkpoint: StoredCheckpoint): Array<{ witness: NoteVerifierKey; line: string; time: Date }> {
     if (this.witnesses.length === 0 || checkpoint.cosignatures === '') return [];
+    const known = this.verifiedLines.get(checkpoint.seq);
+    if (known?.text === checkpoint.cosignatures) return known.lines;
+    const lines = this.verifyWitnessLines(checkpoint);
+    this.verifiedLines.set(checkpoint.seq, { text: checkpoint.cosignatures, lines });
+    return lines;
+  }
+
+  private verifyWitnessLines(
+    checkpoint: StoredCheckpoint,
+  ): Array<{ witness: NoteVerifierKey; line: string; time: Date }> {
     const body = noteBody(checkpoint.note);
     const kept = new Map<NoteVerifierKey, { witness: NoteVerifierKey; line: string; time: Date }>();
     for (const text of checkpoint.cosignatures.split('\n')) {

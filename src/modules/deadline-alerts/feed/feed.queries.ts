@@ -4,6 +4,7 @@
  * scans at most a bounded stretch of the log, so a caller who may read little still gets an answer at once, with
  * the position to go on from. Framework-free.
  */
+import { ProblemError } from '../../../shared/problem/problem';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
@@ -62,6 +63,23 @@ export class FeedQueries {
   /** The log's last position: what a live feed watches to know when to read a page. */
   async headPosition(): Promise<number> {
     return this.log.headPosition();
+  }
+
+  /**
+   * The position a page is asked after, refused when it is past the log's head (the leader's, on a cluster): no command
+   * or read ever answered it, and a page after it would answer nothing, for ever, with `next` the same position.
+   */
+  async checkAfter(after: number): Promise<void> {
+    if (after <= (await this.log.headPosition())) return;
+    const head = await this.log.headPosition({ fromLeader: true });
+    if (after > head)
+      throw ProblemError.badRequest([
+        {
+          field: 'query.after',
+          problem: `${after} is past the log's head (${head}): no event has that position yet`,
+          allowed: `a position the feed or a command answered, at most ${head}`,
+        },
+      ]);
   }
 
   async page(principal: Principal, filter: FeedFilter): Promise<FeedPage> {

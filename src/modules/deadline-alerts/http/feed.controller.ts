@@ -2,6 +2,7 @@
  * The pull feed for back-office systems that prefer asking to being told: case events after a position, paged,
  * filtered by type and unit and by what the caller may read; and the same live over Server-Sent Events.
  */
+import { ProblemError } from '../../../shared/problem/problem';
 import { Controller, Get, Headers, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { concatMap, from, exhaustMap, finalize, type Observable } from 'rxjs';
@@ -32,6 +33,7 @@ export class FeedController {
   @ApiOkResponse({ type: FeedPageDto, description: 'The events after `after` the caller may read' })
   async page(@CurrentPrincipal() principal: Principal, @Query() query: FeedQuery) {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
+    await this.feed.checkAfter(query.after);
     return this.feed.page(principal, {
       after: query.after,
       limit: query.limit,
@@ -52,6 +54,16 @@ export class FeedController {
     @Headers('last-event-id') lastEventId?: string,
   ): Observable<MessageEvent> {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
+    // A live stream waits for what follows its position, so a position past the head is only early; one that is no
+    // position at all (digits past the safe integers) is refused.
+    if (lastEventId && /^\d+$/.test(lastEventId) && !Number.isSafeInteger(Number(lastEventId)))
+      throw ProblemError.badRequest([
+        {
+          field: 'header.Last-Event-ID',
+          problem: 'is not a position: past the largest integer a position can be',
+          allowed: 'the id of an event the stream sent',
+        },
+      ]);
     const closed = this.streamSlots.take(principal.id);
     let after = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : query.after;
     const events = this.changes
