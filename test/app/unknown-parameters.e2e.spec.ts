@@ -219,6 +219,13 @@ describe('the audit routes take a bare date where they take an instant, meaning 
   });
 
   it('200: the compliance lists take asOf as a date too, the end of that day', async () => {
+    // The lists read the compliance model, which follows the log: read once it has the cases filed above (on a loaded
+    // machine it had not yet, and the list was empty).
+    await api.app.infra.projections.readModels.waitFor(
+      'compliance',
+      await api.app.infra.eventLog.headPosition(),
+      30_000,
+    );
     const byDate = await api.call('GET', '/api/compliance/overdue?asOf=2015-12-31&limit=1000', { as: auditor });
     const byInstant = await api.call(
       'GET',
