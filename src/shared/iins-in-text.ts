@@ -1,24 +1,27 @@
 /**
- * IINs written into a text or an id in a form a reader still recognises: in any script's digits (Arabic-Indic,
- * full-width, mathematical…), with invisible characters between them, or in groups (`9002 0240 0002`, `9002/0240/0002`,
- * `(900202)400002`, `9 0 0 2 …`). What the logs' masking looks for is narrower (mask-iins.ts): it runs on every log
- * line, this on what is about to be stored for good. Only 12 digits with an IIN's birth date and check digit count,
- * so ordinary numbers (dates, amounts, phone numbers) are not taken for one. Pure.
+ * IINs written into a text or an id the way people write them: in any script's digits (Arabic-Indic, full-width,
+ * mathematical…), with invisible characters or combining marks between them, whole or in even groups
+ * (`9002 0240 0002`, `9002/0240/0002`, `(900202)400002`, `85 03 15 30 07 72`, `9 0 0 2 …`). What the logs' masking looks
+ * for is broader (mask-iins.ts: any 11–13 digits) since a log line can be masked at no cost to anyone; this refuses what
+ * is about to be stored for good, so it counts only what is an IIN of a person alive: 12 digits with a real birth date,
+ * a century digit of the 20th or 21st century (3–6: a date and a year, `24102015/4582`, or a time, `150512 103045`,
+ * gives 1 or 2 there) and the right check digit. Groups count when they are the whole of a run of groups joined by one
+ * and the same separator and are all as long (an account number's fifth group, or a date's uneven ones, do not make an
+ * IIN of its first twelve digits). Obfuscation on purpose (letters for digits, uneven groups) is not chased. Pure.
  */
 import { hasIinShape } from './iin-shape';
 
 const DECIMAL = /\p{Nd}/u;
 
 /**
- * The text with every decimal digit as the ASCII digit it is and invisible format characters (zero-width spaces and
- * joiners, soft hyphens, direction marks, BOMs) removed. NFKC folds full-width, superscript, circled and mathematical
- * digits; another script's digits are read by their place in its block of ten (Unicode keeps every script's 0–9
- * contiguous and in order).
+ * The text with every decimal digit as the ASCII digit it is and invisible format characters and combining marks
+ * removed. NFKC folds full-width, superscript, circled and mathematical digits; another script's digits are read by
+ * their place in its block of ten (Unicode keeps every script's 0–9 contiguous and in order).
  */
 export function withAsciiDigits(text: string): string {
   return text
     .normalize('NFKC')
-    .replace(/\p{Cf}/gu, '')
+    .replace(/[\p{Cf}\p{M}]/gu, '')
     .replace(/\p{Nd}/gu, (digit) => {
       if (digit >= '0' && digit <= '9') return digit;
       const code = digit.codePointAt(0)!;
@@ -28,33 +31,42 @@ export function withAsciiDigits(text: string): string {
     });
 }
 
-/**
- * How digit groups may be joined into one number. `prose` (a reason, a note, a legal basis): by up to three spaces,
- * dots, commas, dashes, slashes, underscores, plus signs, brackets or quotes, the groups all of three digits or more
- * (`9002 0240 0002`) or all single digits (`9 0 0 2 …`), never by a colon, so dates and times are not joined into one.
- * `id` (a key, a trace id): by up to three of any characters but letters and digits, groups of any length.
- */
-const JOINS = {
-  prose: /^[\s.,\-\u2010-\u2015/_+()[\]'"«»]{1,3}$/u,
-  id: /^[^\p{L}\p{N}]{1,3}$/u,
-} as const;
+/** 12 digits that are the IIN of a person alive: an IIN's shape, born in the 20th or 21st century. */
+export function isLivingPersonsIin(digits: string): boolean {
+  return hasIinShape(digits) && digits[6]! >= '3';
+}
 
-/** The IINs the text holds (distinct, as 12 ASCII digits), in the forms `mode` reads. */
-export function iinsIn(text: string, mode: 'prose' | 'id'): string[] {
-  const ascii = withAsciiDigits(text);
+/** What may join two groups of digits: up to three characters that are neither letters nor digits. */
+const JOINER = /^[^\p{L}\p{N}]{1,3}$/u;
+
+/**
+ * The IINs the text holds (distinct, as 12 ASCII digits). `id`: the text is an identifier a caller chose (a key, a trace
+ * id), read after its percent-escapes are decoded.
+ */
+export function iinsIn(text: string, mode: 'prose' | 'id' = 'prose'): string[] {
+  let source = text;
+  if (mode === 'id')
+    try {
+      source = decodeURIComponent(text);
+    } catch {
+      // Not percent-encoded as a whole: read as it is.
+    }
+  const ascii = withAsciiDigits(source);
   const groups = [...ascii.matchAll(/\d+/g)].map((m) => ({ digits: m[0], start: m.index, end: m.index + m[0].length }));
   const found = new Set<string>();
-  for (let i = 0; i < groups.length; i++) {
-    let digits = groups[i]!.digits;
-    if (digits.length === 12 && hasIinShape(digits)) found.add(digits);
-    const sizes = [digits.length];
-    for (let j = i + 1; j < groups.length && digits.length < 12; j++) {
-      if (!JOINS[mode].test(ascii.slice(groups[j - 1]!.end, groups[j]!.start))) break;
-      digits += groups[j]!.digits;
-      sizes.push(groups[j]!.digits.length);
-      const grouped = mode === 'id' || sizes.every((n) => n >= 3) || sizes.every((n) => n === 1);
-      if (digits.length === 12 && grouped && hasIinShape(digits)) found.add(digits);
-    }
+  for (const group of groups)
+    if (group.digits.length === 12 && isLivingPersonsIin(group.digits)) found.add(group.digits);
+  // Runs of groups joined by one separator, each run whole.
+  for (let i = 0; i < groups.length;) {
+    const joiner = i + 1 < groups.length ? ascii.slice(groups[i]!.end, groups[i + 1]!.start) : null;
+    let j = i + 1;
+    if (joiner !== null && JOINER.test(joiner))
+      while (j < groups.length && ascii.slice(groups[j - 1]!.end, groups[j]!.start) === joiner) j++;
+    const run = groups.slice(i, j);
+    const digits = run.map((g) => g.digits).join('');
+    if (run.length > 1 && digits.length === 12 && run.every((g) => g.digits.length === run[0]!.digits.length))
+      if (isLivingPersonsIin(digits)) found.add(digits);
+    i = j;
   }
   return [...found];
 }

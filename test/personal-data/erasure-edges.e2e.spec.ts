@@ -83,6 +83,23 @@ describe("another person's IIN in a case's free text", () => {
   });
 });
 
+it('a filing whose unit (stored in clear) is an IIN is 400 naming unit; nothing recorded (a re-test’s finding)', async () => {
+  const before = await api.app.infra.eventLog.headPosition();
+  const r = await api.call('POST', '/api/cases', {
+    as: citizen(iinB),
+    body: {
+      ...filing(iinB, 'Сейткали Айжан'),
+      channel: 'portal',
+      unit: `${iinA.slice(0, 2)} ${iinA.slice(2, 4)} ${iinA.slice(4, 6)} ${iinA.slice(6, 8)} ${iinA.slice(8, 10)} ${iinA.slice(10)}`,
+    },
+  });
+  expect(r.status).toBe(400);
+  expect(r.body.errors).toEqual([
+    expect.objectContaining({ field: 'unit', problem: expect.stringContaining('stored in clear') }),
+  ]);
+  expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+});
+
 describe('IINs in the headers that name a request', () => {
   it('400 for an Idempotency-Key holding an IIN; an x-correlation-id holding one is replaced by a generated id, stored and echoed', async () => {
     const colons = `${iinC.slice(0, 4)}:${iinC.slice(4, 8)}:${iinC.slice(8)}`;
@@ -190,6 +207,38 @@ describe('after an erasure', () => {
     });
     expect(repeat.status).toBe(422);
     expect(repeat.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('a citizen’s own repeat under their key is answered alike too (it was 409 "case exists", not 422)', async () => {
+    const iinE = makeIin('830303', 3, 55);
+    const body = { ...filing(iinE, 'Сам Себе'), channel: 'portal' };
+    const filed = await api.call('POST', '/api/cases', {
+      as: citizen(iinE),
+      body,
+      headers: { 'idempotency-key': 'citizen-key-1' },
+    });
+    expect(filed.status).toBe(201);
+    expect(
+      (
+        await api.call('POST', `/api/cases/${filed.body.caseId}/cancel`, {
+          as: citizen(iinE),
+          body: { occurredAt: '2015-09-15T15:00:00+06:00' },
+        })
+      ).status,
+    ).toBe(201);
+    const erased = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { iin: iinE, basis: 'request of the data subject', reference: 'Law 94-V art. 17' },
+    });
+    expect(erased.status).toBe(201);
+    for (const repeat of [body, { ...body, applicant: { iin: iinE, fullName: 'Другое Имя' } }]) {
+      const r = await api.call('POST', '/api/cases', {
+        as: citizen(iinE),
+        body: repeat,
+        headers: { 'idempotency-key': 'citizen-key-1' },
+      });
+      expect([r.status, r.body.type]).toEqual([422, expect.stringContaining('idempotency-key-reused')]);
+    }
   });
 
   it('erasing the subject again by its id is 404 (as by its IIN), and records no second erasure', async () => {

@@ -499,7 +499,10 @@ function previousUnderKey(loaded: LoadedCase, principal: Principal, key: string)
       ? undefined
       : loaded.idempotency.get(idempotencyIndexKey(principal.id, key));
   if (asNamed) return asNamed;
-  return isCaseApplicant(principal, loaded.state)
+  // Once the case's applicant is erased no token's IIN is theirs: a citizen whose own key led here (the case's id is
+  // derived from their token and the key) repeats under it, and is answered as any repeat after erasure is.
+  const erased = loaded.state.applicant.iin === ERASED && isCitizen(principal);
+  return isCaseApplicant(principal, loaded.state) || erased
     ? loaded.idempotency.get(idempotencyIndexKey(CASE_APPLICANT_ACTOR.id, key))
     : undefined;
 }

@@ -177,10 +177,12 @@ function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision 
       field: 'applicant.iin',
       detail: `applicant.iin is not a valid IIN: ${iin.problem.message}`,
     });
+  // The applicant's name, and the filing's fields stored in clear (the unit is any text the caller gives).
+  const { applicant, unit, trackId: givenTrack } = command;
   const outOfPlace = iinsOutOfPlace(
     'ApplicationSubmitted',
-    { applicant: command.applicant },
-    command.applicant.iin,
+    { applicant, unit, ...(givenTrack !== undefined ? { trackId: givenTrack } : {}) },
+    applicant.iin,
     '',
   );
   if (outOfPlace.length > 0) return refuse({ kind: 'invalid', errors: outOfPlace });
