@@ -29,11 +29,13 @@ function whyNotJson(text: string, error: unknown): string {
 }
 
 /**
- * The dotted path of the first `__proto__` key, or of a `constructor` key whose value has a `prototype`: keys that,
- * copied onto an object, change what it inherits (what fastify's JSON parser refused as well). Iterative, so no
- * nesting overflows it.
+ * The dotted path of the first key of the value, at any depth, for which `matches` answers a path (given the key, its
+ * value and the key's own path), or null. Iterative, so no nesting overflows it.
  */
-function prototypeKeyPath(value: unknown): { path: string; key: '__proto__' | 'constructor.prototype' } | null {
+export function firstKeyPath(
+  value: unknown,
+  matches: (key: string, child: unknown, at: string) => string | null,
+): string | null {
   const stack: [unknown, string][] = [[value, '']];
   while (stack.length > 0) {
     const [current, path] = stack.pop()!;
@@ -41,13 +43,28 @@ function prototypeKeyPath(value: unknown): { path: string; key: '__proto__' | 'c
     for (const key of Object.keys(current)) {
       const at = path ? `${path}.${key}` : key;
       const child = (current as Record<string, unknown>)[key];
-      if (key === '__proto__') return { path: at, key: '__proto__' };
-      if (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))
-        return { path: `${at}.prototype`, key: 'constructor.prototype' };
-      if (child !== null && typeof child === 'object') stack.push([child, at]);
+      const found = matches(key, child, at);
+      if (found !== null) return found;
+      stack.push([child, at]);
     }
   }
   return null;
+}
+
+/**
+ * The first `__proto__` key, or `constructor` key whose value has a `prototype`: keys that, copied onto an object,
+ * change what it inherits (what fastify's JSON parser refused as well).
+ */
+function prototypeKeyPath(value: unknown): { path: string; key: '__proto__' | 'constructor.prototype' } | null {
+  let key: '__proto__' | 'constructor.prototype' = '__proto__';
+  const path = firstKeyPath(value, (name, child, at) => {
+    if (name === '__proto__') return at;
+    if (name !== 'constructor' || child === null || typeof child !== 'object' || !Object.hasOwn(child, 'prototype'))
+      return null;
+    key = 'constructor.prototype';
+    return `${at}.prototype`;
+  });
+  return path === null ? null : { path, key };
 }
 
 /** An `application/json` body with nothing in it. */

@@ -12,6 +12,7 @@ import { plainToInstance, TransformationType } from 'class-transformer';
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
 import { getMetadataStorage, validateSync, ValidationTypes, type ValidationError } from 'class-validator';
 import { ProblemError, type ProblemFieldError } from './problem';
+import { firstKeyPath } from './json-body';
 
 /**
  * What a constraint of a parameter DTO can say besides its message: what is allowed instead, given as the
@@ -265,17 +266,7 @@ const RESERVED_ALLOWED =
 
 /** The dotted path of the first key named like the object machinery, or null. */
 function reservedKeyPath(value: unknown): string | null {
-  const stack: [unknown, string][] = [[value, '']];
-  while (stack.length > 0) {
-    const [current, path] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    for (const key of Object.keys(current)) {
-      const at = path ? `${path}.${key}` : key;
-      if (RESERVED_KEYS.has(key)) return at;
-      stack.push([(current as Record<string, unknown>)[key], at]);
-    }
-  }
-  return null;
+  return firstKeyPath(value, (key, _child, at) => (RESERVED_KEYS.has(key) ? at : null));
 }
 
 /** A query parameter given more than once arrives as an array; every parameter of this API takes one value (lists are comma-separated). */
