@@ -25,6 +25,16 @@ describe('IINs in a text, as people write them', () => {
     expect(iinsIn('8503%3A1530%3A0772', 'id')).toEqual([iin]);
   });
 
+  // A review's finding: the version before counted groups only when they were the whole run.
+  it('found beside other numbers written the same way', () => {
+    const other = '900202400002';
+    expect(iinsIn('ИИН супругов: 8503 1530 0772 9002 0240 0002').sort()).toEqual([iin, other].sort());
+    expect(iinsIn('ИИН 8503 1530 0772 12 мая')).toEqual([iin]);
+    expect(iinsIn('п. 3 850315 300772')).toEqual([iin]);
+    expect(iinsIn('submit-850315-300772-2', 'id')).toEqual([iin]);
+    expect(iinsIn('req-8503-1530-0772-01', 'id')).toEqual([iin]);
+  });
+
   // A re-test measured up to a tenth of such texts refused by the version before; each is none.
   it.each([
     ['an account number in groups', 'на счёт KZ13 6011 0428 4662 1563 (АО «Halyk Bank»)'],

@@ -5,9 +5,10 @@
  * for is broader (mask-iins.ts: any 11–13 digits) since a log line can be masked at no cost to anyone; this refuses what
  * is about to be stored for good, so it counts only what is an IIN of a person alive: 12 digits with a real birth date,
  * a century digit of the 20th or 21st century (3–6: a date and a year, `24102015/4582`, or a time, `150512 103045`,
- * gives 1 or 2 there) and the right check digit. Groups count when they are the whole of a run of groups joined by one
- * and the same separator and are all as long (an account number's fifth group, or a date's uneven ones, do not make an
- * IIN of its first twelve digits). Obfuscation on purpose (letters for digits, uneven groups) is not chased. Pure.
+ * gives 1 or 2 there) and the right check digit. Groups count when they are all as long and stand at the start or the
+ * end of a run of groups joined by one and the same separator (a date's uneven groups make no IIN; an account number's
+ * last three groups of four can, as any 12 digits can: about 1 in 700). Obfuscation on purpose (letters for digits,
+ * uneven groups) is not chased. Pure.
  */
 import { hasIinShape } from './iin-shape';
 
@@ -56,17 +57,30 @@ export function iinsIn(text: string, mode: 'prose' | 'id' = 'prose'): string[] {
   const found = new Set<string>();
   for (const group of groups)
     if (group.digits.length === 12 && isLivingPersonsIin(group.digits)) found.add(group.digits);
-  // Runs of groups joined by one separator, each run whole.
+  // Runs of groups joined by one separator: the even groups at the start of a run and at its end (an IIN followed or
+  // preceded by another number written the same way: `8503 1530 0772 12 мая`, `п. 3 850315 300772`, two IINs in a row).
   for (let i = 0; i < groups.length;) {
     const joiner = i + 1 < groups.length ? ascii.slice(groups[i]!.end, groups[i + 1]!.start) : null;
     let j = i + 1;
     if (joiner !== null && JOINER.test(joiner))
       while (j < groups.length && ascii.slice(groups[j - 1]!.end, groups[j]!.start) === joiner) j++;
-    const run = groups.slice(i, j);
-    const digits = run.map((g) => g.digits).join('');
-    if (run.length > 1 && digits.length === 12 && run.every((g) => g.digits.length === run[0]!.digits.length))
-      if (isLivingPersonsIin(digits)) found.add(digits);
+    const run = groups.slice(i, j).map((g) => g.digits);
+    if (run.length > 1)
+      for (const twelve of [evenTwelve(run), evenTwelve([...run].reverse(), true)])
+        if (twelve !== null && isLivingPersonsIin(twelve)) found.add(twelve);
     i = j;
   }
   return [...found];
+}
+
+/**
+ * The run's first groups (its last, `reversed`: given the run reversed, answered in the order written), all as long as
+ * the first, when two or more of them make exactly 12 digits.
+ */
+function evenTwelve(run: readonly string[], reversed = false): string | null {
+  const size = run[0]!.length;
+  if (size >= 12 || 12 % size !== 0) return null;
+  const taken = run.slice(0, 12 / size);
+  if (taken.length !== 12 / size || !taken.every((g) => g.length === size)) return null;
+  return (reversed ? [...taken].reverse() : taken).join('');
 }

@@ -239,6 +239,16 @@ describe('after an erasure', () => {
       });
       expect([r.status, r.body.type]).toEqual([422, expect.stringContaining('idempotency-key-reused')]);
     }
+    // Another citizen naming the erased case learns nothing of its keys: the same 403 under its key as under any other.
+    const stranger = citizen(makeIin('840404', 4, 66));
+    for (const key of ['citizen-key-1', 'never-used-key']) {
+      const r = await api.call('POST', `/api/cases/${filed.body.caseId}/cancel`, {
+        as: stranger,
+        body: {},
+        headers: { 'idempotency-key': key },
+      });
+      expect([key, r.status]).toEqual([key, 403]);
+    }
   });
 
   it('erasing the subject again by its id is 404 (as by its IIN), and records no second erasure', async () => {

@@ -253,7 +253,9 @@ export class CaseCommandService {
       const cached = fresh || attempt > 0 || meta.idempotency ? null : this.repository.cached(caseId);
       const loaded = fresh ? null : (cached ?? (await this.repository.load(caseId)));
       const previous =
-        meta.idempotency && loaded ? previousUnderKey(loaded, principal, meta.idempotency.key) : undefined;
+        meta.idempotency && loaded
+          ? previousUnderKey(loaded, principal, meta.idempotency.key, mode === 'create')
+          : undefined;
       if (previous && meta.idempotency) {
         // Once the case's applicant is erased, a repeat is answered as another request under the key is, whatever its
         // body: answering it as the same request told the caller that the IIN and name they sent were the erased ones.
@@ -493,15 +495,16 @@ interface IdBasis {
  * The act this caller recorded on the case under the key: as their token names them (staff; a citizen's act recorded
  * before the case's applicant was recorded as such), or as the case's applicant, when they are it.
  */
-function previousUnderKey(loaded: LoadedCase, principal: Principal, key: string) {
+function previousUnderKey(loaded: LoadedCase, principal: Principal, key: string, filing: boolean) {
   const asNamed =
     principal.id === CASE_APPLICANT_ACTOR.id
       ? undefined
       : loaded.idempotency.get(idempotencyIndexKey(principal.id, key));
   if (asNamed) return asNamed;
-  // Once the case's applicant is erased no token's IIN is theirs: a citizen whose own key led here (the case's id is
-  // derived from their token and the key) repeats under it, and is answered as any repeat after erasure is.
-  const erased = loaded.state.applicant.iin === ERASED && isCitizen(principal);
+  // Once the case's applicant is erased no token's IIN is theirs. A filing's case id is derived from the citizen's token
+  // and their key, so a citizen's filing that led here repeats their own, and is answered as any repeat after erasure
+  // is; a step or a cancellation names the case in its path, so another citizen's would only probe its keys.
+  const erased = filing && loaded.state.applicant.iin === ERASED && isCitizen(principal);
   return isCaseApplicant(principal, loaded.state) || erased
     ? loaded.idempotency.get(idempotencyIndexKey(CASE_APPLICANT_ACTOR.id, key))
     : undefined;
