@@ -133,7 +133,6 @@ export async function startApi(
         routerRefusal(error, request, reply);
       },
     });
-    const routes: ServedRoute[] = [];
     const caseView =
       options.caseViewRoute === 'nest'
         ? null
@@ -147,12 +146,9 @@ export async function startApi(
             problemFilter: ProblemFilter,
           });
     adapter.directRoute = caseView;
-    const queryChecks = new QueryChecks(() => app!, infra.identity);
+    const routes = checkRoutes(adapter, new QueryChecks(() => app!, infra.identity));
     adapter.getInstance().addHook('onRoute', (route) => {
-      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
       if (route.url.startsWith(`/${API_DOCS_PATH}`)) route.onRequest = [route.onRequest ?? [], apiDocsPolicy].flat();
-      const queryCheck = queryChecks.of(adapter.registering);
-      if (queryCheck) route.preHandler = [route.preHandler ?? [], queryCheck].flat();
       // The case view's route, recognised by the handler Nest registers, answered by the same rules without Nest's
       // per-request machinery.
       caseView?.onRoute(route, adapter.registering);
@@ -169,7 +165,6 @@ export async function startApi(
     installBodyParser(app);
     app.useSecurityHeaders(SECURITY_HEADERS);
     if (config.corsOrigins.length > 0) app.enableCors(corsOptions(config.corsOrigins));
-    adapter.routes = routes;
     installHttpObservability(app, infra);
     await installLimits(app, infra);
     app.useGlobalFilters(new ProblemFilter());
@@ -338,6 +333,21 @@ class ApiFastifyAdapter extends FastifyAdapter {
     if (serves(own)) return [];
     return this.methods.filter(serves);
   }
+}
+
+/**
+ * The routes Nest registers on the adapter, each recorded (what a 405 names as allowed) and given the query check its
+ * handler needs; the API and the worker alike. The list fills as the application is created.
+ */
+function checkRoutes(adapter: ApiFastifyAdapter, queryChecks: QueryChecks): readonly ServedRoute[] {
+  const routes: ServedRoute[] = [];
+  adapter.routes = routes;
+  adapter.getInstance().addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+    const queryCheck = queryChecks.of(adapter.registering);
+    if (queryCheck) route.preHandler = [route.preHandler ?? [], queryCheck].flat();
+  });
+  return routes;
 }
 
 /** Request bodies are JSON, read by one parser of ours; any other media type (a form, multipart, text) is a 415. */
@@ -577,14 +587,8 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
     // The API's adapter and route hook: the worker's routes (health, metrics, and on EventStoreDB the transparency
     // log's) answer an unknown path, an unknown method and an unknown query parameter as the API's do.
     const adapter = new ApiFastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES });
-    const routes: ServedRoute[] = [];
     let created: NestFastifyApplication | null = null;
-    const queryChecks = new QueryChecks(() => created!, infra.identity);
-    adapter.getInstance().addHook('onRoute', (route) => {
-      for (const method of [route.method].flat()) routes.push({ method, url: route.url });
-      const queryCheck = queryChecks.of(adapter.registering);
-      if (queryCheck) route.preHandler = [route.preHandler ?? [], queryCheck].flat();
-    });
+    checkRoutes(adapter, new QueryChecks(() => created!, infra.identity));
     const app = (created = await NestFactory.create<NestFastifyApplication>(
       AppModule.forInfrastructure(infra, serves),
       adapter,
@@ -593,7 +597,6 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
         bodyParser: false,
       },
     ));
-    adapter.routes = routes;
     installBodyParser(app);
     app.useSecurityHeaders(SECURITY_HEADERS);
     app.useGlobalFilters(new ProblemFilter());

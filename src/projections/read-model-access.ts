@@ -5,6 +5,7 @@
  */
 import { ProblemError } from '../shared/problem/problem';
 import type { EventLog } from '../modules/event-log/event-log.port';
+import { positionPastHead } from '../modules/event-log/event-log.problems';
 import type { ReadCollection, ReadDocument } from '../modules/read-store/read-store.port';
 import { ReadModelNotReadyError, ReadModelTimeoutError, type ActiveModel, type ReadModels } from './read-models';
 
@@ -87,19 +88,12 @@ export class ModelAccess {
 
   private async reach(after: number | undefined): Promise<void> {
     if (after !== undefined) {
+      // Most reads name a position the model has: one look at it, no wait set up.
+      if ((await this.readModels.position(this.projection)) >= after) return;
       // A position past the log's head is none a command or a read ever answered: no wait reaches it, so it is refused at
-      // once instead of held for the wait and answered "retry later" (the head is looked up only when the model is behind).
-      if ((await this.readModels.position(this.projection)) < after) {
-        const head = await this.readModels.headPosition();
-        if (after > head)
-          throw ProblemError.badRequest([
-            {
-              field: 'query.after',
-              problem: `${after} is past the log's head (${head}): no event has that position yet`,
-              allowed: `a position a command or a read answered, at most ${head}`,
-            },
-          ]);
-      }
+      // once instead of held for the wait and answered "retry later".
+      const head = await this.readModels.headPosition();
+      if (after > head) throw positionPastHead(after, head);
       try {
         await this.readModels.waitFor(this.projection, after, this.waitMs);
       } catch (error) {

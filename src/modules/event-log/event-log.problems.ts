@@ -12,6 +12,20 @@ import {
   WrongExpectedRevisionError,
 } from './event-log.errors';
 
+/**
+ * A read's `after` past the log's head: no command or read ever answered that position, so no wait can reach it (the
+ * read models' read-your-writes and the feed refuse it alike).
+ */
+export function positionPastHead(after: number, head: number): ProblemError {
+  return ProblemError.badRequest([
+    {
+      field: 'query.after',
+      problem: `${after} is past the log's head (${head}): no event has that position yet`,
+      allowed: `a position a command or a read answered, at most ${head}`,
+    },
+  ]);
+}
+
 /** Seconds a client is asked to wait after a full disk refused its write. */
 export const STORAGE_FULL_RETRY_AFTER_S = 30;
 

@@ -4,7 +4,7 @@
  * scans at most a bounded stretch of the log, so a caller who may read little still gets an answer at once, with
  * the position to go on from. Framework-free.
  */
-import { ProblemError } from '../../../shared/problem/problem';
+import { positionPastHead } from '../../event-log/event-log.problems';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
@@ -72,14 +72,7 @@ export class FeedQueries {
   async checkAfter(after: number): Promise<void> {
     if (after <= (await this.log.headPosition())) return;
     const head = await this.log.headPosition({ fromLeader: true });
-    if (after > head)
-      throw ProblemError.badRequest([
-        {
-          field: 'query.after',
-          problem: `${after} is past the log's head (${head}): no event has that position yet`,
-          allowed: `a position the feed or a command answered, at most ${head}`,
-        },
-      ]);
+    if (after > head) throw positionPastHead(after, head);
   }
 
   async page(principal: Principal, filter: FeedFilter): Promise<FeedPage> {
