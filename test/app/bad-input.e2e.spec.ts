@@ -1,7 +1,7 @@
 /**
  * Inputs that once made the real server answer 500 (issue 14.12); each must be a 4xx problem+json that changes nothing.
  */
-import { fileSampleCase, startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { fileSampleCase, sampleFiling, startHarness, makeIin, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 import { connect } from 'node:net';
 import { rawRequest } from '../support/raw-http';
@@ -11,14 +11,7 @@ let caseId: string;
 const iin = makeIin('870707', 4, 12);
 const applicant = callerFor('applicant', 'astana', iin);
 const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
-const filing = {
-  serviceId: 'personnel-reserve',
-  trackId: 'competition-recommended',
-  channel: 'portal',
-  unit: 'astana',
-  applicant: { iin, fullName: 'Ф' },
-  occurredAt: '2015-10-05T09:00:00+06:00',
-};
+const filing = sampleFiling(iin);
 
 beforeAll(async () => {
   api = await startHarness();

@@ -3,7 +3,7 @@
  * stored in a chained event); the 5xx log line names the id the answer carries; IINs in logged URLs are masked,
  * percent-encoded or not.
  */
-import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { sampleFiling, startHarness, makeIin, type ApiHarness } from '../support/api-harness';
 import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
 import { callerFor } from '../support/case-walk';
 
@@ -13,14 +13,7 @@ let api: ApiHarness;
 const iin = makeIin('870707', 4, 12);
 const applicant = callerFor('applicant', 'astana', iin);
 const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
-const submit = {
-  serviceId: 'personnel-reserve',
-  trackId: 'competition-recommended',
-  channel: 'portal',
-  unit: 'astana',
-  applicant: { iin, fullName: 'Ф' },
-  occurredAt: '2015-10-05T09:00:00+06:00',
-};
+const submit = sampleFiling(iin);
 
 beforeAll(async () => {
   api = await startHarness(

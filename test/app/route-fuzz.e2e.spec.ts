@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { ROLES } from '../../src/modules/identity/domain/principal';
 import { mintToken } from '../../src/modules/identity/token-verifier';
-import { startHarness, makeIin, type ApiHarness } from '../support/api-harness';
+import { sampleFiling, startHarness, makeIin, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 import { rawRequest } from '../support/raw-http';
 import { declaredAccess, isPublic, pathVariants, samplePath, type DeclaredAccess } from '../support/route-samples';
@@ -22,14 +22,7 @@ beforeAll(async () => {
   api = await startHarness();
   const r = await api.call('POST', '/api/cases', {
     as: callerFor('applicant', 'astana', iin),
-    body: {
-      serviceId: 'personnel-reserve',
-      trackId: 'competition-recommended',
-      channel: 'portal',
-      unit: 'astana',
-      applicant: { iin, fullName: 'Ф' },
-      occurredAt: '2015-10-05T09:00:00+06:00',
-    },
+    body: sampleFiling(iin),
   });
   expect(r.status).toBe(201);
   caseId = r.body.caseId;

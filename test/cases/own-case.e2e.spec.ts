@@ -4,7 +4,7 @@
  * test), then got around in a re-test (a staff token whose IIN was written another way, a PSC operator cancelling "on
  * the applicant's behalf", and a worklist listing steps the command then refused).
  */
-import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
+import { makeIin, sampleFiling, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 
 const UNIT = 'astana';
 const own = makeIin('880101', 3, 77);
@@ -20,14 +20,7 @@ const clerk = (iin?: string): TestCaller => ({
   unit: UNIT,
   ...(iin ? { iin } : {}),
 });
-const filing = (iin: string) => ({
-  serviceId: 'personnel-reserve',
-  trackId: 'competition-recommended',
-  channel: 'portal',
-  unit: UNIT,
-  applicant: { iin, fullName: 'Ф' },
-  occurredAt: '2015-10-05T09:00:00+06:00',
-});
+const filing = sampleFiling;
 
 beforeAll(async () => {
   api = await startHarness();

@@ -118,6 +118,16 @@ export async function startHarness(
 
 export { makeIin } from './case-specification';
 
+/** The body of the sample filing: a personnel-reserve case in unit astana, filed on the portal on 2015-10-05. */
+export const sampleFiling = (iin: string) => ({
+  serviceId: 'personnel-reserve',
+  trackId: 'competition-recommended',
+  channel: 'portal',
+  unit: 'astana',
+  applicant: { iin, fullName: 'Ф' },
+  occurredAt: '2015-10-05T09:00:00+06:00',
+});
+
 /**
  * Files one personnel-reserve case as an applicant of unit astana (IIN 870707…), for tests that read a case; `serial`
  * picks the applicant (a different one per case).
@@ -126,14 +136,7 @@ export async function fileSampleCase(api: ApiHarness, serial = 12): Promise<{ ca
   const iin = makeIinFor('870707', 4, serial);
   const r = await api.call('POST', '/api/cases', {
     as: { sub: `applicant-${iin}`, roles: ['applicant'], iin },
-    body: {
-      serviceId: 'personnel-reserve',
-      trackId: 'competition-recommended',
-      channel: 'portal',
-      unit: 'astana',
-      applicant: { iin, fullName: 'Ф' },
-      occurredAt: '2015-10-05T09:00:00+06:00',
-    },
+    body: sampleFiling(iin),
   });
   if (r.status !== 201) throw new Error(`filing the sample case answered ${r.status}: ${JSON.stringify(r.body)}`);
   return { caseId: r.body.caseId, position: r.body.position };
