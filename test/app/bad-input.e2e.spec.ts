@@ -215,6 +215,19 @@ describe('bodies that are not a JSON object', () => {
       'prototype-key',
       /^holds a constructor\.prototype key/,
     ],
+    // JSON.parse keeps the last of the two; another reader of the stored request would keep the first (I-JSON).
+    [
+      'a field named twice',
+      '{"unit":"astana","unit":"almaty"}',
+      'duplicate-key',
+      /^names the field "unit" twice \(at unit\)$/,
+    ],
+    [
+      'half a surrogate pair',
+      '{"reason":"\\ud800"}',
+      'lone-surrogate',
+      /^holds a \\u escape of half a surrogate pair without its other half \(at reason\)$/,
+    ],
   ])(
     '400 problem+json naming body for %s, on every route that takes a body, and nothing is written',
     async (_, rawBody, code, problem) => {

@@ -67,6 +67,96 @@ function prototypeKeyPath(value: unknown): { path: string; key: '__proto__' | 'c
   return path === null ? null : { path, key };
 }
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/**
+ * The first member name an object of the text gives twice, with its dotted path (array items by index), or null.
+ * JSON.parse keeps the last of two members of one name (RFC 8259 §4 leaves it to the reader); another reader of the
+ * same bytes may keep the first, so an act recorded from such a body would not say one thing to everybody: I-JSON
+ * (RFC 7493 §2.3) forbids them. `text` is JSON that JSON.parse accepted, so only strings, brackets and commas are
+ * looked at. Iterative, so no nesting overflows it.
+ */
+export function duplicateKey(text: string): { key: string; path: string } | null {
+  interface Frame {
+    /** The names seen so far (an object), or null (an array). */
+    names: Set<string> | null;
+    path: string;
+    /** The member or item being read: its name, or its index. */
+    at: string | number;
+    expectsName: boolean;
+  }
+  const stack: Frame[] = [];
+  let top: Frame | undefined;
+  const pathOf = (frame: Frame, name: string | number) => (frame.path ? `${frame.path}.${name}` : String(name));
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let end = i + 1;
+      let escaped = false;
+      for (let d = text.charCodeAt(end); d !== QUOTE; d = text.charCodeAt(end)) {
+        if (d === BACKSLASH) {
+          escaped = true;
+          end += 2;
+        } else end++;
+      }
+      if (top?.names && top.expectsName) {
+        // "a" and "\u0061" name the same member.
+        const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+        if (top.names.has(name)) return { key: name, path: pathOf(top, name) };
+        top.names.add(name);
+        top.at = name;
+        top.expectsName = false;
+      }
+      i = end;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      const frame: Frame = {
+        names: c === OPEN_OBJECT ? new Set() : null,
+        path: top ? pathOf(top, top.at) : '',
+        at: 0,
+        expectsName: c === OPEN_OBJECT,
+      };
+      stack.push(frame);
+      top = frame;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      stack.pop();
+      top = stack[stack.length - 1];
+    } else if (c === COMMA && top) {
+      if (top.names) top.expectsName = true;
+      else top.at = (top.at as number) + 1;
+    }
+  }
+  return null;
+}
+
+/**
+ * A UTF-16 surrogate not part of a pair: what a `\uD800` escape without its partner decodes to. In a `u` pattern a
+ * pair is one code point, outside this range.
+ */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * The dotted path of the first name or string holding a lone surrogate, or null. Such text is no Unicode: it cannot be
+ * written as UTF-8, so a name stored with one is not the name any other system reads back (I-JSON, RFC 7493 §2.1).
+ */
+function loneSurrogatePath(value: unknown): string | null {
+  const lone = (text: string) => LONE_SURROGATE.test(text);
+  if (typeof value === 'string') return lone(value) ? '' : null;
+  return firstKeyPath(value, (key, child, at) => (lone(key) || (typeof child === 'string' && lone(child)) ? at : null));
+}
+
+/** The text with each lone surrogate written as its escape, so a problem naming where one stands carries none. */
+function escapedSurrogates(text: string): string {
+  return text.replace(/[\uD800-\uDFFF]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+const I_JSON = `${AN_OBJECT}, in I-JSON (RFC 7493)`;
+
 /** An `application/json` body with nothing in it. */
 export function emptyBody(): ProblemError {
   return bodyProblem(
@@ -113,6 +203,31 @@ export function parseJsonBody(text: string): { ok: true; value: unknown } | { ok
         ),
       };
   }
+  // Only an escape can spell a lone surrogate: the body's bytes were read as UTF-8, which has none.
+  if (text.includes('\\u')) {
+    const path = loneSurrogatePath(value);
+    if (path !== null)
+      return {
+        ok: false,
+        problem: bodyProblem(
+          'lone-surrogate',
+          'The body holds text that is not Unicode',
+          `holds a \\u escape of half a surrogate pair without its other half${path ? ` (at ${escapedSurrogates(path)})` : ''}`,
+          `${I_JSON}: a \\uD800–\\uDBFF escape is followed by a \\uDC00–\\uDFFF one`,
+        ),
+      };
+  }
+  const duplicate = duplicateKey(text);
+  if (duplicate)
+    return {
+      ok: false,
+      problem: bodyProblem(
+        'duplicate-key',
+        'The body names a field twice',
+        `names the field ${JSON.stringify(duplicate.key).slice(0, 80)} twice (at ${duplicate.path.slice(0, 200)})`,
+        `${I_JSON}: each field of an object named once`,
+      ),
+    };
   return { ok: true, value };
 }
 
