@@ -495,17 +495,21 @@ describe('evidence pack', () => {
     expect(ok.code).toBe(0);
   });
 
-  it('a pack issued in format 1, before clauses were cited for people, still verifies offline', () => {
+  it("a pack issued in format 1, before the log had checkpoints, is NOT VALID: it is the key holder's word alone, with every other check holding", () => {
     // The key that signed the fixture, pinned as an auditor pins the agency's key.
-    const ok = cli([
+    const r = cli([
       'verify-evidence',
       join(__dirname, 'fixtures/evidence-format-1.html'),
       '--fingerprint',
       'bad82fb0bab52ece591dff5dbea54cc057bfd0b32b20b4bd8daa8f00fd2e9bb6',
       '--json',
     ]);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
-    expect(ok.code).toBe(0);
+    expect(r.code).toBe(1);
+    const checks = JSON.parse(r.stdout).checks as { name: string; ok: boolean; detail: string }[];
+    expect(checks.filter((c) => !c.ok)).toEqual([
+      { name: 'checkpoint', ok: false, detail: expect.stringMatching(/^format 1 predates the verifiable log/) },
+    ]);
+    expect(checks.map((c) => c.name)).toContain('readable page');
   });
 });
 

@@ -3,11 +3,25 @@
  * (given explicitly), with each event's inclusion proof to a signed checkpoint; a forged pack re-signed with a
  * throwaway key fails; an intact pack still passes after CRLF conversion and after a real browser's "Save as".
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { renderEvidenceFile, signPack, type SignedEvidencePack } from '../../src/modules/audit/domain/evidence-pack';
+import {
+  renderEvidenceFile,
+  signPack,
+  verifyEvidenceFile,
+  type SignedEvidencePack,
+  type TrustedKeys,
+} from '../../src/modules/audit/domain/evidence-pack';
+import {
+  COSIGNATURE_TYPE,
+  formatVkey,
+  parseSignedNote,
+  parseVkey,
+  signerKey,
+  signNote,
+} from '../../src/modules/transparency/domain/signed-note';
 import { eventHash } from '../../src/modules/cases/domain/hash-chain';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 import { auditor, cli, fileCase } from './support';
@@ -59,6 +73,7 @@ describe('verify-evidence', () => {
       signature: true,
       'signing key': true,
       checkpoint: true,
+      witnesses: true,
       inclusion: true,
       'readable page': true,
     });
@@ -149,4 +164,127 @@ describe('verify-evidence', () => {
     },
     60_000,
   );
+});
+
+/** Attacks an auditor's verifier must catch, each found once against the real server and its CLI (not the key's holder's word). */
+describe('verify-evidence against a page, a witness or an operator that lies', () => {
+  const operatorKey = () => createPrivateKey(readFileSync(join(api.dataDir, 'evidence-signing-key.pem')));
+  const logVkeys = () => JSON.parse(keysJson).keys.map((k: { vkey: string }) => k.vkey) as string[];
+  const failed = (file: string, trust: TrustedKeys = { fingerprints: [fingerprint], noteKeys: [] }) =>
+    verifyEvidenceFile(file, trust)
+      .checks.filter((c) => !c.ok)
+      .map((c) => [c.name, c.detail]);
+
+  it.each([
+    [
+      'a style rule that rewrites a status',
+      (p: string) => p.replace('</style>', '.status-breached{font-size:0}</style>'),
+    ],
+    ['a style element of its own', (p: string) => p.replace('<body>', '<body><style>td{visibility:hidden}</style>')],
+    ['an inline script', (p: string) => p.replace('<body>', '<body><script>document.title="ok"</script>')],
+    ['an element with a handler', (p: string) => p.replace('<body>', '<body><img src=x onerror="alert(1)">')],
+    ['a row hidden', (p: string) => p.replace('<tr><td>1</td>', '<tr hidden><td>1</td>')],
+    ['a table wrapped in a template', (p: string) => p.replace('<table>', '<template><table>')],
+    [
+      'a redirect',
+      (p: string) =>
+        p.replace(
+          '<meta charset="utf-8">',
+          '<meta charset="utf-8"><meta http-equiv="refresh" content="0;url=https://example.org">',
+        ),
+    ],
+    // A browser ends `<!-->` at once and shows what follows; a pattern ending comments at `-->` would hide it.
+    ['text behind an abrupt comment', (p: string) => p.replace('<body>', '<body><!--><b>Нарушений нет</b><!-- -->')],
+  ])('the page with %s, its text and data unchanged, is NOT VALID: its markup differs', (_, edit) => {
+    const edited = edit(html);
+    expect(edited).not.toBe(html);
+    const problems = failed(edited);
+    expect(problems).toEqual([['readable page', expect.stringMatching(/markup differs|readable page differs/)]]);
+  });
+
+  it('a pack signed with a witness key the auditor trusts as a witness is NOT VALID: a witness cosigns, it issues no packs', () => {
+    const witness = generateKeyPairSync('ed25519').privateKey;
+    const { signature: _s, ...unsigned } = embedded(html);
+    const forged = renderEvidenceFile(signPack(unsigned, witness));
+    const witnessVkey = formatVkey(signerKey('auditor.example/w9', witness, COSIGNATURE_TYPE));
+    const trust = {
+      fingerprints: [],
+      noteKeys: [...logVkeys(), witnessVkey].map((v) => {
+        const parsed = parseVkey(v);
+        if (!parsed.ok) throw new Error(parsed.problem);
+        return parsed.value;
+      }),
+    };
+    expect(verifyEvidenceFile(forged, trust).checks.find((c) => c.name === 'signing key')).toEqual({
+      name: 'signing key',
+      ok: false,
+      detail: expect.stringContaining("which you trust as a witness's (a cosigner key, type 0x04), not as the log's"),
+    });
+  });
+
+  it("a pack the operator re-issued in format 1 (no checkpoint a witness could contradict) is NOT VALID, with the operator's own key", () => {
+    const { signature: _s, transparency: _t, ...rest } = embedded(html);
+    const downgraded = renderEvidenceFile(signPack({ ...rest, format: 'reglament-evidence/1' }, operatorKey()));
+    const r = cli(['verify-evidence', write('format-1.html', downgraded), '--fingerprint', fingerprint]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✗ checkpoint: format 1 predates the verifiable log and carries no inclusion proofs');
+  });
+
+  it("a checkpoint of another log (another origin) signed with the same key is NOT VALID against the log's verifier key, and named unpinned against a fingerprint", () => {
+    const pack = embedded(html);
+    const { signature: _s, ...unsigned } = pack;
+    const body = parseSignedNote(pack.transparency!.checkpoint);
+    if (!body.ok) throw new Error(body.problem);
+    const otherBody = body.value.body.replace(/^[^\n]+/, 'staging.reglament.local/log');
+    const other = signNote(otherBody, [signerKey('staging.reglament.local/log', operatorKey())]);
+    const file = renderEvidenceFile(
+      signPack({ ...unsigned, transparency: { ...pack.transparency!, checkpoint: other } }, operatorKey()),
+    );
+    const trust = {
+      fingerprints: [],
+      noteKeys: logVkeys().map((v) => {
+        const parsed = parseVkey(v);
+        if (!parsed.ok) throw new Error(parsed.problem);
+        return parsed.value;
+      }),
+    };
+    expect(failed(file, trust)).toEqual([
+      [
+        'checkpoint',
+        'the checkpoint is of the log staging.reglament.local/log, not of the log your key names (reglament.local/log)',
+      ],
+    ]);
+    const byFingerprint = verifyEvidenceFile(file, { fingerprints: [fingerprint], noteKeys: [] });
+    expect(byFingerprint.checks.find((c) => c.name === 'checkpoint')?.detail).toContain(
+      "the log's name staging.reglament.local/log is not pinned by a fingerprint",
+    );
+  });
+
+  it.each([
+    ['its chain removed', (p: Record<string, unknown>) => ({ ...p, chain: null }), /chain is missing/],
+    [
+      'an event set to null',
+      (p: Record<string, unknown>) => ({ ...p, events: [null, ...(p.events as unknown[]).slice(1)] }),
+      /events\[0\] is not an event/,
+    ],
+    [
+      'metadata set to null',
+      (p: Record<string, unknown>) => ({
+        ...p,
+        events: (p.events as Record<string, unknown>[]).map((e) => ({ ...e, metadata: null })),
+      }),
+      /events\[0\] is not an event/,
+    ],
+  ])('a pack with %s is NOT VALID, said so, with no crash', (_, damage, problem) => {
+    const damaged = html.replace(
+      /(<script type="application\/json" id="reglament-evidence">)([\s\S]*?)(<\/script>)/,
+      (_m, open: string, json: string, close: string) =>
+        open + JSON.stringify(damage(JSON.parse(json))).replace(/</g, '\\u003c') + close,
+    );
+    const r = cli(['verify-evidence', write('damaged.html', damaged), '--fingerprint', fingerprint]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^NOT VALID/);
+    expect(r.stdout).toMatch(problem);
+  });
 });

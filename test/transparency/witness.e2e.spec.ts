@@ -119,9 +119,29 @@ describe('witness', () => {
     );
     const verified = await cliAsync(['verify-evidence', pack, '--trusted-keys', join(work, 'trusted.txt'), '--json']);
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout).checks.find((c: { name: string }) => c.name === 'checkpoint').detail).toContain(
-      'cosigned by auditor.example/w2',
+    expect(JSON.parse(verified.stdout).checks.find((c: { name: string }) => c.name === 'witnesses')).toEqual({
+      name: 'witnesses',
+      ok: true,
+      detail: 'cosigned by auditor.example/w2 (1 of the 1 witness(es) you trust; 1 required)',
+    });
+    // Two cosigners asked for, one given: not valid.
+    const two = await cliAsync([
+      'verify-evidence',
+      pack,
+      '--trusted-keys',
+      join(work, 'trusted.txt'),
+      '--witnesses',
+      '2',
+    ]);
+    expect(two.code).toBe(1);
+    expect(two.stdout).toContain(
+      '✗ witnesses: cosigned by auditor.example/w2 (1 of the 1 witness(es) you trust; 2 required)',
     );
+    // Only the log's keys trusted: valid, and the report says no witness vouches for the checkpoint.
+    writeFileSync(join(work, 'log-only.txt'), keys.join('\n'));
+    const logOnly = await cliAsync(['verify-evidence', pack, '--trusted-keys', join(work, 'log-only.txt')]);
+    expect(logOnly.code).toBe(0);
+    expect(logOnly.stdout).toMatch(/^ {2}! witnesses: no witness key given: the checkpoint is the log's own word/m);
     // 400 for a cosignature that is not one, naming the field.
     const bad = await api.call('POST', '/api/transparency/cosignatures', {
       body: { note: 'nonsense', witnessKey: keys[0] },

@@ -8,16 +8,23 @@ import { commandArgs, usageError } from '../../shared/cli/cli-command';
 import { verifyEvidenceFile, type TrustedKeys } from './domain/evidence-pack';
 import { parseTrustedKeys } from '../transparency/trusted-keys';
 
-const USAGE = `usage: npm run cli -- verify-evidence <evidence-file.html> (--fingerprint <hex> | --trusted-keys <file>) [--json]
+const USAGE = `usage: npm run cli -- verify-evidence <evidence-file.html> (--fingerprint <hex> | --trusted-keys <file>) [--witnesses <n>] [--json]
 
 Checks an evidence pack without a server: every event hash is recomputed and linked, the head hash matches, the
-Ed25519 signature holds AND is by a key you trust, the log checkpoint in the pack is signed by a key you trust,
-every event's inclusion proof leads to that checkpoint's root, and the readable page says what the data holds.
+Ed25519 signature holds AND is by a key you trust, the log checkpoint in the pack is signed by that key under the
+log's name, cosigned by the witnesses you trust, every event's inclusion proof leads to that checkpoint's root, and
+the readable page (its text and its markup) says what the data holds.
 
 A key to trust is required, obtained from the agency by a channel you trust (not from the pack itself):
   --fingerprint <hex>     SHA-256 of the service's public key (SPKI), as GET /api/transparency/keys lists it; repeatable
+                          (it pins the key, not the log's name: a verifier key pins both)
   --trusted-keys <file>   one key per line: a verifier key (<name>+<key id>+<base64 key>) or a fingerprint;
-                          '#' starts a comment; the JSON answer of GET /api/transparency/keys is read as well
+                          '#' starts a comment; the JSON answer of GET /api/transparency/keys is read as well.
+                          The log's verifier keys (type 0x01) sign packs and checkpoints; a witness's (type 0x04,
+                          as its operator publishes it) only cosigns checkpoints
+  --witnesses <n>         how many of the trusted witnesses must have cosigned the pack's checkpoint (default: 1 when
+                          the file trusts any witness key, else 0, and the report says the checkpoint is the log's
+                          own word: a history its operator rewrote and signed again would check out too)
 Exit code 1 when any check fails or no trusted key is given.`;
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -28,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       fingerprint: { type: 'string', multiple: true },
       'trusted-keys': { type: 'string' },
+      witnesses: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -41,7 +49,14 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`--fingerprint ${bad.join(', ')}: not a SHA-256 fingerprint (64 hex digits)\n`);
     return 1;
   }
-  const trust: TrustedKeys = { fingerprints, noteKeys: [] };
+  const witnesses = parsed.values.witnesses;
+  if (witnesses !== undefined && !/^\d{1,3}$/.test(witnesses))
+    return usageError('verify-evidence', USAGE, `--witnesses ${witnesses}: not a number of witnesses (0–999)`);
+  const trust: TrustedKeys = {
+    fingerprints,
+    noteKeys: [],
+    ...(witnesses !== undefined ? { witnesses: Number(witnesses) } : {}),
+  };
   const keysFile = parsed.values['trusted-keys'];
   if (keysFile) {
     let text: string;
@@ -77,7 +92,8 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed.values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     process.stdout.write(`${result.valid ? 'VALID' : 'NOT VALID'}: evidence pack of case ${result.caseId ?? '?'}\n`);
-    for (const c of result.checks) process.stdout.write(`  ${c.ok ? '✓' : '✗'} ${c.name}: ${c.detail}\n`);
+    for (const c of result.checks)
+      process.stdout.write(`  ${c.ok ? (c.warning ? '!' : '✓') : '✗'} ${c.name}: ${c.detail}\n`);
   }
   return result.valid ? 0 : 1;
 }

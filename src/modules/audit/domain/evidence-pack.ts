@@ -16,6 +16,8 @@ import { verifyChain, type ChainVerification } from '../../cases/domain/hash-cha
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
 import {
+  COSIGNATURE_TYPE,
+  ED25519_TYPE,
   parseCheckpoint,
   parseSignedNote,
   rawEd25519,
@@ -88,10 +90,19 @@ export interface EvidenceInclusion {
   events: Array<{ revision: number; leafIndex: number; proof: string[] }>;
 }
 
-/** The keys an auditor trusts, given explicitly: SPKI fingerprints (hex) and signed-note verifier keys. */
+/**
+ * The keys an auditor trusts, given explicitly: SPKI fingerprints (hex) and signed-note verifier keys. A verifier key
+ * of type 0x01 is the log's (it signs packs and checkpoints, under its name, the log's origin); one of type 0x04 is a
+ * witness's (it cosigns checkpoints, and nothing else).
+ */
 export interface TrustedKeys {
   fingerprints: readonly string[];
   noteKeys: readonly NoteVerifierKey[];
+  /**
+   * How many of the trusted witnesses must have cosigned the pack's checkpoint; by default one when any witness key is
+   * trusted, else none (and the report says the pack is the log's word alone).
+   */
+  witnesses?: number;
 }
 
 export interface SignedEvidencePack extends EvidencePack {
@@ -135,6 +146,8 @@ export interface EvidenceCheck {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passed, with something the auditor should know (the checkpoint vouched for by no witness). */
+  warning?: true;
 }
 
 export interface EvidenceVerification {
@@ -147,35 +160,113 @@ export interface EvidenceVerification {
 /** The embedded pack, wherever a browser's re-serialisation put the script element's attributes. */
 const EMBEDDED = new RegExp(`<script\\b[^>]*\\bid\\s*=\\s*["']?${SCRIPT_ID}["']?[^>]*>([\\s\\S]*?)</script\\s*>`, 'i');
 
+/** Character references decoded: the named ones the page writes, and numeric ones. */
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name: string) => {
+    if (name[0] === '#') {
+      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      return code <= 0x10ffff ? String.fromCodePoint(code) : entity;
+    }
+    return (
+      ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' } as Record<string, string>)[name.toLowerCase()] ??
+      entity
+    );
+  });
+}
+
 /**
  * What a reader sees: the page's text with markup, comments, scripts and styles removed, entities decoded and
  * white space collapsed. Two pages that differ only in how their markup is written (line endings, a browser's
- * re-serialisation, indentation) read the same; a changed word does not.
+ * re-serialisation, indentation) read the same; a changed word does not. What the markup does to the text (a style
+ * that hides or rewrites it, a script, an attribute) is pageMarkup's.
  */
 export function readableText(html: string): string {
-  return html
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name: string) => {
-      if (name[0] === '#')
-        return String.fromCodePoint(
-          name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10),
-        );
-      return (
-        ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' } as Record<string, string>)[
-          name.toLowerCase()
-        ] ?? entity
-      );
-    })
+  return decodeEntities(
+    html
+      .replace(/<!--[\s\S]*?-->/g, ' ')
+      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+      .replace(/<[^>]*>/g, ' '),
+  )
     .replace(/[\s\u00a0]+/g, ' ')
     .trim();
+}
+
+/** The comment a browser's "Save as… Webpage, complete" writes first (the mark of the web): no part of the page. */
+const SAVED_FROM = /^\s*<!-- saved from url=\(\d{4}\)[^<>-]* -->/;
+const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
+const START_TAG = /<([a-zA-Z][^\s/>]*)((?:[^>"']|"[^"]*"|'[^']*')*)>?/y;
+const RAW_TEXT_END = { script: /<\/script[\s>/]/gi, style: /<\/style[\s>/]/gi };
+
+/**
+ * The page's markup as a list: each start tag with its attributes (names in lower case, values decoded, in name
+ * order), the text of each style and script element (the embedded evidence's only as its place), and any comment,
+ * doctype or processing instruction; end tags and text are left out (readableText compares the text, the signature
+ * the data). Two pages that differ only in how the same markup is written (quotes, letter case, attribute order, line
+ * endings, a browser's re-serialisation) give the same list; an element, an attribute, a style rule, a script or a
+ * comment added gives another. A page's text alone cannot show what its markup does to it: a style rule that
+ * rewrites a word, a `hidden` row, a script.
+ */
+export function pageMarkup(html: string): string[] {
+  const page = html.replace(SAVED_FROM, '');
+  const markup: string[] = [];
+  let at = page.indexOf('<');
+  while (at >= 0 && at < page.length) {
+    const next = page.charAt(at + 1);
+    let end: number;
+    if (page.startsWith('<!--', at)) {
+      // Any comment: the page has none, and where a browser ends one (`<!-->`) is not where a pattern would.
+      markup.push('<!--');
+      end = page.indexOf('-->', at + 4);
+      end = end < 0 ? page.length : end + 3;
+    } else if (next === '!' || next === '?') {
+      end = page.indexOf('>', at);
+      end = end < 0 ? page.length : end + 1;
+      markup.push(page.slice(at, end).toLowerCase().replace(/\s+/g, ' '));
+    } else if (next === '/') {
+      end = page.indexOf('>', at);
+      end = end < 0 ? page.length : end + 1;
+    } else if (/[a-zA-Z]/.test(next)) {
+      START_TAG.lastIndex = at;
+      const tag = START_TAG.exec(page)!;
+      const name = tag[1]!.toLowerCase();
+      const attributes = [...tag[2]!.matchAll(ATTRIBUTE)]
+        .map((a) => `${a[1]!.toLowerCase()}=${JSON.stringify(decodeEntities(a[2] ?? a[3] ?? a[4] ?? ''))}`)
+        .sort();
+      markup.push(`<${[name, ...attributes].join(' ')}>`);
+      end = at + tag[0].length;
+      if (name === 'script' || name === 'style') {
+        // Raw text up to its end tag: what it holds is code or rules, not text.
+        const closing = RAW_TEXT_END[name];
+        closing.lastIndex = end;
+        const close = closing.exec(page)?.index ?? page.length;
+        const evidence = name === 'script' && attributes.includes(`id=${JSON.stringify(SCRIPT_ID)}`);
+        markup.push(evidence ? `(${SCRIPT_ID})` : page.slice(end, close).replace(/\s+/g, ' ').trim());
+        end = close;
+      }
+    } else end = at + 1;
+    at = page.indexOf('<', end);
+  }
+  return markup;
+}
+
+/** Where two pages' markup first differs, in a few words; null when it does not. */
+function markupDifference(file: string[], rendering: string[]): string | null {
+  const short = (text: string | undefined) =>
+    text === undefined
+      ? 'nothing'
+      : text.length > 100
+        ? `${JSON.stringify(text.slice(0, 100))}…`
+        : JSON.stringify(text);
+  for (let i = 0; i < Math.max(file.length, rendering.length); i++)
+    if (file[i] !== rendering[i]) return `${short(file[i])} where a rendering of the data has ${short(rendering[i])}`;
+  return null;
 }
 
 /** Verifies a pack file offline against the keys the auditor trusts: embedded data, chain, signature, checkpoint, inclusion, readable page. */
 export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVerification {
   const checks: EvidenceCheck[] = [];
-  const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const check = (name: string, ok: boolean, detail: string, warning = false) =>
+    checks.push({ name, ok, detail, ...(warning ? { warning: true as const } : {}) });
   const match = EMBEDDED.exec(file);
   if (!match)
     return {
@@ -207,8 +298,12 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     readable,
     `format ${String(pack.format)}${readable ? '' : `, expected ${READABLE_FORMATS.join(' or ')}`}`,
   );
-  if (!readable || !Array.isArray(pack.events) || !pack.case)
+  if (!readable) return { valid: false, caseId: null, keyFingerprint: null, checks };
+  const shape = shapeProblem(pack);
+  if (shape) {
+    check('format', false, `the embedded evidence is not in the shape of a pack: ${shape}`);
     return { valid: false, caseId: null, keyFingerprint: null, checks };
+  }
 
   const chain: ChainVerification = verifyChain(pack.events.map((e) => ({ ...e, streamId: pack.case.streamId })));
   check(
@@ -231,7 +326,7 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   );
 
   let fingerprint: string | null = null;
-  let signingKey: KeyObject | null = null;
+  let signer: Signer | null = null;
   try {
     const { signature, ...unsigned } = pack;
     const publicKey = createPublicKey(signature.publicKey);
@@ -247,22 +342,28 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
         : 'the signature does not match the content: the pack was changed after it was issued',
     );
     const raw = rawEd25519(publicKey);
-    const trusted =
-      trust.fingerprints.includes(fingerprint) || trust.noteKeys.some((k) => rawEd25519(k.publicKey).equals(raw));
+    const sameKey = (k: NoteVerifierKey) => rawEd25519(k.publicKey).equals(raw);
+    // Only the log's keys issue packs: a witness's key (type 0x04) cosigns checkpoints and nothing else, so a pack a
+    // witness signed is no more the log's than one signed by anybody.
+    const logKeys = trust.noteKeys.filter((k) => k.type === ED25519_TYPE && sameKey(k));
+    const trusted = trust.fingerprints.includes(fingerprint) || logKeys.length > 0;
+    const witnessKey = !trusted && trust.noteKeys.some((k) => k.type === COSIGNATURE_TYPE && sameKey(k));
     check(
       'signing key',
       trusted,
       trusted
         ? `the key ${fingerprint} is one you trust`
-        : `signed with key ${fingerprint}, which is not among the keys you trust (${trust.fingerprints.length} fingerprint(s), ${trust.noteKeys.length} verifier key(s)): anyone can sign a pack with a key of their own; compare with the service's published keys`,
+        : witnessKey
+          ? `signed with key ${fingerprint}, which you trust as a witness's (a cosigner key, type 0x04), not as the log's: a witness cosigns the log's checkpoints, it issues no packs`
+          : `signed with key ${fingerprint}, which is not among the keys you trust (${trust.fingerprints.length} fingerprint(s), ${trust.noteKeys.length} verifier key(s)): anyone can sign a pack with a key of their own; compare with the service's published keys`,
     );
-    if (trusted) signingKey = publicKey;
+    if (trusted) signer = { key: publicKey, origins: logKeys.map((k) => k.name) };
   } catch (error) {
     check('signature', false, `no usable signature: ${(error as Error).message}`);
   }
 
   try {
-    checkInclusion(pack, trust, signingKey, check);
+    checkInclusion(pack, trust, signer, check);
   } catch (error) {
     // A pack edited into another shape: the proofs are unreadable, which is a failed check, not a crash.
     check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
@@ -271,12 +372,15 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   try {
     const page = renderEvidenceFile(pack);
     const same = readableText(page) === readableText(file);
+    const markup = markupDifference(pageMarkup(file), pageMarkup(page));
     check(
       'readable page',
-      same,
-      same
-        ? 'the page shows exactly what the data holds'
-        : 'the readable page differs from a rendering of the embedded data: it was edited',
+      same && markup === null,
+      !same
+        ? 'the readable page differs from a rendering of the embedded data: it was edited'
+        : markup !== null
+          ? `the page's markup differs from a rendering of the embedded data (${markup}): what it shows may not be what the data holds`
+          : 'the page shows exactly what the data holds',
     );
   } catch (error) {
     // Data edited into a shape the page cannot be drawn from: a failed check, not a crash of the verifier.
@@ -285,21 +389,59 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
 }
 
-/** The checkpoint must be signed by a trusted key, and every event's proof must lead from its hash to its root. */
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** What in the embedded data is not where verification reads it, or null: a damaged pack fails, it does not crash. */
+function shapeProblem(pack: SignedEvidencePack): string | null {
+  if (!isObject(pack.case) || typeof pack.case.caseId !== 'string' || typeof pack.case.streamId !== 'string')
+    return 'case, with its caseId and streamId, is missing';
+  if (!Array.isArray(pack.events)) return 'events is not a list';
+  const bad = pack.events.findIndex(
+    (e) =>
+      !isObject(e) ||
+      !isObject(e.metadata) ||
+      !Number.isInteger(e.revision) ||
+      !Number.isInteger(e.position) ||
+      typeof e.type !== 'string',
+  );
+  if (bad >= 0) return `events[${bad}] is not an event (an object with its revision, position, type and metadata)`;
+  if (!isObject(pack.chain)) return 'chain is missing';
+  if (!isObject(pack.sla) || !Array.isArray(pack.sla.deadlines)) return 'sla, with its deadlines, is missing';
+  if (!isObject(pack.signature)) return 'signature is missing';
+  if (pack.transparency !== undefined && !isObject(pack.transparency)) return 'transparency is not an object';
+  return null;
+}
+
+/**
+ * The trusted key that signed the pack, and the logs its verifier keys name (none when it is trusted by fingerprint
+ * alone, which pins the key and not the log's name).
+ */
+interface Signer {
+  key: KeyObject;
+  origins: string[];
+}
+
+/**
+ * The checkpoint must be the log's (signed by a trusted log key under the log's own name), cosigned by as many trusted
+ * witnesses as are required, and every event's proof must lead from its hash to its root.
+ */
 function checkInclusion(
   pack: SignedEvidencePack,
   trust: TrustedKeys,
-  signingKey: KeyObject | null,
-  check: (name: string, ok: boolean, detail: string) => void,
+  signer: Signer | null,
+  check: (name: string, ok: boolean, detail: string, warning?: boolean) => void,
 ): void {
   const inclusion = pack.transparency;
+  const witnessKeys = trust.noteKeys.filter((k) => k.type === COSIGNATURE_TYPE);
+  const required = trust.witnesses ?? (witnessKeys.length > 0 ? 1 : 0);
   if (!inclusion && pack.format === 'reglament-evidence/1') {
-    // Format 1 was issued before the log had signed checkpoints: its events' inclusion is checked against the log's
-    // proofs (GET /api/transparency/proofs/inclusion), not from the pack.
+    // Format 1 was issued before the log had signed checkpoints. Taking it as valid let whoever holds the log's key
+    // issue a pack of any history in format 1, with no checkpoint a witness could contradict.
     check(
       'checkpoint',
-      true,
-      'format 1 predates the verifiable log and carries no inclusion proofs; check each event with GET /api/transparency/proofs/inclusion?eventId=…',
+      false,
+      "format 1 predates the verifiable log and carries no inclusion proofs: it shows only that the log's key signed it, not that its events are the ones the log holds for everyone; ask for a pack in the current format, or check each event with GET /api/transparency/proofs/inclusion?eventId=… against a checkpoint your witness holds",
     );
     return;
   }
@@ -312,16 +454,18 @@ function checkInclusion(
     return;
   }
   const origin = inclusion.checkpoint.split('\n', 1)[0] ?? '';
-  // A key pinned by fingerprint verifies checkpoints too: as a signed-note key named by the log's origin.
-  const noteKeys = [...trust.noteKeys];
-  if (signingKey) {
+  // The checkpoint is the log's when the key that signed the pack signed it under the log's own name: a verifier key
+  // names the log (c2sp.org/tlog-checkpoint: the key's name is the origin), so a checkpoint of another log signed with
+  // the same key (a staging log, say) is not taken for this one; a key pinned by fingerprint alone names no log.
+  const logKeys: NoteVerifierKey[] = [];
+  if (signer && (signer.origins.length === 0 || signer.origins.includes(origin))) {
     try {
-      noteKeys.push(verifierKey(origin, signingKey));
+      logKeys.push(verifierKey(origin, signer.key));
     } catch {
-      // An origin that is no key name: only the given verifier keys can verify the note.
+      // An origin that is no key name: no key verifies the note.
     }
   }
-  const note = verifyNote(inclusion.checkpoint, noteKeys);
+  const note = verifyNote(inclusion.checkpoint, [...logKeys, ...witnessKeys]);
   // An untrusted checkpoint fails its check, and the proofs are still followed, so the report says all that is wrong.
   const parsedNote = parseSignedNote(inclusion.checkpoint);
   const checkpoint = parseCheckpoint(note.ok ? note.body : parsedNote.ok ? parsedNote.value.body : '');
@@ -330,13 +474,34 @@ function checkInclusion(
     return;
   }
   const { size, root, time } = checkpoint.value;
-  if (note.ok)
+  const byLog = note.ok && note.verifiedBy.some((k) => k.type === ED25519_TYPE);
+  if (byLog)
     check(
       'checkpoint',
       true,
-      `signed by ${note.verifiedBy.map((k) => `${k.name} (${k.keyId.toString('hex')})`).join(', ')}: ${size} events, root ${root.toString('base64')}, ${time.toISOString()}${note.cosignedBy.length ? `; cosigned by ${note.cosignedBy.map((c) => c.key.name).join(', ')}` : ''}`,
+      `signed by ${note.verifiedBy.map((k) => `${k.name} (${k.keyId.toString('hex')})`).join(', ')}: ${size} events, root ${root.toString('base64')}, ${time.toISOString()}${signer?.origins.length ? '' : `; the log's name ${origin} is not pinned by a fingerprint (a verifier key pins it)`}`,
     );
-  else check('checkpoint', false, note.problem);
+  else
+    check(
+      'checkpoint',
+      false,
+      signer && signer.origins.length > 0 && !signer.origins.includes(origin)
+        ? `the checkpoint is of the log ${origin}, not of the log your key names (${signer.origins.join(', ')})`
+        : note.ok
+          ? 'the checkpoint is not signed by the key that signed the pack'
+          : note.problem,
+    );
+  const cosigners = note.ok ? [...new Set(note.cosignedBy.map((c) => c.key.name))] : [];
+  check(
+    'witnesses',
+    cosigners.length >= required,
+    cosigners.length > 0
+      ? `cosigned by ${cosigners.join(', ')} (${cosigners.length} of the ${witnessKeys.length} witness(es) you trust; ${required} required)`
+      : required > 0
+        ? `cosigned by none of the ${witnessKeys.length} witness(es) you trust (${required} required): nobody but the log's key vouches for this checkpoint`
+        : "no witness key given: the checkpoint is the log's own word; a history its operator rewrote and signed again would check out too. Trust a witness's key (--trusted-keys) to require its cosignature",
+    cosigners.length === 0 && required === 0,
+  );
   const problems: string[] = [];
   if (inclusion.events.length !== pack.events.length)
     problems.push(`${pack.events.length} events but ${inclusion.events.length} proofs`);
