@@ -4,7 +4,9 @@
  * expires, with a last `token-expired` event. (The 15 s heartbeat and the one shared watch per process are proven on
  * the components in src/shared/http/live-stream.spec.ts.)
  */
+import { connect } from 'node:net';
 import { mintToken } from '../../src/modules/identity/token-verifier';
+import { STREAM_SLOTS } from '../../src/shared/http/stream-slots';
 import { fileSampleCase, startHarness, type ApiHarness } from '../support/api-harness';
 
 let api: ApiHarness;
@@ -109,3 +111,73 @@ it('resumes the compliance stream after Last-Event-ID: a client that has seen th
   expect(next).toBeGreaterThan(seen);
   expect(next).toBeGreaterThanOrEqual(filed.position);
 });
+
+// Found by attacking the running server (each a fault that once held): a slot kept for good, a resume id that replayed
+// the whole feed, a Last-Event-ID that was no position taken as none, and a stream left a page behind.
+
+it('a client that leaves before its stream starts gives its slot back, on both stream routes', async () => {
+  const slots = api.app.app.get<{ openStreams: number }>(STREAM_SLOTS);
+  const token = await api.token({ sub: 'auditor-leaving', roles: ['auditor'], unit: 'audit' });
+  const { port } = new URL(api.url);
+  for (const path of ['/api/compliance/stream', '/api/feed/stream'])
+    for (const delay of [0, 0, 1, 1, 2, 2, 3, 3, 5, 5, 8, 8, 12, 12, 20, 20])
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`,
+          );
+          setTimeout(() => socket.destroy(), delay);
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+      });
+  const deadline = Date.now() + 5_000;
+  while (slots.openStreams > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(slots.openStreams).toBe(0);
+}, 30_000);
+
+it("the feed's token-expired event carries the position to resume after, not a number of Nest's", async () => {
+  const config = api.app.infra.config.auth;
+  const filed = await fileSampleCase(api);
+  const token = await mintToken(
+    api.app.infra.identity.signing!.secret,
+    { sub: 'auditor-expiring-feed', name: 'A', roles: ['auditor'] as never, unit: 'audit' },
+    '2s',
+    config,
+  );
+  const { text, ended } = await readStream(`/api/feed/stream?after=${filed.position - 1}`, token, {}, () => false);
+  expect(ended).toBe(true);
+  const last = blocks(text).at(-1)!;
+  expect(last).toMatch(/^event: token-expired$/m);
+  expect(Number(/^id: (\d+)$/m.exec(last)?.[1])).toBeGreaterThanOrEqual(filed.position);
+}, 20_000);
+
+it.each(['-1', 'abc', '50.5', '0x10', '1e3', '99999999999999999999'])(
+  '400 naming header.Last-Event-ID for %s on both stream routes, and no stream',
+  async (id) => {
+    for (const path of ['/api/compliance/stream', '/api/feed/stream']) {
+      const r = await api.call('GET', path, { as: auditor, headers: { 'last-event-id': id } });
+      expect({ path, status: r.status, field: r.body.errors?.[0]?.field }).toEqual({
+        path,
+        status: 400,
+        field: 'header.Last-Event-ID',
+      });
+    }
+  },
+);
+
+it('a feed stream that starts more than a page behind is sent every event up to the head, with nothing appended since', async () => {
+  const token = await api.token(auditor);
+  const head = (await api.call('GET', '/api/feed?limit=1000', { as: auditor })).body.next as number;
+  const filed = [];
+  for (let i = 0; i < 4; i++) filed.push(await fileSampleCase(api));
+  const last = filed.at(-1)!.position;
+  const live = await readStream(`/api/feed/stream?after=${head}&limit=1`, token, {}, (t) =>
+    t.includes(`id: ${last}\n`),
+  );
+  const ids = blocks(live.text)
+    .map((b) => /^id: (\d+)$/m.exec(b)?.[1])
+    .filter((id): id is string => id !== undefined)
+    .map(Number);
+  expect(ids).toEqual(expect.arrayContaining(filed.map((f) => f.position)));
+}, 20_000);

@@ -3,6 +3,13 @@ import { ProblemError } from '../problem/problem';
 /** The live-update streams of this process (STREAM_CLIENTS_MAX), across every Server-Sent Events route. */
 export const STREAM_SLOTS = Symbol('STREAM_SLOTS');
 
+/** The client's connection (its socket), as far as a stream's slot needs it. */
+export interface ClientConnection {
+  readonly destroyed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
 export interface StreamLimits {
   /** Streams open at once in the process; 0: no cap. */
   total: number;
@@ -19,6 +26,27 @@ export class StreamSlots {
   private open = 0;
 
   constructor(readonly limits: StreamLimits) {}
+
+  /** Streams open now, every caller's. */
+  get openStreams(): number {
+    return this.open;
+  }
+
+  /**
+   * take, and the slot given back when the stream ends or when the client's connection closes, whichever comes first:
+   * Nest does not start a stream whose client has gone by the time the handler returns, so that stream never ends and
+   * its slot was held until the process stopped (four such aborts took a caller's every slot).
+   */
+  takeFor(callerId: string, connection: ClientConnection): () => void {
+    const give = this.take(callerId);
+    const release = () => {
+      connection.off('close', release);
+      give();
+    };
+    connection.once('close', release);
+    if (connection.destroyed) release();
+    return release;
+  }
 
   /** A slot for the caller, or a 429 problem with Retry-After; the function returned gives the slot back, once. */
   take(callerId: string): () => void {

@@ -2,12 +2,12 @@
  * GET /api/compliance/summary, /overdue, /step-cases, /stream (Server-Sent Events) and GET /api/worklist.
  * Every answer carries its staleness stamp: the log position its model reflects and when that event was recorded.
  */
-import { Controller, Get, Headers, Inject, Query, Res, Sse, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Query, Req, Res, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { exhaustMap, filter, finalize, from, map, type Observable } from 'rxjs';
-import { STREAM_SLOTS, type StreamSlots } from '../../../shared/http/stream-slots';
+import { STREAM_SLOTS, type ClientConnection, type StreamSlots } from '../../../shared/http/stream-slots';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
-import { liveStream } from '../../../shared/http/live-stream';
+import { lastEventPosition, liveStream } from '../../../shared/http/live-stream';
 import { ProblemError, type ProblemFieldError } from '../../../shared/problem/problem';
 import { NoQueryDto } from '../../../shared/problem/validation';
 import type { ReferenceData } from '../../regulations/domain/reference-data';
@@ -216,13 +216,14 @@ export class ComplianceController {
     @CurrentPrincipal() principal: Principal,
     @TokenExpiry() closeAt: Date | null,
     @Query() _query: NoQueryDto,
+    @Req() request: { raw: { socket: ClientConnection } },
     @Headers('last-event-id') lastEventId?: string,
   ): Observable<MessageEvent> {
-    const closed = this.streamSlots.take(principal.id);
     // Only the events appended since the last tick are looked at, so a client costs little however long the log.
     let scannedUpTo: number | null = null;
     // A reconnecting client has seen the model up to its last event's id: its first answer waits for a later position.
-    const seen = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : null;
+    const seen = lastEventPosition(lastEventId) ?? null;
+    const closed = this.streamSlots.takeFor(principal.id, request.raw.socket);
     let pending = seen === null ? 0 : seen + 1;
     let first = seen === null;
     // Looked at only when the log's head or the model's position moved: one shared watch per process, not a poll per client.
@@ -252,7 +253,7 @@ export class ComplianceController {
       filter((s): s is Staleness => s !== null),
       map((staleness) => ({ type: 'projected', id: String(staleness.position), data: staleness })),
     );
-    return liveStream(events, { closeAt }).pipe(finalize(closed));
+    return liveStream(events, { closeAt, ...(seen !== null ? { lastId: String(seen) } : {}) }).pipe(finalize(closed));
   }
 
   /**

@@ -2,13 +2,12 @@
  * The pull feed for back-office systems that prefer asking to being told: case events after a position, paged,
  * filtered by type and unit and by what the caller may read; and the same live over Server-Sent Events.
  */
-import { ProblemError } from '../../../shared/problem/problem';
-import { Controller, Get, Headers, Inject, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { concatMap, from, exhaustMap, finalize, type Observable } from 'rxjs';
+import { concatMap, EMPTY, exhaustMap, expand, finalize, from, tap, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
-import { STREAM_SLOTS, type StreamSlots } from '../../../shared/http/stream-slots';
-import { liveStream } from '../../../shared/http/live-stream';
+import { STREAM_SLOTS, type ClientConnection, type StreamSlots } from '../../../shared/http/stream-slots';
+import { lastEventPosition, liveStream } from '../../../shared/http/live-stream';
 import type { Principal } from '../../identity/domain/principal';
 import { assertUnit, CurrentPrincipal, TokenExpiry } from '../../identity/http/identity.decorators';
 import { FeedQueries } from '../feed/feed.queries';
@@ -51,42 +50,34 @@ export class FeedController {
     @CurrentPrincipal() principal: Principal,
     @TokenExpiry() closeAt: Date | null,
     @Query() query: FeedQuery,
+    @Req() request: { raw: { socket: ClientConnection } },
     @Headers('last-event-id') lastEventId?: string,
   ): Observable<MessageEvent> {
     if (query.unit !== undefined && principal.unit !== undefined) assertUnit(principal, query.unit);
     // A live stream waits for what follows its position, so a position past the head is only early; one that is no
-    // position at all (digits past the safe integers) is refused.
-    if (lastEventId && /^\d+$/.test(lastEventId) && !Number.isSafeInteger(Number(lastEventId)))
-      throw ProblemError.badRequest([
-        {
-          field: 'header.Last-Event-ID',
-          problem: 'is not a position: past the largest integer a position can be',
-          allowed: 'the id of an event the stream sent',
-        },
-      ]);
-    const closed = this.streamSlots.take(principal.id);
-    let after = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : query.after;
+    // position at all is refused.
+    const resumed = lastEventPosition(lastEventId);
+    const closed = this.streamSlots.takeFor(principal.id, request.raw.socket);
+    let after = resumed ?? query.after;
+    const filter = {
+      limit: query.limit,
+      ...(query.types ? { types: query.types } : {}),
+      ...(query.unit ? { unit: query.unit } : {}),
+    };
+    const pageAfter = (position: number) => from(this.feed.page(principal, { ...filter, after: position }));
     const events = this.changes
       .watch(LOG_HEAD, () => this.feed.headPosition())
       .pipe(
+        // Page after page until the head the last page saw: a client resuming further behind than one page was sent
+        // a page and then nothing while the log stood still.
         exhaustMap(() =>
-          from(
-            (async () => {
-              const page = await this.feed.page(principal, {
-                after,
-                limit: query.limit,
-                ...(query.types ? { types: query.types } : {}),
-                ...(query.unit ? { unit: query.unit } : {}),
-              });
-              after = page.next;
-              return page.items;
-            })(),
-          ),
+          pageAfter(after).pipe(expand((page) => (page.next < page.head ? pageAfter(page.next) : EMPTY))),
         ),
-        concatMap((items) =>
-          from(items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item }))),
+        tap((page) => (after = page.next)),
+        concatMap((page) =>
+          from(page.items.map((item): MessageEvent => ({ id: String(item.position), type: item.type, data: item }))),
         ),
       );
-    return liveStream(events, { closeAt }).pipe(finalize(closed));
+    return liveStream(events, { closeAt, resumeId: () => String(after) }).pipe(finalize(closed));
   }
 }
