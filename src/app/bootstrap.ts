@@ -541,6 +541,9 @@ function installHttpObservability(app: NestFastifyApplication, infra: Infrastruc
   // Callback hooks, not async ones: each async hook costs every request a promise and a turn of the microtask queue.
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-correlation-id', request.id);
+    // API answers carry personal data (a case's history decrypted, the feed, the overdue list) or read models that
+    // change with every act: kept by no cache unless a route says otherwise (the case view: private, no-store).
+    if (request.routeOptions.url?.startsWith('/api/')) void reply.header('cache-control', 'no-store');
     done();
   });
   // Unknown routes reach ProblemFilter as Nest's NotFoundException and leave as problem+json 404s.

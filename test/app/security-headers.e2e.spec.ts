@@ -120,3 +120,18 @@ it('an evidence pack runs no script at all', async () => {
   });
   expectSecurityHeaders('evidence', r);
 });
+
+it('API answers with personal data or read models are kept by no cache: a history, the feed, the overdue list, a refusal', async () => {
+  const auditor = { sub: 'auditor-1', roles: ['auditor'], unit: 'audit' };
+  for (const path of [`/api/cases/${caseId}/history`, '/api/feed', '/api/compliance/overdue', '/api/cases/nothing']) {
+    const r = await rawRequest(api.url, 'GET', path, {
+      headers: { authorization: `Bearer ${await api.token(auditor)}` },
+    });
+    expect({ path, cache: r.headers['cache-control'] }).toEqual({ path, cache: 'no-store' });
+  }
+  // The case view keeps its own (its ETag is revalidated by the client that read it).
+  const view = await rawRequest(api.url, 'GET', `/api/cases/${caseId}`, {
+    headers: { authorization: `Bearer ${await api.token(head)}` },
+  });
+  expect(view.headers['cache-control']).toBe('private, no-store');
+});
