@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -28,16 +29,28 @@ export function readHeadRecord(file: string): HeadRecord | null {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  const parsed = JSON.parse(text) as Partial<HeadRecord>;
+  let parsed: Partial<HeadRecord>;
+  try {
+    parsed = JSON.parse(text) as Partial<HeadRecord>;
+  } catch (error) {
+    throw new Error(`${file} is not a head record (${(error as Error).message}): ${text.slice(0, 200)}`);
+  }
   if (!Number.isSafeInteger(parsed.position) || (parsed.position as number) < 0 || typeof parsed.eventId !== 'string') {
     throw new Error(`${file} is not a head record (position and eventId expected): ${text.slice(0, 200)}`);
   }
   return parsed as HeadRecord;
 }
 
+/**
+ * The temporary file a record is written to before it is renamed over the record: one of this writer's own. The API
+ * and its projection process both append to the log and record its head; through one shared name, one's rename
+ * moved the other's half-written file into place (a torn record, and the next start failed on it).
+ */
+const temporaryFile = (file: string) => `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+
 /** Writes the record atomically and durably: a temporary file, fsync, rename over the old one, fsync of the directory. */
 export function writeHeadRecordSync(file: string, head: { position: number; eventId: string }): void {
-  const tmp = `${file}.tmp`;
+  const tmp = temporaryFile(file);
   const fd = openSync(tmp, 'w');
   try {
     writeSync(fd, JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
@@ -113,7 +126,7 @@ export class HeadRecorder {
   }
 
   private async write(head: { position: number; eventId: string }): Promise<void> {
-    const tmp = `${this.file}.tmp`;
+    const tmp = temporaryFile(this.file);
     const handle = await open(tmp, 'w');
     try {
       await handle.writeFile(JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
