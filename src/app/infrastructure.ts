@@ -22,6 +22,7 @@ import { checkAcknowledgedHead, checkLogIntegrityOnStart } from './startup-check
 import { StorageFaults, watchStorageFaults } from './storage-faults';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
+import { completeRecordedErasures } from '../modules/personal-data/commands/erase-subject';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -163,6 +164,14 @@ export async function openInfrastructure(
         opened.transparency.stop();
         await opened.close();
       });
+    }
+    if (options.writesLog || options.projections === 'here') {
+      const completed = await completeRecordedErasures(rawLog, keyStore);
+      if (completed.length > 0)
+        logger.warn(
+          { subjects: completed },
+          'completed erasures the log records whose keys were still in the key store (a process stopped between the two)',
+        );
     }
     const eventLog = watchStorageFaults(instrumentEventLog(rawLog, metrics), storageFaults);
     const personalData = new PersonalDataVault(keyStore, {

@@ -6,7 +6,7 @@
  * start; a rotation keeps everything readable.
  */
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -351,6 +351,24 @@ describe('the master key', () => {
     const newKey = join(dataDir, '..', `${dataDir.split('/').pop()}-new-master`);
     writeFileSync(newKey, `${'cd'.repeat(32)}\n`);
     try {
+      // A worker that runs the projections holds the old key too: the rotation waits for it to stop.
+      const worker = spawn(
+        process.execPath,
+        [
+          '-r',
+          join(__dirname, '../support/swc-register.js'),
+          '-e',
+          `globalThis.held = require(${JSON.stringify(join(__dirname, '../../src/shared/sqlite/role-lock.ts'))}).acquireRoleLock(${JSON.stringify(dataDir)}, 'projections', 'dist/worker.js'); console.log('held'); setInterval(() => {}, 1000);`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      await new Promise<void>((resolve) => worker.stdout!.once('data', () => resolve()));
+      const refusedWhileWorking = cli(['rotate-master-key', '--new-key-file', newKey], env);
+      worker.kill('SIGKILL');
+      await new Promise((resolve) => worker.once('exit', resolve));
+      expect(refusedWhileWorking.code).not.toBe(0);
+      expect(refusedWhileWorking.stderr).toMatch(/projections.*dist\/worker\.js/s);
+      expect(refusedWhileWorking.stdout).toBe('');
       const rotated = cli(['rotate-master-key', '--new-key-file', newKey], env);
       expect(rotated.stderr).toBe('');
       expect(rotated.stdout).toMatch(/re-wrapped \d+ key\(s\)/);

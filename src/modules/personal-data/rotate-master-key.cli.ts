@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { sharedDeployment } from '../../shared/config/config';
-import { acquireRoleLock } from '../../shared/sqlite/role-lock';
+import { acquireRoleLock, type RoleLock } from '../../shared/sqlite/role-lock';
 import { parseMasterKey } from './domain/key-wrapping';
 import { loadMasterKey, openKeyStore } from './keys/open-key-store';
 import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
@@ -37,8 +37,18 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
-  // The API holds the old key in memory: rotating under it would leave it unable to unwrap what it reads.
-  const lock = config.eventStore.kind === 'sqlite' ? acquireRoleLock(config.dataDir, 'log-writer') : null;
+  // The API and whatever runs the projections (the API itself, its projection process or the worker) hold the old key
+  // in memory: rotating under either would leave it unable to unwrap what it reads (a worker left running failed on
+  // every new filing, and the cases it had not projected answered 404 until it was restarted).
+  const locks: RoleLock[] = [];
+  const release = () => locks.splice(0).forEach((lock) => lock.release());
+  try {
+    if (config.eventStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'log-writer'));
+    if (config.readStore.kind === 'sqlite') locks.push(acquireRoleLock(config.dataDir, 'projections'));
+  } catch (error) {
+    release();
+    throw error;
+  }
   try {
     const current = loadMasterKey(config, sharedDeployment(config) === null);
     const store = await openKeyStore(config, current.key);
@@ -56,6 +66,6 @@ export async function run(argv: string[]): Promise<number> {
       await store.close();
     }
   } finally {
-    lock?.release();
+    release();
   }
 }

@@ -16,6 +16,7 @@ import { personalFieldsOf } from '../domain/personal-fields';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
 import { namesCitizenInClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
+import type { PersonalKeyStore } from '../keys/key-store.port';
 import { appendSealed } from '../../transparency/sealed-append';
 import { iinsIn } from '../../../shared/iins-in-text';
 import { maskIin } from '../../../shared/logging/mask-iins';
@@ -264,4 +265,30 @@ export async function retentionDue(
     bySubject.set(key, [...(bySubject.get(key) ?? []), retention]);
   }
   return [...bySubject].map(([subjectId, cases]) => ({ subjectId, cases }));
+}
+
+/**
+ * Completes the erasures the log records whose subject's key is still in the key store: an erasure is recorded first
+ * and its key destroyed after, so a process killed between the two left the key (and the subject found by IIN, and
+ * its history readable in clear) behind a log that says it was erased. Run at start, before anything is read; the
+ * destruction takes the recorded basis. Returns the subjects it completed.
+ */
+export async function completeRecordedErasures(log: EventLog, keys: PersonalKeyStore): Promise<string[]> {
+  const recorded = (await log.readStream(ERASURE_STREAM)).filter((e) => e.type === PERSONAL_DATA_ERASED);
+  const subjects = new Map<string, RecordedEvent>();
+  for (const event of recorded) {
+    const subjectId = (event.data as Partial<PersonalDataErasedData>).subjectId;
+    if (typeof subjectId === 'string' && subjectId !== 'none') subjects.set(subjectId, event);
+  }
+  if (subjects.size === 0) return [];
+  const alive = await keys.keysOf([...subjects.keys()]);
+  const completed: string[] = [];
+  for (const [subjectId, event] of subjects) {
+    if (!alive.get(subjectId)) continue;
+    const data = event.data as PersonalDataErasedData;
+    const at = String((event.metadata as { recordedAt?: unknown }).recordedAt ?? event.recordedAt.toISOString());
+    await keys.destroy(subjectId, { at, basis: data.basis, reference: data.reference, by: data.by });
+    completed.push(subjectId);
+  }
+  return completed;
 }
