@@ -23,6 +23,7 @@ import { StorageFaults, watchStorageFaults } from './storage-faults';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
 import { completeRecordedErasures } from '../modules/personal-data/commands/erase-subject';
+import { checkKeyStoreKnowsLog } from '../modules/personal-data/keys/log-key-check';
 
 /** The stores and runtimes one process holds, opened before Nest starts so a bad file stops start-up early. */
 export interface Infrastructure {
@@ -166,6 +167,7 @@ export async function openInfrastructure(
       });
     }
     if (options.writesLog || options.projections === 'here') {
+      await checkKeyStoreKnowsLog(rawLog, keyStore);
       const completed = await completeRecordedErasures(rawLog, keyStore);
       if (completed.length > 0)
         logger.warn(

@@ -343,6 +343,7 @@ class MemoryKeyStore implements PersonalKeyStore {
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
     return new Map(kids.map((kid) => [kid, this.keys.get(kid) ?? null]));
   }
+  unknownSubjects = notInTheReference;
   subjectOfCase = notInTheReference;
   subjectsOfCases = notInTheReference;
   subjectsOf = notInTheReference;

@@ -47,6 +47,8 @@ export interface PersonalKeyStore {
   subjectsOfCases(caseIds: readonly string[]): Promise<Map<string, string>>;
   /** The subjects' keys, unwrapped; an erased or unknown subject maps to null. */
   keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>>;
+  /** Which of these subjects the store has no record of, live or erased: a key store that is not the log's says so. */
+  unknownSubjects(kids: readonly string[]): Promise<string[]>;
   subjectsOf(iinIndex: string): Promise<SubjectRecord[]>;
   casesOf(subjectId: string): Promise<string[]>;
   /** Destroys the subject's key for good (overwritten on disk, not just unlinked) and records the erasure. */
@@ -63,6 +65,29 @@ export class MasterKeyMismatchError extends Error {
     super(
       `${location}: the configured personal-data master key is not the one its keys are wrapped with (the key check value differs); ` +
         'set PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE to the key in use (after a rotation, the new one)',
+    );
+  }
+}
+
+/**
+ * The key store does not know the keys the log's newest encrypted acts were sealed under: it is not this log's (lost and
+ * made anew, or another installation's). Served, every applicant would read "erased" and new acts on their cases would
+ * be sealed under new keys, and a rebuild would write "erased" into the read models for good.
+ */
+export class KeyStoreMismatchError extends Error {
+  override readonly name = 'KeyStoreMismatchError';
+  readonly exitCode = 65;
+  constructor(
+    readonly location: string,
+    unknown: number,
+    looked: number,
+    example: { kid: string; streamId: string; revision: number },
+  ) {
+    super(
+      `${location}: holds no key for ${unknown} of the ${looked} data subjects whose personal data the log's newest acts are encrypted for ` +
+        `(subject ${example.kid}, in ${example.streamId} revision ${example.revision}): it is not this log's key store (lost and made anew, ` +
+        `or another installation's). Restore it from the backup taken with the log, with the master key that wraps it; started as it is, ` +
+        'every applicant would read "erased"',
     );
   }
 }

@@ -143,6 +143,13 @@ export class MongoKeyStore implements PersonalKeyStore {
     return keys;
   }
 
+  async unknownSubjects(kids: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(kids)];
+    const found = await this.subjects.find({ _id: { $in: unique } }, { projection: { _id: 1 } }).toArray();
+    const known = new Set(found.map((s) => s._id));
+    return unique.filter((kid) => !known.has(kid));
+  }
+
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
     const found = await this.subjects.find({ iinIndex }, { sort: { createdAt: 1 } }).toArray();
     return found.map((s) => ({

@@ -610,6 +610,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return keys;
   }
 
+  async unknownSubjects(kids: readonly string[]): Promise<string[]> {
+    const known = this.sql('SELECT 1 FROM subjects WHERE subject_id = ?').pluck();
+    return [...new Set(kids)].filter((kid) => known.get(kid) === undefined);
+  }
+
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
     this.flushWrites();
     // A claim still in the journal (this process's, another's, or one left by a crash) counts as merged.
