@@ -14,6 +14,7 @@ import { foldCase, openingOf, type CaseState } from '../cases/domain/case-state'
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
+import { ProblemError } from '../../shared/problem/problem';
 import {
   EVIDENCE_FORMAT,
   keyFingerprint,
@@ -88,19 +89,7 @@ export class AuditService {
     const recorded = await this.log.readStream(caseStreamId(caseId));
     if (recorded.length === 0) return null;
     reader?.admit?.(String((recorded[0]!.data as { unit?: unknown }).unit));
-    const opened = !this.personalData
-      ? recorded
-      : await this.personalData.open(
-          recorded,
-          reader?.purpose
-            ? {
-                kind: 'person',
-                principal: reader.principal,
-                purpose: reader.purpose,
-                ...(reader.correlationId ? { correlationId: reader.correlationId } : {}),
-              }
-            : { kind: 'system', purpose: 'verification' },
-        );
+    const opened = !this.personalData ? recorded : await this.openFor(recorded, reader);
     const events = opened.map(toCaseEvent);
     const first = openingOf(events[0]!);
     const version = this.versionOf(first.data.versionId);
@@ -120,6 +109,32 @@ export class AuditService {
         return (state ??= foldCase(events, versionOf)!);
       },
     };
+  }
+
+  /**
+   * The acts opened for the reader. For verification (no purpose) an act that does not open is left as stored: the
+   * verification reads only the stored form, and says what is damaged instead of failing on it.
+   */
+  private async openFor(
+    recorded: RecordedEvent[],
+    reader: Parameters<AuditService['load']>[1],
+  ): Promise<RecordedEvent[]> {
+    try {
+      return await this.personalData!.open(
+        recorded,
+        reader?.purpose
+          ? {
+              kind: 'person',
+              principal: reader.principal,
+              purpose: reader.purpose,
+              ...(reader.correlationId ? { correlationId: reader.correlationId } : {}),
+            }
+          : { kind: 'system', purpose: 'verification' },
+      );
+    } catch (error) {
+      if (!reader?.purpose && error instanceof ProblemError && error.code === 'stored-data-damaged') return recorded;
+      throw error;
+    }
   }
 
   replay(history: CaseHistory, cut: ReplayCut) {

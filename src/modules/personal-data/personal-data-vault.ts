@@ -17,7 +17,7 @@ import { readsEverything, staffRoles } from '../cases/queries/case-views';
 import { blindIndex, derivedKey } from './domain/blind-index';
 import { carriesIin, idBasis } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';
-import { openData, personalFieldsOf, protectData } from './domain/personal-fields';
+import { openData, personalFieldsOf, protectData, StoredDataDamaged } from './domain/personal-fields';
 import type { PersonalKeyStore } from './keys/key-store.port';
 import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
 import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
@@ -43,6 +43,20 @@ export type PersonalDataAccess =
 
 /** Reads of personal data a read model keeps in clear until erasure. */
 export type ClearReadPurpose = 'case-view' | 'case-list';
+
+/**
+ * A stored envelope that does not open under its subject's key, or a key that does not unwrap under the master key: the
+ * log or the key store is damaged. Refused as what it is (a 500 problem saying so), never served as "erased" or as an
+ * unhandled error.
+ */
+export function storedDataDamaged(detail: string): ProblemError {
+  return new ProblemError(
+    500,
+    'stored-data-damaged',
+    'The stored personal data is damaged',
+    `${detail}; nothing of it is answered. The operator checks the log with \`npm run cli -- verify\` and restores the damaged file from its backup`,
+  );
+}
 
 export class PersonalDataRefused extends Error {
   override readonly name = 'PersonalDataRefused';
@@ -154,18 +168,23 @@ export class PersonalDataVault {
     // Acts recorded in clear before encryption began are personal data too: the same right, the same record.
     if (access.kind === 'person') await this.disclose(recorded, access, [...kids]);
     if (kids.size === 0) return [...recorded];
-    const keys = await this.keys.keysOf([...kids]);
-    return recorded.map((event) => {
-      if (!event.streamId.startsWith(CASE_STREAM_PREFIX)) return event;
-      const caseId = event.streamId.slice(CASE_STREAM_PREFIX.length);
-      const opened = openData(
-        caseId,
-        event.type,
-        event.data as Record<string, unknown>,
-        (kid) => keys.get(kid) ?? null,
-      );
-      return opened.encrypted === 0 ? event : { ...event, data: opened.data };
-    });
+    try {
+      const keys = await this.keys.keysOf([...kids]);
+      return recorded.map((event) => {
+        if (!event.streamId.startsWith(CASE_STREAM_PREFIX)) return event;
+        const caseId = event.streamId.slice(CASE_STREAM_PREFIX.length);
+        const opened = openData(
+          caseId,
+          event.type,
+          event.data as Record<string, unknown>,
+          (kid) => keys.get(kid) ?? null,
+        );
+        return opened.encrypted === 0 ? event : { ...event, data: opened.data };
+      });
+    } catch (error) {
+      if (error instanceof StoredDataDamaged) throw storedDataDamaged(error.message);
+      throw error;
+    }
   }
 
   /**

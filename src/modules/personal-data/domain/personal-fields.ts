@@ -72,6 +72,11 @@ export function protectData(
   return out ?? data;
 }
 
+/** Stored personal data that does not open: an envelope that does not decrypt, or a key that does not unwrap. */
+export class StoredDataDamaged extends Error {
+  override readonly name = 'StoredDataDamaged';
+}
+
 export interface OpenedData {
   data: Record<string, unknown>;
   /** Envelopes found (0 for an event stored in clear, before encryption began). */
@@ -108,7 +113,7 @@ export function openData(
     try {
       out[field] = openValue(key, fieldContext(caseId, eventType, field), value);
     } catch {
-      throw new Error(
+      throw new StoredDataDamaged(
         `the ${eventType} field "${field}" of case ${caseId} does not decrypt under its subject's key (${value.kid}): the envelope or the key store is damaged`,
       );
     }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Binary, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
+import { StoredDataDamaged } from '../domain/personal-fields';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
@@ -139,7 +140,16 @@ export class MongoKeyStore implements PersonalKeyStore {
     const unique = [...new Set(kids)];
     const found = await this.subjects.find({ _id: { $in: unique } }).toArray();
     const keys = new Map<string, Buffer | null>(unique.map((kid) => [kid, null]));
-    for (const s of found) if (s.wrapped) keys.set(s._id, unwrapKey(this.master, s._id, bytes(s.wrapped)));
+    for (const s of found) {
+      if (!s.wrapped) continue;
+      try {
+        keys.set(s._id, unwrapKey(this.master, s._id, bytes(s.wrapped)));
+      } catch {
+        throw new StoredDataDamaged(
+          `${this.location}: the key of data subject ${s._id} does not unwrap under the master key that opens the store: the key store is damaged`,
+        );
+      }
+    }
     return keys;
   }
 

@@ -21,6 +21,7 @@ import {
   unwrapKey,
   wrapKey,
 } from '../domain/key-wrapping';
+import { StoredDataDamaged } from '../domain/personal-fields';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
@@ -602,12 +603,23 @@ export class SqliteKeyStore implements PersonalKeyStore {
       let key = this.unwrapped.get(kid);
       if (key === undefined) {
         const wrapped = get.get(kid) as Buffer | null | undefined;
-        key = wrapped ? unwrapKey(this.master, kid, wrapped) : false;
+        key = wrapped ? this.unwrapStored(kid, wrapped) : false;
         this.unwrapped.set(kid, key);
       }
       keys.set(kid, key || null);
     }
     return keys;
+  }
+
+  /** A stored key unwrapped; one that does not unwrap under the master key that opened the store is damage. */
+  private unwrapStored(kid: string, wrapped: Buffer): Buffer {
+    try {
+      return unwrapKey(this.master, kid, wrapped);
+    } catch {
+      throw new StoredDataDamaged(
+        `${this.location}: the key of data subject ${kid} does not unwrap under the master key that opens the store: the key store is damaged`,
+      );
+    }
   }
 
   async unknownSubjects(kids: readonly string[]): Promise<string[]> {
