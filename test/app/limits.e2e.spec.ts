@@ -180,3 +180,40 @@ describe('connection cap', () => {
     second.destroy();
   });
 });
+
+// Found by attacking the running server: any signed-in citizen may follow the feed, so sixteen citizens' tokens (four
+// streams each) took all 64 slots and the auditors' dashboards got 429.
+describe('the citizens’ share of the live-update streams', () => {
+  let api: ApiHarness;
+  beforeAll(async () => {
+    api = await startHarness({ STREAM_CLIENTS_MAX: '4' });
+  }, 30_000);
+  afterAll(async () => api.close());
+
+  it('citizens hold at most half the cap together; the rest stays open to staff', async () => {
+    const open: AbortController[] = [];
+    const stream = async (path: string, caller: TestCaller) => {
+      const controller = new AbortController();
+      const response = await fetch(`${api.url}${path}`, {
+        headers: { authorization: `Bearer ${await api.token(caller)}` },
+        signal: controller.signal,
+      });
+      open.push(controller);
+      return response;
+    };
+    try {
+      expect((await stream('/api/feed/stream', applicant('900502400172'))).status).toBe(200);
+      expect((await stream('/api/feed/stream', applicant('850101300005'))).status).toBe(200);
+      const third = await stream('/api/feed/stream', applicant(makeIin('880808', 3, 7)));
+      expect(third.status).toBe(429);
+      expect(((await third.json()) as { detail: string }).detail).toMatch(
+        /^2 live-update streams are open to citizens, the most this server gives them/,
+      );
+      const auditor = { sub: 'auditor-9', roles: ['auditor'], unit: 'hq' };
+      expect((await stream('/api/compliance/stream', auditor)).status).toBe(200);
+      expect((await stream('/api/feed/stream', auditor)).status).toBe(200);
+    } finally {
+      open.forEach((c) => c.abort());
+    }
+  });
+});

@@ -57,7 +57,8 @@ export class FeedController {
     // A live stream waits for what follows its position, so a position past the head is only early; one that is no
     // position at all is refused.
     const resumed = lastEventPosition(lastEventId);
-    const closed = this.streamSlots.takeFor(principal.id, request.raw.socket);
+    const citizen = principal.roles.length > 0 && principal.roles.every((role) => role === 'applicant');
+    const closed = this.streamSlots.takeFor(principal.id, request.raw.socket, citizen);
     let after = resumed ?? query.after;
     const filter = {
       limit: query.limit,
