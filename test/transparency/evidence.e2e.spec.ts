@@ -288,3 +288,31 @@ describe('verify-evidence against a page, a witness or an operator that lies', (
     expect(r.stdout).toMatch(problem);
   });
 });
+
+describe('verify against the keys the auditor trusts', () => {
+  it("checks the checkpoints' signatures against --trusted-keys: the published keys hold, a key of the operator's own making does not", () => {
+    const env = { DATA_DIR: api.dataDir };
+    const own = cli(['verify'], env);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toContain(
+      "their signatures checked against the keys in DATA_DIR (the operator's own: pass --trusted-keys to check them against yours)",
+    );
+    const published = cli(['verify', '--trusted-keys', write('published.json', keysJson)], env);
+    expect(published.code).toBe(0);
+    expect(published.stdout).toContain('their signatures checked against the keys in');
+
+    // What an operator who swapped in a key of their own and signed the history again would publish.
+    const other = formatVkey(signerKey('reglament.local/log', generateKeyPairSync('ed25519').privateKey));
+    const refused = cli(['verify', '--trusted-keys', write('other.txt', `${other}\n`), '--json'], env);
+    expect(refused.code).toBe(1);
+    const report = JSON.parse(refused.stdout) as {
+      valid: boolean;
+      signaturesCheckedWith: string;
+      tree: { badSignatures: { seq: number; problem: string }[] };
+    };
+    expect(report.valid).toBe(false);
+    expect(report.signaturesCheckedWith).toBe('trusted-keys');
+    expect(report.tree.badSignatures.length).toBeGreaterThan(0);
+    expect(report.tree.badSignatures[0]!.problem).toMatch(/no signature by a trusted key/);
+  });
+});

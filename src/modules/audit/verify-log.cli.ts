@@ -4,7 +4,7 @@
  * checkpoint the service signed (DATA_DIR/checkpoints.db), each checkpoint's signature, and the tree the service
  * keeps. Exits 1 naming each broken stream and revision and each contradicted checkpoint, the first one first.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
 import { openEventLog } from '../event-log/open-event-log';
@@ -14,7 +14,8 @@ import { LogChainVerifier, type LogVerificationReport } from './domain/log-verif
 import { CheckpointAudit, type CheckpointRecord, type TreeReport } from '../transparency/domain/checkpoint-audit';
 import { leafHashOf } from '../transparency/domain/log-leaf';
 import { rootAt } from '../transparency/domain/merkle';
-import { parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
+import { ED25519_TYPE, parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
+import { parseTrustedKeys, type TrustedKeySet } from '../transparency/trusted-keys';
 import {
   CHECKPOINT_STORE_FILE,
   SqliteCheckpointStore,
@@ -24,12 +25,18 @@ import { loadKeyRing, SigningKeyError, type KeyRing } from '../transparency/sign
 import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { StorageDamagedError } from '../event-log/event-log.errors';
 
-const USAGE = `usage: npm run cli -- verify [--data-dir DIR] [--json]
+const USAGE = `usage: npm run cli -- verify [--data-dir DIR] [--trusted-keys FILE] [--json]
 
 Recomputes the SHA-256 hash chain of every stream in the event log (EVENT_STORE / DATA_DIR as for the service),
 rebuilds the log's Merkle tree from its events and compares it with every signed checkpoint in DATA_DIR/checkpoints.db.
 Reports each stream whose chain is broken (with the first broken revision) and each checkpoint the log contradicts
-(the first one is where its history diverges). Exit code 1 when any is.`;
+(the first one is where its history diverges). Exit code 1 when any is.
+
+The checkpoints' signatures are checked against the keys in DATA_DIR (the operator's own) unless
+  --trusted-keys FILE   the log's keys you trust, as verify-evidence reads them (verifier keys of type 0x01 or SPKI
+                        fingerprints; the JSON of GET /api/transparency/keys too): a checkpoint signed by any other
+                        key, or under another log's name, is reported. Without it, a history the holder of the keys in
+                        DATA_DIR rewrote and signed again verifies; that takes your keys, or a witness.`;
 
 const PAGE = 2000;
 
@@ -76,12 +83,22 @@ export async function verifyLog(
 function signatureProblems(
   checkpoints: readonly StoredCheckpoint[],
   keys: KeyRing | null,
+  given: TrustedKeySet | null,
 ): Array<{ seq: number; problem: string }> {
-  if (!keys) return [];
-  const trusted = keys.keys.map((k) => k.note);
+  // The auditor's keys: their log verifier keys, and the keys in DATA_DIR they pinned by fingerprint.
+  const trusted = given
+    ? [
+        ...given.noteKeys.filter((k) => k.type === ED25519_TYPE),
+        ...(keys?.keys ?? []).filter((k) => given.fingerprints.includes(k.fingerprint)).map((k) => k.note),
+      ]
+    : (keys?.keys.map((k) => k.note) ?? null);
+  if (!trusted) return [];
   return checkpoints.flatMap((c) => {
     const verified = verifyNote(c.note, trusted);
     if (!verified.ok) return [{ seq: c.seq, problem: verified.problem }];
+    const origin = c.note.split('\n', 1)[0];
+    if (given && !verified.verifiedBy.some((k) => k.name === origin))
+      return [{ seq: c.seq, problem: `a checkpoint of the log ${origin}, which none of your keys names` }];
     const body = parseCheckpoint(verified.body);
     if (!body.ok || body.value.size !== c.size || !body.value.root.equals(c.root))
       return [{ seq: c.seq, problem: 'the signed note does not say the size and root stored beside it' }];
@@ -91,9 +108,31 @@ function signatureProblems(
 
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('verify', USAGE, argv, {
-    options: { json: { type: 'boolean' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' },
+      'data-dir': { type: 'string' },
+      'trusted-keys': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (typeof args === 'number') return args;
+  let given: TrustedKeySet | null = null;
+  const keysFile = args.values['trusted-keys'];
+  if (keysFile) {
+    let text: string;
+    try {
+      text = readFileSync(keysFile, 'utf8');
+    } catch (error) {
+      process.stderr.write(`${keysFile}: cannot be read (${(error as NodeJS.ErrnoException).code})\n`);
+      return 1;
+    }
+    const parsed = parseTrustedKeys(text);
+    if (parsed.problems.length) {
+      process.stderr.write(`${keysFile}: ${parsed.problems.join('; ')}\n`);
+      return 1;
+    }
+    given = parsed.keys;
+  }
   const config = configWithDataDir(args.values['data-dir']);
   if (config === 78) return config;
   const log = await openEventLog(
@@ -172,7 +211,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const report: FullVerificationReport = {
       ...base,
-      tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys), storedTree },
+      tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys, given), storedTree },
     };
     const valid =
       report.valid &&
@@ -183,7 +222,7 @@ export async function run(argv: string[]): Promise<number> {
     const superseded = store?.supersededCount() ?? 0;
     if (args.values.json)
       process.stdout.write(
-        `${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded }, null, 2)}\n`,
+        `${JSON.stringify({ ...report, valid, seconds, supersededCheckpoints: superseded, signaturesCheckedWith: given ? 'trusted-keys' : 'data-dir' }, null, 2)}\n`,
       );
     else {
       const t = report.tree;
@@ -191,7 +230,10 @@ export async function run(argv: string[]): Promise<number> {
         `${valid ? 'valid' : 'BROKEN'}: ${report.sealedEvents} sealed events in ${report.streams - report.unsealedStreams} chained streams verified` +
           ` (${report.events} events read, ${report.unsealedStreams} streams without a chain) in ${seconds.toFixed(1)} s\n` +
           report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join('') +
-          `tree: ${t.leaves} leaves, root ${t.root}; ${t.confirmed} of ${t.checkpoints} signed checkpoints reproduced\n` +
+          `tree: ${t.leaves} leaves, root ${t.root}; ${t.confirmed} of ${t.checkpoints} signed checkpoints reproduced` +
+          (given
+            ? `, their signatures checked against the keys in ${keysFile}\n`
+            : "; their signatures checked against the keys in DATA_DIR (the operator's own: pass --trusted-keys to check them against yours)\n") +
           t.contradicted
             .map(
               (c, i) =>
