@@ -1,8 +1,9 @@
 /**
- * Personal data whose stored form is damaged (found by the crash tester flipping bytes): an envelope that no longer
- * decrypts, a wrapped key that no longer unwraps. Each answered 500 "unhandled error", and the verification of the
- * case failed on it instead of saying which act is broken. Now: a specific problem naming what is damaged, nothing of
- * it answered, and the verification says the chain is broken where it is.
+ * Stored data that is damaged (found by the crash tester flipping bytes): an act changed on disk was served as recorded
+ * (a clear field) or answered 500 "unhandled error" (its envelope, which no longer decrypts), and the case's
+ * verification failed on it instead of saying which act is broken; a wrapped key that no longer unwraps answered 500
+ * "unhandled error". Now: a specific problem naming what is damaged, nothing of it answered, and the verification says
+ * the chain is broken where it is.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,7 +22,7 @@ afterAll(async () => {
 /** A base64url character changed to another one (the text stays base64url). */
 const another = (c: string | undefined) => (c === 'A' ? 'B' : 'A');
 
-it('an envelope that does not decrypt: history 500 stored-data-damaged naming the case; verify 200, broken at its revision', async () => {
+it('an act changed on disk (a byte of its envelope): history 500 stored-data-damaged naming the case and revision; verify 200, broken there', async () => {
   api = await startHarness({}, { dataDir });
   const filed = await fileSampleCase(api, 41);
   const db = new Database(join(dataDir, 'events.db'));
@@ -41,7 +42,9 @@ it('an envelope that does not decrypt: history 500 stored-data-damaged naming th
   expect(history.status).toBe(500);
   expect(history.body).toMatchObject({
     type: expect.stringMatching(/stored-data-damaged$/),
-    detail: expect.stringContaining(`case ${filed.caseId} does not decrypt under its subject's key`),
+    detail: expect.stringContaining(
+      `the stored acts of case ${filed.caseId} do not match their hashes from revision 0`,
+    ),
   });
   const verified = await api.call('GET', `/api/cases/${filed.caseId}/verify`, { as: AUDITOR });
   expect(verified.status).toBe(200);

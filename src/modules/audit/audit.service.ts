@@ -15,6 +15,7 @@ import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain'
 import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
 import { ProblemError } from '../../shared/problem/problem';
+import { storedDataDamaged } from '../event-log/event-log.problems';
 import {
   EVIDENCE_FORMAT,
   keyFingerprint,
@@ -89,6 +90,15 @@ export class AuditService {
     const recorded = await this.log.readStream(caseStreamId(caseId));
     if (recorded.length === 0) return null;
     reader?.admit?.(String((recorded[0]!.data as { unit?: unknown }).unit));
+    // What is shown to a person as the case's acts must be what was sealed: an act changed on disk (a flipped byte) was
+    // served as recorded. The evidence pack and the verification report a broken chain themselves.
+    if (reader?.purpose === 'history' || reader?.purpose === 'replay' || reader?.purpose === 'explanation') {
+      const chain = verifyChain(recorded);
+      if (!chain.valid)
+        throw storedDataDamaged(
+          `the stored acts of case ${caseId} do not match their hashes from revision ${chain.firstBrokenRevision} (${chain.problem}): the log is damaged`,
+        );
+    }
     const opened = !this.personalData ? recorded : await this.openFor(recorded, reader);
     const events = opened.map(toCaseEvent);
     const first = openingOf(events[0]!);

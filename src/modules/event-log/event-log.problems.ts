@@ -16,6 +16,20 @@ import {
  * A read's `after` past the log's head: no command or read ever answered that position, so no wait can reach it (the
  * read models' read-your-writes and the feed refuse it alike).
  */
+/**
+ * Stored data that is not what was written: acts that no longer match their hashes, an envelope that no longer decrypts,
+ * a key that no longer unwraps. Refused as what it is (a 500 problem saying so), never served as if whole, as "erased"
+ * or as an unhandled error.
+ */
+export function storedDataDamaged(detail: string): ProblemError {
+  return new ProblemError(
+    500,
+    'stored-data-damaged',
+    'The stored data is damaged',
+    `${detail}; nothing of it is answered. The operator checks the log with \`npm run cli -- verify\` and restores the damaged file from its backup`,
+  );
+}
+
 export function positionPastHead(after: number, head: number): ProblemError {
   return ProblemError.badRequest([
     {

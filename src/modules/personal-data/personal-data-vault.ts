@@ -22,6 +22,7 @@ import type { PersonalKeyStore } from './keys/key-store.port';
 import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
 import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
 import { ProblemError } from '../../shared/problem/problem';
+import { storedDataDamaged } from '../event-log/event-log.problems';
 
 /** IINs whose blind index the vault keeps computed (about 150 bytes each). */
 const IIN_INDEXES_KEPT = 100_000;
@@ -43,20 +44,6 @@ export type PersonalDataAccess =
 
 /** Reads of personal data a read model keeps in clear until erasure. */
 export type ClearReadPurpose = 'case-view' | 'case-list';
-
-/**
- * A stored envelope that does not open under its subject's key, or a key that does not unwrap under the master key: the
- * log or the key store is damaged. Refused as what it is (a 500 problem saying so), never served as "erased" or as an
- * unhandled error.
- */
-export function storedDataDamaged(detail: string): ProblemError {
-  return new ProblemError(
-    500,
-    'stored-data-damaged',
-    'The stored personal data is damaged',
-    `${detail}; nothing of it is answered. The operator checks the log with \`npm run cli -- verify\` and restores the damaged file from its backup`,
-  );
-}
 
 export class PersonalDataRefused extends Error {
   override readonly name = 'PersonalDataRefused';
