@@ -125,7 +125,21 @@ const clearActs = (events: readonly RecordedEvent[]) =>
       }),
   ).length;
 
-export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+/**
+ * Erasures run one after another in a process. Each reads which subjects are alive, records to one shared stream and
+ * destroys keys: run side by side, sixteen of them exhausted the stream's retries (409 "the case changed since you read
+ * it" for an erasure), and two of the same person could both find the subject alive and record it twice. Another
+ * process erasing meanwhile (a command, with the API stopped) is what the retries are left for.
+ */
+let erasing: Promise<unknown> = Promise.resolve();
+
+export function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+  const run = erasing.then(() => eraseNow(deps, request));
+  erasing = run.catch(() => undefined);
+  return run;
+}
+
+async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
   // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
   // outlive the very erasure it records.
   for (const field of ['basis', 'reference'] as const) {
@@ -201,29 +215,38 @@ export async function eraseSubject(deps: ErasureDeps, request: ErasureRequest): 
   if (retained.length > 0) return { ok: false, refusal: { kind: 'retention', cases: retained, detail: retention } };
   let clearTextActs = 0;
   for (const c of cases) clearTextActs += clearActs(await deps.log.readStream(caseStreamId(c.caseId)));
+  // Every subject's erasure in one append, recorded before any key is destroyed: a stop between the two leaves only
+  // destructions that the next start completes from the log (completeRecordedErasures), never a subject erased but
+  // unrecorded, nor one recorded and forgotten.
+  const records = await Promise.all(
+    subjects.map(async (subjectId) => {
+      const subjectCases = await keys.casesOf(subjectId);
+      const data: PersonalDataErasedData = {
+        subjectId,
+        cases: [...new Set([...subjectCases, ...fromReadModel])].sort(),
+        basis: request.basis,
+        reference: request.reference,
+        by: request.by,
+        clearTextActs,
+      };
+      return { type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } };
+    }),
+  );
   const positions: number[] = [];
-  for (const subjectId of subjects) {
-    const subjectCases = await keys.casesOf(subjectId);
-    const erasedCases = [...new Set([...subjectCases, ...fromReadModel])].sort();
-    const data: PersonalDataErasedData = {
-      subjectId,
-      cases: erasedCases,
-      basis: request.basis,
-      reference: request.reference,
-      by: request.by,
-      clearTextActs,
-    };
-    // Recorded first: an erasure is never done unrecorded. Were the key's destruction to fail after it, erasing again destroys it.
-    const result = await appendSealed(deps.log, ERASURE_STREAM, [
-      { type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } },
-    ]);
-    positions.push(result.position);
-    await keys.destroy(subjectId, {
-      at: now.toISOString(),
-      basis: request.basis,
-      reference: request.reference,
-      by: request.by,
+  if (records.length > 0) {
+    const result = await appendSealed(deps.log, ERASURE_STREAM, records);
+    const appended = await deps.log.readStream(ERASURE_STREAM, {
+      fromRevision: result.nextRevision - records.length + 1,
+      maxCount: records.length,
     });
+    positions.push(...appended.map((e) => e.position));
+    for (const subjectId of subjects)
+      await keys.destroy(subjectId, {
+        at: now.toISOString(),
+        basis: request.basis,
+        reference: request.reference,
+        by: request.by,
+      });
   }
   if (subjects.length === 0) {
     // Only clear-text cases: nothing to destroy; the read models are still scrubbed, and the report says what stays.
