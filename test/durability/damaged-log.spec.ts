@@ -3,7 +3,7 @@
  * (exit 65, naming the file and the damage) instead of serving and writing to it; `cli check` checks it in full and
  * `cli verify` says what is wrong in one line instead of dying with a stack.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, fileCases, ProcessStartFailed, startProcess, type ServerProcess } from '../support/server-process';
@@ -81,5 +81,29 @@ describe('a damaged page in the event log', () => {
     } finally {
       rmSync(intact, { recursive: true, force: true });
     }
+  }, 120_000);
+});
+
+// Found by the crash tester: a log cut short (a copy interrupted, a disk that lost its tail) stopped the start with exit 1
+// and "cannot open the event log: database disk image is malformed", as a file that could not be opened, not damage.
+describe('an event log cut short', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reglament-truncated-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is refused as damaged: exit 65 naming the file, no stack', async () => {
+    const s = await startProcess('main', { DATA_DIR: dir });
+    await fileCases(s, 20);
+    expect(await s.stop()).toBe(0);
+    const file = join(dir, 'events.db');
+    truncateSync(file, Math.floor(statSync(file).size / PAGE / 2) * PAGE);
+    const outcome = await startProcess('main', { DATA_DIR: dir }).then(
+      async (started) => (await started.killAll(), started),
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(ProcessStartFailed);
+    const failed = outcome as ProcessStartFailed;
+    expect(failed.code).toBe(65);
+    expect(failed.stderrText).toContain(`${file} is damaged`);
+    expect(failed.stderrText).not.toMatch(/\n\s+at /);
   }, 120_000);
 });

@@ -5,13 +5,33 @@ export type SqliteDatabase = Database.Database;
 
 /** The storage file is not a reglament database, or is corrupt. */
 export class StorageOpenError extends Error {
-  override readonly name = 'StorageOpenError';
+  override readonly name: string = 'StorageOpenError';
   constructor(
     readonly file: string,
     readonly problem: string,
   ) {
     super(`${file}: ${problem}`);
   }
+}
+
+/**
+ * A file SQLite finds damaged as it opens it (a truncated file, a torn header page): refused as damage, exit 65 as
+ * the start's own check refuses a damaged page, not as a file that could not be opened (exit 1).
+ */
+export class StorageDamagedOnOpenError extends StorageOpenError {
+  override readonly name = 'StorageDamagedOnOpenError';
+  readonly exitCode = 65;
+  constructor(file: string, problem: string) {
+    super(file, problem);
+    this.message = `${file} is damaged: ${problem}; run \`npm run cli -- check\` and restore it from its backup`;
+  }
+}
+
+/** What opening a file failed with: damage SQLite found named as such. */
+function openFailure(file: string, kind: string, error: unknown): StorageOpenError {
+  const code = String((error as { code?: unknown }).code ?? '');
+  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return new StorageDamagedOnOpenError(file, (error as Error).message);
+  return new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
 }
 
 /** One schema step; applied in order, each in its own transaction, recorded in `meta.schema_version`. */
@@ -49,7 +69,7 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
   try {
     db = new Database(file);
   } catch (error) {
-    throw new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
+    throw openFailure(file, kind, error);
   }
   try {
     // First: every statement after it, the journal mode's included, waits for another connection's lock (a rebuild's
@@ -88,7 +108,7 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
   } catch (error) {
     db.close();
     if (error instanceof StorageOpenError) throw error;
-    throw new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
+    throw openFailure(file, kind, error);
   }
 }
 
