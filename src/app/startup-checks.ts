@@ -97,6 +97,8 @@ export async function checkAcknowledgedHead(options: {
       headEvent,
       Math.max(0, furthest.position - head),
       [...new Set(found.map((f) => f.problem))].join('; '),
+      // The log's own witness (its head record) is satisfied: it is the read store that may be another's.
+      record !== null && found.every((f) => f.witness !== `the head record ${recordFile}`),
     );
   }
   // A log that never had a record (created before there was one) gets one now from its writer, so the next start has a witness.

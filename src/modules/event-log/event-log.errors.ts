@@ -95,12 +95,16 @@ export class EventLogLossError extends Error implements OperatorFailure {
     readonly head: { position: number; eventId: string | null },
     readonly missingEvents: number,
     readonly problem: string,
+    /** Only the read store's checkpoints disagree with the log: the read store may be the one that is not the log's. */
+    readStoreOnly = false,
   ) {
     super(
       `${file}: ${problem}. Acknowledged up to position ${acknowledged.position} (event ${acknowledged.eventId}, per ${acknowledged.witness}); ` +
         `the log's head is ${head.position}${head.eventId ? ` (event ${head.eventId})` : ''}` +
         `${missingEvents > 0 ? `: ${missingEvents} acknowledged event(s) are missing` : ''}. ` +
-        `Restore the log from a copy that holds them, or accept the loss: npm run cli -- accept-log-loss --reason "<why>"`,
+        (readStoreOnly
+          ? 'Only the read store says so, and the log holds what its own head record says was acknowledged: if the read store is not this log\'s (another installation\'s, or a copy from another time), move it aside and start, and the read models are rebuilt from the log; if the log is the one that was replaced, restore it from a copy that holds them; accept the loss only if neither: npm run cli -- accept-log-loss --reason "<why>"'
+          : `Restore the log from a copy that holds them, or accept the loss: npm run cli -- accept-log-loss --reason "<why>"`),
     );
   }
 }
