@@ -375,3 +375,30 @@ it.each(['valueOf', 'toString', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleStri
     expect(await api.app.infra.eventLog.headPosition()).toBe(before);
   },
 );
+
+// Found by attacking the running server: a unit was free text, so a citizen filed into "\u202Eanatsa" (read as
+// "astana" in the auditor's unit filter), a unit with markup, tabs or zero-width characters, which the dashboard's own
+// unit filter could not even ask for; a token's unit claim was any text too.
+describe('units are ids', () => {
+  it.each(['\u202Eanatsa', 'ast\u200Bana', 'astana\tx', '<b>astana</b>', 'астана', ''])(
+    '400 naming unit for a filing into %j, and nothing is written',
+    async (unit) => {
+      await api.app.infra.catalogPins.settled();
+      const before = await api.app.infra.eventLog.headPosition();
+      const r = await api.call('POST', '/api/cases', { as: applicant, body: { ...filing, unit } });
+      expect(r.status).toBe(400);
+      expect(r.body.errors).toEqual([
+        expect.objectContaining({ field: 'unit', allowed: expect.stringMatching(/^a unit id: letters, digits/) }),
+      ]);
+      expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+    },
+  );
+
+  it('401 for a token whose unit claim is not a unit id', async () => {
+    const r = await api.call('GET', '/api/cases', {
+      as: { sub: 'clerk-rlo', roles: ['registry-clerk'], unit: '\u202Eanatsa' },
+    });
+    expect(r.status).toBe(401);
+    expect(JSON.stringify(r.body)).toContain('claim \\"unit\\" is not a unit id');
+  });
+});

@@ -15,6 +15,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
+import { Pattern } from '../../../shared/http/parameter-constraints';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const INSTANT_MESSAGE = 'must be an ISO 8601 instant with an offset, e.g. 2019-07-12T18:00:00+06:00';
@@ -49,10 +51,8 @@ export class SubmitApplicationDto {
   @IsIn(['portal', 'psc', 'office'], { message: 'must be one of portal, psc, office' })
   channel!: 'portal' | 'psc' | 'office';
 
-  @ApiProperty({ example: 'astana', description: "the provider's unit that runs the case" })
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(100)
+  @ApiProperty({ example: 'astana', description: "the provider's unit that runs the case", pattern: UNIT_ID.source })
+  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
   unit!: string;
 
   @ApiProperty({ type: ApplicantDto })

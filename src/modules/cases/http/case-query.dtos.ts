@@ -17,6 +17,7 @@ import {
   WholeNumber,
 } from '../../../shared/http/parameter-constraints';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../queries/case-cursor';
+import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
 
 const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STATUSES = ['open', 'completed', 'refused', 'cancelled'] as const;
@@ -85,9 +86,9 @@ export class CaseListQueryDto extends CaseReadQueryDto {
   @OneOf(STATUSES, 'a case status')
   status?: (typeof STATUSES)[number];
 
-  @ApiPropertyOptional({ example: 'astana' })
+  @ApiPropertyOptional({ example: 'astana', pattern: UNIT_ID.source })
   @IsOptional()
-  @Text(100)
+  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
   unit?: string;
 
   @ApiPropertyOptional({ description: 'the id of the employee the case is assigned to' })

@@ -17,7 +17,8 @@ import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
 import { Optional } from '../../../shared/problem/optional';
-import { OneOf, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
+import { OneOf, Pattern, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
+import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
 
 export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
 const TYPES_MESSAGE = `each must be one of ${FEED_EVENT_TYPES.join(', ')}`;
@@ -49,9 +50,9 @@ export class FeedQuery {
   @IsIn(FEED_EVENT_TYPES, { each: true, message: TYPES_MESSAGE, context: { allowed: TYPES_ALLOWED } })
   types?: string[];
 
-  @ApiPropertyOptional({ description: 'the cases of one unit (staff: their own)' })
+  @ApiPropertyOptional({ description: 'the cases of one unit (staff: their own)', pattern: UNIT_ID.source })
   @IsOptional()
-  @Text(100)
+  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
   unit?: string;
 
   @ApiPropertyOptional({ type: 'integer', default: 100, minimum: 1, maximum: 1000 })
@@ -77,8 +78,7 @@ export class CreateSubscriptionDto {
   @Optional()
   @IsArray()
   @ArrayMaxSize(1000)
-  @IsString({ each: true })
-  @MaxLength(100, { each: true })
+  @Matches(UNIT_ID, { each: true, message: 'each must be a unit id' })
   units?: string[];
 
   @ApiPropertyOptional({

@@ -1,5 +1,6 @@
 /** The authenticated caller and the roles the regulations name. Pure. */
 import { checkIin } from './iin';
+import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
 
 export const ROLES = {
   applicant: { ru: 'Услугополучатель', kk: 'Көрсетілетін қызметті алушы' },
@@ -88,6 +89,8 @@ export function principalFromClaims(claims: Record<string, unknown>): PrincipalR
     };
   if (unit !== undefined && (typeof unit !== 'string' || unit === ''))
     return { ok: false, problem: 'claim "unit" must be a non-empty string' };
+  if (typeof unit === 'string' && !UNIT_ID.test(unit))
+    return { ok: false, problem: `claim "unit" is not a unit id: ${UNIT_ID_ALLOWED}` };
   // A citizen (only the applicant role) has no unit; everyone else acts for one of the provider's units.
   if (unit === undefined && !isCitizen({ roles: roles as Role[] }))
     return {
