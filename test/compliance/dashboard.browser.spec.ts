@@ -6,10 +6,15 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { seedDemo } from '../../src/demo/demo-seeder';
 import { startHarness, type ApiHarness } from '../support/api-harness';
 import { mintToken } from '../../src/modules/identity/token-verifier';
+import { DeadlineScheduler } from '../../src/modules/deadline-alerts/scheduler/deadline-scheduler';
+import { TimerStore } from '../../src/modules/deadline-alerts/scheduler/timer-store';
+import { SCHEDULER_ACTOR } from '../../src/modules/deadline-alerts/domain/deadline-events';
 
 // Globals of the page, for the functions this spec runs inside it (the project compiles without the DOM library).
 declare const document: any, sessionStorage: any, getComputedStyle: any;
@@ -38,6 +43,17 @@ const WORDS = {
     expired: 'Срок действия токена истёк. Войдите снова с новым токеном.',
     signInAgain: 'Войти снова',
     head: 'Руководитель',
+    signOut: 'Выйти',
+    malformed:
+      'Это не токен доступа: токен (JWT) — три части из латинских букв, цифр, «-» и «_», разделённые точками, не длиннее 8 КиБ. Скопируйте его целиком, без пробелов и переносов строк.',
+    refused: 'Токен не принят. Проверьте его или получите новый и войдите снова.',
+    unreachable: 'Сервис недоступен: нет связи с сервером. Проверьте подключение и повторите.',
+    tooMany: 'Слишком много запросов. Повторите через {n} с.',
+    forbidden: 'Ваши роли не дают доступа к этим данным.',
+    serverError: 'Сервис ответил ошибкой ({status}). Повторите позже.',
+    liveRetry: 'обновления: слишком много запросов, переподключение через {n} с',
+    lag: 'задержка 0 с',
+    scheduler: 'Планировщик сроков (система)',
   },
   kk: {
     dataAsOf: 'деректер уақыты',
@@ -46,6 +62,17 @@ const WORDS = {
     expired: 'Токеннің мерзімі өтті. Жаңа токенмен қайта кіріңіз.',
     signInAgain: 'Қайта кіру',
     head: 'Басшы',
+    signOut: 'Шығу',
+    malformed:
+      'Бұл қол жеткізу токені емес: токен (JWT) — нүктелермен бөлінген латын әріптерінен, цифрлардан, «-» және «_» таңбаларынан тұратын үш бөлік, 8 КиБ-тан аспайды. Оны бос орынсыз және жол ауыстырусыз толық көшіріңіз.',
+    refused: 'Токен қабылданбады. Оны тексеріңіз немесе жаңасын алып, қайта кіріңіз.',
+    unreachable: 'Қызмет қолжетімсіз: сервермен байланыс жоқ. Қосылымды тексеріп, қайталаңыз.',
+    tooMany: 'Сұраныстар тым көп. {n} с кейін қайталаңыз.',
+    forbidden: 'Сіздің рөлдеріңіз бұл деректерге қол жеткізуге рұқсат бермейді.',
+    serverError: 'Қызмет қатемен жауап берді ({status}). Кейінірек қайталаңыз.',
+    liveRetry: 'жаңартулар: сұраныстар тым көп, {n} с кейін қайта қосылады',
+    lag: 'кідіріс 0 с',
+    scheduler: 'Мерзімдер жоспарлағышы (жүйе)',
   },
   en: {
     dataAsOf: 'data as of',
@@ -54,8 +81,22 @@ const WORDS = {
     expired: 'Your access token has expired. Sign in again with a new token.',
     signInAgain: 'Sign in again',
     head: 'Head',
+    signOut: 'Sign out',
+    malformed:
+      'This is not an access token: a token (JWT) is three parts of Latin letters, digits, "-" and "_" separated by dots, at most 8 KiB. Copy it whole, without spaces or line breaks.',
+    refused: 'The access token was not accepted. Check it, or get a new one, and sign in again.',
+    unreachable: 'The service cannot be reached. Check the connection and try again.',
+    tooMany: 'Too many requests. Try again in {n} s.',
+    forbidden: 'Your roles do not give access to this.',
+    serverError: 'The service answered with an error ({status}). Try again later.',
+    liveRetry: 'updates: too many requests, reconnecting in {n} s',
+    lag: 'lag 0 s',
+    scheduler: 'Deadline scheduler (system)',
   },
 } as const;
+const LANGS = ['ru', 'kk', 'en'] as const;
+const fill = (text: string, values: Record<string, string | number>) =>
+  text.replace(/\{(\w+)\}/g, (_m, k: string) => String(values[k]));
 
 const describeWithBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
 
@@ -124,7 +165,7 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     const atRisk = await api.call('GET', '/api/compliance/at-risk?limit=50', { as: auditor });
     expect(await page.locator('#table-at-risk tr[data-case]').count()).toBe(atRisk.body.rows.length);
     expect(await page.textContent('[data-testid="deliveries"]')).toMatch(
-      /^в очереди 0 · доставлено 0 · не доставлено 0 · задержка 0 s$/,
+      /^в очереди 0 · доставлено 0 · не доставлено 0 · задержка 0 с$/,
     );
 
     // Filter: one unit.
@@ -240,19 +281,39 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
   }, 90_000);
 
   /** A page with the token signed in, in a language, at a width; axe needs its script injected, which the CSP forbids, so this context bypasses it. */
-  async function open(lang: 'ru' | 'kk' | 'en', width: number, signedIn = token) {
+  async function open(
+    lang: 'ru' | 'kk' | 'en',
+    width: number,
+    signedIn: string | null = token,
+    prepare?: (context: BrowserContext) => Promise<unknown>,
+  ) {
     const context = await browser.newContext({
       viewport: { width, height: 900 },
       bypassCSP: true,
       acceptDownloads: true,
     });
     await context.addInitScript((l) => sessionStorage.setItem('lang', l), lang);
+    await prepare?.(context);
     const tab = await context.newPage();
     const errors: string[] = [];
     tab.on('pageerror', (e) => errors.push(e.message));
-    await tab.goto(`${api.url}/dashboard#token=${signedIn}`);
+    await tab.goto(`${api.url}/dashboard${signedIn === null ? '' : `#token=${encodeURIComponent(signedIn)}`}`);
     return { tab, errors, close: () => context.close() };
   }
+
+  /** What a message element says: its own line (the page's language) and the server's detail under it, if any. */
+  const said = (tab: Page, id: string) =>
+    tab.evaluate((i) => {
+      const el = document.getElementById(i);
+      const detail = el.querySelector('.detail');
+      return {
+        text: [...el.childNodes]
+          .filter((n: { nodeType: number }) => n.nodeType === 3)
+          .map((n: { textContent: string }) => n.textContent)
+          .join(''),
+        detail: detail ? detail.textContent : null,
+      };
+    }, id);
 
   const seriousViolations = async (tab: Page) => {
     await tab.addScriptTag({ content: readFileSync(AXE, 'utf8') });
@@ -547,7 +608,7 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
       const { tab, errors, close } = await open(lang, 390, expired);
       try {
         await tab.waitForSelector('#expired:not([hidden])', { timeout: 20_000 });
-        expect(await tab.textContent('#expired p')).toBe(WORDS[lang].expired);
+        expect(await said(tab, 'expired-text')).toEqual({ text: WORDS[lang].expired, detail: 'the token has expired' });
         expect(await tab.isVisible('#app')).toBe(false);
         expect(await tab.evaluate(() => sessionStorage.getItem('token'))).toBeNull();
         expect(await seriousViolations(tab)).toEqual([]);
@@ -579,4 +640,338 @@ describeWithBrowser('the /dashboard page in headless Chromium', () => {
     expect(errors).toEqual([]);
     await docs.close();
   }, 60_000);
+  // A newline, Cyrillic, more than 16 KiB, just over 8 KiB, two parts, a space: none is a JWT's compact form.
+  const MALFORMED = [
+    `${'eyJhbGciOiJIUzI1NiJ9'}.${'eyJzdWIiOiJ4In0'}\n.${'c2ln'}`,
+    'eyJhbGciOiJIUzI1NiJ9.токен.c2ln',
+    `${'a'.repeat(6000)}.${'b'.repeat(6000)}.${'c'.repeat(5000)}`,
+    `${'a'.repeat(4000)}.${'b'.repeat(4000)}.${'c'.repeat(191)}`,
+    'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0',
+    'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0 .c2ln',
+  ];
+  const signInShown = async (tab: Page) => ({
+    login: await tab.isVisible('#login'),
+    app: await tab.isVisible('#app'),
+    stored: await tab.evaluate(() => sessionStorage.getItem('token')),
+  });
+
+  it.each(LANGS)(
+    "%s: a token that is not a JWT's shape is refused from #token= and at sign-in, in the page's language, and never stored",
+    async (lang) => {
+      const { tab, errors, close } = await open(lang, 390, MALFORMED[0]!);
+      try {
+        for (const bad of MALFORMED) {
+          // Another page of the origin between, so the next address loads the dashboard afresh (a bare hash change would not).
+          await tab.goto(`${api.url}/health/live`);
+          await tab.goto(`${api.url}/dashboard#token=${encodeURIComponent(bad)}`);
+          await tab.waitForSelector('#login:not([hidden])');
+          expect(await said(tab, 'login-error')).toEqual({ text: WORDS[lang].malformed, detail: null });
+          expect(await signInShown(tab)).toEqual({ login: true, app: false, stored: null });
+          expect(tab.url()).toBe(`${api.url}/dashboard`);
+          // The form refuses it too (an input drops line breaks itself, so this one reaches the page whole only by the address).
+          if (bad.includes('\n')) continue;
+          await tab.fill('#token', bad);
+          await tab.click('#use-token');
+          expect(await said(tab, 'login-error')).toEqual({ text: WORDS[lang].malformed, detail: null });
+          expect(await signInShown(tab)).toEqual({ login: true, app: false, stored: null });
+        }
+        expect(await seriousViolations(tab)).toEqual([]);
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await tab.screenshot({ path: join(ARTIFACTS, `dashboard-malformed-token-${lang}.png`) });
+        // A good token from the same form signs in, and the message is gone.
+        await tab.fill('#token', token);
+        await tab.press('#token', 'Enter');
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        expect(await said(tab, 'login-error')).toEqual({ text: '', detail: null });
+        expect(await tab.evaluate(() => sessionStorage.getItem('token'))).toBe(token);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
+
+  it('a malformed token an earlier page kept in sessionStorage leads to the sign-in form, not to an error on every reload', async () => {
+    const { tab, errors, close } = await open('kk', 1000, null, (context) =>
+      context.addInitScript((bad) => {
+        if (sessionStorage.getItem('seeded')) return;
+        sessionStorage.setItem('seeded', '1');
+        sessionStorage.setItem('token', bad);
+      }, `${'eyJhbGciOiJIUzI1NiJ9'}\n.eyJzdWIiOiJ4In0.c2ln`),
+    );
+    try {
+      await tab.waitForSelector('#login:not([hidden])');
+      expect(await said(tab, 'login-error')).toEqual({ text: WORDS.kk.malformed, detail: null });
+      expect(await said(tab, 'error')).toEqual({ text: '', detail: null });
+      expect(await signInShown(tab)).toEqual({ login: true, app: false, stored: null });
+      await tab.reload();
+      await tab.waitForSelector('#login:not([hidden])');
+      expect(await signInShown(tab)).toEqual({ login: true, app: false, stored: null });
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it.each(LANGS)(
+    '%s: "Sign out" forgets the token, stops the live stream, clears the data and shows the sign-in form',
+    async (lang) => {
+      const { tab, errors, close } = await open(lang, 390);
+      try {
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        await tab.waitForFunction(
+          (live) => (globalThis as any).document.querySelector('#live')?.textContent === `● ${live}`,
+          WORDS[lang].live,
+        );
+        expect(await tab.isVisible('#sign-out')).toBe(true);
+        expect(await tab.textContent('#sign-out')).toBe(WORDS[lang].signOut);
+        await tab.click('#table-overdue tr[data-case]');
+        await tab.waitForSelector('#table-history tbody tr');
+        const streamEnded = tab.waitForEvent('requestfailed', (r) => r.url().endsWith('/api/compliance/stream'));
+        await tab.click('#sign-out');
+        await tab.waitForSelector('#login:not([hidden])');
+        expect((await streamEnded).failure()?.errorText).toBe('net::ERR_ABORTED');
+        expect(await signInShown(tab)).toEqual({ login: true, app: false, stored: null });
+        expect(await tab.evaluate(() => document.activeElement?.id)).toBe('token');
+        expect(await tab.isVisible('#sign-out')).toBe(false);
+        expect(await tab.isVisible('#expired')).toBe(false);
+        expect(await tab.textContent('#live')).toBe('');
+        expect(await tab.locator('#table-history tr, #table-overdue tr').count()).toBe(0);
+        expect(await tab.getAttribute('body', 'data-ready')).toBeNull();
+        // A reload keeps the reader signed out.
+        await tab.reload();
+        await tab.waitForSelector('#login:not([hidden])');
+        expect(await signInShown(tab)).toEqual({ login: true, app: false, stored: null });
+        await tab.fill('#token', token);
+        await tab.click('#use-token');
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        expect(await tab.isVisible('#sign-out')).toBe(true);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
+
+  it.each(LANGS)(
+    "%s: a token the server does not accept is said to be not accepted (with the server's reason), not expired",
+    async (lang) => {
+      const [header, payload, signature] = token.split('.');
+      const forged = `${header}.${payload}.${signature!.startsWith('A') ? 'B' : 'A'}${signature!.slice(1)}`;
+      const { tab, errors, close } = await open(lang, 390, forged);
+      try {
+        await tab.waitForSelector('#expired:not([hidden])', { timeout: 20_000 });
+        expect(await said(tab, 'expired-text')).toEqual({
+          text: WORDS[lang].refused,
+          detail: 'the token signature is not valid',
+        });
+        expect(await signInShown(tab)).toEqual({ login: false, app: false, stored: null });
+        expect(await seriousViolations(tab)).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
+
+  it('a token that worked and then ran out is said to have expired; with no reason given, a 401 at once is "not accepted"', async () => {
+    // Lives 4 s: the page loads with it, then the stream's last event (or the next request) says it expired.
+    const shortLived = await mintToken(
+      api.app.infra.identity.signing!.secret,
+      auditor,
+      Math.floor(Date.now() / 1000) + 4,
+      api.app.infra.config.auth,
+    );
+    const first = await open('en', 1000, shortLived);
+    try {
+      await first.tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+      await first.tab.waitForSelector('#expired:not([hidden])', { timeout: 20_000 });
+      expect((await said(first.tab, 'expired-text')).text).toBe(WORDS.en.expired);
+      expect(await signInShown(first.tab)).toEqual({ login: false, app: false, stored: null });
+      expect(first.errors).toEqual([]);
+    } finally {
+      await first.close();
+    }
+
+    // A proxy's bare 401 (no problem detail): after the token has worked it can only have run out …
+    let refuse = false;
+    const bare401 = (route: Route) => (refuse ? route.fulfill({ status: 401, body: '' }) : route.fallback());
+    const later = await open('ru', 1000, token, (context) => context.route('**/api/compliance/**', bare401));
+    try {
+      await later.tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+      refuse = true;
+      await later.tab.click('#filters button[type=submit]');
+      await later.tab.waitForSelector('#expired:not([hidden])');
+      expect(await said(later.tab, 'expired-text')).toEqual({ text: WORDS.ru.expired, detail: null });
+    } finally {
+      await later.close();
+    }
+    // … and at the first request after signing in, the token was not accepted.
+    refuse = true;
+    const atOnce = await open('ru', 1000, token, (context) => context.route('**/api/**', bare401));
+    try {
+      await atOnce.tab.waitForSelector('#expired:not([hidden])', { timeout: 20_000 });
+      expect(await said(atOnce.tab, 'expired-text')).toEqual({ text: WORDS.ru.refused, detail: null });
+    } finally {
+      await atOnce.close();
+    }
+  }, 60_000);
+
+  it.each(LANGS)(
+    "%s: the API down, 429, 502 and 403 are each told in the page's language, the server's detail in a smaller line",
+    async (lang) => {
+      type Answer = (route: Route) => Promise<void>;
+      let answer = null as Answer | null;
+      const problem =
+        (status: number, detail: string, headers: Record<string, string> = {}) =>
+        (route: Route) =>
+          route.fulfill({
+            status,
+            headers: { 'content-type': 'application/problem+json', ...headers },
+            body: JSON.stringify({ type: 'about:blank', title: 'x', status, detail }),
+          });
+      const { tab, errors, close } = await open(lang, 390, token, (context) =>
+        context.route(
+          (url) => url.pathname === '/api/compliance/summary' && url.searchParams.get('groupBy') === 'service',
+          (route) => (answer ? answer(route) : route.fallback()),
+        ),
+      );
+      try {
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        const cases: [Answer, { text: string; detail: string | null }][] = [
+          [(route) => route.abort('connectionrefused'), { text: WORDS[lang].unreachable, detail: null }],
+          [
+            problem(429, 'requests: at most 600 per minute per caller; try again in 17 s', { 'retry-after': '17' }),
+            {
+              text: fill(WORDS[lang].tooMany, { n: 17 }),
+              detail: 'requests: at most 600 per minute per caller; try again in 17 s',
+            },
+          ],
+          [
+            (route) => route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>502 Bad Gateway</h1>' }),
+            { text: fill(WORDS[lang].serverError, { status: 502 }), detail: null },
+          ],
+          [
+            problem(403, 'this route needs one of the roles auditor, admin'),
+            { text: WORDS[lang].forbidden, detail: 'this route needs one of the roles auditor, admin' },
+          ],
+        ];
+        for (const [how, expected] of cases) {
+          answer = how;
+          await tab.click('#filters button[type=submit]');
+          await tab.waitForFunction(
+            (text) => (globalThis as any).document.getElementById('error').firstChild?.textContent === text,
+            expected.text,
+          );
+          expect(await said(tab, 'error')).toEqual(expected);
+        }
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await tab.screenshot({ path: join(ARTIFACTS, `dashboard-error-${lang}.png`) });
+        // The API back: the message goes.
+        answer = null;
+        await tab.click('#filters button[type=submit]');
+        await tab.waitForFunction(() => (globalThis as any).document.getElementById('error').textContent === '');
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
+
+  it('the live stream answered 429 with Retry-After waits that long before reconnecting, and says so', async () => {
+    const asked: number[] = [];
+    const { tab, errors, close } = await open('ru', 1000, token, (context) =>
+      context.route('**/api/compliance/stream', (route) => {
+        asked.push(Date.now());
+        return asked.length === 1
+          ? route.fulfill({
+              status: 429,
+              headers: { 'content-type': 'application/problem+json', 'retry-after': '6' },
+              body: JSON.stringify({ status: 429, detail: 'streams: at most 2 per caller' }),
+            })
+          : route.fallback();
+      }),
+    );
+    try {
+      const live = () => tab.textContent('#live');
+      await tab.waitForFunction(() => /6/.test((globalThis as any).document.querySelector('#live')?.textContent ?? ''));
+      expect(await live()).toBe(fill(WORDS.ru.liveRetry, { n: 6 }));
+      // The language can change while it waits.
+      await tab.selectOption('#lang', 'kk');
+      expect(await live()).toBe(fill(WORDS.kk.liveRetry, { n: 6 }));
+      await tab.selectOption('#lang', 'en');
+      expect(await live()).toBe(fill(WORDS.en.liveRetry, { n: 6 }));
+      await tab.waitForFunction(
+        () => (globalThis as any).document.querySelector('#live')?.textContent === '● live',
+        null,
+        {
+          timeout: 15_000,
+        },
+      );
+      expect(asked.length).toBe(2);
+      expect(asked[1]! - asked[0]!).toBeGreaterThanOrEqual(5_500);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  // Last: the scheduler it runs adds deadline events to the demo cases the tests above count.
+  it.each(LANGS)(
+    "%s: the delivery lag's unit, and the deadline scheduler and its role in a case's history, in the page's language",
+    async (lang) => {
+      if (lang === 'ru') {
+        const dir = mkdtempSync(join(tmpdir(), 'dashboard-timers-'));
+        const store = new TimerStore(dir);
+        try {
+          const { infra } = api.app;
+          const scheduler = new DeadlineScheduler({
+            log: infra.eventLog,
+            catalog: infra.reference.catalog,
+            calendar: infra.reference.calendar,
+            store,
+          });
+          await scheduler.tick();
+        } finally {
+          store.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+      const overdue = await api.call('GET', '/api/compliance/overdue?limit=50', { as: auditor });
+      let caseId: string | undefined;
+      for (const row of overdue.body.rows as { caseId: string }[]) {
+        const h = await api.call('GET', `/api/cases/${row.caseId}/history`, { as: auditor });
+        if (
+          h.body.events.some((e: { metadata: { actor: { id: string } } }) => e.metadata.actor.id === SCHEDULER_ACTOR.id)
+        ) {
+          caseId = row.caseId;
+          break;
+        }
+      }
+      expect(caseId).toBeDefined();
+      const { tab, errors, close } = await open(lang, 1400);
+      try {
+        await tab.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+        expect(await tab.textContent('[data-testid="deliveries"]')).toMatch(new RegExp(` · ${WORDS[lang].lag}$`));
+        await tab.click(`#table-overdue tr[data-case="${caseId}"]`);
+        await tab.waitForFunction(
+          (id) => (globalThis as any).document.querySelector('[data-testid="history-case"]')?.textContent === id,
+          caseId,
+        );
+        const actors = await tab.evaluate(() =>
+          [...document.querySelectorAll('#table-history tbody tr td:nth-child(3)')].map((td) => td.textContent),
+        );
+        expect(actors).toContain(WORDS[lang].scheduler);
+        if (lang !== 'en') expect(actors.filter((a: string) => /[a-z]/i.test(a))).toEqual([]);
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    },
+    60_000,
+  );
 });

@@ -76,6 +76,20 @@
       expired: 'Срок действия токена истёк. Войдите снова с новым токеном.',
       signInAgain: 'Войти снова',
       tokenHint: 'Токен выдаёт администратор: npm run cli -- mint-token --roles auditor',
+      signOut: 'Выйти',
+      tokenMalformed:
+        'Это не токен доступа: токен (JWT) — три части из латинских букв, цифр, «-» и «_», разделённые точками, не длиннее 8 КиБ. Скопируйте его целиком, без пробелов и переносов строк.',
+      tokenRefused: 'Токен не принят. Проверьте его или получите новый и войдите снова.',
+      unreachable: 'Сервис недоступен: нет связи с сервером. Проверьте подключение и повторите.',
+      tooManyRequests: 'Слишком много запросов. Повторите через {n} с.',
+      tooManyRequestsLater: 'Слишком много запросов. Повторите позже.',
+      forbidden: 'Ваши роли не дают доступа к этим данным.',
+      serverError: 'Сервис ответил ошибкой ({status}). Повторите позже.',
+      requestRefused: 'Сервис отклонил запрос ({status}).',
+      liveRetry: 'обновления: слишком много запросов, переподключение через {n} с',
+      seconds: 'с',
+      roleSystem: 'система',
+      deadlineScheduler: 'Планировщик сроков',
     },
     kk: {
       title: 'Мемлекеттік қызметтер мерзімдерінің сақталуы',
@@ -147,6 +161,20 @@
       expired: 'Токеннің мерзімі өтті. Жаңа токенмен қайта кіріңіз.',
       signInAgain: 'Қайта кіру',
       tokenHint: 'Токенді әкімші береді: npm run cli -- mint-token --roles auditor',
+      signOut: 'Шығу',
+      tokenMalformed:
+        'Бұл қол жеткізу токені емес: токен (JWT) — нүктелермен бөлінген латын әріптерінен, цифрлардан, «-» және «_» таңбаларынан тұратын үш бөлік, 8 КиБ-тан аспайды. Оны бос орынсыз және жол ауыстырусыз толық көшіріңіз.',
+      tokenRefused: 'Токен қабылданбады. Оны тексеріңіз немесе жаңасын алып, қайта кіріңіз.',
+      unreachable: 'Қызмет қолжетімсіз: сервермен байланыс жоқ. Қосылымды тексеріп, қайталаңыз.',
+      tooManyRequests: 'Сұраныстар тым көп. {n} с кейін қайталаңыз.',
+      tooManyRequestsLater: 'Сұраныстар тым көп. Кейінірек қайталаңыз.',
+      forbidden: 'Сіздің рөлдеріңіз бұл деректерге қол жеткізуге рұқсат бермейді.',
+      serverError: 'Қызмет қатемен жауап берді ({status}). Кейінірек қайталаңыз.',
+      requestRefused: 'Қызмет сұранысты қабылдамады ({status}).',
+      liveRetry: 'жаңартулар: сұраныстар тым көп, {n} с кейін қайта қосылады',
+      seconds: 'с',
+      roleSystem: 'жүйе',
+      deadlineScheduler: 'Мерзімдер жоспарлағышы',
     },
     en: {
       title: 'Public service deadline compliance',
@@ -218,6 +246,20 @@
       expired: 'Your access token has expired. Sign in again with a new token.',
       signInAgain: 'Sign in again',
       tokenHint: 'An administrator issues tokens: npm run cli -- mint-token --roles auditor',
+      signOut: 'Sign out',
+      tokenMalformed:
+        'This is not an access token: a token (JWT) is three parts of Latin letters, digits, "-" and "_" separated by dots, at most 8 KiB. Copy it whole, without spaces or line breaks.',
+      tokenRefused: 'The access token was not accepted. Check it, or get a new one, and sign in again.',
+      unreachable: 'The service cannot be reached. Check the connection and try again.',
+      tooManyRequests: 'Too many requests. Try again in {n} s.',
+      tooManyRequestsLater: 'Too many requests. Try again later.',
+      forbidden: 'Your roles do not give access to this.',
+      serverError: 'The service answered with an error ({status}). Try again later.',
+      requestRefused: 'The service refused the request ({status}).',
+      liveRetry: 'updates: too many requests, reconnecting in {n} s',
+      seconds: 's',
+      roleSystem: 'system',
+      deadlineScheduler: 'Deadline scheduler',
     },
   };
 
@@ -264,12 +306,27 @@
     charts: {},
     offset: { overdue: 0, atRisk: 0, cases: 0 },
     totals: {},
-    expired: false,
+    // Each sign-in is a session; an answer or a stream of an earlier one is dropped, so nothing paints over the
+    // sign-in form once the reader has signed out or the token was refused.
+    session: 0,
+    abort: null,
+    // Whether the server has accepted this token once: a 401 after that means it ran out, before it that it was refused.
+    worked: false,
+    // What the page is telling the reader, as functions of the language, so a language switch retells them.
+    error: null,
+    loginError: null,
+    notice: null,
   };
   const $ = (id) => document.getElementById(id);
   const t = (key) => (I18N[state.lang] && I18N[state.lang][key]) || I18N.en[key] || key;
   const label = (l, fallback) => (l && (l[state.lang === 'en' ? 'ru' : state.lang] || l.ru)) || fallback;
-  const roleName = (id, l) => (state.lang === 'en' ? ROLES_EN[id] : l && l[state.lang]) || label(l, id);
+  // `system` (what the deadline scheduler records as its role) is no role of the regulations: the server sends no label.
+  const roleName = (id, l) =>
+    id === 'system' ? t('roleSystem') : (state.lang === 'en' ? ROLES_EN[id] : l && l[state.lang]) || label(l, id);
+  // Actors that are the system itself are recorded under an English name; the page names them in its language.
+  const SYSTEM_ACTORS = { 'system:deadline-scheduler': () => t('deadlineScheduler') };
+  const actorName = (actor) => (SYSTEM_ACTORS[actor.id] ? SYSTEM_ACTORS[actor.id]() : actor.name);
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
   // Clause citations come from the server in every language, the appendix included (order 184 numbers paragraphs per appendix).
   const cite = (c) => (c ? c[state.lang] || c.ru : '');
   const esc = (v) =>
@@ -298,40 +355,136 @@
         nav.setAttribute('aria-label', `${t('pages')}: ${nav.closest('section').querySelector('h2').textContent}`),
       );
     showLive();
+    showMessages();
   }
 
   function showLive() {
-    $('live').textContent = state.live ? '● ' + t('live') : '';
+    const live = state.live;
+    $('live').textContent = live === true ? '● ' + t('live') : live ? fill(t('liveRetry'), { n: live.retryIn }) : '';
   }
 
-  class Expired extends Error {}
+  /** A message in the page's language (`say`) and, in a smaller line, the server's own detail (its words, in English). */
+  function showMessage(id, message) {
+    $(id).innerHTML = message
+      ? esc(message.say()) + (message.detail ? `<small class="detail">${esc(message.detail)}</small>` : '')
+      : '';
+  }
 
-  /** A 401 means the token is no longer good (expired, or revoked): the page says so and offers to sign in again. */
-  function expired() {
-    state.expired = true;
+  function showMessages() {
+    showMessage('error', state.error);
+    showMessage('login-error', state.loginError);
+    showMessage('expired-text', state.notice);
+  }
+
+  /** The session ended (signed out, token refused or expired): whatever was under way stops quietly. */
+  class Ended extends Error {}
+
+  /** The API's refusal or failure, told in the page's language; `detail` is the server's own words, if any. */
+  class ApiError extends Error {
+    constructor(say, detail) {
+      super(say());
+      this.say = say;
+      this.detail = detail || null;
+    }
+  }
+
+  function showError(error) {
+    if (error instanceof Ended) return;
+    // Anything else is the page's own fault: shown as it is rather than hidden.
+    state.error = error instanceof ApiError ? error : { say: () => String((error && error.message) || error) };
+    showMessage('error', state.error);
+  }
+
+  /** Retry-After in whole seconds (RFC 9110: a number of seconds or an HTTP date), at least 1; null without one. */
+  function retryAfter(response) {
+    const value = (response.headers.get('retry-after') || '').trim();
+    const at = /^\d+$/.test(value) ? Date.now() + Number(value) * 1000 : Date.parse(value);
+    return Number.isNaN(at) ? null : Math.max(1, Math.ceil((at - Date.now()) / 1000));
+  }
+
+  /** What a non-2xx answer (other than 401) means to the reader, by kind; the problem's detail follows it. */
+  async function failure(response) {
+    const status = response.status;
+    const body = await response.json().catch(() => null);
+    const detail = body && typeof body.detail === 'string' ? body.detail : null;
+    if (status === 429) {
+      const n = retryAfter(response);
+      return new ApiError(
+        n == null ? () => t('tooManyRequestsLater') : () => fill(t('tooManyRequests'), { n }),
+        detail,
+      );
+    }
+    if (status === 403) return new ApiError(() => t('forbidden'), detail);
+    if (status >= 500) return new ApiError(() => fill(t('serverError'), { status }), detail);
+    return new ApiError(() => fill(t('requestRefused'), { status }), detail);
+  }
+
+  // The verifier's words for a token past its time ("the token has expired", "issued longer ago than tokens are
+  // accepted"); any other reason (signature, claims, shape) means the token was never good here.
+  const RAN_OUT = /expired|issued longer ago/i;
+
+  /** Leaves the session: the token is forgotten, the stream and every request in flight stop, the data hide. */
+  function leave() {
+    state.session++;
+    state.token = null;
+    state.worked = false;
+    if (state.abort) state.abort.abort();
+    state.abort = null;
     state.live = false;
     showLive();
+    state.error = null;
+    showMessage('error', null);
     sessionStorage.removeItem('token');
+    document.body.removeAttribute('data-ready');
     $('app').hidden = true;
+    $('sign-out').hidden = true;
+  }
+
+  /**
+   * A 401: the token was not accepted, or it ran out. The problem's detail says which; without one, a token the server
+   * has taken before can only have expired. The page says so and offers to sign in again.
+   */
+  function unauthorized(session, detail, expired = detail ? RAN_OUT.test(detail) : state.worked) {
+    if (state.session !== session) return;
+    leave();
+    state.notice = { say: expired ? () => t('expired') : () => t('tokenRefused'), detail };
+    showMessage('expired-text', state.notice);
+    $('login').hidden = true;
     $('expired').hidden = false;
     $('sign-in-again').focus();
   }
 
   async function request(path, accept) {
-    const response = await fetch(path, {
-      headers: { authorization: 'Bearer ' + state.token, ...(accept ? { accept } : {}) },
-    });
-    if (response.status === 401) {
-      expired();
-      throw new Expired(t('expired'));
+    const session = state.session;
+    if (!state.abort) throw new Ended();
+    let response;
+    try {
+      response = await fetch(path, {
+        headers: { authorization: 'Bearer ' + state.token, ...(accept ? { accept } : {}) },
+        signal: state.abort.signal,
+      });
+    } catch (error) {
+      // No answer at all (the browser says only "Failed to fetch"), unless the session was left meanwhile.
+      if (state.session !== session) throw new Ended();
+      throw new ApiError(() => t('unreachable'));
     }
+    if (state.session !== session) throw new Ended();
+    if (response.status === 401) {
+      const body = await response.json().catch(() => null);
+      unauthorized(session, body && typeof body.detail === 'string' ? body.detail : null);
+      throw new Ended();
+    }
+    // A 403 is an authenticated caller too; a 429 or 5xx may come before the token is looked at.
+    if (response.ok || response.status === 403) state.worked = true;
     return response;
   }
 
   async function api(path) {
+    const session = state.session;
     const response = await request(path);
+    if (!response.ok) throw await failure(response);
     const body = await response.json().catch(() => null);
-    if (!response.ok) throw new Error((body && (body.detail || body.title)) || response.status + '');
+    if (state.session !== session) throw new Ended();
     return body;
   }
 
@@ -375,7 +528,7 @@
     $(id)
       .querySelectorAll(`tr[data-${open.attr}]`)
       .forEach((tr) => {
-        const go = () => open.go(tr.dataset[open.attr]);
+        const go = () => Promise.resolve(open.go(tr.dataset[open.attr])).catch(showError);
         tr.addEventListener('click', go);
         tr.addEventListener('keydown', (e) => {
           if (e.key === 'Enter' || e.key === ' ') {
@@ -428,7 +581,8 @@
             },
           },
         },
-        onClick: (_e, elements) => elements.length && onClick && onClick(rows[elements[0].index]),
+        onClick: (_e, elements) =>
+          elements.length && onClick && Promise.resolve(onClick(rows[elements[0].index])).catch(showError),
       },
     });
     state.charts[id].$rows = rows;
@@ -547,20 +701,21 @@
   }
 
   async function refresh() {
-    $('error').textContent = '';
+    state.error = null;
+    showMessage('error', null);
     try {
       const [services, trend, deliveries] = await Promise.all([
         api('/api/compliance/summary?' + filterQuery({ groupBy: 'service' })),
         api('/api/compliance/summary?' + filterQuery({ groupBy: 'month' })),
         // Delivery state is for auditors and admins; a head's page goes without it.
-        api('/api/webhooks/status').catch((e) => (e instanceof Expired ? Promise.reject(e) : null)),
+        api('/api/webhooks/status').catch((e) => (e instanceof Ended ? Promise.reject(e) : null)),
         loadOverdue(),
         loadAtRisk(),
       ]);
       $('deliveries').hidden = !deliveries;
       if (deliveries)
         $('deliveries-state').textContent =
-          `${t('pending')} ${deliveries.pending} · ${t('delivered')} ${deliveries.delivered} · ${t('dead')} ${deliveries.dead} · ${t('lag')} ${Math.round(deliveries.lagSeconds)} s`;
+          `${t('pending')} ${deliveries.pending} · ${t('delivered')} ${deliveries.delivered} · ${t('dead')} ${deliveries.dead} · ${t('lag')} ${Math.round(deliveries.lagSeconds)} ${t('seconds')}`;
       const serviceRows = services.rows.map((r) => ({ ...r, display: label(r.label, r.key) }));
       barChart('chart-service', serviceRows, (row) => selectService(row.key));
       summaryTable('table-service', t('service'), serviceRows, {
@@ -594,7 +749,7 @@
       showStaleness(services.staleness);
       if (state.selectedService) await selectService(state.selectedService, true);
     } catch (error) {
-      if (!(error instanceof Expired)) $('error').textContent = error.message;
+      showError(error);
     }
   }
 
@@ -658,7 +813,7 @@
           // The case's applicant acting on their own case is recorded by no name of theirs: their role says who.
           m.actor.id === 'applicant' && m.actor.role === 'applicant'
             ? esc(roleName(m.actor.role, e.actorRoleLabel))
-            : `${esc(m.actor.name)} (${esc(roleName(m.actor.role, e.actorRoleLabel))})`,
+            : `${esc(actorName(m.actor))} (${esc(roleName(m.actor.role, e.actorRoleLabel))})`,
           esc(when(m.occurredAt)),
           esc(when(m.recordedAt)) + (m.backDated ? ` <b>${esc(t('backDated'))}</b>` : ''),
           esc(cite(e.citation)),
@@ -699,8 +854,7 @@
     if (!path) return;
     try {
       const response = await request(`${path}${path.includes('?') ? '&' : '?'}format=${format}&lang=${state.lang}`);
-      if (!response.ok)
-        throw new Error(((await response.json().catch(() => null)) || {}).detail || String(response.status));
+      if (!response.ok) throw await failure(response);
       const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') || '');
       const link = document.createElement('a');
       link.href = URL.createObjectURL(await response.blob());
@@ -710,59 +864,127 @@
       link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 10000);
     } catch (error) {
-      if (!(error instanceof Expired)) $('error').textContent = error.message;
+      showError(error);
     }
   }
 
-  /** Refreshes when the server says the compliance model moved (debounced); eventsource-parser reads the stream. */
-  async function follow() {
+  /**
+   * Refreshes when the server says the compliance model moved (debounced); eventsource-parser reads the stream. It
+   * reconnects after the server's `retry:` (3 s until it names one), or after Retry-After when it is told to slow
+   * down (429); and stops when the session ends or the server says the token expired.
+   */
+  async function follow(session) {
     const { createParser } = await import('/dashboard/vendor/eventsource-parser.js');
     let timer = null;
-    while (!state.expired) {
+    let retryMs = 3000;
+    while (state.session === session) {
+      let wait = retryMs;
+      let waiting = null;
       try {
         const response = await request('/api/compliance/stream', 'text/event-stream');
-        if (!response.ok || !response.body) throw new Error(String(response.status));
-        state.live = true;
-        showLive();
-        let first = true;
-        const parser = createParser({
-          onEvent: (event) => {
-            if (event.event !== 'projected') return;
-            if (first) {
-              first = false;
-              return;
-            }
-            clearTimeout(timer);
-            timer = setTimeout(refresh, 300);
-          },
-        });
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          parser.feed(value);
+        if (response.status === 429) {
+          waiting = retryAfter(response) || Math.ceil(retryMs / 1000);
+          wait = waiting * 1000;
+        } else if (response.ok && response.body) {
+          state.live = true;
+          showLive();
+          let first = true;
+          const parser = createParser({
+            onRetry: (ms) => (retryMs = ms),
+            onEvent: (event) => {
+              if (event.event === 'token-expired') {
+                let detail = null;
+                try {
+                  detail = JSON.parse(event.data).detail;
+                } catch (_error) {
+                  /* the event itself says it: expired */
+                }
+                return unauthorized(session, typeof detail === 'string' ? detail : null, true);
+              }
+              if (event.event !== 'projected') return;
+              if (first) {
+                first = false;
+                return;
+              }
+              clearTimeout(timer);
+              timer = setTimeout(() => state.session === session && refresh(), 300);
+            },
+          });
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            parser.feed(value);
+          }
         }
-      } catch (_error) {
-        /* reconnects below, unless the token expired */
+      } catch (error) {
+        if (error instanceof Ended) return;
+        /* the service did not answer or the stream broke: reconnects below */
       }
-      state.live = false;
+      if (state.session !== session) return;
+      // Until the stream is back the numbers on screen stand as they are; a 429 says how long that will be.
+      state.live = waiting ? { retryIn: waiting } : false;
       showLive();
-      if (!state.expired) await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, wait));
     }
+  }
+
+  // A JWT's compact form: three base64url parts separated by dots. Anything else (a line break, Cyrillic, a space)
+  // is no token, and would make fetch throw on the Authorization header before any request is made. 8 KiB is far
+  // above any token we issue and below the server's header limit.
+  const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+  const MAX_TOKEN_LENGTH = 8192;
+  const isTokenShaped = (token) => token.length <= MAX_TOKEN_LENGTH && JWT_SHAPE.test(token);
+
+  /** The sign-in form, with `loginError` (or none) said above the field. */
+  function showSignIn(loginError) {
+    state.loginError = loginError;
+    showMessage('login-error', loginError);
+    $('expired').hidden = true;
+    $('login').hidden = false;
+    $('token').value = '';
+    $('token').focus();
   }
 
   function start(token) {
+    if (!isTokenShaped(token)) {
+      // Never stored: a bad token kept in sessionStorage would fail again on every reload.
+      sessionStorage.removeItem('token');
+      return showSignIn({ say: () => t('tokenMalformed') });
+    }
+    // A session still under way (none, from the UI) stops before the new one starts.
+    if (state.abort) state.abort.abort();
+    state.session++;
+    const session = state.session;
     state.token = token;
-    state.expired = false;
+    state.worked = false;
+    state.abort = new AbortController();
+    state.loginError = state.notice = state.error = null;
+    showMessages();
     sessionStorage.setItem('token', token);
     $('login').hidden = true;
     $('expired').hidden = true;
     $('app').hidden = false;
+    $('sign-out').hidden = false;
     loadServices()
       .then(refresh)
-      .then(() => !state.expired && document.body.setAttribute('data-ready', 'true'))
-      .catch((e) => !(e instanceof Expired) && ($('error').textContent = e.message));
-    follow();
+      .then(() => state.session === session && document.body.setAttribute('data-ready', 'true'))
+      .catch(showError);
+    follow(session);
+  }
+
+  /** What the last reader chose and saw goes with them: the next one may hold other roles. */
+  function clearScreen() {
+    for (const id of Object.keys(state.charts)) state.charts[id].destroy();
+    state.charts = {};
+    Object.assign(state, { services: [], selectedService: null, selectedStep: null, historyCase: null, totals: {} });
+    for (const list of LISTS) state.offset[list] = 0;
+    document.querySelectorAll('main table, nav.pager').forEach((el) => (el.innerHTML = ''));
+    for (const id of ['step-service-name', 'cases-step-name', 'history-case']) $(id).textContent = '—';
+    $('staleness').textContent = '';
+    $('staleness').title = '';
+    $('deliveries').hidden = true;
+    $('filters').reset();
   }
 
   $('lang').value = state.lang;
@@ -770,10 +992,11 @@
     state.lang = $('lang').value;
     sessionStorage.setItem('lang', state.lang);
     translate();
-    if (state.token && !state.expired)
+    if (state.token)
       loadServices()
         .then(refresh)
-        .then(() => state.historyCase && showHistory(state.historyCase));
+        .then(() => state.historyCase && showHistory(state.historyCase))
+        .catch(showError);
   });
   $('filters').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -791,19 +1014,23 @@
     state.offset[list] = Math.max(0, state.offset[list] + Number(button.dataset.step) * pageSize());
     const load =
       list === 'overdue' ? loadOverdue() : list === 'atRisk' ? loadAtRisk() : selectStep(state.selectedStep, true);
-    load.catch((error) => !(error instanceof Expired) && ($('error').textContent = error.message));
+    load.catch(showError);
   });
-  $('use-token').addEventListener('click', () => start($('token').value.trim()));
-  $('sign-in-again').addEventListener('click', () => {
-    $('expired').hidden = true;
-    $('login').hidden = false;
-    $('token').value = '';
-    $('token').focus();
+  const signIn = () => start($('token').value.trim());
+  $('use-token').addEventListener('click', signIn);
+  $('token').addEventListener('keydown', (e) => e.key === 'Enter' && signIn());
+  $('sign-in-again').addEventListener('click', () => showSignIn(null));
+  $('sign-out').addEventListener('click', () => {
+    leave();
+    clearScreen();
+    state.notice = null;
+    showSignIn(null);
   });
   translate();
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) history.replaceState(null, '', location.pathname);
-  const token = fromHash || sessionStorage.getItem('token');
-  if (token) start(token);
+  if (fromHash !== null) history.replaceState(null, '', location.pathname);
+  // A token in the address replaces the kept one; either is checked for its shape before it is used or kept.
+  const token = fromHash !== null ? fromHash : sessionStorage.getItem('token');
+  if (token !== null) start(token);
   else $('login').hidden = false;
 })();
