@@ -34,10 +34,38 @@ describe('liveStream', () => {
     expect(completed).toBe(false);
     jest.advanceTimersByTime(1);
     expect(completed).toBe(true);
+    // With an id of its own: Nest numbers an event without one from 1, and a client resumes from the id it saw last.
     expect(seen).toEqual([
       { comment: 'heartbeat' },
-      { type: 'token-expired', data: expect.objectContaining({ expiredAt: '2026-12-03T10:00:20.000Z' }) },
+      { type: 'token-expired', id: '0', data: expect.objectContaining({ expiredAt: '2026-12-03T10:00:20.000Z' }) },
     ]);
+  });
+
+  it("the token-expired event carries the last event's id, the client's own when none was sent, or where to resume", () => {
+    const now = Date.parse('2026-12-03T10:00:00Z');
+    const lastOf = (stream: ReturnType<typeof liveStream>) => {
+      const seen: MessageEvent[] = [];
+      stream.subscribe((e) => seen.push(e));
+      jest.advanceTimersByTime(20_000);
+      return seen.at(-1);
+    };
+    const events = new Subject<MessageEvent>();
+    const sent = liveStream(events, { closeAt: new Date(now + 20_000), now: () => now, lastId: '3' });
+    const last = (() => {
+      const seen: MessageEvent[] = [];
+      sent.subscribe((e) => seen.push(e));
+      events.next({ id: '41', type: 'projected', data: {} });
+      jest.advanceTimersByTime(20_000);
+      return seen.at(-1);
+    })();
+    expect(last).toMatchObject({ type: 'token-expired', id: '41' });
+    expect(lastOf(liveStream(NEVER, { closeAt: new Date(now + 20_000), now: () => now, lastId: '3' }))).toMatchObject({
+      type: 'token-expired',
+      id: '3',
+    });
+    expect(
+      lastOf(liveStream(NEVER, { closeAt: new Date(now + 20_000), now: () => now, resumeId: () => '77' })),
+    ).toMatchObject({ type: 'token-expired', id: '77' });
   });
 });
 
