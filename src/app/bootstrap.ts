@@ -124,6 +124,7 @@ export async function startApi(
   try {
     const adapter: ApiFastifyAdapter = new ApiFastifyAdapter({
       bodyLimit: BODY_LIMIT_BYTES,
+      ...(config.trustedProxies.length > 0 ? { trustProxy: config.trustedProxies } : {}),
       // The caller's correlation id when it is a safe one, else ours; either way the answer's header says which.
       genReqId: (req: { headers: Record<string, unknown> }) =>
         acceptedTraceId(req.headers['x-correlation-id']) ?? randomUUID(),

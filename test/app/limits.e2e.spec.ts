@@ -217,3 +217,40 @@ describe('the citizens’ share of the live-update streams', () => {
     }
   });
 });
+
+// Found by attacking the running server: behind the load balancer the README asks for, every request without a valid
+// token came from the balancer's address, so one anonymous client at the default rate held back the dashboard's page
+// for everyone; and X-Forwarded-For from anyone would let a caller pick its own bucket.
+describe('the client address behind a load balancer (TRUSTED_PROXIES)', () => {
+  const anonymous = async (api: ApiHarness, forwardedFor: string) =>
+    (await fetch(`${api.url}/dashboard`, { headers: { 'x-forwarded-for': forwardedFor } })).status;
+
+  it('from a trusted proxy, each client its X-Forwarded-For names is counted on its own', async () => {
+    const api = await startHarness({ RATE_LIMIT_PER_MINUTE: '3', TRUSTED_PROXIES: '127.0.0.1,::1' });
+    try {
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push(await anonymous(api, '203.0.113.5'));
+      expect(first).toEqual([200, 200, 200, 429]);
+      expect(await anonymous(api, '203.0.113.6')).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('without it, X-Forwarded-For is ignored: a caller cannot pick its own bucket', async () => {
+    const api = await startHarness({ RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push(await anonymous(api, `203.0.113.${10 + i}`));
+      expect(statuses).toEqual([200, 200, 200, 429]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('a value that is no address or range stops the start (exit 78 naming it)', async () => {
+    await expect(startHarness({ TRUSTED_PROXIES: '10.0.0.5,proxy.local' })).rejects.toThrow(
+      /TRUSTED_PROXIES.*proxy\.local is not an IP address or range/s,
+    );
+  });
+});

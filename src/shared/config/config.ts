@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from './warning-policy';
+import ipaddr from 'ipaddr.js';
 
 /** The Nest token of the AppConfig (here, not in bootstrap, so controllers bootstrap loads can take it without a cycle). */
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -103,6 +104,8 @@ export interface AppConfig {
   catalogChangeAllowed: string[];
   /** Origins whose browser pages may call the API (CORS); empty: none, the default. */
   corsOrigins: string[];
+  /** Addresses or CIDR ranges whose X-Forwarded-For names the client (TRUSTED_PROXIES); empty: none. */
+  trustedProxies: string[];
   /** The embedded log's pages are checked (PRAGMA quick_check) on every start up to this size in MiB; 0: never on start. */
   startupCheckMaxMb: number;
   /** NODE_ENV=production. */
@@ -110,6 +113,17 @@ export interface AppConfig {
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
+/** An IPv4 or IPv6 address, or a CIDR range of either. */
+function isAddressOrRange(entry: string): boolean {
+  try {
+    if (entry.includes('/')) ipaddr.parseCIDR(entry);
+    else ipaddr.parse(entry);
+    return ipaddr.isValid(entry.split('/')[0]!);
+  } catch {
+    return false;
+  }
+}
+
 export const SHIPPED_DATA_DIR = resolve(__dirname, '../../../data');
 
 export interface ConfigProblem {
@@ -400,6 +414,24 @@ const environmentSchema = (cwd: string) =>
         [],
       );
     }),
+    // The load balancers in front: a request from one of them is counted (rate limit) and logged by the client address
+    // its X-Forwarded-For names; from anywhere else that header is ignored, so a caller cannot pick its own address.
+    TRUSTED_PROXIES: setting<string[]>([], (value, ctx) => {
+      const entries = value
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
+      const bad = entries.filter((entry) => !isAddressOrRange(entry));
+      if (bad.length === 0) return entries;
+      return refuse(
+        ctx,
+        {
+          problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an IP address or range' : 'are not IP addresses or ranges'}`,
+          allowed: 'IP addresses or CIDR ranges of the load balancers, comma-separated, e.g. 10.0.0.5,10.1.0.0/16',
+        },
+        [],
+      );
+    }),
     NODE_ENV: z.string().optional(),
   });
 
@@ -570,6 +602,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     occurredAtToleranceMs: v.OCCURRED_AT_TOLERANCE_SECONDS * 1000,
     catalogChangeAllowed: v.CATALOG_CHANGE_ALLOWED,
     corsOrigins: v.CORS_ORIGINS,
+    trustedProxies: v.TRUSTED_PROXIES,
     production: env.NODE_ENV === 'production',
   };
 }
