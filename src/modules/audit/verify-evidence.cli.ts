@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { commandArgs, usageError } from '../../shared/cli/cli-command';
 import { verifyEvidenceFile, type TrustedKeys } from './domain/evidence-pack';
-import { parseTrustedKeys } from '../transparency/trusted-keys';
+import { readTrustedKeysFile } from '../transparency/trusted-keys';
 
 const USAGE = `usage: npm run cli -- verify-evidence <evidence-file.html> (--fingerprint <hex> | --trusted-keys <file>) [--witnesses <n>] [--json]
 
@@ -59,18 +59,8 @@ export async function run(argv: string[]): Promise<number> {
   };
   const keysFile = parsed.values['trusted-keys'];
   if (keysFile) {
-    let text: string;
-    try {
-      text = readFileSync(keysFile, 'utf8');
-    } catch (error) {
-      process.stderr.write(`${keysFile}: cannot be read (${(error as NodeJS.ErrnoException).code})\n`);
-      return 1;
-    }
-    const { keys, problems } = parseTrustedKeys(text);
-    if (problems.length) {
-      process.stderr.write(`${keysFile}: ${problems.join('; ')}\n`);
-      return 1;
-    }
+    const keys = readTrustedKeysFile(keysFile);
+    if (!keys) return 1;
     trust.fingerprints = [...trust.fingerprints, ...keys.fingerprints];
     trust.noteKeys = keys.noteKeys;
   }

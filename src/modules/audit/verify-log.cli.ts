@@ -4,7 +4,7 @@
  * checkpoint the service signed (DATA_DIR/checkpoints.db), each checkpoint's signature, and the tree the service
  * keeps. Exits 1 naming each broken stream and revision and each contradicted checkpoint, the first one first.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandArgs, configWithDataDir } from '../../shared/cli/cli-command';
 import { openEventLog } from '../event-log/open-event-log';
@@ -15,7 +15,7 @@ import { CheckpointAudit, type CheckpointRecord, type TreeReport } from '../tran
 import { leafHashOf } from '../transparency/domain/log-leaf';
 import { rootAt } from '../transparency/domain/merkle';
 import { ED25519_TYPE, parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
-import { parseTrustedKeys, type TrustedKeySet } from '../transparency/trusted-keys';
+import { readTrustedKeysFile, type TrustedKeySet } from '../transparency/trusted-keys';
 import {
   CHECKPOINT_STORE_FILE,
   SqliteCheckpointStore,
@@ -119,19 +119,8 @@ export async function run(argv: string[]): Promise<number> {
   let given: TrustedKeySet | null = null;
   const keysFile = args.values['trusted-keys'];
   if (keysFile) {
-    let text: string;
-    try {
-      text = readFileSync(keysFile, 'utf8');
-    } catch (error) {
-      process.stderr.write(`${keysFile}: cannot be read (${(error as NodeJS.ErrnoException).code})\n`);
-      return 1;
-    }
-    const parsed = parseTrustedKeys(text);
-    if (parsed.problems.length) {
-      process.stderr.write(`${keysFile}: ${parsed.problems.join('; ')}\n`);
-      return 1;
-    }
-    given = parsed.keys;
+    given = readTrustedKeysFile(keysFile);
+    if (!given) return 1;
   }
   const config = configWithDataDir(args.values['data-dir']);
   if (config === 78) return config;

@@ -3,6 +3,7 @@
  * (`<name>+<key id>+<base64 key>`) or a SHA-256 SPKI fingerprint; '#' starts a comment; the JSON answer of
  * GET /api/transparency/keys is read as well. CRLF or LF.
  */
+import { readFileSync } from 'node:fs';
 import { parseVkey, type NoteVerifierKey } from './domain/signed-note';
 
 export interface TrustedKeySet {
@@ -39,4 +40,22 @@ export function parseTrustedKeys(text: string): { keys: TrustedKeySet; problems:
     });
   }
   return { keys: { fingerprints, noteKeys }, problems };
+}
+
+/**
+ * The keys of a trusted-keys file the commands take (`--trusted-keys`), or null once what is wrong with it (unreadable,
+ * a line that is no key) has been written to stderr, naming the file.
+ */
+export function readTrustedKeysFile(file: string): TrustedKeySet | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    process.stderr.write(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code})\n`);
+    return null;
+  }
+  const { keys, problems } = parseTrustedKeys(text);
+  if (problems.length === 0) return keys;
+  process.stderr.write(`${file}: ${problems.join('; ')}\n`);
+  return null;
 }

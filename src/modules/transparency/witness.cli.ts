@@ -22,7 +22,7 @@ import {
   type Checkpoint,
   type NoteVerifierKey,
 } from './domain/signed-note';
-import { parseTrustedKeys } from './trusted-keys';
+import { readTrustedKeysFile } from './trusted-keys';
 
 const USAGE = `usage: npm run cli -- witness --url <server> --state <file> (--fingerprint <hex> | --trusted-keys <file>)
                               [--peer-state <file>] [--cosign-key <pem> --cosign-name <name> [--submit]] [--json]
@@ -118,11 +118,8 @@ export async function run(argv: string[]): Promise<number> {
   let fingerprints = (args.fingerprint ?? []).map((f) => f.trim().toLowerCase());
   let noteKeys: NoteVerifierKey[] = [];
   if (args['trusted-keys']) {
-    const { keys, problems } = parseTrustedKeys(readFileSync(args['trusted-keys'], 'utf8'));
-    if (problems.length) {
-      process.stderr.write(`${args['trusted-keys']}: ${problems.join('; ')}\n`);
-      return 1;
-    }
+    const keys = readTrustedKeysFile(args['trusted-keys']);
+    if (!keys) return 1;
     fingerprints = [...fingerprints, ...keys.fingerprints];
     noteKeys = keys.noteKeys;
   }
