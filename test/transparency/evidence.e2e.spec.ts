@@ -195,11 +195,53 @@ describe('verify-evidence against a page, a witness or an operator that lies', (
     ],
     // A browser ends `<!-->` at once and shows what follows; a pattern ending comments at `-->` would hide it.
     ['text behind an abrupt comment', (p: string) => p.replace('<body>', '<body><!--><b>Нарушений нет</b><!-- -->')],
+    // Found by the review of this change: a browser ends `</x a='…'>` at its closing quote, hiding what is inside.
+    [
+      "text hidden inside an end tag's quoted attribute",
+      (p: string) => p.replace('<h1>', "</x c='><h1>").replace('</h1>', "</h1></x d='>"),
+    ],
+    [
+      'a comment spelt inside end tags',
+      (p: string) => p.replace('<body>', "<body></x a='<!--'><b>Нарушений нет</b></x b='-->'>"),
+    ],
+    ['text moved out of its cell', (p: string) => p.replace('<td>1</td>', '<td></td>1')],
+    ['a "<" that opens no element', (p: string) => p.replace('<body>', '<body><— ЗАВЕРШЕНО в срок>')],
+    ['a character reference the service does not write', (p: string) => p.replace('<body>', '<body>&#128;')],
+    ['a reference without its semicolon', (p: string) => p.replace('<body>', '<body>&lt b')],
   ])('the page with %s, its text and data unchanged, is NOT VALID: its markup differs', (_, edit) => {
     const edited = edit(html);
     expect(edited).not.toBe(html);
     const problems = failed(edited);
-    expect(problems).toEqual([['readable page', expect.stringMatching(/markup differs|readable page differs/)]]);
+    expect(problems).toEqual([
+      ['readable page', expect.stringMatching(/(markup|text) differs|markup this service does not write/)],
+    ]);
+  });
+
+  // Found by re-attacking: the embedded JSON was read by JSON.parse alone, so a member given twice (the last one signed,
+  // the first one what another reader takes), members of the signature nothing signs, or a raw "<" that a browser reads
+  // as the end of the script (and the rest as the page's text) all verified.
+  it.each([
+    [
+      'a case member given twice',
+      (json: string) => json.replace('"case":{', '"case":{"caseId":"x","status":"closed"},"case":{'),
+    ],
+    [
+      'a member of the signature that nothing signs',
+      (json: string) => json.replace('"signature":{', '"signature":{"note":"ok",'),
+    ],
+    [
+      'a raw "<" that ends the script early for a browser',
+      (json: string) => json.replace('"signature":{', '"signature":{"note":"</script x>Нарушений нет",'),
+    ],
+  ])('the embedded evidence with %s is NOT VALID', (_, edit) => {
+    const edited = html.replace(
+      /(<script type="application\/json" id="reglament-evidence">)([\s\S]*?)(<\/script>)/,
+      (_m, open: string, json: string, close: string) => open + edit(json) + close,
+    );
+    expect(edited).not.toBe(html);
+    const result = verifyEvidenceFile(edited, { fingerprints: [fingerprint], noteKeys: [] });
+    expect(result.valid).toBe(false);
+    expect(result.checks.filter((c) => !c.ok).map((c) => c.name)).toContain('format');
   });
 
   it('a pack signed with a witness key the auditor trusts as a witness is NOT VALID: a witness cosigns, it issues no packs', () => {

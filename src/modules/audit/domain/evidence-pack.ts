@@ -160,105 +160,138 @@ export interface EvidenceVerification {
 /** The embedded pack, wherever a browser's re-serialisation put the script element's attributes. */
 const EMBEDDED = new RegExp(`<script\\b[^>]*\\bid\\s*=\\s*["']?${SCRIPT_ID}["']?[^>]*>([\\s\\S]*?)</script\\s*>`, 'i');
 
-/** Character references decoded: the named ones the page writes, and numeric ones. */
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (entity, name: string) => {
-    if (name[0] === '#') {
-      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return code <= 0x10ffff ? String.fromCodePoint(code) : entity;
-    }
-    return (
-      ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' } as Record<string, string>)[name.toLowerCase()] ??
-      entity
-    );
-  });
-}
-
-/**
- * What a reader sees: the page's text with markup, comments, scripts and styles removed, entities decoded and
- * white space collapsed. Two pages that differ only in how their markup is written (line endings, a browser's
- * re-serialisation, indentation) read the same; a changed word does not. What the markup does to the text (a style
- * that hides or rewrites it, a script, an attribute) is pageMarkup's.
- */
-export function readableText(html: string): string {
-  return decodeEntities(
-    html
-      .replace(/<!--[\s\S]*?-->/g, ' ')
-      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<[^>]*>/g, ' '),
-  )
-    .replace(/[\s\u00a0]+/g, ' ')
-    .trim();
-}
-
 /** The comment a browser's "Save as… Webpage, complete" writes first (the mark of the web): no part of the page. */
 const SAVED_FROM = /^\s*<!-- saved from url=\(\d{4}\)[^<>-]* -->/;
+/** The character references this service writes (esc) and a browser's "Save as" writes (&nbsp; among them). */
+const REFERENCES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  '#39': "'",
+  '#x27': "'",
+  nbsp: '\u00a0',
+};
+const REFERENCE = /&([a-z0-9#]+);/iy;
+const START_TAG = /<([a-zA-Z][a-zA-Z0-9]*)((?:\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?)*)\s*>/y;
 const ATTRIBUTE = /([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
-const START_TAG = /<([a-zA-Z][^\s/>]*)((?:[^>"']|"[^"]*"|'[^']*')*)>?/y;
-const RAW_TEXT_END = { script: /<\/script[\s>/]/gi, style: /<\/style[\s>/]/gi };
+const END_TAG = /<\/([a-zA-Z][a-zA-Z0-9]*)\s*>/y;
+const DOCTYPE = /<!doctype\s+html\s*>/iy;
 
-/**
- * The page's markup as a list: each start tag with its attributes (names in lower case, values decoded, in name
- * order), the text of each style and script element (the embedded evidence's only as its place), and any comment,
- * doctype or processing instruction; end tags and text are left out (readableText compares the text, the signature
- * the data). Two pages that differ only in how the same markup is written (quotes, letter case, attribute order, line
- * endings, a browser's re-serialisation) give the same list; an element, an attribute, a style rule, a script or a
- * comment added gives another. A page's text alone cannot show what its markup does to it: a style rule that
- * rewrites a word, a `hidden` row, a script.
- */
-export function pageMarkup(html: string): string[] {
-  const page = html.replace(SAVED_FROM, '');
-  const markup: string[] = [];
-  let at = page.indexOf('<');
-  while (at >= 0 && at < page.length) {
-    const next = page.charAt(at + 1);
-    let end: number;
-    if (page.startsWith('<!--', at)) {
-      // Any comment: the page has none, and where a browser ends one (`<!-->`) is not where a pattern would.
-      markup.push('<!--');
-      end = page.indexOf('-->', at + 4);
-      end = end < 0 ? page.length : end + 3;
-    } else if (next === '!' || next === '?') {
-      end = page.indexOf('>', at);
-      end = end < 0 ? page.length : end + 1;
-      markup.push(page.slice(at, end).toLowerCase().replace(/\s+/g, ' '));
-    } else if (next === '/') {
-      end = page.indexOf('>', at);
-      end = end < 0 ? page.length : end + 1;
-    } else if (/[a-zA-Z]/.test(next)) {
-      START_TAG.lastIndex = at;
-      const tag = START_TAG.exec(page)!;
-      const name = tag[1]!.toLowerCase();
-      const attributes = [...tag[2]!.matchAll(ATTRIBUTE)]
-        .map((a) => `${a[1]!.toLowerCase()}=${JSON.stringify(decodeEntities(a[2] ?? a[3] ?? a[4] ?? ''))}`)
-        .sort();
-      markup.push(`<${[name, ...attributes].join(' ')}>`);
-      end = at + tag[0].length;
-      if (name === 'script' || name === 'style') {
-        // Raw text up to its end tag: what it holds is code or rules, not text.
-        const closing = RAW_TEXT_END[name];
-        closing.lastIndex = end;
-        const close = closing.exec(page)?.index ?? page.length;
-        const evidence = name === 'script' && attributes.includes(`id=${JSON.stringify(SCRIPT_ID)}`);
-        markup.push(evidence ? `(${SCRIPT_ID})` : page.slice(end, close).replace(/\s+/g, ' ').trim());
-        end = close;
-      }
-    } else end = at + 1;
-    at = page.indexOf('<', end);
+/** The text with its character references decoded, or null when it holds one this service never writes. */
+function decodeStrict(text: string): string | null {
+  let out = '';
+  let at = 0;
+  for (let amp = text.indexOf('&'); amp >= 0; amp = text.indexOf('&', at)) {
+    REFERENCE.lastIndex = amp;
+    const reference = REFERENCE.exec(text);
+    const decoded = reference ? REFERENCES[reference[1]!.toLowerCase()] : undefined;
+    if (decoded === undefined) return null;
+    out += text.slice(at, amp) + decoded;
+    at = amp + reference![0].length;
   }
-  return markup;
+  return out + text.slice(at);
 }
 
-/** Where two pages' markup first differs, in a few words; null when it does not. */
-function markupDifference(file: string[], rendering: string[]): string | null {
-  const short = (text: string | undefined) =>
-    text === undefined
+/** A page this service could not have written, and where: its pack is not valid. */
+class ForeignMarkup extends Error {}
+
+/**
+ * The page as the sequence a reader's browser builds it from: each start tag (name, attributes decoded, in name order),
+ * each end tag, each run of text (references decoded, white space collapsed; white space alone dropped), the text of
+ * its style and script elements (the embedded evidence's only as its place). The service writes its pages with a small
+ * grammar: anything outside it (a comment, a `<` that opens no element, an end tag with attributes, a character
+ * reference the service does not write) is refused rather than guessed at, since where a browser and a pattern part
+ * ways is where a forged page hides its words. A browser's re-serialisation (letter case, quotes, attribute order,
+ * line endings, `&nbsp;`) gives the same sequence; another element, attribute, style rule, script or word does not.
+ */
+export function pageTokens(html: string): string[] {
+  const page = html
+    .replace(/^\uFEFF/, '')
+    .replace(SAVED_FROM, '')
+    .replace(/\r\n?/g, '\n');
+  const tokens: string[] = [];
+  let text = '';
+  const where = (at: number) => `at character ${at}: ${JSON.stringify(page.slice(at, at + 40))}`;
+  const flush = () => {
+    const collapsed = text.replace(/[\s\u00a0]+/g, ' ').trim();
+    if (collapsed) tokens.push(`#${collapsed}`);
+    text = '';
+  };
+  const addText = (raw: string, at: number) => {
+    const decoded = decodeStrict(raw);
+    if (decoded === null) throw new ForeignMarkup(`a character reference this service does not write ${where(at)}`);
+    text += decoded;
+  };
+  let at = 0;
+  while (at < page.length) {
+    const open = page.indexOf('<', at);
+    addText(page.slice(at, open < 0 ? page.length : open), at);
+    if (open < 0) break;
+    DOCTYPE.lastIndex = END_TAG.lastIndex = START_TAG.lastIndex = open;
+    const doctype = DOCTYPE.exec(page);
+    const endTag = doctype ? null : END_TAG.exec(page);
+    const startTag = doctype || endTag ? null : START_TAG.exec(page);
+    flush();
+    if (doctype) {
+      tokens.push('<!doctype html>');
+      at = DOCTYPE.lastIndex;
+    } else if (endTag) {
+      tokens.push(`</${endTag[1]!.toLowerCase()}>`);
+      at = END_TAG.lastIndex;
+    } else if (startTag) {
+      const name = startTag[1]!.toLowerCase();
+      const attributes = [...startTag[2]!.matchAll(ATTRIBUTE)].map((a) => {
+        const value = decodeStrict(a[2] ?? a[3] ?? a[4] ?? '');
+        if (value === null) throw new ForeignMarkup(`a character reference this service does not write ${where(open)}`);
+        return `${a[1]!.toLowerCase()}=${JSON.stringify(value)}`;
+      });
+      tokens.push(`<${[name, ...attributes.sort()].join(' ')}>`);
+      at = START_TAG.lastIndex;
+      if (name === 'script' || name === 'style') {
+        // Raw text up to where a browser ends it (`</script` then a space, `/` or `>`), which must be a plain end tag.
+        const close = new RegExp(`</${name}(?=[\\s/>])`, 'ig');
+        close.lastIndex = at;
+        const closing = close.exec(page);
+        if (!closing) throw new ForeignMarkup(`a ${name} element that does not end ${where(open)}`);
+        END_TAG.lastIndex = closing.index;
+        if (!END_TAG.exec(page)) throw new ForeignMarkup(`an end tag with more in it ${where(closing.index)}`);
+        const evidence = name === 'script' && attributes.includes(`id=${JSON.stringify(SCRIPT_ID)}`);
+        tokens.push(evidence ? `(${SCRIPT_ID})` : `~${page.slice(at, closing.index).replace(/\s+/g, ' ').trim()}`);
+        tokens.push(`</${name}>`);
+        at = END_TAG.lastIndex;
+      }
+    } else {
+      throw new ForeignMarkup(
+        page.startsWith('<!--', open)
+          ? `a comment ${where(open)}`
+          : `a "<" that opens no element this service writes ${where(open)}`,
+      );
+    }
+  }
+  flush();
+  return tokens;
+}
+
+/** Where a pack's page first differs from a rendering of its data, in a few words; null when it does not. */
+function pageDifference(file: string, rendering: string): string | null {
+  let found: string[];
+  try {
+    found = pageTokens(file);
+  } catch (error) {
+    if (error instanceof ForeignMarkup) return `the page holds markup this service does not write (${error.message})`;
+    throw error;
+  }
+  const expected = pageTokens(rendering);
+  const short = (token: string | undefined) =>
+    token === undefined
       ? 'nothing'
-      : text.length > 100
-        ? `${JSON.stringify(text.slice(0, 100))}…`
-        : JSON.stringify(text);
-  for (let i = 0; i < Math.max(file.length, rendering.length); i++)
-    if (file[i] !== rendering[i]) return `${short(file[i])} where a rendering of the data has ${short(rendering[i])}`;
+      : JSON.stringify(token.length > 100 ? `${token.slice(0, 100)}…` : token).replace(/^"#/, '"');
+  for (let i = 0; i < Math.max(found.length, expected.length); i++)
+    if (found[i] !== expected[i]) {
+      const what = found[i]?.startsWith('#') || expected[i]?.startsWith('#') ? 'text' : 'markup';
+      return `the page's ${what} differs from a rendering of the embedded data: ${short(found[i])} where the rendering has ${short(expected[i])}`;
+    }
   return null;
 }
 
@@ -292,6 +325,23 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
       checks: [{ name: 'format', ok: false, detail: `the embedded evidence is not JSON: ${(error as Error).message}` }],
     };
   }
+  // The evidence exactly as this service writes it: two members of one name (JSON.parse keeps the last; another reader
+  // the first), members in the signature that nothing signs, or text a browser reads otherwise (a raw "<" ending the
+  // script early) would make the file say more than what is verified.
+  if (match[1] !== JSON.stringify(pack).replace(/</g, '\\u003c'))
+    return {
+      valid: false,
+      caseId: null,
+      keyFingerprint: null,
+      checks: [
+        {
+          name: 'format',
+          ok: false,
+          detail:
+            'the embedded evidence is not as this service writes it (a member given twice, or the JSON rewritten): what other readers take from it may not be what is verified',
+        },
+      ],
+    };
   const readable = READABLE_FORMATS.includes(pack.format);
   check(
     'format',
@@ -370,17 +420,13 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   }
 
   try {
-    const page = renderEvidenceFile(pack);
-    const same = readableText(page) === readableText(file);
-    const markup = markupDifference(pageMarkup(file), pageMarkup(page));
+    const difference = pageDifference(file, renderEvidenceFile(pack));
     check(
       'readable page',
-      same && markup === null,
-      !same
-        ? 'the readable page differs from a rendering of the embedded data: it was edited'
-        : markup !== null
-          ? `the page's markup differs from a rendering of the embedded data (${markup}): what it shows may not be what the data holds`
-          : 'the page shows exactly what the data holds',
+      difference === null,
+      difference === null
+        ? 'the page shows exactly what the data holds'
+        : `${difference}: what it shows may not be what the data holds`,
     );
   } catch (error) {
     // Data edited into a shape the page cannot be drawn from: a failed check, not a crash of the verifier.
@@ -388,6 +434,8 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   }
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
 }
+
+const SIGNATURE_MEMBERS: readonly string[] = ['algorithm', 'publicKey', 'keyFingerprint', 'value'];
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -409,6 +457,8 @@ function shapeProblem(pack: SignedEvidencePack): string | null {
   if (!isObject(pack.chain)) return 'chain is missing';
   if (!isObject(pack.sla) || !Array.isArray(pack.sla.deadlines)) return 'sla, with its deadlines, is missing';
   if (!isObject(pack.signature)) return 'signature is missing';
+  const unsigned = Object.keys(pack.signature).filter((k) => !SIGNATURE_MEMBERS.includes(k));
+  if (unsigned.length > 0) return `signature holds ${unsigned.join(', ')}, which nothing signs`;
   if (pack.transparency !== undefined && !isObject(pack.transparency)) return 'transparency is not an object';
   return null;
 }
