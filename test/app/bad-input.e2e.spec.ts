@@ -380,7 +380,7 @@ it.each(['valueOf', 'toString', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleStri
 // "astana" in the auditor's unit filter), a unit with markup, tabs or zero-width characters, which the dashboard's own
 // unit filter could not even ask for; a token's unit claim was any text too.
 describe('units are ids', () => {
-  it.each(['\u202Eanatsa', 'ast\u200Bana', 'astana\tx', '<b>astana</b>', 'астана', ''])(
+  it.each(['\u202Eanatsa', 'ast\u200Bana', 'astana\tx', '<b>astana</b>', ' astana', 'astana-', ''])(
     '400 naming unit for a filing into %j, and nothing is written',
     async (unit) => {
       await api.app.infra.catalogPins.settled();
@@ -388,11 +388,33 @@ describe('units are ids', () => {
       const r = await api.call('POST', '/api/cases', { as: applicant, body: { ...filing, unit } });
       expect(r.status).toBe(400);
       expect(r.body.errors).toEqual([
-        expect.objectContaining({ field: 'unit', allowed: expect.stringMatching(/^a unit id: letters, digits/) }),
+        expect.objectContaining({ field: 'unit', allowed: expect.stringMatching(/^a unit id: letters of any script/) }),
       ]);
       expect(await api.app.infra.eventLog.headPosition()).toBe(before);
     },
   );
+
+  it('a unit named in Kazakh or Russian, with a space, is a unit id (an identity provider may name units so)', async () => {
+    const iin = makeIin('870707', 4, 31);
+    const r = await api.call('POST', '/api/cases', {
+      as: callerFor('applicant', 'astana', iin),
+      body: { ...sampleFiling(iin), unit: 'ЦОН 3' },
+    });
+    expect(r.status).toBe(201);
+  });
+
+  it('400 naming applicant.fullName for a name with an invisible character, and nothing is written', async () => {
+    const before = await api.app.infra.eventLog.headPosition();
+    const r = await api.call('POST', '/api/cases', {
+      as: applicant,
+      body: { ...filing, applicant: { ...filing.applicant, fullName: 'Серикова\u202E Айгерим' } },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.errors).toEqual([
+      expect.objectContaining({ field: 'applicant.fullName', problem: expect.stringContaining('U+202E') }),
+    ]);
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+  });
 
   it('401 for a token whose unit claim is not a unit id', async () => {
     const r = await api.call('GET', '/api/cases', {

@@ -22,6 +22,28 @@ describe('event data schemas', () => {
   });
 });
 
+// Found by re-attacking the running server: an assignee id with a right-to-left override and a zero-width space was
+// recorded, and the compliance summary, its CSV export and the evidence pack showed it reversed.
+describe('the text of an act holds no invisible character', () => {
+  it.each([
+    ['AssignedToEmployee', { assigneeId: '\u202Eanatsa' }, 'data.assigneeId', '202E'],
+    ['AssignedToEmployee', { assigneeId: 'emp\u200B-7' }, 'data.assigneeId', '200B'],
+    ['ApplicationCancelled', { reason: 'переезд\u2066 в Алматы' }, 'data.reason', '2066'],
+    ['DocumentRegistered', { incomingNumber: '04-\u00001' }, 'data.incomingNumber', '0000'],
+  ] as const)('%s %j: refused naming %s and U+%s', (type, data, field, code) => {
+    const parsed = parseStepData(type, data);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok)
+      expect(parsed.problems).toEqual([
+        expect.objectContaining({ field, problem: expect.stringContaining(`invisible character U+${code}`) }),
+      ]);
+  });
+
+  it('takes line breaks, tabs and any script', () => {
+    expect(parseStepData('ApplicationCancelled', { reason: 'Переезд:\n\tв Алматы (Әлем, 😀)' }).ok).toBe(true);
+  });
+});
+
 describe('upcasters: stored data is brought to the current schema version on read', () => {
   // A later build where DocumentRegistered data went to version 3: v1 had no registry office, v2 a free-text date.
   const registry = new UpcasterRegistry({ DocumentRegistered: 3 })

@@ -7,8 +7,33 @@ import { z } from 'zod';
 import type { EventType } from '../../../events/event-types';
 import { localDateProblem } from '../../calendar/domain/local-date';
 
+/**
+ * Characters no text of an act needs and that make it read otherwise than it is stored: format characters (a
+ * right-to-left override turned "anatsa" into "astana" on a reader's screen; zero-width ones split or join words
+ * unseen) and control characters but the line break and the tab.
+ */
+export const HIDDEN_CHARACTER = /[\p{Cf}\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+export const HIDDEN_CHARACTER_ALLOWED =
+  'text without format characters (bidi overrides, zero-width) or control characters but line breaks and tabs';
+
+/** Where the text holds a hidden character, as the problem names it; null when it holds none. */
+export function hiddenCharacterProblem(value: string): string | null {
+  const found = HIDDEN_CHARACTER.exec(value);
+  if (!found) return null;
+  const code = found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  return `holds the invisible character U+${code} at position ${found.index}: ${HIDDEN_CHARACTER_ALLOWED}`;
+}
+
 const text = (max: number) =>
-  z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+  z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .superRefine((value, ctx) => {
+      const problem = hiddenCharacterProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 const documentNumber = text(100);
 const reason = text(2000);
 const localDate = z.string().superRefine((value, ctx) => {

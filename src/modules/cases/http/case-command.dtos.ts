@@ -16,7 +16,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
-import { Pattern } from '../../../shared/http/parameter-constraints';
+import { Checked, Pattern } from '../../../shared/http/parameter-constraints';
+import { HIDDEN_CHARACTER_ALLOWED, hiddenCharacterProblem } from '../domain/case-event-data';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 const INSTANT_MESSAGE = 'must be an ISO 8601 instant with an offset, e.g. 2019-07-12T18:00:00+06:00';
@@ -31,6 +32,7 @@ export class ApplicantDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(300)
+  @Checked(hiddenCharacterProblem, HIDDEN_CHARACTER_ALLOWED)
   fullName!: string;
 }
 

@@ -531,7 +531,8 @@ describe('GET /api/cases', () => {
       ['submittedTo=2015-09-30T10:00', 'query.submittedTo', /offset/],
       ['submittedFrom=2015-10-01&submittedTo=2015-09-01', 'query.submittedTo', /not before submittedFrom/],
       ['after=-1', 'query.after', /whole number from 0/],
-      ['unit=', 'query.unit', /1 to 100 characters/],
+      ['unit=', 'query.unit', /^a unit id: .*1–100 characters/],
+      ['unit=%E2%80%AEanatsa', 'query.unit', /^a unit id/],
       ['limit=5&limit=6', 'query.limit', /one value/],
       ['page=2', 'query.page', /limit, cursor/],
     ];
