@@ -248,9 +248,15 @@ describe('the client address behind a load balancer (TRUSTED_PROXIES)', () => {
     }
   });
 
-  it('a value that is no address or range stops the start (exit 78 naming it)', async () => {
+  it('a value that is no address or range stops the start (exit 78 naming it), and so does a range of every address', async () => {
     await expect(startHarness({ TRUSTED_PROXIES: '10.0.0.5,proxy.local' })).rejects.toThrow(
       /TRUSTED_PROXIES.*proxy\.local is not an IP address or range/s,
     );
+    // Trusting 0.0.0.0/0 would let any caller name its own address (and fastify refused it with a bare error at start);
+    // `10` would have been taken for 0.0.0.10.
+    for (const value of ['0.0.0.0/0', '::/0', '10'])
+      await expect(startHarness({ TRUSTED_PROXIES: value })).rejects.toThrow(
+        /TRUSTED_PROXIES.*is not an IP address or range/s,
+      );
   });
 });

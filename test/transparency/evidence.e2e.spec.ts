@@ -4,7 +4,9 @@
  * throwaway key fails; an intact pack still passes after CRLF conversion and after a real browser's "Save as".
  */
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import {
@@ -356,5 +358,20 @@ describe('verify against the keys the auditor trusts', () => {
     expect(report.signaturesCheckedWith).toBe('trusted-keys');
     expect(report.tree.badSignatures.length).toBeGreaterThan(0);
     expect(report.tree.badSignatures[0]!.problem).toMatch(/no signature by a trusted key/);
+  });
+
+  // Found by the review: with checkpoints.db emptied or gone, a rewritten history verified against nothing.
+  it('with no checkpoint signed by the trusted keys, the log is anchored to nothing: exit 1 saying so', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'reglament-no-checkpoints-'));
+    try {
+      const db = new Database(join(api.dataDir, 'events.db'), { readonly: true });
+      db.prepare('VACUUM INTO ?').run(join(copy, 'events.db'));
+      db.close();
+      const r = cli(['verify', '--trusted-keys', write('published-2.json', keysJson)], { DATA_DIR: copy });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/no checkpoint signed by your keys holds this log's \d+ events/);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });

@@ -198,9 +198,17 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
     }
+    const badSignatures = signatureProblems(checkpoints, keys, given);
+    // The auditor's keys anchor the log only through a checkpoint they signed: with none (checkpoints.db emptied or
+    // deleted), a history rewritten with its tree rebuilt verified against nothing.
+    if (given && base.tree.leaves > 0 && checkpoints.length === badSignatures.length)
+      badSignatures.push({
+        seq: 0,
+        problem: `no checkpoint signed by your keys holds this log's ${base.tree.leaves} events: nothing here is anchored to a key you trust`,
+      });
     const report: FullVerificationReport = {
       ...base,
-      tree: { ...base.tree, badSignatures: signatureProblems(checkpoints, keys, given), storedTree },
+      tree: { ...base.tree, badSignatures, storedTree },
     };
     const valid =
       report.valid &&

@@ -113,15 +113,18 @@ export interface AppConfig {
 }
 
 /** The data shipped with the product: <repo>/data, found from this file in src/ or dist/. */
-/** An IPv4 or IPv6 address, or a CIDR range of either. */
+/**
+ * An IPv4 address written as four decimal parts, an IPv6 address, or a CIDR range of either narrower than everything
+ * (`/0` would trust any caller's X-Forwarded-For, and fastify refuses it at start). `10` is not taken for 0.0.0.10.
+ */
 function isAddressOrRange(entry: string): boolean {
-  try {
-    if (entry.includes('/')) ipaddr.parseCIDR(entry);
-    else ipaddr.parse(entry);
-    return ipaddr.isValid(entry.split('/')[0]!);
-  } catch {
-    return false;
-  }
+  const [address, prefix, extra] = entry.split('/');
+  if (extra !== undefined || !address) return false;
+  const v4 = ipaddr.IPv4.isValidFourPartDecimal(address);
+  if (!v4 && !ipaddr.IPv6.isValid(address)) return false;
+  if (prefix === undefined) return true;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+  return bits >= 1 && bits <= (v4 ? 32 : 128);
 }
 
 export const SHIPPED_DATA_DIR = resolve(__dirname, '../../../data');
@@ -427,7 +430,8 @@ const environmentSchema = (cwd: string) =>
         ctx,
         {
           problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an IP address or range' : 'are not IP addresses or ranges'}`,
-          allowed: 'IP addresses or CIDR ranges of the load balancers, comma-separated, e.g. 10.0.0.5,10.1.0.0/16',
+          allowed:
+            'IP addresses (IPv4 as four decimal parts) or CIDR ranges narrower than /0 of the load balancers, comma-separated, e.g. 10.0.0.5,10.1.0.0/16',
         },
         [],
       );

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -51,14 +51,20 @@ const temporaryFile = (file: string) => `${file}.${process.pid}-${randomBytes(4)
 /** Writes the record atomically and durably: a temporary file, fsync, rename over the old one, fsync of the directory. */
 export function writeHeadRecordSync(file: string, head: { position: number; eventId: string }): void {
   const tmp = temporaryFile(file);
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (error) {
+    // A full disk, say: no temporary file is left behind per attempt.
+    rmSync(tmp, { force: true });
+    throw error;
   }
-  renameSync(tmp, file);
   syncDirSync(dirname(file));
 }
 
@@ -127,14 +133,19 @@ export class HeadRecorder {
 
   private async write(head: { position: number; eventId: string }): Promise<void> {
     const tmp = temporaryFile(this.file);
-    const handle = await open(tmp, 'w');
     try {
-      await handle.writeFile(JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(tmp, 'w');
+      try {
+        await handle.writeFile(JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.file);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
     }
-    await rename(tmp, this.file);
     const dir = await open(dirname(this.file), 'r');
     try {
       await dir.sync();

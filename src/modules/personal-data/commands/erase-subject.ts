@@ -140,6 +140,9 @@ export function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promis
 }
 
 async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+  // An erasure recorded whose key a failed destruction left (the command answered 500): completed first, so a retry
+  // finds the subject erased instead of recording it a second time.
+  await completeRecordedErasures(deps.log, deps.vault.keys);
   // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
   // outlive the very erasure it records.
   for (const field of ['basis', 'reference'] as const) {

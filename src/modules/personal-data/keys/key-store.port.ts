@@ -86,8 +86,8 @@ export class KeyStoreMismatchError extends Error {
     super(
       `${location}: holds no key for ${unknown} of the ${looked} data subjects whose personal data the log's newest acts are encrypted for ` +
         `(subject ${example.kid}, in ${example.streamId} revision ${example.revision}): it is not this log's key store (lost and made anew, ` +
-        `or another installation's). Restore it from the backup taken with the log, with the master key that wraps it; started as it is, ` +
-        'every applicant would read "erased"',
+        `another installation's, or a copy older than the log). Restore the one taken with the log, with the master key that wraps it; ` +
+        'started as it is, every applicant whose key it lacks would read "erased"',
     );
   }
 }
