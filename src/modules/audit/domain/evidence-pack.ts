@@ -300,48 +300,27 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   const checks: EvidenceCheck[] = [];
   const check = (name: string, ok: boolean, detail: string, warning = false) =>
     checks.push({ name, ok, detail, ...(warning ? { warning: true as const } : {}) });
+  const refused = (detail: string): EvidenceVerification => ({
+    valid: false,
+    caseId: null,
+    keyFingerprint: null,
+    checks: [{ name: 'format', ok: false, detail }],
+  });
   const match = EMBEDDED.exec(file);
-  if (!match)
-    return {
-      valid: false,
-      caseId: null,
-      keyFingerprint: null,
-      checks: [
-        {
-          name: 'format',
-          ok: false,
-          detail: `no embedded evidence (script#${SCRIPT_ID}); this is not a reglament evidence pack`,
-        },
-      ],
-    };
+  if (!match) return refused(`no embedded evidence (script#${SCRIPT_ID}); this is not a reglament evidence pack`);
   let pack: SignedEvidencePack;
   try {
     pack = JSON.parse(match[1]!) as SignedEvidencePack;
   } catch (error) {
-    return {
-      valid: false,
-      caseId: null,
-      keyFingerprint: null,
-      checks: [{ name: 'format', ok: false, detail: `the embedded evidence is not JSON: ${(error as Error).message}` }],
-    };
+    return refused(`the embedded evidence is not JSON: ${(error as Error).message}`);
   }
   // The evidence exactly as this service writes it: two members of one name (JSON.parse keeps the last; another reader
   // the first), members in the signature that nothing signs, or text a browser reads otherwise (a raw "<" ending the
   // script early) would make the file say more than what is verified.
   if (match[1] !== JSON.stringify(pack).replace(/</g, '\\u003c'))
-    return {
-      valid: false,
-      caseId: null,
-      keyFingerprint: null,
-      checks: [
-        {
-          name: 'format',
-          ok: false,
-          detail:
-            'the embedded evidence is not as this service writes it (a member given twice, or the JSON rewritten): what other readers take from it may not be what is verified',
-        },
-      ],
-    };
+    return refused(
+      'the embedded evidence is not as this service writes it (a member given twice, or the JSON rewritten): what other readers take from it may not be what is verified',
+    );
   const readable = READABLE_FORMATS.includes(pack.format);
   check(
     'format',
