@@ -166,7 +166,7 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   const subjects: string[] =
     iinIndex !== null
       ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId)
-      : named && (await keys.keysOf([named])).get(named)
+      : named && (await keys.unknownSubjects([named])).length === 0 && (await keys.keysOf([named])).get(named)
         ? [named]
         : [];
   const caseIds = new Set<string>();

@@ -45,7 +45,10 @@ export interface PersonalKeyStore {
   subjectOfCase(caseId: string): Promise<string | null>;
   /** The subjects of these cases, by case id, in one lookup; cases filed before encryption began are absent. */
   subjectsOfCases(caseIds: readonly string[]): Promise<Map<string, string>>;
-  /** The subjects' keys, unwrapped; an erased or unknown subject maps to null. */
+  /**
+   * The subjects' keys, unwrapped; an erased subject maps to null. A subject the store has no record of throws
+   * StoredDataDamaged (an erased one keeps its record): read as erased, lost rows passed for erasures.
+   */
   keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>>;
   /** Which of these subjects the store has no record of, live or erased: a key store that is not the log's says so. */
   unknownSubjects(kids: readonly string[]): Promise<string[]>;

@@ -139,6 +139,12 @@ export class MongoKeyStore implements PersonalKeyStore {
   async keysOf(kids: readonly string[]): Promise<Map<string, Buffer | null>> {
     const unique = [...new Set(kids)];
     const found = await this.subjects.find({ _id: { $in: unique } }).toArray();
+    // No document at all is no erasure (an erased subject keeps its document): the store has lost it.
+    const missing = unique.find((kid) => !found.some((s) => s._id === kid));
+    if (missing !== undefined)
+      throw new StoredDataDamaged(
+        `${this.location}: holds no key for data subject ${missing}, whose personal data the log's acts are encrypted for: the key store has lost documents, or is not this log's`,
+      );
     const keys = new Map<string, Buffer | null>(unique.map((kid) => [kid, null]));
     for (const s of found) {
       if (!s.wrapped) continue;

@@ -28,6 +28,22 @@ const onDisk = () =>
   );
 
 describe('the embedded key store (keys.db)', () => {
+  // Found by re-attacking: rows deleted from keys.db read as erased subjects, quietly.
+  it('a subject it has no record of is damage, not an erasure: an erased subject keeps its record and reads as null', async () => {
+    const store = SqliteKeyStore.open(dir, newDataKey());
+    const kept = await store.subjectForCase('idx-1', 'case-1', new Date());
+    const erased = await store.subjectForCase('idx-2', 'case-2', new Date());
+    await store.destroy(erased.kid, erasure);
+    const keys = await store.keysOf([kept.kid, erased.kid]);
+    expect(keys.get(kept.kid)).toEqual(kept.key);
+    expect(keys.get(erased.kid)).toBeNull();
+    await expect(store.keysOf(['01900000-0000-7000-8000-00000000dead'])).rejects.toThrow(
+      /keys\.db: holds no key for data subject 01900000-0000-7000-8000-00000000dead, .* the key store has lost rows, or is not this log's/,
+    );
+    expect(await store.unknownSubjects([kept.kid, erased.kid, 'gone'])).toEqual(['gone']);
+    await store.close();
+  });
+
   it('gives the cases of one IIN the same subject key, and each case the subject it was filed under', async () => {
     const store = SqliteKeyStore.open(dir, newDataKey());
     const a = await store.subjectForCase('idx-1', 'case-1', new Date());

@@ -603,12 +603,21 @@ export class SqliteKeyStore implements PersonalKeyStore {
       let key = this.unwrapped.get(kid);
       if (key === undefined) {
         const wrapped = get.get(kid) as Buffer | null | undefined;
+        // No row at all is no erasure (an erased subject keeps its row): a key store missing rows read every applicant
+        // of them as "erased", quietly.
+        if (wrapped === undefined) throw this.missingSubject(kid);
         key = wrapped ? this.unwrapStored(kid, wrapped) : false;
         this.unwrapped.set(kid, key);
       }
       keys.set(kid, key || null);
     }
     return keys;
+  }
+
+  private missingSubject(kid: string): StoredDataDamaged {
+    return new StoredDataDamaged(
+      `${this.location}: holds no key for data subject ${kid}, whose personal data the log's acts are encrypted for: the key store has lost rows, or is not this log's`,
+    );
   }
 
   /** A stored key unwrapped; one that does not unwrap under the master key that opened the store is damage. */
