@@ -42,8 +42,14 @@ export interface FeedPage {
   head: number;
 }
 
-/** Events looked at per page at most, whatever the caller may read of them. */
+/** Events read from the log at a time while a page is filled. */
 export const FEED_SCAN = 2_000;
+/**
+ * Events a page looks at, at most, whatever the caller may read of them: a citizen's page from the start of a long log
+ * read the whole log to find their two cases, per request. A page that stops there has fewer items than its limit and
+ * `next` below `head`: the caller goes on from `next`.
+ */
+export const FEED_PAGE_SCAN_MAX = 20_000;
 
 interface CaseScope {
   unit: string;
@@ -58,6 +64,7 @@ export class FeedQueries {
   constructor(
     private readonly log: EventLog,
     private readonly personalData?: PersonalDataReading,
+    private readonly pageScanMax = FEED_PAGE_SCAN_MAX,
   ) {}
 
   /** The log's last position: what a live feed watches to know when to read a page. */
@@ -79,16 +86,19 @@ export class FeedQueries {
     const head = await this.log.headPosition();
     const items: FeedItem[] = [];
     let next = filter.after;
-    while (items.length < filter.limit && next < head) {
+    let scanned = 0;
+    while (items.length < filter.limit && next < head && scanned < this.pageScanMax) {
+      const asked = Math.min(FEED_SCAN, this.pageScanMax - scanned);
       const events = await this.log.readAll({
         after: next,
-        maxCount: FEED_SCAN,
+        maxCount: asked,
         filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] },
       });
       if (events.length === 0) {
         next = head;
         break;
       }
+      scanned += events.length;
       for (const event of events) {
         next = event.position;
         if (filter.types && !filter.types.includes(event.type)) continue;
@@ -109,7 +119,7 @@ export class FeedQueries {
         });
         if (items.length >= filter.limit) break;
       }
-      if (events.length < FEED_SCAN) {
+      if (events.length < asked) {
         // Everything up to the head was looked at: what follows it is only other streams' events.
         if (items.length < filter.limit) next = Math.max(next, head);
         break;
