@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { mintToken } from '../../src/modules/identity/token-verifier';
 import { STREAM_SLOTS } from '../../src/shared/http/stream-slots';
+import { FEED_QUERIES } from '../../src/modules/deadline-alerts/http/feed.controller';
 import { fileSampleCase, startHarness, type ApiHarness } from '../support/api-harness';
 
 let api: ApiHarness;
@@ -181,3 +182,63 @@ it('a feed stream that starts more than a page behind is sent every event up to 
     .map(Number);
   expect(ids).toEqual(expect.arrayContaining(filed.map((f) => f.position)));
 }, 20_000);
+
+// Found by the review: an append made while a stream was reading its pages woke the shared watch, which the busy stream
+// dropped, and the event waited for the next append.
+describe('an append while the feed stream reads', () => {
+  // Its own server: no deadline scheduler, and the version pinned already, so the filing below is the log's last append
+  // and nothing after it wakes the stream again.
+  let quiet: ApiHarness;
+  beforeAll(async () => {
+    quiet = await startHarness({ DEADLINE_SCHEDULER: 'off' });
+    await fileSampleCase(quiet, 76);
+    await quiet.app.infra.catalogPins.settled();
+  }, 30_000);
+  afterAll(async () => quiet.close());
+
+  it('an event appended while the feed stream reads its page is sent without waiting for another append', async () => {
+    const api = quiet;
+    const feed = api.app.app.get<{ page: (...args: unknown[]) => Promise<unknown> }>(FEED_QUERIES, { strict: false });
+    const original = feed.page.bind(feed);
+    let appended = null as { position: number } | null;
+    feed.page = async (...args: unknown[]) => {
+      const page = await original(...args);
+      // Once, after the page has looked at the head: what a busy stream's dropped wake-up stood for.
+      if (!appended) {
+        appended = await fileSampleCase(api, 77);
+        // Longer than the shared watch's look at the head: it sees the append while this stream is still busy.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      return page;
+    };
+    try {
+      const token = await api.token(auditor);
+      const head = await api.app.infra.eventLog.headPosition();
+      const controller = new AbortController();
+      const cut = setTimeout(() => controller.abort(), 8_000);
+      let text = '';
+      try {
+        const response = await fetch(`${api.url}/api/feed/stream?after=${head}`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: controller.signal,
+        });
+        const reader = response.body!.getReader();
+        const decoder = new TextDecoder();
+        while (!(appended && text.includes(`id: ${appended.position}\n`))) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+      } catch {
+        // Cut: what was read says what arrived.
+      } finally {
+        clearTimeout(cut);
+        controller.abort();
+      }
+      expect(appended).not.toBeNull();
+      expect(text).toContain(`id: ${appended!.position}\n`);
+    } finally {
+      feed.page = original;
+    }
+  }, 20_000);
+});

@@ -4,7 +4,7 @@
  */
 import { Controller, Get, Headers, Inject, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { concatMap, EMPTY, exhaustMap, expand, finalize, from, tap, type Observable } from 'rxjs';
+import { concatMap, EMPTY, exhaustMap, expand, finalize, from, mergeMap, tap, type Observable } from 'rxjs';
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { STREAM_SLOTS, type ClientConnection, type StreamSlots } from '../../../shared/http/stream-slots';
 import { lastEventPosition, liveStream } from '../../../shared/http/live-stream';
@@ -72,7 +72,18 @@ export class FeedController {
         // Page after page until the head the last page saw: a client resuming further behind than one page was sent
         // a page and then nothing while the log stood still.
         exhaustMap(() =>
-          pageAfter(after).pipe(expand((page) => (page.next < page.head ? pageAfter(page.next) : EMPTY))),
+          pageAfter(after).pipe(
+            expand((page) =>
+              page.next < page.head
+                ? pageAfter(page.next)
+                : // An append after this page looked at the head woke the shared watch while the chain ran, and that
+                  // wake-up was dropped: the head is looked at once more before the chain ends, or the event waited
+                  // for the next append.
+                  from(this.feed.headPosition()).pipe(
+                    mergeMap((head) => (head > page.next ? pageAfter(page.next) : EMPTY)),
+                  ),
+            ),
+          ),
         ),
         tap((page) => (after = page.next)),
         concatMap((page) =>
