@@ -24,6 +24,7 @@ import {
 import { loadKeyRing, SigningKeyError, type KeyRing } from '../transparency/signing-keys';
 import { SqliteEventLog } from '../event-log/sqlite/sqlite-event-log';
 import { StorageDamagedError } from '../event-log/event-log.errors';
+import { isSqliteDamage } from '../../shared/sqlite/open-sqlite-file';
 
 const USAGE = `usage: npm run cli -- verify [--data-dir DIR] [--trusted-keys FILE] [--json]
 
@@ -164,10 +165,7 @@ export async function run(argv: string[]): Promise<number> {
       );
     } catch (error) {
       // A page SQLite cannot read is named with its file, not thrown as a driver's stack.
-      if (
-        log instanceof SqliteEventLog &&
-        /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown }).code ?? ''))
-      ) {
+      if (log instanceof SqliteEventLog && isSqliteDamage(error)) {
         throw new StorageDamagedError(log.file, [
           `${(error as Error).message} (while reading the log); run \`npm run cli -- check\``,
         ]);

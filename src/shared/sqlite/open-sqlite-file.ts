@@ -27,10 +27,14 @@ export class StorageDamagedOnOpenError extends StorageOpenError {
   }
 }
 
+/** Whether SQLite failed because a file is damaged (a page it cannot read, a file that is no database). */
+export function isSqliteDamage(error: unknown): boolean {
+  return /^SQLITE_(CORRUPT|NOTADB)/.test(String((error as { code?: unknown } | null)?.code ?? ''));
+}
+
 /** What opening a file failed with: damage SQLite found named as such. */
 function openFailure(file: string, kind: string, error: unknown): StorageOpenError {
-  const code = String((error as { code?: unknown }).code ?? '');
-  if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return new StorageDamagedOnOpenError(file, (error as Error).message);
+  if (isSqliteDamage(error)) return new StorageDamagedOnOpenError(file, (error as Error).message);
   return new StorageOpenError(file, `cannot open the ${kind}: ${(error as Error).message}`);
 }
 

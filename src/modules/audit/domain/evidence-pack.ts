@@ -135,10 +135,14 @@ export function signPack(pack: EvidencePack, privateKey: KeyObject): SignedEvide
   };
 }
 
+/** The pack as its file embeds it: "<" escaped so no string inside the data can close the script element. */
+function embeddedJson(pack: SignedEvidencePack): string {
+  return JSON.stringify(pack).replace(/</g, '\\u003c');
+}
+
 /** The whole file: the readable page with the signed pack embedded as JSON. */
 export function renderEvidenceFile(pack: SignedEvidencePack): string {
-  // "<" is escaped so no string inside the data can close the script element.
-  const json = JSON.stringify(pack).replace(/</g, '\\u003c');
+  const json = embeddedJson(pack);
   return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${pack.format === EVIDENCE_FORMAT || pack.format === 'reglament-evidence/3' ? renderLocalBody(pack) : renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
 }
 
@@ -317,7 +321,7 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   // The evidence exactly as this service writes it: two members of one name (JSON.parse keeps the last; another reader
   // the first), members in the signature that nothing signs, or text a browser reads otherwise (a raw "<" ending the
   // script early) would make the file say more than what is verified.
-  if (match[1] !== JSON.stringify(pack).replace(/</g, '\\u003c'))
+  if (match[1] !== embeddedJson(pack))
     return refused(
       'the embedded evidence is not as this service writes it (a member given twice, or the JSON rewritten): what other readers take from it may not be what is verified',
     );
@@ -503,8 +507,8 @@ function checkInclusion(
     return;
   }
   const { size, root, time } = checkpoint.value;
-  const byLog = note.ok && note.verifiedBy.some((k) => k.type === ED25519_TYPE);
-  if (byLog)
+  // A note verifies only with a log key's signature (verifyNote): cosignatures alone never make it ok.
+  if (note.ok)
     check(
       'checkpoint',
       true,
@@ -516,9 +520,7 @@ function checkInclusion(
       false,
       signer && signer.origins.length > 0 && !signer.origins.includes(origin)
         ? `the checkpoint is of the log ${origin}, not of the log your key names (${signer.origins.join(', ')})`
-        : note.ok
-          ? 'the checkpoint is not signed by the key that signed the pack'
-          : note.problem,
+        : note.problem,
     );
   const cosigners = note.ok ? [...new Set(note.cosignedBy.map((c) => c.key.name))] : [];
   check(

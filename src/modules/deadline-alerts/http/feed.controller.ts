@@ -8,7 +8,7 @@ import { concatMap, EMPTY, exhaustMap, expand, finalize, from, mergeMap, tap, ty
 import { CHANGE_FEEDS, type ChangeFeeds } from '../../../shared/http/change-feeds';
 import { STREAM_SLOTS, type ClientConnection, type StreamSlots } from '../../../shared/http/stream-slots';
 import { lastEventPosition, liveStream } from '../../../shared/http/live-stream';
-import type { Principal } from '../../identity/domain/principal';
+import { isCitizen, type Principal } from '../../identity/domain/principal';
 import { assertUnit, CurrentPrincipal, TokenExpiry } from '../../identity/http/identity.decorators';
 import { FeedQueries } from '../feed/feed.queries';
 import { FeedQuery } from './deadline-alerts.dtos';
@@ -57,8 +57,7 @@ export class FeedController {
     // A live stream waits for what follows its position, so a position past the head is only early; one that is no
     // position at all is refused.
     const resumed = lastEventPosition(lastEventId);
-    const citizen = principal.roles.length > 0 && principal.roles.every((role) => role === 'applicant');
-    const closed = this.streamSlots.takeFor(principal.id, request.raw.socket, citizen);
+    const closed = this.streamSlots.takeFor(principal.id, request.raw.socket, isCitizen(principal));
     let after = resumed ?? query.after;
     const filter = {
       limit: query.limit,

@@ -4,6 +4,8 @@
  * to; the blind-index key; what was erased, when and on what basis. Destroying a subject's key is the erasure: the
  * log keeps its ciphertext, which nobody can read any more.
  */
+import { StoredDataDamaged } from '../domain/personal-fields';
+
 export interface SubjectRecord {
   subjectId: string;
   /** The blind index of the subject's IIN (never the IIN itself). */
@@ -93,6 +95,23 @@ export class KeyStoreMismatchError extends Error {
         'started as it is, every applicant whose key it lacks would read "erased"',
     );
   }
+}
+
+/**
+ * A subject the store has no record of: no erasure (an erased subject keeps its record) but lost records, or a store
+ * that is not the log's. `records`: what the store keeps a subject in.
+ */
+export function subjectNotInStore(location: string, kid: string, records: string): StoredDataDamaged {
+  return new StoredDataDamaged(
+    `${location}: holds no key for data subject ${kid}, whose personal data the log's acts are encrypted for: the key store has lost ${records}, or is not this log's`,
+  );
+}
+
+/** A stored key that does not unwrap under the master key that opened the store. */
+export function subjectKeyDamaged(location: string, kid: string): StoredDataDamaged {
+  return new StoredDataDamaged(
+    `${location}: the key of data subject ${kid} does not unwrap under the master key that opens the store: the key store is damaged`,
+  );
 }
 
 export const BLIND_INDEX_KEY_ID = 'blind-index/iin';

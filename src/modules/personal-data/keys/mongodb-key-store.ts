@@ -8,10 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { Binary, MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
-import { StoredDataDamaged } from '../domain/personal-fields';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
+  subjectKeyDamaged,
+  subjectNotInStore,
   type ErasureRecord,
   type PersonalKeyStore,
   type StoreSubject,
@@ -140,20 +141,16 @@ export class MongoKeyStore implements PersonalKeyStore {
     const unique = [...new Set(kids)];
     const found = await this.subjects.find({ _id: { $in: unique } }).toArray();
     // No document at all is no erasure (an erased subject keeps its document): the store has lost it.
-    const missing = unique.find((kid) => !found.some((s) => s._id === kid));
-    if (missing !== undefined)
-      throw new StoredDataDamaged(
-        `${this.location}: holds no key for data subject ${missing}, whose personal data the log's acts are encrypted for: the key store has lost documents, or is not this log's`,
-      );
+    const foundIds = new Set(found.map((s) => s._id));
+    const missing = unique.find((kid) => !foundIds.has(kid));
+    if (missing !== undefined) throw subjectNotInStore(this.location, missing, 'documents');
     const keys = new Map<string, Buffer | null>(unique.map((kid) => [kid, null]));
     for (const s of found) {
       if (!s.wrapped) continue;
       try {
         keys.set(s._id, unwrapKey(this.master, s._id, bytes(s.wrapped)));
       } catch {
-        throw new StoredDataDamaged(
-          `${this.location}: the key of data subject ${s._id} does not unwrap under the master key that opens the store: the key store is damaged`,
-        );
+        throw subjectKeyDamaged(this.location, s._id);
       }
     }
     return keys;

@@ -21,10 +21,11 @@ import {
   unwrapKey,
   wrapKey,
 } from '../domain/key-wrapping';
-import { StoredDataDamaged } from '../domain/personal-fields';
 import {
   BLIND_INDEX_KEY_ID,
   MasterKeyMismatchError,
+  subjectKeyDamaged,
+  subjectNotInStore,
   type ErasureRecord,
   type PersonalKeyStore,
   type StoreSubject,
@@ -605,7 +606,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
         const wrapped = get.get(kid) as Buffer | null | undefined;
         // No row at all is no erasure (an erased subject keeps its row): a key store missing rows read every applicant
         // of them as "erased", quietly.
-        if (wrapped === undefined) throw this.missingSubject(kid);
+        if (wrapped === undefined) throw subjectNotInStore(this.location, kid, 'rows');
         key = wrapped ? this.unwrapStored(kid, wrapped) : false;
         this.unwrapped.set(kid, key);
       }
@@ -614,20 +615,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return keys;
   }
 
-  private missingSubject(kid: string): StoredDataDamaged {
-    return new StoredDataDamaged(
-      `${this.location}: holds no key for data subject ${kid}, whose personal data the log's acts are encrypted for: the key store has lost rows, or is not this log's`,
-    );
-  }
-
   /** A stored key unwrapped; one that does not unwrap under the master key that opened the store is damage. */
   private unwrapStored(kid: string, wrapped: Buffer): Buffer {
     try {
       return unwrapKey(this.master, kid, wrapped);
     } catch {
-      throw new StoredDataDamaged(
-        `${this.location}: the key of data subject ${kid} does not unwrap under the master key that opens the store: the key store is damaged`,
-      );
+      throw subjectKeyDamaged(this.location, kid);
     }
   }
 
