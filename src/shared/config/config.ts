@@ -188,6 +188,18 @@ const setting = <T>(fallback: T, read: (value: string, ctx: Ctx) => T) =>
     .optional()
     .transform((value, ctx): T => (value === undefined || value === '' ? fallback : read(value, ctx)));
 
+/** A comma-separated list, empty by default; entries that fail `valid` are refused by name (`one`/`many`: is not …). */
+const listSetting = (valid: (entry: string) => boolean, [one, many]: [string, string], allowed: string) =>
+  setting<string[]>([], (value, ctx) => {
+    const entries = value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+    const bad = entries.filter((entry) => !valid(entry));
+    if (bad.length === 0) return entries;
+    return refuse(ctx, { problem: `${bad.join(', ')} ${bad.length === 1 ? one : many}`, allowed }, []);
+  });
+
 const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
   setting<T>(fallback, (value, ctx) =>
     (allowed as readonly string[]).includes(value)
@@ -401,41 +413,18 @@ const environmentSchema = (cwd: string) =>
           .filter((s) => s !== ''),
       ),
     // Exact origins only: a wildcard would let a page of any origin act with a user's token.
-    CORS_ORIGINS: setting<string[]>([], (value, ctx) => {
-      const origins = value
-        .split(',')
-        .map((v) => v.trim())
-        .filter((v) => v !== '');
-      const bad = origins.filter((origin) => !/^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin));
-      if (bad.length === 0) return origins;
-      return refuse(
-        ctx,
-        {
-          problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an origin' : 'are not origins'}`,
-          allowed: 'exact origins, comma-separated, e.g. https://backoffice.example.kz,http://localhost:5173',
-        },
-        [],
-      );
-    }),
+    CORS_ORIGINS: listSetting(
+      (origin) => /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/i.test(origin),
+      ['is not an origin', 'are not origins'],
+      'exact origins, comma-separated, e.g. https://backoffice.example.kz,http://localhost:5173',
+    ),
     // The load balancers in front: a request from one of them is counted (rate limit) and logged by the client address
     // its X-Forwarded-For names; from anywhere else that header is ignored, so a caller cannot pick its own address.
-    TRUSTED_PROXIES: setting<string[]>([], (value, ctx) => {
-      const entries = value
-        .split(',')
-        .map((v) => v.trim())
-        .filter((v) => v !== '');
-      const bad = entries.filter((entry) => !isAddressOrRange(entry));
-      if (bad.length === 0) return entries;
-      return refuse(
-        ctx,
-        {
-          problem: `${bad.join(', ')} ${bad.length === 1 ? 'is not an IP address or range' : 'are not IP addresses or ranges'}`,
-          allowed:
-            'IP addresses (IPv4 as four decimal parts) or CIDR ranges narrower than /0 of the load balancers, comma-separated, e.g. 10.0.0.5,10.1.0.0/16',
-        },
-        [],
-      );
-    }),
+    TRUSTED_PROXIES: listSetting(
+      isAddressOrRange,
+      ['is not an IP address or range', 'are not IP addresses or ranges'],
+      'IP addresses (IPv4 as four decimal parts) or CIDR ranges narrower than /0 of the load balancers, comma-separated, e.g. 10.0.0.5,10.1.0.0/16',
+    ),
     NODE_ENV: z.string().optional(),
   });
 

@@ -6,6 +6,7 @@
 import { Transform } from 'class-transformer';
 import { ValidateBy, type ValidationArguments } from 'class-validator';
 import { dayNumber, localDateProblem } from '../dates/local-date';
+import { UNIT_ID, UNIT_ID_ALLOWED } from '../unit-id';
 
 const INSTANT = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 const LOCAL_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -111,6 +112,9 @@ export function Pattern(pattern: RegExp, problem: (value: string) => string, all
     { context: { allowed } },
   );
 }
+
+/** A unit of the provider, as filings and filters name it (unit-id.ts). */
+export const UnitId = (): PropertyDecorator => Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED);
 
 /** A check of the whole value that names its own problem (null: fine). */
 export function Checked(

@@ -15,8 +15,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
-import { Checked, Pattern } from '../../../shared/http/parameter-constraints';
+import { UNIT_ID } from '../../../shared/unit-id';
+import { Checked, UnitId } from '../../../shared/http/parameter-constraints';
 import { HIDDEN_CHARACTER_ALLOWED, hiddenCharacterProblem } from '../domain/case-event-data';
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -54,7 +54,7 @@ export class SubmitApplicationDto {
   channel!: 'portal' | 'psc' | 'office';
 
   @ApiProperty({ example: 'astana', description: "the provider's unit that runs the case", pattern: UNIT_ID.source })
-  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
+  @UnitId()
   unit!: string;
 
   @ApiProperty({ type: ApplicantDto })

@@ -14,10 +14,11 @@ import {
   OneOf,
   Pattern,
   Text,
+  UnitId,
   WholeNumber,
 } from '../../../shared/http/parameter-constraints';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../queries/case-cursor';
-import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
+import { UNIT_ID } from '../../../shared/unit-id';
 
 const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STATUSES = ['open', 'completed', 'refused', 'cancelled'] as const;
@@ -88,7 +89,7 @@ export class CaseListQueryDto extends CaseReadQueryDto {
 
   @ApiPropertyOptional({ example: 'astana', pattern: UNIT_ID.source })
   @IsOptional()
-  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
+  @UnitId()
   unit?: string;
 
   @ApiPropertyOptional({ description: 'the id of the employee the case is assigned to' })

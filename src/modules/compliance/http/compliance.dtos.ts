@@ -15,8 +15,8 @@ import {
   DATE_ZONE_NOTE,
   DateOrInstant,
   OneOf,
-  Pattern,
   Text,
+  UnitId,
   WholeNumber,
 } from '../../../shared/http/parameter-constraints';
 import {
@@ -25,7 +25,7 @@ import {
   type ExportFormat,
   type ExportLanguage,
 } from '../../../shared/http/table-export';
-import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
+import { UNIT_ID } from '../../../shared/unit-id';
 
 const MONTH_OR_DATE = /^(\d{4})-(0[1-9]|1[0-2])(-(\d{2}))?$/;
 const MONTH_OR_DATE_ALLOWED = 'YYYY-MM or YYYY-MM-DD, a local date in Asia/Almaty (summaries count whole months)';
@@ -85,7 +85,7 @@ export class ComplianceFilterQueryDto {
     example: 'astana',
   })
   @IsOptional()
-  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
+  @UnitId()
   unit?: string;
 
   @ApiPropertyOptional({

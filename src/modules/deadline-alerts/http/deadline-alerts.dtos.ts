@@ -17,8 +17,8 @@ import { EVENT_TYPE_NAMES } from '../../../events/event-types';
 import { SYSTEM_EVENT_TYPE_NAMES } from '../../../events/system-event-types';
 import { ParameterDto } from '../../../shared/problem/validation';
 import { Optional } from '../../../shared/problem/optional';
-import { OneOf, Pattern, Text, WholeNumber } from '../../../shared/http/parameter-constraints';
-import { UNIT_ID, UNIT_ID_ALLOWED } from '../../../shared/unit-id';
+import { OneOf, Text, UnitId, WholeNumber } from '../../../shared/http/parameter-constraints';
+import { UNIT_ID } from '../../../shared/unit-id';
 
 export const FEED_EVENT_TYPES: readonly string[] = [...EVENT_TYPE_NAMES, ...SYSTEM_EVENT_TYPE_NAMES];
 const TYPES_MESSAGE = `each must be one of ${FEED_EVENT_TYPES.join(', ')}`;
@@ -52,7 +52,7 @@ export class FeedQuery {
 
   @ApiPropertyOptional({ description: 'the cases of one unit (staff: their own)', pattern: UNIT_ID.source })
   @IsOptional()
-  @Pattern(UNIT_ID, () => 'is not a unit id', UNIT_ID_ALLOWED)
+  @UnitId()
   unit?: string;
 
   @ApiPropertyOptional({ type: 'integer', default: 100, minimum: 1, maximum: 1000 })
