@@ -13,6 +13,11 @@ import { loadKeyRing, type KeyRing } from '../modules/transparency/signing-keys'
 import { openFollowedTransparencyLog, openTransparencyLog } from '../modules/transparency/open-transparency';
 import { loadWitnessKeys } from '../modules/transparency/witness-keys';
 import type { TransparencyLog } from '../modules/transparency/transparency-log';
+import {
+  localEvidenceProofs,
+  RemoteEvidenceProofs,
+  type EvidenceProofs,
+} from '../modules/transparency/evidence-proofs';
 import { checkCatalog, type CatalogPins } from '../modules/regulations/usage/catalog-guard';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
@@ -39,6 +44,11 @@ export interface Infrastructure {
   keys: KeyRing;
   /** The verifiable log over the event log; null where this process does not keep it (EventStoreDB). */
   transparency: TransparencyLog | null;
+  /**
+   * Evidence packs' inclusion proofs: from this process's tree, else (an API instance beside EventStoreDB) from the
+   * worker's (TRANSPARENCY_WORKER_URL); null where neither is.
+   */
+  evidenceProofs: EvidenceProofs | null;
   /** The versions in use, pinned in the log; the command side pins a version at its first use. */
   catalogPins: CatalogPins;
   /** The recording clock: every command's "now" and every read's default asOf. Tests inject one to play clock skew. */
@@ -221,6 +231,7 @@ export async function openInfrastructure(
       personalData,
       keys,
       transparency: transparency?.transparency ?? null,
+      evidenceProofs: evidenceProofsFor(transparency?.transparency ?? null, config, logger),
       catalogPins,
       clock: options.clock ?? (() => new Date()),
       async close() {
@@ -241,4 +252,19 @@ export async function openInfrastructure(
     await undo();
     throw error;
   }
+}
+
+/** Where this process's evidence packs get their proofs (Infrastructure.evidenceProofs); said once at start when nowhere. */
+export function evidenceProofsFor(
+  transparency: TransparencyLog | null,
+  config: Pick<AppConfig, 'transparency'>,
+  logger: Pick<Logger, 'warn'>,
+): EvidenceProofs | null {
+  if (transparency) return localEvidenceProofs(transparency);
+  if (config.transparency.workerUrl) return new RemoteEvidenceProofs(config.transparency.workerUrl);
+  logger.warn(
+    {},
+    'evidence packs carry no inclusion proofs: this process keeps no tree of the log and TRANSPARENCY_WORKER_URL names no worker that does; verify-evidence will call them not valid',
+  );
+  return null;
 }

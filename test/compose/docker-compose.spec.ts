@@ -74,6 +74,10 @@ describeIfCompose(
         PROJECTIONS: 'off',
       });
       expect(services.worker!.command).toEqual(['node', ...PROJECTION_PROCESS_V8_FLAGS, 'dist/worker.js']);
+      // The API keeps no tree: its evidence packs' proofs come from the worker, at the port it serves them on.
+      expect(services.api!.environment!.TRANSPARENCY_WORKER_URL).toBe(
+        `http://worker:${services.worker!.environment!.WORKER_PORT}`,
+      );
       expect(Object.keys(volumes).length).toBeGreaterThanOrEqual(2);
     });
 
@@ -93,6 +97,7 @@ describeIfCompose(
         }
         expect(problems).not.toContain('EVENTSTORE_URL');
         expect(problems).not.toContain('MONGODB_URL');
+        expect(problems).not.toContain('TRANSPARENCY_WORKER_URL');
         expect(env.EVENTSTORE_URL).toMatch(/^esdb:\/\/reglament:kurrentdbapppassword0123@kurrentdb:2113\?tls=true/);
         expect(env.MONGODB_URL).toMatch(/^mongodb:\/\/reglament:mongoapppassword0123@mongo:27017\/\?replicaSet=rs0/);
       }

@@ -40,7 +40,8 @@ async function main(dataDir: string): Promise<void> {
   const signedAfter = transparency.issue(true);
   let evidence: unknown;
   try {
-    evidence = transparency.evidenceInclusion([139]);
+    const [newest] = await log.readAll({ after: 139, maxCount: 1 });
+    evidence = transparency.evidenceInclusion([newest!.id]);
   } catch (error) {
     evidence = { status: (error as { status?: number }).status, code: (error as { code?: string }).code };
   }

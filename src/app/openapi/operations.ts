@@ -64,7 +64,14 @@ export const OPERATIONS: Readonly<Record<string, OperationName>> = {
     operationId: 'verifyCase',
     summary: "Verify the case's hash chain and its inclusion in the log",
   },
-  AuditController_evidence: { operationId: 'getEvidencePack', summary: 'The signed evidence pack of a case' },
+  AuditController_evidence: {
+    operationId: 'getEvidencePack',
+    errors: {
+      502: "The worker that keeps the log's tree (EventStoreDB) refused the caller's token, failed, or answered other proofs (`transparency-refused`, `transparency-failed`, `transparency-mismatch`)",
+      503: "The log's tree does not hold the case's newest events yet (`tree-behind`), or its worker does not answer (`transparency-unavailable`); Retry-After",
+    },
+    summary: 'The signed evidence pack of a case',
+  },
   AuditController_evidenceKey: {
     operationId: 'getEvidencePublicKey',
     summary: 'The public key evidence packs are signed with',
@@ -90,6 +97,13 @@ export const OPERATIONS: Readonly<Record<string, OperationName>> = {
     operationId: 'getInclusionProof',
     errors: { 409: 'No signed checkpoint covers the event yet (`not-yet-checkpointed`); ask again after the next one' },
     summary: "Proof that an event is in the log's tree",
+  },
+  TransparencyController_evidenceProofs: {
+    operationId: 'getEvidenceProofs',
+    errors: {
+      503: "The tree does not hold the newest of these events yet (`tree-behind`, Retry-After); a moment's wait",
+    },
+    summary: "Inclusion proofs of a case's events to one checkpoint, as an evidence pack carries them",
   },
   TransparencyController_consistency: {
     operationId: 'getConsistencyProof',

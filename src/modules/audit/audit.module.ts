@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../event-log/event-log.port';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
 import type { ReferenceData } from '../regulations/domain/reference-data';
-import type { TransparencyLog } from '../transparency/transparency-log';
+import type { EvidenceProofs } from '../transparency/evidence-proofs';
 import { AuditService } from './audit.service';
 import { AUDIT_SERVICE, AuditController } from './http/audit.controller';
 import { AuditorAccessLog, type HookHost } from './http/auditor-access-log';
@@ -20,8 +20,8 @@ export interface AuditModuleDeps {
   /** The key that signs evidence packs. */
   keys: { active: { privateKey: KeyObject } };
   clock: () => Date;
-  /** The verifiable log's proofs for evidence packs; null where this process does not keep it. */
-  transparency: TransparencyLog | null;
+  /** The verifiable log's proofs for evidence packs: this process's tree, or the worker's; null where neither is. */
+  evidenceProofs: EvidenceProofs | null;
   personalData: PersonalDataVault;
   logger: Logger;
 }
@@ -40,7 +40,7 @@ export class AuditModule implements OnModuleInit {
       infra.reference.calendar,
       infra.keys.active.privateKey,
       infra.clock,
-      infra.transparency,
+      infra.evidenceProofs,
       infra.personalData,
     );
     return {

@@ -16,6 +16,7 @@ import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
 import { ProblemError } from '../../shared/problem/problem';
 import { storedDataDamaged } from '../event-log/event-log.problems';
+import type { EvidenceInclusion, EvidenceProofs } from '../transparency/evidence-proofs';
 import {
   EVIDENCE_FORMAT,
   keyFingerprint,
@@ -41,11 +42,6 @@ export interface CaseHistory {
   submittedAt: string;
   /** The case as its whole history makes it, folded when first read (an as-of replay folds only its part). */
   readonly state: CaseState;
-}
-
-/** The log's proofs for evidence packs: each event's inclusion proof to a checkpoint signed for the occasion if the log has grown. */
-export interface EvidenceProofs {
-  evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] };
 }
 
 export class AuditService {
@@ -162,8 +158,11 @@ export class AuditService {
     };
   }
 
-  /** The signed evidence pack of a case as one HTML file. */
-  evidence(history: CaseHistory, principal: Principal): string {
+  /**
+   * The signed evidence pack of a case as one HTML file. `caller.authorization`: the caller's own header, with which a
+   * worker that keeps the log's tree elsewhere is asked for the proofs.
+   */
+  async evidence(history: CaseHistory, principal: Principal, caller: { authorization?: string } = {}): Promise<string> {
     const now = this.clock();
     const chain = this.verify(history);
     const { file: _file, ...regulation } = history.version;
@@ -203,13 +202,17 @@ export class AuditService {
       timeZone: { id: this.calendar.timeZone.id, offsets: this.calendar.timeZone.offsetTable() },
     };
     if (this.proofs) {
-      const { checkpoint, proofs } = this.proofs.evidenceInclusion(history.recorded.map((e) => e.position - 1));
+      const inclusion = await this.proofs.evidenceInclusion(
+        history.recorded.map((e) => e.id),
+        caller,
+      );
+      proofsMatchEvents(inclusion, history.recorded);
       pack.transparency = {
-        checkpoint,
+        checkpoint: inclusion.checkpoint,
         events: history.recorded.map((e, i) => ({
           revision: e.revision,
-          leafIndex: e.position - 1,
-          proof: proofs[i]!,
+          leafIndex: inclusion.events[i]!.leafIndex,
+          proof: inclusion.events[i]!.proof,
         })),
       };
     }
@@ -220,4 +223,29 @@ export class AuditService {
   private versionOf(versionId: string): RegulationVersion {
     return caseVersion(this.catalog, versionId);
   }
+}
+
+/**
+ * Before a pack carries them: each proof's leaf must be its event's sealed hash, and the leaves must follow the events'
+ * order. A tree that holds other events under these ids (a worker following another log, or a log changed under it)
+ * would otherwise give the auditor a pack that fails, or worse, passes for other events.
+ */
+function proofsMatchEvents(inclusion: EvidenceInclusion, events: readonly RecordedEvent[]): void {
+  events.forEach((event, i) => {
+    const proof = inclusion.events[i]!;
+    const sealed = typeof event.metadata.hash === 'string' ? event.metadata.hash : null;
+    const problem =
+      sealed !== null && proof.leaf !== sealed
+        ? `its leaf is ${proof.leaf}, not the event's sealed hash ${sealed}`
+        : i > 0 && proof.leafIndex <= inclusion.events[i - 1]!.leafIndex
+          ? `its leaf ${proof.leafIndex} does not follow the previous event's ${inclusion.events[i - 1]!.leafIndex}`
+          : null;
+    if (problem)
+      throw new ProblemError(
+        502,
+        'transparency-mismatch',
+        "The log's tree does not hold this case's events",
+        `revision ${event.revision} (event ${event.id}): ${problem}. The tree and the log disagree: run verify where the tree is kept`,
+      );
+  });
 }

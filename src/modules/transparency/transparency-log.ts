@@ -52,6 +52,32 @@ export interface InclusionAnswer {
   checkpoint: string | null;
 }
 
+/** Inclusion proofs of a case's events to one checkpoint, in the order the events were asked for. */
+export interface EvidenceInclusion {
+  /** The checkpoint every proof leads to, as served (with the configured witnesses' cosignatures). */
+  checkpoint: string;
+  events: Array<{
+    eventId: string;
+    leafIndex: number;
+    /** The leaf data: the event's sealed hash, hex. */
+    leaf: string;
+    proof: string[];
+  }>;
+}
+
+/** The tree does not hold these events yet: a moment's wait, not the caller's fault. */
+export function treeBehind(detail: string, extensions?: Record<string, unknown>): ProblemError {
+  return new ProblemError(
+    503,
+    'tree-behind',
+    "The log's Merkle tree does not hold these events yet",
+    `${detail}. Ask again in a moment.`,
+    undefined,
+    extensions,
+    { 'retry-after': '1' },
+  );
+}
+
 export interface ConsistencyAnswer {
   from: number;
   to: number;
@@ -322,26 +348,43 @@ export class TransparencyLog {
   }
 
   /**
-   * Inclusion proofs of these leaves to a checkpoint: the newest one a witness cosigned that holds them all (so a
-   * second party's view is in the pack), else the latest, signed now if the log has grown since it.
+   * Inclusion proofs of these events, found by id, to a checkpoint: the newest one a witness cosigned that holds them
+   * all (so a second party's view is in the pack), else the latest, signed now if the log has grown since it. By id,
+   * not by the log's position: a log whose positions are not leaf numbers (EventStoreDB's) has its tree followed
+   * into a file of its own, whose leaves are numbered in the order it read them. An event the tree does not hold is
+   * a 404 refusal naming it (the API asking for events it has just read turns that into "ask again in a moment").
    */
-  evidenceInclusion(leafIndexes: readonly number[]): { checkpoint: string; proofs: string[][] } {
-    const needed = leafIndexes.length ? Math.max(...leafIndexes) + 1 : 0;
+  evidenceInclusion(eventIds: readonly string[]): Outcome<EvidenceInclusion> {
+    const leaves: { eventId: string; index: number; data: Buffer }[] = [];
+    for (const [i, eventId] of eventIds.entries()) {
+      const found = this.tree.leafOfEvent(eventId);
+      if (!found)
+        return {
+          ok: false,
+          status: 404,
+          field: `eventIds[${i}]`,
+          problem: `no event ${eventId} in the log's tree of ${this.tree.size()} leaves (an event recorded in the last moments may not be followed yet)`,
+          allowed: 'the ids of recorded events',
+        };
+      leaves.push({ eventId, ...found });
+    }
+    const needed = leaves.reduce((most, leaf) => Math.max(most, leaf.index + 1), 0);
     const checkpoint = this.newestWitnessed(needed) ?? this.issue();
     // The tree is stored right behind the log's commits: an event it does not hold yet gets no proof, nor a wrong one.
     if (checkpoint.size < needed)
-      throw new ProblemError(
-        503,
-        'tree-behind',
-        "The log's Merkle tree does not hold these events yet",
-        `the newest events of this case are at leaf ${needed - 1}; the tree holds ${checkpoint.size} leaves. Ask again in a moment.`,
-        undefined,
+      throw treeBehind(
+        `the newest events of this case are at leaf ${needed - 1}; the tree holds ${checkpoint.size} leaves`,
         { treeSize: checkpoint.size, neededTreeSize: needed },
-        { 'retry-after': '1' },
       );
     return {
+      ok: true,
       checkpoint: this.served(checkpoint),
-      proofs: leafIndexes.map((index) => b64(inclusionProof(this.tree, index, checkpoint.size))),
+      events: leaves.map((leaf) => ({
+        eventId: leaf.eventId,
+        leafIndex: leaf.index,
+        leaf: leaf.data.toString('hex'),
+        proof: b64(inclusionProof(this.tree, leaf.index, checkpoint.size)),
+      })),
     };
   }
 

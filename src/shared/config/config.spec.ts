@@ -91,6 +91,34 @@ describe('loadConfig', () => {
     }
   });
 
+  it("reads the worker's URL on API instances beside EventStoreDB, as an origin, and refuses it where it cannot serve", () => {
+    const esdb = { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'esdb://es:2113?tls=false', PROJECTIONS: 'off' };
+    expect(loadConfig({ ...esdb, TRANSPARENCY_WORKER_URL: 'http://worker:3100/' }).transparency.workerUrl).toBe(
+      'http://worker:3100',
+    );
+    expect(loadConfig(esdb).transparency.workerUrl).toBeUndefined();
+    for (const [env, problem] of [
+      [{ ...esdb, TRANSPARENCY_WORKER_URL: 'worker:3100' }, 'scheme'],
+      [{ ...esdb, TRANSPARENCY_WORKER_URL: 'ftp://worker:3100' }, 'scheme'],
+      [{ ...esdb, TRANSPARENCY_WORKER_URL: 'http://a:b@worker:3100' }, 'credentials'],
+      [{ ...esdb, TRANSPARENCY_WORKER_URL: 'http://worker:3100/api?x=1' }, 'path'],
+      [{ ...esdb, TRANSPARENCY_WORKER_URL: 'not a url' }, 'not a URL'],
+      [{ TRANSPARENCY_WORKER_URL: 'http://worker:3100' }, 'embedded log keeps its own tree'],
+    ] as const) {
+      let refused: ConfigError | null = null;
+      try {
+        loadConfig(env);
+      } catch (error) {
+        refused = error as ConfigError;
+      }
+      expect(refused?.problems).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ variable: 'TRANSPARENCY_WORKER_URL', problem: expect.stringContaining(problem) }),
+        ]),
+      );
+    }
+  });
+
   it("reads the projection process's nice value, under its earlier name too when the new one is unset", () => {
     expect(loadConfig({ PROJECTION_NICE: '5' }).projectionNice).toBe(5);
     expect(loadConfig({ PROJECTION_THREAD_NICE: '12' }).projectionNice).toBe(12);

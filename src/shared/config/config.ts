@@ -86,6 +86,11 @@ export interface AppConfig {
      */
     witnesses: string[];
     witnessesFile?: string;
+    /**
+     * Where API instances beside EventStoreDB (which keep no tree) get evidence packs' inclusion proofs: the worker that
+     * follows the log into its tree. Unset there: packs carry none, and verify-evidence calls them not valid.
+     */
+    workerUrl?: string;
   };
   /** Per-caller limits (0: off): requests a minute, list lookups by applicant IIN a minute, filings an applicant makes a day. */
   limits: {
@@ -249,6 +254,29 @@ const keyName = (fallback: string) =>
         ),
   );
 
+/**
+ * The worker that keeps the log's tree, as API instances reach it: http(s), a host and a port, nothing else (its
+ * routes are the service's own). Credentials in it would go to every request; a path or query would be dropped.
+ */
+const workerUrl = setting<string | undefined>(undefined, (value, ctx) => {
+  const allowed = "the worker's base URL, http(s)://host:port, e.g. http://worker:3100";
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return refuse(ctx, { problem: 'not a URL', allowed }, undefined);
+  }
+  const problem =
+    url.protocol !== 'http:' && url.protocol !== 'https:'
+      ? `the scheme ${url.protocol}// is not http or https`
+      : url.username || url.password
+        ? "it carries credentials (the caller's token is what the worker is sent)"
+        : url.pathname !== '/' || url.search || url.hash
+          ? 'it has a path, query or fragment'
+          : null;
+  return problem ? refuse(ctx, { problem, allowed, value: url.origin }, undefined) : url.origin;
+});
+
 const maxTokenAge = setting(durationSeconds(DEFAULT_MAX_TOKEN_AGE)!, (value, ctx) => {
   const seconds = durationSeconds(value);
   if (seconds !== null && seconds >= 60 && seconds <= MAX_TOKEN_AGE_LIMIT_SECONDS) return seconds;
@@ -397,6 +425,7 @@ const environmentSchema = (cwd: string) =>
     SIGNING_KEY_ACTIVE: setting<string | undefined>(undefined, (v) => v),
     TRANSPARENCY_WITNESSES: witnessKeys,
     TRANSPARENCY_WITNESSES_FILE: path(cwd),
+    TRANSPARENCY_WORKER_URL: workerUrl,
     RATE_LIMIT_PER_MINUTE: numberInRange(6000, 0, 10_000_000),
     IIN_LOOKUPS_PER_MINUTE: numberInRange(30, 0, 1_000_000),
     FILINGS_PER_DAY: numberInRange(100, 0, 10_000_000),
@@ -451,6 +480,17 @@ function checkUrl(ctx: Ctx, variable: string, value: string | undefined, schemes
 const combinationsSchema = z.record(z.string(), z.string().optional()).superRefine((env, ctx) => {
   if (env.EVENT_STORE === 'eventstoredb')
     checkUrl(ctx, 'EVENTSTORE_URL', env.EVENTSTORE_URL, ESDB_SCHEMES, 'EVENT_STORE=eventstoredb');
+  // The embedded log keeps its tree in its own transaction: its packs' proofs come from there, never from elsewhere.
+  if (env.TRANSPARENCY_WORKER_URL && (env.EVENT_STORE ?? 'sqlite') === 'sqlite')
+    refuse(
+      ctx,
+      {
+        problem: "the embedded log keeps its own tree, which evidence packs' proofs come from",
+        allowed: "unset with EVENT_STORE=sqlite; the worker's URL on API instances with EVENT_STORE=eventstoredb",
+      },
+      undefined,
+      ['TRANSPARENCY_WORKER_URL'],
+    );
   if (env.READ_STORE === 'mongodb')
     checkUrl(ctx, 'MONGODB_URL', env.MONGODB_URL, ['mongodb', 'mongodb+srv'], 'READ_STORE=mongodb');
   // An identity provider's tokens are accepted only for this service: which issuer and audience that means cannot be guessed.
@@ -584,6 +624,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       shape: `EVENT_STORE=${eventStoreKind}, READ_STORE=${readStoreKind}, NODE_ENV=${env.NODE_ENV ?? '(unset)'}`,
       witnesses: v.TRANSPARENCY_WITNESSES,
       ...(v.TRANSPARENCY_WITNESSES_FILE ? { witnessesFile: v.TRANSPARENCY_WITNESSES_FILE } : {}),
+      ...(v.TRANSPARENCY_WORKER_URL ? { workerUrl: v.TRANSPARENCY_WORKER_URL } : {}),
     },
     limits: {
       requestsPerMinute: v.RATE_LIMIT_PER_MINUTE,

@@ -68,3 +68,22 @@ export class TransparencyKeysDto {
   @ApiProperty({ enum: ['Ed25519'] }) algorithm!: 'Ed25519';
   @ApiProperty({ type: [TransparencyKeyDto] }) keys!: TransparencyKeyDto[];
 }
+
+class EventInclusionDto {
+  @ApiProperty({ format: 'uuid' }) eventId!: string;
+  @ApiProperty({ description: "the event's leaf in the tree (on EventStoreDB not its position in the log)" })
+  leafIndex!: number;
+  @ApiProperty({ description: "the leaf data: the event's sealed hash, hex" }) leaf!: string;
+  @ApiProperty({ type: [String], description: 'the audit path to the checkpoint, base64 hashes (RFC 6962)' })
+  proof!: string[];
+}
+
+export class EvidenceProofsAnswerDto {
+  @ApiProperty({
+    description:
+      'the checkpoint every proof leads to, as served: the newest a configured witness cosigned that holds them all, else the latest, signed now if the log has grown',
+  })
+  checkpoint!: string;
+  @ApiProperty({ type: [EventInclusionDto], description: 'in the order the events were asked for' })
+  events!: EventInclusionDto[];
+}

@@ -22,6 +22,7 @@ import {
   CheckpointHistoryDto,
   ConsistencyProofDto,
   CosignatureAcceptedDto,
+  EvidenceProofsAnswerDto,
   InclusionProofDto,
   TransparencyKeysDto,
 } from './transparency-responses';
@@ -42,6 +43,7 @@ import {
   CheckpointHistoryQuery,
   ConsistencyProofQuery,
   CosignatureDto,
+  EvidenceProofsDto,
   InclusionProofQuery,
 } from './transparency.dtos';
 
@@ -83,21 +85,29 @@ export class TransparencyAccessGuard implements CanActivate {
   }
 }
 
-function answer<T>(outcome: Outcome<T>): T {
+/**
+ * An outcome as the answer, or its refusal as problem+json naming its field: a query parameter's with `query.`, a body
+ * member's bare, as the validation pipe names them.
+ */
+function answer<T>(outcome: Outcome<T>, part: 'query' | 'body' = 'query'): T {
   if (outcome.ok) {
     const { ok: _ok, ...rest } = outcome;
     return rest as T;
   }
-  if (outcome.status === 400)
-    throw ProblemError.badRequest([
-      { field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed },
-    ]);
+  const errors = [
+    {
+      field: part === 'query' ? `query.${outcome.field}` : outcome.field,
+      problem: outcome.problem,
+      allowed: outcome.allowed,
+    },
+  ];
+  if (outcome.status === 400) throw ProblemError.badRequest(errors);
   throw new ProblemError(
     outcome.status,
     outcome.status === 404 ? 'not-found' : 'not-yet-checkpointed',
     outcome.status === 404 ? 'Not found' : 'Not in that tree',
     outcome.problem,
-    [{ field: `query.${outcome.field}`, problem: outcome.problem, allowed: outcome.allowed }],
+    errors,
   );
 }
 
@@ -244,6 +254,24 @@ export class TransparencyController {
         query.treeSize,
       ),
     );
+  }
+
+  /**
+   * The proofs an evidence pack carries, for the case's events by id, to one checkpoint (signed now if the log has
+   * grown). Served where the tree is kept to whoever may take a pack: on EventStoreDB the API instances ask the
+   * worker here with their caller's token.
+   */
+  @Post('evidence-proofs')
+  @RequireRoles('auditor', 'head')
+  @HttpCode(200)
+  @ApiOkResponse({ type: EvidenceProofsAnswerDto, description: 'One proof per event, in the order asked' })
+  @ApiResponse({
+    status: 404,
+    description: 'An event the tree does not hold (on EventStoreDB: not followed yet); nothing is signed',
+    content: problemContent,
+  })
+  evidenceProofs(@CurrentPrincipal() _principal: Principal, @Body() body: EvidenceProofsDto) {
+    return answer(this.log.evidenceInclusion(body.eventIds), 'body');
   }
 
   @Get('proofs/consistency')

@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { Pattern, WholeNumber } from '../../../shared/http/parameter-constraints';
 import { ParameterDto } from '../../../shared/problem/validation';
 
@@ -78,4 +87,24 @@ export class CosignatureDto {
   @IsString()
   @MaxLength(400)
   witnessKey!: string;
+}
+
+/** The most events one request asks proofs for: a case's whole history, with room. */
+export const EVIDENCE_PROOFS_MAX_EVENTS = 10_000;
+
+export class EvidenceProofsDto {
+  @ApiProperty({
+    description: "the events, by id, in the order their proofs are wanted (an evidence pack's: the case's revisions)",
+    type: [String],
+    format: 'uuid',
+    minItems: 1,
+    maxItems: EVIDENCE_PROOFS_MAX_EVENTS,
+    uniqueItems: true,
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(EVIDENCE_PROOFS_MAX_EVENTS)
+  @ArrayUnique()
+  @Matches(UUID, { each: true, message: 'each must be an event id (a UUID)' })
+  eventIds!: string[];
 }
