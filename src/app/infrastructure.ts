@@ -231,7 +231,7 @@ export async function openInfrastructure(
       personalData,
       keys,
       transparency: transparency?.transparency ?? null,
-      evidenceProofs: evidenceProofsFor(transparency?.transparency ?? null, config, logger),
+      evidenceProofs: evidenceProofsFor(transparency?.transparency ?? null, config),
       catalogPins,
       clock: options.clock ?? (() => new Date()),
       async close() {
@@ -254,17 +254,11 @@ export async function openInfrastructure(
   }
 }
 
-/** Where this process's evidence packs get their proofs (Infrastructure.evidenceProofs); said once at start when nowhere. */
+/** Where this process's evidence packs get their proofs (Infrastructure.evidenceProofs); null: nowhere. */
 export function evidenceProofsFor(
   transparency: TransparencyLog | null,
   config: Pick<AppConfig, 'transparency'>,
-  logger: Pick<Logger, 'warn'>,
 ): EvidenceProofs | null {
   if (transparency) return localEvidenceProofs(transparency);
-  if (config.transparency.workerUrl) return new RemoteEvidenceProofs(config.transparency.workerUrl);
-  logger.warn(
-    {},
-    'evidence packs carry no inclusion proofs: this process keeps no tree of the log and TRANSPARENCY_WORKER_URL names no worker that does; verify-evidence will call them not valid',
-  );
-  return null;
+  return config.transparency.workerUrl ? new RemoteEvidenceProofs(config.transparency.workerUrl) : null;
 }

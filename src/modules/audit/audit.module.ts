@@ -34,6 +34,12 @@ export class AuditModule implements OnModuleInit {
   ) {}
 
   static register(infra: AuditModuleDeps): DynamicModule {
+    // Said once, by the process that serves evidence packs (not by every command that opens the stores).
+    if (!infra.evidenceProofs)
+      infra.logger.warn(
+        {},
+        'evidence packs carry no inclusion proofs: this process keeps no tree of the log and TRANSPARENCY_WORKER_URL names no worker that does; verify-evidence will call them not valid',
+      );
     const audit = new AuditService(
       infra.eventLog,
       infra.reference.catalog,
