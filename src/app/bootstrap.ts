@@ -585,7 +585,7 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
       infra.config.eventStore.kind !== 'sqlite' && infra.transparency
         ? [
             IdentityModule.register(infra.identity),
-            TransparencyModule.register(infra.transparency, infra.config.transparency.access),
+            TransparencyModule.register(infra.transparency, infra.config.transparency.access, infra.eventLog),
           ]
         : [];
     // The API's adapter and route hook: the worker's routes (health, metrics, and on EventStoreDB the transparency
@@ -606,6 +606,9 @@ export async function startWorker(config: AppConfig, logger: Logger): Promise<Ru
     app.useGlobalFilters(new ProblemFilter());
     if (serves.length) app.useGlobalPipes(problemValidationPipe());
     installHttpObservability(app, infra);
+    // The worker's port is published for witnesses and, on EventStoreDB, serves proofs that sign checkpoints: the same
+    // per-caller limits as the API's.
+    if (serves.length) await installLimits(app, infra);
     await app.listen(config.workerPort, config.host);
     const url = await app.getUrl();
     return {

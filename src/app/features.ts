@@ -22,7 +22,7 @@ export async function featureModules(infra: Infrastructure): Promise<NonNullable
     CasesModule.register(infra),
     AuditModule.register(infra),
     ComplianceModule.register(infra),
-    TransparencyModule.register(infra.transparency, infra.config.transparency.access),
+    TransparencyModule.register(infra.transparency, infra.config.transparency.access, infra.eventLog),
     DeadlineAlertsModule.register(infra),
     PersonalDataModule.register(infra),
   ];

@@ -231,7 +231,12 @@ export async function openInfrastructure(
       personalData,
       keys,
       transparency: transparency?.transparency ?? null,
-      evidenceProofs: evidenceProofsFor(transparency?.transparency ?? null, config),
+      evidenceProofs: evidenceProofsFor(
+        transparency?.transparency ?? null,
+        config,
+        keys,
+        logger.child({ component: 'transparency' }),
+      ),
       catalogPins,
       clock: options.clock ?? (() => new Date()),
       async close() {
@@ -258,7 +263,14 @@ export async function openInfrastructure(
 export function evidenceProofsFor(
   transparency: TransparencyLog | null,
   config: Pick<AppConfig, 'transparency'>,
+  keys: Pick<KeyRing, 'keys'>,
+  logger: Pick<Logger, 'warn'>,
 ): EvidenceProofs | null {
   if (transparency) return localEvidenceProofs(transparency);
-  return config.transparency.workerUrl ? new RemoteEvidenceProofs(config.transparency.workerUrl) : null;
+  if (!config.transparency.workerUrl) return null;
+  return new RemoteEvidenceProofs(
+    config.transparency.workerUrl,
+    keys.keys.map((key) => key.note),
+    logger,
+  );
 }

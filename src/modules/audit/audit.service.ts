@@ -203,10 +203,14 @@ export class AuditService {
     };
     if (this.proofs) {
       const inclusion = await this.proofs.evidenceInclusion(
+        history.caseId,
         history.recorded.map((e) => e.id),
         caller,
       );
       proofsMatchEvents(inclusion, history.recorded);
+      // An event's position in a pack is its place in the verifiable log (leaf + 1), which the proofs prove: the
+      // embedded log's own position, and on EventStoreDB (whose positions are not leaf numbers) the worker's leaf.
+      pack.events.forEach((event, i) => (event.position = inclusion.events[i]!.leafIndex + 1));
       pack.transparency = {
         checkpoint: inclusion.checkpoint,
         events: history.recorded.map((e, i) => ({

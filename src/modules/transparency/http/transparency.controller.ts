@@ -28,7 +28,15 @@ import {
 } from './transparency-responses';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
 import { ProblemDto } from '../../../shared/problem/problem.schema';
-import { CurrentPrincipal, Public, RequireRoles, assertRoles } from '../../identity/http/identity.decorators';
+import {
+  CurrentPrincipal,
+  Public,
+  RequireRoles,
+  assertRoles,
+  assertUnit,
+} from '../../identity/http/identity.decorators';
+import type { EventLog } from '../../event-log/event-log.port';
+import { caseStreamId } from '../../cases/domain/case-event';
 import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
 import type { Principal } from '../../identity/domain/principal';
@@ -49,6 +57,7 @@ import {
 
 export const TRANSPARENCY_LOG = Symbol('TRANSPARENCY_LOG');
 export const TRANSPARENCY_ACCESS = Symbol('TRANSPARENCY_ACCESS');
+export const TRANSPARENCY_EVENT_LOG = Symbol('TRANSPARENCY_EVENT_LOG');
 
 /** With TRANSPARENCY_ACCESS=auditor the public routes need an auditor's (or administrator's) token. */
 @Injectable()
@@ -151,7 +160,10 @@ const problemContent = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath
 @ApiTags('transparency')
 @Controller('api/transparency')
 export class TransparencyController {
-  constructor(@Inject(TRANSPARENCY_LOG) private readonly log: TransparencyLog) {}
+  constructor(
+    @Inject(TRANSPARENCY_LOG) private readonly log: TransparencyLog,
+    @Inject(TRANSPARENCY_EVENT_LOG) private readonly eventLog: EventLog,
+  ) {}
 
   @Get('checkpoint')
   @Public()
@@ -257,9 +269,9 @@ export class TransparencyController {
   }
 
   /**
-   * The proofs an evidence pack carries, for the case's events by id, to one checkpoint (signed now if the log has
-   * grown). Served where the tree is kept to whoever may take a pack: on EventStoreDB the API instances ask the
-   * worker here with their caller's token.
+   * The proofs an evidence pack carries, for a case's events by id, to one checkpoint (signed now if the log has
+   * grown). Given to whom the case's evidence pack is (an auditor, a head of the case's unit), whichever process
+   * keeps the tree: on EventStoreDB the API instances ask the worker here with their caller's own token.
    */
   @Post('evidence-proofs')
   @RequireRoles('auditor', 'head')
@@ -267,11 +279,50 @@ export class TransparencyController {
   @ApiOkResponse({ type: EvidenceProofsAnswerDto, description: 'One proof per event, in the order asked' })
   @ApiResponse({
     status: 404,
-    description: 'An event the tree does not hold (on EventStoreDB: not followed yet); nothing is signed',
+    description:
+      'No such case (`unknown-case`), an event not of that case (`not-an-event-of-the-case`), or one the tree does not hold yet (`not-in-tree`: on EventStoreDB, not followed yet); nothing is signed',
     content: problemContent,
   })
-  evidenceProofs(@CurrentPrincipal() _principal: Principal, @Body() body: EvidenceProofsDto) {
-    return answer(this.log.evidenceInclusion(body.eventIds), 'body');
+  async evidenceProofs(@CurrentPrincipal() principal: Principal, @Body() body: EvidenceProofsDto) {
+    // Ids are matched as the tree keeps them, lower case: the same id twice in another case is still the same event.
+    const eventIds = body.eventIds.map((id) => id.toLowerCase());
+    const twice = eventIds.findIndex((id, i) => eventIds.indexOf(id) !== i);
+    if (twice >= 0)
+      throw ProblemError.badRequest([
+        {
+          field: `eventIds[${twice}]`,
+          problem: `${body.eventIds[twice]} is asked for twice`,
+          allowed: 'distinct event ids',
+        },
+      ]);
+    const events = await this.eventLog.readStream(caseStreamId(body.caseId));
+    if (events.length === 0)
+      throw new ProblemError(404, 'unknown-case', 'Case not found', `no case ${body.caseId}`, [
+        { field: 'caseId', problem: 'no such case' },
+      ]);
+    // The unit is the case's, as the evidence pack's route decides it: a head sees only their own unit's cases.
+    assertUnit(principal, String((events[0]!.data as { unit?: unknown }).unit));
+    const ofCase = new Set(events.map((e) => e.id.toLowerCase()));
+    const foreign = eventIds.findIndex((id) => !ofCase.has(id));
+    if (foreign >= 0)
+      throw new ProblemError(
+        404,
+        'not-an-event-of-the-case',
+        'Not an event of that case',
+        `${body.eventIds[foreign]} is not an event of case ${body.caseId}`,
+        [
+          {
+            field: `eventIds[${foreign}]`,
+            problem: 'not an event of the case',
+            allowed: "the ids of the case's events",
+          },
+        ],
+      );
+    const outcome = this.log.evidenceInclusion(eventIds);
+    if (outcome.ok) return { checkpoint: outcome.checkpoint, events: outcome.events };
+    throw new ProblemError(404, 'not-in-tree', "Not in the log's tree yet", outcome.problem, [
+      { field: outcome.field, problem: outcome.problem, allowed: outcome.allowed },
+    ]);
   }
 
   @Get('proofs/consistency')

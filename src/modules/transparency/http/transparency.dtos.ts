@@ -93,6 +93,11 @@ export class CosignatureDto {
 export const EVIDENCE_PROOFS_MAX_EVENTS = 10_000;
 
 export class EvidenceProofsDto {
+  @ApiProperty({ description: 'the case the events are of', format: 'uuid' })
+  @IsString()
+  @Matches(UUID, { message: 'must be a case id (a UUID)' })
+  caseId!: string;
+
   @ApiProperty({
     description: "the events, by id, in the order their proofs are wanted (an evidence pack's: the case's revisions)",
     type: [String],
@@ -104,7 +109,6 @@ export class EvidenceProofsDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(EVIDENCE_PROOFS_MAX_EVENTS)
-  @ArrayUnique()
   @Matches(UUID, { each: true, message: 'each must be an event id (a UUID)' })
   eventIds!: string[];
 }
