@@ -39,4 +39,21 @@ describe('a CSV download', () => {
     expect(lines[1]).toBe(`"'=HYPERLINK(""https://example.org/?""&A2,""open"")",-2`);
     expect(lines.slice(2)).toEqual(["'+1,3", "'@SUM(A1),0", 'astana,1']);
   });
+
+  // Excel in ru-RU and kk-KZ splits a CSV on ";": a clerk's token name "Иванов;=cmd|…" (the history's actor) and a head's
+  // assignee id "emp;=1+1;" (the summary by assignee) were written whole in one cell and became formulas there.
+  it("leaves no formula at the start of any piece a reader splitting on ';' or ',' would make a cell of", async () => {
+    const csv = await csvOf([
+      { unit: "Иванов;=cmd|' /C calc'!A0;", count: 1 },
+      { unit: 'emp;=1+1;', count: 2 },
+      { unit: 'a, "=HYPERLINK(1)', count: 3 },
+      { unit: 'x;\t@SUM(A1);+1;-1;＝1', count: 4 },
+      { unit: 'plain;text, as-is', count: 5 },
+    ]);
+    const rows = csv.trim().split('\n').slice(1);
+    for (const line of rows)
+      for (const piece of line.split(/[;,]/)) expect(piece.replace(/^[" ]*/, '')).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);
+    expect(rows[0]).toBe("Иванов;'=cmd|' /C calc'!A0;,1");
+    expect(rows[4]).toBe('"plain;text, as-is",5');
+  });
 });

@@ -85,6 +85,9 @@ export function exportTable<Row>(
     for await (const row of rows) yield columns.map((c) => c.value(row, lang) ?? '');
   };
   if (format === 'csv') {
+    const csvValues = async function* () {
+      for await (const row of values()) yield row.map((v) => (typeof v === 'string' ? formulaProofSegments(v) : v));
+    };
     // A byte-order mark so that spreadsheet programs read the Cyrillic headings as UTF-8.
     const csv = stringify({
       header: true,
@@ -94,7 +97,7 @@ export function exportTable<Row>(
       // actor names come from filers and tokens, and an auditor opens the file.
       escape_formulas: true,
     });
-    Readable.from(values())
+    Readable.from(csvValues())
       .on('error', (e) => csv.destroy(e))
       .pipe(csv);
     return new StreamableFile(csv);
@@ -113,6 +116,20 @@ export function exportTable<Row>(
     await book.commit();
   })().catch((error: Error) => out.destroy(error));
   return new StreamableFile(out);
+}
+
+/** What a spreadsheet runs as a formula when a cell starts with it (csv-stringify's escape_formulas list). */
+const FORMULA_START = '=+\\-@\\t\\r\\uFF1D\\uFF0B\\uFF0D\\uFF20';
+const FORMULA_AFTER_SEPARATOR = new RegExp(`([,;][" ]*)(?=[${FORMULA_START}])`, 'g');
+
+/**
+ * A cell's text with a ' put before any formula that follows a `;` or `,` in it. Excel in ru-RU and kk-KZ splits a CSV
+ * on `;`, its list separator there: a value written whole in one comma-separated cell ("Иванов;=cmd|…") becomes cells
+ * of its own, the second a formula. Quoting the cell does not keep it whole in that reading (the quotes pair up across
+ * the commas), so every place a reader may start a cell is made harmless, as the cell's own start is (escape_formulas).
+ */
+export function formulaProofSegments(value: string): string {
+  return value.replace(FORMULA_AFTER_SEPARATOR, "$1'");
 }
 
 /** Rows already in memory (a summary, one case's history) as the stream exportTable reads. */
