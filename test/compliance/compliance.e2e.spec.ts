@@ -368,6 +368,40 @@ describe('lists the dashboard shows: period, asOf, paging, export', () => {
       for (const r of c.rows) expect(r.startedAt <= new Date(early).toISOString()).toBe(true);
   });
 
+  // A case is chosen by a row of the step whose clock started in the period; its other rows of the step (the limits
+  // counted from the receipt, started months before) were listed too, and the list then counted more than the summary.
+  it('200: step-cases lists only the rows whose clock started in the period, as the summary counts them', async () => {
+    const services = [
+      ...new Set(
+        api.app.infra.reference.catalog.versions.flatMap((v) => v.steps.map((step) => `${v.serviceId} ${step.id}`)),
+      ),
+    ].map((pair) => {
+      const [serviceId, stepId] = pair.split(' ') as [string, string];
+      return { serviceId, stepId };
+    });
+    let checked = 0;
+    for (const { serviceId, stepId } of services) {
+      for (const [from, to] of [
+        ['2015-10', '2015-12'],
+        ['2016-01', '2016-06'],
+      ]) {
+        const period = `from=${from}&to=${to}`;
+        const list = await q(`/api/compliance/step-cases?serviceId=${serviceId}&stepId=${stepId}&${period}&limit=1000`);
+        const first = new Date(`${from}-01T00:00:00+06:00`).toISOString();
+        const [y, m] = to.split('-').map(Number) as [number, number];
+        const after = new Date(
+          `${m === 12 ? y + 1 : y}-${String((m % 12) + 1).padStart(2, '0')}-01T00:00:00+06:00`,
+        ).toISOString();
+        for (const c of list.body.cases as { rows: { startedAt: string }[] }[])
+          for (const r of c.rows) {
+            expect(r.startedAt >= first && r.startedAt < after).toBe(true);
+            checked++;
+          }
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it('200: CSV and XLSX downloads hold every row of the list with the same filters, headed in the asked language', async () => {
     const list = await q(`/api/compliance/overdue?asOf=${asOf}&unit=astana&limit=1000`);
     const csv = await q(`/api/compliance/overdue?asOf=${asOf}&unit=astana&format=csv&lang=kk&limit=1`);

@@ -369,6 +369,15 @@ export class ComplianceQueries {
 
   private stepCase(d: CaseRowsDoc, params: StepCasesParams) {
     const at = params.asOf.getTime();
+    // The rows the filter chose the case by: of the step, their clock started in the period and by asOf. A case found
+    // by one such row listed its other rows of the step too (started the month before, or after), and the list's
+    // counts then exceeded the summary's for the same period.
+    const from = params.period?.from?.getTime() ?? -Infinity;
+    const until = params.period?.until?.getTime() ?? Infinity;
+    const inPeriod = (startedAt: string) => {
+      const started = Date.parse(startedAt);
+      return started >= from && started < until && started <= at;
+    };
     return {
       caseId: d._id,
       receiptNumber: d.state.receiptNumber,
@@ -376,7 +385,7 @@ export class ComplianceQueries {
       unit: d.state.unit,
       submittedAt: d.state.submittedAt,
       rows: d.rows
-        .filter((r) => r.stepId === params.stepId && Date.parse(r.startedAt) <= at)
+        .filter((r) => r.stepId === params.stepId && inPeriod(r.startedAt))
         // A row settled after asOf was still open (or overdue) then.
         .map((r) => ({
           limitId: r.limitId,
