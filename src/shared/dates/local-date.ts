@@ -29,14 +29,22 @@ export function isLocalDate(value: string): boolean {
   return localDateProblem(value) === null;
 }
 
+/** Date.UTC for every year: Date.UTC itself reads years 0–99 as 1900–1999 ("0099-12-31" was taken for 1999-12-31). */
+function utcMs(year: number, monthIndex: number, day: number): number {
+  if (year >= 100) return Date.UTC(year, monthIndex, day);
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  return date.getTime();
+}
+
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcMs(year, month, 0)).getUTCDate();
 }
 
 export function dayNumber(date: LocalDate): number {
   const match = DATE_PATTERN.exec(date);
   if (!match) throw new RangeError(`not a date: ${date}`);
-  return Math.floor(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / MS_PER_DAY);
+  return Math.floor(utcMs(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / MS_PER_DAY);
 }
 
 /** Days 0 (1970-01-01) to 2169: each formatted once, on first use; a projection formats every SLA row's month and deadline day. */
