@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
-import { exportTable, fromArray, type ExportColumn } from './table-export';
+import { exportRequest, exportTable, fromArray, type ExportColumn } from './table-export';
 
 interface Row {
   unit: string;
@@ -55,5 +55,31 @@ describe('a CSV download', () => {
       for (const piece of line.split(/[;,]/)) expect(piece.replace(/^[" ]*/, '')).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);
     expect(rows[0]).toBe("Иванов;'=cmd|' /C calc'!A0;,1");
     expect(rows[4]).toBe('"plain;text, as-is",5');
+  });
+});
+
+describe('the download an Accept header asks for', () => {
+  const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  // Weights were ignored: "text/csv;q=0" (CSV refused) got CSV, and JSON preferred over CSV got CSV too.
+  it.each([
+    ['text/csv', 'csv'],
+    [XLSX, 'xlsx'],
+    ['text/csv, */*', 'csv'],
+    ['application/json;q=0.5, text/csv', 'csv'],
+    [`text/csv;q=0.4, ${XLSX};q=0.9`, 'xlsx'],
+    ['text/csv;q=0', null],
+    ['application/json, text/csv;q=0.1', null],
+    [`${XLSX};q=0, application/json`, null],
+    ['application/*, text/csv', null],
+    ['*/*', null],
+    ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', null],
+    ['text/csv;q=abc', null],
+    ['TEXT/CSV;Q=1.000', 'csv'],
+  ])('%s: %s', (accept, format) => {
+    expect(exportRequest({}, accept)?.format ?? null).toBe(format);
+  });
+
+  it('the format parameter wins over any Accept header', () => {
+    expect(exportRequest({ format: 'xlsx' }, 'text/csv')).toEqual({ format: 'xlsx', lang: 'ru' });
   });
 });

@@ -48,21 +48,42 @@ export const ExportLanguageParameter = (): PropertyDecorator =>
   );
 
 /**
- * The download asked for, if any: `?format=csv|xlsx`, or an Accept header naming only CSV or the XLSX media type
- * (a browser's `*\/*` or JSON keeps the JSON answer). The language is `?lang=`, else ru, the page's default. Both
+ * The download asked for, if any: `?format=csv|xlsx`, or an Accept header that weighs CSV or the XLSX media type above
+ * JSON (a browser's `*\/*` keeps the JSON answer). The language is `?lang=`, else ru, the page's default. Both
  * parameters were checked by the route's DTO.
  */
 export function exportRequest(
   query: { format?: ExportFormat; lang?: ExportLanguage },
   accept: string | undefined,
 ): { format: ExportFormat; lang: ExportLanguage } | null {
-  let format = query.format;
-  if (format === undefined && accept) {
-    const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
-    if (types.includes('text/csv')) format = 'csv';
-    else if (types.includes(MEDIA_TYPES.xlsx)) format = 'xlsx';
-  }
+  const format = query.format ?? (accept ? acceptedDownload(accept) : undefined);
   return format ? { format, lang: query.lang ?? 'ru' } : null;
+}
+
+const QUALITY = /^q=(0(\.\d{0,3})?|1(\.0{0,3})?)$/i;
+
+/**
+ * The download an Accept header prefers (RFC 9110, 12.5.1): CSV or the XLSX type named with a higher weight than JSON
+ * (`application/json` or `application/*`); `q=0` refuses a type. A wildcard alone is no wish for a file, and a range
+ * with a weight that does not read is left out. Ties: CSV before XLSX.
+ */
+function acceptedDownload(accept: string): ExportFormat | undefined {
+  let csv = 0;
+  let xlsx = 0;
+  let json = 0;
+  for (const range of accept.split(',')) {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim());
+    const weight = parameters.find((p) => /^q=/i.test(p));
+    if (weight !== undefined && !QUALITY.test(weight)) continue;
+    const q = weight === undefined ? 1 : Number(weight.slice(2));
+    const media = type.toLowerCase();
+    if (media === 'text/csv') csv = Math.max(csv, q);
+    else if (media === MEDIA_TYPES.xlsx) xlsx = Math.max(xlsx, q);
+    else if (media === 'application/json' || media === 'application/*') json = Math.max(json, q);
+  }
+  const best = Math.max(csv, xlsx);
+  if (best === 0 || best <= json) return undefined;
+  return csv === best ? 'csv' : 'xlsx';
 }
 
 interface HeaderReply {
