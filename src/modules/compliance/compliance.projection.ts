@@ -169,7 +169,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 6: the case rows no longer repeat the case's grouping, which its stored state holds.
     // 7: open steps hold the applicant's IIN as its blind index (an applicant's worklist is found by it), not in clear.
     // 8: the folded state of a retraining completion that named no document has no result, not a guessed one.
-    version: 8,
+    // 9: a limit in minutes kept by an act at exactly its deadline is met (the acts say "not more than N minutes").
+    version: 9,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],

@@ -220,3 +220,42 @@ describe('asOf: acts after it do not count', () => {
     });
   });
 });
+
+// «прохождение услугополучателем тестирования (… не более 2 часов 5 минут)» (app.1 p.5 pp.4): a test finished 125
+// minutes after the briefing, to the minute a clerk types, kept the limit; it was counted breached.
+describe('a limit in minutes allows its deadline itself ("not more than N minutes")', () => {
+  const testing = catalog.byId.get('civil-service-testing/order-184-2015')!;
+  const BRIEFED = almaty('2015-09-15T10:00:00');
+
+  function briefed(): CaseWalk {
+    const w = new CaseWalk(catalog, calendar.timeZone, testing, 'default', {
+      unit: 'astana-department',
+      iin: IIN,
+      start: almaty('2015-09-15T09:00:00'),
+    });
+    w.submit('applicant', { channel: 'office' });
+    w.openUpTo('applicant-briefed');
+    w.take('applicant-briefed', { at: BRIEFED });
+    return w;
+  }
+  const testRow = (w: CaseWalk, asOf: Date) =>
+    row(caseSla(w.state, testing, calendar, asOf), 'test-completed', 'test-duration');
+
+  it('a test completed at exactly 125 minutes is met; one second later, breached', () => {
+    const onTime = briefed();
+    onTime.take('test-completed', { at: new Date(BRIEFED.getTime() + 125 * 60_000) });
+    expect(testRow(onTime, almaty('2015-09-16T10:00:00'))).toMatchObject({
+      deadline: almaty('2015-09-15T12:05:00').toISOString(),
+      status: 'met',
+    });
+    const late = briefed();
+    late.take('test-completed', { at: new Date(BRIEFED.getTime() + 125 * 60_000 + 1_000) });
+    expect(testRow(late, almaty('2015-09-16T10:00:00')).status).toBe('breached');
+  });
+
+  it('an open test is overdue only once its deadline has passed, not at the deadline', () => {
+    const w = briefed();
+    expect(testRow(w, almaty('2015-09-15T12:05:00')).status).toBe('open');
+    expect(testRow(w, new Date(almaty('2015-09-15T12:05:00').getTime() + 1)).status).toBe('overdue');
+  });
+});

@@ -85,7 +85,7 @@ export function computeDeadline(
       return lazyResult(deadline, () =>
         finishExplanation(calendar, deadline, {
           ...base(),
-          rule: `${spec.minutes} minutes from the anchor instant; working days and holidays do not matter for a limit in minutes`,
+          rule: `${spec.minutes} minutes from the anchor instant, the deadline included (not more than ${spec.minutes} minutes: an act at that instant kept the limit); working days and holidays do not matter for a limit in minutes`,
         }),
       );
     }
