@@ -1,7 +1,8 @@
 /**
  * `npm run cli -- backup --to DIR [--data-dir DIR]`: an online backup of the embedded DATA_DIR (see
  * data-dir-backup.ts for what is copied and in which order), while the service runs. Exit 0 with the manifest's
- * summary; 73 when DIR is not empty; 2 when the stores are not the embedded ones.
+ * summary; 65 when the copy is not one the service would start on (no manifest written); 73 when DIR is not empty; 2
+ * when the stores are not the embedded ones.
  */
 import { resolve } from 'node:path';
 import { backupDataDir } from '../app/backup/data-dir-backup';
@@ -11,8 +12,9 @@ import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 const USAGE = `usage: npm run cli -- backup --to DIR [--data-dir DIR]
 
 Copies the embedded data directory (DATA_DIR) into DIR, a new or empty directory, while the service runs: every
-SQLite file through SQLite's backup API (the event log last, so no read-model checkpoint or head record in the copy
-is past the copied log), every key and secret file as it is, and a manifest.json with each file's size and SHA-256.
+SQLite file through SQLite's backup API (the event log after the files that witness it, so no read-model checkpoint or
+head record in the copy is past the copied log; the personal-data key store after the log, so it holds the key of every
+act in the copy), every key and secret file as it is, and a manifest.json with each file's size and SHA-256.
 Restore with: npm run cli -- restore --from DIR --data-dir NEW_DIR`;
 
 export async function run(argv: string[]): Promise<number> {

@@ -1,10 +1,12 @@
 /**
  * `npm run cli -- restore --from DIR --data-dir NEW_DIR`: checks a backup against its manifest, copies it into an
- * empty data directory, then runs what `check` and `verify` run on the result. Exit 0 when all holds; 65 for a damaged
- * backup; 73 when NEW_DIR is not empty; 1 when a check of the restored directory fails.
+ * empty data directory, then runs what `check` and `verify` run on the result, and the service's start-up check that the
+ * key store holds the keys of the log's newest acts. Exit 0 when all holds; 65 for a damaged backup, or one whose key
+ * store lacks the log's keys (NEW_DIR is left empty); 73 when NEW_DIR is not empty; 1 when a check of the restored
+ * directory fails.
  */
 import { join, resolve } from 'node:path';
-import { restoreDataDir } from '../app/backup/data-dir-backup';
+import { refuseRestoredWithoutKeys, restoreDataDir } from '../app/backup/data-dir-backup';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { verifyLog } from '../modules/audit/verify-log.cli';
@@ -16,7 +18,8 @@ const USAGE = `usage: npm run cli -- restore --from DIR [--data-dir NEW_DIR]
 
 Checks every file of the backup in DIR against its manifest (size and SHA-256), copies them into NEW_DIR (default
 DATA_DIR), which must be new or empty, then checks the result as \`check\` and \`verify\` do: every page and index of the
-log, every acknowledged event present, every hash chain. Start the service on NEW_DIR afterwards.`;
+log, every acknowledged event present, every hash chain; and that the key store holds the keys of the log's newest acts,
+as the service checks at start (if not: exit 65, NEW_DIR left empty). Start the service on NEW_DIR afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('restore', USAGE, argv, {
@@ -45,6 +48,9 @@ export async function run(argv: string[]): Promise<number> {
   const checked = await checkEmbeddedLog(config, file);
   process.stdout.write(`${checked.lines.join('\n')}\n`);
   if (!checked.ok) return 1;
+  // After check: it reads the log, which is now known to be readable.
+  await refuseRestoredWithoutKeys(from, config.dataDir);
+  process.stdout.write("key store: holds the keys of the log's newest acts\n");
   const log = new SqliteEventLog(file, { checkpointer: false });
   try {
     const head = await log.headPosition();

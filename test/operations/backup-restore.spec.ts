@@ -3,7 +3,17 @@
  * the backup are there, the hash chains verify, and the evidence key came along (an evidence pack signed before the
  * backup is signed with the same key after the restore).
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import {
   processFixtures,
@@ -15,6 +25,7 @@ import {
   token,
   type ServerProcess,
 } from '../support/server-process';
+import { backupDataDir } from '../../src/app/backup/data-dir-backup';
 
 const { started, tempDir } = processFixtures();
 
@@ -49,8 +60,9 @@ it('a backup taken while the server files cases restores into a new directory th
   expect(names).toEqual(
     expect.arrayContaining(['events.db', 'read.db', 'events.head.json', 'evidence-signing-key.pem']),
   );
-  // The log is copied last: nothing in the copy (checkpoints, head record) can stand past it.
-  expect(names[names.length - 1]).toBe('events.db');
+  // The log after its witnesses, so nothing in the copy (checkpoints, head record) can stand past it; the key store after
+  // the log, so it holds the key of every act in the copy.
+  expect(names.slice(-2)).toEqual(['events.db', 'keys.db']);
   expect(statSync(join(backupDir, 'evidence-signing-key.pem')).mode & 0o077).toBe(0);
   await server.stop();
   started.splice(0);
@@ -109,3 +121,124 @@ it('a backup whose file differs from its manifest is refused by restore (exit 65
   expect(restore.stderr).toMatch(/read\.db: SHA-256 differs/);
   expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
 }, 60_000);
+
+it('a filing between any two files’ copies lands in a backup that restores and starts: the key store is copied after the log', async () => {
+  const dataDir = tempDir('race');
+  const server = await startProcess('main', { DATA_DIR: dataDir });
+  started.push(server);
+  await fileCases(server, 2);
+  const backupDir = join(tempDir('backup'), 'copy');
+  const copied: string[] = [];
+  // Found by an attack under load (1 backup in 6): keys.db was copied first, and an act filed before the log's copy
+  // was in the backup without its key; the restored service refused to start. Here a filing lands after every copy.
+  await backupDataDir(dataDir, backupDir, async ({ file }) => {
+    copied.push(file);
+    // More new applicants than the key store's pool of ready keys (64): the later ones' keys are made after this copy.
+    const offset = 100 + copied.length * 80;
+    await Promise.all([0, 1, 2, 3].map((lane) => fileCases(server, 20, offset + lane * 20)));
+  });
+  expect(copied.slice(-2)).toEqual(['events.db', 'keys.db']);
+  await server.stop();
+  started.splice(0);
+
+  const restoredDir = join(tempDir('restored'), 'data');
+  const restore = cli(['restore', '--from', backupDir, '--data-dir', restoredDir], restoredDir);
+  expect({ code: restore.code, stderr: restore.code === 0 ? '' : restore.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(restore.stdout).toMatch(/key store: holds the keys of the log's newest acts/);
+  // It starts: the service's own check of the key store against the log passes.
+  started.push(await startProcess('main', { DATA_DIR: restoredDir }));
+}, 180_000);
+
+it('a backup whose key store is older than its log: restore refuses it (exit 65, the target left empty), backup refuses to make one', async () => {
+  const dataDir = tempDir('src');
+  const server = await startProcess('main', { DATA_DIR: dataDir });
+  started.push(server);
+  await fileCases(server, 2);
+  const early = join(tempDir('early'), 'copy');
+  expect((await cliAsync(['backup', '--to', early], dataDir)).code).toBe(0);
+  await fileCases(server, 80, 100);
+  const late = join(tempDir('late'), 'copy');
+  expect((await cliAsync(['backup', '--to', late], dataDir)).code).toBe(0);
+  await server.stop();
+  started.splice(0);
+
+  // What the old copy order made when filings ran between the key store's copy and the log's: the later log with the
+  // earlier key store, under a manifest that matches it.
+  copyFileSync(join(early, 'keys.db'), join(late, 'keys.db'));
+  const manifestFile = join(late, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+    files: Array<{ name: string; bytes: number; sha256: string }>;
+  };
+  const keys = manifest.files.find((f) => f.name === 'keys.db')!;
+  const keyBytes = readFileSync(join(late, 'keys.db'));
+  keys.bytes = keyBytes.length;
+  keys.sha256 = createHash('sha256').update(keyBytes).digest('hex');
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  const target = join(tempDir('restored'), 'data');
+  const restore = cli(['restore', '--from', late, '--data-dir', target], target);
+  expect(restore.code).toBe(65);
+  expect(restore.stderr).toMatch(/keys\.db: holds no key for \d+ of the \d+ data subjects/);
+  expect(restore.stderr).toMatch(/nothing restored/);
+  expect(restore.stderr).not.toMatch(/unexpected failure/);
+  expect(readdirSync(target)).toEqual([]);
+
+  // The same stale key store in the data directory itself: backup says so instead of writing a manifest.
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `keys.db${suffix}`), { force: true });
+  copyFileSync(join(early, 'keys.db'), join(dataDir, 'keys.db'));
+  const again = join(tempDir('again'), 'copy');
+  const backup = cli(['backup', '--to', again], dataDir);
+  expect(backup.code).toBe(65);
+  expect(backup.stderr).toMatch(/keys\.db: holds no key for \d+ of the \d+ data subjects/);
+  expect(backup.stderr).not.toMatch(/unexpected failure/);
+  expect(existsSync(join(again, 'manifest.json'))).toBe(false);
+}, 120_000);
+
+describe('a damaged manifest.json is a damaged backup: exit 65, one line, nothing restored (found by an attack: a stack trace)', () => {
+  // An entry of the size its path has: a directory's is past the size check and failed in the hash (EISDIR).
+  const entry = (dir: string, name: string) => ({
+    name,
+    kind: 'file',
+    bytes: statSync(join(dir, name)).size,
+    sha256: createHash('sha256').digest('hex'),
+  });
+  const cases: Array<[string, (dir: string) => void]> = [
+    ['truncated JSON', (dir) => writeFileSync(join(dir, 'manifest.json'), '{"format":1,"files":[')],
+    ['null', (dir) => writeFileSync(join(dir, 'manifest.json'), 'null')],
+    ['a null entry', (dir) => writeFileSync(join(dir, 'manifest.json'), '{"format":1,"files":[null]}')],
+    [
+      'an entry without a name',
+      (dir) => writeFileSync(join(dir, 'manifest.json'), '{"format":1,"files":[{"bytes":0}]}'),
+    ],
+    [
+      'an entry naming a directory',
+      (dir) => {
+        mkdirSync(join(dir, 'sub'));
+        writeFileSync(
+          join(dir, 'manifest.json'),
+          JSON.stringify({ format: 1, files: [entry(dir, 'sub'), entry(dir, 'events.db')] }),
+        );
+      },
+    ],
+    [
+      'an entry with the empty name',
+      (dir) =>
+        writeFileSync(
+          join(dir, 'manifest.json'),
+          JSON.stringify({ format: 1, files: [entry(dir, ''), entry(dir, 'events.db')] }),
+        ),
+    ],
+    ['a directory for the manifest', (dir) => mkdirSync(join(dir, 'manifest.json'))],
+  ];
+  it.each(cases)('%s', (_, damage) => {
+    const backupDir = tempDir('damaged');
+    writeFileSync(join(backupDir, 'events.db'), '');
+    damage(backupDir);
+    const target = join(tempDir('restored'), 'data');
+    const restore = cli(['restore', '--from', backupDir, '--data-dir', target], target);
+    expect({ code: restore.code, stderr: restore.stderr }).toEqual({
+      code: 65,
+      stderr: expect.stringMatching(/^reglament restore: the backup in .* is damaged: .+\n$/) as unknown as string,
+    });
+    expect(existsSync(target) ? readdirSync(target) : []).toEqual([]);
+  });
+});

@@ -13,7 +13,10 @@ import { KeyStoreMismatchError, type PersonalKeyStore } from './key-store.port';
 const EVENTS_LOOKED_AT = 5_000;
 const SUBJECTS_ASKED = 50;
 
-export async function checkKeyStoreKnowsLog(log: EventLog, keys: PersonalKeyStore): Promise<void> {
+export async function checkKeyStoreKnowsLog(
+  log: EventLog,
+  keys: Pick<PersonalKeyStore, 'location' | 'unknownSubjects'>,
+): Promise<void> {
   const head = await log.headPosition();
   const events = await log.readAll({
     after: Math.max(0, head - EVENTS_LOOKED_AT),
