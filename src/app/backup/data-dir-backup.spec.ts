@@ -122,8 +122,6 @@ describe('hashes a file in pieces, so a data file past 2 GiB (what one Buffer ho
       }),
     );
     // It threw ERR_FS_FILE_TOO_LARGE (readFileSync of the whole file), after a backup had copied everything.
-    const started = Date.now();
     expect(readVerifiedManifest(dataDir).files.map((f) => f.name)).toEqual(['big.db', 'events.db']);
-    expect(Date.now() - started).toBeLessThan(90_000);
   }, 180_000);
 });
