@@ -26,7 +26,7 @@ import {
 } from '../../src/modules/transparency/domain/signed-note';
 import { eventHash } from '../../src/modules/cases/domain/hash-chain';
 import { startHarness, type ApiHarness } from '../support/api-harness';
-import { auditor, cli, fileCase } from './support';
+import { auditor, cli, embeddedPack, fileCase } from './support';
 
 const CHROMIUM = '/usr/bin/chromium';
 let api: ApiHarness;
@@ -34,11 +34,7 @@ let html: string;
 let fingerprint: string;
 let keysJson: string;
 
-function embedded(page: string): SignedEvidencePack {
-  return JSON.parse(
-    /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(page)![1]!,
-  ) as SignedEvidencePack;
-}
+const embedded = embeddedPack;
 
 function write(name: string, text: string): string {
   const file = join(api.dataDir, name);

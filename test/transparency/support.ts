@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { eventHash } from '../../src/modules/cases/domain/hash-chain';
+import type { SignedEvidencePack } from '../../src/modules/audit/domain/evidence-pack';
 import type { ApiHarness } from '../support/api-harness';
 import { makeIin } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
@@ -107,4 +108,11 @@ export function sql(dataDir: string, statement: string, ...params: unknown[]): n
   const changes = db.prepare(statement).run(...params).changes;
   db.close();
   return changes;
+}
+
+/** The pack an evidence page embeds (its JSON block), as verify-evidence reads it. */
+export function embeddedPack(page: string): SignedEvidencePack {
+  return JSON.parse(
+    /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(page)![1]!,
+  ) as SignedEvidencePack;
 }
