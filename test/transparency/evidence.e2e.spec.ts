@@ -13,7 +13,6 @@ import {
   renderEvidenceFile,
   signPack,
   verifyEvidenceFile,
-  type SignedEvidencePack,
   type TrustedKeys,
 } from '../../src/modules/audit/domain/evidence-pack';
 import {
