@@ -4,7 +4,7 @@
  * case waits for the dispatcher's own short timeout, which is what is under test).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,8 +148,8 @@ async function subscribe(id: string, path: string, extra: Partial<WebhookSubscri
   await store.write({ ops: [{ op: 'upsert', collection: SUBSCRIPTIONS, doc }] });
 }
 
-/** A case of the track walked through its first acts, appended to the log. */
-async function walkCase(trackId: string, unit: string, steps: string[]): Promise<string> {
+/** A case of the track walked through its first acts, appended to the log; `copy` tells apart cases of one track. */
+async function walkCase(trackId: string, unit: string, steps: string[], copy?: string): Promise<string> {
   const walk = new CaseWalk(catalog, calendar.timeZone, version, trackId, {
     unit,
     iin: makeIin('880101', 3, 200),
@@ -157,16 +157,47 @@ async function walkCase(trackId: string, unit: string, steps: string[]): Promise
   });
   walk.submit(undefined, { channel: 'portal' });
   for (const step of steps) walk.take(step);
+  const caseId = copy ? `${walk.state.caseId}-${copy}` : walk.state.caseId;
   await log.append(
-    caseStreamId(walk.state.caseId),
+    caseStreamId(caseId),
     walk.events.map((e) => ({
       type: e.type,
       data: e.data,
-      metadata: e.metadata as unknown as Record<string, unknown>,
+      metadata: { ...(e.metadata as unknown as Record<string, unknown>), caseId },
     })),
     'no_stream',
   );
-  return walk.state.caseId;
+  return caseId;
+}
+
+/** Waits until the condition holds; a generous bound turns a hang into a failure that says what it waited for. */
+async function until(what: string, condition: () => boolean, boundMs = 30_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > boundMs) throw new Error(`not within ${boundMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A receiver that accepts connections and never answers. */
+async function blackHole(): Promise<{ url: string; accepted: () => number; closed: () => number; close(): void }> {
+  const sockets = new Set<Socket>();
+  let closed = 0;
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => closed++);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hole`,
+    accepted: () => sockets.size,
+    closed: () => closed,
+    close() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
 }
 
 async function deliveries(): Promise<Delivery[]> {
@@ -222,7 +253,7 @@ describe('webhook delivery', () => {
     expect(receiver.accepted).toHaveLength(1);
   });
 
-  it('retries back off exponentially and dead-letter after the last attempt; a manual redelivery sends it again', async () => {
+  it('retries back off exponentially (up to a quarter more, at random) and dead-letter after the last attempt; a manual redelivery sends it again', async () => {
     const caseId = await walkCase('competition-recommended', 'astana', []);
     await subscribe('s1', '/down');
     receiver.alwaysFail.add('/down');
@@ -232,17 +263,20 @@ describe('webhook delivery', () => {
     expect(delivery).toMatchObject({
       status: 'pending',
       attempts: 1,
-      nextAttemptAt: now.getTime() + 1_000,
       lastStatus: 503,
       lastError: 'the receiver answered 503',
     });
-    now = new Date(now.getTime() + 999);
+    expect(delivery!.nextAttemptAt - now.getTime()).toBeGreaterThanOrEqual(1_000);
+    expect(delivery!.nextAttemptAt - now.getTime()).toBeLessThanOrEqual(1_250);
+    now = new Date(delivery!.nextAttemptAt - 1);
     expect((await d.tick()).tried).toBe(0);
-    now = new Date(now.getTime() + 1);
+    now = new Date(delivery!.nextAttemptAt);
     await d.tick();
     [delivery] = await deliveries();
-    expect(delivery).toMatchObject({ status: 'pending', attempts: 2, nextAttemptAt: now.getTime() + 2_000 });
-    now = new Date(now.getTime() + 2_000);
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 2 });
+    expect(delivery!.nextAttemptAt - now.getTime()).toBeGreaterThanOrEqual(2_000);
+    expect(delivery!.nextAttemptAt - now.getTime()).toBeLessThanOrEqual(2_500);
+    now = new Date(delivery!.nextAttemptAt);
     await d.tick();
     [delivery] = await deliveries();
     expect(delivery).toMatchObject({ status: 'dead', attempts: 3 });
@@ -340,6 +374,139 @@ describe('webhook delivery', () => {
     });
     expect(receiver.accepted).toEqual([]);
   });
+});
+
+describe('receivers outside our control', () => {
+  it("a receiver that never answers delays only its own subscription: another's deliveries, old and new, are sent and stored while its sends hang", async () => {
+    const hole = await blackHole();
+    const almaty: string[] = [];
+    for (let n = 0; n < 40; n++) almaty.push(await walkCase('competition-recommended', 'almaty', [], `almaty-${n}`));
+    await subscribe('hole', '', { url: hole.url, units: ['almaty'] });
+    await subscribe('ok', '/ok', { units: ['astana'] });
+    const first = await walkCase('competition-recommended', 'astana', [], 'astana-1');
+    // The hanging sends are given up on long after this test has ended.
+    const d = new WebhookDispatcher({
+      log,
+      store,
+      clock: () => now,
+      pollMs: 50,
+      settings: { allowPrivate: true, timeoutMs: 600_000 },
+    });
+    d.start();
+    try {
+      await until('the healthy receiver got its event, the black hole its connections', () => {
+        return receiver.accepted.length === 1 && hole.accepted() > 0;
+      });
+      // Made while the black hole's sends hang: the outbox goes on between sends.
+      const second = await walkCase('competition-recommended', 'astana', steps, 'astana-2');
+      await until("the healthy receiver got the new case's four events", () => receiver.accepted.length === 5);
+      expect(receiver.accepted.map((r) => r.caseId)).toEqual([first, second, second, second, second]);
+      const positions = receiver.accepted.slice(1).map((r) => r.position);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b));
+      // None of the black hole's sends has ended, and the healthy one's results are stored already (a crash now would
+      // not send them again).
+      expect(hole.closed()).toBe(0);
+      const stored = await deliveries();
+      expect(stored.filter((x) => x.subscriptionId === 'ok').map((x) => x.status)).toEqual(Array(5).fill('delivered'));
+      expect(stored.filter((x) => x.subscriptionId === 'hole')).toHaveLength(almaty.length);
+      expect(stored.filter((x) => x.subscriptionId === 'hole' && x.attempts > 0)).toEqual([]);
+      // An admin's request is carried out meanwhile too.
+      const redelivered = stored.find((x) => x.subscriptionId === 'ok')!;
+      await store.write({
+        ops: [
+          { op: 'upsert', collection: REQUESTS, doc: { _id: 'r1', kind: 'redeliver', deliveryId: redelivered._id } },
+        ],
+      });
+      await until('the redelivery was sent', () => receiver.accepted.length === 6);
+      expect(receiver.accepted[5]!.id).toBe(redelivered.eventId);
+      expect(hole.closed()).toBe(0);
+    } finally {
+      const stopped = d.stop();
+      hole.close();
+      await stopped;
+    }
+  }, 60_000);
+
+  it("a subscription with more than 10,000 deliveries waiting does not hide another's", async () => {
+    await subscribe('backlog', '/down', { eventTypes: ['NoSuchEvent'] });
+    receiver.alwaysFail.add('/down');
+    const waiting = Array.from({ length: 10_001 }, (_, n): Delivery => ({
+      _id: `backlog:e${n}`,
+      subscriptionId: 'backlog',
+      eventId: `e${n}`,
+      streamId: `case-backlog-${n}`,
+      revision: 0,
+      position: 0,
+      caseId: `backlog-${n}`,
+      type: 'ApplicationSubmitted',
+      orderKey: `backlog:backlog-${n}`,
+      status: 'pending',
+      attempts: 3,
+      nextAttemptAt: now.getTime() + 3_600_000,
+      createdAt: now.toISOString(),
+    }));
+    await store.write({ ops: waiting.map((doc) => ({ op: 'upsert' as const, collection: DELIVERIES, doc })) });
+    const caseId = await walkCase('competition-recommended', 'astana', []);
+    await subscribe('ok', '/ok');
+    expect((await dispatcher().tick()).tried).toBe(1);
+    expect(receiver.accepted.map((r) => r.caseId)).toEqual([caseId]);
+  });
+
+  it('deliveries a receiver failed together are retried at different instants', async () => {
+    for (let n = 0; n < 20; n++) await walkCase('competition-recommended', 'astana', [], `c${n}`);
+    await subscribe('s1', '/down');
+    receiver.alwaysFail.add('/down');
+    await dispatcher({ backoffMs: 1_000 }).tick();
+    const retries = (await deliveries()).map((x) => x.nextAttemptAt - now.getTime());
+    expect(retries).toHaveLength(20);
+    expect(Math.min(...retries)).toBeGreaterThanOrEqual(1_000);
+    expect(Math.max(...retries)).toBeLessThanOrEqual(1_250);
+    expect(new Set(retries).size).toBeGreaterThan(1);
+  });
+
+  it('a 2xx whose body trickles or never ends is delivered once, with its status, and its connection is closed', async () => {
+    const hits = new Map<string, number>();
+    const closed = new Set<string>();
+    const server = createServer((request, response) => {
+      const path = request.url ?? '/';
+      hits.set(path, (hits.get(path) ?? 0) + 1);
+      request.resume();
+      request.on('end', () => {
+        response.on('error', () => {});
+        response.on('close', () => closed.add(path));
+        response.writeHead(200);
+        if (path === '/trickle') {
+          const trickle = setInterval(() => response.write('x'), 100);
+          response.on('close', () => clearInterval(trickle));
+        } else {
+          const chunk = Buffer.alloc(64 * 1024);
+          const more = () => {
+            while (!response.destroyed && response.write(chunk));
+          };
+          response.on('drain', more);
+          more();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await walkCase('competition-recommended', 'astana', []);
+      await subscribe('trickle', '', { url: `${url}/trickle` });
+      await subscribe('endless', '', { url: `${url}/endless` });
+      await dispatcher({ timeoutMs: 5_000, maxAttempts: 3 }).tick();
+      const stored = await deliveries();
+      expect(stored).toHaveLength(2);
+      for (const delivery of stored)
+        expect(delivery).toMatchObject({ status: 'delivered', attempts: 1, lastStatus: 200, lastError: null });
+      expect(Object.fromEntries(hits)).toEqual({ '/trickle': 1, '/endless': 1 });
+      // The endless body is cut off after a few kilobytes, the trickle at the send's timeout.
+      await until('both answers closed by the dispatcher', () => closed.size === 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
 });
 
 describe('webhook targets', () => {

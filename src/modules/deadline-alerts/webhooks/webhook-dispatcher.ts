@@ -4,13 +4,14 @@
  * batch), so a crash neither loses nor doubles a delivery. Deliveries are sent at least once, signed per Standard
  * Webhooks, one at a time per subscription and case in log order; a failure is retried with exponential backoff
  * and dead-lettered after the last attempt, after which the case's later deliveries go on (a dead letter is sent again
- * only on request). Subscriptions and requests (redeliver, replay) come from the admin API through the read store, so
- * API instances and the process that dispatches need share nothing else.
+ * only on request). Receivers are outside our control: each subscription gets a few sends in flight and a turn, so one
+ * that is slow or never answers delays only its own deliveries. Subscriptions and requests (redeliver, replay) come
+ * from the admin API through the read store, so API instances and the process that dispatches need share nothing else.
  */
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
-import type { ReadDocument, ReadStore, WriteOp } from '../../read-store/read-store.port';
+import type { IndexSpec, ReadDocument, ReadStore, WriteOp } from '../../read-store/read-store.port';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import { checkTarget, deliveryLookup, INTERNAL_TARGET } from './target-policy';
@@ -68,7 +69,7 @@ export interface WebhookSettings {
   allowPrivate: boolean;
   timeoutMs: number;
   maxAttempts: number;
-  /** The first retry's delay; each next one doubles, up to an hour. */
+  /** The first retry's delay; each next one doubles, up to an hour; each is made up to a quarter longer at random. */
   backoffMs: number;
 }
 
@@ -79,6 +80,26 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
   backoffMs: 1_000,
 };
 const MOST_BACKOFF_MS = 3_600_000;
+/**
+ * The queries of the dispatch loop, the admin API and the history (MongoDB creates them; the embedded store keeps them
+ * in memory once a collection names them: the dispatch loop's own reads would otherwise each scan every delivery).
+ */
+const DELIVERY_INDEXES: readonly IndexSpec[] = [
+  { key: { status: 1, position: 1 } },
+  { key: { eventId: 1 } },
+  { key: { subscriptionId: 1, position: -1 } },
+  { key: { status: 1, subscriptionId: 1, position: 1 } },
+  { key: { status: 1, orderKey: 1, position: 1 } },
+];
+/** Sends in flight at once, in all and per subscription. */
+const MOST_IN_FLIGHT = 32;
+const MOST_IN_FLIGHT_PER_SUBSCRIPTION = 4;
+/** Pending deliveries read per subscription to find its cases' next ones. */
+const PENDING_READ_PER_SUBSCRIPTION = 10_000;
+/** How often a long run of sends renews the lease (which lapses after 30 s). */
+const LEASE_RENEW_MS = 5_000;
+/** The most of an answer's body read (only so that its connection can carry the next delivery). */
+const MOST_ANSWER_BODY = 64 * 1024;
 
 export interface DispatcherStats {
   pending: number;
@@ -97,6 +118,35 @@ export class WebhookDispatcher {
   private indexed: Promise<void> | null = null;
 
   private readonly loop: StepLoop;
+  private stopping = false;
+
+  // The state of a tick's sends (ticks never overlap: the loop awaits each, and so do the tests).
+  /** Sends in flight, by order key: at most one per subscription and case. */
+  private readonly inFlight = new Map<string, { deliveryId: string; subscriptionId: string; done: Promise<void> }>();
+  /** Sends not answered yet, per subscription. */
+  private readonly inFlightPerSubscription = new Map<string, number>();
+  /** Per subscription, its cases' next deliveries found due and not yet sent, oldest first. */
+  private due = new Map<string, Delivery[]>();
+  /**
+   * Per case, its pending deliveries in log order as last read, for the subscriptions whose pending ones were read
+   * whole: a case's next one is taken from here rather than read again after each send.
+   */
+  private later = new Map<string, Delivery[]>();
+  private readWhole = new Set<string>();
+  /** Whether `due` may lack what the store has due now: new deliveries, a request carried out. */
+  private stale = true;
+  /** When a delivery read but not yet due becomes due (then `due` is read again). */
+  private nextDueAt = Infinity;
+  /** Subscriptions whose replay waits for their sends in flight to end; none of theirs starts meanwhile. */
+  private readonly heldBack = new Set<string>();
+  private subscriptions = new Map<string, WebhookSubscription>();
+  private turn = 0;
+  private tried = 0;
+  private failure: unknown = null;
+  private wake: (() => void) | null = null;
+  /** Results waiting for the write under way; they go together in the next one. */
+  private unrecorded: Array<{ doc: Delivery; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private recorder: Promise<void> | null = null;
 
   constructor(
     private readonly options: {
@@ -126,12 +176,7 @@ export class WebhookDispatcher {
 
   /** Turns the events after the outbox's position into deliveries, and carries out the admins' requests. */
   async outbox(): Promise<number> {
-    // The queries of the dispatch loop, the admin API and the history, on stores that index (MongoDB).
-    this.indexed ??= this.options.store.ensureIndexes(DELIVERIES, [
-      { key: { status: 1, position: 1 } },
-      { key: { eventId: 1 } },
-      { key: { subscriptionId: 1, position: -1 } },
-    ]);
+    this.indexed ??= this.options.store.ensureIndexes(DELIVERIES, DELIVERY_INDEXES);
     await this.indexed;
     await this.handleRequests();
     let made = 0;
@@ -156,44 +201,50 @@ export class WebhookDispatcher {
         checkpoint: { projection: OUTBOX_CHECKPOINT, position: events[events.length - 1]!.position },
       });
       made += ops.length;
+      if (ops.length > 0) this.stale = true;
     }
   }
 
-  /** Sends every delivery due now that is first in line for its subscription and case; answers how many were tried. */
-  async dispatch(): Promise<number> {
-    const deliveries = this.options.store.collection<Delivery>(DELIVERIES);
-    const pending = await deliveries.find({ status: 'pending' }, { sort: { position: 1 }, limit: 10_000 });
-    const heads = new Map<string, Delivery>();
-    for (const d of pending) if (!heads.has(d.orderKey)) heads.set(d.orderKey, d);
-    const now = this.clock().getTime();
-    const due = [...heads.values()].filter((d) => d.nextAttemptAt <= now);
-    if (due.length === 0) return 0;
-    const subscriptions = new Map(
-      (await this.options.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({})).map((s) => [s._id, s]),
-    );
-    // Different cases in parallel, a few at a time; one case's deliveries never overtake each other.
-    const queue = [...due];
-    const outcomes: Delivery[] = [];
-    const worker = async () => {
-      for (let d = queue.shift(); d; d = queue.shift())
-        outcomes.push(await this.attempt(d, subscriptions.get(d.subscriptionId)));
-    };
-    await Promise.all(Array.from({ length: 32 }, worker));
-    // One write for the round: a crash before it sends these again (at least once), never loses one.
-    await this.options.store.write({
-      ops: outcomes.map((doc) => ({ op: 'upsert' as const, collection: DELIVERIES, doc })),
-    });
-    return due.length;
-  }
-
+  /**
+   * Turns new events into deliveries, then sends what is due until nothing is due or in flight; answers how many
+   * deliveries were made and how many were tried. Each result is stored as soon as it comes, so a crash sends again
+   * only what had no answer yet; while sends are in flight, every pollMs, the outbox takes the new events and the
+   * admins' requests are carried out.
+   */
   async tick(): Promise<{ made: number; tried: number }> {
     // Two dispatchers would each send every delivery: one works, the others wait for its lease to lapse.
-    if (this.options.lease && !this.options.lease()) return { made: 0, tried: 0 };
-    const made = await this.outbox();
-    let tried = 0;
-    // Once a case's delivery succeeds its next one is first in line: keep going while that happens now.
-    for (let sent = await this.dispatch(); sent > 0; sent = await this.dispatch()) tried += sent;
-    return { made, tried };
+    if (!this.holdsLease()) return { made: 0, tried: 0 };
+    let made = await this.outbox();
+    const pollMs = this.options.pollMs ?? 250;
+    this.tried = 0;
+    this.failure = null;
+    this.stale = true;
+    let choresAt = Date.now();
+    let leaseAt = Date.now();
+    try {
+      while (!this.stopping && this.failure === null) {
+        // A tick lasts while anything is in flight, which under steady traffic may be for good.
+        if (Date.now() - leaseAt >= LEASE_RENEW_MS) {
+          if (!this.holdsLease()) break;
+          leaseAt = Date.now();
+        }
+        if (this.stale || this.clock().getTime() >= this.nextDueAt) await this.findDue();
+        this.startDue();
+        if (this.inFlight.size === 0 && !this.stale && this.heldBack.size === 0) break;
+        if (this.inFlight.size > 0) await this.settledOrAfter(pollMs - (Date.now() - choresAt));
+        if (this.inFlight.size === 0 || Date.now() - choresAt >= pollMs) {
+          made += await this.outbox();
+          choresAt = Date.now();
+        }
+      }
+    } finally {
+      // Stopping, or the lease lost: what is in flight ends within the timeout and its result is stored.
+      await Promise.all([...this.inFlight.values()].map((f) => f.done));
+      this.due = new Map();
+      this.heldBack.clear();
+    }
+    if (this.failure !== null) throw this.failure;
+    return { made, tried: this.tried };
   }
 
   start(): void {
@@ -201,7 +252,171 @@ export class WebhookDispatcher {
   }
 
   async stop(): Promise<void> {
-    await this.loop.stop();
+    this.stopping = true;
+    this.wake?.();
+    try {
+      await this.loop.stop();
+    } finally {
+      this.stopping = false;
+    }
+  }
+
+  private deliveries() {
+    return this.options.store.collection<Delivery>(DELIVERIES, { indexes: DELIVERY_INDEXES });
+  }
+
+  private holdsLease(): boolean {
+    return !this.options.lease || this.options.lease();
+  }
+
+  /**
+   * Reads each subscription's pending deliveries, oldest first, and keeps each case's first one when it is due and not
+   * in flight. Per subscription: one with a long backlog does not hide the others' (a single read of the oldest
+   * pending of all once did).
+   */
+  private async findDue(): Promise<void> {
+    // Filled as each subscription is read: a send that ends meanwhile queues its case's next one into the same.
+    this.due = new Map();
+    this.later = new Map();
+    this.readWhole = new Set();
+    this.nextDueAt = Infinity;
+    this.stale = false;
+    this.subscriptions = await this.allSubscriptions();
+    const now = this.clock().getTime();
+    for (const subscriptionId of this.subscriptions.keys()) {
+      const pending = await this.deliveries().find(
+        { status: 'pending', subscriptionId },
+        { sort: { position: 1 }, limit: PENDING_READ_PER_SUBSCRIPTION },
+      );
+      if (pending.length < PENDING_READ_PER_SUBSCRIPTION) this.readWhole.add(subscriptionId);
+      for (const d of pending) {
+        const ofCase = this.later.get(d.orderKey);
+        if (ofCase) {
+          ofCase.push(d);
+          continue;
+        }
+        this.later.set(d.orderKey, [d]);
+        if (this.inFlight.has(d.orderKey)) continue;
+        if (d.nextAttemptAt <= now) this.queue(d);
+        else this.nextDueAt = Math.min(this.nextDueAt, d.nextAttemptAt);
+      }
+    }
+  }
+
+  /** Starts due sends, the subscriptions taking turns (one each per pass, from another first one each time). */
+  private startDue(): void {
+    const ids = [...this.due.keys()];
+    for (let progress = true; progress;) {
+      progress = false;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[(this.turn + i) % ids.length]!;
+        const queue = this.due.get(id)!;
+        const busy = this.inFlightPerSubscription.get(id) ?? 0;
+        if (queue.length === 0 || this.heldBack.has(id) || busy >= MOST_IN_FLIGHT_PER_SUBSCRIPTION) continue;
+        // A subscription with nothing in flight may always send one: as many broken receivers as there are slots
+        // would otherwise hold up every other one again.
+        if (busy > 0 && this.inFlight.size >= MOST_IN_FLIGHT) continue;
+        const delivery = queue.shift()!;
+        if (!this.inFlight.has(delivery.orderKey)) this.startSending(delivery);
+        progress = true;
+      }
+    }
+    this.turn++;
+    for (const [id, queue] of this.due) if (queue.length === 0) this.due.delete(id);
+  }
+
+  /**
+   * Sends one delivery in the background. Its receiver's slot is free once it has answered; its case stays in flight
+   * until the result is stored.
+   */
+  private startSending(delivery: Delivery): void {
+    const { subscriptionId, orderKey } = delivery;
+    this.inFlightPerSubscription.set(subscriptionId, (this.inFlightPerSubscription.get(subscriptionId) ?? 0) + 1);
+    let answered = false;
+    const freeSlot = () => {
+      if (answered) return;
+      answered = true;
+      const busy = (this.inFlightPerSubscription.get(subscriptionId) ?? 1) - 1;
+      if (busy > 0) this.inFlightPerSubscription.set(subscriptionId, busy);
+      else this.inFlightPerSubscription.delete(subscriptionId);
+      this.wake?.();
+    };
+    const flight = { deliveryId: delivery._id, subscriptionId, done: Promise.resolve() };
+    this.inFlight.set(orderKey, flight);
+    flight.done = (async () => {
+      try {
+        // What was read may have changed since: sent and stored (read twice), redelivered, replayed.
+        const current = await this.deliveries().get(delivery._id);
+        if (current?.status !== 'pending' || current.nextAttemptAt > this.clock().getTime()) return;
+        this.tried++;
+        const outcome = await this.attempt(current, this.subscriptions.get(subscriptionId));
+        freeSlot();
+        await this.record(outcome);
+        if (outcome.status === 'pending') this.nextDueAt = Math.min(this.nextDueAt, outcome.nextAttemptAt);
+        else await this.queueNextOf(outcome);
+      } catch (error) {
+        this.failure ??= error;
+      } finally {
+        this.inFlight.delete(orderKey);
+        freeSlot();
+        this.wake?.();
+      }
+    })();
+  }
+
+  /** Once a case's delivery is done with, its next one is first in line, and due unless it failed before. */
+  private async queueNextOf(done: Delivery): Promise<void> {
+    let next: Delivery | undefined;
+    if (this.readWhole.has(done.subscriptionId)) {
+      const ofCase = this.later.get(done.orderKey) ?? [];
+      while (ofCase.length > 0 && ofCase[0]!.position <= done.position) ofCase.shift();
+      next = ofCase[0];
+    } else {
+      const query = { status: 'pending', orderKey: done.orderKey };
+      [next] = await this.deliveries().find(query, { sort: { position: 1 }, limit: 1 });
+    }
+    if (!next) return;
+    if (next.nextAttemptAt <= this.clock().getTime()) this.queue(next);
+    else this.nextDueAt = Math.min(this.nextDueAt, next.nextAttemptAt);
+  }
+
+  private queue(delivery: Delivery): void {
+    const queue = this.due.get(delivery.subscriptionId);
+    if (queue) queue.push(delivery);
+    else this.due.set(delivery.subscriptionId, [delivery]);
+  }
+
+  /** Stores a send's result; results that come while a write is under way go together in the next one. */
+  private record(doc: Delivery): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.unrecorded.push({ doc, resolve, reject });
+      this.recorder ??= (async () => {
+        while (this.unrecorded.length > 0) {
+          const batch = this.unrecorded.splice(0);
+          try {
+            await this.options.store.write({
+              ops: batch.map(({ doc }) => ({ op: 'upsert' as const, collection: DELIVERIES, doc })),
+              behind: true,
+            });
+            for (const r of batch) r.resolve();
+          } catch (error) {
+            for (const r of batch) r.reject(error);
+          }
+        }
+        this.recorder = null;
+      })();
+    });
+  }
+
+  private async settledOrAfter(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = null;
   }
 
   async stats(): Promise<DispatcherStats> {
@@ -248,7 +463,8 @@ export class WebhookDispatcher {
         deliveredAt: now.toISOString(),
       };
     const dead = attempts >= this.settings.maxAttempts;
-    const backoff = Math.min(MOST_BACKOFF_MS, this.settings.backoffMs * 2 ** (attempts - 1));
+    // Up to a quarter more, at random: the deliveries a receiver failed together are not all retried in one burst.
+    const backoff = Math.min(MOST_BACKOFF_MS, this.settings.backoffMs * 2 ** (attempts - 1)) * (1 + Math.random() / 4);
     this.options.logger?.warn(
       { deliveryId: delivery._id, subscriptionId: subscription._id, url: subscription.url, attempts, error, dead },
       dead ? 'webhook delivery dead-lettered' : 'webhook delivery failed; it is retried',
@@ -257,7 +473,7 @@ export class WebhookDispatcher {
       ...delivery,
       status: dead ? 'dead' : 'pending',
       attempts,
-      nextAttemptAt: now.getTime() + backoff,
+      nextAttemptAt: now.getTime() + Math.round(backoff),
       lastAttemptAt: now.toISOString(),
       lastStatus: status,
       lastError: error,
@@ -285,6 +501,12 @@ export class WebhookDispatcher {
       deliveryLookup(this.settings.allowPrivate),
       this.settings.timeoutMs,
     );
+  }
+
+  /** Deleted ones too: their pending deliveries are cancelled when their turn comes. */
+  private async allSubscriptions(): Promise<Map<string, WebhookSubscription>> {
+    const subscriptions = await this.options.store.collection<WebhookSubscription>(SUBSCRIPTIONS).find({});
+    return new Map(subscriptions.map((s) => [s._id, s]));
   }
 
   private async activeSubscriptions(): Promise<WebhookSubscription[]> {
@@ -339,9 +561,25 @@ export class WebhookDispatcher {
     };
   }
 
+  /**
+   * A request about a delivery in flight waits for its result (stored after the request, the result would undo it):
+   * a redelivery until that send ends, a replay until the subscription's sends end (none of its others starts
+   * meanwhile).
+   */
   private async handleRequests(): Promise<void> {
     const requests = await this.options.store.collection<DeliveryRequest>(REQUESTS).find({});
+    this.heldBack.clear();
     for (const request of requests) {
+      if (request.kind === 'redeliver' && [...this.inFlight.values()].some((f) => f.deliveryId === request.deliveryId))
+        continue;
+      if (
+        request.kind === 'replay' &&
+        [...this.inFlight.values()].some((f) => f.subscriptionId === request.subscriptionId)
+      ) {
+        this.heldBack.add(request.subscriptionId);
+        continue;
+      }
+      this.stale = true;
       const ops: WriteOp[] = [{ op: 'delete', collection: REQUESTS, id: request._id }];
       if (request.kind === 'redeliver') {
         const delivery = await this.options.store.collection<Delivery>(DELIVERIES).get(request.deliveryId);
@@ -467,8 +705,8 @@ function caseIdOf(event: RecordedEvent): string {
 
 /**
  * One POST of a delivery, through node:http(s) rather than fetch so that its connection resolves the host with `lookup`
- * (deliveryLookup: the address actually connected to is the one checked). Redirects are not followed; the answer's
- * body is read and dropped; the status is the outcome.
+ * (deliveryLookup: the address actually connected to is the one checked). Redirects are not followed; the status is
+ * the outcome, answered as soon as it comes.
  */
 export function postDelivery(
   url: string,
@@ -489,12 +727,17 @@ export function postDelivery(
         signal: AbortSignal.timeout(timeoutMs),
       },
       (response) => {
-        // The status is the outcome once it has come: a body cut short or slow to drain after it changes nothing (a 2xx
-        // taken for a failure would be delivered twice).
-        const status = response.statusCode ?? 0;
-        response.on('error', () => resolve(status));
-        response.on('close', () => resolve(status));
-        response.resume();
+        // The status line decides: a 2xx that came within the timeout is delivered whatever its body does after.
+        // Waiting for the body, one that trickled or never ended was taken for no answer, sent again and dead-lettered.
+        resolve(response.statusCode ?? 0);
+        // The body is read and dropped only so that the connection may carry the next delivery: past a few kilobytes
+        // the connection is closed, and the timeout closes one whose body is slower than that.
+        let read = 0;
+        response.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MOST_ANSWER_BODY) request.destroy();
+        });
+        response.on('error', () => {});
       },
     );
     request.on('error', reject);
