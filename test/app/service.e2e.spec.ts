@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/shared/config/config';
 import { createLogger } from '../../src/shared/logging/logger';
 import { startApi, type RunningApp } from '../../src/app/bootstrap';
+import { allProjections } from '../../src/app/projections';
 
 const ROOT = join(__dirname, '../..');
 const REGISTER = join(ROOT, 'test/support/swc-register.js');
@@ -67,6 +68,8 @@ describe('the service on the embedded default', () => {
   });
 
   it('GET /health reports the event log, the read store and each projection with its lag', async () => {
+    // Each projection's version as its definition gives it: a change of a model's rows moves it.
+    const versionOf = (name: string) => allProjections(api.infra.reference).find((p) => p.name === name)!.version;
     const { position } = await api.infra.eventLog.append(
       'probe-1',
       [{ type: 'ApplicationSubmitted', data: {} }],
@@ -93,7 +96,7 @@ describe('the service on the embedded default', () => {
         // Not a case stream: the case projections pass it by.
         expect.objectContaining({
           name: 'cases',
-          version: 5,
+          version: versionOf('cases'),
           state: 'live',
           checkpoint: position,
           lagEvents: 0,
@@ -102,7 +105,7 @@ describe('the service on the embedded default', () => {
         }),
         expect.objectContaining({
           name: 'compliance',
-          version: 8,
+          version: versionOf('compliance'),
           state: 'live',
           checkpoint: position,
           lagEvents: 0,
