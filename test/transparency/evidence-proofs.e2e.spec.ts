@@ -9,8 +9,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import type { EventLog, RecordedEvent } from '../../src/modules/event-log/event-log.port';
 import type { Principal } from '../../src/modules/identity/domain/principal';
@@ -23,7 +21,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ProblemError } from '../../src/shared/problem/problem';
 import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
-import { auditor, cli, embeddedPack, fileCase, UNIT } from './support';
+import { auditor, cli, embeddedPack, fileCase, fileIn, UNIT } from './support';
 
 let api: ApiHarness;
 let caseId: string;
@@ -68,11 +66,7 @@ async function packFrom(audit: AuditService, authorization: string): Promise<str
   return audit.evidence(history!, auditorPrincipal, { authorization });
 }
 
-function write(name: string, text: string): string {
-  const file = join(api.dataDir, name);
-  writeFileSync(file, text);
-  return file;
-}
+const write = (name: string, text: string): string => fileIn(api.dataDir, name, text);
 
 beforeAll(async () => {
   api = await startHarness();

@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -25,7 +25,7 @@ import {
 } from '../../src/modules/transparency/domain/signed-note';
 import { eventHash } from '../../src/modules/cases/domain/hash-chain';
 import { startHarness, type ApiHarness } from '../support/api-harness';
-import { auditor, cli, embeddedPack, fileCase } from './support';
+import { auditor, cli, embeddedPack, fileCase, fileIn } from './support';
 
 const CHROMIUM = '/usr/bin/chromium';
 let api: ApiHarness;
@@ -35,11 +35,7 @@ let keysJson: string;
 
 const embedded = embeddedPack;
 
-function write(name: string, text: string): string {
-  const file = join(api.dataDir, name);
-  writeFileSync(file, text);
-  return file;
-}
+const write = (name: string, text: string): string => fileIn(api.dataDir, name, text);
 
 beforeAll(async () => {
   api = await startHarness();

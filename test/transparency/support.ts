@@ -1,6 +1,7 @@
 /** Shared by the verifiable-log tests: the CLI as a user runs it, cases filed over HTTP, files tampered with as an attacker would. */
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventHash } from '../../src/modules/cases/domain/hash-chain';
 import type { SignedEvidencePack } from '../../src/modules/audit/domain/evidence-pack';
@@ -115,4 +116,11 @@ export function embeddedPack(page: string): SignedEvidencePack {
   return JSON.parse(
     /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(page)![1]!,
   ) as SignedEvidencePack;
+}
+
+/** Writes a file an auditor would be handed (a pack, a keys file) into `dir`; its path. */
+export function fileIn(dir: string, name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
 }
