@@ -4,7 +4,7 @@
  * cosigns what it accepted, and the cosignature verifies with its key.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -273,5 +273,41 @@ describe('witness', () => {
     expect(JSON.parse(swapped.stdout).caught[0].kind).toMatch(/forked|rewritten/);
     await stop(fork);
     rmSync(forkDir, { recursive: true, force: true });
+  });
+
+  // Damage to the witness's own file was reported as CAUGHT (other-log) with an evidence file, and a server that could
+  // not be reached as NOT ACCEPTED: accusations the auditor would file against the log on their own machine's fault.
+  it("a damaged state file is the witness's problem (exit 65, no evidence), an unreachable server no verdict (exit 69)", async () => {
+    await api.call('POST', '/api/transparency/checkpoint', { as: auditor });
+    expect((await witness(api.url, 'damaged.json')).code).toBe(0);
+    const file = join(work, 'damaged.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { checkpoint: string };
+    const evidenceBefore = readdirSync(work).filter((f) => f.startsWith('damaged.json.evidence')).length;
+    const signature = state.checkpoint.lastIndexOf('\n\u2014 ') + 40;
+    const flipped =
+      state.checkpoint.slice(0, signature) +
+      (state.checkpoint[signature] === 'A' ? 'B' : 'A') +
+      state.checkpoint.slice(signature + 1);
+    for (const damage of [
+      JSON.stringify({ ...state, checkpoint: flipped }),
+      JSON.stringify({ checkpoint: 'x' }),
+      '{"format":"reglament-witness/1",',
+    ]) {
+      writeFileSync(file, damage);
+      const r = await witness(api.url, 'damaged.json');
+      expect(r.code).toBe(65);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        accepted: false,
+        stateDamaged: expect.stringContaining('damaged.json'),
+      });
+      expect(readFileSync(file, 'utf8')).toBe(damage);
+    }
+    expect(readdirSync(work).filter((f) => f.startsWith('damaged.json.evidence'))).toHaveLength(evidenceBefore);
+    const gone = await witness('http://127.0.0.1:9', 'w1.json');
+    expect(gone.code).toBe(69);
+    expect(JSON.parse(gone.stdout)).toMatchObject({
+      accepted: false,
+      unreachable: expect.stringContaining('127.0.0.1:9'),
+    });
   });
 });

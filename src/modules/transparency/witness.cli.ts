@@ -30,7 +30,9 @@ const USAGE = `usage: npm run cli -- witness --url <server> --state <file> (--fi
 Fetches <server>/api/transparency/checkpoint, verifies its signature by a key you trust and that it extends the
 checkpoint held in --state (created on first use), then stores it. Exit 1, with both checkpoints as evidence
 (also written to <state>.evidence-<time>.txt), when the log was truncated, forked or rewritten; the held
-checkpoint is then kept. --peer-state: another witness's state file; its checkpoint must be consistent too
+checkpoint is then kept. Exit 65 when a state file does not read or its checkpoint is not signed by a key you trust
+(the witness's own damage: nothing is accused); exit 69 when the server cannot be reached (no verdict).
+--peer-state: another witness's state file; its checkpoint must be consistent too
 (two witnesses shown two histories). --cosign-key: an Ed25519 PKCS#8 key to cosign accepted checkpoints;
 --submit hands the cosignature to the server, whose evidence packs then carry it; the server takes it only from a
 witness whose verifier key its operator configured (a refusal prints the key to give them).
@@ -46,10 +48,47 @@ interface WitnessState {
 
 type Fetched = { ok: true; note: string; checkpoint: Checkpoint } | { ok: false; problem: string };
 
-async function fetchText(url: string): Promise<{ status: number; text: string }> {
+/**
+ * The witness's own files, refused by name when they do not read: a damaged state is the witness's problem, never
+ * evidence against the log (whose signature it does not carry). Exit 65, as a damaged data file anywhere.
+ */
+class WitnessStateError extends Error {
+  override readonly name = 'WitnessStateError';
+}
+
+/** The log's server could not be asked: no verdict on the log either way. Exit 69 (service unavailable). */
+class ServerUnreachableError extends Error {
+  override readonly name = 'ServerUnreachableError';
+}
+
+function readState(file: string, which: string): WitnessState | null {
+  if (!existsSync(file)) return null;
+  let state: unknown;
+  try {
+    state = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new WitnessStateError(`the ${which} state file ${file} does not read: ${(error as Error).message}`);
+  }
+  const s = state as Partial<WitnessState> | null;
+  if (typeof s !== 'object' || s === null || s.format !== 'reglament-witness/1' || typeof s.checkpoint !== 'string')
+    throw new WitnessStateError(
+      `the ${which} state file ${file} is not a witness's state (format reglament-witness/1)`,
+    );
+  return s as WitnessState;
+}
+
+async function fetchText(url: string, init: RequestInit = {}): Promise<{ status: number; text: string }> {
   const token = process.env.WITNESS_TOKEN;
-  const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  return { status: response.status, text: await response.text() };
+  try {
+    const response = await fetch(url, {
+      ...init,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) },
+    });
+    return { status: response.status, text: await response.text() };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new ServerUnreachableError(`${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  }
 }
 
 function readCheckpoint(note: string, trusted: readonly NoteVerifierKey[]): Fetched {
@@ -157,16 +196,19 @@ export async function run(argv: string[]): Promise<number> {
       });
       return 1;
     }
-    const held = existsSync(args.state) ? (JSON.parse(readFileSync(args.state, 'utf8')) as WitnessState) : null;
+    const held = readState(args.state, 'held');
+    const peer = args['peer-state'] ? readState(args['peer-state'], 'peer') : null;
+    if (args['peer-state'] && !peer)
+      throw new WitnessStateError(`the peer state file ${args['peer-state']} is missing`);
     const checks: Array<{ against: string; note: string | null; verdict: WitnessVerdict }> = [];
-    const compare = async (against: string, note: string | null) => {
+    const compare = async (against: string, note: string | null, file: string) => {
       const previous = note ? readCheckpoint(note, trusted) : null;
+      // Not signed by a key trusted now: the file was changed, or the keys are not those it was accepted with. The log's
+      // signature is not on it, so it accuses nothing.
       if (previous && !previous.ok)
-        return checks.push({
-          against,
-          note,
-          verdict: { kind: 'other-log', detail: `the held checkpoint no longer verifies: ${previous.problem}` },
-        });
+        throw new WitnessStateError(
+          `the ${against} checkpoint in ${file} is not signed by a key you trust (${previous.problem}): the file was changed, or the trusted keys are not the ones it was accepted with`,
+        );
       const before = previous?.checkpoint ?? null;
       // Order the two trees by size: the proof always runs from the smaller to the larger.
       let verdict: WitnessVerdict;
@@ -182,12 +224,8 @@ export async function run(argv: string[]): Promise<number> {
       }
       return checks.push({ against, note, verdict });
     };
-    await compare('held', held?.checkpoint ?? null);
-    if (args['peer-state'])
-      await compare(
-        `peer ${args['peer-state']}`,
-        (JSON.parse(readFileSync(args['peer-state'], 'utf8')) as WitnessState).checkpoint,
-      );
+    await compare('held', held?.checkpoint ?? null, args.state);
+    if (peer) await compare(`peer ${args['peer-state']}`, peer.checkpoint, args['peer-state']!);
     const caught = checks.filter((c) => isCaught(c.verdict));
     if (caught.length > 0) {
       const evidence = caught
@@ -227,15 +265,14 @@ export async function run(argv: string[]): Promise<number> {
       const body = fetched.note.slice(0, fetched.note.lastIndexOf('\n\n') + 1);
       cosigned = withSignatureLines(fetched.note, [cosignatureLine(body, witness, new Date())]);
       if (args.submit) {
-        const token = process.env.WITNESS_TOKEN;
-        const r = await fetch(`${base}/api/transparency/cosignatures`, {
+        const r = await fetchText(`${base}/api/transparency/cosignatures`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ note: cosigned, witnessKey: formatVkey(witness) }),
         });
         if (r.status !== 201)
           process.stderr.write(
-            `the server did not take the cosignature: ${r.status} ${await r.text()}\n` +
+            `the server did not take the cosignature: ${r.status} ${r.text}\n` +
               (r.status === 403
                 ? `the log keeps cosignatures only of the witnesses its operator configured: give the operator this witness's verifier key, for TRANSPARENCY_WITNESSES: ${formatVkey(witness)}\n`
                 : ''),
@@ -268,6 +305,20 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   } catch (error) {
+    if (error instanceof WitnessStateError) {
+      out([`STATE DAMAGED: ${error.message}; nothing is accused and the state is left as it is`], {
+        accepted: false,
+        stateDamaged: error.message,
+      });
+      return 65;
+    }
+    if (error instanceof ServerUnreachableError) {
+      out([`UNREACHABLE: ${error.message}; no verdict on the log, ask again later`], {
+        accepted: false,
+        unreachable: error.message,
+      });
+      return 69;
+    }
     out([`NOT ACCEPTED: ${(error as Error).message}`], { accepted: false, problem: (error as Error).message });
     return 1;
   }
