@@ -4,7 +4,7 @@
  * order, resumable), compares the copy with the source event by event, rebuilds the read models on the new store and
  * verifies every hash chain there. Run it again after a crash or a stop: it continues from the target's last event.
  */
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configForCommand, sharedDeployment } from '../shared/config/config';
 import { loadReferenceData } from '../app/reference-data';
@@ -69,7 +69,8 @@ export async function run(argv: string[]): Promise<number> {
   if (
     values.to === 'sqlite' &&
     config.eventStore.kind === 'sqlite' &&
-    targetDir === resolve(config.eventStore.dataDir)
+    targetDir !== null &&
+    sameDirectory(targetDir, resolve(config.eventStore.dataDir))
   ) {
     process.stderr.write('migrate: --data-dir is the source DATA_DIR; give a new directory\n');
     return 2;
@@ -117,19 +118,28 @@ export async function run(argv: string[]): Promise<number> {
     );
 
     if (targetDir && config.eventStore.kind === 'sqlite') {
+      // Each copied whole under a temporary name, then renamed: a run killed while copying leaves no half a file that the
+      // next run would take for the copy (it kept any file already there, and a target with an empty keys.db was
+      // reported migrated but never started).
       for (const name of keyFiles(config.eventStore.dataDir)) {
-        if (!existsSync(join(targetDir, name)))
-          copyFileSync(join(config.eventStore.dataDir, name), join(targetDir, name));
+        const from = join(config.eventStore.dataDir, name);
+        const to = join(targetDir, name);
+        if (existsSync(to) && readFileSync(to).equals(readFileSync(from))) continue;
+        copyFileSync(from, `${to}.migrating`);
+        renameSync(`${to}.migrating`, to);
       }
       // The personal-data keys go with the log they open: without them the copy would read "erased" everywhere.
       const keysFile = join(config.eventStore.dataDir, 'keys.db');
-      if (existsSync(keysFile) && !existsSync(join(targetDir, 'keys.db'))) {
+      const targetKeys = join(targetDir, 'keys.db');
+      if (existsSync(keysFile) && !completeKeyStore(targetKeys)) {
         const keysDb = new Database(keysFile, { readonly: true });
         try {
-          await keysDb.backup(join(targetDir, 'keys.db'));
+          await keysDb.backup(`${targetKeys}.migrating`);
         } finally {
           keysDb.close();
         }
+        for (const leftover of ['-journal', '-wal', '-shm']) rmSync(`${targetKeys}${leftover}`, { force: true });
+        renameSync(`${targetKeys}.migrating`, targetKeys);
       }
     }
     const readStoreConfig = targetDir
@@ -164,5 +174,36 @@ export async function run(argv: string[]): Promise<number> {
     await target?.close();
     await source.close();
     lock?.release();
+  }
+}
+
+/** The same directory, through symbolic links too: a link to the source is not a new directory. */
+function sameDirectory(a: string, b: string): boolean {
+  const real = (dir: string) => {
+    try {
+      return realpathSync.native(dir);
+    } catch {
+      return dir;
+    }
+  };
+  return resolve(a) === resolve(b) || real(a) === real(b);
+}
+
+/**
+ * A key store a run before this one copied whole: one that opens, with no journal of an unfinished copy beside it,
+ * and holds the subjects' table. Anything else is copied again.
+ */
+function completeKeyStore(file: string): boolean {
+  if (!existsSync(file) || existsSync(`${file}-journal`)) return false;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      db.prepare('SELECT count(*) FROM subjects').get();
+      return true;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
   }
 }

@@ -3,7 +3,9 @@
  * the next run from the target's last event; the copy has the same ids, revisions and text in the same order, its read
  * models are built and its chains verify, and a server started on it serves the cases.
  */
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkCopiedKeyStore } from '../../src/app/backup/copied-key-store-check';
 import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
 import { processFixtures, AUDITOR, cli, startProcess, token, type ServerProcess } from '../support/server-process';
 
@@ -80,3 +82,31 @@ it('migrate into a directory holding another log is refused (exit 65) and adds n
   expect(refused.stderr).toMatch(/the target holds other events/);
   expect(await rawEvents(other)).toEqual(before);
 }, 60_000);
+
+// Found by an attack: a run killed while it copied keys.db left an empty keys.db (and its journal); the next run kept
+// it, reported the migration verified, and the service then refused to start on the copy. A symbolic link to the
+// source was taken for a new directory and "migrated" onto the source itself.
+it('a run killed while copying the keys is finished by the next one; a link to the source is the source', async () => {
+  const source = join(tempDir('source'), 'data');
+  expect(cli(['demo', '--cases', '4', '--data-dir', source], source).code).toBe(0);
+  const target = join(tempDir('target'), 'data');
+  expect(cli(['migrate', '--to', 'sqlite', '--data-dir', target], source).code).toBe(0);
+  // What a kill in the middle of the copies leaves: an empty key store with its journal, a key file cut short.
+  writeFileSync(join(target, 'keys.db'), '');
+  writeFileSync(join(target, 'keys.db-journal'), 'x'.repeat(512));
+  const masterKey = readFileSync(join(source, 'personal-data-master-key'));
+  writeFileSync(join(target, 'personal-data-master-key'), masterKey.subarray(0, 5));
+
+  const again = cli(['migrate', '--to', 'sqlite', '--data-dir', target], source);
+  expect(again.code).toBe(0);
+  expect(readFileSync(join(target, 'personal-data-master-key'))).toEqual(masterKey);
+  expect(existsSync(join(target, 'keys.db-journal'))).toBe(false);
+  await expect(checkCopiedKeyStore(target)).resolves.toBeUndefined();
+  expect(cli(['check'], target).code).toBe(0);
+
+  const link = join(tempDir('link'), 'to-source');
+  symlinkSync(source, link);
+  const onto = cli(['migrate', '--to', 'sqlite', '--data-dir', link], source);
+  expect(onto.code).toBe(2);
+  expect(onto.stderr).toMatch(/--data-dir is the source DATA_DIR/);
+}, 120_000);
