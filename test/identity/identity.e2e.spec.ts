@@ -2,7 +2,7 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import Fastify from 'fastify';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -202,6 +202,32 @@ describe('authentication and authorisation on a real server (HS256, generated se
 
   it('a @Public() route needs no token', async () => {
     expect((await call('/api/test/open')).status).toBe(200);
+  });
+
+  // A mistyped --data-dir became a new installation: a new secret, and a token signed with it that no service takes.
+  it('mint-token on a directory no service made a secret in refuses (exit 66) and creates nothing there', async () => {
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const typo = join(dataDir, 'no-such-dir');
+      expect(
+        await mintTokenCommand([
+          '--sub',
+          'u1',
+          '--name',
+          'Ерлан',
+          '--roles',
+          'registry-clerk',
+          '--unit',
+          'astana',
+          '--data-dir',
+          typo,
+        ]),
+      ).toBe(66);
+      expect(existsSync(typo)).toBe(false);
+      expect(String(stderr.mock.calls.at(-1)?.[0])).toMatch(/is --data-dir right\?/);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 
   it('the mint-token command signs with the data directory secret, and refuses bad arguments', async () => {

@@ -7,7 +7,10 @@ import { commandArgs, configWithDataDir, usageError } from '../../shared/cli/cli
 import { durationSeconds, sharedDeployment } from '../../shared/config/config';
 import { ensureDataDir } from '../../shared/data-dir';
 import { principalFromClaims } from './domain/principal';
-import { AuthConfigError, mintToken, resolveSigningSecret } from './token-verifier';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { EVENT_LOG_FILE } from '../event-log/open-event-log';
+import { AuthConfigError, mintToken, resolveSigningSecret, SECRET_FILE } from './token-verifier';
 
 const USAGE = `usage: npm run cli -- mint-token --sub <id> --name <name> --roles <role,role> [--unit <unit>] [--iin <IIN>] [--ttl 8h] [--data-dir <dir>]
 
@@ -68,6 +71,18 @@ export async function run(argv: string[]): Promise<number> {
       `mint-token: AUTH_JWT_SECRET is required outside the embedded single-user default (${shared})\n`,
     );
     return 78;
+  }
+  // A directory with neither a token secret nor an event log is no installation (a mistyped --data-dir): a secret made
+  // there would sign a token no service takes, and leave a made-up installation behind.
+  if (
+    !config.auth.secret &&
+    !existsSync(join(config.dataDir, SECRET_FILE)) &&
+    !existsSync(join(config.dataDir, EVENT_LOG_FILE))
+  ) {
+    process.stderr.write(
+      `mint-token: ${config.dataDir} holds neither a token secret nor an event log (is --data-dir right?); a token signed with a secret made up there would be taken by no service\n`,
+    );
+    return 66;
   }
   try {
     ensureDataDir(config.dataDir);
