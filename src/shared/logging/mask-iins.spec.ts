@@ -14,6 +14,17 @@ describe('IINs masked in what is logged', () => {
     ['8801%200130%200123', '8801******23'],
     ['8801013001230', '8801*******30'],
     ['/api/cases?applicantIin=880101300123&limit=5', '/api/cases?applicantIin=8801******23&limit=5'],
+    // An auditor's lookup refused for its spelling is logged and kept in the access log for good: the IIN as typed was.
+    ['/api/cases?applicantIin=(880101)300123', '/api/cases?applicantIin=8801******23'],
+    ['/api/cases?applicantIin=880101%2F300123&limit=5', '/api/cases?applicantIin=8801******23&limit=5'],
+    ['/api/cases?applicantIin=880101%3A300123', '/api/cases?applicantIin=8801******23'],
+    ['/api/cases?applicantIin=8801%20%20%20%200130%200123', '/api/cases?applicantIin=8801******23'],
+    [
+      '/api/cases?applicantIin=%EF%BC%98%EF%BC%98%EF%BC%90%EF%BC%91%EF%BC%90%EF%BC%91%EF%BC%93%EF%BC%90%EF%BC%90%EF%BC%91%EF%BC%92%EF%BC%93',
+      '/api/cases?applicantIin=8801******23',
+    ],
+    ['/api/cases?applicantIin=8%E2%80%8B8%E2%80%8B0101300123', '/api/cases?applicantIin=8801******23'],
+    ['/api/cases?limit=5&applicantIin=%ZZ880101300123', '/api/cases?limit=5&applicantIin=8801******23'],
     ['q%3D880101300123', 'q%3D8801******23'],
     ['/a%2F880101300123', '/a%2F8801******23'],
     ['IIN 880101300123 refused', 'IIN 8801******23 refused'],
