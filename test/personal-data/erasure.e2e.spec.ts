@@ -217,6 +217,21 @@ describe('personal data at rest', () => {
     expect(JSON.stringify(await byReader(clerk.sub))).not.toContain(iinRecent);
   });
 
+  // Whether a case was erased was told by its applicant's name: a case filed under the name "erased" was read by staff
+  // in clear, its IIN and all, and no disclosure was recorded (found by an attack on the personal-data paths).
+  it('a case filed under the name "erased" is read as anyone\'s: the clerk\'s read is recorded', async () => {
+    const iin = makeIin('920303', 4, 44);
+    const caseId = await file(api, VERSIONS[0]!, citizen(iin, 'erased'), 'erased');
+    const clerk: TestCaller = { sub: 'clerk-named-erased', roles: ['registry-clerk'], unit: UNIT };
+    const view = await api.call('GET', `/api/cases/${caseId}`, { as: clerk });
+    expect([view.status, view.body.applicant.iin]).toEqual([200, iin]);
+    const day = new Date().toISOString().slice(0, 10);
+    const recorded = (await api.app.infra.eventLog.readStream(`personal-data-access-${day}`)).filter(
+      (e) => (e.metadata.actor as { id: string }).id === clerk.sub,
+    );
+    expect(recorded.map((e) => (e.data as { cases: string[] }).cases)).toEqual([[caseId]]);
+  });
+
   it('cases are found by applicantIin through the blind index, not a stored clear IIN', async () => {
     const list = await api.call('GET', `/api/cases?applicantIin=${iinA}`, { as: AUDITOR });
     expect(list.status).toBe(200);

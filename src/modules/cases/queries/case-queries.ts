@@ -85,12 +85,14 @@ export interface CaseQueryOptions {
   recordRead?: (principal: Principal, cases: string[], purpose: 'case-view' | 'case-list') => Promise<void>;
 }
 
-/** Cases whose applicant's personal data the caller reads as someone else's: not their own, not erased. */
+/**
+ * Cases whose applicant's personal data the caller reads as someone else's: not their own, not erased. Erased is told by
+ * the IIN, which an erasure replaces and a filing can never be (it must be a valid IIN); a name is whatever the filer
+ * typed, and a case filed under the name "erased" was read unrecorded.
+ */
 function othersPersonalData(principal: Principal, docs: readonly Pick<CaseDocument, '_id' | 'applicant'>[]): string[] {
   const own = readScope(principal).iin;
-  return docs
-    .filter((d) => d.applicant.fullName !== ERASED && (own === null || d.applicant.iin !== own))
-    .map((d) => d._id);
+  return docs.filter((d) => d.applicant.iin !== ERASED && (own === null || d.applicant.iin !== own)).map((d) => d._id);
 }
 
 /** The first instant of the next UTC day: the disclosure records are kept per UTC day. */
