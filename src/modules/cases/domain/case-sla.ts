@@ -46,10 +46,7 @@ export interface SlaRow {
   /** What started the clock: a step's completion or start, or a cohort date. */
   anchor: Limit['anchor'];
   startedAt: string;
-  /**
-   * Where the limit ends: the first instant past it (24:00 of a limit in days), or for a limit in minutes the last
-   * instant it allows (limitAllowsDeadline); null while a by-programme limit has no programme.
-   */
+  /** The first instant at which the limit is exceeded; null while a by-programme limit has no programme. */
   deadline: string | null;
   /** For annual windows: when acting became possible. */
   opensAt?: string;
@@ -139,8 +136,7 @@ export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingC
 /**
  * A row's status at asOf. A step left undone when its case closed is no longer open: breached when its
  * deadline had passed at the close, met (nothing missed) when it had not. An act before its window opened
- * (`opensAt`) is not met either: a window has two edges. `deadlineIncluded`: the deadline is the last instant the
- * limit allows, not the first it exceeds (see limitAllowsDeadline).
+ * (`opensAt`) is not met either: a window has two edges.
  */
 export function statusOf(
   deadline: Date | null,
@@ -148,23 +144,14 @@ export function statusOf(
   asOf: Date,
   closedAt: Date | null = null,
   opensAt: Date | null = null,
-  deadlineIncluded = false,
 ): SlaStatus {
-  const past = (instant: Date) =>
-    deadline !== null && (deadlineIncluded ? instant > deadline : instant.getTime() >= deadline.getTime());
   if (completedAt)
-    return past(completedAt) || (opensAt && completedAt.getTime() < opensAt.getTime()) ? 'breached' : 'met';
-  if (closedAt) return past(closedAt) ? 'breached' : 'met';
-  return past(asOf) ? 'overdue' : 'open';
-}
-
-/**
- * Whether a limit's deadline is itself within the limit. "не более 30 минут" / "20 минуттан ұзақ емес" allow exactly
- * 30 (20) minutes: an act that took that long, to the minute a clerk types, kept the limit, so a limit in minutes ends
- * at its deadline inclusive. A limit in days ends at 24:00 of its last day, the first instant past it.
- */
-export function limitAllowsDeadline(spec: LimitSpec): boolean {
-  return spec.kind === 'minutes';
+    return (deadline && completedAt.getTime() >= deadline.getTime()) ||
+      (opensAt && completedAt.getTime() < opensAt.getTime())
+      ? 'breached'
+      : 'met';
+  if (closedAt) return deadline && deadline.getTime() <= closedAt.getTime() ? 'breached' : 'met';
+  return deadline && asOf.getTime() >= deadline.getTime() ? 'overdue' : 'open';
 }
 
 /** The by-programme deadline: the end of the programme's last day. */
@@ -209,17 +196,16 @@ export function caseSla(
       if (!anchor) continue;
       const anchorDate = new Date(anchor.ms);
       const result = computeDeadline(limit, anchorDate, calendar, options);
-      const included = limitAllowsDeadline(limit.spec);
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
       if (
         applicable &&
         !completedAt &&
         closedAt &&
-        statusOf(result.deadline, null, closedAt, closedAt, null, included) !== 'breached'
+        !(result.deadline && result.deadline.getTime() <= closedAt.getTime())
       )
         continue;
       const status = applicable
-        ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null, included)
+        ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
         : 'not-applicable';
       const alternative = limit.alternative
         ? computeDeadline(
@@ -248,14 +234,7 @@ export function caseSla(
                 clause: limit.alternative.clause,
                 deadline: alternative.deadline ? isoText(alternative.deadline.getTime()) : null,
                 status: applicable
-                  ? statusOf(
-                      alternative.deadline,
-                      completedAt,
-                      asOf,
-                      closedAt,
-                      alternative.opensAt ?? null,
-                      limitAllowsDeadline(limit.alternative.spec),
-                    )
+                  ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)
                   : 'not-applicable',
               }
             : null,

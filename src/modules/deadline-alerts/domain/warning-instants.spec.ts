@@ -15,7 +15,8 @@ describe('warning instants per limit kind (default 50 % and 80 % of the limit in
     expect(iso(limitInstants('minutes', start, deadline!, [50, 80], calendar))).toEqual([
       [50, '2024-03-08T19:00:00.000Z'],
       [80, '2024-03-08T19:06:00.000Z'],
-      [100, '2024-03-08T19:10:00.000Z'],
+      // Breached past the 20 minutes: an act at exactly 20 minutes kept the limit («не более»).
+      [100, '2024-03-08T19:10:00.001Z'],
     ]);
   });
 

@@ -114,9 +114,9 @@ describe('working-day deadlines (Civil Code art. 171–173)', () => {
 });
 
 describe('minutes, calendar periods, windows and programmes', () => {
-  it('minutes ignore the calendar', () => {
+  it('minutes ignore the calendar; the deadline is the first instant past them ("not more than N minutes")', () => {
     const result = computeDeadline({ kind: 'minutes', minutes: 20 }, new Date('2024-03-08T23:50:00+05:00'), calendar);
-    expect(result.deadline!.toISOString()).toBe('2024-03-08T19:10:00.000Z');
+    expect(result.deadline!.toISOString()).toBe('2024-03-08T19:10:00.001Z');
   });
 
   it('a month ends on the corresponding day, or the month’s last day', () => {

@@ -81,11 +81,14 @@ export function computeDeadline(
 
   switch (spec.kind) {
     case 'minutes': {
-      const deadline = new Date(anchor.getTime() + spec.minutes * 60_000);
+      // «не более N минут» allows exactly N minutes: the deadline, the first instant the limit is exceeded (as 24:00 of
+      // the last day is for a limit in days), is the millisecond after them. Every reader (the case's rows, the lists,
+      // the rollups, the scheduler's breach) compares with it alike; an act at N minutes to the minute is met.
+      const deadline = new Date(anchor.getTime() + spec.minutes * 60_000 + 1);
       return lazyResult(deadline, () =>
         finishExplanation(calendar, deadline, {
           ...base(),
-          rule: `${spec.minutes} minutes from the anchor instant, the deadline included (not more than ${spec.minutes} minutes: an act at that instant kept the limit); working days and holidays do not matter for a limit in minutes`,
+          rule: `not more than ${spec.minutes} minutes from the anchor instant: the limit is exceeded from the millisecond after them, and an act at exactly ${spec.minutes} minutes kept it; working days and holidays do not matter for a limit in minutes`,
         }),
       );
     }
