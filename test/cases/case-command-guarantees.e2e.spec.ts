@@ -174,6 +174,44 @@ describe('Idempotency-Key', () => {
     expect(events).toHaveLength(1);
   });
 
+  // Found by an attack: raced, different requests under one key were all answered 201 (the ids come from the key, and
+  // the log took the second for a retry of the first): a filing for another applicant got the first's receipt, and a
+  // cancellation was answered as recorded while only the other act was.
+  it('different requests raced under one key: one is recorded and answered 201, every other 422, none told it was recorded', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { caseId, iin } = await newCase();
+      const clerk = callerFor('registry-clerk', UNIT, iin);
+      const headers = { 'idempotency-key': `reg-other-${round}` };
+      const racers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
+            as: clerk,
+            body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: `04-${round}-${i}` } },
+            headers,
+          }),
+        ),
+      );
+      const statuses = racers.map((r) => r.status).sort();
+      expect(statuses).toEqual([201, 422, 422, 422, 422, 422]);
+      const winner = racers.findIndex((r) => r.status === 201);
+      const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
+      expect(events).toHaveLength(2);
+      expect((events[1]!.data as { incomingNumber: string }).incomingNumber).toBe(`04-${round}-${winner}`);
+    }
+    // A PSC operator files for two people under one key at once: one is filed, the other told the key is taken.
+    const as = callerFor('psc-operator', UNIT, '');
+    const filings = await Promise.all(
+      [nextIin(), nextIin()].map((iin) =>
+        api.call('POST', '/api/cases', {
+          as,
+          body: { ...submitBody(iin), serviceId: 'civil-service-testing', trackId: 'default', channel: 'psc' },
+          headers: { 'idempotency-key': 'two-applicants' },
+        }),
+      ),
+    );
+    expect(filings.map((r) => r.status).sort()).toEqual([201, 422]);
+  });
+
   it('racing requests with one key on a case: the losers fold nothing of their own, so the next command continues the chain as stored (verify green)', async () => {
     const { caseId, iin } = await newCase();
     const clerk = callerFor('registry-clerk', UNIT, iin);

@@ -37,7 +37,7 @@ export type TreeMode = 'with' | 'behind' | 'none';
 // verify's), for the leaves of events another writer committed; loaded before the first tree transaction.
 const COMMITTER_SOURCE = `(function createCommitter(db, treeMode, treeProgress, loadLeafData) {
 const lastRevision = db.prepare('SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1');
-const byId = db.prepare('SELECT stream_id, revision, position FROM events WHERE id = ?');
+const byId = db.prepare('SELECT stream_id, revision, position, type, metadata FROM events WHERE id = ?');
 const insert = db.prepare('INSERT INTO events (id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
 // The log's Merkle tree (RFC 9162, src/modules/transparency/domain/merkle.ts appendLeafHash), kept as its perfect
 // subtrees in the same transaction as the events: leaf i is event position i + 1; each leaf completes about one node.
@@ -134,7 +134,7 @@ class Refused extends Error { constructor(refusal) { super(refusal.kind); this.r
 
 // An append whose event ids are already recorded, in the same stream and order, is a retry of an acknowledged
 // append (the client lost the response): answered as the first time, nothing written.
-function recognisedRetry(streamId, events) {
+function recognisedRetry(streamId, events, expected) {
   const first = byId.get(events[0].id);
   if (!first) {
     for (let i = 1; i < events.length; i++) {
@@ -148,14 +148,33 @@ function recognisedRetry(streamId, events) {
     if (!found || found.stream_id !== streamId || found.revision !== first.revision + i) {
       throw new Refused({ kind: 'invalid', path: 'events[' + i + '].id', problem: events[i].id + ' is already recorded in the log as part of another append' });
     }
+    // The same ids with other content is no retry: two requests under one Idempotency-Key, raced (ids come from the
+    // key), were both answered as recorded. A conflict instead: the caller reads the stream and finds the act the key
+    // already names, and answers the second request for what it is.
+    if (found.type !== events[i].type || retryMark(found.metadata) !== retryMark(events[i].metadata)) {
+      const current = lastRevision.get(streamId);
+      throw new Refused({ kind: 'wrong-revision', streamId, expected, actual: current === undefined ? 'no_stream' : current.revision });
+    }
     last = found;
   }
   return { nextRevision: last.revision, position: last.position };
 }
 
+// What tells a retry from another request under the same ids: the request's fingerprint, which the sealed metadata
+// carries for a command with an Idempotency-Key (the data may differ between a retry and its first: personal fields are
+// encrypted again with another nonce).
+function retryMark(metadata) {
+  try {
+    const parsed = JSON.parse(metadata);
+    return parsed && parsed.idempotency && typeof parsed.idempotency.fingerprint === 'string' ? parsed.idempotency.fingerprint : '';
+  } catch {
+    return '';
+  }
+}
+
 function write(append, recordedAt) {
   const { streamId, expected, events } = append;
-  const retried = recognisedRetry(streamId, events);
+  const retried = recognisedRetry(streamId, events, expected);
   if (retried) return { ...retried, tree: null };
   const row = lastRevision.get(streamId);
   const actual = row === undefined ? 'no_stream' : row.revision;
