@@ -944,3 +944,62 @@ describe('a repeatable step: the study milestones of postgraduate study', () => 
     expect(refusal.detail).toMatch(/can no longer be recorded: a step that follows it is done/);
   });
 });
+
+// Found by an attack: an act's start in 2010, nine years before its case, or a testing day whose 5 working days back
+// left the calendar, was accepted; the case's SLA could then not be counted, and it vanished from every overdue list
+// and summary.
+describe('times no deadline could be counted from are refused', () => {
+  const covered = (w: CaseWalk) =>
+    new CaseWalk(w.catalog, zone, w.version, w.trackId, { ...w.options, covers: (d) => calendar.covers(d) });
+
+  it('a start outside the calendar, or before the case was filed, is 400 naming startedAt', () => {
+    const w = covered(walk('personnel-reserve/order-184-2015', 'competition-recommended'));
+    w.submit();
+    w.advance();
+    for (const [startedAt, problem] of [
+      [new Date('2010-01-01T10:00:00+06:00'), /outside the years the working-day calendar covers/],
+      [new Date(new Date(w.state.submittedAt).getTime() - 86_400_000), /before the case was filed/],
+    ] as const) {
+      const refused = w.spec
+        .given(w.events)
+        .when(
+          {
+            kind: 'take-step',
+            stepId: 'documents-registered',
+            startedAt,
+            occurredAt: w.clock,
+            data: validData('DocumentRegistered'),
+          },
+          w.callerFor('registry-clerk'),
+        )
+        .thenRefused('invalid');
+      expect(refused.errors).toEqual([
+        expect.objectContaining({ field: 'startedAt', problem: expect.stringMatching(problem) }),
+      ]);
+    }
+  });
+
+  it('a testing day whose working days counted back leave the calendar is 400 naming it', () => {
+    const w = covered(
+      walk('personnel-reserve/order-184-2015', 'corps-a-selection', new Date('2015-10-05T09:00:00+06:00')),
+    );
+    w.submit();
+    w.openUpTo('test-schedule-announced');
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'test-schedule-announced',
+          occurredAt: w.clock,
+          data: { ...validData('TestScheduleAnnounced'), testingStartsOn: '2015-01-02' },
+        },
+        w.callerFor('employee'),
+      )
+      .thenRefused('invalid');
+    expect(refused.errors).toEqual([
+      expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/working days back/) }),
+    ]);
+  });
+});

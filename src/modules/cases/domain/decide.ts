@@ -6,7 +6,7 @@ import { isWithinWindow, lastClosing, nextOpening } from '../../deadlines/domain
 import { checkIin } from '../../identity/domain/iin';
 import type { Principal } from '../../identity/domain/principal';
 import type { TimeZone } from '../../calendar/domain/time-zone';
-import { addMonths, localDateProblem } from '../../calendar/domain/local-date';
+import { addDays, addMonths, localDateProblem } from '../../calendar/domain/local-date';
 import { describeClause } from '../../regulations/domain/lint';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
 import type { RegulationStep } from '../../regulations/domain/regulation-schema';
@@ -161,7 +161,36 @@ function businessTimes(
       problem: `${startedAt.toISOString()} is after occurredAt ${occurredAt.toISOString()}`,
       allowed: 'an instant not after occurredAt',
     });
+  // An act's times start and stop its limits' clocks: one outside the working-day calendar's years makes the case's
+  // SLA impossible to count (a start in 2010 took a case out of every overdue list and summary).
+  for (const [field, instant] of [
+    ['occurredAt', occurredAt],
+    ['startedAt', startedAt],
+  ] as const) {
+    if (field === 'startedAt' && command.startedAt === undefined) continue;
+    const date = ctx.zone.toLocal(instant).date;
+    if (ctx.covers && !ctx.covers(date))
+      problems.push({
+        field,
+        problem: `${instant.toISOString()} (${date}) is outside the years the working-day calendar covers: no deadline could be counted from it`,
+        allowed: 'an instant within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+      });
+  }
   return problems.length ? problems : { occurredAt, startedAt };
+}
+
+/** A step's act cannot have started before its case was filed: the filing's own start is the earliest there is. */
+function startedBeforeTheCase(state: CaseState, times: { startedAt: Date }): DataProblem[] {
+  const filed = Object.values(state.completed).find((c) => c.revision === 0)?.startedAt ?? state.submittedAt;
+  return times.startedAt.getTime() < Date.parse(filed)
+    ? [
+        {
+          field: 'startedAt',
+          problem: `${times.startedAt.toISOString()} is before the case was filed (${filed})`,
+          allowed: `an instant from ${filed} to occurredAt`,
+        },
+      ]
+    : [];
 }
 
 function decideSubmit(command: SubmitApplication, ctx: DecideContext): Decision {
@@ -399,7 +428,11 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
   if (!actor.ok) return refuse(forbidden(actor));
   const times = businessTimes(command, ctx);
   const parsed = parseStepData(step.eventType as never, command.data);
-  const problems = [...(Array.isArray(times) ? times : []), ...(parsed.ok ? [] : parsed.problems)];
+  const problems = [
+    // A start given apart from the act's time (without one, the act's own time answers to the previous act's rule).
+    ...(Array.isArray(times) ? times : command.startedAt ? startedBeforeTheCase(state, times) : []),
+    ...(parsed.ok ? [] : parsed.problems),
+  ];
   if (step.eventType === 'ApplicationSubmitted')
     return refuse(
       notAllowed(state, version, ctx, step, `step ${step.id} is recorded when the case is created (POST /api/cases)`),
@@ -453,6 +486,24 @@ function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx:
         },
       ];
     }
+    // A limit counted back from the date (published 5 working days before testing starts) needs those days in the
+    // calendar too: 2015-01-02 was taken, its count left the calendar, and the case's every deadline was lost with it.
+    // Bounded generously: N working days back never span more than 2N + 14 calendar days here.
+    if (
+      typeof value === 'string' &&
+      ctx.covers &&
+      limit.spec.kind === 'working-days-before' &&
+      localDateProblem(value) === null &&
+      !ctx.covers(addDays(value, -(2 * limit.spec.days + 14)))
+    )
+      return [
+        {
+          field,
+          problem: `${value} is too near the start of the working-day calendar: the limit ${limit.id} counts ${limit.spec.days} working days back from it`,
+          allowed:
+            'a date whose preceding working days are within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+        },
+      ];
     return [];
   });
 }
