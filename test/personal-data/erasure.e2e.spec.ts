@@ -222,6 +222,8 @@ describe('personal data at rest', () => {
   it('a case filed under the name "erased" is read as anyone\'s: the clerk\'s read is recorded', async () => {
     const iin = makeIin('920303', 4, 44);
     const caseId = await file(api, VERSIONS[0]!, citizen(iin, 'erased'), 'erased');
+    // The view reads the cases model: the filing must be in it first (a loaded CI run answered before it was).
+    await api.app.infra.projections.readModels.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
     const clerk: TestCaller = { sub: 'clerk-named-erased', roles: ['registry-clerk'], unit: UNIT };
     const view = await api.call('GET', `/api/cases/${caseId}`, { as: clerk });
     expect([view.status, view.body.applicant.iin]).toEqual([200, iin]);
