@@ -392,6 +392,21 @@ describe('input fuzzing: no 5xx, nothing written on rejection', () => {
     );
   });
 
+  // Found by an attack: the cancel route skipped the act's schema, so a reason with a right-to-left override, a zero-width
+  // space, a control character or nothing but spaces went into the log as typed (the same text is 400 as a step's).
+  it('a cancellation reason is checked as a step reason is: hidden characters and blank text are 400 naming reason', async () => {
+    const { caseId, iin } = await newCase();
+    const as = callerFor('applicant', UNIT, iin);
+    const position = await head();
+    for (const reason of ['\u202Eнаватса', 'пере\u200Bдумал', 'bell\u0007', '   ']) {
+      const r = await api.call('POST', `/api/cases/${caseId}/cancel`, { as, body: { reason } });
+      expect([r.status, r.body.errors?.[0]?.field]).toEqual([400, 'reason']);
+    }
+    expect(await head()).toBe(position);
+    const ok = await api.call('POST', `/api/cases/${caseId}/cancel`, { as, body: { reason: 'передумал' } });
+    expect(ok.status).toBe(201);
+  });
+
   it('POST /api/cases/:caseId/cancel and malformed JSON', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.constant(fuzzCase!.caseId), anyString), json, (caseId, b) =>

@@ -556,9 +556,13 @@ function decideCancel(
     });
   }
   const times = businessTimes(command, ctx);
-  const reason = command.reason ? { reason: command.reason } : {};
+  // The reason is the cancellation act's text, checked as a step's reason is (hidden characters, blank text): the
+  // route of its own skipped the act's schema, and an RLO or a zero-width space went into the log as typed.
+  const parsed = parseStepData(step.eventType as never, command.reason ? { reason: command.reason } : {});
+  const reason = parsed.ok ? parsed.data : {};
   const problems = [
     ...(Array.isArray(times) ? times : []),
+    ...(parsed.ok ? [] : parsed.problems.map((p) => ({ ...p, field: p.field.replace(/^data\./, '') }))),
     ...iinsOutOfPlace(step.eventType, reason, state.applicant.iin, ''),
   ];
   if (Array.isArray(times) || problems.length > 0) return refuse({ kind: 'invalid', errors: problems });
