@@ -154,6 +154,23 @@ export function statusOf(
   return deadline && asOf.getTime() >= deadline.getTime() ? 'overdue' : 'open';
 }
 
+/**
+ * The by-programme deadline as it stood at asOf: the programme end an act done by then recorded (its dates), none
+ * before one was. The state's own programme end is the latest act's, later than asOf too: an auditor's asOf before the
+ * schedule was set saw a deadline, and an overdue row, the case did not have then.
+ */
+function programmeDeadlineBy(state: CaseState, calendar: WorkingCalendar, done: Done): Date | undefined {
+  if (!state.programmeEndsOn) return undefined;
+  let endsOn: string | undefined;
+  let at = -Infinity;
+  for (const d of done.values())
+    if (d.dates?.programmeEndsOn && d.occurred > at) {
+      endsOn = d.dates.programmeEndsOn;
+      at = d.occurred;
+    }
+  return endsOn ? calendar.timeZone.endOfDay(dayNumber(endsOn)) : undefined;
+}
+
 /** The by-programme deadline: the end of the programme's last day. */
 export function programmeDeadline(state: CaseState, calendar: WorkingCalendar): Date | undefined {
   return state.programmeEndsOn ? calendar.timeZone.endOfDay(dayNumber(state.programmeEndsOn)) : undefined;
@@ -178,7 +195,7 @@ export function caseSla(
   const closedMs = state.closedAt ? isoMs(state.closedAt) : Number.NaN;
   const closedAt = closedMs <= asOf.getTime() ? new Date(closedMs) : null;
   // Bulk computation leaves out the day-by-day list; an auditor's explanation asks for it.
-  const options = { withoutDays: !explain.withDays, programmeDeadline: programmeDeadline(state, calendar) };
+  const options = { withoutDays: !explain.withDays, programmeDeadline: programmeDeadlineBy(state, calendar, done) };
   const dueness = duenessOf(version, state.trackId, done);
   for (const step of stepsOnTrack(version, state.trackId)) {
     const completion = done.get(step.id);

@@ -367,6 +367,18 @@ const scenarios: Scenario[] = [
   },
   {
     ...A4,
+    // Found by a cross-check: the programme end the case has now was read at every asOf, before it was set too.
+    title: 'before the programme schedule is recorded there is no by-programme deadline, as of then: open, not overdue',
+    submittedAt: '2015-08-12T10:00:00',
+    given: [
+      { step: 'enrolment-order-signed', at: '2015-08-24T10:00:00' },
+      { step: 'programme-schedule-set', at: '2015-10-10T10:00:00', data: { programmeEndsOn: '2015-09-30' } },
+    ],
+    asOf: '2015-10-05T12:00:00',
+    then: { 'comprehensive-exam-passed/by-programme': 'open', 'dissertation-defended/by-programme': 'open' },
+  },
+  {
+    ...A4,
     title: 'a failed comprehensive exam, the reference not issued yet: the defence is not applicable, not overdue',
     submittedAt: '2015-08-12T10:00:00',
     given: [
