@@ -44,6 +44,25 @@ describe('the text of an act holds no invisible character', () => {
   });
 });
 
+// Found by an attack: the schedule's URL took any scheme, and back offices show it as a link.
+describe("a test schedule's URL is a web page's", () => {
+  it.each([
+    'javascript:alert(1)',
+    'data:text/html,<script>x</script>',
+    'ftp://files.gov.kz/a',
+    `https://a.kz/${'x'.repeat(2000)}`,
+  ])('%s is refused, naming data.url', (url) => {
+    const parsed = parseStepData('TestScheduleAnnounced', { url });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.problems.map((p) => p.field)).toEqual(['data.url']);
+  });
+
+  it('an http or https page is taken', () => {
+    for (const url of ['https://www.gov.kz/memleket/entities/kyzmet/press/news', 'http://testing.kz/schedule'])
+      expect(parseStepData('TestScheduleAnnounced', { url }).ok).toBe(true);
+  });
+});
+
 describe('upcasters: stored data is brought to the current schema version on read', () => {
   // A later build where DocumentRegistered data went to version 3: v1 had no registry office, v2 a free-text date.
   const registry = new UpcasterRegistry({ DocumentRegistered: 3 })

@@ -80,7 +80,12 @@ export const STEP_DATA_SCHEMAS = {
   // testingStartsOn: the first testing day the schedule names (order 184, appendix 2, p.7 pp.3 counts back from it).
   TestScheduleAnnounced: z.strictObject({
     publishedAt: z.iso.datetime({ offset: true }).optional(),
-    url: z.url().optional(),
+    // Where the schedule is published: a web page. Back offices show it as a link, and a javascript: or data: URL there
+    // would run in their pages (found by an attack: any scheme was taken).
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional(),
     testingStartsOn: localDate.optional(),
   }),
   AdmittedToTest: z.strictObject({ identityDocument: text(100).optional() }),
