@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { ProblemError } from '../../shared/problem/problem';
+import { fetchFailureReason } from '../../shared/http/fetch-failure';
 import { hashLeaf, verifyInclusion } from './domain/merkle';
 import { parseCheckpoint, verifyNote, type NoteVerifierKey } from './domain/signed-note';
 import { treeBehind, type EvidenceInclusion, type TransparencyLog } from './transparency-log';
@@ -78,7 +79,7 @@ export class RemoteEvidenceProofs implements EvidenceProofs {
       });
       text = await boundedText(response, ANSWER_MAX_BYTES);
     } catch (error) {
-      const reason = reasonOf(error);
+      const reason = fetchFailureReason(error);
       this.logger.warn({ worker: this.workerUrl, reason }, "the worker that keeps the log's tree did not answer");
       throw new ProblemError(
         503,
@@ -94,16 +95,10 @@ export class RemoteEvidenceProofs implements EvidenceProofs {
     // The worker's tree trails the log: events this API has just read may not be in it yet.
     if ((response.status === 404 && said.type?.endsWith('/not-in-tree')) || response.status === 503) {
       const retryAfter = response.headers.get('retry-after');
-      throw new ProblemError(
-        503,
-        response.status === 503 && said.type?.endsWith('/transparency-unavailable')
-          ? 'transparency-unavailable'
-          : 'tree-behind',
-        "The log's Merkle tree does not hold these events yet",
-        "the worker that keeps the log's tree does not hold this case's newest events yet. Ask again in a moment.",
+      throw treeBehind(
+        "the worker that keeps the log's tree does not hold this case's newest events yet",
         undefined,
-        {},
-        { 'retry-after': retryAfter && /^\d{1,5}$/.test(retryAfter) ? retryAfter : '1' },
+        retryAfter && /^\d{1,5}$/.test(retryAfter) ? retryAfter : '1',
       );
     }
     if (!response.ok) {
@@ -149,14 +144,6 @@ async function boundedText(response: Response, limit: number): Promise<string> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function reasonOf(error: unknown): string {
-  // fetch's own failures are TypeErrors with the socket's error as their cause; its time-out is a DOMException.
-  const cause = (error as { cause?: { code?: string; message?: string; name?: string } } | null)?.cause;
-  const name = (error as { name?: string } | null)?.name ?? cause?.name;
-  if (name === 'TimeoutError' || name === 'AbortError' || cause?.name === 'TimeoutError') return 'no answer in time';
-  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
 /** A problem+json answer's type and detail, when it is one. */

@@ -65,8 +65,8 @@ export interface EvidenceInclusion {
   }>;
 }
 
-/** The tree does not hold these events yet: a moment's wait, not the caller's fault. */
-export function treeBehind(detail: string, extensions?: Record<string, unknown>): ProblemError {
+/** The tree does not hold these events yet: a moment's wait (`retryAfter` seconds), not the caller's fault. */
+export function treeBehind(detail: string, extensions?: Record<string, unknown>, retryAfter = '1'): ProblemError {
   return new ProblemError(
     503,
     'tree-behind',
@@ -74,7 +74,7 @@ export function treeBehind(detail: string, extensions?: Record<string, unknown>)
     `${detail}. Ask again in a moment.`,
     undefined,
     extensions,
-    { 'retry-after': '1' },
+    { 'retry-after': retryAfter },
   );
 }
 

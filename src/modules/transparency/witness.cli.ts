@@ -9,6 +9,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { commandArgs, usageError } from '../../shared/cli/cli-command';
+import { fetchFailureReason } from '../../shared/http/fetch-failure';
 import { isCaught, judge, type WitnessVerdict } from './domain/witness';
 import {
   COSIGNATURE_TYPE,
@@ -86,8 +87,7 @@ async function fetchText(url: string, init: RequestInit = {}): Promise<{ status:
     });
     return { status: response.status, text: await response.text() };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new ServerUnreachableError(`${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    throw new ServerUnreachableError(`${url}: ${fetchFailureReason(error)}`);
   }
 }
 
