@@ -14,7 +14,7 @@ import { EVENT_LOG_FILE } from '../../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../../modules/event-log/sqlite/sqlite-event-log';
 import type { PersonalKeyStore } from '../../modules/personal-data/keys/key-store.port';
 import { checkKeyStoreKnowsLog } from '../../modules/personal-data/keys/log-key-check';
-import { KEY_STORE_FILE } from '../../modules/personal-data/keys/sqlite-key-store';
+import { KEY_STORE_FILE, SUBJECT_KNOWN, subjectsNotIn } from '../../modules/personal-data/keys/sqlite-key-store';
 
 /** Throws KeyStoreMismatchError (exit 65) when `dir`'s keys.db lacks a key its events.db's newest acts need. */
 export async function checkCopiedKeyStore(dir: string): Promise<void> {
@@ -23,11 +23,11 @@ export async function checkCopiedKeyStore(dir: string): Promise<void> {
   const keys = existsSync(keysFile) ? new Database(keysFile, { readonly: true, fileMustExist: true }) : null;
   const log = new SqliteEventLog(join(dir, EVENT_LOG_FILE), { checkpointer: false });
   try {
-    const known = keys?.prepare('SELECT 1 FROM subjects WHERE subject_id = ?').pluck();
+    const known = keys?.prepare(SUBJECT_KNOWN);
     // The two members checkKeyStoreKnowsLog reads, answered as SqliteKeyStore answers them.
     const view: Pick<PersonalKeyStore, 'location' | 'unknownSubjects'> = {
       location: keysFile,
-      unknownSubjects: async (kids) => [...new Set(kids)].filter((kid) => known?.get(kid) === undefined),
+      unknownSubjects: async (kids) => (known ? subjectsNotIn(known, kids) : [...new Set(kids)]),
     };
     await checkKeyStoreKnowsLog(log, view);
   } finally {

@@ -625,8 +625,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async unknownSubjects(kids: readonly string[]): Promise<string[]> {
-    const known = this.sql('SELECT 1 FROM subjects WHERE subject_id = ?').pluck();
-    return [...new Set(kids)].filter((kid) => known.get(kid) === undefined);
+    return subjectsNotIn(this.sql(SUBJECT_KNOWN), kids);
   }
 
   async subjectsOf(iinIndex: string): Promise<SubjectRecord[]> {
@@ -725,4 +724,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.walHandle = null;
     this.db.close();
   }
+}
+
+/** Whether keys.db has a record of a subject (its key, or its erasure): what unknownSubjects asks of each. */
+export const SUBJECT_KNOWN = 'SELECT 1 FROM subjects WHERE subject_id = ?';
+
+/** The subjects among `kids` the statement (SUBJECT_KNOWN, on any connection to a keys.db) finds no record of. */
+export function subjectsNotIn(known: Statement, kids: readonly string[]): string[] {
+  const found = known.pluck();
+  return [...new Set(kids)].filter((kid) => found.get(kid) === undefined);
 }
