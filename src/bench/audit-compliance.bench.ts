@@ -460,6 +460,7 @@ export function mainPath(version: RegulationVersion, trackId: string): Regulatio
 }
 
 const STEP_DATA: Record<string, Record<string, unknown>> = {
+  DocumentsAccepted: {},
   DocumentRegistered: { incomingNumber: '04-1' },
   AssignedToEmployee: { assigneeId: 'e' },
   DocumentsReviewed: { outcome: 'compliant' },

@@ -459,7 +459,8 @@ const admission2015: Flow = ({ rng, staff, zone, want }) => {
   const submittedBy =
     channel === 'portal'
       ? self
-      : staff.any(rng, unit, rng.chance(0.6) ? 'technical-secretary' : 'responsible-person', 2);
+      : // p.5 pp.1: at the provider its responsible person helps the applicant file; the technical secretary accepts.
+        staff.any(rng, unit, 'responsible-person', 2);
   const secretary = staff.any(rng, unit, 'technical-secretary', 2);
   const appeal = story.startsWith('appeal');
   const passedExam = appeal
@@ -475,6 +476,14 @@ const admission2015: Flow = ({ rng, staff, zone, want }) => {
     hours: 'portal',
   });
   let acts: PlannedAct[] = [
+    {
+      // p.7 pp.1: the technical secretary accepts the package, in at most 30 minutes (a few run over).
+      stepId: 'documents-accepted',
+      as: secretary,
+      gap: { minutes: [5, 600] },
+      hours: 'office',
+      startedBefore: rng.chance(0.05) ? [31, 50] : [5, 28],
+    },
     {
       stepId: 'entrance-exams-passed',
       as: staff.any(rng, unit, 'subject-commission', 2),

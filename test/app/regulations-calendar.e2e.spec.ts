@@ -113,6 +113,17 @@ describe('regulations and the calendar over HTTP', () => {
     );
   });
 
+  it('GET /api/regulations/:versionId shows what a step waits for (the 2015 non-admission waits for a filed appeal)', async () => {
+    const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-184-2015')}`);
+    expect(status).toBe(200);
+    expect(body.steps.find((s: any) => s.id === 'not-admitted').waitsFor).toEqual(['appeal-resolved']);
+    expect(body.steps.find((s: any) => s.id === 'documents-accepted')).toMatchObject({
+      roles: ['technical-secretary'],
+      after: ['application-submitted'],
+    });
+    expect(body.steps.find((s: any) => s.id === 'competition-decided').waitsFor).toBeUndefined();
+  });
+
   it('GET /api/regulations/:versionId gives a shared step its roles per track (order 58 p.7) and each Kazakh label its source', async () => {
     const { status, body } = await get(`/api/regulations/${encodeURIComponent('academy-admission/order-58-2019')}`);
     expect(status).toBe(200);

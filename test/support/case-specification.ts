@@ -367,7 +367,7 @@ export class CaseWalk {
   /** Files the application with a caller in the first role of the submission step (at the current clock). */
   submit(
     role?: Role,
-    extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc' } = {},
+    extra: { cohortDates?: Record<string, string>; channel?: 'office' | 'portal' | 'psc'; startedAt?: Date } = {},
   ): Outcome {
     const first = stepsOnTrack(this.version, this.trackId).find((s) => s.after.length === 0)!;
     const as = role ?? (rolesOn(first, this.trackId)[0] as Role);
@@ -385,6 +385,7 @@ export class CaseWalk {
           unit: this.options.unit,
           applicant: { iin: this.options.iin, fullName: 'Әлия Сәрсенова' },
           ...(extra.cohortDates ? { cohortDates: extra.cohortDates } : {}),
+          ...(extra.startedAt ? { startedAt: extra.startedAt } : {}),
         },
         this.callerFor(as),
       )
@@ -394,7 +395,10 @@ export class CaseWalk {
   }
 
   /** Takes a step with one caller per role (all of them for requiresAll steps), at `at` or one clock step after the last act. */
-  take(stepId: string, options: { roles?: Role[]; data?: Record<string, unknown>; at?: Date } = {}): Outcome {
+  take(
+    stepId: string,
+    options: { roles?: Role[]; data?: Record<string, unknown>; at?: Date; startedAt?: Date } = {},
+  ): Outcome {
     const step = this.step(stepId);
     const onTrack = rolesOn(step, this.trackId);
     const roles = options.roles ?? ((step.requiresAll ? onTrack : [onTrack[0]]) as Role[]);
@@ -405,7 +409,12 @@ export class CaseWalk {
       outcome = this.spec
         .given(this.history)
         .when(
-          { kind: 'take-step', stepId, data: options.data ?? validStepData(this.version, step, this.trackId) },
+          {
+            kind: 'take-step',
+            stepId,
+            data: options.data ?? validStepData(this.version, step, this.trackId),
+            ...(options.startedAt ? { startedAt: options.startedAt } : {}),
+          },
           this.callerFor(role),
         )
         .then([{ type: step.eventType as EventType, stepId, role, clause: clauseReference(step.clause) }]);

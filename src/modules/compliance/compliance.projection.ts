@@ -42,7 +42,11 @@ export const OPEN_STEPS = 'open-steps';
 export const rollupCollection = (dim: GroupBy): string => `rollup-${dim}`;
 
 /** A case's SLA row as the compliance model counts it (complianceRowsOf): the rollups' grouping, the limit, the times. */
-export type ComplianceRow = RollupRow & { limitId: string };
+export type ComplianceRow = RollupRow & {
+  limitId: string;
+  /** When a window opens (annual windows): how far along an open row is counts from then. Not kept in case-rows. */
+  opensAt?: string;
+};
 
 /**
  * A row as `case-rows` keeps it: without the case's grouping (service, version, track, unit, assignee, channel), which
@@ -63,6 +67,8 @@ export interface OpenRowDocument extends ReadDocument, RollupRow {
   clause: ClauseRef;
   roles: string[];
   receiptNumber: string;
+  /** When the limit's window opens, for a window the clock started before (the at-risk list counts from then). */
+  opensAt?: string;
 }
 
 export interface OpenStepDocument extends ReadDocument {
@@ -91,6 +97,7 @@ export interface OpenStepDocument extends ReadDocument {
     clause: ClauseRef;
     kind?: LimitSpec['kind'];
     startedAt?: string;
+    opensAt?: string;
   }[];
 }
 
@@ -134,6 +141,7 @@ export function complianceRowsOf(
     deadline: r.deadline,
     completedAt: r.completedAt,
     settled: r.settled,
+    opensAt: r.opensAt,
   }));
 }
 
@@ -170,7 +178,10 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 7: open steps hold the applicant's IIN as its blind index (an applicant's worklist is found by it), not in clear.
     // 8: the folded state of a retraining completion that named no document has no result, not a guessed one.
     // 9: a limit in minutes kept by an act at exactly its deadline is met (the acts say "not more than N minutes").
-    version: 9,
+    // 10: the 2015 academy admission filing and the technical secretary's acceptance are two steps, each with its own 30
+    // minutes; its non-admission is no open step while a filed appeal awaits its answer (waitsFor). Open rows and open
+    // steps' limits keep a window's opening (opensAt): the at-risk list and the worklist count a window's share from it.
+    version: 10,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],
@@ -309,6 +320,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
         settled: r.settled,
         roles: rolesOn(stepById(version, r.stepId)!, state.trackId),
         receiptNumber: state.receiptNumber,
+        ...(r.opensAt ? { opensAt: r.opensAt } : {}),
       } satisfies OpenRowDocument);
 
     const steps = openSteps(state, version);
@@ -323,6 +335,7 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
           clause: limitClause(version, r.stepId, r.limitId),
           kind: r.kind,
           startedAt: r.startedAt,
+          ...(r.opensAt ? { opensAt: r.opensAt } : {}),
         }));
       const deadlines = limits
         .map((l) => l.deadline)

@@ -30,15 +30,38 @@ export function missingPrerequisites(state: CaseState, version: RegulationVersio
   return prerequisitesOn(version, state.trackId, step).filter((id) => !state.completed[id]);
 }
 
-/** Whether a step may be recorded (again): not done yet, or repeatable and no step that follows it is done. */
+/** The steps on a track that follow a step (name it in their after), by step: computed once per version and track. */
+const followers = new WeakMap<RegulationVersion, Map<string, Map<string, readonly string[]>>>();
+
+function followersOn(version: RegulationVersion, trackId: string): Map<string, readonly string[]> {
+  let byTrack = followers.get(version);
+  if (!byTrack) followers.set(version, (byTrack = new Map()));
+  let byStep = byTrack.get(trackId);
+  if (!byStep) {
+    const found = new Map<string, string[]>();
+    for (const s of stepsOnTrack(version, trackId))
+      for (const id of prerequisitesOn(version, trackId, s)) found.set(id, [...(found.get(id) ?? []), s.id]);
+    byTrack.set(trackId, (byStep = found));
+  }
+  return byStep;
+}
+
+/** A step done in the case that follows this one, if any. */
+export function doneFollower(state: CaseState, version: RegulationVersion, step: RegulationStep): string | undefined {
+  return followersOn(version, state.trackId)
+    .get(step.id)
+    ?.find((id) => state.completed[id]);
+}
+
+/**
+ * Whether a step may be recorded (again): not done yet, or repeatable; in both cases only while no step that follows it
+ * is done. A step not done that a later step already followed was passed by a history recorded under an earlier
+ * model of the version (a step split from another, such as the 2015 admission's acceptance): recording it now would
+ * put it after the acts that follow it.
+ */
 export function recordable(state: CaseState, version: RegulationVersion, step: RegulationStep): boolean {
-  if (!state.completed[step.id]) return true;
-  return (
-    step.repeatable &&
-    !stepsOnTrack(version, state.trackId).some(
-      (s) => state.completed[s.id] && prerequisitesOn(version, state.trackId, s).includes(step.id),
-    )
-  );
+  if (state.completed[step.id] && !step.repeatable) return false;
+  return doneFollower(state, version, step) === undefined;
 }
 
 /** The steps that may be done now, by anyone: among them only those due (a refusal only after a negative outcome). */
@@ -50,8 +73,19 @@ export function openSteps(state: CaseState, version: RegulationVersion): Regulat
       recordable(state, version, step) &&
       !blockedByResult(state, step) &&
       missingPrerequisites(state, version, step).length === 0 &&
-      mayBeTaken(step, dueness.get(step.id)),
+      mayBeTaken(step, dueness.get(step.id)) &&
+      waitingFor(state, version, step, dueness).length === 0,
   );
+}
+
+/** The steps of `waitsFor` that hold this step now: due in the case and not done yet. */
+export function waitingFor(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  dueness: ReadonlyMap<string, Dueness> = duenessOf(version, state.trackId, doneNow(state.completed)),
+): string[] {
+  return (step.waitsFor ?? []).filter((id) => !state.completed[id] && dueness.get(id) === 'due');
 }
 
 /** A step with a condition may be taken once it is due; any other step unless the case took a branch without it. */

@@ -260,3 +260,76 @@ describe('a limit in minutes allows exactly N minutes ("not more than N minutes"
     expect(testRow(w, new Date(almaty('2015-09-15T12:05:00').getTime() + 1)).status).toBe('overdue');
   });
 });
+
+// Order 184 of 2015, appendix 3: the applicant's filing (p.5 pp.1, «не более 30 минут») and the technical secretary's
+// acceptance of the package (p.7 pp.1, «не более 30 (тридцати) минут») are two acts by two people, each timed on its
+// own. They were one act with one 30-minute limit, which read a breach for a filing and an acceptance that each kept
+// their 30 minutes but spanned more together.
+describe('academy admission 2015: the filing and the acceptance each have their own 30 minutes', () => {
+  const admission = catalog.byId.get('academy-admission/order-184-2015')!;
+  const FILING_STARTED = almaty('2015-08-12T10:00:00');
+  const minutesAfter = (start: Date, minutes: number) => new Date(start.getTime() + minutes * 60_000);
+
+  function filedIn(minutes: number): CaseWalk {
+    const w = new CaseWalk(catalog, calendar.timeZone, admission, 'default', {
+      unit: 'astana-department',
+      iin: IIN,
+      start: minutesAfter(FILING_STARTED, minutes),
+    });
+    w.submit('applicant', { channel: 'portal', startedAt: FILING_STARTED });
+    return w;
+  }
+  function acceptedIn(w: CaseWalk, startedAt: Date, minutes: number): void {
+    w.take('documents-accepted', { startedAt, at: minutesAfter(startedAt, minutes) });
+  }
+  const statusOf = (w: CaseWalk, stepId: string, limitId: string) =>
+    row(caseSla(w.state, admission, calendar, almaty('2015-08-13T10:00:00')), stepId, limitId).status;
+
+  it('a 25-minute filing and a 25-minute acceptance that starts 40 minutes later are both met', () => {
+    const w = filedIn(25);
+    acceptedIn(w, minutesAfter(FILING_STARTED, 65), 25);
+    expect(statusOf(w, 'application-submitted', 'filing')).toBe('met');
+    expect(statusOf(w, 'documents-accepted', 'acceptance')).toBe('met');
+  });
+
+  it('a filing over its 30 minutes is breached, and the acceptance on time met', () => {
+    const w = filedIn(31);
+    acceptedIn(w, minutesAfter(FILING_STARTED, 40), 10);
+    expect(statusOf(w, 'application-submitted', 'filing')).toBe('breached');
+    expect(statusOf(w, 'documents-accepted', 'acceptance')).toBe('met');
+  });
+
+  it('an acceptance over its 30 minutes is breached, the filing on time met', () => {
+    const w = filedIn(10);
+    acceptedIn(w, minutesAfter(FILING_STARTED, 20), 31);
+    expect(statusOf(w, 'application-submitted', 'filing')).toBe('met');
+    expect(statusOf(w, 'documents-accepted', 'acceptance')).toBe('breached');
+  });
+
+  it('an acceptance not recorded yet has no deadline (its 30 minutes count from its start), and the entrance exams wait for it', () => {
+    const w = filedIn(10);
+    expect(ids(caseSla(w.state, admission, calendar, almaty('2015-08-20T10:00:00')))).not.toContain(
+      'documents-accepted/acceptance',
+    );
+    expect(() => w.take('entrance-exams-passed', { at: almaty('2015-08-13T09:00:00') })).toThrow(
+      /follows documents-accepted, not done yet/,
+    );
+    acceptedIn(w, almaty('2015-08-13T10:00:00'), 5);
+    w.take('entrance-exams-passed', { at: almaty('2015-08-14T10:00:00') });
+  });
+
+  it('the technical secretary accepts and does not file; the applicant does not accept', () => {
+    const asSecretary = new CaseWalk(catalog, calendar.timeZone, admission, 'default', {
+      unit: 'astana-department',
+      iin: IIN,
+      start: FILING_STARTED,
+    });
+    expect(() => asSecretary.submit('technical-secretary', { channel: 'office' })).toThrow(
+      /is done by applicant or responsible-person; the caller has technical-secretary/,
+    );
+    const w = filedIn(10);
+    expect(() => w.take('documents-accepted', { roles: ['applicant'] })).toThrow(
+      /is done by technical-secretary; the caller has applicant/,
+    );
+  });
+});

@@ -23,8 +23,10 @@ import {
   cancellerFor,
   missingPrerequisites,
   notDueReason,
+  waitingFor,
   openSteps,
   recordable,
+  doneFollower,
   type ActorCheck,
 } from './case-rules';
 import { mustNameResult, resultsStepMayName } from './case-results';
@@ -594,9 +596,13 @@ function record(
       ),
     );
   if (!recordable(state, version, step)) {
-    const detail = step.repeatable
-      ? `step ${step.id} can no longer be recorded: a step that follows it is done`
-      : `step ${step.id} is already done (revision ${state.completed[step.id]!.revision})`;
+    const done = state.completed[step.id];
+    const detail =
+      done && !step.repeatable
+        ? `step ${step.id} is already done (revision ${done.revision})`
+        : done
+          ? `step ${step.id} can no longer be recorded: a step that follows it is done`
+          : `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`;
     return refuse(notAllowed(state, version, ctx, step, detail));
   }
   const missing = missingPrerequisites(state, version, step);
@@ -607,6 +613,17 @@ function record(
     } as CaseRejection);
   const notDue = notDueReason(state, version, step);
   if (notDue) return refuse(notAllowed(state, version, ctx, step, notDue));
+  const waiting = waitingFor(state, version, step);
+  if (waiting.length)
+    return refuse(
+      notAllowed(
+        state,
+        version,
+        ctx,
+        step,
+        `step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`,
+      ),
+    );
   if (blockedByResult(state, step) && state.result) {
     return refuse({
       kind: 'rule',

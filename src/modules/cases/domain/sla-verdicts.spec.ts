@@ -159,7 +159,10 @@ const scenarios: Scenario[] = [
     ...A3,
     title: 'no appeal filed: the appeal commission’s 5 working days are not applicable',
     submittedAt: '2015-08-11T10:00:00',
-    given: [{ step: 'entrance-exams-passed', at: '2015-08-12T10:00:00' }],
+    given: [
+      { step: 'documents-accepted', at: '2015-08-11T10:40:00' },
+      { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00' },
+    ],
     asOf: '2015-08-28T12:00:00',
     then: { 'appeal-resolved/appeal-period': 'absent', 'competition-decided/competition-window': 'overdue' },
   },
@@ -168,6 +171,7 @@ const scenarios: Scenario[] = [
     title: 'an appeal filed and not resolved in 5 working days (13-19 August): overdue',
     submittedAt: '2015-08-11T10:00:00',
     given: [
+      { step: 'documents-accepted', at: '2015-08-11T10:40:00' },
       {
         step: 'entrance-exams-passed',
         at: '2015-08-12T10:00:00',
@@ -183,6 +187,7 @@ const scenarios: Scenario[] = [
     title: 'the appeal upheld on 18 August: met, and the competition becomes due',
     submittedAt: '2015-08-11T10:00:00',
     given: [
+      { step: 'documents-accepted', at: '2015-08-11T10:40:00' },
       {
         step: 'entrance-exams-passed',
         at: '2015-08-12T10:00:00',
@@ -275,6 +280,7 @@ const scenarios: Scenario[] = [
       'failed exams and no appeal: not admitted, the competition, the commission’s period and the enrolment not applicable',
     submittedAt: '2015-08-11T10:00:00',
     given: [
+      { step: 'documents-accepted', at: '2015-08-11T10:40:00' },
       {
         step: 'entrance-exams-passed',
         at: '2015-08-12T10:00:00',
@@ -296,6 +302,7 @@ const scenarios: Scenario[] = [
     title: 'the competition lost on 22 August: not admitted, the enrolment window not applicable',
     submittedAt: '2015-08-11T10:00:00',
     given: [
+      { step: 'documents-accepted', at: '2015-08-11T10:40:00' },
       { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00' },
       { step: 'competition-decided', at: '2015-08-22T10:00:00', data: { admitted: false, score: 60 } },
       { step: 'not-admitted', at: '2015-08-27T10:00:00' },
@@ -445,7 +452,10 @@ const scenarios: Scenario[] = [
     ...A3,
     title: 'an entrance exam recorded on 1 July, before the window of 10-20 August opens: not met',
     submittedAt: '2016-06-01T10:00:00',
-    given: [{ step: 'entrance-exams-passed', at: '2016-07-01T10:00:00' }],
+    given: [
+      { step: 'documents-accepted', at: '2016-06-01T10:40:00' },
+      { step: 'entrance-exams-passed', at: '2016-07-01T10:00:00' },
+    ],
     asOf: '2016-07-02T12:00:00',
     then: { 'entrance-exams-passed/exam-window': 'breached' },
   },
@@ -453,7 +463,10 @@ const scenarios: Scenario[] = [
     ...A3,
     title: 'an entrance exam recorded on 15 August, inside its window: met',
     submittedAt: '2016-06-01T10:00:00',
-    given: [{ step: 'entrance-exams-passed', at: '2016-08-15T10:00:00' }],
+    given: [
+      { step: 'documents-accepted', at: '2016-06-01T10:40:00' },
+      { step: 'entrance-exams-passed', at: '2016-08-15T10:00:00' },
+    ],
     asOf: '2016-08-16T12:00:00',
     then: { 'entrance-exams-passed/exam-window': 'met' },
   },
@@ -560,6 +573,7 @@ describe('a step is open only when due, and refused (409) before', () => {
         ...A3,
         submittedAt: '2015-08-11T10:00:00',
         given: [
+          { step: 'documents-accepted', at: '2015-08-11T10:40:00' },
           { step: 'entrance-exams-passed', at: '2015-08-12T10:00:00', data: { exam: 'Экономика', passed: false } },
         ],
       },

@@ -266,7 +266,8 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     // 5: erasures also scrub the actor of an act the applicant recorded as their token named them (scrubCaseState);
     // a retraining completion that named no document has no result, not the guessed retraining one.
     // 6: a limit in minutes kept by an act at exactly its deadline is met (the acts say "not more than N minutes").
-    version: 6,
+    // 7: the 2015 academy admission filing and the technical secretary's acceptance are two steps, each with its own 30 minutes.
+    version: 7,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],

@@ -220,6 +220,45 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
         add(`${path}.dueWhen[${j}].step`, `"${d.step}" shares no track with this step`);
       else if (d.step === step.id) add(`${path}.dueWhen[${j}].step`, 'a step cannot be made due by itself');
     });
+    step.waitsFor?.forEach((w, j) => {
+      const other = data.steps.find((s) => s.id === w);
+      if (!other) add(`${path}.waitsFor[${j}]`, `"${w}" is not a step of this version`);
+      else if (!other.tracks.some((t) => step.tracks.includes(t)))
+        add(`${path}.waitsFor[${j}]`, `"${w}" shares no track with this step`);
+      else if (w === step.id) add(`${path}.waitsFor[${j}]`, 'a step cannot wait for itself');
+      else if (step.waitsFor!.indexOf(w) !== j) add(`${path}.waitsFor[${j}]`, `"${w}" is listed twice`);
+      // The hold lasts until the step is first recorded, so a repeatable step would release it after its first time.
+      else if (other.repeatable)
+        add(
+          `${path}.waitsFor[${j}]`,
+          `"${w}" is repeatable: waiting for it would hold this step only until its first time`,
+        );
+      // An optional step without a condition would hold this step in every case until taken, even where it never happens.
+      else if (!other.dueWhen && other.optional)
+        add(
+          `${path}.waitsFor[${j}]`,
+          `"${w}" is optional with no condition (dueWhen): it would hold this step until taken, also in cases where it never happens`,
+        );
+      // A step with no condition is due in every case: waiting for it is following it, which is what after says.
+      else if (!other.dueWhen)
+        add(
+          `${path}.waitsFor[${j}]`,
+          `"${w}" has no condition (dueWhen), so it is due in every case: a step that must come first goes in after`,
+        );
+      else {
+        // A waited-for step that is due but follows an optional step the case may never take could never be
+        // recorded: the wait would never end. Its optional predecessors must be among the acts that make it due.
+        const makesDue = new Set(other.dueWhen.map((d) => d.step));
+        for (const a of other.after) {
+          const before = data.steps.find((s) => s.id === a);
+          if (before?.optional && !makesDue.has(a))
+            add(
+              `${path}.waitsFor[${j}]`,
+              `"${w}" follows the optional step "${a}", which is not among its dueWhen: a case without "${a}" would wait for "${w}" for ever`,
+            );
+        }
+      }
+    });
     if (step.repeatable && (step.terminal || step.requiresAll || step.result))
       add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);
@@ -275,6 +314,15 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       `steps[${data.steps.findIndex((s) => s.id === cycle[0])}].after`,
       `the steps form a cycle: ${cycle.join(' → ')}`,
     );
+  else {
+    // A step that waits for one that follows it (or for one that waits for it) could never be taken once both are due.
+    const waiting = findCycle(data.steps.map((s) => ({ id: s.id, after: [...s.after, ...(s.waitsFor ?? [])] })));
+    if (waiting)
+      add(
+        `steps[${data.steps.findIndex((s) => s.id === waiting[0])}].waitsFor`,
+        `the steps wait for each other, through after and waitsFor: ${waiting.join(' → ')}; such a case could never go on`,
+      );
+  }
   return problems;
 }
 

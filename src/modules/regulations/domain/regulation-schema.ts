@@ -226,6 +226,11 @@ export const regulationFileSchema = z.strictObject({
          * that is not optional is skipped (its limits not applicable) once every one of them went the other way.
          */
         dueWhen: dueWhenSchema.optional(),
+        /**
+         * Steps this one waits for: it may not be taken while one of them is due and not done (the non-admission while a
+         * filed appeal awaits its answer). A step here that never becomes due in the case does not hold it.
+         */
+        waitsFor: z.array(kebab).optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
         clause: clauseSchema,

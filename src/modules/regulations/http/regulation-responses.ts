@@ -126,6 +126,12 @@ class RegulationStepDto {
   @ApiProperty()
   optional!: boolean;
 
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'the steps it waits for: it is not open while one of them is due in the case and not done',
+  })
+  waitsFor?: string[];
+
   @ApiProperty()
   terminal!: boolean;
 

@@ -78,6 +78,7 @@ export function versionDetail(version: RegulationVersion) {
       optional: step.optional,
       condition: step.condition,
       ...(step.dueWhen ? { dueWhen: step.dueWhen } : {}),
+      ...(step.waitsFor ? { waitsFor: step.waitsFor } : {}),
       terminal: step.terminal,
       ...(step.result ? { result: step.result } : {}),
       clause: step.clause,
