@@ -23,6 +23,8 @@ export interface ComplianceModuleDeps {
   config: { readYourWritesTimeoutMs: number; deadlineWarnings: WarningPolicy };
   /** The IIN's blind index, as the open steps store it. */
   personalData: { iinIndex(iin: string): string };
+  /** The service's clock: the worklist's now, as every command's and every read's default asOf. */
+  clock: () => Date;
 }
 
 @Module({})
@@ -44,7 +46,7 @@ export class ComplianceModule {
           useValue: new ComplianceQueries(
             model,
             { ...infra.reference, warnings: infra.config.deadlineWarnings },
-            undefined,
+            infra.clock,
             (iin) => infra.personalData.iinIndex(iin),
           ),
         },

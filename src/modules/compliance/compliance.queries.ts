@@ -97,6 +97,11 @@ export class ComplianceQueries {
     private readonly iinIndex: (iin: string) => string = (iin) => iin,
   ) {}
 
+  /** The service's now: what a list is read as of when no asOf is given. */
+  now(): Date {
+    return this.clock();
+  }
+
   async summary(params: SummaryParams): Promise<{
     staleness: Staleness;
     rows: (SummaryRow & {
@@ -251,7 +256,7 @@ export class ComplianceQueries {
     for (let skip = 0; ; skip += EXPORT_CHUNK) {
       const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, skip, limit: EXPORT_CHUNK });
       for (const r of rows) {
-        const u = this.urgency(r.kind, r.startedAt, r.deadline!, r.serviceId, r.versionId, params.asOf);
+        const u = this.urgency(r.kind, r.startedAt, r.deadline!, r.serviceId, r.versionId, params.asOf, r.opensAt);
         if (u.atRisk) yield this.atRiskRow(r, u);
       }
       if (rows.length < EXPORT_CHUNK) return;
@@ -269,9 +274,18 @@ export class ComplianceQueries {
     serviceId: string,
     versionId: string,
     now: Date,
+    opensAt?: string,
   ): Urgency {
     const thresholds = thresholdsFor(this.reference.warnings ?? DEFAULT_WARNING_POLICY, serviceId, versionId);
-    return urgencyOf(kind, new Date(startedAt), new Date(deadline), thresholds, this.reference.calendar, now);
+    return urgencyOf(
+      kind,
+      new Date(startedAt),
+      new Date(deadline),
+      thresholds,
+      this.reference.calendar,
+      now,
+      opensAt === undefined ? undefined : new Date(opensAt),
+    );
   }
 
   /** The most urgent of a step's running limits (documents built before kinds were kept have none). */
@@ -279,7 +293,7 @@ export class ComplianceQueries {
     let worst: Urgency | null = null;
     for (const l of d.limits) {
       if (!l.deadline || !l.kind || !l.startedAt) continue;
-      const u = this.urgency(l.kind, l.startedAt, l.deadline, d.serviceId, d.versionId, now);
+      const u = this.urgency(l.kind, l.startedAt, l.deadline, d.serviceId, d.versionId, now, l.opensAt);
       if (
         !worst ||
         u.overdue > worst.overdue ||

@@ -157,6 +157,8 @@ class WorklistLimitDto {
   @ApiProperty({ type: ClauseRefDto }) clause!: ClauseRefDto;
   @ApiPropertyOptional() kind?: string;
   @ApiPropertyOptional() startedAt?: string;
+  @ApiPropertyOptional({ description: 'when the step opened; the at-risk share of the window counts from here' })
+  opensAt?: string;
   @ApiProperty({ type: ClauseCitationDto }) citation!: ClauseCitationDto;
 }
 

@@ -273,7 +273,7 @@ export class ComplianceController {
       period?: Period;
       asOf: Date;
       after?: number;
-    } = { asOf: new Date() };
+    } = { asOf: this.queries.now() };
     if (query.serviceId !== undefined) {
       if (!catalog.byService.has(query.serviceId))
         throw new ProblemError(404, 'unknown-service', 'Service not found', `unknown service "${query.serviceId}"`, [

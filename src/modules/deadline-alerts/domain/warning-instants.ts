@@ -131,12 +131,13 @@ export function urgencyOf(
   thresholds: WarningThresholds,
   calendar: WorkingCalendar,
   now: Date,
+  opensAt?: Date,
 ): Urgency {
   const overdue = now.getTime() >= deadline.getTime();
   const zone = calendar.timeZone;
   const dueToday = !overdue && zone.localDayOf(deadline.getTime() - 1) === zone.localDayOf(now.getTime());
   let threshold: number | null = null;
-  for (const instant of limitInstants(kind, startedAt, deadline, thresholds, calendar)) {
+  for (const instant of limitInstants(kind, startedAt, deadline, thresholds, calendar, opensAt)) {
     if (instant.threshold < 100 && instant.at.getTime() <= now.getTime()) threshold = instant.threshold;
   }
   return {
