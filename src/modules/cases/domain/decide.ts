@@ -580,30 +580,23 @@ function record(
   actor: ActorCheck,
   ctx: DecideContext,
 ): Decision {
+  const notAllowedHere = (detail: string) => refuse(notAllowed(state, version, ctx, step, detail));
   if (!step.tracks.includes(state.trackId))
-    return refuse(
-      notAllowed(state, version, ctx, step, `step ${step.id} is not on track ${state.trackId} of this case`),
-    );
+    return notAllowedHere(`step ${step.id} is not on track ${state.trackId} of this case`);
   if (!actor.ok) return refuse(forbidden(actor));
   if (state.status !== 'open')
-    return refuse(
-      notAllowed(
-        state,
-        version,
-        ctx,
-        step,
-        `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`,
-      ),
+    return notAllowedHere(
+      `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`,
     );
   if (!recordable(state, version, step)) {
     const done = state.completed[step.id];
-    const detail =
+    return notAllowedHere(
       done && !step.repeatable
         ? `step ${step.id} is already done (revision ${done.revision})`
         : done
           ? `step ${step.id} can no longer be recorded: a step that follows it is done`
-          : `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`;
-    return refuse(notAllowed(state, version, ctx, step, detail));
+          : `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`,
+    );
   }
   const missing = missingPrerequisites(state, version, step);
   if (missing.length)
@@ -612,18 +605,10 @@ function record(
       missingPrerequisites: missing,
     } as CaseRejection);
   const notDue = notDueReason(state, version, step);
-  if (notDue) return refuse(notAllowed(state, version, ctx, step, notDue));
+  if (notDue) return notAllowedHere(notDue);
   const waiting = waitingFor(state, version, step);
   if (waiting.length)
-    return refuse(
-      notAllowed(
-        state,
-        version,
-        ctx,
-        step,
-        `step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`,
-      ),
-    );
+    return notAllowedHere(`step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`);
   if (blockedByResult(state, step) && state.result) {
     return refuse({
       kind: 'rule',
