@@ -122,6 +122,7 @@ describe('regulations and the calendar over HTTP', () => {
       after: ['application-submitted'],
     });
     expect(body.steps.find((s: any) => s.id === 'competition-decided').waitsFor).toBeUndefined();
+    expect(body.steps.find((s: any) => s.id === 'portal-refusal').until).toEqual(['documents-accepted']);
   });
 
   it('GET /api/regulations/:versionId gives a shared step its roles per track (order 58 p.7) and each Kazakh label its source', async () => {

@@ -63,7 +63,7 @@ describe('concurrency', () => {
 
   it('without an expected revision, racing different steps are serialised by retry: all valid ones land, the chain holds', async () => {
     const { caseId, iin } = await newCase();
-    // documents-registered, then portal-refusal and cancellation race: the first terminal one closes the case.
+    // documents-registered, then the assignment and the applicant's cancellation race: the cancellation closes the case.
     const reg = await api.call('POST', `/api/cases/${caseId}/steps/documents-registered`, {
       as: callerFor('registry-clerk', UNIT, iin),
       body: { occurredAt: '2015-10-05T10:00:00+06:00', data: { incomingNumber: '1' } },
@@ -74,15 +74,15 @@ describe('concurrency', () => {
         as: callerFor('head', UNIT, iin),
         body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { assigneeId: 'e1' } },
       }),
-      api.call('POST', `/api/cases/${caseId}/steps/portal-refusal`, {
-        as: callerFor('e-government-portal', 'portal', iin),
-        body: { occurredAt: '2015-10-05T11:00:00+06:00', data: { reason: 'не соответствует' } },
+      api.call('POST', `/api/cases/${caseId}/cancel`, {
+        as: callerFor('applicant', UNIT, iin),
+        body: { reason: 'передумал' },
       }),
     ]);
     const events = await api.app.infra.eventLog.readStream(caseStreamId(caseId));
     expect(verifyChain(events).valid).toBe(true);
     expect(events.map((e) => e.revision)).toEqual(events.map((_, i) => i));
-    // The refusal closes the case; the assignment lands only if it came first.
+    // The cancellation closes the case; the assignment lands only if it came first.
     expect(racers[1]!.status).toBe(201);
     expect([201, 409]).toContain(racers[0]!.status);
     expect(events).toHaveLength(2 + racers.filter((r) => r.status === 201).length);

@@ -181,7 +181,8 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // 10: the 2015 academy admission filing and the technical secretary's acceptance are two steps, each with its own 30
     // minutes; its non-admission is no open step while a filed appeal awaits its answer (waitsFor). Open rows and open
     // steps' limits keep a window's opening (opensAt): the at-risk list and the worklist count a window's share from it.
-    version: 10,
+    // 11: the portal's refusal is no open step once the provider took the case up (until).
+    version: 11,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],

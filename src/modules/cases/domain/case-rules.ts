@@ -61,7 +61,12 @@ export function doneFollower(state: CaseState, version: RegulationVersion, step:
  */
 export function recordable(state: CaseState, version: RegulationVersion, step: RegulationStep): boolean {
   if (state.completed[step.id] && !step.repeatable) return false;
-  return doneFollower(state, version, step) === undefined;
+  return doneFollower(state, version, step) === undefined && endedBy(state, step) === undefined;
+}
+
+/** A step of `until` done in the case: this step's chance has passed. */
+export function endedBy(state: CaseState, step: RegulationStep): string | undefined {
+  return step.until?.find((id) => state.completed[id]);
 }
 
 /** The steps that may be done now, by anyone: among them only those due (a refusal only after a negative outcome). */

@@ -425,6 +425,37 @@ describe('refusals of a step', () => {
     expect(refused.callerMayTake).toEqual([]);
   });
 
+  // p.10 of each regulation orders the portal's check and refusal (condition 2, process 5) before its receipt (process 6):
+  // the refusal answers the filing. It was offered, and taken, at any later point of a case, after the exams too.
+  it.each([
+    ['academy-admission/order-184-2015', 'default', 'documents-accepted'],
+    ['academy-admission/order-58-2019', 'postgraduate', 'entrance-exams-passed'],
+    ['academy-admission/order-58-2019', 'qualification-improvement', 'group-formed'],
+    ['civil-service-testing/order-184-2015', 'default', 'admitted-to-test'],
+    ['personnel-reserve/order-184-2015', 'competition-recommended', 'documents-registered'],
+    ['personnel-reserve/order-184-2015', 'corps-a-selection', 'corps-a-documents-reviewed'],
+  ])('%s / %s: the portal refuses only until the provider takes the case up (%s)', (versionId, trackId, takenUp) => {
+    const w = walk(versionId, trackId);
+    w.submit();
+    const v = version(versionId);
+    expect(openSteps(w.state, v).map((s) => s.id)).toContain('portal-refusal');
+    w.take(takenUp);
+    expect(openSteps(w.state, v).map((s) => s.id)).not.toContain('portal-refusal');
+    w.advance();
+    w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'portal-refusal', data: validData('PortalRefusalIssued') },
+        w.callerFor('e-government-portal'),
+      )
+      .thenRefused('step-not-allowed', {
+        stepId: 'portal-refusal',
+        detail: expect.stringContaining(
+          `step portal-refusal can no longer be recorded: it may be recorded only until ${takenUp}, which is done;`,
+        ),
+      });
+  });
+
   it('only the prerequisites on the case’s track count', () => {
     // extract-issued follows admission-order-drafted (postgraduate) and enrolment-order-signed (qualification improvement).
     const w = walk('academy-admission/order-58-2019', 'postgraduate');
@@ -682,9 +713,9 @@ describe('cancellation', () => {
         { kind: 'take-step', stepId: 'portal-refusal', data: validData('RefusalIssued') },
         w.callerFor('e-government-portal'),
       )
-      .thenRefused('rule', {
-        code: 'result-issued',
-        extensions: { result: { id: 'admission-extract', kind: 'positive' } },
+      // The portal's chance ended long before (until: the acceptance of the package), which is the reason given.
+      .thenRefused('step-not-allowed', {
+        detail: expect.stringContaining('it may be recorded only until documents-accepted, which is done'),
       });
   });
 

@@ -27,6 +27,7 @@ import {
   openSteps,
   recordable,
   doneFollower,
+  endedBy,
   type ActorCheck,
 } from './case-rules';
 import { mustNameResult, resultsStepMayName } from './case-results';
@@ -590,12 +591,15 @@ function record(
     );
   if (!recordable(state, version, step)) {
     const done = state.completed[step.id];
+    const ended = endedBy(state, step);
     return notAllowedHere(
       done && !step.repeatable
         ? `step ${step.id} is already done (revision ${done.revision})`
-        : done
-          ? `step ${step.id} can no longer be recorded: a step that follows it is done`
-          : `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`,
+        : ended
+          ? `step ${step.id} can no longer be recorded: it may be recorded only until ${ended}, which is done`
+          : done
+            ? `step ${step.id} can no longer be recorded: a step that follows it is done`
+            : `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`,
     );
   }
   const missing = missingPrerequisites(state, version, step);

@@ -206,10 +206,10 @@ describe('GET /api/cases/:caseId', () => {
         { limitId: 'assignment', kind: 'working-days', deadline: utc('2015-09-17T00:00:00+06:00'), status: 'overdue' },
       ],
     });
+    // The portal's refusal answers the filing: once the documents are registered it is no longer open (until).
     expect(r.body.openSteps.map((s: { stepId: string }) => s.stepId).sort()).toEqual([
       'application-cancelled',
       'assigned-to-employee',
-      'portal-refusal',
     ]);
     expect(r.body.callerMayTake).toEqual(['assigned-to-employee']);
     const byApplicant = await read(`/api/cases/${late.caseId}`, applicant(IIN_A));

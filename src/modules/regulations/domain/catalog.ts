@@ -259,6 +259,16 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
         }
       }
     });
+    step.until?.forEach((u, j) => {
+      const other = data.steps.find((s) => s.id === u);
+      if (!other) add(`${path}.until[${j}]`, `"${u}" is not a step of this version`);
+      else if (!other.tracks.some((t) => step.tracks.includes(t)))
+        add(`${path}.until[${j}]`, `"${u}" shares no track with this step`);
+      else if (u === step.id) add(`${path}.until[${j}]`, 'a step cannot end its own chance');
+      else if (step.until!.indexOf(u) !== j) add(`${path}.until[${j}]`, `"${u}" is listed twice`);
+      else if (stepsBefore(data.steps, step.id).has(u))
+        add(`${path}.until[${j}]`, `"${u}" comes before this step (through after): the step could never be recorded`);
+    });
     if (step.repeatable && (step.terminal || step.requiresAll || step.result))
       add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);
@@ -392,4 +402,19 @@ function findCycle(steps: { id: string; after: string[] }[]): string[] | null {
     if (cycle) return cycle;
   }
   return null;
+}
+
+/** Every step a step follows, directly or through others (after); a cycle, refused elsewhere, ends the walk. */
+function stepsBefore(steps: readonly { id: string; after: readonly string[] }[], id: string): Set<string> {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const seen = new Set<string>();
+  const walk = (from: string) => {
+    for (const a of byId.get(from)?.after ?? [])
+      if (!seen.has(a)) {
+        seen.add(a);
+        walk(a);
+      }
+  };
+  walk(id);
+  return seen;
 }

@@ -231,6 +231,11 @@ export const regulationFileSchema = z.strictObject({
          * filed appeal awaits its answer). A step here that never becomes due in the case does not hold it.
          */
         waitsFor: z.array(kebab).optional(),
+        /**
+         * Steps that end this one's chance: it may be recorded only until one of them is done (the portal's refusal
+         * answers the filing, p.10 pp.7-8, and is no longer given once the provider took the case up).
+         */
+        until: z.array(kebab).optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
         clause: clauseSchema,

@@ -132,6 +132,12 @@ class RegulationStepDto {
   })
   waitsFor?: string[];
 
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'the steps that end its chance: it may be recorded only until one of them is done',
+  })
+  until?: string[];
+
   @ApiProperty()
   terminal!: boolean;
 

@@ -79,6 +79,7 @@ export function versionDetail(version: RegulationVersion) {
       condition: step.condition,
       ...(step.dueWhen ? { dueWhen: step.dueWhen } : {}),
       ...(step.waitsFor ? { waitsFor: step.waitsFor } : {}),
+      ...(step.until ? { until: step.until } : {}),
       terminal: step.terminal,
       ...(step.result ? { result: step.result } : {}),
       clause: step.clause,
