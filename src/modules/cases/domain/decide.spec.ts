@@ -433,6 +433,7 @@ describe('refusals of a step', () => {
     ['academy-admission/order-58-2019', 'qualification-improvement', 'group-formed'],
     ['civil-service-testing/order-184-2015', 'default', 'admitted-to-test'],
     ['personnel-reserve/order-184-2015', 'competition-recommended', 'documents-registered'],
+    ['personnel-reserve/order-184-2015', 'priority-graduates', 'documents-registered'],
     ['personnel-reserve/order-184-2015', 'corps-a-selection', 'corps-a-documents-reviewed'],
   ])('%s / %s: the portal refuses only until the provider takes the case up (%s)', (versionId, trackId, takenUp) => {
     const w = walk(versionId, trackId);
@@ -695,7 +696,7 @@ describe('cancellation', () => {
       });
   });
 
-  it('a refusal, too, is refused once the result was issued: it would turn an issued extract into a refusal', () => {
+  it('a portal refusal after an issued extract is refused: the portal’s chance ended with the acceptance of the package', () => {
     const w = walk('academy-admission/order-184-2015', 'default');
     w.submit();
     w.takeAll(

@@ -986,6 +986,30 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       /"admitted-to-test" comes before this step .* could never be recorded/,
     ],
     [
+      'a step every case needs whose chance may end: the case would be stuck',
+      ADMISSION,
+      (d) => (stepOf(d, 'competition-decided').until = ['appeal-opened']),
+      `steps[${indexOf(ADMISSION, 'competition-decided')}].until`,
+      /only an optional step may have its chance ended/,
+    ],
+    [
+      'an optional step with limits whose chance may end: its limits would read overdue',
+      ADMISSION,
+      (d) => (stepOf(d, 'appeal-resolved').until = ['competition-decided']),
+      `steps[${indexOf(ADMISSION, 'appeal-resolved')}].until`,
+      /owes no time/,
+    ],
+    [
+      'a step that waits for a step whose chance may end: it would wait for ever',
+      ADMISSION,
+      (d) => {
+        stepOf(d, 'appeal-resolved').until = ['competition-decided'];
+        stepOf(d, 'appeal-resolved').limits = [];
+      },
+      `steps[${indexOf(ADMISSION, 'not-admitted')}].waitsFor[0]`,
+      /may stop being recordable \(until\): this step would wait for it for ever/,
+    ],
+    [
       'a condition of an unknown outcome',
       ADMISSION,
       (d) => (stepOf(d, 'not-admitted').dueWhen = [{ step: 'entrance-exams-passed', outcome: 'failed' }]),

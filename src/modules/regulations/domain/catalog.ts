@@ -233,6 +233,9 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
           `${path}.waitsFor[${j}]`,
           `"${w}" is repeatable: waiting for it would hold this step only until its first time`,
         );
+      // Its chance may end while it is due: this step would wait for it for ever.
+      else if (other.until?.length)
+        add(`${path}.waitsFor[${j}]`, `"${w}" may stop being recordable (until): this step would wait for it for ever`);
       // An optional step without a condition would hold this step in every case until taken, even where it never happens.
       else if (!other.dueWhen && other.optional)
         add(
@@ -269,6 +272,15 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       else if (stepsBefore(data.steps, step.id).has(u))
         add(`${path}.until[${j}]`, `"${u}" comes before this step (through after): the step could never be recorded`);
     });
+    // A step whose chance may end must be one a case can do without, and owe no time: a step every case needs would be
+    // left undone for ever, and its limits read overdue (dueness does not know the chance ended).
+    if (step.until?.length && !step.optional)
+      add(`${path}.until`, 'only an optional step may have its chance ended (until): every case needs this one');
+    else if (step.until?.length && step.limits.length > 0)
+      add(
+        `${path}.until`,
+        'a step whose chance may end (until) owes no time: its limits would read overdue once it ended',
+      );
     if (step.repeatable && (step.terminal || step.requiresAll || step.result))
       add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);
