@@ -220,13 +220,19 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
         add(`${path}.dueWhen[${j}].step`, `"${d.step}" shares no track with this step`);
       else if (d.step === step.id) add(`${path}.dueWhen[${j}].step`, 'a step cannot be made due by itself');
     });
+    /** What is wrong with the j-th step a list of this step names (unknown, on no shared track, itself, twice), or null. */
+    const namingProblem = (ids: readonly string[], j: number, itself: string): string | null => {
+      const id = ids[j]!;
+      const other = data.steps.find((s) => s.id === id);
+      if (!other) return `"${id}" is not a step of this version`;
+      if (!other.tracks.some((t) => step.tracks.includes(t))) return `"${id}" shares no track with this step`;
+      if (id === step.id) return itself;
+      return ids.indexOf(id) !== j ? `"${id}" is listed twice` : null;
+    };
     step.waitsFor?.forEach((w, j) => {
-      const other = data.steps.find((s) => s.id === w);
-      if (!other) add(`${path}.waitsFor[${j}]`, `"${w}" is not a step of this version`);
-      else if (!other.tracks.some((t) => step.tracks.includes(t)))
-        add(`${path}.waitsFor[${j}]`, `"${w}" shares no track with this step`);
-      else if (w === step.id) add(`${path}.waitsFor[${j}]`, 'a step cannot wait for itself');
-      else if (step.waitsFor!.indexOf(w) !== j) add(`${path}.waitsFor[${j}]`, `"${w}" is listed twice`);
+      const other = data.steps.find((s) => s.id === w)!;
+      const naming = namingProblem(step.waitsFor!, j, 'a step cannot wait for itself');
+      if (naming) add(`${path}.waitsFor[${j}]`, naming);
       // The hold lasts until the step is first recorded, so a repeatable step would release it after its first time.
       else if (other.repeatable)
         add(
@@ -263,12 +269,8 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       }
     });
     step.until?.forEach((u, j) => {
-      const other = data.steps.find((s) => s.id === u);
-      if (!other) add(`${path}.until[${j}]`, `"${u}" is not a step of this version`);
-      else if (!other.tracks.some((t) => step.tracks.includes(t)))
-        add(`${path}.until[${j}]`, `"${u}" shares no track with this step`);
-      else if (u === step.id) add(`${path}.until[${j}]`, 'a step cannot end its own chance');
-      else if (step.until!.indexOf(u) !== j) add(`${path}.until[${j}]`, `"${u}" is listed twice`);
+      const naming = namingProblem(step.until!, j, 'a step cannot end its own chance');
+      if (naming) add(`${path}.until[${j}]`, naming);
       else if (stepsBefore(data.steps, step.id).has(u))
         add(`${path}.until[${j}]`, `"${u}" comes before this step (through after): the step could never be recorded`);
     });
