@@ -47,7 +47,7 @@ function followersOn(version: RegulationVersion, trackId: string): Map<string, r
 }
 
 /** A step done in the case that follows this one, if any. */
-export function doneFollower(state: CaseState, version: RegulationVersion, step: RegulationStep): string | undefined {
+function doneFollower(state: CaseState, version: RegulationVersion, step: RegulationStep): string | undefined {
   return followersOn(version, state.trackId)
     .get(step.id)
     ?.find((id) => state.completed[id]);
@@ -65,8 +65,19 @@ export function recordable(state: CaseState, version: RegulationVersion, step: R
 }
 
 /** A step of `until` done in the case: this step's chance has passed. */
-export function endedBy(state: CaseState, step: RegulationStep): string | undefined {
+function endedBy(state: CaseState, step: RegulationStep): string | undefined {
   return step.until?.find((id) => state.completed[id]);
+}
+
+/** Why a step may not be recorded (again) now, for a refusal; null when it may (recordable). */
+export function notRecordableReason(state: CaseState, version: RegulationVersion, step: RegulationStep): string | null {
+  if (recordable(state, version, step)) return null;
+  const done = state.completed[step.id];
+  if (done && !step.repeatable) return `step ${step.id} is already done (revision ${done.revision})`;
+  const ended = endedBy(state, step);
+  if (ended) return `step ${step.id} can no longer be recorded: it may be recorded only until ${ended}, which is done`;
+  if (done) return `step ${step.id} can no longer be recorded: a step that follows it is done`;
+  return `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`;
 }
 
 /** The steps that may be done now, by anyone: among them only those due (a refusal only after a negative outcome). */
@@ -99,15 +110,20 @@ export function mayBeTaken(step: RegulationStep, dueness: Dueness | undefined): 
 }
 
 /** Why a step is not due now, for a refusal; null when it is. */
-export function notDueReason(state: CaseState, version: RegulationVersion, step: RegulationStep): string | null {
-  const dueness = duenessOf(version, state.trackId, doneNow(state.completed)).get(step.id);
-  if (mayBeTaken(step, dueness)) return null;
+export function notDueReason(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  dueness: ReadonlyMap<string, Dueness> = duenessOf(version, state.trackId, doneNow(state.completed)),
+): string | null {
+  const stepDueness = dueness.get(step.id);
+  if (mayBeTaken(step, stepDueness)) return null;
   const onTrack = new Set(stepsOnTrack(version, state.trackId).map((s) => s.id));
   const conditions = (step.dueWhen ?? [])
     .filter((d) => onTrack.has(d.step))
     .map((d) => (d.outcome === 'done' ? d.step : `${d.step} with a ${d.outcome} outcome`))
     .join(' or ');
-  if (dueness === 'pending') return `step ${step.id} is due only after ${conditions}, not recorded yet`;
+  if (stepDueness === 'pending') return `step ${step.id} is due only after ${conditions}, not recorded yet`;
   return conditions
     ? `step ${step.id} is not due in this case: it follows ${conditions}, and the case went another way`
     : `step ${step.id} is not due in this case: a step it follows was not due`;

@@ -25,11 +25,10 @@ import {
   notDueReason,
   waitingFor,
   openSteps,
-  recordable,
-  doneFollower,
-  endedBy,
+  notRecordableReason,
   type ActorCheck,
 } from './case-rules';
+import { doneNow, duenessOf } from './case-due';
 import { mustNameResult, resultsStepMayName } from './case-results';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
@@ -589,28 +588,19 @@ function record(
     return notAllowedHere(
       `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`,
     );
-  if (!recordable(state, version, step)) {
-    const done = state.completed[step.id];
-    const ended = endedBy(state, step);
-    return notAllowedHere(
-      done && !step.repeatable
-        ? `step ${step.id} is already done (revision ${done.revision})`
-        : ended
-          ? `step ${step.id} can no longer be recorded: it may be recorded only until ${ended}, which is done`
-          : done
-            ? `step ${step.id} can no longer be recorded: a step that follows it is done`
-            : `step ${step.id} can no longer be recorded: the case went past it (${doneFollower(state, version, step)} is done), as recorded before the step was a step of its own`,
-    );
-  }
+  const notRecordable = notRecordableReason(state, version, step);
+  if (notRecordable) return notAllowedHere(notRecordable);
   const missing = missingPrerequisites(state, version, step);
   if (missing.length)
     return refuse({
       ...notAllowed(state, version, ctx, step, `step ${step.id} follows ${missing.join(', ')}, not done yet`),
       missingPrerequisites: missing,
     } as CaseRejection);
-  const notDue = notDueReason(state, version, step);
+  // One reading of what is due serves both checks.
+  const dueness = duenessOf(version, state.trackId, doneNow(state.completed));
+  const notDue = notDueReason(state, version, step, dueness);
   if (notDue) return notAllowedHere(notDue);
-  const waiting = waitingFor(state, version, step);
+  const waiting = waitingFor(state, version, step, dueness);
   if (waiting.length)
     return notAllowedHere(`step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`);
   if (blockedByResult(state, step) && state.result) {
