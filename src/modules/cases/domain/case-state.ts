@@ -176,12 +176,32 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
       `event ${event.revision} completes step "${event.metadata.stepId}", which ${version.versionId} does not have`,
     );
   const m = event.metadata;
+  // Every field spelt out, in initialState's order (which stored documents keep), rather than spread from the state:
+  // a spread followed by the fields it replaces cost a third of the fold, which runs for every event of every catch-up.
   const next: CaseState = {
-    ...state,
+    caseId: state.caseId,
+    serviceId: state.serviceId,
+    versionId: state.versionId,
+    trackId: state.trackId,
+    channel: state.channel,
+    requestedChannel: state.requestedChannel,
+    unit: state.unit,
+    applicant: state.applicant,
+    receiptNumber: state.receiptNumber,
+    submittedAt: state.submittedAt,
+    status: state.status,
+    result: state.result,
+    closedAt: state.closedAt,
     revision: event.revision,
     lastOccurredAt: m.occurredAt > state.lastOccurredAt ? m.occurredAt : state.lastOccurredAt,
     lastHash: m.hash,
     acts: [...state.acts, actOf(event)],
+    completed: state.completed,
+    signatures: state.signatures,
+    assignee: state.assignee,
+    cohortDates: state.cohortDates,
+    programmeEndsOn: state.programmeEndsOn,
+    negativeOutcome: state.negativeOutcome,
   };
   if (step.requiresAll) {
     const signatures = [

@@ -157,27 +157,35 @@ function settledOf(status: SlaStatus, completedAt: string | null, caseOpen: bool
 /** Every SLA row of the case whose clock has started at any instant, with what does not depend on "now". */
 export function storedSlaRows(state: CaseState, version: RegulationVersion, calendar: WorkingCalendar): FullSlaRow[] {
   const open = state.status === 'open';
-  return caseSla(state, version, calendar, END_OF_TIME).map((row) => ({
-    stepId: row.stepId,
-    limitId: row.limitId,
-    kind: row.kind,
-    clause: row.clause,
-    spec: row.spec,
-    startedAt: row.startedAt,
-    deadline: row.deadline,
-    ...(row.opensAt ? { opensAt: row.opensAt } : {}),
-    completedAt: row.completedAt,
-    settled: settledOf(row.status, row.completedAt, open),
-    alternative: row.alternative
+  return caseSla(state, version, calendar, END_OF_TIME).map((row) => {
+    const { stepId, limitId, kind, clause, spec, startedAt, deadline, completedAt } = row;
+    const settled = settledOf(row.status, completedAt, open);
+    const alternative = row.alternative
       ? {
           kind: row.alternative.spec.kind,
           spec: row.alternative.spec,
           clause: row.alternative.clause,
           deadline: row.alternative.deadline,
-          settled: settledOf(row.alternative.status, row.completedAt, open),
+          settled: settledOf(row.alternative.status, completedAt, open),
         }
-      : null,
-  }));
+      : null;
+    // Two literals of one order, as in compact below (see caseSla): no spread of opensAt among the fields.
+    return row.opensAt
+      ? {
+          stepId,
+          limitId,
+          kind,
+          clause,
+          spec,
+          startedAt,
+          deadline,
+          opensAt: row.opensAt,
+          completedAt,
+          settled,
+          alternative,
+        }
+      : { stepId, limitId, kind, clause, spec, startedAt, deadline, completedAt, settled, alternative };
+  });
 }
 
 /**
