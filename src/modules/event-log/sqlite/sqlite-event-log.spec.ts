@@ -85,6 +85,35 @@ describe('sqlite event log', () => {
     reopened.close();
   });
 
+  it('a thread busy with other work hands its lone appends to the writer thread; once it is idle again they are committed on it', async () => {
+    const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
+    const spin = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // The writer thread started and idle; then requests answered between the appends: the thread spends most of its
+    // time on them. The first two verdicts may still read the quiet start (the writer thread's) and the log's own
+    // opening of its inline connection.
+    await log.append('warm-up', [{ type: 'A', data: {} }], 'no_stream');
+    for (let i = 0; i < 10; i++) {
+      spin(30);
+      await log.append(`busy-${i}`, [{ type: 'A', data: {} }], 'no_stream');
+    }
+    expect(log.groupCommitStats().appends).toBe(11);
+    expect(log.groupCommitStats().inlineCommits).toBeLessThanOrEqual(2);
+    const inlineWhileBusy = log.groupCommitStats().inlineCommits;
+    // Nothing else to do between them: lone appends after the first two are committed on this thread.
+    await pause(50);
+    for (let i = 0; i < 6; i++) {
+      await log.append(`idle-${i}`, [{ type: 'A', data: {} }], 'no_stream');
+      await pause(5);
+    }
+    expect(log.groupCommitStats().inlineCommits - inlineWhileBusy).toBeGreaterThanOrEqual(5);
+    expect((await log.readAll()).length).toBe(17);
+    await log.close();
+  });
+
   it('a conflicting append in a group fails alone; the others of its commit are stored', async () => {
     const log = openSqliteEventLog({ file: join(tempDir(), 'events.db') });
     await log.append('case-x', [{ type: 'A', data: {} }], 'no_stream');

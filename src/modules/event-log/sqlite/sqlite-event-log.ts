@@ -32,6 +32,14 @@ import { SqliteMerkleTree } from './sqlite-merkle-tree';
 
 /** The longest a read of the tree's size waits for the writer thread to store what was acknowledged. */
 const TREE_WAIT_MS = 1000;
+/**
+ * A lone append is committed on the calling thread only while that thread is mostly idle: a commit there holds every
+ * other callback of the thread (the requests it answers) until its fsync returns. The share of the event loop's time
+ * spent on anything but this log's own inline commits, at or above which a lone append goes to the writer thread.
+ */
+const BUSY_SHARE = 0.5;
+/** The shortest span of the event loop's recent history that share is read from; a shorter one keeps the last verdict. */
+const BUSY_SPAN_MS = 20;
 
 /** 'RGLE': marks a file as a reglament event log. */
 export const EVENT_LOG_APPLICATION_ID = 0x52474c45;
@@ -210,6 +218,11 @@ export class SqliteEventLog implements EventLog {
   private treeChecked = false;
   /** Groups of one append in a row, this one included. */
   private loneGroups = 0;
+  /** The event loop's counters when its share of other work was last read (see threadBusyElsewhere). */
+  private loopSeen = performance.eventLoopUtilization();
+  /** Time this log's flushes took on this thread since then (inline commits included): the loop's count includes it. */
+  private ownMsSinceSeen = 0;
+  private threadBusy = false;
   /**
    * The log's Merkle tree, read on this connection (proofs); the writer thread extends it right behind every commit.
    * Reading its size first waits for the tree of what this log has acknowledged (see awaitTree).
@@ -247,6 +260,8 @@ export class SqliteEventLog implements EventLog {
       options.checkpointer === false
         ? null
         : new WalCheckpointer(file, { ...DEFAULT_CHECKPOINTER, ...(options.checkpointer ?? {}) });
+    // Opening the file is the log's own work too.
+    this.loopSeen = performance.eventLoopUtilization();
   }
 
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
@@ -317,6 +332,7 @@ export class SqliteEventLog implements EventLog {
    * fsync), so the busier the log, the larger its commits.
    */
   private async flush(): Promise<void> {
+    const flushStarted = performance.now();
     const group = this.queue;
     this.queue = [];
     if (group.length === 0) return;
@@ -336,9 +352,15 @@ export class SqliteEventLog implements EventLog {
     // A lone append while nothing is with the writer thread, after a lone one before it: nobody would share its commit,
     // so it is committed here, without the two hand-offs. Anything busier goes to the writer thread, where waiting
     // groups share one fsync and this thread keeps answering meanwhile (a group of several turns inline commits off
-    // until two lone appends in a row say the log is quiet again).
+    // until two lone appends in a row say the log is quiet again). A thread busy with other work (threadBusyElsewhere)
+    // hands even a lone append over: its requests would wait for the commit's fsync.
     this.loneGroups = group.length === 1 ? this.loneGroups + 1 : 0;
-    if (this.loneGroups >= 2 && this.committing === 0 && this.inlineCommits) {
+    if (
+      this.loneGroups >= 2 &&
+      this.committing === 0 &&
+      this.inlineCommits &&
+      !this.threadBusyElsewhere(performance.now() - flushStarted)
+    ) {
       this.inline ??= new InlineCommitter(this.file, { maintainTree: this.maintainTree });
       // It extends the tree the writer thread stored right behind its last commit (a moment's wait at most).
       this.awaitTree();
@@ -355,6 +377,7 @@ export class SqliteEventLog implements EventLog {
         const position = committed.outcomes[0] && 'ok' in committed.outcomes[0] ? committed.outcomes[0].ok.position : 0;
         this.inlineTreeThrough = Math.max(this.inlineTreeThrough, position);
         this.stats.inlineCommits++;
+        this.ownMsSinceSeen += performance.now() - flushStarted;
         this.stats.commitRoundTripMs += performance.now() - started;
         this.stats.inlineTransactionMs += committed.transactionMs;
         return this.settle(group, committed.outcomes);
@@ -368,6 +391,7 @@ export class SqliteEventLog implements EventLog {
     });
     this.committing++;
     const handedOver = performance.now();
+    this.ownMsSinceSeen += handedOver - flushStarted;
     let outcomes: AppendOutcome[];
     try {
       outcomes = await this.writer.commit(appends, Date.now());
@@ -381,6 +405,25 @@ export class SqliteEventLog implements EventLog {
     }
     this.stats.commitRoundTripMs += performance.now() - handedOver;
     this.settle(group, outcomes);
+  }
+
+  /**
+   * Whether this thread spent half its time or more on other work over the last BUSY_SPAN_MS or longer (its event
+   * loop's utilisation, less this log's inline commits): answering reads, say, while a lone append comes every few
+   * of them (each first read of a case records its disclosure). Its lone appends then go to the writer thread, which
+   * waits for the disk instead of the requests. The log's own work on the thread (its flushes: opening the writer
+   * thread and the inline connection, the inline commits; `flushMs` is the current flush's so far) is not other work.
+   */
+  private threadBusyElsewhere(flushMs: number): boolean {
+    const now = performance.eventLoopUtilization();
+    const { idle, active } = performance.eventLoopUtilization(now, this.loopSeen);
+    const span = idle + active;
+    if (span < BUSY_SPAN_MS) return this.threadBusy;
+    this.threadBusy = (active - this.ownMsSinceSeen - flushMs) / span >= BUSY_SHARE;
+    this.loopSeen = now;
+    // The flush running now is counted in the next span, from its start.
+    this.ownMsSinceSeen = -flushMs;
+    return this.threadBusy;
   }
 
   private settle(group: PendingAppend[], outcomes: AppendOutcome[]): void {
