@@ -15,7 +15,7 @@ import {
   principal,
   validData,
 } from '../../../../test/support/case-specification';
-import { stepsOnTrack } from './case-state';
+import { foldCase, stepsOnTrack } from './case-state';
 import { clauseReference } from './case-event';
 import type { SubmitApplication } from './decide';
 
@@ -171,6 +171,8 @@ describe('every non-optional step of every version and track, in the order of `a
     expect(state.closedAt).toBe(w.clock.toISOString());
     expect(Object.keys(state.completed).sort()).toEqual(path.map((s) => s.id).sort());
     expect(openSteps(state, v)).toEqual([]);
+    // evolve spells the state's fields out: every one the first act makes, in its order (stored documents keep it).
+    expect(Object.keys(state)).toEqual(Object.keys(foldCase(w.events.slice(0, 1), version)!));
   });
 });
 

@@ -38,7 +38,7 @@ const TREE_WAIT_MS = 1000;
  * spent on anything but this log's own inline commits, at or above which a lone append goes to the writer thread.
  */
 const BUSY_SHARE = 0.5;
-/** The shortest span of the event loop's recent history that share is read from; a shorter one keeps the last verdict. */
+/** The least time outside the log's own work that share is read from; until there is as much, the last verdict stands. */
 const BUSY_SPAN_MS = 20;
 
 /** 'RGLE': marks a file as a reglament event log. */
@@ -355,12 +355,9 @@ export class SqliteEventLog implements EventLog {
     // until two lone appends in a row say the log is quiet again). A thread busy with other work (threadBusyElsewhere)
     // hands even a lone append over: its requests would wait for the commit's fsync.
     this.loneGroups = group.length === 1 ? this.loneGroups + 1 : 0;
-    if (
-      this.loneGroups >= 2 &&
-      this.committing === 0 &&
-      this.inlineCommits &&
-      !this.threadBusyElsewhere(performance.now() - flushStarted)
-    ) {
+    // Read at every flush, so the verdict a lone append meets covers the moments just before it.
+    const threadBusy = this.threadBusyElsewhere(performance.now() - flushStarted);
+    if (this.loneGroups >= 2 && this.committing === 0 && this.inlineCommits && !threadBusy) {
       this.inline ??= new InlineCommitter(this.file, { maintainTree: this.maintainTree });
       // It extends the tree the writer thread stored right behind its last commit (a moment's wait at most).
       this.awaitTree();
@@ -369,6 +366,7 @@ export class SqliteEventLog implements EventLog {
       try {
         committed = this.inline.commit(appends, Date.now());
       } catch (error) {
+        this.ownMsSinceSeen += performance.now() - flushStarted;
         // The commit itself failed (disk full, I/O error): nothing of the append is durable.
         group[0]!.reject(storageError(this.file, error));
         return;
@@ -408,18 +406,21 @@ export class SqliteEventLog implements EventLog {
   }
 
   /**
-   * Whether this thread spent half its time or more on other work over the last BUSY_SPAN_MS or longer (its event
-   * loop's utilisation, less this log's inline commits): answering reads, say, while a lone append comes every few
-   * of them (each first read of a case records its disclosure). Its lone appends then go to the writer thread, which
-   * waits for the disk instead of the requests. The log's own work on the thread (its flushes: opening the writer
-   * thread and the inline connection, the inline commits; `flushMs` is the current flush's so far) is not other work.
+   * Whether this thread spent half or more of the time its own flushes left on other work since this was last read
+   * (its event loop's utilisation, read at every flush; a verdict stands until BUSY_SPAN_MS outside the log's own work
+   * have passed): answering reads, say, while a lone append comes every few of them (each first read of a case records
+   * its disclosure). Its lone appends then go to the writer thread, which waits for the disk instead of the requests.
+   * The log's own work on the thread (its flushes: opening the writer thread and the inline connection, the inline
+   * commits; `flushMs` is the current flush's so far) is not other work.
    */
   private threadBusyElsewhere(flushMs: number): boolean {
     const now = performance.eventLoopUtilization();
     const { idle, active } = performance.eventLoopUtilization(now, this.loopSeen);
-    const span = idle + active;
-    if (span < BUSY_SPAN_MS) return this.threadBusy;
-    this.threadBusy = (active - this.ownMsSinceSeen - flushMs) / span >= BUSY_SHARE;
+    // The share of the time the log's own work left (an fsync of the log's that took long does not make the rest
+    // idle), once that time is long enough to tell.
+    const left = idle + active - this.ownMsSinceSeen - flushMs;
+    if (left < BUSY_SPAN_MS) return this.threadBusy;
+    this.threadBusy = (active - this.ownMsSinceSeen - flushMs) / left >= BUSY_SHARE;
     this.loopSeen = now;
     // The flush running now is counted in the next span, from its start.
     this.ownMsSinceSeen = -flushMs;
