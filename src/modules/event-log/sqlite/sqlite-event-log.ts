@@ -35,10 +35,14 @@ const TREE_WAIT_MS = 1000;
 /**
  * A lone append is committed on the calling thread only while that thread is mostly idle: a commit there holds every
  * other callback of the thread (the requests it answers) until its fsync returns. The share of the event loop's time
- * spent on anything but this log's own inline commits, at or above which a lone append goes to the writer thread.
+ * spent on anything but this log's own work (its appends' preparation and its flushes, inline commits included), at
+ * or above which a lone append goes to the writer thread. Half: a thread answering reads spends more (the case views'
+ * bench: 68-75 %), and a caller that times its appends beside other synchronous disk writes (the event log bench's
+ * raw inserts between them: about a third) keeps the inline commit; a thread a third to half busy whose fsyncs are
+ * slow still holds its requests for them.
  */
 const BUSY_SHARE = 0.5;
-/** The least time outside the log's own work that share is read from; until there is as much, the last verdict stands. */
+/** The shortest span of the event loop's history that share is read from; a shorter one keeps the last verdict. */
 const BUSY_SPAN_MS = 20;
 
 /** 'RGLE': marks a file as a reglament event log. */
@@ -220,7 +224,7 @@ export class SqliteEventLog implements EventLog {
   private loneGroups = 0;
   /** The event loop's counters when its share of other work was last read (see threadBusyElsewhere). */
   private loopSeen = performance.eventLoopUtilization();
-  /** Time this log's flushes took on this thread since then (inline commits included): the loop's count includes it. */
+  /** Time this log's own work took on this thread since then (appends prepared, flushes): the loop's count includes it. */
   private ownMsSinceSeen = 0;
   private threadBusy = false;
   /**
@@ -267,10 +271,13 @@ export class SqliteEventLog implements EventLog {
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error(`event log ${this.file} is closed`));
     let prepared: PreparedEvent[];
+    const preparing = performance.now();
     try {
       prepared = prepareAppend(streamId, events, expected, { leaves: this.maintainTree });
     } catch (error) {
       return Promise.reject(error);
+    } finally {
+      this.ownMsSinceSeen += performance.now() - preparing;
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, expected, events: prepared, resolve, reject });
@@ -406,21 +413,21 @@ export class SqliteEventLog implements EventLog {
   }
 
   /**
-   * Whether this thread spent half or more of the time its own flushes left on other work since this was last read
-   * (its event loop's utilisation, read at every flush; a verdict stands until BUSY_SPAN_MS outside the log's own work
-   * have passed): answering reads, say, while a lone append comes every few of them (each first read of a case records
-   * its disclosure). Its lone appends then go to the writer thread, which waits for the disk instead of the requests.
-   * The log's own work on the thread (its flushes: opening the writer thread and the inline connection, the inline
-   * commits; `flushMs` is the current flush's so far) is not other work.
+   * Whether this thread spent BUSY_SHARE or more of its time on other work since this was last read (its event loop's
+   * utilisation, read at every flush over BUSY_SPAN_MS at least): answering reads, say, while a lone append comes every
+   * few of them (each first read of a case records its disclosure). Its lone appends then go to the writer thread,
+   * which waits for the disk instead of the requests. The log's own work on the thread (preparing appends, its flushes:
+   * opening the writer thread and the inline connection, the inline commits; `flushMs` is the current flush's so far)
+   * is not other work.
    */
   private threadBusyElsewhere(flushMs: number): boolean {
     const now = performance.eventLoopUtilization();
     const { idle, active } = performance.eventLoopUtilization(now, this.loopSeen);
-    // The share of the time the log's own work left (an fsync of the log's that took long does not make the rest
-    // idle), once that time is long enough to tell.
-    const left = idle + active - this.ownMsSinceSeen - flushMs;
-    if (left < BUSY_SPAN_MS) return this.threadBusy;
-    this.threadBusy = (active - this.ownMsSinceSeen - flushMs) / left >= BUSY_SHARE;
+    const span = idle + active;
+    if (span < BUSY_SPAN_MS) return this.threadBusy;
+    // Of the whole span, not of what the log's own work left: a thread that only appends never waits (its commits are
+    // inline), so the rest of its time is all busy, and small.
+    this.threadBusy = (active - this.ownMsSinceSeen - flushMs) / span >= BUSY_SHARE;
     this.loopSeen = now;
     // The flush running now is counted in the next span, from its start.
     this.ownMsSinceSeen = -flushMs;
