@@ -3,6 +3,7 @@
  * log, the real key store file and the real command service.
  */
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,5 +218,35 @@ describe('a citizen acting on their own case', () => {
       idempotency: { key: 'k-old', fingerprint: 'another request' },
     });
     expect(another).toMatchObject({ ok: false, refusal: { kind: 'idempotency-key-reused' } });
+  });
+});
+
+describe("a reader's reads of personal data a read model keeps in clear", () => {
+  it('made at one moment are recorded together: each answered once its cases are in a stored record, every case named once, in far fewer events than reads', async () => {
+    const logger = { info: () => undefined } as unknown as Logger;
+    const vault = new PersonalDataVault(keys, { log, logger, clock: () => new Date('2015-09-20T12:00:00Z') });
+    const clerk = principal('registry-clerk', UNIT);
+    const cases = Array.from({ length: 30 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const stream = 'personal-data-access-2015-09-20';
+    const named = async () => (await log.readStream(stream)).flatMap((e) => (e.data as { cases: string[] }).cases);
+    // Thirty first reads at once, a case read twice among them; each, when answered, finds its case recorded.
+    const answered = await Promise.all(
+      [...cases, cases[0]!].map(async (caseId) => {
+        await vault.recordRead(clerk, [caseId], 'case-view');
+        return (await named()).includes(caseId);
+      }),
+    );
+    expect(answered.every(Boolean)).toBe(true);
+    expect((await named()).sort()).toEqual([...cases].sort());
+    const events = await log.readStream(stream);
+    expect(events.length).toBeLessThanOrEqual(3);
+    expect(
+      events.every(
+        (e) => e.type === 'PersonalDataDisclosed' && (e.data as { purpose: string }).purpose === 'case-view',
+      ),
+    ).toBe(true);
+    // Read again the same day: nothing more is recorded.
+    await Promise.all(cases.map((caseId) => vault.recordRead(clerk, [caseId], 'case-view')));
+    expect((await log.readStream(stream)).length).toBe(events.length);
   });
 });

@@ -179,42 +179,64 @@ export class PersonalDataVault {
    * own rule admitted: recorded as a decryption is (a `PersonalDataDisclosed` event naming the cases and their subjects,
    * and a log line) before it is answered, the first time that day the reader reads each case. Not recorded: an applicant's
    * read of their own cases (the caller leaves them out: the subject's own data is no disclosure, and the record would carry their name),
-   * and cases whose applicant is erased.
+   * and cases whose applicant is erased. The reads one reader makes for one purpose while a record of theirs is being
+   * stored are recorded together, in the next event (as the log commits waiting appends together): a back office
+   * opening many cases at once appends an event per moment, not one per case.
    */
-  async recordRead(
-    principal: Principal,
-    cases: readonly string[],
-    purpose: ClearReadPurpose,
-    correlationId?: string,
-  ): Promise<void> {
+  async recordRead(principal: Principal, cases: readonly string[], purpose: ClearReadPurpose): Promise<void> {
     if (!this.disclosures || cases.length === 0) return;
     const at = this.now();
     const day = at.toISOString().slice(0, 10);
-    const keyOf = (caseId: string) => `${day}\n${principal.id}\n${caseId}`;
     const unrecorded: string[] = [];
     const inFlight = new Set<Promise<void>>();
     for (const caseId of new Set(cases)) {
-      const key = keyOf(caseId);
+      const key = readKey(day, principal.id, caseId);
       if (this.readsRecorded.has(key)) continue;
       const recording = this.readsRecording.get(key);
       if (recording) inFlight.add(recording);
       else unrecorded.push(caseId);
     }
     if (unrecorded.length > 0) {
-      const recording = (async () => {
-        const subjects = await this.keys.subjectsOfCases(unrecorded);
-        await this.record(
-          principal,
-          { cases: unrecorded, subjects: [...new Set(subjects.values())], purpose },
-          at,
-          correlationId,
-        );
-        for (const caseId of unrecorded) this.readsRecorded.set(keyOf(caseId), true);
-      })();
-      for (const caseId of unrecorded) this.readsRecording.set(keyOf(caseId), recording);
-      inFlight.add(recording.finally(() => unrecorded.forEach((caseId) => this.readsRecording.delete(keyOf(caseId)))));
+      const groupKey = `${day}\n${principal.id}\n${purpose}`;
+      let group = this.readGroups.get(groupKey);
+      if (!group) this.readGroups.set(groupKey, (group = newReadGroup(principal, purpose, at)));
+      group.cases.push(...unrecorded);
+      for (const caseId of unrecorded) this.readsRecording.set(readKey(day, principal.id, caseId), group.recorded);
+      inFlight.add(group.recorded);
+      if (!this.groupsRecording.has(groupKey)) this.recordGroup(groupKey);
     }
     await Promise.all(inFlight);
+  }
+
+  /** Reads waiting for their record, by day, reader and purpose (see recordRead). */
+  private readonly readGroups = new Map<string, ReadGroup>();
+  /** The groups whose record is being stored now, by the same key. */
+  private readonly groupsRecording = new Set<string>();
+
+  /** Records the reads waiting under the key as one event; then the reads that came meanwhile, and so on. */
+  private recordGroup(groupKey: string): void {
+    const group = this.readGroups.get(groupKey);
+    if (!group) return;
+    this.readGroups.delete(groupKey);
+    this.groupsRecording.add(groupKey);
+    const day = group.at.toISOString().slice(0, 10);
+    const keys = group.cases.map((caseId) => readKey(day, group.principal.id, caseId));
+    void (async () => {
+      const subjects = await this.keys.subjectsOfCases(group.cases);
+      await this.record(
+        group.principal,
+        { cases: group.cases, subjects: [...new Set(subjects.values())], purpose: group.purpose },
+        group.at,
+        undefined,
+      );
+      for (const key of keys) this.readsRecorded.set(key, true);
+    })()
+      .then(group.settle.resolve, group.settle.reject)
+      .finally(() => {
+        for (const key of keys) if (this.readsRecording.get(key) === group.recorded) this.readsRecording.delete(key);
+        this.groupsRecording.delete(groupKey);
+        this.recordGroup(groupKey);
+      });
   }
 
   private now(): Date {
@@ -286,3 +308,25 @@ export class PersonalDataVault {
 export type PersonalDataReading = Pick<PersonalDataVault, 'iinIndex'> & {
   open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'projection' }): Promise<RecordedEvent[]>;
 };
+
+/** Reads of one reader for one purpose that one event will record, and the promise each of them waits for. */
+interface ReadGroup {
+  principal: Principal;
+  purpose: ClearReadPurpose;
+  /** The first read's moment: the record's time and day. */
+  at: Date;
+  cases: string[];
+  recorded: Promise<void>;
+  settle: { resolve(): void; reject(error: unknown): void };
+}
+
+function newReadGroup(principal: Principal, purpose: ClearReadPurpose, at: Date): ReadGroup {
+  let settle!: ReadGroup['settle'];
+  const recorded = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  return { principal, purpose, at, cases: [], recorded, settle };
+}
+
+/** What the memory of recorded reads is keyed by: one read of a case per reader and UTC day. */
+function readKey(day: string, readerId: string, caseId: string): string {
+  return `${day}\n${readerId}\n${caseId}`;
+}
