@@ -4,16 +4,11 @@
  *
  *   node -r ./test/support/swc-register.js test/support/cold-view-cpu.ts   (CASES_ cases; PROFILE_=<dir> profiles the first reads)
  */
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { fileSampleCase, startHarness } from './api-harness';
+import { mainThreadCpu, printCpuPerAnswer } from './server-thread-cpu';
 import { startProfile } from '../../src/bench/audit-compliance.bench';
 
-const TICK_MS = 10;
-function thread() {
-  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) * TICK_MS, sys: Number(f[12]) * TICK_MS };
-}
 async function main() {
   const api = await startHarness({ RATE_LIMIT_PER_MINUTE: '0', FILINGS_PER_DAY: '0' });
   const ids: string[] = [];
@@ -39,24 +34,12 @@ async function main() {
   const w = new Worker(code, { eval: true, workerData: { url: api.url, ids, token } });
   for (const label of ['first reads', 'second reads']) {
     const profile = process.env.PROFILE_ && label === 'first reads' ? await startProfile() : null;
-    const before = thread();
+    const before = mainThreadCpu();
     w.postMessage('go');
     const out = await new Promise<{ n: number; non2xx: number; p99: number }>((res) => w.once('message', res));
-    const after = thread();
+    const after = mainThreadCpu();
     if (profile) await profile.stop(`${process.env.PROFILE_}/first-reads.cpuprofile`);
-    const user = after.user - before.user;
-    const sys = after.sys - before.sys;
-    console.log(
-      JSON.stringify({
-        label,
-        answers: out.n,
-        non2xx: out.non2xx,
-        p99: out.p99,
-        usPerAnswer: +(((user + sys) * 1000) / out.n).toFixed(1),
-        userUs: +((user * 1000) / out.n).toFixed(1),
-        sysUs: +((sys * 1000) / out.n).toFixed(1),
-      }),
-    );
+    printCpuPerAnswer(label, out, before, after);
   }
   await w.terminate();
   await api.close();

@@ -7,16 +7,10 @@
  *
  *   node -r ./test/support/swc-register.js test/support/warm-view-cpu.ts   (LABEL names the line, SECONDS_ the run)
  */
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { fileSampleCase, startHarness } from './api-harness';
+import { mainThreadCpu, printCpuPerAnswer } from './server-thread-cpu';
 
-/** /proc counts CPU time in USER_HZ ticks, 100 a second on Linux. */
-const TICK_MS = 10;
-function thread() {
-  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) * TICK_MS, sys: Number(f[12]) * TICK_MS };
-}
 async function main() {
   const api = await startHarness({ RATE_LIMIT_PER_MINUTE: '0', FILINGS_PER_DAY: '0' });
   const ids: string[] = [];
@@ -40,24 +34,11 @@ async function main() {
       (e, r) => e ? rej(e) : res(r)));
     (async () => { await run(1); parentPort.postMessage('go'); const r = await run(seconds); parentPort.postMessage({ n: r.totalCompletedRequests, non2xx: r.non2xx, p99: r.latencies.p99 }); })();`;
   const w = new Worker(code, { eval: true, workerData: { url: api.url, ids, token, seconds } });
-  let before = thread();
+  let before = mainThreadCpu();
   const out = await new Promise<{ n: number; non2xx: number; p99: number }>((res) =>
-    w.on('message', (m) => (m === 'go' ? (before = thread()) : res(m))),
+    w.on('message', (m) => (m === 'go' ? (before = mainThreadCpu()) : res(m))),
   );
-  const after = thread();
-  const user = after.user - before.user,
-    sys = after.sys - before.sys;
-  console.log(
-    JSON.stringify({
-      label: process.env.LABEL,
-      answers: out.n,
-      non2xx: out.non2xx,
-      p99: out.p99,
-      usPerAnswer: +(((user + sys) * 1000) / out.n).toFixed(1),
-      userUs: +((user * 1000) / out.n).toFixed(1),
-      sysUs: +((sys * 1000) / out.n).toFixed(1),
-    }),
-  );
+  printCpuPerAnswer(process.env.LABEL, out, before, mainThreadCpu());
   await w.terminate();
   await api.close();
   process.exit(0);

@@ -232,8 +232,6 @@ export function caseSla(
             options,
           )
         : null;
-      const deadline = result.deadline ? isoText(result.deadline.getTime()) : null;
-      const completedIso = completion?.occurredIso ?? null;
       const alternativeRow =
         limit.alternative && alternative
           ? {
@@ -245,43 +243,25 @@ export function caseSla(
                 : 'not-applicable',
             }
           : null;
-      const { id: limitId, clause, spec, anchor: anchorSpec } = limit;
-      // Two literals of one order rather than a spread of opensAt among the fields: a spread in the middle of a literal
-      // adds every field after it one at a time, and rows are built for every case each catch-up batch touches.
-      rows.push(
-        result.opensAt
-          ? {
-              stepId: step.id,
-              limitId,
-              clause,
-              kind: spec.kind,
-              spec,
-              anchor: anchorSpec,
-              startedAt: anchor.iso,
-              deadline,
-              opensAt: isoText(result.opensAt.getTime()),
-              completedAt: completedIso,
-              status,
-              alternative: alternativeRow,
-              result,
-              alternativeResult: alternative,
-            }
-          : {
-              stepId: step.id,
-              limitId,
-              clause,
-              kind: spec.kind,
-              spec,
-              anchor: anchorSpec,
-              startedAt: anchor.iso,
-              deadline,
-              completedAt: completedIso,
-              status,
-              alternative: alternativeRow,
-              result,
-              alternativeResult: alternative,
-            },
-      );
+      // One literal, opensAt in place even where it is undefined (JSON and every reader leave it out), rather than a
+      // spread of it among the fields: a spread in the middle of a literal adds every field after it one at a time, and
+      // rows are built for every case each catch-up batch touches.
+      rows.push({
+        stepId: step.id,
+        limitId: limit.id,
+        clause: limit.clause,
+        kind: limit.spec.kind,
+        spec: limit.spec,
+        anchor: limit.anchor,
+        startedAt: anchor.iso,
+        deadline: result.deadline ? isoText(result.deadline.getTime()) : null,
+        opensAt: result.opensAt ? isoText(result.opensAt.getTime()) : undefined,
+        completedAt: completion?.occurredIso ?? null,
+        status,
+        alternative: alternativeRow,
+        result,
+        alternativeResult: alternative,
+      });
     }
   }
   return rows;
