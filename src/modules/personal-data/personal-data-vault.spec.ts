@@ -18,7 +18,7 @@ import { makeIin, principal } from '../../../test/support/case-specification';
 import { isEnvelope } from './domain/envelope';
 import { newDataKey } from './domain/key-wrapping';
 import { KEY_STORE_FILE, SqliteKeyStore } from './keys/sqlite-key-store';
-import { PersonalDataVault } from './personal-data-vault';
+import { CASES_PER_RECORD, PersonalDataVault } from './personal-data-vault';
 
 const DATA = join(__dirname, '../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -222,14 +222,25 @@ describe('a citizen acting on their own case', () => {
 });
 
 describe("a reader's reads of personal data a read model keeps in clear", () => {
-  it('made at one moment are recorded together: each answered once its cases are in a stored record, every case named once, in far fewer events than reads', async () => {
-    const logger = { info: () => undefined } as unknown as Logger;
-    const vault = new PersonalDataVault(keys, { log, logger, clock: () => new Date('2015-09-20T12:00:00Z') });
-    const clerk = principal('registry-clerk', UNIT);
-    const cases = Array.from({ length: 30 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    const stream = 'personal-data-access-2015-09-20';
-    const named = async () => (await log.readStream(stream)).flatMap((e) => (e.data as { cases: string[] }).cases);
-    // Thirty first reads at once, a case read twice among them; each, when answered, finds its case recorded.
+  const logger = { info: () => undefined } as unknown as Logger;
+  const clerk = principal('registry-clerk', UNIT);
+  const stream = 'personal-data-access-2015-09-20';
+  const at = () => new Date('2015-09-20T12:00:00Z');
+  const recordsOf = async () =>
+    (await log.readStream(stream)).map((e) => e.data as { cases: string[]; subjects: string[]; purpose: string });
+
+  it('made at one moment are recorded together: each answered once its cases are in a stored record, every case and its subject named once, in far fewer events than reads', async () => {
+    const vault = new PersonalDataVault(keys, { log, logger, clock: at });
+    const cases: string[] = [];
+    for (let n = 1; n <= 12; n++) {
+      const filed = await file(n);
+      if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
+      cases.push(filed.accepted.caseId);
+    }
+    const subjects = await keys.subjectsOfCases(cases);
+    expect(subjects.size).toBe(12);
+    const named = async () => (await recordsOf()).flatMap((r) => r.cases);
+    // Twelve first reads at once, a case read twice among them; each, when answered, finds its case recorded.
     const answered = await Promise.all(
       [...cases, cases[0]!].map(async (caseId) => {
         await vault.recordRead(clerk, [caseId], 'case-view');
@@ -237,16 +248,54 @@ describe("a reader's reads of personal data a read model keeps in clear", () => 
       }),
     );
     expect(answered.every(Boolean)).toBe(true);
-    expect((await named()).sort()).toEqual([...cases].sort());
-    const events = await log.readStream(stream);
-    expect(events.length).toBeLessThanOrEqual(3);
-    expect(
-      events.every(
-        (e) => e.type === 'PersonalDataDisclosed' && (e.data as { purpose: string }).purpose === 'case-view',
-      ),
-    ).toBe(true);
+    const records = await recordsOf();
+    expect(records.length).toBeLessThanOrEqual(3);
+    expect(records.flatMap((r) => r.cases).sort()).toEqual([...cases].sort());
+    expect(new Set(records.flatMap((r) => r.subjects))).toEqual(new Set(subjects.values()));
+    expect(records.every((r) => r.purpose === 'case-view')).toBe(true);
     // Read again the same day: nothing more is recorded.
     await Promise.all(cases.map((caseId) => vault.recordRead(clerk, [caseId], 'case-view')));
-    expect((await log.readStream(stream)).length).toBe(events.length);
+    expect((await recordsOf()).length).toBe(records.length);
+  });
+
+  it('whose record the log refuses are all refused and none counted as recorded; those of the next record are not held back by it', async () => {
+    let refuse = true;
+    const refusing = new Proxy(log, {
+      get(target, property) {
+        if (property === 'append' && refuse) {
+          refuse = false;
+          return () => Promise.reject(new Error('disk full'));
+        }
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const vault = new PersonalDataVault(keys, { log: refusing, logger, clock: at });
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => `00000000-0000-4000-8000-00000000000${x}`) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    // A list of two cases starts the first record (refused); the two reads that come meanwhile share the next.
+    const first = await Promise.allSettled([
+      vault.recordRead(clerk, [a, b], 'case-list'),
+      vault.recordRead(clerk, [c], 'case-list'),
+      vault.recordRead(clerk, [d], 'case-list'),
+    ]);
+    expect(first.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    expect((await recordsOf()).flatMap((r) => r.cases)).toEqual([c, d]);
+    // Neither refused case counts as recorded: read again, each is.
+    await vault.recordRead(clerk, [a, b, c], 'case-list');
+    expect((await recordsOf()).flatMap((r) => r.cases)).toEqual([c, d, a, b]);
+  });
+
+  it('of more cases than one record names are recorded in several, each within the limit', async () => {
+    const vault = new PersonalDataVault(keys, { log, logger, clock: at });
+    const cases = Array.from({ length: 2 * CASES_PER_RECORD + 5 }, (_, i) => `case-${String(i).padStart(6, '0')}`);
+    await vault.recordRead(clerk, cases, 'case-list');
+    const records = await recordsOf();
+    expect(records.map((r) => r.cases.length)).toEqual([CASES_PER_RECORD, CASES_PER_RECORD, 5]);
+    expect(records.flatMap((r) => r.cases)).toEqual(cases);
   });
 });

@@ -29,6 +29,11 @@ const IIN_INDEXES_KEPT = 100_000;
 /** Reads already recorded today, by day, reader and case (about 200 bytes each): a screen re-read all day is one record. */
 const READS_RECORDED_KEPT = 100_000;
 const NOTHING_TO_STORE: Promise<void> = Promise.resolve();
+/**
+ * The most cases one record of reads names (about 80 bytes each, with its subject): a reader's many first reads of one
+ * moment stay far below the log's limit on an event's size, where one refused record would fail them all.
+ */
+export const CASES_PER_RECORD = 1_000;
 
 export const DISCLOSURE_LOG_PREFIX = 'personal-data-access-';
 export const PERSONAL_DATA_DISCLOSED = 'PersonalDataDisclosed';
@@ -179,9 +184,11 @@ export class PersonalDataVault {
    * own rule admitted: recorded as a decryption is (a `PersonalDataDisclosed` event naming the cases and their subjects,
    * and a log line) before it is answered, the first time that day the reader reads each case. Not recorded: an applicant's
    * read of their own cases (the caller leaves them out: the subject's own data is no disclosure, and the record would carry their name),
-   * and cases whose applicant is erased. The reads one reader makes for one purpose while a record of theirs is being
-   * stored are recorded together, in the next event (as the log commits waiting appends together): a back office
-   * opening many cases at once appends an event per moment, not one per case.
+   * and cases whose applicant is erased. The reads one reader (the same id, name, roles and unit) makes for one purpose
+   * while a record of theirs is being stored are recorded together, in the next event (as the log commits waiting
+   * appends together): a back office opening many cases at once appends an event per moment, not one per case. That
+   * event carries the last of its reads' moments (each read happened then or before), and names at most
+   * CASES_PER_RECORD cases (more are recorded in several events, each well below the log's limit on an event's size).
    */
   async recordRead(principal: Principal, cases: readonly string[], purpose: ClearReadPurpose): Promise<void> {
     if (!this.disclosures || cases.length === 0) return;
@@ -197,9 +204,10 @@ export class PersonalDataVault {
       else unrecorded.push(caseId);
     }
     if (unrecorded.length > 0) {
-      const groupKey = `${day}\n${principal.id}\n${purpose}`;
+      const groupKey = `${day}\n${purpose}\n${JSON.stringify(readerOf(principal))}`;
       let group = this.readGroups.get(groupKey);
       if (!group) this.readGroups.set(groupKey, (group = newReadGroup(principal, purpose, at)));
+      group.at = at;
       group.cases.push(...unrecorded);
       for (const caseId of unrecorded) this.readsRecording.set(readKey(day, principal.id, caseId), group.recorded);
       inFlight.add(group.recorded);
@@ -213,7 +221,10 @@ export class PersonalDataVault {
   /** The groups whose record is being stored now, by the same key. */
   private readonly groupsRecording = new Set<string>();
 
-  /** Records the reads waiting under the key as one event; then the reads that came meanwhile, and so on. */
+  /**
+   * Records the reads waiting under the key (one event, or one per CASES_PER_RECORD cases); then the reads that came
+   * meanwhile, and so on. A failed record fails every read of the group, and marks none recorded.
+   */
   private recordGroup(groupKey: string): void {
     const group = this.readGroups.get(groupKey);
     if (!group) return;
@@ -222,13 +233,16 @@ export class PersonalDataVault {
     const day = group.at.toISOString().slice(0, 10);
     const keys = group.cases.map((caseId) => readKey(day, group.principal.id, caseId));
     void (async () => {
-      const subjects = await this.keys.subjectsOfCases(group.cases);
-      await this.record(
-        group.principal,
-        { cases: group.cases, subjects: [...new Set(subjects.values())], purpose: group.purpose },
-        group.at,
-        undefined,
-      );
+      for (let from = 0; from < group.cases.length; from += CASES_PER_RECORD) {
+        const cases = group.cases.slice(from, from + CASES_PER_RECORD);
+        const subjects = await this.keys.subjectsOfCases(cases);
+        await this.record(
+          group.principal,
+          { cases, subjects: [...new Set(subjects.values())], purpose: group.purpose },
+          group.at,
+          undefined,
+        );
+      }
       for (const key of keys) this.readsRecorded.set(key, true);
     })()
       .then(group.settle.resolve, group.settle.reject)
@@ -313,7 +327,7 @@ export type PersonalDataReading = Pick<PersonalDataVault, 'iinIndex'> & {
 interface ReadGroup {
   principal: Principal;
   purpose: ClearReadPurpose;
-  /** The first read's moment: the record's time and day. */
+  /** The latest read's moment (all of one day): the record's time. */
   at: Date;
   cases: string[];
   recorded: Promise<void>;
