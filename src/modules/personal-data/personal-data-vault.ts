@@ -195,13 +195,17 @@ export class PersonalDataVault {
     const at = this.now();
     const day = at.toISOString().slice(0, 10);
     const unrecorded: string[] = [];
+    const unrecordedKeys: string[] = [];
     const inFlight = new Set<Promise<void>>();
     for (const caseId of new Set(cases)) {
       const key = readKey(day, principal.id, caseId);
       if (this.readsRecorded.has(key)) continue;
       const recording = this.readsRecording.get(key);
       if (recording) inFlight.add(recording);
-      else unrecorded.push(caseId);
+      else {
+        unrecorded.push(caseId);
+        unrecordedKeys.push(key);
+      }
     }
     if (unrecorded.length > 0) {
       const groupKey = `${day}\n${purpose}\n${JSON.stringify(readerOf(principal))}`;
@@ -209,7 +213,8 @@ export class PersonalDataVault {
       if (!group) this.readGroups.set(groupKey, (group = newReadGroup(principal, purpose, at)));
       group.at = at;
       group.cases.push(...unrecorded);
-      for (const caseId of unrecorded) this.readsRecording.set(readKey(day, principal.id, caseId), group.recorded);
+      group.keys.push(...unrecordedKeys);
+      for (const key of unrecordedKeys) this.readsRecording.set(key, group.recorded);
       inFlight.add(group.recorded);
       if (!this.groupsRecording.has(groupKey)) this.recordGroup(groupKey);
     }
@@ -230,8 +235,7 @@ export class PersonalDataVault {
     if (!group) return;
     this.readGroups.delete(groupKey);
     this.groupsRecording.add(groupKey);
-    const day = group.at.toISOString().slice(0, 10);
-    const keys = group.cases.map((caseId) => readKey(day, group.principal.id, caseId));
+    const { keys } = group;
     void (async () => {
       for (let from = 0; from < group.cases.length; from += CASES_PER_RECORD) {
         const cases = group.cases.slice(from, from + CASES_PER_RECORD);
@@ -330,6 +334,8 @@ interface ReadGroup {
   /** The latest read's moment (all of one day): the record's time. */
   at: Date;
   cases: string[];
+  /** The cases' keys in the memory of recorded reads (readKey), in the same order. */
+  keys: string[];
   recorded: Promise<void>;
   settle: { resolve(): void; reject(error: unknown): void };
 }
@@ -337,7 +343,7 @@ interface ReadGroup {
 function newReadGroup(principal: Principal, purpose: ClearReadPurpose, at: Date): ReadGroup {
   let settle!: ReadGroup['settle'];
   const recorded = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-  return { principal, purpose, at, cases: [], recorded, settle };
+  return { principal, purpose, at, cases: [], keys: [], recorded, settle };
 }
 
 /** What the memory of recorded reads is keyed by: one read of a case per reader and UTC day. */

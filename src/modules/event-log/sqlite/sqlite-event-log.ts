@@ -382,8 +382,9 @@ export class SqliteEventLog implements EventLog {
         const position = committed.outcomes[0] && 'ok' in committed.outcomes[0] ? committed.outcomes[0].ok.position : 0;
         this.inlineTreeThrough = Math.max(this.inlineTreeThrough, position);
         this.stats.inlineCommits++;
-        this.ownMsSinceSeen += performance.now() - flushStarted;
-        this.stats.commitRoundTripMs += performance.now() - started;
+        const committedAt = performance.now();
+        this.ownMsSinceSeen += committedAt - flushStarted;
+        this.stats.commitRoundTripMs += committedAt - started;
         this.stats.inlineTransactionMs += committed.transactionMs;
         return this.settle(group, committed.outcomes);
       }
