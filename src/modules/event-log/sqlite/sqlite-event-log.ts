@@ -87,8 +87,12 @@ export interface SqliteEventLogOptions {
   checkpointer?: Partial<CheckpointerOptions> | false;
   /** false: the writer keeps no Merkle tree. Only the benchmark's baseline; a log written so must be caught up before it is served. */
   maintainTree?: boolean;
-  /** false: every append goes to the writer thread, a lone one too (the benchmark's comparison). */
-  inlineCommits?: boolean;
+  /**
+   * false: every append goes to the writer thread, a lone one too (the benchmark's comparison). 'regardless-of-load':
+   * a lone append after another is committed inline even when the thread is busy with other work (threadBusyElsewhere
+   * is not asked): the tests of the commit order, whose verdict must not depend on how loaded the machine is.
+   */
+  inlineCommits?: boolean | 'regardless-of-load';
   /** Told once when the head record beside the log cannot be written (it is tried again on the next commit). */
   onHeadRecordError?: (error: unknown) => void;
   /** Told once when the writer thread cannot store the tree behind its commits (it is tried again after the next). */
@@ -213,6 +217,7 @@ export class SqliteEventLog implements EventLog {
   private readonly pollIntervalMs: number;
   private readonly maintainTree: boolean;
   private readonly inlineCommits: boolean;
+  private readonly inlineRegardlessOfLoad: boolean;
 
   private readonly headStmt: Statement<[], { head: number | null }>;
   /** Started on the first append: a connection that only reads never starts one. */
@@ -254,6 +259,7 @@ export class SqliteEventLog implements EventLog {
     this.pollIntervalMs = options.pollIntervalMs ?? 20;
     this.maintainTree = options.maintainTree !== false;
     this.inlineCommits = options.inlineCommits !== false;
+    this.inlineRegardlessOfLoad = options.inlineCommits === 'regardless-of-load';
     this.onHeadRecordError = options.onHeadRecordError ?? (() => undefined);
     this.onTreeError = options.onTreeError ?? (() => undefined);
     this.treeLagMs = options.treeLagMs;
@@ -363,7 +369,7 @@ export class SqliteEventLog implements EventLog {
     // hands even a lone append over: its requests would wait for the commit's fsync.
     this.loneGroups = group.length === 1 ? this.loneGroups + 1 : 0;
     // Read at every flush, so the verdict a lone append meets covers the moments just before it.
-    const threadBusy = this.threadBusyElsewhere(performance.now() - flushStarted);
+    const threadBusy = this.threadBusyElsewhere(performance.now() - flushStarted) && !this.inlineRegardlessOfLoad;
     if (this.loneGroups >= 2 && this.committing === 0 && this.inlineCommits && !threadBusy) {
       this.inline ??= new InlineCommitter(this.file, { maintainTree: this.maintainTree });
       // It extends the tree the writer thread stored right behind its last commit (a moment's wait at most).
