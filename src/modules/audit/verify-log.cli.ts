@@ -13,7 +13,7 @@ import { consoleProgress, type Progress } from '../../shared/progress';
 import { LogChainVerifier, type LogVerificationReport } from './domain/log-verification';
 import { CheckpointAudit, type CheckpointRecord, type TreeReport } from '../transparency/domain/checkpoint-audit';
 import { leafHashOf } from '../transparency/domain/log-leaf';
-import { rootAt } from '../transparency/domain/merkle';
+import { rootAt, type NodeSource } from '../transparency/domain/merkle';
 import { ED25519_TYPE, parseCheckpoint, verifyNote } from '../transparency/domain/signed-note';
 import { readTrustedKeysFile, type TrustedKeySet } from '../transparency/trusted-keys';
 import {
@@ -107,6 +107,26 @@ function signatureProblems(
   });
 }
 
+/**
+ * What is wrong with the stored tree, `size` leaves, against the one the events make (`made`); null when it holds
+ * that tree. A service appending meanwhile only makes the stored tree larger: it is compared at the events' size.
+ */
+export function storedTreeProblem(
+  tree: NodeSource,
+  size: number,
+  made: { leaves: number; root: string },
+): string | null {
+  if (size < made.leaves) return `the stored tree holds ${size} leaves, the log ${made.leaves} events`;
+  if (made.leaves === 0) return null;
+  try {
+    return Buffer.from(rootAt(tree, made.leaves)).toString('base64') === made.root
+      ? null
+      : 'the stored tree has another root than the one the events make: proofs served from it would not hold';
+  } catch (error) {
+    return `the stored tree is incomplete: ${(error as Error).message}`;
+  }
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('verify', USAGE, argv, {
     options: {
@@ -183,18 +203,7 @@ export async function run(argv: string[]): Promise<number> {
         await new Promise((resolve) => setTimeout(resolve, 20));
         size = tree.size();
       }
-      // A service appending meanwhile only makes the stored tree larger: compare it at the size read.
-      if (size < base.tree.leaves)
-        storedTree = `the stored tree holds ${size} leaves, the log ${base.tree.leaves} events`;
-      else {
-        try {
-          if (Buffer.from(rootAt(tree, base.tree.leaves)).toString('base64') !== base.tree.root)
-            storedTree =
-              'the stored tree has another root than the one the events make: proofs served from it would not hold';
-        } catch (error) {
-          storedTree = `the stored tree is incomplete: ${(error as Error).message}`;
-        }
-      }
+      storedTree = storedTreeProblem(tree, size, base.tree);
     }
     const badSignatures = signatureProblems(checkpoints, keys, given);
     // The auditor's keys anchor the log only through a checkpoint they signed: with none (checkpoints.db emptied or
