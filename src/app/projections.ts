@@ -122,6 +122,7 @@ export async function startProjections(options: {
       openCases: counts.open,
       dueCases: counts.due,
       lagSeconds: earliest && earliest.nextAt <= now ? (now - earliest.nextAt) / 1000 : 0,
+      position: childIndex.position(),
     };
   };
   return {

@@ -15,6 +15,8 @@ export interface DeadlineTimerHealth {
   openCases: number;
   dueCases: number;
   lagSeconds: number;
+  /** The log position the index reflects: cases with acts after it have not been looked at yet. */
+  position: number;
 }
 
 export interface ProjectionStatusSource {
