@@ -181,6 +181,56 @@ describe('the deadline scheduler', () => {
     }
   });
 
+  it('its own records read back while following the log do not make it fold their case again; a record another scheduler made does, and both keep the same next instant', async () => {
+    const walk = await fileCase();
+    const otherDir = mkdtempSync(join(tmpdir(), 'deadline-own-'));
+    // The real log, with its case-stream reads counted per scheduler.
+    const counted = () => {
+      const reads = { caseStreams: 0 };
+      const view = new Proxy(log, {
+        get(target, name, receiver) {
+          if (name === 'readStream')
+            return (streamId: string, ...rest: unknown[]) => {
+              if (streamId === caseStreamId(walk.state.caseId)) reads.caseStreams++;
+              return (target.readStream as (...args: unknown[]) => unknown).call(target, streamId, ...rest);
+            };
+          const value = Reflect.get(target, name, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      return { reads, view };
+    };
+    const a = counted();
+    const b = counted();
+    const storeA = new TimerStore(dir);
+    const storeB = new TimerStore(otherDir);
+    stores.push(storeA, storeB);
+    try {
+      const fire = new DeadlineScheduler({ log: a.view, catalog, calendar, store: storeA, clock: () => now });
+      const watch = new DeadlineScheduler({ log: b.view, catalog, calendar, store: storeB, clock: () => now });
+      await Promise.all([fire.sync(), watch.sync()]);
+      now = almaty('2016-03-09T12:00:00');
+      expect(await fire.fireDue()).toBe(2);
+      const before = { fire: a.reads.caseStreams, watch: b.reads.caseStreams };
+      await Promise.all([fire.sync(), watch.sync()]);
+      // Before this, the scheduler that recorded the two warnings folded the case again when it read them back.
+      expect(a.reads.caseStreams - before.fire).toBe(0);
+      expect(b.reads.caseStreams - before.watch).toBe(1);
+      expect(fire.stats()).toMatchObject({
+        approaching: 2,
+        dueCases: 0,
+        nextAt: almaty('2016-03-09T19:12:00').getTime(),
+      });
+      expect(watch.stats()).toMatchObject({
+        approaching: 2,
+        dueCases: 0,
+        nextAt: almaty('2016-03-09T19:12:00').getTime(),
+      });
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
   it('two schedulers sharing an index: only the lease holder fires; the other takes over when the lease is released', async () => {
     const walk = await fileCase();
     const a = scheduler({ holder: 'a' });

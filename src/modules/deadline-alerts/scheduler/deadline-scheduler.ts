@@ -95,6 +95,12 @@ export class DeadlineScheduler {
   private leader = false;
 
   private readonly loop: StepLoop;
+  /**
+   * Ids of the events this scheduler appended and has not read back yet while following the log. Its appends set their
+   * case's next instant already (fireCase); read back, only an append it did not make, or an act, makes the case be
+   * looked at again. Each id leaves the set when it is read back; a sync that reaches the head empties it.
+   */
+  private readonly ownAppends = new Set<string>();
 
   constructor(private readonly options: DeadlineSchedulerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -125,10 +131,16 @@ export class DeadlineScheduler {
         maxCount: this.batchSize,
         filter: { streamPrefixes: [CASE_STREAM_PREFIX, DEADLINES_STREAM_PREFIX] },
       });
-      if (events.length === 0) return seen;
+      if (events.length === 0) {
+        // Everything appended before this sync has been read: an id left (a store that gives ids back in another
+        // form, say) would only make its case be looked at again.
+        this.ownAppends.clear();
+        return seen;
+      }
       seen += events.length;
       this.count(events);
-      const cases = new Set(events.map(caseIdOf));
+      const cases = new Set<string>();
+      for (const event of events) if (!this.ownAppends.delete(event.id)) cases.add(caseIdOf(event));
       const now = this.clock();
       const timers = [];
       for (const caseId of cases) timers.push({ caseId, nextAt: nextAtOf(await this.load(caseId, now)) });
@@ -238,6 +250,7 @@ export class DeadlineScheduler {
         'deadline instants recorded',
       );
       this.options.store.update([{ caseId, nextAt: state.next ? Date.parse(state.next.at) : null }]);
+      for (const event of sealed) this.ownAppends.add(event.id);
       return sealed.length;
     }
   }
