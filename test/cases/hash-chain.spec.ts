@@ -16,6 +16,7 @@ import {
   eventHash,
   inCanonicalOrder,
   sealEvents,
+  sealRecord,
   storedLinkProblem,
   verifyChain,
   type HashableEvent,
@@ -325,6 +326,27 @@ describe('canonical key order', () => {
         expect(event!.metadata.hash).toBe(definition);
         expect(JSON.parse(JSON.stringify(event!.data))).toEqual(JSON.parse(JSON.stringify(data)));
       }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('any record sealed as other streams are (disclosures, deadline warnings), whatever keys its data and metadata have, hashes to what the RFC 8785 definition gives', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.option(fc.stringMatching(/^[0-9a-f]{64}$/)),
+        (data, metadata, previousHash) => {
+          const sealed = sealRecord({ streamId: 's-1', revision: 4, type: 'T', data, metadata }, previousHash);
+          const expectedMetadata = { ...metadata, previousHash };
+          const definition = sha256Hex(
+            canonicalize({ streamId: 's-1', revision: 4, type: 'T', data, metadata: expectedMetadata })!,
+          );
+          expect(sealed.hash).toBe(definition);
+          expect(sealed.metadata.hash).toBe(definition);
+          expect(JSON.parse(JSON.stringify(sealed.data))).toEqual(JSON.parse(JSON.stringify(data)));
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -193,6 +193,19 @@ export function verifyChain(events: readonly HashableEvent[]): ChainVerification
   return { valid: true, events: events.length };
 }
 
+/**
+ * The hash of an event whose data and metadata `ordered` put in canonical key order (without a hash member): in that
+ * order JSON.stringify gives the RFC 8785 bytes, unless an object has array-index keys (JavaScript enumerates those
+ * first), which `found` says; then the definition is applied in full.
+ */
+function orderedEventHash(event: HashableEvent, found: { indexKeys: boolean }): string {
+  return sha256(
+    found.indexKeys
+      ? canonicalForm(event)
+      : `{"data":${JSON.stringify(event.data)},"metadata":${JSON.stringify(event.metadata)},"revision":${event.revision},"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)}}`,
+  );
+}
+
 /** Plain assignment keeps an object fast; a "__proto__" key would set the prototype instead of a member. */
 function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__')
@@ -256,12 +269,7 @@ export function sealEvents(decided: readonly DecidedEvent[], options: SealOption
     const found = { indexKeys: false };
     const data = ordered(event.data, found);
     const canonicalMetadata = ordered(metadata, found);
-    // In canonical key order JSON.stringify gives the RFC 8785 bytes, unless an object has array-index keys
-    // (JavaScript enumerates those first); then the definition is applied in full.
-    const text = found.indexKeys
-      ? canonicalForm({ streamId, revision, type: event.type, data, metadata: canonicalMetadata })
-      : `{"data":${JSON.stringify(data)},"metadata":${JSON.stringify(canonicalMetadata)},"revision":${revision},"streamId":${JSON.stringify(streamId)},"type":${JSON.stringify(event.type)}}`;
-    const hash = sha256(text);
+    const hash = orderedEventHash({ streamId, revision, type: event.type, data, metadata: canonicalMetadata }, found);
     previousHash = hash;
     const sealed = withMember(canonicalMetadata, 'hash', hash) as unknown as CaseEventMetadata;
     // decide parsed the data with its type's schema (parseStepData): the sealed event is of that type.
@@ -281,8 +289,6 @@ export function sealRecord(
   const found = { indexKeys: false };
   const data = ordered(event.data, found);
   const metadata = ordered({ ...event.metadata, previousHash }, found);
-  const hash = sha256(
-    canonicalForm({ streamId: event.streamId, revision: event.revision, type: event.type, data, metadata }),
-  );
+  const hash = orderedEventHash({ ...event, data, metadata }, found);
   return { data, metadata: withMember(metadata, 'hash', hash), hash };
 }

@@ -4,9 +4,9 @@
  * and chained as case events are (SHA-256 over the RFC 8785 form, each event holding the previous one's hash), so
  * `verify` checks them with the rest of the log. Pure.
  */
-import { v5 } from 'uuid';
+import { parse, v5 } from 'uuid';
 import type { ClauseRef } from '../../deadlines/domain/limit';
-import { eventHash, inCanonicalOrder } from '../../cases/domain/hash-chain';
+import { sealRecord } from '../../cases/domain/hash-chain';
 import type { SystemEventType } from '../../../events/system-event-types';
 import type { CaseInstant } from './case-instants';
 
@@ -55,9 +55,11 @@ export interface SealedDeadlineEvent {
 
 /** A fixed namespace: the same instant of the same case always gets the same event id, whoever records it. */
 const NAMESPACE = '6f1f3c2e-8a77-4d47-9a55-2f0d7b1c9e41';
+/** Parsed once: given as text, v5 parses it again for every id. */
+const NAMESPACE_BYTES = parse(NAMESPACE);
 
 export function deadlineEventId(caseId: string, key: string): string {
-  return v5(`${caseId}|${key}`, NAMESPACE);
+  return v5(`${caseId}|${key}`, NAMESPACE_BYTES);
 }
 
 export interface CaseFacts {
@@ -81,7 +83,7 @@ export function sealDeadlineEvents(
     revision++;
     const type: SystemEventType = instant.threshold === 100 ? 'DeadlineBreached' : 'DeadlineApproaching';
     const lateByMs = Math.max(0, now.getTime() - Date.parse(instant.at));
-    const data = inCanonicalOrder<DeadlineEventData>({
+    const data: DeadlineEventData = {
       caseId: facts.caseId,
       stepId: instant.stepId,
       limitId: instant.limitId,
@@ -95,7 +97,7 @@ export function sealDeadlineEvents(
       late: lateByMs > LATE_AFTER_MS,
       lateByMs,
       key: instant.key,
-    });
+    };
     const unsealed = {
       schemaVersion: 1 as const,
       caseId: facts.caseId,
@@ -104,15 +106,14 @@ export function sealDeadlineEvents(
       actor: SCHEDULER_ACTOR,
       recordedAt: now.toISOString(),
       regulation: { versionId: facts.versionId, clause: instant.clause },
-      previousHash,
     };
-    const hash = eventHash({ streamId, revision, type, data, metadata: unsealed });
-    previousHash = hash;
+    const sealed = sealRecord({ streamId, revision, type, data, metadata: unsealed }, previousHash);
+    previousHash = sealed.hash;
     return {
       id: deadlineEventId(facts.caseId, instant.key),
       type,
-      data,
-      metadata: inCanonicalOrder({ ...unsealed, hash }),
+      data: sealed.data as DeadlineEventData,
+      metadata: sealed.metadata as unknown as DeadlineEventMetadata,
     };
   });
 }
