@@ -231,6 +231,58 @@ describe('the deadline scheduler', () => {
     }
   });
 
+  it("schedulers sharing an index: an act another one looked at between this one's fold of the case and its append is not lost when this one reads its own records back", async () => {
+    // Found by review: the scheduler that fired wrote the case's next instant from its fold before the act, and on
+    // reading its own records back it skipped the case, so the shared index kept an instant the act had changed.
+    const walk = await fileCase();
+    const watcher = scheduler({ holder: 'watcher' });
+    let interleave: (() => Promise<void>) | null = null;
+    const firingLog = new Proxy(log, {
+      get(target, name, receiver) {
+        if (name === 'append')
+          return async (...args: Parameters<EventLog['append']>) => {
+            const before = interleave;
+            interleave = null;
+            // Between the firing scheduler's fold and its append: the case's next acts, and the other scheduler's look.
+            if (before) await before();
+            return target.append(...args);
+          };
+        const value = Reflect.get(target, name, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const store = new TimerStore(dir);
+    stores.push(store);
+    const firing = new DeadlineScheduler({
+      log: firingLog,
+      catalog,
+      calendar,
+      store,
+      holder: 'firing',
+      clock: () => now,
+    });
+    await firing.sync();
+    now = almaty('2016-03-09T12:00:00');
+    interleave = async () => {
+      walk.take('documents-registered', { at: now });
+      walk.take('assigned-to-employee', { at: now });
+      await record(walk, 1);
+      await watcher.sync();
+    };
+    expect(await firing.fireDue()).toBe(2);
+    await firing.sync();
+    // What a scheduler with an index of its own makes of the log.
+    const otherDir = mkdtempSync(join(tmpdir(), 'deadline-fresh-'));
+    try {
+      const fresh = scheduler({ storeDir: otherDir, holder: 'fresh' });
+      await fresh.sync();
+      expect(fresh.stats().nextAt).not.toBe(almaty('2016-03-09T19:12:00').getTime());
+      expect(firing.stats().nextAt).toBe(fresh.stats().nextAt);
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
   it('two schedulers sharing an index: only the lease holder fires; the other takes over when the lease is released', async () => {
     const walk = await fileCase();
     const a = scheduler({ holder: 'a' });

@@ -101,6 +101,13 @@ export class DeadlineScheduler {
    * looked at again. Each id leaves the set when it is read back; a sync that reaches the head empties it.
    */
   private readonly ownAppends = new Set<string>();
+  /**
+   * The index's position as this scheduler last left it. Schedulers sharing an index (one DATA_DIR) follow the log
+   * into it in turns: another one moving the position may have looked at a case between this one's fold of it and its
+   * append, and this one's next instant for it, written after, missed that act. Reading its own records back then
+   * makes it look at their cases again, as it does for anyone's.
+   */
+  private positionLeft: number | null = null;
 
   constructor(private readonly options: DeadlineSchedulerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -126,6 +133,7 @@ export class DeadlineScheduler {
     let seen = 0;
     for (;;) {
       const after = this.options.store.position();
+      if (after !== this.positionLeft) this.ownAppends.clear();
       const events = await this.options.log.readAll({
         after,
         maxCount: this.batchSize,
@@ -135,6 +143,7 @@ export class DeadlineScheduler {
         // Everything appended before this sync has been read: an id left (a store that gives ids back in another
         // form, say) would only make its case be looked at again.
         this.ownAppends.clear();
+        this.positionLeft = after;
         return seen;
       }
       seen += events.length;
@@ -145,6 +154,7 @@ export class DeadlineScheduler {
       const timers = [];
       for (const caseId of cases) timers.push({ caseId, nextAt: nextAtOf(await this.load(caseId, now)) });
       this.options.store.update(timers, events[events.length - 1]!.position);
+      this.positionLeft = events[events.length - 1]!.position;
     }
   }
 
