@@ -288,7 +288,9 @@ export function sealRecord(
 ): { data: unknown; metadata: Record<string, unknown>; hash: string } {
   const found = { indexKeys: false };
   const data = ordered(event.data, found);
-  const metadata = ordered({ ...event.metadata, previousHash }, found);
+  // A "hash" the caller passed is not hashed: the one computed here takes its place (canonicalForm leaves it out too).
+  const { hash: _replaced, ...given } = event.metadata;
+  const metadata = ordered({ ...given, previousHash }, found);
   const hash = orderedEventHash({ ...event, data, metadata }, found);
   return { data, metadata: withMember(metadata, 'hash', hash), hash };
 }
