@@ -5,11 +5,14 @@
  * store lacks the log's keys (NEW_DIR is left empty); 73 when NEW_DIR is not empty; 1 when a check of the restored
  * directory fails.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { refuseRestoredWithoutKeys, restoreDataDir } from '../app/backup/data-dir-backup';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { storedTreeProblem, verifyLog } from '../modules/audit/verify-log.cli';
+import type { CheckpointRecord } from '../modules/transparency/domain/checkpoint-audit';
+import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore } from '../modules/transparency/sqlite/sqlite-checkpoint-store';
 import { consoleProgress } from '../shared/progress';
 import { checkEmbeddedLog } from './check.cli';
 import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
@@ -18,8 +21,9 @@ const USAGE = `usage: npm run cli -- restore --from DIR [--data-dir NEW_DIR]
 
 Checks every file of the backup in DIR against its manifest (size and SHA-256), copies them into NEW_DIR (default
 DATA_DIR), which must be new or empty, then checks the result as \`check\` and \`verify\` do: every page and index of the
-log, every acknowledged event present, every hash chain, the log's Merkle tree (the leaves of commits the backup caught
-before their tree was stored are added from the events); and that the key store holds the keys of the log's newest acts,
+log, every acknowledged event present, every hash chain, every signed checkpoint's root reproduced by the events, the
+log's Merkle tree (the leaves of commits the backup caught before their tree was stored are added from the events);
+and that the key store holds the keys of the log's newest acts,
 as the service checks at start (if not: exit 65, NEW_DIR left empty). Start the service on NEW_DIR afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -55,17 +59,44 @@ export async function run(argv: string[]): Promise<number> {
   const log = new SqliteEventLog(file, { checkpointer: false });
   try {
     const head = await log.headPosition();
-    const report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, head)));
+    // The signed checkpoints copied with the log: a history rewritten under them does not reproduce their roots.
+    const checkpointFile = join(config.dataDir, CHECKPOINT_STORE_FILE);
+    const checkpoints: CheckpointRecord[] = [];
+    if (existsSync(checkpointFile)) {
+      const store = new SqliteCheckpointStore(checkpointFile);
+      try {
+        checkpoints.push(...store.all());
+      } finally {
+        store.close();
+      }
+    }
+    const report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, head)), checkpoints);
+    const { contradicted } = report.tree;
     process.stdout.write(
       `hash chains: ${report.valid ? 'valid' : 'BROKEN'}: ${report.sealedEvents} sealed events in ${report.streams - report.unsealedStreams} chained streams\n` +
-        report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join(''),
+        report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join('') +
+        `signed checkpoints: ${report.tree.confirmed} of ${report.tree.checkpoints} reproduced by the log's events` +
+        ' (their signatures: npm run cli -- verify)\n' +
+        contradicted
+          .map(
+            (c, i) =>
+              `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events): ${c.problem}\n`,
+          )
+          .join(''),
     );
-    if (!report.valid) return 1;
+    if (!report.valid || contradicted.length > 0) return 1;
     // The service stores a commit's Merkle tree in a transaction right behind it, so a backup taken while it runs may
     // hold events whose leaves are not stored yet; the service would add them on its first append, but `verify` on the
     // restored directory would call the tree short. They are added here, from the events the chains just verified.
-    const { added } = log.tree.catchUp();
-    const problem = storedTreeProblem(log.tree, log.tree.size(), report.tree);
+    let added = 0;
+    let problem: string | null;
+    try {
+      added = log.tree.catchUp().added;
+      problem = storedTreeProblem(log.tree, log.tree.size(), report.tree);
+    } catch (error) {
+      // A tree larger than the log, or not a whole tree: damaged, named as verify names it.
+      problem = `the stored tree is damaged: ${(error as Error).message}`;
+    }
     process.stdout.write(
       problem
         ? `Merkle tree: BROKEN: ${problem}; rebuild it with npm run cli -- rebuild-tree\n`

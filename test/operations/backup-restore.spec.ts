@@ -129,6 +129,68 @@ it('a backup caught between commits and their Merkle tree restores with the tree
   expect({ code: verified.code, stdout: verified.code === 0 ? '' : verified.stdout }).toEqual({ code: 0, stdout: '' });
 }, 60_000);
 
+/** Writes `name`'s size and SHA-256 into the backup's manifest again, as a backup of the changed file would have. */
+function manifestMatches(backupDir: string, name: string): void {
+  const manifestFile = join(backupDir, 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+    files: Array<{ name: string; bytes: number; sha256: string }>;
+  };
+  const entry = manifest.files.find((f) => f.name === name)!;
+  const bytes = readFileSync(join(backupDir, name));
+  entry.bytes = bytes.length;
+  entry.sha256 = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+}
+
+it('a backup whose log contradicts a signed checkpoint copied with it, or whose Merkle tree is damaged, is restored with exit 1 naming it (found by review: restore compared no checkpoint, and a damaged tree was a stack trace)', async () => {
+  const dataDir = tempDir('signed');
+  const server = await startProcess('main', { DATA_DIR: dataDir, CHECKPOINT_INTERVAL_MS: '100' });
+  started.push(server);
+  await fileCases(server, 3);
+  const signed = () => {
+    const db = new Database(join(dataDir, 'checkpoints.db'), { readonly: true });
+    try {
+      return db.prepare('SELECT count(*) FROM checkpoints WHERE tree_size > 0').pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  };
+  for (let waited = 0; !existsSync(join(dataDir, 'checkpoints.db')) || signed() === 0; waited += 50) {
+    if (waited > 20_000) throw new Error('no checkpoint was signed');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await server.stop();
+  started.splice(0);
+
+  // A checkpoint whose root the events do not make: the log under it was rewritten.
+  const rewritten = join(tempDir('rewritten'), 'copy');
+  expect((await cliAsync(['backup', '--to', rewritten], dataDir)).code).toBe(0);
+  const checkpoints = new Database(join(rewritten, 'checkpoints.db'));
+  checkpoints
+    .prepare('UPDATE checkpoints SET root = zeroblob(32) WHERE seq = (SELECT max(seq) FROM checkpoints)')
+    .run();
+  checkpoints.close();
+  manifestMatches(rewritten, 'checkpoints.db');
+  const target = join(tempDir('restored'), 'data');
+  const contradicted = cli(['restore', '--from', rewritten, '--data-dir', target], target);
+  expect(contradicted.code).toBe(1);
+  expect(contradicted.stdout).toMatch(/FIRST CONTRADICTED checkpoint #\d+/);
+
+  // A tree whose stored nodes are no whole tree.
+  const log = new Database(join(dataDir, 'events.db'));
+  log.prepare('DELETE FROM tree_nodes WHERE pos = (SELECT max(pos) FROM tree_nodes)').run();
+  log.close();
+  const damaged = join(tempDir('damaged'), 'copy');
+  expect((await cliAsync(['backup', '--to', damaged], dataDir)).code).toBe(0);
+  const again = join(tempDir('restored'), 'data');
+  const restore = cli(['restore', '--from', damaged, '--data-dir', again], again);
+  expect({ code: restore.code, unexpected: /unexpected failure/.test(restore.stderr) }).toEqual({
+    code: 1,
+    unexpected: false,
+  });
+  expect(restore.stdout).toMatch(/Merkle tree: BROKEN: the stored tree is damaged: .*no whole tree has/);
+}, 90_000);
+
 it('a backup whose file differs from its manifest is refused by restore (exit 65), and nothing is left in the target', async () => {
   const dataDir = tempDir('src');
   const server = await startProcess('main', { DATA_DIR: dataDir });
