@@ -23,4 +23,4 @@ EXPOSE 3000
 # Liveness only (the process answers): an orchestrator that restarts unhealthy containers must not restart one for a
 # full disk or a lagging read model, which a restart does not cure; readiness is /health/ready (docker-compose.yml).
 HEALTHCHECK --interval=10s --timeout=5s --retries=6 CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=64", "dist/main.js"]

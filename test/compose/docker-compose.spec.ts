@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/shared/config/config';
 import { PROJECTION_PROCESS_V8_FLAGS } from '../../src/app/projection-process';
+import { API_PROCESS_V8_FLAGS } from '../../src/app/api-process-flags';
 
 const root = join(__dirname, '..', '..');
 const hasDockerCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
@@ -149,6 +150,17 @@ describeIfCompose(
     });
   },
 );
+
+describe('the API process', () => {
+  it("runs with its V8 flags from npm start, the image (which the compose file's API runs) and npm run bench", () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const flags = API_PROCESS_V8_FLAGS.join(' ');
+    expect(pkg.scripts.start).toBe(`node ${flags} dist/main.js`);
+    expect(pkg.scripts.bench).toContain(`node ${flags} dist/bench/run.js`);
+    const cmd = /^CMD (.+)$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!;
+    expect(JSON.parse(cmd)).toEqual(['node', ...API_PROCESS_V8_FLAGS, 'dist/main.js']);
+  });
+});
 
 describe('the projection worker outside the compose file', () => {
   it('npm run start:worker runs it with the V8 flags of every projection process', () => {
