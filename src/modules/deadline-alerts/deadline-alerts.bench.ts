@@ -49,7 +49,7 @@ export const deadlineAlertsBench: BenchSuite = {
       for (let i = 0; i < n; i += 10_000) {
         const batch = [];
         for (let j = i; j < Math.min(n, i + 10_000); j++)
-          batch.push({ caseId: `c${j}`, nextAt: base + ((j * 7919) % n) * 1000 });
+          batch.push({ caseId: `c${j}`, nextAt: base + ((j * 7919) % n) * 1000, asOf: j });
         store.update(batch);
         progress.tick(batch.length);
       }

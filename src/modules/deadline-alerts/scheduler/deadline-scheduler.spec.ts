@@ -231,56 +231,109 @@ describe('the deadline scheduler', () => {
     }
   });
 
-  it("schedulers sharing an index: an act another one looked at between this one's fold of the case and its append is not lost when this one reads its own records back", async () => {
-    // Found by review: the scheduler that fired wrote the case's next instant from its fold before the act, and on
-    // reading its own records back it skipped the case, so the shared index kept an instant the act had changed.
-    const walk = await fileCase();
-    const watcher = scheduler({ holder: 'watcher' });
-    let interleave: (() => Promise<void>) | null = null;
-    const firingLog = new Proxy(log, {
+  /**
+   * The real log, with `work` run once inside the scheduler's next call of `at`: reading the case's deadlines stream
+   * (its fold has read the case's acts already), or appending its records (before the append, or after it).
+   */
+  function interleaved(at: 'deadlines-read' | 'before-append' | 'after-append', work: () => Promise<void>): EventLog {
+    let pending: (() => Promise<void>) | null = work;
+    const once = async () => {
+      const run = pending;
+      pending = null;
+      if (run) await run();
+    };
+    return new Proxy(log, {
       get(target, name, receiver) {
-        if (name === 'append')
+        if (name === 'readStream' && at === 'deadlines-read')
+          return async (...args: Parameters<EventLog['readStream']>) => {
+            if (args[0].startsWith('deadlines-')) await once();
+            return target.readStream(...args);
+          };
+        if (name === 'append' && at !== 'deadlines-read')
           return async (...args: Parameters<EventLog['append']>) => {
-            const before = interleave;
-            interleave = null;
-            // Between the firing scheduler's fold and its append: the case's next acts, and the other scheduler's look.
-            if (before) await before();
-            return target.append(...args);
+            if (at === 'before-append') await once();
+            const result = await target.append(...args);
+            if (at === 'after-append') await once();
+            return result;
           };
         const value = Reflect.get(target, name, receiver) as unknown;
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    const store = new TimerStore(dir);
-    stores.push(store);
-    const firing = new DeadlineScheduler({
-      log: firingLog,
-      catalog,
-      calendar,
-      store,
-      holder: 'firing',
-      clock: () => now,
-    });
-    await firing.sync();
-    now = almaty('2016-03-09T12:00:00');
-    interleave = async () => {
-      walk.take('documents-registered', { at: now });
-      walk.take('assigned-to-employee', { at: now });
-      await record(walk, 1);
-      await watcher.sync();
-    };
-    expect(await firing.fireDue()).toBe(2);
-    await firing.sync();
-    // What a scheduler with an index of its own makes of the log.
+  }
+
+  /** The next instant a scheduler with an index of its own makes of the log. */
+  async function freshNextAt(): Promise<number | null> {
     const otherDir = mkdtempSync(join(tmpdir(), 'deadline-fresh-'));
     try {
       const fresh = scheduler({ storeDir: otherDir, holder: 'fresh' });
       await fresh.sync();
-      expect(fresh.stats().nextAt).not.toBe(almaty('2016-03-09T19:12:00').getTime());
-      expect(firing.stats().nextAt).toBe(fresh.stats().nextAt);
+      return fresh.stats().nextAt;
     } finally {
       rmSync(otherDir, { recursive: true, force: true });
     }
+  }
+
+  // Found by review: a scheduler wrote a case's next instant from a fold taken before an act that another scheduler
+  // sharing the index had already looked at, and nothing read that act again. The index now keeps the newest fold's.
+  it.each(['before-append', 'after-append'] as const)(
+    'schedulers sharing an index: an act another one looks at while this one records (%s) keeps its instant in the index',
+    async (at) => {
+      const walk = await fileCase();
+      const watcher = scheduler({ holder: 'watcher' });
+      const store = new TimerStore(dir);
+      stores.push(store);
+      const firingLog = interleaved(at, async () => {
+        walk.take('documents-registered', { at: now });
+        walk.take('assigned-to-employee', { at: now });
+        await record(walk, 1);
+        await watcher.sync();
+      });
+      const firing = new DeadlineScheduler({
+        log: firingLog,
+        catalog,
+        calendar,
+        store,
+        holder: 'firing',
+        clock: () => now,
+      });
+      await firing.sync();
+      now = almaty('2016-03-09T12:00:00');
+      expect(await firing.fireDue()).toBe(2);
+      await firing.sync();
+      await watcher.sync();
+      const expected = await freshNextAt();
+      // The acts moved it: the warnings at 19:12 no longer apply.
+      expect(expected).toBe(almaty('2016-03-10T12:00:00').getTime());
+      expect(firing.stats().nextAt).toBe(expected);
+    },
+  );
+
+  it("schedulers sharing an index: two following the log at once, the one whose fold is older does not replace the newer one's instant", async () => {
+    const walk = await fileCase();
+    const watcher = scheduler({ holder: 'watcher' });
+    const store = new TimerStore(dir);
+    stores.push(store);
+    await watcher.sync();
+    walk.take('documents-registered', { at: almaty('2016-03-07T10:00:00') });
+    await record(walk, 1);
+    // Its fold reads the case's acts (the registration), then another act lands and the watcher looks at it.
+    const following = new DeadlineScheduler({
+      log: interleaved('deadlines-read', async () => {
+        walk.take('assigned-to-employee', { at: almaty('2016-03-07T11:00:00') });
+        await record(walk, 2);
+        await watcher.sync();
+      }),
+      catalog,
+      calendar,
+      store,
+      holder: 'following',
+      clock: () => now,
+    });
+    await following.sync();
+    const expected = await freshNextAt();
+    expect(expected).not.toBe(almaty('2016-03-09T12:00:00').getTime());
+    expect(following.stats().nextAt).toBe(expected);
   });
 
   it('two schedulers sharing an index: only the lease holder fires; the other takes over when the lease is released', async () => {

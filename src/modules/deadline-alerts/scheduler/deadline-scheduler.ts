@@ -27,7 +27,7 @@ import {
   type CaseFacts,
 } from '../domain/deadline-events';
 import { DEFAULT_WARNING_POLICY, type WarningPolicy } from '../domain/warning-instants';
-import type { TimerStore } from './timer-store';
+import type { CaseTimerUpdate, TimerStore } from './timer-store';
 import { StepLoop } from '../step-loop';
 
 export const SCHEDULER_LEASE = 'deadline-scheduler';
@@ -82,6 +82,8 @@ interface CaseTimerState {
   due: CaseInstant[];
   next: CaseInstant | null;
   previous: { revision: number; hash: string | null } | null;
+  /** The largest log position among the events the fold read: the index keeps the instant of the newest fold. */
+  asOf: number;
 }
 
 export class DeadlineScheduler {
@@ -97,17 +99,11 @@ export class DeadlineScheduler {
   private readonly loop: StepLoop;
   /**
    * Ids of the events this scheduler appended and has not read back yet while following the log. Its appends set their
-   * case's next instant already (fireCase); read back, only an append it did not make, or an act, makes the case be
+   * case's next instant already (fireCase, from its fold before the append; a newer fold's, another scheduler's,
+   * stands: TimerStore keeps the newest); read back, only an append it did not make, or an act, makes the case be
    * looked at again. Each id leaves the set when it is read back; a sync that reaches the head empties it.
    */
   private readonly ownAppends = new Set<string>();
-  /**
-   * The index's position as this scheduler last left it. Schedulers sharing an index (one DATA_DIR) follow the log
-   * into it in turns: another one moving the position may have looked at a case between this one's fold of it and its
-   * append, and this one's next instant for it, written after, missed that act. Reading its own records back then
-   * makes it look at their cases again, as it does for anyone's.
-   */
-  private positionLeft: number | null = null;
 
   constructor(private readonly options: DeadlineSchedulerOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -133,7 +129,6 @@ export class DeadlineScheduler {
     let seen = 0;
     for (;;) {
       const after = this.options.store.position();
-      if (after !== this.positionLeft) this.ownAppends.clear();
       const events = await this.options.log.readAll({
         after,
         maxCount: this.batchSize,
@@ -143,7 +138,6 @@ export class DeadlineScheduler {
         // Everything appended before this sync has been read: an id left (a store that gives ids back in another
         // form, say) would only make its case be looked at again.
         this.ownAppends.clear();
-        this.positionLeft = after;
         return seen;
       }
       seen += events.length;
@@ -151,10 +145,12 @@ export class DeadlineScheduler {
       const cases = new Set<string>();
       for (const event of events) if (!this.ownAppends.delete(event.id)) cases.add(caseIdOf(event));
       const now = this.clock();
-      const timers = [];
-      for (const caseId of cases) timers.push({ caseId, nextAt: nextAtOf(await this.load(caseId, now)) });
+      const timers: CaseTimerUpdate[] = [];
+      for (const caseId of cases) {
+        const state = await this.load(caseId, now);
+        timers.push({ caseId, nextAt: nextAtOf(state), asOf: state?.asOf ?? 0 });
+      }
       this.options.store.update(timers, events[events.length - 1]!.position);
-      this.positionLeft = events[events.length - 1]!.position;
     }
   }
 
@@ -226,7 +222,7 @@ export class DeadlineScheduler {
     for (let attempt = 1; ; attempt++) {
       const state = await this.load(caseId, now);
       if (!state || state.due.length === 0) {
-        this.options.store.update([{ caseId, nextAt: nextAtOf(state) }]);
+        this.options.store.update([{ caseId, nextAt: nextAtOf(state), asOf: state?.asOf ?? 0 }]);
         return 0;
       }
       const sealed = sealDeadlineEvents(state.facts, state.due, state.previous, now);
@@ -259,7 +255,8 @@ export class DeadlineScheduler {
         },
         'deadline instants recorded',
       );
-      this.options.store.update([{ caseId, nextAt: state.next ? Date.parse(state.next.at) : null }]);
+      // From the fold before the append: an act another scheduler looked at since, in a newer fold, keeps its instant.
+      this.options.store.update([{ caseId, nextAt: state.next ? Date.parse(state.next.at) : null, asOf: state.asOf }]);
       for (const event of sealed) this.ownAppends.add(event.id);
       return sealed.length;
     }
@@ -279,6 +276,7 @@ export class DeadlineScheduler {
     const fired = new Set(deadlines.map((e) => String((e.data as { key?: unknown }).key)));
     const last = deadlines[deadlines.length - 1];
     return {
+      asOf: Math.max(recorded[recorded.length - 1]!.position, last?.position ?? 0),
       facts: { caseId, unit: state.unit, serviceId: state.serviceId, versionId: state.versionId },
       ...pendingInstants(instants, fired, now),
       previous: last ? { revision: last.revision, hash: (last.metadata.hash as string | undefined) ?? null } : null,

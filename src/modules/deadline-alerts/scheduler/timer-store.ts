@@ -21,11 +21,31 @@ const MIGRATIONS = [
       CREATE TABLE lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL, fence INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    // Each case's next instant with the log position the fold it came from had read (as_of), so a write from an older
+    // fold does not replace one from a newer (schedulers sharing the file write in turns); a case with no instant left
+    // keeps its row (next_at NULL) for the same reason.
+    version: 2,
+    sql: `
+      CREATE TABLE case_timers_v2 (case_id TEXT PRIMARY KEY, next_at INTEGER, as_of INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+      INSERT INTO case_timers_v2 (case_id, next_at) SELECT case_id, next_at FROM case_timers;
+      DROP TABLE case_timers;
+      ALTER TABLE case_timers_v2 RENAME TO case_timers;
+      CREATE INDEX case_timers_by_next ON case_timers (next_at, case_id) WHERE next_at IS NOT NULL;
+    `,
+  },
 ];
 
 export interface CaseTimer {
   caseId: string;
   nextAt: number;
+}
+
+/** A case's next instant (null: none left), from a fold of its streams that had read the log up to `asOf`. */
+export interface CaseTimerUpdate {
+  caseId: string;
+  nextAt: number | null;
+  asOf: number;
 }
 
 export class TimerStore {
@@ -48,16 +68,15 @@ export class TimerStore {
         "INSERT INTO meta (key, value) VALUES ('position', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       ),
       upsert: this.db.prepare(
-        'INSERT INTO case_timers (case_id, next_at) VALUES (?, ?) ON CONFLICT(case_id) DO UPDATE SET next_at = excluded.next_at',
+        'INSERT INTO case_timers (case_id, next_at, as_of) VALUES (?, ?, ?) ON CONFLICT(case_id) DO UPDATE SET next_at = excluded.next_at, as_of = excluded.as_of WHERE excluded.as_of >= case_timers.as_of',
       ),
-      remove: this.db.prepare('DELETE FROM case_timers WHERE case_id = ?'),
       earliest: this.db.prepare(
-        'SELECT case_id AS caseId, next_at AS nextAt FROM case_timers ORDER BY next_at, case_id LIMIT 1',
+        'SELECT case_id AS caseId, next_at AS nextAt FROM case_timers WHERE next_at IS NOT NULL ORDER BY next_at, case_id LIMIT 1',
       ),
       due: this.db.prepare(
         'SELECT case_id AS caseId, next_at AS nextAt FROM case_timers WHERE next_at <= ? ORDER BY next_at, case_id LIMIT ?',
       ),
-      count: this.db.prepare('SELECT count(*) FROM case_timers').pluck(),
+      count: this.db.prepare('SELECT count(*) FROM case_timers WHERE next_at IS NOT NULL').pluck(),
       dueCount: this.db.prepare('SELECT count(*) FROM case_timers WHERE next_at <= ?').pluck(),
       lease: this.db.prepare('SELECT holder, expires_at AS expiresAt, fence FROM lease WHERE name = ?'),
       putLease: this.db.prepare(
@@ -72,13 +91,13 @@ export class TimerStore {
     return value === undefined ? 0 : Number(value);
   }
 
-  /** Sets the next instant of each case (null: none left), with the position it reflects, in one transaction. */
-  update(timers: ReadonlyArray<{ caseId: string; nextAt: number | null }>, position?: number): void {
+  /**
+   * Sets the next instant of each case, unless the index holds one from a fold that had read further (a larger asOf),
+   * and the position the index reflects, in one transaction.
+   */
+  update(timers: ReadonlyArray<CaseTimerUpdate>, position?: number): void {
     this.db.transaction(() => {
-      for (const { caseId, nextAt } of timers) {
-        if (nextAt === null) this.statements.remove.run(caseId);
-        else this.statements.upsert.run(caseId, nextAt);
-      }
+      for (const { caseId, nextAt, asOf } of timers) this.statements.upsert.run(caseId, nextAt, asOf);
       if (position !== undefined && position > this.position()) this.statements.setPosition.run(String(position));
     })();
   }
