@@ -12,7 +12,7 @@ import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
 import { storedTreeProblem, verifyLog } from '../modules/audit/verify-log.cli';
 import type { CheckpointRecord } from '../modules/transparency/domain/checkpoint-audit';
-import { CHECKPOINT_STORE_FILE, SqliteCheckpointStore } from '../modules/transparency/sqlite/sqlite-checkpoint-store';
+import { CHECKPOINT_STORE_FILE, readCheckpointFile } from '../modules/transparency/sqlite/sqlite-checkpoint-store';
 import { consoleProgress } from '../shared/progress';
 import { checkEmbeddedLog } from './check.cli';
 import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
@@ -59,17 +59,19 @@ export async function run(argv: string[]): Promise<number> {
   const log = new SqliteEventLog(file, { checkpointer: false });
   try {
     const head = await log.headPosition();
-    // The signed checkpoints copied with the log: a history rewritten under them does not reproduce their roots.
+    // The signed checkpoints copied with the log: a history rewritten under them does not reproduce their roots. Read
+    // as the copy is, before anything of it is verified.
     const checkpointFile = join(config.dataDir, CHECKPOINT_STORE_FILE);
-    const checkpoints: CheckpointRecord[] = [];
+    let copied: ReturnType<typeof readCheckpointFile> = { checkpoints: [], superseded: 0 };
     if (existsSync(checkpointFile)) {
-      const store = new SqliteCheckpointStore(checkpointFile);
       try {
-        checkpoints.push(...store.all());
-      } finally {
-        store.close();
+        copied = readCheckpointFile(checkpointFile);
+      } catch (error) {
+        process.stdout.write(`signed checkpoints: BROKEN: ${(error as Error).message}\n`);
+        return 1;
       }
     }
+    const checkpoints: CheckpointRecord[] = copied.checkpoints;
     const report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, head)), checkpoints);
     const { contradicted } = report.tree;
     process.stdout.write(
@@ -77,6 +79,12 @@ export async function run(argv: string[]): Promise<number> {
         report.broken.map((b) => `  ${b.streamId} revision ${b.revision}: ${b.problem}\n`).join('') +
         `signed checkpoints: ${report.tree.confirmed} of ${report.tree.checkpoints} reproduced by the log's events` +
         ' (their signatures: npm run cli -- verify)\n' +
+        (report.tree.checkpoints === 0 && report.tree.leaves > 0
+          ? '  no signed checkpoint came with the log: nothing here anchors its history to a signature\n'
+          : '') +
+        (copied.superseded > 0
+          ? `  ${copied.superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart, not compared\n`
+          : '') +
         contradicted
           .map(
             (c, i) =>
@@ -94,7 +102,9 @@ export async function run(argv: string[]): Promise<number> {
       added = log.tree.catchUp().added;
       problem = storedTreeProblem(log.tree, log.tree.size(), report.tree);
     } catch (error) {
-      // A tree larger than the log, or not a whole tree: damaged, named as verify names it.
+      // A tree larger than the log, or not a whole tree: damaged, named as verify names it. The disk's own failures
+      // (full, I/O) are not the tree's: they stay errors of their own.
+      if (typeof (error as { code?: unknown }).code === 'string') throw error;
       problem = `the stored tree is damaged: ${(error as Error).message}`;
     }
     process.stdout.write(

@@ -175,6 +175,22 @@ it('a backup whose log contradicts a signed checkpoint copied with it, or whose 
   const contradicted = cli(['restore', '--from', rewritten, '--data-dir', target], target);
   expect(contradicted.code).toBe(1);
   expect(contradicted.stdout).toMatch(/FIRST CONTRADICTED checkpoint #\d+/);
+  // Read as copied: restore neither marks nor migrates the file it verifies.
+  const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  expect(sha(join(target, 'checkpoints.db'))).toBe(sha(join(rewritten, 'checkpoints.db')));
+
+  // Another reglament file in its place: named, not a stack trace.
+  const replaced = join(tempDir('replaced'), 'copy');
+  expect((await cliAsync(['backup', '--to', replaced], dataDir)).code).toBe(0);
+  copyFileSync(join(replaced, 'read.db'), join(replaced, 'checkpoints.db'));
+  manifestMatches(replaced, 'checkpoints.db');
+  const intoReplaced = join(tempDir('restored'), 'data');
+  const wrongFile = cli(['restore', '--from', replaced, '--data-dir', intoReplaced], intoReplaced);
+  expect({ code: wrongFile.code, unexpected: /unexpected failure/.test(wrongFile.stderr) }).toEqual({
+    code: 1,
+    unexpected: false,
+  });
+  expect(wrongFile.stdout).toMatch(/signed checkpoints: BROKEN: .*checkpoints\.db is not a reglament checkpoint store/);
 
   // A tree whose stored nodes are no whole tree.
   const log = new Database(join(dataDir, 'events.db'));

@@ -2,7 +2,7 @@
  * Every checkpoint the log signed, in DATA_DIR/checkpoints.db: a file of its own, so a replaced or rolled-back
  * events.db still meets the checkpoints signed before, and `verify` reports the first one it contradicts.
  */
-import type { Statement } from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 
 /** 'RGLC': marks a file as a reglament checkpoint store. */
@@ -77,6 +77,29 @@ const toCheckpoint = (row: Row): StoredCheckpoint => ({
   note: row.note,
   cosignatures: row.cosignatures,
 });
+
+/**
+ * The checkpoints of a checkpoints.db read as the file is, through a read-only connection, and how many an accepted
+ * loss set aside: `restore` reads a copy it has not verified yet, which opening it as the store would change (marked,
+ * migrated, given a WAL). Throws an Error saying what is wrong with a file that is not a checkpoint store or is damaged.
+ */
+export function readCheckpointFile(file: string): { checkpoints: StoredCheckpoint[]; superseded: number } {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const id = db.pragma('application_id', { simple: true }) as number;
+    if (id !== CHECKPOINT_STORE_APPLICATION_ID)
+      throw new Error(`${file} is not a reglament checkpoint store (application_id 0x${id.toString(16)})`);
+    const tables = new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
+    if (!tables.has('checkpoints')) throw new Error(`${file} has no checkpoints table`);
+    const rows = db.prepare<[], Row>('SELECT * FROM checkpoints ORDER BY seq').all();
+    const superseded = tables.has('superseded_checkpoints')
+      ? (db.prepare('SELECT count(*) FROM superseded_checkpoints').pluck().get() as number)
+      : 0;
+    return { checkpoints: rows.map(toCheckpoint), superseded };
+  } finally {
+    db.close();
+  }
+}
 
 export interface CheckpointStore {
   add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint;
