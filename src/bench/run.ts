@@ -1,7 +1,7 @@
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { constants, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { BenchContext, BenchResult, BenchSuite, consoleProgress, meets, renderTable } from './bench-kit';
 import { suites } from './suites';
@@ -11,18 +11,31 @@ import { API_PROCESS_V8_FLAGS } from '../app/api-process-flags';
  * `npm run bench [-- <suite name fragment>…]`. Every figure is printed beside a baseline measured in
  * the same run, so the ratio holds whatever the machine. BENCH_EVENTS scales the large log (default 1,000,000).
  */
+/** This bench again, in a process with the API's V8 flags: its exit code (128 + n for a signal), signals passed on. */
+function runAgainWithApiFlags(): Promise<number> {
+  const child = spawn(process.execPath, [...API_PROCESS_V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  return new Promise((resolve) => {
+    child.once('error', (error) => {
+      process.stderr.write(
+        `bench: could not start ${process.execPath} with ${API_PROCESS_V8_FLAGS.join(' ')}: ${error.message}\n`,
+      );
+      resolve(1);
+    });
+    child.once('exit', (code, signal) => {
+      for (const s of signals) process.off(s, forward);
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0));
+    });
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   // The suites run the API in this process: it runs with the API's V8 flags, however the bench was started.
-  if (!API_PROCESS_V8_FLAGS.every((flag) => process.execArgv.includes(flag))) {
-    const again = spawnSync(
-      process.execPath,
-      [...API_PROCESS_V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)],
-      {
-        stdio: 'inherit',
-      },
-    );
-    return again.status ?? 1;
-  }
+  if (!API_PROCESS_V8_FLAGS.every((flag) => process.execArgv.includes(flag))) return runAgainWithApiFlags();
   const selected: BenchSuite[] = argv.length ? suites.filter((s) => argv.some((a) => s.name.includes(a))) : suites;
   if (selected.length === 0) {
     process.stderr.write(`no suite matches ${argv.join(' ')}; suites: ${suites.map((s) => s.name).join(', ')}\n`);

@@ -75,6 +75,8 @@ describeIfCompose(
         PROJECTIONS: 'off',
       });
       expect(services.worker!.command).toEqual(['node', ...PROJECTION_PROCESS_V8_FLAGS, 'dist/worker.js']);
+      // The API runs the image's CMD, which carries the API's V8 flags (tested below).
+      expect(services.api!.command).toBeUndefined();
       // The API keeps no tree: its evidence packs' proofs come from the worker, at the port it serves them on.
       expect(services.api!.environment!.TRANSPARENCY_WORKER_URL).toBe(
         `http://worker:${services.worker!.environment!.WORKER_PORT}`,
