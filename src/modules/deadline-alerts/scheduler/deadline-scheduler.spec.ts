@@ -41,11 +41,13 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function scheduler(options: { storeDir?: string; holder?: string; recordFrom?: Date } = {}): DeadlineScheduler {
+function scheduler(
+  options: { storeDir?: string; holder?: string; recordFrom?: Date; log?: EventLog } = {},
+): DeadlineScheduler {
   const store = new TimerStore(options.storeDir ?? dir);
   stores.push(store);
   return new DeadlineScheduler({
-    log,
+    log: options.log ?? log,
     catalog,
     calendar,
     store,
@@ -202,12 +204,9 @@ describe('the deadline scheduler', () => {
     };
     const a = counted();
     const b = counted();
-    const storeA = new TimerStore(dir);
-    const storeB = new TimerStore(otherDir);
-    stores.push(storeA, storeB);
     try {
-      const fire = new DeadlineScheduler({ log: a.view, catalog, calendar, store: storeA, clock: () => now });
-      const watch = new DeadlineScheduler({ log: b.view, catalog, calendar, store: storeB, clock: () => now });
+      const fire = scheduler({ holder: 'fire', log: a.view });
+      const watch = scheduler({ holder: 'watch', storeDir: otherDir, log: b.view });
       await Promise.all([fire.sync(), watch.sync()]);
       now = almaty('2016-03-09T12:00:00');
       expect(await fire.fireDue()).toBe(2);
@@ -281,21 +280,14 @@ describe('the deadline scheduler', () => {
     async (at) => {
       const walk = await fileCase();
       const watcher = scheduler({ holder: 'watcher' });
-      const store = new TimerStore(dir);
-      stores.push(store);
-      const firingLog = interleaved(at, async () => {
-        walk.take('documents-registered', { at: now });
-        walk.take('assigned-to-employee', { at: now });
-        await record(walk, 1);
-        await watcher.sync();
-      });
-      const firing = new DeadlineScheduler({
-        log: firingLog,
-        catalog,
-        calendar,
-        store,
+      const firing = scheduler({
         holder: 'firing',
-        clock: () => now,
+        log: interleaved(at, async () => {
+          walk.take('documents-registered', { at: now });
+          walk.take('assigned-to-employee', { at: now });
+          await record(walk, 1);
+          await watcher.sync();
+        }),
       });
       await firing.sync();
       now = almaty('2016-03-09T12:00:00');
@@ -312,23 +304,17 @@ describe('the deadline scheduler', () => {
   it("schedulers sharing an index: two following the log at once, the one whose fold is older does not replace the newer one's instant", async () => {
     const walk = await fileCase();
     const watcher = scheduler({ holder: 'watcher' });
-    const store = new TimerStore(dir);
-    stores.push(store);
     await watcher.sync();
     walk.take('documents-registered', { at: almaty('2016-03-07T10:00:00') });
     await record(walk, 1);
     // Its fold reads the case's acts (the registration), then another act lands and the watcher looks at it.
-    const following = new DeadlineScheduler({
+    const following = scheduler({
+      holder: 'following',
       log: interleaved('deadlines-read', async () => {
         walk.take('assigned-to-employee', { at: almaty('2016-03-07T11:00:00') });
         await record(walk, 2);
         await watcher.sync();
       }),
-      catalog,
-      calendar,
-      store,
-      holder: 'following',
-      clock: () => now,
     });
     await following.sync();
     const expected = await freshNextAt();
