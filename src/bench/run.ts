@@ -7,10 +7,6 @@ import { BenchContext, BenchResult, BenchSuite, consoleProgress, meets, renderTa
 import { suites } from './suites';
 import { API_PROCESS_V8_FLAGS } from '../app/api-process-flags';
 
-/**
- * `npm run bench [-- <suite name fragment>…]`. Every figure is printed beside a baseline measured in
- * the same run, so the ratio holds whatever the machine. BENCH_EVENTS scales the large log (default 1,000,000).
- */
 /** This bench again, in a process with the API's V8 flags: its exit code (128 + n for a signal), signals passed on. */
 function runAgainWithApiFlags(): Promise<number> {
   const child = spawn(process.execPath, [...API_PROCESS_V8_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
@@ -33,6 +29,10 @@ function runAgainWithApiFlags(): Promise<number> {
   });
 }
 
+/**
+ * `npm run bench [-- <suite name fragment>…]`. Every figure is printed beside a baseline measured in
+ * the same run, so the ratio holds whatever the machine. BENCH_EVENTS scales the large log (default 1,000,000).
+ */
 async function main(argv: string[]): Promise<number> {
   // The suites run the API in this process: it runs with the API's V8 flags, however the bench was started.
   if (!API_PROCESS_V8_FLAGS.every((flag) => process.execArgv.includes(flag))) return runAgainWithApiFlags();

@@ -10,8 +10,7 @@ import { join, resolve } from 'node:path';
 import { refuseRestoredWithoutKeys, restoreDataDir } from '../app/backup/data-dir-backup';
 import { EVENT_LOG_FILE } from '../modules/event-log/open-event-log';
 import { SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
-import { storedTreeProblem, verifyLog } from '../modules/audit/verify-log.cli';
-import type { CheckpointRecord } from '../modules/transparency/domain/checkpoint-audit';
+import { contradictionLines, storedTreeProblem, supersededLine, verifyLog } from '../modules/audit/verify-log.cli';
 import { CHECKPOINT_STORE_FILE, readCheckpointFile } from '../modules/transparency/sqlite/sqlite-checkpoint-store';
 import { consoleProgress } from '../shared/progress';
 import { checkEmbeddedLog } from './check.cli';
@@ -71,8 +70,7 @@ export async function run(argv: string[]): Promise<number> {
         return 1;
       }
     }
-    const checkpoints: CheckpointRecord[] = copied.checkpoints;
-    const report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, head)), checkpoints);
+    const report = await verifyLog(log, consoleProgress('verify hash chains', Math.max(1, head)), copied.checkpoints);
     const { contradicted } = report.tree;
     process.stdout.write(
       `hash chains: ${report.valid ? 'valid' : 'BROKEN'}: ${report.sealedEvents} sealed events in ${report.streams - report.unsealedStreams} chained streams\n` +
@@ -82,15 +80,8 @@ export async function run(argv: string[]): Promise<number> {
         (report.tree.checkpoints === 0 && report.tree.leaves > 0
           ? '  no signed checkpoint came with the log: nothing here anchors its history to a signature\n'
           : '') +
-        (copied.superseded > 0
-          ? `  ${copied.superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart, not compared\n`
-          : '') +
-        contradicted
-          .map(
-            (c, i) =>
-              `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events): ${c.problem}\n`,
-          )
-          .join(''),
+        supersededLine(copied.superseded) +
+        contradictionLines(contradicted),
     );
     if (!report.valid || contradicted.length > 0) return 1;
     // The service stores a commit's Merkle tree in a transaction right behind it, so a backup taken while it runs may

@@ -127,6 +127,23 @@ export function storedTreeProblem(
   }
 }
 
+/** The checkpoints the log contradicts, one line each, the first (where its history diverges) marked. */
+export function contradictionLines(contradicted: TreeReport['contradicted']): string {
+  return contradicted
+    .map(
+      (c, i) =>
+        `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events, signed ${c.signedAt}): ${c.problem}\n`,
+    )
+    .join('');
+}
+
+/** The line saying how many checkpoints an accepted loss set aside; empty when none. */
+export function supersededLine(superseded: number): string {
+  return superseded > 0
+    ? `  ${superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart in checkpoints.db, not compared\n`
+    : '';
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('verify', USAGE, argv, {
     options: {
@@ -238,19 +255,12 @@ export async function run(argv: string[]): Promise<number> {
           (given
             ? `, their signatures checked against the keys in ${keysFile}\n`
             : "; their signatures checked against the keys in DATA_DIR (the operator's own: pass --trusted-keys to check them against yours)\n") +
-          t.contradicted
-            .map(
-              (c, i) =>
-                `  ${i === 0 ? 'FIRST CONTRADICTED' : 'contradicted'} checkpoint #${c.seq} (${c.size} events, signed ${c.signedAt}): ${c.problem}\n`,
-            )
-            .join('') +
+          contradictionLines(t.contradicted) +
           t.badSignatures.map((b) => `  checkpoint #${b.seq}: ${b.problem}\n`).join('') +
           (storedTree
             ? `  stored tree: ${storedTree}; rebuild it with npm run cli -- rebuild-tree once the log itself is sound\n`
             : '') +
-          (superseded > 0
-            ? `  ${superseded} checkpoint(s) of a history accepted as lost (accept-log-loss) are kept apart in checkpoints.db, not compared\n`
-            : ''),
+          supersededLine(superseded),
       );
     }
     return valid ? 0 : 1;

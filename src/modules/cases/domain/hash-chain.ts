@@ -43,16 +43,8 @@ export function eventHash(event: HashableEvent): string {
 /** The hash an event's stored content has: the fast path for events kept in canonical key order, else the full one. */
 export function storedContentHash(event: HashableEvent): string {
   const { hash: stored, ...metadata } = event.metadata;
-  // Keys in canonical order (data, metadata, revision, streamId, type), nested objects as stored.
-  const fast = sha256(
-    JSON.stringify({
-      data: event.data,
-      metadata,
-      revision: event.revision,
-      streamId: event.streamId,
-      type: event.type,
-    }),
-  );
+  // Nested objects as stored: in canonical order when they were sealed so.
+  const fast = sha256(orderedText({ ...event, metadata }));
   return fast === stored ? fast : eventHash(event);
 }
 
@@ -199,11 +191,12 @@ export function verifyChain(events: readonly HashableEvent[]): ChainVerification
  * first), which `found` says; then the definition is applied in full.
  */
 function orderedEventHash(event: HashableEvent, found: { indexKeys: boolean }): string {
-  return sha256(
-    found.indexKeys
-      ? canonicalForm(event)
-      : `{"data":${JSON.stringify(event.data)},"metadata":${JSON.stringify(event.metadata)},"revision":${event.revision},"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)}}`,
-  );
+  return sha256(found.indexKeys ? canonicalForm(event) : orderedText(event));
+}
+
+/** The event's members in canonical order (data, metadata, revision, streamId, type), each as JSON.stringify gives it. */
+function orderedText(event: HashableEvent): string {
+  return `{"data":${JSON.stringify(event.data)},"metadata":${JSON.stringify(event.metadata)},"revision":${event.revision},"streamId":${JSON.stringify(event.streamId)},"type":${JSON.stringify(event.type)}}`;
 }
 
 /** Plain assignment keeps an object fast; a "__proto__" key would set the prototype instead of a member. */

@@ -146,10 +146,7 @@ export class DeadlineScheduler {
       for (const event of events) if (!this.ownAppends.delete(event.id)) cases.add(caseIdOf(event));
       const now = this.clock();
       const timers: CaseTimerUpdate[] = [];
-      for (const caseId of cases) {
-        const state = await this.load(caseId, now);
-        timers.push({ caseId, nextAt: nextAtOf(state), asOf: state?.asOf ?? 0 });
-      }
+      for (const caseId of cases) timers.push(timerOf(caseId, await this.load(caseId, now)));
       this.options.store.update(timers, events[events.length - 1]!.position);
     }
   }
@@ -222,7 +219,7 @@ export class DeadlineScheduler {
     for (let attempt = 1; ; attempt++) {
       const state = await this.load(caseId, now);
       if (!state || state.due.length === 0) {
-        this.options.store.update([{ caseId, nextAt: nextAtOf(state), asOf: state?.asOf ?? 0 }]);
+        this.options.store.update([timerOf(caseId, state)]);
         return 0;
       }
       const sealed = sealDeadlineEvents(state.facts, state.due, state.previous, now);
@@ -288,6 +285,11 @@ function caseIdOf(event: RecordedEvent): string {
   return event.streamId.startsWith(DEADLINES_STREAM_PREFIX)
     ? event.streamId.slice(DEADLINES_STREAM_PREFIX.length)
     : event.streamId.slice(CASE_STREAM_PREFIX.length);
+}
+
+/** The index's entry for a case from its fold (null: the case has no acts). */
+function timerOf(caseId: string, state: CaseTimerState | null): CaseTimerUpdate {
+  return { caseId, nextAt: nextAtOf(state), asOf: state?.asOf ?? 0 };
 }
 
 function nextAtOf(state: CaseTimerState | null): number | null {
