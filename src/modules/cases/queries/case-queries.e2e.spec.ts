@@ -20,6 +20,7 @@ import {
 import type { CaseDocument } from '../projections/cases.projection';
 import { CASE_QUERIES, type CaseQueries } from './case-queries';
 import { renderCaseView } from './case-views';
+import { ProblemError } from '../../../shared/problem/problem';
 
 const catalog = loadCatalog('data/regulations');
 const at = (day: string, time: string) => `${day}T${time}:00+06:00`;
@@ -314,6 +315,56 @@ describe('GET /api/cases/:caseId', () => {
       revision: 1,
       callerMayTake: ['application-cancelled'],
     });
+  });
+
+  it("a view whose read of the applicant's data cannot be recorded is not answered and not kept; the next read records it and answers", async () => {
+    // An applicant of their own: the other tests' lists of IIN_A's and IIN_B's cases stay as they are.
+    const c = await submit(
+      'personnel-reserve',
+      'competition-recommended',
+      'astana',
+      makeIin('700707', 3, 77),
+      at('2015-09-23', '10:00'),
+    );
+    const vault = api.app.infra.personalData;
+    const views = api.app.app.get<symbol, CaseQueries>(CASE_QUERIES, { strict: false }).renderedViews!;
+    const reader = staff('head', 'astana');
+    const record = jest.spyOn(vault, 'recordRead');
+    try {
+      record.mockRejectedValueOnce(
+        new ProblemError(
+          503,
+          'disclosure-not-recorded',
+          'The read could not be recorded',
+          'the test refused it',
+          undefined,
+          {},
+          { 'retry-after': '1' },
+        ),
+      );
+      const refused = await read(`/api/cases/${c.caseId}?after=${lastPosition}`, reader);
+      expect({
+        status: refused.status,
+        type: refused.body.type,
+        name: JSON.stringify(refused.body).includes('Серикова'),
+      }).toEqual({
+        status: 503,
+        type: 'https://reglament.kz/problems/disclosure-not-recorded',
+        name: false,
+      });
+      const hits = views.stats().hits;
+      const answered = await read(`/api/cases/${c.caseId}`, reader);
+      expect(answered.status).toBe(200);
+      expect(answered.body.applicant.fullName).toBe('Серикова Айгерим');
+      // Rendered again and recorded this time: the refused read left no view to serve.
+      expect(views.stats().hits).toBe(hits);
+      expect(record.mock.calls.map(([principal, cases, purpose]) => [principal.id, cases, purpose])).toEqual([
+        ['head-astana', [c.caseId], 'case-view'],
+        ['head-astana', [c.caseId], 'case-view'],
+      ]);
+    } finally {
+      record.mockRestore();
+    }
   });
 
   it('an unknown case is 404; a malformed id is 400 naming path.caseId; an unknown parameter is 400', async () => {
