@@ -308,18 +308,25 @@ export class PersonalDataVault {
     } catch (error) {
       // Other writers of the day's stream (other API processes) won every retry: nothing is answered unrecorded.
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      throw new ProblemError(
-        503,
-        'disclosure-not-recorded',
-        'The read could not be recorded',
+      throw disclosureNotRecorded(
         'other readers were being recorded at the same moment; the personal data are not answered unrecorded: try again',
-        undefined,
-        {},
-        { 'retry-after': '1' },
       );
     }
     disclosures.logger.info({ reader: principal.id, ...entry, correlationId }, 'personal data disclosed');
   }
+}
+
+/** A read of personal data refused because its disclosure could not be recorded (503, try again in a second). */
+export function disclosureNotRecorded(detail: string): ProblemError {
+  return new ProblemError(
+    503,
+    'disclosure-not-recorded',
+    'The read could not be recorded',
+    detail,
+    undefined,
+    {},
+    { 'retry-after': '1' },
+  );
 }
 
 /** What projections use: opening stored acts as the system, and the IIN's blind index. */

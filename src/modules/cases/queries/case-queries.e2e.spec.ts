@@ -20,7 +20,7 @@ import {
 import type { CaseDocument } from '../projections/cases.projection';
 import { CASE_QUERIES, type CaseQueries } from './case-queries';
 import { renderCaseView } from './case-views';
-import { ProblemError } from '../../../shared/problem/problem';
+import { disclosureNotRecorded } from '../../personal-data/personal-data-vault';
 
 const catalog = loadCatalog('data/regulations');
 const at = (day: string, time: string) => `${day}T${time}:00+06:00`;
@@ -331,17 +331,7 @@ describe('GET /api/cases/:caseId', () => {
     const reader = staff('head', 'astana');
     const record = jest.spyOn(vault, 'recordRead');
     try {
-      record.mockRejectedValueOnce(
-        new ProblemError(
-          503,
-          'disclosure-not-recorded',
-          'The read could not be recorded',
-          'the test refused it',
-          undefined,
-          {},
-          { 'retry-after': '1' },
-        ),
-      );
+      record.mockRejectedValueOnce(disclosureNotRecorded('the test refused it'));
       const refused = await read(`/api/cases/${c.caseId}?after=${lastPosition}`, reader);
       expect({
         status: refused.status,
