@@ -78,6 +78,10 @@ const toCheckpoint = (row: Row): StoredCheckpoint => ({
   cosignatures: row.cosignatures,
 });
 
+/** Every checkpoint, oldest first, and how many an accepted loss set aside: read by the store and by readCheckpointFile. */
+const ALL_CHECKPOINTS = 'SELECT * FROM checkpoints ORDER BY seq';
+const SUPERSEDED_COUNT = 'SELECT count(*) FROM superseded_checkpoints';
+
 /**
  * The checkpoints of a checkpoints.db read as the file is, through a read-only connection, and how many an accepted
  * loss set aside: `restore` reads a copy it has not verified yet, which opening it as the store would change (marked,
@@ -91,9 +95,9 @@ export function readCheckpointFile(file: string): { checkpoints: StoredCheckpoin
       throw new Error(`${file} is not a reglament checkpoint store (application_id 0x${id.toString(16)})`);
     const tables = new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
     if (!tables.has('checkpoints')) throw new Error(`${file} has no checkpoints table`);
-    const rows = db.prepare<[], Row>('SELECT * FROM checkpoints ORDER BY seq').all();
+    const rows = db.prepare<[], Row>(ALL_CHECKPOINTS).all();
     const superseded = tables.has('superseded_checkpoints')
-      ? (db.prepare('SELECT count(*) FROM superseded_checkpoints').pluck().get() as number)
+      ? (db.prepare(SUPERSEDED_COUNT).pluck().get() as number)
       : 0;
     return { checkpoints: rows.map(toCheckpoint), superseded };
   } finally {
@@ -150,7 +154,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
     this.ofSizeStmt = this.db.prepare<[number], Row>(
       'SELECT * FROM checkpoints WHERE tree_size = ? ORDER BY seq DESC LIMIT 1',
     );
-    this.allStmt = this.db.prepare<[], Row>('SELECT * FROM checkpoints ORDER BY seq');
+    this.allStmt = this.db.prepare<[], Row>(ALL_CHECKPOINTS);
   }
 
   add(checkpoint: Omit<StoredCheckpoint, 'seq' | 'cosignatures'>): StoredCheckpoint {
@@ -228,7 +232,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
   }
 
   supersededCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM superseded_checkpoints').get() as { n: number }).n;
+    return this.db.prepare(SUPERSEDED_COUNT).pluck().get() as number;
   }
 
   close(): void {
