@@ -120,6 +120,33 @@ describe('the embedded key store (keys.db)', () => {
     await worker.close();
   });
 
+  it("an erasure made by another process (a real one, as the CLI's) is seen by a store that holds the key in memory and looked at the file just before", async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master);
+    const subject = await api.subjectForCase('idx-1', 'case-1', new Date());
+    // The key, the case's link and the IIN's live subject are in memory, and the file was just looked at.
+    expect((await api.keysOf([subject.kid])).get(subject.kid)).toEqual(subject.key);
+    const erased = await new Promise<number | null>((resolve) =>
+      spawn(
+        process.execPath,
+        [
+          '-r',
+          join(__dirname, '../../../../test/support/swc-register.js'),
+          join(__dirname, '../../../../test/durability/key-store-erase.child.ts'),
+          dir,
+          master.toString('hex'),
+          subject.kid,
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      ).on('exit', resolve),
+    );
+    expect(erased).toBe(0);
+    expect((await api.keysOf([subject.kid])).get(subject.kid)).toBeNull();
+    await expect(api.subjectForCase('idx-1', 'case-1', new Date())).rejects.toThrow(/case-1 was erased/);
+    expect((await api.subjectForCase('idx-1', 'case-2', new Date())).kid).not.toBe(subject.kid);
+    await api.close();
+  }, 20_000);
+
   it("a new person's claim waits in the journal: found by IIN in this process, in another and after the merge, which takes it into the index", async () => {
     const master = newDataKey();
     const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });
