@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +95,8 @@ function filesHolding(dir: string, texts: string[]): string[] {
     return texts.filter((t) => bytes.includes(Buffer.from(t, 'utf8'))).map((t) => `${f.slice(dir.length + 1)}: ${t}`);
   });
 }
+
+const sha256Of = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 const NAME = 'Жумабаева Дана Ерлановна';
 const REASON = 'Дана Жумабаева переезжает в Алматы';
@@ -273,19 +276,23 @@ describe('erasure', () => {
 
   it('of a subject with closed cases of three versions: the key is destroyed, every proof still holds, and no file keeps the IIN or the name', async () => {
     const env = { DATA_DIR: dataDir };
-    const report = cli(['retention-report'], env);
+    // The CLI's own log lines too (at info, on stdout beside its report): searched for the person below.
+    const report = cli(['retention-report'], { ...env, LOG_LEVEL: 'info' });
     expect(report.code).toBe(0);
     for (const c of casesA) expect(report.stdout).toContain(c);
     expect(report.stdout).not.toContain(recentCase);
 
     const erased = cli(
       ['erase', '--iin', iinA, '--basis', 'retention period ended', '--reference', 'Law 94-V of 21 May 2013, art. 12'],
-      env,
+      { ...env, LOG_LEVEL: 'info' },
     );
     expect(erased.stderr).toBe('');
     expect(erased.code).toBe(0);
     expect(erased.stdout).toContain(`for 3 case(s)`);
     expect(erased.stdout).not.toContain('WARNING');
+    expect(erased.stdout).toContain('"level":"info"');
+    const cliOutput = [report.stdout, report.stderr, erased.stdout].join('\n');
+    expect([iinA, NAME, REASON].filter((t) => cliOutput.includes(t))).toEqual([]);
 
     api = await startHarness({ LOG_LEVEL: 'info' }, { dataDir, log: logSink });
     const head = await api.app.infra.eventLog.headPosition();
@@ -329,6 +336,13 @@ describe('erasure', () => {
     writeFileSync(evidenceAfter, pack.body as string);
     // The agency's key, pinned as an auditor pins it.
     const fingerprint = api.app.infra.keys.active.fingerprint;
+    // While the service runs, each file has its WAL beside it (closing folds them into the files): searched too.
+    expect(
+      files(dataDir)
+        .filter((f) => f.endsWith('-wal'))
+        .map((f) => f.slice(dataDir.length + 1)),
+    ).toEqual(['events.db-wal', 'read.db-wal', 'keys.db-wal']);
+    expect(filesHolding(dataDir, [iinA, NAME, REASON])).toEqual([]);
     await api.close();
 
     expect(cli(['verify'], env).code).toBe(0);
@@ -386,9 +400,12 @@ describe('the master key', () => {
       expect(refusedWhileWorking.code).not.toBe(0);
       expect(refusedWhileWorking.stderr).toMatch(/projections.*dist\/worker\.js/s);
       expect(refusedWhileWorking.stdout).toBe('');
+      const logBefore = sha256Of(join(dataDir, 'events.db'));
       const rotated = cli(['rotate-master-key', '--new-key-file', newKey], env);
       expect(rotated.stderr).toBe('');
       expect(rotated.stdout).toMatch(/re-wrapped \d+ key\(s\)/);
+      // Keys are re-wrapped; no event is re-encrypted (the log is not written at all).
+      expect(sha256Of(join(dataDir, 'events.db'))).toBe(logBefore);
       // The old (generated) key no longer opens the store; the new one does, and every act still reads.
       await expect(startHarness({}, { dataDir })).rejects.toThrow(/master key is not the one/);
       api = await startHarness({ PERSONAL_DATA_MASTER_KEY_FILE: newKey }, { dataDir });
@@ -396,6 +413,23 @@ describe('the master key', () => {
       expect(history.body.events[0].data.applicant.fullName).toBe('Открытое Дело Тестович');
       const erased = await api.call('GET', `/api/cases/${casesA[0]}/history`, { as: AUDITOR });
       expect(erased.body.events[0].data.applicant.fullName).toBe('erased');
+      // The proofs hold after the rotation: the whole log, and an evidence pack made under the new master key.
+      const pack = await api.call('GET', `/api/cases/${openCase}/evidence`, { as: AUDITOR });
+      expect(pack.status).toBe(200);
+      expect(pack.body as string).toContain('Открытое Дело Тестович');
+      const packFile = `${newKey}.evidence.html`;
+      writeFileSync(packFile, pack.body as string);
+      const fingerprint = api.app.infra.keys.active.fingerprint;
+      await api.close();
+      try {
+        expect(cli(['verify'], { ...env, PERSONAL_DATA_MASTER_KEY_FILE: newKey }).code).toBe(0);
+        const verified = cli(['verify-evidence', packFile, '--fingerprint', fingerprint], env);
+        expect(verified.stderr).toBe('');
+        expect(verified.code).toBe(0);
+      } finally {
+        rmSync(packFile, { force: true });
+      }
+      api = await startHarness({ PERSONAL_DATA_MASTER_KEY_FILE: newKey }, { dataDir });
     } finally {
       rmSync(newKey, { force: true });
     }
