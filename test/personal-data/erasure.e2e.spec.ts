@@ -170,6 +170,23 @@ describe('personal data at rest', () => {
     expect(JSON.stringify(disclosed)).not.toContain(iinA);
   });
 
+  it("an evidence pack's decryption is recorded with its purpose, as the history's is with its own", async () => {
+    const person = citizen(makeIin('870707', 4, 44), 'Пакет Доказательств Тестович');
+    const caseId = await file(api, VERSIONS[0]!, person, 'Пакет Доказательств Тестович');
+    const day = new Date().toISOString().slice(0, 10);
+    const purposes = async () =>
+      (await api.app.infra.eventLog.readStream(`personal-data-access-${day}`))
+        .map((e) => e.data as { cases: string[]; purpose: string })
+        .filter((d) => d.cases.includes(caseId))
+        .map((d) => d.purpose);
+    const pack = await api.call('GET', `/api/cases/${caseId}/evidence`, { as: AUDITOR });
+    expect(pack.status).toBe(200);
+    expect(pack.body as string).toContain('Пакет Доказательств Тестович');
+    expect(await purposes()).toEqual(['evidence']);
+    expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: AUDITOR })).status).toBe(200);
+    expect(await purposes()).toEqual(['evidence', 'history']);
+  });
+
   it("reads of the personal data the case model keeps in clear are recorded too: a clerk's case view once a day however often it is read, a list naming the cases it showed; the applicant's own reads are no disclosure", async () => {
     const clerk: TestCaller = { sub: 'clerk-disclosures', roles: ['registry-clerk'], unit: UNIT };
     const day = new Date().toISOString().slice(0, 10);

@@ -18,7 +18,7 @@ import { makeIin, principal } from '../../../test/support/case-specification';
 import { isEnvelope } from './domain/envelope';
 import { newDataKey } from './domain/key-wrapping';
 import { KEY_STORE_FILE, SqliteKeyStore } from './keys/sqlite-key-store';
-import { CASES_PER_RECORD, PersonalDataVault } from './personal-data-vault';
+import { CASES_PER_RECORD, PersonalDataRefused, PersonalDataVault } from './personal-data-vault';
 
 const DATA = join(__dirname, '../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -297,5 +297,76 @@ describe("a reader's reads of personal data a read model keeps in clear", () => 
     const records = await recordsOf();
     expect(records.map((r) => r.cases.length)).toEqual([CASES_PER_RECORD, CASES_PER_RECORD, 5]);
     expect(records.flatMap((r) => r.cases)).toEqual(cases);
+  });
+});
+
+describe("a person's decryption of stored acts (history, evidence pack, replay, explanation)", () => {
+  const stream = 'personal-data-access-2015-09-20';
+  const at = () => new Date('2015-09-20T12:00:00Z');
+  const iin = makeIin('880101', 3, 1);
+  const name = 'Әлия Сәрсенова 1';
+  let lines: Array<{ fields: Record<string, unknown>; message: string }>;
+  let vault: PersonalDataVault;
+  let caseId: string;
+
+  beforeEach(async () => {
+    lines = [];
+    const logger = {
+      info: (fields: Record<string, unknown>, message: string) => void lines.push({ fields, message }),
+    } as unknown as Logger;
+    vault = new PersonalDataVault(keys, { log, logger, clock: at });
+    const filed = await file(1);
+    if (!filed.ok) throw new Error(JSON.stringify(filed.refusal));
+    caseId = filed.accepted.caseId;
+  });
+  const stored = () => log.readStream(caseStreamId(caseId));
+  const records = async () =>
+    (await log.readStream(stream)).map((e) => ({
+      ...(e.data as { cases: string[]; subjects: string[]; purpose: string }),
+      reader: (e.metadata.actor as { id: string }).id,
+    }));
+
+  it('is refused to a clerk of another unit, whatever the purpose: nothing is opened, nothing recorded', async () => {
+    const stranger = principal('registry-clerk', 'almaty-department');
+    for (const purpose of ['history', 'evidence', 'replay', 'explanation'] as const)
+      await expect(vault.open(await stored(), { kind: 'person', principal: stranger, purpose })).rejects.toThrow(
+        PersonalDataRefused,
+      );
+    // An applicant's role is no staff role: the vault does not take the controllers' own check on trust.
+    await expect(
+      vault.open(await stored(), {
+        kind: 'person',
+        principal: principal('applicant', UNIT, { iin: makeIin('770707', 3, 9) }),
+        purpose: 'history',
+      }),
+    ).rejects.toThrow(PersonalDataRefused);
+    expect(await records()).toEqual([]);
+    expect(lines).toEqual([]);
+  });
+
+  it("opens for the case's unit and for auditors, each read recorded with its purpose, the case and its subject, in the log's stream and a log line without the person", async () => {
+    const clerk = principal('registry-clerk', UNIT);
+    const auditor = principal('auditor', 'hq');
+    const subject = (await keys.subjectsOfCases([caseId])).get(caseId)!;
+    const reads = [
+      [clerk, 'history'],
+      [clerk, 'evidence'],
+      [auditor, 'replay'],
+      [auditor, 'explanation'],
+    ] as const;
+    for (const [reader, purpose] of reads) {
+      const opened = await vault.open(await stored(), { kind: 'person', principal: reader, purpose });
+      expect((opened[0]!.data as { applicant: unknown }).applicant).toEqual({ iin, fullName: name });
+    }
+    expect(await records()).toEqual(
+      reads.map(([reader, purpose]) => ({ cases: [caseId], subjects: [subject], purpose, reader: reader.id })),
+    );
+    expect(lines.map((l) => [l.message, l.fields.reader, l.fields.purpose])).toEqual(
+      reads.map(([reader, purpose]) => ['personal data disclosed', reader.id, purpose]),
+    );
+    expect(JSON.stringify([await log.readStream(stream), lines])).not.toMatch(new RegExp(`${iin}|${name}`));
+    // The system's reads (projections, the command side) are not a person's: opened, not recorded.
+    await vault.open(await stored(), { kind: 'system', purpose: 'projection' });
+    expect((await records()).length).toBe(reads.length);
   });
 });
