@@ -350,6 +350,9 @@ class MemoryKeyStore implements PersonalKeyStore {
   casesOf = notInTheReference;
   destroy = notInTheReference;
   rotate = notInTheReference;
+  holdForErasure(): () => void {
+    throw new Error('not part of the reference');
+  }
   async close(): Promise<void> {}
 }
 

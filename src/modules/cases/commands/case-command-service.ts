@@ -23,6 +23,7 @@ import { isCaseApplicant } from '../domain/case-rules';
 import { sealEvents, sealRecord } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
 import { ERASED } from '../../personal-data/domain/personal-fields';
+import { SubjectErasedError } from '../../personal-data/keys/key-store.port';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 
 export interface CommandMeta {
@@ -62,7 +63,9 @@ export type CommandRefusal =
   | CaseRejection
   | { kind: 'unknown-case'; caseId: string }
   | { kind: 'stale-revision'; caseId: string; expected: number; actual: number }
-  | { kind: 'idempotency-key-reused'; key: string; detail: string };
+  | { kind: 'idempotency-key-reused'; key: string; detail: string }
+  /** The case's applicant was erased: their key is destroyed, and no act can be recorded under it. */
+  | { kind: 'personal-data-erased'; caseId: string; detail: string };
 
 export type CommandOutcome = { ok: true; accepted: CommandAccepted } | { ok: false; refusal: CommandRefusal };
 
@@ -297,9 +300,16 @@ export class CaseCommandService {
       const applicantIin = loaded
         ? loaded.state.applicant.iin
         : String((decision.events[0]!.data.applicant as { iin: string }).iin);
-      const protectedActs = this.options.personalData
-        ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
-        : null;
+      let protectedActs: { events: DecidedEvent[]; stored: Promise<void> } | null = null;
+      try {
+        protectedActs = this.options.personalData
+          ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
+          : null;
+      } catch (error) {
+        if (error instanceof SubjectErasedError)
+          return { ok: false, refusal: { kind: 'personal-data-erased', caseId, detail: error.message } };
+        throw error;
+      }
       const stored = protectedActs?.events ?? decision.events;
       const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, ids, meta);
       try {

@@ -70,6 +70,10 @@ export function refusalProblem(refusal: CommandRefusal): ProblemError {
           allowed: 'a new key for a new request',
         },
       ]);
+    case 'personal-data-erased':
+      return new ProblemError(409, 'personal-data-erased', "The applicant's personal data was erased", refusal.detail, [
+        { field: 'path.caseId', problem: "the case's applicant was erased: nothing more can be recorded for it" },
+      ]);
     case 'rule': {
       const errors = refusal.field ? [{ field: refusal.field, problem: refusal.detail }] : undefined;
       return new ProblemError(

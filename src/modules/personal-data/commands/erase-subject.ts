@@ -139,10 +139,48 @@ export function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promis
   return run;
 }
 
+/** How often an erasure checks again when another process filed a case of the subject while it was being checked. */
+const CHECKS_WHILE_CASES_CHANGE = 3;
+
 async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
   // An erasure recorded whose key a failed destruction left (the command answered 500): completed first, so a retry
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
+  for (let attempt = 1; ; attempt++) {
+    const releases: Array<() => void> = [];
+    try {
+      const outcome = await eraseOnce(deps, request, (subjectIds) =>
+        releases.push(deps.vault.keys.holdForErasure(subjectIds)),
+      );
+      if (!('changed' in outcome)) return outcome;
+      // Checked again from the start: the new case is open, and is named in the refusal like any other.
+      if (attempt < CHECKS_WHILE_CASES_CHANGE) continue;
+      return {
+        ok: false,
+        refusal: {
+          kind: 'open-cases',
+          cases: [],
+          retained: [],
+          detail: `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`,
+        },
+      };
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+}
+
+/**
+ * One erasure from its checks to its destructions. The subjects are held (`hold`) from the moment they are found, so a
+ * filing of the same person in this process meanwhile gets a new subject of its own and is no part of this erasure.
+ * Just before anything is recorded, the subjects' cases are read again: a case another process filed meanwhile
+ * (`changed`) sends the erasure back to its checks, which find it open.
+ */
+async function eraseOnce(
+  deps: ErasureDeps,
+  request: ErasureRequest,
+  hold: (subjectIds: readonly string[]) => void,
+): Promise<ErasureOutcome | { changed: string[] }> {
   // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
   // outlive the very erasure it records.
   for (const field of ['basis', 'reference'] as const) {
@@ -169,6 +207,7 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
       : named && (await keys.unknownSubjects([named])).length === 0 && (await keys.keysOf([named])).get(named)
         ? [named]
         : [];
+  hold(subjects);
   const caseIds = new Set<string>();
   for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
   const linked = new Set(caseIds);
@@ -180,7 +219,10 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
     const applicant = (first?.data as Record<string, unknown> | undefined)?.applicant;
     if (!isEnvelope(applicant)) continue;
     if (subjects.includes(applicant.kid) || (await keys.keysOf([applicant.kid])).get(applicant.kid)) {
-      if (!subjects.includes(applicant.kid)) subjects.push(applicant.kid);
+      if (!subjects.includes(applicant.kid)) {
+        subjects.push(applicant.kid);
+        hold([applicant.kid]);
+      }
       linked.add(c);
     } else {
       // Its subject's key is destroyed: erased already, and the read model has not met the erasure yet. Erasing again
@@ -221,9 +263,12 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   // Every subject's erasure in one append, recorded before any key is destroyed: a stop between the two leaves only
   // destructions that the next start completes from the log (completeRecordedErasures), never a subject erased but
   // unrecorded, nor one recorded and forgotten.
+  const casesNow = new Map(await Promise.all(subjects.map(async (s) => [s, await keys.casesOf(s)] as const)));
+  const changed = [...casesNow.values()].flat().filter((c) => !caseIds.has(c));
+  if (changed.length > 0) return { changed: [...new Set(changed)].sort() };
   const records = await Promise.all(
     subjects.map(async (subjectId) => {
-      const subjectCases = await keys.casesOf(subjectId);
+      const subjectCases = casesNow.get(subjectId)!;
       const data: PersonalDataErasedData = {
         subjectId,
         cases: [...new Set([...subjectCases, ...fromReadModel])].sort(),

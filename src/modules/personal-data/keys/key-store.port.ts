@@ -56,11 +56,55 @@ export interface PersonalKeyStore {
   unknownSubjects(kids: readonly string[]): Promise<string[]>;
   subjectsOf(iinIndex: string): Promise<SubjectRecord[]>;
   casesOf(subjectId: string): Promise<string[]>;
+  /**
+   * Keeps these subjects from being given to new cases until the returned function is called. An erasure holds the
+   * subjects it checks: a filing of the same person meanwhile gets a new subject of its own, not one whose key the
+   * erasure is about to destroy (the filing would be acknowledged and then read "erased", its case stuck open).
+   * Cases already linked to a held subject keep it. In this process only: another process's filing is found by the
+   * erasure's last look at the subject's cases before it records anything.
+   */
+  holdForErasure(subjectIds: readonly string[]): () => void;
   /** Destroys the subject's key for good (overwritten on disk, not just unlinked) and records the erasure. */
   destroy(subjectId: string, erasure: ErasureRecord): Promise<void>;
   /** Re-wraps every live key under the new master key and records its check value; answers how many keys. */
   rotate(newMaster: Buffer): Promise<number>;
   close(): Promise<void>;
+}
+
+/** An act on a case whose applicant was erased: nothing more can be recorded for it (a refusal, not a failure). */
+export class SubjectErasedError extends Error {
+  override readonly name = 'SubjectErasedError';
+  constructor(readonly caseId: string) {
+    super(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+  }
+}
+
+/** Subjects held by erasures in progress, each counted as often as it is held (HeldSubjects.hold). */
+export class HeldSubjects {
+  private readonly counts = new Map<string, number>();
+
+  has(subjectId: string): boolean {
+    return this.counts.has(subjectId);
+  }
+
+  get ids(): string[] {
+    return [...this.counts.keys()];
+  }
+
+  hold(subjectIds: readonly string[]): () => void {
+    const ids = [...new Set(subjectIds)];
+    for (const id of ids) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const id of ids) {
+        const left = (this.counts.get(id) ?? 1) - 1;
+        if (left === 0) this.counts.delete(id);
+        else this.counts.set(id, left);
+      }
+    };
+  }
 }
 
 export class MasterKeyMismatchError extends Error {

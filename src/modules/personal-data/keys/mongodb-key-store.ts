@@ -10,7 +10,9 @@ import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store'
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
+  HeldSubjects,
   MasterKeyMismatchError,
+  SubjectErasedError,
   subjectKeyDamaged,
   subjectNotInStore,
   type ErasureRecord,
@@ -103,12 +105,16 @@ export class MongoKeyStore implements PersonalKeyStore {
     const linked = await this.cases.findOne({ _id: caseId });
     if (linked) {
       const subject = await this.subjects.findOne({ _id: linked.subjectId });
-      if (!subject?.wrapped)
-        throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      if (!subject?.wrapped) throw new SubjectErasedError(caseId);
       return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
     }
     let subject: { kid: string; key: Buffer };
-    const live = await this.subjects.findOne({ iinIndex, wrapped: { $exists: true } }, { sort: { createdAt: 1 } });
+    // A subject an erasure holds is given to no new case (holdForErasure).
+    const held = this.held.ids;
+    const live = await this.subjects.findOne(
+      { iinIndex, wrapped: { $exists: true }, ...(held.length > 0 ? { _id: { $nin: held } } : {}) },
+      { sort: { createdAt: 1 } },
+    );
     if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
     else {
       subject = { kid: randomUUID(), key: newDataKey() };
@@ -126,6 +132,12 @@ export class MongoKeyStore implements PersonalKeyStore {
       return this.subjectForCase(iinIndex, caseId, now);
     }
     return subject;
+  }
+
+  private readonly held = new HeldSubjects();
+
+  holdForErasure(subjectIds: readonly string[]): () => void {
+    return this.held.hold(subjectIds);
   }
 
   async subjectOfCase(caseId: string): Promise<string | null> {

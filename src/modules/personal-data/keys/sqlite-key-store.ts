@@ -23,7 +23,9 @@ import {
 } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
+  HeldSubjects,
   MasterKeyMismatchError,
+  SubjectErasedError,
   subjectKeyDamaged,
   subjectNotInStore,
   type ErasureRecord,
@@ -237,7 +239,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const unstored = this.unstoredLinks.get(caseId);
     // A claim still in the journal is not in subjects_by_iin yet: its subject is read by id.
     const journaledKid = this.journaled.get(iinIndex)?.kid ?? '';
-    const liveKid = this.liveSubjects.get(iinIndex);
+    // A subject an erasure holds is given to no new case: the IIN is then read from the file for another live subject.
+    const cachedLive = this.liveSubjects.get(iinIndex);
+    const liveKid = cachedLive === undefined || this.held.has(cachedLive) ? undefined : cachedLive;
     const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
     type Row = { id: string; wrapped: Buffer | null | undefined };
     let linked: Row | undefined;
@@ -261,10 +265,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
          UNION ALL SELECT 0, subject_id, wrapped_key FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL`,
       ).all(caseId, journaledKid, iinIndex) as Array<Row & { linked: number }>)
         if (row.linked) linked = row;
-        else liveRow ??= row;
+        else if (!this.held.has(row.id)) liveRow ??= row;
     if (linked) {
-      if (!linked.wrapped)
-        throw new Error(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+      if (!linked.wrapped) throw new SubjectErasedError(caseId);
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
       return { kid: linked.id, key, stored: unstored === undefined ? STORED : this.pendingWrite() };
@@ -278,6 +281,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
       this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
     });
     return { kid: live.id, key: live.key, stored };
+  }
+
+  private readonly held = new HeldSubjects();
+
+  holdForErasure(subjectIds: readonly string[]): () => void {
+    return this.held.hold(subjectIds);
   }
 
   private remember(caseId: string, iinIndex: string, kid: string, key: Buffer): void {

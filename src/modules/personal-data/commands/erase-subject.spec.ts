@@ -1,0 +1,167 @@
+/**
+ * An erasure and filings of the same person at the same time, on the real embedded log, the real key store file and the
+ * real command service. The erasure is held in its checks (the log's reads of the cases wait for a gate) while the
+ * person files a new case: the filing is no part of the erasure, and stays readable and open to its next act.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import { CaseCommandService, type CommandOutcome } from '../../cases/commands/case-command-service';
+import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
+import type { EventLog } from '../../event-log/event-log.port';
+import { openSqliteEventLog, type SqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
+import { loadCatalog } from '../../regulations/domain/catalog';
+import { makeIin, principal } from '../../../../test/support/case-specification';
+import { ERASURE_STREAM } from '../domain/erasure';
+import { newDataKey } from '../domain/key-wrapping';
+import { SqliteKeyStore } from '../keys/sqlite-key-store';
+import { PersonalDataVault } from '../personal-data-vault';
+import { eraseSubject, type ErasureOutcome } from './erase-subject';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const UNIT = 'astana-department';
+const IIN = makeIin('880101', 3, 5);
+const NAME = 'Әлия Сәрсенова';
+const applicant = principal('applicant', 'public', { iin: IIN });
+const request = { iin: IIN, basis: 'request of the data subject', reference: 'Law 94-V art. 17', by: 'admin-1' };
+
+let dir: string;
+let log: SqliteEventLog;
+let keys: SqliteKeyStore;
+let vault: PersonalDataVault;
+let service: CaseCommandService;
+const master = newDataKey();
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'reglament-erase-'));
+  log = openSqliteEventLog({ file: join(dir, 'events.db') });
+  keys = SqliteKeyStore.open(dir, master);
+  vault = new PersonalDataVault(keys);
+  service = serviceOver(vault);
+});
+afterEach(async () => {
+  await log.close();
+  await keys.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function serviceOver(personalData: PersonalDataVault): CaseCommandService {
+  return new CaseCommandService(log, catalog, calendar, {
+    backDatedAfterMs: 86_400_000,
+    clock: () => new Date('2015-09-20T12:00:00+06:00'),
+    personalData,
+  });
+}
+
+const accepted = (outcome: CommandOutcome) => {
+  if (!outcome.ok) throw new Error(JSON.stringify(outcome.refusal));
+  return outcome.accepted;
+};
+
+function file(through: CaseCommandService): Promise<CommandOutcome> {
+  return through.submit(applicant, {
+    serviceId: 'personnel-reserve',
+    trackId: 'competition-recommended',
+    channel: 'portal',
+    unit: UNIT,
+    applicant: { iin: IIN, fullName: NAME },
+    occurredAt: new Date('2015-09-15T09:00:00+06:00'),
+  });
+}
+
+const cancel = (through: CaseCommandService, caseId: string) =>
+  through.cancel(applicant, caseId, { occurredAt: new Date('2015-09-16T09:00:00+06:00'), reason: 'передумала' });
+
+/** The erasure, started with its reads of the cases held at a gate; `reached` settles when it waits there. */
+function erasureHeldInItsChecks(): { outcome: Promise<ErasureOutcome>; reached: Promise<void>; open(): void } {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const gated: EventLog = Object.create(log, {
+    readStream: {
+      value: async (streamId: string, options?: Parameters<EventLog['readStream']>[1]) => {
+        if (streamId.startsWith(CASE_STREAM_PREFIX)) {
+          reach();
+          await gate;
+        }
+        return log.readStream(streamId, options);
+      },
+    },
+  });
+  // Ten years after the filings: the default retention of five years has run out for the closed case.
+  const outcome = eraseSubject({ log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
+  return { outcome, reached, open };
+}
+
+describe('a filing of a person whose erasure is being checked', () => {
+  it('in the same process gets a subject of its own: the erasure goes on without it, and the new case stays readable and takes its next act', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+
+    const erasure = erasureHeldInItsChecks();
+    await erasure.reached;
+    const fresh = accepted(await file(service));
+    erasure.open();
+    const outcome = await erasure.outcome;
+
+    expect(outcome.ok && outcome.done.subjects).toEqual([oldSubject]);
+    expect(outcome.ok && outcome.done.cases.map((c) => c.caseId)).toEqual([old.caseId]);
+    const recorded = await log.readStream(ERASURE_STREAM);
+    expect(recorded.map((e) => (e.data as { cases: string[] }).cases)).toEqual([[old.caseId]]);
+    const freshSubject = (await keys.subjectOfCase(fresh.caseId))!;
+    expect(freshSubject).not.toBe(oldSubject);
+    const alive = await keys.keysOf([oldSubject, freshSubject]);
+    expect([alive.get(oldSubject), Boolean(alive.get(freshSubject))]).toEqual([null, true]);
+    const [filing] = await vault.open(await log.readStream(`${CASE_STREAM_PREFIX}${fresh.caseId}`), {
+      kind: 'system',
+      purpose: 'projection',
+    });
+    expect((filing!.data as { applicant: unknown }).applicant).toEqual({ iin: IIN, fullName: NAME });
+    expect(accepted(await cancel(service, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+  });
+
+  it("in another process (another connection to keys.db) is found by the erasure's last look: checked again, the new case is open, and nothing is erased", async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const otherKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const otherProcess = serviceOver(new PersonalDataVault(otherKeys));
+      const erasure = erasureHeldInItsChecks();
+      await erasure.reached;
+      const fresh = accepted(await file(otherProcess));
+      erasure.open();
+      const outcome = await erasure.outcome;
+
+      expect(outcome.ok).toBe(false);
+      expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
+      expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
+      expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+      expect((await keys.keysOf([oldSubject])).get(oldSubject)).toBeTruthy();
+      expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+    } finally {
+      await otherKeys.close();
+    }
+  });
+});
+
+describe('an act on a case whose applicant was erased', () => {
+  it('is refused as such (personal-data-erased), not failed: nothing is appended', async () => {
+    const filed = accepted(await file(service));
+    const subject = (await keys.subjectOfCase(filed.caseId))!;
+    // What only a race with another process could leave: the key of an open case destroyed.
+    await keys.destroy(subject, { at: '2026-12-06T10:00:00Z', basis: 'spec', reference: 'spec', by: 'spec' });
+    const before = await log.headPosition();
+    const outcome = await cancel(service, filed.caseId);
+    expect(outcome).toEqual({
+      ok: false,
+      refusal: { kind: 'personal-data-erased', caseId: filed.caseId, detail: expect.stringContaining('was erased') },
+    });
+    expect(await log.headPosition()).toBe(before);
+  });
+});
