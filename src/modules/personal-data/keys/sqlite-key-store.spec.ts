@@ -102,6 +102,54 @@ describe('the embedded key store (keys.db)', () => {
     await store.close();
   });
 
+  it('a destroyed key whose old page images a reader on an older snapshot keeps is purged once it lets go, and the destruction does not wait for it', async () => {
+    const master = newDataKey();
+    const store = SqliteKeyStore.open(dir, master);
+    const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
+    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db
+      .prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?')
+      .pluck()
+      .get(subject.kid);
+    // Another process's reader (a backup, an operator's shell) in a transaction begun before the erasure.
+    const reader = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM subjects').get();
+    const started = Date.now();
+    await store.destroy(subject.kid, erasure);
+    // The connection's busy timeout is 5 s: the thread that answers requests is not held that long.
+    expect(Date.now() - started).toBeLessThan(2500);
+    expect((await store.keysOf([subject.kid])).get(subject.kid)).toBeNull();
+    expect(onDisk().includes(wrapped)).toBe(true);
+    reader.exec('COMMIT');
+    reader.close();
+    for (let tries = 0; tries < 100 && onDisk().includes(wrapped); tries++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(onDisk().includes(wrapped)).toBe(false);
+    await store.close();
+  });
+
+  it('a purge still owed when the store closes is done by the next open', async () => {
+    const master = newDataKey();
+    const store = SqliteKeyStore.open(dir, master);
+    const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
+    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db
+      .prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?')
+      .pluck()
+      .get(subject.kid);
+    const reader = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM subjects').get();
+    await store.destroy(subject.kid, erasure);
+    await store.close();
+    expect(onDisk().includes(wrapped)).toBe(true);
+    reader.exec('COMMIT');
+    // The reader's connection stays open (another process still running): closing it would checkpoint the file itself.
+    const next = SqliteKeyStore.open(dir, master);
+    expect(onDisk().includes(wrapped)).toBe(false);
+    reader.close();
+    await next.close();
+  });
+
   it('an erasure made through another connection (the CLI, the API while this is the worker) is seen by a store that holds the key in memory', async () => {
     const master = newDataKey();
     const api = SqliteKeyStore.open(dir, master);

@@ -56,6 +56,9 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 const MERGE_IDLE_MS = 200;
 const MERGE_AT = 1024;
+/** How long a purge of old page images waits for a reader on an older snapshot; then it is owed and tried again. */
+const PURGE_BUSY_TIMEOUT_MS = 5;
+const PURGE_RETRY_MS = 1000;
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
 
@@ -110,6 +113,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     // its subject; they are merged at the next idle moment.
     this.readJournal();
     if (this.journaled.size > 0) this.scheduleMerge();
+    // A purge a process left owed when it stopped (a reader held the old images to the end) is done now if it can be.
+    this.purgeOldImages();
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -689,8 +694,37 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.erasures =
       (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
     for (const [iinIndex, claim] of this.journaled) if (claim.kid === subjectId) this.journaled.delete(iinIndex);
-    // The old page images with the wrapped key, the index and the links may still stand in the WAL: copy back and truncate it.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    // The old page images with the wrapped key, the index and the links still stand in keys.db and its WAL.
+    this.purgeOldImages();
+  }
+
+  private purgeTimer: NodeJS.Timeout | null = null;
+  private purgeOwed = false;
+
+  /**
+   * Copies every WAL frame back into keys.db and truncates the WAL: the page images that held a destroyed key (or keys
+   * wrapped under a retired master key) are overwritten by the new ones, whose freed cells secure_delete zeroed, and no
+   * old frame is left. A reader on an older snapshot (another process, a backup, an operator's shell) keeps the old
+   * images in use: the purge then waits 5 ms for it, not the connection's 5 s on the thread that answers requests, is
+   * owed and tried every second until done, once more at close, and at the next open. True when done.
+   */
+  purgeOldImages(): boolean {
+    if (this.purgeTimer) clearTimeout(this.purgeTimer);
+    this.purgeTimer = null;
+    let done = false;
+    try {
+      this.sql(`PRAGMA busy_timeout = ${PURGE_BUSY_TIMEOUT_MS}`).get();
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      done = result?.busy === 0;
+    } catch (error) {
+      // Another connection's lock outlasted the wait: owed, as when the checkpoint reports itself blocked.
+      if (!String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY')) throw error;
+    } finally {
+      this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
+    }
+    this.purgeOwed = !done;
+    if (!done) this.purgeTimer = setTimeout(() => this.purgeOldImages(), PURGE_RETRY_MS).unref();
+    return done;
   }
 
   async rotate(newMaster: Buffer): Promise<number> {
@@ -715,8 +749,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
         this.sql("UPDATE meta SET value = ? WHERE key = 'master_kcv'").run(keyCheckValue(newMaster));
       })
       .immediate();
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.master = newMaster;
+    // The keys as the retired master key wrapped them stand in the old page images until these are purged.
+    this.purgeOldImages();
     return count;
   }
 
@@ -729,6 +764,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // The claims stay in the journal, read back at the next start.
     }
     await this.checkpointer.stop();
+    if (this.purgeOwed) this.purgeOldImages();
+    if (this.purgeTimer) clearTimeout(this.purgeTimer);
     await this.walHandle?.close().catch(() => undefined);
     this.walHandle = null;
     this.db.close();
