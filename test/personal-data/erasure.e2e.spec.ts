@@ -490,6 +490,16 @@ describe('POST /api/personal-data/erasures', () => {
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(
       expect.arrayContaining(['basis', 'reference']),
     );
+    // Blank text passes a length check before it is trimmed: refused, not recorded as an empty basis.
+    const blank = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { iin: iinOpen, basis: '   ', reference: ' \t ' },
+    });
+    expect(blank.status).toBe(400);
+    expect(blank.body.errors.map((e: { field: string; problem: string }) => [e.field, e.problem]).sort()).toEqual([
+      ['basis', expect.stringContaining('other than spaces')],
+      ['reference', expect.stringContaining('other than spaces')],
+    ]);
     const checkDigit = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body('123456789012') });
     expect(checkDigit.status).toBe(400);
     expect(checkDigit.body.errors[0].field).toBe('body.iin');

@@ -3,6 +3,10 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 import { Optional } from '../../../shared/problem/optional';
 
+/** At least three characters other than white space: the basis and the reference are recorded trimmed, for good. */
+const SOME_TEXT = /^(?:\s*\S){3}/;
+const SOME_TEXT_MESSAGE = 'must hold at least 3 characters other than spaces';
+
 export class EraseSubjectDto {
   @ApiPropertyOptional({
     example: '900502400172',
@@ -26,11 +30,13 @@ export class EraseSubjectDto {
   @IsNotEmpty()
   @MinLength(3)
   @MaxLength(2000)
+  @Matches(SOME_TEXT, { message: SOME_TEXT_MESSAGE })
   basis!: string;
 
   @ApiProperty({ example: 'Law No. 94-V of 21 May 2013, art. 12' })
   @IsString()
   @MinLength(3)
   @MaxLength(500)
+  @Matches(SOME_TEXT, { message: SOME_TEXT_MESSAGE })
   reference!: string;
 }
