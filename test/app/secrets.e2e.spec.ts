@@ -208,3 +208,24 @@ it('a projection worker verifies no token, so it generates no token secret in DA
     worker.kill('SIGKILL');
   }
 }, 60_000);
+
+it('outside the embedded default a projection worker and a rebuild are refused (exit 78) without a configured master key, though DATA_DIR holds one', () => {
+  // A copy of an embedded data directory, with the key it generated, run in production.
+  const dataDir = tempDir('reglament-secrets-');
+  writeFileSync(join(dataDir, 'personal-data-master-key'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    DATA_DIR: dataDir,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    EVIDENCE_KEY_FILE: keyFileIn(tempDir('reglament-secrets-')),
+  };
+  for (const args of [[join(ROOT, 'src/worker.ts')], [join(ROOT, 'src/cli/main.ts'), 'rebuild', 'cases']]) {
+    const run = spawnSync(process.execPath, ['-r', REGISTER, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+    expect([args.at(-1), run.status]).toEqual([args.at(-1), 78]);
+    expect(run.stdout + run.stderr).toMatch(
+      /PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default/,
+    );
+    expect(existsSync(join(dataDir, 'keys.db'))).toBe(false);
+  }
+}, 90_000);

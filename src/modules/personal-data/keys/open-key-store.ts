@@ -24,12 +24,14 @@ export class MasterKeyError extends Error {
 }
 
 /**
- * `mayGenerate`: only the embedded single-user default generates a key in DATA_DIR (a worker or a command of a shared
- * deployment without one is refused, rather than wrapping keys under a key of its own).
+ * `embedded`: only the embedded single-user default keeps its key in DATA_DIR, generated there on first use. Any other
+ * shape (a worker or a command of a shared deployment too) is refused without a configured key, even when DATA_DIR
+ * holds one: a key there goes with every copy of the personal data it protects, and a process that read it would
+ * keep a deployment running on it after its API refused to start.
  */
 export function loadMasterKey(
   settings: Pick<KeyStoreSettings, 'dataDir' | 'personalData'>,
-  mayGenerate = true,
+  embedded = true,
 ): { key: Buffer; source: string; generated: boolean } {
   const { masterKey, masterKeyFile } = settings.personalData;
   if (masterKey !== undefined) {
@@ -38,14 +40,14 @@ export function loadMasterKey(
       throw new MasterKeyError('PERSONAL_DATA_MASTER_KEY is not a 256-bit key (64 hex digits or 32 bytes base64)');
     return { key, source: 'PERSONAL_DATA_MASTER_KEY', generated: false };
   }
+  if (masterKeyFile === undefined && !embedded)
+    throw new MasterKeyError(
+      `PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default (a ${GENERATED_MASTER_KEY_FILE} in DATA_DIR is not used there)`,
+    );
   const file = masterKeyFile ?? join(settings.dataDir, GENERATED_MASTER_KEY_FILE);
   let generated = false;
   if (!existsSync(file)) {
     if (masterKeyFile) throw new MasterKeyError(`PERSONAL_DATA_MASTER_KEY_FILE ${masterKeyFile} does not exist`);
-    if (!mayGenerate)
-      throw new MasterKeyError(
-        'PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE is required outside the embedded single-user default',
-      );
     try {
       writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
       chmodSync(file, 0o600);
