@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { newDataKey } from '../domain/key-wrapping';
 import { MasterKeyMismatchError } from './key-store.port';
 import { KEY_STORE_FILE, SqliteKeyStore } from './sqlite-key-store';
+import { describeKeyStoreContract } from './key-store.contract';
 
 let dir: string;
 beforeEach(() => {
@@ -26,6 +27,14 @@ const onDisk = () =>
       .filter((f) => f.startsWith(KEY_STORE_FILE))
       .map((f) => readFileSync(join(dir, f))),
   );
+
+describeKeyStoreContract('sqlite', () => {
+  const storage = mkdtempSync(join(tmpdir(), 'reglament-keys-contract-'));
+  return {
+    open: async (master) => SqliteKeyStore.open(storage, master),
+    cleanup: async () => rmSync(storage, { recursive: true, force: true }),
+  };
+});
 
 describe('the embedded key store (keys.db)', () => {
   // Found by re-attacking: rows deleted from keys.db read as erased subjects, quietly.

@@ -1,0 +1,110 @@
+/**
+ * What every key store promises through its port, run against each adapter: `keys.db` always, MongoDB where
+ * MONGODB_URL names a server (mongodb-key-store.spec.ts). Each test opens a store of its own on empty storage.
+ */
+import { newDataKey } from '../domain/key-wrapping';
+import { MasterKeyMismatchError, SubjectErasedError, type PersonalKeyStore } from './key-store.port';
+
+export interface KeyStoreUnderTest {
+  /** Opens the store on this test's storage (the same storage each time within a test). */
+  open(master: Buffer): Promise<PersonalKeyStore>;
+  /** Empties this test's storage, after every store opened on it is closed. */
+  cleanup(): Promise<void>;
+}
+
+const erasure = {
+  at: '2026-12-06T10:00:00.000Z',
+  basis: 'retention ended',
+  reference: 'Law 94-V art. 12',
+  by: 'admin',
+};
+
+export function describeKeyStoreContract(name: string, storage: () => KeyStoreUnderTest): void {
+  describe(`${name} key store contract`, () => {
+    let under: KeyStoreUnderTest;
+    const opened: PersonalKeyStore[] = [];
+    const open = async (master: Buffer) => {
+      const store = await under.open(master);
+      opened.push(store);
+      return store;
+    };
+    beforeEach(() => {
+      under = storage();
+    });
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+      await under.cleanup();
+    });
+
+    it("gives a person's cases one subject and each case the subject it was filed under, found again by IIN index and by case", async () => {
+      const store = await open(newDataKey());
+      const a1 = await store.subjectForCase('idx-a', 'case-1', new Date('2026-01-01T00:00:00Z'));
+      const a2 = await store.subjectForCase('idx-a', 'case-2', new Date('2026-01-02T00:00:00Z'));
+      const b = await store.subjectForCase('idx-b', 'case-3', new Date('2026-01-03T00:00:00Z'));
+      expect(a2).toEqual(a1);
+      expect(b.kid).not.toBe(a1.kid);
+      expect(b.key.equals(a1.key)).toBe(false);
+      expect(await store.subjectOfCase('case-2')).toBe(a1.kid);
+      expect(await store.subjectOfCase('case-9')).toBeNull();
+      expect(await store.subjectsOfCases(['case-1', 'case-3', 'case-9'])).toEqual(
+        new Map([
+          ['case-1', a1.kid],
+          ['case-3', b.kid],
+        ]),
+      );
+      expect(await store.casesOf(a1.kid)).toEqual(['case-1', 'case-2']);
+      expect((await store.subjectsOf('idx-a')).map((s) => [s.subjectId, s.erasedAt])).toEqual([[a1.kid, null]]);
+      expect((await store.keysOf([a1.kid])).get(a1.kid)).toEqual(a1.key);
+      expect(await store.unknownSubjects([a1.kid, 'no-such-subject'])).toEqual(['no-such-subject']);
+    });
+
+    it('is refused, when opened again, under a master key that is not the one its keys are wrapped with', async () => {
+      const master = newDataKey();
+      const first = await open(master);
+      await first.subjectForCase('idx-a', 'case-1', new Date());
+      await expect(under.open(newDataKey())).rejects.toThrow(MasterKeyMismatchError);
+      const again = await open(master);
+      expect(await again.subjectOfCase('case-1')).not.toBeNull();
+    });
+
+    it("destroys a subject's key for good: it reads as erased, no IIN leads to it, an act on its case is refused as erased, and the person's next case gets a new subject", async () => {
+      const store = await open(newDataKey());
+      const subject = await store.subjectForCase('idx-a', 'case-1', new Date());
+      const other = await store.subjectForCase('idx-b', 'case-2', new Date());
+      await store.destroy(subject.kid, erasure);
+      const keys = await store.keysOf([subject.kid, other.kid]);
+      expect(keys.get(subject.kid)).toBeNull();
+      expect(keys.get(other.kid)).toEqual(other.key);
+      expect(await store.subjectsOf('idx-a')).toEqual([]);
+      // The erased subject keeps its record: unknown it is not.
+      expect(await store.unknownSubjects([subject.kid])).toEqual([]);
+      await expect(store.subjectForCase('idx-a', 'case-1', new Date())).rejects.toThrow(SubjectErasedError);
+      const next = await store.subjectForCase('idx-a', 'case-3', new Date());
+      expect(next.kid).not.toBe(subject.kid);
+    });
+
+    it('gives a subject an erasure holds to no new case until it is released; its cases keep it', async () => {
+      const store = await open(newDataKey());
+      const held = await store.subjectForCase('idx-a', 'case-1', new Date());
+      const release = store.holdForErasure([held.kid]);
+      const meanwhile = await store.subjectForCase('idx-a', 'case-2', new Date());
+      expect(meanwhile.kid).not.toBe(held.kid);
+      expect((await store.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
+      release();
+      expect(await store.casesOf(held.kid)).toEqual(['case-1']);
+    });
+
+    it('re-wraps every key under a new master key: the new one opens them, the old one is refused', async () => {
+      const oldMaster = newDataKey();
+      const newMaster = newDataKey();
+      const store = await open(oldMaster);
+      const subject = await store.subjectForCase('idx-a', 'case-1', new Date());
+      const blindIndexKey = Buffer.from(store.blindIndexKey);
+      expect(await store.rotate(newMaster)).toBeGreaterThanOrEqual(2);
+      await expect(under.open(oldMaster)).rejects.toThrow(MasterKeyMismatchError);
+      const reopened = await open(newMaster);
+      expect((await reopened.keysOf([subject.kid])).get(subject.kid)).toEqual(subject.key);
+      expect(reopened.blindIndexKey).toEqual(blindIndexKey);
+    });
+  });
+}
