@@ -490,15 +490,15 @@ describe('POST /api/personal-data/erasures', () => {
     expect(bad.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(
       expect.arrayContaining(['basis', 'reference']),
     );
-    // Blank text passes a length check before it is trimmed: refused, not recorded as an empty basis.
+    // Blank or invisible text passes a length check (and a trim): refused, not recorded as an empty basis.
     const blank = await api.call('POST', '/api/personal-data/erasures', {
       as: ADMIN,
-      body: { iin: iinOpen, basis: '   ', reference: ' \t ' },
+      body: { iin: iinOpen, basis: '   ', reference: '\u200b\u200b\u200b' },
     });
     expect(blank.status).toBe(400);
     expect(blank.body.errors.map((e: { field: string; problem: string }) => [e.field, e.problem]).sort()).toEqual([
-      ['basis', expect.stringContaining('other than spaces')],
-      ['reference', expect.stringContaining('other than spaces')],
+      ['basis', expect.stringContaining('at least 3 letters or digits')],
+      ['reference', expect.stringContaining('at least 3 letters or digits')],
     ]);
     const checkDigit = await api.call('POST', '/api/personal-data/erasures', { as: ADMIN, body: body('123456789012') });
     expect(checkDigit.status).toBe(400);

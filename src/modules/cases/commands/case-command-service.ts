@@ -23,7 +23,7 @@ import { isCaseApplicant } from '../domain/case-rules';
 import { sealEvents, sealRecord } from '../domain/hash-chain';
 import { CaseRepository, idempotencyIndexKey, type LoadedCase } from './case-repository';
 import { ERASED } from '../../personal-data/domain/personal-fields';
-import { SubjectErasedError } from '../../personal-data/keys/key-store.port';
+import { SubjectErasedError, subjectErasedDetail } from '../../personal-data/keys/key-store.port';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 
 export interface CommandMeta {
@@ -296,6 +296,17 @@ export class CaseCommandService {
         if (cached) continue;
         return { ok: false, refusal: decision.rejection };
       }
+      // The case's applicant was erased (their fields read "erased"): no act is recorded for it, whether or not it
+      // carries personal data of its own. The caller may act on the case (decided above), so may learn this.
+      if (loaded && loaded.state.applicant.iin === ERASED)
+        return {
+          ok: false,
+          refusal: {
+            kind: 'personal-data-erased',
+            caseId,
+            detail: subjectErasedDetail(caseId),
+          },
+        };
       const streamId = caseStreamId(caseId);
       const applicantIin = loaded
         ? loaded.state.applicant.iin

@@ -12,7 +12,7 @@ import { CASE_STREAM_PREFIX } from '../../cases/domain/case-event';
 import type { EventLog } from '../../event-log/event-log.port';
 import { openSqliteEventLog, type SqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 import { loadCatalog } from '../../regulations/domain/catalog';
-import { makeIin, principal } from '../../../../test/support/case-specification';
+import { makeIin, principal, validData } from '../../../../test/support/case-specification';
 import { ERASURE_STREAM } from '../domain/erasure';
 import { newDataKey } from '../domain/key-wrapping';
 import { SqliteKeyStore } from '../keys/sqlite-key-store';
@@ -48,8 +48,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function serviceOver(personalData: PersonalDataVault): CaseCommandService {
-  return new CaseCommandService(log, catalog, calendar, {
+function serviceOver(personalData: PersonalDataVault, over: EventLog = log): CaseCommandService {
+  return new CaseCommandService(over, catalog, calendar, {
     backDatedAfterMs: 86_400_000,
     clock: () => new Date('2015-09-20T12:00:00+06:00'),
     personalData,
@@ -125,6 +125,39 @@ describe('a filing of a person whose erasure is being checked', () => {
     expect(accepted(await cancel(service, fresh.caseId)).eventType).toBe('ApplicationCancelled');
   });
 
+  it('made just before it, its acts not yet in the log when the erasure reads its cases, is waited for: the erasure finds the case open and is refused, and the filing is answered with its key alive', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    let openAppend!: () => void;
+    const appendGate = new Promise<void>((resolve) => (openAppend = resolve));
+    let reachAppend!: () => void;
+    const appendReached = new Promise<void>((resolve) => (reachAppend = resolve));
+    const slowLog: EventLog = Object.create(log, {
+      append: {
+        value: async (...args: Parameters<EventLog['append']>) => {
+          reachAppend();
+          await appendGate;
+          return log.append(...args);
+        },
+      },
+    });
+    const filing = file(serviceOver(vault, slowLog));
+    await appendReached;
+    // The filing's claim and link are committed a turn or two after its claim, while its append waits.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const erasure = eraseSubject({ log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
+    setTimeout(openAppend, 200);
+    const [outcome, filed] = await Promise.all([erasure, filing]);
+
+    const fresh = accepted(filed);
+    expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
+    expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
+    expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+    const subject = (await keys.subjectOfCase(fresh.caseId))!;
+    expect((await keys.keysOf([subject])).get(subject)).toBeTruthy();
+    expect(accepted(await cancel(service, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+  });
+
   it("in another process (another connection to keys.db) is found by the erasure's last look: checked again, the new case is open, and nothing is erased", async () => {
     const old = accepted(await file(service));
     accepted(await cancel(service, old.caseId));
@@ -162,6 +195,22 @@ describe('an act on a case whose applicant was erased', () => {
       ok: false,
       refusal: { kind: 'personal-data-erased', caseId: filed.caseId, detail: expect.stringContaining('was erased') },
     });
+    expect(await log.headPosition()).toBe(before);
+  });
+
+  it('is refused as such when the case is read from the log too, for staff whose act carries no personal data', async () => {
+    const filed = accepted(await file(service));
+    const subject = (await keys.subjectOfCase(filed.caseId))!;
+    await keys.destroy(subject, { at: '2026-12-06T10:00:00Z', basis: 'spec', reference: 'spec', by: 'spec' });
+    // Another command service: nothing of the case in memory, its acts read from the log ("erased").
+    const fromLog = serviceOver(new PersonalDataVault(keys));
+    const before = await log.headPosition();
+    const outcome = await fromLog.takeStep(principal('registry-clerk', UNIT), filed.caseId, {
+      stepId: 'documents-registered',
+      occurredAt: new Date('2015-09-16T09:00:00+06:00'),
+      data: validData('DocumentRegistered'),
+    });
+    expect(!outcome.ok && outcome.refusal.kind).toBe('personal-data-erased');
     expect(await log.headPosition()).toBe(before);
   });
 });

@@ -146,12 +146,13 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   // An erasure recorded whose key a failed destruction left (the command answered 500): completed first, so a retry
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
-  for (let attempt = 1; ; attempt++) {
-    const releases: Array<() => void> = [];
-    try {
-      const outcome = await eraseOnce(deps, request, (subjectIds) =>
-        releases.push(deps.vault.keys.holdForErasure(subjectIds)),
-      );
+  // Held until the erasure is done or refused, across its attempts: released between two, a subject could be given to
+  // a new case right when filings are being made.
+  const releases: Array<() => void> = [];
+  const hold = (subjectIds: readonly string[]) => void releases.push(deps.vault.keys.holdForErasure(subjectIds));
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await eraseOnce(deps, request, hold);
       if (!('changed' in outcome)) return outcome;
       // Checked again from the start: the new case is open, and is named in the refusal like any other.
       if (attempt < CHECKS_WHILE_CASES_CHANGE) continue;
@@ -164,10 +165,35 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
           detail: `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`,
         },
       };
-    } finally {
-      for (const release of releases) release();
     }
+  } finally {
+    for (const release of releases) release();
   }
+}
+
+/** How long an erasure waits for the acts of a case linked to its subject to reach the log (a filing being recorded). */
+const FILING_SETTLES_MS = 3_000;
+const FILING_POLL_MS = 20;
+
+/**
+ * The retention of each case, once the acts of every case just linked to the subject are in the log. A filing's link
+ * is committed beside its append, so a case can be linked and have no stream yet: read then, it looked like a filing
+ * never appended (refused, or a crash before the append), which holds no data and was passed over, and its key was
+ * destroyed under the acts that followed. Such a case is read again until its stream appears (it is then checked
+ * like the others: open, so the erasure is refused), for at most FILING_SETTLES_MS; one still without a stream then
+ * was never appended.
+ */
+async function retentionsOnceFiled(deps: ErasureDeps, caseIds: readonly string[]): Promise<CaseRetention[]> {
+  const found = new Map<string, CaseRetention>();
+  let missing = [...caseIds];
+  for (const deadline = Date.now() + FILING_SETTLES_MS; ;) {
+    const read = await Promise.all(missing.map(async (c) => [c, await retentionOf(deps, c)] as const));
+    for (const [c, retention] of read) if (retention) found.set(c, retention);
+    missing = read.filter(([, retention]) => retention === null).map(([c]) => c);
+    if (missing.length === 0 || Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, FILING_POLL_MS));
+  }
+  return [...caseIds].filter((c) => found.has(c)).map((c) => found.get(c)!);
 }
 
 /**
@@ -239,9 +265,7 @@ async function eraseOnce(
         detail: 'no case and no live key of this data subject is known (already erased, or never filed)',
       },
     };
-  const cases = (await Promise.all([...caseIds].sort().map((c) => retentionOf(deps, c)))).filter(
-    (c): c is CaseRetention => c !== null,
-  );
+  const cases = await retentionsOnceFiled(deps, [...caseIds].sort());
   const open = cases.filter((c) => c.closedAt === null);
   const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
   const retention = `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}`;

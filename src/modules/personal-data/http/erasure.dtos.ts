@@ -3,9 +3,12 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
 import { Optional } from '../../../shared/problem/optional';
 
-/** At least three characters other than white space: the basis and the reference are recorded trimmed, for good. */
-const SOME_TEXT = /^(?:\s*\S){3}/;
-const SOME_TEXT_MESSAGE = 'must hold at least 3 characters other than spaces';
+/**
+ * At least three letters or digits: the basis and the reference are recorded trimmed, for good, and neither white space
+ * nor invisible characters (zero-width spaces survive a trim) state a legal ground.
+ */
+const SOME_TEXT = /^(?:[^\p{L}\p{N}]*[\p{L}\p{N}]){3}/u;
+const SOME_TEXT_MESSAGE = 'must hold at least 3 letters or digits (not only spaces or invisible characters)';
 
 export class EraseSubjectDto {
   @ApiPropertyOptional({

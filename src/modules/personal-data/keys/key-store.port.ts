@@ -71,11 +71,14 @@ export interface PersonalKeyStore {
   close(): Promise<void>;
 }
 
+export const subjectErasedDetail = (caseId: string): string =>
+  `the personal data of case ${caseId} was erased; nothing more can be recorded for it`;
+
 /** An act on a case whose applicant was erased: nothing more can be recorded for it (a refusal, not a failure). */
 export class SubjectErasedError extends Error {
   override readonly name = 'SubjectErasedError';
   constructor(readonly caseId: string) {
-    super(`the personal data of case ${caseId} was erased; nothing more can be recorded for it`);
+    super(subjectErasedDetail(caseId));
   }
 }
 

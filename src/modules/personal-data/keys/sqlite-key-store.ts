@@ -723,8 +723,19 @@ export class SqliteKeyStore implements PersonalKeyStore {
       this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
     }
     this.purgeOwed = !done;
-    if (!done) this.purgeTimer = setTimeout(() => this.purgeOldImages(), PURGE_RETRY_MS).unref();
+    if (!done) this.purgeTimer = setTimeout(() => this.purgeLater(), PURGE_RETRY_MS).unref();
     return done;
+  }
+
+  /** The timer's try: any failure (a full disk) leaves the purge owed and tried again, never thrown out of a timer. */
+  private purgeLater(): void {
+    this.purgeTimer = null;
+    try {
+      this.purgeOldImages();
+    } catch {
+      this.purgeOwed = true;
+      if (this.db.open) this.purgeTimer = setTimeout(() => this.purgeLater(), PURGE_RETRY_MS).unref();
+    }
   }
 
   async rotate(newMaster: Buffer): Promise<number> {
@@ -764,8 +775,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // The claims stay in the journal, read back at the next start.
     }
     await this.checkpointer.stop();
-    if (this.purgeOwed) this.purgeOldImages();
     if (this.purgeTimer) clearTimeout(this.purgeTimer);
+    try {
+      // Refused now, the purge is tried again at the next open.
+      if (this.purgeOwed) this.purgeOldImages();
+    } catch {
+      // Left owed for the next open.
+    } finally {
+      if (this.purgeTimer) clearTimeout(this.purgeTimer);
+    }
     await this.walHandle?.close().catch(() => undefined);
     this.walHandle = null;
     this.db.close();
