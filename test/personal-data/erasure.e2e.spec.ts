@@ -16,7 +16,7 @@ import { loadReferenceData } from '../../src/app/reference-data';
 import type { CaseDocument } from '../../src/modules/cases/projections/cases.projection';
 import type { ReadDocument } from '../../src/modules/read-store/read-store.port';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
-import { filingDay } from '../support/case-walk';
+import { filingBody, filingDay } from '../support/case-walk';
 
 const ROOT = join(__dirname, '../..');
 const UNIT = 'astana-hq';
@@ -62,14 +62,7 @@ async function file(
   const version = catalog.byId.get(versionId)!;
   const created = await api.call('POST', '/api/cases', {
     as: who,
-    body: {
-      serviceId: version.serviceId,
-      trackId: version.tracks[0]!.id,
-      channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office',
-      unit: UNIT,
-      applicant: { iin: who.iin, fullName },
-      occurredAt: `${day ?? filingDay(version)}T10:00:00+06:00`,
-    },
+    body: filingBody(version, UNIT, { iin: who.iin!, fullName }, `${day ?? filingDay(version)}T10:00:00+06:00`),
   });
   expect([created.status, created.status === 201 ? '' : created.body]).toEqual([201, '']);
   return created.body.caseId as string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/shared/config/config';
 import { loadReferenceData } from '../../src/app/reference-data';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
-import { filingDay } from '../support/case-walk';
+import { filingBody, filingDay } from '../support/case-walk';
 
 const ROOT = join(__dirname, '../..');
 const UNIT = 'astana-hq';
@@ -31,14 +31,7 @@ async function fileAndClose(versionId: string, iin: string, fullName: string): P
   const who: TestCaller = { sub: `egov-${iin}`, name: fullName, roles: ['applicant'], iin };
   const filed = await api.call('POST', '/api/cases', {
     as: who,
-    body: {
-      serviceId: version.serviceId,
-      trackId: version.tracks[0]!.id,
-      channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office',
-      unit: UNIT,
-      applicant: { iin, fullName },
-      occurredAt: `${filingDay(version)}T10:00:00+06:00`,
-    },
+    body: filingBody(version, UNIT, { iin, fullName }, `${filingDay(version)}T10:00:00+06:00`),
   });
   expect([filed.status, filed.status === 201 ? '' : filed.body]).toEqual([201, '']);
   const cancelled = await api.call('POST', `/api/cases/${filed.body.caseId}/cancel`, {

@@ -31,3 +31,20 @@ export function versionTracks(versions: readonly RegulationVersion[]): [string, 
 export function filingDay(version: RegulationVersion): string {
   return version.effective.from.startsWith('2019') ? '2019-04-15' : '2015-09-15';
 }
+
+/** The body of a filing of this version's case: its first track, the portal where the version offers it (else the office). */
+export function filingBody(
+  version: RegulationVersion,
+  unit: string,
+  applicant: { iin: string; fullName: string },
+  occurredAt: string,
+) {
+  return {
+    serviceId: version.serviceId,
+    trackId: version.tracks[0]!.id,
+    channel: version.channels.some((c) => c.id === 'portal') ? 'portal' : 'office',
+    unit,
+    applicant,
+    occurredAt,
+  };
+}

@@ -75,26 +75,36 @@ function file(through: CaseCommandService): Promise<CommandOutcome> {
 const cancel = (through: CaseCommandService, caseId: string) =>
   through.cancel(applicant, caseId, { occurredAt: new Date('2015-09-16T09:00:00+06:00'), reason: 'передумала' });
 
-/** The erasure, started with its reads of the cases held at a gate; `reached` settles when it waits there. */
-function erasureHeldInItsChecks(): { outcome: Promise<ErasureOutcome>; reached: Promise<void>; open(): void } {
+/** A gate: `pass()` waits at it until `open()`; `reached` settles when something first waits there. */
+function gate(): { pass(): Promise<void>; reached: Promise<void>; open(): void } {
   let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
+  const opened = new Promise<void>((resolve) => (open = resolve));
   let reach!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
+  return {
+    pass: () => {
+      reach();
+      return opened;
+    },
+    reached,
+    open,
+  };
+}
+
+/** The erasure, started with its reads of the cases held at a gate; `reached` settles when it waits there. */
+function erasureHeldInItsChecks(): { outcome: Promise<ErasureOutcome>; reached: Promise<void>; open(): void } {
+  const reads = gate();
   const gated: EventLog = Object.create(log, {
     readStream: {
       value: async (streamId: string, options?: Parameters<EventLog['readStream']>[1]) => {
-        if (streamId.startsWith(CASE_STREAM_PREFIX)) {
-          reach();
-          await gate;
-        }
+        if (streamId.startsWith(CASE_STREAM_PREFIX)) await reads.pass();
         return log.readStream(streamId, options);
       },
     },
   });
   // Ten years after the filings: the default retention of five years has run out for the closed case.
   const outcome = eraseSubject({ log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
-  return { outcome, reached, open };
+  return { outcome, reached: reads.reached, open: reads.open };
 }
 
 describe('a filing of a person whose erasure is being checked', () => {
@@ -128,25 +138,21 @@ describe('a filing of a person whose erasure is being checked', () => {
   it('made just before it, its acts not yet in the log when the erasure reads its cases, is waited for: the erasure finds the case open and is refused, and the filing is answered with its key alive', async () => {
     const old = accepted(await file(service));
     accepted(await cancel(service, old.caseId));
-    let openAppend!: () => void;
-    const appendGate = new Promise<void>((resolve) => (openAppend = resolve));
-    let reachAppend!: () => void;
-    const appendReached = new Promise<void>((resolve) => (reachAppend = resolve));
+    const appends = gate();
     const slowLog: EventLog = Object.create(log, {
       append: {
         value: async (...args: Parameters<EventLog['append']>) => {
-          reachAppend();
-          await appendGate;
+          await appends.pass();
           return log.append(...args);
         },
       },
     });
     const filing = file(serviceOver(vault, slowLog));
-    await appendReached;
+    await appends.reached;
     // The filing's claim and link are committed a turn or two after its claim, while its append waits.
     await new Promise((resolve) => setTimeout(resolve, 20));
     const erasure = eraseSubject({ log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
-    setTimeout(openAppend, 200);
+    setTimeout(appends.open, 200);
     const [outcome, filed] = await Promise.all([erasure, filing]);
 
     const fresh = accepted(filed);

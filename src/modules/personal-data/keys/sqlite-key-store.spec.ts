@@ -20,6 +20,22 @@ const erasure = {
   reference: 'Law 94-V art. 12',
   by: 'operator',
 };
+/** A subject's wrapped key as keys.db stores it: what must not stay on disk once the subject is erased. */
+const wrappedKeyOf = (kid: string): Buffer => {
+  const raw = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+  try {
+    return raw.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(kid) as Buffer;
+  } finally {
+    raw.close();
+  }
+};
+/** Another process's reader (a backup, an operator's shell) in a transaction begun now: it keeps this snapshot's pages. */
+function readerOnSnapshot(): Database.Database {
+  const reader = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM subjects').get();
+  return reader;
+}
 /** The key store's files as bytes: the database and whatever WAL it left. */
 const onDisk = () =>
   Buffer.concat(
@@ -94,10 +110,7 @@ describe('the embedded key store (keys.db)', () => {
     const master = newDataKey();
     const store = SqliteKeyStore.open(dir, master);
     const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
-    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db
-      .prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?')
-      .pluck()
-      .get(subject.kid);
+    const wrapped = wrappedKeyOf(subject.kid);
     expect(onDisk().includes(wrapped)).toBe(true);
     await store.destroy(subject.kid, erasure);
     expect((await store.keysOf([subject.kid])).get(subject.kid)).toBeNull();
@@ -115,14 +128,8 @@ describe('the embedded key store (keys.db)', () => {
     const master = newDataKey();
     const store = SqliteKeyStore.open(dir, master);
     const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
-    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db
-      .prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?')
-      .pluck()
-      .get(subject.kid);
-    // Another process's reader (a backup, an operator's shell) in a transaction begun before the erasure.
-    const reader = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
-    reader.exec('BEGIN');
-    reader.prepare('SELECT count(*) FROM subjects').get();
+    const wrapped = wrappedKeyOf(subject.kid);
+    const reader = readerOnSnapshot();
     const started = Date.now();
     await store.destroy(subject.kid, erasure);
     // The connection's busy timeout is 5 s: the thread that answers requests is not held that long.
@@ -141,13 +148,8 @@ describe('the embedded key store (keys.db)', () => {
     const master = newDataKey();
     const store = SqliteKeyStore.open(dir, master);
     const subject = await store.subjectForCase('idx-1', 'case-1', new Date());
-    const wrapped = (store as unknown as { db: { prepare(sql: string): { pluck(): { get(id: string): Buffer } } } }).db
-      .prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?')
-      .pluck()
-      .get(subject.kid);
-    const reader = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
-    reader.exec('BEGIN');
-    reader.prepare('SELECT count(*) FROM subjects').get();
+    const wrapped = wrappedKeyOf(subject.kid);
+    const reader = readerOnSnapshot();
     await store.destroy(subject.kid, erasure);
     await store.close();
     expect(onDisk().includes(wrapped)).toBe(true);
