@@ -29,6 +29,7 @@ const IIN_INDEXES_KEPT = 100_000;
 /** Reads already recorded today, by day, reader and case (about 200 bytes each): a screen re-read all day is one record. */
 const READS_RECORDED_KEPT = 100_000;
 const NOTHING_TO_STORE: Promise<void> = Promise.resolve();
+const NOTHING_TO_SETTLE = (): void => undefined;
 /**
  * The most cases one record of reads names (about 80 bytes each, with its subject): a reader's many first reads of one
  * moment stay far below the log's limit on an event's size, where one refused record would fail them all.
@@ -130,14 +131,62 @@ export class PersonalDataVault {
     applicantIin: string,
     events: readonly E[],
     now: Date,
-  ): Promise<{ events: E[]; stored: Promise<void> }> {
+  ): Promise<{ events: E[]; stored: Promise<void>; settled: () => void }> {
     if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined)))
-      return { events: [...events], stored: NOTHING_TO_STORE };
+      return { events: [...events], stored: NOTHING_TO_STORE, settled: NOTHING_TO_SETTLE };
     const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now);
-    return {
-      events: events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) })),
-      stored: subject.stored,
+    const settled = this.recording(subject.kid);
+    try {
+      return {
+        events: events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) })),
+        stored: subject.stored,
+        settled,
+      };
+    } catch (error) {
+      settled();
+      throw error;
+    }
+  }
+
+  /** Acts being recorded now under each subject's key, by subject: handed out by protect, settled by the command. */
+  private readonly beingRecorded = new Map<string, number>();
+  private readonly recordingEnded = new Set<() => void>();
+
+  private recording(kid: string): () => void {
+    this.beingRecorded.set(kid, (this.beingRecorded.get(kid) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.beingRecorded.get(kid) ?? 1) - 1;
+      if (left === 0) this.beingRecorded.delete(kid);
+      else this.beingRecorded.set(kid, left);
+      for (const wake of this.recordingEnded) wake();
     };
+  }
+
+  /**
+   * Waits until no act this process encrypted under these subjects' keys is still being recorded (its append done or
+   * refused, `settled` called), for at most `timeoutMs`; answers the subjects still being recorded then. An erasure
+   * waits so: a filing that took the subject just before the erasure held it has its case linked, and its acts may not
+   * be in the log yet, where the erasure would read the case as a filing never made and destroy its key.
+   */
+  async recordingsSettled(subjects: readonly string[], timeoutMs: number): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const busy = subjects.filter((kid) => this.beingRecorded.has(kid));
+      const left = deadline - Date.now();
+      if (busy.length === 0 || left <= 0) return busy;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.recordingEnded.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.recordingEnded.add(wake);
+      });
+    }
   }
 
   /**

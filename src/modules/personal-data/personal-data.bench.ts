@@ -658,7 +658,7 @@ function stageTimer() {
           const protectedActs = await vault.protect(caseId, applicantIin, events, at);
           totals.protect += now() - started;
           const stored = protectedActs.stored.then(() => void storedDone.set(caseStreamId(caseId), now()));
-          return { events: protectedActs.events, stored };
+          return { events: protectedActs.events, stored, settled: protectedActs.settled };
         },
         open: (recorded, access) => vault.open(recorded, access),
         idBasis: (principal) => vault.idBasis(principal),

@@ -104,7 +104,7 @@ export interface PersonalDataProtection {
     applicantIin: string,
     events: readonly E[],
     now: Date,
-  ): Promise<{ events: E[]; stored: Promise<void> }>;
+  ): Promise<{ events: E[]; stored: Promise<void>; settled?: () => void }>;
   open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'commands' }): Promise<RecordedEvent[]>;
   /**
    * The caller as the ids an Idempotency-Key gives (the case's, the acts', the key's reservation stream) are derived
@@ -311,7 +311,7 @@ export class CaseCommandService {
       const applicantIin = loaded
         ? loaded.state.applicant.iin
         : String((decision.events[0]!.data.applicant as { iin: string }).iin);
-      let protectedActs: { events: DecidedEvent[]; stored: Promise<void> } | null = null;
+      let protectedActs: { events: DecidedEvent[]; stored: Promise<void>; settled?: () => void } | null = null;
       try {
         protectedActs = this.options.personalData
           ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
@@ -322,57 +322,62 @@ export class CaseCommandService {
         throw error;
       }
       const stored = protectedActs?.events ?? decision.events;
-      const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, ids, meta);
+      // Settled once the append is done or refused, however: an erasure of the applicant waits for it (vault.protect).
       try {
-        const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
-        // The key store commits the subject's claim and the case's link while the log commits the acts.
-        await protectedActs?.stored;
-        // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
-        const recorded: RecordedEvent[] = sealed.map((e, i) => ({
-          ...e,
-          data: decision.events[i]!.data,
-          streamId,
-          revision: result.nextRevision - sealed.length + 1 + i,
-          position: result.position,
-          recordedAt: now,
-        }));
-        // A keyed append may have lost a race with the same request from another process or request: the log then
-        // answers with the winner's events (same ids, its own recording time and hashes), not ours. Ours must not be
-        // folded, or the next command would seal on a previous hash the log does not have: the case is read again.
-        if (meta.idempotency) this.repository.forget(caseId);
-        else this.repository.applyAppended(caseId, recorded);
-        const last = decision.events[decision.events.length - 1]!;
-        const state = loaded?.state;
-        return {
-          ok: true,
-          accepted: {
-            caseId,
-            regulationVersionId: decision.version.versionId,
-            receiptNumber: state?.receiptNumber ?? String(last.data.receiptNumber),
-            stepId: last.stepId,
-            eventType: last.type,
-            revision: result.nextRevision,
+        const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, ids, meta);
+        try {
+          const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
+          // The key store commits the subject's claim and the case's link while the log commits the acts.
+          await protectedActs?.stored;
+          // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
+          const recorded: RecordedEvent[] = sealed.map((e, i) => ({
+            ...e,
+            data: decision.events[i]!.data,
+            streamId,
+            revision: result.nextRevision - sealed.length + 1 + i,
             position: result.position,
-            replayed: false,
-          },
-        };
-      } catch (error) {
-        if (error instanceof WrongExpectedRevisionError) {
-          this.repository.forget(caseId);
-          const actual = typeof error.actual === 'number' ? error.actual : -1;
-          // Decided on a cached fold that another process had overtaken: decide again on the stream as stored.
-          if (cached) continue;
-          if (expectedRevision !== undefined)
-            return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
-          if (attempt < this.maxRetries) continue;
+            recordedAt: now,
+          }));
+          // A keyed append may have lost a race with the same request from another process or request: the log then
+          // answers with the winner's events (same ids, its own recording time and hashes), not ours. Ours must not be
+          // folded, or the next command would seal on a previous hash the log does not have: the case is read again.
+          if (meta.idempotency) this.repository.forget(caseId);
+          else this.repository.applyAppended(caseId, recorded);
+          const last = decision.events[decision.events.length - 1]!;
+          const state = loaded?.state;
           return {
-            ok: false,
-            refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual },
+            ok: true,
+            accepted: {
+              caseId,
+              regulationVersionId: decision.version.versionId,
+              receiptNumber: state?.receiptNumber ?? String(last.data.receiptNumber),
+              stepId: last.stepId,
+              eventType: last.type,
+              revision: result.nextRevision,
+              position: result.position,
+              replayed: false,
+            },
           };
+        } catch (error) {
+          if (error instanceof WrongExpectedRevisionError) {
+            this.repository.forget(caseId);
+            const actual = typeof error.actual === 'number' ? error.actual : -1;
+            // Decided on a cached fold that another process had overtaken: decide again on the stream as stored.
+            if (cached) continue;
+            if (expectedRevision !== undefined)
+              return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
+            if (attempt < this.maxRetries) continue;
+            return {
+              ok: false,
+              refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual },
+            };
+          }
+          if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem))
+            return reused(meta.idempotency.key);
+          throw error;
         }
-        if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem))
-          return reused(meta.idempotency.key);
-        throw error;
+      } finally {
+        protectedActs?.settled?.();
       }
     }
   }

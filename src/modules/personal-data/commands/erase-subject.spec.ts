@@ -151,7 +151,11 @@ describe('a filing of a person whose erasure is being checked', () => {
     await appends.reached;
     // The filing's claim and link are committed a turn or two after its claim, while its append waits.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const erasure = eraseSubject({ log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
+    // Without waiting for other instances' filings: this process's own filing is what the erasure must wait for.
+    const erasure = eraseSubject(
+      { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+      request,
+    );
     setTimeout(appends.open, 200);
     const [outcome, filed] = await Promise.all([erasure, filing]);
 
@@ -162,6 +166,34 @@ describe('a filing of a person whose erasure is being checked', () => {
     const subject = (await keys.subjectOfCase(fresh.caseId))!;
     expect((await keys.keysOf([subject])).get(subject)).toBeTruthy();
     expect(accepted(await cancel(service, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+  });
+
+  it('made by another instance just before it, its acts not yet in the log, is read again until they are: the erasure finds the case open and is refused', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const otherKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const appends = gate();
+      const slowLog: EventLog = Object.create(log, {
+        append: {
+          value: async (...args: Parameters<EventLog['append']>) => {
+            await appends.pass();
+            return log.append(...args);
+          },
+        },
+      });
+      const filing = file(serviceOver(new PersonalDataVault(otherKeys), slowLog));
+      await appends.reached;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const erasure = eraseSubject({ log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
+      setTimeout(appends.open, 200);
+      const [outcome, filed] = await Promise.all([erasure, filing]);
+      const fresh = accepted(filed);
+      expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
+      expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+    } finally {
+      await otherKeys.close();
+    }
   });
 
   it("in another process (another connection to keys.db) is found by the erasure's last look: checked again, the new case is open, and nothing is erased", async () => {

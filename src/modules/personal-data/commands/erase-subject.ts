@@ -38,6 +38,8 @@ export interface ErasureDeps {
   /** Cases the read model files under an IIN's blind index (also those filed before encryption began); null when it is not available. */
   casesByIinIndex?: (iinIndex: string) => Promise<string[] | null>;
   clock?: () => Date;
+  /** How long a case linked to the subject without acts in the log is waited for (FILING_SETTLES_MS; a spec sets it). */
+  filingSettlesMs?: number;
 }
 
 export interface CaseRetention {
@@ -171,22 +173,41 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   }
 }
 
-/** How long an erasure waits for the acts of a case linked to its subject to reach the log (a filing being recorded). */
-const FILING_SETTLES_MS = 3_000;
+/** How long an erasure waits for this process's acts under its subjects to be recorded; then it is refused (409). */
+const RECORDING_SETTLES_MS = 30_000;
+/**
+ * How long an erasure waits for the acts of a case linked to its subject to reach the log when no act of this process
+ * is being recorded for it: another API instance's filing. Above the log's 5 s wait for its write lock, after which an
+ * append gives up.
+ */
+const FILING_SETTLES_MS = 6_000;
 const FILING_POLL_MS = 20;
+
+function filingsBeingRecorded(): ErasureOutcome {
+  return {
+    ok: false,
+    refusal: {
+      kind: 'open-cases',
+      cases: [],
+      retained: [],
+      detail: `acts of the subject have been being recorded for ${RECORDING_SETTLES_MS / 1000} s; nothing was erased: try again`,
+    },
+  };
+}
 
 /**
  * The retention of each case, once the acts of every case just linked to the subject are in the log. A filing's link
  * is committed beside its append, so a case can be linked and have no stream yet: read then, it looked like a filing
  * never appended (refused, or a crash before the append), which holds no data and was passed over, and its key was
- * destroyed under the acts that followed. Such a case is read again until its stream appears (it is then checked
- * like the others: open, so the erasure is refused), for at most FILING_SETTLES_MS; one still without a stream then
- * was never appended.
+ * destroyed under the acts that followed. This process's own filings are waited for before (recordingsSettled); a
+ * case still without a stream is another instance's filing, read again until its stream appears (then checked like the
+ * others: open, so the erasure is refused), for at most FILING_SETTLES_MS. One still without a stream then was never
+ * appended.
  */
 async function retentionsOnceFiled(deps: ErasureDeps, caseIds: readonly string[]): Promise<CaseRetention[]> {
   const found = new Map<string, CaseRetention>();
   let missing = [...caseIds];
-  for (const deadline = Date.now() + FILING_SETTLES_MS; ;) {
+  for (const deadline = Date.now() + (deps.filingSettlesMs ?? FILING_SETTLES_MS); ;) {
     const read = await Promise.all(missing.map(async (c) => [c, await retentionOf(deps, c)] as const));
     for (const [c, retention] of read) if (retention) found.set(c, retention);
     missing = read.filter(([, retention]) => retention === null).map(([c]) => c);
@@ -234,6 +255,10 @@ async function eraseOnce(
         ? [named]
         : [];
   hold(subjects);
+  // A filing this process made under a subject just before it was held: its case is linked, its acts may not be in
+  // the log yet. Waited for (an append gives up after the log's 5 s wait for its lock), then read as any case.
+  const stillRecorded = await deps.vault.recordingsSettled(subjects, RECORDING_SETTLES_MS);
+  if (stillRecorded.length > 0) return filingsBeingRecorded();
   const caseIds = new Set<string>();
   for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
   const linked = new Set(caseIds);
@@ -248,6 +273,8 @@ async function eraseOnce(
       if (!subjects.includes(applicant.kid)) {
         subjects.push(applicant.kid);
         hold([applicant.kid]);
+        if ((await deps.vault.recordingsSettled([applicant.kid], RECORDING_SETTLES_MS)).length > 0)
+          return filingsBeingRecorded();
       }
       linked.add(c);
     } else {
