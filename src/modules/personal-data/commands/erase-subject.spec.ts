@@ -91,6 +91,18 @@ function gate(): { pass(): Promise<void>; reached: Promise<void>; open(): void }
   };
 }
 
+/** The log, its appends held at the gate until it opens. */
+function appendingAt(appends: ReturnType<typeof gate>): EventLog {
+  return Object.create(log, {
+    append: {
+      value: async (...args: Parameters<EventLog['append']>) => {
+        await appends.pass();
+        return log.append(...args);
+      },
+    },
+  });
+}
+
 /** The erasure, started with its reads of the cases held at a gate; `reached` settles when it waits there. */
 function erasureHeldInItsChecks(): { outcome: Promise<ErasureOutcome>; reached: Promise<void>; open(): void } {
   const reads = gate();
@@ -139,14 +151,7 @@ describe('a filing of a person whose erasure is being checked', () => {
     const old = accepted(await file(service));
     accepted(await cancel(service, old.caseId));
     const appends = gate();
-    const slowLog: EventLog = Object.create(log, {
-      append: {
-        value: async (...args: Parameters<EventLog['append']>) => {
-          await appends.pass();
-          return log.append(...args);
-        },
-      },
-    });
+    const slowLog = appendingAt(appends);
     const filing = file(serviceOver(vault, slowLog));
     await appends.reached;
     // The filing's claim and link are committed a turn or two after its claim, while its append waits.
@@ -174,14 +179,7 @@ describe('a filing of a person whose erasure is being checked', () => {
     const otherKeys = SqliteKeyStore.open(dir, master);
     try {
       const appends = gate();
-      const slowLog: EventLog = Object.create(log, {
-        append: {
-          value: async (...args: Parameters<EventLog['append']>) => {
-            await appends.pass();
-            return log.append(...args);
-          },
-        },
-      });
+      const slowLog = appendingAt(appends);
       const filing = file(serviceOver(new PersonalDataVault(otherKeys), slowLog));
       await appends.reached;
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -158,15 +158,9 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
       if (!('changed' in outcome)) return outcome;
       // Checked again from the start: the new case is open, and is named in the refusal like any other.
       if (attempt < CHECKS_WHILE_CASES_CHANGE) continue;
-      return {
-        ok: false,
-        refusal: {
-          kind: 'open-cases',
-          cases: [],
-          retained: [],
-          detail: `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`,
-        },
-      };
+      return refusedWhileFiled(
+        `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`,
+      );
     }
   } finally {
     for (const release of releases) release();
@@ -183,16 +177,15 @@ const RECORDING_SETTLES_MS = 30_000;
 const FILING_SETTLES_MS = 6_000;
 const FILING_POLL_MS = 20;
 
+/** An erasure refused because acts of its subject were being recorded while it checked (an open case, in effect). */
+function refusedWhileFiled(detail: string): ErasureOutcome {
+  return { ok: false, refusal: { kind: 'open-cases', cases: [], retained: [], detail } };
+}
+
 function filingsBeingRecorded(): ErasureOutcome {
-  return {
-    ok: false,
-    refusal: {
-      kind: 'open-cases',
-      cases: [],
-      retained: [],
-      detail: `acts of the subject have been being recorded for ${RECORDING_SETTLES_MS / 1000} s; nothing was erased: try again`,
-    },
-  };
+  return refusedWhileFiled(
+    `acts of the subject have been being recorded for ${RECORDING_SETTLES_MS / 1000} s; nothing was erased: try again`,
+  );
 }
 
 /**
