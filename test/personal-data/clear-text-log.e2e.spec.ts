@@ -70,6 +70,8 @@ it('an act recorded in clear stays readable; its erasure scrubs the read models 
     expect(JSON.stringify(feed.body)).not.toContain(NAME);
     const clerkElsewhere: TestCaller = { sub: 'clerk-2', roles: ['registry-clerk'], unit: 'almaty-hq' };
     expect((await api.call('GET', `/api/cases/${caseId}/history`, { as: clerkElsewhere })).status).toBe(403);
+    // The case model is built from the log at this first start (503 read-model-not-ready until then): waited for.
+    await api.app.infra.projections.readModels.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
     const list = await api.call('GET', `/api/cases?applicantIin=${iin}`, { as: AUDITOR });
     expect(list.body.cases.map((c: { caseId: string }) => c.caseId)).toEqual([caseId]);
   } finally {
