@@ -298,15 +298,7 @@ export class CaseCommandService {
       }
       // The case's applicant was erased (their fields read "erased"): no act is recorded for it, whether or not it
       // carries personal data of its own. The caller may act on the case (decided above), so may learn this.
-      if (loaded && loaded.state.applicant.iin === ERASED)
-        return {
-          ok: false,
-          refusal: {
-            kind: 'personal-data-erased',
-            caseId,
-            detail: subjectErasedDetail(caseId),
-          },
-        };
+      if (loaded && loaded.state.applicant.iin === ERASED) return personalDataErased(caseId);
       const streamId = caseStreamId(caseId);
       const applicantIin = loaded
         ? loaded.state.applicant.iin
@@ -317,65 +309,62 @@ export class CaseCommandService {
           ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
           : null;
       } catch (error) {
-        if (error instanceof SubjectErasedError)
-          return { ok: false, refusal: { kind: 'personal-data-erased', caseId, detail: error.message } };
+        if (error instanceof SubjectErasedError) return personalDataErased(caseId);
         throw error;
       }
       const stored = protectedActs?.events ?? decision.events;
       // Settled once the append is done or refused, however: an erasure of the applicant waits for it (vault.protect).
       try {
         const sealed = this.seal(caseId, loaded, decision.version.versionId, stored, now, ids, meta);
-        try {
-          const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
-          // The key store commits the subject's claim and the case's link while the log commits the acts.
-          await protectedActs?.stored;
-          // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
-          const recorded: RecordedEvent[] = sealed.map((e, i) => ({
-            ...e,
-            data: decision.events[i]!.data,
-            streamId,
-            revision: result.nextRevision - sealed.length + 1 + i,
+        const result = await this.log.append(streamId, sealed, loaded ? loaded.state.revision : 'no_stream');
+        // The key store commits the subject's claim and the case's link while the log commits the acts.
+        await protectedActs?.stored;
+        // The cache folds the acts as decided (in clear): the fold never reads the ciphertext it has just written.
+        const recorded: RecordedEvent[] = sealed.map((e, i) => ({
+          ...e,
+          data: decision.events[i]!.data,
+          streamId,
+          revision: result.nextRevision - sealed.length + 1 + i,
+          position: result.position,
+          recordedAt: now,
+        }));
+        // A keyed append may have lost a race with the same request from another process or request: the log then
+        // answers with the winner's events (same ids, its own recording time and hashes), not ours. Ours must not be
+        // folded, or the next command would seal on a previous hash the log does not have: the case is read again.
+        if (meta.idempotency) this.repository.forget(caseId);
+        else this.repository.applyAppended(caseId, recorded);
+        const last = decision.events[decision.events.length - 1]!;
+        const state = loaded?.state;
+        return {
+          ok: true,
+          accepted: {
+            caseId,
+            regulationVersionId: decision.version.versionId,
+            receiptNumber: state?.receiptNumber ?? String(last.data.receiptNumber),
+            stepId: last.stepId,
+            eventType: last.type,
+            revision: result.nextRevision,
             position: result.position,
-            recordedAt: now,
-          }));
-          // A keyed append may have lost a race with the same request from another process or request: the log then
-          // answers with the winner's events (same ids, its own recording time and hashes), not ours. Ours must not be
-          // folded, or the next command would seal on a previous hash the log does not have: the case is read again.
-          if (meta.idempotency) this.repository.forget(caseId);
-          else this.repository.applyAppended(caseId, recorded);
-          const last = decision.events[decision.events.length - 1]!;
-          const state = loaded?.state;
+            replayed: false,
+          },
+        };
+      } catch (error) {
+        if (error instanceof WrongExpectedRevisionError) {
+          this.repository.forget(caseId);
+          const actual = typeof error.actual === 'number' ? error.actual : -1;
+          // Decided on a cached fold that another process had overtaken: decide again on the stream as stored.
+          if (cached) continue;
+          if (expectedRevision !== undefined)
+            return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
+          if (attempt < this.maxRetries) continue;
           return {
-            ok: true,
-            accepted: {
-              caseId,
-              regulationVersionId: decision.version.versionId,
-              receiptNumber: state?.receiptNumber ?? String(last.data.receiptNumber),
-              stepId: last.stepId,
-              eventType: last.type,
-              revision: result.nextRevision,
-              position: result.position,
-              replayed: false,
-            },
+            ok: false,
+            refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual },
           };
-        } catch (error) {
-          if (error instanceof WrongExpectedRevisionError) {
-            this.repository.forget(caseId);
-            const actual = typeof error.actual === 'number' ? error.actual : -1;
-            // Decided on a cached fold that another process had overtaken: decide again on the stream as stored.
-            if (cached) continue;
-            if (expectedRevision !== undefined)
-              return { ok: false, refusal: { kind: 'stale-revision', caseId, expected: expectedRevision, actual } };
-            if (attempt < this.maxRetries) continue;
-            return {
-              ok: false,
-              refusal: { kind: 'stale-revision', caseId, expected: loaded ? loaded.state.revision : -1, actual },
-            };
-          }
-          if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem))
-            return reused(meta.idempotency.key);
-          throw error;
         }
+        if (error instanceof InvalidEventError && meta.idempotency && /already recorded/.test(error.problem))
+          return reused(meta.idempotency.key);
+        throw error;
       } finally {
         protectedActs?.settled?.();
       }
@@ -542,6 +531,11 @@ export function idempotencyStreamId(actorId: string, key: string): string {
 }
 
 export const IDEMPOTENCY_KEY_RESERVED = 'IdempotencyKeyReserved';
+
+/** The refusal of an act on a case whose applicant was erased. */
+function personalDataErased(caseId: string): CommandOutcome {
+  return { ok: false, refusal: { kind: 'personal-data-erased', caseId, detail: subjectErasedDetail(caseId) } };
+}
 
 function reused(key: string, otherCaseId?: string): CommandOutcome {
   const where = otherCaseId ? ` (on case ${otherCaseId})` : '';
