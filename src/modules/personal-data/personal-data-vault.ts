@@ -18,7 +18,7 @@ import { blindIndex, derivedKey } from './domain/blind-index';
 import { carriesIin, idBasis } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';
 import { openData, personalFieldsOf, protectData, StoredDataDamaged } from './domain/personal-fields';
-import type { PersonalKeyStore } from './keys/key-store.port';
+import { SubjectCounts, type PersonalKeyStore } from './keys/key-store.port';
 import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
 import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
 import { ProblemError } from '../../shared/problem/problem';
@@ -135,7 +135,7 @@ export class PersonalDataVault {
     if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined)))
       return { events: [...events], stored: NOTHING_TO_STORE, settled: NOTHING_TO_SETTLE };
     const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now);
-    const settled = this.recording(subject.kid);
+    const settled = this.beingRecorded.hold([subject.kid]);
     try {
       return {
         events: events.map((e) => ({ ...e, data: protectData(caseId, e.type, e.data, subject) })),
@@ -149,21 +149,10 @@ export class PersonalDataVault {
   }
 
   /** Acts being recorded now under each subject's key, by subject: handed out by protect, settled by the command. */
-  private readonly beingRecorded = new Map<string, number>();
   private readonly recordingEnded = new Set<() => void>();
-
-  private recording(kid: string): () => void {
-    this.beingRecorded.set(kid, (this.beingRecorded.get(kid) ?? 0) + 1);
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      const left = (this.beingRecorded.get(kid) ?? 1) - 1;
-      if (left === 0) this.beingRecorded.delete(kid);
-      else this.beingRecorded.set(kid, left);
-      for (const wake of this.recordingEnded) wake();
-    };
-  }
+  private readonly beingRecorded = new SubjectCounts(() => {
+    for (const wake of this.recordingEnded) wake();
+  });
 
   /**
    * Waits until no act this process encrypted under these subjects' keys is still being recorded (its append done or

@@ -149,9 +149,14 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
   // Held until the erasure is done or refused, across its attempts: released between two, a subject could be given to
-  // a new case right when filings are being made.
+  // a new case right when filings are being made. A filing this process made under a subject just before it was held
+  // has its case linked and its acts maybe not in the log yet: waited for (an append gives up after the log's 5 s wait
+  // for its lock), so its case is then read as any other. False when acts were still being recorded after the wait.
   const releases: Array<() => void> = [];
-  const hold = (subjectIds: readonly string[]) => void releases.push(deps.vault.keys.holdForErasure(subjectIds));
+  const hold = async (subjectIds: readonly string[]) => {
+    releases.push(deps.vault.keys.holdForErasure(subjectIds));
+    return (await deps.vault.recordingsSettled(subjectIds, RECORDING_SETTLES_MS)).length === 0;
+  };
   try {
     for (let attempt = 1; ; attempt++) {
       const outcome = await eraseOnce(deps, request, hold);
@@ -212,14 +217,15 @@ async function retentionsOnceFiled(deps: ErasureDeps, caseIds: readonly string[]
 
 /**
  * One erasure from its checks to its destructions. The subjects are held (`hold`) from the moment they are found, so a
- * filing of the same person in this process meanwhile gets a new subject of its own and is no part of this erasure.
+ * filing of the same person in this process meanwhile gets a new subject of its own and is no part of this erasure;
+ * `hold` answers false when acts under them were still being recorded after its wait.
  * Just before anything is recorded, the subjects' cases are read again: a case another process filed meanwhile
  * (`changed`) sends the erasure back to its checks, which find it open.
  */
 async function eraseOnce(
   deps: ErasureDeps,
   request: ErasureRequest,
-  hold: (subjectIds: readonly string[]) => void,
+  hold: (subjectIds: readonly string[]) => Promise<boolean>,
 ): Promise<ErasureOutcome | { changed: string[] }> {
   // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
   // outlive the very erasure it records.
@@ -247,11 +253,7 @@ async function eraseOnce(
       : named && (await keys.unknownSubjects([named])).length === 0 && (await keys.keysOf([named])).get(named)
         ? [named]
         : [];
-  hold(subjects);
-  // A filing this process made under a subject just before it was held: its case is linked, its acts may not be in
-  // the log yet. Waited for (an append gives up after the log's 5 s wait for its lock), then read as any case.
-  const stillRecorded = await deps.vault.recordingsSettled(subjects, RECORDING_SETTLES_MS);
-  if (stillRecorded.length > 0) return filingsBeingRecorded();
+  if (!(await hold(subjects))) return filingsBeingRecorded();
   const caseIds = new Set<string>();
   for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
   const linked = new Set(caseIds);
@@ -265,9 +267,7 @@ async function eraseOnce(
     if (subjects.includes(applicant.kid) || (await keys.keysOf([applicant.kid])).get(applicant.kid)) {
       if (!subjects.includes(applicant.kid)) {
         subjects.push(applicant.kid);
-        hold([applicant.kid]);
-        if ((await deps.vault.recordingsSettled([applicant.kid], RECORDING_SETTLES_MS)).length > 0)
-          return filingsBeingRecorded();
+        if (!(await hold([applicant.kid]))) return filingsBeingRecorded();
       }
       linked.add(c);
     } else {

@@ -82,9 +82,14 @@ export class SubjectErasedError extends Error {
   }
 }
 
-/** Subjects held by erasures in progress, each counted as often as it is held (HeldSubjects.hold). */
-export class HeldSubjects {
+/**
+ * Subjects each counted as often as it is taken and not yet released: those erasures in progress hold (the key stores)
+ * and those whose acts are being recorded (the vault). `released` is called after every release.
+ */
+export class SubjectCounts {
   private readonly counts = new Map<string, number>();
+
+  constructor(private readonly released: () => void = () => undefined) {}
 
   has(subjectId: string): boolean {
     return this.counts.has(subjectId);
@@ -106,6 +111,7 @@ export class HeldSubjects {
         if (left === 0) this.counts.delete(id);
         else this.counts.set(id, left);
       }
+      this.released();
     };
   }
 }

@@ -10,7 +10,7 @@ import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store'
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
-  HeldSubjects,
+  SubjectCounts,
   MasterKeyMismatchError,
   SubjectErasedError,
   subjectKeyDamaged,
@@ -134,7 +134,7 @@ export class MongoKeyStore implements PersonalKeyStore {
     return subject;
   }
 
-  private readonly held = new HeldSubjects();
+  private readonly held = new SubjectCounts();
 
   holdForErasure(subjectIds: readonly string[]): () => void {
     return this.held.hold(subjectIds);

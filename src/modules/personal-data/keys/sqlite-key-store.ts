@@ -23,7 +23,7 @@ import {
 } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
-  HeldSubjects,
+  SubjectCounts,
   MasterKeyMismatchError,
   SubjectErasedError,
   subjectKeyDamaged,
@@ -288,7 +288,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return { kid: live.id, key: live.key, stored };
   }
 
-  private readonly held = new HeldSubjects();
+  private readonly held = new SubjectCounts();
 
   holdForErasure(subjectIds: readonly string[]): () => void {
     return this.held.hold(subjectIds);
