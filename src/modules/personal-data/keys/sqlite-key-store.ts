@@ -10,6 +10,7 @@ import { WalCheckpointer } from '../../event-log/sqlite/wal-checkpointer';
 import type { Statement } from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
+import { purgeOldPageImages } from '../../../shared/sqlite/purge-wal';
 import { newId } from '../../../shared/ids/new-id';
 import { randomBytes } from 'node:crypto';
 import {
@@ -56,8 +57,7 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 const MERGE_IDLE_MS = 200;
 const MERGE_AT = 1024;
-/** How long a purge of old page images waits for a reader on an older snapshot; then it is owed and tried again. */
-const PURGE_BUSY_TIMEOUT_MS = 5;
+/** How often an owed purge of old page images is tried again. */
 const PURGE_RETRY_MS = 1000;
 /** 'RGLK': marks a file as a reglament key store. */
 export const KEY_STORE_APPLICATION_ID = 0x52474c4b;
@@ -361,7 +361,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       done?.resolve();
     } catch (error) {
       // Extended codes too (SQLITE_BUSY_SNAPSHOT, _RECOVERY): with busy_timeout 0 SQLite reports them at once.
-      const busy = String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
+      const busy = isBusy(error);
       if (!wait && busy && Date.now() - since < BUSY_TIMEOUT_MS) {
         this.pendingWrites = [...steps, ...this.pendingWrites];
         this.flushScheduled ??= done;
@@ -698,8 +698,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.purgeOldImages();
   }
 
+  /** Set while a purge is owed: its next try. */
   private purgeTimer: NodeJS.Timeout | null = null;
-  private purgeOwed = false;
 
   /**
    * Copies every WAL frame back into keys.db and truncates the WAL: the page images that held a destroyed key (or keys
@@ -713,16 +713,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.purgeTimer = null;
     let done = false;
     try {
-      this.sql(`PRAGMA busy_timeout = ${PURGE_BUSY_TIMEOUT_MS}`).get();
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      done = result?.busy === 0;
+      done = purgeOldPageImages(this.db);
     } catch (error) {
       // Another connection's lock outlasted the wait: owed, as when the checkpoint reports itself blocked.
-      if (!String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY')) throw error;
-    } finally {
-      this.sql(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`).get();
+      if (!isBusy(error)) throw error;
     }
-    this.purgeOwed = !done;
     if (!done) this.purgeTimer = setTimeout(() => this.purgeLater(), PURGE_RETRY_MS).unref();
     return done;
   }
@@ -733,7 +728,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
     try {
       this.purgeOldImages();
     } catch {
-      this.purgeOwed = true;
       if (this.db.open) this.purgeTimer = setTimeout(() => this.purgeLater(), PURGE_RETRY_MS).unref();
     }
   }
@@ -775,10 +769,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // The claims stay in the journal, read back at the next start.
     }
     await this.checkpointer.stop();
-    if (this.purgeTimer) clearTimeout(this.purgeTimer);
     try {
-      // Refused now, the purge is tried again at the next open.
-      if (this.purgeOwed) this.purgeOldImages();
+      // An owed purge tried once more; refused now, it is tried again at the next open.
+      if (this.purgeTimer) this.purgeOldImages();
     } catch {
       // Left owed for the next open.
     } finally {
@@ -788,6 +781,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.walHandle = null;
     this.db.close();
   }
+}
+
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, _RECOVERY): another connection held the lock too long. */
+function isBusy(error: unknown): boolean {
+  return String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
 }
 
 /** Whether keys.db has a record of a subject (its key, or its erasure): what unknownSubjects asks of each. */

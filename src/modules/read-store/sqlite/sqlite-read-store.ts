@@ -4,6 +4,7 @@ import type { Statement } from 'better-sqlite3';
 import { aggregate as mingoAggregate, find as mingoFind } from 'mingo';
 import { openSqliteFile, type SqliteDatabase } from '../../../shared/sqlite/open-sqlite-file';
 import { OtherWrites } from '../../../shared/sqlite/other-writes';
+import { purgeOldPageImages } from '../../../shared/sqlite/purge-wal';
 import {
   LeaseLostError,
   type Checkpoint,
@@ -112,12 +113,6 @@ export const READ_STORE_PAGE_SIZE = 16_384;
 
 /** Changes kept (the newest); a reader whose copy of a collection is older than all of them reads it whole. */
 export const DEFAULT_CHANGES_KEPT = 200_000;
-
-/**
- * How long a purge of old versions (an erasure's) waits for readers on an older snapshot before it answers busy: a
- * moment, since it runs on the thread of every projection (and both case models purge); the caller tries again.
- */
-const PURGE_BUSY_TIMEOUT_MS = 5;
 
 /**
  * The read store's WAL is checkpointed from 64 MiB (the 4,000 pages of 16 KiB SQLite's own checkpoint ran at before),
@@ -546,17 +541,8 @@ export class SqliteReadStore implements ReadStore {
   }
 
   async purgeOldVersions(): Promise<boolean> {
-    // Every frame copied back (secure_delete zeroed the freed cells as they were written), then the WAL emptied. A reader
-    // still on an older snapshot makes it busy: waited for briefly, not the connection's 5 s (this thread runs every
-    // projection); the caller tries again.
-    const previous = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma(`busy_timeout = ${PURGE_BUSY_TIMEOUT_MS}`);
-    try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      return result?.busy === 0;
-    } finally {
-      this.db.pragma(`busy_timeout = ${previous}`);
-    }
+    // An erasure's old versions: this thread runs every projection (and both case models purge); the caller tries again.
+    return purgeOldPageImages(this.db);
   }
 
   private async closeOnce(): Promise<void> {
