@@ -350,9 +350,7 @@ class MemoryKeyStore implements PersonalKeyStore {
   casesOf = notInTheReference;
   destroy = notInTheReference;
   rotate = notInTheReference;
-  holdForErasure(): () => void {
-    throw new Error('not part of the reference');
-  }
+  holdForErasure = notInTheReference;
   async close(): Promise<void> {}
 }
 

@@ -194,28 +194,95 @@ describe('a filing of a person whose erasure is being checked', () => {
     }
   });
 
-  it("in another process (another connection to keys.db) is found by the erasure's last look: checked again, the new case is open, and nothing is erased", async () => {
+  it('in another process (another connection to keys.db) gets a subject of its own too: the erasure holds the subject in keys.db, goes on without the new case, and the new case stays readable and takes its next act', async () => {
     const old = accepted(await file(service));
     accepted(await cancel(service, old.caseId));
     const oldSubject = (await keys.subjectOfCase(old.caseId))!;
     const otherKeys = SqliteKeyStore.open(dir, master);
     try {
-      const otherProcess = serviceOver(new PersonalDataVault(otherKeys));
+      const otherVault = new PersonalDataVault(otherKeys);
+      const otherProcess = serviceOver(otherVault);
       const erasure = erasureHeldInItsChecks();
       await erasure.reached;
       const fresh = accepted(await file(otherProcess));
       erasure.open();
       const outcome = await erasure.outcome;
 
-      expect(outcome.ok).toBe(false);
-      expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
-      expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
-      expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
-      expect((await keys.keysOf([oldSubject])).get(oldSubject)).toBeTruthy();
+      expect(outcome.ok && outcome.done.subjects).toEqual([oldSubject]);
+      expect(outcome.ok && outcome.done.cases.map((c) => c.caseId)).toEqual([old.caseId]);
+      const freshSubject = (await otherKeys.subjectOfCase(fresh.caseId))!;
+      expect(freshSubject).not.toBe(oldSubject);
+      expect(Boolean((await otherKeys.keysOf([freshSubject])).get(freshSubject))).toBe(true);
+      const [filing] = await otherVault.open(await log.readStream(`${CASE_STREAM_PREFIX}${fresh.caseId}`), {
+        kind: 'system',
+        purpose: 'projection',
+      });
+      expect((filing!.data as { applicant: unknown }).applicant).toEqual({ iin: IIN, fullName: NAME });
       expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
     } finally {
       await otherKeys.close();
     }
+  });
+
+  it("in another process that knew the person, between the erasure's last look at their cases and the destruction of their key, gets a subject of its own: its case is not erased with the key", async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const otherKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const otherVault = new PersonalDataVault(otherKeys);
+      const otherProcess = serviceOver(otherVault);
+      // The other process has read the person's subject before (a filing of theirs it saw): it remembers it.
+      expect((await otherKeys.subjectForCase(vault.iinIndex(IIN), 'seen-before', new Date())).kid).toBe(oldSubject);
+      // The erasure stops once it has looked at the subject's cases for the last time, as it records the erasure.
+      const recording = gate();
+      const gated: EventLog = Object.create(log, {
+        append: {
+          value: async (...args: Parameters<EventLog['append']>) => {
+            if (args[0] === ERASURE_STREAM) await recording.pass();
+            return log.append(...args);
+          },
+        },
+      });
+      const outcome = eraseSubject(
+        { log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+        request,
+      );
+      await recording.reached;
+      const fresh = accepted(await file(otherProcess));
+      recording.open();
+      const done = await outcome;
+
+      expect(done.ok && done.done.subjects).toEqual([oldSubject]);
+      const freshSubject = (await otherKeys.subjectOfCase(fresh.caseId))!;
+      expect(freshSubject).not.toBe(oldSubject);
+      expect(Boolean((await otherKeys.keysOf([freshSubject])).get(freshSubject))).toBe(true);
+      const [filing] = await otherVault.open(await log.readStream(`${CASE_STREAM_PREFIX}${fresh.caseId}`), {
+        kind: 'system',
+        purpose: 'projection',
+      });
+      expect((filing!.data as { applicant: unknown }).applicant).toEqual({ iin: IIN, fullName: NAME });
+      expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+    } finally {
+      await otherKeys.close();
+    }
+  });
+
+  it('names in its record only the cases with acts in the log, not a case linked to the subject whose append never came', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    // A filing whose link was committed and whose append was then refused (or never made: a crash between the two).
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    expect((await keys.subjectForCase(vault.iinIndex(IIN), 'never-appended', new Date())).kid).toBe(oldSubject);
+
+    const outcome = await eraseSubject(
+      { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+      request,
+    );
+
+    expect(outcome.ok && outcome.done.cases.map((c) => c.caseId)).toEqual([old.caseId]);
+    const recorded = await log.readStream(ERASURE_STREAM);
+    expect(recorded.map((e) => (e.data as { cases: string[] }).cases)).toEqual([[old.caseId]]);
   });
 });
 

@@ -148,13 +148,13 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   // An erasure recorded whose key a failed destruction left (the command answered 500): completed first, so a retry
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
-  // Held until the erasure is done or refused, across its attempts: released between two, a subject could be given to
-  // a new case right when filings are being made. A filing this process made under a subject just before it was held
+  // Held until the erasure is done or refused, across its attempts, in the key store (so in every process that files):
+  // released between two, a subject could be given to a new case right when filings are being made. A filing this process made under a subject just before it was held
   // has its case linked and its acts maybe not in the log yet: waited for (an append gives up after the log's 5 s wait
   // for its lock), so its case is then read as any other. False when acts were still being recorded after the wait.
-  const releases: Array<() => void> = [];
+  const releases: Array<() => Promise<void>> = [];
   const hold = async (subjectIds: readonly string[]) => {
-    releases.push(deps.vault.keys.holdForErasure(subjectIds));
+    releases.push(await deps.vault.keys.holdForErasure(subjectIds));
     return (await deps.vault.recordingsSettled(subjectIds, RECORDING_SETTLES_MS)).length === 0;
   };
   try {
@@ -168,7 +168,7 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
       );
     }
   } finally {
-    for (const release of releases) release();
+    for (const release of releases) await release();
   }
 }
 
@@ -310,9 +310,12 @@ async function eraseOnce(
   const casesNow = new Map(await Promise.all(subjects.map(async (s) => [s, await keys.casesOf(s)] as const)));
   const changed = [...casesNow.values()].flat().filter((c) => !caseIds.has(c));
   if (changed.length > 0) return { changed: [...new Set(changed)].sort() };
+  // A case linked and never appended (its append refused, or a crash before it) holds no data: named in neither the
+  // answer nor the record, as the answer's cases are those with acts in the log.
+  const withActs = new Set(cases.map((c) => c.caseId));
   const records = await Promise.all(
     subjects.map(async (subjectId) => {
-      const subjectCases = casesNow.get(subjectId)!;
+      const subjectCases = casesNow.get(subjectId)!.filter((c) => withActs.has(c));
       const data: PersonalDataErasedData = {
         subjectId,
         cases: [...new Set([...subjectCases, ...fromReadModel])].sort(),

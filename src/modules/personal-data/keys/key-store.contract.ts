@@ -3,7 +3,7 @@
  * MONGODB_URL names a server (mongodb-key-store.spec.ts). Each test opens a store of its own on empty storage.
  */
 import { newDataKey } from '../domain/key-wrapping';
-import { MasterKeyMismatchError, SubjectErasedError, type PersonalKeyStore } from './key-store.port';
+import { ERASURE_HOLD_MS, MasterKeyMismatchError, SubjectErasedError, type PersonalKeyStore } from './key-store.port';
 
 export interface KeyStoreUnderTest {
   /** Opens the store on this test's storage (the same storage each time within a test). */
@@ -86,12 +86,60 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
     it('gives a subject an erasure holds to no new case until it is released; its cases keep it', async () => {
       const store = await open(newDataKey());
       const held = await store.subjectForCase('idx-a', 'case-1', new Date());
-      const release = store.holdForErasure([held.kid]);
+      const release = await store.holdForErasure([held.kid]);
       const meanwhile = await store.subjectForCase('idx-a', 'case-2', new Date());
       expect(meanwhile.kid).not.toBe(held.kid);
       expect((await store.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
-      release();
+      await release();
       expect(await store.casesOf(held.kid)).toEqual(['case-1']);
+    });
+
+    it("holds the subject from another process's new cases too (another connection, another instance), whatever that process remembers of the person", async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const erasing = await open(master);
+      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const release = await erasing.holdForErasure([held.kid]);
+      const meanwhile = await filing.subjectForCase('idx-a', 'case-2', new Date());
+      expect(meanwhile.kid).not.toBe(held.kid);
+      expect((await filing.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
+      expect(await erasing.casesOf(held.kid)).toEqual(['case-1']);
+      await release();
+    });
+
+    it("links no case to a held subject once the erasure has read the subject's cases: a filing that found it just before the hold gets another subject, or the erasure's read finds its case", async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const erasing = await open(master);
+      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      // The filing finds the person's subject (remembered, or read) and links its case while the erasure holds it.
+      const claim = filing.claimForCase('idx-a', 'case-2', new Date());
+      const release = await erasing.holdForErasure([held.kid]);
+      const seenByErasure = await erasing.casesOf(held.kid);
+      const claimed = await claim;
+      await claimed.stored;
+      const linkedNow = await erasing.casesOf(held.kid);
+      // Either the link came first (the erasure read it, and finds the case open) or it was refused.
+      expect(linkedNow.filter((c) => !seenByErasure.includes(c))).toEqual([]);
+      expect(claimed.kid === held.kid).toBe(seenByErasure.includes('case-2'));
+      await release();
+    });
+
+    it('lets a hold lapse when its erasure never releases it (its process died)', async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const erasing = await open(master);
+      await erasing.holdForErasure([held.kid]);
+      await erasing.close();
+      opened.splice(opened.indexOf(erasing), 1);
+      const realNow = Date.now;
+      Date.now = () => realNow() + ERASURE_HOLD_MS + 1000;
+      try {
+        expect((await filing.subjectForCase('idx-a', 'case-2', new Date())).kid).toBe(held.kid);
+      } finally {
+        Date.now = realNow;
+      }
     });
 
     it('re-wraps every key under a new master key: the new one opens them, the old one is refused', async () => {

@@ -40,7 +40,8 @@ export interface PersonalKeyStore {
   /**
    * The same subject, answered as soon as its key is on disk: `stored` settles once the subject's claim and the case's
    * link are committed too (at once where they already were), and rejects if that commit fails. The command side
-   * appends the acts meanwhile and waits for `stored` before it answers.
+   * appends the acts meanwhile and waits for `stored` before it answers. A new case of a person who has a subject
+   * already is answered once its link is committed: an erasure may hold that subject (holdForErasure).
    */
   claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject>;
   /** The subject the case's personal data belongs to; null for a case filed before encryption began. */
@@ -57,19 +58,27 @@ export interface PersonalKeyStore {
   subjectsOf(iinIndex: string): Promise<SubjectRecord[]>;
   casesOf(subjectId: string): Promise<string[]>;
   /**
-   * Keeps these subjects from being given to new cases until the returned function is called. An erasure holds the
-   * subjects it checks: a filing of the same person meanwhile gets a new subject of its own, not one whose key the
-   * erasure is about to destroy (the filing would be acknowledged and then read "erased", its case stuck open).
-   * Cases already linked to a held subject keep it. In this process only: another process's filing is found by the
-   * erasure's last look at the subject's cases before it records anything.
+   * Keeps these subjects from being given to new cases, in every process and instance that uses the store, until the
+   * returned function is called (or, if it never is, its process having died, for ERASURE_HOLD_MS). An erasure holds
+   * the subjects it checks: a filing of the same person meanwhile gets a new subject of its own, not one whose key the
+   * erasure is about to destroy (the filing would be acknowledged and then read "erased", its case stuck open). Cases
+   * already linked to a held subject keep it. The hold is stored before this answers, and a new case is linked to an
+   * existing subject only where it finds no hold, before anything is encrypted under it: every case linked to a held
+   * subject after this answers was linked before, so the erasure's reading of the subject's cases finds it.
    */
-  holdForErasure(subjectIds: readonly string[]): () => void;
+  holdForErasure(subjectIds: readonly string[]): Promise<() => Promise<void>>;
   /** Destroys the subject's key for good (overwritten on disk, not just unlinked) and records the erasure. */
   destroy(subjectId: string, erasure: ErasureRecord): Promise<void>;
   /** Re-wraps every live key under the new master key and records its check value; answers how many keys. */
   rotate(newMaster: Buffer): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * How long an erasure's hold on its subjects stands if the erasure never releases it (its process died): far above the
+ * longest erasure (its waits for acts being recorded, 30 s, and for another instance's filing, 6 s, three checks).
+ */
+export const ERASURE_HOLD_MS = 10 * 60_000;
 
 export const subjectErasedDetail = (caseId: string): string =>
   `the personal data of case ${caseId} was erased; nothing more can be recorded for it`;

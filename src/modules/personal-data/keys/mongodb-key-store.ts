@@ -10,6 +10,7 @@ import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store'
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
+  ERASURE_HOLD_MS,
   SubjectCounts,
   MasterKeyMismatchError,
   SubjectErasedError,
@@ -33,6 +34,8 @@ interface SubjectDoc {
   createdAt: string;
   erasedAt?: string;
   erasure?: ErasureRecord;
+  /** The holds of erasures in progress (holdForErasure), each until it is released or lapses. */
+  erasureHolds?: Array<{ token: string; until: Date }>;
 }
 interface CaseDoc {
   _id: string;
@@ -41,6 +44,8 @@ interface CaseDoc {
 
 const bytes = (b: Binary): Buffer => Buffer.from(b.buffer);
 const isDuplicate = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
+/** A subject no erasure holds now (a lapsed hold holds nothing). */
+const notHeld = () => ({ erasureHolds: { $not: { $elemMatch: { until: { $gt: new Date(Date.now()) } } } } });
 
 export class MongoKeyStore implements PersonalKeyStore {
   readonly location: string;
@@ -102,6 +107,16 @@ export class MongoKeyStore implements PersonalKeyStore {
   }
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
+    return this.subjectPassingOver(iinIndex, caseId, now, []);
+  }
+
+  /** subjectForCase, passing over the subjects an erasure held between this filing's finding them and its link. */
+  private async subjectPassingOver(
+    iinIndex: string,
+    caseId: string,
+    now: Date,
+    passedOver: readonly string[],
+  ): Promise<{ kid: string; key: Buffer }> {
     const linked = await this.cases.findOne({ _id: caseId });
     if (linked) {
       const subject = await this.subjects.findOne({ _id: linked.subjectId });
@@ -109,10 +124,10 @@ export class MongoKeyStore implements PersonalKeyStore {
       return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
     }
     let subject: { kid: string; key: Buffer };
-    // A subject an erasure holds is given to no new case (holdForErasure).
-    const held = this.held.ids;
+    // A subject an erasure holds (in this process, or stored by any instance's) is given to no new case.
+    const passed = [...this.held.ids, ...passedOver];
     const live = await this.subjects.findOne(
-      { iinIndex, wrapped: { $exists: true }, ...(held.length > 0 ? { _id: { $nin: held } } : {}) },
+      { iinIndex, wrapped: { $exists: true }, ...notHeld(), ...(passed.length > 0 ? { _id: { $nin: passed } } : {}) },
       { sort: { createdAt: 1 } },
     );
     if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
@@ -129,15 +144,49 @@ export class MongoKeyStore implements PersonalKeyStore {
       await this.cases.insertOne({ _id: caseId, subjectId: subject.kid });
     } catch (error) {
       if (!isDuplicate(error)) throw error;
-      return this.subjectForCase(iinIndex, caseId, now);
+      return this.subjectPassingOver(iinIndex, caseId, now, passedOver);
+    }
+    if (live) {
+      // Read again once the link is written: an erasure stores its hold before it reads the subject's cases, so either
+      // this read finds the hold, or the erasure's read finds this link. Held: the link is taken back and the filing
+      // gets another subject (the erasure, if it read the link, finds the case open once its acts are in the log).
+      const still = await this.subjects.findOne(
+        { _id: subject.kid, wrapped: { $exists: true }, ...notHeld() },
+        { projection: { _id: 1 } },
+      );
+      if (!still) {
+        await this.cases.deleteOne({ _id: caseId, subjectId: subject.kid });
+        return this.subjectPassingOver(iinIndex, caseId, now, [...passedOver, subject.kid]);
+      }
     }
     return subject;
   }
 
   private readonly held = new SubjectCounts();
 
-  holdForErasure(subjectIds: readonly string[]): () => void {
-    return this.held.hold(subjectIds);
+  async holdForErasure(subjectIds: readonly string[]): Promise<() => Promise<void>> {
+    const ids = [...new Set(subjectIds)];
+    const releaseHere = this.held.hold(ids);
+    const token = randomUUID();
+    try {
+      await this.subjects.updateMany(
+        { _id: { $in: ids } },
+        { $push: { erasureHolds: { token, until: new Date(Date.now() + ERASURE_HOLD_MS) } } },
+      );
+    } catch (error) {
+      releaseHere();
+      throw error;
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      releaseHere();
+      // Not released (the server unreachable): the hold lapses after ERASURE_HOLD_MS.
+      await this.subjects
+        .updateMany({ _id: { $in: ids } }, { $pull: { erasureHolds: { token } } })
+        .catch(() => undefined);
+    };
   }
 
   async subjectOfCase(caseId: string): Promise<string | null> {

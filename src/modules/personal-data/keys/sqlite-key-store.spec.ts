@@ -251,10 +251,13 @@ describe('the embedded key store (keys.db)', () => {
     other.exec('BEGIN IMMEDIATE');
     expect(api.mergeClaims(false)).toBe(0);
     expect(journal()).toBe(1);
-    // The person's next case gets the same subject while the lock is held (its link is committed after).
-    const next = await api.claimForCase('idx-1', 'case-2', new Date());
-    expect(next.kid).toBe(a.kid);
+    // The person's next case gets the same subject once its link is committed, which waits for the lock (nothing is
+    // encrypted under an existing subject before its case is linked to it: an erasure may hold it).
+    const claim = api.claimForCase('idx-1', 'case-2', new Date());
+    await new Promise((r) => setTimeout(r, 20));
     other.exec('COMMIT');
+    const next = await claim;
+    expect(next.kid).toBe(a.kid);
     await next.stored;
     // The merge tries again at its next idle moment, not at once.
     for (let turns = 0; journal() !== 0 && turns < 400; turns++) await new Promise((r) => setTimeout(r, 5));

@@ -24,6 +24,7 @@ import {
 } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
+  ERASURE_HOLD_MS,
   SubjectCounts,
   MasterKeyMismatchError,
   SubjectErasedError,
@@ -86,6 +87,16 @@ const MIGRATIONS = [
       CREATE TABLE subject_claims (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, subject_id TEXT NOT NULL, iin_index TEXT NOT NULL, created_at TEXT NOT NULL
       );
+    `,
+  },
+  {
+    // The subjects erasures hold (holdForErasure), for every process that files: an erasure run by the CLI holds them
+    // from the API's new cases too. `until` (epoch ms) lets the hold of an erasure whose process died lapse.
+    version: 3,
+    sql: `
+      CREATE TABLE erasure_holds (
+        subject_id TEXT NOT NULL, token TEXT NOT NULL, until INTEGER NOT NULL, PRIMARY KEY (subject_id, token)
+      ) WITHOUT ROWID;
     `,
   },
 ];
@@ -178,14 +189,18 @@ export class SqliteKeyStore implements PersonalKeyStore {
   async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
     try {
       this.noticeErasures();
-      const known = this.knownSubject(iinIndex, caseId);
+      // Awaited only for a new link to an existing subject: an await on every filing lets a second filing of the same
+      // person in this turn look before the first's claim is remembered, and claim a second subject.
+      let known = this.knownSubject(iinIndex, caseId);
+      if (known?.linking) known = await this.linkSettled(iinIndex, caseId, known);
       if (known) return known;
       const waited = this.pool.length === 0;
       const fresh = await this.takeFromPool();
       // Another filing of the same person may have claimed a key while this one waited for the pool (and another
       // process may have erased a subject while it waited for the disk).
       if (waited) this.noticeErasures();
-      const claimed = this.knownSubject(iinIndex, caseId);
+      let claimed = this.knownSubject(iinIndex, caseId);
+      if (claimed?.linking) claimed = await this.linkSettled(iinIndex, caseId, claimed);
       if (claimed) {
         this.pool.unshift(fresh);
         return claimed;
@@ -215,6 +230,23 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
   }
 
+  /**
+   * The known subject once a new case's link to it is committed (knownSubject's `linking`). A link an erasure's hold
+   * refused (another process is erasing the person) is looked for again, without that subject: null when there is no
+   * other, and the filing takes a new subject. Nothing is encrypted under an existing subject before its link stands, so
+   * no act lands under a key an erasure destroys after its checks.
+   */
+  private async linkSettled(iinIndex: string, caseId: string, known: KnownSubject): Promise<StoreSubject | null> {
+    for (let found: KnownSubject | null = known; ;) {
+      if (!found?.linking) return found;
+      await found.stored;
+      if (!found.linking.refused) return { kid: found.kid, key: found.key, stored: STORED };
+      if (this.liveSubjects.get(iinIndex) === found.kid) this.liveSubjects.delete(iinIndex);
+      if (this.caseSubjects.get(caseId) === found.kid) this.caseSubjects.delete(caseId);
+      found = this.knownSubject(iinIndex, caseId);
+    }
+  }
+
   /** A full disk is answered as the log's own (503 storage-full), not as a failure of the service. */
   private storageError(error: unknown): unknown {
     const code = (error as { code?: string }).code;
@@ -229,7 +261,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * such a case through the read model's blind index and its first act. Answered from memory when this process has
    * seen the case or the IIN since the last erasure (noticeErasures), so a filing reads no row.
    */
-  private knownSubject(iinIndex: string, caseId: string): StoreSubject | null {
+  private knownSubject(iinIndex: string, caseId: string): KnownSubject | null {
     const cachedKid = this.caseSubjects.get(caseId);
     if (cachedKid !== undefined) {
       const key = this.unwrapped.get(cachedKid);
@@ -263,14 +295,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
       ).get(caseId) as Row | undefined;
     else
       // A case and a person this process has not seen (most filings): the case's link and the IIN's live subject in one
-      // statement, one read of the file instead of two (each read takes and releases SQLite's locks).
+      // statement, one read of the file instead of two (each read takes and releases SQLite's locks). A subject another
+      // process's erasure holds is no live subject.
       for (const row of this.sql(
         `SELECT 1 AS linked, s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?
          UNION ALL SELECT 0, subject_id, wrapped_key FROM subjects WHERE subject_id = ? AND wrapped_key IS NOT NULL
          UNION ALL SELECT 0, subject_id, wrapped_key FROM subjects WHERE iin_index = ? AND wrapped_key IS NOT NULL`,
       ).all(caseId, journaledKid, iinIndex) as Array<Row & { linked: number }>)
         if (row.linked) linked = row;
-        else if (!this.held.has(row.id)) liveRow ??= row;
+        else if (!this.held.has(row.id) && !this.heldElsewhere(row.id)) liveRow ??= row;
     if (linked) {
       if (!linked.wrapped) throw new SubjectErasedError(caseId);
       const key = this.unwrap(linked.id, linked.wrapped);
@@ -282,16 +315,59 @@ export class SqliteKeyStore implements PersonalKeyStore {
     else if (liveRow) live = { id: liveRow.id, key: this.unwrap(liveRow.id, liveRow.wrapped!) };
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
+    const linking = { refused: false };
     const stored = this.write(caseId, live.id, () => {
-      this.sql('INSERT OR IGNORE INTO case_subjects (case_id, subject_id) VALUES (?, ?)').run(caseId, live.id);
+      // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
+      // another process that held it after this process found it then finds no new case of it (its holds are committed
+      // before it reads the subject's cases), and this filing takes a new subject instead.
+      const now = Date.now();
+      const inserted = this.sql(
+        `INSERT OR IGNORE INTO case_subjects (case_id, subject_id)
+         SELECT ?, subject_id FROM subjects WHERE subject_id = ? AND wrapped_key IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM erasure_holds WHERE subject_id = ? AND until > ?)`,
+      ).run(caseId, live.id, live.id, now).changes;
+      if (inserted === 0)
+        linking.refused =
+          this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
     });
-    return { kid: live.id, key: live.key, stored };
+    return { kid: live.id, key: live.key, stored, linking };
   }
 
+  /** Erasures in this process hold their subjects here too: read without a round trip to the file. */
   private readonly held = new SubjectCounts();
 
-  holdForErasure(subjectIds: readonly string[]): () => void {
-    return this.held.hold(subjectIds);
+  /** Whether another process's erasure holds the subject now (erasure_holds, not lapsed). */
+  private heldElsewhere(subjectId: string): boolean {
+    return (
+      this.sql('SELECT 1 FROM erasure_holds WHERE subject_id = ? AND until > ?').pluck().get(subjectId, Date.now()) !==
+      undefined
+    );
+  }
+
+  async holdForErasure(subjectIds: readonly string[]): Promise<() => Promise<void>> {
+    const releaseHere = this.held.hold(subjectIds);
+    const token = newId();
+    try {
+      // Filings link a new case to an existing subject only where no hold stands (knownSubject's link), in any process.
+      this.flushWrites();
+      const hold = this.sql('INSERT INTO erasure_holds (subject_id, token, until) VALUES (?, ?, ?)');
+      const until = Date.now() + ERASURE_HOLD_MS;
+      this.db.transaction(() => new Set(subjectIds).forEach((id) => hold.run(id, token, until))).immediate();
+    } catch (error) {
+      releaseHere();
+      throw this.storageError(error);
+    }
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      releaseHere();
+      try {
+        this.sql('DELETE FROM erasure_holds WHERE token = ?').run(token);
+      } catch {
+        // Left to lapse (ERASURE_HOLD_MS): until then the person's next filing gets a new subject, which is harmless.
+      }
+    };
   }
 
   private remember(caseId: string, iinIndex: string, kid: string, key: Buffer): void {
@@ -782,6 +858,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     this.db.close();
   }
 }
+
+/** A subject knownSubject found; `linking` when it links a new case to an existing subject (settled with `stored`). */
+type KnownSubject = StoreSubject & { linking?: { refused: boolean } };
 
 /** SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, _RECOVERY): another connection held the lock too long. */
 function isBusy(error: unknown): boolean {
