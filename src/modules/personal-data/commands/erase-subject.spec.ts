@@ -17,7 +17,7 @@ import { ERASURE_STREAM } from '../domain/erasure';
 import { newDataKey } from '../domain/key-wrapping';
 import { SqliteKeyStore } from '../keys/sqlite-key-store';
 import { PersonalDataVault } from '../personal-data-vault';
-import { eraseSubject, type ErasureOutcome } from './erase-subject';
+import { completeRecordedErasures, eraseSubject, type ErasureOutcome } from './erase-subject';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -61,15 +61,28 @@ const accepted = (outcome: CommandOutcome) => {
   return outcome.accepted;
 };
 
-function file(through: CaseCommandService): Promise<CommandOutcome> {
-  return through.submit(applicant, {
-    serviceId: 'personnel-reserve',
-    trackId: 'competition-recommended',
-    channel: 'portal',
-    unit: UNIT,
-    applicant: { iin: IIN, fullName: NAME },
-    occurredAt: new Date('2015-09-15T09:00:00+06:00'),
+function file(through: CaseCommandService, idempotencyKey?: string): Promise<CommandOutcome> {
+  return through.submit(
+    applicant,
+    {
+      serviceId: 'personnel-reserve',
+      trackId: 'competition-recommended',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin: IIN, fullName: NAME },
+      occurredAt: new Date('2015-09-15T09:00:00+06:00'),
+    },
+    idempotencyKey ? { idempotency: { key: idempotencyKey, fingerprint: 'the same request' } } : {},
+  );
+}
+
+/** The case's filing as the vault opens it: its applicant in clear, or "erased". */
+async function applicantOf(through: PersonalDataVault, caseId: string): Promise<unknown> {
+  const [filing] = await through.open(await log.readStream(`${CASE_STREAM_PREFIX}${caseId}`), {
+    kind: 'system',
+    purpose: 'projection',
   });
+  return (filing!.data as { applicant: unknown }).applicant;
 }
 
 const cancel = (through: CaseCommandService, caseId: string) =>
@@ -104,7 +117,11 @@ function appendingAt(appends: ReturnType<typeof gate>): EventLog {
 }
 
 /** The erasure, started with its reads of the cases held at a gate; `reached` settles when it waits there. */
-function erasureHeldInItsChecks(): { outcome: Promise<ErasureOutcome>; reached: Promise<void>; open(): void } {
+function erasureHeldInItsChecks(filingSettlesMs?: number): {
+  outcome: Promise<ErasureOutcome>;
+  reached: Promise<void>;
+  open(): void;
+} {
   const reads = gate();
   const gated: EventLog = Object.create(log, {
     readStream: {
@@ -115,7 +132,10 @@ function erasureHeldInItsChecks(): { outcome: Promise<ErasureOutcome>; reached: 
     },
   });
   // Ten years after the filings: the default retention of five years has run out for the closed case.
-  const outcome = eraseSubject({ log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') }, request);
+  const outcome = eraseSubject(
+    { log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs },
+    request,
+  );
   return { outcome, reached: reads.reached, open: reads.open };
 }
 
@@ -263,6 +283,94 @@ describe('a filing of a person whose erasure is being checked', () => {
       });
       expect((filing!.data as { applicant: unknown }).applicant).toEqual({ iin: IIN, fullName: NAME });
       expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+    } finally {
+      await otherKeys.close();
+    }
+  });
+
+  it('sent twice at once with one Idempotency-Key by another process that knew the person, while the erasure checks: both answers name one case, under a subject of its own, not erased with the key', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const otherKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const otherVault = new PersonalDataVault(otherKeys);
+      const otherProcess = serviceOver(otherVault);
+      expect((await otherKeys.subjectForCase(vault.iinIndex(IIN), 'seen-before', new Date())).kid).toBe(oldSubject);
+      // Not waiting for 'seen-before', linked and never appended.
+      const erasure = erasureHeldInItsChecks(0);
+      await erasure.reached;
+      const [first, retry] = await Promise.all([file(otherProcess, 'k-1'), file(otherProcess, 'k-1')]);
+      const fresh = accepted(first);
+      expect(accepted(retry).caseId).toBe(fresh.caseId);
+      erasure.open();
+      const outcome = await erasure.outcome;
+
+      expect(outcome.ok && outcome.done.subjects).toEqual([oldSubject]);
+      expect((await otherKeys.subjectOfCase(fresh.caseId))!).not.toBe(oldSubject);
+      expect(await applicantOf(otherVault, fresh.caseId)).toEqual({ iin: IIN, fullName: NAME });
+      expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
+    } finally {
+      await otherKeys.close();
+    }
+  });
+
+  it('made in this process just before it holds the subject, its link committed as the erasure starts, is waited for: the erasure finds the case open without waiting for other instances', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const appends = gate();
+    // The filing of a person with a subject waits for its case's link, which the erasure's first read commits.
+    const claim = keys.claimForCase.bind(keys);
+    let claimed!: () => void;
+    const claiming = new Promise<void>((resolve) => (claimed = resolve));
+    keys.claimForCase = (...args) => {
+      const subject = claim(...args);
+      claimed();
+      return subject;
+    };
+    const filing = file(serviceOver(vault, appendingAt(appends)));
+    await claiming;
+    const erasure = eraseSubject(
+      { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+      request,
+    );
+    setTimeout(appends.open, 200);
+    const [outcome, filed] = await Promise.all([erasure, filing]);
+
+    const fresh = accepted(filed);
+    expect(await keys.subjectOfCase(fresh.caseId)).toBe(oldSubject);
+    expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
+    expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
+    expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+    expect(await applicantOf(vault, fresh.caseId)).toEqual({ iin: IIN, fullName: NAME });
+  });
+
+  it('made after a destruction that failed once the erasure was recorded gets a subject of its own: the destruction completed later leaves it readable', async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const otherKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const otherVault = new PersonalDataVault(otherKeys);
+      const otherProcess = serviceOver(otherVault);
+      const destroy = keys.destroy.bind(keys);
+      keys.destroy = async () => {
+        keys.destroy = destroy;
+        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      };
+      await expect(
+        eraseSubject(
+          { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+          request,
+        ),
+      ).rejects.toThrow('database is locked');
+      expect(await log.readStream(ERASURE_STREAM)).toHaveLength(1);
+
+      const fresh = accepted(await file(otherProcess));
+      expect(await completeRecordedErasures(log, keys)).toEqual([oldSubject]);
+      expect((await otherKeys.subjectOfCase(fresh.caseId))!).not.toBe(oldSubject);
+      expect(await applicantOf(otherVault, fresh.caseId)).toEqual({ iin: IIN, fullName: NAME });
     } finally {
       await otherKeys.close();
     }

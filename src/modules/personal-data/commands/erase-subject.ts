@@ -16,7 +16,7 @@ import { personalFieldsOf } from '../domain/personal-fields';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
 import { namesCitizenInClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
-import type { PersonalKeyStore } from '../keys/key-store.port';
+import { ERASURE_HOLD_MS, type ErasureHold, type PersonalKeyStore } from '../keys/key-store.port';
 import { appendSealed } from '../../transparency/sealed-append';
 import { iinsIn } from '../../../shared/iins-in-text';
 import { maskIin } from '../../../shared/logging/mask-iins';
@@ -152,23 +152,32 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   // released between two, a subject could be given to a new case right when filings are being made. A filing this process made under a subject just before it was held
   // has its case linked and its acts maybe not in the log yet: waited for (an append gives up after the log's 5 s wait
   // for its lock), so its case is then read as any other. False when acts were still being recorded after the wait.
-  const releases: Array<() => Promise<void>> = [];
+  const holds: ErasureHold[] = [];
+  let attemptHolds: ErasureHold[] = [];
   const hold = async (subjectIds: readonly string[]) => {
-    releases.push(await deps.vault.keys.holdForErasure(subjectIds));
+    const taken = await deps.vault.keys.holdForErasure(subjectIds);
+    holds.push(taken);
+    attemptHolds.push(taken);
     return (await deps.vault.recordingsSettled(subjectIds, RECORDING_SETTLES_MS)).length === 0;
   };
+  // This attempt's holds made to stand until the keys are destroyed, if none lapsed since the checks began.
+  const pin = async () => (await Promise.all(attemptHolds.map((h) => h.pin()))).every(Boolean);
   try {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await eraseOnce(deps, request, hold);
+      attemptHolds = [];
+      const outcome = await eraseOnce(deps, request, hold, pin);
       if (!('changed' in outcome)) return outcome;
       // Checked again from the start: the new case is open, and is named in the refusal like any other.
       if (attempt < CHECKS_WHILE_CASES_CHANGE) continue;
       return refusedWhileFiled(
-        `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`,
+        outcome.changed.length > 0
+          ? `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`
+          : `the erasure's checks outlasted its hold on the subject (${ERASURE_HOLD_MS / 60_000} minutes), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again`,
       );
     }
   } finally {
-    for (const release of releases) await release();
+    // A pinned hold stays until its key is destroyed (now, or by completeRecordedErasures after a failed destruction).
+    for (const taken of holds) await taken.release();
   }
 }
 
@@ -226,6 +235,7 @@ async function eraseOnce(
   deps: ErasureDeps,
   request: ErasureRequest,
   hold: (subjectIds: readonly string[]) => Promise<boolean>,
+  pin: () => Promise<boolean>,
 ): Promise<ErasureOutcome | { changed: string[] }> {
   // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
   // outlive the very erasure it records.
@@ -310,6 +320,9 @@ async function eraseOnce(
   const casesNow = new Map(await Promise.all(subjects.map(async (s) => [s, await keys.casesOf(s)] as const)));
   const changed = [...casesNow.values()].flat().filter((c) => !caseIds.has(c));
   if (changed.length > 0) return { changed: [...new Set(changed)].sort() };
+  // A hold that lapsed during the checks (a process paused for minutes) may have let a case be linked after the look
+  // above: checked again from the start under a new hold.
+  if (!(await pin())) return { changed: [] };
   // A case linked and never appended (its append refused, or a crash before it) holds no data: named in neither the
   // answer nor the record, as the answer's cases are those with acts in the log.
   const withActs = new Set(cases.map((c) => c.caseId));

@@ -86,12 +86,51 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
     it('gives a subject an erasure holds to no new case until it is released; its cases keep it', async () => {
       const store = await open(newDataKey());
       const held = await store.subjectForCase('idx-a', 'case-1', new Date());
-      const release = await store.holdForErasure([held.kid]);
+      const hold = await store.holdForErasure([held.kid]);
       const meanwhile = await store.subjectForCase('idx-a', 'case-2', new Date());
       expect(meanwhile.kid).not.toBe(held.kid);
       expect((await store.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
-      await release();
+      await hold.release();
       expect(await store.casesOf(held.kid)).toEqual(['case-1']);
+    });
+
+    it('gives the subject to new cases again once the hold is released, in another process too', async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const erasing = await open(master);
+      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const hold = await erasing.holdForErasure([held.kid]);
+      await hold.release();
+      expect((await filing.subjectForCase('idx-a', 'case-2', new Date())).kid).toBe(held.kid);
+      expect((await erasing.subjectForCase('idx-a', 'case-3', new Date())).kid).toBe(held.kid);
+    });
+
+    it('keeps a pinned hold after its release, until the key is destroyed: a destruction that failed after the erasure was recorded leaves the subject to no new case', async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const erasing = await open(master);
+      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const hold = await erasing.holdForErasure([held.kid]);
+      expect(await hold.pin()).toBe(true);
+      await hold.release();
+      expect((await filing.subjectForCase('idx-a', 'case-2', new Date())).kid).not.toBe(held.kid);
+      await erasing.destroy(held.kid, erasure);
+      expect((await erasing.keysOf([held.kid])).get(held.kid)).toBeNull();
+    });
+
+    it('refuses to pin a hold that lapsed', async () => {
+      const master = newDataKey();
+      const store = await open(master);
+      const held = await store.subjectForCase('idx-a', 'case-1', new Date());
+      const hold = await store.holdForErasure([held.kid]);
+      const realNow = Date.now;
+      Date.now = () => realNow() + ERASURE_HOLD_MS + 1000;
+      try {
+        expect(await hold.pin()).toBe(false);
+      } finally {
+        Date.now = realNow;
+      }
+      await hold.release();
     });
 
     it("holds the subject from another process's new cases too (another connection, another instance), whatever that process remembers of the person", async () => {
@@ -99,31 +138,37 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
       const filing = await open(master);
       const erasing = await open(master);
       const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
-      const release = await erasing.holdForErasure([held.kid]);
+      const hold = await erasing.holdForErasure([held.kid]);
       const meanwhile = await filing.subjectForCase('idx-a', 'case-2', new Date());
       expect(meanwhile.kid).not.toBe(held.kid);
       expect((await filing.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
       expect(await erasing.casesOf(held.kid)).toEqual(['case-1']);
-      await release();
+      await hold.release();
     });
 
-    it("links no case to a held subject once the erasure has read the subject's cases: a filing that found it just before the hold gets another subject, or the erasure's read finds its case", async () => {
-      const master = newDataKey();
-      const filing = await open(master);
-      const erasing = await open(master);
-      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
-      // The filing finds the person's subject (remembered, or read) and links its case while the erasure holds it.
-      const claim = filing.claimForCase('idx-a', 'case-2', new Date());
-      const release = await erasing.holdForErasure([held.kid]);
-      const seenByErasure = await erasing.casesOf(held.kid);
-      const claimed = await claim;
-      await claimed.stored;
-      const linkedNow = await erasing.casesOf(held.kid);
-      // Either the link came first (the erasure read it, and finds the case open) or it was refused.
-      expect(linkedNow.filter((c) => !seenByErasure.includes(c))).toEqual([]);
-      expect(claimed.kid === held.kid).toBe(seenByErasure.includes('case-2'));
-      await release();
-    });
+    for (const order of ['the hold first', 'the link first'] as const)
+      it(`links no case to a held subject once the erasure has read the subject's cases (${order}): a filing that found it just before the hold gets another subject, or the erasure's read finds its case`, async () => {
+        const master = newDataKey();
+        const filing = await open(master);
+        const erasing = await open(master);
+        const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+        // The filing finds the person's subject (remembered, or read) and links its case around the erasure's hold.
+        const claim = filing.claimForCase('idx-a', 'case-2', new Date());
+        // Two retries of the same filing (one Idempotency-Key, one case) at the same moment.
+        const retry = filing.claimForCase('idx-a', 'case-2', new Date());
+        if (order === 'the link first') await Promise.all([claim, retry]);
+        const hold = await erasing.holdForErasure([held.kid]);
+        const seenByErasure = await erasing.casesOf(held.kid);
+        const claimed = [await claim, await retry];
+        for (const c of claimed) await c.stored;
+        const linkedNow = await erasing.casesOf(held.kid);
+        // Either the link came first (the erasure read it, and finds the case open) or it was refused.
+        expect(linkedNow.filter((c) => !seenByErasure.includes(c))).toEqual([]);
+        for (const c of claimed) expect(c.kid === held.kid).toBe(seenByErasure.includes('case-2'));
+        expect(claimed[1]!.kid).toBe(claimed[0]!.kid);
+        if (order === 'the link first') expect(seenByErasure).toContain('case-2');
+        await hold.release();
+      });
 
     it('lets a hold lapse when its erasure never releases it (its process died)', async () => {
       const master = newDataKey();

@@ -66,12 +66,27 @@ export interface PersonalKeyStore {
    * existing subject only where it finds no hold, before anything is encrypted under it: every case linked to a held
    * subject after this answers was linked before, so the erasure's reading of the subject's cases finds it.
    */
-  holdForErasure(subjectIds: readonly string[]): Promise<() => Promise<void>>;
-  /** Destroys the subject's key for good (overwritten on disk, not just unlinked) and records the erasure. */
+  holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold>;
+  /**
+   * Destroys the subject's key for good (overwritten on disk, not just unlinked) and records the erasure; the holds on
+   * the subject end with it.
+   */
   destroy(subjectId: string, erasure: ErasureRecord): Promise<void>;
   /** Re-wraps every live key under the new master key and records its check value; answers how many keys. */
   rotate(newMaster: Buffer): Promise<number>;
   close(): Promise<void>;
+}
+
+/** An erasure's hold on its subjects (PersonalKeyStore.holdForErasure). */
+export interface ErasureHold {
+  /**
+   * Makes the hold stand until the subjects' keys are destroyed, if it stands now; false when it lapsed (a filing may
+   * then have linked a case after the erasure's checks). Called just before the erasure is recorded: a destruction that
+   * fails after the record (completed later from the log) leaves its subjects held, never given to a new case.
+   */
+  pin(): Promise<boolean>;
+  /** Ends the hold, unless it was pinned (the destruction ends that one). */
+  release(): Promise<void>;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   BLIND_INDEX_KEY_ID,
   ERASURE_HOLD_MS,
   SubjectCounts,
+  type ErasureHold,
   MasterKeyMismatchError,
   SubjectErasedError,
   subjectKeyDamaged,
@@ -40,12 +41,19 @@ interface SubjectDoc {
 interface CaseDoc {
   _id: string;
   subjectId: string;
+  /** Set while the filing that wrote the link has not confirmed it (confirmLink): it may still take it back. */
+  pendingSince?: Date;
 }
 
 const bytes = (b: Binary): Buffer => Buffer.from(b.buffer);
 const isDuplicate = (error: unknown) => error instanceof MongoServerError && error.code === 11000;
 /** A subject no erasure holds now (a lapsed hold holds nothing). */
 const notHeld = () => ({ erasureHolds: { $not: { $elemMatch: { until: { $gt: new Date(Date.now()) } } } } });
+/** A pinned hold's `until` (ErasureHold.pin): it stands until the subject's key is destroyed. */
+const PINNED = new Date(8.64e15);
+/** A link left unconfirmed this long: its filing stopped, and the next filing of the case settles it. */
+const PENDING_LINK_STALE_MS = 10_000;
+const PENDING_LINK_POLL_MS = 20;
 
 export class MongoKeyStore implements PersonalKeyStore {
   readonly location: string;
@@ -110,61 +118,86 @@ export class MongoKeyStore implements PersonalKeyStore {
     return this.subjectPassingOver(iinIndex, caseId, now, []);
   }
 
-  /** subjectForCase, passing over the subjects an erasure held between this filing's finding them and its link. */
+  /**
+   * subjectForCase, passing over the subjects an erasure held between this filing's finding them and its link. The link
+   * is written pending, its subject read again, and only then confirmed (confirmLink): an erasure stores its hold
+   * before it reads the subject's cases (pending links included), so either that read finds the link or this one finds
+   * the hold. Another filing of the same case (a retry) waits for a pending link rather than encrypt under a subject
+   * whose link may yet be taken back.
+   */
   private async subjectPassingOver(
     iinIndex: string,
     caseId: string,
     now: Date,
-    passedOver: readonly string[],
+    passedOver: string[],
   ): Promise<{ kid: string; key: Buffer }> {
-    const linked = await this.cases.findOne({ _id: caseId });
-    if (linked) {
-      const subject = await this.subjects.findOne({ _id: linked.subjectId });
-      if (!subject?.wrapped) throw new SubjectErasedError(caseId);
-      return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
-    }
-    let subject: { kid: string; key: Buffer };
-    // A subject an erasure holds (in this process, or stored by any instance's) is given to no new case.
-    const passed = [...this.held.ids, ...passedOver];
-    const live = await this.subjects.findOne(
-      { iinIndex, wrapped: { $exists: true }, ...notHeld(), ...(passed.length > 0 ? { _id: { $nin: passed } } : {}) },
-      { sort: { createdAt: 1 } },
-    );
-    if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
-    else {
-      subject = { kid: randomUUID(), key: newDataKey() };
-      await this.subjects.insertOne({
-        _id: subject.kid,
-        iinIndex,
-        wrapped: new Binary(wrapKey(this.master, subject.kid, subject.key)),
-        createdAt: now.toISOString(),
-      });
-    }
-    try {
-      await this.cases.insertOne({ _id: caseId, subjectId: subject.kid });
-    } catch (error) {
-      if (!isDuplicate(error)) throw error;
-      return this.subjectPassingOver(iinIndex, caseId, now, passedOver);
-    }
-    if (live) {
-      // Read again once the link is written: an erasure stores its hold before it reads the subject's cases, so either
-      // this read finds the hold, or the erasure's read finds this link. Held: the link is taken back and the filing
-      // gets another subject (the erasure, if it read the link, finds the case open once its acts are in the log).
-      const still = await this.subjects.findOne(
-        { _id: subject.kid, wrapped: { $exists: true }, ...notHeld() },
-        { projection: { _id: 1 } },
-      );
-      if (!still) {
-        await this.cases.deleteOne({ _id: caseId, subjectId: subject.kid });
-        return this.subjectPassingOver(iinIndex, caseId, now, [...passedOver, subject.kid]);
+    for (;;) {
+      const linked = await this.cases.findOne({ _id: caseId });
+      if (linked?.pendingSince) {
+        await this.settlePending(linked);
+        continue;
       }
+      if (linked) {
+        const subject = await this.subjects.findOne({ _id: linked.subjectId });
+        if (!subject?.wrapped) throw new SubjectErasedError(caseId);
+        return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
+      }
+      let subject: { kid: string; key: Buffer };
+      // A subject an erasure holds (in this process, or stored by any instance's) is given to no new case.
+      const passed = [...this.held.ids, ...passedOver];
+      const live = await this.subjects.findOne(
+        { iinIndex, wrapped: { $exists: true }, ...notHeld(), ...(passed.length > 0 ? { _id: { $nin: passed } } : {}) },
+        { sort: { createdAt: 1 } },
+      );
+      if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
+      else {
+        subject = { kid: randomUUID(), key: newDataKey() };
+        await this.subjects.insertOne({
+          _id: subject.kid,
+          iinIndex,
+          wrapped: new Binary(wrapKey(this.master, subject.kid, subject.key)),
+          createdAt: now.toISOString(),
+        });
+      }
+      const pendingSince = new Date(Date.now());
+      try {
+        await this.cases.insertOne({ _id: caseId, subjectId: subject.kid, pendingSince });
+      } catch (error) {
+        if (!isDuplicate(error)) throw error;
+        continue;
+      }
+      // A subject just made is found by its IIN too, so an erasure may hold it as well.
+      if (await this.confirmLink({ _id: caseId, subjectId: subject.kid, pendingSince })) return subject;
+      passedOver.push(subject.kid);
     }
-    return subject;
+  }
+
+  /**
+   * Confirms a pending link if its subject lives and no erasure holds it (read after the link was written), else takes
+   * it back; false when taken back, or when another filing of the case settled it first.
+   */
+  private async confirmLink(link: CaseDoc): Promise<boolean> {
+    const pending = { _id: link._id, subjectId: link.subjectId, pendingSince: link.pendingSince };
+    const live = await this.subjects.findOne(
+      { _id: link.subjectId, wrapped: { $exists: true }, ...notHeld() },
+      { projection: { _id: 1 } },
+    );
+    if (live) return (await this.cases.updateOne(pending, { $unset: { pendingSince: '' } })).matchedCount === 1;
+    await this.cases.deleteOne(pending);
+    return false;
+  }
+
+  /** A link another filing of the case has not confirmed: waited for, and settled here once that filing is past waiting for. */
+  private async settlePending(link: CaseDoc): Promise<void> {
+    if (Date.now() - link.pendingSince!.getTime() < PENDING_LINK_STALE_MS)
+      await new Promise((resolve) => setTimeout(resolve, PENDING_LINK_POLL_MS));
+    // Its filing stopped between writing the link and confirming it, so encrypted nothing under it.
+    else await this.confirmLink(link);
   }
 
   private readonly held = new SubjectCounts();
 
-  async holdForErasure(subjectIds: readonly string[]): Promise<() => Promise<void>> {
+  async holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
     const ids = [...new Set(subjectIds)];
     const releaseHere = this.held.hold(ids);
     const token = randomUUID();
@@ -178,14 +211,24 @@ export class MongoKeyStore implements PersonalKeyStore {
       throw error;
     }
     let released = false;
-    return async () => {
-      if (released) return;
-      released = true;
-      releaseHere();
-      // Not released (the server unreachable): the hold lapses after ERASURE_HOLD_MS.
-      await this.subjects
-        .updateMany({ _id: { $in: ids } }, { $pull: { erasureHolds: { token } } })
-        .catch(() => undefined);
+    return {
+      pin: async () =>
+        (
+          await this.subjects.updateMany(
+            { _id: { $in: ids }, erasureHolds: { $elemMatch: { token, until: { $gt: new Date(Date.now()) } } } },
+            { $set: { 'erasureHolds.$[hold].until': PINNED } },
+            { arrayFilters: [{ 'hold.token': token }] },
+          )
+        ).matchedCount === ids.length,
+      release: async () => {
+        if (released) return;
+        released = true;
+        releaseHere();
+        // Not released (the server unreachable): the hold lapses after ERASURE_HOLD_MS.
+        await this.subjects
+          .updateMany({ _id: { $in: ids } }, { $pull: { erasureHolds: { token, until: { $lt: PINNED } } } })
+          .catch(() => undefined);
+      },
     };
   }
 
@@ -243,7 +286,7 @@ export class MongoKeyStore implements PersonalKeyStore {
     // anyone who can compute the index. The links stay, pointing at a subject no IIN leads to.
     await this.subjects.updateOne(
       { _id: subjectId },
-      { $unset: { wrapped: '' }, $set: { erasedAt: erasure.at, erasure, iinIndex: '' } },
+      { $unset: { wrapped: '', erasureHolds: '' }, $set: { erasedAt: erasure.at, erasure, iinIndex: '' } },
     );
   }
 

@@ -26,6 +26,7 @@ import {
   BLIND_INDEX_KEY_ID,
   ERASURE_HOLD_MS,
   SubjectCounts,
+  type ErasureHold,
   MasterKeyMismatchError,
   SubjectErasedError,
   subjectKeyDamaged,
@@ -58,6 +59,8 @@ const BUSY_TIMEOUT_MS = 5000;
  */
 const MERGE_IDLE_MS = 200;
 const MERGE_AT = 1024;
+/** A pinned hold's `until`: it stands until the subject's key is destroyed (ErasureHold.pin). */
+const PINNED = Number.MAX_SAFE_INTEGER;
 /** How often an owed purge of old page images is tried again. */
 const PURGE_RETRY_MS = 1000;
 /** 'RGLK': marks a file as a reglament key store. */
@@ -200,7 +203,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // process may have erased a subject while it waited for the disk).
       if (waited) this.noticeErasures();
       let claimed = this.knownSubject(iinIndex, caseId);
-      if (claimed?.linking) claimed = await this.linkSettled(iinIndex, caseId, claimed);
+      if (claimed?.linking)
+        claimed = await this.linkSettled(iinIndex, caseId, claimed).catch((error: unknown) => {
+          this.pool.unshift(fresh);
+          throw error;
+        });
       if (claimed) {
         this.pool.unshift(fresh);
         return claimed;
@@ -211,6 +218,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       const stored = this.write(
         caseId,
         fresh.kid,
+        undefined,
         () => {
           // Appended to the journal, merged into the subject's row and the IIN index later (mergeClaims).
           claim.seq = Number(
@@ -241,8 +249,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (!found?.linking) return found;
       await found.stored;
       if (!found.linking.refused) return { kid: found.kid, key: found.key, stored: STORED };
-      if (this.liveSubjects.get(iinIndex) === found.kid) this.liveSubjects.delete(iinIndex);
-      if (this.caseSubjects.get(caseId) === found.kid) this.caseSubjects.delete(caseId);
       found = this.knownSubject(iinIndex, caseId);
     }
   }
@@ -266,8 +272,14 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (cachedKid !== undefined) {
       const key = this.unwrapped.get(cachedKid);
       // Only a link still waiting for its commit is waited for: an act on a case whose link is committed does not
-      // wait for (nor fail with) other filings' batch, which may wait for a write lock another process holds.
-      if (key) return { kid: cachedKid, key, stored: this.unstoredLinks.has(caseId) ? this.pendingWrite() : STORED };
+      // wait for (nor fail with) other filings' batch, which may wait for a write lock another process holds. A second
+      // filing of the case (a retry under the same Idempotency-Key) waits as the first does for a link to an existing
+      // subject, which a hold may refuse: it encrypts nothing under that subject before.
+      const waiting = this.unstoredLinks.get(caseId);
+      if (key)
+        return waiting === undefined
+          ? { kid: cachedKid, key, stored: STORED }
+          : { kid: cachedKid, key, stored: this.pendingWrite(), linking: waiting.linking };
     }
     // A link still waiting for its commit (the write lock held by another process) outlives the caches an erasure by
     // another process drops: without it a second act of the case would claim a second key, and the commit of both
@@ -285,8 +297,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
     let liveRow: Row | undefined;
     if (unstored !== undefined)
       linked = {
-        id: unstored,
-        wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored) as
+        id: unstored.kid,
+        wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored.kid) as
           Buffer | null | undefined,
       };
     else if (liveKid !== undefined && liveKey)
@@ -308,7 +320,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (!linked.wrapped) throw new SubjectErasedError(caseId);
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
-      return { kid: linked.id, key, stored: unstored === undefined ? STORED : this.pendingWrite() };
+      return unstored === undefined
+        ? { kid: linked.id, key, stored: STORED }
+        : { kid: linked.id, key, stored: this.pendingWrite(), linking: unstored.linking };
     }
     let live: { id: string; key: Buffer } | null = null;
     if (liveKid !== undefined && liveKey) live = { id: liveKid, key: liveKey };
@@ -316,7 +330,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
     const linking = { refused: false };
-    const stored = this.write(caseId, live.id, () => {
+    const stored = this.write(caseId, live.id, linking, () => {
       // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
       // another process that held it after this process found it then finds no new case of it (its holds are committed
       // before it reads the subject's cases), and this filing takes a new subject instead.
@@ -326,9 +340,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
          SELECT ?, subject_id FROM subjects WHERE subject_id = ? AND wrapped_key IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM erasure_holds WHERE subject_id = ? AND until > ?)`,
       ).run(caseId, live.id, live.id, now).changes;
-      if (inserted === 0)
-        linking.refused =
-          this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
+      linking.refused =
+        inserted === 0 &&
+        this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
+      if (!linking.refused) return;
+      // Forgotten before any filing of the case or the person looks again.
+      if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
+      if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
     });
     return { kid: live.id, key: live.key, stored, linking };
   }
@@ -344,29 +362,38 @@ export class SqliteKeyStore implements PersonalKeyStore {
     );
   }
 
-  async holdForErasure(subjectIds: readonly string[]): Promise<() => Promise<void>> {
-    const releaseHere = this.held.hold(subjectIds);
+  async holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
+    const ids = [...new Set(subjectIds)];
+    const releaseHere = this.held.hold(ids);
     const token = newId();
     try {
       // Filings link a new case to an existing subject only where no hold stands (knownSubject's link), in any process.
       this.flushWrites();
       const hold = this.sql('INSERT INTO erasure_holds (subject_id, token, until) VALUES (?, ?, ?)');
       const until = Date.now() + ERASURE_HOLD_MS;
-      this.db.transaction(() => new Set(subjectIds).forEach((id) => hold.run(id, token, until))).immediate();
+      this.db.transaction(() => ids.forEach((id) => hold.run(id, token, until))).immediate();
     } catch (error) {
       releaseHere();
       throw this.storageError(error);
     }
+    // A filing of this process whose link the flush above committed resumes before the next turn, and the vault then
+    // counts its act as being recorded (recordingsSettled), which the erasure waits for.
+    await new Promise((resolve) => setImmediate(resolve));
     let released = false;
-    return async () => {
-      if (released) return;
-      released = true;
-      releaseHere();
-      try {
-        this.sql('DELETE FROM erasure_holds WHERE token = ?').run(token);
-      } catch {
-        // Left to lapse (ERASURE_HOLD_MS): until then the person's next filing gets a new subject, which is harmless.
-      }
+    return {
+      pin: async () =>
+        this.sql('UPDATE erasure_holds SET until = ? WHERE token = ? AND until > ?').run(PINNED, token, Date.now())
+          .changes === ids.length,
+      release: async () => {
+        if (released) return;
+        released = true;
+        releaseHere();
+        try {
+          this.sql('DELETE FROM erasure_holds WHERE token = ? AND until < ?').run(token, PINNED);
+        } catch {
+          // Left to lapse (ERASURE_HOLD_MS): until then the person's next filing gets a new subject, which is harmless.
+        }
+      },
     };
   }
 
@@ -378,23 +405,33 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   /**
    * The filings of one turn of the event loop write their claims and links in one transaction (one commit instead of
-   * one per filing), at the end of the turn. A filing does not wait for it before its acts are sealed and appended:
-   * its key is on disk already (see refill), and the commit runs while the log's writer commits the acts. The command
+   * one per filing), at the end of the turn. A filing of a new subject does not wait for it before its acts are sealed
+   * and appended: its key is on disk already (see refill), and the commit runs while the log's writer commits the acts
+   * (a new case of an existing subject does wait: see linkSettled). The command
    * waits for it (`stored`) before it answers, so an acknowledged act's claim and link are committed, and a failed
    * commit (a full disk) fails the command as a failed append does. Were the claim or the link ever missing beside an
    * act (a crash between the two, a failed commit), the act still names its key (the envelope's kid), and erasure
    * finds such a case through the read model's blind index and its first act.
    */
   private pendingWrites: Array<{ caseId: string; kid: string; step: () => void; claimed?: string }> = [];
-  /** Case links queued in pendingWrites and not committed yet (forgotten once their batch commits): case id → subject id. */
-  private readonly unstoredLinks = new Map<string, string>();
+  /**
+   * Case links queued in pendingWrites and not committed yet (forgotten once their batch commits), by case id: the
+   * subject, and for a link to an existing subject what its commit makes of it (a hold may refuse it).
+   */
+  private readonly unstoredLinks = new Map<string, { kid: string; linking?: Linking }>();
   private written: Promise<void> = STORED;
   private flushScheduled: { resolve(): void; reject(error: unknown): void } | null = null;
 
   /** `claimed`: the IIN index whose new subject the step journals (forgotten if its batch fails). */
-  private write(caseId: string, kid: string, step: () => void, claimed?: string): Promise<void> {
+  private write(
+    caseId: string,
+    kid: string,
+    linking: Linking | undefined,
+    step: () => void,
+    claimed?: string,
+  ): Promise<void> {
     this.pendingWrites.push({ caseId, kid, step, claimed });
-    this.unstoredLinks.set(caseId, kid);
+    this.unstoredLinks.set(caseId, { kid, linking });
     if (!this.flushScheduled) {
       this.written = new Promise<void>((resolve, reject) => {
         this.flushScheduled = { resolve, reject };
@@ -432,7 +469,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // beside the WAL checkpointer's thread when the process was interrupted often (a profiler).
       this.waitingForLock(wait, () => this.db.transaction(() => steps.forEach((s) => s.step())).immediate());
       for (const { caseId, kid } of steps)
-        if (this.unstoredLinks.get(caseId) === kid) this.unstoredLinks.delete(caseId);
+        if (this.unstoredLinks.get(caseId)?.kid === kid) this.unstoredLinks.delete(caseId);
       if (steps.some((s) => s.claimed !== undefined)) this.scheduleMerge();
       done?.resolve();
     } catch (error) {
@@ -762,6 +799,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
         "UPDATE subjects SET wrapped_key = NULL, iin_index = '', erased_at = ?, erasure = ? WHERE subject_id = ?",
       ).run(erasure.at, JSON.stringify(erasure), subjectId);
       this.sql('DELETE FROM subject_claims WHERE subject_id = ?').run(subjectId);
+      this.sql('DELETE FROM erasure_holds WHERE subject_id = ?').run(subjectId);
       // Tells every other process that caches keys to drop them (noticeErasures).
       this.sql(
         "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
@@ -859,8 +897,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 }
 
+/** What the commit of a new case's link to an existing subject made of it: refused where a hold or an erasure stood. */
+interface Linking {
+  refused: boolean;
+}
+
 /** A subject knownSubject found; `linking` when it links a new case to an existing subject (settled with `stored`). */
-type KnownSubject = StoreSubject & { linking?: { refused: boolean } };
+type KnownSubject = StoreSubject & { linking?: Linking };
 
 /** SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, _RECOVERY): another connection held the lock too long. */
 function isBusy(error: unknown): boolean {
