@@ -76,6 +76,58 @@ function file(through: CaseCommandService, idempotencyKey?: string): Promise<Com
   );
 }
 
+/**
+ * An erasure run beside a filing of this process whose append waits at `appends` (opened 200 ms later), without waiting
+ * for other instances' filings: it must wait for this one, find its case open and be refused. Answers the filing.
+ */
+async function erasureRefusedBeside(filing: Promise<CommandOutcome>, appends: ReturnType<typeof gate>) {
+  const erasure = eraseSubject(
+    { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+    request,
+  );
+  setTimeout(appends.open, 200);
+  const [outcome, filed] = await Promise.all([erasure, filing]);
+  const fresh = accepted(filed);
+  expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
+  expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
+  expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+  return fresh;
+}
+
+/** A case of the person filed and cancelled (closed) in this process, and its subject. */
+async function closedCaseOfThePerson() {
+  const old = accepted(await file(service));
+  accepted(await cancel(service, old.caseId));
+  return { old, oldSubject: (await keys.subjectOfCase(old.caseId))! };
+}
+
+type OtherProcess = { keys: SqliteKeyStore; vault: PersonalDataVault; service: CaseCommandService };
+
+/** Another process's key store (a second connection to keys.db), its vault and its command service, for `run`. */
+async function inAnotherProcess(run: (other: OtherProcess) => Promise<void>): Promise<void> {
+  const otherKeys = SqliteKeyStore.open(dir, master);
+  try {
+    const otherVault = new PersonalDataVault(otherKeys);
+    await run({ keys: otherKeys, vault: otherVault, service: serviceOver(otherVault) });
+  } finally {
+    await otherKeys.close();
+  }
+}
+
+/** The other process has met the person's subject before (a case of theirs it linked, never appended): it remembers it. */
+async function otherProcessKnows(other: OtherProcess, subject: string): Promise<void> {
+  expect((await other.keys.subjectForCase(vault.iinIndex(IIN), 'seen-before', new Date())).kid).toBe(subject);
+}
+
+/** A case filed during the erasure has a subject of its own, alive: it reads in clear and takes its next act. */
+async function expectFiledApart(other: OtherProcess, caseId: string, erasedSubject: string): Promise<void> {
+  const subject = (await other.keys.subjectOfCase(caseId))!;
+  expect(subject).not.toBe(erasedSubject);
+  expect(Boolean((await other.keys.keysOf([subject])).get(subject))).toBe(true);
+  expect(await applicantOf(other.vault, caseId)).toEqual({ iin: IIN, fullName: NAME });
+  expect(accepted(await cancel(other.service, caseId)).eventType).toBe('ApplicationCancelled');
+}
+
 /** The case's filing as the vault opens it: its applicant in clear, or "erased". */
 async function applicantOf(through: PersonalDataVault, caseId: string): Promise<unknown> {
   const [filing] = await through.open(await log.readStream(`${CASE_STREAM_PREFIX}${caseId}`), {
@@ -141,9 +193,7 @@ function erasureHeldInItsChecks(filingSettlesMs?: number): {
 
 describe('a filing of a person whose erasure is being checked', () => {
   it('in the same process gets a subject of its own: the erasure goes on without it, and the new case stays readable and takes its next act', async () => {
-    const old = accepted(await file(service));
-    accepted(await cancel(service, old.caseId));
-    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const { old, oldSubject } = await closedCaseOfThePerson();
 
     const erasure = erasureHeldInItsChecks();
     await erasure.reached;
@@ -176,18 +226,7 @@ describe('a filing of a person whose erasure is being checked', () => {
     await appends.reached;
     // The filing's claim and link are committed a turn or two after its claim, while its append waits.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    // Without waiting for other instances' filings: this process's own filing is what the erasure must wait for.
-    const erasure = eraseSubject(
-      { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
-      request,
-    );
-    setTimeout(appends.open, 200);
-    const [outcome, filed] = await Promise.all([erasure, filing]);
-
-    const fresh = accepted(filed);
-    expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
-    expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
-    expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+    const fresh = await erasureRefusedBeside(filing, appends);
     const subject = (await keys.subjectOfCase(fresh.caseId))!;
     expect((await keys.keysOf([subject])).get(subject)).toBeTruthy();
     expect(accepted(await cancel(service, fresh.caseId)).eventType).toBe('ApplicationCancelled');
@@ -215,45 +254,25 @@ describe('a filing of a person whose erasure is being checked', () => {
   });
 
   it('in another process (another connection to keys.db) gets a subject of its own too: the erasure holds the subject in keys.db, goes on without the new case, and the new case stays readable and takes its next act', async () => {
-    const old = accepted(await file(service));
-    accepted(await cancel(service, old.caseId));
-    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
-    const otherKeys = SqliteKeyStore.open(dir, master);
-    try {
-      const otherVault = new PersonalDataVault(otherKeys);
-      const otherProcess = serviceOver(otherVault);
+    const { old, oldSubject } = await closedCaseOfThePerson();
+    await inAnotherProcess(async (other) => {
       const erasure = erasureHeldInItsChecks();
       await erasure.reached;
-      const fresh = accepted(await file(otherProcess));
+      const fresh = accepted(await file(other.service));
       erasure.open();
       const outcome = await erasure.outcome;
 
       expect(outcome.ok && outcome.done.subjects).toEqual([oldSubject]);
       expect(outcome.ok && outcome.done.cases.map((c) => c.caseId)).toEqual([old.caseId]);
-      const freshSubject = (await otherKeys.subjectOfCase(fresh.caseId))!;
-      expect(freshSubject).not.toBe(oldSubject);
-      expect(Boolean((await otherKeys.keysOf([freshSubject])).get(freshSubject))).toBe(true);
-      const [filing] = await otherVault.open(await log.readStream(`${CASE_STREAM_PREFIX}${fresh.caseId}`), {
-        kind: 'system',
-        purpose: 'projection',
-      });
-      expect((filing!.data as { applicant: unknown }).applicant).toEqual({ iin: IIN, fullName: NAME });
-      expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
-    } finally {
-      await otherKeys.close();
-    }
+      await expectFiledApart(other, fresh.caseId, oldSubject);
+    });
   });
 
   it("in another process that knew the person, between the erasure's last look at their cases and the destruction of their key, gets a subject of its own: its case is not erased with the key", async () => {
-    const old = accepted(await file(service));
-    accepted(await cancel(service, old.caseId));
-    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
-    const otherKeys = SqliteKeyStore.open(dir, master);
-    try {
-      const otherVault = new PersonalDataVault(otherKeys);
-      const otherProcess = serviceOver(otherVault);
+    const { old, oldSubject } = await closedCaseOfThePerson();
+    await inAnotherProcess(async (other) => {
       // The other process has read the person's subject before (a filing of theirs it saw): it remembers it.
-      expect((await otherKeys.subjectForCase(vault.iinIndex(IIN), 'seen-before', new Date())).kid).toBe(oldSubject);
+      await otherProcessKnows(other, oldSubject);
       // The erasure stops once it has looked at the subject's cases for the last time, as it records the erasure.
       const recording = gate();
       const gated: EventLog = Object.create(log, {
@@ -269,56 +288,35 @@ describe('a filing of a person whose erasure is being checked', () => {
         request,
       );
       await recording.reached;
-      const fresh = accepted(await file(otherProcess));
+      const fresh = accepted(await file(other.service));
       recording.open();
       const done = await outcome;
 
       expect(done.ok && done.done.subjects).toEqual([oldSubject]);
-      const freshSubject = (await otherKeys.subjectOfCase(fresh.caseId))!;
-      expect(freshSubject).not.toBe(oldSubject);
-      expect(Boolean((await otherKeys.keysOf([freshSubject])).get(freshSubject))).toBe(true);
-      const [filing] = await otherVault.open(await log.readStream(`${CASE_STREAM_PREFIX}${fresh.caseId}`), {
-        kind: 'system',
-        purpose: 'projection',
-      });
-      expect((filing!.data as { applicant: unknown }).applicant).toEqual({ iin: IIN, fullName: NAME });
-      expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
-    } finally {
-      await otherKeys.close();
-    }
+      await expectFiledApart(other, fresh.caseId, oldSubject);
+    });
   });
 
   it('sent twice at once with one Idempotency-Key by another process that knew the person, while the erasure checks: both answers name one case, under a subject of its own, not erased with the key', async () => {
-    const old = accepted(await file(service));
-    accepted(await cancel(service, old.caseId));
-    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
-    const otherKeys = SqliteKeyStore.open(dir, master);
-    try {
-      const otherVault = new PersonalDataVault(otherKeys);
-      const otherProcess = serviceOver(otherVault);
-      expect((await otherKeys.subjectForCase(vault.iinIndex(IIN), 'seen-before', new Date())).kid).toBe(oldSubject);
+    const { old, oldSubject } = await closedCaseOfThePerson();
+    await inAnotherProcess(async (other) => {
+      await otherProcessKnows(other, oldSubject);
       // Not waiting for 'seen-before', linked and never appended.
       const erasure = erasureHeldInItsChecks(0);
       await erasure.reached;
-      const [first, retry] = await Promise.all([file(otherProcess, 'k-1'), file(otherProcess, 'k-1')]);
+      const [first, retry] = await Promise.all([file(other.service, 'k-1'), file(other.service, 'k-1')]);
       const fresh = accepted(first);
       expect(accepted(retry).caseId).toBe(fresh.caseId);
       erasure.open();
       const outcome = await erasure.outcome;
 
       expect(outcome.ok && outcome.done.subjects).toEqual([oldSubject]);
-      expect((await otherKeys.subjectOfCase(fresh.caseId))!).not.toBe(oldSubject);
-      expect(await applicantOf(otherVault, fresh.caseId)).toEqual({ iin: IIN, fullName: NAME });
-      expect(accepted(await cancel(otherProcess, fresh.caseId)).eventType).toBe('ApplicationCancelled');
-    } finally {
-      await otherKeys.close();
-    }
+      await expectFiledApart(other, fresh.caseId, oldSubject);
+    });
   });
 
   it('made in this process just before it holds the subject, its link committed as the erasure starts, is waited for: the erasure finds the case open without waiting for other instances', async () => {
-    const old = accepted(await file(service));
-    accepted(await cancel(service, old.caseId));
-    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
+    const { old, oldSubject } = await closedCaseOfThePerson();
     const appends = gate();
     // The filing of a person with a subject waits for its case's link, which the erasure's first read commits.
     const claim = keys.claimForCase.bind(keys);
@@ -331,29 +329,14 @@ describe('a filing of a person whose erasure is being checked', () => {
     };
     const filing = file(serviceOver(vault, appendingAt(appends)));
     await claiming;
-    const erasure = eraseSubject(
-      { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
-      request,
-    );
-    setTimeout(appends.open, 200);
-    const [outcome, filed] = await Promise.all([erasure, filing]);
-
-    const fresh = accepted(filed);
+    const fresh = await erasureRefusedBeside(filing, appends);
     expect(await keys.subjectOfCase(fresh.caseId)).toBe(oldSubject);
-    expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
-    expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
-    expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
     expect(await applicantOf(vault, fresh.caseId)).toEqual({ iin: IIN, fullName: NAME });
   });
 
   it('made after a destruction that failed once the erasure was recorded gets a subject of its own: the destruction completed later leaves it readable', async () => {
-    const old = accepted(await file(service));
-    accepted(await cancel(service, old.caseId));
-    const oldSubject = (await keys.subjectOfCase(old.caseId))!;
-    const otherKeys = SqliteKeyStore.open(dir, master);
-    try {
-      const otherVault = new PersonalDataVault(otherKeys);
-      const otherProcess = serviceOver(otherVault);
+    const { old, oldSubject } = await closedCaseOfThePerson();
+    await inAnotherProcess(async (other) => {
       const destroy = keys.destroy.bind(keys);
       keys.destroy = async () => {
         keys.destroy = destroy;
@@ -367,13 +350,10 @@ describe('a filing of a person whose erasure is being checked', () => {
       ).rejects.toThrow('database is locked');
       expect(await log.readStream(ERASURE_STREAM)).toHaveLength(1);
 
-      const fresh = accepted(await file(otherProcess));
+      const fresh = accepted(await file(other.service));
       expect(await completeRecordedErasures(log, keys)).toEqual([oldSubject]);
-      expect((await otherKeys.subjectOfCase(fresh.caseId))!).not.toBe(oldSubject);
-      expect(await applicantOf(otherVault, fresh.caseId)).toEqual({ iin: IIN, fullName: NAME });
-    } finally {
-      await otherKeys.close();
-    }
+      await expectFiledApart(other, fresh.caseId, oldSubject);
+    });
   });
 
   it('names in its record only the cases with acts in the log, not a case linked to the subject whose append never came', async () => {
