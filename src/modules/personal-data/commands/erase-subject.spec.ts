@@ -15,6 +15,7 @@ import { loadCatalog } from '../../regulations/domain/catalog';
 import { makeIin, principal, validData } from '../../../../test/support/case-specification';
 import { ERASURE_STREAM } from '../domain/erasure';
 import { newDataKey } from '../domain/key-wrapping';
+import { ERASURE_HOLD_MS } from '../keys/key-store.port';
 import { SqliteKeyStore } from '../keys/sqlite-key-store';
 import { PersonalDataVault } from '../personal-data-vault';
 import { completeRecordedErasures, eraseSubject, type ErasureOutcome } from './erase-subject';
@@ -353,6 +354,62 @@ describe('a filing of a person whose erasure is being checked', () => {
       const fresh = accepted(await file(other.service));
       expect(await completeRecordedErasures(log, keys)).toEqual([oldSubject]);
       await expectFiledApart(other, fresh.caseId, oldSubject);
+    });
+  });
+
+  it("in another process after the erasure's hold lapsed (the erasure paused past it after its last look at the cases) is no part of it: the erasure checks again, and the new case's key lives", async () => {
+    const { oldSubject } = await closedCaseOfThePerson();
+    await inAnotherProcess(async (other) => {
+      const casesOf = keys.casesOf.bind(keys);
+      const realNow = Date.now;
+      let looks = 0;
+      let fresh = '';
+      keys.casesOf = async (subjectId) => {
+        const cases = await casesOf(subjectId);
+        // The last look (the second): then the process stops for longer than its hold, and the person files meanwhile.
+        if (++looks === 2) {
+          Date.now = () => realNow() + ERASURE_HOLD_MS + 60_000;
+          fresh = accepted(await file(other.service)).caseId;
+        }
+        return cases;
+      };
+      try {
+        const outcome = await eraseSubject(
+          { log, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+          request,
+        );
+        expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
+        expect(!outcome.ok && outcome.refusal.detail).toContain(fresh);
+        expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+        expect(await other.keys.subjectOfCase(fresh)).toBe(oldSubject);
+        expect(await applicantOf(other.vault, fresh)).toEqual({ iin: IIN, fullName: NAME });
+      } finally {
+        Date.now = realNow;
+        keys.casesOf = casesOf;
+      }
+    });
+  });
+
+  it('whose record failed to be appended holds the subject no longer: the next filing of the person takes it as before', async () => {
+    const { oldSubject } = await closedCaseOfThePerson();
+    const failing: EventLog = Object.create(log, {
+      append: {
+        value: async (...args: Parameters<EventLog['append']>) => {
+          if (args[0] === ERASURE_STREAM) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+          return log.append(...args);
+        },
+      },
+    });
+    await expect(
+      eraseSubject(
+        { log: failing, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+        request,
+      ),
+    ).rejects.toThrow('database is locked');
+    expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+    await inAnotherProcess(async (other) => {
+      const fresh = accepted(await file(other.service));
+      expect(await other.keys.subjectOfCase(fresh.caseId)).toBe(oldSubject);
     });
   });
 

@@ -149,9 +149,9 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
   // Held until the erasure is done or refused, across its attempts, in the key store (so in every process that files):
-  // released between two, a subject could be given to a new case right when filings are being made. A filing this process made under a subject just before it was held
-  // has its case linked and its acts maybe not in the log yet: waited for (an append gives up after the log's 5 s wait
-  // for its lock), so its case is then read as any other. False when acts were still being recorded after the wait.
+  // released between two, a subject could be given to a new case right when filings are being made. A filing this
+  // process made under a subject just before it was held has its case linked and its acts maybe not in the log yet:
+  // waited for (an append gives up after the log's 5 s wait for its lock), so its case is then read as any other.
   const holds: ErasureHold[] = [];
   let attemptHolds: ErasureHold[] = [];
   const hold = async (subjectIds: readonly string[]) => {
@@ -160,12 +160,17 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
     attemptHolds.push(taken);
     return (await deps.vault.recordingsSettled(subjectIds, RECORDING_SETTLES_MS)).length === 0;
   };
-  // This attempt's holds made to stand until the keys are destroyed, if none lapsed since the checks began.
-  const pin = async () => (await Promise.all(attemptHolds.map((h) => h.pin()))).every(Boolean);
+  let recorded = false;
+  const holding: Holding = {
+    hold,
+    // This attempt's holds made to stand until the keys are destroyed, if none lapsed since the checks began.
+    pin: async () => (await Promise.all(attemptHolds.map((h) => h.pin()))).every(Boolean),
+    recorded: () => (recorded = true),
+  };
   try {
     for (let attempt = 1; ; attempt++) {
       attemptHolds = [];
-      const outcome = await eraseOnce(deps, request, hold, pin);
+      const outcome = await eraseOnce(deps, request, holding);
       if (!('changed' in outcome)) return outcome;
       // Checked again from the start: the new case is open, and is named in the refusal like any other.
       if (attempt < CHECKS_WHILE_CASES_CHANGE) continue;
@@ -176,9 +181,21 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
       );
     }
   } finally {
-    // A pinned hold stays until its key is destroyed (now, or by completeRecordedErasures after a failed destruction).
-    for (const taken of holds) await taken.release();
+    // A pinned hold stays until its key is destroyed (now, or by completeRecordedErasures after a failed destruction),
+    // unless the erasure was never recorded (its record failed after the pin): nothing would complete it then.
+    for (const taken of holds) await taken.release(!recorded);
   }
+}
+
+/**
+ * An erasure's holds on its subjects (eraseNow): `hold` takes one and answers false when acts under them were still
+ * being recorded after its wait; `pin` makes the attempt's holds stand until the keys are destroyed (false if one
+ * lapsed); `recorded` says the erasure is in the log, so its pinned holds outlive a failed destruction.
+ */
+interface Holding {
+  hold(subjectIds: readonly string[]): Promise<boolean>;
+  pin(): Promise<boolean>;
+  recorded(): void;
 }
 
 /** How long an erasure waits for this process's acts under its subjects to be recorded; then it is refused (409). */
@@ -234,8 +251,7 @@ async function retentionsOnceFiled(deps: ErasureDeps, caseIds: readonly string[]
 async function eraseOnce(
   deps: ErasureDeps,
   request: ErasureRequest,
-  hold: (subjectIds: readonly string[]) => Promise<boolean>,
-  pin: () => Promise<boolean>,
+  { hold, pin, recorded }: Holding,
 ): Promise<ErasureOutcome | { changed: string[] }> {
   // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
   // outlive the very erasure it records.
@@ -343,6 +359,7 @@ async function eraseOnce(
   const positions: number[] = [];
   if (records.length > 0) {
     const result = await appendSealed(deps.log, ERASURE_STREAM, records);
+    recorded();
     const appended = await deps.log.readStream(ERASURE_STREAM, {
       fromRevision: result.nextRevision - records.length + 1,
       maxCount: records.length,

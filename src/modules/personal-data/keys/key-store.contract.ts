@@ -170,6 +170,25 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
         await hold.release();
       });
 
+    it("makes a retry of the same filing wait for the case's pending link as the first does, after another process's erasure of someone else dropped what the filing process remembered", async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const erasing = await open(master);
+      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const someoneElse = await erasing.subjectForCase('idx-b', 'case-b', new Date());
+      const first = filing.claimForCase('idx-a', 'case-2', new Date());
+      const hold = await erasing.holdForErasure([held.kid]);
+      const seenByErasure = await erasing.casesOf(held.kid);
+      await erasing.destroy(someoneElse.kid, erasure);
+      const retry = await filing.claimForCase('idx-a', 'case-2', new Date());
+      const claimed = await first;
+      await claimed.stored;
+      await retry.stored;
+      expect(retry.kid).toBe(claimed.kid);
+      expect(claimed.kid === held.kid).toBe(seenByErasure.includes('case-2'));
+      await hold.release();
+    });
+
     it('lets a hold lapse when its erasure never releases it (its process died)', async () => {
       const master = newDataKey();
       const filing = await open(master);

@@ -85,8 +85,11 @@ export interface ErasureHold {
    * fails after the record (completed later from the log) leaves its subjects held, never given to a new case.
    */
   pin(): Promise<boolean>;
-  /** Ends the hold, unless it was pinned (the destruction ends that one). */
-  release(): Promise<void>;
+  /**
+   * Ends the hold, unless it was pinned (the destruction ends that one); `pinnedToo` ends a pinned one as well, for an
+   * erasure whose record failed after the pin (nothing recorded, nothing to complete: it would stand for good).
+   */
+  release(pinnedToo?: boolean): Promise<void>;
 }
 
 /**

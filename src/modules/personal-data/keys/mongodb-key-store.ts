@@ -220,13 +220,16 @@ export class MongoKeyStore implements PersonalKeyStore {
             { arrayFilters: [{ 'hold.token': token }] },
           )
         ).matchedCount === ids.length,
-      release: async () => {
+      release: async (pinnedToo = false) => {
         if (released) return;
         released = true;
         releaseHere();
-        // Not released (the server unreachable): the hold lapses after ERASURE_HOLD_MS.
+        // Not released (the server unreachable): the hold lapses after ERASURE_HOLD_MS (a pinned one stands).
         await this.subjects
-          .updateMany({ _id: { $in: ids } }, { $pull: { erasureHolds: { token, until: { $lt: PINNED } } } })
+          .updateMany(
+            { _id: { $in: ids } },
+            { $pull: { erasureHolds: pinnedToo ? { token } : { token, until: { $lt: PINNED } } } },
+          )
           .catch(() => undefined);
       },
     };

@@ -384,12 +384,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
       pin: async () =>
         this.sql('UPDATE erasure_holds SET until = ? WHERE token = ? AND until > ?').run(PINNED, token, Date.now())
           .changes === ids.length,
-      release: async () => {
+      release: async (pinnedToo = false) => {
         if (released) return;
         released = true;
         releaseHere();
         try {
-          this.sql('DELETE FROM erasure_holds WHERE token = ? AND until < ?').run(token, PINNED);
+          this.sql('DELETE FROM erasure_holds WHERE token = ? AND until < ?').run(
+            token,
+            pinnedToo ? PINNED + 1 : PINNED,
+          );
         } catch {
           // Left to lapse (ERASURE_HOLD_MS): until then the person's next filing gets a new subject, which is harmless.
         }
