@@ -52,6 +52,70 @@ describeKeyStoreContract('sqlite', () => {
   };
 });
 
+describe("a new case of a person with a subject, while another process holds keys.db's write lock", () => {
+  /** The filing's store, another connection holding the write lock, and a subject of the person's known to the filing. */
+  async function lockedBeside() {
+    const master = newDataKey();
+    const filing = SqliteKeyStore.open(dir, master);
+    const held = await filing.subjectForCase('idx-1', 'case-1', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    other.exec('BEGIN IMMEDIATE');
+    /** What an erasure by the other process commits: its hold on the subject, and (`counted`) an erasure done meanwhile. */
+    const commitHold = ({ counted = false } = {}) => {
+      other
+        .prepare('INSERT INTO erasure_holds (subject_id, token, until) VALUES (?, ?, ?)')
+        .run(held.kid, 'other', Date.now() + 60_000);
+      if (counted)
+        other.exec(
+          "INSERT INTO meta (key, value) VALUES ('erasures', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        );
+      other.exec('COMMIT');
+    };
+    return { filing, held, other, commitHold };
+  }
+
+  it('is linked once the lock is free, and a retry of the same filing waits for that link too: a hold committed first sends both to one new subject', async () => {
+    const { filing, held, other, commitHold } = await lockedBeside();
+    const first = filing.claimForCase('idx-1', 'case-2', new Date());
+    const retry = filing.claimForCase('idx-1', 'case-2', new Date());
+    commitHold();
+    const claimed = [await first, await retry];
+    expect(claimed[0]!.kid).not.toBe(held.kid);
+    expect(claimed[1]!.kid).toBe(claimed[0]!.kid);
+    await claimed[0]!.stored;
+    expect(await filing.casesOf(held.kid)).toEqual(['case-1']);
+    other.close();
+    await filing.close();
+  });
+
+  it('a retry after the filing process forgot what it remembered (another erasure) waits for the same link', async () => {
+    const { filing, held, other, commitHold } = await lockedBeside();
+    const first = filing.claimForCase('idx-1', 'case-2', new Date());
+    commitHold({ counted: true });
+    const retry = await filing.claimForCase('idx-1', 'case-2', new Date());
+    expect(retry.kid).not.toBe(held.kid);
+    expect((await first).kid).toBe(retry.kid);
+    other.close();
+    await filing.close();
+  });
+
+  it("is answered before an erasure's hold in the filing process returns, once that hold's flush committed its link: the erasure then counts its acts as being recorded", async () => {
+    const { filing, held, other } = await lockedBeside();
+    let answered = false;
+    const claim = filing.claimForCase('idx-1', 'case-2', new Date()).then((subject) => {
+      answered = true;
+      return subject;
+    });
+    other.exec('COMMIT');
+    const hold = await filing.holdForErasure([held.kid]);
+    expect(answered).toBe(true);
+    expect((await claim).kid).toBe(held.kid);
+    await hold.release();
+    other.close();
+    await filing.close();
+  });
+});
+
 describe('the embedded key store (keys.db)', () => {
   // Found by re-attacking: rows deleted from keys.db read as erased subjects, quietly.
   it('a subject it has no record of is damage, not an erasure: an erased subject keeps its record and reads as null', async () => {

@@ -330,16 +330,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
     const linking = { refused: false };
-    const stored = this.write(caseId, live.id, linking, () => {
-      // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
-      // another process that held it after this process found it then finds no new case of it (its holds are committed
-      // before it reads the subject's cases), and this filing takes a new subject instead.
-      const now = Date.now();
+    // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
+    // another process that held it after this process found it then finds no new case of it (its holds are committed
+    // before it reads the subject's cases), and this filing takes a new subject instead.
+    const link = () => {
       const inserted = this.sql(
         `INSERT OR IGNORE INTO case_subjects (case_id, subject_id)
          SELECT ?, subject_id FROM subjects WHERE subject_id = ? AND wrapped_key IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM erasure_holds WHERE subject_id = ? AND until > ?)`,
-      ).run(caseId, live.id, live.id, now).changes;
+      ).run(caseId, live.id, live.id, Date.now()).changes;
       linking.refused =
         inserted === 0 &&
         this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
@@ -347,7 +346,19 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // Forgotten before any filing of the case or the person looks again.
       if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
       if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
-    });
+    };
+    // Committed at once when the write lock is free, so the filing's acts reach the log with the others of this turn:
+    // waiting for the turn's batch put them in a later group of the log's, an extra commit of it per returning person.
+    try {
+      this.waitingForLock(false, () => this.db.transaction(link).immediate());
+      return linking.refused
+        ? { kid: live.id, key: live.key, stored: STORED, linking }
+        : { kid: live.id, key: live.key, stored: STORED };
+    } catch (error) {
+      // Another process holds the lock: the turn's batch commits the link, retrying, and the filing waits for it.
+      if (!isBusy(error)) throw error;
+    }
+    const stored = this.write(caseId, live.id, linking, link);
     return { kid: live.id, key: live.key, stored, linking };
   }
 
@@ -410,7 +421,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * The filings of one turn of the event loop write their claims and links in one transaction (one commit instead of
    * one per filing), at the end of the turn. A filing of a new subject does not wait for it before its acts are sealed
    * and appended: its key is on disk already (see refill), and the commit runs while the log's writer commits the acts
-   * (a new case of an existing subject does wait: see linkSettled). The command
+   * (a new case of an existing subject is linked at once instead, or waits for the batch: see knownSubject). The command
    * waits for it (`stored`) before it answers, so an acknowledged act's claim and link are committed, and a failed
    * commit (a full disk) fails the command as a failed append does. Were the claim or the link ever missing beside an
    * act (a crash between the two, a failed commit), the act still names its key (the envelope's kid), and erasure
