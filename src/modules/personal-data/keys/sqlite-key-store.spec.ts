@@ -102,15 +102,54 @@ describe("a new case of a person with a subject, while another process holds key
   it("is answered before an erasure's hold in the filing process returns, once that hold's flush committed its link: the erasure then counts its acts as being recorded", async () => {
     const { filing, held, other } = await lockedBeside();
     let answered = false;
+    const asked = Date.now();
     const claim = filing.claimForCase('idx-1', 'case-2', new Date()).then((subject) => {
       answered = true;
       return subject;
     });
+    // The thread that answers requests does not sleep in SQLite's busy handler (5 s) for the lock: it goes on.
+    expect(Date.now() - asked).toBeLessThan(2_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answered).toBe(false);
     other.exec('COMMIT');
     const hold = await filing.holdForErasure([held.kid]);
     expect(answered).toBe(true);
     expect((await claim).kid).toBe(held.kid);
     await hold.release();
+    other.close();
+    await filing.close();
+  });
+});
+
+describe('a new case of a person with a subject, whose link fails to be written', () => {
+  it('failing for another reason than the lock (a full disk), leaves nothing remembered: a retry of the filing looks again, and finds the hold another process committed meanwhile', async () => {
+    const filing = SqliteKeyStore.open(dir, newDataKey());
+    const held = await filing.subjectForCase('idx-1', 'case-1', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    other.exec("CREATE TRIGGER full BEFORE INSERT ON case_subjects BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    await expect(filing.claimForCase('idx-1', 'case-2', new Date())).rejects.toThrow('disk full');
+    other.exec('DROP TRIGGER full');
+    other
+      .prepare('INSERT INTO erasure_holds (subject_id, token, until) VALUES (?, ?, ?)')
+      .run(held.kid, 'other', Date.now() + 60_000);
+    const retry = await filing.claimForCase('idx-1', 'case-2', new Date());
+    await retry.stored;
+    expect(retry.kid).not.toBe(held.kid);
+    expect(await filing.subjectOfCase('case-2')).toBe(retry.kid);
+    other.close();
+    await filing.close();
+  });
+
+  it("of a person first claimed in the same turn, is committed with that claim: when the claim's commit fails, so does the second case", async () => {
+    const filing = SqliteKeyStore.open(dir, newDataKey());
+    const first = await filing.claimForCase('idx-9', 'case-a', new Date());
+    const other = new Database(join(dir, KEY_STORE_FILE));
+    other.exec("CREATE TRIGGER full BEFORE INSERT ON subject_claims BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const second = filing.claimForCase('idx-9', 'case-b', new Date());
+    await expect(first.stored).rejects.toThrow('disk full');
+    await expect(second.then((s) => s.stored)).rejects.toThrow('disk full');
+    other.exec('DROP TRIGGER full');
+    expect(await filing.casesOf(first.kid)).toEqual([]);
     other.close();
     await filing.close();
   });

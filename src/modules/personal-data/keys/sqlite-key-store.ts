@@ -349,15 +349,23 @@ export class SqliteKeyStore implements PersonalKeyStore {
     };
     // Committed at once when the write lock is free, so the filing's acts reach the log with the others of this turn:
     // waiting for the turn's batch put them in a later group of the log's, an extra commit of it per returning person.
-    try {
-      this.waitingForLock(false, () => this.db.transaction(link).immediate());
-      return linking.refused
-        ? { kid: live.id, key: live.key, stored: STORED, linking }
-        : { kid: live.id, key: live.key, stored: STORED };
-    } catch (error) {
-      // Another process holds the lock: the turn's batch commits the link, retrying, and the filing waits for it.
-      if (!isBusy(error)) throw error;
-    }
+    // Not a subject this process claimed in this batch: its link is committed with that claim, or fails with it.
+    const claim = this.journaled.get(iinIndex);
+    if (claim?.kid !== live.id || claim.seq !== Infinity)
+      try {
+        this.waitingForLock(false, () => this.db.transaction(link).immediate());
+        return linking.refused
+          ? { kid: live.id, key: live.key, stored: STORED, linking }
+          : { kid: live.id, key: live.key, stored: STORED };
+      } catch (error) {
+        // Another process holds the lock: the turn's batch commits the link, retrying, and the filing waits for it.
+        if (!isBusy(error)) {
+          // Not linked: a retry of the filing looks again rather than take the subject remembered above.
+          if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
+          if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
+          throw error;
+        }
+      }
     const stored = this.write(caseId, live.id, linking, link);
     return { kid: live.id, key: live.key, stored, linking };
   }
