@@ -109,6 +109,43 @@ export class SubjectErasedError extends Error {
   }
 }
 
+/** An erasure's hold as one store keeps it under its own token: stored, pinned, and released (pinned ones too or not). */
+export interface StoredHold {
+  take(): Promise<void>;
+  pin(): Promise<boolean>;
+  release(pinnedToo: boolean): Promise<void>;
+}
+
+/**
+ * An erasure's hold as every store gives it (holdForErasure): kept in this process too (`held`, which filings here read
+ * without a round trip to the store), and in the store (`stored`, given the subjects once), released once.
+ */
+export async function erasureHold(
+  held: SubjectCounts,
+  subjectIds: readonly string[],
+  stored: (ids: string[]) => StoredHold,
+): Promise<ErasureHold> {
+  const ids = [...new Set(subjectIds)];
+  const releaseHere = held.hold(ids);
+  const store = stored(ids);
+  try {
+    await store.take();
+  } catch (error) {
+    releaseHere();
+    throw error;
+  }
+  let released = false;
+  return {
+    pin: () => store.pin(),
+    release: async (pinnedToo = false) => {
+      if (released) return;
+      released = true;
+      releaseHere();
+      await store.release(pinnedToo);
+    },
+  };
+}
+
 /**
  * Subjects each counted as often as it is taken and not yet released: those erasures in progress hold (the key stores)
  * and those whose acts are being recorded (the vault). `released` is called after every release.

@@ -11,6 +11,7 @@ import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from 
 import {
   BLIND_INDEX_KEY_ID,
   ERASURE_HOLD_MS,
+  erasureHold,
   SubjectCounts,
   type ErasureHold,
   MasterKeyMismatchError,
@@ -197,21 +198,15 @@ export class MongoKeyStore implements PersonalKeyStore {
 
   private readonly held = new SubjectCounts();
 
-  async holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
-    const ids = [...new Set(subjectIds)];
-    const releaseHere = this.held.hold(ids);
+  holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
     const token = randomUUID();
-    try {
-      await this.subjects.updateMany(
-        { _id: { $in: ids } },
-        { $push: { erasureHolds: { token, until: new Date(Date.now() + ERASURE_HOLD_MS) } } },
-      );
-    } catch (error) {
-      releaseHere();
-      throw error;
-    }
-    let released = false;
-    return {
+    return erasureHold(this.held, subjectIds, (ids) => ({
+      take: async () => {
+        await this.subjects.updateMany(
+          { _id: { $in: ids } },
+          { $push: { erasureHolds: { token, until: new Date(Date.now() + ERASURE_HOLD_MS) } } },
+        );
+      },
       pin: async () =>
         (
           await this.subjects.updateMany(
@@ -220,10 +215,7 @@ export class MongoKeyStore implements PersonalKeyStore {
             { arrayFilters: [{ 'hold.token': token }] },
           )
         ).matchedCount === ids.length,
-      release: async (pinnedToo = false) => {
-        if (released) return;
-        released = true;
-        releaseHere();
+      release: async (pinnedToo) => {
         // Not released (the server unreachable): the hold lapses after ERASURE_HOLD_MS (a pinned one stands).
         await this.subjects
           .updateMany(
@@ -232,7 +224,7 @@ export class MongoKeyStore implements PersonalKeyStore {
           )
           .catch(() => undefined);
       },
-    };
+    }));
   }
 
   async subjectOfCase(caseId: string): Promise<string | null> {

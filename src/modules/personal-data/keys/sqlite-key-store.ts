@@ -25,6 +25,7 @@ import {
 import {
   BLIND_INDEX_KEY_ID,
   ERASURE_HOLD_MS,
+  erasureHold,
   SubjectCounts,
   type ErasureHold,
   MasterKeyMismatchError,
@@ -330,6 +331,11 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
     const linking = { refused: false };
+    // A link not made: what was remembered above is forgotten before any filing of the case or the person looks again.
+    const forget = () => {
+      if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
+      if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
+    };
     // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
     // another process that held it after this process found it then finds no new case of it (its holds are committed
     // before it reads the subject's cases), and this filing takes a new subject instead.
@@ -342,10 +348,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       linking.refused =
         inserted === 0 &&
         this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
-      if (!linking.refused) return;
-      // Forgotten before any filing of the case or the person looks again.
-      if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
-      if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
+      if (linking.refused) forget();
     };
     // Committed at once when the write lock is free, so the filing's acts reach the log with the others of this turn:
     // waiting for the turn's batch put them in a later group of the log's, an extra commit of it per returning person.
@@ -361,8 +364,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
         // Another process holds the lock: the turn's batch commits the link, retrying, and the filing waits for it.
         if (!isBusy(error)) {
           // Not linked: a retry of the filing looks again rather than take the subject remembered above.
-          if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
-          if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
+          forget();
           throw error;
         }
       }
@@ -381,32 +383,28 @@ export class SqliteKeyStore implements PersonalKeyStore {
     );
   }
 
-  async holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
-    const ids = [...new Set(subjectIds)];
-    const releaseHere = this.held.hold(ids);
+  holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
     const token = newId();
-    try {
-      // Filings link a new case to an existing subject only where no hold stands (knownSubject's link), in any process.
-      this.flushWrites();
-      const hold = this.sql('INSERT INTO erasure_holds (subject_id, token, until) VALUES (?, ?, ?)');
-      const until = Date.now() + ERASURE_HOLD_MS;
-      this.db.transaction(() => ids.forEach((id) => hold.run(id, token, until))).immediate();
-    } catch (error) {
-      releaseHere();
-      throw this.storageError(error);
-    }
-    // A filing of this process whose link the flush above committed resumes before the next turn, and the vault then
-    // counts its act as being recorded (recordingsSettled), which the erasure waits for.
-    await new Promise((resolve) => setImmediate(resolve));
-    let released = false;
-    return {
+    return erasureHold(this.held, subjectIds, (ids) => ({
+      take: async () => {
+        try {
+          // Filings link a new case to an existing subject only where no hold stands (knownSubject's link), in any
+          // process.
+          this.flushWrites();
+          const hold = this.sql('INSERT INTO erasure_holds (subject_id, token, until) VALUES (?, ?, ?)');
+          const until = Date.now() + ERASURE_HOLD_MS;
+          this.db.transaction(() => ids.forEach((id) => hold.run(id, token, until))).immediate();
+        } catch (error) {
+          throw this.storageError(error);
+        }
+        // A filing of this process whose link the flush above committed resumes before the next turn, and the vault
+        // then counts its act as being recorded (recordingsSettled), which the erasure waits for.
+        await new Promise((resolve) => setImmediate(resolve));
+      },
       pin: async () =>
         this.sql('UPDATE erasure_holds SET until = ? WHERE token = ? AND until > ?').run(PINNED, token, Date.now())
           .changes === ids.length,
-      release: async (pinnedToo = false) => {
-        if (released) return;
-        released = true;
-        releaseHere();
+      release: async (pinnedToo) => {
         try {
           this.sql('DELETE FROM erasure_holds WHERE token = ? AND until < ?').run(
             token,
@@ -416,7 +414,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
           // Left to lapse (ERASURE_HOLD_MS): until then the person's next filing gets a new subject, which is harmless.
         }
       },
-    };
+    }));
   }
 
   private remember(caseId: string, iinIndex: string, kid: string, key: Buffer): void {
