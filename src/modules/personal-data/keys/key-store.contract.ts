@@ -31,6 +31,13 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
     beforeEach(() => {
       under = storage();
     });
+    /** Two processes on one store (two connections, two instances): one that filed a case of a person, one erasing. */
+    const filingAndErasing = async () => {
+      const master = newDataKey();
+      const filing = await open(master);
+      const erasing = await open(master);
+      return { filing, erasing, held: await filing.subjectForCase('idx-a', 'case-1', new Date()) };
+    };
     afterEach(async () => {
       for (const store of opened.splice(0)) await store.close();
       await under.cleanup();
@@ -95,10 +102,7 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
     });
 
     it('gives the subject to new cases again once the hold is released, in another process too', async () => {
-      const master = newDataKey();
-      const filing = await open(master);
-      const erasing = await open(master);
-      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const { filing, erasing, held } = await filingAndErasing();
       const hold = await erasing.holdForErasure([held.kid]);
       await hold.release();
       expect((await filing.subjectForCase('idx-a', 'case-2', new Date())).kid).toBe(held.kid);
@@ -106,10 +110,7 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
     });
 
     it('keeps a pinned hold after its release, until the key is destroyed: a destruction that failed after the erasure was recorded leaves the subject to no new case', async () => {
-      const master = newDataKey();
-      const filing = await open(master);
-      const erasing = await open(master);
-      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const { filing, erasing, held } = await filingAndErasing();
       const hold = await erasing.holdForErasure([held.kid]);
       expect(await hold.pin()).toBe(true);
       await hold.release();
@@ -134,10 +135,7 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
     });
 
     it("holds the subject from another process's new cases too (another connection, another instance), whatever that process remembers of the person", async () => {
-      const master = newDataKey();
-      const filing = await open(master);
-      const erasing = await open(master);
-      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const { filing, erasing, held } = await filingAndErasing();
       const hold = await erasing.holdForErasure([held.kid]);
       const meanwhile = await filing.subjectForCase('idx-a', 'case-2', new Date());
       expect(meanwhile.kid).not.toBe(held.kid);
@@ -148,10 +146,7 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
 
     for (const order of ['the hold first', 'the link first'] as const)
       it(`links no case to a held subject once the erasure has read the subject's cases (${order}): a filing that found it just before the hold gets another subject, or the erasure's read finds its case`, async () => {
-        const master = newDataKey();
-        const filing = await open(master);
-        const erasing = await open(master);
-        const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+        const { filing, erasing, held } = await filingAndErasing();
         // The filing finds the person's subject (remembered, or read) and links its case around the erasure's hold.
         const claim = filing.claimForCase('idx-a', 'case-2', new Date());
         // Two retries of the same filing (one Idempotency-Key, one case) at the same moment.
@@ -171,10 +166,7 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
       });
 
     it("makes a retry of the same filing wait for the case's pending link as the first does, after another process's erasure of someone else dropped what the filing process remembered", async () => {
-      const master = newDataKey();
-      const filing = await open(master);
-      const erasing = await open(master);
-      const held = await filing.subjectForCase('idx-a', 'case-1', new Date());
+      const { filing, erasing, held } = await filingAndErasing();
       const someoneElse = await erasing.subjectForCase('idx-b', 'case-b', new Date());
       const first = filing.claimForCase('idx-a', 'case-2', new Date());
       const hold = await erasing.holdForErasure([held.kid]);

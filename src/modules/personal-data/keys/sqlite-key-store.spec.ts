@@ -131,12 +131,18 @@ const failureOf = (promise: Promise<unknown>): Promise<string> =>
     (error: unknown) => String((error as Error).message),
   );
 
+/** Another connection to keys.db, making every insert into `table` fail as a full disk would until it drops `full`. */
+function fullDiskFor(table: string): Database.Database {
+  const other = new Database(join(dir, KEY_STORE_FILE));
+  other.exec(`CREATE TRIGGER full BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+  return other;
+}
+
 describe('a new case of a person with a subject, whose link fails to be written', () => {
   it('failing for another reason than the lock (a full disk), leaves nothing remembered: a retry of the filing looks again, and finds the hold another process committed meanwhile', async () => {
     const filing = SqliteKeyStore.open(dir, newDataKey());
     const held = await filing.subjectForCase('idx-1', 'case-1', new Date());
-    const other = new Database(join(dir, KEY_STORE_FILE));
-    other.exec("CREATE TRIGGER full BEFORE INSERT ON case_subjects BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const other = fullDiskFor('case_subjects');
     expect(await failureOf(filing.claimForCase('idx-1', 'case-2', new Date()))).toContain('disk full');
     other.exec('DROP TRIGGER full');
     other
@@ -153,8 +159,7 @@ describe('a new case of a person with a subject, whose link fails to be written'
   it("of a person first claimed in the same turn, is committed with that claim: when the claim's commit fails, so does the second case", async () => {
     const filing = SqliteKeyStore.open(dir, newDataKey());
     const first = await filing.claimForCase('idx-9', 'case-a', new Date());
-    const other = new Database(join(dir, KEY_STORE_FILE));
-    other.exec("CREATE TRIGGER full BEFORE INSERT ON subject_claims BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const other = fullDiskFor('subject_claims');
     const second = filing.claimForCase('idx-9', 'case-b', new Date());
     expect(await failureOf(first.stored)).toContain('disk full');
     expect(await failureOf(second.then((s) => s.stored))).toContain('disk full');
