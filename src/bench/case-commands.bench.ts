@@ -16,8 +16,9 @@
  *
  * Knobs: BENCH_SECONDS (measured seconds per run, default 10), BENCH_WARMUP_SECONDS (default 3),
  * BENCH_CONNECTIONS (default 10, the issue's figure), BENCH_CASE_RUNS (a subset of baseline, submit,
- * mixed, views; for profiling one run with `node --cpu-prof`), BENCH_CASE_VIEW_ROUTE (`nest`: the case view through
- * Nest's pipeline instead of its direct route).
+ * unencrypted, mixed, views; for profiling one run with `node --cpu-prof`), BENCH_CASE_VIEW_ROUTE (`nest`: the case view
+ * through Nest's pipeline instead of its direct route). `unencrypted` follows `submit` with two more runs of its filings
+ * as they are and two with the command side's vault detached: issue 22's price of encryption as a back office sees it.
  *
  * The case views are compared with two bare reads: the 0.3 KB row above, and the same server shape over a table
  * holding the views' own answers (each case's answer fetched once from the API after the views run, read in the
@@ -439,6 +440,22 @@ function measured(outcome: LoadOutcome): Measured {
   return m;
 }
 
+/** Several runs of one kind as one: their answers and seconds added, the server thread's CPU summed. */
+function joined(outcomes: readonly LoadOutcome[]): Measured {
+  const latencies = outcomes.flatMap((o) => o.latencies).sort((a, b) => a - b);
+  const seconds = outcomes.reduce((sum, o) => sum + o.seconds, 0);
+  const cpus = outcomes.map((o) => o.cpu);
+  const cpu = cpus.every((c) => c)
+    ? {
+        others: cpus.reduce((sum, c, i) => sum + c!.others * outcomes[i]!.seconds, 0) / seconds,
+        serverThreadMs: cpus.reduce((sum, c) => sum + c!.serverThreadMs, 0),
+        serverThreadKernelMs: cpus.reduce((sum, c) => sum + c!.serverThreadKernelMs, 0),
+        serverThreadBusy: cpus.reduce((sum, c, i) => sum + c!.serverThreadBusy * outcomes[i]!.seconds, 0) / seconds,
+      }
+    : null;
+  return measured({ ...outcomes[0]!, latencies, seconds, cpu });
+}
+
 const pct = (share: number) => `${Math.round(share * 100)} %`;
 /** Server thread CPU per answer: unlike the rate, it hardly moves when other processes share the machine. */
 const cpuText = (m: Measured) =>
@@ -449,7 +466,7 @@ const cpuText = (m: Measured) =>
 const ms = (n: number) => `${n.toFixed(2)} ms`;
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 
-const RUNS = ['baseline', 'submit', 'mixed', 'views'] as const;
+const RUNS = ['baseline', 'submit', 'unencrypted', 'mixed', 'views'] as const;
 type Run = (typeof RUNS)[number];
 
 /** BENCH_CASE_RUNS=submit,mixed (say) runs only those, e.g. under `node --cpu-prof`; figures then lack what was skipped. */
@@ -525,6 +542,40 @@ function figures(
       detail,
     },
   ];
+}
+
+/**
+ * Runs `work` with the command side's vault detached, so the API stores its filings' personal fields in clear: the
+ * reference beside which the price of encryption over HTTP is measured. Reached through the service's private options
+ * on purpose: no configuration of the API turns encryption off.
+ */
+async function withoutVault<T>(service: CaseCommandService, work: () => Promise<T>): Promise<T> {
+  const options = (service as unknown as { options: { personalData?: unknown } }).options;
+  const vault = options.personalData;
+  if (!vault) throw new Error('the command service has no vault to detach');
+  delete options.personalData;
+  try {
+    return await work();
+  } finally {
+    options.personalData = vault;
+  }
+}
+
+/** Issue 22's command target over HTTP: the filings' rate with encryption against the same filings unencrypted. */
+function encryptionFigure(s: Settings, encrypted: Measured, unencrypted: Measured): BenchResult {
+  const cpu = (m: Measured) => {
+    const per = perAnswer(m);
+    return per ? `, server thread ${µs(per.all)} of CPU per answer` : '';
+  };
+  return {
+    name: 'POST /api/cases with encryption, against the same filings unencrypted',
+    value: encrypted.rate,
+    unit: 'commands/s',
+    better: 'higher',
+    baseline: { name: "the same API with its command side's vault detached", value: unencrypted.rate },
+    target: { op: '>=', value: 0.9 * unencrypted.rate, text: '≥ 0.9× unencrypted (issue 22, by rate)' },
+    detail: `two runs of each after the filing run, in the order unencrypted, encrypted, encrypted, unencrypted; ${s.connections} connections, ${APPLICANTS} applicants in turn (each filing after the first hundred is a returning applicant's: a new case of an existing data subject); with encryption ${int(encrypted.count)} answers in ${encrypted.seconds.toFixed(1)} s, p50 ${ms(encrypted.p50)}${cpu(encrypted)}; unencrypted ${int(unencrypted.count)} answers in ${unencrypted.seconds.toFixed(1)} s, p50 ${ms(unencrypted.p50)}${cpu(unencrypted)}`,
+  };
 }
 
 /** Issue 19's target for case views: at least this share of the bare fastify + better-sqlite3 read's rate. */
@@ -802,6 +853,22 @@ export const caseCommandsBench: BenchSuite = {
             extra,
           ),
         );
+      }
+
+      // 1b. The same filings with the command side's vault detached, right after (issue 22: commands with encryption
+      // at ≥ 0.9× the rate without it, here as a back office sees them, over HTTP).
+      if (runs.has('submit') && runs.has('unencrypted')) {
+        const service = api.app.get<symbol, CaseCommandService>(CASE_COMMANDS, { strict: false });
+        const filings = (label: string) => () => load(api.url, 201, { kind: 'cycle', requests: submits }, label);
+        // Two runs of each, unencrypted first and last (U E E U): this shared machine's state drifts by tens of per cent
+        // within a minute, and a drift during the four weighs on both kinds alike.
+        const unencrypted = [await withoutVault(service, filings('POST /api/cases, unencrypted'))];
+        const encrypted = [
+          await filings('POST /api/cases, encrypted')(),
+          await filings('POST /api/cases, encrypted')(),
+        ];
+        unencrypted.push(await withoutVault(service, filings('POST /api/cases, unencrypted')));
+        report([encryptionFigure(s, joined(encrypted), joined(unencrypted))]);
       }
 
       // Cases filed beforehand through the command service (not measured): the mixed run takes steps on
