@@ -350,24 +350,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
         this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
       if (linking.refused) forget();
     };
-    // Committed at once when the write lock is free, so the filing's acts reach the log with the others of this turn:
-    // waiting for the turn's batch put them in a later group of the log's, an extra commit of it per returning person.
-    // Not a subject this process claimed in this batch: its link is committed with that claim, or fails with it.
-    const claim = this.journaled.get(iinIndex);
-    if (claim?.kid !== live.id || claim.seq !== Infinity)
-      try {
-        this.waitingForLock(false, () => this.db.transaction(link).immediate());
-        return linking.refused
-          ? { kid: live.id, key: live.key, stored: STORED, linking }
-          : { kid: live.id, key: live.key, stored: STORED };
-      } catch (error) {
-        // Another process holds the lock: the turn's batch commits the link, retrying, and the filing waits for it.
-        if (!isBusy(error)) {
-          // Not linked: a retry of the filing looks again rather than take the subject remembered above.
-          forget();
-          throw error;
-        }
-      }
+    // Committed in the turn's batch, with the other filings' claims and links, and waited for before anything is
+    // encrypted under the subject (linkSettled). A transaction of its own per filing, taken at once, held the API's
+    // request thread 63 µs per returning applicant's filing, and its filings over HTTP ran at 0.56–0.64× the rate of the
+    // same API without a vault, against 0.80–0.84× with the batch (BENCHMARKS.md, twenty-first session).
     const stored = this.write(caseId, live.id, linking, link);
     return { kid: live.id, key: live.key, stored, linking };
   }
@@ -427,7 +413,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * The filings of one turn of the event loop write their claims and links in one transaction (one commit instead of
    * one per filing), at the end of the turn. A filing of a new subject does not wait for it before its acts are sealed
    * and appended: its key is on disk already (see refill), and the commit runs while the log's writer commits the acts
-   * (a new case of an existing subject is linked at once instead, or waits for the batch: see knownSubject). The command
+   * (a new case of an existing subject waits for the batch before its acts are sealed: see knownSubject). The command
    * waits for it (`stored`) before it answers, so an acknowledged act's claim and link are committed, and a failed
    * commit (a full disk) fails the command as a failed append does. Were the claim or the link ever missing beside an
    * act (a crash between the two, a failed commit), the act still names its key (the envelope's kid), and erasure
