@@ -99,6 +99,30 @@ describe("a new case of a person with a subject, while another process holds key
     await filing.close();
   });
 
+  it('a retry after another process erased the subject while the link waited gets the new subject the filing gets, not an erasure', async () => {
+    const { filing, held, other, commitHold } = await lockedBeside();
+    const first = filing.claimForCase('idx-1', 'case-2', new Date());
+    // The other process's erasure runs to its end (the key destroyed, the erasure counted) and it writes again at once,
+    // so the first filing's link still waits for the lock when the same filing is sent again.
+    other
+      .prepare("UPDATE subjects SET wrapped_key = NULL, iin_index = '', erased_at = ? WHERE subject_id = ?")
+      .run(erasure.at, held.kid);
+    commitHold({ counted: true });
+    other.exec('BEGIN IMMEDIATE');
+    const retry = filing.claimForCase('idx-1', 'case-2', new Date());
+    other.exec('COMMIT');
+    try {
+      const failures = await Promise.all([failureOf(first), failureOf(retry)]);
+      expect(failures).toEqual(['nothing: it did not fail', 'nothing: it did not fail']);
+      const [a, b] = [await first, await retry];
+      expect(a.kid).not.toBe(held.kid);
+      expect(b.kid).toBe(a.kid);
+    } finally {
+      other.close();
+      await filing.close();
+    }
+  });
+
   it("is answered before an erasure's hold in the filing process returns, once that hold's flush committed its link: the erasure then counts its acts as being recorded", async () => {
     const { filing, held, other } = await lockedBeside();
     let answered = false;

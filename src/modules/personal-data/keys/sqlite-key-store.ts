@@ -249,7 +249,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     for (let found: KnownSubject | null = known; ;) {
       if (!found?.linking) return found;
       await found.stored;
-      if (!found.linking.refused) return { kid: found.kid, key: found.key, stored: STORED };
+      if (!found.linking.refused && found.key !== NO_KEY) return { kid: found.kid, key: found.key, stored: STORED };
       found = this.knownSubject(iinIndex, caseId);
     }
   }
@@ -282,10 +282,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
           ? { kid: cachedKid, key, stored: STORED }
           : { kid: cachedKid, key, stored: this.pendingWrite(), linking: waiting.linking };
     }
-    // A link still waiting for its commit (the write lock held by another process) outlives the caches an erasure by
-    // another process drops: without it a second act of the case would claim a second key, and the commit of both
-    // links would fail on the case's primary key. Its subject is read from the file like a committed link's, so an
-    // erased one is refused.
+    // A link still waiting for its commit (its turn's batch, or the write lock another process holds) outlives the
+    // caches an erasure by another process drops: without it a second act of the case would claim a second key, and the
+    // commit of both links would fail on the case's primary key. Its subject is read from the file like a committed
+    // link's: an erased one is refused, unless the link waits to be made (its batch refuses it; the filing looks again).
     const unstored = this.unstoredLinks.get(caseId);
     // A claim still in the journal is not in subjects_by_iin yet: its subject is read by id.
     const journaledKid = this.journaled.get(iinIndex)?.kid ?? '';
@@ -318,7 +318,14 @@ export class SqliteKeyStore implements PersonalKeyStore {
         if (row.linked) linked = row;
         else if (!this.held.has(row.id) && !this.heldElsewhere(row.id)) liveRow ??= row;
     if (linked) {
-      if (!linked.wrapped) throw new SubjectErasedError(caseId);
+      if (!linked.wrapped) {
+        // A link still waiting for its batch, to a subject another process erased meanwhile, is refused by that batch
+        // (its insert wants the subject live): the filing then looks again, as the first filing of the case does, and
+        // takes a new subject. No key: linkSettled answers none it has not looked for again.
+        if (unstored?.linking)
+          return { kid: linked.id, key: NO_KEY, stored: this.pendingWrite(), linking: unstored.linking };
+        throw new SubjectErasedError(caseId);
+      }
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
       return unstored === undefined
@@ -910,6 +917,8 @@ interface Linking {
 
 /** A subject knownSubject found; `linking` when it links a new case to an existing subject (settled with `stored`). */
 type KnownSubject = StoreSubject & { linking?: Linking };
+/** A waiting link's subject erased meanwhile: no key to encrypt under (see knownSubject). */
+const NO_KEY = Buffer.alloc(0);
 
 /** SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, _RECOVERY): another connection held the lock too long. */
 function isBusy(error: unknown): boolean {
