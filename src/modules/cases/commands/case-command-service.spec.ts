@@ -147,6 +147,23 @@ describe('a case folded by this service', () => {
     expect(verifyChain(stored).valid).toBe(true);
   });
 
+  it('closed by another process: a step decided on this memory of the case as open is refused, and nothing is appended (an erasure, which needs every case of its subject closed, meets no act after its checks)', async () => {
+    const caseId = await fileWithA();
+    accepted(await b.cancel(principal('applicant', 'public', { iin: IIN }), caseId, { occurredAt: at('09:45') }));
+    expect(a.repository.cached(caseId)!.state.status).toBe('open');
+    const late = await a.takeStep(head, caseId, {
+      stepId: 'assigned-to-employee',
+      occurredAt: at('10:00'),
+      data: validData('AssignedToEmployee'),
+    });
+    expect(late).toMatchObject({ ok: false, refusal: { kind: 'step-not-allowed', caseStatus: 'cancelled' } });
+    expect((await log.readStream(caseStreamId(caseId))).map((e) => e.type)).toEqual([
+      'ApplicationSubmitted',
+      'DocumentRegistered',
+      'ApplicationCancelled',
+    ]);
+  });
+
   it("overtaken: the caller's expected revision is checked against the stream, not the fold", async () => {
     const caseId = await fileWithA();
     accepted(
