@@ -564,10 +564,6 @@ async function withoutVault<T>(service: CaseCommandService, work: () => Promise<
 
 /** Issue 22's command target over HTTP: the filings' rate with encryption against the same filings unencrypted. */
 function encryptionFigure(s: Settings, encrypted: Measured, unencrypted: Measured): BenchResult {
-  const cpu = (m: Measured) => {
-    const per = perAnswer(m);
-    return per ? `, server thread ${µs(per.all)} of CPU per answer` : '';
-  };
   return {
     name: 'POST /api/cases with encryption, against the same filings unencrypted',
     value: encrypted.rate,
@@ -575,7 +571,7 @@ function encryptionFigure(s: Settings, encrypted: Measured, unencrypted: Measure
     better: 'higher',
     baseline: { name: "the same API with its command side's vault detached", value: unencrypted.rate },
     target: { op: '>=', value: 0.9 * unencrypted.rate, text: '≥ 0.9× unencrypted (issue 22, by rate)' },
-    detail: `two runs of each, after the API's other runs, in the order unencrypted, encrypted, encrypted, unencrypted; ${s.connections} connections, ${APPLICANTS} applicants in turn (each filing after the first hundred is a returning applicant's: a new case of an existing data subject); with encryption ${int(encrypted.count)} answers in ${encrypted.seconds.toFixed(1)} s, p50 ${ms(encrypted.p50)}${cpu(encrypted)}; unencrypted ${int(unencrypted.count)} answers in ${unencrypted.seconds.toFixed(1)} s, p50 ${ms(unencrypted.p50)}${cpu(unencrypted)}`,
+    detail: `two runs of each, after the API's other runs, in the order unencrypted, encrypted, encrypted, unencrypted; ${s.connections} connections, ${APPLICANTS} applicants in turn (each filing after the first hundred is a returning applicant's: a new case of an existing data subject); with encryption ${int(encrypted.count)} answers in ${encrypted.seconds.toFixed(1)} s, p50 ${ms(encrypted.p50)}${cpuText(encrypted)}; unencrypted ${int(unencrypted.count)} answers in ${unencrypted.seconds.toFixed(1)} s, p50 ${ms(unencrypted.p50)}${cpuText(unencrypted)}`,
   };
 }
 
