@@ -338,11 +338,6 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
     const linking = { refused: false };
-    // A link not made: what was remembered above is forgotten before any filing of the case or the person looks again.
-    const forget = () => {
-      if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
-      if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
-    };
     // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
     // another process that held it after this process found it then finds no new case of it (its holds are committed
     // before it reads the subject's cases), and this filing takes a new subject instead.
@@ -355,7 +350,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
       linking.refused =
         inserted === 0 &&
         this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
-      if (linking.refused) forget();
+      if (!linking.refused) return;
+      // Not linked: what was remembered above is forgotten before any filing of the case or the person looks again.
+      if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
+      if (this.liveSubjects.get(iinIndex) === live.id) this.liveSubjects.delete(iinIndex);
     };
     // Committed in the turn's batch, with the other filings' claims and links, and waited for before anything is
     // encrypted under the subject (linkSettled). A transaction of its own per filing, taken at once, held the API's
