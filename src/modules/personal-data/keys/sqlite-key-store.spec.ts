@@ -348,6 +348,72 @@ describe('the embedded key store (keys.db)', () => {
     await api.close();
   }, 20_000);
 
+  it("a returning person's new case, filed right after another process erased the subject this store holds in memory, gets a new subject: its batch refuses the link to the erased one", async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master);
+    const cli = SqliteKeyStore.open(dir, master);
+    const erased = await api.subjectForCase('idx-1', 'case-1', new Date());
+    await cli.destroy(erased.kid, erasure);
+    // Nothing asks the file between the erasure and the filing: the store still holds the IIN's subject and its key.
+    const next = await api.subjectForCase('idx-1', 'case-2', new Date());
+    expect(next.kid).not.toBe(erased.kid);
+    expect(next.key.equals(erased.key)).toBe(false);
+    const raw = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    expect(raw.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get('case-2')).toBe(next.kid);
+    raw.close();
+    await expect(api.subjectForCase('idx-1', 'case-1', new Date())).rejects.toThrow(/case-1 was erased/);
+    await api.close();
+    await cli.close();
+  });
+
+  it.each([
+    ['another process linked it', false],
+    ['this store linked it, and let the link go from memory since', true],
+  ])(
+    "an act on a case linked to a subject another process erased is refused, also when the store holds that subject as the person's live one and the case's link is not in its memory (%s)",
+    async (_, smallCache) => {
+      const master = newDataKey();
+      const api = SqliteKeyStore.open(dir, master, smallCache ? { cacheEntries: 2 } : {});
+      const cli = SqliteKeyStore.open(dir, master);
+      const filer = smallCache ? api : cli;
+      const first = await filer.subjectForCase('idx-1', 'case-1', new Date());
+      // Other filings push case-1's link out of a small cache; the person's next case makes the subject live here.
+      await api.subjectForCase('idx-2', 'case-8', new Date());
+      await api.subjectForCase('idx-3', 'case-9', new Date());
+      expect((await api.subjectForCase('idx-1', 'case-2', new Date())).kid).toBe(first.kid);
+      await cli.destroy(first.kid, erasure);
+      await expect(api.subjectForCase('idx-1', 'case-1', new Date())).rejects.toThrow(/case-1 was erased/);
+      await api.close();
+      await cli.close();
+    },
+  );
+
+  it("an act on a case this store has no link of in memory gets the case's own subject, not the live subject it holds for the person", async () => {
+    const master = newDataKey();
+    const api = SqliteKeyStore.open(dir, master);
+    const other = SqliteKeyStore.open(dir, master);
+    // Two processes claim a first subject for the same new person in the same moment, neither waiting for keys to be
+    // made (each has filed before): each case has its own.
+    await Promise.all([
+      api.subjectForCase('idx-2', 'case-3', new Date()),
+      other.subjectForCase('idx-3', 'case-4', new Date()),
+    ]);
+    const [mine, theirs] = await Promise.all([
+      api.subjectForCase('idx-1', 'case-1', new Date()),
+      other.subjectForCase('idx-1', 'case-2', new Date()),
+    ]);
+    expect(mine.kid).not.toBe(theirs.kid);
+    // This store holds its own subject as the person's live one, and nothing of case-2.
+    expect(await api.subjectForCase('idx-1', 'case-2', new Date())).toEqual(theirs);
+    const raw = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    expect(raw.prepare('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get('case-2')).toBe(
+      theirs.kid,
+    );
+    raw.close();
+    await api.close();
+    await other.close();
+  });
+
   it("a new person's claim waits in the journal: found by IIN in this process, in another and after the merge, which takes it into the index", async () => {
     const master = newDataKey();
     const api = SqliteKeyStore.open(dir, master, { mergeIdleMs: 3_600_000 });

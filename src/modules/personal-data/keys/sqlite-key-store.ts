@@ -192,7 +192,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
     try {
-      this.noticeErasures();
+      // A case this process holds no link of, of a person whose live subject it knows, is linked in its batch by a
+      // conditional insert that refuses a subject erased or held meanwhile, and a case linked already is checked there
+      // to be linked to that subject with its key stored (else the filing looks again, noticing first): asking the file
+      // whether another process wrote it (PRAGMA data_version, 8 µs a filing in the API beside the projection process)
+      // guards nothing on that path. Every other filing asks, since it is answered from memory or claims through the
+      // journal.
+      if (!this.linksFromMemory(iinIndex, caseId)) this.noticeErasures();
       // Awaited only for a new link to an existing subject: an await on every filing lets a second filing of the same
       // person in this turn look before the first's claim is remembered, and claim a second subject.
       let known = this.knownSubject(iinIndex, caseId);
@@ -250,6 +256,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (!found?.linking) return found;
       await found.stored;
       if (!found.linking.refused && found.key !== NO_KEY) return { kid: found.kid, key: found.key, stored: STORED };
+      // Refused: another process may have erased the subject (or linked the case), so what is kept in memory is checked.
+      this.noticeErasures();
       found = this.knownSubject(iinIndex, caseId);
     }
   }
@@ -302,11 +310,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
         wrapped: this.sql('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(unstored.kid) as
           Buffer | null | undefined,
       };
-    else if (liveKid !== undefined && liveKey)
-      linked = this.sql(
-        'SELECT s.subject_id AS id, s.wrapped_key AS wrapped FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ?',
-      ).get(caseId) as Row | undefined;
-    else
+    // With the IIN's live subject known, the case is linked to it without reading whether it has a link: the link's
+    // insert leaves an existing one as it is, and one to another subject, or to a subject erased since, refuses the link
+    // (the filing then looks again, and finds it). An act on a case linked already whose link is not in memory (another
+    // process filed it, or the cache let it go) therefore waits a batch, and one linked to another subject of the
+    // person makes this process forget the person's live subject: time only, for acts that are rare.
+    else if (liveKid === undefined || !liveKey)
       // A case and a person this process has not seen (most filings): the case's link and the IIN's live subject in one
       // statement, one read of the file instead of two (each read takes and releases SQLite's locks). A subject another
       // process's erasure holds is no live subject.
@@ -347,9 +356,14 @@ export class SqliteKeyStore implements PersonalKeyStore {
          SELECT ?, subject_id FROM subjects WHERE subject_id = ? AND wrapped_key IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM erasure_holds WHERE subject_id = ? AND until > ?)`,
       ).run(caseId, live.id, live.id, Date.now()).changes;
+      // A case linked already (by another process, or by this one before its link left memory) is answered only by
+      // that same subject, and only while its key is stored: one linked elsewhere, or to a subject erased since, is
+      // refused, and the filing looks again (finding the other subject, or the erasure).
       linking.refused =
         inserted === 0 &&
-        this.sql('SELECT subject_id FROM case_subjects WHERE case_id = ?').pluck().get(caseId) !== live.id;
+        !this.sql(
+          'SELECT 1 FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ? AND c.subject_id = ? AND s.wrapped_key IS NOT NULL',
+        ).get(caseId, live.id);
       if (!linking.refused) return;
       // Not linked: what was remembered above is forgotten before any filing of the case or the person looks again.
       if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
@@ -361,6 +375,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
     // same API without a vault, against 0.80–0.84× with the batch (BENCHMARKS.md, twenty-first session).
     const stored = this.write(caseId, live.id, linking, link);
     return { kid: live.id, key: live.key, stored, linking };
+  }
+
+  /** The IIN's live subject, its key in memory, and a case this process has not linked: knownSubject's link path. */
+  private linksFromMemory(iinIndex: string, caseId: string): boolean {
+    if (this.caseSubjects.has(caseId) || this.unstoredLinks.has(caseId)) return false;
+    const kid = this.liveSubjects.get(iinIndex);
+    return kid !== undefined && !this.held.has(kid) && !!this.unwrapped.get(kid);
   }
 
   /** Erasures in this process hold their subjects here too: read without a round trip to the file. */
