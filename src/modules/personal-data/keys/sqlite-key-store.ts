@@ -246,10 +246,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   /**
-   * The known subject once a new case's link to it is committed (knownSubject's `linking`). A link an erasure's hold
-   * refused (another process is erasing the person) is looked for again, without that subject: null when there is no
-   * other, and the filing takes a new subject. Nothing is encrypted under an existing subject before its link stands, so
-   * no act lands under a key an erasure destroys after its checks.
+   * The known subject once a case's link to it is committed (knownSubject's `linking`). A refused link is looked for
+   * again, after noticing other processes' erasures: one an erasure's hold or destroyed key refused (another process is
+   * erasing the person) without that subject, null when there is no other, and the filing takes a new subject; one whose
+   * case is linked already to another subject answers that subject, or SubjectErasedError when its key is destroyed.
+   * Nothing is encrypted under an existing subject before its link stands, so no act lands under a key an erasure
+   * destroys after its checks.
    */
   private async linkSettled(iinIndex: string, caseId: string, known: KnownSubject): Promise<StoreSubject | null> {
     for (let found: KnownSubject | null = known; ;) {
@@ -314,7 +316,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
     // insert leaves an existing one as it is, and one to another subject, or to a subject erased since, refuses the link
     // (the filing then looks again, and finds it). An act on a case linked already whose link is not in memory (another
     // process filed it, or the cache let it go) therefore waits a batch, and one linked to another subject of the
-    // person makes this process forget the person's live subject: time only, for acts that are rare.
+    // person makes this process forget the person's live subject, so the person's next case reads the file again (and
+    // may take yet another subject if the one it finds there is held: every subject of the IIN is still found and erased
+    // with it). Such acts are rare.
     else if (liveKid === undefined || !liveKey)
       // A case and a person this process has not seen (most filings): the case's link and the IIN's live subject in one
       // statement, one read of the file instead of two (each read takes and releases SQLite's locks). A subject another
