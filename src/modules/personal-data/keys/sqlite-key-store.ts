@@ -299,10 +299,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const unstored = this.unstoredLinks.get(caseId);
     // A claim still in the journal is not in subjects_by_iin yet: its subject is read by id.
     const journaledKid = this.journaled.get(iinIndex)?.kid ?? '';
-    // A subject an erasure holds is given to no new case: the IIN is then read from the file for another live subject.
-    const cachedLive = this.liveSubjects.get(iinIndex);
-    const liveKid = cachedLive === undefined || this.held.has(cachedLive) ? undefined : cachedLive;
-    const liveKey = liveKid === undefined ? undefined : this.unwrapped.get(liveKid);
+    const liveInMemory = this.liveInMemory(iinIndex);
     type Row = { id: string; wrapped: Buffer | null | undefined };
     let linked: Row | undefined;
     let liveRow: Row | undefined;
@@ -319,7 +316,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     // person makes this process forget the person's live subject, so the person's next case reads the file again (and
     // may take yet another subject if the one it finds there is held: every subject of the IIN is still found and erased
     // with it). Such acts are rare.
-    else if (liveKid === undefined || !liveKey)
+    else if (!liveInMemory)
       // A case and a person this process has not seen (most filings): the case's link and the IIN's live subject in one
       // statement, one read of the file instead of two (each read takes and releases SQLite's locks). A subject another
       // process's erasure holds is no live subject.
@@ -345,9 +342,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
         ? { kid: linked.id, key, stored: STORED }
         : { kid: linked.id, key, stored: this.pendingWrite(), linking: unstored.linking };
     }
-    let live: { id: string; key: Buffer } | null = null;
-    if (liveKid !== undefined && liveKey) live = { id: liveKid, key: liveKey };
-    else if (liveRow) live = { id: liveRow.id, key: this.unwrap(liveRow.id, liveRow.wrapped!) };
+    const live = liveInMemory ?? (liveRow ? { id: liveRow.id, key: this.unwrap(liveRow.id, liveRow.wrapped!) } : null);
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
     const linking = { refused: false };
@@ -381,11 +376,20 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return { kid: live.id, key: live.key, stored, linking };
   }
 
-  /** The IIN's live subject, its key in memory, and a case this process has not linked: knownSubject's link path. */
+  /**
+   * The IIN's live subject with its key, as this process holds them. A subject an erasure holds is given to no new case:
+   * the IIN is then read from the file for another live subject.
+   */
+  private liveInMemory(iinIndex: string): { id: string; key: Buffer } | null {
+    const id = this.liveSubjects.get(iinIndex);
+    if (id === undefined || this.held.has(id)) return null;
+    const key = this.unwrapped.get(id);
+    return key ? { id, key } : null;
+  }
+
+  /** A case this process has not linked, of a person whose live subject it holds: knownSubject's link path. */
   private linksFromMemory(iinIndex: string, caseId: string): boolean {
-    if (this.caseSubjects.has(caseId) || this.unstoredLinks.has(caseId)) return false;
-    const kid = this.liveSubjects.get(iinIndex);
-    return kid !== undefined && !this.held.has(kid) && !!this.unwrapped.get(kid);
+    return !this.caseSubjects.has(caseId) && !this.unstoredLinks.has(caseId) && this.liveInMemory(iinIndex) !== null;
   }
 
   /** Erasures in this process hold their subjects here too: read without a round trip to the file. */
