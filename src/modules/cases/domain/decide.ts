@@ -13,6 +13,7 @@ import type { RegulationStep } from '../../regulations/domain/regulation-schema'
 import { NoVersionInForceError, resolveVersion, UnknownServiceError } from '../../regulations/domain/resolve-version';
 import { parseStepData, type DataProblem, type ApplicationSubmittedData } from './case-event-data';
 import { iinsOutOfPlace } from './iins-out-of-place';
+import { seesFullIin } from './read-scope';
 import { CASE_APPLICANT_ACTOR, clauseReference, type CaseActor, type DecidedEvent } from './case-event';
 import {
   actorFor,
@@ -455,7 +456,8 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       allowed: resultsStepMayName(version, step, state.trackId).join(' | '),
     });
   if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
-  if (parsed.ok) problems.push(...iinsOutOfPlace(step.eventType, parsed.data, state.applicant.iin, 'data.'));
+  if (parsed.ok)
+    problems.push(...iinsOutOfPlace(step.eventType, parsed.data, applicantIinFor(ctx.principal, state), 'data.'));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
   const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);
   if (tooLong) return refuse(tooLong);
@@ -541,6 +543,16 @@ function programmeTooLong(
   return null;
 }
 
+/**
+ * The applicant's IIN as the caller may compare an act's text with it: theirs to write only for a caller who reads it
+ * in full. For one who reads it masked (the portal, a state body) every IIN in the text is refused alike, so that the
+ * answer to a step they may take does not tell them whether the IIN they wrote was the applicant's (12,000 guesses
+ * with a valid check digit from the masked one).
+ */
+function applicantIinFor(principal: Principal, state: CaseState): string | null {
+  return seesFullIin(principal, state) ? state.applicant.iin : null;
+}
+
 function decideCancel(
   state: CaseState,
   version: RegulationVersion,
@@ -557,6 +569,11 @@ function decideCancel(
       detail: `${version.versionId} provides no cancellation of an application on track ${state.trackId}; the case ends only by its own steps`,
     });
   }
+  // Who may cancel comes before what they sent, as for a step: the reason is checked against the applicant's IIN, and
+  // a caller who may not cancel (the portal, a state body: within reach of every case) read from a 400 against a 403
+  // whether the IIN they wrote was the applicant's.
+  const actor = cancellerFor(ctx.principal, step, state);
+  if (!actor.ok) return refuse(forbidden(actor));
   const times = businessTimes(command, ctx);
   // The reason is the cancellation act's text, checked as a step's reason is (hidden characters, blank text): the
   // route of its own skipped the act's schema, and an RLO or a zero-width space went into the log as typed.
@@ -565,10 +582,10 @@ function decideCancel(
   const problems = [
     ...(Array.isArray(times) ? times : []),
     ...(parsed.ok ? [] : parsed.problems.map((p) => ({ ...p, field: p.field.replace(/^data\./, '') }))),
-    ...iinsOutOfPlace(step.eventType, reason, state.applicant.iin, ''),
+    ...iinsOutOfPlace(step.eventType, reason, applicantIinFor(ctx.principal, state), ''),
   ];
   if (Array.isArray(times) || problems.length > 0) return refuse({ kind: 'invalid', errors: problems });
-  return record(state, version, step, times, reason, cancellerFor(ctx.principal, step, state), ctx);
+  return record(state, version, step, times, reason, actor, ctx);
 }
 
 function record(

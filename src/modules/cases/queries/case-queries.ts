@@ -14,16 +14,8 @@ import { CASES, CASES_PROJECTION, type CaseDocument } from '../projections/cases
 import { dayNumber } from '../../calendar/domain/local-date';
 import type { CaseStatus } from '../domain/case-state';
 import { decodeCursor, DEFAULT_LIMIT, encodeCursor } from './case-cursor';
-import {
-  LIST_FIELDS,
-  listRow,
-  mayRead,
-  readScope,
-  renderCaseView,
-  slaView,
-  withPosition,
-  type ListedCase,
-} from './case-views';
+import { readScope } from '../domain/read-scope';
+import { LIST_FIELDS, listRow, mayRead, renderCaseView, slaView, withPosition, type ListedCase } from './case-views';
 import type { CallerRateLimiter } from '../../../shared/http/caller-rate-limiter';
 import { RenderedViews } from './rendered-views';
 import { ERASED } from '../../personal-data/domain/personal-fields';

@@ -14,46 +14,10 @@ import { EXTERNAL_ROLES, stepsCallerMayTake, openSteps } from '../domain/case-ru
 import type { CaseState } from '../domain/case-state';
 import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
+import { seesFullIin } from '../domain/read-scope';
 
-/** Auditors and administrators read every unit's cases. */
-export function readsEverything(principal: Principal): boolean {
-  return principal.roles.some((r) => r === 'auditor' || r === 'admin');
-}
-
-/** Roles of the provider's own staff: bound to the unit they act for (not the applicant, the portal or another state body). */
-export function staffRoles(principal: Principal): string[] {
-  return principal.roles.filter((r) => r !== 'applicant' && r !== 'auditor' && r !== 'admin' && !EXTERNAL_ROLES.has(r));
-}
-
-/**
- * What cases a caller may read, as the regulations imply: auditors and administrators every case; the provider's
- * staff (heads included) their own unit's cases; applicants the cases filed with their own IIN; the e-government
- * portal and other state bodies, which are bound to no unit, only a case they act on (see mayRead) and no list.
- * A caller with several roles reads the union.
- */
-export interface ReadScope {
-  all: boolean;
-  unit: string | null;
-  iin: string | null;
-}
-
-export function readScope(principal: Principal): ReadScope {
-  return {
-    all: readsEverything(principal),
-    unit: staffRoles(principal).length > 0 ? (principal.unit ?? null) : null,
-    iin: principal.roles.includes('applicant') && principal.iin ? principal.iin : null,
-  };
-}
-
-/** The applicant themself, staff of the case's own unit, auditors and admins see the IIN; everyone else a masked one. */
-export function seesFullIin(principal: Principal, doc: Pick<CaseDocument, 'applicant' | 'unit'>): boolean {
-  const scope = readScope(principal);
-  return (
-    scope.all ||
-    (scope.iin !== null && scope.iin === doc.applicant.iin) ||
-    (scope.unit !== null && scope.unit === doc.unit)
-  );
-}
+// The read scope's rule lives in the domain, where the command side checks its refusals against it too.
+export { readsEverything, staffRoles, seesFullIin } from '../domain/read-scope';
 
 /**
  * Whether the caller may read this case: within their read scope, or (the portal, a state body) a case on which
