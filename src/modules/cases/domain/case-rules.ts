@@ -215,28 +215,44 @@ export function isCaseApplicant(
 
 /**
  * Whether the caller is within reach of this case at all, whatever the step: an applicant of a case filed with their
- * own IIN, the provider's staff of the case's unit, the portal and other state bodies (bound to no unit), auditors and
- * administrators (who read every case). Checked first on every command to an existing case, so a caller outside it
- * learns nothing of the case (its revision, its steps, its state) from how the command is refused.
+ * own IIN, the provider's staff of the case's unit, auditors and administrators (who read every case), and the portal
+ * and other state bodies (bound to no unit) only where they have a part (externalHasPart): the cases they may read.
+ * Checked first on every command to an existing case, so a caller outside it learns nothing of the case (its
+ * revision, its steps, its state, what its open steps say of its outcomes) from how the command is refused.
  */
-export function withinReach(principal: Principal, state: Pick<CaseState, 'unit' | 'applicant'>): ActorCheck {
+export function withinReach(principal: Principal, state: CaseState, version: RegulationVersion): ActorCheck {
   const callerRoles = principal.roles as string[];
   const reaches = (role: string): boolean =>
     role === 'applicant'
       ? isCaseApplicant(principal, state)
-      : role === 'auditor' || role === 'admin' || EXTERNAL_ROLES.has(role) || principal.unit === state.unit;
+      : EXTERNAL_ROLES.has(role)
+        ? externalHasPart(principal, state, version)
+        : role === 'auditor' || role === 'admin' || principal.unit === state.unit;
   const role = callerRoles.find(reaches);
   if (role !== undefined) return { ok: true, role };
   const applicant = callerRoles.includes('applicant');
+  const external = callerRoles.some((r) => EXTERNAL_ROLES.has(r));
   return {
     ok: false,
     reason: applicant
       ? 'an applicant acts only on a case filed with their own IIN'
-      : `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`,
+      : external && !callerRoles.some((r) => !EXTERNAL_ROLES.has(r))
+        ? 'the e-government portal and state bodies act only on a case where they recorded an act or a step is theirs to take now'
+        : `acts for unit "${principal.unit}"; this case belongs to unit "${state.unit}"`,
     requiredRoles: [],
     callerRoles,
-    ...(applicant ? {} : { requiredUnit: state.unit, callerUnit: principal.unit }),
+    ...(applicant || external ? {} : { requiredUnit: state.unit, callerUnit: principal.unit }),
   };
+}
+
+/**
+ * Whether the portal or a state body has a part in this case: an act it recorded, or an open step it may take now.
+ * Bound to no unit, they reach every case's id; only such a case do they read or act on.
+ */
+export function externalHasPart(principal: Principal, state: CaseState, version: RegulationVersion): boolean {
+  return (
+    state.acts.some((act) => act.actor.id === principal.id) || stepsCallerMayTake(state, version, principal).length > 0
+  );
 }
 
 /** Ids of the open steps this caller may take now. */

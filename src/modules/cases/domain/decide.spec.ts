@@ -451,12 +451,9 @@ describe('refusals of a step', () => {
         { kind: 'take-step', stepId: 'portal-refusal', data: validData('PortalRefusalIssued') },
         w.callerFor('e-government-portal'),
       )
-      .thenRefused('step-not-allowed', {
-        stepId: 'portal-refusal',
-        detail: expect.stringContaining(
-          `step portal-refusal can no longer be recorded: it may be recorded only until ${takenUp}, which is done;`,
-        ),
-      });
+      // With its step gone the portal has no part in the case: refused before the step is looked at, it learns
+      // nothing of where the case stands (the open steps would say how the exams went).
+      .thenRefused('forbidden', { detail: expect.stringContaining('a step is theirs to take now'), requiredRoles: [] });
   });
 
   it('only the prerequisites on the case’s track count', () => {
@@ -716,10 +713,8 @@ describe('cancellation', () => {
         { kind: 'take-step', stepId: 'portal-refusal', data: validData('RefusalIssued') },
         w.callerFor('e-government-portal'),
       )
-      // The portal's chance ended long before (until: the acceptance of the package), which is the reason given.
-      .thenRefused('step-not-allowed', {
-        detail: expect.stringContaining('it may be recorded only until documents-accepted, which is done'),
-      });
+      // The portal's chance ended long before (until: the acceptance of the package): it has no part in the case now.
+      .thenRefused('forbidden', { detail: expect.stringContaining('a step is theirs to take now'), requiredRoles: [] });
   });
 
   it('is refused on a closed case', () => {

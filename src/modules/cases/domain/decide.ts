@@ -417,7 +417,7 @@ function fixedByText(version: RegulationVersion, cohortDateId: string): boolean 
 }
 
 function decideStep(state: CaseState, version: RegulationVersion, command: TakeStep, ctx: DecideContext): Decision {
-  const reach = withinReach(ctx.principal, state);
+  const reach = withinReach(ctx.principal, state, version);
   if (!reach.ok) return refuse(forbidden(reach));
   const step = stepById(version, command.stepId);
   if (!step)
@@ -559,7 +559,7 @@ function decideCancel(
   command: CancelApplication,
   ctx: DecideContext,
 ): Decision {
-  const reach = withinReach(ctx.principal, state);
+  const reach = withinReach(ctx.principal, state, version);
   if (!reach.ok) return refuse(forbidden(reach));
   const step = cancellationStep(version, state.trackId);
   if (!step) {

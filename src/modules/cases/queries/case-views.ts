@@ -10,7 +10,7 @@ import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { rolesOn, type RegulationStep } from '../../regulations/domain/regulation-schema';
 import { citeClause } from '../../regulations/domain/clause-citation';
 import type { Limit } from '../../deadlines/domain/limit';
-import { EXTERNAL_ROLES, stepsCallerMayTake, openSteps } from '../domain/case-rules';
+import { EXTERNAL_ROLES, externalHasPart, stepsCallerMayTake, openSteps } from '../domain/case-rules';
 import type { CaseState } from '../domain/case-state';
 import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
@@ -26,10 +26,7 @@ export { readsEverything, staffRoles, seesFullIin } from '../domain/read-scope';
 export function mayRead(principal: Principal, doc: CaseDocument, version: RegulationVersion): boolean {
   if (seesFullIin(principal, doc)) return true;
   if (!principal.roles.some((r) => EXTERNAL_ROLES.has(r))) return false;
-  return (
-    doc.acts.some((act) => act.actor.id === principal.id) ||
-    stepsCallerMayTake(stateOf(doc), version, principal).length > 0
-  );
+  return externalHasPart(principal, stateOf(doc), version);
 }
 
 function applicantView(principal: Principal, doc: CaseDocument) {

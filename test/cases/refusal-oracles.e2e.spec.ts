@@ -1,10 +1,17 @@
 /**
- * An attack found in review, reproduced on the real HTTP server: a caller who reads a case's applicant with the IIN
+ * Attacks found in review, reproduced on the real HTTP server: what a caller learned from how a command was refused.
+ *
+ * 1. A caller who reads a case's applicant with the IIN
  * masked (the e-government portal, a state body: within reach of every case) guessed the IIN from how a command
  * naming it was refused. The cancel route checked the reason against the applicant's IIN before asking whether the
  * caller may cancel at all (400 for another person's IIN, 403 for the applicant's); on a step the portal may take, a
  * back-dated act answered 409 for the applicant's IIN and 400 for any other. The masked IIN leaves about 12,000
  * candidates with a valid check digit: two minutes at the default request budget.
+ *
+ * 2. The portal and state bodies reach every case's id (bound to no unit) but read only a case they have a part in (an
+ * act of theirs, or an open step theirs). A command to any other was refused on the full case: 409 with its status, its
+ * open steps (which say how the exams or the competition went) and when it closed, 404 listing its track's steps, 409
+ * with its current revision. Such a command is now 403 before anything of the case is looked at.
  */
 import { maskIin } from '../../src/modules/identity/domain/iin';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
@@ -89,5 +96,50 @@ describe("a caller who reads the applicant's IIN masked learns nothing of it fro
       body: { reason: `отзываю заявление, ИИН ${IIN}`, occurredAt: at('2015-09-15', '11:00') },
     });
     expect(own.status).toBe(201);
+  });
+});
+
+describe('the portal and a state body learn nothing of a case they have no part in', () => {
+  let closed = '';
+  beforeAll(async () => {
+    const filed = await api.call('POST', '/api/cases', {
+      as: applicant(GUESS),
+      body: {
+        serviceId: 'personnel-reserve',
+        trackId: 'corps-a-selection',
+        channel: 'portal',
+        unit: 'astana',
+        applicant: { iin: GUESS, fullName: 'Ахметов Ерлан' },
+        occurredAt: at('2015-09-15', '10:00'),
+      },
+    });
+    expect(filed.status).toBe(201);
+    closed = filed.body.caseId;
+    const cancelled = await api.call('POST', `/api/cases/${closed}/cancel`, {
+      as: applicant(GUESS),
+      body: { occurredAt: at('2015-09-15', '11:00') },
+    });
+    expect(cancelled.status).toBe(201);
+  });
+
+  it('every command to such a case is the same 403, whatever step, revision or data it names', async () => {
+    const probes: Array<[TestCaller, string, Record<string, unknown>]> = [
+      [PORTAL, 'steps/portal-refusal', { data: { reason: 'x' } }],
+      [PORTAL, 'steps/portal-refusal', { expectedRevision: 99, data: { reason: 'x' } }],
+      [PORTAL, 'steps/no-such-step', { data: {} }],
+      [PORTAL, 'cancel', { reason: 'x' }],
+      [STATE_BODY, 'steps/information-received', { data: {} }],
+      [STATE_BODY, 'steps/no-such-step', { expectedRevision: 0, data: {} }],
+    ];
+    const answers = new Set<string>();
+    for (const [caller, path, body] of probes) {
+      const r = await api.call('POST', `/api/cases/${closed}/${path}`, { as: caller, body });
+      expect({ path, status: r.status }).toEqual({ path, status: 403 });
+      const text = JSON.stringify(r.body);
+      for (const told of ['cancelled', 'revision', 'openSteps', 'information-requested', '2015-09-15', 'corps-a'])
+        expect({ path, told, said: text.includes(told) }).toEqual({ path, told, said: false });
+      answers.add(JSON.stringify({ ...r.body, instance: undefined, callerRoles: undefined, traceId: undefined }));
+    }
+    expect(answers.size).toBe(1);
   });
 });
