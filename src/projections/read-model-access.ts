@@ -22,6 +22,8 @@ export interface Staleness {
 /** The active model as a read sees it: its position, the store's change mark then, and its collections. */
 export interface ModelRead {
   position: number;
+  /** The active build's version; null while the first build runs. */
+  version: number | null;
   mark: string | null;
   collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
 }
@@ -80,7 +82,7 @@ export class ModelAccess {
         }
         return handle as ReadCollection<T>;
       };
-      read = { position: model.position, mark: model.mark, collection };
+      read = { position: model.position, version: model.version, mark: model.mark, collection };
       this.reads.set(model, read);
     }
     return read;

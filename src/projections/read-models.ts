@@ -37,6 +37,8 @@ export class ReadModelTimeoutError extends Error {
 
 export interface ActiveModel {
   position: number;
+  /** The active build's version; null while the first build runs. What a reader of an older document shape asks. */
+  version: number | null;
   /** The store's change mark when the build and position were looked up (null where the store has none). */
   mark: string | null;
   collection<T extends ReadDocument = ReadDocument>(name: string): ReadCollection<T>;
@@ -137,6 +139,7 @@ export class ReadModels implements ProjectionStatusSource {
   ): ActiveModel {
     const model: ActiveModel = {
       position,
+      version: build?.version ?? null,
       mark: known.mark,
       collection: <T extends ReadDocument = ReadDocument>(collection: string) => {
         if (!build) throw new ReadModelNotReadyError(projection);

@@ -365,7 +365,7 @@ describe('evidence pack', () => {
         '<td>приказ 184, прил. 2, п. 7, пп. 3<br>184 бұйрық, 2-қосымша, 7-т., 3) тт.<br><code>competition-recommended</code></td>',
       ),
     ).toBe(true);
-    expect(html.includes('"format":"reglament-evidence/4"')).toBe(true);
+    expect(html.includes('"format":"reglament-evidence/5"')).toBe(true);
     // The applicant filed themself: the act records no name of theirs, and the page names them by their role alone.
     expect(html).toContain('<td>Услугополучатель / Көрсетілетін қызметті алушы</td>');
     expect(html).not.toContain('<td>Applicant (');
@@ -477,6 +477,18 @@ describe('evidence pack', () => {
       fixture,
       '--fingerprint',
       '7978b4bd43195eec3e5aebd5bde5e17f664ef48051fbb5e8cc177073ffe151e2',
+      '--json',
+    ]);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });
+    expect(ok.code).toBe(0);
+  });
+
+  it("a pack issued in format 4, before an erased case's acts kept in clear could be shown erased, still verifies offline against its page", () => {
+    const ok = cli([
+      'verify-evidence',
+      join(__dirname, 'fixtures/evidence-format-4.html'),
+      '--fingerprint',
+      'deb9c93b2cdcf9842a11bb3b9f274e68431629961450a1f66444ce79826145aa',
       '--json',
     ]);
     expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true });

@@ -14,6 +14,8 @@ import { foldCase, openingOf, type CaseState } from '../cases/domain/case-state'
 import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
+import { inClear, scrubClearCitizen } from '../personal-data/domain/citizen-ids';
+import { clearPersonalDataErased } from '../personal-data/domain/personal-fields';
 import { ProblemError } from '../../shared/problem/problem';
 import { storedDataDamaged } from '../event-log/event-log.problems';
 import type { EvidenceInclusion, EvidenceProofs } from '../transparency/evidence-proofs';
@@ -55,8 +57,11 @@ export class AuditService {
     private readonly signingKey: KeyObject,
     private readonly clock: () => Date = () => new Date(),
     private readonly proofs: EvidenceProofs | null = null,
-    /** Opens personal fields for a reader, checking their right and recording the disclosure; absent: read as stored. */
-    private readonly personalData?: Pick<PersonalDataVault, 'open'>,
+    /**
+     * Opens personal fields for a reader, checking their right and recording the disclosure, and knows the erased
+     * cases; absent: read as stored.
+     */
+    private readonly personalData?: Pick<PersonalDataVault, 'open' | 'erasedCasesNow'>,
   ) {
     const publicKey = createPublicKey(signingKey);
     this.publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -165,6 +170,11 @@ export class AuditService {
   async evidence(history: CaseHistory, principal: Principal, caller: { authorization?: string } = {}): Promise<string> {
     const now = this.clock();
     const chain = this.verify(history);
+    // The acts are carried as stored, so that the verifier recomputes every hash; but an erased case's act that the log
+    // keeps in clear (recorded before encryption began, or naming the citizen as their token named them) would carry
+    // the erased person in clear. Such an act is carried with that "erased" and marked: its hash still links the chain
+    // and its inclusion proof still holds, only its content is not recomputed (format 5).
+    const erased = (await this.personalData?.erasedCasesNow())?.has(history.caseId) ?? false;
     const { file: _file, ...regulation } = history.version;
     const s = history.state;
     const pack: EvidencePack = {
@@ -184,14 +194,19 @@ export class AuditService {
         applicant: s.applicant,
       },
       regulation,
-      events: history.recorded.map((e) => ({
-        id: e.id,
-        type: e.type,
-        revision: e.revision,
-        position: e.position,
-        data: e.data,
-        metadata: e.metadata,
-      })),
+      events: history.recorded.map((e) =>
+        erased && inClear(e)
+          ? {
+              id: e.id,
+              type: e.type,
+              revision: e.revision,
+              position: e.position,
+              data: clearPersonalDataErased(e.type, e.data as Record<string, unknown>),
+              metadata: scrubClearCitizen(e.metadata),
+              personalDataErased: true as const,
+            }
+          : { id: e.id, type: e.type, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata },
+      ),
       chain: {
         valid: chain.valid,
         events: chain.events,

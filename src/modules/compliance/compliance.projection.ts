@@ -164,6 +164,9 @@ export function rowWithGrouping(state: CaseState, r: StoredComplianceRow): Compl
   return { ...slaGroupingOf(state), ...r };
 }
 
+/** The first version whose open steps hold the applicant's IIN as its blind index; older builds hold it in clear. */
+export const OPEN_STEPS_BY_BLIND_INDEX = 7;
+
 export function complianceProjection({ catalog, calendar, personalData, slaRows }: ComplianceReference): Projection {
   const versionOf = (versionId: string): RegulationVersion => caseVersion(catalog, versionId);
   const rowsOf = (state: CaseState, version: RegulationVersion) => complianceRowsOf(state, version, calendar, slaRows);

@@ -16,6 +16,8 @@ import { openSqliteEventLog, type SqliteEventLog } from '../event-log/sqlite/sql
 import { loadCatalog } from '../regulations/domain/catalog';
 import { makeIin, principal } from '../../../test/support/case-specification';
 import { isEnvelope } from './domain/envelope';
+import { ERASURE_STREAM, PERSONAL_DATA_ERASED } from './domain/erasure';
+import { appendSealed } from '../transparency/sealed-append';
 import { newDataKey } from './domain/key-wrapping';
 import { KEY_STORE_FILE, SqliteKeyStore } from './keys/sqlite-key-store';
 import { CASES_PER_RECORD, PersonalDataRefused, PersonalDataVault } from './personal-data-vault';
@@ -368,5 +370,57 @@ describe("a person's decryption of stored acts (history, evidence pack, replay, 
     // The system's reads (projections, the command side) are not a person's: opened, not recorded.
     await vault.open(await stored(), { kind: 'system', purpose: 'projection' });
     expect((await records()).length).toBe(reads.length);
+  });
+});
+
+describe('acts kept in clear (recorded before encryption began) of a case whose applicant is erased', () => {
+  const iin = makeIin('800101', 3, 55);
+  const NAME = 'Старозаписанный Ерлан Болатович';
+  const citizen: Principal = { id: `egov-${iin}`, name: NAME, roles: ['applicant'], iin };
+  const logger = { info: () => undefined } as unknown as Logger;
+  const projection = { kind: 'system', purpose: 'projection' } as const;
+
+  it('open "erased" once the log records the erasure, by whatever process; only the erasure stream\'s new events are read, and only for acts that hold something in clear', async () => {
+    const caseId = 'c0ffee00-0000-7000-8000-000000000001';
+    await recordAsBefore({ log, catalog, calendar }, citizen, caseId, {
+      kind: 'submit',
+      caseId,
+      receiptNumber: 'RG-20150915-OLD',
+      serviceId: 'civil-service-testing',
+      channel: 'portal',
+      unit: UNIT,
+      applicant: { iin, fullName: NAME },
+      occurredAt: new Date('2015-09-15T04:00:00Z'),
+    });
+    const encrypted = await file(2);
+    if (!encrypted.ok) throw new Error(JSON.stringify(encrypted.refusal));
+    const vault = new PersonalDataVault(keys, { log, logger });
+    const erasureReads: unknown[] = [];
+    const readStream = log.readStream.bind(log);
+    jest.spyOn(log, 'readStream').mockImplementation((streamId, options) => {
+      // The vault's reads (the erasure's own append reads the stream's head backwards).
+      if (streamId === ERASURE_STREAM && options?.direction !== 'backwards') erasureReads.push(options);
+      return readStream(streamId, options);
+    });
+    const opened = async () => (await vault.open(await readStream(caseStreamId(caseId)), projection))[0]!;
+
+    expect((await opened()).data).toMatchObject({ applicant: { iin, fullName: NAME } });
+    // An erasure another process recorded: nothing told this vault but the log.
+    await appendSealed(log, ERASURE_STREAM, [
+      {
+        type: PERSONAL_DATA_ERASED,
+        data: { subjectId: 'none', cases: [caseId], basis: 'b', reference: 'r', by: 'cli', clearTextActs: 1 },
+      },
+    ]);
+    const after = await opened();
+    expect(after.data).toMatchObject({ applicant: { iin: 'erased', fullName: 'erased' } });
+    expect(after.metadata.actor).toEqual({ id: 'erased', name: 'erased', role: 'applicant' });
+    expect(JSON.stringify(after)).not.toMatch(new RegExp(`${iin}|${NAME}`));
+    await opened();
+    // An encrypted case's acts are erased by their key: the erasure stream is not read for them.
+    await vault.open(await readStream(caseStreamId(encrypted.accepted.caseId)), projection);
+    expect(erasureReads).toEqual([{ fromRevision: 0 }, { fromRevision: 0 }, { fromRevision: 1 }]);
+    // The log keeps the act as stored.
+    expect((await readStream(caseStreamId(caseId)))[0]!.data).toMatchObject({ applicant: { iin, fullName: NAME } });
   });
 });

@@ -6,7 +6,9 @@
  * the auditors' reads are, and a log line. Projections and the command side open events as the system, unrecorded.
  * The personal data a read model keeps in clear until erasure (the case view, the case list) is recorded here too, by
  * `recordRead`: once per reader, case and day.
- * An erased subject's fields open as their "erased" placeholders; nothing fails.
+ * An erased subject's fields open as their "erased" placeholders; nothing fails. So do the fields of an act the log
+ * keeps in clear (recorded before encryption began, or naming the citizen who acted as their token named them) once its
+ * case is erased: no key can be destroyed for them, so the erasures the log records say which cases they are.
  */
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -15,9 +17,10 @@ import { readerOf, type Principal } from '../identity/domain/principal';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
 import { readsEverything, staffRoles } from '../cases/queries/case-views';
 import { blindIndex, derivedKey } from './domain/blind-index';
-import { carriesIin, idBasis } from './domain/citizen-ids';
+import { carriesIin, idBasis, inClear, scrubClearCitizen } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';
-import { openData, personalFieldsOf, protectData, StoredDataDamaged } from './domain/personal-fields';
+import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from './domain/erasure';
+import { openData, personalFieldsOf, protectData, scrubData, StoredDataDamaged } from './domain/personal-fields';
 import { SubjectCounts, type PersonalKeyStore } from './keys/key-store.port';
 import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
 import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
@@ -56,6 +59,11 @@ export class PersonalDataRefused extends Error {
 }
 
 export class PersonalDataVault {
+  /**
+   * `disclosures`: where a person's reads are recorded; its log is also where the vault reads the erasures (without
+   * it, as in a projection's process, only the erasures this process makes are known: projections scrub on meeting
+   * them in the log).
+   */
   constructor(
     readonly keys: PersonalKeyStore,
     private readonly disclosures: { log: EventLog; logger: Logger; clock?: () => Date } | null = null,
@@ -85,7 +93,61 @@ export class PersonalDataVault {
 
   /** The erasure of these cases' applicant is done: whatever this process keeps of them in clear is dropped. */
   erased(cases: readonly string[]): void {
+    for (const caseId of cases) this.erasedCases.add(caseId);
     for (const listener of this.erasedListeners) listener(cases);
+  }
+
+  /**
+   * Cases whose applicant is erased, as the log's `personal-data-erasures` stream names them (cases filed before
+   * encryption began included), up to the revision read last. A case id is a few dozen bytes and erasures are few: all
+   * are kept. The stream is the record because another process may erase (the CLI, another API instance).
+   */
+  private readonly erasedCases = new Set<string>();
+  /** The erasure stream's next revision to read. */
+  private erasuresFrom = 0;
+  /** The read of the erasure stream under way, and the one that follows it, shared by the callers that came meanwhile. */
+  private erasuresReading: Promise<void> | null = null;
+  private erasuresNext: Promise<void> | null = null;
+
+  /**
+   * The cases whose applicant is erased, with every erasure the log recorded before this was called: only the stream's
+   * events past the revision read last are read (none, mostly). A vault without the log (a projection's, which meets
+   * the erasures in the log itself) knows only the erasures this process made.
+   */
+  async erasedCasesNow(): Promise<ReadonlySet<string>> {
+    if (this.disclosures) await this.erasuresRead();
+    return this.erasedCases;
+  }
+
+  /**
+   * A read of the new erasures that starts after this call: one under way may have started before an erasure the
+   * caller already saw answered, so callers that come meanwhile share the next one.
+   */
+  private erasuresRead(): Promise<void> {
+    if (!this.erasuresReading) {
+      const reading = this.readNewErasures().finally(() => {
+        if (this.erasuresReading === reading) this.erasuresReading = null;
+      });
+      return (this.erasuresReading = reading);
+    }
+    this.erasuresNext ??= this.erasuresReading
+      .catch(() => undefined)
+      .then(() => {
+        this.erasuresNext = null;
+        return this.erasuresRead();
+      });
+    return this.erasuresNext;
+  }
+
+  private async readNewErasures(): Promise<void> {
+    const events = await this.disclosures!.log.readStream(ERASURE_STREAM, { fromRevision: this.erasuresFrom });
+    for (const event of events) {
+      if (event.type === PERSONAL_DATA_ERASED) {
+        const cases = (event.data as Partial<PersonalDataErasedData>).cases;
+        if (Array.isArray(cases)) for (const caseId of cases) this.erasedCases.add(String(caseId));
+      }
+      this.erasuresFrom = Math.max(this.erasuresFrom, event.revision + 1);
+    }
   }
 
   /** Whether the case's applicant is erased: its subject's key destroyed (a case filed before encryption has none). */
@@ -180,11 +242,14 @@ export class PersonalDataVault {
 
   /**
    * The events with their personal fields in clear (or "erased"). A person is refused unless they may read every case
-   * the events belong to, and each disclosure is recorded before it is returned.
+   * the events belong to, and each disclosure is recorded before it is returned. An act the log keeps in clear whose
+   * case is erased reads as the projections show it after the erasure: its personal fields and a citizen named in clear
+   * as its actor "erased" (the log keeps the act as stored, and its hash covers that).
    */
   async open(recorded: readonly RecordedEvent[], access: PersonalDataAccess): Promise<RecordedEvent[]> {
     const kids = new Set<string>();
     let personal = false;
+    let clear = false;
     for (const event of recorded) {
       const data = event.data as Record<string, unknown>;
       for (const field of Object.keys(personalFieldsOf(event.type))) {
@@ -193,11 +258,16 @@ export class PersonalDataVault {
         personal = true;
         if (isEnvelope(value)) kids.add(value.kid);
       }
+      if (!clear && inClear(event)) clear = true;
     }
-    if (!personal) return [...recorded];
+    if (!personal && !clear) return [...recorded];
     // Acts recorded in clear before encryption began are personal data too: the same right, the same record.
-    if (access.kind === 'person') await this.disclose(recorded, access, [...kids]);
-    if (kids.size === 0) return [...recorded];
+    if (personal && access.kind === 'person') await this.disclose(recorded, access, [...kids]);
+    const opened = kids.size === 0 ? [...recorded] : await this.decrypt(recorded, kids);
+    return clear ? this.scrubErased(opened) : opened;
+  }
+
+  private async decrypt(recorded: readonly RecordedEvent[], kids: ReadonlySet<string>): Promise<RecordedEvent[]> {
     try {
       const keys = await this.keys.keysOf([...kids]);
       return recorded.map((event) => {
@@ -215,6 +285,24 @@ export class PersonalDataVault {
       if (error instanceof StoredDataDamaged) throw storedDataDamaged(error.message);
       throw error;
     }
+  }
+
+  /**
+   * The events of erased cases with their personal fields and a citizen named in clear as the actor "erased", as the
+   * projections scrub them; the erasures are read first (the stream's new events), so one that another process recorded
+   * a moment ago counts. Asked only where an act holds something in clear: an encrypted act of an erased case opens
+   * "erased" by its destroyed key. An event left as it was is the same object.
+   */
+  private async scrubErased(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const erased = await this.erasedCasesNow();
+    if (erased.size === 0) return events;
+    return events.map((event) => {
+      if (!event.streamId.startsWith(CASE_STREAM_PREFIX)) return event;
+      if (!erased.has(event.streamId.slice(CASE_STREAM_PREFIX.length))) return event;
+      const data = scrubData(event.type, event.data as Record<string, unknown>);
+      const metadata = scrubClearCitizen(event.metadata);
+      return data === event.data && metadata === event.metadata ? event : { ...event, data, metadata };
+    });
   }
 
   /**

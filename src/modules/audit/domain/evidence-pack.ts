@@ -12,7 +12,7 @@
 import canonicalize from 'canonicalize';
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { RegulationFile } from '../../regulations/domain/regulation-schema';
-import { verifyChain, type ChainVerification } from '../../cases/domain/hash-chain';
+import { linkProblem, placeProblem, verifyChain, type ChainVerification } from '../../cases/domain/hash-chain';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
 import {
@@ -32,18 +32,23 @@ import type { LimitSpec } from '../../deadlines/domain/limit';
 import { isRole, ROLES } from '../../identity/domain/principal';
 import { isCaseApplicantActor } from '../../cases/domain/case-event';
 
-export const EVIDENCE_FORMAT = 'reglament-evidence/4';
+export const EVIDENCE_FORMAT = 'reglament-evidence/5';
 /**
  * Formats this verifier reads, each with the page it was issued with: format 1 (clauses as act ids) and format 2
  * (times as stored, in UTC and in the offset they were written with) stay verifiable; format 3 shows local time;
- * format 4 names the case's applicant acting on their own case by their role alone (the act records no name of theirs).
+ * format 4 names the case's applicant acting on their own case by their role alone (the act records no name of theirs);
+ * format 5 may carry an erased case's act that the log keeps in clear with that "erased", marked `personalDataErased`
+ * (its hash is linked and proved, not recomputed).
  */
 const READABLE_FORMATS: readonly string[] = [
   'reglament-evidence/1',
   'reglament-evidence/2',
   'reglament-evidence/3',
+  'reglament-evidence/4',
   EVIDENCE_FORMAT,
 ];
+/** Formats whose page shows local time (formats 1 and 2 keep the page they were issued with). */
+const LOCAL_TIME_FORMATS: readonly string[] = ['reglament-evidence/3', 'reglament-evidence/4', EVIDENCE_FORMAT];
 
 export interface EvidenceEvent {
   id: string;
@@ -52,10 +57,22 @@ export interface EvidenceEvent {
   position: number;
   data: unknown;
   metadata: Record<string, unknown>;
+  /**
+   * Format 5: an act the log keeps with personal data in clear (recorded before encryption began, or naming the citizen
+   * as their token named them) whose case's applicant is erased, carried with that "erased" (in its data, and as its
+   * actor). Its hash, over what is stored, cannot be recomputed from the pack: it is checked for its place in the chain
+   * and by its inclusion proof.
+   */
+  personalDataErased?: true;
 }
 
 export interface EvidencePack {
-  format: typeof EVIDENCE_FORMAT | 'reglament-evidence/3' | 'reglament-evidence/2' | 'reglament-evidence/1';
+  format:
+    | typeof EVIDENCE_FORMAT
+    | 'reglament-evidence/4'
+    | 'reglament-evidence/3'
+    | 'reglament-evidence/2'
+    | 'reglament-evidence/1';
   generatedAt: string;
   generatedBy: { id: string; name: string; roles: string[] };
   case: {
@@ -143,7 +160,7 @@ function embeddedJson(pack: SignedEvidencePack): string {
 /** The whole file: the readable page with the signed pack embedded as JSON. */
 export function renderEvidenceFile(pack: SignedEvidencePack): string {
   const json = embeddedJson(pack);
-  return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${pack.format === EVIDENCE_FORMAT || pack.format === 'reglament-evidence/3' ? renderLocalBody(pack) : renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
+  return `<!doctype html>\n<html lang="ru">\n<head>\n<meta charset="utf-8">\n<title>Доказательный пакет — дело ${esc(pack.case.caseId)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n${LOCAL_TIME_FORMATS.includes(pack.format) ? renderLocalBody(pack) : renderBody(pack)}\n<script type="application/json" id="${SCRIPT_ID}">${json}</script>\n</body>\n</html>\n`;
 }
 
 export interface EvidenceCheck {
@@ -338,13 +355,16 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     return { valid: false, caseId: null, keyFingerprint: null, checks };
   }
 
-  const chain: ChainVerification = verifyChain(pack.events.map((e) => ({ ...e, streamId: pack.case.streamId })));
+  const { chain, erasedActs } = packChain(pack);
   check(
     'hash chain',
     chain.valid,
-    chain.valid
-      ? `${chain.events} events, every hash recomputed and linked`
-      : `broken at revision ${chain.firstBrokenRevision}: ${chain.problem}`,
+    !chain.valid
+      ? `broken at revision ${chain.firstBrokenRevision}: ${chain.problem}`
+      : erasedActs === 0
+        ? `${chain.events} events, every hash recomputed and linked`
+        : `${chain.events} events, every hash linked and ${chain.events - erasedActs} recomputed; ${erasedActs} act(s) recorded in clear whose applicant was erased are shown "erased" (marked personalDataErased): their hashes, over what the log stores, cannot be recomputed from the pack, so what the pack shows of them is the service's word; their place in the log is proved by their inclusion proofs`,
+    chain.valid && erasedActs > 0,
   );
   const head = pack.events.at(-1)?.metadata.hash ?? null;
   check(
@@ -416,6 +436,25 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     check('readable page', false, `the embedded data cannot be rendered as a page: ${(error as Error).message}`);
   }
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
+}
+
+/**
+ * The pack's chain: every event's revision and link, and its hash recomputed, except for the acts format 5 marks as
+ * shown with their personal data erased (`erasedActs`), whose content is not the one hashed. Older formats mark none.
+ */
+function packChain(pack: SignedEvidencePack): { chain: ChainVerification; erasedActs: number } {
+  const events = pack.events.map((e) => ({ ...e, streamId: pack.case.streamId }));
+  const erased = (e: EvidenceEvent) => pack.format === EVIDENCE_FORMAT && e.personalDataErased === true;
+  const erasedActs = pack.events.filter(erased).length;
+  if (erasedActs === 0) return { chain: verifyChain(events), erasedActs };
+  let previous: string | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const problem = erased(event) ? placeProblem(event, i, previous) : linkProblem(event, i, previous);
+    if (problem) return { chain: { valid: false, events: events.length, firstBrokenRevision: i, problem }, erasedActs };
+    previous = event.metadata.hash as string;
+  }
+  return { chain: { valid: true, events: events.length }, erasedActs };
 }
 
 const SIGNATURE_MEMBERS: readonly string[] = ['algorithm', 'publicKey', 'keyFingerprint', 'value'];
@@ -614,6 +653,12 @@ ${deadlines}
 /** Russian and Kazakh, as the page writes every word of its own. */
 const both = (ru: string, kk: string) => (ru === kk ? ru : `${ru} / ${kk}`);
 
+/** What the page says under the hash of an act shown with its personal data erased (format 5). */
+const ERASED_ACT = both(
+  'персональные данные стёрты: хеш не пересчитывается по пакету, место в журнале подтверждено доказательством включения',
+  'дербес деректер өшірілді: хэш пакет бойынша қайта есептелмейді, журналдағы орны енгізу дәлелімен расталған',
+);
+
 const SLA_STATUS: Record<string, [string, string]> = {
   met: ['в срок', 'мерзімінде'],
   breached: ['нарушен', 'бұзылды'],
@@ -753,7 +798,7 @@ function renderLocalBody(pack: SignedEvidencePack): string {
   const rows = pack.events
     .map((e) => {
       const m = e.metadata as Record<string, any>;
-      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${byRoleAlone(m.actor) ? role(m.actor.role) : `${esc(m.actor?.name)} (${role(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})`}</td><td>${clock.at(m.occurredAt)}</td><td>${clock.at(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${clauseCell(pack.format, m.regulation?.clause)}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code></td></tr>`;
+      return `<tr><td>${e.revision}</td><td>${esc(label(e.type))}<br><code>${esc(e.type)}</code></td><td>${esc(m.stepId)}</td><td>${byRoleAlone(m.actor) ? role(m.actor.role) : `${esc(m.actor?.name)} (${role(m.actor?.role)}${m.actor?.unit ? `, ${esc(m.actor.unit)}` : ''})`}</td><td>${clock.at(m.occurredAt)}</td><td>${clock.at(m.recordedAt)}${m.backDated ? '<br><b>задним числом / кейінгі күнмен</b>' : ''}</td><td>${clauseCell(pack.format, m.regulation?.clause)}</td><td><code>${esc(JSON.stringify(e.data))}</code></td><td class="hash"><code>${esc(m.hash)}</code><br>← <code>${esc(m.previousHash ?? '—')}</code>${pack.format === EVIDENCE_FORMAT && e.personalDataErased === true ? `<br><i>${ERASED_ACT}</i>` : ''}</td></tr>`;
     })
     .join('\n');
   const deadlines = pack.sla.deadlines

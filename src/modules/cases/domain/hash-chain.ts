@@ -88,13 +88,28 @@ export function linkProblem(
   expectedRevision: number,
   previousHash: string | null,
 ): string | null {
+  const place = placeProblem(event, expectedRevision, previousHash);
+  if (place) return place;
+  const recomputed = storedContentHash(event);
+  if (event.metadata.hash !== recomputed)
+    return `stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`;
+  return null;
+}
+
+/**
+ * Why an event does not stand at its place in the chain (its revision, and its previousHash the previous event's
+ * hash), its own hash not recomputed: for an event whose content is not all at hand (an evidence pack's act shown
+ * with its personal data erased).
+ */
+export function placeProblem(
+  event: HashableEvent,
+  expectedRevision: number,
+  previousHash: string | null,
+): string | null {
   if (event.revision !== expectedRevision)
     return `expected revision ${expectedRevision}, found ${event.revision}: an event is missing or out of order`;
   if ((event.metadata.previousHash ?? null) !== previousHash)
     return `previousHash is ${String(event.metadata.previousHash)}, the previous event's hash is ${String(previousHash)}`;
-  const recomputed = storedContentHash(event);
-  if (event.metadata.hash !== recomputed)
-    return `stored hash ${String(event.metadata.hash)} does not match the content (recomputed ${recomputed})`;
   return null;
 }
 

@@ -2,15 +2,19 @@
  * The pull feed: the events of cases (acts, warnings, breaches) in log order after a position, only those the caller
  * may read: auditors and admins every case, staff their unit's, applicants the cases filed with their IIN. A page
  * scans at most a bounded stretch of the log, so a caller who may read little still gets an answer at once, with
- * the position to go on from. Framework-free.
+ * the position to go on from. An applicant's cases are found by their IIN's blind index, never by the IIN in clear:
+ * the subjects the key store files under it (a filing names its subject as its envelope's key id) or, for a filing
+ * stored in clear, the index of the IIN it names; an erased case is no one's. Framework-free.
  */
 import { positionPastHead } from '../../event-log/event-log.problems';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
-import { seesFullIin } from '../../cases/queries/case-views';
+import { readScope } from '../../cases/queries/case-views';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
-import type { PersonalDataReading } from '../../personal-data/personal-data-vault';
+import type { PersonalDataVault } from '../../personal-data/personal-data-vault';
+import type { PersonalKeyStore } from '../../personal-data/keys/key-store.port';
+import { isEnvelope } from '../../personal-data/domain/envelope';
 import { withoutClearPersonalData } from '../../personal-data/domain/personal-fields';
 import { metadataWithoutClearCitizen } from '../../personal-data/domain/citizen-ids';
 
@@ -51,19 +55,35 @@ export const FEED_SCAN = 2_000;
  */
 export const FEED_PAGE_SCAN_MAX = 20_000;
 
-interface CaseScope {
+/** Whose case it is, as the feed keeps it in memory: nothing that is an IIN, nor opens to one. */
+export interface CaseScope {
   unit: string;
-  /** Empty when the filing names none (no caller's IIN is empty). */
-  applicantIin: string;
+  /** The data subject the filing's applicant is encrypted for (its envelope's key id); null for a filing in clear. */
+  subject: string | null;
+  /** The blind index of the IIN a filing stored in clear names; null for an encrypted filing, or one naming none. */
+  iinIndex: string | null;
 }
+
+/** Whose cases are the caller's own, for a page: looked up once, by the blind index of the IIN their token carries. */
+export interface OwnCases {
+  iinIndex: string;
+  /** The live subjects the key store files under that index (an erased one's is destroyed, or marked erased). */
+  subjects: ReadonlySet<string>;
+  /** Cases whose applicant is erased (the log's erasure stream): no IIN leads to them. */
+  erased: ReadonlySet<string>;
+}
+
+/** What the feed needs of the vault to know an applicant's cases without opening any filing. */
+export type FeedPersonalData = Pick<PersonalDataVault, 'iinIndex' | 'erasedCasesNow'> & {
+  keys: Pick<PersonalKeyStore, 'subjectsOf'>;
+};
 
 export class FeedQueries {
   private readonly scopes = new Map<string, CaseScope>();
 
-  /** `personalData`: opens a filing whose applicant is stored encrypted, to know whose case it is. */
   constructor(
     private readonly log: EventLog,
-    private readonly personalData?: PersonalDataReading,
+    private readonly personalData: FeedPersonalData,
     private readonly pageScanMax = FEED_PAGE_SCAN_MAX,
   ) {}
 
@@ -84,6 +104,7 @@ export class FeedQueries {
 
   async page(principal: Principal, filter: FeedFilter): Promise<FeedPage> {
     const head = await this.log.headPosition();
+    const own = await this.ownCases(principal);
     const items: FeedItem[] = [];
     let next = filter.after;
     let scanned = 0;
@@ -104,7 +125,8 @@ export class FeedQueries {
         if (filter.types && !filter.types.includes(event.type)) continue;
         const caseId = caseIdOf(event);
         const scope = await this.scopeOf(caseId, event);
-        if (!scope || (filter.unit && scope.unit !== filter.unit) || !mayReadCase(principal, scope)) continue;
+        if (!scope || (filter.unit && scope.unit !== filter.unit) || !mayReadCase(principal, caseId, scope, own))
+          continue;
         items.push({
           position: event.position,
           id: event.id,
@@ -128,6 +150,26 @@ export class FeedQueries {
     return { items, next, head };
   }
 
+  /**
+   * The caller's own cases when they read as an applicant: their live subjects and the erased cases, read for each page
+   * (one look at the key store, and the erasure stream's events since the last look), so an erasure by any process
+   * takes their erased cases from them at the next page.
+   */
+  private async ownCases(principal: Principal): Promise<OwnCases | null> {
+    const iin = readScope(principal).iin;
+    if (iin === null) return null;
+    const iinIndex = this.personalData.iinIndex(iin);
+    const [subjects, erased] = await Promise.all([
+      this.personalData.keys.subjectsOf(iinIndex),
+      this.personalData.erasedCasesNow(),
+    ]);
+    return {
+      iinIndex,
+      subjects: new Set(subjects.filter((s) => s.erasedAt === null).map((s) => s.subjectId)),
+      erased,
+    };
+  }
+
   private async scopeOf(caseId: string, event: RecordedEvent): Promise<CaseScope | null> {
     const known = this.scopes.get(caseId);
     if (known) return known;
@@ -136,13 +178,16 @@ export class FeedQueries {
         ? event
         : (await this.log.readStream(caseStreamId(caseId), { maxCount: 1 }))[0];
     if (!first) return null;
-    let data = first.data as { unit?: unknown; applicant?: { iin?: unknown } };
-    if (typeof data.applicant?.iin !== 'string' && this.personalData) {
-      const [opened] = await this.personalData.open([first], { kind: 'system', purpose: 'projection' });
-      data = (opened?.data ?? data) as typeof data;
-    }
+    const data = first.data as { unit?: unknown; applicant?: unknown };
     if (typeof data.unit !== 'string') return null;
-    const scope = { unit: data.unit, applicantIin: typeof data.applicant?.iin === 'string' ? data.applicant.iin : '' };
+    // An encrypted applicant names its subject, which is no personal data; one stored in clear is kept as its index.
+    const applicant = data.applicant;
+    const clearIin = (applicant as { iin?: unknown } | undefined)?.iin;
+    const scope: CaseScope = {
+      unit: data.unit,
+      subject: isEnvelope(applicant) ? applicant.kid : null,
+      iinIndex: !isEnvelope(applicant) && typeof clearIin === 'string' ? this.personalData.iinIndex(clearIin) : null,
+    };
     if (this.scopes.size > 100_000) this.scopes.clear();
     this.scopes.set(caseId, scope);
     return scope;
@@ -150,13 +195,15 @@ export class FeedQueries {
 }
 
 /**
- * Admins and auditors read every case; an applicant the cases filed with their IIN; other staff their unit's: the
- * case views' rule for who sees a case's applicant in full, which is who may read everything the case records.
+ * Admins and auditors read every case; other staff their unit's; an applicant the cases filed with their IIN (`own`,
+ * null for a caller who reads as no applicant) and not erased: the case views' rule for who sees a case's applicant in
+ * full, which is who may read everything the case records.
  */
-export function mayReadCase(principal: Principal, scope: CaseScope): boolean {
-  return seesFullIin(principal, { unit: scope.unit, applicant: { iin: scope.applicantIin } } as Parameters<
-    typeof seesFullIin
-  >[1]);
+export function mayReadCase(principal: Principal, caseId: string, scope: CaseScope, own: OwnCases | null): boolean {
+  const { all, unit } = readScope(principal);
+  if (all || (unit !== null && unit === scope.unit)) return true;
+  if (own === null || own.erased.has(caseId)) return false;
+  return scope.subject !== null ? own.subjects.has(scope.subject) : scope.iinIndex === own.iinIndex;
 }
 
 function caseIdOf(event: RecordedEvent): string {

@@ -8,7 +8,8 @@
 import { createHmac } from 'node:crypto';
 import type { Principal } from '../../identity/domain/principal';
 import { isCaseApplicantActor, type CaseActor } from '../../cases/domain/case-event';
-import { WITHHELD } from './personal-fields';
+import { isEnvelope } from './envelope';
+import { ERASED, personalFieldsOf, WITHHELD } from './personal-fields';
 
 /**
  * What the ids an Idempotency-Key gives are derived from: the token's subject keyed when the token carries an IIN (a
@@ -38,6 +39,29 @@ export function namesCitizenInClear(actor: CaseActor | undefined): actor is Case
  * (withoutClearPersonalData): an applicant named as their token named them is withheld.
  */
 export function metadataWithoutClearCitizen(metadata: Record<string, unknown>): Record<string, unknown> {
+  return citizenNamed(metadata, WITHHELD);
+}
+
+/** An event's metadata once its case is erased: an applicant named as their token named them reads "erased". */
+export function scrubClearCitizen(metadata: Record<string, unknown>): Record<string, unknown> {
+  return citizenNamed(metadata, ERASED);
+}
+
+/** The metadata with a citizen named in clear as the actor named `word` instead (the same object when there is none). */
+function citizenNamed(metadata: Record<string, unknown>, word: string): Record<string, unknown> {
   const actor = metadata.actor as CaseActor | undefined;
-  return namesCitizenInClear(actor) ? { ...metadata, actor: { ...actor, id: WITHHELD, name: WITHHELD } } : metadata;
+  return namesCitizenInClear(actor) ? { ...metadata, actor: { ...actor, id: word, name: word } } : metadata;
+}
+
+/**
+ * Whether a stored act holds personal data in clear, which no key's destruction erases: a personal field stored as it
+ * was written (before encryption began), or the citizen who acted named as their token named them.
+ */
+export function inClear(event: { type: string; data: unknown; metadata: Record<string, unknown> }): boolean {
+  if (namesCitizenInClear(event.metadata.actor as CaseActor | undefined)) return true;
+  const data = event.data as Record<string, unknown> | null;
+  return Object.keys(personalFieldsOf(event.type)).some((field) => {
+    const value = data?.[field];
+    return value !== undefined && !isEnvelope(value);
+  });
 }
