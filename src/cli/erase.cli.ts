@@ -9,6 +9,11 @@ import { createLogger } from '../shared/logging/logger';
 import { checkIin } from '../modules/identity/domain/iin';
 import { eraseSubject, retentionDue, type ErasureOutcome } from '../modules/personal-data/commands/erase-subject';
 import { closedCases, erasureDeps } from '../modules/personal-data/personal-data.module';
+import {
+  ERASURE_TEXT,
+  erasureTextProblem,
+  type ErasureTextField,
+} from '../modules/personal-data/domain/erasure-record';
 import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
 const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
@@ -60,14 +65,12 @@ export async function run(argv: string[]): Promise<number> {
     const check = checkIin(values.iin);
     if (!check.valid) problems.push(`--iin is not a valid IIN: ${check.problem.message}`);
   }
-  const basis = values.basis?.trim() ?? '';
-  const reference = values.reference?.trim() ?? '';
-  if (basis.length < 3 || basis.length > 2000)
-    problems.push(
-      '--basis is required (3–2000 characters): the legal ground, recorded with the erasure; name no person in it',
-    );
-  if (reference.length < 3 || reference.length > 500)
-    problems.push('--reference is required (3–500 characters): the law, article or request number');
+  // The HTTP body's rules (erasure-record.ts); --by may be left out (your user name), not given empty.
+  const texts = { basis: values.basis, reference: values.reference, by: values.by ?? userName() };
+  for (const field of Object.keys(texts) as ErasureTextField[]) {
+    const problem = erasureTextProblem(field, texts[field]);
+    if (problem) problems.push(`--${field} ${problem}: ${ERASURE_TEXT[field].allowed}`);
+  }
   if (problems.length) {
     process.stderr.write(`${command}: ${problems.join('; ')}\n\n${USAGE}\n`);
     return 2;
@@ -77,14 +80,24 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const outcome = await eraseSubject(erasureDeps(infra), {
       ...(values.iin ? { iin: values.iin } : { subjectId: values.subject! }),
-      basis,
-      reference,
-      by: values.by?.trim() || userInfo().username,
+      basis: texts.basis!.trim(),
+      reference: texts.reference!.trim(),
+      by: texts.by!.trim(),
     });
     (outcome.ok ? process.stdout : process.stderr).write(`${describeErasure(outcome)}\n`);
     return outcome.ok ? 0 : 1;
   } finally {
     await infra.close();
+  }
+}
+
+/** Who erases when --by is left out: the user running the command, where the system has a name for them. */
+function userName(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    // A user id with no entry in the system's user list (a container's): --by is then required.
+    return undefined;
   }
 }
 

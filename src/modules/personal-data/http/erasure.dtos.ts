@@ -1,14 +1,13 @@
 /** The body of an erasure, validated at the edge (unknown fields refused). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsNotEmpty, IsString, IsUUID, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsString, IsUUID, Matches } from 'class-validator';
 import { Optional } from '../../../shared/problem/optional';
+import { Checked } from '../../../shared/http/parameter-constraints';
+import { ERASURE_TEXT, erasureTextProblem } from '../domain/erasure-record';
 
-/**
- * At least three letters or digits: the basis and the reference are recorded trimmed, for good, and neither white space
- * nor invisible characters (zero-width spaces survive a trim) state a legal ground.
- */
-const SOME_TEXT = /^(?:[^\p{L}\p{N}]*[\p{L}\p{N}]){3}/u;
-const SOME_TEXT_MESSAGE = 'must hold at least 3 letters or digits (not only spaces or invisible characters)';
+/** The rules the CLI applies to its options too (erasure-record.ts): the problem, and what is allowed. */
+const RecordedText = (field: 'basis' | 'reference') =>
+  Checked((value) => erasureTextProblem(field, value), ERASURE_TEXT[field].allowed);
 
 export class EraseSubjectDto {
   @ApiPropertyOptional({
@@ -27,19 +26,17 @@ export class EraseSubjectDto {
 
   @ApiProperty({
     example: 'retention period ended',
-    description: 'the legal ground, recorded with the erasure; name no person in it',
+    description: `${ERASURE_TEXT.basis.allowed}; recorded (trimmed) with the erasure`,
+    maxLength: ERASURE_TEXT.basis.max,
   })
-  @IsString()
-  @IsNotEmpty()
-  @MinLength(3)
-  @MaxLength(2000)
-  @Matches(SOME_TEXT, { message: SOME_TEXT_MESSAGE })
+  @RecordedText('basis')
   basis!: string;
 
-  @ApiProperty({ example: 'Law No. 94-V of 21 May 2013, art. 12' })
-  @IsString()
-  @MinLength(3)
-  @MaxLength(500)
-  @Matches(SOME_TEXT, { message: SOME_TEXT_MESSAGE })
+  @ApiProperty({
+    example: 'Law No. 94-V of 21 May 2013, art. 12',
+    description: `${ERASURE_TEXT.reference.allowed}; recorded (trimmed) with the erasure`,
+    maxLength: ERASURE_TEXT.reference.max,
+  })
+  @RecordedText('reference')
   reference!: string;
 }
