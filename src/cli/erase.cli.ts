@@ -29,7 +29,12 @@ command for each. Reads the cases read model; takes the log writer's role, so st
 
 /** The erasure's answer as an operator reads it: what was done, and what the log keeps in clear, said plainly. */
 export function describeErasure(outcome: ErasureOutcome): string {
-  if (!outcome.ok) return `erase: refused (${outcome.refusal.kind}): ${outcome.refusal.detail}`;
+  if (!outcome.ok) {
+    const { refusal } = outcome;
+    // The command line's name for the field the refusal names.
+    const option = refusal.kind === 'personal-data-in-record' ? `--${refusal.field}: ` : '';
+    return `erase: refused (${refusal.kind}): ${option}${refusal.detail}`;
+  }
   const d = outcome.done;
   const lines = [
     `erase: erased ${d.subjects.length} subject key(s) for ${d.cases.length} case(s): ${d.cases.map((c) => `${c.caseId} (${c.versionId})`).join(', ')}; recorded at position(s) ${d.positions.join(', ')}`,

@@ -115,6 +115,25 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+describe('POST /api/personal-data/erasures', () => {
+  it('by an admin whose token subject holds an IIN is 403 naming the principal, the IIN not shown; nothing is recorded', async () => {
+    const iin = makeIin('790909', 3, 56);
+    const before = await erasuresRecorded();
+    const r = await api.call('POST', '/api/personal-data/erasures', {
+      as: { sub: `egov-${iin}`, roles: ['admin'], unit: 'hq', iin },
+      body: { subjectId: subjects.r, basis: 'retention period ended', reference: 'Law 94-V art. 12' },
+    });
+    expect(r.status).toBe(403);
+    expect(r.body).toMatchObject({
+      type: expect.stringContaining('erasure-refused-principal-names-iin'),
+      errors: [{ field: 'principal', problem: expect.stringContaining('IIN'), allowed: expect.any(String) }],
+    });
+    expect(JSON.stringify(r.body)).not.toContain(iin);
+    expect(await erasuresRecorded()).toBe(before);
+    expect(await api.app.infra.personalData.applicantErased(cases.r!)).toBe(false);
+  });
+});
+
 describe('npm run cli -- erase', () => {
   beforeAll(async () => {
     await api.close();
@@ -134,5 +153,14 @@ describe('npm run cli -- erase', () => {
       );
     }
     expect(sha256Of(join(dataDir, 'events.db'))).toBe(events);
+  }, 60_000);
+
+  it('refuses a --by that names an IIN, naming --by, the IIN masked: exit 1, nothing erased', () => {
+    const iin = makeIin('790909', 3, 56);
+    const r = cli(['erase', '--subject', subjects.r!, ...BASIS, '--by', `Админ ${iin}`], dataDir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('refused (personal-data-in-record)');
+    expect(r.stderr).toContain('--by');
+    expect(r.stderr).not.toContain(iin);
   }, 60_000);
 });

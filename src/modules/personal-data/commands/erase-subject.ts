@@ -14,6 +14,7 @@ import { openSteps } from '../../cases/domain/case-rules';
 import { isEnvelope } from '../domain/envelope';
 import { personalFieldsOf } from '../domain/personal-fields';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
+import type { ErasureTextField } from '../domain/erasure-record';
 import { namesCitizenInClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
 import { ERASURE_HOLD_MS, type ErasureHold, type PersonalKeyStore } from '../keys/key-store.port';
@@ -59,8 +60,8 @@ export interface CaseRetention {
 
 export type ErasureRefusal =
   | { kind: 'unknown-subject'; detail: string }
-  /** The basis or the reference, recorded for good with the erasure, names an IIN. */
-  | { kind: 'personal-data-in-basis'; field: 'basis' | 'reference'; detail: string }
+  /** The basis, the reference or who erased (`by`), recorded for good with the erasure, names an IIN. */
+  | { kind: 'personal-data-in-record'; field: ErasureTextField; detail: string }
   /** `retained`: the subject's closed cases whose retention period also still runs, named with the open ones. */
   | { kind: 'open-cases'; cases: CaseRetention[]; retained: CaseRetention[]; detail: string }
   | { kind: 'retention'; cases: CaseRetention[]; detail: string };
@@ -145,6 +146,8 @@ export function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promis
 const CHECKS_WHILE_CASES_CHANGE = 3;
 
 async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+  const inRecord = personalDataInRecord(request);
+  if (inRecord) return { ok: false, refusal: inRecord };
   // An erasure recorded whose key a failed destruction left (the command answered 500): completed first, so a retry
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
@@ -220,6 +223,24 @@ function filingsBeingRecorded(): ErasureOutcome {
 }
 
 /**
+ * The basis, the reference and who erased are recorded for good, in clear, with the erasure: an IIN written there (the
+ * subject's own, a representative's, an e-government token's subject `egov-<IIN>` as who erased) would outlive the
+ * very erasure it records.
+ */
+function personalDataInRecord(request: ErasureRequest): ErasureRefusal | null {
+  for (const field of ['basis', 'reference', 'by'] as const) {
+    const found = iinsIn(request[field], 'prose');
+    if (found.length > 0)
+      return {
+        kind: 'personal-data-in-record',
+        field,
+        detail: `${field === 'by' ? 'by (who erases)' : `the ${field}`} names an IIN (${found.map(maskIin).join(', ')}); it is recorded for good with the erasure: write it without personal data`,
+      };
+  }
+  return null;
+}
+
+/**
  * The retention of each case, once the acts of every case just linked to the subject are in the log. A filing's link
  * is committed beside its append, so a case can be linked and have no stream yet: read then, it looked like a filing
  * never appended (refused, or a crash before the append), which holds no data and was passed over, and its key was
@@ -253,20 +274,6 @@ async function eraseOnce(
   request: ErasureRequest,
   { hold, pin, recorded }: Holding,
 ): Promise<ErasureOutcome | { changed: string[] }> {
-  // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
-  // outlive the very erasure it records.
-  for (const field of ['basis', 'reference'] as const) {
-    const found = iinsIn(request[field], 'prose');
-    if (found.length > 0)
-      return {
-        ok: false,
-        refusal: {
-          kind: 'personal-data-in-basis',
-          field,
-          detail: `the ${field} names an IIN (${found.map(maskIin).join(', ')}); it is recorded for good with the erasure: write it without personal data`,
-        },
-      };
-  }
   const now = (deps.clock ?? (() => new Date()))();
   const keys = deps.vault.keys;
   const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;
