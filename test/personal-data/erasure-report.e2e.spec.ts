@@ -115,6 +115,33 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+describe('GET /api/personal-data/retention-due', () => {
+  it('leaves out a person with an open case, lists a person once with their case filed before encryption, and says how to erase one who has no key; no IIN', async () => {
+    const due = await api.call('GET', '/api/personal-data/retention-due', { as: ADMIN });
+    expect(due.status).toBe(200);
+    const entries = due.body.due as Array<{ subjectId: string | null; cases: { caseId: string }[]; eraseWith: object }>;
+    const listed = entries.flatMap((e) => e.cases.map((c) => c.caseId));
+    expect(listed).not.toContain(cases.qClosed);
+    expect(entries.map((e) => ({ ...e, cases: e.cases.map((c) => c.caseId) }))).toEqual(
+      expect.arrayContaining([
+        { subjectId: subjects.p, cases: [cases.pInClear, cases.p].sort(), eraseWith: { subjectId: subjects.p } },
+        { subjectId: null, cases: [cases.cInClear], eraseWith: { caseId: cases.cInClear } },
+      ]),
+    );
+    expect(IINS.filter((iin) => JSON.stringify(due.body).includes(iin))).toEqual([]);
+
+    // What the report left out is not erasable: the open case is named.
+    const refused = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { subjectId: subjects.q, basis: 'retention period ended', reference: 'Law 94-V art. 12' },
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: `cases.${cases.qOpen}` })]),
+    );
+  });
+});
+
 describe('POST /api/personal-data/erasures', () => {
   it('by an admin whose token subject holds an IIN is 403 naming the principal, the IIN not shown; nothing is recorded', async () => {
     const iin = makeIin('790909', 3, 56);
@@ -131,6 +158,32 @@ describe('POST /api/personal-data/erasures', () => {
     expect(JSON.stringify(r.body)).not.toContain(iin);
     expect(await erasuresRecorded()).toBe(before);
     expect(await api.app.infra.personalData.applicantErased(cases.r!)).toBe(false);
+  });
+
+  it('names the applicant by caseId: 400 naming it when it is no case id, or beside another way of naming; 404 for a case it does not know', async () => {
+    const body = { basis: 'retention period ended', reference: 'Law 94-V art. 12' };
+    const bad = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { ...body, caseId: 'RG-20150915-OLD' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([
+      { field: 'caseId', problem: expect.stringContaining('is not a case id'), allowed: expect.any(String) },
+    ]);
+    const two = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { ...body, caseId: cases.cInClear, subjectId: subjects.r },
+    });
+    expect(two.status).toBe(400);
+    expect(two.body.errors).toEqual([
+      expect.objectContaining({ field: 'body', allowed: 'exactly one of iin, subjectId, caseId' }),
+    ]);
+    const unknown = await api.call('POST', '/api/personal-data/erasures', {
+      as: ADMIN,
+      body: { ...body, caseId: newId() },
+    });
+    expect(unknown.status).toBe(404);
+    expect(await erasuresRecorded()).toBe(0);
   });
 });
 
@@ -163,4 +216,42 @@ describe('npm run cli -- erase', () => {
     expect(r.stderr).toContain('--by');
     expect(r.stderr).not.toContain(iin);
   }, 60_000);
+
+  it('of a subject, with the service stopped: the report run next no longer lists it, though the read model still shows its case', () => {
+    const erased = cli(['erase', '--subject', subjects.r!, ...BASIS, '--by', 'admin-cli'], dataDir);
+    expect([erased.code, erased.stderr]).toEqual([0, '']);
+    const report = cli(['retention-report'], dataDir);
+    expect([report.code, report.stderr]).toEqual([0, '']);
+    expect(report.stdout).not.toContain(cases.r);
+    expect(report.stdout).not.toContain(cases.qClosed);
+    expect(report.stdout).toContain(`erase --subject ${subjects.p} `);
+    expect(report.stdout).toContain(`erase --case ${cases.cInClear} `);
+    expect(IINS.filter((iin) => report.stdout.includes(iin))).toEqual([]);
+  }, 60_000);
+
+  it("by subject id takes the person's case filed before encryption too, and by case id the applicant who has no key: read.db keeps neither's IIN or name", async () => {
+    const bySubject = cli(['erase', '--subject', subjects.p!, ...BASIS], dataDir);
+    expect([bySubject.code, bySubject.stderr]).toEqual([0, '']);
+    expect(bySubject.stdout).toContain('for 2 case(s)');
+    expect(bySubject.stdout).toContain(`(cases ${cases.pInClear})`);
+    const byCase = cli(['erase', '--case', cases.cInClear!, ...BASIS], dataDir);
+    expect([byCase.code, byCase.stderr]).toEqual([0, '']);
+    expect(byCase.stdout).toContain('erased 0 subject key(s) for 1 case(s)');
+
+    api = await startHarness({}, { dataDir });
+    await api.app.infra.projections.readModels.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
+    for (const caseId of [cases.pInClear, cases.p, cases.cInClear]) {
+      const view = await api.call('GET', `/api/cases/${caseId}`, { as: AUDITOR });
+      expect([caseId, view.body.applicant]).toEqual([
+        caseId,
+        expect.objectContaining({ iin: 'erased', fullName: 'erased' }),
+      ]);
+    }
+    const recorded = (await api.app.infra.eventLog.readStream(ERASURE_STREAM)).map((e) => e.data as { by: string });
+    expect(recorded.map((d) => d.by)).toEqual(['admin-cli', expect.any(String), expect.any(String)]);
+    expect(IINS.filter((iin) => JSON.stringify(recorded).includes(iin))).toEqual([]);
+    await api.close();
+    const readDb = readFileSync(join(dataDir, 'read.db'));
+    expect([iinP, NAME_P, iinC, NAME_C].filter((t) => readDb.includes(Buffer.from(t)))).toEqual([]);
+  }, 120_000);
 });

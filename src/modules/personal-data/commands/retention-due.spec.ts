@@ -61,6 +61,8 @@ const deps = (): ErasureDeps => ({
   clock: () => new Date('2026-12-06T10:00:00Z'),
   filingSettlesMs: 0,
   casesByIinIndex: async (index) => [...readModel].filter(([, i]) => i === index).map(([caseId]) => caseId),
+  iinIndexesOfCases: async (caseIds) =>
+    new Map(caseIds.filter((c) => readModel.has(c)).map((c) => [c, readModel.get(c)!] as const)),
 });
 
 const citizen = (iin: string): Principal => principal('applicant', 'public', { iin });
@@ -118,6 +120,72 @@ async function filedInClear(iin: string): Promise<string> {
 
 const erase = (target: Omit<ErasureRequest, keyof typeof BASIS>) => eraseSubject(deps(), { ...target, ...BASIS });
 const recorded = async () => (await log.readStream(ERASURE_STREAM)).map((e) => e.data as { cases: string[] });
+
+describe('the retention report', () => {
+  it('leaves out a person whose other case is open, though one of theirs closed years ago; the erasure of their subject is refused naming it', async () => {
+    const iin = makeIin('880101', 3, 11);
+    const closed = await filed(iin);
+    const open = await filed(iin, true);
+
+    expect(await retentionDue(deps(), [closed])).toEqual([]);
+    const subjectId = (await keys.subjectOfCase(closed))!;
+    const outcome = await erase({ subjectId });
+    expect(!outcome.ok && outcome.refusal.kind).toBe('open-cases');
+    expect(!outcome.ok && outcome.refusal.detail).toContain(open);
+  });
+
+  it('leaves out a subject already erased whose case the read model still shows (an erasure the projection has not met)', async () => {
+    const iin = makeIin('880202', 4, 22);
+    const caseId = await filed(iin);
+    const subjectId = (await keys.subjectOfCase(caseId))!;
+    expect(await retentionDue(deps(), [caseId])).toEqual([expect.objectContaining({ subjectId })]);
+    expect((await erase({ iin })).ok).toBe(true);
+
+    expect(await retentionDue(deps(), [caseId])).toEqual([]);
+    const again = await erase({ subjectId });
+    expect(!again.ok && again.refusal.kind).toBe('unknown-subject');
+  });
+
+  it("lists a person once with their case filed before encryption beside their subject's: the erasure by the subject's id takes the clear-text case too", async () => {
+    const iin = makeIin('880303', 3, 33);
+    const inClear = await filedInClear(iin);
+    const encrypted = await filed(iin);
+    const subjectId = (await keys.subjectOfCase(encrypted))!;
+
+    const due = await retentionDue(deps(), [inClear, encrypted]);
+    expect(due).toEqual([
+      {
+        subjectId,
+        cases: [inClear, encrypted].sort().map((caseId) => expect.objectContaining({ caseId })),
+        eraseWith: { subjectId },
+      },
+    ]);
+
+    const outcome = await erase({ subjectId });
+    expect(outcome.ok && outcome.done.cases.map((c) => c.caseId)).toEqual([inClear, encrypted].sort());
+    expect(outcome.ok && outcome.done.clearTextCases).toEqual([inClear]);
+    expect(await recorded()).toEqual([expect.objectContaining({ cases: [inClear, encrypted].sort() })]);
+  });
+
+  it('says to erase a person filed only before encryption by one of their cases, which erases them once: not reported or erased again while the read model has not met it', async () => {
+    const iin = makeIin('880404', 4, 44);
+    const inClear = await filedInClear(iin);
+
+    expect(await retentionDue(deps(), [inClear])).toEqual([
+      { subjectId: null, cases: [expect.objectContaining({ caseId: inClear })], eraseWith: { caseId: inClear } },
+    ]);
+    const outcome = await erase({ caseId: inClear });
+    expect(outcome.ok && outcome.done).toMatchObject({ subjects: [], clearTextCases: [inClear] });
+    expect(await recorded()).toEqual([expect.objectContaining({ subjectId: 'none', cases: [inClear] })]);
+
+    expect(await retentionDue(deps(), [inClear])).toEqual([]);
+    for (const target of [{ caseId: inClear }, { iin }]) {
+      const again = await erase(target);
+      expect(!again.ok && again.refusal.kind).toBe('unknown-subject');
+    }
+    expect(await recorded()).toHaveLength(1);
+  });
+});
 
 describe('who erased (`by`), recorded for good with the erasure', () => {
   it('is refused when it names an IIN, naming the field, the IIN masked; nothing is recorded and the key lives', async () => {

@@ -39,3 +39,7 @@ export function erasureTextProblem(field: ErasureTextField, value: unknown): str
     return `must hold at least ${rule.letters} ${rule.letters === 1 ? 'letter or digit' : 'letters or digits'} (not only spaces, punctuation or invisible characters)`;
   return null;
 }
+
+/** A case id as POST /api/cases returns it (a lower-case UUID): how the applicant of a case with no key is named. */
+export const CASE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const CASE_ID_ALLOWED = 'a case id as POST /api/cases and the retention report give it (lower-case UUID)';

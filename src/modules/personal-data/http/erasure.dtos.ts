@@ -2,8 +2,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, IsUUID, Matches } from 'class-validator';
 import { Optional } from '../../../shared/problem/optional';
-import { Checked } from '../../../shared/http/parameter-constraints';
-import { ERASURE_TEXT, erasureTextProblem } from '../domain/erasure-record';
+import { Checked, Pattern } from '../../../shared/http/parameter-constraints';
+import { CASE_ID, CASE_ID_ALLOWED, ERASURE_TEXT, erasureTextProblem } from '../domain/erasure-record';
 
 /** The rules the CLI applies to its options too (erasure-record.ts): the problem, and what is allowed. */
 const RecordedText = (field: 'basis' | 'reference') =>
@@ -12,17 +12,30 @@ const RecordedText = (field: 'basis' | 'reference') =>
 export class EraseSubjectDto {
   @ApiPropertyOptional({
     example: '900502400172',
-    description: 'the data subject by IIN; or subjectId (from the retention report)',
+    description: 'the data subject by IIN; or subjectId, or caseId (as the retention report gives them)',
   })
   @Optional()
   @IsString()
   @Matches(/^\d{12}$/, { message: 'must be 12 digits' })
   iin?: string;
 
-  @ApiPropertyOptional({ description: 'the data subject by its key-store id' })
+  @ApiPropertyOptional({
+    description:
+      "the data subject by its key-store id (the retention report's subjectId): the person it belongs to is erased, with their other subjects and their cases filed before encryption",
+  })
   @Optional()
   @IsUUID()
   subjectId?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "the applicant of this case (the retention report's eraseWith.caseId), for one whose cases were filed before encryption and who has no key; the person is erased as by their IIN",
+    example: '0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01',
+    pattern: CASE_ID.source,
+  })
+  @Optional()
+  @Pattern(CASE_ID, () => 'is not a case id', CASE_ID_ALLOWED)
+  caseId?: string;
 
   @ApiProperty({
     example: 'retention period ended',

@@ -98,9 +98,14 @@ export class PersonalDataController {
   @HttpCode(201)
   @RequireRoles('admin')
   async erase(@CurrentPrincipal() principal: Principal, @Body() body: EraseSubjectDto) {
-    if ((body.iin === undefined) === (body.subjectId === undefined))
+    const named = [body.iin, body.subjectId, body.caseId].filter((v) => v !== undefined).length;
+    if (named !== 1)
       throw ProblemError.badRequest([
-        { field: 'body', problem: 'names no data subject, or two', allowed: 'exactly one of iin, subjectId' },
+        {
+          field: 'body',
+          problem: named === 0 ? 'names no data subject' : `names the data subject ${named} ways`,
+          allowed: 'exactly one of iin, subjectId, caseId',
+        },
       ]);
     if (body.iin !== undefined) {
       const check = checkIin(body.iin);
@@ -114,7 +119,11 @@ export class PersonalDataController {
         ]);
     }
     const outcome = await eraseSubject(this.deps, {
-      ...(body.iin ? { iin: body.iin } : { subjectId: body.subjectId! }),
+      ...(body.iin !== undefined
+        ? { iin: body.iin }
+        : body.subjectId !== undefined
+          ? { subjectId: body.subjectId }
+          : { caseId: body.caseId! }),
       basis: body.basis.trim(),
       reference: body.reference.trim(),
       by: principal.id,
