@@ -1,5 +1,5 @@
 /**
- * `npm run cli -- erase --iin <iin> | --subject <id> --basis "<text>" --reference "<law ref>" [--by NAME]` and
+ * `npm run cli -- erase --iin <iin> | --subject <id> | --case <id> --basis "<text>" --reference "<law ref>" [--by NAME]` and
  * `npm run cli -- retention-report`: the operator's erasure and the list of what is due. Both take the log writer's
  * role, so the service is stopped first (or use the admin endpoint of the running API for an erasure).
  */
@@ -9,22 +9,38 @@ import { createLogger } from '../shared/logging/logger';
 import { checkIin } from '../modules/identity/domain/iin';
 import { eraseSubject, retentionDue, type ErasureOutcome } from '../modules/personal-data/commands/erase-subject';
 import { closedCases, erasureDeps } from '../modules/personal-data/personal-data.module';
+import {
+  CASE_ID,
+  CASE_ID_ALLOWED,
+  ERASURE_TEXT,
+  erasureTextProblem,
+  type ErasureTextField,
+} from '../modules/personal-data/domain/erasure-record';
 import { commandArgs, configWithDataDir } from '../shared/cli/cli-command';
 
-const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
+const USAGE = `usage: npm run cli -- erase (--iin <iin> | --subject <id> | --case <id>) --basis "<text>" --reference "<law ref>" [--by NAME] [--data-dir DIR]
 
 erase: destroys the data subject's key (every encrypted personal field of their acts then reads "erased"), records
-a PersonalDataErased event with the basis and reference, and scrubs the read models. Refused, naming the cases,
-while a case of the subject is open or its version's retention period runs. Stop the service first.`;
+a PersonalDataErased event with the basis and reference, and scrubs the read models. --subject (from the report)
+erases the person the subject belongs to, their cases filed before encryption included; --case erases the applicant
+of a case filed before encryption, who has no subject. Refused, naming the cases, while a case of the person is open
+or its version's retention period runs. --by (default: your user name) is recorded too: no IIN in it or the basis.
+Stop the service first.`;
 
 const REPORT_USAGE = `usage: npm run cli -- retention-report [--data-dir DIR]
 
-Lists the closed cases whose personal data is past its version's retention period, by data subject, with the erase
-command for each. Reads the cases read model; takes the log writer's role, so stop the service first.`;
+Lists the people whose erasure would be done now (every case of theirs closed and past its version's retention
+period, not erased already), with their cases and the erase command for each. Reads the cases read model; takes
+the log writer's role, so stop the service first.`;
 
 /** The erasure's answer as an operator reads it: what was done, and what the log keeps in clear, said plainly. */
 export function describeErasure(outcome: ErasureOutcome): string {
-  if (!outcome.ok) return `erase: refused (${outcome.refusal.kind}): ${outcome.refusal.detail}`;
+  if (!outcome.ok) {
+    const { refusal } = outcome;
+    // The command line's name for the field the refusal names.
+    const option = refusal.kind === 'personal-data-in-record' ? `--${refusal.field}: ` : '';
+    return `erase: refused (${refusal.kind}): ${option}${refusal.detail}`;
+  }
   const d = outcome.done;
   const lines = [
     `erase: erased ${d.subjects.length} subject key(s) for ${d.cases.length} case(s): ${d.cases.map((c) => `${c.caseId} (${c.versionId})`).join(', ')}; recorded at position(s) ${d.positions.join(', ')}`,
@@ -45,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       iin: { type: 'string' },
       subject: { type: 'string' },
+      case: { type: 'string' },
       basis: { type: 'string' },
       reference: { type: 'string' },
       by: { type: 'string' },
@@ -55,19 +72,20 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof args === 'number') return args;
   const values = args.values;
   const problems: string[] = [];
-  if ((values.iin === undefined) === (values.subject === undefined)) problems.push('give one of --iin or --subject');
+  if ([values.iin, values.subject, values.case].filter((v) => v !== undefined).length !== 1)
+    problems.push('give one of --iin, --subject or --case');
   if (values.iin !== undefined) {
     const check = checkIin(values.iin);
     if (!check.valid) problems.push(`--iin is not a valid IIN: ${check.problem.message}`);
   }
-  const basis = values.basis?.trim() ?? '';
-  const reference = values.reference?.trim() ?? '';
-  if (basis.length < 3 || basis.length > 2000)
-    problems.push(
-      '--basis is required (3–2000 characters): the legal ground, recorded with the erasure; name no person in it',
-    );
-  if (reference.length < 3 || reference.length > 500)
-    problems.push('--reference is required (3–500 characters): the law, article or request number');
+  if (values.case !== undefined && !CASE_ID.test(values.case))
+    problems.push(`--case is not a case id: ${CASE_ID_ALLOWED}`);
+  // The HTTP body's rules (erasure-record.ts); --by may be left out (your user name), not given empty.
+  const texts = { basis: values.basis, reference: values.reference, by: values.by ?? userName() };
+  for (const field of Object.keys(texts) as ErasureTextField[]) {
+    const problem = erasureTextProblem(field, texts[field]);
+    if (problem) problems.push(`--${field} ${problem}: ${ERASURE_TEXT[field].allowed}`);
+  }
   if (problems.length) {
     process.stderr.write(`${command}: ${problems.join('; ')}\n\n${USAGE}\n`);
     return 2;
@@ -76,15 +94,29 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof infra === 'number') return infra;
   try {
     const outcome = await eraseSubject(erasureDeps(infra), {
-      ...(values.iin ? { iin: values.iin } : { subjectId: values.subject! }),
-      basis,
-      reference,
-      by: values.by?.trim() || userInfo().username,
+      ...(values.iin !== undefined
+        ? { iin: values.iin }
+        : values.subject !== undefined
+          ? { subjectId: values.subject }
+          : { caseId: values.case! }),
+      basis: texts.basis!.trim(),
+      reference: texts.reference!.trim(),
+      by: texts.by!.trim(),
     });
     (outcome.ok ? process.stdout : process.stderr).write(`${describeErasure(outcome)}\n`);
     return outcome.ok ? 0 : 1;
   } finally {
     await infra.close();
+  }
+}
+
+/** Who erases when --by is left out: the user running the command, where the system has a name for them. */
+function userName(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    // A user id with no entry in the system's user list (a container's): --by is then required.
+    return undefined;
   }
 }
 
@@ -109,9 +141,12 @@ export async function runReport(argv: string[]): Promise<number> {
     const due = await retentionDue(erasureDeps(infra), await closedCases(infra)());
     if (due.length === 0) process.stdout.write('retention-report: no personal data is due for erasure\n');
     for (const entry of due) {
+      // A person with no subject (filed before encryption) is named by a case of theirs: never by the IIN.
+      const named =
+        'subjectId' in entry.eraseWith ? `--subject ${entry.eraseWith.subjectId}` : `--case ${entry.eraseWith.caseId}`;
       process.stdout.write(
         `due: subject ${entry.subjectId ?? '(stored in clear, no key)'}: ${entry.cases.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil})`).join('; ')}` +
-          `${entry.subjectId ? ` — npm run cli -- erase --subject ${entry.subjectId} --basis "…" --reference "…"` : ''}\n`,
+          ` — npm run cli -- erase ${named} --basis "…" --reference "…"\n`,
       );
     }
     return 0;

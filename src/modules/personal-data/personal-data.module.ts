@@ -33,6 +33,17 @@ export function erasureDeps(infra: PersonalDataModuleDeps): ErasureDeps {
         return null;
       }
     },
+    iinIndexesOfCases: async (caseIds) => {
+      if (caseIds.length === 0) return new Map();
+      try {
+        const cases = await infra.projections.readModels.collection<CaseDocument>(CASES_PROJECTION, CASES);
+        const docs = await cases.find({ _id: { $in: [...caseIds] } }, { projection: { _id: 1, applicantIin: 1 } });
+        return new Map(docs.map((d) => [String(d._id), String(d.applicantIin)]));
+      } catch {
+        // As above: a subject named by id is then erased alone, its cases filed in clear not found.
+        return null;
+      }
+    },
   };
 }
 

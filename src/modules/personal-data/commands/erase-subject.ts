@@ -1,6 +1,7 @@
 /**
  * Erasure of a data subject and the retention report. Erasure is refused while a case of the subject is open or a
- * closed case is still inside its version's retention period (each named); otherwise it records a
+ * closed case is still inside its version's retention period (each named); the report lists what an erasure would be
+ * done for now, found by the erasure's own checks (checkErasure), so the two cannot disagree. Otherwise it records a
  * `PersonalDataErased` event (subject id, case ids, legal basis: no personal data) and then destroys the subject's
  * key, so every encrypted field of every act reads "erased" from then on; projections scrub their documents when
  * they meet the event. Acts stored in clear (before encryption began, or naming the citizen who acted as their token
@@ -13,7 +14,8 @@ import { caseVersion, type Catalog } from '../../regulations/domain/catalog';
 import { openSteps } from '../../cases/domain/case-rules';
 import { isEnvelope } from '../domain/envelope';
 import { personalFieldsOf } from '../domain/personal-fields';
-import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
+import { ERASED_IIN_INDEX, ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
+import type { ErasureTextField } from '../domain/erasure-record';
 import { namesCitizenInClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
 import { ERASURE_HOLD_MS, type ErasureHold, type PersonalKeyStore } from '../keys/key-store.port';
@@ -37,6 +39,11 @@ export interface ErasureDeps {
   catalog: Catalog;
   /** Cases the read model files under an IIN's blind index (also those filed before encryption began); null when it is not available. */
   casesByIinIndex?: (iinIndex: string) => Promise<string[] | null>;
+  /**
+   * The blind index the read model files each of these cases under, by case id (cases it does not hold are absent);
+   * null when it is not available. How a subject named by id, or a case filed before encryption, leads to its person.
+   */
+  iinIndexesOfCases?: (caseIds: readonly string[]) => Promise<Map<string, string> | null>;
   clock?: () => Date;
   /** How long a case linked to the subject without acts in the log is waited for (FILING_SETTLES_MS; a spec sets it). */
   filingSettlesMs?: number;
@@ -59,8 +66,8 @@ export interface CaseRetention {
 
 export type ErasureRefusal =
   | { kind: 'unknown-subject'; detail: string }
-  /** The basis or the reference, recorded for good with the erasure, names an IIN. */
-  | { kind: 'personal-data-in-basis'; field: 'basis' | 'reference'; detail: string }
+  /** The basis, the reference or who erased (`by`), recorded for good with the erasure, names an IIN. */
+  | { kind: 'personal-data-in-record'; field: ErasureTextField; detail: string }
   /** `retained`: the subject's closed cases whose retention period also still runs, named with the open ones. */
   | { kind: 'open-cases'; cases: CaseRetention[]; retained: CaseRetention[]; detail: string }
   | { kind: 'retention'; cases: CaseRetention[]; detail: string };
@@ -77,9 +84,15 @@ export interface ErasureDone {
 
 export type ErasureOutcome = { ok: true; done: ErasureDone } | { ok: false; refusal: ErasureRefusal };
 
+/**
+ * Whose data: by IIN; by a subject's id (the person it belongs to, found through the blind index the read model files
+ * its cases under: their other subjects and their cases filed before encryption with it); or by a case, its applicant
+ * (the case's subject, or, for a case filed before encryption, which has none, the person its blind index names).
+ */
 export interface ErasureRequest {
   iin?: string;
   subjectId?: string;
+  caseId?: string;
   basis: string;
   reference: string;
   by: string;
@@ -145,6 +158,8 @@ export function eraseSubject(deps: ErasureDeps, request: ErasureRequest): Promis
 const CHECKS_WHILE_CASES_CHANGE = 3;
 
 async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<ErasureOutcome> {
+  const inRecord = personalDataInRecord(request);
+  if (inRecord) return { ok: false, refusal: inRecord };
   // An erasure recorded whose key a failed destruction left (the command answered 500): completed first, so a retry
   // finds the subject erased instead of recording it a second time.
   await completeRecordedErasures(deps.log, deps.vault.keys);
@@ -174,7 +189,7 @@ async function eraseNow(deps: ErasureDeps, request: ErasureRequest): Promise<Era
       if (!('changed' in outcome)) return outcome;
       // Checked again from the start: the new case is open, and is named in the refusal like any other.
       if (attempt < CHECKS_WHILE_CASES_CHANGE) continue;
-      return refusedWhileFiled(
+      return refusedAsFiled(
         outcome.changed.length > 0
           ? `cases of the subject were filed while the erasure was being checked (${outcome.changed.join(', ')}), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again once the filings stop`
           : `the erasure's checks outlasted its hold on the subject (${ERASURE_HOLD_MS / 60_000} minutes), ${CHECKS_WHILE_CASES_CHANGE} times; nothing was erased: try again`,
@@ -209,14 +224,33 @@ const FILING_SETTLES_MS = 6_000;
 const FILING_POLL_MS = 20;
 
 /** An erasure refused because acts of its subject were being recorded while it checked (an open case, in effect). */
-function refusedWhileFiled(detail: string): ErasureOutcome {
-  return { ok: false, refusal: { kind: 'open-cases', cases: [], retained: [], detail } };
+function refusedWhileFiled(detail: string): ErasureRefusal {
+  return { kind: 'open-cases', cases: [], retained: [], detail };
 }
 
-function filingsBeingRecorded(): ErasureOutcome {
-  return refusedWhileFiled(
+const refusedAsFiled = (detail: string): ErasureOutcome => ({ ok: false, refusal: refusedWhileFiled(detail) });
+
+const filingsBeingRecorded = (): ErasureRefusal =>
+  refusedWhileFiled(
     `acts of the subject have been being recorded for ${RECORDING_SETTLES_MS / 1000} s; nothing was erased: try again`,
   );
+
+/**
+ * The basis, the reference and who erased are recorded for good, in clear, with the erasure: an IIN written there (the
+ * subject's own, a representative's, an e-government token's subject `egov-<IIN>` as who erased) would outlive the
+ * very erasure it records.
+ */
+function personalDataInRecord(request: ErasureRequest): ErasureRefusal | null {
+  for (const field of ['basis', 'reference', 'by'] as const) {
+    const found = iinsIn(request[field], 'prose');
+    if (found.length > 0)
+      return {
+        kind: 'personal-data-in-record',
+        field,
+        detail: `${field === 'by' ? 'by (who erases)' : `the ${field}`} names an IIN (${found.map(maskIin).join(', ')}); it is recorded for good with the erasure: write it without personal data`,
+      };
+  }
+  return null;
 }
 
 /**
@@ -228,10 +262,14 @@ function filingsBeingRecorded(): ErasureOutcome {
  * others: open, so the erasure is refused), for at most FILING_SETTLES_MS. One still without a stream then was never
  * appended.
  */
-async function retentionsOnceFiled(deps: ErasureDeps, caseIds: readonly string[]): Promise<CaseRetention[]> {
+async function retentionsOnceFiled(
+  deps: ErasureDeps,
+  caseIds: readonly string[],
+  filingSettlesMs: number,
+): Promise<CaseRetention[]> {
   const found = new Map<string, CaseRetention>();
   let missing = [...caseIds];
-  for (const deadline = Date.now() + (deps.filingSettlesMs ?? FILING_SETTLES_MS); ;) {
+  for (const deadline = Date.now() + filingSettlesMs; ;) {
     const read = await Promise.all(missing.map(async (c) => [c, await retentionOf(deps, c)] as const));
     for (const [c, retention] of read) if (retention) found.set(c, retention);
     missing = read.filter(([, retention]) => retention === null).map(([c]) => c);
@@ -239,6 +277,170 @@ async function retentionsOnceFiled(deps: ErasureDeps, caseIds: readonly string[]
     await new Promise((resolve) => setTimeout(resolve, FILING_POLL_MS));
   }
   return [...caseIds].filter((c) => found.has(c)).map((c) => found.get(c)!);
+}
+
+/** What the log records as erased: the subjects, and every case an erasure named (those filed in clear included). */
+interface RecordedErasures {
+  subjects: ReadonlySet<string>;
+  cases: ReadonlySet<string>;
+}
+
+async function recordedErasures(log: EventLog): Promise<RecordedErasures> {
+  const subjects = new Set<string>();
+  const cases = new Set<string>();
+  for (const event of await log.readStream(ERASURE_STREAM)) {
+    if (event.type !== PERSONAL_DATA_ERASED) continue;
+    const data = event.data as Partial<PersonalDataErasedData>;
+    if (typeof data.subjectId === 'string' && data.subjectId !== 'none') subjects.add(data.subjectId);
+    for (const c of Array.isArray(data.cases) ? data.cases : []) cases.add(c);
+  }
+  return { subjects, cases };
+}
+
+type ErasureTarget = Pick<ErasureRequest, 'iin' | 'subjectId' | 'caseId'>;
+
+/** Whose data an erasure takes: their live subjects, and the blind index the read model files their cases under. */
+interface Whose {
+  subjects: string[];
+  iinIndex: string | null;
+}
+
+const NOBODY: Whose = { subjects: [], iinIndex: null };
+
+/**
+ * The live subjects the request names, and the blind index that finds the person's cases in the read model (those
+ * filed before encryption, which no key links, too). A subject whose key is destroyed, or whose erasure the log records
+ * (a destruction that failed, completed at the next erasure or start), is erased already. A subject named by id is
+ * erased again only while its key lives (its destruction failed after the erasure was recorded); one already erased is
+ * unknown here, as it is by IIN, and no second erasure is recorded. Named by id or by a case, the person is found
+ * through the read model's blind index of the subject's cases, which the key store must file the subject under too: the
+ * key store's own record of the subject's index has no lookup by subject on its port, and needs none.
+ */
+async function whoseData(deps: ErasureDeps, target: ErasureTarget, erased: RecordedErasures): Promise<Whose> {
+  const keys = deps.vault.keys;
+  const ofIndex = async (iinIndex: string): Promise<Whose> => ({
+    iinIndex,
+    subjects: (await keys.subjectsOf(iinIndex))
+      .filter((s) => s.erasedAt === null && !erased.subjects.has(s.subjectId))
+      .map((s) => s.subjectId),
+  });
+  if (target.iin !== undefined) return ofIndex(deps.vault.iinIndex(target.iin));
+  let named = target.subjectId;
+  if (target.caseId !== undefined) {
+    const subject = await keys.subjectOfCase(target.caseId);
+    if (subject === null) {
+      // Filed before encryption began: no key names its applicant, the blind index the read model files it under does.
+      const iinIndex = (await deps.iinIndexesOfCases?.([target.caseId]))?.get(target.caseId);
+      return iinIndex !== undefined && iinIndex !== ERASED_IIN_INDEX ? ofIndex(iinIndex) : NOBODY;
+    }
+    named = subject;
+  }
+  if (
+    named === undefined ||
+    erased.subjects.has(named) ||
+    (await keys.unknownSubjects([named])).length > 0 ||
+    !(await keys.keysOf([named])).get(named)
+  )
+    return NOBODY;
+  const indexes = await deps.iinIndexesOfCases?.(await keys.casesOf(named));
+  for (const iinIndex of new Set(indexes?.values() ?? []))
+    if (iinIndex !== ERASED_IIN_INDEX && (await keys.subjectsOf(iinIndex)).some((s) => s.subjectId === named))
+      return ofIndex(iinIndex);
+  // The read model holds none of its cases (not built yet, or behind): the subject alone, as the key store links it.
+  return { subjects: [named], iinIndex: null };
+}
+
+/** What an erasure takes once its checks pass: its subjects and every case, and which the read model alone found. */
+interface ErasureScope {
+  subjects: string[];
+  caseIds: Set<string>;
+  /** Cases linked to the subjects (by the key store, or by the key their filing names). */
+  linked: Set<string>;
+  fromReadModel: string[];
+  cases: CaseRetention[];
+}
+
+type ErasureCheck =
+  | { ok: true; scope: ErasureScope }
+  /** `looked`: the cases of the person the checks read (the report looks at none of them again). */
+  | { ok: false; refusal: ErasureRefusal; looked: readonly string[] };
+
+/**
+ * The erasure's checks, which the retention report runs too, so the report lists what the erasure it prints does: whose
+ * data (whoseData), every case of theirs (the key store's links, and the read model's cases under their blind index,
+ * those filed before encryption included, less those an erasure already took), each closed and past its retention.
+ * `hold` holds the subjects found, and answers false when acts under them were still being recorded after its wait.
+ */
+async function checkErasure(
+  deps: ErasureDeps,
+  target: ErasureTarget,
+  now: Date,
+  erased: RecordedErasures,
+  { hold, filingSettlesMs }: { hold: (subjectIds: readonly string[]) => Promise<boolean>; filingSettlesMs: number },
+): Promise<ErasureCheck> {
+  const keys = deps.vault.keys;
+  const { subjects, iinIndex } = await whoseData(deps, target, erased);
+  if (!(await hold(subjects))) return { ok: false, refusal: filingsBeingRecorded(), looked: [] };
+  const caseIds = new Set<string>();
+  for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
+  const linked = new Set(caseIds);
+  const fromReadModel = iinIndex !== null && deps.casesByIinIndex ? ((await deps.casesByIinIndex(iinIndex)) ?? []) : [];
+  for (const c of fromReadModel) caseIds.add(c);
+  const passOver = (c: string) => {
+    caseIds.delete(c);
+    fromReadModel.splice(fromReadModel.indexOf(c), 1);
+  };
+  // A case whose link to its subject did not reach the key store (a crash right after filing) still names its key.
+  for (const c of fromReadModel.filter((id) => !linked.has(id))) {
+    const [first] = await deps.log.readStream(caseStreamId(c), { maxCount: 1 });
+    const applicant = (first?.data as Record<string, unknown> | undefined)?.applicant;
+    if (!isEnvelope(applicant)) {
+      // Filed in clear, and named by an erasure the read model has not met yet: erased already, recorded once.
+      if (erased.cases.has(c)) passOver(c);
+      continue;
+    }
+    const kid = applicant.kid;
+    if (subjects.includes(kid) || (!erased.subjects.has(kid) && (await keys.keysOf([kid])).get(kid))) {
+      if (!subjects.includes(kid)) {
+        subjects.push(kid);
+        if (!(await hold([kid]))) return { ok: false, refusal: filingsBeingRecorded(), looked: [...caseIds] };
+      }
+      linked.add(c);
+    } else {
+      // Its subject's key is destroyed: erased already, and the read model has not met the erasure yet. Erasing again
+      // would record a second erasure of it (as a case in clear).
+      passOver(c);
+    }
+  }
+  if (caseIds.size === 0)
+    return {
+      ok: false,
+      refusal: {
+        kind: 'unknown-subject',
+        detail: 'no case and no live key of this data subject is known (already erased, or never filed)',
+      },
+      looked: [],
+    };
+  const cases = await retentionsOnceFiled(deps, [...caseIds].sort(), filingSettlesMs);
+  const open = cases.filter((c) => c.closedAt === null);
+  const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
+  const retention = `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}`;
+  if (open.length > 0) {
+    // Everything that stands in the way is named at once, not the open cases first and the retention at the next try.
+    return {
+      ok: false,
+      refusal: {
+        kind: 'open-cases',
+        cases: open,
+        retained,
+        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map(openCase).join(', ')}${retained.length > 0 ? `; and ${retention}` : ''}`,
+      },
+      looked: [...caseIds],
+    };
+  }
+  if (retained.length > 0)
+    return { ok: false, refusal: { kind: 'retention', cases: retained, detail: retention }, looked: [...caseIds] };
+  return { ok: true, scope: { subjects, caseIds, linked, fromReadModel, cases } };
 }
 
 /**
@@ -253,81 +455,14 @@ async function eraseOnce(
   request: ErasureRequest,
   { hold, pin, recorded }: Holding,
 ): Promise<ErasureOutcome | { changed: string[] }> {
-  // Recorded for good, in clear, with the erasure: an IIN written there (the subject's own, a representative's) would
-  // outlive the very erasure it records.
-  for (const field of ['basis', 'reference'] as const) {
-    const found = iinsIn(request[field], 'prose');
-    if (found.length > 0)
-      return {
-        ok: false,
-        refusal: {
-          kind: 'personal-data-in-basis',
-          field,
-          detail: `the ${field} names an IIN (${found.map(maskIin).join(', ')}); it is recorded for good with the erasure: write it without personal data`,
-        },
-      };
-  }
   const now = (deps.clock ?? (() => new Date()))();
   const keys = deps.vault.keys;
-  const iinIndex = request.iin !== undefined ? deps.vault.iinIndex(request.iin) : null;
-  // A subject named by id is erased again only while its key lives (its destruction failed after the erasure was
-  // recorded); one already erased is unknown here, as it is by IIN, and no second erasure is recorded.
-  const named = request.subjectId;
-  const subjects: string[] =
-    iinIndex !== null
-      ? (await keys.subjectsOf(iinIndex)).filter((s) => s.erasedAt === null).map((s) => s.subjectId)
-      : named && (await keys.unknownSubjects([named])).length === 0 && (await keys.keysOf([named])).get(named)
-        ? [named]
-        : [];
-  if (!(await hold(subjects))) return filingsBeingRecorded();
-  const caseIds = new Set<string>();
-  for (const subject of subjects) for (const c of await keys.casesOf(subject)) caseIds.add(c);
-  const linked = new Set(caseIds);
-  const fromReadModel = iinIndex !== null && deps.casesByIinIndex ? ((await deps.casesByIinIndex(iinIndex)) ?? []) : [];
-  for (const c of fromReadModel) caseIds.add(c);
-  // A case whose link to its subject did not reach the key store (a crash right after filing) still names its key.
-  for (const c of fromReadModel.filter((id) => !linked.has(id))) {
-    const [first] = await deps.log.readStream(caseStreamId(c), { maxCount: 1 });
-    const applicant = (first?.data as Record<string, unknown> | undefined)?.applicant;
-    if (!isEnvelope(applicant)) continue;
-    if (subjects.includes(applicant.kid) || (await keys.keysOf([applicant.kid])).get(applicant.kid)) {
-      if (!subjects.includes(applicant.kid)) {
-        subjects.push(applicant.kid);
-        if (!(await hold([applicant.kid]))) return filingsBeingRecorded();
-      }
-      linked.add(c);
-    } else {
-      // Its subject's key is destroyed: erased already, and the read model has not met the erasure yet. Erasing again
-      // would record a second erasure of it (as a case in clear).
-      caseIds.delete(c);
-      fromReadModel.splice(fromReadModel.indexOf(c), 1);
-    }
-  }
-  if (caseIds.size === 0)
-    return {
-      ok: false,
-      refusal: {
-        kind: 'unknown-subject',
-        detail: 'no case and no live key of this data subject is known (already erased, or never filed)',
-      },
-    };
-  const cases = await retentionsOnceFiled(deps, [...caseIds].sort());
-  const open = cases.filter((c) => c.closedAt === null);
-  const retained = cases.filter((c) => c.retainedUntil !== null && Date.parse(c.retainedUntil) > now.getTime());
-  const retention = `the retention period still runs for ${retained.map((c) => `${c.caseId} (${c.versionId}, closed ${c.closedAt}, kept until ${c.retainedUntil}: ${c.basis})`).join('; ')}`;
-  if (open.length > 0) {
-    // Everything that stands in the way is named at once, not the open cases first and the retention at the next try.
-    return {
-      ok: false,
-      refusal: {
-        kind: 'open-cases',
-        cases: open,
-        retained,
-        detail: `the subject has ${open.length} open case(s), which need the data: ${open.map(openCase).join(', ')}${retained.length > 0 ? `; and ${retention}` : ''}`,
-      },
-    };
-  }
-  if (retained.length > 0) return { ok: false, refusal: { kind: 'retention', cases: retained, detail: retention } };
+  const checked = await checkErasure(deps, request, now, await recordedErasures(deps.log), {
+    hold,
+    filingSettlesMs: deps.filingSettlesMs ?? FILING_SETTLES_MS,
+  });
+  if (!checked.ok) return { ok: false, refusal: checked.refusal };
+  const { subjects, caseIds, linked, fromReadModel, cases } = checked.scope;
   let clearTextActs = 0;
   for (const c of cases) clearTextActs += clearActs(await deps.log.readStream(caseStreamId(c.caseId)));
   // Every subject's erasure in one append, recorded before any key is destroyed: a stop between the two leaves only
@@ -398,21 +533,47 @@ async function eraseOnce(
   };
 }
 
-/** Closed cases whose retention period has ended, by data subject: what is due for erasure (erased only on command). */
-export async function retentionDue(
-  deps: ErasureDeps,
-  closedCases: readonly string[],
-): Promise<Array<{ subjectId: string | null; cases: CaseRetention[] }>> {
+/** A person due for erasure: the cases an erasure of theirs takes now, and what names them to it. */
+export interface RetentionDueEntry {
+  /** The subject of the case they were found by; null for a case filed before encryption (its applicant has no key). */
+  subjectId: string | null;
+  cases: CaseRetention[];
+  /** What names the person to the erasure (POST /api/personal-data/erasures, `erase --subject` / `--case`). */
+  eraseWith: { subjectId: string } | { caseId: string };
+}
+
+/** How many cases the report asks the key store about at once. */
+const SUBJECTS_LOOKED_UP_AT_ONCE = 1_000;
+
+/** The report holds no subject and waits for no filing: it says what the erasure would find now. */
+const AS_THE_REPORT_LOOKS = { hold: async () => true, filingSettlesMs: 0 };
+
+/**
+ * What is due for erasure now (erased only on command), by person. Each closed case of the read model is looked at as
+ * the erasure of its applicant looks at it (checkErasure): listed, with every case of that person, only where that
+ * erasure would be done now (no case of theirs open or inside its retention period, their subject not erased already,
+ * the read model not yet having met an erasure included). Cases with a subject are looked at first, so a person with a
+ * key is named by their subject, not by a case of theirs filed in clear; each person is looked at once.
+ */
+export async function retentionDue(deps: ErasureDeps, closedCases: readonly string[]): Promise<RetentionDueEntry[]> {
   const now = (deps.clock ?? (() => new Date()))();
-  const bySubject = new Map<string | null, CaseRetention[]>();
-  for (const caseId of closedCases) {
-    const retention = await retentionOf(deps, caseId);
-    if (!retention || retention.retainedUntil === null || Date.parse(retention.retainedUntil) > now.getTime()) continue;
-    const subject = await deps.vault.keys.subjectOfCase(caseId);
-    const key = subject ?? null;
-    bySubject.set(key, [...(bySubject.get(key) ?? []), retention]);
+  const erased = await recordedErasures(deps.log);
+  const subjectOf = new Map<string, string>();
+  for (let i = 0; i < closedCases.length; i += SUBJECTS_LOOKED_UP_AT_ONCE)
+    for (const [c, s] of await deps.vault.keys.subjectsOfCases(closedCases.slice(i, i + SUBJECTS_LOOKED_UP_AT_ONCE)))
+      subjectOf.set(c, s);
+  const looked = new Set<string>();
+  const due: RetentionDueEntry[] = [];
+  for (const caseId of [...closedCases].sort((a, b) => Number(subjectOf.has(b)) - Number(subjectOf.has(a)))) {
+    if (looked.has(caseId)) continue;
+    looked.add(caseId);
+    const subjectId = subjectOf.get(caseId) ?? null;
+    const eraseWith = subjectId !== null ? { subjectId } : { caseId };
+    const checked = await checkErasure(deps, eraseWith, now, erased, AS_THE_REPORT_LOOKS);
+    for (const c of checked.ok ? checked.scope.caseIds : checked.looked) looked.add(c);
+    if (checked.ok) due.push({ subjectId, cases: checked.scope.cases, eraseWith });
   }
-  return [...bySubject].map(([subjectId, cases]) => ({ subjectId, cases }));
+  return due;
 }
 
 /**

@@ -32,12 +32,37 @@ class CaseRetentionDto {
   @ApiProperty({ description: 'the retention rule applied' }) basis!: string;
 }
 
+class EraseWithDto {
+  @ApiPropertyOptional({ description: 'the subject to name in the erasure' }) subjectId?: string;
+  @ApiPropertyOptional({ description: 'the case whose applicant to name in the erasure (they have no key)' })
+  caseId?: string;
+}
+
 class RetentionDueSubjectDto {
-  @ApiProperty({ type: String, nullable: true, description: 'null: cases whose applicant is stored in clear' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'the subject of the case the person was found by; null: that case was filed before encryption (its applicant is stored in clear, with no key)',
+  })
   subjectId!: string | null;
-  @ApiProperty({ type: [CaseRetentionDto] }) cases!: CaseRetentionDto[];
+  @ApiProperty({
+    type: [CaseRetentionDto],
+    description: "every case the person's erasure takes now, each closed and past its retention period",
+  })
+  cases!: CaseRetentionDto[];
+  @ApiProperty({
+    type: EraseWithDto,
+    description:
+      'what names the person in POST /api/personal-data/erasures (with basis and reference): subjectId, or caseId where they have no subject',
+  })
+  eraseWith!: EraseWithDto;
 }
 
 export class RetentionDueDto {
-  @ApiProperty({ type: [RetentionDueSubjectDto] }) due!: RetentionDueSubjectDto[];
+  @ApiProperty({
+    type: [RetentionDueSubjectDto],
+    description: 'the people whose erasure would be done now: none of their cases open or inside its retention period',
+  })
+  due!: RetentionDueSubjectDto[];
 }

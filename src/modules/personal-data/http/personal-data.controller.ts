@@ -21,7 +21,25 @@ export const CLOSED_CASES = Symbol('CLOSED_CASES');
 
 function refused(refusal: ErasureRefusal): ProblemError {
   switch (refusal.kind) {
-    case 'personal-data-in-basis':
+    case 'personal-data-in-record':
+      // Who erases is the caller's token subject, not a field of the body: an e-government one (`egov-<IIN>`) would be
+      // recorded with the erasure for good. Refused rather than recorded otherwise (masked, keyed): the record names who
+      // erased as they are known, or the erasure is not made; the CLI's --by, or a token without an IIN, can make it.
+      if (refusal.field === 'by')
+        return new ProblemError(
+          403,
+          'erasure-refused-principal-names-iin',
+          'Who erases would put an IIN in the erasure record',
+          "your token's subject names an IIN; it would be recorded for good as who erased, so nothing was erased",
+          [
+            {
+              field: 'principal',
+              problem: "the token's subject (sub) names an IIN",
+              allowed:
+                'an admin token whose subject names no IIN, or `npm run cli -- erase … --by NAME` with the service stopped',
+            },
+          ],
+        );
       return ProblemError.badRequest(
         [
           {
@@ -80,9 +98,14 @@ export class PersonalDataController {
   @HttpCode(201)
   @RequireRoles('admin')
   async erase(@CurrentPrincipal() principal: Principal, @Body() body: EraseSubjectDto) {
-    if ((body.iin === undefined) === (body.subjectId === undefined))
+    const named = [body.iin, body.subjectId, body.caseId].filter((v) => v !== undefined).length;
+    if (named !== 1)
       throw ProblemError.badRequest([
-        { field: 'body', problem: 'names no data subject, or two', allowed: 'exactly one of iin, subjectId' },
+        {
+          field: 'body',
+          problem: named === 0 ? 'names no data subject' : `names the data subject ${named} ways`,
+          allowed: 'exactly one of iin, subjectId, caseId',
+        },
       ]);
     if (body.iin !== undefined) {
       const check = checkIin(body.iin);
@@ -96,7 +119,11 @@ export class PersonalDataController {
         ]);
     }
     const outcome = await eraseSubject(this.deps, {
-      ...(body.iin ? { iin: body.iin } : { subjectId: body.subjectId! }),
+      ...(body.iin !== undefined
+        ? { iin: body.iin }
+        : body.subjectId !== undefined
+          ? { subjectId: body.subjectId }
+          : { caseId: body.caseId! }),
       basis: body.basis.trim(),
       reference: body.reference.trim(),
       by: principal.id,
