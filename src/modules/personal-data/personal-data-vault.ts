@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { EventLog, RecordedEvent } from '../event-log/event-log.port';
 import { readerOf, type Principal } from '../identity/domain/principal';
 import { CASE_STREAM_PREFIX } from '../cases/domain/case-event';
-import { readsEverything, staffRoles } from '../cases/queries/case-views';
+import { readsEverything, staffRoles } from '../cases/domain/read-scope';
 import { blindIndex, derivedKey } from './domain/blind-index';
 import { carriesIin, idBasis, inClear, scrubClearCitizen } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';

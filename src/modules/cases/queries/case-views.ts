@@ -16,9 +16,6 @@ import { caseSla } from '../domain/case-sla';
 import { stateOf, statusAt, type CaseDocument } from '../projections/cases.projection';
 import { seesFullIin } from '../domain/read-scope';
 
-// The read scope's rule lives in the domain, where the command side checks its refusals against it too.
-export { readsEverything, staffRoles, seesFullIin } from '../domain/read-scope';
-
 /**
  * Whether the caller may read this case: within their read scope, or (the portal, a state body) a case on which
  * they recorded an act or may take an open step now.

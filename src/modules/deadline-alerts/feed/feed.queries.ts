@@ -10,7 +10,7 @@ import { positionPastHead } from '../../event-log/event-log.problems';
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
 import type { Principal } from '../../identity/domain/principal';
 import { CASE_STREAM_PREFIX, caseStreamId } from '../../cases/domain/case-event';
-import { readScope } from '../../cases/queries/case-views';
+import { readScope } from '../../cases/domain/read-scope';
 import { DEADLINES_STREAM_PREFIX } from '../domain/deadline-events';
 import type { PersonalDataVault } from '../../personal-data/personal-data-vault';
 import type { PersonalKeyStore } from '../../personal-data/keys/key-store.port';
