@@ -14,7 +14,7 @@ import type { FastifyError, FastifyReply, FastifyRequest, HTTPMethods, preHandle
 import type { Logger } from 'pino';
 import { EVENT_LOG } from '../modules/event-log/event-log.port';
 import { READ_STORE } from '../modules/read-store/read-store.port';
-import { ConfigError, secretPlacementProblems, type AppConfig } from '../shared/config/config';
+import { refuseMisplacedSecrets, type AppConfig } from '../shared/config/config';
 import { HealthController } from './health/health.controller';
 import { PROJECTION_STATUS } from '../projections/projection-status';
 import { Infrastructure, openInfrastructure } from './infrastructure';
@@ -111,8 +111,7 @@ export async function startApi(
     modules?: NonNullable<ModuleMetadata['imports']>;
   } = {},
 ): Promise<RunningApp> {
-  const secretProblems = secretPlacementProblems(config);
-  if (secretProblems.length > 0) throw new ConfigError(secretProblems);
+  refuseMisplacedSecrets(config, 'service');
   // The API pins the regulation versions in use (the worker and the demo leave that to it).
   const infra = await openInfrastructure(config, logger, {
     projections: config.projections === 'inline' ? 'child' : 'none',
@@ -577,6 +576,7 @@ export interface RunningWorker {
 
 /** The projection worker: runs every projection, and serves /health and /metrics on WORKER_PORT when set. */
 export async function startWorker(config: AppConfig, logger: Logger): Promise<RunningWorker> {
+  refuseMisplacedSecrets(config, 'service');
   const infra = await openInfrastructure(config, logger, { projections: 'here', writesLog: false });
   if (config.workerPort === null) return { infra, url: null, close: () => infra.close() };
   try {

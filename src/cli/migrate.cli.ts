@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const config = configForCommand(process.env);
+  const config = configForCommand(process.env, { data: true });
   if (config === 78) return config;
   const url = values.url ?? process.env.EVENTSTORE_URL;
   if (values.to === 'sqlite' && !values['data-dir']) {

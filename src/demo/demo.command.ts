@@ -77,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const config = configForCommand(
     values['data-dir'] ? { ...process.env, DATA_DIR: values['data-dir'] as string } : process.env,
+    { data: true },
   );
   if (config === 78) return config;
   const infra = await openInfrastructure(config, createLogger(process.env.LOG_LEVEL || 'warn'), {

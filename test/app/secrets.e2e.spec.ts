@@ -176,7 +176,8 @@ it('mint-token refuses, exit 78, to generate a secret in DATA_DIR outside the em
       'astana',
     ],
     {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production' },
+      // The master key configured: without it every command of the data directory is refused first (exit 78 too).
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PERSONAL_DATA_MASTER_KEY: 'cd'.repeat(32) },
       encoding: 'utf8',
     },
   );
@@ -229,3 +230,99 @@ it('outside the embedded default a projection worker and a rebuild are refused (
     expect(existsSync(join(dataDir, 'keys.db'))).toBe(false);
   }
 }, 90_000);
+
+describe.each([
+  ['NODE_ENV=production', { NODE_ENV: 'production' }],
+  [
+    'EVENT_STORE=eventstoredb, READ_STORE=mongodb',
+    {
+      EVENT_STORE: 'eventstoredb',
+      EVENTSTORE_URL: 'esdb://127.0.0.1:1?tls=false',
+      READ_STORE: 'mongodb',
+      MONGODB_URL: 'mongodb://127.0.0.1:1/?replicaSet=rs0',
+    },
+  ],
+])('with %s and the master key file inside DATA_DIR', (_, shape) => {
+  /**
+   * The process's exit code and output; 'running' when it started instead of leaving, 'waiting' when it neither left
+   * nor started in 40 s (a store it cannot reach): either is stopped then.
+   */
+  function outcome(
+    args: string[],
+    env: Record<string, string>,
+  ): Promise<{ code: number | 'running' | 'waiting'; output: string }> {
+    const child = spawn(process.execPath, ['-r', REGISTER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return new Promise((resolve) => {
+      let output = '';
+      const stop = (code: 'running' | 'waiting') => {
+        clearTimeout(timer);
+        child.kill('SIGKILL');
+        resolve({ code, output });
+      };
+      const timer = setTimeout(() => stop('waiting'), 40_000);
+      const read = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/reglament worker running/.test(output)) stop('running');
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, output });
+      });
+    });
+  }
+
+  /** A shared deployment's settings with every secret outside DATA_DIR but the master key, left in DATA_DIR's copy. */
+  function deployment() {
+    const dataDir = tempDir('reglament-secrets-');
+    writeFileSync(join(dataDir, 'personal-data-master-key'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    const env = {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: dataDir,
+      // Not silent: the worker says it is running in its log.
+      LOG_LEVEL: 'info',
+      AUTH_JWT_SECRET: SECRET,
+      EVIDENCE_KEY_FILE: keyFileIn(tempDir('reglament-secrets-')),
+      PERSONAL_DATA_MASTER_KEY_FILE: join(dataDir, 'personal-data-master-key'),
+      ...shape,
+    };
+    return { dataDir, env };
+  }
+
+  const refusedAsTheApiIs = async (
+    run: { code: number | 'running' | 'waiting'; output: string },
+    dataDir: string,
+    apiRefusal: string[],
+  ) => {
+    expect(run.code).toBe(78);
+    expect(apiRefusal).toEqual(['PERSONAL_DATA_MASTER_KEY_FILE']);
+    expect(run.output).toContain(
+      `PERSONAL_DATA_MASTER_KEY_FILE=${JSON.stringify(join(dataDir, 'personal-data-master-key'))}: is inside DATA_DIR (${dataDir}) outside the embedded single-user default`,
+    );
+    // Refused before anything was opened.
+    expect(readdirSync(dataDir)).toEqual(['personal-data-master-key']);
+  };
+
+  it('the projection worker is refused (exit 78) as the API is, with the same message', async () => {
+    const { dataDir, env } = deployment();
+    const apiRefusal = await refusal(env, dataDir);
+    await refusedAsTheApiIs(await outcome([join(ROOT, 'src/worker.ts')], env), dataDir, apiRefusal);
+  }, 60_000);
+
+  it('a command (erase) is refused (exit 78) as the API is, with the same message', async () => {
+    const { dataDir, env } = deployment();
+    const apiRefusal = await refusal(env, dataDir);
+    const erase = [
+      join(ROOT, 'src/cli/main.ts'),
+      'erase',
+      '--subject',
+      '00000000-0000-7000-8000-000000000000',
+      '--basis',
+      'retention ended',
+      '--reference',
+      'Law 94-V art. 12',
+    ];
+    await refusedAsTheApiIs(await outcome(erase, env), dataDir, apiRefusal);
+  }, 60_000);
+});

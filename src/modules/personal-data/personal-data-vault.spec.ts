@@ -20,6 +20,7 @@ import { ERASURE_STREAM, PERSONAL_DATA_ERASED } from './domain/erasure';
 import { appendSealed } from '../transparency/sealed-append';
 import { newDataKey } from './domain/key-wrapping';
 import { KEY_STORE_FILE, SqliteKeyStore } from './keys/sqlite-key-store';
+import { MasterKeyRotatedError } from './keys/key-store.port';
 import { CASES_PER_RECORD, PersonalDataRefused, PersonalDataVault } from './personal-data-vault';
 
 const DATA = join(__dirname, '../../../data');
@@ -100,6 +101,28 @@ describe('a filing with personal data', () => {
     const after = await file(2);
     if (!after.ok) throw new Error(JSON.stringify(after.refusal));
     expect(await keys.subjectOfCase(after.accepted.caseId)).not.toBeNull();
+  });
+});
+
+describe('a process that holds the master key another process rotated', () => {
+  it('refuses a filing, and a projection of a case filed before, naming the rotation: nothing recorded, nothing read as damaged data', async () => {
+    const first = await file(1);
+    if (!first.ok) throw new Error(JSON.stringify(first.refusal));
+    // The projection worker, started with the same key; it has not read the case yet.
+    const workerKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const rotating = SqliteKeyStore.open(dir, master);
+      await rotating.rotate(newDataKey());
+      await rotating.close();
+      await expect(file(2)).rejects.toThrow(MasterKeyRotatedError);
+      expect((await log.readAll({ maxCount: 100 })).length).toBe(1);
+      const acts = await log.readStream(caseStreamId(first.accepted.caseId));
+      const projecting = new PersonalDataVault(workerKeys).open(acts, { kind: 'system', purpose: 'projection' });
+      await expect(projecting).rejects.toThrow(MasterKeyRotatedError);
+      await expect(projecting).rejects.toThrow(/master key was rotated after this process started: restart it/);
+    } finally {
+      await workerKeys.close();
+    }
   });
 });
 

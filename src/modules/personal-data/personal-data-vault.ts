@@ -21,7 +21,7 @@ import { carriesIin, idBasis, inClear, scrubClearCitizen } from './domain/citize
 import { isEnvelope } from './domain/envelope';
 import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from './domain/erasure';
 import { openData, personalFieldsOf, protectData, scrubData, StoredDataDamaged } from './domain/personal-fields';
-import { SubjectCounts, type PersonalKeyStore } from './keys/key-store.port';
+import { MasterKeyRotatedError, SubjectCounts, type PersonalKeyStore } from './keys/key-store.port';
 import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
 import { WrongExpectedRevisionError } from '../event-log/event-log.errors';
 import { ProblemError } from '../../shared/problem/problem';
@@ -153,8 +153,22 @@ export class PersonalDataVault {
   /** Whether the case's applicant is erased: its subject's key destroyed (a case filed before encryption has none). */
   async applicantErased(caseId: string): Promise<boolean> {
     const subject = await this.keys.subjectOfCase(caseId);
-    return subject !== null && !(await this.keys.keysOf([subject])).get(subject);
+    return subject !== null && !(await this.keys.keysOf([subject]).catch(this.refused)).get(subject);
   }
+
+  private rotationLogged = false;
+
+  /**
+   * A refusal of the key store, rethrown; the first for a master key rotated under this process is logged (an error,
+   * once: each filing and read after it is refused for the same reason, answered 503) for the operator to restart it.
+   */
+  private readonly refused = (error: unknown): never => {
+    if (error instanceof MasterKeyRotatedError && !this.rotationLogged && this.disclosures) {
+      this.rotationLogged = true;
+      this.disclosures.logger.error({ keyStore: error.location }, error.detail!);
+    }
+    throw error;
+  };
 
   /** What the ids an Idempotency-Key gives are derived from: a citizen's token subject keyed (citizen-ids.ts). */
   idBasis(principal: Principal): string {
@@ -196,7 +210,7 @@ export class PersonalDataVault {
   ): Promise<{ events: E[]; stored: Promise<void>; settled: () => void }> {
     if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined)))
       return { events: [...events], stored: NOTHING_TO_STORE, settled: NOTHING_TO_SETTLE };
-    const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now);
+    const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now).catch(this.refused);
     const settled = this.beingRecorded.hold([subject.kid]);
     try {
       return {
@@ -283,7 +297,7 @@ export class PersonalDataVault {
       });
     } catch (error) {
       if (error instanceof StoredDataDamaged) throw storedDataDamaged(error.message);
-      throw error;
+      return this.refused(error);
     }
   }
 

@@ -38,8 +38,10 @@ export async function run(argv: string[]): Promise<number> {
   const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
   // The API and whatever runs the projections (the API itself, its projection process or the worker) hold the old key
-  // in memory: rotating under either would leave it unable to unwrap what it reads (a worker left running failed on
-  // every new filing, and the cases it had not projected answered 404 until it was restarted).
+  // in memory: rotating under either leaves it refusing every filing and read of personal data until it is restarted
+  // (the key stores refuse a process whose key is no longer the stored check value's, MasterKeyRotatedError), so with
+  // the embedded stores, whose role locks are in DATA_DIR, the rotation waits for them to stop. Beside EventStoreDB or
+  // MongoDB no lock reaches them: they are refused from the rotation on, and store no key under the retired one.
   const locks: RoleLock[] = [];
   const release = () => locks.splice(0).forEach((lock) => lock.release());
   try {

@@ -54,10 +54,14 @@ export function usageError(command: string, usage: string, problem: string): num
   return USAGE_EXIT;
 }
 
-/** The configuration a command runs on: the environment's, with `--data-dir` over DATA_DIR; or exit 78 with every problem printed. */
+/**
+ * The configuration a command runs on: the environment's, with `--data-dir` over DATA_DIR; or exit 78 with every
+ * problem printed: outside the embedded default, a master key missing or any key file inside DATA_DIR too, as the API
+ * and its worker are refused (refuseMisplacedSecrets).
+ */
 export function configWithDataDir(
   dataDir: string | undefined,
   env: Record<string, string | undefined> = process.env,
 ): AppConfig | 78 {
-  return configForCommand(dataDir ? { ...env, DATA_DIR: dataDir } : env);
+  return configForCommand(dataDir ? { ...env, DATA_DIR: dataDir } : env, { data: true });
 }

@@ -1,6 +1,6 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, secretPlacementProblems } from './config';
 
 /** A verifier key as c2sp.org/signed-note publishes it: type 0x04 is a witness's cosigning key, 0x01 a log's. */
 function vkey(name: string, type = 0x04, keyIdOf = name): string {
@@ -221,5 +221,26 @@ describe('loadConfig', () => {
       if (saved === undefined) delete process.env.PORT;
       else process.env.PORT = saved;
     }
+  });
+});
+
+describe('secretPlacementProblems', () => {
+  const shape = { DATA_DIR: '/srv/data', NODE_ENV: 'production' };
+  const named = (env: Record<string, string>, holder: 'service' | 'command') =>
+    secretPlacementProblems(loadConfig({ ...shape, ...env }), holder).map((p) => p.variable);
+
+  it('holds a command of the data directory to the master key and to where every key file lies, as the service is', () => {
+    expect(named({}, 'service')).toEqual(['AUTH_JWT_SECRET', 'PERSONAL_DATA_MASTER_KEY', 'EVIDENCE_KEY_FILE']);
+    // The token secret and the evidence key are asked for by the commands that use them.
+    expect(named({}, 'command')).toEqual(['PERSONAL_DATA_MASTER_KEY']);
+    const inside = {
+      PERSONAL_DATA_MASTER_KEY_FILE: '/srv/data/personal-data-master-key',
+      EVIDENCE_KEY_FILE: '/srv/data/evidence-signing-key.pem',
+    };
+    expect(named(inside, 'command')).toEqual(['PERSONAL_DATA_MASTER_KEY_FILE', 'EVIDENCE_KEY_FILE']);
+    expect(named({ SIGNING_KEYS_DIR: '/srv/data/keys', PERSONAL_DATA_MASTER_KEY: 'ab'.repeat(32) }, 'command')).toEqual(
+      ['SIGNING_KEYS_DIR'],
+    );
+    expect(secretPlacementProblems(loadConfig({ DATA_DIR: '/srv/data', ...inside }), 'command')).toEqual([]);
   });
 });

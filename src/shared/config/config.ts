@@ -665,15 +665,25 @@ function isInside(dir: string, file: string): boolean {
 }
 
 /**
+ * Who is checked by secretPlacementProblems. `service`: the API and its worker, which verify tokens (the worker beside
+ * EventStoreDB serves the log's proofs) and sign (checkpoints, evidence packs). `command`: a command of the data
+ * directory, held to the master key and to where every configured key lies; mint-token asks for the token secret
+ * itself, and a command that signs loads the evidence key, which is not generated outside the embedded default.
+ */
+export type SecretHolder = 'service' | 'command';
+
+/**
  * Outside the embedded default the token secret and the evidence key must be configuration kept apart from the
  * data: generated inside DATA_DIR, they travel with every copy of it (a backup, a stolen disk), and whoever holds
  * one mints an administrator's token or signs evidence. The embedded default on loopback may keep generating them.
+ * The API, its worker and every command of the data directory are refused alike (refuseMisplacedSecrets): a process
+ * let through would run the deployment on a key found in a copied DATA_DIR, after its API refused to start.
  */
-export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
+export function secretPlacementProblems(config: AppConfig, holder: SecretHolder = 'service'): ConfigProblem[] {
   const reason = sharedDeployment(config);
   if (reason === null) return [];
   const problems: ConfigProblem[] = [];
-  if (!config.auth.secret && !config.auth.jwksUrl) {
+  if (holder === 'service' && !config.auth.secret && !config.auth.jwksUrl) {
     problems.push({
       variable: 'AUTH_JWT_SECRET',
       value: undefined,
@@ -708,12 +718,13 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
       });
     }
   } else if (!config.evidenceKeyFile) {
-    problems.push({
-      variable: 'EVIDENCE_KEY_FILE',
-      value: undefined,
-      problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`,
-      allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR, or SIGNING_KEYS_DIR with the signing keys',
-    });
+    if (holder === 'service')
+      problems.push({
+        variable: 'EVIDENCE_KEY_FILE',
+        value: undefined,
+        problem: `required outside the embedded single-user default (${reason}): a key generated in DATA_DIR goes with every copy of it`,
+        allowed: 'the path of an Ed25519 PKCS#8 PEM key outside DATA_DIR, or SIGNING_KEYS_DIR with the signing keys',
+      });
   } else if (isInside(config.dataDir, config.evidenceKeyFile)) {
     problems.push({
       variable: 'EVIDENCE_KEY_FILE',
@@ -725,10 +736,24 @@ export function secretPlacementProblems(config: AppConfig): ConfigProblem[] {
   return problems;
 }
 
-/** For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). */
-export function configForCommand(env: Record<string, string | undefined> = process.env): AppConfig | 78 {
+/** Throws the ConfigError (exit 78) of secretPlacementProblems: the one check of the API, its worker and the commands. */
+export function refuseMisplacedSecrets(config: AppConfig, holder: SecretHolder): AppConfig {
+  const problems = secretPlacementProblems(config, holder);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * For CLI commands: the configuration, or exit code 78 after printing every problem (as the service does). `data`: a
+ * command of the data directory, refused as the service is where its secrets lie (refuseMisplacedSecrets).
+ */
+export function configForCommand(
+  env: Record<string, string | undefined> = process.env,
+  { data = false }: { data?: boolean } = {},
+): AppConfig | 78 {
   try {
-    return loadConfig(env);
+    const config = loadConfig(env);
+    return data ? refuseMisplacedSecrets(config, 'command') : config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

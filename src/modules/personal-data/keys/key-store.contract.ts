@@ -3,7 +3,13 @@
  * MONGODB_URL names a server (mongodb-key-store.spec.ts). Each test opens a store of its own on empty storage.
  */
 import { newDataKey } from '../domain/key-wrapping';
-import { ERASURE_HOLD_MS, MasterKeyMismatchError, SubjectErasedError, type PersonalKeyStore } from './key-store.port';
+import {
+  ERASURE_HOLD_MS,
+  MasterKeyMismatchError,
+  MasterKeyRotatedError,
+  SubjectErasedError,
+  type PersonalKeyStore,
+} from './key-store.port';
 
 export interface KeyStoreUnderTest {
   /** Opens the store on this test's storage (the same storage each time within a test). */
@@ -209,6 +215,36 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
       const reopened = await open(newMaster);
       expect((await reopened.keysOf([subject.kid])).get(subject.kid)).toEqual(subject.key);
       expect(reopened.blindIndexKey).toEqual(blindIndexKey);
+    });
+
+    it('refuses, in a process that opened it with the old master key, to make or open a key once another process rotated it: nothing is wrapped under the retired key, and the new key opens every key', async () => {
+      const oldMaster = newDataKey();
+      const newMaster = newDataKey();
+      // A running API: it filed a case, and holds the old master key.
+      const running = await open(oldMaster);
+      const filed = await running.subjectForCase('idx-a', 'case-1', new Date());
+      // Its projection worker, which has not read that key yet.
+      const projecting = await open(oldMaster);
+      const rotating = await open(oldMaster);
+      await rotating.rotate(newMaster);
+      // New people (more than a group of keys made ahead), a returning one, and reads of a key.
+      for (let i = 0; i < 70; i++)
+        await expect(running.subjectForCase(`idx-new-${i}`, `case-new-${i}`, new Date())).rejects.toThrow(
+          MasterKeyRotatedError,
+        );
+      await expect(running.subjectForCase('idx-a', 'case-2', new Date())).rejects.toThrow(MasterKeyRotatedError);
+      await expect(running.keysOf([filed.kid])).rejects.toThrow(MasterKeyRotatedError);
+      // Not read as a damaged key: the key is whole, under the new master key.
+      await expect(projecting.keysOf([filed.kid])).rejects.toThrow(MasterKeyRotatedError);
+      // Restarted with the new key: the case reads, nobody refused was given a subject, and a new person gets one.
+      const restarted = await open(newMaster);
+      expect((await restarted.keysOf([filed.kid])).get(filed.kid)).toEqual(filed.key);
+      expect(await restarted.subjectsOf('idx-new-0')).toEqual([]);
+      expect(await restarted.subjectOfCase('case-2')).toBeNull();
+      const next = await restarted.subjectForCase('idx-new-0', 'case-new-0', new Date());
+      expect((await restarted.keysOf([next.kid])).get(next.kid)).toEqual(next.key);
+      // A second rotation by a process that still holds the retired key is refused too.
+      await expect(running.rotate(newDataKey())).rejects.toThrow(MasterKeyRotatedError);
     });
   });
 }

@@ -5,6 +5,7 @@
  * log keeps its ciphertext, which nobody can read any more.
  */
 import { StoredDataDamaged } from '../domain/personal-fields';
+import { ProblemError } from '../../../shared/problem/problem';
 
 export interface SubjectRecord {
   subjectId: string;
@@ -187,6 +188,26 @@ export class MasterKeyMismatchError extends Error {
     super(
       `${location}: the configured personal-data master key is not the one its keys are wrapped with (the key check value differs); ` +
         'set PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE to the key in use (after a rotation, the new one)',
+    );
+  }
+}
+
+/**
+ * The key store's master key was rotated (another process re-wrapped every key under a new one) since this process
+ * opened it with the old one: refused as what it is, a 503 telling the operator to restart, and exit 78 from a command.
+ * The process makes no key any more (one wrapped under the retired key would not unwrap after the restart: its person's
+ * data lost) and opens none (the keys in the store are wrapped under the new one: not damage).
+ */
+export class MasterKeyRotatedError extends ProblemError {
+  readonly exitCode = 78;
+  constructor(readonly location: string) {
+    super(
+      503,
+      'master-key-rotated',
+      'The personal-data master key was rotated',
+      `${location}: the personal-data master key was rotated after this process started: restart it with the new key ` +
+        '(PERSONAL_DATA_MASTER_KEY or PERSONAL_DATA_MASTER_KEY_FILE); until then it refuses whatever makes or opens a ' +
+        'personal-data key',
     );
   }
 }

@@ -4,8 +4,8 @@
  * Kept in MongoDB, never in the event log. An erased subject's key is removed with $unset; MongoDB's own copies
  * (oplog, backups) age out on their schedules, which the operator sets (see README).
  */
-import { randomUUID } from 'node:crypto';
-import { Binary, MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { randomInt, randomUUID } from 'node:crypto';
+import { Binary, MongoClient, MongoServerError, type ClientSession, type Collection } from 'mongodb';
 import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import {
@@ -15,6 +15,7 @@ import {
   SubjectCounts,
   type ErasureHold,
   MasterKeyMismatchError,
+  MasterKeyRotatedError,
   SubjectErasedError,
   subjectKeyDamaged,
   subjectNotInStore,
@@ -28,6 +29,8 @@ interface KeyDoc {
   _id: string;
   value?: string;
   wrapped?: Binary;
+  /** A guard of the check value's count of writes (guarded): what makes two transactions writing it conflict. */
+  writes?: number;
 }
 interface SubjectDoc {
   _id: string;
@@ -55,10 +58,23 @@ const PINNED = new Date(8.64e15);
 /** A link left unconfirmed this long: its filing stopped, and the next filing of the case settles it. */
 const PENDING_LINK_STALE_MS = 10_000;
 const PENDING_LINK_POLL_MS = 20;
+/** The master key's check value, in personalDataKeys. */
+const KCV_ID = 'master-kcv';
+/**
+ * Documents beside the check value that every new wrapped key's transaction writes one of, and every rotation all of
+ * (guarded): many, so that the new keys of filings at the same moment seldom write the same one and retry.
+ */
+const KCV_GUARDS = 32;
+const kcvGuard = (n: number): string => `master-kcv-guard/${n}`;
+const guardWrite = (n: number) => ({
+  updateOne: { filter: { _id: kcvGuard(n) }, update: { $inc: { writes: 1 } }, upsert: true },
+});
 
 export class MongoKeyStore implements PersonalKeyStore {
   readonly location: string;
   blindIndexKey!: Buffer;
+  /** The check value of `master`: what the stored one must still be for this process to store a key wrapped under it. */
+  private masterKcv: string;
 
   private constructor(
     private readonly client: MongoClient,
@@ -69,6 +85,7 @@ export class MongoKeyStore implements PersonalKeyStore {
     database: string,
   ) {
     this.location = `MongoDB ${database}.personalDataKeys`;
+    this.masterKcv = keyCheckValue(master);
   }
 
   static async open({ url, database }: { url: string; database: string }, master: Buffer): Promise<MongoKeyStore> {
@@ -86,19 +103,79 @@ export class MongoKeyStore implements PersonalKeyStore {
       );
       await store.subjects.createIndex({ iinIndex: 1 });
       await store.cases.createIndex({ subjectId: 1 });
-      await store.insertOnce({ _id: 'master-kcv', value: keyCheckValue(master) });
-      const kcv = await store.keys.findOne({ _id: 'master-kcv' });
+      await store.insertOnce({ _id: KCV_ID, value: keyCheckValue(master) });
+      const kcv = await store.keys.findOne({ _id: KCV_ID });
       if (!kcv?.value || !masterKeyMatches(master, kcv.value)) throw new MasterKeyMismatchError(store.location);
-      await store.insertOnce({
-        _id: BLIND_INDEX_KEY_ID,
-        wrapped: new Binary(wrapKey(master, BLIND_INDEX_KEY_ID, newDataKey())),
-      });
+      // The guards exist before any key is made (guarded upserts one too, should it be missing).
+      await store.keys.bulkWrite(
+        Array.from({ length: KCV_GUARDS }, (_, n) => ({
+          updateOne: { filter: { _id: kcvGuard(n) }, update: { $setOnInsert: { writes: 0 } }, upsert: true },
+        })),
+        { ordered: false },
+      );
+      try {
+        await store.guarded((session) =>
+          store.keys.insertOne(
+            { _id: BLIND_INDEX_KEY_ID, wrapped: new Binary(wrapKey(master, BLIND_INDEX_KEY_ID, newDataKey())) },
+            { session },
+          ),
+        );
+      } catch (error) {
+        // Another process made it first; or a rotation came between the check above and this start's first key.
+        if (error instanceof MasterKeyRotatedError) throw new MasterKeyMismatchError(store.location);
+        if (!isDuplicate(error)) throw error;
+      }
       const blind = await store.keys.findOne({ _id: BLIND_INDEX_KEY_ID });
-      store.blindIndexKey = unwrapKey(master, BLIND_INDEX_KEY_ID, bytes(blind!.wrapped!));
+      try {
+        store.blindIndexKey = unwrapKey(master, BLIND_INDEX_KEY_ID, bytes(blind!.wrapped!));
+      } catch (error) {
+        if ((await store.keys.findOne({ _id: KCV_ID }))?.value !== store.masterKcv)
+          throw new MasterKeyMismatchError(store.location);
+        throw error;
+      }
       return store;
     } catch (error) {
       await client.close();
       throw error;
+    }
+  }
+
+  /**
+   * Runs `write`, which stores a key wrapped under this process's master key, in a transaction that first reads the
+   * stored check value (refused, MasterKeyRotatedError, when it is another key's) and then writes one of the guards.
+   * A rotation writes every guard in its transaction: of two transactions that write one document, MongoDB aborts the
+   * second to write it (WriteConflict, labelled TransientTransactionError) and withTransaction runs it again on a new
+   * snapshot. So the rotation either sees this key (and re-wraps it) or commits first, and this transaction, run again,
+   * finds the new check value and stores nothing. Reading the check value alone would not do: both transactions would
+   * commit, each on its own snapshot, and leave a key wrapped under the retired master, which no restart unwraps. An API
+   * left running beside a rotation made such keys for every new person it filed: their personal data was lost.
+   */
+  private async guarded(write: (session: ClientSession) => Promise<unknown>): Promise<void> {
+    const session = this.client.startSession();
+    try {
+      await session.withTransaction(async () => {
+        const kcv = await this.keys.findOne({ _id: KCV_ID }, { session });
+        if (kcv?.value !== this.masterKcv) throw new MasterKeyRotatedError(this.location);
+        const guard = guardWrite(randomInt(KCV_GUARDS)).updateOne;
+        await this.keys.updateOne(guard.filter, guard.update, { session, upsert: true });
+        await write(session);
+      });
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  /**
+   * A stored key unwrapped. One that does not unwrap under this process's master key is damage, unless the store was
+   * rotated since this process opened it: it holds the retired key (MasterKeyRotatedError), and the key is whole.
+   */
+  private async unwrapStored(kid: string, wrapped: Binary): Promise<Buffer> {
+    try {
+      return unwrapKey(this.master, kid, bytes(wrapped));
+    } catch {
+      if ((await this.keys.findOne({ _id: KCV_ID }))?.value !== this.masterKcv)
+        throw new MasterKeyRotatedError(this.location);
+      throw subjectKeyDamaged(this.location, kid);
     }
   }
 
@@ -141,7 +218,7 @@ export class MongoKeyStore implements PersonalKeyStore {
       if (linked) {
         const subject = await this.subjects.findOne({ _id: linked.subjectId });
         if (!subject?.wrapped) throw new SubjectErasedError(caseId);
-        return { kid: subject._id, key: unwrapKey(this.master, subject._id, bytes(subject.wrapped)) };
+        return { kid: subject._id, key: await this.unwrapStored(subject._id, subject.wrapped) };
       }
       let subject: { kid: string; key: Buffer };
       // A subject an erasure holds (in this process, or stored by any instance's) is given to no new case.
@@ -150,15 +227,21 @@ export class MongoKeyStore implements PersonalKeyStore {
         { iinIndex, wrapped: { $exists: true }, ...notHeld(), ...(passed.length > 0 ? { _id: { $nin: passed } } : {}) },
         { sort: { createdAt: 1 } },
       );
-      if (live?.wrapped) subject = { kid: live._id, key: unwrapKey(this.master, live._id, bytes(live.wrapped)) };
+      if (live?.wrapped) subject = { kid: live._id, key: await this.unwrapStored(live._id, live.wrapped) };
       else {
         subject = { kid: randomUUID(), key: newDataKey() };
-        await this.subjects.insertOne({
-          _id: subject.kid,
-          iinIndex,
-          wrapped: new Binary(wrapKey(this.master, subject.kid, subject.key)),
-          createdAt: now.toISOString(),
-        });
+        const made = subject;
+        await this.guarded((session) =>
+          this.subjects.insertOne(
+            {
+              _id: made.kid,
+              iinIndex,
+              wrapped: new Binary(wrapKey(this.master, made.kid, made.key)),
+              createdAt: now.toISOString(),
+            },
+            { session },
+          ),
+        );
       }
       const pendingSince = new Date(Date.now());
       try {
@@ -244,14 +327,7 @@ export class MongoKeyStore implements PersonalKeyStore {
     const missing = unique.find((kid) => !foundIds.has(kid));
     if (missing !== undefined) throw subjectNotInStore(this.location, missing, 'documents');
     const keys = new Map<string, Buffer | null>(unique.map((kid) => [kid, null]));
-    for (const s of found) {
-      if (!s.wrapped) continue;
-      try {
-        keys.set(s._id, unwrapKey(this.master, s._id, bytes(s.wrapped)));
-      } catch {
-        throw subjectKeyDamaged(this.location, s._id);
-      }
-    }
+    for (const s of found) if (s.wrapped) keys.set(s._id, await this.unwrapStored(s._id, s.wrapped));
     return keys;
   }
 
@@ -292,6 +368,19 @@ export class MongoKeyStore implements PersonalKeyStore {
       await session.withTransaction(async () => {
         // A retried transaction starts counting again.
         count = 0;
+        // Only while the stored check value is this process's key's: another rotation came first otherwise.
+        const kcv = await this.keys.updateOne(
+          { _id: KCV_ID, value: this.masterKcv },
+          { $set: { value: keyCheckValue(newMaster) } },
+          { session },
+        );
+        if (kcv.matchedCount !== 1) throw new MasterKeyRotatedError(this.location);
+        // Every guard: a process's new key being stored meanwhile (guarded) conflicts with this transaction, and the
+        // one of the two that wrote second is run again (see guarded).
+        await this.keys.bulkWrite(
+          Array.from({ length: KCV_GUARDS }, (_, n) => guardWrite(n)),
+          { session, ordered: true },
+        );
         for (const doc of await this.keys.find({ wrapped: { $exists: true } }, { session }).toArray()) {
           await this.keys.updateOne(
             { _id: doc._id },
@@ -316,12 +405,12 @@ export class MongoKeyStore implements PersonalKeyStore {
           );
           count++;
         }
-        await this.keys.updateOne({ _id: 'master-kcv' }, { $set: { value: keyCheckValue(newMaster) } }, { session });
       });
     } finally {
       await session.endSession();
     }
     this.master = newMaster;
+    this.masterKcv = keyCheckValue(newMaster);
     return count;
   }
 

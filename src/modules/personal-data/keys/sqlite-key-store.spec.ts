@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { newDataKey } from '../domain/key-wrapping';
-import { MasterKeyMismatchError } from './key-store.port';
+import { newDataKey, unwrapKey } from '../domain/key-wrapping';
+import { MasterKeyMismatchError, MasterKeyRotatedError } from './key-store.port';
 import { KEY_STORE_FILE, SqliteKeyStore } from './sqlite-key-store';
 import { describeKeyStoreContract } from './key-store.contract';
 
@@ -27,6 +27,15 @@ const wrappedKeyOf = (kid: string): Buffer => {
     return raw.prepare('SELECT wrapped_key FROM subjects WHERE subject_id = ?').pluck().get(kid) as Buffer;
   } finally {
     raw.close();
+  }
+};
+/** Whether a stored key unwraps under this master key. */
+const canUnwrap = (master: Buffer, kid: string, wrapped: Buffer): boolean => {
+  try {
+    unwrapKey(master, kid, wrapped);
+    return true;
+  } catch {
+    return false;
   }
 };
 /** Another process's reader (a backup, an operator's shell) in a transaction begun now: it keeps this snapshot's pages. */
@@ -602,6 +611,43 @@ describe('the embedded key store (keys.db)', () => {
     const keys = await reopened.keysOf(subjects.map((s) => s.kid));
     expect(subjects.filter((s) => !keys.get(s.kid)?.equals(s.key))).toEqual([]);
     await reopened.close();
+  });
+
+  it("keys made ahead by a process holding the old master key after another process rotated it are refused with the rotation: nothing in keys.db is wrapped under the retired key, and the process's filings are refused", async () => {
+    const [oldMaster, newMaster] = [newDataKey(), newDataKey()];
+    // A running API: its first filing made a group of keys ahead, and its 33rd takes the group below the mark at which
+    // the next group is made, two turns later.
+    const running = SqliteKeyStore.open(dir, oldMaster);
+    const rotating = SqliteKeyStore.open(dir, oldMaster);
+    const filed: Array<{ kid: string; key: Buffer }> = [];
+    for (let i = 0; i < 32; i++) filed.push(await running.subjectForCase(`idx-${i}`, `case-${i}`, new Date()));
+    const last = await running.claimForCase('idx-32', 'case-32', new Date());
+    filed.push(last);
+    // Another process (the rotate-master-key command beside an API it cannot see) rotates meanwhile, before that group.
+    await rotating.rotate(newMaster);
+    await rotating.close();
+    await last.stored;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Refused: a new person, a returning one this process remembers, a read.
+    await expect(running.subjectForCase('idx-new', 'case-new', new Date())).rejects.toThrow(MasterKeyRotatedError);
+    await expect(running.subjectForCase('idx-0', 'case-0b', new Date())).rejects.toThrow(
+      /master key was rotated after this process started: restart it with the new key/,
+    );
+    await expect(running.keysOf([filed[0]!.kid])).rejects.toThrow(MasterKeyRotatedError);
+    await running.close();
+    const raw = new Database(join(dir, KEY_STORE_FILE), { readonly: true });
+    const stored = raw
+      .prepare('SELECT subject_id AS kid, wrapped_key AS wrapped FROM subjects WHERE wrapped_key IS NOT NULL')
+      .all() as Array<{ kid: string; wrapped: Buffer }>;
+    raw.close();
+    // The first group only: no key was made after the rotation, and every stored key unwraps under the new master key.
+    expect(stored.length).toBe(64);
+    expect(stored.filter((s) => !canUnwrap(newMaster, s.kid, s.wrapped))).toEqual([]);
+    const restarted = SqliteKeyStore.open(dir, newMaster);
+    const keys = await restarted.keysOf(filed.map((s) => s.kid));
+    expect(filed.filter((s) => !keys.get(s.kid)?.equals(s.key))).toEqual([]);
+    expect(await restarted.subjectOfCase('case-0b')).toBeNull();
+    await restarted.close();
   });
 
   it("a filing's claim waits while another connection holds the write lock, without failing, and is committed once it is released", async () => {

@@ -29,6 +29,7 @@ import {
   SubjectCounts,
   type ErasureHold,
   MasterKeyMismatchError,
+  MasterKeyRotatedError,
   SubjectErasedError,
   subjectKeyDamaged,
   subjectNotInStore,
@@ -110,6 +111,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
   readonly blindIndexKey: Buffer;
 
   private readonly checkpointer: WalCheckpointer;
+  /** The check value of `master`, which the store's (meta master_kcv) must still be for this process to wrap or unwrap. */
+  private masterKcv: string;
+  /**
+   * Set once this process finds the store's check value is no longer its master key's: another process rotated it.
+   * From then on it refuses every claim and every read of a key (MasterKeyRotatedError) until it is restarted.
+   */
+  private rotated = false;
 
   private constructor(
     private readonly db: SqliteDatabase,
@@ -119,6 +127,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     private readonly mergeIdleMs: number,
   ) {
     this.location = file;
+    this.masterKcv = keyCheckValue(master);
     this.unwrapped = new LRUCache<string, Buffer | false>({ max: cacheEntries });
     this.caseSubjects = new LRUCache<string, string>({ max: cacheEntries });
     this.liveSubjects = new LRUCache<string, string>({ max: cacheEntries });
@@ -175,13 +184,40 @@ export class SqliteKeyStore implements PersonalKeyStore {
     }
   }
 
+  /**
+   * A service key (the blind index's), made on first open. Stored only while the store's check value is still this
+   * master key's, in the same statement: a rotation committed since open checked it leaves nothing wrapped under the
+   * retired key, and this start is refused as one with the wrong key is.
+   */
   private serviceKey(id: string): Buffer {
-    this.sql('INSERT OR IGNORE INTO service_keys (id, wrapped) VALUES (?, ?)').run(
+    this.sql(`INSERT OR IGNORE INTO service_keys (id, wrapped) SELECT ?, ? WHERE ${STORED_KCV} = ?`).run(
       id,
       wrapKey(this.master, id, newDataKey()),
+      this.masterKcv,
     );
-    const wrapped = this.sql('SELECT wrapped FROM service_keys WHERE id = ?').pluck().get(id) as Buffer;
-    return unwrapKey(this.master, id, wrapped);
+    const wrapped = this.sql('SELECT wrapped FROM service_keys WHERE id = ?').pluck().get(id) as Buffer | undefined;
+    if (wrapped === undefined) throw new MasterKeyMismatchError(this.location);
+    try {
+      return unwrapKey(this.master, id, wrapped);
+    } catch (error) {
+      if (!this.masterKeyCurrent()) throw new MasterKeyMismatchError(this.location);
+      throw error;
+    }
+  }
+
+  /** Whether the store's check value is still the one of the master key this process holds. */
+  private masterKeyCurrent(): boolean {
+    return (this.sql(`SELECT ${STORED_KCV}`).pluck().get() as string | null) === this.masterKcv;
+  }
+
+  /** Marks this process as holding a retired master key (see `rotated`): the error to throw. */
+  private rotatedAway(): MasterKeyRotatedError {
+    this.rotated = true;
+    return new MasterKeyRotatedError(this.location);
+  }
+
+  private refuseIfRotated(): void {
+    if (this.rotated) throw new MasterKeyRotatedError(this.location);
   }
 
   async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
@@ -192,6 +228,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
     try {
+      // Even a key this process holds in memory, valid as it is, is not handed out: every filing of a process left on a
+      // retired master key is refused alike, so the operator sees one reason and restarts it.
+      this.refuseIfRotated();
       // A case this process holds no link of, of a person whose live subject it knows, is linked in its batch by a
       // conditional insert that refuses a subject erased or held meanwhile, and a case linked already is checked there
       // to be linked to that subject with its key stored (else the filing looks again, noticing first): asking the file
@@ -556,13 +595,22 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private erasures = '0';
 
   private noticeErasures(): void {
+    this.refuseIfRotated();
     const version = this.sql('PRAGMA data_version').pluck().get() as number;
     if (version === this.dataVersion) return;
     this.dataVersion = version;
     // Another connection wrote: it may have journaled claims (another process filing) or merged them.
     this.readJournal();
-    const erasures =
-      (this.sql('SELECT value FROM meta WHERE key = ?').pluck().get(ERASURES) as string | undefined) ?? '0';
+    // Or rotated the master key (the rotate-master-key command), read in the same statement as the erasures.
+    let erasures = '0';
+    let current = false;
+    for (const row of this.sql("SELECT key, value FROM meta WHERE key IN (?, 'master_kcv')").all(ERASURES) as Array<{
+      key: string;
+      value: string;
+    }>)
+      if (row.key === ERASURES) erasures = row.value;
+      else current = row.value === this.masterKcv;
+    if (!current) throw this.rotatedAway();
     if (erasures === this.erasures) return;
     this.erasures = erasures;
     this.forgetAll();
@@ -644,7 +692,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
   private unwrap(kid: string, wrapped: Buffer): Buffer {
     let key = this.unwrapped.get(kid);
     if (!key) {
-      key = unwrapKey(this.master, kid, wrapped);
+      key = this.unwrapStored(kid, wrapped);
       this.unwrapped.set(kid, key);
     }
     return key;
@@ -705,7 +753,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
         );
         const at = new Date().toISOString();
         this.db
-          .transaction(() => made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key, k.iv), at)))
+          .transaction(() => {
+            // Stored only while the store's check value is still this master key's, read under the write lock this
+            // transaction takes first (IMMEDIATE), as a rotation does: the rotation commits before (this group is
+            // refused, and this process with it) or after (it re-wraps the group with every other key). A group made
+            // under a retired key, by an API left running beside a rotation, did not unwrap after its restart with the
+            // new key: the people it went to lost their personal data.
+            if (!this.masterKeyCurrent()) throw this.rotatedAway();
+            made.forEach((k) => insert.run(k.kid, wrapKey(this.master, k.kid, k.key, k.iv), at));
+          })
           .immediate();
         material.fill(0);
         await this.syncWal();
@@ -782,11 +838,15 @@ export class SqliteKeyStore implements PersonalKeyStore {
     return keys;
   }
 
-  /** A stored key unwrapped; one that does not unwrap under the master key that opened the store is damage. */
+  /**
+   * A stored key unwrapped. One that does not unwrap under the master key that opened the store is damage, unless the
+   * store was rotated since: then this process holds the retired key (MasterKeyRotatedError), and the key is whole.
+   */
   private unwrapStored(kid: string, wrapped: Buffer): Buffer {
     try {
       return unwrapKey(this.master, kid, wrapped);
     } catch {
+      if (!this.masterKeyCurrent()) throw this.rotatedAway();
       throw subjectKeyDamaged(this.location, kid);
     }
   }
@@ -887,10 +947,13 @@ export class SqliteKeyStore implements PersonalKeyStore {
   }
 
   async rotate(newMaster: Buffer): Promise<number> {
+    this.refuseIfRotated();
     this.flushWrites();
     let count = 0;
     this.db
       .transaction(() => {
+        // Another rotation came first: what this process holds is not the key the store's keys are wrapped with.
+        if (!this.masterKeyCurrent()) throw this.rotatedAway();
         const rewrap = (id: string, wrapped: Buffer) => wrapKey(newMaster, id, unwrapKey(this.master, id, wrapped));
         for (const row of this.sql('SELECT id, wrapped FROM service_keys').all() as Array<{
           id: string;
@@ -909,6 +972,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       })
       .immediate();
     this.master = newMaster;
+    this.masterKcv = keyCheckValue(newMaster);
     // The keys as the retired master key wrapped them stand in the old page images until these are purged.
     this.purgeOldImages();
     return count;
@@ -951,6 +1015,9 @@ const NO_KEY = Buffer.alloc(0);
 function isBusy(error: unknown): boolean {
   return String((error as { code?: string }).code ?? '').startsWith('SQLITE_BUSY');
 }
+
+/** The store's master key check value, as a subquery. */
+const STORED_KCV = "(SELECT value FROM meta WHERE key = 'master_kcv')";
 
 /** Whether keys.db has a record of a subject (its key, or its erasure): what unknownSubjects asks of each. */
 export const SUBJECT_KNOWN = 'SELECT 1 FROM subjects WHERE subject_id = ?';
