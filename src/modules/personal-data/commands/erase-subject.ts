@@ -330,6 +330,9 @@ async function whoseData(deps: ErasureDeps, target: ErasureTarget, erased: Recor
     const subject = await keys.subjectOfCase(target.caseId);
     if (subject === null) {
       // Filed before encryption began: no key names its applicant, the blind index the read model files it under does.
+      // One an erasure names is erased already, whatever the read model (behind it) still files it under: the person's
+      // later subject is no part of it.
+      if (erased.cases.has(target.caseId)) return NOBODY;
       const iinIndex = (await deps.iinIndexesOfCases?.([target.caseId]))?.get(target.caseId);
       return iinIndex !== undefined && iinIndex !== ERASED_IIN_INDEX ? ofIndex(iinIndex) : NOBODY;
     }

@@ -185,6 +185,19 @@ describe('the retention report', () => {
     }
     expect(await recorded()).toHaveLength(1);
   });
+
+  it('a case filed before encryption and erased already is unknown to an erasure by that case, though the read model still files it under the person: their later subject is no part of it', async () => {
+    const iin = makeIin('880606', 4, 66);
+    const inClear = await filedInClear(iin);
+    expect((await erase({ caseId: inClear })).ok).toBe(true);
+    // Filed again since, under a subject of their own, and closed years ago: erasable by itself, but not by that case.
+    const later = await filed(iin);
+    const again = await erase({ caseId: inClear });
+    expect(!again.ok && again.refusal.kind).toBe('unknown-subject');
+    expect(await recorded()).toHaveLength(1);
+    const subjectId = (await keys.subjectOfCase(later))!;
+    expect((await keys.keysOf([subjectId])).get(subjectId)).toBeTruthy();
+  });
 });
 
 describe('who erased (`by`), recorded for good with the erasure', () => {
