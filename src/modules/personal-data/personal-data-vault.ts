@@ -264,6 +264,10 @@ export class PersonalDataVault {
     const kids = new Set<string>();
     let personal = false;
     let clear = false;
+    // A projection meets each erasure in the log and scrubs its documents then (a rebuild too): it is not asked whether
+    // its acts hold something in clear, nor the erasure stream for them (a worker's catch-up over a log kept in clear
+    // read that stream once per such act).
+    const projection = access.kind === 'system' && access.purpose === 'projection';
     for (const event of recorded) {
       const data = event.data as Record<string, unknown>;
       for (const field of Object.keys(personalFieldsOf(event.type))) {
@@ -272,16 +276,13 @@ export class PersonalDataVault {
         personal = true;
         if (isEnvelope(value)) kids.add(value.kid);
       }
-      if (!clear && inClear(event)) clear = true;
+      if (!clear && !projection && inClear(event)) clear = true;
     }
     if (!personal && !clear) return [...recorded];
     // Acts recorded in clear before encryption began are personal data too: the same right, the same record.
     if (personal && access.kind === 'person') await this.disclose(recorded, access, [...kids]);
     const opened = kids.size === 0 ? [...recorded] : await this.decrypt(recorded, kids);
-    // A projection meets each erasure in the log and scrubs its documents then (a rebuild too): asking the erasure
-    // stream for every act it folds in clear cost the worker a read of the log per such act.
-    const projection = access.kind === 'system' && access.purpose === 'projection';
-    return clear && !projection ? this.scrubErased(opened) : opened;
+    return clear ? this.scrubErased(opened) : opened;
   }
 
   private async decrypt(recorded: readonly RecordedEvent[], kids: ReadonlySet<string>): Promise<RecordedEvent[]> {
