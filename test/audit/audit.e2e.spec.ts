@@ -8,6 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACCESS_LOG_PREFIX } from '../../src/modules/audit/http/auditor-access-log';
+import {
+  renderEvidenceFile,
+  signPack,
+  verifyEvidenceFile,
+  type EvidenceEvent,
+  type SignedEvidencePack,
+} from '../../src/modules/audit/domain/evidence-pack';
 import { makeIin, startHarness, type ApiHarness } from '../support/api-harness';
 import { callerFor } from '../support/case-walk';
 
@@ -348,6 +355,76 @@ describe('evidence pack', () => {
     const wrongKey = cli(['verify-evidence', file, '--fingerprint', '0'.repeat(64)]);
     expect(wrongKey.code).toBe(1);
     expect(readFileSync(file, 'utf8')).toBe(html);
+  });
+
+  it("a live case's staff act marked personalDataErased, rewritten and signed again with the service's key is NOT VALID: the mark stands only where an erasure the log records can have put it", async () => {
+    const html = await (
+      await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+        headers: { authorization: `Bearer ${await api.token(auditor)}` },
+      })
+    ).text();
+    const key = await api.call('GET', '/api/evidence/public-key', { as: auditor });
+    const { signature: _signature, ...pack } = JSON.parse(
+      /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(html)![1]!,
+    ) as SignedEvidencePack;
+    const reviewed = pack.events.findIndex((e) => e.type === 'DocumentsReviewed');
+    expect(pack.events[reviewed]!.data).toEqual({ outcome: 'compliant' });
+    /** The pack with its review rewritten as the key's holder would: another outcome, time and employee, marked. */
+    const forged = (dress: (p: typeof pack, act: EvidenceEvent) => void = () => undefined): string => {
+      const copy = structuredClone(pack);
+      const act = copy.events[reviewed]!;
+      act.personalDataErased = true;
+      act.data = { outcome: 'non-compliant', reasons: ['документы не полны'] };
+      act.metadata = {
+        ...act.metadata,
+        occurredAt: '2015-12-15T05:00:00.000Z',
+        actor: { id: 'employee-9', name: 'Подставной Сотрудник', role: 'employee', unit: UNIT },
+      };
+      dress(copy, act);
+      return renderEvidenceFile(signPack(copy, api.app.infra.keys.active.privateKey));
+    };
+    const trust = { fingerprints: [key.body.keyFingerprint], noteKeys: [] };
+
+    // The reviewer's forgery, checked by the real CLI: the act holds personal data the page does not show erased.
+    const file = join(api.dataDir, 'rewritten-review.html');
+    writeFileSync(file, forged());
+    const run = cli(['verify-evidence', file, '--json', '--fingerprint', key.body.keyFingerprint]);
+    expect(run.code).toBe(1);
+    const checks = JSON.parse(run.stdout).checks as { name: string; ok: boolean; detail: string }[];
+    expect(JSON.parse(run.stdout).valid).toBe(false);
+    expect(checks.find((c) => c.name === 'hash chain')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(new RegExp(`^broken at revision ${reviewed}: .*personalDataErased.*"erased"`)),
+    });
+    expect(checks.find((c) => c.name === 'signature')!.ok).toBe(true);
+
+    // Dressed as an erasure would leave it (its reasons and the applicant "erased"): still no erasure of this case in
+    // the log to bind the mark to.
+    const dressed = verifyEvidenceFile(
+      forged((p, act) => {
+        act.data = { outcome: 'non-compliant', reasons: ['erased'] };
+        p.case.applicant = { iin: 'erased', fullName: 'erased' };
+      }),
+      trust,
+    );
+    expect(dressed.valid).toBe(false);
+    expect(dressed.checks.find((c) => c.name === 'erasure record')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('no erasure record of this case'),
+    });
+
+    // A staff act of a type with no personal field it carries, the applicant left as they are: refused on each count.
+    const bare = verifyEvidenceFile(
+      forged((_p, act) => (act.data = { outcome: 'non-compliant' })),
+      trust,
+    );
+    expect(bare.checks.find((c) => c.name === 'hash chain')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('holds no personal data'),
+    });
+    expect(bare.checks.find((c) => c.name === 'hash chain')!.detail).toContain(
+      "the case's applicant is not shown erased",
+    );
   });
 
   it('cites each clause with its appendix, in Russian and Kazakh (order 184 numbers paragraphs afresh in each appendix)', async () => {

@@ -23,8 +23,12 @@ import {
   verifyEvidenceFile,
   type SignedEvidencePack,
 } from '../../src/modules/audit/domain/evidence-pack';
+import { AuditService } from '../../src/modules/audit/audit.service';
+import { RemoteEvidenceProofs } from '../../src/modules/transparency/evidence-proofs';
+import { ERASURE_STREAM } from '../../src/modules/personal-data/domain/erasure';
 import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../support/api-harness';
 import { recordAsBefore } from '../support/acts-as-before';
+import { cli, fileIn } from '../transparency/support';
 
 const AUDITOR: TestCaller = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
 const ADMIN: TestCaller = { sub: 'admin-1', roles: ['admin'], unit: 'hq' };
@@ -190,3 +194,161 @@ it('the history, the state and the evidence pack show the erased applicant\'s cl
   }
   expect(readFileSync(join(dataDir, 'events.db')).includes(Buffer.from(here.name))).toBe(true);
 }, 60_000);
+
+// After the erasures above.
+describe("the mark is bound to the case's erasure, which the pack carries with its proof in the log", () => {
+  const trust = async () => ({
+    fingerprints: [(await api.call('GET', '/api/evidence/public-key', { as: AUDITOR })).body.keyFingerprint as string],
+    noteKeys: [],
+  });
+  const packOf = async (person: typeof here) => {
+    const evidence = await api.call('GET', `/api/cases/${caseOf.get(person)}/evidence`, { as: AUDITOR });
+    expect(evidence.status).toBe(200);
+    return String(evidence.body);
+  };
+  const unsignedOf = (html: string) => {
+    const { signature: _signature, ...unsigned } = JSON.parse(
+      /<script type="application\/json" id="reglament-evidence">([\s\S]*?)<\/script>/.exec(html)![1]!,
+    ) as SignedEvidencePack;
+    return unsigned;
+  };
+  const reissued = async (pack: ReturnType<typeof unsignedOf>) =>
+    verifyEvidenceFile(renderEvidenceFile(signPack(pack, api.app.infra.keys.active.privateKey)), await trust());
+
+  it('a genuine pack carries the erasure record that names its case, and the real CLI finds it VALID with the warning', async () => {
+    const html = await packOf(here);
+    const pack = unsignedOf(html);
+    const [record] = (await api.app.infra.eventLog.readStream(ERASURE_STREAM)).filter((e) =>
+      (e.data as { cases: string[] }).cases.includes(caseOf.get(here)!),
+    );
+    expect(pack.erasures).toEqual([expect.objectContaining({ id: record!.id, data: record!.data })]);
+    expect(pack.transparency!.erasures).toHaveLength(1);
+    // The page names the erasure, and says under each act shown erased what of it is the service's word.
+    expect(html).toContain('Удаление персональных данных');
+    expect(html.match(/тип, шаг, исполнитель, время и прочие данные — со слов службы/g)).toHaveLength(2);
+    const run = cli([
+      'verify-evidence',
+      fileIn(dataDir, 'erased-pack.html', html),
+      '--fingerprint',
+      (await trust()).fingerprints[0]!,
+    ]);
+    expect(run.stdout).toMatch(/^VALID/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/! hash chain: .*\(revisions 0, 1\).*is the service's word/);
+    expect(run.stdout).toMatch(/✓ erasure record: .*names this case/);
+  });
+
+  it('a pack built where the tree is kept by a worker asked over HTTP carries the erasure record and its proof too', async () => {
+    const { infra } = api.app;
+    const audit = new AuditService(
+      infra.eventLog,
+      infra.reference.catalog,
+      infra.reference.calendar,
+      infra.keys.active.privateKey,
+      () => new Date(),
+      new RemoteEvidenceProofs(
+        api.url,
+        infra.keys.keys.map((k) => k.note),
+        { warn: () => undefined },
+      ),
+      infra.personalData,
+    );
+    const history = await audit.load(caseOf.get(elsewhere)!);
+    const html = await audit.evidence(
+      history!,
+      { id: AUDITOR.sub, name: 'Auditor', roles: ['auditor'], unit: 'hq' } as never,
+      { authorization: `Bearer ${await api.token(AUDITOR)}` },
+    );
+    expect(unsignedOf(html).erasures).toHaveLength(1);
+    const verified = verifyEvidenceFile(html, await trust());
+    expect(verified.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(verified.valid).toBe(true);
+    // The worker proves an erasure record only for the case it names.
+    const [hereRecord] = (await infra.eventLog.readStream(ERASURE_STREAM)).filter((e) =>
+      (e.data as { cases: string[] }).cases.includes(caseOf.get(here)!),
+    );
+    const events = (await infra.eventLog.readStream(caseStreamId(caseOf.get(elsewhere)!))).map((e) => e.id);
+    const foreign = await api.call('POST', '/api/transparency/evidence-proofs', {
+      as: AUDITOR,
+      body: { caseId: caseOf.get(elsewhere), eventIds: [...events, hereRecord!.id] },
+    });
+    expect(foreign.status).toBe(404);
+    expect(foreign.body.errors).toEqual([expect.objectContaining({ field: `eventIds[${events.length}]` })]);
+  });
+
+  it('without the erasure record, with its proof broken, or with the record of another case, a marked act is NOT VALID', async () => {
+    const pack = unsignedOf(await packOf(here));
+    expect((await reissued(pack)).valid).toBe(true);
+
+    const { erasures: _erasures, ...withoutRecord } = pack;
+    const { erasures: _proofs, ...events } = pack.transparency!;
+    const lacking = await reissued({ ...withoutRecord, transparency: events });
+    expect(lacking.valid).toBe(false);
+    expect(lacking.checks.find((c) => c.name === 'erasure record')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(
+        'revisions 0, 1 are marked personalDataErased, but the pack carries no erasure record of this case',
+      ),
+    });
+
+    const broken = structuredClone(pack);
+    const proof = broken.transparency!.erasures![0]!.proof;
+    proof[0] = Buffer.alloc(32, 7).toString('base64');
+    const unproved = await reissued(broken);
+    expect(unproved.valid).toBe(false);
+    expect(unproved.checks.find((c) => c.name === 'erasure record')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('its inclusion proof'),
+    });
+
+    // The other person's erasure record, with a genuine proof to this pack's checkpoint: all holds but what it names.
+    const [otherRecord] = (await api.app.infra.eventLog.readStream(ERASURE_STREAM)).filter((e) =>
+      (e.data as { cases: string[] }).cases.includes(caseOf.get(elsewhere)!),
+    );
+    const size = Number(pack.transparency!.checkpoint.split('\n')[1]);
+    const otherProof = api.app.infra.transparency!.inclusion({ eventId: otherRecord!.id }, size);
+    if (!otherProof.ok) throw new Error(otherProof.problem);
+    const another = structuredClone(pack);
+    another.erasures = [
+      {
+        id: otherRecord!.id,
+        type: otherRecord!.type,
+        revision: otherRecord!.revision,
+        position: otherProof.leafIndex + 1,
+        data: otherRecord!.data,
+        metadata: otherRecord!.metadata,
+      },
+    ];
+    another.transparency!.erasures = [
+      { revision: otherRecord!.revision, leafIndex: otherProof.leafIndex, proof: otherProof.proof },
+    ];
+    const misnamed = await reissued(another);
+    expect(misnamed.valid).toBe(false);
+    expect(misnamed.checks.find((c) => c.name === 'erasure record')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(`does not name case ${caseOf.get(here)}`),
+    });
+    expect(misnamed.checks.find((c) => c.name === 'inclusion')!.ok).toBe(true);
+  });
+
+  it("an erased case's marked act whose personal data the pack shows in clear, or rewritten to other words, is NOT VALID", async () => {
+    const pack = unsignedOf(await packOf(here));
+    const cancelled = structuredClone(pack);
+    cancelled.events[1]!.data = { ...(cancelled.events[1]!.data as object), reason: 'иная причина' };
+    const rewritten = await reissued(cancelled);
+    expect(rewritten.valid).toBe(false);
+    expect(rewritten.checks.find((c) => c.name === 'hash chain')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^broken at revision 1: .*reason/),
+    });
+    const named = structuredClone(pack);
+    named.events[0]!.metadata = {
+      ...named.events[0]!.metadata,
+      actor: { id: 'egov-x', name: 'Кто-то', role: 'applicant' },
+    };
+    expect((await reissued(named)).checks.find((c) => c.name === 'hash chain')).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^broken at revision 0: .*actor/),
+    });
+  });
+});

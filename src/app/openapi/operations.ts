@@ -103,7 +103,8 @@ export const OPERATIONS: Readonly<Record<string, OperationName>> = {
     errors: {
       503: "The tree does not hold the newest of these events yet (`tree-behind`, Retry-After); a moment's wait",
     },
-    summary: "Inclusion proofs of a case's events to one checkpoint, as an evidence pack carries them",
+    summary:
+      "Inclusion proofs of a case's events, and of the erasure records that name it, to one checkpoint, as an evidence pack carries them",
   },
   TransparencyController_consistency: {
     operationId: 'getConsistencyProof',

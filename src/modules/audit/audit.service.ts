@@ -15,7 +15,8 @@ import { verifyChain, type ChainVerification } from '../cases/domain/hash-chain'
 import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
 import { inClear, scrubClearCitizen } from '../personal-data/domain/citizen-ids';
-import { clearPersonalDataErased } from '../personal-data/domain/personal-fields';
+import { scrubData } from '../personal-data/domain/personal-fields';
+import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../personal-data/domain/erasure';
 import { ProblemError } from '../../shared/problem/problem';
 import { storedDataDamaged } from '../event-log/event-log.problems';
 import type { EvidenceInclusion, EvidenceProofs } from '../transparency/evidence-proofs';
@@ -24,6 +25,7 @@ import {
   keyFingerprint,
   renderEvidenceFile,
   signPack,
+  type EvidenceErasure,
   type EvidencePack,
 } from './domain/evidence-pack';
 import { replayCase, type ReplayCut } from './domain/replay';
@@ -172,9 +174,12 @@ export class AuditService {
     const chain = this.verify(history);
     // The acts are carried as stored, so that the verifier recomputes every hash; but an erased case's act that the log
     // keeps in clear (recorded before encryption began, or naming the citizen as their token named them) would carry
-    // the erased person in clear. Such an act is carried with that "erased" and marked: its hash still links the chain
-    // and its inclusion proof still holds, only its content is not recomputed (format 5).
+    // the erased person in clear. Such an act is carried with every personal field and the citizen "erased", and
+    // marked: its hash still links the chain and its inclusion proof still holds, only its content is not recomputed
+    // (format 5). The verifier honours the mark only under an erasure of the case that the log records: the pack
+    // carries the case's erasure records, proved against the same checkpoint.
     const erased = (await this.personalData?.erasedCasesNow())?.has(history.caseId) ?? false;
+    const erasures = erased ? await this.erasureRecords(history.caseId) : [];
     const { file: _file, ...regulation } = history.version;
     const s = history.state;
     const pack: EvidencePack = {
@@ -201,12 +206,13 @@ export class AuditService {
               type: e.type,
               revision: e.revision,
               position: e.position,
-              data: clearPersonalDataErased(e.type, e.data as Record<string, unknown>),
+              data: scrubData(e.type, e.data as Record<string, unknown>),
               metadata: scrubClearCitizen(e.metadata),
               personalDataErased: true as const,
             }
           : { id: e.id, type: e.type, revision: e.revision, position: e.position, data: e.data, metadata: e.metadata },
       ),
+      ...(erasures.length > 0 ? { erasures: erasures.map(asErasure) } : {}),
       chain: {
         valid: chain.valid,
         events: chain.events,
@@ -217,22 +223,27 @@ export class AuditService {
       timeZone: { id: this.calendar.timeZone.id, offsets: this.calendar.timeZone.offsetTable() },
     };
     if (this.proofs) {
+      // The erasure records are proved with the case's events, to the one checkpoint: asked for after them.
       const inclusion = await this.proofs.evidenceInclusion(
         history.caseId,
-        history.recorded.map((e) => e.id),
+        [...history.recorded, ...erasures].map((e) => e.id),
         caller,
       );
-      proofsMatchEvents(inclusion, history.recorded);
+      const acts = history.recorded.length;
+      proofsMatchEvents(inclusion, history.recorded, erasures);
       // An event's position in a pack is its place in the verifiable log (leaf + 1), which the proofs prove: the
       // embedded log's own position, and on EventStoreDB (whose positions are not leaf numbers) the worker's leaf.
       pack.events.forEach((event, i) => (event.position = inclusion.events[i]!.leafIndex + 1));
+      pack.erasures?.forEach((record, j) => (record.position = inclusion.events[acts + j]!.leafIndex + 1));
+      const proof = (e: RecordedEvent, i: number) => ({
+        revision: e.revision,
+        leafIndex: inclusion.events[i]!.leafIndex,
+        proof: inclusion.events[i]!.proof,
+      });
       pack.transparency = {
         checkpoint: inclusion.checkpoint,
-        events: history.recorded.map((e, i) => ({
-          revision: e.revision,
-          leafIndex: inclusion.events[i]!.leafIndex,
-          proof: inclusion.events[i]!.proof,
-        })),
+        events: history.recorded.map(proof),
+        ...(erasures.length > 0 ? { erasures: erasures.map((e, j) => proof(e, acts + j)) } : {}),
       };
     }
     // Signed exactly as embedded: a JSON round trip drops anything JSON would not keep.
@@ -242,21 +253,44 @@ export class AuditService {
   private versionOf(versionId: string): RegulationVersion {
     return caseVersion(this.catalog, versionId);
   }
+
+  /** The erasures the log records of the case: its `personal-data-erasures` stream's events that name it. */
+  private async erasureRecords(caseId: string): Promise<RecordedEvent[]> {
+    return (await this.log.readStream(ERASURE_STREAM)).filter((event) => {
+      const cases = (event.data as Partial<PersonalDataErasedData> | null)?.cases;
+      return event.type === PERSONAL_DATA_ERASED && Array.isArray(cases) && cases.includes(caseId);
+    });
+  }
 }
 
+/** An erasure record as a pack carries it: whole, as stored (it holds no personal data), so its hash is recomputed. */
+const asErasure = (e: RecordedEvent): EvidenceErasure => ({
+  id: e.id,
+  type: e.type,
+  revision: e.revision,
+  position: e.position,
+  data: e.data,
+  metadata: e.metadata,
+});
+
 /**
- * Before a pack carries them: each proof's leaf must be its event's sealed hash, and the leaves must follow the events'
- * order. A tree that holds other events under these ids (a worker following another log, or a log changed under it)
- * would otherwise give the auditor a pack that fails, or worse, passes for other events.
+ * Before a pack carries them: each proof's leaf must be its event's sealed hash, and the case's leaves must follow its
+ * events' order (an erasure record, of another stream, is only matched to its leaf; the verifier checks it follows the
+ * acts it erased). A tree that holds other events under these ids (a worker following another log, or a log changed
+ * under it) would otherwise give the auditor a pack that fails, or worse, passes for other events.
  */
-function proofsMatchEvents(inclusion: EvidenceInclusion, events: readonly RecordedEvent[]): void {
-  events.forEach((event, i) => {
+function proofsMatchEvents(
+  inclusion: EvidenceInclusion,
+  events: readonly RecordedEvent[],
+  erasures: readonly RecordedEvent[],
+): void {
+  [...events, ...erasures].forEach((event, i) => {
     const proof = inclusion.events[i]!;
     const sealed = typeof event.metadata.hash === 'string' ? event.metadata.hash : null;
     const problem =
       sealed !== null && proof.leaf !== sealed
         ? `its leaf is ${proof.leaf}, not the event's sealed hash ${sealed}`
-        : i > 0 && proof.leafIndex <= inclusion.events[i - 1]!.leafIndex
+        : i > 0 && i < events.length && proof.leafIndex <= inclusion.events[i - 1]!.leafIndex
           ? `its leaf ${proof.leafIndex} does not follow the previous event's ${inclusion.events[i - 1]!.leafIndex}`
           : null;
     if (problem)
@@ -264,7 +298,7 @@ function proofsMatchEvents(inclusion: EvidenceInclusion, events: readonly Record
         502,
         'transparency-mismatch',
         "The log's tree does not hold this case's events",
-        `revision ${event.revision} (event ${event.id}): ${problem}. The tree and the log disagree: run verify where the tree is kept`,
+        `${i < events.length ? 'revision' : `${ERASURE_STREAM} revision`} ${event.revision} (event ${event.id}): ${problem}. The tree and the log disagree: run verify where the tree is kept`,
       );
   });
 }

@@ -1,8 +1,8 @@
 /**
  * Where an evidence pack's inclusion proofs come from: the tree this process keeps (the embedded log's, or the one
  * the worker follows), or, on an API instance beside EventStoreDB, which keeps no tree, the worker that does
- * (TRANSPARENCY_WORKER_URL), asked with the caller's own token for the case's events. What comes back is checked
- * (signed by this log's keys, every proof leading to its root) before a pack carries it.
+ * (TRANSPARENCY_WORKER_URL), asked with the caller's own token for the case's events and erasure records. What comes
+ * back is checked (signed by this log's keys, every proof leading to its root) before a pack carries it.
  */
 import type { Logger } from 'pino';
 import { ProblemError } from '../../shared/problem/problem';
@@ -13,9 +13,13 @@ import { treeBehind, type EvidenceInclusion, type TransparencyLog } from './tran
 
 export type { EvidenceInclusion } from './transparency-log';
 
-/** The proofs of a case's events, by id, to one signed checkpoint. */
+/** The proofs of a case's events, and of the erasure records that name the case, by id, to one signed checkpoint. */
 export interface EvidenceProofs {
-  /** `authorization`: the caller's own header, for a proofs service in another process; never stored. */
+  /**
+   * `eventIds`: the case's events, then its erasure records (PersonalDataErased events of the `personal-data-erasures`
+   * stream that name it). `authorization`: the caller's own header, for a proofs service in another process; never
+   * stored.
+   */
   evidenceInclusion(
     caseId: string,
     eventIds: readonly string[],

@@ -12,7 +12,13 @@
 import canonicalize from 'canonicalize';
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { RegulationFile } from '../../regulations/domain/regulation-schema';
-import { linkProblem, placeProblem, verifyChain, type ChainVerification } from '../../cases/domain/hash-chain';
+import {
+  linkProblem,
+  placeProblem,
+  storedContentHash,
+  verifyChain,
+  type ChainVerification,
+} from '../../cases/domain/hash-chain';
 import { EVENT_TYPES, isEventType } from '../../../events/event-types';
 import { hashLeaf, verifyInclusion } from '../../transparency/domain/merkle';
 import {
@@ -30,7 +36,10 @@ import { citeClause, type ClauseCitation } from '../../regulations/domain/clause
 import { parseOffset, TimeZone } from '../../calendar/domain/time-zone';
 import type { LimitSpec } from '../../deadlines/domain/limit';
 import { isRole, ROLES } from '../../identity/domain/principal';
-import { isCaseApplicantActor } from '../../cases/domain/case-event';
+import { isCaseApplicantActor, type CaseActor } from '../../cases/domain/case-event';
+import { ERASED, erasedValue, personalFieldsOf } from '../../personal-data/domain/personal-fields';
+import { namesCitizenInClear } from '../../personal-data/domain/citizen-ids';
+import { ERASURE_STREAM, PERSONAL_DATA_ERASED } from '../../personal-data/domain/erasure';
 
 export const EVIDENCE_FORMAT = 'reglament-evidence/5';
 /**
@@ -38,7 +47,8 @@ export const EVIDENCE_FORMAT = 'reglament-evidence/5';
  * (times as stored, in UTC and in the offset they were written with) stay verifiable; format 3 shows local time;
  * format 4 names the case's applicant acting on their own case by their role alone (the act records no name of theirs);
  * format 5 may carry an erased case's act that the log keeps in clear with that "erased", marked `personalDataErased`
- * (its hash is linked and proved, not recomputed).
+ * (its hash is linked and proved, not recomputed), and carries the case's erasure record, proved in the log, which the
+ * mark is honoured under.
  */
 const READABLE_FORMATS: readonly string[] = [
   'reglament-evidence/1',
@@ -59,11 +69,28 @@ export interface EvidenceEvent {
   metadata: Record<string, unknown>;
   /**
    * Format 5: an act the log keeps with personal data in clear (recorded before encryption began, or naming the citizen
-   * as their token named them) whose case's applicant is erased, carried with that "erased" (in its data, and as its
-   * actor). Its hash, over what is stored, cannot be recomputed from the pack: it is checked for its place in the chain
-   * and by its inclusion proof.
+   * as their token named them) whose case's applicant is erased, carried with that "erased" (every personal field it
+   * carries, and the citizen as its actor). Its hash, over what is stored, cannot be recomputed from the pack: it is
+   * checked for its place in the chain and by its inclusion proof, and honoured only where an erasure could have put it
+   * (an act holding personal data, shown erased, of a case whose applicant is shown erased, recorded before an erasure
+   * of the case that the pack carries with its proof in the log).
    */
   personalDataErased?: true;
+}
+
+/**
+ * Format 5: an erasure of the case's applicant, as the log stores it: a PersonalDataErased event of the
+ * `personal-data-erasures` stream that names the case. It holds no personal data, so it is carried whole and its hash
+ * recomputed (over the stream's name, its revision, type, data and metadata, as every sealed record's).
+ */
+export interface EvidenceErasure {
+  id: string;
+  type: string;
+  revision: number;
+  /** Its place in the verifiable log (leaf + 1), as the case's events'. */
+  position: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
 }
 
 export interface EvidencePack {
@@ -89,6 +116,8 @@ export interface EvidencePack {
   };
   regulation: RegulationFile;
   events: EvidenceEvent[];
+  /** Format 5: the case's erasure records, when its applicant is erased; their proofs are `transparency.erasures`. */
+  erasures?: EvidenceErasure[];
   chain: { valid: boolean; events: number; headHash: string | null; firstBrokenRevision?: number; problem?: string };
   sla: { asOf: string; deadlines: ExplainedDeadline[] };
   /** Each event's inclusion proof (RFC 9162) to a checkpoint of the whole log (a C2SP signed note); absent where the log keeps no tree. */
@@ -105,6 +134,8 @@ export interface EvidenceTimeZone {
 export interface EvidenceInclusion {
   checkpoint: string;
   events: Array<{ revision: number; leafIndex: number; proof: string[] }>;
+  /** Format 5: each erasure record's proof (`erasures`, in order) to the same checkpoint. */
+  erasures?: Array<{ revision: number; leafIndex: number; proof: string[] }>;
 }
 
 /**
@@ -355,16 +386,16 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     return { valid: false, caseId: null, keyFingerprint: null, checks };
   }
 
-  const { chain, erasedActs } = packChain(pack);
+  const { chain, marked } = packChain(pack);
   check(
     'hash chain',
     chain.valid,
     !chain.valid
       ? `broken at revision ${chain.firstBrokenRevision}: ${chain.problem}`
-      : erasedActs === 0
+      : marked.length === 0
         ? `${chain.events} events, every hash recomputed and linked`
-        : `${chain.events} events, every hash linked and ${chain.events - erasedActs} recomputed; ${erasedActs} act(s) recorded in clear whose applicant was erased are shown "erased" (marked personalDataErased): their hashes, over what the log stores, cannot be recomputed from the pack, so what the pack shows of them is the service's word; their place in the log is proved by their inclusion proofs`,
-    chain.valid && erasedActs > 0,
+        : `${chain.events} events, every hash linked and ${chain.events - marked.length} recomputed; ${marked.length} act(s) recorded in clear whose applicant was erased (${revisions(marked)}) are shown "erased" (marked personalDataErased): their hashes, over what the log stores, cannot be recomputed from the pack, so what the pack shows of them (type, step, actor, times, and data other than the personal fields) is the service's word; their place in the log is proved by their inclusion proofs, and the erasure they are shown under by its record`,
+    chain.valid && marked.length > 0,
   );
   const head = pack.events.at(-1)?.metadata.hash ?? null;
   check(
@@ -415,11 +446,20 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     check('signature', false, `no usable signature: ${(error as Error).message}`);
   }
 
+  let checkpoint: PackCheckpoint | null = null;
   try {
-    checkInclusion(pack, trust, signer, check);
+    checkpoint = checkInclusion(pack, trust, signer, check);
   } catch (error) {
     // A pack edited into another shape: the proofs are unreadable, which is a failed check, not a crash.
     check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
+  }
+
+  if (pack.format === EVIDENCE_FORMAT && (marked.length > 0 || pack.erasures !== undefined)) {
+    try {
+      checkErasure(pack, marked, checkpoint, check);
+    } catch (error) {
+      check('erasure record', false, `the erasure record cannot be read: ${(error as Error).message}`);
+    }
   }
 
   try {
@@ -438,24 +478,153 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
   return { valid: checks.every((c) => c.ok), caseId: pack.case.caseId, keyFingerprint: fingerprint, checks };
 }
 
+/** "revision 3", "revisions 0, 1". */
+const revisions = (list: readonly number[]) => `revision${list.length === 1 ? '' : 's'} ${list.join(', ')}`;
+
 /**
  * The pack's chain: every event's revision and link, and its hash recomputed, except for the acts format 5 marks as
- * shown with their personal data erased (`erasedActs`), whose content is not the one hashed. Older formats mark none.
+ * shown with their personal data erased (`marked`, their revisions), whose content is not the one hashed: each must be
+ * one an erasure can have put so (markProblem). Older formats mark none.
  */
-function packChain(pack: SignedEvidencePack): { chain: ChainVerification; erasedActs: number } {
+function packChain(pack: SignedEvidencePack): { chain: ChainVerification; marked: number[] } {
   const events = pack.events.map((e) => ({ ...e, streamId: pack.case.streamId }));
   const erased = (e: EvidenceEvent) => pack.format === EVIDENCE_FORMAT && e.personalDataErased === true;
-  const erasedActs = pack.events.filter(erased).length;
-  if (erasedActs === 0) return { chain: verifyChain(events), erasedActs };
+  const marked = pack.events.filter(erased).map((e) => e.revision);
+  if (marked.length === 0) return { chain: verifyChain(events), marked };
   let previous: string | null = null;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const problem = erased(event) ? placeProblem(event, i, previous) : linkProblem(event, i, previous);
-    if (problem) return { chain: { valid: false, events: events.length, firstBrokenRevision: i, problem }, erasedActs };
+    const problem = erased(event)
+      ? (placeProblem(event, i, previous) ?? markProblem(event, pack.case.applicant))
+      : linkProblem(event, i, previous);
+    if (problem) return { chain: { valid: false, events: events.length, firstBrokenRevision: i, problem }, marked };
     previous = event.metadata.hash as string;
   }
-  return { chain: { valid: true, events: events.length }, erasedActs };
+  return { chain: { valid: true, events: events.length }, marked };
 }
+
+const sameJson = (a: unknown, b: unknown) => canonicalize(a) === canonicalize(b);
+
+/**
+ * Why an act cannot be one an erasure shows "erased", or null. The mark lets its content go unrecomputed, so it stands
+ * only where there was personal data in clear to erase (a personal field its type declares, or the citizen named as
+ * their token named them as its actor), every bit of it reads "erased", and the case's applicant reads erased too:
+ * anywhere else it would let the key's holder rewrite an act and keep the pack valid.
+ */
+function markProblem(event: EvidenceEvent, applicant: unknown): string | null {
+  const fields = personalFieldsOf(event.type);
+  const data = isObject(event.data) ? event.data : {};
+  const carried = Object.keys(fields).filter((field) => data[field] !== undefined);
+  const actor = isObject(event.metadata.actor) ? (event.metadata.actor as unknown as CaseActor) : undefined;
+  const role = actor?.role;
+  const citizen = namesCitizenInClear(actor);
+  const reasons: string[] = [];
+  if (carried.length === 0 && !citizen) {
+    const declared = Object.keys(fields);
+    reasons.push(
+      `a ${event.type} act by ${role === undefined ? 'nobody named' : `a ${String(role)}`} that carries ${declared.length === 0 ? 'no personal field (its type declares none)' : `none of its type's personal fields (${declared.join(', ')})`} holds no personal data to erase`,
+    );
+  }
+  const shownInClear = carried.filter((field) => !sameJson(data[field], erasedValue(fields[field]!)));
+  if (shownInClear.length > 0)
+    reasons.push(
+      `its personal field${shownInClear.length === 1 ? '' : 's'} ${shownInClear.join(', ')} ${shownInClear.length === 1 ? 'does' : 'do'} not read "erased"`,
+    );
+  if (citizen && (actor.id !== ERASED || actor.name !== ERASED))
+    reasons.push('its actor, the citizen as their token named them, does not read "erased"');
+  if (!sameJson(applicant, erasedValue('person'))) reasons.push("the case's applicant is not shown erased");
+  return reasons.length === 0
+    ? null
+    : `it is marked personalDataErased, but ${reasons.join('; ')}: only an act that held personal data, shown "erased", of a case whose applicant is erased can be shown so`;
+}
+
+/** The checkpoint the pack's proofs lead to, as read from it (whether it is trusted is the checkpoint check's). */
+interface PackCheckpoint {
+  size: number;
+  root: Buffer;
+}
+
+/**
+ * Binds format 5's mark to an erasure the log records: the pack must carry an erasure record (a PersonalDataErased
+ * event of the erasure stream) whose hash is recomputed from what it holds, which names this case, and whose inclusion
+ * proof leads to the checkpoint the case's events are proved against; every marked act must precede it in the log. An
+ * operator who wants to rewrite an act of a case this way must first record its erasure in the log, for every holder
+ * of a later checkpoint to see. Every record carried must hold, whether or not an act is marked.
+ */
+function checkErasure(
+  pack: SignedEvidencePack,
+  marked: readonly number[],
+  checkpoint: PackCheckpoint | null,
+  check: (name: string, ok: boolean, detail: string, warning?: boolean) => void,
+): void {
+  const caseId = pack.case.caseId;
+  const records = pack.erasures ?? [];
+  const proofs = pack.transparency?.erasures ?? [];
+  const problems: string[] = [];
+  const proved: { record: EvidenceErasure; leafIndex: number }[] = [];
+  if (!Array.isArray(records) || !Array.isArray(proofs)) throw new Error('erasures, or their proofs, are not lists');
+  if (proofs.length !== records.length)
+    problems.push(`${records.length} erasure record(s) but ${proofs.length} proof(s)`);
+  records.forEach((record, j) => {
+    const name = `erasure record ${j} (${ERASURE_STREAM} revision ${String(record.revision)})`;
+    const found: string[] = [];
+    if (record.type !== PERSONAL_DATA_ERASED) found.push(`is a ${String(record.type)}, not a ${PERSONAL_DATA_ERASED}`);
+    const cases = isObject(record.data) ? record.data.cases : undefined;
+    if (!Array.isArray(cases) || !cases.includes(caseId)) found.push(`does not name case ${caseId}`);
+    const hash =
+      typeof record.metadata.hash === 'string' && HEX64.test(record.metadata.hash) ? record.metadata.hash : null;
+    const recomputed = storedContentHash({ ...record, streamId: ERASURE_STREAM });
+    if (hash === null) found.push('carries no sealed hash');
+    else if (hash !== recomputed) found.push(`its hash ${hash} is not its content's (recomputed ${recomputed})`);
+    const proof = proofs[j];
+    if (!proof || proof.revision !== record.revision || proof.leafIndex !== record.position - 1)
+      found.push(`has no inclusion proof for its place in the log (position ${String(record.position)})`);
+    else if (!checkpoint) found.push('has no checkpoint to prove its inclusion proof against');
+    else if (hash !== null) {
+      if (proof.leafIndex >= checkpoint.size)
+        found.push(
+          `is at leaf ${proof.leafIndex}, not in the log before the pack's checkpoint of ${checkpoint.size} events`,
+        );
+      const verified = verifyInclusion(
+        hashLeaf(Buffer.from(hash, 'hex')),
+        proof.leafIndex,
+        checkpoint.size,
+        (proof.proof ?? []).map((p) => Buffer.from(p, 'base64')),
+        checkpoint.root,
+      );
+      if (!verified.ok) found.push(`its inclusion proof does not lead to the checkpoint: ${verified.problem}`);
+    }
+    if (found.length > 0) problems.push(`${name}: ${found.join('; ')}`);
+    else proved.push({ record, leafIndex: proof!.leafIndex });
+  });
+  if (marked.length > 0 && records.length === 0)
+    problems.push(
+      `${revisions(marked)} ${marked.length === 1 ? 'is' : 'are'} marked personalDataErased, but the pack carries no erasure record of this case: nothing in the log shows the case erased, so the mark would be the word of the key's holder alone`,
+    );
+  const last = proved.reduce<(typeof proved)[number] | null>((l, p) => (l && l.leafIndex > p.leafIndex ? l : p), null);
+  if (last) {
+    const after = pack.events.filter((e) => marked.includes(e.revision) && e.position - 1 >= last.leafIndex);
+    if (after.length > 0)
+      problems.push(
+        `${revisions(after.map((e) => e.revision))} ${after.length === 1 ? 'is' : 'are'} marked personalDataErased but recorded after the case's erasure (position ${last.record.position}): no erasure can have erased ${after.length === 1 ? 'it' : 'them'}`,
+      );
+  }
+  if (problems.length > 0) {
+    check('erasure record', false, problems.join('; '));
+    return;
+  }
+  const described = proved.map(({ record }) => {
+    const data = record.data as Record<string, unknown>;
+    return `position ${record.position} of the log (${ERASURE_STREAM} revision ${record.revision}, recorded ${String(record.metadata.recordedAt)}; basis ${JSON.stringify(data.basis)}, ${JSON.stringify(data.reference)}, by ${JSON.stringify(data.by)})`;
+  });
+  check(
+    'erasure record',
+    true,
+    `the case's applicant was erased by the record at ${described.join(' and at ')}: its hash recomputed, it names this case, and its inclusion proof leads to the pack's checkpoint; ${marked.length === 0 ? 'no act is shown erased' : `the acts shown erased (${revisions(marked)}) precede it in the log`}`,
+  );
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
 
 const SIGNATURE_MEMBERS: readonly string[] = ['algorithm', 'publicKey', 'keyFingerprint', 'value'];
 
@@ -482,6 +651,19 @@ function shapeProblem(pack: SignedEvidencePack): string | null {
   const unsigned = Object.keys(pack.signature).filter((k) => !SIGNATURE_MEMBERS.includes(k));
   if (unsigned.length > 0) return `signature holds ${unsigned.join(', ')}, which nothing signs`;
   if (pack.transparency !== undefined && !isObject(pack.transparency)) return 'transparency is not an object';
+  if (pack.erasures !== undefined) {
+    if (!Array.isArray(pack.erasures)) return 'erasures is not a list';
+    const badRecord = pack.erasures.findIndex(
+      (e) =>
+        !isObject(e) ||
+        !isObject(e.metadata) ||
+        !Number.isInteger(e.revision) ||
+        !Number.isInteger(e.position) ||
+        typeof e.type !== 'string',
+    );
+    if (badRecord >= 0)
+      return `erasures[${badRecord}] is not an event (an object with its revision, position, type and metadata)`;
+  }
   return null;
 }
 
@@ -503,7 +685,7 @@ function checkInclusion(
   trust: TrustedKeys,
   signer: Signer | null,
   check: (name: string, ok: boolean, detail: string, warning?: boolean) => void,
-): void {
+): PackCheckpoint | null {
   const inclusion = pack.transparency;
   const witnessKeys = trust.noteKeys.filter((k) => k.type === COSIGNATURE_TYPE);
   const required = trust.witnesses ?? (witnessKeys.length > 0 ? 1 : 0);
@@ -515,7 +697,7 @@ function checkInclusion(
       false,
       "format 1 predates the verifiable log and carries no inclusion proofs: it shows only that the log's key signed it, not that its events are the ones the log holds for everyone; ask for a pack in the current format, or check each event with GET /api/transparency/proofs/inclusion?eventId=… against a checkpoint your witness holds",
     );
-    return;
+    return null;
   }
   if (!inclusion || typeof inclusion.checkpoint !== 'string' || !Array.isArray(inclusion.events)) {
     check(
@@ -523,7 +705,7 @@ function checkInclusion(
       false,
       'the pack carries no inclusion proofs to a signed checkpoint: nothing shows these events are the ones the log holds for everyone',
     );
-    return;
+    return null;
   }
   const origin = inclusion.checkpoint.split('\n', 1)[0] ?? '';
   // The checkpoint is the log's when the key that signed the pack signed it under the log's own name: a verifier key
@@ -543,7 +725,7 @@ function checkInclusion(
   const checkpoint = parseCheckpoint(note.ok ? note.body : parsedNote.ok ? parsedNote.value.body : '');
   if (!checkpoint.ok) {
     check('checkpoint', false, note.ok ? checkpoint.problem : note.problem);
-    return;
+    return null;
   }
   const { size, root, time } = checkpoint.value;
   // A note verifies only with a log key's signature (verifyNote): cosignatures alone never make it ok.
@@ -599,6 +781,7 @@ function checkInclusion(
     problems.length === 0,
     problems.length === 0 ? `every event is in the signed log of ${size} events, at its position` : problems.join('; '),
   );
+  return { size, root };
 }
 
 function esc(value: unknown): string {
@@ -655,9 +838,20 @@ const both = (ru: string, kk: string) => (ru === kk ? ru : `${ru} / ${kk}`);
 
 /** What the page says under the hash of an act shown with its personal data erased (format 5). */
 const ERASED_ACT = both(
-  'персональные данные стёрты: хеш не пересчитывается по пакету, место в журнале подтверждено доказательством включения',
-  'дербес деректер өшірілді: хэш пакет бойынша қайта есептелмейді, журналдағы орны енгізу дәлелімен расталған',
+  'персональные данные стёрты: хеш не пересчитывается по пакету; тип, шаг, исполнитель, время и прочие данные — со слов службы; место в журнале подтверждено доказательством включения',
+  'дербес деректер өшірілді: хэш пакет бойынша қайта есептелмейді; түрі, қадамы, орындаушысы, уақыты және өзге деректері — қызметтің сөзі; журналдағы орны енгізу дәлелімен расталған',
 );
+
+/** The case's erasure records, as the page of format 5 names them: where the log holds each, when, on what basis. */
+function renderErasures(pack: SignedEvidencePack, at: (iso: unknown) => string): string {
+  if (pack.format !== EVIDENCE_FORMAT || !pack.erasures) return '';
+  return pack.erasures
+    .map((e) => {
+      const data = (isObject(e.data) ? e.data : {}) as Record<string, unknown>;
+      return `\n<p>Удаление персональных данных / Дербес деректерді өшіру: запись журнала / журнал жазбасы № ${esc(e.position)} (${ERASURE_STREAM}, ревизия / нұсқа ${esc(e.revision)}), ${at(e.metadata.recordedAt)}; основание / негіз: ${esc(data.basis)}; ${esc(data.reference)}; ${esc(data.by)}</p>`;
+    })
+    .join('');
+}
 
 const SLA_STATUS: Record<string, [string, string]> = {
   met: ['в срок', 'мерзімінде'],
@@ -820,6 +1014,7 @@ function renderLocalBody(pack: SignedEvidencePack): string {
     .join('\n');
   const generated = clock.at(pack.generatedAt);
   const asOf = clock.at(pack.sla.asOf);
+  const erasures = renderErasures(pack, (iso) => clock.at(iso));
   const body = `<h2>События / Оқиғалар</h2>
 <table><thead><tr><th>#</th><th>событие / оқиға</th><th>шаг / қадам</th><th>исполнитель / орындаушы</th><th>произошло / болды</th><th>записано / жазылды</th><th>пункт / тармақ</th><th>данные / деректер</th><th>хеш ← предыдущий / хэш ← алдыңғы</th></tr></thead><tbody>
 ${rows}
@@ -845,14 +1040,16 @@ ${zoneLine}
 <p>Регламент / Регламент: ${esc(pack.regulation.title.ru)} — ${esc(pack.regulation.act.title)}; в силе / күшінде ${esc(pack.regulation.effective.from)} — ${esc(pack.regulation.effective.until ?? '…')}</p>
 <p>Сформирован / Құрылды: ${generated}, ${esc(pack.generatedBy.name)} (${esc(pack.generatedBy.id)}) · цепочка хешей / хэш тізбегі: <b>${pack.chain.valid ? 'целостна / бүтін' : `нарушена на ревизии / ${esc(pack.chain.firstBrokenRevision)} нұсқада бұзылған`}</b>, ${pack.chain.events} событий / оқиға, последний хеш / соңғы хэш <code>${esc(pack.chain.headHash)}</code></p>
 <p>Подпись / Қолтаңба: Ed25519, отпечаток ключа / кілт ізі <code>${esc(pack.signature.keyFingerprint)}</code></p>
-${renderCheckpoint(pack.transparency)}
+${renderCheckpoint(pack.transparency)}${erasures}
 ${body}`;
 }
 
 function renderCheckpoint(inclusion: EvidenceInclusion | undefined): string {
   if (!inclusion) return '<p>Доказательства включения в журнал / Журналға енгізу дәлелдері: нет / жоқ</p>';
   const [origin, size, root] = inclusion.checkpoint.split('\n');
-  return `<p>Контрольная точка журнала / Журналдың бақылау нүктесі: ${esc(origin)}, событий ${esc(size)}, корень <code>${esc(root)}</code>; позиции событий / оқиғалар орны: ${inclusion.events.map((e) => `#${e.revision} → ${e.leafIndex}`).join(', ')}</p>`;
+  // Erasure records' proofs are format 5's: a pack of another format carries none, and its page is as it was issued.
+  const erasures = (inclusion.erasures ?? []).map((e) => `, запись об удалении / өшіру жазбасы → ${esc(e.leafIndex)}`);
+  return `<p>Контрольная точка журнала / Журналдың бақылау нүктесі: ${esc(origin)}, событий ${esc(size)}, корень <code>${esc(root)}</code>; позиции событий / оқиғалар орны: ${inclusion.events.map((e) => `#${e.revision} → ${e.leafIndex}`).join(', ')}${erasures.join('')}</p>`;
 }
 
 /** The clause of an act as the pack's format renders it: format 2 cites it in Russian and Kazakh, appendix included. */

@@ -42,14 +42,6 @@ export function withoutClearPersonalData(eventType: string, data: Record<string,
   return clearFieldsAs(eventType, data, WITHHELD);
 }
 
-/**
- * The data as stored with each personal field stored in clear "erased", of its type; envelopes stay as they are (their
- * key is destroyed): what an evidence pack carries of an erased case's act that the log keeps in clear.
- */
-export function clearPersonalDataErased(eventType: string, data: Record<string, unknown>): Record<string, unknown> {
-  return clearFieldsAs(eventType, data, ERASED);
-}
-
 /** The data with each personal field stored in clear replaced by `word`, of its type (the same object when none is). */
 function clearFieldsAs(eventType: string, data: Record<string, unknown>, word: string): Record<string, unknown> {
   let out = data;
@@ -134,7 +126,11 @@ export function openData(
   return { data: out ?? data, encrypted, erased };
 }
 
-/** The data with every personal field present replaced by its erased placeholder: what a read model keeps after erasure. */
+/**
+ * The data with every personal field present replaced by its erased placeholder: what a read model keeps after erasure,
+ * and what an evidence pack shows of an erased case's act that the log keeps in clear (envelopes included: their key is
+ * destroyed, and the act's hash is not recomputed from the pack anyway).
+ */
 export function scrubData(eventType: string, data: Record<string, unknown>): Record<string, unknown> {
   const fields = personalFieldsOf(eventType);
   let out: Record<string, unknown> | null = null;

@@ -37,6 +37,7 @@ import {
 } from '../../identity/http/identity.decorators';
 import type { EventLog } from '../../event-log/event-log.port';
 import { caseStreamId } from '../../cases/domain/case-event';
+import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../../personal-data/domain/erasure';
 import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
 import type { Principal } from '../../identity/domain/principal';
@@ -269,8 +270,9 @@ export class TransparencyController {
   }
 
   /**
-   * The proofs an evidence pack carries, for a case's events by id, to one checkpoint (signed now if the log has
-   * grown). Given to whom the case's evidence pack is (an auditor, a head of the case's unit), whichever process
+   * The proofs an evidence pack carries, for a case's events and the erasure records that name the case (its
+   * applicant's erasure, which an erased case's pack is verified under), by id, to one checkpoint (signed now if the log
+   * has grown). Given to whom the case's evidence pack is (an auditor, a head of the case's unit), whichever process
    * keeps the tree: on EventStoreDB the API instances ask the worker here with their caller's own token.
    */
   @Post('evidence-proofs')
@@ -280,7 +282,7 @@ export class TransparencyController {
   @ApiResponse({
     status: 404,
     description:
-      'No such case (`unknown-case`), an event not of that case (`not-an-event-of-the-case`), or one the tree does not hold yet (`not-in-tree`: on EventStoreDB, not followed yet); nothing is signed',
+      'No such case (`unknown-case`), an event neither of that case nor an erasure record naming it (`not-an-event-of-the-case`), or one the tree does not hold yet (`not-in-tree`: on EventStoreDB, not followed yet); nothing is signed',
     content: problemContent,
   })
   async evidenceProofs(@CurrentPrincipal() principal: Principal, @Body() body: EvidenceProofsDto) {
@@ -303,18 +305,25 @@ export class TransparencyController {
     // The unit is the case's, as the evidence pack's route decides it: a head sees only their own unit's cases.
     assertUnit(principal, String((events[0]!.data as { unit?: unknown }).unit));
     const ofCase = new Set(events.map((e) => e.id.toLowerCase()));
+    // An erasure record is the case's too when it names the case: the pack of an erased case is verified under it.
+    if (eventIds.some((id) => !ofCase.has(id)))
+      for (const record of await this.eventLog.readStream(ERASURE_STREAM)) {
+        const cases = (record.data as Partial<PersonalDataErasedData> | null)?.cases;
+        if (record.type === PERSONAL_DATA_ERASED && Array.isArray(cases) && cases.includes(body.caseId))
+          ofCase.add(record.id.toLowerCase());
+      }
     const foreign = eventIds.findIndex((id) => !ofCase.has(id));
     if (foreign >= 0)
       throw new ProblemError(
         404,
         'not-an-event-of-the-case',
         'Not an event of that case',
-        `${body.eventIds[foreign]} is not an event of case ${body.caseId}`,
+        `${body.eventIds[foreign]} is not an event of case ${body.caseId}, nor an erasure record naming it`,
         [
           {
             field: `eventIds[${foreign}]`,
             problem: 'not an event of the case',
-            allowed: "the ids of the case's events",
+            allowed: "the ids of the case's events, and of the erasure records that name it",
           },
         ],
       );

@@ -99,7 +99,8 @@ export class EvidenceProofsDto {
   caseId!: string;
 
   @ApiProperty({
-    description: "the events, by id, in the order their proofs are wanted (an evidence pack's: the case's revisions)",
+    description:
+      "the events, by id, in the order their proofs are wanted (an evidence pack's: the case's revisions, then the erasure records that name the case)",
     type: [String],
     format: 'uuid',
     minItems: 1,
