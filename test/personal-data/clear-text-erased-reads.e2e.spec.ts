@@ -352,3 +352,58 @@ describe("the mark is bound to the case's erasure, which the pack carries with i
     });
   });
 });
+
+it("a pack whose case is erased between the reading of its history and its making shows the applicant erased, and verifies (a review's finding: the applicant stayed in clear beside acts shown erased)", async () => {
+  const late = { iin: makeIin('820303', 3, 77), name: 'Поздняя Дана Маратовна', reason: 'сменила работу' };
+  const { infra } = api.app;
+  const applicant: Principal = { id: `egov-${late.iin}`, name: late.name, roles: ['applicant'], iin: late.iin };
+  const caseId = newId();
+  const deps = { log: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar };
+  await recordAsBefore(deps, applicant, caseId, {
+    kind: 'submit',
+    caseId,
+    receiptNumber: 'RG-20150915-777',
+    serviceId: 'civil-service-testing',
+    channel: 'portal',
+    unit: 'astana-hq',
+    applicant: { iin: late.iin, fullName: late.name },
+    occurredAt: new Date('2015-09-15T04:00:00Z'),
+  });
+  await recordAsBefore(deps, applicant, caseId, {
+    kind: 'cancel',
+    occurredAt: new Date('2015-09-15T09:00:00Z'),
+    reason: late.reason,
+  });
+  await infra.projections.readModels.waitFor('cases', await infra.eventLog.headPosition(), 10_000);
+  const audit = new AuditService(
+    infra.eventLog,
+    infra.reference.catalog,
+    infra.reference.calendar,
+    infra.keys.active.privateKey,
+    () => new Date(),
+    new RemoteEvidenceProofs(
+      api.url,
+      infra.keys.keys.map((k) => k.note),
+      { warn: () => undefined },
+    ),
+    infra.personalData,
+  );
+  const history = await audit.load(caseId);
+  expect(history!.state.applicant).toEqual({ iin: late.iin, fullName: late.name });
+  const erased = await eraseSubject(
+    { ...erasureDeps(infra), vault: new PersonalDataVault(infra.personalData.keys) },
+    { iin: late.iin, ...BASIS, by: 'admin-2' },
+  );
+  expect(erased.ok).toBe(true);
+
+  const html = await audit.evidence(
+    history!,
+    { id: AUDITOR.sub, name: 'Auditor', roles: ['auditor'], unit: 'hq' } as never,
+    { authorization: `Bearer ${await api.token(AUDITOR)}` },
+  );
+  expect(html).not.toMatch(new RegExp(personal(late).join('|')));
+  const fingerprint = (await api.call('GET', '/api/evidence/public-key', { as: AUDITOR })).body.keyFingerprint;
+  const verified = verifyEvidenceFile(html, { fingerprints: [fingerprint], noteKeys: [] });
+  expect(verified.checks.filter((c) => !c.ok)).toEqual([]);
+  expect(verified.valid).toBe(true);
+});
