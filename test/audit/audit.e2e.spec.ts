@@ -425,6 +425,20 @@ describe('evidence pack', () => {
     expect(bare.checks.find((c) => c.name === 'hash chain')!.detail).toContain(
       "the case's applicant is not shown erased",
     );
+
+    // Proofs of erasure records the pack does not carry: the page would name an erasure nothing checked (a review's
+    // finding: VALID before).
+    const copy = structuredClone(pack);
+    copy.transparency = { ...copy.transparency!, erasures: [{ revision: 0, leafIndex: 999, proof: [] }] };
+    const unchecked = verifyEvidenceFile(
+      renderEvidenceFile(signPack(copy, api.app.infra.keys.active.privateKey)),
+      trust,
+    );
+    expect(unchecked.valid).toBe(false);
+    expect(unchecked.checks.find((c) => c.name === 'erasure record')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('proves erasure records it does not carry'),
+    });
   });
 
   it('cites each clause with its appendix, in Russian and Kazakh (order 184 numbers paragraphs afresh in each appendix)', async () => {

@@ -331,6 +331,32 @@ describe("the mark is bound to the case's erasure, which the pack carries with i
     expect(misnamed.checks.find((c) => c.name === 'inclusion')!.ok).toBe(true);
   });
 
+  it("a marked act is the very act its case's erasure names by hash: another case's act, proved as it stands in the log, shown in its place is NOT VALID (a review's forgery: VALID before)", async () => {
+    const pack = unsignedOf(await packOf(here));
+    const genuine = await reissued(pack);
+    expect(genuine.checks.find((c) => c.name === 'erasure record')!.detail).toContain('each named by it with its hash');
+    const size = Number(pack.transparency!.checkpoint.split('\n')[1]);
+    const [, foreign] = await api.app.infra.eventLog.readStream(caseStreamId(caseOf.get(elsewhere)!));
+    const foreignProof = api.app.infra.transparency!.inclusion({ eventId: foreign!.id }, size);
+    if (!foreignProof.ok) throw new Error(foreignProof.problem);
+    const forged = structuredClone(pack);
+    const last = forged.events[1]!;
+    last.type = 'ExtractIssued';
+    last.data = { documentNumber: 'erased' };
+    last.metadata = { ...last.metadata, hash: foreign!.metadata.hash };
+    last.position = foreignProof.leafIndex + 1;
+    forged.transparency!.events[1] = { revision: 1, leafIndex: foreignProof.leafIndex, proof: foreignProof.proof };
+    if (forged.chain) (forged.chain as { headHash?: unknown }).headHash = foreign!.metadata.hash;
+    const verified = await reissued(forged);
+    expect(verified.valid).toBe(false);
+    expect(verified.checks.find((c) => c.name === 'erasure record')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining(
+        'revision 1 is marked personalDataErased, but no proven erasure record names its hash',
+      ),
+    });
+  });
+
   it("an erased case's marked act whose personal data the pack shows in clear, or rewritten to other words, is NOT VALID", async () => {
     const pack = unsignedOf(await packOf(here));
     const cancelled = structuredClone(pack);

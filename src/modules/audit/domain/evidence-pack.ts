@@ -454,13 +454,21 @@ export function verifyEvidenceFile(file: string, trust: TrustedKeys): EvidenceVe
     check('inclusion', false, `the inclusion proofs cannot be read: ${(error as Error).message}`);
   }
 
+  const erasureProofs = (pack.transparency as { erasures?: unknown } | undefined)?.erasures;
   if (pack.format === EVIDENCE_FORMAT && (marked.length > 0 || pack.erasures !== undefined)) {
     try {
       checkErasure(pack, marked, checkpoint, check);
     } catch (error) {
       check('erasure record', false, `the erasure record cannot be read: ${(error as Error).message}`);
     }
-  }
+  } else if (erasureProofs !== undefined)
+    // The page names each proof as an erasure's: proofs of records the pack does not carry (or a format that carries
+    // none) would show an erasure that nothing checked.
+    check(
+      'erasure record',
+      false,
+      `the pack proves erasure records it does not carry${pack.format === EVIDENCE_FORMAT ? '' : ` (${pack.format} carries none)`}`,
+    );
 
   try {
     const difference = pageDifference(file, renderEvidenceFile(pack));
@@ -609,6 +617,24 @@ function checkErasure(
         `${revisions(after.map((e) => e.revision))} ${after.length === 1 ? 'is' : 'are'} marked personalDataErased but recorded after the case's erasure (position ${last.record.position}): no erasure can have erased ${after.length === 1 ? 'it' : 'them'}`,
       );
   }
+  // A marked act's hash is not recomputed from what the pack shows: only the erasure that names it, by its case, revision
+  // and stored hash, binds it to the act the log holds. Without that, the end of the chain could be any leaf of the log
+  // (another case's act, proved as it is) shown as this case's, with any type and data (a review's forgery).
+  const named = new Set(
+    proved.flatMap(({ record }) => {
+      const acts = (record.data as Record<string, unknown>).clearActs;
+      return Array.isArray(acts)
+        ? acts.filter(isObject).map((a) => `${String(a.caseId)}\n${String(a.revision)}\n${String(a.hash)}`)
+        : [];
+    }),
+  );
+  const unnamed = pack.events.filter(
+    (e) => marked.includes(e.revision) && !named.has(`${caseId}\n${e.revision}\n${String(e.metadata.hash)}`),
+  );
+  if (unnamed.length > 0)
+    problems.push(
+      `${revisions(unnamed.map((e) => e.revision))} ${unnamed.length === 1 ? 'is' : 'are'} marked personalDataErased, but no proven erasure record names ${unnamed.length === 1 ? 'its' : 'their'} hash among the acts of this case it leaves in clear (clearActs; an erasure recorded before they were named names none): nothing binds what the pack shows there to the act the log holds`,
+    );
   if (problems.length > 0) {
     check('erasure record', false, problems.join('; '));
     return;
@@ -620,7 +646,7 @@ function checkErasure(
   check(
     'erasure record',
     true,
-    `the case's applicant was erased by the record at ${described.join(' and at ')}: its hash recomputed, it names this case, and its inclusion proof leads to the pack's checkpoint; ${marked.length === 0 ? 'no act is shown erased' : `the acts shown erased (${revisions(marked)}) precede it in the log`}`,
+    `the case's applicant was erased by the record at ${described.join(' and at ')}: its hash recomputed, it names this case, and its inclusion proof leads to the pack's checkpoint; ${marked.length === 0 ? 'no act is shown erased' : `the acts shown erased (${revisions(marked)}) precede it in the log, each named by it with its hash`}`,
   );
 }
 

@@ -8,15 +8,20 @@
  * named them) cannot be removed from the append-only log: they are counted and reported, never hidden. Framework-free.
  */
 import type { EventLog, RecordedEvent } from '../../event-log/event-log.port';
-import { caseStreamId, type CaseActor } from '../../cases/domain/case-event';
+import { caseStreamId } from '../../cases/domain/case-event';
 import { CaseRepository } from '../../cases/commands/case-repository';
 import { caseVersion, type Catalog } from '../../regulations/domain/catalog';
 import { openSteps } from '../../cases/domain/case-rules';
 import { isEnvelope } from '../domain/envelope';
-import { personalFieldsOf } from '../domain/personal-fields';
-import { ERASED_IIN_INDEX, ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../domain/erasure';
+import {
+  ERASED_IIN_INDEX,
+  ERASURE_STREAM,
+  PERSONAL_DATA_ERASED,
+  type ClearActHash,
+  type PersonalDataErasedData,
+} from '../domain/erasure';
 import type { ErasureTextField } from '../domain/erasure-record';
-import { namesCitizenInClear } from '../domain/citizen-ids';
+import { inClear } from '../domain/citizen-ids';
 import type { PersonalDataVault } from '../personal-data-vault';
 import { ERASURE_HOLD_MS, type ErasureHold, type PersonalKeyStore } from '../keys/key-store.port';
 import { appendSealed } from '../../transparency/sealed-append';
@@ -130,15 +135,9 @@ const openCase = (c: CaseRetention) =>
 export const NO_STEP_CAN_FOLLOW =
   'no step can follow: its regulation gives the case no ending from here, so it will not close by itself';
 
-const clearActs = (events: readonly RecordedEvent[]) =>
-  events.filter(
-    (e) =>
-      namesCitizenInClear(e.metadata.actor as CaseActor | undefined) ||
-      Object.keys(personalFieldsOf(e.type)).some((f) => {
-        const value = (e.data as Record<string, unknown>)[f];
-        return value !== undefined && !isEnvelope(value);
-      }),
-  ).length;
+/** The case's acts kept with personal data in clear, each by its stored hash (see PersonalDataErasedData.clearActs). */
+const clearActsOf = (caseId: string, events: readonly RecordedEvent[]): ClearActHash[] =>
+  events.filter((e) => inClear(e)).map((e) => ({ caseId, revision: e.revision, hash: String(e.metadata.hash) }));
 
 /**
  * Erasures run one after another in a process. Each reads which subjects are alive, records to one shared stream and
@@ -466,8 +465,13 @@ async function eraseOnce(
   });
   if (!checked.ok) return { ok: false, refusal: checked.refusal };
   const { subjects, caseIds, linked, fromReadModel, cases } = checked.scope;
-  let clearTextActs = 0;
-  for (const c of cases) clearTextActs += clearActs(await deps.log.readStream(caseStreamId(c.caseId)));
+  const clearActs: ClearActHash[] = [];
+  for (const c of cases) clearActs.push(...clearActsOf(c.caseId, await deps.log.readStream(caseStreamId(c.caseId))));
+  const clearTextActs = clearActs.length;
+  const clearActsIn = (named: readonly string[]) => {
+    const acts = clearActs.filter((a) => named.includes(a.caseId));
+    return acts.length > 0 ? { clearActs: acts } : {};
+  };
   // Every subject's erasure in one append, recorded before any key is destroyed: a stop between the two leaves only
   // destructions that the next start completes from the log (completeRecordedErasures), never a subject erased but
   // unrecorded, nor one recorded and forgotten.
@@ -483,13 +487,15 @@ async function eraseOnce(
   const records = await Promise.all(
     subjects.map(async (subjectId) => {
       const subjectCases = casesNow.get(subjectId)!.filter((c) => withActs.has(c));
+      const named = [...new Set([...subjectCases, ...fromReadModel])].sort();
       const data: PersonalDataErasedData = {
         subjectId,
-        cases: [...new Set([...subjectCases, ...fromReadModel])].sort(),
+        cases: named,
         basis: request.basis,
         reference: request.reference,
         by: request.by,
         clearTextActs,
+        ...clearActsIn(named),
       };
       return { type: PERSONAL_DATA_ERASED, data, metadata: { recordedAt: now.toISOString() } };
     }),
@@ -513,13 +519,15 @@ async function eraseOnce(
   }
   if (subjects.length === 0) {
     // Only clear-text cases: nothing to destroy; the read models are still scrubbed, and the report says what stays.
+    const named = [...caseIds].sort();
     const data: PersonalDataErasedData = {
       subjectId: 'none',
-      cases: [...caseIds].sort(),
+      cases: named,
       basis: request.basis,
       reference: request.reference,
       by: request.by,
       clearTextActs,
+      ...clearActsIn(named),
     };
     positions.push(
       (

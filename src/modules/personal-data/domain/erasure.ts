@@ -20,6 +20,20 @@ export interface PersonalDataErasedData {
    * as their token named them (before the case's applicant was recorded as such). The append-only log keeps them readable.
    */
   clearTextActs: number;
+  /**
+   * Those acts, each by its case, revision and stored (sealed) hash: what binds an evidence pack that shows them "erased"
+   * (format 5's personalDataErased mark, whose hash cannot be recomputed from what the pack shows) to the very acts the
+   * log holds. Absent from erasures recorded before it was written: such a pack's marks are then bound to nothing, and
+   * its verifier says so.
+   */
+  clearActs?: ClearActHash[];
+}
+
+/** An act kept in clear, as an erasure names it. */
+export interface ClearActHash {
+  caseId: string;
+  revision: number;
+  hash: string;
 }
 
 /**
