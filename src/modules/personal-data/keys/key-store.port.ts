@@ -213,6 +213,25 @@ export class MasterKeyRotatedError extends ProblemError {
 }
 
 /**
+ * A key could not be stored while a rotation of the master key held the store (MongoDB: the rotation writes every guard
+ * a new key's transaction writes one of, for as long as it re-wraps the keys). Answered 503 with Retry-After after a
+ * few seconds of retries, instead of the driver's two minutes and then a raw write conflict (a 500).
+ */
+export class MasterKeyRotatingError extends ProblemError {
+  constructor(readonly location: string) {
+    super(
+      503,
+      'master-key-rotating',
+      'The personal-data master key is being rotated',
+      `${location}: the personal-data master key is being rotated; no new key can be stored until it is done: try again`,
+      undefined,
+      {},
+      { 'retry-after': '5' },
+    );
+  }
+}
+
+/**
  * The key store does not know the keys the log's newest encrypted acts were sealed under: it is not this log's (lost and
  * made anew, or another installation's). Served, every applicant would read "erased" and new acts on their cases would
  * be sealed under new keys, and a rebuild would write "erased" into the read models for good.

@@ -16,6 +16,7 @@ import {
   type ErasureHold,
   MasterKeyMismatchError,
   MasterKeyRotatedError,
+  MasterKeyRotatingError,
   SubjectErasedError,
   subjectKeyDamaged,
   subjectNotInStore,
@@ -65,6 +66,8 @@ const KCV_ID = 'master-kcv';
  * (guarded): many, so that the new keys of filings at the same moment seldom write the same one and retry.
  */
 const KCV_GUARDS = 32;
+/** How long a new key's transaction is run again after write conflicts before it is refused (MasterKeyRotatingError). */
+const GUARD_WAIT_MS = 3_000;
 const kcvGuard = (n: number): string => `master-kcv-guard/${n}`;
 const guardWrite = (n: number) => ({
   updateOne: { filter: { _id: kcvGuard(n) }, update: { $inc: { writes: 1 } }, upsert: true },
@@ -152,8 +155,13 @@ export class MongoKeyStore implements PersonalKeyStore {
    */
   private async guarded(write: (session: ClientSession) => Promise<unknown>): Promise<void> {
     const session = this.client.startSession();
+    const giveUpAt = Date.now() + GUARD_WAIT_MS;
     try {
       await session.withTransaction(async () => {
+        // Run again after a write conflict (withTransaction retries a TransientTransactionError for two minutes): past
+        // GUARD_WAIT_MS a rotation holds the guards, and the filing is answered 503 rather than left waiting for it. An
+        // error that is not MongoDB's ends withTransaction at once, the transaction aborted.
+        if (Date.now() > giveUpAt) throw new MasterKeyRotatingError(this.location);
         const kcv = await this.keys.findOne({ _id: KCV_ID }, { session });
         if (kcv?.value !== this.masterKcv) throw new MasterKeyRotatedError(this.location);
         const guard = guardWrite(randomInt(KCV_GUARDS)).updateOne;
