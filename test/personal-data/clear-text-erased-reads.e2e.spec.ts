@@ -77,6 +77,24 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The auditors' service as an API instance beside a worker that keeps the log's tree builds it: proofs asked over HTTP. */
+const auditAskingTheWorker = () => {
+  const { infra } = api.app;
+  return new AuditService(
+    infra.eventLog,
+    infra.reference.catalog,
+    infra.reference.calendar,
+    infra.keys.active.privateKey,
+    () => new Date(),
+    new RemoteEvidenceProofs(
+      api.url,
+      infra.keys.keys.map((k) => k.note),
+      { warn: () => undefined },
+    ),
+    infra.personalData,
+  );
+};
+
 const personal = (person: typeof here) => [person.iin, person.name, person.reason];
 const citizen = (person: typeof here): TestCaller => ({
   sub: `egov-${person.iin}`,
@@ -240,19 +258,7 @@ describe("the mark is bound to the case's erasure, which the pack carries with i
 
   it('a pack built where the tree is kept by a worker asked over HTTP carries the erasure record and its proof too', async () => {
     const { infra } = api.app;
-    const audit = new AuditService(
-      infra.eventLog,
-      infra.reference.catalog,
-      infra.reference.calendar,
-      infra.keys.active.privateKey,
-      () => new Date(),
-      new RemoteEvidenceProofs(
-        api.url,
-        infra.keys.keys.map((k) => k.note),
-        { warn: () => undefined },
-      ),
-      infra.personalData,
-    );
+    const audit = auditAskingTheWorker();
     const history = await audit.load(caseOf.get(elsewhere)!);
     const html = await audit.evidence(
       history!,
@@ -401,19 +407,7 @@ it("a pack whose case is erased between the reading of its history and its makin
     reason: late.reason,
   });
   await infra.projections.readModels.waitFor('cases', await infra.eventLog.headPosition(), 10_000);
-  const audit = new AuditService(
-    infra.eventLog,
-    infra.reference.catalog,
-    infra.reference.calendar,
-    infra.keys.active.privateKey,
-    () => new Date(),
-    new RemoteEvidenceProofs(
-      api.url,
-      infra.keys.keys.map((k) => k.note),
-      { warn: () => undefined },
-    ),
-    infra.personalData,
-  );
+  const audit = auditAskingTheWorker();
   const history = await audit.load(caseId);
   expect(history!.state.applicant).toEqual({ iin: late.iin, fullName: late.name });
   const erased = await eraseSubject(

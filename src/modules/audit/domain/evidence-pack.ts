@@ -657,19 +657,20 @@ const SIGNATURE_MEMBERS: readonly string[] = ['algorithm', 'publicKey', 'keyFing
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/** An event as the verifier reads it (the case's, or an erasure record): an object with revision, position, type, metadata. */
+const isPackEvent = (e: unknown): boolean =>
+  isObject(e) &&
+  isObject(e.metadata) &&
+  Number.isInteger(e.revision) &&
+  Number.isInteger(e.position) &&
+  typeof e.type === 'string';
+
 /** What in the embedded data is not where verification reads it, or null: a damaged pack fails, it does not crash. */
 function shapeProblem(pack: SignedEvidencePack): string | null {
   if (!isObject(pack.case) || typeof pack.case.caseId !== 'string' || typeof pack.case.streamId !== 'string')
     return 'case, with its caseId and streamId, is missing';
   if (!Array.isArray(pack.events)) return 'events is not a list';
-  const bad = pack.events.findIndex(
-    (e) =>
-      !isObject(e) ||
-      !isObject(e.metadata) ||
-      !Number.isInteger(e.revision) ||
-      !Number.isInteger(e.position) ||
-      typeof e.type !== 'string',
-  );
+  const bad = pack.events.findIndex((e) => !isPackEvent(e));
   if (bad >= 0) return `events[${bad}] is not an event (an object with its revision, position, type and metadata)`;
   if (!isObject(pack.chain)) return 'chain is missing';
   if (!isObject(pack.sla) || !Array.isArray(pack.sla.deadlines)) return 'sla, with its deadlines, is missing';
@@ -679,14 +680,7 @@ function shapeProblem(pack: SignedEvidencePack): string | null {
   if (pack.transparency !== undefined && !isObject(pack.transparency)) return 'transparency is not an object';
   if (pack.erasures !== undefined) {
     if (!Array.isArray(pack.erasures)) return 'erasures is not a list';
-    const badRecord = pack.erasures.findIndex(
-      (e) =>
-        !isObject(e) ||
-        !isObject(e.metadata) ||
-        !Number.isInteger(e.revision) ||
-        !Number.isInteger(e.position) ||
-        typeof e.type !== 'string',
-    );
+    const badRecord = pack.erasures.findIndex((e) => !isPackEvent(e));
     if (badRecord >= 0)
       return `erasures[${badRecord}] is not an event (an object with its revision, position, type and metadata)`;
   }
