@@ -27,22 +27,26 @@ let api: ApiHarness;
 let caseId = '';
 let position = 0;
 
-beforeAll(async () => {
-  api = await startHarness();
+/** A personnel-reserve case the applicant files on the portal, in unit astana. */
+async function filed(iin: string, fullName: string, trackId: string): Promise<{ caseId: string; position: number }> {
   const r = await api.call('POST', '/api/cases', {
-    as: applicant(IIN),
+    as: applicant(iin),
     body: {
       serviceId: 'personnel-reserve',
-      trackId: 'competition-recommended',
+      trackId,
       channel: 'portal',
       unit: 'astana',
-      applicant: { iin: IIN, fullName: 'Серикова Айгерим' },
+      applicant: { iin, fullName },
       occurredAt: at('2015-09-15', '10:00'),
     },
   });
   expect(r.status).toBe(201);
-  caseId = r.body.caseId;
-  position = r.body.position;
+  return r.body;
+}
+
+beforeAll(async () => {
+  api = await startHarness();
+  ({ caseId, position } = await filed(IIN, 'Серикова Айгерим', 'competition-recommended'));
 }, 30_000);
 afterAll(async () => api.close());
 
@@ -102,19 +106,7 @@ describe("a caller who reads the applicant's IIN masked learns nothing of it fro
 describe('the portal and a state body learn nothing of a case they have no part in', () => {
   let closed = '';
   beforeAll(async () => {
-    const filed = await api.call('POST', '/api/cases', {
-      as: applicant(GUESS),
-      body: {
-        serviceId: 'personnel-reserve',
-        trackId: 'corps-a-selection',
-        channel: 'portal',
-        unit: 'astana',
-        applicant: { iin: GUESS, fullName: 'Ахметов Ерлан' },
-        occurredAt: at('2015-09-15', '10:00'),
-      },
-    });
-    expect(filed.status).toBe(201);
-    closed = filed.body.caseId;
+    closed = (await filed(GUESS, 'Ахметов Ерлан', 'corps-a-selection')).caseId;
     const cancelled = await api.call('POST', `/api/cases/${closed}/cancel`, {
       as: applicant(GUESS),
       body: { occurredAt: at('2015-09-15', '11:00') },

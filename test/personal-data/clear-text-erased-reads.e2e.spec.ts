@@ -40,6 +40,28 @@ const caseOf = new Map<typeof here, string>();
 let dataDir: string;
 let api: ApiHarness;
 
+/** The person's case, filed and cancelled in 2015 as the service wrote before encryption (in clear); its id. */
+async function filedInClear(deps: Parameters<typeof recordAsBefore>[0], person: typeof here): Promise<string> {
+  const applicant: Principal = { id: `egov-${person.iin}`, name: person.name, roles: ['applicant'], iin: person.iin };
+  const caseId = newId();
+  await recordAsBefore(deps, applicant, caseId, {
+    kind: 'submit',
+    caseId,
+    receiptNumber: `RG-20150915-${person.iin.slice(-3)}`,
+    serviceId: 'civil-service-testing',
+    channel: 'portal',
+    unit: 'astana-hq',
+    applicant: { iin: person.iin, fullName: person.name },
+    occurredAt: new Date('2015-09-15T04:00:00Z'),
+  });
+  await recordAsBefore(deps, applicant, caseId, {
+    kind: 'cancel',
+    occurredAt: new Date('2015-09-15T09:00:00Z'),
+    reason: person.reason,
+  });
+  return caseId;
+}
+
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'reglament-clear-erased-'));
   // Written as the service wrote before encryption: personal fields in clear, and the citizen who acted named as
@@ -47,26 +69,7 @@ beforeAll(async () => {
   const reference = loadReferenceData(loadConfig({}));
   const log = await openEventLog({ kind: 'sqlite', dataDir });
   const deps = { log, catalog: reference.catalog, calendar: reference.calendar };
-  for (const person of [here, elsewhere]) {
-    const applicant: Principal = { id: `egov-${person.iin}`, name: person.name, roles: ['applicant'], iin: person.iin };
-    const caseId = newId();
-    caseOf.set(person, caseId);
-    await recordAsBefore(deps, applicant, caseId, {
-      kind: 'submit',
-      caseId,
-      receiptNumber: `RG-20150915-${person.iin.slice(-3)}`,
-      serviceId: 'civil-service-testing',
-      channel: 'portal',
-      unit: 'astana-hq',
-      applicant: { iin: person.iin, fullName: person.name },
-      occurredAt: new Date('2015-09-15T04:00:00Z'),
-    });
-    await recordAsBefore(deps, applicant, caseId, {
-      kind: 'cancel',
-      occurredAt: new Date('2015-09-15T09:00:00Z'),
-      reason: person.reason,
-    });
-  }
+  for (const person of [here, elsewhere]) caseOf.set(person, await filedInClear(deps, person));
   await log.close();
   api = await startHarness({}, { dataDir });
   await api.app.infra.projections.readModels.waitFor('cases', await api.app.infra.eventLog.headPosition(), 10_000);
@@ -388,24 +391,10 @@ describe("the mark is bound to the case's erasure, which the pack carries with i
 it("a pack whose case is erased between the reading of its history and its making shows the applicant erased, and verifies (a review's finding: the applicant stayed in clear beside acts shown erased)", async () => {
   const late = { iin: makeIin('820303', 3, 77), name: 'Поздняя Дана Маратовна', reason: 'сменила работу' };
   const { infra } = api.app;
-  const applicant: Principal = { id: `egov-${late.iin}`, name: late.name, roles: ['applicant'], iin: late.iin };
-  const caseId = newId();
-  const deps = { log: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar };
-  await recordAsBefore(deps, applicant, caseId, {
-    kind: 'submit',
-    caseId,
-    receiptNumber: 'RG-20150915-777',
-    serviceId: 'civil-service-testing',
-    channel: 'portal',
-    unit: 'astana-hq',
-    applicant: { iin: late.iin, fullName: late.name },
-    occurredAt: new Date('2015-09-15T04:00:00Z'),
-  });
-  await recordAsBefore(deps, applicant, caseId, {
-    kind: 'cancel',
-    occurredAt: new Date('2015-09-15T09:00:00Z'),
-    reason: late.reason,
-  });
+  const caseId = await filedInClear(
+    { log: infra.eventLog, catalog: infra.reference.catalog, calendar: infra.reference.calendar },
+    late,
+  );
   await infra.projections.readModels.waitFor('cases', await infra.eventLog.headPosition(), 10_000);
   const audit = auditAskingTheWorker();
   const history = await audit.load(caseId);
