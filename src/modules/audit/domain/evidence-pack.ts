@@ -60,13 +60,18 @@ const READABLE_FORMATS: readonly string[] = [
 /** Formats whose page shows local time (formats 1 and 2 keep the page they were issued with). */
 const LOCAL_TIME_FORMATS: readonly string[] = ['reglament-evidence/3', 'reglament-evidence/4', EVIDENCE_FORMAT];
 
-export interface EvidenceEvent {
+/** An event as a pack carries it: the case's, or an erasure record. */
+interface PackEvent {
   id: string;
   type: string;
   revision: number;
+  /** Its place in the verifiable log (leaf + 1). */
   position: number;
   data: unknown;
   metadata: Record<string, unknown>;
+}
+
+export interface EvidenceEvent extends PackEvent {
   /**
    * Format 5: an act the log keeps with personal data in clear (recorded before encryption began, or naming the citizen
    * as their token named them) whose case's applicant is erased, carried with that "erased" (every personal field it
@@ -83,15 +88,7 @@ export interface EvidenceEvent {
  * `personal-data-erasures` stream that names the case. It holds no personal data, so it is carried whole and its hash
  * recomputed (over the stream's name, its revision, type, data and metadata, as every sealed record's).
  */
-export interface EvidenceErasure {
-  id: string;
-  type: string;
-  revision: number;
-  /** Its place in the verifiable log (leaf + 1), as the case's events'. */
-  position: number;
-  data: unknown;
-  metadata: Record<string, unknown>;
-}
+export type EvidenceErasure = PackEvent;
 
 export interface EvidencePack {
   format:
