@@ -231,6 +231,35 @@ it('outside the embedded default a projection worker and a rebuild are refused (
   }
 }, 90_000);
 
+it("outside the embedded default a rotation to a new master key file inside DATA_DIR is refused (exit 78) before anything is re-wrapped (a review's finding: it ran)", () => {
+  const dataDir = tempDir('reglament-secrets-');
+  const keys = tempDir('reglament-secrets-');
+  writeFileSync(join(keys, 'master-key'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+  writeFileSync(join(dataDir, 'new-master-key'), `${'cd'.repeat(32)}\n`, { mode: 0o600 });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    DATA_DIR: dataDir,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    PERSONAL_DATA_MASTER_KEY_FILE: join(keys, 'master-key'),
+  };
+  const run = spawnSync(
+    process.execPath,
+    [
+      '-r',
+      REGISTER,
+      join(ROOT, 'src/cli/main.ts'),
+      'rotate-master-key',
+      '--new-key-file',
+      join(dataDir, 'new-master-key'),
+    ],
+    { env, encoding: 'utf8', timeout: 30_000 },
+  );
+  expect([run.status, run.stderr]).toEqual([78, expect.stringContaining('--new-key-file=')]);
+  expect(run.stderr).toContain(`is inside DATA_DIR (${dataDir}) outside the embedded single-user default`);
+  expect(readdirSync(dataDir)).toEqual(['new-master-key']);
+}, 60_000);
+
 describe.each([
   ['NODE_ENV=production', { NODE_ENV: 'production' }],
   [

@@ -4,7 +4,7 @@
  * the service first (it holds the old key in memory), then start it with the new key configured.
  */
 import { readFileSync } from 'node:fs';
-import { sharedDeployment } from '../../shared/config/config';
+import { isInside, sharedDeployment } from '../../shared/config/config';
 import { acquireRoleLock, type RoleLock } from '../../shared/sqlite/role-lock';
 import { parseMasterKey } from './domain/key-wrapping';
 import { loadMasterKey, openKeyStore } from './keys/open-key-store';
@@ -37,6 +37,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = configWithDataDir(values['data-dir']);
   if (config === 78) return config;
+  // The new key becomes the configured one, which the next start refuses inside DATA_DIR outside the embedded default:
+  // refused here first, before anything is re-wrapped under a key that travels with every copy of the data.
+  const shared = sharedDeployment(config);
+  const newKeyFile = values['new-key-file'];
+  if (newKeyFile && shared !== null && isInside(config.dataDir, newKeyFile)) {
+    process.stderr.write(
+      `rotate-master-key: --new-key-file=${JSON.stringify(newKeyFile)}: is inside DATA_DIR (${config.dataDir}) outside the embedded single-user default (${shared}): keep the new master key outside DATA_DIR, which every copy of the data carries\n`,
+    );
+    return 78;
+  }
   // The API and whatever runs the projections (the API itself, its projection process or the worker) hold the old key
   // in memory: rotating under either leaves it refusing every filing and read of personal data until it is restarted
   // (the key stores refuse a process whose key is no longer the stored check value's, MasterKeyRotatedError), so with

@@ -652,7 +652,8 @@ export function sharedDeployment(config: AppConfig): string | null {
   return null;
 }
 
-function isInside(dir: string, file: string): boolean {
+/** Whether the file (or directory) lies in `dir`, symbolic links resolved where they exist. */
+export function isInside(dir: string, file: string): boolean {
   const real = (path: string) => {
     try {
       return realpathSync(path);
