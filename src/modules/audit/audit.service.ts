@@ -16,7 +16,7 @@ import { toCaseEvent } from '../cases/commands/case-repository';
 import type { PersonalDataVault } from '../personal-data/personal-data-vault';
 import { inClear, scrubClearCitizen } from '../personal-data/domain/citizen-ids';
 import { erasedValue, scrubData } from '../personal-data/domain/personal-fields';
-import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../personal-data/domain/erasure';
+import { casesErasedBy, ERASURE_STREAM } from '../personal-data/domain/erasure';
 import { ProblemError } from '../../shared/problem/problem';
 import { storedDataDamaged } from '../event-log/event-log.problems';
 import type { EvidenceInclusion, EvidenceProofs } from '../transparency/evidence-proofs';
@@ -258,10 +258,7 @@ export class AuditService {
 
   /** The erasures the log records of the case: its `personal-data-erasures` stream's events that name it. */
   private async erasureRecords(caseId: string): Promise<RecordedEvent[]> {
-    return (await this.log.readStream(ERASURE_STREAM)).filter((event) => {
-      const cases = (event.data as Partial<PersonalDataErasedData> | null)?.cases;
-      return event.type === PERSONAL_DATA_ERASED && Array.isArray(cases) && cases.includes(caseId);
-    });
+    return (await this.log.readStream(ERASURE_STREAM)).filter((event) => casesErasedBy(event).includes(caseId));
   }
 }
 

@@ -19,7 +19,7 @@ import { readsEverything, staffRoles } from '../cases/domain/read-scope';
 import { blindIndex, derivedKey } from './domain/blind-index';
 import { carriesIin, idBasis, inClear, scrubClearCitizen } from './domain/citizen-ids';
 import { isEnvelope } from './domain/envelope';
-import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from './domain/erasure';
+import { casesErasedBy, ERASURE_STREAM } from './domain/erasure';
 import { openData, personalFieldsOf, protectData, scrubData, StoredDataDamaged } from './domain/personal-fields';
 import { MasterKeyRotatedError, SubjectCounts, type PersonalKeyStore } from './keys/key-store.port';
 import { SealedStreamWriter } from '../transparency/sealed-stream-writer';
@@ -142,10 +142,7 @@ export class PersonalDataVault {
   private async readNewErasures(): Promise<void> {
     const events = await this.disclosures!.log.readStream(ERASURE_STREAM, { fromRevision: this.erasuresFrom });
     for (const event of events) {
-      if (event.type === PERSONAL_DATA_ERASED) {
-        const cases = (event.data as Partial<PersonalDataErasedData>).cases;
-        if (Array.isArray(cases)) for (const caseId of cases) this.erasedCases.add(String(caseId));
-      }
+      for (const caseId of casesErasedBy(event)) this.erasedCases.add(caseId);
       this.erasuresFrom = Math.max(this.erasuresFrom, event.revision + 1);
     }
   }

@@ -39,7 +39,7 @@ import { isRole, ROLES } from '../../identity/domain/principal';
 import { isCaseApplicantActor, type CaseActor } from '../../cases/domain/case-event';
 import { ERASED, erasedValue, personalFieldsOf } from '../../personal-data/domain/personal-fields';
 import { namesCitizenInClear } from '../../personal-data/domain/citizen-ids';
-import { ERASURE_STREAM, PERSONAL_DATA_ERASED } from '../../personal-data/domain/erasure';
+import { casesNamedIn, ERASURE_STREAM, PERSONAL_DATA_ERASED } from '../../personal-data/domain/erasure';
 
 export const EVIDENCE_FORMAT = 'reglament-evidence/5';
 /**
@@ -574,8 +574,7 @@ function checkErasure(
     const name = `erasure record ${j} (${ERASURE_STREAM} revision ${String(record.revision)})`;
     const found: string[] = [];
     if (record.type !== PERSONAL_DATA_ERASED) found.push(`is a ${String(record.type)}, not a ${PERSONAL_DATA_ERASED}`);
-    const cases = isObject(record.data) ? record.data.cases : undefined;
-    if (!Array.isArray(cases) || !cases.includes(caseId)) found.push(`does not name case ${caseId}`);
+    if (!casesNamedIn(record.data).includes(caseId)) found.push(`does not name case ${caseId}`);
     const hash =
       typeof record.metadata.hash === 'string' && HEX64.test(record.metadata.hash) ? record.metadata.hash : null;
     const recomputed = storedContentHash({ ...record, streamId: ERASURE_STREAM });

@@ -14,9 +14,11 @@ import { caseVersion, type Catalog } from '../../regulations/domain/catalog';
 import { openSteps } from '../../cases/domain/case-rules';
 import { isEnvelope } from '../domain/envelope';
 import {
+  casesErasedBy,
   ERASED_IIN_INDEX,
   ERASURE_STREAM,
   PERSONAL_DATA_ERASED,
+  subjectErasedBy,
   type ClearActHash,
   type PersonalDataErasedData,
 } from '../domain/erasure';
@@ -288,10 +290,9 @@ async function recordedErasures(log: EventLog): Promise<RecordedErasures> {
   const subjects = new Set<string>();
   const cases = new Set<string>();
   for (const event of await log.readStream(ERASURE_STREAM)) {
-    if (event.type !== PERSONAL_DATA_ERASED) continue;
-    const data = event.data as Partial<PersonalDataErasedData>;
-    if (typeof data.subjectId === 'string' && data.subjectId !== 'none') subjects.add(data.subjectId);
-    for (const c of Array.isArray(data.cases) ? data.cases : []) cases.add(c);
+    const subjectId = subjectErasedBy(event);
+    if (subjectId !== null) subjects.add(subjectId);
+    for (const c of casesErasedBy(event)) cases.add(c);
   }
   return { subjects, cases };
 }
@@ -594,11 +595,10 @@ export async function retentionDue(deps: ErasureDeps, closedCases: readonly stri
  * destruction takes the recorded basis. Returns the subjects it completed.
  */
 export async function completeRecordedErasures(log: EventLog, keys: PersonalKeyStore): Promise<string[]> {
-  const recorded = (await log.readStream(ERASURE_STREAM)).filter((e) => e.type === PERSONAL_DATA_ERASED);
   const subjects = new Map<string, RecordedEvent>();
-  for (const event of recorded) {
-    const subjectId = (event.data as Partial<PersonalDataErasedData>).subjectId;
-    if (typeof subjectId === 'string' && subjectId !== 'none') subjects.set(subjectId, event);
+  for (const event of await log.readStream(ERASURE_STREAM)) {
+    const subjectId = subjectErasedBy(event);
+    if (subjectId !== null) subjects.set(subjectId, event);
   }
   if (subjects.size === 0) return [];
   const alive = await keys.keysOf([...subjects.keys()]);

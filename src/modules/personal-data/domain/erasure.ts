@@ -29,6 +29,27 @@ export interface PersonalDataErasedData {
   clearActs?: ClearActHash[];
 }
 
+/**
+ * The cases an event of the erasure stream erases: those a PersonalDataErased record names, none for any other event.
+ * Read defensively (a list of strings, or nothing), as every reader of the stream reads it.
+ */
+export function casesErasedBy(event: { type: string; data: unknown }): string[] {
+  return event.type === PERSONAL_DATA_ERASED ? casesNamedIn(event.data) : [];
+}
+
+/** The case ids an erasure record's data names. */
+export function casesNamedIn(data: unknown): string[] {
+  const cases = (data as Partial<PersonalDataErasedData> | null)?.cases;
+  return Array.isArray(cases) ? cases.filter((c): c is string => typeof c === 'string') : [];
+}
+
+/** The subject an erasure record erased; null for a record of cases filed in clear only (`none`), or another event. */
+export function subjectErasedBy(event: { type: string; data: unknown }): string | null {
+  if (event.type !== PERSONAL_DATA_ERASED) return null;
+  const subjectId = (event.data as Partial<PersonalDataErasedData> | null)?.subjectId;
+  return typeof subjectId === 'string' && subjectId !== 'none' ? subjectId : null;
+}
+
 /** An act kept in clear, as an erasure names it. */
 export interface ClearActHash {
   caseId: string;

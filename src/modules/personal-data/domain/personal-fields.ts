@@ -39,17 +39,12 @@ export const WITHHELD = 'withheld';
  * checked and no disclosure recorded there. The event's hash no longer verifies for such an act: the log has it.
  */
 export function withoutClearPersonalData(eventType: string, data: Record<string, unknown>): Record<string, unknown> {
-  return clearFieldsAs(eventType, data, WITHHELD);
-}
-
-/** The data with each personal field stored in clear replaced by `word`, of its type (the same object when none is). */
-function clearFieldsAs(eventType: string, data: Record<string, unknown>, word: string): Record<string, unknown> {
   let out = data;
   for (const [field, kind] of Object.entries(personalFieldsOf(eventType))) {
     const value = data?.[field];
     if (value === undefined || isEnvelope(value)) continue;
     if (out === data) out = { ...data };
-    out[field] = placeholder(kind, word);
+    out[field] = placeholder(kind, WITHHELD);
   }
   return out;
 }

@@ -37,7 +37,7 @@ import {
 } from '../../identity/http/identity.decorators';
 import type { EventLog } from '../../event-log/event-log.port';
 import { caseStreamId } from '../../cases/domain/case-event';
-import { ERASURE_STREAM, PERSONAL_DATA_ERASED, type PersonalDataErasedData } from '../../personal-data/domain/erasure';
+import { casesErasedBy, ERASURE_STREAM } from '../../personal-data/domain/erasure';
 import { TOKEN_VERIFIER } from '../../identity/http/auth.guard';
 import { AuthenticationError, type TokenVerifier } from '../../identity/token-verifier';
 import type { Principal } from '../../identity/domain/principal';
@@ -307,11 +307,8 @@ export class TransparencyController {
     const ofCase = new Set(events.map((e) => e.id.toLowerCase()));
     // An erasure record is the case's too when it names the case: the pack of an erased case is verified under it.
     if (eventIds.some((id) => !ofCase.has(id)))
-      for (const record of await this.eventLog.readStream(ERASURE_STREAM)) {
-        const cases = (record.data as Partial<PersonalDataErasedData> | null)?.cases;
-        if (record.type === PERSONAL_DATA_ERASED && Array.isArray(cases) && cases.includes(body.caseId))
-          ofCase.add(record.id.toLowerCase());
-      }
+      for (const record of await this.eventLog.readStream(ERASURE_STREAM))
+        if (casesErasedBy(record).includes(body.caseId)) ofCase.add(record.id.toLowerCase());
     const foreign = eventIds.findIndex((id) => !ofCase.has(id));
     if (foreign >= 0)
       throw new ProblemError(
