@@ -123,6 +123,12 @@ export interface UndecodedEventSubscription extends AsyncIterable<Array<Recorded
 
 export interface EventLog {
   readonly kind: 'sqlite' | 'eventstoredb';
+  /**
+   * The longest an append may take, from its call, before it is stored or answered as failed (the SQLite write lock's
+   * wait; EventStoreDB's append deadline), with a margin. Whoever must know that another process's append will not land
+   * later (an erasure, before it destroys a key) waits this long.
+   */
+  readonly appendSettlesMs: number;
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
   /** Empty array for a stream that does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

@@ -175,6 +175,7 @@ export class EventStoreDbEventLog implements EventLog {
   private readonly pageSize: number;
   private readonly readDeadlineMs: number;
   private readonly appendDeadlineMs: number;
+  readonly appendSettlesMs: number;
 
   constructor(
     private readonly client: EventStoreDBClient,
@@ -184,6 +185,8 @@ export class EventStoreDbEventLog implements EventLog {
     this.pageSize = Math.max(2, options.readPageSize ?? 500);
     this.readDeadlineMs = options.readDeadlineMs ?? 30_000;
     this.appendDeadlineMs = options.appendDeadlineMs ?? 30_000;
+    // append's own bound (the client's deadline, and a second for the features query before it), and a second.
+    this.appendSettlesMs = this.appendDeadlineMs + 2_000;
   }
 
   async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {

@@ -193,6 +193,8 @@ function toRecorded(row: Row): RecordedEvent {
  */
 export class SqliteEventLog implements EventLog {
   readonly kind = 'sqlite' as const;
+  /** The writer thread's wait for another process's write lock (busy_timeout 5 s, commit-writer.ts), and a second. */
+  readonly appendSettlesMs = 6_000;
   private readonly db: SqliteDatabase;
   private readonly committed = new EventEmitter();
   private readonly checkpointer: WalCheckpointer | null;

@@ -254,6 +254,33 @@ describe('a filing of a person whose erasure is being checked', () => {
     }
   });
 
+  it("made by another instance whose append takes longer than the embedded log's 6 s (an EventStoreDB append may take 30 s) is waited for as long as the log's appends may take: the erasure is refused, not the filing's key destroyed under it", async () => {
+    const old = accepted(await file(service));
+    accepted(await cancel(service, old.caseId));
+    const otherKeys = SqliteKeyStore.open(dir, master);
+    try {
+      const appends = gate();
+      const filing = file(serviceOver(new PersonalDataVault(otherKeys), appendingAt(appends)));
+      await appends.reached;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The erasure's log says its appends settle within 8 s, as EventStoreDB's say 32 s.
+      const slowToSettle: EventLog = Object.create(log, { appendSettlesMs: { value: 8_000 } });
+      const erasure = eraseSubject(
+        { log: slowToSettle, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z') },
+        request,
+      );
+      setTimeout(appends.open, 6_500);
+      const [outcome, filed] = await Promise.all([erasure, filing]);
+      const fresh = accepted(filed);
+      expect(!outcome.ok && outcome.refusal.detail).toContain(fresh.caseId);
+      expect(await log.readStream(ERASURE_STREAM)).toEqual([]);
+      const subject = (await otherKeys.subjectOfCase(fresh.caseId))!;
+      expect((await otherKeys.keysOf([subject])).get(subject)).toBeTruthy();
+    } finally {
+      await otherKeys.close();
+    }
+  }, 15_000);
+
   it('in another process (another connection to keys.db) gets a subject of its own too: the erasure holds the subject in keys.db, goes on without the new case, and the new case stays readable and takes its next act', async () => {
     const { old, oldSubject } = await closedCaseOfThePerson();
     await inAnotherProcess(async (other) => {

@@ -52,7 +52,12 @@ export interface ErasureDeps {
    */
   iinIndexesOfCases?: (caseIds: readonly string[]) => Promise<Map<string, string> | null>;
   clock?: () => Date;
-  /** How long a case linked to the subject without acts in the log is waited for (FILING_SETTLES_MS; a spec sets it). */
+  /**
+   * How long a case linked to the subject without acts in the log is waited for: the log's appendSettlesMs unless a
+   * spec sets it. Another API instance's filing may be appending its acts (under the subject's key) for that long; a
+   * shorter wait (a fixed 6 s once, below EventStoreDB's 30 s append deadline) read such a filing as never appended and
+   * destroyed the key its acts then landed under, answered 201.
+   */
   filingSettlesMs?: number;
 }
 
@@ -216,12 +221,6 @@ interface Holding {
 
 /** How long an erasure waits for this process's acts under its subjects to be recorded; then it is refused (409). */
 const RECORDING_SETTLES_MS = 30_000;
-/**
- * How long an erasure waits for the acts of a case linked to its subject to reach the log when no act of this process
- * is being recorded for it: another API instance's filing. Above the log's 5 s wait for its write lock, after which an
- * append gives up.
- */
-const FILING_SETTLES_MS = 6_000;
 const FILING_POLL_MS = 20;
 
 /** An erasure refused because acts of its subject were being recorded while it checked (an open case, in effect). */
@@ -260,7 +259,7 @@ function personalDataInRecord(request: ErasureRequest): ErasureRefusal | null {
  * never appended (refused, or a crash before the append), which holds no data and was passed over, and its key was
  * destroyed under the acts that followed. This process's own filings are waited for before (recordingsSettled); a
  * case still without a stream is another instance's filing, read again until its stream appears (then checked like the
- * others: open, so the erasure is refused), for at most FILING_SETTLES_MS. One still without a stream then was never
+ * others: open, so the erasure is refused), for at most the log's appendSettlesMs. One still without a stream then was never
  * appended.
  */
 async function retentionsOnceFiled(
@@ -462,7 +461,7 @@ async function eraseOnce(
   const keys = deps.vault.keys;
   const checked = await checkErasure(deps, request, now, await recordedErasures(deps.log), {
     hold,
-    filingSettlesMs: deps.filingSettlesMs ?? FILING_SETTLES_MS,
+    filingSettlesMs: deps.filingSettlesMs ?? deps.log.appendSettlesMs,
   });
   if (!checked.ok) return { ok: false, refusal: checked.refusal };
   const { subjects, caseIds, linked, fromReadModel, cases } = checked.scope;
