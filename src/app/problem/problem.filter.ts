@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { eventLogProblem, isStorageFault } from '../../modules/event-log/event-log.problems';
+import { mongoUnavailable, StoreUnavailableError } from '../../shared/problem/store-unavailable';
 import {
   bodyTooLarge,
   contentLengthMismatch,
@@ -41,6 +42,14 @@ export function answerProblem(exception: unknown, request: FastifyRequest | unde
     // nothing expected is an error with its stack.
     if (exception instanceof ProblemError)
       logger.warn({ msg: 'refused with a server problem', type: problem.type, status: problem.status, correlationId });
+    else if (mongoUnavailable(exception))
+      logger.warn({
+        msg: 'MongoDB did not answer',
+        type: problem.type,
+        status: problem.status,
+        correlationId,
+        err: { name: (exception as Error).name, message: (exception as Error).message },
+      });
     else
       logger.error({
         msg: 'unhandled error',
@@ -85,6 +94,11 @@ export function toProblem(
   if (exception instanceof ProblemError) return { problem: exception.toProblem(instance), headers: exception.headers };
   const known = eventLogProblem(exception, instance);
   if (known) return known;
+  // A failover or a network fault under a read model or the key store: the service is unavailable for a moment.
+  if (mongoUnavailable(exception)) {
+    const unavailable = new StoreUnavailableError('The read store or the personal-data key store');
+    return { problem: unavailable.toProblem(instance), headers: unavailable.headers };
+  }
   // Nest's adapter hands fastify's 4xx refusals to the filters as HttpExceptions, the refusal as their cause.
   const reading = readingProblem(
     ((exception instanceof HttpException ? exception.cause : exception) ?? {}) as { code?: string },

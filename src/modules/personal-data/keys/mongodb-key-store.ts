@@ -5,8 +5,18 @@
  * (oplog, backups) age out on their schedules, which the operator sets (see README).
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { Binary, MongoClient, MongoServerError, type ClientSession, type Collection } from 'mongodb';
+import {
+  Binary,
+  MongoClient,
+  MongoServerError,
+  type AnyBulkWriteOperation,
+  type ClientSession,
+  type Collection,
+  type Filter,
+  type MatchKeysAndValues,
+} from 'mongodb';
 import { mongoClientOptions } from '../../read-store/mongodb/mongodb-read-store';
+import { StoreUnavailableError, WRITE_CONFLICT } from '../../../shared/problem/store-unavailable';
 import { keyCheckValue, masterKeyMatches, newDataKey, unwrapKey, wrapKey } from '../domain/key-wrapping';
 import {
   BLIND_INDEX_KEY_ID,
@@ -68,6 +78,8 @@ const KCV_ID = 'master-kcv';
 const KCV_GUARDS = 32;
 /** How long a new key's transaction is run again after write conflicts before it is refused (MasterKeyRotatingError). */
 const GUARD_WAIT_MS = 3_000;
+/** Keys a rotation re-wraps in one bulk write (rewrapped). */
+const REWRAP_PAGE = 1_000;
 const kcvGuard = (n: number): string => `master-kcv-guard/${n}`;
 const guardWrite = (n: number) => ({
   updateOne: { filter: { _id: kcvGuard(n) }, update: { $inc: { writes: 1 } }, upsert: true },
@@ -156,17 +168,29 @@ export class MongoKeyStore implements PersonalKeyStore {
   private async guarded(write: (session: ClientSession) => Promise<unknown>): Promise<void> {
     const session = this.client.startSession();
     const giveUpAt = Date.now() + GUARD_WAIT_MS;
+    // Why the last attempt failed: a network fault is labelled TransientTransactionError too (sdam/server.js), and a
+    // failover is no rotation, so it is answered as the store not answering.
+    let conflicted = false;
     try {
       await session.withTransaction(async () => {
         // Run again after a write conflict (withTransaction retries a TransientTransactionError for two minutes): past
         // GUARD_WAIT_MS a rotation holds the guards, and the filing is answered 503 rather than left waiting for it. An
         // error that is not MongoDB's ends withTransaction at once, the transaction aborted.
-        if (Date.now() > giveUpAt) throw new MasterKeyRotatingError(this.location);
-        const kcv = await this.keys.findOne({ _id: KCV_ID }, { session });
-        if (kcv?.value !== this.masterKcv) throw new MasterKeyRotatedError(this.location);
-        const guard = guardWrite(randomInt(KCV_GUARDS)).updateOne;
-        await this.keys.updateOne(guard.filter, guard.update, { session, upsert: true });
-        await write(session);
+        if (Date.now() > giveUpAt)
+          throw conflicted
+            ? new MasterKeyRotatingError(this.location)
+            : new StoreUnavailableError('The personal-data key store');
+        conflicted = false;
+        try {
+          const kcv = await this.keys.findOne({ _id: KCV_ID }, { session });
+          if (kcv?.value !== this.masterKcv) throw new MasterKeyRotatedError(this.location);
+          const guard = guardWrite(randomInt(KCV_GUARDS)).updateOne;
+          await this.keys.updateOne(guard.filter, guard.update, { session, upsert: true });
+          await write(session);
+        } catch (error) {
+          conflicted = error instanceof MongoServerError && error.code === WRITE_CONFLICT;
+          throw error;
+        }
       });
     } finally {
       await session.endSession();
@@ -389,30 +413,8 @@ export class MongoKeyStore implements PersonalKeyStore {
           Array.from({ length: KCV_GUARDS }, (_, n) => guardWrite(n)),
           { session, ordered: true },
         );
-        for (const doc of await this.keys.find({ wrapped: { $exists: true } }, { session }).toArray()) {
-          await this.keys.updateOne(
-            { _id: doc._id },
-            {
-              $set: {
-                wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))),
-              },
-            },
-            { session },
-          );
-          count++;
-        }
-        for (const doc of await this.subjects.find({ wrapped: { $exists: true } }, { session }).toArray()) {
-          await this.subjects.updateOne(
-            { _id: doc._id },
-            {
-              $set: {
-                wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))),
-              },
-            },
-            { session },
-          );
-          count++;
-        }
+        count += await this.rewrapped(this.keys, newMaster, session);
+        count += await this.rewrapped(this.subjects, newMaster, session);
       });
     } finally {
       await session.endSession();
@@ -420,6 +422,38 @@ export class MongoKeyStore implements PersonalKeyStore {
     this.master = newMaster;
     this.masterKcv = keyCheckValue(newMaster);
     return count;
+  }
+
+  /**
+   * Re-wraps every key a collection stores under newMaster, in the rotation's transaction, REWRAP_PAGE keys a round
+   * trip. One awaited update per key kept the transaction open about half a millisecond a key: past MongoDB's
+   * transaction lifetime (60 s, about 100,000 subjects) the server aborted it, and withTransaction ran the whole
+   * rotation again, its guards written each time, for two minutes before it failed. The ids and keys are read first:
+   * an update does not move a document back under the cursor that found it.
+   */
+  private async rewrapped<T extends { _id: string; wrapped?: Binary }>(
+    collection: Collection<T>,
+    newMaster: Buffer,
+    session: ClientSession,
+  ): Promise<number> {
+    const stored = await collection
+      .find({ wrapped: { $exists: true } } as Filter<T>, { session, projection: { _id: 1, wrapped: 1 } })
+      .toArray();
+    for (let at = 0; at < stored.length; at += REWRAP_PAGE)
+      await collection.bulkWrite(
+        stored.slice(at, at + REWRAP_PAGE).map((doc) => ({
+          updateOne: {
+            filter: { _id: doc._id } as Filter<T>,
+            update: {
+              $set: {
+                wrapped: new Binary(wrapKey(newMaster, doc._id, unwrapKey(this.master, doc._id, bytes(doc.wrapped!)))),
+              } as MatchKeysAndValues<T>,
+            },
+          },
+        })) as AnyBulkWriteOperation<T>[],
+        { session, ordered: true },
+      );
+    return stored.length;
   }
 
   async close(): Promise<void> {
