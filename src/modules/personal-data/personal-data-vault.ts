@@ -204,10 +204,12 @@ export class PersonalDataVault {
     applicantIin: string,
     events: readonly E[],
     now: Date,
+    /** The case's first acts: see the key store's claimForCase. */
+    filing = false,
   ): Promise<{ events: E[]; stored: Promise<void>; settled: () => void }> {
     if (!events.some((e) => Object.keys(personalFieldsOf(e.type)).some((f) => e.data[f] !== undefined)))
       return { events: [...events], stored: NOTHING_TO_STORE, settled: NOTHING_TO_SETTLE };
-    const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now).catch(this.refused);
+    const subject = await this.keys.claimForCase(this.iinIndex(applicantIin), caseId, now, filing).catch(this.refused);
     const settled = this.beingRecorded.hold([subject.kid]);
     try {
       return {

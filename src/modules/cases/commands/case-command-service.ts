@@ -104,6 +104,8 @@ export interface PersonalDataProtection {
     applicantIin: string,
     events: readonly E[],
     now: Date,
+    /** The case's first acts (a filing, or its retry): a subject an erasure holds is refused to it. */
+    filing?: boolean,
   ): Promise<{ events: E[]; stored: Promise<void>; settled?: () => void }>;
   open(recorded: readonly RecordedEvent[], access: { kind: 'system'; purpose: 'commands' }): Promise<RecordedEvent[]>;
   /**
@@ -306,7 +308,7 @@ export class CaseCommandService {
       let protectedActs: { events: DecidedEvent[]; stored: Promise<void>; settled?: () => void } | null = null;
       try {
         protectedActs = this.options.personalData
-          ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now)
+          ? await this.options.personalData.protect(caseId, applicantIin, decision.events, now, !loaded)
           : null;
       } catch (error) {
         if (error instanceof SubjectErasedError) return personalDataErased(caseId);

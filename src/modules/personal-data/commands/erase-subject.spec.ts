@@ -15,7 +15,7 @@ import { loadCatalog } from '../../regulations/domain/catalog';
 import { makeIin, principal, validData } from '../../../../test/support/case-specification';
 import { ERASURE_STREAM } from '../domain/erasure';
 import { newDataKey } from '../domain/key-wrapping';
-import { ERASURE_HOLD_MS } from '../keys/key-store.port';
+import { ERASURE_HOLD_MS, SubjectBeingErasedError } from '../keys/key-store.port';
 import { SqliteKeyStore } from '../keys/sqlite-key-store';
 import { PersonalDataVault } from '../personal-data-vault';
 import { completeRecordedErasures, eraseSubject, type ErasureOutcome } from './erase-subject';
@@ -322,6 +322,48 @@ describe('a filing of a person whose erasure is being checked', () => {
 
       expect(done.ok && done.done.subjects).toEqual([oldSubject]);
       await expectFiledApart(other, fresh.caseId, oldSubject);
+    });
+  });
+
+  it("retried by another process after its first append failed, between the erasure's last look at the cases and the destruction of the key, is refused as being erased: no act lands under the key destroyed", async () => {
+    const { oldSubject } = await closedCaseOfThePerson();
+    await inAnotherProcess(async (other) => {
+      // The first filing links its case to the person's subject; its append fails (a full disk, a lost connection).
+      const failing: EventLog = Object.create(log, {
+        append: {
+          value: async () => {
+            throw new Error('the append failed');
+          },
+        },
+      });
+      await expect(file(serviceOver(other.vault, failing), 'k-retried')).rejects.toThrow('the append failed');
+      // The erasure, finding that case without acts, takes it for a filing never made; it stops as it records.
+      const recording = gate();
+      const gated: EventLog = Object.create(log, {
+        append: {
+          value: async (...args: Parameters<EventLog['append']>) => {
+            if (args[0] === ERASURE_STREAM) await recording.pass();
+            return log.append(...args);
+          },
+        },
+      });
+      const outcome = eraseSubject(
+        { log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+        request,
+      );
+      await recording.reached;
+      const refusal = await file(other.service, 'k-retried').then(
+        (filed) => filed,
+        (error: unknown) => error,
+      );
+      recording.open();
+      const done = await outcome;
+
+      expect(refusal).toBeInstanceOf(SubjectBeingErasedError);
+      const caseId = (refusal as SubjectBeingErasedError).caseId;
+      expect(await other.keys.subjectOfCase(caseId)).toBe(oldSubject);
+      expect(done.ok && done.done.subjects).toEqual([oldSubject]);
+      expect(await log.readStream(`${CASE_STREAM_PREFIX}${caseId}`)).toEqual([]);
     });
   });
 

@@ -7,6 +7,7 @@ import {
   ERASURE_HOLD_MS,
   MasterKeyMismatchError,
   MasterKeyRotatedError,
+  SubjectBeingErasedError,
   SubjectErasedError,
   type PersonalKeyStore,
 } from './key-store.port';
@@ -105,6 +106,20 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
       expect((await store.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
       await hold.release();
       expect(await store.casesOf(held.kid)).toEqual(['case-1']);
+    });
+
+    it('refuses a filing of a case linked already (a retry of one whose append failed) to a subject an erasure holds, in this process and in another; other acts on the case keep its subject', async () => {
+      const { filing, erasing, held } = await filingAndErasing();
+      const hold = await erasing.holdForErasure([held.kid]);
+      await expect(filing.subjectForCase('idx-a', 'case-1', new Date(), true)).rejects.toBeInstanceOf(
+        SubjectBeingErasedError,
+      );
+      await expect(erasing.subjectForCase('idx-a', 'case-1', new Date(), true)).rejects.toBeInstanceOf(
+        SubjectBeingErasedError,
+      );
+      expect((await filing.subjectForCase('idx-a', 'case-1', new Date())).kid).toBe(held.kid);
+      await hold.release();
+      expect((await filing.subjectForCase('idx-a', 'case-1', new Date(), true)).kid).toBe(held.kid);
     });
 
     it('gives the subject to new cases again once the hold is released, in another process too', async () => {

@@ -37,14 +37,18 @@ export interface PersonalKeyStore {
    * The subject a new case's personal data is encrypted for: the IIN's subject not erased, else a new one with a new key;
    * answered once the key, the subject's claim and the case's link are stored.
    */
-  subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }>;
+  subjectForCase(iinIndex: string, caseId: string, now: Date, filing?: boolean): Promise<{ kid: string; key: Buffer }>;
   /**
    * The same subject, answered as soon as its key is on disk: `stored` settles once the subject's claim and the case's
    * link are committed too (at once where they already were), and rejects if that commit fails. The command side
    * appends the acts meanwhile and waits for `stored` before it answers. A new case of a person who has a subject
-   * already is answered once its link is committed: an erasure may hold that subject (holdForErasure).
+   * already is answered once its link is committed: an erasure may hold that subject (holdForErasure). `filing`: the
+   * case's first acts (it has none in the log yet). A filing of a case linked already (a retry of one whose append
+   * failed) to a subject an erasure holds is refused, SubjectBeingErasedError: the erasure reads such a case, still
+   * without acts after its wait, as a filing never made, and destroys the key. Other acts on the case keep its subject:
+   * the erasure finds their case open, or the case is closed and takes no act.
    */
-  claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject>;
+  claimForCase(iinIndex: string, caseId: string, now: Date, filing?: boolean): Promise<StoreSubject>;
   /** The subject the case's personal data belongs to; null for a case filed before encryption began. */
   subjectOfCase(caseId: string): Promise<string | null>;
   /** The subjects of these cases, by case id, in one lookup; cases filed before encryption began are absent. */
@@ -109,6 +113,27 @@ export class SubjectErasedError extends Error {
     super(subjectErasedDetail(caseId));
   }
 }
+
+/**
+ * An act on a case linked to a subject an erasure holds now: refused, so that nothing lands under a key the erasure may
+ * destroy once it has looked at the subject's cases for the last time. A retry of a filing whose first append failed
+ * was handed the held subject's key: arriving after the erasure's wait for that case's acts, its acts landed under the
+ * destroyed key and it was answered 201. The caller may act on the case (decided before), so may learn this.
+ */
+export class SubjectBeingErasedError extends ProblemError {
+  constructor(readonly caseId: string) {
+    super(
+      409,
+      'personal-data-being-erased',
+      "The applicant's personal data is being erased",
+      `an erasure of the personal data of the applicant of case ${caseId} is under way; nothing was recorded: if it is refused (an open case of theirs refuses it), send the act again`,
+    );
+  }
+}
+
+/** Whether one of a subject's stored erasure holds stands now (not released, not lapsed). */
+export const holdStands = (holds: ReadonlyArray<{ until: Date | number }> | undefined, now = Date.now()): boolean =>
+  (holds ?? []).some((hold) => Number(hold.until) > now);
 
 /** An erasure's hold as one store keeps it under its own token: stored, pinned, and released (pinned ones too or not). */
 export interface StoredHold {

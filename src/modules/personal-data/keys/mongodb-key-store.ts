@@ -27,7 +27,9 @@ import {
   MasterKeyMismatchError,
   MasterKeyRotatedError,
   MasterKeyRotatingError,
+  SubjectBeingErasedError,
   SubjectErasedError,
+  holdStands,
   subjectKeyDamaged,
   subjectNotInStore,
   type ErasureRecord,
@@ -220,12 +222,17 @@ export class MongoKeyStore implements PersonalKeyStore {
   }
 
   /** Writes the subject and the link before it answers: `stored` is settled. */
-  async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
-    return { ...(await this.subjectForCase(iinIndex, caseId, now)), stored: Promise.resolve() };
+  async claimForCase(iinIndex: string, caseId: string, now: Date, filing = false): Promise<StoreSubject> {
+    return { ...(await this.subjectForCase(iinIndex, caseId, now, filing)), stored: Promise.resolve() };
   }
 
-  async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
-    return this.subjectPassingOver(iinIndex, caseId, now, []);
+  async subjectForCase(
+    iinIndex: string,
+    caseId: string,
+    now: Date,
+    filing = false,
+  ): Promise<{ kid: string; key: Buffer }> {
+    return this.subjectPassingOver(iinIndex, caseId, now, [], filing);
   }
 
   /**
@@ -240,6 +247,7 @@ export class MongoKeyStore implements PersonalKeyStore {
     caseId: string,
     now: Date,
     passedOver: string[],
+    filing: boolean,
   ): Promise<{ kid: string; key: Buffer }> {
     for (;;) {
       const linked = await this.cases.findOne({ _id: caseId });
@@ -250,6 +258,8 @@ export class MongoKeyStore implements PersonalKeyStore {
       if (linked) {
         const subject = await this.subjects.findOne({ _id: linked.subjectId });
         if (!subject?.wrapped) throw new SubjectErasedError(caseId);
+        if (filing && (this.held.has(subject._id) || holdStands(subject.erasureHolds)))
+          throw new SubjectBeingErasedError(caseId);
         return { kid: subject._id, key: await this.unwrapStored(subject._id, subject.wrapped) };
       }
       let subject: { kid: string; key: Buffer };

@@ -30,6 +30,7 @@ import {
   type ErasureHold,
   MasterKeyMismatchError,
   MasterKeyRotatedError,
+  SubjectBeingErasedError,
   SubjectErasedError,
   subjectKeyDamaged,
   subjectNotInStore,
@@ -220,13 +221,18 @@ export class SqliteKeyStore implements PersonalKeyStore {
     if (this.rotated) throw new MasterKeyRotatedError(this.location);
   }
 
-  async subjectForCase(iinIndex: string, caseId: string, now: Date): Promise<{ kid: string; key: Buffer }> {
-    const { kid, key, stored } = await this.claimForCase(iinIndex, caseId, now);
+  async subjectForCase(
+    iinIndex: string,
+    caseId: string,
+    now: Date,
+    filing = false,
+  ): Promise<{ kid: string; key: Buffer }> {
+    const { kid, key, stored } = await this.claimForCase(iinIndex, caseId, now, filing);
     await stored;
     return { kid, key };
   }
 
-  async claimForCase(iinIndex: string, caseId: string, now: Date): Promise<StoreSubject> {
+  async claimForCase(iinIndex: string, caseId: string, now: Date, filing = false): Promise<StoreSubject> {
     try {
       // Even a key this process holds in memory, valid as it is, is not handed out: every filing of a process left on a
       // retired master key is refused alike, so the operator sees one reason and restarts it.
@@ -240,7 +246,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (!this.linksFromMemory(iinIndex, caseId)) this.noticeErasures();
       // Awaited only for a new link to an existing subject: an await on every filing lets a second filing of the same
       // person in this turn look before the first's claim is remembered, and claim a second subject.
-      let known = this.knownSubject(iinIndex, caseId);
+      let known = this.knownSubject(iinIndex, caseId, filing);
       if (known?.linking) known = await this.linkSettled(iinIndex, caseId, known);
       if (known) return known;
       const waited = this.pool.length === 0;
@@ -248,7 +254,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // Another filing of the same person may have claimed a key while this one waited for the pool (and another
       // process may have erased a subject while it waited for the disk).
       if (waited) this.noticeErasures();
-      let claimed = this.knownSubject(iinIndex, caseId);
+      let claimed = this.knownSubject(iinIndex, caseId, filing);
       if (claimed?.linking)
         claimed = await this.linkSettled(iinIndex, caseId, claimed).catch((error: unknown) => {
           this.pool.unshift(fresh);
@@ -317,9 +323,12 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * such a case through the read model's blind index and its first act. Answered from memory when this process has
    * seen the case or the IIN since the last erasure (noticeErasures), so a filing reads no row.
    */
-  private knownSubject(iinIndex: string, caseId: string): KnownSubject | null {
+  private knownSubject(iinIndex: string, caseId: string, filing = false): KnownSubject | null {
     const cachedKid = this.caseSubjects.get(caseId);
     if (cachedKid !== undefined) {
+      // A link still waiting for its batch is settled there (a hold refuses it, and the filing looks again).
+      if (filing && !this.unstoredLinks.has(caseId) && this.beingErased(cachedKid))
+        throw new SubjectBeingErasedError(caseId);
       const key = this.unwrapped.get(cachedKid);
       // Only a link still waiting for its commit is waited for: an act on a case whose link is committed does not
       // wait for (nor fail with) other filings' batch, which may wait for a write lock another process holds. A second
@@ -375,6 +384,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
           return { kid: linked.id, key: NO_KEY, stored: this.pendingWrite(), linking: unstored.linking };
         throw new SubjectErasedError(caseId);
       }
+      if (filing && unstored === undefined && (this.held.has(linked.id) || this.heldElsewhere(linked.id)))
+        throw new SubjectBeingErasedError(caseId);
       const key = this.unwrap(linked.id, linked.wrapped);
       this.caseSubjects.set(caseId, linked.id);
       return unstored === undefined
@@ -434,6 +445,30 @@ export class SqliteKeyStore implements PersonalKeyStore {
   /** Erasures in this process hold their subjects here too: read without a round trip to the file. */
   private readonly held = new SubjectCounts();
 
+  /**
+   * Whether an erasure holds the subject now, as this process knows without reading the file: its own erasures' holds,
+   * and other processes' as read when the file last changed (noticeErasures, which every act on a linked case runs).
+   */
+  private beingErased(subjectId: string): boolean {
+    if (this.held.has(subjectId)) return true;
+    const until = this.holdsElsewhere.get(subjectId);
+    return until !== undefined && until > Date.now();
+  }
+
+  /** Other processes' erasure holds by subject (until when), read whenever another connection wrote (noticeErasures). */
+  private readonly holdsElsewhere = new Map<string, number>();
+  /** The tokens of this process's own holds: kept apart, since this process releasing one does not change the file's version for it. */
+  private readonly ownHoldTokens = new Set<string>();
+
+  private readHoldsElsewhere(): void {
+    this.holdsElsewhere.clear();
+    for (const row of this.sql('SELECT subject_id, token, until FROM erasure_holds WHERE until > ?').all(
+      Date.now(),
+    ) as Array<{ subject_id: string; token: string; until: number }>)
+      if (!this.ownHoldTokens.has(row.token))
+        this.holdsElsewhere.set(row.subject_id, Math.max(row.until, this.holdsElsewhere.get(row.subject_id) ?? 0));
+  }
+
   /** Whether another process's erasure holds the subject now (erasure_holds, not lapsed). */
   private heldElsewhere(subjectId: string): boolean {
     return (
@@ -444,6 +479,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
 
   holdForErasure(subjectIds: readonly string[]): Promise<ErasureHold> {
     const token = newId();
+    this.ownHoldTokens.add(token);
     return erasureHold(this.held, subjectIds, (ids) => ({
       take: async () => {
         try {
@@ -599,8 +635,10 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const version = this.sql('PRAGMA data_version').pluck().get() as number;
     if (version === this.dataVersion) return;
     this.dataVersion = version;
-    // Another connection wrote: it may have journaled claims (another process filing) or merged them.
+    // Another connection wrote: it may have journaled claims (another process filing) or merged them,
     this.readJournal();
+    // or held subjects for an erasure, or released them.
+    this.readHoldsElsewhere();
     // Or rotated the master key (the rotate-master-key command), read in the same statement as the erasures.
     let erasures = '0';
     let current = false;
