@@ -3,6 +3,8 @@
  * event log (EVENT_STORE / DATA_DIR) into another store with migrate-log.ts (same ids, revisions and text, in global
  * order, resumable), compares the copy with the source event by event, rebuilds the read models on the new store and
  * verifies every hash chain there. Run it again after a crash or a stop: it continues from the target's last event.
+ * A SQLite target takes the source's keys.db again on every run, completes the erasures its log records there and
+ * drops an earlier run's read models, so a run after an erasure leaves nothing of the erased person in it.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +24,10 @@ import { acquireRoleLock, type RoleLock } from '../shared/sqlite/role-lock';
 import { consoleProgress } from '../shared/progress';
 import Database from 'better-sqlite3';
 import { loadMasterKey, openKeyStore } from '../modules/personal-data/keys/open-key-store';
+import { KEY_STORE_FILE, SqliteKeyStore } from '../modules/personal-data/keys/sqlite-key-store';
+import { checkKeyStoreKnowsLog } from '../modules/personal-data/keys/log-key-check';
+import { completeRecordedErasures } from '../modules/personal-data/commands/erase-subject';
+import { ProjectionRegistry } from '../projections/projection-registry';
 import type { PersonalKeyStore } from '../modules/personal-data/keys/key-store.port';
 import { PersonalDataVault } from '../modules/personal-data/personal-data-vault';
 import { commandArgs } from '../shared/cli/cli-command';
@@ -33,8 +39,11 @@ Copies the configured event log (EVENT_STORE, DATA_DIR) into another store: the 
 data/metadata text, in the same global order, in appends within the stores' limits, with progress. Interrupted (a crash,
 Ctrl-C), it is run again and continues from the target's last event. Then it compares the copy with the source event by
 event, rebuilds the read models on the new store (NEW_DIR/read.db; with --to eventstoredb the configured MongoDB, when
-READ_STORE=mongodb) and verifies every hash chain in the copy. With --to sqlite the key and secret files of DATA_DIR are
-copied too. Stop the API (or let it write only to the source) while migrating; switch it to the new store afterwards.`;
+READ_STORE=mongodb) and verifies every hash chain in the copy. With --to sqlite the key and secret files of DATA_DIR and
+its key store are copied too, on every run: the erasures the log records are completed in the copy, and read models an
+earlier run built are dropped, so nothing of a person erased since is left in NEW_DIR. Stop the API (or let it write
+only to the source) while migrating, or run the same command again after stopping it; switch it to the new store
+afterwards.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = commandArgs('migrate', USAGE, argv, {
@@ -92,6 +101,8 @@ export async function run(argv: string[]): Promise<number> {
   let target: EventLog | null = null;
   let store: ReadStore | null = null;
   let keys: PersonalKeyStore | null = null;
+  /** Set once the source's keys.db is copied beside a SQLite target: the copy is read and completed with it. */
+  let targetKeyStore = false;
   try {
     target = await openEventLog(
       targetDir ? { kind: 'sqlite', dataDir: targetDir } : { kind: 'eventstoredb', url: url! },
@@ -128,18 +139,23 @@ export async function run(argv: string[]): Promise<number> {
         copyFileSync(from, `${to}.migrating`);
         renameSync(`${to}.migrating`, to);
       }
-      // The personal-data keys go with the log they open: without them the copy would read "erased" everywhere.
-      const keysFile = join(config.eventStore.dataDir, 'keys.db');
-      const targetKeys = join(targetDir, 'keys.db');
-      if (existsSync(keysFile) && !completeKeyStore(targetKeys)) {
+      // The personal-data keys go with the log they open: without them the copy would read "erased" everywhere. Copied
+      // on every run, not only the first: a run after an erasure must take the key's destruction along (a target kept
+      // from an earlier run held the erased subject's wrapped key and blind index), and one after a filing the new
+      // subject's key (without it the copy refused to start).
+      const keysFile = join(config.eventStore.dataDir, KEY_STORE_FILE);
+      if (existsSync(keysFile)) {
+        const targetKeys = join(targetDir, KEY_STORE_FILE);
         const keysDb = new Database(keysFile, { readonly: true });
         try {
+          rmSync(`${targetKeys}.migrating`, { force: true });
           await keysDb.backup(`${targetKeys}.migrating`);
         } finally {
           keysDb.close();
         }
         for (const leftover of ['-journal', '-wal', '-shm']) rmSync(`${targetKeys}${leftover}`, { force: true });
         renameSync(`${targetKeys}.migrating`, targetKeys);
+        targetKeyStore = true;
       }
     }
     const readStoreConfig = targetDir
@@ -147,18 +163,56 @@ export async function run(argv: string[]): Promise<number> {
       : config.readStore.kind === 'mongodb'
         ? config.readStore
         : null;
+    const master = () => loadMasterKey(config, sharedDeployment(config) === null).key;
+    if (targetKeyStore) {
+      // The copy's own key store (its keys open the copied acts): the erasures its log records are completed in it as
+      // the service's start would complete them (a source stopped between an erasure's record and its key's
+      // destruction), and it must hold the key of every subject the log's newest acts need, as that start checks
+      // (exit 65): a run that reported success on a copy the service then refused to start on.
+      const copyKeys = SqliteKeyStore.open(targetDir!, master());
+      keys = copyKeys;
+      const completed = await completeRecordedErasures(target, copyKeys);
+      if (completed.length > 0)
+        process.stdout.write(
+          `key store: completed ${completed.length} erasure(s) the log records whose key was still there\n`,
+        );
+      await checkKeyStoreKnowsLog(target, copyKeys);
+      // The old page images of what the copy's erasures destroyed are left nowhere in keys.db or its WAL.
+      await untilPurged('keys.db', () => copyKeys.purgeOldImages());
+    }
     if (readStoreConfig) {
       store = await openReadStore(readStoreConfig);
-      // The source's keys open the copied acts (the same keys were copied beside a SQLite target).
-      keys = await openKeyStore(config, loadMasterKey(config, sharedDeployment(config) === null).key);
+      // The source's keys open the copied acts, or beside a SQLite target the copy of them.
+      keys ??= await openKeyStore(config, master());
       const projections = allProjections(loadReferenceData(config), new PersonalDataVault(keys));
-      const runtime = new ProjectionRuntime(target, store, projections, { logger: createLogger('warn') });
+      // Nobody reads a SQLite target's read models while migrate holds it: an earlier run's builds, made before an
+      // erasure the log now records, with the erased person's IIN and name in clear, are dropped as each projection
+      // switches to its new build, not kept for readers through the grace a live store gives them.
+      const runtime = new ProjectionRuntime(target, store, projections, {
+        logger: createLogger('warn'),
+        ...(targetDir ? { retiredBuildGraceMs: 0 } : {}),
+      });
       for (const projection of projections) {
         const bar = consoleProgress(`rebuild ${projection.name}`, Math.max(1, head));
         await runtime.rebuild(projection.name, (p) => bar.update(p.position, Math.max(1, p.head)));
         bar.done();
       }
       process.stdout.write(`read models rebuilt on the new store: ${projections.map((p) => p.name).join(', ')}\n`);
+      if (targetDir) {
+        // A drop the runtime could not make is only logged by it: the copy is not reported migrated with it left.
+        const rebuilt = new Set(projections.map((p) => p.name));
+        const retired = (await new ProjectionRegistry(store).all()).filter(
+          (e) => rebuilt.has(e._id) && (e.retired ?? []).length > 0,
+        );
+        if (retired.length > 0) {
+          process.stderr.write(
+            `migrate: read.db still holds earlier builds of ${retired.map((e) => e._id).join(', ')}; run the same command again\n`,
+          );
+          return 1;
+        }
+        const readStore = store;
+        await untilPurged('read.db', () => readStore.purgeOldVersions?.() ?? true);
+      }
     } else {
       process.stdout.write('read models: READ_STORE is not mongodb; start the worker on the new log to build them\n');
     }
@@ -189,21 +243,20 @@ function sameDirectory(a: string, b: string): boolean {
   return resolve(a) === resolve(b) || real(a) === real(b);
 }
 
+/** How long a purge of old page images is tried for: only a reader outside migrate (an operator's shell) holds them. */
+const PURGE_TRIES_MS = 10_000;
+
 /**
- * A key store a run before this one copied whole: one that opens, with no journal of an unfinished copy beside it,
- * and holds the subjects' table. Anything else is copied again.
+ * Tries a purge of old page images until it is done: what an erasure destroyed or scrubbed must be left in no page of
+ * the copy. A reader that keeps it from finishing past PURGE_TRIES_MS fails the run (exit 1), to be run again.
  */
-function completeKeyStore(file: string): boolean {
-  if (!existsSync(file) || existsSync(`${file}-journal`)) return false;
-  try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      db.prepare('SELECT count(*) FROM subjects').get();
-      return true;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return false;
+async function untilPurged(file: string, purge: () => boolean | Promise<boolean>): Promise<void> {
+  const until = Date.now() + PURGE_TRIES_MS;
+  while (!(await purge())) {
+    if (Date.now() >= until)
+      throw new Error(
+        `${file}: another reader keeps the old page images of erased personal data in use; close it and run the same command again`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
