@@ -81,7 +81,7 @@ export async function openInfrastructure(
   // A witnesses file that cannot be read, or holds a bad key, stops the start (exit 78) before anything is written.
   const witnesses = loadWitnessKeys(config.transparency);
   const reference = loadReferenceData(config);
-  ensureDataDir(config.dataDir);
+  ensureDataDir(config.dataDir, logger);
   const locks: RoleLock[] = [];
   const releaseLocks = () => locks.splice(0).forEach((lock) => lock.release());
   const cleanups: Array<() => Promise<void>> = [];

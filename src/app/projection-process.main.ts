@@ -21,6 +21,7 @@ import { createLogger } from '../shared/logging/logger';
 import { loadReferenceData } from './reference-data';
 import { startDeadlineScheduler, startWebhookDispatcher } from '../modules/deadline-alerts/deadline-alerts.runtime';
 import { acquireRoleLockWaiting } from '../shared/sqlite/role-lock';
+import { keepCreatedFilesPrivate } from '../shared/data-dir';
 
 /** How long a new projection process waits for the one of a previous API to leave. */
 const PREVIOUS_HOLDER_WAIT_MS = 10_000;
@@ -156,6 +157,8 @@ function stopAndExit(reason: 'asked' | 'parent-gone'): void {
   })();
 }
 
+// Its files in DATA_DIR (the read store's, a lock's) are its user's alone, whatever umask the API was started with.
+keepCreatedFilesPrivate();
 process.on('message', (message: ProjectionProcessCommand) => {
   if (message.type === 'stop') return stopAndExit('asked');
   if (message.type !== 'start' || stopRuntime) return;

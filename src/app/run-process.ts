@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, loadConfig, type AppConfig } from '../shared/config/config';
 import { createLogger } from '../shared/logging/logger';
+import { keepCreatedFilesPrivate } from '../shared/data-dir';
 
 /**
  * The life of one process (API or worker): configuration (exit 78 on a bad setting), start-up (exit 1,
@@ -12,6 +13,8 @@ export async function runProcess<R extends { close(): Promise<void> }>(
   started: (running: R, config: AppConfig, logger: Logger) => Promise<void> | void,
   loggerFor: (config: AppConfig) => Logger = (config) => createLogger(config.logLevel),
 ): Promise<void> {
+  // Every file it creates (DATA_DIR, the stores, their WAL files, the secrets) is its user's alone.
+  keepCreatedFilesPrivate();
   let config: AppConfig;
   try {
     config = loadConfig(process.env);

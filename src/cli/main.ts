@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 
 import { lazyCommand, type CliCommand } from '../shared/cli/cli-command';
+import { keepCreatedFilesPrivate } from '../shared/data-dir';
 import { auditCommands } from '../modules/audit/audit.cli';
 import { identityCommands } from '../modules/identity/identity.cli';
 import { personalDataCommands } from '../modules/personal-data/personal-data.cli';
@@ -134,6 +135,8 @@ function describeFailure(command: string, error: unknown): { text: string; exitC
   };
 }
 
+// Whatever a command creates (a data directory, its files, a backup, a report of personal data) is its user's alone.
+keepCreatedFilesPrivate();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

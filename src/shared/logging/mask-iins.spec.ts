@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { maskIinsDeep } from './mask-iins';
+import { maskIinsDeep, maskUrl } from './mask-iins';
 
 /** 880101300123 is an IIN's shape (born 1988-01-01, century digit 3, check digit 3): checked below. */
 const IIN = '880101300123';
+/** The IIN in another script's digits (full-width: U+FF10, Arabic-Indic: U+0660), as written and percent-encoded. */
+const inScript = (zero: number) => [...IIN].map((d) => String.fromCodePoint(zero + Number(d))).join('');
+const FULL_WIDTH = inScript(0xff10);
+const ARABIC_INDIC = inScript(0x0660);
+const ENCODED = encodeURIComponent(FULL_WIDTH);
 
 describe('IINs masked in what is logged', () => {
   it.each([
@@ -34,6 +39,24 @@ describe('IINs masked in what is logged', () => {
     ['iin-880101300123', 'iin-8801******23'],
     ['scan_880101300123.pdf', 'scan_8801******23.pdf'],
     ['iin880101300123', 'iin8801******23'],
+    // The parameter's name as the server reads it: escapes decoded (review finding F3).
+    [`/api/cases?applicant%49in=${ENCODED}`, '/api/cases?applicant%49in=8801******23'],
+    [`/api/cases?%61pplicantIin=${ENCODED}&limit=5`, '/api/cases?%61pplicantIin=8801******23&limit=5'],
+    ['/api/cases?applicant%49in=880101%2C300123', '/api/cases?applicant%49in=8801******23'],
+    ['/api/cases?x=1&applicant+iin=880101%2C300123', '/api/cases?x=1&applicant+iin=8801******23'],
+    // Masked once already (the access log's path, logged): kept, not masked again to asterisks alone.
+    ['/api/cases?applicant%49in=8801******23', '/api/cases?applicant%49in=8801******23'],
+    // A comma or a run of spaces between the digits, whatever the parameter.
+    ['880101,300123', '8801******23'],
+    ['/api/x?q=8801%20%20%20%200130%200123', '/api/x?q=8801******23'],
+    // Any script's digits, percent-encoded or not, and invisible characters between digits, in a path too.
+    [`/api/cases/${ENCODED}`, '/api/cases/8801******23'],
+    [`/api/cases/${encodeURIComponent(ARABIC_INDIC)}/history`, '/api/cases/8801******23/history'],
+    [`/api/cases/${FULL_WIDTH}`, '/api/cases/8801******23'],
+    [`ИИН ${ARABIC_INDIC} отклонён`, 'ИИН 8801******23 отклонён'],
+    [`${FULL_WIDTH.slice(0, 6)}\u3000${FULL_WIDTH.slice(6)}`, '8801******23'],
+    ['/api/x?q=880101%E2%80%8B300123', '/api/x?q=8801******23'],
+    [`88${FULL_WIDTH.slice(2)}`, '8801******23'],
   ])('%s is logged as %s', (value, masked) => {
     expect(maskIinsDeep(value)).toBe(masked);
   });
@@ -49,6 +72,9 @@ describe('IINs masked in what is logged', () => {
     'x 12345678901234567890 y',
     // A UUID whose every character is a digit (found once in 500,000 random ones).
     '01043139-7879-4373-8525-353803083968',
+    '/api/cases?q=%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82&limit=%EF%BC%91%EF%BC%92',
+    'Заявление № ５ принято',
+    '/api/cases?status=open',
   ])('%s is left as it is', (value) => {
     expect(maskIinsDeep(value)).toBe(value);
   });
@@ -64,6 +90,9 @@ describe('IINs masked in what is logged', () => {
     ['1-', 'a'],
     ['1 ', 'x'],
     ['%3', '1'],
+    ['%EF%BC%91', 'a'],
+    ['\uff11', 'a'],
+    ['1\u200b', 'x'],
   ])('masks 300 KB of %p… then %p in linear time (crafted URLs)', (unit, end) => {
     const crafted = `${unit.repeat(100_000)}${end}`;
     const small = `${unit.repeat(1_000)}${end}`;
@@ -76,4 +105,37 @@ describe('IINs masked in what is logged', () => {
     // 100 times the text, not 10,000 times the time: within 1,000 times (linear, with room for a slow machine).
     expect(time(crafted) / Math.max(time(small), 1)).toBeLessThan(1_000);
   });
+});
+
+describe('URLs as the log lines and the access log keep them', () => {
+  it.each([
+    // Groups joined by a slash or brackets: found by reading the URL once more; every part with a digit is starred.
+    ['/api/cases/880101/300123', '/api/cases/*/*'],
+    ['/api/x/(880101)300123?limit=5', '/api/x/*?limit=*'],
+    // A case's id stays, unless it carries an IIN.
+    [
+      '/api/cases/019a3f1c-4b2e-7000-8000-123456789012/history?at=880101:300123',
+      '/api/cases/019a3f1c-4b2e-7000-8000-123456789012/history?at=*',
+    ],
+    ['/api/cases/00000000-0000-4000-8000-880101300123/x:880101/300123', '/api/cases/*/*/*'],
+  ])('%s is kept as %s', (url, kept) => {
+    expect(maskUrl(url)).toBe(kept);
+  });
+
+  it("is how a log line's url and path fields are masked", () => {
+    expect(
+      maskIinsDeep({ url: '/api/cases/880101/300123', path: '/x?a=(880101)300123', msg: 'a 880101/300123' }),
+    ).toEqual({
+      url: '/api/cases/*/*',
+      path: '/x?a=*',
+      msg: 'a 880101/300123',
+    });
+  });
+
+  it.each(['/api/cases/019a3f1c-4b2e-7000-8000-123456789012', '/api/cases?limit=20&after=12345', '/health'])(
+    '%s is kept as it is',
+    (url) => {
+      expect(maskUrl(url)).toBe(url);
+    },
+  );
 });

@@ -4,6 +4,7 @@
  */
 
 import { hasIinShape } from '../iin-shape';
+import { iinsIn, withAsciiDigits } from '../iins-in-text';
 
 /** Shows the first 4 and last 2 digits, as the logs do: 880101300123 → 8801******23. */
 export function maskIin(iin: string): string {
@@ -14,17 +15,18 @@ export function maskIin(iin: string): string {
  * IINs are personal data: a number of 11 to 13 digits in a log line (an IIN, or one with a digit too many or too few)
  * is masked to its first 4 and last 2 digits, also when some digits are percent-encoded (`%38%38…` in a logged URL is
  * the same IIN to whoever reads the log) or split by spaces, dashes, dots, plus signs or underscores (`8801 0130 0123`,
- * as people write them). A number joined to a word by a dash, a dot or an underscore, or written against letters, is
+ * as people write them), commas, or a run of up to eight such separators (`8503    15400114`). A number joined to a word by a dash, a dot or an underscore, or written against letters, is
  * part of an id (a UUID's groups, `RG-20151005-1234ABCD`): masked only when its 12 digits have an IIN's birth date and
  * check digit (`scan_880101300123.pdf`). Within a longer run of digit groups (a list of IINs), each group of 11 to 13
  * digits is masked on the same terms.
  *
  * Found with one linear pattern (no lookaround, nothing to backtrack: a crafted URL cannot make it slow) and decided in
- * code from the characters around the run.
+ * code from the characters around the run. Digits of other scripts and invisible characters between digits are read
+ * as ASCII digits first (anyDigitsMasked), percent-encoded or not.
  */
-const SEPARATOR = String.raw`(?:[ +._-]|%2[0BbDdEe]|%5[Ff])`;
+const SEPARATOR = String.raw`(?:[ +._,-]|%2[0BbCcDdEe]|%5[Ff])`;
 const DIGIT = String.raw`(?:\d|%3\d)`;
-const DIGIT_RUN = new RegExp(String.raw`${DIGIT}(?:${SEPARATOR}{0,3}${DIGIT})*`, 'g');
+const DIGIT_RUN = new RegExp(String.raw`${DIGIT}(?:${SEPARATOR}{0,8}${DIGIT})*`, 'g');
 const DIGIT_GROUP = new RegExp(String.raw`${DIGIT}+`, 'g');
 const JOINERS = new Set(['-', '.', '_']);
 const WORD = /^[0-9A-Za-z]$/;
@@ -109,31 +111,220 @@ function maskRun(run: string, offset: number, text: string): string {
 }
 
 /**
- * A query parameter that carries an IIN (`applicantIin=`): its value masked whatever way it is written, `(800101)303219`,
- * `800101/303219`, full-width or zero-width-split digits too. A request refused for its spelling is still logged, and
- * the auditors' access log keeps it for good; the run of digits alone (DIGIT_RUN) knows only a few separators.
+ * One character of a logged text as whoever reads it sees it: a percent-encoded UTF-8 sequence (`%EF%BC%98`) decoded,
+ * a surrogate pair whole. `end`: where the next one starts. An escape of an ASCII byte is left as written (the
+ * patterns above read `%3X` and the separators' escapes), as is a malformed sequence.
  */
-const IIN_PARAMETER = /([?&][A-Za-z]*iin=)([^&#\s"']*)/gi;
-
-function maskedParameter(_match: string, name: string, value: string): string {
-  let text = value;
-  try {
-    text = decodeURIComponent(value.replace(/\+/g, ' '));
-  } catch {
-    // A malformed escape: its digits as written.
+function unitAt(text: string, at: number): { char: string; end: number; decoded: boolean } {
+  const code = text.charCodeAt(at);
+  if (code === 0x25 /* % */) {
+    const lead = hexByte(text, at);
+    const length = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 0;
+    if (length > 0) {
+      let point = lead & (0xff >> (length + 1));
+      for (let k = 1; k < length; k++) {
+        const next = hexByte(text, at + 3 * k);
+        if (next < 0x80 || next > 0xbf) return { char: '%', end: at + 1, decoded: false };
+        point = (point << 6) | (next & 0x3f);
+      }
+      if (point <= 0x10ffff) return { char: String.fromCodePoint(point), end: at + 3 * length, decoded: true };
+    }
+    return { char: '%', end: at + 1, decoded: false };
   }
-  const digits = text.normalize('NFKC').replace(/\D/g, '');
-  if (digits.length === 0) return name + value;
-  return name + (digits.length >= 7 ? masked(digits) : '*'.repeat(digits.length));
+  const char = String.fromCodePoint(text.codePointAt(at)!);
+  return { char, end: at + char.length, decoded: false };
 }
 
+/** The byte a `%XX` at `at` escapes, or -1. */
+function hexByte(text: string, at: number): number {
+  if (text.charCodeAt(at) !== 0x25 || at + 2 >= text.length) return -1;
+  const byte = parseInt(text.slice(at + 1, at + 3), 16);
+  return Number.isNaN(byte) || !/^[0-9A-Fa-f]{2}$/.test(text.slice(at + 1, at + 3)) ? -1 : byte;
+}
+
+/** Percent-escapes decoded where they are well formed (ASCII bytes and UTF-8 sequences), `+` as a space. */
+function decodedLeniently(text: string): string {
+  if (!text.includes('%') && !text.includes('+')) return text;
+  let out = '';
+  for (let at = 0; at < text.length;) {
+    const byte = hexByte(text, at);
+    if (byte >= 0 && byte < 0x80) {
+      out += String.fromCharCode(byte);
+      at += 3;
+      continue;
+    }
+    const unit = unitAt(text, at);
+    out += unit.char === '+' ? ' ' : unit.char;
+    at = unit.end;
+  }
+  return out;
+}
+
+/** Invisible characters and combining marks: read as nothing between two digits. */
+const INVISIBLE = /^[\p{Cf}\p{M}]+$/u;
+const ASCII_DIGITS = /^[0-9]+$/;
+const SEPARATORS = new Set([' ', '+', '.', '_', ',', '-']);
+
+/**
+ * What a character outside ASCII reads as here: '' (invisible), ASCII digits (another script's digit, a full-width
+ * or circled one), one of the separators (a full-width comma, a no-break or ideographic space), or itself.
+ */
+function readAs(char: string): string {
+  if (INVISIBLE.test(char)) return '';
+  const folded = withAsciiDigits(char);
+  if (ASCII_DIGITS.test(folded) || SEPARATORS.has(folded)) return folded;
+  return char;
+}
+
+/**
+ * Whether a text may hold a digit, an invisible character or a separator outside ASCII, written or percent-encoded:
+ * only such a text is read character by character (anyDigitsMasked).
+ */
+const BEYOND_ASCII =
+  /[^\P{Nd}0-9]|[^\P{Zs} ]|[\p{No}\p{Cf}\p{M}\uFF0B-\uFF0E\uFF3F\u060C\u066B\u066C]|%[C-Fc-f][0-9A-Fa-f]/u;
+
+/**
+ * IINs written in another script's digits (full-width `８５０３…`, Arabic-Indic, mathematical…), percent-encoded or
+ * not, or with invisible characters or combining marks between the digits (`8%E2%80%8B5…`): the text is read as ASCII
+ * digits, the same runs are looked for in that reading (DIGIT_RUN, on the same terms), and each run to mask is replaced
+ * where it is written. Texts without such characters are returned at once (the usual log line, every URL of ASCII).
+ */
+function anyDigitsMasked(text: string): string {
+  if (!BEYOND_ASCII.test(text)) return text;
+  let view = '';
+  const from: number[] = [];
+  const to: number[] = [];
+  let read = false;
+  for (let at = 0; at < text.length;) {
+    const unit = unitAt(text, at);
+    const code = unit.char.codePointAt(0)!;
+    let shown = unit.decoded || code >= 0x80 ? readAs(unit.char) : unit.char;
+    if (shown !== unit.char) read = true;
+    else if (unit.decoded) shown = text.slice(at, unit.end);
+    for (let k = 0; k < shown.length; k++) {
+      from.push(at);
+      to.push(unit.end);
+    }
+    view += shown;
+    at = unit.end;
+  }
+  if (!read) return text;
+  const replaced: Array<{ start: number; end: number; with: string }> = [];
+  for (const match of view.matchAll(DIGIT_RUN)) {
+    const run = match[0];
+    const start = match.index;
+    const maskedRun = maskRun(run, start, view);
+    if (maskedRun !== run) replaced.push({ start: from[start]!, end: to[start + run.length - 1]!, with: maskedRun });
+  }
+  if (replaced.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const r of replaced) {
+    out += text.slice(at, r.start) + r.with;
+    at = r.end;
+  }
+  return out + text.slice(at);
+}
+
+/**
+ * A query parameter that carries an IIN (`applicantIin=`): its value masked whatever way it is written, `(800101)303219`,
+ * `800101/303219`, full-width or zero-width-split digits too. A request refused for its spelling is still logged, and
+ * the auditors' access log keeps it for good; the run of digits alone (DIGIT_RUN) knows only a few separators. The
+ * name is read as the server reads it (percent-escapes decoded, `+` a space: `applicant%49in` is `applicantIin`) and
+ * then folded (NFKC, invisible characters dropped, any case): every name holding `iin` is such a parameter.
+ */
+const PARAMETER = /([?&])([^?&=\s"']*)=([^&\s"']*)/g;
+
+/** A value masked already (a line masked twice, the access log's path logged): kept, its 6 digits are no IIN. */
+const MASKED_VALUE = /^[0-9]{0,4}\*+[0-9]{0,2}$/;
+
+function maskedParameter(match: string, lead: string, name: string, value: string): string {
+  if (!carriesIin(name) || MASKED_VALUE.test(value)) return match;
+  const digits = withAsciiDigits(decodedLeniently(value)).replace(/[^0-9]/g, '');
+  if (digits.length === 0) return match;
+  return `${lead}${name}=${digits.length >= 7 ? masked(digits) : '*'.repeat(digits.length)}`;
+}
+
+const PLAIN_NAME = /^[0-9A-Za-z_.-]*$/;
+
+function carriesIin(name: string): boolean {
+  if (PLAIN_NAME.test(name)) return /iin/i.test(name);
+  return withAsciiDigits(decodedLeniently(name)).toLowerCase().includes('iin');
+}
+
+/** A text may hold an IIN only with a digit: an ASCII one, a percent-escape, or a character beyond ASCII. */
+const MAY_HOLD_DIGITS = /[0-9%\u0080-\uffff]/;
+
+function maskText(text: string): string {
+  if (!MAY_HOLD_DIGITS.test(text)) return text;
+  const parameters = text.includes('=') ? text.replace(PARAMETER, maskedParameter) : text;
+  return anyDigitsMasked(parameters.replace(DIGIT_RUN, maskRun));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUIDS = /[0-9a-f]{8}-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})/gi;
+const ASCII_TEXT = /^[\x20-\x24\x26-\x7E]*$/;
+
+/**
+ * Whether a masked URL may still hold an IIN (iinsIn). Cheap for the usual URL of ASCII without escapes: its UUIDs
+ * that cannot hold one (neither their middle groups nor their last are 12 digits of an IIN's shape) are set aside
+ * first, and fewer than 12 digits left hold none.
+ */
+function mayStillHoldIin(masked: string): boolean {
+  if (ASCII_TEXT.test(masked)) {
+    const rest = masked.replace(UUIDS, (uuid, second: string, third: string, fourth: string, last: string) =>
+      hasIinShape(second + third + fourth) || hasIinShape(last) ? uuid : '/',
+    );
+    let digits = 0;
+    for (let i = 0; i < rest.length && digits < 12; i++) {
+      const code = rest.charCodeAt(i);
+      if (code >= 48 && code <= 57) digits++;
+    }
+    return digits >= 12 && iinsIn(rest).length > 0;
+  }
+  return iinsIn(decodedLeniently(masked)).length > 0;
+}
+const ANY_DIGIT = /[\p{Nd}\p{No}]/u;
+
+/**
+ * A request's URL as the log lines and the auditors' access log keep it: masked as every logged text is, then read once
+ * more as a whole (escapes decoded, any script's digits, groups joined by a slash, a colon, brackets: `850315/400114`,
+ * which the masking above leaves, a path's numbers being no IIN as a rule): should an IIN still be found, every path
+ * segment and query name or value holding a digit is written `*`, but for UUIDs that hold none (a case's id), so the
+ * route and the case read stay. A URL without a digit is returned at once.
+ */
+export function maskUrl(url: string): string {
+  const masked = maskText(url);
+  if (!mayStillHoldIin(masked)) return masked;
+  const scrubbed = (part: string) => {
+    const read = decodedLeniently(part);
+    if (!ANY_DIGIT.test(withAsciiDigits(read))) return part;
+    return UUID.test(part) && iinsIn(read).length === 0 ? part : '*';
+  };
+  const query = masked.indexOf('?');
+  const path = (query < 0 ? masked : masked.slice(0, query)).split('/').map(scrubbed).join('/');
+  if (query < 0) return path;
+  const parameters = masked
+    .slice(query + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      return equals < 0 ? scrubbed(pair) : `${scrubbed(pair.slice(0, equals))}=${scrubbed(pair.slice(equals + 1))}`;
+    });
+  return `${path}?${parameters.join('&')}`;
+}
+
+/** A log line's fields that hold a request's URL (the request line's `url`, the access line's `path`): maskUrl. */
+const URL_FIELDS = new Set(['url', 'path', 'instance']);
+
 export function maskIinsDeep(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(IIN_PARAMETER, maskedParameter).replace(DIGIT_RUN, maskRun);
+  if (typeof value === 'string') return maskText(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskIinsDeep(v, depth + 1));
   if (value instanceof Error)
     return { name: value.name, message: maskIinsDeep(value.message, depth + 1), stack: value.stack };
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = maskIinsDeep(v, depth + 1);
+  for (const [k, v] of Object.entries(value))
+    out[k] = typeof v === 'string' && URL_FIELDS.has(k) ? maskUrl(v) : maskIinsDeep(v, depth + 1);
   return out;
 }

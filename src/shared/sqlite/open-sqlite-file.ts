@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { DATA_FILE_MODE } from '../data-dir';
 
 export type SqliteDatabase = Database.Database;
 
@@ -69,6 +70,8 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
   const { file, applicationId, kind, migrations } = spec;
   const isNew = !existsSync(file) || statSync(file).size === 0;
   if (!isNew) checkHeader(file, kind);
+  // Created 0600 before SQLite opens it: its WAL and shared-memory files take the database file's mode.
+  if (!existsSync(file)) createPrivately(file);
   let db: SqliteDatabase;
   try {
     db = new Database(file);
@@ -113,6 +116,15 @@ export function openSqliteFile(spec: SqliteFileSpec): SqliteDatabase {
     db.close();
     if (error instanceof StorageOpenError) throw error;
     throw openFailure(file, kind, error);
+  }
+}
+
+/** An empty file, this user's alone (an empty file is a new database to SQLite); one made meanwhile is left. */
+export function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', DATA_FILE_MODE));
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
   }
 }
 

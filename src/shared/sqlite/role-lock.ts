@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { DATA_DIR_MODE, DATA_FILE_MODE } from '../data-dir';
+import { createPrivately } from './open-sqlite-file';
 
 /**
  * What one process does on a data directory that no second process may do at the same time: write the embedded
@@ -98,9 +100,10 @@ export async function acquireRoleLockWaiting(
 
 function tryRoleLock(dataDir: string, role: ProcessRole, command: string): RoleLock {
   const dir = lockDir(dataDir);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
   const file = join(dir, `${role}.lock`);
   const holderFile = join(dir, `${role}.holder.json`);
+  createPrivately(file);
   const db = new Database(file, { timeout: 0 });
   try {
     db.pragma('journal_mode = DELETE');
@@ -125,7 +128,7 @@ function tryRoleLock(dataDir: string, role: ProcessRole, command: string): RoleL
     command: command.slice(0, 200),
     since: new Date().toISOString(),
   };
-  writeFileSync(`${holderFile}.tmp`, JSON.stringify(holder));
+  writeFileSync(`${holderFile}.tmp`, JSON.stringify(holder), { mode: DATA_FILE_MODE });
   renameSync(`${holderFile}.tmp`, holderFile);
   let released = false;
   return {

@@ -18,7 +18,7 @@ import { readerOf, type Principal } from '../../identity/domain/principal';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from '../../../shared/problem/problem';
 import { StorageDamagedError, StorageFullError } from '../../event-log/event-log.errors';
 import { eventLogProblem } from '../../event-log/event-log.problems';
-import { maskIinsDeep } from '../../../shared/logging/mask-iins';
+import { maskUrl } from '../../../shared/logging/mask-iins';
 
 export const ACCESS_LOG_PREFIX = 'access-log-';
 export const AUDITOR_ACCESS = 'AuditorAccess';
@@ -88,7 +88,7 @@ export class AuditorAccessLog {
         return JSON.stringify({ ...problem, correlationId: request.id });
       }
       this.logger.error(
-        { err: error, auditor: principal.id, path: request.url, correlationId: request.id },
+        { err: error, auditor: principal.id, path: maskUrl(request.url), correlationId: request.id },
         'auditor access could not be recorded; the answer is withheld',
       );
       const problem = new ProblemError(
@@ -105,10 +105,12 @@ export class AuditorAccessLog {
 
   private async record(request: RequestLike, principal: Principal, status: number): Promise<void> {
     const at = new Date();
-    // The log keeps what it records for ever: an IIN in the query (a list by applicantIin) is recorded masked.
+    // The log keeps what it records for ever: an IIN in the URL (a list by applicantIin, however its name and digits are
+    // written, or one typed as a path segment) is recorded masked (maskUrl). The URL is kept, not only the route: it
+    // says which case was read and by which filters.
     const entry = {
       method: request.method,
-      path: maskIinsDeep(request.url) as string,
+      path: maskUrl(request.url),
       route: request.routeOptions?.url ?? null,
       status,
     };

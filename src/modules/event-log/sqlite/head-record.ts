@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, write
 import { open, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { DATA_FILE_MODE } from '../../../shared/data-dir';
 
 /**
  * The last head of the embedded log known to be acknowledged, kept in a small file beside the log: a witness the
@@ -52,7 +53,7 @@ const temporaryFile = (file: string) => `${file}.${process.pid}-${randomBytes(4)
 export function writeHeadRecordSync(file: string, head: { position: number; eventId: string }): void {
   const tmp = temporaryFile(file);
   try {
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'w', DATA_FILE_MODE);
     try {
       writeSync(fd, JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
       fsyncSync(fd);
@@ -134,7 +135,7 @@ export class HeadRecorder {
   private async write(head: { position: number; eventId: string }): Promise<void> {
     const tmp = temporaryFile(this.file);
     try {
-      const handle = await open(tmp, 'w');
+      const handle = await open(tmp, 'w', DATA_FILE_MODE);
       try {
         await handle.writeFile(JSON.stringify({ ...head, writtenAt: new Date().toISOString() } satisfies HeadRecord));
         await handle.sync();
