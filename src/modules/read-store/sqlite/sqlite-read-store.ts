@@ -510,6 +510,11 @@ export class SqliteReadStore implements ReadStore {
     })();
   }
 
+  /** The collections this connection keeps a parsed copy of, and how many documents each copy holds. */
+  cachedDocuments(): Map<string, number> {
+    return new Map([...this.caches].map(([name, cache]) => [name, cache.docs.size]));
+  }
+
   /** WAL checkpoints this store's thread has made (0 until its first write). */
   get checkpointsCompleted(): number {
     return this.checkpointer?.completed ?? 0;
