@@ -500,12 +500,18 @@ export class SqliteReadStore implements ReadStore {
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
     this.ownWrites++;
+    const s = this.batchStatements;
     this.db.transaction(() => {
+      let seq = Number(s.readSeq.get()!.value);
       for (const name of collections) {
         this.db.prepare('DELETE FROM documents WHERE collection = ?').run(name);
         this.db.prepare('DELETE FROM changes WHERE collection = ?').run(name);
+        // Other connections' copies of it (the API's, of a retired build) are read whole, empty, at their next query:
+        // with its changes gone and no record of the drop, they answered from what they held, and held it.
+        s.recordChange.run(name, ++seq, WHOLE_COLLECTION_CHANGED);
         this.caches.delete(name);
       }
+      s.writeSeq.run(String(seq));
       if (projection) this.db.prepare('DELETE FROM checkpoints WHERE projection = ?').run(projection);
     })();
   }
