@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { closeRuntimeFiles, openRuntimeFiles, type RuntimeFiles } from '../../test/support/runtime-files';
 import { openSqliteEventLog, type SqliteEventLog } from '../modules/event-log/sqlite/sqlite-event-log';
+import { openSqliteReadStore } from '../modules/read-store/sqlite/sqlite-read-store';
 import type { ReadDocument } from '../modules/read-store/read-store.port';
 import type { Projection } from './projection';
 import { ProjectionRuntime } from './projection-runtime';
@@ -85,5 +86,38 @@ describe('read models', () => {
     const rebuilt = await models.collection('counts', 'counts');
     expect((await rebuilt.find({}, { sort: { _id: 1 } })).map((d) => d._id)).toEqual(['kept-0', 'kept-1', 'kept-2']);
     expect((await models.status())[0]).toMatchObject({ state: 'live', checkpoint: 15, error: null });
+  });
+
+  it("a reader lets its copies of a build go once it is switched to the next (a request that looked the old one up still reads it, uncopied), and a dropped build's", async () => {
+    for (let i = 0; i < 30; i++) await files.log.append(`case-${i % 3}`, [{ type: 'Step', data: { i } }], 'any');
+    // The API's own connection to read.db: what the projections write and drop reaches it from another connection.
+    const api = openSqliteReadStore({ file: join(files.dir, 'read.db') });
+    try {
+      const models = new ReadModels(files.log, api, [counts]);
+      const keptFor = (ms: number) =>
+        new ProjectionRuntime(files.log, files.store, [counts], { retiredBuildGraceMs: ms });
+      const list = async () => (await models.collection('counts', 'counts')).find({}, { sort: { _id: 1 } });
+      await keptFor(60_000).rebuild('counts');
+      expect(await list()).toHaveLength(3);
+      const looked = await models.collection('counts', 'counts');
+      expect(api.cachedDocuments()).toEqual(new Map([['counts.v1.g1.counts', 3]]));
+
+      await keptFor(60_000).rebuild('counts');
+      expect(await list()).toHaveLength(3);
+      expect(api.cachedDocuments()).toEqual(new Map([['counts.v1.g2.counts', 3]]));
+      // Within its grace period the old build still answers whoever looked it up before the switch, read from the file.
+      expect(await looked.find({}, { sort: { _id: 1 } })).toHaveLength(3);
+      expect(await looked.count()).toBe(3);
+      expect(api.cachedDocuments()).toEqual(new Map([['counts.v1.g2.counts', 3]]));
+
+      // No grace: the retired builds are dropped at the switch.
+      await keptFor(0).rebuild('counts');
+      expect(await list()).toHaveLength(3);
+      expect(api.cachedDocuments()).toEqual(new Map([['counts.v1.g3.counts', 3]]));
+      expect(await looked.find({})).toEqual([]);
+      expect(api.cachedDocuments()).toEqual(new Map([['counts.v1.g3.counts', 3]]));
+    } finally {
+      await api.close();
+    }
   });
 });

@@ -72,6 +72,8 @@ export class ReadModels implements ProjectionStatusSource {
    * in the log once, when it is first met, never on a read that finds its model known.
    */
   private readonly inLog = new Set<string>();
+  /** The newest build each projection's readers were given: when a newer one is given, the store lets the older go. */
+  private readonly served = new Map<string, Build>();
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
   private known: {
     mark: string | null;
@@ -180,6 +182,7 @@ export class ReadModels implements ProjectionStatusSource {
     position: number,
     known = this.known,
   ): ActiveModel {
+    if (build) this.serving(projection, build);
     const model: ActiveModel = {
       position,
       version: build?.version ?? null,
@@ -196,6 +199,18 @@ export class ReadModels implements ProjectionStatusSource {
     // Only what was read at a known mark is kept (the entry and checkpoint maps keep nothing at a null mark).
     if (known.mark !== null) known.models.set(projection, model);
     return model;
+  }
+
+  /**
+   * Readers switched to `build`: the store's copies of the build they had (the embedded store keeps each collection
+   * read parsed in memory, a build of the cases model hundreds of MB) are let go now, not when it is dropped, which
+   * another process does. Generations only grow: a model read at an older mark, resolved late, changes nothing.
+   */
+  private serving(projection: string, build: Build): void {
+    const previous = this.served.get(projection);
+    if (previous && build.generation <= previous.generation) return;
+    this.served.set(projection, build);
+    if (previous) this.store.forget?.(physicalCollection(projection, previous, ''));
   }
 
   private async checkpointOf(projection: string, build: Build): Promise<number> {

@@ -165,6 +165,8 @@ export class SqliteReadStore implements ReadStore {
   readonly writesBehind = true;
   private readonly db: SqliteDatabase;
   private readonly caches = new Map<string, CollectionCache>();
+  /** Prefixes of the collections readers have left (`forget`): read from the file, never kept in `caches`. */
+  private readonly forgotten: string[] = [];
   private readonly getDoc: Statement<[string, string], { doc: string | null }>;
   private readonly getSeq: Statement<[string, string], number>;
   private readonly getDocs: Statement<[string, string], { id: string; doc: string | null }>;
@@ -339,9 +341,15 @@ export class SqliteReadStore implements ReadStore {
     let cache = this.caches.get(name);
     if (!cache) {
       cache = { seq: 0, docs: new Map(), indexes: [], declared: new WeakSet() };
-      this.caches.set(name, cache);
+      // A build readers left is read by a request that looked it up before the switch: for that query only.
+      if (!this.forgotten.some((prefix) => name.startsWith(prefix))) this.caches.set(name, cache);
     }
     return cache;
+  }
+
+  forget(collectionPrefix: string): void {
+    for (const name of this.caches.keys()) if (name.startsWith(collectionPrefix)) this.caches.delete(name);
+    this.forgotten.push(collectionPrefix);
   }
 
   private refreshed(name: string): CollectionCache {
