@@ -11,6 +11,12 @@ export interface ProjectionHealth {
   error?: unknown;
 }
 
+/**
+ * The state /health gives a projection whose active build the log does not hold (its checkpoint past the head, or on
+ * another event): it serves nothing until the projections' next start drops and rebuilds it.
+ */
+export const AHEAD_OF_LOG = 'ahead-of-log';
+
 export interface DeadlineTimerHealth {
   openCases: number;
   dueCases: number;

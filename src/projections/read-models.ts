@@ -1,6 +1,7 @@
 import type { EventLog } from '../modules/event-log/event-log.port';
 import type { ReadCollection, ReadDocument, ReadStore } from '../modules/read-store/read-store.port';
-import type { ProjectionHealth, ProjectionStatusSource } from './projection-status';
+import { AHEAD_OF_LOG, type ProjectionHealth, type ProjectionStatusSource } from './projection-status';
+import { positionNotInLog } from './build-positions';
 import { checkpointKey, physicalCollection, type Build, type Projection } from './projection';
 import {
   CHECKPOINT_EVENTS_COLLECTION,
@@ -15,7 +16,10 @@ import {
  */
 export const LAG_EVENTS_COUNTED = 100;
 
-/** The projection has no complete build yet (first build still running): readers get 503, not a partial model. */
+/**
+ * The projection has no complete build yet (first build still running, or its build is ahead of the log and waits to be
+ * dropped and rebuilt): readers get 503, not a partial model.
+ */
 export class ReadModelNotReadyError extends Error {
   override readonly name = 'ReadModelNotReadyError';
   constructor(readonly projection: string) {
@@ -63,6 +67,13 @@ export interface ProjectionStatusRow extends ProjectionHealth {
 export class ReadModels implements ProjectionStatusSource {
   private readonly registry: ProjectionRegistry;
   private readonly byName: Map<string, Projection>;
+  /**
+   * The builds whose checkpoint was found in the log: a position the log held stays held, so each build is looked up
+   * in the log once, when it is first met, never on a read that finds its model known.
+   */
+  private readonly inLog = new Set<string>();
+  /** The newest build each projection's readers were given: when a newer one is given, the store lets the older go. */
+  private readonly served = new Map<string, Build>();
   /** Registry entries and checkpoints as read while the store's change mark stayed `mark`. */
   private known: {
     mark: string | null;
@@ -96,8 +107,7 @@ export class ReadModels implements ProjectionStatusSource {
 
   /** The position the active build of a projection reflects. */
   async position(projection: string): Promise<number> {
-    const entry = await this.entry(projection);
-    return entry?.active ? this.checkpointOf(projection, entry.active) : 0;
+    return (await this.activeNow(projection)).position;
   }
 
   /**
@@ -118,16 +128,51 @@ export class ReadModels implements ProjectionStatusSource {
     if (known) return known;
     const entry = this.known.entries.get(projection);
     const build = entry?.active;
-    const position = build ? this.known.positions.get(checkpointKey(projection, build)) : 0;
-    if (entry !== undefined && position !== undefined) return this.modelAt(projection, build, position);
+    const key = build ? checkpointKey(projection, build) : null;
+    const position = key ? this.known.positions.get(key) : 0;
+    if (entry !== undefined && position !== undefined && (key === null || this.inLog.has(key)))
+      return this.modelAt(projection, build, position);
     return this.activeAfterLook(projection);
   }
 
   private async activeAfterLook(projection: string): Promise<ActiveModel> {
     // What is read below is of this look's mark, even if another read looks again meanwhile.
     const known = this.known;
-    const build = (await this.entryAfterLook(projection))?.active;
+    const build = await this.servedBuild(projection);
     return this.modelAt(projection, build, build ? await this.checkpointOf(projection, build) : 0, known);
+  }
+
+  /**
+   * The active build, or null while there is none readers may use: none yet, or one whose checkpoint the log does not
+   * hold (the log lost events or an older copy was put back, and the loss was accepted). Such a build holds cases the
+   * log no longer has; the projections' next start drops and rebuilds it, which an API without them (PROJECTIONS=off)
+   * does not wait for: until then its model is "being built", as the start-up check's refusal would have it.
+   */
+  private async servedBuild(projection: string): Promise<Build | null> {
+    const build = (await this.entryAfterLook(projection))?.active;
+    if (!build) return null;
+    return (await this.notInLog(projection, build)) === null ? build : null;
+  }
+
+  /**
+   * Why the build's checkpoint is not in the log (as the start-up check judges it), or null when it is. The checkpoint
+   * is read before the head, so a build the projections are writing from this log is never found past it.
+   */
+  private async notInLog(
+    projection: string,
+    build: Build,
+  ): Promise<{ problem: string; position: number; eventId: string | null; head: number } | null> {
+    const key = checkpointKey(projection, build);
+    if (this.inLog.has(key)) return null;
+    const checkpoint = await this.store.getCheckpoint(key);
+    if (!checkpoint || checkpoint.position === 0) return null;
+    const head = await this.log.headPosition({ fromLeader: true });
+    const problem = await positionNotInLog(this.log, checkpoint, head);
+    if (problem === null) {
+      this.inLog.add(key);
+      return null;
+    }
+    return { problem, position: checkpoint.position, eventId: checkpoint.eventId ?? null, head };
   }
 
   /** The model of `build` at `position`, read at `known`'s mark, and kept with it. */
@@ -137,6 +182,7 @@ export class ReadModels implements ProjectionStatusSource {
     position: number,
     known = this.known,
   ): ActiveModel {
+    if (build) this.serving(projection, build);
     const model: ActiveModel = {
       position,
       version: build?.version ?? null,
@@ -153,6 +199,18 @@ export class ReadModels implements ProjectionStatusSource {
     // Only what was read at a known mark is kept (the entry and checkpoint maps keep nothing at a null mark).
     if (known.mark !== null) known.models.set(projection, model);
     return model;
+  }
+
+  /**
+   * Readers switched to `build`: the store's copies of the build they had (the embedded store keeps each collection
+   * read parsed in memory, a build of the cases model hundreds of MB) are let go now, not when it is dropped, which
+   * another process does. Generations only grow: a model read at an older mark, resolved late, changes nothing.
+   */
+  private serving(projection: string, build: Build): void {
+    const previous = this.served.get(projection);
+    if (previous && build.generation <= previous.generation) return;
+    this.served.set(projection, build);
+    if (previous) this.store.forget?.(physicalCollection(projection, previous, ''));
   }
 
   private async checkpointOf(projection: string, build: Build): Promise<number> {
@@ -233,9 +291,12 @@ export class ReadModels implements ProjectionStatusSource {
     for (const projection of this.projections) {
       const entry = await this.registry.get(projection.name);
       const current = entry?.active ?? entry?.building ?? null;
-      const checkpoint = current
-        ? ((await this.store.getCheckpoint(checkpointKey(projection.name, current)))?.position ?? 0)
-        : 0;
+      // A build ahead of the log serves nothing: it stands where nothing is projected yet, the whole log behind it.
+      const ahead = entry?.active ? await this.notInLog(projection.name, entry.active) : null;
+      const checkpoint =
+        current && !ahead
+          ? ((await this.store.getCheckpoint(checkpointKey(projection.name, current)))?.position ?? 0)
+          : 0;
       const building = entry?.building
         ? {
             version: entry.building.version,
@@ -249,12 +310,14 @@ export class ReadModels implements ProjectionStatusSource {
         name: projection.name,
         version: entry?.active?.version ?? projection.version,
         generation: entry?.active?.generation ?? null,
-        state: entry?.state ?? 'stopped',
+        state: ahead ? AHEAD_OF_LOG : (entry?.state ?? 'stopped'),
         checkpoint,
         lagEvents: lag.events,
         lagSeconds: lag.seconds,
         building,
-        error: entry?.failure ?? entry?.retry ?? null,
+        error: ahead
+          ? { problem: ahead.problem, checkpoint: ahead.position, checkpointEventId: ahead.eventId, head: ahead.head }
+          : (entry?.failure ?? entry?.retry ?? null),
       });
     }
     return rows;

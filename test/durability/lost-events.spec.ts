@@ -231,6 +231,59 @@ describe('a log shorter than what was acknowledged', () => {
     expect(refused!.stderrText).toContain(`the head record ${join(dir, 'events.head.json')}`);
   }, 180_000);
 
+  it("with PROJECTIONS=off, an API started after accept-log-loss before its worker serves no read model ahead of the log: 503 'being built' and /health not up, until the worker has rebuilt them", async () => {
+    const dir = dataDir();
+    let api = await start(dir, { PROJECTIONS: 'off' });
+    let worker = await startProcess('worker', { DATA_DIR: dir });
+    running.push(worker);
+    const kept = await fileCases(api, 2);
+    expect(await api.stop()).toBe(0);
+    expect(await worker.stop()).toBe(0);
+    copyFileSync(join(dir, 'events.db'), join(dir, 'events.db.backup'));
+    copyFileSync(join(dir, 'events.head.json'), join(dir, 'events.head.json.backup'));
+    api = await start(dir, { PROJECTIONS: 'off' });
+    worker = await startProcess('worker', { DATA_DIR: dir });
+    running.push(worker);
+    const lost = await fileCases(api, 3, 100);
+    const auditor = await token(AUDITOR);
+    expect(
+      (await api.call('GET', `/api/cases/${lost.caseIds[0]}?after=${lost.position}`, { token: auditor })).status,
+    ).toBe(200);
+    expect(await api.stop()).toBe(0);
+    expect(await worker.stop()).toBe(0);
+    copyFileSync(join(dir, 'events.db.backup'), join(dir, 'events.db'));
+    copyFileSync(join(dir, 'events.head.json.backup'), join(dir, 'events.head.json'));
+    expect(cli(['accept-log-loss', '--reason', 'restored the backup of the morning'], dir).code).toBe(0);
+
+    // The worker, which drops the builds ahead of the log, is not started yet: the API must not serve them meanwhile.
+    api = await start(dir, { PROJECTIONS: 'off' });
+    const gone = await api.call('GET', `/api/cases/${lost.caseIds[0]}`, { token: auditor });
+    expect({ status: gone.status, type: gone.body.type }).toEqual({
+      status: 503,
+      type: expect.stringContaining('read-model-not-ready'),
+    });
+    expect((await api.call('GET', `/api/cases/${kept.caseIds[0]}`, { token: auditor })).status).toBe(503);
+    expect((await api.call('GET', '/api/cases?limit=10', { token: auditor })).status).toBe(503);
+    const health = await api.call('GET', '/health');
+    expect(health.status).toBe(503);
+    expect(health.body.status).not.toBe('up');
+    const cases = health.body.projections.find((p: { name: string }) => p.name === 'cases');
+    expect(cases).toMatchObject({ state: 'ahead-of-log', checkpoint: 0 });
+    expect(cases.error).toMatchObject({ checkpoint: expect.any(Number), problem: expect.any(String) });
+    expect(cases.error.checkpoint).toBeGreaterThan(kept.position);
+    expect((await api.call('GET', '/health/ready')).status).toBe(503);
+
+    worker = await startProcess('worker', { DATA_DIR: dir });
+    running.push(worker);
+    const after = (await fileCases(api, 1, 200)).position;
+    const read = await api.call('GET', `/api/cases/${kept.caseIds[0]}?after=${after}`, { token: auditor });
+    expect(read.status).toBe(200);
+    expect((await api.call('GET', `/api/cases/${lost.caseIds[0]}?after=${after}`, { token: auditor })).status).toBe(
+      404,
+    );
+    expect(await listedCases(api, after)).toEqual(logContents(dir).caseIds);
+  }, 180_000);
+
   it('nothing missing: accept-log-loss records nothing and says so', async () => {
     const dir = dataDir();
     const server = await start(dir);

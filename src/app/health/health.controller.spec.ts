@@ -1,4 +1,4 @@
-import { overallHealth } from './health.controller';
+import { overallHealth, readinessProblems } from './health.controller';
 
 describe('/health status from its parts', () => {
   const live = { name: 'case-view', state: 'live', lagSeconds: 0 };
@@ -19,6 +19,14 @@ describe('/health status from its parts', () => {
     expect(overallHealth(['up', 'up'], [live, { name: 'worklist', state: 'live', lagSeconds: 301 }], 300)).toBe(
       'degraded',
     );
+  });
+
+  it('is degraded and not ready while a build ahead of the log waits to be rebuilt, however young the log', () => {
+    const ahead = { name: 'cases', state: 'ahead-of-log', lagSeconds: 2 };
+    expect(overallHealth(['up', 'up'], [live, ahead], 300)).toBe('degraded');
+    expect(readinessProblems({}, [live, ahead], 300)).toEqual([
+      'projection cases is ahead of the log: it waits to be rebuilt',
+    ]);
   });
 
   it('is down when a projection failed on an event it cannot apply, or a store does not answer', () => {

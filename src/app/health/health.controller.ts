@@ -10,7 +10,7 @@ import { PROJECTION_STATUS, type ProjectionStatusSource } from '../../projection
 import { webhookStats } from '../../modules/deadline-alerts/webhooks/webhook-dispatcher';
 import { STORAGE_FAULTS, StorageFaults } from '../storage-faults';
 import { APP_CONFIG, type AppConfig } from '../../shared/config/config';
-import type { ProjectionHealth } from '../../projections/projection-status';
+import { AHEAD_OF_LOG, type ProjectionHealth } from '../../projections/projection-status';
 import { overdueCounts } from '../../modules/compliance/compliance.queries';
 
 interface ComponentHealth {
@@ -35,8 +35,9 @@ function isStale(p: ProjectionHealth, staleAfterSeconds: number): boolean {
 /**
  * `down`: a store does not answer, or a projection failed on an event it cannot apply (its model stays behind until a
  * fix). `degraded`: everything answers but something needs watching: a store refuses writes (full disk, damaged log),
- * a projection is retrying (a store error, a dropped subscription), or one is more than PROJECTION_STALE_SECONDS
- * behind the log. Both answer 503, so a load balancer and an alert see them.
+ * a projection is retrying (a store error, a dropped subscription), one is more than PROJECTION_STALE_SECONDS
+ * behind the log, or one's build is ahead of the log (served as "being built" until the projections' start rebuilds
+ * it). Both answer 503, so a load balancer and an alert see them.
  */
 export function overallHealth(
   stores: ReadonlyArray<'up' | 'down' | 'degraded'>,
@@ -44,14 +45,17 @@ export function overallHealth(
   staleAfterSeconds: number,
 ): 'up' | 'down' | 'degraded' {
   if (stores.includes('down') || projections.some((p) => p.state === 'failed')) return 'down';
-  if (stores.includes('degraded') || projections.some((p) => p.state === 'retrying' || isStale(p, staleAfterSeconds)))
+  if (
+    stores.includes('degraded') ||
+    projections.some((p) => p.state === 'retrying' || p.state === AHEAD_OF_LOG || isStale(p, staleAfterSeconds))
+  )
     return 'degraded';
   return 'up';
 }
 
 /**
  * Readiness: whether this process should be sent traffic. Not ready while a store does not answer or refuses writes
- * (a full disk, a damaged log), a projection failed, or a read model is further behind the log than
+ * (a full disk, a damaged log), a projection failed or its build is ahead of the log, or a read model is further behind the log than
  * PROJECTION_STALE_SECONDS. A projection retrying within that bound is still ready: /health shows it as degraded.
  * Pure: the reasons, empty when ready.
  */
@@ -71,6 +75,7 @@ export function readinessProblems(
   }
   for (const p of projections) {
     if (p.state === 'failed') reasons.push(`projection ${p.name} failed`);
+    else if (p.state === AHEAD_OF_LOG) reasons.push(`projection ${p.name} is ahead of the log: it waits to be rebuilt`);
     else if (isStale(p, staleAfterSeconds))
       reasons.push(
         `projection ${p.name} is ${Math.round(p.lagSeconds ?? 0)} s behind the log (more than ${staleAfterSeconds} s)`,

@@ -144,6 +144,12 @@ export interface ReadStore {
   releaseLease(name: string, holder: string): Promise<void>;
   /** Removes the collections and the checkpoint (used when an old projection version is retired). */
   drop(collections: readonly string[], projection?: string): Promise<void>;
+  /**
+   * This process's readers have left the collections named with this prefix (a build they were switched away from): a
+   * store that keeps copies of collections in memory (the embedded one) lets them go, and keeps none of them from now
+   * on (a request that looked the build up before still reads it, from the store). Stores that keep none need not.
+   */
+  forget?(collectionPrefix: string): void;
   listCollections(): Promise<string[]>;
   /**
    * Creates these indexes on the collection when absent (idempotent): a projection's builds declare the indexes its

@@ -219,6 +219,34 @@ describe('sqlite read store', () => {
     await Promise.all([writer.close(), reader.close(), late.close()]);
   });
 
+  it('a collection dropped through another connection (a retired build) reads empty for a reader that kept a copy of it, which lets the copy go; a collection of that name written again is read as written', async () => {
+    const file = join(dir, 'dropped.db');
+    const worker = openSqliteReadStore({ file });
+    const api = openSqliteReadStore({ file });
+    const upsert = (collection: string, id: string) => ({ op: 'upsert' as const, collection, doc: { _id: id } });
+    await worker.write({
+      ops: [upsert('p.v1.g1.cases', 'a'), upsert('p.v1.g1.cases', 'b'), upsert('p.v1.g2.cases', 'a')],
+      checkpoint: { projection: 'p.v1.g1', position: 2 },
+    });
+    const retired = api.collection('p.v1.g1.cases', { indexes: [{ key: { _id: 1 } }] });
+    expect(await retired.count()).toBe(2);
+    expect(await api.collection('p.v1.g2.cases').count()).toBe(1);
+    expect(api.cachedDocuments()).toEqual(
+      new Map([
+        ['p.v1.g1.cases', 2],
+        ['p.v1.g2.cases', 1],
+      ]),
+    );
+    await worker.drop(['p.v1.g1.cases'], 'p.v1.g1');
+    expect(await retired.count()).toBe(0);
+    expect(await retired.find({}, { sort: { _id: 1 } })).toEqual([]);
+    expect(api.cachedDocuments().get('p.v1.g1.cases') ?? 0).toBe(0);
+    expect(await api.collection('p.v1.g2.cases').count()).toBe(1);
+    await worker.write({ ops: [upsert('p.v1.g1.cases', 'c')] });
+    expect(await retired.find({}, { sort: { _id: 1 } })).toEqual([{ _id: 'c' }]);
+    await Promise.all([worker.close(), api.close()]);
+  });
+
   it("a build written with one change per batch (unreadPrefix) is read whole by any reader, before the switch or after, which then follows its changes; other collections keep each document's", async () => {
     const file = join(dir, 'unread.db');
     const writer = openSqliteReadStore({ file });

@@ -165,6 +165,8 @@ export class SqliteReadStore implements ReadStore {
   readonly writesBehind = true;
   private readonly db: SqliteDatabase;
   private readonly caches = new Map<string, CollectionCache>();
+  /** Prefixes of the collections readers have left (`forget`): read from the file, never kept in `caches`. */
+  private readonly forgotten: string[] = [];
   private readonly getDoc: Statement<[string, string], { doc: string | null }>;
   private readonly getSeq: Statement<[string, string], number>;
   private readonly getDocs: Statement<[string, string], { id: string; doc: string | null }>;
@@ -339,9 +341,15 @@ export class SqliteReadStore implements ReadStore {
     let cache = this.caches.get(name);
     if (!cache) {
       cache = { seq: 0, docs: new Map(), indexes: [], declared: new WeakSet() };
-      this.caches.set(name, cache);
+      // A build readers left is read by a request that looked it up before the switch: for that query only.
+      if (!this.forgotten.some((prefix) => name.startsWith(prefix))) this.caches.set(name, cache);
     }
     return cache;
+  }
+
+  forget(collectionPrefix: string): void {
+    for (const name of this.caches.keys()) if (name.startsWith(collectionPrefix)) this.caches.delete(name);
+    this.forgotten.push(collectionPrefix);
   }
 
   private refreshed(name: string): CollectionCache {
@@ -500,14 +508,25 @@ export class SqliteReadStore implements ReadStore {
 
   async drop(collections: readonly string[], projection?: string): Promise<void> {
     this.ownWrites++;
+    const s = this.batchStatements;
     this.db.transaction(() => {
+      let seq = Number(s.readSeq.get()!.value);
       for (const name of collections) {
         this.db.prepare('DELETE FROM documents WHERE collection = ?').run(name);
         this.db.prepare('DELETE FROM changes WHERE collection = ?').run(name);
+        // Other connections' copies of it (the API's, of a retired build) are read whole, empty, at their next query:
+        // with its changes gone and no record of the drop, they answered from what they held, and held it.
+        s.recordChange.run(name, ++seq, WHOLE_COLLECTION_CHANGED);
         this.caches.delete(name);
       }
+      s.writeSeq.run(String(seq));
       if (projection) this.db.prepare('DELETE FROM checkpoints WHERE projection = ?').run(projection);
     })();
+  }
+
+  /** The collections this connection keeps a parsed copy of, and how many documents each copy holds. */
+  cachedDocuments(): Map<string, number> {
+    return new Map([...this.caches].map(([name, cache]) => [name, cache.docs.size]));
   }
 
   /** WAL checkpoints this store's thread has made (0 until its first write). */
