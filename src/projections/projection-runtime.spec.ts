@@ -463,6 +463,53 @@ describe('projection runtime', () => {
         await other.close();
       }
     });
+    it("never writes a build another runner's lease writes (the rebuild command's, on a model not built yet): it waits for the switch, then follows that build; each event applied once", async () => {
+      await appendMany(40, 4);
+      const other = openSqliteReadStore({ file: join(dir, 'read.db') });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held = false;
+      try {
+        // The rebuild command, held inside its second batch (after its first checkpoint), as by SIGSTOP.
+        const command = runtime(
+          [
+            pausable(async (position) => {
+              if (position !== 15 || held) return;
+              held = true;
+              await released;
+            }),
+          ],
+          10,
+          undefined,
+          { lease: { holder: 'rebuild-command', ttlMs: 60_000 } },
+        );
+        const rebuilt = command.rebuild('counts');
+        // Its first batch is committed (on the store's writer thread, while the second is folded).
+        await waitFor(async () => held && (await store.getCheckpoint('counts.v1.g1'))?.position === 10);
+        // The worker starts meanwhile: no build of this version is active, the command's is under way.
+        const worker = runtime([pausable(() => undefined)], 10, undefined, {
+          store: other,
+          lease: { holder: 'worker', ttlMs: 60_000 },
+        });
+        let byWorker = 0;
+        worker.events.on('projected', () => byWorker++);
+        await worker.start();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(byWorker).toBe(0);
+        expect((await store.getCheckpoint('counts.v1.g1'))?.position).toBe(10);
+        release();
+        expect(await rebuilt).toEqual({ version: 1, generation: 1 });
+        // The worker follows the build the command switched readers to.
+        await appendMany(4, 4);
+        await new ReadModels(log, store, [counter('counts')]).waitFor('counts', 44, 5000);
+        expect(byWorker).toBeGreaterThan(0);
+        expect(await total()).toBe(44);
+      } finally {
+        release();
+        for (const r of runtimes.splice(0)) await r.stop();
+        await other.close();
+      }
+    });
   });
 
   it('a new version builds beside the old one; readers see the old model until the switch, then the new one', async () => {

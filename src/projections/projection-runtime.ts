@@ -12,6 +12,7 @@ import {
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
+  CheckpointAheadError,
   LeaseLostError,
   type Lease,
   type ReadDocument,
@@ -598,8 +599,13 @@ class ProjectionRunner {
     },
   ) {}
 
-  /** `projection:<name>` for the runner readers follow; `rebuild:<name>` for a rebuild beside it (one at a time too). */
+  /**
+   * `projection:<name>` for the runner readers follow; `rebuild:<name>` for a rebuild beside it (one at a time too). The
+   * build under way is written under one lease only: the one the registry records with it (see prepare).
+   */
   private leaseName: string | null = null;
+  /** The lease of another runner writing the build this one would write: it waits until that build is switched or the lease lapses. */
+  private waitingFor: string | null = null;
   private lease: Lease | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   /** Set when a renewal found the lease taken over: the loop stops and the runner stands by. */
@@ -612,9 +618,9 @@ class ProjectionRunner {
     return this.lease && this.leaseName ? { lease: this.leaseName, token: this.lease.token } : undefined;
   }
 
-  /** Whether this runner holds its projection's lease (and so projects). */
+  /** Whether this runner projects: it holds its projection's lease, and no other runner's lease holds its build. */
   get leased(): boolean {
-    return this.lease !== null;
+    return this.lease !== null && this.waitingFor === null;
   }
 
   /** Takes or renews the lease; true when this runner holds it. */
@@ -769,37 +775,93 @@ class ProjectionRunner {
       !options.rebuild && !this.startedOnce && this.leaseOptions.takeOverAtStart === true,
     );
     this.startedOnce = true;
-    if (held) await this.prepare(options.rebuild);
-    this.loop = this.supervise(held, options.rebuild);
+    const prepared = held && (await this.prepare(options.rebuild));
+    this.loop = this.supervise(prepared, options.rebuild);
   }
 
-  private async prepare(rebuild: boolean): Promise<void> {
+  /**
+   * Chooses the build this runner writes: the active one of its version, the one under way (resumed from its
+   * checkpoint), or a new generation. False, choosing nothing, while another runner's lease holds the build under way
+   * (the rebuild command's, beside the service's runner, or the reverse): two writers of one build would each skip the
+   * other's batches and apply effects twice. The runner waits then (supervise) and chooses again.
+   */
+  private async prepare(rebuild: boolean): Promise<boolean> {
     const options = { rebuild };
     const { name, version } = this.projection;
     const entry = await this.registry.get(name);
+    const underWay = entry?.building ?? null;
     if (!options.rebuild && entry?.active?.version === version) {
       this.build = { version, generation: entry.active.generation };
       this.building = false;
-    } else if (!options.rebuild && entry?.building?.version === version) {
-      // A build of this version was under way when the process stopped: resume it from its checkpoint.
-      this.build = { version, generation: entry.building.generation };
+    } else if (underWay && entry?.state !== 'failed' && !(await this.mayWrite(underWay))) {
+      if (this.waitingFor === null)
+        this.logger?.info(
+          { projection: name, build: underWay, lease: underWay.lease },
+          'another runner writes the build under way: this runner waits until it is switched or its lease lapses',
+        );
+      this.waitingFor = underWay.lease!;
+      return false;
+    } else if (!options.rebuild && underWay?.version === version) {
+      // A build of this version was under way when the process stopped (or its writer's lease lapsed): resume it from
+      // its checkpoint, under this runner's lease from now on.
+      this.build = { version, generation: underWay.generation };
       this.building = true;
+      if (underWay.lease !== this.leaseName)
+        await this.registry.update(
+          name,
+          (e) => ({ ...e, building: e.building && { ...e.building, lease: this.leaseName! } }),
+          this.fence,
+        );
     } else {
       const generation = (entry?.lastGeneration ?? 0) + 1;
       this.build = { version, generation };
       this.building = true;
       await this.registry.update(
         name,
-        (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }),
+        (e) => ({
+          ...e,
+          building: { ...this.build, startedAt: new Date().toISOString(), lease: this.leaseName! },
+          lastGeneration: generation,
+        }),
         this.fence,
       );
     }
+    if (this.waitingFor !== null)
+      this.logger?.info(
+        { projection: name, lease: this.waitingFor },
+        "the other runner's build is switched or its lease lapsed: this runner projects",
+      );
+    this.waitingFor = null;
     await this.setState(this.building ? (entry?.active ? 'rebuilding' : 'catching-up') : 'catching-up');
     for (const [collection, specs] of Object.entries(this.projection.indexes ?? {})) {
       await this.store.ensureIndexes(physicalCollection(name, this.build, collection), specs);
     }
     await this.retireDue();
     this.logger?.info({ projection: name, build: this.build, building: this.building }, 'projection starting');
+    return true;
+  }
+
+  /**
+   * Whether this runner may write (resume or replace) the build under way: one its own lease writes, or one recorded
+   * before leases were, or one whose writer's lease has lapsed (or whose writer stopped on an event it cannot apply,
+   * the registry's state `failed`: it writes nothing more). That lease is taken here, so its writer, if it only
+   * paused (SIGSTOP, a long pause of its host), is refused its next write (its token is no longer the lease's). Taken
+   * as this runner's lease's holder: a rebuild in this runtime (the same holder) holds it against this runner too.
+   */
+  private async mayWrite(underWay: NonNullable<RegistryEntry['building']>): Promise<boolean> {
+    if (underWay.lease === undefined || underWay.lease === this.leaseName) return true;
+    const holder = `${this.leaseOptions.holder}/${this.leaseName}`;
+    return (await this.store.acquireLease(underWay.lease, holder, this.leaseOptions.ttlMs)) !== null;
+  }
+
+  /** Whether the registry still lists this runner's build as under way by its lease (nobody took it over meanwhile). */
+  private async stillBuilding(): Promise<boolean> {
+    const underWay = (await this.registry.get(this.projection.name))?.building;
+    return (
+      underWay?.version === this.build.version &&
+      underWay.generation === this.build.generation &&
+      (underWay.lease === undefined || underWay.lease === this.leaseName)
+    );
   }
 
   /**
@@ -815,12 +877,17 @@ class ProjectionRunner {
         if (!this.lease) {
           await this.standBy();
           if (this.stopping) return this.finish(null);
-          // The runner that had the lease may have switched builds meanwhile: choose again (a rebuild keeps its own).
-          if (!rebuild) prepared = false;
+          // The runner that had the lease may have switched builds meanwhile: choose again. A rebuild keeps its own
+          // unless a runner under another lease took it over while this one's had lapsed.
+          if (!rebuild || (prepared && !(await this.stillBuilding()))) prepared = false;
         }
         if (!prepared) {
-          await this.prepare(rebuild);
-          prepared = true;
+          prepared = await this.prepare(rebuild);
+          if (!prepared) {
+            await this.sleep(Math.min(1_000, Math.max(10, Math.floor(this.leaseOptions.ttlMs / 3))));
+            if (this.stopping) return this.finish(null);
+            continue;
+          }
         }
         await this.run();
         return;
@@ -828,6 +895,15 @@ class ProjectionRunner {
         await this.subscription?.stop().catch(() => undefined);
         this.subscription = null;
         if (this.stopping) return this.finish(null);
+        if (error instanceof CheckpointAheadError) {
+          // The build was stored past this batch by another writer: what this runner kept of its batches is not what
+          // the store holds. Nothing of the batch was written; the runner starts over from the stored checkpoint.
+          this.logger?.warn(
+            { projection: name, err: error },
+            'projection batch refused: the stored checkpoint is past it; the runner starts over from there',
+          );
+          continue;
+        }
         if (error instanceof LeaseLostError || this.leaseLost) {
           // Another runner has the projection now; whatever this one had not written is its to write.
           this.logger?.warn(
@@ -1304,10 +1380,12 @@ class ProjectionRunner {
           previous = e.active;
           const retiring =
             previous && (previous.version !== this.build.version || previous.generation !== this.build.generation);
+          const ours = e.building?.version === this.build.version && e.building.generation === this.build.generation;
           return {
             ...e,
             active: { ...this.build, switchedAt: now },
-            building: null,
+            // Another runner's build under way, begun meanwhile, stays listed as such.
+            building: ours ? null : e.building,
             state: 'live',
             failure: null,
             retired: [
