@@ -954,6 +954,23 @@ describe('projection runtime', () => {
     ]);
   });
 
+  it('a rebuild that stopped half-way (failed, or killed) leaves nothing once the next build replaces it: its collections and checkpoint are dropped as a retired build', async () => {
+    await appendMany(20);
+    await log.append('case-x', [{ type: 'Poison', data: {} }], 'any');
+    await appendMany(9);
+    await expect(runtime([counter('counts', 1, { poison: 'Poison' })], 10).rebuild('counts')).rejects.toThrow(
+      ProjectionFailedError,
+    );
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v1.g1.counts']);
+    expect((await store.getCheckpoint('counts.v1.g1'))?.position).toBe(20);
+
+    const r = runtime([counter('counts')], 10, undefined, { retiredBuildGraceMs: 0 });
+    expect(await r.rebuild('counts')).toEqual({ version: 1, generation: 2 });
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v1.g2.counts']);
+    expect(await store.getCheckpoint('counts.v1.g1')).toBeNull();
+    expect((await store.collection('_projections').get('counts'))?.['retired']).toEqual([]);
+  });
+
   it('rebuild() of a projection that fails reports the failing event', async () => {
     await appendMany(3, 1, 'Poison');
     const r = runtime([counter('fragile', 1, { poison: 'Poison' })]);

@@ -816,12 +816,19 @@ class ProjectionRunner {
       const generation = (entry?.lastGeneration ?? 0) + 1;
       this.build = { version, generation };
       this.building = true;
+      const now = new Date().toISOString();
       await this.registry.update(
         name,
         (e) => ({
           ...e,
-          building: { ...this.build, startedAt: new Date().toISOString(), lease: this.leaseName! },
+          building: { ...this.build, startedAt: now, lease: this.leaseName! },
           lastGeneration: generation,
+          // The build under way this one replaces (a rebuild killed or failed half-way, a version never switched to)
+          // is dropped as a retired build: left out of the registry, its collections stayed in the store for good.
+          retired: [
+            ...(e.retired ?? []),
+            ...(e.building ? [{ version: e.building.version, generation: e.building.generation, retiredAt: now }] : []),
+          ],
         }),
         this.fence,
       );
