@@ -978,6 +978,58 @@ describe('projection runtime', () => {
     await expect(r.rebuild('fragile')).rejects.toThrow(/position 1 \(Poison in case-0\): cannot apply Poison/);
   });
 
+  it('a read model ahead of its log whose drop a kill cuts short is not served at the next start: "being built" until a new build reaches the head', async () => {
+    await appendMany(50);
+    const first = runtime([counter('counts')], 10);
+    await first.start();
+    await new ReadModels(log, store, [counter('counts')]).waitFor('counts', 50, 5000);
+    await first.stop();
+    // An older events.db put back while read.db was kept: 20 events, the model's checkpoint 50 past the head.
+    const older = openSqliteEventLog({ file: join(dir, 'older.db'), pollIntervalMs: 5 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    try {
+      for (let i = 0; i < 20; i++) await older.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any');
+      // The start that discards the build is killed after its first write (the drop, or the registry's update).
+      let writes = 0;
+      const killed = new Error('killed');
+      const dying: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+        write: async (batch: Parameters<ReadStore['write']>[0]) => {
+          if (++writes > 1) throw killed;
+          return store.write(batch);
+        },
+        drop: async (...args: Parameters<ReadStore['drop']>) => {
+          if (++writes > 1) throw killed;
+          return store.drop(...args);
+        },
+      });
+      await expect(runtime([counter('counts')], 10, undefined, { store: dying, log: older }).start()).rejects.toBe(
+        killed,
+      );
+      // The next start, held inside its build: readers are turned away, never shown the model as it grows.
+      let applied = 0;
+      const next = runtime(
+        [counter('counts', 1, { gate: async () => void (++applied === 15 && (await gate)) })],
+        10,
+        undefined,
+        { log: older, retiredBuildGraceMs: 0 },
+      );
+      await next.start();
+      await waitFor(async () => applied >= 15);
+      const models = new ReadModels(older, store, [counter('counts')]);
+      await expect(models.collection('counts', 'counts')).rejects.toThrow(ReadModelNotReadyError);
+      release();
+      await models.waitFor('counts', 20, 5000);
+      const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
+      expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(20);
+      expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toHaveLength(1);
+    } finally {
+      release();
+      for (const r of runtimes.splice(0)) await r.stop();
+      await older.close();
+    }
+  });
+
   it('before its first build completes a read model is not served, and lag is reported', async () => {
     await appendMany(12);
     const models = new ReadModels(log, store, [counter('counts')]);

@@ -434,6 +434,17 @@ export class ProjectionRuntime {
         },
         'a read model is ahead of its event log: it is dropped and rebuilt from the log',
       );
+      // Readers are turned away first, and the build listed as retired, before anything is dropped: killed between
+      // a drop and this write, the start after found the build still active without its checkpoint, resumed it in place
+      // from the first event, and served it as it grew. Killed after this write, the next start drops it as retired.
+      const dropped = { ...built.build, retiredAt: new Date().toISOString() };
+      await this.registry.update(built.projection, (e) => ({
+        ...e,
+        [built.which]: null,
+        state: 'stopped',
+        failure: null,
+        retired: [...(e.retired ?? []), dropped],
+      }));
       const collections = await this.store.listCollections();
       const prefix = physicalCollection(built.projection, built.build, '');
       await this.store.drop(
@@ -442,9 +453,7 @@ export class ProjectionRuntime {
       );
       await this.registry.update(built.projection, (e) => ({
         ...e,
-        [built.which]: null,
-        state: 'stopped',
-        failure: null,
+        retired: (e.retired ?? []).filter((b) => checkpointKey(built.projection, b) !== built.key),
       }));
     }
   }
