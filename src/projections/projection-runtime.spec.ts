@@ -1030,6 +1030,37 @@ describe('projection runtime', () => {
     }
   });
 
+  it('a build retired at a switch from before an erasure the log records (a CLI erasure with the service stopped, then a rebuild) is dropped after the erasure grace, not the 5 minutes, and the store purged after', async () => {
+    const erasing: Projection = { ...counter('counts'), purgesOn: ['PersonalDataErased'] };
+    await appendMany(20);
+    const service = runtime([erasing], 10);
+    await service.start();
+    await new ReadModels(log, store, [erasing]).waitFor('counts', 20, 5000);
+    await service.stop();
+    // Erased with the service stopped: the active build never meets the erasure; the rebuild's build has it in it.
+    await log.append('personal-data-erasures', [{ type: 'PersonalDataErased', data: {} }], 'any');
+    const steps: string[] = [];
+    const watched: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+      drop: async (...args: Parameters<ReadStore['drop']>) => {
+        steps.push(`drop ${args[1]}`);
+        return store.drop(...args);
+      },
+      purgeOldVersions: async () => {
+        steps.push('purge');
+        return store.purgeOldVersions();
+      },
+    });
+    expect(await runtime([erasing], 10, undefined, { store: watched }).rebuild('counts')).toEqual({
+      version: 1,
+      generation: 2,
+    });
+    // The service starts again (its grace for retired builds the default 5 minutes).
+    await runtime([erasing], 10, undefined, { store: watched }).start();
+    await waitFor(async () => !(await store.listCollections()).includes('counts.v1.g1.counts'), 10_000);
+    expect(await store.getCheckpoint('counts.v1.g1')).toBeNull();
+    await waitFor(async () => steps.lastIndexOf('purge') > steps.indexOf('drop counts.v1.g1'));
+  });
+
   it('before its first build completes a read model is not served, and lag is reported', async () => {
     await appendMany(12);
     const models = new ReadModels(log, store, [counter('counts')]);

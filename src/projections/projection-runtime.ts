@@ -520,8 +520,10 @@ class ProjectionRunner {
    * What an erasure's batch leaves to do once it is committed: drop the model's retired builds (never scrubbed; after a
    * short grace, since another process's read may have resolved one a moment before) and purge the store's files of
    * the old versions. Owed until done: tried again while readers keep the store from it (they hold an older snapshot).
+   * After a drop of a retired build of a model holding personal data, the purge alone is owed (`position` and
+   * `retiredAfter` null).
    */
-  private erasureOwed: { position: number; retiredAfter: number; warned: boolean } | null = null;
+  private erasureOwed: { position: number | null; retiredAfter: number | null; warned: boolean } | null = null;
   private erasureTimer: NodeJS.Timeout | null = null;
   /** The round under way: one at a time, a caller meanwhile joins it (and what it owes is taken by the next round). */
   private settling: Promise<void> | null = null;
@@ -540,6 +542,12 @@ class ProjectionRunner {
     return this.settling;
   }
 
+  /** Settles the purge a drop of retired builds owes: their documents' old page images left in no page of the store. */
+  private settleDropped(): Promise<void> {
+    this.erasureOwed ??= { position: null, retiredAfter: null, warned: false };
+    return this.settleErasure();
+  }
+
   private async settleRound(): Promise<void> {
     const owed = this.erasureOwed;
     if (!owed || this.stopping) return;
@@ -552,8 +560,8 @@ class ProjectionRunner {
         purged = await this.store.purgeOldVersions!();
         if (!purged) await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
       }
-      const retiredDue = Date.now() >= owed.retiredAfter;
-      if (retiredDue && !this.stopping) await this.retireDue(true);
+      const retiredDue = owed.retiredAfter === null || Date.now() >= owed.retiredAfter;
+      if (owed.retiredAfter !== null && retiredDue && !this.stopping) await this.retireDue(true);
       // Dropping the retired builds wrote too: their pages go the same way.
       if (purged && retiredDue && (!this.store.purgeOldVersions || (await this.store.purgeOldVersions()))) {
         if (owed.warned)
@@ -563,7 +571,7 @@ class ProjectionRunner {
           return;
         }
         retryInMs = 0;
-      } else if (purged) retryInMs = Math.max(0, owed.retiredAfter - Date.now());
+      } else if (purged) retryInMs = Math.max(0, (owed.retiredAfter ?? 0) - Date.now());
       else if (!owed.warned) {
         owed.warned = true;
         this.logger?.warn(
@@ -1430,6 +1438,7 @@ class ProjectionRunner {
    * Drops the retired builds whose grace period has passed, and sets a timer for the next one. Runs at start and at
    * each switch, so a build retired by a process that stopped (the rebuild command) is dropped by the next runner.
    * `all`: every retired build now, grace or not (an erasure: a retired build was never scrubbed, and nobody reads it).
+   * A model holding personal data is purged of the dropped builds' old page images afterwards (settleDropped).
    */
   private async retireDue(all = false): Promise<void> {
     const { name } = this.projection;
@@ -1437,7 +1446,9 @@ class ProjectionRunner {
     this.retireTimer = null;
     const retired = (await this.registry.get(name))?.retired ?? [];
     const now = Date.now();
-    const due = retired.filter((b) => all || Date.parse(b.retiredAt) + this.retiredGraceMs <= now);
+    const dropAt = new Map<Build, number>();
+    for (const build of retired) dropAt.set(build, await this.dropAt(build));
+    const due = retired.filter((b) => all || dropAt.get(b)! <= now);
     if (due.length > 0) {
       const collections = await this.store.listCollections();
       for (const build of due) {
@@ -1453,7 +1464,9 @@ class ProjectionRunner {
           { projection: name, build },
           all
             ? 'retired build dropped at once: an erasure scrubbed the active one'
-            : 'retired build dropped after its grace period',
+            : dropAt.get(build)! < Date.parse(build.retiredAt) + this.retiredGraceMs
+              ? 'retired build dropped: an erasure the log records came after it, and it holds what the erasure scrubbed'
+              : 'retired build dropped after its grace period',
         );
       }
       const dropped = new Set(due.map((b) => checkpointKey(name, b)));
@@ -1463,10 +1476,10 @@ class ProjectionRunner {
           retired: (e.retired ?? []).filter((b) => !dropped.has(checkpointKey(name, b))),
         })),
       );
+      // An erasure's settling purges after its own drop.
+      if (!all && this.projection.purgesOn?.length) await this.settleDropped();
     }
-    const waiting = retired
-      .filter((b) => !due.includes(b))
-      .map((b) => Date.parse(b.retiredAt) + this.retiredGraceMs - now);
+    const waiting = retired.filter((b) => !due.includes(b)).map((b) => dropAt.get(b)! - now);
     if (waiting.length > 0 && !this.stopping) {
       this.retireTimer = setTimeout(
         () => {
@@ -1481,6 +1494,21 @@ class ProjectionRunner {
       );
       this.retireTimer.unref();
     }
+  }
+
+  /**
+   * When a retired build is dropped: after the grace period, or, where the log records an erasure after the build's
+   * checkpoint (a model holding personal data, rebuilt after a CLI erasure made with the service stopped: the new build
+   * has the erasure in it, so no runner meets it again), after an erasure's short grace: the build still holds what
+   * the erasure scrubbed, which must not stay for the grace period.
+   */
+  private async dropAt(build: Build & { retiredAt: string }): Promise<number> {
+    const graceEnds = Date.parse(build.retiredAt) + this.retiredGraceMs;
+    const purgesOn = this.projection.purgesOn ?? [];
+    if (purgesOn.length === 0) return graceEnds;
+    const position = (await this.store.getCheckpoint(checkpointKey(this.projection.name, build)))?.position ?? 0;
+    const [erasure] = await this.log.readAll({ after: position, maxCount: 1, filter: { eventTypes: purgesOn } });
+    return erasure ? Math.min(graceEnds, Date.parse(build.retiredAt) + ERASURE_RETIRED_GRACE_MS) : graceEnds;
   }
 
   private async setState(state: ProjectionState): Promise<void> {
