@@ -818,17 +818,15 @@ class ProjectionRunner {
         );
       this.waitingFor = underWay.lease!;
       return false;
-    } else if (!options.rebuild && underWay?.version === version) {
-      // A build of this version was under way when the process stopped (or its writer's lease lapsed): resume it from
-      // its checkpoint, under this runner's lease from now on.
+    } else if (
+      !options.rebuild &&
+      underWay?.version === version &&
+      (underWay.lease === undefined || underWay.lease === this.leaseName)
+    ) {
+      // A build of this version was under way when the process stopped: resume it from its checkpoint. One another
+      // runner's lease wrote is not resumed, even once that lease lapsed: a new generation replaces it (see below).
       this.build = { version, generation: underWay.generation };
       this.building = true;
-      if (underWay.lease !== this.leaseName)
-        await this.registry.update(
-          name,
-          (e) => ({ ...e, building: e.building && { ...e.building, lease: this.leaseName! } }),
-          this.fence,
-        );
     } else {
       const generation = (entry?.lastGeneration ?? 0) + 1;
       this.build = { version, generation };
