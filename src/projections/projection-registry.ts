@@ -50,7 +50,11 @@ export interface ProjectionFailure {
  */
 export interface RegistryEntry extends ReadDocument {
   active: (Build & { switchedAt: string }) | null;
-  building: (Build & { startedAt: string }) | null;
+  /**
+   * `lease`: the lease of the runner writing it (`projection:<name>` or `rebuild:<name>`; absent in entries written
+   * before it was recorded). A runner under another lease never writes it while that lease is held.
+   */
+  building: (Build & { startedAt: string; lease?: string }) | null;
   /** The highest generation ever used, so a new build never reuses old collection names. */
   lastGeneration: number;
   state: ProjectionState;

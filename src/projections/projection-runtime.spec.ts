@@ -463,6 +463,53 @@ describe('projection runtime', () => {
         await other.close();
       }
     });
+    it("never writes a build another runner's lease writes (the rebuild command's, on a model not built yet): it waits for the switch, then follows that build; each event applied once", async () => {
+      await appendMany(40, 4);
+      const other = openSqliteReadStore({ file: join(dir, 'read.db') });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let held = false;
+      try {
+        // The rebuild command, held inside its second batch (after its first checkpoint), as by SIGSTOP.
+        const command = runtime(
+          [
+            pausable(async (position) => {
+              if (position !== 15 || held) return;
+              held = true;
+              await released;
+            }),
+          ],
+          10,
+          undefined,
+          { lease: { holder: 'rebuild-command', ttlMs: 60_000 } },
+        );
+        const rebuilt = command.rebuild('counts');
+        // Its first batch is committed (on the store's writer thread, while the second is folded).
+        await waitFor(async () => held && (await store.getCheckpoint('counts.v1.g1'))?.position === 10);
+        // The worker starts meanwhile: no build of this version is active, the command's is under way.
+        const worker = runtime([pausable(() => undefined)], 10, undefined, {
+          store: other,
+          lease: { holder: 'worker', ttlMs: 60_000 },
+        });
+        let byWorker = 0;
+        worker.events.on('projected', () => byWorker++);
+        await worker.start();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(byWorker).toBe(0);
+        expect((await store.getCheckpoint('counts.v1.g1'))?.position).toBe(10);
+        release();
+        expect(await rebuilt).toEqual({ version: 1, generation: 1 });
+        // The worker follows the build the command switched readers to.
+        await appendMany(4, 4);
+        await new ReadModels(log, store, [counter('counts')]).waitFor('counts', 44, 5000);
+        expect(byWorker).toBeGreaterThan(0);
+        expect(await total()).toBe(44);
+      } finally {
+        release();
+        for (const r of runtimes.splice(0)) await r.stop();
+        await other.close();
+      }
+    });
   });
 
   it('a new version builds beside the old one; readers see the old model until the switch, then the new one', async () => {
@@ -907,11 +954,111 @@ describe('projection runtime', () => {
     ]);
   });
 
+  it('a rebuild that stopped half-way (failed, or killed) leaves nothing once the next build replaces it: its collections and checkpoint are dropped as a retired build', async () => {
+    await appendMany(20);
+    await log.append('case-x', [{ type: 'Poison', data: {} }], 'any');
+    await appendMany(9);
+    await expect(runtime([counter('counts', 1, { poison: 'Poison' })], 10).rebuild('counts')).rejects.toThrow(
+      ProjectionFailedError,
+    );
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v1.g1.counts']);
+    expect((await store.getCheckpoint('counts.v1.g1'))?.position).toBe(20);
+
+    const r = runtime([counter('counts')], 10, undefined, { retiredBuildGraceMs: 0 });
+    expect(await r.rebuild('counts')).toEqual({ version: 1, generation: 2 });
+    expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toEqual(['counts.v1.g2.counts']);
+    expect(await store.getCheckpoint('counts.v1.g1')).toBeNull();
+    expect((await store.collection('_projections').get('counts'))?.['retired']).toEqual([]);
+  });
+
   it('rebuild() of a projection that fails reports the failing event', async () => {
     await appendMany(3, 1, 'Poison');
     const r = runtime([counter('fragile', 1, { poison: 'Poison' })]);
     await expect(r.rebuild('fragile')).rejects.toThrow(ProjectionFailedError);
     await expect(r.rebuild('fragile')).rejects.toThrow(/position 1 \(Poison in case-0\): cannot apply Poison/);
+  });
+
+  it('a read model ahead of its log whose drop a kill cuts short is not served at the next start: "being built" until a new build reaches the head', async () => {
+    await appendMany(50);
+    const first = runtime([counter('counts')], 10);
+    await first.start();
+    await new ReadModels(log, store, [counter('counts')]).waitFor('counts', 50, 5000);
+    await first.stop();
+    // An older events.db put back while read.db was kept: 20 events, the model's checkpoint 50 past the head.
+    const older = openSqliteEventLog({ file: join(dir, 'older.db'), pollIntervalMs: 5 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    try {
+      for (let i = 0; i < 20; i++) await older.append(`case-${i % 5}`, [{ type: 'Step', data: { i } }], 'any');
+      // The start that discards the build is killed after its first write (the drop, or the registry's update).
+      let writes = 0;
+      const killed = new Error('killed');
+      const dying: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+        write: async (batch: Parameters<ReadStore['write']>[0]) => {
+          if (++writes > 1) throw killed;
+          return store.write(batch);
+        },
+        drop: async (...args: Parameters<ReadStore['drop']>) => {
+          if (++writes > 1) throw killed;
+          return store.drop(...args);
+        },
+      });
+      await expect(runtime([counter('counts')], 10, undefined, { store: dying, log: older }).start()).rejects.toBe(
+        killed,
+      );
+      // The next start, held inside its build: readers are turned away, never shown the model as it grows.
+      let applied = 0;
+      const next = runtime(
+        [counter('counts', 1, { gate: async () => void (++applied === 15 && (await gate)) })],
+        10,
+        undefined,
+        { log: older, retiredBuildGraceMs: 0 },
+      );
+      await next.start();
+      await waitFor(async () => applied >= 15);
+      const models = new ReadModels(older, store, [counter('counts')]);
+      await expect(models.collection('counts', 'counts')).rejects.toThrow(ReadModelNotReadyError);
+      release();
+      await models.waitFor('counts', 20, 5000);
+      const counts = await (await models.collection<Counter>('counts', 'counts')).find({});
+      expect(counts.reduce((sum, c) => sum + c.n, 0)).toBe(20);
+      expect((await store.listCollections()).filter((c) => c.startsWith('counts.'))).toHaveLength(1);
+    } finally {
+      release();
+      for (const r of runtimes.splice(0)) await r.stop();
+      await older.close();
+    }
+  });
+
+  it('a build retired at a switch from before an erasure the log records (a CLI erasure with the service stopped, then a rebuild) is dropped after the erasure grace, not the 5 minutes, and the store purged after', async () => {
+    const erasing: Projection = { ...counter('counts'), purgesOn: ['PersonalDataErased'] };
+    await appendMany(20);
+    const service = runtime([erasing], 10);
+    await service.start();
+    await new ReadModels(log, store, [erasing]).waitFor('counts', 20, 5000);
+    await service.stop();
+    // Erased with the service stopped: the active build never meets the erasure; the rebuild's build has it in it.
+    await log.append('personal-data-erasures', [{ type: 'PersonalDataErased', data: {} }], 'any');
+    const steps: string[] = [];
+    const watched: ReadStore = Object.assign(Object.create(store) as ReadStore, {
+      drop: async (...args: Parameters<ReadStore['drop']>) => {
+        steps.push(`drop ${args[1]}`);
+        return store.drop(...args);
+      },
+      purgeOldVersions: async () => {
+        steps.push('purge');
+        return store.purgeOldVersions();
+      },
+    });
+    expect(await runtime([erasing], 10, undefined, { store: watched }).rebuild('counts')).toEqual({
+      version: 1,
+      generation: 2,
+    });
+    // The service starts again (its grace for retired builds the default 5 minutes).
+    await runtime([erasing], 10, undefined, { store: watched }).start();
+    await waitFor(async () => !(await store.listCollections()).includes('counts.v1.g1.counts'), 10_000);
+    expect(await store.getCheckpoint('counts.v1.g1')).toBeNull();
+    await waitFor(async () => steps.lastIndexOf('purge') > steps.indexOf('drop counts.v1.g1'));
   });
 
   it('before its first build completes a read model is not served, and lag is reported', async () => {

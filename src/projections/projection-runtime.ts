@@ -12,6 +12,7 @@ import {
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
+  CheckpointAheadError,
   LeaseLostError,
   type Lease,
   type ReadDocument,
@@ -433,6 +434,17 @@ export class ProjectionRuntime {
         },
         'a read model is ahead of its event log: it is dropped and rebuilt from the log',
       );
+      // Readers are turned away first, and the build listed as retired, before anything is dropped: killed between
+      // a drop and this write, the start after found the build still active without its checkpoint, resumed it in place
+      // from the first event, and served it as it grew. Killed after this write, the next start drops it as retired.
+      const dropped = { ...built.build, retiredAt: new Date().toISOString() };
+      await this.registry.update(built.projection, (e) => ({
+        ...e,
+        [built.which]: null,
+        state: 'stopped',
+        failure: null,
+        retired: [...(e.retired ?? []), dropped],
+      }));
       const collections = await this.store.listCollections();
       const prefix = physicalCollection(built.projection, built.build, '');
       await this.store.drop(
@@ -441,9 +453,7 @@ export class ProjectionRuntime {
       );
       await this.registry.update(built.projection, (e) => ({
         ...e,
-        [built.which]: null,
-        state: 'stopped',
-        failure: null,
+        retired: (e.retired ?? []).filter((b) => checkpointKey(built.projection, b) !== built.key),
       }));
     }
   }
@@ -510,8 +520,10 @@ class ProjectionRunner {
    * What an erasure's batch leaves to do once it is committed: drop the model's retired builds (never scrubbed; after a
    * short grace, since another process's read may have resolved one a moment before) and purge the store's files of
    * the old versions. Owed until done: tried again while readers keep the store from it (they hold an older snapshot).
+   * After a drop of a retired build of a model holding personal data, the purge alone is owed (`position` and
+   * `retiredAfter` null).
    */
-  private erasureOwed: { position: number; retiredAfter: number; warned: boolean } | null = null;
+  private erasureOwed: { position: number | null; retiredAfter: number | null; warned: boolean } | null = null;
   private erasureTimer: NodeJS.Timeout | null = null;
   /** The round under way: one at a time, a caller meanwhile joins it (and what it owes is taken by the next round). */
   private settling: Promise<void> | null = null;
@@ -530,6 +542,12 @@ class ProjectionRunner {
     return this.settling;
   }
 
+  /** Settles the purge a drop of retired builds owes: their documents' old page images left in no page of the store. */
+  private settleDropped(): Promise<void> {
+    this.erasureOwed ??= { position: null, retiredAfter: null, warned: false };
+    return this.settleErasure();
+  }
+
   private async settleRound(): Promise<void> {
     const owed = this.erasureOwed;
     if (!owed || this.stopping) return;
@@ -542,8 +560,8 @@ class ProjectionRunner {
         purged = await this.store.purgeOldVersions!();
         if (!purged) await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
       }
-      const retiredDue = Date.now() >= owed.retiredAfter;
-      if (retiredDue && !this.stopping) await this.retireDue(true);
+      const retiredDue = owed.retiredAfter === null || Date.now() >= owed.retiredAfter;
+      if (owed.retiredAfter !== null && retiredDue && !this.stopping) await this.retireDue(true);
       // Dropping the retired builds wrote too: their pages go the same way.
       if (purged && retiredDue && (!this.store.purgeOldVersions || (await this.store.purgeOldVersions()))) {
         if (owed.warned)
@@ -553,7 +571,7 @@ class ProjectionRunner {
           return;
         }
         retryInMs = 0;
-      } else if (purged) retryInMs = Math.max(0, owed.retiredAfter - Date.now());
+      } else if (purged) retryInMs = Math.max(0, (owed.retiredAfter ?? 0) - Date.now());
       else if (!owed.warned) {
         owed.warned = true;
         this.logger?.warn(
@@ -598,8 +616,13 @@ class ProjectionRunner {
     },
   ) {}
 
-  /** `projection:<name>` for the runner readers follow; `rebuild:<name>` for a rebuild beside it (one at a time too). */
+  /**
+   * `projection:<name>` for the runner readers follow; `rebuild:<name>` for a rebuild beside it (one at a time too). The
+   * build under way is written under one lease only: the one the registry records with it (see prepare).
+   */
   private leaseName: string | null = null;
+  /** The lease of another runner writing the build this one would write: it waits until that build is switched or the lease lapses. */
+  private waitingFor: string | null = null;
   private lease: Lease | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   /** Set when a renewal found the lease taken over: the loop stops and the runner stands by. */
@@ -612,9 +635,9 @@ class ProjectionRunner {
     return this.lease && this.leaseName ? { lease: this.leaseName, token: this.lease.token } : undefined;
   }
 
-  /** Whether this runner holds its projection's lease (and so projects). */
+  /** Whether this runner projects: it holds its projection's lease, and no other runner's lease holds its build. */
   get leased(): boolean {
-    return this.lease !== null;
+    return this.lease !== null && this.waitingFor === null;
   }
 
   /** Takes or renews the lease; true when this runner holds it. */
@@ -769,37 +792,98 @@ class ProjectionRunner {
       !options.rebuild && !this.startedOnce && this.leaseOptions.takeOverAtStart === true,
     );
     this.startedOnce = true;
-    if (held) await this.prepare(options.rebuild);
-    this.loop = this.supervise(held, options.rebuild);
+    const prepared = held && (await this.prepare(options.rebuild));
+    this.loop = this.supervise(prepared, options.rebuild);
   }
 
-  private async prepare(rebuild: boolean): Promise<void> {
+  /**
+   * Chooses the build this runner writes: the active one of its version, the one under way (resumed from its
+   * checkpoint), or a new generation. False, choosing nothing, while another runner's lease holds the build under way
+   * (the rebuild command's, beside the service's runner, or the reverse): two writers of one build would each skip the
+   * other's batches and apply effects twice. The runner waits then (supervise) and chooses again.
+   */
+  private async prepare(rebuild: boolean): Promise<boolean> {
     const options = { rebuild };
     const { name, version } = this.projection;
     const entry = await this.registry.get(name);
+    const underWay = entry?.building ?? null;
     if (!options.rebuild && entry?.active?.version === version) {
       this.build = { version, generation: entry.active.generation };
       this.building = false;
-    } else if (!options.rebuild && entry?.building?.version === version) {
-      // A build of this version was under way when the process stopped: resume it from its checkpoint.
-      this.build = { version, generation: entry.building.generation };
+    } else if (underWay && entry?.state !== 'failed' && !(await this.mayWrite(underWay))) {
+      if (this.waitingFor === null)
+        this.logger?.info(
+          { projection: name, build: underWay, lease: underWay.lease },
+          'another runner writes the build under way: this runner waits until it is switched or its lease lapses',
+        );
+      this.waitingFor = underWay.lease!;
+      return false;
+    } else if (
+      !options.rebuild &&
+      underWay?.version === version &&
+      (underWay.lease === undefined || underWay.lease === this.leaseName)
+    ) {
+      // A build of this version was under way when the process stopped: resume it from its checkpoint. One another
+      // runner's lease wrote is not resumed, even once that lease lapsed: a new generation replaces it (see below).
+      this.build = { version, generation: underWay.generation };
       this.building = true;
     } else {
       const generation = (entry?.lastGeneration ?? 0) + 1;
       this.build = { version, generation };
       this.building = true;
+      const now = new Date().toISOString();
       await this.registry.update(
         name,
-        (e) => ({ ...e, building: { ...this.build, startedAt: new Date().toISOString() }, lastGeneration: generation }),
+        (e) => ({
+          ...e,
+          building: { ...this.build, startedAt: now, lease: this.leaseName! },
+          lastGeneration: generation,
+          // The build under way this one replaces (a rebuild killed or failed half-way, a version never switched to)
+          // is dropped as a retired build: left out of the registry, its collections stayed in the store for good.
+          retired: [
+            ...(e.retired ?? []),
+            ...(e.building ? [{ version: e.building.version, generation: e.building.generation, retiredAt: now }] : []),
+          ],
+        }),
         this.fence,
       );
     }
+    if (this.waitingFor !== null)
+      this.logger?.info(
+        { projection: name, lease: this.waitingFor },
+        "the other runner's build is switched or its lease lapsed: this runner projects",
+      );
+    this.waitingFor = null;
     await this.setState(this.building ? (entry?.active ? 'rebuilding' : 'catching-up') : 'catching-up');
     for (const [collection, specs] of Object.entries(this.projection.indexes ?? {})) {
       await this.store.ensureIndexes(physicalCollection(name, this.build, collection), specs);
     }
     await this.retireDue();
     this.logger?.info({ projection: name, build: this.build, building: this.building }, 'projection starting');
+    return true;
+  }
+
+  /**
+   * Whether this runner may write (resume or replace) the build under way: one its own lease writes, or one recorded
+   * before leases were, or one whose writer's lease has lapsed (or whose writer stopped on an event it cannot apply,
+   * the registry's state `failed`: it writes nothing more). That lease is taken here, so its writer, if it only
+   * paused (SIGSTOP, a long pause of its host), is refused its next write (its token is no longer the lease's). Taken
+   * as this runner's lease's holder: a rebuild in this runtime (the same holder) holds it against this runner too.
+   */
+  private async mayWrite(underWay: NonNullable<RegistryEntry['building']>): Promise<boolean> {
+    if (underWay.lease === undefined || underWay.lease === this.leaseName) return true;
+    const holder = `${this.leaseOptions.holder}/${this.leaseName}`;
+    return (await this.store.acquireLease(underWay.lease, holder, this.leaseOptions.ttlMs)) !== null;
+  }
+
+  /** Whether the registry still lists this runner's build as under way by its lease (nobody took it over meanwhile). */
+  private async stillBuilding(): Promise<boolean> {
+    const underWay = (await this.registry.get(this.projection.name))?.building;
+    return (
+      underWay?.version === this.build.version &&
+      underWay.generation === this.build.generation &&
+      (underWay.lease === undefined || underWay.lease === this.leaseName)
+    );
   }
 
   /**
@@ -815,12 +899,17 @@ class ProjectionRunner {
         if (!this.lease) {
           await this.standBy();
           if (this.stopping) return this.finish(null);
-          // The runner that had the lease may have switched builds meanwhile: choose again (a rebuild keeps its own).
-          if (!rebuild) prepared = false;
+          // The runner that had the lease may have switched builds meanwhile: choose again. A rebuild keeps its own
+          // unless a runner under another lease took it over while this one's had lapsed.
+          if (!rebuild || (prepared && !(await this.stillBuilding()))) prepared = false;
         }
         if (!prepared) {
-          await this.prepare(rebuild);
-          prepared = true;
+          prepared = await this.prepare(rebuild);
+          if (!prepared) {
+            await this.sleep(Math.min(1_000, Math.max(10, Math.floor(this.leaseOptions.ttlMs / 3))));
+            if (this.stopping) return this.finish(null);
+            continue;
+          }
         }
         await this.run();
         return;
@@ -828,6 +917,15 @@ class ProjectionRunner {
         await this.subscription?.stop().catch(() => undefined);
         this.subscription = null;
         if (this.stopping) return this.finish(null);
+        if (error instanceof CheckpointAheadError) {
+          // The build was stored past this batch by another writer: what this runner kept of its batches is not what
+          // the store holds. Nothing of the batch was written; the runner starts over from the stored checkpoint.
+          this.logger?.warn(
+            { projection: name, err: error },
+            'projection batch refused: the stored checkpoint is past it; the runner starts over from there',
+          );
+          continue;
+        }
         if (error instanceof LeaseLostError || this.leaseLost) {
           // Another runner has the projection now; whatever this one had not written is its to write.
           this.logger?.warn(
@@ -1304,10 +1402,12 @@ class ProjectionRunner {
           previous = e.active;
           const retiring =
             previous && (previous.version !== this.build.version || previous.generation !== this.build.generation);
+          const ours = e.building?.version === this.build.version && e.building.generation === this.build.generation;
           return {
             ...e,
             active: { ...this.build, switchedAt: now },
-            building: null,
+            // Another runner's build under way, begun meanwhile, stays listed as such.
+            building: ours ? null : e.building,
             state: 'live',
             failure: null,
             retired: [
@@ -1336,6 +1436,7 @@ class ProjectionRunner {
    * Drops the retired builds whose grace period has passed, and sets a timer for the next one. Runs at start and at
    * each switch, so a build retired by a process that stopped (the rebuild command) is dropped by the next runner.
    * `all`: every retired build now, grace or not (an erasure: a retired build was never scrubbed, and nobody reads it).
+   * A model holding personal data is purged of the dropped builds' old page images afterwards (settleDropped).
    */
   private async retireDue(all = false): Promise<void> {
     const { name } = this.projection;
@@ -1343,7 +1444,9 @@ class ProjectionRunner {
     this.retireTimer = null;
     const retired = (await this.registry.get(name))?.retired ?? [];
     const now = Date.now();
-    const due = retired.filter((b) => all || Date.parse(b.retiredAt) + this.retiredGraceMs <= now);
+    const dropAt = new Map<Build, number>();
+    for (const build of retired) dropAt.set(build, await this.dropAt(build));
+    const due = retired.filter((b) => all || dropAt.get(b)! <= now);
     if (due.length > 0) {
       const collections = await this.store.listCollections();
       for (const build of due) {
@@ -1359,7 +1462,9 @@ class ProjectionRunner {
           { projection: name, build },
           all
             ? 'retired build dropped at once: an erasure scrubbed the active one'
-            : 'retired build dropped after its grace period',
+            : dropAt.get(build)! < Date.parse(build.retiredAt) + this.retiredGraceMs
+              ? 'retired build dropped: an erasure the log records came after it, and it holds what the erasure scrubbed'
+              : 'retired build dropped after its grace period',
         );
       }
       const dropped = new Set(due.map((b) => checkpointKey(name, b)));
@@ -1369,10 +1474,10 @@ class ProjectionRunner {
           retired: (e.retired ?? []).filter((b) => !dropped.has(checkpointKey(name, b))),
         })),
       );
+      // An erasure's settling purges after its own drop.
+      if (!all && this.projection.purgesOn?.length) await this.settleDropped();
     }
-    const waiting = retired
-      .filter((b) => !due.includes(b))
-      .map((b) => Date.parse(b.retiredAt) + this.retiredGraceMs - now);
+    const waiting = retired.filter((b) => !due.includes(b)).map((b) => dropAt.get(b)! - now);
     if (waiting.length > 0 && !this.stopping) {
       this.retireTimer = setTimeout(
         () => {
@@ -1387,6 +1492,21 @@ class ProjectionRunner {
       );
       this.retireTimer.unref();
     }
+  }
+
+  /**
+   * When a retired build is dropped: after the grace period, or, where the log records an erasure after the build's
+   * checkpoint (a model holding personal data, rebuilt after a CLI erasure made with the service stopped: the new build
+   * has the erasure in it, so no runner meets it again), after an erasure's short grace: the build still holds what
+   * the erasure scrubbed, which must not stay for the grace period.
+   */
+  private async dropAt(build: Build & { retiredAt: string }): Promise<number> {
+    const graceEnds = Date.parse(build.retiredAt) + this.retiredGraceMs;
+    const purgesOn = this.projection.purgesOn ?? [];
+    if (purgesOn.length === 0) return graceEnds;
+    const position = (await this.store.getCheckpoint(checkpointKey(this.projection.name, build)))?.position ?? 0;
+    const [erasure] = await this.log.readAll({ after: position, maxCount: 1, filter: { eventTypes: purgesOn } });
+    return erasure ? Math.min(graceEnds, Date.parse(build.retiredAt) + ERASURE_RETIRED_GRACE_MS) : graceEnds;
   }
 
   private async setState(state: ProjectionState): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { LeaseLostError, type ReadDocument, type ReadStore } from './read-store.port';
+import { CheckpointAheadError, LeaseLostError, type ReadDocument, type ReadStore } from './read-store.port';
 
 interface Case extends ReadDocument {
   service: string;
@@ -208,7 +208,7 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect((await store.collection<Case>(coll).find({ _id: 'c1' }))[0]).toEqual(cases[0]);
     });
 
-    it('stores documents and checkpoint together, and never moves a checkpoint back', async () => {
+    it('stores documents and checkpoint together, and never moves a checkpoint back: a batch not after it is refused, nothing written', async () => {
       expect(await store.getCheckpoint(projection)).toBeNull();
       await store.write({
         ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n1', v: 1 } }],
@@ -219,18 +219,23 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
         position: 10,
         updatedAt: expect.any(Date),
       });
-      // A replayed (older or equal) batch writes nothing, not even its documents.
-      await store.write({
-        ops: [
-          { op: 'upsert', collection: coll, doc: { _id: 'n1', v: 2 } },
-          { op: 'upsert', collection: coll, doc: { _id: 'n2', v: 2 } },
-        ],
-        checkpoint: { projection, position: 10 },
-      });
-      await store.write({
-        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n3', v: 3 } }],
-        checkpoint: { projection, position: 7 },
-      });
+      // A replayed (older or equal) batch, or another writer's behind the stored checkpoint, writes nothing, not even
+      // its documents, and is refused: its writer must not take its documents for what the store holds.
+      await expect(
+        store.write({
+          ops: [
+            { op: 'upsert', collection: coll, doc: { _id: 'n1', v: 2 } },
+            { op: 'upsert', collection: coll, doc: { _id: 'n2', v: 2 } },
+          ],
+          checkpoint: { projection, position: 10 },
+        }),
+      ).rejects.toThrow(CheckpointAheadError);
+      await expect(
+        store.write({
+          ops: [{ op: 'upsert', collection: coll, doc: { _id: 'n3', v: 3 } }],
+          checkpoint: { projection, position: 7 },
+        }),
+      ).rejects.toMatchObject({ name: 'CheckpointAheadError', projection, position: 7, stored: 10 });
       expect(await store.collection(coll).get('n1')).toEqual({ _id: 'n1', v: 1 });
       expect(await store.collection(coll).get('n2')).toBeNull();
       expect(await store.collection(coll).get('n3')).toBeNull();

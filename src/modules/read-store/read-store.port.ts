@@ -53,7 +53,7 @@ export interface WriteBatch {
    * When present, stored together with `ops` so a crash never separates them
    * (one transaction in SQLite; transaction or position guard in MongoDB).
    * A checkpoint never moves backwards: a batch whose checkpoint is not after the stored one
-   * writes nothing (replay after a crash is idempotent).
+   * writes nothing and is refused with CheckpointAheadError (its writer's documents are not what the store holds).
    */
   checkpoint?: { projection: string; position: number; eventId?: string };
   /**
@@ -98,6 +98,24 @@ export class LeaseLostError extends Error {
   ) {
     super(
       `the lease ${lease} is no longer held with token ${token}${current ? ` (now ${current.holder}, token ${current.token})` : ''}: nothing was written`,
+    );
+  }
+}
+
+/**
+ * A batch refused because the stored checkpoint is at or past the batch's: another writer stored that much already
+ * (or the batch is a replay). Nothing of it was written; its writer starts over from the stored checkpoint, since
+ * what it computed the batch from is not what the store holds.
+ */
+export class CheckpointAheadError extends Error {
+  override readonly name = 'CheckpointAheadError';
+  constructor(
+    readonly projection: string,
+    readonly position: number,
+    readonly stored: number,
+  ) {
+    super(
+      `the checkpoint of ${projection} is stored at ${stored}, not before this batch's ${position}: nothing was written`,
     );
   }
 }

@@ -7,6 +7,7 @@ import {
   type MongoClientOptions,
 } from 'mongodb';
 import {
+  CheckpointAheadError,
   LeaseLostError,
   type Checkpoint,
   type CollectionOptions,
@@ -39,8 +40,8 @@ interface CheckpointDoc {
 
 /**
  * Read models in MongoDB. A batch with a checkpoint is written in one multi-document transaction that
- * first reads the stored checkpoint and writes nothing when the batch is not after it, so a replay after
- * a crash is idempotent. Transactions need a replica set: run MongoDB as one (a single-node replica set is
+ * first reads the stored checkpoint and writes nothing when the batch is not after it (CheckpointAheadError), so a
+ * replay after a crash changes nothing. Transactions need a replica set: run MongoDB as one (a single-node replica set is
  * enough; docker-compose.yml does this).
  */
 export class MongoReadStore implements ReadStore {
@@ -149,7 +150,10 @@ export class MongoReadStore implements ReadStore {
         const checkpoints = this.db.collection<CheckpointDoc>(CHECKPOINTS);
         if (checkpoint) {
           const stored = await checkpoints.findOne({ _id: checkpoint.projection }, { session });
-          if (stored && stored.position >= checkpoint.position) return;
+          // Stored already, by this writer (a replay) or another: withTransaction aborts on an error that is not the
+          // driver's and rethrows it, so nothing is written and the writer is told.
+          if (stored && stored.position >= checkpoint.position)
+            throw new CheckpointAheadError(checkpoint.projection, checkpoint.position, stored.position);
         }
         for (const [name, entry] of byCollection) await bulk(name, entry, session);
         if (checkpoint)

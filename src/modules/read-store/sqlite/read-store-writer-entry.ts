@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { LeaseLostError } from '../read-store.port';
+import { CheckpointAheadError, LeaseLostError } from '../read-store.port';
 import {
   BatchStatements,
   setUpWriterConnection,
@@ -17,6 +17,7 @@ export interface WriterFailure {
   message: string;
   code?: string;
   lease?: { lease: string; token: number; current: { holder: string; token: number } | null };
+  checkpoint?: { projection: string; position: number; stored: number };
 }
 
 export type WriterReply =
@@ -51,6 +52,9 @@ export function runReadStoreWriter(): void {
         ...(typeof (error as { code?: unknown }).code === 'string' ? { code: (error as { code: string }).code } : {}),
         ...(error instanceof LeaseLostError
           ? { lease: { lease: error.lease, token: error.token, current: error.current } }
+          : {}),
+        ...(error instanceof CheckpointAheadError
+          ? { checkpoint: { projection: error.projection, position: error.position, stored: error.stored } }
           : {}),
       };
       // The text goes back with the refusal: a batch refused for a full disk is written again as it was serialised.

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { runnableSource } from '../../../shared/runnable-source';
-import { LeaseLostError } from '../read-store.port';
+import { CheckpointAheadError, LeaseLostError } from '../read-store.port';
 import type { SerialisedBatch } from './sqlite-batch-write';
 import type { WriterFailure, WriterReply, WriterRequest } from './read-store-writer-entry';
 
@@ -84,6 +84,12 @@ export class ReadStoreWriter {
 
 function failureError(failure: WriterFailure): Error {
   if (failure.lease) return new LeaseLostError(failure.lease.lease, failure.lease.token, failure.lease.current);
+  if (failure.checkpoint)
+    return new CheckpointAheadError(
+      failure.checkpoint.projection,
+      failure.checkpoint.position,
+      failure.checkpoint.stored,
+    );
   const error = new Error(failure.message) as Error & { code?: string };
   error.name = failure.name;
   if (failure.code !== undefined) error.code = failure.code;

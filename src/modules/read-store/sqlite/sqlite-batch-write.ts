@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { LeaseLostError, type WriteBatch, type WriteOp } from '../read-store.port';
+import { CheckpointAheadError, LeaseLostError, type WriteBatch, type WriteOp } from '../read-store.port';
 
 /**
  * The id of a change that stands for every change of its collection in one write (a build no reader is switched to yet,
@@ -136,8 +136,10 @@ export function writeBatchInTransaction(
   }
   if (batch.checkpoint) {
     const stored = s.checkpoint.get(batch.checkpoint.projection);
-    // A replay of a batch already stored (crash between commit and acknowledgement): write nothing.
-    if (stored && stored.position >= batch.checkpoint.position) return;
+    // Stored already, by this writer (a replay) or another: nothing is written, and its writer is told, so it does not
+    // take the batch's documents for what the store holds.
+    if (stored && stored.position >= batch.checkpoint.position)
+      throw new CheckpointAheadError(batch.checkpoint.projection, batch.checkpoint.position, stored.position);
   }
   let seq = Number(s.readSeq.get()!.value);
   const unread = batch.unreadPrefix;

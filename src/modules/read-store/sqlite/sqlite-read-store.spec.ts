@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describeReadStoreContract } from '../read-store.contract';
 import { openSqliteReadStore, READ_STORE_PAGE_SIZE } from './sqlite-read-store';
-import { LeaseLostError } from '../read-store.port';
+import { CheckpointAheadError, LeaseLostError } from '../read-store.port';
 import { openSqliteEventLog } from '../../event-log/sqlite/sqlite-event-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'reglament-read-'));
@@ -377,13 +377,15 @@ describe('sqlite read store', () => {
       checkpoint: { projection: 'p', position: 2 },
       behind: true,
     });
-    // An older checkpoint written after them is a replay: nothing of it is stored.
+    // An older checkpoint written after them is a replay: nothing of it is stored, and it is refused as such.
     const replay = writer.write({
       ops: [{ op: 'upsert', collection: 'cases', doc: { _id: 'a', n: -1 } }],
       checkpoint: { projection: 'p', position: 1 },
       behind: true,
     });
-    await Promise.all([first, second, replay]);
+    await expect(replay).rejects.toBeInstanceOf(CheckpointAheadError);
+    await expect(replay).rejects.toMatchObject({ projection: 'p', position: 1, stored: 2 });
+    await Promise.all([first, second]);
     expect(await reader.collection('cases').find({}, { sort: { _id: 1 } })).toEqual([
       { _id: 'a', n: 1, name: 'Әсел' },
       { _id: 'b', n: 2 },
