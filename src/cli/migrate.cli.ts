@@ -86,11 +86,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   const stopAfter = values['stop-after-appends'] !== undefined ? Number(values['stop-after-appends']) : undefined;
 
-  let lock: RoleLock | null = null;
+  const locks: RoleLock[] = [];
   if (targetDir) {
     mkdirSync(targetDir, { recursive: true, mode: 0o700 });
-    // No service may write to the new log while it is being filled.
-    lock = acquireRoleLock(targetDir, 'log-writer', 'migrate');
+    // No service may write to the new log while it is being filled, nor run the projections on it: a run again replaces
+    // keys.db (a worker left running kept the erased person's key in the unlinked file, and failed on the keys filed
+    // after it) and drops the earlier read-model builds without a grace for readers.
+    locks.push(acquireRoleLock(targetDir, 'log-writer', 'migrate'));
+    try {
+      locks.push(acquireRoleLock(targetDir, 'projections', 'migrate'));
+    } catch (error) {
+      locks.splice(0).forEach((held) => held.release());
+      throw error;
+    }
   }
   const source = await openEventLog(
     config.eventStore.kind === 'sqlite'
@@ -185,7 +193,7 @@ export async function run(argv: string[]): Promise<number> {
       // The source's keys open the copied acts, or beside a SQLite target the copy of them.
       keys ??= await openKeyStore(config, master());
       const projections = allProjections(loadReferenceData(config), new PersonalDataVault(keys));
-      // Nobody reads a SQLite target's read models while migrate holds it: an earlier run's builds, made before an
+      // Nobody reads a SQLite target's read models while migrate holds its roles (the log's writer, the projections): an earlier run's builds, made before an
       // erasure the log now records, with the erased person's IIN and name in clear, are dropped as each projection
       // switches to its new build, not kept for readers through the grace a live store gives them.
       const runtime = new ProjectionRuntime(target, store, projections, {
@@ -227,7 +235,7 @@ export async function run(argv: string[]): Promise<number> {
     await store?.close();
     await target?.close();
     await source.close();
-    lock?.release();
+    locks.splice(0).forEach((held) => held.release());
   }
 }
 

@@ -5,7 +5,7 @@
  * nothing of the erased person in the target, and the target starts with what was filed between the runs.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkCopiedKeyStore } from '../../src/app/backup/copied-key-store-check';
 import { openSqliteEventLog } from '../../src/modules/event-log/sqlite/sqlite-event-log';
@@ -218,3 +218,22 @@ it('migrate run again after an erasure: nothing of the erased person is left in 
     await copy.close();
   }
 }, 180_000);
+
+// A worker left running on the target kept the keys.db a run again replaces open (the erased person's key in the
+// unlinked file) and failed on keys filed after it, and its readers lost the builds dropped without a grace: migrate
+// now holds the target's projections role too, and is refused while a worker holds it.
+it('migrate run again is refused (exit 75) while a worker runs the projections on the target, and touches nothing there', async () => {
+  const source = join(tempDir('source'), 'data');
+  expect(cli(['demo', '--cases', '3', '--data-dir', source], source).code).toBe(0);
+  const target = join(tempDir('target'), 'data');
+  expect(cli(['migrate', '--to', 'sqlite', '--data-dir', target], source).code).toBe(0);
+  const worker = await startProcess('worker', { DATA_DIR: target });
+  started.push(worker);
+  const keysBefore = statSync(join(target, 'keys.db')).ino;
+
+  const again = cli(['migrate', '--to', 'sqlite', '--data-dir', target], source);
+  expect(again.code).toBe(75);
+  expect(again.stderr).toMatch(/projections/);
+  // The worker's keys.db is the file it opened, not one renamed over it.
+  expect(statSync(join(target, 'keys.db')).ino).toBe(keysBefore);
+}, 120_000);
