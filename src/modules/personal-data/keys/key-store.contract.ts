@@ -122,6 +122,32 @@ export function describeKeyStoreContract(name: string, storage: () => KeyStoreUn
       expect((await filing.subjectForCase('idx-a', 'case-1', new Date(), true)).kid).toBe(held.kid);
     });
 
+    it.each([
+      ['the person files nothing else meanwhile', false],
+      ['the person files another case meanwhile (a new subject)', true],
+    ])(
+      "refuses a filing retry after the filing process forgot its case's link (a restart) while another process holds the subject: %s",
+      async (_, fileAnother) => {
+        const master = newDataKey();
+        const before = await open(master);
+        const held = await before.subjectForCase('idx-a', 'case-0', new Date());
+        // The first attempt at case-1's filing links it to the subject; its append fails; the process restarts.
+        expect((await before.subjectForCase('idx-a', 'case-1', new Date(), true)).kid).toBe(held.kid);
+        await before.close();
+        const filing = await open(master);
+        const erasing = await open(master);
+        // It has seen the person again since (another case of theirs), so it knows their live subject.
+        expect((await filing.subjectForCase('idx-a', 'case-2', new Date())).kid).toBe(held.kid);
+        const hold = await erasing.holdForErasure([held.kid]);
+        if (fileAnother)
+          expect((await filing.subjectForCase('idx-a', 'case-3', new Date(), true)).kid).not.toBe(held.kid);
+        await expect(filing.subjectForCase('idx-a', 'case-1', new Date(), true)).rejects.toBeInstanceOf(
+          SubjectBeingErasedError,
+        );
+        await hold.release();
+      },
+    );
+
     it('gives the subject to new cases again once the hold is released, in another process too', async () => {
       const { filing, erasing, held } = await filingAndErasing();
       const hold = await erasing.holdForErasure([held.kid]);

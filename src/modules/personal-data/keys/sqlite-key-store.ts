@@ -247,7 +247,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       // Awaited only for a new link to an existing subject: an await on every filing lets a second filing of the same
       // person in this turn look before the first's claim is remembered, and claim a second subject.
       let known = this.knownSubject(iinIndex, caseId, filing);
-      if (known?.linking) known = await this.linkSettled(iinIndex, caseId, known);
+      if (known?.linking) known = await this.linkSettled(iinIndex, caseId, known, filing);
       if (known) return known;
       const waited = this.pool.length === 0;
       const fresh = await this.takeFromPool();
@@ -256,7 +256,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
       if (waited) this.noticeErasures();
       let claimed = this.knownSubject(iinIndex, caseId, filing);
       if (claimed?.linking)
-        claimed = await this.linkSettled(iinIndex, caseId, claimed).catch((error: unknown) => {
+        claimed = await this.linkSettled(iinIndex, caseId, claimed, filing).catch((error: unknown) => {
           this.pool.unshift(fresh);
           throw error;
         });
@@ -298,14 +298,20 @@ export class SqliteKeyStore implements PersonalKeyStore {
    * Nothing is encrypted under an existing subject before its link stands, so no act lands under a key an erasure
    * destroys after its checks.
    */
-  private async linkSettled(iinIndex: string, caseId: string, known: KnownSubject): Promise<StoreSubject | null> {
+  private async linkSettled(
+    iinIndex: string,
+    caseId: string,
+    known: KnownSubject,
+    filing: boolean,
+  ): Promise<StoreSubject | null> {
     for (let found: KnownSubject | null = known; ;) {
       if (!found?.linking) return found;
       await found.stored;
+      if (found.linking.beingErased) throw new SubjectBeingErasedError(caseId);
       if (!found.linking.refused && found.key !== NO_KEY) return { kid: found.kid, key: found.key, stored: STORED };
       // Refused: another process may have erased the subject (or linked the case), so what is kept in memory is checked.
       this.noticeErasures();
-      found = this.knownSubject(iinIndex, caseId);
+      found = this.knownSubject(iinIndex, caseId, filing);
     }
   }
 
@@ -395,7 +401,7 @@ export class SqliteKeyStore implements PersonalKeyStore {
     const live = liveInMemory ?? (liveRow ? { id: liveRow.id, key: this.unwrap(liveRow.id, liveRow.wrapped!) } : null);
     if (!live) return null;
     this.remember(caseId, iinIndex, live.id, live.key);
-    const linking = { refused: false };
+    const linking: Linking = { refused: false };
     // Linked only while the subject lives and no erasure holds it, in the transaction that links it: an erasure by
     // another process that held it after this process found it then finds no new case of it (its holds are committed
     // before it reads the subject's cases), and this filing takes a new subject instead.
@@ -413,6 +419,9 @@ export class SqliteKeyStore implements PersonalKeyStore {
         !this.sql(
           'SELECT 1 FROM case_subjects c JOIN subjects s USING (subject_id) WHERE c.case_id = ? AND c.subject_id = ? AND s.wrapped_key IS NOT NULL',
         ).get(caseId, live.id);
+      // A filing of a case linked to this subject already (a retry whose first append failed, this process having
+      // forgotten the link: a restart, the cache's limit) is refused while an erasure holds the subject, as from memory.
+      if (!linking.refused && inserted === 0 && filing && this.heldElsewhere(live.id)) linking.beingErased = true;
       if (!linking.refused) return;
       // Not linked: what was remembered above is forgotten before any filing of the case or the person looks again.
       if (this.caseSubjects.get(caseId) === live.id) this.caseSubjects.delete(caseId);
@@ -500,6 +509,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
         this.sql('UPDATE erasure_holds SET until = ? WHERE token = ? AND until > ?').run(PINNED, token, Date.now())
           .changes === ids.length,
       release: async (pinnedToo) => {
+        // A pinned hold kept in the file stays this process's until its key is destroyed; any other is gone now.
+        if (pinnedToo) this.ownHoldTokens.delete(token);
         try {
           this.sql('DELETE FROM erasure_holds WHERE token = ? AND until < ?').run(
             token,
@@ -1042,6 +1053,8 @@ export class SqliteKeyStore implements PersonalKeyStore {
 /** What the commit of a new case's link to an existing subject made of it: refused where a hold or an erasure stood. */
 interface Linking {
   refused: boolean;
+  /** A filing's case linked already to this subject, which an erasure holds (see claimForCase's `filing`). */
+  beingErased?: boolean;
 }
 
 /** A subject knownSubject found; `linking` when it links a new case to an existing subject (settled with `stored`). */
