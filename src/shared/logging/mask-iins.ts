@@ -266,38 +266,79 @@ const UUIDS = /[0-9a-f]{8}-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{1
 const ASCII_TEXT = /^[\x20-\x24\x26-\x7E]*$/;
 
 /**
- * Whether a masked URL may still hold an IIN (iinsIn). Cheap for the usual URL of ASCII without escapes: its UUIDs
- * that cannot hold one (neither their middle groups nor their last are 12 digits of an IIN's shape) are set aside
- * first, and fewer than 12 digits left hold none.
+ * Whether a masked URL may still hold an IIN. Read as a whole, decoded until it stops changing (three rounds at most,
+ * `%uXXXX` too: `%2538` is `%38` is `8`), any script's digits folded: it may when iinsIn finds one, or when eleven
+ * digits or more stand joined only by characters other than letters (`85031/5400114`, tabs or spaces repeated between
+ * groups, fourteen digits in a row), however they are grouped: a URL of the API holds no such run but in an IIN, so
+ * the whole of it is scrubbed rather than the groups judged. A UUID that cannot hold an IIN (neither its middle groups
+ * nor its last are 12 digits of an IIN's shape) and an ISO date or instant are set aside first. Cheap for the usual URL
+ * of ASCII without escapes: fewer than 11 digits left hold none.
  */
 function mayStillHoldIin(masked: string): boolean {
-  if (ASCII_TEXT.test(masked)) {
-    const rest = masked.replace(UUIDS, (uuid, second: string, third: string, fourth: string, last: string) =>
-      hasIinShape(second + third + fourth) || hasIinShape(last) ? uuid : '/',
-    );
+  const rest = masked.replace(UUIDS, (uuid, second: string, third: string, fourth: string, last: string) =>
+    hasIinShape(second + third + fourth) || hasIinShape(last) ? uuid : '/',
+  );
+  if (ASCII_TEXT.test(rest)) {
     let digits = 0;
-    for (let i = 0; i < rest.length && digits < 12; i++) {
+    for (let i = 0; i < rest.length && digits < LONG_DIGIT_RUN; i++) {
       const code = rest.charCodeAt(i);
       if (code >= 48 && code <= 57) digits++;
     }
-    return digits >= 12 && iinsIn(rest).length > 0;
+    if (digits < LONG_DIGIT_RUN) return false;
   }
-  return iinsIn(decodedLeniently(masked)).length > 0;
+  const read = withAsciiDigits(decodedUntilStable(rest)).replace(ISO_DATES, '/');
+  return longDigitRun(read) || iinsIn(read).length > 0;
+}
+
+/** Eleven digits: an IIN (twelve) with one of its digits written in a way none of the readings here knows. */
+const LONG_DIGIT_RUN = 11;
+const ISO_DATES =
+  /[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?/g;
+const LETTER = /\p{L}/u;
+
+/** Whether LONG_DIGIT_RUN digits or more stand joined by characters other than letters. Linear. */
+function longDigitRun(text: string): boolean {
+  let digits = 0;
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if (code >= 48 && code <= 57) {
+      if (++digits >= LONG_DIGIT_RUN) return true;
+    } else if (code < 0x80 ? (code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a : LETTER.test(char)) digits = 0;
+  }
+  return false;
+}
+
+const PERCENT_U = /%u([0-9a-f]{4})/gi;
+
+/** Percent-escapes (and `%uXXXX`) decoded again while that changes the text, three rounds at most. */
+function decodedUntilStable(text: string): string {
+  let read = text;
+  for (let round = 0; round < 3 && read.includes('%'); round++) {
+    const next = decodedLeniently(read.replace(PERCENT_U, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+    if (next === read) break;
+    read = next;
+  }
+  return decodedLeniently(read);
 }
 const ANY_DIGIT = /[\p{Nd}\p{No}]/u;
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
 /**
  * A request's URL as the log lines and the auditors' access log keep it: masked as every logged text is, then read once
- * more as a whole (escapes decoded, any script's digits, groups joined by a slash, a colon, brackets: `850315/400114`,
- * which the masking above leaves, a path's numbers being no IIN as a rule): should an IIN still be found, every path
+ * more as a whole (mayStillHoldIin: escapes decoded again, any script's digits, groups joined by a slash, a colon,
+ * brackets, runs of tabs: `850315/400114`, which the masking above leaves, a path's numbers being no IIN as a rule):
+ * should an IIN still be found, every path
  * segment and query name or value holding a digit is written `*`, but for UUIDs that hold none (a case's id), so the
  * route and the case read stay. A URL without a digit is returned at once.
  */
 export function maskUrl(url: string): string {
+  // An absolute URL's origin (the service's own listening address, `http://127.0.0.1:3000`) is no caller's text.
+  const origin = ORIGIN.exec(url)?.[0];
+  if (origin !== undefined) return origin + maskUrl(url.slice(origin.length));
   const masked = maskText(url);
   if (!mayStillHoldIin(masked)) return masked;
   const scrubbed = (part: string) => {
-    const read = decodedLeniently(part);
+    const read = decodedUntilStable(part);
     if (!ANY_DIGIT.test(withAsciiDigits(read))) return part;
     return UUID.test(part) && iinsIn(read).length === 0 ? part : '*';
   };
