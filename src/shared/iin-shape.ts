@@ -28,3 +28,15 @@ export function hasIinShape(digits: string): boolean {
   if (month < 1 || month > 12 || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return false;
   return iinCheckDigit(digits.slice(0, 11)) === Number(digits[11]);
 }
+
+/**
+ * Whether twelve digits of an IIN's shape stand anywhere among the digits of a text joined by characters other than
+ * letters (separators dropped: `c-85031-5400114`, `00850315400114`). Linear in the text, twelve checks a digit at most.
+ */
+export function iinShapedWithin(text: string): boolean {
+  for (const stretch of text.split(/\p{L}+/u)) {
+    const digits = stretch.replace(/[^0-9]/g, '');
+    for (let at = 0; at + 12 <= digits.length; at++) if (hasIinShape(digits.slice(at, at + 12))) return true;
+  }
+  return false;
+}
