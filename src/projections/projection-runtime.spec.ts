@@ -15,7 +15,7 @@ import { ProjectionRuntime, ProjectionFailedError } from './projection-runtime';
 import { ReadModelNotReadyError, ReadModels } from './read-models';
 import { logOverviewProjection, type StreamSummary } from './log-overview/log-overview.projection';
 import { WorkShare } from './work-share';
-import { CHECKPOINT_EVENTS_COLLECTION } from './projection-registry';
+import { CHECKPOINT_EVENTS_COLLECTION, ProjectionRegistry } from './projection-registry';
 import { ModelAccess } from './read-model-access';
 
 interface Counter extends ReadDocument {
@@ -510,6 +510,60 @@ describe('projection runtime', () => {
         await other.close();
       }
     });
+  });
+
+  it("a build of a new version the service's runner left under way (the deploy rolled back before it switched) is dropped by the old version's runner that follows the active build: a rebuild then does not wait for ever on that runner's lease (review finding)", async () => {
+    await appendMany(30);
+    const models = new ReadModels(log, store, [counter('counts')]);
+    const v1 = runtime([counter('counts', 1)], 10, undefined, { lease: { holder: 'worker', ttlMs: 60_000 } });
+    await v1.start();
+    await models.waitFor('counts', 30, 5000);
+    await v1.stop();
+    // Version 2 starts its build under the service's lease and stops a third of the way in (rolled back).
+    let reached!: () => void;
+    const reachedGate = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let applied = 0;
+    const v2 = runtime(
+      [
+        counter('counts', 2, {
+          gate: async () => {
+            if (++applied !== 15) return;
+            reached();
+            await released;
+          },
+        }),
+      ],
+      10,
+      undefined,
+      { lease: { holder: 'worker', ttlMs: 60_000 } },
+    );
+    await v2.start();
+    await reachedGate;
+    const stopped = v2.stop();
+    release();
+    await stopped;
+    expect((await new ProjectionRegistry(store).get('counts'))?.building).toMatchObject({
+      version: 2,
+      lease: 'projection:counts',
+    });
+    // The old version's runner takes the service's lease again and follows the active build.
+    const again = runtime([counter('counts', 1)], 10, undefined, { lease: { holder: 'worker', ttlMs: 60_000 } });
+    await again.start();
+    await models.waitFor('counts', 30, 5000);
+    // The rebuild command does not wait for the lease the runner holds and renews.
+    const rebuilt = runtime([counter('counts', 1)], 10, undefined, {
+      lease: { holder: 'rebuild', ttlMs: 60_000 },
+    }).rebuild('counts');
+    const outcome = await Promise.race([
+      rebuilt,
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000)),
+    ]);
+    expect(outcome).toEqual({ version: 1, generation: 3 });
+    const entry = await new ProjectionRegistry(store).get('counts');
+    expect(entry?.building).toBeNull();
+    expect(entry?.retired?.map((r) => `${r.version}.${r.generation}`)).toContain('2.2');
   });
 
   it('a new version builds beside the old one; readers see the old model until the switch, then the new one', async () => {

@@ -810,9 +810,33 @@ class ProjectionRunner {
     if (!options.rebuild && entry?.active?.version === version) {
       this.build = { version, generation: entry.active.generation };
       this.building = false;
+      // A build of another version this runner's own lease was writing (a deploy rolled back before it switched) is
+      // resumed by nobody while this runner follows the active one, and held the rebuild command waiting for that
+      // lease, renewed here, for ever: it is dropped as a retired build.
+      if (
+        underWay &&
+        underWay.version !== version &&
+        (underWay.lease === undefined || underWay.lease === this.leaseName)
+      )
+        await this.registry.update(
+          name,
+          (e) =>
+            e.building?.version === underWay.version && e.building.generation === underWay.generation
+              ? {
+                  ...e,
+                  building: null,
+                  retired: [
+                    ...(e.retired ?? []),
+                    { version: underWay.version, generation: underWay.generation, retiredAt: new Date().toISOString() },
+                  ],
+                }
+              : e,
+          this.fence,
+        );
     } else if (underWay && entry?.state !== 'failed' && !(await this.mayWrite(underWay))) {
+      // A warning: the rebuild command shows no info line, and an operator waiting on it must see why.
       if (this.waitingFor === null)
-        this.logger?.info(
+        this.logger?.warn(
           { projection: name, build: underWay, lease: underWay.lease },
           'another runner writes the build under way: this runner waits until it is switched or its lease lapses',
         );
@@ -847,6 +871,11 @@ class ProjectionRunner {
         }),
         this.fence,
       );
+      // The lapsed lease of the build replaced, taken in mayWrite, is let go: kept, the next rebuild waited out its TTL.
+      if (underWay?.lease !== undefined && underWay.lease !== this.leaseName)
+        await this.store
+          .releaseLease(underWay.lease, `${this.leaseOptions.holder}/${this.leaseName}`)
+          .catch(() => undefined);
     }
     if (this.waitingFor !== null)
       this.logger?.info(
