@@ -17,7 +17,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/data ./data
 COPY package.json ./
-RUN mkdir -p /var/lib/reglament && chown node:node /var/lib/reglament
+RUN install -d -m 0700 -o node -g node /var/lib/reglament
 USER node
 EXPOSE 3000
 # Liveness only (the process answers): an orchestrator that restarts unhealthy containers must not restart one for a

@@ -4,7 +4,7 @@
  * cosigns what it accepted, and the cosignature verifies with its key.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -67,6 +67,8 @@ describe('witness', () => {
     const first = await witness(api.url, 'w1.json');
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ accepted: true, checks: [{ against: 'held', kind: 'first' }] });
+    // The state is for other witnesses to read (--peer-state): readable by all, whatever the CLI's private umask.
+    expect((statSync(join(work, 'w1.json')).mode & 0o777).toString(8)).toBe('644');
     await fileCase(api, 2);
     await api.call('POST', '/api/transparency/checkpoint', { as: auditor });
     const key = generateKeyPairSync('ed25519').privateKey;

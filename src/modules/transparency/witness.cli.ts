@@ -7,7 +7,7 @@
  * With --cosign-key it cosigns what it accepted (c2sp.org/tlog-cosignature) and prints the cosigned note.
  */
 import { createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { commandArgs, usageError } from '../../shared/cli/cli-command';
 import { fetchFailureReason } from '../../shared/http/fetch-failure';
 import { isCaught, judge, type WitnessVerdict } from './domain/witness';
@@ -235,7 +235,7 @@ export async function run(argv: string[]): Promise<number> {
         )
         .join('\n');
       const file = `${args.state}.evidence-${new Date().toISOString().replace(/[:.]/g, '-')}.txt`;
-      writeFileSync(file, evidence);
+      writePublic(file, evidence);
       out(
         [
           `CAUGHT: ${caught.map((c) => `${c.verdict.kind} (against the ${c.against} checkpoint): ${c.verdict.detail}`).join('; ')}`,
@@ -287,7 +287,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(cosigned ? { cosigned } : {}),
     };
     // Written whole, then renamed: a crash never leaves a half-written state.
-    writeFileSync(`${args.state}.tmp`, JSON.stringify(state, null, 2));
+    writePublic(`${args.state}.tmp`, JSON.stringify(state, null, 2));
     renameSync(`${args.state}.tmp`, args.state);
     const { size, root } = fetched.checkpoint;
     out(
@@ -322,4 +322,13 @@ export async function run(argv: string[]): Promise<number> {
     out([`NOT ACCEPTED: ${(error as Error).message}`], { accepted: false, problem: (error as Error).message });
     return 1;
   }
+}
+
+/**
+ * A witness's state and evidence hold only the log's public checkpoints, and are for exchanging with other witnesses
+ * (`--peer-state`): readable by all (0644), whatever the CLI's umask (0077, which keeps DATA_DIR's files private).
+ */
+function writePublic(file: string, text: string): void {
+  writeFileSync(file, text);
+  chmodSync(file, 0o644);
 }
