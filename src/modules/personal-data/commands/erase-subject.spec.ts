@@ -192,6 +192,27 @@ function erasureHeldInItsChecks(filingSettlesMs?: number): {
   return { outcome, reached: reads.reached, open: reads.open };
 }
 
+/**
+ * The erasure, stopped once it has looked at the subject's cases for the last time, as it records the erasure (before
+ * it destroys the key); `recording.reached` settles when it waits there.
+ */
+function erasureStoppedAtItsRecord(): { outcome: Promise<ErasureOutcome>; recording: ReturnType<typeof gate> } {
+  const recording = gate();
+  const gated: EventLog = Object.create(log, {
+    append: {
+      value: async (...args: Parameters<EventLog['append']>) => {
+        if (args[0] === ERASURE_STREAM) await recording.pass();
+        return log.append(...args);
+      },
+    },
+  });
+  const outcome = eraseSubject(
+    { log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
+    request,
+  );
+  return { outcome, recording };
+}
+
 describe('a filing of a person whose erasure is being checked', () => {
   it('in the same process gets a subject of its own: the erasure goes on without it, and the new case stays readable and takes its next act', async () => {
     const { old, oldSubject } = await closedCaseOfThePerson();
@@ -302,19 +323,7 @@ describe('a filing of a person whose erasure is being checked', () => {
       // The other process has read the person's subject before (a filing of theirs it saw): it remembers it.
       await otherProcessKnows(other, oldSubject);
       // The erasure stops once it has looked at the subject's cases for the last time, as it records the erasure.
-      const recording = gate();
-      const gated: EventLog = Object.create(log, {
-        append: {
-          value: async (...args: Parameters<EventLog['append']>) => {
-            if (args[0] === ERASURE_STREAM) await recording.pass();
-            return log.append(...args);
-          },
-        },
-      });
-      const outcome = eraseSubject(
-        { log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
-        request,
-      );
+      const { outcome, recording } = erasureStoppedAtItsRecord();
       await recording.reached;
       const fresh = accepted(await file(other.service));
       recording.open();
@@ -338,19 +347,7 @@ describe('a filing of a person whose erasure is being checked', () => {
       });
       await expect(file(serviceOver(other.vault, failing), 'k-retried')).rejects.toThrow('the append failed');
       // The erasure, finding that case without acts, takes it for a filing never made; it stops as it records.
-      const recording = gate();
-      const gated: EventLog = Object.create(log, {
-        append: {
-          value: async (...args: Parameters<EventLog['append']>) => {
-            if (args[0] === ERASURE_STREAM) await recording.pass();
-            return log.append(...args);
-          },
-        },
-      });
-      const outcome = eraseSubject(
-        { log: gated, vault, catalog, clock: () => new Date('2026-12-06T10:00:00Z'), filingSettlesMs: 0 },
-        request,
-      );
+      const { outcome, recording } = erasureStoppedAtItsRecord();
       await recording.reached;
       const refusal = await file(other.service, 'k-retried').then(
         (filed) => filed,
