@@ -322,7 +322,6 @@ describe('a filing of a person whose erasure is being checked', () => {
     await inAnotherProcess(async (other) => {
       // The other process has read the person's subject before (a filing of theirs it saw): it remembers it.
       await otherProcessKnows(other, oldSubject);
-      // The erasure stops once it has looked at the subject's cases for the last time, as it records the erasure.
       const { outcome, recording } = erasureStoppedAtItsRecord();
       await recording.reached;
       const fresh = accepted(await file(other.service));
