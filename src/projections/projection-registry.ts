@@ -65,6 +65,19 @@ export interface RegistryEntry extends ReadDocument {
   retired?: Array<Build & { retiredAt: string }>;
 }
 
+/**
+ * The entry's retired builds with `build` among them, retired `at` (dropped after the grace period, with its
+ * checkpoint): a build switched away from, replaced while under way, or found ahead of the log. None added for null.
+ */
+export function retiredWith(
+  entry: RegistryEntry,
+  build: Build | null | undefined,
+  at: string,
+): NonNullable<RegistryEntry['retired']> {
+  const retired = entry.retired ?? [];
+  return build ? [...retired, { version: build.version, generation: build.generation, retiredAt: at }] : retired;
+}
+
 export class ProjectionRegistry {
   constructor(private readonly store: ReadStore) {}
 

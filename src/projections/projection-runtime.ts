@@ -31,6 +31,7 @@ import {
 import {
   CHECKPOINT_EVENTS_COLLECTION,
   ProjectionRegistry,
+  retiredWith,
   type CheckpointEvent,
   type ProjectionFailure,
   type ProjectionRetry,
@@ -437,13 +438,13 @@ export class ProjectionRuntime {
       // Readers are turned away first, and the build listed as retired, before anything is dropped: killed between
       // a drop and this write, the start after found the build still active without its checkpoint, resumed it in place
       // from the first event, and served it as it grew. Killed after this write, the next start drops it as retired.
-      const dropped = { ...built.build, retiredAt: new Date().toISOString() };
+      const retiredAt = new Date().toISOString();
       await this.registry.update(built.projection, (e) => ({
         ...e,
         [built.which]: null,
         state: 'stopped',
         failure: null,
-        retired: [...(e.retired ?? []), dropped],
+        retired: retiredWith(e, built.build, retiredAt),
       }));
       const collections = await this.store.listCollections();
       const prefix = physicalCollection(built.projection, built.build, '');
@@ -822,14 +823,7 @@ class ProjectionRunner {
           name,
           (e) =>
             e.building?.version === underWay.version && e.building.generation === underWay.generation
-              ? {
-                  ...e,
-                  building: null,
-                  retired: [
-                    ...(e.retired ?? []),
-                    { version: underWay.version, generation: underWay.generation, retiredAt: new Date().toISOString() },
-                  ],
-                }
+              ? { ...e, building: null, retired: retiredWith(e, underWay, new Date().toISOString()) }
               : e,
           this.fence,
         );
@@ -864,10 +858,7 @@ class ProjectionRunner {
           lastGeneration: generation,
           // The build under way this one replaces (a rebuild killed or failed half-way, a version never switched to)
           // is dropped as a retired build: left out of the registry, its collections stayed in the store for good.
-          retired: [
-            ...(e.retired ?? []),
-            ...(e.building ? [{ version: e.building.version, generation: e.building.generation, retiredAt: now }] : []),
-          ],
+          retired: retiredWith(e, e.building, now),
         }),
         this.fence,
       );
@@ -1439,10 +1430,7 @@ class ProjectionRunner {
             building: ours ? null : e.building,
             state: 'live',
             failure: null,
-            retired: [
-              ...(e.retired ?? []),
-              ...(retiring ? [{ version: previous!.version, generation: previous!.generation, retiredAt: now }] : []),
-            ],
+            retired: retiredWith(e, retiring ? previous : null, now),
           };
         },
         this.fence,
