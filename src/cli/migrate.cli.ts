@@ -193,9 +193,10 @@ export async function run(argv: string[]): Promise<number> {
       // The source's keys open the copied acts, or beside a SQLite target the copy of them.
       keys ??= await openKeyStore(config, master());
       const projections = allProjections(loadReferenceData(config), new PersonalDataVault(keys));
-      // Nobody reads a SQLite target's read models while migrate holds its roles (the log's writer, the projections): an earlier run's builds, made before an
-      // erasure the log now records, with the erased person's IIN and name in clear, are dropped as each projection
-      // switches to its new build, not kept for readers through the grace a live store gives them.
+      // Nobody reads a SQLite target's read models while migrate holds its roles (the log's writer, the projections):
+      // an earlier run's builds, made before an erasure the log now records, with the erased person's IIN and name in
+      // clear, are dropped as each projection switches to its new build, not kept for readers through the grace a live
+      // store gives them.
       const runtime = new ProjectionRuntime(target, store, projections, {
         logger: createLogger('warn'),
         ...(targetDir ? { retiredBuildGraceMs: 0 } : {}),

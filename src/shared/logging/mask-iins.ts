@@ -327,9 +327,8 @@ const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
  * A request's URL as the log lines and the auditors' access log keep it: masked as every logged text is, then read once
  * more as a whole (mayStillHoldIin: escapes decoded again, any script's digits, groups joined by a slash, a colon,
  * brackets, runs of tabs: `850315/400114`, which the masking above leaves, a path's numbers being no IIN as a rule):
- * should an IIN still be found, every path
- * segment and query name or value holding a digit is written `*`, but for UUIDs that hold none (a case's id), so the
- * route and the case read stay. A URL without a digit is returned at once.
+ * should an IIN still be found, every path segment and query name or value holding a digit is written `*`, but for
+ * UUIDs that hold none (a case's id), so the route and the case read stay. A URL without a digit is returned at once.
  */
 export function maskUrl(url: string): string {
   // An absolute URL's origin (the service's own listening address, `http://127.0.0.1:3000`) is no caller's text.
