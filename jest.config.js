@@ -17,6 +17,8 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   setupFiles: ['reflect-metadata'],
+  globalSetup: '<rootDir>/test/support/temp-root.setup.js',
+  globalTeardown: '<rootDir>/test/support/temp-root.teardown.js',
   transform: {
     '^.+\\.(t|j|mj|cj)sx?$': [
       '@swc/jest',
