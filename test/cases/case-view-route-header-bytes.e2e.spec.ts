@@ -60,6 +60,9 @@ describe('GET /api/cases/:caseId answered directly, on the wire', () => {
         );
       const view = `/api/cases/${caseId}`;
       return [
+        // Started on a copy of the seed's files, the cases model may still be catching up with what the seed appended
+        // after the case (a loaded machine showed the direct route's first read one position behind the Nest one's).
+        ...(await settled(api)),
         await request('GET', view, [`Authorization: Bearer ${clerk}`]),
         // The first read is recorded as a disclosure (an event): the reads after it name the position past it.
         ...(await settled(api)),
