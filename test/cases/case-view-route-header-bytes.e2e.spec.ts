@@ -105,6 +105,7 @@ describe('GET /api/cases/:caseId answered directly, on the wire', () => {
             .concat('\r\n\r\n'),
         );
       return [
+        ...(await settled(api)),
         await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
         ...(await settled(api)),
         await request(['Origin: https://portal.example', `Authorization: Bearer ${clerk}`]),
