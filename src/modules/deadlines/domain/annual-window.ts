@@ -67,6 +67,17 @@ export function currentOrNextWindow(spec: AnnualWindowSpec, instant: Date, zone:
   return instant.getTime() < thisYear.closesAt.getTime() ? thisYear : resolveWindow(spec, year + 1, zone);
 }
 
+/**
+ * The one year of a sequence of windows counted from the same instant (the exams, the competition and the enrolment of
+ * one admission): the first year in which none of them had closed at the instant. Resolved one by one, each window
+ * took the next year only for itself: a filing on 21 August 2015 had its exams in 2016 and its competition in 2015.
+ */
+export function sequenceYear(specs: readonly AnnualWindowSpec[], instant: Date, zone: TimeZone): number {
+  let year = Number(zone.toLocal(instant).date.slice(0, 4));
+  for (const spec of specs) year = Math.max(year, currentOrNextWindow(spec, instant, zone).year);
+  return year;
+}
+
 export function isWithinWindow(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): boolean {
   const window = resolveWindow(spec, Number(zone.toLocal(instant).date.slice(0, 4)), zone);
   return instant.getTime() >= window.opensAt.getTime() && instant.getTime() < window.closesAt.getTime();

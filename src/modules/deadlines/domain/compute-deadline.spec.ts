@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { addDays, dayNumber, fromDayNumber } from '../../calendar/domain/local-date';
 import { loadCalendar } from '../../calendar/domain/load-calendar';
-import { isWithinWindow, lastClosing, nextOpening, resolveWindow, type AnnualWindowSpec } from './annual-window';
+import {
+  isWithinWindow,
+  lastClosing,
+  nextOpening,
+  resolveWindow,
+  sequenceYear,
+  type AnnualWindowSpec,
+} from './annual-window';
 import { computeDeadline } from './compute-deadline';
 import type { Limit } from './limit';
 
@@ -179,6 +186,33 @@ describe('minutes, calendar periods, windows and programmes', () => {
     const after = computeDeadline(exams, new Date('2015-09-01T10:00:00+06:00'), calendar);
     expect(after.explanation.deadlineLocal).toBe('2016-08-21T00:00:00+06:00');
     expect(after.explanation.notes[0]).toMatch(/2015 window had closed/);
+  });
+
+  it('windows counted from one act resolve in one year: the first in which none of them had closed', () => {
+    const exams: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-10' },
+      until: { monthDay: '08-20' },
+    };
+    const enrolment: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-24' },
+      until: { monthDay: '08-25' },
+    };
+    const filed = new Date('2015-08-21T10:00:00+06:00');
+    expect(sequenceYear([exams, enrolment], filed, zone)).toBe(2016);
+    expect(sequenceYear([exams, enrolment], new Date('2015-08-20T23:00:00+06:00'), zone)).toBe(2015);
+    expect(sequenceYear([], filed, zone)).toBe(2015);
+    const alone = computeDeadline(enrolment, filed, calendar);
+    expect(alone.explanation.deadlineLocal).toBe('2015-08-26T00:00:00+06:00');
+    const inSequence = computeDeadline(enrolment, filed, calendar, { windowYear: 2016 });
+    expect(inSequence.explanation.deadlineLocal).toBe('2016-08-26T00:00:00+06:00');
+    expect(inSequence.opensAt!.toISOString()).toBe('2016-08-23T18:00:00.000Z');
+    expect(inSequence.explanation.notes[0]).toMatch(/one sequence in one year.*the 2016 windows apply/);
+    // A window never resolves to one that had closed at its anchor, whatever year it is given.
+    expect(computeDeadline(exams, filed, calendar, { windowYear: 2015 }).explanation.deadlineLocal).toBe(
+      '2016-08-21T00:00:00+06:00',
+    );
   });
 
   it('by-programme has no deadline until one is set', () => {

@@ -11,7 +11,7 @@ import {
   type LocalDate,
 } from '../../calendar/domain/local-date';
 import type { NonWorkingKind, WorkingCalendar } from '../../calendar/domain/working-calendar';
-import { currentOrNextWindow, describeAnnualDay } from './annual-window';
+import { currentOrNextWindow, describeAnnualDay, resolveWindow } from './annual-window';
 import type { ClauseRef, Limit, LimitSpec } from './limit';
 
 /** The rules of the Civil Code on periods, cited in every working-day and calendar-period explanation. */
@@ -61,6 +61,11 @@ export interface DeadlineOptions {
   programmeDeadline?: Date;
   /** Leave the day-by-day list out (for bulk computation). */
   withoutDays?: boolean;
+  /**
+   * For an annual window: the year of the sequence of windows the case counts from the same act (sequenceYear), one
+   * admission's exams, competition and enrolment. Without it a window is the one open at the anchor, or the next.
+   */
+  windowYear?: number;
 }
 
 export function computeDeadline(
@@ -128,13 +133,22 @@ export function computeDeadline(
     }
 
     case 'annual-window': {
-      const window = currentOrNextWindow(spec, anchor, zone);
+      const own = currentOrNextWindow(spec, anchor, zone);
+      // A window never resolves to one that had closed at its anchor, whatever year the sequence names.
+      const window =
+        options.windowYear !== undefined && options.windowYear > own.year
+          ? resolveWindow(spec, options.windowYear, zone)
+          : own;
       return lazyResult(
         window.closesAt,
         () => {
           const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
           const notes: string[] = [];
-          if (window.year !== Number(localDate.slice(0, 4)))
+          if (window !== own)
+            notes.push(
+              `the case's annual windows counted from the same act are one sequence in one year: one of them had closed at the anchor, so the ${window.year} windows apply, this one's too (its ${own.year} window had not closed)`,
+            );
+          else if (window.year !== Number(localDate.slice(0, 4)))
             notes.push(
               `the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`,
             );

@@ -1,0 +1,90 @@
+/**
+ * The academy admission regulations read against their texts (law review, findings 3, 5, 7 and 8), through the real
+ * decider and SLA: order 184 of 2015, appendix 3, and order 172's appendix 3 in the wording of order 58 of 2019.
+ * Deadlines worked out by hand from data/calendars/KZ.yaml (Almaty time, UTC+6 in 2015, 2016 and 2019).
+ */
+import { join } from 'node:path';
+import { loadCalendars } from '../../calendar/domain/load-calendar';
+import type { Role } from '../../identity/domain/principal';
+import { loadCatalog } from '../../regulations/domain/catalog';
+import { caseSla } from './case-sla';
+import { CaseWalk, makeIin, validData } from '../../../../test/support/case-specification';
+
+const DATA = join(__dirname, '../../../../data');
+const catalog = loadCatalog(join(DATA, 'regulations'));
+const calendar = loadCalendars(join(DATA, 'calendars')).get('KZ')!;
+const zone = calendar.timeZone;
+const IIN = makeIin('880101', 3, 123);
+const almaty = (local: string) => new Date(`${local}+06:00`);
+const A3 = 'academy-admission/order-184-2015';
+
+function walk(versionId: string, trackId: string, submittedAt: string): CaseWalk {
+  const version = catalog.byId.get(versionId)!;
+  const w = new CaseWalk(catalog, zone, version, trackId, {
+    unit: 'astana',
+    iin: IIN,
+    start: almaty(submittedAt),
+  });
+  w.submit(undefined, { channel: 'portal' });
+  return w;
+}
+
+function act(w: CaseWalk, step: string, at: string, extra: { data?: Record<string, unknown>; role?: Role } = {}) {
+  w.take(step, {
+    at: almaty(at),
+    data: extra.data ?? validData(w.step(step).eventType),
+    ...(extra.role ? { roles: [extra.role] } : {}),
+  });
+}
+
+/** `step/limit` → the row's deadline and status as of `asOf`. */
+function rows(w: CaseWalk, asOf: string): Record<string, { deadline: string | null; status: string }> {
+  return Object.fromEntries(
+    caseSla(w.state, w.version, calendar, almaty(asOf)).map((r) => [
+      `${r.stepId}/${r.limitId}`,
+      { deadline: r.deadline, status: r.status },
+    ]),
+  );
+}
+
+const WINDOWS = [
+  'entrance-exams-passed/exam-window',
+  'competition-decided/competition-window',
+  'competition-decided/admission-commission-period',
+  'enrolment-order-signed/enrolment-window',
+];
+
+/** The close of each window in a year: exams 20 August, competition 24, the commission and the enrolment 25. */
+const closes = (year: number) => ({
+  'entrance-exams-passed/exam-window': `${year}-08-20T18:00:00.000Z`,
+  'competition-decided/competition-window': `${year}-08-24T18:00:00.000Z`,
+  'competition-decided/admission-commission-period': `${year}-08-25T18:00:00.000Z`,
+  'enrolment-order-signed/enrolment-window': `${year}-08-25T18:00:00.000Z`,
+});
+
+describe('order 184, appendix 3, p.5 pp.2-4: one admission’s windows come from one year (finding 5)', () => {
+  it.each([
+    ['2015-08-20T10:00:00', 2015, 'the exams still open that day'],
+    ['2015-08-21T10:00:00', 2016, 'the reviewer’s case: the 2015 exams are over'],
+    ['2015-08-25T10:00:00', 2016, 'the commission and the enrolment still open, the exams and the competition over'],
+    ['2015-08-26T10:00:00', 2016, 'every 2015 window closed'],
+    ['2015-11-10T10:00:00', 2016, 'a month with no window: the next admission'],
+    ['2016-03-15T10:00:00', 2016, 'a month with no window before the year’s windows'],
+  ])('a filing at %s has every window in %i (%s)', (submittedAt, year) => {
+    const w = walk(A3, 'default', submittedAt);
+    const found = rows(w, submittedAt);
+    expect(Object.fromEntries(WINDOWS.map((id) => [id, found[id]?.deadline]))).toEqual(closes(year));
+  });
+
+  it('filed on 21 August 2015, everything done in August 2016 in its windows: every window met', () => {
+    const w = walk(A3, 'default', '2015-08-21T10:00:00');
+    act(w, 'documents-accepted', '2015-08-21T10:20:00');
+    act(w, 'entrance-exams-passed', '2016-08-15T15:00:00');
+    act(w, 'competition-decided', '2016-08-22T15:00:00');
+    act(w, 'enrolment-order-signed', '2016-08-24T15:00:00');
+    const found = rows(w, '2016-08-26T10:00:00');
+    expect(Object.fromEntries(WINDOWS.map((id) => [id, found[id]?.status]))).toEqual(
+      Object.fromEntries(WINDOWS.map((id) => [id, 'met'])),
+    );
+  });
+});
