@@ -24,6 +24,7 @@ function walk(versionId: string, trackId: string, submittedAt: string): CaseWalk
     unit: 'astana',
     iin: IIN,
     start: almaty(submittedAt),
+    calendar,
   });
   w.submit(undefined, { channel: 'portal' });
   return w;
@@ -86,5 +87,62 @@ describe('order 184, appendix 3, p.5 pp.2-4: one admission’s windows come from
     expect(Object.fromEntries(WINDOWS.map((id) => [id, found[id]?.status]))).toEqual(
       Object.fromEntries(WINDOWS.map((id) => [id, 'met'])),
     );
+  });
+});
+
+describe('order 184, appendix 3, p.7 pp.3: an appeal only while the appeal commission works (finding 3)', () => {
+  /** Exam on Tuesday 18 August 2015: the commission's days are 19, 20, 21, 24 and 25 August, to 24:00 on the 25th. */
+  function examined(): CaseWalk {
+    const w = walk(A3, 'default', '2015-08-12T10:00:00');
+    act(w, 'documents-accepted', '2015-08-12T11:00:00');
+    act(w, 'entrance-exams-passed', '2015-08-18T15:00:00', {
+      data: { exam: 'Экономика', score: 40, passed: false },
+    });
+    return w;
+  }
+
+  function appeal(w: CaseWalk, at: string) {
+    w.at(almaty(at));
+    return w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'appeal-opened', data: { reason: 'оценка занижена' } },
+        w.callerFor('applicant'),
+      );
+  }
+
+  it('the reviewer’s case: an appeal on 1 September, after enrolment and the extract, is refused naming the clause and the period’s end; nothing is recorded', () => {
+    const w = walk(A3, 'default', '2015-08-12T10:00:00');
+    act(w, 'documents-accepted', '2015-08-12T11:00:00');
+    act(w, 'entrance-exams-passed', '2015-08-18T15:00:00');
+    act(w, 'competition-decided', '2015-08-22T15:00:00');
+    act(w, 'enrolment-order-signed', '2015-08-24T15:00:00');
+    act(w, 'extract-issued', '2015-08-25T15:00:00');
+    const before = w.events.length;
+    const refused = appeal(w, '2015-09-01T10:00:00').thenRefused('rule', {
+      code: 'period-ended',
+      field: 'occurredAt',
+    });
+    expect(refused.extensions).toEqual({
+      periodEndedAt: '2015-08-25T18:00:00.000Z',
+      period: { stepId: 'appeal-resolved', limitId: 'appeal-period' },
+      clause: expect.objectContaining({ act: 'order-184-2015', appendix: 3, paragraph: 7, subparagraph: 3 }),
+    });
+    expect(refused.detail).toMatch(/order-184-2015 app\. 3 p\.7 pp\.3.*ended at 2015-08-26T00:00:00\+06:00/);
+    expect(w.events).toHaveLength(before);
+    expect(rows(w, '2015-09-02T10:00:00')['appeal-resolved/appeal-period']).toBeUndefined();
+  });
+
+  it('an appeal at 23:59 on the fifth working day is accepted and its period still counts from the exam', () => {
+    const w = examined();
+    w.take('appeal-opened', { at: almaty('2015-08-25T23:59:00'), data: { reason: 'оценка занижена' } });
+    expect(rows(w, '2015-08-25T23:59:30')['appeal-resolved/appeal-period']).toEqual({
+      deadline: '2015-08-25T18:00:00.000Z',
+      status: 'open',
+    });
+  });
+
+  it('an appeal at 00:00 on the sixth day (Wednesday 26 August) is refused', () => {
+    appeal(examined(), '2015-08-26T00:00:00').thenRefused('rule', { code: 'period-ended' });
   });
 });

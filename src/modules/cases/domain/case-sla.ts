@@ -12,6 +12,7 @@ import type { Anchor, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { duenessOf, limitsCount, negativeAt } from './case-due';
 import { prerequisitesOn } from './case-rules';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { stepsOnTrack, type CaseState } from './case-state';
 
 /** `not-applicable`: the step never became due in this case (its condition did not arise, or the case took another branch). */
@@ -175,6 +176,36 @@ export function windowYearOf(
 ): number | undefined {
   if (limit.spec.kind !== 'annual-window') return undefined;
   return sequenceYear(windowSequence(version, state, limit.anchor), anchor, calendar.timeZone);
+}
+
+/** Later than any act: every clock that has started counts as started. */
+const END_OF_TIME = new Date(8.64e15);
+
+/**
+ * The period a step has its place in (withinPeriod: the appeal commission's 5 working days for an appeal), as the
+ * SLA counts it in this case: the named limit, its deadline, and the step it belongs to; null when the step names
+ * none, the limit does not apply to the case, or its clock has not started.
+ */
+export function periodOf(
+  state: CaseState,
+  version: RegulationVersion,
+  step: Pick<RegulationStep, 'withinPeriod'>,
+  calendar: WorkingCalendar,
+): { stepId: string; limit: Limit; deadline: Date } | null {
+  const within = step.withinPeriod;
+  if (!within) return null;
+  const limit = version.steps.find((s) => s.id === within.step)?.limits.find((l) => l.id === within.limit);
+  if (!limit || !limitApplies(limit, state)) return null;
+  const anchor = anchorOf(limit, state, calendar, END_OF_TIME, doneBy(state, END_OF_TIME));
+  if (!anchor) return null;
+  const at = new Date(anchor.ms);
+  const windowYear = windowYearOf(limit, state, version, at, calendar);
+  const { deadline } = computeDeadline(limit, at, calendar, {
+    withoutDays: true,
+    programmeDeadline: programmeDeadline(state, calendar),
+    ...(windowYear === undefined ? {} : { windowYear }),
+  });
+  return deadline ? { stepId: within.step, limit, deadline } : null;
 }
 
 /** The instant a limit's clock started, or null while it has not (as of `asOf`). */

@@ -236,6 +236,12 @@ export const regulationFileSchema = z.strictObject({
          * answers the filing, p.10 pp.7-8, and is no longer given once the provider took the case up).
          */
         until: z.array(kebab).optional(),
+        /**
+         * The period the step has its place in: a limit of another step (or its own) whose deadline ends this one's
+         * chance (an appeal only while the appeal commission works, order 184, appendix 3, p.7 pp.3). An act at or
+         * after that deadline is refused (422 period-ended), naming the limit's clause and the period's end.
+         */
+        withinPeriod: z.strictObject({ step: kebab, limit: kebab }).optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
         clause: clauseSchema,
