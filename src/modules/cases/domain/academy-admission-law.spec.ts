@@ -146,3 +146,41 @@ describe('order 184, appendix 3, p.7 pp.3: an appeal only while the appeal commi
     appeal(examined(), '2015-08-26T00:00:00').thenRefused('rule', { code: 'period-ended' });
   });
 });
+
+describe('order 184, appendix 3, p.7 pp.6: the student card and record book, among the provider’s procedures (finding 8)', () => {
+  function extracted(): CaseWalk {
+    const w = walk(A3, 'default', '2015-08-12T10:00:00');
+    act(w, 'documents-accepted', '2015-08-12T11:00:00');
+    act(w, 'entrance-exams-passed', '2015-08-18T15:00:00');
+    act(w, 'competition-decided', '2015-08-22T15:00:00');
+    act(w, 'enrolment-order-signed', '2015-08-24T15:00:00');
+    act(w, 'extract-issued', '2015-08-25T15:00:00');
+    return w;
+  }
+
+  it.each<[Role]>([['technical-secretary'], ['applicant']])(
+    'the %s records the handing over, and the case completes with the extract',
+    (role) => {
+      const w = extracted();
+      act(w, 'student-documents-issued', '2015-09-01T10:00:00', { role });
+      expect(w.state).toMatchObject({
+        status: 'completed',
+        result: { id: 'admission-extract' },
+        closedAt: '2015-09-01T04:00:00.000Z',
+      });
+    },
+  );
+
+  it('another provider role is refused (403), naming who may', () => {
+    const w = extracted();
+    w.at(almaty('2015-09-01T10:00:00'));
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'student-documents-issued', data: validData('StudentDocumentsIssued') },
+        w.callerFor('subject-commission'),
+      )
+      .thenRefused('forbidden');
+    expect(refused.requiredRoles).toEqual(['applicant', 'technical-secretary']);
+  });
+});
