@@ -184,3 +184,45 @@ describe('order 184, appendix 3, p.7 pp.6: the student card and record book, amo
     expect(refused.requiredRoles).toEqual(['applicant', 'technical-secretary']);
   });
 });
+
+describe('order 58, p.5 pp.4 and p.7 pp.4: the admission on 10 August when it is not a working day (finding 7)', () => {
+  const P = 'academy-admission/order-58-2019';
+
+  function admitted(year: number, drafted: string) {
+    const w = walk(P, 'postgraduate', `${year}-06-03T10:00:00`);
+    act(w, 'entrance-exams-passed', `${year}-08-01T15:00:00`);
+    act(w, 'competition-decided', `${year}-08-07T15:00:00`);
+    act(w, 'admission-order-drafted', drafted);
+    return caseSla(w.state, w.version, calendar, almaty(`${year}-09-01T10:00:00`)).find(
+      (r) => r.limitId === 'admission-by-10-august',
+    )!;
+  }
+
+  it.each([
+    // 10 August 2019 a Saturday, 11 August Kurban Ait (Sunday): the next working day is Monday 12 August.
+    [
+      '2019-08-12T11:00:00',
+      'breached',
+      '2019-08-12T18:00:00.000Z',
+      'met',
+      'the reviewer’s case: Monday 12 August 2019',
+    ],
+    ['2019-08-13T11:00:00', 'breached', '2019-08-12T18:00:00.000Z', 'breached', 'Tuesday 13 August 2019'],
+    ['2019-08-09T17:00:00', 'met', '2019-08-12T18:00:00.000Z', 'breached', 'Friday 9 August 2019, before the day'],
+    // 10 August 2020 is a Monday: both readings close with it.
+    ['2020-08-10T11:00:00', 'met', '2020-08-10T18:00:00.000Z', 'met', 'Monday 10 August 2020'],
+    ['2020-08-11T11:00:00', 'breached', '2020-08-10T18:00:00.000Z', 'breached', 'Tuesday 11 August 2020'],
+  ])(
+    'an order drafted at %s: as written %s; moved to a working day its end is %s, %s (%s)',
+    (drafted, applied, altEnd, alt) => {
+      const row = admitted(Number(drafted.slice(0, 4)), drafted);
+      expect(row.deadline).toBe(`${drafted.slice(0, 4)}-08-10T18:00:00.000Z`);
+      expect(row.status).toBe(applied);
+      expect(row.alternative).toMatchObject({
+        deadline: altEnd,
+        status: alt,
+        clause: { paragraph: 7, subparagraph: 4 },
+      });
+    },
+  );
+});

@@ -175,7 +175,12 @@ export function windowYearOf(
   calendar: WorkingCalendar,
 ): number | undefined {
   if (limit.spec.kind !== 'annual-window') return undefined;
-  return sequenceYear(windowSequence(version, state, limit.anchor), anchor, calendar.timeZone);
+  const specs = windowSequence(version, state, limit.anchor);
+  // A window whose last day moves to a working day (none yet in a sequence) is read with the calendar it needs.
+  const workingDay = specs.some((s) => s.untilMovesToWorkingDay)
+    ? (date: string) => !calendar.covers(date) || calendar.isWorkingDay(date)
+    : undefined;
+  return sequenceYear(specs, anchor, calendar.timeZone, workingDay);
 }
 
 /** Later than any act: every clock that has started counts as started. */

@@ -215,6 +215,34 @@ describe('minutes, calendar periods, windows and programmes', () => {
     );
   });
 
+  it('a window whose last day moves to a working day: 10 August 2019 (Saturday, then Kurban Ait) closes with Monday 12 August', () => {
+    const onTheDay: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-10' },
+      until: { monthDay: '08-10' },
+      untilMovesToWorkingDay: true,
+    };
+    const moved = computeDeadline(onTheDay, new Date('2019-06-03T10:00:00+06:00'), calendar);
+    expect(moved.explanation.deadlineLocal).toBe('2019-08-13T00:00:00+06:00');
+    expect(moved.opensAt!.toISOString()).toBe('2019-08-09T18:00:00.000Z');
+    expect(moved.explanation.notes).toEqual([
+      expect.stringMatching(/last day 2019-08-10 is not a working day .* next working day, 2019-08-12/),
+    ]);
+    expect(moved.explanation.legalBasis).toEqual([expect.stringMatching(/Civil Code/)]);
+    // As written, the window keeps its day; a 10 August that is a working day (Monday 2020) keeps it too.
+    const { untilMovesToWorkingDay: _moves, ...asWritten } = onTheDay;
+    expect(computeDeadline(asWritten, new Date('2019-06-03T10:00:00+06:00'), calendar).explanation.deadlineLocal).toBe(
+      '2019-08-11T00:00:00+06:00',
+    );
+    expect(computeDeadline(onTheDay, new Date('2020-06-03T10:00:00+06:00'), calendar).explanation.deadlineLocal).toBe(
+      '2020-08-11T00:00:00+06:00',
+    );
+    // The moved close decides whether this year's window has closed: on Sunday 11 August 2019 it is still open.
+    expect(computeDeadline(onTheDay, new Date('2019-08-11T12:00:00+06:00'), calendar).deadline!.toISOString()).toBe(
+      '2019-08-12T18:00:00.000Z',
+    );
+  });
+
   it('by-programme has no deadline until one is set', () => {
     const unset = computeDeadline(
       { kind: 'by-programme', maxMonths: 24 },

@@ -217,7 +217,7 @@ describe('specification: every limit of every regulation version', () => {
       'admission-by-10-august',
       'annual-window {"until":{"monthDay":"08-10"}}',
       'step:application-submitted',
-      'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"}} p.7 pp.4',
+      'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"},"untilMovesToWorkingDay":true} p.7 pp.4',
     ],
     [
       'academy-admission/order-58-2019',
@@ -1057,6 +1057,13 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }),
       `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`,
       /go together/,
+    ],
+    [
+      'an intake window whose last day would move to a working day (the filing is checked without the calendar)',
+      O58,
+      (d) => (d.intakeWindows[0].spec.untilMovesToWorkingDay = true),
+      'intakeWindows[0].spec.untilMovesToWorkingDay',
+      /keeps its dates/,
     ],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);

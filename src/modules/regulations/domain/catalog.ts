@@ -153,6 +153,12 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
     checkClause(`intakeWindows[${i}].clause`, w.clause);
     checkTracks(`intakeWindows[${i}].tracks`, w.tracks);
     if (w.spec.kind !== 'annual-window') add(`intakeWindows[${i}].spec.kind`, 'must be annual-window');
+    // The filing is checked against its intake without the working-day calendar.
+    else if (w.spec.untilMovesToWorkingDay)
+      add(
+        `intakeWindows[${i}].spec.untilMovesToWorkingDay`,
+        'an intake window keeps its dates: its last day does not move to a working day',
+      );
   });
 
   const eventTypeOnTrack = new Map<string, string>();

@@ -103,6 +103,7 @@ export const limitSpecSchema = z.discriminatedUnion('kind', [
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM')
       .optional(),
+    untilMovesToWorkingDay: z.literal(true).optional(),
   }),
   z.strictObject({ kind: z.literal('by-programme'), maxMonths: z.number().int().positive().optional() }),
   z.strictObject({ kind: z.literal('working-days-before'), days: z.number().int().min(1).max(365) }),
