@@ -11,7 +11,7 @@ import { computeDeadline } from '../modules/deadlines/domain/compute-deadline';
 import type { Limit, LimitSpec } from '../modules/deadlines/domain/limit';
 import type { RegulationVersion } from '../modules/regulations/domain/catalog';
 import type { RegulationStep } from '../modules/regulations/domain/regulation-schema';
-import { anchorInstant, limitApplies, programmeDeadline } from '../modules/cases/domain/case-sla';
+import { anchorInstant, limitApplies, programmeDeadline, windowYearOf } from '../modules/cases/domain/case-sla';
 import type { CaseState } from '../modules/cases/domain/case-state';
 import type { Rng } from './prng';
 
@@ -120,7 +120,11 @@ export class DemoTimeline {
       if (limit === duration) continue;
       const anchor = anchorInstant(limit, state, this.calendar, END_OF_TIME);
       if (!anchor) continue;
-      const result = computeDeadline(limit, anchor, this.calendar, { withoutDays: true, programmeDeadline: programme });
+      const result = computeDeadline(limit, anchor, this.calendar, {
+        withoutDays: true,
+        programmeDeadline: programme,
+        windowYear: windowYearOf(limit, state, request.version, anchor, this.calendar),
+      });
       // A clock that starts on a cohort date (the end of document acceptance) starts the work too.
       if ('cohortDate' in limit.anchor) lowerBounds.push(anchor);
       if (result.opensAt) lowerBounds.push(result.opensAt);
@@ -138,6 +142,7 @@ export class DemoTimeline {
         const { deadline } = computeDeadline(limit, anchor, this.calendar, {
           withoutDays: true,
           programmeDeadline: programme,
+          windowYear: windowYearOf(limit, state, request.version, anchor, this.calendar),
         });
         if (deadline && deadline > earliest && (!bound || deadline < bound)) bound = deadline;
       }

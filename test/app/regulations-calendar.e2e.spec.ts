@@ -123,6 +123,10 @@ describe('regulations and the calendar over HTTP', () => {
     });
     expect(body.steps.find((s: any) => s.id === 'competition-decided').waitsFor).toBeUndefined();
     expect(body.steps.find((s: any) => s.id === 'portal-refusal').until).toEqual(['documents-accepted']);
+    expect(body.steps.find((s: any) => s.id === 'appeal-opened').withinPeriod).toEqual({
+      step: 'appeal-resolved',
+      limit: 'appeal-period',
+    });
   });
 
   it('GET /api/regulations/:versionId gives a shared step its roles per track (order 58 p.7) and each Kazakh label its source', async () => {

@@ -281,6 +281,47 @@ describe('refusals of the command API', () => {
     expect(ok.status).toBe(201);
   });
 
+  it('422 period-ended for an appeal after the appeal commission’s 5 working days (order 184, appendix 3, p.7 pp.3), naming the clause and the end; nothing written', async () => {
+    const { response, iin } = await submit('academy-admission', undefined, '2015-08-12');
+    const caseId = response.body.caseId as string;
+    for (const [stepId, role, occurredAt, data] of [
+      ['documents-accepted', 'technical-secretary', at('2015-08-12', 10), {}],
+      [
+        'entrance-exams-passed',
+        'subject-commission',
+        at('2015-08-18', 15),
+        { exam: 'Экономика', score: 40, passed: false },
+      ],
+    ] as const)
+      expect(
+        (
+          await api.call('POST', `/api/cases/${caseId}/steps/${stepId}`, {
+            as: callerFor(role, UNIT, iin),
+            body: { occurredAt, data },
+          })
+        ).status,
+      ).toBe(201);
+    const before = await head();
+    const late = await api.call('POST', `/api/cases/${caseId}/steps/appeal-opened`, {
+      as: callerFor('applicant', UNIT, iin),
+      body: { occurredAt: at('2015-08-26', 9), data: { reason: 'оценка занижена' } },
+    });
+    expect(late.status).toBe(422);
+    expect(late.body).toMatchObject({
+      type: expect.stringContaining('period-ended'),
+      periodEndedAt: '2015-08-25T18:00:00.000Z',
+      period: { stepId: 'appeal-resolved', limitId: 'appeal-period' },
+      clause: { appendix: 3, paragraph: 7, subparagraph: 3 },
+    });
+    expect(late.body.errors).toEqual([expect.objectContaining({ field: 'occurredAt' })]);
+    expect(await head()).toBe(before);
+    const inTime = await api.call('POST', `/api/cases/${caseId}/steps/appeal-opened`, {
+      as: callerFor('applicant', UNIT, iin),
+      body: { occurredAt: at('2015-08-25', 17), data: { reason: 'оценка занижена' } },
+    });
+    expect(inTime.status).toBe(201);
+  });
+
   it('409 for a notice of non-admission that is not due (order 58: the applicant is in the group), saying why', async () => {
     const { response, iin } = await submit('academy-admission', 'qualification-improvement', '2019-04-15');
     const caseId = response.body.caseId as string;

@@ -26,6 +26,7 @@ export async function recordAsBefore(
     catalog: deps.catalog,
     zone: deps.calendar.timeZone,
     covers: (date) => deps.calendar.covers(date),
+    calendar: deps.calendar,
     now,
     principal: citizen,
   });

@@ -6,6 +6,7 @@
  */
 import type { EventType } from '../../src/events/event-types';
 import type { TimeZone } from '../../src/modules/calendar/domain/time-zone';
+import type { WorkingCalendar } from '../../src/modules/calendar/domain/working-calendar';
 import type { ClauseRef } from '../../src/modules/deadlines/domain/limit';
 import { makeIin } from '../../src/modules/identity/domain/iin';
 import type { Principal, Role } from '../../src/modules/identity/domain/principal';
@@ -167,6 +168,8 @@ export interface SpecificationDeps {
   clock: () => Date;
   /** Which dates the working-day calendar covers, as the command service tells decide. */
   covers?: (date: string) => boolean;
+  /** The working-day calendar, as the command service gives decide (a step bounded by a period in working days). */
+  calendar?: WorkingCalendar;
 }
 
 export interface Outcome {
@@ -200,6 +203,7 @@ export class Given {
       catalog: this.deps.catalog,
       zone: this.deps.zone,
       ...(this.deps.covers ? { covers: this.deps.covers } : {}),
+      ...(this.deps.calendar ? { calendar: this.deps.calendar } : {}),
       now,
       principal: caller,
     });
@@ -315,6 +319,7 @@ export class CaseWalk {
       start: Date;
       stepMinutes?: number;
       covers?: (date: string) => boolean;
+      calendar?: WorkingCalendar;
     },
   ) {
     this.now = options.start;
@@ -323,6 +328,7 @@ export class CaseWalk {
       zone,
       clock: () => this.now,
       ...(options.covers ? { covers: options.covers } : {}),
+      ...(options.calendar ? { calendar: options.calendar } : {}),
     });
   }
 

@@ -906,7 +906,12 @@ function specText(spec: LimitSpec): string {
         [spec.months ? `${spec.months} ай` : '', spec.days ? `${spec.days} күн` : ''].filter(Boolean).join(' '),
       );
     case 'annual-window':
-      return both('ежегодный период', 'жыл сайынғы кезең');
+      return spec.untilMovesToWorkingDay
+        ? both(
+            'ежегодный период; нерабочий последний день переносится на следующий рабочий',
+            'жыл сайынғы кезең; жұмыс күні емес соңғы күн келесі жұмыс күніне ауысады',
+          )
+        : both('ежегодный период', 'жыл сайынғы кезең');
     case 'by-programme':
       return both('по программе', 'бағдарлама бойынша');
     case 'working-days-before':

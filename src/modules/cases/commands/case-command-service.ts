@@ -432,6 +432,7 @@ export class CaseCommandService {
       catalog: this.catalog,
       zone: this.calendar.timeZone,
       covers: (date: string) => this.calendar.covers(date),
+      calendar: this.calendar,
       now,
       toleranceMs: this.options.occurredAtToleranceMs ?? 0,
       principal,

@@ -6,11 +6,13 @@
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { dayNumber } from '../../calendar/domain/local-date';
 import { isoMs, isoText } from '../../../shared/dates/instant-text';
+import { sequenceYear, type AnnualWindowSpec } from '../../deadlines/domain/annual-window';
 import { computeDeadline, type DeadlineResult } from '../../deadlines/domain/compute-deadline';
-import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
+import type { Anchor, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { duenessOf, limitsCount, negativeAt } from './case-due';
 import { prerequisitesOn } from './case-rules';
+import type { RegulationStep } from '../../regulations/domain/regulation-schema';
 import { stepsOnTrack, type CaseState } from './case-state';
 
 /** `not-applicable`: the step never became due in this case (its condition did not arise, or the case took another branch). */
@@ -127,6 +129,90 @@ function anchorOf(
   return found && found.ms <= asOf.getTime() ? found : null;
 }
 
+/** What a limit counts from, as a key: the limits that share it count from one act. */
+function anchorKey(anchor: Anchor): string {
+  if ('step' in anchor) return `step:${anchor.step}`;
+  if ('stepStarted' in anchor) return `started:${anchor.stepStarted}`;
+  if ('cohortDate' in anchor) return `cohort:${anchor.cohortDate}`;
+  return `data:${anchor.stepDataDate.step}.${anchor.stepDataDate.field}`;
+}
+
+/** The annual windows of a track and channel, by what they count from: computed once per version, track and channel. */
+const windowSequences = new WeakMap<RegulationVersion, Map<string, Map<string, AnnualWindowSpec[]>>>();
+
+function windowSequence(
+  version: RegulationVersion,
+  state: Pick<CaseState, 'trackId' | 'channel'>,
+  anchor: Anchor,
+): readonly AnnualWindowSpec[] {
+  let byCase = windowSequences.get(version);
+  if (!byCase) windowSequences.set(version, (byCase = new Map()));
+  const caseKey = `${state.trackId}\u0000${state.channel}`;
+  let byAnchor = byCase.get(caseKey);
+  if (!byAnchor) {
+    byAnchor = new Map();
+    for (const step of stepsOnTrack(version, state.trackId))
+      for (const limit of step.limits)
+        if (limit.spec.kind === 'annual-window' && limitApplies(limit, state)) {
+          const key = anchorKey(limit.anchor);
+          byAnchor.set(key, [...(byAnchor.get(key) ?? []), limit.spec]);
+        }
+    byCase.set(caseKey, byAnchor);
+  }
+  return byAnchor.get(anchorKey(anchor)) ?? [];
+}
+
+/**
+ * The year an annual-window limit of this case resolves in: the annual windows the case counts from the same act are
+ * one sequence in one year, the first in which none of them had closed at that act (order 184, appendix 3, p.5
+ * pp.2-4: the exams, the competition and the enrolment of one admission). Undefined for a limit of another kind.
+ */
+export function windowYearOf(
+  limit: Limit,
+  state: Pick<CaseState, 'trackId' | 'channel'>,
+  version: RegulationVersion,
+  anchor: Date,
+  calendar: WorkingCalendar,
+): number | undefined {
+  if (limit.spec.kind !== 'annual-window') return undefined;
+  const specs = windowSequence(version, state, limit.anchor);
+  // A window whose last day moves to a working day (none yet in a sequence) is read with the calendar it needs.
+  const workingDay = specs.some((s) => s.untilMovesToWorkingDay)
+    ? (date: string) => !calendar.covers(date) || calendar.isWorkingDay(date)
+    : undefined;
+  return sequenceYear(specs, anchor, calendar.timeZone, workingDay);
+}
+
+/** Later than any act: every clock that has started counts as started. */
+const END_OF_TIME = new Date(8.64e15);
+
+/**
+ * The period a step has its place in (withinPeriod: the appeal commission's 5 working days for an appeal), as the
+ * SLA counts it in this case: the named limit, its deadline, and the step it belongs to; null when the step names
+ * none, the limit does not apply to the case, or its clock has not started.
+ */
+export function periodOf(
+  state: CaseState,
+  version: RegulationVersion,
+  step: Pick<RegulationStep, 'withinPeriod'>,
+  calendar: WorkingCalendar,
+): { stepId: string; limit: Limit; deadline: Date } | null {
+  const within = step.withinPeriod;
+  if (!within) return null;
+  const limit = version.steps.find((s) => s.id === within.step)?.limits.find((l) => l.id === within.limit);
+  if (!limit || !limitApplies(limit, state)) return null;
+  const anchor = anchorOf(limit, state, calendar, END_OF_TIME, doneBy(state, END_OF_TIME));
+  if (!anchor) return null;
+  const at = new Date(anchor.ms);
+  const windowYear = windowYearOf(limit, state, version, at, calendar);
+  const { deadline } = computeDeadline(limit, at, calendar, {
+    withoutDays: true,
+    programmeDeadline: programmeDeadline(state, calendar),
+    ...(windowYear === undefined ? {} : { windowYear }),
+  });
+  return deadline ? { stepId: within.step, limit, deadline } : null;
+}
+
 /** The instant a limit's clock started, or null while it has not (as of `asOf`). */
 export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date): Date | null {
   const anchor = anchorOf(limit, state, calendar, asOf, doneBy(state, asOf));
@@ -212,7 +298,9 @@ export function caseSla(
       const anchor = anchorOf(limit, state, calendar, asOf, done);
       if (!anchor) continue;
       const anchorDate = new Date(anchor.ms);
-      const result = computeDeadline(limit, anchorDate, calendar, options);
+      const windowYear = windowYearOf(limit, state, version, anchorDate, calendar);
+      const limitOptions = windowYear === undefined ? options : { ...options, windowYear };
+      const result = computeDeadline(limit, anchorDate, calendar, limitOptions);
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
       if (
         applicable &&
@@ -229,7 +317,7 @@ export function caseSla(
             { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
             anchorDate,
             calendar,
-            options,
+            limitOptions,
           )
         : null;
       const alternativeRow =

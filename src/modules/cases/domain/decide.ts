@@ -6,6 +6,7 @@ import { isWithinWindow, lastClosing, nextOpening } from '../../deadlines/domain
 import { checkIin } from '../../identity/domain/iin';
 import type { Principal } from '../../identity/domain/principal';
 import type { TimeZone } from '../../calendar/domain/time-zone';
+import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { addDays, addMonths, localDateProblem } from '../../calendar/domain/local-date';
 import { describeClause } from '../../regulations/domain/lint';
 import type { Catalog, RegulationVersion } from '../../regulations/domain/catalog';
@@ -30,6 +31,7 @@ import {
   type ActorCheck,
 } from './case-rules';
 import { doneNow, duenessOf } from './case-due';
+import { periodOf } from './case-sla';
 import { mustNameResult, resultsStepMayName } from './case-results';
 import { stepById, stepsOnTrack, type CaseState } from './case-state';
 
@@ -71,6 +73,8 @@ export interface DecideContext {
   zone: TimeZone;
   /** Which dates the working-day calendar covers: a cohort date outside it could start no clock. */
   covers?: (date: string) => boolean;
+  /** The working-day calendar, for a step bounded by a period in working days (withinPeriod); without it, unchecked. */
+  calendar?: WorkingCalendar;
   now: Date;
   /** How far ahead of `now` an act's occurredAt may lie (clients' clocks are never exact); default 0. */
   toleranceMs?: number;
@@ -109,7 +113,8 @@ export type RuleCode =
   | 'before-previous-act'
   | 'no-cancellation'
   | 'result-issued'
-  | 'programme-too-long';
+  | 'programme-too-long'
+  | 'period-ended';
 
 export type Decision =
   { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
@@ -620,6 +625,8 @@ function record(
   const waiting = waitingFor(state, version, step, dueness);
   if (waiting.length)
     return notAllowedHere(`step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`);
+  const ended = periodEnded(state, version, step, times.occurredAt, ctx);
+  if (ended) return refuse(ended);
   if (blockedByResult(state, step) && state.result) {
     return refuse({
       kind: 'rule',
@@ -659,6 +666,30 @@ function record(
         ...flagged,
       },
     ],
+  };
+}
+
+/** An act of a step bounded by a period (withinPeriod) at or after the period's end: the appeal after the commission's days. */
+function periodEnded(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  occurredAt: Date,
+  ctx: DecideContext,
+): CaseRejection | null {
+  const period = ctx.calendar ? periodOf(state, version, step, ctx.calendar) : null;
+  if (!period || occurredAt.getTime() < period.deadline.getTime()) return null;
+  const endedAt = ctx.zone.formatLocal(period.deadline);
+  return {
+    kind: 'rule',
+    code: 'period-ended',
+    field: 'occurredAt',
+    detail: `step ${step.id} may be recorded only within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ended at ${endedAt} (Asia/Almaty); the act is at ${ctx.zone.formatLocal(occurredAt)}`,
+    extensions: {
+      periodEndedAt: period.deadline.toISOString(),
+      period: { stepId: period.stepId, limitId: period.limit.id },
+      clause: period.limit.clause,
+    },
   };
 }
 

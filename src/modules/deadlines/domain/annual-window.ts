@@ -3,6 +3,7 @@
  * second Friday of July"), resolved per year in local time.
  */
 import {
+  addDays,
   daysInMonth,
   dayNumber,
   fromDayNumber,
@@ -23,7 +24,12 @@ export interface ResolvedWindow {
   opensAt: Date;
   /** The first instant after the window: the end of `closesOn`, or `untilTime` on it. */
   closesAt: Date;
+  /** The `until` day, when it was not a working day and the window closes on the next one (untilMovesToWorkingDay). */
+  movedFrom?: LocalDate;
 }
+
+/** Whether a local date is a working day; windows whose last day moves to a working day need it. */
+export type IsWorkingDay = (date: LocalDate) => boolean;
 
 export function resolveAnnualDay(day: AnnualDay, year: number): LocalDate {
   if ('monthDay' in day) return `${year}-${day.monthDay}`;
@@ -51,20 +57,59 @@ export function parseTimeOfDay(value: string): number {
   return Number(match[1]) * 60 + Number(match[2]);
 }
 
-export function resolveWindow(spec: AnnualWindowSpec, year: number, zone: TimeZone): ResolvedWindow {
+/**
+ * The window of a year. A window whose `until` day moves to a working day (untilMovesToWorkingDay) closes at the end of
+ * the first working day from it, by `isWorkingDay`; without one it keeps its day.
+ */
+export function resolveWindow(
+  spec: AnnualWindowSpec,
+  year: number,
+  zone: TimeZone,
+  isWorkingDay?: IsWorkingDay,
+): ResolvedWindow {
   const opensOn = spec.from ? resolveAnnualDay(spec.from, year) : `${year}-01-01`;
-  const closesOn = resolveAnnualDay(spec.until, year);
+  const until = resolveAnnualDay(spec.until, year);
+  let closesOn = until;
+  if (spec.untilMovesToWorkingDay && isWorkingDay) while (!isWorkingDay(closesOn)) closesOn = addDays(closesOn, 1);
   const closesAt = spec.untilTime
     ? zone.toInstant(closesOn, parseTimeOfDay(spec.untilTime))
     : zone.endOfDay(dayNumber(closesOn));
-  return { year, opensOn, closesOn, opensAt: zone.toInstant(opensOn, 0), closesAt };
+  return {
+    year,
+    opensOn,
+    closesOn,
+    opensAt: zone.toInstant(opensOn, 0),
+    closesAt,
+    ...(closesOn !== until ? { movedFrom: until } : {}),
+  };
 }
 
 /** The window of the instant's local year, or of the next year when this year's has closed. */
-export function currentOrNextWindow(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): ResolvedWindow {
+export function currentOrNextWindow(
+  spec: AnnualWindowSpec,
+  instant: Date,
+  zone: TimeZone,
+  isWorkingDay?: IsWorkingDay,
+): ResolvedWindow {
   const year = Number(zone.toLocal(instant).date.slice(0, 4));
-  const thisYear = resolveWindow(spec, year, zone);
-  return instant.getTime() < thisYear.closesAt.getTime() ? thisYear : resolveWindow(spec, year + 1, zone);
+  const thisYear = resolveWindow(spec, year, zone, isWorkingDay);
+  return instant.getTime() < thisYear.closesAt.getTime() ? thisYear : resolveWindow(spec, year + 1, zone, isWorkingDay);
+}
+
+/**
+ * The one year of a sequence of windows counted from the same instant (the exams, the competition and the enrolment of
+ * one admission): the first year in which none of them had closed at the instant. Resolved one by one, each window
+ * took the next year only for itself: a filing on 21 August 2015 had its exams in 2016 and its competition in 2015.
+ */
+export function sequenceYear(
+  specs: readonly AnnualWindowSpec[],
+  instant: Date,
+  zone: TimeZone,
+  isWorkingDay?: IsWorkingDay,
+): number {
+  let year = Number(zone.toLocal(instant).date.slice(0, 4));
+  for (const spec of specs) year = Math.max(year, currentOrNextWindow(spec, instant, zone, isWorkingDay).year);
+  return year;
 }
 
 export function isWithinWindow(spec: AnnualWindowSpec, instant: Date, zone: TimeZone): boolean {

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { addDays, dayNumber, fromDayNumber } from '../../calendar/domain/local-date';
 import { loadCalendar } from '../../calendar/domain/load-calendar';
-import { isWithinWindow, lastClosing, nextOpening, resolveWindow, type AnnualWindowSpec } from './annual-window';
+import {
+  isWithinWindow,
+  lastClosing,
+  nextOpening,
+  resolveWindow,
+  sequenceYear,
+  type AnnualWindowSpec,
+} from './annual-window';
 import { computeDeadline } from './compute-deadline';
 import type { Limit } from './limit';
 
@@ -179,6 +186,61 @@ describe('minutes, calendar periods, windows and programmes', () => {
     const after = computeDeadline(exams, new Date('2015-09-01T10:00:00+06:00'), calendar);
     expect(after.explanation.deadlineLocal).toBe('2016-08-21T00:00:00+06:00');
     expect(after.explanation.notes[0]).toMatch(/2015 window had closed/);
+  });
+
+  it('windows counted from one act resolve in one year: the first in which none of them had closed', () => {
+    const exams: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-10' },
+      until: { monthDay: '08-20' },
+    };
+    const enrolment: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-24' },
+      until: { monthDay: '08-25' },
+    };
+    const filed = new Date('2015-08-21T10:00:00+06:00');
+    expect(sequenceYear([exams, enrolment], filed, zone)).toBe(2016);
+    expect(sequenceYear([exams, enrolment], new Date('2015-08-20T23:00:00+06:00'), zone)).toBe(2015);
+    expect(sequenceYear([], filed, zone)).toBe(2015);
+    const alone = computeDeadline(enrolment, filed, calendar);
+    expect(alone.explanation.deadlineLocal).toBe('2015-08-26T00:00:00+06:00');
+    const inSequence = computeDeadline(enrolment, filed, calendar, { windowYear: 2016 });
+    expect(inSequence.explanation.deadlineLocal).toBe('2016-08-26T00:00:00+06:00');
+    expect(inSequence.opensAt!.toISOString()).toBe('2016-08-23T18:00:00.000Z');
+    expect(inSequence.explanation.notes[0]).toMatch(/one sequence in one year.*the 2016 windows apply/);
+    // A window never resolves to one that had closed at its anchor, whatever year it is given.
+    expect(computeDeadline(exams, filed, calendar, { windowYear: 2015 }).explanation.deadlineLocal).toBe(
+      '2016-08-21T00:00:00+06:00',
+    );
+  });
+
+  it('a window whose last day moves to a working day: 10 August 2019 (Saturday, then Kurban Ait) closes with Monday 12 August', () => {
+    const onTheDay: AnnualWindowSpec = {
+      kind: 'annual-window',
+      from: { monthDay: '08-10' },
+      until: { monthDay: '08-10' },
+      untilMovesToWorkingDay: true,
+    };
+    const moved = computeDeadline(onTheDay, new Date('2019-06-03T10:00:00+06:00'), calendar);
+    expect(moved.explanation.deadlineLocal).toBe('2019-08-13T00:00:00+06:00');
+    expect(moved.opensAt!.toISOString()).toBe('2019-08-09T18:00:00.000Z');
+    expect(moved.explanation.notes).toEqual([
+      expect.stringMatching(/last day 2019-08-10 is not a working day .* next working day, 2019-08-12/),
+    ]);
+    expect(moved.explanation.legalBasis).toEqual([expect.stringMatching(/Civil Code/)]);
+    // As written, the window keeps its day; a 10 August that is a working day (Monday 2020) keeps it too.
+    const { untilMovesToWorkingDay: _moves, ...asWritten } = onTheDay;
+    expect(computeDeadline(asWritten, new Date('2019-06-03T10:00:00+06:00'), calendar).explanation.deadlineLocal).toBe(
+      '2019-08-11T00:00:00+06:00',
+    );
+    expect(computeDeadline(onTheDay, new Date('2020-06-03T10:00:00+06:00'), calendar).explanation.deadlineLocal).toBe(
+      '2020-08-11T00:00:00+06:00',
+    );
+    // The moved close decides whether this year's window has closed: on Sunday 11 August 2019 it is still open.
+    expect(computeDeadline(onTheDay, new Date('2019-08-11T12:00:00+06:00'), calendar).deadline!.toISOString()).toBe(
+      '2019-08-12T18:00:00.000Z',
+    );
   });
 
   it('by-programme has no deadline until one is set', () => {

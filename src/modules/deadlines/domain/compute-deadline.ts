@@ -11,7 +11,13 @@ import {
   type LocalDate,
 } from '../../calendar/domain/local-date';
 import type { NonWorkingKind, WorkingCalendar } from '../../calendar/domain/working-calendar';
-import { currentOrNextWindow, describeAnnualDay } from './annual-window';
+import {
+  currentOrNextWindow,
+  describeAnnualDay,
+  resolveWindow,
+  type AnnualWindowSpec,
+  type IsWorkingDay,
+} from './annual-window';
 import type { ClauseRef, Limit, LimitSpec } from './limit';
 
 /** The rules of the Civil Code on periods, cited in every working-day and calendar-period explanation. */
@@ -61,6 +67,11 @@ export interface DeadlineOptions {
   programmeDeadline?: Date;
   /** Leave the day-by-day list out (for bulk computation). */
   withoutDays?: boolean;
+  /**
+   * For an annual window: the year of the sequence of windows the case counts from the same act (sequenceYear), one
+   * admission's exams, competition and enrolment. Without it a window is the one open at the anchor, or the next.
+   */
+  windowYear?: number;
 }
 
 export function computeDeadline(
@@ -128,19 +139,36 @@ export function computeDeadline(
     }
 
     case 'annual-window': {
-      const window = currentOrNextWindow(spec, anchor, zone);
+      const workingDay = windowWorkingDays(spec, calendar);
+      const own = currentOrNextWindow(spec, anchor, zone, workingDay);
+      // A window never resolves to one that had closed at its anchor, whatever year the sequence names.
+      const window =
+        options.windowYear !== undefined && options.windowYear > own.year
+          ? resolveWindow(spec, options.windowYear, zone, workingDay)
+          : own;
       return lazyResult(
         window.closesAt,
         () => {
           const opens = spec.from ? describeAnnualDay(spec.from) : '01-01';
           const notes: string[] = [];
-          if (window.year !== Number(localDate.slice(0, 4)))
+          if (window !== own)
+            notes.push(
+              `the case's annual windows counted from the same act are one sequence in one year: one of them had closed at the anchor, so the ${window.year} windows apply, this one's too (its ${own.year} window had not closed)`,
+            );
+          else if (window.year !== Number(localDate.slice(0, 4)))
             notes.push(
               `the ${localDate.slice(0, 4)} window had closed at the anchor; the ${window.year} window applies`,
             );
+          if (window.movedFrom) {
+            const reason = calendar.nonWorkingReason(window.movedFrom)!;
+            notes.push(
+              `the last day ${window.movedFrom} is not a working day (${reason.kind}: ${reason.name}); this reading moves it to the next working day, ${window.closesOn}`,
+            );
+          }
           return finishExplanation(calendar, window.closesAt, {
             ...base(),
-            rule: `every year from ${opens} until ${describeAnnualDay(spec.until)}${spec.untilTime ? ` ${spec.untilTime}` : ' (end of day)'} local time; in ${window.year}: ${window.opensOn} to ${window.closesOn}`,
+            rule: `every year from ${opens} until ${describeAnnualDay(spec.until)}${spec.untilTime ? ` ${spec.untilTime}` : ' (end of day)'} local time${spec.untilMovesToWorkingDay ? ', or the next working day when that day is not one' : ''}; in ${window.year}: ${window.opensOn} to ${window.closesOn}`,
+            ...(spec.untilMovesToWorkingDay ? { legalBasis: [CIVIL_CODE_PERIODS] } : {}),
             opensAt: zone.formatLocal(window.opensAt),
             notes,
           });
@@ -196,6 +224,14 @@ export function computeDeadline(
       });
     }
   }
+}
+
+/**
+ * Which days are working days for a window whose last day moves to a working day (untilMovesToWorkingDay); none for
+ * any other. A day outside the calendar's years keeps its place: no rule can be read for it.
+ */
+export function windowWorkingDays(spec: AnnualWindowSpec, calendar: WorkingCalendar): IsWorkingDay | undefined {
+  return spec.untilMovesToWorkingDay ? (date) => !calendar.covers(date) || calendar.isWorkingDay(date) : undefined;
 }
 
 /** The explanation's closing facts: the deadline in local time, and whether it lies in a provisional year. */

@@ -40,8 +40,18 @@ export type LimitSpec =
   /** Civil Code art. 171–173: the anchor's day is not counted; ends at the end of the last working day. */
   | { kind: 'working-days'; days: number }
   | { kind: 'calendar-period'; months?: number; days?: number }
-  /** A fixed window each year: act between `from` and `until` (both inclusive, local time Asia/Almaty). */
-  | { kind: 'annual-window'; from?: AnnualDay; until: AnnualDay; untilTime?: string /* "HH:MM", default end of day */ }
+  /**
+   * A fixed window each year: act between `from` and `until` (both inclusive, local time Asia/Almaty). With
+   * `untilMovesToWorkingDay`, an `until` day that is not a working day moves to the next working day (the Civil Code's
+   * rule for the last day of a period, read into a fixed date where the act is silent).
+   */
+  | {
+      kind: 'annual-window';
+      from?: AnnualDay;
+      until: AnnualDay;
+      untilTime?: string /* "HH:MM", default end of day */;
+      untilMovesToWorkingDay?: boolean;
+    }
   /** Set later per case or cohort (e.g. the curriculum); no deadline until it is set. */
   | { kind: 'by-programme'; maxMonths?: number }
   /**

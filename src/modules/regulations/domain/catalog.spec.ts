@@ -217,7 +217,7 @@ describe('specification: every limit of every regulation version', () => {
       'admission-by-10-august',
       'annual-window {"until":{"monthDay":"08-10"}}',
       'step:application-submitted',
-      'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"}} p.7 pp.4',
+      'app.3 p.5 pp.4 postgraduate | alt annual-window {"from":{"monthDay":"08-10"},"until":{"monthDay":"08-10"},"untilMovesToWorkingDay":true} p.7 pp.4',
     ],
     [
       'academy-admission/order-58-2019',
@@ -1010,6 +1010,41 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       /may stop being recordable \(until\): this step would wait for it for ever/,
     ],
     [
+      'a step bounded by the period of a step that does not exist',
+      ADMISSION,
+      (d) => (stepOf(d, 'appeal-opened').withinPeriod = { step: 'appeal-heard', limit: 'appeal-period' }),
+      `steps[${indexOf(ADMISSION, 'appeal-opened')}].withinPeriod.step`,
+      /"appeal-heard" is not a step/,
+    ],
+    [
+      'a step bounded by a limit its step does not have',
+      ADMISSION,
+      (d) => (stepOf(d, 'appeal-opened').withinPeriod = { step: 'appeal-resolved', limit: 'appeal-days' }),
+      `steps[${indexOf(ADMISSION, 'appeal-opened')}].withinPeriod.limit`,
+      /"appeal-days" is not a limit of step "appeal-resolved" \(appeal-period\)/,
+    ],
+    [
+      'a step bounded by a period that starts with a step it does not follow: its end unknown when it is open',
+      ADMISSION,
+      (d) => (stepOf(d, 'portal-refusal').withinPeriod = { step: 'appeal-resolved', limit: 'appeal-period' }),
+      `steps[${indexOf(ADMISSION, 'portal-refusal')}].withinPeriod.limit`,
+      /must count from a step this step follows/,
+    ],
+    [
+      'a step every case needs bounded by a period: the case would be stuck',
+      ADMISSION,
+      (d) => (stepOf(d, 'competition-decided').withinPeriod = { step: 'appeal-resolved', limit: 'appeal-period' }),
+      `steps[${indexOf(ADMISSION, 'competition-decided')}].withinPeriod`,
+      /only an optional step may have its chance ended \(withinPeriod\)/,
+    ],
+    [
+      'a step that waits for a step bounded by a period: it would wait for ever',
+      ADMISSION,
+      (d) => (stepOf(d, 'appeal-resolved').withinPeriod = { step: 'appeal-resolved', limit: 'appeal-period' }),
+      `steps[${indexOf(ADMISSION, 'not-admitted')}].waitsFor[0]`,
+      /may stop being recordable \(withinPeriod\): this step would wait for it for ever/,
+    ],
+    [
       'a condition of an unknown outcome',
       ADMISSION,
       (d) => (stepOf(d, 'not-admitted').dueWhen = [{ step: 'entrance-exams-passed', outcome: 'failed' }]),
@@ -1022,6 +1057,13 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }),
       `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`,
       /go together/,
+    ],
+    [
+      'an intake window whose last day would move to a working day (the filing is checked without the calendar)',
+      O58,
+      (d) => (d.intakeWindows[0].spec.untilMovesToWorkingDay = true),
+      'intakeWindows[0].spec.untilMovesToWorkingDay',
+      /keeps its dates/,
     ],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);

@@ -153,6 +153,12 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
     checkClause(`intakeWindows[${i}].clause`, w.clause);
     checkTracks(`intakeWindows[${i}].tracks`, w.tracks);
     if (w.spec.kind !== 'annual-window') add(`intakeWindows[${i}].spec.kind`, 'must be annual-window');
+    // The filing is checked against its intake without the working-day calendar.
+    else if (w.spec.untilMovesToWorkingDay)
+      add(
+        `intakeWindows[${i}].spec.untilMovesToWorkingDay`,
+        'an intake window keeps its dates: its last day does not move to a working day',
+      );
   });
 
   const eventTypeOnTrack = new Map<string, string>();
@@ -239,14 +245,17 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
           `${path}.waitsFor[${j}]`,
           `"${w}" is repeatable: waiting for it would hold this step only until its first time`,
         );
-      // Its chance may end while it is due: this step would wait for it for ever.
-      else if (other.until?.length)
-        add(`${path}.waitsFor[${j}]`, `"${w}" may stop being recordable (until): this step would wait for it for ever`);
       // An optional step without a condition would hold this step in every case until taken, even where it never happens.
       else if (!other.dueWhen && other.optional)
         add(
           `${path}.waitsFor[${j}]`,
           `"${w}" is optional with no condition (dueWhen): it would hold this step until taken, also in cases where it never happens`,
+        );
+      // Its chance may end while it is due: this step would wait for it for ever.
+      else if (other.until?.length || other.withinPeriod)
+        add(
+          `${path}.waitsFor[${j}]`,
+          `"${w}" may stop being recordable (${other.withinPeriod ? 'withinPeriod' : 'until'}): this step would wait for it for ever`,
         );
       // A step with no condition is due in every case: waiting for it is following it, which is what after says.
       else if (!other.dueWhen)
@@ -274,15 +283,44 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       else if (stepsBefore(data.steps, step.id).has(u))
         add(`${path}.until[${j}]`, `"${u}" comes before this step (through after): the step could never be recorded`);
     });
+    if (step.withinPeriod) {
+      const { step: owner, limit: limitId } = step.withinPeriod;
+      const other = data.steps.find((s) => s.id === owner);
+      const limit = other?.limits.find((l) => l.id === limitId);
+      const from =
+        limit &&
+        ('step' in limit.anchor ? limit.anchor.step : 'stepStarted' in limit.anchor ? limit.anchor.stepStarted : null);
+      if (!other) add(`${path}.withinPeriod.step`, `"${owner}" is not a step of this version`);
+      else if (!other.tracks.some((t) => step.tracks.includes(t)))
+        add(`${path}.withinPeriod.step`, `"${owner}" shares no track with this step`);
+      else if (!limit)
+        add(
+          `${path}.withinPeriod.limit`,
+          `"${limitId}" is not a limit of step "${owner}" (${other.limits.map((l) => l.id).join(', ') || 'none'})`,
+        );
+      else if (limit.spec.kind === 'by-programme')
+        add(`${path}.withinPeriod.limit`, `"${limitId}" is set by a programme: it has no end until one is set`);
+      // The period's end must be known whenever the step may be taken: its clock starts with a step this one follows.
+      else if (!from || !stepsBefore(data.steps, step.id).has(from))
+        add(
+          `${path}.withinPeriod.limit`,
+          `"${limitId}" must count from a step this step follows (through after): its end must be known when the step is open`,
+        );
+    }
     // A step whose chance may end must be one a case can do without, and owe no time: a step every case needs would be
     // left undone for ever, and its limits read overdue (dueness does not know the chance ended).
-    if (step.until?.length && !step.optional)
-      add(`${path}.until`, 'only an optional step may have its chance ended (until): every case needs this one');
-    else if (step.until?.length && step.limits.length > 0)
-      add(
-        `${path}.until`,
-        'a step whose chance may end (until) owes no time: its limits would read overdue once it ended',
-      );
+    for (const [key, ends] of [
+      ['until', !!step.until?.length],
+      ['withinPeriod', !!step.withinPeriod],
+    ] as const) {
+      if (ends && !step.optional)
+        add(`${path}.${key}`, `only an optional step may have its chance ended (${key}): every case needs this one`);
+      else if (ends && step.limits.length > 0)
+        add(
+          `${path}.${key}`,
+          `a step whose chance may end (${key}) owes no time: its limits would read overdue once it ended`,
+        );
+    }
     if (step.repeatable && (step.terminal || step.requiresAll || step.result))
       add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
     checkClause(`${path}.clause`, step.clause);

@@ -103,6 +103,7 @@ export const limitSpecSchema = z.discriminatedUnion('kind', [
       .string()
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day HH:MM')
       .optional(),
+    untilMovesToWorkingDay: z.literal(true).optional(),
   }),
   z.strictObject({ kind: z.literal('by-programme'), maxMonths: z.number().int().positive().optional() }),
   z.strictObject({ kind: z.literal('working-days-before'), days: z.number().int().min(1).max(365) }),
@@ -236,6 +237,12 @@ export const regulationFileSchema = z.strictObject({
          * answers the filing, p.10 pp.7-8, and is no longer given once the provider took the case up).
          */
         until: z.array(kebab).optional(),
+        /**
+         * The period the step has its place in: a limit of another step (or its own) whose deadline ends this one's
+         * chance (an appeal only while the appeal commission works, order 184, appendix 3, p.7 pp.3). An act at or
+         * after that deadline is refused (422 period-ended), naming the limit's clause and the period's end.
+         */
+        withinPeriod: z.strictObject({ step: kebab, limit: kebab }).optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
         clause: clauseSchema,

@@ -138,6 +138,14 @@ class RegulationStepDto {
   })
   until?: string[];
 
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: { step: { type: 'string' }, limit: { type: 'string' } },
+    description:
+      'the period it has its place in, a limit of a step: it may be recorded only before that limit’s deadline in the case (422 period-ended after it)',
+  })
+  withinPeriod?: { step: string; limit: string };
+
   @ApiProperty()
   terminal!: boolean;
 
