@@ -521,6 +521,7 @@ export function simulateCase(
     const decision = decide(state, command, {
       catalog,
       zone,
+      calendar,
       now: FAR_FUTURE,
       principal: principalFor(role, unit, iin, n),
     });

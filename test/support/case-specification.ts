@@ -6,6 +6,8 @@
  */
 import type { EventType } from '../../src/events/event-types';
 import type { TimeZone } from '../../src/modules/calendar/domain/time-zone';
+import { join } from 'node:path';
+import { loadCalendars } from '../../src/modules/calendar/domain/load-calendar';
 import type { WorkingCalendar } from '../../src/modules/calendar/domain/working-calendar';
 import type { ClauseRef } from '../../src/modules/deadlines/domain/limit';
 import { makeIin } from '../../src/modules/identity/domain/iin';
@@ -168,8 +170,15 @@ export interface SpecificationDeps {
   clock: () => Date;
   /** Which dates the working-day calendar covers, as the command service tells decide. */
   covers?: (date: string) => boolean;
-  /** The working-day calendar, as the command service gives decide (a step bounded by a period in working days). */
+  /** The working-day calendar, as the command service gives decide (a step bounded by a period in working days); the project's by default. */
   calendar?: WorkingCalendar;
+}
+
+let projectCalendar: WorkingCalendar | undefined;
+/** The calendar the service loads (data/calendars), read once. */
+function defaultCalendar(): WorkingCalendar {
+  projectCalendar ??= loadCalendars(join(__dirname, '../../data/calendars')).get('KZ')!;
+  return projectCalendar;
 }
 
 export interface Outcome {
@@ -203,7 +212,7 @@ export class Given {
       catalog: this.deps.catalog,
       zone: this.deps.zone,
       ...(this.deps.covers ? { covers: this.deps.covers } : {}),
-      ...(this.deps.calendar ? { calendar: this.deps.calendar } : {}),
+      calendar: this.deps.calendar ?? defaultCalendar(),
       now,
       principal: caller,
     });

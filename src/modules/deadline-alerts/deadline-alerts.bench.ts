@@ -101,6 +101,7 @@ export const deadlineAlertsBench: BenchSuite = {
       {
         catalog: reference.catalog,
         zone: reference.calendar.timeZone,
+        calendar: reference.calendar,
         now: filedAt,
         principal: { id: `applicant-${iin}`, name: 'Applicant', roles: ['applicant'], iin },
       },

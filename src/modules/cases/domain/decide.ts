@@ -73,8 +73,8 @@ export interface DecideContext {
   zone: TimeZone;
   /** Which dates the working-day calendar covers: a cohort date outside it could start no clock. */
   covers?: (date: string) => boolean;
-  /** The working-day calendar, for a step bounded by a period in working days (withinPeriod); without it, unchecked. */
-  calendar?: WorkingCalendar;
+  /** The working-day calendar: a step bounded by a period in working days (withinPeriod) is checked against it. */
+  calendar: WorkingCalendar;
   now: Date;
   /** How far ahead of `now` an act's occurredAt may lie (clients' clocks are never exact); default 0. */
   toleranceMs?: number;
@@ -677,7 +677,7 @@ function periodEnded(
   occurredAt: Date,
   ctx: DecideContext,
 ): CaseRejection | null {
-  const period = ctx.calendar ? periodOf(state, version, step, ctx.calendar) : null;
+  const period = periodOf(state, version, step, ctx.calendar);
   if (!period || occurredAt.getTime() < period.deadline.getTime()) return null;
   const endedAt = ctx.zone.formatLocal(period.deadline);
   return {
