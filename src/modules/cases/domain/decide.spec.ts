@@ -340,6 +340,35 @@ describe('test outcome decides the result of civil-service testing', () => {
   });
 });
 
+// The applicant takes the test (app.1 p.5 pp.4 «прохождение услугополучателем тестирования»), but its results are the
+// administrator's and the operator's to sign (p.7 pp.4) and the administrator's to hand over (p.7 pp.5); the outcome
+// recorded (passed) decides the certificate or the reference. The applicant recorded {score: 99, passed: true} and
+// got the certificate.
+describe('the applicant does not record the test result that decides what they get', () => {
+  const briefedCase = () => {
+    const w = walk('civil-service-testing/order-184-2015', 'default');
+    w.submit('applicant', { channel: 'portal' });
+    w.take('admitted-to-test');
+    w.take('applicant-briefed');
+    w.advance();
+    return w;
+  };
+  const result = { kind: 'take-step' as const, stepId: 'test-completed', data: { score: 99, passed: true } };
+
+  it('civil-service testing: the applicant is refused (403), nothing is written; the administrator or the operator records it', () => {
+    const w = briefedCase();
+    w.spec
+      .given(w.events)
+      .when(result, applicant)
+      .thenRefused('forbidden', { requiredRoles: ['test-administrator', 'test-operator'] });
+    for (const role of ['test-administrator', 'test-operator'] as const)
+      w.spec
+        .given(w.events)
+        .when(result, principal(role, UNIT))
+        .then([{ type: 'TestCompleted', stepId: 'test-completed', role, data: { score: 99, passed: true } }]);
+  });
+});
+
 describe('steps that need every role (requiresAll)', () => {
   const signingCase = () => {
     const w = walk('civil-service-testing/order-184-2015', 'default');
