@@ -367,6 +367,28 @@ describe('the applicant does not record the test result that decides what they g
         .when(result, principal(role, UNIT))
         .then([{ type: 'TestCompleted', stepId: 'test-completed', role, data: { score: 99, passed: true } }]);
   });
+
+  // Appendix 5: the listener sits the final test (p.5 pp.5 «сдача услугополучателем итогового контроля знаний»); a
+  // passed one makes the completion document due. The listener recorded their own pass.
+  it('retraining: the listener is refused (403), nothing is written; the teaching staff records it', () => {
+    const w = walk('academy-retraining/order-184-2015', 'default');
+    w.submit();
+    w.openUpTo('final-test-passed');
+    w.advance();
+    const passed = {
+      kind: 'take-step' as const,
+      stepId: 'final-test-passed',
+      data: { exam: 'Итоговое тестирование', score: 99, passed: true },
+    };
+    w.spec
+      .given(w.events)
+      .when(passed, applicant)
+      .thenRefused('forbidden', { requiredRoles: ['teaching-staff'] });
+    w.spec
+      .given(w.events)
+      .when(passed, principal('teaching-staff', UNIT))
+      .then([{ type: 'ExamResultRecorded', stepId: 'final-test-passed', role: 'teaching-staff' }]);
+  });
 });
 
 describe('steps that need every role (requiresAll)', () => {
