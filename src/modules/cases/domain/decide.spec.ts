@@ -391,6 +391,30 @@ describe('the applicant does not record the test result that decides what they g
   });
 });
 
+// Appendices 4 and 5 are paper services whose procedure starts with «получение услугодателем документов от
+// услугополучателя» (p.4); appendix 5 names the registry clerk who receives them (p.5 pp.1 «прием сотрудником
+// канцелярии услугодателя»). Only the applicant could open these cases: a registry clerk holding a listener's letter
+// was refused.
+describe("the provider opens a case of the Academy's paper services on receiving the documents", () => {
+  const opening = (serviceId: string) =>
+    submission({ serviceId, trackId: undefined, channel: 'office', occurredAt: new Date('2015-09-15T10:00:00+06:00') });
+
+  it.each([
+    ['academy-retraining', 'registry-clerk'],
+    ['academy-postgraduate-study', 'academic-programmes-centre'],
+  ] as const)('%s: the %s opens it; the applicant is refused (403) and nothing is written', (serviceId, role) => {
+    const spec = specAt('2015-09-15T10:00:00+06:00');
+    spec
+      .given()
+      .when(opening(serviceId), principal(role, UNIT))
+      .then([{ type: 'ApplicationSubmitted', stepId: 'application-submitted', role }]);
+    spec
+      .given()
+      .when(opening(serviceId), applicant)
+      .thenRefused('forbidden', { requiredRoles: [role] });
+  });
+});
+
 describe('steps that need every role (requiresAll)', () => {
   const signingCase = () => {
     const w = walk('civil-service-testing/order-184-2015', 'default');
