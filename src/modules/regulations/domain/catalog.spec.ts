@@ -506,6 +506,8 @@ describe('specification: every limit of every regulation version', () => {
             const { kind: altKind, ...altParameters } = l.alternative.spec as { kind: string };
             const a = l.alternative.clause;
             alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
+            const own = l.alternative.anchor ? Object.entries(l.alternative.anchor)[0] : undefined;
+            if (own) alternative += ` from ${own[0]}:${typeof own[1] === 'string' ? own[1] : JSON.stringify(own[1])}`;
           }
           return [
             v.versionId,
@@ -682,6 +684,32 @@ describe('lint', () => {
   });
 });
 
+describe('lint of readings counted from different starts', () => {
+  const withOtherStart = (appliedReason?: string) => {
+    const version = structuredClone(catalog.byId.get('academy-retraining/order-184-2015')!);
+    const limit = version.steps.find((s) => s.id === 'group-formed')!.limits[0]!;
+    limit.alternative = { ...limit.alternative!, spec: limit.spec, anchor: { step: 'application-submitted' } };
+    if (appliedReason) limit.appliedReason = appliedReason;
+    else delete limit.appliedReason;
+    return lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+  };
+
+  it('needs the reason for the reading applied, whichever is stricter in a case', () => {
+    const result = withOtherStart();
+    expect(result.errors).toBe(1);
+    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')!.message).toMatch(
+      /count from different starts \(from the end of documents-registered, from the end of application-submitted\); state appliedReason/,
+    );
+    const reasoned = withOtherStart('the text counts it from the registration');
+    expect(reasoned.errors).toBe(0);
+    expect(reasoned.versions[0]!.contradictions.find((c) => c.stepId === 'group-formed')).toMatchObject({
+      rule: 'not-comparable-with-reason',
+      applied: { anchor: { step: 'documents-registered' } },
+      alternative: { anchor: { step: 'application-submitted' } },
+    });
+  });
+});
+
 describe('lint of conditional limits', () => {
   it('reports an optional step with a limit but no condition as an error', () => {
     const version = structuredClone(catalog.byId.get('academy-admission/order-58-2019')!);
@@ -812,6 +840,13 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       (d) => ((d.title.kk = null), (d.title.kkNeedsTranslation = true)),
       'title.kkSource',
       /given for a Kazakh label that is missing/,
+    ],
+    [
+      "the other reading's start on a missing step",
+      TESTING,
+      (d) => (stepOf(d, 'test-result-issued').limits[0].alternative.anchor = { step: 'briefing' }),
+      `steps[${indexOf(TESTING, 'test-result-issued')}].limits[0].alternative.anchor.step`,
+      /"briefing" is not a step of this version/,
     ],
     [
       'anchor on a missing step',
