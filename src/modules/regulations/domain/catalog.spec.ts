@@ -347,21 +347,23 @@ describe('specification: every limit of every regulation version', () => {
       'stepStarted:admitted-to-test',
       'app.1 p.7 pp.1',
     ],
+    // The length of the briefing and of the test themselves (p.7 pp.2-3 «Длительность выполнения»), from their own
+    // start; counted from the end of the act before as the other reading (the text gives no start).
     [
       'civil-service-testing/order-184-2015',
       'applicant-briefed',
       'briefing',
       'minutes {"minutes":10}',
-      'step:admitted-to-test',
-      'app.1 p.5 pp.3',
+      'stepStarted:applicant-briefed',
+      'app.1 p.7 pp.2 | alt minutes {"minutes":10} p.5 pp.3 from step:admitted-to-test',
     ],
     [
       'civil-service-testing/order-184-2015',
       'test-completed',
       'test-duration',
       'minutes {"minutes":125}',
-      'step:applicant-briefed',
-      'app.1 p.5 pp.4',
+      'stepStarted:test-completed',
+      'app.1 p.7 pp.3 | alt minutes {"minutes":125} p.5 pp.4 from step:applicant-briefed',
     ],
     [
       'civil-service-testing/order-184-2015',
