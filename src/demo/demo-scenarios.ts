@@ -799,7 +799,6 @@ const postgraduateStudy: Flow = ({ rng, staff, zone, want }) => {
   const years = rng.pick([1, 2]);
   const endsOn = `${cohortYear + years}-06-30`;
   const applicant = makeApplicant(rng, cohortYear, 24, 45);
-  const self = applicantPrincipal(applicant, unit);
   const centre = staff.any(rng, unit, 'academic-programmes-centre', 2);
   const department = staff.any(rng, unit, 'department', 3);
   const passed = story !== 'failed-exam';
@@ -879,7 +878,8 @@ const postgraduateStudy: Flow = ({ rng, staff, zone, want }) => {
     channel: 'office',
     unit,
     applicant,
-    submittedBy: self,
+    // The Centre receives the documents (appendix 4 p.4): the student files nothing on a paper service.
+    submittedBy: centre,
     submission: { ...submission, hours: 'office' },
     acts,
     story,
@@ -897,16 +897,17 @@ const retraining: Flow = ({ rng, staff, zone, want }) => {
     ]);
   const unit = pickUnit(rng, true);
   const applicant = makeApplicant(rng, 2016, 25, 58);
-  const self = applicantPrincipal(applicant, unit);
   const signatory = staff.get(unit, 'signatory');
   const teacher = staff.any(rng, unit, 'teaching-staff', 4);
   const longProgramme = rng.chance(0.4);
   const days = longProgramme ? rng.int(60, 120) : rng.int(10, 21);
   const passed = story !== 'failed-test';
+  // The registry clerk receives the letter (appendix 5 p.5 pp.1) and hands the documents over.
+  const clerk = staff.any(rng, unit, 'registry-clerk', 2);
   let acts: PlannedAct[] = [
     {
       stepId: 'documents-registered',
-      as: staff.any(rng, unit, 'registry-clerk', 2),
+      as: clerk,
       gap: { workingDays: [0, 1] },
       data: () => ({ incomingNumber: `${rng.int(1, 12)}-${rng.int(1000, 9999)}` }),
     },
@@ -960,7 +961,7 @@ const retraining: Flow = ({ rng, staff, zone, want }) => {
     channel: 'office',
     unit,
     applicant,
-    submittedBy: self,
+    submittedBy: clerk,
     submission: { from: '2015-08-11', to: '2016-07-29', hours: 'office' },
     acts,
     story,

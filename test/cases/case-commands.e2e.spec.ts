@@ -249,9 +249,10 @@ describe('refusals of the command API', () => {
   });
 
   it('422 for a study schedule beyond 2 years (appendix 4, p.5 pp.2), naming the field, the latest end and the clause; nothing written', async () => {
-    const { response, iin } = await submit('academy-postgraduate-study', undefined, '2015-09-15');
+    const centre = callerFor('academic-programmes-centre', UNIT, '');
+    // The Centre receives the student's documents and opens the case (appendix 4 p.4).
+    const { response } = await submit('academy-postgraduate-study', undefined, '2015-09-15', { as: centre });
     const caseId = response.body.caseId as string;
-    const centre = callerFor('academic-programmes-centre', UNIT, iin);
     expect(
       (
         await api.call('POST', `/api/cases/${caseId}/steps/enrolment-order-signed`, {
@@ -458,7 +459,10 @@ describe('refusals of the command API', () => {
       onBehalfOf: 'applicant',
     });
 
-    const retraining = await submit('academy-retraining', undefined, '2015-09-16', { channel: 'office' });
+    const retraining = await submit('academy-retraining', undefined, '2015-09-16', {
+      channel: 'office',
+      as: callerFor('registry-clerk', UNIT, ''),
+    });
     const none = await api.call('POST', `/api/cases/${retraining.response.body.caseId}/cancel`, {
       as: callerFor('applicant', UNIT, retraining.iin),
       body: {},

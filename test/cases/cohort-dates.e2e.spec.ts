@@ -115,10 +115,11 @@ describe("cohort dates are the provider's", () => {
     });
   });
 
-  it("a date the text fixes is set from the filing: an applicant's postgraduate filing gets the enrolment window of its year", async () => {
+  it("a date the text fixes is set from the filing: the Centre's postgraduate filing without it gets the enrolment window of its year", async () => {
     const iin = makeIin('800101', 3, serial++);
     const r = await api.call('POST', '/api/cases', {
-      as: applicant(iin),
+      // The Centre of Academic Programmes receives the student's documents (appendix 4 p.4).
+      as: { sub: 'centre-astana', roles: ['academic-programmes-centre'], unit: 'astana' },
       body: {
         serviceId: 'academy-postgraduate-study',
         channel: 'office',

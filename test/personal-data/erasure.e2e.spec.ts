@@ -560,13 +560,19 @@ describe('an erasure over HTTP while the service runs', () => {
   it('an open case no step can follow (a retraining listener who failed the final test) is named as such in the refusal (leak-hunt finding)', async () => {
     const iinF = makeIin('790909', 3, 66);
     const versionId = 'academy-retraining/order-184-2015';
-    const caseId = await file(
-      api,
-      versionId,
-      citizen(iinF, 'Непрошедший Фарид Тестович'),
-      'Непрошедший Фарид Тестович',
-    );
     const day = filingDay(catalog.byId.get(versionId)!);
+    // The registry clerk receives the listener's documents and opens the case (appendix 5 p.5 pp.1).
+    const created = await api.call('POST', '/api/cases', {
+      as: { sub: `registry-clerk-${UNIT}`, roles: ['registry-clerk'], unit: UNIT },
+      body: filingBody(
+        catalog.byId.get(versionId)!,
+        UNIT,
+        { iin: iinF, fullName: 'Непрошедший Фарид Тестович' },
+        `${day}T10:00:00+06:00`,
+      ),
+    });
+    expect([created.status, created.status === 201 ? '' : created.body]).toEqual([201, '']);
+    const caseId = created.body.caseId as string;
     const steps: [string, string, Record<string, unknown>][] = [
       ['documents-registered', 'registry-clerk', { incomingNumber: '04-117' }],
       ['group-formed', 'methodologist', { groupId: 'G-7' }],

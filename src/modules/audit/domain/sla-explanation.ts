@@ -35,6 +35,9 @@ export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
     spec: string;
     clauseText: string;
     citation: ClauseCitation;
+    /** Where the other reading counts from another start: that start. */
+    anchor?: SlaRow['anchor'];
+    startedAt?: string;
     deadline: string | null;
     status: SlaRow['status'];
     explanation: DeadlineExplanation;
@@ -89,6 +92,7 @@ export function explainCaseSla(
               spec: describeSpec(alternative.spec),
               clauseText: citeClause(alternative.clause).ru,
               citation: citeClause(alternative.clause),
+              ...(alternative.anchor ? { anchor: alternative.anchor, startedAt: alternative.startedAt } : {}),
               deadline: alternative.deadline,
               status: alternative.status,
               explanation: alternativeResult.explanation,

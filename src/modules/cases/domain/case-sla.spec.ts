@@ -221,11 +221,13 @@ describe('asOf: acts after it do not count', () => {
   });
 });
 
-// «прохождение услугополучателем тестирования (… не более 2 часов 5 минут)» (app.1 p.5 pp.4): a test finished 125
-// minutes after the briefing, to the minute a clerk types, kept the limit; it was counted breached.
+// «Длительность выполнения … не более 2 (двух) часов 5 (пяти) минут» (app.1 p.7 pp.3): a test that lasted 125 minutes,
+// to the minute a clerk types, kept the limit; it was counted breached.
 describe('a limit in minutes allows exactly N minutes ("not more than N minutes")', () => {
   const testing = catalog.byId.get('civil-service-testing/order-184-2015')!;
   const BRIEFED = almaty('2015-09-15T10:00:00');
+  const TEST_STARTED = almaty('2015-09-15T10:30:00');
+  const minutesAfter = (start: Date, minutes: number) => new Date(start.getTime() + minutes * 60_000);
 
   function briefed(): CaseWalk {
     const w = new CaseWalk(catalog, calendar.timeZone, testing, 'default', {
@@ -238,26 +240,93 @@ describe('a limit in minutes allows exactly N minutes ("not more than N minutes"
     w.take('applicant-briefed', { at: BRIEFED });
     return w;
   }
-  const testRow = (w: CaseWalk, asOf: Date) =>
-    row(caseSla(w.state, testing, calendar, asOf), 'test-completed', 'test-duration');
+  const rowOf = (w: CaseWalk, asOf: Date, stepId: string, limitId: string) =>
+    row(caseSla(w.state, testing, calendar, asOf), stepId, limitId);
 
-  it('a test completed at exactly 125 minutes is met; one second later, breached', () => {
+  it('a test that lasted exactly 125 minutes is met; one second longer, breached', () => {
     const onTime = briefed();
-    onTime.take('test-completed', { at: new Date(BRIEFED.getTime() + 125 * 60_000) });
+    onTime.take('test-completed', { startedAt: TEST_STARTED, at: minutesAfter(TEST_STARTED, 125) });
     // The deadline is the first instant past the 125 minutes, as 24:00 is for a limit in days.
-    expect(testRow(onTime, almaty('2015-09-16T10:00:00'))).toMatchObject({
-      deadline: new Date(almaty('2015-09-15T12:05:00').getTime() + 1).toISOString(),
+    expect(rowOf(onTime, almaty('2015-09-16T10:00:00'), 'test-completed', 'test-duration')).toMatchObject({
+      deadline: new Date(almaty('2015-09-15T12:35:00').getTime() + 1).toISOString(),
       status: 'met',
     });
     const late = briefed();
-    late.take('test-completed', { at: new Date(BRIEFED.getTime() + 125 * 60_000 + 1_000) });
-    expect(testRow(late, almaty('2015-09-16T10:00:00')).status).toBe('breached');
+    late.take('test-completed', {
+      startedAt: TEST_STARTED,
+      at: new Date(minutesAfter(TEST_STARTED, 125).getTime() + 1_000),
+    });
+    expect(rowOf(late, almaty('2015-09-16T10:00:00'), 'test-completed', 'test-duration').status).toBe('breached');
   });
 
-  it('an open test is overdue only once its deadline has passed, not at the deadline', () => {
+  it('an open step is overdue only once its deadline has passed, not at the deadline', () => {
     const w = briefed();
-    expect(testRow(w, almaty('2015-09-15T12:05:00')).status).toBe('open');
-    expect(testRow(w, new Date(almaty('2015-09-15T12:05:00').getTime() + 1)).status).toBe('overdue');
+    w.take('test-completed', { startedAt: TEST_STARTED, at: almaty('2015-09-15T12:30:00') });
+    // The signing's 10 minutes from the end of the test (p.7 pp.4).
+    expect(rowOf(w, almaty('2015-09-15T12:40:00'), 'test-results-signed', 'signing').status).toBe('open');
+    expect(
+      rowOf(w, new Date(almaty('2015-09-15T12:40:00').getTime() + 1), 'test-results-signed', 'signing').status,
+    ).toBe('overdue');
+  });
+});
+
+// Civil-service testing, appendix 1: the briefing's 10 minutes (p.7 pp.2) and the test's 2 hours 5 minutes (p.7 pp.3)
+// are «Длительность выполнения», the length of each act; they were counted from the end of the act before, so a test
+// session of 10:30–12:30 after a briefing that ended at 10:00 read breached against 12:05.
+describe('civil-service testing: the briefing and the test are timed from their own start, the end of the act before kept as the other reading', () => {
+  const testing = catalog.byId.get('civil-service-testing/order-184-2015')!;
+  const at = (time: string) => almaty(`2015-09-10T${time}:00`);
+  const iso = (time: string, plusMs = 0) => new Date(at(time).getTime() + plusMs).toISOString();
+
+  function admitted(): CaseWalk {
+    const w = new CaseWalk(catalog, calendar.timeZone, testing, 'default', {
+      unit: 'astana-department',
+      iin: IIN,
+      start: almaty('2015-09-01T10:00:00'),
+    });
+    w.submit('applicant', { channel: 'portal' });
+    w.take('admitted-to-test', { startedAt: at('09:45'), at: at('09:50') });
+    return w;
+  }
+  const rowsAt = (w: CaseWalk) => caseSla(w.state, testing, calendar, at('13:00'));
+
+  it('a two-hour session that starts half an hour after the briefing is met; from the briefing it is breached', () => {
+    const w = admitted();
+    w.take('applicant-briefed', { at: at('10:00') });
+    w.take('test-completed', { startedAt: at('10:30'), at: at('12:30'), data: { score: 80, passed: true } });
+    expect(row(rowsAt(w), 'test-completed', 'test-duration')).toMatchObject({
+      anchor: { stepStarted: 'test-completed' },
+      startedAt: iso('10:30'),
+      deadline: iso('12:35', 1),
+      status: 'met',
+      alternative: {
+        anchor: { step: 'applicant-briefed' },
+        startedAt: iso('10:00'),
+        deadline: iso('12:05', 1),
+        status: 'breached',
+        clause: expect.objectContaining({ paragraph: 5, subparagraph: 4 }),
+      },
+    });
+  });
+
+  it('a 7-minute briefing that starts 15 minutes after the admission is met; from the admission it is breached', () => {
+    const w = admitted();
+    w.take('applicant-briefed', { startedAt: at('10:05'), at: at('10:12') });
+    expect(row(rowsAt(w), 'applicant-briefed', 'briefing')).toMatchObject({
+      startedAt: iso('10:05'),
+      deadline: iso('10:15', 1),
+      status: 'met',
+      alternative: { startedAt: iso('09:50'), deadline: iso('10:00', 1), status: 'breached' },
+    });
+  });
+
+  it('a briefing over its own 10 minutes is breached under both readings', () => {
+    const w = admitted();
+    w.take('applicant-briefed', { startedAt: at('09:52'), at: at('10:03') });
+    expect(row(rowsAt(w), 'applicant-briefed', 'briefing')).toMatchObject({
+      status: 'breached',
+      alternative: { status: 'breached' },
+    });
   });
 });
 

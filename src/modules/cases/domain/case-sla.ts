@@ -54,8 +54,18 @@ export interface SlaRow {
   opensAt?: string;
   completedAt: string | null;
   status: SlaStatus;
-  /** The other reading where the text contradicts itself. */
-  alternative: { spec: LimitSpec; clause: ClauseRef; deadline: string | null; status: SlaStatus } | null;
+  /**
+   * The other reading where the text contradicts itself (or is silent on the start); with its `anchor` and `startedAt`
+   * where it counts from another start than the reading applied.
+   */
+  alternative: {
+    spec: LimitSpec;
+    clause: ClauseRef;
+    anchor?: Limit['anchor'];
+    startedAt?: string;
+    deadline: string | null;
+    status: SlaStatus;
+  } | null;
 }
 
 /** Whether a limit applies to this case: its clause's track, and its intake channels. */
@@ -102,7 +112,7 @@ function doneBy(state: CaseState, asOf: Date): Done {
 
 /** The instant a limit's clock started (ms, and as an ISO string), or null while it has not (as of `asOf`). */
 function anchorOf(
-  limit: Limit,
+  limit: Pick<Limit, 'anchor'>,
   state: CaseState,
   calendar: WorkingCalendar,
   asOf: Date,
@@ -312,19 +322,29 @@ export function caseSla(
       const status = applicable
         ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
         : 'not-applicable';
-      const alternative = limit.alternative
-        ? computeDeadline(
-            { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
-            anchorDate,
-            calendar,
-            limitOptions,
-          )
-        : null;
+      // The other reading counts from its own start where it names one (none yet: no other reading to show).
+      const ownAnchor = limit.alternative?.anchor;
+      const otherStart = ownAnchor ? anchorOf({ anchor: ownAnchor }, state, calendar, asOf, done) : anchor;
+      const alternative =
+        limit.alternative && otherStart
+          ? computeDeadline(
+              {
+                ...limit,
+                spec: limit.alternative.spec,
+                clause: limit.alternative.clause,
+                anchor: ownAnchor ?? limit.anchor,
+              },
+              new Date(otherStart.ms),
+              calendar,
+              limitOptions,
+            )
+          : null;
       const alternativeRow =
         limit.alternative && alternative
           ? {
               spec: limit.alternative.spec,
               clause: limit.alternative.clause,
+              ...(ownAnchor ? { anchor: ownAnchor, startedAt: otherStart!.iso } : {}),
               deadline: alternative.deadline ? isoText(alternative.deadline.getTime()) : null,
               status: applicable
                 ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)

@@ -340,6 +340,81 @@ describe('test outcome decides the result of civil-service testing', () => {
   });
 });
 
+// The applicant takes the test (app.1 p.5 pp.4 «прохождение услугополучателем тестирования»), but its results are the
+// administrator's and the operator's to sign (p.7 pp.4) and the administrator's to hand over (p.7 pp.5); the outcome
+// recorded (passed) decides the certificate or the reference. The applicant recorded {score: 99, passed: true} and
+// got the certificate.
+describe('the applicant does not record the test result that decides what they get', () => {
+  const briefedCase = () => {
+    const w = walk('civil-service-testing/order-184-2015', 'default');
+    w.submit('applicant', { channel: 'portal' });
+    w.take('admitted-to-test');
+    w.take('applicant-briefed');
+    w.advance();
+    return w;
+  };
+  const result = { kind: 'take-step' as const, stepId: 'test-completed', data: { score: 99, passed: true } };
+
+  it('civil-service testing: the applicant is refused (403), nothing is written; the administrator or the operator records it', () => {
+    const w = briefedCase();
+    w.spec
+      .given(w.events)
+      .when(result, applicant)
+      .thenRefused('forbidden', { requiredRoles: ['test-administrator', 'test-operator'] });
+    for (const role of ['test-administrator', 'test-operator'] as const)
+      w.spec
+        .given(w.events)
+        .when(result, principal(role, UNIT))
+        .then([{ type: 'TestCompleted', stepId: 'test-completed', role, data: { score: 99, passed: true } }]);
+  });
+
+  // Appendix 5: the listener sits the final test (p.5 pp.5 «сдача услугополучателем итогового контроля знаний»); a
+  // passed one makes the completion document due. The listener recorded their own pass.
+  it('retraining: the listener is refused (403), nothing is written; the teaching staff records it', () => {
+    const w = walk('academy-retraining/order-184-2015', 'default');
+    w.submit();
+    w.openUpTo('final-test-passed');
+    w.advance();
+    const passed = {
+      kind: 'take-step' as const,
+      stepId: 'final-test-passed',
+      data: { exam: 'Итоговое тестирование', score: 99, passed: true },
+    };
+    w.spec
+      .given(w.events)
+      .when(passed, applicant)
+      .thenRefused('forbidden', { requiredRoles: ['teaching-staff'] });
+    w.spec
+      .given(w.events)
+      .when(passed, principal('teaching-staff', UNIT))
+      .then([{ type: 'ExamResultRecorded', stepId: 'final-test-passed', role: 'teaching-staff' }]);
+  });
+});
+
+// Appendices 4 and 5 are paper services whose procedure starts with «получение услугодателем документов от
+// услугополучателя» (p.4); appendix 5 names the registry clerk who receives them (p.5 pp.1 «прием сотрудником
+// канцелярии услугодателя»). Only the applicant could open these cases: a registry clerk holding a listener's letter
+// was refused.
+describe("the provider opens a case of the Academy's paper services on receiving the documents", () => {
+  const opening = (serviceId: string) =>
+    submission({ serviceId, trackId: undefined, channel: 'office', occurredAt: new Date('2015-09-15T10:00:00+06:00') });
+
+  it.each([
+    ['academy-retraining', 'registry-clerk'],
+    ['academy-postgraduate-study', 'academic-programmes-centre'],
+  ] as const)('%s: the %s opens it; the applicant is refused (403) and nothing is written', (serviceId, role) => {
+    const spec = specAt('2015-09-15T10:00:00+06:00');
+    spec
+      .given()
+      .when(opening(serviceId), principal(role, UNIT))
+      .then([{ type: 'ApplicationSubmitted', stepId: 'application-submitted', role }]);
+    spec
+      .given()
+      .when(opening(serviceId), applicant)
+      .thenRefused('forbidden', { requiredRoles: [role] });
+  });
+});
+
 describe('steps that need every role (requiresAll)', () => {
   const signingCase = () => {
     const w = walk('civil-service-testing/order-184-2015', 'default');

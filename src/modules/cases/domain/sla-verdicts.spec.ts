@@ -82,10 +82,11 @@ const C = {
   trackId: 'corps-a-selection',
   cohortDates: { 'document-acceptance-end': '2015-10-09' },
 } as const;
+// The intake year is the filing's (the text fixes the enrolment window, 24–25 August): a date sent with it, before the
+// version's period, was dropped while only the student filed and is refused now that the Centre files.
 const A4 = {
   versionId: 'academy-postgraduate-study/order-184-2015',
   trackId: 'default',
-  cohortDates: { 'academic-year-start': '2015-08-01' },
 } as const;
 
 /** Corps «A» selection up to the admission decision (admitted), on time: review 12 October, decision 19 October 2015 (the 5th working day). */

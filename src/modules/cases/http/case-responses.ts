@@ -355,6 +355,15 @@ export class CaseListDto {
 class SlaAlternativeDto extends DeadlineAlternativeDto {
   @ApiProperty({ type: Object })
   spec!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: Object,
+    description: 'where the other reading counts from another start than the reading applied: that start',
+  })
+  anchor?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: "the instant the other reading's clock started, with anchor" })
+  startedAt?: string;
 }
 
 export class SlaRowDto {

@@ -261,6 +261,7 @@ export function slaView(
           spec: row.alternative.spec,
           clause: row.alternative.clause,
           citation: citeClause(row.alternative.clause),
+          ...(row.alternative.anchor ? { anchor: row.alternative.anchor, startedAt: row.alternative.startedAt } : {}),
           deadline: row.alternative.deadline,
           status: row.alternative.status,
         }

@@ -347,21 +347,23 @@ describe('specification: every limit of every regulation version', () => {
       'stepStarted:admitted-to-test',
       'app.1 p.7 pp.1',
     ],
+    // The length of the briefing and of the test themselves (p.7 pp.2-3 «Длительность выполнения»), from their own
+    // start; counted from the end of the act before as the other reading (the text gives no start).
     [
       'civil-service-testing/order-184-2015',
       'applicant-briefed',
       'briefing',
       'minutes {"minutes":10}',
-      'step:admitted-to-test',
-      'app.1 p.5 pp.3',
+      'stepStarted:applicant-briefed',
+      'app.1 p.7 pp.2 | alt minutes {"minutes":10} p.5 pp.3 from step:admitted-to-test',
     ],
     [
       'civil-service-testing/order-184-2015',
       'test-completed',
       'test-duration',
       'minutes {"minutes":125}',
-      'step:applicant-briefed',
-      'app.1 p.5 pp.4',
+      'stepStarted:test-completed',
+      'app.1 p.7 pp.3 | alt minutes {"minutes":125} p.5 pp.4 from step:applicant-briefed',
     ],
     [
       'civil-service-testing/order-184-2015',
@@ -506,6 +508,8 @@ describe('specification: every limit of every regulation version', () => {
             const { kind: altKind, ...altParameters } = l.alternative.spec as { kind: string };
             const a = l.alternative.clause;
             alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
+            const own = l.alternative.anchor ? Object.entries(l.alternative.anchor)[0] : undefined;
+            if (own) alternative += ` from ${own[0]}:${typeof own[1] === 'string' ? own[1] : JSON.stringify(own[1])}`;
           }
           return [
             v.versionId,
@@ -682,6 +686,32 @@ describe('lint', () => {
   });
 });
 
+describe('lint of readings counted from different starts', () => {
+  const withOtherStart = (appliedReason?: string) => {
+    const version = structuredClone(catalog.byId.get('academy-retraining/order-184-2015')!);
+    const limit = version.steps.find((s) => s.id === 'group-formed')!.limits[0]!;
+    limit.alternative = { ...limit.alternative!, spec: limit.spec, anchor: { step: 'application-submitted' } };
+    if (appliedReason) limit.appliedReason = appliedReason;
+    else delete limit.appliedReason;
+    return lintCatalog({ versions: [version], byId: new Map([[version.versionId, version]]), byService: new Map() });
+  };
+
+  it('needs the reason for the reading applied, whichever is stricter in a case', () => {
+    const result = withOtherStart();
+    expect(result.errors).toBe(1);
+    expect(result.versions[0]!.findings.find((f) => f.severity === 'error')!.message).toMatch(
+      /count from different starts \(from the end of documents-registered, from the end of application-submitted\); state appliedReason/,
+    );
+    const reasoned = withOtherStart('the text counts it from the registration');
+    expect(reasoned.errors).toBe(0);
+    expect(reasoned.versions[0]!.contradictions.find((c) => c.stepId === 'group-formed')).toMatchObject({
+      rule: 'not-comparable-with-reason',
+      applied: { anchor: { step: 'documents-registered' } },
+      alternative: { anchor: { step: 'application-submitted' } },
+    });
+  });
+});
+
 describe('lint of conditional limits', () => {
   it('reports an optional step with a limit but no condition as an error', () => {
     const version = structuredClone(catalog.byId.get('academy-admission/order-58-2019')!);
@@ -812,6 +842,13 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       (d) => ((d.title.kk = null), (d.title.kkNeedsTranslation = true)),
       'title.kkSource',
       /given for a Kazakh label that is missing/,
+    ],
+    [
+      "the other reading's start on a missing step",
+      TESTING,
+      (d) => (stepOf(d, 'test-result-issued').limits[0].alternative.anchor = { step: 'briefing' }),
+      `steps[${indexOf(TESTING, 'test-result-issued')}].limits[0].alternative.anchor.step`,
+      /"briefing" is not a step of this version/,
     ],
     [
       'anchor on a missing step',

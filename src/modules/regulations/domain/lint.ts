@@ -3,14 +3,15 @@
  * Rule: the stricter reading applies unless the file states a reason for the other; the other
  * reading is always kept and reported.
  */
-import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
+import type { Anchor, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { Catalog, RegulationVersion } from './catalog';
 
 export interface Contradiction {
   stepId: string;
   limitId: string;
-  applied: { spec: LimitSpec; clause: ClauseRef };
-  alternative: { spec: LimitSpec; clause: ClauseRef };
+  /** With the anchors of both readings where the other counts from another start. */
+  applied: { spec: LimitSpec; clause: ClauseRef; anchor?: Anchor };
+  alternative: { spec: LimitSpec; clause: ClauseRef; anchor?: Anchor };
   /** Which reading the rule picks: the applied one is the stricter (or the only comparable) one. */
   rule: 'stricter-applied' | 'looser-applied-with-reason' | 'not-comparable-with-reason';
   appliedReason?: string;
@@ -85,6 +86,16 @@ export function describeClause(clause: ClauseRef): string {
 /** Which reading a limit with an alternative applies, by the rule: stricter unless a reason is stated. */
 export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: string; warning?: string } {
   if (!limit.alternative) return { rule: 'stricter-applied' };
+  // Readings counted from different starts: which is stricter depends on the case, so the choice needs its reason.
+  if (limit.alternative.anchor && !sameAnchor(limit.alternative.anchor, limit.anchor))
+    return {
+      rule: 'not-comparable-with-reason',
+      ...(limit.appliedReason
+        ? {}
+        : {
+            error: `the two readings count from different starts (${describeAnchor(limit.anchor)}, ${describeAnchor(limit.alternative.anchor)}); state appliedReason for the reading applied`,
+          }),
+    };
   const applied = approximateMinutes(limit.spec);
   const other = approximateMinutes(limit.alternative.spec);
   if (applied === null || other === null) {
@@ -110,6 +121,16 @@ export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: 
   return { rule: 'stricter-applied' };
 }
 
+const sameAnchor = (a: Anchor, b: Anchor): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** Where a limit's clock starts, in words: `step:X` (X done), `stepStarted:X` (X started), a cohort or recorded date. */
+export function describeAnchor(anchor: Anchor): string {
+  if ('step' in anchor) return `from the end of ${anchor.step}`;
+  if ('stepStarted' in anchor) return `from the start of ${anchor.stepStarted}`;
+  if ('cohortDate' in anchor) return `from cohort date ${anchor.cohortDate}`;
+  return `from ${anchor.stepDataDate.step}'s ${anchor.stepDataDate.field}`;
+}
+
 export function lintVersion(version: RegulationVersion): VersionLint {
   const contradictions: Contradiction[] = [];
   const findings: LintFinding[] = [];
@@ -123,7 +144,11 @@ export function lintVersion(version: RegulationVersion): VersionLint {
       contradictions.push({
         stepId: step.id,
         limitId: limit.id,
-        applied: { spec: limit.spec, clause: limit.clause },
+        applied: {
+          spec: limit.spec,
+          clause: limit.clause,
+          ...(limit.alternative.anchor ? { anchor: limit.anchor } : {}),
+        },
         alternative: limit.alternative,
         rule: reading.rule,
         ...(limit.appliedReason ? { appliedReason: limit.appliedReason } : {}),
@@ -184,11 +209,12 @@ export function formatLintReport(report: LintReport): string {
     if (v.contradictions.length === 0) lines.push('  no contradictions recorded');
     for (const c of v.contradictions) {
       lines.push(`  contradiction in step ${c.stepId}, limit ${c.limitId}:`);
+      const from = (anchor: Anchor | undefined) => (anchor ? ` ${describeAnchor(anchor)}` : '');
       lines.push(
-        `    applied:     ${describeSpec(c.applied.spec)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`,
+        `    applied:     ${describeSpec(c.applied.spec)}${from(c.applied.anchor)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`,
       );
       lines.push(
-        `    alternative: ${describeSpec(c.alternative.spec)}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`,
+        `    alternative: ${describeSpec(c.alternative.spec)}${from(c.alternative.anchor)}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`,
       );
       lines.push(
         `    reading:     ${c.rule === 'stricter-applied' ? 'the stricter reading is applied' : `chosen: ${c.appliedReason ?? '(no reason given)'}`}`,

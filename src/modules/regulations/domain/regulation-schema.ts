@@ -136,7 +136,10 @@ export const limitSchema = z.strictObject({
   anchor: anchorSchema,
   clause: clauseSchema,
   channels: z.array(kebab).min(1).optional(),
-  alternative: z.strictObject({ spec: limitSpecSchema, clause: clauseSchema }).optional(),
+  /** The other reading; `anchor` where it counts from another start than the reading applied. */
+  alternative: z
+    .strictObject({ spec: limitSpecSchema, clause: clauseSchema, anchor: anchorSchema.optional() })
+    .optional(),
   appliedReason: z.string().min(10, 'must say why this reading is applied').optional(),
 }) satisfies z.ZodType<Limit>;
 

@@ -195,6 +195,13 @@ class LimitReadingDto {
 
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'the clause it comes from' })
   clause!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'where the two readings count from different starts: the start this one counts from',
+  })
+  anchor?: Record<string, unknown>;
 }
 
 class ContradictionDto {

@@ -45,6 +45,7 @@ export function limitView(limit: Limit) {
           alternative: {
             kind: limit.alternative.spec.kind,
             ...withoutKind(limit.alternative.spec),
+            ...(limit.alternative.anchor ? { anchor: limit.alternative.anchor } : {}),
             clause: limit.alternative.clause,
           },
         }
