@@ -4,9 +4,9 @@
  * sealed into a hash chain the way the command service seals them, so `then` hands back a history the
  * next specification can start from. Test-only support; pure (the clock is injected, nothing is read).
  */
+import { join } from 'node:path';
 import type { EventType } from '../../src/events/event-types';
 import type { TimeZone } from '../../src/modules/calendar/domain/time-zone';
-import { join } from 'node:path';
 import { loadCalendars } from '../../src/modules/calendar/domain/load-calendar';
 import type { WorkingCalendar } from '../../src/modules/calendar/domain/working-calendar';
 import type { ClauseRef } from '../../src/modules/deadlines/domain/limit';

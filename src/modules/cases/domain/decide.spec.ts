@@ -368,6 +368,30 @@ describe('the applicant does not record the test result that decides what they g
         .then([{ type: 'TestCompleted', stepId: 'test-completed', role, data: { score: 99, passed: true } }]);
   });
 
+  // The test's 2 h 05 min count from the start its act records (p.7 pp.3 «Длительность выполнения»): a start before the
+  // briefing it follows was done (found by a review) would count the briefing's time as the test's.
+  it('a test whose recorded start lies before the briefing was done is 422 before-previous-act naming startedAt', () => {
+    const w = briefedCase();
+    const briefed = new Date(w.state.completed['applicant-briefed']!.occurredAt);
+    const at = (startedAt: Date) => ({ ...result, startedAt, occurredAt: w.clock });
+    const refused = w.spec
+      .given(w.events)
+      .when(at(new Date(briefed.getTime() - 60_000)), principal('test-administrator', UNIT))
+      .thenRefused('rule', { code: 'before-previous-act', field: 'startedAt' });
+    expect(refused).toMatchObject({ extensions: { previousStepId: 'applicant-briefed' } });
+    w.spec
+      .given(w.events)
+      .when(at(briefed), principal('test-administrator', UNIT))
+      .then([
+        {
+          type: 'TestCompleted',
+          stepId: 'test-completed',
+          role: 'test-administrator',
+          data: { score: 99, passed: true },
+        },
+      ]);
+  });
+
   // Appendix 5: the listener sits the final test (p.5 pp.5 «сдача услугополучателем итогового контроля знаний»); a
   // passed one makes the completion document due. The listener recorded their own pass.
   it('retraining: the listener is refused (403), nothing is written; the teaching staff records it', () => {

@@ -24,6 +24,7 @@ import {
   cancellationStep,
   cancellerFor,
   missingPrerequisites,
+  prerequisitesOn,
   notDueReason,
   waitingFor,
   openSteps,
@@ -647,6 +648,8 @@ function record(
       extensions: { previousActAt: state.lastOccurredAt },
     });
   }
+  const startedEarly = startedBeforePrerequisite(state, version, step, times, ctx);
+  if (startedEarly) return refuse(startedEarly);
   const flagged =
     previousAhead && times.occurredAt.toISOString() < state.lastOccurredAt
       ? { previousActAhead: state.lastOccurredAt }
@@ -666,6 +669,36 @@ function record(
         ...flagged,
       },
     ],
+  };
+}
+
+/**
+ * An act whose recorded start lies before a step it follows was done: a limit timed from the act's own start
+ * (anchor stepStarted: the test's 2 h 05 min) would count time the step before it took. A prerequisite recorded while
+ * a clock ran ahead (see previousActAhead) does not count.
+ */
+function startedBeforePrerequisite(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  times: { occurredAt: Date; startedAt: Date },
+  ctx: DecideContext,
+): CaseRejection | null {
+  if (times.startedAt.getTime() === times.occurredAt.getTime()) return null;
+  const ahead = ctx.now.getTime() + (ctx.toleranceMs ?? 0);
+  let latest: { stepId: string; at: string } | null = null;
+  for (const id of prerequisitesOn(version, state.trackId, step)) {
+    const at = state.completed[id]?.occurredAt;
+    if (at && Date.parse(at) <= ahead && Date.parse(at) > times.startedAt.getTime() && (!latest || at > latest.at))
+      latest = { stepId: id, at };
+  }
+  if (!latest) return null;
+  return {
+    kind: 'rule',
+    code: 'before-previous-act',
+    field: 'startedAt',
+    detail: `${times.startedAt.toISOString()} is before step ${latest.stepId}, which step ${step.id} follows, was done (${latest.at}); a step starts once the steps it follows are done`,
+    extensions: { previousActAt: latest.at, previousStepId: latest.stepId },
   };
 }
 
