@@ -1,4 +1,9 @@
-import type { ReadDocument, ReadStore, WriteBatch } from '../modules/read-store/read-store.port';
+import {
+  RevisionConflictError,
+  type ReadDocument,
+  type ReadStore,
+  type WriteBatch,
+} from '../modules/read-store/read-store.port';
 import type { Build } from './projection';
 
 /** Where the registry lives in the read store: one document per projection. */
@@ -63,6 +68,11 @@ export interface RegistryEntry extends ReadDocument {
   retry?: ProjectionRetry | null;
   /** Builds readers no longer use, kept until a grace period after the switch for requests still reading them. */
   retired?: Array<Build & { retiredAt: string }>;
+  /**
+   * Grows by one at every write of the entry, each conditioned on the revision it read (ProjectionRegistry.update):
+   * absent in entries written before it was kept (revision 0).
+   */
+  revision?: number;
 }
 
 /**
@@ -78,6 +88,9 @@ export function retiredWith(
   return build ? [...retired, { version: build.version, generation: build.generation, retiredAt: at }] : retired;
 }
 
+/** How many times `update` reads the entry again after another writer changed it between its read and its write. */
+export const REGISTRY_UPDATE_ATTEMPTS = 10;
+
 export class ProjectionRegistry {
   constructor(private readonly store: ReadStore) {}
 
@@ -89,29 +102,52 @@ export class ProjectionRegistry {
     return this.store.collection<RegistryEntry>(REGISTRY_COLLECTION).find({}, { sort: { _id: 1 } });
   }
 
-  /** `fence`: written only while the runner's lease stands (see WriteBatch.fence). */
-  async put(entry: RegistryEntry, fence?: WriteBatch['fence']): Promise<void> {
-    await this.store.write({
-      ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: entry }],
-      ...(fence ? { fence } : {}),
-    });
-  }
-
+  /**
+   * Reads the entry, applies `change` and writes the result, on the condition that the entry is still the one read
+   * (its revision, checked in the write's transaction, with the fence): two runners write one entry (the service's and
+   * the rebuild command's, in other processes), and a write of what was read before the other's write would undo it
+   * (a switch of readers undone by a state change). Refused so, it reads the entry again and applies `change` again:
+   * `change` computes the entry from the one it is given only, and may be applied more than once. At most
+   * REGISTRY_UPDATE_ATTEMPTS times; then the RevisionConflictError is thrown. A `change` that gives back the entry it
+   * was given writes nothing. `fence`: written only while the runner's lease stands (see WriteBatch.fence).
+   */
   async update(
     name: string,
     change: (entry: RegistryEntry) => RegistryEntry,
     fence?: WriteBatch['fence'],
   ): Promise<RegistryEntry> {
-    const current = (await this.get(name)) ?? {
-      _id: name,
-      active: null,
-      building: null,
-      lastGeneration: 0,
-      state: 'stopped',
-      failure: null,
-    };
-    const next = change(current);
-    await this.put(next, fence);
-    return next;
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.get(name);
+      const current = stored ?? emptyEntry(name);
+      const changed = change(current);
+      if (stored && changed === stored) return stored;
+      try {
+        return await this.replace(current, changed, fence);
+      } catch (error) {
+        if (!(error instanceof RevisionConflictError) || attempt >= REGISTRY_UPDATE_ATTEMPTS) throw error;
+      }
+    }
   }
+
+  /**
+   * Writes `next` in place of `read`, the entry as read (an empty one where there was none: emptyEntry), only if the
+   * stored entry is still that one: else RevisionConflictError, nothing written. For a caller that chose what to write
+   * from more than the entry (a new generation, chosen after leases were looked at): it chooses again from the entry
+   * read anew rather than applying its choice to it.
+   */
+  async replace(read: RegistryEntry, next: RegistryEntry, fence?: WriteBatch['fence']): Promise<RegistryEntry> {
+    const revision = read.revision ?? 0;
+    const written: RegistryEntry = { ...next, _id: read._id, revision: revision + 1 };
+    await this.store.write({
+      ops: [{ op: 'upsert', collection: REGISTRY_COLLECTION, doc: written }],
+      expect: [{ collection: REGISTRY_COLLECTION, id: read._id, revision }],
+      ...(fence ? { fence } : {}),
+    });
+    return written;
+  }
+}
+
+/** The entry of a projection the registry has none of yet. */
+export function emptyEntry(name: string): RegistryEntry {
+  return { _id: name, active: null, building: null, lastGeneration: 0, state: 'stopped', failure: null };
 }

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import {
   CheckpointAheadError,
   LeaseLostError,
+  RevisionConflictError,
   type Lease,
   type ReadDocument,
   type ReadStore,
@@ -30,7 +31,9 @@ import {
 } from './projection';
 import {
   CHECKPOINT_EVENTS_COLLECTION,
+  emptyEntry,
   ProjectionRegistry,
+  REGISTRY_UPDATE_ATTEMPTS,
   retiredWith,
   type CheckpointEvent,
   type ProjectionFailure,
@@ -438,14 +441,24 @@ export class ProjectionRuntime {
       // Readers are turned away first, and the build listed as retired, before anything is dropped: killed between
       // a drop and this write, the start after found the build still active without its checkpoint, resumed it in place
       // from the first event, and served it as it grew. Killed after this write, the next start drops it as retired.
+      // Applied to the entry as it is when written (another process's runner may have written it since it was read
+      // here): the build is taken from the place it holds then, active or under way (its runner may have switched to
+      // it meanwhile); one that holds neither was retired already, by whoever replaced it.
       const retiredAt = new Date().toISOString();
-      await this.registry.update(built.projection, (e) => ({
-        ...e,
-        [built.which]: null,
-        state: 'stopped',
-        failure: null,
-        retired: retiredWith(e, built.build, retiredAt),
-      }));
+      const isBuilt = (b: Build | null | undefined) =>
+        b?.version === built.build.version && b.generation === built.build.generation;
+      await this.registry.update(built.projection, (e) =>
+        !isBuilt(e.active) && !isBuilt(e.building)
+          ? e
+          : {
+              ...e,
+              active: isBuilt(e.active) ? null : e.active,
+              building: isBuilt(e.building) ? null : e.building,
+              state: 'stopped',
+              failure: null,
+              retired: retiredWith(e, built.build, retiredAt),
+            },
+      );
       const collections = await this.store.listCollections();
       const prefix = physicalCollection(built.projection, built.build, '');
       await this.store.drop(
@@ -801,9 +814,11 @@ class ProjectionRunner {
    * Chooses the build this runner writes: the active one of its version, the one under way (resumed from its
    * checkpoint), or a new generation. False, choosing nothing, while another runner's lease holds the build under way
    * (the rebuild command's, beside the service's runner, or the reverse): two writers of one build would each skip the
-   * other's batches and apply effects twice. The runner waits then (supervise) and chooses again.
+   * other's batches and apply effects twice. The runner waits then (supervise) and chooses again. A new generation is
+   * recorded only over the entry it was chosen from (ProjectionRegistry.replace): where another runner wrote the entry
+   * meanwhile (the rebuild command recording its build under way as the service's runner starts), it chooses again.
    */
-  private async prepare(rebuild: boolean): Promise<boolean> {
+  private async prepare(rebuild: boolean, attempt = 1): Promise<boolean> {
     const options = { rebuild };
     const { name, version } = this.projection;
     const entry = await this.registry.get(name);
@@ -846,27 +861,44 @@ class ProjectionRunner {
       this.build = { version, generation: underWay.generation };
       this.building = true;
     } else {
-      const generation = (entry?.lastGeneration ?? 0) + 1;
-      this.build = { version, generation };
-      this.building = true;
+      // Chosen from this entry, and from the leases looked at: not to be applied to another entry (its generation may
+      // be taken, its build under way another runner's).
+      const read = entry ?? emptyEntry(name);
+      const build: Build = { version, generation: read.lastGeneration + 1 };
       const now = new Date().toISOString();
-      await this.registry.update(
-        name,
-        (e) => ({
-          ...e,
-          building: { ...this.build, startedAt: now, lease: this.leaseName! },
-          lastGeneration: generation,
-          // The build under way this one replaces (a rebuild killed or failed half-way, a version never switched to)
-          // is dropped as a retired build: left out of the registry, its collections stayed in the store for good.
-          retired: retiredWith(e, e.building, now),
-        }),
-        this.fence,
-      );
+      let chooseAgain = false;
+      try {
+        await this.registry.replace(
+          read,
+          {
+            ...read,
+            building: { ...build, startedAt: now, lease: this.leaseName! },
+            lastGeneration: build.generation,
+            // The build under way this one replaces (a rebuild killed or failed half-way, a version never switched to)
+            // is dropped as a retired build: left out of the registry, its collections stayed in the store for good.
+            retired: retiredWith(read, read.building, now),
+          },
+          this.fence,
+        );
+      } catch (error) {
+        if (!(error instanceof RevisionConflictError) || attempt >= REGISTRY_UPDATE_ATTEMPTS) throw error;
+        chooseAgain = true;
+      }
       // The lapsed lease of the build replaced, taken in mayWrite, is let go: kept, the next rebuild waited out its TTL.
+      // (Choosing again takes it again, if that build is still the one to replace.)
       if (underWay?.lease !== undefined && underWay.lease !== this.leaseName)
         await this.store
           .releaseLease(underWay.lease, `${this.leaseOptions.holder}/${this.leaseName}`)
           .catch(() => undefined);
+      if (chooseAgain) {
+        this.logger?.info(
+          { projection: name, attempt },
+          'another runner wrote the registry entry as this one chose its build: it chooses again',
+        );
+        return this.prepare(rebuild, attempt + 1);
+      }
+      this.build = build;
+      this.building = true;
     }
     if (this.waitingFor !== null)
       this.logger?.info(

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CheckpointAheadError, LeaseLostError, type ReadDocument, type ReadStore } from './read-store.port';
+import {
+  CheckpointAheadError,
+  LeaseLostError,
+  RevisionConflictError,
+  type ReadDocument,
+  type ReadStore,
+  type WriteBatch,
+} from './read-store.port';
 
 interface Case extends ReadDocument {
   service: string;
@@ -309,6 +316,75 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
       expect(await store.collection(coll).get('ok2')).toBeNull();
     });
 
+    it('writes a document expected at a revision only while it is stored at it (0: none, or one without a revision); else nothing of the batch, checkpoint included, and RevisionConflictError', async () => {
+      const c = store.collection(coll);
+      const cas = (id: string, revision: number, extra: Partial<WriteBatch> = {}): WriteBatch => ({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: id, revision: revision + 1 } }],
+        expect: [{ collection: coll, id, revision }],
+        ...extra,
+      });
+      // None stored: revision 0. Stored at 1 since, so another writer's write from revision 0 is refused.
+      await store.write(cas('r1', 0));
+      expect(await c.get('r1')).toEqual({ _id: 'r1', revision: 1 });
+      await expect(store.write(cas('r1', 0))).rejects.toThrow(RevisionConflictError);
+      await expect(store.write(cas('r1', 2))).rejects.toMatchObject({
+        name: 'RevisionConflictError',
+        collection: coll,
+        id: 'r1',
+        expected: 2,
+      });
+      // Refused with a checkpoint and other documents: none of it written.
+      await expect(
+        store.write({
+          ops: [{ op: 'upsert', collection: coll, doc: { _id: 'other', v: 1 } }, ...cas('r1', 0).ops],
+          expect: cas('r1', 0).expect!,
+          checkpoint: { projection, position: 5 },
+        }),
+      ).rejects.toThrow(RevisionConflictError);
+      expect(await c.get('other')).toBeNull();
+      expect(await store.getCheckpoint(projection)).toBeNull();
+      await store.write({ ...cas('r1', 1), checkpoint: { projection, position: 5 } });
+      expect(await c.get('r1')).toEqual({ _id: 'r1', revision: 2 });
+      expect((await store.getCheckpoint(projection))?.position).toBe(5);
+      // A document written without a revision (before revisions were kept) is at 0.
+      await expect(store.write(cas('c1', 1))).rejects.toThrow(RevisionConflictError);
+      await store.write(cas('c1', 0));
+      expect(await c.get('c1')).toEqual({ _id: 'c1', revision: 1 });
+      // A revision expected of a document there is none of is no insert.
+      await expect(store.write(cas('r2', 3))).rejects.toThrow(RevisionConflictError);
+      expect(await c.get('r2')).toBeNull();
+      // Where the store commits a batch on another thread (written behind) it is refused the same way.
+      await expect(store.write({ ...cas('r1', 1), behind: true })).rejects.toThrow(RevisionConflictError);
+      await store.write({ ...cas('r1', 2), behind: true });
+      expect(await c.get('r1')).toEqual({ _id: 'r1', revision: 3 });
+      // An expectation of a document the batch does not upsert is refused before anything is written.
+      await expect(
+        store.write({ ops: [{ op: 'upsert', collection: coll, doc: { _id: 'r3' } }], expect: cas('r1', 3).expect! }),
+      ).rejects.toThrow(/r1/);
+      expect(await c.get('r3')).toBeNull();
+    });
+
+    it('of writers that read a document at the same revision, one writes it: the others are refused', async () => {
+      const race = async (id: string, revision: number) =>
+        Promise.allSettled(
+          ['a', 'b', 'c'].map((by) =>
+            store.write({
+              ops: [{ op: 'upsert', collection: coll, doc: { _id: id, revision: revision + 1, by } }],
+              expect: [{ collection: coll, id, revision }],
+            }),
+          ),
+        );
+      for (const [id, revision] of [
+        ['raced', 0],
+        ['raced', 1],
+      ] as const) {
+        const outcomes = await race(id, revision);
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(RevisionConflictError);
+        expect(await store.collection(coll).get(id)).toMatchObject({ revision: revision + 1 });
+      }
+    });
+
     it('a lease has one holder until it expires or is released; a takeover raises the token, and a write fenced with the old token writes nothing', async () => {
       const lease = `lease-${projection}`;
       const a = await store.acquireLease(lease, 'runner-a', 300);
@@ -341,6 +417,16 @@ export function describeReadStoreContract(name: string, open: () => Promise<Read
         fence: { lease, token: 2 },
       });
       expect(await store.collection(coll).get('fenced')).toMatchObject({ by: 'b' });
+      // A compare-and-set of a fenced writer: refused for its lease first, then for the revision, written with both.
+      const fencedCas = (token: number, revision: number): WriteBatch => ({
+        ops: [{ op: 'upsert', collection: coll, doc: { _id: 'fenced-cas', revision: revision + 1 } }],
+        expect: [{ collection: coll, id: 'fenced-cas', revision }],
+        fence: { lease, token },
+      });
+      await expect(store.write(fencedCas(1, 0))).rejects.toThrow(LeaseLostError);
+      await expect(store.write(fencedCas(2, 1))).rejects.toThrow(RevisionConflictError);
+      await store.write(fencedCas(2, 0));
+      expect(await store.collection(coll).get('fenced-cas')).toEqual({ _id: 'fenced-cas', revision: 1 });
       // Released: another holder takes it at once, with the next token.
       await store.releaseLease(lease, 'runner-b');
       expect(await store.acquireLease(lease, 'runner-c', 300)).toMatchObject({ holder: 'runner-c', token: 3 });

@@ -63,6 +63,16 @@ export interface WriteBatch {
    */
   fence?: { lease: string; token: number };
   /**
+   * When present, a compare-and-set of these documents: the batch is written only while each is stored with this
+   * revision (its numeric `revision` field; 0 for a document without one, or none at all), checked inside the same
+   * transaction as the fence and the checkpoint. Otherwise nothing is written and RevisionConflictError names the
+   * document: its writer read it before another writer changed it. Each must be a document the batch upserts once
+   * (the write that makes a concurrent one conflict, where a store's isolation is snapshot isolation); the upsert
+   * carries the next revision itself. For writes of a few documents read before (the projection registry), not for a
+   * projection's batches.
+   */
+  expect?: ReadonlyArray<ExpectedRevision>;
+  /**
    * The prefix of the collections of a build no reader has been switched to yet (the projection runtime's build under
    * way): a store may keep, for them, less of what keeps readers' copies of a collection up to date (the embedded
    * store records one change per collection and batch instead of one per document; a reader then reads it whole).
@@ -75,6 +85,13 @@ export interface WriteBatch {
    * taken the first time. Other stores write it as any batch.
    */
   behind?: boolean;
+}
+
+/** A document a batch writes only if it is stored with `revision` (WriteBatch.expect). */
+export interface ExpectedRevision {
+  collection: string;
+  id: string;
+  revision: number;
 }
 
 /**
@@ -116,6 +133,25 @@ export class CheckpointAheadError extends Error {
   ) {
     super(
       `the checkpoint of ${projection} is stored at ${stored}, not before this batch's ${position}: nothing was written`,
+    );
+  }
+}
+
+/**
+ * A batch refused because a document it expected at one revision (WriteBatch.expect) is stored at another: another
+ * writer changed it since it was read. Nothing of the batch was written; its writer reads the document again.
+ * `stored`: the revision found, where the store tells it (null: unknown).
+ */
+export class RevisionConflictError extends Error {
+  override readonly name = 'RevisionConflictError';
+  constructor(
+    readonly collection: string,
+    readonly id: string,
+    readonly expected: number,
+    readonly stored: number | null,
+  ) {
+    super(
+      `${collection}/${id} is stored at ${stored === null ? 'another revision' : `revision ${stored}`}, not ${expected}: nothing was written`,
     );
   }
 }

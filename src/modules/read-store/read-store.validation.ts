@@ -1,4 +1,4 @@
-import type { ReadDocument } from './read-store.port';
+import type { ReadDocument, WriteBatch } from './read-store.port';
 
 /** A read-store call the store refuses before touching anything (bad collection name, document without _id…). */
 export class InvalidReadStoreRequestError extends Error {
@@ -31,5 +31,24 @@ export function checkCollectionName(name: unknown): asserts name is string {
 export function checkDocument(doc: ReadDocument): void {
   if (doc === null || typeof doc !== 'object' || typeof doc._id !== 'string' || doc._id === '') {
     throw new InvalidReadStoreRequestError('doc._id', 'every document needs a non-empty string _id');
+  }
+}
+
+/**
+ * A batch's expectations (WriteBatch.expect): each a revision (an integer from 0) of a document the batch upserts once
+ * and does not delete.
+ */
+export function checkExpectations(batch: Pick<WriteBatch, 'ops' | 'expect'>): void {
+  for (const { collection, id, revision } of batch.expect ?? []) {
+    if (!Number.isInteger(revision) || revision < 0)
+      throw new InvalidReadStoreRequestError('expect.revision', `${JSON.stringify(revision)} is not a revision`);
+    const writes = batch.ops.filter(
+      (op) => op.collection === collection && (op.op === 'upsert' ? op.doc._id : op.id) === id,
+    );
+    if (writes.length !== 1 || writes[0]!.op !== 'upsert')
+      throw new InvalidReadStoreRequestError(
+        'expect',
+        `${collection}/${id}: a batch expecting a document's revision upserts it once and does not delete it`,
+      );
   }
 }

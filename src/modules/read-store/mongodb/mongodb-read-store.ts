@@ -9,6 +9,7 @@ import {
 import {
   CheckpointAheadError,
   LeaseLostError,
+  RevisionConflictError,
   type Checkpoint,
   type CollectionOptions,
   type IndexSpec,
@@ -18,7 +19,7 @@ import {
   type ReadStore,
   type WriteBatch,
 } from '../read-store.port';
-import { checkCollectionName, checkDocument } from '../read-store.validation';
+import { checkCollectionName, checkDocument, checkExpectations } from '../read-store.validation';
 
 const CHECKPOINTS = '_checkpoints';
 const LEASES = '_leases';
@@ -41,7 +42,8 @@ interface CheckpointDoc {
 /**
  * Read models in MongoDB. A batch with a checkpoint is written in one multi-document transaction that
  * first reads the stored checkpoint and writes nothing when the batch is not after it (CheckpointAheadError), so a
- * replay after a crash changes nothing. Transactions need a replica set: run MongoDB as one (a single-node replica set is
+ * replay after a crash changes nothing. A fenced batch, and one expecting documents at a revision (the projection
+ * registry's compare-and-set: replaceAtRevision), is written in one too; an unconditional one in bulk writes. Transactions need a replica set: run MongoDB as one (a single-node replica set is
  * enough; docker-compose.yml does this).
  */
 export class MongoReadStore implements ReadStore {
@@ -102,8 +104,19 @@ export class MongoReadStore implements ReadStore {
       checkCollectionName(op.collection);
       if (op.op === 'upsert') checkDocument(op.doc);
     }
+    const { checkpoint, fence, expect } = batch;
+    if (expect) checkExpectations(batch);
+    const revisionOf = expect ? new Map(expect.map((e) => [`${e.collection}\u0000${e.id}`, e.revision])) : null;
+    // The documents expected at a revision are written on their own, each by a replacement conditioned on it.
+    const conditioned: { collection: string; doc: ReadDocument; revision: number }[] = [];
     const byCollection = new Map<string, { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> }>();
     for (const op of batch.ops) {
+      const revision =
+        revisionOf && op.op === 'upsert' ? revisionOf.get(`${op.collection}\u0000${op.doc._id}`) : undefined;
+      if (revision !== undefined && op.op === 'upsert') {
+        conditioned.push({ collection: op.collection, doc: op.doc, revision });
+        continue;
+      }
       const entry = byCollection.get(op.collection) ?? { ops: [], ids: new Set<string>() };
       entry.ops.push(
         op.op === 'upsert'
@@ -121,8 +134,7 @@ export class MongoReadStore implements ReadStore {
       { ops, ids }: { ops: AnyBulkWriteOperation<Document>[]; ids: Set<string> },
       session?: ClientSession,
     ) => this.db.collection(name).bulkWrite(ops, { ordered: ids.size < ops.length, ...(session ? { session } : {}) });
-    const { checkpoint, fence } = batch;
-    if (!checkpoint && !fence) {
+    if (!checkpoint && !fence && !expect) {
       for (const [name, entry] of byCollection) await bulk(name, entry);
       return;
     }
@@ -155,6 +167,8 @@ export class MongoReadStore implements ReadStore {
           if (stored && stored.position >= checkpoint.position)
             throw new CheckpointAheadError(checkpoint.projection, checkpoint.position, stored.position);
         }
+        for (const { collection, doc, revision } of conditioned)
+          await this.replaceAtRevision(collection, doc, revision, session);
         for (const [name, entry] of byCollection) await bulk(name, entry, session);
         if (checkpoint)
           await checkpoints.replaceOne(
@@ -170,6 +184,33 @@ export class MongoReadStore implements ReadStore {
     } finally {
       await session.endSession();
     }
+  }
+
+  /**
+   * Replaces the document only where it is stored at `revision` (a number in its `revision` field; at 0, one without
+   * it, null, or none at all, which is then inserted): a filtered replacement, atomic on the one document. The filter
+   * matching nothing means another revision is stored: with no upsert (a revision from 1) the replacement reports no
+   * match; with one (revision 0) its insert of the same _id fails with a duplicate key (E11000). Inside the batch's
+   * transaction a writer that changed the document after this transaction's snapshot makes the write a write conflict
+   * instead (TransientTransactionError): withTransaction runs the whole batch again on a new snapshot, which finds the
+   * other revision. The conflict thrown is no driver error: withTransaction aborts the transaction and rethrows it.
+   */
+  private async replaceAtRevision(
+    collection: string,
+    doc: ReadDocument,
+    revision: number,
+    session: ClientSession,
+  ): Promise<void> {
+    const filter = { _id: doc._id as never, revision: revision === 0 ? { $in: [0, null] } : revision };
+    try {
+      const result = await this.db.collection(collection).replaceOne(filter, doc, { upsert: revision === 0, session });
+      if (result.matchedCount + result.upsertedCount === 1) return;
+    } catch (error) {
+      const { code, keyPattern } = error as { code?: unknown; keyPattern?: Record<string, unknown> };
+      // A duplicate key of another unique index would be no conflict of revisions.
+      if (code !== 11000 || (keyPattern !== undefined && Object.keys(keyPattern).join() !== '_id')) throw error;
+    }
+    throw new RevisionConflictError(collection, doc._id, revision, null);
   }
 
   async acquireLease(

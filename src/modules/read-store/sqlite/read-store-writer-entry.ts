@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CheckpointAheadError, LeaseLostError } from '../read-store.port';
+import { CheckpointAheadError, LeaseLostError, RevisionConflictError } from '../read-store.port';
 import {
   BatchStatements,
   setUpWriterConnection,
@@ -18,6 +18,7 @@ export interface WriterFailure {
   code?: string;
   lease?: { lease: string; token: number; current: { holder: string; token: number } | null };
   checkpoint?: { projection: string; position: number; stored: number };
+  revision?: { collection: string; id: string; expected: number; stored: number | null };
 }
 
 export type WriterReply =
@@ -55,6 +56,9 @@ export function runReadStoreWriter(): void {
           : {}),
         ...(error instanceof CheckpointAheadError
           ? { checkpoint: { projection: error.projection, position: error.position, stored: error.stored } }
+          : {}),
+        ...(error instanceof RevisionConflictError
+          ? { revision: { collection: error.collection, id: error.id, expected: error.expected, stored: error.stored } }
           : {}),
       };
       // The text goes back with the refusal: a batch refused for a full disk is written again as it was serialised.

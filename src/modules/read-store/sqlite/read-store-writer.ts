@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { runnableSource } from '../../../shared/runnable-source';
-import { CheckpointAheadError, LeaseLostError } from '../read-store.port';
+import { CheckpointAheadError, LeaseLostError, RevisionConflictError } from '../read-store.port';
 import type { SerialisedBatch } from './sqlite-batch-write';
 import type { WriterFailure, WriterReply, WriterRequest } from './read-store-writer-entry';
 
@@ -89,6 +89,13 @@ function failureError(failure: WriterFailure): Error {
       failure.checkpoint.projection,
       failure.checkpoint.position,
       failure.checkpoint.stored,
+    );
+  if (failure.revision)
+    return new RevisionConflictError(
+      failure.revision.collection,
+      failure.revision.id,
+      failure.revision.expected,
+      failure.revision.stored,
     );
   const error = new Error(failure.message) as Error & { code?: string };
   error.name = failure.name;

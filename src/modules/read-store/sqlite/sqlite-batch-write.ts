@@ -1,6 +1,12 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { CheckpointAheadError, LeaseLostError, type WriteBatch, type WriteOp } from '../read-store.port';
+import {
+  CheckpointAheadError,
+  LeaseLostError,
+  RevisionConflictError,
+  type WriteBatch,
+  type WriteOp,
+} from '../read-store.port';
 
 /**
  * The id of a change that stands for every change of its collection in one write (a build no reader is switched to yet,
@@ -41,6 +47,7 @@ export interface SerialisedBatch {
   text: Uint8Array;
   checkpoint?: WriteBatch['checkpoint'];
   fence?: WriteBatch['fence'];
+  expect?: WriteBatch['expect'];
   unreadPrefix?: string;
 }
 
@@ -73,6 +80,7 @@ export function serialiseBatch(batch: WriteBatch, sizeHint = 1 << 20): Serialise
     text: text.subarray(0, used),
     ...(batch.checkpoint ? { checkpoint: batch.checkpoint } : {}),
     ...(batch.fence ? { fence: batch.fence } : {}),
+    ...(batch.expect ? { expect: batch.expect } : {}),
     ...(batch.unreadPrefix !== undefined ? { unreadPrefix: batch.unreadPrefix } : {}),
   };
 }
@@ -84,6 +92,8 @@ export function serialiseBatch(batch: WriteBatch, sizeHint = 1 << 20): Serialise
 export class BatchStatements {
   readonly lease: Statement<[string], { holder: string; token: number }>;
   readonly checkpoint: Statement<[string], { position: number }>;
+  /** A document's `revision` field (WriteBatch.expect): undefined without the document, null without the field. */
+  readonly revision: Statement<[string, string], unknown>;
   readonly upsertDoc: Statement<[string, string, string, number]>;
   /** The same upsert from a document's UTF-8 bytes, stored as text: the writer thread makes no string of them. */
   readonly upsertBytes: Statement<[string, string, Uint8Array, number]>;
@@ -99,6 +109,11 @@ export class BatchStatements {
   constructor(db: Database.Database) {
     this.lease = db.prepare('SELECT holder, token FROM leases WHERE name = ?');
     this.checkpoint = db.prepare('SELECT position FROM checkpoints WHERE projection = ?');
+    this.revision = db
+      .prepare<[string, string], unknown>(
+        "SELECT json_extract(doc, '$.revision') FROM documents WHERE collection = ? AND id = ?",
+      )
+      .pluck();
     // A document written again with the same text is left as it is: no page is dirtied, and its seq (which caches
     // and rendered views key on) stands, as nothing about it changed.
     this.upsertDoc = db.prepare(
@@ -140,6 +155,15 @@ export function writeBatchInTransaction(
     // take the batch's documents for what the store holds.
     if (stored && stored.position >= batch.checkpoint.position)
       throw new CheckpointAheadError(batch.checkpoint.projection, batch.checkpoint.position, stored.position);
+  }
+  // A compare-and-set (the projection registry's): the documents as this transaction, which holds the write lock, finds
+  // them. A projection's batches expect nothing.
+  if (batch.expect) {
+    for (const { collection, id, revision } of batch.expect) {
+      const stored = s.revision.get(collection, id) ?? 0;
+      if (stored !== revision)
+        throw new RevisionConflictError(collection, id, revision, typeof stored === 'number' ? stored : null);
+    }
   }
   let seq = Number(s.readSeq.get()!.value);
   const unread = batch.unreadPrefix;

@@ -30,7 +30,7 @@ import {
   type SerialisedBatch,
 } from './sqlite-batch-write';
 import { ReadStoreWriter } from './read-store-writer';
-import { checkCollectionName, checkDocument } from '../read-store.validation';
+import { checkCollectionName, checkDocument, checkExpectations } from '../read-store.validation';
 
 /** 'RGLR': marks a file as a reglament read store. */
 export const READ_STORE_APPLICATION_ID = 0x52474c52;
@@ -416,6 +416,7 @@ export class SqliteReadStore implements ReadStore {
       checkCollectionName(op.collection);
       if (op.op === 'upsert') checkDocument(op.doc);
     }
+    if (batch.expect) checkExpectations(batch);
     this.startCheckpointerOnceDue();
     // IMMEDIATE: the worker and a rebuild command may write at once; wait for the lock instead of failing.
     try {
@@ -440,6 +441,7 @@ export class SqliteReadStore implements ReadStore {
           checkCollectionName(op.collection);
           if (op.op === 'upsert') checkDocument(op.doc);
         }
+        if (batch.expect) checkExpectations(batch);
         serialised = serialiseBatch(batch, this.lastBatchBytes);
         this.lastBatchBytes = serialised.text.byteLength;
         this.serialised.set(batch, serialised);
