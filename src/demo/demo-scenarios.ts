@@ -351,9 +351,10 @@ const corpsA: Flow = ({ rng, staff, zone, want }) => {
       }),
     },
     // On or after the first testing day the schedule names.
+    // The provider's employee records the test and its result, which decides the branch (p.7 pp.4).
     {
       stepId: 'corps-a-test-completed',
-      as: self,
+      as: employee,
       gap: { workingDays: [8, 14] },
       hours: 'session',
       data: () => ({ score: pct(rng, passed, 70), passed }),
