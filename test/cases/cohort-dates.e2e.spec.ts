@@ -9,6 +9,7 @@ import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../supp
 const at = (day: string, time: string) => `${day}T${time}:00+06:00`;
 const applicant = (iin: string): TestCaller => ({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin });
 const RESPONSIBLE: TestCaller = { sub: 'responsible-astana', roles: ['responsible-person'], unit: 'astana' };
+const EMPLOYEE: TestCaller = { sub: 'employee-astana', roles: ['employee'], unit: 'astana' };
 let serial = 10;
 const corpsA = (iin: string, cohortDates: unknown) => ({
   serviceId: 'personnel-reserve',
@@ -113,6 +114,51 @@ describe("cohort dates are the provider's", () => {
       startedAt: expect.stringMatching(/^2015-10-0[89]T/),
       deadline: expect.stringMatching(/^2015-10-2/),
     });
+  });
+
+  it("a portal filing's end of document acceptance is recorded afterwards by the unit's employee, once; the review then runs from it", async () => {
+    const iin = makeIin('800101', 3, serial++);
+    const filed = await api.call('POST', '/api/cases', { as: applicant(iin), body: corpsA(iin, undefined) });
+    expect(filed.status).toBe(201);
+    const step = `/api/cases/${filed.body.caseId}/steps/document-acceptance-end-recorded`;
+    const body = (date: string) => ({ occurredAt: at('2015-10-12', '09:00'), data: { date } });
+
+    // The applicant may not set the provider's clock after the filing either.
+    const before = await api.app.infra.eventLog.headPosition();
+    const own = await api.call('POST', step, { as: applicant(iin), body: body('2027-12-20') });
+    expect(own.status).toBe(403);
+    expect(own.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(own.body.requiredRoles).toEqual(['employee', 'head']);
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+
+    const recorded = await api.call('POST', step, { as: EMPLOYEE, body: body('2015-10-09') });
+    expect(recorded.status).toBe(201);
+    expect(recorded.body).toMatchObject({
+      stepId: 'document-acceptance-end-recorded',
+      eventType: 'CohortDateRecorded',
+    });
+    const sla = await api.call(
+      'GET',
+      `/api/cases/${filed.body.caseId}/sla?asOf=${encodeURIComponent(at('2015-10-26', '10:00'))}&after=${recorded.body.position}`,
+      { as: EMPLOYEE },
+    );
+    expect(sla.body.rows.find((row: { limitId: string }) => row.limitId === 'review')).toMatchObject({
+      startedAt: '2015-10-08T18:00:00.000Z',
+      deadline: '2015-10-23T18:00:00.000Z',
+      status: 'overdue',
+    });
+
+    const head = await api.app.infra.eventLog.headPosition();
+    const again = await api.call('POST', step, { as: EMPLOYEE, body: body('2015-10-16') });
+    expect(again.status).toBe(422);
+    expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(again.body).toMatchObject({
+      type: expect.stringContaining('cohort-date-already-set'),
+      cohortDate: 'document-acceptance-end',
+      date: '2015-10-09',
+      sent: '2015-10-16',
+    });
+    expect(await api.app.infra.eventLog.headPosition()).toBe(head);
   });
 
   it("a date the text fixes is set from the filing: an applicant's postgraduate filing gets the enrolment window of its year", async () => {

@@ -1,11 +1,14 @@
 /**
  * Corps «A» selection to the personnel reserve (order 184, appendix 2, p.7, the third track), on the real decider and
- * the real regulation file: who records the test result that decides the case.
+ * the real regulation file: the end of document acceptance the review counts from, recorded after a portal filing;
+ * who records the test result that decides the case.
  */
 import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
 import { loadCatalog } from '../../regulations/domain/catalog';
 import { CaseWalk, makeIin } from '../../../../test/support/case-specification';
+import { caseSla } from './case-sla';
+import { openSteps } from './case-rules';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -35,6 +38,118 @@ function scheduled(): CaseWalk {
   });
   return w;
 }
+
+const rows = (w: CaseWalk, asOf: string) =>
+  Object.fromEntries(
+    caseSla(w.state, version, calendar, almaty(asOf)).map((r) => [
+      `${r.stepId}/${r.limitId}`,
+      { startedAt: r.startedAt, deadline: r.deadline, status: r.status },
+    ]),
+  );
+
+/** The applicant files alone on the portal (p.2 pp.2): no end of document acceptance comes with it. */
+function portalFiling(): CaseWalk {
+  const w = corpsA('2015-10-01T10:00:00');
+  w.submit('applicant', { channel: 'portal' });
+  return w;
+}
+
+describe('corps «A»: the end of document acceptance is recorded after a portal filing (p.7 pp.1)', () => {
+  it("the department's employee records it; the review's 10 working days then run from it", () => {
+    const w = portalFiling();
+    expect(w.state.cohortDates).toEqual({});
+    expect(openSteps(w.state, version).map((s) => s.id)).toContain('document-acceptance-end-recorded');
+    w.take('document-acceptance-end-recorded', {
+      at: almaty('2015-10-12T09:00:00'),
+      roles: ['employee'],
+      data: { date: '2015-10-09' },
+    });
+    const act = w.events.at(-1)!;
+    expect(act).toMatchObject({
+      type: 'CohortDateRecorded',
+      data: { cohortDate: 'document-acceptance-end', date: '2015-10-09' },
+      metadata: { stepId: 'document-acceptance-end-recorded', actor: { role: 'employee' } },
+    });
+    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-10-09' });
+    expect(openSteps(w.state, version).map((s) => s.id)).not.toContain('document-acceptance-end-recorded');
+    // Friday 9 October ends the acceptance: 12–23 October are the ten working days, overdue from 24:00 on the 23rd.
+    expect(rows(w, '2015-10-26T10:00:00')['corps-a-documents-reviewed/review']).toEqual({
+      startedAt: '2015-10-08T18:00:00.000Z',
+      deadline: '2015-10-23T18:00:00.000Z',
+      status: 'overdue',
+    });
+  });
+
+  it('the applicant may not record it (403), and nothing is recorded', () => {
+    const w = portalFiling();
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'document-acceptance-end-recorded', data: { date: '2027-12-20' } },
+        w.callerFor('applicant'),
+      )
+      .thenRefused('forbidden', { requiredRoles: ['employee', 'head'] });
+    expect(refused.detail).toMatch(/done by employee or head/);
+    expect(w.state.cohortDates).toEqual({});
+  });
+
+  it.each([
+    [{ date: '2027-12-20' }, 'data.date', /outside the period of personnel-reserve\/order-184-2015/],
+    [{ date: '2015-02-30' }, 'data.date', /./],
+    [{ date: ['2015-10-09'] }, 'data.date', /./],
+    [{ cohortDate: 'academic-year-start', date: '2015-10-09' }, 'data.cohortDate', /not the cohort date/],
+  ])('%j is 400 naming %s', (data, field, problem) => {
+    const w = portalFiling();
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when({ kind: 'take-step', stepId: 'document-acceptance-end-recorded', data }, w.callerFor('employee'))
+      .thenRefused('invalid');
+    expect(refused.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field, problem: expect.stringMatching(problem) })]),
+    );
+  });
+
+  it('a date given at the filing is not changed: 422 cohort-date-already-set, naming the date and where it came from', () => {
+    const w = corpsA();
+    w.submit('responsible-person', { channel: 'office', cohortDates: { 'document-acceptance-end': '2015-09-25' } });
+    expect(openSteps(w.state, version).map((s) => s.id)).not.toContain('document-acceptance-end-recorded');
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'document-acceptance-end-recorded', data: { date: '2015-10-30' } },
+        w.callerFor('head'),
+      )
+      .thenRefused('rule', {
+        code: 'cohort-date-already-set',
+        field: 'data.date',
+        extensions: { cohortDate: 'document-acceptance-end', date: '2015-09-25', sent: '2015-10-30', setBy: 'filing' },
+      });
+    expect(refused.detail).toMatch(/already 2015-09-25, set when the application was filed; .* is not changed/);
+  });
+
+  it('a date recorded once is not recorded again, the same or another', () => {
+    const w = portalFiling();
+    w.take('document-acceptance-end-recorded', { roles: ['head'], data: { date: '2015-10-09' } });
+    w.advance();
+    for (const date of ['2015-10-09', '2015-10-16']) {
+      const refused = w.spec
+        .given(w.events)
+        .when(
+          { kind: 'take-step', stepId: 'document-acceptance-end-recorded', data: { date } },
+          w.callerFor('employee'),
+        )
+        .thenRefused('rule', {
+          code: 'cohort-date-already-set',
+          extensions: expect.objectContaining({ date: '2015-10-09', setBy: { revision: 1 } }),
+        });
+      expect(refused.detail).toMatch(/set by the act of revision 1/);
+    }
+    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-10-09' });
+  });
+});
 
 describe('corps «A»: the test result that decides the case is the provider’s to record (p.7 pp.3-4)', () => {
   it('the applicant recording their own result, passed, is refused 403 and nothing is recorded', () => {

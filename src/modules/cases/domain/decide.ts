@@ -109,7 +109,8 @@ export type RuleCode =
   | 'before-previous-act'
   | 'no-cancellation'
   | 'result-issued'
-  | 'programme-too-long';
+  | 'programme-too-long'
+  | 'cohort-date-already-set';
 
 export type Decision =
   { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
@@ -368,37 +369,17 @@ function cohortDatesOf(
     };
   }
   const cohortIds = version.cohortDates.map((c) => c.id);
-  const until = version.effective.until ?? null;
   const problems: DataProblem[] = [];
   for (const [id, date] of Object.entries(sent)) {
     const field = `cohortDates.${id}`;
-    if (!cohortIds.includes(id))
-      problems.push({
-        field,
-        problem: `is not a cohort date of ${version.versionId}`,
-        allowed: cohortIds.join(' | ') || 'none',
-      });
-    else if (typeof date !== 'string')
-      problems.push({
-        field,
-        problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`,
-        allowed: 'one date YYYY-MM-DD (a string)',
-      });
-    else if (localDateProblem(date))
-      problems.push({ field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
-    else if (ctx.covers && !ctx.covers(date))
-      problems.push({
-        field,
-        problem: `${date} is outside the years the working-day calendar covers`,
-        allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)',
-      });
-    else if (date < version.effective.from || (until !== null && date > until)) {
-      problems.push({
-        field,
-        problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`,
-        allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
-      });
-    }
+    const problem = !cohortIds.includes(id)
+      ? {
+          field,
+          problem: `is not a cohort date of ${version.versionId}`,
+          allowed: cohortIds.join(' | ') || 'none',
+        }
+      : cohortDateProblem(field, date, version, ctx);
+    if (problem) problems.push(problem);
   }
   if (problems.length) return { ok: false, rejection: { kind: 'invalid', errors: problems } };
   const dates: Record<string, string> = { ...(sent as Record<string, string>) };
@@ -406,6 +387,94 @@ function cohortDatesOf(
     if (dates[id] === undefined && fixedByText(version, id)) dates[id] = filedOn;
   }
   return { ok: true, dates };
+}
+
+/**
+ * What is wrong with a cohort date's value, at the filing or recorded later (setsCohortDate): it must be one date (a
+ * string YYYY-MM-DD, never an array or object), within the years the working-day calendar covers and the version's
+ * effective period. Null when it is right.
+ */
+function cohortDateProblem(
+  field: string,
+  date: unknown,
+  version: RegulationVersion,
+  ctx: DecideContext,
+): DataProblem | null {
+  const until = version.effective.until ?? null;
+  if (typeof date !== 'string')
+    return {
+      field,
+      problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`,
+      allowed: 'one date YYYY-MM-DD (a string)',
+    };
+  if (localDateProblem(date)) return { field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' };
+  if (ctx.covers && !ctx.covers(date))
+    return {
+      field,
+      problem: `${date} is outside the years the working-day calendar covers`,
+      allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+    };
+  if (date < version.effective.from || (until !== null && date > until))
+    return {
+      field,
+      problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`,
+      allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
+    };
+  return null;
+}
+
+/**
+ * The data of an act that records a cohort date after the filing (setsCohortDate): the step's cohort date (named or
+ * left out, never another), and its date checked as a filing's is. The act keeps the cohort date's id.
+ */
+function recordedCohortDate(
+  step: RegulationStep,
+  data: Record<string, unknown>,
+  version: RegulationVersion,
+  ctx: DecideContext,
+): { data: Record<string, unknown>; problems: DataProblem[] } {
+  const id = step.setsCohortDate!;
+  const problems: DataProblem[] = [];
+  if (data.cohortDate !== undefined && data.cohortDate !== id)
+    problems.push({
+      field: 'data.cohortDate',
+      problem: `"${String(data.cohortDate)}" is not the cohort date step ${step.id} records`,
+      allowed: `${id} (or leave it out)`,
+    });
+  const dateProblem = cohortDateProblem('data.date', data.date, version, ctx);
+  if (dateProblem) problems.push(dateProblem);
+  return { data: { cohortDate: id, date: data.date }, problems };
+}
+
+/**
+ * A cohort date is set once, at the filing or by its own act after it, and never changed: the clocks of the case and
+ * of its cohort run from it, and a later date would move deadlines already running or missed.
+ */
+function cohortDateAlreadySet(
+  state: CaseState,
+  step: RegulationStep,
+  data: Record<string, unknown>,
+): CaseRejection | null {
+  const id = step.setsCohortDate;
+  const current = id === undefined ? undefined : state.cohortDates[id];
+  if (id === undefined || current === undefined) return null;
+  const done = state.completed[step.id];
+  const by = done ? `by the act of revision ${done.revision} (${done.occurredAt})` : 'when the application was filed';
+  const same = data.date === current;
+  return {
+    kind: 'rule',
+    code: 'cohort-date-already-set',
+    field: 'data.date',
+    detail: same
+      ? `${id} of this case is already ${current}, set ${by}; there is nothing to record`
+      : `${id} of this case is already ${current}, set ${by}; a cohort date is set once and is not changed (${String(data.date)} was sent): the clocks that run from it would move`,
+    extensions: {
+      cohortDate: id,
+      date: current,
+      sent: data.date,
+      setBy: done ? { revision: done.revision } : 'filing',
+    },
+  };
 }
 
 /** A cohort date the text fixes: every limit anchored on it is an annual window (its dates are the text's). */
@@ -456,6 +525,11 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       allowed: resultsStepMayName(version, step, state.trackId).join(' | '),
     });
   if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
+  if (parsed.ok && step.setsCohortDate !== undefined) {
+    const recorded = recordedCohortDate(step, parsed.data, version, ctx);
+    problems.push(...recorded.problems);
+    parsed.data = recorded.data;
+  }
   if (parsed.ok)
     problems.push(...iinsOutOfPlace(step.eventType, parsed.data, applicantIinFor(ctx.principal, state), 'data.'));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
@@ -605,6 +679,8 @@ function record(
     return notAllowedHere(
       `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`,
     );
+  const alreadySet = cohortDateAlreadySet(state, step, data);
+  if (alreadySet) return refuse(alreadySet);
   const notRecordable = notRecordableReason(state, version, step);
   if (notRecordable) return notAllowedHere(notRecordable);
   const missing = missingPrerequisites(state, version, step);

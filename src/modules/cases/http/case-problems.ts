@@ -97,6 +97,7 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'no-cancellation': 'Cancellation not provided',
   'result-issued': 'Result already issued',
   'programme-too-long': 'Programme longer than the regulation allows',
+  'cohort-date-already-set': 'Cohort date already set',
 };
 
 /** Every refusal of a case read as RFC 9457 problem+json: 400, 403, 404 or 422. */

@@ -1023,6 +1023,27 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`,
       /go together/,
     ],
+    [
+      'a step recording a cohort date the version does not declare',
+      RESERVE,
+      (d) => (stepOf(d, 'document-acceptance-end-recorded').setsCohortDate = 'round-end'),
+      `steps[${indexOf(RESERVE, 'document-acceptance-end-recorded')}].setsCohortDate`,
+      /"round-end" is not a declared cohort date/,
+    ],
+    [
+      'the applicant recording a cohort date after the filing',
+      RESERVE,
+      (d) => (stepOf(d, 'document-acceptance-end-recorded').roles = ['applicant', 'employee']),
+      `steps[${indexOf(RESERVE, 'document-acceptance-end-recorded')}].roles`,
+      /only the provider's staff record it/,
+    ],
+    [
+      'a cohort date recorded by an act of another type',
+      RESERVE,
+      (d) => (stepOf(d, 'document-acceptance-end-recorded').eventType = 'DocumentsAccepted'),
+      `steps[${indexOf(RESERVE, 'document-acceptance-end-recorded')}].eventType`,
+      /exactly when its act is CohortDateRecorded/,
+    ],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);
     let error: unknown;

@@ -285,6 +285,26 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       );
     if (step.repeatable && (step.terminal || step.requiresAll || step.result))
       add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
+    // A cohort date recorded after the filing: by the provider's staff, once, in an act of its own that ends nothing.
+    if ((step.setsCohortDate !== undefined) !== (step.eventType === 'CohortDateRecorded'))
+      add(
+        step.setsCohortDate !== undefined ? `${path}.eventType` : `${path}.setsCohortDate`,
+        'a step records a cohort date (setsCohortDate) exactly when its act is CohortDateRecorded',
+      );
+    if (step.setsCohortDate !== undefined) {
+      if (!cohortDates.has(step.setsCohortDate))
+        add(
+          `${path}.setsCohortDate`,
+          `"${step.setsCohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`,
+        );
+      if (step.roles.some((r) => r === 'applicant' || r === 'e-government-portal' || r === 'state-body'))
+        add(`${path}.roles`, "a cohort date starts the provider's clocks: only the provider's staff record it");
+      if (step.terminal || step.repeatable || step.requiresAll || step.result || step.limits.length > 0)
+        add(
+          `${path}.setsCohortDate`,
+          'a step that records a cohort date is recorded once, by one role, ends nothing and owes no time of its own',
+        );
+    }
     checkClause(`${path}.clause`, step.clause);
     for (const track of step.tracks) {
       const key = `${track}\u0000${step.eventType}`;

@@ -80,6 +80,7 @@ export function versionDetail(version: RegulationVersion) {
       ...(step.dueWhen ? { dueWhen: step.dueWhen } : {}),
       ...(step.waitsFor ? { waitsFor: step.waitsFor } : {}),
       ...(step.until ? { until: step.until } : {}),
+      ...(step.setsCohortDate ? { setsCohortDate: step.setsCohortDate } : {}),
       terminal: step.terminal,
       ...(step.result ? { result: step.result } : {}),
       clause: step.clause,
