@@ -29,7 +29,8 @@ export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
     spec: string;
     rule: 'only-reading' | ReturnType<typeof readingOf>['rule'];
     reason: string | null;
-    explanation: DeadlineExplanation;
+    /** Null while the row waits for the date its clock counts from (status `waiting`): nothing is counted yet. */
+    explanation: DeadlineExplanation | null;
   };
   alternative: {
     spec: string;
@@ -81,7 +82,7 @@ export function explainCaseSla(
         spec: describeSpec(row.spec),
         rule: limit.alternative ? reading.rule : 'only-reading',
         reason: limit.appliedReason ?? null,
-        explanation: result.explanation,
+        explanation: result ? result.explanation : null,
       },
       alternative:
         alternative && alternativeResult

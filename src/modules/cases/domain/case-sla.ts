@@ -1,7 +1,9 @@
 /**
  * The SLA of a case, computed from its acts and the regulation, never typed in: one row per step and
  * limit whose clock has started. A row is met or breached once its step is done, and open or overdue
- * before. Where the regulation contradicts itself, the other reading's deadline and status come along. Pure.
+ * before. A row whose clock counts from a date the case does not know yet (the end of document acceptance a
+ * portal filing cannot give) is not left out: it waits for that date. Where the regulation contradicts itself,
+ * the other reading's deadline and status come along. Pure.
  */
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { dayNumber } from '../../calendar/domain/local-date';
@@ -35,7 +37,11 @@ export function slaGroupingOf(state: CaseState): SlaGrouping {
   };
 }
 
-export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable';
+/**
+ * `waiting`: the step is due but its clock cannot start: the date it counts from (the row's anchor, a cohort date) is
+ * not known yet. No deadline, in no compliance rate, until the date is recorded.
+ */
+export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable' | 'waiting';
 
 export interface SlaRow {
   stepId: string;
@@ -43,9 +49,10 @@ export interface SlaRow {
   clause: ClauseRef;
   kind: LimitSpec['kind'];
   spec: LimitSpec;
-  /** What started the clock: a step's completion or start, or a cohort date. */
+  /** What started the clock: a step's completion or start, or a cohort date; while `waiting`, what it waits for. */
   anchor: Limit['anchor'];
-  startedAt: string;
+  /** When the clock started; null while it waits for the date it counts from. */
+  startedAt: string | null;
   /** The first instant at which the limit is exceeded; null while a by-programme limit has no programme. */
   deadline: string | null;
   /** For annual windows: when acting became possible. */
@@ -98,10 +105,28 @@ function doneBy(state: CaseState, asOf: Date): Done {
   return done;
 }
 
+/**
+ * A cohort date as it was known at asOf: given at the filing, or recorded by a step done by then (setsCohortDate).
+ * Undefined while it was not.
+ */
+function cohortDateBy(state: CaseState, version: RegulationVersion, id: string, done: Done): string | undefined {
+  const date = state.cohortDates[id];
+  if (date === undefined) return undefined;
+  for (const step of version.steps)
+    if (step.setsCohortDate === id && state.completed[step.id] && !done.has(step.id)) return undefined;
+  return date;
+}
+
+/** Whether a limit's clock counts from a date the case did not know at asOf (and so cannot start yet). */
+function waitsForDate(anchor: Limit['anchor'], state: CaseState, version: RegulationVersion, done: Done): boolean {
+  return 'cohortDate' in anchor && cohortDateBy(state, version, anchor.cohortDate, done) === undefined;
+}
+
 /** The instant a limit's clock started (ms, and as an ISO string), or null while it has not (as of `asOf`). */
 function anchorOf(
-  limit: Limit,
+  limit: Pick<Limit, 'anchor'>,
   state: CaseState,
+  version: RegulationVersion,
   calendar: WorkingCalendar,
   asOf: Date,
   done: Done,
@@ -120,7 +145,7 @@ function anchorOf(
     // The date lies ahead of the act: the clock is read backwards from it, and the row exists once the act is done.
     return instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   } else {
-    const date = state.cohortDates[anchor.cohortDate];
+    const date = cohortDateBy(state, version, anchor.cohortDate, done);
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
     found = instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   }
@@ -128,8 +153,14 @@ function anchorOf(
 }
 
 /** The instant a limit's clock started, or null while it has not (as of `asOf`). */
-export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date): Date | null {
-  const anchor = anchorOf(limit, state, calendar, asOf, doneBy(state, asOf));
+export function anchorInstant(
+  limit: Limit,
+  state: CaseState,
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+  asOf: Date,
+): Date | null {
+  const anchor = anchorOf(limit, state, version, calendar, asOf, doneBy(state, asOf));
   return anchor ? new Date(anchor.ms) : null;
 }
 
@@ -177,8 +208,8 @@ export function programmeDeadline(state: CaseState, calendar: WorkingCalendar): 
 }
 
 export interface SlaRowWithResult extends SlaRow {
-  /** The engine's result, whose explanation is built only when read. */
-  result: DeadlineResult;
+  /** The engine's result, whose explanation is built only when read; null while the row waits for its date. */
+  result: DeadlineResult | null;
   alternativeResult: DeadlineResult | null;
 }
 
@@ -209,40 +240,48 @@ export function caseSla(
     const applicable = !endedWithout && limitsCount(step, dueness.get(step.id) ?? 'due');
     for (const limit of step.limits) {
       if (!limitApplies(limit, state)) continue;
-      const anchor = anchorOf(limit, state, calendar, asOf, done);
-      if (!anchor) continue;
-      const anchorDate = new Date(anchor.ms);
-      const result = computeDeadline(limit, anchorDate, calendar, options);
-      // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
+      const anchor = anchorOf(limit, state, version, calendar, asOf, done);
+      // A clock that has not started is no row, unless the step is due and only the date it counts from is missing:
+      // that row waits for its date (a due step whose clock never starts could never be breached).
+      const waiting = !anchor && applicable && waitsForDate(limit.anchor, state, version, done);
+      if (!anchor && !waiting) continue;
+      const anchorDate = anchor ? new Date(anchor.ms) : null;
+      const result = anchorDate ? computeDeadline(limit, anchorDate, calendar, options) : null;
+      // A step left undone by a case that closed: only a deadline that had already passed at the close counts (one
+      // never known, none).
       if (
         applicable &&
         !completedAt &&
         closedAt &&
-        !(result.deadline && result.deadline.getTime() <= closedAt.getTime())
+        !(result?.deadline && result.deadline.getTime() <= closedAt.getTime())
       )
         continue;
-      const status = applicable
-        ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
-        : 'not-applicable';
-      const alternative = limit.alternative
-        ? computeDeadline(
-            { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
-            anchorDate,
-            calendar,
-            options,
-          )
-        : null;
-      const alternativeRow =
-        limit.alternative && alternative
-          ? {
-              spec: limit.alternative.spec,
-              clause: limit.alternative.clause,
-              deadline: alternative.deadline ? isoText(alternative.deadline.getTime()) : null,
-              status: applicable
-                ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)
-                : 'not-applicable',
-            }
+      const status = !applicable
+        ? 'not-applicable'
+        : result
+          ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
+          : 'waiting';
+      const alternative =
+        limit.alternative && anchorDate
+          ? computeDeadline(
+              { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
+              anchorDate,
+              calendar,
+              options,
+            )
           : null;
+      const alternativeRow = limit.alternative
+        ? {
+            spec: limit.alternative.spec,
+            clause: limit.alternative.clause,
+            deadline: alternative?.deadline ? isoText(alternative.deadline.getTime()) : null,
+            status: !applicable
+              ? ('not-applicable' as const)
+              : alternative
+                ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)
+                : ('waiting' as const),
+          }
+        : null;
       // One literal, opensAt in place even where it is undefined (JSON and every reader leave it out), rather than a
       // spread of it among the fields: a spread in the middle of a literal adds every field after it one at a time, and
       // rows are built for every case each catch-up batch touches.
@@ -253,9 +292,9 @@ export function caseSla(
         kind: limit.spec.kind,
         spec: limit.spec,
         anchor: limit.anchor,
-        startedAt: anchor.iso,
-        deadline: result.deadline ? isoText(result.deadline.getTime()) : null,
-        opensAt: result.opensAt ? isoText(result.opensAt.getTime()) : undefined,
+        startedAt: anchor ? anchor.iso : null,
+        deadline: result?.deadline ? isoText(result.deadline.getTime()) : null,
+        opensAt: result?.opensAt ? isoText(result.opensAt.getTime()) : undefined,
         completedAt: completion?.occurredIso ?? null,
         status,
         alternative: alternativeRow,

@@ -151,6 +151,53 @@ describe('corps «A»: the end of document acceptance is recorded after a portal
   });
 });
 
+describe('corps «A»: a review whose end of document acceptance is not known waits for it, never vanishes', () => {
+  it('a portal filing: the review row waits (no start, no deadline), and no clock follows it', () => {
+    const w = portalFiling();
+    const sla = caseSla(w.state, version, calendar, almaty('2016-03-01T10:00:00'));
+    expect(sla.map((r) => `${r.stepId}/${r.limitId} ${r.status}`)).toEqual([
+      'application-submitted/filing met',
+      'corps-a-documents-reviewed/review waiting',
+    ]);
+    expect(sla[1]).toMatchObject({
+      anchor: { cohortDate: 'document-acceptance-end' },
+      startedAt: null,
+      deadline: null,
+      completedAt: null,
+      result: null,
+    });
+  });
+
+  it('a review recorded before the date waits with it; the date recorded later judges it, and only from then (asOf)', () => {
+    const w = portalFiling();
+    w.take('corps-a-documents-reviewed', { at: almaty('2015-10-30T10:00:00'), roles: ['employee'] });
+    expect(rows(w, '2015-11-02T10:00:00')['corps-a-documents-reviewed/review']).toEqual({
+      startedAt: null,
+      deadline: null,
+      status: 'waiting',
+    });
+    w.take('document-acceptance-end-recorded', {
+      at: almaty('2015-11-03T10:00:00'),
+      roles: ['head'],
+      data: { date: '2015-10-09' },
+    });
+    // Ten working days from 9 October end at 24:00 on 23 October: the review of the 30th was late.
+    expect(rows(w, '2015-11-04T10:00:00')['corps-a-documents-reviewed/review']).toEqual({
+      startedAt: '2015-10-08T18:00:00.000Z',
+      deadline: '2015-10-23T18:00:00.000Z',
+      status: 'breached',
+    });
+    // As the case stood before the date was recorded, the review still waited for it.
+    expect(rows(w, '2015-11-02T10:00:00')['corps-a-documents-reviewed/review'].status).toBe('waiting');
+  });
+
+  it('a case cancelled while its review waited keeps no row of it: no deadline was known to be missed', () => {
+    const w = portalFiling();
+    w.take('application-cancelled', { at: almaty('2015-10-05T10:00:00') });
+    expect(rows(w, '2016-03-01T10:00:00')['corps-a-documents-reviewed/review']).toBeUndefined();
+  });
+});
+
 describe('corps «A»: the test result that decides the case is the provider’s to record (p.7 pp.3-4)', () => {
   it('the applicant recording their own result, passed, is refused 403 and nothing is recorded', () => {
     const w = scheduled();

@@ -173,16 +173,36 @@ class DeadlineAlternativeDto {
   @ApiProperty({ type: String, nullable: true })
   deadline!: string | null;
 
-  @ApiProperty({ description: 'open, overdue, met, breached' })
+  @ApiProperty({
+    description: 'open, overdue, met, breached, not-applicable, waiting (for the date its clock counts from)',
+  })
   status!: string;
+}
+
+class WaitingForDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'the anchor the clock counts from, e.g. { cohortDate: "document-acceptance-end" }',
+  })
+  anchor!: Record<string, unknown>;
+
+  @ApiProperty({ type: LabelDto, nullable: true })
+  label!: LabelDto | null;
 }
 
 class OpenDeadlineDto extends DeadlineAlternativeDto {
   @ApiProperty()
   limitId!: string;
 
-  @ApiProperty()
-  startedAt!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'null while the clock waits for its date (waitingFor)' })
+  startedAt!: string | null;
+
+  @ApiPropertyOptional({
+    type: WaitingForDto,
+    description: 'status waiting: the date the clock counts from, not recorded in the case yet',
+  })
+  waitingFor?: WaitingForDto;
 
   @ApiPropertyOptional({
     type: DeadlineAlternativeDto,
@@ -394,8 +414,18 @@ export class SlaRowDto {
   @ApiProperty({ type: String, nullable: true })
   completedAt!: string | null;
 
-  @ApiProperty({ description: 'met, breached, open, overdue, not-applicable, …' })
+  @ApiProperty({
+    description:
+      'met, breached, open, overdue, not-applicable, waiting (for the date its clock counts from: waitingFor)',
+  })
   status!: string;
+
+  @ApiPropertyOptional({
+    type: WaitingForDto,
+    description:
+      'status waiting: the date the clock counts from, not recorded in the case yet; no deadline until it is',
+  })
+  waitingFor?: WaitingForDto;
 
   @ApiProperty({ type: SlaAlternativeDto, nullable: true })
   alternative!: SlaAlternativeDto | null;
