@@ -34,6 +34,9 @@ export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
   };
   alternative: {
     spec: string;
+    /** Where the other reading counts from another act or date: what, and when its clock started. */
+    anchor?: SlaRow['anchor'];
+    startedAt?: string | null;
     clauseText: string;
     citation: ClauseCitation;
     deadline: string | null;
@@ -69,8 +72,15 @@ export function explainCaseSla(
   };
   return caseSla(state, version, calendar, asOf, { withDays: true }).map((row) => {
     const limit = version.steps.find((s) => s.id === row.stepId)!.limits.find((l) => l.id === row.limitId)!;
+    // The act whose time (or recorded date) started the clock.
     const anchorStep =
-      'step' in row.anchor ? row.anchor.step : 'stepStarted' in row.anchor ? row.anchor.stepStarted : null;
+      'step' in row.anchor
+        ? row.anchor.step
+        : 'stepStarted' in row.anchor
+          ? row.anchor.stepStarted
+          : 'stepDataDate' in row.anchor
+            ? row.anchor.stepDataDate.step
+            : null;
     const reading = readingOf(limit);
     const { result, alternativeResult, alternative, ...plain } = row;
     return {
@@ -88,6 +98,7 @@ export function explainCaseSla(
         alternative && alternativeResult
           ? {
               spec: describeSpec(alternative.spec),
+              ...(alternative.anchor ? { anchor: alternative.anchor, startedAt: alternative.startedAt ?? null } : {}),
               clauseText: citeClause(alternative.clause).ru,
               citation: citeClause(alternative.clause),
               deadline: alternative.deadline,

@@ -59,8 +59,18 @@ export interface SlaRow {
   opensAt?: string;
   completedAt: string | null;
   status: SlaStatus;
-  /** The other reading where the text contradicts itself. */
-  alternative: { spec: LimitSpec; clause: ClauseRef; deadline: string | null; status: SlaStatus } | null;
+  /**
+   * The other reading where the text contradicts itself or reads two ways; with its own anchor and start where it
+   * counts from another act or date than the applied one (waiting while that is not known).
+   */
+  alternative: {
+    spec: LimitSpec;
+    clause: ClauseRef;
+    anchor?: Limit['anchor'];
+    startedAt?: string | null;
+    deadline: string | null;
+    status: SlaStatus;
+  } | null;
 }
 
 /** Whether a limit applies to this case: its clause's track, and its intake channels. */
@@ -241,19 +251,34 @@ export function caseSla(
     for (const limit of step.limits) {
       if (!limitApplies(limit, state)) continue;
       const anchor = anchorOf(limit, state, version, calendar, asOf, done);
+      // The other reading may count from another act or date (its own anchor), whose clock may run while this one's
+      // has not started: the row then exists, the applied reading waiting for its date.
+      const elsewhere = limit.alternative?.anchor;
+      const alternativeAnchor = elsewhere
+        ? anchorOf({ anchor: elsewhere }, state, version, calendar, asOf, done)
+        : anchor;
       // A clock that has not started is no row, unless the step is due and only the date it counts from is missing:
       // that row waits for its date (a due step whose clock never starts could never be breached).
       const waiting = !anchor && applicable && waitsForDate(limit.anchor, state, version, done);
-      if (!anchor && !waiting) continue;
-      const anchorDate = anchor ? new Date(anchor.ms) : null;
-      const result = anchorDate ? computeDeadline(limit, anchorDate, calendar, options) : null;
+      if (!anchor && !waiting && !alternativeAnchor) continue;
+      const result = anchor ? computeDeadline(limit, new Date(anchor.ms), calendar, options) : null;
+      const alternative =
+        limit.alternative && alternativeAnchor
+          ? computeDeadline(
+              { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
+              new Date(alternativeAnchor.ms),
+              calendar,
+              options,
+            )
+          : null;
       // A step left undone by a case that closed: only a deadline that had already passed at the close counts (one
-      // never known, none).
+      // never known, none; while the applied reading's is unknown, the other reading's).
+      const decisive = result ?? alternative;
       if (
         applicable &&
         !completedAt &&
         closedAt &&
-        !(result?.deadline && result.deadline.getTime() <= closedAt.getTime())
+        !(decisive?.deadline && decisive.deadline.getTime() <= closedAt.getTime())
       )
         continue;
       const status = !applicable
@@ -261,19 +286,12 @@ export function caseSla(
         : result
           ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
           : 'waiting';
-      const alternative =
-        limit.alternative && anchorDate
-          ? computeDeadline(
-              { ...limit, spec: limit.alternative.spec, clause: limit.alternative.clause },
-              anchorDate,
-              calendar,
-              options,
-            )
-          : null;
       const alternativeRow = limit.alternative
         ? {
             spec: limit.alternative.spec,
             clause: limit.alternative.clause,
+            // Said only where the other reading counts from elsewhere: what, and when its clock started.
+            ...(elsewhere ? { anchor: elsewhere, startedAt: alternativeAnchor ? alternativeAnchor.iso : null } : {}),
             deadline: alternative?.deadline ? isoText(alternative.deadline.getTime()) : null,
             status: !applicable
               ? ('not-applicable' as const)

@@ -1,7 +1,7 @@
 /**
  * Corps «A» selection to the personnel reserve (order 184, appendix 2, p.7, the third track), on the real decider and
  * the real regulation file: the end of document acceptance the review counts from, recorded after a portal filing;
- * who records the test result that decides the case.
+ * who records the test result that decides the case; from when the month of testing runs.
  */
 import { join } from 'node:path';
 import { loadCalendars } from '../../calendar/domain/load-calendar';
@@ -9,6 +9,7 @@ import { loadCatalog } from '../../regulations/domain/catalog';
 import { CaseWalk, makeIin } from '../../../../test/support/case-specification';
 import { caseSla } from './case-sla';
 import { openSteps } from './case-rules';
+import { readingOf } from '../../regulations/domain/lint';
 
 const DATA = join(__dirname, '../../../../data');
 const catalog = loadCatalog(join(DATA, 'regulations'));
@@ -227,5 +228,51 @@ describe('corps «A»: the test result that decides the case is the provider’s
       data: { reason: 'тест не сдан' },
     });
     expect(w.state).toMatchObject({ status: 'completed', result: { id: 'not-admitted', kind: 'negative' } });
+  });
+});
+
+describe('corps «A»: the month of testing runs from the first testing day the schedule names (p.7 pp.3)', () => {
+  const testing = (w: CaseWalk, asOf: string) =>
+    caseSla(w.state, version, calendar, almaty(asOf)).find((r) => r.limitId === 'testing-month')!;
+
+  it('decided 5 October, schedule of 20 October for testing from the 28th, tested 10 November: met; from the decision it would be late', () => {
+    const w = scheduled();
+    w.take('corps-a-test-completed', {
+      at: almaty('2015-11-10T12:00:00'),
+      roles: ['employee'],
+      data: { score: 80, passed: true },
+    });
+    expect(testing(w, '2015-11-11T10:00:00')).toMatchObject({
+      anchor: { stepDataDate: { step: 'test-schedule-announced', field: 'testingStartsOn' } },
+      startedAt: '2015-10-27T18:00:00.000Z',
+      // 28 November is a Saturday: the month ends at 24:00 on Monday 30 November.
+      deadline: '2015-11-30T18:00:00.000Z',
+      status: 'met',
+      alternative: {
+        anchor: { step: 'admission-to-testing-decided' },
+        startedAt: '2015-10-05T06:00:00.000Z',
+        deadline: '2015-11-05T18:00:00.000Z',
+        status: 'breached',
+      },
+    });
+  });
+
+  it('admitted but no schedule published: the month waits for the testing day, and the reading from the decision runs out beside it', () => {
+    const w = corpsA();
+    w.submit('responsible-person', { channel: 'office', cohortDates: { 'document-acceptance-end': '2015-09-25' } });
+    w.take('corps-a-documents-reviewed', { at: almaty('2015-10-02T12:00:00'), roles: ['employee'] });
+    w.take('admission-to-testing-decided', { at: almaty('2015-10-05T12:00:00'), roles: ['head'] });
+    expect(testing(w, '2015-11-11T10:00:00')).toMatchObject({
+      startedAt: null,
+      deadline: null,
+      status: 'waiting',
+      alternative: { startedAt: '2015-10-05T06:00:00.000Z', deadline: '2015-11-05T18:00:00.000Z', status: 'overdue' },
+    });
+  });
+
+  it('the reading applied is chosen with a reason: periods from different acts are not compared by length', () => {
+    const limit = version.steps.find((s) => s.id === 'corps-a-test-completed')!.limits[0]!;
+    expect(readingOf(limit)).toEqual({ rule: 'not-comparable-with-reason' });
+    expect(limit.appliedReason).toMatch(/дня начала проведения тестирования/);
   });
 });

@@ -524,7 +524,7 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       problem: `required: step ${step.id} issues one of several documents on track ${state.trackId}, and the act names which`,
       allowed: resultsStepMayName(version, step, state.trackId).join(' | '),
     });
-  if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
+  if (parsed.ok) problems.push(...requiredDates(version, step, parsed.data, ctx));
   if (parsed.ok && step.setsCohortDate !== undefined) {
     const recorded = recordedCohortDate(step, parsed.data, version, ctx);
     problems.push(...recorded.problems);
@@ -539,14 +539,31 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
 }
 
 /**
- * A date a limit of this step counts from (the first testing day of a schedule) must be in the act, and within the
- * years the working-day calendar covers: no deadline could be counted from it otherwise.
+ * A date a limit counts from that this step's act records (the first testing day of a schedule: the limit of the
+ * publication counts back from it, the testing month forward, either reading) must be in the act, and within the years
+ * the working-day calendar covers, with the days counted from it: no deadline could be counted from it otherwise.
  */
-function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx: DecideContext): DataProblem[] {
-  return step.limits.flatMap((limit): DataProblem[] => {
-    if (!('stepDataDate' in limit.anchor)) return [];
-    const field = `data.${limit.anchor.stepDataDate.field}`;
-    const value = data[limit.anchor.stepDataDate.field];
+function requiredDates(
+  version: RegulationVersion,
+  step: RegulationStep,
+  data: Record<string, unknown>,
+  ctx: DecideContext,
+): DataProblem[] {
+  const counted = version.steps.flatMap((s) =>
+    s.limits.flatMap((limit) =>
+      [
+        { spec: limit.spec, anchor: limit.anchor },
+        ...(limit.alternative?.anchor ? [{ spec: limit.alternative.spec, anchor: limit.alternative.anchor }] : []),
+      ].flatMap(({ spec, anchor }) =>
+        'stepDataDate' in anchor && anchor.stepDataDate.step === step.id
+          ? [{ limit, spec, name: anchor.stepDataDate.field }]
+          : [],
+      ),
+    ),
+  );
+  const problems = counted.flatMap(({ limit, spec, name }): DataProblem[] => {
+    const field = `data.${name}`;
+    const value = data[name];
     if (value === undefined)
       return [
         {
@@ -564,26 +581,39 @@ function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx:
         },
       ];
     }
+    if (typeof value !== 'string' || !ctx.covers || localDateProblem(value) !== null) return [];
     // A limit counted back from the date (published 5 working days before testing starts) needs those days in the
     // calendar too: 2015-01-02 was taken, its count left the calendar, and the case's every deadline was lost with it.
-    // Bounded generously: N working days back never span more than 2N + 14 calendar days here.
-    if (
-      typeof value === 'string' &&
-      ctx.covers &&
-      limit.spec.kind === 'working-days-before' &&
-      localDateProblem(value) === null &&
-      !ctx.covers(addDays(value, -(2 * limit.spec.days + 14)))
-    )
+    // Bounded generously: N working days back never span more than 2N + 14 calendar days here. A period counted forward
+    // from it (a month of testing) needs its last day and the days off that may follow it.
+    if (spec.kind === 'working-days-before' && !ctx.covers(addDays(value, -(2 * spec.days + 14))))
       return [
         {
           field,
-          problem: `${value} is too near the start of the working-day calendar: the limit ${limit.id} counts ${limit.spec.days} working days back from it`,
+          problem: `${value} is too near the start of the working-day calendar: the limit ${limit.id} counts ${spec.days} working days back from it`,
           allowed:
             'a date whose preceding working days are within the calendar (GET /api/calendar/KZ/working-days shows its range)',
         },
       ];
+    const forward =
+      spec.kind === 'calendar-period'
+        ? addDays(addMonths(value, spec.months ?? 0), (spec.days ?? 0) + 14)
+        : spec.kind === 'working-days'
+          ? addDays(value, 2 * spec.days + 14)
+          : null;
+    if (forward !== null && !ctx.covers(forward))
+      return [
+        {
+          field,
+          problem: `${value} is too near the end of the working-day calendar: the limit ${limit.id} counts its period from it`,
+          allowed:
+            'a date whose following days are within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+        },
+      ];
     return [];
   });
+  // One problem a field: the first limit that finds it.
+  return problems.filter((p, i) => problems.findIndex((q) => q.field === p.field) === i);
 }
 
 /**

@@ -164,6 +164,13 @@ class DeadlineAlternativeDto {
   @ApiProperty()
   kind!: string;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'set where this reading counts from another act or date than the applied one',
+  })
+  anchor?: Record<string, unknown>;
+
   @ApiProperty({ type: Object, nullable: true })
   clause!: Record<string, unknown> | null;
 
@@ -375,6 +382,9 @@ export class CaseListDto {
 class SlaAlternativeDto extends DeadlineAlternativeDto {
   @ApiProperty({ type: Object })
   spec!: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'set with anchor: when its own clock started' })
+  startedAt?: string | null;
 }
 
 export class SlaRowDto {

@@ -191,6 +191,8 @@ function caseView(
               ? {
                   alternative: {
                     kind: row.alternative.kind,
+                    // Where the other reading counts from another act or date than the applied one.
+                    ...(limit?.alternative?.anchor ? { anchor: limit.alternative.anchor } : {}),
                     clause: limit?.alternative?.clause ?? null,
                     citation: limit?.alternative ? citeClause(limit.alternative.clause) : null,
                     deadline: row.alternative.deadline,
@@ -281,6 +283,7 @@ export function slaView(
       ? {
           kind: row.alternative.spec.kind,
           spec: row.alternative.spec,
+          ...(row.alternative.anchor ? { anchor: row.alternative.anchor, startedAt: row.alternative.startedAt } : {}),
           clause: row.alternative.clause,
           citation: citeClause(row.alternative.clause),
           deadline: row.alternative.deadline,

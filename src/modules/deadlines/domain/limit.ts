@@ -58,8 +58,11 @@ export interface Limit {
   clause: ClauseRef;
   /** When set, the limit applies only to cases that came in through one of these intake channels. */
   channels?: string[];
-  /** Where the regulation contradicts itself: the reading applied is `spec`; the other is kept here. */
-  alternative?: { spec: LimitSpec; clause: ClauseRef };
+  /**
+   * Where the regulation contradicts itself or can be read two ways: the reading applied is `spec` (from `anchor`); the
+   * other is kept here, counted from its own `anchor` where the readings differ on when the period starts.
+   */
+  alternative?: { spec: LimitSpec; clause: ClauseRef; anchor?: Anchor };
   /** Why `spec` was chosen when it is not the stricter reading. */
   appliedReason?: string;
 }

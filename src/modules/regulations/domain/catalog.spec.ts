@@ -464,8 +464,9 @@ describe('specification: every limit of every regulation version', () => {
       'corps-a-test-completed',
       'testing-month',
       'calendar-period {"months":1}',
-      'step:admission-to-testing-decided',
-      'app.2 p.7 pp.3 corps-a-selection',
+      // The month of testing from the first testing day the schedule names; from the admission decision, the other reading.
+      'stepDataDate:{"step":"test-schedule-announced","field":"testingStartsOn"}',
+      'app.2 p.7 pp.3 corps-a-selection | alt calendar-period {"months":1} from {"step":"admission-to-testing-decided"} p.7 pp.3',
     ],
     [
       'personnel-reserve/order-184-2015',
@@ -505,7 +506,9 @@ describe('specification: every limit of every regulation version', () => {
           if (l.alternative) {
             const { kind: altKind, ...altParameters } = l.alternative.spec as { kind: string };
             const a = l.alternative.clause;
-            alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
+            // The other reading's anchor where it counts from elsewhere.
+            const from = l.alternative.anchor ? ` from ${JSON.stringify(l.alternative.anchor)}` : '';
+            alternative = ` | alt ${altKind} ${JSON.stringify(altParameters)}${from} p.${a.paragraph}${a.subparagraph ? ` pp.${a.subparagraph}` : ''}`;
           }
           return [
             v.versionId,
@@ -1022,6 +1025,30 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       (d) => (stepOf(d, 'test-schedule-announced').limits[0].anchor = { step: 'admission-to-testing-decided' }),
       `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].spec.kind`,
       /go together/,
+    ],
+    [
+      'a period counted forward from a date its own act records',
+      RESERVE,
+      (d) => (stepOf(d, 'test-schedule-announced').limits[0].spec = { kind: 'calendar-period', months: 1 }),
+      `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].anchor.stepDataDate.step`,
+      /would start when it ends/,
+    ],
+    [
+      'a period counted from a date an act records that does not come before the step',
+      RESERVE,
+      (d) =>
+        (stepOf(d, 'admission-to-testing-decided').limits[0].anchor = {
+          stepDataDate: { step: 'test-schedule-announced', field: 'testingStartsOn' },
+        }),
+      `steps[${indexOf(RESERVE, 'admission-to-testing-decided')}].limits[0].anchor.stepDataDate.step`,
+      /is not a step this one follows/,
+    ],
+    [
+      "the other reading's anchor names no step of the version",
+      RESERVE,
+      (d) => (stepOf(d, 'corps-a-test-completed').limits[0].alternative.anchor = { step: 'testing-decided' }),
+      `steps[${indexOf(RESERVE, 'corps-a-test-completed')}].limits[0].alternative.anchor.step`,
+      /"testing-decided" is not a step/,
     ],
     [
       'a step recording a cohort date the version does not declare',

@@ -3,14 +3,15 @@
  * Rule: the stricter reading applies unless the file states a reason for the other; the other
  * reading is always kept and reported.
  */
-import type { ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
+import type { Anchor, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
 import type { Catalog, RegulationVersion } from './catalog';
 
 export interface Contradiction {
   stepId: string;
   limitId: string;
-  applied: { spec: LimitSpec; clause: ClauseRef };
-  alternative: { spec: LimitSpec; clause: ClauseRef };
+  applied: { spec: LimitSpec; clause: ClauseRef; anchor: Anchor };
+  /** `anchor` where the other reading counts from another act or date than the applied one. */
+  alternative: { spec: LimitSpec; clause: ClauseRef; anchor?: Anchor };
   /** Which reading the rule picks: the applied one is the stricter (or the only comparable) one. */
   rule: 'stricter-applied' | 'looser-applied-with-reason' | 'not-comparable-with-reason';
   appliedReason?: string;
@@ -82,12 +83,25 @@ export function describeClause(clause: ClauseRef): string {
     .join(' ');
 }
 
+/** What a limit counts from, in a few words: the step, the step's start, the cohort date, or a date an act records. */
+export function describeAnchor(anchor: Anchor): string {
+  if ('step' in anchor) return `from ${anchor.step}`;
+  if ('stepStarted' in anchor) return `from the start of ${anchor.stepStarted}`;
+  if ('cohortDate' in anchor) return `from the cohort date ${anchor.cohortDate}`;
+  return `from ${anchor.stepDataDate.step}.${anchor.stepDataDate.field}`;
+}
+
+/** Whether the other reading counts from another act or date than the applied one. */
+export const countsFromElsewhere = (limit: Limit): boolean =>
+  limit.alternative?.anchor !== undefined && JSON.stringify(limit.alternative.anchor) !== JSON.stringify(limit.anchor);
+
 /** Which reading a limit with an alternative applies, by the rule: stricter unless a reason is stated. */
 export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: string; warning?: string } {
   if (!limit.alternative) return { rule: 'stricter-applied' };
   const applied = approximateMinutes(limit.spec);
   const other = approximateMinutes(limit.alternative.spec);
-  if (applied === null || other === null) {
+  // Periods counted from different acts or dates cannot be compared by their length alone.
+  if (applied === null || other === null || countsFromElsewhere(limit)) {
     return {
       rule: 'not-comparable-with-reason',
       ...(limit.appliedReason
@@ -123,7 +137,7 @@ export function lintVersion(version: RegulationVersion): VersionLint {
       contradictions.push({
         stepId: step.id,
         limitId: limit.id,
-        applied: { spec: limit.spec, clause: limit.clause },
+        applied: { spec: limit.spec, clause: limit.clause, anchor: limit.anchor },
         alternative: limit.alternative,
         rule: reading.rule,
         ...(limit.appliedReason ? { appliedReason: limit.appliedReason } : {}),
@@ -184,11 +198,13 @@ export function formatLintReport(report: LintReport): string {
     if (v.contradictions.length === 0) lines.push('  no contradictions recorded');
     for (const c of v.contradictions) {
       lines.push(`  contradiction in step ${c.stepId}, limit ${c.limitId}:`);
+      // The anchors are named where the readings count from different acts or dates.
+      const from = (anchor: Anchor) => (c.alternative.anchor ? ` ${describeAnchor(anchor)}` : '');
       lines.push(
-        `    applied:     ${describeSpec(c.applied.spec)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`,
+        `    applied:     ${describeSpec(c.applied.spec)}${from(c.applied.anchor)}  [${describeClause(c.applied.clause)}]${c.applied.clause.quote ? `  «${c.applied.clause.quote}»` : ''}`,
       );
       lines.push(
-        `    alternative: ${describeSpec(c.alternative.spec)}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`,
+        `    alternative: ${describeSpec(c.alternative.spec)}${c.alternative.anchor ? from(c.alternative.anchor) : ''}  [${describeClause(c.alternative.clause)}]${c.alternative.clause.quote ? `  «${c.alternative.clause.quote}»` : ''}`,
       );
       lines.push(
         `    reading:     ${c.rule === 'stricter-applied' ? 'the stricter reading is applied' : `chosen: ${c.appliedReason ?? '(no reason given)'}`}`,

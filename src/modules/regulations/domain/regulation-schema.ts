@@ -135,7 +135,10 @@ export const limitSchema = z.strictObject({
   anchor: anchorSchema,
   clause: clauseSchema,
   channels: z.array(kebab).min(1).optional(),
-  alternative: z.strictObject({ spec: limitSpecSchema, clause: clauseSchema }).optional(),
+  /** The other reading; with `anchor` when it counts the period from another act or date than the one applied. */
+  alternative: z
+    .strictObject({ spec: limitSpecSchema, clause: clauseSchema, anchor: anchorSchema.optional() })
+    .optional(),
   appliedReason: z.string().min(10, 'must say why this reading is applied').optional(),
 }) satisfies z.ZodType<Limit>;
 

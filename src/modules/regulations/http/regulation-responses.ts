@@ -193,6 +193,14 @@ class LimitReadingDto {
 
   @ApiProperty({ type: 'object', additionalProperties: true, description: 'the clause it comes from' })
   clause!: Record<string, unknown>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'what the period counts from (a step, a cohort date, a date an act records); for the alternative, only where it differs from the applied reading',
+  })
+  anchor?: Record<string, unknown>;
 }
 
 class ContradictionDto {

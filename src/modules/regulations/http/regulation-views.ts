@@ -45,6 +45,8 @@ export function limitView(limit: Limit) {
           alternative: {
             kind: limit.alternative.spec.kind,
             ...withoutKind(limit.alternative.spec),
+            // Where the other reading counts from another act or date than the applied one.
+            ...(limit.alternative.anchor ? { anchor: limit.alternative.anchor } : {}),
             clause: limit.alternative.clause,
           },
         }
