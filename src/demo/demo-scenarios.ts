@@ -318,7 +318,22 @@ const corpsA: Flow = ({ rng, staff, zone, want }) => {
   const admitted = story !== 'not-admitted';
   const passed = story !== 'failed-test';
   const bodies = STATE_BODIES.slice(0, rng.int(2, STATE_BODIES.length));
+  // An applicant's portal filing cannot give the end of document acceptance: the employee records it once the round's
+  // acceptance has ended (a stalled case may stop before, and its review then waits for the date).
+  const lead: PlannedAct[] =
+    submittedBy === self
+      ? [
+          {
+            stepId: 'document-acceptance-end-recorded',
+            as: employee,
+            notBefore: round.end,
+            gap: { workingDays: [0, 1] },
+            data: () => ({ date: round.end }),
+          },
+        ]
+      : [];
   let acts: PlannedAct[] = [
+    ...lead,
     {
       stepId: 'corps-a-documents-reviewed',
       as: employee,
@@ -351,9 +366,10 @@ const corpsA: Flow = ({ rng, staff, zone, want }) => {
       }),
     },
     // On or after the first testing day the schedule names.
+    // The provider's employee records the test and its result, which decides the branch (p.7 pp.4).
     {
       stepId: 'corps-a-test-completed',
-      as: self,
+      as: employee,
       gap: { workingDays: [8, 14] },
       hours: 'session',
       data: () => ({ score: pct(rng, passed, 70), passed }),
@@ -395,14 +411,14 @@ const corpsA: Flow = ({ rng, staff, zone, want }) => {
     ];
   else if (story === 'not-admitted')
     acts = [
-      ...acts.slice(0, 2),
+      ...acts.slice(0, lead.length + 2),
       ...(want || rng.chance(0.85)
         ? [notAdmitted('Не допущен(а) к тестированию по итогам рассмотрения документов')]
         : []),
     ];
   else if (story === 'failed-test')
     acts = [
-      ...acts.slice(0, 4),
+      ...acts.slice(0, lead.length + 4),
       ...(rng.chance(0.85)
         ? [notAdmitted('Отрицательные результаты тестирования: в список для собеседования не включен(а)')]
         : []),

@@ -58,7 +58,7 @@ export async function summarizeDemo(
     appeals: { opened: 0, upheld: 0, rejected: 0 },
     portalRefusals: 0,
     failedTests: 0,
-    sla: { met: 0, breached: 0, open: 0, overdue: 0, 'not-applicable': 0 },
+    sla: { met: 0, breached: 0, open: 0, overdue: 0, 'not-applicable': 0, waiting: 0 },
     openOverdue: 0,
   };
   const tracks = new Map<string, DemoSummary['byTrack'][number]>();
@@ -125,7 +125,7 @@ export function formatSummary(summary: DemoSummary): string {
       .join(', ')})`,
     `back-dated acts: ${summary.backDated} (${pct(summary.backDated, summary.events)} % of events)`,
     `appeals: ${summary.appeals.opened} opened, ${summary.appeals.upheld} upheld, ${summary.appeals.rejected} rejected; portal refusals: ${summary.portalRefusals}; failed tests and exams: ${summary.failedTests}`,
-    `SLA rows: ${summary.sla.met} met, ${summary.sla.breached} breached (${pct(summary.sla.breached, summary.sla.met + summary.sla.breached)} % of finished), ${summary.sla.overdue} overdue, ${summary.sla.open} open; ${summary.openOverdue} open cases have an overdue step (of ${slaTotal} rows; ${summary.sla['not-applicable']} more not applicable)`,
+    `SLA rows: ${summary.sla.met} met, ${summary.sla.breached} breached (${pct(summary.sla.breached, summary.sla.met + summary.sla.breached)} % of finished), ${summary.sla.overdue} overdue, ${summary.sla.open} open; ${summary.openOverdue} open cases have an overdue step (of ${slaTotal} rows; ${summary.sla['not-applicable']} more not applicable, ${summary.sla.waiting} waiting for the date their clock counts from)`,
     `compliance rate (met / (met + breached + overdue)): ${pct(summary.sla.met, summary.sla.met + summary.sla.breached + summary.sla.overdue)} %`,
   ].join('\n');
 }

@@ -118,7 +118,7 @@ export class DemoTimeline {
     if (request.notBefore) lowerBounds.push(request.notBefore);
     for (const limit of limits) {
       if (limit === duration) continue;
-      const anchor = anchorInstant(limit, state, this.calendar, END_OF_TIME);
+      const anchor = anchorInstant(limit, state, request.version, this.calendar, END_OF_TIME);
       if (!anchor) continue;
       const result = computeDeadline(limit, anchor, this.calendar, {
         withoutDays: true,
@@ -137,7 +137,7 @@ export class DemoTimeline {
     for (const later of request.laterSteps) {
       for (const limit of later.limits) {
         if (!limitApplies(limit, state) || isOwnDuration(limit, later)) continue;
-        const anchor = anchorInstant(limit, state, this.calendar, END_OF_TIME);
+        const anchor = anchorInstant(limit, state, request.version, this.calendar, END_OF_TIME);
         if (!anchor) continue;
         const { deadline } = computeDeadline(limit, anchor, this.calendar, {
           withoutDays: true,

@@ -142,7 +142,7 @@ describe('npm run demo', () => {
 
     const byStream = new Map<string, RecordedEvent[]>();
     for (const e of events) byStream.set(e.streamId, [...(byStream.get(e.streamId) ?? []), e]);
-    const statuses = { met: 0, breached: 0, overdue: 0, open: 0, 'not-applicable': 0 };
+    const statuses = { met: 0, breached: 0, overdue: 0, open: 0, 'not-applicable': 0, waiting: 0 };
     let openCases = 0;
     for (const stream of byStream.values()) {
       const state = foldCase(stream.map(toCaseEvent), (id) => catalog.byId.get(id)!)!;

@@ -185,6 +185,13 @@ export const EVENT_TYPES = {
     kk: 'Оқуды аяқтағаны туралы құжат берілді',
     meaning: 'A diploma, certificate or reference on completion of study was issued.',
   },
+  CohortDateRecorded: {
+    ru: 'Зафиксирована дата, от которой исчисляются сроки',
+    // A working translation; not an act's own words.
+    kk: 'Мерзімдер есептелетін күн тіркелді',
+    meaning:
+      "The provider's staff recorded, after the filing, a date of the applicant's cohort that starts a clock (the end of document acceptance of a corps «A» selection round).",
+  },
   IncompleteStudyReferenceIssued: {
     ru: 'Выдана справка не завершившему обучение',
     // A working translation (order 184 has no Kazakh text in the seeds); not the act's own words.

@@ -9,6 +9,8 @@ import { makeIin, startHarness, type ApiHarness, type TestCaller } from '../supp
 const at = (day: string, time: string) => `${day}T${time}:00+06:00`;
 const applicant = (iin: string): TestCaller => ({ sub: `applicant-${iin}`, roles: ['applicant'], unit: 'public', iin });
 const RESPONSIBLE: TestCaller = { sub: 'responsible-astana', roles: ['responsible-person'], unit: 'astana' };
+const EMPLOYEE: TestCaller = { sub: 'employee-astana', roles: ['employee'], unit: 'astana' };
+const AUDITOR: TestCaller = { sub: 'auditor-1', roles: ['auditor'], unit: 'hq' };
 let serial = 10;
 const corpsA = (iin: string, cohortDates: unknown) => ({
   serviceId: 'personnel-reserve',
@@ -113,6 +115,123 @@ describe("cohort dates are the provider's", () => {
       startedAt: expect.stringMatching(/^2015-10-0[89]T/),
       deadline: expect.stringMatching(/^2015-10-2/),
     });
+  });
+
+  it("a portal filing's end of document acceptance is recorded afterwards by the unit's employee, once; the review then runs from it", async () => {
+    const iin = makeIin('800101', 3, serial++);
+    const filed = await api.call('POST', '/api/cases', { as: applicant(iin), body: corpsA(iin, undefined) });
+    expect(filed.status).toBe(201);
+    const step = `/api/cases/${filed.body.caseId}/steps/document-acceptance-end-recorded`;
+    const body = (date: string) => ({ occurredAt: at('2015-10-12', '09:00'), data: { date } });
+
+    // The applicant may not set the provider's clock after the filing either.
+    const before = await api.app.infra.eventLog.headPosition();
+    const own = await api.call('POST', step, { as: applicant(iin), body: body('2027-12-20') });
+    expect(own.status).toBe(403);
+    expect(own.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(own.body.requiredRoles).toEqual(['employee', 'head']);
+    expect(await api.app.infra.eventLog.headPosition()).toBe(before);
+
+    const recorded = await api.call('POST', step, { as: EMPLOYEE, body: body('2015-10-09') });
+    expect(recorded.status).toBe(201);
+    expect(recorded.body).toMatchObject({
+      stepId: 'document-acceptance-end-recorded',
+      eventType: 'CohortDateRecorded',
+    });
+    const sla = await api.call(
+      'GET',
+      `/api/cases/${filed.body.caseId}/sla?asOf=${encodeURIComponent(at('2015-10-26', '10:00'))}&after=${recorded.body.position}`,
+      { as: EMPLOYEE },
+    );
+    expect(sla.body.rows.find((row: { limitId: string }) => row.limitId === 'review')).toMatchObject({
+      startedAt: '2015-10-08T18:00:00.000Z',
+      deadline: '2015-10-23T18:00:00.000Z',
+      status: 'overdue',
+    });
+
+    const head = await api.app.infra.eventLog.headPosition();
+    const again = await api.call('POST', step, { as: EMPLOYEE, body: body('2015-10-16') });
+    expect(again.status).toBe(422);
+    expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(again.body).toMatchObject({
+      type: expect.stringContaining('cohort-date-already-set'),
+      cohortDate: 'document-acceptance-end',
+      date: '2015-10-09',
+      sent: '2015-10-16',
+    });
+    expect(await api.app.infra.eventLog.headPosition()).toBe(head);
+  });
+
+  it("until a portal filing's end of document acceptance is recorded, its review waits for it: in the case, its SLA, the worklist and the compliance summary", async () => {
+    // A unit of its own, so the summary counts this case alone.
+    const unit = 'karaganda';
+    const employee: TestCaller = { sub: 'employee-karaganda', roles: ['employee'], unit };
+    const iin = makeIin('800101', 3, serial++);
+    const filed = await api.call('POST', '/api/cases', {
+      as: applicant(iin),
+      body: { ...corpsA(iin, undefined), unit },
+    });
+    expect(filed.status).toBe(201);
+    const caseId = filed.body.caseId as string;
+    const asOf = encodeURIComponent(at('2016-03-01', '10:00'));
+    const waitingFor = {
+      anchor: { cohortDate: 'document-acceptance-end' },
+      label: { ru: 'Окончание приема документов (отбор в резерв корпуса «А»)', kk: expect.any(String) },
+    };
+    const review = (rows: { limitId: string }[]) => rows.find((row) => row.limitId === 'review');
+    const summary = async (after: number) =>
+      (
+        await api.call(
+          'GET',
+          `/api/compliance/summary?groupBy=step&serviceId=personnel-reserve&unit=${unit}&asOf=${asOf}&after=${after}`,
+          { as: AUDITOR },
+        )
+      ).body.rows.find((row: { key: string }) => row.key === 'corps-a-documents-reviewed');
+
+    const sla = await api.call('GET', `/api/cases/${caseId}/sla?asOf=${asOf}&after=${filed.body.position}`, {
+      as: employee,
+    });
+    expect(review(sla.body.rows)).toMatchObject({ startedAt: null, deadline: null, status: 'waiting', waitingFor });
+    const view = await api.call('GET', `/api/cases/${caseId}?after=${filed.body.position}`, { as: employee });
+    const open = (id: string) => view.body.openSteps.find((step: { stepId: string }) => step.stepId === id);
+    expect(open('document-acceptance-end-recorded')).toBeDefined();
+    expect(open('corps-a-documents-reviewed').deadlines).toEqual([
+      expect.objectContaining({ limitId: 'review', startedAt: null, deadline: null, status: 'waiting', waitingFor }),
+    ]);
+    const worklist = await api.call('GET', `/api/worklist?after=${filed.body.position}`, { as: employee });
+    const item = worklist.body.items.find(
+      (i: { caseId: string; stepId: string }) => i.caseId === caseId && i.stepId === 'corps-a-documents-reviewed',
+    );
+    expect(item).toMatchObject({
+      deadline: null,
+      limits: [expect.objectContaining({ limitId: 'review', waitingFor: { cohortDate: 'document-acceptance-end' } })],
+    });
+    expect(await summary(filed.body.position)).toMatchObject({ total: 0, waiting: 1, complianceRate: null });
+    // The auditor's explanation and evidence pack say it too: nothing counted yet, the date waited for.
+    const explained = await api.call('GET', `/api/cases/${caseId}/sla/explain?asOf=${asOf}`, { as: AUDITOR });
+    expect(explained.status).toBe(200);
+    expect(review(explained.body.deadlines)).toMatchObject({
+      status: 'waiting',
+      startedAt: null,
+      applied: { explanation: null },
+    });
+    const pack = await fetch(`${api.url}/api/cases/${caseId}/evidence`, {
+      headers: { authorization: `Bearer ${await api.token(AUDITOR)}` },
+    });
+    expect(pack.status).toBe(200);
+    expect(await pack.text()).toContain('ждёт даты / күнді күтуде: <code>document-acceptance-end</code>');
+
+    const recorded = await api.call('POST', `/api/cases/${caseId}/steps/document-acceptance-end-recorded`, {
+      as: employee,
+      body: { occurredAt: at('2015-10-12', '09:00'), data: { date: '2015-10-09' } },
+    });
+    expect(recorded.status).toBe(201);
+    expect(await summary(recorded.body.position)).toMatchObject({ total: 1, waiting: 0, overdue: 1 });
+    const after = await api.call('GET', `/api/cases/${caseId}/sla?asOf=${asOf}&after=${recorded.body.position}`, {
+      as: employee,
+    });
+    expect(review(after.body.rows)).toMatchObject({ deadline: '2015-10-23T18:00:00.000Z', status: 'overdue' });
+    expect(review(after.body.rows)).not.toHaveProperty('waitingFor');
   });
 
   it("a date the text fixes is set from the filing: the Centre's postgraduate filing without it gets the enrolment window of its year", async () => {

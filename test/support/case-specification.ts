@@ -60,6 +60,7 @@ export const VALID_DATA: { [T in Exclude<EventType, 'ApplicationSubmitted'>]: St
   StudentDocumentsIssued: { studentCardNumber: 'S-101' },
   CompletionDocumentIssued: { documentNumber: 'D-5' },
   IncompleteStudyReferenceIssued: { documentNumber: 'SP-3', reason: 'отчислен по собственному желанию' },
+  CohortDateRecorded: { date: '2015-10-09' },
 };
 
 /** Data that gives an act a negative outcome (a failed test or exam, a non-compliant check, a non-admission). */

@@ -12,7 +12,7 @@ import type { ReadDocument } from '../read-store/read-store.port';
 import type { Projection, ProjectionContext } from '../../projections/projection';
 import { EVENT_TYPE_NAMES } from '../../events/event-types';
 import type { WorkingCalendar } from '../calendar/domain/working-calendar';
-import type { ClauseRef, LimitSpec } from '../deadlines/domain/limit';
+import type { Anchor, ClauseRef, LimitSpec } from '../deadlines/domain/limit';
 import { caseVersion, type Catalog, type RegulationVersion } from '../regulations/domain/catalog';
 import { toCaseEvent } from '../cases/commands/case-repository';
 import { PERSONAL_DATA_ERASED, scrubCaseState, type PersonalDataErasedData } from '../personal-data/domain/erasure';
@@ -98,6 +98,8 @@ export interface OpenStepDocument extends ReadDocument {
     kind?: LimitSpec['kind'];
     startedAt?: string;
     opensAt?: string;
+    /** Set on a limit whose clock cannot start yet: the date it counts from (its anchor), not recorded in the case. */
+    waitingFor?: Anchor;
   }[];
 }
 
@@ -135,7 +137,8 @@ export function complianceRowsOf(
     channel,
     stepId: r.stepId,
     limitId: r.limitId,
-    month: monthOf(calendar, r.startedAt),
+    // A row waiting for the date its clock counts from has no start: it counts in the month its case was filed.
+    month: monthOf(calendar, r.startedAt ?? state.submittedAt),
     kind: r.kind,
     startedAt: r.startedAt,
     deadline: r.deadline,
@@ -331,16 +334,27 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     for (const id of existing?.openStepIds ?? [])
       if (!steps.some((s) => s.id === id)) ctx.delete(OPEN_STEPS, `${caseId}/${id}`);
     for (const step of steps) {
-      const limits = nowOpen
-        .filter((r) => r.stepId === step.id)
-        .map((r) => ({
-          limitId: r.limitId,
-          deadline: r.deadline,
-          clause: limitClause(version, r.stepId, r.limitId),
-          kind: r.kind,
-          startedAt: r.startedAt,
-          ...(r.opensAt ? { opensAt: r.opensAt } : {}),
-        }));
+      // The running limits of the step, and those waiting for the date they count from (said, with no deadline).
+      const limits: OpenStepDocument['limits'] = rows
+        .filter((r) => r.stepId === step.id && (r.settled === null || r.settled === 'waiting'))
+        .map((r) =>
+          r.startedAt === null
+            ? {
+                limitId: r.limitId,
+                deadline: null,
+                clause: limitClause(version, r.stepId, r.limitId),
+                kind: r.kind,
+                waitingFor: limitOf(version, r.stepId, r.limitId).anchor,
+              }
+            : {
+                limitId: r.limitId,
+                deadline: r.deadline,
+                clause: limitClause(version, r.stepId, r.limitId),
+                kind: r.kind,
+                startedAt: r.startedAt,
+                ...(r.opensAt ? { opensAt: r.opensAt } : {}),
+              },
+        );
       const deadlines = limits
         .map((l) => l.deadline)
         .filter((d): d is string => d !== null)
@@ -376,9 +390,14 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
   }
 }
 
+/** A limit of a step (a row's). */
+function limitOf(version: RegulationVersion, stepId: string, limitId: string) {
+  return stepById(version, stepId)!.limits.find((l) => l.id === limitId)!;
+}
+
 /** The clause of a limit of a step (a row's), as caseSla gives it. */
 function limitClause(version: RegulationVersion, stepId: string, limitId: string): ClauseRef {
-  return stepById(version, stepId)!.limits.find((l) => l.id === limitId)!.clause;
+  return limitOf(version, stepId, limitId).clause;
 }
 
 /** A case as a batch has folded it so far: its document before the batch, and its state after the batch's events. */

@@ -263,7 +263,8 @@ export class ComplianceQueries {
     for (let skip = 0; ; skip += EXPORT_CHUNK) {
       const rows = await collection.find(filter, { sort: { deadline: 1, _id: 1 }, skip, limit: EXPORT_CHUNK });
       for (const r of rows) {
-        const u = this.urgency(r.kind, r.startedAt, r.deadline!, r.serviceId, r.versionId, params.asOf, r.opensAt);
+        // An open row's clock has started (a row waiting for its date is never an open row).
+        const u = this.urgency(r.kind, r.startedAt!, r.deadline!, r.serviceId, r.versionId, params.asOf, r.opensAt);
         if (u.atRisk) yield this.atRiskRow(r, u);
       }
       if (rows.length < EXPORT_CHUNK) return;
@@ -395,7 +396,9 @@ export class ComplianceQueries {
     // counts then exceeded the summary's for the same period.
     const from = params.period?.from?.getTime() ?? -Infinity;
     const until = params.period?.until?.getTime() ?? Infinity;
-    const inPeriod = (startedAt: string) => {
+    // A row waiting for the date its clock counts from started in no period (it is outside the summary's total too).
+    const inPeriod = (startedAt: string | null) => {
+      if (startedAt === null) return false;
       const started = Date.parse(startedAt);
       return started >= from && started < until && started <= at;
     };

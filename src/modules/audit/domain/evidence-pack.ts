@@ -820,7 +820,7 @@ function renderBody(pack: SignedEvidencePack): string {
     .join('\n');
   const deadlines = pack.sla.deadlines
     .map((d) => {
-      const days = (d.applied.explanation.days ?? [])
+      const days = (d.applied.explanation?.days ?? [])
         .map(
           (day) =>
             `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`,
@@ -829,7 +829,7 @@ function renderBody(pack: SignedEvidencePack): string {
       const alt = d.alternative
         ? `<br><i>иное прочтение / басқа оқылым:</i> ${esc(d.alternative.spec)} — ${esc(d.alternative.clauseText)}: ${esc(d.alternative.deadline ?? '—')} (${esc(d.alternative.status)})`
         : '';
-      return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${esc(d.applied.spec)}<br>${esc(d.applied.explanation.rule)}${alt}</td><td>${d.anchorEvent ? `#${d.anchorEvent.revision} ${esc(d.anchorEvent.type)} ${esc(d.anchorEvent.occurredAt)}` : esc(d.startedAt)}</td><td>${esc(d.applied.explanation.deadlineLocal ?? d.deadline ?? '—')}</td><td>${esc(d.completedAt ?? '—')}</td><td class="status-${esc(d.status)}">${esc(d.status)}</td><td class="days">${days}</td></tr>`;
+      return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${esc(d.applied.spec)}<br>${esc(d.applied.explanation?.rule)}${alt}</td><td>${d.anchorEvent ? `#${d.anchorEvent.revision} ${esc(d.anchorEvent.type)} ${esc(d.anchorEvent.occurredAt)}` : esc(d.startedAt)}</td><td>${esc(d.applied.explanation?.deadlineLocal ?? d.deadline ?? '—')}</td><td>${esc(d.completedAt ?? '—')}</td><td class="status-${esc(d.status)}">${esc(d.status)}</td><td class="days">${days}</td></tr>`;
     })
     .join('\n');
   return `<h1>Доказательный пакет дела / Істің дәлелдемелер пакеті</h1>
@@ -875,7 +875,11 @@ const SLA_STATUS: Record<string, [string, string]> = {
   open: ['идёт', 'жүріп жатыр'],
   overdue: ['просрочен', 'мерзімі өткен'],
   'not-applicable': ['не применяется', 'қолданылмайды'],
+  waiting: ['ждёт даты отсчёта', 'есептеу басталатын күнді күтуде'],
 };
+/** What a row without a clock waits for: the date its anchor names, not recorded in the case yet. */
+const waitingFor = (anchor: ExplainedDeadline['anchor']): string =>
+  `${both('ждёт даты', 'күнді күтуде')}: <code>${esc('cohortDate' in anchor ? anchor.cohortDate : 'stepDataDate' in anchor ? `${anchor.stepDataDate.step}.${anchor.stepDataDate.field}` : 'step' in anchor ? anchor.step : anchor.stepStarted)}</code>`;
 const CASE_STATUS: Record<string, [string, string]> = {
   open: ['в работе', 'жұмыста'],
   completed: ['завершено', 'аяқталды'],
@@ -1018,8 +1022,9 @@ function renderLocalBody(pack: SignedEvidencePack): string {
     .join('\n');
   const deadlines = pack.sla.deadlines
     .map((d) => {
-      const spec = d.applied.explanation.spec;
-      const days = (d.applied.explanation.days ?? [])
+      // A row waiting for its date has no explanation: nothing is counted yet; its limit is the regulation's.
+      const spec = d.applied.explanation?.spec ?? d.spec;
+      const days = (d.applied.explanation?.days ?? [])
         .map(
           (day) =>
             `${esc(day.date)} ${day.counted ? `✓${day.ordinal}` : `✗ ${esc(day.reason?.name)} (${esc(day.reason?.source)})`}`,
@@ -1029,7 +1034,10 @@ function renderLocalBody(pack: SignedEvidencePack): string {
         ? `<br><i>иное прочтение / басқа оқылым:</i> ${specText(d.alternative.explanation.spec)} — ${esc(d.alternative.citation ? both(d.alternative.citation.ru, d.alternative.citation.kk) : d.alternative.clauseText)}: ${clock.end(d.alternative.deadline)} (${named(SLA_STATUS, d.alternative.status)})`
         : '';
       // The clock runs from startedAt: the act's time, or a later instant the rule starts it at (the next day, a cohort date).
-      const started = `${clock.at(d.startedAt)}${d.anchorEvent ? `<br>#${d.anchorEvent.revision} ${esc(label(d.anchorEvent.type))}` : ''}`;
+      const started =
+        d.startedAt === null
+          ? waitingFor(d.anchor)
+          : `${clock.at(d.startedAt)}${d.anchorEvent ? `<br>#${d.anchorEvent.revision} ${esc(label(d.anchorEvent.type))}` : ''}`;
       return `<tr><td>${esc(d.stepId)} / ${esc(d.limitId)}</td><td>${d.citation ? citedCell(d.citation, d.clause.track) : esc(d.clauseText)}</td><td>${specText(spec)}<br>${ruleText(spec)}${alt}</td><td>${started}</td><td>${d.deadline ? clock.end(d.deadline) : '—'}</td><td>${d.completedAt ? clock.at(d.completedAt) : '—'}</td><td class="status-${esc(d.status)}">${named(SLA_STATUS, d.status)}</td><td class="days">${days}</td></tr>`;
     })
     .join('\n');

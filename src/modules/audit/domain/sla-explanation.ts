@@ -29,15 +29,16 @@ export interface ExplainedDeadline extends Omit<SlaRow, 'alternative'> {
     spec: string;
     rule: 'only-reading' | ReturnType<typeof readingOf>['rule'];
     reason: string | null;
-    explanation: DeadlineExplanation;
+    /** Null while the row waits for the date its clock counts from (status `waiting`): nothing is counted yet. */
+    explanation: DeadlineExplanation | null;
   };
   alternative: {
     spec: string;
+    /** Where the other reading counts from another act or date: what, and when its clock started. */
+    anchor?: SlaRow['anchor'];
+    startedAt?: string | null;
     clauseText: string;
     citation: ClauseCitation;
-    /** Where the other reading counts from another start: that start. */
-    anchor?: SlaRow['anchor'];
-    startedAt?: string;
     deadline: string | null;
     status: SlaRow['status'];
     explanation: DeadlineExplanation;
@@ -71,8 +72,15 @@ export function explainCaseSla(
   };
   return caseSla(state, version, calendar, asOf, { withDays: true }).map((row) => {
     const limit = version.steps.find((s) => s.id === row.stepId)!.limits.find((l) => l.id === row.limitId)!;
+    // The act whose time (or recorded date) started the clock.
     const anchorStep =
-      'step' in row.anchor ? row.anchor.step : 'stepStarted' in row.anchor ? row.anchor.stepStarted : null;
+      'step' in row.anchor
+        ? row.anchor.step
+        : 'stepStarted' in row.anchor
+          ? row.anchor.stepStarted
+          : 'stepDataDate' in row.anchor
+            ? row.anchor.stepDataDate.step
+            : null;
     const reading = readingOf(limit);
     const { result, alternativeResult, alternative, ...plain } = row;
     return {
@@ -84,12 +92,13 @@ export function explainCaseSla(
         spec: describeSpec(row.spec),
         rule: limit.alternative ? reading.rule : 'only-reading',
         reason: limit.appliedReason ?? null,
-        explanation: result.explanation,
+        explanation: result ? result.explanation : null,
       },
       alternative:
         alternative && alternativeResult
           ? {
               spec: describeSpec(alternative.spec),
+              ...(alternative.anchor ? { anchor: alternative.anchor, startedAt: alternative.startedAt ?? null } : {}),
               clauseText: citeClause(alternative.clause).ru,
               citation: citeClause(alternative.clause),
               ...(alternative.anchor ? { anchor: alternative.anchor, startedAt: alternative.startedAt } : {}),

@@ -90,7 +90,8 @@ export class CaseExplanationDto extends CaseReadDto {
   @ApiProperty({
     type: 'array',
     items: { type: 'object', additionalProperties: true },
-    description: 'each deadline of the case: its clause, start, the days counted and skipped, the result',
+    description:
+      'each deadline of the case: its clause, start, the days counted and skipped, the result; a row waiting for the date its clock counts from (status waiting) has no start and no explanation',
   })
   deadlines!: Record<string, unknown>[];
 }

@@ -114,6 +114,16 @@ export const STEP_DATA_SCHEMAS = {
   // resultId names which of the track's documents was issued where one step can issue several (retraining vs qualification improvement).
   CompletionDocumentIssued: z.strictObject({ documentNumber, resultId: text(100).optional() }),
   IncompleteStudyReferenceIssued: z.strictObject({ documentNumber, reason: reason.optional() }),
+  // A cohort date recorded after the filing (the step names which, setsCohortDate; the act keeps its id). Sent without
+  // cohortDate, the step's is recorded.
+  CohortDateRecorded: z.strictObject({
+    cohortDate: z
+      .string()
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be the id of a cohort date (kebab-case)')
+      .max(100)
+      .optional(),
+    date: localDate,
+  }),
 } as const satisfies Record<EventType, z.ZodType>;
 
 /**
@@ -162,6 +172,7 @@ export const PERSONAL_FIELDS = {
   StudentDocumentsIssued: { studentCardNumber: 'text' },
   CompletionDocumentIssued: { documentNumber: 'text' },
   IncompleteStudyReferenceIssued: { documentNumber: 'text', reason: 'text' },
+  CohortDateRecorded: {},
 } as const satisfies {
   [T in EventType]: Partial<Record<keyof z.infer<(typeof STEP_DATA_SCHEMAS)[T]> & string, PersonalFieldKind>>;
 };

@@ -61,6 +61,8 @@ function doneFollower(state: CaseState, version: RegulationVersion, step: Regula
  */
 export function recordable(state: CaseState, version: RegulationVersion, step: RegulationStep): boolean {
   if (state.completed[step.id] && !step.repeatable) return false;
+  // A cohort date is set once: at the filing, or by its own step after it.
+  if (step.setsCohortDate !== undefined && state.cohortDates[step.setsCohortDate] !== undefined) return false;
   return doneFollower(state, version, step) === undefined && endedBy(state, step) === undefined;
 }
 

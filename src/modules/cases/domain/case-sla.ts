@@ -1,7 +1,9 @@
 /**
  * The SLA of a case, computed from its acts and the regulation, never typed in: one row per step and
  * limit whose clock has started. A row is met or breached once its step is done, and open or overdue
- * before. Where the regulation contradicts itself, the other reading's deadline and status come along. Pure.
+ * before. A row whose clock counts from a date the case does not know yet (the end of document acceptance a
+ * portal filing cannot give) is not left out: it waits for that date. Where the regulation contradicts itself,
+ * the other reading's deadline and status come along. Pure.
  */
 import type { WorkingCalendar } from '../../calendar/domain/working-calendar';
 import { dayNumber } from '../../calendar/domain/local-date';
@@ -37,7 +39,11 @@ export function slaGroupingOf(state: CaseState): SlaGrouping {
   };
 }
 
-export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable';
+/**
+ * `waiting`: the step is due but its clock cannot start: the date it counts from (the row's anchor, a cohort date) is
+ * not known yet. No deadline, in no compliance rate, until the date is recorded.
+ */
+export type SlaStatus = 'met' | 'breached' | 'open' | 'overdue' | 'not-applicable' | 'waiting';
 
 export interface SlaRow {
   stepId: string;
@@ -45,9 +51,10 @@ export interface SlaRow {
   clause: ClauseRef;
   kind: LimitSpec['kind'];
   spec: LimitSpec;
-  /** What started the clock: a step's completion or start, or a cohort date. */
+  /** What started the clock: a step's completion or start, or a cohort date; while `waiting`, what it waits for. */
   anchor: Limit['anchor'];
-  startedAt: string;
+  /** When the clock started; null while it waits for the date it counts from. */
+  startedAt: string | null;
   /** The first instant at which the limit is exceeded; null while a by-programme limit has no programme. */
   deadline: string | null;
   /** For annual windows: when acting became possible. */
@@ -55,14 +62,14 @@ export interface SlaRow {
   completedAt: string | null;
   status: SlaStatus;
   /**
-   * The other reading where the text contradicts itself (or is silent on the start); with its `anchor` and `startedAt`
-   * where it counts from another start than the reading applied.
+   * The other reading where the text contradicts itself or reads two ways; with its own anchor and start where it
+   * counts from another act or date than the applied one (waiting while that is not known).
    */
   alternative: {
     spec: LimitSpec;
     clause: ClauseRef;
     anchor?: Limit['anchor'];
-    startedAt?: string;
+    startedAt?: string | null;
     deadline: string | null;
     status: SlaStatus;
   } | null;
@@ -110,10 +117,28 @@ function doneBy(state: CaseState, asOf: Date): Done {
   return done;
 }
 
+/**
+ * A cohort date as it was known at asOf: given at the filing, or recorded by a step done by then (setsCohortDate).
+ * Undefined while it was not.
+ */
+function cohortDateBy(state: CaseState, version: RegulationVersion, id: string, done: Done): string | undefined {
+  const date = state.cohortDates[id];
+  if (date === undefined) return undefined;
+  for (const step of version.steps)
+    if (step.setsCohortDate === id && state.completed[step.id] && !done.has(step.id)) return undefined;
+  return date;
+}
+
+/** Whether a limit's clock counts from a date the case did not know at asOf (and so cannot start yet). */
+function waitsForDate(anchor: Limit['anchor'], state: CaseState, version: RegulationVersion, done: Done): boolean {
+  return 'cohortDate' in anchor && cohortDateBy(state, version, anchor.cohortDate, done) === undefined;
+}
+
 /** The instant a limit's clock started (ms, and as an ISO string), or null while it has not (as of `asOf`). */
 function anchorOf(
   limit: Pick<Limit, 'anchor'>,
   state: CaseState,
+  version: RegulationVersion,
   calendar: WorkingCalendar,
   asOf: Date,
   done: Done,
@@ -132,7 +157,7 @@ function anchorOf(
     // The date lies ahead of the act: the clock is read backwards from it, and the row exists once the act is done.
     return instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   } else {
-    const date = state.cohortDates[anchor.cohortDate];
+    const date = cohortDateBy(state, version, anchor.cohortDate, done);
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
     found = instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   }
@@ -211,7 +236,7 @@ export function periodOf(
   if (!within) return null;
   const limit = version.steps.find((s) => s.id === within.step)?.limits.find((l) => l.id === within.limit);
   if (!limit || !limitApplies(limit, state)) return null;
-  const anchor = anchorOf(limit, state, calendar, END_OF_TIME, doneBy(state, END_OF_TIME));
+  const anchor = anchorOf(limit, state, version, calendar, END_OF_TIME, doneBy(state, END_OF_TIME));
   if (!anchor) return null;
   const at = new Date(anchor.ms);
   const windowYear = windowYearOf(limit, state, version, at, calendar);
@@ -224,8 +249,14 @@ export function periodOf(
 }
 
 /** The instant a limit's clock started, or null while it has not (as of `asOf`). */
-export function anchorInstant(limit: Limit, state: CaseState, calendar: WorkingCalendar, asOf: Date): Date | null {
-  const anchor = anchorOf(limit, state, calendar, asOf, doneBy(state, asOf));
+export function anchorInstant(
+  limit: Limit,
+  state: CaseState,
+  version: RegulationVersion,
+  calendar: WorkingCalendar,
+  asOf: Date,
+): Date | null {
+  const anchor = anchorOf(limit, state, version, calendar, asOf, doneBy(state, asOf));
   return anchor ? new Date(anchor.ms) : null;
 }
 
@@ -273,8 +304,8 @@ export function programmeDeadline(state: CaseState, calendar: WorkingCalendar): 
 }
 
 export interface SlaRowWithResult extends SlaRow {
-  /** The engine's result, whose explanation is built only when read. */
-  result: DeadlineResult;
+  /** The engine's result, whose explanation is built only when read; null while the row waits for its date. */
+  result: DeadlineResult | null;
   alternativeResult: DeadlineResult | null;
 }
 
@@ -305,52 +336,65 @@ export function caseSla(
     const applicable = !endedWithout && limitsCount(step, dueness.get(step.id) ?? 'due');
     for (const limit of step.limits) {
       if (!limitApplies(limit, state)) continue;
-      const anchor = anchorOf(limit, state, calendar, asOf, done);
-      if (!anchor) continue;
-      const anchorDate = new Date(anchor.ms);
-      const windowYear = windowYearOf(limit, state, version, anchorDate, calendar);
+      const anchor = anchorOf(limit, state, version, calendar, asOf, done);
+      // The other reading may count from another act or date (its own anchor), whose clock may run while this one's
+      // has not started: the row then exists, the applied reading waiting for its date.
+      const elsewhere = limit.alternative?.anchor;
+      const alternativeAnchor = elsewhere
+        ? anchorOf({ anchor: elsewhere }, state, version, calendar, asOf, done)
+        : anchor;
+      // A clock that has not started is no row, unless the step is due and only the date it counts from is missing:
+      // that row waits for its date (a due step whose clock never starts could never be breached).
+      const waiting = !anchor && applicable && waitsForDate(limit.anchor, state, version, done);
+      if (!anchor && !waiting && !alternativeAnchor) continue;
+      const anchorDate = anchor ? new Date(anchor.ms) : null;
+      // A case's annual windows counted from one act are one sequence in one year (windowYearOf).
+      const windowYear = anchorDate ? windowYearOf(limit, state, version, anchorDate, calendar) : undefined;
       const limitOptions = windowYear === undefined ? options : { ...options, windowYear };
-      const result = computeDeadline(limit, anchorDate, calendar, limitOptions);
-      // A step left undone by a case that closed: only a deadline that had already passed at the close counts.
-      if (
-        applicable &&
-        !completedAt &&
-        closedAt &&
-        !(result.deadline && result.deadline.getTime() <= closedAt.getTime())
-      )
-        continue;
-      const status = applicable
-        ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
-        : 'not-applicable';
-      // The other reading counts from its own start where it names one (none yet: no other reading to show).
-      const ownAnchor = limit.alternative?.anchor;
-      const otherStart = ownAnchor ? anchorOf({ anchor: ownAnchor }, state, calendar, asOf, done) : anchor;
+      const result = anchorDate ? computeDeadline(limit, anchorDate, calendar, limitOptions) : null;
       const alternative =
-        limit.alternative && otherStart
+        limit.alternative && alternativeAnchor
           ? computeDeadline(
               {
                 ...limit,
                 spec: limit.alternative.spec,
                 clause: limit.alternative.clause,
-                anchor: ownAnchor ?? limit.anchor,
+                anchor: elsewhere ?? limit.anchor,
               },
-              new Date(otherStart.ms),
+              new Date(alternativeAnchor.ms),
               calendar,
-              limitOptions,
+              elsewhere ? options : limitOptions,
             )
           : null;
-      const alternativeRow =
-        limit.alternative && alternative
-          ? {
-              spec: limit.alternative.spec,
-              clause: limit.alternative.clause,
-              ...(ownAnchor ? { anchor: ownAnchor, startedAt: otherStart!.iso } : {}),
-              deadline: alternative.deadline ? isoText(alternative.deadline.getTime()) : null,
-              status: applicable
+      // A step left undone by a case that closed: only a deadline that had already passed at the close counts (one
+      // never known, none; while the applied reading's is unknown, the other reading's).
+      const decisive = result ?? alternative;
+      if (
+        applicable &&
+        !completedAt &&
+        closedAt &&
+        !(decisive?.deadline && decisive.deadline.getTime() <= closedAt.getTime())
+      )
+        continue;
+      const status = !applicable
+        ? 'not-applicable'
+        : result
+          ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
+          : 'waiting';
+      const alternativeRow = limit.alternative
+        ? {
+            spec: limit.alternative.spec,
+            clause: limit.alternative.clause,
+            // Said only where the other reading counts from elsewhere: what, and when its clock started.
+            ...(elsewhere ? { anchor: elsewhere, startedAt: alternativeAnchor ? alternativeAnchor.iso : null } : {}),
+            deadline: alternative?.deadline ? isoText(alternative.deadline.getTime()) : null,
+            status: !applicable
+              ? ('not-applicable' as const)
+              : alternative
                 ? statusOf(alternative.deadline, completedAt, asOf, closedAt, alternative.opensAt ?? null)
-                : 'not-applicable',
-            }
-          : null;
+                : ('waiting' as const),
+          }
+        : null;
       // One literal, opensAt in place even where it is undefined (JSON and every reader leave it out), rather than a
       // spread of it among the fields: a spread in the middle of a literal adds every field after it one at a time, and
       // rows are built for every case each catch-up batch touches.
@@ -361,9 +405,9 @@ export function caseSla(
         kind: limit.spec.kind,
         spec: limit.spec,
         anchor: limit.anchor,
-        startedAt: anchor.iso,
-        deadline: result.deadline ? isoText(result.deadline.getTime()) : null,
-        opensAt: result.opensAt ? isoText(result.opensAt.getTime()) : undefined,
+        startedAt: anchor ? anchor.iso : null,
+        deadline: result?.deadline ? isoText(result.deadline.getTime()) : null,
+        opensAt: result?.opensAt ? isoText(result.opensAt.getTime()) : undefined,
         completedAt: completion?.occurredIso ?? null,
         status,
         alternative: alternativeRow,

@@ -226,6 +226,12 @@ export function evolve(state: CaseState | null, event: CaseEvent, version: Regul
   next.completed = { ...state.completed, [step.id]: completion };
   if (event.type === 'AssignedToEmployee') next.assignee = event.data.assigneeId;
   if (event.type === 'ProgrammeScheduleSet') next.programmeEndsOn = event.data.programmeEndsOn;
+  // A cohort date recorded after the filing (one a portal filing could not set): the clocks it starts run from it.
+  if (event.type === 'CohortDateRecorded') {
+    const id = event.data.cohortDate ?? step.setsCohortDate;
+    if (id === undefined) throw new CaseHistoryError(`event ${event.revision} records a cohort date without naming it`);
+    next.cohortDates = { ...state.cohortDates, [id]: event.data.date };
+  }
   if (event.type === 'OrderSigned' && event.data.programmeEndsOn) next.programmeEndsOn = event.data.programmeEndsOn;
   if (negative) next.negativeOutcome = true;
   if (event.type === 'AppealResolved' && event.data.decision === 'upheld') {

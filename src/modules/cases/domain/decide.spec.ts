@@ -1194,4 +1194,31 @@ describe('times no deadline could be counted from are refused', () => {
       expect.objectContaining({ field: 'data.testingStartsOn', problem: expect.stringMatching(/working days back/) }),
     ]);
   });
+
+  it('a testing day whose month of testing would leave the calendar is 400 naming it (the month counts from it)', () => {
+    const w = covered(
+      walk('personnel-reserve/order-184-2015', 'corps-a-selection', new Date('2015-10-05T09:00:00+06:00')),
+    );
+    w.submit();
+    w.openUpTo('test-schedule-announced');
+    w.advance();
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'test-schedule-announced',
+          occurredAt: w.clock,
+          data: { ...validData('TestScheduleAnnounced'), testingStartsOn: '2027-12-10' },
+        },
+        w.callerFor('employee'),
+      )
+      .thenRefused('invalid');
+    expect(refused.errors).toEqual([
+      expect.objectContaining({
+        field: 'data.testingStartsOn',
+        problem: expect.stringMatching(/too near the end of the working-day calendar: the limit testing-month/),
+      }),
+    ]);
+  });
 });

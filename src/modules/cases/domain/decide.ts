@@ -115,7 +115,8 @@ export type RuleCode =
   | 'no-cancellation'
   | 'result-issued'
   | 'programme-too-long'
-  | 'period-ended';
+  | 'period-ended'
+  | 'cohort-date-already-set';
 
 export type Decision =
   { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
@@ -374,37 +375,17 @@ function cohortDatesOf(
     };
   }
   const cohortIds = version.cohortDates.map((c) => c.id);
-  const until = version.effective.until ?? null;
   const problems: DataProblem[] = [];
   for (const [id, date] of Object.entries(sent)) {
     const field = `cohortDates.${id}`;
-    if (!cohortIds.includes(id))
-      problems.push({
-        field,
-        problem: `is not a cohort date of ${version.versionId}`,
-        allowed: cohortIds.join(' | ') || 'none',
-      });
-    else if (typeof date !== 'string')
-      problems.push({
-        field,
-        problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`,
-        allowed: 'one date YYYY-MM-DD (a string)',
-      });
-    else if (localDateProblem(date))
-      problems.push({ field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' });
-    else if (ctx.covers && !ctx.covers(date))
-      problems.push({
-        field,
-        problem: `${date} is outside the years the working-day calendar covers`,
-        allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)',
-      });
-    else if (date < version.effective.from || (until !== null && date > until)) {
-      problems.push({
-        field,
-        problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`,
-        allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
-      });
-    }
+    const problem = !cohortIds.includes(id)
+      ? {
+          field,
+          problem: `is not a cohort date of ${version.versionId}`,
+          allowed: cohortIds.join(' | ') || 'none',
+        }
+      : cohortDateProblem(field, date, version, ctx);
+    if (problem) problems.push(problem);
   }
   if (problems.length) return { ok: false, rejection: { kind: 'invalid', errors: problems } };
   const dates: Record<string, string> = { ...(sent as Record<string, string>) };
@@ -412,6 +393,94 @@ function cohortDatesOf(
     if (dates[id] === undefined && fixedByText(version, id)) dates[id] = filedOn;
   }
   return { ok: true, dates };
+}
+
+/**
+ * What is wrong with a cohort date's value, at the filing or recorded later (setsCohortDate): it must be one date (a
+ * string YYYY-MM-DD, never an array or object), within the years the working-day calendar covers and the version's
+ * effective period. Null when it is right.
+ */
+function cohortDateProblem(
+  field: string,
+  date: unknown,
+  version: RegulationVersion,
+  ctx: DecideContext,
+): DataProblem | null {
+  const until = version.effective.until ?? null;
+  if (typeof date !== 'string')
+    return {
+      field,
+      problem: `is ${Array.isArray(date) ? 'an array' : date === null ? 'null' : typeof date === 'object' ? 'an object' : `a ${typeof date}`}, not a date`,
+      allowed: 'one date YYYY-MM-DD (a string)',
+    };
+  if (localDateProblem(date)) return { field, problem: localDateProblem(date)!, allowed: 'a date YYYY-MM-DD' };
+  if (ctx.covers && !ctx.covers(date))
+    return {
+      field,
+      problem: `${date} is outside the years the working-day calendar covers`,
+      allowed: 'a date within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+    };
+  if (date < version.effective.from || (until !== null && date > until))
+    return {
+      field,
+      problem: `${date} is outside the period of ${version.versionId} (${version.effective.from} to ${until ?? 'open'})`,
+      allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
+    };
+  return null;
+}
+
+/**
+ * The data of an act that records a cohort date after the filing (setsCohortDate): the step's cohort date (named or
+ * left out, never another), and its date checked as a filing's is. The act keeps the cohort date's id.
+ */
+function recordedCohortDate(
+  step: RegulationStep,
+  data: Record<string, unknown>,
+  version: RegulationVersion,
+  ctx: DecideContext,
+): { data: Record<string, unknown>; problems: DataProblem[] } {
+  const id = step.setsCohortDate!;
+  const problems: DataProblem[] = [];
+  if (data.cohortDate !== undefined && data.cohortDate !== id)
+    problems.push({
+      field: 'data.cohortDate',
+      problem: `"${String(data.cohortDate)}" is not the cohort date step ${step.id} records`,
+      allowed: `${id} (or leave it out)`,
+    });
+  const dateProblem = cohortDateProblem('data.date', data.date, version, ctx);
+  if (dateProblem) problems.push(dateProblem);
+  return { data: { cohortDate: id, date: data.date }, problems };
+}
+
+/**
+ * A cohort date is set once, at the filing or by its own act after it, and never changed: the clocks of the case and
+ * of its cohort run from it, and a later date would move deadlines already running or missed.
+ */
+function cohortDateAlreadySet(
+  state: CaseState,
+  step: RegulationStep,
+  data: Record<string, unknown>,
+): CaseRejection | null {
+  const id = step.setsCohortDate;
+  const current = id === undefined ? undefined : state.cohortDates[id];
+  if (id === undefined || current === undefined) return null;
+  const done = state.completed[step.id];
+  const by = done ? `by the act of revision ${done.revision} (${done.occurredAt})` : 'when the application was filed';
+  const same = data.date === current;
+  return {
+    kind: 'rule',
+    code: 'cohort-date-already-set',
+    field: 'data.date',
+    detail: same
+      ? `${id} of this case is already ${current}, set ${by}; there is nothing to record`
+      : `${id} of this case is already ${current}, set ${by}; a cohort date is set once and is not changed (${String(data.date)} was sent): the clocks that run from it would move`,
+    extensions: {
+      cohortDate: id,
+      date: current,
+      sent: data.date,
+      setBy: done ? { revision: done.revision } : 'filing',
+    },
+  };
 }
 
 /** A cohort date the text fixes: every limit anchored on it is an annual window (its dates are the text's). */
@@ -461,7 +530,12 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
       problem: `required: step ${step.id} issues one of several documents on track ${state.trackId}, and the act names which`,
       allowed: resultsStepMayName(version, step, state.trackId).join(' | '),
     });
-  if (parsed.ok) problems.push(...requiredDates(step, parsed.data, ctx));
+  if (parsed.ok) problems.push(...requiredDates(version, step, parsed.data, ctx));
+  if (parsed.ok && step.setsCohortDate !== undefined) {
+    const recorded = recordedCohortDate(step, parsed.data, version, ctx);
+    problems.push(...recorded.problems);
+    parsed.data = recorded.data;
+  }
   if (parsed.ok)
     problems.push(...iinsOutOfPlace(step.eventType, parsed.data, applicantIinFor(ctx.principal, state), 'data.'));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
@@ -471,14 +545,31 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
 }
 
 /**
- * A date a limit of this step counts from (the first testing day of a schedule) must be in the act, and within the
- * years the working-day calendar covers: no deadline could be counted from it otherwise.
+ * A date a limit counts from that this step's act records (the first testing day of a schedule: the limit of the
+ * publication counts back from it, the testing month forward, either reading) must be in the act, and within the years
+ * the working-day calendar covers, with the days counted from it: no deadline could be counted from it otherwise.
  */
-function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx: DecideContext): DataProblem[] {
-  return step.limits.flatMap((limit): DataProblem[] => {
-    if (!('stepDataDate' in limit.anchor)) return [];
-    const field = `data.${limit.anchor.stepDataDate.field}`;
-    const value = data[limit.anchor.stepDataDate.field];
+function requiredDates(
+  version: RegulationVersion,
+  step: RegulationStep,
+  data: Record<string, unknown>,
+  ctx: DecideContext,
+): DataProblem[] {
+  const counted = version.steps.flatMap((s) =>
+    s.limits.flatMap((limit) =>
+      [
+        { spec: limit.spec, anchor: limit.anchor },
+        ...(limit.alternative?.anchor ? [{ spec: limit.alternative.spec, anchor: limit.alternative.anchor }] : []),
+      ].flatMap(({ spec, anchor }) =>
+        'stepDataDate' in anchor && anchor.stepDataDate.step === step.id
+          ? [{ limit, spec, name: anchor.stepDataDate.field }]
+          : [],
+      ),
+    ),
+  );
+  const problems = counted.flatMap(({ limit, spec, name }): DataProblem[] => {
+    const field = `data.${name}`;
+    const value = data[name];
     if (value === undefined)
       return [
         {
@@ -496,26 +587,39 @@ function requiredDates(step: RegulationStep, data: Record<string, unknown>, ctx:
         },
       ];
     }
+    if (typeof value !== 'string' || !ctx.covers || localDateProblem(value) !== null) return [];
     // A limit counted back from the date (published 5 working days before testing starts) needs those days in the
     // calendar too: 2015-01-02 was taken, its count left the calendar, and the case's every deadline was lost with it.
-    // Bounded generously: N working days back never span more than 2N + 14 calendar days here.
-    if (
-      typeof value === 'string' &&
-      ctx.covers &&
-      limit.spec.kind === 'working-days-before' &&
-      localDateProblem(value) === null &&
-      !ctx.covers(addDays(value, -(2 * limit.spec.days + 14)))
-    )
+    // Bounded generously: N working days back never span more than 2N + 14 calendar days here. A period counted forward
+    // from it (a month of testing) needs its last day and the days off that may follow it.
+    if (spec.kind === 'working-days-before' && !ctx.covers(addDays(value, -(2 * spec.days + 14))))
       return [
         {
           field,
-          problem: `${value} is too near the start of the working-day calendar: the limit ${limit.id} counts ${limit.spec.days} working days back from it`,
+          problem: `${value} is too near the start of the working-day calendar: the limit ${limit.id} counts ${spec.days} working days back from it`,
           allowed:
             'a date whose preceding working days are within the calendar (GET /api/calendar/KZ/working-days shows its range)',
         },
       ];
+    const forward =
+      spec.kind === 'calendar-period'
+        ? addDays(addMonths(value, spec.months ?? 0), (spec.days ?? 0) + 14)
+        : spec.kind === 'working-days'
+          ? addDays(value, 2 * spec.days + 14)
+          : null;
+    if (forward !== null && !ctx.covers(forward))
+      return [
+        {
+          field,
+          problem: `${value} is too near the end of the working-day calendar: the limit ${limit.id} counts its period from it`,
+          allowed:
+            'a date whose following days are within the calendar (GET /api/calendar/KZ/working-days shows its range)',
+        },
+      ];
     return [];
   });
+  // One problem a field: the first limit that finds it.
+  return problems.filter((p, i) => problems.findIndex((q) => q.field === p.field) === i);
 }
 
 /**
@@ -611,6 +715,8 @@ function record(
     return notAllowedHere(
       `the case is ${state.status}${state.closedAt ? ` since ${state.closedAt}` : ''}; no step may follow`,
     );
+  const alreadySet = cohortDateAlreadySet(state, step, data);
+  if (alreadySet) return refuse(alreadySet);
   const notRecordable = notRecordableReason(state, version, step);
   if (notRecordable) return notAllowedHere(notRecordable);
   const missing = missingPrerequisites(state, version, step);

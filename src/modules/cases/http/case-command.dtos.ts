@@ -77,7 +77,7 @@ export class SubmitApplicationDto {
 
   @ApiPropertyOptional({
     description:
-      'the cohort\'s dates that start clocks, e.g. { "document-acceptance-end": "2015-10-01" }; set by the provider\'s staff of the unit, never by the applicant or the portal (403)',
+      'the cohort\'s dates that start clocks, e.g. { "document-acceptance-end": "2015-10-01" }; set by the provider\'s staff of the unit, never by the applicant or the portal (403). A date not given here is recorded later by the step that sets it (setsCohortDate in GET /api/regulations/{versionId}), once',
   })
   @Optional()
   @IsObject({ message: 'must be an object { cohortDateId: "YYYY-MM-DD" }' })

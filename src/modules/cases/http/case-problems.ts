@@ -98,6 +98,7 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'result-issued': 'Result already issued',
   'programme-too-long': 'Programme longer than the regulation allows',
   'period-ended': 'The period for this act has ended',
+  'cohort-date-already-set': 'Cohort date already set',
 };
 
 /** Every refusal of a case read as RFC 9457 problem+json: 400, 403, 404 or 422. */

@@ -164,6 +164,13 @@ class DeadlineAlternativeDto {
   @ApiProperty()
   kind!: string;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'set where this reading counts from another act or date than the applied one',
+  })
+  anchor?: Record<string, unknown>;
+
   @ApiProperty({ type: Object, nullable: true })
   clause!: Record<string, unknown> | null;
 
@@ -173,16 +180,36 @@ class DeadlineAlternativeDto {
   @ApiProperty({ type: String, nullable: true })
   deadline!: string | null;
 
-  @ApiProperty({ description: 'open, overdue, met, breached' })
+  @ApiProperty({
+    description: 'open, overdue, met, breached, not-applicable, waiting (for the date its clock counts from)',
+  })
   status!: string;
+}
+
+class WaitingForDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'the anchor the clock counts from, e.g. { cohortDate: "document-acceptance-end" }',
+  })
+  anchor!: Record<string, unknown>;
+
+  @ApiProperty({ type: LabelDto, nullable: true })
+  label!: LabelDto | null;
 }
 
 class OpenDeadlineDto extends DeadlineAlternativeDto {
   @ApiProperty()
   limitId!: string;
 
-  @ApiProperty()
-  startedAt!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'null while the clock waits for its date (waitingFor)' })
+  startedAt!: string | null;
+
+  @ApiPropertyOptional({
+    type: WaitingForDto,
+    description: 'status waiting: the date the clock counts from, not recorded in the case yet',
+  })
+  waitingFor?: WaitingForDto;
 
   @ApiPropertyOptional({
     type: DeadlineAlternativeDto,
@@ -357,13 +384,11 @@ class SlaAlternativeDto extends DeadlineAlternativeDto {
   spec!: Record<string, unknown>;
 
   @ApiPropertyOptional({
-    type: Object,
-    description: 'where the other reading counts from another start than the reading applied: that start',
+    type: String,
+    nullable: true,
+    description: "set with anchor: the instant the other reading's clock started (null while its date is not known)",
   })
-  anchor?: Record<string, unknown>;
-
-  @ApiPropertyOptional({ description: "the instant the other reading's clock started, with anchor" })
-  startedAt?: string;
+  startedAt?: string | null;
 }
 
 export class SlaRowDto {
@@ -403,8 +428,18 @@ export class SlaRowDto {
   @ApiProperty({ type: String, nullable: true })
   completedAt!: string | null;
 
-  @ApiProperty({ description: 'met, breached, open, overdue, not-applicable, …' })
+  @ApiProperty({
+    description:
+      'met, breached, open, overdue, not-applicable, waiting (for the date its clock counts from: waitingFor)',
+  })
   status!: string;
+
+  @ApiPropertyOptional({
+    type: WaitingForDto,
+    description:
+      'status waiting: the date the clock counts from, not recorded in the case yet; no deadline until it is',
+  })
+  waitingFor?: WaitingForDto;
 
   @ApiProperty({ type: SlaAlternativeDto, nullable: true })
   alternative!: SlaAlternativeDto | null;

@@ -31,10 +31,11 @@ export const CASES = 'cases';
 
 /**
  * The status a row keeps whatever "now" is: met or breached once its step is done or its case closed (an
- * undone step of a closed case is breached when its deadline had passed by the close); null while the case
- * is open and the step undone: open or overdue is then decided against asOf when read.
+ * undone step of a closed case is breached when its deadline had passed by the close); not-applicable and waiting
+ * (for the date its clock counts from), which the acts alone decide; null while the case is open and the step
+ * undone: open or overdue is then decided against asOf when read.
  */
-export type SettledStatus = 'met' | 'breached' | 'not-applicable' | null;
+export type SettledStatus = 'met' | 'breached' | 'not-applicable' | 'waiting' | null;
 
 /**
  * One SLA row as the case document keeps it, for the case view: the facts only (the clause and the
@@ -44,7 +45,8 @@ export interface CaseSlaRow {
   stepId: string;
   limitId: string;
   kind: LimitSpec['kind'];
-  startedAt: string;
+  /** Null while the row waits for the date its clock counts from (settled `waiting`). */
+  startedAt: string | null;
   deadline: string | null;
   opensAt?: string;
   completedAt: string | null;
@@ -57,7 +59,10 @@ export interface CaseDocument extends ReadDocument, CaseState {
   applicantIin: string;
   /** Log position of the last event folded in. */
   lastPosition: number;
-  /** Every SLA row whose clock has started at some instant (its `startedAt`; a reader filters by asOf). */
+  /**
+   * Every SLA row whose clock has started at some instant (its `startedAt`; a reader filters by asOf), and those of due
+   * steps waiting for the date their clock counts from (startedAt null, settled `waiting`).
+   */
   sla: CaseSlaRow[];
   /** Set when the SLA could not be computed (e.g. a cohort date outside the calendar's years). */
   slaProblem: string | null;
@@ -149,8 +154,8 @@ export function statusAt(settled: SettledStatus, deadline: string | null, asOf: 
 
 /** Done rows and every row of a closed case keep their status whatever "now" is; the rest are decided when read. */
 function settledOf(status: SlaStatus, completedAt: string | null, caseOpen: boolean): SettledStatus {
-  // Whether a step is due depends on the acts alone, never on "now".
-  if (status === 'not-applicable') return status;
+  // Whether a step is due, and whether the date its clock counts from is known, depend on the acts alone, never on "now".
+  if (status === 'not-applicable' || status === 'waiting') return status;
   return completedAt !== null || !caseOpen ? (status as SettledStatus) : null;
 }
 

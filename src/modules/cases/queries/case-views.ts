@@ -62,6 +62,21 @@ function indexOf(version: RegulationVersion): VersionIndex {
   return index;
 }
 
+/**
+ * What a row with no clock yet waits for (status `waiting`): the date its limit counts from, with its label (a cohort
+ * date's, e.g. the end of document acceptance, or the step whose act records it).
+ */
+export function waitingForOf(version: RegulationVersion, anchor: Limit['anchor']) {
+  const index = indexOf(version);
+  const label =
+    'cohortDate' in anchor
+      ? version.cohortDates.find((c) => c.id === anchor.cohortDate)?.label
+      : index.steps.get(
+          'stepDataDate' in anchor ? anchor.stepDataDate.step : 'step' in anchor ? anchor.step : anchor.stepStarted,
+        )?.label;
+  return { anchor, label: label ? { ru: label.ru, kk: label.kk } : null };
+}
+
 const eventLabel = (type: string) =>
   isEventType(type) ? { ru: EVENT_TYPES[type].ru, kk: EVENT_TYPES[type].kk } : null;
 
@@ -154,8 +169,13 @@ function caseView(
       requiresAll: step.requiresAll,
       signedBy: (doc.signatures[step.id] ?? []).map((s) => s.role),
       optional: step.optional,
+      // The running clocks, and those that wait for the date they count from (no deadline yet).
       deadlines: doc.sla
-        .filter((row) => row.stepId === step.id && Date.parse(row.startedAt) <= now.getTime())
+        .filter(
+          (row) =>
+            row.stepId === step.id &&
+            (row.startedAt === null ? row.settled === 'waiting' : Date.parse(row.startedAt) <= now.getTime()),
+        )
         .map((row) => {
           const limit = index.limits.get(`${row.stepId}/${row.limitId}`);
           return {
@@ -166,10 +186,13 @@ function caseView(
             startedAt: row.startedAt,
             deadline: row.deadline,
             status: statusAt(row.settled, row.deadline, now),
+            ...(row.settled === 'waiting' && limit ? { waitingFor: waitingForOf(version, limit.anchor) } : {}),
             ...(row.alternative
               ? {
                   alternative: {
                     kind: row.alternative.kind,
+                    // Where the other reading counts from another act or date than the applied one.
+                    ...(limit?.alternative?.anchor ? { anchor: limit.alternative.anchor } : {}),
                     clause: limit?.alternative?.clause ?? null,
                     citation: limit?.alternative ? citeClause(limit.alternative.clause) : null,
                     deadline: row.alternative.deadline,
@@ -255,10 +278,12 @@ export function slaView(
     ...(row.opensAt ? { opensAt: row.opensAt } : {}),
     completedAt: row.completedAt,
     status: row.status,
+    ...(row.status === 'waiting' ? { waitingFor: waitingForOf(version, row.anchor) } : {}),
     alternative: row.alternative
       ? {
           kind: row.alternative.spec.kind,
           spec: row.alternative.spec,
+          ...(row.alternative.anchor ? { anchor: row.alternative.anchor, startedAt: row.alternative.startedAt } : {}),
           clause: row.alternative.clause,
           citation: citeClause(row.alternative.clause),
           ...(row.alternative.anchor ? { anchor: row.alternative.anchor, startedAt: row.alternative.startedAt } : {}),

@@ -31,6 +31,7 @@
       overdueCount: 'просрочено',
       notApplicableRow: 'не применяется',
       notApplicable: 'не применялось',
+      waiting: 'ждут даты отсчёта',
       total: 'всего',
       case: 'Дело',
       step: 'Шаг',
@@ -115,6 +116,7 @@
       open: 'жұмыста',
       notApplicableRow: 'қолданылмайды',
       notApplicable: 'қолданылмады',
+      waiting: 'есептеу басталатын күнді күтуде',
       overdueCount: 'мерзімі өткен',
       total: 'барлығы',
       case: 'Іс',
@@ -201,6 +203,7 @@
       overdueCount: 'overdue',
       notApplicableRow: 'not applicable',
       notApplicable: 'not applicable',
+      waiting: 'waiting for their start date',
       total: 'total',
       case: 'Case',
       step: 'Step',
@@ -598,6 +601,7 @@
     return (
       `${t('total')} ${r.total} · ${t('met')} ${r.met} · ${t('breached')} ${r.breached} · ${t('overdueCount')} ${r.overdue} · ${t('open')} ${r.open}` +
       (r.notApplicable ? ` · ${t('notApplicable')} ${r.notApplicable}` : '') +
+      (r.waiting ? ` · ${t('waiting')} ${r.waiting}` : '') +
       (r.durationP50 != null ? ` · ${t('p50')} ${r.durationP50} ${unit}, ${t('p90')} ${r.durationP90} ${unit}` : '')
     );
   }

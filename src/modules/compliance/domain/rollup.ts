@@ -15,17 +15,22 @@ export type GroupBy = (typeof GROUP_BY)[number];
 /** What a rollup needs of one SLA row: what dashboards group by, and the row's times and status. */
 export interface RollupRow extends SlaGrouping {
   stepId: string;
-  /** Asia/Almaty month in which the clock started, YYYY-MM. */
+  /**
+   * Asia/Almaty month in which the clock started, YYYY-MM; for a row waiting for the date its clock counts from, the
+   * month the case was filed.
+   */
   month: string;
   kind: LimitSpec['kind'];
-  startedAt: string;
+  /** Null while the row waits for the date its clock counts from. */
+  startedAt: string | null;
   deadline: string | null;
   completedAt: string | null;
   /**
    * met/breached once done or the case closed; not-applicable when the step never became due (counted apart, in no
-   * compliance rate); null while open (open or overdue by its deadline at asOf).
+   * compliance rate); waiting while the step is due but the date its clock counts from is not recorded (counted
+   * apart, outside `total`); null while open (open or overdue by its deadline at asOf).
    */
-  settled: 'met' | 'breached' | 'not-applicable' | null;
+  settled: 'met' | 'breached' | 'not-applicable' | 'waiting' | null;
 }
 
 export interface RollupCounters {
@@ -36,6 +41,11 @@ export interface RollupCounters {
   notApplicable: number;
   /** Rows not settled: open or overdue, by their deadline at the reader's asOf. */
   open: number;
+  /**
+   * Rows of due steps whose clock cannot start: the date it counts from (a cohort date) is not recorded. Outside
+   * `total` and every rate (no clock, nothing to measure), and said apart so that an unmeasured step is seen.
+   */
+  waiting: number;
   /** Deadlines of the open rows, ISO instant → count; rows with no deadline yet count under "none". */
   openDeadlines: Record<string, number>;
   durations: Record<DurationUnit, number[]>;
@@ -102,6 +112,7 @@ export const emptyCounters = (): RollupCounters => ({
   breached: 0,
   notApplicable: 0,
   open: 0,
+  waiting: 0,
   openDeadlines: {},
   durations: { minutes: [], 'working-hours': [], 'calendar-days': [] },
 });
@@ -118,7 +129,8 @@ interface Contribution {
 function contributionOf(row: RollupRow, calendar: WorkingCalendar): Contribution {
   // An act that was not due (taken anyway) says nothing about how long due acts take.
   let duration: Contribution['duration'] = null;
-  if (row.completedAt && row.settled !== 'not-applicable') {
+  // Nor does an act whose clock never started (a row waiting for its date).
+  if (row.completedAt && row.startedAt !== null && row.settled !== 'not-applicable' && row.settled !== 'waiting') {
     const { unit, value } = durationOf(row.kind, row.startedAt, row.completedAt, calendar);
     duration = { unit, bucket: bucketOf(unit, value) };
   }
@@ -127,6 +139,11 @@ function contributionOf(row: RollupRow, calendar: WorkingCalendar): Contribution
 
 /** One row's contribution, with sign +1 (added) or -1 (removed). */
 function contribute(counters: RollupCounters, c: Contribution, sign: 1 | -1): void {
+  // A row waiting for its date has no clock: counted apart, outside the total.
+  if (c.settled === 'waiting') {
+    counters.waiting += sign;
+    return;
+  }
   counters.total += sign;
   if (c.settled === null) {
     counters.open += sign;
@@ -295,6 +312,8 @@ export function applyCounters<T extends RollupCounters>(target: T, delta: Rollup
   // Documents stored before this counter existed lack it.
   target.notApplicable = (target.notApplicable ?? 0) + delta.notApplicable;
   target.open += delta.open;
+  // Documents stored before this counter existed lack it (on either side: a summary adds stored documents).
+  target.waiting = (target.waiting ?? 0) + (delta.waiting ?? 0);
   for (const deadline in delta.openDeadlines) {
     const next = (target.openDeadlines[deadline] ?? 0) + delta.openDeadlines[deadline]!;
     if (next === 0) delete target.openDeadlines[deadline];
@@ -308,5 +327,5 @@ export function applyCounters<T extends RollupCounters>(target: T, delta: Rollup
       into[i]! += from[i]!;
     }
   }
-  return target.total === 0 ? null : target;
+  return target.total === 0 && !target.waiting ? null : target;
 }

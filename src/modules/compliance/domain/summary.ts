@@ -11,6 +11,11 @@ export interface SummaryRow {
   overdue: number;
   /** Rows of steps that never became due in their case: counted in `total`, left out of the rate. */
   notApplicable: number;
+  /**
+   * Rows of due steps whose clock cannot start: the date it counts from is not recorded in their case (the end of
+   * document acceptance of a portal filing). Outside `total` and the rate: unmeasured, and said so.
+   */
+  waiting: number;
   /** met / (met + breached + overdue); null when nothing is decided yet. */
   complianceRate: number | null;
   durationP50: number | null;
@@ -33,7 +38,7 @@ export function summarise(
   }
   const at = asOf.getTime();
   return [...groups.entries()]
-    .filter(([, c]) => c.total > 0)
+    .filter(([, c]) => c.total > 0 || c.waiting > 0)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([key, c]) => {
       let overdue = 0;
@@ -60,6 +65,7 @@ export function summarise(
         open: c.open - overdue,
         overdue,
         notApplicable: c.notApplicable,
+        waiting: c.waiting,
         complianceRate: decided === 0 ? null : round(c.met / decided, 4),
         durationP50: dominant ? durations[dominant]!.p50 : null,
         durationP90: dominant ? durations[dominant]!.p90 : null,

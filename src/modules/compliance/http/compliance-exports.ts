@@ -16,6 +16,7 @@ export const STATUS_LABELS: Record<string, Record<ExportLanguage, string>> = {
   open: { ru: 'в работе', kk: 'жұмыста', en: 'open' },
   overdue: { ru: 'просрочено', kk: 'мерзімі өткен', en: 'overdue' },
   'not-applicable': { ru: 'не применяется', kk: 'қолданылмайды', en: 'not applicable' },
+  waiting: { ru: 'ждёт даты отсчёта', kk: 'есептеу басталатын күнді күтуде', en: 'waiting for its start date' },
 };
 
 const h = (ru: string, kk: string, en: string) => ({ ru, kk, en });
@@ -78,6 +79,10 @@ export function complianceExports(zone: TimeZone) {
     { heading: h('Просрочено', 'Мерзімі өткен', 'Overdue'), value: (r) => r.overdue },
     { heading: h('В работе', 'Жұмыста', 'Open'), value: (r) => r.open },
     { heading: h('Не применяется', 'Қолданылмайды', 'Not applicable'), value: (r) => r.notApplicable },
+    {
+      heading: h('Ждут даты отсчёта', 'Есептеу басталатын күнді күтуде', 'Waiting for their start date'),
+      value: (r) => r.waiting,
+    },
   ];
   return { overdue, atRisk, stepCases, summary };
 }

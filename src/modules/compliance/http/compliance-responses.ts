@@ -46,6 +46,11 @@ class SummaryRowDto {
   @ApiProperty() open!: number;
   @ApiProperty() overdue!: number;
   @ApiProperty({ description: 'rows of steps that never became due in their case' }) notApplicable!: number;
+  @ApiProperty({
+    description:
+      'rows of due steps whose clock cannot start: the date it counts from (e.g. the end of document acceptance a portal filing cannot give) is not recorded in their case; outside total and the rate, counted in the month the case was filed',
+  })
+  waiting!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'met / (met + breached + overdue)' })
   complianceRate!: number | null;
   @ApiProperty({ type: Number, nullable: true }) durationP50!: number | null;
@@ -159,6 +164,13 @@ class WorklistLimitDto {
   @ApiPropertyOptional() startedAt?: string;
   @ApiPropertyOptional({ description: 'when the step opened; the at-risk share of the window counts from here' })
   opensAt?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'set when the clock cannot start yet: the date it counts from (its anchor, e.g. { cohortDate: "document-acceptance-end" }) is not recorded in the case; no deadline until it is',
+  })
+  waitingFor?: Record<string, unknown>;
   @ApiProperty({ type: ClauseCitationDto }) citation!: ClauseCitationDto;
 }
 

@@ -42,7 +42,8 @@ export function caseInstants(
   const closedAt = state.closedAt ? Date.parse(state.closedAt) : Number.POSITIVE_INFINITY;
   const instants: CaseInstant[] = [];
   for (const row of caseSla(state, version, calendar, ALL_RECORDED)) {
-    if (row.status === 'not-applicable' || row.deadline === null) continue;
+    // A row waiting for the date its clock counts from has no deadline to warn of yet.
+    if (row.status === 'not-applicable' || row.deadline === null || row.startedAt === null) continue;
     const deadline = new Date(row.deadline);
     // The clock runs until the step is done or the case closes; a warning is due before that, a breach at it too
     // (an act at its deadline is late: the deadline is the first instant the limit is exceeded).

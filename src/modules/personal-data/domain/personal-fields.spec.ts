@@ -92,6 +92,8 @@ describe('personal fields of every event type', () => {
       'GroupFormed.groupId': "the Academy's group",
       'ProgrammeScheduleSet.programmeEndsOn': 'a date',
       'CompletionDocumentIssued.resultId': 'catalog id',
+      'CohortDateRecorded.cohortDate': 'catalog id',
+      'CohortDateRecorded.date': 'a date',
       // Outcomes: what the SLA model, the dashboards and the next step follow from. Without the applicant (encrypted,
       // erased with the key) they describe no one; the score behind them is personal and encrypted.
       'ApplicationSubmitted.requestedChannel': 'catalog id',

@@ -466,8 +466,9 @@ describe('specification: every limit of every regulation version', () => {
       'corps-a-test-completed',
       'testing-month',
       'calendar-period {"months":1}',
-      'step:admission-to-testing-decided',
-      'app.2 p.7 pp.3 corps-a-selection',
+      // The month of testing from the first testing day the schedule names; from the admission decision, the other reading.
+      'stepDataDate:{"step":"test-schedule-announced","field":"testingStartsOn"}',
+      'app.2 p.7 pp.3 corps-a-selection | alt calendar-period {"months":1} p.7 pp.3 from step:admission-to-testing-decided',
     ],
     [
       'personnel-reserve/order-184-2015',
@@ -1101,6 +1102,51 @@ describe('a bad regulation file stops loading with the file, the path and the pr
       (d) => (d.intakeWindows[0].spec.untilMovesToWorkingDay = true),
       'intakeWindows[0].spec.untilMovesToWorkingDay',
       /keeps its dates/,
+    ],
+    [
+      'a period counted forward from a date its own act records',
+      RESERVE,
+      (d) => (stepOf(d, 'test-schedule-announced').limits[0].spec = { kind: 'calendar-period', months: 1 }),
+      `steps[${indexOf(RESERVE, 'test-schedule-announced')}].limits[0].anchor.stepDataDate.step`,
+      /would start when it ends/,
+    ],
+    [
+      'a period counted from a date an act records that does not come before the step',
+      RESERVE,
+      (d) =>
+        (stepOf(d, 'admission-to-testing-decided').limits[0].anchor = {
+          stepDataDate: { step: 'test-schedule-announced', field: 'testingStartsOn' },
+        }),
+      `steps[${indexOf(RESERVE, 'admission-to-testing-decided')}].limits[0].anchor.stepDataDate.step`,
+      /is not a step this one follows/,
+    ],
+    [
+      "the other reading's anchor names no step of the version",
+      RESERVE,
+      (d) => (stepOf(d, 'corps-a-test-completed').limits[0].alternative.anchor = { step: 'testing-decided' }),
+      `steps[${indexOf(RESERVE, 'corps-a-test-completed')}].limits[0].alternative.anchor.step`,
+      /"testing-decided" is not a step/,
+    ],
+    [
+      'a step recording a cohort date the version does not declare',
+      RESERVE,
+      (d) => (stepOf(d, 'document-acceptance-end-recorded').setsCohortDate = 'round-end'),
+      `steps[${indexOf(RESERVE, 'document-acceptance-end-recorded')}].setsCohortDate`,
+      /"round-end" is not a declared cohort date/,
+    ],
+    [
+      'the applicant recording a cohort date after the filing',
+      RESERVE,
+      (d) => (stepOf(d, 'document-acceptance-end-recorded').roles = ['applicant', 'employee']),
+      `steps[${indexOf(RESERVE, 'document-acceptance-end-recorded')}].roles`,
+      /only the provider's staff record it/,
+    ],
+    [
+      'a cohort date recorded by an act of another type',
+      RESERVE,
+      (d) => (stepOf(d, 'document-acceptance-end-recorded').eventType = 'DocumentsAccepted'),
+      `steps[${indexOf(RESERVE, 'document-acceptance-end-recorded')}].eventType`,
+      /exactly when its act is CohortDateRecorded/,
     ],
   ])('%s', (_name, file, mutate, path, problem) => {
     const { dir, target } = brokenCatalog(file, mutate);

@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { isEventType } from '../../../events/event-types';
 import { isRole, ROLES } from '../../identity/domain/principal';
 import { DataFileError, loadDataFile, type DataFileProblem } from '../../../shared/data-files/load-data-file';
+import type { Anchor } from '../../deadlines/domain/limit';
 import { regulationFileSchema, type RegulationFile } from './regulation-schema';
 
 export interface RegulationVersion extends RegulationFile {
@@ -323,6 +324,26 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
     }
     if (step.repeatable && (step.terminal || step.requiresAll || step.result))
       add(`${path}.repeatable`, 'a repeatable step cannot be terminal, need every role, or issue a result');
+    // A cohort date recorded after the filing: by the provider's staff, once, in an act of its own that ends nothing.
+    if ((step.setsCohortDate !== undefined) !== (step.eventType === 'CohortDateRecorded'))
+      add(
+        step.setsCohortDate !== undefined ? `${path}.eventType` : `${path}.setsCohortDate`,
+        'a step records a cohort date (setsCohortDate) exactly when its act is CohortDateRecorded',
+      );
+    if (step.setsCohortDate !== undefined) {
+      if (!cohortDates.has(step.setsCohortDate))
+        add(
+          `${path}.setsCohortDate`,
+          `"${step.setsCohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`,
+        );
+      if (step.roles.some((r) => r === 'applicant' || r === 'e-government-portal' || r === 'state-body'))
+        add(`${path}.roles`, "a cohort date starts the provider's clocks: only the provider's staff record it");
+      if (step.terminal || step.repeatable || step.requiresAll || step.result || step.limits.length > 0)
+        add(
+          `${path}.setsCohortDate`,
+          'a step that records a cohort date is recorded once, by one role, ends nothing and owes no time of its own',
+        );
+    }
     checkClause(`${path}.clause`, step.clause);
     for (const track of step.tracks) {
       const key = `${track}\u0000${step.eventType}`;
@@ -334,24 +355,58 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
         );
       else eventTypeOnTrack.set(key, step.id);
     }
+    /**
+     * What a limit (or its other reading) counts from: a step of the version; a cohort date it declares; a date recorded
+     * by this step's act, counted back from (working-days-before), or by the act of a step this one follows, counted
+     * forward (the first testing day the published schedule names).
+     */
+    const checkAnchor = (apath: string, specPath: string, spec: { kind: string }, anchor: Anchor) => {
+      if ('step' in anchor && !steps.has(anchor.step))
+        add(`${apath}.step`, `"${anchor.step}" is not a step of this version`);
+      if ('stepStarted' in anchor && !steps.has(anchor.stepStarted))
+        add(`${apath}.stepStarted`, `"${anchor.stepStarted}" is not a step of this version`);
+      if ('cohortDate' in anchor && !cohortDates.has(anchor.cohortDate))
+        add(
+          `${apath}.cohortDate`,
+          `"${anchor.cohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`,
+        );
+      const backwards = spec.kind === 'working-days-before';
+      if ('stepDataDate' in anchor) {
+        const from = anchor.stepDataDate.step;
+        if (backwards && from !== step.id)
+          add(
+            `${apath}.stepDataDate.step`,
+            `must be this step ("${step.id}"): the date comes with the act the limit is on`,
+          );
+        else if (!backwards && from === step.id)
+          add(
+            `${apath}.stepDataDate.step`,
+            'a period counted forward from a date its own act records would start when it ends: count it back (working-days-before), or from a step this one follows',
+          );
+        else if (!backwards && !stepsBefore(data.steps, step.id).has(from))
+          add(
+            `${apath}.stepDataDate.step`,
+            `"${from}" is not a step this one follows (through after): the date must be recorded before the act the limit is on`,
+          );
+      } else if (backwards)
+        add(
+          specPath,
+          'working-days-before and a stepDataDate anchor go together: the limit counts back from a date the act records',
+        );
+    };
     const limitIds = new Set<string>();
     step.limits.forEach((limit, j) => {
       const lpath = `${path}.limits[${j}]`;
       if (limitIds.has(limit.id)) add(`${lpath}.id`, `"${limit.id}" is used twice in this step`);
       limitIds.add(limit.id);
-      if ('step' in limit.anchor && !steps.has(limit.anchor.step))
-        add(`${lpath}.anchor.step`, `"${limit.anchor.step}" is not a step of this version`);
-      if ('stepStarted' in limit.anchor && !steps.has(limit.anchor.stepStarted))
-        add(`${lpath}.anchor.stepStarted`, `"${limit.anchor.stepStarted}" is not a step of this version`);
-      if ('stepDataDate' in limit.anchor && limit.anchor.stepDataDate.step !== step.id)
-        add(
-          `${lpath}.anchor.stepDataDate.step`,
-          `must be this step ("${step.id}"): the date comes with the act the limit is on`,
-        );
-      if ((limit.spec.kind === 'working-days-before') !== 'stepDataDate' in limit.anchor)
-        add(
-          `${lpath}.spec.kind`,
-          'working-days-before and a stepDataDate anchor go together: the limit counts back from a date the act records',
+      checkAnchor(`${lpath}.anchor`, `${lpath}.spec.kind`, limit.spec, limit.anchor);
+      // The other reading counts from its own anchor, or from the applied one's.
+      if (limit.alternative)
+        checkAnchor(
+          `${lpath}.alternative.anchor`,
+          `${lpath}.alternative.spec.kind`,
+          limit.alternative.spec,
+          limit.alternative.anchor ?? limit.anchor,
         );
       limit.channels?.forEach((c, k) => {
         if (!channels.has(c))
@@ -359,12 +414,6 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
       });
       if (limit.clause.track && !step.tracks.includes(limit.clause.track))
         add(`${lpath}.clause.track`, `"${limit.clause.track}" is not one of this step's tracks`);
-      if ('cohortDate' in limit.anchor && !cohortDates.has(limit.anchor.cohortDate)) {
-        add(
-          `${lpath}.anchor.cohortDate`,
-          `"${limit.anchor.cohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`,
-        );
-      }
       checkClause(`${lpath}.clause`, limit.clause);
       if (limit.alternative) checkClause(`${lpath}.alternative.clause`, limit.alternative.clause);
       // The other reading's own start: a step done or started, as a limit's; a date it records is the limit's alone.

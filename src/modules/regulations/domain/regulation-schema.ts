@@ -248,6 +248,11 @@ export const regulationFileSchema = z.strictObject({
         withinPeriod: z.strictObject({ step: kebab, limit: kebab }).optional(),
         terminal: z.boolean().default(false),
         result: kebab.optional(),
+        /**
+         * The cohort date this step records after the filing (its act is CohortDateRecorded): a date that starts a
+         * clock and that a filing by the applicant or the portal cannot set (the end of document acceptance).
+         */
+        setsCohortDate: kebab.optional(),
         clause: clauseSchema,
         limits: z.array(limitSchema),
         note: z.string().optional(),

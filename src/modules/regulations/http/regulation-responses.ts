@@ -146,6 +146,12 @@ class RegulationStepDto {
   })
   withinPeriod?: { step: string; limit: string };
 
+  @ApiPropertyOptional({
+    description:
+      'the cohort date the step records after the filing (its act CohortDateRecorded { date }), once: e.g. the end of document acceptance a portal filing cannot give',
+  })
+  setsCohortDate?: string;
+
   @ApiProperty()
   terminal!: boolean;
 

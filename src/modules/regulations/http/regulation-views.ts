@@ -82,6 +82,7 @@ export function versionDetail(version: RegulationVersion) {
       ...(step.waitsFor ? { waitsFor: step.waitsFor } : {}),
       ...(step.until ? { until: step.until } : {}),
       ...(step.withinPeriod ? { withinPeriod: step.withinPeriod } : {}),
+      ...(step.setsCohortDate ? { setsCohortDate: step.setsCohortDate } : {}),
       terminal: step.terminal,
       ...(step.result ? { result: step.result } : {}),
       clause: step.clause,
