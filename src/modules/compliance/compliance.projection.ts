@@ -188,7 +188,10 @@ export function complianceProjection({ catalog, calendar, personalData, slaRows 
     // minutes; its non-admission is no open step while a filed appeal awaits its answer (waitsFor). Open rows and open
     // steps' limits keep a window's opening (opensAt): the at-risk list and the worklist count a window's share from it.
     // 11: the portal's refusal is no open step once the provider took the case up (until).
-    version: 11,
+    // 12: the law review's corrections: rows waiting for their clock's date (counted apart as waiting, in no total),
+    // alternatives with a start of their own, the 2015 test timed from its own start, one year for a case's annual
+    // windows, the roles of the corrected steps on open steps.
+    version: 12,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],

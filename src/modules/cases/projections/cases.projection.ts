@@ -280,7 +280,9 @@ export function casesProjection(reference: CasesProjectionReference): Projection
     // a retraining completion that named no document has no result, not the guessed retraining one.
     // 6: a limit in minutes kept by an act at exactly its deadline is met (the acts say "not more than N minutes").
     // 7: the 2015 academy admission filing and the technical secretary's acceptance are two steps, each with its own 30 minutes.
-    version: 7,
+    // 8: the law review's corrections: rows waiting for the date their clock counts from (status waiting), alternative
+    // readings with a start of their own, the 2015 test timed from its own start, one year for a case's annual windows.
+    version: 8,
     eventTypes: [...EVENT_TYPE_NAMES, PERSONAL_DATA_ERASED],
     // The scrub's batch leaves no old page with the clear data in read.db or its WAL.
     purgesOn: [PERSONAL_DATA_ERASED],
