@@ -1164,4 +1164,32 @@ describe('a bad regulation file stops loading with the file, the path and the pr
     expect(hit!.problem).toMatch(problem);
     expect((error as Error).message).toContain(target);
   });
+
+  // A hand merge of two corrections refused any other reading counted from a date an act records, which one of them had
+  // allowed (a month counted forward from the schedule's first testing day), and named a wrong other start twice.
+  describe('the other reading of a limit', () => {
+    it('may count forward from a date an earlier act records: corps «A» month of testing with its readings swapped loads', () => {
+      const { dir } = brokenCatalog(RESERVE, (d) => {
+        const limit = stepOf(d, 'corps-a-test-completed').limits[0];
+        const applied = limit.anchor;
+        limit.anchor = limit.alternative.anchor;
+        limit.alternative.anchor = applied;
+      });
+      expect(() => loadCatalog(dir)).not.toThrow();
+    });
+
+    it('naming no step of the version is one problem, said once', () => {
+      const { dir, target } = brokenCatalog(RESERVE, (d) => {
+        stepOf(d, 'corps-a-test-completed').limits[0].alternative.anchor = { step: 'nope' };
+      });
+      let error: unknown;
+      try {
+        loadCatalog(dir);
+      } catch (e) {
+        error = e;
+      }
+      const problems = (error as CatalogError).failures.find((f) => f.file === target)!.problems;
+      expect(problems.filter((p) => p.problem.includes('"nope"'))).toHaveLength(1);
+    });
+  });
 });

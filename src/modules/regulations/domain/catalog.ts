@@ -416,18 +416,8 @@ export function checkVersion(data: RegulationFile, fileName: string): DataFilePr
         add(`${lpath}.clause.track`, `"${limit.clause.track}" is not one of this step's tracks`);
       checkClause(`${lpath}.clause`, limit.clause);
       if (limit.alternative) checkClause(`${lpath}.alternative.clause`, limit.alternative.clause);
-      // The other reading's own start: a step done or started, as a limit's; a date it records is the limit's alone.
-      const other = limit.alternative?.anchor;
-      if (other && 'step' in other && !steps.has(other.step))
-        add(`${lpath}.alternative.anchor.step`, `"${other.step}" is not a step of this version`);
-      if (other && 'stepStarted' in other && !steps.has(other.stepStarted))
-        add(`${lpath}.alternative.anchor.stepStarted`, `"${other.stepStarted}" is not a step of this version`);
-      if (other && 'cohortDate' in other && !cohortDates.has(other.cohortDate))
-        add(
-          `${lpath}.alternative.anchor.cohortDate`,
-          `"${other.cohortDate}" is not a declared cohort date (${[...cohortDates].join(', ') || 'none'})`,
-        );
-      if (other && ('stepDataDate' in other || limit.spec.kind === 'working-days-before'))
+      // A limit counted back from a date its act records (working-days-before) has no other start to count from.
+      if (limit.alternative?.anchor && limit.spec.kind === 'working-days-before')
         add(
           `${lpath}.alternative.anchor`,
           'a limit counted back from a date its act records has no other start: give the alternative no anchor',
