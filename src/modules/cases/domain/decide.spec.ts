@@ -439,6 +439,42 @@ describe("the provider opens a case of the Academy's paper services on receiving
   });
 });
 
+// The student recorded their own dissertation defence, which makes the diploma due: on a paper-only service (p.2
+// «бумажная») the applicant records no act.
+describe('the applicant records no act of a paper-only service', () => {
+  it('no step of a version whose only form is paper names the applicant', () => {
+    const paperOnly = [...catalog.byId.values()].filter((v) => v.forms.length === 1 && v.forms[0] === 'paper');
+    expect(paperOnly.map((v) => v.versionId).sort()).toEqual([
+      'academy-postgraduate-study/order-184-2015',
+      'academy-retraining/order-184-2015',
+    ]);
+    for (const version of paperOnly)
+      expect(
+        version.steps.filter((s) => s.roles.includes('applicant')).map((s) => `${version.versionId} ${s.id}`),
+      ).toEqual([]);
+  });
+
+  it('postgraduate study: the student recording the defence is refused (403), the department records it', () => {
+    const w = walk('academy-postgraduate-study/order-184-2015', 'default');
+    w.submit('academic-programmes-centre');
+    w.openUpTo('dissertation-defended');
+    w.advance();
+    const defended = {
+      kind: 'take-step' as const,
+      stepId: 'dissertation-defended',
+      data: validData('DissertationDefended'),
+    };
+    w.spec
+      .given(w.events)
+      .when(defended, applicant)
+      .thenRefused('forbidden', { requiredRoles: ['department'] });
+    w.spec
+      .given(w.events)
+      .when(defended, principal('department', UNIT))
+      .then([{ type: 'DissertationDefended', stepId: 'dissertation-defended', role: 'department' }]);
+  });
+});
+
 describe('steps that need every role (requiresAll)', () => {
   const signingCase = () => {
     const w = walk('civil-service-testing/order-184-2015', 'default');
