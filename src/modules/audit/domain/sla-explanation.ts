@@ -72,14 +72,16 @@ export function explainCaseSla(
   };
   return caseSla(state, version, calendar, asOf, { withDays: true }).map((row) => {
     const limit = version.steps.find((s) => s.id === row.stepId)!.limits.find((l) => l.id === row.limitId)!;
-    // The act whose time (or recorded date) started the clock.
+    // The act whose time (or recorded date) started the clock: the other reading's where the act's own start is not
+    // recorded (startNotRecorded), since the row counts from there.
+    const counted = row.startNotRecorded && row.alternative?.anchor ? row.alternative.anchor : row.anchor;
     const anchorStep =
-      'step' in row.anchor
-        ? row.anchor.step
-        : 'stepStarted' in row.anchor
-          ? row.anchor.stepStarted
-          : 'stepDataDate' in row.anchor
-            ? row.anchor.stepDataDate.step
+      'step' in counted
+        ? counted.step
+        : 'stepStarted' in counted
+          ? counted.stepStarted
+          : 'stepDataDate' in counted
+            ? counted.stepDataDate.step
             : null;
     const reading = readingOf(limit);
     const { result, alternativeResult, alternative, ...plain } = row;
@@ -101,7 +103,6 @@ export function explainCaseSla(
               ...(alternative.anchor ? { anchor: alternative.anchor, startedAt: alternative.startedAt ?? null } : {}),
               clauseText: citeClause(alternative.clause).ru,
               citation: citeClause(alternative.clause),
-              ...(alternative.anchor ? { anchor: alternative.anchor, startedAt: alternative.startedAt } : {}),
               deadline: alternative.deadline,
               status: alternative.status,
               explanation: alternativeResult.explanation,

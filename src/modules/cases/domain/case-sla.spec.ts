@@ -320,6 +320,37 @@ describe('civil-service testing: the briefing and the test are timed from their 
     });
   });
 
+  // A second review: a test recorded with no start of its own read met for no time spent (its start taken as its
+  // end), and a test not yet recorded had no clock at all, so a stalled one was on no overdue list.
+  it('a test recorded without its own start counts from the end of the briefing, the earliest it can have started', () => {
+    const w = admitted();
+    w.take('applicant-briefed', { at: at('10:00') });
+    w.take('test-completed', { at: at('15:00'), data: { score: 80, passed: true } });
+    expect(row(caseSla(w.state, testing, calendar, at('16:00')), 'test-completed', 'test-duration')).toMatchObject({
+      startedAt: iso('10:00'),
+      startNotRecorded: true,
+      deadline: iso('12:05', 1),
+      status: 'breached',
+      alternative: { status: 'breached' },
+    });
+  });
+
+  it('a test not yet recorded is open from the end of the briefing, then overdue', () => {
+    const w = admitted();
+    w.take('applicant-briefed', { at: at('10:00') });
+    const open = row(caseSla(w.state, testing, calendar, at('12:00')), 'test-completed', 'test-duration');
+    expect(open).toMatchObject({ startedAt: iso('10:00'), startNotRecorded: true, status: 'open' });
+    expect(row(caseSla(w.state, testing, calendar, at('15:00')), 'test-completed', 'test-duration').status).toBe(
+      'overdue',
+    );
+    // A briefing not yet recorded likewise, from the end of the admission.
+    const v = admitted();
+    expect(row(caseSla(v.state, testing, calendar, at('15:00')), 'applicant-briefed', 'briefing')).toMatchObject({
+      startedAt: iso('09:50'),
+      status: 'overdue',
+    });
+  });
+
   it('a briefing over its own 10 minutes is breached under both readings', () => {
     const w = admitted();
     w.take('applicant-briefed', { startedAt: at('09:52'), at: at('10:03') });

@@ -55,6 +55,12 @@ export interface SlaRow {
   anchor: Limit['anchor'];
   /** When the clock started; null while it waits for the date it counts from. */
   startedAt: string | null;
+  /**
+   * Set where the applied reading counts from an act's own start (anchor stepStarted) that the act has not recorded
+   * (not done yet, or done without a start of its own): the row then counts from the other reading's start, the end of
+   * the act before, which is the earliest the act can have started.
+   */
+  startNotRecorded?: true;
   /** The first instant at which the limit is exceeded; null while a by-programme limit has no programme. */
   deadline: string | null;
   /** For annual windows: when acting became possible. */
@@ -132,6 +138,13 @@ function cohortDateBy(state: CaseState, version: RegulationVersion, id: string, 
 /** Whether a limit's clock counts from a date the case did not know at asOf (and so cannot start yet). */
 function waitsForDate(anchor: Limit['anchor'], state: CaseState, version: RegulationVersion, done: Done): boolean {
   return 'cohortDate' in anchor && cohortDateBy(state, version, anchor.cohortDate, done) === undefined;
+}
+
+/** Whether a limit counts from an act's own start that the act has not recorded (as of `asOf`): not done, or done without a start of its own. */
+function ownStartUnknown(limit: Pick<Limit, 'anchor'>, done: Done): boolean {
+  if (!('stepStarted' in limit.anchor)) return false;
+  const d = done.get(limit.anchor.stepStarted);
+  return !d || d.startedIso === d.occurredIso;
 }
 
 /** The instant a limit's clock started (ms, and as an ISO string), or null while it has not (as of `asOf`). */
@@ -336,13 +349,16 @@ export function caseSla(
     const applicable = !endedWithout && limitsCount(step, dueness.get(step.id) ?? 'due');
     for (const limit of step.limits) {
       if (!limitApplies(limit, state)) continue;
-      const anchor = anchorOf(limit, state, version, calendar, asOf, done);
+      const own = anchorOf(limit, state, version, calendar, asOf, done);
       // The other reading may count from another act or date (its own anchor), whose clock may run while this one's
       // has not started: the row then exists, the applied reading waiting for its date.
       const elsewhere = limit.alternative?.anchor;
-      const alternativeAnchor = elsewhere
-        ? anchorOf({ anchor: elsewhere }, state, version, calendar, asOf, done)
-        : anchor;
+      const alternativeAnchor = elsewhere ? anchorOf({ anchor: elsewhere }, state, version, calendar, asOf, done) : own;
+      // An act's own start the act has not recorded is not known; where the other reading counts from the end of the act
+      // before (the earliest it can have started: decide refuses a start before it), the row counts from there, so a
+      // test never timed reads neither met for no time spent nor waiting while it is late.
+      const startNotRecorded = elsewhere !== undefined && alternativeAnchor !== null && ownStartUnknown(limit, done);
+      const anchor = startNotRecorded ? alternativeAnchor : own;
       // A clock that has not started is no row, unless the step is due and only the date it counts from is missing:
       // that row waits for its date (a due step whose clock never starts could never be breached).
       const waiting = !anchor && applicable && waitsForDate(limit.anchor, state, version, done);
@@ -376,6 +392,8 @@ export function caseSla(
         !(decisive?.deadline && decisive.deadline.getTime() <= closedAt.getTime())
       )
         continue;
+      // A clock that never started before the case closed counts nothing, and its row would wait for good.
+      if (closedAt && !result && applicable) continue;
       const status = !applicable
         ? 'not-applicable'
         : result
@@ -406,6 +424,7 @@ export function caseSla(
         spec: limit.spec,
         anchor: limit.anchor,
         startedAt: anchor ? anchor.iso : null,
+        startNotRecorded: startNotRecorded ? true : undefined,
         deadline: result?.deadline ? isoText(result.deadline.getTime()) : null,
         opensAt: result?.opensAt ? isoText(result.opensAt.getTime()) : undefined,
         completedAt: completion?.occurredIso ?? null,

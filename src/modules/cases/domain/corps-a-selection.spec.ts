@@ -192,6 +192,25 @@ describe('corps «A»: a review whose end of document acceptance is not known wa
     expect(rows(w, '2015-11-02T10:00:00')['corps-a-documents-reviewed/review'].status).toBe('waiting');
   });
 
+  // A second review: a case that closed while a done step's row waited for its date kept it waiting for good, counted
+  // as waiting in every summary, with no act left that could record the date.
+  it('a case that closes while its done review waits for the date keeps no row of it', () => {
+    const w = portalFiling();
+    w.take('corps-a-documents-reviewed', { at: almaty('2015-10-30T10:00:00'), roles: ['employee'] });
+    w.take('admission-to-testing-decided', {
+      at: almaty('2015-11-02T10:00:00'),
+      roles: ['head'],
+      data: { admitted: false },
+    });
+    w.take('not-admitted', { at: almaty('2015-11-03T10:00:00'), roles: ['employee'], data: { reason: 'не допущен' } });
+    expect(w.state.status).toBe('completed');
+    const after = rows(w, '2016-03-01T10:00:00');
+    expect(after['corps-a-documents-reviewed/review']).toBeUndefined();
+    expect(Object.values(after).filter((r) => r.status === 'waiting')).toEqual([]);
+    // While the case was open, the review waited.
+    expect(rows(w, '2015-11-02T12:00:00')['corps-a-documents-reviewed/review']!.status).toBe('waiting');
+  });
+
   it('a case cancelled while its review waited keeps no row of it: no deadline was known to be missed', () => {
     const w = portalFiling();
     w.take('application-cancelled', { at: almaty('2015-10-05T10:00:00') });

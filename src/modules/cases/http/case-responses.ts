@@ -441,6 +441,13 @@ export class SlaRowDto {
   })
   waitingFor?: WaitingForDto;
 
+  @ApiPropertyOptional({
+    enum: [true],
+    description:
+      "true where the limit counts from an act's own start that the act has not recorded (not done yet, or done without startedAt): startedAt is then the other reading's start, the end of the act before, the earliest the act can have started",
+  })
+  startNotRecorded?: true;
+
   @ApiProperty({ type: SlaAlternativeDto, nullable: true })
   alternative!: SlaAlternativeDto | null;
 }

@@ -274,6 +274,7 @@ export function slaView(
     spec: row.spec,
     anchor: row.anchor,
     startedAt: row.startedAt,
+    ...(row.startNotRecorded ? { startNotRecorded: true } : {}),
     deadline: row.deadline,
     ...(row.opensAt ? { opensAt: row.opensAt } : {}),
     completedAt: row.completedAt,
@@ -283,7 +284,6 @@ export function slaView(
       ? {
           kind: row.alternative.spec.kind,
           spec: row.alternative.spec,
-          ...(row.alternative.anchor ? { anchor: row.alternative.anchor, startedAt: row.alternative.startedAt } : {}),
           clause: row.alternative.clause,
           citation: citeClause(row.alternative.clause),
           ...(row.alternative.anchor ? { anchor: row.alternative.anchor, startedAt: row.alternative.startedAt } : {}),
