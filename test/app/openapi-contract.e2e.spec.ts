@@ -212,6 +212,10 @@ describe('the served API document', () => {
       ['listAtRiskSteps', `/api/compliance/at-risk?after=${position}`, auditor],
       ['listStepCases', `/api/compliance/step-cases?serviceId=personnel-reserve&stepId=${STEP_OF_SAMPLE}`, auditor],
       ['getWorklist', `/api/worklist?after=${position}`, staff],
+      // The case view (its open steps' deadlines) and its SLA rows, each with the other reading where the text
+      // contradicts itself: their citations were documented as strings and sent as { ru, kk, en }.
+      ['getCase', `/api/cases/${caseId}?after=${position}`, auditor],
+      ['getCaseSla', `/api/cases/${caseId}/sla?after=${position}`, auditor],
       ['getCaseHistory', `/api/cases/${caseId}/history`, auditor],
       ['getCaseState', `/api/cases/${caseId}/state`, auditor],
       ['explainCaseSla', `/api/cases/${caseId}/sla/explain`, auditor],

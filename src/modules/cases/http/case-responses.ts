@@ -3,6 +3,7 @@
  * client generated from it types each answer). The values are built in queries/case-views.ts; these describe them.
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ClauseCitationDto } from '../../../shared/http/common-responses';
 
 const CASE_ID_EXAMPLE = '0b6f4a52-3c1e-4c8e-9a0f-2f4d7c9e1a01';
 const VERSION_DESCRIPTION =
@@ -174,8 +175,8 @@ class DeadlineAlternativeDto {
   @ApiProperty({ type: Object, nullable: true })
   clause!: Record<string, unknown> | null;
 
-  @ApiProperty({ type: String, nullable: true })
-  citation!: string | null;
+  @ApiProperty({ type: ClauseCitationDto, nullable: true })
+  citation!: ClauseCitationDto | null;
 
   @ApiProperty({ type: String, nullable: true })
   deadline!: string | null;
@@ -404,8 +405,8 @@ export class SlaRowDto {
   @ApiProperty({ type: Object })
   clause!: Record<string, unknown>;
 
-  @ApiProperty()
-  citation!: string;
+  @ApiProperty({ type: ClauseCitationDto })
+  citation!: ClauseCitationDto;
 
   @ApiProperty()
   kind!: string;
