@@ -145,6 +145,48 @@ describe('order 184, appendix 3, p.7 pp.3: an appeal only while the appeal commi
   it('an appeal at 00:00 on the sixth day (Wednesday 26 August) is refused', () => {
     appeal(examined(), '2015-08-26T00:00:00').thenRefused('rule', { code: 'period-ended' });
   });
+
+  it('an appeal sent on 1 September as of 24 August is judged by when it was sent: refused, nothing recorded (second review, finding C)', () => {
+    const w = examined();
+    w.at(almaty('2015-09-01T10:00:00'));
+    const before = w.events.length;
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'appeal-opened',
+          data: { reason: 'оценка занижена' },
+          occurredAt: almaty('2015-08-24T10:00:00'),
+        },
+        w.callerFor('applicant'),
+      )
+      .thenRefused('rule', { code: 'period-ended', field: 'occurredAt' });
+    expect(refused.extensions).toMatchObject({
+      periodEndedAt: '2015-08-25T18:00:00.000Z',
+      receivedAt: '2015-09-01T04:00:00.000Z',
+    });
+    expect(refused.detail).toMatch(/reached the service at 2015-09-01T10:00:00\+06:00/);
+    expect(w.events).toHaveLength(before);
+  });
+
+  it('an appeal sent within the days with a time a little earlier than its sending is accepted, at the time it gives', () => {
+    const w = examined();
+    w.at(almaty('2015-08-25T23:00:00'));
+    const outcome = w.spec
+      .given(w.events)
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'appeal-opened',
+          data: { reason: 'оценка занижена' },
+          occurredAt: almaty('2015-08-25T09:00:00'),
+        },
+        w.callerFor('applicant'),
+      )
+      .then([{ type: 'AppealOpened', stepId: 'appeal-opened', role: 'applicant' }]);
+    expect(outcome.state.completed['appeal-opened']?.occurredAt).toBe('2015-08-25T03:00:00.000Z');
+  });
 });
 
 describe('order 184, appendix 3, p.7 pp.6: the student card and record book, among the provider’s procedures (finding 8)', () => {

@@ -732,7 +732,7 @@ function record(
   const waiting = waitingFor(state, version, step, dueness);
   if (waiting.length)
     return notAllowedHere(`step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`);
-  const ended = periodEnded(state, version, step, times.occurredAt, ctx);
+  const ended = periodEnded(state, version, step, times.occurredAt, actor, ctx);
   if (ended) return refuse(ended);
   if (blockedByResult(state, step) && state.result) {
     return refuse({
@@ -808,26 +808,43 @@ function startedBeforePrerequisite(
   };
 }
 
-/** An act of a step bounded by a period (withinPeriod) at or after the period's end: the appeal after the commission's days. */
+/**
+ * An act of a step bounded by a period (withinPeriod) at or after the period's end: the appeal after the commission's
+ * days. The applicant's own act is judged by when it reached the service as well as by the time it claims: the later
+ * of its occurredAt and the recording time less the clock tolerance. The general rules let any actor give an earlier
+ * occurredAt (only the future and acts out of order are refused; a late record is flagged backDated, not refused), so
+ * an appeal sent on 1 September as of 24 August read as filed in time. Staff recording an act they received earlier
+ * keep its occurredAt: they are the provider, accountable for it, and the act is flagged backDated.
+ */
 function periodEnded(
   state: CaseState,
   version: RegulationVersion,
   step: RegulationStep,
   occurredAt: Date,
+  actor: ActorCheck,
   ctx: DecideContext,
 ): CaseRejection | null {
   const period = periodOf(state, version, step, ctx.calendar);
-  if (!period || occurredAt.getTime() < period.deadline.getTime()) return null;
+  if (!period) return null;
+  const byApplicant = actor.ok && actor.role === 'applicant' && !actor.onBehalfOf;
+  const received = new Date(ctx.now.getTime() - (ctx.toleranceMs ?? 0));
+  const judgedAt = byApplicant && received.getTime() > occurredAt.getTime() ? received : occurredAt;
+  if (judgedAt.getTime() < period.deadline.getTime()) return null;
   const endedAt = ctx.zone.formatLocal(period.deadline);
+  const when =
+    judgedAt === occurredAt
+      ? `the act is at ${ctx.zone.formatLocal(occurredAt)}`
+      : `the act is at ${ctx.zone.formatLocal(occurredAt)} but reached the service at ${ctx.zone.formatLocal(ctx.now)}, and an applicant's own act is judged by when it was sent`;
   return {
     kind: 'rule',
     code: 'period-ended',
     field: 'occurredAt',
-    detail: `step ${step.id} may be recorded only within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ended at ${endedAt} (Asia/Almaty); the act is at ${ctx.zone.formatLocal(occurredAt)}`,
+    detail: `step ${step.id} may be recorded only within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ended at ${endedAt} (Asia/Almaty); ${when}`,
     extensions: {
       periodEndedAt: period.deadline.toISOString(),
       period: { stepId: period.stepId, limitId: period.limit.id },
       clause: period.limit.clause,
+      ...(judgedAt === occurredAt ? {} : { receivedAt: ctx.now.toISOString() }),
     },
   };
 }
