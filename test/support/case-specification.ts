@@ -19,7 +19,13 @@ import type { StepData } from '../../src/modules/cases/domain/case-event-data';
 import { prerequisitesOn } from '../../src/modules/cases/domain/case-rules';
 import { mustNameResult, resultsStepMayName } from '../../src/modules/cases/domain/case-results';
 import { evolve, openingOf, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
-import { decide, type CaseCommand, type CaseRejection, type Decision } from '../../src/modules/cases/domain/decide';
+import {
+  decide,
+  filingPeriodsHolding,
+  type CaseCommand,
+  type CaseRejection,
+  type Decision,
+} from '../../src/modules/cases/domain/decide';
 import { sealEvents } from '../../src/modules/cases/domain/hash-chain';
 
 export { makeIin };
@@ -457,6 +463,18 @@ export class CaseWalk {
         s.id === condition?.step && condition.outcome === 'negative' ? { data: negativeData(s.eventType) } : {},
       );
     }
+    this.pastFilingPeriods(stepId);
+  }
+
+  /**
+   * Moves the clock to the end of any period in which a filing the step would cut off may still be made (not-admitted
+   * after the 2015 exams, while an appeal may be filed): the step is open, but recorded only from then.
+   */
+  pastFilingPeriods(stepId: string): this {
+    const calendar = this.options.calendar ?? defaultCalendar();
+    for (const { period } of filingPeriodsHolding(this.state, this.version, this.step(stepId), calendar))
+      if (period.deadline.getTime() > this.now.getTime()) this.at(period.deadline);
+    return this;
   }
 
   /** Takes every step of the list except the submission, which must already be done. */

@@ -116,6 +116,7 @@ export type RuleCode =
   | 'result-issued'
   | 'programme-too-long'
   | 'period-ended'
+  | 'period-not-ended'
   | 'cohort-date-already-set';
 
 export type Decision =
@@ -734,6 +735,8 @@ function record(
     return notAllowedHere(`step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`);
   const ended = periodEnded(state, version, step, times.occurredAt, actor, ctx);
   if (ended) return refuse(ended);
+  const filingOpen = filingStillOpen(state, version, step, times.occurredAt, ctx);
+  if (filingOpen) return refuse(filingOpen);
   if (blockedByResult(state, step) && state.result) {
     return refuse({
       kind: 'rule',
@@ -845,6 +848,58 @@ function periodEnded(
       period: { stepId: period.stepId, limitId: period.limit.id },
       clause: period.limit.clause,
       ...(judgedAt === occurredAt ? {} : { receivedAt: ctx.now.toISOString() }),
+    },
+  };
+}
+
+/**
+ * A step that waits for the answer to a filing (waitsFor a step whose limit bounds that filing, withinPeriod) may not
+ * be recorded while the filing may still be made and has not been: not-admitted after the 2015 exams would close the
+ * case and cut off an appeal the appeal commission still had its 5 working days to hear (order 184 app.3 p.7 pp.3).
+ * Recorded from the period's end, or once the filing is made and answered (waitsFor). These are the periods that hold
+ * the step in the case now, whatever the time of the act.
+ */
+export function filingPeriodsHolding(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  calendar: WorkingCalendar,
+): { answer: string; filing: string; period: NonNullable<ReturnType<typeof periodOf>> }[] {
+  const holding: { answer: string; filing: string; period: NonNullable<ReturnType<typeof periodOf>> }[] = [];
+  for (const answer of step.waitsFor ?? []) {
+    if (state.completed[answer]) continue;
+    for (const filing of stepsOnTrack(version, state.trackId)) {
+      if (filing.withinPeriod?.step !== answer || state.completed[filing.id]) continue;
+      if (missingPrerequisites(state, version, filing).length > 0) continue;
+      const period = periodOf(state, version, filing, calendar);
+      if (period) holding.push({ answer, filing: filing.id, period });
+    }
+  }
+  return holding;
+}
+
+function filingStillOpen(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  occurredAt: Date,
+  ctx: DecideContext,
+): CaseRejection | null {
+  const hold = filingPeriodsHolding(state, version, step, ctx.calendar).find(
+    (h) => occurredAt.getTime() < h.period.deadline.getTime(),
+  );
+  if (!hold) return null;
+  const { answer, filing, period } = hold;
+  return {
+    kind: 'rule',
+    code: 'period-not-ended',
+    field: 'occurredAt',
+    detail: `step ${step.id} waits for ${answer}, and step ${filing} may still be recorded within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ends at ${ctx.zone.formatLocal(period.deadline)} (Asia/Almaty); ${step.id} may be recorded from then, or once ${filing} is recorded and ${answer} answers it; the act is at ${ctx.zone.formatLocal(occurredAt)}`,
+    extensions: {
+      periodEndsAt: period.deadline.toISOString(),
+      period: { stepId: period.stepId, limitId: period.limit.id },
+      clause: period.limit.clause,
+      mayStillBeRecorded: filing,
     },
   };
 }

@@ -98,6 +98,7 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'result-issued': 'Result already issued',
   'programme-too-long': 'Programme longer than the regulation allows',
   'period-ended': 'The period for this act has ended',
+  'period-not-ended': 'A period this act would cut short has not ended',
   'cohort-date-already-set': 'Cohort date already set',
 };
 
