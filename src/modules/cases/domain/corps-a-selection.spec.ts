@@ -152,6 +152,67 @@ describe('corps «A»: the end of document acceptance is recorded after a portal
   });
 });
 
+describe('corps «A»: the end of document acceptance is not before the filing (p.7 pp.1; second review, finding D)', () => {
+  it('the reviewer’s case: filed on the portal on 1 October, an end recorded as 20 August is refused (422), nothing recorded, no review overdue', () => {
+    const w = portalFiling();
+    w.advance();
+    const before = w.events.length;
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'document-acceptance-end-recorded', data: { date: '2015-08-20' } },
+        w.callerFor('employee'),
+      )
+      .thenRefused('rule', {
+        code: 'cohort-date-before-filing',
+        field: 'data.date',
+        extensions: expect.objectContaining({
+          cohortDate: 'document-acceptance-end',
+          date: '2015-08-20',
+          filedOn: '2015-10-01',
+          allowed: 'a date from 2015-10-01',
+        }),
+      });
+    expect(refused.detail).toMatch(/app\. 2 p\.7 pp\.1/);
+    expect(w.events).toHaveLength(before);
+    expect(w.state.cohortDates).toEqual({});
+    const review = caseSla(w.state, version, calendar, almaty('2015-10-02T10:00:00')).find(
+      (r) => r.stepId === 'corps-a-documents-reviewed',
+    );
+    expect(review?.status).toBe('waiting');
+  });
+
+  it('the filing’s own day is allowed', () => {
+    const w = portalFiling();
+    w.take('document-acceptance-end-recorded', { roles: ['head'], data: { date: '2015-10-01' } });
+    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-10-01' });
+  });
+
+  it('given by staff at the filing, a date before it is refused the same way', () => {
+    const w = corpsA('2015-10-01T10:00:00');
+    w.spec
+      .given([])
+      .when(
+        {
+          kind: 'submit',
+          caseId: 'case-early-end',
+          receiptNumber: 'RG-early-end',
+          serviceId: version.serviceId,
+          trackId: 'corps-a-selection',
+          channel: 'office',
+          unit: 'astana',
+          applicant: { iin: makeIin('880101', 3, 123), fullName: 'Әлия Сәрсенова' },
+          cohortDates: { 'document-acceptance-end': '2015-09-30' },
+        },
+        w.callerFor('responsible-person'),
+      )
+      .thenRefused('rule', {
+        code: 'cohort-date-before-filing',
+        field: 'cohortDates.document-acceptance-end',
+      });
+  });
+});
+
 describe('corps «A»: a review whose end of document acceptance is not known waits for it, never vanishes', () => {
   it('a portal filing: the review row waits (no start, no deadline), and no clock follows it', () => {
     const w = portalFiling();
