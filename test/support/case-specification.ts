@@ -425,6 +425,7 @@ export class CaseWalk {
     const onTrack = rolesOn(step, this.trackId);
     const roles = options.roles ?? ((step.requiresAll ? onTrack : [onTrack[0]]) as Role[]);
     let outcome: Outcome | undefined;
+    if (!options.at) this.fromItsStartDate(step);
     for (const role of roles) {
       if (options.at && role === roles[0]) this.at(options.at);
       else this.advance();
@@ -464,6 +465,24 @@ export class CaseWalk {
       );
     }
     this.pastFilingPeriods(stepId);
+    this.fromItsStartDate(this.step(stepId));
+  }
+
+  /**
+   * Moves the clock to the day a limit of the step counts forward from, when an earlier act recorded it (the corps «A»
+   * test from the schedule's first testing day): an act before that day is refused.
+   */
+  private fromItsStartDate(step: RegulationStep): void {
+    for (const limit of step.limits) {
+      const anchor = limit.anchor;
+      if (!('stepDataDate' in anchor) || anchor.stepDataDate.step === step.id) continue;
+      const date = this.history.length
+        ? this.state.completed[anchor.stepDataDate.step]?.dates?.[anchor.stepDataDate.field]
+        : undefined;
+      if (date === undefined) continue;
+      const midnight = this.zone.toInstant(date as never);
+      if (midnight.getTime() > this.now.getTime()) this.at(midnight);
+    }
   }
 
   /**

@@ -293,6 +293,39 @@ describe('corps «A»: the test result that decides the case is the provider’s
 });
 
 describe('corps «A»: the month of testing runs from the first testing day the schedule names (p.7 pp.3)', () => {
+  it('the reviewer’s case: a test recorded on 21 October, before the first testing day of 28 October, is refused (422) and nothing is recorded (second review, finding E)', () => {
+    const w = scheduled();
+    w.at(almaty('2015-10-21T12:00:00'));
+    const before = w.events.length;
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'corps-a-test-completed', data: { score: 80, passed: true } },
+        w.callerFor('employee'),
+      )
+      .thenRefused('rule', {
+        code: 'before-its-start',
+        field: 'occurredAt',
+        extensions: expect.objectContaining({
+          startsOn: '2015-10-28',
+          from: { stepId: 'test-schedule-announced', field: 'testingStartsOn' },
+          limitId: 'testing-month',
+        }),
+      });
+    expect(refused.detail).toMatch(/app\. 2 p\.7 pp\.3/);
+    expect(w.events).toHaveLength(before);
+  });
+
+  it('a test on the first testing day itself is recorded', () => {
+    const w = scheduled();
+    w.take('corps-a-test-completed', {
+      at: almaty('2015-10-28T09:00:00'),
+      roles: ['employee'],
+      data: { score: 80, passed: true },
+    });
+    expect(w.state.completed['corps-a-test-completed']).toBeDefined();
+  });
+
   const testing = (w: CaseWalk, asOf: string) =>
     caseSla(w.state, version, calendar, almaty(asOf)).find((r) => r.limitId === 'testing-month')!;
 
