@@ -562,7 +562,8 @@ const admission2015: Flow = ({ rng, staff, zone, want }) => {
     acts.push({
       stepId: 'not-admitted',
       as: commission,
-      gap: { workingDays: [0, 3] },
+      // p.7 pp.3: with no appeal filed, the ending waits out the appeal commission's 5 working days after the exam.
+      gap: appeal ? { workingDays: [0, 3] } : { workingDays: [6, 8] },
       data: () => ({ reason: competes ? 'Не прошёл(ла) по конкурсу' : 'Вступительный экзамен не сдан' }),
     });
   } else acts.push(cancel({ workingDays: [1, 10] })); // some withdraw before the commission records the ending

@@ -83,7 +83,12 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
           body: {
             occurredAt: at(day, 10 + Math.floor(minute / 60), minute % 60),
             expectedRevision: revision,
-            data: validStepData(version, step, trackId),
+            // Every act falls on the filing day: a schedule's first testing day is that day too, as a test is not
+            // recorded before it (order 184, appendix 2, p.7 pp.3).
+            data:
+              step.eventType === 'TestScheduleAnnounced'
+                ? { ...validStepData(version, step, trackId), testingStartsOn: day }
+                : validStepData(version, step, trackId),
           },
         });
         expect({ step: step.id, role, status: r.status, body: r.status === 201 ? null : r.body }).toEqual({
@@ -316,11 +321,18 @@ describe('refusals of the command API', () => {
     });
     expect(late.body.errors).toEqual([expect.objectContaining({ field: 'occurredAt' })]);
     expect(await head()).toBe(before);
-    const inTime = await api.call('POST', `/api/cases/${caseId}/steps/appeal-opened`, {
+    // Sent today as of the last of the 5 days: an applicant's own act is judged by when it was sent (second law
+    // review, finding C), so it is late too; an appeal sent within the days is accepted (academy-admission-law.spec).
+    const backDated = await api.call('POST', `/api/cases/${caseId}/steps/appeal-opened`, {
       as: callerFor('applicant', UNIT, iin),
       body: { occurredAt: at('2015-08-25', 17), data: { reason: 'оценка занижена' } },
     });
-    expect(inTime.status).toBe(201);
+    expect(backDated.status).toBe(422);
+    expect(backDated.body).toMatchObject({
+      type: expect.stringContaining('period-ended'),
+      receivedAt: expect.any(String),
+    });
+    expect(await head()).toBe(before);
   });
 
   it('409 for a notice of non-admission that is not due (order 58: the applicant is in the group), saying why', async () => {

@@ -19,7 +19,13 @@ import type { StepData } from '../../src/modules/cases/domain/case-event-data';
 import { prerequisitesOn } from '../../src/modules/cases/domain/case-rules';
 import { mustNameResult, resultsStepMayName } from '../../src/modules/cases/domain/case-results';
 import { evolve, openingOf, stepsOnTrack, type CaseState } from '../../src/modules/cases/domain/case-state';
-import { decide, type CaseCommand, type CaseRejection, type Decision } from '../../src/modules/cases/domain/decide';
+import {
+  decide,
+  filingPeriodsHolding,
+  type CaseCommand,
+  type CaseRejection,
+  type Decision,
+} from '../../src/modules/cases/domain/decide';
 import { sealEvents } from '../../src/modules/cases/domain/hash-chain';
 
 export { makeIin };
@@ -419,6 +425,7 @@ export class CaseWalk {
     const onTrack = rolesOn(step, this.trackId);
     const roles = options.roles ?? ((step.requiresAll ? onTrack : [onTrack[0]]) as Role[]);
     let outcome: Outcome | undefined;
+    if (!options.at) this.fromItsStartDate(step);
     for (const role of roles) {
       if (options.at && role === roles[0]) this.at(options.at);
       else this.advance();
@@ -457,6 +464,36 @@ export class CaseWalk {
         s.id === condition?.step && condition.outcome === 'negative' ? { data: negativeData(s.eventType) } : {},
       );
     }
+    this.pastFilingPeriods(stepId);
+    this.fromItsStartDate(this.step(stepId));
+  }
+
+  /**
+   * Moves the clock to the day a limit of the step counts forward from, when an earlier act recorded it (the corps «A»
+   * test from the schedule's first testing day): an act before that day is refused.
+   */
+  private fromItsStartDate(step: RegulationStep): void {
+    for (const limit of step.limits) {
+      const anchor = limit.anchor;
+      if (!('stepDataDate' in anchor) || anchor.stepDataDate.step === step.id) continue;
+      const date = this.history.length
+        ? this.state.completed[anchor.stepDataDate.step]?.dates?.[anchor.stepDataDate.field]
+        : undefined;
+      if (date === undefined) continue;
+      const midnight = this.zone.toInstant(date as never);
+      if (midnight.getTime() > this.now.getTime()) this.at(midnight);
+    }
+  }
+
+  /**
+   * Moves the clock to the end of any period in which a filing the step would cut off may still be made (not-admitted
+   * after the 2015 exams, while an appeal may be filed): the step is open, but recorded only from then.
+   */
+  pastFilingPeriods(stepId: string): this {
+    const calendar = this.options.calendar ?? defaultCalendar();
+    for (const { period } of filingPeriodsHolding(this.state, this.version, this.step(stepId), calendar))
+      if (period.deadline.getTime() > this.now.getTime()) this.at(period.deadline);
+    return this;
   }
 
   /** Takes every step of the list except the submission, which must already be done. */

@@ -145,6 +145,103 @@ describe('order 184, appendix 3, p.7 pp.3: an appeal only while the appeal commi
   it('an appeal at 00:00 on the sixth day (Wednesday 26 August) is refused', () => {
     appeal(examined(), '2015-08-26T00:00:00').thenRefused('rule', { code: 'period-ended' });
   });
+
+  it('an appeal sent on 1 September as of 24 August is judged by when it was sent: refused, nothing recorded (second review, finding C)', () => {
+    const w = examined();
+    w.at(almaty('2015-09-01T10:00:00'));
+    const before = w.events.length;
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'appeal-opened',
+          data: { reason: 'оценка занижена' },
+          occurredAt: almaty('2015-08-24T10:00:00'),
+        },
+        w.callerFor('applicant'),
+      )
+      .thenRefused('rule', { code: 'period-ended', field: 'occurredAt' });
+    expect(refused.extensions).toMatchObject({
+      periodEndedAt: '2015-08-25T18:00:00.000Z',
+      receivedAt: '2015-09-01T04:00:00.000Z',
+    });
+    expect(refused.detail).toMatch(/reached the service at 2015-09-01T10:00:00\+06:00/);
+    expect(w.events).toHaveLength(before);
+  });
+
+  it('an appeal sent within the days with a time a little earlier than its sending is accepted, at the time it gives', () => {
+    const w = examined();
+    w.at(almaty('2015-08-25T23:00:00'));
+    const outcome = w.spec
+      .given(w.events)
+      .when(
+        {
+          kind: 'take-step',
+          stepId: 'appeal-opened',
+          data: { reason: 'оценка занижена' },
+          occurredAt: almaty('2015-08-25T09:00:00'),
+        },
+        w.callerFor('applicant'),
+      )
+      .then([{ type: 'AppealOpened', stepId: 'appeal-opened', role: 'applicant' }]);
+    expect(outcome.state.completed['appeal-opened']?.occurredAt).toBe('2015-08-25T03:00:00.000Z');
+  });
+});
+
+describe('order 184, appendix 3, p.7 pp.3: no non-admission while an appeal may still be filed (second review, finding B)', () => {
+  /** Exam failed on Tuesday 18 August 2015 at 15:00: an appeal may be filed to 24:00 on Tuesday 25 August. */
+  function failed(): CaseWalk {
+    const w = walk(A3, 'default', '2015-08-12T10:00:00');
+    act(w, 'documents-accepted', '2015-08-12T11:00:00');
+    act(w, 'entrance-exams-passed', '2015-08-18T15:00:00', { data: { exam: 'Экономика', score: 40, passed: false } });
+    return w;
+  }
+
+  function notAdmitted(w: CaseWalk, at: string) {
+    w.at(almaty(at));
+    return w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'not-admitted', data: { reason: 'экзамен не сдан' } },
+        w.callerFor('admission-commission'),
+      );
+  }
+
+  it('the reviewer’s case: recorded two hours after the failed exam, it is refused naming the clause and when it may be recorded, and the appeal next morning is accepted', () => {
+    const w = failed();
+    const before = w.events.length;
+    const refused = notAdmitted(w, '2015-08-18T17:00:00').thenRefused('rule', {
+      code: 'period-not-ended',
+      field: 'occurredAt',
+    });
+    expect(refused.extensions).toEqual({
+      periodEndsAt: '2015-08-25T18:00:00.000Z',
+      period: { stepId: 'appeal-resolved', limitId: 'appeal-period' },
+      clause: expect.objectContaining({ act: 'order-184-2015', appendix: 3, paragraph: 7, subparagraph: 3 }),
+      mayStillBeRecorded: 'appeal-opened',
+    });
+    expect(refused.detail).toMatch(/order-184-2015 app\. 3 p\.7 pp\.3.*ends at 2015-08-26T00:00:00\+06:00/);
+    expect(w.events).toHaveLength(before);
+    expect(w.state.status).toBe('open');
+    w.take('appeal-opened', { at: almaty('2015-08-19T09:00:00'), data: { reason: 'оценка занижена' } });
+    expect(w.state.completed['appeal-opened']).toBeDefined();
+  });
+
+  it('at 23:59 on the last day of the appeal it is still refused; from 00:00 on Wednesday 26 August it closes the case', () => {
+    const w = failed();
+    notAdmitted(w, '2015-08-25T23:59:00').thenRefused('rule', { code: 'period-not-ended' });
+    act(w, 'not-admitted', '2015-08-26T00:00:00');
+    expect(w.state).toMatchObject({ status: 'completed', result: { id: 'not-admitted' } });
+  });
+
+  it('once an appeal is filed and rejected, it is recorded at once, within the days', () => {
+    const w = failed();
+    w.take('appeal-opened', { at: almaty('2015-08-19T09:00:00'), data: { reason: 'оценка занижена' } });
+    act(w, 'appeal-resolved', '2015-08-20T11:00:00', { data: { decision: 'rejected' } });
+    act(w, 'not-admitted', '2015-08-20T12:00:00');
+    expect(w.state).toMatchObject({ status: 'completed', result: { id: 'not-admitted' } });
+  });
 });
 
 describe('order 184, appendix 3, p.7 pp.6: the student card and record book, among the provider’s procedures (finding 8)', () => {

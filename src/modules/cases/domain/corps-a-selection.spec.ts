@@ -152,6 +152,67 @@ describe('corps «A»: the end of document acceptance is recorded after a portal
   });
 });
 
+describe('corps «A»: the end of document acceptance is not before the filing (p.7 pp.1; second review, finding D)', () => {
+  it('the reviewer’s case: filed on the portal on 1 October, an end recorded as 20 August is refused (422), nothing recorded, no review overdue', () => {
+    const w = portalFiling();
+    w.advance();
+    const before = w.events.length;
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'document-acceptance-end-recorded', data: { date: '2015-08-20' } },
+        w.callerFor('employee'),
+      )
+      .thenRefused('rule', {
+        code: 'cohort-date-before-filing',
+        field: 'data.date',
+        extensions: expect.objectContaining({
+          cohortDate: 'document-acceptance-end',
+          date: '2015-08-20',
+          filedOn: '2015-10-01',
+          allowed: 'a date from 2015-10-01',
+        }),
+      });
+    expect(refused.detail).toMatch(/app\. 2 p\.7 pp\.1/);
+    expect(w.events).toHaveLength(before);
+    expect(w.state.cohortDates).toEqual({});
+    const review = caseSla(w.state, version, calendar, almaty('2015-10-02T10:00:00')).find(
+      (r) => r.stepId === 'corps-a-documents-reviewed',
+    );
+    expect(review?.status).toBe('waiting');
+  });
+
+  it('the filing’s own day is allowed', () => {
+    const w = portalFiling();
+    w.take('document-acceptance-end-recorded', { roles: ['head'], data: { date: '2015-10-01' } });
+    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-10-01' });
+  });
+
+  it('given by staff at the filing, a date before it is refused the same way', () => {
+    const w = corpsA('2015-10-01T10:00:00');
+    w.spec
+      .given([])
+      .when(
+        {
+          kind: 'submit',
+          caseId: 'case-early-end',
+          receiptNumber: 'RG-early-end',
+          serviceId: version.serviceId,
+          trackId: 'corps-a-selection',
+          channel: 'office',
+          unit: 'astana',
+          applicant: { iin: makeIin('880101', 3, 123), fullName: 'Әлия Сәрсенова' },
+          cohortDates: { 'document-acceptance-end': '2015-09-30' },
+        },
+        w.callerFor('responsible-person'),
+      )
+      .thenRefused('rule', {
+        code: 'cohort-date-before-filing',
+        field: 'cohortDates.document-acceptance-end',
+      });
+  });
+});
+
 describe('corps «A»: a review whose end of document acceptance is not known waits for it, never vanishes', () => {
   it('a portal filing: the review row waits (no start, no deadline), and no clock follows it', () => {
     const w = portalFiling();
@@ -251,6 +312,39 @@ describe('corps «A»: the test result that decides the case is the provider’s
 });
 
 describe('corps «A»: the month of testing runs from the first testing day the schedule names (p.7 pp.3)', () => {
+  it('the reviewer’s case: a test recorded on 21 October, before the first testing day of 28 October, is refused (422) and nothing is recorded (second review, finding E)', () => {
+    const w = scheduled();
+    w.at(almaty('2015-10-21T12:00:00'));
+    const before = w.events.length;
+    const refused = w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'corps-a-test-completed', data: { score: 80, passed: true } },
+        w.callerFor('employee'),
+      )
+      .thenRefused('rule', {
+        code: 'before-its-start',
+        field: 'occurredAt',
+        extensions: expect.objectContaining({
+          startsOn: '2015-10-28',
+          from: { stepId: 'test-schedule-announced', field: 'testingStartsOn' },
+          limitId: 'testing-month',
+        }),
+      });
+    expect(refused.detail).toMatch(/app\. 2 p\.7 pp\.3/);
+    expect(w.events).toHaveLength(before);
+  });
+
+  it('a test on the first testing day itself is recorded', () => {
+    const w = scheduled();
+    w.take('corps-a-test-completed', {
+      at: almaty('2015-10-28T09:00:00'),
+      roles: ['employee'],
+      data: { score: 80, passed: true },
+    });
+    expect(w.state.completed['corps-a-test-completed']).toBeDefined();
+  });
+
   const testing = (w: CaseWalk, asOf: string) =>
     caseSla(w.state, version, calendar, almaty(asOf)).find((r) => r.limitId === 'testing-month')!;
 

@@ -290,11 +290,22 @@ describe('optional steps, each from the state where it becomes possible', () => 
       });
   });
 
-  it('a non-admission after a failed exam with no appeal filed is not held', () => {
+  // Order 184 of 2015, appendix 3, p.7 pp.3: with no appeal filed, the non-admission waits out the days in which one may
+  // still be (second law review, finding B); it closed the case at once and cut the appeal off.
+  it('a non-admission after a failed exam with no appeal filed is held until an appeal can no longer be filed', () => {
     const w = walk('academy-admission/order-184-2015', 'default');
     w.submit();
     w.take('documents-accepted');
     w.take('entrance-exams-passed', { data: { passed: false, score: 40 } });
+    w.advance();
+    w.spec
+      .given(w.events)
+      .when(
+        { kind: 'take-step', stepId: 'not-admitted', data: { reason: 'экзамен не сдан' } },
+        w.callerFor('admission-commission'),
+      )
+      .thenRefused('rule', { code: 'period-not-ended', field: 'occurredAt' });
+    w.pastFilingPeriods('not-admitted');
     expect(w.take('not-admitted', { data: { reason: 'экзамен не сдан' } }).state.status).toBe('completed');
   });
 

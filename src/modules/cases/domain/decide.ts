@@ -116,7 +116,10 @@ export type RuleCode =
   | 'result-issued'
   | 'programme-too-long'
   | 'period-ended'
-  | 'cohort-date-already-set';
+  | 'period-not-ended'
+  | 'cohort-date-already-set'
+  | 'cohort-date-before-filing'
+  | 'before-its-start';
 
 export type Decision =
   { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
@@ -388,6 +391,10 @@ function cohortDatesOf(
     if (problem) problems.push(problem);
   }
   if (problems.length) return { ok: false, rejection: { kind: 'invalid', errors: problems } };
+  for (const [id, date] of Object.entries(sent)) {
+    const early = cohortDateBeforeFiling(version, id, date as string, filedOn, `cohortDates.${id}`);
+    if (early) return { ok: false, rejection: early };
+  }
   const dates: Record<string, string> = { ...(sent as Record<string, string>) };
   for (const id of cohortIds) {
     if (dates[id] === undefined && fixedByText(version, id)) dates[id] = filedOn;
@@ -427,6 +434,29 @@ function cohortDateProblem(
       allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
     };
   return null;
+}
+
+/**
+ * A cohort date that cannot precede the filing (notBeforeFiling: the end of a round's document acceptance, order 184
+ * app.2 p.7 pp.1) given as a date before the filing's own local date: the filing would have come after the acceptance
+ * it belongs to had ended, and the clock counted from it would read overdue before the case existed.
+ */
+function cohortDateBeforeFiling(
+  version: RegulationVersion,
+  id: string,
+  date: string,
+  filedOn: string,
+  field: string,
+): CaseRejection | null {
+  const cohort = version.cohortDates.find((c) => c.id === id);
+  if (!cohort?.notBeforeFiling || date >= filedOn) return null;
+  return {
+    kind: 'rule',
+    code: 'cohort-date-before-filing',
+    field,
+    detail: `${id} ${date} is before the filing of this case (${filedOn}, Asia/Almaty): the application was filed within its round's ${id}, so it cannot be earlier (${describeClause(cohort.clause)}${cohort.clause.quote ? `: «${cohort.clause.quote}»` : ''}); allowed: a date from ${filedOn}`,
+    extensions: { cohortDate: id, date, filedOn, allowed: `a date from ${filedOn}`, clause: cohort.clause },
+  };
 }
 
 /**
@@ -539,6 +569,17 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
   if (parsed.ok)
     problems.push(...iinsOutOfPlace(step.eventType, parsed.data, applicantIinFor(ctx.principal, state), 'data.'));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
+  if (step.setsCohortDate !== undefined) {
+    const filedOn = ctx.zone.toLocal(new Date(state.submittedAt)).date;
+    const early = cohortDateBeforeFiling(
+      version,
+      step.setsCohortDate,
+      parsed.data.date as string,
+      filedOn,
+      'data.date',
+    );
+    if (early) return refuse(early);
+  }
   const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);
   if (tooLong) return refuse(tooLong);
   return record(state, version, step, times, parsed.data, actor, ctx);
@@ -732,8 +773,10 @@ function record(
   const waiting = waitingFor(state, version, step, dueness);
   if (waiting.length)
     return notAllowedHere(`step ${step.id} waits for ${waiting.join(', ')}, due in this case and not recorded yet`);
-  const ended = periodEnded(state, version, step, times.occurredAt, ctx);
+  const ended = periodEnded(state, version, step, times.occurredAt, actor, ctx);
   if (ended) return refuse(ended);
+  const filingOpen = filingStillOpen(state, version, step, times.occurredAt, ctx);
+  if (filingOpen) return refuse(filingOpen);
   if (blockedByResult(state, step) && state.result) {
     return refuse({
       kind: 'rule',
@@ -756,6 +799,8 @@ function record(
   }
   const startedEarly = startedBeforePrerequisite(state, version, step, times, ctx);
   if (startedEarly) return refuse(startedEarly);
+  const early = beforeItsStartDate(state, step, times.occurredAt, ctx);
+  if (early) return refuse(early);
   const flagged =
     previousAhead && times.occurredAt.toISOString() < state.lastOccurredAt
       ? { previousActAhead: state.lastOccurredAt }
@@ -808,28 +853,131 @@ function startedBeforePrerequisite(
   };
 }
 
-/** An act of a step bounded by a period (withinPeriod) at or after the period's end: the appeal after the commission's days. */
+/**
+ * An act of a step bounded by a period (withinPeriod) at or after the period's end: the appeal after the commission's
+ * days. The applicant's own act is judged by when it reached the service as well as by the time it claims: the later
+ * of its occurredAt and the recording time less the clock tolerance. The general rules let any actor give an earlier
+ * occurredAt (only the future and acts out of order are refused; a late record is flagged backDated, not refused), so
+ * an appeal sent on 1 September as of 24 August read as filed in time. Staff recording an act they received earlier
+ * keep its occurredAt: they are the provider, accountable for it, and the act is flagged backDated.
+ */
 function periodEnded(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  occurredAt: Date,
+  actor: ActorCheck,
+  ctx: DecideContext,
+): CaseRejection | null {
+  const period = periodOf(state, version, step, ctx.calendar);
+  if (!period) return null;
+  const byApplicant = actor.ok && actor.role === 'applicant' && !actor.onBehalfOf;
+  const received = new Date(ctx.now.getTime() - (ctx.toleranceMs ?? 0));
+  const judgedAt = byApplicant && received.getTime() > occurredAt.getTime() ? received : occurredAt;
+  if (judgedAt.getTime() < period.deadline.getTime()) return null;
+  const endedAt = ctx.zone.formatLocal(period.deadline);
+  const when =
+    judgedAt === occurredAt
+      ? `the act is at ${ctx.zone.formatLocal(occurredAt)}`
+      : `the act is at ${ctx.zone.formatLocal(occurredAt)} but reached the service at ${ctx.zone.formatLocal(ctx.now)}, and an applicant's own act is judged by when it was sent`;
+  return {
+    kind: 'rule',
+    code: 'period-ended',
+    field: 'occurredAt',
+    detail: `step ${step.id} may be recorded only within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ended at ${endedAt} (Asia/Almaty); ${when}`,
+    extensions: {
+      periodEndedAt: period.deadline.toISOString(),
+      period: { stepId: period.stepId, limitId: period.limit.id },
+      clause: period.limit.clause,
+      ...(judgedAt === occurredAt ? {} : { receivedAt: ctx.now.toISOString() }),
+    },
+  };
+}
+
+/**
+ * A step that waits for the answer to a filing (waitsFor a step whose limit bounds that filing, withinPeriod) may not
+ * be recorded while the filing may still be made and has not been: not-admitted after the 2015 exams would close the
+ * case and cut off an appeal the appeal commission still had its 5 working days to hear (order 184 app.3 p.7 pp.3).
+ * Recorded from the period's end, or once the filing is made and answered (waitsFor). These are the periods that hold
+ * the step in the case now, whatever the time of the act.
+ */
+export function filingPeriodsHolding(
+  state: CaseState,
+  version: RegulationVersion,
+  step: RegulationStep,
+  calendar: WorkingCalendar,
+): { answer: string; filing: string; period: NonNullable<ReturnType<typeof periodOf>> }[] {
+  const holding: { answer: string; filing: string; period: NonNullable<ReturnType<typeof periodOf>> }[] = [];
+  for (const answer of step.waitsFor ?? []) {
+    if (state.completed[answer]) continue;
+    for (const filing of stepsOnTrack(version, state.trackId)) {
+      if (filing.withinPeriod?.step !== answer || state.completed[filing.id]) continue;
+      if (missingPrerequisites(state, version, filing).length > 0) continue;
+      const period = periodOf(state, version, filing, calendar);
+      if (period) holding.push({ answer, filing: filing.id, period });
+    }
+  }
+  return holding;
+}
+
+function filingStillOpen(
   state: CaseState,
   version: RegulationVersion,
   step: RegulationStep,
   occurredAt: Date,
   ctx: DecideContext,
 ): CaseRejection | null {
-  const period = periodOf(state, version, step, ctx.calendar);
-  if (!period || occurredAt.getTime() < period.deadline.getTime()) return null;
-  const endedAt = ctx.zone.formatLocal(period.deadline);
+  const hold = filingPeriodsHolding(state, version, step, ctx.calendar).find(
+    (h) => occurredAt.getTime() < h.period.deadline.getTime(),
+  );
+  if (!hold) return null;
+  const { answer, filing, period } = hold;
   return {
     kind: 'rule',
-    code: 'period-ended',
+    code: 'period-not-ended',
     field: 'occurredAt',
-    detail: `step ${step.id} may be recorded only within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ended at ${endedAt} (Asia/Almaty); the act is at ${ctx.zone.formatLocal(occurredAt)}`,
+    detail: `step ${step.id} waits for ${answer}, and step ${filing} may still be recorded within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ends at ${ctx.zone.formatLocal(period.deadline)} (Asia/Almaty); ${step.id} may be recorded from then, or once ${filing} is recorded and ${answer} answers it; the act is at ${ctx.zone.formatLocal(occurredAt)}`,
     extensions: {
-      periodEndedAt: period.deadline.toISOString(),
+      periodEndsAt: period.deadline.toISOString(),
       period: { stepId: period.stepId, limitId: period.limit.id },
       clause: period.limit.clause,
+      mayStillBeRecorded: filing,
     },
   };
+}
+
+/**
+ * An act before the day its own limit counts forward from, a date an earlier act recorded (anchor stepDataDate on
+ * another step): the corps «A» test before the first testing day the published schedule names (order 184 app.2 p.7
+ * pp.3: «проходят тестирование в течение 1 (одного) месяца на основании графика»). Its period had not begun; the
+ * testing month read it as met. Only the applied reading's anchor counts (an alternative's own anchor does not).
+ */
+function beforeItsStartDate(
+  state: CaseState,
+  step: RegulationStep,
+  occurredAt: Date,
+  ctx: DecideContext,
+): CaseRejection | null {
+  const on = ctx.zone.toLocal(occurredAt).date;
+  for (const limit of step.limits) {
+    const anchor = limit.anchor;
+    if (!('stepDataDate' in anchor) || anchor.stepDataDate.step === step.id) continue;
+    const date = state.completed[anchor.stepDataDate.step]?.dates?.[anchor.stepDataDate.field];
+    if (date === undefined || on >= date) continue;
+    return {
+      kind: 'rule',
+      code: 'before-its-start',
+      field: 'occurredAt',
+      detail: `${ctx.zone.formatLocal(occurredAt)} (${on}) is before ${date}, the ${anchor.stepDataDate.field} that step ${anchor.stepDataDate.step} recorded, from which the limit ${limit.id} of step ${step.id} counts (${describeClause(limit.clause)}${limit.clause.quote ? `: «${limit.clause.quote}»` : ''}); allowed: an instant from ${date} (Asia/Almaty)`,
+      extensions: {
+        startsOn: date,
+        from: { stepId: anchor.stepDataDate.step, field: anchor.stepDataDate.field },
+        limitId: limit.id,
+        clause: limit.clause,
+      },
+    };
+  }
+  return null;
 }
 
 /**

@@ -98,7 +98,10 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'result-issued': 'Result already issued',
   'programme-too-long': 'Programme longer than the regulation allows',
   'period-ended': 'The period for this act has ended',
+  'period-not-ended': 'A period this act would cut short has not ended',
   'cohort-date-already-set': 'Cohort date already set',
+  'cohort-date-before-filing': 'Cohort date before the filing',
+  'before-its-start': 'Act before the date its period starts',
 };
 
 /** Every refusal of a case read as RFC 9457 problem+json: 400, 403, 404 or 422. */

@@ -271,7 +271,20 @@ export const regulationFileSchema = z.strictObject({
     )
     .default([]),
   cohortDates: z
-    .array(z.strictObject({ id: kebab, label: labelSchema, clause: clauseSchema, note: z.string().optional() }))
+    .array(
+      z.strictObject({
+        id: kebab,
+        label: labelSchema,
+        clause: clauseSchema,
+        note: z.string().optional(),
+        /**
+         * The date cannot lie before the filing's own local date (the end of a round's document acceptance: a filing
+         * cannot come after it). Given at the filing or recorded later (setsCohortDate), an earlier date is refused
+         * (422 cohort-date-before-filing).
+         */
+        notBeforeFiling: z.boolean().optional(),
+      }),
+    )
     .default([]),
   notes: z.array(z.string()).default([]),
 });
