@@ -83,12 +83,8 @@ describe.each(versionTracks(catalog.versions))('a full case of %s over HTTP', (_
           body: {
             occurredAt: at(day, 10 + Math.floor(minute / 60), minute % 60),
             expectedRevision: revision,
-            // Every act falls on the filing day: a schedule's first testing day is that day too, as a test is not
-            // recorded before it (order 184, appendix 2, p.7 pp.3).
-            data:
-              step.eventType === 'TestScheduleAnnounced'
-                ? { ...validStepData(version, step, trackId), testingStartsOn: day }
-                : validStepData(version, step, trackId),
+            // Every act falls on the filing day, a schedule's first testing day too.
+            data: validStepData(version, step, trackId, day),
           },
         });
         expect({ step: step.id, role, status: r.status, body: r.status === 201 ? null : r.body }).toEqual({

@@ -96,8 +96,13 @@ export function validStepData(
   version: RegulationVersion,
   step: RegulationStep,
   trackId: string,
+  /** The day a walk records its acts on (YYYY-MM-DD): a schedule's first testing day is that day, as a test is not recorded before it (order 184, appendix 2, p.7 pp.3). */
+  actsOn?: string,
 ): Record<string, unknown> {
-  const data = validData(step.eventType);
+  const data =
+    actsOn && step.eventType === 'TestScheduleAnnounced'
+      ? { ...validData(step.eventType), testingStartsOn: actsOn }
+      : validData(step.eventType);
   return mustNameResult(version, step, trackId)
     ? { ...data, resultId: resultsStepMayName(version, step, trackId)[0] }
     : data;

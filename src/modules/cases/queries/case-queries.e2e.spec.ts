@@ -783,7 +783,7 @@ describe('the cases projection', () => {
                 day,
                 `${String(10 + Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`,
               ),
-              data: validStepData(version, s, trackId),
+              data: validStepData(version, s, trackId, day),
             },
           });
           expect({ name, step: s.id, status: t.status }).toEqual({ name, step: s.id, status: 201 });
