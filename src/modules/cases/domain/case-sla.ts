@@ -392,13 +392,16 @@ export function caseSla(
         !(decisive?.deadline && decisive.deadline.getTime() <= closedAt.getTime())
       )
         continue;
-      // A clock that never started before the case closed counts nothing, and its row would wait for good.
-      if (closedAt && !result && applicable) continue;
-      const status = !applicable
-        ? 'not-applicable'
-        : result
-          ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
-          : 'waiting';
+      // A case that closed while the applied reading's clock had not started: that reading counted nothing, and its row
+      // would wait for good. Kept only where the other reading's clock ran (its verdict stands, a breach before the close
+      // included), the applied one then not applicable.
+      if (closedAt && !result && applicable && !alternative) continue;
+      const status =
+        !applicable || (closedAt && !result)
+          ? 'not-applicable'
+          : result
+            ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
+            : 'waiting';
       const alternativeRow = limit.alternative
         ? {
             spec: limit.alternative.spec,

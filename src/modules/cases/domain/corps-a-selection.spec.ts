@@ -48,6 +48,14 @@ const rows = (w: CaseWalk, asOf: string) =>
     ]),
   );
 
+const rowsWithAlternative = (w: CaseWalk, asOf: string) =>
+  Object.fromEntries(
+    caseSla(w.state, version, calendar, almaty(asOf)).map((r) => [
+      `${r.stepId}/${r.limitId}`,
+      { status: r.status, alternative: r.alternative?.status ?? null },
+    ]),
+  );
+
 /** The applicant files alone on the portal (p.2 pp.2): no end of document acceptance comes with it. */
 function portalFiling(): CaseWalk {
   const w = corpsA('2015-10-01T10:00:00');
@@ -270,6 +278,24 @@ describe('corps «A»: a review whose end of document acceptance is not known wa
     expect(Object.values(after).filter((r) => r.status === 'waiting')).toEqual([]);
     // While the case was open, the review waited.
     expect(rows(w, '2015-11-02T12:00:00')['corps-a-documents-reviewed/review']!.status).toBe('waiting');
+  });
+
+  // A third review: dropping every row whose applied clock never started also dropped a breach the other reading had
+  // counted before the close (no schedule published, the month from the decision run out, then a withdrawal).
+  it('a case cancelled while its testing month waited for a schedule keeps the breach the other reading counted', () => {
+    const w = corpsA('2015-10-01T10:00:00');
+    w.submit('responsible-person', { channel: 'office', cohortDates: { 'document-acceptance-end': '2015-10-01' } });
+    w.take('corps-a-documents-reviewed', { at: almaty('2015-10-05T12:00:00'), roles: ['employee'] });
+    w.take('admission-to-testing-decided', { at: almaty('2015-10-06T12:00:00'), roles: ['head'] });
+    expect(rowsWithAlternative(w, '2015-12-01T10:00:00')['corps-a-test-completed/testing-month']).toMatchObject({
+      status: 'waiting',
+      alternative: 'overdue',
+    });
+    w.take('application-cancelled', { at: almaty('2015-12-10T10:00:00') });
+    expect(rowsWithAlternative(w, '2016-01-01T10:00:00')['corps-a-test-completed/testing-month']).toMatchObject({
+      status: 'not-applicable',
+      alternative: 'breached',
+    });
   });
 
   it('a case cancelled while its review waited keeps no row of it: no deadline was known to be missed', () => {
