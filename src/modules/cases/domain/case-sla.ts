@@ -135,6 +135,10 @@ function cohortDateBy(state: CaseState, version: RegulationVersion, id: string, 
   return date;
 }
 
+const notBeforeFiling = (version: RegulationVersion, id: string): boolean =>
+  version.cohortDates.some((c) => c.id === id && c.notBeforeFiling === true);
+const maxDate = (a: string, b: string): string => (a < b ? b : a);
+
 /** Whether a limit's clock counts from a date the case did not know at asOf (and so cannot start yet). */
 function waitsForDate(anchor: Limit['anchor'], state: CaseState, version: RegulationVersion, done: Done): boolean {
   return 'cohortDate' in anchor && cohortDateBy(state, version, anchor.cohortDate, done) === undefined;
@@ -170,7 +174,13 @@ function anchorOf(
     // The date lies ahead of the act: the clock is read backwards from it, and the row exists once the act is done.
     return instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   } else {
-    const date = cohortDateBy(state, version, anchor.cohortDate, done);
+    const given = cohortDateBy(state, version, anchor.cohortDate, done);
+    // A date before the filing (a filing made after its round's acceptance had ended) starts the clock at the filing's
+    // own date where the cohort date says so (notBeforeFiling): the case cannot be late before it existed.
+    const date =
+      given && notBeforeFiling(version, anchor.cohortDate)
+        ? maxDate(given, calendar.timeZone.toLocal(new Date(state.submittedAt)).date)
+        : given;
     const instant = date ? calendar.timeZone.toInstant(date, 0) : null;
     found = instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   }

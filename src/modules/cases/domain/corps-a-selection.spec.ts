@@ -160,64 +160,37 @@ describe('corps «A»: the end of document acceptance is recorded after a portal
   });
 });
 
-describe('corps «A»: the end of document acceptance is not before the filing (p.7 pp.1; second review, finding D)', () => {
-  it('the reviewer’s case: filed on the portal on 1 October, an end recorded as 20 August is refused (422), nothing recorded, no review overdue', () => {
+// A second review: an end of document acceptance recorded as 20 August for a portal filing of 1 October read the review
+// overdue from 5 September, before the case existed. A third: refusing such a date refused a fact (a filing that came
+// after its round's acceptance had ended), and left staff to record a false date. The date is kept as given; the
+// review counts from the later of it and the filing's own date.
+describe('corps «A»: the review counts from the end of document acceptance, never from before the filing (p.7 pp.1)', () => {
+  const review = (w: CaseWalk, asOf: string) =>
+    caseSla(w.state, version, calendar, almaty(asOf)).find((r) => r.stepId === 'corps-a-documents-reviewed')!;
+
+  it('an end recorded as 20 August for a filing of 1 October is kept; the 10 working days run from 1 October', () => {
     const w = portalFiling();
-    w.advance();
-    const before = w.events.length;
-    const refused = w.spec
-      .given(w.events)
-      .when(
-        { kind: 'take-step', stepId: 'document-acceptance-end-recorded', data: { date: '2015-08-20' } },
-        w.callerFor('employee'),
-      )
-      .thenRefused('rule', {
-        code: 'cohort-date-before-filing',
-        field: 'data.date',
-        extensions: expect.objectContaining({
-          cohortDate: 'document-acceptance-end',
-          date: '2015-08-20',
-          filedOn: '2015-10-01',
-          allowed: 'a date from 2015-10-01',
-        }),
-      });
-    expect(refused.detail).toMatch(/app\. 2 p\.7 pp\.1/);
-    expect(w.events).toHaveLength(before);
-    expect(w.state.cohortDates).toEqual({});
-    const review = caseSla(w.state, version, calendar, almaty('2015-10-02T10:00:00')).find(
-      (r) => r.stepId === 'corps-a-documents-reviewed',
-    );
-    expect(review?.status).toBe('waiting');
+    w.take('document-acceptance-end-recorded', { roles: ['employee'], data: { date: '2015-08-20' } });
+    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-08-20' });
+    // From 1 October, ten working days end at 24:00 on 15 October: open on 10 October, never overdue from September.
+    expect(review(w, '2015-10-10T10:00:00')).toMatchObject({
+      startedAt: '2015-09-30T18:00:00.000Z',
+      deadline: '2015-10-15T18:00:00.000Z',
+      status: 'open',
+    });
   });
 
-  it('the filing’s own day is allowed', () => {
-    const w = portalFiling();
-    w.take('document-acceptance-end-recorded', { roles: ['head'], data: { date: '2015-10-01' } });
-    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-10-01' });
-  });
-
-  it('given by staff at the filing, a date before it is refused the same way', () => {
+  it('given by staff at the filing, an earlier date is kept the same way', () => {
     const w = corpsA('2015-10-01T10:00:00');
-    w.spec
-      .given([])
-      .when(
-        {
-          kind: 'submit',
-          caseId: 'case-early-end',
-          receiptNumber: 'RG-early-end',
-          serviceId: version.serviceId,
-          trackId: 'corps-a-selection',
-          channel: 'office',
-          unit: 'astana',
-          applicant: { iin: makeIin('880101', 3, 123), fullName: 'Әлия Сәрсенова' },
-          cohortDates: { 'document-acceptance-end': '2015-09-30' },
-        },
-        w.callerFor('responsible-person'),
-      )
-      .thenRefused('rule', {
-        code: 'cohort-date-before-filing',
-        field: 'cohortDates.document-acceptance-end',
-      });
+    w.submit('responsible-person', { channel: 'office', cohortDates: { 'document-acceptance-end': '2015-09-30' } });
+    expect(w.state.cohortDates).toEqual({ 'document-acceptance-end': '2015-09-30' });
+    expect(review(w, '2015-10-10T10:00:00')).toMatchObject({ startedAt: '2015-09-30T18:00:00.000Z', status: 'open' });
+  });
+
+  it('a date on or after the filing counts from itself', () => {
+    const w = portalFiling();
+    w.take('document-acceptance-end-recorded', { roles: ['head'], data: { date: '2015-10-09' } });
+    expect(review(w, '2015-10-10T10:00:00')).toMatchObject({ startedAt: '2015-10-08T18:00:00.000Z' });
   });
 });
 

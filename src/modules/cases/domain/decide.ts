@@ -118,7 +118,6 @@ export type RuleCode =
   | 'period-ended'
   | 'period-not-ended'
   | 'cohort-date-already-set'
-  | 'cohort-date-before-filing'
   | 'before-its-start';
 
 export type Decision =
@@ -391,10 +390,6 @@ function cohortDatesOf(
     if (problem) problems.push(problem);
   }
   if (problems.length) return { ok: false, rejection: { kind: 'invalid', errors: problems } };
-  for (const [id, date] of Object.entries(sent)) {
-    const early = cohortDateBeforeFiling(version, id, date as string, filedOn, `cohortDates.${id}`);
-    if (early) return { ok: false, rejection: early };
-  }
   const dates: Record<string, string> = { ...(sent as Record<string, string>) };
   for (const id of cohortIds) {
     if (dates[id] === undefined && fixedByText(version, id)) dates[id] = filedOn;
@@ -434,29 +429,6 @@ function cohortDateProblem(
       allowed: `a date from ${version.effective.from}${until ? ` to ${until}` : ''}`,
     };
   return null;
-}
-
-/**
- * A cohort date that cannot precede the filing (notBeforeFiling: the end of a round's document acceptance, order 184
- * app.2 p.7 pp.1) given as a date before the filing's own local date: the filing would have come after the acceptance
- * it belongs to had ended, and the clock counted from it would read overdue before the case existed.
- */
-function cohortDateBeforeFiling(
-  version: RegulationVersion,
-  id: string,
-  date: string,
-  filedOn: string,
-  field: string,
-): CaseRejection | null {
-  const cohort = version.cohortDates.find((c) => c.id === id);
-  if (!cohort?.notBeforeFiling || date >= filedOn) return null;
-  return {
-    kind: 'rule',
-    code: 'cohort-date-before-filing',
-    field,
-    detail: `${id} ${date} is before the filing of this case (${filedOn}, Asia/Almaty): the application was filed within its round's ${id}, so it cannot be earlier (${describeClause(cohort.clause)}${cohort.clause.quote ? `: «${cohort.clause.quote}»` : ''}); allowed: a date from ${filedOn}`,
-    extensions: { cohortDate: id, date, filedOn, allowed: `a date from ${filedOn}`, clause: cohort.clause },
-  };
 }
 
 /**
@@ -569,17 +541,6 @@ function decideStep(state: CaseState, version: RegulationVersion, command: TakeS
   if (parsed.ok)
     problems.push(...iinsOutOfPlace(step.eventType, parsed.data, applicantIinFor(ctx.principal, state), 'data.'));
   if (problems.length || Array.isArray(times) || !parsed.ok) return refuse({ kind: 'invalid', errors: problems });
-  if (step.setsCohortDate !== undefined) {
-    const filedOn = ctx.zone.toLocal(new Date(state.submittedAt)).date;
-    const early = cohortDateBeforeFiling(
-      version,
-      step.setsCohortDate,
-      parsed.data.date as string,
-      filedOn,
-      'data.date',
-    );
-    if (early) return refuse(early);
-  }
   const tooLong = programmeTooLong(state, version, parsed.data, ctx.zone);
   if (tooLong) return refuse(tooLong);
   return record(state, version, step, times, parsed.data, actor, ctx);

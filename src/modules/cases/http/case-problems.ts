@@ -100,7 +100,6 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'period-ended': 'The period for this act has ended',
   'period-not-ended': 'A period this act would cut short has not ended',
   'cohort-date-already-set': 'Cohort date already set',
-  'cohort-date-before-filing': 'Cohort date before the filing',
   'before-its-start': 'Act before the date its period starts',
 };
 

@@ -278,9 +278,9 @@ export const regulationFileSchema = z.strictObject({
         clause: clauseSchema,
         note: z.string().optional(),
         /**
-         * The date cannot lie before the filing's own local date (the end of a round's document acceptance: a filing
-         * cannot come after it). Given at the filing or recorded later (setsCohortDate), an earlier date is refused
-         * (422 cohort-date-before-filing).
+         * A clock counted from the date starts no earlier than the filing's own local date (the end of a round's
+         * document acceptance: a filing made after it, late, is reviewed from its own day). An earlier date is
+         * recorded as given.
          */
         notBeforeFiling: z.boolean().optional(),
       }),
