@@ -96,7 +96,7 @@ export function validStepData(
   version: RegulationVersion,
   step: RegulationStep,
   trackId: string,
-  /** The day a walk records its acts on (YYYY-MM-DD): a schedule's first testing day is that day, as a test is not recorded before it (order 184, appendix 2, p.7 pp.3). */
+  /** The day a walk records its acts on (YYYY-MM-DD): a schedule's first testing day is that day, as a test before it breaches its testing month (order 184, appendix 2, p.7 pp.3). */
   actsOn?: string,
 ): Record<string, unknown> {
   const data =
@@ -475,7 +475,7 @@ export class CaseWalk {
 
   /**
    * Moves the clock to the day a limit of the step counts forward from, when an earlier act recorded it (the corps «A»
-   * test from the schedule's first testing day): an act before that day is refused.
+   * test from the schedule's first testing day): an act before that day breaches its limit.
    */
   private fromItsStartDate(step: RegulationStep): void {
     for (const limit of step.limits) {

@@ -406,11 +406,15 @@ export function caseSla(
       // would wait for good. Kept only where the other reading's clock ran (its verdict stands, a breach before the close
       // included), the applied one then not applicable.
       if (closedAt && !result && applicable && !alternative) continue;
+      // An act done before the date its clock counts forward from, a date an earlier act recorded (the corps «A» test
+      // before the schedule's first testing day), did not keep to it: breached, as an act before its window opens.
+      const startsOn =
+        anchorDate && 'stepDataDate' in limit.anchor && limit.anchor.stepDataDate.step !== step.id ? anchorDate : null;
       const status =
         !applicable || (closedAt && !result)
           ? 'not-applicable'
           : result
-            ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? null)
+            ? statusOf(result.deadline, completedAt, asOf, closedAt, result.opensAt ?? startsOn)
             : 'waiting';
       const alternativeRow = limit.alternative
         ? {

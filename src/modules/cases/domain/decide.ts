@@ -117,8 +117,7 @@ export type RuleCode =
   | 'programme-too-long'
   | 'period-ended'
   | 'period-not-ended'
-  | 'cohort-date-already-set'
-  | 'before-its-start';
+  | 'cohort-date-already-set';
 
 export type Decision =
   { ok: true; version: RegulationVersion; events: DecidedEvent[] } | { ok: false; rejection: CaseRejection };
@@ -760,8 +759,6 @@ function record(
   }
   const startedEarly = startedBeforePrerequisite(state, version, step, times, ctx);
   if (startedEarly) return refuse(startedEarly);
-  const early = beforeItsStartDate(state, step, times.occurredAt, ctx);
-  if (early) return refuse(early);
   const flagged =
     previousAhead && times.occurredAt.toISOString() < state.lastOccurredAt
       ? { previousActAhead: state.lastOccurredAt }
@@ -905,40 +902,6 @@ function filingStillOpen(
       mayStillBeRecorded: filing,
     },
   };
-}
-
-/**
- * An act before the day its own limit counts forward from, a date an earlier act recorded (anchor stepDataDate on
- * another step): the corps «A» test before the first testing day the published schedule names (order 184 app.2 p.7
- * pp.3: «проходят тестирование в течение 1 (одного) месяца на основании графика»). Its period had not begun; the
- * testing month read it as met. Only the applied reading's anchor counts (an alternative's own anchor does not).
- */
-function beforeItsStartDate(
-  state: CaseState,
-  step: RegulationStep,
-  occurredAt: Date,
-  ctx: DecideContext,
-): CaseRejection | null {
-  const on = ctx.zone.toLocal(occurredAt).date;
-  for (const limit of step.limits) {
-    const anchor = limit.anchor;
-    if (!('stepDataDate' in anchor) || anchor.stepDataDate.step === step.id) continue;
-    const date = state.completed[anchor.stepDataDate.step]?.dates?.[anchor.stepDataDate.field];
-    if (date === undefined || on >= date) continue;
-    return {
-      kind: 'rule',
-      code: 'before-its-start',
-      field: 'occurredAt',
-      detail: `${ctx.zone.formatLocal(occurredAt)} (${on}) is before ${date}, the ${anchor.stepDataDate.field} that step ${anchor.stepDataDate.step} recorded, from which the limit ${limit.id} of step ${step.id} counts (${describeClause(limit.clause)}${limit.clause.quote ? `: «${limit.clause.quote}»` : ''}); allowed: an instant from ${date} (Asia/Almaty)`,
-      extensions: {
-        startsOn: date,
-        from: { stepId: anchor.stepDataDate.step, field: anchor.stepDataDate.field },
-        limitId: limit.id,
-        clause: limit.clause,
-      },
-    };
-  }
-  return null;
 }
 
 /**

@@ -100,7 +100,6 @@ const RULE_TITLES: Record<Extract<CommandRefusal, { kind: 'rule' }>['code'], str
   'period-ended': 'The period for this act has ended',
   'period-not-ended': 'A period this act would cut short has not ended',
   'cohort-date-already-set': 'Cohort date already set',
-  'before-its-start': 'Act before the date its period starts',
 };
 
 /** Every refusal of a case read as RFC 9457 problem+json: 400, 403, 404 or 422. */
