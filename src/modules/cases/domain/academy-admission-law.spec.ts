@@ -125,6 +125,7 @@ describe('order 184, appendix 3, p.7 pp.3: an appeal only while the appeal commi
     });
     expect(refused.extensions).toEqual({
       periodEndedAt: '2015-08-25T18:00:00.000Z',
+      allowed: 'an instant before 2015-08-25T18:00:00.000Z',
       period: { stepId: 'appeal-resolved', limitId: 'appeal-period' },
       clause: expect.objectContaining({ act: 'order-184-2015', appendix: 3, paragraph: 7, subparagraph: 3 }),
     });
@@ -217,6 +218,8 @@ describe('order 184, appendix 3, p.7 pp.3: no non-admission while an appeal may 
     });
     expect(refused.extensions).toEqual({
       periodEndsAt: '2015-08-25T18:00:00.000Z',
+      allowed:
+        'an instant from 2015-08-25T18:00:00.000Z, or once appeal-opened is recorded and appeal-resolved answers it',
       period: { stepId: 'appeal-resolved', limitId: 'appeal-period' },
       clause: expect.objectContaining({ act: 'order-184-2015', appendix: 3, paragraph: 7, subparagraph: 3 }),
       mayStillBeRecorded: 'appeal-opened',

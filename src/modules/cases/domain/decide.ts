@@ -845,6 +845,7 @@ function periodEnded(
     detail: `step ${step.id} may be recorded only within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ended at ${endedAt} (Asia/Almaty); ${when}`,
     extensions: {
       periodEndedAt: period.deadline.toISOString(),
+      allowed: `an instant before ${period.deadline.toISOString()}`,
       period: { stepId: period.stepId, limitId: period.limit.id },
       clause: period.limit.clause,
       ...(judgedAt === occurredAt ? {} : { receivedAt: ctx.now.toISOString() }),
@@ -897,6 +898,7 @@ function filingStillOpen(
     detail: `step ${step.id} waits for ${answer}, and step ${filing} may still be recorded within the period ${period.stepId}/${period.limit.id} (${describeClause(period.limit.clause)}${period.limit.clause.quote ? `: «${period.limit.clause.quote}»` : ''}), which ends at ${ctx.zone.formatLocal(period.deadline)} (Asia/Almaty); ${step.id} may be recorded from then, or once ${filing} is recorded and ${answer} answers it; the act is at ${ctx.zone.formatLocal(occurredAt)}`,
     extensions: {
       periodEndsAt: period.deadline.toISOString(),
+      allowed: `an instant from ${period.deadline.toISOString()}, or once ${filing} is recorded and ${answer} answers it`,
       period: { stepId: period.stepId, limitId: period.limit.id },
       clause: period.limit.clause,
       mayStillBeRecorded: filing,
