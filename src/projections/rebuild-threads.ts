@@ -165,7 +165,13 @@ export function startRebuildThread(
       opened();
       if (result) return resolve(result);
       const detail =
-        crash instanceof Error ? crash.message : crash !== null ? String(crash) : `it exited with code ${code}`;
+        crash instanceof Error
+          ? crash.message
+          : crash !== null
+            ? typeof crash === 'object' && 'message' in (crash as object)
+              ? String((crash as { message: unknown }).message)
+              : JSON.stringify(crash)
+            : `it exited with code ${code}`;
       reject(new RebuildThreadError(data.names, detail));
     });
   });
