@@ -10,7 +10,7 @@ import { dayNumber } from '../../calendar/domain/local-date';
 import { isoMs, isoText } from '../../../shared/dates/instant-text';
 import { sequenceYear, type AnnualWindowSpec } from '../../deadlines/domain/annual-window';
 import { computeDeadline, type DeadlineResult } from '../../deadlines/domain/compute-deadline';
-import type { Anchor, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
+import { anchorKey, type Anchor, type ClauseRef, type Limit, type LimitSpec } from '../../deadlines/domain/limit';
 import type { RegulationVersion } from '../../regulations/domain/catalog';
 import { duenessOf, limitsCount, negativeAt } from './case-due';
 import { prerequisitesOn } from './case-rules';
@@ -185,14 +185,6 @@ function anchorOf(
     found = instant ? { ms: instant.getTime(), iso: isoText(instant.getTime()) } : null;
   }
   return found && found.ms <= asOf.getTime() ? found : null;
-}
-
-/** What a limit counts from, as a key: the limits that share it count from one act. */
-function anchorKey(anchor: Anchor): string {
-  if ('step' in anchor) return `step:${anchor.step}`;
-  if ('stepStarted' in anchor) return `started:${anchor.stepStarted}`;
-  if ('cohortDate' in anchor) return `cohort:${anchor.cohortDate}`;
-  return `data:${anchor.stepDataDate.step}.${anchor.stepDataDate.field}`;
 }
 
 /** The annual windows of a track and channel, by what they count from: computed once per version, track and channel. */

@@ -76,3 +76,11 @@ export interface Limit {
   /** Why `spec` was chosen when it is not the stricter reading. */
   appliedReason?: string;
 }
+
+/** What a limit counts from, as a key: limits (or readings) with one key count from one act or date. */
+export function anchorKey(anchor: Anchor): string {
+  if ('step' in anchor) return `step:${anchor.step}`;
+  if ('stepStarted' in anchor) return `started:${anchor.stepStarted}`;
+  if ('cohortDate' in anchor) return `cohort:${anchor.cohortDate}`;
+  return `data:${anchor.stepDataDate.step}.${anchor.stepDataDate.field}`;
+}

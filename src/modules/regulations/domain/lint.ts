@@ -3,7 +3,7 @@
  * Rule: the stricter reading applies unless the file states a reason for the other; the other
  * reading is always kept and reported.
  */
-import type { Anchor, ClauseRef, Limit, LimitSpec } from '../../deadlines/domain/limit';
+import { anchorKey, type Anchor, type ClauseRef, type Limit, type LimitSpec } from '../../deadlines/domain/limit';
 import type { Catalog, RegulationVersion } from './catalog';
 
 export interface Contradiction {
@@ -87,7 +87,7 @@ export function describeClause(clause: ClauseRef): string {
 export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: string; warning?: string } {
   if (!limit.alternative) return { rule: 'stricter-applied' };
   // Readings counted from different starts: which is stricter depends on the case, so the choice needs its reason.
-  if (limit.alternative.anchor && !sameAnchor(limit.alternative.anchor, limit.anchor))
+  if (limit.alternative.anchor && anchorKey(limit.alternative.anchor) !== anchorKey(limit.anchor))
     return {
       rule: 'not-comparable-with-reason',
       ...(limit.appliedReason
@@ -120,8 +120,6 @@ export function readingOf(limit: Limit): { rule: Contradiction['rule']; error?: 
     return { rule: 'stricter-applied', warning: 'the alternative reading is the same as the applied one; drop it' };
   return { rule: 'stricter-applied' };
 }
-
-const sameAnchor = (a: Anchor, b: Anchor): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** Where a limit's clock starts, in words: `step:X` (X done), `stepStarted:X` (X started), a cohort or recorded date. */
 export function describeAnchor(anchor: Anchor): string {
